@@ -1,0 +1,84 @@
+"""The project's error hierarchy.
+
+Every error the package raises on purpose derives from :class:`SiteOptError`. Leaves also
+subclass the matching builtin, so callers can catch ``ValueError`` for bad input without
+knowing this package.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class SiteOptError(Exception):
+    """Root of every error raised on purpose by ``optimiser``."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One problem found in an input file.
+
+    Attributes:
+        file: the file the problem is in (as the user named it).
+        field: dotted path to the offending field, e.g. ``firms[3].employees``; ``""`` for the
+            whole file.
+        reason: what is wrong, in the user's terms.
+        hint: what to do about it, or ``None``.
+    """
+
+    file: str
+    field: str
+    reason: str
+    hint: str | None = None
+
+    def __str__(self) -> str:
+        text = f"{self.file}: {self.field or '(file)'}: {self.reason}"
+        if self.hint:
+            text += f" ({self.hint})"
+        return text
+
+
+class InputError(SiteOptError, ValueError):
+    """One or more problems in the user's input files; ``problems`` lists every one."""
+
+    def __init__(self, problems: list[Problem] | tuple[Problem, ...]):
+        self.problems: tuple[Problem, ...] = tuple(problems)
+        n = len(self.problems)
+        head = f"{n} problem{'s' if n != 1 else ''} found"
+        super().__init__(head + ":\n" + "\n".join(str(p) for p in self.problems))
+
+
+class ValidationError(InputError):
+    """A site or scenario file is readable but says something invalid."""
+
+
+class FileReadError(InputError, OSError):
+    """A file is missing, unreadable or not parseable."""
+
+
+class ModelError(SiteOptError, ValueError):
+    """A problem cannot be built from the (valid) inputs, e.g. no candidate site fits."""
+
+
+class InfeasibleError(SiteOptError, RuntimeError):
+    """The scenario has no feasible layout; ``conflicts`` explains why in planning terms."""
+
+    def __init__(self, message: str, conflicts: list[str] | tuple[str, ...] = ()):
+        self.conflicts: tuple[str, ...] = tuple(conflicts)
+        super().__init__(message + ("".join(f"\n  - {c}" for c in self.conflicts)))
+
+
+class SolverError(SiteOptError, RuntimeError):
+    """A solver backend failed (not infeasibility: a crash, a missing binary, bad status)."""
+
+
+class VerificationError(SiteOptError, AssertionError):
+    """An optimised layout failed independent verification; this is a bug, never ignored."""
+
+    def __init__(self, message: str, failures: list[str] | tuple[str, ...] = ()):
+        self.failures: tuple[str, ...] = tuple(failures)
+        super().__init__(message + ("".join(f"\n  - {f}" for f in self.failures)))
+
+
+class OutputExistsError(SiteOptError, FileExistsError):
+    """The output directory is not empty and overwriting was not asked for."""

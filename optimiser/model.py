@@ -1,0 +1,396 @@
+"""Typed, validated site and scenario objects.
+
+These are what :func:`optimiser.io.read_site` and :func:`optimiser.io.read_scenario` return
+once a file has passed validation. Every geometry is a shapely 2 object in the site's
+*working* CRS, a projected CRS in metres (EPSG:27700 for the AMP-SBP default); lengths are
+metres (``*_m``), areas square metres (``*_m2``) and money pounds sterling (``*_gbp``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from pathlib import Path
+from typing import Literal
+
+from shapely.geometry import LineString, Point, Polygon
+
+
+class ParcelStatus(str, Enum):
+    """What a parcel of land is used for."""
+
+    OCCUPIED = "occupied"
+    BUILDABLE = "buildable"
+    RESERVED = "reserved"
+    OPEN_SPACE = "open_space"
+
+
+class BarrierKind(str, Enum):
+    """What a barrier is: it decides which crossing types make sense and the noise buffer."""
+
+    CARRIAGEWAY = "carriageway"
+    RAIL_CORRIDOR = "rail_corridor"
+    WATERCOURSE = "watercourse"
+    OTHER = "other"
+
+
+CROSSING_TYPES = ("footbridge", "signalised", "underpass", "junction", "bridge")
+"""Crossing types a site or scenario may name. ``junction`` and ``bridge`` are existing-only."""
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """Where a feature's geometry comes from and how good it is.
+
+    Attributes:
+        source: free text (e.g. "ESTIMATED B15, amp_sbp_geometry.md").
+        accuracy_m: one-sigma-ish horizontal accuracy in metres, if known.
+        status: "sourced", "estimated", "derived" or "surveyed"; ``None`` if not said.
+    """
+
+    source: str | None = None
+    accuracy_m: float | None = None
+    status: str | None = None
+
+
+@dataclass(frozen=True)
+class Parcel:
+    """A parcel of land with a use status; ``polygon`` in the working CRS (m)."""
+
+    id: str
+    name: str
+    status: ParcelStatus
+    polygon: Polygon
+    provenance: Provenance = field(default_factory=Provenance)
+
+
+@dataclass(frozen=True)
+class Firm:
+    """A firm (one building) that generates walking demand.
+
+    Attributes:
+        location: representative point of the building (m).
+        entrances: one or more entrance points (m); walkers start and end here.
+        footprint: the building footprint if known; nothing may be placed on it.
+        fixed: a fixed building (e.g. Factory 2050): its footprint and a margin are untouchable.
+    """
+
+    id: str
+    name: str
+    employees: int
+    sector: str
+    location: Point
+    entrances: tuple[Point, ...]
+    footprint: Polygon | None = None
+    fixed: bool = False
+    parcel_id: str | None = None
+    provenance: Provenance = field(default_factory=Provenance)
+
+
+@dataclass(frozen=True)
+class Barrier:
+    """Something walkers cannot cross except at a crossing.
+
+    Attributes:
+        centreline: the barrier's centre line (m).
+        width_m: full width of the impassable band around the centre line.
+        layer: name of the scenario layer that switches it (e.g. "hs2"); ``None`` for a
+            barrier that is always part of the site.
+        default_on: whether it is on when the scenario says nothing about its layer.
+        no_build: a safeguarded corridor: nothing may be placed inside its band.
+    """
+
+    id: str
+    name: str
+    kind: BarrierKind
+    centreline: LineString
+    width_m: float
+    layer: str | None = None
+    default_on: bool = True
+    no_build: bool = False
+    provenance: Provenance = field(default_factory=Provenance)
+
+    @property
+    def band(self) -> Polygon:
+        """The impassable band: the centre line buffered by half the width, flat ends."""
+        return self.centreline.buffer(self.width_m / 2.0, cap_style="flat")
+
+
+@dataclass(frozen=True)
+class WalkPath:
+    """A footway, footpath or road with footways that people can walk along."""
+
+    id: str
+    name: str
+    kind: str
+    line: LineString
+    provenance: Provenance = field(default_factory=Provenance)
+
+
+@dataclass(frozen=True)
+class Crossing:
+    """A way over a barrier, existing or candidate.
+
+    Attributes:
+        line: from a point on one side of the barrier to a point on the other side (m).
+        penalty_m: extra walking length charged for using it (ramps, stairs, signal wait).
+        cost_gbp: capital cost of building it (0 for an existing crossing).
+        existing: already built; always usable.
+    """
+
+    id: str
+    name: str
+    barrier_id: str
+    type: str
+    line: LineString
+    penalty_m: float = 0.0
+    cost_gbp: float = 0.0
+    existing: bool = False
+    provenance: Provenance = field(default_factory=Provenance)
+
+    @property
+    def length_m(self) -> float:
+        """Walking length charged for the crossing: its line's length plus the penalty."""
+        return float(self.line.length) + float(self.penalty_m)
+
+
+@dataclass(frozen=True)
+class ExclusionZone:
+    """An area where nothing may be placed (e.g. a wind-turbine topple zone)."""
+
+    id: str
+    name: str
+    polygon: Polygon
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class CrossingRule:
+    """Site default for generating candidate crossings along a barrier."""
+
+    barrier_id: str
+    spacing_m: float
+    types: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Site:
+    """A validated site in its working CRS (projected, metres).
+
+    Attributes:
+        crs: the working CRS (e.g. "EPSG:27700").
+        source_crs: the CRS the file's coordinates were in before reprojection.
+        illustrative: ``True`` when the geometry is a sketch, not a survey.
+    """
+
+    id: str
+    name: str
+    crs: str
+    source_crs: str
+    parcels: tuple[Parcel, ...]
+    firms: tuple[Firm, ...]
+    barriers: tuple[Barrier, ...] = ()
+    paths: tuple[WalkPath, ...] = ()
+    crossings: tuple[Crossing, ...] = ()
+    exclusion_zones: tuple[ExclusionZone, ...] = ()
+    crossing_rules: tuple[CrossingRule, ...] = ()
+    illustrative: bool = False
+    description: str = ""
+    path: Path | None = None
+
+    def firm(self, firm_id: str) -> Firm:
+        """The firm with this id (``KeyError`` if none)."""
+        for f in self.firms:
+            if f.id == firm_id:
+                return f
+        raise KeyError(firm_id)
+
+    def barrier(self, barrier_id: str) -> Barrier:
+        """The barrier with this id (``KeyError`` if none)."""
+        for b in self.barriers:
+            if b.id == barrier_id:
+                return b
+        raise KeyError(barrier_id)
+
+    @property
+    def layers(self) -> tuple[str, ...]:
+        """Names of the switchable layers the site's barriers belong to."""
+        return tuple(sorted({b.layer for b in self.barriers if b.layer}))
+
+    def active_barriers(self, layers: dict[str, bool] | None = None) -> tuple[Barrier, ...]:
+        """Barriers switched on, given a scenario's ``layers`` (name -> on)."""
+        layers = layers or {}
+        out = []
+        for b in self.barriers:
+            on = layers.get(b.layer, b.default_on) if b.layer else layers.get(b.id, b.default_on)
+            if on:
+                out.append(b)
+        return tuple(out)
+
+
+@dataclass(frozen=True)
+class CountRange:
+    """An inclusive range for how many of something to place."""
+
+    min: int
+    max: int
+
+
+@dataclass(frozen=True)
+class FacilitySpec:
+    """A type of shared facility to place.
+
+    Attributes:
+        count: how many new ones to open.
+        footprint_m2: area of its (square) footprint; it must fit inside a buildable parcel.
+        min_spacing_m: minimum straight-line distance between two facilities of this type.
+        cost_gbp: capital cost of one.
+        candidate_spacing_m: spacing of the grid of candidate sites in buildable parcels.
+        access_weight: weight of firm-to-nearest-facility walking in the objective.
+        existing: locations of facilities of this type already there (m).
+    """
+
+    type: str
+    count: CountRange
+    footprint_m2: float
+    min_spacing_m: float
+    cost_gbp: float
+    candidate_spacing_m: float = 100.0
+    access_weight: float = 1.0
+    existing: tuple[Point, ...] = ()
+
+
+@dataclass(frozen=True)
+class SocialSpaceSpec:
+    """Social spaces (squares, pocket parks) to place in open space between buildings.
+
+    Attributes:
+        noise_buffer_m: minimum distance from any carriageway barrier's band.
+        coverage_radius_m: walking distance within which a firm counts as covered.
+        coverage: "hard" (every firm covered), "weighted" (reward covered employees), "off".
+        coverage_weight: with "weighted", metres of weighted walk one covered employee is worth.
+        building_clearance_m: minimum distance from any firm footprint or location.
+    """
+
+    count: CountRange
+    cost_gbp: float
+    footprint_m2: float = 400.0
+    noise_buffer_m: float = 50.0
+    coverage_radius_m: float = 400.0
+    coverage: Literal["hard", "weighted", "off"] = "weighted"
+    coverage_weight: float = 100.0
+    candidate_spacing_m: float = 80.0
+    min_spacing_m: float = 150.0
+    building_clearance_m: float = 20.0
+    existing: tuple[Point, ...] = ()
+
+
+@dataclass(frozen=True)
+class CrossingTypeSpec:
+    """Cost and walking penalty of one type of new crossing."""
+
+    type: str
+    cost_gbp: float
+    penalty_m: float
+
+
+@dataclass(frozen=True)
+class CrossingSpec:
+    """Which new crossings may be built.
+
+    Attributes:
+        spacing_m: spacing of generated candidates along each barrier; ``None`` uses the
+            site's crossing rules; 0 generates none (only ``explicit``).
+        barriers: ids of barriers to generate candidates along (``None``: every active one).
+        types: allowed types with their costs and penalties.
+        explicit: candidates given one by one (line across the barrier).
+        max_route_crossings: most new crossings one walking route may use (route options).
+    """
+
+    types: tuple[CrossingTypeSpec, ...]
+    spacing_m: float | None = None
+    barriers: tuple[str, ...] | None = None
+    explicit: tuple[Crossing, ...] = ()
+    max_route_crossings: int = 2
+
+
+@dataclass(frozen=True)
+class DemandSpec:
+    """How firm-to-firm interaction weights are made.
+
+    Attributes:
+        rule: "employees_product" (w_ab = e_a * e_b / 1000), "sector_affinity"
+            (employees product times the affinity of the two sectors), or "explicit" (only
+            ``pairs``).
+        sector_affinity: symmetric affinities, {sector: {other_sector: factor}}; missing = 1.
+        pairs: explicit (firm a, firm b, weight) entries; they replace the rule's value.
+        unreachable_penalty_m: walking length charged for a pair with no route at all.
+    """
+
+    rule: Literal["employees_product", "sector_affinity", "explicit"] = "employees_product"
+    sector_affinity: dict[str, dict[str, float]] = field(default_factory=dict)
+    pairs: tuple[tuple[str, str, float], ...] = ()
+    unreachable_penalty_m: float = 10000.0
+
+
+@dataclass(frozen=True)
+class ObjectiveWeights:
+    """Weights of the objective's terms (dimensionless multipliers)."""
+
+    firm_pairs: float = 1.0
+    facility_access: float = 1.0
+    social_access: float = 0.0
+
+
+@dataclass(frozen=True)
+class DirectnessTarget:
+    """A hard limit on the detour ratio (walk / straight line) of one firm pair."""
+
+    a: str
+    b: str
+    max_ratio: float
+
+
+@dataclass(frozen=True)
+class SolverSettings:
+    """Solver choice and settings.
+
+    Attributes:
+        backend: "cpsat" (OR-Tools CP-SAT, default) or "cbc" (PuLP with CBC).
+        time_limit_s: wall-clock limit; the incumbent is returned with its gap.
+        seed: random seed; with ``workers=1`` results are reproducible.
+        workers: solver threads.
+        length_scale_per_m: integer units per metre shared by every backend (10 = dm).
+    """
+
+    backend: Literal["cpsat", "cbc"] = "cpsat"
+    time_limit_s: float = 60.0
+    seed: int = 0
+    workers: int = 1
+    length_scale_per_m: int = 10
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A validated scenario: a site plus what to place, under which constraints."""
+
+    id: str
+    name: str
+    site: Site
+    site_ref: str
+    budget_gbp: float
+    facilities: tuple[FacilitySpec, ...] = ()
+    social_spaces: SocialSpaceSpec | None = None
+    crossings: CrossingSpec = field(default_factory=lambda: CrossingSpec(types=()))
+    demand: DemandSpec = field(default_factory=DemandSpec)
+    objective: ObjectiveWeights = field(default_factory=ObjectiveWeights)
+    directness: tuple[DirectnessTarget, ...] = ()
+    solver: SolverSettings = field(default_factory=SolverSettings)
+    layers: dict[str, bool] = field(default_factory=dict)
+    description: str = ""
+    path: Path | None = None
+
+    @property
+    def active_barriers(self) -> tuple[Barrier, ...]:
+        """The site's barriers that are switched on in this scenario."""
+        return self.site.active_barriers(self.layers)
