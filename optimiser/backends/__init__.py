@@ -1,0 +1,7 @@
+"""Solver backends: one module each, all reading the same :class:`~optimiser.problem.Problem`.
+
+``cpsat`` (OR-Tools CP-SAT, the default) and ``cbc`` (PuLP with its bundled CBC, run as a
+subprocess). Each exposes ``solve(problem, *, time_limit_s, seed, workers) -> SolveResult``.
+"""
+
+BACKENDS = ("cpsat", "cbc")

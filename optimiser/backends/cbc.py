@@ -1,0 +1,126 @@
+"""PuLP / CBC backend (the second backend; CBC runs as a subprocess).
+
+Same integer problem as CP-SAT: binary decisions and options, continuous level variables
+u in [0, 1] (integral at any integer point of the decisions), the same objective.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+import time
+
+import pulp
+
+from optimiser.errors import SolverError
+from optimiser.problem import Problem
+from optimiser.result import SolveResult, relative_gap
+
+
+def build_model(problem: Problem, cap: int | None = None) -> tuple[pulp.LpProblem, list[pulp.LpVariable]]:
+    """The PuLP model of a problem; returns (model, decision variables).
+
+    With ``cap``, the walking objective is constrained to at most ``cap`` and the capital
+    cost is minimised instead (the cheapest of the layouts that walk as well)."""
+    lp = pulp.LpProblem("siteopt", pulp.LpMinimize)
+    x = [pulp.LpVariable(f"x{i}", cat=pulp.LpBinary) for i in range(len(problem.decisions))]
+    opt = list(x)
+    for j in range(len(x), len(problem.options)):
+        w = pulp.LpVariable(f"w{j}", lowBound=0, upBound=1)
+        for d in problem.options[j]:
+            lp += w <= x[d], f"conj{j}_{d}"
+        opt.append(w)
+    for k, con in enumerate(problem.constraints):
+        expr = pulp.lpSum(c * opt[o] for o, c in con.terms)
+        if con.lo is not None:
+            lp += expr >= con.lo, f"c{k}lo"
+        if con.hi is not None:
+            lp += expr <= con.hi, f"c{k}hi"
+    terms = []
+    const = 0
+    for k, cl in enumerate(problem.clients):
+        if not cl.levels:
+            const += cl.weight * (cl.base or 0)
+            continue
+        const += cl.weight * cl.levels[0]
+        nxt = list(cl.levels[1:]) + [cl.base if cl.base is not None else cl.levels[-1]]
+        prev = None
+        for lev, (d_lo, d_hi, opts) in enumerate(zip(cl.levels, nxt, cl.level_options)):
+            u = pulp.LpVariable(f"u{k}_{lev}", lowBound=0, upBound=1)
+            cover = pulp.lpSum(opt[o] for o in opts)
+            lp += (u + cover >= (1 if prev is None else prev)), f"lv{k}_{lev}"
+            if d_hi > d_lo:
+                terms.append(cl.weight * (d_hi - d_lo) * u)
+            prev = u
+    for k, p in enumerate(problem.penalties):
+        unc = pulp.LpVariable(f"p{k}", lowBound=0, upBound=1)
+        lp += unc + pulp.lpSum(opt[o] for o in p.options) >= 1, f"pen{k}"
+        terms.append(p.weight * unc)
+    if cap is not None:
+        lp += pulp.lpSum(terms) + const <= cap, "walk_cap"
+        lp += pulp.lpSum(round(d.cost_gbp) * x[i] for i, d in enumerate(problem.decisions))
+    else:
+        lp += pulp.lpSum(terms) + const
+    return lp, x
+
+
+def _bound_from_log(text: str) -> float | None:
+    for pat in (r"Lower bound:\s*([-0-9.eE+]+)", r"Best possible:\s*([-0-9.eE+]+)"):
+        m = re.search(pat, text)
+        if m:
+            return float(m.group(1))
+    return None
+
+
+def _cheapest_equal(problem: Problem, chosen: tuple[int, ...], cap: int, time_limit_s: float, seed: int,
+                    workers: int) -> tuple[int, ...]:
+    """Among layouts whose objective is at most ``cap``, the cheapest."""
+    lp, x = build_model(problem, cap=cap)
+    cmd = pulp.PULP_CBC_CMD(msg=False, timeLimit=float(time_limit_s), threads=int(workers), options=[f"randomSeed {int(seed) + 1}"])
+    lp.solve(cmd)
+    if pulp.LpStatus[lp.status] == "Optimal":
+        better = tuple(i for i, v in enumerate(x) if (v.value() or 0) > 0.5)
+        if sum(problem.decisions[i].cost_gbp for i in better) <= sum(problem.decisions[i].cost_gbp for i in chosen):
+            return better
+    return chosen
+
+
+def solve(problem: Problem, *, time_limit_s: float = 60.0, seed: int = 0, workers: int = 1) -> SolveResult:
+    """Solve with CBC; a time limit returns the incumbent with the bound CBC reports.
+    Among layouts with the same walking objective, the cheapest is returned."""
+    t0 = time.perf_counter()
+    lp, x = build_model(problem)
+    fd, log_path = tempfile.mkstemp(prefix="siteopt-cbc-", suffix=".log")
+    os.close(fd)
+    try:
+        cmd = pulp.PULP_CBC_CMD(msg=False, timeLimit=float(time_limit_s), threads=int(workers),
+                                options=[f"randomSeed {int(seed) + 1}", "randomCbcSeed 1"], logPath=log_path)
+        try:
+            lp.solve(cmd)
+        except pulp.PulpSolverError as exc:  # pragma: no cover - binary missing / crashed
+            raise SolverError(f"CBC failed: {exc}") from exc
+        with open(log_path, encoding="utf-8", errors="replace") as fh:
+            log = fh.read()
+    finally:
+        os.unlink(log_path)
+    secs = time.perf_counter() - t0
+    st = pulp.LpStatus[lp.status]
+    sol = lp.sol_status
+    if st == "Infeasible":
+        from optimiser.backends.cpsat import explain_infeasible
+
+        conflicts = explain_infeasible(problem, time_limit_s=max(5.0, time_limit_s / 2), seed=seed)
+        return SolveResult("infeasible", None, None, None, secs, "cbc", seed, (), conflicts, "no layout meets every requirement")
+    if sol in (pulp.LpSolutionOptimal, pulp.LpSolutionIntegerFeasible) and st == "Optimal":
+        obj = float(round(pulp.value(lp.objective)))
+        chosen = tuple(i for i, v in enumerate(x) if (v.value() or 0) > 0.5)
+        chosen = _cheapest_equal(problem, chosen, int(obj), max(1.0, time_limit_s / 4), seed, workers)
+        secs = time.perf_counter() - t0
+        if sol == pulp.LpSolutionOptimal and "Stopped on time" not in log:
+            return SolveResult("optimal", obj, obj, 0.0, secs, "cbc", seed, chosen, (), "proven optimal")
+        bound = _bound_from_log(log)
+        gap = relative_gap(obj, bound)
+        return SolveResult("feasible", obj, bound, gap, secs, "cbc", seed, chosen, (),
+                           "time limit reached" + (f"; gap {100 * gap:.2f}%" if gap is not None else "; no bound reported"))
+    return SolveResult("unknown", None, _bound_from_log(log), None, secs, "cbc", seed, (), (), f"CBC status {st}: no solution")

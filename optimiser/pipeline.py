@@ -1,0 +1,290 @@
+"""The one pipeline the CLI and the batch runner call (design brief, section 3).
+
+read -> validate -> candidates -> walk network -> problem -> solve -> verify -> outputs.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from optimiser.candidates import CandidateSite, facility_candidates, social_candidates
+from optimiser.errors import OutputExistsError
+from optimiser.io import read_scenario
+from optimiser.model import Scenario
+from optimiser.network import WalkNetwork, build_walk_network, generate_candidate_crossings
+from optimiser.problem import Problem, ProblemContext, build_problem
+from optimiser.result import SolveResult
+from optimiser.solve import solve
+from optimiser.verify import Verification, verify
+
+
+@dataclass
+class Prepared:
+    """Everything built before solving: reusable for several solves of one scenario."""
+
+    scenario: Scenario
+    network: WalkNetwork
+    facility_sites: list[CandidateSite]
+    social_sites: list[CandidateSite]
+    problem: Problem
+    context: ProblemContext
+    timings: dict[str, float]
+
+
+@dataclass
+class RunResult:
+    """The outcome of one scenario run.
+
+    Attributes:
+        status: the solver status ("optimal", "feasible", "infeasible", "unknown").
+        exit_code: the CLI exit code for it (0, 3 or 4).
+        metrics: the content of metrics.json.
+        out_dir: the run directory, if outputs were written.
+        solve: the solver's result; verification: the independent check (None unless solved).
+    """
+
+    status: str
+    exit_code: int
+    metrics: dict[str, Any]
+    out_dir: Path | None
+    solve: SolveResult
+    verification: Verification | None
+    prepared: Prepared = field(repr=False, default=None)  # type: ignore[assignment]
+
+
+def prepare(scenario: Scenario) -> Prepared:
+    """Candidates, walk network and problem for a validated scenario."""
+    timings: dict[str, float] = {}
+    t = time.perf_counter()
+    fac = facility_candidates(scenario)
+    soc = social_candidates(scenario)
+    barriers = scenario.active_barriers
+    crossings = generate_candidate_crossings(scenario.site, barriers, scenario.crossings) if scenario.crossings.types else ()
+    points = {s.key: s.point for s in fac + soc}
+    existing_fac: dict[str, list[str]] = {}
+    for spec in scenario.facilities:
+        for k, p in enumerate(spec.existing):
+            key = f"existing:{spec.type}:{k}"
+            points[key] = p
+            existing_fac.setdefault(spec.type, []).append(key)
+    existing_soc = []
+    if scenario.social_spaces is not None:
+        for k, p in enumerate(scenario.social_spaces.existing):
+            key = f"existing:social:{k}"
+            points[key] = p
+            existing_soc.append(key)
+    timings["candidates_seconds"] = time.perf_counter() - t
+    t = time.perf_counter()
+    net = build_walk_network(scenario.site, barriers, points=points, candidate_crossings=crossings)
+    timings["network_seconds"] = time.perf_counter() - t
+    t = time.perf_counter()
+    problem, ctx = build_problem(scenario, net, fac, soc, existing_facility_keys=existing_fac, existing_social_keys=existing_soc)
+    timings["problem_seconds"] = time.perf_counter() - t
+    return Prepared(scenario, net, fac, soc, problem, ctx, timings)
+
+
+def _weighted_mean(values: np.ndarray, weights: np.ndarray) -> float | None:
+    ok = np.isfinite(values) & (weights > 0)
+    if not ok.any():
+        return None
+    return float(np.sum(values[ok] * weights[ok]) / np.sum(weights[ok]))
+
+
+def summarise(prep: Prepared, res: SolveResult, ver: Verification | None, baseline: Verification) -> dict[str, Any]:
+    """metrics.json content (design brief section 7 keys, nested)."""
+    sc = prep.scenario
+    problem = prep.problem
+    ctx = prep.context
+    firms = list(sc.site.firms)
+    scale = problem.length_scale_per_m * problem.weight_scale["all"]
+    pairs = ctx.pair_index
+    w = ctx.pair_w
+    straight = prep.network.straight_lengths(ctx.firm_keys, ctx.firm_keys)
+    a_idx = np.array([a for a, _ in pairs], dtype=int)
+    b_idx = np.array([b for _, b in pairs], dtype=int)
+    before = baseline.pair_lengths_m[a_idx, b_idx] if pairs else np.zeros(0)
+    after = ver.pair_lengths_m[a_idx, b_idx] if (ver is not None and pairs) else before
+    st = straight[a_idx, b_idx] if pairs else np.zeros(0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        det_b = np.where(st > 0, before / st, np.nan)
+        det_a = np.where(st > 0, after / st, np.nan)
+    wb, wa = _weighted_mean(before, w), _weighted_mean(after, w)
+    chosen = set(res.chosen)
+    dec = problem.decisions
+    cross = {d: ctx.network.candidates[c] for c, d in ctx.crossing_decision.items()}
+    sites = {s.key: s for s in prep.facility_sites + prep.social_sites}
+    placements: dict[str, list[dict[str, Any]]] = {"shared_facilities": [], "social_spaces": [], "crossings": []}
+    cost = {"crossings": 0.0, "facilities": 0.0, "social_spaces": 0.0}
+    for i in sorted(chosen):
+        d = dec[i]
+        if d.kind == "crossing":
+            c = cross[i]
+            mid = c.line.interpolate(0.5, normalized=True)
+            placements["crossings"].append({"id": c.id, "type": c.type, "barrier": c.barrier_id, "cost_gbp": c.cost_gbp,
+                                            "penalty_m": c.penalty_m, "length_m": round(c.length_m, 1),
+                                            "x": round(mid.x, 1), "y": round(mid.y, 1)})
+            cost["crossings"] += c.cost_gbp
+        else:
+            s = sites[d.key]
+            entry = {"id": s.key, "type": s.type, "parcel": s.parcel_id, "x": round(s.point.x, 1), "y": round(s.point.y, 1), "cost_gbp": s.cost_gbp}
+            if d.kind == "facility":
+                placements["shared_facilities"].append(entry)
+                cost["facilities"] += s.cost_gbp
+            else:
+                placements["social_spaces"].append(entry)
+                cost["social_spaces"] += s.cost_gbp
+    soc = sc.social_spaces
+    coverage = None
+    if soc is not None:
+        emp = np.array([f.employees for f in firms], dtype=float)
+        def share(walk):
+            if walk is None:
+                return 0.0
+            return float(emp[walk <= soc.coverage_radius_m + 1e-6].sum() / emp.sum())
+        coverage = {"radius_m": soc.coverage_radius_m, "mode": soc.coverage, "baseline_share": share(baseline.social_walk_m),
+                    "optimised_share": share(ver.social_walk_m if ver is not None else baseline.social_walk_m)}
+    fac_walk = {}
+    for spec in sc.facilities:
+        emp = np.array([f.employees for f in firms], dtype=float)
+        fb = baseline.facility_walk_m.get(spec.type)
+        fa = ver.facility_walk_m.get(spec.type) if ver is not None else fb
+        fac_walk[spec.type] = {"baseline_mean_m": _weighted_mean(fb, emp) if fb is not None else None,
+                               "optimised_mean_m": _weighted_mean(fa, emp) if fa is not None else None}
+    reduction = (100.0 * (wb - wa) / wb) if (wb and wa is not None) else None
+
+    def r(x, n=2):
+        return None if x is None or (isinstance(x, float) and not math.isfinite(x)) else round(float(x), n)
+
+    info = {k: v for k, v in problem.info.items() if not k.startswith("_")}
+    return {
+        "status": res.status,
+        "message": res.message,
+        "objective": res.objective,
+        "objective_weighted_m": r(res.objective / scale, 3) if res.objective is not None else None,
+        "bound": res.bound,
+        "gap": res.gap,
+        "solve_seconds": round(res.solve_seconds, 3),
+        "backend": res.backend,
+        "seed": res.seed,
+        "conflicts": list(res.conflicts),
+        "scenario": {"id": sc.id, "name": sc.name, "path": str(sc.path) if sc.path else None, "description": sc.description,
+                     "layers": {layer: any(b.layer == layer for b in sc.active_barriers) for layer in sc.site.layers}},
+        "site": {"id": sc.site.id, "name": sc.site.name, "illustrative": sc.site.illustrative, "crs": sc.site.crs,
+                 "path": str(sc.site.path) if sc.site.path else None},
+        "walk": {
+            "pairs": len(pairs),
+            "baseline_weighted_mean_m": r(wb, 1),
+            "optimised_weighted_mean_m": r(wa, 1),
+            "reduction_pct": r(reduction, 2),
+            "baseline_mean_detour": r(float(np.nanmean(det_b)) if det_b.size and np.isfinite(det_b).any() else None, 3),
+            "optimised_mean_detour": r(float(np.nanmean(det_a)) if det_a.size and np.isfinite(det_a).any() else None, 3),
+            "facility_access": fac_walk,
+        },
+        "coverage": coverage,
+        "cost": {"capital": sum(cost.values()), "budget": sc.budget_gbp, **cost},
+        "placements": placements,
+        "verification": {
+            "passed": bool(ver.passed) if ver is not None else None,
+            "objective": ver.objective if ver is not None else None,
+            "checks": ver.checks if ver is not None else [],
+        },
+        "timings": {**{k: round(v, 3) for k, v in prep.timings.items()}},
+        "model": {**info, "length_scale_per_m": problem.length_scale_per_m, "weight_scale": problem.weight_scale["all"],
+                  "network_nodes": prep.network.n_nodes, "network_edges": prep.network.n_edges,
+                  "facility_candidates": len(prep.facility_sites), "social_candidates": len(prep.social_sites),
+                  "unreachable": list(prep.network.unreachable)},
+    }
+
+
+EXIT_FOR_STATUS = {"optimal": 0, "feasible": 0, "infeasible": 3, "unknown": 4}
+
+
+def check_out_dir(out_dir: str | os.PathLike[str], overwrite: bool) -> Path:
+    """Make sure ``out_dir`` may be written: refuse a non-empty folder unless overwriting."""
+    out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise OutputExistsError(f"{out} exists and is not a folder")
+    if out.is_dir() and any(out.iterdir()) and not overwrite:
+        raise OutputExistsError(f"{out} is not empty; pass --overwrite to replace its run files")
+    out.mkdir(parents=True, exist_ok=True)
+    return out
+
+
+def run_scenario(
+    scenario: Scenario | str | os.PathLike[str] | None = None,
+    out_dir: str | os.PathLike[str] | None = None,
+    *,
+    overwrite: bool = False,
+    backend: str | None = None,
+    time_limit_s: float | None = None,
+    seed: int | None = None,
+    workers: int | None = None,
+    render: bool = True,
+) -> RunResult:
+    """Run one scenario end to end and (with ``out_dir``) write the run directory.
+
+    Args:
+        scenario: a Scenario, a scenario file path, or ``None`` for the AMP-SBP baseline.
+        out_dir: where to write metrics.json, layout.geojson, pairs.csv, firms.csv, plans
+            and report.html; ``None`` writes nothing.
+        backend, time_limit_s, seed, workers: override the scenario's solver settings.
+        render: also draw plan.png/svg and report.html.
+
+    Raises:
+        InputError: invalid scenario or site (nothing written).
+        OutputExistsError: ``out_dir`` is not empty and ``overwrite`` is False.
+        VerificationError: the solved layout failed verification (a bug; outputs are still
+            written with ``verification.passed: false`` first).
+    """
+    t_all = time.perf_counter()
+    sc = scenario if isinstance(scenario, Scenario) else read_scenario(scenario)
+    out = check_out_dir(out_dir, overwrite) if out_dir is not None else None
+    prep = prepare(sc)
+    s = sc.solver
+    res = solve(prep.problem, backend or s.backend, time_limit_s=time_limit_s or s.time_limit_s,
+                seed=s.seed if seed is None else seed, workers=workers or s.workers)
+    prep.timings["solve_seconds"] = res.solve_seconds
+    t = time.perf_counter()
+    baseline = verify(prep.problem, prep.context, (), None, raise_on_failure=False)
+    ver = None
+    failure = None
+    if res.status in ("optimal", "feasible"):
+        ver = verify(prep.problem, prep.context, res.chosen, res.objective, raise_on_failure=False)
+        if not ver.passed:
+            from optimiser.errors import VerificationError
+
+            failure = VerificationError("the optimised layout failed independent verification",
+                                        [c[6:] for c in ver.checks if c.startswith("FAIL")])
+    prep.timings["verify_seconds"] = time.perf_counter() - t
+    metrics = summarise(prep, res, ver, baseline)
+    if out is not None:
+        from optimiser.outputs import write_run
+
+        t = time.perf_counter()
+        write_run(out, prep, res, ver, baseline, metrics)
+        metrics["timings"]["outputs_seconds"] = round(time.perf_counter() - t, 3)
+        if render:
+            t = time.perf_counter()
+            try:
+                from optimiser.render import render_run
+            except ImportError:  # pragma: no cover - renderer not installed
+                render_run = None
+            if render_run is not None:
+                render_run(out)
+            metrics["timings"]["render_seconds"] = round(time.perf_counter() - t, 3)
+        metrics["timings"]["total_seconds"] = round(time.perf_counter() - t_all, 3)
+        from optimiser.outputs import write_json_atomic
+
+        write_json_atomic(out / "metrics.json", metrics)
+    else:
+        metrics["timings"]["total_seconds"] = round(time.perf_counter() - t_all, 3)
+    if failure is not None:
+        raise failure
+    return RunResult(res.status, EXIT_FOR_STATUS[res.status], metrics, out, res, ver, prep)

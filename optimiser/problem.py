@@ -1,0 +1,514 @@
+"""The backend-neutral optimisation problem (design brief, section 5).
+
+Decisions are binary: build candidate crossing c, open facility candidate s, open social
+space q. Walking enters through *clients*: a firm pair, or a firm's walk to the nearest
+facility of a type. Each client has route options, each requiring a set of decisions
+(an *option*: one decision, or the conjunction of a site and the crossings on its route),
+and its walking length is the shortest over open options, or its base length.
+
+Clients use the chained radius formulation (Elloumi 2010; Garcia, Labbe and Marin 2011):
+with distinct option lengths D1 < ... < DK < base, binary u_k ("no option at most D_k is
+open"), the length is D1 + sum_k (D_{k+1} - D_k) u_k with u_1 >= 1 - sum(options at D1) and
+u_k >= u_{k-1} - sum(options at D_k). It is exact, and much tighter than big-M.
+
+All lengths are integers in units of ``1 / length_scale_per_m`` metres (decimetres by
+default) and weights are integers; every backend reads the same integers, so both solve the
+same problem and the verifier can recompute the objective exactly.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from optimiser.candidates import CandidateSite
+from optimiser.demand import pair_weights
+from optimiser.errors import ModelError
+from optimiser.model import Crossing, Scenario
+from optimiser.network import WalkNetwork, firm_key
+from optimiser.routes import EndLengths, route_options
+
+WEIGHT_LEVELS = 10_000
+"""Weights are quantised to integers with the largest weight of each kind at this value."""
+
+
+@dataclass(frozen=True)
+class Decision:
+    """A binary decision: build or open one thing.
+
+    Attributes:
+        key: "crossing:<id>", or the candidate site key ("facility:<type>:<k>", "social:<k>").
+        kind: "crossing", "facility" or "social".
+        group: facility type, "social", or the crossing's barrier id.
+        cost_gbp: capital cost if chosen.
+        label: a short human label ("footbridge parkway-fb-003").
+    """
+
+    key: str
+    kind: str
+    group: str
+    cost_gbp: float
+    label: str
+
+
+@dataclass(frozen=True)
+class Client:
+    """One walking term of the objective: shortest over open options, else the base.
+
+    Attributes:
+        key: "pair:<a>|<b>" or "access:<type>:<firm>" or "social:<firm>".
+        weight: integer objective coefficient per length unit.
+        base: length (units) with nothing new open; ``None`` when some option must be open.
+        levels: strictly increasing option lengths (units), all below ``base``.
+        level_options: ids (into :attr:`Problem.options`) of the options at each level.
+    """
+
+    key: str
+    kind: str
+    weight: int
+    base: int | None
+    levels: tuple[int, ...]
+    level_options: tuple[tuple[int, ...], ...]
+
+    def length(self, open_options: set[int]) -> int | None:
+        """Client length (units) given the set of open option ids."""
+        for lev, opts in zip(self.levels, self.level_options):
+            if any(o in open_options for o in opts):
+                return lev
+        return self.base
+
+
+@dataclass(frozen=True)
+class Constraint:
+    """``lo <= sum(coef * option) <= hi`` over option ids, part of a named group.
+
+    ``group`` names what the planner asked for (e.g. "budget", "coverage:factory_2050");
+    infeasibility explanations are given in terms of groups and their ``description``.
+    """
+
+    key: str
+    terms: tuple[tuple[int, int], ...]
+    lo: int | None
+    hi: int | None
+    group: str
+
+
+@dataclass(frozen=True)
+class Penalty:
+    """Objective += ``weight`` unless at least one of ``options`` is open (soft coverage)."""
+
+    key: str
+    weight: int
+    options: tuple[int, ...]
+
+
+@dataclass
+class Problem:
+    """A backend-neutral, integer-scaled problem. See the module docstring.
+
+    Attributes:
+        decisions: the binary decisions; decision i is also option i.
+        options: option id -> required decision ids (sorted); ids < len(decisions) are the
+            decisions themselves.
+        clients, constraints, penalties: the model's parts.
+        groups: group name -> planner-facing description.
+        length_scale_per_m: integer units per metre.
+        weight_scale: {"all": integer weight units per unit of scenario weight}; the
+            objective in weighted metres is ``objective / (weight_scale["all"] * scale)``.
+        budget_gbp: the capital budget.
+        info: sizes, pruning and timing facts for outputs.
+    """
+
+    decisions: list[Decision]
+    options: list[tuple[int, ...]]
+    clients: list[Client]
+    constraints: list[Constraint]
+    penalties: list[Penalty]
+    groups: dict[str, str]
+    length_scale_per_m: int
+    weight_scale: dict[str, float]
+    budget_gbp: float
+    info: dict[str, Any] = field(default_factory=dict)
+    _option_index: dict[tuple[int, ...], int] = field(default_factory=dict, repr=False)
+
+    @property
+    def constant(self) -> int:
+        """Objective constant: every client at its first level (or base)."""
+        total = 0
+        for c in self.clients:
+            first = c.levels[0] if c.levels else (c.base or 0)
+            total += c.weight * first
+        return total
+
+    def objective_of(self, chosen: set[int]) -> int:
+        """Exact integer objective of a set of chosen decision ids (for tests and checks)."""
+        open_opts = {i for i, req in enumerate(self.options) if all(d in chosen for d in req)}
+        total = 0
+        for c in self.clients:
+            length = c.length(open_opts)
+            if length is None:
+                length = c.levels[-1] if c.levels else 0
+            total += c.weight * length
+        for p in self.penalties:
+            if not any(o in open_opts for o in p.options):
+                total += p.weight
+        return total
+
+    def is_feasible(self, chosen: set[int]) -> bool:
+        """Whether a set of chosen decision ids meets every constraint and must-serve client."""
+        open_opts = {i for i, req in enumerate(self.options) if all(d in chosen for d in req)}
+        for con in self.constraints:
+            s = sum(coef for o, coef in con.terms if o in open_opts)
+            if (con.lo is not None and s < con.lo) or (con.hi is not None and s > con.hi):
+                return False
+        return all(c.base is not None or c.length(open_opts) is not None for c in self.clients)
+
+    def option_id(self, req: tuple[int, ...], _index: dict | None = None) -> int:
+        """Id of the option requiring exactly ``req`` (decision ids), created if new."""
+        req = tuple(sorted(set(req)))
+        if len(req) == 1:
+            return req[0]
+        idx = self._option_index
+        if req not in idx:
+            idx[req] = len(self.options)
+            self.options.append(req)
+        return idx[req]
+
+
+@dataclass
+class ProblemContext:
+    """What :func:`build_problem` used, kept for verification and outputs."""
+
+    scenario: Scenario
+    network: WalkNetwork
+    facility_sites: list[CandidateSite]
+    social_sites: list[CandidateSite]
+    existing_facility_keys: dict[str, list[str]]
+    existing_social_keys: list[str]
+    firm_keys: list[str]
+    pair_index: list[tuple[int, int]]
+    pair_w: np.ndarray
+    crossing_decision: dict[int, int]
+
+
+def _scaled(length_m: float, scale: int) -> int:
+    return int(round(length_m * scale))
+
+
+def _weights_to_int(values: np.ndarray) -> tuple[np.ndarray, float]:
+    """Integer weights with the largest at WEIGHT_LEVELS; positive weights stay >= 1."""
+    mx = float(values.max()) if values.size else 0.0
+    if mx <= 0:
+        return np.zeros(values.shape, dtype=np.int64), 1.0
+    k = WEIGHT_LEVELS / mx
+    out = np.rint(values * k).astype(np.int64)
+    out[(values > 0) & (out == 0)] = 1
+    return out, k
+
+
+def _end_lengths(net: WalkNetwork, origins: list[str], targets: list[str], base: np.ndarray, cand_idx: np.ndarray) -> EndLengths:
+    """Gather base lengths around the candidate crossings ``cand_idx`` (indices)."""
+    if cand_idx.size == 0:
+        z = np.zeros((len(origins), 0))
+        return EndLengths(base, z, np.zeros((0, len(targets))), np.zeros((0, 0)), np.zeros(0))
+    oe = net.crossing_end_lengths(origins)[:, cand_idx, :].reshape(len(origins), -1)
+    te = net.crossing_end_lengths(targets)[:, cand_idx, :].reshape(len(targets), -1)
+    end_nodes = net.candidate_ends[cand_idx].reshape(-1)
+    ee = net.lengths([int(n) for n in end_nodes], [int(n) for n in end_nodes])
+    clen = np.array([net.candidates[int(c)].length_m for c in cand_idx])
+    return EndLengths(base, oe, te.T.copy(), ee, clen)
+
+
+def build_problem(
+    scenario: Scenario,
+    network: WalkNetwork,
+    facility_sites: list[CandidateSite],
+    social_sites: list[CandidateSite],
+    *,
+    existing_facility_keys: dict[str, list[str]] | None = None,
+    existing_social_keys: list[str] | None = None,
+) -> tuple[Problem, ProblemContext]:
+    """Build the integer-scaled, backend-neutral problem for a scenario.
+
+    Args:
+        scenario: the validated scenario.
+        network: the walk network with every candidate site attached (by its key) and the
+            candidate crossings; ``network.candidates`` are the crossing decisions.
+        facility_sites, social_sites: candidate sites (keys as attached to the network).
+        existing_facility_keys: facility type -> network keys of existing facilities.
+        existing_social_keys: network keys of existing social spaces.
+
+    Raises:
+        ModelError: the scenario cannot be modelled (e.g. a facility type with no site).
+    """
+    t0 = time.perf_counter()
+    existing_facility_keys = existing_facility_keys or {}
+    existing_social_keys = existing_social_keys or []
+    scale = scenario.solver.length_scale_per_m
+    site = scenario.site
+    firms = list(site.firms)
+    fkeys = [firm_key(f.id) for f in firms]
+    groups: dict[str, str] = {}
+    decisions: list[Decision] = []
+    crossing_decision: dict[int, int] = {}
+
+    affordable = scenario.budget_gbp
+    for ci, c in enumerate(network.candidates):
+        if c.cost_gbp > affordable:
+            continue  # can never be built within the budget
+        crossing_decision[ci] = len(decisions)
+        decisions.append(Decision(f"crossing:{c.id}", "crossing", c.barrier_id, c.cost_gbp, f"{c.type} {c.id}"))
+    site_decision: dict[str, int] = {}
+    spec_of = {f.type: f for f in scenario.facilities}
+    for s in facility_sites:
+        if s.key in network.access and s.key not in network.unreachable and s.cost_gbp <= affordable:
+            site_decision[s.key] = len(decisions)
+            decisions.append(Decision(s.key, "facility", s.type, s.cost_gbp, f"{s.type} at {s.key.split(':')[-1]}"))
+    for s in social_sites:
+        if s.key in network.access and s.key not in network.unreachable and s.cost_gbp <= affordable:
+            site_decision[s.key] = len(decisions)
+            decisions.append(Decision(s.key, "social", "social", s.cost_gbp, f"social space {s.key.split(':')[-1]}"))
+
+    problem = Problem(
+        decisions=decisions,
+        options=[(i,) for i in range(len(decisions))],
+        clients=[],
+        constraints=[],
+        penalties=[],
+        groups=groups,
+        length_scale_per_m=scale,
+        weight_scale={},
+        budget_gbp=scenario.budget_gbp,
+    )
+    cand_idx = np.array(sorted(crossing_decision), dtype=np.int64)
+    cross_dec = np.array([crossing_decision[int(c)] for c in cand_idx], dtype=np.int64)
+    max_k = scenario.crossings.max_route_crossings
+    info: dict[str, Any] = {"candidate_crossings": len(network.candidates), "crossing_decisions": len(cand_idx)}
+
+    def add_client(key: str, kind: str, weight: int, base_m: float, opts: list[tuple[float, tuple[int, ...]]],
+                   penalty_m: float | None) -> None:
+        if weight <= 0:
+            return
+        if math.isfinite(base_m):
+            base = _scaled(base_m, scale)
+        elif penalty_m is not None:
+            base = _scaled(penalty_m, scale)
+        else:
+            base = None
+        by_level: dict[int, list[int]] = {}
+        for length_m, req in opts:
+            lev = _scaled(length_m, scale)
+            if base is not None and lev >= base:
+                continue
+            by_level.setdefault(lev, []).append(problem.option_id(req))
+        levels = tuple(sorted(by_level))
+        problem.clients.append(
+            Client(key, kind, int(weight), base, levels, tuple(tuple(sorted(set(by_level[v]))) for v in levels))
+        )
+        if base is None:
+            all_opts = tuple(sorted({o for v in levels for o in by_level[v]}))
+            g = f"reach:{key}"
+            groups[g] = f"{key.split(':', 1)[1].replace('|', ' to ')} must be reachable on foot"
+            problem.constraints.append(Constraint(g, tuple((o, 1) for o in all_opts), 1, None, g))
+
+    # ---------------- firm pairs
+    W = pair_weights(firms, scenario.demand)
+    iu, ju = np.triu_indices(len(firms), k=1)
+    mask = W[iu, ju] > 0
+    pair_index = list(zip(iu[mask].tolist(), ju[mask].tolist()))
+    pair_w = W[iu[mask], ju[mask]]
+    emp = np.array([f.employees for f in firms], dtype=float)
+    # one integer scale for every weight, so the terms keep their relative importance
+    all_w = [pair_w * scenario.objective.firm_pairs]
+    all_w += [emp * spec.access_weight * scenario.objective.facility_access for spec in scenario.facilities]
+    all_w.append(emp * scenario.objective.social_access)
+    _, wk = _weights_to_int(np.concatenate(all_w))
+    problem.weight_scale["all"] = wk
+
+    def to_int(values: np.ndarray) -> np.ndarray:
+        out = np.rint(values * wk).astype(np.int64)
+        out[(values > 0) & (out == 0)] = 1
+        return out
+
+    wint = to_int(pair_w * scenario.objective.firm_pairs)
+    if pair_index and scenario.objective.firm_pairs > 0:
+        base_ff = network.lengths(fkeys, fkeys)
+        el = _end_lengths(network, fkeys, fkeys, base_ff, cand_idx)
+        opts, eff = route_options(el, max_k)
+        info["pair_route_max_crossings"] = eff
+        for (a, b), w in zip(pair_index, wint):
+            o = [(L, tuple(int(cross_dec[c]) for c in R)) for L, R in opts[a][b]]
+            add_client(f"pair:{firms[a].id}|{firms[b].id}", "pair", int(w), float(base_ff[a, b]), o,
+                       scenario.demand.unreachable_penalty_m)
+
+    # ---------------- firm -> nearest facility, per type
+    by_type: dict[str, list[CandidateSite]] = {}
+    for s in facility_sites:
+        if s.key in site_decision:
+            by_type.setdefault(s.type, []).append(s)
+    for spec in scenario.facilities:
+        sites = by_type.get(spec.type, [])
+        existing = existing_facility_keys.get(spec.type, [])
+        w_int = to_int(emp * spec.access_weight * scenario.objective.facility_access)
+        if spec.count.min > len(sites):
+            g = f"count_min:{spec.type}"
+            groups[g] = f"at least {spec.count.min} new {spec.type} facilities (only {len(sites)} candidate sites fit)"
+            problem.constraints.append(Constraint(g, tuple((site_decision[s.key], 1) for s in sites), spec.count.min, None, g))
+        if not sites and not existing:
+            continue
+        targets = [s.key for s in sites] + list(existing)
+        base_ft = network.lengths(fkeys, targets)
+        el = _end_lengths(network, fkeys, targets, base_ft, cand_idx)
+        opts, eff = route_options(el, max_k)
+        info.setdefault("access_route_max_crossings", {})[spec.type] = eff
+        n_new = len(sites)
+        for i, f in enumerate(firms):
+            if w_int[i] <= 0:
+                continue
+            base_m = float(base_ft[i, n_new:].min()) if existing else math.inf
+            o: list[tuple[float, tuple[int, ...]]] = []
+            for t in range(len(targets)):
+                site_req: tuple[int, ...] = (site_decision[targets[t]],) if t < n_new else ()
+                if t < n_new and math.isfinite(base_ft[i, t]):
+                    o.append((float(base_ft[i, t]), site_req))
+                for L, R in opts[i][t]:
+                    o.append((L, site_req + tuple(int(cross_dec[c]) for c in R)))
+            # prune: options no better than an always-open existing facility
+            o = [x for x in o if x[0] < base_m - 1e-9 and x[1]]
+            # must-serve only when the type must be opened or exists somewhere
+            must = spec.count.min >= 1 or bool(existing)
+            add_client(f"access:{spec.type}:{f.id}", "access", int(w_int[i]), base_m, o,
+                       None if must else scenario.demand.unreachable_penalty_m)
+        _count_constraints(problem, spec.type, [site_decision[s.key] for s in sites], spec.count.min, spec.count.max)
+        _spacing_constraints(problem, spec.type, sites, site_decision, spec.min_spacing_m)
+
+    # ---------------- social spaces: count, spacing, coverage, access
+    soc = scenario.social_spaces
+    if soc is not None:
+        sites = [s for s in social_sites if s.key in site_decision]
+        _count_constraints(problem, "social", [site_decision[s.key] for s in sites], soc.count.min, soc.count.max)
+        _spacing_constraints(problem, "social", sites, site_decision, soc.min_spacing_m)
+        targets = [s.key for s in sites] + list(existing_social_keys)
+        if targets and (soc.coverage != "off" or scenario.objective.social_access > 0):
+            base_fs = network.lengths(fkeys, targets)
+            el = _end_lengths(network, fkeys, targets, base_fs, cand_idx)
+            opts, _ = route_options(el, max_k)
+            n_new = len(sites)
+            for i, f in enumerate(firms):
+                within: list[int] = []
+                covered_now = False
+                all_o: list[tuple[float, tuple[int, ...]]] = []
+                for t in range(len(targets)):
+                    site_req = (site_decision[targets[t]],) if t < n_new else ()
+                    cand = [(float(base_fs[i, t]), site_req)] if math.isfinite(base_fs[i, t]) else []
+                    cand += [(L, site_req + tuple(int(cross_dec[c]) for c in R)) for L, R in opts[i][t]]
+                    for L, req in cand:
+                        all_o.append((L, req))
+                        if L <= soc.coverage_radius_m + 1e-9:
+                            if not req:
+                                covered_now = True
+                            else:
+                                within.append(problem.option_id(req))
+                within = sorted(set(within))
+                if soc.coverage == "hard" and not covered_now:
+                    g = f"coverage:{f.id}"
+                    groups[g] = f"{f.name} within {soc.coverage_radius_m:g} m walk of a social space"
+                    problem.constraints.append(Constraint(g, tuple((o, 1) for o in within), 1, None, g))
+                elif soc.coverage == "weighted" and not covered_now and soc.coverage_weight > 0:
+                    wgt = f.employees * soc.coverage_weight * scale * wk
+                    problem.penalties.append(Penalty(f"uncovered:{f.id}", int(round(wgt)), tuple(within)))
+                if scenario.objective.social_access > 0:
+                    base_m = float(base_fs[i, n_new:].min()) if existing_social_keys else math.inf
+                    o = [x for x in all_o if x[1] and x[0] < base_m - 1e-9]
+                    w = int(to_int(np.array([f.employees * scenario.objective.social_access]))[0])
+                    add_client(f"social:{f.id}", "social", w, base_m, o,
+                               None if soc.count.min >= 1 or existing_social_keys else scenario.demand.unreachable_penalty_m)
+
+    # ---------------- footprints of different kinds may not overlap
+    placed = [s for s in facility_sites + social_sites if s.key in site_decision]
+    if len(placed) > 1:
+        import shapely
+
+        geoms = np.array([s.footprint for s in placed], dtype=object)
+        tree = shapely.STRtree(geoms)
+        left, right = tree.query(geoms, predicate="intersects")
+        g = "footprints"
+        for a, b in zip(left.tolist(), right.tolist()):
+            if a < b and placed[a].type != placed[b].type:
+                groups[g] = "placements may not overlap one another"
+                problem.constraints.append(Constraint(f"overlap:{placed[a].key}|{placed[b].key}", ((site_decision[placed[a].key], 1), (site_decision[placed[b].key], 1)), None, 1, g))
+
+    # ---------------- directness targets
+    if scenario.directness:
+        index = {f.id: i for i, f in enumerate(firms)}
+        dkeys = fkeys
+        base_ff = network.lengths(dkeys, dkeys)
+        el = _end_lengths(network, dkeys, dkeys, base_ff, cand_idx)
+        opts, _ = route_options(el, max_k)
+        straight = network.straight_lengths(dkeys, dkeys)
+        for tgt in scenario.directness:
+            a, b = index[tgt.a], index[tgt.b]
+            limit = tgt.max_ratio * float(straight[a, b])
+            if base_ff[a, b] <= limit + 1e-9:
+                continue
+            within = sorted({problem.option_id(tuple(int(cross_dec[c]) for c in R)) for L, R in opts[a][b] if L <= limit + 1e-9})
+            g = f"directness:{tgt.a}|{tgt.b}"
+            groups[g] = (f"walk from {firms[a].name} to {firms[b].name} at most {tgt.max_ratio:g} x the straight line "
+                         f"({limit:.0f} m; now {base_ff[a, b]:.0f} m)")
+            problem.constraints.append(Constraint(g, tuple((o, 1) for o in within), 1, None, g))
+
+    # ---------------- budget
+    groups["budget"] = f"the capital budget of £{scenario.budget_gbp:,.0f}"
+    problem.constraints.append(
+        Constraint("budget", tuple((i, int(round(d.cost_gbp))) for i, d in enumerate(decisions) if d.cost_gbp > 0),
+                   None, int(math.floor(scenario.budget_gbp)), "budget")
+    )
+    info.update(
+        decisions=len(decisions),
+        options=len(problem.options),
+        conjunctions=len(problem.options) - len(decisions),
+        clients=len(problem.clients),
+        levels=sum(len(c.levels) for c in problem.clients),
+        constraints=len(problem.constraints),
+        penalties=len(problem.penalties),
+        build_seconds=time.perf_counter() - t0,
+    )
+    problem.info.update(info)
+    ctx = ProblemContext(scenario, network, facility_sites, social_sites, existing_facility_keys,
+                         existing_social_keys, fkeys, pair_index, pair_w, crossing_decision)
+    return problem, ctx
+
+
+def _count_constraints(problem: Problem, kind: str, ids: list[int], lo: int, hi: int) -> None:
+    label = "social spaces" if kind == "social" else f"new {kind} facilities"
+    if lo > 0:
+        g = f"count_min:{kind}"
+        problem.groups.setdefault(g, f"at least {lo} {label}")
+        problem.constraints.append(Constraint(g, tuple((i, 1) for i in ids), lo, None, g))
+    g = f"count_max:{kind}"
+    problem.groups.setdefault(g, f"at most {hi} {label}")
+    problem.constraints.append(Constraint(g, tuple((i, 1) for i in ids), None, hi, g))
+
+
+def _spacing_constraints(problem: Problem, kind: str, sites: list[CandidateSite], site_decision: dict[str, int], spacing_m: float) -> None:
+    if spacing_m <= 0 or len(sites) < 2:
+        return
+    xy = np.array([[s.point.x, s.point.y] for s in sites])
+    from scipy.spatial import cKDTree
+
+    pairs = cKDTree(xy).query_pairs(spacing_m - 1e-9, output_type="ndarray")
+    g = f"spacing:{kind}"
+    problem.groups.setdefault(g, f"{'social spaces' if kind == 'social' else kind + ' facilities'} at least {spacing_m:g} m apart")
+    for a, b in pairs.tolist():
+        problem.constraints.append(
+            Constraint(f"{g}:{a}|{b}", ((site_decision[sites[a].key], 1), (site_decision[sites[b].key], 1)), None, 1, g)
+        )
+
+
+def crossing_of_decision(ctx: ProblemContext) -> dict[int, Crossing]:
+    """Decision id -> the candidate crossing it builds."""
+    return {d: ctx.network.candidates[c] for c, d in ctx.crossing_decision.items()}
