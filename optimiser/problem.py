@@ -256,20 +256,19 @@ def build_problem(
     decisions: list[Decision] = []
     crossing_decision: dict[int, int] = {}
 
-    affordable = scenario.budget_gbp
+    # candidates dearer than the whole budget stay in: the budget constraint rules them out,
+    # and infeasibility explanations can then name the budget
     for ci, c in enumerate(network.candidates):
-        if c.cost_gbp > affordable:
-            continue  # can never be built within the budget
         crossing_decision[ci] = len(decisions)
         decisions.append(Decision(f"crossing:{c.id}", "crossing", c.barrier_id, c.cost_gbp, f"{c.type} {c.id}"))
     site_decision: dict[str, int] = {}
     spec_of = {f.type: f for f in scenario.facilities}
     for s in facility_sites:
-        if s.key in network.access and s.key not in network.unreachable and s.cost_gbp <= affordable:
+        if s.key in network.access and s.key not in network.unreachable:
             site_decision[s.key] = len(decisions)
             decisions.append(Decision(s.key, "facility", s.type, s.cost_gbp, f"{s.type} at {s.key.split(':')[-1]}"))
     for s in social_sites:
-        if s.key in network.access and s.key not in network.unreachable and s.cost_gbp <= affordable:
+        if s.key in network.access and s.key not in network.unreachable:
             site_decision[s.key] = len(decisions)
             decisions.append(Decision(s.key, "social", "social", s.cost_gbp, f"social space {s.key.split(':')[-1]}"))
 

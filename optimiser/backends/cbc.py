@@ -113,7 +113,8 @@ def solve(problem: Problem, *, time_limit_s: float = 60.0, seed: int = 0, worker
         conflicts = explain_infeasible(problem, time_limit_s=max(5.0, time_limit_s / 2), seed=seed)
         return SolveResult("infeasible", None, None, None, secs, "cbc", seed, (), conflicts, "no layout meets every requirement")
     if sol in (pulp.LpSolutionOptimal, pulp.LpSolutionIntegerFeasible) and st == "Optimal":
-        obj = float(round(pulp.value(lp.objective)))
+        val = pulp.value(lp.objective)
+        obj = float(round(val)) if val is not None else float(problem.objective_of(set()))  # constant objective
         chosen = tuple(i for i, v in enumerate(x) if (v.value() or 0) > 0.5)
         chosen = _cheapest_equal(problem, chosen, int(obj), max(1.0, time_limit_s / 4), seed, workers)
         secs = time.perf_counter() - t0

@@ -1,0 +1,5 @@
+"""``python -m optimiser`` is ``siteopt``."""
+
+from optimiser.cli import main
+
+main()
