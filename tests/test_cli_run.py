@@ -1,0 +1,145 @@
+"""``siteopt run`` and ``siteopt schema``: exit codes, the run-directory contract."""
+
+from __future__ import annotations
+
+import csv
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from sitefiles import write_files
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def siteopt(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "optimiser", *args], capture_output=True, text=True, cwd=cwd, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def solved(tmp_path_factory):
+    d = tmp_path_factory.mktemp("run")
+    _, scen = write_files(d / "in")
+    out = d / "out"
+    r = siteopt("run", str(scen), "--out", str(out), "--no-render")
+    return r, out, scen
+
+
+def test_run_exit_0_and_json_summary(solved):
+    r, out, _ = solved
+    assert r.returncode == 0, r.stderr
+    summary = json.loads(r.stdout)
+    assert summary["status"] == "optimal"
+    assert summary["verification"]["passed"] is True
+    assert summary["walk"]["optimised_weighted_mean_m"] <= summary["walk"]["baseline_weighted_mean_m"]
+
+
+def test_metrics_json_has_the_contract_keys(solved):
+    _, out, _ = solved
+    m = json.loads((out / "metrics.json").read_text())
+    for key in ("status", "objective", "bound", "gap", "solve_seconds", "backend", "seed", "scenario", "site",
+                "walk.baseline_weighted_mean_m", "walk.optimised_weighted_mean_m", "walk.reduction_pct",
+                "walk.baseline_mean_detour", "walk.optimised_mean_detour", "cost.capital", "cost.budget",
+                "placements.shared_facilities", "placements.social_spaces", "placements.crossings",
+                "verification.passed", "verification.objective"):
+        cur = m
+        for part in key.split("."):
+            assert part in cur, f"metrics.json lacks {key}"
+            cur = cur[part]
+    assert m["gap"] == 0.0 and m["bound"] == m["objective"]
+    assert m["verification"]["objective"] == pytest.approx(m["objective"], abs=10_000)
+    assert m["cost"]["capital"] <= m["cost"]["budget"]
+    assert len(m["placements"]["shared_facilities"]) == 1  # count {min 1, max 1}
+
+
+def test_layout_geojson_is_rfc7946_wgs84(solved):
+    _, out, _ = solved
+    fc = json.loads((out / "layout.geojson").read_text())
+    assert fc["type"] == "FeatureCollection" and "crs" not in fc
+    layers = {f["properties"]["layer"] for f in fc["features"]}
+    assert {"parcel", "firm", "barrier", "path", "existing_crossing", "facility"} <= layers
+    for f in fc["features"]:
+        if f["geometry"]["type"] == "Point":
+            lon, lat = f["geometry"]["coordinates"]
+            assert -2 < lon < 0 and 53 < lat < 54  # Sheffield-Rotherham
+
+
+def test_pairs_csv_one_row_per_pair(solved):
+    _, out, _ = solved
+    rows = list(csv.DictReader((out / "pairs.csv").open()))
+    assert len(rows) == 6  # 4 firms
+    for r in rows:
+        assert float(r["after_m"]) <= float(r["before_m"]) + 1e-6
+        assert float(r["detour_before"]) >= 1.0 - 1e-9
+        assert float(r["straight_m"]) > 0
+
+
+def test_refuses_non_empty_out_without_overwrite(solved):
+    _, out, scen = solved
+    r = siteopt("run", str(scen), "--out", str(out), "--no-render")
+    assert r.returncode == 2
+    assert "--overwrite" in r.stderr and "Traceback" not in r.stderr
+    r = siteopt("run", str(scen), "--out", str(out), "--no-render", "--overwrite", "--backend", "cbc")
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["backend"] == "cbc"
+
+
+def test_infeasible_exits_3_with_explanation(tmp_path):
+    _, scen = write_files(tmp_path / "in", budget_gbp=100_000)  # a workshop costs £400,000
+    out = tmp_path / "out"
+    r = siteopt("run", str(scen), "--out", str(out), "--no-render")
+    assert r.returncode == 3
+    assert "budget" in r.stderr and "workshop" in r.stderr
+    assert json.loads(r.stdout)["status"] == "infeasible"
+    m = json.loads((out / "metrics.json").read_text())
+    assert m["status"] == "infeasible" and m["conflicts"]
+
+
+def test_invalid_scenario_exits_2_and_writes_nothing(tmp_path):
+    _, scen = write_files(tmp_path / "in", budget_gbp=-5, facilitiez=[])
+    out = tmp_path / "out"
+    r = siteopt("run", str(scen), "--out", str(out))
+    assert r.returncode == 2
+    assert "budget_gbp" in r.stderr and "facilitiez" in r.stderr and "did you mean 'facilities'" in r.stderr
+    assert "Traceback" not in r.stderr
+    assert not out.exists()
+
+
+def test_no_solution_in_time_exits_4(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    import optimiser.pipeline as pipeline
+    from optimiser.cli import cli
+    from optimiser.result import SolveResult
+
+    def fake_solve(problem, backend, **kw):
+        return SolveResult("unknown", None, None, None, 0.01, backend, 0, (), (), "no solution found within the time limit")
+
+    monkeypatch.setattr(pipeline, "solve", fake_solve)
+    _, scen = write_files(tmp_path / "in")
+    res = CliRunner().invoke(cli, ["run", str(scen), "--out", str(tmp_path / "out"), "--no-render"])
+    assert res.exit_code == 4
+
+
+def test_schema_is_current():
+    r = siteopt("schema", "--check", str(ROOT / "constraints" / "schema.json"))
+    assert r.returncode == 0, r.stderr + " (regenerate with: siteopt schema > constraints/schema.json)"
+
+
+def test_schema_validates_the_shipped_scenarios():
+    import jsonschema
+    import yaml
+
+    schema = json.loads((ROOT / "constraints" / "schema.json").read_text())
+    files = sorted((ROOT / "constraints").glob("amp_sbp/*.yaml")) + [ROOT / "sites" / "amp_sbp" / "site.yaml"]
+    checked = 0
+    for f in files:
+        data = yaml.safe_load(f.read_text())
+        if data.get("format", "").startswith("placemaking-batch"):
+            continue
+        jsonschema.validate(data, schema)
+        checked += 1
+    assert checked >= 1

@@ -1,0 +1,136 @@
+"""Loaders: formats, reprojection, typed objects, overrides."""
+
+from __future__ import annotations
+
+import json
+import tomllib
+
+import pytest
+import yaml
+from pyproj import Transformer
+
+from optimiser.errors import InputError, ValidationError
+from optimiser.io import apply_overrides, read_scenario, read_site, scenario_from_mapping, validate_files
+from optimiser.model import ParcelStatus
+from sitefiles import scenario_dict, site_dict, write_files
+
+
+def test_yaml_and_json_give_the_same_site(tmp_path):
+    d = site_dict()
+    (tmp_path / "s.yaml").write_text(yaml.safe_dump(d))
+    (tmp_path / "s.json").write_text(json.dumps(d))
+    a = read_site(tmp_path / "s.yaml")
+    b = read_site(tmp_path / "s.json")
+    assert [f.id for f in a.firms] == [f.id for f in b.firms]
+    assert a.parcels[0].polygon.equals(b.parcels[0].polygon)
+    assert a.crs == "EPSG:27700" and a.illustrative
+
+
+def test_toml_scenario(tmp_path):
+    write_files(tmp_path)
+    (tmp_path / "scen.toml").write_text(
+        'format = "placemaking-scenario/1"\nid = "t"\nsite = "site.yaml"\nbudget_gbp = 500000.0\n'
+        '[crossings.types.signalised]\ncost_gbp = 250000.0\npenalty_m = 45.0\n'
+    )
+    sc = read_scenario(tmp_path / "scen.toml")
+    assert sc.budget_gbp == 500000.0 and sc.crossings.types[0].type == "signalised"
+    assert tomllib.loads((tmp_path / "scen.toml").read_text())["id"] == "t"
+
+
+def test_wgs84_site_is_reprojected_to_bng(tmp_path):
+    d = site_dict()
+    tr = Transformer.from_crs("EPSG:27700", "EPSG:4326", always_xy=True)
+
+    def conv(obj):
+        if isinstance(obj, list) and obj and isinstance(obj[0], (int, float)):
+            return list(tr.transform(obj[0], obj[1]))
+        if isinstance(obj, list):
+            return [conv(o) for o in obj]
+        if isinstance(obj, dict):
+            return {k: (conv(v) if k in ("coordinates", "location", "entrances") else conv(v) if isinstance(v, (dict, list)) else v) for k, v in obj.items()}
+        return obj
+
+    d2 = conv(d)
+    d2["crs"] = "EPSG:4326"
+    (tmp_path / "wgs.yaml").write_text(yaml.safe_dump(d2))
+    site = read_site(tmp_path / "wgs.yaml")
+    ref = read_site(_write(tmp_path / "bng.yaml", d))
+    assert site.crs == "EPSG:27700" and site.source_crs == "EPSG:4326"
+    for f, g in zip(site.firms, ref.firms):
+        assert f.location.distance(g.location) < 0.01
+
+
+def test_geojson_site(tmp_path):
+    d = site_dict()
+    tr = Transformer.from_crs("EPSG:27700", "EPSG:4326", always_xy=True)
+
+    def pt(p):
+        return list(tr.transform(*p))
+
+    def geom(g):
+        if g["type"] == "LineString":
+            return {"type": "LineString", "coordinates": [pt(p) for p in g["coordinates"]]}
+        return {"type": "Polygon", "coordinates": [[pt(p) for p in ring] for ring in g["coordinates"]]}
+
+    feats = []
+    for p in d["parcels"]:
+        feats.append({"type": "Feature", "geometry": geom(p["geometry"]), "properties": {"layer": "parcel", "id": p["id"], "status": p["status"]}})
+    for f in d["firms"]:
+        feats.append({"type": "Feature", "geometry": {"type": "Point", "coordinates": pt(f["location"])},
+                      "properties": {"layer": "firm", "id": f["id"], "employees": f["employees"], "sector": f["sector"]}})
+    for b in d["barriers"]:
+        feats.append({"type": "Feature", "geometry": geom(b["geometry"]), "properties": {"layer": "barrier", "id": b["id"], "kind": b["kind"], "width_m": b["width_m"]}})
+    fc = {"type": "FeatureCollection", "site": {"id": "tiny-geojson", "name": "From QGIS"}, "features": feats}
+    (tmp_path / "site.geojson").write_text(json.dumps(fc))
+    site = read_site(tmp_path / "site.geojson")
+    assert site.id == "tiny-geojson" and len(site.firms) == 4 and site.crs == "EPSG:27700"
+    assert site.parcels[0].status == ParcelStatus.BUILDABLE
+    # a bad layer names the feature
+    feats[0]["properties"]["layer"] = "parcle"
+    (tmp_path / "bad.geojson").write_text(json.dumps(fc))
+    probs = validate_files([tmp_path / "bad.geojson"])
+    assert any(p.field == "features[0].properties.layer" and "parcel" in (p.hint or "") for p in probs)
+
+
+def _write(path, d):
+    path.write_text(yaml.safe_dump(d))
+    return path
+
+
+def test_scenario_typed_objects(tmp_path):
+    _, scen = write_files(tmp_path)
+    sc = read_scenario(scen)
+    assert sc.site.id == "tiny"
+    assert sc.facilities[0].count.min == 1 and sc.facilities[0].count.max == 1
+    assert sc.social_spaces is not None and sc.social_spaces.coverage == "weighted"
+    assert {t.type for t in sc.crossings.types} == {"signalised", "footbridge"}
+    assert sc.solver.backend == "cpsat" and sc.solver.seed == 0
+    assert [b.id for b in sc.active_barriers] == ["parkway"]
+
+
+def test_overrides_and_in_memory_scenarios(tmp_path):
+    _, scen = write_files(tmp_path)
+    sc = read_scenario(scen, budget_gbp=2e6, **{"solver.seed": 7})
+    assert sc.budget_gbp == 2e6 and sc.solver.seed == 7
+    data = apply_overrides(scenario_dict(), {"demand.rule": "employees_product"})
+    sc2 = scenario_from_mapping(data, base_path=tmp_path / "x.yaml")
+    assert sc2.demand.rule == "employees_product"
+    with pytest.raises(ValidationError) as exc:
+        scenario_from_mapping(apply_overrides(data, {"budget_gbp": 0}), base_path=tmp_path / "x.yaml")
+    assert exc.value.problems[0].field == "budget_gbp"
+
+
+def test_errors_are_value_errors_and_collect_everything(tmp_path):
+    _, scen = write_files(tmp_path, budget_gbp=0, layers={"hs3": True})
+    with pytest.raises(ValueError) as exc:
+        read_scenario(scen)
+    assert isinstance(exc.value, InputError)
+    fields = {p.field for p in exc.value.problems}
+    assert "budget_gbp" in fields
+
+
+def test_embedded_default_is_found():
+    from optimiser.io import default_scenario_path
+
+    p = default_scenario_path()
+    assert p.name == "baseline.yaml" and p.parent.name == "amp_sbp"
