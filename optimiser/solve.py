@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+from dataclasses import replace
 
 from optimiser.backends import BACKENDS
 from optimiser.problem import Problem
@@ -18,4 +19,28 @@ def solve(problem: Problem, backend: str = "cpsat", *, time_limit_s: float = 60.
     if backend not in BACKENDS:
         raise ValueError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
     mod = importlib.import_module(f"optimiser.backends.{backend}")
-    return mod.solve(problem, time_limit_s=time_limit_s, seed=seed, workers=workers)
+    res = mod.solve(problem, time_limit_s=time_limit_s, seed=seed, workers=workers)
+    return drop_redundant(problem, res)
+
+
+def drop_redundant(problem: Problem, res: SolveResult) -> SolveResult:
+    """Remove chosen decisions that nothing needs.
+
+    Ties in walking are common (a second crossing no route uses, a social space with no
+    coverage to add), and a solver may return them. Each chosen decision, dearest first, is
+    dropped when the layout stays feasible and its exact objective does not rise, so the
+    reported walking optimum is unchanged and nothing is built for nothing.
+    """
+    if res.status not in ("optimal", "feasible") or not res.chosen:
+        return res
+    chosen = set(res.chosen)
+    best = problem.objective_of(chosen)
+    for d in sorted(res.chosen, key=lambda i: -problem.decisions[i].cost_gbp):
+        trial = chosen - {d}
+        if problem.is_feasible(trial) and problem.objective_of(trial) <= best:
+            chosen = trial
+            best = problem.objective_of(trial)
+    if chosen == set(res.chosen):
+        return res
+    return replace(res, chosen=tuple(sorted(chosen)), objective=float(best),
+                   stats={**res.stats, "dropped_redundant": len(res.chosen) - len(chosen)})

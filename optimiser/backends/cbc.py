@@ -73,19 +73,6 @@ def _bound_from_log(text: str) -> float | None:
     return None
 
 
-def _cheapest_equal(problem: Problem, chosen: tuple[int, ...], cap: int, time_limit_s: float, seed: int,
-                    workers: int) -> tuple[int, ...]:
-    """Among layouts whose objective is at most ``cap``, the cheapest."""
-    lp, x = build_model(problem, cap=cap)
-    cmd = pulp.PULP_CBC_CMD(msg=False, timeLimit=float(time_limit_s), threads=int(workers), options=[f"randomSeed {int(seed) + 1}"])
-    lp.solve(cmd)
-    if pulp.LpStatus[lp.status] == "Optimal":
-        better = tuple(i for i, v in enumerate(x) if (v.value() or 0) > 0.5)
-        if sum(problem.decisions[i].cost_gbp for i in better) <= sum(problem.decisions[i].cost_gbp for i in chosen):
-            return better
-    return chosen
-
-
 def solve(problem: Problem, *, time_limit_s: float = 60.0, seed: int = 0, workers: int = 1) -> SolveResult:
     """Solve with CBC; a time limit returns the incumbent with the bound CBC reports.
     Among layouts with the same walking objective, the cheapest is returned."""
@@ -116,8 +103,6 @@ def solve(problem: Problem, *, time_limit_s: float = 60.0, seed: int = 0, worker
         val = pulp.value(lp.objective)
         obj = float(round(val)) if val is not None else float(problem.objective_of(set()))  # constant objective
         chosen = tuple(i for i, v in enumerate(x) if (v.value() or 0) > 0.5)
-        chosen = _cheapest_equal(problem, chosen, int(obj), max(1.0, time_limit_s / 4), seed, workers)
-        secs = time.perf_counter() - t0
         if sol == pulp.LpSolutionOptimal and "Stopped on time" not in log:
             return SolveResult("optimal", obj, obj, 0.0, secs, "cbc", seed, chosen, (), "proven optimal")
         bound = _bound_from_log(log)

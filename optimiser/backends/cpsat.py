@@ -28,7 +28,7 @@ def build_model(problem: Problem, *, enforce_groups: bool = False, skip_groups: 
     """The CP-SAT model of a problem.
 
     With ``cap``, the walking objective is constrained to at most ``cap`` and the capital
-    cost is minimised instead (the cheapest of the layouts that walk as well).
+    cost is minimised instead.
 
     Returns (model, x decision vars, option vars, {group: literal} when ``enforce_groups``).
     """
@@ -112,8 +112,6 @@ def solve(problem: Problem, *, time_limit_s: float = 60.0, seed: int = 0, worker
         if status == "optimal":
             bound = obj
         chosen = tuple(i for i, v in enumerate(x) if solver.Value(v))
-        chosen = _cheapest_equal(problem, chosen, int(obj), max(1.0, time_limit_s / 4), seed, workers)
-        stats["cost_phase"] = True
         gap = relative_gap(obj, bound)
         msg = "proven optimal" if status == "optimal" else f"time limit reached; gap {100 * (gap or 0):.2f}%"
         return SolveResult(status, obj, bound, gap, secs, "cpsat", seed, chosen, (), msg, stats)
@@ -123,23 +121,6 @@ def solve(problem: Problem, *, time_limit_s: float = 60.0, seed: int = 0, worker
                            "no layout meets every requirement", stats)
     return SolveResult("unknown", None, float(solver.BestObjectiveBound()) if code != cp_model.MODEL_INVALID else None,
                        None, secs, "cpsat", seed, (), (), "no solution found within the time limit", stats)
-
-
-def _cheapest_equal(problem: Problem, chosen: tuple[int, ...], cap: int, time_limit_s: float, seed: int,
-                    workers: int) -> tuple[int, ...]:
-    """Among layouts whose objective is at most ``cap``, the cheapest (ties in walking are
-    common: a second crossing that no route needs must not be built)."""
-    m, x, _, _ = build_model(problem, cap=cap)
-    for i, v in enumerate(x):
-        m.AddHint(v, 1 if i in chosen else 0)
-    solver = cp_model.CpSolver()
-    _params(solver, time_limit_s, seed, workers)
-    code = solver.Solve(m)
-    if code in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-        better = tuple(i for i, v in enumerate(x) if solver.Value(v))
-        if sum(problem.decisions[i].cost_gbp for i in better) <= sum(problem.decisions[i].cost_gbp for i in chosen):
-            return better
-    return chosen
 
 
 def _feasible_without(problem: Problem, groups: list[str], keep: set[str], time_limit_s: float, seed: int) -> bool | None:

@@ -1,0 +1,90 @@
+"""Small geometry helpers shared by outputs: reprojection to RFC 7946 GeoJSON (WGS84 lon/lat).
+
+The site model works in a projected CRS in metres (EPSG:27700 for the AMP-SBP default);
+GeoJSON written for users must be RFC 7946: WGS84 longitude/latitude, no ``crs`` member.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+import numpy as np
+import shapely
+from pyproj import CRS, Transformer
+from shapely.geometry import mapping, shape
+from shapely.geometry.base import BaseGeometry
+
+WGS84 = "EPSG:4326"
+COORD_DECIMALS = 7
+"""Decimal places of lon/lat written (1e-7 degree is about 1 cm)."""
+
+
+@lru_cache(maxsize=16)
+def _transformer(crs: str) -> Transformer | None:
+    src = CRS.from_user_input(crs)
+    if src.equals(CRS.from_epsg(4326)):
+        return None
+    return Transformer.from_crs(src, CRS.from_epsg(4326), always_xy=True)
+
+
+def reproject_to_wgs84(geom: BaseGeometry, crs: str) -> BaseGeometry:
+    """``geom`` from ``crs`` to WGS84 lon/lat (x = lon, y = lat), rounded to 7 decimals."""
+    tr = _transformer(crs)
+
+    def fn(xy: np.ndarray) -> np.ndarray:
+        if tr is not None:
+            lon, lat = tr.transform(xy[:, 0], xy[:, 1])
+            xy = np.column_stack([lon, lat])
+        return np.round(xy, COORD_DECIMALS)
+
+    return shapely.transform(geom, fn)
+
+
+def _finite_props(props: Mapping[str, Any]) -> dict[str, Any]:
+    """JSON has no inf/nan: write them as ``None``."""
+    out: dict[str, Any] = {}
+    for k, v in props.items():
+        if isinstance(v, (float, np.floating)):
+            v = float(v)
+            out[k] = v if np.isfinite(v) else None
+        elif isinstance(v, np.integer):
+            out[k] = int(v)
+        else:
+            out[k] = v
+    return out
+
+
+def to_wgs84_geojson(features: Iterable[Mapping[str, Any]], crs: str) -> dict[str, Any]:
+    """An RFC 7946 FeatureCollection from features whose geometry is in ``crs`` (metres).
+
+    Each feature is a GeoJSON-like mapping ``{"type": "Feature", "geometry": ..., "properties":
+    ...}``; ``geometry`` may be a shapely geometry or a GeoJSON geometry mapping.
+    """
+    out = []
+    for f in features:
+        g = f["geometry"]
+        if g is None:
+            geom_json = None
+        else:
+            geom = g if isinstance(g, BaseGeometry) else shape(g)
+            geom_json = mapping(reproject_to_wgs84(geom, crs))
+        feat: dict[str, Any] = {
+            "type": "Feature",
+            "geometry": geom_json,
+            "properties": _finite_props(f.get("properties") or {}),
+        }
+        if "id" in f:
+            feat["id"] = f["id"]
+        out.append(feat)
+    return {"type": "FeatureCollection", "features": out}
+
+
+def write_geojson(path: str | Path, features: Iterable[Mapping[str, Any]], crs: str) -> Path:
+    """Write ``features`` (geometry in ``crs``) as an RFC 7946 GeoJSON file; returns the path."""
+    path = Path(path)
+    fc = to_wgs84_geojson(features, crs)
+    path.write_text(json.dumps(fc, separators=(",", ":")) + "\n", encoding="utf-8")
+    return path

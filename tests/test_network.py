@@ -1,0 +1,570 @@
+"""Walking network: distances against networkx, barriers respected, crossings, candidates."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+from pathlib import Path
+
+import networkx as nx
+import numpy as np
+import pytest
+import shapely
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from shapely.geometry import LineString, Point
+
+from optimiser.errors import ModelError
+from optimiser.model import Barrier, BarrierKind, Crossing, Site
+from optimiser.network import (
+    EDGE_KINDS,
+    WalkNetwork,
+    _build_csr,
+    build_walk_network,
+    generate_candidate_crossings,
+)
+
+from sitezoo import (
+    TYPES,
+    crossing_spec,
+    firm,
+    grid_paths,
+    open_space_site,
+    rail_site,
+    ring_site,
+    square_site,
+    two_barrier_site,
+)
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+# ------------------------------------------------------------------ helpers
+
+
+def nx_graph(net: WalkNetwork, crossings_on=()) -> nx.Graph:
+    """The network's base edges (+ switched-on candidates) as a networkx graph."""
+    g = nx.Graph()
+    g.add_nodes_from(range(net.n_nodes))
+    for u, v, w in zip(net.edge_u.tolist(), net.edge_v.tolist(), net.edge_length_m.tolist()):
+        if u != v and (not g.has_edge(u, v) or g[u][v]["weight"] > w):
+            g.add_edge(u, v, weight=w)
+    for c in net.candidate_index(crossings_on):
+        u, v = (int(x) for x in net.candidate_ends[c])
+        w = net.candidates[c].length_m
+        if not g.has_edge(u, v) or g[u][v]["weight"] > w:
+            g.add_edge(u, v, weight=w)
+    return g
+
+
+def nx_key_lengths(net: WalkNetwork, keys, crossings_on=()) -> np.ndarray:
+    g = nx_graph(net, crossings_on)
+    out = np.full((len(keys), len(keys)), np.inf)
+    for i, a in enumerate(keys):
+        if not net.access[a]:
+            continue
+        d = nx.multi_source_dijkstra_path_length(g, set(net.access[a]))
+        for j, b in enumerate(keys):
+            vals = [d[n] for n in net.access[b] if n in d]
+            if vals:
+                out[i, j] = min(vals)
+    return out
+
+
+def assert_same(a: np.ndarray, b: np.ndarray) -> None:
+    assert a.shape == b.shape
+    assert np.array_equal(np.isinf(a), np.isinf(b))
+    fin = np.isfinite(a)
+    np.testing.assert_allclose(a[fin], b[fin], rtol=1e-9, atol=1e-6)
+
+
+def route_enters_band(net: WalkNetwork, parts) -> list[str]:
+    """Route parts (other than crossings) that enter the interior of an active band."""
+    bad = []
+    if not net.barriers:
+        return bad
+    inner = shapely.union_all([b.band for b in net.barriers]).buffer(-0.01)
+    for p in parts:
+        if p["kind"] in ("crossing", "candidate"):
+            continue
+        if p["geometry"].intersects(inner):
+            bad.append(f"{p['kind']} {p['ref']} {p['geometry'].wkt}")
+    return bad
+
+
+@pytest.fixture(scope="module")
+def square():
+    s = square_site()
+    cands = generate_candidate_crossings(s, s.barriers, crossing_spec())
+    return s, build_walk_network(s, s.barriers, candidate_crossings=cands,
+                                 points={"social:1": Point(300, 450)})
+
+
+# ------------------------------------------------------------------ the zoo
+
+
+def test_hand_computed_lengths(square):
+    _, net = square
+    k = net.key_lengths(["firm:a", "firm:b", "firm:c", "firm:d"])
+    # a (200,100) -> junction at x=500 (40 m + 20 m penalty) -> b (200,500)
+    assert k[0, 1] == pytest.approx(300 + 180 + 60 + 180 + 300)
+    # a -> c: c's nearer entrance (850,100) along y=100
+    assert k[0, 2] == pytest.approx(650)
+    assert k[1, 3] == pytest.approx(650)
+    assert np.allclose(np.diag(k), 0)
+    assert np.allclose(k, k.T)
+
+
+def test_candidate_crossing_shortens_walk_by_hand_computed_amount(square):
+    _, net = square
+    assert "parkway-fb-003" in [c.id for c in net.candidates]
+    before = net.lengths(["firm:a"], ["firm:b"])[0, 0]
+    after = net.lengths(["firm:a"], ["firm:b"], crossings_on=["parkway-fb-003"])[0, 0]
+    # footbridge at x = 200 from y = 283 to 317 (band 285..315 plus 2 m), penalty 30 m
+    assert after == pytest.approx(183 + 34 + 30 + 183)
+    assert before - after == pytest.approx(1020 - 430)
+    # the signalised one at the same place: penalty 45
+    sig = net.lengths(["firm:a"], ["firm:b"], crossings_on=["parkway-sig-003"])[0, 0]
+    assert sig == pytest.approx(183 + 34 + 45 + 183)
+    # both on: the cheaper walk wins
+    both = net.key_lengths(["firm:a", "firm:b"], crossings_on=["parkway-sig-003", "parkway-fb-003"])
+    assert both[0, 1] == pytest.approx(430)
+    # the route uses the candidate and nothing else crosses the band
+    parts = net.route_parts("firm:a", "firm:b", ["parkway-fb-003"])
+    assert [p["ref"] for p in parts if p["kind"] == "candidate"] == ["parkway-fb-003"]
+    assert not route_enters_band(net, parts)
+    assert net.route("firm:a", "firm:b", ["parkway-fb-003"]).length == pytest.approx(400)
+
+
+def test_lengths_match_networkx_on_zoo(square):
+    _, net = square
+    keys = list(net.keys)
+    assert_same(net.key_lengths(keys), nx_key_lengths(net, keys))
+    rng = np.random.default_rng(3)
+    for _ in range(5):
+        on = sorted(rng.choice(len(net.candidates), size=rng.integers(1, 5), replace=False).tolist())
+        assert_same(net.key_lengths(keys, crossings_on=on), nx_key_lengths(net, keys, on))
+        assert_same(net.lengths(keys[:3], keys[2:], crossings_on=on),
+                    nx_key_lengths(net, keys, on)[:3, 2:])
+
+
+@pytest.mark.parametrize("make", [two_barrier_site, rail_site, ring_site, open_space_site])
+def test_zoo_sites_match_networkx(make):
+    s = make()
+    net = build_walk_network(s, s.barriers)
+    keys = list(net.keys)
+    assert_same(net.key_lengths(keys), nx_key_lengths(net, keys))
+
+
+def test_two_barriers_and_layers():
+    s = two_barrier_site()
+    on_both = build_walk_network(s, s.active_barriers())
+    # c (south-east) is fenced by the Parkway and HS2 with no crossing into its quadrant
+    k = on_both.key_lengths(["firm:a", "firm:c", "firm:d"])
+    assert math.isinf(k[0, 1]) and math.isinf(k[1, 2])
+    assert on_both.summary()["pairs_unreachable"] == 3
+    hs2_off = build_walk_network(s, s.active_barriers({"hs2": False}))
+    assert [b.id for b in hs2_off.barriers] == ["parkway"]
+    assert hs2_off.key_lengths(["firm:a", "firm:c"])[0, 1] == pytest.approx(650)
+    # d (north-east) reaches b across HS2 by the bridge at y = 500
+    assert on_both.key_lengths(["firm:b", "firm:d"])[0, 1] == pytest.approx(650)
+
+
+def test_rail_corridor_candidates_and_walk():
+    s = rail_site()
+    spec = crossing_spec(200.0)
+    cands = generate_candidate_crossings(s, s.barriers, spec)
+    assert {c.type for c in cands} == {"footbridge", "underpass"}  # no signalised over rail
+    net = build_walk_network(s, s.barriers, candidate_crossings=cands)
+    assert math.isinf(net.key_lengths(["firm:w", "firm:x"])[0, 1])
+    fb = next(c for c in cands if c.type == "footbridge" and c.line.centroid.y == pytest.approx(300))
+    d = net.key_lengths(["firm:w", "firm:x"], crossings_on=[fb.id])[0, 1]
+    # (100,300) -> (478,300) on y=300, bridge 44 m + 30 m, -> (900,300)
+    assert d == pytest.approx(378 + 44 + 30 + 378)
+
+
+def test_isolated_firms_reported():
+    s = ring_site()
+    net = build_walk_network(s, s.barriers)
+    assert net.unreachable == ("firm:inside",)
+    k = net.key_lengths(list(net.firm_keys))
+    assert np.isinf(k[2]).all() and np.isinf(k[:, 2]).all()
+    assert net.summary()["pairs_unreachable"] == 2
+    # an entrance drawn inside a band is unreachable too
+    sq = build_walk_network(square_site(), square_site().barriers)
+    assert "firm:e" in sq.unreachable
+    with pytest.raises(ModelError):
+        sq.route("firm:a", "firm:e")
+
+
+def test_connectors_stay_on_their_side():
+    # entrance 2 m south of the band: the north-side path ends (y = 315) are across it
+    s = square_site(extra_firms=(firm("f", 240, 283, (240, 283)),))
+    net = build_walk_network(s, s.barriers)
+    parts = net.route_parts("firm:f", "firm:a")
+    assert not route_enters_band(net, parts)
+    assert parts[0]["kind"] == "connector" and parts[0]["length_m"] == pytest.approx(40)
+    assert net.key_lengths(["firm:f", "firm:a"])[0, 1] == pytest.approx(40 + 183)
+    # it is on the south side: reaching b needs the junction
+    assert net.key_lengths(["firm:f", "firm:b"])[0, 1] > 600
+
+
+def test_open_space_network_is_derived_and_routes_via_junction():
+    s = open_space_site()
+    net = build_walk_network(s, s.barriers)
+    assert net.derived and net.summary()["components"] == 1
+    parts = net.route_parts("firm:s", "firm:n")
+    assert any(p["kind"] == "crossing" and p["ref"] == "road-j" for p in parts)
+    assert not route_enters_band(net, parts)
+    walk = net.key_lengths(["firm:s", "firm:n"])[0, 1]
+    straight = net.straight_lengths(["firm:s"], ["firm:n"])[0, 0]
+    assert 1.0 < walk / straight < 1.3
+    # no derived edge enters a firm footprint
+    fp = s.firms[0].footprint.buffer(-0.01)
+    path_edges = [e for e in range(net.n_edges) if EDGE_KINDS[net.edge_kind[e]] == "path"]
+    assert not any(net.edge_geometry(e).intersects(fp) for e in path_edges[:5000])
+
+
+def test_detour_ratios_and_straight_lengths(square):
+    _, net = square
+    r = net.detour_ratios(["firm:a", "firm:b"], ["firm:a", "firm:b"])
+    assert np.isnan(r[0, 0])
+    assert r[0, 1] == pytest.approx(1020 / 400)
+    r2 = net.detour_ratios(["firm:a"], ["firm:b"], crossings_on=["parkway-fb-003"])
+    assert r2[0, 0] == pytest.approx(430 / 400)
+    # c has two entrances: the straight line is the closest pair
+    assert net.straight_lengths(["firm:a"], ["firm:c"])[0, 0] == pytest.approx(
+        min(math.hypot(600, 50), 650))
+
+
+def test_crossing_end_lengths_and_points(square):
+    _, net = square
+    ce = net.crossing_end_lengths(["firm:a", "social:1"])
+    assert ce.shape == (2, len(net.candidates), 2)
+    i = net.candidate_index(["parkway-fb-003"])[0]
+    ends = sorted(ce[0, i].tolist())
+    assert ends[0] == pytest.approx(183)  # south end (200, 283)
+    # north end (200, 317) on the base graph: via the junction (60 m), y = 400 and x = 200
+    assert ends[1] == pytest.approx(300 + 180 + 60 + 80 + 300 + 83)
+    # the point (on the x = 300 path) is connected
+    assert net.key_lengths(["social:1", "firm:b"])[0, 1] == pytest.approx(50 + 100)
+    assert net.node_of["social:1"] in net.access["social:1"]
+
+
+def test_geojson_features_and_summary(square, tmp_path):
+    from optimiser.geo import to_wgs84_geojson
+
+    site, net = square
+    feats = net.to_geojson_features()
+    kinds = {f["properties"]["kind"] for f in feats}
+    assert kinds == {"path", "connector", "crossing", "candidate"}
+    # square coords are metres offsets: put them in BNG near the AMP so WGS84 is sane
+    shifted = [
+        {**f, "geometry": shapely.affinity.translate(f["geometry"], 440000, 387000)} for f in feats
+    ]
+    fc = to_wgs84_geojson(shifted, "EPSG:27700")
+    lon, lat = fc["features"][0]["geometry"]["coordinates"][0]
+    assert -1.5 < lon < -1.2 and 53.3 < lat < 53.5
+    json.dumps(fc)
+    s = net.summary()
+    assert s["firms"] == 5 and s["unreachable"] == ["firm:e"] and s["candidate_crossings"] == 30
+
+
+# ------------------------------------------------------------------ candidate generation
+
+
+def test_generate_candidates_spacing_types_ids():
+    s = square_site()
+    cands = generate_candidate_crossings(s, s.barriers, crossing_spec(100.0))
+    # Parkway centreline 1100 m: 11 positions at x = 0..1000; x = 500 is the junction
+    xs = sorted({round(c.line.centroid.x) for c in cands})
+    assert xs == [0, 100, 200, 300, 400, 600, 700, 800, 900, 1000]
+    assert len(cands) == 10 * 3
+    c = next(c for c in cands if c.id == "parkway-fb-003")
+    assert c.type == "footbridge" and c.cost_gbp == 1_500_000 and c.penalty_m == 30
+    assert c.line.length == pytest.approx(34) and c.length_m == pytest.approx(64)
+    assert not c.existing and c.barrier_id == "parkway"
+    band = s.barriers[0].band
+    for c in cands:
+        a, b = shapely.get_coordinates(c.line)[[0, -1]]
+        assert not band.contains(Point(a)) and not band.contains(Point(b))
+        assert c.line.crosses(band.exterior) or c.line.intersects(s.barriers[0].centreline)
+    assert {c.id.split("-")[1] for c in cands} == {"fb", "sig", "up"}
+    # spacing 0: none; explicit are always added
+    expl = Crossing("my-bridge", "Mine", "parkway", "footbridge",
+                    LineString([(250, 280), (250, 320)]), cost_gbp=1.0)
+    only = generate_candidate_crossings(s, s.barriers, crossing_spec(0, explicit=(expl,)))
+    assert only == (expl,)
+    # None: the site's rule (100 m, footbridge + signalised only)
+    rule = generate_candidate_crossings(s, s.barriers, crossing_spec(None))
+    assert {c.type for c in rule} == {"footbridge", "signalised"} and len(rule) == 20
+    # one type only, one barrier only
+    fb = generate_candidate_crossings(s, s.barriers, crossing_spec(250.0, types=TYPES[:1],
+                                                                   barriers=("parkway",)))
+    assert all(c.type == "footbridge" for c in fb) and len(fb) == 4  # 1100/250 -> 4, none at 500
+    with pytest.raises(ModelError):
+        generate_candidate_crossings(s, s.barriers, crossing_spec(100.0, barriers=("nope",)))
+    with pytest.raises(ModelError):
+        generate_candidate_crossings(s, s.barriers, crossing_spec(100.0, explicit=(
+            Crossing("parkway-fb-003", "dup", "parkway", "footbridge", LineString([(0, 0), (1, 1)])),)))
+
+
+def test_candidates_skip_other_bands_and_inactive_barriers():
+    s = two_barrier_site()
+    cands = generate_candidate_crossings(s, s.barriers, crossing_spec(100.0))
+    # parkway candidates at x = 700 would end inside the HS2 band
+    assert not any(c.barrier_id == "parkway" and round(c.line.centroid.x) == 700 for c in cands)
+    hs2 = [c for c in cands if c.barrier_id == "hs2"]
+    assert hs2 and {c.type for c in hs2} == {"footbridge", "underpass"}
+    # HS2 switched off: no candidates across it, and naming it in spec.barriers is not an error
+    off = s.active_barriers({"hs2": False})
+    c2 = generate_candidate_crossings(s, off, crossing_spec(100.0, barriers=("parkway", "hs2")))
+    assert all(c.barrier_id == "parkway" for c in c2)
+
+
+# ------------------------------------------------------------------ random graphs
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_random_graph_lengths_match_networkx(seed):
+    """Random line networks cut by a random barrier, random crossings on/off."""
+    rng = np.random.default_rng(seed)
+    lines = []
+    for i in range(40):
+        pts = rng.uniform(0, 1000, size=(rng.integers(2, 5), 2))
+        lines.append(LineString(pts))
+    from optimiser.model import WalkPath
+
+    paths = tuple(WalkPath(f"p{i}", "", "footpath", l) for i, l in enumerate(lines))
+    y = rng.uniform(300, 700)
+    bar = Barrier("b", "B", BarrierKind.CARRIAGEWAY, LineString([(-100, y), (1100, y + 50)]), 20)
+    firms = tuple(firm(f"f{i}", *rng.uniform(0, 1000, 2)) for i in range(12))
+    s = Site("r", "R", "EPSG:27700", "EPSG:27700", (), firms, (bar,), paths)
+    cands = generate_candidate_crossings(s, s.barriers, crossing_spec(150.0, types=TYPES[:2]))
+    net = build_walk_network(s, s.barriers, candidate_crossings=cands)
+    keys = list(net.keys)
+    assert_same(net.key_lengths(keys), nx_key_lengths(net, keys))
+    for _ in range(3):
+        on = rng.choice(len(net.candidates), size=min(4, len(net.candidates)), replace=False).tolist()
+        assert_same(net.key_lengths(keys, crossings_on=on), nx_key_lengths(net, keys, on))
+
+
+def test_build_csr_keeps_min_and_zero_lengths():
+    csr = _build_csr(np.array([0, 1, 0]), np.array([1, 0, 2]), np.array([5.0, 3.0, 0.0]), 3)
+    assert csr[0, 1] == 3.0 and csr[1, 0] == 3.0
+    assert csr.nnz == 4  # the zero-length 0-2 edge is an edge
+    from scipy.sparse.csgraph import dijkstra
+    assert dijkstra(csr, indices=[1])[0, 2] == 3.0
+
+
+# ------------------------------------------------------------------ property: barriers respected
+
+
+@st.composite
+def barrier_sites(draw):
+    step = draw(st.sampled_from([50.0, 80.0, 100.0, 125.0]))
+    y0 = draw(st.floats(100, 500))
+    y1 = draw(st.floats(100, 500))
+    width = draw(st.floats(10, 60))
+    n_firms = draw(st.integers(2, 6))
+    pts = draw(st.lists(st.tuples(st.floats(0, 1000), st.floats(0, 600)),
+                        min_size=n_firms, max_size=n_firms))
+    cx = draw(st.floats(50, 950))
+    return step, y0, y1, width, pts, cx
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(barrier_sites(), st.integers(0, 2**16))
+def test_property_routes_never_cross_a_band_except_by_a_crossing(params, seed):
+    step, y0, y1, width, pts, cx = params
+    bar = Barrier("b", "B", BarrierKind.CARRIAGEWAY, LineString([(-50, y0), (1050, y1)]), width)
+    # an existing crossing somewhere along it, drawn across the band
+    cl = bar.centreline
+    s_along = cl.project(Point(cx, (y0 + y1) / 2))
+    mid = np.asarray(cl.interpolate(s_along).coords[0])
+    nrm = np.array([-(y1 - y0), 1100.0]) / math.hypot(1100.0, y1 - y0)
+    half = width / 2 + 3
+    junction = Crossing("j", "J", "b", "junction",
+                        LineString([mid + nrm * half, mid - nrm * half]), penalty_m=10, existing=True)
+    firms = tuple(firm(f"f{i}", x, y) for i, (x, y) in enumerate(pts))
+    s = Site("p", "P", "EPSG:27700", "EPSG:27700", (), firms, (bar,),
+             grid_paths(step=step), (junction,))
+    cands = generate_candidate_crossings(s, s.barriers, crossing_spec(200.0, types=TYPES[:1]))
+    net = build_walk_network(s, s.barriers, candidate_crossings=cands)
+    rng = np.random.default_rng(seed)
+    on = []
+    if len(net.candidates):
+        on = rng.choice(len(net.candidates), size=rng.integers(0, len(net.candidates) + 1),
+                        replace=False).tolist()
+    keys = [k for k in net.firm_keys if k not in net.unreachable]
+    lengths = net.key_lengths(keys, crossings_on=on)
+    band = bar.band
+    for i, j in itertools.combinations(range(len(keys)), 2):
+        if not np.isfinite(lengths[i, j]):
+            continue
+        parts = net.route_parts(keys[i], keys[j], on)
+        assert not route_enters_band(net, parts)
+        assert sum(p["length_m"] for p in parts) == pytest.approx(lengths[i, j], abs=1e-6)
+        # the route changes side only by crossings
+        a_side = np.sign(_side(cl, net.coords[net.access[keys[i]][0]]))
+        b_side = np.sign(_side(cl, net.coords[net.access[keys[j]][0]]))
+        n_cross = sum(p["kind"] in ("crossing", "candidate") for p in parts)
+        if a_side != b_side:
+            assert n_cross % 2 == 1
+        assert route_band_ok(parts, band)
+
+
+def _side(line: LineString, xy) -> float:
+    (x0, y0), (x1, y1) = line.coords[0], line.coords[-1]
+    return (x1 - x0) * (xy[1] - y0) - (y1 - y0) * (xy[0] - x0)
+
+
+def _local_side(line: LineString, xy) -> float:
+    """> 0 left of the line (looking along it) at its nearest point, < 0 right."""
+    s = line.project(Point(xy))
+    a = np.asarray(line.interpolate(max(0.0, s - 1.0)).coords[0])
+    b = np.asarray(line.interpolate(min(line.length, s + 1.0)).coords[0])
+    return float((b[0] - a[0]) * (xy[1] - a[1]) - (b[1] - a[1]) * (xy[0] - a[0]))
+
+
+def route_band_ok(parts, band) -> bool:
+    inner = band.buffer(-0.01)
+    return all(p["kind"] in ("crossing", "candidate") or not p["geometry"].intersects(inner)
+               for p in parts)
+
+
+# ------------------------------------------------------------------ AMP-SBP default
+
+
+AMP_SITE = ROOT / "sites" / "amp_sbp" / "site.yaml"
+
+
+@pytest.mark.skipif(not AMP_SITE.exists(), reason="sites/amp_sbp/site.yaml not written yet")
+def test_amp_sbp_default_routes_use_a_real_junction():
+    from optimiser.io import read_site
+
+    site = read_site(AMP_SITE)
+    barriers = site.active_barriers()
+    net = build_walk_network(site, barriers)
+    assert not net.unreachable, net.unreachable
+    north = [b for b in barriers if b.kind == BarrierKind.CARRIAGEWAY]
+    assert north, "the default site has the Parkway"
+    parkway = north[0]
+    existing = [c for c in site.crossings if c.existing and c.barrier_id == parkway.id]
+    assert existing
+    park = {f"firm:{f.id}": (f.parcel_id or "").split("-")[0] for f in site.firms}
+    amp = [k for k in net.firm_keys if park[k] == "amp"]
+    sbp = [k for k in net.firm_keys if park[k] == "sbp"]
+    assert amp and sbp
+    # AMP is south of the Parkway, SBP north: every such pair must cross it
+    for k in amp:
+        assert _local_side(parkway.centreline, net.access_xy[k][0]) < 0, k
+    for k in sbp:
+        assert _local_side(parkway.centreline, net.access_xy[k][0]) > 0, k
+    pairs = [(a, b) for a in amp for b in sbp]
+    ratios = []
+    for a, b in pairs:
+        route = net.route(a, b)
+        assert any(route.intersects(c.line) for c in existing), (a, b)
+        ratios.append(net.detour_ratios([a], [b])[0, 0])
+    ratios = np.asarray(ratios)
+    assert np.all(np.isfinite(ratios)) and np.all(ratios > 1.0)
+    print(f"AMP-SBP cross-Parkway pairs: {len(pairs)}, detour ratio mean {ratios.mean():.2f}, "
+          f"max {ratios.max():.2f}")
+
+
+# ------------------------------------------------------------------ CLI: siteopt network
+
+
+def _zoo_scenario():
+    from optimiser.model import Scenario
+
+    return Scenario(id="zoo", name="Zoo", site=two_barrier_site(), site_ref="zoo",
+                    budget_gbp=1e6, crossings=crossing_spec(100.0), layers={"hs2": True})
+
+
+def test_cli_network_writes_wgs84_geojson_and_summary(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    import optimiser.io
+    from optimiser.cli.network_cmd import command
+
+    sc = _zoo_scenario()
+    # the zoo is in local metres: move it to BNG near the AMP so the WGS84 output is sane
+    monkeypatch.setattr(optimiser.io, "read_scenario", lambda path: _shift_scenario(sc))
+    out = tmp_path / "net"
+    res = CliRunner().invoke(command, ["scenario.yaml", "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    summary = json.loads(res.stdout)
+    assert summary["components"] == 2 and summary["firms"] == 4
+    assert summary["pairs_unreachable"] == 3 and summary["candidate_crossings"] > 0
+    assert json.loads((out / "summary.json").read_text()) == summary
+    for name in ("network.geojson", "connectors.geojson", "candidate_crossings.geojson"):
+        fc = json.loads((out / name).read_text())
+        assert fc["type"] == "FeatureCollection" and "crs" not in fc and fc["features"]
+        xy = np.array([c for f in fc["features"] for c in f["geometry"]["coordinates"]])
+        assert np.all((xy[:, 0] > -1.5) & (xy[:, 0] < -1.2) & (xy[:, 1] > 53.3) & (xy[:, 1] < 53.5))
+    kinds = {f["properties"]["kind"] for f in json.loads((out / "network.geojson").read_text())["features"]}
+    assert kinds == {"path", "connector", "crossing"}
+    # a non-empty --out is refused unless --overwrite
+    res2 = CliRunner().invoke(command, ["scenario.yaml", "--out", str(out)])
+    assert res2.exit_code == 2 and "not empty" in res2.output
+    res3 = CliRunner().invoke(command, ["scenario.yaml", "--out", str(out), "--overwrite"])
+    assert res3.exit_code == 0
+
+
+def test_cli_network_reports_input_problems(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    import optimiser.io
+    from optimiser.cli.network_cmd import command
+    from optimiser.errors import InputError, Problem
+
+    def bad(path):
+        raise InputError([Problem("s.yaml", "budget_gbp", "must be >= 0"),
+                          Problem("s.yaml", "site", "file not found")])
+
+    monkeypatch.setattr(optimiser.io, "read_scenario", bad)
+    res = CliRunner().invoke(command, ["s.yaml", "--out", str(tmp_path / "o")])
+    assert res.exit_code == 2
+    assert "s.yaml: budget_gbp: must be >= 0" in res.output and "file not found" in res.output
+    assert not (tmp_path / "o").exists()
+
+
+def _shift_scenario(sc):
+    """The scenario with every site geometry moved by (440000, 387000) m."""
+    import dataclasses
+
+    from shapely import affinity
+
+    def mv(g):
+        return affinity.translate(g, 440000, 387000)
+
+    s = sc.site
+    site = dataclasses.replace(
+        s,
+        parcels=tuple(dataclasses.replace(p, polygon=mv(p.polygon)) for p in s.parcels),
+        firms=tuple(dataclasses.replace(f, location=mv(f.location),
+                                        entrances=tuple(mv(e) for e in f.entrances))
+                    for f in s.firms),
+        barriers=tuple(dataclasses.replace(b, centreline=mv(b.centreline)) for b in s.barriers),
+        paths=tuple(dataclasses.replace(p, line=mv(p.line)) for p in s.paths),
+        crossings=tuple(dataclasses.replace(c, line=mv(c.line)) for c in s.crossings),
+    )
+    return dataclasses.replace(sc, site=site)
+
+
+@pytest.mark.slow
+def test_parallel_rows_equal_serial():
+    rng = np.random.default_rng(7)
+    pts = {f"p{i}": Point(*rng.uniform(0, 1000, 1), *rng.uniform(0, 600, 1)) for i in range(160)}
+    s = square_site()
+    net = build_walk_network(s, s.barriers, points=pts)
+    keys = list(pts)
+    serial = net.lengths(keys, keys[:20], workers=1)
+    net._row_cache.clear()
+    net._cached_floats = 0
+    parallel = net.lengths(keys, keys[:20], workers=2)
+    assert_same(serial, parallel)
+    assert_same(serial, nx_key_lengths(net, keys)[:, :20])
