@@ -165,10 +165,10 @@ def verify(problem: Problem, ctx: ProblemContext, chosen: tuple[int, ...], repor
     fac_walk: dict[str, np.ndarray] = {}
     for spec in sc.facilities:
         targets = [k for k, s in fac_open.items() if s.type == spec.type] + list(ctx.existing_facility_keys.get(spec.type, []))
-        if not targets:
-            fac_walk[spec.type] = np.full(len(firms), np.inf)
-            continue
-        d = key_lengths_plain(ctx, cross_idx, fkeys, targets).min(axis=1)
+        if targets:
+            d = key_lengths_plain(ctx, cross_idx, fkeys, targets).min(axis=1)
+        else:  # none of this type anywhere: every firm pays the unreachable penalty
+            d = np.full(len(firms), np.inf)
         fac_walk[spec.type] = d
         wv = emp * spec.access_weight * sc.objective.facility_access
         for i in range(len(firms)):

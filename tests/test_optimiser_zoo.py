@@ -121,6 +121,12 @@ def case_explicit_demand():
     return _scenario(_square(), budget_gbp=300_000, demand=DemandSpec(rule="explicit", pairs=(("a", "d", 5.0), ("c", "b", 1.0))))
 
 
+def case_optional_facility_unaffordable():
+    # an optional facility type nobody can afford: every firm pays the unreachable penalty
+    fac = FacilitySpec("lab", CountRange(0, 1), 900.0, 0.0, 2_000_000, candidate_spacing_m=300.0)
+    return _scenario(_square(), budget_gbp=600_000, facilities=(fac,), crossings=crossing_spec(450.0, types=(SIG,)))
+
+
 def case_infeasible_coverage_budget():
     soc = SocialSpaceSpec(CountRange(0, 2), 500_000, coverage_radius_m=350.0, coverage="hard", **SOCIAL)
     return _scenario(_open_space_site(), budget_gbp=400_000, social_spaces=soc, crossings=crossing_spec(450.0, types=(SIG,)))
