@@ -247,6 +247,12 @@ def _is_union_tag(part: Any) -> bool:
     )
 
 
+def _is_model_tag(part: Any) -> bool:
+    """A union-branch tag naming a model: 'CountIn', or 'function-after[_ordered(), CountIn]'
+    for a model with a validator."""
+    return isinstance(part, str) and (part in _MODEL_NAMES or part.rstrip("]").rsplit(", ", 1)[-1] in _MODEL_NAMES)
+
+
 def format_path(loc: Iterable[Any]) -> str:
     """``('firms', 3, 'employees')`` -> ``'firms[3].employees'``."""
     out = ""
@@ -357,8 +363,8 @@ def pydantic_problems(exc: PydanticValidationError, model: type[BaseModel], data
         if union:
             base = next(tuple(p for p in loc[: next(i for i, q in enumerate(loc) if _is_union_tag(q))]) for _, loc in errs if any(_is_union_tag(q) for q in loc))
             raw = _get(data, base)
-            model_branch = [(e, l) for e, l in errs if any(q in _MODEL_NAMES for q in l)]
-            other_branch = [(e, l) for e, l in errs if not any(q in _MODEL_NAMES for q in l)]
+            model_branch = [(e, l) for e, l in errs if any(_is_model_tag(q) for q in l)]
+            other_branch = [(e, l) for e, l in errs if not any(_is_model_tag(q) for q in l)]
             keep = model_branch if isinstance(raw, dict) else other_branch
             field_name = next((str(p) for p in reversed(base) if isinstance(p, str)), "")
             if isinstance(raw, dict) and keep:
@@ -778,6 +784,14 @@ def resolve_site_ref(ref: str, scenario_path: Path | None) -> tuple[Path | None,
     return None, looked
 
 
+def _display_path(path: Path) -> Path:
+    """``path`` relative to the working folder when it lies inside it (as users type it)."""
+    try:
+        return Path(os.path.relpath(path)) if not os.path.relpath(path).startswith("..") else path
+    except ValueError:
+        return path
+
+
 def _point_list(raw: list[Any], geo: _Geo) -> tuple[Any, ...]:
     return tuple(geo.point(p if isinstance(p, list) else p.model_dump()) for p in raw)
 
@@ -805,7 +819,7 @@ def _check_scenario(data: dict[str, Any], file: str, path: Path | None) -> tuple
             )
         else:
             try:
-                site = read_site(site_path)
+                site = read_site(_display_path(site_path))
             except InputError as exc:
                 problems.append(Problem(file, "site", f"site file {str(site_path)!r} has {len(exc.problems)} problem(s), listed below"))
                 problems.extend(exc.problems)

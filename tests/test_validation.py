@@ -1,0 +1,190 @@
+"""Every bad input file is reported as ``FILE: field.path: reason (hint)``, never a traceback.
+
+The corpus lives in ``tests/bad_files/``; ``expected.yaml`` names, per file, the field path and
+reason (and optionally the hint) the report must contain. Each file is checked through the
+Python API (:func:`optimiser.io.validate_files`) and through ``siteopt validate``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from optimiser.cli import cli
+from optimiser.errors import FileReadError, InputError
+from optimiser.io import read_scenario, read_site, validate_files
+
+HERE = Path(__file__).resolve().parent
+BAD = HERE / "bad_files"
+ROOT = HERE.parent
+EXPECTED: dict[str, list[dict[str, str]]] = yaml.safe_load((BAD / "expected.yaml").read_text())
+NOT_BAD = {"expected.yaml", "README.md", "ok_site.yaml", "ok_scenario.yaml"}
+
+
+def _rel(name: str) -> str:
+    """The path as a user would type it from the repository root."""
+    return os.path.relpath(BAD / name, ROOT)
+
+
+def _validate_cli(*args: str):
+    runner = CliRunner()
+    cwd = os.getcwd()
+    os.chdir(ROOT)
+    try:
+        return runner.invoke(cli, ["validate", *args], catch_exceptions=False)
+    finally:
+        os.chdir(cwd)
+
+
+def _has_line(lines: list[str], path: str, exp: dict[str, str]) -> bool:
+    field = exp["field"]
+    for line in lines:
+        if not line.startswith(path + ": "):
+            continue
+        if f"{path}: {field}: " not in line:
+            continue
+        if exp["reason"] not in line:
+            continue
+        if exp.get("hint") and exp["hint"] not in line:
+            continue
+        return True
+    return False
+
+
+def test_corpus_is_big_enough_and_listed():
+    files = {p.name for p in BAD.iterdir()} - NOT_BAD
+    assert len(EXPECTED) >= 30
+    unlisted = sorted(files - set(EXPECTED))
+    assert not unlisted, f"bad files missing from expected.yaml: {unlisted}"
+    missing = sorted(set(EXPECTED) - files - {"does_not_exist.yaml"})
+    assert not missing, f"expected.yaml names files that are not there: {missing}"
+    assert not (BAD / "does_not_exist.yaml").exists()
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_validate_files_reports_the_problem(name):
+    path = _rel(name)
+    cwd = os.getcwd()
+    os.chdir(ROOT)
+    try:
+        problems = validate_files([path])
+    finally:
+        os.chdir(cwd)
+    assert problems, f"{name}: no problem reported"
+    lines = [str(p) for p in problems]
+    for exp in EXPECTED[name]:
+        assert _has_line(lines, path, exp), f"{name}: expected {exp} in:\n" + "\n".join(lines)
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_siteopt_validate_reports_the_problem(name):
+    path = _rel(name)
+    result = _validate_cli(path)
+    out = result.output
+    assert result.exit_code == 2, out
+    assert "Traceback" not in out
+    lines = out.splitlines()
+    for exp in EXPECTED[name]:
+        assert _has_line(lines, path, exp), f"{name}: expected {exp} in:\n{out}"
+    # every line names a file: this one, or (for a scenario) the site file it names, as the
+    # user would type it (relative to the working folder), never an absolute path
+    for line in lines:
+        named = line.split(": ", 1)[0]
+        assert named == path or (named.endswith((".yaml", ".json", ".toml", ".geojson")) and Path(named).exists()), line
+
+
+@pytest.mark.parametrize("name", ["unknown_key.yaml", "scenario_unknown_key.yaml", "undefined_barrier.yaml"])
+def test_did_you_mean(name):
+    hints = [e["hint"] for e in EXPECTED[name] if e.get("hint")]
+    assert hints and all(h.startswith("did you mean") for h in hints)
+    out = _validate_cli(_rel(name)).output
+    assert all(h in out for h in hints)
+
+
+def test_self_intersection_gives_the_location():
+    out = _validate_cli(_rel("self_intersection.yaml")).output
+    assert "parcels[0].geometry: invalid polygon: self-intersection at (440650, 387835)" in out
+
+
+def test_many_problems_are_all_reported():
+    out = _validate_cli(_rel("many_problems.yaml")).output
+    lines = [line for line in out.splitlines() if line.startswith(_rel("many_problems.yaml"))]
+    assert len(lines) >= len(EXPECTED["many_problems.yaml"])
+
+
+def test_json_output_lists_problems():
+    result = _validate_cli("--json", _rel("many_problems.yaml"), _rel("empty.yaml"))
+    assert result.exit_code == 2
+    data = json.loads(result.output)
+    assert isinstance(data, list) and len(data) >= 7
+    assert {"file", "field", "reason", "hint"} <= set(data[0])
+    assert {d["file"] for d in data} == {_rel("many_problems.yaml"), _rel("empty.yaml")}
+
+
+def test_several_files_one_run_every_problem():
+    names = ["empty.yaml", "negative_employees.yaml", "scenario_negative_budget.yaml"]
+    result = _validate_cli(*[_rel(n) for n in names])
+    assert result.exit_code == 2
+    for n in names:
+        assert _has_line(result.output.splitlines(), _rel(n), EXPECTED[n][0])
+
+
+def test_valid_files_pass_with_a_summary():
+    files = [_rel("ok_site.yaml"), _rel("ok_scenario.yaml"), "sites/amp_sbp/site.yaml",
+             "constraints/amp_sbp/baseline.yaml"]
+    result = _validate_cli(*files)
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0].startswith(f"{files[0]}: ok (site 'tiny': 4 firms")
+    assert lines[1].startswith(f"{files[1]}: ok (scenario 'tiny-ok'")
+    assert "illustrative" in lines[2]
+    assert _validate_cli("--json", files[0]).output.strip() == "[]"
+
+
+def test_validate_writes_nothing(tmp_path):
+    before = sorted(p.name for p in BAD.iterdir())
+    _validate_cli(_rel("many_problems.yaml"), _rel("ok_site.yaml"))
+    assert sorted(p.name for p in BAD.iterdir()) == before
+
+
+def test_unreadable_file(tmp_path):
+    p = tmp_path / "locked.yaml"
+    p.write_text("format: placemaking-site/1\nid: x\n")
+    p.chmod(0)
+    try:
+        if os.access(p, os.R_OK):
+            pytest.skip("running as a user who can read any file (root)")
+        problems = validate_files([str(p)])
+        assert problems and problems[0].field == "" and "cannot be read" in problems[0].reason
+    finally:
+        p.chmod(0o644)
+
+
+def test_read_functions_raise_input_errors():
+    with pytest.raises(FileReadError):
+        read_site(BAD / "empty.yaml")
+    with pytest.raises(InputError) as exc:
+        read_site(BAD / "many_problems.yaml")
+    assert len(exc.value.problems) >= 6
+    with pytest.raises(InputError):
+        read_scenario(BAD / "scenario_count_min_gt_max.yaml")
+
+
+def test_real_process_never_prints_a_traceback():
+    """The console entry point in a fresh interpreter: exit 2, problems on stdout."""
+    names = ["malformed_yaml.yaml", "many_problems.yaml", "bad_layer.geojson", "does_not_exist.yaml"]
+    proc = subprocess.run(
+        [sys.executable, "-c", "from optimiser.cli import main; main()", "validate", *[_rel(n) for n in names]],
+        cwd=ROOT, capture_output=True, text=True, timeout=120,
+    )
+    assert proc.returncode == 2, proc.stderr
+    assert "Traceback" not in proc.stdout + proc.stderr
+    for n in names:
+        assert _has_line(proc.stdout.splitlines(), _rel(n), EXPECTED[n][0])
