@@ -1,0 +1,48 @@
+"""``siteopt compare RUN RUN... --out DIR``: plans side by side on one extent and one scale."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from . import EXIT_INPUT
+
+__all__ = ["command"]
+
+
+@click.command("compare")
+@click.argument("runs", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--out", "out", required=True, type=click.Path(path_type=Path),
+              help="Directory for compare.png, compare.svg and compare.html.")
+@click.option("--overwrite", is_flag=True, help="Write into OUT even if it is not empty.")
+@click.pass_context
+def command(ctx: click.Context, runs: tuple[Path, ...], out: Path, overwrite: bool) -> None:
+    """Compare two or more run directories side by side (same extent, same colour scales) with a
+    table of key metrics, the best run per row marked. Prints the written files as JSON."""
+    from ..compare import compare_runs
+    from ..errors import InputError
+
+    if len(runs) < 2:
+        click.echo("siteopt compare: give at least two run directories to compare", err=True)
+        ctx.exit(EXIT_INPUT)
+        return
+    if out.exists() and not out.is_dir():
+        click.echo(f"siteopt compare: --out {out}: exists and is not a directory", err=True)
+        ctx.exit(EXIT_INPUT)
+        return
+    if out.is_dir() and any(out.iterdir()) and not overwrite:
+        click.echo(f"siteopt compare: --out {out}: directory is not empty (pass --overwrite to write into it)",
+                   err=True)
+        ctx.exit(EXIT_INPUT)
+        return
+    try:
+        png, html = compare_runs(list(runs), out)
+    except InputError as exc:
+        for p in exc.problems:
+            click.echo(f"siteopt compare: {p}", err=True)
+        ctx.exit(EXIT_INPUT)
+        return
+    click.echo(json.dumps({"runs": [str(r) for r in runs],
+                           "written": [str(png), str(out / "compare.svg"), str(html)]}, indent=2))

@@ -1,0 +1,329 @@
+"""Rendered plans, distance maps, comparison and the CLI around them (issue 5).
+
+Image checks that can fail: the plan is not blank; each chosen placement is drawn where the
+run puts it (SVG element position and PNG pixel colour against the data->display transform
+of the coordinates in metrics.json); labels do not cover placement symbols; the comparison
+has one panel per run on one extent and one marker scale.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import matplotlib.image as mpimg
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from matplotlib.colors import to_rgb
+from matplotlib.transforms import Bbox
+
+sys.path.insert(0, str(Path(__file__).parent))
+from runfixture import make_run_dir  # noqa: E402
+
+from optimiser import render  # noqa: E402
+from optimiser.cli import cli  # noqa: E402
+from optimiser.compare import best_indices, compare_figure, compare_runs  # noqa: E402
+
+SVG_NS = "{http://www.w3.org/2000/svg}"
+XLINK = "{http://www.w3.org/1999/xlink}href"
+
+
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory) -> Path:
+    run = make_run_dir(tmp_path_factory.mktemp("run") / "baseline", variant=0)
+    render.render_run(run)
+    return run
+
+
+@pytest.fixture(scope="module")
+def run_pair(tmp_path_factory) -> list[Path]:
+    base = tmp_path_factory.mktemp("runs")
+    return [make_run_dir(base / "a", variant=0), make_run_dir(base / "b", variant=1)]
+
+
+def _metrics(run: Path) -> dict:
+    return json.loads((run / "metrics.json").read_text())
+
+
+def _placements(run: Path) -> dict[str, tuple[float, float]]:
+    """Expected positions (metres) of every chosen placement symbol, by SVG id."""
+    m = _metrics(run)
+    out = {f"facility-{p['id']}": (p["x"], p["y"]) for p in m["placements"]["shared_facilities"]}
+    out.update({f"social-{p['id']}": (p["x"], p["y"]) for p in m["placements"]["social_spaces"]})
+    data = render.load_run(run)
+    for f in data.layout.layer("crossing"):  # crossings are lines: the symbol sits at the midpoint
+        mid = f.geometry.interpolate(0.5, normalized=True)
+        out[f"crossing-{f.id}"] = (mid.x, mid.y)
+    assert len(out) == 3
+    return out
+
+
+def _svg_use_xy(svg: Path, gid: str) -> tuple[float, float]:
+    root = ET.parse(svg).getroot()
+    for g in root.iter(f"{SVG_NS}g"):
+        if g.get("id") == gid:
+            uses = list(g.iter(f"{SVG_NS}use"))
+            assert uses, f"{gid}: no marker element"
+            return float(uses[0].get("x")), float(uses[0].get("y"))
+    raise AssertionError(f"no SVG element with id {gid!r}")
+
+
+# ------------------------------------------------------------------ files and pixels
+def test_render_writes_all_files(rendered: Path) -> None:
+    for name in ("plan.png", "plan.svg", "distance.png", "distance.svg", "report.html"):
+        assert (rendered / name).stat().st_size > 1000, name
+
+
+def test_plan_png_is_not_blank(rendered: Path) -> None:
+    img = mpimg.imread(rendered / "plan.png")[..., :3]
+    assert img.shape[0] > 1000 and img.shape[1] > 1500  # ~150 dpi
+    non_bg = np.mean(np.any(img < 0.97, axis=-1))
+    assert non_bg > 0.3, f"only {non_bg:.1%} of the plan is drawn"
+    assert img.std() > 0.08
+    # several distinct colours (parcels, barrier, placements), not a one-colour fill
+    q = (img[::3, ::3] * 15).round().astype(int)
+    codes = np.unique(q[..., 0] * 256 + q[..., 1] * 16 + q[..., 2])
+    assert len(codes) > 40
+
+
+def test_distance_png_is_not_blank(rendered: Path) -> None:
+    img = mpimg.imread(rendered / "distance.png")[..., :3]
+    assert np.mean(np.any(img < 0.97, axis=-1)) > 0.3
+    # the diverging colormap is used: some strongly blue firm (shorter walk) exists
+    blue = (img[..., 2] > 0.35) & (img[..., 0] < 0.15) & (img[..., 1] < 0.3)
+    assert blue.sum() > 100
+
+
+def test_placements_drawn_where_the_run_puts_them(rendered: Path) -> None:
+    data = render.load_run(rendered)
+    fig = render.plan_figure(data)
+    ax = fig.axes[0]
+    scale = 72.0 / fig.dpi  # the SVG is in points
+    height_px = fig.bbox.height
+    img = mpimg.imread(rendered / "plan.png")[..., :3]
+    colours = {"facility": render.FACILITY_C, "social": render.SOCIAL_C, "crossing": render.CROSSING_C}
+    for gid, xy in _placements(rendered).items():
+        px, py = ax.transData.transform(xy)
+        # inside the map
+        assert ax.bbox.contains(px, py), gid
+        sx, sy = _svg_use_xy(rendered / "plan.svg", gid)
+        assert abs(sx - px * scale) < 2.0 and abs(sy - (height_px - py) * scale) < 2.0, (
+            gid, (sx, sy), (px * scale, (height_px - py) * scale))
+        # PNG: the pixel at the symbol centre has the symbol's colour
+        row, col = int(round(height_px - py)), int(round(px))
+        patch = img[row - 1: row + 2, col - 1: col + 2].reshape(-1, 3)
+        want = np.array(to_rgb(colours[gid.split("-")[0]]))
+        assert np.min(np.abs(patch - want).sum(axis=1)) < 0.12, (gid, patch.mean(axis=0), want)
+
+
+def test_placements_move_with_the_run(tmp_path: Path) -> None:
+    """A different run draws its facility somewhere else (the check above is not vacuous)."""
+    a = make_run_dir(tmp_path / "a", variant=0)
+    b = make_run_dir(tmp_path / "b", variant=1)
+    render.render_run(a)
+    render.render_run(b)
+    fa = _svg_use_xy(a / "plan.svg", "facility-sf1")
+    fb = _svg_use_xy(b / "plan.svg", "facility-sf1")
+    assert np.hypot(fa[0] - fb[0], fa[1] - fb[1]) > 30
+
+
+def test_labels_do_not_cover_placements_or_each_other(rendered: Path) -> None:
+    data = render.load_run(rendered)
+    fig = render.plan_figure(data)
+    ax = fig.axes[0]
+    r = render._renderer(fig)
+    symbols = {a.get_gid(): a.get_window_extent(r) for a in ax.get_lines()
+               if a.get_gid() and re.match(r"(facility|social|crossing)-[^-]+$", a.get_gid())}
+    assert set(symbols) == set(_placements(rendered))
+    labels = [t for t in ax.texts if t.get_gid() and t.get_gid().startswith("label-")]
+    assert len(labels) >= 3 + 6  # three placements, six firms
+    boxes = []
+    for t in labels:
+        bb = t.get_window_extent(r)
+        for gid, sb in symbols.items():
+            assert not bb.overlaps(sb), f"label {t.get_text()!r} covers {gid}"
+        assert ax.bbox.contains(bb.x0, bb.y0) and ax.bbox.contains(bb.x1, bb.y1), t.get_text()
+        boxes.append((t.get_text(), bb))
+    for i, (ta, ba) in enumerate(boxes):
+        for tb, bb in boxes[i + 1:]:
+            assert not ba.overlaps(bb), f"labels overlap: {ta!r} / {tb!r}"
+
+
+def test_labeler_avoids_a_crowded_spot() -> None:
+    """Unit check of the repel routine: with the east side blocked, the label goes elsewhere."""
+    fig = render.new_figure((4, 4), 100)
+    ax = fig.add_axes((0, 0, 1, 1))
+    ax.set_xlim(0, 100)
+    ax.set_ylim(0, 100)
+    lab = render.Labeler(ax)
+    lab.add_symbol((50, 50), 5)
+    x, y = ax.transData.transform((50, 50))
+    blocker = Bbox.from_extents(x + 5, y - 40, x + 200, y + 40)
+    lab.add_box(blocker)
+    lab.request("Some label", (50, 50), 5)
+    (ann,) = lab.place()
+    bb = ann.get_window_extent(render._renderer(fig))
+    assert not bb.overlaps(blocker)
+    assert not bb.overlaps(lab.marker_box((50, 50), 5))
+
+
+def test_title_and_illustrative_note(rendered: Path) -> None:
+    svg = (rendered / "plan.svg").read_text()
+    assert "Baseline: Parkway only" in svg
+    assert "1,003 m → 752 m" in svg and "25.1%" in svg and "£2.55m" in svg and "gap 0.0%" in svg
+    assert 'id="illustrative-note"' in svg
+    m = _metrics(rendered)
+    m["site"]["illustrative"] = False
+    fig = render.new_figure()
+    ax = fig.add_axes(render.MAP_RECT)
+    render.draw_plan(ax, render.load_run(rendered).layout, m)
+    assert not any(t.get_gid() == "illustrative-note" for t in ax.texts)
+
+
+def test_draw_plan_accepts_raw_geojson_and_returns_figure(rendered: Path) -> None:
+    fc = json.loads((rendered / "layout.geojson").read_text())
+    fig = render.new_figure()
+    ax = fig.add_axes(render.MAP_RECT)
+    out = render.draw_plan(ax, fc, _metrics(rendered), extent=(440000, 388000, 442000, 389200), title=False)
+    assert out is fig
+    x0, x1 = ax.get_xlim()
+    assert x0 <= 440000 and x1 >= 442000
+
+
+def test_load_run_projects_to_site_crs(rendered: Path) -> None:
+    data = render.load_run(rendered)
+    assert data.crs == "EPSG:27700"
+    firms = {f.id: f.geometry for f in data.layout.layer("firm")}
+    for row in data.firms:
+        g = firms[row["firm"]]
+        assert abs(g.x - row["x"]) < 0.05 and abs(g.y - row["y"]) < 0.05
+    assert len(data.pairs) == 15 and isinstance(data.pairs[0]["before_m"], float)
+
+
+def test_distance_map_kinds(rendered: Path) -> None:
+    data = render.load_run(rendered)
+    ch = render.firm_change_values(data, data.metrics, "change")
+    assert ch["mclaren"] < 0 and ch["f2050"] == 0
+    pairs = render.firm_change_values(data, data.metrics, "pairs")
+    assert set(pairs) == set(ch)
+    fig = render.new_figure()
+    ax = fig.add_axes((0.05, 0.05, 0.7, 0.85))
+    render.draw_distance_map(ax, data, data.metrics, kind="pairs")
+    with pytest.raises(ValueError):
+        render.draw_distance_map(ax, data, data.metrics, kind="bogus")
+
+
+def test_missing_file_is_named(tmp_path: Path) -> None:
+    run = make_run_dir(tmp_path / "r")
+    (run / "layout.geojson").unlink()
+    from optimiser.errors import FileReadError
+
+    with pytest.raises(FileReadError, match="layout.geojson"):
+        render.load_run(run)
+
+
+# ------------------------------------------------------------------ report
+def test_report_is_self_contained_and_escaped(rendered: Path) -> None:
+    html = (rendered / "report.html").read_text()
+    assert "&lt;with markup &amp; ampersands&gt;" in html and "<with markup" not in html
+    assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", html)
+    assert "@import" not in html and "url(" not in html
+    for tid in ("metrics-table", "placements-table", "pairs-table", "certificate-table", "checks-table"):
+        assert f'id="{tid}"' in html
+    assert html.count("data:image/png;base64,") == 2
+    assert "optimal" in html and "cpsat" in html
+
+
+# ------------------------------------------------------------------ compare
+def test_compare_one_panel_per_run_same_extent_and_scales(run_pair: list[Path], tmp_path: Path) -> None:
+    runs = [*run_pair, make_run_dir(tmp_path / "c", variant=2)]
+    png, html = compare_runs(runs, tmp_path / "cmp")
+    svg = (tmp_path / "cmp" / "compare.svg").read_text()
+    assert len(set(re.findall(r'id="compare-plan-(\d+)"', svg))) == len(runs)
+    assert len(set(re.findall(r'id="compare-distance-(\d+)"', svg))) == len(runs)
+    img = mpimg.imread(png)[..., :3]
+    assert np.mean(np.any(img < 0.97, axis=-1)) > 0.25
+
+    data = [render.load_run(r) for r in runs]
+    fig, plans, dists = compare_figure(data)
+    assert len(plans) == len(dists) == len(runs)
+    lims = {(ax.get_xlim(), ax.get_ylim()) for ax in plans + dists}
+    assert len(lims) == 1, "panels do not share one extent"
+    # the same firm is drawn at the same marker size in every panel
+    sizes = {ax.get_gid(): {ln.get_gid(): ln.get_markersize() for ln in ax.get_lines()
+                            if (ln.get_gid() or "").endswith("firm-amrc")} for ax in plans}
+    assert len({tuple(v.values()) for v in sizes.values()}) == 1
+    # the same colour limits on every distance map
+    norms = {(ax._siteopt_norm.vmin, ax._siteopt_norm.vmax) for ax in dists}
+    assert len(norms) == 1
+
+    text = html.read_text()
+    assert 'id="compare-table"' in text and "★" in text
+    assert not re.search(r"""src\s*=\s*["']?(https?:)?//""", text)
+
+
+def test_compare_marks_best_per_row(run_pair: list[Path], tmp_path: Path) -> None:
+    _, html = compare_runs(run_pair, tmp_path / "cmp")
+    text = html.read_text()
+    m0, m1 = _metrics(run_pair[0]), _metrics(run_pair[1])
+    # variant 0 walks less and is proven optimal; variant 1 is cheaper
+    assert m0["walk"]["optimised_weighted_mean_m"] < m1["walk"]["optimised_weighted_mean_m"]
+    row = re.search(r"Weighted mean walk after</th>(.*?)</tr>", text, re.S).group(1)
+    cells = re.findall(r"<td.*?</td>", row, re.S)
+    assert "★" in cells[0] and "★" not in cells[1]
+    row = re.search(r"Capital cost</th>(.*?)</tr>", text, re.S).group(1)
+    cells = re.findall(r"<td.*?</td>", row, re.S)
+    assert "★" not in cells[0] and "★" in cells[1]
+    assert best_indices([3.0, 1.0, 1.0], True) == {1, 2}
+    assert best_indices([3.0, None, 5.0], False) == {2}
+    assert best_indices([None, None], True) == set()
+    assert best_indices([1, 2], None) == set()
+
+
+# ------------------------------------------------------------------ CLI
+def test_cli_render_recreates_files(tmp_path: Path) -> None:
+    run = make_run_dir(tmp_path / "r")
+    before = (run / "metrics.json").read_bytes()
+    res = CliRunner().invoke(cli, ["render", str(run)])
+    assert res.exit_code == 0, res.output
+    written = json.loads(res.stdout)["written"]
+    assert {Path(p).name for p in written} == {"plan.png", "plan.svg", "distance.png", "distance.svg",
+                                               "report.html"}
+    for name in ("plan.png", "report.html"):
+        (run / name).unlink()
+    res = CliRunner().invoke(cli, ["render", str(run)])
+    assert res.exit_code == 0
+    assert (run / "plan.png").is_file() and (run / "report.html").is_file()
+    assert (run / "metrics.json").read_bytes() == before
+
+
+def test_cli_render_missing_metrics_exits_2(tmp_path: Path) -> None:
+    run = make_run_dir(tmp_path / "r")
+    (run / "metrics.json").unlink()
+    res = CliRunner().invoke(cli, ["render", str(run)])
+    assert res.exit_code == 2
+    assert "metrics.json" in res.stderr and "Traceback" not in res.output
+    res = CliRunner().invoke(cli, ["render", str(tmp_path / "nowhere")])
+    assert res.exit_code == 2
+
+
+def test_cli_compare_exit_codes(run_pair: list[Path], tmp_path: Path) -> None:
+    out = tmp_path / "cmp"
+    args = ["compare", *map(str, run_pair), "--out", str(out)]
+    res = CliRunner().invoke(cli, args)
+    assert res.exit_code == 0, res.output
+    assert {Path(p).name for p in json.loads(res.stdout)["written"]} >= {"compare.png", "compare.html"}
+    res = CliRunner().invoke(cli, args)  # now non-empty
+    assert res.exit_code == 2 and "--overwrite" in res.stderr
+    res = CliRunner().invoke(cli, args + ["--overwrite"])
+    assert res.exit_code == 0
+    res = CliRunner().invoke(cli, ["compare", str(run_pair[0]), "--out", str(tmp_path / "one")])
+    assert res.exit_code == 2
+    bad = tmp_path / "notarun"
+    bad.mkdir()
+    res = CliRunner().invoke(cli, ["compare", str(run_pair[0]), str(bad), "--out", str(tmp_path / "c2")])
+    assert res.exit_code == 2 and "metrics.json" in res.stderr

@@ -1,0 +1,125 @@
+"""report.html and compare.html in real headless Chromium (Playwright, Debian's chromium).
+
+Checks what a designer sees: the title, images decoded (naturalWidth > 0), the tables, a
+click on a column heading re-sorting the firm-pair rows, no console errors and no request
+other than file:// or data: URLs. Screenshots go to the test's tmp_path.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+from runfixture import make_run_dir  # noqa: E402
+
+CHROMIUM = "/usr/bin/chromium"
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"Debian chromium not found at {CHROMIUM}"),
+]
+
+sync_api = pytest.importorskip("playwright.sync_api", reason="python playwright package not installed")
+
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--disable-sync", "--no-first-run"]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield b
+        b.close()
+
+
+def _open(browser, path: Path):
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    events = {"console": [], "requests": [], "pageerrors": []}
+    page.on("console", lambda m: events["console"].append((m.type, m.text)))
+    page.on("pageerror", lambda exc: events["pageerrors"].append(str(exc)))
+    page.on("request", lambda r: events["requests"].append(r.url))
+    page.goto(path.resolve().as_uri(), wait_until="load")
+    return page, events
+
+
+def _assert_clean(events) -> None:
+    errors = [t for kind, t in events["console"] if kind in ("error", "warning")]
+    assert not errors, errors
+    assert not events["pageerrors"], events["pageerrors"]
+    bad = [u for u in events["requests"] if not (u.startswith("file://") or u.startswith("data:"))]
+    assert not bad, f"network requests made: {bad}"
+
+
+def _images_loaded(page) -> list[int]:
+    return page.eval_on_selector_all("img", "els => els.map(e => e.complete ? e.naturalWidth : 0)")
+
+
+def _column(page, table: str, idx: int) -> list[str]:
+    return page.eval_on_selector_all(
+        f"#{table} tbody tr", f"rows => rows.map(r => r.cells[{idx}].getAttribute('data-sort') ?? r.cells[{idx}].textContent.trim())")
+
+
+def test_report_in_chromium(browser, tmp_path: Path) -> None:
+    from optimiser.render import render_run
+
+    run = make_run_dir(tmp_path / "run")
+    render_run(run)
+    page, events = _open(browser, run / "report.html")
+    assert "Baseline: Parkway only" in page.title()
+    assert "Baseline: Parkway only" in page.inner_text("#title")
+    widths = _images_loaded(page)
+    assert len(widths) == 2 and all(w > 1000 for w in widths), widths
+    for tid in ("metrics-table", "placements-table", "pairs-table", "firms-table", "certificate-table",
+                "checks-table"):
+        assert page.locator(f"#{tid}").is_visible(), tid
+    assert page.locator("#pairs-table tbody tr").count() == 15
+    # escaped text shows literally
+    assert "<with markup & ampersands>" in page.inner_text("#description")
+
+    # sort by "Before (m)" (column 4): ascending, then descending on a second click
+    header = page.locator("#pairs-table thead th").nth(4)
+    header.click()
+    asc = [float(v) for v in _column(page, "pairs-table", 4)]
+    assert asc == sorted(asc) and asc != [float(v) for v in sorted(asc, reverse=True)]
+    assert header.get_attribute("aria-sort") == "ascending"
+    header.click()
+    desc = [float(v) for v in _column(page, "pairs-table", 4)]
+    assert desc == sorted(desc, reverse=True)
+    # a text column sorts too
+    page.locator("#pairs-table thead th").nth(0).click()
+    names = [n.lower() for n in _column(page, "pairs-table", 0)]
+    assert names == sorted(names)
+
+    page.screenshot(path=str(tmp_path / "report.png"), full_page=True)
+    page.locator("#plans").screenshot(path=str(tmp_path / "report-plans.png"))
+    page.locator("#certificate").screenshot(path=str(tmp_path / "report-certificate.png"))
+    _assert_clean(events)
+    assert events["requests"] and all(u.startswith(("file://", "data:")) for u in events["requests"])
+    page.close()
+
+
+def test_compare_in_chromium(browser, tmp_path: Path) -> None:
+    from optimiser.compare import compare_runs
+
+    runs = [make_run_dir(tmp_path / "a", variant=0), make_run_dir(tmp_path / "b", variant=1)]
+    _, html = compare_runs(runs, tmp_path / "cmp")
+    page, events = _open(browser, html)
+    assert page.title() == "Scenario comparison"
+    widths = _images_loaded(page)
+    assert widths and all(w > 1000 for w in widths), widths
+    assert page.locator("#compare-table tbody tr").count() >= 6
+    assert page.locator("#compare-table td.best").count() >= 6
+    assert "★" in page.inner_text("#compare-table")
+    # runs table sorts by name
+    page.locator("#runs-table thead th").nth(1).click()
+    page.locator("#runs-table thead th").nth(1).click()
+    names = _column(page, "runs-table", 1)
+    assert names == sorted(names, reverse=True)
+    page.screenshot(path=str(tmp_path / "compare.png"), full_page=True)
+    _assert_clean(events)
+    page.close()
