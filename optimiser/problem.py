@@ -144,6 +144,22 @@ class Problem:
             total += c.weight * first
         return total
 
+    def level_terms(self):
+        """The radius chain of every client, for backends: yields
+        ``(client index, level index, step, option ids at that level)``.
+
+        Each level gets a variable u in [0, 1] with ``u + sum(options) >= previous u`` (1 for
+        the first level); the objective adds ``step * u`` where ``step`` is the client's
+        weight times the gap to the next level. The objective's constant is
+        :attr:`constant`.
+        """
+        for k, cl in enumerate(self.clients):
+            if not cl.levels:
+                continue
+            nxt = list(cl.levels[1:]) + [cl.base if cl.base is not None else cl.levels[-1]]
+            for lev, (d_lo, d_hi, opts) in enumerate(zip(cl.levels, nxt, cl.level_options)):
+                yield k, lev, cl.weight * (d_hi - d_lo), opts
+
     def objective_of(self, chosen: set[int]) -> int:
         """Exact integer objective of a set of chosen decision ids (for tests and checks)."""
         open_opts = {i for i, req in enumerate(self.options) if all(d in chosen for d in req)}

@@ -38,21 +38,14 @@ def build_model(problem: Problem, cap: int | None = None) -> tuple[pulp.LpProble
         if con.hi is not None:
             lp += expr <= con.hi, f"c{k}hi"
     terms = []
-    const = 0
-    for k, cl in enumerate(problem.clients):
-        if not cl.levels:
-            const += cl.weight * (cl.base or 0)
-            continue
-        const += cl.weight * cl.levels[0]
-        nxt = list(cl.levels[1:]) + [cl.base if cl.base is not None else cl.levels[-1]]
-        prev = None
-        for lev, (d_lo, d_hi, opts) in enumerate(zip(cl.levels, nxt, cl.level_options)):
-            u = pulp.LpVariable(f"u{k}_{lev}", lowBound=0, upBound=1)
-            cover = pulp.lpSum(opt[o] for o in opts)
-            lp += (u + cover >= (1 if prev is None else prev)), f"lv{k}_{lev}"
-            if d_hi > d_lo:
-                terms.append(cl.weight * (d_hi - d_lo) * u)
-            prev = u
+    const = problem.constant
+    prev = None
+    for k, lev, step, opts in problem.level_terms():
+        u = pulp.LpVariable(f"u{k}_{lev}", lowBound=0, upBound=1)
+        lp += (u + pulp.lpSum(opt[o] for o in opts) >= (1 if lev == 0 else prev)), f"lv{k}_{lev}"
+        if step > 0:
+            terms.append(step * u)
+        prev = u
     for k, p in enumerate(problem.penalties):
         unc = pulp.LpVariable(f"p{k}", lowBound=0, upBound=1)
         lp += unc + pulp.lpSum(opt[o] for o in p.options) >= 1, f"pen{k}"

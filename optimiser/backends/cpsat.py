@@ -60,24 +60,14 @@ def build_model(problem: Problem, *, enforce_groups: bool = False, skip_groups: 
             if enforce_groups:
                 ct.OnlyEnforceIf(lit(con.group))
     terms = []
-    const = 0
-    for k, cl in enumerate(problem.clients):
-        if not cl.levels:
-            const += cl.weight * (cl.base or 0)
-            continue
-        const += cl.weight * cl.levels[0]
-        nxt = list(cl.levels[1:]) + [cl.base if cl.base is not None else cl.levels[-1]]
-        prev = None
-        for lev, (d_lo, d_hi, opts) in enumerate(zip(cl.levels, nxt, cl.level_options)):
-            u = m.NewBoolVar(f"u{k}_{lev}")
-            cover = sum(opt[o] for o in opts)
-            if prev is None:
-                m.Add(u + cover >= 1)
-            else:
-                m.Add(u + cover >= prev)
-            if d_hi > d_lo:
-                terms.append(cl.weight * (d_hi - d_lo) * u)
-            prev = u
+    const = problem.constant
+    prev = None
+    for k, lev, step, opts in problem.level_terms():
+        u = m.NewBoolVar(f"u{k}_{lev}")
+        m.Add(u + sum(opt[o] for o in opts) >= (1 if lev == 0 else prev))
+        if step > 0:
+            terms.append(step * u)
+        prev = u
     for p in problem.penalties:
         unc = m.NewBoolVar(f"p[{p.key}]")
         m.Add(unc + sum(opt[o] for o in p.options) >= 1)
