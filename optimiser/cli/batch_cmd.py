@@ -1,0 +1,57 @@
+"""``siteopt batch FILE --out DIR``: run a batch of scenarios (sweeps, seeds), resumably.
+
+Prints a JSON summary (items per status, paths) to stdout; a progress bar goes to stderr.
+Exit codes: 0 when the batch ran (item failures are recorded in results.csv, not fatal),
+2 for an invalid batch file or an unusable ``--out`` (every problem printed as
+``FILE: field: reason``), 1 for an internal error.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+EXIT_INPUT = 2
+
+
+@click.command("batch")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Batch output folder (created; re-running resumes it).")
+@click.option("--jobs", "-j", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Local worker processes (each item uses one CP-SAT worker).")
+@click.option("--scheduler", metavar="ADDRESS", default=None,
+              help="Dask scheduler address (e.g. tcp://10.0.0.5:8786): run the items on that cluster; "
+                   "its workers must see --out.")
+@click.option("--no-resume", is_flag=True, help="Re-run every item, even those already finished.")
+@click.option("--retry-failed", is_flag=True, help="On resume, also re-run items recorded as error or crashed.")
+@click.option("--render", is_flag=True, help="Also draw plans and report.html for every item (slower).")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+def command(file: Path, out_dir: Path, jobs: int, scheduler: str | None, no_resume: bool, retry_failed: bool,
+            render: bool, quiet: bool) -> None:
+    """Run every scenario of the batch FILE (placemaking-batch/1) and write results.csv,
+    pareto.csv and pareto.png under --out."""
+    from optimiser.batch import load_batch, run_batch
+    from optimiser.errors import InputError, OutputExistsError
+
+    try:
+        spec = load_batch(file)
+    except InputError as exc:
+        for p in exc.problems:
+            click.echo(str(p), err=True)
+        sys.exit(EXIT_INPUT)
+    try:
+        summary = run_batch(spec, out_dir, jobs=jobs, scheduler=scheduler, progress=not quiet,
+                            resume=not no_resume, render=render, retry_failed=retry_failed)
+    except OutputExistsError as exc:
+        click.echo(f"siteopt batch: {exc}", err=True)
+        sys.exit(EXIT_INPUT)
+    except OSError as exc:
+        if scheduler is not None:  # e.g. the scheduler address cannot be reached
+            click.echo(f"siteopt batch: cannot use the Dask scheduler {scheduler}: {exc}", err=True)
+            sys.exit(EXIT_INPUT)
+        raise
+    click.echo(json.dumps(summary.to_dict(), indent=2))

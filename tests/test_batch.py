@@ -1,0 +1,363 @@
+"""Batches (optimiser.batch, ``siteopt batch``): expansion, keys, resilience, resume after
+SIGKILL, determinism across jobs and Dask, and the Pareto front."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from optimiser.batch import (
+    RESULT_FORMAT,
+    apply_overrides,
+    expand_batch,
+    item_key,
+    pareto_front,
+    pareto_table,
+    read_result,
+    run_batch,
+)
+from optimiser.errors import OutputExistsError, ValidationError
+
+SITE = """\
+format: placemaking-site/1
+id: tiny
+name: Tiny batch test site
+crs: EPSG:27700
+illustrative: true
+parcels:
+  - id: north
+    status: buildable
+    geometry: {type: Polygon, coordinates: [[[0, 320], [1000, 320], [1000, 600], [0, 600], [0, 320]]]}
+  - id: south
+    status: buildable
+    geometry: {type: Polygon, coordinates: [[[0, 0], [1000, 0], [1000, 280], [0, 280], [0, 0]]]}
+firms:
+  - {id: a, employees: 50, location: [200, 100]}
+  - {id: b, employees: 60, location: [200, 500]}
+  - {id: c, employees: 40, location: [850, 100]}
+  - {id: d, employees: 200, location: [850, 500]}
+barriers:
+  - id: parkway
+    kind: carriageway
+    width_m: 30
+    geometry: {type: LineString, coordinates: [[-50, 300], [1050, 300]]}
+paths:
+  - {id: h100, kind: footpath, geometry: {type: LineString, coordinates: [[0, 100], [1000, 100]]}}
+  - {id: h500, kind: footpath, geometry: {type: LineString, coordinates: [[0, 500], [1000, 500]]}}
+  - {id: v0, kind: footpath, geometry: {type: LineString, coordinates: [[0, 0], [0, 600]]}}
+  - {id: v500, kind: footpath, geometry: {type: LineString, coordinates: [[500, 0], [500, 600]]}}
+  - {id: v1000, kind: footpath, geometry: {type: LineString, coordinates: [[1000, 0], [1000, 600]]}}
+crossings:
+  - id: j1
+    barrier: parkway
+    type: junction
+    penalty_m: 20
+    geometry: {type: LineString, coordinates: [[0, 280], [0, 320]]}
+"""
+
+SCENARIO = """\
+format: placemaking-scenario/1
+id: tiny-base
+site: site.yaml
+budget_gbp: 2000000
+facilities:
+  - type: lab
+    count: 1
+    footprint_m2: 400
+    cost_gbp: 500000
+    candidate_spacing_m: 200
+crossings:
+  spacing_m: 200
+  types:
+    signalised: {cost_gbp: 250000, penalty_m: 45}
+    footbridge: {cost_gbp: 1500000, penalty_m: 30}
+solver: {time_limit_s: 20, seed: 0, workers: 1}
+"""
+
+
+@pytest.fixture()
+def site_dir(tmp_path: Path) -> Path:
+    d = tmp_path / "in"
+    d.mkdir()
+    (d / "site.yaml").write_text(SITE, encoding="utf-8")
+    (d / "scen.yaml").write_text(SCENARIO, encoding="utf-8")
+    return d
+
+
+def write_batch(d: Path, name: str = "batch.yaml", **body) -> Path:
+    data = {"format": "placemaking-batch/1", "base": "scen.yaml", **body}
+    p = d / name
+    p.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    return p
+
+
+def rows(path: Path, drop=("seconds",)) -> list[dict[str, str]]:
+    with open(path, newline="", encoding="utf-8") as fh:
+        return [{k: v for k, v in r.items() if k not in drop} for r in csv.DictReader(fh)]
+
+
+# ---------------------------------------------------------------- expansion and keys
+
+
+def test_grid_zip_and_seed_counts(site_dir: Path) -> None:
+    grid = write_batch(site_dir, "grid.yaml", sweep={"budget_gbp": [1e6, 2e6, 3e6], "layers.hs2": [False, True]},
+                       repeat_seeds=[0, 1])
+    items = expand_batch(grid)
+    assert len(items) == 3 * 2 * 2
+    assert len({i.key for i in items}) == len(items)
+    assert [i.index for i in items] == list(range(12))
+    assert items[0].overrides == {"budget_gbp": 1e6, "layers.hs2": False, "solver.seed": 0}
+    assert items[0].scenario["solver"]["workers"] == 1  # reproducible: one CP-SAT worker per item
+    assert "budget=£1m" in items[0].name and "seed=0" in items[0].name
+
+    z = write_batch(site_dir, "zip.yaml", mode="zip", sweep={"budget_gbp": [1e6, 2e6, 3e6], "facilities.0.count": [1, 2, 3]})
+    zi = expand_batch(z)
+    assert [(i.overrides["budget_gbp"], i.overrides["facilities.0.count"]) for i in zi] == [(1e6, 1), (2e6, 2), (3e6, 3)]
+    assert [i.scenario["facilities"][0]["count"] for i in zi] == [1, 2, 3]
+
+    ex = write_batch(site_dir, "ex.yaml", scenarios=[{"budget_gbp": 1e6}, {"name": "two", "budget_gbp": 2e6}],
+                     sweep={"facilities[0].count": [1, 2]}, time_limit_s=3, backend="cbc")
+    ei = expand_batch(ex)
+    assert len(ei) == 4
+    assert ei[0].scenario["solver"]["time_limit_s"] == 3 and ei[0].scenario["solver"]["backend"] == "cbc"
+    assert ei[2].name.startswith("two")
+
+    bad = write_batch(site_dir, "badzip.yaml", mode="zip", sweep={"budget_gbp": [1e6, 2e6], "solver.seed": [1]})
+    with pytest.raises(ValidationError) as err:
+        expand_batch(bad)
+    assert [p.field for p in err.value.problems] == ["sweep"]
+
+
+def test_keys_are_stable_and_follow_the_site_file(site_dir: Path) -> None:
+    b = write_batch(site_dir, sweep={"budget_gbp": [1000000, 2000000]})
+    k1 = [i.key for i in expand_batch(b)]
+    assert k1 == [i.key for i in expand_batch(b)]
+    # an integral float is the same scenario as the int
+    b2 = write_batch(site_dir, "b2.yaml", sweep={"budget_gbp": [1000000.0, 2000000.0]})
+    assert [i.key for i in expand_batch(b2)] == k1
+    # the key is a hash of the resolved scenario + site content + version
+    it = expand_batch(b)[0]
+    assert it.key == item_key(it.scenario, it.site_sha256)
+    assert it.key != item_key(it.scenario, it.site_sha256, version="999")
+    # editing the site file changes every key
+    (site_dir / "site.yaml").write_text(SITE.replace("employees: 200", "employees: 201"), encoding="utf-8")
+    k2 = [i.key for i in expand_batch(b)]
+    assert not set(k1) & set(k2)
+
+
+def test_invalid_batch_files_report_every_problem(site_dir: Path) -> None:
+    b = write_batch(site_dir, sweep={"budget": [1e6], "facilities.3.count": [1], "layers.hs2": [True]}, extra_key=1)
+    with pytest.raises(ValidationError) as err:
+        expand_batch(b)
+    fields = {p.field for p in err.value.problems}
+    assert "extra_key" in fields  # extra="forbid"
+    b = write_batch(site_dir, sweep={"budget": [1e6], "facilities.3.count": [1], "layers.hs2": [True]})
+    with pytest.raises(ValidationError) as err:
+        expand_batch(b)
+    by_field = {p.field: p.reason for p in err.value.problems}
+    assert "budget_gbp" in by_field["sweep.budget"]  # did you mean
+    b = write_batch(site_dir, sweep={"facilities.3.count": [1]})
+    with pytest.raises(ValidationError) as err:
+        expand_batch(b)
+    assert "out of range" in str(err.value) and err.value.problems[0].field == "sweep.facilities.3.count"
+    b = write_batch(site_dir, base="nope.yaml", sweep={"budget_gbp": [1e6]})
+    with pytest.raises(ValidationError) as err:
+        expand_batch(b)
+    assert err.value.problems[0].field == "base"
+    b = write_batch(site_dir, sweep={"budget_gbp": []})
+    with pytest.raises(ValidationError):
+        expand_batch(b)
+
+
+def test_overrides_index_lists_and_create_mappings() -> None:
+    base = {"facilities": [{"count": 1}, {"count": 2}], "solver": {"seed": 0}}
+    out = apply_overrides(base, {"facilities.1.count": 5, "facilities[0].count": {"min": 0, "max": 2},
+                                 "layers.hs2": True, "solver.seed": 3})
+    assert out == {"facilities": [{"count": {"min": 0, "max": 2}}, {"count": 5}], "solver": {"seed": 3}, "layers": {"hs2": True}}
+    assert base["facilities"][0]["count"] == 1  # a copy
+    with pytest.raises(KeyError):
+        apply_overrides(base, {"facilities.2.count": 1})
+    with pytest.raises(KeyError):
+        apply_overrides(base, {"solver.seed.x": 1})
+
+
+# ---------------------------------------------------------------- resilience
+
+
+def test_failures_are_recorded_and_the_batch_goes_on(site_dir: Path, tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("_SITEOPT_BATCH_FAULTS", json.dumps({"crash": "boom"}))
+    b = write_batch(site_dir, scenarios=[
+        {"budget_gbp": -5},                                        # invalid
+        {"facilities.0.count": 3, "budget_gbp": 600000},          # infeasible: 3 labs cost 1.5m
+        {},                                                        # good
+        {"name": "boom"},                                          # the worker process dies
+        {"facilities.0.count": {"min": 1, "max": 1}},              # good (runs after the crash)
+    ])
+    s = run_batch(b, tmp_path / "out", jobs=2, progress=False)
+    status = [r["status"] for r in s.records]
+    assert status == ["invalid", "infeasible", "optimal", "crashed", "optimal"]
+    assert s.counts == {"crashed": 1, "infeasible": 1, "invalid": 1, "optimal": 2}
+    assert "budget_gbp" in s.records[0]["error"]
+    assert "budget" in s.records[1]["error"]
+    assert "died" in s.records[3]["error"]
+    assert s.records[2]["error"] is None and s.records[2]["metrics"]["walk.reduction_pct"] > 0
+    table = rows(s.results_csv)
+    assert [r["status"] for r in table] == status
+    for r, rec in zip(table, s.records):
+        assert read_result(tmp_path / "out" / r["run_dir"] / "result.json", rec["key"])["status"] == rec["status"]
+    assert (tmp_path / "out" / "pareto.png").stat().st_size > 1000
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert summary["counts"]["optimal"] == 2
+
+
+def test_out_dir_must_be_a_batch_folder(site_dir: Path, tmp_path: Path) -> None:
+    out = tmp_path / "busy"
+    out.mkdir()
+    (out / "precious.txt").write_text("x")
+    with pytest.raises(OutputExistsError):
+        run_batch(write_batch(site_dir, sweep={"budget_gbp": [1e6]}), out, progress=False)
+
+
+# ---------------------------------------------------------------- resume after SIGKILL
+
+
+def test_resume_after_sigkill_skips_finished_items(site_dir: Path, tmp_path: Path) -> None:
+    b = write_batch(site_dir, sweep={"budget_gbp": [700000, 1000000, 2000000, 3000000, 4000000, 5000000]})
+    out = tmp_path / "out"
+    env = {**os.environ, "_SITEOPT_BATCH_FAULTS": json.dumps({"sleep": 0.6})}
+    code = f"from optimiser.batch import run_batch; run_batch({str(b)!r}, {str(out)!r}, jobs=1, progress=False)"
+    proc = subprocess.Popen([sys.executable, "-c", code], env=env, start_new_session=True,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not list((out / "runs").glob("*/result.json")):
+            assert proc.poll() is None, proc.stderr.read().decode()
+            time.sleep(0.02)
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)  # the batch and its worker processes
+        proc.wait()
+    finished = {p.parent.name: p.stat().st_mtime_ns for p in (out / "runs").glob("*/result.json")}
+    items = expand_batch(b)
+    assert 1 <= len(finished) < len(items)
+    unfinished = [it for it in items if it.run_id not in finished]
+    # a leftover temp file with a complete record and a truncated result.json never count
+    fake = {"format": RESULT_FORMAT, "key": unfinished[0].key, "status": "optimal"}
+    (out / "runs" / unfinished[0].run_id).mkdir(parents=True, exist_ok=True)
+    (out / "runs" / unfinished[0].run_id / ".result.json.xyz.tmp").write_text(json.dumps(fake))
+    if len(unfinished) > 1:
+        (out / "runs" / unfinished[1].run_id).mkdir(parents=True, exist_ok=True)
+        (out / "runs" / unfinished[1].run_id / "result.json").write_text(json.dumps(fake)[:25])
+    time.sleep(0.05)
+    s = run_batch(b, out, jobs=1, progress=False)
+    assert s.skipped == len(finished) and s.ran == len(items) - len(finished)
+    assert all(r["status"] == "optimal" or r["status"] == "infeasible" for r in s.records)
+    for run_id, mtime in finished.items():
+        assert (out / "runs" / run_id / "result.json").stat().st_mtime_ns == mtime
+    assert len(rows(s.results_csv)) == len(items)
+    assert all(r["status"] != "pending" for r in rows(s.results_csv))
+    # a third run does nothing
+    again = run_batch(b, out, jobs=1, progress=False)
+    assert again.ran == 0 and again.skipped == len(items)
+
+
+# ---------------------------------------------------------------- determinism, jobs and Dask
+
+DET_SWEEP = {"budget_gbp": [1000000, 2000000, 3000000], "facilities.0.count": [1, 2]}
+
+
+def test_same_inputs_and_seed_give_the_same_rows_with_1_or_2_jobs(site_dir: Path, tmp_path: Path) -> None:
+    b = write_batch(site_dir, sweep=DET_SWEEP, repeat_seeds=[3])
+    one = run_batch(b, tmp_path / "j1", jobs=1, progress=False)
+    two = run_batch(b, tmp_path / "j2", jobs=2, progress=False)
+    r1, r2 = rows(one.results_csv), rows(two.results_csv)
+    assert len(r1) == 6 and r1 == r2
+    assert {r["status"] for r in r1} == {"optimal"}
+    assert rows(one.pareto_csv, drop=()) == rows(two.pareto_csv, drop=())
+    again = run_batch(b, tmp_path / "j1", jobs=1, progress=False, resume=False)
+    assert again.ran == 6 and rows(again.results_csv) == r1
+
+
+def test_dask_local_cluster_gives_the_same_results(site_dir: Path, tmp_path: Path) -> None:
+    distributed = pytest.importorskip("distributed")
+    b = write_batch(site_dir, sweep=DET_SWEEP, repeat_seeds=[3])
+    local = run_batch(b, tmp_path / "local", jobs=1, progress=False)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        dask = run_batch(b, tmp_path / "dask", scheduler=cluster, progress=False)
+    assert dask.ran == 6
+    assert rows(dask.results_csv) == rows(local.results_csv)
+
+
+# ---------------------------------------------------------------- Pareto front
+
+
+def brute_dominated(points):
+    return [any(q[0] <= p[0] and q[1] <= p[1] and q != p for q in points) for p in points]
+
+
+def test_pareto_front_matches_brute_force() -> None:
+    rng = random.Random(7)
+    for _ in range(300):
+        n = rng.randint(1, 12)
+        pts = [(float(rng.choice([0.5, 1, 1.5, 2, 3])), float(rng.choice([700, 800, 900, 1000]))) for _ in range(n)]
+        assert pareto_front(pts) == brute_dominated(pts), pts
+
+
+def test_pareto_table_on_a_handmade_batch() -> None:
+    from optimiser.batch import BatchItem
+
+    table = [  # name, status, cost, walk
+        ("a", "optimal", 500_000, 1200.0),
+        ("b", "optimal", 1_000_000, 1000.0),
+        ("c", "feasible", 1_500_000, 1050.0),   # dominated by b
+        ("d", "optimal", 2_000_000, 900.0),
+        ("e", "infeasible", None, None),        # not solved: not in the table
+        ("f", "optimal", 2_000_000, 950.0),     # dominated by d (same cost)
+        ("g", "optimal", 3_000_000, 900.0),     # dominated by d (same walk, dearer)
+    ]
+    items, records = [], {}
+    for i, (name, status, cost, walk) in enumerate(table):
+        it = BatchItem(i, f"{i:064d}", name, {"budget_gbp": cost}, {}, "", None)
+        items.append(it)
+        records[it.key] = {"status": status, "metrics": {"cost.capital": cost, "walk.optimised_weighted_mean_m": walk}}
+    header, out, front = pareto_table(items, records, ["budget_gbp"])
+    got = {r[header.index("name")]: r for r in out}
+    assert set(got) == {"a", "b", "c", "d", "f", "g"}
+    dom = {n: r[header.index("dominated")] for n, r in got.items()}
+    assert dom == {"a": False, "b": False, "c": True, "d": False, "f": True, "g": True}
+    assert [p["name"] for p in front] == ["a", "b", "d"]
+    rate = {n: r[header.index("walk_saved_per_million_gbp")] for n, r in got.items()}
+    assert rate["a"] is None and rate["b"] == pytest.approx(400.0) and rate["d"] == pytest.approx(100.0)
+    assert rate["c"] is None
+    assert [r[header.index("name")] for r in out] == ["a", "b", "c", "d", "f", "g"]  # cheapest first
+
+
+# ---------------------------------------------------------------- CLI
+
+
+def test_cli_batch(site_dir: Path, tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from optimiser.cli.batch_cmd import command
+
+    bad = write_batch(site_dir, "bad.yaml", sweep={"budgt_gbp": [1e6]}, mode="zigzag")
+    r = CliRunner().invoke(command, [str(bad), "--out", str(tmp_path / "bad")])
+    assert r.exit_code == 2
+    lines = [ln for ln in r.stderr.splitlines() if ln.strip()] if hasattr(r, "stderr") else r.output.splitlines()
+    assert any("mode" in ln for ln in lines) and all(str(bad) in ln for ln in lines)
+
+    good = write_batch(site_dir, "good.yaml", scenarios=[{}, {"facilities.0.count": 9, "budget_gbp": 600000}])
+    r = CliRunner().invoke(command, [str(good), "--out", str(tmp_path / "good"), "--quiet"])
+    assert r.exit_code == 0, r.output
+    summary = json.loads(r.stdout)
+    assert summary["counts"] == {"infeasible": 1, "optimal": 1} and summary["items"] == 2
+    assert Path(summary["paths"]["results_csv"]).is_file()
