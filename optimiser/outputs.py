@@ -1,7 +1,8 @@
 """Write a run directory: metrics.json, layout.geojson, pairs.csv, firms.csv.
 
-Every file is written to a temporary name in the same folder and renamed into place, so a
-killed run never leaves a half-written file under a final name.
+Each data file is written to a temporary name in the same folder and renamed into place, so
+a killed run never leaves a half-written data file under a final name (plans and the report
+are re-drawable from these with ``siteopt render``).
 """
 
 from __future__ import annotations
@@ -24,6 +25,9 @@ if TYPE_CHECKING:  # pragma: no cover
     from optimiser.result import SolveResult
     from optimiser.verify import Verification
 
+_UMASK = os.umask(0)
+os.umask(_UMASK)
+
 ROUTES_DRAWN = 6
 """How many most-improved firm pairs get their before/after routes in layout.geojson."""
 
@@ -33,6 +37,7 @@ def atomic_write_text(path: str | os.PathLike[str], text: str) -> Path:
     path = Path(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        os.fchmod(fd, 0o666 & ~_UMASK)  # mkstemp makes 0600; run files are for sharing
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
             fh.write(text)
             fh.flush()

@@ -112,10 +112,13 @@ def summarise(prep: Prepared, res: SolveResult, ver: Verification | None, baseli
     before = baseline.pair_lengths_m[a_idx, b_idx] if pairs else np.zeros(0)
     after = ver.pair_lengths_m[a_idx, b_idx] if (ver is not None and pairs) else before
     st = straight[a_idx, b_idx] if pairs else np.zeros(0)
+    # compare like with like: pairs with a walk both before and after
+    both = np.isfinite(before) & np.isfinite(after)
     with np.errstate(divide="ignore", invalid="ignore"):
-        det_b = np.where(st > 0, before / st, np.nan)
-        det_a = np.where(st > 0, after / st, np.nan)
-    wb, wa = _weighted_mean(before, w), _weighted_mean(after, w)
+        det_b = np.where(both & (st > 0), before / st, np.nan)
+        det_a = np.where(both & (st > 0), after / st, np.nan)
+    wb = _weighted_mean(np.where(both, before, np.nan), w)
+    wa = _weighted_mean(np.where(both, after, np.nan), w)
     chosen = set(res.chosen)
     dec = problem.decisions
     cross = {d: ctx.network.candidates[c] for c, d in ctx.crossing_decision.items()}
@@ -180,11 +183,14 @@ def summarise(prep: Prepared, res: SolveResult, ver: Verification | None, baseli
                  "path": str(sc.site.path) if sc.site.path else None},
         "walk": {
             "pairs": len(pairs),
+            "pairs_compared": int(both.sum()),
+            "pairs_unreachable_before": int((~np.isfinite(before)).sum()),
+            "pairs_unreachable_after": int((~np.isfinite(after)).sum()),
             "baseline_weighted_mean_m": r(wb, 1),
             "optimised_weighted_mean_m": r(wa, 1),
             "reduction_pct": r(reduction, 2),
-            "baseline_mean_detour": r(float(np.nanmean(det_b)) if det_b.size and np.isfinite(det_b).any() else None, 3),
-            "optimised_mean_detour": r(float(np.nanmean(det_a)) if det_a.size and np.isfinite(det_a).any() else None, 3),
+            "baseline_mean_detour": r(float(np.nanmean(det_b)) if np.isfinite(det_b).any() else None, 3),
+            "optimised_mean_detour": r(float(np.nanmean(det_a)) if np.isfinite(det_a).any() else None, 3),
             "facility_access": fac_walk,
         },
         "coverage": coverage,
@@ -206,14 +212,16 @@ def summarise(prep: Prepared, res: SolveResult, ver: Verification | None, baseli
 EXIT_FOR_STATUS = {"optimal": 0, "feasible": 0, "infeasible": 3, "unknown": 4}
 
 
-def check_out_dir(out_dir: str | os.PathLike[str], overwrite: bool) -> Path:
-    """Make sure ``out_dir`` may be written: refuse a non-empty folder unless overwriting."""
+def check_out_dir(out_dir: str | os.PathLike[str], overwrite: bool, *, create: bool = True) -> Path:
+    """Make sure ``out_dir`` may be written: refuse a non-empty folder unless overwriting.
+    With ``create=False`` nothing is created yet (so a failed run leaves no folder)."""
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
         raise OutputExistsError(f"{out} exists and is not a folder")
     if out.is_dir() and any(out.iterdir()) and not overwrite:
         raise OutputExistsError(f"{out} is not empty; pass --overwrite to replace its run files")
-    out.mkdir(parents=True, exist_ok=True)
+    if create:
+        out.mkdir(parents=True, exist_ok=True)
     return out
 
 
@@ -245,7 +253,7 @@ def run_scenario(
     """
     t_all = time.perf_counter()
     sc = scenario if isinstance(scenario, Scenario) else read_scenario(scenario)
-    out = check_out_dir(out_dir, overwrite) if out_dir is not None else None
+    out = check_out_dir(out_dir, overwrite, create=False) if out_dir is not None else None
     prep = prepare(sc)
     s = sc.solver
     res = solve(prep.problem, backend or s.backend, time_limit_s=time_limit_s or s.time_limit_s,
@@ -266,6 +274,8 @@ def run_scenario(
     metrics = summarise(prep, res, ver, baseline)
     if out is not None:
         from optimiser.outputs import write_run
+
+        out.mkdir(parents=True, exist_ok=True)
 
         t = time.perf_counter()
         write_run(out, prep, res, ver, baseline, metrics)

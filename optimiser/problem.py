@@ -308,10 +308,11 @@ def build_problem(
                    penalty_m: float | None) -> None:
         if weight <= 0:
             return
-        if math.isfinite(base_m):
+        # a walk counts at most the unreachable penalty (the verifier uses the same rule)
+        if penalty_m is not None:
+            base = _scaled(min(base_m, penalty_m), scale)
+        elif math.isfinite(base_m):
             base = _scaled(base_m, scale)
-        elif penalty_m is not None:
-            base = _scaled(penalty_m, scale)
         else:
             base = None
         by_level: dict[int, list[int]] = {}
@@ -373,12 +374,8 @@ def build_problem(
             g = f"count_min:{spec.type}"
             groups[g] = f"at least {spec.count.min} new {spec.type} facilities (only {len(sites)} candidate sites fit)"
             problem.constraints.append(Constraint(g, tuple((site_decision[s.key], 1) for s in sites), spec.count.min, None, g))
-        if not sites and not existing:
-            continue
         targets = [s.key for s in sites] + list(existing)
-        base_ft = network.lengths(fkeys, targets)
-        el = _end_lengths(network, fkeys, targets, base_ft, cand_idx)
-        opts, eff = route_options(el, max_k)
+        base_ft, opts, eff = _target_routes(network, fkeys, targets, cand_idx, max_k)
         info.setdefault("access_route_max_crossings", {})[spec.type] = eff
         n_new = len(sites)
         for i, f in enumerate(firms):
@@ -394,10 +391,9 @@ def build_problem(
                     o.append((L, site_req + tuple(int(cross_dec[c]) for c in R)))
             # prune: options no better than an always-open existing facility
             o = [x for x in o if x[0] < base_m - 1e-9 and x[1]]
-            # must-serve only when the type must be opened or exists somewhere
-            must = spec.count.min >= 1 or bool(existing)
+            # a firm that cannot reach any facility pays the unreachable penalty, as in pairs
             add_client(f"access:{spec.type}:{f.id}", "access", int(w_int[i]), base_m, o,
-                       None if must else scenario.demand.unreachable_penalty_m)
+                       scenario.demand.unreachable_penalty_m)
         _count_constraints(problem, spec.type, [site_decision[s.key] for s in sites], spec.count.min, spec.count.max)
         _spacing_constraints(problem, spec.type, sites, site_decision, spec.min_spacing_m)
 
@@ -408,10 +404,8 @@ def build_problem(
         _count_constraints(problem, "social", [site_decision[s.key] for s in sites], soc.count.min, soc.count.max)
         _spacing_constraints(problem, "social", sites, site_decision, soc.min_spacing_m)
         targets = [s.key for s in sites] + list(existing_social_keys)
-        if targets and (soc.coverage != "off" or scenario.objective.social_access > 0):
-            base_fs = network.lengths(fkeys, targets)
-            el = _end_lengths(network, fkeys, targets, base_fs, cand_idx)
-            opts, _ = route_options(el, max_k)
+        if soc.coverage != "off" or scenario.objective.social_access > 0:
+            base_fs, opts, _ = _target_routes(network, fkeys, targets, cand_idx, max_k)
             n_new = len(sites)
             for i, f in enumerate(firms):
                 within: list[int] = []
@@ -440,8 +434,7 @@ def build_problem(
                     base_m = float(base_fs[i, n_new:].min()) if existing_social_keys else math.inf
                     o = [x for x in all_o if x[1] and x[0] < base_m - 1e-9]
                     w = int(to_int(np.array([f.employees * scenario.objective.social_access]))[0])
-                    add_client(f"social:{f.id}", "social", w, base_m, o,
-                               None if soc.count.min >= 1 or existing_social_keys else scenario.demand.unreachable_penalty_m)
+                    add_client(f"social:{f.id}", "social", w, base_m, o, scenario.demand.unreachable_penalty_m)
 
     # ---------------- footprints of different kinds may not overlap
     placed = [s for s in facility_sites + social_sites if s.key in site_decision]
@@ -453,7 +446,8 @@ def build_problem(
         left, right = tree.query(geoms, predicate="intersects")
         g = "footprints"
         for a, b in zip(left.tolist(), right.tolist()):
-            if a < b and placed[a].type != placed[b].type:
+            # any two placements, same type or not, may touch but not overlap
+            if a < b and placed[a].footprint.intersection(placed[b].footprint).area > 1e-6:
                 groups[g] = "placements may not overlap one another"
                 problem.constraints.append(Constraint(f"overlap:{placed[a].key}|{placed[b].key}", ((site_decision[placed[a].key], 1), (site_decision[placed[b].key], 1)), None, 1, g))
 
@@ -468,20 +462,22 @@ def build_problem(
         for tgt in scenario.directness:
             a, b = index[tgt.a], index[tgt.b]
             limit = tgt.max_ratio * float(straight[a, b])
-            if base_ff[a, b] <= limit + 1e-9:
-                continue
+            if straight[a, b] <= 0 or base_ff[a, b] <= limit + 1e-9:
+                continue  # no straight line to compare with, or already direct enough
             within = sorted({problem.option_id(tuple(int(cross_dec[c]) for c in R)) for L, R in opts[a][b] if L <= limit + 1e-9})
             g = f"directness:{tgt.a}|{tgt.b}"
             groups[g] = (f"walk from {firms[a].name} to {firms[b].name} at most {tgt.max_ratio:g} x the straight line "
                          f"({limit:.0f} m; now {base_ff[a, b]:.0f} m)")
             problem.constraints.append(Constraint(g, tuple((o, 1) for o in within), 1, None, g))
 
-    # ---------------- budget
+    # ---------------- budget (omitted when it could never bind, which keeps coefficients small)
     groups["budget"] = f"the capital budget of £{scenario.budget_gbp:,.0f}"
-    problem.constraints.append(
-        Constraint("budget", tuple((i, int(round(d.cost_gbp))) for i, d in enumerate(decisions) if d.cost_gbp > 0),
-                   None, int(math.floor(scenario.budget_gbp)), "budget")
-    )
+    total_cost = sum(d.cost_gbp for d in decisions)
+    if scenario.budget_gbp < total_cost:
+        problem.constraints.append(
+            Constraint("budget", tuple((i, int(round(d.cost_gbp))) for i, d in enumerate(decisions) if d.cost_gbp > 0),
+                       None, int(math.floor(scenario.budget_gbp)), "budget")
+        )
     info.update(
         decisions=len(decisions),
         options=len(problem.options),
@@ -496,6 +492,15 @@ def build_problem(
     ctx = ProblemContext(scenario, network, facility_sites, social_sites, existing_facility_keys,
                          existing_social_keys, fkeys, pair_index, pair_w, crossing_decision)
     return problem, ctx
+
+
+def _target_routes(network: WalkNetwork, fkeys: list[str], targets: list[str], cand_idx: np.ndarray, max_k: int):
+    """Base lengths (firms x targets) and route options to each target; empty-safe."""
+    if not targets:
+        return np.zeros((len(fkeys), 0)), [[] for _ in fkeys], max_k
+    base = network.lengths(fkeys, targets)
+    opts, eff = route_options(_end_lengths(network, fkeys, targets, base, cand_idx), max_k)
+    return base, opts, eff
 
 
 def _count_constraints(problem: Problem, kind: str, ids: list[int], lo: int, hi: int) -> None:

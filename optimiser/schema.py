@@ -31,6 +31,11 @@ Id = Annotated[
     ),
 ]
 PositiveFloat = Annotated[float, Field(gt=0, allow_inf_nan=False)]
+MAX_GBP = 1e12
+"""Upper bound on any amount of money (a trillion pounds): keeps integer coefficients exact."""
+Money = Annotated[float, Field(ge=0, le=MAX_GBP, allow_inf_nan=False)]
+PositiveMoney = Annotated[float, Field(gt=0, le=MAX_GBP, allow_inf_nan=False)]
+Metres = Annotated[float, Field(gt=0, le=1e6, allow_inf_nan=False)]
 NonNegFloat = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 Coord = Annotated[list[Annotated[float, Field(allow_inf_nan=False)]], Field(min_length=2, max_length=3)]
 
@@ -204,7 +209,7 @@ class FacilityIn(_Strict):
     count: CountLike = Field(description="How many new ones: an integer or {min, max}.")
     footprint_m2: PositiveFloat
     min_spacing_m: NonNegFloat = 0.0
-    cost_gbp: NonNegFloat
+    cost_gbp: Money
     candidate_spacing_m: PositiveFloat = 100.0
     access_weight: NonNegFloat = 1.0
     existing: list[PointLike] = Field(default_factory=list)
@@ -214,12 +219,12 @@ class SocialIn(_Strict):
     """Social spaces placed in open space between buildings."""
 
     count: CountLike
-    cost_gbp: NonNegFloat
+    cost_gbp: Money
     footprint_m2: PositiveFloat = 400.0
     noise_buffer_m: NonNegFloat = 50.0
     coverage_radius_m: PositiveFloat = 400.0
     coverage: Literal["hard", "weighted", "off"] = "weighted"
-    coverage_weight: NonNegFloat = 100.0
+    coverage_weight: Annotated[float, Field(ge=0, le=1e6, allow_inf_nan=False)] = 100.0
     candidate_spacing_m: PositiveFloat = 80.0
     min_spacing_m: NonNegFloat = 150.0
     building_clearance_m: NonNegFloat = 20.0
@@ -229,7 +234,7 @@ class SocialIn(_Strict):
 class CrossingTypeIn(_Strict):
     """Cost and walking penalty of one type of new crossing."""
 
-    cost_gbp: NonNegFloat
+    cost_gbp: Money
     penalty_m: NonNegFloat = 0.0
 
 
@@ -254,7 +259,7 @@ class CrossingsIn(_Strict):
         default_factory=dict
     )
     explicit: list[ExplicitCrossingIn] = Field(default_factory=list)
-    max_route_crossings: Annotated[int, Field(ge=1, le=3)] = 2
+    max_route_crossings: Annotated[int, Field(ge=1, le=2, description="Most new crossings one route may use.")] = 2
 
 
 class PairWeightIn(_Strict):
@@ -271,7 +276,7 @@ class DemandIn(_Strict):
     rule: Literal["employees_product", "sector_affinity", "explicit"] = "employees_product"
     sector_affinity: dict[str, dict[str, NonNegFloat]] = Field(default_factory=dict)
     pairs: list[PairWeightIn] = Field(default_factory=list)
-    unreachable_penalty_m: PositiveFloat = 10000.0
+    unreachable_penalty_m: Metres = 10000.0
 
 
 class ObjectiveIn(_Strict):
@@ -312,7 +317,7 @@ class ScenarioFile(_Strict):
         description="Site file path (relative to this file) or the id of a site under sites/.",
     )
     layers: dict[str, bool] = Field(default_factory=dict)
-    budget_gbp: PositiveFloat
+    budget_gbp: PositiveMoney
     facilities: list[FacilityIn] = Field(default_factory=list)
     social_spaces: SocialIn | None = None
     crossings: CrossingsIn = Field(default_factory=CrossingsIn)

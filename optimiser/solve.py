@@ -7,7 +7,7 @@ from dataclasses import replace
 
 from optimiser.backends import BACKENDS
 from optimiser.problem import Problem
-from optimiser.result import SolveResult
+from optimiser.result import SolveResult, relative_gap
 
 
 def solve(problem: Problem, backend: str = "cpsat", *, time_limit_s: float = 60.0, seed: int = 0, workers: int = 1) -> SolveResult:
@@ -42,5 +42,6 @@ def drop_redundant(problem: Problem, res: SolveResult) -> SolveResult:
             best = problem.objective_of(trial)
     if chosen == set(res.chosen):
         return res
-    return replace(res, chosen=tuple(sorted(chosen)), objective=float(best),
+    gap = relative_gap(float(best), res.bound)
+    return replace(res, chosen=tuple(sorted(chosen)), objective=float(best), gap=gap if gap is not None else res.gap,
                    stats={**res.stats, "dropped_redundant": len(res.chosen) - len(chosen)})

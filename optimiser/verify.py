@@ -15,7 +15,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.csgraph import dijkstra
 
-from optimiser.candidates import no_build_area
+from optimiser.candidates import DEFAULT_BUILDING_RADIUS_M, no_build_area
 from optimiser.demand import pair_weights
 from optimiser.errors import VerificationError
 from optimiser.model import ParcelStatus
@@ -140,7 +140,17 @@ def verify(problem: Problem, ctx: ProblemContext, chosen: tuple[int, ...], repor
             for b in range(a + 1, len(opened)):
                 dist = opened[a].point.distance(opened[b].point)
                 check(dist >= soc.min_spacing_m - 1e-6, f"{opened[a].key} and {opened[b].key} {dist:.0f} m apart (min {soc.min_spacing_m:g} m)")
+        near_buildings = [
+            (f.footprint if f.footprint is not None else f.location.buffer(DEFAULT_BUILDING_RADIUS_M)).buffer(soc.building_clearance_m)
+            for f in firms
+        ]
         for s in opened:
+            p = parcels.get(s.parcel_id)
+            check(p is not None and p.status == ParcelStatus.OPEN_SPACE and p.polygon.contains(s.footprint),
+                  f"{s.key} inside open-space parcel {s.parcel_id}")
+            check(not blocked.intersects(s.footprint), f"{s.key} clear of corridors, exclusion zones and buildings")
+            check(not any(nb.intersects(s.footprint) for nb in near_buildings),
+                  f"{s.key} at least {soc.building_clearance_m:g} m from every building")
             for bar in sc.active_barriers:
                 if bar.kind.value == "carriageway":
                     dist = bar.band.distance(s.footprint)
@@ -148,19 +158,18 @@ def verify(problem: Problem, ctx: ProblemContext, chosen: tuple[int, ...], repor
     placed = list(fac_open.values()) + list(soc_open.values())
     for a in range(len(placed)):
         for b in range(a + 1, len(placed)):
-            if placed[a].type != placed[b].type:
-                check(not placed[a].footprint.intersects(placed[b].footprint), f"{placed[a].key} does not overlap {placed[b].key}")
+            overlap = placed[a].footprint.intersection(placed[b].footprint).area
+            check(overlap <= 1e-6, f"{placed[a].key} does not overlap {placed[b].key} ({overlap:.0f} m2 shared)")
 
-    # walking, from scratch
+    # walking, from scratch; a walk counts at most the unreachable penalty
+    penalty = sc.demand.unreachable_penalty_m
     objective = 0
     pair_len = key_lengths_plain(ctx, cross_idx, fkeys, fkeys)
     W = pair_weights(firms, sc.demand)
     if sc.objective.firm_pairs > 0:
         for (a, b), _w in zip(ctx.pair_index, ctx.pair_w):
             w_int = max(1, int(round(W[a, b] * sc.objective.firm_pairs * wk))) if W[a, b] > 0 else 0
-            L = pair_len[a, b]
-            if not math.isfinite(L):
-                L = sc.demand.unreachable_penalty_m
+            L = min(pair_len[a, b], penalty)
             objective += w_int * int(round(L * scale))
     fac_walk: dict[str, np.ndarray] = {}
     for spec in sc.facilities:
@@ -175,7 +184,7 @@ def verify(problem: Problem, ctx: ProblemContext, chosen: tuple[int, ...], repor
             if wv[i] <= 0:
                 continue
             w_int = max(1, int(round(wv[i] * wk)))
-            L = d[i] if math.isfinite(d[i]) else sc.demand.unreachable_penalty_m
+            L = min(d[i], penalty)
             objective += w_int * int(round(L * scale))
     social_walk = None
     if soc is not None:
@@ -189,14 +198,16 @@ def verify(problem: Problem, ctx: ProblemContext, chosen: tuple[int, ...], repor
                 objective += int(round(f.employees * soc.coverage_weight * scale * wk))
             if sc.objective.social_access > 0:
                 w_int = max(1, int(round(f.employees * sc.objective.social_access * wk)))
-                L = social_walk[i] if math.isfinite(social_walk[i]) else sc.demand.unreachable_penalty_m
+                L = min(social_walk[i], penalty)
                 objective += w_int * int(round(L * scale))
     if sc.directness:
         straight = ctx.network.straight_lengths(fkeys, fkeys)
         index = {f.id: i for i, f in enumerate(firms)}
         for t in sc.directness:
             a, b = index[t.a], index[t.b]
-            ratio = pair_len[a, b] / straight[a, b] if straight[a, b] > 0 else 1.0
+            if straight[a, b] <= 0:
+                continue  # a detour ratio is undefined without a straight line
+            ratio = pair_len[a, b] / straight[a, b]
             check(ratio <= t.max_ratio + 1e-6, f"detour ratio {t.a}-{t.b} {ratio:.2f} <= {t.max_ratio:g}")
 
     if reported_objective is not None:
@@ -205,7 +216,8 @@ def verify(problem: Problem, ctx: ProblemContext, chosen: tuple[int, ...], repor
         diff = objective - reported_objective
         check(abs(diff) <= tol, f"objective recomputed {objective:,} vs reported {reported_objective:,.0f} (tolerance {tol:,})")
         if diff < -tol:
-            fails.append("a shorter route exists than the model's route options allow (raise crossings.max_route_crossings)")
+            fails.append("a walk is shorter than any route option the model had: the best route uses more new "
+                         "crossings than crossings.max_route_crossings allows")
     result = Verification(not fails, float(objective), checks, pair_len, fac_walk, social_walk)
     if fails and raise_on_failure:
         raise VerificationError("the optimised layout failed independent verification", fails)

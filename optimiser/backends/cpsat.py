@@ -11,6 +11,7 @@ import time
 
 from ortools.sat.python import cp_model
 
+from optimiser.errors import SolverError
 from optimiser.problem import Problem
 from optimiser.result import SolveResult, relative_gap
 
@@ -94,6 +95,8 @@ def solve(problem: Problem, *, time_limit_s: float = 60.0, seed: int = 0, worker
     _params(solver, time_limit_s, seed, workers)
     code = solver.Solve(m)
     secs = time.perf_counter() - t0
+    if code == cp_model.MODEL_INVALID:
+        raise SolverError(f"CP-SAT rejected the model: {m.Validate()}")
     status = _STATUS.get(code, "unknown")
     stats = {"branches": solver.NumBranches(), "conflicts": solver.NumConflicts(), "wall_seconds": solver.WallTime()}
     if status in ("optimal", "feasible"):

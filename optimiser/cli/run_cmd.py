@@ -8,7 +8,7 @@ import click
 
 from optimiser.cli import EXIT_INFEASIBLE, EXIT_INPUT, EXIT_INTERNAL, EXIT_NO_SOLUTION
 from optimiser.cli._common import echo_json, echo_problems, fail
-from optimiser.errors import InputError, OutputExistsError, VerificationError
+from optimiser.errors import InputError, ModelError, OutputExistsError, VerificationError
 
 
 @click.command("run")
@@ -37,6 +37,8 @@ def command(scenario, out_dir, overwrite, backend, time_limit_s, seed, workers, 
         sys.exit(EXIT_INPUT)
     except OutputExistsError as exc:
         fail(str(exc), EXIT_INPUT)
+    except ModelError as exc:
+        fail(f"cannot model this scenario: {exc}", EXIT_INPUT)
     except VerificationError as exc:
         fail(f"VERIFICATION FAILED (this is a bug; outputs kept in {out_dir}): {exc}", EXIT_INTERNAL)
     m = res.metrics
