@@ -211,15 +211,29 @@ def _geojson_to_site(fc: dict[str, Any], name: str) -> tuple[dict[str, Any], lis
         problems.append(Problem(name, "site", "must be a mapping with the site's id and name"))
         meta = {}
     site: dict[str, Any] = {"crs": "OGC:CRS84", **meta}
+    if "id" not in meta:
+        problems.append(Problem(name, "site.id", "a GeoJSON site needs its id in the foreign member \"site\"",
+                                'add "site": {"id": "my_site", "name": "..."} at the top level'))
+        site["id"] = "unnamed"
     if "crs" in fc:
         problems.append(
             Problem(name, "crs", "RFC 7946 GeoJSON has no 'crs' member; coordinates are WGS84 lon/lat",
                     "remove 'crs' or use a YAML/JSON site file with a declared crs")
         )
-    for i, feat in enumerate(fc.get("features") or []):
-        props = dict((feat or {}).get("properties") or {})
+    feats = fc.get("features")
+    if not isinstance(feats, list):
+        return site, problems + [Problem(name, "features", f"must be a list of features, got {type(feats).__name__}")]
+    for i, feat in enumerate(feats):
+        if not isinstance(feat, dict) or feat.get("type") != "Feature":
+            problems.append(Problem(name, f"features[{i}]", 'must be a GeoJSON Feature ({"type": "Feature", ...})'))
+            continue
+        raw_props = feat.get("properties") or {}
+        if not isinstance(raw_props, dict):
+            problems.append(Problem(name, f"features[{i}].properties", f"must be a mapping, got {type(raw_props).__name__}"))
+            continue
+        props = dict(raw_props)
         layer = props.pop("layer", None)
-        if layer not in _GEOJSON_LAYERS:
+        if not isinstance(layer, str) or layer not in _GEOJSON_LAYERS:
             near = difflib.get_close_matches(str(layer), list(_GEOJSON_LAYERS), n=1)
             problems.append(
                 Problem(name, f"features[{i}].properties.layer",
@@ -626,6 +640,12 @@ def _check_site(data: dict[str, Any], file: str, path: Path | None) -> tuple[Sit
                                 f"coordinates look like longitude/latitude degrees (e.g. {pos[0][:2]}) but crs {crs_text} is in metres",
                                 "give projected coordinates, or set crs: EPSG:4326 for lon/lat")
                     )
+                if src is not None and src.is_geographic and pos and all(49.8 <= p[0] <= 60.9 and -8.8 <= p[1] <= 2.0 for p in pos):
+                    problems.append(
+                        Problem(file, f"{key}[{i}].{fld}",
+                                f"coordinates {pos[0][:2]} look like [latitude, longitude] in Great Britain",
+                                "give positions as [longitude, latitude] (x first), as GeoJSON does")
+                    )
                 if src is not None and src.is_geographic and pos and not _looks_like_degrees(pos):
                     problems.append(
                         Problem(file, f"{key}[{i}].{fld}",
@@ -835,7 +855,15 @@ def _check_scenario(data: dict[str, Any], file: str, path: Path | None) -> tuple
             if name not in known_layers:
                 problems.append(_unknown_ref(file, f"layers.{name}", "layer", str(name), known_layers))
         demand = data.get("demand") if isinstance(data.get("demand"), dict) else {}
+        seen_pairs: dict[frozenset, int] = {}
         for i, pr in enumerate(demand.get("pairs") or [] if isinstance(demand.get("pairs"), list) else []):
+            if isinstance(pr, dict) and isinstance(pr.get("a"), str) and isinstance(pr.get("b"), str):
+                key = frozenset((pr["a"], pr["b"]))
+                if key in seen_pairs:
+                    problems.append(Problem(file, f"demand.pairs[{i}]", f"pair {pr['a']}-{pr['b']} is already given at demand.pairs[{seen_pairs[key]}]",
+                                            "give each pair once (weights are symmetric); nothing is silently dropped"))
+                else:
+                    seen_pairs[key] = i
             if isinstance(pr, dict):
                 for k in ("a", "b"):
                     if isinstance(pr.get(k), str) and pr[k] not in firm_ids:
@@ -858,6 +886,12 @@ def _check_scenario(data: dict[str, Any], file: str, path: Path | None) -> tuple
                         problems.append(_unknown_ref(file, f"directness[{i}].{k}", "firm", d[k], firm_ids))
                 if d.get("a") is not None and d.get("a") == d.get("b"):
                     problems.append(Problem(file, f"directness[{i}]", "a directness target needs two different firms"))
+                elif d.get("a") in firm_ids and d.get("b") in firm_ids:
+                    fa, fb = site.firm(d["a"]), site.firm(d["b"])
+                    gap = min(p.distance(q) for p in fa.entrances for q in fb.entrances)
+                    if gap <= 0:
+                        problems.append(Problem(file, f"directness[{i}]", f"firms {fa.id!r} and {fb.id!r} share an entrance, so a detour ratio is undefined",
+                                                "drop this target"))
         cr = data.get("crossings") if isinstance(data.get("crossings"), dict) else {}
         for i, b in enumerate(cr.get("barriers") or [] if isinstance(cr.get("barriers"), list) else []):
             if isinstance(b, str) and b not in barrier_ids:
@@ -867,6 +901,9 @@ def _check_scenario(data: dict[str, Any], file: str, path: Path | None) -> tuple
             if isinstance(e, dict):
                 if isinstance(e.get("barrier"), str) and e["barrier"] not in barrier_ids:
                     problems.append(_unknown_ref(file, f"crossings.explicit[{i}].barrier", "barrier", e["barrier"], barrier_ids))
+                if isinstance(e.get("id"), str) and (re.fullmatch(r".+-(fb|sig|up|br)-\d{3}", e["id"]) or e["id"] in {c.id for c in site.crossings}):
+                    problems.append(Problem(file, f"crossings.explicit[{i}].id", f"id {e['id']!r} clashes with a site crossing or the generated ids '<barrier>-<fb|sig|up|br>-NNN'",
+                                            "choose another id, e.g. prefix it with 'x-'"))
                 if isinstance(e.get("type"), str) and e["type"] not in types:
                     problems.append(Problem(file, f"crossings.explicit[{i}].type", f"crossing type {e['type']!r} has no cost",
                                             f"add crossings.types.{e['type']} with cost_gbp and penalty_m"))

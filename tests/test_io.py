@@ -134,3 +134,42 @@ def test_embedded_default_is_found():
 
     p = default_scenario_path()
     assert p.name == "baseline.yaml" and p.parent.name == "amp_sbp"
+
+
+def test_malformed_geojson_sites_are_listed_not_crashed(tmp_path):
+    cases = {
+        "g1": ({"type": "FeatureCollection", "site": {"id": "x"}, "features": ["oops"]}, "features[0]"),
+        "g2": ({"type": "FeatureCollection", "site": {"id": "x"}, "features": "abc"}, "features"),
+        "g3": ({"type": "FeatureCollection", "site": {"id": "x"}, "features": [{"type": "Feature", "geometry": None, "properties": [1, 2]}]}, "features[0].properties"),
+        "g4": ({"type": "FeatureCollection", "site": {"id": "x"}, "features": [{"type": "Feature", "geometry": None, "properties": {"layer": ["firm"]}}]}, "features[0].properties.layer"),
+        "g5": ({"type": "FeatureCollection", "features": []}, "site.id"),
+    }
+    for name, (fc, field) in cases.items():
+        path = tmp_path / f"{name}.geojson"
+        path.write_text(json.dumps(fc))
+        probs = validate_files([path])
+        assert any(p.field == field for p in probs), (name, [str(p) for p in probs])
+
+
+def test_lat_lon_swapped_is_reported(tmp_path):
+    d = site_dict()
+    d["crs"] = "EPSG:4326"
+    d["firms"][0]["location"] = [53.39, -1.38]
+    path = tmp_path / "swapped.yaml"
+    path.write_text(yaml.safe_dump(d))
+    probs = validate_files([path])
+    assert any(p.field == "firms[0].location" and "latitude" in p.reason for p in probs)
+
+
+def test_duplicate_demand_pairs_and_clashing_crossing_ids(tmp_path):
+    _, scen = write_files(
+        tmp_path,
+        demand={"rule": "explicit", "pairs": [{"a": "a", "b": "b", "weight": 5}, {"a": "b", "b": "a", "weight": 7}]},
+        crossings={"spacing_m": 300, "types": {"signalised": {"cost_gbp": 250000, "penalty_m": 45}},
+                   "explicit": [{"id": "parkway-sig-001", "barrier": "parkway", "type": "signalised",
+                                 "geometry": {"type": "LineString", "coordinates": [[440200, 387280], [440200, 387320]]}}]},
+    )
+    probs = validate_files([scen])
+    fields = {p.field for p in probs}
+    assert "demand.pairs[1]" in fields
+    assert "crossings.explicit[0].id" in fields
