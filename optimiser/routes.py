@@ -64,52 +64,59 @@ def route_options(
     el: EndLengths,
     max_crossings: int = 2,
     *,
-    max_pair_work: float = 4e7,
+    block_work: float = 4e7,
 ) -> tuple[list[list[list[tuple[float, tuple[int, ...]]]]], int]:
-    """Non-dominated route options for every (origin, target).
+    """Non-dominated route options for every (origin, target); exact for routes using at most
+    ``max_crossings`` (1 or 2) new crossings.
 
-    Args:
-        el: base lengths around the candidate crossings.
-        max_crossings: most new crossings one route may use (1 or 2).
-        max_pair_work: above this many float operations per origin, two-crossing routes are
-            not enumerated (the returned effective maximum says so).
+    Two-crossing routes are only evaluated for targets where a lower bound says one could
+    beat the base length: any route through k1 then k2 is at least
+    ``min enter[o, k1] + min (crossing k2 + leave[k2, t])``. Work is done in blocks of at most
+    ``block_work`` floats, so memory stays bounded at any size.
 
     Returns:
-        (options, effective_max): ``options[o][t]`` is a list of (length_m, crossing
+        (options, max_crossings): ``options[o][t]`` is a list of (length_m, crossing
         indices) sorted by length, each shorter than the base length and than every option
-        over a subset of its crossings; ``effective_max`` is the maximum actually used.
+        over a subset of its crossings.
     """
     o_n, t_n = el.base.shape
     c_n = el.crossing_m.size
     single = single_crossing_lengths(el)
-    use_two = max_crossings >= 2 and c_n >= 2 and t_n * (2 * c_n) ** 2 <= max_pair_work
+    use_two = max_crossings >= 2 and c_n >= 2
     enter, leave, hop = _directed(el)
     out: list[list[list[tuple[float, tuple[int, ...]]]]] = []
     iu = np.triu_indices(c_n, k=1) if use_two else None
+    if use_two:
+        c2 = el.crossing_m.repeat(2)
+        tail_lb = (leave + c2[:, None]).min(axis=0)  # (T,) best "cross k2 then walk to t"
+        block = max(1, int(block_work // max(1, (2 * c_n) ** 2)))
     for o in range(o_n):
         rows: list[list[tuple[float, tuple[int, ...]]]] = []
         base = el.base[o]
         s = single[o]  # (T, C)
+        two: dict[int, np.ndarray] = {}
         if use_two:
-            # first[k1, k2] = enter[o, k1] + hop[k1, k2]; then + leave[k2, t]
-            first = enter[o][:, None] + hop  # (2C, 2C)
-            # best over directions of each crossing, and both orders of the pair
-            # two[t, k1, k2] is too big for large T; reduce per target block
-            two_min = np.full((t_n, c_n, c_n), np.inf)
-            block = max(1, int(max_pair_work // max(1, (2 * c_n) ** 2)))
-            for t0 in range(0, t_n, block):
-                t1 = min(t_n, t0 + block)
-                val = first[None, :, :] + leave.T[t0:t1, None, :]  # (b, 2C, 2C)
-                val = val.reshape(t1 - t0, c_n, 2, c_n, 2).min(axis=(2, 4))  # (b, C, C)
-                two_min[t0:t1] = np.minimum(val, val.transpose(0, 2, 1))
+            # an option over {c1, c2} must beat the base (and its own two singles, checked
+            # below), so only targets whose lower bound is under the base need the work
+            lb = enter[o].min() + tail_lb
+            todo = np.nonzero(lb < base - 1e-9)[0]
+            if todo.size:
+                first = enter[o][:, None] + hop  # (2C, 2C): enter k1, walk, cross k2
+                for b0 in range(0, todo.size, block):
+                    ts = todo[b0 : b0 + block]
+                    val = first[None, :, :] + leave.T[ts, None, :]  # (b, 2C, 2C)
+                    val = val.reshape(ts.size, c_n, 2, c_n, 2).min(axis=(2, 4))  # (b, C, C)
+                    val = np.minimum(val, val.transpose(0, 2, 1))
+                    for j, t in enumerate(ts.tolist()):
+                        two[t] = val[j][iu]
         for t in range(t_n):
             opts: list[tuple[float, tuple[int, ...]]] = []
             b = base[t]
             good = np.nonzero(s[t] < b - 1e-9)[0]
             for c in good:
                 opts.append((float(s[t, c]), (int(c),)))
-            if use_two:
-                vals = two_min[t][iu]
+            if t in two:
+                vals = two[t]
                 lim = np.minimum(np.minimum(s[t][iu[0]], s[t][iu[1]]), b) - 1e-9
                 keep = np.nonzero(vals < lim)[0]
                 for q in keep:
