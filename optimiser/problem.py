@@ -262,6 +262,11 @@ def build_problem(
         ModelError: the scenario cannot be modelled (e.g. a facility type with no site).
     """
     t0 = time.perf_counter()
+    from optimiser.schema import MAX_GBP
+
+    costs = [scenario.budget_gbp] + [c.cost_gbp for c in network.candidates] + [s.cost_gbp for s in facility_sites + social_sites]
+    if not all(math.isfinite(c) and 0 <= c <= MAX_GBP for c in costs):
+        raise ModelError(f"costs and the budget must be finite amounts between £0 and £{MAX_GBP:,.0f}")
     existing_facility_keys = existing_facility_keys or {}
     existing_social_keys = existing_social_keys or []
     scale = scenario.solver.length_scale_per_m
