@@ -24,17 +24,23 @@ def solve(problem: Problem, backend: str = "cpsat", *, time_limit_s: float = 60.
 
 
 def drop_redundant(problem: Problem, res: SolveResult) -> SolveResult:
-    """Remove chosen decisions that nothing needs.
+    """Report the chosen layout's exact objective, and remove chosen decisions nothing needs.
 
     Ties in walking are common (a second crossing no route uses, a social space with no
     coverage to add), and a solver may return them. Each chosen decision, dearest first, is
     dropped when the layout stays feasible and its exact objective does not rise, so the
     reported walking optimum is unchanged and nothing is built for nothing.
     """
-    if res.status not in ("optimal", "feasible") or not res.chosen:
+    if res.status not in ("optimal", "feasible"):
         return res
     chosen = set(res.chosen)
+    # a time-limited incumbent may leave level variables above what its decisions imply, so
+    # its reported value can overstate the layout: report the layout's exact objective
     best = problem.objective_of(chosen)
+    if best != res.objective:
+        gap = relative_gap(float(best), res.bound)
+        res = replace(res, objective=float(best), gap=gap if gap is not None else res.gap,
+                      stats={**res.stats, "solver_objective": res.objective})
     for d in sorted(res.chosen, key=lambda i: -problem.decisions[i].cost_gbp):
         trial = chosen - {d}
         if problem.is_feasible(trial) and problem.objective_of(trial) <= best:

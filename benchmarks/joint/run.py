@@ -1,0 +1,280 @@
+"""Benchmark: joint crossings + facilities on synthetic districts of growing size.
+
+Usage (from the repository root):
+
+    python benchmarks/joint/run.py [--sizes 20:40:10:1,50:100:20:1,...] [--time-limit 60]
+                                   [--workers 2] [--seed 0] [--no-sequential] [--out benchmarks/joint]
+
+For each size (firms : candidate facility sites : candidate crossings : barriers) it builds
+a seeded district (:func:`generate.make_district`), then records
+
+- build seconds per stage: generation, candidates, walk network, route options (inside the
+  problem build), the rest of the problem build, CP-SAT, verification;
+- the problem size: decisions, options (conjunctions), clients, chained-radius levels;
+- the CP-SAT result (``num_workers``, fixed seed): status, objective, bound, gap, seconds,
+  and whether the independent verification passed;
+- the value of solving jointly: a *sequential* baseline first chooses crossings for
+  firm-to-firm walking alone (budget less the cheapest mandatory facilities, facilities
+  off), then chooses facilities with those crossings fixed and the remaining budget; its
+  full objective is compared with the joint one (``joint_better_pct``).
+
+Writes ``results.json``, ``results.csv`` and ``curve.png`` in ``--out`` (after every size,
+so a long run can be watched).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import dataclasses
+import json
+import platform
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(HERE))
+
+import optimiser.problem as problem_mod  # noqa: E402
+from generate import make_district  # noqa: E402
+from optimiser.pipeline import prepare  # noqa: E402
+from optimiser.problem import Constraint, Problem  # noqa: E402
+from optimiser.solve import solve  # noqa: E402
+from optimiser.verify import verify  # noqa: E402
+
+DEFAULT_SIZES = "20:40:10:1,50:100:20:1,100:200:40:2,200:400:60:2,500:1000:100:2"
+
+_ROUTE_SECONDS = [0.0]
+_orig_route_options = problem_mod.route_options
+
+
+def _timed_route_options(*a, **kw):
+    t = time.perf_counter()
+    try:
+        return _orig_route_options(*a, **kw)
+    finally:
+        _ROUTE_SECONDS[0] += time.perf_counter() - t
+
+
+problem_mod.route_options = _timed_route_options
+
+
+def _with(problem: Problem, *, clients=None, extra: list[Constraint] = (), budget_hi: int | None = None) -> Problem:
+    cons = list(problem.constraints)
+    if budget_hi is not None:
+        cons = [dataclasses.replace(c, hi=budget_hi) if c.key == "budget" else c for c in cons]
+    return dataclasses.replace(problem, clients=list(problem.clients if clients is None else clients),
+                               constraints=cons + list(extra), info=dict(problem.info), _option_index={})
+
+
+def fix_decisions(problem: Problem, fixed: dict[int, int]) -> Problem:
+    """The same problem with some decisions fixed (decision id -> 0/1), substituted into
+    every client exactly: options needing a decision fixed at 0 are dropped, decisions fixed
+    at 1 are removed from conjunctions, and a client with an option that is now always open
+    stops at that level (its base becomes that length). Much smaller than fixing by
+    constraints when many conjunctions involve the fixed decisions."""
+    from optimiser.problem import Client
+
+    q = dataclasses.replace(problem, options=list(problem.options), clients=[], info=dict(problem.info),
+                            constraints=list(problem.constraints), _option_index={})
+    q._option_index = {req: i for i, req in enumerate(q.options) if len(req) > 1}
+    for c in problem.clients:
+        levels, lopts, base = [], [], c.base
+        for lev, opts in zip(c.levels, c.level_options):
+            keep: set[int] = set()
+            always = False
+            for o in opts:
+                req = problem.options[o]
+                if any(fixed.get(d) == 0 for d in req):
+                    continue
+                rest = tuple(d for d in req if d not in fixed)
+                if not rest:
+                    always = True
+                    break
+                keep.add(q.option_id(rest))
+            if always:
+                base = lev
+                break
+            if keep:
+                levels.append(lev)
+                lopts.append(tuple(sorted(keep)))
+        q.clients.append(Client(c.key, c.kind, c.weight, base, tuple(levels), tuple(lopts)))
+    q.constraints += [Constraint(f"fix:{d}", ((d, 1),), v, v, "fix") for d, v in sorted(fixed.items())]
+    return q
+
+
+def sequential(problem: Problem, scenario, time_limit_s: float, seed: int, workers: int) -> dict:
+    """Crossings first (firm pairs only), then facilities given those crossings."""
+    dec = problem.decisions
+    fac = [i for i, d in enumerate(dec) if d.kind != "crossing"]
+    cro = [i for i, d in enumerate(dec) if d.kind == "crossing"]
+    reserve = sum(spec.count.min * spec.cost_gbp for spec in scenario.facilities)
+    budget1 = int(scenario.budget_gbp - reserve)
+    t = time.perf_counter()
+    # stage 1 sees crossings only: facility decisions fixed to 0, and every constraint that
+    # involves a facility (counts, spacing, reachability of a facility) left out
+    facset = set(fac)
+    cons1 = []
+    for c in problem.constraints:
+        if c.key == "budget":
+            cons1.append(dataclasses.replace(c, terms=tuple(t for t in c.terms if t[0] not in facset), hi=budget1))
+        elif not any(d in facset for o, _ in c.terms for d in problem.options[o]):
+            cons1.append(c)
+    p1 = dataclasses.replace(problem, clients=[c for c in problem.clients if c.kind == "pair"],
+                             constraints=cons1 + [Constraint("seq:no_facilities", tuple((i, 1) for i in fac), None, 0, "seq")],
+                             info=dict(problem.info), _option_index={})
+    r1 = solve(p1, "cpsat", time_limit_s=time_limit_s, seed=seed, workers=workers)
+    chosen1 = set(r1.chosen)
+    p2 = fix_decisions(problem, {i: int(i in chosen1) for i in cro})
+    r2 = solve(p2, "cpsat", time_limit_s=time_limit_s, seed=seed, workers=workers)
+    return {
+        "stage1_status": r1.status, "stage1_gap": r1.gap, "stage1_crossings": [dec[i].label for i in sorted(chosen1)],
+        "stage1_budget_gbp": budget1,
+        "status": r2.status, "objective": r2.objective, "bound": r2.bound, "gap": r2.gap,
+        "chosen": [dec[i].label for i in r2.chosen], "seconds": round(time.perf_counter() - t, 3),
+    }
+
+
+def run_size(n_firms: int, n_sites: int, n_crossings: int, n_barriers: int, *, seed: int, time_limit_s: float,
+             workers: int, do_sequential: bool, seq_time_limit_s: float = 30.0,
+             max_levels: int = 0) -> dict:
+    row: dict = {"firms": n_firms, "target_sites": n_sites, "target_crossings": n_crossings, "barriers": n_barriers,
+                 "seed": seed}
+    t = time.perf_counter()
+    sc = make_district(n_firms, n_sites, n_crossings, n_barriers, seed, time_limit_s=time_limit_s, workers=workers)
+    row["generate_s"] = round(time.perf_counter() - t, 3)
+    _ROUTE_SECONDS[0] = 0.0
+    prep = prepare(sc)
+    p = prep.problem
+    info = p.info
+    row.update(
+        sites=sum(1 for d in p.decisions if d.kind == "facility"),
+        crossings=len(prep.network.candidates),
+        network_nodes=prep.network.n_nodes,
+        candidates_s=round(prep.timings["candidates_seconds"], 3),
+        network_s=round(prep.timings["network_seconds"], 3),
+        route_options_s=round(_ROUTE_SECONDS[0], 3),
+        problem_rest_s=round(prep.timings["problem_seconds"] - _ROUTE_SECONDS[0], 3),
+        decisions=info["decisions"], options=info["options"], conjunctions=info["conjunctions"],
+        clients=info["clients"], levels=info["levels"],
+        incidences=sum(len(o) for c in p.clients for o in c.level_options),
+        constraints=info["constraints"],
+    )
+    for k in ("pair_route_max_crossings", "access_route_max_crossings"):
+        if k in info:
+            row[k] = info[k]
+    print(f"[{n_firms} firms] built: {json.dumps({k: row[k] for k in ('route_options_s', 'problem_rest_s', 'levels', 'options')})}", flush=True)
+    if max_levels and row["levels"] > max_levels:
+        row.update(status=f"not solved: {row['levels']:,} levels > --max-levels {max_levels:,}", target_met=False,
+                   verified=None)
+        print(f"[{n_firms} firms] {row['status']}", flush=True)
+        return row
+    t = time.perf_counter()
+    res = solve(p, "cpsat", time_limit_s=time_limit_s, seed=seed, workers=workers)
+    row.update(status=res.status, objective=res.objective, bound=res.bound,
+               gap=None if res.gap is None else round(res.gap, 6),
+               solve_s=round(res.solve_seconds, 3), cpsat_main_wall_s=round(res.stats.get("wall_seconds", 0.0), 3),
+               chosen=[p.decisions[i].label for i in res.chosen])
+    row["target_met"] = res.status == "optimal" or (res.gap is not None and res.gap <= 0.01 and res.stats.get("wall_seconds", 1e9) <= 60.0)
+    t = time.perf_counter()
+    if res.status in ("optimal", "feasible"):
+        ver = verify(p, prep.context, res.chosen, res.objective, raise_on_failure=False)
+        row["verified"] = bool(ver.passed)
+        if not ver.passed:
+            row["verify_failures"] = [c for c in ver.checks if c.startswith("FAIL")][:5]
+    else:
+        row["verified"] = None
+    row["verify_s"] = round(time.perf_counter() - t, 3)
+    print(f"[{n_firms} firms] joint: {res.status} gap={row['gap']} {row['solve_s']} s verified={row['verified']}", flush=True)
+    if do_sequential and res.objective is not None:
+        seq = sequential(p, sc, seq_time_limit_s, seed, workers)
+        row["sequential"] = seq
+        row["sequential_objective"] = seq["objective"]
+        row["sequential_status"] = seq["status"]
+        row["sequential_stage1_status"] = seq["stage1_status"]
+        if seq["objective"]:
+            row["joint_better_pct"] = round(100.0 * (seq["objective"] - res.objective) / seq["objective"], 3)
+        print(f"[{n_firms} firms] sequential: {seq['status']} obj={seq['objective']} joint better {row.get('joint_better_pct')}%", flush=True)
+    return row
+
+
+CSV_COLS = ["firms", "sites", "crossings", "barriers", "network_nodes", "generate_s", "candidates_s", "network_s",
+            "route_options_s", "problem_rest_s", "decisions", "options", "conjunctions", "clients", "levels",
+            "incidences", "status", "objective", "bound", "gap", "solve_s", "cpsat_main_wall_s", "verified", "verify_s",
+            "target_met", "sequential_stage1_status", "sequential_status", "sequential_objective", "joint_better_pct"]
+
+
+def write(out: Path, rows: list[dict], meta: dict) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "results.json").write_text(json.dumps({"meta": meta, "rows": rows}, indent=2, default=str) + "\n")
+    with open(out / "results.csv", "w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=CSV_COLS, extrasaction="ignore")
+        w.writeheader()
+        for r in rows:
+            w.writerow(r)
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:  # pragma: no cover
+        return
+    xs = [r["firms"] for r in rows]
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 4.2))
+    for key, lab in (("route_options_s", "route options"), ("problem_rest_s", "problem build (rest)"),
+                     ("solve_s", "CP-SAT solve (incl. cost phase)"), ("verify_s", "verification")):
+        a1.plot(xs, [max(r.get(key) or 0, 1e-3) for r in rows], marker="o", label=lab)
+    a1.axhline(60, color="grey", ls="--", lw=0.8)
+    a1.set_xscale("log"); a1.set_yscale("log")
+    a1.set_xlabel("firms (sites = 2x, crossings as listed)"); a1.set_ylabel("seconds"); a1.legend(fontsize=8)
+    a1.set_title("time by stage")
+    gaps = [100 * (r["gap"] if r.get("gap") is not None else float("nan")) for r in rows]
+    a2.plot(xs, gaps, marker="o", color="C3", label="joint gap %")
+    a2.axhline(1.0, color="grey", ls="--", lw=0.8, label="1% target")
+    better = [r.get("joint_better_pct") for r in rows]
+    a2.plot(xs, [b if b is not None else float("nan") for b in better], marker="s", color="C2", label="joint better than sequential %")
+    a2.set_xscale("log"); a2.set_xlabel("firms"); a2.set_ylabel("%"); a2.legend(fontsize=8)
+    a2.set_title("gap and value of the joint model")
+    for r, x in zip(rows, xs):
+        a2.annotate(r.get("status", ""), (x, 0), fontsize=7, rotation=90, va="bottom")
+    fig.tight_layout()
+    fig.savefig(out / "curve.png", dpi=110)
+    plt.close(fig)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--sizes", default=DEFAULT_SIZES, help="comma list of firms:sites:crossings:barriers")
+    ap.add_argument("--time-limit", type=float, default=60.0)
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--no-sequential", action="store_true")
+    ap.add_argument("--seq-time-limit", type=float, default=30.0, help="time limit of each sequential stage")
+    ap.add_argument("--seq-max-firms", type=int, default=200, help="skip the sequential baseline above this many firms")
+    ap.add_argument("--out", default=str(HERE))
+    ap.add_argument("--max-levels", type=int, default=4_000_000,
+                    help="record the build but do not solve a model with more chained-radius levels (0: no limit)")
+    ap.add_argument("--append", action="store_true", help="keep rows of other sizes already in results.json")
+    a = ap.parse_args(argv)
+    sizes = [tuple(int(v) for v in s.split(":")) for s in a.sizes.split(",") if s]
+    meta = {"seq_time_limit_s": a.seq_time_limit, "python": platform.python_version(), "machine": platform.machine(), "cpus": __import__("os").cpu_count(),
+            "time_limit_s": a.time_limit, "workers": a.workers, "seed": a.seed,
+            "ortools": __import__("ortools").__version__, "started": time.strftime("%Y-%m-%d %H:%M:%S")}
+    rows: list[dict] = []
+    out = Path(a.out)
+    if a.append and (out / "results.json").exists():
+        rows = json.loads((out / "results.json").read_text())["rows"]
+    for s in sizes:
+        rows = [r for r in rows if (r["firms"], r["target_sites"], r["target_crossings"], r["barriers"]) != s]
+        rows.append(run_size(*s, seed=a.seed, time_limit_s=a.time_limit, workers=a.workers, do_sequential=not a.no_sequential and s[0] <= a.seq_max_firms,
+                             seq_time_limit_s=a.seq_time_limit, max_levels=a.max_levels))
+        rows.sort(key=lambda r: (r["firms"], r["target_sites"]))
+        write(out, rows, meta)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,44 @@
+"""A time-limited solve returns its incumbent with an honest bound and gap, never an error."""
+
+from __future__ import annotations
+
+import pytest
+
+from optimiser.io import read_scenario
+from optimiser.pipeline import prepare
+from optimiser.result import relative_gap
+from optimiser.solve import solve
+from optimiser.verify import verify
+
+DENSE = {
+    "crossings.spacing_m": 120,
+    "facilities": [
+        {"type": "shared_workshop", "count": {"min": 2, "max": 3}, "footprint_m2": 900, "min_spacing_m": 200,
+         "cost_gbp": 600000, "candidate_spacing_m": 70},
+        {"type": "cafe_hub", "count": {"min": 1, "max": 2}, "footprint_m2": 300, "cost_gbp": 200000, "candidate_spacing_m": 70},
+    ],
+    "social_spaces.candidate_spacing_m": 60,
+}
+
+
+@pytest.mark.slow
+def test_time_limited_solve_returns_incumbent_and_gap():
+    prep = prepare(read_scenario(None, **DENSE))  # AMP-SBP with a dense candidate grid
+    assert len(prep.problem.decisions) > 300
+    res = solve(prep.problem, "cpsat", time_limit_s=15, seed=0, workers=1)
+    assert res.status in ("feasible", "optimal"), res.message
+    assert res.objective is not None and res.bound is not None
+    assert res.bound <= res.objective
+    assert res.gap == pytest.approx(relative_gap(res.objective, res.bound))
+    if res.status == "feasible":
+        assert res.gap > 0 and "gap" in res.message
+    v = verify(prep.problem, prep.context, res.chosen, res.objective)
+    assert v.passed
+
+
+def test_no_solution_in_time_is_unknown_not_an_error():
+    prep = prepare(read_scenario(None, **DENSE))
+    res = solve(prep.problem, "cpsat", time_limit_s=0.05, seed=0, workers=1)
+    assert res.status in ("unknown", "feasible", "optimal")
+    if res.status == "unknown":
+        assert res.objective is None and res.chosen == () and res.gap is None
