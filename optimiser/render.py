@@ -771,6 +771,20 @@ def _barrier_labels(ax: Axes, layout: Layout, labeler: Labeler) -> None:
             labeler.add_box(best[2])
 
 
+def _map_axes(ax, layout, metrics: dict, extent) -> tuple["Layout", "Labeler", dict]:
+    """Common set-up of a map panel: background, extent, no ticks, light frame; returns the
+    layout in metres, a label placer and the placement tags (F1, S1, X1 ...)."""
+    lay = _as_layout(layout, metrics)
+    ax.set_facecolor("#fbfbf8")
+    _fit_extent(ax, extent or default_extent(lay))
+    ax.set_xticks([])
+    ax.set_yticks([])
+    for spine in ax.spines.values():
+        spine.set_color("#999999")
+        spine.set_linewidth(0.6)
+    return lay, Labeler(ax), placement_tags(metrics, lay)
+
+
 def draw_plan(ax: Axes, layout: Any, metrics: Mapping[str, Any], *,
               extent: tuple[float, float, float, float] | None = None, title: bool = True,
               legend: bool = True, style: PlanStyle | None = None, routes: bool = True,
@@ -783,17 +797,8 @@ def draw_plan(ax: Axes, layout: Any, metrics: Mapping[str, Any], *,
     ``{gid_prefix}facility-<id>``, ``social-<id>``, ``crossing-<id>``.
     """
     style = style or PlanStyle()
-    lay = _as_layout(layout, metrics)
+    lay, labeler, tags = _map_axes(ax, layout, metrics, extent)
     fig = ax.figure
-    ax.set_facecolor("#fbfbf8")
-    _fit_extent(ax, extent or default_extent(lay))
-    ax.set_xticks([])
-    ax.set_yticks([])
-    for s in ax.spines.values():
-        s.set_color("#999999")
-        s.set_linewidth(0.6)
-    labeler = Labeler(ax)
-    tags = placement_tags(metrics, lay)
     handles = _draw_base(ax, lay)
     pts_per_m = (ax.transData.transform((1, 0))[0] - ax.transData.transform((0, 0))[0]) * 72.0 / fig.dpi
 
@@ -1094,17 +1099,8 @@ def draw_distance_map(ax: Axes, layout: Any, metrics: Mapping[str, Any], *, kind
     Diverging colormap centred on 0 for changes; ``vlim`` fixes the colour limits (compare).
     """
     style = style or PlanStyle()
-    lay = _as_layout(layout, metrics)
+    lay, labeler, tags = _map_axes(ax, layout, metrics, extent)
     fig = ax.figure
-    ax.set_facecolor("#fbfbf8")
-    _fit_extent(ax, extent or default_extent(lay))
-    ax.set_xticks([])
-    ax.set_yticks([])
-    for s in ax.spines.values():
-        s.set_color("#999999")
-        s.set_linewidth(0.6)
-    labeler = Labeler(ax)
-    tags = placement_tags(metrics, lay)
     _draw_base(ax, lay, faint=True)
     vals = firm_change_values(layout, metrics, kind)
     diverging = kind in ("change", "pairs")

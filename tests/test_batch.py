@@ -353,7 +353,9 @@ def test_cli_batch(site_dir: Path, tmp_path: Path) -> None:
     r = CliRunner().invoke(command, [str(bad), "--out", str(tmp_path / "bad")])
     assert r.exit_code == 2
     lines = [ln for ln in r.stderr.splitlines() if ln.strip()] if hasattr(r, "stderr") else r.output.splitlines()
-    assert any("mode" in ln for ln in lines) and all(str(bad) in ln for ln in lines)
+    problems = [ln for ln in lines if not ln.endswith("nothing was written.")]
+    assert lines[-1].endswith("nothing was written.")  # the closing count line
+    assert any("mode" in ln for ln in problems) and all(str(bad) in ln for ln in problems)
 
     good = write_batch(site_dir, "good.yaml", scenarios=[{}, {"facilities.0.count": 9, "budget_gbp": 600000}])
     r = CliRunner().invoke(command, [str(good), "--out", str(tmp_path / "good"), "--quiet"])

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import click
 
+from optimiser.cli._common import echo_problems
+
 EXIT_INPUT = 2
 
 
@@ -40,8 +42,7 @@ def command(file: Path, out_dir: Path, jobs: int, scheduler: str | None, no_resu
     try:
         spec = load_batch(file)
     except InputError as exc:
-        for p in exc.problems:
-            click.echo(str(p), err=True)
+        echo_problems(exc)
         sys.exit(EXIT_INPUT)
     try:
         summary = run_batch(spec, out_dir, jobs=jobs, scheduler=scheduler, progress=not quiet,

@@ -20,6 +20,8 @@ from pathlib import Path
 
 import click
 
+from optimiser.cli._common import echo_problems
+
 EXIT_INPUT = 2
 
 
@@ -53,8 +55,7 @@ def command(scenario: Path, out_dir: Path, overwrite: bool) -> None:
     try:
         sc = read_scenario(scenario)
     except InputError as exc:
-        for p in exc.problems:
-            click.echo(str(p), err=True)
+        echo_problems(exc)
         sys.exit(EXIT_INPUT)
 
     t0 = time.perf_counter()
