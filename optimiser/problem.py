@@ -30,7 +30,7 @@ from optimiser.demand import pair_weights
 from optimiser.errors import ModelError
 from optimiser.model import Crossing, Scenario
 from optimiser.network import WalkNetwork, firm_key
-from optimiser.routes import EndLengths, route_options
+from optimiser.routes import EndLengths, route_option_arrays, route_options
 
 WEIGHT_LEVELS = 10_000
 """Weights are quantised to integers with the largest weight of each kind at this value."""
@@ -356,15 +356,24 @@ def build_problem(
         return out
 
     wint = to_int(pair_w * scenario.objective.firm_pairs)
+    penalty_m = scenario.demand.unreachable_penalty_m
     if pair_index and scenario.objective.firm_pairs > 0:
         base_ff = network.lengths(fkeys, fkeys)
         el = _end_lengths(network, fkeys, fkeys, base_ff, cand_idx)
-        opts, eff = route_options(el, max_k)
+        (oo, tt, ll, a1, a2), eff = route_option_arrays(el, max_k)
         info["pair_route_max_crossings"] = eff
-        for (a, b), w in zip(pair_index, wint):
-            o = [(L, tuple(int(cross_dec[c]) for c in R)) for L, R in opts[a][b]]
-            add_client(f"pair:{firms[a].id}|{firms[b].id}", "pair", int(w), float(base_ff[a, b]), o,
-                       scenario.demand.unreachable_penalty_m)
+        pa = np.array([a for a, _ in pair_index], dtype=np.int64)
+        pb = np.array([b for _, b in pair_index], dtype=np.int64)
+        keep = wint > 0
+        pa, pb, pw_int = pa[keep], pb[keep], wint[keep]
+        cid = np.full((len(firms), len(firms)), -1, dtype=np.int64)
+        cid[pa, pb] = np.arange(pa.size)
+        ec = cid[oo, tt]
+        m = ec >= 0
+        req = np.stack([cross_dec[a1[m]], np.where(a2[m] >= 0, cross_dec[np.maximum(a2[m], 0)], -1),
+                        np.full(int(m.sum()), -1, dtype=np.int64)], axis=1)
+        _add_clients(problem, [f"pair:{firms[a].id}|{firms[b].id}" for a, b in zip(pa.tolist(), pb.tolist())], "pair",
+                     pw_int, _bases(base_ff[pa, pb], penalty_m, scale), ec[m], ll[m], req, scale)
 
     # ---------------- firm -> nearest facility, per type
     by_type: dict[str, list[CandidateSite]] = {}
@@ -380,25 +389,34 @@ def build_problem(
             groups[g] = f"at least {spec.count.min} new {spec.type} facilities (only {len(sites)} candidate sites fit)"
             problem.constraints.append(Constraint(g, tuple((site_decision[s.key], 1) for s in sites), spec.count.min, None, g))
         targets = [s.key for s in sites] + list(existing)
-        base_ft, opts, eff = _target_routes(network, fkeys, targets, cand_idx, max_k)
-        info.setdefault("access_route_max_crossings", {})[spec.type] = eff
         n_new = len(sites)
-        for i, f in enumerate(firms):
-            if w_int[i] <= 0:
-                continue
-            base_m = float(base_ft[i, n_new:].min()) if existing else math.inf
-            o: list[tuple[float, tuple[int, ...]]] = []
-            for t in range(len(targets)):
-                site_req: tuple[int, ...] = (site_decision[targets[t]],) if t < n_new else ()
-                if t < n_new and math.isfinite(base_ft[i, t]):
-                    o.append((float(base_ft[i, t]), site_req))
-                for L, R in opts[i][t]:
-                    o.append((L, site_req + tuple(int(cross_dec[c]) for c in R)))
-            # prune: options no better than an always-open existing facility
-            o = [x for x in o if x[0] < base_m - 1e-9 and x[1]]
-            # a firm that cannot reach any facility pays the unreachable penalty, as in pairs
-            add_client(f"access:{spec.type}:{f.id}", "access", int(w_int[i]), base_m, o,
-                       scenario.demand.unreachable_penalty_m)
+        if targets:
+            base_ft = network.lengths(fkeys, targets)
+            (oo, tt, ll, a1, a2), eff = route_option_arrays(_end_lengths(network, fkeys, targets, base_ft, cand_idx), max_k)
+        else:
+            base_ft = np.zeros((len(fkeys), 0))
+            (oo, tt, ll, a1, a2), eff = route_option_arrays(
+                EndLengths(base_ft, np.zeros((len(fkeys), 0)), np.zeros((0, 0)), np.zeros((0, 0)), np.zeros(0)), max_k)
+        info.setdefault("access_route_max_crossings", {})[spec.type] = eff
+        site_dec = np.array([site_decision[t] for t in targets[:n_new]] + [-1] * len(existing), dtype=np.int64)
+        served = np.nonzero(w_int > 0)[0]
+        fcid = np.full(len(firms), -1, dtype=np.int64)
+        fcid[served] = np.arange(served.size)
+        base_m = base_ft[:, n_new:].min(axis=1) if existing else np.full(len(firms), math.inf)
+        # options: a new site alone, or any target through new crossings (existing + no crossing is the base)
+        di, dt = np.nonzero(np.isfinite(base_ft[:, :n_new]))
+        e_o = np.concatenate([di, oo])
+        e_l = np.concatenate([base_ft[di, dt], ll])
+        e_req = np.stack([
+            np.concatenate([np.full(di.size, -1, dtype=np.int64), cross_dec[a1]]),
+            np.concatenate([np.full(di.size, -1, dtype=np.int64), np.where(a2 >= 0, cross_dec[np.maximum(a2, 0)], -1)]),
+            np.concatenate([site_dec[dt], site_dec[tt]]),
+        ], axis=1)
+        # prune: options no better than an always-open existing facility
+        m = (e_l < base_m[e_o] - 1e-9) & (fcid[e_o] >= 0)
+        # a firm that cannot reach any facility pays the unreachable penalty, as in pairs
+        _add_clients(problem, [f"access:{spec.type}:{firms[i].id}" for i in served.tolist()], "access", w_int[served],
+                     _bases(base_m[served], penalty_m, scale), fcid[e_o[m]], e_l[m], e_req[m], scale)
         _count_constraints(problem, spec.type, [site_decision[s.key] for s in sites], spec.count.min, spec.count.max)
         _spacing_constraints(problem, spec.type, sites, site_decision, spec.min_spacing_m)
 
@@ -483,6 +501,7 @@ def build_problem(
             Constraint("budget", tuple((i, int(round(d.cost_gbp))) for i, d in enumerate(decisions) if d.cost_gbp > 0),
                        None, int(math.floor(scenario.budget_gbp)), "budget")
         )
+    info.update(_reduce(problem))
     info.update(
         decisions=len(decisions),
         options=len(problem.options),
@@ -497,6 +516,125 @@ def build_problem(
     ctx = ProblemContext(scenario, network, facility_sites, social_sites, existing_facility_keys,
                          existing_social_keys, fkeys, pair_index, pair_w, crossing_decision)
     return problem, ctx
+
+
+def _bases(base_m: np.ndarray, penalty_m: float | None, scale: int) -> list[int | None]:
+    """Scaled base lengths; a walk counts at most the unreachable penalty (the verifier uses
+    the same rule), and without a penalty an unreachable client must be served."""
+    out: list[int | None] = []
+    for b in np.asarray(base_m, dtype=float).tolist():
+        if penalty_m is not None:
+            out.append(_scaled(min(b, penalty_m), scale))
+        elif math.isfinite(b):
+            out.append(_scaled(b, scale))
+        else:
+            out.append(None)
+    return out
+
+
+def _option_ids(problem: Problem, req: np.ndarray) -> np.ndarray:
+    """Option ids of requirement rows (decision ids, -1 for none), created when new."""
+    if req.shape[0] == 0:
+        return np.zeros(0, dtype=np.int64)
+    r = np.sort(req, axis=1)
+    d1 = len(problem.decisions) + 1
+    key = np.zeros(r.shape[0], dtype=np.int64)
+    for j in range(r.shape[1]):
+        key = key * d1 + (r[:, j] + 1)
+    uk, first, inv = np.unique(key, return_index=True, return_inverse=True)
+    ids = np.fromiter((problem.option_id(tuple(v for v in row if v >= 0)) for row in r[first].tolist()),
+                      dtype=np.int64, count=uk.size)
+    return ids[inv]
+
+
+def _add_clients(problem: Problem, keys: list[str], kind: str, weights: np.ndarray, bases: list[int | None],
+                 e_client: np.ndarray, e_len_m: np.ndarray, e_req: np.ndarray, scale: int) -> None:
+    """Add clients from flat option entries (client, length in metres, requirement row):
+    levels are the distinct scaled lengths below the base, each with its sorted option ids."""
+    n_c = len(keys)
+    big = np.iinfo(np.int64).max
+    lev = np.rint(np.asarray(e_len_m, dtype=float) * scale).astype(np.int64)
+    base_arr = np.array([b if b is not None else big for b in bases], dtype=np.int64)
+    keep = lev < base_arr[e_client] if n_c else np.zeros(0, dtype=bool)
+    e_client, lev = e_client[keep], lev[keep]
+    opt = _option_ids(problem, e_req[keep])
+    order = np.lexsort((opt, lev, e_client))
+    e_client, lev, opt = e_client[order], lev[order], opt[order]
+    n = e_client.size
+    if n:
+        new = np.ones(n, dtype=bool)
+        new[1:] = (e_client[1:] != e_client[:-1]) | (lev[1:] != lev[:-1]) | (opt[1:] != opt[:-1])
+        e_client, lev, opt = e_client[new], lev[new], opt[new]
+        n = e_client.size
+    lstart = np.nonzero(np.concatenate([[True], (e_client[1:] != e_client[:-1]) | (lev[1:] != lev[:-1])]))[0] if n else np.zeros(0, np.int64)
+    bounds = lstart.tolist() + [n]
+    opt_list = opt.tolist()
+    lvl_opts = [tuple(opt_list[a:b]) for a, b in zip(bounds[:-1], bounds[1:])]
+    lvl_len = lev[lstart].tolist()
+    per = np.bincount(e_client[lstart], minlength=n_c) if n else np.zeros(n_c, dtype=np.int64)
+    cst = np.concatenate([[0], np.cumsum(per)]).tolist()
+    w_list = np.asarray(weights).tolist()
+    for k in range(n_c):
+        if w_list[k] <= 0:
+            continue
+        a, b = cst[k], cst[k + 1]
+        levels, lopts = tuple(lvl_len[a:b]), tuple(lvl_opts[a:b])
+        problem.clients.append(Client(keys[k], kind, int(w_list[k]), bases[k], levels, lopts))
+        if bases[k] is None:
+            all_opts = tuple(sorted({o for v in lopts for o in v}))
+            g = f"reach:{keys[k]}"
+            problem.groups[g] = f"{keys[k].split(':', 1)[1].replace('|', ' to ')} must be reachable on foot"
+            problem.constraints.append(Constraint(g, tuple((o, 1) for o in all_opts), 1, None, g))
+
+
+def _reduce(problem: Problem) -> dict[str, int]:
+    """Exact reductions of the objective's clients.
+
+    - An option whose decisions cost more together than the budget can never be open: it is
+      removed from the levels of clients that have a base (constraints keep it, so an
+      infeasibility explanation can still name the budget), and levels left empty go.
+    - Clients with the same kind, base, levels and level options are one term with the summed
+      weight (common for firm pairs: the same routes, the same crossings).
+    """
+    out = {"options_over_budget": 0, "merged_clients": 0}
+    budget = next((c for c in problem.constraints if c.key == "budget"), None)
+    if budget is not None and budget.hi is not None:
+        cost = np.zeros(len(problem.decisions))
+        for o, v in budget.terms:
+            cost[o] = v
+        lens = np.fromiter((len(r) for r in problem.options), dtype=np.int64, count=len(problem.options))
+        flat = np.fromiter((d for r in problem.options for d in r), dtype=np.int64, count=int(lens.sum()))
+        opt_cost = np.add.reduceat(cost[flat], np.concatenate([[0], np.cumsum(lens)[:-1]])) if flat.size else np.zeros(0)
+        bad = set(np.nonzero(opt_cost > budget.hi)[0].tolist())
+        out["options_over_budget"] = len(bad)
+        if bad:
+            clients = []
+            for c in problem.clients:
+                if c.base is None or not any(o in bad for opts in c.level_options for o in opts):
+                    clients.append(c)
+                    continue
+                lv, lo = [], []
+                for lev, opts in zip(c.levels, c.level_options):
+                    keep = tuple(o for o in opts if o not in bad)
+                    if keep:
+                        lv.append(lev)
+                        lo.append(keep)
+                clients.append(Client(c.key, c.kind, c.weight, c.base, tuple(lv), tuple(lo)))
+            problem.clients = clients
+    merged: dict[tuple, int] = {}
+    clients = []
+    for c in problem.clients:
+        k = (c.kind, c.base, c.levels, c.level_options)
+        j = merged.get(k)
+        if j is None:
+            merged[k] = len(clients)
+            clients.append(c)
+        else:
+            first = clients[j]
+            clients[j] = Client(first.key, first.kind, first.weight + c.weight, first.base, first.levels, first.level_options)
+    out["merged_clients"] = len(problem.clients) - len(clients)
+    problem.clients = clients
+    return out
 
 
 def _target_routes(network: WalkNetwork, fkeys: list[str], targets: list[str], cand_idx: np.ndarray, max_k: int):

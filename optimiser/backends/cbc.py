@@ -66,15 +66,42 @@ def _bound_from_log(text: str) -> float | None:
     return None
 
 
-def solve(problem: Problem, *, time_limit_s: float = 60.0, seed: int = 0, workers: int = 1) -> SolveResult:
+def _set_warm_start(problem: Problem, lp: pulp.LpProblem, hint) -> None:
+    """Initial values for every variable (names as in :func:`build_model`)."""
+    hx, hov, hu, hunc = hint
+    v = lp.variablesDict()
+    for j, val in enumerate(hov.tolist()):
+        name = f"x{j}" if j < len(problem.decisions) else f"w{j}"
+        if name in v:
+            v[name].setInitialValue(int(val))
+    for j, (k, lev, _, _) in enumerate(problem.level_terms()):
+        name = f"u{k}_{lev}"
+        if name in v:
+            v[name].setInitialValue(int(hu[j]))
+    for k, val in enumerate(hunc.tolist()):
+        if f"p{k}" in v:
+            v[f"p{k}"].setInitialValue(int(val))
+
+
+def solve(problem: Problem, *, time_limit_s: float = 60.0, seed: int = 0, workers: int = 1,
+          use_hint: bool = True) -> SolveResult:
     """Solve with CBC; a time limit returns the incumbent with the bound CBC reports.
-    Among layouts with the same walking objective, the cheapest is returned."""
+    Among layouts with the same walking objective, the cheapest is returned. A greedy
+    layout is passed as a MIP start, and returned ("feasible") if CBC finds nothing."""
     t0 = time.perf_counter()
+    greedy, greedy_obj, hint, greedy_s = (None, None, None, 0.0)
+    if use_hint:
+        from optimiser.backends.cpsat import warm_start
+
+        greedy, greedy_obj, hint, greedy_s = warm_start(problem, time_limit_s)
     lp, x = build_model(problem)
+    if hint is not None:
+        _set_warm_start(problem, lp, hint)
     fd, log_path = tempfile.mkstemp(prefix="siteopt-cbc-", suffix=".log")
     os.close(fd)
     try:
-        cmd = pulp.PULP_CBC_CMD(msg=False, timeLimit=float(time_limit_s), threads=int(workers),
+        cmd = pulp.PULP_CBC_CMD(msg=False, timeLimit=float(max(time_limit_s - greedy_s, 0.5 * time_limit_s)),
+                                threads=int(workers), warmStart=hint is not None,
                                 options=[f"randomSeed {int(seed) + 1}", "randomCbcSeed 1"], logPath=log_path)
         try:
             lp.solve(cmd)
@@ -99,7 +126,16 @@ def solve(problem: Problem, *, time_limit_s: float = 60.0, seed: int = 0, worker
         if sol == pulp.LpSolutionOptimal and "Stopped on time" not in log:
             return SolveResult("optimal", obj, obj, 0.0, secs, "cbc", seed, chosen, (), "proven optimal")
         bound = _bound_from_log(log)
+        if greedy is not None and greedy_obj < problem.objective_of(set(chosen)):
+            obj, chosen = float(greedy_obj), greedy  # never report worse than the MIP start
         gap = relative_gap(obj, bound)
         return SolveResult("feasible", obj, bound, gap, secs, "cbc", seed, chosen, (),
                            "time limit reached" + (f"; gap {100 * gap:.2f}%" if gap is not None else "; no bound reported"))
-    return SolveResult("unknown", None, _bound_from_log(log), None, secs, "cbc", seed, (), (), f"CBC status {st}: no solution")
+    bound = _bound_from_log(log)
+    if greedy is not None:
+        bound = min(float(greedy_obj), max(bound if bound is not None else float(problem.constant), float(problem.constant)))
+        gap = relative_gap(float(greedy_obj), bound)
+        return SolveResult("feasible", float(greedy_obj), bound, gap, secs, "cbc", seed, greedy, (),
+                           f"CBC found no solution in time; greedy layout, gap {100 * (gap or 0):.2f}%",
+                           {"incumbent": "greedy"})
+    return SolveResult("unknown", None, bound, None, secs, "cbc", seed, (), (), f"CBC status {st}: no solution")

@@ -1,0 +1,338 @@
+"""A fast greedy layout: an incumbent for the exact solvers (warm start / fallback).
+
+The evaluator is vectorised over the whole problem with scipy.sparse incidence matrices
+(options x decisions, levels x options, penalties x options, constraints x options) and
+computes exactly :meth:`Problem.objective_of`: a client's length is its first open level,
+else its base; an uncovered penalty adds its weight.
+
+The greedy (deterministic, no randomness):
+
+(a) satisfy the lower-bound constraints (count minimums, coverage, directness, must-reach)
+    by opening, one at a time, the option of a violated constraint that reduces the total
+    shortfall most (ties: lower objective, then lower cost), never breaking an upper-bound
+    constraint (budget, count maximums, spacing / overlap pairs);
+(b) add the single decision with the largest objective decrease that keeps every
+    upper-bound constraint, until none decreases it (run once by decrease and once by
+    decrease per pound; the better is kept);
+(c) a bounded swap pass: drop each chosen decision, re-complete with (a) and (b) without it,
+    keep the change if the objective falls.
+
+All constraint coefficients in the model are non-negative, so opening more can only raise
+constraint sums; with a negative coefficient anywhere the greedy still returns only layouts
+that :meth:`Problem.is_feasible` accepts (or ``None``).
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import scipy.sparse as sp
+
+from optimiser.problem import Problem
+
+_BIG = np.iinfo(np.int64).max // 4
+
+
+class Evaluator:
+    """Vectorised exact objective and constraint sums of a :class:`Problem`."""
+
+    def __init__(self, problem: Problem):
+        self.problem = problem
+        n_d = len(problem.decisions)
+        n_o = len(problem.options)
+        self.n_d, self.n_o = n_d, n_o
+        # options x decisions
+        lens = np.fromiter((len(r) for r in problem.options), dtype=np.int64, count=n_o)
+        idx = np.fromiter((d for r in problem.options for d in r), dtype=np.int64, count=int(lens.sum()))
+        ptr = np.concatenate([[0], np.cumsum(lens)])
+        self.A = sp.csr_matrix((np.ones(idx.size, dtype=np.int32), idx, ptr), shape=(n_o, n_d))
+        self.req = lens.astype(np.int32)
+        # levels x options
+        cl = problem.clients
+        n_c = len(cl)
+        self.w = np.fromiter((c.weight for c in cl), dtype=np.int64, count=n_c)
+        nlev = np.fromiter((len(c.levels) for c in cl), dtype=np.int64, count=n_c)
+        self.nlev = nlev
+        n_l = int(nlev.sum())
+        self.lev_len = np.fromiter((v for c in cl for v in c.levels), dtype=np.int64, count=n_l)
+        self.lev_client = np.repeat(np.arange(n_c, dtype=np.int64), nlev)
+        olen = np.fromiter((len(o) for c in cl for o in c.level_options), dtype=np.int64, count=n_l)
+        oidx = np.fromiter((o for c in cl for opts in c.level_options for o in opts), dtype=np.int64,
+                           count=int(olen.sum()))
+        self.M = sp.csr_matrix((np.ones(oidx.size, dtype=np.int32), oidx, np.concatenate([[0], np.cumsum(olen)])),
+                               shape=(n_l, n_o))
+        self.MT = self.M.T.tocsr()
+        self.lev_start = np.concatenate([[0], np.cumsum(nlev)[:-1]]).astype(np.int64)
+        self.has_lev = nlev > 0
+        # base: None -> the last level (as objective_of does), flagged as must-serve
+        self.must = np.array([c.base is None for c in cl], dtype=bool)
+        self.base = np.array([(c.base if c.base is not None else (c.levels[-1] if c.levels else 0)) for c in cl],
+                             dtype=np.int64)
+        # penalties x options
+        pens = problem.penalties
+        plen = np.fromiter((len(p.options) for p in pens), dtype=np.int64, count=len(pens))
+        pidx = np.fromiter((o for p in pens for o in p.options), dtype=np.int64, count=int(plen.sum()))
+        self.P = sp.csr_matrix((np.ones(pidx.size, dtype=np.int32), pidx, np.concatenate([[0], np.cumsum(plen)])),
+                               shape=(len(pens), n_o))
+        self.PT = self.P.T.tocsr()
+        self.pw = np.fromiter((p.weight for p in pens), dtype=np.int64, count=len(pens))
+        # constraints x options
+        cons = problem.constraints
+        tl = np.fromiter((len(c.terms) for c in cons), dtype=np.int64, count=len(cons))
+        tidx = np.fromiter((o for c in cons for o, _ in c.terms), dtype=np.int64, count=int(tl.sum()))
+        tval = np.fromiter((v for c in cons for _, v in c.terms), dtype=np.int64, count=int(tl.sum()))
+        self.C = sp.csr_matrix((tval, tidx, np.concatenate([[0], np.cumsum(tl)])), shape=(len(cons), n_o))
+        self.lo = np.array([c.lo if c.lo is not None else -_BIG for c in cons], dtype=np.int64)
+        self.hi = np.array([c.hi if c.hi is not None else _BIG for c in cons], dtype=np.int64)
+        self.has_lo = np.array([c.lo is not None for c in cons], dtype=bool)
+        self.has_hi = np.array([c.hi is not None for c in cons], dtype=bool)
+        self.Chi = self.C[np.nonzero(self.has_hi)[0]]
+        self.hi_only = self.hi[self.has_hi]
+        self.monotone = bool((tval >= 0).all()) if tval.size else True
+        self.cost = np.array([d.cost_gbp for d in problem.decisions], dtype=float)
+
+    # ------------------------------------------------------------------ evaluation
+    def open_options(self, x: np.ndarray) -> np.ndarray:
+        return (self.A @ x.astype(np.int32)) == self.req
+
+    def client_lengths(self, ov: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(length per client, whether some level is open) for open options ``ov``."""
+        lev_open = (self.M @ ov.astype(np.int32)) > 0
+        length = self.base.copy()
+        served = np.zeros(self.base.size, dtype=bool)
+        if self.lev_len.size:
+            vals = np.where(lev_open, self.lev_len, _BIG)
+            starts = self.lev_start[self.has_lev]
+            mins = np.minimum.reduceat(vals, starts)
+            hl = np.nonzero(self.has_lev)[0]
+            served[hl] = mins < _BIG
+            length[hl] = np.where(mins < _BIG, np.minimum(mins, length[hl]), length[hl])
+        return length, served
+
+    def uncovered(self, ov: np.ndarray) -> np.ndarray:
+        return (self.P @ ov.astype(np.int32)) == 0
+
+    def objective(self, x: np.ndarray) -> int:
+        ov = self.open_options(x)
+        length, _ = self.client_lengths(ov)
+        return int((self.w * length).sum() + self.pw[self.uncovered(ov)].sum())
+
+    def feasible(self, x: np.ndarray) -> bool:
+        ov = self.open_options(x)
+        s = self.C @ ov.astype(np.int64)
+        if ((s < self.lo) | (s > self.hi)).any():
+            return False
+        _, served = self.client_lengths(ov)
+        return bool(served[self.must].all())
+
+    def shortfall(self, ov: np.ndarray) -> int:
+        s = self.C @ ov.astype(np.int64)
+        return int(np.maximum(0, self.lo - s)[self.has_lo].sum())
+
+    def upper_ok(self, ov: np.ndarray) -> bool:
+        if self.Chi.shape[0] == 0:
+            return True
+        return bool(((self.Chi @ ov.astype(np.int64)) <= self.hi_only).all())
+
+    # ------------------------------------------------------------------ greedy pieces
+    def _near(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Options one decision short of open, and that decision."""
+        cnt = self.A @ x.astype(np.int32)
+        near = np.nonzero(self.req - cnt == 1)[0]
+        if near.size == 0:
+            return near, near
+        sub = self.A[near]
+        rows = np.repeat(np.arange(near.size), np.diff(sub.indptr))
+        miss = x[sub.indices] == 0
+        dec = np.empty(near.size, dtype=np.int64)
+        dec[rows[miss]] = sub.indices[miss]
+        return near, dec
+
+    def _upper_allowed(self, ov: np.ndarray, near: np.ndarray, dec: np.ndarray) -> np.ndarray:
+        """Decisions whose addition keeps every upper-bound constraint."""
+        ok = np.ones(self.n_d, dtype=bool)
+        if self.Chi.shape[0] == 0 or near.size == 0:
+            return ok
+        s = self.Chi @ ov.astype(np.int64)
+        N = sp.csr_matrix((np.ones(near.size, dtype=np.int64), (near, dec)), shape=(self.n_o, self.n_d))
+        delta = (self.Chi @ N).tocoo()
+        bad = s[delta.row] + delta.data > self.hi_only[delta.row]
+        ok[delta.col[bad]] = False
+        # decisions that open nothing new still may not be chosen if an upper bound is broken already
+        if (s > self.hi_only).any():
+            ok[:] = False
+        return ok
+
+    def gains(self, x: np.ndarray, length: np.ndarray, unc: np.ndarray, near: np.ndarray, dec: np.ndarray) -> np.ndarray:
+        """Exact objective decrease of adding each decision (0 for chosen ones)."""
+        g = np.zeros(self.n_d, dtype=np.int64)
+        if near.size == 0:
+            return g
+        nc = length.size
+        sub = self.MT[near]
+        if sub.nnz:
+            rows = np.repeat(np.arange(near.size), np.diff(sub.indptr))
+            lev = sub.indices
+            cli = self.lev_client[lev]
+            imp = length[cli] - self.lev_len[lev]
+            keep = imp > 0
+            if keep.any():
+                d = dec[rows[keep]]
+                cli = cli[keep]
+                val = imp[keep] * self.w[cli]
+                key = d * nc + cli
+                order = np.lexsort((-val, key))
+                key, val, d = key[order], val[order], d[order]
+                first = np.ones(key.size, dtype=bool)
+                first[1:] = key[1:] != key[:-1]
+                g += np.bincount(d[first], weights=val[first], minlength=self.n_d).astype(np.int64)
+        if self.pw.size:
+            subp = self.PT[near]
+            if subp.nnz:
+                rows = np.repeat(np.arange(near.size), np.diff(subp.indptr))
+                pen = subp.indices
+                keep = unc[pen]
+                if keep.any():
+                    d = dec[rows[keep]]
+                    pen = pen[keep]
+                    key = d * max(1, self.pw.size) + pen
+                    _, ui = np.unique(key, return_index=True)
+                    g += np.bincount(d[ui], weights=self.pw[pen[ui]], minlength=self.n_d).astype(np.int64)
+        g[x > 0] = 0
+        return g
+
+
+def _satisfy_lower(ev: Evaluator, x: np.ndarray, banned: np.ndarray, max_moves: int = 64) -> np.ndarray | None:
+    """Phase (a): open options of violated lower-bound constraints until none is violated."""
+    p = ev.problem
+    lo_rows = np.nonzero(ev.has_lo)[0]
+    for _ in range(10 * len(p.decisions) + 10):
+        ov = ev.open_options(x)
+        s = ev.C @ ov.astype(np.int64)
+        viol = lo_rows[s[lo_rows] < ev.lo[lo_rows]]
+        if viol.size == 0:
+            return x
+        total = int(np.maximum(0, ev.lo - s)[ev.has_lo].sum())
+        # candidate moves: missing decisions of each closed option in a violated constraint
+        moves: dict[tuple[int, ...], float] = {}
+        for k in viol.tolist():
+            row = ev.C.indices[ev.C.indptr[k]:ev.C.indptr[k + 1]]
+            for o in row.tolist():
+                if ov[o]:
+                    continue
+                miss = tuple(d for d in p.options[o] if not x[d])
+                if any(banned[d] for d in miss):
+                    continue
+                if miss not in moves:
+                    moves[miss] = float(ev.cost[list(miss)].sum())
+        cand = sorted(moves, key=lambda m: (moves[m], m))[:max_moves]
+        best = None
+        for m in cand:
+            y = x.copy()
+            y[list(m)] = 1
+            oy = ev.open_options(y)
+            if not ev.upper_ok(oy):
+                continue
+            red = total - ev.shortfall(oy)
+            if red <= 0:
+                continue
+            key = (-red, ev.objective(y), moves[m], m)
+            if best is None or key < best[0]:
+                best = (key, y)
+        if best is None:
+            return None
+        x = best[1]
+    return None
+
+
+def _add_greedy(ev: Evaluator, x: np.ndarray, banned: np.ndarray, per_cost: bool) -> np.ndarray:
+    """Phase (b): add the decision with the best objective decrease while any decreases it."""
+    for _ in range(len(ev.problem.decisions) + 1):
+        ov = ev.open_options(x)
+        length, _ = ev.client_lengths(ov)
+        unc = ev.uncovered(ov)
+        near, dec = ev._near(x)
+        g = ev.gains(x, length, unc, near, dec)
+        ok = ev._upper_allowed(ov, near, dec) & ~banned & (x == 0) & (g > 0)
+        if not ok.any():
+            return x
+        score = g.astype(float)
+        if per_cost:
+            score = score / np.maximum(ev.cost, 1.0)
+        score[~ok] = -np.inf
+        d = int(np.argmax(score))
+        x = x.copy()
+        x[d] = 1
+    return x
+
+
+def _complete(ev: Evaluator, x: np.ndarray, banned: np.ndarray) -> tuple[np.ndarray, int] | None:
+    y = _satisfy_lower(ev, x, banned)
+    if y is None:
+        return None
+    best = None
+    for per_cost in (False, True):
+        z = _add_greedy(ev, y, banned, per_cost)
+        if ev.feasible(z):
+            obj = ev.objective(z)
+            if best is None or obj < best[1]:
+                best = (z, obj)
+    return best
+
+
+def greedy_layout(problem: Problem, *, time_budget_s: float = 5.0, evaluator: Evaluator | None = None) -> tuple[int, ...] | None:
+    """A feasible layout (sorted decision ids) found greedily, or ``None`` if the greedy
+    finds none. Deterministic: the swap pass is bounded by a count, the time budget is only
+    a safety net for very large problems."""
+    t0 = time.perf_counter()
+    ev = evaluator or Evaluator(problem)
+    n = len(problem.decisions)
+    x0 = np.zeros(n, dtype=np.int8)
+    banned = np.zeros(n, dtype=bool)
+    res = _complete(ev, x0, banned)
+    if res is None:
+        return None
+    x, obj = res
+    # (c) swap pass: drop one chosen decision, re-complete without it
+    improved = True
+    rounds = 0
+    while improved and rounds < 3 and time.perf_counter() - t0 < time_budget_s:
+        improved = False
+        rounds += 1
+        for d in np.nonzero(x)[0].tolist():
+            if time.perf_counter() - t0 > time_budget_s:
+                break
+            y = x.copy()
+            y[d] = 0
+            ban = banned.copy()
+            ban[d] = True
+            r = _complete(ev, y, ban)
+            if r is not None and r[1] < obj:
+                x, obj = r
+                improved = True
+                break
+    # drop what nothing needs (cheaper, same or better objective)
+    for d in sorted(np.nonzero(x)[0].tolist(), key=lambda i: -problem.decisions[i].cost_gbp):
+        y = x.copy()
+        y[d] = 0
+        if ev.feasible(y):
+            o = ev.objective(y)
+            if o <= obj:
+                x, obj = y, o
+    if not ev.feasible(x):
+        return None
+    return tuple(int(i) for i in np.nonzero(x)[0])
+
+
+def hint_values(problem: Problem, chosen: tuple[int, ...], evaluator: Evaluator | None = None):
+    """Values of every model variable at a layout: (x per decision, open per option,
+    u per level in ``level_terms`` order, uncovered per penalty)."""
+    ev = evaluator or Evaluator(problem)
+    x = np.zeros(len(problem.decisions), dtype=np.int8)
+    x[list(chosen)] = 1
+    ov = ev.open_options(x)
+    length, _ = ev.client_lengths(ov)
+    # u = 1 iff no option at or below this level is open, i.e. the level is shorter than the length
+    u = ev.lev_len < length[ev.lev_client]
+    return x, ov, u, ev.uncovered(ov)

@@ -1,0 +1,156 @@
+"""The greedy warm start: feasible, exactly scored, never makes a solve worse, and a CP-SAT
+run that finds nothing in time still returns the greedy layout with a consistent gap."""
+
+from __future__ import annotations
+
+import itertools
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks" / "joint"))
+
+from generate import make_district  # noqa: E402
+from test_optimiser_zoo import CASES  # noqa: E402
+
+from optimiser.backends import cpsat  # noqa: E402
+from optimiser.heuristic import Evaluator, greedy_layout, hint_values  # noqa: E402
+from optimiser.pipeline import prepare  # noqa: E402
+from optimiser.problem import Client, Constraint, Decision, Penalty, Problem  # noqa: E402
+from optimiser.result import relative_gap  # noqa: E402
+from optimiser.solve import solve  # noqa: E402
+
+_ZOO: dict = {}
+
+
+def _zoo(name):
+    if name not in _ZOO:
+        _ZOO[name] = prepare(CASES[name]()).problem
+    return _ZOO[name]
+
+
+def _brute(problem: Problem):
+    best = None
+    n = len(problem.decisions)
+    for r in range(n + 1):
+        for s in itertools.combinations(range(n), r):
+            if problem.is_feasible(set(s)):
+                o = problem.objective_of(set(s))
+                if best is None or o < best:
+                    best = o
+    return best
+
+
+def random_problem(seed: int, n_dec: int = 8) -> Problem:
+    rng = np.random.default_rng(seed)
+    dec = [Decision(f"d{i}", "crossing" if i % 2 else "facility", "g", float(rng.integers(1, 10)) * 1e5, f"d{i}")
+           for i in range(n_dec)]
+    p = Problem(dec, [(i,) for i in range(n_dec)], [], [], [], {"budget": "budget"}, 10, {"all": 1.0}, 2.5e6)
+    for k in range(int(rng.integers(4, 12))):
+        n_lev = int(rng.integers(0, 4))
+        levels = sorted(set(int(v) for v in rng.integers(10, 500, size=n_lev)))
+        lopts = []
+        for _ in levels:
+            opts = set()
+            for _ in range(int(rng.integers(1, 3))):
+                req = tuple(int(d) for d in rng.choice(n_dec, size=int(rng.integers(1, 3)), replace=False))
+                opts.add(p.option_id(req))
+            lopts.append(tuple(sorted(opts)))
+        must = levels and rng.random() < 0.15
+        base = None if must else int(rng.integers(500, 900))
+        p.clients.append(Client(f"c{k}", "pair", int(rng.integers(1, 50)), base, tuple(levels), tuple(lopts)))
+        if must:
+            allo = tuple(sorted({o for ls in lopts for o in ls}))
+            p.constraints.append(Constraint(f"reach:c{k}", tuple((o, 1) for o in allo), 1, None, f"reach:c{k}"))
+    p.constraints.append(Constraint("budget", tuple((i, int(d.cost_gbp)) for i, d in enumerate(dec)), None, int(2.5e6), "budget"))
+    if rng.random() < 0.5:
+        ids = list(range(0, n_dec, 2))
+        p.constraints.append(Constraint("count_min:f", tuple((i, 1) for i in ids), 1, None, "count_min:f"))
+        p.constraints.append(Constraint("count_max:f", tuple((i, 1) for i in ids), None, 2, "count_max:f"))
+    if rng.random() < 0.5:
+        p.constraints.append(Constraint("spacing", ((0, 1), (2, 1)), None, 1, "spacing"))
+    if rng.random() < 0.5:
+        o = p.option_id((1, int(rng.integers(2, n_dec))))
+        p.penalties.append(Penalty("pen", int(rng.integers(100, 5000)), (o, 3)))
+    return p
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_greedy_feasible_and_exact_on_zoo(name):
+    p = _zoo(name)
+    ev = Evaluator(p)
+    n = len(p.decisions)
+    for r in range(min(n, 3) + 1):
+        for s in itertools.combinations(range(n), r):
+            x = np.zeros(n, dtype=np.int8)
+            x[list(s)] = 1
+            assert ev.objective(x) == p.objective_of(set(s))
+            assert ev.feasible(x) == p.is_feasible(set(s))
+    g = greedy_layout(p)
+    best = _brute(p)
+    if best is None:
+        assert g is None
+    else:
+        assert g is not None and p.is_feasible(set(g))
+        assert p.objective_of(set(g)) >= best
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_greedy_on_random_problems(seed):
+    p = random_problem(seed)
+    ev = Evaluator(p)
+    rng = np.random.default_rng(seed + 1000)
+    for _ in range(30):
+        x = (rng.random(len(p.decisions)) < 0.4).astype(np.int8)
+        s = set(np.nonzero(x)[0].tolist())
+        assert ev.objective(x) == p.objective_of(s)
+        assert ev.feasible(x) == p.is_feasible(s)
+    g = greedy_layout(p)
+    best = _brute(p)
+    if g is not None:
+        assert p.is_feasible(set(g))
+        assert p.objective_of(set(g)) >= best
+        x, ov, u, unc = hint_values(p, g)
+        assert ev.objective(x) == p.objective_of(set(g))
+    res = solve(p, "cpsat", time_limit_s=20, seed=0, workers=1)
+    if best is None:
+        assert res.status == "infeasible"
+    else:
+        assert res.status == "optimal" and res.objective == best
+
+
+@pytest.mark.parametrize("name", ["budget_forbids_best", "facility_count_spacing", "weighted_coverage", "corridor_facility"])
+def test_hint_never_makes_results_worse(name):
+    p = _zoo(name)
+    with_hint = cpsat.solve(p, time_limit_s=20, seed=0, workers=1)
+    without = cpsat.solve(p, time_limit_s=20, seed=0, workers=1, use_hint=False)
+    assert with_hint.status == without.status == "optimal"
+    assert with_hint.objective == without.objective
+
+
+def test_hint_never_worse_when_time_limited():
+    p = prepare(make_district(50, 100, 20, 1, seed=0)).problem
+    g = greedy_layout(p)
+    res = solve(p, "cpsat", time_limit_s=3, seed=0, workers=1)
+    assert res.status in ("feasible", "optimal")
+    assert res.objective <= p.objective_of(set(g))
+    assert res.objective == p.objective_of(set(res.chosen))
+
+
+def test_no_solution_in_time_returns_greedy_as_feasible():
+    p = prepare(make_district(50, 100, 20, 1, seed=0)).problem
+    g = greedy_layout(p)
+    assert g is not None
+    res = cpsat.solve(p, time_limit_s=0.001, seed=0, workers=1)
+    assert res.status == "feasible"  # never "optimal", never "unknown" with a feasible greedy
+    assert res.objective == p.objective_of(set(res.chosen))
+    assert res.bound is not None and res.bound <= res.objective
+    assert res.gap == pytest.approx(relative_gap(res.objective, res.bound))
+    if res.stats.get("incumbent") == "greedy":
+        assert res.chosen == g
+    full = solve(p, "cpsat", time_limit_s=0.001, seed=0, workers=1)
+    assert full.status == "feasible" and full.objective == p.objective_of(set(full.chosen))
+    assert full.gap == pytest.approx(relative_gap(full.objective, full.bound))
