@@ -356,6 +356,16 @@ def _local_search(
 # ---------------------------------------------------------------------------
 
 
+
+def _client_levels(row: np.ndarray, cols: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """A client's radius levels: its allowed columns sorted by cost, the distinct costs, and
+    where each cost's group of columns starts and ends in the sorted columns."""
+    vals = row[cols]
+    order = np.argsort(vals, kind="stable")
+    cols = cols[order]
+    levels, starts = np.unique(vals[order], return_index=True)
+    return cols, levels, starts, np.append(starts[1:], cols.size)
+
 def _solve_reduced_cpsat(
     C, free_idx, opened_idx, k, R, target, integral, hint, time_limit, seed, workers,
     allowed_pairs,
@@ -382,14 +392,9 @@ def _solve_reduced_cpsat(
         row = C[i]
         cols = allowed_pairs[i]
         # levels: distinct costs among allowed columns (free or opened) <= Ri
-        vals = row[cols]
-        order = np.argsort(vals, kind="stable")
-        cols = cols[order]
-        vals = vals[order]
         if cols.size == 0:
             return "infeasible", None, None, math.inf, 0, {}
-        levels, starts = np.unique(vals, return_index=True)
-        ends = np.append(starts[1:], cols.size)
+        cols, levels, starts, ends = _client_levels(row, cols)
         const += levels[0]
         prev = None  # previous u var (None means "1" at the start)
         done = False
@@ -468,14 +473,9 @@ def _solve_reduced_mip(
     obj_terms = []
     for i in range(n):
         cols = allowed_pairs[i]
-        vals = C[i, cols]
-        order = np.argsort(vals, kind="stable")
-        cols = cols[order]
-        vals = vals[order]
         if cols.size == 0:
             return "infeasible", None, None, math.inf, 0, {}
-        levels, starts = np.unique(vals, return_index=True)
-        ends = np.append(starts[1:], cols.size)
+        cols, levels, starts, ends = _client_levels(C[i], cols)
         const += float(levels[0])
         prev = None
         for kk in range(levels.size):
