@@ -7,6 +7,7 @@ Exit codes (design brief section 7): 0 solved, 2 invalid input or usage, 3 infea
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import sys
 
 import click
