@@ -97,6 +97,22 @@ def _weighted_mean(values: np.ndarray, weights: np.ndarray) -> float | None:
     return float(np.sum(values[ok] * weights[ok]) / np.sum(weights[ok]))
 
 
+def cross_barrier_pairs(scenario: Scenario, pairs: list[tuple[int, int]]) -> np.ndarray:
+    """Which firm pairs are split by an active barrier: the straight line between the two
+    firms' locations crosses a barrier's band (for AMP-SBP: AMP to SBP across the Parkway)."""
+    firms = scenario.site.firms
+    bands = [b.band for b in scenario.active_barriers]
+    out = np.zeros(len(pairs), dtype=bool)
+    if not bands:
+        return out
+    from shapely.geometry import LineString
+
+    for k, (a, b) in enumerate(pairs):
+        line = LineString([firms[a].location, firms[b].location])
+        out[k] = any(line.intersects(band) for band in bands)
+    return out
+
+
 def summarise(prep: Prepared, res: SolveResult, ver: Verification | None, baseline: Verification) -> dict[str, Any]:
     """metrics.json content (design brief section 7 keys, nested)."""
     sc = prep.scenario
@@ -119,6 +135,9 @@ def summarise(prep: Prepared, res: SolveResult, ver: Verification | None, baseli
         det_a = np.where(both & (st > 0), after / st, np.nan)
     wb = _weighted_mean(np.where(both, before, np.nan), w)
     wa = _weighted_mean(np.where(both, after, np.nan), w)
+    split = cross_barrier_pairs(sc, pairs)
+    cb = _weighted_mean(np.where(both & split, before, np.nan), w)
+    ca = _weighted_mean(np.where(both & split, after, np.nan), w)
     chosen = set(res.chosen)
     dec = problem.decisions
     cross = {d: ctx.network.candidates[c] for c, d in ctx.crossing_decision.items()}
@@ -192,6 +211,12 @@ def summarise(prep: Prepared, res: SolveResult, ver: Verification | None, baseli
             "baseline_mean_detour": r(float(np.nanmean(det_b)) if np.isfinite(det_b).any() else None, 3),
             "optimised_mean_detour": r(float(np.nanmean(det_a)) if np.isfinite(det_a).any() else None, 3),
             "facility_access": fac_walk,
+            "cross_barrier": {
+                "pairs": int(split.sum()),
+                "baseline_weighted_mean_m": r(cb, 1),
+                "optimised_weighted_mean_m": r(ca, 1),
+                "reduction_pct": r(100.0 * (cb - ca) / cb, 2) if (cb and ca is not None) else None,
+            },
         },
         "coverage": coverage,
         "cost": {"capital": sum(cost.values()), "budget": sc.budget_gbp, **cost},

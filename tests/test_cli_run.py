@@ -143,3 +143,12 @@ def test_schema_validates_the_shipped_scenarios():
         jsonschema.validate(data, schema)
         checked += 1
     assert checked >= 1
+
+
+def test_cross_barrier_walks_are_reported(solved):
+    _, out, _ = solved
+    m = json.loads((out / "metrics.json").read_text())
+    cb = m["walk"]["cross_barrier"]
+    assert cb["pairs"] == 4  # a, c south of the carriageway; b, d north
+    assert cb["optimised_weighted_mean_m"] <= cb["baseline_weighted_mean_m"]
+    assert cb["baseline_weighted_mean_m"] > m["walk"]["baseline_weighted_mean_m"]  # split pairs walk further
