@@ -233,6 +233,11 @@ def metrics_table(m: Mapping[str, Any]) -> str:
          fmt_num(walk.get("optimised_mean_detour"), 3),
          _delta_cls(walk.get("baseline_mean_detour"), walk.get("optimised_mean_detour"))),
     ]
+    cb = walk.get("cross_barrier") or {}
+    if cb.get("pairs"):
+        rows.insert(1, (f"Weighted mean walk across a barrier ({fmt_num(cb.get('pairs'))} pairs)",
+                        fmt_m(cb.get("baseline_weighted_mean_m")), fmt_m(cb.get("optimised_weighted_mean_m")),
+                        _delta_cls(cb.get("baseline_weighted_mean_m"), cb.get("optimised_weighted_mean_m"))))
     if cov:
         rows.append((f"Employees within {fmt_num(cov.get('radius_m'))} m of a social space",
                      fmt_pct(cov.get("baseline_share"), share=True), fmt_pct(cov.get("optimised_share"), share=True),
