@@ -771,6 +771,12 @@ def _barrier_labels(ax: Axes, layout: Layout, labeler: Labeler) -> None:
             labeler.add_box(best[2])
 
 
+def _haloed_line(ax, xy: np.ndarray, color: str, lw: float, halo_lw: float, zorder: float, gid: str) -> None:
+    """A line drawn over a white halo (so it reads on any background), with an SVG id."""
+    ax.plot(xy[:, 0], xy[:, 1], color="white", lw=halo_lw, zorder=zorder, solid_capstyle="butt")
+    ax.plot(xy[:, 0], xy[:, 1], color=color, lw=lw, zorder=zorder + 0.1, solid_capstyle="butt")[0].set_gid(gid)
+
+
 def _map_axes(ax, layout, metrics: dict, extent) -> tuple["Layout", "Labeler", dict]:
     """Common set-up of a map panel: background, extent, no ticks, light frame; returns the
     layout in metres, a label placer and the placement tags (F1, S1, X1 ...)."""
@@ -899,9 +905,7 @@ def draw_plan(ax: Axes, layout: Any, metrics: Mapping[str, Any], *,
     ex_cross = lay.layer("existing_crossing")
     for f in ex_cross:
         for xy in _lines(f.geometry):
-            ax.plot(xy[:, 0], xy[:, 1], color="white", lw=4.8, zorder=12, solid_capstyle="butt")
-            ax.plot(xy[:, 0], xy[:, 1], color=EXISTING_CROSSING_C, lw=3.0, zorder=12.1,
-                    solid_capstyle="butt")[0].set_gid(f"{gid_prefix}existing-crossing-{f.id}")
+            _haloed_line(ax, xy, EXISTING_CROSSING_C, 3.0, 4.8, 12, f"{gid_prefix}existing-crossing-{f.id}")
         x, y = _point(f.geometry)
         labeler.add_symbol((x, y), 5.0, hard=True)
         labeler.request(short_name(str(f.props.get("name") or f.id), 16), (x, y), 5.0, priority=1,
@@ -914,9 +918,7 @@ def draw_plan(ax: Axes, layout: Any, metrics: Mapping[str, Any], *,
     crossings = lay.layer("crossing")
     for f in crossings:
         for xy in _lines(f.geometry):
-            ax.plot(xy[:, 0], xy[:, 1], color="white", lw=6.0, zorder=13, solid_capstyle="butt")
-            ax.plot(xy[:, 0], xy[:, 1], color=CROSSING_C, lw=4.0, zorder=13.1,
-                    solid_capstyle="butt")[0].set_gid(f"{gid_prefix}crossing-{f.id}-line")
+            _haloed_line(ax, xy, CROSSING_C, 4.0, 6.0, 13, f"{gid_prefix}crossing-{f.id}-line")
         x, y = _point(f.geometry)
         ln = ax.plot([x], [y], marker="D", ms=9, mfc=CROSSING_C, mec="white", mew=1.2, ls="none", zorder=14)[0]
         ln.set_gid(f"{gid_prefix}crossing-{f.id}")
