@@ -18,11 +18,8 @@ from optimiser.problem import Problem
 from optimiser.result import SolveResult, relative_gap
 
 
-def build_model(problem: Problem, cap: int | None = None) -> tuple[pulp.LpProblem, list[pulp.LpVariable]]:
-    """The PuLP model of a problem; returns (model, decision variables).
-
-    With ``cap``, the walking objective is constrained to at most ``cap`` and the capital
-    cost is minimised instead (the cheapest of the layouts that walk as well)."""
+def build_model(problem: Problem) -> tuple[pulp.LpProblem, list[pulp.LpVariable]]:
+    """The PuLP model of a problem; returns (model, decision variables)."""
     lp = pulp.LpProblem("siteopt", pulp.LpMinimize)
     x = [pulp.LpVariable(f"x{i}", cat=pulp.LpBinary) for i in range(len(problem.decisions))]
     opt = list(x)
@@ -50,11 +47,7 @@ def build_model(problem: Problem, cap: int | None = None) -> tuple[pulp.LpProble
         unc = pulp.LpVariable(f"p{k}", lowBound=0, upBound=1)
         lp += unc + pulp.lpSum(opt[o] for o in p.options) >= 1, f"pen{k}"
         terms.append(p.weight * unc)
-    if cap is not None:
-        lp += pulp.lpSum(terms) + const <= cap, "walk_cap"
-        lp += pulp.lpSum(round(d.cost_gbp) * x[i] for i, d in enumerate(problem.decisions))
-    else:
-        lp += pulp.lpSum(terms) + const
+    lp += pulp.lpSum(terms) + const
     return lp, x
 
 

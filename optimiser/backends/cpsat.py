@@ -28,17 +28,11 @@ _STATUS = {
 PRESOLVE_OFF_LEVELS = 2_000
 """Models with at least this many radius levels are solved without CP-SAT presolve."""
 
-LEVELS_AS_CLAUSES = False
-"""Radius chain as clauses (True) or as the linear rows ``u + sum(options) >= prev`` (False)."""
-
-
-def build_model(problem: Problem, *, enforce_groups: bool = False, skip_groups: frozenset[str] = frozenset(),
-                objective: bool = True, cap: int | None = None, hint=None):
+def build_model(problem: Problem, *, enforce_groups: bool = False, objective: bool = True, hint=None):
     """The CP-SAT model of a problem.
 
-    With ``cap``, the walking objective is constrained to at most ``cap`` and the capital
-    cost is minimised instead. ``hint``: :func:`optimiser.heuristic.hint_values` of a
-    feasible layout; every variable gets its value as a solution hint.
+    ``hint``: :func:`optimiser.heuristic.hint_values` of a feasible layout; every variable
+    gets its value as a solution hint.
 
     Returns (model, x decision vars, option vars, {group: literal} when ``enforce_groups``).
     """
@@ -58,8 +52,6 @@ def build_model(problem: Problem, *, enforce_groups: bool = False, skip_groups: 
         return lits[group]
 
     for con in problem.constraints:
-        if con.group in skip_groups:
-            continue
         expr = LE.weighted_sum([opt[o] for o, _ in con.terms], [c for _, c in con.terms])
         if con.lo is not None:
             ct = m.Add(expr >= con.lo)
@@ -80,15 +72,10 @@ def build_model(problem: Problem, *, enforce_groups: bool = False, skip_groups: 
         hint_vars += [v.Index() for v in opt]
         hint_vals += [int(v) for v in hov.tolist()]
         hu = hu.tolist()
-    # u + sum(options at the level) >= previous u (1 at the first level): a clause
+    # u + sum(options at the level) >= previous u (1 at the first level)
     for j, (k, lev, step, opts) in enumerate(problem.level_terms()):
         u = m.NewBoolVar(f"u{k}_{lev}")
-        if LEVELS_AS_CLAUSES:
-            clause = [u] + [opt[o] for o in opts]
-            if lev != 0:
-                clause.append(prev.Not())
-            m.AddBoolOr(clause)
-        elif lev == 0:
+        if lev == 0:
             m.Add(LE.sum([u] + [opt[o] for o in opts]) >= 1)
         else:
             m.Add(LE.weighted_sum([u, prev] + [opt[o] for o in opts], [1, -1] + [1] * len(opts)) >= 0)
@@ -110,12 +97,8 @@ def build_model(problem: Problem, *, enforce_groups: bool = False, skip_groups: 
     if hint_vars:
         m.Proto().solution_hint.vars.extend(hint_vars)
         m.Proto().solution_hint.values.extend(hint_vals)
-    walk = LE.weighted_sum(tvars, tcoefs) + const
-    if cap is not None:
-        m.Add(walk <= cap)
-        m.Minimize(LE.weighted_sum(x, [int(round(d.cost_gbp)) for d in problem.decisions]))
-    elif objective:
-        m.Minimize(walk)
+    if objective:
+        m.Minimize(LE.weighted_sum(tvars, tcoefs) + const)
     return m, x, opt, lits
 
 
@@ -137,8 +120,8 @@ def warm_start(problem: Problem, time_limit_s: float):
         return None, None, None, time.perf_counter() - t
     if layout is None:
         return None, None, None, time.perf_counter() - t
-    x = ev.objective(hint_values(problem, layout, ev)[0])
-    return layout, int(x), hint_values(problem, layout, ev), time.perf_counter() - t
+    hint = hint_values(problem, layout, ev)
+    return layout, int(ev.objective(hint[0])), hint, time.perf_counter() - t
 
 
 def solve(problem: Problem, *, time_limit_s: float = 60.0, seed: int = 0, workers: int = 1,
@@ -205,10 +188,17 @@ def solve(problem: Problem, *, time_limit_s: float = 60.0, seed: int = 0, worker
                        stats)
 
 
-def _feasible_without(problem: Problem, groups: list[str], keep: set[str], time_limit_s: float, seed: int) -> bool | None:
-    m, _, _, lits = build_model(problem, enforce_groups=True, objective=False)
+def _model_keeping(problem: Problem, keep: set[str] | list[str]):
+    """The model with only the constraint groups in ``keep`` enforced; (model, decision vars)."""
+    m, x, _, lits = build_model(problem, enforce_groups=True, objective=False)
     for g, lit in lits.items():
         m.Add(lit == (1 if g in keep else 0))
+    return m, x
+
+
+def _feasible_keeping(problem: Problem, keep: set[str], time_limit_s: float, seed: int) -> bool | None:
+    """Whether the groups in ``keep`` can hold together (None: not decided in time)."""
+    m, _ = _model_keeping(problem, keep)
     solver = cp_model.CpSolver()
     _params(solver, time_limit_s, seed, 1)
     code = solver.Solve(m)
@@ -234,11 +224,10 @@ def infeasible_core(problem: Problem, *, time_limit_s: float = 10.0, seed: int =
     if not core:
         core = list(lits)
     # shrink to a minimal conflicting set
-    groups = list(lits)
     i = 0
     while i < len(core) and len(core) > 1:
         trial = core[:i] + core[i + 1 :]
-        res = _feasible_without(problem, groups, set(trial), time_limit_s, seed)
+        res = _feasible_keeping(problem, set(trial), time_limit_s, seed)
         if res is False:
             core = trial
         else:
@@ -248,9 +237,7 @@ def infeasible_core(problem: Problem, *, time_limit_s: float = 10.0, seed: int =
 
 def min_cost_for(problem: Problem, groups: list[str], *, time_limit_s: float = 10.0, seed: int = 0) -> tuple[float, list[str]] | None:
     """Cheapest capital cost (GBP) meeting ``groups`` alone, and what it builds."""
-    m, x, _, lits = build_model(problem, enforce_groups=True, objective=False)
-    for g, lit in lits.items():
-        m.Add(lit == (1 if g in groups else 0))
+    m, x = _model_keeping(problem, groups)
     m.Minimize(sum(int(round(d.cost_gbp)) * x[i] for i, d in enumerate(problem.decisions)))
     solver = cp_model.CpSolver()
     _params(solver, time_limit_s, seed, 1)
