@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import difflib
 import json
-import math
 import os
 import re
 import sys
@@ -1064,6 +1063,3 @@ def validate_files(paths: Iterable[str | os.PathLike[str]]) -> list[Problem]:
             unique.append(p)
     return unique
 
-
-def is_finite(x: float) -> bool:
-    return math.isfinite(x)

@@ -19,7 +19,7 @@ from optimiser.errors import OutputExistsError
 from optimiser.io import read_scenario
 from optimiser.model import Scenario
 from optimiser.network import WalkNetwork, build_walk_network, generate_candidate_crossings
-from optimiser.problem import Problem, ProblemContext, build_problem
+from optimiser.problem import Problem, ProblemContext, build_problem, crossing_of_decision
 from optimiser.result import SolveResult
 from optimiser.solve import solve
 from optimiser.verify import Verification, verify
@@ -140,7 +140,7 @@ def summarise(prep: Prepared, res: SolveResult, ver: Verification | None, baseli
     ca = _weighted_mean(np.where(both & split, after, np.nan), w)
     chosen = set(res.chosen)
     dec = problem.decisions
-    cross = {d: ctx.network.candidates[c] for c, d in ctx.crossing_decision.items()}
+    cross = crossing_of_decision(ctx)
     sites = {s.key: s for s in prep.facility_sites + prep.social_sites}
     placements: dict[str, list[dict[str, Any]]] = {"shared_facilities": [], "social_spaces": [], "crossings": []}
     cost = {"crossings": 0.0, "facilities": 0.0, "social_spaces": 0.0}

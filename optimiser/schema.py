@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 SITE_FORMAT = "placemaking-site/1"
 SCENARIO_FORMAT = "placemaking-scenario/1"
@@ -325,11 +325,6 @@ class ScenarioFile(_Strict):
     objective: ObjectiveIn = Field(default_factory=ObjectiveIn)
     directness: list[DirectnessIn] = Field(default_factory=list)
     solver: SolverIn = Field(default_factory=SolverIn)
-
-    @field_validator("layers")
-    @classmethod
-    def _layer_names(cls, v: dict[str, bool]) -> dict[str, bool]:
-        return v
 
 
 def json_schema() -> dict[str, Any]:
