@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -675,3 +675,97 @@ def _spacing_constraints(problem: Problem, kind: str, sites: list[CandidateSite]
 def crossing_of_decision(ctx: ProblemContext) -> dict[int, Crossing]:
     """Decision id -> the candidate crossing it builds."""
     return {d: ctx.network.candidates[c] for c, d in ctx.crossing_decision.items()}
+
+
+def relax_access_crossings(problem: Problem) -> Problem | None:
+    """A relaxation: every walk to a facility or social space may use every candidate crossing
+    for free (firm pairs and every constraint are unchanged).
+
+    Each access option "site s AND crossings R" becomes "site s" at the same length, and an
+    option needing only crossings (an existing facility reached over a new crossing) is always
+    open. No layout walks further in the relaxation than in ``problem`` and the feasible
+    layouts are the same, so the relaxation's optimum, and any lower bound proven on it, is a
+    lower bound for ``problem``. It is much smaller: access levels become firms x sites
+    instead of firms x sites x crossing sets, and access no longer links sites to crossings.
+
+    Returns ``None`` when there is nothing to relax (no access option needs a crossing).
+    """
+    crossing = np.array([d.kind == "crossing" for d in problem.decisions], dtype=bool)
+    # option id -> relaxed option id (-1: always open; the same id: unchanged)
+    relaxed = np.arange(len(problem.options), dtype=np.int64)
+    changed = False
+    for o in range(len(problem.decisions), len(problem.options)):
+        req = problem.options[o]
+        rest = tuple(d for d in req if not crossing[d])
+        if len(rest) < len(req):
+            relaxed[o] = rest[0] if len(rest) == 1 else -1 if not rest else -2
+            changed = True
+    for d in np.nonzero(crossing)[0].tolist():
+        relaxed[d] = -1
+    q = Problem(decisions=problem.decisions, options=list(problem.options), clients=[],
+                constraints=list(problem.constraints), penalties=list(problem.penalties), groups=dict(problem.groups),
+                length_scale_per_m=problem.length_scale_per_m, weight_scale=dict(problem.weight_scale),
+                budget_gbp=problem.budget_gbp, info={"relaxation": "access over every candidate crossing"},
+                _option_index=dict(problem._option_index))
+    for o in np.nonzero(relaxed == -2)[0].tolist():  # several non-crossing decisions: keep those
+        relaxed[o] = q.option_id(tuple(d for d in problem.options[o] if not crossing[d]))
+    any_access = False
+    for c in problem.clients:
+        if c.kind == "pair" or not c.levels:
+            q.clients.append(c)
+            continue
+        first: dict[int, int] = {}
+        base = c.base
+        for lev, opts in zip(c.levels, c.level_options):
+            if any(relaxed[o] == -1 for o in opts):
+                base = lev  # always open from here on
+                any_access |= True
+                break
+            for o in opts:
+                r = int(relaxed[o])
+                any_access |= r != o
+                first.setdefault(r, lev)
+        by_level: dict[int, list[int]] = {}
+        for r, lev in first.items():
+            if base is None or lev < base:
+                by_level.setdefault(lev, []).append(r)
+        levels = tuple(sorted(by_level))
+        q.clients.append(Client(c.key, c.kind, c.weight, base, levels, tuple(tuple(sorted(by_level[v])) for v in levels)))
+    if not (changed and any_access):
+        return None
+    q.info["levels"] = sum(len(c.levels) for c in q.clients)
+    return q
+
+
+def fix_decisions(problem: Problem, fixed: dict[int, int]) -> Problem:
+    """The same problem with some decisions fixed (decision id -> 0/1), substituted into
+    every client exactly: options needing a decision fixed at 0 are dropped, decisions fixed
+    at 1 are removed from conjunctions, and a client with an option that is now always open
+    stops at that level (its base becomes that length). Much smaller than fixing by
+    constraints when many conjunctions involve the fixed decisions."""
+    q = replace(problem, options=list(problem.options), clients=[], info=dict(problem.info),
+                constraints=list(problem.constraints), _option_index={})
+    q._option_index = {req: i for i, req in enumerate(q.options) if len(req) > 1}
+    for c in problem.clients:
+        levels, lopts, base = [], [], c.base
+        for lev, opts in zip(c.levels, c.level_options):
+            keep: set[int] = set()
+            always = False
+            for o in opts:
+                req = problem.options[o]
+                if any(fixed.get(d) == 0 for d in req):
+                    continue
+                rest = tuple(d for d in req if d not in fixed)
+                if not rest:
+                    always = True
+                    break
+                keep.add(q.option_id(rest))
+            if always:
+                base = lev
+                break
+            if keep:
+                levels.append(lev)
+                lopts.append(tuple(sorted(keep)))
+        q.clients.append(Client(c.key, c.kind, c.weight, base, tuple(levels), tuple(lopts)))
+    q.constraints += [Constraint(f"fix:{d}", ((d, 1),), v, v, "fix") for d, v in sorted(fixed.items())]
+    return q

@@ -77,16 +77,17 @@ def _set_warm_start(problem: Problem, lp: pulp.LpProblem, hint) -> None:
 
 
 def solve(problem: Problem, *, time_limit_s: float = 60.0, seed: int = 0, workers: int = 1,
-          use_hint: bool = True) -> SolveResult:
+          use_hint: bool = True, starts=()) -> SolveResult:
     """Solve with CBC; a time limit returns the incumbent with the bound CBC reports.
     Among layouts with the same walking objective, the cheapest is returned. A greedy
-    layout is passed as a MIP start, and returned ("feasible") if CBC finds nothing."""
+    layout (or the best feasible one of ``starts``) is passed as a MIP start, and returned
+    ("feasible") if CBC finds nothing."""
     t0 = time.perf_counter()
     greedy, greedy_obj, hint, greedy_s = (None, None, None, 0.0)
     if use_hint:
         from optimiser.backends.cpsat import warm_start
 
-        greedy, greedy_obj, hint, greedy_s = warm_start(problem, time_limit_s)
+        greedy, greedy_obj, hint, greedy_s = warm_start(problem, time_limit_s, starts)
     lp, x = build_model(problem)
     if hint is not None:
         _set_warm_start(problem, lp, hint)

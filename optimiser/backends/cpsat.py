@@ -108,8 +108,11 @@ def _params(solver: cp_model.CpSolver, time_limit_s: float, seed: int, workers: 
     solver.parameters.num_workers = int(workers)
 
 
-def warm_start(problem: Problem, time_limit_s: float):
-    """(greedy layout or None, its exact objective or None, hint values or None, seconds)."""
+def warm_start(problem: Problem, time_limit_s: float, starts=()):
+    """(best layout or None, its exact objective or None, hint values or None, seconds).
+
+    The greedy layout, or one of ``starts`` (layouts found elsewhere, e.g. on a relaxation)
+    when it is feasible and better."""
     t = time.perf_counter()
     from optimiser.heuristic import Evaluator, greedy_layout, hint_values
 
@@ -118,24 +121,32 @@ def warm_start(problem: Problem, time_limit_s: float):
         layout = greedy_layout(problem, time_budget_s=max(0.5, min(10.0, 0.1 * time_limit_s)), evaluator=ev)
     except MemoryError:  # pragma: no cover - the solver may still manage
         return None, None, None, time.perf_counter() - t
-    if layout is None:
+    best, best_obj = None, None
+    for cand in ([layout] if layout is not None else []) + [tuple(sorted(s)) for s in starts]:
+        hint = hint_values(problem, cand, ev)
+        if not ev.feasible(hint[0]):
+            continue
+        obj = int(ev.objective(hint[0]))
+        if best_obj is None or obj < best_obj:
+            best, best_obj, best_hint = cand, obj, hint
+    if best is None:
         return None, None, None, time.perf_counter() - t
-    hint = hint_values(problem, layout, ev)
-    return layout, int(ev.objective(hint[0])), hint, time.perf_counter() - t
+    return best, best_obj, best_hint, time.perf_counter() - t
 
 
 def solve(problem: Problem, *, time_limit_s: float = 60.0, seed: int = 0, workers: int = 1,
-          use_hint: bool = True) -> SolveResult:
+          use_hint: bool = True, starts=()) -> SolveResult:
     """Solve with CP-SAT; a time limit returns the incumbent with its gap.
 
-    A greedy layout (:mod:`optimiser.heuristic`) is given to CP-SAT as a full solution hint;
-    if CP-SAT finds nothing better within the limit, the greedy layout is returned as
-    "feasible" with CP-SAT's best bound (never as "optimal").
+    A greedy layout (:mod:`optimiser.heuristic`), or the best feasible layout of ``starts``,
+    is given to CP-SAT as a full solution hint; if CP-SAT finds nothing better within the
+    limit, that layout is returned as "feasible" with CP-SAT's best bound (never as
+    "optimal").
     """
     t0 = time.perf_counter()
     greedy, greedy_obj, hint, greedy_s = (None, None, None, 0.0)
     if use_hint:
-        greedy, greedy_obj, hint, greedy_s = warm_start(problem, time_limit_s)
+        greedy, greedy_obj, hint, greedy_s = warm_start(problem, time_limit_s, starts)
     m, x, _, _ = build_model(problem, hint=hint)
     solver = cp_model.CpSolver()
     # the warm start counts against the limit, but CP-SAT keeps at least half of it
