@@ -677,6 +677,15 @@ def crossing_of_decision(ctx: ProblemContext) -> dict[int, Crossing]:
     return {d: ctx.network.candidates[c] for c, d in ctx.crossing_decision.items()}
 
 
+def _rewritten(problem: Problem, info: dict[str, Any]) -> Problem:
+    """A copy of ``problem`` whose clients are to be rewritten: no clients yet, its own lists of
+    options and constraints, and the conjunction index rebuilt (a copied problem may carry an
+    empty one)."""
+    return replace(problem, options=list(problem.options), clients=[], constraints=list(problem.constraints),
+                   penalties=list(problem.penalties), groups=dict(problem.groups), info=info,
+                   _option_index={req: i for i, req in enumerate(problem.options) if len(req) > 1})
+
+
 def relax_access_crossings(problem: Problem) -> Problem | None:
     """A relaxation: every walk to a facility or social space may use every candidate crossing
     for free (firm pairs and every constraint are unchanged).
@@ -690,25 +699,17 @@ def relax_access_crossings(problem: Problem) -> Problem | None:
 
     Returns ``None`` when there is nothing to relax (no access option needs a crossing).
     """
-    crossing = np.array([d.kind == "crossing" for d in problem.decisions], dtype=bool)
-    # option id -> relaxed option id (-1: always open; the same id: unchanged)
+    crossing = [d.kind == "crossing" for d in problem.decisions]
+    q = _rewritten(problem, {"relaxation": "access over every candidate crossing"})
+    # option id -> relaxed option id: its non-crossing decisions; -1 when there are none
+    # (always open); crossing decisions themselves are always open too
     relaxed = np.arange(len(problem.options), dtype=np.int64)
-    changed = False
+    relaxed[np.nonzero(crossing)[0]] = -1
     for o in range(len(problem.decisions), len(problem.options)):
         req = problem.options[o]
         rest = tuple(d for d in req if not crossing[d])
         if len(rest) < len(req):
-            relaxed[o] = rest[0] if len(rest) == 1 else -1 if not rest else -2
-            changed = True
-    for d in np.nonzero(crossing)[0].tolist():
-        relaxed[d] = -1
-    q = Problem(decisions=problem.decisions, options=list(problem.options), clients=[],
-                constraints=list(problem.constraints), penalties=list(problem.penalties), groups=dict(problem.groups),
-                length_scale_per_m=problem.length_scale_per_m, weight_scale=dict(problem.weight_scale),
-                budget_gbp=problem.budget_gbp, info={"relaxation": "access over every candidate crossing"},
-                _option_index=dict(problem._option_index))
-    for o in np.nonzero(relaxed == -2)[0].tolist():  # several non-crossing decisions: keep those
-        relaxed[o] = q.option_id(tuple(d for d in problem.options[o] if not crossing[d]))
+            relaxed[o] = q.option_id(rest) if rest else -1
     any_access = False
     for c in problem.clients:
         if c.kind == "pair" or not c.levels:
@@ -719,7 +720,7 @@ def relax_access_crossings(problem: Problem) -> Problem | None:
         for lev, opts in zip(c.levels, c.level_options):
             if any(relaxed[o] == -1 for o in opts):
                 base = lev  # always open from here on
-                any_access |= True
+                any_access = True
                 break
             for o in opts:
                 r = int(relaxed[o])
@@ -731,7 +732,7 @@ def relax_access_crossings(problem: Problem) -> Problem | None:
                 by_level.setdefault(lev, []).append(r)
         levels = tuple(sorted(by_level))
         q.clients.append(Client(c.key, c.kind, c.weight, base, levels, tuple(tuple(sorted(by_level[v])) for v in levels)))
-    if not (changed and any_access):
+    if not any_access:
         return None
     q.info["levels"] = sum(len(c.levels) for c in q.clients)
     return q
@@ -743,9 +744,7 @@ def fix_decisions(problem: Problem, fixed: dict[int, int]) -> Problem:
     at 1 are removed from conjunctions, and a client with an option that is now always open
     stops at that level (its base becomes that length). Much smaller than fixing by
     constraints when many conjunctions involve the fixed decisions."""
-    q = replace(problem, options=list(problem.options), clients=[], info=dict(problem.info),
-                constraints=list(problem.constraints), _option_index={})
-    q._option_index = {req: i for i, req in enumerate(q.options) if len(req) > 1}
+    q = _rewritten(problem, dict(problem.info))
     for c in problem.clients:
         levels, lopts, base = [], [], c.base
         for lev, opts in zip(c.levels, c.level_options):

@@ -35,9 +35,10 @@ def solve(problem: Problem, backend: str = "cpsat", *, time_limit_s: float = 60.
     - ``"relax-first"``: first the backend on :func:`~optimiser.problem.relax_access_crossings`
       (walks to facilities may use every candidate crossing; much smaller, and its bound is
       a valid bound here) for ``RELAX_SHARE`` of the time; if its optimum is a layout whose
-      exact objective is the same, that layout is proven optimal and returned. Otherwise the
-      exact model gets the rest of the time, warm-started from the relaxation's layout, and
-      the reported bound is the better of the two proven bounds.
+      exact objective is the same, that layout is proven optimal and returned. Otherwise
+      crossings and sites are re-optimised alternately on the exact model from that layout,
+      then the exact model gets any time left (:func:`_relax_first`); the reported bound is
+      the better proven one.
     - ``"auto"`` (default): ``"relax-first"`` for models with at least ``RELAX_MIN_LEVELS``
       radius levels whose relaxation has at most half as many and at most
       ``RELAX_MAX_LEVELS``, else ``"direct"``.
