@@ -336,3 +336,112 @@ def hint_values(problem: Problem, chosen: tuple[int, ...], evaluator: Evaluator 
     # u = 1 iff no option at or below this level is open, i.e. the level is shorter than the length
     u = ev.lev_len < length[ev.lev_client]
     return x, ov, u, ev.uncovered(ov)
+
+
+def improve_sites(problem: Problem, chosen, *, evaluator: Evaluator | None = None, max_moves: int = 50,
+                  tries_per_move: int = 20) -> tuple[int, ...]:
+    """Swap local search over the open facility and social-space sites, crossings fixed.
+
+    With the layout's crossings fixed, every walk to a facility is a nearest-open-site
+    distance, so the classic p-median interchange applies: each open site is swapped for the
+    closed site of the same kind and cost (counts and budget unchanged) that lowers the
+    weighted walk most, estimated for all candidates at once from a clients x sites matrix.
+    Each move is confirmed on the exact objective and constraints (spacing, coverage...) of
+    :class:`Evaluator`; the best confirmed improving swap is made, until none improves or
+    ``max_moves`` is reached. Returns the (sorted) decision ids, never a worse layout.
+    """
+    ev = evaluator or Evaluator(problem)
+    n_d = ev.n_d
+    x = np.zeros(n_d, dtype=np.int8)
+    x[list(chosen)] = 1
+    if not ev.feasible(x):
+        return tuple(sorted(int(i) for i in chosen))
+    best = ev.objective(x)
+    is_site = np.array([d.kind != "crossing" for d in problem.decisions], dtype=bool)
+    if not is_site.any():
+        return tuple(int(i) for i in np.nonzero(x)[0])
+    # option -> its one site (-1: none, -2: several), and whether its crossings are all built
+    A = ev.A.tocoo()
+    site_rows = A.row[is_site[A.col]]
+    n_sites_in = np.bincount(site_rows, minlength=ev.n_o)
+    opt_site = np.full(ev.n_o, -1, dtype=np.int64)
+    opt_site[site_rows] = A.col[is_site[A.col]]
+    opt_site[n_sites_in > 1] = -2
+    closed_cross = (~is_site) & (x == 0)
+    blocked = (ev.A @ closed_cross.astype(np.int32)) > 0
+    # level incidences: (client, length, option)
+    M = ev.M.tocoo()
+    inc_client = ev.lev_client[M.row]
+    inc_len = ev.lev_len[M.row].astype(float)
+    inc_opt = M.col
+    ok = ~blocked[inc_opt] & (opt_site[inc_opt] != -2)
+    clients = np.unique(inc_client[ok & (opt_site[inc_opt] >= 0)])
+    if clients.size == 0:
+        return tuple(int(i) for i in np.nonzero(x)[0])
+    row_of = np.full(ev.w.size, -1, dtype=np.int64)
+    row_of[clients] = np.arange(clients.size)
+    sites = np.nonzero(is_site)[0]
+    col_of = np.full(n_d, -1, dtype=np.int64)
+    col_of[sites] = np.arange(sites.size)
+    base = ev.base[clients].astype(float)
+    sel = ok & (row_of[inc_client] >= 0)
+    free = sel & (opt_site[inc_opt] == -1)  # reached without any site (an existing facility)
+    np.minimum.at(base, row_of[inc_client[free]], inc_len[free])
+    D = np.full((clients.size, sites.size), np.inf)
+    with_site = sel & (opt_site[inc_opt] >= 0)
+    np.minimum.at(D, (row_of[inc_client[with_site]], col_of[opt_site[inc_opt[with_site]]]), inc_len[with_site])
+    D = np.minimum(D, base[:, None])
+    w = ev.w[clients].astype(float)
+    kind = np.array([f"{problem.decisions[s].kind}:{problem.decisions[s].group}:{problem.decisions[s].cost_gbp}"
+                     for s in sites])
+    # first, each kind's open sites re-chosen together: an exact p-median over its candidates
+    # (the other kinds' open sites and the base as one always-open column); kept if the
+    # exact model accepts it (spacing and the like are not in the p-median)
+    from optimiser.pmedian import solve_pmedian
+
+    for k in np.unique(kind):
+        cols = np.nonzero(kind == k)[0]
+        p = int(x[sites[cols]].sum())
+        if p == 0 or p >= cols.size:
+            continue
+        others = np.nonzero((x[sites] == 1) & (kind != k))[0]
+        rest = np.minimum(base, D[:, others].min(axis=1)) if others.size else base
+        C = np.column_stack([D[:, cols], rest])
+        try:
+            res = solve_pmedian(C, p + 1, weights=w, fixed_open=[cols.size], time_limit_s=5.0)
+        except (ValueError, MemoryError):  # pragma: no cover - an unusual matrix: swaps only
+            continue
+        pick = [int(c) for c in res.open_facilities if c < cols.size]
+        if len(pick) != p:
+            continue
+        y = x.copy()
+        y[sites[cols]] = 0
+        y[sites[cols[pick]]] = 1
+        if ev.feasible(y):
+            obj = ev.objective(y)
+            if obj < best:
+                x, best = y, obj
+    for _ in range(max_moves):
+        open_cols = np.nonzero(x[sites] == 1)[0]
+        moves = []
+        for out in open_cols:
+            rest = open_cols[open_cols != out]
+            cur = D[:, rest].min(axis=1) if rest.size else base
+            cand = np.nonzero((kind == kind[out]) & (x[sites] == 0))[0]
+            if cand.size == 0:
+                continue
+            cost = w @ np.minimum(cur[:, None], D[:, cand])
+            order = np.argsort(cost, kind="stable")[:tries_per_move]
+            moves += [(float(cost[k]), int(out), int(cand[k])) for k in order]
+        improved = False
+        for _, out, inn in sorted(moves):
+            y = x.copy()
+            y[sites[out]], y[sites[inn]] = 0, 1
+            if ev.feasible(y):
+                obj = ev.objective(y)
+                if obj < best:
+                    x, best, improved = y, obj, True
+                    break
+        if not improved:
+            break
+    return tuple(int(i) for i in np.nonzero(x)[0])

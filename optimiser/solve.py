@@ -5,6 +5,8 @@ from __future__ import annotations
 import importlib
 import math
 import time
+
+import numpy as np
 from dataclasses import replace
 
 from optimiser.backends import BACKENDS
@@ -14,13 +16,25 @@ from optimiser.result import SolveResult, relative_gap
 RELAX_MIN_LEVELS = 50_000
 """``strategy="auto"`` solves the access relaxation first from this many radius levels up..."""
 
-RELAX_MAX_LEVELS = 250_000
-"""...when the relaxation has at most this many (and at most half as many as the exact model):
-beyond that CP-SAT's bound on the relaxation barely moves within a minute either (measured on
-benchmarks/joint: 200 firms, 584k relaxed levels, 21% gap after 45 s)."""
+RELAX_SHARE = 0.7
+"""Share of the time left given to the reduced relaxation in the relaxation-first strategy."""
 
-RELAX_SHARE = 0.65
-"""Share of the time limit given to the relaxation in the two-phase strategy."""
+RELAX_MAX_LEVELS = 250_000
+"""...and only when it has at most this many radius levels: beyond that CP-SAT's bound on it
+barely moves within a minute (measured on benchmarks/joint: 200 firms, 584k relaxed levels,
+21% gap after 45 s), and the Lagrangian bound is the better one."""
+
+EXACT_MAX_LEVELS = 1_000_000
+"""The reduced exact model gets the time left only up to this many radius levels (building a
+larger CP-SAT model takes most of a minute by itself)."""
+
+LAGRANGIAN_SHARE = 0.25
+"""Share of the time limit by which the Lagrangian bound stops (counted from the start; it
+usually converges sooner) when the relaxation is small enough for the backend..."""
+
+LAGRANGIAN_SHARE_LARGE = 0.9
+"""...and when it is not: then the Lagrangian bound is the bound, and it needs the time
+(500 firms: 2,000 subgradient iterations, 32 s, to come within 0.9% of the incumbent)."""
 
 STRATEGIES = ("auto", "direct", "relax-first")
 
@@ -52,116 +66,239 @@ def solve(problem: Problem, backend: str = "cpsat", *, time_limit_s: float = 60.
     if strategy not in STRATEGIES:
         raise ValueError(f"unknown strategy {strategy!r}; choose one of {', '.join(STRATEGIES)}")
     mod = importlib.import_module(f"optimiser.backends.{backend}")
+    t0 = time.perf_counter()
     relaxed = None
     if strategy != "direct":
         n_levels = sum(len(c.levels) for c in problem.clients)
         if strategy == "relax-first" or n_levels >= RELAX_MIN_LEVELS:
             relaxed = relax_access_crossings(problem)
-            if relaxed is not None and strategy == "auto" and (
-                    2 * relaxed.info["levels"] > n_levels or relaxed.info["levels"] > RELAX_MAX_LEVELS):
+            if relaxed is not None and strategy == "auto" and 2 * relaxed.info["levels"] > n_levels:
                 relaxed = None
     if relaxed is None:
-        res = mod.solve(problem, time_limit_s=time_limit_s, seed=seed, workers=workers)
-    else:
-        res = _relax_first(problem, relaxed, mod, time_limit_s, seed, workers)
-    return drop_redundant(problem, res)
+        return drop_redundant(problem, mod.solve(problem, time_limit_s=time_limit_s, seed=seed, workers=workers))
+    from optimiser.heuristic import Evaluator
+
+    ev = Evaluator(problem)
+    res = drop_redundant(problem, _relax_first(problem, relaxed, mod, time_limit_s, seed, workers, t0, ev), ev)
+    # the whole call counts: building the relaxation, every phase, and dropping what is unused
+    return replace(res, solve_seconds=time.perf_counter() - t0)
 
 
-def _relax_first(problem: Problem, relaxed: Problem, mod, time_limit_s: float, seed: int, workers: int) -> SolveResult:
-    """The two-phase strategy of :func:`solve`.
+def _relax_first(problem: Problem, relaxed: Problem, mod, time_limit_s: float, seed: int, workers: int, t0: float,
+                 ev) -> SolveResult:
+    """The relaxation-first strategy of :func:`solve` (measured on ``benchmarks/joint``).
 
-    1. The relaxation, for ``RELAX_SHARE`` of the time: a proven bound, and a layout.
-    2. Alternating exact re-optimisation from that layout: its sites and social spaces fixed,
-       the crossings re-optimised; then those crossings fixed, the sites re-optimised; and so
-       on while it improves. Each step is small (fixing one side collapses every access option
-       to the other side's decisions) and gets half of the time left.
-    3. With time still left, the exact model, warm-started from the best layout so far.
+    The time limit counts from ``t0`` (before the relaxation was built).
 
-    The incumbent is the best exact layout found, the bound the best proven one.
+    1. An incumbent: the greedy layout (:func:`~optimiser.heuristic.greedy_layout`), its sites
+       re-chosen by :func:`~optimiser.heuristic.improve_sites`.
+    2. A bound: the Lagrangian bound of the relaxation (:mod:`optimiser.lagrangian`), started
+       from the incumbent's walking lengths. It runs up to ``LAGRANGIAN_SHARE`` of the time
+       when the relaxation is small enough for the backend (at most ``RELAX_MAX_LEVELS``
+       levels), else up to ``LAGRANGIAN_SHARE_LARGE``: then it is the bound. Its reduction
+       tests close every decision that cannot be part of a better layout; the later phases
+       work on the problem with those fixed at 0 (much smaller).
+    3. Alternating exact re-optimisation from the incumbent, while it improves and time is
+       left: the sites fixed, the crossings re-optimised by the backend; then the sites
+       re-chosen by interchange. The reduction tests run again with the better incumbent.
+    4. The backend on the reduced relaxation (when it has at most ``RELAX_MAX_LEVELS``
+       levels) for ``RELAX_SHARE`` of the time left: its proven bound is a bound here too
+       (see below), and its layout another candidate.
+    5. Any time left: the reduced exact model (at most ``EXACT_MAX_LEVELS`` levels),
+       warm-started from the best layout.
+
+    Reduced problems keep every layout better than the incumbent, so the optimum is either
+    the incumbent or inside them: the reported bound is the best proven one, at most the
+    incumbent's objective (equal to it: proven optimal).
     """
-    t0 = time.perf_counter()
+    from optimiser.heuristic import greedy_layout, improve_sites
+    from optimiser.lagrangian import lagrangian_bound
 
     def remaining() -> float:
         return time_limit_s - (time.perf_counter() - t0)
 
-    r1 = mod.solve(relaxed, time_limit_s=RELAX_SHARE * time_limit_s, seed=seed, workers=workers)
-    info: dict = {"levels": relaxed.info["levels"], "status": r1.status, "objective": r1.objective,
-                  "bound": r1.bound, "seconds": round(time.perf_counter() - t0, 3)}
-    if r1.status not in ("optimal", "feasible"):
-        # infeasible or nothing found: the exact model decides (and explains) with what is left
+    best: int | None = None
+    layout: tuple[int, ...] = ()
+    stats: dict = {}
+    bound: float | None = None
+    bound_from = None
+    info: dict = {"levels": relaxed.info["levels"]}
+
+    def offer(cand, where: str) -> None:
+        nonlocal best, layout
+        cand = tuple(sorted(int(i) for i in cand))
+        x = np.zeros(len(problem.decisions), dtype=np.int8)
+        x[list(cand)] = 1
+        if ev.feasible(x):
+            obj = int(ev.objective(x))
+            if best is None or obj < best:
+                best, layout = obj, cand
+                info["incumbent_from"] = where
+
+    def prove(value, where: str) -> None:
+        nonlocal bound, bound_from
+        if value is not None and math.isfinite(value) and (bound is None or value > bound):
+            bound, bound_from = float(value), where
+
+    # 1. incumbent: the greedy layout, its sites re-chosen
+    greedy = greedy_layout(problem, time_budget_s=max(0.5, 0.1 * time_limit_s), evaluator=ev)
+    if greedy is not None:
+        offer(greedy, "greedy")
+        offer(improve_sites(problem, greedy, evaluator=ev), "greedy, sites re-chosen")
+    info["greedy_seconds"] = round(time.perf_counter() - t0, 3)
+    # 2. Lagrangian bound and reduction tests on the relaxation
+    large = relaxed.info["levels"] > RELAX_MAX_LEVELS
+    share = LAGRANGIAN_SHARE_LARGE if large else LAGRANGIAN_SHARE
+    start = None
+    if layout:
+        x = np.zeros(len(problem.decisions), dtype=np.int8)
+        x[list(layout)] = 1
+        start = ev.client_lengths(ev.open_options(x))[0]
+    # in two rounds, each offering its layouts as incumbents on the way (200 firms: a
+    # Lagrangian layout, 4,857M, beats the greedy's, 5,007M, and sharpens the steps and
+    # tests); between them the best layout's sites are re-chosen
+    seen: set = set()
+
+    def on_layout(cand):
+        if cand not in seen:
+            seen.add(cand)
+            offer(cand, "lagrangian")
+        return best
+
+    end = share * time_limit_s
+    lag = lagrangian_bound(relaxed, best, time_limit_s=max(0.0, 0.5 * (end - (time.perf_counter() - t0))),
+                           max_iterations=100_000, start_lengths=start, on_layout=on_layout)
+    rounds = [lag.iterations]
+    if math.isfinite(lag.bound):
+        offer(lag.layout, "lagrangian")
+        if layout:
+            offer(improve_sites(problem, layout, evaluator=ev), "lagrangian, sites re-chosen")
+        if lag.step >= 1e-4 and (best is None or lag.bound < best):
+            more = lagrangian_bound(relaxed, best, time_limit_s=max(0.0, end - (time.perf_counter() - t0)),
+                                    max_iterations=100_000, multipliers=lag.multipliers, initial_step=lag.step,
+                                    on_layout=on_layout)
+            rounds.append(more.iterations)
+            lag = replace(more, bound=max(lag.bound, more.bound), fixed_zero=lag.fixed_zero | more.fixed_zero)
+            offer(lag.layout, "lagrangian")
+        if layout and info.get("incumbent_from") == "lagrangian" and remaining() > 0.05 * time_limit_s:
+            offer(improve_sites(problem, layout, evaluator=ev), "lagrangian, sites re-chosen")
+    if lag.bound == math.inf:
+        # the budget and counts alone cannot be met: the exact model explains why
         res = mod.solve(problem, time_limit_s=max(remaining(), 0.5 * time_limit_s), seed=seed, workers=workers)
-        return replace(res, solve_seconds=time.perf_counter() - t0, stats={**res.stats, "relaxation": info})
-    layout = tuple(sorted(r1.chosen))
-    feasible = problem.is_feasible(set(layout))
-    best = problem.objective_of(set(layout)) if feasible else None
-    info["layout_objective"] = best
-    if r1.status == "optimal" and feasible and best <= r1.objective:
-        # the relaxation never walks further, so its optimum bounds this problem's optimum
-        return replace(r1, objective=float(best), bound=float(best), gap=0.0, solve_seconds=time.perf_counter() - t0,
-                       message="proven optimal (the access relaxation's optimum walks no further here)",
-                       stats={**r1.stats, "relaxation": info, "incumbent": "relaxation"})
+        return replace(res, stats={**res.stats, "relaxation": info})
+    prove(lag.bound, "lagrangian")
+    fixed = set(lag.fixed_zero)
+    info["lagrangian"] = {"bound": lag.bound, "iterations": rounds, "closed": len(fixed),
+                          "seconds": round(time.perf_counter() - t0, 3)}
+    cache: dict = {}
+
+    def reduced(which: Problem) -> Problem:
+        """``which`` with the closed decisions fixed at 0 (built once per set of closed)."""
+        key = (id(which), len(fixed))
+        if key not in cache:
+            cache[key] = fix_decisions(which, {i: 0 for i in fixed}) if fixed else which
+        return cache[key]
+
+    ub_tested = best
+    # 3. alternating exact re-optimisation from the incumbent: crossings by the backend, then
+    # sites by interchange, while it improves
     crossing = {i for i, d in enumerate(problem.decisions) if d.kind == "crossing"}
-    others = [i for i in range(len(problem.decisions)) if i not in crossing]
+    others = [i for i in range(len(problem.decisions)) if i not in crossing and i not in fixed]
     steps = []
-    last = r1.stats
-    for k in range(6):
-        if remaining() < 0.15 * time_limit_s:
-            break
-        fix_ids = others if k % 2 == 0 else sorted(crossing)
-        r = mod.solve(fix_decisions(problem, {i: int(i in layout) for i in fix_ids}), time_limit_s=0.5 * remaining(),
-                      seed=seed, workers=workers, starts=(layout,) if feasible else ())
-        obj = problem.objective_of(set(r.chosen)) if r.status in ("optimal", "feasible") else None
-        steps.append({"re-optimised": "crossings" if k % 2 == 0 else "sites", "status": r.status, "objective": obj,
-                      "seconds": round(time.perf_counter() - t0, 3)})
-        if obj is not None and (best is None or obj < best):
-            layout, best, feasible, last = tuple(sorted(r.chosen)), obj, True, r.stats
-        elif k >= 1:
+    while best is not None and remaining() > 0.4 * time_limit_s and len(steps) < 6:
+        before = best
+        r = mod.solve(fix_decisions(reduced(problem), {i: int(i in layout) for i in others}),
+                      time_limit_s=0.25 * remaining(), seed=seed, workers=workers, starts=(layout,))
+        if r.status in ("optimal", "feasible"):
+            offer(r.chosen, "alternating")
+        offer(improve_sites(problem, layout, evaluator=ev), "alternating")
+        steps.append({"status": r.status, "objective": best, "seconds": round(time.perf_counter() - t0, 3)})
+        if best >= before:
             break  # neither side improves the other any more
     info["alternating"] = steps
-    bound = float(r1.bound) if r1.bound is not None and math.isfinite(r1.bound) else None
-    stats = {**last, "relaxation": info, "bound_from": "relaxation", "incumbent": "alternating"}
-    if remaining() >= 0.15 * time_limit_s or best is None:
-        r3 = mod.solve(problem, time_limit_s=max(remaining(), 0.1 * time_limit_s), seed=seed, workers=workers,
-                       starts=(layout,) if feasible else ())
-        if r3.status not in ("optimal", "feasible"):  # pragma: no cover - the start is feasible
-            return replace(r3, solve_seconds=time.perf_counter() - t0, stats={**r3.stats, "relaxation": info})
-        stats = {**r3.stats, "relaxation": info}
-        layout, best = tuple(sorted(r3.chosen)), problem.objective_of(set(r3.chosen))
-        if r3.bound is not None and (bound is None or r3.bound > bound):
-            bound = float(r3.bound)
-            stats["bound_from"] = "exact model"
-        else:
-            stats["bound_from"] = "relaxation"
+    if best is not None and ub_tested is not None and best < ub_tested and remaining() > 0.1 * time_limit_s:
+        # the tests again, against the better incumbent (a few iterations from the multipliers)
+        lag2 = lagrangian_bound(relaxed, best, time_limit_s=min(2.0, 0.05 * time_limit_s), max_iterations=50,
+                                multipliers=lag.multipliers)
+        prove(lag2.bound, "lagrangian")
+        fixed |= lag2.fixed_zero
+        info["lagrangian"]["closed"] = len(fixed)
+    # 4. the reduced relaxation: a proven bound and another layout (when small enough to help)
+    if not large and remaining() > 0.1 * time_limit_s and (bound is None or bound < best):
+        rrel = reduced(relaxed)
+        info["reduced_relaxation"] = {"levels": sum(len(c.levels) for c in rrel.clients)}
+        if info["reduced_relaxation"]["levels"] <= RELAX_MAX_LEVELS:
+            r1 = mod.solve(rrel, time_limit_s=RELAX_SHARE * remaining(), seed=seed, workers=workers,
+                           starts=(layout,) if layout else ())
+            info["reduced_relaxation"].update({"status": r1.status, "objective": r1.objective, "bound": r1.bound,
+                                               "seconds": round(time.perf_counter() - t0, 3)})
+            if r1.status in ("optimal", "feasible"):
+                prove(r1.bound, "relaxation")
+                offer(r1.chosen, "relaxation")
+                offer(improve_sites(problem, r1.chosen, evaluator=ev), "relaxation")
+                stats = r1.stats
+    # 5. the reduced exact model with the time left
+    if best is None or (remaining() >= 0.1 * time_limit_s and (bound is None or bound < best)):
+        red = reduced(problem)
+        info["reduced_levels"] = sum(len(c.levels) for c in red.clients)
+        if best is None or info["reduced_levels"] <= EXACT_MAX_LEVELS:
+            # the backend's limit is its search: leave time for building its model and for the
+            # checks after it (about 20 us per radius level, measured at 100-500 firms)
+            limit = remaining() - 1.0 - 2e-5 * info["reduced_levels"]
+            r3 = mod.solve(red, time_limit_s=max(limit, 0.05 * time_limit_s), seed=seed, workers=workers,
+                           starts=(layout,) if layout else ())
+            if r3.status in ("optimal", "feasible"):
+                offer(r3.chosen, "exact model")
+                prove(r3.bound, "exact model")
+                stats = r3.stats
+            elif best is None:
+                return replace(r3, stats={**r3.stats, "relaxation": info})
     bound = min(bound, float(best)) if bound is not None else None
     gap = relative_gap(float(best), bound)
     status = "optimal" if gap == 0.0 else "feasible"
     msg = "proven optimal" if status == "optimal" else f"time limit reached; gap {100 * (gap or 0):.2f}%"
-    return SolveResult(status, float(best), bound, gap, time.perf_counter() - t0, r1.backend, seed, layout, (), msg, stats)
+    stats = {**stats, "relaxation": info, "bound_from": bound_from, "incumbent": info.get("incumbent_from")}
+    return SolveResult(status, float(best), bound, gap, time.perf_counter() - t0, mod.__name__.rsplit(".", 1)[-1], seed,
+                       layout, (), msg, stats)
 
 
-def drop_redundant(problem: Problem, res: SolveResult) -> SolveResult:
+def drop_redundant(problem: Problem, res: SolveResult, evaluator=None) -> SolveResult:
     """Report the chosen layout's exact objective, and remove chosen decisions nothing needs.
 
     Ties in walking are common (a second crossing no route uses, a social space with no
     coverage to add), and a solver may return them. Each chosen decision, dearest first, is
     dropped when the layout stays feasible and its exact objective does not rise, so the
-    reported walking optimum is unchanged and nothing is built for nothing.
+    reported walking optimum is unchanged and nothing is built for nothing. ``evaluator``
+    (a :class:`~optimiser.heuristic.Evaluator` of ``problem``) makes the checks vectorised.
     """
     if res.status not in ("optimal", "feasible"):
         return res
+    if evaluator is not None:
+        def value(chosen: set[int]) -> int:
+            x = np.zeros(len(problem.decisions), dtype=np.int8)
+            x[list(chosen)] = 1
+            return int(evaluator.objective(x))
+
+        def feasible(chosen: set[int]) -> bool:
+            x = np.zeros(len(problem.decisions), dtype=np.int8)
+            x[list(chosen)] = 1
+            return bool(evaluator.feasible(x))
+    else:
+        value, feasible = problem.objective_of, problem.is_feasible
     chosen = set(res.chosen)
     # a time-limited incumbent may leave level variables above what its decisions imply, so
     # its reported value can overstate the layout: report the layout's exact objective
-    best = problem.objective_of(chosen)
+    best = value(chosen)
     if best != res.objective:
         gap = relative_gap(float(best), res.bound)
         res = replace(res, objective=float(best), gap=gap if gap is not None else res.gap,
                       stats={**res.stats, "solver_objective": res.objective})
     for d in sorted(res.chosen, key=lambda i: -problem.decisions[i].cost_gbp):
         trial = chosen - {d}
-        if problem.is_feasible(trial) and problem.objective_of(trial) <= best:
-            chosen = trial
-            best = problem.objective_of(trial)
+        if feasible(trial):
+            obj = value(trial)
+            if obj <= best:
+                chosen, best = trial, obj
     if chosen == set(res.chosen):
         return res
     gap = relative_gap(float(best), res.bound)

@@ -110,22 +110,24 @@ def test_unknown_strategy_is_refused():
 
 
 def test_relax_first_bound_is_valid_on_a_district():
-    """On a 40-firm district (crossings on access routes, 3 hubs of 80 sites) the two-phase
-    result is proven optimal or has a bound at most the direct proven optimum, and its layout
-    verifies; a time limit too short to finish still reports bound <= objective."""
+    """On a 40-firm district (crossings on access routes, 3 hubs of 80 sites) every phase of
+    relax-first runs, each proven bound is at most the direct proven optimum, and the result
+    is that optimum, proven, with a layout that verifies."""
     prep = prepare(make_district(40, 80, 16, 1, seed=3))
     p = prep.problem
     assert relax_access_crossings(p) is not None
     direct = solve(p, "cpsat", time_limit_s=60, seed=0, workers=1, strategy="direct")
     assert direct.status == "optimal"
     two = solve(p, "cpsat", time_limit_s=60, seed=0, workers=1, strategy="relax-first")
-    assert two.bound <= direct.objective + 1e-6
-    assert two.objective >= direct.objective - 1e-6
     rel = two.stats["relaxation"]
-    # here the relaxation's optimum walks further in the exact model, so every phase runs:
-    # alternating re-optimisation from the relaxation's layout, then the exact model
-    assert rel["status"] == "optimal" and rel["layout_objective"] > rel["objective"]
-    assert [s["re-optimised"] for s in rel["alternating"]][:2] == ["crossings", "sites"]
-    assert rel["bound"] <= direct.objective
+    lag = rel["lagrangian"]
+    # measured: 1,520,085,000 against the optimum 1,521,676,100 (0.1 % below), 77 of 96
+    # decisions closed by the reduction tests
+    assert direct.objective * 0.99 <= lag["bound"] <= direct.objective
+    assert lag["closed"] >= len(p.decisions) // 2
+    red = rel["reduced_relaxation"]
+    assert red["status"] == "optimal" and red["bound"] <= direct.objective
+    assert red["levels"] < rel["levels"]
+    assert rel["alternating"] and rel["reduced_levels"] < sum(len(c.levels) for c in p.clients)
+    assert two.status == "optimal" and two.objective == direct.objective and two.bound == direct.objective
     assert verify(p, prep.context, two.chosen, two.objective).passed
-    assert two.status == "optimal" and two.objective == direct.objective

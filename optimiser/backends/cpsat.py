@@ -111,26 +111,33 @@ def _params(solver: cp_model.CpSolver, time_limit_s: float, seed: int, workers: 
 def warm_start(problem: Problem, time_limit_s: float, starts=()):
     """(best layout or None, its exact objective or None, hint values or None, seconds).
 
-    The greedy layout, or one of ``starts`` (layouts found elsewhere, e.g. on a relaxation)
-    when it is feasible and better."""
+    The best feasible layout of ``starts`` (layouts found elsewhere, e.g. by an earlier
+    stage), or the greedy layout when none of them is feasible (the greedy takes seconds on
+    the largest models, and an earlier stage's layout is the better start there)."""
     t = time.perf_counter()
     from optimiser.heuristic import Evaluator, greedy_layout, hint_values
 
     try:
         ev = Evaluator(problem)
-        layout = greedy_layout(problem, time_budget_s=max(0.5, min(10.0, 0.1 * time_limit_s)), evaluator=ev)
     except MemoryError:  # pragma: no cover - the solver may still manage
         return None, None, None, time.perf_counter() - t
-    best, best_obj = None, None
-    for cand in ([layout] if layout is not None else []) + [tuple(sorted(s)) for s in starts]:
+    best, best_obj, best_hint = None, None, None
+
+    def consider(cand) -> None:
+        nonlocal best, best_obj, best_hint
         hint = hint_values(problem, cand, ev)
         if not ev.feasible(hint[0]):
-            continue
+            return
         obj = int(ev.objective(hint[0]))
         if best_obj is None or obj < best_obj:
             best, best_obj, best_hint = cand, obj, hint
+
+    for cand in starts:
+        consider(tuple(sorted(cand)))
     if best is None:
-        return None, None, None, time.perf_counter() - t
+        layout = greedy_layout(problem, time_budget_s=max(0.5, min(10.0, 0.1 * time_limit_s)), evaluator=ev)
+        if layout is not None:
+            consider(layout)
     return best, best_obj, best_hint, time.perf_counter() - t
 
 
