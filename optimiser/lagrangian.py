@@ -50,7 +50,8 @@ class LagrangianResult:
     """What :func:`lagrangian_bound` proved.
 
     Attributes:
-        bound: a lower bound on the problem's optimum (integer objective units), rounded up.
+        bound: a lower bound on the problem's optimum (integer objective units, rounded up),
+            at most ``upper_bound``; ``math.inf`` when no layout meets the budget and counts.
         fixed_zero: decisions closed in every layout whose objective is below ``upper_bound``
             (reduction tests).
         layout: the knapsack's decisions at the best multipliers (a heuristic start; it meets
@@ -61,7 +62,7 @@ class LagrangianResult:
         step: the step factor reached.
     """
 
-    bound: int
+    bound: float
     fixed_zero: frozenset[int]
     layout: tuple[int, ...]
     iterations: int
@@ -137,7 +138,10 @@ class _Knapsack:
 
     # -------------------------------------------------------------- one group
     def _group_table(self, g: int, v: np.ndarray):
-        """(F, items, srcs): F[k, x] = min value of k (saturated) items of exactly x units."""
+        """(F, items, srcs, forced) of group ``g``: F[k, x] is the least value of k items (the
+        last row: k or more when the group has no upper count) costing exactly x units; the
+        group's forced-open decisions are in every state; ``srcs[j][k, x]`` is the count
+        before item ``items[j]`` was taken to reach (k, x), or -1."""
         ids = self.groups[g]
         lo, hi = self.lo[g], self.hi[g]
         ids = ids[~self.closed[ids]]
@@ -256,7 +260,7 @@ class _Knapsack:
 def lagrangian_bound(problem: Problem, upper_bound: float | None = None, *, time_limit_s: float = 10.0,
                      max_iterations: int = 3000, test_every: int = 20, start_lengths=None,
                      multipliers: tuple[np.ndarray, np.ndarray] | None = None,
-                     initial_step: float = 2.0, on_layout=None) -> LagrangianResult:
+                     initial_step: float = 2.0, on_layout=None, closed=()) -> LagrangianResult:
     """A Lagrangian lower bound on ``problem``'s optimum, and the decisions it proves closed.
 
     Args:
@@ -272,10 +276,13 @@ def lagrangian_bound(problem: Problem, upper_bound: float | None = None, *, time
             district: lengths in the exact model (longer than in its access relaxation) reach
             in 2,000 iterations (32 s) a bound 0.86% below the incumbent, which the start at
             the objective constant reaches only after 3,000 iterations.
-        multipliers: ``(lam, mu)`` of an earlier call on the same problem, to continue from
-            (with ``initial_step`` its final :attr:`LagrangianResult.step`).
+        multipliers: ``(lam, mu)`` of an earlier call on the same problem (or one with the
+            same clients, e.g. a tighter relaxation), to continue from (with
+            ``initial_step`` its final :attr:`LagrangianResult.step`).
         initial_step: the Polyak step factor to start with (halved after 100 iterations
             without a better bound).
+        closed: decisions already proven closed in every layout below ``upper_bound`` (by
+            an earlier call): kept closed, and reported in :attr:`LagrangianResult.fixed_zero`.
         on_layout: called every ``test_every`` iterations with the knapsack's decisions (a
             candidate layout); it returns the best known objective so far (or ``None``),
             which then becomes ``upper_bound`` (a closer step target and sharper tests).
@@ -317,6 +324,8 @@ def lagrangian_bound(problem: Problem, upper_bound: float | None = None, *, time
         mscale = wmax[n_d + m_opt]
     if multipliers is not None:
         lam, mu = (np.array(a, dtype=float) for a in multipliers)
+        if mu.size != m_opt.size:  # from a problem with other conjunctions: theirs start at 0
+            mu = np.zeros(m_opt.size)
     else:
         # each client at its weighted length in the start layout (penalties uncovered), else at
         # its shortest option (then L starts at the objective constant)
@@ -328,6 +337,7 @@ def lagrangian_bound(problem: Problem, upper_bound: float | None = None, *, time
         mu = np.zeros(m_opt.size)
     target = float(upper_bound) if upper_bound is not None else float(wbase.sum())
     fixed = np.zeros(n_d, dtype=bool)
+    fixed[list(closed)] = True
 
     def evaluate(lam, mu, tests: bool):
         rc = inc_cost - np.repeat(lam, per_client)
@@ -352,7 +362,9 @@ def lagrangian_bound(problem: Problem, upper_bound: float | None = None, *, time
                 upper_bound = target = float(ub)
         L, y_ids, rc, z = evaluate(lam, mu, upper_bound is not None and it % test_every == 0)
         if not math.isfinite(L):
-            break  # the budget and counts alone cannot be met: best stays -inf / inf below
+            if fixed.any() and upper_bound is not None:
+                best = max(best, float(upper_bound))  # no layout below the upper bound is left
+            break  # else the budget and counts alone cannot be met: the bound is +inf below
         if L > best + 1e-9 * abs(best if math.isfinite(best) else 1.0):
             best, best_layout, best_mult, stall = L, tuple(int(i) for i in y_ids), (lam, mu), 0
         else:

@@ -686,7 +686,7 @@ def _rewritten(problem: Problem, info: dict[str, Any]) -> Problem:
                    _option_index={req: i for i, req in enumerate(problem.options) if len(req) > 1})
 
 
-def relax_access_crossings(problem: Problem) -> Problem | None:
+def relax_access_crossings(problem: Problem, closed=()) -> Problem | None:
     """A relaxation: every walk to a facility or social space may use every candidate crossing
     for free (firm pairs and every constraint are unchanged).
 
@@ -697,21 +697,38 @@ def relax_access_crossings(problem: Problem) -> Problem | None:
     lower bound for ``problem``. It is much smaller: access levels become firms x sites
     instead of firms x sites x crossing sets, and access no longer links sites to crossings.
 
+    ``closed``: decision ids known to be closed in every layout of interest (e.g. by the
+    reduction tests of :mod:`optimiser.lagrangian`, for layouts better than an incumbent).
+    Access options needing one of them are dropped instead of relaxed, which makes the
+    relaxation tighter; it is then a relaxation of ``problem`` with those decisions at 0.
+
     Returns ``None`` when there is nothing to relax (no access option needs a crossing).
     """
-    crossing = [d.kind == "crossing" for d in problem.decisions]
+    crossing = np.array([d.kind == "crossing" for d in problem.decisions], dtype=bool)
+    shut = np.zeros(len(problem.decisions), dtype=bool)
+    shut[list(closed)] = True
     q = _rewritten(problem, {"relaxation": "access over every candidate crossing"})
     # option id -> relaxed option id: its non-crossing decisions; -1 when there are none
-    # (always open); crossing decisions themselves are always open too
+    # (always open); -2 when it needs a closed decision (never open)
     relaxed = np.arange(len(problem.options), dtype=np.int64)
     relaxed[np.nonzero(crossing)[0]] = -1
+    relaxed[np.nonzero(shut)[0]] = -2
     for o in range(len(problem.decisions), len(problem.options)):
         req = problem.options[o]
+        if shut[list(req)].any():
+            relaxed[o] = -2
+            continue
         rest = tuple(d for d in req if not crossing[d])
         if len(rest) < len(req):
             relaxed[o] = q.option_id(rest) if rest else -1
     any_access = False
     for c in problem.clients:
+        if c.kind == "pair" and shut.any():
+            # options needing a closed decision never open: drop them (and emptied levels)
+            kept = [(lev, tuple(o for o in opts if relaxed[o] != -2)) for lev, opts in zip(c.levels, c.level_options)]
+            kept = [(lev, opts) for lev, opts in kept if opts]
+            q.clients.append(Client(c.key, c.kind, c.weight, c.base, tuple(v for v, _ in kept), tuple(o for _, o in kept)))
+            continue
         if c.kind == "pair" or not c.levels:
             q.clients.append(c)
             continue
@@ -724,6 +741,8 @@ def relax_access_crossings(problem: Problem) -> Problem | None:
                 break
             for o in opts:
                 r = int(relaxed[o])
+                if r == -2:
+                    continue
                 any_access |= r != o
                 first.setdefault(r, lev)
         by_level: dict[int, list[int]] = {}

@@ -68,6 +68,44 @@ def test_relaxation_never_walks_further_and_keeps_feasibility(name):
         assert best_q <= p.objective_of(set(_get(name)[1][1]))
 
 
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_relaxation_with_closed_decisions_sits_between(name):
+    """With decisions known closed, the relaxation drops their access options instead of
+    relaxing them: for every layout with those closed it walks no further than the exact
+    model and no shorter than the plain relaxation, and feasibility is unchanged."""
+    prep, _ = _get(name)
+    p = prep.problem
+    q = relax_access_crossings(p)
+    if q is None:
+        pytest.skip("no access option needs a crossing here")
+    crossings = [i for i, d in enumerate(p.decisions) if d.kind == "crossing"]
+    for closed in [(c,) for c in crossings] + [tuple(crossings[:2])]:
+        qc = relax_access_crossings(p, closed=closed)
+        if qc is None:
+            continue
+        for subset in _subsets(len(p.decisions)):
+            chosen = set(subset)
+            if chosen & set(closed):
+                continue
+            assert qc.is_feasible(chosen) == p.is_feasible(chosen)
+            assert q.objective_of(chosen) <= qc.objective_of(chosen) <= p.objective_of(chosen)
+
+
+
+def test_closing_a_crossing_tightens_the_relaxation_somewhere():
+    # not vacuous: on some zoo site, closing a crossing makes some layout walk further
+    found = False
+    for name in _relaxed_cases():
+        p = _get(name)[0].problem
+        q = relax_access_crossings(p)
+        for c in (i for i, d in enumerate(p.decisions) if d.kind == "crossing"):
+            qc = relax_access_crossings(p, closed=(c,))
+            if qc is not None and any(q.objective_of(set(s)) < qc.objective_of(set(s))
+                                      for s in _subsets(len(p.decisions)) if c not in s):
+                found = True
+    assert found
+
+
 @pytest.mark.parametrize("backend", ["cpsat", "cbc"])
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_relax_first_matches_brute_force(name, backend):
