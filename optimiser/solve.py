@@ -161,7 +161,7 @@ def _relax_first(problem: Problem, relaxed: Problem, mod, time_limit_s: float, s
         x[list(layout)] = 1
         start = ev.client_lengths(ev.open_options(x))[0]
     # in two rounds, each offering its layouts as incumbents on the way (200 firms: a
-    # Lagrangian layout, 4,857M, beats the greedy's, 5,007M, and sharpens the steps and
+    # Lagrangian layout, 4,857M, beats the greedy's, 5,026M, and sharpens the steps and
     # tests); between them the best layout's sites are re-chosen
     seen: set = set()
 
