@@ -32,6 +32,8 @@ import scipy.sparse as sp
 from optimiser.problem import Problem
 
 _BIG = np.iinfo(np.int64).max // 4
+_MAX_MATRIX = 25_000_000
+"""improve_sites builds a clients x sites matrix of float64 only up to this many entries (200 MB)."""
 
 
 class Evaluator:
@@ -348,7 +350,8 @@ def improve_sites(problem: Problem, chosen, *, evaluator: Evaluator | None = Non
     weighted walk most, estimated for all candidates at once from a clients x sites matrix.
     Each move is confirmed on the exact objective and constraints (spacing, coverage...) of
     :class:`Evaluator`; the best confirmed improving swap is made, until none improves or
-    ``max_moves`` is reached. Returns the (sorted) decision ids, never a worse layout.
+    ``max_moves`` is reached. Returns the (sorted) decision ids, never a worse layout (the
+    layout unchanged when the clients x sites matrix would exceed ``_MAX_MATRIX`` entries).
     """
     ev = evaluator or Evaluator(problem)
     n_d = ev.n_d
@@ -378,9 +381,11 @@ def improve_sites(problem: Problem, chosen, *, evaluator: Evaluator | None = Non
     clients = np.unique(inc_client[ok & (opt_site[inc_opt] >= 0)])
     if clients.size == 0:
         return tuple(int(i) for i in np.nonzero(x)[0])
+    sites = np.nonzero(is_site)[0]
+    if clients.size * sites.size > _MAX_MATRIX:
+        return tuple(int(i) for i in np.nonzero(x)[0])  # too large a matrix: left as it is
     row_of = np.full(ev.w.size, -1, dtype=np.int64)
     row_of[clients] = np.arange(clients.size)
-    sites = np.nonzero(is_site)[0]
     col_of = np.full(n_d, -1, dtype=np.int64)
     col_of[sites] = np.arange(sites.size)
     base = ev.base[clients].astype(float)
