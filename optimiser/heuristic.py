@@ -341,7 +341,7 @@ def hint_values(problem: Problem, chosen: tuple[int, ...], evaluator: Evaluator 
 
 
 def improve_sites(problem: Problem, chosen, *, evaluator: Evaluator | None = None, max_moves: int = 50,
-                  tries_per_move: int = 20) -> tuple[int, ...]:
+                  tries_per_move: int = 20, time_limit_s: float = 5.0) -> tuple[int, ...]:
     """Swap local search over the open facility and social-space sites, crossings fixed.
 
     With the layout's crossings fixed, every walk to a facility is a nearest-open-site
@@ -350,9 +350,11 @@ def improve_sites(problem: Problem, chosen, *, evaluator: Evaluator | None = Non
     weighted walk most, estimated for all candidates at once from a clients x sites matrix.
     Each move is confirmed on the exact objective and constraints (spacing, coverage...) of
     :class:`Evaluator`; the best confirmed improving swap is made, until none improves or
-    ``max_moves`` is reached. Returns the (sorted) decision ids, never a worse layout (the
-    layout unchanged when the clients x sites matrix would exceed ``_MAX_MATRIX`` entries).
+    ``max_moves`` is reached or ``time_limit_s`` has passed (checked between steps). Returns
+    the (sorted) decision ids, never a worse layout (the layout unchanged when the clients x
+    sites matrix would exceed ``_MAX_MATRIX`` entries).
     """
+    t0 = time.perf_counter()
     ev = evaluator or Evaluator(problem)
     n_d = ev.n_d
     x = np.zeros(n_d, dtype=np.int8)
@@ -413,7 +415,10 @@ def improve_sites(problem: Problem, chosen, *, evaluator: Evaluator | None = Non
         rest = np.minimum(base, D[:, others].min(axis=1)) if others.size else base
         C = np.column_stack([D[:, cols], rest])
         try:
-            res = solve_pmedian(C, p + 1, weights=w, fixed_open=[cols.size], time_limit_s=5.0)
+            left = time_limit_s - (time.perf_counter() - t0)
+            if left <= 0:
+                break
+            res = solve_pmedian(C, p + 1, weights=w, fixed_open=[cols.size], time_limit_s=left)
         except (ValueError, MemoryError):  # pragma: no cover - an unusual matrix: swaps only
             continue
         pick = [int(c) for c in res.open_facilities if c < cols.size]
@@ -427,6 +432,8 @@ def improve_sites(problem: Problem, chosen, *, evaluator: Evaluator | None = Non
             if obj < best:
                 x, best = y, obj
     for _ in range(max_moves):
+        if time.perf_counter() - t0 > time_limit_s:
+            break
         open_cols = np.nonzero(x[sites] == 1)[0]
         moves = []
         for out in open_cols:

@@ -51,7 +51,8 @@ class LagrangianResult:
 
     Attributes:
         bound: a lower bound on the problem's optimum (integer objective units, rounded up),
-            at most ``upper_bound``; ``math.inf`` when no layout meets the budget and counts.
+            at most ``upper_bound``; ``math.inf`` when no layout meets the budget and counts
+            (with ``closed`` and no ``upper_bound``: none with those decisions closed).
         fixed_zero: decisions closed in every layout whose objective is below ``upper_bound``
             (reduction tests).
         layout: the knapsack's decisions at the best multipliers (a heuristic start; it meets
@@ -134,7 +135,6 @@ class _Knapsack:
         self.group_of = group_of
         self.groups = [np.nonzero(group_of == g)[0] for g in range(len(lo))]
         self.lo, self.hi = lo, hi
-        self.infeasible = self.closed[self.forced_open].any()
 
     # -------------------------------------------------------------- one group
     def _group_table(self, g: int, v: np.ndarray):
@@ -209,7 +209,7 @@ class _Knapsack:
 
     def solve(self, v: np.ndarray, want_tests: bool = False):
         """(value, chosen decision ids, forced-open lower bound per decision or None)."""
-        if self.infeasible:
+        if self.closed[self.forced_open].any():  # a decision both forced open and closed
             return _INF, np.zeros(0, dtype=np.int64), None
         tables = [self._group_table(g, v) for g in range(len(self.groups))]
         H = [self._valid_min(g, t[0]) for g, t in enumerate(tables)]
@@ -348,7 +348,7 @@ def lagrangian_bound(problem: Problem, upper_bound: float | None = None, *, time
         S, y_ids, t = knap.solve(v, want_tests=tests)
         L = lam.sum() + np.minimum(0.0, wbase - lam).sum() + np.minimum(s_conj, 0.0).sum() + S
         if t is not None:
-            fixed[:] |= (L - S + t) > upper_bound * (1 + 1e-12) + 1e-6
+            fixed[:] |= (L - S + t) > upper_bound + 1e-9 * abs(upper_bound) + 1e-6
         return L, y_ids, rc, s_conj < 0
 
     best = -_INF

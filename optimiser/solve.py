@@ -123,6 +123,10 @@ def _relax_first(problem: Problem, relaxed: Problem, mod, time_limit_s: float, s
     def remaining() -> float:
         return time_limit_s - (time.perf_counter() - t0)
 
+    def sites_time() -> float:
+        """Time for one site interchange: a tenth of what is left (at least 0.2 s)."""
+        return max(0.2, 0.1 * remaining())
+
     best: int | None = None
     layout: tuple[int, ...] = ()
     stats: dict = {}
@@ -150,7 +154,7 @@ def _relax_first(problem: Problem, relaxed: Problem, mod, time_limit_s: float, s
     greedy = greedy_layout(problem, time_budget_s=max(0.5, 0.1 * time_limit_s), evaluator=ev)
     if greedy is not None:
         offer(greedy, "greedy")
-        offer(improve_sites(problem, greedy, evaluator=ev), "greedy, sites re-chosen")
+        offer(improve_sites(problem, greedy, evaluator=ev, time_limit_s=sites_time()), "greedy, sites re-chosen")
     info["greedy_seconds"] = round(time.perf_counter() - t0, 3)
     # 2. Lagrangian bound and reduction tests on the relaxation
     large = relaxed.info["levels"] > RELAX_MAX_LEVELS
@@ -179,7 +183,7 @@ def _relax_first(problem: Problem, relaxed: Problem, mod, time_limit_s: float, s
     if math.isfinite(lag.bound):
         offer(lag.layout, "lagrangian")
         if layout:
-            offer(improve_sites(problem, layout, evaluator=ev), "lagrangian, sites re-chosen")
+            offer(improve_sites(problem, layout, evaluator=ev, time_limit_s=sites_time()), "lagrangian, sites re-chosen")
         if best is None or lag.bound < best:
             # round 2 on a tighter relaxation when crossings were closed: their access options
             # are dropped instead of relaxed (500 firms: 48 of 102 crossings closed, the bound
@@ -198,10 +202,10 @@ def _relax_first(problem: Problem, relaxed: Problem, mod, time_limit_s: float, s
                 lag = replace(more, bound=max(lag.bound, more.bound), fixed_zero=lag.fixed_zero | more.fixed_zero)
                 offer(lag.layout, "lagrangian")
         if layout and info.get("incumbent_from") == "lagrangian" and remaining() > 0.05 * time_limit_s:
-            offer(improve_sites(problem, layout, evaluator=ev), "lagrangian, sites re-chosen")
+            offer(improve_sites(problem, layout, evaluator=ev, time_limit_s=sites_time()), "lagrangian, sites re-chosen")
     if lag.bound == math.inf:
         # the budget and counts alone cannot be met: the exact model explains why
-        res = mod.solve(problem, time_limit_s=max(remaining(), 0.5 * time_limit_s), seed=seed, workers=workers)
+        res = mod.solve(problem, time_limit_s=max(remaining(), 0.1 * time_limit_s), seed=seed, workers=workers)
         return replace(res, stats={**res.stats, "relaxation": info})
     prove(lag.bound, "lagrangian")
     fixed = set(lag.fixed_zero)
@@ -228,7 +232,7 @@ def _relax_first(problem: Problem, relaxed: Problem, mod, time_limit_s: float, s
                       time_limit_s=0.25 * remaining(), seed=seed, workers=workers, starts=(layout,))
         if r.status in ("optimal", "feasible"):
             offer(r.chosen, "alternating")
-        offer(improve_sites(problem, layout, evaluator=ev), "alternating")
+        offer(improve_sites(problem, layout, evaluator=ev, time_limit_s=sites_time()), "alternating")
         steps.append({"status": r.status, "objective": best, "seconds": round(time.perf_counter() - t0, 3)})
         if best >= before:
             break  # neither side improves the other any more
@@ -241,11 +245,12 @@ def _relax_first(problem: Problem, relaxed: Problem, mod, time_limit_s: float, s
         fixed |= lag2.fixed_zero
         info["lagrangian"]["closed"] = len(fixed)
     # 4. the reduced relaxation: a proven bound and another layout (when small enough to help)
-    if not large and remaining() > 0.1 * time_limit_s and (bound is None or bound < best):
+    if not large and remaining() > 0.1 * time_limit_s and (best is None or bound is None or bound < best):
         # the tightest relaxation at hand: access options over closed decisions dropped, and
         # those decisions fixed at 0
-        rrel = relax_access_crossings(problem, closed=fixed) if fixed else relaxed
-        rrel = fix_decisions(rrel, {i: 0 for i in fixed}) if rrel is not None and fixed else (rrel or relaxed)
+        rrel = (relax_access_crossings(problem, closed=fixed) or relaxed) if fixed else relaxed
+        if fixed:
+            rrel = fix_decisions(rrel, {i: 0 for i in fixed})
         info["reduced_relaxation"] = {"levels": sum(len(c.levels) for c in rrel.clients)}
         if info["reduced_relaxation"]["levels"] <= RELAX_MAX_LEVELS:
             r1 = mod.solve(rrel, time_limit_s=RELAX_SHARE * remaining(), seed=seed, workers=workers,
@@ -255,7 +260,7 @@ def _relax_first(problem: Problem, relaxed: Problem, mod, time_limit_s: float, s
             if r1.status in ("optimal", "feasible"):
                 prove(r1.bound, "relaxation")
                 offer(r1.chosen, "relaxation")
-                offer(improve_sites(problem, r1.chosen, evaluator=ev), "relaxation")
+                offer(improve_sites(problem, r1.chosen, evaluator=ev, time_limit_s=sites_time()), "relaxation")
                 stats = r1.stats
     # 5. the reduced exact model with the time left
     if best is None or (remaining() >= 0.1 * time_limit_s and (bound is None or bound < best)):

@@ -169,3 +169,51 @@ def test_relax_first_bound_is_valid_on_a_district():
     assert rel["alternating"] and rel["reduced_levels"] < sum(len(c.levels) for c in p.clients)
     assert two.status == "optimal" and two.objective == direct.objective and two.bound == direct.objective
     assert verify(p, prep.context, two.chosen, two.objective).passed
+
+
+def _greedy_fails_problems():
+    """Two problems where the greedy finds nothing: one infeasible (the only route to the site
+    needs a crossing the budget cannot pay), one whose only feasible layout is {0, 3}."""
+    from optimiser.problem import Client, Constraint, Decision, Penalty, Problem
+
+    dec = [Decision("crossing:0", "crossing", "b", 100_000.0, ""), Decision("facility:f:0", "facility", "f", 0.0, ""),
+           Decision("facility:f:1", "facility", "f", 0.0, "")]
+    p1 = Problem(dec, [(0,), (1,), (2,)], [], [], [], {}, 10, {"all": 1.0}, 0.0)
+    o = p1.option_id((1, 0))
+    p1.clients.append(Client("access:f:0", "access", 5, None, (100,), ((o,),)))
+    p1.constraints += [Constraint("reach:0", ((o, 1),), 1, None, "reach:0"),
+                       Constraint("budget", ((0, 100_000),), None, 0, "budget")]
+    p1.groups.update({"reach:0": "reach", "budget": "budget"})
+    dec = [Decision("crossing:0", "crossing", "b", 2e5, ""), Decision("crossing:1", "crossing", "b", 3e5, ""),
+           Decision("facility:f:0", "facility", "f", 2e5, ""), Decision("facility:f:1", "facility", "f", 0.0, "")]
+    opts = [(0,), (1,), (2,), (3,), (0, 1), (0, 1, 2), (1, 2), (0, 1, 3), (0, 2), (1, 3)]
+    p2 = Problem(dec, list(opts), [], [], [], {}, 10, {"all": 1.0}, 0.0,
+                 _option_index={r: i for i, r in enumerate(opts) if len(r) > 1})
+    p2.clients = [Client("pair:0", "pair", 28, 635, (257,), ((4,),)),
+                  Client("access:f:0", "access", 29, 852, (166, 205, 418, 462), ((5,), (2, 5), (6,), (3, 5))),
+                  Client("access:f:1", "access", 16, None, (313,), ((0, 5),)),
+                  Client("access:f:2", "access", 16, 688, (120, 153), ((2,), (2,))),
+                  Client("access:f:3", "access", 28, 881, (94, 105, 494, 499), ((2, 3), (2,), (7,), (1, 7))),
+                  Client("access:f:4", "access", 14, 896, (247,), ((0, 8),))]
+    p2.constraints = [Constraint("reach:1", ((0, 1), (5, 1)), 1, None, "reach:1"),
+                      Constraint("budget", ((0, 200000), (1, 300000), (2, 200000)), None, 373185, "budget"),
+                      Constraint("count_min:f", ((2, 1), (3, 1)), 1, None, "count_min:f"),
+                      Constraint("count_max:f", ((2, 1), (3, 1)), None, 2, "count_max:f")]
+    p2.penalties = [Penalty("pen", 1935, (9,))]
+    p2.groups = {c.group: c.group for c in p2.constraints}
+    return p1, p2
+
+
+def test_relax_first_without_a_greedy_layout_matches_direct():
+    # found by review: relax-first compared the bound with a missing incumbent
+    from optimiser.heuristic import greedy_layout
+
+    p1, p2 = _greedy_fails_problems()
+    assert greedy_layout(p1) is None and greedy_layout(p2) is None
+    assert p2.is_feasible({0, 3}) and p2.objective_of({0, 3}) == 55219
+    for p in (p1, p2):
+        direct = solve(p, "cpsat", time_limit_s=5, strategy="direct")
+        two = solve(p, "cpsat", time_limit_s=5, strategy="relax-first")
+        assert two.status == direct.status
+        if direct.status == "optimal":
+            assert two.objective == direct.objective == 55219 and two.bound == two.objective

@@ -135,7 +135,10 @@ def warm_start(problem: Problem, time_limit_s: float, starts=()):
     for cand in starts:
         consider(tuple(sorted(cand)))
     if best is None:
-        layout = greedy_layout(problem, time_budget_s=max(0.5, min(10.0, 0.1 * time_limit_s)), evaluator=ev)
+        try:
+            layout = greedy_layout(problem, time_budget_s=max(0.5, min(10.0, 0.1 * time_limit_s)), evaluator=ev)
+        except MemoryError:  # pragma: no cover - the solver may still manage
+            layout = None
         if layout is not None:
             consider(layout)
     return best, best_obj, best_hint, time.perf_counter() - t
