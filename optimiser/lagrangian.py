@@ -355,6 +355,7 @@ def lagrangian_bound(problem: Problem, upper_bound: float | None = None, *, time
     best_layout: tuple[int, ...] = ()
     best_mult = (lam, mu)
     step, stall, it = float(initial_step), 0, 0
+    y_ids = np.zeros(0, dtype=np.int64)
     for it in range(1, max_iterations + 1):
         if on_layout is not None and it % test_every == 1 and it > 1:
             ub = on_layout(tuple(int(i) for i in y_ids))

@@ -849,7 +849,7 @@ class _Builder:
 
     def finish(self):
         coords = np.vstack(self.coords) if self.coords else np.zeros((0, 2))
-        us, vs, ws, ks, refs = [], [], [], [], []
+        us, vs, ks, refs = [], [], [], []
         plain = np.ones(len(self.seg_xy), dtype=bool)
         for seg, lst in self.splits.items():
             plain[seg] = False

@@ -388,7 +388,6 @@ def _solve_reduced_cpsat(
     const = 0
     n_u = 0
     for i in range(n):
-        Ri = R[i]
         row = C[i]
         cols = allowed_pairs[i]
         # levels: distinct costs among allowed columns (free or opened) <= Ri
@@ -812,7 +811,6 @@ def solve_pmedian(
     nodes = 0
 
     def finish(status_override=None):
-        nonlocal LB
         total = time.perf_counter() - t0
         timings["total"] = total
         Sfinal = np.array(sorted(int(j) for j in S), dtype=np.int64)

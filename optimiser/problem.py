@@ -283,7 +283,6 @@ def build_problem(
         crossing_decision[ci] = len(decisions)
         decisions.append(Decision(f"crossing:{c.id}", "crossing", c.barrier_id, c.cost_gbp, f"{c.type} {c.id}"))
     site_decision: dict[str, int] = {}
-    spec_of = {f.type: f for f in scenario.facilities}
     for s in facility_sites:
         if s.key in network.access and s.key not in network.unreachable:
             site_decision[s.key] = len(decisions)

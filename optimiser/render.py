@@ -806,7 +806,6 @@ def draw_plan(ax: Axes, layout: Any, metrics: Mapping[str, Any], *,
     lay, labeler, tags = _map_axes(ax, layout, metrics, extent)
     fig = ax.figure
     handles = _draw_base(ax, lay)
-    pts_per_m = (ax.transData.transform((1, 0))[0] - ax.transData.transform((0, 0))[0]) * 72.0 / fig.dpi
 
     # candidate crossings (not chosen): faint options
     if style.show_candidates:

@@ -8,7 +8,6 @@ footprints, coverage, directness). A failure raises :class:`VerificationError`.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 
 import numpy as np
