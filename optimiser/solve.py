@@ -202,7 +202,9 @@ def _relax_first(problem: Problem, relaxed: Problem, mod, time_limit_s: float, s
                 lag = replace(more, bound=max(lag.bound, more.bound), fixed_zero=lag.fixed_zero | more.fixed_zero)
                 offer(lag.layout, "lagrangian")
         if layout and info.get("incumbent_from") == "lagrangian" and remaining() > 0.05 * time_limit_s:
-            offer(improve_sites(problem, layout, evaluator=ev, time_limit_s=sites_time()), "lagrangian, sites re-chosen")
+            # the last phase when the relaxation is large: half of what is left
+            offer(improve_sites(problem, layout, evaluator=ev, time_limit_s=0.5 * remaining()),
+                  "lagrangian, sites re-chosen")
     if lag.bound == math.inf:
         # the budget and counts alone cannot be met: the exact model explains why
         res = mod.solve(problem, time_limit_s=max(remaining(), 0.1 * time_limit_s), seed=seed, workers=workers)
