@@ -95,6 +95,12 @@ class Evaluator:
         self.cost = np.array([d.cost_gbp for d in problem.decisions], dtype=float)
 
     # ------------------------------------------------------------------ evaluation
+    def layout(self, chosen) -> np.ndarray:
+        """The 0/1 decision vector of a layout given as decision ids."""
+        x = np.zeros(self.n_d, dtype=np.int8)
+        x[list(chosen)] = 1
+        return x
+
     def open_options(self, x: np.ndarray) -> np.ndarray:
         return (self.A @ x.astype(np.int32)) == self.req
 
@@ -331,8 +337,7 @@ def hint_values(problem: Problem, chosen: tuple[int, ...], evaluator: Evaluator 
     """Values of every model variable at a layout: (x per decision, open per option,
     u per level in ``level_terms`` order, uncovered per penalty)."""
     ev = evaluator or Evaluator(problem)
-    x = np.zeros(len(problem.decisions), dtype=np.int8)
-    x[list(chosen)] = 1
+    x = ev.layout(chosen)
     ov = ev.open_options(x)
     length, _ = ev.client_lengths(ov)
     # u = 1 iff no option at or below this level is open, i.e. the level is shorter than the length
@@ -357,8 +362,7 @@ def improve_sites(problem: Problem, chosen, *, evaluator: Evaluator | None = Non
     t0 = time.perf_counter()
     ev = evaluator or Evaluator(problem)
     n_d = ev.n_d
-    x = np.zeros(n_d, dtype=np.int8)
-    x[list(chosen)] = 1
+    x = ev.layout(chosen)
     if not ev.feasible(x):
         return tuple(sorted(int(i) for i in chosen))
     best = ev.objective(x)

@@ -132,9 +132,9 @@ class _Knapsack:
             group_of[free] = len(lo)
             lo.append(0)
             hi.append(None)
-        self.group_of = group_of
         self.groups = [np.nonzero(group_of == g)[0] for g in range(len(lo))]
         self.lo, self.hi = lo, hi
+        self._nothing = np.where(np.arange(self.cap + 1) == 0, 0.0, _INF)  # no group yet: 0 at 0 units
 
     # -------------------------------------------------------------- one group
     def _group_table(self, g: int, v: np.ndarray):
@@ -147,14 +147,13 @@ class _Knapsack:
         ids = ids[~self.closed[ids]]
         forced = ids[self.forced_open[ids]]
         ids = ids[~self.forced_open[ids] & (self.units[ids] <= self.cap)]  # dearer than the budget: never
-        top = hi if hi is not None else None
         kcap = hi if hi is not None else lo
         keep = []
         uu = self.units[ids]
         for u in np.unique(uu):
             cls = ids[uu == u]
             cls = cls[np.argsort(v[cls], kind="stable")]
-            m = min(cls.size, top) if top is not None else min(cls.size, int((v[cls] < 0).sum()) + lo)
+            m = min(cls.size, hi) if hi is not None else min(cls.size, int((v[cls] < 0).sum()) + lo)
             keep.append(cls[:m])
         items = np.concatenate(keep) if keep else np.zeros(0, dtype=np.int64)
         X = self.cap
@@ -214,7 +213,7 @@ class _Knapsack:
         tables = [self._group_table(g, v) for g in range(len(self.groups))]
         H = [self._valid_min(g, t[0]) for g, t in enumerate(tables)]
         # prefix convolutions for the answer, and "all but g" for the tests
-        acc = [np.zeros(self.cap + 1) + np.where(np.arange(self.cap + 1) == 0, 0.0, _INF)]
+        acc = [self._nothing]
         splits = []
         for h, _ in H:
             nxt, arg = self._conv(h, acc[-1])
@@ -242,9 +241,8 @@ class _Knapsack:
         tests = None
         if want_tests:
             tests = np.full(self.n_d, -_INF)
-            unit0 = np.where(np.arange(self.cap + 1) == 0, 0.0, _INF)
             for g in range(len(self.groups)):
-                rest = unit0
+                rest = self._nothing
                 for h2 in (H[j][0] for j in range(len(self.groups)) if j != g):
                     rest = self._conv(h2, rest)[0]
                 hm1, _ = self._valid_min(g, tables[g][0], shift=1)

@@ -7,8 +7,6 @@ import math
 import time
 from dataclasses import replace
 
-import numpy as np
-
 from optimiser.backends import BACKENDS
 from optimiser.problem import Problem, fix_decisions, relax_access_crossings
 from optimiser.result import SolveResult, relative_gap
@@ -137,8 +135,7 @@ def _relax_first(problem: Problem, relaxed: Problem, mod, time_limit_s: float, s
     def offer(cand, where: str) -> None:
         nonlocal best, layout
         cand = tuple(sorted(int(i) for i in cand))
-        x = np.zeros(len(problem.decisions), dtype=np.int8)
-        x[list(cand)] = 1
+        x = ev.layout(cand)
         if ev.feasible(x):
             obj = int(ev.objective(x))
             if best is None or obj < best:
@@ -161,9 +158,7 @@ def _relax_first(problem: Problem, relaxed: Problem, mod, time_limit_s: float, s
     share = LAGRANGIAN_SHARE_LARGE if large else LAGRANGIAN_SHARE
     start = None
     if layout:
-        x = np.zeros(len(problem.decisions), dtype=np.int8)
-        x[list(layout)] = 1
-        start = ev.client_lengths(ev.open_options(x))[0]
+        start = ev.client_lengths(ev.open_options(ev.layout(layout)))[0]
     # in two rounds, each offering its layouts as incumbents on the way (200 firms: a
     # Lagrangian layout, 4,857M, beats the greedy's, 5,026M, and sharpens the steps and
     # tests); between them the best layout's sites are re-chosen
@@ -215,12 +210,11 @@ def _relax_first(problem: Problem, relaxed: Problem, mod, time_limit_s: float, s
                           "seconds": round(time.perf_counter() - t0, 3)}
     cache: dict = {}
 
-    def reduced(which: Problem) -> Problem:
-        """``which`` with the closed decisions fixed at 0 (built once per set of closed)."""
-        key = (id(which), len(fixed))
-        if key not in cache:
-            cache[key] = fix_decisions(which, {i: 0 for i in fixed}) if fixed else which
-        return cache[key]
+    def reduced() -> Problem:
+        """The problem with the closed decisions fixed at 0 (built once per set of closed)."""
+        if len(fixed) not in cache:
+            cache[len(fixed)] = fix_decisions(problem, {i: 0 for i in fixed}) if fixed else problem
+        return cache[len(fixed)]
 
     ub_tested = best
     # 3. alternating exact re-optimisation from the incumbent: crossings by the backend, then
@@ -230,7 +224,7 @@ def _relax_first(problem: Problem, relaxed: Problem, mod, time_limit_s: float, s
     steps = []
     while best is not None and remaining() > 0.4 * time_limit_s and len(steps) < 6:
         before = best
-        r = mod.solve(fix_decisions(reduced(problem), {i: int(i in layout) for i in others}),
+        r = mod.solve(fix_decisions(reduced(), {i: int(i in layout) for i in others}),
                       time_limit_s=0.25 * remaining(), seed=seed, workers=workers, starts=(layout,))
         if r.status in ("optimal", "feasible"):
             offer(r.chosen, "alternating")
@@ -266,7 +260,7 @@ def _relax_first(problem: Problem, relaxed: Problem, mod, time_limit_s: float, s
                 stats = r1.stats
     # 5. the reduced exact model with the time left
     if best is None or (remaining() >= 0.1 * time_limit_s and (bound is None or bound < best)):
-        red = reduced(problem)
+        red = reduced()
         info["reduced_levels"] = sum(len(c.levels) for c in red.clients)
         if best is None or info["reduced_levels"] <= EXACT_MAX_LEVELS:
             # the backend's limit is its search: leave time for building its model and for the
@@ -302,14 +296,10 @@ def drop_redundant(problem: Problem, res: SolveResult, evaluator=None) -> SolveR
         return res
     if evaluator is not None:
         def value(chosen: set[int]) -> int:
-            x = np.zeros(len(problem.decisions), dtype=np.int8)
-            x[list(chosen)] = 1
-            return int(evaluator.objective(x))
+            return int(evaluator.objective(evaluator.layout(chosen)))
 
         def feasible(chosen: set[int]) -> bool:
-            x = np.zeros(len(problem.decisions), dtype=np.int8)
-            x[list(chosen)] = 1
-            return bool(evaluator.feasible(x))
+            return bool(evaluator.feasible(evaluator.layout(chosen)))
     else:
         value, feasible = problem.objective_of, problem.is_feasible
     chosen = set(res.chosen)
