@@ -3,12 +3,12 @@ jointly so that walking between co-located firms falls, within a budget.
 
 Public API (lazy imports, so ``import optimiser`` stays cheap)::
 
-    read_site, read_scenario, validate_files     # optimiser.io
-    build_walk_network                           # optimiser.network
-    build_problem, solve                         # optimiser.problem / optimiser.solve
+    read_site, read_scenario, validate_files     # optimiser.inputs.reading
+    build_walk_network                           # optimiser.network.graph
+    build_problem, solve                         # optimiser.model.problem / optimiser.solve.strategy
     run_scenario                                 # optimiser.pipeline
-    run_batch                                    # optimiser.batch
-    PMedian, solve_pmedian                       # optimiser.pmedian
+    run_batch                                    # optimiser.batch.runner
+    PMedian, solve_pmedian                       # optimiser.pmedian.core
 """
 
 from __future__ import annotations
@@ -19,17 +19,17 @@ from typing import Any
 __version__ = "0.1.0"
 
 _EXPORTS = {
-    "read_site": "optimiser.io",
-    "read_scenario": "optimiser.io",
-    "validate_files": "optimiser.io",
-    "default_scenario_path": "optimiser.io",
-    "build_walk_network": "optimiser.network",
-    "build_problem": "optimiser.problem",
-    "solve": "optimiser.solve",
+    "read_site": "optimiser.inputs.reading",
+    "read_scenario": "optimiser.inputs.reading",
+    "validate_files": "optimiser.inputs.reading",
+    "default_scenario_path": "optimiser.inputs.reading",
+    "build_walk_network": "optimiser.network.graph",
+    "build_problem": "optimiser.model.problem",
+    "solve": "optimiser.solve.strategy",
     "run_scenario": "optimiser.pipeline",
-    "run_batch": "optimiser.batch",
-    "PMedian": "optimiser.pmedian",
-    "solve_pmedian": "optimiser.pmedian",
+    "run_batch": "optimiser.batch.runner",
+    "PMedian": "optimiser.pmedian.core",
+    "solve_pmedian": "optimiser.pmedian.core",
 }
 
 __all__ = sorted(_EXPORTS) + ["__version__"]

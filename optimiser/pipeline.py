@@ -14,14 +14,14 @@ from typing import Any
 
 import numpy as np
 
-from optimiser.candidates import CandidateSite, facility_candidates, social_candidates
+from optimiser.network.candidates import CandidateSite, facility_candidates, social_candidates
 from optimiser.errors import OutputExistsError
-from optimiser.io import read_scenario
-from optimiser.model import Scenario
-from optimiser.network import WalkNetwork, build_walk_network, generate_candidate_crossings
-from optimiser.problem import Problem, ProblemContext, build_problem, crossing_of_decision
-from optimiser.result import SolveResult
-from optimiser.solve import solve
+from optimiser.inputs.reading import read_scenario
+from optimiser.inputs.domain import Scenario
+from optimiser.network.graph import WalkNetwork, build_walk_network, generate_candidate_crossings
+from optimiser.model.problem import Problem, ProblemContext, build_problem, crossing_of_decision
+from optimiser.solve.result import SolveResult
+from optimiser.solve.strategy import solve
 from optimiser.verify import Verification, verify
 
 
@@ -298,7 +298,7 @@ def run_scenario(
     prep.timings["verify_seconds"] = time.perf_counter() - t
     metrics = summarise(prep, res, ver, baseline)
     if out is not None:
-        from optimiser.outputs import write_run
+        from optimiser.present.rundir import write_run
 
         out.mkdir(parents=True, exist_ok=True)
 
@@ -308,14 +308,14 @@ def run_scenario(
         if render:
             t = time.perf_counter()
             try:
-                from optimiser.render import render_run
+                from optimiser.present.plan import render_run
             except ImportError:  # pragma: no cover - renderer not installed
                 render_run = None
             if render_run is not None:
                 render_run(out)
             metrics["timings"]["render_seconds"] = round(time.perf_counter() - t, 3)
         metrics["timings"]["total_seconds"] = round(time.perf_counter() - t_all, 3)
-        from optimiser.outputs import write_json_atomic
+        from optimiser.present.rundir import write_json_atomic
 
         write_json_atomic(out / "metrics.json", metrics)
     else:

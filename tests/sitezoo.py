@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from shapely.geometry import LineString, Point, Polygon, box
 
-from optimiser.model import (
+from optimiser.inputs.domain import (
     Barrier,
     BarrierKind,
     Crossing,

@@ -1,4 +1,4 @@
-"""Batches (optimiser.batch, ``siteopt batch``): expansion, keys, resilience, resume after
+"""Batches (optimiser.batch.runner, ``siteopt batch``): expansion, keys, resilience, resume after
 SIGKILL, determinism across jobs and Dask, and the Pareto front."""
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from optimiser.batch import (
+from optimiser.batch.runner import (
     RESULT_FORMAT,
     apply_overrides,
     expand_batch,
@@ -235,7 +235,7 @@ def test_resume_after_sigkill_skips_finished_items(site_dir: Path, tmp_path: Pat
     b = write_batch(site_dir, sweep={"budget_gbp": [700000, 1000000, 2000000, 3000000, 4000000, 5000000]})
     out = tmp_path / "out"
     env = {**os.environ, "_SITEOPT_BATCH_FAULTS": json.dumps({"sleep": 0.6})}
-    code = f"from optimiser.batch import run_batch; run_batch({str(b)!r}, {str(out)!r}, jobs=1, progress=False)"
+    code = f"from optimiser.batch.runner import run_batch; run_batch({str(b)!r}, {str(out)!r}, jobs=1, progress=False)"
     proc = subprocess.Popen([sys.executable, "-c", code], env=env, start_new_session=True,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
@@ -313,7 +313,7 @@ def test_pareto_front_matches_brute_force() -> None:
 
 
 def test_pareto_table_on_a_handmade_batch() -> None:
-    from optimiser.batch import BatchItem
+    from optimiser.batch.runner import BatchItem
 
     table = [  # name, status, cost, walk
         ("a", "optimal", 500_000, 1200.0),

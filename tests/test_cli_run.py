@@ -113,7 +113,7 @@ def test_no_solution_in_time_exits_4(tmp_path, monkeypatch):
 
     import optimiser.pipeline as pipeline
     from optimiser.cli import cli
-    from optimiser.result import SolveResult
+    from optimiser.solve.result import SolveResult
 
     def fake_solve(problem, backend, **kw):
         return SolveResult("unknown", None, None, None, 0.01, backend, 0, (), (), "no solution found within the time limit")

@@ -10,8 +10,8 @@ import yaml
 from pyproj import Transformer
 
 from optimiser.errors import InputError, ValidationError
-from optimiser.io import apply_overrides, read_scenario, read_site, scenario_from_mapping, validate_files
-from optimiser.model import ParcelStatus
+from optimiser.inputs.reading import apply_overrides, read_scenario, read_site, scenario_from_mapping, validate_files
+from optimiser.inputs.domain import ParcelStatus
 from sitefiles import scenario_dict, site_dict, write_files
 
 
@@ -130,7 +130,7 @@ def test_errors_are_value_errors_and_collect_everything(tmp_path):
 
 
 def test_embedded_default_is_found():
-    from optimiser.io import default_scenario_path
+    from optimiser.inputs.reading import default_scenario_path
 
     p = default_scenario_path()
     assert p.name == "baseline.yaml" and p.parent.name == "amp_sbp"

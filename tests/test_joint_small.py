@@ -12,7 +12,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks" / "joi
 from generate import make_district  # noqa: E402
 
 from optimiser.pipeline import prepare  # noqa: E402
-from optimiser.solve import solve  # noqa: E402
+from optimiser.solve.strategy import solve  # noqa: E402
 from optimiser.verify import verify  # noqa: E402
 
 

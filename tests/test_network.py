@@ -16,8 +16,8 @@ from hypothesis import strategies as st
 from shapely.geometry import LineString, Point
 
 from optimiser.errors import ModelError
-from optimiser.model import Barrier, BarrierKind, Crossing, Site
-from optimiser.network import (
+from optimiser.inputs.domain import Barrier, BarrierKind, Crossing, Site
+from optimiser.network.graph import (
     EDGE_KINDS,
     WalkNetwork,
     _build_csr,
@@ -253,7 +253,7 @@ def test_crossing_end_lengths_and_points(square):
 
 
 def test_geojson_features_and_summary(square, tmp_path):
-    from optimiser.geo import to_wgs84_geojson
+    from optimiser.present.geojson import to_wgs84_geojson
 
     site, net = square
     feats = net.to_geojson_features()
@@ -334,7 +334,7 @@ def test_random_graph_lengths_match_networkx(seed):
     for i in range(40):
         pts = rng.uniform(0, 1000, size=(rng.integers(2, 5), 2))
         lines.append(LineString(pts))
-    from optimiser.model import WalkPath
+    from optimiser.inputs.domain import WalkPath
 
     paths = tuple(WalkPath(f"p{i}", "", "footpath", l) for i, l in enumerate(lines))
     y = rng.uniform(300, 700)
@@ -442,7 +442,7 @@ AMP_SITE = ROOT / "sites" / "amp_sbp" / "site.yaml"
 
 @pytest.mark.skipif(not AMP_SITE.exists(), reason="sites/amp_sbp/site.yaml not written yet")
 def test_amp_sbp_default_routes_use_a_real_junction():
-    from optimiser.io import read_site
+    from optimiser.inputs.reading import read_site
 
     site = read_site(AMP_SITE)
     barriers = site.active_barriers()
@@ -478,7 +478,7 @@ def test_amp_sbp_default_routes_use_a_real_junction():
 
 
 def _zoo_scenario():
-    from optimiser.model import Scenario
+    from optimiser.inputs.domain import Scenario
 
     return Scenario(id="zoo", name="Zoo", site=two_barrier_site(), site_ref="zoo",
                     budget_gbp=1e6, crossings=crossing_spec(100.0), layers={"hs2": True})
@@ -487,12 +487,12 @@ def _zoo_scenario():
 def test_cli_network_writes_wgs84_geojson_and_summary(tmp_path, monkeypatch):
     from click.testing import CliRunner
 
-    import optimiser.io
+    import optimiser.inputs.reading
     from optimiser.cli.network_cmd import command
 
     sc = _zoo_scenario()
     # the zoo is in local metres: move it to BNG near the AMP so the WGS84 output is sane
-    monkeypatch.setattr(optimiser.io, "read_scenario", lambda path: _shift_scenario(sc))
+    monkeypatch.setattr(optimiser.inputs.reading, "read_scenario", lambda path: _shift_scenario(sc))
     out = tmp_path / "net"
     res = CliRunner().invoke(command, ["scenario.yaml", "--out", str(out)])
     assert res.exit_code == 0, res.output
@@ -517,7 +517,7 @@ def test_cli_network_writes_wgs84_geojson_and_summary(tmp_path, monkeypatch):
 def test_cli_network_reports_input_problems(tmp_path, monkeypatch):
     from click.testing import CliRunner
 
-    import optimiser.io
+    import optimiser.inputs.reading
     from optimiser.cli.network_cmd import command
     from optimiser.errors import InputError, Problem
 
@@ -525,7 +525,7 @@ def test_cli_network_reports_input_problems(tmp_path, monkeypatch):
         raise InputError([Problem("s.yaml", "budget_gbp", "must be >= 0"),
                           Problem("s.yaml", "site", "file not found")])
 
-    monkeypatch.setattr(optimiser.io, "read_scenario", bad)
+    monkeypatch.setattr(optimiser.inputs.reading, "read_scenario", bad)
     res = CliRunner().invoke(command, ["s.yaml", "--out", str(tmp_path / "o")])
     assert res.exit_code == 2
     assert "s.yaml: budget_gbp: must be >= 0" in res.output and "file not found" in res.output

@@ -13,7 +13,7 @@ import itertools
 import pytest
 from shapely.geometry import Point, box
 
-from optimiser.model import (
+from optimiser.inputs.domain import (
     CountRange,
     CrossingTypeSpec,
     DemandSpec,
@@ -27,7 +27,7 @@ from optimiser.model import (
     SocialSpaceSpec,
 )
 from optimiser.pipeline import prepare
-from optimiser.solve import solve
+from optimiser.solve.strategy import solve
 from optimiser.verify import verify
 from sitezoo import crossing_spec, rail_site, square_site, two_barrier_site
 

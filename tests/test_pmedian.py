@@ -1,4 +1,4 @@
-"""Tests for optimiser.pmedian (fast; the whole file runs in a few seconds)."""
+"""Tests for optimiser.pmedian.core (fast; the whole file runs in a few seconds)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
-from optimiser.pmedian import PMedian, PMedianResult, read_orlib_pmed, solve_pmedian  # noqa: E402
+from optimiser.pmedian.core import PMedian, PMedianResult, read_orlib_pmed, solve_pmedian  # noqa: E402
 
 PMED_DIR = next(
     (d for d in (os.path.join(ROOT, "..", "shared", "benchmarks", "orlib-pmed"), "/work/shared/benchmarks/orlib-pmed")

@@ -65,7 +65,7 @@ def _column(page, table: str, idx: int) -> list[str]:
 
 
 def test_report_in_chromium(browser, tmp_path: Path) -> None:
-    from optimiser.render import render_run
+    from optimiser.present.plan import render_run
 
     run = make_run_dir(tmp_path / "run")
     render_run(run)
@@ -104,7 +104,7 @@ def test_report_in_chromium(browser, tmp_path: Path) -> None:
 
 
 def test_compare_in_chromium(browser, tmp_path: Path) -> None:
-    from optimiser.compare import compare_runs
+    from optimiser.present.compare import compare_runs
 
     runs = [make_run_dir(tmp_path / "a", variant=0), make_run_dir(tmp_path / "b", variant=1)]
     _, html = compare_runs(runs, tmp_path / "cmp")

@@ -9,7 +9,7 @@ import pytest
 import scipy.sparse as sp
 from scipy.sparse.csgraph import dijkstra
 
-from optimiser.routes import EndLengths, route_options
+from optimiser.network.routes import EndLengths, route_options
 
 
 def _graph_with(n, rows, cols, w, ends, cl, built):

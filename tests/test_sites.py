@@ -13,7 +13,7 @@ import shapely
 import shapely.ops
 from shapely.geometry import LineString, Point, Polygon
 
-from optimiser.io import read_scenario, read_site, validate_files
+from optimiser.inputs.reading import read_scenario, read_site, validate_files
 
 ROOT = Path(__file__).resolve().parents[1]
 SITE = ROOT / "sites" / "amp_sbp" / "site.yaml"
@@ -199,7 +199,7 @@ def test_crossing_rules_and_exclusions(site):
 
 
 def test_model_size_stays_modest():
-    from optimiser.network import generate_candidate_crossings
+    from optimiser.network.graph import generate_candidate_crossings
 
     for p in SCENARIOS:
         scn = read_scenario(p)
@@ -212,7 +212,7 @@ def test_model_size_stays_modest():
 def test_walk_network_connects_every_firm():
     import numpy as np
 
-    from optimiser.network import build_walk_network
+    from optimiser.network.graph import build_walk_network
 
     for p in SCENARIOS:
         scn = read_scenario(p)

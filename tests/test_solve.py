@@ -1,4 +1,4 @@
-"""optimiser.solve strategies and the access relaxation behind "relax-first".
+"""optimiser.solve.strategy strategies and the access relaxation behind "relax-first".
 
 The relaxation must never walk further than the exact model (so its bound is valid), must keep
 the same feasible layouts, and the two-phase strategy must still return the brute-force optimum
@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from test_optimiser_zoo import CASES, _get
 
-from optimiser.problem import fix_decisions, relax_access_crossings
-from optimiser.solve import solve
+from optimiser.model.problem import fix_decisions, relax_access_crossings
+from optimiser.solve.strategy import solve
 from optimiser.verify import verify
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks" / "joint"))
@@ -174,7 +174,7 @@ def test_relax_first_bound_is_valid_on_a_district():
 def _greedy_fails_problems():
     """Two problems where the greedy finds nothing: one infeasible (the only route to the site
     needs a crossing the budget cannot pay), one whose only feasible layout is {0, 3}."""
-    from optimiser.problem import Client, Constraint, Decision, Penalty, Problem
+    from optimiser.model.problem import Client, Constraint, Decision, Penalty, Problem
 
     dec = [Decision("crossing:0", "crossing", "b", 100_000.0, ""), Decision("facility:f:0", "facility", "f", 0.0, ""),
            Decision("facility:f:1", "facility", "f", 0.0, "")]
@@ -206,7 +206,7 @@ def _greedy_fails_problems():
 
 def test_relax_first_without_a_greedy_layout_matches_direct():
     # found by review: relax-first compared the bound with a missing incumbent
-    from optimiser.heuristic import greedy_layout
+    from optimiser.solve.heuristic import greedy_layout
 
     p1, p2 = _greedy_fails_problems()
     assert greedy_layout(p1) is None and greedy_layout(p2) is None

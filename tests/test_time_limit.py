@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from optimiser.io import read_scenario
+from optimiser.inputs.reading import read_scenario
 from optimiser.pipeline import prepare
-from optimiser.result import relative_gap
-from optimiser.solve import solve
+from optimiser.solve.result import relative_gap
+from optimiser.solve.strategy import solve
 from optimiser.verify import verify
 
 DENSE = {

@@ -68,7 +68,7 @@ def main() -> None:
     args = ap.parse_args()
 
     from optimiser import __version__
-    from optimiser.batch import load_batch, run_batch
+    from optimiser.batch.runner import load_batch, run_batch
 
     spec_map = batch_spec(args.n_seeds, args.time_limit)
     work = args.work or Path(tempfile.mkdtemp(prefix="siteopt-batch-bench-"))

@@ -1,7 +1,7 @@
 """Seeded synthetic districts for the joint crossings + facilities benchmark.
 
-:func:`make_district` builds a :class:`~optimiser.model.Site` in code (working CRS metres,
-local coordinates) and wraps it in a :class:`~optimiser.model.Scenario`:
+:func:`make_district` builds a :class:`~optimiser.inputs.domain.Site` in code (working CRS metres,
+local coordinates) and wraps it in a :class:`~optimiser.inputs.domain.Scenario`:
 
 - a rectangle of square blocks (``BLOCK_M`` = 100 m) with a footpath along every block edge;
   each block holds one parcel inset ``INSET_M`` from the paths, randomly *occupied* (1 to 4
@@ -27,8 +27,8 @@ import math
 import numpy as np
 from shapely.geometry import LineString, Point, box
 
-from optimiser.candidates import facility_candidates
-from optimiser.model import (
+from optimiser.network.candidates import facility_candidates
+from optimiser.inputs.domain import (
     Barrier,
     BarrierKind,
     CountRange,
@@ -46,7 +46,7 @@ from optimiser.model import (
     SolverSettings,
     WalkPath,
 )
-from optimiser.network import generate_candidate_crossings
+from optimiser.network.graph import generate_candidate_crossings
 
 BLOCK_M = 100.0
 INSET_M = 15.0

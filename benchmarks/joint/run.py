@@ -38,11 +38,11 @@ ROOT = HERE.parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(HERE))
 
-import optimiser.problem as problem_mod  # noqa: E402
+import optimiser.model.problem as problem_mod  # noqa: E402
 from generate import make_district  # noqa: E402
 from optimiser.pipeline import prepare  # noqa: E402
-from optimiser.problem import Constraint, Problem, fix_decisions  # noqa: E402
-from optimiser.solve import solve  # noqa: E402
+from optimiser.model.problem import Constraint, Problem, fix_decisions  # noqa: E402
+from optimiser.solve.strategy import solve  # noqa: E402
 from optimiser.verify import verify  # noqa: E402
 
 DEFAULT_SIZES = "20:40:10:1,50:100:20:1,100:200:40:2,200:400:60:2,500:1000:100:2"
@@ -137,8 +137,8 @@ def run_size(n_firms: int, n_sites: int, n_crossings: int, n_barriers: int, *, s
     if max_levels and row["levels"] > max_levels:
         # too big for CP-SAT here: the greedy layout alone, with the trivial bound (every
         # client at its first level), so the row still has an incumbent and an honest gap
-        from optimiser.heuristic import greedy_layout
-        from optimiser.result import relative_gap
+        from optimiser.solve.heuristic import greedy_layout
+        from optimiser.solve.result import relative_gap
 
         t = time.perf_counter()
         g = greedy_layout(p)

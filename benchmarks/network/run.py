@@ -8,13 +8,13 @@ A synthetic walking grid (``--grid`` lines each way, 20 m apart, so 231 gives 10
 segments) cut by a 12 m carriageway with three existing crossings, ``--firms`` firms at
 random points (seed 0). It times:
 
-- building the network with :func:`optimiser.network.build_walk_network`;
+- building the network with :func:`optimiser.network.graph.build_walk_network`;
 - ours: :meth:`WalkNetwork.key_lengths` over every firm (1 process, and ``--workers``);
 - networkx: ``single_source_dijkstra_path_length`` from ``--nx-sources`` firms (the same
   graph: the network's own edge list), extrapolated linearly to all firms, and checked equal
   to ours on those rows;
 - building the network of a realistic small site: the AMP-SBP default
-  (``sites/amp_sbp/site.yaml``) when it and ``optimiser.io.read_site`` exist, else the test
+  (``sites/amp_sbp/site.yaml``) when it and ``optimiser.inputs.reading.read_site`` exist, else the test
   zoo's square site (the results file says which).
 
 Writes ``benchmarks/network/results.json``.
@@ -37,8 +37,8 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 sys.path.insert(0, str(ROOT))
 
-from optimiser.model import Barrier, BarrierKind, Crossing, Firm, Site, WalkPath  # noqa: E402
-from optimiser.network import build_walk_network  # noqa: E402
+from optimiser.inputs.domain import Barrier, BarrierKind, Crossing, Firm, Site, WalkPath  # noqa: E402
+from optimiser.network.graph import build_walk_network  # noqa: E402
 
 
 def synthetic_site(grid: int, n_firms: int, step: float = 20.0, seed: int = 0) -> Site:
@@ -68,7 +68,7 @@ def small_site():
     amp = ROOT / "sites" / "amp_sbp" / "site.yaml"
     if amp.exists():
         try:
-            from optimiser.io import read_site
+            from optimiser.inputs.reading import read_site
 
             return read_site(amp), "sites/amp_sbp/site.yaml"
         except Exception as exc:  # noqa: BLE001 - fall back, and say so

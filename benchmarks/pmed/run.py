@@ -1,4 +1,4 @@
-"""Benchmark: OR-Library pmed1..pmed40 through ``optimiser.pmedian`` vs PySAL spopt.
+"""Benchmark: OR-Library pmed1..pmed40 through ``optimiser.pmedian.core`` vs PySAL spopt.
 
 Usage (from the repository root)::
 
@@ -51,7 +51,7 @@ def _spopt_worker(instance: str, time_limit: float) -> None:
     import pulp
     from spopt.locate import PMedian as SpoptPMedian
 
-    from optimiser.pmedian import read_orlib_pmed
+    from optimiser.pmedian.core import read_orlib_pmed
 
     d, p = read_orlib_pmed(os.path.join(DATA, f"{instance}.txt"))
     t = time.perf_counter()
@@ -126,7 +126,7 @@ def main(argv=None) -> int:
         _spopt_worker(args.spopt_worker, args.spopt_time_limit)
         return 0
 
-    from optimiser.pmedian import read_orlib_pmed, solve_pmedian
+    from optimiser.pmedian.core import read_orlib_pmed, solve_pmedian
 
     # warm-up: load OR-Tools/SCIP once so that the one-off library import is
     # not charged to the first instance that needs it (spopt's imports of

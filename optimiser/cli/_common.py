@@ -21,7 +21,7 @@ def echo_problems(exc: InputError) -> None:
 
 def echo_json(data: Any) -> None:
     """JSON to stdout (rio style): one document, indented, inf/nan as null."""
-    from optimiser.outputs import _clean
+    from optimiser.present.rundir import _clean
 
     click.echo(json.dumps(_clean(data), indent=2))
 

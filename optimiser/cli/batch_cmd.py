@@ -36,7 +36,7 @@ def command(file: Path, out_dir: Path, jobs: int, scheduler: str | None, no_resu
             render: bool, quiet: bool) -> None:
     """Run every scenario of the batch FILE (placemaking-batch/1) and write results.csv,
     pareto.csv and pareto.png under --out."""
-    from optimiser.batch import load_batch, run_batch
+    from optimiser.batch.runner import load_batch, run_batch
     from optimiser.errors import InputError, OutputExistsError
 
     try:

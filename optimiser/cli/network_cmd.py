@@ -33,9 +33,9 @@ EXIT_INPUT = 2
 def command(scenario: Path, out_dir: Path, overwrite: bool) -> None:
     """Build the walking network of SCENARIO's site and write it as GeoJSON with a summary."""
     from optimiser.errors import InputError, ModelError
-    from optimiser.geo import write_geojson
-    from optimiser.io import read_scenario
-    from optimiser.network import (
+    from optimiser.present.geojson import write_geojson
+    from optimiser.inputs.reading import read_scenario
+    from optimiser.network.graph import (
         build_walk_network,
         crossing_features,
         generate_candidate_crossings,

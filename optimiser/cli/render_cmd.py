@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from . import EXIT_INPUT
+from optimiser.cli import EXIT_INPUT
 
 __all__ = ["command"]
 
@@ -21,8 +21,8 @@ def command(ctx: click.Context, run_dir: Path) -> None:
     RUN_DIR is a directory written by `siteopt run` (it needs metrics.json and layout.geojson;
     pairs.csv and firms.csv are used when present). Prints the written files as JSON.
     """
-    from ..errors import InputError
-    from ..render import render_run
+    from optimiser.errors import InputError
+    from optimiser.present.plan import render_run
 
     try:
         written = render_run(run_dir)

@@ -13,7 +13,7 @@ def command(check_path):
     import sys
     from pathlib import Path
 
-    from optimiser.schema import json_schema_text
+    from optimiser.inputs.schema import json_schema_text
 
     text = json_schema_text()
     if check_path:

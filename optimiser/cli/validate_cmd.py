@@ -52,7 +52,7 @@ def _scenario_summary(scn: Any) -> str:
 
 def _summary(path: str) -> str:
     """One-line description of a valid file (it is read again, which is cheap)."""
-    from optimiser import io
+    from optimiser.inputs import reading as io
 
     data, _ = io.load_mapping(path)
     if data is not None and io.detect_kind(data) == "scenario":
@@ -71,7 +71,7 @@ def command(ctx: click.Context, files: tuple[str, ...], as_json: bool) -> None:
     valid, 2 when any has a problem. Nothing is written.
     """
     from optimiser.errors import InputError
-    from optimiser.io import validate_files
+    from optimiser.inputs.reading import validate_files
 
     all_problems = []
     internal = False

@@ -60,7 +60,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic import ValidationError as PydanticValidationError
 
-from optimiser import schema as S
+from optimiser.inputs import schema as S
 from optimiser.errors import FileReadError, OutputExistsError, Problem, ValidationError
 
 RESULT_FORMAT = "placemaking-batch-result/1"
@@ -373,7 +373,7 @@ def item_name(overrides: Mapping[str, Any], fallback: str) -> str:
 
 
 def _read_batch(path_or_spec: Any, base_dir: str | os.PathLike[str] | None) -> tuple[dict[str, Any], str, Path | None, Path]:
-    from optimiser.io import load_mapping
+    from optimiser.inputs.reading import load_mapping
 
     if isinstance(path_or_spec, Mapping):
         root = Path(base_dir) if base_dir is not None else Path.cwd()
@@ -400,7 +400,7 @@ def expand_batch(path_or_spec: Any, *, base_dir: str | os.PathLike[str] | None =
 def load_batch(path_or_spec: Any, *, base_dir: str | os.PathLike[str] | None = None) -> BatchSpec:
     """Parse, validate and expand a batch; see :func:`expand_batch`."""
     from optimiser import __version__
-    from optimiser.io import default_scenario_path, load_mapping, pydantic_problems, resolve_site_ref
+    from optimiser.inputs.reading import default_scenario_path, load_mapping, pydantic_problems, resolve_site_ref
 
     data, fname, path, root = _read_batch(path_or_spec, base_dir)
     problems: list[Problem] = []
@@ -587,9 +587,9 @@ def run_item(payload: Mapping[str, Any], run_dir: str, render: bool = False) -> 
     or an exception all become a record with a status and a reason.
     """
     from optimiser.errors import InputError, VerificationError
-    from optimiser.outputs import write_json_atomic
+    from optimiser.present.rundir import write_json_atomic
 
-    from optimiser.io import scenario_from_mapping
+    from optimiser.inputs.reading import scenario_from_mapping
     from optimiser.pipeline import run_scenario
 
     t0 = time.perf_counter()  # after the (once per worker) imports
@@ -982,7 +982,7 @@ def run_batch(
     _prepare_out(out)
     runs = out / "runs"
     from optimiser import __version__
-    from optimiser.outputs import atomic_write_text, write_json_atomic
+    from optimiser.present.rundir import atomic_write_text, write_json_atomic
 
     write_json_atomic(out / "batch.json", {
         "format": S.BATCH_FORMAT, "id": spec.id, "name": spec.name, "batch_file": str(spec.path) if spec.path else None,

@@ -1,4 +1,4 @@
-"""Dispatch a :class:`~optimiser.problem.Problem` to a backend."""
+"""Dispatch a :class:`~optimiser.model.problem.Problem` to a backend."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ import math
 import time
 from dataclasses import replace
 
-from optimiser.backends import BACKENDS
-from optimiser.problem import Problem, fix_decisions, relax_access_crossings
-from optimiser.result import SolveResult, relative_gap
+from optimiser.solve.registry import BACKENDS
+from optimiser.model.problem import Problem, fix_decisions, relax_access_crossings
+from optimiser.solve.result import SolveResult, relative_gap
 
 RELAX_MIN_LEVELS = 50_000
 """``strategy="auto"`` uses relax-first from this many radius levels up (when the access
@@ -46,13 +46,13 @@ def solve(problem: Problem, backend: str = "cpsat", *, time_limit_s: float = 60.
 
     - ``"direct"``: the backend on the exact model for the whole time limit.
     - ``"relax-first"``: for large models (:func:`_relax_first`). The bound comes from the
-      access relaxation (:func:`~optimiser.problem.relax_access_crossings`: walks to
+      access relaxation (:func:`~optimiser.model.problem.relax_access_crossings`: walks to
       facilities may use every candidate crossing; its bounds are bounds here): first its
-      Lagrangian bound (:mod:`optimiser.lagrangian`), whose reduction tests close the
+      Lagrangian bound (:mod:`optimiser.solve.lagrangian`), whose reduction tests close the
       decisions no better layout uses, then, when small enough, the backend on the reduced
       relaxation. The incumbent comes from the greedy layout, the Lagrangian's layouts and
       alternating exact re-optimisation (crossings by the backend, sites by interchange,
-      :func:`~optimiser.heuristic.improve_sites`); time left goes to the reduced exact model.
+      :func:`~optimiser.solve.heuristic.improve_sites`); time left goes to the reduced exact model.
       The time limit covers every phase.
     - ``"auto"`` (default): ``"relax-first"`` for models with at least ``RELAX_MIN_LEVELS``
       radius levels whose relaxation has at most half as many, else ``"direct"``.
@@ -65,7 +65,7 @@ def solve(problem: Problem, backend: str = "cpsat", *, time_limit_s: float = 60.
         raise ValueError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
     if strategy not in STRATEGIES:
         raise ValueError(f"unknown strategy {strategy!r}; choose one of {', '.join(STRATEGIES)}")
-    mod = importlib.import_module(f"optimiser.backends.{backend}")
+    mod = importlib.import_module(f"optimiser.solve.{backend}")
     t0 = time.perf_counter()
     relaxed = None
     if strategy != "direct":
@@ -76,7 +76,7 @@ def solve(problem: Problem, backend: str = "cpsat", *, time_limit_s: float = 60.
                 relaxed = None
     if relaxed is None:
         return drop_redundant(problem, mod.solve(problem, time_limit_s=time_limit_s, seed=seed, workers=workers))
-    from optimiser.heuristic import Evaluator
+    from optimiser.solve.heuristic import Evaluator
 
     ev = Evaluator(problem)
     res = drop_redundant(problem, _relax_first(problem, relaxed, mod, time_limit_s, seed, workers, t0, ev), ev)
@@ -90,9 +90,9 @@ def _relax_first(problem: Problem, relaxed: Problem, mod, time_limit_s: float, s
 
     The time limit counts from ``t0`` (before the relaxation was built).
 
-    1. An incumbent: the greedy layout (:func:`~optimiser.heuristic.greedy_layout`), its sites
-       re-chosen by :func:`~optimiser.heuristic.improve_sites`.
-    2. A bound: the Lagrangian bound of the relaxation (:mod:`optimiser.lagrangian`), started
+    1. An incumbent: the greedy layout (:func:`~optimiser.solve.heuristic.greedy_layout`), its sites
+       re-chosen by :func:`~optimiser.solve.heuristic.improve_sites`.
+    2. A bound: the Lagrangian bound of the relaxation (:mod:`optimiser.solve.lagrangian`), started
        from the incumbent's walking lengths. It runs up to ``LAGRANGIAN_SHARE`` of the time
        when the relaxation is small enough for the backend (at most ``RELAX_MAX_LEVELS``
        levels), else up to ``LAGRANGIAN_SHARE_LARGE``: then it is the bound. Its reduction
@@ -115,8 +115,8 @@ def _relax_first(problem: Problem, relaxed: Problem, mod, time_limit_s: float, s
     the incumbent or inside them: the reported bound is the best proven one, at most the
     incumbent's objective (equal to it: proven optimal).
     """
-    from optimiser.heuristic import greedy_layout, improve_sites
-    from optimiser.lagrangian import lagrangian_bound
+    from optimiser.solve.heuristic import greedy_layout, improve_sites
+    from optimiser.solve.lagrangian import lagrangian_bound
 
     def remaining() -> float:
         return time_limit_s - (time.perf_counter() - t0)
@@ -290,7 +290,7 @@ def drop_redundant(problem: Problem, res: SolveResult, evaluator=None) -> SolveR
     coverage to add), and a solver may return them. Each chosen decision, dearest first, is
     dropped when the layout stays feasible and its exact objective does not rise, so the
     reported walking optimum is unchanged and nothing is built for nothing. ``evaluator``
-    (a :class:`~optimiser.heuristic.Evaluator` of ``problem``) makes the checks vectorised.
+    (a :class:`~optimiser.solve.heuristic.Evaluator` of ``problem``) makes the checks vectorised.
     """
     if res.status not in ("optimal", "feasible"):
         return res

@@ -14,8 +14,8 @@ import time
 import pulp
 
 from optimiser.errors import SolverError
-from optimiser.problem import Problem
-from optimiser.result import SolveResult, relative_gap
+from optimiser.model.problem import Problem
+from optimiser.solve.result import SolveResult, relative_gap
 
 
 def build_model(problem: Problem) -> tuple[pulp.LpProblem, list[pulp.LpVariable]]:
@@ -85,7 +85,7 @@ def solve(problem: Problem, *, time_limit_s: float = 60.0, seed: int = 0, worker
     t0 = time.perf_counter()
     greedy, greedy_obj, hint, greedy_s = (None, None, None, 0.0)
     if use_hint:
-        from optimiser.backends.cpsat import warm_start
+        from optimiser.solve.cpsat import warm_start
 
         greedy, greedy_obj, hint, greedy_s = warm_start(problem, time_limit_s, starts)
     lp, x = build_model(problem)
@@ -109,7 +109,7 @@ def solve(problem: Problem, *, time_limit_s: float = 60.0, seed: int = 0, worker
     st = pulp.LpStatus[lp.status]
     sol = lp.sol_status
     if st == "Infeasible":
-        from optimiser.backends.cpsat import explain_infeasible
+        from optimiser.solve.cpsat import explain_infeasible
 
         conflicts = explain_infeasible(problem, time_limit_s=max(5.0, time_limit_s / 2), seed=seed)
         return SolveResult("infeasible", None, None, None, secs, "cbc", seed, (), conflicts, "no layout meets every requirement")

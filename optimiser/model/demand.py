@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from optimiser.model import DemandSpec, Firm
+from optimiser.inputs.domain import DemandSpec, Firm
 
 
 def affinity(spec: DemandSpec, sector_a: str, sector_b: str) -> float:

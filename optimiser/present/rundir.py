@@ -18,11 +18,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from optimiser.geo import to_wgs84_geojson
+from optimiser.present.geojson import to_wgs84_geojson
 
 if TYPE_CHECKING:  # pragma: no cover
     from optimiser.pipeline import Prepared
-    from optimiser.result import SolveResult
+    from optimiser.solve.result import SolveResult
     from optimiser.verify import Verification
 
 _UMASK = os.umask(0)

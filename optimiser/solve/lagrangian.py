@@ -1,4 +1,4 @@
-"""A Lagrangian lower bound and reduction tests for a :class:`~optimiser.problem.Problem`.
+"""A Lagrangian lower bound and reduction tests for a :class:`~optimiser.model.problem.Problem`.
 
 The problem, written with assignment variables: client c takes exactly one of its options o
 (length ``d_co``) or its base; an option can be taken only if open (``x_co <= z_o``); a
@@ -24,7 +24,7 @@ Reduction tests (Beasley's, on the same multipliers): forcing decision i open gi
 place of i's group taken; when that exceeds a known layout's objective, every better layout
 keeps i closed. Tests at any multipliers are valid, so the fixes accumulate.
 
-On the access relaxation (:func:`~optimiser.problem.relax_access_crossings`) of the joint
+On the access relaxation (:func:`~optimiser.model.problem.relax_access_crossings`) of the joint
 model this bounds the firm pairs (a budgeted median over crossings) and the walks to
 facilities (a p-median over sites) together, without the hundreds of thousands of radius
 levels the LP would need.
@@ -38,7 +38,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from optimiser.problem import Problem
+from optimiser.model.problem import Problem
 
 _INF = np.inf
 _MAX_UNITS = 1000

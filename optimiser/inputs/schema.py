@@ -3,7 +3,7 @@
 These models are the single source of truth for the formats documented in
 ``sites/README.md`` and ``constraints/README.md``; :func:`json_schema` generates the JSON
 Schema committed under ``constraints/`` (``siteopt schema`` prints it). They check *shape*
-(keys, types, ranges); :mod:`optimiser.io` checks meaning (geometry, CRS, references).
+(keys, types, ranges); :mod:`optimiser.inputs.reading` checks meaning (geometry, CRS, references).
 
 Coordinates are in the file's declared ``crs`` (a projected CRS in metres, e.g. EPSG:27700,
 or EPSG:4326/OGC:CRS84 longitude-latitude, which is reprojected with pyproj). Lengths are

@@ -1,6 +1,6 @@
 """Read and validate site and scenario files.
 
-:func:`read_site` and :func:`read_scenario` return typed objects (:mod:`optimiser.model`)
+:func:`read_site` and :func:`read_scenario` return typed objects (:mod:`optimiser.inputs.domain`)
 or raise :class:`~optimiser.errors.InputError` listing *every* problem found, each as
 ``FILE: field.path: reason (hint)``. Nothing is written and nothing the user gave is
 silently dropped: unknown keys and duplicate keys are errors, not ignored.
@@ -27,9 +27,9 @@ import yaml
 from pydantic import BaseModel
 from pydantic import ValidationError as PydanticValidationError
 
-from optimiser import schema as S
+from optimiser.inputs import schema as S
 from optimiser.errors import FileReadError, InputError, Problem, ValidationError
-from optimiser.model import (
+from optimiser.inputs.domain import (
     Barrier,
     BarrierKind,
     CountRange,
@@ -69,7 +69,7 @@ def data_roots() -> list[Path]:
     roots = []
     if os.environ.get("SITEOPT_HOME"):
         roots.append(Path(os.environ["SITEOPT_HOME"]))
-    roots.append(Path(__file__).resolve().parents[1])
+    roots.append(Path(__file__).resolve().parents[2])
     roots.append(Path(sys.prefix) / "share" / "placemaking-optimiser")
     return [r for r in roots if (r / "sites").is_dir() or (r / "constraints").is_dir()]
 
@@ -761,7 +761,7 @@ def _check_site(data: dict[str, Any], file: str, path: Path | None) -> tuple[Sit
 
 
 def read_site(path: str | os.PathLike[str]) -> Site:
-    """Read and validate a site file; return a :class:`~optimiser.model.Site`.
+    """Read and validate a site file; return a :class:`~optimiser.inputs.domain.Site`.
 
     Raises:
         InputError: with every problem found (``.problems``), never a partial site.

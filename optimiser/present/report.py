@@ -15,7 +15,7 @@ import json
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
-from .render import (
+from optimiser.present.plan import (
     RunData,
     distance_figure,
     fmt_gbp,
@@ -116,7 +116,7 @@ def data_uri_png(png: bytes) -> str:
 
 def page(title: str, body: str, *, subtitle: str = "") -> str:
     """A complete self-contained HTML page (no external resources)."""
-    from . import __version__
+    from optimiser import __version__
 
     now = _dt.datetime.now().strftime("%Y-%m-%d %H:%M")
     return (
@@ -153,7 +153,7 @@ def table(headers: Sequence[tuple[str, bool]], rows: Iterable[Sequence[str]], *,
 
 def _fig_png(fig) -> bytes:
     buf = io.BytesIO()
-    from .render import PLAN_DPI
+    from optimiser.present.plan import PLAN_DPI
 
     fig.savefig(buf, format="png", dpi=PLAN_DPI, facecolor=fig.get_facecolor())
     return buf.getvalue()
@@ -256,7 +256,7 @@ def metrics_table(m: Mapping[str, Any]) -> str:
 
 
 def placements_table(m: Mapping[str, Any]) -> str:
-    from .render import placement_tags
+    from optimiser.present.plan import placement_tags
 
     pl = m.get("placements") or {}
     tags = placement_tags(m)
@@ -284,7 +284,7 @@ def placements_table(m: Mapping[str, Any]) -> str:
 def pairs_table(run: RunData) -> str:
     if not run.pairs:
         return '<p class="note">pairs.csv is not in this run directory.</p>'
-    from .render import placement_tags
+    from optimiser.present.plan import placement_tags
 
     tags = placement_tags(run.metrics, run.layout)
     rows = sorted(run.pairs, key=lambda r: (_f(r.get("change_m")) if _f(r.get("change_m")) is not None else 0.0))

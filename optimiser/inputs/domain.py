@@ -1,6 +1,6 @@
 """Typed, validated site and scenario objects.
 
-These are what :func:`optimiser.io.read_site` and :func:`optimiser.io.read_scenario` return
+These are what :func:`optimiser.inputs.reading.read_site` and :func:`optimiser.inputs.reading.read_scenario` return
 once a file has passed validation. Every geometry is a shapely 2 object in the site's
 *working* CRS, a projected CRS in metres (EPSG:27700 for the AMP-SBP default); lengths are
 metres (``*_m``), areas square metres (``*_m2``) and money pounds sterling (``*_gbp``).

@@ -25,12 +25,12 @@ from typing import Any
 
 import numpy as np
 
-from optimiser.candidates import CandidateSite
-from optimiser.demand import pair_weights
+from optimiser.network.candidates import CandidateSite
+from optimiser.model.demand import pair_weights
 from optimiser.errors import ModelError
-from optimiser.model import Crossing, Scenario
-from optimiser.network import WalkNetwork, firm_key
-from optimiser.routes import EndLengths, route_option_arrays, route_options
+from optimiser.inputs.domain import Crossing, Scenario
+from optimiser.network.graph import WalkNetwork, firm_key
+from optimiser.network.routes import EndLengths, route_option_arrays, route_options
 
 WEIGHT_LEVELS = 10_000
 """Weights are quantised to integers with the largest weight of each kind at this value."""
@@ -262,7 +262,7 @@ def build_problem(
         ModelError: the scenario cannot be modelled (e.g. a facility type with no site).
     """
     t0 = time.perf_counter()
-    from optimiser.schema import MAX_GBP
+    from optimiser.inputs.schema import MAX_GBP
 
     costs = [scenario.budget_gbp] + [c.cost_gbp for c in network.candidates] + [s.cost_gbp for s in facility_sites + social_sites]
     if not all(math.isfinite(c) and 0 <= c <= MAX_GBP for c in costs):
@@ -697,7 +697,7 @@ def relax_access_crossings(problem: Problem, closed=()) -> Problem | None:
     instead of firms x sites x crossing sets, and access no longer links sites to crossings.
 
     ``closed``: decision ids known to be closed in every layout of interest (e.g. by the
-    reduction tests of :mod:`optimiser.lagrangian`, for layouts better than an incumbent).
+    reduction tests of :mod:`optimiser.solve.lagrangian`, for layouts better than an incumbent).
     Access options needing one of them are dropped instead of relaxed, which makes the
     relaxation tighter; it is then a relaxation of ``problem`` with those decisions at 0.
 

@@ -39,7 +39,7 @@ from pyproj import CRS, Transformer
 from shapely.geometry import shape
 from shapely.geometry.base import BaseGeometry
 
-from .errors import FileReadError, Problem
+from optimiser.errors import FileReadError, Problem
 
 __all__ = [
     "Feature",
@@ -1242,7 +1242,7 @@ def render_run(run_dir: str | Path) -> list[Path]:
     fig = distance_figure(run)
     out.append(save_figure(fig, run.run_dir / "distance.png"))
     out.append(save_figure(fig, run.run_dir / "distance.svg"))
-    from .report import write_report
+    from optimiser.present.report import write_report
 
     out.append(write_report(run.run_dir, run=run))
     return out

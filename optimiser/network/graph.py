@@ -42,7 +42,7 @@ from shapely.geometry import LineString, MultiLineString, Point
 from shapely.geometry.base import BaseGeometry
 
 from optimiser.errors import ModelError
-from optimiser.model import (
+from optimiser.inputs.domain import (
     Barrier,
     BarrierKind,
     Crossing,
@@ -536,7 +536,7 @@ class WalkNetwork:
         self, kinds: Iterable[str] = ("path", "connector", "crossing", "candidate")
     ) -> list[dict[str, Any]]:
         """GeoJSON-like features (geometry as shapely, working CRS) of the edges of the given
-        kinds; reproject with :func:`optimiser.geo.to_wgs84_geojson`."""
+        kinds; reproject with :func:`optimiser.present.geojson.to_wgs84_geojson`."""
         kinds = set(kinds)
         feats: list[dict[str, Any]] = []
         codes = [(_KIND_CODE[k], k) for k in EDGE_KINDS if k in kinds]

@@ -29,7 +29,7 @@ import time
 import numpy as np
 import scipy.sparse as sp
 
-from optimiser.problem import Problem
+from optimiser.model.problem import Problem
 
 _BIG = np.iinfo(np.int64).max // 4
 _MAX_MATRIX = 25_000_000
@@ -408,7 +408,7 @@ def improve_sites(problem: Problem, chosen, *, evaluator: Evaluator | None = Non
     # first, each kind's open sites re-chosen together: an exact p-median over its candidates
     # (the other kinds' open sites and the base as one always-open column); kept if the
     # exact model accepts it (spacing and the like are not in the p-median)
-    from optimiser.pmedian import solve_pmedian
+    from optimiser.pmedian.core import solve_pmedian
 
     for k in np.unique(kind):
         cols = np.nonzero(kind == k)[0]

@@ -16,7 +16,7 @@ import shapely
 from shapely.geometry import Point, Polygon, box
 from shapely.ops import unary_union
 
-from optimiser.model import BarrierKind, ParcelStatus, Scenario
+from optimiser.inputs.domain import BarrierKind, ParcelStatus, Scenario
 
 FIXED_BUILDING_MARGIN_M = 15.0
 """Clear margin kept around a fixed building's footprint (or location if no footprint)."""

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
 
-from .render import (
+from optimiser.present.plan import (
     PLAN_DPI,
     PlanStyle,
     RunData,
@@ -35,7 +35,7 @@ from .render import (
     save_figure,
     union_extent,
 )
-from .report import data_uri_png, page, table
+from optimiser.present.report import data_uri_png, page, table
 
 __all__ = ["compare_runs", "METRIC_ROWS", "best_indices", "metric_rows"]
 
@@ -192,7 +192,7 @@ def compare_figure(runs: Sequence[RunData], *, distance: bool = True):
         cax = fig.add_axes((x_leg + 0.1 / fig_w, 1 - (top + panel_h * 0.9) / fig_h, 0.18 / fig_w,
                             panel_h * 0.8 / fig_h))
         cb = fig.colorbar(matplotlib.cm.ScalarMappable(norm=norm, cmap=cmap), cax=cax)
-        from .render import DISTANCE_LABELS
+        from optimiser.present.plan import DISTANCE_LABELS
 
         cb.set_label(DISTANCE_LABELS[kind] + "\n(blue shorter, red longer; same scale in every panel)", fontsize=7.5)
         cb.ax.tick_params(labelsize=7)

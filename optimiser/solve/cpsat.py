@@ -13,8 +13,8 @@ import time
 from ortools.sat.python import cp_model
 
 from optimiser.errors import SolverError
-from optimiser.problem import Problem
-from optimiser.result import SolveResult, relative_gap
+from optimiser.model.problem import Problem
+from optimiser.solve.result import SolveResult, relative_gap
 
 _STATUS = {
     cp_model.OPTIMAL: "optimal",
@@ -31,7 +31,7 @@ PRESOLVE_OFF_LEVELS = 2_000
 def build_model(problem: Problem, *, enforce_groups: bool = False, objective: bool = True, hint=None):
     """The CP-SAT model of a problem.
 
-    ``hint``: :func:`optimiser.heuristic.hint_values` of a feasible layout; every variable
+    ``hint``: :func:`optimiser.solve.heuristic.hint_values` of a feasible layout; every variable
     gets its value as a solution hint.
 
     Returns (model, x decision vars, option vars, {group: literal} when ``enforce_groups``).
@@ -115,7 +115,7 @@ def warm_start(problem: Problem, time_limit_s: float, starts=()):
     stage), or the greedy layout when none of them is feasible (the greedy takes seconds on
     the largest models, and an earlier stage's layout is the better start there)."""
     t = time.perf_counter()
-    from optimiser.heuristic import Evaluator, greedy_layout, hint_values
+    from optimiser.solve.heuristic import Evaluator, greedy_layout, hint_values
 
     try:
         ev = Evaluator(problem)
@@ -148,7 +148,7 @@ def solve(problem: Problem, *, time_limit_s: float = 60.0, seed: int = 0, worker
           use_hint: bool = True, starts=()) -> SolveResult:
     """Solve with CP-SAT; a time limit returns the incumbent with its gap.
 
-    A greedy layout (:mod:`optimiser.heuristic`), or the best feasible layout of ``starts``,
+    A greedy layout (:mod:`optimiser.solve.heuristic`), or the best feasible layout of ``starts``,
     is given to CP-SAT as a full solution hint; if CP-SAT finds nothing better within the
     limit, that layout is returned as "feasible" with CP-SAT's best bound (never as
     "optimal").

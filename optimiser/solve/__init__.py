@@ -1,0 +1,1 @@
+"""Solving: backends, heuristics, bounds and the strategy that combines them."""
