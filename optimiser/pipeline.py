@@ -14,12 +14,12 @@ from typing import Any
 
 import numpy as np
 
-from optimiser.network.candidates import CandidateSite, facility_candidates, social_candidates
 from optimiser.errors import OutputExistsError
-from optimiser.inputs.reading import read_scenario
 from optimiser.inputs.domain import Scenario
-from optimiser.network.graph import WalkNetwork, build_walk_network, generate_candidate_crossings
+from optimiser.inputs.reading import read_scenario
 from optimiser.model.problem import Problem, ProblemContext, build_problem, crossing_of_decision
+from optimiser.network.candidates import CandidateSite, facility_candidates, social_candidates
+from optimiser.network.graph import WalkNetwork, build_walk_network, generate_candidate_crossings
 from optimiser.solve.result import SolveResult
 from optimiser.solve.strategy import solve
 from optimiser.verify import Verification, verify

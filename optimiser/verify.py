@@ -14,11 +14,11 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.csgraph import dijkstra
 
-from optimiser.network.candidates import DEFAULT_BUILDING_RADIUS_M, no_build_area
-from optimiser.model.demand import pair_weights
 from optimiser.errors import VerificationError
 from optimiser.inputs.domain import ParcelStatus
+from optimiser.model.demand import pair_weights
 from optimiser.model.problem import Problem, ProblemContext
+from optimiser.network.candidates import DEFAULT_BUILDING_RADIUS_M, no_build_area
 
 
 @dataclass

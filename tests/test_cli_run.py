@@ -9,7 +9,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from sitefiles import write_files
 
 ROOT = Path(__file__).resolve().parents[1]

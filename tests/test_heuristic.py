@@ -16,10 +16,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks" / "joi
 from generate import make_district  # noqa: E402
 from test_optimiser_zoo import CASES  # noqa: E402
 
+from optimiser.model.problem import Client, Constraint, Decision, Penalty, Problem  # noqa: E402
+from optimiser.pipeline import prepare  # noqa: E402
 from optimiser.solve import cpsat  # noqa: E402
 from optimiser.solve.heuristic import Evaluator, greedy_layout, hint_values  # noqa: E402
-from optimiser.pipeline import prepare  # noqa: E402
-from optimiser.model.problem import Client, Constraint, Decision, Penalty, Problem  # noqa: E402
 from optimiser.solve.result import relative_gap  # noqa: E402
 from optimiser.solve.strategy import solve  # noqa: E402
 
@@ -183,8 +183,8 @@ def test_improve_sites_is_feasible_never_worse_and_keeps_crossings_and_counts(na
 def test_improve_sites_finds_the_best_hubs_for_the_crossings_on_a_district():
     """40 firms, 3 hubs of 80 sites: from the greedy layout, re-choosing the hubs by
     interchange reaches the exact optimum of the hubs with the greedy's crossings fixed."""
-    from optimiser.solve.heuristic import improve_sites
     from optimiser.model.problem import fix_decisions
+    from optimiser.solve.heuristic import improve_sites
 
     p = prepare(make_district(40, 80, 16, 1, seed=3)).problem
     ev = Evaluator(p)

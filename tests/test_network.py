@@ -14,17 +14,6 @@ import shapely
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from shapely.geometry import LineString, Point
-
-from optimiser.errors import ModelError
-from optimiser.inputs.domain import Barrier, BarrierKind, Crossing, Site
-from optimiser.network.graph import (
-    EDGE_KINDS,
-    WalkNetwork,
-    _build_csr,
-    build_walk_network,
-    generate_candidate_crossings,
-)
-
 from sitezoo import (
     TYPES,
     crossing_spec,
@@ -35,6 +24,16 @@ from sitezoo import (
     ring_site,
     square_site,
     two_barrier_site,
+)
+
+from optimiser.errors import ModelError
+from optimiser.inputs.domain import Barrier, BarrierKind, Crossing, Site
+from optimiser.network.graph import (
+    EDGE_KINDS,
+    WalkNetwork,
+    _build_csr,
+    build_walk_network,
+    generate_candidate_crossings,
 )
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -12,6 +12,7 @@ import itertools
 
 import pytest
 from shapely.geometry import Point, box
+from sitezoo import crossing_spec, rail_site, square_site, two_barrier_site
 
 from optimiser.inputs.domain import (
     CountRange,
@@ -29,7 +30,6 @@ from optimiser.inputs.domain import (
 from optimiser.pipeline import prepare
 from optimiser.solve.strategy import solve
 from optimiser.verify import verify
-from sitezoo import crossing_spec, rail_site, square_site, two_barrier_site
 
 SIG = CrossingTypeSpec("signalised", 250_000, 45.0)
 FB = CrossingTypeSpec("footbridge", 1_500_000, 30.0)

@@ -24,8 +24,8 @@ from matplotlib.transforms import Bbox
 sys.path.insert(0, str(Path(__file__).parent))
 from runfixture import make_run_dir  # noqa: E402
 
-from optimiser.present import plan as render  # noqa: E402
 from optimiser.cli import cli  # noqa: E402
+from optimiser.present import plan as render  # noqa: E402
 from optimiser.present.compare import best_indices, compare_figure, compare_runs  # noqa: E402
 
 SVG_NS = "{http://www.w3.org/2000/svg}"

@@ -27,7 +27,6 @@ import math
 import numpy as np
 from shapely.geometry import LineString, Point, box
 
-from optimiser.network.candidates import facility_candidates
 from optimiser.inputs.domain import (
     Barrier,
     BarrierKind,
@@ -46,6 +45,7 @@ from optimiser.inputs.domain import (
     SolverSettings,
     WalkPath,
 )
+from optimiser.network.candidates import facility_candidates
 from optimiser.network.graph import generate_candidate_crossings
 
 BLOCK_M = 100.0

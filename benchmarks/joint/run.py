@@ -38,10 +38,11 @@ ROOT = HERE.parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(HERE))
 
-import optimiser.model.problem as problem_mod  # noqa: E402
 from generate import make_district  # noqa: E402
-from optimiser.pipeline import prepare  # noqa: E402
+
+import optimiser.model.problem as problem_mod  # noqa: E402
 from optimiser.model.problem import Constraint, Problem, fix_decisions  # noqa: E402
+from optimiser.pipeline import prepare  # noqa: E402
 from optimiser.solve.strategy import solve  # noqa: E402
 from optimiser.verify import verify  # noqa: E402
 

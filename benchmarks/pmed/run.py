@@ -126,12 +126,12 @@ def main(argv=None) -> int:
         _spopt_worker(args.spopt_worker, args.spopt_time_limit)
         return 0
 
-    from optimiser.pmedian.core import read_orlib_pmed, solve_pmedian
-
     # warm-up: load OR-Tools/SCIP once so that the one-off library import is
     # not charged to the first instance that needs it (spopt's imports of
     # spopt/pulp are likewise outside its timing).
     from ortools.linear_solver import pywraplp
+
+    from optimiser.pmedian.core import read_orlib_pmed, solve_pmedian
 
     pywraplp.Solver.CreateSolver("SCIP")
 

@@ -53,15 +53,15 @@ import typing
 from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic import ValidationError as PydanticValidationError
 
-from optimiser.inputs import schema as S
 from optimiser.errors import FileReadError, OutputExistsError, Problem, ValidationError
+from optimiser.inputs import schema as S
 
 RESULT_FORMAT = "placemaking-batch-result/1"
 SOLVED = ("optimal", "feasible")
@@ -563,7 +563,7 @@ def _record(key: str, name: str, overrides: Mapping[str, Any], status: str, exit
         "error": error,
         "seconds": round(seconds, 3),
         "metrics": _summary_metrics(metrics) if metrics else None,
-        "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
 
 
@@ -587,10 +587,9 @@ def run_item(payload: Mapping[str, Any], run_dir: str, render: bool = False) -> 
     or an exception all become a record with a status and a reason.
     """
     from optimiser.errors import InputError, VerificationError
-    from optimiser.present.rundir import write_json_atomic
-
     from optimiser.inputs.reading import scenario_from_mapping
     from optimiser.pipeline import run_scenario
+    from optimiser.present.rundir import write_json_atomic
 
     t0 = time.perf_counter()  # after the (once per worker) imports
     key, name, ov = payload["key"], payload["name"], payload["overrides"]

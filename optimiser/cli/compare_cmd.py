@@ -21,8 +21,8 @@ __all__ = ["command"]
 def command(ctx: click.Context, runs: tuple[Path, ...], out: Path, overwrite: bool) -> None:
     """Compare two or more run directories side by side (same extent, same colour scales) with a
     table of key metrics, the best run per row marked. Prints the written files as JSON."""
-    from optimiser.present.compare import compare_runs
     from optimiser.errors import InputError
+    from optimiser.present.compare import compare_runs
 
     if len(runs) < 2:
         click.echo("siteopt compare: give at least two run directories to compare", err=True)

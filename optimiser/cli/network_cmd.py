@@ -33,13 +33,13 @@ EXIT_INPUT = 2
 def command(scenario: Path, out_dir: Path, overwrite: bool) -> None:
     """Build the walking network of SCENARIO's site and write it as GeoJSON with a summary."""
     from optimiser.errors import InputError, ModelError
-    from optimiser.present.geojson import write_geojson
     from optimiser.inputs.reading import read_scenario
     from optimiser.network.graph import (
         build_walk_network,
         crossing_features,
         generate_candidate_crossings,
     )
+    from optimiser.present.geojson import write_geojson
 
     if out_dir.exists() and not out_dir.is_dir():
         click.echo(f"siteopt network: --out {out_dir} exists and is not a directory", err=True)

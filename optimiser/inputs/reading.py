@@ -27,8 +27,8 @@ import yaml
 from pydantic import BaseModel
 from pydantic import ValidationError as PydanticValidationError
 
-from optimiser.inputs import schema as S
 from optimiser.errors import FileReadError, InputError, Problem, ValidationError
+from optimiser.inputs import schema as S
 from optimiser.inputs.domain import (
     Barrier,
     BarrierKind,

@@ -193,7 +193,7 @@ class CountIn(_Strict):
     max: Annotated[int, Field(gt=0)]
 
     @model_validator(mode="after")
-    def _ordered(self) -> "CountIn":
+    def _ordered(self) -> CountIn:
         if self.min > self.max:
             raise ValueError(f"min ({self.min}) is greater than max ({self.max})")
         return self

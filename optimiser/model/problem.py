@@ -25,10 +25,10 @@ from typing import Any
 
 import numpy as np
 
-from optimiser.network.candidates import CandidateSite
-from optimiser.model.demand import pair_weights
 from optimiser.errors import ModelError
 from optimiser.inputs.domain import Crossing, Scenario
+from optimiser.model.demand import pair_weights
+from optimiser.network.candidates import CandidateSite
 from optimiser.network.graph import WalkNetwork, firm_key
 from optimiser.network.routes import EndLengths, route_option_arrays, route_options
 

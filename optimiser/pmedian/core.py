@@ -48,8 +48,8 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Iterable
 
 import numpy as np
 
@@ -151,7 +151,7 @@ def read_orlib_pmed(path: str) -> tuple[np.ndarray, int]:
     from scipy.sparse import csr_matrix
     from scipy.sparse.csgraph import shortest_path
 
-    with open(path, "r", encoding="ascii") as fh:
+    with open(path, encoding="ascii") as fh:
         tokens = fh.read().split()
     if len(tokens) < 3:
         raise ValueError(f"{path}: header 'n m p' missing")
@@ -1127,7 +1127,7 @@ class PMedian:
         self.result: PMedianResult | None = None
 
     @classmethod
-    def from_cost_matrix(cls, cost_matrix, p: int, weights=None) -> "PMedian":
+    def from_cost_matrix(cls, cost_matrix, p: int, weights=None) -> PMedian:
         """Build a model from an ``n x m`` cost matrix (clients x facilities)."""
         return cls(cost_matrix, p, weights)
 

@@ -11,10 +11,10 @@ from __future__ import annotations
 import html
 import math
 import os
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping, Sequence
-
+from typing import Any
 
 from optimiser.present.plan import (
     PLAN_DPI,
@@ -183,7 +183,7 @@ def compare_figure(runs: Sequence[RunData], *, distance: bool = True):
                    fontsize=7.5, frameon=False, labelspacing=1.25, borderpad=0.2)
     if dist_axes and vlim is not None:
         import matplotlib
-        from matplotlib.colors import TwoSlopeNorm, Normalize
+        from matplotlib.colors import Normalize, TwoSlopeNorm
 
         lo, hi = vlim
         norm = TwoSlopeNorm(0.0, min(lo, -1e-6), max(hi, 1e-6)) if kind in ("change", "pairs") else Normalize(lo, hi)

@@ -7,9 +7,10 @@ GeoJSON written for users must be RFC 7946: WGS84 longitude/latitude, no ``crs``
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Mapping
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 import numpy as np
 import shapely

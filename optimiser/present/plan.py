@@ -19,9 +19,10 @@ import json
 import math
 import re
 import textwrap
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 import matplotlib
 import numpy as np
@@ -777,7 +778,7 @@ def _haloed_line(ax, xy: np.ndarray, color: str, lw: float, halo_lw: float, zord
     ax.plot(xy[:, 0], xy[:, 1], color=color, lw=lw, zorder=zorder + 0.1, solid_capstyle="butt")[0].set_gid(gid)
 
 
-def _map_axes(ax, layout, metrics: dict, extent) -> tuple["Layout", "Labeler", dict]:
+def _map_axes(ax, layout, metrics: dict, extent) -> tuple[Layout, Labeler, dict]:
     """Common set-up of a map panel: background, extent, no ticks, light frame; returns the
     layout in metres, a label placer and the placement tags (F1, S1, X1 ...)."""
     lay = _as_layout(layout, metrics)

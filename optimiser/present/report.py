@@ -12,8 +12,9 @@ import datetime as _dt
 import html
 import io
 import json
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
 
 from optimiser.present.plan import (
     RunData,

@@ -79,7 +79,7 @@ def _csv_text(header: list[str], rows: list[list[Any]]) -> str:
     return buf.getvalue()
 
 
-def layout_features(prep: "Prepared", res: "SolveResult", ver: "Verification | None", baseline: "Verification") -> list[dict[str, Any]]:
+def layout_features(prep: Prepared, res: SolveResult, ver: Verification | None, baseline: Verification) -> list[dict[str, Any]]:
     """Features (geometry in the working CRS) of the site and the chosen layout."""
     sc = prep.scenario
     site = sc.site
@@ -157,7 +157,7 @@ def layout_features(prep: "Prepared", res: "SolveResult", ver: "Verification | N
     return feats
 
 
-def crossings_used(prep: "Prepared", chosen: set[int], a: int, b: int) -> str:
+def crossings_used(prep: Prepared, chosen: set[int], a: int, b: int) -> str:
     """Ids of chosen crossings on the (a, b) route, ';'-separated."""
     ctx = prep.context
     net = prep.network
@@ -176,7 +176,7 @@ def crossings_used(prep: "Prepared", chosen: set[int], a: int, b: int) -> str:
     return ";".join(used)
 
 
-def write_run(out: Path, prep: "Prepared", res: "SolveResult", ver: "Verification | None", baseline: "Verification",
+def write_run(out: Path, prep: Prepared, res: SolveResult, ver: Verification | None, baseline: Verification,
               metrics: dict[str, Any]) -> list[Path]:
     """Write the run directory's data files; returns their paths."""
     sc = prep.scenario

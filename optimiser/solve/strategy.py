@@ -7,8 +7,8 @@ import math
 import time
 from dataclasses import replace
 
-from optimiser.solve.registry import BACKENDS
 from optimiser.model.problem import Problem, fix_decisions, relax_access_crossings
+from optimiser.solve.registry import BACKENDS
 from optimiser.solve.result import SolveResult, relative_gap
 
 RELAX_MIN_LEVELS = 50_000
