@@ -8,6 +8,22 @@ knowing this package.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    """The ``siteopt`` exit codes (design brief, section 7), defined once.
+
+    ``OK`` solved (optimal, or feasible with a reported gap); ``INTERNAL`` an internal error (a
+    bug); ``INPUT`` invalid input or usage; ``INFEASIBLE`` proven infeasible (with an
+    explanation); ``NO_SOLUTION`` no solution within the time limit.
+    """
+
+    OK = 0
+    INTERNAL = 1
+    INPUT = 2
+    INFEASIBLE = 3
+    NO_SOLUTION = 4
 
 
 class SiteOptError(Exception):

@@ -42,7 +42,7 @@ from optimiser.inputs.domain import (
     ParcelStatus,
     Scenario,
     Site,
-    SolverSettings,
+    SolveOptions,
     WalkPath,
 )
 from optimiser.network.candidates import facility_candidates
@@ -225,7 +225,7 @@ def make_district(n_firms: int, n_sites: int, n_crossings: int, n_barriers: int 
             site_ref="(in code)", budget_gbp=budget_gbp, facilities=(hub(spacing_fac),),
             crossings=CrossingSpec(types=CROSSING_TYPES, spacing_m=round(spacing_cross, 3), max_route_crossings=2),
             demand=demand, objective=ObjectiveWeights(firm_pairs=1.0, facility_access=1.0),
-            solver=SolverSettings(backend="cpsat", time_limit_s=time_limit_s, seed=0, workers=workers),
+            solver=SolveOptions(backend="cpsat", time_limit_s=time_limit_s, seed=0, workers=workers),
         )
 
     fac_sp, _ = _search_spacing(lambda s: len(facility_candidates(scen(s, 100.0))), n_sites, 3.0, 60.0)

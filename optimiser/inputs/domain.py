@@ -8,10 +8,11 @@ metres (``*_m``), areas square metres (``*_m2``) and money pounds sterling (``*_
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from shapely.geometry import LineString, Point, Polygon
 
@@ -352,22 +353,28 @@ class DirectnessTarget:
 
 
 @dataclass(frozen=True)
-class SolverSettings:
-    """Solver choice and settings.
+class SolveOptions:
+    """How to solve: passed whole from the scenario (or the CLI's overrides) to the backend.
 
     Attributes:
         backend: "cpsat" (OR-Tools CP-SAT, default) or "cbc" (PuLP with CBC).
-        time_limit_s: wall-clock limit; the incumbent is returned with its gap.
+        strategy: "auto" (default), "direct" or "relax-first" (:func:`optimiser.solve.strategy.solve`).
+        time_limit_s: wall-clock limit, seconds; the incumbent is returned with its gap.
         seed: random seed; with ``workers=1`` results are reproducible.
         workers: solver threads.
         length_scale_per_m: integer units per metre shared by every backend (10 = dm).
     """
 
     backend: Literal["cpsat", "cbc"] = "cpsat"
+    strategy: Literal["auto", "direct", "relax-first"] = "auto"
     time_limit_s: float = 60.0
     seed: int = 0
     workers: int = 1
     length_scale_per_m: int = 10
+
+    def replace(self, **changes: Any) -> SolveOptions:
+        """A copy with the given fields changed; ``None`` values leave a field as it is."""
+        return dataclasses.replace(self, **{k: v for k, v in changes.items() if v is not None})
 
 
 @dataclass(frozen=True)
@@ -385,7 +392,7 @@ class Scenario:
     demand: DemandSpec = field(default_factory=DemandSpec)
     objective: ObjectiveWeights = field(default_factory=ObjectiveWeights)
     directness: tuple[DirectnessTarget, ...] = ()
-    solver: SolverSettings = field(default_factory=SolverSettings)
+    solver: SolveOptions = field(default_factory=SolveOptions)
     layers: dict[str, bool] = field(default_factory=dict)
     description: str = ""
     path: Path | None = None

@@ -49,7 +49,7 @@ from optimiser.inputs.domain import (
     Scenario,
     Site,
     SocialSpaceSpec,
-    SolverSettings,
+    SolveOptions,
     WalkPath,
 )
 
@@ -969,8 +969,8 @@ def _check_scenario(data: dict[str, Any], file: str, path: Path | None) -> tuple
                           tuple((p.a, p.b, p.weight) for p in d.pairs), d.unreachable_penalty_m),
         objective=ObjectiveWeights(parsed.objective.firm_pairs, parsed.objective.facility_access, parsed.objective.social_access),
         directness=tuple(DirectnessTarget(x.a, x.b, x.max_ratio) for x in parsed.directness),
-        solver=SolverSettings(parsed.solver.backend, parsed.solver.time_limit_s, parsed.solver.seed,
-                              parsed.solver.workers, parsed.solver.length_scale_per_m),
+        solver=SolveOptions(backend=parsed.solver.backend, time_limit_s=parsed.solver.time_limit_s, seed=parsed.solver.seed,
+                            workers=parsed.solver.workers, length_scale_per_m=parsed.solver.length_scale_per_m),
         layers=dict(parsed.layers),
         description=parsed.description,
         path=path,

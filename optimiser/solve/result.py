@@ -3,9 +3,31 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from enum import StrEnum
+from typing import Any
 
-Status = Literal["optimal", "feasible", "infeasible", "unknown"]
+from optimiser.errors import ExitCode
+
+
+class Status(StrEnum):
+    """What a solve found. A ``StrEnum``: ``Status.OPTIMAL == "optimal"`` and JSON writes the
+    plain string."""
+
+    OPTIMAL = "optimal"
+    FEASIBLE = "feasible"
+    INFEASIBLE = "infeasible"
+    UNKNOWN = "unknown"
+
+    @property
+    def has_solution(self) -> bool:
+        """A layout exists: proven optimal, or feasible with a gap."""
+        return self in (Status.OPTIMAL, Status.FEASIBLE)
+
+    @property
+    def exit_code(self) -> ExitCode:
+        """The CLI exit code for this status."""
+        return {Status.OPTIMAL: ExitCode.OK, Status.FEASIBLE: ExitCode.OK,
+                Status.INFEASIBLE: ExitCode.INFEASIBLE, Status.UNKNOWN: ExitCode.NO_SOLUTION}[self]
 
 
 @dataclass(frozen=True)
@@ -36,10 +58,11 @@ class SolveResult:
     chosen: tuple[int, ...] = ()
     conflicts: tuple[str, ...] = ()
     message: str = ""
-    stats: dict = field(default_factory=dict)
+    stats: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        has_solution = self.status in ("optimal", "feasible")
+        object.__setattr__(self, "status", Status(self.status))
+        has_solution = self.status.has_solution
         if has_solution and self.objective is None:
             raise ValueError(f"a {self.status} result needs an objective")
         if not has_solution and self.chosen:

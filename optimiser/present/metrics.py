@@ -1,0 +1,206 @@
+"""``RunMetrics``: the typed content of a run's ``metrics.json``, written from and read into.
+
+The pipeline builds one :class:`RunMetrics` per run (:func:`optimiser.pipeline.summarise`);
+``metrics.json`` is its JSON form (:meth:`RunMetrics.to_json_dict`), and everything that reads a
+run directory (renderer, report, compare, batch, CLI) reads it back with
+:meth:`RunMetrics.from_json_dict`, which refuses wrong types with a precise message instead of
+failing later on a string key. Design brief, section 7, names the required keys; they are all
+here, nested as in the brief (``walk.baseline_weighted_mean_m`` is ``metrics.walk.baseline_weighted_mean_m``).
+
+Units are in the names: ``_m`` metres, ``_pct`` per cent, ``_share`` a fraction 0-1,
+``_seconds`` seconds, ``cost_gbp`` pounds sterling. ``objective`` and ``bound`` are in the
+problem's integer scale (``model.length_scale_per_m`` x ``model.weight_scale`` per weighted metre);
+``objective_weighted_m`` is the objective in weighted metres.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from optimiser.solve.result import Status
+
+METRICS_FORMAT = "placemaking-metrics/1"
+
+
+class _Record(BaseModel):
+    """Strict on types, tolerant of keys a newer version adds."""
+
+    model_config = ConfigDict(extra="ignore", frozen=False)
+
+
+class ScenarioRef(_Record):
+    """Which scenario ran: its id, name, file (relative for display) and active layers."""
+
+    id: str
+    name: str = ""
+    path: str | None = None
+    description: str = ""
+    layers: dict[str, bool] = Field(default_factory=dict)
+
+
+class SiteRef(_Record):
+    """Which site ran: id, name, whether it is illustrative, its CRS and file."""
+
+    id: str
+    name: str = ""
+    illustrative: bool = False
+    crs: str = "EPSG:27700"
+    path: str | None = None
+
+
+class FacilityAccess(_Record):
+    """Employee-weighted mean walk to the nearest facility of one type, metres."""
+
+    baseline_mean_m: float | None = None
+    optimised_mean_m: float | None = None
+
+
+class CrossBarrierWalk(_Record):
+    """Firm pairs split by an active barrier (e.g. AMP to SBP across the Parkway)."""
+
+    pairs: int = 0
+    baseline_weighted_mean_m: float | None = None
+    optimised_weighted_mean_m: float | None = None
+    reduction_pct: float | None = None
+
+
+class WalkMetrics(_Record):
+    """Walking between firms, before and after (design brief, section 6)."""
+
+    pairs: int = 0
+    pairs_compared: int = 0
+    pairs_unreachable_before: int = 0
+    pairs_unreachable_after: int = 0
+    baseline_weighted_mean_m: float | None = None
+    optimised_weighted_mean_m: float | None = None
+    reduction_pct: float | None = None
+    baseline_mean_detour: float | None = None
+    optimised_mean_detour: float | None = None
+    facility_access: dict[str, FacilityAccess] = Field(default_factory=dict)
+    cross_barrier: CrossBarrierWalk = Field(default_factory=CrossBarrierWalk)
+
+
+class Coverage(_Record):
+    """Share of employees within ``radius_m`` of a social space (``mode`` as the scenario says)."""
+
+    radius_m: float
+    mode: str
+    baseline_share: float
+    optimised_share: float
+
+
+class CostMetrics(_Record):
+    """Capital cost of what was built against the budget, by kind (pounds)."""
+
+    capital: float = 0.0
+    budget: float | None = None
+    crossings: float = 0.0
+    facilities: float = 0.0
+    social_spaces: float = 0.0
+
+
+class SitePlacement(_Record):
+    """A chosen facility or social-space site."""
+
+    id: str
+    type: str
+    parcel: str | None = None
+    x: float
+    y: float
+    cost_gbp: float = 0.0
+
+
+class CrossingPlacement(_Record):
+    """A new crossing the optimiser built."""
+
+    id: str
+    type: str
+    barrier: str
+    cost_gbp: float = 0.0
+    penalty_m: float = 0.0
+    length_m: float = 0.0
+    x: float
+    y: float
+
+
+class Placements(_Record):
+    """Everything built, by kind."""
+
+    shared_facilities: list[SitePlacement] = Field(default_factory=list)
+    social_spaces: list[SitePlacement] = Field(default_factory=list)
+    crossings: list[CrossingPlacement] = Field(default_factory=list)
+
+
+class CheckRecord(_Record):
+    """One verification check: what was checked, whether it held, and the figures."""
+
+    name: str
+    passed: bool
+    detail: str = ""
+
+
+class VerificationMetrics(_Record):
+    """The independent verification of the layout (``passed`` is None when nothing was solved)."""
+
+    passed: bool | None = None
+    objective: float | None = None
+    checks: list[CheckRecord] = Field(default_factory=list)
+
+    @property
+    def failures(self) -> list[CheckRecord]:
+        """The checks that did not hold."""
+        return [c for c in self.checks if not c.passed]
+
+
+class RunMetrics(_Record):
+    """The whole of ``metrics.json``."""
+
+    status: Status
+    message: str = ""
+    objective: float | None = None
+    objective_weighted_m: float | None = None
+    bound: float | None = None
+    gap: float | None = None
+    solve_seconds: float = 0.0
+    backend: str = ""
+    seed: int = 0
+    conflicts: list[str] = Field(default_factory=list)
+    scenario: ScenarioRef
+    site: SiteRef
+    walk: WalkMetrics = Field(default_factory=WalkMetrics)
+    coverage: Coverage | None = None
+    cost: CostMetrics = Field(default_factory=CostMetrics)
+    placements: Placements = Field(default_factory=Placements)
+    verification: VerificationMetrics = Field(default_factory=VerificationMetrics)
+    timings: dict[str, float] = Field(default_factory=dict)
+    model: dict[str, Any] = Field(default_factory=dict)
+
+    @property
+    def solved(self) -> bool:
+        """A layout exists (optimal, or feasible with a gap)."""
+        return self.status.has_solution
+
+    def to_json_dict(self) -> dict[str, Any]:
+        """The JSON form written to ``metrics.json`` (non-finite numbers as ``null``)."""
+        return _finite(self.model_dump(mode="python"))
+
+    @classmethod
+    def from_json_dict(cls, data: Any) -> RunMetrics:
+        """Read ``metrics.json`` content; raises pydantic's ``ValidationError`` on wrong types."""
+        return cls.model_validate(data)
+
+
+def _finite(obj: Any) -> Any:
+    """JSON-ready copy: non-finite floats as None, enums as their values, tuples as lists."""
+    if isinstance(obj, dict):
+        return {str(k): _finite(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_finite(v) for v in obj]
+    if isinstance(obj, Status):
+        return obj.value
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    return obj
