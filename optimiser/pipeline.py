@@ -8,21 +8,40 @@ from __future__ import annotations
 import math
 import os
 import time
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
+from shapely.geometry import LineString
 
-from optimiser.errors import OutputExistsError
-from optimiser.inputs.domain import Scenario
+from optimiser.errors import ExitCode, OutputExistsError, VerificationError
+from optimiser.inputs.domain import Scenario, SolveOptions
 from optimiser.inputs.reading import read_scenario
 from optimiser.model.problem import Problem, ProblemContext, build_problem, crossing_of_decision
 from optimiser.network.candidates import CandidateSite, facility_candidates, social_candidates
 from optimiser.network.graph import WalkNetwork, build_walk_network, generate_candidate_crossings
-from optimiser.solve.result import SolveResult
+from optimiser.present.metrics import (
+    CheckRecord,
+    CostMetrics,
+    Coverage,
+    CrossBarrierWalk,
+    CrossingPlacement,
+    FacilityAccess,
+    Placements,
+    RunMetrics,
+    ScenarioRef,
+    SiteRef,
+    SitePlacement,
+    VerificationMetrics,
+    WalkMetrics,
+)
+from optimiser.present.rundir import write_run_dir
+from optimiser.solve.result import SolveResult, Status
 from optimiser.solve.strategy import solve
 from optimiser.verify import Verification, verify
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -43,16 +62,16 @@ class RunResult:
     """The outcome of one scenario run.
 
     Attributes:
-        status: the solver status ("optimal", "feasible", "infeasible", "unknown").
+        status: the solver status.
         exit_code: the CLI exit code for it (0, 3 or 4).
-        metrics: the content of metrics.json.
+        metrics: the content of metrics.json, typed.
         out_dir: the run directory, if outputs were written.
         solve: the solver's result; verification: the independent check (None unless solved).
     """
 
-    status: str
-    exit_code: int
-    metrics: dict[str, Any]
+    status: Status
+    exit_code: ExitCode
+    metrics: RunMetrics
     out_dir: Path | None
     solve: SolveResult
     verification: Verification | None
@@ -90,6 +109,11 @@ def prepare(scenario: Scenario) -> Prepared:
     return Prepared(scenario, net, fac, soc, problem, ctx, timings)
 
 
+def _round(x: float | None, digits: int = 2) -> float | None:
+    """``x`` rounded, or None when missing or not finite."""
+    return None if x is None or not math.isfinite(float(x)) else round(float(x), digits)
+
+
 def _weighted_mean(values: np.ndarray, weights: np.ndarray) -> float | None:
     ok = np.isfinite(values) & (weights > 0)
     if not ok.any():
@@ -105,21 +129,15 @@ def cross_barrier_pairs(scenario: Scenario, pairs: list[tuple[int, int]]) -> np.
     out = np.zeros(len(pairs), dtype=bool)
     if not bands:
         return out
-    from shapely.geometry import LineString
-
     for k, (a, b) in enumerate(pairs):
         line = LineString([firms[a].location, firms[b].location])
         out[k] = any(line.intersects(band) for band in bands)
     return out
 
 
-def summarise(prep: Prepared, res: SolveResult, ver: Verification | None, baseline: Verification) -> dict[str, Any]:
-    """metrics.json content (design brief section 7 keys, nested)."""
-    sc = prep.scenario
-    problem = prep.problem
+def _pair_walks(prep: Prepared, ver: Verification | None, baseline: Verification) -> WalkMetrics:
+    """Firm-to-firm walking before and after, over pairs with a walk both before and after."""
     ctx = prep.context
-    firms = list(sc.site.firms)
-    scale = problem.length_scale_per_m * problem.weight_scale["all"]
     pairs = ctx.pair_index
     w = ctx.pair_w
     straight = prep.network.straight_lengths(ctx.firm_keys, ctx.firm_keys)
@@ -128,113 +146,142 @@ def summarise(prep: Prepared, res: SolveResult, ver: Verification | None, baseli
     before = baseline.pair_lengths_m[a_idx, b_idx] if pairs else np.zeros(0)
     after = ver.pair_lengths_m[a_idx, b_idx] if (ver is not None and pairs) else before
     st = straight[a_idx, b_idx] if pairs else np.zeros(0)
-    # compare like with like: pairs with a walk both before and after
     both = np.isfinite(before) & np.isfinite(after)
     with np.errstate(divide="ignore", invalid="ignore"):
         det_b = np.where(both & (st > 0), before / st, np.nan)
         det_a = np.where(both & (st > 0), after / st, np.nan)
     wb = _weighted_mean(np.where(both, before, np.nan), w)
     wa = _weighted_mean(np.where(both, after, np.nan), w)
-    split = cross_barrier_pairs(sc, pairs)
+    split = cross_barrier_pairs(prep.scenario, pairs)
     cb = _weighted_mean(np.where(both & split, before, np.nan), w)
     ca = _weighted_mean(np.where(both & split, after, np.nan), w)
-    chosen = set(res.chosen)
-    dec = problem.decisions
-    cross = crossing_of_decision(ctx)
+    return WalkMetrics(
+        pairs=len(pairs),
+        pairs_compared=int(both.sum()),
+        pairs_unreachable_before=int((~np.isfinite(before)).sum()),
+        pairs_unreachable_after=int((~np.isfinite(after)).sum()),
+        baseline_weighted_mean_m=_round(wb, 1),
+        optimised_weighted_mean_m=_round(wa, 1),
+        reduction_pct=_round(100.0 * (wb - wa) / wb, 2) if (wb and wa is not None) else None,
+        baseline_mean_detour=_round(float(np.nanmean(det_b)) if np.isfinite(det_b).any() else None, 3),
+        optimised_mean_detour=_round(float(np.nanmean(det_a)) if np.isfinite(det_a).any() else None, 3),
+        facility_access=_facility_access(prep, ver, baseline),
+        cross_barrier=CrossBarrierWalk(
+            pairs=int(split.sum()),
+            baseline_weighted_mean_m=_round(cb, 1),
+            optimised_weighted_mean_m=_round(ca, 1),
+            reduction_pct=_round(100.0 * (cb - ca) / cb, 2) if (cb and ca is not None) else None,
+        ),
+    )
+
+
+def _facility_access(prep: Prepared, ver: Verification | None, baseline: Verification) -> dict[str, FacilityAccess]:
+    """Employee-weighted mean walk to the nearest facility of each type, before and after."""
+    emp = np.array([f.employees for f in prep.scenario.site.firms], dtype=float)
+    out = {}
+    for spec in prep.scenario.facilities:
+        fb = baseline.facility_walk_m.get(spec.type)
+        fa = ver.facility_walk_m.get(spec.type) if ver is not None else fb
+        out[spec.type] = FacilityAccess(baseline_mean_m=_weighted_mean(fb, emp) if fb is not None else None,
+                                        optimised_mean_m=_weighted_mean(fa, emp) if fa is not None else None)
+    return out
+
+
+def _coverage(prep: Prepared, ver: Verification | None, baseline: Verification) -> Coverage | None:
+    """Share of employees within the social spaces' coverage radius, before and after."""
+    soc = prep.scenario.social_spaces
+    if soc is None:
+        return None
+    emp = np.array([f.employees for f in prep.scenario.site.firms], dtype=float)
+
+    def share(walk_m: np.ndarray | None) -> float:
+        if walk_m is None:
+            return 0.0
+        return float(emp[walk_m <= soc.coverage_radius_m + 1e-6].sum() / emp.sum())
+
+    after = ver.social_walk_m if ver is not None else baseline.social_walk_m
+    return Coverage(radius_m=soc.coverage_radius_m, mode=soc.coverage, baseline_share=share(baseline.social_walk_m),
+                    optimised_share=share(after))
+
+
+def _placements(prep: Prepared, res: SolveResult) -> tuple[Placements, CostMetrics]:
+    """What was built, by kind, with its capital cost against the budget."""
+    sc = prep.scenario
+    dec = prep.problem.decisions
+    cross = crossing_of_decision(prep.context)
     sites = {s.key: s for s in prep.facility_sites + prep.social_sites}
-    placements: dict[str, list[dict[str, Any]]] = {"shared_facilities": [], "social_spaces": [], "crossings": []}
-    cost = {"crossings": 0.0, "facilities": 0.0, "social_spaces": 0.0}
-    for i in sorted(chosen):
+    placed = Placements()
+    cost = CostMetrics(budget=sc.budget_gbp)
+    for i in sorted(set(res.chosen)):
         d = dec[i]
         if d.kind == "crossing":
             c = cross[i]
             mid = c.line.interpolate(0.5, normalized=True)
-            placements["crossings"].append({"id": c.id, "type": c.type, "barrier": c.barrier_id, "cost_gbp": c.cost_gbp,
-                                            "penalty_m": c.penalty_m, "length_m": round(c.length_m, 1),
-                                            "x": round(mid.x, 1), "y": round(mid.y, 1)})
-            cost["crossings"] += c.cost_gbp
+            placed.crossings.append(CrossingPlacement(id=c.id, type=c.type, barrier=c.barrier_id, cost_gbp=c.cost_gbp,
+                                                      penalty_m=c.penalty_m, length_m=round(c.length_m, 1),
+                                                      x=round(mid.x, 1), y=round(mid.y, 1)))
+            cost.crossings += c.cost_gbp
+            continue
+        s = sites[d.key]
+        entry = SitePlacement(id=s.key, type=s.type, parcel=s.parcel_id, x=round(s.point.x, 1), y=round(s.point.y, 1),
+                              cost_gbp=s.cost_gbp)
+        if d.kind == "facility":
+            placed.shared_facilities.append(entry)
+            cost.facilities += s.cost_gbp
         else:
-            s = sites[d.key]
-            entry = {"id": s.key, "type": s.type, "parcel": s.parcel_id, "x": round(s.point.x, 1), "y": round(s.point.y, 1), "cost_gbp": s.cost_gbp}
-            if d.kind == "facility":
-                placements["shared_facilities"].append(entry)
-                cost["facilities"] += s.cost_gbp
-            else:
-                placements["social_spaces"].append(entry)
-                cost["social_spaces"] += s.cost_gbp
-    soc = sc.social_spaces
-    coverage = None
-    if soc is not None:
-        emp = np.array([f.employees for f in firms], dtype=float)
-        def share(walk):
-            if walk is None:
-                return 0.0
-            return float(emp[walk <= soc.coverage_radius_m + 1e-6].sum() / emp.sum())
-        coverage = {"radius_m": soc.coverage_radius_m, "mode": soc.coverage, "baseline_share": share(baseline.social_walk_m),
-                    "optimised_share": share(ver.social_walk_m if ver is not None else baseline.social_walk_m)}
-    fac_walk = {}
-    for spec in sc.facilities:
-        emp = np.array([f.employees for f in firms], dtype=float)
-        fb = baseline.facility_walk_m.get(spec.type)
-        fa = ver.facility_walk_m.get(spec.type) if ver is not None else fb
-        fac_walk[spec.type] = {"baseline_mean_m": _weighted_mean(fb, emp) if fb is not None else None,
-                               "optimised_mean_m": _weighted_mean(fa, emp) if fa is not None else None}
-    reduction = (100.0 * (wb - wa) / wb) if (wb and wa is not None) else None
+            placed.social_spaces.append(entry)
+            cost.social_spaces += s.cost_gbp
+    cost.capital = cost.crossings + cost.facilities + cost.social_spaces
+    return placed, cost
 
-    def r(x, n=2):
-        return None if x is None or (isinstance(x, float) and not math.isfinite(x)) else round(float(x), n)
 
+def _display_path(path: Path | None) -> str | None:
+    """A file path for display: relative to the working folder when inside it, never resolved."""
+    if path is None:
+        return None
+    try:
+        return str(Path(path).resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
+def summarise(prep: Prepared, res: SolveResult, ver: Verification | None, baseline: Verification) -> RunMetrics:
+    """The run's metrics (``metrics.json``; design brief section 7 keys, nested)."""
+    sc = prep.scenario
+    problem = prep.problem
+    scale = problem.length_scale_per_m * problem.weight_scale["all"]
+    placements, cost = _placements(prep, res)
     info = {k: v for k, v in problem.info.items() if not k.startswith("_")}
-    return {
-        "status": res.status,
-        "message": res.message,
-        "objective": res.objective,
-        "objective_weighted_m": r(res.objective / scale, 3) if res.objective is not None else None,
-        "bound": res.bound,
-        "gap": res.gap,
-        "solve_seconds": round(res.solve_seconds, 3),
-        "backend": res.backend,
-        "seed": res.seed,
-        "conflicts": list(res.conflicts),
-        "scenario": {"id": sc.id, "name": sc.name, "path": str(sc.path) if sc.path else None, "description": sc.description,
-                     "layers": {layer: any(b.layer == layer for b in sc.active_barriers) for layer in sc.site.layers}},
-        "site": {"id": sc.site.id, "name": sc.site.name, "illustrative": sc.site.illustrative, "crs": sc.site.crs,
-                 "path": str(sc.site.path) if sc.site.path else None},
-        "walk": {
-            "pairs": len(pairs),
-            "pairs_compared": int(both.sum()),
-            "pairs_unreachable_before": int((~np.isfinite(before)).sum()),
-            "pairs_unreachable_after": int((~np.isfinite(after)).sum()),
-            "baseline_weighted_mean_m": r(wb, 1),
-            "optimised_weighted_mean_m": r(wa, 1),
-            "reduction_pct": r(reduction, 2),
-            "baseline_mean_detour": r(float(np.nanmean(det_b)) if np.isfinite(det_b).any() else None, 3),
-            "optimised_mean_detour": r(float(np.nanmean(det_a)) if np.isfinite(det_a).any() else None, 3),
-            "facility_access": fac_walk,
-            "cross_barrier": {
-                "pairs": int(split.sum()),
-                "baseline_weighted_mean_m": r(cb, 1),
-                "optimised_weighted_mean_m": r(ca, 1),
-                "reduction_pct": r(100.0 * (cb - ca) / cb, 2) if (cb and ca is not None) else None,
-            },
-        },
-        "coverage": coverage,
-        "cost": {"capital": sum(cost.values()), "budget": sc.budget_gbp, **cost},
-        "placements": placements,
-        "verification": {
-            "passed": bool(ver.passed) if ver is not None else None,
-            "objective": ver.objective if ver is not None else None,
-            "checks": ver.checks if ver is not None else [],
-        },
-        "timings": {**{k: round(v, 3) for k, v in prep.timings.items()}},
-        "model": {**info, "length_scale_per_m": problem.length_scale_per_m, "weight_scale": problem.weight_scale["all"],
-                  "network_nodes": prep.network.n_nodes, "network_edges": prep.network.n_edges,
-                  "facility_candidates": len(prep.facility_sites), "social_candidates": len(prep.social_sites),
-                  "unreachable": list(prep.network.unreachable)},
-    }
-
-
-EXIT_FOR_STATUS = {"optimal": 0, "feasible": 0, "infeasible": 3, "unknown": 4}
+    return RunMetrics(
+        status=res.status,
+        message=res.message,
+        objective=res.objective,
+        objective_weighted_m=_round(res.objective / scale, 3) if res.objective is not None else None,
+        bound=res.bound,
+        gap=res.gap,
+        solve_seconds=round(res.solve_seconds, 3),
+        backend=res.backend,
+        seed=res.seed,
+        conflicts=list(res.conflicts),
+        scenario=ScenarioRef(id=sc.id, name=sc.name, path=str(sc.path) if sc.path else None, description=sc.description,
+                             layers={layer: any(b.layer == layer for b in sc.active_barriers) for layer in sc.site.layers}),
+        site=SiteRef(id=sc.site.id, name=sc.site.name, illustrative=sc.site.illustrative, crs=sc.site.crs,
+                     path=str(sc.site.path) if sc.site.path else None),
+        walk=_pair_walks(prep, ver, baseline),
+        coverage=_coverage(prep, ver, baseline),
+        cost=cost,
+        placements=placements,
+        verification=VerificationMetrics(
+            passed=bool(ver.passed) if ver is not None else None,
+            objective=ver.objective if ver is not None else None,
+            checks=[CheckRecord(name=c.name, passed=c.passed, detail=c.detail) for c in ver.checks] if ver is not None else [],
+        ),
+        timings={k: round(v, 3) for k, v in prep.timings.items()},
+        model={**info, "length_scale_per_m": problem.length_scale_per_m, "weight_scale": problem.weight_scale["all"],
+               "network_nodes": prep.network.n_nodes, "network_edges": prep.network.n_edges,
+               "facility_candidates": len(prep.facility_sites), "social_candidates": len(prep.social_sites),
+               "unreachable": list(prep.network.unreachable)},
+    )
 
 
 def check_out_dir(out_dir: str | os.PathLike[str], overwrite: bool, *, create: bool = True) -> Path:
@@ -255,6 +302,7 @@ def run_scenario(
     out_dir: str | os.PathLike[str] | None = None,
     *,
     overwrite: bool = False,
+    options: SolveOptions | None = None,
     backend: str | None = None,
     time_limit_s: float | None = None,
     seed: int | None = None,
@@ -267,7 +315,9 @@ def run_scenario(
         scenario: a Scenario, a scenario file path, or ``None`` for the AMP-SBP baseline.
         out_dir: where to write metrics.json, layout.geojson, pairs.csv, firms.csv, plans
             and report.html; ``None`` writes nothing.
-        backend, time_limit_s, seed, workers: override the scenario's solver settings.
+        options: the solve options, whole; default the scenario's own (``scenario.solver``).
+        backend, time_limit_s, seed, workers: convenience overrides of single options
+            (``None`` keeps the option as it is).
         render: also draw plan.png/svg and report.html.
 
     Raises:
@@ -279,47 +329,30 @@ def run_scenario(
     t_all = time.perf_counter()
     sc = scenario if isinstance(scenario, Scenario) else read_scenario(scenario)
     out = check_out_dir(out_dir, overwrite, create=False) if out_dir is not None else None
+    opts = (options or sc.solver).replace(backend=backend, time_limit_s=time_limit_s, seed=seed, workers=workers)
+    logger.info("scenario %s on site %s: %s, time limit %.1f s, seed %d", sc.id, sc.site.id, opts.backend,
+                opts.time_limit_s, opts.seed)
     prep = prepare(sc)
-    s = sc.solver
-    res = solve(prep.problem, backend or s.backend, time_limit_s=time_limit_s or s.time_limit_s,
-                seed=s.seed if seed is None else seed, workers=workers or s.workers)
+    res = solve(prep.problem, opts.backend, time_limit_s=opts.time_limit_s, seed=opts.seed, workers=opts.workers,
+                strategy=opts.strategy)
     prep.timings["solve_seconds"] = res.solve_seconds
+    logger.info("solved: %s, objective %s, gap %s, %.2f s", res.status, res.objective, res.gap, res.solve_seconds)
     t = time.perf_counter()
     baseline = verify(prep.problem, prep.context, (), None, raise_on_failure=False)
     ver = None
     failure = None
-    if res.status in ("optimal", "feasible"):
+    if res.status.has_solution:
         ver = verify(prep.problem, prep.context, res.chosen, res.objective, raise_on_failure=False)
         if not ver.passed:
-            from optimiser.errors import VerificationError
-
             failure = VerificationError("the optimised layout failed independent verification",
-                                        [c[6:] for c in ver.checks if c.startswith("FAIL")])
+                                        [c.detail for c in ver.checks if not c.passed] + list(ver.notes))
+            logger.error("verification FAILED: %s", failure)
     prep.timings["verify_seconds"] = time.perf_counter() - t
     metrics = summarise(prep, res, ver, baseline)
     if out is not None:
-        from optimiser.present.rundir import write_run
-
-        out.mkdir(parents=True, exist_ok=True)
-
-        t = time.perf_counter()
-        write_run(out, prep, res, ver, baseline, metrics)
-        metrics["timings"]["outputs_seconds"] = round(time.perf_counter() - t, 3)
-        if render:
-            t = time.perf_counter()
-            try:
-                from optimiser.present.plan import render_run
-            except ImportError:  # pragma: no cover - renderer not installed
-                render_run = None
-            if render_run is not None:
-                render_run(out)
-            metrics["timings"]["render_seconds"] = round(time.perf_counter() - t, 3)
-        metrics["timings"]["total_seconds"] = round(time.perf_counter() - t_all, 3)
-        from optimiser.present.rundir import write_json_atomic
-
-        write_json_atomic(out / "metrics.json", metrics)
+        write_run_dir(out, prep, res, ver, baseline, metrics, render=render, started=t_all)
     else:
-        metrics["timings"]["total_seconds"] = round(time.perf_counter() - t_all, 3)
+        metrics.timings["total_seconds"] = round(time.perf_counter() - t_all, 3)
     if failure is not None:
         raise failure
-    return RunResult(res.status, EXIT_FOR_STATUS[res.status], metrics, out, res, ver, prep)
+    return RunResult(res.status, res.status.exit_code, metrics, out, res, ver, prep)

@@ -21,6 +21,15 @@ from optimiser.model.problem import Problem, ProblemContext
 from optimiser.network.candidates import DEFAULT_BUILDING_RADIUS_M, no_build_area
 
 
+@dataclass(frozen=True)
+class Check:
+    """One verification check: what was checked (``name``), whether it held, and the figures."""
+
+    name: str
+    passed: bool
+    detail: str
+
+
 @dataclass
 class Verification:
     """Outcome of verification.
@@ -28,7 +37,8 @@ class Verification:
     Attributes:
         passed: every check held.
         objective: the objective recomputed from scratch (integer-scaled units).
-        checks: one line per check, "ok: ..." or "FAIL: ...".
+        checks: every check made, in order.
+        notes: explanations of failures beyond single checks.
         pair_lengths_m: recomputed (firm, firm) walking lengths with the chosen layout.
         facility_walk_m: facility type -> per-firm walk to the nearest open facility.
         social_walk_m: per-firm walk to the nearest social space (inf if none).
@@ -36,10 +46,11 @@ class Verification:
 
     passed: bool
     objective: float
-    checks: list[str] = field(default_factory=list)
+    checks: list[Check] = field(default_factory=list)
     pair_lengths_m: np.ndarray | None = None
     facility_walk_m: dict[str, np.ndarray] = field(default_factory=dict)
     social_walk_m: np.ndarray | None = None
+    notes: list[str] = field(default_factory=list)
 
 
 def _graph_with_crossings(ctx: ProblemContext, crossing_idx: list[int]) -> sp.csr_matrix:
@@ -93,11 +104,12 @@ def verify(problem: Problem, ctx: ProblemContext, chosen: tuple[int, ...], repor
     site = sc.site
     scale = problem.length_scale_per_m
     wk = problem.weight_scale["all"]
-    checks: list[str] = []
+    checks: list[Check] = []
     fails: list[str] = []
+    notes: list[str] = []
 
     def check(ok: bool, text: str) -> None:
-        checks.append(("ok: " if ok else "FAIL: ") + text)
+        checks.append(Check("check", bool(ok), text))
         if not ok:
             fails.append(text)
 
@@ -215,9 +227,9 @@ def verify(problem: Problem, ctx: ProblemContext, chosen: tuple[int, ...], repor
         diff = objective - reported_objective
         check(abs(diff) <= tol, f"objective recomputed {objective:,} vs reported {reported_objective:,.0f} (tolerance {tol:,})")
         if diff < -tol:
-            fails.append("a walk is shorter than any route option the model had: the best route uses more new "
+            notes.append("a walk is shorter than any route option the model had: the best route uses more new "
                          "crossings than crossings.max_route_crossings allows")
-    result = Verification(not fails, float(objective), checks, pair_len, fac_walk, social_walk)
-    if fails and raise_on_failure:
-        raise VerificationError("the optimised layout failed independent verification", fails)
+    result = Verification(not fails and not notes, float(objective), checks, pair_len, fac_walk, social_walk, notes)
+    if (fails or notes) and raise_on_failure:
+        raise VerificationError("the optimised layout failed independent verification", fails + notes)
     return result

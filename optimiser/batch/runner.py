@@ -603,11 +603,11 @@ def run_item(payload: Mapping[str, Any], run_dir: str, render: bool = False) -> 
         status = {"unknown": "no_solution"}.get(res.status, res.status)
         error = None
         if status == "infeasible":
-            conflicts = res.metrics.get("conflicts") or []
-            error = "infeasible" + (": " + "; ".join(conflicts) if conflicts else (f": {res.metrics.get('message')}" if res.metrics.get("message") else ""))
+            conflicts = res.metrics.conflicts
+            error = "infeasible" + (": " + "; ".join(conflicts) if conflicts else (f": {res.metrics.message}" if res.metrics.message else ""))
         elif status == "no_solution":
-            error = "no solution within the time limit" + (f": {res.metrics.get('message')}" if res.metrics.get("message") else "")
-        rec = _record(key, name, ov, status, res.exit_code, time.perf_counter() - t0, res.metrics, error)
+            error = "no solution within the time limit" + (f": {res.metrics.message}" if res.metrics.message else "")
+        rec = _record(key, name, ov, status, res.exit_code, time.perf_counter() - t0, res.metrics.to_json_dict(), error)
     except InputError as exc:
         rec = _record(key, name, ov, "invalid", 2, time.perf_counter() - t0,
                       error="; ".join(f"{p.field or '(file)'}: {p.reason}" + (f" ({p.hint})" if p.hint else "") for p in exc.problems))

@@ -41,7 +41,7 @@ def command(scenario, out_dir, overwrite, backend, time_limit_s, seed, workers, 
         fail(f"cannot model this scenario: {exc}", EXIT_INPUT)
     except VerificationError as exc:
         fail(f"VERIFICATION FAILED (this is a bug; outputs kept in {out_dir}): {exc}", EXIT_INTERNAL)
-    m = res.metrics
+    m = res.metrics.to_json_dict()
     summary = {
         "status": m["status"], "objective": m["objective"], "bound": m["bound"], "gap": m["gap"],
         "solve_seconds": m["solve_seconds"], "backend": m["backend"], "seed": m["seed"],

@@ -13,12 +13,14 @@ import json
 import math
 import os
 import tempfile
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from optimiser.present.geojson import to_wgs84_geojson
+from optimiser.present.metrics import RunMetrics
 
 if TYPE_CHECKING:  # pragma: no cover
     from optimiser.pipeline import Prepared
@@ -176,14 +178,34 @@ def crossings_used(prep: Prepared, chosen: set[int], a: int, b: int) -> str:
     return ";".join(used)
 
 
+def write_run_dir(out: Path, prep: Prepared, res: SolveResult, ver: Verification | None, baseline: Verification,
+                  metrics: RunMetrics, *, render: bool = True, started: float | None = None) -> list[Path]:
+    """Write a whole run directory: data files, then (``render``) plans and report, then
+    ``metrics.json`` with the output timings. Returns the paths written."""
+    out.mkdir(parents=True, exist_ok=True)
+    t = time.perf_counter()
+    written = write_run(out, prep, res, ver, baseline, metrics)
+    metrics.timings["outputs_seconds"] = round(time.perf_counter() - t, 3)
+    if render:
+        from optimiser.present.plan import render_run
+
+        t = time.perf_counter()
+        written += render_run(out)
+        metrics.timings["render_seconds"] = round(time.perf_counter() - t, 3)
+    if started is not None:
+        metrics.timings["total_seconds"] = round(time.perf_counter() - started, 3)
+    write_json_atomic(out / "metrics.json", metrics.to_json_dict())
+    return written
+
+
 def write_run(out: Path, prep: Prepared, res: SolveResult, ver: Verification | None, baseline: Verification,
-              metrics: dict[str, Any]) -> list[Path]:
+              metrics: RunMetrics) -> list[Path]:
     """Write the run directory's data files; returns their paths."""
     sc = prep.scenario
     site = sc.site
     ctx = prep.context
     firms = list(site.firms)
-    written = [write_json_atomic(out / "metrics.json", metrics)]
+    written = [write_json_atomic(out / "metrics.json", metrics.to_json_dict())]
     fc = to_wgs84_geojson(layout_features(prep, res, ver, baseline), site.crs)
     fc["name"] = f"{sc.id} layout"
     fc["run"] = {"scenario": sc.id, "site": site.id, "working_crs": site.crs, "illustrative": site.illustrative}
