@@ -4,7 +4,7 @@ jointly so that walking between co-located firms falls, within a budget.
 Public API (lazy imports, so ``import optimiser`` stays cheap)::
 
     read_site, read_scenario, validate_files     # optimiser.inputs.reading
-    build_walk_network                           # optimiser.network.graph
+    build_walk_network                           # optimiser.network.builder
     build_problem, solve                         # optimiser.model.problem / optimiser.solve.strategy
     run_scenario                                 # optimiser.pipeline
     run_batch                                    # optimiser.batch.runner
@@ -23,7 +23,7 @@ _EXPORTS = {
     "read_scenario": "optimiser.inputs.reading",
     "validate_files": "optimiser.inputs.reading",
     "default_scenario_path": "optimiser.inputs.reading",
-    "build_walk_network": "optimiser.network.graph",
+    "build_walk_network": "optimiser.network.builder",
     "build_problem": "optimiser.model.problem",
     "solve": "optimiser.solve.strategy",
     "run_scenario": "optimiser.pipeline",

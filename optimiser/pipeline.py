@@ -19,8 +19,9 @@ from optimiser.errors import ExitCode, OutputExistsError, VerificationError
 from optimiser.inputs.domain import Scenario, SolveOptions
 from optimiser.inputs.reading import read_scenario
 from optimiser.model.problem import Problem, ProblemContext, build_problem, crossing_of_decision
-from optimiser.network.candidates import CandidateSite, facility_candidates, social_candidates
-from optimiser.network.graph import WalkNetwork, build_walk_network, generate_candidate_crossings
+from optimiser.network.builder import build_walk_network
+from optimiser.network.candidates import CandidateSite, facility_candidates, generate_candidate_crossings, social_candidates
+from optimiser.network.graph import WalkNetwork
 from optimiser.present.metrics import (
     CheckRecord,
     CostMetrics,

@@ -27,14 +27,13 @@ from sitezoo import (
 )
 
 from optimiser.errors import ModelError
-from optimiser.inputs.domain import Barrier, BarrierKind, Crossing, Site
-from optimiser.network.graph import (
-    EDGE_KINDS,
-    WalkNetwork,
-    _build_csr,
-    build_walk_network,
-    generate_candidate_crossings,
-)
+from optimiser.inputs.domain import Barrier, BarrierKind, Crossing, Site, WalkPath
+from optimiser.network.builder import build_walk_network
+from optimiser.network.crossings import generate_candidate_crossings
+from optimiser.network.csr import EDGE_KINDS, build_csr
+from optimiser.network.distances import detour_ratios
+from optimiser.network.features import edge_features, network_summary
+from optimiser.network.graph import WalkNetwork
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -162,7 +161,7 @@ def test_two_barriers_and_layers():
     # c (south-east) is fenced by the Parkway and HS2 with no crossing into its quadrant
     k = on_both.key_lengths(["firm:a", "firm:c", "firm:d"])
     assert math.isinf(k[0, 1]) and math.isinf(k[1, 2])
-    assert on_both.summary()["pairs_unreachable"] == 3
+    assert network_summary(on_both)["pairs_unreachable"] == 3
     hs2_off = build_walk_network(s, s.active_barriers({"hs2": False}))
     assert [b.id for b in hs2_off.barriers] == ["parkway"]
     assert hs2_off.key_lengths(["firm:a", "firm:c"])[0, 1] == pytest.approx(650)
@@ -189,7 +188,7 @@ def test_isolated_firms_reported():
     assert net.unreachable == ("firm:inside",)
     k = net.key_lengths(list(net.firm_keys))
     assert np.isinf(k[2]).all() and np.isinf(k[:, 2]).all()
-    assert net.summary()["pairs_unreachable"] == 2
+    assert network_summary(net)["pairs_unreachable"] == 2
     # an entrance drawn inside a band is unreachable too
     sq = build_walk_network(square_site(), square_site().barriers)
     assert "firm:e" in sq.unreachable
@@ -212,7 +211,7 @@ def test_connectors_stay_on_their_side():
 def test_open_space_network_is_derived_and_routes_via_junction():
     s = open_space_site()
     net = build_walk_network(s, s.barriers)
-    assert net.derived and net.summary()["components"] == 1
+    assert net.derived and network_summary(net)["components"] == 1
     parts = net.route_parts("firm:s", "firm:n")
     assert any(p["kind"] == "crossing" and p["ref"] == "road-j" for p in parts)
     assert not route_enters_band(net, parts)
@@ -227,10 +226,10 @@ def test_open_space_network_is_derived_and_routes_via_junction():
 
 def test_detour_ratios_and_straight_lengths(square):
     _, net = square
-    r = net.detour_ratios(["firm:a", "firm:b"], ["firm:a", "firm:b"])
+    r = detour_ratios(net, ["firm:a", "firm:b"], ["firm:a", "firm:b"])
     assert np.isnan(r[0, 0])
     assert r[0, 1] == pytest.approx(1020 / 400)
-    r2 = net.detour_ratios(["firm:a"], ["firm:b"], crossings_on=["parkway-fb-003"])
+    r2 = detour_ratios(net, ["firm:a"], ["firm:b"], crossings_on=["parkway-fb-003"])
     assert r2[0, 0] == pytest.approx(430 / 400)
     # c has two entrances: the straight line is the closest pair
     assert net.straight_lengths(["firm:a"], ["firm:c"])[0, 0] == pytest.approx(
@@ -255,7 +254,7 @@ def test_geojson_features_and_summary(square, tmp_path):
     from optimiser.present.geojson import to_wgs84_geojson
 
     site, net = square
-    feats = net.to_geojson_features()
+    feats = edge_features(net)
     kinds = {f["properties"]["kind"] for f in feats}
     assert kinds == {"path", "connector", "crossing", "candidate"}
     # square coords are metres offsets: put them in BNG near the AMP so WGS84 is sane
@@ -266,7 +265,7 @@ def test_geojson_features_and_summary(square, tmp_path):
     lon, lat = fc["features"][0]["geometry"]["coordinates"][0]
     assert -1.5 < lon < -1.2 and 53.3 < lat < 53.5
     json.dumps(fc)
-    s = net.summary()
+    s = network_summary(net)
     assert s["firms"] == 5 and s["unreachable"] == ["firm:e"] and s["candidate_crossings"] == 30
 
 
@@ -330,12 +329,10 @@ def test_random_graph_lengths_match_networkx(seed):
     """Random line networks cut by a random barrier, random crossings on/off."""
     rng = np.random.default_rng(seed)
     lines = []
-    for i in range(40):
+    for _ in range(40):
         pts = rng.uniform(0, 1000, size=(rng.integers(2, 5), 2))
         lines.append(LineString(pts))
-    from optimiser.inputs.domain import WalkPath
-
-    paths = tuple(WalkPath(f"p{i}", "", "footpath", l) for i, l in enumerate(lines))
+    paths = tuple(WalkPath(f"p{i}", "", "footpath", line) for i, line in enumerate(lines))
     y = rng.uniform(300, 700)
     bar = Barrier("b", "B", BarrierKind.CARRIAGEWAY, LineString([(-100, y), (1100, y + 50)]), 20)
     firms = tuple(firm(f"f{i}", *rng.uniform(0, 1000, 2)) for i in range(12))
@@ -350,7 +347,7 @@ def test_random_graph_lengths_match_networkx(seed):
 
 
 def test_build_csr_keeps_min_and_zero_lengths():
-    csr = _build_csr(np.array([0, 1, 0]), np.array([1, 0, 2]), np.array([5.0, 3.0, 0.0]), 3)
+    csr = build_csr(np.array([0, 1, 0]), np.array([1, 0, 2]), np.array([5.0, 3.0, 0.0]), 3)
     assert csr[0, 1] == 3.0 and csr[1, 0] == 3.0
     assert csr.nnz == 4  # the zero-length 0-2 edge is an edge
     from scipy.sparse.csgraph import dijkstra
@@ -466,7 +463,7 @@ def test_amp_sbp_default_routes_use_a_real_junction():
     for a, b in pairs:
         route = net.route(a, b)
         assert any(route.intersects(c.line) for c in existing), (a, b)
-        ratios.append(net.detour_ratios([a], [b])[0, 0])
+        ratios.append(detour_ratios(net, [a], [b])[0, 0])
     ratios = np.asarray(ratios)
     assert np.all(np.isfinite(ratios)) and np.all(ratios > 1.0)
     print(f"AMP-SBP cross-Parkway pairs: {len(pairs)}, detour ratio mean {ratios.mean():.2f}, "
@@ -486,12 +483,12 @@ def _zoo_scenario():
 def test_cli_network_writes_wgs84_geojson_and_summary(tmp_path, monkeypatch):
     from click.testing import CliRunner
 
-    import optimiser.inputs.reading
+    import optimiser.cli.network_cmd
     from optimiser.cli.network_cmd import command
 
     sc = _zoo_scenario()
     # the zoo is in local metres: move it to BNG near the AMP so the WGS84 output is sane
-    monkeypatch.setattr(optimiser.inputs.reading, "read_scenario", lambda path: _shift_scenario(sc))
+    monkeypatch.setattr(optimiser.cli.network_cmd, "read_scenario", lambda path: _shift_scenario(sc))
     out = tmp_path / "net"
     res = CliRunner().invoke(command, ["scenario.yaml", "--out", str(out)])
     assert res.exit_code == 0, res.output
@@ -516,7 +513,7 @@ def test_cli_network_writes_wgs84_geojson_and_summary(tmp_path, monkeypatch):
 def test_cli_network_reports_input_problems(tmp_path, monkeypatch):
     from click.testing import CliRunner
 
-    import optimiser.inputs.reading
+    import optimiser.cli.network_cmd
     from optimiser.cli.network_cmd import command
     from optimiser.errors import InputError, Problem
 
@@ -524,7 +521,7 @@ def test_cli_network_reports_input_problems(tmp_path, monkeypatch):
         raise InputError([Problem("s.yaml", "budget_gbp", "must be >= 0"),
                           Problem("s.yaml", "site", "file not found")])
 
-    monkeypatch.setattr(optimiser.inputs.reading, "read_scenario", bad)
+    monkeypatch.setattr(optimiser.cli.network_cmd, "read_scenario", bad)
     res = CliRunner().invoke(command, ["s.yaml", "--out", str(tmp_path / "o")])
     assert res.exit_code == 2
     assert "s.yaml: budget_gbp: must be >= 0" in res.output and "file not found" in res.output
@@ -562,8 +559,7 @@ def test_parallel_rows_equal_serial():
     net = build_walk_network(s, s.barriers, points=pts)
     keys = list(pts)
     serial = net.lengths(keys, keys[:20], workers=1)
-    net._row_cache.clear()
-    net._cached_floats = 0
+    net.cache.clear()
     parallel = net.lengths(keys, keys[:20], workers=2)
     assert_same(serial, parallel)
     assert_same(serial, nx_key_lengths(net, keys)[:, :20])

@@ -199,7 +199,7 @@ def test_crossing_rules_and_exclusions(site):
 
 
 def test_model_size_stays_modest():
-    from optimiser.network.graph import generate_candidate_crossings
+    from optimiser.network.crossings import generate_candidate_crossings
 
     for p in SCENARIOS:
         scn = read_scenario(p)
@@ -212,7 +212,7 @@ def test_model_size_stays_modest():
 def test_walk_network_connects_every_firm():
     import numpy as np
 
-    from optimiser.network.graph import build_walk_network
+    from optimiser.network.builder import build_walk_network
 
     for p in SCENARIOS:
         scn = read_scenario(p)

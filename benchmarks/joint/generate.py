@@ -45,8 +45,7 @@ from optimiser.inputs.domain import (
     SolveOptions,
     WalkPath,
 )
-from optimiser.network.candidates import facility_candidates
-from optimiser.network.graph import generate_candidate_crossings
+from optimiser.network.candidates import facility_candidates, generate_candidate_crossings
 
 BLOCK_M = 100.0
 INSET_M = 15.0

@@ -14,15 +14,29 @@ Writes (all GeoJSON RFC 7946, WGS84 lon/lat):
 from __future__ import annotations
 
 import json
+import logging
 import sys
 import time
 from pathlib import Path
+from typing import NoReturn
 
 import click
 
 from optimiser.cli._common import echo_problems
+from optimiser.errors import ExitCode, InputError, ModelError
+from optimiser.inputs.reading import read_scenario
+from optimiser.network.builder import build_walk_network
+from optimiser.network.crossings import generate_candidate_crossings
+from optimiser.network.features import crossing_features, edge_features, network_summary
+from optimiser.present.geojson import write_geojson
 
-EXIT_INPUT = 2
+logger = logging.getLogger(__name__)
+
+
+def _fail(message: str) -> NoReturn:
+    """``siteopt network: <message>`` to stderr and exit with :attr:`ExitCode.INPUT`."""
+    click.echo(f"siteopt network: {message}", err=True)
+    sys.exit(ExitCode.INPUT)
 
 
 @click.command("network")
@@ -32,31 +46,16 @@ EXIT_INPUT = 2
 @click.option("--overwrite", is_flag=True, help="Write into a non-empty output directory.")
 def command(scenario: Path, out_dir: Path, overwrite: bool) -> None:
     """Build the walking network of SCENARIO's site and write it as GeoJSON with a summary."""
-    from optimiser.errors import InputError, ModelError
-    from optimiser.inputs.reading import read_scenario
-    from optimiser.network.graph import (
-        build_walk_network,
-        crossing_features,
-        generate_candidate_crossings,
-    )
-    from optimiser.present.geojson import write_geojson
-
     if out_dir.exists() and not out_dir.is_dir():
-        click.echo(f"siteopt network: --out {out_dir} exists and is not a directory", err=True)
-        sys.exit(EXIT_INPUT)
+        _fail(f"--out {out_dir} exists and is not a directory")
     if out_dir.is_dir() and any(out_dir.iterdir()) and not overwrite:
-        click.echo(
-            f"siteopt network: output directory {out_dir} is not empty; "
-            "choose another or pass --overwrite",
-            err=True,
-        )
-        sys.exit(EXIT_INPUT)
+        _fail(f"output directory {out_dir} is not empty; choose another or pass --overwrite")
 
     try:
         sc = read_scenario(scenario)
     except InputError as exc:
         echo_problems(exc)
-        sys.exit(EXIT_INPUT)
+        sys.exit(ExitCode.INPUT)
 
     t0 = time.perf_counter()
     site = sc.site
@@ -65,19 +64,16 @@ def command(scenario: Path, out_dir: Path, overwrite: bool) -> None:
         cands = generate_candidate_crossings(site, active, sc.crossings)
         net = build_walk_network(site, active, candidate_crossings=cands)
     except ModelError as exc:
-        click.echo(f"siteopt network: {exc}", err=True)
-        sys.exit(EXIT_INPUT)
+        _fail(str(exc))
     total = time.perf_counter() - t0
 
     out_dir.mkdir(parents=True, exist_ok=True)
-    write_geojson(out_dir / "network.geojson",
-                  net.to_geojson_features(kinds=("path", "connector", "crossing")), site.crs)
-    write_geojson(out_dir / "connectors.geojson",
-                  net.to_geojson_features(kinds=("connector",)), site.crs)
-    write_geojson(out_dir / "candidate_crossings.geojson",
-                  crossing_features(net.candidates, kind="candidate"), site.crs)
+    write_geojson(out_dir / "network.geojson", edge_features(net, kinds=("path", "connector", "crossing")), site.crs)
+    write_geojson(out_dir / "connectors.geojson", edge_features(net, kinds=("connector",)), site.crs)
+    write_geojson(out_dir / "candidate_crossings.geojson", crossing_features(net.candidates, kind="candidate"), site.crs)
+    logger.info("network of %s written to %s", site.id, out_dir)
 
-    summary = {"scenario": sc.id, "site": site.id, **net.summary()}
+    summary = {"scenario": sc.id, "site": site.id, **network_summary(net)}
     summary["candidate_crossings_generated"] = len(cands)
     summary["seconds_total"] = round(total, 4)
     text = json.dumps(summary, indent=2)

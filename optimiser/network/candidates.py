@@ -1,22 +1,44 @@
-"""Candidate sites for shared facilities and social spaces (pure geometry).
+"""All candidates of a scenario in one place: facility sites, social-space sites and new
+crossings (:func:`build_candidates` -> :class:`Candidates`), pure geometry.
 
 A facility candidate is the centre of a square footprint of ``footprint_m2`` that fits
 inside a buildable parcel, clear of exclusion zones, no-build corridors, barrier bands and
 firm buildings (fixed buildings with a margin). A social-space candidate sits in open
 space, at least ``noise_buffer_m`` from any carriageway and ``building_clearance_m`` from
-any firm. Candidates are laid on a grid at the scenario's spacing.
+any firm. Candidates are laid on a grid at the scenario's spacing. Candidate crossings come from
+:func:`optimiser.network.crossings.generate_candidate_crossings` (re-exported here).
 """
 
 from __future__ import annotations
 
+import logging
 import math
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 
 import shapely
 from shapely.geometry import Point, Polygon, box
+from shapely.geometry.base import BaseGeometry
 from shapely.ops import unary_union
 
-from optimiser.inputs.domain import BarrierKind, ParcelStatus, Scenario
+from optimiser.inputs.domain import BarrierKind, Crossing, ParcelStatus, Scenario
+from optimiser.network.crossings import generate_candidate_crossings
+
+__all__ = [
+    "Candidates",
+    "CandidateSite",
+    "build_candidates",
+    "facility_candidates",
+    "social_candidates",
+    "generate_candidate_crossings",
+    "no_build_area",
+    "square",
+    "grid_points",
+    "FIXED_BUILDING_MARGIN_M",
+    "DEFAULT_BUILDING_RADIUS_M",
+]
+
+logger = logging.getLogger(__name__)
 
 FIXED_BUILDING_MARGIN_M = 15.0
 """Clear margin kept around a fixed building's footprint (or location if no footprint)."""
@@ -67,7 +89,7 @@ def grid_points(poly: Polygon, spacing_m: float) -> list[Point]:
     return inside or [poly.representative_point()]
 
 
-def no_build_area(scenario: Scenario):
+def no_build_area(scenario: Scenario) -> BaseGeometry:
     """Union of everywhere nothing may be placed: active barrier bands (all of them, and
     no-build corridors such as HS2 when switched on), exclusion zones and firm buildings."""
     site = scenario.site
@@ -98,6 +120,7 @@ def facility_candidates(scenario: Scenario) -> list[CandidateSite]:
                 if parcel.polygon.contains(fp) and not blocked.intersects(fp):
                     out.append(CandidateSite(f"facility:{spec.type}:{k}", "facility", spec.type, pt, fp, parcel.id, spec.cost_gbp))
                     k += 1
+    logger.debug("%d facility candidate sites for %d type(s)", len(out), len(scenario.facilities))
     return out
 
 
@@ -125,4 +148,67 @@ def social_candidates(scenario: Scenario) -> list[CandidateSite]:
             if parcel.polygon.contains(fp) and not avoid.intersects(fp):
                 out.append(CandidateSite(f"social:{k}", "social", "social", pt, fp, parcel.id, spec.cost_gbp))
                 k += 1
+    logger.debug("%d social-space candidate sites", len(out))
     return out
+
+
+@dataclass(frozen=True)
+class Candidates:
+    """Everything a scenario could build, and the places the walk network must reach.
+
+    Attributes:
+        facility_sites: candidate sites of every facility type (:func:`facility_candidates`).
+        social_sites: candidate social-space sites (:func:`social_candidates`).
+        crossings: candidate new crossings (:func:`generate_candidate_crossings`; none when
+            the scenario allows no crossing type).
+        existing_facility_keys: facility type -> network keys of its existing facilities
+            (``"existing:<type>:<k>"``).
+        existing_social_keys: network keys of existing social spaces (``"existing:social:<k>"``).
+        points: network key -> location (m) of every candidate site and existing facility or
+            social space, for ``build_walk_network(points=...)``.
+    """
+
+    facility_sites: list[CandidateSite]
+    social_sites: list[CandidateSite]
+    crossings: tuple[Crossing, ...]
+    existing_facility_keys: dict[str, list[str]] = field(default_factory=dict)
+    existing_social_keys: list[str] = field(default_factory=list)
+    points: dict[str, Point] = field(default_factory=dict)
+
+
+def build_candidates(scenario: Scenario) -> Candidates:
+    """All candidates of a validated scenario: facility and social-space sites, candidate
+    crossings across its active barriers, and the points the network must attach.
+
+    Args:
+        scenario: the scenario (its site in the working CRS, metres).
+
+    Returns:
+        The :class:`Candidates`; ``points`` lists candidate sites first, then existing
+        facilities (type by type), then existing social spaces.
+
+    Raises:
+        ModelError: the crossing settings name an unknown barrier, or two candidate crossings
+            share an id.
+    """
+    t0 = time.perf_counter()
+    fac = facility_candidates(scenario)
+    soc = social_candidates(scenario)
+    barriers = scenario.active_barriers
+    crossings = generate_candidate_crossings(scenario.site, barriers, scenario.crossings) if scenario.crossings.types else ()
+    points: dict[str, Point] = {s.key: s.point for s in fac + soc}
+    existing_fac: dict[str, list[str]] = {}
+    for spec in scenario.facilities:
+        for k, p in enumerate(spec.existing):
+            key = f"existing:{spec.type}:{k}"
+            points[key] = p
+            existing_fac.setdefault(spec.type, []).append(key)
+    existing_soc: list[str] = []
+    if scenario.social_spaces is not None:
+        for k, p in enumerate(scenario.social_spaces.existing):
+            key = f"existing:social:{k}"
+            points[key] = p
+            existing_soc.append(key)
+    logger.info("candidates: %d facility sites, %d social-space sites, %d crossings in %.3f s",
+                len(fac), len(soc), len(crossings), time.perf_counter() - t0)
+    return Candidates(fac, soc, tuple(crossings), existing_fac, existing_soc, points)

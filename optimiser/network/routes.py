@@ -10,9 +10,15 @@ here are pure numpy.
 
 from __future__ import annotations
 
+import logging
+import time
 from dataclasses import dataclass
 
 import numpy as np
+
+__all__ = ["EndLengths", "route_options", "route_option_arrays", "single_crossing_lengths"]
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -76,6 +82,7 @@ def route_option_arrays(
     is minimised out once per origin (independent of the target), then blocks of at most
     ``block_work`` floats finish the targets, so memory stays bounded at any size.
     """
+    t0 = time.perf_counter()
     o_n, t_n = el.base.shape
     c_n = el.crossing_m.size
     empty = (np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0), np.zeros(0, np.int64), np.zeros(0, np.int64))
@@ -143,6 +150,8 @@ def route_option_arrays(
     a1 = np.concatenate([p[3] for p in parts]).astype(np.int64)
     a2 = np.concatenate([p[4] for p in parts]).astype(np.int64)
     order = np.lexsort((a2, a1, ll, tt, oo))
+    logger.debug("%d route options (%d origins x %d targets, %d candidate crossings, up to %d per route) in %.3f s",
+                 oo.size, o_n, t_n, c_n, eff, time.perf_counter() - t0)
     return (oo[order], tt[order], ll[order], a1[order], a2[order]), eff
 
 

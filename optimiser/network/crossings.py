@@ -1,0 +1,258 @@
+"""Crossings of barrier bands: generating candidate new crossings along the active barriers,
+and attaching a crossing's two ends to the walking graph under construction.
+
+Every length is metres; coordinates are the site's working CRS.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import numpy as np
+import shapely
+from shapely.geometry import LineString, Point
+from shapely.geometry.base import BaseGeometry
+
+from optimiser.errors import ModelError
+from optimiser.inputs.domain import Barrier, BarrierKind, Crossing, CrossingSpec, CrossingTypeSpec, Provenance, Site
+
+if TYPE_CHECKING:
+    from optimiser.network.builder import GraphBuilder
+
+__all__ = ["generate_candidate_crossings", "attach_crossing", "SENSIBLE_CROSSING_TYPES", "SIDE_EPS_M"]
+
+logger = logging.getLogger(__name__)
+
+SENSIBLE_CROSSING_TYPES: dict[BarrierKind, tuple[str, ...]] = {
+    BarrierKind.CARRIAGEWAY: ("footbridge", "signalised", "underpass"),
+    BarrierKind.RAIL_CORRIDOR: ("footbridge", "underpass", "bridge"),
+    BarrierKind.WATERCOURSE: ("footbridge", "bridge"),
+    BarrierKind.OTHER: ("footbridge", "signalised", "underpass", "bridge"),
+}
+"""New-crossing types that make sense for each kind of barrier (signalised at-grade only
+across a carriageway)."""
+
+_TYPE_ABBR = {"footbridge": "fb", "signalised": "sig", "underpass": "up", "bridge": "br"}
+
+SIDE_EPS_M = 1e-3
+"""Bands are shrunk by this much when testing whether a connector enters one (touching the
+band's edge, where a cut path ends, is fine)."""
+CROSSING_END_MARGIN_M = 2.0
+"""Generated crossings start and end this far outside the band."""
+
+
+# --------------------------------------------------------------------------------------
+# generating candidates
+# --------------------------------------------------------------------------------------
+
+
+def _selected_barriers(site: Site, barriers: tuple[Barrier, ...], spec: CrossingSpec) -> list[Barrier]:
+    """The active barriers ``spec.barriers`` selects (all active ones when it is None)."""
+    active = {b.id: b for b in barriers}
+    site_ids = {b.id for b in site.barriers} | set(active)
+    if spec.barriers is None:
+        return list(barriers)
+    unknown = [x for x in spec.barriers if x not in site_ids]
+    if unknown:
+        raise ModelError(f"crossings.barriers names unknown barrier(s): {', '.join(unknown)}")
+    return [active[x] for x in spec.barriers if x in active]
+
+
+def _spacing_and_types(bar: Barrier, site: Site, spec: CrossingSpec) -> tuple[float, list[str]] | None:
+    """(spacing m, crossing types) to generate along ``bar``, or None for none."""
+    type_specs = [t.type for t in spec.types]
+    if spec.spacing_m is None:
+        rule = next((r for r in reversed(site.crossing_rules) if r.barrier_id == bar.id), None)
+        if rule is None:
+            return None
+        spacing = float(rule.spacing_m)
+        allowed = [t for t in dict.fromkeys(type_specs) if (not rule.types or t in rule.types)]
+    else:
+        spacing = float(spec.spacing_m)
+        allowed = list(dict.fromkeys(type_specs))
+    if spacing <= 0:
+        return None
+    sensible = SENSIBLE_CROSSING_TYPES.get(BarrierKind(bar.kind), ())
+    types = [t for t in allowed if t in sensible]
+    return (spacing, types) if types else None
+
+
+def _positions(length_m: float, spacing_m: float) -> list[float]:
+    """Distances along a centre line of ``length_m`` every ``spacing_m``, centred on it."""
+    n = max(1, int(math.floor(length_m / spacing_m)))
+    if length_m < spacing_m:
+        return [length_m / 2.0]
+    offset = (length_m - (n - 1) * spacing_m) / 2.0
+    return [offset + i * spacing_m for i in range(n)]
+
+
+def _crossing_line(line: LineString, s: float, half_m: float) -> LineString | None:
+    """A straight line perpendicular to ``line`` at distance ``s`` along it, ``half_m`` to each
+    side; None where the tangent is undefined."""
+    length = float(line.length)
+    p = np.asarray(line.interpolate(s).coords[0][:2])
+    a = np.asarray(line.interpolate(max(0.0, s - 1.0)).coords[0][:2])
+    c2 = np.asarray(line.interpolate(min(length, s + 1.0)).coords[0][:2])
+    tan = c2 - a
+    tn = float(np.hypot(*tan))
+    if tn == 0:
+        return None
+    nrm = np.array([-tan[1], tan[0]]) / tn
+    return LineString([p + nrm * half_m, p - nrm * half_m])
+
+
+def _barrier_candidates(
+    bar: Barrier,
+    site: Site,
+    barriers: tuple[Barrier, ...],
+    spacing_m: float,
+    types: list[tuple[str, CrossingTypeSpec]],
+    fixed_union: BaseGeometry | None,
+) -> list[Crossing]:
+    """Candidates along one barrier every ``spacing_m`` (see :func:`generate_candidate_crossings`)."""
+    others = [o.band for o in barriers if o.id != bar.id]
+    other_union = shapely.union_all(others) if others else None
+    existing = [c.line for c in site.crossings if c.existing and c.barrier_id == bar.id]
+    existing_union = shapely.union_all(existing) if existing else None
+    half = bar.width_m / 2.0 + CROSSING_END_MARGIN_M
+    out: list[Crossing] = []
+    for i, s in enumerate(_positions(float(bar.centreline.length), spacing_m), start=1):
+        cl = _crossing_line(bar.centreline, s, half)
+        if cl is None:
+            continue
+        ends = shapely.points(np.asarray(cl.coords))
+        if existing_union is not None and cl.distance(existing_union) < spacing_m / 2.0:
+            continue
+        if shapely.intersects(ends, bar.band).any():  # bend: the line does not clear the band
+            continue
+        if other_union is not None and shapely.intersects(ends, other_union).any():
+            continue
+        if fixed_union is not None and shapely.intersects(ends, fixed_union).any():
+            continue
+        for t, ts in types:
+            out.append(
+                Crossing(
+                    id=f"{bar.id}-{_TYPE_ABBR.get(t, t[:3])}-{i:03d}",
+                    name=f"{t} across {bar.name} at {s:.0f} m",
+                    barrier_id=bar.id,
+                    type=t,
+                    line=cl,
+                    penalty_m=float(ts.penalty_m),
+                    cost_gbp=float(ts.cost_gbp),
+                    existing=False,
+                    provenance=Provenance(source=f"generated every {spacing_m:g} m along {bar.id}", status="derived"),
+                )
+            )
+    return out
+
+
+def generate_candidate_crossings(site: Site, barriers: Sequence[Barrier], spec: CrossingSpec) -> tuple[Crossing, ...]:
+    """Candidate new crossings along the active barriers, plus ``spec.explicit``.
+
+    Every ``spacing`` metres along each selected barrier's centre line (positions centred on
+    the line), one candidate per allowed type that suits the barrier's kind
+    (:data:`SENSIBLE_CROSSING_TYPES`), each a straight line perpendicular to the centre line
+    from 2 m outside one side of the band to 2 m outside the other, costed from its
+    :class:`CrossingTypeSpec`. Ids are ``"<barrier>-<fb|sig|up|br>-<NNN>"`` (NNN = position
+    number, shared by the types at one place).
+
+    ``spec.spacing_m`` None uses the site's crossing rule for the barrier (its spacing, and
+    its types intersected with ``spec.types``; a barrier with no rule gets none); 0 generates
+    none. A position is skipped when it is within spacing/2 of an existing crossing of that
+    barrier, or when an end falls inside another active band or a fixed firm's footprint.
+
+    Args:
+        site: the site (working CRS, metres).
+        barriers: the active barriers.
+        spec: the scenario's crossing settings.
+
+    Returns:
+        The candidates, generated ones first (barrier by barrier), then ``spec.explicit``.
+
+    Raises:
+        ModelError: ``spec.barriers`` names a barrier the site does not have, or two
+            candidates share an id.
+    """
+    barriers = tuple(barriers)
+    type_specs = {t.type: t for t in spec.types}
+    fixed = [f.footprint for f in site.firms if f.fixed and f.footprint is not None]
+    fixed_union = shapely.union_all(fixed) if fixed else None
+    out: list[Crossing] = []
+    for bar in _selected_barriers(site, barriers, spec):
+        plan = _spacing_and_types(bar, site, spec)
+        if plan is None:
+            continue
+        spacing, types = plan
+        out += _barrier_candidates(bar, site, barriers, spacing, [(t, type_specs[t]) for t in types], fixed_union)
+    out.extend(spec.explicit)
+    ids = [c.id for c in out]
+    dup = sorted({x for x in ids if ids.count(x) > 1})
+    if dup:
+        raise ModelError(f"candidate crossing ids used twice: {', '.join(dup)}")
+    logger.debug("%d candidate crossings (%d explicit) along %d active barrier(s)", len(out), len(spec.explicit), len(barriers))
+    return tuple(out)
+
+
+# --------------------------------------------------------------------------------------
+# attaching a crossing to the graph under construction
+# --------------------------------------------------------------------------------------
+
+
+def attach_crossing(
+    b: GraphBuilder, c: Crossing, band_union: BaseGeometry | None, kind_ref: str | None = None
+) -> tuple[int, int] | None:
+    """Attach both ends of a crossing to the graph under construction.
+
+    An end drawn inside a band is moved along the crossing's line to where it leaves the
+    bands (the crossing edge keeps its full ``length_m``). Each end gets a new node and a
+    connector edge (ref ``kind_ref`` or the crossing's id) to the nearest walkable point on
+    its side.
+
+    Returns:
+        (node at the line's first end, node at its last end), or None when an end reaches
+        no walkable point.
+    """
+    xy = np.asarray(c.line.coords)[:, :2]
+    ends = []
+    for end_xy in (xy[0], xy[-1]):
+        p: np.ndarray = end_xy
+        if b.blocker is not None and shapely.intersects(shapely.points(end_xy), b.blocker):
+            moved = _exit_point(c.line, end_xy, band_union)
+            if moved is None:
+                return None
+            p = moved
+        got = b.attach(p)
+        if got is None:
+            return None
+        far, _q, d = got
+        node = b.add_node(p)
+        b.add_edge(node, far, d, "connector", kind_ref or c.id)
+        ends.append(node)
+    return ends[0], ends[1]
+
+
+def _exit_point(line: LineString, end_xy: np.ndarray, band_union: BaseGeometry | None) -> np.ndarray | None:
+    """First point of ``line`` outside ``band_union`` walking from the end ``end_xy``."""
+    outside = line.difference(band_union)
+    if outside.is_empty:
+        return None
+    best: tuple[float, np.ndarray] | None = None
+    start = Point(end_xy)
+    d0 = line.project(start)
+    for part in shapely.get_parts(outside):
+        for pxy in (part.coords[0], part.coords[-1]):
+            s = abs(line.project(Point(pxy)) - d0)
+            if best is None or s < best[0]:
+                best = (s, np.asarray(pxy[:2], dtype=float))
+    if best is None:
+        return None
+    # nudge a little further out so the point is strictly outside the band
+    p = best[1]
+    direction = p - end_xy
+    norm = float(np.hypot(*direction))
+    if norm > 0:
+        p = p + direction / norm * (2 * SIDE_EPS_M)
+    return p
