@@ -37,6 +37,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 sys.path.insert(0, str(ROOT))
 
+from optimiser.errors import InputError  # noqa: E402
 from optimiser.inputs.domain import Barrier, BarrierKind, Crossing, Firm, Site, WalkPath  # noqa: E402
 from optimiser.network.builder import build_walk_network  # noqa: E402
 
@@ -71,7 +72,7 @@ def small_site():
             from optimiser.inputs.reading import read_site
 
             return read_site(amp), "sites/amp_sbp/site.yaml"
-        except Exception as exc:  # noqa: BLE001 - fall back, and say so
+        except (InputError, OSError) as exc:  # fall back to the zoo, and say so
             note = f"zoo square (AMP-SBP site unreadable: {type(exc).__name__}: {exc})"
     else:
         note = "zoo square (sites/amp_sbp/site.yaml not available yet)"
