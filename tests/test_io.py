@@ -11,8 +11,9 @@ from pyproj import Transformer
 from sitefiles import scenario_dict, site_dict, write_files
 
 from optimiser.errors import InputError, ValidationError
+from optimiser.inputs import read_scenario, read_site, scenario_from_mapping, validate_files
 from optimiser.inputs.domain import ParcelStatus
-from optimiser.inputs.reading import apply_overrides, read_scenario, read_site, scenario_from_mapping, validate_files
+from optimiser.inputs.scenario import apply_overrides
 
 
 def test_yaml_and_json_give_the_same_site(tmp_path):
@@ -130,7 +131,7 @@ def test_errors_are_value_errors_and_collect_everything(tmp_path):
 
 
 def test_embedded_default_is_found():
-    from optimiser.inputs.reading import default_scenario_path
+    from optimiser.inputs import default_scenario_path
 
     p = default_scenario_path()
     assert p.name == "baseline.yaml" and p.parent.name == "amp_sbp"

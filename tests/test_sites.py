@@ -13,7 +13,7 @@ import shapely
 import shapely.ops
 from shapely.geometry import LineString, Point, Polygon
 
-from optimiser.inputs.reading import read_scenario, read_site, validate_files
+from optimiser.inputs import read_scenario, read_site, validate_files
 
 ROOT = Path(__file__).resolve().parents[1]
 SITE = ROOT / "sites" / "amp_sbp" / "site.yaml"

@@ -2,7 +2,7 @@
 
 The corpus lives in ``tests/bad_files/``; ``expected.yaml`` names, per file, the field path and
 reason (and optionally the hint) the report must contain. Each file is checked through the
-Python API (:func:`optimiser.inputs.reading.validate_files`) and through ``siteopt validate``.
+Python API (:func:`optimiser.inputs.validate.validate_files`) and through ``siteopt validate``.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from click.testing import CliRunner
 
 from optimiser.cli import cli
 from optimiser.errors import FileReadError, InputError
-from optimiser.inputs.reading import read_scenario, read_site, validate_files
+from optimiser.inputs import read_scenario, read_site, validate_files
 
 HERE = Path(__file__).resolve().parent
 BAD = HERE / "bad_files"

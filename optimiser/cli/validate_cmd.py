@@ -52,12 +52,13 @@ def _scenario_summary(scn: Any) -> str:
 
 def _summary(path: str) -> str:
     """One-line description of a valid file (it is read again, which is cheap)."""
-    from optimiser.inputs import reading as io
+    from optimiser.inputs import load_mapping, read_scenario, read_site
+    from optimiser.inputs.validate import detect_kind
 
-    data, _ = io.load_mapping(path)
-    if data is not None and io.detect_kind(data) == "scenario":
-        return _scenario_summary(io.read_scenario(path))
-    return _site_summary(io.read_site(path))
+    data, _ = load_mapping(path)
+    if data is not None and detect_kind(data) == "scenario":
+        return _scenario_summary(read_scenario(path))
+    return _site_summary(read_site(path))
 
 
 @click.command("validate")
@@ -71,7 +72,7 @@ def command(ctx: click.Context, files: tuple[str, ...], as_json: bool) -> None:
     valid, 2 when any has a problem. Nothing is written.
     """
     from optimiser.errors import InputError
-    from optimiser.inputs.reading import validate_files
+    from optimiser.inputs import validate_files
 
     all_problems = []
     internal = False

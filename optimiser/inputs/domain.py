@@ -1,7 +1,9 @@
 """Typed, validated site and scenario objects.
 
-These are what :func:`optimiser.inputs.reading.read_site` and :func:`optimiser.inputs.reading.read_scenario` return
-once a file has passed validation. Every geometry is a shapely 2 object in the site's
+These are what :func:`optimiser.inputs.site.read_site` and :func:`optimiser.inputs.scenario.read_scenario` return
+once a file has passed validation. They are the one validated form of a site and a scenario, and
+they hold every default: the file-format models in :mod:`optimiser.inputs.schema` take their
+defaults from these classes. Every geometry is a shapely 2 object in the site's
 *working* CRS, a projected CRS in metres (EPSG:27700 for the AMP-SBP default); lengths are
 metres (``*_m``), areas square metres (``*_m2``) and money pounds sterling (``*_gbp``).
 """
@@ -9,6 +11,7 @@ metres (``*_m``), areas square metres (``*_m2``) and money pounds sterling (``*_
 from __future__ import annotations
 
 import dataclasses
+import logging
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
@@ -16,8 +19,16 @@ from typing import Any, Literal
 
 from shapely.geometry import LineString, Point, Polygon
 
+logger = logging.getLogger(__name__)
 
-class ParcelStatus(str, Enum):
+
+FIXED_BUILDING_MARGIN_M = 15.0
+"""Clearance around a fixed building (e.g. Factory 2050) inside which nothing may be placed (m)."""
+BUILDING_RADIUS_M = 25.0
+"""A firm drawn as a point, without a footprint, occupies a circle of this radius (m)."""
+
+
+class ParcelStatus(str, Enum):  # noqa: UP042 - not StrEnum: str() and format() of members keep their current form
     """What a parcel of land is used for."""
 
     OCCUPIED = "occupied"
@@ -26,7 +37,7 @@ class ParcelStatus(str, Enum):
     OPEN_SPACE = "open_space"
 
 
-class BarrierKind(str, Enum):
+class BarrierKind(str, Enum):  # noqa: UP042 - not StrEnum: str() and format() of members keep their current form
     """What a barrier is: it decides which crossing types make sense and the noise buffer."""
 
     CARRIAGEWAY = "carriageway"
@@ -37,6 +48,15 @@ class BarrierKind(str, Enum):
 
 CROSSING_TYPES = ("footbridge", "signalised", "underpass", "junction", "bridge")
 """Crossing types a site or scenario may name. ``junction`` and ``bridge`` are existing-only."""
+
+Backend = Literal["cpsat", "cbc"]
+"""Solver backends: OR-Tools CP-SAT or PuLP with CBC."""
+Strategy = Literal["auto", "direct", "relax-first"]
+"""How :func:`optimiser.solve.strategy.solve` approaches a problem."""
+CoverageMode = Literal["hard", "weighted", "off"]
+"""How social-space coverage enters the model."""
+DemandRule = Literal["employees_product", "sector_affinity", "explicit"]
+"""How firm-to-firm interaction weights are made."""
 
 
 @dataclass(frozen=True)
@@ -278,7 +298,7 @@ class SocialSpaceSpec:
     footprint_m2: float = 400.0
     noise_buffer_m: float = 50.0
     coverage_radius_m: float = 400.0
-    coverage: Literal["hard", "weighted", "off"] = "weighted"
+    coverage: CoverageMode = "weighted"
     coverage_weight: float = 100.0
     candidate_spacing_m: float = 80.0
     min_spacing_m: float = 150.0
@@ -292,7 +312,7 @@ class CrossingTypeSpec:
 
     type: str
     cost_gbp: float
-    penalty_m: float
+    penalty_m: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -328,7 +348,7 @@ class DemandSpec:
         unreachable_penalty_m: walking length charged for a pair with no route at all.
     """
 
-    rule: Literal["employees_product", "sector_affinity", "explicit"] = "employees_product"
+    rule: DemandRule = "employees_product"
     sector_affinity: dict[str, dict[str, float]] = field(default_factory=dict)
     pairs: tuple[tuple[str, str, float], ...] = ()
     unreachable_penalty_m: float = 10000.0
@@ -365,8 +385,8 @@ class SolveOptions:
         length_scale_per_m: integer units per metre shared by every backend (10 = dm).
     """
 
-    backend: Literal["cpsat", "cbc"] = "cpsat"
-    strategy: Literal["auto", "direct", "relax-first"] = "auto"
+    backend: Backend = "cpsat"
+    strategy: Strategy = "auto"
     time_limit_s: float = 60.0
     seed: int = 0
     workers: int = 1

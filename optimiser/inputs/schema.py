@@ -3,7 +3,15 @@
 These models are the single source of truth for the formats documented in
 ``sites/README.md`` and ``constraints/README.md``; :func:`json_schema` generates the JSON
 Schema committed under ``constraints/`` (``siteopt schema`` prints it). They check *shape*
-(keys, types, ranges); :mod:`optimiser.inputs.reading` checks meaning (geometry, CRS, references).
+(keys, types, ranges); :mod:`optimiser.inputs.site` and :mod:`optimiser.inputs.scenario` check
+meaning (geometry, CRS, references) and build the validated objects of
+:mod:`optimiser.inputs.domain`. Every default lives in those dataclasses; the models here take
+their defaults from them, so no default is written twice.
+
+A value that may take two forms (a point as ``[x, y]`` or a GeoJSON Point; a count as a
+number or ``{min, max}``) is a tagged union: the branch is chosen from the value's type and its
+tag (:data:`XY`, :data:`GEOJSON`, :data:`WHOLE`, :data:`RANGE`) appears in pydantic's error
+locations, where :mod:`optimiser.inputs.messages` reads it.
 
 Coordinates are in the file's declared ``crs`` (a projected CRS in metres, e.g. EPSG:27700,
 or EPSG:4326/OGC:CRS84 longitude-latitude, which is reprojected with pyproj). Lengths are
@@ -13,13 +21,35 @@ metres, areas square metres, money pounds sterling.
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any, Literal, Union
+import logging
+from typing import Annotated, Any, Final, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_validator
 
-SITE_FORMAT = "placemaking-site/1"
-SCENARIO_FORMAT = "placemaking-scenario/1"
-BATCH_FORMAT = "placemaking-batch/1"
+from optimiser.inputs.domain import (
+    Backend,
+    Barrier,
+    CoverageMode,
+    Crossing,
+    CrossingSpec,
+    CrossingTypeSpec,
+    DemandRule,
+    DemandSpec,
+    ExclusionZone,
+    FacilitySpec,
+    Firm,
+    ObjectiveWeights,
+    Scenario,
+    Site,
+    SocialSpaceSpec,
+    SolveOptions,
+)
+
+logger = logging.getLogger(__name__)
+
+SITE_FORMAT: Final = "placemaking-site/1"
+SCENARIO_FORMAT: Final = "placemaking-scenario/1"
+BATCH_FORMAT: Final = "placemaking-batch/1"
 
 Id = Annotated[
     str,
@@ -68,7 +98,25 @@ class PolygonGeom(_Strict):
     coordinates: Annotated[list[Annotated[list[Coord], Field(min_length=4)]], Field(min_length=1)]
 
 
-PointLike = Union[Coord, PointGeom]
+XY = "xy"
+"""Union tag of a point given as a bare position ``[x, y]``."""
+GEOJSON = "geojson"
+"""Union tag of a point given as a GeoJSON Point mapping."""
+WHOLE = "whole"
+"""Union tag of a count given as a whole number."""
+RANGE = "range"
+"""Union tag of a count given as ``{min, max}``."""
+
+
+def _point_form(value: Any) -> str:
+    return GEOJSON if isinstance(value, (dict, BaseModel)) else XY
+
+
+PointLike = Annotated[
+    Annotated[Coord, Tag(XY)] | Annotated[PointGeom, Tag(GEOJSON)],
+    Discriminator(_point_form),
+]
+"""A point: ``[x, y]`` or ``{"type": "Point", "coordinates": [x, y]}``."""
 
 
 class Source(_Strict):
@@ -104,7 +152,7 @@ class FirmIn(_Strict):
         None, description="Entrance points; default: the location."
     )
     footprint: PolygonGeom | None = None
-    fixed: bool = Field(False, description="A fixed building: nothing may be placed on it.")
+    fixed: bool = Field(Firm.fixed, description="A fixed building: nothing may be placed on it.")
     parcel: Id | None = Field(None, description="Id of the parcel the firm stands on.")
     provenance: Source | None = None
 
@@ -118,8 +166,8 @@ class BarrierIn(_Strict):
     geometry: LineStringGeom
     width_m: PositiveFloat = Field(description="Full width of the impassable band, metres.")
     layer: Id | None = Field(None, description="Scenario layer that switches it on/off.")
-    default_on: bool = True
-    no_build: bool = Field(False, description="Safeguarded corridor: nothing placed inside.")
+    default_on: bool = Barrier.default_on
+    no_build: bool = Field(Barrier.no_build, description="Safeguarded corridor: nothing placed inside.")
     provenance: Source | None = None
 
 
@@ -141,7 +189,7 @@ class CrossingIn(_Strict):
     barrier: Id
     type: Literal["footbridge", "signalised", "underpass", "junction", "bridge"]
     geometry: LineStringGeom
-    penalty_m: NonNegFloat = Field(0.0, description="Extra walking length charged, metres.")
+    penalty_m: NonNegFloat = Field(Crossing.penalty_m, description="Extra walking length charged, metres.")
     provenance: Source | None = None
 
 
@@ -151,7 +199,7 @@ class ExclusionIn(_Strict):
     id: Id
     name: str = ""
     geometry: PolygonGeom
-    reason: str = ""
+    reason: str = ExclusionZone.reason
 
 
 class CrossingRuleIn(_Strict):
@@ -168,12 +216,12 @@ class SiteFile(_Strict):
     format: Literal["placemaking-site/1"] = SITE_FORMAT
     id: Id
     name: str = ""
-    description: str = ""
+    description: str = Site.description
     crs: str = Field(description="CRS of the coordinates, e.g. 'EPSG:27700' or 'EPSG:4326'.")
     working_crs: str | None = Field(
         None, description="Projected CRS to work in when `crs` is geographic (default: UTM zone)."
     )
-    illustrative: bool = Field(False, description="True when the geometry is a sketch.")
+    illustrative: bool = Field(Site.illustrative, description="True when the geometry is a sketch.")
     parcels: list[ParcelIn] = Field(default_factory=list)
     firms: list[FirmIn] = Field(default_factory=list)
     barriers: list[BarrierIn] = Field(default_factory=list)
@@ -199,7 +247,15 @@ class CountIn(_Strict):
         return self
 
 
-CountLike = Union[Annotated[int, Field(gt=0)], CountIn]
+def _count_form(value: Any) -> str:
+    return RANGE if isinstance(value, (dict, BaseModel)) else WHOLE
+
+
+CountLike = Annotated[
+    Annotated[int, Field(gt=0), Tag(WHOLE)] | Annotated[CountIn, Tag(RANGE)],
+    Discriminator(_count_form),
+]
+"""How many: a positive whole number or ``{min, max}``."""
 
 
 class FacilityIn(_Strict):
@@ -210,8 +266,8 @@ class FacilityIn(_Strict):
     footprint_m2: PositiveFloat
     min_spacing_m: NonNegFloat = 0.0
     cost_gbp: Money
-    candidate_spacing_m: PositiveFloat = 100.0
-    access_weight: NonNegFloat = 1.0
+    candidate_spacing_m: PositiveFloat = FacilitySpec.candidate_spacing_m
+    access_weight: NonNegFloat = FacilitySpec.access_weight
     existing: list[PointLike] = Field(default_factory=list)
 
 
@@ -220,14 +276,14 @@ class SocialIn(_Strict):
 
     count: CountLike
     cost_gbp: Money
-    footprint_m2: PositiveFloat = 400.0
-    noise_buffer_m: NonNegFloat = 50.0
-    coverage_radius_m: PositiveFloat = 400.0
-    coverage: Literal["hard", "weighted", "off"] = "weighted"
-    coverage_weight: Annotated[float, Field(ge=0, le=1e6, allow_inf_nan=False)] = 100.0
-    candidate_spacing_m: PositiveFloat = 80.0
-    min_spacing_m: NonNegFloat = 150.0
-    building_clearance_m: NonNegFloat = 20.0
+    footprint_m2: PositiveFloat = SocialSpaceSpec.footprint_m2
+    noise_buffer_m: NonNegFloat = SocialSpaceSpec.noise_buffer_m
+    coverage_radius_m: PositiveFloat = SocialSpaceSpec.coverage_radius_m
+    coverage: CoverageMode = SocialSpaceSpec.coverage
+    coverage_weight: Annotated[float, Field(ge=0, le=1e6, allow_inf_nan=False)] = SocialSpaceSpec.coverage_weight
+    candidate_spacing_m: PositiveFloat = SocialSpaceSpec.candidate_spacing_m
+    min_spacing_m: NonNegFloat = SocialSpaceSpec.min_spacing_m
+    building_clearance_m: NonNegFloat = SocialSpaceSpec.building_clearance_m
     existing: list[PointLike] = Field(default_factory=list)
 
 
@@ -235,7 +291,7 @@ class CrossingTypeIn(_Strict):
     """Cost and walking penalty of one type of new crossing."""
 
     cost_gbp: Money
-    penalty_m: NonNegFloat = 0.0
+    penalty_m: NonNegFloat = CrossingTypeSpec.penalty_m
 
 
 class ExplicitCrossingIn(_Strict):
@@ -252,14 +308,16 @@ class CrossingsIn(_Strict):
     """Which new crossings may be built."""
 
     spacing_m: NonNegFloat | None = Field(
-        None, description="Candidate spacing along barriers; null: site rules; 0: none."
+        default=CrossingSpec.spacing_m, description="Candidate spacing along barriers; null: site rules; 0: none."
     )
     barriers: list[Id] | None = None
     types: dict[Literal["footbridge", "signalised", "underpass"], CrossingTypeIn] = Field(
         default_factory=dict
     )
     explicit: list[ExplicitCrossingIn] = Field(default_factory=list)
-    max_route_crossings: Annotated[int, Field(ge=1, le=2, description="Most new crossings one route may use.")] = 2
+    max_route_crossings: Annotated[
+        int, Field(ge=1, le=2, description="Most new crossings one route may use.")
+    ] = CrossingSpec.max_route_crossings
 
 
 class PairWeightIn(_Strict):
@@ -273,18 +331,18 @@ class PairWeightIn(_Strict):
 class DemandIn(_Strict):
     """How firm-to-firm interaction weights are made."""
 
-    rule: Literal["employees_product", "sector_affinity", "explicit"] = "employees_product"
+    rule: DemandRule = DemandSpec.rule
     sector_affinity: dict[str, dict[str, NonNegFloat]] = Field(default_factory=dict)
     pairs: list[PairWeightIn] = Field(default_factory=list)
-    unreachable_penalty_m: Metres = 10000.0
+    unreachable_penalty_m: Metres = DemandSpec.unreachable_penalty_m
 
 
 class ObjectiveIn(_Strict):
     """Weights of the objective's terms."""
 
-    firm_pairs: NonNegFloat = 1.0
-    facility_access: NonNegFloat = 1.0
-    social_access: NonNegFloat = 0.0
+    firm_pairs: NonNegFloat = ObjectiveWeights.firm_pairs
+    facility_access: NonNegFloat = ObjectiveWeights.facility_access
+    social_access: NonNegFloat = ObjectiveWeights.social_access
 
 
 class DirectnessIn(_Strict):
@@ -298,11 +356,11 @@ class DirectnessIn(_Strict):
 class SolverIn(_Strict):
     """Solver choice and settings."""
 
-    backend: Literal["cpsat", "cbc"] = "cpsat"
-    time_limit_s: PositiveFloat = 60.0
-    seed: Annotated[int, Field(ge=0)] = 0
-    workers: Annotated[int, Field(ge=1, le=64)] = 1
-    length_scale_per_m: Annotated[int, Field(ge=1, le=1000)] = 10
+    backend: Backend = SolveOptions.backend
+    time_limit_s: PositiveFloat = SolveOptions.time_limit_s
+    seed: Annotated[int, Field(ge=0)] = SolveOptions.seed
+    workers: Annotated[int, Field(ge=1, le=64)] = SolveOptions.workers
+    length_scale_per_m: Annotated[int, Field(ge=1, le=1000)] = SolveOptions.length_scale_per_m
 
 
 class ScenarioFile(_Strict):
@@ -311,7 +369,7 @@ class ScenarioFile(_Strict):
     format: Literal["placemaking-scenario/1"] = SCENARIO_FORMAT
     id: Id
     name: str = ""
-    description: str = ""
+    description: str = Scenario.description
     site: str = Field(
         min_length=1,
         description="Site file path (relative to this file) or the id of a site under sites/.",
@@ -341,7 +399,7 @@ def json_schema() -> dict[str, Any]:
         "$id": "https://placemaking-optimiser/schema/placemaking-1.json",
         "title": "placemaking-optimiser site and scenario files",
         "description": (
-            "Generated from optimiser/schema.py by `siteopt schema`; do not edit by hand. "
+            "Generated from optimiser/inputs/schema.py by `siteopt schema`; do not edit by hand. "
             "A site file has format 'placemaking-site/1', a scenario file "
             "'placemaking-scenario/1'."
         ),

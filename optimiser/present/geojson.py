@@ -1,47 +1,27 @@
-"""Small geometry helpers shared by outputs: reprojection to RFC 7946 GeoJSON (WGS84 lon/lat).
+"""Writing RFC 7946 GeoJSON (WGS84 lon/lat) from features in a site's working CRS.
 
 The site model works in a projected CRS in metres (EPSG:27700 for the AMP-SBP default);
-GeoJSON written for users must be RFC 7946: WGS84 longitude/latitude, no ``crs`` member.
+GeoJSON written for users must be RFC 7946: WGS84 longitude/latitude, no ``crs`` member. The
+reprojection itself lives with every other CRS question in :mod:`optimiser.inputs.crs`.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterable, Mapping
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import shapely
-from pyproj import CRS, Transformer
 from shapely.geometry import mapping, shape
 from shapely.geometry.base import BaseGeometry
 
-WGS84 = "EPSG:4326"
-COORD_DECIMALS = 7
-"""Decimal places of lon/lat written (1e-7 degree is about 1 cm)."""
+from optimiser.inputs.crs import COORD_DECIMALS, WGS84, reproject_to_wgs84
 
+logger = logging.getLogger(__name__)
 
-@lru_cache(maxsize=16)
-def _transformer(crs: str) -> Transformer | None:
-    src = CRS.from_user_input(crs)
-    if src.equals(CRS.from_epsg(4326)):
-        return None
-    return Transformer.from_crs(src, CRS.from_epsg(4326), always_xy=True)
-
-
-def reproject_to_wgs84(geom: BaseGeometry, crs: str) -> BaseGeometry:
-    """``geom`` from ``crs`` to WGS84 lon/lat (x = lon, y = lat), rounded to 7 decimals."""
-    tr = _transformer(crs)
-
-    def fn(xy: np.ndarray) -> np.ndarray:
-        if tr is not None:
-            lon, lat = tr.transform(xy[:, 0], xy[:, 1])
-            xy = np.column_stack([lon, lat])
-        return np.round(xy, COORD_DECIMALS)
-
-    return shapely.transform(geom, fn)
+__all__ = ["COORD_DECIMALS", "WGS84", "reproject_to_wgs84", "to_wgs84_geojson", "write_geojson"]
 
 
 def _finite_props(props: Mapping[str, Any]) -> dict[str, Any]:

@@ -1,0 +1,268 @@
+"""Every coordinate reference system (CRS) question, in one place.
+
+- :func:`parse_crs` reads a CRS the user named (``None`` when pyproj does not know it);
+- :func:`working_crs` picks the projected CRS in metres a geographic site is worked in;
+- :func:`check_site_crs` checks a raw site mapping's ``crs``, its unit and its coordinates
+  (degrees given in a metric CRS, metres in a geographic one, latitude/longitude swapped) and
+  returns the source and working CRS;
+- :func:`transformer` converts positions from one CRS to another (x first, as GeoJSON);
+- :func:`reproject_to_wgs84` turns working-CRS geometry into RFC 7946 WGS84 lon/lat for output.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+import shapely
+from pyproj import CRS, Transformer
+from pyproj.aoi import AreaOfInterest
+from pyproj.database import query_utm_crs_info
+from pyproj.exceptions import CRSError
+from shapely.geometry.base import BaseGeometry
+
+from optimiser.errors import Problem
+
+logger = logging.getLogger(__name__)
+
+WGS84 = "EPSG:4326"
+COORD_DECIMALS = 7
+"""Decimal places of lon/lat written (1e-7 degree is about 1 cm)."""
+
+BNG = 27700
+"""EPSG code of the British National Grid, the working CRS for sites in Great Britain."""
+_GB_LON = (-8.8, 2.0)
+_GB_LAT = (49.8, 60.9)
+"""Longitude and latitude ranges (degrees) of Great Britain."""
+
+XYTransform = Callable[[Any, Any], tuple[Any, Any]]
+"""``(x, y) -> (x', y')`` on floats or arrays, x first (pyproj ``always_xy``)."""
+
+_GEOMETRY_FIELDS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("parcels", ("geometry",)),
+    ("firms", ("location", "entrances", "footprint")),
+    ("barriers", ("geometry",)),
+    ("paths", ("geometry",)),
+    ("crossings", ("geometry",)),
+    ("exclusion_zones", ("geometry",)),
+)
+"""Site lists and the fields of their items that hold coordinates."""
+
+
+# ------------------------------------------------------------------ parsing and choosing
+
+
+def parse_crs(text: str) -> CRS | None:
+    """The CRS ``text`` names (``"EPSG:27700"``, ``"OGC:CRS84"``, WKT ...), or ``None`` if unknown."""
+    try:
+        return CRS.from_user_input(text)
+    except CRSError:
+        return None
+
+
+def working_crs(lonlat_points: list[tuple[float, float]], requested: str | None) -> CRS | None:
+    """The projected CRS (metres) to work in for a site given in longitude/latitude.
+
+    Args:
+        lonlat_points: the site's positions in degrees (lon, lat).
+        requested: the site's ``working_crs``, if it names one (parsed as given).
+
+    Returns:
+        The requested CRS (``None`` if unknown); else EPSG:27700 inside Great Britain (and
+        for a site without positions), else the UTM zone of the positions (Web Mercator if
+        none is found).
+    """
+    if requested:
+        return parse_crs(requested)
+    if not lonlat_points:
+        return CRS.from_epsg(BNG)
+    lons = [p[0] for p in lonlat_points]
+    lats = [p[1] for p in lonlat_points]
+    if _GB_LON[0] <= min(lons) and max(lons) <= _GB_LON[1] and _GB_LAT[0] <= min(lats) and max(lats) <= _GB_LAT[1]:
+        return CRS.from_epsg(BNG)
+    infos = query_utm_crs_info(
+        datum_name="WGS 84",
+        area_of_interest=AreaOfInterest(min(lons), min(lats), max(lons), max(lats)),
+    )
+    return CRS.from_epsg(int(infos[0].code)) if infos else CRS.from_epsg(3857)
+
+
+def transformer(src: CRS | None, dst: CRS | None) -> XYTransform | None:
+    """The position transform from ``src`` to ``dst``; ``None`` when they are equal or unknown."""
+    if src is None or dst is None or src.equals(dst):
+        return None
+    fn: XYTransform = Transformer.from_crs(src, dst, always_xy=True).transform
+    return fn
+
+
+# ------------------------------------------------------------------ positions in raw data
+
+
+def iter_positions(geom: Any) -> Iterator[list[float]]:
+    """Every coordinate position inside a raw geometry value (point list or GeoJSON dict)."""
+    if isinstance(geom, dict):
+        geom = geom.get("coordinates")
+    if isinstance(geom, list) and geom and isinstance(geom[0], (int, float)):
+        yield geom
+    elif isinstance(geom, list):
+        for g in geom:
+            yield from iter_positions(g)
+
+
+def looks_like_degrees(positions: list[list[float]]) -> bool:
+    """Whether every position fits longitude/latitude ranges (|x| <= 180, |y| <= 90)."""
+    return bool(positions) and all(abs(p[0]) <= 180 and abs(p[1]) <= 90 for p in positions)
+
+
+def degrees_in_metric_crs(positions: list[list[float]], crs: CRS) -> bool:
+    """Whether positions given in a metric ``crs`` are really lon/lat degrees.
+
+    They must fit the degree ranges *and*, read as lon/lat, fall inside the CRS's area of
+    use (so small local coordinates such as (50, 50) in EPSG:27700 are not flagged).
+    Without an area of use, any fractional degree-sized values are taken as degrees.
+    """
+    if not looks_like_degrees(positions):
+        return False
+    area = crs.area_of_use
+    if area is None:
+        return any(p[0] != int(p[0]) or p[1] != int(p[1]) for p in positions)
+    return all(area.west - 1 <= p[0] <= area.east + 1 and area.south - 1 <= p[1] <= area.north + 1 for p in positions)
+
+
+def _numeric_positions(value: Any) -> list[list[float]]:
+    """The well-formed positions (two or more numbers) inside a raw geometry value."""
+    try:
+        return [p for p in iter_positions(value) if len(p) >= 2 and all(isinstance(v, (int, float)) for v in p)]
+    except TypeError:
+        return []
+
+
+def _feature_positions(data: dict[str, Any]) -> Iterable[tuple[str, list[list[float]]]]:
+    """``(field path, positions)`` for every coordinate-holding field of a raw site."""
+    for key, fields in _GEOMETRY_FIELDS:
+        items = data.get(key)
+        for i, item in enumerate(items if isinstance(items, list) else []):
+            if isinstance(item, dict):
+                for fld in fields:
+                    yield f"{key}[{i}].{fld}", _numeric_positions(item.get(fld))
+
+
+def _position_problems(file: str, where: str, pos: list[list[float]], src: CRS, crs_text: str) -> list[Problem]:
+    """Positions that do not fit the declared CRS: degrees in metres, metres in degrees, lat/lon swapped."""
+    problems: list[Problem] = []
+    if not src.is_geographic and degrees_in_metric_crs(pos, src):
+        problems.append(Problem(file, where,
+                                f"coordinates look like longitude/latitude degrees (e.g. {pos[0][:2]}) but crs {crs_text} is in metres",
+                                "give projected coordinates, or set crs: EPSG:4326 for lon/lat"))
+    if src.is_geographic and pos and all(_GB_LAT[0] <= p[0] <= _GB_LAT[1] and _GB_LON[0] <= p[1] <= _GB_LON[1] for p in pos):
+        problems.append(Problem(file, where, f"coordinates {pos[0][:2]} look like [latitude, longitude] in Great Britain",
+                                "give positions as [longitude, latitude] (x first), as GeoJSON does"))
+    if src.is_geographic and pos and not looks_like_degrees(pos):
+        problems.append(Problem(file, where,
+                                f"coordinates {pos[0][:2]} are not longitude/latitude degrees but crs {crs_text} is geographic",
+                                "declare the projected CRS the coordinates are in, e.g. crs: EPSG:27700"))
+    return problems
+
+
+# ------------------------------------------------------------------ a site's CRS
+
+
+@dataclass
+class SiteCrs:
+    """The CRS of a raw site: what its file says and what it is worked in.
+
+    Attributes:
+        source: the CRS of the file's coordinates (``None`` if missing or unknown).
+        working: the projected CRS in metres geometry is converted to (``None`` if there is none).
+        problems: every CRS problem found.
+    """
+
+    source: CRS | None
+    working: CRS | None
+    problems: list[Problem] = field(default_factory=list)
+
+
+def _declared_crs(data: dict[str, Any], file: str) -> tuple[CRS | None, list[Problem]]:
+    """The site's declared ``crs``, checked to be known and, when projected, in metres."""
+    crs_text = data.get("crs")
+    if not isinstance(crs_text, str):
+        return None, []
+    src = parse_crs(crs_text)
+    if src is None:
+        return None, [Problem(file, "crs", f"unknown CRS {crs_text!r}",
+                              "use an EPSG code such as 'EPSG:27700' (British National Grid) or 'EPSG:4326'")]
+    if not src.is_geographic:
+        unit = src.axis_info[0].unit_name if src.axis_info else "metre"
+        if unit not in ("metre", "meter", "m"):
+            return src, [Problem(file, "crs", f"CRS {crs_text!r} is in {unit}, not metres",
+                                 "use a metric projected CRS such as EPSG:27700")]
+    return src, []
+
+
+def check_site_crs(data: dict[str, Any], file: str) -> SiteCrs:
+    """Check a raw site mapping's CRS and coordinates; choose its working CRS.
+
+    Args:
+        data: the site file's mapping (before or after shape validation).
+        file: the file name problems are reported against.
+
+    Returns:
+        The source and working CRS with every problem found: an unknown or non-metric
+        ``crs``, coordinates that do not fit it, an unknown or geographic ``working_crs``.
+    """
+    src, problems = _declared_crs(data, file)
+    positions_all: list[list[float]] = []
+    for where, pos in _feature_positions(data):
+        positions_all.extend(pos)
+        if src is not None:
+            problems.extend(_position_problems(file, where, pos, src, str(data.get("crs"))))
+    if src is None:
+        return SiteCrs(None, None, problems)
+    if not src.is_geographic:
+        return SiteCrs(src, src, problems)
+    lonlat = [(p[0], p[1]) for p in positions_all if looks_like_degrees([p])]
+    dst = working_crs(lonlat, data.get("working_crs"))
+    if dst is None:
+        problems.append(Problem(file, "working_crs", f"unknown CRS {data.get('working_crs')!r}", "use e.g. 'EPSG:27700'"))
+    elif dst.is_geographic:
+        problems.append(Problem(file, "working_crs", "must be a projected CRS in metres", "use e.g. 'EPSG:27700'"))
+        dst = None
+    logger.debug("site %s: crs %s, working crs %s, %d positions", file, src.to_string(), dst and dst.to_string(), len(positions_all))
+    return SiteCrs(src, dst, problems)
+
+
+# ------------------------------------------------------------------ output: WGS84
+
+
+@lru_cache(maxsize=16)
+def _to_wgs84(crs: str) -> Transformer | None:
+    """The cached transformer from ``crs`` to WGS84 (``None`` when ``crs`` is WGS84)."""
+    src = CRS.from_user_input(crs)
+    if src.equals(CRS.from_epsg(4326)):
+        return None
+    return Transformer.from_crs(src, CRS.from_epsg(4326), always_xy=True)
+
+
+def reproject_to_wgs84(geom: BaseGeometry, crs: str) -> BaseGeometry:
+    """``geom`` from ``crs`` to WGS84 lon/lat (x = lon, y = lat), rounded to 7 decimals.
+
+    Args:
+        geom: a shapely geometry in ``crs``.
+        crs: the CRS ``geom`` is in (e.g. a site's working CRS, ``"EPSG:27700"``).
+
+    Returns:
+        A new geometry in WGS84 lon/lat, coordinates rounded to :data:`COORD_DECIMALS`.
+    """
+    tr = _to_wgs84(crs)
+
+    def fn(xy: np.ndarray) -> np.ndarray:
+        if tr is not None:
+            lon, lat = tr.transform(xy[:, 0], xy[:, 1])
+            xy = np.column_stack([lon, lat])
+        return np.round(xy, COORD_DECIMALS)
+
+    return shapely.transform(geom, fn)

@@ -1,0 +1,85 @@
+"""Raw file coordinates to shapely geometry in the working CRS, with geometry problems collected."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Sequence
+from typing import Any
+
+import shapely
+from pyproj import CRS
+from shapely.geometry import LineString, Point, Polygon
+
+from optimiser.errors import Problem
+from optimiser.inputs.crs import transformer
+
+logger = logging.getLogger(__name__)
+
+_INVALID_AT = re.compile(r"([A-Za-z \-]+)\[([-0-9.e+]+) ([-0-9.e+]+)\]")
+"""shapely's validity reason, e.g. ``Self-intersection[440650 387835]``."""
+
+
+class GeometryReader:
+    """Turns raw coordinates (point lists, GeoJSON dicts) into shapely geometry in the working CRS.
+
+    Zero-length lines, zero-area and invalid polygons are not returned (``None``); each is
+    recorded in :attr:`problems` with its field path.
+
+    Args:
+        file: the file name problems are reported against.
+        src: the CRS of the file's coordinates.
+        dst: the working CRS (projected, metres).
+    """
+
+    def __init__(self, file: str, src: CRS | None, dst: CRS | None):
+        self.file = file
+        self.problems: list[Problem] = []
+        self.transform = transformer(src, dst)
+
+    def _xy(self, pos: Sequence[float]) -> tuple[float, float]:
+        x, y = float(pos[0]), float(pos[1])
+        if self.transform is not None:
+            x, y = self.transform(x, y)
+        return (x, y)
+
+    def point(self, raw: Any) -> Point:
+        """A point from ``[x, y]`` or ``{"type": "Point", "coordinates": [x, y]}``."""
+        coords: Sequence[float] = raw["coordinates"] if isinstance(raw, dict) else raw
+        return Point(self._xy(coords))
+
+    def points(self, raw: Sequence[Any]) -> tuple[Point, ...]:
+        """Points from a list of point values (lists, dicts or pydantic point models)."""
+        return tuple(self.point(p if isinstance(p, (list, dict)) else p.model_dump()) for p in raw)
+
+    def line(self, raw: dict[str, Any], field: str) -> LineString | None:
+        """A line from a GeoJSON LineString mapping; ``None`` (and a problem) if it has zero length."""
+        line = LineString([self._xy(c) for c in raw["coordinates"]])
+        if line.length <= 0:
+            self.problems.append(Problem(self.file, field, "line has zero length (all its points coincide)"))
+            return None
+        return line
+
+    def polygon(self, raw: dict[str, Any], field: str) -> Polygon | None:
+        """A polygon from a GeoJSON Polygon mapping; ``None`` (and a problem) if invalid or empty.
+
+        Validity is judged in the file's own coordinates, so the message points at them.
+        """
+        rings_raw = raw["coordinates"]
+        file_poly = Polygon(rings_raw[0], rings_raw[1:])
+        if not file_poly.is_valid:
+            reason = shapely.is_valid_reason(file_poly)
+            m = _INVALID_AT.match(reason)
+            if m:
+                what = m.group(1).strip().lower()
+                x, y = float(m.group(2)), float(m.group(3))
+                text = f"invalid polygon: {what} at ({x:.6g}, {y:.6g})"
+            else:
+                text = f"invalid polygon: {reason}"
+            self.problems.append(Problem(self.file, field, text, "fix the ring so its edges do not cross (check the vertex order)"))
+            return None
+        if file_poly.area <= 0:
+            self.problems.append(Problem(self.file, field, "polygon has zero area"))
+            return None
+        rings = [[self._xy(c) for c in ring] for ring in rings_raw]
+        return Polygon(rings[0], rings[1:])

@@ -1,0 +1,300 @@
+"""Problems in the user's terms: pydantic errors, unknown references and duplicate ids.
+
+:func:`pydantic_problems` turns a pydantic ``ValidationError`` into one
+:class:`~optimiser.errors.Problem` per offending field. It reads only pydantic's public error
+fields (``loc``, ``type``, ``msg``, ``ctx``, ``input``) and the models' own annotations: it
+walks ``model_fields`` along each error's ``loc`` to learn which model a location is in (for
+"did you mean" hints) and to recognise the tags of the schema's tagged unions
+(:data:`~optimiser.inputs.schema.PointLike`, :data:`~optimiser.inputs.schema.CountLike`), which
+are names the schema chose. The only other ``loc`` item pydantic adds is the documented
+``"[key]"`` after a dict key that fails validation.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import logging
+import types
+import typing
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel, Tag
+from pydantic import ValidationError as PydanticValidationError
+from pydantic_core import ErrorDetails
+
+from optimiser.errors import Problem
+
+logger = logging.getLogger(__name__)
+
+DICT_KEY_LOC = "[key]"
+"""The ``loc`` item pydantic appends when a dict key (not its value) fails validation."""
+
+UNION_TEXT = {
+    "location": 'must be a point: [x, y] or {"type": "Point", "coordinates": [x, y]}',
+    "entrances": 'each entrance must be a point: [x, y] or {"type": "Point", "coordinates": [x, y]}',
+    "existing": 'each must be a point: [x, y] or {"type": "Point", "coordinates": [x, y]}',
+    "count": "must be a positive whole number or {min: N, max: M} with 0 <= min <= max, max > 0",
+}
+"""What a two-form field must be, by field name, when its value fits neither form."""
+
+_BOUNDS = {"greater_than": ">", "greater_than_equal": ">=", "less_than": "<", "less_than_equal": "<="}
+_SIMPLE = {
+    "int_type": "must be a whole number", "int_parsing": "must be a whole number", "int_from_float": "must be a whole number",
+    "float_type": "must be a number", "float_parsing": "must be a number",
+    "string_type": "must be text", "bool_type": "must be true or false", "bool_parsing": "must be true or false",
+    "list_type": "must be a list",
+    "dict_type": "must be a mapping of keys", "model_type": "must be a mapping of keys",
+    "model_attributes_type": "must be a mapping of keys",
+}
+"""Error types whose message is a fixed text followed by ", got <value>"."""
+
+
+# ------------------------------------------------------------------ paths
+
+
+def format_path(loc: Iterable[Any]) -> str:
+    """``('firms', 3, 'employees')`` -> ``'firms[3].employees'``."""
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out
+
+
+def _get(data: Any, loc: Sequence[Any]) -> Any:
+    """The raw value at ``loc`` in ``data``; ``None`` if there is none."""
+    cur = data
+    for part in loc:
+        try:
+            cur = cur[part]
+        except (KeyError, IndexError, TypeError):
+            return None
+    return cur
+
+
+def _which(data: Any, loc: Sequence[Any]) -> str:
+    """``" (firm 'mclaren')"`` when the list item at ``loc``'s first index has an id."""
+    for i, part in enumerate(loc):
+        if isinstance(part, int) and i > 0:
+            item = _get(data, loc[: i + 1])
+            if isinstance(item, dict) and isinstance(item.get("id"), str):
+                kind = str(loc[i - 1]).rstrip("s").replace("_", " ")
+                return f" ({kind} {item['id']!r})"
+            break
+    return ""
+
+
+# ------------------------------------------------------------------ walking the models
+
+
+def _tags(annotation: Any) -> dict[str, Any]:
+    """``{tag: branch type}`` of a tagged union annotation; ``{}`` for anything else."""
+    if typing.get_origin(annotation) is typing.Annotated:
+        return _tags(typing.get_args(annotation)[0])
+    if typing.get_origin(annotation) not in (typing.Union, types.UnionType):
+        return {}
+    out: dict[str, Any] = {}
+    for member in typing.get_args(annotation):
+        if typing.get_origin(member) is typing.Annotated:
+            for meta in member.__metadata__:
+                if isinstance(meta, Tag):
+                    out[meta.tag] = member
+    return out
+
+
+def _bare(annotation: Any) -> Any:
+    """``annotation`` without ``Annotated`` metadata and without ``None`` (``X | None`` -> ``X``)."""
+    while True:
+        origin = typing.get_origin(annotation)
+        if origin is typing.Annotated:
+            annotation = typing.get_args(annotation)[0]
+        elif origin in (typing.Union, types.UnionType):
+            rest = [a for a in typing.get_args(annotation) if a is not type(None)]
+            if len(rest) != 1:
+                return annotation
+            annotation = rest[0]
+        else:
+            return annotation
+
+
+def _is_model(t: Any) -> bool:
+    return isinstance(t, type) and issubclass(t, BaseModel)
+
+
+@dataclass
+class _Located:
+    """Where a pydantic error is, in the user's terms.
+
+    Attributes:
+        loc: the location without union tags (what the user wrote).
+        owner: the model whose field (or unknown key) the last item of ``loc`` names.
+        union_loc: the location of the tagged union value the error lies in, if any.
+        union_branch_is_model: whether the union's chosen branch is a model (a mapping).
+    """
+
+    loc: tuple[Any, ...]
+    owner: type[BaseModel] | None = None
+    union_loc: tuple[Any, ...] | None = None
+    union_branch_is_model: bool = False
+
+
+def locate(model: type[BaseModel], loc: Sequence[Any]) -> _Located:
+    """Walk ``model``'s fields along a pydantic error ``loc``.
+
+    Args:
+        model: the model validated (e.g. :class:`~optimiser.inputs.schema.SiteFile`).
+        loc: the error's ``loc``.
+
+    Returns:
+        The location without union tags, the model owning its last key, and the tagged union
+        the error lies in (if any).
+    """
+    out = _Located(())
+    clean: list[Any] = []
+    cur: Any = model
+    for part in loc:
+        tags = _tags(cur)
+        if isinstance(part, str) and part in tags:
+            if out.union_loc is None:
+                out.union_loc = tuple(clean)
+                out.union_branch_is_model = _is_model(_bare(tags[part]))
+            cur = tags[part]
+            continue
+        if part == DICT_KEY_LOC:
+            continue
+        clean.append(part)
+        cur = _bare(cur)
+        if _is_model(cur):
+            out.owner = cur
+            fld = cur.model_fields.get(part) if isinstance(part, str) else None
+            cur = fld.annotation if fld is not None else None
+        elif typing.get_origin(cur) is list and isinstance(part, int):
+            cur = typing.get_args(cur)[0]
+        elif typing.get_origin(cur) is dict:
+            cur = typing.get_args(cur)[1]
+        else:
+            cur = None
+    out.loc = tuple(clean)
+    return out
+
+
+# ------------------------------------------------------------------ error texts
+
+
+def describe(err: ErrorDetails) -> str:
+    """One pydantic error as a reason in the user's terms, e.g. ``must be > 0, got -3``."""
+    t, ctx = err["type"], err.get("ctx") or {}
+    given = err.get("input")
+    shown = json.dumps(given)[:60] if isinstance(given, (int, float, str, bool)) or given is None else type(given).__name__
+    if t == "missing":
+        return "required field is missing"
+    if t in _BOUNDS:
+        bound = next(iter(ctx.values())) if ctx else "?"
+        return f"must be {_BOUNDS[t]} {bound}, got {shown}"
+    if t == "literal_error":
+        return f"must be one of {ctx.get('expected')}, got {shown}"
+    if t in _SIMPLE:
+        return f"{_SIMPLE[t]}, got {shown}"
+    if t == "finite_number":
+        return "must be a finite number"
+    if t == "too_short":
+        return f"needs at least {ctx.get('min_length')} items, got {ctx.get('actual_length')}"
+    if t == "too_long":
+        return f"allows at most {ctx.get('max_length')} items, got {ctx.get('actual_length')}"
+    if t == "string_too_short":
+        return "must not be empty"
+    if t == "string_pattern_mismatch":
+        return f"{shown} is not a valid id (letters, digits, '_', '-', '.'; no spaces)"
+    if t == "value_error":
+        return str(err.get("msg", "")).removeprefix("Value error, ")
+    return str(err.get("msg", t))
+
+
+def _field_problem(err: ErrorDetails, where: _Located, data: Any, file: str) -> Problem:
+    """The problem of one error at a plain (or model-branch) location."""
+    loc = where.loc
+    path = format_path(loc)
+    if err["type"] == "extra_forbidden":
+        hint = None
+        if where.owner is not None:
+            near = difflib.get_close_matches(str(loc[-1]), list(where.owner.model_fields), n=1, cutoff=0.6)
+            hint = f"did you mean {near[0]!r}?" if near else "allowed keys: " + ", ".join(where.owner.model_fields)
+        return Problem(file, path, f"unknown key {str(loc[-1])!r}" + _which(data, loc), hint)
+    return Problem(file, path, describe(err) + _which(data, loc))
+
+
+def _union_problem(errs: list[ErrorDetails], union_loc: tuple[Any, ...], data: Any, file: str) -> Problem:
+    """One problem for a two-form value that fits neither form."""
+    field_name = next((str(p) for p in reversed(union_loc) if isinstance(p, str)), "")
+    text = UNION_TEXT.get(field_name) or "; or ".join(sorted({describe(e) for e in errs}))
+    return Problem(file, format_path(union_loc), text + _which(data, union_loc))
+
+
+def pydantic_problems(exc: PydanticValidationError, model: type[BaseModel], data: Any, file: str) -> list[Problem]:
+    """Turn a pydantic ValidationError into one :class:`Problem` per offending field.
+
+    Args:
+        exc: the error ``model.model_validate(data)`` raised.
+        model: the model validated.
+        data: the raw mapping validated (read for the ids named in messages).
+        file: the file name problems are reported against.
+
+    Returns:
+        The problems, in the order of the first error at each field, without repeats. A value
+        that may take two forms and fits neither gets one problem saying what it must be.
+    """
+    groups: dict[str, list[tuple[ErrorDetails, _Located]]] = {}
+    for err in exc.errors():
+        where = locate(model, err["loc"])
+        key_loc = where.union_loc if where.union_loc is not None else where.loc
+        groups.setdefault(format_path(key_loc), []).append((err, where))
+    problems: list[Problem] = []
+    for errs in groups.values():
+        whole_union = [(e, w) for e, w in errs if w.union_loc is not None and not w.union_branch_is_model]
+        if whole_union:
+            union_loc = whole_union[0][1].union_loc
+            assert union_loc is not None
+            problems.append(_union_problem([e for e, _ in whole_union], union_loc, data, file))
+            continue
+        problems.extend(_field_problem(e, w, data, file) for e, w in errs)
+    seen: set[tuple[str, str]] = set()
+    out = []
+    for p in problems:
+        if (p.field, p.reason) not in seen:
+            seen.add((p.field, p.reason))
+            out.append(p)
+    logger.debug("%s: %d pydantic errors -> %d problems", file, exc.error_count(), len(out))
+    return out
+
+
+# ------------------------------------------------------------------ references and ids
+
+
+def unknown_reference(file: str, field: str, kind: str, value: str, known: Iterable[str]) -> Problem:
+    """A reference to a ``kind`` (firm, barrier ...) the file does not define, with a did-you-mean."""
+    known = list(known)
+    near = difflib.get_close_matches(value, known, n=1)
+    if near:
+        hint = f"did you mean {near[0]!r}?"
+    else:
+        hint = f"known {kind}s: {', '.join(known[:12])}" if known else f"the file defines no {kind}s"
+    return Problem(file, field, f"{kind} {value!r} is referenced but not defined", hint)
+
+
+def duplicate_ids(items: list[Any], key: str, file: str) -> list[Problem]:
+    """Items of the raw list ``key`` whose ``id`` an earlier item already has."""
+    problems: list[Problem] = []
+    seen: dict[str, int] = {}
+    for i, item in enumerate(items):
+        if isinstance(item, dict) and isinstance(item.get("id"), str):
+            if item["id"] in seen:
+                problems.append(Problem(file, f"{key}[{i}].id", f"duplicate id {item['id']!r} (also {key}[{seen[item['id']]}])",
+                                        "ids must be unique within a list"))
+            else:
+                seen[item["id"]] = i
+    return problems

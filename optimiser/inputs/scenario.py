@@ -1,0 +1,362 @@
+"""Reading a scenario file: shape (pydantic), the site it names, references into that site by section,
+then the validated :class:`~optimiser.inputs.domain.Scenario`.
+
+References are checked on the raw mapping, so every bad one is reported even when the shape
+check failed elsewhere. Coordinates in a scenario are in its site file's CRS.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError as PydanticValidationError
+
+from optimiser.errors import FileReadError, InputError, Problem, ValidationError
+from optimiser.inputs import schema as S
+from optimiser.inputs.crs import parse_crs
+from optimiser.inputs.domain import (
+    CountRange,
+    Crossing,
+    CrossingSpec,
+    CrossingTypeSpec,
+    DemandSpec,
+    DirectnessTarget,
+    FacilitySpec,
+    ObjectiveWeights,
+    Provenance,
+    Scenario,
+    Site,
+    SocialSpaceSpec,
+    SolveOptions,
+)
+from optimiser.inputs.formats import load_mapping
+from optimiser.inputs.geometry import GeometryReader
+from optimiser.inputs.locate import default_scenario_path, display_path, resolve_site_ref
+from optimiser.inputs.messages import pydantic_problems, unknown_reference
+from optimiser.inputs.site import read_site
+
+logger = logging.getLogger(__name__)
+
+_GENERATED_CROSSING_ID = re.compile(r".+-(fb|sig|up|br)-\d{3}")
+"""Ids the network builder gives generated candidate crossings: ``<barrier>-<fb|sig|up|br>-NNN``."""
+
+
+def _mapping(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _items(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+# ------------------------------------------------------------------ the site
+
+
+def _scenario_site(data: dict[str, Any], file: str, path: Path | None) -> tuple[Site | None, list[Problem]]:
+    """The site the scenario's ``site`` names, read and validated; its problems are listed too."""
+    site_ref = data.get("site")
+    if not isinstance(site_ref, str) or not site_ref:
+        return None, []
+    site_path, looked = resolve_site_ref(site_ref, path)
+    if site_path is None:
+        where = ", ".join(str(p) for p in looked[:4]) + ("" if len(looked) <= 4 else ", ...")
+        return None, [Problem(file, "site", f"site {site_ref!r} does not exist", "looked in: " + where)]
+    try:
+        return read_site(display_path(site_path)), []
+    except InputError as exc:
+        head = Problem(file, "site", f"site file {str(site_path)!r} has {len(exc.problems)} problem(s), listed below")
+        return None, [head, *exc.problems]
+
+
+# ------------------------------------------------------------------ references into the site, by section
+
+
+def _layer_problems(data: dict[str, Any], site: Site, file: str) -> list[Problem]:
+    known = list(site.layers) + [b.id for b in site.barriers]
+    layers = _mapping(data.get("layers"))
+    return [unknown_reference(file, f"layers.{name}", "layer", str(name), known) for name in layers if name not in known]
+
+
+def _pair_problems(demand: dict[str, Any], firm_ids: list[str], file: str) -> list[Problem]:
+    problems = []
+    seen: dict[frozenset[str], int] = {}
+    for i, pr in enumerate(_items(demand.get("pairs"))):
+        if not isinstance(pr, dict):
+            continue
+        if isinstance(pr.get("a"), str) and isinstance(pr.get("b"), str):
+            key = frozenset((pr["a"], pr["b"]))
+            if key in seen:
+                problems.append(Problem(file, f"demand.pairs[{i}]",
+                                        f"pair {pr['a']}-{pr['b']} is already given at demand.pairs[{seen[key]}]",
+                                        "give each pair once (weights are symmetric); nothing is silently dropped"))
+            else:
+                seen[key] = i
+        for k in ("a", "b"):
+            if isinstance(pr.get(k), str) and pr[k] not in firm_ids:
+                problems.append(unknown_reference(file, f"demand.pairs[{i}].{k}", "firm", pr[k], firm_ids))
+        if pr.get("a") is not None and pr.get("a") == pr.get("b"):
+            problems.append(Problem(file, f"demand.pairs[{i}]", f"pair joins firm {pr['a']!r} to itself"))
+    return problems
+
+
+def _demand_problems(data: dict[str, Any], site: Site, file: str) -> list[Problem]:
+    demand = _mapping(data.get("demand"))
+    problems = _pair_problems(demand, [f.id for f in site.firms], file)
+    sectors = sorted({f.sector for f in site.firms})
+    for s1, row in _mapping(demand.get("sector_affinity")).items():
+        if s1 not in sectors:
+            problems.append(unknown_reference(file, f"demand.sector_affinity.{s1}", "sector", str(s1), sectors))
+        for s2 in _mapping(row):
+            if s2 not in sectors:
+                problems.append(unknown_reference(file, f"demand.sector_affinity.{s1}.{s2}", "sector", str(s2), sectors))
+    if demand.get("rule") == "explicit" and not demand.get("pairs"):
+        problems.append(Problem(file, "demand.pairs", "rule 'explicit' needs at least one pair",
+                                "list pairs, or use rule: employees_product"))
+    return problems
+
+
+def _directness_problems(data: dict[str, Any], site: Site, file: str) -> list[Problem]:
+    problems = []
+    firm_ids = [f.id for f in site.firms]
+    for i, d in enumerate(_items(data.get("directness"))):
+        if not isinstance(d, dict):
+            continue
+        for k in ("a", "b"):
+            if isinstance(d.get(k), str) and d[k] not in firm_ids:
+                problems.append(unknown_reference(file, f"directness[{i}].{k}", "firm", d[k], firm_ids))
+        if d.get("a") is not None and d.get("a") == d.get("b"):
+            problems.append(Problem(file, f"directness[{i}]", "a directness target needs two different firms"))
+        elif d.get("a") in firm_ids and d.get("b") in firm_ids:
+            fa, fb = site.firm(d["a"]), site.firm(d["b"])
+            gap = min(p.distance(q) for p in fa.entrances for q in fb.entrances)
+            if gap <= 0:
+                problems.append(Problem(file, f"directness[{i}]",
+                                        f"firms {fa.id!r} and {fb.id!r} share an entrance, so a detour ratio is undefined",
+                                        "drop this target"))
+    return problems
+
+
+def _crossing_problems(data: dict[str, Any], site: Site, file: str) -> list[Problem]:
+    problems = []
+    barrier_ids = [b.id for b in site.barriers]
+    cr = _mapping(data.get("crossings"))
+    for i, b in enumerate(_items(cr.get("barriers"))):
+        if isinstance(b, str) and b not in barrier_ids:
+            problems.append(unknown_reference(file, f"crossings.barriers[{i}]", "barrier", b, barrier_ids))
+    types = _mapping(cr.get("types"))
+    site_crossing_ids = {c.id for c in site.crossings}
+    for i, e in enumerate(_items(cr.get("explicit"))):
+        if not isinstance(e, dict):
+            continue
+        if isinstance(e.get("barrier"), str) and e["barrier"] not in barrier_ids:
+            problems.append(unknown_reference(file, f"crossings.explicit[{i}].barrier", "barrier", e["barrier"], barrier_ids))
+        if isinstance(e.get("id"), str) and (_GENERATED_CROSSING_ID.fullmatch(e["id"]) or e["id"] in site_crossing_ids):
+            problems.append(Problem(file, f"crossings.explicit[{i}].id",
+                                    f"id {e['id']!r} clashes with a site crossing or the generated ids '<barrier>-<fb|sig|up|br>-NNN'",
+                                    "choose another id, e.g. prefix it with 'x-'"))
+        if isinstance(e.get("type"), str) and e["type"] not in types:
+            problems.append(Problem(file, f"crossings.explicit[{i}].type", f"crossing type {e['type']!r} has no cost",
+                                    f"add crossings.types.{e['type']} with cost_gbp and penalty_m"))
+    return problems
+
+
+def _facility_problems(data: dict[str, Any], file: str) -> list[Problem]:
+    problems = []
+    first: dict[str, int] = {}
+    for i, f in enumerate(_items(data.get("facilities"))):
+        if isinstance(f, dict) and isinstance(f.get("type"), str):
+            if f["type"] in first:
+                problems.append(Problem(file, f"facilities[{i}].type",
+                                        f"facility type {f['type']!r} given twice (also facilities[{first[f['type']]}])",
+                                        "merge them into one entry with a count range"))
+            else:
+                first[f["type"]] = i
+    return problems
+
+
+def _reference_problems(data: dict[str, Any], site: Site, file: str) -> list[Problem]:
+    """Every reference from the raw scenario into its site (firms, sectors, barriers, layers)."""
+    return (_layer_problems(data, site, file) + _demand_problems(data, site, file) + _directness_problems(data, site, file)
+            + _crossing_problems(data, site, file) + _facility_problems(data, file))
+
+
+# ------------------------------------------------------------------ building the scenario, by section
+
+
+def _count(c: int | S.CountIn) -> CountRange:
+    return CountRange(c, c) if isinstance(c, int) else CountRange(c.min, c.max)
+
+
+def _facilities(parsed: S.ScenarioFile, geo: GeometryReader) -> tuple[FacilitySpec, ...]:
+    return tuple(
+        FacilitySpec(f.type, _count(f.count), f.footprint_m2, f.min_spacing_m, f.cost_gbp, f.candidate_spacing_m,
+                     f.access_weight, geo.points(f.existing))
+        for f in parsed.facilities
+    )
+
+
+def _social_spaces(parsed: S.ScenarioFile, geo: GeometryReader) -> SocialSpaceSpec | None:
+    s = parsed.social_spaces
+    if s is None:
+        return None
+    return SocialSpaceSpec(_count(s.count), s.cost_gbp, s.footprint_m2, s.noise_buffer_m, s.coverage_radius_m,
+                           s.coverage, s.coverage_weight, s.candidate_spacing_m, s.min_spacing_m,
+                           s.building_clearance_m, geo.points(s.existing))
+
+
+def _crossing_spec(parsed: S.ScenarioFile, site: Site, geo: GeometryReader, problems: list[Problem]) -> CrossingSpec:
+    """The crossing spec; an explicit candidate that does not cross its barrier is a problem."""
+    c = parsed.crossings
+    types = tuple(CrossingTypeSpec(t, v.cost_gbp, v.penalty_m) for t, v in c.types.items())
+    cost_of = {t.type: t for t in types}
+    explicit = []
+    for i, e in enumerate(c.explicit):
+        line = geo.line(e.geometry.model_dump(), f"crossings.explicit[{i}].geometry")
+        if line is None:
+            continue
+        if not line.intersects(site.barrier(e.barrier).band):
+            problems.append(Problem(geo.file, f"crossings.explicit[{i}].geometry",
+                                    f"candidate {e.id!r} does not cross barrier {e.barrier!r}",
+                                    "draw it from one side of the barrier to the other"))
+        t = cost_of[e.type]
+        explicit.append(Crossing(e.id, e.name or e.id, e.barrier, e.type, line, t.penalty_m, t.cost_gbp, False,
+                                 Provenance(source=f"scenario {geo.file}")))
+    barriers = tuple(c.barriers) if c.barriers is not None else None
+    return CrossingSpec(types, c.spacing_m, barriers, tuple(explicit), c.max_route_crossings)
+
+
+def _build(parsed: S.ScenarioFile, site: Site, site_ref: str, file: str, path: Path | None) -> tuple[Scenario | None, list[Problem]]:
+    """The validated scenario from its parsed file and site; geometry problems if any."""
+    geo = GeometryReader(file, parse_crs(site.source_crs), parse_crs(site.crs))
+    problems: list[Problem] = []
+    facilities = _facilities(parsed, geo)
+    social = _social_spaces(parsed, geo)
+    crossings = _crossing_spec(parsed, site, geo, problems)
+    problems.extend(geo.problems)
+    if problems:
+        return None, problems
+    d, o, sv = parsed.demand, parsed.objective, parsed.solver
+    scenario = Scenario(
+        id=parsed.id,
+        name=parsed.name or parsed.id,
+        site=site,
+        site_ref=site_ref,
+        budget_gbp=parsed.budget_gbp,
+        facilities=facilities,
+        social_spaces=social,
+        crossings=crossings,
+        demand=DemandSpec(d.rule, {k: dict(v) for k, v in d.sector_affinity.items()},
+                          tuple((p.a, p.b, p.weight) for p in d.pairs), d.unreachable_penalty_m),
+        objective=ObjectiveWeights(o.firm_pairs, o.facility_access, o.social_access),
+        directness=tuple(DirectnessTarget(x.a, x.b, x.max_ratio) for x in parsed.directness),
+        solver=SolveOptions(backend=sv.backend, time_limit_s=sv.time_limit_s, seed=sv.seed, workers=sv.workers,
+                            length_scale_per_m=sv.length_scale_per_m),
+        layers=dict(parsed.layers),
+        description=parsed.description,
+        path=path,
+    )
+    return scenario, []
+
+
+def check_scenario(data: dict[str, Any], file: str, path: Path | None) -> tuple[Scenario | None, list[Problem]]:
+    """Check a scenario mapping (and the site it names) and build the scenario.
+
+    Args:
+        data: the scenario's mapping (:func:`optimiser.inputs.formats.load_mapping`).
+        file: the file name problems are reported against.
+        path: the scenario file, for resolving a relative site path (``None``: the working folder).
+
+    Returns:
+        ``(scenario, [])`` when valid, else ``(None, every problem found)``.
+    """
+    problems: list[Problem] = []
+    parsed: S.ScenarioFile | None = None
+    try:
+        parsed = S.ScenarioFile.model_validate(data)
+    except PydanticValidationError as exc:
+        problems.extend(pydantic_problems(exc, S.ScenarioFile, data, file))
+    site, more = _scenario_site(data, file, path)
+    problems.extend(more)
+    if site is not None:
+        problems.extend(_reference_problems(data, site, file))
+    if problems or parsed is None or site is None:
+        return None, problems
+    scenario, problems = _build(parsed, site, str(data.get("site")), file, path)
+    if scenario is not None:
+        logger.debug("scenario %s on site %s: %d facility types, %d explicit crossings", scenario.id, site.id,
+                     len(scenario.facilities), len(scenario.crossings.explicit))
+    return scenario, problems
+
+
+# ------------------------------------------------------------------ public
+
+
+def apply_overrides(data: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+    """A copy of ``data`` with dotted keys replaced (``{"solver.seed": 3}``); missing levels are created."""
+    out = copy.deepcopy(data)
+    for key, value in overrides.items():
+        parts = key.split(".")
+        cur = out
+        for part in parts[:-1]:
+            nxt = cur.get(part)
+            if not isinstance(nxt, dict):
+                nxt = {}
+                cur[part] = nxt
+            cur = nxt
+        cur[parts[-1]] = value
+    return out
+
+
+def read_scenario(path: str | os.PathLike[str] | None = None, **overrides: Any) -> Scenario:
+    """Read and validate a scenario file (and the site it names).
+
+    Args:
+        path: the scenario file; ``None`` reads the embedded AMP-SBP baseline.
+        overrides: top-level keys replacing the file's values before validation (used by
+            batch sweeps, e.g. ``budget_gbp=2e6``); nested keys with dots, e.g.
+            ``**{"solver.seed": 3}``.
+
+    Returns:
+        The validated :class:`~optimiser.inputs.domain.Scenario`.
+
+    Raises:
+        FileReadError: the scenario file cannot be read or parsed.
+        ValidationError: every problem in the scenario and its site file, never a partial result.
+    """
+    p = Path(path) if path is not None else default_scenario_path()
+    data, problems = load_mapping(p)
+    if data is None:
+        raise FileReadError(problems)
+    if overrides:
+        data = apply_overrides(data, overrides)
+    scenario, more = check_scenario(data, str(path if path is not None else p), p.resolve())
+    problems.extend(more)
+    if problems or scenario is None:
+        raise ValidationError(problems)
+    logger.info("read scenario %s (site %s) from %s", scenario.id, scenario.site.id, p)
+    return scenario
+
+
+def scenario_from_mapping(data: dict[str, Any], *, base_path: str | os.PathLike[str], name: str = "<scenario>") -> Scenario:
+    """Validate an in-memory scenario mapping.
+
+    Args:
+        data: the scenario as a mapping (as a scenario file would give).
+        base_path: where relative site paths resolve from (as if the scenario were this file).
+        name: the name problems are reported against.
+
+    Returns:
+        The validated :class:`~optimiser.inputs.domain.Scenario`.
+
+    Raises:
+        ValidationError: every problem found.
+    """
+    scenario, problems = check_scenario(data, name, Path(base_path).resolve())
+    if problems or scenario is None:
+        raise ValidationError(problems)
+    return scenario
