@@ -438,7 +438,7 @@ AMP_SITE = ROOT / "sites" / "amp_sbp" / "site.yaml"
 
 @pytest.mark.skipif(not AMP_SITE.exists(), reason="sites/amp_sbp/site.yaml not written yet")
 def test_amp_sbp_default_routes_use_a_real_junction():
-    from optimiser.inputs.reading import read_site
+    from optimiser.inputs import read_site
 
     site = read_site(AMP_SITE)
     barriers = site.active_barriers()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from optimiser.inputs.reading import read_scenario
+from optimiser.inputs import read_scenario
 from optimiser.pipeline import prepare
 from optimiser.solve.result import relative_gap
 from optimiser.solve.strategy import solve

@@ -14,7 +14,7 @@ random points (seed 0). It times:
   graph: the network's own edge list), extrapolated linearly to all firms, and checked equal
   to ours on those rows;
 - building the network of a realistic small site: the AMP-SBP default
-  (``sites/amp_sbp/site.yaml``) when it and ``optimiser.inputs.reading.read_site`` exist, else the test
+  (``sites/amp_sbp/site.yaml``) when it and ``optimiser.inputs.read_site`` exist, else the test
   zoo's square site (the results file says which).
 
 Writes ``benchmarks/network/results.json``.
@@ -69,7 +69,7 @@ def small_site():
     amp = ROOT / "sites" / "amp_sbp" / "site.yaml"
     if amp.exists():
         try:
-            from optimiser.inputs.reading import read_site
+            from optimiser.inputs import read_site
 
             return read_site(amp), "sites/amp_sbp/site.yaml"
         except (InputError, OSError) as exc:  # fall back to the zoo, and say so

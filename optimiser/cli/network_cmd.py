@@ -24,7 +24,7 @@ import click
 
 from optimiser.cli._common import echo_problems
 from optimiser.errors import ExitCode, InputError, ModelError
-from optimiser.inputs.reading import read_scenario
+from optimiser.inputs import read_scenario
 from optimiser.network.builder import build_walk_network
 from optimiser.network.crossings import generate_candidate_crossings
 from optimiser.network.features import crossing_features, edge_features, network_summary
