@@ -3,7 +3,7 @@ jointly so that walking between co-located firms falls, within a budget.
 
 Public API (lazy imports, so ``import optimiser`` stays cheap)::
 
-    read_site, read_scenario, validate_files     # optimiser.inputs.reading
+    read_site, read_scenario, validate_files     # optimiser.inputs
     build_walk_network                           # optimiser.network.builder
     build_problem, solve                         # optimiser.model.problem / optimiser.solve.strategy
     run_scenario                                 # optimiser.pipeline
@@ -19,10 +19,10 @@ from typing import Any
 __version__ = "0.1.0"
 
 _EXPORTS = {
-    "read_site": "optimiser.inputs.reading",
-    "read_scenario": "optimiser.inputs.reading",
-    "validate_files": "optimiser.inputs.reading",
-    "default_scenario_path": "optimiser.inputs.reading",
+    "read_site": "optimiser.inputs",
+    "read_scenario": "optimiser.inputs",
+    "validate_files": "optimiser.inputs",
+    "default_scenario_path": "optimiser.inputs",
     "build_walk_network": "optimiser.network.builder",
     "build_problem": "optimiser.model.problem",
     "solve": "optimiser.solve.strategy",
