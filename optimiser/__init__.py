@@ -5,9 +5,9 @@ Public API (lazy imports, so ``import optimiser`` stays cheap)::
 
     read_site, read_scenario, validate_files     # optimiser.inputs
     build_walk_network                           # optimiser.network.builder
-    build_problem, solve                         # optimiser.model.problem / optimiser.solve.strategy
+    build_problem, solve                         # optimiser.model.build / optimiser.solve.strategy
     run_scenario                                 # optimiser.pipeline
-    run_batch                                    # optimiser.batch.runner
+    run_batch, load_batch, expand_batch          # optimiser.batch
     PMedian, solve_pmedian                       # optimiser.pmedian.core
 """
 
@@ -24,10 +24,12 @@ _EXPORTS = {
     "validate_files": "optimiser.inputs",
     "default_scenario_path": "optimiser.inputs",
     "build_walk_network": "optimiser.network.builder",
-    "build_problem": "optimiser.model.problem",
+    "build_problem": "optimiser.model.build",
     "solve": "optimiser.solve.strategy",
     "run_scenario": "optimiser.pipeline",
-    "run_batch": "optimiser.batch.runner",
+    "run_batch": "optimiser.batch",
+    "load_batch": "optimiser.batch",
+    "expand_batch": "optimiser.batch",
     "PMedian": "optimiser.pmedian.core",
     "solve_pmedian": "optimiser.pmedian.core",
 }

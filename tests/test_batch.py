@@ -1,4 +1,4 @@
-"""Batches (optimiser.batch.runner, ``siteopt batch``): expansion, keys, resilience, resume after
+"""Batches (optimiser.batch, ``siteopt batch``): expansion, keys, resilience, resume after
 SIGKILL, determinism across jobs and Dask, and the Pareto front."""
 
 from __future__ import annotations
@@ -16,16 +16,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from optimiser.batch.runner import (
-    RESULT_FORMAT,
-    apply_overrides,
-    expand_batch,
-    item_key,
-    pareto_front,
-    pareto_table,
-    read_result,
-    run_batch,
-)
+from optimiser.batch import BatchItem, expand_batch, run_batch
+from optimiser.batch.keys import item_key
+from optimiser.batch.overrides import apply_overrides
+from optimiser.batch.records import RESULT_FORMAT, read_result
+from optimiser.batch.results import pareto_front, pareto_table
 from optimiser.errors import OutputExistsError, ValidationError
 
 SITE = """\
@@ -235,7 +230,7 @@ def test_resume_after_sigkill_skips_finished_items(site_dir: Path, tmp_path: Pat
     b = write_batch(site_dir, sweep={"budget_gbp": [700000, 1000000, 2000000, 3000000, 4000000, 5000000]})
     out = tmp_path / "out"
     env = {**os.environ, "_SITEOPT_BATCH_FAULTS": json.dumps({"sleep": 0.6})}
-    code = f"from optimiser.batch.runner import run_batch; run_batch({str(b)!r}, {str(out)!r}, jobs=1, progress=False)"
+    code = f"from optimiser.batch import run_batch; run_batch({str(b)!r}, {str(out)!r}, jobs=1, progress=False)"
     proc = subprocess.Popen([sys.executable, "-c", code], env=env, start_new_session=True,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
@@ -313,8 +308,6 @@ def test_pareto_front_matches_brute_force() -> None:
 
 
 def test_pareto_table_on_a_handmade_batch() -> None:
-    from optimiser.batch.runner import BatchItem
-
     table = [  # name, status, cost, walk
         ("a", "optimal", 500_000, 1200.0),
         ("b", "optimal", 1_000_000, 1000.0),
@@ -334,7 +327,7 @@ def test_pareto_table_on_a_handmade_batch() -> None:
     assert set(got) == {"a", "b", "c", "d", "f", "g"}
     dom = {n: r[header.index("dominated")] for n, r in got.items()}
     assert dom == {"a": False, "b": False, "c": True, "d": False, "f": True, "g": True}
-    assert [p["name"] for p in front] == ["a", "b", "d"]
+    assert [p.name for p in front] == ["a", "b", "d"]
     rate = {n: r[header.index("walk_saved_per_million_gbp")] for n, r in got.items()}
     assert rate["a"] is None and rate["b"] == pytest.approx(400.0) and rate["d"] == pytest.approx(100.0)
     assert rate["c"] is None

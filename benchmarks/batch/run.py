@@ -68,7 +68,7 @@ def main() -> None:
     args = ap.parse_args()
 
     from optimiser import __version__
-    from optimiser.batch.runner import load_batch, run_batch
+    from optimiser.batch import load_batch, run_batch
 
     spec_map = batch_spec(args.n_seeds, args.time_limit)
     work = args.work or Path(tempfile.mkdtemp(prefix="siteopt-batch-bench-"))
@@ -86,7 +86,8 @@ def main() -> None:
         wall = time.perf_counter() - t0
         load_after = os.getloadavg()[0]
         secs = [r["seconds"] for r in summary.records]
-        solve = [r["metrics"]["solve_seconds"] for r in summary.records if r.get("metrics") and r["metrics"].get("solve_seconds") is not None]
+        solve = [r["metrics"]["solve_seconds"] for r in summary.records
+                 if r.get("metrics") and r["metrics"].get("solve_seconds") is not None]
         runs.append({
             "jobs": jobs,
             "scenarios": len(summary.records),

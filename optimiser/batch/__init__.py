@@ -1,1 +1,49 @@
-"""batch"""
+"""Optimisation batches: scenario sweeps run in parallel (local processes or Dask), resumable,
+summarised as a results table and a cost-versus-walking Pareto front.
+
+A batch file (``placemaking-batch/1``; YAML, JSON or TOML) names a base scenario and how to
+vary it::
+
+    format: placemaking-batch/1
+    id: budget-sweep
+    base: baseline.yaml           # relative to this file; omitted: the embedded AMP-SBP baseline
+    mode: grid                    # grid (cartesian product, default) or zip (lists side by side)
+    sweep:                        # dotted override key -> list of values
+      budget_gbp: [300000, 1000000, 3000000]
+      layers.hs2: [false, true]
+      facilities.0.count: [1, 2]  # list items by index ("facilities[0].count" also works)
+    scenarios:                    # optional explicit override mappings (crossed with the sweep)
+      - {demand.rule: employees_product}
+      - {demand.rule: sector_affinity}
+    repeat_seeds: [0, 1, 2]       # optional: every item once per CP-SAT seed
+    time_limit_s: 10              # optional: per item (else the scenario's own)
+    backend: cpsat                # optional
+
+Items are the product sweep-points x scenarios x seeds. Each item is the base scenario mapping
+with its overrides applied (plus ``solver.workers: 1`` so a fixed seed reproduces the result),
+validated like any scenario file and run through :func:`optimiser.pipeline.run_scenario`.
+
+Every item has a stable key: the SHA-256 of the canonical JSON of the fully resolved scenario
+mapping, the content hash of its site file and the package version. Its run directory is
+``OUT/runs/<key[:12]>/``; ``result.json`` there is written atomically as the item's very last
+step and is the only thing that marks it finished, so an interrupted batch resumes where it
+stopped and a changed site or scenario re-runs. Outputs: ``results.csv`` (one row per item,
+rewritten atomically after each completion), ``pareto.csv`` and ``pareto.png`` (capital cost
+against optimised weighted mean walk, both minimised), ``summary.json`` and ``batch.json``.
+
+Modules:
+
+- :mod:`~optimiser.batch.spec`: the batch file format, items and their expansion;
+- :mod:`~optimiser.batch.overrides`: dotted-key overrides of a scenario mapping;
+- :mod:`~optimiser.batch.keys`: canonical JSON and item keys;
+- :mod:`~optimiser.batch.records`: an item's ``result.json`` and its :class:`ItemStatus`;
+- :mod:`~optimiser.batch.worker`: running one item (in a worker process);
+- :mod:`~optimiser.batch.results`: results.csv, the Pareto front, pareto.csv and pareto.png;
+- :mod:`~optimiser.batch.runner`: the local process pool, Dask, progress and resume.
+"""
+
+from optimiser.batch.records import ItemStatus
+from optimiser.batch.runner import BatchSummary, run_batch
+from optimiser.batch.spec import BatchItem, BatchSpec, expand_batch, load_batch
+
+__all__ = ["BatchItem", "BatchSpec", "BatchSummary", "ItemStatus", "expand_batch", "load_batch", "run_batch"]

@@ -1,0 +1,162 @@
+"""An item's result record (``result.json``, format ``placemaking-batch-result/1``) and its statuses.
+
+A record is written atomically as an item's very last step and is the only thing that marks the
+item finished. It holds the item's key, name and overrides, its :class:`ItemStatus`, the exit
+code ``siteopt run`` would give, a reason for a failure, the seconds it took and a flat summary
+of the run's metrics (``walk.optimised_weighted_mean_m``, ``cost.capital``, ...).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from optimiser.errors import ExitCode
+from optimiser.present.metrics import RunMetrics
+from optimiser.solve.result import Status
+
+logger = logging.getLogger(__name__)
+
+RESULT_FORMAT = "placemaking-batch-result/1"
+
+ItemRecord = dict[str, Any]
+"""The content of one ``result.json`` (JSON-ready)."""
+
+
+class ItemStatus(StrEnum):
+    """What became of a batch item.
+
+    The solver's statuses (``unknown`` is reported as ``no_solution``), ``invalid`` (the item's
+    scenario failed validation), ``verification_failed`` (a bug: the layout failed the
+    independent check), ``error`` (an exception) and ``crashed`` (the worker process died).
+    """
+
+    OPTIMAL = "optimal"
+    FEASIBLE = "feasible"
+    INFEASIBLE = "infeasible"
+    NO_SOLUTION = "no_solution"
+    INVALID = "invalid"
+    VERIFICATION_FAILED = "verification_failed"
+    ERROR = "error"
+    CRASHED = "crashed"
+
+    @classmethod
+    def of(cls, status: Status) -> ItemStatus:
+        """The item status for a solver status."""
+        return cls.NO_SOLUTION if status is Status.UNKNOWN else cls(status.value)
+
+    @property
+    def solve_status(self) -> Status | None:
+        """The solver status this item status stands for (``None`` for the batch-only ones)."""
+        if self is ItemStatus.NO_SOLUTION:
+            return Status.UNKNOWN
+        return Status(self.value) if self.value in Status.__members__.values() else None
+
+    @property
+    def has_solution(self) -> bool:
+        """The item has a layout (optimal, or feasible with a gap)."""
+        s = self.solve_status
+        return s is not None and s.has_solution
+
+    @property
+    def failed(self) -> bool:
+        """The item failed for a reason other than its scenario (``error`` or ``crashed``):
+        re-run with ``retry_failed``."""
+        return self in (ItemStatus.ERROR, ItemStatus.CRASHED)
+
+
+def is_solved(status: object) -> bool:
+    """Whether a record's ``status`` value names an item with a layout."""
+    return status in ItemStatus.__members__.values() and ItemStatus(str(status)).has_solution
+
+
+def _finite(v: float | None) -> float | None:
+    return v if v is None or math.isfinite(v) else None
+
+
+def summary_metrics(m: RunMetrics) -> dict[str, Any]:
+    """The flat metrics of a record (what results.csv and pareto.csv read).
+
+    Args:
+        m: the run's metrics.
+
+    Returns:
+        ``objective``, ``bound``, ``gap``, ``solve_seconds``, ``backend``, ``seed``,
+        ``walk.*_m``/``walk.reduction_pct``, ``cost.capital``/``cost.budget`` (pounds),
+        ``placements.*`` (counts) and ``verification.passed``; non-finite numbers as ``None``.
+    """
+    walk, pl = m.walk, m.placements
+    return {
+        "objective": _finite(m.objective),
+        "bound": _finite(m.bound),
+        "gap": _finite(m.gap),
+        "solve_seconds": _finite(m.solve_seconds),
+        "backend": m.backend,
+        "seed": m.seed,
+        "walk.baseline_weighted_mean_m": _finite(walk.baseline_weighted_mean_m),
+        "walk.optimised_weighted_mean_m": _finite(walk.optimised_weighted_mean_m),
+        "walk.reduction_pct": _finite(walk.reduction_pct),
+        "cost.capital": _finite(m.cost.capital),
+        "cost.budget": _finite(m.cost.budget),
+        "placements.shared_facilities": len(pl.shared_facilities),
+        "placements.social_spaces": len(pl.social_spaces),
+        "placements.crossings": len(pl.crossings),
+        "verification.passed": m.verification.passed,
+    }
+
+
+def make_record(key: str, name: str, overrides: Mapping[str, Any], status: ItemStatus, exit_code: ExitCode,
+                seconds: float, metrics: RunMetrics | None = None, error: str | None = None) -> ItemRecord:
+    """One item's result record.
+
+    Args:
+        key, name, overrides: the item's.
+        status: what became of it; exit_code: what ``siteopt run`` would exit with.
+        seconds: wall time of the item.
+        metrics: the run's metrics, if it got that far.
+        error: the reason for a status other than optimal/feasible.
+
+    Returns:
+        The JSON-ready record, stamped with the time it finished (UTC).
+    """
+    return {
+        "format": RESULT_FORMAT,
+        "key": key,
+        "name": name,
+        "overrides": dict(overrides),
+        "status": status.value,
+        "exit_code": int(exit_code),
+        "error": error,
+        "seconds": round(seconds, 3),
+        "metrics": summary_metrics(metrics) if metrics is not None else None,
+        "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+
+
+def read_result(path: str | os.PathLike[str], key: str) -> ItemRecord | None:
+    """A finished item's record.
+
+    Args:
+        path: the item's ``result.json``.
+        key: the item's key (a record for another key does not count).
+
+    Returns:
+        The record, or ``None`` if ``path`` is missing, unreadable, not a result record or for
+        another key (half-written files never count).
+    """
+    try:
+        rec = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(rec, dict) or rec.get("format") != RESULT_FORMAT or rec.get("key") != key:
+        return None
+    if rec.get("status") not in ItemStatus.__members__.values():
+        return None
+    return rec

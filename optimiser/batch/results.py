@@ -1,0 +1,252 @@
+"""A batch's tables and figure: results.csv (one row per item), pareto.csv and pareto.png
+(capital cost against optimised weighted mean walk, both minimised)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+import math
+import os
+import tempfile
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from optimiser.batch.keys import canonical_json
+from optimiser.batch.records import is_solved
+from optimiser.batch.spec import BatchItem
+
+logger = logging.getLogger(__name__)
+
+METRIC_COLUMNS = ["objective", "gap", "walk.baseline_weighted_mean_m", "walk.optimised_weighted_mean_m",
+                  "walk.reduction_pct", "cost.capital", "cost.budget"]
+"""The record metrics results.csv shows, after the swept columns and the status."""
+
+PARETO_COLUMNS = ["status", "cost.capital", "walk.optimised_weighted_mean_m", "walk.baseline_weighted_mean_m",
+                  "walk.reduction_pct", "gap", "dominated", "walk_saved_per_million_gbp"]
+"""pareto.csv's columns after the key, the name and the swept columns."""
+
+
+def _cell(v: Any) -> Any:
+    if v is None:
+        return ""
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, float):
+        return "" if not math.isfinite(v) else repr(round(v, 6))
+    if isinstance(v, dict | list):
+        return canonical_json(v)
+    return v
+
+
+def csv_text(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
+    """CSV text: floats rounded to 6 places, booleans as true/false, missing values empty."""
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(header)
+    for r in rows:
+        w.writerow([_cell(v) for v in r])
+    return buf.getvalue()
+
+
+def results_header(columns: Sequence[str]) -> list[str]:
+    """results.csv's header for a batch whose swept columns are ``columns``."""
+    return ["key", "name", *columns, "status", "exit_code", *METRIC_COLUMNS, "seconds", "run_dir", "error"]
+
+
+def results_rows(items: Sequence[BatchItem], records: Mapping[str, Mapping[str, Any]], columns: Sequence[str]) -> list[list[Any]]:
+    """results.csv's rows, one per item in item order (``pending`` for items not finished).
+
+    Args:
+        items: the batch's items.
+        records: item key -> result record, for the finished items.
+        columns: the swept columns.
+    """
+    rows = []
+    for it in items:
+        rec = records.get(it.key)
+        m = (rec or {}).get("metrics") or {}
+        rows.append([it.key[:12], it.name, *(it.overrides.get(c) for c in columns),
+                     rec["status"] if rec else "pending", rec.get("exit_code") if rec else None,
+                     *(m.get(c) for c in METRIC_COLUMNS),
+                     rec.get("seconds") if rec else None, f"runs/{it.run_id}", rec.get("error") if rec else None])
+    return rows
+
+
+def pareto_front(points: Sequence[tuple[float, float]]) -> list[bool]:
+    """For each (cost, walk) point, whether it is dominated (both minimised).
+
+    A point is dominated when another is no worse on both and better on one; equal points
+    do not dominate each other.
+
+    Args:
+        points: (capital cost, weighted mean walk) per solved item.
+
+    Returns:
+        One flag per point, in the order given.
+    """
+    order = sorted(range(len(points)), key=lambda i: (points[i][0], points[i][1]))
+    dominated = [False] * len(points)
+    best_walk = math.inf
+    best_cost: float | None = None
+    k = 0
+    while k < len(order):
+        # a group with the same cost
+        j = k
+        c = points[order[k]][0]
+        while j < len(order) and points[order[j]][0] == c:
+            j += 1
+        group = order[k:j]
+        gmin = min(points[i][1] for i in group)
+        for i in group:
+            w = points[i][1]
+            if w > gmin or w > best_walk or (w == best_walk and best_cost is not None and best_cost < c):
+                dominated[i] = True
+        if gmin < best_walk:
+            best_walk, best_cost = gmin, c
+        k = j
+    return dominated
+
+
+@dataclass(frozen=True)
+class FrontPoint:
+    """A point of the Pareto front.
+
+    Attributes:
+        name, key: the item's.
+        cost_gbp: capital cost (pounds); walk_m: optimised weighted mean walk (metres).
+        rate: metres of walking saved per extra £1m against the previous front point
+            (``None`` for the first, or at the same cost).
+    """
+
+    name: str
+    key: str
+    cost_gbp: float
+    walk_m: float
+    rate: float | None
+
+
+def _solved_points(items: Sequence[BatchItem], records: Mapping[str, Mapping[str, Any]]
+                   ) -> list[tuple[BatchItem, Mapping[str, Any], float, float]]:
+    """(item, record, cost, walk) of every solved item with both figures."""
+    solved = []
+    for it in items:
+        rec = records.get(it.key)
+        if not rec or not is_solved(rec.get("status")):
+            continue
+        m = rec.get("metrics") or {}
+        cost, walk = m.get("cost.capital"), m.get("walk.optimised_weighted_mean_m")
+        if cost is None or walk is None:
+            continue
+        solved.append((it, rec, float(cost), float(walk)))
+    return solved
+
+
+def pareto_table(items: Sequence[BatchItem], records: Mapping[str, Mapping[str, Any]], columns: Sequence[str]
+                 ) -> tuple[list[str], list[list[Any]], list[FrontPoint]]:
+    """Rows of pareto.csv (all solved items, cheapest first) and the front points.
+
+    Args:
+        items: the batch's items.
+        records: item key -> result record.
+        columns: the swept columns.
+
+    Returns:
+        The header, the rows (``dominated`` and ``walk_saved_per_million_gbp`` computed) and
+        the front's points, cheapest first.
+    """
+    solved = _solved_points(items, records)
+    dom = pareto_front([(c, w) for _, _, c, w in solved])
+    order = sorted(range(len(solved)), key=lambda i: (solved[i][2], solved[i][3], solved[i][0].index))
+    header = ["key", "name", *columns, *PARETO_COLUMNS]
+    rows = []
+    front = []
+    prev: tuple[float, float] | None = None
+    for i in order:
+        it, rec, c, w = solved[i]
+        m = rec.get("metrics") or {}
+        rate = None
+        if not dom[i]:
+            if prev is not None and c > prev[0]:
+                rate = (prev[1] - w) / ((c - prev[0]) / 1e6)
+            if prev is None or (c, w) != prev:
+                prev = (c, w)
+            front.append(FrontPoint(it.name, it.key, c, w, rate))
+        rows.append([it.key[:12], it.name, *(it.overrides.get(k) for k in columns), rec["status"], c, w,
+                     m.get("walk.baseline_weighted_mean_m"), m.get("walk.reduction_pct"), m.get("gap"), dom[i],
+                     round(rate, 3) if rate is not None else None])
+    return header, rows, front
+
+
+def _atomic_savefig(fig: Any, path: Path) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp.png", dir=path.parent)
+    os.close(fd)
+    try:
+        fig.savefig(tmp, format="png", dpi=120)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def _draw_front(ax: Any, front: Sequence[FrontPoint], rows: Sequence[Sequence[Any]]) -> None:
+    """The front as a step line with labels, and the no-intervention walk if there is one."""
+    xs = [p.cost_gbp / 1e6 for p in front]
+    ys = [p.walk_m for p in front]
+    ax.step(xs, ys, where="post", color="#1f6f8b", lw=2, zorder=3, label="Pareto front")
+    ax.scatter(xs, ys, s=46, color="#1f6f8b", edgecolor="white", zorder=4)
+    last = None
+    for k, p in enumerate(front):
+        if last is not None and (p.cost_gbp, p.walk_m) == last:
+            continue
+        last = (p.cost_gbp, p.walk_m)
+        text = p.name if len(p.name) <= 44 else p.name[:42] + "…"
+        if p.rate is not None:
+            text += f"\n{p.rate:,.0f} m per £1m"
+        ax.annotate(text, (p.cost_gbp / 1e6, p.walk_m), xytext=(6, 6 if k % 2 == 0 else -18),
+                    textcoords="offset points", fontsize=7.5, color="#12435a")
+    baselines = sorted({r[5] for r in rows if r[5] is not None})
+    if len(baselines) == 1:
+        ax.axhline(baselines[0], color="#c0392b", ls="--", lw=1, label=f"no intervention ({baselines[0]:,.0f} m)")
+    ax.legend(loc="upper right", fontsize=8, frameon=False)
+
+
+def plot_pareto(path: Path, items: Sequence[BatchItem], records: Mapping[str, Mapping[str, Any]], title: str) -> Path:
+    """Draw pareto.png: every solved item, the front as a step line with labels.
+
+    Args:
+        path: the PNG to write (atomically).
+        items, records: the batch's items and the records of the finished ones.
+        title: the batch's name, for the figure title.
+
+    Returns:
+        ``path``.
+    """
+    from matplotlib.figure import Figure  # lazy: matplotlib is slow to import
+
+    _, rows, front = pareto_table(items, records, [])
+    fig = Figure(figsize=(9, 6), layout="constrained")
+    ax = fig.subplots()
+    solved = [(r[3], r[4], r[8]) for r in rows]  # cost, walk, dominated
+    dominated = [(c / 1e6, w) for c, w, d in solved if d]
+    if dominated:
+        ax.scatter([c for c, _ in dominated], [w for _, w in dominated],
+                   s=28, color="#9aa5b1", alpha=0.8, label="dominated scenario", zorder=2)
+    if front:
+        _draw_front(ax, front, rows)
+    else:
+        ax.text(0.5, 0.5, "no solved scenarios yet", ha="center", va="center", transform=ax.transAxes, color="#777")
+    ax.set_xlabel("Capital cost (£m)")
+    ax.set_ylabel("Optimised weighted mean walk between firms (m)")
+    n = len(items)
+    distinct = len({(p.cost_gbp, p.walk_m) for p in front})
+    ax.set_title(f"{title}: how much walking each extra pound buys\n{len(solved)} solved of {n} scenarios; "
+                 f"{distinct} distinct point{'s' if distinct != 1 else ''} on the cost-walk Pareto front", fontsize=10)
+    ax.grid(True, color="#e5e5e5", lw=0.6)
+    ax.margins(x=0.1, y=0.08)
+    _atomic_savefig(fig, path)
+    logger.debug("wrote %s (%d solved, %d on the front)", path, len(solved), distinct)
+    return path

@@ -1,0 +1,371 @@
+"""The batch file format (``placemaking-batch/1``) and its expansion into items.
+
+A batch names a base scenario and how to vary it (see :mod:`optimiser.batch`). Items are the
+product sweep-points x explicit scenarios x seeds; each is the base scenario mapping with its
+overrides applied (plus ``solver.workers: 1`` so a fixed seed reproduces the result) and a
+stable key (:func:`optimiser.batch.keys.item_key`).
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ValidationError as PydanticValidationError
+
+from optimiser import __version__
+from optimiser.batch.keys import canonical_json, file_sha256, item_key
+from optimiser.batch.overrides import BRACKET, INDEX, apply_overrides, check_key
+from optimiser.errors import FileReadError, Problem, ValidationError
+from optimiser.inputs import schema as S
+from optimiser.inputs.formats import load_mapping
+from optimiser.inputs.locate import default_scenario_path, resolve_site_ref
+from optimiser.inputs.messages import pydantic_problems
+
+logger = logging.getLogger(__name__)
+
+MAX_ITEMS = 100_000
+"""The most items one batch may expand to."""
+
+
+class BatchFile(BaseModel):
+    """A batch of scenario runs (``placemaking-batch/1``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    format: Literal["placemaking-batch/1"] = S.BATCH_FORMAT
+    id: S.Id | None = Field(None, description="Batch identifier (default: the file name).")
+    name: str = ""
+    description: str = ""
+    base: str | None = Field(
+        None, min_length=1,
+        description="Base scenario file, relative to the batch file; omitted: the embedded AMP-SBP baseline.",
+    )
+    mode: Literal["grid", "zip"] = Field("grid", description="grid: cartesian product of the sweep lists; zip: side by side.")
+    sweep: dict[str, Annotated[list[Any], Field(min_length=1)]] = Field(
+        default_factory=dict, description="Dotted override key (e.g. budget_gbp, facilities.0.count) -> values."
+    )
+    scenarios: list[dict[str, Any]] | None = Field(
+        None, min_length=1, description="Explicit override mappings, each crossed with the sweep."
+    )
+    repeat_seeds: list[Annotated[int, Field(ge=0)]] | None = Field(
+        None, min_length=1, description="Run every item once per CP-SAT seed (solver.seed)."
+    )
+    time_limit_s: S.PositiveFloat | None = Field(None, description="Per-item solver time limit, seconds.")
+    backend: Literal["cpsat", "cbc"] | None = None
+
+
+@dataclass(frozen=True)
+class BatchItem:
+    """One scenario of a batch.
+
+    Attributes:
+        index: position in the expanded batch (the row order of results.csv).
+        key: SHA-256 (hex) of the resolved scenario, its site file's content and the package
+            version; ``key[:12]`` names the run directory.
+        name: readable label, e.g. ``"budget=£1.5m, hs2=on, seed=2"``.
+        overrides: the dotted-key overrides applied to the base scenario (swept inputs).
+        scenario: the fully resolved scenario mapping (what is validated and run).
+        base_path: the scenario file relative site paths resolve from.
+        site_sha256: content hash of the site file (``None`` if it could not be found).
+    """
+
+    index: int
+    key: str
+    name: str
+    overrides: dict[str, Any]
+    scenario: dict[str, Any]
+    base_path: str
+    site_sha256: str | None
+
+    @property
+    def run_id(self) -> str:
+        """The run directory's name under ``OUT/runs/``: the key's first 12 characters."""
+        return self.key[:12]
+
+
+@dataclass
+class BatchSpec:
+    """A parsed batch file with its items (what :func:`load_batch` builds).
+
+    Attributes:
+        id, name: the batch's identifier and title.
+        path: the batch file (``None`` for an in-memory mapping).
+        base_path: the base scenario file.
+        items: the expanded items, in results order.
+        columns: the override keys in first-seen order (the swept columns of results.csv).
+        duplicates: ``(name, same_as)`` of items dropped because they resolve to the same key.
+    """
+
+    id: str
+    name: str
+    path: Path | None
+    base_path: Path
+    items: list[BatchItem]
+    columns: list[str]
+    duplicates: list[tuple[str, str]] = field(default_factory=list)
+
+
+# ---------------------------------------------------------------- item names
+
+_SHORT = {"budget_gbp": "budget", "solver.seed": "seed", "solver.time_limit_s": "time_limit", "layers.hs2": "hs2"}
+
+
+def _fmt_value(key: str, v: Any) -> str:
+    if isinstance(v, bool):
+        return "on" if v else "off"
+    if key.endswith("_gbp") and isinstance(v, int | float):
+        return f"£{v / 1e6:g}m" if abs(v) >= 1e5 else f"£{v:g}"
+    if isinstance(v, dict | list):
+        return canonical_json(v)
+    if isinstance(v, float):
+        return f"{v:g}"
+    return str(v)
+
+
+def item_name(overrides: Mapping[str, Any], fallback: str) -> str:
+    """A readable label for an item from its overrides.
+
+    Args:
+        overrides: the item's dotted-key overrides (``name``/``id`` lead the label).
+        fallback: the label when there are no overrides (the base scenario's id).
+
+    Returns:
+        e.g. ``"budget=£1.5m, hs2=on, seed=2"``.
+    """
+    parts = []
+    label = overrides.get("name") or overrides.get("id")
+    if isinstance(label, str) and label:
+        parts.append(label)
+    for k, v in overrides.items():
+        if k in ("name", "id"):
+            continue
+        short = _SHORT.get(k, INDEX.sub(r"[\1]", BRACKET.sub(r".\1", k)))
+        parts.append(f"{short}={_fmt_value(k, v)}")
+    return ", ".join(parts) if parts else fallback
+
+
+# ---------------------------------------------------------------- reading and checking
+
+
+def _read_batch(path_or_spec: Any, base_dir: str | os.PathLike[str] | None) -> tuple[dict[str, Any], str, Path | None, Path]:
+    """The batch mapping, its display name, its file (if any) and the folder ``base`` resolves from."""
+    if isinstance(path_or_spec, Mapping):
+        root = Path(base_dir) if base_dir is not None else Path.cwd()
+        return dict(path_or_spec), "<batch>", None, root
+    path = Path(path_or_spec)
+    data, problems = load_mapping(path)
+    if data is None:
+        raise FileReadError(problems)
+    if problems:
+        raise ValidationError(problems)
+    return data, str(path_or_spec), path, Path(base_dir) if base_dir is not None else path.resolve().parent
+
+
+def _hoist_sweep_mode(data: dict[str, Any], fname: str, problems: list[Problem]) -> dict[str, Any]:
+    """Accept ``sweep: {mode: zip, ...}`` as well as a top-level ``mode:``."""
+    sweep_raw = data.get("sweep")
+    if not (isinstance(sweep_raw, dict) and isinstance(sweep_raw.get("mode"), str)):
+        return data
+    sweep_raw = dict(sweep_raw)
+    mode = sweep_raw.pop("mode")
+    if "mode" in data and data["mode"] != mode:
+        problems.append(Problem(fname, "sweep.mode", f"{mode!r} contradicts mode: {data['mode']!r}", "give the mode once"))
+    return {**data, "sweep": sweep_raw, "mode": data.get("mode", mode)}
+
+
+def _override_key_problems(data: Mapping[str, Any], fname: str) -> list[Problem]:
+    """Sweep and scenario override keys that name no scenario field (checked even when the
+    rest of the batch file is invalid)."""
+    problems = []
+    raw_sweep = data.get("sweep")
+    for k in raw_sweep if isinstance(raw_sweep, dict) else ():
+        why = check_key(str(k))
+        if why:
+            problems.append(Problem(fname, f"sweep.{k}", why))
+    raw_sc = data.get("scenarios")
+    for i, sc in enumerate(raw_sc if isinstance(raw_sc, list) else ()):
+        for k in sc if isinstance(sc, dict) else ():
+            why = check_key(str(k))
+            if why:
+                problems.append(Problem(fname, f"scenarios[{i}].{k}", why))
+    return problems
+
+
+def _parse_batch_file(data: dict[str, Any], fname: str) -> tuple[BatchFile, list[Problem]]:
+    """The validated batch model and the problems found so far (raises when it cannot be built)."""
+    problems: list[Problem] = []
+    data = _hoist_sweep_mode(data, fname, problems)
+    spec: BatchFile | None = None
+    try:
+        spec = BatchFile.model_validate(data)
+    except PydanticValidationError as exc:
+        problems.extend(pydantic_problems(exc, BatchFile, data, fname))
+    problems.extend(_override_key_problems(data, fname))
+    if spec is None:
+        raise ValidationError(problems)
+    if spec.mode == "zip" and spec.sweep:
+        lengths = {k: len(v) for k, v in spec.sweep.items()}
+        if len(set(lengths.values())) > 1:
+            problems.append(Problem(fname, "sweep", "mode zip needs lists of equal length, got "
+                                    + ", ".join(f"{k}: {n}" for k, n in lengths.items()),
+                                    "use mode: grid for every combination"))
+    return spec, problems
+
+
+def _load_base(spec: BatchFile, fname: str, root: Path, problems: list[Problem]) -> tuple[Path, dict[str, Any]]:
+    """The base scenario file and its mapping; raises with every problem found so far."""
+    if spec.base is None:
+        try:
+            base_path = default_scenario_path()
+        except FileReadError as exc:
+            problems.extend(Problem(fname, "base", p.reason, p.hint) for p in exc.problems)
+            raise ValidationError(problems) from None
+    else:
+        base_path = Path(spec.base) if Path(spec.base).is_absolute() else root / spec.base
+    base_data, base_problems = load_mapping(base_path)
+    if base_data is None:
+        problems.extend(Problem(fname, "base", f"{base_path}: {p.reason}", p.hint) for p in base_problems)
+    elif base_problems:
+        problems.extend(base_problems)
+    if problems or base_data is None:
+        raise ValidationError(problems)
+    return base_path, base_data
+
+
+# ---------------------------------------------------------------- expansion
+
+
+def _combinations(spec: BatchFile, fname: str) -> list[dict[str, Any]]:
+    """Every item's overrides, in results order: explicit scenarios x sweep points x seeds."""
+    keys = list(spec.sweep)
+    if not keys:
+        points: list[dict[str, Any]] = [{}]
+    elif spec.mode == "zip":
+        points = [dict(zip(keys, vals, strict=True)) for vals in zip(*(spec.sweep[k] for k in keys), strict=True)]
+    else:
+        points = [dict(zip(keys, vals, strict=True)) for vals in itertools.product(*(spec.sweep[k] for k in keys))]
+    explicit = spec.scenarios or [{}]
+    seeds: list[int | None] = list(spec.repeat_seeds) if spec.repeat_seeds else [None]
+    n = len(points) * len(explicit) * len(seeds)
+    if n > MAX_ITEMS:
+        raise ValidationError([Problem(fname, "sweep", f"the batch expands to {n} items (limit {MAX_ITEMS})",
+                                       "split it into several batches")])
+    out = []
+    for ex, pt, seed in itertools.product(explicit, points, seeds):
+        ov: dict[str, Any] = {**ex, **pt}
+        if seed is not None:
+            ov["solver.seed"] = seed
+        out.append(ov)
+    return out
+
+
+def _fixed_overrides(spec: BatchFile) -> dict[str, Any]:
+    """Overrides every item gets: one solver worker (reproducible), the batch's limit and backend."""
+    fixed: dict[str, Any] = {"solver.workers": 1}
+    if spec.time_limit_s is not None:
+        fixed["solver.time_limit_s"] = spec.time_limit_s
+    if spec.backend is not None:
+        fixed["solver.backend"] = spec.backend
+    return fixed
+
+
+def _failing_key(base_data: Mapping[str, Any], ov: Mapping[str, Any], bad: Mapping[str, str]) -> str:
+    """Which override key of ``ov`` cannot be applied to the base scenario."""
+    key_for = next((k for k in ov if k not in bad), "sweep")
+    for k in ov:
+        try:
+            apply_overrides(base_data, {k: ov[k]})
+        except KeyError:
+            return k
+    return key_for
+
+
+@dataclass
+class _Expansion:
+    """What expanding a batch found: items, swept columns, dropped duplicates, bad keys."""
+
+    items: list[BatchItem] = field(default_factory=list)
+    columns: list[str] = field(default_factory=list)
+    duplicates: list[tuple[str, str]] = field(default_factory=list)
+    bad: dict[str, str] = field(default_factory=dict)
+
+
+def _expand(spec: BatchFile, fname: str, base_path: Path, base_data: dict[str, Any]) -> _Expansion:
+    fixed = _fixed_overrides(spec)
+    site_hashes: dict[str, str | None] = {}
+    seen: dict[str, str] = {}
+    out = _Expansion()
+    for ov in _combinations(spec, fname):
+        out.columns.extend(k for k in ov if k not in out.columns)
+        try:
+            resolved = apply_overrides(base_data, ov)
+        except KeyError as exc:
+            msg = exc.args[0] if exc.args else str(exc)
+            out.bad.setdefault(_failing_key(base_data, ov, out.bad), msg)
+            continue
+        resolved = apply_overrides(resolved, fixed)
+        ref = resolved.get("site")
+        h = None
+        if isinstance(ref, str) and ref:
+            if ref not in site_hashes:
+                sp, _ = resolve_site_ref(ref, base_path.resolve())
+                site_hashes[ref] = file_sha256(sp) if sp is not None else None
+            h = site_hashes[ref]
+        key = item_key(resolved, h, __version__)
+        name = item_name(ov, str(base_data.get("id") or base_path.stem))
+        if key in seen:
+            out.duplicates.append((name, seen[key]))
+            continue
+        seen[key] = name
+        out.items.append(BatchItem(len(out.items), key, name, ov, resolved, str(base_path.resolve()), h))
+    return out
+
+
+def load_batch(path_or_spec: Any, *, base_dir: str | os.PathLike[str] | None = None) -> BatchSpec:
+    """Parse, validate and expand a batch.
+
+    Args:
+        path_or_spec: a batch file path (YAML, JSON or TOML) or an in-memory batch mapping.
+        base_dir: where a mapping batch's relative ``base`` resolves (default: the cwd; for a
+            file, its folder).
+
+    Returns:
+        The :class:`BatchSpec` with its items in results order.
+
+    Raises:
+        ValidationError / FileReadError: every problem with the batch file (unknown keys,
+            sweep keys that name no scenario field, unequal zip lengths, a missing base file).
+    """
+    data, fname, path, root = _read_batch(path_or_spec, base_dir)
+    spec, problems = _parse_batch_file(data, fname)
+    base_path, base_data = _load_base(spec, fname, root, problems)
+    ex = _expand(spec, fname, base_path, base_data)
+    if ex.bad:
+        raise ValidationError([Problem(fname, f"sweep.{k}" if k in spec.sweep else f"scenarios.{k}", why)
+                               for k, why in ex.bad.items()])
+    batch_id = spec.id or (path.stem if path is not None else str(base_data.get("id") or "batch"))
+    logger.info("batch %s: %d items (%d duplicates dropped) from %s", batch_id, len(ex.items), len(ex.duplicates), fname)
+    return BatchSpec(batch_id, spec.name or batch_id, path, base_path, ex.items, ex.columns, ex.duplicates)
+
+
+def expand_batch(path_or_spec: Any, *, base_dir: str | os.PathLike[str] | None = None) -> list[BatchItem]:
+    """The items of a batch file (or an in-memory batch mapping), in results order.
+
+    Args:
+        path_or_spec, base_dir: as for :func:`load_batch`.
+
+    Returns:
+        The batch's items.
+
+    Raises:
+        ValidationError / FileReadError: every problem with the batch file (unknown keys,
+            sweep keys that name no scenario field, unequal zip lengths, a missing base file).
+    """
+    return load_batch(path_or_spec, base_dir=base_dir).items

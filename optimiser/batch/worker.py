@@ -1,0 +1,100 @@
+"""Running one batch item (in a worker process): the scenario through the pipeline, its
+outcome as a result record written atomically as the very last step."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError as PydanticValidationError
+
+from optimiser.batch.records import ItemRecord, ItemStatus, make_record
+from optimiser.errors import ExitCode, InputError, VerificationError
+from optimiser.inputs.scenario import scenario_from_mapping
+from optimiser.pipeline import RunResult, run_scenario
+from optimiser.present.metrics import RunMetrics
+from optimiser.present.rundir import write_json_atomic
+
+logger = logging.getLogger(__name__)
+
+FAULTS_ENV = "_SITEOPT_BATCH_FAULTS"
+"""Test hook: JSON ``{"crash": "name part", "sleep": seconds}`` delays every item and kills the
+worker running an item whose name contains ``crash``."""
+
+
+def _faults(name: str) -> None:
+    """Test hook (environment variable ``_SITEOPT_BATCH_FAULTS``): delay or kill a worker."""
+    raw = os.environ.get(FAULTS_ENV)
+    if not raw:
+        return
+    spec = json.loads(raw)
+    if spec.get("sleep"):
+        time.sleep(float(spec["sleep"]))
+    if spec.get("crash") and spec["crash"] in name:
+        os._exit(70)
+
+
+def _solved_record(key: str, name: str, ov: Mapping[str, Any], res: RunResult, seconds: float) -> ItemRecord:
+    status = ItemStatus.of(res.status)
+    m = res.metrics
+    error = None
+    if status is ItemStatus.INFEASIBLE:
+        error = "infeasible" + (": " + "; ".join(m.conflicts) if m.conflicts else (f": {m.message}" if m.message else ""))
+    elif status is ItemStatus.NO_SOLUTION:
+        error = "no solution within the time limit" + (f": {m.message}" if m.message else "")
+    return make_record(key, name, ov, status, res.exit_code, seconds, m, error)
+
+
+def _written_metrics(out: Path) -> RunMetrics | None:
+    """The metrics.json the pipeline wrote before a verification failure, if it is readable."""
+    try:
+        return RunMetrics.from_json_dict(json.loads((out / "metrics.json").read_text(encoding="utf-8")))
+    except (OSError, ValueError, PydanticValidationError) as exc:
+        logger.warning("cannot read %s: %s", out / "metrics.json", exc)
+        return None
+
+
+def run_item(payload: Mapping[str, Any], run_dir: str, render: bool = False) -> ItemRecord:
+    """Run one batch item and write its ``result.json`` (atomically, as the last step).
+
+    Args:
+        payload: ``key``, ``name``, ``overrides``, ``scenario`` (the resolved mapping) and
+            ``base_path`` (where the scenario's relative site path resolves).
+        run_dir: the item's run directory (created).
+        render: also draw plans and report.html.
+
+    Returns:
+        The item's record. Never raises for a bad item: invalid input, infeasibility, no
+        solution, a verification failure or an exception all become a record with a status
+        and a reason.
+    """
+    t0 = time.perf_counter()
+    key, name, ov = payload["key"], payload["name"], payload["overrides"]
+    out = Path(run_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    logger.debug("item %s (%s) starts in %s", key[:12], name, out)
+    try:
+        _faults(name)
+        sc = scenario_from_mapping(payload["scenario"], base_path=payload["base_path"], name=f"{name} [{key[:12]}]")
+        res = run_scenario(sc, out, overwrite=True, render=render)
+        rec = _solved_record(key, name, ov, res, time.perf_counter() - t0)
+    except InputError as exc:
+        rec = make_record(key, name, ov, ItemStatus.INVALID, ExitCode.INPUT, time.perf_counter() - t0,
+                          error="; ".join(f"{p.field or '(file)'}: {p.reason}" + (f" ({p.hint})" if p.hint else "")
+                                          for p in exc.problems))
+    except VerificationError as exc:
+        rec = make_record(key, name, ov, ItemStatus.VERIFICATION_FAILED, ExitCode.INTERNAL, time.perf_counter() - t0,
+                          _written_metrics(out), error="verification failed: " + "; ".join(exc.failures))
+    except Exception as exc:  # one bad item must not stop the batch: recorded as "error" with its reason
+        logger.warning("item %s (%s) failed: %s: %s", key[:12], name, type(exc).__name__, exc)
+        logger.debug("item %s traceback", key[:12], exc_info=True)
+        rec = make_record(key, name, ov, ItemStatus.ERROR, ExitCode.INTERNAL, time.perf_counter() - t0,
+                          error=f"{type(exc).__name__}: {exc}")
+    write_json_atomic(out / "result.json", rec)
+    logger.info("item %s (%s): %s in %.1f s", key[:12], name, rec["status"], rec["seconds"])
+    return rec
