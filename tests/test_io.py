@@ -48,7 +48,8 @@ def test_wgs84_site_is_reprojected_to_bng(tmp_path):
         if isinstance(obj, list):
             return [conv(o) for o in obj]
         if isinstance(obj, dict):
-            return {k: (conv(v) if k in ("coordinates", "location", "entrances") else conv(v) if isinstance(v, (dict, list)) else v) for k, v in obj.items()}
+            return {k: (conv(v) if k in ("coordinates", "location", "entrances") else conv(v) if isinstance(v, (dict, list)) else v)
+                    for k, v in obj.items()}
         return obj
 
     d2 = conv(d)
@@ -75,12 +76,14 @@ def test_geojson_site(tmp_path):
 
     feats = []
     for p in d["parcels"]:
-        feats.append({"type": "Feature", "geometry": geom(p["geometry"]), "properties": {"layer": "parcel", "id": p["id"], "status": p["status"]}})
+        feats.append({"type": "Feature", "geometry": geom(p["geometry"]),
+                      "properties": {"layer": "parcel", "id": p["id"], "status": p["status"]}})
     for f in d["firms"]:
         feats.append({"type": "Feature", "geometry": {"type": "Point", "coordinates": pt(f["location"])},
                       "properties": {"layer": "firm", "id": f["id"], "employees": f["employees"], "sector": f["sector"]}})
     for b in d["barriers"]:
-        feats.append({"type": "Feature", "geometry": geom(b["geometry"]), "properties": {"layer": "barrier", "id": b["id"], "kind": b["kind"], "width_m": b["width_m"]}})
+        feats.append({"type": "Feature", "geometry": geom(b["geometry"]),
+                      "properties": {"layer": "barrier", "id": b["id"], "kind": b["kind"], "width_m": b["width_m"]}})
     fc = {"type": "FeatureCollection", "site": {"id": "tiny-geojson", "name": "From QGIS"}, "features": feats}
     (tmp_path / "site.geojson").write_text(json.dumps(fc))
     site = read_site(tmp_path / "site.geojson")
@@ -141,8 +144,10 @@ def test_malformed_geojson_sites_are_listed_not_crashed(tmp_path):
     cases = {
         "g1": ({"type": "FeatureCollection", "site": {"id": "x"}, "features": ["oops"]}, "features[0]"),
         "g2": ({"type": "FeatureCollection", "site": {"id": "x"}, "features": "abc"}, "features"),
-        "g3": ({"type": "FeatureCollection", "site": {"id": "x"}, "features": [{"type": "Feature", "geometry": None, "properties": [1, 2]}]}, "features[0].properties"),
-        "g4": ({"type": "FeatureCollection", "site": {"id": "x"}, "features": [{"type": "Feature", "geometry": None, "properties": {"layer": ["firm"]}}]}, "features[0].properties.layer"),
+        "g3": ({"type": "FeatureCollection", "site": {"id": "x"},
+                "features": [{"type": "Feature", "geometry": None, "properties": [1, 2]}]}, "features[0].properties"),
+        "g4": ({"type": "FeatureCollection", "site": {"id": "x"},
+                "features": [{"type": "Feature", "geometry": None, "properties": {"layer": ["firm"]}}]}, "features[0].properties.layer"),
         "g5": ({"type": "FeatureCollection", "features": []}, "site.id"),
     }
     for name, (fc, field) in cases.items():

@@ -338,7 +338,7 @@ def read_scenario(path: str | os.PathLike[str] | None = None, **overrides: Any) 
     problems.extend(more)
     if problems or scenario is None:
         raise ValidationError(problems)
-    logger.info("read scenario %s (site %s) from %s", scenario.id, scenario.site.id, p)
+    logger.debug("read scenario %s (site %s) from %s", scenario.id, scenario.site.id, p)
     return scenario
 
 

@@ -268,5 +268,5 @@ def read_site(path: str | os.PathLike[str]) -> Site:
     problems.extend(more)
     if problems or site is None:
         raise ValidationError(problems)
-    logger.info("read site %s from %s", site.id, name)
+    logger.debug("read site %s from %s", site.id, name)
     return site
