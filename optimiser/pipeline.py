@@ -18,7 +18,8 @@ from shapely.geometry import LineString
 from optimiser.errors import ExitCode, OutputExistsError, VerificationError
 from optimiser.inputs.domain import Scenario, SolveOptions
 from optimiser.inputs.scenario import read_scenario
-from optimiser.model.problem import Problem, ProblemContext, build_problem, crossing_of_decision
+from optimiser.model.build import build_problem
+from optimiser.model.problem import Problem, ProblemContext, crossing_of_decision
 from optimiser.network.builder import build_walk_network
 from optimiser.network.candidates import CandidateSite, facility_candidates, generate_candidate_crossings, social_candidates
 from optimiser.network.graph import WalkNetwork

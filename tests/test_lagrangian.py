@@ -16,7 +16,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from test_heuristic import random_problem  # noqa: E402
 from test_optimiser_zoo import CASES, _get  # noqa: E402
 
-from optimiser.model.problem import Constraint, Decision, Problem, relax_access_crossings  # noqa: E402
+from optimiser.model.problem import Constraint, Decision, Problem  # noqa: E402
+from optimiser.model.transforms import relax_access_crossings  # noqa: E402
 from optimiser.solve.lagrangian import _Knapsack, lagrangian_bound  # noqa: E402
 
 

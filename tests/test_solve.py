@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from test_optimiser_zoo import CASES, _get
 
-from optimiser.model.problem import fix_decisions, relax_access_crossings
+from optimiser.model.transforms import fix_decisions, relax_access_crossings
 from optimiser.solve.strategy import solve
 from optimiser.verify import verify
 

@@ -40,8 +40,10 @@ sys.path.insert(0, str(HERE))
 
 from generate import make_district  # noqa: E402
 
-import optimiser.model.problem as problem_mod  # noqa: E402
-from optimiser.model.problem import Constraint, Problem, fix_decisions  # noqa: E402
+import optimiser.model.clients as clients_mod  # noqa: E402
+import optimiser.model.constraints as constraints_mod  # noqa: E402
+from optimiser.model.problem import Constraint, Problem  # noqa: E402
+from optimiser.model.transforms import fix_decisions  # noqa: E402
 from optimiser.pipeline import prepare  # noqa: E402
 from optimiser.solve.strategy import solve  # noqa: E402
 from optimiser.verify import verify  # noqa: E402
@@ -61,9 +63,10 @@ def _timed(fn):
     return wrapped
 
 
-# route options are computed by routes.route_option_arrays (and route_options, a list view of it)
-problem_mod.route_options = _timed(problem_mod.route_options)
-problem_mod.route_option_arrays = _timed(problem_mod.route_option_arrays)
+# route options are computed by routes.route_option_arrays (the objective's terms, through
+# model.clients) and route_options (a list view of it, for directness targets in model.constraints)
+constraints_mod.route_options = _timed(constraints_mod.route_options)
+clients_mod.route_option_arrays = _timed(clients_mod.route_option_arrays)
 
 
 def _with(problem: Problem, *, clients=None, extra: list[Constraint] = (), budget_hi: int | None = None) -> Problem:
@@ -134,7 +137,8 @@ def run_size(n_firms: int, n_sites: int, n_crossings: int, n_barriers: int, *, s
     for k in ("pair_route_max_crossings", "access_route_max_crossings"):
         if k in info:
             row[k] = info[k]
-    print(f"[{n_firms} firms] built: {json.dumps({k: row[k] for k in ('route_options_s', 'problem_rest_s', 'levels', 'options')})}", flush=True)
+    built = {k: row[k] for k in ("route_options_s", "problem_rest_s", "levels", "options")}
+    print(f"[{n_firms} firms] built: {json.dumps(built)}", flush=True)
     if max_levels and row["levels"] > max_levels:
         # too big for CP-SAT here: the greedy layout alone, with the trivial bound (every
         # client at its first level), so the row still has an incumbent and an honest gap
@@ -195,13 +199,15 @@ def run_size(n_firms: int, n_sites: int, n_crossings: int, n_barriers: int, *, s
         row["sequential_stage1_status"] = seq["stage1_status"]
         if seq["objective"]:
             row["joint_better_pct"] = round(100.0 * (seq["objective"] - res.objective) / seq["objective"], 3)
-        print(f"[{n_firms} firms] sequential: {seq['status']} obj={seq['objective']} joint better {row.get('joint_better_pct')}%", flush=True)
+        print(f"[{n_firms} firms] sequential: {seq['status']} obj={seq['objective']} "
+              f"joint better {row.get('joint_better_pct')}%", flush=True)
     return row
 
 
 CSV_COLS = ["firms", "sites", "crossings", "barriers", "network_nodes", "generate_s", "candidates_s", "network_s",
             "route_options_s", "problem_rest_s", "decisions", "options", "conjunctions", "clients", "merged_clients", "levels",
-            "incidences", "strategy", "status", "incumbent", "bound_from", "greedy_objective", "greedy_s", "objective", "bound", "gap", "solve_s", "cpsat_main_wall_s", "verified", "verify_s",
+            "incidences", "strategy", "status", "incumbent", "bound_from", "greedy_objective", "greedy_s", "objective", "bound", "gap",
+            "solve_s", "cpsat_main_wall_s", "verified", "verify_s",
             "target_met", "sequential_stage1_status", "sequential_status", "sequential_objective", "joint_better_pct"]
 
 
@@ -226,15 +232,21 @@ def write(out: Path, rows: list[dict], meta: dict) -> None:
                      ("solve_s", "solve (wall, every phase)"), ("verify_s", "verification")):
         a1.plot(xs, [max(r.get(key) or 0, 1e-3) for r in rows], marker="o", label=lab)
     a1.axhline(60, color="grey", ls="--", lw=0.8)
-    a1.set_xscale("log"); a1.set_yscale("log")
-    a1.set_xlabel("firms (sites = 2x, crossings as listed)"); a1.set_ylabel("seconds"); a1.legend(fontsize=8)
+    a1.set_xscale("log")
+    a1.set_yscale("log")
+    a1.set_xlabel("firms (sites = 2x, crossings as listed)")
+    a1.set_ylabel("seconds")
+    a1.legend(fontsize=8)
     a1.set_title("time by stage")
     gaps = [100 * (r["gap"] if r.get("gap") is not None else float("nan")) for r in rows]
     a2.plot(xs, gaps, marker="o", color="C3", label="joint gap %")
     a2.axhline(1.0, color="grey", ls="--", lw=0.8, label="1% target")
     better = [r.get("joint_better_pct") for r in rows]
     a2.plot(xs, [b if b is not None else float("nan") for b in better], marker="s", color="C2", label="joint better than sequential %")
-    a2.set_xscale("log"); a2.set_xlabel("firms"); a2.set_ylabel("%"); a2.legend(fontsize=8)
+    a2.set_xscale("log")
+    a2.set_xlabel("firms")
+    a2.set_ylabel("%")
+    a2.legend(fontsize=8)
     a2.set_title("gap and value of the joint model")
     for r, x in zip(rows, xs):
         a2.annotate(r.get("status", ""), (x, 0), fontsize=7, rotation=90, va="bottom")
@@ -263,7 +275,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--append", action="store_true", help="keep rows of other sizes already in results.json")
     a = ap.parse_args(argv)
     sizes = [tuple(int(v) for v in s.split(":")) for s in a.sizes.split(",") if s]
-    meta = {"seq_time_limit_s": a.seq_time_limit, "python": platform.python_version(), "machine": platform.machine(), "cpus": __import__("os").cpu_count(),
+    meta = {"seq_time_limit_s": a.seq_time_limit, "python": platform.python_version(), "machine": platform.machine(),
+            "cpus": __import__("os").cpu_count(),
             "time_limit_s": a.time_limit, "workers": a.workers, "seed": a.seed,
             "ortools": __import__("ortools").__version__, "started": time.strftime("%Y-%m-%d %H:%M:%S")}
     rows: list[dict] = []
@@ -272,7 +285,8 @@ def main(argv: list[str] | None = None) -> int:
         rows = json.loads((out / "results.json").read_text())["rows"]
     for s in sizes:
         rows = [r for r in rows if (r["firms"], r["target_sites"], r["target_crossings"], r["barriers"]) != s]
-        rows.append(run_size(*s, seed=a.seed, time_limit_s=a.time_limit, workers=a.workers, do_sequential=not a.no_sequential and s[0] <= a.seq_max_firms,
+        rows.append(run_size(*s, seed=a.seed, time_limit_s=a.time_limit, workers=a.workers,
+                             do_sequential=not a.no_sequential and s[0] <= a.seq_max_firms,
                              seq_time_limit_s=a.seq_time_limit, max_levels=a.max_levels))
         rows.sort(key=lambda r: (r["firms"], r["target_sites"]))
         write(out, rows, meta)

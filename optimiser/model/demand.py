@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 
 from optimiser.inputs.domain import DemandSpec, Firm
+
+logger = logging.getLogger(__name__)
 
 
 def affinity(spec: DemandSpec, sector_a: str, sector_b: str) -> float:
@@ -34,8 +38,8 @@ def pair_weights(firms: tuple[Firm, ...] | list[Firm], spec: DemandSpec) -> np.n
                     w[i, j] *= a
                     w[j, i] *= a
     index = {f.id: i for i, f in enumerate(firms)}
-    for a, b, weight in spec.pairs:
-        i, j = index[a], index[b]
+    for firm_a, firm_b, weight in spec.pairs:
+        i, j = index[firm_a], index[firm_b]
         w[i, j] = w[j, i] = float(weight)
     np.fill_diagonal(w, 0.0)
     return w

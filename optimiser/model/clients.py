@@ -1,0 +1,345 @@
+"""The one vectorised path from route options to clients, shared by every objective term.
+
+A term builder (:mod:`optimiser.model.terms`) turns its walks into flat *entries*: for each
+walk (a client), each way to shorten it, the length in metres and the requirement row
+(decision ids, ``-1`` for none). :func:`add_clients` turns entries into clients: levels are
+the distinct scaled lengths below the client's base, each with its sorted option ids.
+Walks from firms to a set of targets (facility sites, social spaces) get their entries from
+:func:`firm_target_entries`.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from optimiser.inputs.domain import Firm, Scenario
+from optimiser.model.problem import Client, ClientKey, Constraint, Problem
+from optimiser.network.graph import WalkNetwork
+from optimiser.network.routes import EndLengths, route_option_arrays
+
+logger = logging.getLogger(__name__)
+
+WEIGHT_LEVELS = 10_000
+"""Weights are quantised to integers with the largest weight of each kind at this value."""
+
+RouteArrays = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+"""``(origin, target, length_m, c1, c2)`` as returned by :func:`~optimiser.network.routes.route_option_arrays`."""
+
+
+def scaled(length_m: float, scale: int) -> int:
+    """A length in metres as integer units (``scale`` units per metre)."""
+    return int(round(length_m * scale))
+
+
+def weights_to_int(values: np.ndarray) -> tuple[np.ndarray, float]:
+    """Integer weights with the largest at WEIGHT_LEVELS; positive weights stay >= 1.
+
+    Returns:
+        (integer weights, integer units per unit of weight).
+    """
+    mx = float(values.max()) if values.size else 0.0
+    if mx <= 0:
+        return np.zeros(values.shape, dtype=np.int64), 1.0
+    k = WEIGHT_LEVELS / mx
+    out = np.rint(values * k).astype(np.int64)
+    out[(values > 0) & (out == 0)] = 1
+    return out, k
+
+
+@dataclass(frozen=True)
+class WeightScale:
+    """One integer scale for every weight of the objective, so the terms keep their relative
+    importance.
+
+    Attributes:
+        per_unit: integer weight units per unit of scenario weight.
+    """
+
+    per_unit: float
+
+    @classmethod
+    def for_weights(cls, parts: list[np.ndarray]) -> WeightScale:
+        """The scale that puts the largest of all ``parts`` at :data:`WEIGHT_LEVELS`."""
+        _, k = weights_to_int(np.concatenate(parts))
+        return cls(k)
+
+    def to_int(self, values: np.ndarray) -> np.ndarray:
+        """Integer weights; a positive weight stays >= 1."""
+        out = np.rint(values * self.per_unit).astype(np.int64)
+        out[(values > 0) & (out == 0)] = 1
+        return out
+
+
+@dataclass
+class TermBuilder:
+    """What every term builder reads, and the problem it adds to.
+
+    Attributes:
+        problem: the problem being built (decisions already in place).
+        scenario: the validated scenario.
+        network: the walk network with every candidate site attached.
+        firms: the site's firms; ``firm_keys`` their network keys.
+        site_decision: candidate site key -> decision id (placeable sites only).
+        crossing_decision: candidate crossing index -> decision id.
+        weights: the objective's integer weight scale.
+        info: build facts for :attr:`Problem.info`.
+    """
+
+    problem: Problem
+    scenario: Scenario
+    network: WalkNetwork
+    firms: list[Firm]
+    firm_keys: list[str]
+    site_decision: dict[str, int]
+    crossing_decision: dict[int, int]
+    weights: WeightScale
+    info: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def scale(self) -> int:
+        """Integer length units per metre."""
+        return self.problem.length_scale_per_m
+
+    @property
+    def max_k(self) -> int:
+        """Most new crossings on one route option."""
+        return self.scenario.crossings.max_route_crossings
+
+    @property
+    def penalty_m(self) -> float | None:
+        """Walking length charged for a walk with no route at all."""
+        return self.scenario.demand.unreachable_penalty_m
+
+    @property
+    def cand_idx(self) -> np.ndarray:
+        """Indices of the candidate crossings that are decisions, ascending."""
+        return np.array(sorted(self.crossing_decision), dtype=np.int64)
+
+    @property
+    def cross_dec(self) -> np.ndarray:
+        """Decision id of each crossing in :attr:`cand_idx` order."""
+        return np.array([self.crossing_decision[int(c)] for c in self.cand_idx], dtype=np.int64)
+
+
+def end_lengths(net: WalkNetwork, origins: list[str], targets: list[str], base: np.ndarray, cand_idx: np.ndarray) -> EndLengths:
+    """Gather base lengths (m) around the candidate crossings ``cand_idx`` (indices)."""
+    if cand_idx.size == 0:
+        z = np.zeros((len(origins), 0))
+        return EndLengths(base, z, np.zeros((0, len(targets))), np.zeros((0, 0)), np.zeros(0))
+    oe = net.crossing_end_lengths(origins)[:, cand_idx, :].reshape(len(origins), -1)
+    te = net.crossing_end_lengths(targets)[:, cand_idx, :].reshape(len(targets), -1)
+    end_nodes = net.candidate_ends[cand_idx].reshape(-1)
+    ee = net.lengths([int(n) for n in end_nodes], [int(n) for n in end_nodes])
+    clen = np.array([net.candidates[int(c)].length_m for c in cand_idx])
+    return EndLengths(base, oe, te.T.copy(), ee, clen)
+
+
+def route_entries(net: WalkNetwork, origins: list[str], targets: list[str], cand_idx: np.ndarray,
+                  max_k: int) -> tuple[np.ndarray, RouteArrays, int]:
+    """Base lengths (origins x targets, m) and the route options between them as flat arrays.
+
+    Returns:
+        (base lengths, ``(origin, target, length_m, c1, c2)`` with crossing indices into
+        ``cand_idx`` and ``c2 = -1`` for one crossing, the most crossings per route used).
+    """
+    if not targets:
+        base = np.zeros((len(origins), 0))
+        el = EndLengths(base, np.zeros((len(origins), 0)), np.zeros((0, 0)), np.zeros((0, 0)), np.zeros(0))
+        arrays, eff = route_option_arrays(el, max_k)
+        return base, arrays, eff
+    base = net.lengths(origins, targets)
+    arrays, eff = route_option_arrays(end_lengths(net, origins, targets, base, cand_idx), max_k)
+    return base, arrays, eff
+
+
+def bases(base_m: np.ndarray, penalty_m: float | None, scale: int) -> list[int | None]:
+    """Scaled base lengths; a walk counts at most the unreachable penalty (the verifier uses
+    the same rule), and without a penalty an unreachable client must be served."""
+    out: list[int | None] = []
+    for b in np.asarray(base_m, dtype=float).tolist():
+        if penalty_m is not None:
+            out.append(scaled(min(b, penalty_m), scale))
+        elif math.isfinite(b):
+            out.append(scaled(b, scale))
+        else:
+            out.append(None)
+    return out
+
+
+def _requirement_keys(problem: Problem, req: np.ndarray) -> np.ndarray:
+    """One integer per requirement row (decision ids, -1 for none), equal for equal sets."""
+    r = np.sort(req, axis=1)
+    d1 = len(problem.decisions) + 1
+    key = np.zeros(r.shape[0], dtype=np.int64)
+    for j in range(r.shape[1]):
+        key = key * d1 + (r[:, j] + 1)
+    return key
+
+
+def option_ids(problem: Problem, req: np.ndarray) -> np.ndarray:
+    """Option ids of requirement rows (decision ids, -1 for none), created when new (in the
+    order of their requirement keys)."""
+    if req.shape[0] == 0:
+        return np.zeros(0, dtype=np.int64)
+    r = np.sort(req, axis=1)
+    uk, first, inv = np.unique(_requirement_keys(problem, req), return_index=True, return_inverse=True)
+    ids = np.fromiter((problem.option_id(tuple(v for v in row if v >= 0)) for row in r[first].tolist()),
+                      dtype=np.int64, count=uk.size)
+    return ids[inv]
+
+
+def register_options(problem: Problem, req: np.ndarray) -> None:
+    """Create the options of non-empty requirement rows in the order the rows first appear."""
+    if req.shape[0] == 0:
+        return
+    _, first = np.unique(_requirement_keys(problem, req), return_index=True)
+    for row in req[np.sort(first)].tolist():
+        need = tuple(v for v in row if v >= 0)
+        if need:
+            problem.option_id(need)
+
+
+def kept_levels(e_client: np.ndarray, e_len_m: np.ndarray, client_bases: list[int | None], scale: int) -> tuple[np.ndarray, np.ndarray]:
+    """Scaled entry lengths and which entries are below their client's base.
+
+    Returns:
+        (mask of entries kept, scaled lengths of all entries).
+    """
+    big = np.iinfo(np.int64).max
+    lev = np.rint(np.asarray(e_len_m, dtype=float) * scale).astype(np.int64)
+    base_arr = np.array([b if b is not None else big for b in client_bases], dtype=np.int64)
+    keep = lev < base_arr[e_client] if len(client_bases) else np.zeros(0, dtype=bool)
+    return keep, lev
+
+
+def _level_groups(e_client: np.ndarray, lev: np.ndarray, opt: np.ndarray, n_c: int) -> tuple[list[int], list[tuple[int, ...]], list[int]]:
+    """Distinct (client, level, option) entries grouped into levels.
+
+    Returns:
+        (level lengths, option ids of each level, start of each client's levels (n_c + 1)).
+    """
+    order = np.lexsort((opt, lev, e_client))
+    e_client, lev, opt = e_client[order], lev[order], opt[order]
+    n = e_client.size
+    if n:
+        new = np.ones(n, dtype=bool)
+        new[1:] = (e_client[1:] != e_client[:-1]) | (lev[1:] != lev[:-1]) | (opt[1:] != opt[:-1])
+        e_client, lev, opt = e_client[new], lev[new], opt[new]
+        n = e_client.size
+    if n:
+        lstart = np.nonzero(np.concatenate([[True], (e_client[1:] != e_client[:-1]) | (lev[1:] != lev[:-1])]))[0]
+    else:
+        lstart = np.zeros(0, np.int64)
+    bounds = lstart.tolist() + [n]
+    opt_list = opt.tolist()
+    lvl_opts = [tuple(opt_list[a:b]) for a, b in zip(bounds[:-1], bounds[1:])]
+    per = np.bincount(e_client[lstart], minlength=n_c) if n else np.zeros(n_c, dtype=np.int64)
+    return lev[lstart].tolist(), lvl_opts, np.concatenate([[0], np.cumsum(per)]).tolist()
+
+
+def reach_constraint(key: ClientKey, level_options: tuple[tuple[int, ...], ...]) -> tuple[Constraint, str]:
+    """The constraint that a client with no base (no route without new things) is served.
+
+    Returns:
+        (the constraint, its group's planner-facing description).
+    """
+    all_opts = tuple(sorted({o for v in level_options for o in v}))
+    g = f"reach:{key}"
+    return Constraint(g, tuple((o, 1) for o in all_opts), 1, None, g), f"{key.subject} must be reachable on foot"
+
+
+def add_constraint(problem: Problem, con: Constraint, description: str) -> None:
+    """Add a constraint and set its group's description."""
+    problem.groups[con.group] = description
+    problem.constraints.append(con)
+
+
+def add_clients(problem: Problem, keys: list[ClientKey], kind: str, weights: np.ndarray, client_bases: list[int | None],
+                e_client: np.ndarray, e_len_m: np.ndarray, e_req: np.ndarray, scale: int,
+                reach_out: dict[int, tuple[Constraint, str]] | None = None) -> None:
+    """Add clients from flat option entries.
+
+    Args:
+        problem: the problem to add to.
+        keys, weights, client_bases: per client: identity, integer weight (clients with weight
+            <= 0 are left out), scaled base length (``None``: must be served).
+        kind: the clients' kind ("pair", "access", "social").
+        e_client, e_len_m, e_req: per entry: client index, length (m), requirement row.
+        scale: length units per metre.
+        reach_out: when given, the reach constraints of clients without a base are put here
+            (client index -> constraint and description) for the caller to add with
+            :func:`add_constraint`, instead of being added.
+    """
+    n_c = len(keys)
+    keep, lev = kept_levels(e_client, e_len_m, client_bases, scale)
+    e_client, lev = e_client[keep], lev[keep]
+    opt = option_ids(problem, e_req[keep])
+    lvl_len, lvl_opts, cst = _level_groups(e_client, lev, opt, n_c)
+    w_list = np.asarray(weights).tolist()
+    for k in range(n_c):
+        if w_list[k] <= 0:
+            continue
+        a, b = cst[k], cst[k + 1]
+        levels, lopts = tuple(lvl_len[a:b]), tuple(lvl_opts[a:b])
+        problem.clients.append(Client(keys[k], kind, int(w_list[k]), client_bases[k], levels, lopts))
+        if client_bases[k] is None:
+            con, description = reach_constraint(keys[k], lopts)
+            if reach_out is None:
+                add_constraint(problem, con, description)
+            else:
+                reach_out[k] = (con, description)
+    logger.debug("%d %s clients from %d option entries", n_c, kind, int(keep.sum()))
+
+
+@dataclass(frozen=True)
+class TargetEntries:
+    """Ways for firms to reach a set of targets (new sites first, then existing places).
+
+    Attributes:
+        base: (firms, targets) lengths (m) with nothing new built.
+        firm, target, length_m: per entry: firm index, target index, length (m).
+        req: per entry: (crossing, crossing, site) decision ids, -1 for none.
+        via_route: per entry: whether it uses new crossings (else it walks straight to the target).
+        max_crossings: most new crossings per route option used.
+    """
+
+    base: np.ndarray
+    firm: np.ndarray
+    target: np.ndarray
+    length_m: np.ndarray
+    req: np.ndarray
+    via_route: np.ndarray
+    max_crossings: int
+
+    def walk_order(self) -> np.ndarray:
+        """Entry indices in walking order: by firm, target, the direct walk first, then the
+        route options (by length, then crossings)."""
+        return np.lexsort((self.via_route, self.target, self.firm))
+
+
+def firm_target_entries(tb: TermBuilder, targets: list[str], site_dec: np.ndarray, direct_targets: int) -> TargetEntries:
+    """Entries for every firm's walk to each of ``targets``.
+
+    Args:
+        tb: the term builder.
+        targets: network keys of the targets.
+        site_dec: decision id of each target (-1 for an existing place).
+        direct_targets: the first this many targets get a direct entry (walk there with no new
+            crossing, where there is a route) besides their route options.
+    """
+    cand_idx, cross_dec = tb.cand_idx, tb.cross_dec
+    base, (oo, tt, ll, a1, a2), eff = route_entries(tb.network, tb.firm_keys, targets, cand_idx, tb.max_k)
+    di, dt = np.nonzero(np.isfinite(base[:, :direct_targets]))
+    none = np.full(di.size, -1, dtype=np.int64)
+    req = np.stack([
+        np.concatenate([none, cross_dec[a1]]),
+        np.concatenate([none, np.where(a2 >= 0, cross_dec[np.maximum(a2, 0)], -1)]),
+        np.concatenate([site_dec[dt], site_dec[tt]]),
+    ], axis=1)
+    return TargetEntries(base, np.concatenate([di, oo]), np.concatenate([dt, tt]), np.concatenate([base[di, dt], ll]), req,
+                         np.concatenate([np.zeros(di.size, dtype=bool), np.ones(oo.size, dtype=bool)]), eff)

@@ -1,0 +1,147 @@
+"""The problem's constraints other than the objective terms' own: counts of new facilities and
+social spaces, spacing, footprints that may not overlap, directness targets and the budget.
+
+Each adds :class:`~optimiser.model.problem.Constraint` rows to a problem and a planner-facing
+description of their group to ``problem.groups``.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+
+import numpy as np
+import shapely
+from scipy.spatial import cKDTree
+
+from optimiser.model.clients import TermBuilder, end_lengths
+from optimiser.model.problem import Constraint, Problem
+from optimiser.network.candidates import CandidateSite
+from optimiser.network.routes import route_options
+
+logger = logging.getLogger(__name__)
+
+
+def add_site_shortfall(problem: Problem, kind: str, ids: list[int], count_min: int) -> None:
+    """When fewer candidate sites fit than the minimum count of a facility type, say so: the
+    count constraint's group names the shortfall (the constraint makes the problem infeasible).
+
+    Args:
+        problem: the problem.
+        kind: the facility type.
+        ids: decision ids of its placeable sites.
+        count_min: the minimum number of new facilities.
+    """
+    if count_min > len(ids):
+        g = f"count_min:{kind}"
+        problem.groups[g] = f"at least {count_min} new {kind} facilities (only {len(ids)} candidate sites fit)"
+        problem.constraints.append(Constraint(g, tuple((i, 1) for i in ids), count_min, None, g))
+
+
+def add_count_constraints(problem: Problem, kind: str, ids: list[int], lo: int, hi: int) -> None:
+    """At least ``lo`` (when positive) and at most ``hi`` of decisions ``ids``.
+
+    Args:
+        problem: the problem.
+        kind: a facility type, or "social".
+        ids: decision ids of the placeable sites.
+        lo, hi: the count range.
+    """
+    label = "social spaces" if kind == "social" else f"new {kind} facilities"
+    if lo > 0:
+        g = f"count_min:{kind}"
+        problem.groups.setdefault(g, f"at least {lo} {label}")
+        problem.constraints.append(Constraint(g, tuple((i, 1) for i in ids), lo, None, g))
+    g = f"count_max:{kind}"
+    problem.groups.setdefault(g, f"at most {hi} {label}")
+    problem.constraints.append(Constraint(g, tuple((i, 1) for i in ids), None, hi, g))
+
+
+def add_spacing_constraints(problem: Problem, kind: str, sites: list[CandidateSite], site_decision: dict[str, int],
+                            spacing_m: float) -> None:
+    """No two sites of a kind closer than ``spacing_m`` (centre to centre, m) both open.
+
+    Args:
+        problem: the problem.
+        kind: a facility type, or "social".
+        sites: the placeable sites of that kind.
+        site_decision: site key -> decision id.
+        spacing_m: the minimum spacing; 0 for none.
+    """
+    if spacing_m <= 0 or len(sites) < 2:
+        return
+    xy = np.array([[s.point.x, s.point.y] for s in sites])
+    pairs = cKDTree(xy).query_pairs(spacing_m - 1e-9, output_type="ndarray")
+    g = f"spacing:{kind}"
+    problem.groups.setdefault(g, f"{'social spaces' if kind == 'social' else kind + ' facilities'} at least {spacing_m:g} m apart")
+    for a, b in pairs.tolist():
+        problem.constraints.append(
+            Constraint(f"{g}:{a}|{b}", ((site_decision[sites[a].key], 1), (site_decision[sites[b].key], 1)), None, 1, g)
+        )
+
+
+def add_overlap_constraints(problem: Problem, placed: list[CandidateSite], site_decision: dict[str, int]) -> None:
+    """Footprints may touch but not overlap: any two placements, same type or not, whose
+    footprints share area are not both open.
+
+    Args:
+        problem: the problem.
+        placed: every placeable site (facilities and social spaces).
+        site_decision: site key -> decision id.
+    """
+    if len(placed) <= 1:
+        return
+    geoms = np.array([s.footprint for s in placed], dtype=object)
+    tree = shapely.STRtree(geoms)
+    left, right = tree.query(geoms, predicate="intersects")
+    g = "footprints"
+    for a, b in zip(left.tolist(), right.tolist()):
+        if a < b and placed[a].footprint.intersection(placed[b].footprint).area > 1e-6:
+            problem.groups[g] = "placements may not overlap one another"
+            terms = ((site_decision[placed[a].key], 1), (site_decision[placed[b].key], 1))
+            problem.constraints.append(Constraint(f"overlap:{placed[a].key}|{placed[b].key}", terms, None, 1, g))
+
+
+def add_directness_constraints(tb: TermBuilder) -> None:
+    """Each directness target (walk from a to b at most ``max_ratio`` times the straight line)
+    not met today needs one of the routes over new crossings that meets it.
+
+    Args:
+        tb: the term builder (its scenario's ``directness`` targets).
+    """
+    sc, problem, network, firms = tb.scenario, tb.problem, tb.network, tb.firms
+    if not sc.directness:
+        return
+    index = {f.id: i for i, f in enumerate(firms)}
+    keys = tb.firm_keys
+    cand_idx, cross_dec = tb.cand_idx, tb.cross_dec
+    base_ff = network.lengths(keys, keys)
+    opts, _ = route_options(end_lengths(network, keys, keys, base_ff, cand_idx), tb.max_k)
+    straight = network.straight_lengths(keys, keys)
+    for tgt in sc.directness:
+        a, b = index[tgt.a], index[tgt.b]
+        limit = tgt.max_ratio * float(straight[a, b])
+        if straight[a, b] <= 0 or base_ff[a, b] <= limit + 1e-9:
+            continue  # no straight line to compare with, or already direct enough
+        within = sorted({problem.option_id(tuple(int(cross_dec[c]) for c in R)) for L, R in opts[a][b] if L <= limit + 1e-9})
+        g = f"directness:{tgt.a}|{tgt.b}"
+        problem.groups[g] = (f"walk from {firms[a].name} to {firms[b].name} at most {tgt.max_ratio:g} x the straight line "
+                             f"({limit:.0f} m; now {base_ff[a, b]:.0f} m)")
+        problem.constraints.append(Constraint(g, tuple((o, 1) for o in within), 1, None, g))
+
+
+def add_budget_constraint(problem: Problem, budget_gbp: float) -> None:
+    """The capital budget over every decision's cost; omitted when it could never bind, which
+    keeps coefficients small (its group is described either way).
+
+    Args:
+        problem: the problem (all decisions in place).
+        budget_gbp: the capital budget.
+    """
+    problem.groups["budget"] = f"the capital budget of £{budget_gbp:,.0f}"
+    decisions = problem.decisions
+    if budget_gbp < sum(d.cost_gbp for d in decisions):
+        terms = tuple((i, int(round(d.cost_gbp))) for i, d in enumerate(decisions) if d.cost_gbp > 0)
+        problem.constraints.append(Constraint("budget", terms, None, int(math.floor(budget_gbp)), "budget"))
+    else:
+        logger.debug("budget £%.0f cannot bind: no budget constraint", budget_gbp)
