@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import typing
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
@@ -46,7 +47,11 @@ class BarrierKind(str, Enum):  # noqa: UP042 - not StrEnum: str() and format() o
     OTHER = "other"
 
 
-CROSSING_TYPES = ("footbridge", "signalised", "underpass", "junction", "bridge")
+NewCrossingType = Literal["footbridge", "signalised", "underpass"]
+"""Crossing types that may be built."""
+CrossingType = Literal["footbridge", "signalised", "underpass", "junction", "bridge"]
+"""Crossing types a site may name: the buildable ones, and ``junction`` and ``bridge`` (existing only)."""
+CROSSING_TYPES: tuple[str, ...] = typing.get_args(CrossingType)
 """Crossing types a site or scenario may name. ``junction`` and ``bridge`` are existing-only."""
 
 Backend = Literal["cpsat", "cbc"]

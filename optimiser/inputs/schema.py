@@ -32,13 +32,16 @@ from optimiser.inputs.domain import (
     CoverageMode,
     Crossing,
     CrossingSpec,
+    CrossingType,
     CrossingTypeSpec,
     DemandRule,
     DemandSpec,
     ExclusionZone,
     FacilitySpec,
     Firm,
+    NewCrossingType,
     ObjectiveWeights,
+    Provenance,
     Scenario,
     Site,
     SocialSpaceSpec,
@@ -122,8 +125,8 @@ PointLike = Annotated[
 class Source(_Strict):
     """Provenance of a feature's geometry."""
 
-    source: str | None = Field(None, description="Where the geometry comes from.")
-    accuracy_m: NonNegFloat | None = Field(None, description="Horizontal accuracy, metres.")
+    source: str | None = Field(default=Provenance.source, description="Where the geometry comes from.")
+    accuracy_m: NonNegFloat | None = Field(default=Provenance.accuracy_m, description="Horizontal accuracy, metres.")
     status: Literal["sourced", "estimated", "derived", "surveyed"] | None = None
 
 
@@ -153,7 +156,7 @@ class FirmIn(_Strict):
     )
     footprint: PolygonGeom | None = None
     fixed: bool = Field(Firm.fixed, description="A fixed building: nothing may be placed on it.")
-    parcel: Id | None = Field(None, description="Id of the parcel the firm stands on.")
+    parcel: Id | None = Field(default=Firm.parcel_id, description="Id of the parcel the firm stands on.")
     provenance: Source | None = None
 
 
@@ -165,7 +168,7 @@ class BarrierIn(_Strict):
     kind: Literal["carriageway", "rail_corridor", "watercourse", "other"]
     geometry: LineStringGeom
     width_m: PositiveFloat = Field(description="Full width of the impassable band, metres.")
-    layer: Id | None = Field(None, description="Scenario layer that switches it on/off.")
+    layer: Id | None = Field(default=Barrier.layer, description="Scenario layer that switches it on/off.")
     default_on: bool = Barrier.default_on
     no_build: bool = Field(Barrier.no_build, description="Safeguarded corridor: nothing placed inside.")
     provenance: Source | None = None
@@ -187,7 +190,7 @@ class CrossingIn(_Strict):
     id: Id
     name: str = ""
     barrier: Id
-    type: Literal["footbridge", "signalised", "underpass", "junction", "bridge"]
+    type: CrossingType
     geometry: LineStringGeom
     penalty_m: NonNegFloat = Field(Crossing.penalty_m, description="Extra walking length charged, metres.")
     provenance: Source | None = None
@@ -207,7 +210,7 @@ class CrossingRuleIn(_Strict):
 
     barrier: Id
     spacing_m: PositiveFloat
-    types: Annotated[list[Literal["footbridge", "signalised", "underpass"]], Field(min_length=1)]
+    types: Annotated[list[NewCrossingType], Field(min_length=1)]
 
 
 class SiteFile(_Strict):
@@ -300,7 +303,7 @@ class ExplicitCrossingIn(_Strict):
     id: Id
     name: str = ""
     barrier: Id
-    type: Literal["footbridge", "signalised", "underpass"]
+    type: NewCrossingType
     geometry: LineStringGeom
 
 
@@ -311,7 +314,7 @@ class CrossingsIn(_Strict):
         default=CrossingSpec.spacing_m, description="Candidate spacing along barriers; null: site rules; 0: none."
     )
     barriers: list[Id] | None = None
-    types: dict[Literal["footbridge", "signalised", "underpass"], CrossingTypeIn] = Field(
+    types: dict[NewCrossingType, CrossingTypeIn] = Field(
         default_factory=dict
     )
     explicit: list[ExplicitCrossingIn] = Field(default_factory=list)
