@@ -1,24 +1,61 @@
 """Independent verification of an optimised layout (design brief, section 5).
 
-Rebuild the walking graph with the chosen crossings as plain edges, recompute every walk
-with a plain Dijkstra (no route options, no key-node combination), and recheck the
-objective and every constraint from the scenario's own terms (budget, counts, spacing,
-footprints, coverage, directness). A failure raises :class:`VerificationError`.
+The verifier rebuilds what it checks from the inputs, with its own code: it imports nothing
+from :mod:`optimiser.network` (no walk-network builder, no route options, no key-node
+combination) and nothing from the model builder but the problem's own numbers (decisions,
+scales, the reported objective).
+
+- **Its own walking graph**, built here from the site geometry: the site's footpaths, noded
+  where they cross and cut out of every active barrier band, dangling ends within
+  :data:`SNAP_M` of another path joined; every existing crossing and every *chosen* new
+  crossing as one edge of its line length plus its walking penalty, each end joined to the
+  nearest walkable point on its own side; every firm entrance, facility site and social-space
+  site joined by a straight connector to the nearest walkable point it reaches without entering
+  a band. A site without footpaths walks on the open-space grid that the network derives; those
+  grid segments are the one input the verifier takes from the network build (they are a
+  function of the site, not of any decision).
+- **Plain shortest paths**: SciPy's Dijkstra from every firm on that graph.
+- **Every constraint from the scenario's own terms**: budget, counts, spacing, parcels and
+  footprints against its own no-build area (active bands, exclusion zones, buildings with their
+  margins), overlaps, noise buffers, coverage, directness targets, and the objective term by
+  term with the model's integer scales.
+
+A failed check is a bug, reported loudly: :func:`verify` raises :class:`VerificationError`
+(or, with ``raise_on_failure=False``, returns ``passed=False`` with the failing checks).
 """
 
 from __future__ import annotations
 
+import logging
+import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 import scipy.sparse as sp
+import shapely
 from scipy.sparse.csgraph import dijkstra
+from shapely.geometry import LineString, MultiLineString, Point, Polygon
+from shapely.geometry.base import BaseGeometry
 
 from optimiser.errors import VerificationError
-from optimiser.inputs.domain import ParcelStatus
+from optimiser.inputs.domain import BUILDING_RADIUS_M, FIXED_BUILDING_MARGIN_M, Crossing, ParcelStatus, Scenario
 from optimiser.model.demand import pair_weights
 from optimiser.model.problem import Problem, ProblemContext
-from optimiser.network.candidates import DEFAULT_BUILDING_RADIUS_M, no_build_area
+
+logger = logging.getLogger(__name__)
+
+SNAP_M = 1.0
+"""A footpath end this close to another footpath is joined to it (metres)."""
+NODE_TOLERANCE_M = 1e-3
+"""Points closer than this are one node (metres)."""
+SIDE_EPS_M = 1e-3
+"""Bands are shrunk by this much when testing whether a connector enters one (metres)."""
+_ZERO_EDGE_M = 1e-9  # SciPy drops stored zeros; a zero-length connector keeps this length
+WALK_DECIMALS = 6
+"""Walks are reported to the micrometre, so that a walk no crossing changes reads the same
+before and after (the graphs differ in where path segments are split, which moves the last
+bits of a floating-point sum)."""
 
 
 @dataclass(frozen=True)
@@ -38,10 +75,10 @@ class Verification:
         passed: every check held.
         objective: the objective recomputed from scratch (integer-scaled units).
         checks: every check made, in order.
-        notes: explanations of failures beyond single checks.
         pair_lengths_m: recomputed (firm, firm) walking lengths with the chosen layout.
-        facility_walk_m: facility type -> per-firm walk to the nearest open facility.
-        social_walk_m: per-firm walk to the nearest social space (inf if none).
+        facility_walk_m: facility type -> per-firm walk to the nearest open facility (m).
+        social_walk_m: per-firm walk to the nearest social space (m; inf if none).
+        notes: explanations of failures beyond single checks.
     """
 
     passed: bool
@@ -53,183 +90,454 @@ class Verification:
     notes: list[str] = field(default_factory=list)
 
 
-def _graph_with_crossings(ctx: ProblemContext, crossing_idx: list[int]) -> sp.csr_matrix:
-    net = ctx.network
-    g = net.csr.tocoo()
-    rows, cols, vals = [g.row], [g.col], [g.data]
-    for c in crossing_idx:
-        a, b = (int(v) for v in net.candidate_ends[c])
-        length = net.candidates[c].length_m
-        rows += [np.array([a, b])]
-        cols += [np.array([b, a])]
-        vals += [np.array([length, length])]
-    n = net.n_nodes
-    dup = sp.coo_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(n, n))
-    # keep the shortest of parallel edges (a plain sum of duplicates would add them)
-    best: dict[tuple[int, int], float] = {}
-    for r, c, v in zip(dup.row.tolist(), dup.col.tolist(), dup.data.tolist()):
-        if (r, c) not in best or v < best[(r, c)]:
-            best[(r, c)] = v
-    keys = list(best)
-    return sp.csr_matrix(([best[k] for k in keys], ([k[0] for k in keys], [k[1] for k in keys])), shape=(n, n))
+# ----------------------------------------------------------------------------- the graph
 
 
-def key_lengths_plain(ctx: ProblemContext, crossing_idx: list[int], origins: list[str], targets: list[str]) -> np.ndarray:
-    """Walking lengths (m) from origin keys to target keys by plain Dijkstra on a freshly
-    built graph with ``crossing_idx`` candidate crossings added."""
-    net = ctx.network
-    g = _graph_with_crossings(ctx, crossing_idx)
-    src_nodes = sorted({n for k in origins for n in net.access.get(k, ())})
+@dataclass
+class PlainGraph:
+    """The verifier's own walking graph.
+
+    Attributes:
+        csr: symmetric edge lengths (m) between nodes.
+        access: key (``firm:<id>``, a candidate site key, ``existing:...``) -> its nodes.
+    """
+
+    csr: sp.csr_matrix
+    access: dict[str, tuple[int, ...]]
+
+
+class _GraphBuilder:
+    """Walkable segments, split where something joins them, plus connector and crossing edges."""
+
+    def __init__(self, segments: np.ndarray, blocker: BaseGeometry | None):
+        self.seg = segments.reshape(-1, 2, 2)
+        self.blocker = blocker
+        ends = self.seg.reshape(-1, 2)
+        keys = np.round(ends / NODE_TOLERANCE_M).astype(np.int64)
+        _, first, inv = np.unique(keys, axis=0, return_index=True, return_inverse=True)
+        self.xy: list[np.ndarray] = [ends[i] for i in first]
+        inv = inv.reshape(-1)
+        self.seg_a, self.seg_b = inv[0::2], inv[1::2]
+        self.splits: dict[int, list[tuple[float, int]]] = {}
+        self.edges: list[tuple[int, int, float]] = []
+        d = self.seg[:, 1] - self.seg[:, 0]
+        self.len2 = np.einsum("ij,ij->i", d, d)
+
+    def node(self, xy: np.ndarray) -> int:
+        self.xy.append(np.asarray(xy, dtype=float))
+        return len(self.xy) - 1
+
+    def _blocked(self, p: np.ndarray, q: np.ndarray) -> bool:
+        if self.blocker is None:
+            return False
+        geom = Point(p) if np.allclose(p, q) else LineString([p, q])
+        return bool(self.blocker.intersects(geom))
+
+    def nearest(self, p: np.ndarray, max_m: float = math.inf, skip: frozenset[int] = frozenset()):
+        """(segment, t, point, distance) of the nearest walkable point reached from ``p`` by a
+        straight line that enters no active band, or ``None``."""
+        if len(self.seg) == 0 or (self.blocker is not None and self.blocker.intersects(Point(p))):
+            return None
+        a = self.seg[:, 0]
+        ab = self.seg[:, 1] - a
+        with np.errstate(divide="ignore", invalid="ignore"):
+            t = np.where(self.len2 > 0, np.einsum("ij,ij->i", p - a, ab) / self.len2, 0.0)
+        t = np.clip(t, 0.0, 1.0)
+        q = a + t[:, None] * ab
+        d = np.hypot(q[:, 0] - p[0], q[:, 1] - p[1])
+        for s in np.argsort(d, kind="stable"):
+            if d[s] > max_m + 1e-9:
+                return None
+            if int(s) in skip:
+                continue
+            if not self._blocked(p, q[s]):
+                return int(s), float(t[s]), q[s], float(d[s])
+        return None
+
+    def node_on(self, s: int, t: float, q: np.ndarray) -> int:
+        """The node at parameter ``t`` of segment ``s``: an end, or a split point."""
+        length = math.sqrt(self.len2[s])
+        if t * length <= NODE_TOLERANCE_M:
+            return int(self.seg_a[s])
+        if (1.0 - t) * length <= NODE_TOLERANCE_M:
+            return int(self.seg_b[s])
+        for tt, n in self.splits.setdefault(s, []):
+            if abs(tt - t) * length <= NODE_TOLERANCE_M:
+                return n
+        n = self.node(q)
+        self.splits[s].append((t, n))
+        return n
+
+    def join(self, p: np.ndarray) -> int | None:
+        """A new node at ``p`` with a connector to the nearest reachable walkable point."""
+        hit = self.nearest(p)
+        if hit is None:
+            return None
+        s, t, q, d = hit
+        n = self.node(p)
+        self.edges.append((n, self.node_on(s, t, q), d))
+        return n
+
+    def csr(self) -> sp.csr_matrix:
+        xy = np.asarray(self.xy).reshape(-1, 2)
+        rows: list[tuple[int, int, float]] = list(self.edges)
+        for s in range(len(self.seg)):
+            chain = [int(self.seg_a[s])] + [n for _, n in sorted(self.splits.get(s, []))] + [int(self.seg_b[s])]
+            rows += [(u, v, float(np.hypot(*(xy[u] - xy[v])))) for u, v in zip(chain[:-1], chain[1:])]
+        best: dict[tuple[int, int], float] = {}
+        for u, v, w in rows:
+            if u == v:
+                continue
+            key = (min(u, v), max(u, v))
+            best[key] = min(w, best.get(key, math.inf))
+        n = len(xy)
+        if not best:
+            return sp.csr_matrix((n, n))
+        (us, vs), ws = zip(*best.keys()), [max(w, _ZERO_EDGE_M) for w in best.values()]
+        return sp.csr_matrix((np.r_[ws, ws], (np.r_[us, vs], np.r_[vs, us])), shape=(n, n))
+
+
+def _segments(lines: Sequence[BaseGeometry]) -> np.ndarray:
+    """Straight non-degenerate segments (m, 2, 2) of line geometries."""
+    out = []
+    for g in lines:
+        for part in shapely.get_parts(g):
+            xy = np.asarray(part.coords)[:, :2]
+            out += [(xy[i], xy[i + 1]) for i in range(len(xy) - 1) if np.hypot(*(xy[i + 1] - xy[i])) > 0]
+    return np.asarray(out, dtype=float).reshape(-1, 2, 2)
+
+
+def _footpath_segments(scenario: Scenario, band_union: BaseGeometry | None) -> np.ndarray:
+    """The site's footpaths, noded where they cross, with everything inside an active band cut out."""
+    lines = [p.line for p in scenario.site.paths]
+    noded = shapely.node(MultiLineString([list(ln.coords) for ln in lines]))
+    if band_union is not None:
+        noded = noded.difference(band_union)
+    return _segments([noded])
+
+
+def _snap_dangling_ends(b: _GraphBuilder) -> None:
+    """Join each footpath end that touches nothing to a footpath within :data:`SNAP_M`."""
+    degree = np.bincount(np.r_[b.seg_a, b.seg_b], minlength=len(b.xy))
+    for end in np.flatnonzero(degree == 1):
+        own = frozenset(int(s) for s in np.flatnonzero((b.seg_a == end) | (b.seg_b == end)))
+        hit = b.nearest(b.xy[end], max_m=SNAP_M, skip=own)
+        if hit is not None:
+            s, t, q, d = hit
+            other = b.node_on(s, t, q)
+            if other != end:
+                b.edges.append((int(end), other, d))
+
+
+def _crossing_end(line: LineString, end: np.ndarray, b: _GraphBuilder, band_union: BaseGeometry | None) -> np.ndarray | None:
+    """Where a crossing's end meets walkable ground: the end itself, or, for an end drawn inside
+    a band, the first point of its line outside the bands (nudged just outside)."""
+    if b.blocker is None or not b.blocker.intersects(Point(end)):
+        return end
+    assert band_union is not None
+    outside = line.difference(band_union)
+    if outside.is_empty:
+        return None
+    along = line.project(Point(end))
+    pts = [np.asarray(c[:2], dtype=float) for part in shapely.get_parts(outside) for c in (part.coords[0], part.coords[-1])]
+    p = min(pts, key=lambda xy: abs(line.project(Point(xy)) - along))
+    direction = p - end
+    norm = float(np.hypot(*direction))
+    return p + direction / norm * (2 * SIDE_EPS_M) if norm > 0 else p
+
+
+def _add_crossing(b: _GraphBuilder, c: Crossing, band_union: BaseGeometry | None) -> bool:
+    """One edge over the barrier (line length plus penalty), both ends joined; False if an end
+    reaches no walkable ground."""
+    xy = np.asarray(c.line.coords)[:, :2]
+    nodes = []
+    for end in (xy[0], xy[-1]):
+        p = _crossing_end(c.line, end, b, band_union)
+        n = b.join(p) if p is not None else None
+        if n is None:
+            return False
+        nodes.append(n)
+    b.edges.append((nodes[0], nodes[1], float(c.line.length) + float(c.penalty_m)))
+    return True
+
+
+def build_plain_graph(scenario: Scenario, points: dict[str, Sequence[Point]], crossings: Sequence[Crossing],
+                      open_space_segments: np.ndarray | None = None) -> PlainGraph:
+    """The verifier's walking graph of ``scenario`` with ``crossings`` (new ones) built.
+
+    Args:
+        scenario: the scenario (its site, active barriers and existing crossings).
+        points: key -> the points to join (a firm's entrances, a site's centre).
+        crossings: the chosen new crossings.
+        open_space_segments: (m, 2, 2) walkable segments for a site without footpaths.
+    """
+    bands = [bar.band for bar in scenario.active_barriers]
+    band_union = shapely.union_all(bands) if bands else None
+    blocker = band_union.buffer(-SIDE_EPS_M) if band_union is not None else None
+    if blocker is not None and blocker.is_empty:
+        blocker = None
+    if blocker is not None:
+        shapely.prepare(blocker)
+    has_paths = bool(scenario.site.paths)
+    segs = _footpath_segments(scenario, band_union) if has_paths else np.asarray(open_space_segments).reshape(-1, 2, 2)
+    b = _GraphBuilder(segs, blocker)
+    if has_paths:
+        _snap_dangling_ends(b)
+    for c in scenario.site.crossings:
+        if c.existing:
+            _add_crossing(b, c, band_union)
+    access = {}
+    for key, pts in points.items():
+        nodes = [b.join(np.asarray(p.coords[0][:2], dtype=float)) for p in pts]
+        access[key] = tuple(n for n in nodes if n is not None)
+    for c in crossings:
+        if not _add_crossing(b, c, band_union):
+            logger.warning("verification graph: chosen crossing %s reaches no walkable ground at an end", c.id)
+    return PlainGraph(b.csr(), access)
+
+
+def walk_lengths_m(graph: PlainGraph, origins: Sequence[str], targets: Sequence[str]) -> np.ndarray:
+    """Shortest walking lengths (m) from each origin key to each target key (inf: no walk)."""
     out = np.full((len(origins), len(targets)), np.inf)
-    if not src_nodes:
+    sources = sorted({n for k in origins for n in graph.access.get(k, ())})
+    if not sources:
         return out
-    d = dijkstra(g, directed=False, indices=src_nodes)
-    row = {n: i for i, n in enumerate(src_nodes)}
+    dist = dijkstra(graph.csr, directed=False, indices=sources)
+    row = {n: i for i, n in enumerate(sources)}
     for i, k in enumerate(origins):
-        acc = net.access.get(k, ())
-        if not acc or k in net.unreachable:
+        nodes = graph.access.get(k, ())
+        if not nodes:
             continue
-        best = np.min(d[[row[n] for n in acc]], axis=0)
+        best = dist[[row[n] for n in nodes]].min(axis=0)
         for j, t in enumerate(targets):
-            tacc = net.access.get(t, ())
-            if tacc and t not in net.unreachable:
-                out[i, j] = float(best[list(tacc)].min())
+            if graph.access.get(t):
+                out[i, j] = float(best[list(graph.access[t])].min())
+    return np.round(out, WALK_DECIMALS)
+
+
+# ----------------------------------------------------------------------------- the checks
+
+
+class _Checks:
+    """Collects checks; ``failures`` are the details of those that did not hold."""
+
+    def __init__(self) -> None:
+        self.items: list[Check] = []
+
+    def add(self, name: str, ok: bool, detail: str) -> None:
+        self.items.append(Check(name, bool(ok), detail))
+        if not ok:
+            logger.error("verification check %s failed: %s", name, detail)
+
+    @property
+    def failures(self) -> list[str]:
+        return [c.detail for c in self.items if not c.passed]
+
+
+def no_build_area(scenario: Scenario) -> BaseGeometry:
+    """Everywhere nothing may be placed: active barrier bands, exclusion zones and firm
+    buildings (fixed buildings with a margin of :data:`FIXED_BUILDING_MARGIN_M`)."""
+    parts = [bar.band for bar in scenario.active_barriers] + [z.polygon for z in scenario.site.exclusion_zones]
+    for f in scenario.site.firms:
+        margin = FIXED_BUILDING_MARGIN_M if f.fixed else 0.0
+        parts.append(f.footprint.buffer(margin) if f.footprint is not None else f.location.buffer(BUILDING_RADIUS_M + margin))
+    return shapely.union_all(parts) if parts else Polygon()
+
+
+def _check_spacing(checks: _Checks, sites: list, min_spacing_m: float) -> None:
+    for i in range(len(sites)):
+        for j in range(i + 1, len(sites)):
+            dist = sites[i].point.distance(sites[j].point)
+            checks.add("spacing", dist >= min_spacing_m - 1e-6,
+                       f"{sites[i].key} and {sites[j].key} {dist:.0f} m apart (min {min_spacing_m:g} m)")
+
+
+def _check_facilities(checks: _Checks, sc: Scenario, opened: list, blocked: BaseGeometry) -> None:
+    parcels = {p.id: p for p in sc.site.parcels}
+    for spec in sc.facilities:
+        of_type = [s for s in opened if s.type == spec.type]
+        checks.add("count", spec.count.min <= len(of_type) <= spec.count.max,
+                   f"{len(of_type)} new {spec.type} facilities within [{spec.count.min}, {spec.count.max}]")
+        _check_spacing(checks, of_type, spec.min_spacing_m)
+        for s in of_type:
+            p = parcels.get(s.parcel_id)
+            checks.add("parcel", p is not None and p.status == ParcelStatus.BUILDABLE and p.polygon.contains(s.footprint),
+                       f"{s.key} footprint inside buildable parcel {s.parcel_id}")
+            checks.add("no-build", not blocked.intersects(s.footprint), f"{s.key} clear of corridors, exclusion zones and buildings")
+
+
+def _check_social(checks: _Checks, sc: Scenario, opened: list, blocked: BaseGeometry) -> None:
+    soc = sc.social_spaces
+    if soc is None:
+        return
+    parcels = {p.id: p for p in sc.site.parcels}
+    checks.add("count", soc.count.min <= len(opened) <= soc.count.max,
+               f"{len(opened)} social spaces within [{soc.count.min}, {soc.count.max}]")
+    _check_spacing(checks, opened, soc.min_spacing_m)
+    buildings = [(f.footprint if f.footprint is not None else f.location.buffer(BUILDING_RADIUS_M)).buffer(soc.building_clearance_m)
+                 for f in sc.site.firms]
+    for s in opened:
+        p = parcels.get(s.parcel_id)
+        checks.add("parcel", p is not None and p.status == ParcelStatus.OPEN_SPACE and p.polygon.contains(s.footprint),
+                   f"{s.key} inside open-space parcel {s.parcel_id}")
+        checks.add("no-build", not blocked.intersects(s.footprint), f"{s.key} clear of corridors, exclusion zones and buildings")
+        checks.add("building clearance", not any(nb.intersects(s.footprint) for nb in buildings),
+                   f"{s.key} at least {soc.building_clearance_m:g} m from every building")
+        for bar in sc.active_barriers:
+            if bar.kind.value == "carriageway":
+                dist = bar.band.distance(s.footprint)
+                checks.add("noise buffer", dist >= soc.noise_buffer_m - 1e-6,
+                           f"{s.key} {dist:.0f} m from {bar.id} (noise buffer {soc.noise_buffer_m:g} m)")
+
+
+def _check_overlaps(checks: _Checks, placed: list) -> None:
+    for i in range(len(placed)):
+        for j in range(i + 1, len(placed)):
+            overlap = placed[i].footprint.intersection(placed[j].footprint).area
+            checks.add("overlap", overlap <= 1e-6, f"{placed[i].key} does not overlap {placed[j].key} ({overlap:.0f} m2 shared)")
+
+
+def _term(weight: float, length_m: float, problem: Problem, penalty_m: float) -> int:
+    """One objective term in the model's integer units: weight x min(walk, penalty)."""
+    w_int = max(1, int(round(weight * problem.weight_scale["all"])))
+    return w_int * int(round(min(length_m, penalty_m) * problem.length_scale_per_m))
+
+
+def _pair_objective(ctx: ProblemContext, problem: Problem, pair_m: np.ndarray) -> int:
+    sc = ctx.scenario
+    if sc.objective.firm_pairs <= 0:
+        return 0
+    w = pair_weights(list(sc.site.firms), sc.demand)
+    return sum(_term(w[a, b] * sc.objective.firm_pairs, pair_m[a, b], problem, sc.demand.unreachable_penalty_m)
+               for a, b in ctx.pair_index if w[a, b] > 0)
+
+
+def _facility_walks(ctx: ProblemContext, graph: PlainGraph, opened: list) -> dict[str, np.ndarray]:
+    """Per facility type, each firm's walk to the nearest open or existing facility (m)."""
+    out = {}
+    for spec in ctx.scenario.facilities:
+        targets = [s.key for s in opened if s.type == spec.type] + list(ctx.existing_facility_keys.get(spec.type, []))
+        walks = walk_lengths_m(graph, ctx.firm_keys, targets) if targets else np.full((len(ctx.firm_keys), 1), np.inf)
+        out[spec.type] = walks.min(axis=1)
     return out
+
+
+def _access_objective(ctx: ProblemContext, problem: Problem, fac_walk: dict[str, np.ndarray],
+                      social_m: np.ndarray | None, checks: _Checks) -> int:
+    """Facility access, social access and coverage terms; coverage ``hard`` is a check."""
+    sc = ctx.scenario
+    firms = list(sc.site.firms)
+    penalty = sc.demand.unreachable_penalty_m
+    total = 0
+    for spec in sc.facilities:
+        for i, f in enumerate(firms):
+            weight = f.employees * spec.access_weight * sc.objective.facility_access
+            if weight > 0:
+                total += _term(weight, fac_walk[spec.type][i], problem, penalty)
+    soc = sc.social_spaces
+    if soc is None or social_m is None:
+        return total
+    for i, f in enumerate(firms):
+        covered = social_m[i] <= soc.coverage_radius_m + 1e-6
+        if soc.coverage == "hard":
+            checks.add("coverage", covered, f"{f.name} within {soc.coverage_radius_m:g} m of a social space ({social_m[i]:.0f} m)")
+        elif soc.coverage == "weighted" and not covered and soc.coverage_weight > 0:
+            total += int(round(f.employees * soc.coverage_weight * problem.length_scale_per_m * problem.weight_scale["all"]))
+        if sc.objective.social_access > 0:
+            total += _term(f.employees * sc.objective.social_access, social_m[i], problem, penalty)
+    return total
+
+
+def _check_directness(checks: _Checks, sc: Scenario, points: dict[str, Sequence[Point]], keys: list[str],
+                      pair_m: np.ndarray) -> None:
+    index = {f.id: i for i, f in enumerate(sc.site.firms)}
+    for target in sc.directness:
+        a, b = index[target.a], index[target.b]
+        straight = min(p.distance(q) for p in points[keys[a]] for q in points[keys[b]])
+        if straight <= 0:
+            continue  # a detour ratio is undefined without a straight line
+        ratio = pair_m[a, b] / straight
+        checks.add("directness", ratio <= target.max_ratio + 1e-6,
+                   f"detour ratio {target.a}-{target.b} {ratio:.2f} <= {target.max_ratio:g}")
+
+
+def _points(ctx: ProblemContext) -> dict[str, Sequence[Point]]:
+    """Every place the walks start or end, by key: firm entrances, candidate and existing sites."""
+    sc = ctx.scenario
+    pts: dict[str, Sequence[Point]] = {k: (f.entrances or (f.location,)) for k, f in zip(ctx.firm_keys, sc.site.firms)}
+    for s in ctx.facility_sites + ctx.social_sites:
+        pts[s.key] = (s.point,)
+    for spec in sc.facilities:
+        for k, key in enumerate(ctx.existing_facility_keys.get(spec.type, [])):
+            pts[key] = (spec.existing[k],)
+    if sc.social_spaces is not None:
+        for k, key in enumerate(ctx.existing_social_keys):
+            pts[key] = (sc.social_spaces.existing[k],)
+    return pts
+
+
+def _open_space_segments(ctx: ProblemContext) -> np.ndarray | None:
+    """For a site without footpaths: the derived open-space walkways (path edges of the network)."""
+    if ctx.scenario.site.paths:
+        return None
+    net = ctx.network
+    is_path = np.asarray(net.edge_kind) == 0
+    xy = np.asarray(net.coords)
+    return np.stack([xy[np.asarray(net.edge_u)[is_path]], xy[np.asarray(net.edge_v)[is_path]]], axis=1)
 
 
 def verify(problem: Problem, ctx: ProblemContext, chosen: tuple[int, ...], reported_objective: float | None,
            *, raise_on_failure: bool = True) -> Verification:
-    """Recompute walks and recheck every constraint for the chosen decisions."""
+    """Rebuild the walking graph with the chosen crossings, recompute every walk and recheck the
+    objective and every constraint for the ``chosen`` decisions (module docstring).
+
+    Args:
+        problem: the problem that was solved (its decisions and integer scales).
+        ctx: what the problem was built from (scenario, candidate sites, crossings).
+        chosen: the chosen decision ids; ``()`` verifies today's layout (the baseline).
+        reported_objective: the solver's objective, checked against the recomputed one.
+        raise_on_failure: raise instead of returning ``passed=False``.
+
+    Raises:
+        VerificationError: a check failed and ``raise_on_failure`` is set.
+    """
     sc = ctx.scenario
-    site = sc.site
-    scale = problem.length_scale_per_m
-    wk = problem.weight_scale["all"]
-    checks: list[Check] = []
-    fails: list[str] = []
-    notes: list[str] = []
-
-    def check(ok: bool, text: str) -> None:
-        checks.append(Check("check", bool(ok), text))
-        if not ok:
-            fails.append(text)
-
+    checks = _Checks()
     chosen_set = set(chosen)
-    dec = problem.decisions
-    by_key = {d.key: i for i, d in enumerate(dec)}
-    cross_idx = [c for c, d in ctx.crossing_decision.items() if d in chosen_set]
-    fac_open = {s.key: s for s in ctx.facility_sites if by_key.get(s.key) in chosen_set}
-    soc_open = {s.key: s for s in ctx.social_sites if by_key.get(s.key) in chosen_set}
-    fkeys = ctx.firm_keys
-    firms = list(site.firms)
-    emp = np.array([f.employees for f in firms], dtype=float)
+    by_key = {d.key: i for i, d in enumerate(problem.decisions)}
+    new_crossings = [ctx.network.candidates[c] for c, d in ctx.crossing_decision.items() if d in chosen_set]
+    fac_open = [s for s in ctx.facility_sites if by_key.get(s.key) in chosen_set]
+    soc_open = [s for s in ctx.social_sites if by_key.get(s.key) in chosen_set]
 
-    # budget
-    capital = sum(dec[i].cost_gbp for i in chosen)
-    check(capital <= sc.budget_gbp + 1e-6, f"capital cost £{capital:,.0f} within budget £{sc.budget_gbp:,.0f}")
-
-    # counts, spacing, footprints
+    capital = sum(problem.decisions[i].cost_gbp for i in chosen)
+    checks.add("budget", capital <= sc.budget_gbp + 1e-6, f"capital cost £{capital:,.0f} within budget £{sc.budget_gbp:,.0f}")
     blocked = no_build_area(sc)
-    parcels = {p.id: p for p in site.parcels}
-    for spec in sc.facilities:
-        opened = [s for s in fac_open.values() if s.type == spec.type]
-        check(spec.count.min <= len(opened) <= spec.count.max,
-              f"{len(opened)} new {spec.type} facilities within [{spec.count.min}, {spec.count.max}]")
-        for a in range(len(opened)):
-            for b in range(a + 1, len(opened)):
-                dist = opened[a].point.distance(opened[b].point)
-                check(dist >= spec.min_spacing_m - 1e-6, f"{opened[a].key} and {opened[b].key} {dist:.0f} m apart (min {spec.min_spacing_m:g} m)")
-        for s in opened:
-            p = parcels.get(s.parcel_id)
-            check(p is not None and p.status == ParcelStatus.BUILDABLE and p.polygon.contains(s.footprint),
-                  f"{s.key} footprint inside buildable parcel {s.parcel_id}")
-            check(not blocked.intersects(s.footprint), f"{s.key} clear of corridors, exclusion zones and buildings")
-    soc = sc.social_spaces
-    if soc is not None:
-        opened = list(soc_open.values())
-        check(soc.count.min <= len(opened) <= soc.count.max, f"{len(opened)} social spaces within [{soc.count.min}, {soc.count.max}]")
-        for a in range(len(opened)):
-            for b in range(a + 1, len(opened)):
-                dist = opened[a].point.distance(opened[b].point)
-                check(dist >= soc.min_spacing_m - 1e-6, f"{opened[a].key} and {opened[b].key} {dist:.0f} m apart (min {soc.min_spacing_m:g} m)")
-        near_buildings = [
-            (f.footprint if f.footprint is not None else f.location.buffer(DEFAULT_BUILDING_RADIUS_M)).buffer(soc.building_clearance_m)
-            for f in firms
-        ]
-        for s in opened:
-            p = parcels.get(s.parcel_id)
-            check(p is not None and p.status == ParcelStatus.OPEN_SPACE and p.polygon.contains(s.footprint),
-                  f"{s.key} inside open-space parcel {s.parcel_id}")
-            check(not blocked.intersects(s.footprint), f"{s.key} clear of corridors, exclusion zones and buildings")
-            check(not any(nb.intersects(s.footprint) for nb in near_buildings),
-                  f"{s.key} at least {soc.building_clearance_m:g} m from every building")
-            for bar in sc.active_barriers:
-                if bar.kind.value == "carriageway":
-                    dist = bar.band.distance(s.footprint)
-                    check(dist >= soc.noise_buffer_m - 1e-6, f"{s.key} {dist:.0f} m from {bar.id} (noise buffer {soc.noise_buffer_m:g} m)")
-    placed = list(fac_open.values()) + list(soc_open.values())
-    for a in range(len(placed)):
-        for b in range(a + 1, len(placed)):
-            overlap = placed[a].footprint.intersection(placed[b].footprint).area
-            check(overlap <= 1e-6, f"{placed[a].key} does not overlap {placed[b].key} ({overlap:.0f} m2 shared)")
+    _check_facilities(checks, sc, fac_open, blocked)
+    _check_social(checks, sc, soc_open, blocked)
+    _check_overlaps(checks, fac_open + soc_open)
 
-    # walking, from scratch; a walk counts at most the unreachable penalty
-    penalty = sc.demand.unreachable_penalty_m
-    objective = 0
-    pair_len = key_lengths_plain(ctx, cross_idx, fkeys, fkeys)
-    W = pair_weights(firms, sc.demand)
-    if sc.objective.firm_pairs > 0:
-        for (a, b), _w in zip(ctx.pair_index, ctx.pair_w):
-            w_int = max(1, int(round(W[a, b] * sc.objective.firm_pairs * wk))) if W[a, b] > 0 else 0
-            L = min(pair_len[a, b], penalty)
-            objective += w_int * int(round(L * scale))
-    fac_walk: dict[str, np.ndarray] = {}
-    for spec in sc.facilities:
-        targets = [k for k, s in fac_open.items() if s.type == spec.type] + list(ctx.existing_facility_keys.get(spec.type, []))
-        if targets:
-            d = key_lengths_plain(ctx, cross_idx, fkeys, targets).min(axis=1)
-        else:  # none of this type anywhere: every firm pays the unreachable penalty
-            d = np.full(len(firms), np.inf)
-        fac_walk[spec.type] = d
-        wv = emp * spec.access_weight * sc.objective.facility_access
-        for i in range(len(firms)):
-            if wv[i] <= 0:
-                continue
-            w_int = max(1, int(round(wv[i] * wk)))
-            L = min(d[i], penalty)
-            objective += w_int * int(round(L * scale))
-    social_walk = None
-    if soc is not None:
-        targets = list(soc_open) + list(ctx.existing_social_keys)
-        social_walk = key_lengths_plain(ctx, cross_idx, fkeys, targets).min(axis=1) if targets else np.full(len(firms), np.inf)
-        for i, f in enumerate(firms):
-            covered = social_walk[i] <= soc.coverage_radius_m + 1e-6
-            if soc.coverage == "hard":
-                check(covered, f"{f.name} within {soc.coverage_radius_m:g} m of a social space ({social_walk[i]:.0f} m)")
-            elif soc.coverage == "weighted" and not covered and soc.coverage_weight > 0:
-                objective += int(round(f.employees * soc.coverage_weight * scale * wk))
-            if sc.objective.social_access > 0:
-                w_int = max(1, int(round(f.employees * sc.objective.social_access * wk)))
-                L = min(social_walk[i], penalty)
-                objective += w_int * int(round(L * scale))
-    if sc.directness:
-        straight = ctx.network.straight_lengths(fkeys, fkeys)
-        index = {f.id: i for i, f in enumerate(firms)}
-        for t in sc.directness:
-            a, b = index[t.a], index[t.b]
-            if straight[a, b] <= 0:
-                continue  # a detour ratio is undefined without a straight line
-            ratio = pair_len[a, b] / straight[a, b]
-            check(ratio <= t.max_ratio + 1e-6, f"detour ratio {t.a}-{t.b} {ratio:.2f} <= {t.max_ratio:g}")
+    points = _points(ctx)
+    graph = build_plain_graph(sc, points, new_crossings, _open_space_segments(ctx))
+    pair_m = walk_lengths_m(graph, ctx.firm_keys, ctx.firm_keys)
+    fac_walk = _facility_walks(ctx, graph, fac_open)
+    social_m = None
+    if sc.social_spaces is not None:
+        targets = [s.key for s in soc_open] + list(ctx.existing_social_keys)
+        social_m = walk_lengths_m(graph, ctx.firm_keys, targets).min(axis=1) if targets else np.full(len(ctx.firm_keys), np.inf)
+    objective = _pair_objective(ctx, problem, pair_m) + _access_objective(ctx, problem, fac_walk, social_m, checks)
+    _check_directness(checks, sc, points, list(ctx.firm_keys), pair_m)
 
+    notes: list[str] = []
     if reported_objective is not None:
-        # each term was rounded to whole units once; allow one unit per term
-        tol = sum(c.weight for c in problem.clients) + 1
+        tol = sum(c.weight for c in problem.clients) + 1  # each term rounded to whole units once
         diff = objective - reported_objective
-        check(abs(diff) <= tol, f"objective recomputed {objective:,} vs reported {reported_objective:,.0f} (tolerance {tol:,})")
+        checks.add("objective", abs(diff) <= tol,
+                   f"objective recomputed {objective:,} vs reported {reported_objective:,.0f} (tolerance {tol:,})")
         if diff < -tol:
             notes.append("a walk is shorter than any route option the model had: the best route uses more new "
                          "crossings than crossings.max_route_crossings allows")
-    result = Verification(not fails and not notes, float(objective), checks, pair_len, fac_walk, social_walk, notes)
-    if (fails or notes) and raise_on_failure:
-        raise VerificationError("the optimised layout failed independent verification", fails + notes)
-    return result
+    logger.debug("verification: %d checks, %d failed, objective %s", len(checks.items), len(checks.failures), objective)
+    failures = checks.failures + notes
+    if failures and raise_on_failure:
+        raise VerificationError("the optimised layout failed independent verification", failures)
+    return Verification(not failures, float(objective), checks.items, pair_m, fac_walk, social_m, notes)
