@@ -150,6 +150,20 @@ def test_keys_are_stable_and_follow_the_site_file(site_dir: Path) -> None:
     assert not set(k1) & set(k2)
 
 
+def test_solver_overrides_apply_to_every_item(site_dir: Path) -> None:
+    b = write_batch(site_dir, sweep={"budget_gbp": [1e6, 2e6]}, time_limit_s=3)
+    plain = expand_batch(b)
+    items = expand_batch(b, solver={"time_limit_s": 5, "backend": "cbc", "workers": 2})
+    assert [i.scenario["solver"]["time_limit_s"] for i in items] == [5, 5]  # the caller's over the batch file's
+    assert {i.scenario["solver"]["backend"] for i in items} == {"cbc"}
+    assert {i.scenario["solver"]["workers"] for i in items} == {2}
+    assert not {i.key for i in items} & {i.key for i in plain}
+    seeded = write_batch(site_dir, "seeded.yaml", sweep={"budget_gbp": [1e6]}, repeat_seeds=[0, 1])
+    with pytest.raises(ValidationError) as err:
+        expand_batch(seeded, solver={"seed": 4})
+    assert [p.field for p in err.value.problems] == ["repeat_seeds"]
+
+
 def test_invalid_batch_files_report_every_problem(site_dir: Path) -> None:
     b = write_batch(site_dir, sweep={"budget": [1e6], "facilities.3.count": [1], "layers.hs2": [True]}, extra_key=1)
     with pytest.raises(ValidationError) as err:

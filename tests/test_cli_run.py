@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -23,7 +24,7 @@ def solved(tmp_path_factory):
     d = tmp_path_factory.mktemp("run")
     _, scen = write_files(d / "in")
     out = d / "out"
-    r = siteopt("run", str(scen), "--out", str(out), "--no-render")
+    r = siteopt("-v", "run", str(scen), "--out", str(out), "--no-render")
     return r, out, scen
 
 
@@ -151,3 +152,60 @@ def test_cross_barrier_walks_are_reported(solved):
     assert cb["pairs"] == 4  # a, c south of the carriageway; b, d north
     assert cb["optimised_weighted_mean_m"] <= cb["baseline_weighted_mean_m"]
     assert cb["baseline_weighted_mean_m"] > m["walk"]["baseline_weighted_mean_m"]  # split pairs walk further
+
+
+# ---------------------------------------------------------------- logging: -v, -q, --debug
+
+INFO_LINE = re.compile(r"^\S+ info +optimiser\.")
+
+
+def info_lines(text: str) -> list[str]:
+    return [ln for ln in text.splitlines() if INFO_LINE.match(ln)]
+
+
+def test_verbose_run_logs_info_on_stderr_and_stdout_stays_json(solved):
+    r, _, _ = solved  # the fixture ran `siteopt -v run`
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["status"] == "optimal"  # one JSON document, no log lines in it
+    assert info_lines(r.stderr), r.stderr
+    assert not info_lines(r.stdout)
+
+
+def test_verbose_and_quiet_in_process(tmp_path):
+    from click.testing import CliRunner
+
+    from optimiser.cli import cli
+
+    site, scen = write_files(tmp_path / "in")
+    r = CliRunner().invoke(cli, ["-v", "validate", "--json", str(site), str(scen)])
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout) == []
+    assert len(info_lines(r.stderr)) >= 2, r.stderr  # one per file
+    for args in (["-q"], ["-q", "-v"], []):
+        r = CliRunner().invoke(cli, [*args, "validate", "--json", str(site), str(scen)])
+        assert r.exit_code == 0, r.output
+        assert json.loads(r.stdout) == []
+        assert not info_lines(r.stderr), (args, r.stderr)
+
+
+def boom(*args, **kwargs):
+    raise RuntimeError("boom: a simulated internal error")
+
+
+def test_internal_error_is_one_line_or_a_traceback_with_debug(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    import optimiser.cli.run_cmd as run_cmd
+    from optimiser.cli import cli
+
+    monkeypatch.setattr(run_cmd, "run_scenario", boom)
+    _, scen = write_files(tmp_path / "in")
+    r = CliRunner().invoke(cli, ["run", str(scen), "--out", str(tmp_path / "out")])
+    assert r.exit_code == 1
+    assert "internal error: RuntimeError: boom" in r.stderr and "This is a bug" in r.stderr
+    assert "Traceback" not in r.stderr and r.stdout == ""
+    r = CliRunner().invoke(cli, ["--debug", "run", str(scen), "--out", str(tmp_path / "out")])
+    assert r.exit_code == 1
+    assert "Traceback (most recent call last)" in r.stderr and "RuntimeError: boom" in r.stderr
+    assert "in boom" in r.stderr  # the frame that raised
+    assert r.stdout == ""

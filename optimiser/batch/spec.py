@@ -266,14 +266,25 @@ def _combinations(spec: BatchFile, fname: str) -> list[dict[str, Any]]:
     return out
 
 
-def _fixed_overrides(spec: BatchFile) -> dict[str, Any]:
-    """Overrides every item gets: one solver worker (reproducible), the batch's limit and backend."""
+def _fixed_overrides(spec: BatchFile, solver: Mapping[str, Any]) -> dict[str, Any]:
+    """Overrides every item gets: one solver worker (reproducible), the batch's limit and
+    backend, then the caller's solver settings."""
     fixed: dict[str, Any] = {"solver.workers": 1}
     if spec.time_limit_s is not None:
         fixed["solver.time_limit_s"] = spec.time_limit_s
     if spec.backend is not None:
         fixed["solver.backend"] = spec.backend
+    fixed.update((f"solver.{k}", v) for k, v in solver.items())
     return fixed
+
+
+def _solver_problems(spec: BatchFile, solver: Mapping[str, Any], fname: str) -> list[Problem]:
+    """Caller's solver settings that name no solver field, or a seed given with repeat_seeds."""
+    problems = [Problem(fname, f"solver.{k}", why) for k in solver if (why := check_key(f"solver.{k}"))]
+    if "seed" in solver and spec.repeat_seeds:
+        problems.append(Problem(fname, "repeat_seeds", "a fixed seed was given as well (--seed)",
+                                "drop one: repeat_seeds runs every item once per seed"))
+    return problems
 
 
 def _failing_key(base_data: Mapping[str, Any], ov: Mapping[str, Any], bad: Mapping[str, str]) -> str:
@@ -297,8 +308,8 @@ class _Expansion:
     bad: dict[str, str] = field(default_factory=dict)
 
 
-def _expand(spec: BatchFile, fname: str, base_path: Path, base_data: dict[str, Any]) -> _Expansion:
-    fixed = _fixed_overrides(spec)
+def _expand(spec: BatchFile, fname: str, base_path: Path, base_data: dict[str, Any], solver: Mapping[str, Any]) -> _Expansion:
+    fixed = _fixed_overrides(spec, solver)
     site_hashes: dict[str, str | None] = {}
     seen: dict[str, str] = {}
     out = _Expansion()
@@ -328,13 +339,17 @@ def _expand(spec: BatchFile, fname: str, base_path: Path, base_data: dict[str, A
     return out
 
 
-def load_batch(path_or_spec: Any, *, base_dir: str | os.PathLike[str] | None = None) -> BatchSpec:
+def load_batch(path_or_spec: Any, *, base_dir: str | os.PathLike[str] | None = None,
+               solver: Mapping[str, Any] | None = None) -> BatchSpec:
     """Parse, validate and expand a batch.
 
     Args:
         path_or_spec: a batch file path (YAML, JSON or TOML) or an in-memory batch mapping.
         base_dir: where a mapping batch's relative ``base`` resolves (default: the cwd; for a
             file, its folder).
+        solver: settings of every item's ``solver`` section (``backend``, ``time_limit_s``,
+            ``seed``, ``workers``) that override the batch file's and the base scenario's,
+            e.g. from the command line; a ``seed`` cannot be combined with ``repeat_seeds``.
 
     Returns:
         The :class:`BatchSpec` with its items in results order.
@@ -344,9 +359,11 @@ def load_batch(path_or_spec: Any, *, base_dir: str | os.PathLike[str] | None = N
             sweep keys that name no scenario field, unequal zip lengths, a missing base file).
     """
     data, fname, path, root = _read_batch(path_or_spec, base_dir)
+    solver = dict(solver or {})
     spec, problems = _parse_batch_file(data, fname)
+    problems.extend(_solver_problems(spec, solver, fname))
     base_path, base_data = _load_base(spec, fname, root, problems)
-    ex = _expand(spec, fname, base_path, base_data)
+    ex = _expand(spec, fname, base_path, base_data, solver)
     if ex.bad:
         raise ValidationError([Problem(fname, f"sweep.{k}" if k in spec.sweep else f"scenarios.{k}", why)
                                for k, why in ex.bad.items()])
@@ -355,11 +372,12 @@ def load_batch(path_or_spec: Any, *, base_dir: str | os.PathLike[str] | None = N
     return BatchSpec(batch_id, spec.name or batch_id, path, base_path, ex.items, ex.columns, ex.duplicates)
 
 
-def expand_batch(path_or_spec: Any, *, base_dir: str | os.PathLike[str] | None = None) -> list[BatchItem]:
+def expand_batch(path_or_spec: Any, *, base_dir: str | os.PathLike[str] | None = None,
+                 solver: Mapping[str, Any] | None = None) -> list[BatchItem]:
     """The items of a batch file (or an in-memory batch mapping), in results order.
 
     Args:
-        path_or_spec, base_dir: as for :func:`load_batch`.
+        path_or_spec, base_dir, solver: as for :func:`load_batch`.
 
     Returns:
         The batch's items.
@@ -368,4 +386,4 @@ def expand_batch(path_or_spec: Any, *, base_dir: str | os.PathLike[str] | None =
         ValidationError / FileReadError: every problem with the batch file (unknown keys,
             sweep keys that name no scenario field, unequal zip lengths, a missing base file).
     """
-    return load_batch(path_or_spec, base_dir=base_dir).items
+    return load_batch(path_or_spec, base_dir=base_dir, solver=solver).items

@@ -1,22 +1,28 @@
 """The ``siteopt`` command line: a thin click group; each command lives in its own module.
 
-Exit codes (design brief section 7): 0 solved, 2 invalid input or usage, 3 infeasible,
-4 no solution within the time limit, 1 internal error.
+Exit codes (design brief section 7; :class:`optimiser.errors.ExitCode`): 0 solved, 2 invalid
+input or usage, 3 infeasible, 4 no solution within the time limit, 1 internal error.
+
+The group's options ``-v/--verbose``, ``-q/--quiet`` and ``--debug`` set up logging on stderr
+(:mod:`optimiser.cli.logging_setup`); stdout carries the commands' JSON. An unexpected exception
+in a command is an internal error: logged in one line (its traceback with ``--debug``), exit 1.
 """
 
 from __future__ import annotations
 
 import importlib
 import importlib.util
+import logging
 import sys
+from typing import Any
 
 import click
 
-EXIT_OK = 0
-EXIT_INTERNAL = 1
-EXIT_INPUT = 2
-EXIT_INFEASIBLE = 3
-EXIT_NO_SOLUTION = 4
+from optimiser.cli.logging_setup import LogSettings, configure_logging, current_settings, report_internal_error, reset_logging
+from optimiser.cli.options import verbosity_options
+from optimiser.errors import ExitCode
+
+logger = logging.getLogger(__name__)
 
 # command name -> module (lazy: `siteopt validate` does not import OR-Tools)
 _COMMANDS = {
@@ -31,6 +37,8 @@ _COMMANDS = {
 
 
 class _LazyGroup(click.Group):
+    """Commands imported on use; an unexpected exception in one is reported as an internal error."""
+
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(name for name, mod in _COMMANDS.items() if importlib.util.find_spec(mod))
 
@@ -38,29 +46,40 @@ class _LazyGroup(click.Group):
         mod = _COMMANDS.get(name)
         if mod is None or importlib.util.find_spec(mod) is None:
             return None
-        return importlib.import_module(mod).command
+        command: click.Command = importlib.import_module(mod).command
+        return command
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
+            raise
+        except Exception as exc:  # noqa: BLE001 - the last-resort guard: logged (traceback with --debug), exit 1
+            report_internal_error(exc, current_settings(ctx))
+            ctx.exit(ExitCode.INTERNAL)
 
 
 @click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="placemaking-optimiser")
-def cli() -> None:
+@verbosity_options
+@click.pass_context
+def cli(ctx: click.Context, log: LogSettings) -> None:
     """Place shared facilities, social spaces and crossings so that walking between firms falls."""
+    ctx.obj = log
+    configure_logging(log)
+    ctx.call_on_close(reset_logging)
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Console entry point: usage errors exit 2, unexpected errors exit 1 with one line."""
+    """Console entry point: usage errors exit 2, internal errors exit 1 (see :class:`_LazyGroup`)."""
     try:
         rv = cli.main(args=argv, standalone_mode=False)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except click.exceptions.Abort:
         click.echo("Aborted.", err=True)
-        sys.exit(EXIT_INTERNAL)
+        sys.exit(ExitCode.INTERNAL)
     except click.ClickException as exc:
         exc.show()
-        sys.exit(EXIT_INPUT)
-    except Exception as exc:  # noqa: BLE001 - last-resort guard: never a traceback
-        click.echo(f"siteopt: internal error: {type(exc).__name__}: {exc}", err=True)
-        click.echo("This is a bug; please report it with the command you ran.", err=True)
-        sys.exit(EXIT_INTERNAL)
-    sys.exit(rv if isinstance(rv, int) else EXIT_OK)
+        sys.exit(ExitCode.INPUT)
+    sys.exit(rv if isinstance(rv, int) else ExitCode.OK)

@@ -1,5 +1,6 @@
-"""``python -m optimiser`` is ``siteopt``."""
+"""``python -m optimiser.cli`` is ``siteopt``."""
 
 from optimiser.cli import main
 
-main()
+if __name__ == "__main__":
+    main()

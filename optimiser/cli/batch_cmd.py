@@ -8,15 +8,19 @@ Exit codes: 0 when the batch ran (item failures are recorded in results.csv, not
 
 from __future__ import annotations
 
-import json
+import logging
 import sys
 from pathlib import Path
 
 import click
 
-from optimiser.cli._common import echo_problems
+from optimiser.batch import load_batch, run_batch
+from optimiser.cli._common import echo_json, echo_problems
+from optimiser.cli.logging_setup import current_settings
+from optimiser.cli.options import SolveOverrides, solve_options
+from optimiser.errors import ExitCode, InputError, OutputExistsError
 
-EXIT_INPUT = 2
+logger = logging.getLogger(__name__)
 
 
 @click.command("batch")
@@ -31,28 +35,31 @@ EXIT_INPUT = 2
 @click.option("--no-resume", is_flag=True, help="Re-run every item, even those already finished.")
 @click.option("--retry-failed", is_flag=True, help="On resume, also re-run items recorded as error or crashed.")
 @click.option("--render", is_flag=True, help="Also draw plans and report.html for every item (slower).")
-@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+@solve_options
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar (as siteopt -q).")
 def command(file: Path, out_dir: Path, jobs: int, scheduler: str | None, no_resume: bool, retry_failed: bool,
-            render: bool, quiet: bool) -> None:
+            render: bool, solve: SolveOverrides, quiet: bool) -> None:
     """Run every scenario of the batch FILE (placemaking-batch/1) and write results.csv,
-    pareto.csv and pareto.png under --out."""
-    from optimiser.batch.runner import load_batch, run_batch
-    from optimiser.errors import InputError, OutputExistsError
+    pareto.csv and pareto.png under --out.
 
+    --backend, --time-limit, --seed and --workers override the batch file's and the base
+    scenario's settings for every item (--seed cannot be combined with repeat_seeds).
+    """
     try:
-        spec = load_batch(file)
+        spec = load_batch(file, solver=solve.as_solver_section())
     except InputError as exc:
         echo_problems(exc)
-        sys.exit(EXIT_INPUT)
+        sys.exit(ExitCode.INPUT)
+    progress = not quiet and current_settings().progress
     try:
-        summary = run_batch(spec, out_dir, jobs=jobs, scheduler=scheduler, progress=not quiet,
+        summary = run_batch(spec, out_dir, jobs=jobs, scheduler=scheduler, progress=progress,
                             resume=not no_resume, render=render, retry_failed=retry_failed)
     except OutputExistsError as exc:
         click.echo(f"siteopt batch: {exc}", err=True)
-        sys.exit(EXIT_INPUT)
+        sys.exit(ExitCode.INPUT)
     except OSError as exc:
         if scheduler is not None:  # e.g. the scheduler address cannot be reached
             click.echo(f"siteopt batch: cannot use the Dask scheduler {scheduler}: {exc}", err=True)
-            sys.exit(EXIT_INPUT)
+            sys.exit(ExitCode.INPUT)
         raise
-    click.echo(json.dumps(summary.to_dict(), indent=2))
+    echo_json(summary.to_dict())

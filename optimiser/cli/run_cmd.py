@@ -2,61 +2,81 @@
 
 from __future__ import annotations
 
+import logging
 import sys
+from typing import Any
 
 import click
 
-from optimiser.cli import EXIT_INFEASIBLE, EXIT_INPUT, EXIT_INTERNAL, EXIT_NO_SOLUTION
 from optimiser.cli._common import echo_json, echo_problems, fail
-from optimiser.errors import InputError, ModelError, OutputExistsError, VerificationError
+from optimiser.cli.options import SolveOverrides, solve_options
+from optimiser.errors import ExitCode, InputError, ModelError, OutputExistsError, VerificationError
+from optimiser.pipeline import RunResult, run_scenario
+from optimiser.solve.result import Status
+
+logger = logging.getLogger(__name__)
+
+
+def run_summary(res: RunResult) -> dict[str, Any]:
+    """The key metrics ``siteopt run`` prints (JSON-ready but for inf/nan).
+
+    Args:
+        res: the run's result.
+
+    Returns:
+        status, objective, bound, gap, solve_seconds, backend, seed, the scenario id, the walk
+        figures (without per-facility access), costs, placed ids by kind, whether verification
+        passed and the run directory.
+    """
+    m = res.metrics
+    return {
+        "status": m.status.value, "objective": m.objective, "bound": m.bound, "gap": m.gap,
+        "solve_seconds": m.solve_seconds, "backend": m.backend, "seed": m.seed,
+        "scenario": m.scenario.id, "walk": m.walk.model_dump(mode="python", exclude={"facility_access"}),
+        "cost": m.cost.model_dump(mode="python"),
+        "placements": {"shared_facilities": [p.id for p in m.placements.shared_facilities],
+                       "social_spaces": [p.id for p in m.placements.social_spaces],
+                       "crossings": [p.id for p in m.placements.crossings]},
+        "verification": {"passed": m.verification.passed}, "out": str(res.out_dir),
+    }
 
 
 @click.command("run")
 @click.argument("scenario", required=False, type=click.Path(dir_okay=False))
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Run directory to write.")
 @click.option("--overwrite", is_flag=True, help="Replace the run files in a non-empty --out.")
-@click.option("--backend", type=click.Choice(["cpsat", "cbc"]), default=None, help="Override the scenario's solver.")
-@click.option("--time-limit", "time_limit_s", type=click.FloatRange(min=0.1), default=None, help="Seconds (overrides the scenario).")
-@click.option("--seed", type=click.IntRange(min=0), default=None, help="Random seed (overrides the scenario).")
-@click.option("--workers", type=click.IntRange(min=1), default=None, help="Solver threads (1 = reproducible).")
+@solve_options
 @click.option("--no-render", is_flag=True, help="Skip plans and report (data files only).")
-def command(scenario, out_dir, overwrite, backend, time_limit_s, seed, workers, no_render):
+def command(scenario: str | None, out_dir: str, overwrite: bool, solve: SolveOverrides, no_render: bool) -> None:
     """Solve SCENARIO (default: the embedded AMP-SBP baseline) and write --out.
 
     Writes metrics.json, layout.geojson, pairs.csv, firms.csv, plan.png/svg and
     report.html; prints the key metrics as JSON. Exit 0 solved, 2 invalid input,
     3 infeasible (with the conflicting requirements), 4 no solution in the time limit.
     """
-    from optimiser.pipeline import run_scenario
-
+    logger.info("run: %s -> %s", scenario or "the AMP-SBP baseline", out_dir)
     try:
-        res = run_scenario(scenario, out_dir, overwrite=overwrite, backend=backend, time_limit_s=time_limit_s,
-                           seed=seed, workers=workers, render=not no_render)
+        res = run_scenario(scenario, out_dir, overwrite=overwrite, render=not no_render, **solve.as_kwargs())
     except InputError as exc:
         echo_problems(exc)
-        sys.exit(EXIT_INPUT)
+        sys.exit(ExitCode.INPUT)
     except OutputExistsError as exc:
-        fail(str(exc), EXIT_INPUT)
+        fail(str(exc), ExitCode.INPUT)
     except ModelError as exc:
-        fail(f"cannot model this scenario: {exc}", EXIT_INPUT)
+        fail(f"cannot model this scenario: {exc}", ExitCode.INPUT)
     except VerificationError as exc:
-        fail(f"VERIFICATION FAILED (this is a bug; outputs kept in {out_dir}): {exc}", EXIT_INTERNAL)
-    m = res.metrics.to_json_dict()
-    summary = {
-        "status": m["status"], "objective": m["objective"], "bound": m["bound"], "gap": m["gap"],
-        "solve_seconds": m["solve_seconds"], "backend": m["backend"], "seed": m["seed"],
-        "scenario": m["scenario"]["id"], "walk": {k: v for k, v in m["walk"].items() if k != "facility_access"},
-        "cost": m["cost"], "placements": {k: [p["id"] for p in v] for k, v in m["placements"].items()},
-        "verification": {"passed": m["verification"]["passed"]}, "out": str(res.out_dir),
-    }
-    if res.status == "infeasible":
-        summary["conflicts"] = m["conflicts"]
+        fail(f"VERIFICATION FAILED (this is a bug; outputs kept in {out_dir}): {exc}", ExitCode.INTERNAL)
+    logger.info("run: %s in %.2f s (exit %d)", res.status.value, res.metrics.solve_seconds, res.exit_code)
+    summary = run_summary(res)
+    if res.status is Status.INFEASIBLE:
+        summary["conflicts"] = list(res.metrics.conflicts)
         click.echo("The scenario is infeasible:", err=True)
-        for line in m["conflicts"]:
+        for line in res.metrics.conflicts:
             click.echo(f"  - {line}", err=True)
         echo_json(summary)
-        sys.exit(EXIT_INFEASIBLE)
-    if res.status == "unknown":
-        echo_json(summary)
-        fail("no solution found within the time limit; raise --time-limit", EXIT_NO_SOLUTION)
+        sys.exit(res.exit_code)
     echo_json(summary)
+    if res.status is Status.UNKNOWN:
+        fail("no solution found within the time limit; raise --time-limit", res.exit_code)
+    if res.exit_code != ExitCode.OK:
+        sys.exit(res.exit_code)

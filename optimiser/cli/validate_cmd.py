@@ -3,7 +3,7 @@
 Each problem is printed to standard output as one line ``FILE: field.path: reason (hint)``;
 a file without problems gets one summary line ``FILE: ok (site 'x': N firms, ...)``. Nothing is
 written to disk. Exit status: 0 when every file is valid, 2 when any file has a problem, 1 on
-an internal error (a bug; reported in one line, never a traceback).
+an internal error (a bug; reported in one line, with its traceback under ``siteopt --debug``).
 
 ``--json`` prints a JSON list of the problems instead (``[]`` when there are none), each
 ``{"file", "field", "reason", "hint"}``; the exit status is the same.
@@ -12,13 +12,17 @@ an internal error (a bug; reported in one line, never a traceback).
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
 
 import click
 
-EXIT_OK = 0
-EXIT_INTERNAL = 1
-EXIT_INPUT = 2
+from optimiser.cli.logging_setup import current_settings, report_internal_error
+from optimiser.errors import ExitCode, InputError, Problem
+from optimiser.inputs import load_mapping, read_scenario, read_site, validate_files
+from optimiser.inputs.validate import detect_kind
+
+logger = logging.getLogger(__name__)
 
 
 def _site_summary(site: Any) -> str:
@@ -52,9 +56,6 @@ def _scenario_summary(scn: Any) -> str:
 
 def _summary(path: str) -> str:
     """One-line description of a valid file (it is read again, which is cheap)."""
-    from optimiser.inputs import load_mapping, read_scenario, read_site
-    from optimiser.inputs.validate import detect_kind
-
     data, _ = load_mapping(path)
     if data is not None and detect_kind(data) == "scenario":
         return _scenario_summary(read_scenario(path))
@@ -71,10 +72,7 @@ def command(ctx: click.Context, files: tuple[str, ...], as_json: bool) -> None:
     Sites and scenarios are told apart by their `format` key. Exit status 0 when all are
     valid, 2 when any has a problem. Nothing is written.
     """
-    from optimiser.errors import InputError
-    from optimiser.inputs import validate_files
-
-    all_problems = []
+    all_problems: list[Problem] = []
     internal = False
     for path in files:
         try:
@@ -82,11 +80,11 @@ def command(ctx: click.Context, files: tuple[str, ...], as_json: bool) -> None:
             summary = None if problems else _summary(path)
         except InputError as exc:  # a file that changed between the two reads
             problems, summary = list(exc.problems), None
-        except Exception as exc:  # noqa: BLE001 - never a traceback: a bug, reported in one line
-            click.echo(f"{path}: internal error while validating: {type(exc).__name__}: {exc}", err=True)
-            click.echo("This is a bug; please report it with the file.", err=True)
+        except Exception as exc:  # noqa: BLE001 - a bug: logged (traceback with --debug), exit 1 after the other files
+            report_internal_error(exc, current_settings(ctx), f"{path}: internal error while validating", "the file")
             internal = True
             continue
+        logger.info("%s: %d problem%s", path, len(problems), "" if len(problems) == 1 else "s")
         all_problems.extend(problems)
         if not as_json:
             for p in problems:
@@ -101,5 +99,5 @@ def command(ctx: click.Context, files: tuple[str, ...], as_json: bool) -> None:
             )
         )
     if internal:
-        ctx.exit(EXIT_INTERNAL)
-    ctx.exit(EXIT_INPUT if all_problems else EXIT_OK)
+        ctx.exit(ExitCode.INTERNAL)
+    ctx.exit(ExitCode.INPUT if all_problems else ExitCode.OK)
