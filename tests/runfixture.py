@@ -7,7 +7,9 @@ crossing at the west end, three candidate crossings (one chosen), one new shared
 one social space. ``variant`` moves the placements, switches on a 200 m rail corridor (odd
 variants) and changes the metrics, so comparisons have differences to show.
 
-The renderers read only these files, so the tests exercise exactly what ``siteopt render``
+``metrics.json`` is a :class:`~optimiser.present.metrics.RunMetrics` written with
+``to_json_dict()``, so the fixture cannot drift from the real shape. The renderers read only
+these files, so the tests exercise exactly what ``siteopt render``
 sees after a real run.
 """
 
@@ -21,6 +23,21 @@ from pathlib import Path
 from typing import Any
 
 from pyproj import Transformer
+
+from optimiser.present.metrics import (
+    CheckRecord,
+    CostMetrics,
+    Coverage,
+    CrossingPlacement,
+    Placements,
+    RunMetrics,
+    ScenarioRef,
+    SitePlacement,
+    SiteRef,
+    VerificationMetrics,
+    WalkMetrics,
+)
+from optimiser.solve.result import Status
 
 CRS = "EPSG:27700"
 _TO_WGS84 = Transformer.from_crs(CRS, "EPSG:4326", always_xy=True)
@@ -202,33 +219,32 @@ def make_run_dir(path: str | Path, *, variant: int = 0) -> Path:
     covered = sum(e for r, e in zip(firm_rows, emp.values()) if r["covered"] == "true")
     status, gap = v["status"], v["gap"]
     objective = round(opt * sw, 3)
-    metrics = {
-        "status": status, "objective": objective, "bound": round(objective * (1 - gap), 3), "gap": gap,
-        "solve_seconds": 1.234 + variant, "backend": "cpsat" if variant % 2 == 0 else "cbc", "seed": 7,
-        "scenario": {"id": v["id"], "name": v["name"], "path": f"constraints/toy/{v['id']}.yaml",
-                     "description": "Synthetic test scenario <with markup & ampersands>"},
-        "site": {"id": "toy", "name": "Toy AMP-SBP site", "illustrative": True, "crs": CRS},
-        "walk": {"baseline_weighted_mean_m": round(base, 1), "optimised_weighted_mean_m": round(opt, 1),
-                 "reduction_pct": round(100 * (base - opt) / base, 2),
-                 "baseline_mean_detour": round(sum(r["detour_before"] for r in rows) / len(rows), 3),
-                 "optimised_mean_detour": round(sum(r["detour_after"] for r in rows) / len(rows), 3),
-                 "pairs": len(rows)},
-        "coverage": {"radius_m": 400.0, "baseline_share": 0.0, "optimised_share": round(covered / emp_total, 3)},
-        "cost": {"capital": capital, "budget": 4_000_000, "crossings": chosen[3], "facilities": fcost,
-                 "social_spaces": scost},
-        "placements": {
-            "shared_facilities": [{"id": fac_id, "type": fac_type, "x": fx, "y": fy, "cost_gbp": fcost}],
-            "social_spaces": [{"id": ss_id, "x": sx, "y": sy, "cost_gbp": scost}],
-            "crossings": [{"id": chosen[0], "type": chosen[1], "barrier": "parkway", "cost_gbp": chosen[3],
-                           "penalty_m": chosen[4]}],
-        },
-        "verification": {"passed": True, "objective": objective,
-                         "checks": [{"name": "objective recomputed", "passed": True, "detail": "match to 0.1 m"},
-                                    {"name": "budget", "passed": True, "detail": f"{capital} <= 4000000"},
-                                    "crossings built for every used route"]},
-        "timings": {"read_s": 0.01, "network_s": 0.05, "solve_s": 1.234, "verify_s": 0.02},
-        "model": {"variables": 42, "constraints": 57, "route_options": 30, "length_scale": "dm"},
-    }
+    metrics = RunMetrics(
+        status=Status(status), objective=objective, bound=round(objective * (1 - gap), 3), gap=gap,
+        solve_seconds=1.234 + variant, backend="cpsat" if variant % 2 == 0 else "cbc", seed=7,
+        scenario=ScenarioRef(id=v["id"], name=v["name"], path=f"constraints/toy/{v['id']}.yaml",
+                             description="Synthetic test scenario <with markup & ampersands>"),
+        site=SiteRef(id="toy", name="Toy AMP-SBP site", illustrative=True, crs=CRS),
+        walk=WalkMetrics(baseline_weighted_mean_m=round(base, 1), optimised_weighted_mean_m=round(opt, 1),
+                         reduction_pct=round(100 * (base - opt) / base, 2),
+                         baseline_mean_detour=round(sum(r["detour_before"] for r in rows) / len(rows), 3),
+                         optimised_mean_detour=round(sum(r["detour_after"] for r in rows) / len(rows), 3),
+                         pairs=len(rows), pairs_compared=len(rows)),
+        coverage=Coverage(radius_m=400.0, mode="hard", baseline_share=0.0, optimised_share=round(covered / emp_total, 3)),
+        cost=CostMetrics(capital=capital, budget=4_000_000, crossings=chosen[3], facilities=fcost, social_spaces=scost),
+        placements=Placements(
+            shared_facilities=[SitePlacement(id=fac_id, type=fac_type, x=fx, y=fy, cost_gbp=fcost)],
+            social_spaces=[SitePlacement(id=ss_id, type="social_space", x=sx, y=sy, cost_gbp=scost)],
+            crossings=[CrossingPlacement(id=chosen[0], type=chosen[1], barrier="parkway", cost_gbp=chosen[3],
+                                         penalty_m=chosen[4], length_m=70.0, x=chosen[2], y=road_y(chosen[2]))],
+        ),
+        verification=VerificationMetrics(passed=True, objective=objective, checks=[
+            CheckRecord(name="objective recomputed", passed=True, detail="match to 0.1 m"),
+            CheckRecord(name="budget", passed=True, detail=f"{capital} <= 4000000"),
+            CheckRecord(name="crossings built for every used route", passed=True)]),
+        timings={"read_s": 0.01, "network_s": 0.05, "solve_s": 1.234, "verify_s": 0.02},
+        model={"variables": 42, "constraints": 57, "route_options": 30, "length_scale": "dm"},
+    ).to_json_dict()
     (run / "metrics.json").write_text(json.dumps(metrics, indent=2), encoding="utf-8")
     (run / "layout.geojson").write_text(json.dumps({"type": "FeatureCollection", "features": feats}),
                                         encoding="utf-8")

@@ -25,8 +25,11 @@ sys.path.insert(0, str(Path(__file__).parent))
 from runfixture import make_run_dir  # noqa: E402
 
 from optimiser.cli import cli  # noqa: E402
-from optimiser.present import plan as render  # noqa: E402
+from optimiser.present import distance, figure, plan, style  # noqa: E402
 from optimiser.present.compare import best_indices, compare_figure, compare_runs  # noqa: E402
+from optimiser.present.labels import Labeler, renderer  # noqa: E402
+from optimiser.present.metrics import RunMetrics  # noqa: E402
+from optimiser.present.rundir import load_run, render_run  # noqa: E402
 
 SVG_NS = "{http://www.w3.org/2000/svg}"
 XLINK = "{http://www.w3.org/1999/xlink}href"
@@ -35,7 +38,7 @@ XLINK = "{http://www.w3.org/1999/xlink}href"
 @pytest.fixture(scope="module")
 def rendered(tmp_path_factory) -> Path:
     run = make_run_dir(tmp_path_factory.mktemp("run") / "baseline", variant=0)
-    render.render_run(run)
+    render_run(run)
     return run
 
 
@@ -54,7 +57,7 @@ def _placements(run: Path) -> dict[str, tuple[float, float]]:
     m = _metrics(run)
     out = {f"facility-{p['id']}": (p["x"], p["y"]) for p in m["placements"]["shared_facilities"]}
     out.update({f"social-{p['id']}": (p["x"], p["y"]) for p in m["placements"]["social_spaces"]})
-    data = render.load_run(run)
+    data = load_run(run)
     for f in data.layout.layer("crossing"):  # crossings are lines: the symbol sits at the midpoint
         mid = f.geometry.interpolate(0.5, normalized=True)
         out[f"crossing-{f.id}"] = (mid.x, mid.y)
@@ -99,13 +102,13 @@ def test_distance_png_is_not_blank(rendered: Path) -> None:
 
 
 def test_placements_drawn_where_the_run_puts_them(rendered: Path) -> None:
-    data = render.load_run(rendered)
-    fig = render.plan_figure(data)
+    data = load_run(rendered)
+    fig = plan.plan_figure(data)
     ax = fig.axes[0]
     scale = 72.0 / fig.dpi  # the SVG is in points
     height_px = fig.bbox.height
     img = mpimg.imread(rendered / "plan.png")[..., :3]
-    colours = {"facility": render.FACILITY_C, "social": render.SOCIAL_C, "crossing": render.CROSSING_C}
+    colours = {"facility": style.FACILITY_C, "social": style.SOCIAL_C, "crossing": style.CROSSING_C}
     for gid, xy in _placements(rendered).items():
         px, py = ax.transData.transform(xy)
         # inside the map
@@ -124,18 +127,18 @@ def test_placements_move_with_the_run(tmp_path: Path) -> None:
     """A different run draws its facility somewhere else (the check above is not vacuous)."""
     a = make_run_dir(tmp_path / "a", variant=0)
     b = make_run_dir(tmp_path / "b", variant=1)
-    render.render_run(a)
-    render.render_run(b)
+    render_run(a)
+    render_run(b)
     fa = _svg_use_xy(a / "plan.svg", "facility-sf1")
     fb = _svg_use_xy(b / "plan.svg", "facility-sf1")
     assert np.hypot(fa[0] - fb[0], fa[1] - fb[1]) > 30
 
 
 def test_labels_do_not_cover_placements_or_each_other(rendered: Path) -> None:
-    data = render.load_run(rendered)
-    fig = render.plan_figure(data)
+    data = load_run(rendered)
+    fig = plan.plan_figure(data)
     ax = fig.axes[0]
-    r = render._renderer(fig)
+    r = renderer(fig)
     symbols = {a.get_gid(): a.get_window_extent(r) for a in ax.get_lines()
                if a.get_gid() and re.match(r"(facility|social|crossing)-[^-]+$", a.get_gid())}
     assert set(symbols) == set(_placements(rendered))
@@ -155,18 +158,18 @@ def test_labels_do_not_cover_placements_or_each_other(rendered: Path) -> None:
 
 def test_labeler_avoids_a_crowded_spot() -> None:
     """Unit check of the repel routine: with the east side blocked, the label goes elsewhere."""
-    fig = render.new_figure((4, 4), 100)
+    fig = figure.new_figure((4, 4), 100)
     ax = fig.add_axes((0, 0, 1, 1))
     ax.set_xlim(0, 100)
     ax.set_ylim(0, 100)
-    lab = render.Labeler(ax)
+    lab = Labeler(ax)
     lab.add_symbol((50, 50), 5)
     x, y = ax.transData.transform((50, 50))
     blocker = Bbox.from_extents(x + 5, y - 40, x + 200, y + 40)
     lab.add_box(blocker)
     lab.request("Some label", (50, 50), 5)
     (ann,) = lab.place()
-    bb = ann.get_window_extent(render._renderer(fig))
+    bb = ann.get_window_extent(renderer(fig))
     assert not bb.overlaps(blocker)
     assert not bb.overlaps(lab.marker_box((50, 50), 5))
 
@@ -178,24 +181,24 @@ def test_title_and_illustrative_note(rendered: Path) -> None:
     assert 'id="illustrative-note"' in svg
     m = _metrics(rendered)
     m["site"]["illustrative"] = False
-    fig = render.new_figure()
-    ax = fig.add_axes(render.MAP_RECT)
-    render.draw_plan(ax, render.load_run(rendered).layout, m)
+    fig = figure.new_figure()
+    ax = fig.add_axes(style.MAP_RECT)
+    plan.draw_plan(ax, load_run(rendered).layout, RunMetrics.from_json_dict(m))
     assert not any(t.get_gid() == "illustrative-note" for t in ax.texts)
 
 
 def test_draw_plan_accepts_raw_geojson_and_returns_figure(rendered: Path) -> None:
     fc = json.loads((rendered / "layout.geojson").read_text())
-    fig = render.new_figure()
-    ax = fig.add_axes(render.MAP_RECT)
-    out = render.draw_plan(ax, fc, _metrics(rendered), extent=(440000, 388000, 442000, 389200), title=False)
+    fig = figure.new_figure()
+    ax = fig.add_axes(style.MAP_RECT)
+    out = plan.draw_plan(ax, fc, RunMetrics.from_json_dict(_metrics(rendered)), extent=(440000, 388000, 442000, 389200), title=False)
     assert out is fig
     x0, x1 = ax.get_xlim()
     assert x0 <= 440000 and x1 >= 442000
 
 
 def test_load_run_projects_to_site_crs(rendered: Path) -> None:
-    data = render.load_run(rendered)
+    data = load_run(rendered)
     assert data.crs == "EPSG:27700"
     firms = {f.id: f.geometry for f in data.layout.layer("firm")}
     for row in data.firms:
@@ -205,16 +208,16 @@ def test_load_run_projects_to_site_crs(rendered: Path) -> None:
 
 
 def test_distance_map_kinds(rendered: Path) -> None:
-    data = render.load_run(rendered)
-    ch = render.firm_change_values(data, data.metrics, "change")
+    data = load_run(rendered)
+    ch = distance.firm_change_values(data, data.metrics, "change")
     assert ch["mclaren"] < 0 and ch["f2050"] == 0
-    pairs = render.firm_change_values(data, data.metrics, "pairs")
+    pairs = distance.firm_change_values(data, data.metrics, "pairs")
     assert set(pairs) == set(ch)
-    fig = render.new_figure()
+    fig = figure.new_figure()
     ax = fig.add_axes((0.05, 0.05, 0.7, 0.85))
-    render.draw_distance_map(ax, data, data.metrics, kind="pairs")
+    distance.draw_distance_map(ax, data, data.metrics, kind="pairs")
     with pytest.raises(ValueError):
-        render.draw_distance_map(ax, data, data.metrics, kind="bogus")
+        distance.draw_distance_map(ax, data, data.metrics, kind="bogus")
 
 
 def test_missing_file_is_named(tmp_path: Path) -> None:
@@ -223,7 +226,7 @@ def test_missing_file_is_named(tmp_path: Path) -> None:
     from optimiser.errors import FileReadError
 
     with pytest.raises(FileReadError, match="layout.geojson"):
-        render.load_run(run)
+        load_run(run)
 
 
 # ------------------------------------------------------------------ report
@@ -248,7 +251,7 @@ def test_compare_one_panel_per_run_same_extent_and_scales(run_pair: list[Path], 
     img = mpimg.imread(png)[..., :3]
     assert np.mean(np.any(img < 0.97, axis=-1)) > 0.25
 
-    data = [render.load_run(r) for r in runs]
+    data = [load_run(r) for r in runs]
     fig, plans, dists = compare_figure(data)
     assert len(plans) == len(dists) == len(runs)
     lims = {(ax.get_xlim(), ax.get_ylim()) for ax in plans + dists}
@@ -327,3 +330,18 @@ def test_cli_compare_exit_codes(run_pair: list[Path], tmp_path: Path) -> None:
     bad.mkdir()
     res = CliRunner().invoke(cli, ["compare", str(run_pair[0]), str(bad), "--out", str(tmp_path / "c2")])
     assert res.exit_code == 2 and "metrics.json" in res.stderr
+
+
+def test_wrong_type_in_metrics_names_file_and_field(tmp_path: Path) -> None:
+    from optimiser.errors import FileReadError
+
+    run = make_run_dir(tmp_path / "r")
+    m = _metrics(run)
+    m["walk"]["pairs"] = "fifteen"
+    (run / "metrics.json").write_text(json.dumps(m))
+    with pytest.raises(FileReadError) as info:
+        load_run(run)
+    (problem,) = info.value.problems
+    assert problem.file.endswith("metrics.json") and problem.field == "walk.pairs"
+    res = CliRunner().invoke(cli, ["render", str(run)])
+    assert res.exit_code == 2 and "walk.pairs" in res.stderr

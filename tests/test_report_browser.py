@@ -65,7 +65,7 @@ def _column(page, table: str, idx: int) -> list[str]:
 
 
 def test_report_in_chromium(browser, tmp_path: Path) -> None:
-    from optimiser.present.plan import render_run
+    from optimiser.present.rundir import render_run
 
     run = make_run_dir(tmp_path / "run")
     render_run(run)

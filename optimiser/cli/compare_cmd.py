@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 
 import click
 
-from optimiser.cli import EXIT_INPUT
+from optimiser.errors import ExitCode, InputError
+
+logger = logging.getLogger(__name__)
 
 __all__ = ["command"]
 
@@ -21,28 +24,29 @@ __all__ = ["command"]
 def command(ctx: click.Context, runs: tuple[Path, ...], out: Path, overwrite: bool) -> None:
     """Compare two or more run directories side by side (same extent, same colour scales) with a
     table of key metrics, the best run per row marked. Prints the written files as JSON."""
-    from optimiser.errors import InputError
+    # lazy: the renderer (matplotlib, pyproj) loads only for this command
     from optimiser.present.compare import compare_runs
 
     if len(runs) < 2:
         click.echo("siteopt compare: give at least two run directories to compare", err=True)
-        ctx.exit(EXIT_INPUT)
+        ctx.exit(ExitCode.INPUT)
         return
     if out.exists() and not out.is_dir():
         click.echo(f"siteopt compare: --out {out}: exists and is not a directory", err=True)
-        ctx.exit(EXIT_INPUT)
+        ctx.exit(ExitCode.INPUT)
         return
     if out.is_dir() and any(out.iterdir()) and not overwrite:
         click.echo(f"siteopt compare: --out {out}: directory is not empty (pass --overwrite to write into it)",
                    err=True)
-        ctx.exit(EXIT_INPUT)
+        ctx.exit(ExitCode.INPUT)
         return
     try:
         png, html = compare_runs(list(runs), out)
     except InputError as exc:
         for p in exc.problems:
             click.echo(f"siteopt compare: {p}", err=True)
-        ctx.exit(EXIT_INPUT)
+        ctx.exit(ExitCode.INPUT)
         return
+    logger.debug("compared %d runs into %s", len(runs), out)
     click.echo(json.dumps({"runs": [str(r) for r in runs],
                            "written": [str(png), str(out / "compare.svg"), str(html)]}, indent=2))

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 
 import click
 
-from optimiser.cli import EXIT_INPUT
+from optimiser.errors import ExitCode, InputError
+
+logger = logging.getLogger(__name__)
 
 __all__ = ["command"]
 
@@ -21,14 +24,15 @@ def command(ctx: click.Context, run_dir: Path) -> None:
     RUN_DIR is a directory written by `siteopt run` (it needs metrics.json and layout.geojson;
     pairs.csv and firms.csv are used when present). Prints the written files as JSON.
     """
-    from optimiser.errors import InputError
-    from optimiser.present.plan import render_run
+    # lazy: the renderer (matplotlib, pyproj) loads only for this command
+    from optimiser.present.rundir import render_run
 
     try:
         written = render_run(run_dir)
     except InputError as exc:
         for p in exc.problems:
             click.echo(f"siteopt render: {p}", err=True)
-        ctx.exit(EXIT_INPUT)
+        ctx.exit(ExitCode.INPUT)
         return
+    logger.debug("rendered %d files in %s", len(written), run_dir)
     click.echo(json.dumps({"run_dir": str(run_dir), "written": [str(p) for p in written]}, indent=2))

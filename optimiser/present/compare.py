@@ -1,5 +1,5 @@
 """Side-by-side comparison of several runs: ``compare.png`` (+ ``compare.svg``) and a
-self-contained ``compare.html``.
+self-contained ``compare.html`` (template ``templates/compare.html.j2``).
 
 Every panel uses the SAME extent (the union of all runs' extents), the same firm marker-size
 scale (largest firm over all runs) and the same colour limits on the distance maps, so the
@@ -8,77 +8,58 @@ panels can be compared by eye. A table of key metrics marks the best run per row
 
 from __future__ import annotations
 
-import html
+import logging
 import math
 import os
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from optimiser.present.plan import (
-    PLAN_DPI,
-    PlanStyle,
-    RunData,
-    _reduction_text,
-    default_extent,
-    distance_limits,
-    draw_distance_map,
-    draw_plan,
-    firm_change_values,
-    fmt_gbp,
-    fmt_m,
-    fmt_num,
-    fmt_pct,
-    load_run,
-    new_figure,
-    save_figure,
-    union_extent,
-)
-from optimiser.present.report import data_uri_png, page, table
+from matplotlib.axes import Axes
+from matplotlib.cm import ScalarMappable
+from matplotlib.figure import Figure
+from matplotlib.transforms import Bbox
 
-__all__ = ["compare_runs", "METRIC_ROWS", "best_indices", "metric_rows"]
+from optimiser.present.distance import DISTANCE_LABELS, distance_limits, distance_norm, draw_distance_map, firm_change_values
+from optimiser.present.figure import new_figure, save_figure
+from optimiser.present.formatting import as_float, fmt_gbp, fmt_m, fmt_num, fmt_pct, reduction_text
+from optimiser.present.layers import Extent, RunData, default_extent, union_extent
+from optimiser.present.metrics import RunMetrics
+from optimiser.present.plan import draw_plan
+from optimiser.present.report import Cell, Header, Table, data_uri_png, render_page
+from optimiser.present.rundir import load_run
+from optimiser.present.style import PLAN_DPI, PlanStyle
 
-e = html.escape
+logger = logging.getLogger(__name__)
 
-
-def _get(m: Mapping[str, Any], path: str) -> Any:
-    cur: Any = m
-    for k in path.split("."):
-        if not isinstance(cur, Mapping):
-            return None
-        cur = cur.get(k)
-    return cur
-
-
-def _f(v: Any) -> float | None:
-    try:
-        x = float(v)
-    except (TypeError, ValueError):
-        return None
-    return x if math.isfinite(x) else None
+__all__ = ["compare_runs", "compare_figure", "METRIC_ROWS", "MetricRow", "best_indices", "metric_rows"]
 
 
 @dataclass(frozen=True)
 class MetricRow:
+    """One row of the key-metrics table: how to read it from a run and which way is better."""
+
     label: str
-    path: str
+    value: Callable[[RunMetrics], Any]
     lower_is_better: bool | None  # None: informational, no best marked
     fmt: Callable[[Any], str]
+    optional: bool = False
+    """Left out when no run has a value (coverage without a coverage target)."""
 
 
 METRIC_ROWS: tuple[MetricRow, ...] = (
-    MetricRow("Weighted mean walk after", "walk.optimised_weighted_mean_m", True, fmt_m),
-    MetricRow("Weighted mean walk before", "walk.baseline_weighted_mean_m", None, fmt_m),
-    MetricRow("Reduction", "walk.reduction_pct", False, lambda v: fmt_pct(v)),
-    MetricRow("Mean detour ratio after", "walk.optimised_mean_detour", True, lambda v: fmt_num(v, 3)),
-    MetricRow("Coverage share after", "coverage.optimised_share", False, lambda v: fmt_pct(v, share=True)),
-    MetricRow("Capital cost", "cost.capital", True, fmt_gbp),
-    MetricRow("Budget", "cost.budget", None, fmt_gbp),
-    MetricRow("Optimality gap", "gap", True, lambda v: fmt_pct(v, 2, share=True) if _f(v) is not None else "–"),
-    MetricRow("Status", "status", None, lambda v: str(v or "–")),
-    MetricRow("Verified", "verification.passed", None,
-              lambda v: "yes" if v is True else ("NO" if v is False else "–")),
+    MetricRow("Weighted mean walk after", lambda m: m.walk.optimised_weighted_mean_m, True, fmt_m),
+    MetricRow("Weighted mean walk before", lambda m: m.walk.baseline_weighted_mean_m, None, fmt_m),
+    MetricRow("Reduction", lambda m: m.walk.reduction_pct, False, lambda v: fmt_pct(v)),
+    MetricRow("Mean detour ratio after", lambda m: m.walk.optimised_mean_detour, True, lambda v: fmt_num(v, 3)),
+    MetricRow("Coverage share after", lambda m: m.coverage.optimised_share if m.coverage else None, False,
+              lambda v: fmt_pct(v, share=True), optional=True),
+    MetricRow("Capital cost", lambda m: m.cost.capital, True, fmt_gbp),
+    MetricRow("Budget", lambda m: m.cost.budget, None, fmt_gbp),
+    MetricRow("Optimality gap", lambda m: m.gap, True, lambda v: fmt_pct(v, 2, share=True) if as_float(v) is not None else "–"),
+    MetricRow("Status", lambda m: str(m.status), None, lambda v: str(v or "–")),
+    MetricRow("Verified", lambda m: m.verification.passed, None, lambda v: "yes" if v is True else ("NO" if v is False else "–")),
 )
 
 
@@ -86,8 +67,7 @@ def best_indices(values: Sequence[Any], lower_is_better: bool | None) -> set[int
     """Indices holding the best value (ties all marked); empty for informational rows."""
     if lower_is_better is None:
         return set()
-    nums = [(i, _f(v)) for i, v in enumerate(values)]
-    nums = [(i, v) for i, v in nums if v is not None]
+    nums = [(i, x) for i, x in ((i, as_float(v)) for i, v in enumerate(values)) if x is not None]
     if not nums:
         return set()
     best = min(v for _, v in nums) if lower_is_better else max(v for _, v in nums)
@@ -96,27 +76,25 @@ def best_indices(values: Sequence[Any], lower_is_better: bool | None) -> set[int
 
 
 def metric_rows(runs: Sequence[RunData]) -> list[tuple[MetricRow, list[Any], set[int]]]:
+    """The key-metrics rows of ``runs``: each row, its value per run and the best runs."""
     out = []
     for row in METRIC_ROWS:
-        vals = [_get(r.metrics, row.path) for r in runs]
-        if row.path.startswith("coverage") and all(v is None for v in vals):
+        vals = [row.value(r.metrics) for r in runs]
+        if row.optional and all(v is None for v in vals):
             continue
         out.append((row, vals, best_indices(vals, row.lower_is_better)))
     return out
 
 
 def _panel_title(run: RunData) -> str:
-    w = run.metrics.get("walk") or {}
-    red = _f(w.get("reduction_pct"))
-    gap = _f(run.metrics.get("gap"))
-    return (f"{run.name}\nwalk {fmt_num(w.get('baseline_weighted_mean_m'))} → "
-            f"{fmt_m(w.get('optimised_weighted_mean_m'))}"
-            + _reduction_text(red)
-            + f" · {fmt_gbp(_get(run.metrics, 'cost.capital'))}"
+    m = run.metrics
+    gap = as_float(m.gap)
+    return (f"{run.name}\nwalk {fmt_num(m.walk.baseline_weighted_mean_m)} → {fmt_m(m.walk.optimised_weighted_mean_m)}"
+            + reduction_text(as_float(m.walk.reduction_pct)) + f" · {fmt_gbp(m.cost.capital)}"
             + (f" · gap {gap * 100:.1f}%" if gap is not None else ""))
 
 
-def _merge_handles(axes: Iterable[Any]) -> list[Any]:
+def _merge_handles(axes: Iterable[Axes]) -> list[Any]:
     seen: dict[str, Any] = {}
     for ax in axes:
         for h in getattr(ax, "_siteopt_handles", []):
@@ -124,90 +102,140 @@ def _merge_handles(axes: Iterable[Any]) -> list[Any]:
     return list(seen.values())
 
 
-def compare_figure(runs: Sequence[RunData], *, distance: bool = True):
+def _shared_style(runs: Sequence[RunData]) -> PlanStyle:
+    """One marker scale for every panel (smaller markers and no firm names on a dense site)."""
+    emp_max = max([f.number("employees") for r in runs for f in r.layout.layer("firm")] or [1.0])
+    dense = max([len(r.layout.layer("firm")) for r in runs] or [0]) > 10
+    return PlanStyle(employees_max=emp_max, min_radius_pt=2.5 if dense else 3.5, max_radius_pt=8.5 if dense else 13.0,
+                     label_fontsize=6.3 if dense else 7.5, placement_fontsize=7.0 if dense else 8.0,
+                     firm_labels=not dense, distance_names=not dense)
+
+
+def _distance_kind(runs: Sequence[RunData], distance: bool) -> str:
+    """``change`` when the runs have facility walks, ``pairs`` when they all have pairs, else ''."""
+    if not distance:
+        return ""
+    if any(firm_change_values(r, r.metrics, "change") for r in runs):
+        return "change"
+    return "pairs" if all(r.pairs for r in runs) else ""
+
+
+@dataclass(frozen=True)
+class _Grid:
+    """Sizes (inches) of the comparison figure: panels in blocks of up to three columns."""
+
+    n: int
+    extent: Extent
+    n_rows_table: int
+    rows_per_block: int
+
+    @property
+    def ncols(self) -> int:
+        return min(self.n, 3)
+
+    @property
+    def panel_w(self) -> float:
+        return 6.4 if self.ncols > 1 else 8.0
+
+    @property
+    def panel_h(self) -> float:
+        ex_w, ex_h = self.extent[2] - self.extent[0], self.extent[3] - self.extent[1]
+        return min(max(self.panel_w * ex_h / ex_w, 3.0), self.panel_w * 1.3)
+
+    title_h = 0.75
+    head_h = 0.45
+    legend_w = 2.6
+
+    @property
+    def table_h(self) -> float:
+        return 0.28 * (self.n_rows_table + 1) + 0.3
+
+    @property
+    def size(self) -> tuple[float, float]:
+        nblocks = math.ceil(self.n / self.ncols)
+        return (self.ncols * self.panel_w + self.legend_w + 0.4,
+                self.head_h + nblocks * self.rows_per_block * (self.panel_h + self.title_h) + self.table_h + 0.3)
+
+    def rect(self, i: int, r: int) -> tuple[float, float, float, float]:
+        """Figure-fraction rect of run ``i``'s panel ``r`` (0 plan, 1 distance map)."""
+        fig_w, fig_h = self.size
+        block, col = divmod(i, self.ncols)
+        top = self.head_h + (block * self.rows_per_block + r) * (self.panel_h + self.title_h) + self.title_h
+        return (0.2 / fig_w + col * self.panel_w / fig_w, 1 - (top + self.panel_h) / fig_h,
+                (self.panel_w - 0.25) / fig_w, self.panel_h / fig_h)
+
+
+def compare_figure(runs: Sequence[RunData], *, distance: bool = True) -> tuple[Figure, list[Axes], list[Axes]]:
     """The comparison figure: one plan panel per run (shared extent and scales), distance maps
-    below with shared colour limits, and the key-metrics table."""
-    n = len(runs)
+    below with shared colour limits, and the key-metrics table.
+
+    Returns:
+        The figure, the plan axes and the distance-map axes (one per run each).
+    """
     extent = union_extent(default_extent(r.layout) for r in runs)
-    emp_max = max([float(f.props.get("employees") or 0) for r in runs for f in r.layout.layer("firm")] or [1.0])
-    n_firms = max([len(r.layout.layer("firm")) for r in runs] or [0])
-    dense = n_firms > 10
-    style = PlanStyle(employees_max=emp_max, min_radius_pt=2.5 if dense else 3.5,
-                      max_radius_pt=8.5 if dense else 13.0, label_fontsize=6.3 if dense else 7.5,
-                      placement_fontsize=7.0 if dense else 8.0, firm_labels=not dense,
-                      distance_names=not dense)
-    kind = "change"
-    if distance and not any(firm_change_values(r, r.metrics, "change") for r in runs):
-        kind = "pairs" if all(r.pairs for r in runs) else ""
+    style = _shared_style(runs)
+    kind = _distance_kind(runs, distance)
     vals = [v for r in runs for v in (firm_change_values(r, r.metrics, kind).values() if kind else [])]
     vlim = distance_limits(vals, kind) if kind else None
-
-    ncols = min(n, 3)
-    nblocks = math.ceil(n / ncols)
-    rows_per_block = 2 if kind else 1
-    ex_w, ex_h = extent[2] - extent[0], extent[3] - extent[1]
-    panel_w = 6.4 if ncols > 1 else 8.0
-    panel_h = min(max(panel_w * ex_h / ex_w, 3.0), panel_w * 1.3)
-    title_h, head_h = 0.75, 0.45
-    table_h = 0.28 * (len(metric_rows(runs)) + 1) + 0.3
-    legend_w = 2.6
-    fig_w = ncols * panel_w + legend_w + 0.4
-    fig_h = head_h + nblocks * rows_per_block * (panel_h + title_h) + table_h + 0.3
+    rows = metric_rows(runs)
+    grid = _Grid(len(runs), extent, len(rows), 2 if kind else 1)
+    fig_w, fig_h = grid.size
     fig = new_figure((fig_w, fig_h), PLAN_DPI)
     fig.suptitle("Scenario comparison: same extent, same scales", x=0.01, ha="left", y=1 - 0.18 / fig_h,
                  va="top", fontsize=13, fontweight="bold")
     plan_axes, dist_axes = [], []
     for i, run in enumerate(runs):
-        block, col = divmod(i, ncols)
-        for r in range(rows_per_block):
-            top = head_h + (block * rows_per_block + r) * (panel_h + title_h) + title_h
-            rect = (0.2 / fig_w + col * panel_w / fig_w, 1 - (top + panel_h) / fig_h,
-                    (panel_w - 0.25) / fig_w, panel_h / fig_h)
-            ax = fig.add_axes(rect)
-            if r == 0:
-                ax.set_gid(f"compare-plan-{i}")
-                draw_plan(ax, run, run.metrics, extent=extent, title=False, legend=False, style=style,
-                          gid_prefix=f"run{i}-")
-                ax.set_title(_panel_title(run), loc="left", fontsize=9.5, pad=5, linespacing=1.4)
-                plan_axes.append(ax)
-            else:
-                ax.set_gid(f"compare-distance-{i}")
-                draw_distance_map(ax, run, run.metrics, kind=kind, extent=extent, vlim=vlim, style=style,
-                                  title=False, colorbar=False, gid_prefix=f"run{i}-")
-                ax.set_title(f"{run.name}: change in walk per firm", loc="left", fontsize=9.5, pad=5)
-                dist_axes.append(ax)
+        ax = fig.add_axes(grid.rect(i, 0))
+        ax.set_gid(f"compare-plan-{i}")
+        draw_plan(ax, run, run.metrics, extent=extent, title=False, legend=False, style=style, gid_prefix=f"run{i}-")
+        ax.set_title(_panel_title(run), loc="left", fontsize=9.5, pad=5, linespacing=1.4)
+        plan_axes.append(ax)
+        if kind:
+            ax = fig.add_axes(grid.rect(i, 1))
+            ax.set_gid(f"compare-distance-{i}")
+            draw_distance_map(ax, run, run.metrics, kind=kind, extent=extent, vlim=vlim, style=style,
+                              title=False, colorbar=False, gid_prefix=f"run{i}-")
+            ax.set_title(f"{run.name}: change in walk per firm", loc="left", fontsize=9.5, pad=5)
+            dist_axes.append(ax)
+    _figure_legend(fig, grid, plan_axes, kind if dist_axes else "", vlim)
+    _figure_table(fig, grid, rows, runs)
+    logger.debug("comparison of %d runs, distance kind %r", len(runs), kind)
+    return fig, plan_axes, dist_axes
+
+
+def _figure_legend(fig: Figure, grid: _Grid, plan_axes: list[Axes], kind: str, vlim: tuple[float, float] | None) -> None:
+    """One legend for every plan panel and one colour bar for every distance map."""
+    fig_w, fig_h = grid.size
     handles = _merge_handles(plan_axes)
-    x_leg = (ncols * panel_w + 0.15) / fig_w
+    x_leg = (grid.ncols * grid.panel_w + 0.15) / fig_w
     if handles:
-        fig.legend(handles=handles, loc="upper left", bbox_to_anchor=(x_leg, 1 - (head_h + title_h) / fig_h),
+        fig.legend(handles=handles, loc="upper left", bbox_to_anchor=(x_leg, 1 - (grid.head_h + grid.title_h) / fig_h),
                    fontsize=7.5, frameon=False, labelspacing=1.25, borderpad=0.2)
-    if dist_axes and vlim is not None:
-        import matplotlib
-        from matplotlib.colors import Normalize, TwoSlopeNorm
+    if not kind or vlim is None:
+        return
+    norm, cmap = distance_norm(kind, vlim)
+    top = grid.head_h + (grid.panel_h + grid.title_h) + grid.title_h
+    cax = fig.add_axes((x_leg + 0.1 / fig_w, 1 - (top + grid.panel_h * 0.9) / fig_h, 0.18 / fig_w,
+                        grid.panel_h * 0.8 / fig_h))
+    cb = fig.colorbar(ScalarMappable(norm=norm, cmap=cmap), cax=cax)
+    cb.set_label(DISTANCE_LABELS[kind] + "\n(blue shorter, red longer; same scale in every panel)", fontsize=7.5)
+    cb.ax.tick_params(labelsize=7)
 
-        lo, hi = vlim
-        norm = TwoSlopeNorm(0.0, min(lo, -1e-6), max(hi, 1e-6)) if kind in ("change", "pairs") else Normalize(lo, hi)
-        cmap = matplotlib.colormaps["RdBu_r" if kind in ("change", "pairs") else "viridis_r"]
-        top = head_h + rows_per_block * 0 + (panel_h + title_h) + title_h
-        cax = fig.add_axes((x_leg + 0.1 / fig_w, 1 - (top + panel_h * 0.9) / fig_h, 0.18 / fig_w,
-                            panel_h * 0.8 / fig_h))
-        cb = fig.colorbar(matplotlib.cm.ScalarMappable(norm=norm, cmap=cmap), cax=cax)
-        from optimiser.present.plan import DISTANCE_LABELS
 
-        cb.set_label(DISTANCE_LABELS[kind] + "\n(blue shorter, red longer; same scale in every panel)", fontsize=7.5)
-        cb.ax.tick_params(labelsize=7)
-    # key-metrics table
-    rows = metric_rows(runs)
-    tab_ax = fig.add_axes((0.2 / fig_w, 0.15 / fig_h, (fig_w - 0.4) / fig_w, (table_h - 0.1) / fig_h))
+def _figure_table(fig: Figure, grid: _Grid, rows: list[tuple[MetricRow, list[Any], set[int]]],
+                  runs: Sequence[RunData]) -> None:
+    """The key-metrics table under the panels, the best run per row starred and bold."""
+    fig_w, fig_h = grid.size
+    tab_ax = fig.add_axes((0.2 / fig_w, 0.15 / fig_h, (fig_w - 0.4) / fig_w, (grid.table_h - 0.1) / fig_h))
     tab_ax.set_axis_off()
     tab_ax.set_gid("compare-table")
-    cell_text, bold = [], []
-    for ri, (row, vals_, best) in enumerate(rows):
-        cell_text.append([row.label] + [("★ " if j in best else "") + row.fmt(v) for j, v in enumerate(vals_)])
+    cell_text: list[list[str]] = []
+    bold: list[tuple[int, int]] = []
+    for ri, (row, vals, best) in enumerate(rows):
+        cell_text.append([row.label] + [("★ " if j in best else "") + row.fmt(v) for j, v in enumerate(vals)])
         bold.extend((ri + 1, j + 1) for j in best)
-    col_labels = ["Metric (★ best)"] + [r.name for r in runs]
-    tab = tab_ax.table(cellText=cell_text, colLabels=col_labels, loc="upper left", cellLoc="left",
-                       colLoc="left", bbox=(0, 0, 1, 1))
+    tab = tab_ax.table(cellText=cell_text, colLabels=["Metric (★ best)"] + [r.name for r in runs], loc="upper left",
+                       cellLoc="left", colLoc="left", bbox=Bbox.from_bounds(0, 0, 1, 1))
     tab.auto_set_font_size(False)
     tab.set_fontsize(8)
     for (r, c), cell in tab.get_celld().items():
@@ -219,12 +247,19 @@ def compare_figure(runs: Sequence[RunData], *, distance: bool = True):
         if (r, c) in bold:
             cell.get_text().set_fontweight("bold")
             cell.set_facecolor("#e6f4e6")
-    return fig, plan_axes, dist_axes
 
 
 def compare_runs(run_dirs: Sequence[str | Path], out_dir: str | Path) -> tuple[Path, Path]:
     """Compare runs side by side; writes ``compare.png``, ``compare.svg`` and ``compare.html``
-    in ``out_dir`` (created if needed). Returns (png, html)."""
+    in ``out_dir`` (created if needed).
+
+    Returns:
+        The paths of ``compare.png`` and ``compare.html``.
+
+    Raises:
+        ValueError: no run directory given.
+        FileReadError: a directory is not a readable run directory.
+    """
     if not run_dirs:
         raise ValueError("compare needs at least one run directory")
     runs = [load_run(d) for d in run_dirs]
@@ -234,51 +269,44 @@ def compare_runs(run_dirs: Sequence[str | Path], out_dir: str | Path) -> tuple[P
     png = save_figure(fig, out / "compare.png")
     save_figure(fig, out / "compare.svg")
     html_path = out / "compare.html"
-    html_path.write_text(_compare_html(runs, png.read_bytes(), out), encoding="utf-8")
+    html_path.write_text(compare_html(runs, png.read_bytes(), out), encoding="utf-8")
+    logger.info("compared %d runs in %s", len(runs), out)
     return png, html_path
 
 
-def _compare_html(runs: Sequence[RunData], png: bytes, out: Path) -> str:
-    rows = metric_rows(runs)
-    body = []
-    for row, vals, best in rows:
-        cells = [f'<th scope="row">{e(row.label)}</th>']
+def _metrics_table(runs: Sequence[RunData]) -> Table:
+    table = Table([Header("Metric")] + [Header(r.name, True) for r in runs])
+    for row, vals, best in metric_rows(runs):
+        cells = [Cell(row.label, header=True)]
         for j, v in enumerate(vals):
-            txt = e(row.fmt(v))
-            sort = _f(v)
-            attrs = f' data-sort="{sort}"' if sort is not None else ""
+            sort = as_float(v)
             if j in best:
-                cells.append(f'<td class="n best"{attrs}><strong>★ {txt}</strong></td>')
+                cells.append(Cell(f"★ {row.fmt(v)}", numeric=True, sort=sort, cls="best", wrap="strong"))
             else:
-                cells.append(f'<td class="n"{attrs}>{txt}</td>')
-        body.append(cells)
-    hint = {True: "lower is better", False: "higher is better", None: ""}
-    metrics_t = table([("Metric", False)] + [(r.name, True) for r in runs], body, table_id="compare-table")
-    legend = ("<p class=\"note\">★ marks the best run per row (" +
-              "; ".join(f"{e(r.label)}: {hint[r.lower_is_better]}" for r, _, _ in rows if r.lower_is_better is not None)
-              + ").</p>")
-    run_rows = []
-    for i, r in enumerate(runs, 1):
-        sc = r.metrics.get("scenario") or {}
-        try:
-            rel = os.path.relpath(r.run_dir / "report.html", out)
-        except ValueError:
-            rel = str(r.run_dir / "report.html")
-        link = (f'<a href="{e(Path(rel).as_posix())}">report</a>' if (r.run_dir / "report.html").is_file() else "–")
-        run_rows.append((f"<td>{i}</td>", f"<td>{e(r.name)}</td>", f"<td><code>{e(str(r.run_dir))}</code></td>",
-                         f"<td><code>{e(str(sc.get('path') or '–'))}</code></td>",
-                         f"<td>{e(str(r.metrics.get('status', '?')))}</td>", f"<td>{link}</td>"))
-    runs_t = table([("#", False), ("Scenario", False), ("Run directory", False), ("Scenario file", False),
-                    ("Status", False), ("Report", False)], run_rows, sortable=True, table_id="runs-table")
-    illustrative = any((r.metrics.get("site") or {}).get("illustrative") for r in runs)
-    sub = (f"<p>{len(runs)} runs on the same extent and scales"
-           + (' <span class="badge warn">illustrative, not surveyed</span>' if illustrative else "") + "</p>")
-    parts = [
-        f'<section id="key-metrics"><h2>Key metrics</h2>{metrics_t}{legend}</section>',
-        '<section id="plans"><h2>Plans side by side</h2><figure><img id="compare-img" alt="Plans of every run '
-        f'side by side" src="{data_uri_png(png)}"><figcaption>Top: optimised plans (same extent; firm circles '
-        "on one employee scale). Bottom: change in walk per firm on one colour scale.</figcaption></figure>"
-        "</section>",
-        f'<section id="runs"><h2>Runs</h2>{runs_t}</section>',
-    ]
-    return page("Scenario comparison", "\n".join(parts), subtitle=sub)
+                cells.append(Cell(row.fmt(v), numeric=True, sort=sort))
+        table.rows.append(cells)
+    return table
+
+
+def _report_href(run: RunData, out: Path) -> str | None:
+    """A link from ``out`` to the run's report (relative when possible); None when it has none."""
+    report = run.run_dir / "report.html"
+    if not report.is_file():
+        return None
+    try:
+        return Path(os.path.relpath(report, out)).as_posix()
+    except ValueError:  # another drive (Windows)
+        return Path(report).as_posix()
+
+
+def compare_html(runs: Sequence[RunData], png: bytes, out: Path) -> str:
+    """The ``compare.html`` page: key metrics (best starred), the comparison figure and the runs."""
+    hint = {True: "lower is better", False: "higher is better"}
+    return render_page(
+        "compare.html.j2", "Scenario comparison",
+        metrics_table=_metrics_table(runs), compare_src=data_uri_png(png),
+        best_hints=[f"{r.label}: {hint[r.lower_is_better]}" for r, _, _ in metric_rows(runs) if r.lower_is_better is not None],
+        illustrative=any(r.metrics.site.illustrative for r in runs),
+        runs=[{"name": r.name, "run_dir": str(r.run_dir), "scenario_path": r.metrics.scenario.path or "–",
+               "status": str(r.metrics.status), "report_href": _report_href(r, out)} for r in runs],
+    )

@@ -1,8 +1,16 @@
-"""Write a run directory: metrics.json, layout.geojson, pairs.csv, firms.csv.
+"""The run directory, written and read in one place: ``metrics.json``, ``layout.geojson``,
+``pairs.csv`` and ``firms.csv``.
 
-Each data file is written to a temporary name in the same folder and renamed into place, so
-a killed run never leaves a half-written data file under a final name (plans and the report
-are re-drawable from these with ``siteopt render``).
+Writing (:func:`write_run_dir`, called by :func:`optimiser.pipeline.run_scenario`): each data
+file is written to a temporary name in the same folder and renamed into place, so a killed run
+never leaves a half-written data file under a final name. The plans and the report are then
+drawn from the :class:`~optimiser.present.layers.RunData` built in memory from what was just
+written (not re-read from disk).
+
+Reading (:func:`load_run`, for ``siteopt render`` and ``siteopt compare``): the same
+:class:`~optimiser.present.layers.RunData`, with ``metrics.json`` read into a typed
+:class:`~optimiser.present.metrics.RunMetrics`; a missing file or a wrong type raises
+:class:`~optimiser.errors.FileReadError` naming the file and the field.
 """
 
 from __future__ import annotations
@@ -10,16 +18,22 @@ from __future__ import annotations
 import csv
 import io
 import json
+import logging
 import math
 import os
-import tempfile
+import secrets
 import time
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from pydantic import ValidationError
+from shapely.geometry.base import BaseGeometry
 
+from optimiser.errors import FileReadError, ModelError, Problem
 from optimiser.present.geojson import to_wgs84_geojson
+from optimiser.present.layers import RunData, layout_from_features, project_geojson
 from optimiser.present.metrics import RunMetrics
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -27,39 +41,38 @@ if TYPE_CHECKING:  # pragma: no cover
     from optimiser.solve.result import SolveResult
     from optimiser.verify import Verification
 
-_UMASK = os.umask(0)
-os.umask(_UMASK)
+logger = logging.getLogger(__name__)
+
+__all__ = ["RUN_FILES", "REQUIRED_FILES", "ROUTES_DRAWN", "PAIRS_HEADER", "FIRMS_HEADER", "json_ready",
+           "atomic_write_text", "write_json_atomic", "layout_features", "crossings_used", "write_run", "write_run_dir",
+           "load_run", "read_metrics", "render_run"]
+
+RUN_FILES = ("metrics.json", "layout.geojson", "pairs.csv", "firms.csv")
+"""Files a run directory holds; the first two are required to render."""
+REQUIRED_FILES = ("metrics.json", "layout.geojson")
 
 ROUTES_DRAWN = 6
 """How many most-improved firm pairs get their before/after routes in layout.geojson."""
 
-
-def atomic_write_text(path: str | os.PathLike[str], text: str) -> Path:
-    """Write ``text`` to ``path`` via a temporary file and an atomic rename."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        os.fchmod(fd, 0o666 & ~_UMASK)  # mkstemp makes 0600; run files are for sharing
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return path
+PAIRS_HEADER = ["a", "b", "a_name", "b_name", "weight", "straight_m", "before_m", "after_m", "detour_before",
+                "detour_after", "change_m", "crossings_used"]
+FIRMS_HEADER = ["firm", "name", "employees", "sector", "x", "y", "facility_walk_before_m", "facility_walk_after_m",
+                "social_walk_m", "covered"]
+_TEXT_COLUMNS = frozenset({"a", "b", "firm", "id", "name", "a_name", "b_name", "crossings_used", "sector"})
+"""CSV columns read as text even when they look like numbers."""
 
 
-def _clean(obj: Any) -> Any:
+# --------------------------------------------------------------------------- writing
+def json_ready(obj: Any) -> Any:
+    """A JSON-ready copy of ``obj``: numpy numbers as Python numbers, inf/nan as None, paths as
+    strings, tuples as lists, keys as strings."""
     if isinstance(obj, dict):
-        return {str(k): _clean(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_clean(v) for v in obj]
-    if isinstance(obj, (np.integer,)):
+        return {str(k): json_ready(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [json_ready(v) for v in obj]
+    if isinstance(obj, np.integer):
         return int(obj)
-    if isinstance(obj, (float, np.floating)):
+    if isinstance(obj, float | np.floating):
         v = float(obj)
         return v if math.isfinite(v) else None
     if isinstance(obj, Path):
@@ -67,130 +80,284 @@ def _clean(obj: Any) -> Any:
     return obj
 
 
+def atomic_write_text(path: str | os.PathLike[str], text: str) -> Path:
+    """Write ``text`` to ``path`` via a temporary file in the same folder and an atomic rename.
+
+    The file is created with mode 0o666 less the process umask (like ``open``), so run files
+    are readable by others where the umask allows it.
+    """
+    path = Path(path)
+    tmp = path.parent / f".{path.name}.{secrets.token_hex(6)}.tmp"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if tmp.exists():
+            tmp.unlink()
+        raise
+    return path
+
+
 def write_json_atomic(path: str | os.PathLike[str], data: Any) -> Path:
-    """JSON (inf/nan as null) written atomically."""
-    return atomic_write_text(path, json.dumps(_clean(data), indent=2) + "\n")
+    """``data`` as indented JSON (inf/nan as null), written atomically; returns ``path``."""
+    return atomic_write_text(path, json.dumps(json_ready(data), indent=2) + "\n")
 
 
-def _csv_text(header: list[str], rows: list[list[Any]]) -> str:
+def _cell_text(value: Any) -> str:
+    """How a value is written in the run's CSV files (floats to 2 decimals, inf/nan empty)."""
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return ""
+    return str(round(value, 2) if isinstance(value, float) else value)
+
+
+def _csv_text(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(header)
     for r in rows:
-        w.writerow(["" if (isinstance(v, float) and not math.isfinite(v)) else (round(v, 2) if isinstance(v, float) else v) for v in r])
+        w.writerow([_cell_text(v) for v in r])
     return buf.getvalue()
 
 
-def layout_features(prep: Prepared, res: SolveResult, ver: Verification | None, baseline: Verification) -> list[dict[str, Any]]:
-    """Features (geometry in the working CRS) of the site and the chosen layout."""
-    sc = prep.scenario
+def _as_records(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> list[dict[str, Any]]:
+    """The rows as :func:`load_run` reads them back from the CSV text (same rounding and types)."""
+    return [{k: _parse_cell(k, _cell_text(v)) for k, v in zip(header, r, strict=True)} for r in rows]
+
+
+Feature = dict[str, Any]
+"""A GeoJSON-like feature whose geometry is a shapely geometry in the site CRS."""
+
+
+def _feature(geom: BaseGeometry, **props: Any) -> Feature:
+    return {"type": "Feature", "geometry": geom, "properties": props}
+
+
+def _site_features(prep: Prepared, chosen: set[int]) -> list[Feature]:
+    """Parcels, barriers, paths, existing crossings and the candidate crossings (chosen marked)."""
+    sc, ctx, net = prep.scenario, prep.context, prep.network
     site = sc.site
-    ctx = prep.context
-    net = prep.network
-    feats: list[dict[str, Any]] = []
-
-    def add(geom, **props):
-        feats.append({"type": "Feature", "geometry": geom, "properties": props})
-
-    for p in site.parcels:
-        add(p.polygon, layer="parcel", id=p.id, name=p.name, status=p.status.value, area_ha=round(p.polygon.area / 1e4, 2))
+    feats = [_feature(p.polygon, layer="parcel", id=p.id, name=p.name, status=p.status.value,
+                      area_ha=round(p.polygon.area / 1e4, 2)) for p in site.parcels]
     active = {b.id for b in sc.active_barriers}
-    for b in site.barriers:
-        add(b.centreline, layer="barrier", id=b.id, name=b.name, kind=b.kind.value, width_m=b.width_m, active=b.id in active,
-            layer_name=b.layer)
-    for w in site.paths:
-        add(w.line, layer="path", id=w.id, name=w.name, kind=w.kind)
-    for c in site.crossings:
-        add(c.line, layer="existing_crossing", id=c.id, name=c.name, type=c.type, barrier=c.barrier_id)
-    chosen = set(res.chosen)
-    chosen_cross = {ctx.crossing_decision[c] for c in ctx.crossing_decision if ctx.crossing_decision[c] in chosen}
+    feats += [_feature(b.centreline, layer="barrier", id=b.id, name=b.name, kind=b.kind.value, width_m=b.width_m,
+                       active=b.id in active, layer_name=b.layer) for b in site.barriers]
+    feats += [_feature(w.line, layer="path", id=w.id, name=w.name, kind=w.kind) for w in site.paths]
+    feats += [_feature(c.line, layer="existing_crossing", id=c.id, name=c.name, type=c.type, barrier=c.barrier_id)
+              for c in site.crossings]
+    chosen_cross = {d for d in ctx.crossing_decision.values() if d in chosen}
     for ci, c in enumerate(net.candidates):
         d = ctx.crossing_decision.get(ci)
         is_chosen = d is not None and d in chosen_cross
-        add(c.line, layer="candidate_crossing", id=c.id, type=c.type, cost_gbp=c.cost_gbp, penalty_m=c.penalty_m, chosen=is_chosen)
+        feats.append(_feature(c.line, layer="candidate_crossing", id=c.id, type=c.type, cost_gbp=c.cost_gbp,
+                              penalty_m=c.penalty_m, chosen=is_chosen))
         if is_chosen:
-            add(c.line, layer="crossing", id=c.id, name=c.name, type=c.type, cost_gbp=c.cost_gbp, penalty_m=c.penalty_m, barrier=c.barrier_id)
+            feats.append(_feature(c.line, layer="crossing", id=c.id, name=c.name, type=c.type, cost_gbp=c.cost_gbp,
+                                  penalty_m=c.penalty_m, barrier=c.barrier_id))
+    return feats
+
+
+def _placement_features(prep: Prepared, chosen: set[int]) -> list[Feature]:
+    """Chosen facilities (with footprints) and social spaces, and the existing ones."""
+    sc = prep.scenario
     keys = {prep.problem.decisions[i].key for i in chosen}
     spec_by_type = {s.type: s for s in sc.facilities}
+    feats: list[Feature] = []
     for s in prep.facility_sites:
         if s.key in keys:
-            add(s.point, layer="facility", id=s.key, type=s.type, cost_gbp=s.cost_gbp, parcel=s.parcel_id,
-                footprint_m2=spec_by_type[s.type].footprint_m2)
-            add(s.footprint, layer="facility_footprint", id=s.key, type=s.type)
-    for spec in sc.facilities:
-        for p in spec.existing:
-            add(p, layer="existing_facility", type=spec.type)
+            feats.append(_feature(s.point, layer="facility", id=s.key, type=s.type, cost_gbp=s.cost_gbp,
+                                  parcel=s.parcel_id, footprint_m2=spec_by_type[s.type].footprint_m2))
+            feats.append(_feature(s.footprint, layer="facility_footprint", id=s.key, type=s.type))
+    feats += [_feature(p, layer="existing_facility", type=spec.type) for spec in sc.facilities for p in spec.existing]
     if sc.social_spaces is not None:
         for s in prep.social_sites:
             if s.key in keys:
-                add(s.point, layer="social_space", id=s.key, cost_gbp=s.cost_gbp, parcel=s.parcel_id,
-                    coverage_radius_m=sc.social_spaces.coverage_radius_m)
-        for p in sc.social_spaces.existing:
-            add(p, layer="existing_social_space")
-    firms = list(site.firms)
-    for i, f in enumerate(firms):
-        add(f.location, layer="firm", id=f.id, name=f.name, employees=f.employees, sector=f.sector, fixed=f.fixed,
-            accuracy_m=f.provenance.accuracy_m, provenance=f.provenance.source)
+                feats.append(_feature(s.point, layer="social_space", id=s.key, cost_gbp=s.cost_gbp, parcel=s.parcel_id,
+                                      coverage_radius_m=sc.social_spaces.coverage_radius_m))
+        feats += [_feature(p, layer="existing_social_space") for p in sc.social_spaces.existing]
+    return feats
+
+
+def _firm_features(prep: Prepared, ver: Verification | None, baseline: Verification) -> list[Feature]:
+    """Firms, and per firm and facility type its walk (m) to the nearest facility before and after."""
+    sc = prep.scenario
+    feats: list[Feature] = []
+    for i, f in enumerate(sc.site.firms):
+        feats.append(_feature(f.location, layer="firm", id=f.id, name=f.name, employees=f.employees, sector=f.sector,
+                              fixed=f.fixed, accuracy_m=f.provenance.accuracy_m, provenance=f.provenance.source))
         for spec in sc.facilities:
             fb = baseline.facility_walk_m.get(spec.type)
             fa = ver.facility_walk_m.get(spec.type) if ver is not None else fb
-            add(f.location, layer="facility_walk", firm=f.id, type=spec.type,
-                before_m=float(fb[i]) if fb is not None else None, after_m=float(fa[i]) if fa is not None else None)
-    # most improved pairs: before (dashed) and after routes
-    if ver is not None and ctx.pair_index:
-        on = [net.candidates[c].id for c, d in ctx.crossing_decision.items() if d in chosen]
-        gains = []
-        for k, (a, b) in enumerate(ctx.pair_index):
-            before = baseline.pair_lengths_m[a, b]
-            after = ver.pair_lengths_m[a, b]
-            if math.isfinite(after) and after < before - 1.0:
-                gains.append(((before - after) * ctx.pair_w[k], a, b, k))
-        gains.sort(reverse=True)
-        for _, a, b, k in gains[:ROUTES_DRAWN]:
-            ka, kb = ctx.firm_keys[a], ctx.firm_keys[b]
-            pair = f"{firms[a].id}|{firms[b].id}"
-            try:
-                add(net.route(ka, kb), layer="route_before", pair=pair, a=firms[a].id, b=firms[b].id,
-                    walk_m=float(baseline.pair_lengths_m[a, b]), weight=float(ctx.pair_w[k]))
-                add(net.route(ka, kb, on), layer="route_after", pair=pair, a=firms[a].id, b=firms[b].id,
-                    walk_m=float(ver.pair_lengths_m[a, b]), weight=float(ctx.pair_w[k]))
-            except Exception:  # noqa: BLE001 - a route drawing problem must not lose the run
-                continue
+            feats.append(_feature(f.location, layer="facility_walk", firm=f.id, type=spec.type,
+                                  before_m=float(fb[i]) if fb is not None else None,
+                                  after_m=float(fa[i]) if fa is not None else None))
+    return feats
+
+
+def _chosen_crossing_ids(prep: Prepared, chosen: set[int]) -> list[str]:
+    ctx, net = prep.context, prep.network
+    return [net.candidates[c].id for c, d in ctx.crossing_decision.items() if d in chosen]
+
+
+def _pair_lengths_m(v: Verification) -> np.ndarray:
+    """The verification's (firm, firm) walking lengths (m); every verification of a run has them."""
+    if v.pair_lengths_m is None:
+        raise ValueError("a verification without pair lengths cannot be written to a run directory")
+    return v.pair_lengths_m
+
+
+def _route_features(prep: Prepared, chosen: set[int], ver: Verification, baseline: Verification) -> list[Feature]:
+    """Before and after routes of the :data:`ROUTES_DRAWN` most improved firm pairs (by weighted gain).
+
+    A pair whose route cannot be traced (no walking route) is left out with a warning.
+    """
+    ctx, net = prep.context, prep.network
+    firms = list(prep.scenario.site.firms)
+    on = _chosen_crossing_ids(prep, chosen)
+    walk_before, walk_after = _pair_lengths_m(baseline), _pair_lengths_m(ver)
+    gains = []
+    for k, (a, b) in enumerate(ctx.pair_index):
+        before, after = walk_before[a, b], walk_after[a, b]
+        if math.isfinite(after) and after < before - 1.0:
+            gains.append(((before - after) * ctx.pair_w[k], a, b, k))
+    gains.sort(reverse=True)
+    feats: list[Feature] = []
+    for _, a, b, k in gains[:ROUTES_DRAWN]:
+        ka, kb = ctx.firm_keys[a], ctx.firm_keys[b]
+        common = {"pair": f"{firms[a].id}|{firms[b].id}", "a": firms[a].id, "b": firms[b].id}
+        try:
+            route_before, route_after = net.route(ka, kb), net.route(ka, kb, on)
+        except ModelError as exc:
+            logger.warning("no route drawn for firm pair %s: %s", common["pair"], exc)
+            continue
+        feats.append(_feature(route_before, layer="route_before", **common, walk_m=float(walk_before[a, b]),
+                              weight=float(ctx.pair_w[k])))
+        feats.append(_feature(route_after, layer="route_after", **common, walk_m=float(walk_after[a, b]),
+                              weight=float(ctx.pair_w[k])))
+    return feats
+
+
+def layout_features(prep: Prepared, res: SolveResult, ver: Verification | None, baseline: Verification) -> list[Feature]:
+    """Features (geometry in the working CRS) of the site and the chosen layout, as written to
+    ``layout.geojson``: site, placements, firms with their facility walks, most improved routes."""
+    chosen = set(res.chosen)
+    feats = _site_features(prep, chosen) + _placement_features(prep, chosen) + _firm_features(prep, ver, baseline)
+    if ver is not None and prep.context.pair_index:
+        feats += _route_features(prep, chosen, ver, baseline)
     return feats
 
 
 def crossings_used(prep: Prepared, chosen: set[int], a: int, b: int) -> str:
-    """Ids of chosen crossings on the (a, b) route, ';'-separated."""
-    ctx = prep.context
-    net = prep.network
-    on = [net.candidates[c].id for c, d in ctx.crossing_decision.items() if d in chosen]
+    """Ids of the chosen crossings on the walking route from firm ``a`` to firm ``b``, ';'-separated
+    (empty when none is used, or with a warning when the route cannot be traced)."""
+    ctx, net = prep.context, prep.network
+    on = _chosen_crossing_ids(prep, chosen)
     if not on:
         return ""
     try:
         parts = net.route_parts(ctx.firm_keys[a], ctx.firm_keys[b], on)
-    except Exception:  # noqa: BLE001
+    except ModelError as exc:
+        logger.warning("crossings used by firm pair %s|%s not traced: %s", ctx.firm_keys[a], ctx.firm_keys[b], exc)
         return ""
-    used = []
+    used: list[str] = []
     for p in parts:
-        ref = p.get("ref") if isinstance(p, dict) else None
+        ref = p.get("ref")
         if ref in on and ref not in used:
             used.append(ref)
     return ";".join(used)
 
 
+def _pair_rows(prep: Prepared, res: SolveResult, ver: Verification | None, baseline: Verification) -> list[list[Any]]:
+    """``pairs.csv`` rows: weight, straight, before and after walks (m), detours and crossings used."""
+    ctx = prep.context
+    firms = list(prep.scenario.site.firms)
+    straight = prep.network.straight_lengths(ctx.firm_keys, ctx.firm_keys)
+    chosen = set(res.chosen)
+    walk_before = _pair_lengths_m(baseline)
+    walk_after = _pair_lengths_m(ver) if ver is not None else walk_before
+    rows = []
+    for k, (a, b) in enumerate(ctx.pair_index):
+        before = float(walk_before[a, b])
+        after = float(walk_after[a, b])
+        st = float(straight[a, b])
+        rows.append([firms[a].id, firms[b].id, firms[a].name, firms[b].name, round(float(ctx.pair_w[k]), 4), st, before,
+                     after, before / st if st > 0 else float("nan"), after / st if st > 0 else float("nan"),
+                     after - before, crossings_used(prep, chosen, a, b) if after < before - 1e-6 else ""])
+    return rows
+
+
+def _firm_rows(prep: Prepared, ver: Verification | None, baseline: Verification) -> list[list[Any]]:
+    """``firms.csv`` rows: position, nearest facility walk before and after, social-space walk (m)."""
+    soc = prep.scenario.social_spaces
+    rows = []
+    for i, f in enumerate(prep.scenario.site.firms):
+        fb = [baseline.facility_walk_m[t][i] for t in baseline.facility_walk_m]
+        fa = [ver.facility_walk_m[t][i] for t in ver.facility_walk_m] if ver is not None else fb
+        if ver is not None and ver.social_walk_m is not None:
+            sw = ver.social_walk_m[i]
+        else:
+            sw = baseline.social_walk_m[i] if baseline.social_walk_m is not None else float("inf")
+        rows.append([f.id, f.name, f.employees, f.sector, round(f.location.x, 1), round(f.location.y, 1),
+                     float(min(fb)) if fb else float("inf"), float(min(fa)) if fa else float("inf"), float(sw),
+                     bool(soc is not None and sw <= soc.coverage_radius_m + 1e-6)])
+    return rows
+
+
+def write_run(out: Path, prep: Prepared, res: SolveResult, ver: Verification | None, baseline: Verification,
+              metrics: RunMetrics) -> tuple[RunData, list[Path]]:
+    """Write the run directory's data files.
+
+    Returns:
+        The run as the renderers draw it (built in memory from what was written, as
+        :func:`load_run` would read it back) and the paths written.
+    """
+    sc = prep.scenario
+    site = sc.site
+    metrics_json = metrics.to_json_dict()
+    written = [write_json_atomic(out / "metrics.json", metrics_json)]
+    feats = layout_features(prep, res, ver, baseline)
+    fc = to_wgs84_geojson(feats, site.crs)
+    fc["name"] = f"{sc.id} layout"
+    fc["run"] = {"scenario": sc.id, "site": site.id, "working_crs": site.crs, "illustrative": site.illustrative}
+    written.append(atomic_write_text(out / "layout.geojson", json.dumps(json_ready(fc), separators=(",", ":")) + "\n"))
+    pairs = _pair_rows(prep, res, ver, baseline)
+    written.append(atomic_write_text(out / "pairs.csv", _csv_text(PAIRS_HEADER, pairs)))
+    firms = _firm_rows(prep, ver, baseline)
+    written.append(atomic_write_text(out / "firms.csv", _csv_text(FIRMS_HEADER, firms)))
+    layout = layout_from_features(({**f, "properties": json_ready(f["properties"])} for f in feats), site.crs)
+    run = RunData(out, RunMetrics.from_json_dict(metrics_json), layout, _as_records(PAIRS_HEADER, pairs),
+                  _as_records(FIRMS_HEADER, firms))
+    logger.info("wrote %s: %d features, %d pairs, %d firms", out, len(feats), len(pairs), len(firms))
+    return run, written
+
+
 def write_run_dir(out: Path, prep: Prepared, res: SolveResult, ver: Verification | None, baseline: Verification,
                   metrics: RunMetrics, *, render: bool = True, started: float | None = None) -> list[Path]:
-    """Write a whole run directory: data files, then (``render``) plans and report, then
-    ``metrics.json`` with the output timings. Returns the paths written."""
+    """Write a whole run directory: data files, then (``render``) plans and report drawn from the
+    run in memory, then ``metrics.json`` again with the output timings.
+
+    Args:
+        out: the run directory (created if needed).
+        prep, res, ver, baseline: the prepared scenario, the solve result, the verification of
+            the layout (None when nothing was solved) and of the baseline.
+        metrics: the run's metrics; its ``timings`` gain ``outputs_seconds``, ``render_seconds``
+            and ``total_seconds``.
+        render: also draw ``plan.png/svg``, ``distance.png/svg`` and ``report.html``.
+        started: ``time.perf_counter()`` at the start of the run, for ``total_seconds``.
+
+    Returns:
+        The paths written.
+    """
     out.mkdir(parents=True, exist_ok=True)
     t = time.perf_counter()
-    written = write_run(out, prep, res, ver, baseline, metrics)
+    run, written = write_run(out, prep, res, ver, baseline, metrics)
     metrics.timings["outputs_seconds"] = round(time.perf_counter() - t, 3)
     if render:
-        from optimiser.present.plan import render_run
-
         t = time.perf_counter()
-        written += render_run(out)
+        written += _render(run)
         metrics.timings["render_seconds"] = round(time.perf_counter() - t, 3)
     if started is not None:
         metrics.timings["total_seconds"] = round(time.perf_counter() - started, 3)
@@ -198,40 +365,108 @@ def write_run_dir(out: Path, prep: Prepared, res: SolveResult, ver: Verification
     return written
 
 
-def write_run(out: Path, prep: Prepared, res: SolveResult, ver: Verification | None, baseline: Verification,
-              metrics: RunMetrics) -> list[Path]:
-    """Write the run directory's data files; returns their paths."""
-    sc = prep.scenario
-    site = sc.site
-    ctx = prep.context
-    firms = list(site.firms)
-    written = [write_json_atomic(out / "metrics.json", metrics.to_json_dict())]
-    fc = to_wgs84_geojson(layout_features(prep, res, ver, baseline), site.crs)
-    fc["name"] = f"{sc.id} layout"
-    fc["run"] = {"scenario": sc.id, "site": site.id, "working_crs": site.crs, "illustrative": site.illustrative}
-    written.append(atomic_write_text(out / "layout.geojson", json.dumps(_clean(fc), separators=(",", ":")) + "\n"))
-    straight = prep.network.straight_lengths(ctx.firm_keys, ctx.firm_keys)
-    chosen = set(res.chosen)
-    rows = []
-    for k, (a, b) in enumerate(ctx.pair_index):
-        before = float(baseline.pair_lengths_m[a, b])
-        after = float(ver.pair_lengths_m[a, b]) if ver is not None else before
-        st = float(straight[a, b])
-        rows.append([firms[a].id, firms[b].id, firms[a].name, firms[b].name, round(float(ctx.pair_w[k]), 4), st, before, after,
-                     before / st if st > 0 else float("nan"), after / st if st > 0 else float("nan"), after - before,
-                     crossings_used(prep, chosen, a, b) if after < before - 1e-6 else ""])
-    written.append(atomic_write_text(out / "pairs.csv", _csv_text(
-        ["a", "b", "a_name", "b_name", "weight", "straight_m", "before_m", "after_m", "detour_before", "detour_after", "change_m", "crossings_used"], rows)))
-    frows = []
-    soc = sc.social_spaces
-    for i, f in enumerate(firms):
-        fb = [baseline.facility_walk_m[t][i] for t in baseline.facility_walk_m]
-        fa = [ver.facility_walk_m[t][i] for t in ver.facility_walk_m] if ver is not None else fb
-        sw = ver.social_walk_m[i] if (ver is not None and ver.social_walk_m is not None) else (
-            baseline.social_walk_m[i] if baseline.social_walk_m is not None else float("inf"))
-        frows.append([f.id, f.name, f.employees, f.sector, round(f.location.x, 1), round(f.location.y, 1),
-                      float(min(fb)) if fb else float("inf"), float(min(fa)) if fa else float("inf"), float(sw),
-                      bool(soc is not None and sw <= soc.coverage_radius_m + 1e-6)])
-    written.append(atomic_write_text(out / "firms.csv", _csv_text(
-        ["firm", "name", "employees", "sector", "x", "y", "facility_walk_before_m", "facility_walk_after_m", "social_walk_m", "covered"], frows)))
-    return written
+def _render(run: RunData) -> list[Path]:
+    # matplotlib and jinja2 are loaded only when something is drawn (a run without plans, or a
+    # batch worker that does not render, does not pay for them); render never imports rundir.
+    from optimiser.present.render import render_run_data
+
+    return render_run_data(run)
+
+
+def render_run(run_dir: str | Path) -> list[Path]:
+    """Re-render a run directory from its files (``siteopt render``): ``plan.png``, ``plan.svg``,
+    ``distance.png``, ``distance.svg`` and ``report.html``.
+
+    Returns:
+        The paths written.
+
+    Raises:
+        FileReadError: ``run_dir`` is not a run directory or a file in it is unreadable.
+    """
+    return _render(load_run(run_dir))
+
+
+# --------------------------------------------------------------------------- reading
+def _parse_cell(column: str, text: str | None) -> Any:
+    """A CSV cell as int / float / bool / None / str (text columns stay text)."""
+    if column in _TEXT_COLUMNS:
+        return text or ""
+    if text is None:
+        return None
+    s = text.strip()
+    if s == "":
+        return None
+    low = s.lower()
+    if low in ("true", "false"):
+        return low == "true"
+    if low in ("inf", "-inf"):
+        return float(low)
+    if low in ("nan", "none", "null"):
+        return None
+    try:
+        return int(s) if s.lstrip("-").isdigit() else float(s)
+    except ValueError:
+        return s
+
+
+def _read_csv(path: Path) -> list[dict[str, Any]]:
+    try:
+        with open(path, newline="", encoding="utf-8") as fh:
+            return [{k: _parse_cell(k, v) for k, v in row.items()} for row in csv.DictReader(fh)]
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise FileReadError([Problem(str(path), "", f"not a readable CSV file: {exc}")]) from exc
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise FileReadError([Problem(str(path), "", f"not readable JSON: {exc}")]) from exc
+
+
+def read_metrics(path: str | Path) -> RunMetrics:
+    """Read a run's ``metrics.json`` into :class:`RunMetrics`.
+
+    Raises:
+        FileReadError: the file is unreadable, not JSON, or a field has the wrong type (one
+            problem per field, naming it, e.g. ``walk.pairs``).
+    """
+    path = Path(path)
+    data = _read_json(path)
+    if not isinstance(data, dict):
+        raise FileReadError([Problem(str(path), "", "expected a JSON object")])
+    try:
+        return RunMetrics.from_json_dict(data)
+    except ValidationError as exc:
+        raise FileReadError([Problem(str(path), ".".join(str(p) for p in err["loc"]), err["msg"])
+                             for err in exc.errors()]) from exc
+
+
+def _missing(run_dir: Path, name: str) -> FileReadError:
+    return FileReadError([Problem(str(run_dir / name), "", f"missing file: {run_dir} is not a run directory",
+                                  "run `siteopt run --out DIR` first, or pass a run directory")])
+
+
+def load_run(run_dir: str | Path) -> RunData:
+    """Read a run directory (``metrics.json`` and ``layout.geojson`` required; ``pairs.csv`` and
+    ``firms.csv`` used when present, else listed in ``RunData.missing``).
+
+    Raises:
+        FileReadError: not a directory, a required file missing, or a file unreadable or of the
+            wrong shape (naming the file and the field).
+    """
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise FileReadError([Problem(str(run_dir), "", "not a directory (expected a run directory)")])
+    for name in REQUIRED_FILES:
+        if not (run_dir / name).is_file():
+            raise _missing(run_dir, name)
+    metrics = read_metrics(run_dir / "metrics.json")
+    fc = _read_json(run_dir / "layout.geojson")
+    if not isinstance(fc, Mapping) or fc.get("type") != "FeatureCollection":
+        raise FileReadError([Problem(str(run_dir / "layout.geojson"), "type", "expected a FeatureCollection")])
+    layout = project_geojson(fc, metrics.site.crs or "EPSG:27700")
+    optional = {name: _read_csv(run_dir / name) for name in ("pairs.csv", "firms.csv") if (run_dir / name).is_file()}
+    missing = tuple(name for name in ("pairs.csv", "firms.csv") if name not in optional)
+    logger.debug("read %s: %d features, missing %s", run_dir, len(layout.features), missing or "nothing")
+    return RunData(run_dir, metrics, layout, optional.get("pairs.csv", []), optional.get("firms.csv", []), missing)

@@ -1,0 +1,185 @@
+"""The base map under every plan: parcels by status, barriers (carriageways and rail corridors,
+active or not), footpaths, and the barriers' names along their lines."""
+
+from __future__ import annotations
+
+import logging
+import math
+from typing import Any
+
+import numpy as np
+import shapely
+from matplotlib.axes import Axes
+from matplotlib.collections import LineCollection
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch, PathPatch
+from matplotlib.text import Text
+from matplotlib.transforms import Bbox
+
+from optimiser.present.figure import poly_path
+from optimiser.present.formatting import one_line
+from optimiser.present.labels import Labeler, overlap_area, renderer
+from optimiser.present.layers import Feature, Layout, lines
+from optimiser.present.style import CARRIAGEWAY_FC, HALO, PATH_C, RAIL_EC, parcel_style
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["draw_base", "draw_barrier_labels", "barrier_label"]
+
+
+class _Legend:
+    """Legend handles without repeats (one per label)."""
+
+    def __init__(self) -> None:
+        self.handles: list[Any] = []
+        self.seen: set[str] = set()
+
+    def add(self, handle: Any) -> None:
+        label = handle.get_label()
+        if label not in self.seen:
+            self.seen.add(label)
+            self.handles.append(handle)
+
+
+def draw_base(ax: Axes, layout: Layout, *, faint: bool = False) -> list[Any]:
+    """Parcels, barriers and paths (``faint`` for a map whose subject is drawn over them).
+
+    Returns:
+        The legend handles of what was drawn.
+    """
+    legend = _Legend()
+    alpha = 0.55 if faint else 1.0
+    _draw_parcels(ax, layout, alpha, legend)
+    for f in layout.layer("barrier"):
+        if str(f.props.get("kind", "")) == "carriageway":
+            _draw_carriageway(ax, f, alpha, legend)
+        else:
+            _draw_corridor(ax, f, alpha, legend)
+    paths = [xy for f in layout.layer("path") for xy in lines(f.geometry)]
+    if paths:
+        ax.add_collection(LineCollection(paths, colors=PATH_C, linewidths=0.8, alpha=0.8 * alpha, zorder=4,
+                                         capstyle="round"))
+        legend.handles.append(Line2D([], [], color=PATH_C, lw=0.8, label="Footpath / footway"))
+    return legend.handles
+
+
+def _draw_parcels(ax: Axes, layout: Layout, alpha: float, legend: _Legend) -> None:
+    for f in layout.layer("parcel"):
+        st = parcel_style(f.props.get("status"))
+        path = poly_path(f.geometry)
+        if path is None:
+            continue
+        patch = PathPatch(path, fc=st.fc, ec=st.ec, lw=0.7, hatch=st.hatch, alpha=alpha, zorder=1)
+        if st.hatch and hasattr(patch, "set_hatch_linewidth"):
+            patch.set_hatch_linewidth(0.4)
+        ax.add_patch(patch)
+        legend.add(Patch(fc=st.fc, ec=st.ec, hatch=st.hatch, label=st.label))
+
+
+def _is_active(f: Feature) -> bool:
+    return f.props.get("active", True) not in (False, "false", 0)
+
+
+def _band(f: Feature) -> Any:
+    kind = str(f.props.get("kind", ""))
+    width_m = float(f.props.get("width_m") or (30.0 if kind == "carriageway" else 20.0))
+    return poly_path(f.geometry.buffer(width_m / 2.0, cap_style="flat"))
+
+
+def _draw_carriageway(ax: Axes, f: Feature, alpha: float, legend: _Legend) -> None:
+    path = _band(f)
+    if path is None:
+        return
+    active = _is_active(f)
+    ax.add_patch(PathPatch(path, fc=CARRIAGEWAY_FC, ec="#3d4650", lw=0.6, alpha=(0.85 if active else 0.25) * alpha,
+                           zorder=3, ls="-" if active else "--"))
+    for xy in lines(f.geometry):
+        ax.plot(xy[:, 0], xy[:, 1], color="white", lw=0.7, ls=(0, (6, 6)), zorder=3.1, alpha=0.9)
+    legend.add(Patch(fc=CARRIAGEWAY_FC, ec="#3d4650", alpha=0.85 if active else 0.25,
+                     label="Dual carriageway (barrier)" if active else "Carriageway (inactive)"))
+
+
+def _draw_corridor(ax: Axes, f: Feature, alpha: float, legend: _Legend) -> None:
+    path = _band(f)
+    if path is None:
+        return
+    if _is_active(f):
+        ax.add_patch(PathPatch(path, fc="#f3dfcf", ec=RAIL_EC, lw=0.9, hatch="///", alpha=0.55 * alpha, zorder=2.5))
+        for xy in lines(f.geometry):
+            ax.plot(xy[:, 0], xy[:, 1], color=RAIL_EC, lw=1.2, ls="-.", zorder=2.6, alpha=0.9)
+        legend.add(Patch(fc="#f3dfcf", ec=RAIL_EC, hatch="///", alpha=0.7, label="Rail corridor (no-build)"))
+    else:
+        ax.add_patch(PathPatch(path, fc="none", ec=RAIL_EC, lw=0.7, ls=(0, (4, 4)), alpha=0.35, zorder=2.5))
+        legend.add(Patch(fc="none", ec=RAIL_EC, ls="--", alpha=0.5, label="Rail corridor (inactive)"))
+
+
+def barrier_label(f: Feature) -> str:
+    """The name written along a barrier (``(inactive)`` when the scenario switches it off)."""
+    name = str(f.props.get("name") or f.props.get("id") or f.props.get("kind", ""))
+    return one_line(name, 44) + ("" if _is_active(f) else " (inactive)")
+
+
+def draw_barrier_labels(ax: Axes, layout: Layout, labeler: Labeler) -> None:
+    """Name each barrier along its line, at a spot clear of placement symbols (a name that does
+    not fit inside the map is left to the legend)."""
+    x0, x1 = ax.get_xlim()
+    y0, y1 = ax.get_ylim()
+    view = shapely.box(x0, y0, x1, y1).buffer(-0.04 * (x1 - x0))
+    for f in layout.layer("barrier"):
+        if _band(f) is None:  # nothing drawn, nothing to name
+            continue
+        vis = f.geometry.intersection(view)
+        parts = lines(vis) if not vis.is_empty else []
+        if not parts:
+            continue
+        best = _best_barrier_label(ax, f, shapely.LineString(max(parts, key=len)), labeler)
+        if best is None:
+            continue
+        text, box, outside = best
+        if outside > 1.0:
+            text.remove()
+        else:
+            text.set_gid(f"barrier-label-{f.id}")
+            labeler.add_box(box)
+
+
+def _angle_deg(ax: Axes, geom: shapely.LineString, frac: float) -> tuple[float, float, float]:
+    """Position and text angle (degrees, kept upright) along ``geom`` at ``frac`` of its length."""
+    p = geom.interpolate(frac, normalized=True)
+    q = geom.interpolate(min(frac + 0.01, 1.0), normalized=True)
+    a, b = ax.transData.transform(np.array([(p.x, p.y), (q.x, q.y)]))
+    ang = math.degrees(math.atan2(b[1] - a[1], b[0] - a[0]))
+    if ang > 90:
+        ang -= 180
+    elif ang < -90:
+        ang += 180
+    return float(p.x), float(p.y), ang
+
+
+def _best_barrier_label(ax: Axes, f: Feature, geom: shapely.LineString,
+                        labeler: Labeler) -> tuple[Text, Bbox, float] | None:
+    rend = renderer(ax.figure)
+    axbox = ax.get_window_extent(rend)
+    kind = f.props.get("kind")
+    name = barrier_label(f)
+    best: tuple[float, Text, Bbox, float] | None = None
+    for frac in (0.5, 0.3, 0.7, 0.15, 0.85, 0.4, 0.6):
+        x, y, ang = _angle_deg(ax, geom, frac)
+        t = ax.text(x, y, name, rotation=ang, rotation_mode="anchor", ha="center", va="center",
+                    fontsize=7.5, color="white" if kind == "carriageway" else RAIL_EC,
+                    fontweight="bold", zorder=20, style="italic")
+        if kind != "carriageway":
+            t.set_path_effects(HALO)
+        bb = t.get_window_extent(rend)
+        inside = Bbox.intersection(bb, axbox)
+        outside = bb.width * bb.height - (inside.width * inside.height if inside is not None else 0.0)
+        score = sum(overlap_area(bb, o) for o in labeler.hard) + 10 * max(outside, 0.0)
+        if best is None or score < best[0]:
+            if best is not None:
+                best[1].remove()
+            best = (score, t, bb, outside)
+        else:
+            t.remove()
+        if score == 0:
+            break
+    return None if best is None else (best[1], best[2], best[3])

@@ -1,0 +1,107 @@
+"""Text formatting shared by the plans, the report and the comparison: numbers, metres, pounds,
+per cent, and short names for map labels.
+
+Every formatter takes ``None`` (a figure the run does not have) and returns an en dash.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import re
+import textwrap
+from typing import Any
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["fmt_num", "fmt_m", "fmt_pct", "fmt_gbp", "short_name", "strip_parens", "one_line", "nice_type",
+           "reduction_text", "as_float"]
+
+DASH = "–"
+
+
+def as_float(value: Any) -> float | None:
+    """``value`` as a finite float, or None (not a number, None, inf or nan)."""
+    try:
+        x = float(value)
+    except (TypeError, ValueError):
+        return None
+    return x if math.isfinite(x) else None
+
+
+def fmt_num(value: Any, digits: int = 0) -> str:
+    """``1,234`` (``digits`` decimals); an en dash for None or a non-finite number."""
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return DASH
+    try:
+        return f"{float(value):,.{digits}f}"
+    except (TypeError, ValueError):
+        return str(value)
+
+
+def fmt_m(value_m: Any) -> str:
+    """A length in metres: ``1,234 m``."""
+    return DASH if value_m is None else f"{fmt_num(value_m)} m"
+
+
+def fmt_pct(value: Any, digits: int = 1, *, share: bool = False) -> str:
+    """Per cent; ``share=True`` means ``value`` is a 0-1 share."""
+    if value is None:
+        return DASH
+    try:
+        x = float(value) * (100.0 if share else 1.0)
+    except (TypeError, ValueError):
+        return str(value)
+    return f"{x:.{digits}f}%"
+
+
+def fmt_gbp(value_gbp: Any) -> str:
+    """Pounds, short: ``£2.55m``, ``£350k``, ``£900``."""
+    if value_gbp is None:
+        return DASH
+    try:
+        x = float(value_gbp)
+    except (TypeError, ValueError):
+        return str(value_gbp)
+    if abs(x) >= 1e6:
+        return f"£{x / 1e6:.2f}m"
+    if abs(x) >= 1e3:
+        return f"£{x / 1e3:.0f}k"
+    return f"£{x:.0f}"
+
+
+def strip_parens(name: Any) -> str:
+    """'AMRC with Boeing (original building, Wallis Way)' -> 'AMRC with Boeing' (labels only)."""
+    full = " ".join(str(name).split())
+    short = re.sub(r"\s*\([^)]*\)", "", full).strip(" ,;-")
+    return short if len(short) >= 4 else full
+
+
+def short_name(name: str, width: int = 18) -> str:
+    """Two lines at most, so labels stay short on the plan."""
+    name = strip_parens(name)
+    if len(name) <= width + 2:
+        return name
+    lines = textwrap.wrap(name, width)
+    if len(lines) <= 2:
+        return "\n".join(lines)
+    return lines[0] + "\n" + textwrap.shorten(" ".join(lines[1:]), width, placeholder="…")
+
+
+def one_line(name: Any, width: int = 22) -> str:
+    """One line of at most ``width`` characters (parenthesised parts dropped)."""
+    return textwrap.shorten(strip_parens(name), width, placeholder="…")
+
+
+def nice_type(kind: Any) -> str:
+    """``shared_lab`` -> ``shared lab``."""
+    return str(kind or "").replace("_", " ")
+
+
+def reduction_text(reduction_pct: float | None) -> str:
+    """' (−5.0%)' for a 5% reduction, ' (+2.0%)' for an increase, ' (no change)' near 0."""
+    if not isinstance(reduction_pct, int | float) or not math.isfinite(reduction_pct):
+        return ""
+    if abs(reduction_pct) < 0.05:
+        return " (no change)"
+    return f" (−{reduction_pct:.1f}%)" if reduction_pct > 0 else f" (+{-reduction_pct:.1f}%)"

@@ -1,0 +1,106 @@
+"""The look of the plans: colours, parcel styles, figure sizes and :class:`PlanStyle`, the
+scales shared between panels."""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass
+
+from matplotlib import patheffects
+from matplotlib.patheffects import AbstractPathEffect
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["PlanStyle", "ParcelStyle", "PARCEL_STYLE", "PARCEL_OTHER", "parcel_style", "size_keys", "PLAN_DPI",
+           "PLAN_SIZE", "MAP_RECT", "HALO"]
+
+PLAN_DPI = 150
+PLAN_SIZE = (13.0, 9.0)  # inches
+MAP_RECT = (0.035, 0.035, 0.70, 0.855)  # axes rect of the map in a single-plan figure
+DISTANCE_SIZE = (11.0, 8.6)  # inches
+DISTANCE_RECT = (0.03, 0.035, 0.76, 0.86)
+
+
+@dataclass(frozen=True)
+class ParcelStyle:
+    """Fill, edge, legend label and hatch of one parcel status."""
+
+    fc: str
+    ec: str
+    label: str
+    hatch: str | None = None
+
+
+PARCEL_STYLE: dict[str, ParcelStyle] = {
+    "occupied": ParcelStyle("#dcd6cc", "#a89f91", "Occupied plot"),
+    "buildable": ParcelStyle("#f7eec4", "#c9b46a", "Buildable plot"),
+    "reserved": ParcelStyle("#ebe3f2", "#a18fb5", "Reserved plot", ".."),
+    "open_space": ParcelStyle("#d6ecce", "#8fbf83", "Open space"),
+}
+PARCEL_OTHER = ParcelStyle("#eeeeee", "#aaaaaa", "Other plot")
+
+
+def parcel_style(status: object) -> ParcelStyle:
+    """The style of a parcel status (``PARCEL_OTHER`` for an unknown one)."""
+    return PARCEL_STYLE.get(str(status), PARCEL_OTHER)
+
+
+CARRIAGEWAY_FC = "#5f6b78"
+RAIL_EC = "#9c5b2e"
+PATH_C = "#8c8c8c"
+FIRM_C = "#27384a"
+FACILITY_C = "#f39c12"
+FACILITY_EC = "#5a3a00"
+FACILITY_TEXT_C = "#a0522d"
+EXISTING_FACILITY_C = "#95a5a6"
+EXISTING_TEXT_C = "#5d6d6e"
+SOCIAL_C = "#8e44ad"
+CROSSING_C = "#d62728"
+EXISTING_CROSSING_C = "#111111"
+ROUTE_BEFORE_C = "#555555"
+ROUTE_AFTER_C = "#1f6fb4"
+LABEL_C = "#1b2631"
+BACKGROUND = "#ffffff"
+MAP_BACKGROUND = "#fbfbf8"
+
+HALO: list[AbstractPathEffect] = [patheffects.withStroke(linewidth=2.6, foreground="white")]
+
+
+@dataclass(frozen=True)
+class PlanStyle:
+    """Scales shared between panels (compare uses one style for every run)."""
+
+    employees_max: float | None = None
+    """Employees of the largest firm drawn at the largest marker; None: this run's largest."""
+    min_radius_pt: float = 3.5
+    max_radius_pt: float = 13.0
+    label_fontsize: float = 7.5
+    placement_fontsize: float = 8.0
+    show_candidates: bool = True
+    max_routes: int = 3
+    firm_labels: bool = True
+    """Name the firms (compare panels of a dense site turn this off; the legend keeps sizes)."""
+    distance_names: bool = True
+    """Distance map labels: name + value (True) or the value only, and no 'no change' labels."""
+
+    def firm_radius_pt(self, employees: float, emp_max: float) -> float:
+        """Marker radius (points) of a firm: its area grows with ``employees``.
+
+        Args:
+            employees: the firm's employees.
+            emp_max: the largest firm's employees in this run (``employees_max`` wins if set).
+        """
+        emp_max = max(float(self.employees_max or emp_max or 1.0), 1.0)
+        frac = math.sqrt(max(float(employees or 0.0), 0.0) / emp_max)
+        return self.min_radius_pt + (self.max_radius_pt - self.min_radius_pt) * min(frac, 1.0)
+
+
+def size_keys(emp_max: float) -> list[float]:
+    """Employee counts shown in the legend's firm-size key (up to three round numbers)."""
+    emp_max = max(float(emp_max), 1.0)
+    mag = 10 ** math.floor(math.log10(emp_max))
+    top = math.floor(emp_max / mag) * mag
+    keys = sorted({max(round(top / 10 / mag * 10) * mag / 10, 1.0), top / 2, top}) if top >= 10 else [top]
+    keys = [k for k in keys if k > 0]
+    return sorted(set(float(round(k)) for k in keys))
