@@ -10,6 +10,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks" / "joi
 
 from generate import make_district  # noqa: E402
 
+from optimiser.model.problem import ClientKey  # noqa: E402
 from optimiser.pipeline import prepare  # noqa: E402
 from optimiser.solve.strategy import solve  # noqa: E402
 from optimiser.verify import verify  # noqa: E402
@@ -54,3 +55,23 @@ def test_small_district_both_backends_agree_and_verify():
         objs[backend] = res.objective
     assert objs["cpsat"] == objs["cbc"]
     assert prep.problem.objective_of(set(solve(prep.problem, "cpsat", time_limit_s=30).chosen)) == objs["cpsat"]
+
+
+def test_client_identities_are_typed_and_print_as_before():
+    assert str(ClientKey.pair("a", "b")) == "pair:a|b"
+    assert str(ClientKey.access("cafe_hub", "a")) == "access:cafe_hub:a"
+    assert str(ClientKey.social("a")) == "social:a"
+    assert ClientKey.pair("a", "b").subject == "a to b"
+    sc = make_district(10, 16, 6, 1, seed=1, budget_gbp=2_000_000.0)
+    prep = prepare(sc)
+    firm_ids = {f.id for f in sc.site.firms}
+    kinds = set()
+    for c in prep.problem.clients:
+        assert isinstance(c.key, ClientKey)
+        assert c.key.kind == c.kind and c.key.firm in firm_ids
+        if c.kind == "pair":
+            assert c.key.other in firm_ids and c.key.facility_type is None
+        else:
+            assert c.key.other is None
+        kinds.add(c.kind)
+    assert {"pair", "access"} <= kinds
