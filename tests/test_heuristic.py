@@ -16,6 +16,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks" / "joi
 from generate import make_district  # noqa: E402
 from test_optimiser_zoo import CASES  # noqa: E402
 
+from optimiser.inputs.domain import SolveOptions  # noqa: E402
 from optimiser.model.problem import Client, Constraint, Decision, Penalty, Problem  # noqa: E402
 from optimiser.pipeline import prepare  # noqa: E402
 from optimiser.solve import cpsat  # noqa: E402
@@ -125,8 +126,8 @@ def test_greedy_on_random_problems(seed):
 @pytest.mark.parametrize("name", ["budget_forbids_best", "facility_count_spacing", "weighted_coverage", "corridor_facility"])
 def test_hint_never_makes_results_worse(name):
     p = _zoo(name)
-    with_hint = cpsat.solve(p, time_limit_s=20, seed=0, workers=1)
-    without = cpsat.solve(p, time_limit_s=20, seed=0, workers=1, use_hint=False)
+    with_hint = cpsat.solve(p, SolveOptions(time_limit_s=20, seed=0, workers=1))
+    without = cpsat.solve(p, SolveOptions(time_limit_s=20, seed=0, workers=1), use_hint=False)
     assert with_hint.status == without.status == "optimal"
     assert with_hint.objective == without.objective
 
@@ -144,7 +145,7 @@ def test_no_solution_in_time_returns_greedy_as_feasible():
     p = prepare(make_district(50, 100, 20, 1, seed=0)).problem
     g = greedy_layout(p)
     assert g is not None
-    res = cpsat.solve(p, time_limit_s=0.001, seed=0, workers=1)
+    res = cpsat.solve(p, SolveOptions(time_limit_s=0.001, seed=0, workers=1))
     assert res.status == "feasible"  # never "optimal", never "unknown" with a feasible greedy
     assert res.objective == p.objective_of(set(res.chosen))
     assert res.bound is not None and res.bound <= res.objective
@@ -183,7 +184,7 @@ def test_improve_sites_is_feasible_never_worse_and_keeps_crossings_and_counts(na
 def test_improve_sites_finds_the_best_hubs_for_the_crossings_on_a_district():
     """40 firms, 3 hubs of 80 sites: from the greedy layout, re-choosing the hubs by
     interchange reaches the exact optimum of the hubs with the greedy's crossings fixed."""
-    from optimiser.model.problem import fix_decisions
+    from optimiser.model.transforms import fix_decisions
     from optimiser.solve.heuristic import improve_sites
 
     p = prepare(make_district(40, 80, 16, 1, seed=3)).problem

@@ -6,16 +6,24 @@ u in [0, 1] (integral at any integer point of the decisions), the same objective
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import tempfile
 import time
+from collections.abc import Iterable
 
 import pulp
 
 from optimiser.errors import SolverError
+from optimiser.inputs.domain import SolveOptions
 from optimiser.model.problem import Problem
-from optimiser.solve.result import SolveResult, relative_gap
+from optimiser.solve.explain import explain_infeasible
+from optimiser.solve.heuristic import HintValues
+from optimiser.solve.result import SolveResult, Status, relative_gap
+from optimiser.solve.warmstart import WarmStart, warm_start
+
+logger = logging.getLogger(__name__)
 
 
 def build_model(problem: Problem) -> tuple[pulp.LpProblem, list[pulp.LpVariable]]:
@@ -52,6 +60,7 @@ def build_model(problem: Problem) -> tuple[pulp.LpProblem, list[pulp.LpVariable]
 
 
 def _bound_from_log(text: str) -> float | None:
+    """The lower bound CBC's log reports, if any."""
     for pat in (r"Lower bound:\s*([-0-9.eE+]+)", r"Best possible:\s*([-0-9.eE+]+)"):
         m = re.search(pat, text)
         if m:
@@ -59,77 +68,98 @@ def _bound_from_log(text: str) -> float | None:
     return None
 
 
-def _set_warm_start(problem: Problem, lp: pulp.LpProblem, hint) -> None:
+def _set_warm_start(problem: Problem, lp: pulp.LpProblem, hint: HintValues) -> None:
     """Initial values for every variable (names as in :func:`build_model`)."""
-    hx, hov, hu, hunc = hint
     v = lp.variablesDict()
-    for j, val in enumerate(hov.tolist()):
+    for j, val in enumerate(hint.open_options.tolist()):
         name = f"x{j}" if j < len(problem.decisions) else f"w{j}"
         if name in v:
             v[name].setInitialValue(int(val))
     for j, (k, lev, _, _) in enumerate(problem.level_terms()):
         name = f"u{k}_{lev}"
         if name in v:
-            v[name].setInitialValue(int(hu[j]))
-    for k, val in enumerate(hunc.tolist()):
+            v[name].setInitialValue(int(hint.level_u[j]))
+    for k, val in enumerate(hint.uncovered.tolist()):
         if f"p{k}" in v:
             v[f"p{k}"].setInitialValue(int(val))
 
 
-def solve(problem: Problem, *, time_limit_s: float = 60.0, seed: int = 0, workers: int = 1,
-          use_hint: bool = True, starts=()) -> SolveResult:
-    """Solve with CBC; a time limit returns the incumbent with the bound CBC reports.
-    Among layouts with the same walking objective, the cheapest is returned. A greedy
-    layout (or the best feasible one of ``starts``) is passed as a MIP start, and returned
-    ("feasible") if CBC finds nothing."""
-    t0 = time.perf_counter()
-    greedy, greedy_obj, hint, greedy_s = (None, None, None, 0.0)
-    if use_hint:
-        from optimiser.solve.cpsat import warm_start
+def _run_cbc(lp: pulp.LpProblem, time_limit_s: float, seed: int, workers: int, warm: bool) -> str:
+    """Run CBC on ``lp``; returns its log.
 
-        greedy, greedy_obj, hint, greedy_s = warm_start(problem, time_limit_s, starts)
-    lp, x = build_model(problem)
-    if hint is not None:
-        _set_warm_start(problem, lp, hint)
+    Raises:
+        SolverError: the CBC binary is missing or crashed.
+    """
     fd, log_path = tempfile.mkstemp(prefix="siteopt-cbc-", suffix=".log")
     os.close(fd)
     try:
-        cmd = pulp.PULP_CBC_CMD(msg=False, timeLimit=float(max(time_limit_s - greedy_s, 0.5 * time_limit_s)),
-                                threads=int(workers), warmStart=hint is not None,
+        cmd = pulp.PULP_CBC_CMD(msg=False, timeLimit=float(time_limit_s), threads=int(workers), warmStart=warm,
                                 options=[f"randomSeed {int(seed) + 1}", "randomCbcSeed 1"], logPath=log_path)
         try:
             lp.solve(cmd)
         except pulp.PulpSolverError as exc:  # pragma: no cover - binary missing / crashed
             raise SolverError(f"CBC failed: {exc}") from exc
         with open(log_path, encoding="utf-8", errors="replace") as fh:
-            log = fh.read()
+            return fh.read()
     finally:
         os.unlink(log_path)
+
+
+def solve(problem: Problem, options: SolveOptions, *, use_hint: bool = True,
+          starts: Iterable[Iterable[int]] = ()) -> SolveResult:
+    """Solve with CBC; a time limit returns the incumbent with the bound CBC reports.
+
+    Among layouts with the same walking objective, the cheapest is returned. A greedy layout
+    (or the best feasible one of ``starts``, :mod:`optimiser.solve.warmstart`) is passed as a
+    MIP start, and returned ("feasible") if CBC finds nothing. CBC has no deterministic work
+    limit: a time-limited CBC run depends on the machine's speed.
+
+    Args:
+        problem: the problem.
+        options: ``time_limit_s`` (wall seconds, including the warm start; CBC keeps at least
+            half of it), ``seed``, ``workers``.
+        use_hint: start from the warm start.
+        starts: candidate start layouts (decision ids).
+
+    Returns:
+        A complete :class:`SolveResult`.
+
+    Raises:
+        SolverError: the CBC binary is missing or crashed.
+    """
+    t0 = time.perf_counter()
+    limit, seed = options.time_limit_s, options.seed
+    start = warm_start(problem, limit, starts) if use_hint else WarmStart()
+    lp, x = build_model(problem)
+    if start.hint is not None:
+        _set_warm_start(problem, lp, start.hint)
+    log = _run_cbc(lp, max(limit - start.seconds, 0.5 * limit), seed, options.workers, start.hint is not None)
     secs = time.perf_counter() - t0
     st = pulp.LpStatus[lp.status]
     sol = lp.sol_status
+    logger.info("CBC: status %s (solution %s), %.2f s", st, sol, secs)
     if st == "Infeasible":
-        from optimiser.solve.cpsat import explain_infeasible
-
-        conflicts = explain_infeasible(problem, time_limit_s=max(5.0, time_limit_s / 2), seed=seed)
-        return SolveResult("infeasible", None, None, None, secs, "cbc", seed, (), conflicts, "no layout meets every requirement")
+        conflicts = explain_infeasible(problem, time_limit_s=max(5.0, limit / 2), seed=seed)
+        return SolveResult(Status.INFEASIBLE, None, None, None, secs, "cbc", seed, (), conflicts,
+                           "no layout meets every requirement")
     if sol in (pulp.LpSolutionOptimal, pulp.LpSolutionIntegerFeasible) and st == "Optimal":
         val = pulp.value(lp.objective)
         obj = float(round(val)) if val is not None else float(problem.objective_of(set()))  # constant objective
         chosen = tuple(i for i, v in enumerate(x) if (v.value() or 0) > 0.5)
         if sol == pulp.LpSolutionOptimal and "Stopped on time" not in log:
-            return SolveResult("optimal", obj, obj, 0.0, secs, "cbc", seed, chosen, (), "proven optimal")
+            return SolveResult(Status.OPTIMAL, obj, obj, 0.0, secs, "cbc", seed, chosen, (), "proven optimal")
         bound = _bound_from_log(log)
-        if greedy is not None and greedy_obj < problem.objective_of(set(chosen)):
-            obj, chosen = float(greedy_obj), greedy  # never report worse than the MIP start
+        if start.layout is not None and start.objective is not None and start.objective < problem.objective_of(set(chosen)):
+            obj, chosen = float(start.objective), start.layout  # never report worse than the MIP start
         gap = relative_gap(obj, bound)
-        return SolveResult("feasible", obj, bound, gap, secs, "cbc", seed, chosen, (),
+        return SolveResult(Status.FEASIBLE, obj, bound, gap, secs, "cbc", seed, chosen, (),
                            "time limit reached" + (f"; gap {100 * gap:.2f}%" if gap is not None else "; no bound reported"))
     bound = _bound_from_log(log)
-    if greedy is not None:
-        bound = min(float(greedy_obj), max(bound if bound is not None else float(problem.constant), float(problem.constant)))
-        gap = relative_gap(float(greedy_obj), bound)
-        return SolveResult("feasible", float(greedy_obj), bound, gap, secs, "cbc", seed, greedy, (),
+    if start.layout is not None and start.objective is not None:
+        obj = float(start.objective)
+        bound = min(obj, max(bound if bound is not None else float(problem.constant), float(problem.constant)))
+        gap = relative_gap(obj, bound)
+        return SolveResult(Status.FEASIBLE, obj, bound, gap, secs, "cbc", seed, start.layout, (),
                            f"CBC found no solution in time; greedy layout, gap {100 * (gap or 0):.2f}%",
                            {"incumbent": "greedy"})
-    return SolveResult("unknown", None, bound, None, secs, "cbc", seed, (), (), f"CBC status {st}: no solution")
+    return SolveResult(Status.UNKNOWN, None, bound, None, secs, "cbc", seed, (), (), f"CBC status {st}: no solution")

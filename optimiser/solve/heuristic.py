@@ -24,12 +24,19 @@ that :meth:`Problem.is_feasible` accepts (or ``None``).
 
 from __future__ import annotations
 
+import logging
 import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 import scipy.sparse as sp
 
 from optimiser.model.problem import Problem
+from optimiser.pmedian import solve_pmedian
+
+logger = logging.getLogger(__name__)
 
 _BIG = np.iinfo(np.int64).max // 4
 _MAX_MATRIX = 25_000_000
@@ -93,6 +100,8 @@ class Evaluator:
         self.hi_only = self.hi[self.has_hi]
         self.monotone = bool((tval >= 0).all()) if tval.size else True
         self.cost = np.array([d.cost_gbp for d in problem.decisions], dtype=float)
+        self.size = int(self.A.nnz + self.M.nnz + self.P.nnz + self.C.nnz)
+        """Incidences (non-zeros of the four matrices): the unit of the greedy's work limit."""
 
     # ------------------------------------------------------------------ evaluation
     def layout(self, chosen) -> np.ndarray:
@@ -289,37 +298,94 @@ def _complete(ev: Evaluator, x: np.ndarray, banned: np.ndarray) -> tuple[np.ndar
     return best
 
 
-def greedy_layout(problem: Problem, *, time_budget_s: float = 5.0, evaluator: Evaluator | None = None) -> tuple[int, ...] | None:
-    """A feasible layout (sorted decision ids) found greedily, or ``None`` if the greedy
-    finds none. Deterministic: the swap pass is bounded by a count, the time budget is only
-    a safety net for very large problems."""
-    t0 = time.perf_counter()
-    ev = evaluator or Evaluator(problem)
-    n = len(problem.decisions)
-    x0 = np.zeros(n, dtype=np.int8)
-    banned = np.zeros(n, dtype=bool)
-    res = _complete(ev, x0, banned)
-    if res is None:
-        return None
-    x, obj = res
-    # (c) swap pass: drop one chosen decision, re-complete without it
+GREEDY_SWAP_WORK = 50_000_000
+"""The greedy's work limit: its swap pass re-completes at most this many incidences in total
+(each re-completion counts the problem's incidences, ``Evaluator.size``). A count, not a
+clock, so the layout is the same on an idle and a loaded machine; measured: the swap pass
+ends by itself after 15-30 re-completions at 40-100 firms (at most 1 s), well inside it."""
+
+GREEDY_MIN_SWAPS = 8
+"""...but the swap pass may always try this many re-completions."""
+
+
+@dataclass(frozen=True)
+class GreedyResult:
+    """What :func:`greedy_search` found.
+
+    Attributes:
+        layout: sorted decision ids of a feasible layout, or ``None``.
+        swaps_tried: re-completions the swap pass ran.
+        stopped_by: "done" (no swap improves), "work limit" (``GREEDY_SWAP_WORK``) or
+            "safety net" (the wall-clock ``safety_net_s``: the layout may differ from an
+            idle machine's).
+        seconds: wall seconds.
+    """
+
+    layout: tuple[int, ...] | None
+    swaps_tried: int
+    stopped_by: str
+    seconds: float
+
+
+def _swap_pass(ev: Evaluator, x: np.ndarray, obj: int, max_swaps: int, t0: float,
+               safety_net_s: float) -> tuple[np.ndarray, int, int, str]:
+    """Phase (c): drop one chosen decision, re-complete without it, keep the change if the
+    objective falls; up to 3 rounds. Returns (x, objective, swaps tried, stopped by)."""
+    banned = np.zeros(ev.n_d, dtype=bool)
+    tried = 0
     improved = True
     rounds = 0
-    while improved and rounds < 3 and time.perf_counter() - t0 < time_budget_s:
+    while improved and rounds < 3:
         improved = False
         rounds += 1
         for d in np.nonzero(x)[0].tolist():
-            if time.perf_counter() - t0 > time_budget_s:
-                break
+            if tried >= max_swaps:
+                return x, obj, tried, "work limit"
+            if time.perf_counter() - t0 > safety_net_s:
+                return x, obj, tried, "safety net"
             y = x.copy()
             y[d] = 0
             ban = banned.copy()
             ban[d] = True
+            tried += 1
             r = _complete(ev, y, ban)
             if r is not None and r[1] < obj:
                 x, obj = r
                 improved = True
                 break
+    return x, obj, tried, "done"
+
+
+def greedy_search(problem: Problem, *, evaluator: Evaluator | None = None, max_work: int = GREEDY_SWAP_WORK,
+                  safety_net_s: float = 60.0) -> GreedyResult:
+    """A feasible layout found greedily (phases (a)-(c) of the module docstring).
+
+    Deterministic: the swap pass is bounded by a work limit (``max_work`` incidences
+    re-completed, at least ``GREEDY_MIN_SWAPS`` re-completions); the wall-clock
+    ``safety_net_s`` only stops it on a very large or badly overloaded run, and the result
+    says so (``stopped_by``).
+
+    Args:
+        problem: the problem.
+        evaluator: an :class:`Evaluator` of ``problem`` (built when not given).
+        max_work: the work limit of the swap pass, incidences.
+        safety_net_s: wall-clock safety net, seconds.
+
+    Returns:
+        A :class:`GreedyResult` (``layout`` is ``None`` when the greedy finds nothing feasible).
+    """
+    t0 = time.perf_counter()
+    ev = evaluator or Evaluator(problem)
+    n = len(problem.decisions)
+    res = _complete(ev, np.zeros(n, dtype=np.int8), np.zeros(n, dtype=bool))
+    if res is None:
+        logger.debug("greedy: no feasible layout found")
+        return GreedyResult(None, 0, "done", time.perf_counter() - t0)
+    max_swaps = max(GREEDY_MIN_SWAPS, max_work // max(ev.size, 1))
+    x, obj, tried, stopped_by = _swap_pass(ev, res[0], res[1], max_swaps, t0, safety_net_s)
+    if stopped_by == "safety net":
+        logger.warning("greedy: the wall-clock safety net (%.1f s) stopped the swap pass after %d swaps", safety_net_s,
+                       tried)
     # drop what nothing needs (cheaper, same or better objective)
     for d in sorted(np.nonzero(x)[0].tolist(), key=lambda i: -problem.decisions[i].cost_gbp):
         y = x.copy()
@@ -328,47 +394,91 @@ def greedy_layout(problem: Problem, *, time_budget_s: float = 5.0, evaluator: Ev
             o = ev.objective(y)
             if o <= obj:
                 x, obj = y, o
-    if not ev.feasible(x):
-        return None
-    return tuple(int(i) for i in np.nonzero(x)[0])
+    layout = tuple(int(i) for i in np.nonzero(x)[0]) if ev.feasible(x) else None
+    secs = time.perf_counter() - t0
+    logger.debug("greedy: objective %s, %d swaps tried, stopped by %s, %.2f s", obj, tried, stopped_by, secs)
+    return GreedyResult(layout, tried, stopped_by, secs)
 
 
-def hint_values(problem: Problem, chosen: tuple[int, ...], evaluator: Evaluator | None = None):
-    """Values of every model variable at a layout: (x per decision, open per option,
-    u per level in ``level_terms`` order, uncovered per penalty)."""
+def greedy_layout(problem: Problem, *, evaluator: Evaluator | None = None, max_work: int = GREEDY_SWAP_WORK,
+                  safety_net_s: float = 60.0) -> tuple[int, ...] | None:
+    """The layout of :func:`greedy_search` (sorted decision ids), or ``None`` if the greedy
+    finds none."""
+    return greedy_search(problem, evaluator=evaluator, max_work=max_work, safety_net_s=safety_net_s).layout
+
+
+class HintValues(NamedTuple):
+    """Values of every model variable at a layout (what a backend's warm start sets).
+
+    Attributes:
+        x: 0/1 per decision.
+        open_options: whether each option is open.
+        level_u: the level variable ``u`` per radius level, in ``Problem.level_terms`` order
+            (1 while no option at or below the level is open).
+        uncovered: whether each penalty is uncovered.
+    """
+
+    x: np.ndarray
+    open_options: np.ndarray
+    level_u: np.ndarray
+    uncovered: np.ndarray
+
+
+def hint_values(problem: Problem, chosen: Iterable[int], evaluator: Evaluator | None = None) -> HintValues:
+    """Values of every model variable at the layout ``chosen`` (decision ids)."""
     ev = evaluator or Evaluator(problem)
     x = ev.layout(chosen)
     ov = ev.open_options(x)
     length, _ = ev.client_lengths(ov)
     # u = 1 iff no option at or below this level is open, i.e. the level is shorter than the length
     u = ev.lev_len < length[ev.lev_client]
-    return x, ov, u, ev.uncovered(ov)
+    return HintValues(x, ov, u, ev.uncovered(ov))
 
 
-def improve_sites(problem: Problem, chosen, *, evaluator: Evaluator | None = None, max_moves: int = 50,
-                  tries_per_move: int = 20, time_limit_s: float = 5.0) -> tuple[int, ...]:
-    """Swap local search over the open facility and social-space sites, crossings fixed.
+class _SiteMatrix:
+    """The p-median view of a layout with its crossings fixed: clients x sites walking lengths.
 
-    With the layout's crossings fixed, every walk to a facility is a nearest-open-site
-    distance, so the classic p-median interchange applies: each open site is swapped for the
-    closed site of the same kind and cost (counts and budget unchanged) that lowers the
-    weighted walk most, estimated for all candidates at once from a clients x sites matrix.
-    Each move is confirmed on the exact objective and constraints (spacing, coverage...) of
-    :class:`Evaluator`; the best confirmed improving swap is made, until none improves or
-    ``max_moves`` is reached or ``time_limit_s`` has passed (checked between steps). Returns
-    the (sorted) decision ids, never a worse layout (the layout unchanged when the clients x
-    sites matrix would exceed ``_MAX_MATRIX`` entries).
+    Attributes:
+        sites: decision ids of the sites (facilities and social spaces).
+        D: lengths (clients x sites), each capped by the client's base.
+        base: each client's length without any site (its base, or an existing facility).
+        w: client weights.
+        kind: each site's interchange class ("kind:group:cost": counts and budget unchanged).
     """
-    t0 = time.perf_counter()
-    ev = evaluator or Evaluator(problem)
-    n_d = ev.n_d
-    x = ev.layout(chosen)
-    if not ev.feasible(x):
-        return tuple(sorted(int(i) for i in chosen))
-    best = ev.objective(x)
+
+    def __init__(self, ev: Evaluator, x: np.ndarray, is_site: np.ndarray, clients: np.ndarray, ok: np.ndarray,
+                 opt_site: np.ndarray) -> None:
+        problem = ev.problem
+        M = ev.M.tocoo()
+        inc_client = ev.lev_client[M.row]
+        inc_len = ev.lev_len[M.row].astype(float)
+        inc_opt = M.col
+        self.sites = np.nonzero(is_site)[0]
+        row_of = np.full(ev.w.size, -1, dtype=np.int64)
+        row_of[clients] = np.arange(clients.size)
+        col_of = np.full(ev.n_d, -1, dtype=np.int64)
+        col_of[self.sites] = np.arange(self.sites.size)
+        base = ev.base[clients].astype(float)
+        sel = ok & (row_of[inc_client] >= 0)
+        free = sel & (opt_site[inc_opt] == -1)  # reached without any site (an existing facility)
+        np.minimum.at(base, row_of[inc_client[free]], inc_len[free])
+        D = np.full((clients.size, self.sites.size), np.inf)
+        with_site = sel & (opt_site[inc_opt] >= 0)
+        np.minimum.at(D, (row_of[inc_client[with_site]], col_of[opt_site[inc_opt[with_site]]]), inc_len[with_site])
+        self.D = np.minimum(D, base[:, None])
+        self.base = base
+        self.w = ev.w[clients].astype(float)
+        self.kind = np.array([f"{problem.decisions[s].kind}:{problem.decisions[s].group}:{problem.decisions[s].cost_gbp}"
+                              for s in self.sites])
+
+
+def _site_matrix(ev: Evaluator, x: np.ndarray) -> _SiteMatrix | None:
+    """The clients x sites matrix of layout ``x`` (its crossings fixed); ``None`` when there
+    is nothing to interchange or the matrix would exceed ``_MAX_MATRIX`` entries."""
+    problem = ev.problem
     is_site = np.array([d.kind != "crossing" for d in problem.decisions], dtype=bool)
     if not is_site.any():
-        return tuple(int(i) for i in np.nonzero(x)[0])
+        return None
     # option -> its one site (-1: none, -2: several), and whether its crossings are all built
     A = ev.A.tocoo()
     site_rows = A.row[is_site[A.col]]
@@ -378,52 +488,39 @@ def improve_sites(problem: Problem, chosen, *, evaluator: Evaluator | None = Non
     opt_site[n_sites_in > 1] = -2
     closed_cross = (~is_site) & (x == 0)
     blocked = (ev.A @ closed_cross.astype(np.int32)) > 0
-    # level incidences: (client, length, option)
     M = ev.M.tocoo()
     inc_client = ev.lev_client[M.row]
-    inc_len = ev.lev_len[M.row].astype(float)
     inc_opt = M.col
     ok = ~blocked[inc_opt] & (opt_site[inc_opt] != -2)
     clients = np.unique(inc_client[ok & (opt_site[inc_opt] >= 0)])
     if clients.size == 0:
-        return tuple(int(i) for i in np.nonzero(x)[0])
-    sites = np.nonzero(is_site)[0]
-    if clients.size * sites.size > _MAX_MATRIX:
-        return tuple(int(i) for i in np.nonzero(x)[0])  # too large a matrix: left as it is
-    row_of = np.full(ev.w.size, -1, dtype=np.int64)
-    row_of[clients] = np.arange(clients.size)
-    col_of = np.full(n_d, -1, dtype=np.int64)
-    col_of[sites] = np.arange(sites.size)
-    base = ev.base[clients].astype(float)
-    sel = ok & (row_of[inc_client] >= 0)
-    free = sel & (opt_site[inc_opt] == -1)  # reached without any site (an existing facility)
-    np.minimum.at(base, row_of[inc_client[free]], inc_len[free])
-    D = np.full((clients.size, sites.size), np.inf)
-    with_site = sel & (opt_site[inc_opt] >= 0)
-    np.minimum.at(D, (row_of[inc_client[with_site]], col_of[opt_site[inc_opt[with_site]]]), inc_len[with_site])
-    D = np.minimum(D, base[:, None])
-    w = ev.w[clients].astype(float)
-    kind = np.array([f"{problem.decisions[s].kind}:{problem.decisions[s].group}:{problem.decisions[s].cost_gbp}"
-                     for s in sites])
-    # first, each kind's open sites re-chosen together: an exact p-median over its candidates
-    # (the other kinds' open sites and the base as one always-open column); kept if the
-    # exact model accepts it (spacing and the like are not in the p-median)
-    from optimiser.pmedian.core import solve_pmedian
+        return None
+    if clients.size * int(is_site.sum()) > _MAX_MATRIX:
+        logger.debug("improve_sites: a %d x %d matrix is too large; layout left as it is", clients.size, is_site.sum())
+        return None
+    return _SiteMatrix(ev, x, is_site, clients, ok, opt_site)
 
+
+def _rechoose_kinds(ev: Evaluator, sm: _SiteMatrix, x: np.ndarray, best: int, deadline: float) -> tuple[np.ndarray, int]:
+    """Each kind's open sites re-chosen together: an exact p-median over its candidates (the
+    other kinds' open sites and the base as one always-open column); kept if the exact model
+    accepts it (spacing and the like are not in the p-median). Returns (x, objective)."""
+    sites, D, kind = sm.sites, sm.D, sm.kind
     for k in np.unique(kind):
         cols = np.nonzero(kind == k)[0]
         p = int(x[sites[cols]].sum())
         if p == 0 or p >= cols.size:
             continue
         others = np.nonzero((x[sites] == 1) & (kind != k))[0]
-        rest = np.minimum(base, D[:, others].min(axis=1)) if others.size else base
+        rest = np.minimum(sm.base, D[:, others].min(axis=1)) if others.size else sm.base
         C = np.column_stack([D[:, cols], rest])
+        left = deadline - time.perf_counter()
+        if left <= 0:
+            break
         try:
-            left = time_limit_s - (time.perf_counter() - t0)
-            if left <= 0:
-                break
-            res = solve_pmedian(C, p + 1, weights=w, fixed_open=[cols.size], time_limit_s=left)
+            res = solve_pmedian(C, p + 1, weights=sm.w, fixed_open=[cols.size], time_limit_s=left)
         except (ValueError, MemoryError):  # pragma: no cover - an unusual matrix: swaps only
+            logger.debug("improve_sites: the p-median of %s failed; swaps only", k, exc_info=True)
             continue
         pick = [int(c) for c in res.open_facilities if c < cols.size]
         if len(pick) != p:
@@ -435,29 +532,88 @@ def improve_sites(problem: Problem, chosen, *, evaluator: Evaluator | None = Non
             obj = ev.objective(y)
             if obj < best:
                 x, best = y, obj
-    for _ in range(max_moves):
-        if time.perf_counter() - t0 > time_limit_s:
+    return x, best
+
+
+def _best_swap(ev: Evaluator, sm: _SiteMatrix, x: np.ndarray, best: int,
+               tries_per_move: int) -> tuple[np.ndarray, int] | None:
+    """The best confirmed improving interchange of one open site (estimated for every
+    candidate at once, confirmed on the exact objective); ``None`` when none improves."""
+    sites, D, kind = sm.sites, sm.D, sm.kind
+    open_cols = np.nonzero(x[sites] == 1)[0]
+    moves = []
+    for out in open_cols:
+        rest = open_cols[open_cols != out]
+        cur = D[:, rest].min(axis=1) if rest.size else sm.base
+        cand = np.nonzero((kind == kind[out]) & (x[sites] == 0))[0]
+        if cand.size == 0:
+            continue
+        cost = sm.w @ np.minimum(cur[:, None], D[:, cand])
+        order = np.argsort(cost, kind="stable")[:tries_per_move]
+        moves += [(float(cost[k]), int(out), int(cand[k])) for k in order]
+    for _, out_col, in_col in sorted(moves):
+        y = x.copy()
+        y[sites[out_col]], y[sites[in_col]] = 0, 1
+        if ev.feasible(y):
+            obj = ev.objective(y)
+            if obj < best:
+                return y, obj
+    return None
+
+
+def improve_sites(problem: Problem, chosen: Iterable[int], *, evaluator: Evaluator | None = None, max_moves: int = 50,
+                  tries_per_move: int = 20, safety_net_s: float = 60.0) -> tuple[int, ...]:
+    """Swap local search over the open facility and social-space sites, crossings fixed.
+
+    With the layout's crossings fixed, every walk to a facility is a nearest-open-site
+    distance, so the classic p-median interchange applies: each kind's open sites are first
+    re-chosen together by an exact p-median, then each open site is swapped for the closed
+    site of the same kind and cost (counts and budget unchanged) that lowers the weighted
+    walk most, estimated for all candidates at once from a clients x sites matrix. Each move
+    is confirmed on the exact objective and constraints (spacing, coverage...) of
+    :class:`Evaluator`; the best confirmed improving swap is made, until none improves.
+
+    Args:
+        problem: the problem.
+        chosen: a layout (decision ids).
+        evaluator: an :class:`Evaluator` of ``problem`` (built when not given).
+        max_moves: the work limit: at most this many swaps.
+        tries_per_move: candidates confirmed per open site and move.
+        safety_net_s: wall-clock safety net, seconds (checked between steps; also the
+            p-median's time limit).
+
+    Returns:
+        The (sorted) decision ids; never a worse layout (the layout unchanged when it is
+        infeasible or the clients x sites matrix would exceed ``_MAX_MATRIX`` entries).
+    """
+    t0 = time.perf_counter()
+    deadline = t0 + safety_net_s
+    ev = evaluator or Evaluator(problem)
+    x = ev.layout(chosen)
+    if not ev.feasible(x):
+        return tuple(sorted(int(i) for i in chosen))
+    best = ev.objective(x)
+    sm = _site_matrix(ev, x)
+    if sm is None:
+        return tuple(int(i) for i in np.nonzero(x)[0])
+    start = best
+    x, best = _rechoose_kinds(ev, sm, x, best, deadline)
+    moves = 0
+    stopped_by = "done"
+    while True:
+        if moves >= max_moves:
+            stopped_by = "work limit"
             break
-        open_cols = np.nonzero(x[sites] == 1)[0]
-        moves = []
-        for out in open_cols:
-            rest = open_cols[open_cols != out]
-            cur = D[:, rest].min(axis=1) if rest.size else base
-            cand = np.nonzero((kind == kind[out]) & (x[sites] == 0))[0]
-            if cand.size == 0:
-                continue
-            cost = w @ np.minimum(cur[:, None], D[:, cand])
-            order = np.argsort(cost, kind="stable")[:tries_per_move]
-            moves += [(float(cost[k]), int(out), int(cand[k])) for k in order]
-        improved = False
-        for _, out, inn in sorted(moves):
-            y = x.copy()
-            y[sites[out]], y[sites[inn]] = 0, 1
-            if ev.feasible(y):
-                obj = ev.objective(y)
-                if obj < best:
-                    x, best, improved = y, obj, True
-                    break
-        if not improved:
+        if time.perf_counter() > deadline:
+            stopped_by = "safety net"
             break
+        step = _best_swap(ev, sm, x, best, tries_per_move)
+        if step is None:
+            break
+        x, best = step
+        moves += 1
+    if stopped_by == "safety net":
+        logger.warning("improve_sites: the wall-clock safety net (%.1f s) stopped it after %d moves", safety_net_s, moves)
+    logger.debug("improve_sites: %s -> %s, %d moves, stopped by %s, %.2f s", start, best, moves, stopped_by,
+                 time.perf_counter() - t0)
     return tuple(int(i) for i in np.nonzero(x)[0])

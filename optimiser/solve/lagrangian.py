@@ -24,7 +24,7 @@ Reduction tests (Beasley's, on the same multipliers): forcing decision i open gi
 place of i's group taken; when that exceeds a known layout's objective, every better layout
 keeps i closed. Tests at any multipliers are valid, so the fixes accumulate.
 
-On the access relaxation (:func:`~optimiser.model.problem.relax_access_crossings`) of the joint
+On the access relaxation (:func:`~optimiser.model.transforms.relax_access_crossings`) of the joint
 model this bounds the firm pairs (a budgeted median over crossings) and the walks to
 facilities (a p-median over sites) together, without the hundreds of thousands of radius
 levels the LP would need.
@@ -32,13 +32,17 @@ levels the LP would need.
 
 from __future__ import annotations
 
+import logging
 import math
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import numpy as np
 
 from optimiser.model.problem import Problem
+
+logger = logging.getLogger(__name__)
 
 _INF = np.inf
 _MAX_UNITS = 1000
@@ -61,6 +65,9 @@ class LagrangianResult:
         seconds: wall time.
         multipliers: ``(lam, mu)`` at the best bound, to continue from.
         step: the step factor reached.
+        stopped_by: "converged" (target reached, step exhausted or the relaxed solution
+            feasible), "work limit" (``max_iterations``), "safety net" (the wall clock) or
+            "infeasible" (no layout left).
     """
 
     bound: float
@@ -70,6 +77,7 @@ class LagrangianResult:
     seconds: float
     multipliers: tuple[np.ndarray, np.ndarray] = (np.zeros(0), np.zeros(0))
     step: float = 2.0
+    stopped_by: str = "work limit"
 
 
 class _Knapsack:
@@ -86,7 +94,7 @@ class _Knapsack:
         budget = next((c for c in problem.constraints if c.group == "budget" and c.hi is not None), None)
         cost = np.zeros(n_d, dtype=np.int64)
         cap = 0
-        if budget is not None and all(o < n_d and v >= 0 for o, v in budget.terms):
+        if budget is not None and budget.hi is not None and all(o < n_d and v >= 0 for o, v in budget.terms):
             for o, v in budget.terms:
                 cost[o] = v
             cap = max(int(budget.hi), 0)
@@ -126,7 +134,8 @@ class _Knapsack:
             if con.lo is not None:
                 lo[g] = max(lo[g], int(con.lo))
             if con.hi is not None:
-                hi[g] = int(con.hi) if hi[g] is None else min(hi[g], int(con.hi))
+                old_hi = hi[g]
+                hi[g] = int(con.hi) if old_hi is None else min(old_hi, int(con.hi))
         free = np.nonzero(group_of < 0)[0]
         if free.size:
             group_of[free] = len(lo)
@@ -255,10 +264,106 @@ class _Knapsack:
         return value, np.asarray(sorted(set(chosen)), dtype=np.int64), tests
 
 
-def lagrangian_bound(problem: Problem, upper_bound: float | None = None, *, time_limit_s: float = 10.0,
-                     max_iterations: int = 3000, test_every: int = 20, start_lengths=None,
-                     multipliers: tuple[np.ndarray, np.ndarray] | None = None,
-                     initial_step: float = 2.0, on_layout=None, closed=()) -> LagrangianResult:
+class _Dual:
+    """The Lagrangian dual of a problem: its data as arrays, and ``L`` at given multipliers.
+
+    Clients, and penalties as clients of length 0 when covered (base: their weight), with
+    their option incidences (in client order); the conjunctions' members; the knapsack.
+    """
+
+    def __init__(self, problem: Problem, closed: Iterable[int]) -> None:
+        n_d = len(problem.decisions)
+        cl = problem.clients
+        pens = problem.penalties
+        self.n_d, self.n_clients = n_d, len(cl)
+        self.w = np.array([c.weight for c in cl] + [1] * len(pens), dtype=float)
+        self.base = np.array([(c.base if c.base is not None else (c.levels[-1] if c.levels else 0)) for c in cl]
+                             + [p.weight for p in pens], dtype=float)
+        ic = np.fromiter((k for k, c in enumerate(cl) for opts in c.level_options for _ in opts), dtype=np.int64)
+        io = np.fromiter((o for c in cl for opts in c.level_options for o in opts), dtype=np.int64)
+        il = np.fromiter((lev for c in cl for lev, opts in zip(c.levels, c.level_options) for _ in opts), dtype=float)
+        if pens:
+            n_c = len(cl)
+            ic = np.concatenate([ic, np.fromiter((n_c + k for k, p in enumerate(pens) for _ in p.options), dtype=np.int64)])
+            io = np.concatenate([io, np.fromiter((o for p in pens for o in p.options), dtype=np.int64)])
+            il = np.concatenate([il, np.zeros(sum(len(p.options) for p in pens))])
+        self.ic, self.io = ic, io
+        self.n_c = self.w.size
+        self.n_o = n_o = len(problem.options)
+        self.per_client = np.bincount(ic, minlength=self.n_c)  # incidences are in client order
+        self.inc_cost = self.w[ic] * il
+        self.wbase = self.w * self.base
+        # conjunction members
+        conj = np.arange(n_d, n_o, dtype=np.int64)
+        self.m_opt = np.fromiter((o - n_d for o in conj for _ in problem.options[o]), dtype=np.int64)
+        self.m_dec = np.fromiter((d for o in conj for d in problem.options[o]), dtype=np.int64)
+        self.knap = _Knapsack(problem)
+        self.mscale = np.zeros(self.m_opt.size)
+        if self.m_opt.size:  # a conjunction's multipliers move on the scale of its clients' weights
+            wmax = np.zeros(n_o)
+            np.maximum.at(wmax, io, self.w[ic])
+            self.mscale = wmax[n_d + self.m_opt]
+        self.fixed = np.zeros(n_d, dtype=bool)
+        self.fixed[list(closed)] = True
+
+    def start(self, start_lengths: np.ndarray | None,
+              multipliers: tuple[np.ndarray, np.ndarray] | None) -> tuple[np.ndarray, np.ndarray]:
+        """The first multipliers: ``multipliers`` when given; else each client at its weighted
+        length in the start layout (penalties uncovered), else at its shortest option (then
+        ``L`` starts at the objective constant)."""
+        if multipliers is not None:
+            lam, mu = (np.array(a, dtype=float) for a in multipliers)
+            if mu.size != self.m_opt.size:  # from a problem with other conjunctions: theirs start at 0
+                mu = np.zeros(self.m_opt.size)
+            return lam, mu
+        lam = self.wbase.copy()
+        if start_lengths is not None:
+            k = self.n_clients
+            lam[:k] = self.w[:k] * np.minimum(np.asarray(start_lengths, dtype=float), self.base[:k])
+        elif self.ic.size:
+            np.minimum.at(lam, self.ic, self.inc_cost)
+        return lam, np.zeros(self.m_opt.size)
+
+    def evaluate(self, lam: np.ndarray, mu: np.ndarray,
+                 upper_bound: float | None) -> tuple[float, np.ndarray, np.ndarray, np.ndarray]:
+        """(L, knapsack decisions, reduced incidence costs, conjunctions taken) at the
+        multipliers; with an ``upper_bound``, the reduction tests close decisions too."""
+        n_d, n_o = self.n_d, self.n_o
+        rc = self.inc_cost - np.repeat(lam, self.per_client)
+        r = np.bincount(self.io, np.minimum(rc, 0.0), minlength=n_o)
+        s_conj = r[n_d:] + np.bincount(self.m_opt, mu, minlength=n_o - n_d)
+        v = r[:n_d] - np.bincount(self.m_dec, mu, minlength=n_d)
+        self.knap.closed |= self.fixed
+        S, y_ids, t = self.knap.solve(v, want_tests=upper_bound is not None)
+        L = float(lam.sum() + np.minimum(0.0, self.wbase - lam).sum() + np.minimum(s_conj, 0.0).sum() + S)
+        if t is not None and upper_bound is not None:
+            self.fixed |= (L - S + t) > upper_bound + 1e-9 * abs(upper_bound) + 1e-6
+        return L, y_ids, rc, s_conj < 0
+
+    def step(self, lam: np.ndarray, mu: np.ndarray, L: float, target: float, step: float, y_ids: np.ndarray,
+             rc: np.ndarray, z: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+        """One Polyak subgradient step, in per-unit-weight coordinates (``lam = w * ell``,
+        which keeps heavy and light clients on the same footing); ``None`` when the relaxed
+        solution meets the relaxed constraints (``L`` is then optimal)."""
+        y = np.zeros(self.n_d, dtype=bool)
+        y[y_ids] = True
+        took = (rc < 0) & np.concatenate([y, z])[self.io]
+        g = 1.0 - (self.wbase < lam) - np.bincount(self.ic[took], minlength=self.n_c)
+        gm = z[self.m_opt].astype(float) - y[self.m_dec]
+        gm[(mu <= 0) & (gm < 0)] = 0.0
+        gw, gmw = g * self.w, gm * self.mscale
+        norm = float((gw * gw).sum() + (gmw * gmw).sum())
+        if norm <= 0:
+            return None
+        t = step * max(target - L, 1e-9 * abs(target)) / norm
+        return lam + t * self.w * gw, np.maximum(0.0, mu + t * self.mscale * gmw)
+
+
+def lagrangian_bound(problem: Problem, upper_bound: float | None = None, *, max_iterations: int = 3000,
+                     safety_net_s: float = 60.0, test_every: int = 20, start_lengths: np.ndarray | None = None,
+                     multipliers: tuple[np.ndarray, np.ndarray] | None = None, initial_step: float = 2.0,
+                     on_layout: Callable[[tuple[int, ...]], float | None] | None = None,
+                     closed: Iterable[int] = ()) -> LagrangianResult:
     """A Lagrangian lower bound on ``problem``'s optimum, and the decisions it proves closed.
 
     Args:
@@ -266,7 +371,10 @@ def lagrangian_bound(problem: Problem, upper_bound: float | None = None, *, time
             dropped (a relaxation).
         upper_bound: the objective of a known feasible layout (step size target, and the
             threshold of the reduction tests; ``None``: no tests, target from the base).
-        time_limit_s, max_iterations: subgradient limits (wall seconds, iterations).
+        max_iterations: the work limit: subgradient iterations (deterministic: the same
+            bound on an idle and a loaded machine).
+        safety_net_s: wall-clock safety net, seconds; :attr:`LagrangianResult.stopped_by`
+            says when it, not the work limit, ended the iterations.
         test_every: run the reduction tests every this many iterations and at the best
             multipliers at the end.
         start_lengths: each client's length (units, in ``problem.clients`` order) in a good
@@ -290,78 +398,24 @@ def lagrangian_bound(problem: Problem, upper_bound: float | None = None, *, time
         (a bound above it only says that layout is optimal).
     """
     t0 = time.perf_counter()
-    n_d = len(problem.decisions)
-    cl = problem.clients
-    pens = problem.penalties
-    # clients (and penalties as clients of length 0 when covered, base = their weight)
-    w = np.array([c.weight for c in cl] + [1] * len(pens), dtype=float)
-    base = np.array([(c.base if c.base is not None else (c.levels[-1] if c.levels else 0)) for c in cl]
-                    + [p.weight for p in pens], dtype=float)
-    ic = np.fromiter((k for k, c in enumerate(cl) for opts in c.level_options for _ in opts), dtype=np.int64)
-    io = np.fromiter((o for c in cl for opts in c.level_options for o in opts), dtype=np.int64)
-    il = np.fromiter((lev for c in cl for lev, opts in zip(c.levels, c.level_options) for _ in opts), dtype=float)
-    if pens:
-        n_c = len(cl)
-        ic = np.concatenate([ic, np.fromiter((n_c + k for k, p in enumerate(pens) for _ in p.options), dtype=np.int64)])
-        io = np.concatenate([io, np.fromiter((o for p in pens for o in p.options), dtype=np.int64)])
-        il = np.concatenate([il, np.zeros(sum(len(p.options) for p in pens))])
-    n_c = w.size
-    n_o = len(problem.options)
-    per_client = np.bincount(ic, minlength=n_c)  # incidences are in client order
-    inc_cost = w[ic] * il
-    wbase = w * base
-    # conjunction members
-    conj = np.arange(n_d, n_o, dtype=np.int64)
-    m_opt = np.fromiter((o - n_d for o in conj for _ in problem.options[o]), dtype=np.int64)
-    m_dec = np.fromiter((d for o in conj for d in problem.options[o]), dtype=np.int64)
-    knap = _Knapsack(problem)
-    mscale = np.zeros(m_opt.size)
-    if m_opt.size:  # a conjunction's multipliers move on the scale of its clients' weights
-        wmax = np.zeros(n_o)
-        np.maximum.at(wmax, io, w[ic])
-        mscale = wmax[n_d + m_opt]
-    if multipliers is not None:
-        lam, mu = (np.array(a, dtype=float) for a in multipliers)
-        if mu.size != m_opt.size:  # from a problem with other conjunctions: theirs start at 0
-            mu = np.zeros(m_opt.size)
-    else:
-        # each client at its weighted length in the start layout (penalties uncovered), else at
-        # its shortest option (then L starts at the objective constant)
-        lam = wbase.copy()
-        if start_lengths is not None:
-            lam[: len(cl)] = w[: len(cl)] * np.minimum(np.asarray(start_lengths, dtype=float), base[: len(cl)])
-        elif ic.size:
-            np.minimum.at(lam, ic, inc_cost)
-        mu = np.zeros(m_opt.size)
-    target = float(upper_bound) if upper_bound is not None else float(wbase.sum())
-    fixed = np.zeros(n_d, dtype=bool)
-    fixed[list(closed)] = True
-
-    def evaluate(lam, mu, tests: bool):
-        rc = inc_cost - np.repeat(lam, per_client)
-        r = np.bincount(io, np.minimum(rc, 0.0), minlength=n_o)
-        s_conj = r[n_d:] + np.bincount(m_opt, mu, minlength=n_o - n_d)
-        v = r[:n_d] - np.bincount(m_dec, mu, minlength=n_d)
-        knap.closed |= fixed
-        S, y_ids, t = knap.solve(v, want_tests=tests)
-        L = lam.sum() + np.minimum(0.0, wbase - lam).sum() + np.minimum(s_conj, 0.0).sum() + S
-        if t is not None:
-            fixed[:] |= (L - S + t) > upper_bound + 1e-9 * abs(upper_bound) + 1e-6
-        return L, y_ids, rc, s_conj < 0
-
+    dual = _Dual(problem, closed)
+    lam, mu = dual.start(start_lengths, multipliers)
+    target = float(upper_bound) if upper_bound is not None else float(dual.wbase.sum())
     best = -_INF
     best_layout: tuple[int, ...] = ()
     best_mult = (lam, mu)
     step, stall, it = float(initial_step), 0, 0
+    stopped_by = "work limit"
     y_ids = np.zeros(0, dtype=np.int64)
     for it in range(1, max_iterations + 1):
         if on_layout is not None and it % test_every == 1 and it > 1:
             ub = on_layout(tuple(int(i) for i in y_ids))
             if ub is not None and (upper_bound is None or ub < upper_bound):
                 upper_bound = target = float(ub)
-        L, y_ids, rc, z = evaluate(lam, mu, upper_bound is not None and it % test_every == 0)
+        L, y_ids, rc, z = dual.evaluate(lam, mu, upper_bound if it % test_every == 0 else None)
         if not math.isfinite(L):
-            if fixed.any() and upper_bound is not None:
+            stopped_by = "infeasible"
+            if dual.fixed.any() and upper_bound is not None:
                 best = max(best, float(upper_bound))  # no layout below the upper bound is left
             break  # else the budget and counts alone cannot be met: the bound is +inf below
         if L > best + 1e-9 * abs(best if math.isfinite(best) else 1.0):
@@ -370,31 +424,27 @@ def lagrangian_bound(problem: Problem, upper_bound: float | None = None, *, time
             stall += 1
             if stall >= 100:
                 step, stall = step / 2, 0
-        if best >= target - 1e-9 or step < 1e-4 or time.perf_counter() - t0 > time_limit_s:
+        if best >= target - 1e-9 or step < 1e-4:
+            stopped_by = "converged"
             break
-        # subgradients
-        y = np.zeros(n_d, dtype=bool)
-        y[y_ids] = True
-        took = (rc < 0) & np.concatenate([y, z])[io]
-        g = 1.0 - (wbase < lam) - np.bincount(ic[took], minlength=n_c)
-        gm = z[m_opt].astype(float) - y[m_dec]
-        gm[(mu <= 0) & (gm < 0)] = 0.0
-        # Polyak steps in per-unit-weight coordinates (lam = w * ell), which keeps heavy and
-        # light clients on the same footing
-        gw, gmw = g * w, gm * mscale
-        norm = float((gw * gw).sum() + (gmw * gmw).sum())
-        if norm <= 0:
+        if time.perf_counter() - t0 > safety_net_s:
+            stopped_by = "safety net"
+            logger.warning("Lagrangian: the wall-clock safety net (%.1f s) stopped it after %d iterations", safety_net_s, it)
+            break
+        nxt = dual.step(lam, mu, L, target, step, y_ids, rc, z)
+        if nxt is None:
+            stopped_by = "converged"
             break  # the relaxed solution meets the relaxed constraints: L is optimal
-        t = step * max(target - L, 1e-9 * abs(target)) / norm
-        lam = lam + t * w * gw
-        mu = np.maximum(0.0, mu + t * mscale * gmw)
+        lam, mu = nxt
     if math.isfinite(best) and upper_bound is not None:
-        evaluate(*best_mult, True)  # the tests once more, at the best multipliers
+        dual.evaluate(*best_mult, upper_bound)  # the tests once more, at the best multipliers
+    bound: float = math.inf  # no layout meets the budget and count ranges
     if math.isfinite(best):
         bound = math.ceil(best - 1e-9 * max(1.0, abs(best)))
         if upper_bound is not None:
             bound = min(bound, int(upper_bound))
-    else:
-        bound = math.inf  # no layout meets the budget and count ranges
-    return LagrangianResult(bound=bound, fixed_zero=frozenset(np.nonzero(fixed)[0].tolist()), layout=best_layout,
-                            iterations=it, seconds=time.perf_counter() - t0, multipliers=best_mult, step=step)
+    secs = time.perf_counter() - t0
+    logger.debug("Lagrangian: bound %s after %d iterations (%s), %d closed, %.2f s", bound, it, stopped_by,
+                 int(dual.fixed.sum()), secs)
+    return LagrangianResult(bound=bound, fixed_zero=frozenset(np.nonzero(dual.fixed)[0].tolist()), layout=best_layout,
+                            iterations=it, seconds=secs, multipliers=best_mult, step=step, stopped_by=stopped_by)

@@ -1,0 +1,146 @@
+"""The CP-SAT model of a :class:`~optimiser.model.problem.Problem` and the solver parameters.
+
+Shared by the CP-SAT backend (:mod:`optimiser.solve.cpsat`) and the backend-neutral
+infeasibility explanation (:mod:`optimiser.solve.explain`), so neither imports the other.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from ortools.sat.python import cp_model
+
+from optimiser.model.problem import Problem
+from optimiser.solve.heuristic import HintValues
+
+logger = logging.getLogger(__name__)
+
+DETERMINISTIC_PER_SECOND = 0.5
+"""CP-SAT's deterministic time limit per second of wall-clock time limit. The deterministic
+limit is a work limit: it stops the search at the same point on an idle and on a loaded
+machine; the wall-clock limit stays as the safety net. Measured with ``workers=1`` on this
+project's models: CP-SAT counts 0.1-0.6 deterministic units per wall second (AMP-SBP
+baseline: proven optimal after 1.6 units, 5-6 s), so a run limited by time usually stops on
+the deterministic limit and keeps the wall-clock limit for a loaded machine."""
+
+
+class CpModelParts:
+    """A built CP-SAT model and its variables.
+
+    Attributes:
+        model: the ``CpModel``.
+        x: one Boolean per decision (``Problem.decisions`` order).
+        options: one Boolean per option (decisions first, then conjunctions).
+        group_literals: ``{constraint group: enforcement literal}`` when built with
+            ``enforce_groups`` (else empty).
+    """
+
+    def __init__(self, model: cp_model.CpModel, x: list[cp_model.IntVar], options: list[cp_model.IntVar],
+                 group_literals: dict[str, cp_model.IntVar]) -> None:
+        self.model = model
+        self.x = x
+        self.options = options
+        self.group_literals = group_literals
+
+
+def _add_constraints(m: cp_model.CpModel, problem: Problem, opt: list[cp_model.IntVar],
+                     enforce_groups: bool) -> dict[str, cp_model.IntVar]:
+    """The problem's linear constraints; returns the group literals (when ``enforce_groups``)."""
+    lits: dict[str, cp_model.IntVar] = {}
+
+    def lit(group: str) -> cp_model.IntVar:
+        if group not in lits:
+            lits[group] = m.new_bool_var(f"g[{group}]")
+        return lits[group]
+
+    for con in problem.constraints:
+        expr = cp_model.LinearExpr.weighted_sum([opt[o] for o, _ in con.terms], [c for _, c in con.terms])
+        if con.lo is not None:
+            ct = m.add(expr >= con.lo)
+            if enforce_groups:
+                ct.only_enforce_if(lit(con.group))
+        if con.hi is not None:
+            ct = m.add(expr <= con.hi)
+            if enforce_groups:
+                ct.only_enforce_if(lit(con.group))
+    return lits
+
+
+def build_model(problem: Problem, *, enforce_groups: bool = False, objective: bool = True,
+                hint: HintValues | None = None) -> CpModelParts:
+    """The CP-SAT model of a problem.
+
+    Args:
+        problem: the problem.
+        enforce_groups: give every constraint group an enforcement literal (for the
+            infeasibility explanation).
+        objective: add the objective (walking, integer-scaled).
+        hint: :func:`optimiser.solve.heuristic.hint_values` of a feasible layout; every
+            variable gets its value as a solution hint.
+
+    Returns:
+        The model and its variables (:class:`CpModelParts`).
+    """
+    m = cp_model.CpModel()
+    LE = cp_model.LinearExpr
+    x = [m.new_bool_var(f"x{i}") for i in range(len(problem.decisions))]
+    opt = list(x)
+    for j in range(len(x), len(problem.options)):
+        w = m.new_bool_var(f"w{j}")
+        m.add_bool_and([x[d] for d in problem.options[j]]).only_enforce_if(w)
+        opt.append(w)
+    lits = _add_constraints(m, problem, opt, enforce_groups)
+    tvars: list[cp_model.IntVar] = []
+    tcoefs: list[int] = []
+    prev: cp_model.IntVar | None = None
+    hint_vars: list[int] = []
+    hint_vals: list[int] = []
+    hu: list[int] = []
+    if hint is not None:
+        hint_vars += [v.index for v in opt]
+        hint_vals += [int(v) for v in hint.open_options.tolist()]
+        hu = [int(v) for v in hint.level_u.tolist()]
+    # u + sum(options at the level) >= previous u (1 at the first level)
+    for j, (k, lev, step, opts) in enumerate(problem.level_terms()):
+        u = m.new_bool_var(f"u{k}_{lev}")
+        if lev == 0 or prev is None:
+            m.add(LE.sum([u] + [opt[o] for o in opts]) >= 1)
+        else:
+            m.add(LE.weighted_sum([u, prev] + [opt[o] for o in opts], [1, -1] + [1] * len(opts)) >= 0)
+        if step > 0:
+            tvars.append(u)
+            tcoefs.append(step)
+        if hint is not None:
+            hint_vars.append(u.index)
+            hint_vals.append(hu[j])
+        prev = u
+    for j, p in enumerate(problem.penalties):
+        unc = m.new_bool_var(f"p[{p.key}]")
+        m.add_bool_or([unc] + [opt[o] for o in p.options])
+        tvars.append(unc)
+        tcoefs.append(p.weight)
+        if hint is not None:
+            hint_vars.append(unc.index)
+            hint_vals.append(int(hint.uncovered[j]))
+    if hint_vars:
+        m.proto.solution_hint.vars.extend(hint_vars)
+        m.proto.solution_hint.values.extend(hint_vals)
+    if objective:
+        m.minimize(LE.weighted_sum(tvars, tcoefs) + problem.constant)
+    return CpModelParts(m, x, opt, lits)
+
+
+def set_params(solver: cp_model.CpSolver, time_limit_s: float, seed: int, workers: int) -> None:
+    """Time limit (wall seconds: the safety net), its deterministic limit
+    (``DETERMINISTIC_PER_SECOND`` units per second), seed and threads."""
+    solver.parameters.max_time_in_seconds = float(time_limit_s)
+    solver.parameters.max_deterministic_time = float(time_limit_s) * DETERMINISTIC_PER_SECOND
+    solver.parameters.random_seed = int(seed)
+    solver.parameters.num_workers = int(workers)
+
+
+def stopped_by_safety_net(solver: cp_model.CpSolver) -> bool:
+    """Whether the wall-clock limit (not the deterministic one) stopped the last search."""
+    det = solver.response_proto.deterministic_time
+    return bool(solver.wall_time >= 0.99 * solver.parameters.max_time_in_seconds
+                and det < 0.99 * solver.parameters.max_deterministic_time)

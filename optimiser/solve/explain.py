@@ -1,0 +1,131 @@
+"""Why a problem is infeasible, in the planner's words (backend-neutral).
+
+Every backend that finds a problem infeasible calls :func:`explain_infeasible`. It uses CP-SAT
+internally (through :mod:`optimiser.solve.cpsat_model`, not the CP-SAT backend): every
+constraint group gets an enforcement literal, CP-SAT's ``SufficientAssumptionsForInfeasibility``
+gives a conflicting set of groups, and a deletion filter shrinks it to a minimal one.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Collection
+
+from ortools.sat.python import cp_model
+
+from optimiser.model.problem import Problem
+from optimiser.solve.cpsat_model import CpModelParts, build_model, set_params
+
+logger = logging.getLogger(__name__)
+
+
+def _model_keeping(problem: Problem, keep: Collection[str]) -> CpModelParts:
+    """The model with only the constraint groups in ``keep`` enforced (no objective)."""
+    parts = build_model(problem, enforce_groups=True, objective=False)
+    for g, lit in parts.group_literals.items():
+        parts.model.add(lit == (1 if g in keep else 0))
+    return parts
+
+
+def _feasible_keeping(problem: Problem, keep: set[str], time_limit_s: float, seed: int) -> bool | None:
+    """Whether the groups in ``keep`` can hold together (``None``: not decided in time)."""
+    parts = _model_keeping(problem, keep)
+    solver = cp_model.CpSolver()
+    set_params(solver, time_limit_s, seed, 1)
+    code = solver.solve(parts.model)
+    if code in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        return True
+    if code == cp_model.INFEASIBLE:
+        return False
+    return None
+
+
+def infeasible_core(problem: Problem, *, time_limit_s: float = 10.0, seed: int = 0) -> list[str]:
+    """A minimal set of constraint groups that cannot all hold.
+
+    Args:
+        problem: an infeasible problem.
+        time_limit_s: time limit of each CP-SAT call (wall seconds; deterministic limit derived
+            from it).
+        seed: CP-SAT's random seed.
+
+    Returns:
+        Group keys (``Problem.groups``); empty when CP-SAT does not prove infeasibility in time.
+    """
+    parts = build_model(problem, enforce_groups=True, objective=False)
+    lits = parts.group_literals
+    parts.model.add_assumptions(list(lits.values()))
+    solver = cp_model.CpSolver()
+    set_params(solver, time_limit_s, seed, 1)
+    code = solver.solve(parts.model)
+    if code != cp_model.INFEASIBLE:
+        return []
+    by_index = {v.index: g for g, v in lits.items()}
+    core = [by_index[i] for i in solver.sufficient_assumptions_for_infeasibility() if i in by_index]
+    if not core:
+        core = list(lits)
+    # shrink to a minimal conflicting set (deletion filter)
+    i = 0
+    while i < len(core) and len(core) > 1:
+        trial = core[:i] + core[i + 1 :]
+        if _feasible_keeping(problem, set(trial), time_limit_s, seed) is False:
+            core = trial
+        else:
+            i += 1
+    logger.debug("infeasible core: %s", core)
+    return core
+
+
+def min_cost_for(problem: Problem, groups: list[str], *, time_limit_s: float = 10.0,
+                 seed: int = 0) -> tuple[float, list[str]] | None:
+    """Cheapest capital cost (GBP) meeting ``groups`` alone, and what it builds (decision
+    labels); ``None`` when none is found in time."""
+    parts = _model_keeping(problem, groups)
+    x = parts.x
+    parts.model.minimize(sum(int(round(d.cost_gbp)) * x[i] for i, d in enumerate(problem.decisions)))
+    solver = cp_model.CpSolver()
+    set_params(solver, time_limit_s, seed, 1)
+    code = solver.solve(parts.model)
+    if code not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        return None
+    chosen = [problem.decisions[i].label for i, v in enumerate(x) if solver.value(v)]
+    return float(solver.objective_value), chosen
+
+
+def explain_infeasible(problem: Problem, *, time_limit_s: float = 10.0, seed: int = 0) -> tuple[str, ...]:
+    """Planner-facing sentences naming the requirements that conflict.
+
+    Args:
+        problem: an infeasible problem.
+        time_limit_s: time limit of each CP-SAT call, wall seconds.
+        seed: CP-SAT's random seed.
+
+    Returns:
+        One or more sentences; the first says what conflicts, one line per conflicting
+        requirement follows.
+    """
+    core = infeasible_core(problem, time_limit_s=time_limit_s, seed=seed)
+    if not core:
+        return ("the requirements conflict, but no smaller conflicting set was found in time",)
+    lines = []
+    names = [problem.groups.get(g, g) for g in core]
+    if len(core) == 1:
+        lines.append(f"{names[0]} cannot be met on this site, whatever is built")
+    elif "budget" in core:
+        others = [g for g in core if g != "budget"]
+        need = min_cost_for(problem, others, time_limit_s=time_limit_s, seed=seed)
+        req = "; ".join(problem.groups.get(g, g) for g in others)
+        if need is not None:
+            cost, built = need
+            lines.append(
+                f"the budget (£{problem.budget_gbp:,.0f}) is below £{cost:,.0f}, the cheapest way to meet: {req}"
+                + (f" (it needs {', '.join(built)})" if built else "")
+            )
+        else:
+            lines.append(f"the budget (£{problem.budget_gbp:,.0f}) cannot pay for: {req}")
+    else:
+        lines.append("these requirements cannot all hold together: " + "; ".join(names))
+    for n in names:
+        lines.append(f"conflicting requirement: {n}")
+    logger.info("infeasible: %d conflicting requirement(s)", len(core))
+    return tuple(lines)

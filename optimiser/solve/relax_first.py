@@ -1,0 +1,357 @@
+"""The relaxation-first strategy for large models, one method per phase (:class:`RelaxFirst`).
+
+Measured on ``benchmarks/joint`` (README there). The time limit counts from the start of the
+solve (before the relaxation was built) and covers every phase.
+
+1. An incumbent: the greedy layout (:func:`~optimiser.solve.heuristic.greedy_search`), its
+   sites re-chosen by :func:`~optimiser.solve.heuristic.improve_sites`.
+2. A bound: the Lagrangian bound of the relaxation (:mod:`optimiser.solve.lagrangian`),
+   started from the incumbent's walking lengths. Its iterations (a work limit) are worth
+   ``LAGRANGIAN_SHARE`` of the time limit when the relaxation is small enough for the
+   backend (at most ``RELAX_MAX_LEVELS`` levels), else ``LAGRANGIAN_SHARE_LARGE``: then it is
+   the bound. Its reduction tests close every decision that cannot be part of a better
+   layout. It runs in two rounds: between them the incumbent's sites are re-chosen, and when
+   crossings were closed the second round works on a tighter relaxation, whose access
+   options over closed decisions are dropped instead of relaxed. The layouts it meets on the
+   way are offered as incumbents. The later phases work on the problem with the closed
+   decisions fixed at 0 (much smaller).
+3. Alternating exact re-optimisation from the incumbent, while it improves and time is left:
+   the sites fixed, the crossings re-optimised by the backend; then the sites re-chosen by
+   interchange. The reduction tests run again with the better incumbent.
+4. The backend on the tightest relaxation at hand, reduced (when it has at most
+   ``RELAX_MAX_LEVELS`` levels), for ``RELAX_SHARE`` of the time left: its proven bound is a
+   bound here too (see below), and its layout another candidate.
+5. Any time left: the reduced exact model (at most ``EXACT_MAX_LEVELS`` levels), warm-started
+   from the best layout.
+
+Reduced problems keep every layout better than the incumbent, so the optimum is either the
+incumbent or inside them: the reported bound is the best proven one, at most the incumbent's
+objective (equal to it: proven optimal).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Iterable
+from dataclasses import replace
+from typing import Any
+
+from optimiser.inputs.domain import SolveOptions
+from optimiser.model.problem import Problem
+from optimiser.model.transforms import fix_decisions, relax_access_crossings
+from optimiser.solve.deadline import Deadline
+from optimiser.solve.heuristic import Evaluator, greedy_search, improve_sites
+from optimiser.solve.lagrangian import LagrangianResult, lagrangian_bound
+from optimiser.solve.registry import Backend
+from optimiser.solve.result import SolveResult, Status, relative_gap
+from optimiser.solve.warmstart import GREEDY_MIN_SAFETY_NET_S
+
+logger = logging.getLogger(__name__)
+
+RELAX_SHARE = 0.7
+"""Share of the time left given to the reduced relaxation in the relaxation-first strategy..."""
+
+RELAX_MAX_LEVELS = 250_000
+"""...which runs only when it has at most this many radius levels: beyond that CP-SAT's bound on it
+barely moves within a minute (measured on benchmarks/joint: 200 firms, 584k relaxed levels,
+21% gap after 45 s), and the Lagrangian bound is the better one."""
+
+EXACT_MAX_LEVELS = 1_000_000
+"""The reduced exact model gets the time left only up to this many radius levels (building a
+larger CP-SAT model takes most of a minute by itself)."""
+
+LAGRANGIAN_SHARE = 0.25
+"""Share of the time limit the Lagrangian rounds are worth (in iterations; they usually
+converge sooner) when the relaxation is small enough for the backend..."""
+
+LAGRANGIAN_SHARE_LARGE = 0.9
+"""...and when it is not: then the Lagrangian bound is the bound, and it needs the time
+(500 firms: 2,000 subgradient iterations, 32 s, to come within 0.9% of the incumbent)."""
+
+LAGRANGIAN_UNITS_PER_S = 2.5e8
+"""Work units of Lagrangian iterations per second (one iteration: the relaxation's incidences
+plus ``LAGRANGIAN_UNITS_PER_DECISION`` per decision, the knapsack); measured on
+benchmarks/joint at 100 firms (2,800 iterations in 6.8 s). Turns the time shares above into
+iteration counts, so the bound is the same on an idle and a loaded machine."""
+
+LAGRANGIAN_UNITS_PER_DECISION = 2_000
+"""The knapsack's share of an iteration's work, per decision (see above)."""
+
+LAGRANGIAN_MAX_ITERATIONS = 100_000
+"""At most this many iterations per round, whatever the time limit."""
+
+
+def lagrangian_iterations(problem: Problem, seconds: float) -> int:
+    """The iterations of :func:`~optimiser.solve.lagrangian.lagrangian_bound` on ``problem``
+    worth ``seconds`` (``LAGRANGIAN_UNITS_PER_S``): at least 1, at most
+    ``LAGRANGIAN_MAX_ITERATIONS``."""
+    incidences = sum(len(o) for c in problem.clients for o in c.level_options)
+    incidences += sum(len(p.options) for p in problem.penalties)
+    per_iteration = incidences + LAGRANGIAN_UNITS_PER_DECISION * len(problem.decisions)
+    return int(min(LAGRANGIAN_MAX_ITERATIONS, max(1, seconds * LAGRANGIAN_UNITS_PER_S / max(per_iteration, 1))))
+
+
+def n_levels(problem: Problem) -> int:
+    """The problem's radius levels (its size for the backends)."""
+    return sum(len(c.levels) for c in problem.clients)
+
+
+class RelaxFirst:
+    """The relaxation-first strategy on one problem (see the module docstring).
+
+    Use :meth:`run`; each phase is a method and updates the incumbent (``best``,
+    ``layout``), the proven bound and ``info`` (reported as ``stats["relaxation"]``).
+    """
+
+    def __init__(self, problem: Problem, relaxed: Problem, backend: Backend, options: SolveOptions,
+                 deadline: Deadline, evaluator: Evaluator) -> None:
+        self.problem, self.relaxed, self.backend, self.options = problem, relaxed, backend, options
+        self.deadline, self.ev = deadline, evaluator
+        self.limit_s = options.time_limit_s
+        self.best: int | None = None
+        self.layout: tuple[int, ...] = ()
+        self.bound: float | None = None
+        self.bound_from: str | None = None
+        self.stats: dict[str, Any] = {}
+        self.info: dict[str, Any] = {"levels": relaxed.info["levels"]}
+        self.large = relaxed.info["levels"] > RELAX_MAX_LEVELS
+        self.target = relaxed  # the tightest relaxation at hand
+        self.fixed: set[int] = set()  # decisions proven closed in every better layout
+        self._reduced: dict[int, Problem] = {}
+        self._seen: set[tuple[int, ...]] = set()
+
+    # ------------------------------------------------------------------ bookkeeping
+    def offer(self, cand: Iterable[int], where: str) -> None:
+        """Keep ``cand`` as the incumbent if it is feasible and better."""
+        cand = tuple(sorted(int(i) for i in cand))
+        x = self.ev.layout(cand)
+        if self.ev.feasible(x):
+            obj = int(self.ev.objective(x))
+            if self.best is None or obj < self.best:
+                self.best, self.layout = obj, cand
+                self.info["incumbent_from"] = where
+
+    def prove(self, value: float | None, where: str) -> None:
+        """Keep ``value`` as the bound if it is a better one."""
+        if value is not None and math.isfinite(value) and (self.bound is None or value > self.bound):
+            self.bound, self.bound_from = float(value), where
+
+    def remaining(self) -> float:
+        """Seconds left of the time limit."""
+        return self.deadline.remaining_s()
+
+    def elapsed(self) -> float:
+        """Seconds since the start, rounded for the stats."""
+        return round(self.deadline.elapsed_s(), 3)
+
+    def improve(self, layout: Iterable[int], where: str) -> None:
+        """Offer ``layout`` with its sites re-chosen (:func:`improve_sites`: its moves are its
+        work limit, half of the time left its safety net)."""
+        self.offer(improve_sites(self.problem, layout, evaluator=self.ev,
+                                 safety_net_s=max(0.2, 0.5 * self.remaining())), where)
+
+    def reduced(self) -> Problem:
+        """The problem with the closed decisions fixed at 0 (built once per set of closed)."""
+        key = len(self.fixed)
+        if key not in self._reduced:
+            self._reduced[key] = fix_decisions(self.problem, {i: 0 for i in self.fixed}) if self.fixed else self.problem
+        return self._reduced[key]
+
+    def sub_options(self, time_limit_s: float) -> SolveOptions:
+        """The solve options of a backend call with its own time limit."""
+        return self.options.replace(time_limit_s=time_limit_s)
+
+    def _log_phase(self, phase: str) -> None:
+        logger.info("relax-first %s: incumbent %s, bound %s, gap %s, %.1f s", phase, self.best, self.bound,
+                    None if self.best is None else relative_gap(float(self.best), self.bound), self.elapsed())
+
+    # ------------------------------------------------------------------ phases
+    def incumbent_phase(self) -> None:
+        """1. The greedy layout, its sites re-chosen."""
+        greedy = greedy_search(self.problem, evaluator=self.ev,
+                               safety_net_s=max(GREEDY_MIN_SAFETY_NET_S, self.remaining()))
+        self.info["greedy_stopped_by"] = greedy.stopped_by
+        if greedy.layout is not None:
+            self.offer(greedy.layout, "greedy")
+            self.improve(greedy.layout, "greedy, sites re-chosen")
+        self.info["greedy_seconds"] = self.elapsed()
+        self._log_phase("greedy")
+
+    def _on_layout(self, cand: tuple[int, ...]) -> float | None:
+        if cand not in self._seen:
+            self._seen.add(cand)
+            self.offer(cand, "lagrangian")
+        return self.best
+
+    def _lagrangian(self, problem: Problem, upper_bound: float | None, seconds: float, safety_share: float,
+                    **kw: Any) -> LagrangianResult:
+        """One Lagrangian round worth ``seconds`` (in iterations), the wall clock at
+        ``safety_share`` of the time limit its safety net."""
+        res = lagrangian_bound(problem, upper_bound, max_iterations=lagrangian_iterations(problem, seconds),
+                               safety_net_s=self.deadline.share_left(safety_share), **kw)
+        self.info.setdefault("lagrangian_stopped_by", []).append(res.stopped_by)
+        return res
+
+    def lagrangian_phase(self) -> LagrangianResult:
+        """2. The Lagrangian bound and reduction tests on the relaxation, in two rounds, each
+        offering its layouts as incumbents on the way (200 firms: a Lagrangian layout, 4,857M,
+        beats the greedy's, 5,026M, and sharpens the steps and tests); between them the best
+        layout's sites are re-chosen."""
+        share = LAGRANGIAN_SHARE_LARGE if self.large else LAGRANGIAN_SHARE
+        safety = 0.5 * (1.0 + share)
+        round_s = 0.5 * share * self.limit_s
+        start = None
+        if self.layout:
+            start = self.ev.client_lengths(self.ev.open_options(self.ev.layout(self.layout)))[0]
+        lag = self._lagrangian(self.relaxed, self.best, round_s, safety, start_lengths=start, on_layout=self._on_layout)
+        rounds = [lag.iterations]
+        if math.isfinite(lag.bound):
+            self.offer(lag.layout, "lagrangian")
+            if self.layout:
+                self.improve(self.layout, "lagrangian, sites re-chosen")
+            if self.best is None or lag.bound < self.best:
+                lag = self._second_round(lag, round_s, safety, rounds)
+            if self.layout and self.info.get("incumbent_from") == "lagrangian" and self.remaining() > 0.05 * self.limit_s:
+                # the last phase when the relaxation is large: half of what is left
+                self.improve(self.layout, "lagrangian, sites re-chosen")
+        self.info["lagrangian_rounds"] = rounds
+        return lag
+
+    def _second_round(self, lag: LagrangianResult, round_s: float, safety: float, rounds: list[int]) -> LagrangianResult:
+        """Round 2 on a tighter relaxation when crossings were closed: their access options
+        are dropped instead of relaxed (500 firms: 48 of 102 crossings closed, the bound
+        0.88% -> 0.68% below the incumbent in the same number of iterations)."""
+        if any(self.problem.decisions[i].kind == "crossing" for i in lag.fixed_zero):
+            tight = relax_access_crossings(self.problem, closed=lag.fixed_zero)
+            if tight is not None:
+                self.target = tight
+                self.info["tightened_levels"] = tight.info["levels"]
+        if self.target is self.relaxed and lag.step < 1e-4:
+            return lag
+        more = self._lagrangian(self.target, self.best, round_s, safety, multipliers=lag.multipliers,
+                                initial_step=lag.step, on_layout=self._on_layout, closed=lag.fixed_zero)
+        rounds.append(more.iterations)
+        lag = replace(more, bound=max(lag.bound, more.bound), fixed_zero=lag.fixed_zero | more.fixed_zero)
+        self.offer(lag.layout, "lagrangian")
+        return lag
+
+    def alternating_phase(self) -> None:
+        """3. Alternating exact re-optimisation from the incumbent: crossings by the backend,
+        then sites by interchange, while it improves."""
+        crossing = {i for i, d in enumerate(self.problem.decisions) if d.kind == "crossing"}
+        others = [i for i in range(len(self.problem.decisions)) if i not in crossing and i not in self.fixed]
+        steps: list[dict[str, Any]] = []
+        while self.best is not None and self.remaining() > 0.4 * self.limit_s and len(steps) < 6:
+            before = self.best
+            fixed_sites = fix_decisions(self.reduced(), {i: int(i in self.layout) for i in others})
+            r = self.backend.solve(fixed_sites, self.sub_options(0.25 * self.remaining()), starts=(self.layout,))
+            if r.status.has_solution:
+                self.offer(r.chosen, "alternating")
+            self.improve(self.layout, "alternating")
+            steps.append({"status": r.status, "objective": self.best, "seconds": self.elapsed()})
+            if self.best >= before:
+                break  # neither side improves the other any more
+        self.info["alternating"] = steps
+        self._log_phase("alternating")
+
+    def retest_phase(self, lag: LagrangianResult, tested_against: int | None) -> None:
+        """The reduction tests again, against a better incumbent (a few iterations from the
+        multipliers)."""
+        if self.best is None or tested_against is None or self.best >= tested_against:
+            return
+        if self.remaining() <= 0.1 * self.limit_s:
+            return
+        seconds = min(2.0, 0.05 * self.limit_s)
+        lag2 = lagrangian_bound(self.target, self.best, max_iterations=min(50, lagrangian_iterations(self.target, seconds)),
+                                safety_net_s=2 * seconds, multipliers=lag.multipliers, closed=self.fixed)
+        self.prove(lag2.bound, "lagrangian")
+        self.fixed |= lag2.fixed_zero
+        self.info["lagrangian"]["closed"] = len(self.fixed)
+
+    def reduced_relaxation_phase(self) -> None:
+        """4. The reduced relaxation: a proven bound and another layout (when small enough to
+        help). The tightest relaxation at hand: access options over closed decisions dropped,
+        and those decisions fixed at 0."""
+        if self.large or self.remaining() <= 0.1 * self.limit_s:
+            return
+        if self.best is not None and self.bound is not None and self.bound >= self.best:
+            return
+        rrel = (relax_access_crossings(self.problem, closed=self.fixed) or self.relaxed) if self.fixed else self.relaxed
+        if self.fixed:
+            rrel = fix_decisions(rrel, {i: 0 for i in self.fixed})
+        info: dict[str, Any] = {"levels": n_levels(rrel)}
+        self.info["reduced_relaxation"] = info
+        if info["levels"] > RELAX_MAX_LEVELS:
+            return
+        r1 = self.backend.solve(rrel, self.sub_options(RELAX_SHARE * self.remaining()),
+                                starts=(self.layout,) if self.layout else ())
+        info.update({"status": r1.status, "objective": r1.objective, "bound": r1.bound, "seconds": self.elapsed()})
+        if r1.status.has_solution:
+            self.prove(r1.bound, "relaxation")
+            self.offer(r1.chosen, "relaxation")
+            self.improve(r1.chosen, "relaxation")
+            self.stats = r1.stats
+        self._log_phase("reduced relaxation")
+
+    def exact_phase(self) -> SolveResult | None:
+        """5. The reduced exact model with the time left; its result when no incumbent exists
+        and it finds none either (then it is the answer)."""
+        if self.best is not None and (self.remaining() < 0.1 * self.limit_s
+                                      or (self.bound is not None and self.bound >= self.best)):
+            return None
+        red = self.reduced()
+        self.info["reduced_levels"] = n_levels(red)
+        if self.best is not None and self.info["reduced_levels"] > EXACT_MAX_LEVELS:
+            return None
+        # the backend's limit is its search: leave time for building its model and for the
+        # checks after it (about 20 us per radius level, measured at 100-500 firms)
+        limit = self.remaining() - 1.0 - 2e-5 * self.info["reduced_levels"]
+        r3 = self.backend.solve(red, self.sub_options(max(limit, 0.05 * self.limit_s)),
+                                starts=(self.layout,) if self.layout else ())
+        if r3.status.has_solution:
+            self.offer(r3.chosen, "exact model")
+            self.prove(r3.bound, "exact model")
+            self.stats = r3.stats
+        elif self.best is None:
+            return replace(r3, stats={**r3.stats, "relaxation": self.info})
+        self._log_phase("exact model")
+        return None
+
+    def finish(self, backend_name: str) -> SolveResult:
+        """The result: the incumbent, the best proven bound (at most its objective) and the gap."""
+        assert self.best is not None
+        best = float(self.best)
+        bound = min(self.bound, best) if self.bound is not None else None
+        gap = relative_gap(best, bound)
+        status = Status.OPTIMAL if gap == 0.0 else Status.FEASIBLE
+        msg = "proven optimal" if status is Status.OPTIMAL else f"time limit reached; gap {100 * (gap or 0):.2f}%"
+        stats = {**self.stats, "relaxation": self.info, "bound_from": self.bound_from,
+                 "incumbent": self.info.get("incumbent_from")}
+        return SolveResult(status, best, bound, gap, self.deadline.elapsed_s(), backend_name, self.options.seed,
+                           self.layout, (), msg, stats)
+
+    # ------------------------------------------------------------------ all phases
+    def run(self) -> SolveResult:
+        """Every phase in turn; the result (the backend's own when the relaxation proves
+        that nothing meets the budget and counts, so that it explains why)."""
+        self.incumbent_phase()
+        lag = self.lagrangian_phase()
+        if lag.bound == math.inf:
+            # the budget and counts alone cannot be met: the exact model explains why
+            res = self.backend.solve(self.problem, self.sub_options(max(self.remaining(), 0.1 * self.limit_s)))
+            return replace(res, stats={**res.stats, "relaxation": self.info})
+        self.prove(lag.bound, "lagrangian")
+        self.fixed = set(lag.fixed_zero)
+        self.info["lagrangian"] = {"bound": lag.bound, "iterations": self.info.pop("lagrangian_rounds"),
+                                   "closed": len(self.fixed), "seconds": self.elapsed()}
+        self._log_phase("lagrangian")
+        tested_against = self.best
+        self.alternating_phase()
+        self.retest_phase(lag, tested_against)
+        self.reduced_relaxation_phase()
+        early = self.exact_phase()
+        if early is not None:
+            return early
+        return self.finish(self.options.backend)
+
