@@ -5,10 +5,10 @@ read -> validate -> candidates -> walk network -> problem -> solve -> verify -> 
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 import time
-import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,7 +21,7 @@ from optimiser.inputs.scenario import read_scenario
 from optimiser.model.build import build_problem
 from optimiser.model.problem import Problem, ProblemContext, crossing_of_decision
 from optimiser.network.builder import build_walk_network
-from optimiser.network.candidates import CandidateSite, facility_candidates, generate_candidate_crossings, social_candidates
+from optimiser.network.candidates import CandidateSite, build_candidates
 from optimiser.network.graph import WalkNetwork
 from optimiser.present.metrics import (
     CheckRecord,
@@ -33,8 +33,8 @@ from optimiser.present.metrics import (
     Placements,
     RunMetrics,
     ScenarioRef,
-    SiteRef,
     SitePlacement,
+    SiteRef,
     VerificationMetrics,
     WalkMetrics,
 )
@@ -84,31 +84,19 @@ def prepare(scenario: Scenario) -> Prepared:
     """Candidates, walk network and problem for a validated scenario."""
     timings: dict[str, float] = {}
     t = time.perf_counter()
-    fac = facility_candidates(scenario)
-    soc = social_candidates(scenario)
-    barriers = scenario.active_barriers
-    crossings = generate_candidate_crossings(scenario.site, barriers, scenario.crossings) if scenario.crossings.types else ()
-    points = {s.key: s.point for s in fac + soc}
-    existing_fac: dict[str, list[str]] = {}
-    for spec in scenario.facilities:
-        for k, p in enumerate(spec.existing):
-            key = f"existing:{spec.type}:{k}"
-            points[key] = p
-            existing_fac.setdefault(spec.type, []).append(key)
-    existing_soc = []
-    if scenario.social_spaces is not None:
-        for k, p in enumerate(scenario.social_spaces.existing):
-            key = f"existing:social:{k}"
-            points[key] = p
-            existing_soc.append(key)
+    cand = build_candidates(scenario)
     timings["candidates_seconds"] = time.perf_counter() - t
     t = time.perf_counter()
-    net = build_walk_network(scenario.site, barriers, points=points, candidate_crossings=crossings)
+    net = build_walk_network(scenario.site, scenario.active_barriers, points=cand.points, candidate_crossings=cand.crossings)
     timings["network_seconds"] = time.perf_counter() - t
     t = time.perf_counter()
-    problem, ctx = build_problem(scenario, net, fac, soc, existing_facility_keys=existing_fac, existing_social_keys=existing_soc)
+    problem, ctx = build_problem(scenario, net, cand.facility_sites, cand.social_sites,
+                                 existing_facility_keys=cand.existing_facility_keys,
+                                 existing_social_keys=cand.existing_social_keys)
     timings["problem_seconds"] = time.perf_counter() - t
-    return Prepared(scenario, net, fac, soc, problem, ctx, timings)
+    logger.info("prepared %s: %d facility and %d social-space candidates, %d candidate crossings, %d network nodes",
+                scenario.id, len(cand.facility_sites), len(cand.social_sites), len(cand.crossings), net.n_nodes)
+    return Prepared(scenario, net, cand.facility_sites, cand.social_sites, problem, ctx, timings)
 
 
 def _round(x: float | None, digits: int = 2) -> float | None:

@@ -84,7 +84,7 @@ class Verification:
     passed: bool
     objective: float
     checks: list[Check] = field(default_factory=list)
-    pair_lengths_m: np.ndarray | None = None
+    pair_lengths_m: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
     facility_walk_m: dict[str, np.ndarray] = field(default_factory=dict)
     social_walk_m: np.ndarray | None = None
     notes: list[str] = field(default_factory=list)
