@@ -1,7 +1,8 @@
-"""Tests for optimiser.pmedian.core (fast; the whole file runs in a few seconds)."""
+"""Tests for optimiser.pmedian (fast; the whole file runs in a few seconds)."""
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import os
 import sys
@@ -13,7 +14,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
-from optimiser.pmedian.core import PMedian, PMedianResult, read_orlib_pmed, solve_pmedian  # noqa: E402
+from optimiser.pmedian import PMedian, PMedianResult, read_orlib_pmed, solve_pmedian  # noqa: E402
 
 PMED_DIR = next(
     (d for d in (os.path.join(ROOT, "..", "shared", "benchmarks", "orlib-pmed"), "/work/shared/benchmarks/orlib-pmed")
@@ -219,7 +220,7 @@ def test_tiny_time_limit_returns_result():
 
 def test_result_is_frozen():
     res = solve_pmedian([[0, 1], [1, 0]], 1)
-    with pytest.raises(Exception):
+    with pytest.raises(dataclasses.FrozenInstanceError):
         res.objective = 3  # type: ignore[misc]
     assert res.status == "optimal" and res.objective == 1
 

@@ -1,4 +1,4 @@
-"""Benchmark: OR-Library pmed1..pmed40 through ``optimiser.pmedian.core`` vs PySAL spopt.
+"""Benchmark: OR-Library pmed1..pmed40 through ``optimiser.pmedian`` vs PySAL spopt.
 
 Usage (from the repository root)::
 
@@ -51,7 +51,7 @@ def _spopt_worker(instance: str, time_limit: float) -> None:
     import pulp
     from spopt.locate import PMedian as SpoptPMedian
 
-    from optimiser.pmedian.core import read_orlib_pmed
+    from optimiser.pmedian import read_orlib_pmed
 
     d, p = read_orlib_pmed(os.path.join(DATA, f"{instance}.txt"))
     t = time.perf_counter()
@@ -60,7 +60,7 @@ def _spopt_worker(instance: str, time_limit: float) -> None:
     err = ""
     try:
         model.solve(pulp.PULP_CBC_CMD(msg=False, timeLimit=time_limit))
-    except Exception as exc:  # spopt raises when CBC does not report optimal
+    except Exception as exc:  # noqa: BLE001 - spopt raises when CBC does not report optimal; reported as 'error'
         ok = False
         err = repr(exc)[:200]
     secs = time.perf_counter() - t
@@ -84,7 +84,7 @@ def run_spopt(instance: str, time_limit: float) -> dict:
         return {"seconds": None, "objective": None, "proven": False, "error": "killed"}
     try:
         return json.loads(out.strip().splitlines()[-1])
-    except Exception:
+    except (json.JSONDecodeError, IndexError):  # the worker died before printing its result
         return {"seconds": None, "objective": None, "proven": False, "error": err[-300:]}
 
 
@@ -131,7 +131,7 @@ def main(argv=None) -> int:
     # spopt/pulp are likewise outside its timing).
     from ortools.linear_solver import pywraplp
 
-    from optimiser.pmedian.core import read_orlib_pmed, solve_pmedian
+    from optimiser.pmedian import read_orlib_pmed, solve_pmedian
 
     pywraplp.Solver.CreateSolver("SCIP")
 

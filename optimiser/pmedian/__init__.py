@@ -1,5 +1,23 @@
-"""The p-median core: exact facility location on a cost matrix (public API unchanged)."""
+"""The p-median core: exact facility location on a cost matrix.
 
-from optimiser.pmedian.core import PMedian, PMedianResult, read_orlib_pmed, solve_pmedian
+Given a non-negative cost matrix ``d`` (``n`` clients x ``m`` candidate facilities), client weights
+``w`` and an integer ``p``, open exactly ``p`` facilities and assign every client to its nearest open
+facility, minimising ``sum_i w_i * d[i, a(i)]``.
+
+Modules, in the order the solver uses them:
+
+- ``reader``: benchmark instance readers (OR-Library ``pmedN.txt``);
+- ``problem``: input validation and the prepared weighted cost matrix;
+- ``heuristics``: greedy construction and interchange local search (upper bounds);
+- ``lagrangian``: Lagrangian relaxation, subgradient, facility fixing and pair elimination;
+- ``branch``: Lagrangian branch and bound over the facility variables;
+- ``exact``: the reduced radius formulation solved by SCIP/CBC/CP-SAT;
+- ``solver``: :func:`solve_pmedian` (the orchestrator) and :class:`PMedian`;
+- ``result``: :class:`PMedianResult`.
+"""
+
+from optimiser.pmedian.reader import read_orlib_pmed
+from optimiser.pmedian.result import PMedianResult
+from optimiser.pmedian.solver import PMedian, solve_pmedian
 
 __all__ = ["PMedian", "PMedianResult", "read_orlib_pmed", "solve_pmedian"]

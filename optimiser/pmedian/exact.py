@@ -1,0 +1,210 @@
+"""Exact finish on the reduced radius formulation (Elloumi 2010; Garcia, Labbe and Marin 2011).
+
+After the reduction tests each client keeps the facilities it may use in an improving solution; its
+distinct costs ``D_0 < D_1 < ... < D_K`` become radius levels with a variable ``u_k`` ("client not
+served within ``D_k``").  The model asks for a solution of value at most ``target`` (the incumbent
+minus one unit); infeasibility proves the incumbent optimal.  Solved by SCIP or CBC (OR-Tools
+``pywraplp``) or by CP-SAT (integer data only).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from ortools.linear_solver import pywraplp
+from ortools.sat.python import cp_model
+
+from optimiser.pmedian.lagrangian import eliminate_pairs
+from optimiser.pmedian.problem import FloatArray, Instance, IntArray
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ReducedModel:
+    """The reduced problem: choose ``k`` of ``free_idx`` on top of ``open_idx``; each client ``i``
+    may use the columns ``allowed_pairs[i]``; find a solution of value at most ``target``."""
+
+    C: FloatArray
+    free_idx: IntArray
+    open_idx: IntArray
+    k: int
+    allowed_pairs: list[IntArray]
+    target: float
+    hint: IntArray | None
+
+
+@dataclass(frozen=True)
+class ExactOutcome:
+    """``status``: ``found_optimal``, ``found``, ``infeasible`` (no solution of value <= target) or
+    ``unknown``; ``S``: a solution found; ``bound``: the solver's bound; ``nodes``; ``stats``."""
+
+    status: str
+    S: IntArray | None
+    bound: float
+    nodes: int
+    stats: dict[str, Any]
+
+
+def client_levels(row: FloatArray, cols: IntArray) -> tuple[IntArray, FloatArray, IntArray, IntArray]:
+    """A client's radius levels: its allowed columns sorted by cost, the distinct costs, and where each
+    cost's group of columns starts and ends in the sorted columns."""
+    vals = row[cols]
+    order = np.argsort(vals, kind="stable")
+    cols = cols[order]
+    levels, starts = np.unique(vals[order], return_index=True)
+    return cols, levels, starts, np.append(starts[1:], cols.size)
+
+
+def solve_reduced_cpsat(rm: ReducedModel, time_limit: float, seed: int, workers: int) -> ExactOutcome:
+    """Solve the reduced radius model with CP-SAT (integer costs only)."""
+    t_build = time.perf_counter()
+    model = cp_model.CpModel()
+    y = {int(j): model.new_bool_var(f"y{j}") for j in rm.free_idx}
+    model.add(sum(y.values()) == rm.k)
+    opened_set = {int(j) for j in rm.open_idx}
+    obj_terms = []
+    const = 0
+    n_u = 0
+    for i in range(rm.C.shape[0]):
+        if rm.allowed_pairs[i].size == 0:
+            return ExactOutcome("infeasible", None, math.inf, 0, {})
+        cols, levels, starts, ends = client_levels(rm.C[i], rm.allowed_pairs[i])
+        const += levels[0]
+        prev = None  # previous u var (None means "1" at the start)
+        for kk in range(levels.size):
+            group = cols[starts[kk]:ends[kk]]
+            if any(int(j) in opened_set for j in group):
+                break  # served at this level for sure
+            gsum = sum(y[int(j)] for j in group)
+            if kk == levels.size - 1:  # last level: must be served here
+                model.add(gsum >= (1 if prev is None else prev))
+                break
+            u = model.new_bool_var("")
+            n_u += 1
+            model.add(u + gsum >= (1 if prev is None else prev))
+            obj_terms.append((int(levels[kk + 1] - levels[kk]), u))
+            prev = u
+    obj = sum(c * v for c, v in obj_terms) + int(const)
+    model.add(obj <= int(rm.target))
+    model.minimize(obj)
+    if rm.hint is not None:
+        hs = {int(j) for j in rm.hint}
+        for j, v in y.items():
+            model.add_hint(v, 1 if j in hs else 0)
+    solver = cp_model.CpSolver()
+    solver.parameters.max_time_in_seconds = max(0.01, float(time_limit) - (time.perf_counter() - t_build))
+    solver.parameters.random_seed = int(seed)
+    solver.parameters.num_workers = int(workers)
+    st = solver.solve(model)
+    stats = {"cp_y": len(y), "cp_u": n_u}
+    nodes = int(solver.num_branches)
+    if st in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        S = np.array(sorted(opened_set | {j for j, v in y.items() if solver.boolean_value(v)}), dtype=np.int64)
+        bound = float(solver.objective_value) if st == cp_model.OPTIMAL else float(solver.best_objective_bound)
+        return ExactOutcome("found_optimal" if st == cp_model.OPTIMAL else "found", S, bound, nodes, stats)
+    if st == cp_model.INFEASIBLE:
+        return ExactOutcome("infeasible", None, math.inf, nodes, stats)
+    return ExactOutcome("unknown", None, float(solver.best_objective_bound), nodes, stats)
+
+
+def _build_radius_mip(solver: pywraplp.Solver, rm: ReducedModel) -> tuple[dict[int, Any], int] | None:
+    """Add the radius model's variables and constraints; ``None`` when a client has no column."""
+    inf = solver.infinity()
+    y = {int(j): solver.BoolVar(f"y{j}") for j in rm.free_idx}
+    card = solver.Constraint(float(rm.k), float(rm.k))
+    for v in y.values():
+        card.SetCoefficient(v, 1.0)
+    opened_set = {int(j) for j in rm.open_idx}
+    objective = solver.Objective()
+    const = 0.0
+    obj_terms = []
+    for i in range(rm.C.shape[0]):
+        if rm.allowed_pairs[i].size == 0:
+            return None
+        cols, levels, starts, ends = client_levels(rm.C[i], rm.allowed_pairs[i])
+        const += float(levels[0])
+        prev = None
+        for kk in range(levels.size):
+            group = cols[starts[kk]:ends[kk]].tolist()
+            if any(j in opened_set for j in group):
+                break
+            # u_k + sum_group y - u_{k-1} >= 0   (u_0 := 1)
+            ct = solver.Constraint(1.0 if prev is None else 0.0, inf)
+            for j in group:
+                ct.SetCoefficient(y[j], 1.0)
+            if prev is not None:
+                ct.SetCoefficient(prev, -1.0)
+            if kk == levels.size - 1:
+                break
+            u = solver.NumVar(0.0, 1.0, "")
+            ct.SetCoefficient(u, 1.0)
+            c = float(levels[kk + 1] - levels[kk])
+            objective.SetCoefficient(u, c)
+            obj_terms.append((u, c))
+            prev = u
+    objective.SetOffset(const)
+    objective.SetMinimization()
+    cut = solver.Constraint(-inf, float(rm.target) - const)
+    for u, c in obj_terms:
+        cut.SetCoefficient(u, c)
+    return y, len(obj_terms)
+
+
+def solve_reduced_mip(rm: ReducedModel, time_limit: float, seed: int, workers: int, backend: str = "SCIP") -> ExactOutcome:
+    """Solve the reduced radius model with an LP-based MIP solver of ``pywraplp`` (``SCIP`` or
+    ``CBC``); the ``u`` variables are continuous."""
+    t_build = time.perf_counter()
+    solver = pywraplp.Solver.CreateSolver(backend)
+    if solver is None:
+        logger.warning("MIP backend %s is not available in this OR-Tools build", backend)
+        return ExactOutcome("unknown", None, -math.inf, 0, {"error": f"{backend} unavailable"})
+    built = _build_radius_mip(solver, rm)
+    if built is None:
+        return ExactOutcome("infeasible", None, math.inf, 0, {})
+    y, n_u = built
+    opened_set = {int(j) for j in rm.open_idx}
+    if rm.hint is not None:
+        hs = {int(j) for j in rm.hint}
+        solver.SetHint(list(y.values()), [1.0 if j in hs else 0.0 for j in y])
+    solver.SetTimeLimit(int(max(0.01, float(time_limit) - (time.perf_counter() - t_build)) * 1000))
+    solver.SetNumThreads(int(workers))
+    if backend == "SCIP" and not solver.SetSolverSpecificParametersAsString(f"randomization/randomseedshift = {int(seed)}\n"):
+        logger.warning("SCIP rejected the random seed parameter; solving with its default seed")
+    logger.debug("reduced radius model: %d y, %d u, built in %.2f s", len(y), n_u, time.perf_counter() - t_build)
+    st = solver.Solve()
+    stats = {"mip_y": len(y), "mip_u": n_u}
+    nodes = int(solver.nodes())
+    if st in (pywraplp.Solver.OPTIMAL, pywraplp.Solver.FEASIBLE):
+        S = np.array(sorted(opened_set | {j for j, v in y.items() if v.solution_value() > 0.5}), dtype=np.int64)
+        if st == pywraplp.Solver.OPTIMAL:
+            return ExactOutcome("found_optimal", S, solver.Objective().Value(), nodes, stats)
+        return ExactOutcome("found", S, solver.Objective().BestBound(), nodes, stats)
+    if st == pywraplp.Solver.INFEASIBLE:
+        return ExactOutcome("infeasible", None, math.inf, nodes, stats)
+    # time limit without a solution: the solver's dual bound is still valid
+    return ExactOutcome("unknown", None, float(solver.Objective().BestBound()), nodes, stats)
+
+
+def mip_phase(
+    inst: Instance, free_idx: IntArray, open_idx: IntArray, lam: FloatArray, S: IntArray, UB: float,
+    backend: str, time_limit: float, seed: int, workers: int,
+) -> ExactOutcome:
+    """Pair elimination (radius truncation) + reduced radius model solve by ``backend`` (``cpsat``,
+    ``scip`` or ``cbc``)."""
+    target = inst.target_of(UB)
+    allowed_pairs, _R = eliminate_pairs(inst, free_idx, open_idx, lam, target)
+    rm = ReducedModel(inst.C, free_idx, open_idx, inst.p - open_idx.size, allowed_pairs, target, S)
+    if backend == "cpsat" and not inst.integral:
+        backend = "scip"  # CP-SAT needs integer data
+    if backend == "cpsat":
+        out = solve_reduced_cpsat(rm, time_limit, seed, workers)
+    else:
+        out = solve_reduced_mip(rm, time_limit, seed, workers, backend=backend.upper())
+    out.stats["pairs_kept"] = int(sum(c.size for c in allowed_pairs))
+    return out

@@ -1,0 +1,242 @@
+"""The p-median solver: :func:`solve_pmedian` orchestrates the phases; :class:`PMedian` wraps it.
+
+Phases: greedy + interchange local search (``heuristics``), root Lagrangian with reduction tests
+(``lagrangian``), then, if a gap remains, a Lagrangian branch and bound (``branch``) and/or the
+reduced radius model solved by a MIP/CP solver (``exact``).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from optimiser.pmedian.branch import lagrangian_bb
+from optimiser.pmedian.exact import mip_phase
+from optimiser.pmedian.heuristics import greedy, local_search
+from optimiser.pmedian.lagrangian import RootLagrangian, RootResult
+from optimiser.pmedian.problem import Instance, IntArray, prepare, validate
+from optimiser.pmedian.result import PMedianResult
+
+logger = logging.getLogger(__name__)
+
+EXACT_BACKENDS = ("auto", "lagrangian", "cpsat", "scip", "cbc")
+
+
+@dataclass
+class _Run:
+    """State of one solve: incumbent ``S``/``UB``, proven bound ``LB`` and the bookkeeping."""
+
+    inst: Instance
+    t0: float
+    deadline: float
+    S: IntArray
+    UB: float
+    LB: float
+    method: str = "lagrangian"
+    iterations: int = 0
+    nodes: int = 0
+    timings: dict[str, float] = field(default_factory=dict)
+    stats: dict[str, Any] = field(default_factory=dict)
+
+    def offer(self, S: IntArray | None) -> None:
+        if S is not None:
+            v = self.inst.evaluate(S)
+            if v < self.UB:
+                self.S, self.UB = np.sort(S), v
+
+    def raise_bound(self, lb: float) -> None:
+        self.LB = max(self.LB, self.inst.bound_round(min(lb, self.UB)))
+
+    def closed(self) -> bool:
+        return self.inst.proves(self.LB, self.UB)
+
+    def finish(self) -> PMedianResult:
+        inst = self.inst
+        d, w = inst.inputs.d, inst.inputs.w
+        n = d.shape[0]
+        total = time.perf_counter() - self.t0
+        self.timings["total"] = total
+        common: dict[str, Any] = dict(
+            solve_seconds=total, lagrangian_seconds=self.timings.get("lagrangian", 0.0), timings=dict(self.timings),
+            method=self.method, iterations=self.iterations, nodes=self.nodes, stats=dict(self.stats))
+        S = np.array(sorted(int(j) for j in self.S), dtype=np.int64)
+        if inst.has_inf and inst.evaluate(S) >= inst.big:
+            infeasible = self.LB >= inst.big
+            return PMedianResult(status="infeasible" if infeasible else "unknown", objective=None,
+                                 bound=math.inf if infeasible else float(self.LB), gap=math.inf, open_facilities=(),
+                                 assignment=np.zeros(0, dtype=np.int64), **common)
+        a = S[np.argmin(d[:, S], axis=1)]
+        objective = float((w * d[np.arange(n), a]).sum()) if n else 0.0
+        if inst.integral:
+            objective = float(round(objective))
+        bound = min(float(self.LB), objective)
+        proven = bound >= objective - (0.0 if inst.integral else inst.tol)
+        if proven:
+            bound = objective
+        gap = 0.0 if proven else (objective - bound) / max(1.0, abs(objective))
+        logger.info("p-median n=%d p=%d: %s %.6g (bound %.6g) in %.2f s by %s", n, inst.p,
+                    "optimal" if proven else "feasible", objective, bound, total, self.method)
+        return PMedianResult(status="optimal" if proven else "feasible", objective=objective, bound=float(bound),
+                             gap=float(gap), open_facilities=tuple(int(j) for j in S), assignment=a.astype(np.int64),
+                             **common)
+
+
+def _heuristic(inst: Instance, deadline: float) -> tuple[IntArray, float]:
+    S = greedy(inst.C, inst.p - int(inst.fixed.sum()), inst.fixed.copy(), inst.allowed)
+    return local_search(inst.C, S, inst.fixed, inst.allowed, inst.far, deadline, inst.tol)
+
+
+def _exact_phases(run: _Run, root: RootResult, exact_backend: str, time_limit_s: float, seed: int, num_workers: int) -> None:
+    """Close the remaining gap: Lagrangian branch and bound and/or the reduced radius model."""
+    inst = run.inst
+    if exact_backend == "auto":
+        # Lagrangian B&B prunes well when the root gap is real (LP) gap and few facilities remain to
+        # choose; when many remain the LP-based MIP on the reduced radius model is faster (measured on
+        # OR-Library pmed: it mostly has to confirm a near-integral LP).
+        phases = ["lagrangian", "scip"] if inst.p - root.open_idx.size <= 25 else ["scip", "lagrangian"]
+    else:
+        phases = [exact_backend]
+    methods = []
+    for ph_i, phase in enumerate(phases):
+        now = time.perf_counter()
+        remaining = run.deadline - now
+        if remaining <= 0 or (ph_i > 0 and remaining < max(0.5, 0.05 * float(time_limit_s))):
+            break  # not enough time left for a useful second phase
+        # the first of two phases gets 80 % of the remaining time
+        ph_deadline = now + (remaining * 0.8 if ph_i == 0 and len(phases) > 1 else remaining)
+        if phase == "lagrangian":
+            br = lagrangian_bb(inst.C, root.free_idx, root.open_idx, inst.p, root.best_lam, run.S, run.UB,
+                               inst.target_of, inst.scale, ph_deadline)
+            run.S, run.UB = br.S, br.UB
+            run.nodes += br.nodes
+            run.stats["lagrangian_bb_nodes"] = br.nodes
+            methods.append("branch-and-bound")
+            run.timings["exact_lagrangian_bb"] = time.perf_counter() - now
+            if br.complete:
+                run.LB = run.UB
+                break
+            run.raise_bound(br.lb_open)
+            continue
+        out = mip_phase(inst, root.free_idx, root.open_idx, root.best_lam, run.S, run.UB, phase,
+                        ph_deadline - time.perf_counter(), seed, num_workers)
+        run.nodes += out.nodes
+        run.stats.update(out.stats)
+        methods.append(f"reduced-radius-{phase}")
+        run.timings[f"exact_{phase}"] = time.perf_counter() - now
+        run.offer(out.S)
+        if out.status in ("infeasible", "found_optimal"):
+            run.LB = run.UB
+            break
+        run.raise_bound(out.bound)
+    run.timings["exact"] = sum(v for kk, v in run.timings.items() if kk.startswith("exact_"))
+    run.method = "lagrangian+" + "+".join(methods)
+
+
+def solve_pmedian(
+    cost_matrix: npt.ArrayLike,
+    p: int,
+    *,
+    weights: npt.ArrayLike | None = None,
+    time_limit_s: float = 60.0,
+    seed: int = 0,
+    num_workers: int = 1,
+    fixed_open: Iterable[int] = (),
+    forbidden: Iterable[int] = (),
+    max_subgradient_iterations: int = 5000,
+    exact_backend: str = "auto",
+) -> PMedianResult:
+    """Solve the p-median problem to proven optimality (or up to a time limit).
+
+    Open exactly ``p`` facilities and assign every client to its nearest open facility, minimising
+    ``sum_i w_i * d[i, a(i)]`` (objective unit = weight unit x cost unit).
+
+    Args:
+        cost_matrix: ``n x m`` array-like of non-negative costs (clients x candidate facilities; e.g.
+            distance in metres).  ``inf`` means "cannot serve".
+        p: Number of facilities to open, ``1 <= p <= m``.
+        weights: Length-``n`` non-negative client demand (default all 1).
+        time_limit_s: Wall-clock limit in seconds for the whole solve; on expiry the best solution found
+            is returned with its proven bound and gap (never an exception).  It may be exceeded by a
+            fraction of a second (building the reduced MIP model, solver presolve).
+        seed: Random seed of the MIP/CP-SAT exact phase (the heuristics and the Lagrangian phases are
+            deterministic; results are reproducible for a fixed seed and ``num_workers=1``).
+        num_workers: Threads of the MIP/CP-SAT exact phase.
+        fixed_open: Column indices that must be open.
+        forbidden: Column indices that may not be opened.
+        max_subgradient_iterations: Cap on root Lagrangian subgradient iterations.
+        exact_backend: How a remaining gap is closed: ``"auto"`` (default: Lagrangian branch and bound
+            first when at most 25 facilities remain to be chosen after the fixing tests, else SCIP
+            first; the first phase gets 80 % of the remaining time, the other one the rest),
+            ``"lagrangian"`` (branch and bound on ``y`` with a warm-started subgradient bound and the
+            fixing tests at every node), or the reduced radius model solved by ``"cpsat"`` (OR-Tools
+            CP-SAT, integer data only), ``"scip"`` or ``"cbc"`` (OR-Tools ``pywraplp``).
+
+    Returns:
+        A :class:`PMedianResult`.
+
+    Raises:
+        ValueError: Invalid inputs (shape, negative or NaN costs, ``p`` out of range, unknown backend).
+    """
+    t0 = time.perf_counter()
+    deadline = t0 + float(time_limit_s)
+    inst = prepare(validate(cost_matrix, p, weights, fixed_open, forbidden))
+    if exact_backend not in EXACT_BACKENDS:
+        raise ValueError(f"exact_backend must be 'auto', 'lagrangian', 'cpsat', 'scip' or 'cbc', got {exact_backend!r}")
+    S, UB = _heuristic(inst, deadline)
+    # trivial valid bound: every client at its cheapest allowed facility
+    run = _Run(inst, t0, deadline, S, UB, inst.bound_round(float(inst.C[:, inst.allowed].min(axis=1).sum())))
+    run.timings["heuristic"] = time.perf_counter() - t0
+    if inst.p == int(inst.fixed.sum()) or int(inst.allowed.sum()) == inst.p:
+        run.LB, run.method = run.UB, "trivial"
+        return run.finish()
+    tl = time.perf_counter()
+    root = RootLagrangian(inst, run.S, run.UB, deadline).run(max_subgradient_iterations)
+    run.S, run.UB, run.iterations = root.S, root.UB, root.iterations
+    run.timings["lagrangian"] = time.perf_counter() - tl
+    run.stats.update(root.stats)
+    run.stats.update(lagrangian_bound=root.best_L, free_after_fixing=int(root.free_idx.size),
+                     open_after_fixing=int(root.open_idx.size))
+    if root.proven:
+        run.LB = run.UB
+    else:
+        run.LB = max(run.LB, inst.bound_round(root.best_L))
+    if run.closed():
+        run.LB, run.method = run.UB, "lagrangian+local-search"
+        return run.finish()
+    if time.perf_counter() > deadline:
+        run.method = "lagrangian (time limit)"
+        return run.finish()
+    _exact_phases(run, root, exact_backend, time_limit_s, seed, num_workers)
+    return run.finish()
+
+
+class PMedian:
+    """spopt-style wrapper: ``PMedian.from_cost_matrix(d, p).solve()``."""
+
+    def __init__(self, cost_matrix: npt.ArrayLike, p: int, weights: npt.ArrayLike | None = None,
+                 fixed_open: Iterable[int] = (), forbidden: Iterable[int] = ()) -> None:
+        validate(cost_matrix, p, weights, list(fixed_open), list(forbidden))
+        self.cost_matrix = cost_matrix
+        self.p = int(p)
+        self.weights = weights
+        self.fixed_open = tuple(fixed_open)
+        self.forbidden = tuple(forbidden)
+        self.result: PMedianResult | None = None
+
+    @classmethod
+    def from_cost_matrix(cls, cost_matrix: npt.ArrayLike, p: int, weights: npt.ArrayLike | None = None) -> PMedian:
+        """Build a model from an ``n x m`` cost matrix (clients x facilities)."""
+        return cls(cost_matrix, p, weights)
+
+    def solve(self, time_limit_s: float = 60.0, seed: int = 0, num_workers: int = 1) -> PMedianResult:
+        """Solve; see :func:`solve_pmedian`.  Stores and returns the result."""
+        self.result = solve_pmedian(self.cost_matrix, self.p, weights=self.weights, time_limit_s=time_limit_s, seed=seed,
+                                    num_workers=num_workers, fixed_open=self.fixed_open, forbidden=self.forbidden)
+        return self.result
