@@ -21,7 +21,7 @@ from shapely.geometry import Point, Polygon, box
 from shapely.geometry.base import BaseGeometry
 from shapely.ops import unary_union
 
-from optimiser.inputs.domain import BarrierKind, Crossing, ParcelStatus, Scenario
+from optimiser.inputs.domain import BUILDING_RADIUS_M, FIXED_BUILDING_MARGIN_M, BarrierKind, Crossing, ParcelStatus, Scenario
 from optimiser.network.crossings import generate_candidate_crossings
 
 __all__ = [
@@ -40,11 +40,8 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-FIXED_BUILDING_MARGIN_M = 15.0
-"""Clear margin kept around a fixed building's footprint (or location if no footprint)."""
-
-DEFAULT_BUILDING_RADIUS_M = 25.0
-"""Radius assumed around a firm location that has no footprint."""
+DEFAULT_BUILDING_RADIUS_M = BUILDING_RADIUS_M
+"""Radius assumed around a firm location that has no footprint (the site model's rule)."""
 
 
 @dataclass(frozen=True)
