@@ -1,6 +1,28 @@
 """placemaking-optimiser: place shared facilities, social spaces and pedestrian crossings
 jointly so that walking between co-located firms falls, within a budget.
 
+The pipeline's stages, in order (read -> validate -> network -> candidates -> route options ->
+problem -> solve -> verify -> outputs), and the folders of ``optimiser/`` they live in::
+
+    inputs/       read and validate site and scenario files into typed Site / Scenario
+                    (file formats, JSON Schema, CRS, messages, SolveOptions and every default)
+    network/      the barrier-aware walking graph, candidate sites and crossings, route options
+    model/        the optimisation problem: clients, one builder per objective term,
+                    constraints, relaxations and fixings, demand
+    solve/        one backend registry (CP-SAT, CBC), warm start, heuristic, Lagrangian bound,
+                    relax-first; SolveResult and Status
+    verify.py     independent verification, on its own graph built from the site geometry
+    present/      the run directory (metrics.json as RunMetrics), plans, distance map, report,
+                    compare
+    pipeline.py   the one pipeline that runs these stages for a scenario (run_scenario)
+
+Around the pipeline::
+
+    batch/        scenario sweeps in parallel (local processes or Dask), resumable, Pareto front
+    cli/          the ``siteopt`` command line (ExitCode, -v/-q/--debug logging on stderr)
+    pmedian/      a stand-alone p-median solver (OR-Library instances)
+    errors.py     the error hierarchy and ExitCode
+
 Public API (lazy imports, so ``import optimiser`` stays cheap)::
 
     read_site, read_scenario, validate_files     # optimiser.inputs
@@ -8,7 +30,7 @@ Public API (lazy imports, so ``import optimiser`` stays cheap)::
     build_problem, solve                         # optimiser.model.build / optimiser.solve.strategy
     run_scenario                                 # optimiser.pipeline
     run_batch, load_batch, expand_batch          # optimiser.batch
-    PMedian, solve_pmedian                       # optimiser.pmedian.core
+    PMedian, solve_pmedian                       # optimiser.pmedian
 """
 
 from __future__ import annotations
@@ -30,8 +52,8 @@ _EXPORTS = {
     "run_batch": "optimiser.batch",
     "load_batch": "optimiser.batch",
     "expand_batch": "optimiser.batch",
-    "PMedian": "optimiser.pmedian.core",
-    "solve_pmedian": "optimiser.pmedian.core",
+    "PMedian": "optimiser.pmedian",
+    "solve_pmedian": "optimiser.pmedian",
 }
 
 __all__ = sorted(_EXPORTS) + ["__version__"]
