@@ -21,7 +21,7 @@ from optimiser.model.problem import Client, Constraint, Decision, Penalty, Probl
 from optimiser.pipeline import prepare  # noqa: E402
 from optimiser.solve import cpsat  # noqa: E402
 from optimiser.solve.heuristic import Evaluator, greedy_layout, hint_values  # noqa: E402
-from optimiser.solve.result import relative_gap  # noqa: E402
+from optimiser.solve.result import Status, relative_gap  # noqa: E402
 from optimiser.solve.strategy import solve  # noqa: E402
 
 _ZOO: dict = {}
@@ -118,9 +118,9 @@ def test_greedy_on_random_problems(seed):
         assert ev.objective(x) == p.objective_of(set(g))
     res = solve(p, "cpsat", time_limit_s=20, seed=0, workers=1)
     if best is None:
-        assert res.status == "infeasible"
+        assert res.status is Status.INFEASIBLE
     else:
-        assert res.status == "optimal" and res.objective == best
+        assert res.status is Status.OPTIMAL and res.objective == best
 
 
 @pytest.mark.parametrize("name", ["budget_forbids_best", "facility_count_spacing", "weighted_coverage", "corridor_facility"])
@@ -128,7 +128,7 @@ def test_hint_never_makes_results_worse(name):
     p = _zoo(name)
     with_hint = cpsat.solve(p, SolveOptions(time_limit_s=20, seed=0, workers=1))
     without = cpsat.solve(p, SolveOptions(time_limit_s=20, seed=0, workers=1), use_hint=False)
-    assert with_hint.status == without.status == "optimal"
+    assert with_hint.status is without.status is Status.OPTIMAL
     assert with_hint.objective == without.objective
 
 
@@ -136,7 +136,7 @@ def test_hint_never_worse_when_time_limited():
     p = prepare(make_district(50, 100, 20, 1, seed=0)).problem
     g = greedy_layout(p)
     res = solve(p, "cpsat", time_limit_s=3, seed=0, workers=1)
-    assert res.status in ("feasible", "optimal")
+    assert res.status.has_solution
     assert res.objective <= p.objective_of(set(g))
     assert res.objective == p.objective_of(set(res.chosen))
 
@@ -146,14 +146,14 @@ def test_no_solution_in_time_returns_greedy_as_feasible():
     g = greedy_layout(p)
     assert g is not None
     res = cpsat.solve(p, SolveOptions(time_limit_s=0.001, seed=0, workers=1))
-    assert res.status == "feasible"  # never "optimal", never "unknown" with a feasible greedy
+    assert res.status is Status.FEASIBLE  # never "optimal", never "unknown" with a feasible greedy
     assert res.objective == p.objective_of(set(res.chosen))
     assert res.bound is not None and res.bound <= res.objective
     assert res.gap == pytest.approx(relative_gap(res.objective, res.bound))
     if res.stats.get("incumbent") == "greedy":
         assert res.chosen == g
     full = solve(p, "cpsat", time_limit_s=0.001, seed=0, workers=1)
-    assert full.status == "feasible" and full.objective == p.objective_of(set(full.chosen))
+    assert full.status is Status.FEASIBLE and full.objective == p.objective_of(set(full.chosen))
     assert full.gap == pytest.approx(relative_gap(full.objective, full.bound))
 
 
@@ -194,5 +194,23 @@ def test_improve_sites_finds_the_best_hubs_for_the_crossings_on_a_district():
     crossings = [i for i, d in enumerate(p.decisions) if d.kind == "crossing"]
     fixed = fix_decisions(p, {i: int(i in g) for i in crossings})
     exact = solve(fixed, "cpsat", time_limit_s=60, seed=0, workers=1, strategy="direct")
-    assert exact.status == "optimal"
+    assert exact.status is Status.OPTIMAL
     assert p.objective_of(set(out)) == exact.objective < p.objective_of(set(g))
+
+
+def test_greedy_budget_is_a_work_limit_and_the_safety_net_is_reported():
+    """The greedy's layout does not depend on the clock: a work limit ends its swap pass; the
+    wall-clock safety net only stops it when it must, and says so."""
+    from optimiser.solve.heuristic import greedy_search
+
+    p = prepare(make_district(50, 100, 20, 1, seed=0)).problem
+    ev = Evaluator(p)
+    first = greedy_search(p, evaluator=ev)
+    again = greedy_search(p, evaluator=ev, safety_net_s=1e6)
+    assert first.stopped_by in ("done", "work limit")
+    assert first.layout == again.layout == greedy_layout(p) and first.swaps_tried == again.swaps_tried
+    few = greedy_search(p, evaluator=ev, max_work=0)  # the minimum number of swaps only
+    assert few.swaps_tried <= max(first.swaps_tried, 8)
+    stopped = greedy_search(p, evaluator=ev, safety_net_s=0.0)
+    assert stopped.stopped_by == "safety net" and stopped.swaps_tried == 0
+    assert stopped.layout is not None and p.is_feasible(set(stopped.layout))

@@ -15,6 +15,7 @@ import pytest
 from test_optimiser_zoo import CASES, _get
 
 from optimiser.model.transforms import fix_decisions, relax_access_crossings
+from optimiser.solve.result import Status
 from optimiser.solve.strategy import solve
 from optimiser.verify import verify
 
@@ -114,10 +115,10 @@ def test_relax_first_matches_brute_force(name, backend):
         pytest.skip("relax-first is the direct solve here; covered by test_optimiser_zoo")
     res = solve(prep.problem, backend, time_limit_s=30, seed=0, workers=1, strategy="relax-first")
     if best_obj is None:
-        assert res.status == "infeasible"
+        assert res.status is Status.INFEASIBLE
         assert res.conflicts
         return
-    assert res.status == "optimal", res.message
+    assert res.status is Status.OPTIMAL, res.message
     assert res.gap == 0.0 and res.bound == res.objective
     assert res.objective == pytest.approx(best_obj, abs=len(prep.problem.clients) + 1)
     assert verify(prep.problem, prep.context, res.chosen, res.objective).passed
@@ -155,7 +156,7 @@ def test_relax_first_bound_is_valid_on_a_district():
     p = prep.problem
     assert relax_access_crossings(p) is not None
     direct = solve(p, "cpsat", time_limit_s=60, seed=0, workers=1, strategy="direct")
-    assert direct.status == "optimal"
+    assert direct.status is Status.OPTIMAL
     two = solve(p, "cpsat", time_limit_s=60, seed=0, workers=1, strategy="relax-first")
     rel = two.stats["relaxation"]
     lag = rel["lagrangian"]
@@ -164,10 +165,10 @@ def test_relax_first_bound_is_valid_on_a_district():
     assert direct.objective * 0.99 <= lag["bound"] <= direct.objective
     assert lag["closed"] >= len(p.decisions) // 2
     red = rel["reduced_relaxation"]
-    assert red["status"] == "optimal" and red["bound"] <= direct.objective
+    assert red["status"] is Status.OPTIMAL and red["bound"] <= direct.objective
     assert red["levels"] < rel["levels"]
     assert rel["alternating"] and rel["reduced_levels"] < sum(len(c.levels) for c in p.clients)
-    assert two.status == "optimal" and two.objective == direct.objective and two.bound == direct.objective
+    assert two.status is Status.OPTIMAL and two.objective == direct.objective and two.bound == direct.objective
     assert verify(p, prep.context, two.chosen, two.objective).passed
 
 
@@ -215,5 +216,5 @@ def test_relax_first_without_a_greedy_layout_matches_direct():
         direct = solve(p, "cpsat", time_limit_s=5, strategy="direct")
         two = solve(p, "cpsat", time_limit_s=5, strategy="relax-first")
         assert two.status == direct.status
-        if direct.status == "optimal":
+        if direct.status is Status.OPTIMAL:
             assert two.objective == direct.objective == 55219 and two.bound == two.objective

@@ -42,6 +42,7 @@ from generate import make_district  # noqa: E402
 
 import optimiser.model.clients as clients_mod  # noqa: E402
 import optimiser.model.constraints as constraints_mod  # noqa: E402
+from optimiser.inputs.domain import SolveOptions  # noqa: E402
 from optimiser.model.problem import Constraint, Problem  # noqa: E402
 from optimiser.model.transforms import fix_decisions  # noqa: E402
 from optimiser.pipeline import prepare  # noqa: E402
@@ -97,10 +98,10 @@ def sequential(problem: Problem, scenario, time_limit_s: float, seed: int, worke
     p1 = dataclasses.replace(problem, clients=[c for c in problem.clients if c.kind == "pair"],
                              constraints=cons1 + [Constraint("seq:no_facilities", tuple((i, 1) for i in fac), None, 0, "seq")],
                              info=dict(problem.info), _option_index={})
-    r1 = solve(p1, "cpsat", time_limit_s=time_limit_s, seed=seed, workers=workers)
+    r1 = solve(p1, SolveOptions(time_limit_s=time_limit_s, seed=seed, workers=workers))
     chosen1 = set(r1.chosen)
     p2 = fix_decisions(problem, {i: int(i in chosen1) for i in cro})
-    r2 = solve(p2, "cpsat", time_limit_s=time_limit_s, seed=seed, workers=workers)
+    r2 = solve(p2, SolveOptions(time_limit_s=time_limit_s, seed=seed, workers=workers))
     return {
         "stage1_status": r1.status, "stage1_gap": r1.gap, "stage1_crossings": [dec[i].label for i in sorted(chosen1)],
         "stage1_budget_gbp": budget1,
@@ -164,7 +165,7 @@ def run_size(n_firms: int, n_sites: int, n_crossings: int, n_barriers: int, *, s
         print(f"[{n_firms} firms] {row['note']}: {row['status']} gap={row.get('gap')}", flush=True)
         return row
     t = time.perf_counter()
-    res = solve(p, "cpsat", time_limit_s=time_limit_s, seed=seed, workers=workers)
+    res = solve(p, SolveOptions(time_limit_s=time_limit_s, seed=seed, workers=workers))
     row.update(status=res.status, objective=res.objective, bound=res.bound,
                gap=None if res.gap is None else round(res.gap, 6),
                solve_s=round(res.solve_seconds, 3), cpsat_main_wall_s=round(res.stats.get("wall_seconds", 0.0), 3),

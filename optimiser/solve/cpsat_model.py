@@ -15,13 +15,14 @@ from optimiser.solve.heuristic import HintValues
 
 logger = logging.getLogger(__name__)
 
-DETERMINISTIC_PER_SECOND = 0.5
+DETERMINISTIC_PER_SECOND = 0.25
 """CP-SAT's deterministic time limit per second of wall-clock time limit. The deterministic
 limit is a work limit: it stops the search at the same point on an idle and on a loaded
-machine; the wall-clock limit stays as the safety net. Measured with ``workers=1`` on this
-project's models: CP-SAT counts 0.1-0.6 deterministic units per wall second (AMP-SBP
-baseline: proven optimal after 1.6 units, 5-6 s), so a run limited by time usually stops on
-the deterministic limit and keeps the wall-clock limit for a loaded machine."""
+machine; the wall-clock limit stays as the safety net. Measured on this project's models
+(a loaded 2-core machine): CP-SAT counts 0.1-0.3 deterministic units per wall second (AMP-SBP
+baseline: proven optimal after 1.6 units in 5-6 s, far inside the 15 units of its 60 s
+limit; 100-firm district: 0.17-0.2), more on an idle machine, where the deterministic limit
+then ends a time-limited search first."""
 
 
 class CpModelParts:

@@ -67,7 +67,7 @@ class LagrangianResult:
         step: the step factor reached.
         stopped_by: "converged" (target reached, step exhausted or the relaxed solution
             feasible), "work limit" (``max_iterations``), "safety net" (the wall clock) or
-            "infeasible" (no layout left).
+            "no layout" (none meets the budget and counts, or none is left below ``upper_bound``).
     """
 
     bound: float
@@ -414,7 +414,7 @@ def lagrangian_bound(problem: Problem, upper_bound: float | None = None, *, max_
                 upper_bound = target = float(ub)
         L, y_ids, rc, z = dual.evaluate(lam, mu, upper_bound if it % test_every == 0 else None)
         if not math.isfinite(L):
-            stopped_by = "infeasible"
+            stopped_by = "no layout"
             if dual.fixed.any() and upper_bound is not None:
                 best = max(best, float(upper_bound))  # no layout below the upper bound is left
             break  # else the budget and counts alone cannot be met: the bound is +inf below

@@ -199,8 +199,10 @@ class RelaxFirst:
         beats the greedy's, 5,026M, and sharpens the steps and tests); between them the best
         layout's sites are re-chosen."""
         share = LAGRANGIAN_SHARE_LARGE if self.large else LAGRANGIAN_SHARE
-        safety = 0.5 * (1.0 + share)
         round_s = 0.5 * share * self.limit_s
+        # safety nets (the wall clock, on a slow machine): round 1 by the end of the share,
+        # round 2 halfway between it and the end of the time limit
+        safety = share
         start = None
         if self.layout:
             start = self.ev.client_lengths(self.ev.open_options(self.ev.layout(self.layout)))[0]
@@ -211,7 +213,7 @@ class RelaxFirst:
             if self.layout:
                 self.improve(self.layout, "lagrangian, sites re-chosen")
             if self.best is None or lag.bound < self.best:
-                lag = self._second_round(lag, round_s, safety, rounds)
+                lag = self._second_round(lag, round_s, 0.5 * (1.0 + share), rounds)
             if self.layout and self.info.get("incumbent_from") == "lagrangian" and self.remaining() > 0.05 * self.limit_s:
                 # the last phase when the relaxation is large: half of what is left
                 self.improve(self.layout, "lagrangian, sites re-chosen")

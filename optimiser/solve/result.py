@@ -67,7 +67,7 @@ class SolveResult:
             raise ValueError(f"a {self.status} result needs an objective")
         if not has_solution and self.chosen:
             raise ValueError(f"a {self.status} result cannot choose anything")
-        if self.status == "infeasible" and not self.conflicts:
+        if self.status is Status.INFEASIBLE and not self.conflicts:
             raise ValueError("an infeasible result must say which requirements conflict")
 
 
