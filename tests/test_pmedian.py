@@ -14,12 +14,18 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
-from optimiser.pmedian import PMedian, PMedianResult, read_orlib_pmed, solve_pmedian  # noqa: E402
+from optimiser.pmedian import PMedian, PMedianResult, read_orlib_pmed, read_tsplib_pmed, solve_pmedian  # noqa: E402
+from optimiser.pmedian.heuristics import local_search  # noqa: E402
 
 PMED_DIR = next(
     (d for d in (os.path.join(ROOT, "..", "shared", "benchmarks", "orlib-pmed"), "/work/shared/benchmarks/orlib-pmed")
      if os.path.isdir(d)),
     os.path.join(ROOT, "..", "shared", "benchmarks", "orlib-pmed"),
+)
+TSPLIB_DIR = next(
+    (d for d in (os.path.join(ROOT, "..", "shared", "benchmarks", "tsplib-pmed"), "/work/shared/benchmarks/tsplib-pmed")
+     if os.path.isdir(d)),
+    os.path.join(ROOT, "..", "shared", "benchmarks", "tsplib-pmed"),
 )
 
 
@@ -285,3 +291,118 @@ def test_every_orlib_instance_is_proven_optimal(name):
     assert res.objective == _optima()[name]
     assert res.bound == res.objective and res.gap == 0.0
     assert res.solve_seconds < 60.0
+
+
+TINY_TSP = """NAME : tiny
+TYPE : TSP
+DIMENSION : 4
+EDGE_WEIGHT_TYPE : EUC_2D
+NODE_COORD_SECTION
+1 0 0
+2 3.0e+00 4.0e+00
+3 1 1
+4 0 2.9
+EOF
+"""
+
+
+def test_tsplib_reader_rounds_down(tmp_path):
+    """Distances are floor(Euclidean), not TSPLIB's nearest integer: (0,0)-(0,2.9) is 2, not 3."""
+    f = tmp_path / "tiny.tsp"
+    f.write_text(TINY_TSP)
+    d, coords = read_tsplib_pmed(str(f))
+    assert d.shape == (4, 4) and np.issubdtype(d.dtype, np.integer)
+    np.testing.assert_array_equal(coords, [[0, 0], [3, 4], [1, 1], [0, 2.9]])
+    expected = np.array([
+        [0, 5, 1, 2],   # sqrt(2) = 1.41 -> 1, 2.9 -> 2
+        [5, 0, 3, 3],   # sqrt(13) = 3.61 -> 3, sqrt(9 + 1.21) = 3.19 -> 3
+        [1, 3, 0, 2],   # sqrt(1 + 3.61) = 2.15 -> 2
+        [2, 3, 2, 0],
+    ])
+    np.testing.assert_array_equal(d, expected)
+    res = solve_pmedian(d, 1)
+    assert res.objective == 6 and res.open_facilities == (2,)
+
+
+def test_tsplib_reader_rejects_bad_files(tmp_path):
+    f = tmp_path / "bad.tsp"
+    f.write_text(TINY_TSP.replace("DIMENSION : 4", "DIMENSION : 5"))
+    with pytest.raises(ValueError, match="DIMENSION is 5 but 4"):
+        read_tsplib_pmed(str(f))
+    f.write_text(TINY_TSP.replace("EUC_2D", "GEO"))
+    with pytest.raises(ValueError, match="not EUC_2D"):
+        read_tsplib_pmed(str(f))
+
+
+def _naive_local_search(C, S, tol=1e-9):
+    """Best-improvement interchange evaluated from scratch (first best swap in (position, column) order)."""
+    S = sorted(S)
+    cost = C[:, S].min(axis=1).sum()
+    while True:
+        best = (0.0, None)
+        for r in range(len(S)):
+            for j in range(C.shape[1]):
+                if j in S:
+                    continue
+                T = S[:r] + [j] + S[r + 1:]
+                delta = C[:, T].min(axis=1).sum() - cost
+                if delta < best[0] - tol:
+                    best = (delta, T)
+        if best[1] is None:
+            return S, cost
+        S = sorted(best[1])
+        cost = C[:, S].min(axis=1).sum()
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_fast_interchange_matches_naive_interchange(seed):
+    """The incremental gain/loss/extra bookkeeping reaches the same local optimum as recomputing
+    every swap from scratch."""
+    rng = np.random.default_rng(200 + seed)
+    n, m, p = 25, 12, int(rng.integers(1, 5))
+    C = rng.integers(0, 50, size=(n, m)).astype(float)
+    S0 = np.sort(rng.choice(m, p, replace=False))
+    S, cost = local_search(C, S0, np.zeros(m, bool), np.ones(m, bool), C.max(axis=1), float("inf"), 1e-9)
+    S_ref, cost_ref = _naive_local_search(C, list(S0))
+    assert cost == cost_ref and list(S) == S_ref
+
+
+def _published_optima() -> dict[tuple[str, int], int]:
+    import csv
+
+    with open(os.path.join(TSPLIB_DIR, "published_optima.csv")) as fh:
+        return {(r["instance"], int(r["p"])): int(r["value"]) for r in csv.DictReader(fh) if r["status"] == "optimal"}
+
+
+def _objective_from_raw_file(path: str, facilities) -> int:
+    """Independent check: parse the coordinates here, floor the Euclidean distance to the nearest open
+    facility, sum over all points."""
+    pts = []
+    with open(path) as fh:
+        in_section = False
+        for line in fh:
+            t = line.split()
+            if t and t[0] == "NODE_COORD_SECTION":
+                in_section = True
+            elif in_section and len(t) == 3:
+                pts.append((float(t[1]), float(t[2])))
+    P = np.array(pts)
+    F = P[list(facilities)]
+    dist = np.hypot(P[:, None, 0] - F[None, :, 0], P[:, None, 1] - F[None, :, 1])
+    return int(np.floor(dist).min(axis=1).sum())
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not os.path.isdir(TSPLIB_DIR), reason="shared/benchmarks/tsplib-pmed is not beside the repository")
+@pytest.mark.parametrize("name, p", [("rl1304", 5), ("rl1304", 300), ("fl1400", 10), ("fl1400", 20)])
+def test_tsplib_instances_proven_at_published_optimum(name, p):
+    """TSPLIB instances of Duran-Mateluna, Ales and Elloumi (2023) proven optimal at the published
+    value; the returned facilities' objective is recomputed from the raw coordinates."""
+    path = os.path.join(TSPLIB_DIR, f"{name}.tsp")
+    cost, _ = read_tsplib_pmed(path)
+    res = solve_pmedian(cost, p, time_limit_s=60.0, seed=0, num_workers=1)
+    published = _published_optima()[(name, p)]
+    assert res.status == "optimal", (name, p, res.status, res.gap)
+    assert res.bound == res.objective == published
+    assert len(res.open_facilities) == p
+    assert _objective_from_raw_file(path, res.open_facilities) == published

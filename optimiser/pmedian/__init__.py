@@ -6,7 +6,7 @@ facility, minimising ``sum_i w_i * d[i, a(i)]``.
 
 Modules, in the order the solver uses them:
 
-- ``reader``: benchmark instance readers (OR-Library ``pmedN.txt``);
+- ``reader``: benchmark instance readers (OR-Library ``pmedN.txt``, TSPLIB floor-Euclidean);
 - ``problem``: input validation and the prepared weighted cost matrix;
 - ``heuristics``: greedy construction and interchange local search (upper bounds);
 - ``lagrangian``: Lagrangian relaxation, subgradient, facility fixing and pair elimination;
@@ -16,8 +16,8 @@ Modules, in the order the solver uses them:
 - ``result``: :class:`PMedianResult`.
 """
 
-from optimiser.pmedian.reader import read_orlib_pmed
+from optimiser.pmedian.reader import read_orlib_pmed, read_tsplib_pmed
 from optimiser.pmedian.result import PMedianResult
 from optimiser.pmedian.solver import PMedian, solve_pmedian
 
-__all__ = ["PMedian", "PMedianResult", "read_orlib_pmed", "solve_pmedian"]
+__all__ = ["PMedian", "PMedianResult", "read_orlib_pmed", "read_tsplib_pmed", "solve_pmedian"]

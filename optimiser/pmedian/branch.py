@@ -1,12 +1,14 @@
-"""Lagrangian branch and bound over the facility variables ``y`` (Beasley 1993)."""
+"""Best-first Lagrangian branch and bound over the facility variables ``y`` (after Beasley 1993)."""
 
 from __future__ import annotations
 
+import heapq
 import logging
 import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -158,24 +160,48 @@ class BranchResult:
     nodes: int
 
 
+@dataclass(order=True)
+class _Open:
+    """An unexplored node, ordered by its bound (then deeper first, then creation order)."""
+
+    bound: float
+    neg_depth: int
+    seq: int
+    free_idx: Any = field(compare=False)
+    open_idx: Any = field(compare=False)
+    lam: Any = field(compare=False)
+
+
 def lagrangian_bb(
     C: FloatArray, free_idx: IntArray, open_idx: IntArray, p: int, lam: FloatArray, S: IntArray, UB: float,
-    target_of: Callable[[float], float], scale: float, deadline: float, settings: NodeSettings = NodeSettings(),
+    target_of: Callable[[float], float], scale: float, deadline: float, max_nodes: int = 100_000,
+    settings: NodeSettings = NodeSettings(),
 ) -> BranchResult:
-    """Depth-first Lagrangian branch and bound over ``y``: branch on the Lagrangian-chosen facility
-    with the largest closing penalty, ``y_j = 1`` first."""
-    stack: list[tuple[IntArray, IntArray, FloatArray, float]] = [(free_idx, open_idx, lam, -math.inf)]
-    nodes = 0
-    while stack:
-        if time.perf_counter() > deadline:
-            return BranchResult(False, S, UB, min(b for *_, b in stack), nodes)
-        f_idx, o_idx, lam0, parent_bound = stack.pop()
+    """Best-first Lagrangian branch and bound over ``y`` with a global bound.
+
+    The open node with the smallest bound is solved next, so the smallest open bound (returned as
+    ``lb_open`` when the work limit ``max_nodes`` or the safety-net ``deadline`` stops the search)
+    rises as the search goes.  Branching: on the Lagrangian-chosen facility with the largest closing
+    penalty; the ``y_j = 1`` child inherits the node's bound, the ``y_j = 0`` child the bound with
+    ``j`` forced closed.  Children store their parent's multipliers (``float32``) as a warm start.
+    """
+    heap: list[_Open] = [_Open(-math.inf, 0, 0, free_idx.astype(np.int32), open_idx.astype(np.int32),
+                               lam.astype(np.float32))]
+    nodes = seq = 0
+    while heap:
         target = target_of(UB)
-        if parent_bound > target:
-            continue
+        if heap[0].bound > target:
+            heap.clear()  # every open node is pruned by the incumbent
+            break
+        if nodes >= max_nodes or time.perf_counter() > deadline:
+            logger.info("branch and bound stopped after %d nodes: %d open, bound %.6g, incumbent %.6g",
+                        nodes, len(heap), heap[0].bound, UB)
+            return BranchResult(False, S, UB, heap[0].bound, nodes)
+        nd = heapq.heappop(heap)
         nodes += 1
-        nr = lagrangian_node(C, f_idx, o_idx, p - o_idx.size, lam0, target, UB, settings,
-                             settings.pi0 if nodes > 1 else 0.5, scale, deadline)
+        o_idx = nd.open_idx.astype(np.int64)
+        nr = lagrangian_node(C, nd.free_idx.astype(np.int64), o_idx, p - o_idx.size, nd.lam.astype(np.float64), target,
+                             UB, settings, settings.pi0 if nodes > 1 else 0.5, scale, deadline)
         for sol in nr.sols:
             v = float(C[:, sol].min(axis=1).sum())
             if v < UB - 1e-9 * scale:
@@ -188,9 +214,13 @@ def lagrangian_bb(
         pen = nr.L - rho[chosen] + rest_min
         jloc = int(chosen[int(np.argmax(pen))])
         j = nr.free_idx[jloc]
-        f_rest = np.delete(nr.free_idx, jloc)
-        # push y_j = 0 first so y_j = 1 is explored first (DFS)
-        stack.append((f_rest, nr.open_idx, nr.lam, float(nr.L - rho[jloc] + rest_min)))
-        stack.append((f_rest, np.append(nr.open_idx, j), nr.lam, nr.L))
+        f_rest = np.delete(nr.free_idx, jloc).astype(np.int32)
+        lam32 = nr.lam.astype(np.float32)
+        bound = max(nd.bound, nr.L)
+        seq += 2
+        heapq.heappush(heap, _Open(bound, nd.neg_depth - 1, seq - 1, f_rest, np.append(nr.open_idx, j).astype(np.int32),
+                                   lam32))
+        heapq.heappush(heap, _Open(max(bound, float(nr.L - rho[jloc] + rest_min)), nd.neg_depth - 1, seq, f_rest,
+                                   nr.open_idx.astype(np.int32), lam32))
     logger.debug("branch and bound complete: %d nodes, incumbent %.6g", nodes, UB)
     return BranchResult(True, S, UB, math.inf, nodes)

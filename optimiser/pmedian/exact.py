@@ -24,6 +24,8 @@ from optimiser.pmedian.problem import FloatArray, Instance, IntArray
 
 logger = logging.getLogger(__name__)
 
+MAX_RADIUS_PAIRS = 120_000  # work and memory limit of the reduced radius model (client-facility pairs)
+
 
 @dataclass(frozen=True)
 class ReducedModel:
@@ -199,6 +201,12 @@ def mip_phase(
     ``scip`` or ``cbc``)."""
     target = inst.target_of(UB)
     allowed_pairs, _R = eliminate_pairs(inst, free_idx, open_idx, lam, target)
+    pairs_kept = int(sum(c.size for c in allowed_pairs))
+    if pairs_kept > MAX_RADIUS_PAIRS:
+        # SCIP needs several kB per radius variable: a larger model would exceed the memory target
+        # (1 GB at n = 1,400) and rarely finishes its root LP within the time limit
+        logger.info("reduced radius model skipped: %d client-facility pairs (limit %d)", pairs_kept, MAX_RADIUS_PAIRS)
+        return ExactOutcome("unknown", None, -math.inf, 0, {"pairs_kept": pairs_kept, "radius_model_skipped": True})
     rm = ReducedModel(inst.C, free_idx, open_idx, inst.p - open_idx.size, allowed_pairs, target, S)
     if backend == "cpsat" and not inst.integral:
         backend = "scip"  # CP-SAT needs integer data
@@ -206,5 +214,5 @@ def mip_phase(
         out = solve_reduced_cpsat(rm, time_limit, seed, workers)
     else:
         out = solve_reduced_mip(rm, time_limit, seed, workers, backend=backend.upper())
-    out.stats["pairs_kept"] = int(sum(c.size for c in allowed_pairs))
+    out.stats["pairs_kept"] = pairs_kept
     return out

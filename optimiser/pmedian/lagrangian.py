@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -70,6 +71,71 @@ def fixing_masks(rel: Relaxation, k: int, target: float, eps: float) -> tuple[Bo
     return close_mask, open_mask
 
 
+class SortedCosts:
+    """Each client's allowed facilities sorted by cost, so that the pairs with ``c_ij < lambda_i`` (the
+    only ones the Lagrangian subproblem uses) are a prefix of each row: with ``p`` facilities open a
+    client's multiplier is near its assignment cost, and the prefixes hold about ``n / p`` of the
+    ``m`` columns.  Memory: one ``int32`` and two ``float64`` ``n x m`` arrays."""
+
+    def __init__(self, C: FloatArray, cols: IntArray) -> None:
+        sub = C[:, cols]
+        order = np.argsort(sub, axis=1, kind="stable")
+        self.m = C.shape[1]
+        self.C = sub
+        self.cols = cols
+        self.cost = np.take_along_axis(sub, order, axis=1)
+        self.fac = cols[order].astype(np.int32)
+        self.rows = np.arange(C.shape[0])
+
+    def counts_below(self, lam: FloatArray) -> IntArray:
+        """Per client, the number of its facilities with cost strictly below ``lam_i`` (a row-wise
+        binary search)."""
+        n, m = self.cost.shape
+        lo = np.zeros(n, dtype=np.int64)
+        hi = np.full(n, m, dtype=np.int64)
+        while True:
+            active = lo < hi
+            if not active.any():
+                return lo
+            mid = (lo + hi) // 2
+            less = self.cost[self.rows, np.minimum(mid, m - 1)] < lam
+            lo = np.where(active & less, mid + 1, lo)
+            hi = np.where(active & ~less, mid, hi)
+
+    def rho(self, lam: FloatArray) -> tuple[FloatArray, Callable[[BoolArray], FloatArray]]:
+        """``rho_j = sum_i min(0, c_ij - lam_i)`` for every column (0 where unused), and a function
+        that counts, per client, the facilities of a set (boolean mask) with ``c_ij < lam_i``.  Long
+        prefixes (few facilities open) are summed densely, which is faster there."""
+        t = self.counts_below(lam)
+        n, m = self.cost.shape
+        if t.sum() > 0.3 * n * m:
+            diff = self.C - lam[:, None]
+            rho_d = np.minimum(diff, 0.0).sum(axis=0)
+            rho_all = np.zeros(self.m)
+            rho_all[self.cols] = rho_d
+            below = diff < 0
+
+            def count_dense(mask: BoolArray) -> FloatArray:
+                return below[:, mask[self.cols]].sum(axis=1).astype(np.float64)
+
+            return rho_all, count_dense
+        row_ids = np.repeat(self.rows, t)
+        pos = np.arange(row_ids.size) - np.repeat(np.cumsum(t) - t, t)
+        flat = row_ids * m + pos
+        vals = np.minimum(self.cost.ravel()[flat] - lam[row_ids], 0.0)
+        facs = self.fac.ravel()[flat]
+
+        def count_sparse(mask: BoolArray) -> FloatArray:
+            return np.asarray(np.bincount(row_ids, weights=mask[facs], minlength=n), dtype=np.float64)
+
+        return np.asarray(np.bincount(facs, weights=vals, minlength=self.m), dtype=np.float64), count_sparse
+
+
+STALL_WINDOW = 100
+STALL_FRACTION = 0.02
+STALL_MAX_PI = 0.25
+
+
 @dataclass
 class RootResult:
     """What the root Lagrangian phase leaves for the exact phase."""
@@ -91,6 +157,10 @@ class RootLagrangian:
 
     def __init__(self, inst: Instance, S: IntArray, UB: float, deadline: float) -> None:
         C = inst.C
+        # iterations without improvement before the step size is halved: more multipliers need a
+        # longer window (fl1400, p = 10: 30 stalls 0.4 % below the LP bound, 100 reaches it)
+        self.patience = 30 if C.shape[0] < 1000 else 100
+        self.window_L = -math.inf
         self.inst = inst
         self.deadline = deadline
         self.S, self.UB = S, UB
@@ -107,32 +177,27 @@ class RootLagrangian:
         self.last_ls_set: bytes | None = None
         self.proven = False
         self.stats: dict[str, Any] = {}
+        self.sorted = SortedCosts(C, np.flatnonzero(inst.allowed))
         self._reindex()
 
     def _reindex(self) -> None:
-        C = self.inst.C
         self.free_idx = np.flatnonzero(self.free)
         self.open_idx = np.flatnonzero(self.opened)
-        self.Cf = C[:, self.free_idx]
-        self.Co = C[:, self.open_idx] if self.open_idx.size else None
-        # work buffers of the relaxation (reused: fresh n x m temporaries each iteration cost page faults)
-        self._diff = np.empty_like(self.Cf)
-        self._neg = np.empty_like(self.Cf)
 
     def _offer(self, Sc: IntArray) -> None:
         val = self.inst.evaluate(Sc)
         if val < self.UB - self.inst.tol:
             self.S, self.UB = np.sort(Sc), val
 
-    def _relax(self) -> tuple[Relaxation, FloatArray]:
+    def _relax(self, lam: FloatArray) -> tuple[Relaxation, Callable[[BoolArray], FloatArray]]:
+        """The subproblem at ``lam``: ``rho`` over the free facilities (positions into ``free_idx``)
+        and the per-client counter of facilities with ``c_ij < lam_i``."""
         k = self.inst.p - self.open_idx.size
-        diff = np.subtract(self.Cf, self.lam[:, None], out=self._diff)
-        rho = np.minimum(diff, 0.0, out=self._neg).sum(axis=0)
+        rho_all, counter = self.sorted.rho(lam)
+        rho = rho_all[self.free_idx]
         chosen, rest, rho_k, rho_k1 = split_rho(rho, k)
-        L = float(self.lam.sum() + rho[chosen].sum())
-        if self.Co is not None:
-            L += float(np.minimum(self.Co - self.lam[:, None], 0.0).sum())
-        return Relaxation(L, rho, chosen, rest, rho_k, rho_k1), diff
+        L = float(lam.sum() + rho[chosen].sum() + rho_all[self.open_idx].sum())
+        return Relaxation(L, rho, chosen, rest, rho_k, rho_k1), counter
 
     def _track(self, L: float) -> None:
         scale = self.inst.scale
@@ -183,13 +248,12 @@ class RootLagrangian:
             if val < self.UB - inst.tol:
                 self.S, self.UB = Sc, val
 
-    def _step(self, rel: Relaxation, diff: FloatArray) -> str:
+    def _step(self, rel: Relaxation, counter: Callable[[BoolArray], FloatArray]) -> str:
         """Subgradient step: ``"go"``, ``"proven"`` or ``"stop"``."""
         inst = self.inst
-        x_cnt = (diff[:, rel.chosen] < 0).sum(axis=1)
-        if self.Co is not None:
-            x_cnt = x_cnt + ((self.Co - self.lam[:, None]) < 0).sum(axis=1)
-        g = 1.0 - x_cnt
+        in_solution = self.opened.copy()
+        in_solution[self.free_idx[rel.chosen]] = True
+        g = 1.0 - counter(in_solution)
         gg = float(g @ g)
         if gg == 0.0:
             # the relaxation's solution is feasible: L equals its cost -> optimal for the reduced problem
@@ -199,7 +263,7 @@ class RootLagrangian:
                 return "proven"
             self.lam = self.lam + 1e-3 * (self.UB - rel.L) / inst.C.shape[0]
             return "go"
-        if self.no_improve >= 30:
+        if self.no_improve >= self.patience:
             self.pi *= 0.5
             self.no_improve = 0
             self.lam = self.best_lam.copy()
@@ -207,6 +271,16 @@ class RootLagrangian:
         step = self.pi * max(self.UB - rel.L, 1e-9 * inst.scale) / gg
         self.lam = np.maximum(self.lam + step * g, self.lam_min)
         return "go"
+
+    def _stalled(self, it: int) -> bool:
+        """Every ``STALL_WINDOW`` iterations once the step size is at most ``STALL_MAX_PI``: True when
+        the bound rose by less than ``STALL_FRACTION`` of the remaining gap over the window (more
+        iterations would not close it)."""
+        if it % STALL_WINDOW or self.pi > STALL_MAX_PI:
+            return False  # judged only once the step size has been cut a few times
+        gained = self.best_L - self.window_L
+        self.window_L = self.best_L
+        return math.isfinite(gained) and gained < STALL_FRACTION * (self.UB - self.best_L)
 
     def run(self, max_iterations: int) -> RootResult:
         """At most ``max_iterations`` subgradient iterations (the deadline is a safety net)."""
@@ -218,7 +292,7 @@ class RootLagrangian:
             if time.perf_counter() > self.deadline:
                 break
             target = inst.target_of(self.UB)
-            rel, diff = self._relax()
+            rel, pairs = self._relax(self.lam)
             self._track(rel.L)
             if rel.L > target + eps:
                 self.proven = True
@@ -231,7 +305,9 @@ class RootLagrangian:
             if fix == "changed":
                 continue  # recompute with the reduced sets
             self._primal(rel, it)
-            step = self._step(rel, diff)
+            if self._stalled(it):
+                break
+            step = self._step(rel, pairs)
             if step == "proven":
                 self.proven = True
             if step != "go":
@@ -252,7 +328,7 @@ class RootLagrangian:
             return
         k = inst.p - self.open_idx.size
         if 0 < k < self.free_idx.size:
-            rho_b = np.minimum(self.Cf - self.best_lam[:, None], 0.0).sum(axis=0)
+            rho_b = self.sorted.rho(self.best_lam)[0][self.free_idx]
             Sc = np.sort(np.concatenate([self.open_idx, self.free_idx[np.argpartition(rho_b, k)[:k]]]))
             Sc, val = local_search(inst.C, Sc, inst.fixed, inst.allowed, inst.far, self.deadline, inst.tol)
             if val < self.UB - inst.tol:
@@ -299,3 +375,30 @@ def eliminate_pairs(
         allowed_pairs.append(cols)
     logger.debug("pair elimination: %d of %d pairs kept", sum(c.size for c in allowed_pairs), nA * (free_idx.size + open_idx.size))
     return allowed_pairs, R
+
+
+def refix(inst: Instance, root: RootResult, UB: float) -> tuple[IntArray, IntArray, bool]:
+    """Repeat the facility fixing tests at the root's best multipliers against a better incumbent
+    ``UB``.  Returns ``(free_idx, open_idx, proven)``; ``proven`` when no improving solution is left."""
+    target = inst.target_of(UB)
+    eps = 1e-9 * inst.scale
+    free_idx, open_idx = root.free_idx, root.open_idx
+    C = inst.C
+    while True:
+        k = inst.p - open_idx.size
+        if k < 0 or k > free_idx.size:
+            return free_idx, open_idx, True
+        if k == 0 or k == free_idx.size:
+            return free_idx, open_idx, False
+        lam = root.best_lam
+        rho = np.minimum(C[:, free_idx] - lam[:, None], 0.0).sum(axis=0)
+        chosen, rest, rho_k, rho_k1 = split_rho(rho, k)
+        L = float(lam.sum() + rho[chosen].sum() + np.minimum(C[:, open_idx] - lam[:, None], 0.0).sum())
+        if L > target + eps:
+            return free_idx, open_idx, True
+        close_mask, open_mask = fixing_masks(Relaxation(L, rho, chosen, rest, rho_k, rho_k1), k, target, eps)
+        if not (close_mask.any() or open_mask.any()):
+            logger.debug("refixing against %.6g: %d free, %d open", UB, free_idx.size, open_idx.size)
+            return free_idx, open_idx, False
+        open_idx = np.sort(np.concatenate([open_idx, free_idx[open_mask]]))
+        free_idx = free_idx[~(close_mask | open_mask)]

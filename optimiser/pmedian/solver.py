@@ -19,14 +19,15 @@ import numpy.typing as npt
 
 from optimiser.pmedian.branch import lagrangian_bb
 from optimiser.pmedian.exact import mip_phase
-from optimiser.pmedian.heuristics import greedy, local_search
-from optimiser.pmedian.lagrangian import RootLagrangian, RootResult
+from optimiser.pmedian.heuristics import greedy, local_search, perturbed_search
+from optimiser.pmedian.lagrangian import RootLagrangian, RootResult, refix
 from optimiser.pmedian.problem import Instance, IntArray, prepare, validate
 from optimiser.pmedian.result import PMedianResult
 
 logger = logging.getLogger(__name__)
 
 EXACT_BACKENDS = ("auto", "lagrangian", "cpsat", "scip", "cbc")
+PERTURB_ROUNDS = 50  # work limit of the iterated local search before the exact phase
 
 
 @dataclass
@@ -91,6 +92,27 @@ class _Run:
 def _heuristic(inst: Instance, deadline: float) -> tuple[IntArray, float]:
     S = greedy(inst.C, inst.p - int(inst.fixed.sum()), inst.fixed.copy(), inst.allowed)
     return local_search(inst.C, S, inst.fixed, inst.allowed, inst.far, deadline, inst.tol)
+
+
+def _perturb(run: _Run, root: RootResult, seed: int) -> None:
+    """Iterated local search over the facilities the root's fixing tests left open to choice."""
+    inst = run.inst
+    tp = time.perf_counter()
+    allowed = np.zeros(inst.m, dtype=bool)
+    allowed[root.free_idx] = True
+    allowed[root.open_idx] = True
+    fixed = inst.fixed.copy()
+    fixed[root.open_idx] = True
+    S, UB = perturbed_search(inst.C, run.S, fixed, allowed, inst.far, PERTURB_ROUNDS, seed, run.deadline, inst.tol)
+    if UB < run.UB - inst.tol:
+        run.stats["perturbed_search_improved"] = run.UB - UB
+        run.S, run.UB = S, UB
+        # a better incumbent fixes more facilities at the root's multipliers
+        root.free_idx, root.open_idx, proven = refix(inst, root, run.UB)
+        run.stats.update(free_after_refixing=int(root.free_idx.size), open_after_refixing=int(root.open_idx.size))
+        if proven:
+            run.LB = run.UB
+    run.timings["perturbed_search"] = time.perf_counter() - tp
 
 
 def _exact_phases(run: _Run, root: RootResult, exact_backend: str, time_limit_s: float, seed: int, num_workers: int) -> None:
@@ -212,6 +234,10 @@ def solve_pmedian(
         return run.finish()
     if time.perf_counter() > deadline:
         run.method = "lagrangian (time limit)"
+        return run.finish()
+    _perturb(run, root, seed)
+    if run.closed():
+        run.LB, run.method = run.UB, "lagrangian+perturbed-search"
         return run.finish()
     _exact_phases(run, root, exact_backend, time_limit_s, seed, num_workers)
     return run.finish()
