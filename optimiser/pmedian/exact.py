@@ -44,7 +44,9 @@ class ReducedModel:
 @dataclass(frozen=True)
 class ExactOutcome:
     """``status``: ``found_optimal``, ``found``, ``infeasible`` (no solution of value <= target) or
-    ``unknown``; ``S``: a solution found; ``bound``: the solver's bound; ``nodes``; ``stats``."""
+    ``unknown``; ``S``: a solution found; ``bound``: the solver's proven bound (also for
+    ``found_optimal``: the caller proves optimality from the bound, not from the status); ``nodes``;
+    ``stats``."""
 
     status: str
     S: IntArray | None
@@ -108,15 +110,23 @@ def solve_reduced_cpsat(rm: ReducedModel, time_limit: float, seed: int, workers:
     nodes = int(solver.num_branches)
     if st in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         S = np.array(sorted(opened_set | {j for j, v in y.items() if solver.boolean_value(v)}), dtype=np.int64)
-        bound = float(solver.objective_value) if st == cp_model.OPTIMAL else float(solver.best_objective_bound)
+        bound = float(solver.best_objective_bound)
         return ExactOutcome("found_optimal" if st == cp_model.OPTIMAL else "found", S, bound, nodes, stats)
     if st == cp_model.INFEASIBLE:
         return ExactOutcome("infeasible", None, math.inf, nodes, stats)
     return ExactOutcome("unknown", None, float(solver.best_objective_bound), nodes, stats)
 
 
-def _build_radius_mip(solver: pywraplp.Solver, rm: ReducedModel) -> tuple[dict[int, Any], int] | None:
-    """Add the radius model's variables and constraints; ``None`` when a client has no column."""
+class BuildTimeout(Exception):
+    """Building the reduced model ran past its deadline."""
+
+
+def _build_radius_mip(solver: pywraplp.Solver, rm: ReducedModel, deadline: float) -> tuple[dict[int, Any], int] | None:
+    """Add the radius model's variables and constraints; ``None`` when a client has no column.
+
+    Raises:
+        BuildTimeout: ``time.perf_counter()`` passed ``deadline`` during the build.
+    """
     inf = solver.infinity()
     y = {int(j): solver.BoolVar(f"y{j}") for j in rm.free_idx}
     card = solver.Constraint(float(rm.k), float(rm.k))
@@ -127,6 +137,8 @@ def _build_radius_mip(solver: pywraplp.Solver, rm: ReducedModel) -> tuple[dict[i
     const = 0.0
     obj_terms = []
     for i in range(rm.C.shape[0]):
+        if i % 100 == 0 and time.perf_counter() > deadline:
+            raise BuildTimeout(f"radius model build stopped at client {i} of {rm.C.shape[0]}")
         if rm.allowed_pairs[i].size == 0:
             return None
         cols, levels, starts, ends = client_levels(rm.C[i], rm.allowed_pairs[i])
@@ -166,7 +178,11 @@ def solve_reduced_mip(rm: ReducedModel, time_limit: float, seed: int, workers: i
     if solver is None:
         logger.warning("MIP backend %s is not available in this OR-Tools build", backend)
         return ExactOutcome("unknown", None, -math.inf, 0, {"error": f"{backend} unavailable"})
-    built = _build_radius_mip(solver, rm)
+    try:
+        built = _build_radius_mip(solver, rm, t_build + float(time_limit))
+    except BuildTimeout as exc:
+        logger.info("%s; no time left to solve it", exc)
+        return ExactOutcome("unknown", None, -math.inf, 0, {"radius_model_timeout": True})
     if built is None:
         return ExactOutcome("infeasible", None, math.inf, 0, {})
     y, n_u = built
@@ -179,13 +195,18 @@ def solve_reduced_mip(rm: ReducedModel, time_limit: float, seed: int, workers: i
     if backend == "SCIP" and not solver.SetSolverSpecificParametersAsString(f"randomization/randomseedshift = {int(seed)}\n"):
         logger.warning("SCIP rejected the random seed parameter; solving with its default seed")
     logger.debug("reduced radius model: %d y, %d u, built in %.2f s", len(y), n_u, time.perf_counter() - t_build)
-    st = solver.Solve()
+    # pywraplp's default relative MIP gap (1e-4) would let SCIP report "optimal" up to 0.01 % above
+    # the optimum (50 units on rl1304, p = 100); the proof needs a zero gap
+    params = pywraplp.MPSolverParameters()
+    params.SetDoubleParam(pywraplp.MPSolverParameters.RELATIVE_MIP_GAP, 0.0)
+    st = solver.Solve(params)
     stats = {"mip_y": len(y), "mip_u": n_u}
     nodes = int(solver.nodes())
     if st in (pywraplp.Solver.OPTIMAL, pywraplp.Solver.FEASIBLE):
         S = np.array(sorted(opened_set | {j for j, v in y.items() if v.solution_value() > 0.5}), dtype=np.int64)
         if st == pywraplp.Solver.OPTIMAL:
-            return ExactOutcome("found_optimal", S, solver.Objective().Value(), nodes, stats)
+            bound = min(solver.Objective().Value(), solver.Objective().BestBound())
+            return ExactOutcome("found_optimal", S, bound, nodes, stats)
         return ExactOutcome("found", S, solver.Objective().BestBound(), nodes, stats)
     if st == pywraplp.Solver.INFEASIBLE:
         return ExactOutcome("infeasible", None, math.inf, nodes, stats)

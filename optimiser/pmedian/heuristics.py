@@ -178,14 +178,16 @@ def perturbed_search(
     seed: int,
     deadline: float,
     tol: float,
+    patience: int = 15,
 ) -> tuple[IntArray, float]:
-    """Iterated local search: ``rounds`` times, swap two random open facilities (not ``fixed``) for
+    """Iterated local search: at most ``rounds`` times (and until ``patience`` rounds in a row bring
+    nothing), swap two random open facilities (not ``fixed``) for
     two random ``allowed`` closed ones and descend with :func:`local_search`; keep the best.
 
     The interchange's local optima differ from the optimum by multi-facility moves that no single
     swap improves (rl1304, p = 10: the descent stops 0.06 % above the optimum, a few perturbed
-    descents reach it).  Deterministic for a given ``seed``; ``rounds`` is the work limit and
-    ``deadline`` a safety net.
+    descents reach it).  Deterministic for a given ``seed``; ``rounds`` and ``patience`` are the work
+    limits and ``deadline`` a safety net.
 
     Returns:
         ``(S, cost)``: the best solution found (the input when nothing improves) and its cost.
@@ -195,9 +197,11 @@ def perturbed_search(
     best_cost = float(C[:, best].min(axis=1).sum())
     movable = np.flatnonzero(~fixed[best])
     n_swap = min(2, movable.size)
+    since_improved = 0
     for r in range(rounds):
-        if n_swap == 0 or time.perf_counter() > deadline:
+        if n_swap == 0 or since_improved >= patience or time.perf_counter() > deadline:
             break
+        since_improved += 1
         closed = np.flatnonzero(allowed & ~np.isin(np.arange(C.shape[1]), best))
         if closed.size < n_swap:
             break
@@ -206,6 +210,7 @@ def perturbed_search(
         cur, cost = local_search(C, cur, fixed, allowed, far, deadline, tol)
         if cost < best_cost - tol:
             best, best_cost = cur, cost
+            since_improved = 0
             movable = np.flatnonzero(~fixed[best])
             logger.debug("perturbed search round %d: %.6g", r, cost)
     return best, best_cost

@@ -71,11 +71,15 @@ def fixing_masks(rel: Relaxation, k: int, target: float, eps: float) -> tuple[Bo
     return close_mask, open_mask
 
 
+DENSE_CELLS = 400_000  # up to this many cells (about 630 x 630) the dense sums are the faster ones
+
+
 class SortedCosts:
     """Each client's allowed facilities sorted by cost, so that the pairs with ``c_ij < lambda_i`` (the
     only ones the Lagrangian subproblem uses) are a prefix of each row: with ``p`` facilities open a
     client's multiplier is near its assignment cost, and the prefixes hold about ``n / p`` of the
-    ``m`` columns.  Memory: one ``int32`` and two ``float64`` ``n x m`` arrays."""
+    ``m`` columns.  Memory: one ``int32`` and two ``float64`` ``n x m`` arrays (two more as work
+    buffers when the dense sums are used)."""
 
     def __init__(self, C: FloatArray, cols: IntArray) -> None:
         sub = C[:, cols]
@@ -83,6 +87,10 @@ class SortedCosts:
         self.m = C.shape[1]
         self.C = sub
         self.cols = cols
+        self._calls = 0
+        self._dense = False
+        self._diff: FloatArray | None = None
+        self._neg: FloatArray | None = None
         self.cost = np.take_along_axis(sub, order, axis=1)
         self.fac = cols[order].astype(np.int32)
         self.rows = np.arange(C.shape[0])
@@ -106,17 +114,21 @@ class SortedCosts:
         """``rho_j = sum_i min(0, c_ij - lam_i)`` for every column (0 where unused), and a function
         that counts, per client, the facilities of a set (boolean mask) with ``c_ij < lam_i``.  Long
         prefixes (few facilities open) are summed densely, which is faster there."""
-        t = self.counts_below(lam)
         n, m = self.cost.shape
-        if t.sum() > 0.3 * n * m:
-            diff = self.C - lam[:, None]
-            rho_d = np.minimum(diff, 0.0).sum(axis=0)
+        self._calls += 1
+        # the prefix lengths change slowly with the multipliers: re-decide dense/sparse every 50 calls
+        t = self.counts_below(lam) if n * m > DENSE_CELLS and (not self._dense or self._calls % 50 == 1) else None
+        self._dense = t is None or t.sum() > 0.04 * n * m
+        if t is None or self._dense:
+            if self._diff is None:  # work buffers, reused: fresh n x m temporaries cost page faults
+                self._diff, self._neg = np.empty_like(self.C), np.empty_like(self.C)
+            diff = np.subtract(self.C, lam[:, None], out=self._diff)
+            rho_d = np.minimum(diff, 0.0, out=self._neg).sum(axis=0)
             rho_all = np.zeros(self.m)
             rho_all[self.cols] = rho_d
-            below = diff < 0
 
             def count_dense(mask: BoolArray) -> FloatArray:
-                return below[:, mask[self.cols]].sum(axis=1).astype(np.float64)
+                return (diff[:, mask[self.cols]] < 0).sum(axis=1).astype(np.float64)
 
             return rho_all, count_dense
         row_ids = np.repeat(self.rows, t)
@@ -131,8 +143,8 @@ class SortedCosts:
         return np.asarray(np.bincount(facs, weights=vals, minlength=self.m), dtype=np.float64), count_sparse
 
 
-STALL_WINDOW = 100
-STALL_FRACTION = 0.02
+STALL_WINDOW = 200
+STALL_FRACTION = 0.005
 STALL_MAX_PI = 0.25
 
 
@@ -183,6 +195,9 @@ class RootLagrangian:
     def _reindex(self) -> None:
         self.free_idx = np.flatnonzero(self.free)
         self.open_idx = np.flatnonzero(self.opened)
+        live = self.free_idx.size + self.open_idx.size
+        if live < 0.5 * self.sorted.cols.size:  # fixing closed half the columns: drop them from the sums
+            self.sorted = SortedCosts(self.inst.C, np.flatnonzero(self.free | self.opened))
 
     def _offer(self, Sc: IntArray) -> None:
         val = self.inst.evaluate(Sc)

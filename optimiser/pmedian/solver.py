@@ -153,10 +153,12 @@ def _exact_phases(run: _Run, root: RootResult, exact_backend: str, time_limit_s:
         methods.append(f"reduced-radius-{phase}")
         run.timings[f"exact_{phase}"] = time.perf_counter() - now
         run.offer(out.S)
-        if out.status in ("infeasible", "found_optimal"):
-            run.LB = run.UB
+        if out.status == "infeasible":
+            run.LB = run.UB  # no solution of value <= UB - 1 (integral) / UB - tol
             break
         run.raise_bound(out.bound)
+        if run.closed():
+            break
     run.timings["exact"] = sum(v for kk, v in run.timings.items() if kk.startswith("exact_"))
     run.method = "lagrangian+" + "+".join(methods)
 
