@@ -8,9 +8,10 @@ Modules, in the order the solver uses them:
 
 - ``reader``: benchmark instance readers (OR-Library ``pmedN.txt``, TSPLIB floor-Euclidean);
 - ``problem``: input validation and the prepared weighted cost matrix;
-- ``heuristics``: greedy construction and interchange local search (upper bounds);
-- ``lagrangian``: Lagrangian relaxation, subgradient, facility fixing and pair elimination;
-- ``branch``: Lagrangian branch and bound over the facility variables;
+- ``heuristics``: greedy construction, fast interchange and iterated local search (upper bounds);
+- ``lagrangian``: Lagrangian relaxation, subgradient on sorted cost prefixes, facility fixing and
+  pair elimination;
+- ``branch``: best-first Lagrangian branch and bound over the facility variables;
 - ``exact``: the reduced radius formulation solved by SCIP/CBC/CP-SAT;
 - ``solver``: :func:`solve_pmedian` (the orchestrator) and :class:`PMedian`;
 - ``result``: :class:`PMedianResult`.

@@ -136,6 +136,7 @@ def _build_radius_mip(solver: pywraplp.Solver, rm: ReducedModel, deadline: float
     objective = solver.Objective()
     const = 0.0
     obj_terms = []
+    integral = bool(np.all(rm.C == np.rint(rm.C)))
     for i in range(rm.C.shape[0]):
         if i % 100 == 0 and time.perf_counter() > deadline:
             raise BuildTimeout(f"radius model build stopped at client {i} of {rm.C.shape[0]}")
@@ -156,7 +157,9 @@ def _build_radius_mip(solver: pywraplp.Solver, rm: ReducedModel, deadline: float
                 ct.SetCoefficient(prev, -1.0)
             if kk == levels.size - 1:
                 break
-            u = solver.NumVar(0.0, 1.0, "")
+            # binary (integral u are implied by integral y): with integer level steps SCIP then
+            # knows the objective is integral and prunes nodes whose bound exceeds UB - 1
+            u = solver.BoolVar("") if integral else solver.NumVar(0.0, 1.0, "")
             ct.SetCoefficient(u, 1.0)
             c = float(levels[kk + 1] - levels[kk])
             objective.SetCoefficient(u, c)
@@ -164,9 +167,11 @@ def _build_radius_mip(solver: pywraplp.Solver, rm: ReducedModel, deadline: float
             prev = u
     objective.SetOffset(const)
     objective.SetMinimization()
-    cut = solver.Constraint(-inf, float(rm.target) - const)
-    for u, c in obj_terms:
-        cut.SetCoefficient(u, c)
+    if not integral:
+        # without an integral objective, SCIP gets the target as a constraint instead
+        cut = solver.Constraint(-inf, float(rm.target) - const)
+        for u, c in obj_terms:
+            cut.SetCoefficient(u, c)
     return y, len(obj_terms)
 
 

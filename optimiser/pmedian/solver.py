@@ -1,8 +1,11 @@
 """The p-median solver: :func:`solve_pmedian` orchestrates the phases; :class:`PMedian` wraps it.
 
-Phases: greedy + interchange local search (``heuristics``), root Lagrangian with reduction tests
-(``lagrangian``), then, if a gap remains, a Lagrangian branch and bound (``branch``) and/or the
-reduced radius model solved by a MIP/CP solver (``exact``).
+Phases: greedy + fast interchange local search (``heuristics``); root Lagrangian with facility
+fixing tests and local search from its solutions (``lagrangian``); if a gap remains, an iterated
+local search over the facilities the fixing left and refixing against its incumbent; then a
+best-first Lagrangian branch and bound (``branch``) and/or the reduced radius model solved by a
+MIP/CP solver (``exact``).  Work limits (iterations, rounds, nodes, model size) decide what each phase
+does; the wall clock is a safety net that stops a phase when the time limit would be exceeded.
 """
 
 from __future__ import annotations
@@ -198,8 +201,8 @@ def solve_pmedian(
         exact_backend: How a remaining gap is closed: ``"auto"`` (default: Lagrangian branch and bound
             first when at most 25 facilities remain to be chosen after the fixing tests, else SCIP
             first; the first phase gets 80 % of the remaining time, the other one the rest),
-            ``"lagrangian"`` (branch and bound on ``y`` with a warm-started subgradient bound and the
-            fixing tests at every node), or the reduced radius model solved by ``"cpsat"`` (OR-Tools
+            ``"lagrangian"`` (best-first branch and bound on ``y`` with a warm-started subgradient
+            bound and the fixing tests at every node), or the reduced radius model solved by ``"cpsat"`` (OR-Tools
             CP-SAT, integer data only), ``"scip"`` or ``"cbc"`` (OR-Tools ``pywraplp``).
 
     Returns:
