@@ -40,10 +40,12 @@ def site_dict() -> dict:
             {"id": "east_n", "status": "occupied", "geometry": rect(700, 320, 1000, 600)},
         ],
         "firms": [
-            {"id": "a", "name": "Alpha Works", "employees": 120, "sector": "manufacturing", "location": xy(200, 80), "entrances": [xy(200, 100)]},
+            {"id": "a", "name": "Alpha Works", "employees": 120, "sector": "manufacturing",
+             "location": xy(200, 80), "entrances": [xy(200, 100)]},
             {"id": "b", "name": "Beta Lab", "employees": 60, "sector": "research", "location": xy(200, 520), "entrances": [xy(200, 500)]},
             {"id": "c", "name": "Gamma Ltd", "employees": 40, "sector": "office", "location": xy(850, 60), "entrances": [xy(850, 100)]},
-            {"id": "d", "name": "Delta Centre", "employees": 200, "sector": "research", "location": xy(850, 540), "entrances": [xy(850, 500)], "fixed": True},
+            {"id": "d", "name": "Delta Centre", "employees": 200, "sector": "research",
+             "location": xy(850, 540), "entrances": [xy(850, 500)], "fixed": True},
         ],
         "barriers": [
             {"id": "parkway", "name": "Parkway", "kind": "carriageway", "width_m": 30,

@@ -39,6 +39,9 @@ __all__ = ["build_walk_network", "GraphBuilder", "segments_of", "derive_open_spa
 logger = logging.getLogger(__name__)
 
 NODE_KEY_M = 1e-3
+#: two walkable points this close in distance (m) from an entrance are equally near: the entrance
+#: gets a connector to each, so the walk does not depend on the order segments are stored in
+TIE_M = 1e-6
 """Vertices closer than this (m) are one node."""
 
 
@@ -161,6 +164,36 @@ class GraphBuilder:
                 return None
             r = max(r * 2.0, r + 50.0)
 
+    def equally_near(self, p: np.ndarray, hit: tuple[int, float, np.ndarray, float]) -> list[tuple[int, float, np.ndarray, float]]:
+        """``hit`` and every other reachable walkable point as near to ``p`` (within ``TIE_M``)."""
+        seg0, _t0, _q0, d0 = hit
+        cand = np.asarray([c for c in self.tree.query(shapely.points(p), predicate="dwithin", distance=d0 + TIE_M)
+                           if c != seg0], dtype=np.int64) if self.tree is not None else np.empty(0, np.int64)
+        out = [hit]
+        if cand.size:
+            t, q, d = self._project(cand, p)
+            near = d <= d0 + TIE_M
+            cand, t, q, d = cand[near], t[near], q[near], d[near]
+            if cand.size:
+                ok = ~self._blocked(p, q)
+                out += [(int(cand[k]), float(t[k]), q[k], float(d[k])) for k in np.flatnonzero(ok)]
+        return out
+
+    def connect(self, p: np.ndarray, ref: str) -> int | None:
+        """A new node at ``p`` with a connector edge (ref ``ref``) to the nearest reachable
+        walkable point, and to each other one as near (``TIE_M``); ``None`` if none is reachable."""
+        hit = self.nearest_reachable(p)
+        if hit is None:
+            return None
+        node = self.add_node(p)
+        joined: set[int] = set()
+        for seg, t, q, d in self.equally_near(p, hit):
+            far = self.node_at(seg, t, q)
+            if far not in joined:
+                joined.add(far)
+                self.add_edge(node, far, d, "connector", ref)
+        return node
+
     def node_at(self, seg: int, t: float, q: np.ndarray) -> int:
         """A node at parameter ``t`` of segment ``seg`` (an end node, or a split)."""
         seg_m = math.sqrt(self.seg_len2[seg])
@@ -175,17 +208,6 @@ class GraphBuilder:
         node = self.add_node(q)
         lst.append((t, node))
         return node
-
-    def attach(
-        self, p: np.ndarray, max_dist: float | None = None, exclude: set[int] | None = None
-    ) -> tuple[int, np.ndarray, float] | None:
-        """Node id of a new node at ``p`` linked to the nearest reachable walkable point, the
-        link's length, and its far node; ``None`` if nothing is reachable."""
-        hit = self.nearest_reachable(p, max_dist=max_dist, exclude=exclude)
-        if hit is None:
-            return None
-        seg, t, q, d = hit
-        return self.node_at(seg, t, q), q, d
 
     def finish(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, list[str], dict[int, LineString]]:
         """The finished graph: (coords (n, 2), edge_u, edge_v, edge_length_m, edge_kind,
@@ -399,19 +421,16 @@ class _Access:
     unreachable: list[str] = field(default_factory=list)
 
     def add(self, b: GraphBuilder, key: str, entrances: Sequence[Point]) -> None:
-        """Attach each entrance of ``key`` by a connector on its own side of every barrier."""
+        """Attach each entrance of ``key`` by a connector to the nearest walkable point reached
+        without entering an active band (to each of them when several are equally near)."""
         if key in self.nodes:
             raise ModelError(f"network key {key!r} is used twice")
         nodes = []
         for e in entrances:
             p = np.asarray(e.coords[0][:2], dtype=float)
-            got = b.attach(p)
-            if got is None:
-                continue
-            far, _q, d = got
-            node = b.add_node(p)
-            b.add_edge(node, far, d, "connector", key)
-            nodes.append(node)
+            node = b.connect(p, key)
+            if node is not None:
+                nodes.append(node)
         self.nodes[key] = tuple(nodes)
         self.xy[key] = np.asarray([e.coords[0][:2] for e in entrances], dtype=float).reshape(-1, 2)
         if not nodes:

@@ -224,12 +224,9 @@ def attach_crossing(
             if moved is None:
                 return None
             p = moved
-        got = b.attach(p)
-        if got is None:
+        node = b.connect(p, kind_ref or c.id)
+        if node is None:
             return None
-        far, _q, d = got
-        node = b.add_node(p)
-        b.add_edge(node, far, d, "connector", kind_ref or c.id)
         ends.append(node)
     return ends[0], ends[1]
 
