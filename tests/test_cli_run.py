@@ -10,7 +10,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from sitefiles import write_files
+
+from tests.sitefiles import write_files
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -108,7 +109,7 @@ def test_invalid_scenario_exits_2_and_writes_nothing(tmp_path):
     assert not out.exists()
 
 
-def test_no_solution_in_time_exits_4(tmp_path, monkeypatch):
+def test_no_solution_in_time_exits_4(tmp_path, monkeypatch, tiny_files):
     from click.testing import CliRunner
 
     import optimiser.pipeline as pipeline
@@ -119,7 +120,7 @@ def test_no_solution_in_time_exits_4(tmp_path, monkeypatch):
         return SolveResult("unknown", None, None, None, 0.01, backend, 0, (), (), "no solution found within the time limit")
 
     monkeypatch.setattr(pipeline, "solve", fake_solve)
-    _, scen = write_files(tmp_path / "in")
+    _, scen = tiny_files
     res = CliRunner().invoke(cli, ["run", str(scen), "--out", str(tmp_path / "out"), "--no-render"])
     assert res.exit_code == 4
 
@@ -171,12 +172,12 @@ def test_verbose_run_logs_info_on_stderr_and_stdout_stays_json(solved):
     assert not info_lines(r.stdout)
 
 
-def test_verbose_and_quiet_in_process(tmp_path):
+def test_verbose_and_quiet_in_process(tmp_path, tiny_files):
     from click.testing import CliRunner
 
     from optimiser.cli import cli
 
-    site, scen = write_files(tmp_path / "in")
+    site, scen = tiny_files
     r = CliRunner().invoke(cli, ["-v", "validate", "--json", str(site), str(scen)])
     assert r.exit_code == 0, r.output
     assert json.loads(r.stdout) == []
@@ -192,14 +193,14 @@ def boom(*args, **kwargs):
     raise RuntimeError("boom: a simulated internal error")
 
 
-def test_internal_error_is_one_line_or_a_traceback_with_debug(tmp_path, monkeypatch):
+def test_internal_error_is_one_line_or_a_traceback_with_debug(tmp_path, monkeypatch, tiny_files):
     from click.testing import CliRunner
 
     import optimiser.cli.run_cmd as run_cmd
     from optimiser.cli import cli
 
     monkeypatch.setattr(run_cmd, "run_scenario", boom)
-    _, scen = write_files(tmp_path / "in")
+    _, scen = tiny_files
     r = CliRunner().invoke(cli, ["run", str(scen), "--out", str(tmp_path / "out")])
     assert r.exit_code == 1
     assert "internal error: RuntimeError: boom" in r.stderr and "This is a bug" in r.stderr

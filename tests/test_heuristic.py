@@ -4,25 +4,20 @@ run that finds nothing in time still returns the greedy layout with a consistent
 from __future__ import annotations
 
 import itertools
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks" / "joint"))
-
-from generate import make_district  # noqa: E402
-from test_optimiser_zoo import CASES  # noqa: E402
-
-from optimiser.inputs.domain import SolveOptions  # noqa: E402
-from optimiser.model.problem import Client, Constraint, Decision, Penalty, Problem  # noqa: E402
-from optimiser.pipeline import prepare  # noqa: E402
-from optimiser.solve import cpsat  # noqa: E402
-from optimiser.solve.heuristic import Evaluator, greedy_layout, hint_values  # noqa: E402
-from optimiser.solve.result import Status, relative_gap  # noqa: E402
-from optimiser.solve.strategy import solve  # noqa: E402
+from benchmarks.joint.generate import make_district
+from optimiser.inputs.domain import SolveOptions
+from optimiser.model.problem import Problem
+from optimiser.pipeline import prepare
+from optimiser.solve import cpsat
+from optimiser.solve.heuristic import Evaluator, greedy_layout, hint_values
+from optimiser.solve.result import Status, relative_gap
+from optimiser.solve.strategy import solve
+from tests.random_problems import random_problem
+from tests.zoo_cases import CASES
 
 _ZOO: dict = {}
 
@@ -43,40 +38,6 @@ def _brute(problem: Problem):
                 if best is None or o < best:
                     best = o
     return best
-
-
-def random_problem(seed: int, n_dec: int = 8) -> Problem:
-    rng = np.random.default_rng(seed)
-    dec = [Decision(f"d{i}", "crossing" if i % 2 else "facility", "g", float(rng.integers(1, 10)) * 1e5, f"d{i}")
-           for i in range(n_dec)]
-    p = Problem(dec, [(i,) for i in range(n_dec)], [], [], [], {"budget": "budget"}, 10, {"all": 1.0}, 2.5e6)
-    for k in range(int(rng.integers(4, 12))):
-        n_lev = int(rng.integers(0, 4))
-        levels = sorted(set(int(v) for v in rng.integers(10, 500, size=n_lev)))
-        lopts = []
-        for _ in levels:
-            opts = set()
-            for _ in range(int(rng.integers(1, 3))):
-                req = tuple(int(d) for d in rng.choice(n_dec, size=int(rng.integers(1, 3)), replace=False))
-                opts.add(p.option_id(req))
-            lopts.append(tuple(sorted(opts)))
-        must = levels and rng.random() < 0.15
-        base = None if must else int(rng.integers(500, 900))
-        p.clients.append(Client(f"c{k}", "pair", int(rng.integers(1, 50)), base, tuple(levels), tuple(lopts)))
-        if must:
-            allo = tuple(sorted({o for ls in lopts for o in ls}))
-            p.constraints.append(Constraint(f"reach:c{k}", tuple((o, 1) for o in allo), 1, None, f"reach:c{k}"))
-    p.constraints.append(Constraint("budget", tuple((i, int(d.cost_gbp)) for i, d in enumerate(dec)), None, int(2.5e6), "budget"))
-    if rng.random() < 0.5:
-        ids = list(range(0, n_dec, 2))
-        p.constraints.append(Constraint("count_min:f", tuple((i, 1) for i in ids), 1, None, "count_min:f"))
-        p.constraints.append(Constraint("count_max:f", tuple((i, 1) for i in ids), None, 2, "count_max:f"))
-    if rng.random() < 0.5:
-        p.constraints.append(Constraint("spacing", ((0, 1), (2, 1)), None, 1, "spacing"))
-    if rng.random() < 0.5:
-        o = p.option_id((1, int(rng.integers(2, n_dec))))
-        p.penalties.append(Penalty("pen", int(rng.integers(100, 5000)), (o, 3)))
-    return p
 
 
 @pytest.mark.parametrize("name", sorted(CASES))

@@ -8,12 +8,12 @@ import tomllib
 import pytest
 import yaml
 from pyproj import Transformer
-from sitefiles import scenario_dict, site_dict, write_files
 
 from optimiser.errors import InputError, ValidationError
 from optimiser.inputs import read_scenario, read_site, scenario_from_mapping, validate_files
 from optimiser.inputs.domain import ParcelStatus
 from optimiser.inputs.scenario import apply_overrides
+from tests.sitefiles import scenario_dict, site_dict, write_files
 
 
 def test_yaml_and_json_give_the_same_site(tmp_path):

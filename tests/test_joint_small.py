@@ -3,17 +3,11 @@ and verifies on both backends with the same objective."""
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks" / "joint"))
-
-from generate import make_district  # noqa: E402
-
-from optimiser.model.problem import ClientKey  # noqa: E402
-from optimiser.pipeline import prepare  # noqa: E402
-from optimiser.solve.strategy import solve  # noqa: E402
-from optimiser.verify import verify  # noqa: E402
+from benchmarks.joint.generate import make_district
+from optimiser.model.problem import ClientKey
+from optimiser.pipeline import prepare
+from optimiser.solve.strategy import solve
+from optimiser.verify import verify
 
 
 def _fingerprint(sc):

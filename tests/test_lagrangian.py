@@ -5,20 +5,15 @@ the bound is close where the relaxation is tight."""
 from __future__ import annotations
 
 import itertools
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from test_heuristic import random_problem  # noqa: E402
-from test_optimiser_zoo import CASES, _get  # noqa: E402
-
-from optimiser.model.problem import Constraint, Decision, Problem  # noqa: E402
-from optimiser.model.transforms import relax_access_crossings  # noqa: E402
-from optimiser.solve.lagrangian import _Knapsack, lagrangian_bound  # noqa: E402
+from optimiser.model.problem import Constraint, Decision, Problem
+from optimiser.model.transforms import relax_access_crossings
+from optimiser.solve.lagrangian import _Knapsack, lagrangian_bound
+from tests.random_problems import random_problem
+from tests.zoo_cases import CASES, prepared_case
 
 
 def _layouts(problem: Problem):
@@ -47,7 +42,7 @@ def _check(problem: Problem, upper_bound: float, **kw):
 
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_bound_and_reductions_are_valid_on_the_zoo(name):
-    prep, (best, _) = _get(name)
+    prep, (best, _) = prepared_case(name)
     p = prep.problem
     problems = [p] + [q for q in (relax_access_crossings(p),) if q is not None]
     for q in problems:
@@ -81,7 +76,7 @@ def test_reductions_close_something_and_the_bound_is_tight_on_the_zoo():
     the relaxed problem is a budgeted median over crossings) the bound reaches the optimum."""
     closed = 0
     for name in sorted(CASES):
-        prep, (best, _) = _get(name)
+        prep, (best, _) = prepared_case(name)
         if best is None:
             continue
         res = lagrangian_bound(prep.problem, best, max_iterations=3000, test_every=5)

@@ -14,7 +14,16 @@ import shapely
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from shapely.geometry import LineString, Point
-from sitezoo import (
+
+from optimiser.errors import ModelError
+from optimiser.inputs.domain import Barrier, BarrierKind, Crossing, Site, WalkPath
+from optimiser.network.builder import build_walk_network
+from optimiser.network.crossings import generate_candidate_crossings
+from optimiser.network.csr import EDGE_KINDS, build_csr
+from optimiser.network.distances import detour_ratios
+from optimiser.network.features import edge_features, network_summary
+from optimiser.network.graph import WalkNetwork
+from tests.sitezoo import (
     TYPES,
     crossing_spec,
     firm,
@@ -25,15 +34,6 @@ from sitezoo import (
     square_site,
     two_barrier_site,
 )
-
-from optimiser.errors import ModelError
-from optimiser.inputs.domain import Barrier, BarrierKind, Crossing, Site, WalkPath
-from optimiser.network.builder import build_walk_network
-from optimiser.network.crossings import generate_candidate_crossings
-from optimiser.network.csr import EDGE_KINDS, build_csr
-from optimiser.network.distances import detour_ratios
-from optimiser.network.features import edge_features, network_summary
-from optimiser.network.graph import WalkNetwork
 
 ROOT = Path(__file__).resolve().parents[1]
 

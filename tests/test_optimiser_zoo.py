@@ -1,163 +1,18 @@
 """Exactness: a zoo of tiny sites whose optimum is found by brute force, on both backends.
 
-The brute force enumerates every subset of the problem's decisions and scores it with the
-independent verifier (plain Dijkstra on a rebuilt graph, constraints rechecked from the
-scenario's own terms), sharing nothing with the route-option / radius formulation the
-backends solve.
+The brute force (tests/zoo_cases.py) enumerates every subset of the problem's decisions and
+scores it with the independent verifier (plain Dijkstra on a rebuilt graph, constraints
+rechecked from the scenario's own terms), sharing nothing with the route-option / radius
+formulation the backends solve.
 """
 
 from __future__ import annotations
 
-import itertools
-
 import pytest
-from shapely.geometry import Point, box
-from sitezoo import crossing_spec, rail_site, square_site, two_barrier_site
 
-from optimiser.inputs.domain import (
-    CountRange,
-    CrossingTypeSpec,
-    DemandSpec,
-    DirectnessTarget,
-    FacilitySpec,
-    ObjectiveWeights,
-    Parcel,
-    ParcelStatus,
-    Scenario,
-    Site,
-    SocialSpaceSpec,
-)
-from optimiser.pipeline import prepare
 from optimiser.solve.strategy import solve
 from optimiser.verify import verify
-
-SIG = CrossingTypeSpec("signalised", 250_000, 45.0)
-FB = CrossingTypeSpec("footbridge", 1_500_000, 30.0)
-
-
-def _square(**kw) -> Site:
-    s = square_site()
-    fields = {**s.__dict__, "firms": tuple(f for f in s.firms if f.id != "e"), **kw}
-    return Site(**fields)
-
-
-def _scenario(site: Site, **kw) -> Scenario:
-    base = dict(id="zoo", name="zoo", site=site, site_ref="zoo", budget_gbp=1_000_000,
-                crossings=crossing_spec(300.0, types=(SIG,)))
-    base.update(kw)
-    return Scenario(**base)
-
-
-def _open_space_site() -> Site:
-    """The square with open-space strips north and south of the Parkway, middle third."""
-    parcels = (
-        Parcel("west", "West", ParcelStatus.BUILDABLE, box(0, 0, 300, 600)),
-        Parcel("east", "East", ParcelStatus.BUILDABLE, box(700, 0, 1000, 600)),
-        Parcel("south_green", "South green", ParcelStatus.OPEN_SPACE, box(300, 0, 700, 250)),
-        Parcel("north_green", "North green", ParcelStatus.OPEN_SPACE, box(300, 350, 700, 600)),
-    )
-    return _square(parcels=parcels)
-
-
-SOCIAL = dict(footprint_m2=400.0, noise_buffer_m=40.0, candidate_spacing_m=200.0, min_spacing_m=150.0, building_clearance_m=10.0)
-
-
-def case_one_barrier_pairs():
-    return _scenario(_square(), budget_gbp=600_000)
-
-
-def case_budget_forbids_best():
-    # footbridges are quicker but the budget only pays for signalised crossings
-    return _scenario(_square(), budget_gbp=1_000_000, crossings=crossing_spec(300.0, types=(SIG, FB)))
-
-
-def case_footbridge_affordable():
-    return _scenario(_square(), budget_gbp=1_800_000, crossings=crossing_spec(300.0, types=(SIG, FB)))
-
-
-def case_two_barriers():
-    return _scenario(two_barrier_site(), layers={"hs2": True}, budget_gbp=800_000,
-                     crossings=crossing_spec(400.0, types=(SIG, FB)))
-
-
-def case_hs2_off():
-    return _scenario(two_barrier_site(), layers={"hs2": False}, budget_gbp=800_000,
-                     crossings=crossing_spec(400.0, types=(SIG, FB)))
-
-
-def case_corridor_facility():
-    fac = FacilitySpec("lab", CountRange(1, 1), 900.0, 0.0, 200_000, candidate_spacing_m=300.0)
-    return _scenario(rail_site(), budget_gbp=2_000_000, facilities=(fac,), crossings=crossing_spec(300.0, types=(FB,)))
-
-
-def case_facility_count_spacing():
-    fac = FacilitySpec("workshop", CountRange(2, 2), 900.0, 500.0, 300_000, candidate_spacing_m=300.0)
-    return _scenario(_square(), budget_gbp=900_000, facilities=(fac,), crossings=crossing_spec(450.0, types=(SIG,)))
-
-
-def case_existing_facility():
-    fac = FacilitySpec("canteen", CountRange(0, 1), 900.0, 0.0, 300_000, candidate_spacing_m=300.0,
-                       existing=(Point(850, 560),))
-    return _scenario(_square(), budget_gbp=600_000, facilities=(fac,), crossings=crossing_spec(450.0, types=(SIG,)))
-
-
-def case_coverage_forces_social():
-    soc = SocialSpaceSpec(CountRange(0, 2), 100_000, coverage_radius_m=350.0, coverage="hard", **SOCIAL)
-    return _scenario(_open_space_site(), budget_gbp=700_000, social_spaces=soc, crossings=crossing_spec(450.0, types=(SIG,)))
-
-
-def case_weighted_coverage():
-    soc = SocialSpaceSpec(CountRange(0, 1), 100_000, coverage_radius_m=300.0, coverage="weighted", coverage_weight=400.0, **SOCIAL)
-    return _scenario(_open_space_site(), budget_gbp=400_000, social_spaces=soc, crossings=crossing_spec(450.0, types=(SIG,)))
-
-
-def case_directness_forces_crossing():
-    # a-b are straight across the Parkway at x = 200; the junction is at x = 500
-    return _scenario(_square(), budget_gbp=1_000_000, directness=(DirectnessTarget("a", "b", 1.5),),
-                     objective=ObjectiveWeights(firm_pairs=0.0), crossings=crossing_spec(300.0, types=(SIG,)))
-
-
-def case_explicit_demand():
-    return _scenario(_square(), budget_gbp=300_000, demand=DemandSpec(rule="explicit", pairs=(("a", "d", 5.0), ("c", "b", 1.0))))
-
-
-def case_optional_facility_unaffordable():
-    # an optional facility type nobody can afford: every firm pays the unreachable penalty
-    fac = FacilitySpec("lab", CountRange(0, 1), 900.0, 0.0, 2_000_000, candidate_spacing_m=300.0)
-    return _scenario(_square(), budget_gbp=600_000, facilities=(fac,), crossings=crossing_spec(450.0, types=(SIG,)))
-
-
-def case_infeasible_coverage_budget():
-    soc = SocialSpaceSpec(CountRange(0, 2), 500_000, coverage_radius_m=350.0, coverage="hard", **SOCIAL)
-    return _scenario(_open_space_site(), budget_gbp=400_000, social_spaces=soc, crossings=crossing_spec(450.0, types=(SIG,)))
-
-
-CASES = {name[5:]: fn for name, fn in globals().items() if name.startswith("case_")}
-
-
-def brute_force(prep) -> tuple[float | None, tuple[int, ...]]:
-    """Best (objective, chosen) over every subset of decisions, scored independently."""
-    n = len(prep.problem.decisions)
-    best: tuple[float | None, tuple[int, ...]] = (None, ())
-    for r in range(n + 1):
-        for subset in itertools.combinations(range(n), r):
-            v = verify(prep.problem, prep.context, subset, None, raise_on_failure=False)
-            if v.passed and (best[0] is None or v.objective < best[0]):
-                best = (v.objective, subset)
-    return best
-
-
-_PREPARED: dict[str, object] = {}
-_BRUTE: dict[str, tuple] = {}
-
-
-def _get(name):
-    if name not in _PREPARED:
-        _PREPARED[name] = prepare(CASES[name]())
-        prep = _PREPARED[name]
-        assert len(prep.problem.decisions) <= 13, f"{name}: {len(prep.problem.decisions)} decisions is too many to enumerate"
-        _BRUTE[name] = brute_force(prep)
-    return _PREPARED[name], _BRUTE[name]
+from tests.zoo_cases import CASES, prepared_case
 
 
 def test_zoo_has_at_least_ten_sites():
@@ -167,7 +22,7 @@ def test_zoo_has_at_least_ten_sites():
 @pytest.mark.parametrize("backend", ["cpsat", "cbc"])
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_backend_matches_brute_force(name, backend):
-    prep, (best_obj, best_set) = _get(name)
+    prep, (best_obj, best_set) = prepared_case(name)
     res = solve(prep.problem, backend, time_limit_s=30, seed=0, workers=1)
     if best_obj is None:
         assert res.status == "infeasible"
@@ -183,8 +38,8 @@ def test_backend_matches_brute_force(name, backend):
 
 
 def test_budget_forbids_the_best_crossing():
-    cheap, _ = _get("budget_forbids_best")
-    rich, _ = _get("footbridge_affordable")
+    cheap, _ = prepared_case("budget_forbids_best")
+    rich, _ = prepared_case("footbridge_affordable")
     r1 = solve(cheap.problem, "cpsat")
     r2 = solve(rich.problem, "cpsat")
     types1 = {cheap.problem.decisions[i].label.split()[0] for i in r1.chosen}
@@ -195,7 +50,7 @@ def test_budget_forbids_the_best_crossing():
 
 
 def test_directness_target_forces_a_crossing_near_the_pair():
-    prep, _ = _get("directness_forces_crossing")
+    prep, _ = prepared_case("directness_forces_crossing")
     res = solve(prep.problem, "cpsat")
     assert res.status == "optimal"
     chosen = [prep.context.network.candidates[c] for c, d in prep.context.crossing_decision.items() if d in res.chosen]
@@ -205,14 +60,14 @@ def test_directness_target_forces_a_crossing_near_the_pair():
 
 
 def test_coverage_forces_a_social_space():
-    prep, _ = _get("coverage_forces_social")
+    prep, _ = prepared_case("coverage_forces_social")
     res = solve(prep.problem, "cpsat")
     kinds = [prep.problem.decisions[i].kind for i in res.chosen]
     assert "social" in kinds
 
 
 def test_infeasible_explains_budget_and_coverage():
-    prep, _ = _get("infeasible_coverage_budget")
+    prep, _ = prepared_case("infeasible_coverage_budget")
     res = solve(prep.problem, "cpsat")
     assert res.status == "infeasible"
     text = " ".join(res.conflicts)
@@ -221,8 +76,8 @@ def test_infeasible_explains_budget_and_coverage():
 
 
 def test_hs2_layer_changes_the_walks():
-    on, _ = _get("two_barriers")
-    off, _ = _get("hs2_off")
+    on, _ = prepared_case("two_barriers")
+    off, _ = prepared_case("hs2_off")
     assert any(b.id == "hs2" for b in on.scenario.active_barriers)
     assert not any(b.id == "hs2" for b in off.scenario.active_barriers)
     v_on = verify(on.problem, on.context, (), None, raise_on_failure=False)

@@ -5,17 +5,14 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import os
-import sys
 
 import numpy as np
 import pytest
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-if ROOT not in sys.path:
-    sys.path.insert(0, ROOT)
+from optimiser.pmedian import PMedian, PMedianResult, read_orlib_pmed, read_tsplib_pmed, solve_pmedian
+from optimiser.pmedian.heuristics import local_search
 
-from optimiser.pmedian import PMedian, PMedianResult, read_orlib_pmed, read_tsplib_pmed, solve_pmedian  # noqa: E402
-from optimiser.pmedian.heuristics import local_search  # noqa: E402
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 PMED_DIR = next(
     (d for d in (os.path.join(ROOT, "..", "shared", "benchmarks", "orlib-pmed"), "/work/shared/benchmarks/orlib-pmed")

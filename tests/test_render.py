@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import re
-import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -21,15 +20,13 @@ from click.testing import CliRunner
 from matplotlib.colors import to_rgb
 from matplotlib.transforms import Bbox
 
-sys.path.insert(0, str(Path(__file__).parent))
-from runfixture import make_run_dir  # noqa: E402
-
-from optimiser.cli import cli  # noqa: E402
-from optimiser.present import distance, figure, plan, style  # noqa: E402
-from optimiser.present.compare import best_indices, compare_figure, compare_runs  # noqa: E402
-from optimiser.present.labels import Labeler, renderer  # noqa: E402
-from optimiser.present.metrics import RunMetrics  # noqa: E402
-from optimiser.present.rundir import load_run, render_run  # noqa: E402
+from optimiser.cli import cli
+from optimiser.present import distance, figure, plan, style
+from optimiser.present.compare import best_indices, compare_figure, compare_runs
+from optimiser.present.labels import Labeler, renderer
+from optimiser.present.metrics import RunMetrics
+from optimiser.present.rundir import load_run, render_run
+from tests.runfixture import make_run_dir
 
 SVG_NS = "{http://www.w3.org/2000/svg}"
 XLINK = "{http://www.w3.org/1999/xlink}href"
@@ -123,10 +120,10 @@ def test_placements_drawn_where_the_run_puts_them(rendered: Path) -> None:
         assert np.min(np.abs(patch - want).sum(axis=1)) < 0.12, (gid, patch.mean(axis=0), want)
 
 
-def test_placements_move_with_the_run(tmp_path: Path) -> None:
+def test_placements_move_with_the_run(synthetic_run) -> None:
     """A different run draws its facility somewhere else (the check above is not vacuous)."""
-    a = make_run_dir(tmp_path / "a", variant=0)
-    b = make_run_dir(tmp_path / "b", variant=1)
+    a = synthetic_run("a", variant=0)
+    b = synthetic_run("b", variant=1)
     render_run(a)
     render_run(b)
     fa = _svg_use_xy(a / "plan.svg", "facility-sf1")

@@ -8,13 +8,11 @@ other than file:// or data: URLs. Screenshots go to the test's tmp_path.
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
-from runfixture import make_run_dir  # noqa: E402
+from tests.runfixture import make_run_dir
 
 CHROMIUM = "/usr/bin/chromium"
 

@@ -8,22 +8,16 @@ on every zoo site, on both backends.
 from __future__ import annotations
 
 import itertools
-import sys
-from pathlib import Path
 
 import pytest
-from test_optimiser_zoo import CASES, _get
 
+from benchmarks.joint.generate import make_district
 from optimiser.model.transforms import fix_decisions, relax_access_crossings
+from optimiser.pipeline import prepare
 from optimiser.solve.result import Status
 from optimiser.solve.strategy import solve
 from optimiser.verify import verify
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks" / "joint"))
-
-from generate import make_district  # noqa: E402
-
-from optimiser.pipeline import prepare  # noqa: E402
+from tests.zoo_cases import CASES, prepared_case
 
 
 def _subsets(n: int):
@@ -35,7 +29,7 @@ def _relaxed_cases():
     """Zoo sites whose access walks can use a new crossing (so the relaxation differs)."""
     out = []
     for name in sorted(CASES):
-        prep, _ = _get(name)
+        prep, _ = prepared_case(name)
         if relax_access_crossings(prep.problem) is not None:
             out.append(name)
     return out
@@ -48,7 +42,7 @@ def test_some_zoo_sites_have_an_access_relaxation():
 
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_relaxation_never_walks_further_and_keeps_feasibility(name):
-    prep, (best_obj, _) = _get(name)
+    prep, (best_obj, _) = prepared_case(name)
     p = prep.problem
     q = relax_access_crossings(p)
     if q is None:
@@ -66,7 +60,7 @@ def test_relaxation_never_walks_further_and_keeps_feasibility(name):
     assert strictly_lower > 0, "the relaxation should differ for some layout"
     if best_obj is not None:
         # the relaxation's optimum is a lower bound on the exact optimum
-        assert best_q <= p.objective_of(set(_get(name)[1][1]))
+        assert best_q <= p.objective_of(set(prepared_case(name)[1][1]))
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
@@ -74,7 +68,7 @@ def test_relaxation_with_closed_decisions_sits_between(name):
     """With decisions known closed, the relaxation drops their access options instead of
     relaxing them: for every layout with those closed it walks no further than the exact
     model and no shorter than the plain relaxation, and feasibility is unchanged."""
-    prep, _ = _get(name)
+    prep, _ = prepared_case(name)
     p = prep.problem
     q = relax_access_crossings(p)
     if q is None:
@@ -97,7 +91,7 @@ def test_closing_a_crossing_tightens_the_relaxation_somewhere():
     # not vacuous: on some zoo site, closing a crossing makes some layout walk further
     found = False
     for name in _relaxed_cases():
-        p = _get(name)[0].problem
+        p = prepared_case(name)[0].problem
         q = relax_access_crossings(p)
         for c in (i for i, d in enumerate(p.decisions) if d.kind == "crossing"):
             qc = relax_access_crossings(p, closed=(c,))
@@ -110,7 +104,7 @@ def test_closing_a_crossing_tightens_the_relaxation_somewhere():
 @pytest.mark.parametrize("backend", ["cpsat", "cbc"])
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_relax_first_matches_brute_force(name, backend):
-    prep, (best_obj, _) = _get(name)
+    prep, (best_obj, _) = prepared_case(name)
     if backend == "cbc" and name not in _relaxed_cases():
         pytest.skip("relax-first is the direct solve here; covered by test_optimiser_zoo")
     res = solve(prep.problem, backend, time_limit_s=30, seed=0, workers=1, strategy="relax-first")
@@ -125,7 +119,7 @@ def test_relax_first_matches_brute_force(name, backend):
 
 
 def test_fix_decisions_keeps_the_objective_of_consistent_layouts():
-    prep, _ = _get(_relaxed_cases()[0])
+    prep, _ = prepared_case(_relaxed_cases()[0])
     p = prep.problem
     fac = [i for i, d in enumerate(p.decisions) if d.kind != "crossing"]
     for keep in _subsets(len(fac)):
@@ -143,7 +137,7 @@ def test_fix_decisions_keeps_the_objective_of_consistent_layouts():
 
 
 def test_unknown_strategy_is_refused():
-    prep, _ = _get(sorted(CASES)[0])
+    prep, _ = prepared_case(sorted(CASES)[0])
     with pytest.raises(ValueError, match="unknown strategy"):
         solve(prep.problem, "cpsat", strategy="fastest")
 

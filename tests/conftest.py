@@ -1,0 +1,36 @@
+"""Shared fixtures. Shared helpers are modules of the ``tests`` package (imported as
+``tests.sitefiles``, ``tests.sitezoo``, ``tests.zoo_cases``, ``tests.random_problems``,
+``tests.runfixture``); pytest puts the repository root on ``sys.path`` because ``tests`` is a
+package, so no test edits ``sys.path``."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests.runfixture import make_run_dir
+from tests.sitefiles import write_files
+from tests.zoo_cases import prepared_case
+
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+
+@pytest.fixture
+def tiny_files(tmp_path: Path) -> tuple[Path, Path]:
+    """(site.yaml, scenario.yaml) of the tiny two-sided site (tests/sitefiles.py) in ``tmp_path/in``."""
+    return write_files(tmp_path / "in")
+
+
+@pytest.fixture
+def synthetic_run(tmp_path: Path) -> Callable[..., Path]:
+    """A factory of synthetic run directories (tests/runfixture.py): ``synthetic_run("a", variant=1)``."""
+    return lambda name="run", variant=0: make_run_dir(tmp_path / name, variant=variant)
+
+
+@pytest.fixture(scope="session")
+def zoo_case() -> Callable[[str], tuple]:
+    """``zoo_case(name)`` -> (prepared problem, brute-force (objective, chosen)), cached per process."""
+    return prepared_case
