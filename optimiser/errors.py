@@ -98,3 +98,21 @@ class VerificationError(SiteOptError, AssertionError):
 
 class OutputExistsError(SiteOptError, FileExistsError):
     """The output directory is not empty and overwriting was not asked for."""
+
+
+class OutputBusyError(OutputExistsError):
+    """Another run holds the lock on the output directory (the message names the holder)."""
+
+
+class TimeLimitError(SiteOptError, TimeoutError):
+    """The run's time limit ran out before a solve could start; ``phase`` names the stage
+    (``candidates``, ``network``, ``build``) it stopped in."""
+
+    def __init__(self, message: str, phase: str):
+        self.phase = phase
+        super().__init__(message)
+
+
+class ModelTooLargeError(ModelError):
+    """The model would not fit in memory or could not be built within the time limit; the
+    message names the setting to change."""

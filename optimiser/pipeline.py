@@ -5,6 +5,7 @@ read -> validate -> candidates -> walk network -> problem -> solve -> verify -> 
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import os
@@ -15,11 +16,12 @@ from pathlib import Path
 import numpy as np
 from shapely.geometry import LineString
 
-from optimiser.errors import ExitCode, OutputExistsError, VerificationError
+from optimiser.errors import ExitCode, VerificationError
 from optimiser.inputs.domain import Scenario, SolveOptions
 from optimiser.inputs.scenario import read_scenario
 from optimiser.model.build import build_problem
 from optimiser.model.problem import Problem, ProblemContext, crossing_of_decision
+from optimiser.model.size import check_model_size
 from optimiser.network.builder import build_walk_network
 from optimiser.network.candidates import CandidateSite, build_candidates
 from optimiser.network.graph import WalkNetwork
@@ -39,6 +41,8 @@ from optimiser.present.metrics import (
     WalkMetrics,
 )
 from optimiser.present.rundir import write_run_dir
+from optimiser.present.staging import StagedDir, new_run_id
+from optimiser.runclock import RunClock, active
 from optimiser.solve.result import SolveResult, Status
 from optimiser.solve.strategy import solve
 from optimiser.verify import Verification, verify
@@ -80,20 +84,36 @@ class RunResult:
     prepared: Prepared = field(repr=False, default=None)  # type: ignore[assignment]
 
 
-def prepare(scenario: Scenario) -> Prepared:
-    """Candidates, walk network and problem for a validated scenario."""
+def prepare(scenario: Scenario, clock: RunClock | None = None) -> Prepared:
+    """Candidates, walk network and problem for a validated scenario.
+
+    Args:
+        scenario: the validated scenario.
+        clock: the run's time limit: each stage is entered on it, and its long loops check it
+            (:func:`optimiser.runclock.checkpoint`); ``None``: no limit.
+
+    Raises:
+        TimeLimitError: the limit ran out (naming the stage).
+    """
+    clock = clock or RunClock(math.inf)
     timings: dict[str, float] = {}
-    t = time.perf_counter()
-    cand = build_candidates(scenario)
-    timings["candidates_seconds"] = time.perf_counter() - t
-    t = time.perf_counter()
-    net = build_walk_network(scenario.site, scenario.active_barriers, points=cand.points, candidate_crossings=cand.crossings)
-    timings["network_seconds"] = time.perf_counter() - t
-    t = time.perf_counter()
-    problem, ctx = build_problem(scenario, net, cand.facility_sites, cand.social_sites,
-                                 existing_facility_keys=cand.existing_facility_keys,
-                                 existing_social_keys=cand.existing_social_keys)
-    timings["problem_seconds"] = time.perf_counter() - t
+    with active(clock):
+        clock.enter("candidates")
+        t = time.perf_counter()
+        cand = build_candidates(scenario)
+        timings["candidates_seconds"] = time.perf_counter() - t
+        clock.enter("network")
+        t = time.perf_counter()
+        net = build_walk_network(scenario.site, scenario.active_barriers, points=cand.points,
+                                 candidate_crossings=cand.crossings)
+        timings["network_seconds"] = time.perf_counter() - t
+        clock.enter("build")
+        t = time.perf_counter()
+        problem, ctx = build_problem(scenario, net, cand.facility_sites, cand.social_sites,
+                                     existing_facility_keys=cand.existing_facility_keys,
+                                     existing_social_keys=cand.existing_social_keys)
+        timings["problem_seconds"] = time.perf_counter() - t
+        clock.check()
     logger.info("prepared %s: %d facility and %d social-space candidates, %d candidate crossings, %d network nodes",
                 scenario.id, len(cand.facility_sites), len(cand.social_sites), len(cand.crossings), net.n_nodes)
     return Prepared(scenario, net, cand.facility_sites, cand.social_sites, problem, ctx, timings)
@@ -275,16 +295,40 @@ def summarise(prep: Prepared, res: SolveResult, ver: Verification | None, baseli
 
 
 def check_out_dir(out_dir: str | os.PathLike[str], overwrite: bool, *, create: bool = True) -> Path:
-    """Make sure ``out_dir`` may be written: refuse a non-empty folder unless overwriting.
-    With ``create=False`` nothing is created yet (so a failed run leaves no folder)."""
+    """Make sure ``out_dir`` may be written: refuse a non-folder, a symlink, or a non-empty
+    folder unless overwriting. With ``create=False`` nothing is created (so a failed run leaves
+    no folder). The run itself writes through :class:`~optimiser.present.staging.StagedDir`,
+    which checks again under the lock."""
     out = Path(out_dir)
-    if out.exists() and not out.is_dir():
-        raise OutputExistsError(f"{out} exists and is not a folder")
-    if out.is_dir() and any(out.iterdir()) and not overwrite:
-        raise OutputExistsError(f"{out} is not empty; pass --overwrite to replace its run files")
+    StagedDir(out, overwrite).check()
     if create:
         out.mkdir(parents=True, exist_ok=True)
     return out
+
+
+def _solve_and_verify(prep: Prepared, opts: SolveOptions, clock: RunClock) -> tuple[SolveResult, Verification | None,
+                                                                                  Verification, VerificationError | None]:
+    """Solve in what is left of the time limit (less a reserve for verification), then verify."""
+    clock.enter("solve")
+    limit_s = min(opts.time_limit_s, clock.solver_limit_s(reserve_s=2.0 * prep.timings.get("network_seconds", 0.0) + 0.1))
+    res = solve(prep.problem, opts.backend, time_limit_s=limit_s, seed=opts.seed, workers=opts.workers,
+                strategy=opts.strategy)
+    prep.timings["solve_seconds"] = res.solve_seconds
+    prep.timings["solver_time_limit_seconds"] = limit_s
+    logger.info("solved: %s, objective %s, gap %s, %.2f s", res.status, res.objective, res.gap, res.solve_seconds)
+    clock.phase = "verify"
+    t = time.perf_counter()
+    baseline = verify(prep.problem, prep.context, (), None, raise_on_failure=False)
+    ver = None
+    failure = None
+    if res.status.has_solution:
+        ver = verify(prep.problem, prep.context, res.chosen, res.objective, raise_on_failure=False)
+        if not ver.passed:
+            failure = VerificationError("the optimised layout failed independent verification",
+                                        [c.detail for c in ver.checks if not c.passed] + list(ver.notes))
+            logger.error("verification FAILED: %s", failure)
+    prep.timings["verify_seconds"] = time.perf_counter() - t
+    return res, ver, baseline, failure
 
 
 def run_scenario(
@@ -301,10 +345,18 @@ def run_scenario(
 ) -> RunResult:
     """Run one scenario end to end and (with ``out_dir``) write the run directory.
 
+    The time limit covers the whole run (candidates, network, model build, solve and
+    verification: the solver gets what is left); the model's size is estimated first and a
+    model that could not be built in memory or in time is refused. The run directory is
+    written in a fresh folder beside ``out_dir``, under a lock, and moved into place whole
+    (:class:`~optimiser.present.staging.StagedDir`), so it is checked writable before any
+    heavy work and a killed run leaves ``out_dir`` as it was.
+
     Args:
         scenario: a Scenario, a scenario file path, or ``None`` for the AMP-SBP baseline.
         out_dir: where to write metrics.json, layout.geojson, pairs.csv, firms.csv, plans
             and report.html; ``None`` writes nothing.
+        overwrite: replace a non-empty ``out_dir`` whole.
         options: the solve options, whole; default the scenario's own (``scenario.solver``).
         backend, time_limit_s, seed, workers: convenience overrides of single options
             (``None`` keeps the option as it is).
@@ -312,37 +364,33 @@ def run_scenario(
 
     Raises:
         InputError: invalid scenario or site (nothing written).
-        OutputExistsError: ``out_dir`` is not empty and ``overwrite`` is False.
+        OutputExistsError: ``out_dir`` is not empty and ``overwrite`` is False, or cannot be
+            written; OutputBusyError: another run is writing it.
+        ModelTooLargeError: the model would not fit in memory or be built in time (nothing written).
+        TimeLimitError: the time limit ran out before the solve (its ``phase``; nothing written).
         VerificationError: the solved layout failed verification (a bug; outputs are still
             written with ``verification.passed: false`` first).
     """
     t_all = time.perf_counter()
     sc = scenario if isinstance(scenario, Scenario) else read_scenario(scenario)
-    out = check_out_dir(out_dir, overwrite, create=False) if out_dir is not None else None
     opts = (options or sc.solver).replace(backend=backend, time_limit_s=time_limit_s, seed=seed, workers=workers)
+    clock = RunClock(opts.time_limit_s, start=t_all)
     logger.info("scenario %s on site %s: %s, time limit %.1f s, seed %d", sc.id, sc.site.id, opts.backend,
                 opts.time_limit_s, opts.seed)
-    prep = prepare(sc)
-    res = solve(prep.problem, opts.backend, time_limit_s=opts.time_limit_s, seed=opts.seed, workers=opts.workers,
-                strategy=opts.strategy)
-    prep.timings["solve_seconds"] = res.solve_seconds
-    logger.info("solved: %s, objective %s, gap %s, %.2f s", res.status, res.objective, res.gap, res.solve_seconds)
-    t = time.perf_counter()
-    baseline = verify(prep.problem, prep.context, (), None, raise_on_failure=False)
-    ver = None
-    failure = None
-    if res.status.has_solution:
-        ver = verify(prep.problem, prep.context, res.chosen, res.objective, raise_on_failure=False)
-        if not ver.passed:
-            failure = VerificationError("the optimised layout failed independent verification",
-                                        [c.detail for c in ver.checks if not c.passed] + list(ver.notes))
-            logger.error("verification FAILED: %s", failure)
-    prep.timings["verify_seconds"] = time.perf_counter() - t
-    metrics = summarise(prep, res, ver, baseline)
-    if out is not None:
-        write_run_dir(out, prep, res, ver, baseline, metrics, render=render, started=t_all)
-    else:
-        metrics.timings["total_seconds"] = round(time.perf_counter() - t_all, 3)
+    with StagedDir(out_dir, overwrite) if out_dir is not None else contextlib.nullcontext() as stage:
+        size = check_model_size(sc, opts.time_limit_s)
+        prep = prepare(sc, clock)
+        res, ver, baseline, failure = _solve_and_verify(prep, opts, clock)
+        metrics = summarise(prep, res, ver, baseline)
+        metrics.run_id = stage.run_id if stage is not None else new_run_id()
+        metrics.model["size_estimate"] = size.as_dict()
+        if res.status in (Status.FEASIBLE, Status.UNKNOWN):
+            metrics.stopped_in = "solve"  # the time limit ended the search before a proof
+        if stage is not None:
+            write_run_dir(stage.out, prep, res, ver, baseline, metrics, render=render, started=t_all, stage=stage.path)
+            stage.commit()
+        else:
+            metrics.timings["total_seconds"] = round(time.perf_counter() - t_all, 3)
     if failure is not None:
         raise failure
-    return RunResult(res.status, res.status.exit_code, metrics, out, res, ver, prep)
+    return RunResult(res.status, res.status.exit_code, metrics, stage.out if stage is not None else None, res, ver, prep)

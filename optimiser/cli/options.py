@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar, cast
@@ -17,12 +18,32 @@ from typing import Any, TypeVar, cast
 import click
 
 from optimiser.cli.logging_setup import LogSettings
+from optimiser.inputs.schema import MAX_SEED, MAX_TIME_LIMIT_S
 
 logger = logging.getLogger(__name__)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 BACKENDS = ("cpsat", "cbc")
+
+
+class FiniteFloat(click.ParamType):
+    """A finite number in ``[lo, hi]`` (``nan``, ``inf`` and out-of-range values are usage
+    errors, exit 2, naming the option and the range)."""
+
+    name = "seconds"
+
+    def __init__(self, lo: float, hi: float):
+        self.lo, self.hi = lo, hi
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> float:
+        try:
+            x = float(value)
+        except (TypeError, ValueError):
+            self.fail(f"{value!r} is not a number", param, ctx)
+        if not math.isfinite(x) or not self.lo <= x <= self.hi:
+            self.fail(f"{value!r} is not a finite number from {self.lo:g} to {self.hi:g}", param, ctx)
+        return x
 
 
 @dataclass(frozen=True)
@@ -62,9 +83,10 @@ def solve_options(func: F) -> F:
 
     opts = [
         click.option("--backend", type=click.Choice(BACKENDS), default=None, help="Override the scenario's solver."),
-        click.option("--time-limit", "time_limit_s", type=click.FloatRange(min=0.1), default=None,
-                     help="Seconds (overrides the scenario)."),
-        click.option("--seed", type=click.IntRange(min=0), default=None, help="Random seed (overrides the scenario)."),
+        click.option("--time-limit", "time_limit_s", type=FiniteFloat(0.1, MAX_TIME_LIMIT_S), default=None,
+                     help="Seconds for the whole run: network, model, solve and verification (overrides the scenario)."),
+        click.option("--seed", type=click.IntRange(min=0, max=MAX_SEED), default=None,
+                     help=f"Random seed, 0 to {MAX_SEED} (overrides the scenario)."),
         click.option("--workers", type=click.IntRange(min=1), default=None, help="Solver threads (1 = reproducible)."),
     ]
     out: Callable[..., Any] = wrapper

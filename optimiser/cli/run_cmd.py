@@ -10,7 +10,7 @@ import click
 
 from optimiser.cli._common import echo_json, echo_problems, fail
 from optimiser.cli.options import SolveOverrides, solve_options
-from optimiser.errors import ExitCode, InputError, ModelError, OutputExistsError, VerificationError
+from optimiser.errors import ExitCode, InputError, ModelError, OutputExistsError, TimeLimitError, VerificationError
 from optimiser.pipeline import RunResult, run_scenario
 from optimiser.solve.result import Status
 
@@ -44,7 +44,7 @@ def run_summary(res: RunResult) -> dict[str, Any]:
 @click.command("run")
 @click.argument("scenario", required=False, type=click.Path(dir_okay=False))
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Run directory to write.")
-@click.option("--overwrite", is_flag=True, help="Replace the run files in a non-empty --out.")
+@click.option("--overwrite", is_flag=True, help="Replace a non-empty --out whole (its old files are removed).")
 @solve_options
 @click.option("--no-render", is_flag=True, help="Skip plans and report (data files only).")
 def command(scenario: str | None, out_dir: str, overwrite: bool, solve: SolveOverrides, no_render: bool) -> None:
@@ -64,6 +64,8 @@ def command(scenario: str | None, out_dir: str, overwrite: bool, solve: SolveOve
         fail(str(exc), ExitCode.INPUT)
     except ModelError as exc:
         fail(f"cannot model this scenario: {exc}", ExitCode.INPUT)
+    except TimeLimitError as exc:
+        fail(f"no solution: {exc}; nothing was written", ExitCode.NO_SOLUTION)
     except VerificationError as exc:
         fail(f"VERIFICATION FAILED (this is a bug; outputs kept in {out_dir}): {exc}", ExitCode.INTERNAL)
     logger.info("run: %s in %.2f s (exit %d)", res.status.value, res.metrics.solve_seconds, res.exit_code)

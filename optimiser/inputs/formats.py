@@ -19,6 +19,7 @@ import yaml
 
 from optimiser.errors import Problem
 from optimiser.inputs.geojson import geojson_to_site
+from optimiser.inputs.safefile import MAX_NESTING, UnsafeFile, json_depth, nesting_depth, read_regular_bytes
 
 logger = logging.getLogger(__name__)
 
@@ -35,8 +36,12 @@ class _UniqueKeyLoader(yaml.SafeLoader):
 
 
 def _construct_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+    """A mapping whose own keys are unique; merge keys (``<<: *anchor``) are resolved first, and
+    an own key may override a merged one (YAML's merge-key rules)."""
     seen: dict[Any, int] = {}
     for key_node, _ in node.value:
+        if key_node.tag == "tag:yaml.org,2002:merge":
+            continue
         key = loader.construct_object(key_node, deep=deep)
         if key in seen:
             loader.duplicates.append((key, key_node.start_mark.line + 1, seen[key]))
@@ -58,7 +63,8 @@ def _json_no_dupes(pairs: list[tuple[str, Any]], dupes: list[str]) -> dict[str, 
 
 
 def _read_text(p: Path, name: str) -> tuple[str | None, list[Problem]]:
-    """The file's text, or why it cannot be read (missing, a folder, not UTF-8, no permission)."""
+    """The file's text, or why it cannot be read (missing, a folder or another non-regular file,
+    over the size limit, not UTF-8, no permission); special files are never read."""
     if not p.exists():
         hint = None
         if p.parent.is_dir():
@@ -69,20 +75,44 @@ def _read_text(p: Path, name: str) -> tuple[str | None, list[Problem]]:
     if p.is_dir():
         return None, [Problem(name, "", "is a folder, not a file", "name the site or scenario file")]
     try:
-        return p.read_text(encoding="utf-8"), []
+        return read_regular_bytes(p).decode("utf-8"), []
+    except UnsafeFile as exc:
+        return None, [Problem(name, "", exc.reason, exc.hint)]
     except UnicodeDecodeError as exc:
         return None, [Problem(name, "", f"not UTF-8 text (byte {exc.start})", "save the file as UTF-8")]
     except OSError as exc:
         return None, [Problem(name, "", f"cannot be read: {exc.strerror or exc}", "check permissions")]
 
 
+def _too_deep(name: str, depth: int | str) -> _Unparsable:
+    return _Unparsable(Problem(name, "", f"nested {depth} levels deep, more than the {MAX_NESTING} allowed",
+                               "flatten the file; a site or scenario needs only a few levels"))
+
+
+def _yaml_depth(text: str) -> int:
+    """The deepest nesting of YAML ``text``, from its parse events (no recursion, no objects built)."""
+    depth = deepest = 0
+    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            deepest = max(deepest, depth)
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
+    return deepest
+
+
 def _parse_json(text: str, name: str) -> tuple[Any, list[Problem]]:
+    if (depth := json_depth(text)) > MAX_NESTING:
+        raise _too_deep(name, depth)
     dupes: list[str] = []
     data = json.loads(text, object_pairs_hook=lambda kv: _json_no_dupes(kv, dupes))
     return data, [Problem(name, str(k), "key given twice", _KEEP_ONE) for k in dupes]
 
 
 def _parse_yaml(text: str, name: str) -> tuple[Any, list[Problem]]:
+    # flow brackets first (PyYAML's scanner is quadratic in their depth), then the parse events
+    if (depth := json_depth(text)) > MAX_NESTING or (depth := _yaml_depth(text)) > MAX_NESTING:
+        raise _too_deep(name, depth)
     loader = _UniqueKeyLoader(text)
     try:
         data = loader.get_single_data()
@@ -112,11 +142,16 @@ def _parse(text: str, suffix: str, name: str) -> tuple[Any, list[Problem]]:
         if suffix in (".json", ".geojson"):
             return _parse_json(text, name)
         if suffix == ".toml":
-            return tomllib.loads(text), []
+            data = tomllib.loads(text)
+            if nesting_depth(data) > MAX_NESTING:
+                raise _too_deep(name, nesting_depth(data))
+            return data, []
         if suffix in (".yaml", ".yml"):
             return _parse_yaml(text, name)
     except json.JSONDecodeError as exc:
         raise _Unparsable(Problem(name, "", f"malformed JSON at line {exc.lineno} column {exc.colno}: {exc.msg}")) from exc
+    except RecursionError as exc:  # a parser's own recursion (e.g. TOML arrays thousands deep)
+        raise _too_deep(name, "thousands of") from exc
     except tomllib.TOMLDecodeError as exc:
         raise _Unparsable(Problem(name, "", f"malformed TOML: {exc}")) from exc
     except yaml.YAMLError as exc:

@@ -63,13 +63,22 @@ Id = Annotated[
         description="Identifier: letters, digits, '_', '-', '.'; starts with a letter or digit.",
     ),
 ]
-PositiveFloat = Annotated[float, Field(gt=0, allow_inf_nan=False)]
+MAX_PLAIN = 1e9
+"""Upper bound on any plain number without a tighter one (keeps products finite)."""
+PositiveFloat = Annotated[float, Field(gt=0, le=MAX_PLAIN, allow_inf_nan=False)]
 MAX_GBP = 1e12
 """Upper bound on any amount of money (a trillion pounds): keeps integer coefficients exact."""
 Money = Annotated[float, Field(ge=0, le=MAX_GBP, allow_inf_nan=False)]
 PositiveMoney = Annotated[float, Field(gt=0, le=MAX_GBP, allow_inf_nan=False)]
 Metres = Annotated[float, Field(gt=0, le=1e6, allow_inf_nan=False)]
-NonNegFloat = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+NonNegFloat = Annotated[float, Field(ge=0, le=MAX_PLAIN, allow_inf_nan=False)]
+MAX_WEIGHT = 1e6
+"""Upper bound on an objective weight (a dimensionless multiplier)."""
+Weight = Annotated[float, Field(ge=0, le=MAX_WEIGHT, allow_inf_nan=False)]
+MAX_SEED = 2**31 - 1
+"""Largest random seed (CP-SAT's seed is a 32-bit integer)."""
+MAX_TIME_LIMIT_S = 7 * 24 * 3600.0
+"""Longest time limit, seconds (a week)."""
 Coord = Annotated[list[Annotated[float, Field(allow_inf_nan=False)]], Field(min_length=2, max_length=3)]
 
 
@@ -343,9 +352,9 @@ class DemandIn(_Strict):
 class ObjectiveIn(_Strict):
     """Weights of the objective's terms."""
 
-    firm_pairs: NonNegFloat = ObjectiveWeights.firm_pairs
-    facility_access: NonNegFloat = ObjectiveWeights.facility_access
-    social_access: NonNegFloat = ObjectiveWeights.social_access
+    firm_pairs: Weight = ObjectiveWeights.firm_pairs
+    facility_access: Weight = ObjectiveWeights.facility_access
+    social_access: Weight = ObjectiveWeights.social_access
 
 
 class DirectnessIn(_Strict):
@@ -360,8 +369,8 @@ class SolverIn(_Strict):
     """Solver choice and settings."""
 
     backend: Backend = SolveOptions.backend
-    time_limit_s: PositiveFloat = SolveOptions.time_limit_s
-    seed: Annotated[int, Field(ge=0)] = SolveOptions.seed
+    time_limit_s: Annotated[float, Field(gt=0, le=MAX_TIME_LIMIT_S, allow_inf_nan=False)] = SolveOptions.time_limit_s
+    seed: Annotated[int, Field(ge=0, le=MAX_SEED)] = SolveOptions.seed
     workers: Annotated[int, Field(ge=1, le=64)] = SolveOptions.workers
     length_scale_per_m: Annotated[int, Field(ge=1, le=1000)] = SolveOptions.length_scale_per_m
 

@@ -21,6 +21,7 @@ from optimiser.inputs.domain import Firm, Scenario
 from optimiser.model.problem import Client, ClientKey, Constraint, Problem
 from optimiser.network.graph import WalkNetwork
 from optimiser.network.routes import EndLengths, route_option_arrays
+from optimiser.runclock import checkpoint
 
 logger = logging.getLogger(__name__)
 
@@ -282,6 +283,8 @@ def add_clients(problem: Problem, keys: list[ClientKey], kind: str, weights: np.
     lvl_len, lvl_opts, cst = _level_groups(e_client, lev, opt, n_c)
     w_list = np.asarray(weights).tolist()
     for k in range(n_c):
+        if k % 4096 == 0:
+            checkpoint()  # the run's time limit
         if w_list[k] <= 0:
             continue
         a, b = cst[k], cst[k + 1]

@@ -33,6 +33,7 @@ from optimiser.inputs.domain import Barrier, Crossing, Site
 from optimiser.network.crossings import SIDE_EPS_M, attach_crossing
 from optimiser.network.csr import KIND_CODE, build_csr
 from optimiser.network.graph import WalkNetwork, firm_key
+from optimiser.runclock import checkpoint
 
 __all__ = ["build_walk_network", "GraphBuilder", "segments_of", "derive_open_space_segments"]
 
@@ -447,6 +448,7 @@ def _add_candidates(
     dropped: list[tuple[str, str]] = []
     seen: set[str] = set()
     for c in candidate_crossings:
+        checkpoint()  # the run's time limit
         if c.id in seen:
             raise ModelError(f"candidate crossing id {c.id!r} is used twice")
         seen.add(c.id)

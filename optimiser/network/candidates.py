@@ -23,6 +23,7 @@ from shapely.ops import unary_union
 
 from optimiser.inputs.domain import BUILDING_RADIUS_M, FIXED_BUILDING_MARGIN_M, BarrierKind, Crossing, ParcelStatus, Scenario
 from optimiser.network.crossings import generate_candidate_crossings
+from optimiser.runclock import checkpoint
 
 __all__ = [
     "Candidates",
@@ -111,6 +112,7 @@ def facility_candidates(scenario: Scenario) -> list[CandidateSite]:
     for spec in scenario.facilities:
         k = 0
         for parcel in buildable:
+            checkpoint()  # the run's time limit
             shapely.prepare(parcel.polygon)
             for pt in grid_points(parcel.polygon, spec.candidate_spacing_m):
                 fp = square(pt, spec.footprint_m2)
@@ -140,6 +142,7 @@ def social_candidates(scenario: Scenario) -> list[CandidateSite]:
     for parcel in site.parcels:
         if parcel.status != ParcelStatus.OPEN_SPACE:
             continue
+        checkpoint()  # the run's time limit
         for pt in grid_points(parcel.polygon, spec.candidate_spacing_m):
             fp = square(pt, spec.footprint_m2)
             if parcel.polygon.contains(fp) and not avoid.intersects(fp):

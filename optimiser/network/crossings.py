@@ -22,7 +22,7 @@ from optimiser.inputs.domain import Barrier, BarrierKind, Crossing, CrossingSpec
 if TYPE_CHECKING:
     from optimiser.network.builder import GraphBuilder
 
-__all__ = ["generate_candidate_crossings", "attach_crossing", "SENSIBLE_CROSSING_TYPES", "SIDE_EPS_M"]
+__all__ = ["generate_candidate_crossings", "candidate_crossing_count", "attach_crossing", "SENSIBLE_CROSSING_TYPES", "SIDE_EPS_M"]
 
 logger = logging.getLogger(__name__)
 
@@ -253,3 +253,16 @@ def _exit_point(line: LineString, end_xy: np.ndarray, band_union: BaseGeometry |
     if norm > 0:
         p = p + direction / norm * (2 * SIDE_EPS_M)
     return p
+
+
+def candidate_crossing_count(site: Site, barriers: Sequence[Barrier], spec: CrossingSpec) -> list[tuple[str, float, int]]:
+    """How many candidate crossings :func:`generate_candidate_crossings` would lay out, without
+    laying them out: ``(barrier id, spacing m, count)`` per barrier (an upper bound: positions
+    blocked by a fixed building or near an existing crossing are counted)."""
+    out = []
+    for bar in _selected_barriers(site, tuple(barriers), spec):
+        plan = _spacing_and_types(bar, site, spec)
+        if plan is not None:
+            spacing, types = plan
+            out.append((bar.id, spacing, len(_positions(bar.centreline.length, spacing)) * len(types)))
+    return out

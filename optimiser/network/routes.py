@@ -16,6 +16,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from optimiser.runclock import checkpoint
+
 __all__ = ["EndLengths", "route_options", "route_option_arrays", "single_crossing_lengths"]
 
 logger = logging.getLogger(__name__)
@@ -104,6 +106,7 @@ def route_option_arrays(
         upper = np.triu(np.ones((c_n, c_n), dtype=bool), k=1)
         leave_t32 = leave_t.astype(np.float32)
         for o in range(o_n):
+            checkpoint()  # the run's time limit
             lb = enter[o].min() + tail_lb
             todo = np.nonzero(lb < base[o] - 1e-9)[0]
             if not todo.size:

@@ -29,6 +29,7 @@ from optimiser.present.metrics import RunMetrics
 from optimiser.present.plan import draw_plan
 from optimiser.present.report import Cell, Header, Table, data_uri_png, render_page
 from optimiser.present.rundir import load_run
+from optimiser.present.staging import move_into, remove_stage, stage_for_render, write_new_file
 from optimiser.present.style import PLAN_DPI, PlanStyle
 
 logger = logging.getLogger(__name__)
@@ -266,12 +267,16 @@ def compare_runs(run_dirs: Sequence[str | Path], out_dir: str | Path) -> tuple[P
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     fig, _, _ = compare_figure(runs)
-    png = save_figure(fig, out / "compare.png")
-    save_figure(fig, out / "compare.svg")
-    html_path = out / "compare.html"
-    html_path.write_text(compare_html(runs, png.read_bytes(), out), encoding="utf-8")
+    stage = stage_for_render(out)  # written new in a private folder, then renamed in: no symlink is followed
+    try:
+        png = save_figure(fig, stage / "compare.png")
+        save_figure(fig, stage / "compare.svg")
+        write_new_file(stage / "compare.html", compare_html(runs, png.read_bytes(), out).encode("utf-8"))
+        move_into(stage, out)
+    finally:
+        remove_stage(stage)
     logger.info("compared %d runs in %s", len(runs), out)
-    return png, html_path
+    return out / "compare.png", out / "compare.html"
 
 
 def _metrics_table(runs: Sequence[RunData]) -> Table:

@@ -21,6 +21,7 @@ from shapely.geometry.base import BaseGeometry
 from optimiser.present.labels import Labeler, renderer, root_figure
 from optimiser.present.layers import Extent, Layout, LayoutLike, as_layout, default_extent, placement_tags
 from optimiser.present.metrics import RunMetrics
+from optimiser.present.staging import write_new_file
 from optimiser.present.style import BACKGROUND, MAP_BACKGROUND, PLAN_DPI, PLAN_SIZE
 
 logger = logging.getLogger(__name__)
@@ -170,22 +171,30 @@ def note_illustrative(ax: Axes, metrics: RunMetrics, labeler: Labeler | None = N
         labeler.add_box(t.get_window_extent(renderer(ax.figure)))
 
 
-def save_figure(fig: Figure, path: Path, dpi: float = PLAN_DPI) -> Path:
+def save_figure(fig: Figure, path: Path, dpi: float = PLAN_DPI, run_id: str | None = None) -> Path:
     """PNG at ``dpi`` or SVG with text kept as text and stable ids; no tight bbox (keeps the
-    layout the labels were placed for). Returns ``path``."""
+    layout the labels were placed for). ``run_id`` goes into the file's metadata (SVG
+    ``dc:identifier``, PNG text chunk ``run_id``). The file is created new, never written
+    through a symlink. Returns ``path``."""
     path = Path(path)
+    buf = io.BytesIO()
     with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": "siteopt"}):
         if path.suffix.lower() == ".svg":
-            fig.savefig(path, format="svg", metadata={"Date": None})
+            fig.savefig(buf, format="svg", metadata={"Date": None, **({"Identifier": run_id} if run_id else {})})
         else:
-            fig.savefig(path, dpi=dpi, format=path.suffix.lstrip(".").lower() or "png",
-                        facecolor=fig.get_facecolor(), metadata={"Software": "placemaking-optimiser"})
+            fig.savefig(buf, dpi=dpi, format=path.suffix.lstrip(".").lower() or "png",
+                        facecolor=fig.get_facecolor(), metadata=_png_metadata(run_id))
+    write_new_file(path, buf.getvalue())
     logger.debug("wrote %s", path)
     return path
 
 
-def figure_png(fig: Figure, dpi: float = PLAN_DPI) -> bytes:
+def _png_metadata(run_id: str | None) -> dict[str, str]:
+    return {"Software": "placemaking-optimiser", **({"run_id": run_id} if run_id else {})}
+
+
+def figure_png(fig: Figure, dpi: float = PLAN_DPI, run_id: str | None = None) -> bytes:
     """The figure as PNG bytes (what :func:`save_figure` writes to a ``.png``)."""
     buf = io.BytesIO()
-    fig.savefig(buf, dpi=dpi, format="png", facecolor=fig.get_facecolor(), metadata={"Software": "placemaking-optimiser"})
+    fig.savefig(buf, dpi=dpi, format="png", facecolor=fig.get_facecolor(), metadata=_png_metadata(run_id))
     return buf.getvalue()

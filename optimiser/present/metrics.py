@@ -158,6 +158,9 @@ class VerificationMetrics(_Record):
 class RunMetrics(_Record):
     """The whole of ``metrics.json``."""
 
+    run_id: str | None = None
+    """The run's id; every file of the run directory carries it (None in run directories
+    written before run ids)."""
     status: Status
     message: str = ""
     objective: float | None = None
@@ -177,6 +180,9 @@ class RunMetrics(_Record):
     verification: VerificationMetrics = Field(default_factory=VerificationMetrics)
     timings: dict[str, float] = Field(default_factory=dict)
     model: dict[str, Any] = Field(default_factory=dict)
+    stopped_in: str | None = None
+    """The phase the run's time limit stopped (``"solve"`` when the solver ran out of time
+    before proving optimality or infeasibility); None when nothing was cut short."""
 
     @property
     def solved(self) -> bool:

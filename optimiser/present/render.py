@@ -18,6 +18,7 @@ from optimiser.present.figure import figure_png, save_figure
 from optimiser.present.layers import RunData
 from optimiser.present.plan import plan_figure
 from optimiser.present.report import write_report
+from optimiser.present.staging import write_new_file
 
 logger = logging.getLogger(__name__)
 
@@ -26,25 +27,27 @@ __all__ = ["render_run_data", "RENDERED_FILES"]
 RENDERED_FILES = ("plan.png", "plan.svg", "distance.png", "distance.svg", "report.html")
 
 
-def _write_png(png: bytes, path: Path) -> Path:
-    path.write_bytes(png)
-    return path
+def render_run_data(run: RunData, into: Path | None = None) -> list[Path]:
+    """Draw the plan, the distance map and the report of ``run`` into ``into`` (default
+    ``run.run_dir``), each file carrying the run's id (PNG text chunk, SVG ``dc:identifier``,
+    HTML ``<meta name="siteopt-run-id">``).
 
-
-def render_run_data(run: RunData) -> list[Path]:
-    """Draw the plan, the distance map and the report of ``run`` into ``run.run_dir``.
+    ``into`` must be a folder this run created (a staging folder): every file is created new
+    there (``O_EXCL | O_NOFOLLOW``), so nothing is written through a planted symlink.
 
     Returns:
         The paths written, in :data:`RENDERED_FILES` order.
     """
     t = time.perf_counter()
+    folder = into if into is not None else run.run_dir
+    run_id = run.metrics.run_id
     out: list[Path] = []
     figures = {}
     for name, make in (("plan", plan_figure), ("distance", distance_figure)):
         fig = make(run)
-        figures[name] = figure_png(fig)
-        out.append(_write_png(figures[name], run.run_dir / f"{name}.png"))
-        out.append(save_figure(fig, run.run_dir / f"{name}.svg"))
-    out.append(write_report(run, figures["plan"], figures["distance"]))
+        figures[name] = figure_png(fig, run_id=run_id)
+        out.append(write_new_file(folder / f"{name}.png", figures[name]))
+        out.append(save_figure(fig, folder / f"{name}.svg", run_id=run_id))
+    out.append(write_report(run, figures["plan"], figures["distance"], folder / "report.html"))
     logger.info("rendered %s in %.2f s", run.run_dir, time.perf_counter() - t)
     return out

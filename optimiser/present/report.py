@@ -27,6 +27,7 @@ from optimiser import __version__
 from optimiser.present.formatting import as_float, fmt_gbp, fmt_m, fmt_num, fmt_pct, nice_type
 from optimiser.present.layers import RunData, placement_tags
 from optimiser.present.metrics import RunMetrics
+from optimiser.present.staging import write_new_file
 
 logger = logging.getLogger(__name__)
 
@@ -282,7 +283,7 @@ def render_report(run: RunData, plan_png: bytes, distance_png: bytes) -> str:
         metrics_table=metrics_table(m), cost_table=cost_table(m), placements_table=placements_table(m),
         pairs_table=pairs_table(run), firms_table=firms_table(run), certificate_table=certificate_table(m),
         checks_table=checks, checks_passed=sum(1 for c in m.verification.checks if c.passed),
-        timings=_kv(m.timings), model=_kv(m.model), missing=list(run.missing),
+        timings=_kv(m.timings), model=_kv(m.model), missing=list(run.missing), run_id=m.run_id,
     )
 
 
@@ -292,9 +293,10 @@ def write_report(run: RunData, plan_png: bytes, distance_png: bytes, out: str | 
     Args:
         run: the run to report.
         plan_png, distance_png: the plan and distance map as PNG bytes (shown inline).
-        out: where to write; default ``report.html`` in the run directory.
+        out: where to write (a file that does not exist yet: it is created, never followed
+            through a symlink); default ``report.html`` in the run directory.
     """
     path = Path(out) if out else run.run_dir / "report.html"
-    path.write_text(render_report(run, plan_png, distance_png), encoding="utf-8")
+    write_new_file(path, render_report(run, plan_png, distance_png).encode("utf-8"))
     logger.debug("wrote %s", path)
     return path

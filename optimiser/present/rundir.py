@@ -16,11 +16,13 @@ Reading (:func:`load_run`, for ``siteopt render`` and ``siteopt compare``): the 
 from __future__ import annotations
 
 import csv
+import html
 import io
 import json
 import logging
 import math
 import os
+import re
 import secrets
 import time
 from collections.abc import Iterable, Mapping, Sequence
@@ -32,9 +34,11 @@ from pydantic import ValidationError
 from shapely.geometry.base import BaseGeometry
 
 from optimiser.errors import FileReadError, ModelError, Problem
+from optimiser.inputs.safefile import MAX_NESTING, UnsafeFile, json_depth, read_regular_bytes
 from optimiser.present.geojson import to_wgs84_geojson
-from optimiser.present.layers import RunData, layout_from_features, project_geojson
+from optimiser.present.layers import Layout, RunData, layout_from_features, project_geojson
 from optimiser.present.metrics import RunMetrics
+from optimiser.present.staging import OutputLock, StagedDir, move_into, new_run_id, remove_stage, stage_for_render
 
 if TYPE_CHECKING:  # pragma: no cover
     from optimiser.pipeline import Prepared
@@ -58,8 +62,10 @@ PAIRS_HEADER = ["a", "b", "a_name", "b_name", "weight", "straight_m", "before_m"
                 "detour_after", "change_m", "crossings_used"]
 FIRMS_HEADER = ["firm", "name", "employees", "sector", "x", "y", "facility_walk_before_m", "facility_walk_after_m",
                 "social_walk_m", "covered"]
-_TEXT_COLUMNS = frozenset({"a", "b", "firm", "id", "name", "a_name", "b_name", "crossings_used", "sector"})
+_TEXT_COLUMNS = frozenset({"a", "b", "firm", "id", "name", "a_name", "b_name", "crossings_used", "sector", "run_id"})
 """CSV columns read as text even when they look like numbers."""
+_NUMERIC_COLUMNS = frozenset(PAIRS_HEADER + FIRMS_HEADER) - _TEXT_COLUMNS
+"""CSV columns that must hold numbers (or booleans, or be empty) when read back."""
 
 
 # --------------------------------------------------------------------------- writing
@@ -306,9 +312,20 @@ def _firm_rows(prep: Prepared, ver: Verification | None, baseline: Verification)
     return rows
 
 
+def _with_run_id(header: Sequence[str], rows: list[list[Any]], run_id: str | None) -> tuple[list[str], list[list[Any]]]:
+    """A CSV table with the run id as its last column (every row carries it)."""
+    return [*header, "run_id"], [[*r, run_id or ""] for r in rows]
+
+
 def write_run(out: Path, prep: Prepared, res: SolveResult, ver: Verification | None, baseline: Verification,
-              metrics: RunMetrics) -> tuple[RunData, list[Path]]:
-    """Write the run directory's data files.
+              metrics: RunMetrics, *, run_dir: Path | None = None) -> tuple[RunData, list[Path]]:
+    """Write the run directory's data files into ``out``, each carrying ``metrics.run_id``
+    (metrics.json field ``run_id``, GeoJSON foreign member ``run_id``, CSV column ``run_id``).
+
+    Args:
+        out: the folder to write into: a staging folder this run created (:class:`StagedDir`).
+        run_dir: the run directory the files will be moved to (default ``out``): the
+            :class:`RunData` returned names it.
 
     Returns:
         The run as the renderers draw it (built in memory from what was written, as
@@ -316,74 +333,102 @@ def write_run(out: Path, prep: Prepared, res: SolveResult, ver: Verification | N
     """
     sc = prep.scenario
     site = sc.site
+    run_id = metrics.run_id
     metrics_json = metrics.to_json_dict()
     written = [write_json_atomic(out / "metrics.json", metrics_json)]
     feats = layout_features(prep, res, ver, baseline)
     fc = to_wgs84_geojson(feats, site.crs)
     fc["name"] = f"{sc.id} layout"
+    fc["run_id"] = run_id
     fc["run"] = {"scenario": sc.id, "site": site.id, "working_crs": site.crs, "illustrative": site.illustrative}
     written.append(atomic_write_text(out / "layout.geojson", json.dumps(json_ready(fc), separators=(",", ":")) + "\n"))
-    pairs = _pair_rows(prep, res, ver, baseline)
-    written.append(atomic_write_text(out / "pairs.csv", _csv_text(PAIRS_HEADER, pairs)))
-    firms = _firm_rows(prep, ver, baseline)
-    written.append(atomic_write_text(out / "firms.csv", _csv_text(FIRMS_HEADER, firms)))
+    pairs_header, pairs = _with_run_id(PAIRS_HEADER, _pair_rows(prep, res, ver, baseline), run_id)
+    written.append(atomic_write_text(out / "pairs.csv", _csv_text(pairs_header, pairs)))
+    firms_header, firms = _with_run_id(FIRMS_HEADER, _firm_rows(prep, ver, baseline), run_id)
+    written.append(atomic_write_text(out / "firms.csv", _csv_text(firms_header, firms)))
     layout = layout_from_features(({**f, "properties": json_ready(f["properties"])} for f in feats), site.crs)
-    run = RunData(out, RunMetrics.from_json_dict(metrics_json), layout, _as_records(PAIRS_HEADER, pairs),
-                  _as_records(FIRMS_HEADER, firms))
+    run = RunData(run_dir or out, RunMetrics.from_json_dict(metrics_json), layout, _as_records(pairs_header, pairs),
+                  _as_records(firms_header, firms))
     logger.info("wrote %s: %d features, %d pairs, %d firms", out, len(feats), len(pairs), len(firms))
     return run, written
 
 
 def write_run_dir(out: Path, prep: Prepared, res: SolveResult, ver: Verification | None, baseline: Verification,
-                  metrics: RunMetrics, *, render: bool = True, started: float | None = None) -> list[Path]:
+                  metrics: RunMetrics, *, render: bool = True, started: float | None = None, stage: Path | None = None,
+                  overwrite: bool = False) -> list[Path]:
     """Write a whole run directory: data files, then (``render``) plans and report drawn from the
     run in memory, then ``metrics.json`` again with the output timings.
 
+    Everything is written into a fresh staging folder and moved into place whole
+    (:class:`~optimiser.present.staging.StagedDir`): a killed run leaves ``out`` as it was.
+
     Args:
-        out: the run directory (created if needed).
+        out: the run directory.
         prep, res, ver, baseline: the prepared scenario, the solve result, the verification of
             the layout (None when nothing was solved) and of the baseline.
         metrics: the run's metrics; its ``timings`` gain ``outputs_seconds``, ``render_seconds``
-            and ``total_seconds``.
+            and ``total_seconds``; a missing ``run_id`` is set.
         render: also draw ``plan.png/svg``, ``distance.png/svg`` and ``report.html``.
         started: ``time.perf_counter()`` at the start of the run, for ``total_seconds``.
+        stage: a staging folder the caller created and will commit (the pipeline, which
+            stages before solving); ``None`` stages and commits here.
+        overwrite: (``stage=None``) replace a non-empty ``out`` whole.
 
     Returns:
-        The paths written.
+        The paths of the run directory's files.
     """
-    out.mkdir(parents=True, exist_ok=True)
+    if metrics.run_id is None:
+        metrics.run_id = new_run_id()
+    if stage is None:
+        with StagedDir(out, overwrite, metrics.run_id) as st:
+            names = [p.name for p in write_run_dir(out, prep, res, ver, baseline, metrics, render=render, started=started,
+                                                   stage=st.path)]
+            st.commit()
+        return [out / n for n in names]
     t = time.perf_counter()
-    run, written = write_run(out, prep, res, ver, baseline, metrics)
+    run, written = write_run(stage, prep, res, ver, baseline, metrics, run_dir=out)
     metrics.timings["outputs_seconds"] = round(time.perf_counter() - t, 3)
     if render:
         t = time.perf_counter()
-        written += _render(run)
+        written += _render(run, stage)
         metrics.timings["render_seconds"] = round(time.perf_counter() - t, 3)
     if started is not None:
         metrics.timings["total_seconds"] = round(time.perf_counter() - started, 3)
-    write_json_atomic(out / "metrics.json", metrics.to_json_dict())
-    return written
+    write_json_atomic(stage / "metrics.json", metrics.to_json_dict())
+    return [out / p.name for p in written]
 
 
-def _render(run: RunData) -> list[Path]:
+def _render(run: RunData, into: Path) -> list[Path]:
     # matplotlib and jinja2 are loaded only when something is drawn (a run without plans, or a
     # batch worker that does not render, does not pay for them); render never imports rundir.
     from optimiser.present.render import render_run_data
 
-    return render_run_data(run)
+    return render_run_data(run, into)
 
 
 def render_run(run_dir: str | Path) -> list[Path]:
     """Re-render a run directory from its files (``siteopt render``): ``plan.png``, ``plan.svg``,
     ``distance.png``, ``distance.svg`` and ``report.html``.
 
+    The files are drawn into a private staging folder and renamed into ``run_dir`` (a planted
+    symlink is replaced, never followed), under the run directory's lock.
+
     Returns:
         The paths written.
 
     Raises:
-        FileReadError: ``run_dir`` is not a run directory or a file in it is unreadable.
+        FileReadError: ``run_dir`` is not a run directory, a file in it is unreadable, or its
+            files carry different run ids (a mix of two runs).
+        OutputBusyError: another process is writing ``run_dir``.
     """
-    return _render(load_run(run_dir))
+    run = load_run(run_dir)
+    with OutputLock(run.run_dir, run.metrics.run_id or new_run_id()):
+        stage = stage_for_render(run.run_dir)
+        try:
+            _render(run, stage)
+            return move_into(stage, run.run_dir)
+        finally:
+            remove_stage(stage)
 
 
 # --------------------------------------------------------------------------- reading
@@ -409,19 +454,78 @@ def _parse_cell(column: str, text: str | None) -> Any:
         return s
 
 
-def _read_csv(path: Path) -> list[dict[str, Any]]:
+def _read_run_text(path: Path) -> str:
+    """A run file's text: a regular file within the size limit (never a FIFO or a device)."""
     try:
-        with open(path, newline="", encoding="utf-8") as fh:
-            return [{k: _parse_cell(k, v) for k, v in row.items()} for row in csv.DictReader(fh)]
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        return read_regular_bytes(path).decode("utf-8")
+    except UnsafeFile as exc:
+        raise FileReadError([Problem(str(path), "", exc.reason, "pass a run directory written by `siteopt run`")]) from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise FileReadError([Problem(str(path), "", f"cannot be read: {exc}")]) from exc
+
+
+def _read_csv(path: Path) -> list[dict[str, Any]]:
+    text = _read_run_text(path)
+    try:
+        rows = [{k: _parse_cell(k, v) for k, v in row.items()} for row in csv.DictReader(io.StringIO(text, newline=""))]
+    except (csv.Error, AttributeError) as exc:
         raise FileReadError([Problem(str(path), "", f"not a readable CSV file: {exc}")]) from exc
+    problems = [Problem(str(path), f"row {i + 2}.{k}", f"expected a number, not {v!r}")
+                for i, row in enumerate(rows) for k, v in row.items()
+                if isinstance(v, str) and k in _NUMERIC_COLUMNS]
+    if problems:
+        raise FileReadError(problems[:20])
+    return rows
 
 
 def _read_json(path: Path) -> Any:
+    text = _read_run_text(path)
+    if (depth := json_depth(text)) > MAX_NESTING:
+        raise FileReadError([Problem(str(path), "", f"nested {depth} levels deep, more than the {MAX_NESTING} allowed")])
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
+        return json.loads(text)
+    except ValueError as exc:
         raise FileReadError([Problem(str(path), "", f"not readable JSON: {exc}")]) from exc
+
+
+_SVG_ID = re.compile(r"<dc:identifier>([^<]*)</dc:identifier>")
+_HTML_ID = re.compile(r'<meta name="siteopt-run-id" content="([^"]*)">')
+
+
+def _rendered_run_id(path: Path) -> str | None:
+    """The run id an SVG plan or the HTML report carries (``None`` when it carries none)."""
+    head = _read_run_text(path)[:20000]
+    m = (_SVG_ID if path.suffix == ".svg" else _HTML_ID).search(head)
+    return html.unescape(m.group(1)) if m else None
+
+
+def run_ids(run_dir: Path, metrics: RunMetrics, layout_fc: Mapping[str, Any], tables: Mapping[str, list[dict[str, Any]]]
+            ) -> dict[str, str | None]:
+    """The run id each file of a run directory carries, by file name (``None``: it carries none).
+    A CSV whose rows carry different ids is listed with them joined by ``|``."""
+    ids: dict[str, str | None] = {"metrics.json": metrics.run_id}
+    fc_id = layout_fc.get("run_id")
+    ids["layout.geojson"] = fc_id if isinstance(fc_id, str) else None
+    for name, rows in tables.items():
+        found = sorted({str(r.get("run_id") or "") for r in rows}) if rows else [metrics.run_id or ""]
+        ids[name] = "|".join(found) or None
+    for name in ("plan.svg", "distance.svg", "report.html"):
+        if (run_dir / name).is_file():
+            ids[name] = _rendered_run_id(run_dir / name)
+    return ids
+
+
+def _check_one_run(run_dir: Path, ids: Mapping[str, str | None]) -> None:
+    """Refuse a directory whose files carry different run ids (files of two runs mixed)."""
+    distinct = set(ids.values())
+    if len(distinct) <= 1:
+        return
+    expected = ids["metrics.json"]
+    odd = {k: v for k, v in ids.items() if v != expected}
+    listing = ", ".join(f"{k}: {v or 'none'}" for k, v in odd.items())
+    raise FileReadError([Problem(str(run_dir), "run_id",
+                                 f"files of different runs are mixed: metrics.json has run {expected or 'none'} but {listing}",
+                                 "re-run `siteopt run --overwrite` to write the directory whole")])
 
 
 def read_metrics(path: str | Path) -> RunMetrics:
@@ -447,13 +551,23 @@ def _missing(run_dir: Path, name: str) -> FileReadError:
                                   "run `siteopt run --out DIR` first, or pass a run directory")])
 
 
+def _layout(run_dir: Path, fc: Mapping[str, Any], crs: str) -> Layout:
+    """The layout of ``layout.geojson``; a malformed feature is a problem with the file, not a crash."""
+    try:
+        return project_geojson(fc, crs)
+    except (ValueError, TypeError, KeyError, AttributeError, IndexError) as exc:
+        raise FileReadError([Problem(str(run_dir / "layout.geojson"), "features", f"not a valid layout: {exc}",
+                                     "pass a run directory written by `siteopt run`")]) from exc
+
+
 def load_run(run_dir: str | Path) -> RunData:
     """Read a run directory (``metrics.json`` and ``layout.geojson`` required; ``pairs.csv`` and
     ``firms.csv`` used when present, else listed in ``RunData.missing``).
 
     Raises:
-        FileReadError: not a directory, a required file missing, or a file unreadable or of the
-            wrong shape (naming the file and the field).
+        FileReadError: not a directory, a required file missing, a file unreadable or of the
+            wrong shape (naming the file and the field), or files of different runs mixed
+            (their ``run_id`` disagree).
     """
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
@@ -465,8 +579,9 @@ def load_run(run_dir: str | Path) -> RunData:
     fc = _read_json(run_dir / "layout.geojson")
     if not isinstance(fc, Mapping) or fc.get("type") != "FeatureCollection":
         raise FileReadError([Problem(str(run_dir / "layout.geojson"), "type", "expected a FeatureCollection")])
-    layout = project_geojson(fc, metrics.site.crs or "EPSG:27700")
     optional = {name: _read_csv(run_dir / name) for name in ("pairs.csv", "firms.csv") if (run_dir / name).is_file()}
+    _check_one_run(run_dir, run_ids(run_dir, metrics, fc, optional))
+    layout = _layout(run_dir, fc, metrics.site.crs or "EPSG:27700")
     missing = tuple(name for name in ("pairs.csv", "firms.csv") if name not in optional)
     logger.debug("read %s: %d features, missing %s", run_dir, len(layout.features), missing or "nothing")
     return RunData(run_dir, metrics, layout, optional.get("pairs.csv", []), optional.get("firms.csv", []), missing)

@@ -1,0 +1,122 @@
+"""Reading a file the user named, safely: only regular files, never more than a size limit,
+never hanging on a FIFO, never recursing without bound.
+
+- :func:`read_regular_bytes` opens without blocking (``O_NONBLOCK``), refuses anything but a
+  regular file (a folder, ``/dev/zero``, a FIFO, a socket) from ``fstat`` before reading a
+  byte, and refuses a file over the limit from its size, without reading it;
+- :func:`nesting_depth` measures how deeply a parsed value nests, without recursion;
+- :func:`json_depth` measures the bracket depth of JSON text before it is parsed.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+__all__ = ["MAX_INPUT_BYTES", "MAX_NESTING", "UnsafeFile", "read_regular_bytes", "nesting_depth", "json_depth",
+           "file_kind"]
+
+MAX_INPUT_BYTES = 64 * 1024 * 1024
+"""Largest site, scenario, batch or run file read (64 MiB); larger ones are refused unread."""
+MAX_NESTING = 64
+"""Deepest nesting of lists and mappings accepted in an input file (GeoJSON needs 4-6)."""
+
+
+class UnsafeFile(Exception):
+    """A file that must not be read: ``reason`` and ``hint`` say why and what to do."""
+
+    def __init__(self, reason: str, hint: str):
+        super().__init__(reason)
+        self.reason = reason
+        self.hint = hint
+
+
+def file_kind(mode: int) -> str:
+    """What a non-regular file is, in words."""
+    if stat.S_ISDIR(mode):
+        return "a folder"
+    if stat.S_ISFIFO(mode):
+        return "a FIFO (named pipe)"
+    if stat.S_ISCHR(mode):
+        return "a character device"
+    if stat.S_ISBLK(mode):
+        return "a block device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "not a regular file"
+
+
+def read_regular_bytes(path: str | os.PathLike[str], limit: int = MAX_INPUT_BYTES) -> bytes:
+    """The bytes of ``path``, which must be a regular file of at most ``limit`` bytes.
+
+    Raises:
+        FileNotFoundError / PermissionError / OSError: it cannot be opened.
+        UnsafeFile: it is not a regular file (nothing read), or it is larger than ``limit``
+            (nothing read), or it grew past ``limit`` while being read.
+    """
+    fd = os.open(Path(path), os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise UnsafeFile(f"is {file_kind(st.st_mode)}, not a regular file", "name a site or scenario file")
+        if st.st_size > limit:
+            raise UnsafeFile(f"is {st.st_size / 2**20:.1f} MiB, larger than the {limit / 2**20:.0f} MiB limit",
+                             "split the file, or simplify its geometry")
+        chunks = []
+        total = 0
+        while True:
+            chunk = os.read(fd, min(1 << 20, limit + 1 - total))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            total += len(chunk)
+            if total > limit:
+                raise UnsafeFile(f"grew past the {limit / 2**20:.0f} MiB limit while being read",
+                                 "do not write to the file while it is read")
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
+
+
+def nesting_depth(value: Any) -> int:
+    """How deeply lists and mappings nest in ``value`` (a scalar is 0), without recursion."""
+    deepest = 0
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    seen: set[int] = set()
+    while stack:
+        v, d = stack.pop()
+        if isinstance(v, dict | list | tuple):
+            if id(v) in seen:  # a YAML alias: shared, measured once
+                continue
+            seen.add(id(v))
+            deepest = max(deepest, d + 1)
+            items: Iterable[Any] = v.values() if isinstance(v, dict) else v
+            stack.extend((x, d + 1) for x in items)
+    return deepest
+
+
+def json_depth(text: str) -> int:
+    """The deepest bracket nesting (``[``/``{``) of JSON ``text``, strings skipped; vectorised,
+    so a file of thousands of brackets is measured without parsing it."""
+    raw = np.frombuffer(text.encode("utf-8"), dtype=np.uint8)
+    if raw.size == 0:
+        return 0
+    quote = raw == ord('"')
+    escaped = np.zeros(raw.size, dtype=bool)
+    backslash = raw == ord("\\")
+    if backslash.any():  # a quote preceded by an odd run of backslashes is escaped
+        idx = np.flatnonzero(backslash)
+        for i in idx:  # only files with escapes take this loop, over their backslashes
+            if not escaped[i] and i + 1 < raw.size:
+                escaped[i + 1] = True
+    quote &= ~escaped
+    in_string = (np.cumsum(quote) % 2 == 1) & ~quote
+    opens = ((raw == ord("[")) | (raw == ord("{"))) & ~in_string
+    closes = ((raw == ord("]")) | (raw == ord("}"))) & ~in_string
+    depth = np.cumsum(opens.astype(np.int64) - closes.astype(np.int64))
+    return int(depth.max()) if depth.size else 0

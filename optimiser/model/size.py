@@ -1,0 +1,213 @@
+"""How big a scenario's model will be, estimated from the inputs alone before anything is
+built, so that a model that cannot fit in memory or be built within the time limit stops at
+once with the setting to change (exit 2) instead of running for minutes or dying of
+``MemoryError``.
+
+The estimate counts what drives the build: candidate grid points (from each parcel's bounding
+box and the candidate spacing), candidate crossings (from each barrier's length and the
+crossing spacing), firm pairs with a positive weight, and firms x candidate sites. Time and
+memory follow fitted power laws, measured on the synthetic districts of ``benchmarks/joint``
+on the 2-core development machine under load (model build: 200 firms x 20 crossings 1.8 s,
+500 x 20 10.2 s, 200 x 200 69 s, 1,000 x 40 119 s and 1.3 GB peak), so they err on the slow
+side; a model is refused only when the estimate exceeds the limit by
+:data:`TIME_MARGIN` (time) or the memory available.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+from dataclasses import dataclass
+
+from optimiser.errors import ModelTooLargeError
+from optimiser.inputs.domain import ParcelStatus, Scenario
+from optimiser.model.terms import firm_pairs
+from optimiser.network.crossings import candidate_crossing_count
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["SizeEstimate", "estimate_model_size", "check_model_size", "available_memory_bytes", "TIME_MARGIN"]
+
+TIME_MARGIN = 2.0
+"""A model is refused when its estimated build time exceeds the time limit this many times."""
+_GRID_POINT_S = 4e-5
+"""Seconds per candidate grid point tested (square footprint, containment, clearances)."""
+_BUILD_S = 5.5e-7
+"""Model build seconds per (client x (crossings + 1) ** _CROSS_EXP)."""
+_CROSS_EXP = 1.58
+_MODEL_BYTES = 29.0
+"""Model bytes per (client x (crossings + 1) ** _MEM_EXP)."""
+_MEM_EXP = 1.12
+_BASE_BYTES = 150e6
+"""The process before any model (Python, NumPy, shapely, OR-Tools)."""
+
+
+@dataclass(frozen=True)
+class SizeEstimate:
+    """What a scenario's model will need, estimated before building it.
+
+    Attributes:
+        firms, pairs: firms, and firm pairs with a positive interaction weight.
+        grid_points: candidate grid points to test, by setting (e.g.
+            ``facilities[0].candidate_spacing_m``).
+        sites: candidate sites expected (area / spacing squared), facilities and social spaces.
+        crossings: candidate crossings, by setting (``crossings.spacing_m`` or the site's rule).
+        memory_bytes, build_seconds: the estimated peak memory and time to build the model.
+    """
+
+    firms: int
+    pairs: int
+    grid_points: dict[str, int]
+    sites: int
+    crossings: dict[str, int]
+    memory_bytes: float
+    build_seconds: float
+
+    @property
+    def clients(self) -> int:
+        """Walks the model optimises: firm pairs, and firms x candidate sites."""
+        return self.pairs + self.firms * self.sites
+
+    @property
+    def n_crossings(self) -> int:
+        return sum(self.crossings.values())
+
+    def settings(self) -> list[tuple[str, float]]:
+        """The settings that drive the build time, largest share first: ``(name, seconds)``.
+        The model's share goes to the crossing setting with the most candidates when crossings
+        outnumber the square root of the walks (their combinations dominate), else to the firms."""
+        rows = [(name, n * _GRID_POINT_S) for name, n in self.grid_points.items()]
+        model_s = self.build_seconds - sum(t for _, t in rows)
+        if self.crossings and self.n_crossings > math.sqrt(max(1, self.clients)):
+            rows.append((max(self.crossings, key=lambda k: self.crossings[k]), model_s))
+        else:
+            rows.append(("firms", model_s))
+        return sorted(rows, key=lambda r: -r[1])
+
+    def as_dict(self) -> dict[str, float | int]:
+        return {"firms": self.firms, "pairs": self.pairs, "grid_points": sum(self.grid_points.values()),
+                "candidate_sites": self.sites, "candidate_crossings": self.n_crossings,
+                "memory_mb": round(self.memory_bytes / 1e6, 1), "build_seconds": round(self.build_seconds, 2)}
+
+
+def _grid_points(scenario: Scenario) -> tuple[dict[str, int], float]:
+    """Grid points tested per spacing setting, and the candidate sites expected."""
+    parcels = scenario.site.parcels
+    points: dict[str, int] = {}
+    sites = 0.0
+
+    def count(status: ParcelStatus, spacing: float, footprint_m2: float) -> tuple[int, float]:
+        n, expected = 0, 0.0
+        for p in parcels:
+            if p.status != status:
+                continue
+            minx, miny, maxx, maxy = p.polygon.bounds
+            n += (int((maxx - minx) // spacing) + 2) * (int((maxy - miny) // spacing) + 2)
+            inner = max(0.0, p.polygon.area - p.polygon.length * math.sqrt(footprint_m2) / 2)
+            expected += inner / (spacing * spacing)
+        return n, expected
+
+    for i, spec in enumerate(scenario.facilities):
+        n, e = count(ParcelStatus.BUILDABLE, spec.candidate_spacing_m, spec.footprint_m2)
+        points[f"facilities[{i}].candidate_spacing_m"] = n
+        sites += e
+    soc = scenario.social_spaces
+    if soc is not None:
+        n, e = count(ParcelStatus.OPEN_SPACE, soc.candidate_spacing_m, soc.footprint_m2)
+        points["social_spaces.candidate_spacing_m"] = n
+        sites += e
+    return points, sites
+
+
+def _crossings(scenario: Scenario) -> dict[str, int]:
+    spec = scenario.crossings
+    if not spec.types:
+        return {}
+    out: dict[str, int] = {}
+    rules = {r.barrier_id: i for i, r in enumerate(scenario.site.crossing_rules)}
+    for bar_id, _, n in candidate_crossing_count(scenario.site, scenario.active_barriers, spec):
+        name = "crossings.spacing_m" if spec.spacing_m is not None else f"the site's crossing_rules[{rules.get(bar_id, 0)}].spacing_m"
+        out[name] = out.get(name, 0) + n
+    if spec.explicit:
+        out["crossings.explicit"] = len(spec.explicit)
+    return out
+
+
+def estimate_model_size(scenario: Scenario) -> SizeEstimate:
+    """Estimate the model of ``scenario`` from its inputs (milliseconds; nothing is built)."""
+    firms = list(scenario.site.firms)
+    pairs = len(firm_pairs(firms, scenario.demand)[0]) if len(firms) > 1 else 0
+    grid, sites_f = _grid_points(scenario)
+    crossings = _crossings(scenario)
+    sites = int(math.ceil(sites_f))
+    c = sum(crossings.values())
+    clients = pairs + len(firms) * sites
+    build_s = sum(grid.values()) * _GRID_POINT_S + _BUILD_S * clients * (c + 1) ** _CROSS_EXP
+    nodes = sum(len(w.line.coords) for w in scenario.site.paths) + 2 * len(firms) + sites + 4 * c
+    dense = 8.0 * (4 * (2 * c) ** 2 + 2 * c * nodes + len(firms) * nodes + len(firms) * (len(firms) + sites) * c)
+    memory = _BASE_BYTES + dense + _MODEL_BYTES * clients * (c + 1) ** _MEM_EXP + 200.0 * sum(grid.values())
+    return SizeEstimate(len(firms), pairs, grid, sites, crossings, memory, build_s)
+
+
+def available_memory_bytes() -> float | None:
+    """Memory this process may still use: ``MemAvailable`` (Linux), capped by ``RLIMIT_AS``;
+    ``None`` when unknown."""
+    avail: float | None = None
+    try:
+        with open("/proc/meminfo", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    avail = float(line.split()[1]) * 1024
+                    break
+    except OSError:
+        avail = None
+    try:
+        import resource
+
+        soft = resource.getrlimit(resource.RLIMIT_AS)[0]
+        if soft not in (resource.RLIM_INFINITY, -1):
+            avail = float(soft) if avail is None else min(avail, float(soft))
+    except (ImportError, OSError, ValueError):
+        pass
+    env = os.environ.get("SITEOPT_MEMORY_LIMIT_MB")
+    if env:
+        avail = float(env) * 1e6 if avail is None else min(avail, float(env) * 1e6)
+    return avail
+
+
+def _setting_hint(est: SizeEstimate) -> str:
+    name, _ = est.settings()[0]
+    if name == "firms":
+        return (f"the model has {est.firms:,} firms ({est.pairs:,} weighted pairs): raise the time limit, "
+                "group small firms, or restrict demand.pairs")
+    if name.startswith("crossings.explicit"):
+        return "list fewer explicit candidate crossings"
+    if "crossing" in name:
+        return f"raise {name} ({est.n_crossings:,} candidate crossings now), or restrict crossings.barriers"
+    return f"raise {name} ({est.grid_points[name]:,} candidate grid points now)"
+
+
+def check_model_size(scenario: Scenario, time_limit_s: float, memory_bytes: float | None = None) -> SizeEstimate:
+    """Estimate the model and refuse one that cannot be built in time or in memory.
+
+    Args:
+        scenario: the validated scenario.
+        time_limit_s: the run's whole time limit.
+        memory_bytes: memory available (default :func:`available_memory_bytes`).
+
+    Raises:
+        ModelTooLargeError: the estimated memory exceeds what is available, or the estimated
+            build time exceeds ``TIME_MARGIN`` x the time limit; the message names the setting.
+    """
+    est = estimate_model_size(scenario)
+    avail = memory_bytes if memory_bytes is not None else available_memory_bytes()
+    logger.info("model size estimate: %s (memory available %s MB)", est.as_dict(),
+                "?" if avail is None else f"{avail / 1e6:,.0f}")
+    if avail is not None and est.memory_bytes > avail:
+        raise ModelTooLargeError(f"the model would need about {est.memory_bytes / 2**30:,.1f} GiB of memory, "
+                                 f"more than the {avail / 2**30:,.1f} GiB available; {_setting_hint(est)}")
+    if est.build_seconds > TIME_MARGIN * time_limit_s:
+        raise ModelTooLargeError(f"the model would take about {est.build_seconds:,.0f} s to build, far beyond the "
+                                 f"time limit of {time_limit_s:g} s; {_setting_hint(est)}, or raise --time-limit")
+    return est

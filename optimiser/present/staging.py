@@ -1,0 +1,354 @@
+"""A run directory is written whole or not at all (design brief section 9: "one run, one
+directory, whole").
+
+- :class:`OutputLock`: an exclusive ``fcntl.flock`` on ``<out>.lock`` beside the directory,
+  holding the holder's pid, host, start time and run id; a second run on the same ``--out``
+  fails at once with :class:`~optimiser.errors.OutputBusyError` naming the holder.
+- :class:`StagedDir`: a fresh private directory (``mkdtemp``, mode 0700) beside ``--out`` on
+  the same filesystem; every file of the run is written there with ``O_CREAT | O_EXCL |
+  O_NOFOLLOW`` (so no write ever follows a symlink, even one planted in the old directory),
+  then :meth:`StagedDir.commit` moves the whole directory into place with one rename, or (to
+  replace an existing directory with ``--overwrite``) one atomic exchange
+  (``renameat2(RENAME_EXCHANGE)`` on Linux): a kill at any moment leaves either the old
+  directory or the new one under ``--out``, never a mix.
+- :func:`new_run_id`: the id every file of a run carries.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import errno
+import json
+import logging
+import os
+import shutil
+import socket
+import stat
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
+from types import TracebackType
+
+from optimiser.errors import OutputBusyError, OutputExistsError
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["OutputLock", "StagedDir", "new_run_id", "write_new_file", "lock_path", "exchange_paths",
+           "stage_for_render", "move_into", "remove_stage", "STAGE_SUFFIX", "OLD_SUFFIX"]
+
+STAGE_SUFFIX = ".partial"
+"""Suffix of a run directory being written (``.<name>.<random>.partial`` beside ``--out``)."""
+OLD_SUFFIX = ".old"
+"""Suffix of the previous run directory while it is being removed after a swap."""
+
+_RENAME_EXCHANGE = 2  # linux/fs.h
+
+
+def new_run_id() -> str:
+    """A new run id: UTC time to the second and 8 random hex digits, e.g. ``20261203T061655Z-1a2b3c4d``."""
+    return f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{os.urandom(4).hex()}"
+
+
+def lock_path(out: Path) -> Path:
+    """The lock file of run directory ``out``: ``<out>.lock`` beside it."""
+    return out.parent / f"{out.name}.lock"
+
+
+def write_new_file(path: Path, data: bytes) -> Path:
+    """Write ``data`` to a file that must not exist yet, never following a symlink
+    (``O_CREAT | O_EXCL | O_NOFOLLOW``), and fsync it. Returns ``path``."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+    fd = os.open(path, flags, 0o666)
+    try:
+        view = memoryview(data)
+        while view:
+            n = os.write(fd, view)
+            view = view[n:]
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    return path
+
+
+# ------------------------------------------------------------------ the lock
+
+
+def _holder_text(path: Path) -> str:
+    """Who holds the lock at ``path``, as its file says (pid, host, since, run id)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | os.O_NONBLOCK)
+        try:
+            info = json.loads(os.read(fd, 4096).decode("utf-8"))
+        finally:
+            os.close(fd)
+        return (f"pid {info.get('pid')} on {info.get('host')}, since {info.get('since')}"
+                f" (run {info.get('run_id')})")
+    except (OSError, ValueError, AttributeError):
+        return "another process (its lock file is unreadable)"
+
+
+class OutputLock:
+    """An exclusive lock on a run directory, held from before the first write to after the
+    final rename; ``<out>.lock`` beside it says who holds it and is removed on release.
+
+    Raises (on :meth:`acquire`):
+        OutputBusyError: another process holds the lock (the message names it).
+        OutputExistsError: the lock file cannot be created (the parent folder is not writable).
+    """
+
+    def __init__(self, out: Path, run_id: str):
+        self.out = out
+        self.path = lock_path(out)
+        self.run_id = run_id
+        self._fd: int | None = None
+
+    def acquire(self) -> OutputLock:
+        import fcntl  # POSIX only; imported here so the module loads everywhere
+
+        for _ in range(20):  # the file may be unlinked by its releasing holder between open and flock
+            try:
+                fd = os.open(self.path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | os.O_CLOEXEC, 0o644)
+            except OSError as exc:
+                raise OutputExistsError(f"cannot lock {self.out}: {self.path}: {exc.strerror or exc}"
+                                        " (is the folder writable, and is the lock file a plain file?)") from exc
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                os.close(fd)
+                raise OutputBusyError(f"{self.out} is being written by another run: {_holder_text(self.path)}; "
+                                      f"wait for it to finish or choose another --out (lock file {self.path})") from None
+            st_fd, st_path = os.fstat(fd), _lstat(self.path)
+            if st_path is not None and (st_fd.st_ino, st_fd.st_dev) == (st_path.st_ino, st_path.st_dev):
+                info = {"pid": os.getpid(), "host": socket.gethostname(),
+                        "since": datetime.now(UTC).isoformat(timespec="seconds"), "run_id": self.run_id}
+                os.ftruncate(fd, 0)
+                os.write(fd, (json.dumps(info) + "\n").encode("utf-8"))
+                self._fd = fd
+                return self
+            os.close(fd)  # we locked a file its holder had just unlinked: try again
+        raise OutputBusyError(f"cannot lock {self.out}: {self.path} keeps changing; another run is starting there")
+
+    def release(self) -> None:
+        if self._fd is None:
+            return
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self.path)
+        os.close(self._fd)
+        self._fd = None
+
+    def __enter__(self) -> OutputLock:
+        return self.acquire()
+
+    def __exit__(self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None) -> None:
+        self.release()
+
+
+def _lstat(path: Path) -> os.stat_result | None:
+    try:
+        return os.lstat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+
+
+# ------------------------------------------------------------------ the staged directory
+
+
+def exchange_paths(a: Path, b: Path) -> bool:
+    """Atomically swap two existing paths (Linux ``renameat2(RENAME_EXCHANGE)``).
+
+    Returns:
+        True when swapped; False when the platform or filesystem cannot (the caller falls
+        back to two renames).
+    """
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        fn = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    at_fdcwd = -100
+    rc = fn(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), _RENAME_EXCHANGE)
+    if rc == 0:
+        return True
+    err = ctypes.get_errno()
+    if err in (errno.ENOSYS, errno.EINVAL, errno.ENOTSUP):
+        return False
+    raise OSError(err, os.strerror(err), str(a))
+
+
+def _fsync_dir(path: Path) -> None:
+    with contextlib.suppress(OSError):
+        fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def _remove_tree(path: Path) -> None:
+    """Remove a directory tree without following symlinks inside it."""
+    if path.is_symlink() or not path.exists():
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+        return
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def _created_parents(path: Path) -> list[Path]:
+    """The missing ancestors of ``path`` (outermost last), created now."""
+    missing = []
+    p = path
+    for q in (path, *path.parents):
+        st = _lstat(q)
+        if st is not None:
+            if not stat.S_ISDIR(os.stat(q).st_mode):
+                raise NotADirectoryError(errno.ENOTDIR, "not a folder", str(q))
+            break
+    while not p.exists() and p != p.parent:
+        missing.append(p)
+        p = p.parent
+    for d in reversed(missing):
+        d.mkdir()
+    return missing
+
+
+class StagedDir:
+    """A run directory written in a fresh private folder beside ``out`` and moved into place whole.
+
+    Args:
+        out: the final run directory.
+        overwrite: replace an existing non-empty ``out`` (whole: its old files are gone).
+        run_id: the run's id (also written to the lock file).
+
+    Use as a context manager: on entry the output is checked (a non-directory, or a non-empty
+    directory without ``overwrite``, is refused), the lock taken and the stage created (so an
+    unwritable ``out`` is found before any heavy work); :meth:`commit` moves it into place; on
+    exit without a commit the stage is removed (and any folder this run created for it).
+    """
+
+    def __init__(self, out: str | os.PathLike[str], overwrite: bool, run_id: str | None = None):
+        self.out = Path(out)
+        self.overwrite = overwrite
+        self.run_id = run_id or new_run_id()
+        self.path: Path = self.out  # the stage, once created
+        self._lock = OutputLock(self.out, self.run_id)
+        self._made_parents: list[Path] = []
+        self.committed = False
+
+    def check(self) -> None:
+        """Refuse an ``out`` that is not a folder, or a non-empty one without ``overwrite``."""
+        st = _lstat(self.out)
+        if st is None:
+            return
+        if stat.S_ISLNK(st.st_mode):
+            raise OutputExistsError(f"{self.out} is a symbolic link; give the real folder, or another --out")
+        if not stat.S_ISDIR(st.st_mode):
+            raise OutputExistsError(f"{self.out} exists and is not a folder")
+        if not self.overwrite and any(self.out.iterdir()):
+            raise OutputExistsError(f"{self.out} is not empty; pass --overwrite to replace it (whole)")
+
+    def __enter__(self) -> StagedDir:
+        self.check()
+        try:
+            self._made_parents = _created_parents(self.out.parent)
+        except OSError as exc:
+            raise OutputExistsError(f"cannot create {self.out.parent}: {exc.strerror or exc}") from exc
+        try:
+            self._lock.acquire()
+            self.check()  # again, under the lock
+            self._clean_stale()
+            self.path = Path(tempfile.mkdtemp(prefix=f".{self.out.name}.", suffix=STAGE_SUFFIX, dir=self.out.parent))
+        except OSError as exc:
+            self._abandon()
+            raise OutputExistsError(f"cannot write beside {self.out}: {exc.strerror or exc} (is the folder writable?)") from exc
+        except BaseException:
+            self._abandon()
+            raise
+        logger.debug("staging %s in %s (run %s)", self.out, self.path, self.run_id)
+        return self
+
+    def _clean_stale(self) -> None:
+        """Remove stages and old directories of earlier runs on ``out`` that were killed (we hold the lock)."""
+        prefix = f".{self.out.name}."
+        for p in self.out.parent.iterdir():
+            if p.name.startswith(prefix) and p.name.endswith((STAGE_SUFFIX, OLD_SUFFIX)):
+                logger.info("removing %s left by an interrupted run", p)
+                _remove_tree(p)
+
+    def file(self, name: str) -> Path:
+        """Where file ``name`` of the run is written (inside the stage)."""
+        return self.path / name
+
+    def commit(self) -> Path:
+        """Move the stage into place as ``out`` (replacing an old ``out`` whole); returns ``out``."""
+        mode = 0o777 & ~_umask()
+        os.chmod(self.path, mode)
+        _fsync_dir(self.path)
+        st = _lstat(self.out)
+        if st is None:
+            os.rename(self.path, self.out)
+        elif stat.S_ISDIR(st.st_mode) and not any(self.out.iterdir()):
+            os.rename(self.path, self.out)  # replaces an empty folder atomically
+        else:
+            self.check()
+            old = self.out.parent / f".{self.out.name}.{os.urandom(4).hex()}{OLD_SUFFIX}"
+            if exchange_paths(self.path, self.out):
+                os.rename(self.path, old)  # the stage name now holds the old run
+            else:  # two renames: a kill between them leaves the old run whole under `old`
+                os.rename(self.out, old)
+                os.rename(self.path, self.out)
+            _remove_tree(old)
+        _fsync_dir(self.out.parent)
+        self.committed = True
+        self.path = self.out
+        logger.debug("run %s moved into place at %s", self.run_id, self.out)
+        return self.out
+
+    def _abandon(self) -> None:
+        if self.path != self.out and not self.committed:
+            _remove_tree(self.path)
+        self._lock.release()
+        for d in self._made_parents:  # innermost first
+            with contextlib.suppress(OSError):
+                d.rmdir()
+
+    def __exit__(self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None) -> None:
+        if self.committed:
+            self._lock.release()
+        else:
+            self._abandon()
+
+
+def _umask() -> int:
+    """The process umask (read from /proc on Linux, so no other thread sees it change)."""
+    with contextlib.suppress(OSError, ValueError, StopIteration):
+        with open("/proc/self/status", encoding="ascii") as fh:
+            return int(next(line for line in fh if line.startswith("Umask:")).split()[1], 8)
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def stage_for_render(run_dir: Path) -> Path:
+    """A fresh private folder inside ``run_dir`` for files re-rendered there; each is then
+    renamed into ``run_dir`` (a rename replaces a planted symlink, never follows it)."""
+    return Path(tempfile.mkdtemp(prefix=".render.", suffix=STAGE_SUFFIX, dir=run_dir))
+
+
+def move_into(stage: Path, run_dir: Path) -> list[Path]:
+    """Rename every file of ``stage`` into ``run_dir`` and remove ``stage``; returns the new paths."""
+    out = []
+    for p in sorted(stage.iterdir()):
+        os.chmod(p, 0o666 & ~_umask())
+        dst = run_dir / p.name
+        os.replace(p, dst)
+        out.append(dst)
+    _remove_tree(stage)
+    _fsync_dir(run_dir)
+    return out
+
+
+def remove_stage(stage: Path) -> None:
+    """Remove a staging folder (after a failure; nothing when it is already gone)."""
+    _remove_tree(stage)
+
