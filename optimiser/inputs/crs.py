@@ -26,6 +26,7 @@ from pyproj.exceptions import CRSError
 from shapely.geometry.base import BaseGeometry
 
 from optimiser.errors import Problem
+from optimiser.inputs.plausibility import implausible_positions
 
 logger = logging.getLogger(__name__)
 
@@ -216,12 +217,15 @@ def check_site_crs(data: dict[str, Any], file: str) -> SiteCrs:
     """
     src, problems = _declared_crs(data, file)
     positions_all: list[list[float]] = []
-    for where, pos in _feature_positions(data):
+    features = list(_feature_positions(data))
+    for where, pos in features:
         positions_all.extend(pos)
         if src is not None:
             problems.extend(_position_problems(file, where, pos, src, str(data.get("crs"))))
     if src is None:
         return SiteCrs(None, None, problems)
+    if not problems:
+        problems.extend(implausible_positions(file, features, src, str(data.get("crs"))))
     if not src.is_geographic:
         return SiteCrs(src, src, problems)
     lonlat = [(p[0], p[1]) for p in positions_all if looks_like_degrees([p])]

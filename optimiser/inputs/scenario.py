@@ -18,7 +18,7 @@ from pydantic import ValidationError as PydanticValidationError
 
 from optimiser.errors import FileReadError, InputError, Problem, ValidationError
 from optimiser.inputs import schema as S
-from optimiser.inputs.crs import parse_crs
+from optimiser.inputs.crs import iter_positions, parse_crs
 from optimiser.inputs.domain import (
     CountRange,
     Crossing,
@@ -38,6 +38,7 @@ from optimiser.inputs.formats import load_mapping
 from optimiser.inputs.geometry import GeometryReader
 from optimiser.inputs.locate import default_scenario_path, display_path, resolve_site_ref
 from optimiser.inputs.messages import pydantic_problems, unknown_reference
+from optimiser.inputs.plausibility import implausible_positions
 from optimiser.inputs.site import read_site
 
 logger = logging.getLogger(__name__)
@@ -230,10 +231,27 @@ def _crossing_spec(parsed: S.ScenarioFile, site: Site, geo: GeometryReader, prob
     return CrossingSpec(types, c.spacing_m, barriers, tuple(explicit), c.max_route_crossings)
 
 
+def _implausible(parsed: S.ScenarioFile, site: Site, file: str) -> list[Problem]:
+    """Scenario positions (existing facilities and social spaces, explicit crossings) outside
+    the area of use of the site's CRS."""
+    src = parse_crs(site.source_crs)
+    if src is None:
+        return []
+    def positions(*values: Any) -> list[list[float]]:
+        raw = [v.model_dump() if hasattr(v, "model_dump") else v for v in values]
+        return [list(p) for r in raw for p in iter_positions(r)]
+
+    feats = [(f"facilities[{i}].existing", positions(*f.existing)) for i, f in enumerate(parsed.facilities)]
+    if parsed.social_spaces is not None:
+        feats.append(("social_spaces.existing", positions(*parsed.social_spaces.existing)))
+    feats += [(f"crossings.explicit[{i}].geometry", positions(e.geometry)) for i, e in enumerate(parsed.crossings.explicit)]
+    return implausible_positions(file, feats, src, site.source_crs, check_span=False)
+
+
 def _build(parsed: S.ScenarioFile, site: Site, site_ref: str, file: str, path: Path | None) -> tuple[Scenario | None, list[Problem]]:
     """The validated scenario from its parsed file and site; geometry problems if any."""
     geo = GeometryReader(file, parse_crs(site.source_crs), parse_crs(site.crs))
-    problems: list[Problem] = []
+    problems: list[Problem] = _implausible(parsed, site, file)
     facilities = _facilities(parsed, geo)
     social = _social_spaces(parsed, geo)
     crossings = _crossing_spec(parsed, site, geo, problems)

@@ -14,9 +14,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import shapely
 from shapely.geometry import mapping, shape
 from shapely.geometry.base import BaseGeometry
 
+from optimiser.errors import ModelError
 from optimiser.inputs.crs import COORD_DECIMALS, WGS84, reproject_to_wgs84
 
 logger = logging.getLogger(__name__)
@@ -51,7 +53,12 @@ def to_wgs84_geojson(features: Iterable[Mapping[str, Any]], crs: str) -> dict[st
             geom_json = None
         else:
             geom = g if isinstance(g, BaseGeometry) else shape(g)
-            geom_json = mapping(reproject_to_wgs84(geom, crs))
+            wgs = reproject_to_wgs84(geom, crs)
+            if not np.isfinite(shapely.get_coordinates(wgs)).all():  # RFC 7946 has no null coordinates
+                props = f.get("properties") or {}
+                raise ModelError(f"{props.get('layer', 'feature')} {props.get('id', '')!s}: its coordinates cannot be "
+                                 f"written as WGS84 longitude/latitude from {crs} (not finite)")
+            geom_json = mapping(wgs)
         feat: dict[str, Any] = {
             "type": "Feature",
             "geometry": geom_json,
