@@ -26,6 +26,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextC
 from optimiser import __version__
 from optimiser.batch.records import ItemRecord, ItemStatus, is_solved, make_record, read_result
 from optimiser.batch.results import csv_text, pareto_table, plot_pareto, results_header, results_rows
+from optimiser.batch.scheduler import client_security, parse_scheduler_address
 from optimiser.batch.spec import BatchItem, BatchSpec, load_batch
 from optimiser.batch.worker import run_item
 from optimiser.errors import ExitCode, OutputExistsError
@@ -203,15 +204,19 @@ def _run_local(todo: list[BatchItem], runs: Path, jobs: int, render: bool, on_do
             _run_pool(pending, suspects, runs, jobs, render, on_done)
 
 
-def _run_dask(todo: list[BatchItem], runs: Path, scheduler: Any, render: bool, on_done: OnDone) -> None:
+def _run_dask(todo: list[BatchItem], runs: Path, scheduler: Any, render: bool, on_done: OnDone,
+              security: Any = None) -> None:
     """Run items on a Dask cluster (``tcp://`` address, Client, or LocalCluster)."""
     from distributed import Client, as_completed  # lazy: an optional, slow import
 
     own = None
     if isinstance(scheduler, Client):
         client = scheduler
-    elif isinstance(scheduler, str) or hasattr(scheduler, "scheduler_address"):
-        client = own = Client(scheduler)
+    elif isinstance(scheduler, str):
+        address = parse_scheduler_address(scheduler)
+        client = own = Client(str(address), security=client_security(address, security))
+    elif hasattr(scheduler, "scheduler_address"):
+        client = own = Client(scheduler, security=security)
     else:
         raise TypeError(f"scheduler must be an address, a distributed.Client or a cluster, not {type(scheduler).__name__}")
     logger.info("running %d items on Dask", len(todo))
@@ -282,6 +287,7 @@ def run_batch(
     *,
     jobs: int = 1,
     scheduler: Any = None,
+    security: Any = None,
     progress: bool = True,
     resume: bool = True,
     render: bool = False,
@@ -297,7 +303,10 @@ def run_batch(
         jobs: local worker processes (each item solves with one CP-SAT worker).
         scheduler: a Dask scheduler address (``"tcp://host:8786"``), ``distributed.Client`` or
             cluster object; runs the items there instead of local processes (the workers must
-            see ``out_dir``).
+            see ``out_dir``). A tls:// address needs ``security``; plain tcp:// is for trusted
+            networks only (:mod:`optimiser.batch.scheduler`).
+        security: ``distributed.security.Security`` for a tls:// scheduler
+            (:func:`optimiser.batch.scheduler.tls_security`).
         progress: show a rich progress bar on stderr.
         resume: skip items whose ``result.json`` exists, parses and has the item's key;
             ``False`` re-runs everything.
@@ -345,7 +354,7 @@ def run_batch(
     write_results()
     try:
         if todo and scheduler is not None:
-            _run_dask(todo, runs, scheduler, render, on_done)
+            _run_dask(todo, runs, scheduler, render, on_done, security)
         elif todo:
             _run_local(todo, runs, max(1, int(jobs)), render, on_done)
     finally:

@@ -14,7 +14,7 @@ from typing import Any
 from pydantic import ValidationError as PydanticValidationError
 
 from optimiser.batch.records import ItemRecord, ItemStatus, make_record
-from optimiser.errors import ExitCode, InputError, VerificationError
+from optimiser.errors import ExitCode, InputError, ModelError, TimeLimitError, VerificationError
 from optimiser.inputs.scenario import scenario_from_mapping
 from optimiser.pipeline import RunResult, run_scenario
 from optimiser.present.metrics import RunMetrics
@@ -83,6 +83,12 @@ def run_item(payload: Mapping[str, Any], run_dir: str, render: bool = False) -> 
         sc = scenario_from_mapping(payload["scenario"], base_path=payload["base_path"], name=f"{name} [{key[:12]}]")
         res = run_scenario(sc, out, overwrite=True, render=render)
         rec = _solved_record(key, name, ov, res, time.perf_counter() - t0)
+    except TimeLimitError as exc:
+        rec = make_record(key, name, ov, ItemStatus.NO_SOLUTION, ExitCode.NO_SOLUTION, time.perf_counter() - t0,
+                          error=str(exc))
+    except ModelError as exc:  # e.g. the model would not fit in memory or in the time limit
+        rec = make_record(key, name, ov, ItemStatus.INVALID, ExitCode.INPUT, time.perf_counter() - t0,
+                          error=f"cannot model this scenario: {exc}")
     except InputError as exc:
         rec = make_record(key, name, ov, ItemStatus.INVALID, ExitCode.INPUT, time.perf_counter() - t0,
                           error="; ".join(f"{p.field or '(file)'}: {p.reason}" + (f" ({p.hint})" if p.hint else "")

@@ -15,6 +15,7 @@ from pathlib import Path
 import click
 
 from optimiser.batch import load_batch, run_batch
+from optimiser.batch.scheduler import SchedulerAddress, parse_scheduler_address, tls_security
 from optimiser.cli._common import echo_json, echo_problems
 from optimiser.cli.logging_setup import current_settings
 from optimiser.cli.options import SolveOverrides, solve_options
@@ -23,22 +24,38 @@ from optimiser.errors import ExitCode, InputError, OutputExistsError
 logger = logging.getLogger(__name__)
 
 
+def _check_scheduler(ctx: click.Context, param: click.Parameter, value: str | None) -> SchedulerAddress | None:
+    """``--scheduler`` checked before anything runs (a malformed address is a usage error, exit 2)."""
+    if value is None:
+        return None
+    try:
+        return parse_scheduler_address(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), ctx, param) from exc
+
+
 @click.command("batch")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Batch output folder (created; re-running resumes it).")
 @click.option("--jobs", "-j", type=click.IntRange(min=1), default=1, show_default=True,
               help="Local worker processes (each item uses one CP-SAT worker).")
-@click.option("--scheduler", metavar="ADDRESS", default=None,
-              help="Dask scheduler address (e.g. tcp://10.0.0.5:8786): run the items on that cluster; "
-                   "its workers must see --out.")
+@click.option("--scheduler", metavar="ADDRESS", default=None, callback=_check_scheduler,
+              help="Dask scheduler address: tls://HOST:PORT with --tls-* certificates, or tcp://HOST:PORT on a "
+                   "trusted network only (unencrypted); run the items on that cluster; its workers must see --out.")
+@click.option("--tls-ca-file", type=click.Path(dir_okay=False), default=None,
+              help="CA certificate (PEM) that signed the tls:// scheduler's certificate.")
+@click.option("--tls-cert", type=click.Path(dir_okay=False), default=None, help="This client's certificate (PEM).")
+@click.option("--tls-key", type=click.Path(dir_okay=False), default=None,
+              help="This client's private key (PEM), if not in --tls-cert.")
 @click.option("--no-resume", is_flag=True, help="Re-run every item, even those already finished.")
 @click.option("--retry-failed", is_flag=True, help="On resume, also re-run items recorded as error or crashed.")
 @click.option("--render", is_flag=True, help="Also draw plans and report.html for every item (slower).")
 @solve_options
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar (as siteopt -q).")
-def command(file: Path, out_dir: Path, jobs: int, scheduler: str | None, no_resume: bool, retry_failed: bool,
-            render: bool, solve: SolveOverrides, quiet: bool) -> None:
+def command(file: Path, out_dir: Path, jobs: int, scheduler: SchedulerAddress | None, tls_ca_file: str | None,
+            tls_cert: str | None, tls_key: str | None, no_resume: bool, retry_failed: bool, render: bool,
+            solve: SolveOverrides, quiet: bool) -> None:
     """Run every scenario of the batch FILE (placemaking-batch/1) and write results.csv,
     pareto.csv and pareto.png under --out.
 
@@ -50,9 +67,20 @@ def command(file: Path, out_dir: Path, jobs: int, scheduler: str | None, no_resu
     except InputError as exc:
         echo_problems(exc)
         sys.exit(ExitCode.INPUT)
+    security = None
+    if scheduler is not None:
+        try:
+            security = tls_security(scheduler, tls_ca_file, tls_cert, tls_key)
+        except ValueError as exc:
+            click.echo(f"siteopt batch: --scheduler {scheduler}: {exc}", err=True)
+            sys.exit(ExitCode.INPUT)
+    elif tls_ca_file or tls_cert or tls_key:
+        click.echo("siteopt batch: --tls-ca-file, --tls-cert and --tls-key need a tls:// --scheduler", err=True)
+        sys.exit(ExitCode.INPUT)
     progress = not quiet and current_settings().progress
     try:
-        summary = run_batch(spec, out_dir, jobs=jobs, scheduler=scheduler, progress=progress,
+        summary = run_batch(spec, out_dir, jobs=jobs, scheduler=None if scheduler is None else str(scheduler),
+                            security=security, progress=progress,
                             resume=not no_resume, render=render, retry_failed=retry_failed)
     except OutputExistsError as exc:
         click.echo(f"siteopt batch: {exc}", err=True)
