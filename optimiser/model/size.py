@@ -8,7 +8,8 @@ box and the candidate spacing), candidate crossings (from each barrier's length 
 crossing spacing), firm pairs with a positive weight, and firms x candidate sites. Time and
 memory follow fitted power laws, measured on the synthetic districts of ``benchmarks/joint``
 on the 2-core development machine under load (model build: 200 firms x 20 crossings 1.8 s,
-500 x 20 10.2 s, 200 x 200 69 s, 1,000 x 40 119 s and 1.3 GB peak), so they err on the slow
+500 x 20 10.2 s, 200 x 200 69 s, 1,000 x 40 119 s and 1.3 GB peak; on the tiny test site 1,336 candidate sites 6.8 s and
+4,928 sites 45 s), so they err on the slow
 side; a model is refused only when the estimate exceeds the limit by
 :data:`TIME_MARGIN` (time) or the memory available.
 """
@@ -31,8 +32,21 @@ __all__ = ["SizeEstimate", "estimate_model_size", "check_model_size", "available
 
 TIME_MARGIN = 2.0
 """A model is refused when its estimated build time exceeds the time limit this many times."""
-_GRID_POINT_S = 4e-5
+_GRID_POINT_S = 1.2e-4
 """Seconds per candidate grid point tested (square footprint, containment, clearances)."""
+_SITE_S = 2e-3
+"""Seconds per candidate site attached to the walking network."""
+_SITE_PAIR_S = 3.5e-6
+_SITE_EXP = 1.9
+"""Model build seconds for candidate sites: ``_SITE_PAIR_S * sites ** _SITE_EXP`` (measured on
+the tiny test site: 1,336 sites 3.0 s, 4,928 sites 35 s)."""
+_CROSSING_S = 5.5e-3
+"""Seconds per candidate crossing attached to the walking network."""
+_CROSSING_PAIR_S = 9.6e-6
+"""Model build seconds per pair of candidate crossings (routes over two crossings; tiny test
+site: 108 crossings 0.9 s in all, 220 1.9 s, 440 4.6 s and 235 MB peak)."""
+_SITE_BYTES = 2000.0
+"""Bytes per candidate site (its footprint polygon, network node and rows)."""
 _BUILD_S = 5.5e-7
 """Model build seconds per (client x (crossings + 1) ** _CROSS_EXP)."""
 _CROSS_EXP = 1.58
@@ -51,7 +65,7 @@ class SizeEstimate:
         firms, pairs: firms, and firm pairs with a positive interaction weight.
         grid_points: candidate grid points to test, by setting (e.g.
             ``facilities[0].candidate_spacing_m``).
-        sites: candidate sites expected (area / spacing squared), facilities and social spaces.
+        sites_by_setting: candidate sites expected (inner area / spacing squared), by setting.
         crossings: candidate crossings, by setting (``crossings.spacing_m`` or the site's rule).
         memory_bytes, build_seconds: the estimated peak memory and time to build the model.
     """
@@ -59,10 +73,15 @@ class SizeEstimate:
     firms: int
     pairs: int
     grid_points: dict[str, int]
-    sites: int
+    sites_by_setting: dict[str, int]
     crossings: dict[str, int]
     memory_bytes: float
     build_seconds: float
+
+    @property
+    def sites(self) -> int:
+        """Candidate sites expected, facilities and social spaces."""
+        return sum(self.sites_by_setting.values())
 
     @property
     def clients(self) -> int:
@@ -77,9 +96,12 @@ class SizeEstimate:
         """The settings that drive the build time, largest share first: ``(name, seconds)``.
         The model's share goes to the crossing setting with the most candidates when crossings
         outnumber the square root of the walks (their combinations dominate), else to the firms."""
-        rows = [(name, n * _GRID_POINT_S) for name, n in self.grid_points.items()]
+        total_sites = max(1, self.sites)
+        rows = [(name, n * _GRID_POINT_S + _site_seconds(self.sites) * self.sites_by_setting[name] / total_sites)
+                for name, n in self.grid_points.items()]
         model_s = self.build_seconds - sum(t for _, t in rows)
-        if self.crossings and self.n_crossings > math.sqrt(max(1, self.clients)):
+        if self.crossings and (self.n_crossings > math.sqrt(max(1, self.clients))
+                               or _CROSSING_PAIR_S * self.n_crossings**2 > 0.5 * model_s):
             rows.append((max(self.crossings, key=lambda k: self.crossings[k]), model_s))
         else:
             rows.append(("firms", model_s))
@@ -91,11 +113,15 @@ class SizeEstimate:
                 "memory_mb": round(self.memory_bytes / 1e6, 1), "build_seconds": round(self.build_seconds, 2)}
 
 
-def _grid_points(scenario: Scenario) -> tuple[dict[str, int], float]:
-    """Grid points tested per spacing setting, and the candidate sites expected."""
+def _site_seconds(sites: int) -> float:
+    return _SITE_S * sites + _SITE_PAIR_S * sites**_SITE_EXP
+
+
+def _grid_points(scenario: Scenario) -> tuple[dict[str, int], dict[str, int]]:
+    """Grid points tested, and candidate sites expected, per spacing setting."""
     parcels = scenario.site.parcels
     points: dict[str, int] = {}
-    sites = 0.0
+    sites: dict[str, int] = {}
 
     def count(status: ParcelStatus, spacing: float, footprint_m2: float) -> tuple[int, float]:
         n, expected = 0, 0.0
@@ -111,12 +137,12 @@ def _grid_points(scenario: Scenario) -> tuple[dict[str, int], float]:
     for i, spec in enumerate(scenario.facilities):
         n, e = count(ParcelStatus.BUILDABLE, spec.candidate_spacing_m, spec.footprint_m2)
         points[f"facilities[{i}].candidate_spacing_m"] = n
-        sites += e
+        sites[f"facilities[{i}].candidate_spacing_m"] = int(math.ceil(e))
     soc = scenario.social_spaces
     if soc is not None:
         n, e = count(ParcelStatus.OPEN_SPACE, soc.candidate_spacing_m, soc.footprint_m2)
         points["social_spaces.candidate_spacing_m"] = n
-        sites += e
+        sites["social_spaces.candidate_spacing_m"] = int(math.ceil(e))
     return points, sites
 
 
@@ -138,16 +164,18 @@ def estimate_model_size(scenario: Scenario) -> SizeEstimate:
     """Estimate the model of ``scenario`` from its inputs (milliseconds; nothing is built)."""
     firms = list(scenario.site.firms)
     pairs = len(firm_pairs(firms, scenario.demand)[0]) if len(firms) > 1 else 0
-    grid, sites_f = _grid_points(scenario)
+    grid, by_setting = _grid_points(scenario)
     crossings = _crossings(scenario)
-    sites = int(math.ceil(sites_f))
+    sites = sum(by_setting.values())
     c = sum(crossings.values())
     clients = pairs + len(firms) * sites
-    build_s = sum(grid.values()) * _GRID_POINT_S + _BUILD_S * clients * (c + 1) ** _CROSS_EXP
+    build_s = (sum(grid.values()) * _GRID_POINT_S + _site_seconds(sites) + _CROSSING_S * c + _CROSSING_PAIR_S * c * c
+               + _BUILD_S * clients * (c + 1) ** _CROSS_EXP)
     nodes = sum(len(w.line.coords) for w in scenario.site.paths) + 2 * len(firms) + sites + 4 * c
-    dense = 8.0 * (4 * (2 * c) ** 2 + 2 * c * nodes + len(firms) * nodes + len(firms) * (len(firms) + sites) * c)
-    memory = _BASE_BYTES + dense + _MODEL_BYTES * clients * (c + 1) ** _MEM_EXP + 200.0 * sum(grid.values())
-    return SizeEstimate(len(firms), pairs, grid, sites, crossings, memory, build_s)
+    dense = 8.0 * (14 * (2 * c) ** 2 + 2 * c * nodes + len(firms) * nodes + len(firms) * (len(firms) + sites) * c)
+    memory = (_BASE_BYTES + dense + _MODEL_BYTES * clients * (c + 1) ** _MEM_EXP + 200.0 * sum(grid.values())
+              + _SITE_BYTES * sites)
+    return SizeEstimate(len(firms), pairs, grid, by_setting, crossings, memory, build_s)
 
 
 def available_memory_bytes() -> float | None:
@@ -185,7 +213,7 @@ def _setting_hint(est: SizeEstimate) -> str:
         return "list fewer explicit candidate crossings"
     if "crossing" in name:
         return f"raise {name} ({est.n_crossings:,} candidate crossings now), or restrict crossings.barriers"
-    return f"raise {name} ({est.grid_points[name]:,} candidate grid points now)"
+    return f"raise {name} ({est.sites_by_setting[name]:,} candidate sites from {est.grid_points[name]:,} grid points now)"
 
 
 def check_model_size(scenario: Scenario, time_limit_s: float, memory_bytes: float | None = None) -> SizeEstimate:

@@ -497,7 +497,9 @@ def build_walk_network(
     access = _Access()
     for f in site.firms:
         access.add(b, firm_key(f.id), f.entrances or (f.location,))
-    for name, pt in (points or {}).items():
+    for i, (name, pt) in enumerate((points or {}).items()):
+        if i % 256 == 0:
+            checkpoint()  # the run's time limit
         access.add(b, str(name), (pt,))
     cands, cend, dropped_cands = _add_candidates(b, candidate_crossings, band_union)
 

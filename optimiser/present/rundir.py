@@ -509,8 +509,8 @@ def run_ids(run_dir: Path, metrics: RunMetrics, layout_fc: Mapping[str, Any], ta
     for name, rows in tables.items():
         found = sorted({str(r.get("run_id") or "") for r in rows}) if rows else [metrics.run_id or ""]
         ids[name] = "|".join(found) or None
-    for name in ("plan.svg", "distance.svg", "report.html"):
-        if (run_dir / name).is_file():
+    for name in ("plan.svg", "distance.svg", "report.html"):  # a planted symlink is not the run's: render replaces it
+        if (run_dir / name).is_file() and not (run_dir / name).is_symlink():
             ids[name] = _rendered_run_id(run_dir / name)
     return ids
 

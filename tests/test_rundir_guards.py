@@ -1,0 +1,446 @@
+"""Issue 15 (points 1, 2, 3, 7): whole run directories, input guards, plausibility and size,
+YAML merge keys and the Dask scheduler's address and TLS.
+
+Real processes where it matters: two concurrent ``python -m optimiser run`` on one ``--out``, a
+planted symlink, ``kill -9`` during ``--overwrite``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from optimiser.batch.scheduler import client_security, parse_scheduler_address, tls_security
+from optimiser.cli import cli
+from optimiser.errors import FileReadError, ModelTooLargeError, OutputBusyError, OutputExistsError, TimeLimitError
+from optimiser.inputs import read_scenario
+from optimiser.inputs.formats import load_mapping
+from optimiser.inputs.safefile import UnsafeFile, json_depth, nesting_depth, read_regular_bytes
+from optimiser.model.size import check_model_size, estimate_model_size
+from optimiser.present import staging
+from optimiser.present.rundir import load_run
+from optimiser.present.staging import OutputLock, StagedDir
+from optimiser.runclock import RunClock, active, checkpoint
+from tests.sitefiles import scenario_dict, write_files
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _env() -> dict[str, str]:
+    return {**os.environ, "PYTHONPATH": str(ROOT), "MPLBACKEND": "Agg"}
+
+
+def _siteopt(*args: str, **kw) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "optimiser", *args], env=_env(), stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, **kw)
+
+
+def _run_ids(run: Path) -> set[str]:
+    """Every run id the files of ``run`` carry."""
+    ids = {json.loads((run / "metrics.json").read_text())["run_id"], json.loads((run / "layout.geojson").read_text())["run_id"]}
+    for name in ("pairs.csv", "firms.csv"):
+        lines = (run / name).read_text().splitlines()
+        assert lines[0].split(",")[-1] == "run_id"
+        ids |= {line.rsplit(",", 1)[1] for line in lines[1:]}
+    for name in ("plan.svg", "distance.svg"):
+        if (run / name).exists():
+            ids |= set(re.findall(r"<dc:identifier>([^<]*)</dc:identifier>", (run / name).read_text()))
+    if (run / "report.html").exists():
+        ids |= set(re.findall(r'<meta name="siteopt-run-id" content="([^"]*)">', (run / "report.html").read_text()))
+    return ids
+
+
+@pytest.fixture(scope="module")
+def solved_pair(tmp_path_factory) -> tuple[Path, Path, Path]:
+    """Two complete runs (with plans) of the tiny scenario, and its scenario file."""
+    tmp = tmp_path_factory.mktemp("runs")
+    _, sc = write_files(tmp / "in")
+    outs = []
+    for name in ("a", "b"):
+        r = subprocess.run([sys.executable, "-m", "optimiser", "run", str(sc), "--out", str(tmp / name)], env=_env(),
+                           capture_output=True, text=True, timeout=300)
+        assert r.returncode == 0, r.stderr
+        outs.append(tmp / name)
+    return outs[0], outs[1], sc
+
+
+# ------------------------------------------------------------------ 1. whole run directories
+
+
+def test_every_file_carries_one_run_id(solved_pair):
+    a, b, _ = solved_pair
+    ids_a, ids_b = _run_ids(a), _run_ids(b)
+    assert len(ids_a) == 1 and len(ids_b) == 1 and ids_a != ids_b
+    assert re.fullmatch(r"\d{8}T\d{6}Z-[0-9a-f]{8}", ids_a.pop())
+    for name in ("plan.png", "distance.png"):
+        assert b"run_id" in (a / name).read_bytes()[:4096]
+    assert not list(a.parent.glob(".a.*")) and not (a.parent / "a.lock").exists()  # no stage or lock left
+
+
+def test_render_refuses_a_mix_of_two_runs(solved_pair, tmp_path):
+    a, b, _ = solved_pair
+    mixed = tmp_path / "mixed"
+    mixed.mkdir()
+    for name in ("metrics.json", "layout.geojson", "firms.csv"):
+        (mixed / name).write_bytes((a / name).read_bytes())
+    (mixed / "pairs.csv").write_bytes((b / "pairs.csv").read_bytes())
+    r = subprocess.run([sys.executable, "-m", "optimiser", "render", str(mixed)], env=_env(), capture_output=True, text=True)
+    assert r.returncode == 2, r.stderr
+    assert "files of different runs are mixed" in r.stderr and "pairs.csv" in r.stderr and "Traceback" not in r.stderr
+    with pytest.raises(FileReadError, match="mixed"):
+        load_run(mixed)
+
+
+def test_render_and_overwrite_never_follow_a_planted_symlink(solved_pair, tmp_path):
+    a, _, sc = solved_pair
+    run = tmp_path / "run"
+    run.mkdir()
+    for p in a.iterdir():
+        (run / p.name).write_bytes(p.read_bytes())
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious")
+    for name in ("plan.png", "plan.svg", "report.html"):
+        (run / name).unlink()
+        (run / name).symlink_to(victim)
+    r = subprocess.run([sys.executable, "-m", "optimiser", "render", str(run)], env=_env(), capture_output=True, text=True,
+                       timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert victim.read_text() == "precious"
+    assert all(not (run / n).is_symlink() and (run / n).stat().st_size > 1000 for n in ("plan.png", "plan.svg", "report.html"))
+    (run / "report.html").unlink()
+    (run / "report.html").symlink_to(victim)
+    r = subprocess.run([sys.executable, "-m", "optimiser", "run", str(sc), "--out", str(run), "--overwrite", "--no-render"],
+                       env=_env(), capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert victim.read_text() == "precious"
+    # --overwrite replaced the directory whole: the old plans and report are gone
+    assert sorted(p.name for p in run.iterdir()) == ["firms.csv", "layout.geojson", "metrics.json", "pairs.csv"]
+
+
+def test_a_symlink_as_out_is_refused(tmp_path):
+    (tmp_path / "real").mkdir()
+    (tmp_path / "link").symlink_to(tmp_path / "real")
+    with pytest.raises(OutputExistsError, match="symbolic link"):
+        StagedDir(tmp_path / "link", overwrite=True).check()
+
+
+def test_two_concurrent_runs_on_one_out(tmp_path):
+    """The second run exits 2 naming the first (pid, host, run id); the first completes."""
+    _, sc = write_files(tmp_path / "in")
+    out = tmp_path / "out"
+    first = _siteopt("run", str(sc), "--out", str(out))
+    lock = tmp_path / "out.lock"
+    deadline = time.monotonic() + 120
+    while not (lock.exists() and lock.read_text().strip()) and first.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert first.poll() is None, "the first run ended before the second could start"
+    second = subprocess.run([sys.executable, "-m", "optimiser", "run", str(sc), "--out", str(out)], env=_env(),
+                            capture_output=True, text=True, timeout=300)
+    _, err1 = first.communicate(timeout=300)
+    assert first.returncode == 0, err1
+    assert second.returncode == 2, second.stderr
+    assert f"being written by another run: pid {first.pid} on " in second.stderr
+    assert "Traceback" not in second.stderr
+    assert len(_run_ids(out)) == 1 and not lock.exists()
+
+
+def test_lock_in_process_names_the_holder(tmp_path):
+    out = tmp_path / "out"
+    with OutputLock(out, "run-1"):
+        with pytest.raises(OutputBusyError, match=rf"pid {os.getpid()} on .*run run-1"):
+            OutputLock(out, "run-2").acquire()
+    with OutputLock(out, "run-3"):  # released: free again
+        pass
+
+
+@pytest.mark.slow
+def test_kill_during_overwrite_leaves_old_or_new_whole(solved_pair, tmp_path):
+    """``kill -9`` at several moments of a ``--overwrite`` run: ``--out`` always holds one
+    whole run (the old one or the new one), and the next run cleans up what was left."""
+    a, _, sc = solved_pair
+    out = tmp_path / "out"
+    old_id = None
+    seen = set()
+    for delay in (0.3, 1.5, 2.5, 3.0, 3.5, 4.0, 4.5, 5.5):
+        if not out.exists():
+            r = subprocess.run([sys.executable, "-m", "optimiser", "run", str(sc), "--out", str(out)], env=_env(),
+                               capture_output=True, text=True, timeout=300)
+            assert r.returncode == 0, r.stderr
+        (old_id,) = _run_ids(out)
+        before = sorted(p.name for p in out.iterdir())
+        p = _siteopt("run", str(sc), "--out", str(out), "--overwrite", "--no-render")
+        time.sleep(delay)
+        p.send_signal(signal.SIGKILL)
+        p.wait(timeout=60)
+        ids = _run_ids(out)
+        assert len(ids) == 1, f"a mix after a kill at {delay} s: {ids}"
+        names = sorted(q.name for q in out.iterdir())
+        if ids == {old_id}:
+            assert names == before
+            seen.add("old")
+        else:
+            assert names == ["firms.csv", "layout.geojson", "metrics.json", "pairs.csv"]
+            seen.add("new")
+        load_run(out)  # renders: one run, whole
+    assert "old" in seen
+    r = subprocess.run([sys.executable, "-m", "optimiser", "run", str(sc), "--out", str(out), "--overwrite", "--no-render"],
+                       env=_env(), capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert not [q for q in tmp_path.iterdir() if q.name.startswith(".out.")], "stages of killed runs left behind"
+
+
+def test_overwrite_without_atomic_exchange(monkeypatch, tmp_path):
+    """Where renameat2 is missing the old directory is renamed aside, then the new one in."""
+    monkeypatch.setattr(staging, "exchange_paths", lambda a, b: False)
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "old.txt").write_text("old")
+    with StagedDir(out, overwrite=True) as st:
+        (st.path / "new.txt").write_text("new")
+        st.commit()
+    assert sorted(p.name for p in out.iterdir()) == ["new.txt"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
+def test_failed_run_leaves_nothing(tmp_path):
+    out = tmp_path / "deep" / "er" / "out"
+    with pytest.raises(RuntimeError):
+        with StagedDir(out, overwrite=False):
+            raise RuntimeError("boom")
+    assert not (tmp_path / "deep").exists()
+
+
+def test_unwritable_out_is_found_before_the_solve(tmp_path):
+    _, sc = write_files(tmp_path / "in")
+    (tmp_path / "file").write_text("x")
+    t = time.perf_counter()
+    r = CliRunner().invoke(cli, ["run", str(sc), "--out", str(tmp_path / "file" / "out")])
+    assert r.exit_code == 2 and "not a folder" in r.output
+    assert time.perf_counter() - t < 5
+
+
+def test_empty_out_is_filled_and_nonempty_refused(tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    with StagedDir(out, overwrite=False) as st:
+        (st.path / "x").write_text("1")
+        st.commit()
+    assert (out / "x").read_text() == "1"
+    with pytest.raises(OutputExistsError, match="not empty"):
+        StagedDir(out, overwrite=False).__enter__()
+
+
+# ------------------------------------------------------------------ 2. input guards
+
+
+def test_special_files_are_refused_unread(tmp_path):
+    fifo = tmp_path / "site.yaml"
+    os.mkfifo(fifo)
+    t = time.perf_counter()
+    data, problems = load_mapping(fifo)  # would hang if opened for a blocking read
+    assert data is None and "FIFO" in problems[0].reason and time.perf_counter() - t < 2
+    data, problems = load_mapping("/dev/zero")
+    assert data is None and "character device" in problems[0].reason
+    r = CliRunner().invoke(cli, ["validate", "/dev/zero"])
+    assert r.exit_code == 2 and "not a regular file" in r.output
+
+
+def test_files_over_the_limit_are_refused_without_reading(tmp_path):
+    big = tmp_path / "big.yaml"
+    with open(big, "wb") as fh:  # sparse: 100 MiB on paper, nothing on disk
+        fh.truncate(100 * 2**20)
+    data, problems = load_mapping(big)
+    assert data is None and "larger than the 64 MiB limit" in problems[0].reason
+    with pytest.raises(UnsafeFile, match="larger than"):
+        read_regular_bytes(big, limit=10)
+
+
+def test_depth_measures():
+    assert json_depth('{"a": [1, [2, {"b": "[[[["}]]]}') == 4
+    assert json_depth('["\\"[[[", [["\\\\"]]]') == 3
+    assert nesting_depth({"a": [1, [2, {"b": 3}]]}) == 4
+    assert nesting_depth(5) == 0
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--time-limit", "nan"], "'nan' is not a finite number"),
+    (["--time-limit", "inf"], "'inf' is not a finite number"),
+    (["--time-limit", "-3"], "is not a finite number from 0.1"),
+    (["--seed", str(2**64 + 1)], "is not in the range 0<=x<=2147483647"),
+])
+def test_bad_options_exit_2(tmp_path, args, message):
+    _, sc = write_files(tmp_path / "in")
+    r = CliRunner().invoke(cli, ["run", str(sc), "--out", str(tmp_path / "out"), *args])
+    assert r.exit_code == 2 and message in r.output
+    assert not (tmp_path / "out").exists()
+
+
+def test_render_and_compare_on_wrong_types_exit_2(synthetic_run, tmp_path):
+    run = synthetic_run("a")
+    other = synthetic_run("b", variant=1)
+    m = json.loads((run / "metrics.json").read_text())
+    m["walk"]["pairs"] = "many"
+    (run / "metrics.json").write_text(json.dumps(m))
+    for args in (["render", str(run)], ["compare", str(run), str(other), "--out", str(tmp_path / "cmp")]):
+        r = CliRunner().invoke(cli, args)
+        assert r.exit_code == 2 and "walk.pairs" in r.output, r.output
+    (run / "metrics.json").write_text(json.dumps({**m, "walk": {}}))
+    (run / "pairs.csv").write_text("a,b,weight\nx,y,heavy\n")
+    r = CliRunner().invoke(cli, ["render", str(run)])
+    assert r.exit_code == 2 and "row 2.weight: expected a number, not 'heavy'" in r.output, r.output
+    (run / "pairs.csv").unlink()
+    (run / "layout.geojson").write_text(json.dumps({"type": "FeatureCollection", "features": [{"geometry": 5}]}))
+    r = CliRunner().invoke(cli, ["render", str(run)])
+    assert r.exit_code == 2 and "layout.geojson" in r.output, r.output
+
+
+# ------------------------------------------------------------------ 3. size and time
+
+
+def _tiny(tmp_path: Path, **over) -> Path:
+    return write_files(tmp_path / "in", **over)[1]
+
+
+def test_candidate_spacing_half_a_metre_is_refused_naming_the_setting(tmp_path):
+    facilities = scenario_dict()["facilities"]
+    facilities[0]["candidate_spacing_m"] = 0.5
+    path = _tiny(tmp_path, facilities=facilities)
+    t = time.perf_counter()
+    r = CliRunner().invoke(cli, ["run", str(path), "--out", str(tmp_path / "out"), "--time-limit", "60"])
+    assert r.exit_code == 2, r.output
+    assert "raise facilities[0].candidate_spacing_m" in r.output and "to build" in r.output
+    assert time.perf_counter() - t < 10 and not (tmp_path / "out").exists()
+
+
+def test_crossings_every_metre_are_refused_naming_the_setting(tmp_path):
+    crossings = scenario_dict()["crossings"]
+    crossings["spacing_m"] = 1
+    scenario = read_scenario(_tiny(tmp_path, crossings=crossings))
+    est = estimate_model_size(scenario)
+    assert est.n_crossings == 2 * 1100  # two types along the 1,100 m parkway
+    with pytest.raises(ModelTooLargeError, match=r"raise crossings.spacing_m \(2,200 candidate crossings"):
+        check_model_size(scenario, 10.0)
+    assert 1.5e9 < est.memory_bytes < 5e9  # measured: 235 MB at 440 crossings, growing with their square
+    with pytest.raises(ModelTooLargeError, match="GiB of memory"):
+        check_model_size(scenario, 1e6, memory_bytes=0.5e9)
+
+
+def test_two_thousand_firms_in_ten_seconds_are_refused():
+    from benchmarks.joint.generate import make_district
+
+    scenario = make_district(2000, 50, 20)
+    with pytest.raises(ModelTooLargeError, match=r"2,000 firms .* raise --time-limit"):
+        check_model_size(scenario, 10.0)
+    check_model_size(make_district(40, 20, 10), 10.0)  # a small district passes
+
+
+def test_time_limit_covers_the_build_and_names_the_phase(monkeypatch):
+    """With the size check out of the way, a build longer than the limit stops in 'build'."""
+    from benchmarks.joint.generate import make_district
+    from optimiser import pipeline
+
+    monkeypatch.setattr(pipeline, "check_model_size", lambda sc, limit: estimate_model_size(sc))
+    scenario = make_district(150, 30, 30)
+    t = time.perf_counter()
+    with pytest.raises(TimeLimitError) as err:
+        pipeline.run_scenario(scenario, time_limit_s=1.0)
+    assert err.value.phase in ("candidates", "network", "build")  # where depends on the machine's load
+    assert f"phase '{err.value.phase}'" in str(err.value) and "ran out while" in str(err.value)
+    assert time.perf_counter() - t < 8
+
+
+def test_clock_checkpoint_and_solver_share():
+    clock = RunClock(10.0, start=time.perf_counter() - 4.0)
+    assert 5.9 < clock.solver_limit_s(reserve_s=0.1) < 6.0
+    assert 4.4 < clock.solver_limit_s(reserve_s=100.0) < 4.6  # the reserve is at most a quarter
+    clock.enter("network")
+    late = RunClock(1.0, start=time.perf_counter() - 2.0, phase="build")
+    checkpoint()  # no run in progress: nothing to check
+    with active(late), pytest.raises(TimeLimitError, match="building the optimisation model"):
+        checkpoint()
+
+
+def test_solver_gets_what_is_left(tmp_path):
+    path = _tiny(tmp_path)
+    r = CliRunner().invoke(cli, ["run", str(path), "--out", str(tmp_path / "out"), "--no-render", "--time-limit", "30"])
+    assert r.exit_code == 0, r.output
+    m = json.loads((tmp_path / "out" / "metrics.json").read_text())
+    assert 20 < m["timings"]["solver_time_limit_seconds"] < 30
+    assert m["stopped_in"] is None and m["model"]["size_estimate"]["candidate_crossings"] >= 1
+
+
+# ------------------------------------------------------------------ 7. YAML merge keys, scheduler
+
+
+def test_yaml_merge_keys_are_accepted(tmp_path):
+    _, sc = write_files(tmp_path / "in")
+    body = yaml.safe_dump(scenario_dict(), sort_keys=False)
+    plain = "    footbridge:\n      cost_gbp: 1200000\n      penalty_m: 30\n"
+    assert plain in body and "    signalised:\n" in body
+    body = body.replace("    signalised:\n", "    signalised: &crossing\n").replace(
+        plain, "    footbridge:\n      <<: *crossing\n      cost_gbp: 1200000\n")
+    merged = sc.parent / "merged.yaml"
+    merged.write_text(body)
+    scenario = read_scenario(merged)
+    types = {t.type: (t.cost_gbp, t.penalty_m) for t in scenario.crossings.types}
+    assert types == {"signalised": (250000, 45), "footbridge": (1200000, 45)}
+
+
+@pytest.mark.parametrize("text", ["foo", "tcp://", "tcp://host:notaport", "http://x:1", ":::", "tls://h:0",
+                                  "tcp://[::1:8786", "tcp://a b:1"])
+def test_malformed_scheduler_addresses(text):
+    with pytest.raises(ValueError, match="tls://HOST:PORT|IPv6|port|host"):
+        parse_scheduler_address(text)
+
+
+def test_scheduler_addresses_and_security(tmp_path, caplog):
+    assert str(parse_scheduler_address("tls://[::1]:8786")) == "tls://[::1]:8786"
+    tcp = parse_scheduler_address("tcp://10.0.0.5:8786")
+    assert tcp.port == 8786 and tls_security(tcp, None, None, None) is None
+    with caplog.at_level("WARNING"):
+        client_security(tcp, None)
+    assert "trusted network" in caplog.text
+    with pytest.raises(ValueError, match="given for a plain tcp://"):
+        tls_security(tcp, "ca.pem", None, None)
+    tls = parse_scheduler_address("tls://sched:8786")
+    with pytest.raises(ValueError, match="needs --tls-ca-file"):
+        tls_security(tls, None, None, None)
+    with pytest.raises(ValueError, match="No such file"):
+        tls_security(tls, str(tmp_path / "ca.pem"), str(tmp_path / "c.pem"), None)
+
+
+@pytest.mark.slow
+def test_batch_on_a_tls_scheduler(tmp_path):
+    """A real LocalCluster over tls:// with temporary certificates written to files."""
+    pytest.importorskip("cryptography")
+    from distributed import LocalCluster
+    from distributed.security import Security
+
+    sec = Security.temporary()
+    ca, cert, key = tmp_path / "ca.pem", tmp_path / "cert.pem", tmp_path / "key.pem"
+    ca.write_text(sec.tls_ca_file)
+    cert.write_text(sec.tls_client_cert)
+    key.write_text(sec.tls_client_key)
+    _, sc = write_files(tmp_path / "in")
+    batch = tmp_path / "in" / "batch.yaml"
+    batch.write_text(f"format: placemaking-batch/1\nid: tls\nbase: {sc.name}\nsweep:\n  budget_gbp: [1000000, 1500000]\n")
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False, protocol="tls://", security=sec,
+                      dashboard_address=None) as cluster:
+        r = subprocess.run([sys.executable, "-m", "optimiser", "batch", str(batch), "--out", str(tmp_path / "out"), "-q",
+                            "--scheduler", cluster.scheduler_address, "--tls-ca-file", str(ca), "--tls-cert", str(cert),
+                            "--tls-key", str(key)], env=_env(), capture_output=True, text=True, timeout=600)
+        assert r.returncode == 0, r.stderr
+        assert json.loads(r.stdout)["counts"] == {"optimal": 2}
+        r = subprocess.run([sys.executable, "-m", "optimiser", "batch", str(batch), "--out", str(tmp_path / "out2"), "-q",
+                            "--scheduler", cluster.scheduler_address], env=_env(), capture_output=True, text=True)
+        assert r.returncode == 2 and "needs --tls-ca-file" in r.stderr
