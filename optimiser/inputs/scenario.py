@@ -29,6 +29,7 @@ from optimiser.inputs.domain import (
     FacilitySpec,
     ObjectiveWeights,
     Provenance,
+    SanityChecks,
     Scenario,
     Site,
     SocialSpaceSpec,
@@ -259,6 +260,7 @@ def _build(parsed: S.ScenarioFile, site: Site, site_ref: str, file: str, path: P
         layers=dict(parsed.layers),
         description=parsed.description,
         path=path,
+        checks=SanityChecks(max_connector_m=parsed.checks.max_connector_m),
     )
     return scenario, []
 

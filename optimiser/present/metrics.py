@@ -20,6 +20,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from optimiser.present.warning_records import WarningRecord
 from optimiser.solve.result import Status
 
 METRICS_FORMAT = "placemaking-metrics/1"
@@ -177,6 +178,8 @@ class RunMetrics(_Record):
     verification: VerificationMetrics = Field(default_factory=VerificationMetrics)
     timings: dict[str, float] = Field(default_factory=dict)
     model: dict[str, Any] = Field(default_factory=dict)
+    warnings: list[WarningRecord] = Field(default_factory=list)
+    """Site sanity warnings of the inputs (written only when there are any)."""
 
     @property
     def solved(self) -> bool:
@@ -184,8 +187,9 @@ class RunMetrics(_Record):
         return self.status.has_solution
 
     def to_json_dict(self) -> dict[str, Any]:
-        """The JSON form written to ``metrics.json`` (non-finite numbers as ``null``)."""
-        return _finite(self.model_dump(mode="python"))
+        """The JSON form written to ``metrics.json`` (non-finite numbers as ``null``; no
+        ``warnings`` key when there are none)."""
+        return _finite(self.model_dump(mode="python", exclude=None if self.warnings else {"warnings"}))
 
     @classmethod
     def from_json_dict(cls, data: Any) -> RunMetrics:
