@@ -10,8 +10,8 @@ import click
 
 from optimiser.cli._common import echo_json, echo_problems, fail
 from optimiser.cli.options import SolveOverrides, solve_options
-from optimiser.errors import ExitCode, InputError, ModelError, OutputExistsError, VerificationError
-from optimiser.inputs.locate import resolve_input
+from optimiser.errors import ExitCode, FileReadError, InputError, ModelError, OutputExistsError, Problem, VerificationError
+from optimiser.inputs.locate import embedded_names_hint, resolve_input
 from optimiser.pipeline import RunResult, run_scenario
 from optimiser.solve.result import Status
 
@@ -60,6 +60,9 @@ def command(scenario: str | None, out_dir: str, overwrite: bool, solve: SolveOve
     the conflicting requirements), 4 no solution in the time limit.
     """
     path = resolve_input(scenario) if scenario is not None else None
+    if scenario is not None and path is not None and not path.exists():
+        echo_problems(FileReadError([Problem(scenario, "", "no such file, nor an embedded scenario of that name", embedded_names_hint())]))
+        sys.exit(ExitCode.INPUT)
     logger.info("run: %s -> %s", path or "the AMP-SBP baseline", out_dir)
     try:
         res = run_scenario(path, out_dir, overwrite=overwrite, render=not no_render, strict=strict, **solve.as_kwargs())

@@ -131,7 +131,9 @@ def resolve_input(arg: str) -> Path:
 def embedded_names_hint() -> str:
     """A hint listing the embedded scenario names (every one)."""
     names = [e.name for e in embedded_scenarios() if e.kind == "scenario"]
-    return ("or name an embedded scenario: " + ", ".join(names) + " (siteopt list)") if names else "check the path"
+    if not names:
+        return "check the path"
+    return "give a scenario file, or one of the embedded scenarios: " + ", ".join(names) + " (siteopt list)"
 
 
 def default_scenario_path() -> Path:

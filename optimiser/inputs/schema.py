@@ -370,8 +370,8 @@ class SolverIn(_Strict):
 class ChecksIn(_Strict):
     """Thresholds of the site sanity warnings (``siteopt validate`` / ``run``; ``--strict`` makes them errors)."""
 
-    max_connector_m: Annotated[float, Field(gt=0, allow_inf_nan=False)] = Field(
-        SanityChecks.max_connector_m, description="Warn when a firm entrance's connector to the walking network is longer (m).")
+    max_connector_m: Annotated[float, Field(gt=0, allow_inf_nan=False, description=(
+        "Warn when a firm entrance's connector to the walking network is longer (m)."))] = SanityChecks.max_connector_m
 
 
 class ScenarioFile(_Strict):

@@ -282,7 +282,7 @@ def render_report(run: RunData, plan_png: bytes, distance_png: bytes) -> str:
         metrics_table=metrics_table(m), cost_table=cost_table(m), placements_table=placements_table(m),
         pairs_table=pairs_table(run), firms_table=firms_table(run), certificate_table=certificate_table(m),
         checks_table=checks, checks_passed=sum(1 for c in m.verification.checks if c.passed),
-        timings=_kv(m.timings), model=_kv(m.model), missing=list(run.missing),
+        timings=_kv(m.timings), model=_kv(m.model), missing=list(run.missing), warnings=m.warnings,
     )
 
 
