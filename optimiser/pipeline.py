@@ -323,8 +323,7 @@ def run_scenario(
     logger.info("scenario %s on site %s: %s, time limit %.1f s, seed %d", sc.id, sc.site.id, opts.backend,
                 opts.time_limit_s, opts.seed)
     prep = prepare(sc)
-    res = solve(prep.problem, opts.backend, time_limit_s=opts.time_limit_s, seed=opts.seed, workers=opts.workers,
-                strategy=opts.strategy)
+    res = solve(prep.problem, opts)
     prep.timings["solve_seconds"] = res.solve_seconds
     logger.info("solved: %s, objective %s, gap %s, %.2f s", res.status, res.objective, res.gap, res.solve_seconds)
     t = time.perf_counter()
