@@ -341,8 +341,7 @@ def run_scenario(
     with progress.solving(scale, f"solve: {opts.backend}, time limit {opts.time_limit_s:g} s, seed {opts.seed}"
                           + (" (CBC runs as a subprocess: only its warm start and final answer are shown)"
                              if opts.backend == "cbc" else "")):
-        res = solve(prep.problem, opts.backend, time_limit_s=opts.time_limit_s, seed=opts.seed, workers=opts.workers,
-                    strategy=opts.strategy)
+        res = solve(prep.problem, opts)
     progress.note(f"solve: {res.status}, {res.solve_seconds:.2f} s"
                   + (f", objective {res.objective / scale:,.0f} weighted m" if res.objective is not None else "")
                   + (f", gap {100 * res.gap:.2f}%" if res.gap is not None else ""))
