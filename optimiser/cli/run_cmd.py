@@ -8,7 +8,9 @@ from typing import Any
 
 import click
 
+from optimiser import progress
 from optimiser.cli._common import echo_json, echo_problems, fail
+from optimiser.cli.logging_setup import current_settings, show_progress
 from optimiser.cli.options import SolveOverrides, solve_options
 from optimiser.errors import ExitCode, FileReadError, InputError, ModelError, OutputExistsError, Problem, VerificationError
 from optimiser.inputs.locate import embedded_names_hint, resolve_input
@@ -39,8 +41,17 @@ def run_summary(res: RunResult) -> dict[str, Any]:
                        "social_spaces": [p.id for p in m.placements.social_spaces],
                        "crossings": [p.id for p in m.placements.crossings]},
         "verification": {"passed": m.verification.passed}, "out": str(res.out_dir),
+        "attribution": [{"id": a.id, "name": a.name, "cost": a.cost, "saving_m": a.saving_m} for a in m.attribution],
         "warnings": [w.code for w in m.warnings],
     }
+
+
+def _say_where(res: RunResult) -> None:
+    """The last progress line: where the report (or the run directory) is."""
+    if res.out_dir is None:
+        return
+    report = res.out_dir / "report.html"
+    progress.note(f"report: {report}" if report.is_file() else f"run directory: {res.out_dir}")
 
 
 @click.command("run")
@@ -64,6 +75,7 @@ def command(scenario: str | None, out_dir: str, overwrite: bool, solve: SolveOve
         echo_problems(FileReadError([Problem(scenario, "", "no such file, nor an embedded scenario of that name", embedded_names_hint())]))
         sys.exit(ExitCode.INPUT)
     logger.info("run: %s -> %s", path or "the AMP-SBP baseline", out_dir)
+    show_progress(current_settings())
     try:
         res = run_scenario(path, out_dir, overwrite=overwrite, render=not no_render, strict=strict, **solve.as_kwargs())
     except InputError as exc:
@@ -85,8 +97,10 @@ def command(scenario: str | None, out_dir: str, overwrite: bool, solve: SolveOve
         for line in res.metrics.conflicts:
             click.echo(f"  - {line}", err=True)
         echo_json(summary)
+        _say_where(res)
         sys.exit(res.exit_code)
     echo_json(summary)
+    _say_where(res)
     if res.status is Status.UNKNOWN:
         fail("no solution found within the time limit; raise --time-limit", res.exit_code)
     if res.exit_code != ExitCode.OK:

@@ -23,9 +23,9 @@ class WarningRecord(BaseModel):
     fix: str | None = None
 
     @classmethod
-    def of(cls, w: SiteWarning) -> WarningRecord:
-        """The record of a warning."""
-        return cls(code=w.code, file=w.file, field=w.field, message=w.message, fix=w.fix)
+    def of(cls, w: SiteWarning, file: str | None = None) -> WarningRecord:
+        """The record of a warning (``file`` replaces its file name, e.g. by a portable one)."""
+        return cls(code=w.code, file=w.file if file is None else file, field=w.field, message=w.message, fix=w.fix)
 
     def __str__(self) -> str:
         return str(SiteWarning(self.code, self.file, self.field, self.message, self.fix))
