@@ -36,7 +36,8 @@ def test_names_resolve_from_any_directory(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     p = resolve_input("fremont/baseline")
     assert p.is_file() and p.parts[-2:] == ("fremont", "baseline.yaml")
-    assert resolve_site_ref(load_mapping(p)[0]["site"], p)[0] == p.parents[2] / "sites" / "fremont" / "site.yaml"
+    site = resolve_site_ref(load_mapping(p)[0]["site"], p)[0]
+    assert site is not None and site.resolve() == (p.parents[2] / "sites" / "fremont" / "site.yaml").resolve()
     assert default_scenario_path().parts[-2:] == ("amp_sbp", "baseline.yaml")
     assert resolve_input("no/such") == Path("no/such")  # reported under the name typed
     r = CliRunner().invoke(cli, ["list", "--json"])
