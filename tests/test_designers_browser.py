@@ -161,7 +161,8 @@ def test_interactive_plan_zoom_tooltips_toggles_and_pair_table(browser, tmp_path
     # the pair table drives the map: a pair with drawn routes highlights them
     pair = page.locator(f"{svg} path.route-after").first.get_attribute("data-pair")
     page.click(f'#pairs-table tr[data-pair="{pair}"]')
-    hl = page.locator(f"{svg} .hl").evaluate_all("els => els.map(e => e.tagName + ':' + (e.getAttribute('data-pair') || e.getAttribute('data-firm')))")
+    hl = page.locator(f"{svg} .hl").evaluate_all(
+        "els => els.map(e => e.tagName + ':' + (e.getAttribute('data-pair') || e.getAttribute('data-firm')))")
     assert f"path:{pair}" in hl and sum(1 for h in hl if h.startswith("circle:")) == 2, hl
     assert "highlighted" in page.inner_text("#map-pair-note")
     _assert_clean(events)
