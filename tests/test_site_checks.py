@@ -175,3 +175,11 @@ def test_hint_lists_say_how_many_more():
     p = unknown_reference("s.yaml", "demand.pairs[0].a", "firm", "zzz", names)
     assert p.hint is not None and p.hint.endswith("... and 8 more")
     assert name_list(names[:12]) == ", ".join(names[:12])
+
+
+@pytest.mark.slow
+def test_report_lists_the_warnings(tmp_path):
+    run_scenario(WARN / "candidate_over_road.yaml", tmp_path / "run", time_limit_s=10, workers=1)
+    html = (tmp_path / "run" / "report.html").read_text()
+    assert '<section id="warnings"><h2 class="warn">Site warnings (2)</h2>' in html
+    assert "<code>candidate_over_road</code>" in html and "straddle road &#39;service-road&#39;" in html
