@@ -33,6 +33,7 @@ import numpy as np
 from pydantic import ValidationError
 from shapely.geometry.base import BaseGeometry
 
+from optimiser import progress
 from optimiser.errors import FileReadError, ModelError, Problem
 from optimiser.inputs.safefile import MAX_NESTING, UnsafeFile, json_depth, read_regular_bytes
 from optimiser.present.geojson import to_wgs84_geojson
@@ -388,10 +389,12 @@ def write_run_dir(out: Path, prep: Prepared, res: SolveResult, ver: Verification
     t = time.perf_counter()
     run, written = write_run(stage, prep, res, ver, baseline, metrics, run_dir=out)
     metrics.timings["outputs_seconds"] = round(time.perf_counter() - t, 3)
+    progress.phase("outputs", "metrics.json, layout.geojson, pairs.csv, firms.csv", t)
     if render:
         t = time.perf_counter()
         written += _render(run, stage)
         metrics.timings["render_seconds"] = round(time.perf_counter() - t, 3)
+        progress.phase("render", "plans and report.html", t)
     if started is not None:
         metrics.timings["total_seconds"] = round(time.perf_counter() - started, 3)
     write_json_atomic(stage / "metrics.json", metrics.to_json_dict())
