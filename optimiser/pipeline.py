@@ -326,14 +326,18 @@ def check_out_dir(out_dir: str | os.PathLike[str], overwrite: bool, *, create: b
 
 def _solve_and_verify(prep: Prepared, opts: SolveOptions, clock: RunClock) -> tuple[SolveResult, Verification | None,
                                                                                   Verification, VerificationError | None]:
-    """Solve in what is left of the time limit (less a reserve for verification), then verify."""
+    """Solve in what is left of the time limit (less a reserve for verification), then verify.
+
+    What is left is the solver's wall-clock safety net (``SolveOptions.wall_limit_s``); its
+    deterministic budget still derives from the whole time limit, so the answer does not depend
+    on how long the earlier phases took."""
     clock.enter("solve")
     limit_s = min(opts.time_limit_s, clock.solver_limit_s(reserve_s=2.0 * prep.timings.get("network_seconds", 0.0) + 0.1))
     scale = prep.problem.length_scale_per_m * prep.problem.weight_scale["all"]
     with progress.solving(scale, f"solve: {opts.backend}, time limit {limit_s:g} s, seed {opts.seed}"
                           + (" (CBC runs as a subprocess: only its warm start and final answer are shown)"
                              if opts.backend == "cbc" else "")):
-        res = solve(prep.problem, opts.replace(time_limit_s=limit_s))
+        res = solve(prep.problem, opts.replace(wall_limit_s=limit_s))
     progress.note(f"solve: {res.status}, {res.solve_seconds:.2f} s"
                   + (f", objective {res.objective / scale:,.0f} weighted m" if res.objective is not None else "")
                   + (f", gap {100 * res.gap:.2f}%" if res.gap is not None else ""))

@@ -388,6 +388,9 @@ class SolveOptions:
         seed: random seed; with ``workers=1`` results are reproducible.
         workers: solver threads.
         length_scale_per_m: integer units per metre shared by every backend (10 = dm).
+        wall_limit_s: a shorter wall-clock safety net than ``time_limit_s`` (the pipeline sets
+            what is left of the run's limit); budgets that shape the answer (CP-SAT's
+            deterministic time) still derive from ``time_limit_s``. ``None``: ``time_limit_s``.
     """
 
     backend: Backend = "cpsat"
@@ -396,6 +399,7 @@ class SolveOptions:
     seed: int = 0
     workers: int = 1
     length_scale_per_m: int = 10
+    wall_limit_s: float | None = None
 
     def replace(self, **changes: Any) -> SolveOptions:
         """A copy with the given fields changed; ``None`` values leave a field as it is."""

@@ -129,7 +129,7 @@ def solve(problem: Problem, options: SolveOptions, *, use_hint: bool = True,
         SolverError: the CBC binary is missing or crashed.
     """
     t0 = time.perf_counter()
-    limit, seed = options.time_limit_s, options.seed
+    limit, seed = min(options.time_limit_s, options.wall_limit_s or options.time_limit_s), options.seed
     start = warm_start(problem, limit, starts) if use_hint else WarmStart()
     progress.incumbent(start.objective, None, "greedy warm start; CBC's own incumbents are not reported")
     lp, x = build_model(problem)

@@ -125,6 +125,9 @@ def solve(problem: Problem, options: SolveOptions, *, use_hint: bool = True,
     solver = cp_model.CpSolver()
     # the warm start counts against the limit, but CP-SAT keeps at least half of it
     set_params(solver, max(limit - start.seconds, 0.5 * limit), seed, options.workers)
+    if options.wall_limit_s is not None:  # what is left of the run's limit: the safety net only
+        solver.parameters.max_time_in_seconds = max(0.05, min(solver.parameters.max_time_in_seconds,
+                                                              options.wall_limit_s - (time.perf_counter() - t0)))
     levels = sum(len(c.levels) for c in problem.clients)
     if levels >= PRESOLVE_OFF_LEVELS:
         # measured on benchmarks/joint: presolve (probing, clause-to-exactly-one, dual rules)
