@@ -39,8 +39,11 @@ from optimiser.present.metrics import (
     WalkMetrics,
 )
 from optimiser.present.rundir import write_run_dir
+from optimiser.present.transit import transit_metrics
+from optimiser.present.transit_record import TransitMetrics
 from optimiser.solve.result import SolveResult, Status
 from optimiser.solve.strategy import solve
+from optimiser.solve.transit import solve_with_todays_crossings
 from optimiser.verify import Verification, verify
 
 logger = logging.getLogger(__name__)
@@ -92,7 +95,8 @@ def prepare(scenario: Scenario) -> Prepared:
     t = time.perf_counter()
     problem, ctx = build_problem(scenario, net, cand.facility_sites, cand.social_sites,
                                  existing_facility_keys=cand.existing_facility_keys,
-                                 existing_social_keys=cand.existing_social_keys)
+                                 existing_social_keys=cand.existing_social_keys,
+                                 stop_sites=cand.stop_sites, existing_stop_keys=cand.existing_stop_keys)
     timings["problem_seconds"] = time.perf_counter() - t
     logger.info("prepared %s: %d facility and %d social-space candidates, %d candidate crossings, %d network nodes",
                 scenario.id, len(cand.facility_sites), len(cand.social_sites), len(cand.crossings), net.n_nodes)
@@ -202,8 +206,12 @@ def _placements(prep: Prepared, res: SolveResult) -> tuple[Placements, CostMetri
     sites = {s.key: s for s in prep.facility_sites + prep.social_sites}
     placed = Placements()
     cost = CostMetrics(budget=sc.budget_gbp)
+    stops = 0.0
     for i in sorted(set(res.chosen)):
         d = dec[i]
+        if d.kind == "stop":  # listed in metrics.transit
+            stops += d.cost_gbp
+            continue
         if d.kind == "crossing":
             c = cross[i]
             mid = c.line.interpolate(0.5, normalized=True)
@@ -221,7 +229,7 @@ def _placements(prep: Prepared, res: SolveResult) -> tuple[Placements, CostMetri
         else:
             placed.social_spaces.append(entry)
             cost.social_spaces += s.cost_gbp
-    cost.capital = cost.crossings + cost.facilities + cost.social_spaces
+    cost.capital = cost.crossings + cost.facilities + cost.social_spaces + stops
     return placed, cost
 
 
@@ -272,6 +280,20 @@ def summarise(prep: Prepared, res: SolveResult, ver: Verification | None, baseli
                "facility_candidates": len(prep.facility_sites), "social_candidates": len(prep.social_sites),
                "unreachable": list(prep.network.unreachable)},
     )
+
+
+def _transit(prep: Prepared, res: SolveResult, ver: Verification | None, baseline: Verification,
+             opts: SolveOptions) -> TransitMetrics | None:
+    """The transit section: the joint answer beside the best stops with today's crossings only
+    (solved here, in the same run, with every new crossing fixed off)."""
+    t = time.perf_counter()
+    today = solve_with_todays_crossings(prep.problem, opts)
+    today_ver = verify(prep.problem, prep.context, today.chosen, today.objective, raise_on_failure=False) \
+        if today.status.has_solution else None
+    if today_ver is not None and not today_ver.passed:
+        logger.error("verification of the stops with today's crossings FAILED: %s", [c.detail for c in today_ver.checks if not c.passed])
+    prep.timings["transit_existing_crossings_seconds"] = time.perf_counter() - t
+    return transit_metrics(prep, res, ver, baseline, today, today_ver)
 
 
 def check_out_dir(out_dir: str | os.PathLike[str], overwrite: bool, *, create: bool = True) -> Path:
@@ -338,7 +360,9 @@ def run_scenario(
                                         [c.detail for c in ver.checks if not c.passed] + list(ver.notes))
             logger.error("verification FAILED: %s", failure)
     prep.timings["verify_seconds"] = time.perf_counter() - t
+    transit = _transit(prep, res, ver, baseline, opts) if sc.transit is not None else None
     metrics = summarise(prep, res, ver, baseline)
+    metrics.transit = transit
     if out is not None:
         write_run_dir(out, prep, res, ver, baseline, metrics, render=render, started=t_all)
     else:

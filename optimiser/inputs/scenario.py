@@ -39,6 +39,7 @@ from optimiser.inputs.geometry import GeometryReader
 from optimiser.inputs.locate import default_scenario_path, display_path, resolve_site_ref
 from optimiser.inputs.messages import pydantic_problems, unknown_reference
 from optimiser.inputs.site import read_site
+from optimiser.inputs.transit import objective_weights, transit_problems, transit_spec
 
 logger = logging.getLogger(__name__)
 
@@ -182,7 +183,7 @@ def _facility_problems(data: dict[str, Any], file: str) -> list[Problem]:
 def _reference_problems(data: dict[str, Any], site: Site, file: str) -> list[Problem]:
     """Every reference from the raw scenario into its site (firms, sectors, barriers, layers)."""
     return (_layer_problems(data, site, file) + _demand_problems(data, site, file) + _directness_problems(data, site, file)
-            + _crossing_problems(data, site, file) + _facility_problems(data, file))
+            + _crossing_problems(data, site, file) + _facility_problems(data, file) + transit_problems(data, site, file))
 
 
 # ------------------------------------------------------------------ building the scenario, by section
@@ -237,6 +238,7 @@ def _build(parsed: S.ScenarioFile, site: Site, site_ref: str, file: str, path: P
     facilities = _facilities(parsed, geo)
     social = _social_spaces(parsed, geo)
     crossings = _crossing_spec(parsed, site, geo, problems)
+    transit = transit_spec(parsed, geo)
     problems.extend(geo.problems)
     if problems:
         return None, problems
@@ -252,13 +254,14 @@ def _build(parsed: S.ScenarioFile, site: Site, site_ref: str, file: str, path: P
         crossings=crossings,
         demand=DemandSpec(d.rule, {k: dict(v) for k, v in d.sector_affinity.items()},
                           tuple((p.a, p.b, p.weight) for p in d.pairs), d.unreachable_penalty_m),
-        objective=ObjectiveWeights(o.firm_pairs, o.facility_access, o.social_access),
+        objective=objective_weights(ObjectiveWeights(o.firm_pairs, o.facility_access, o.social_access), transit),
         directness=tuple(DirectnessTarget(x.a, x.b, x.max_ratio) for x in parsed.directness),
         solver=SolveOptions(backend=sv.backend, time_limit_s=sv.time_limit_s, seed=sv.seed, workers=sv.workers,
                             length_scale_per_m=sv.length_scale_per_m),
         layers=dict(parsed.layers),
         description=parsed.description,
         path=path,
+        transit=transit,
     )
     return scenario, []
 

@@ -20,6 +20,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from optimiser.present.transit_record import TransitMetrics
 from optimiser.solve.result import Status
 
 METRICS_FORMAT = "placemaking-metrics/1"
@@ -93,7 +94,8 @@ class Coverage(_Record):
 
 
 class CostMetrics(_Record):
-    """Capital cost of what was built against the budget, by kind (pounds)."""
+    """Capital cost of what was built against the budget, by kind (pounds); ``capital`` also
+    holds new transit stops (``transit.capital_gbp``)."""
 
     capital: float = 0.0
     budget: float | None = None
@@ -177,6 +179,7 @@ class RunMetrics(_Record):
     verification: VerificationMetrics = Field(default_factory=VerificationMetrics)
     timings: dict[str, float] = Field(default_factory=dict)
     model: dict[str, Any] = Field(default_factory=dict)
+    transit: TransitMetrics | None = None
 
     @property
     def solved(self) -> bool:
@@ -184,8 +187,9 @@ class RunMetrics(_Record):
         return self.status.has_solution
 
     def to_json_dict(self) -> dict[str, Any]:
-        """The JSON form written to ``metrics.json`` (non-finite numbers as ``null``)."""
-        return _finite(self.model_dump(mode="python"))
+        """The JSON form written to ``metrics.json`` (non-finite numbers as ``null``; ``transit``
+        only when the scenario has one)."""
+        return _finite(self.model_dump(mode="python", exclude={"transit"} if self.transit is None else None))
 
     @classmethod
     def from_json_dict(cls, data: Any) -> RunMetrics:
