@@ -29,8 +29,11 @@ TRANSIT_C = "#00897b"
 CATCHMENT_FILL = (0.0, 0.54, 0.48, 0.16)
 
 
-def draw_transit(panel: MapPanel, phases: tuple[str, ...] = ("before", "after")) -> None:
-    """Alignments, catchments of ``phases`` and stops on a map panel (legend entries added)."""
+def draw_transit(panel: MapPanel, phases: tuple[str, ...] = ("before", "after"), *, fill_all: bool = False) -> None:
+    """Alignments, catchments of ``phases`` and stops on a map panel (legend entries added).
+
+    The catchment with today's crossings is a dashed outline and the one with the new crossings
+    filled, or (``fill_all``, one phase per panel) every catchment filled."""
     ax, lay = panel.ax, panel.layout
     aligns = lay.layer("transit_line")
     for f in aligns:
@@ -45,7 +48,7 @@ def draw_transit(panel: MapPanel, phases: tuple[str, ...] = ("before", "after"))
         path = poly_path(f.geometry)
         if path is None:
             continue
-        after = phase == "after"
+        after = phase == "after" or fill_all
         patch = PathPatch(path, fc=CATCHMENT_FILL if after else "none", ec=TRANSIT_C, lw=0.9 if after else 1.1,
                           ls="-" if after else (0, (3, 2)), zorder=3 if after else 4)
         patch.set_gid(panel.gid(f"catchment-{f.text('stop')}-{phase}"))
@@ -67,7 +70,8 @@ def draw_transit(panel: MapPanel, phases: tuple[str, ...] = ("before", "after"))
     if any(f.text("status") == "new" for f in stops):
         panel.handles.append(Line2D([], [], marker="s", ms=9, mfc=TRANSIT_C, mec=TRANSIT_C, ls="none", label="New stop"))
     if "before" in drawn:
-        panel.handles.append(Patch(fc="none", ec=TRANSIT_C, ls="--", label=f"{catchment_m:g} m walk, today's crossings"))
+        panel.handles.append(Patch(fc=CATCHMENT_FILL if fill_all else "none", ec=TRANSIT_C, ls="-" if fill_all else "--",
+                                   label=f"{catchment_m:g} m walk, today's crossings"))
     if "after" in drawn:
         panel.handles.append(Patch(fc=CATCHMENT_FILL, ec=TRANSIT_C, label=f"{catchment_m:g} m walk, with new crossings"))
 
@@ -89,7 +93,7 @@ def catchment_figure(layout: LayoutLike, metrics: RunMetrics, extent: Extent | N
         for f in panel.layout.layer("firm"):
             x, y = point(f.geometry)
             ax.plot([x], [y], marker="o", ms=4, mfc=FIRM_C, mec="white", ls="none", zorder=9)
-        draw_transit(panel, (phase,))
+        draw_transit(panel, (phase,), fill_all=True)
         draw_scale_bar(ax)
         note_illustrative(ax, metrics)
         ax.set_title(title, fontsize=11)
