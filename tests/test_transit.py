@@ -267,3 +267,20 @@ def test_brute_force_values_are_not_trivial(coverage_case, walk_case):
     # today the east stop covers d (200 staff); the best stops and crossing reach more, not everyone
     assert 200 < best["covered"] < emp
     assert np.isfinite(walk_case[1]["walk"])
+
+
+@pytest.mark.slow
+def test_plan_catchment_figure_and_report(tmp_path):
+    out = tmp_path / "run"
+    r = run_scenario(tram_scenario(), out, render=True)
+    t = r.metrics.transit
+    assert t is not None
+    svg = (out / "plan.svg").read_text()
+    new = t.stops[0].id
+    assert f'id="transit-stop-{new}"' in svg
+    assert f'id="catchment-{new}-before"' in svg and f'id="catchment-{new}-after"' in svg
+    catch = (out / "catchment.svg").read_text()
+    assert f'id="before-catchment-{new}-before"' in catch and f'id="after-catchment-{new}-after"' in catch
+    html = (out / "report.html").read_text()
+    assert 'id="transit"' in html and 'id="catchment-img"' in html and 'id="transit-table"' in html
+    assert f"{t.covered_employees_existing_crossings_only:,}" in html and f"{t.covered_employees:,}" in html
