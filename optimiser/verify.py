@@ -487,6 +487,23 @@ def _check_transit(checks: _Checks, sc: Scenario, opened: list) -> None:
         checks.add("no-platform", not any(z.intersects(s.point) for z in tr.no_platform), f"{s.key} outside no-platform zones")
 
 
+def _check_transit_coverage(checks: _Checks, sc: Scenario, problem: Problem, chosen: set[int], walk_m: np.ndarray | None) -> None:
+    """With ``max_coverage``: the firms the model counts as covered (penalties lifted by an open
+    option) are exactly those within the catchment walk of a stop on this graph."""
+    tr = sc.transit
+    if tr is None or walk_m is None or tr.objective != "max_coverage":
+        return
+    prefix = "uncovered_by_stop:"
+    open_opts = problem.open_options(chosen)
+    model_out = {p.key[len(prefix):] for p in problem.penalties
+                 if p.key.startswith(prefix) and not any(o in open_opts for o in p.options)}
+    out = {f.id for i, f in enumerate(sc.site.firms) if not walk_m[i] <= tr.catchment_m + 1e-6}
+    staff = sum(f.employees for f in sc.site.firms if f.id not in out)
+    checks.add("transit coverage", model_out == out,
+               f"{staff:,} staff within {tr.catchment_m:g} m walk of a stop; firms outside: verifier {sorted(out)}, "
+               f"model {sorted(model_out)}")
+
+
 def _transit_objective(sc: Scenario, problem: Problem, walk_m: np.ndarray | None) -> int:
     """The transit term in the model's integer units: staff left outside every catchment
     (``max_coverage``), or the staff-weighted walk to the nearest stop."""
@@ -602,6 +619,7 @@ def verify(problem: Problem, ctx: ProblemContext, chosen: tuple[int, ...], repor
         transit_m = walk_lengths_m(graph, ctx.firm_keys, targets).min(axis=1) if targets else np.full(len(ctx.firm_keys), np.inf)
     objective = (_pair_objective(ctx, problem, pair_m) + _access_objective(ctx, problem, fac_walk, social_m, checks)
                  + _transit_objective(sc, problem, transit_m))
+    _check_transit_coverage(checks, sc, problem, chosen_set, transit_m)
     _check_directness(checks, sc, points, list(ctx.firm_keys), pair_m)
 
     notes: list[str] = []

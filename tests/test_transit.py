@@ -284,3 +284,13 @@ def test_plan_catchment_figure_and_report(tmp_path):
     html = (out / "report.html").read_text()
     assert 'id="transit"' in html and 'id="catchment-img"' in html and 'id="transit-table"' in html
     assert f"{t.covered_employees_existing_crossings_only:,}" in html and f"{t.covered_employees:,}" in html
+
+
+def test_verifier_catches_a_coverage_the_model_would_not_give(coverage_case):
+    prep, _ = coverage_case
+    res, ver = _solve_verified(prep, "cpsat")
+    assert any(c.name == "transit coverage" and c.passed for c in ver.checks)
+    # a model that claims every firm covered (no penalty left) disagrees with the verifier's walks
+    lying = replace(prep.problem, penalties=[])
+    bad = verify(lying, prep.context, res.chosen, None, raise_on_failure=False)
+    assert not bad.passed and any(c.name == "transit coverage" and not c.passed for c in bad.checks)
