@@ -21,6 +21,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from optimiser.present.transit_record import TransitMetrics
+from optimiser.present.warning_records import WarningRecord
 from optimiser.solve.result import Status
 
 METRICS_FORMAT = "placemaking-metrics/1"
@@ -238,6 +239,8 @@ class RunMetrics(_Record):
     """The same for today's layout (nothing built), recomputed by the verifier."""
     attribution: list[ItemAttribution] = Field(default_factory=list)
     """One entry per built item (empty for older run directories and runs without a layout)."""
+    warnings: list[WarningRecord] = Field(default_factory=list)
+    """Site sanity warnings of the inputs (written only when there are any)."""
 
     @property
     def solved(self) -> bool:
@@ -245,9 +248,10 @@ class RunMetrics(_Record):
         return self.status.has_solution
 
     def to_json_dict(self) -> dict[str, Any]:
-        """The JSON form written to ``metrics.json`` (non-finite numbers as ``null``; ``transit``
-        only when the scenario has one)."""
-        return _finite(self.model_dump(mode="python", exclude={"transit"} if self.transit is None else None))
+        """The JSON form written to ``metrics.json`` (non-finite numbers as ``null``; no
+        ``warnings`` key when there are none, no ``transit`` key without transit)."""
+        omit = ({"warnings"} if not self.warnings else set()) | ({"transit"} if self.transit is None else set())
+        return _finite(self.model_dump(mode="python", exclude=omit or None))
 
     @classmethod
     def from_json_dict(cls, data: Any) -> RunMetrics:
