@@ -214,8 +214,7 @@ def firms_table(run: RunData) -> Table | None:
             num_cell(fmt_num(b), b), num_cell(fmt_num(a), a, cls=_delta_cls(b, a)),
             num_cell(fmt_num(r.get("social_walk_m")), r.get("social_walk_m")),
             Cell("yes" if cov is True else ("no" if cov is False else str(cov or "–"))),
-            num_cell(f"±{fmt_num(accuracy.get(r.get('firm')))}" if accuracy.get(r.get("firm")) is not None else "–",
-                     accuracy.get(r.get("firm"))),
+            num_cell(f"±{fmt_num(acc)}" if (acc := accuracy.get(str(r.get("firm")))) is not None else "–", acc),
         ])
     return table
 
