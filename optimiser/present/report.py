@@ -267,7 +267,7 @@ def render_report(run: RunData, plan_png: bytes, distance_png: bytes) -> str:
         map_view=map_view(run), buys_table=buys_table(run),
         pairs_table=pairs_table(run), firms_table=firms_table(run), certificate_table=certificate_table(m),
         checks_table=checks, checks_passed=sum(1 for c in m.verification.checks if c.passed),
-        timings=_kv(m.timings), model=_kv(m.model), missing=list(run.missing),
+        timings=_kv(m.timings), model=_kv(m.model), missing=list(run.missing), warnings=m.warnings,
     )
 
 
