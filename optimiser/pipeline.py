@@ -280,7 +280,7 @@ def summarise(prep: Prepared, res: SolveResult, ver: Verification | None, baseli
         scenario=ScenarioRef(id=sc.id, name=sc.name, path=portable_path(sc.path), description=sc.description,
                              layers={layer: any(b.layer == layer for b in sc.active_barriers) for layer in sc.site.layers}),
         site=SiteRef(id=sc.site.id, name=sc.site.name, illustrative=sc.site.illustrative, crs=sc.site.crs,
-                     path=portable_path(sc.site.path)),
+                     path=portable_path(sc.site.path), source_crs=sc.site.source_crs),
         walk=_pair_walks(prep, ver, baseline),
         coverage=_coverage(prep, ver, baseline),
         cost=cost,

@@ -51,6 +51,8 @@ class SiteRef(_Record):
     illustrative: bool = False
     crs: str = "EPSG:27700"
     path: str | None = None
+    source_crs: str | None = None
+    """The CRS of the site file's coordinates (reports give coordinates in it); None: ``crs``."""
 
 
 class FacilityAccess(_Record):
