@@ -19,6 +19,7 @@ from optimiser.present.layers import RunData
 from optimiser.present.plan import plan_figure
 from optimiser.present.report import write_report
 from optimiser.present.staging import write_new_file
+from optimiser.present.transit_plan import catchment_figure
 
 logger = logging.getLogger(__name__)
 
@@ -35,6 +36,9 @@ def render_run_data(run: RunData, into: Path | None = None) -> list[Path]:
     ``into`` must be a folder this run created (a staging folder): every file is created new
     there (``O_EXCL | O_NOFOLLOW``), so nothing is written through a planted symlink.
 
+    With transit catchments in the layout, ``catchment.png`` / ``catchment.svg`` too (before
+    ``report.html``).
+
     Returns:
         The paths written, in :data:`RENDERED_FILES` order.
     """
@@ -48,6 +52,12 @@ def render_run_data(run: RunData, into: Path | None = None) -> list[Path]:
         figures[name] = figure_png(fig, run_id=run_id)
         out.append(write_new_file(folder / f"{name}.png", figures[name]))
         out.append(save_figure(fig, folder / f"{name}.svg", run_id=run_id))
-    out.append(write_report(run, figures["plan"], figures["distance"], folder / "report.html"))
+    catchments = catchment_figure(run, run.metrics) if run.layout.layer("transit_catchment") else None
+    if catchments is not None:
+        figures["catchment"] = figure_png(catchments, run_id=run_id)
+        out.append(write_new_file(folder / "catchment.png", figures["catchment"]))
+        out.append(save_figure(catchments, folder / "catchment.svg", run_id=run_id))
+    out.append(write_report(run, figures["plan"], figures["distance"], folder / "report.html",
+                            transit_png=figures.get("catchment")))
     logger.info("rendered %s in %.2f s", run.run_dir, time.perf_counter() - t)
     return out

@@ -40,6 +40,7 @@ from optimiser.present.geojson import to_wgs84_geojson
 from optimiser.present.layers import Layout, RunData, layout_from_features, project_geojson
 from optimiser.present.metrics import RunMetrics
 from optimiser.present.staging import OutputLock, StagedDir, move_into, new_run_id, remove_stage, stage_for_render
+from optimiser.present.transit import transit_features
 
 if TYPE_CHECKING:  # pragma: no cover
     from optimiser.pipeline import Prepared
@@ -254,7 +255,7 @@ def layout_features(prep: Prepared, res: SolveResult, ver: Verification | None, 
     feats = _site_features(prep, chosen) + _placement_features(prep, chosen) + _firm_features(prep, ver, baseline)
     if ver is not None and prep.context.pair_index:
         feats += _route_features(prep, chosen, ver, baseline)
-    return feats
+    return feats + transit_features(prep, chosen)
 
 
 def crossings_used(prep: Prepared, chosen: set[int], a: int, b: int) -> str:
@@ -512,7 +513,7 @@ def run_ids(run_dir: Path, metrics: RunMetrics, layout_fc: Mapping[str, Any], ta
     for name, rows in tables.items():
         found = sorted({str(r.get("run_id") or "") for r in rows}) if rows else [metrics.run_id or ""]
         ids[name] = "|".join(found) or None
-    for name in ("plan.svg", "distance.svg", "report.html"):  # a planted symlink is not the run's: render replaces it
+    for name in ("plan.svg", "distance.svg", "catchment.svg", "report.html"):  # a planted symlink is not the run's: render replaces it
         if (run_dir / name).is_file() and not (run_dir / name).is_symlink():
             ids[name] = _rendered_run_id(run_dir / name)
     return ids
