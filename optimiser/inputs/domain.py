@@ -63,6 +63,10 @@ CoverageMode = Literal["hard", "weighted", "off"]
 DemandRule = Literal["employees_product", "sector_affinity", "explicit"]
 """How firm-to-firm interaction weights are made."""
 
+RobustRule = Literal["min_max_regret", "expected"]
+"""How one plan for several futures is chosen: the smallest worst regret, or the smallest
+probability-weighted objective."""
+
 
 @dataclass(frozen=True)
 class Provenance:
@@ -421,8 +425,27 @@ class Scenario:
     layers: dict[str, bool] = field(default_factory=dict)
     description: str = ""
     path: Path | None = None
+    futures: tuple[Future, ...] = ()
+    robust: RobustRule = "min_max_regret"
 
     @property
     def active_barriers(self) -> tuple[Barrier, ...]:
         """The site's barriers that are switched on in this scenario."""
         return self.site.active_barriers(self.layers)
+
+
+@dataclass(frozen=True)
+class Future:
+    """A named variant of a scenario (its ``futures:``): the scenario with overrides applied.
+
+    Attributes:
+        name: the future's name (e.g. "hs2").
+        scenario: the validated scenario of this future (no futures of its own).
+        probability: its probability; ``None`` when not given (futures then weigh equally).
+        overrides: the dotted-key overrides that made it, for display.
+    """
+
+    name: str
+    scenario: Scenario
+    probability: float | None = None
+    overrides: dict[str, Any] = field(default_factory=dict)

@@ -20,6 +20,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from optimiser.present.futures import AlternativePlan, FutureResult, RobustSummary
 from optimiser.solve.result import Status
 
 METRICS_FORMAT = "placemaking-metrics/1"
@@ -177,6 +178,9 @@ class RunMetrics(_Record):
     verification: VerificationMetrics = Field(default_factory=VerificationMetrics)
     timings: dict[str, float] = Field(default_factory=dict)
     model: dict[str, Any] = Field(default_factory=dict)
+    futures: list[FutureResult] | None = None
+    alternatives: list[AlternativePlan] | None = None
+    robust: RobustSummary | None = None
 
     @property
     def solved(self) -> bool:

@@ -25,6 +25,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from optimiser import __version__
 from optimiser.present.formatting import as_float, fmt_gbp, fmt_m, fmt_num, fmt_pct, nice_type
+from optimiser.present.futures import futures_view
 from optimiser.present.layers import RunData, placement_tags
 from optimiser.present.metrics import RunMetrics
 
@@ -283,6 +284,7 @@ def render_report(run: RunData, plan_png: bytes, distance_png: bytes) -> str:
         pairs_table=pairs_table(run), firms_table=firms_table(run), certificate_table=certificate_table(m),
         checks_table=checks, checks_passed=sum(1 for c in m.verification.checks if c.passed),
         timings=_kv(m.timings), model=_kv(m.model), missing=list(run.missing),
+        futures=futures_view(m.futures, m.alternatives, m.robust),
     )
 
 
