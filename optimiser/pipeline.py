@@ -414,7 +414,10 @@ def _futures_metrics(sc: Scenario, joint: JointProblem, rr: RobustResult, preps:
         [float(o) if o is not None else None for o in rr.objectives], scale,
         [None if v is None else bool(v.passed) for v in vers], [dict(f.scenario.layers) for f in sc.futures],
         [dict(f.overrides) for f in sc.futures], [[joint.labels[k] for k in rr.plan if k in na] for na in joint.not_applicable])
-    metrics.alternatives = alternative_plans(names, alternatives(joint, rr))
+    metrics.alternatives = alternative_plans(
+        names, alternatives(joint, rr), [[joint.labels[k] for k in p] for p in rr.alone_plans],
+        [{n: [joint.labels[k] for k in p if k not in joint.decision_in[f] and k not in joint.not_applicable[f]]
+          for f, n in enumerate(names)} for p in rr.alone_plans])
     objs = [o for o in rr.objectives if o is not None]
     expected = (sum(w * o for w, o in zip(joint.weights, objs)) / sum(joint.weights) / scale) if len(objs) == len(names) else None
     regrets = [r for r in rr.regrets_pct if r is not None]

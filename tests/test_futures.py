@@ -187,6 +187,8 @@ def test_run_scenario_with_futures_writes_and_verifies_every_future(tmp_path):
     for f in m.futures:
         assert f.gives_up == pytest.approx(f.with_plan - f.optimum_alone, abs=0.01)
     assert [a.plan for a in m.alternatives] == ["tight", "ample", "tight_growth"]
+    for a in m.alternatives:
+        assert a.items and all(a.regret_pct[f] is None for f in a.not_buildable)
     assert rr.verification is not None and rr.verification.passed
     view = futures_view(m.futures, m.alternatives, m.robust)
     assert view is not None and len(view["rows"]) == 3 and view["alt_rows"][0][0] == "robust plan"
@@ -228,3 +230,12 @@ def test_firm_changes_add_a_firm_and_change_staff(tiny_files):
     assert sc.site.firm("new-lab").employees == 90 and sc.site.firm("a").employees == 2 * ref.employees
     with pytest.raises(ValidationError, match="already in the site"):
         read_scenario(tiny_files[1], firm_changes={"added": [{**added, "id": "b"}]})
+
+
+def test_a_future_without_any_layout_makes_the_plan_infeasible():
+    ok, bad = CASES["coverage_forces_social"](), CASES["infeasible_coverage_budget"]()
+    ws = WeightScale(min(objective_weight_scale(sc).per_unit for sc in (ok, bad)))
+    fps = [FutureProblem(n, None, p.problem, p.context) for n, p in (("ok", prepare(ok, ws)), ("broke", prepare(bad, ws)))]
+    res = solve_futures(joint_problem(fps, "min_max_regret"), OPTS["cpsat"])
+    assert res.status == "infeasible" and not res.plan
+    assert res.conflicts and all(c.startswith("broke: ") for c in res.conflicts)

@@ -57,6 +57,10 @@ class AlternativePlan(_Record):
     plan: str
     regret_pct: dict[str, float | None] = Field(default_factory=dict)
     worst_regret_pct: float | None = None
+    items: list[str] = Field(default_factory=list)
+    """The plan's items."""
+    not_buildable: dict[str, list[str]] = Field(default_factory=dict)
+    """Future -> the plan's items that cannot be built there (e.g. inside a no-build corridor)."""
 
 
 class RobustSummary(_Record):
@@ -89,7 +93,7 @@ def _r(x: float | None, digits: int = 3) -> float | None:
 
 
 def _fmt_pct(x: float | None) -> str:
-    return "cannot be built" if x is None else f"{x:.2f}%"
+    return "not feasible" if x is None else f"{x:.2f}%"
 
 
 def futures_view(futures: list[FutureResult] | None, alternatives: list[AlternativePlan] | None,
@@ -109,6 +113,8 @@ def futures_view(futures: list[FutureResult] | None, alternatives: list[Alternat
                      {True: "verified", False: "FAILED", None: "–"}[f.verified]])
     alt_rows = [[f"plan for {a.plan}"] + [_fmt_pct(a.regret_pct.get(n)) for n in names] + [_fmt_pct(a.worst_regret_pct)]
                 for a in alternatives or []]
+    blocked = [f"The plan for {a.plan} cannot be built in {f}: {', '.join(items)}"
+               for a in alternatives or [] for f, items in a.not_buildable.items()]
     robust_row = ["robust plan"] + [_fmt_pct(f.regret_pct) for f in futures] + [_fmt_pct(robust.worst_regret_pct)]
     return {
         "rule": robust.rule, "message": robust.message, "reference": robust.reference_future, "plan": robust.plan,
@@ -117,6 +123,7 @@ def futures_view(futures: list[FutureResult] | None, alternatives: list[Alternat
         "rows": rows,
         "alt_headers": ["Plan"] + [f"regret in {n}" for n in names] + ["worst"],
         "alt_rows": [robust_row] + alt_rows,
+        "blocked": blocked,
     }
 
 
@@ -137,11 +144,14 @@ def future_results(names: list[str], probabilities: list[float | None], optima: 
     return out
 
 
-def alternative_plans(names: list[str], table: list[dict[str, float | None]]) -> list[AlternativePlan]:
-    """The ``alternatives`` section from each future's own plan's regrets in every future."""
+def alternative_plans(names: list[str], table: list[dict[str, float | None]], items: list[list[str]],
+                      not_buildable: list[dict[str, list[str]]]) -> list[AlternativePlan]:
+    """The ``alternatives`` section from each future's own plan: its regrets in every future,
+    its items, and which of them cannot be built in which future."""
     out = []
-    for name, row in zip(names, table):
+    for name, row, its, nb in zip(names, table, items, not_buildable):
         vals = [v for v in row.values()]
         worst = None if any(v is None for v in vals) else max(v for v in vals if v is not None)
-        out.append(AlternativePlan(plan=name, regret_pct={k: _r(v, 4) for k, v in row.items()}, worst_regret_pct=_r(worst, 4)))
+        out.append(AlternativePlan(plan=name, regret_pct={k: _r(v, 4) for k, v in row.items()}, worst_regret_pct=_r(worst, 4),
+                                   items=its, not_buildable={k: v for k, v in nb.items() if v}))
     return out
