@@ -11,6 +11,10 @@ Units are in the names: ``_m`` metres, ``_pct`` per cent, ``_share`` a fraction 
 ``_seconds`` seconds, ``cost_gbp`` pounds sterling. ``objective`` and ``bound`` are in the
 problem's integer scale (``model.length_scale_per_m`` x ``model.weight_scale`` per weighted metre);
 ``objective_weighted_m`` is the objective in weighted metres.
+
+A scenario with ``futures:`` adds ``futures``, ``alternatives`` and ``robust``
+(:mod:`optimiser.present.futures`); the rest of the file then describes the plan in its
+reference future.
 """
 
 from __future__ import annotations

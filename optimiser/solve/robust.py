@@ -144,11 +144,17 @@ def solve_futures(joint: JointProblem, options: SolveOptions) -> RobustResult:
             else int(math.floor(r.bound)) for r in alone]
     starts = [(v, p) for p in plans if (v := _value(joint, p, [float(x) for x in refs])) is not None]
     hint = min(starts)[1] if starts else None
-    if hint is None and joint.rule == "min_max_regret" and options.backend != "cbc":
+
+    def regret(plan: tuple[int, ...]) -> float:
+        return _fraction(_value(joint, plan, [float(x) for x in refs]))
+
+    if hint is None and joint.rule == "min_max_regret":
         # no future's own plan fits every future: the expected-objective plan is a start
-        hint = solve_cpsat(dataclasses.replace(joint, rule="expected"), refs, options, None).plan
+        expected = dataclasses.replace(joint, rule="expected")
+        hint = (solve_cbc(expected, refs, options, regret) if options.backend == "cbc"
+                else solve_cpsat(expected, refs, options, None)).plan
     if options.backend == "cbc":
-        js = solve_cbc(joint, refs, options, lambda p: _fraction(_value(joint, p, [float(x) for x in refs])))
+        js = solve_cbc(joint, refs, options, regret, hint)
     else:
         js = solve_cpsat(joint, refs, options, hint)
     return _result(joint, options, alone, plans, refs, js, time.perf_counter() - t0)

@@ -181,8 +181,8 @@ def _cbc_model(joint: JointProblem, refs: list[int], phase: int,
     return lp, x, r
 
 
-def solve_cbc(joint: JointProblem, refs: list[int], options: SolveOptions,
-              exact_regret: Callable[[tuple[int, ...]], float]) -> JointSolve:
+def solve_cbc(joint: JointProblem, refs: list[int], options: SolveOptions, exact_regret: Callable[[tuple[int, ...]], float],
+              hint: tuple[int, ...] | None = None) -> JointSolve:
     """The joint problem with CBC (same phases as :func:`solve_cpsat`).
 
     Args:
@@ -190,25 +190,37 @@ def solve_cbc(joint: JointProblem, refs: list[int], options: SolveOptions,
         refs: each future's optimum alone.
         options: time limit (per phase), seed, workers.
         exact_regret: plan -> its exact worst regret as a fraction (caps phase 2).
+        hint: a plan feasible in every future: CBC's MIP start, and the answer when CBC
+            finds nothing in time.
     """
     phases = (1, 2) if joint.rule == "min_max_regret" else (2,)
-    plan: tuple[int, ...] | None = None
-    proven, bound, secs, r_cap = True, None, 0.0, None
+    plan: tuple[int, ...] | None = hint
+    proven, bound, secs = False, None, 0.0
+    r_cap = exact_regret(hint) + 1e-9 if hint is not None and joint.rule == "min_max_regret" else None
     for phase in phases:
         lp, x, r = _cbc_model(joint, refs, phase, r_cap)
-        log = run_cbc(lp, options.time_limit_s, options.seed, options.workers, False)
+        if plan is not None:
+            for j, v in enumerate(x):
+                v.setInitialValue(1 if j in plan else 0)
+        log = run_cbc(lp, options.time_limit_s, options.seed, options.workers, plan is not None)
         secs += float(lp.solutionTime or 0.0)
         st, sol = pulp.LpStatus[lp.status], lp.sol_status
         logger.info("joint CBC phase %d: %s (solution %s)", phase, st, sol)
-        if st != "Optimal" or sol not in (pulp.LpSolutionOptimal, pulp.LpSolutionIntegerFeasible):
-            return JointSolve(plan if phase == 2 else None, False, bound, secs)
-        plan = tuple(j for j, v in enumerate(x) if (v.value() or 0) > 0.5)
+        found = st == "Optimal" and sol in (pulp.LpSolutionOptimal, pulp.LpSolutionIntegerFeasible)
+        if st == "Infeasible" and plan is None:
+            return JointSolve(None, True, None, secs)
+        if not found:
+            if plan is None:
+                break
+            continue  # keep the start; nothing proven
         done = sol == pulp.LpSolutionOptimal and "Stopped on time" not in log
+        found_plan = tuple(j for j, v in enumerate(x) if (v.value() or 0) > 0.5)
+        exact = float(exact_regret(found_plan)) if joint.rule == "min_max_regret" else 0.0
+        if not math.isfinite(exact):
+            continue
+        plan = found_plan
         if phase == 1:
             proven = done
-            exact = float(exact_regret(plan))
-            if not math.isfinite(exact):
-                return JointSolve(None, False, None, secs)
             bound = min(exact, float(pulp.value(lp.objective) or 0.0)) if done else None
             r_cap = exact + 1e-9
         elif joint.rule == "expected":
