@@ -20,12 +20,17 @@ from optimiser.model.build import objective_weight_scale
 from optimiser.model.clients import WeightScale
 from optimiser.model.futures import FutureProblem, JointProblem, integer_weights, joint_problem, regret_pct
 from optimiser.pipeline import prepare, run_scenario
+from optimiser.present.compare import compare_html
 from optimiser.present.futures import futures_view
 from optimiser.present.metrics import RunMetrics
+from optimiser.present.report import render_report
+from optimiser.present.rundir import load_run
 from optimiser.solve.robust import alternatives, solve_futures
 from optimiser.verify import verify
 from tests.zoo_cases import CASES, prepared_case
 
+PNG = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+                    "1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082")
 OPTS = {b: SolveOptions(backend=b, time_limit_s=20.0, seed=0, workers=1) for b in ("cpsat", "cbc")}
 
 
@@ -192,6 +197,11 @@ def test_run_scenario_with_futures_writes_and_verifies_every_future(tmp_path):
     assert rr.verification is not None and rr.verification.passed
     view = futures_view(m.futures, m.alternatives, m.robust)
     assert view is not None and len(view["rows"]) == 3 and view["alt_rows"][0][0] == "robust plan"
+    run = load_run(tmp_path / "run")
+    html = render_report(run, PNG, PNG)
+    assert 'id="futures-table"' in html and 'id="futures-alternatives"' in html and "tight_growth" in html
+    page = compare_html([run, run], PNG, tmp_path)
+    assert 'id="futures-1-table"' in page and 'id="futures-2-alternatives"' in page
 
 
 @pytest.mark.slow
