@@ -43,6 +43,7 @@ from optimiser.inputs.domain import (
     ObjectiveWeights,
     Provenance,
     RobustRule,
+    SanityChecks,
     Scenario,
     Site,
     SocialSpaceSpec,
@@ -387,6 +388,11 @@ class FutureIn(_Strict):
         default_factory=dict,
         description="Dotted key (e.g. layers.hs2, budget_gbp, firm_changes.employees.<firm>) -> value.",
     )
+class ChecksIn(_Strict):
+    """Thresholds of the site sanity warnings (``siteopt validate`` / ``run``; ``--strict`` makes them errors)."""
+
+    max_connector_m: Annotated[float, Field(gt=0, allow_inf_nan=False, description=(
+        "Warn when a firm entrance's connector to the walking network is longer (m)."))] = SanityChecks.max_connector_m
 
 
 class ScenarioFile(_Strict):
@@ -414,6 +420,7 @@ class ScenarioFile(_Strict):
         None, min_length=1, description="Named variants of this scenario; one plan is chosen for all of them."
     )
     robust: RobustRule = Field(Scenario.robust, description="How the plan for several futures is chosen.")
+    checks: ChecksIn = Field(default_factory=ChecksIn)
 
 
 def json_schema() -> dict[str, Any]:

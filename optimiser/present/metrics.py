@@ -25,6 +25,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from optimiser.present.futures import AlternativePlan, FutureResult, RobustSummary
+from optimiser.present.warning_records import WarningRecord
 from optimiser.solve.result import Status
 
 METRICS_FORMAT = "placemaking-metrics/1"
@@ -54,6 +55,8 @@ class SiteRef(_Record):
     illustrative: bool = False
     crs: str = "EPSG:27700"
     path: str | None = None
+    source_crs: str | None = None
+    """The CRS of the site file's coordinates (reports give coordinates in it); None: ``crs``."""
 
 
 class FacilityAccess(_Record):
@@ -243,6 +246,8 @@ class RunMetrics(_Record):
     futures: list[FutureResult] | None = None
     alternatives: list[AlternativePlan] | None = None
     robust: RobustSummary | None = None
+    warnings: list[WarningRecord] = Field(default_factory=list)
+    """Site sanity warnings of the inputs (written only when there are any)."""
 
     @property
     def solved(self) -> bool:
@@ -250,8 +255,9 @@ class RunMetrics(_Record):
         return self.status.has_solution
 
     def to_json_dict(self) -> dict[str, Any]:
-        """The JSON form written to ``metrics.json`` (non-finite numbers as ``null``)."""
-        return _finite(self.model_dump(mode="python"))
+        """The JSON form written to ``metrics.json`` (non-finite numbers as ``null``; no
+        ``warnings`` key when there are none)."""
+        return _finite(self.model_dump(mode="python", exclude=None if self.warnings else {"warnings"}))
 
     @classmethod
     def from_json_dict(cls, data: Any) -> RunMetrics:
