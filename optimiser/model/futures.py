@@ -58,7 +58,7 @@ class FutureProblem:
 def plan_keys(problem: Problem, ctx: ProblemContext) -> list[str]:
     """The plan key of every decision of a problem (module docstring), in decision order."""
     crossings = crossing_of_decision(ctx)
-    sites = {s.key: s for s in ctx.facility_sites + ctx.social_sites}
+    sites = {s.key: s for s in ctx.facility_sites + ctx.social_sites + ctx.stop_sites}
     out = []
     for i, d in enumerate(problem.decisions):
         if d.kind == "crossing":
