@@ -203,6 +203,9 @@ def candidate_site_features(prep: Prepared, chosen: Iterable[int]) -> list[tuple
     return out
 
 
+_EDGE_KIND = {"crossing": "existing_crossing"}
+
+
 def _nodes_frame(net: WalkNetwork, crs: str) -> gpd.GeoDataFrame:
     """The network's nodes: id, degree and the entrances / points (access keys) they serve."""
     degree = np.bincount(np.concatenate([net.edge_u, net.edge_v]), minlength=net.n_nodes) if net.n_edges else \
@@ -219,7 +222,9 @@ def _nodes_frame(net: WalkNetwork, crs: str) -> gpd.GeoDataFrame:
 def network_frames(net: WalkNetwork, edges: Iterable[Mapping[str, Any]], site: Site) -> dict[str, gpd.GeoDataFrame]:
     """``siteopt network``'s layers: edges (given, e.g. without zero-length ones), nodes,
     connectors, candidate crossings and the site's existing crossings."""
-    edge_rows = [(f["geometry"], f["properties"]) for f in edges if _valid(f["geometry"])]
+    # an existing crossing's edge is an "existing_crossing" here, as in every other output layer
+    edge_rows = [(f["geometry"], {**f["properties"], "kind": _EDGE_KIND.get(f["properties"].get("kind"), f["properties"].get("kind"))})
+                 for f in edges if _valid(f["geometry"])]
     frames = {"network_edges": _frame(edge_rows, site.crs),
               "network_nodes": _nodes_frame(net, site.crs),
               "connectors": _frame([r for r in edge_rows if r[1].get("kind") == "connector"], site.crs)}

@@ -173,7 +173,7 @@ def layer_styles() -> dict[str, LayerStyle]:
         "network_edges": LayerStyle(Symbol("line", st.PATH_C, width_mm=0.35), "kind", (
             ("path", "Path", Symbol("line", st.PATH_C, width_mm=0.35)),
             ("connector", "Connector", Symbol("line", st.PATH_C, width_mm=0.2, dash=True)),
-            ("crossing", "Existing crossing", Symbol("line", st.EXISTING_CROSSING_C, width_mm=1.0)))),
+            ("existing_crossing", "Existing crossing", Symbol("line", st.EXISTING_CROSSING_C, width_mm=1.0)))),
         "connectors": LayerStyle(Symbol("line", st.PATH_C, width_mm=0.2, dash=True)),
         "network_nodes": LayerStyle(Symbol("marker", st.PATH_C, "#ffffff", 0.1, 1.0, "circle")),
         "candidate_crossings": LayerStyle(Symbol("line", st.CROSSING_C, width_mm=1.2 * PT_MM, dash=True, alpha=0.6)),
