@@ -17,7 +17,7 @@ import numpy as np
 from shapely.geometry import LineString
 
 from optimiser import progress
-from optimiser.errors import ExitCode, OutputExistsError, VerificationError
+from optimiser.errors import ExitCode, OutputExistsError, SiteWarning, ValidationError, VerificationError
 from optimiser.inputs.domain import Scenario, SolveOptions
 from optimiser.inputs.scenario import read_scenario
 from optimiser.model.build import build_problem
@@ -25,6 +25,7 @@ from optimiser.model.problem import Problem, ProblemContext, crossing_of_decisio
 from optimiser.network.builder import build_walk_network
 from optimiser.network.candidates import CandidateSite, build_candidates
 from optimiser.network.graph import WalkNetwork
+from optimiser.network.sanity import sanity_warnings
 from optimiser.present.attribution import attribute_items, objective_weight
 from optimiser.present.frames import run_to_gdfs
 from optimiser.present.metrics import (
@@ -45,6 +46,7 @@ from optimiser.present.metrics import (
 )
 from optimiser.present.notebook import run_html
 from optimiser.present.rundir import load_run, write_run_dir
+from optimiser.present.warning_records import WarningRecord
 from optimiser.solve.result import SolveResult, Status
 from optimiser.solve.strategy import solve
 from optimiser.verify import Verification, verify
@@ -63,6 +65,7 @@ class Prepared:
     problem: Problem
     context: ProblemContext
     timings: dict[str, float]
+    warnings: list[SiteWarning] = field(default_factory=list)
 
 
 @dataclass
@@ -130,9 +133,10 @@ def prepare(scenario: Scenario) -> Prepared:
                                  existing_social_keys=cand.existing_social_keys)
     timings["problem_seconds"] = time.perf_counter() - t
     progress.phase("problem", f"{len(problem.decisions):,} decisions, {len(problem.clients):,} clients", t)
+    warnings = sanity_warnings(scenario, net, cand.facility_sites + cand.social_sites)
     logger.info("prepared %s: %d facility and %d social-space candidates, %d candidate crossings, %d network nodes",
                 scenario.id, len(cand.facility_sites), len(cand.social_sites), len(cand.crossings), net.n_nodes)
-    return Prepared(scenario, net, cand.facility_sites, cand.social_sites, problem, ctx, timings)
+    return Prepared(scenario, net, cand.facility_sites, cand.social_sites, problem, ctx, timings, warnings)
 
 
 def _round(x: float | None, digits: int = 2) -> float | None:
@@ -297,7 +301,7 @@ def summarise(prep: Prepared, res: SolveResult, ver: Verification | None, baseli
         scenario=ScenarioRef(id=sc.id, name=sc.name, path=portable_path(sc.path), description=sc.description,
                              layers={layer: any(b.layer == layer for b in sc.active_barriers) for layer in sc.site.layers}),
         site=SiteRef(id=sc.site.id, name=sc.site.name, illustrative=sc.site.illustrative, crs=sc.site.crs,
-                     path=portable_path(sc.site.path)),
+                     path=portable_path(sc.site.path), source_crs=sc.site.source_crs),
         walk=_pair_walks(prep, ver, baseline),
         coverage=_coverage(prep, ver, baseline),
         cost=cost,
@@ -313,6 +317,7 @@ def summarise(prep: Prepared, res: SolveResult, ver: Verification | None, baseli
                "facility_candidates": len(prep.facility_sites), "social_candidates": len(prep.social_sites),
                "unreachable": list(prep.network.unreachable)},
         attribution=list(attribution or []),
+        warnings=[WarningRecord.of(w, file=portable_path(w.file)) for w in prep.warnings],
     )
 
 
@@ -340,6 +345,7 @@ def run_scenario(
     seed: int | None = None,
     workers: int | None = None,
     render: bool = True,
+    strict: bool = False,
 ) -> RunResult:
     """Run one scenario end to end and (with ``out_dir``) write the run directory.
 
@@ -351,9 +357,11 @@ def run_scenario(
         backend, time_limit_s, seed, workers: convenience overrides of single options
             (``None`` keeps the option as it is).
         render: also draw plan.png/svg and report.html.
+        strict: site sanity warnings (:mod:`optimiser.network.sanity`) are errors: raise
+            before solving. Otherwise they are logged and written to metrics.json.
 
     Raises:
-        InputError: invalid scenario or site (nothing written).
+        InputError: invalid scenario or site, or (``strict``) a sanity warning (nothing written).
         OutputExistsError: ``out_dir`` is not empty and ``overwrite`` is False.
         VerificationError: the solved layout failed verification (a bug; outputs are still
             written with ``verification.passed: false`` first).
@@ -366,6 +374,8 @@ def run_scenario(
     logger.info("scenario %s on site %s: %s, time limit %.1f s, seed %d", sc.id, sc.site.id, opts.backend,
                 opts.time_limit_s, opts.seed)
     prep = prepare(sc)
+    if strict and prep.warnings:
+        raise ValidationError([w.as_problem() for w in prep.warnings])
     scale = prep.problem.length_scale_per_m * prep.problem.weight_scale["all"]
     with progress.solving(scale, f"solve: {opts.backend}, time limit {opts.time_limit_s:g} s, seed {opts.seed}"
                           + (" (CBC runs as a subprocess: only its warm start and final answer are shown)"

@@ -34,6 +34,7 @@ _COMMANDS = {
     "compare": "optimiser.cli.compare_cmd",
     "batch": "optimiser.cli.batch_cmd",
     "convert": "optimiser.cli.convert_cmd",
+    "list": "optimiser.cli.list_cmd",
 }
 
 

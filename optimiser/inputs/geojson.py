@@ -17,7 +17,6 @@ the shape of a YAML site file with ``crs: OGC:CRS84``; coordinates are not chang
 
 from __future__ import annotations
 
-import difflib
 import logging
 from collections.abc import Mapping
 from typing import Any
@@ -28,6 +27,7 @@ from pyproj import CRS
 
 from optimiser.errors import Problem
 from optimiser.inputs.gis import SITE_LAYERS, attach_parts, item_from_props, layer_for, reproject_mapping, site_meta, site_to_frames
+from optimiser.inputs.messages import suggest
 
 logger = logging.getLogger(__name__)
 
@@ -87,10 +87,10 @@ def _add_feature(site: dict[str, Any], i: int, feat: Any, name: str) -> Problem 
     layer = props.pop("layer", None)
     spec = layer_for(layer)
     if spec is None:
-        near = difflib.get_close_matches(str(layer), list(GEOJSON_LAYERS), n=1)
+        near = suggest(str(layer), GEOJSON_LAYERS)
         return Problem(name, f"features[{i}].properties.layer",
                        f"unknown layer {layer!r}; expected one of {', '.join(GEOJSON_LAYERS)}",
-                       f"did you mean {near[0]!r}?" if near else None)
+                       f"did you mean {near!r}?" if near else None)
     ident = props.get("id")
     where = f"features[{i}] ({spec.name}" + (f" {ident})" if isinstance(ident, str) and ident else ")")
     item = item_from_props(props, spec, where)

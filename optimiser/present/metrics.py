@@ -20,6 +20,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from optimiser.present.warning_records import WarningRecord
 from optimiser.solve.result import Status
 
 METRICS_FORMAT = "placemaking-metrics/1"
@@ -49,6 +50,8 @@ class SiteRef(_Record):
     illustrative: bool = False
     crs: str = "EPSG:27700"
     path: str | None = None
+    source_crs: str | None = None
+    """The CRS of the site file's coordinates (reports give coordinates in it); None: ``crs``."""
 
 
 class FacilityAccess(_Record):
@@ -235,6 +238,8 @@ class RunMetrics(_Record):
     """The same for today's layout (nothing built), recomputed by the verifier."""
     attribution: list[ItemAttribution] = Field(default_factory=list)
     """One entry per built item (empty for older run directories and runs without a layout)."""
+    warnings: list[WarningRecord] = Field(default_factory=list)
+    """Site sanity warnings of the inputs (written only when there are any)."""
 
     @property
     def solved(self) -> bool:
@@ -242,8 +247,9 @@ class RunMetrics(_Record):
         return self.status.has_solution
 
     def to_json_dict(self) -> dict[str, Any]:
-        """The JSON form written to ``metrics.json`` (non-finite numbers as ``null``)."""
-        return _finite(self.model_dump(mode="python"))
+        """The JSON form written to ``metrics.json`` (non-finite numbers as ``null``; no
+        ``warnings`` key when there are none)."""
+        return _finite(self.model_dump(mode="python", exclude=None if self.warnings else {"warnings"}))
 
     @classmethod
     def from_json_dict(cls, data: Any) -> RunMetrics:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import datetime as _dt
+import functools
 import json
 import logging
 from collections.abc import Mapping
@@ -22,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
+from pyproj import CRS, Transformer
 
 from optimiser import __version__
 from optimiser.present.buys import buys_table
@@ -121,19 +123,40 @@ def cost_table(m: RunMetrics) -> Table:
     return Table([Header("Cost"), Header("£", True)], [[Cell(k), num_cell(fmt_gbp(v), v)] for k, v in items])
 
 
+@functools.lru_cache(maxsize=8)
+def _to_input_crs(working: str, source: str) -> Transformer | None:
+    """working CRS -> the site file's CRS (None when they are the same)."""
+    if CRS.from_user_input(working).equals(CRS.from_user_input(source)):
+        return None
+    return Transformer.from_crs(working, source, always_xy=True)
+
+
+def location_text(m: RunMetrics, x: float, y: float) -> str:
+    """A position in the site file's own CRS: 'lat 37.4912, lon -121.9401' for a geographic CRS,
+    'E 441,075, N 387,825' for a projected one."""
+    src = m.site.source_crs or m.site.crs
+    tr = _to_input_crs(m.site.crs, src) if m.site.crs and src else None
+    if tr is not None:
+        x, y = tr.transform(x, y)
+    if CRS.from_user_input(src).is_geographic:
+        return f"lat {y:.5f}, lon {x:.5f}"
+    return f"E {fmt_num(x)}, N {fmt_num(y)}"
+
+
 def placements_table(m: RunMetrics) -> Table:
     """Everything built, with its plan tag (F1, S1, X1 ...), human name, location and cost."""
     tags = placement_tags(m)
     names = {a.id: a.name for a in m.attribution}
     pl = m.placements
     rows: list[tuple[str, str, str, str, float, str]] = []
-    rows += [("Shared facility", f.id, nice_type(f.type), f"E {fmt_num(f.x)}, N {fmt_num(f.y)}", f.cost_gbp, "")
+    rows += [("Shared facility", f.id, nice_type(f.type), location_text(m, f.x, f.y), f.cost_gbp, "")
              for f in pl.shared_facilities]
-    rows += [("Social space", s.id, "social space", f"E {fmt_num(s.x)}, N {fmt_num(s.y)}", s.cost_gbp, "")
+    rows += [("Social space", s.id, "social space", location_text(m, s.x, s.y), s.cost_gbp, "")
              for s in pl.social_spaces]
-    rows += [("Crossing", c.id, nice_type(c.type), f"over {c.barrier or '?'}", c.cost_gbp,
+    rows += [("Crossing", c.id, nice_type(c.type), f"over {c.barrier or '?'}, {location_text(m, c.x, c.y)}", c.cost_gbp,
               f"+{fmt_num(c.penalty_m)} m walk penalty") for c in pl.crossings]
-    headers = [Header("On plan"), Header("Placement"), Header("Name"), Header("Type"), Header("Location"),
+    headers = [Header("On plan"), Header("Placement"), Header("Name"), Header("Type"),
+               Header(f"Location ({m.site.source_crs or m.site.crs})"),
                Header("Cost", True), Header("Note"), Header("Id")]
     return Table(headers, [[Cell(tags.get(i, ""), wrap="strong"), Cell(k), Cell(names.get(i, i)), Cell(t), Cell(loc),
                             num_cell(fmt_gbp(cost), cost), Cell(note), Cell(i, wrap="code")]
@@ -179,7 +202,9 @@ def firms_table(run: RunData) -> Table | None:
     if not run.firms:
         return None
     table = Table([Header("Firm"), Header("Sector"), Header("Employees", True), Header("To facility before (m)", True),
-                   Header("To facility after (m)", True), Header("To social space (m)", True), Header("Covered")])
+                   Header("To facility after (m)", True), Header("To social space (m)", True), Header("Covered"),
+                   Header("Position accuracy (m)", True)])
+    accuracy = {f.id: f.props.get("accuracy_m") for f in run.layout.layer("firm")}
     for r in run.firms:
         b, a = as_float(r.get("facility_walk_before_m")), as_float(r.get("facility_walk_after_m"))
         cov = r.get("covered")
@@ -189,6 +214,7 @@ def firms_table(run: RunData) -> Table | None:
             num_cell(fmt_num(b), b), num_cell(fmt_num(a), a, cls=_delta_cls(b, a)),
             num_cell(fmt_num(r.get("social_walk_m")), r.get("social_walk_m")),
             Cell("yes" if cov is True else ("no" if cov is False else str(cov or "–"))),
+            num_cell(f"±{fmt_num(acc)}" if (acc := accuracy.get(str(r.get("firm")))) is not None else "–", acc),
         ])
     return table
 
@@ -241,7 +267,7 @@ def render_report(run: RunData, plan_png: bytes, distance_png: bytes) -> str:
         map_view=map_view(run), buys_table=buys_table(run),
         pairs_table=pairs_table(run), firms_table=firms_table(run), certificate_table=certificate_table(m),
         checks_table=checks, checks_passed=sum(1 for c in m.verification.checks if c.passed),
-        timings=_kv(m.timings), model=_kv(m.model), missing=list(run.missing),
+        timings=_kv(m.timings), model=_kv(m.model), missing=list(run.missing), warnings=m.warnings,
     )
 
 
