@@ -31,7 +31,7 @@ from tests.sitefiles import E0, N0, scenario_dict, site_dict, xy
 
 QGIS_EXPORT = Path(__file__).parent / "qgis" / "merged_export.geojson"
 SITE_LAYERS = ["parcels", "firms", "firm_entrances", "firm_footprints", "barriers", "paths", "existing_crossings",
-               "exclusion_zones", "crossing_rules", "site"]
+               "exclusion_zones", "crossing_rules", "transit_lines", "site"]
 
 
 def rich_site() -> dict:
@@ -126,7 +126,7 @@ def test_site_gpkg_layers_crs_and_validity(tmp_path):
     assert list(layers) == SITE_LAYERS
     assert layers["site"] is None and layers["crossing_rules"] is None and layers["firms"] == "Point"
     counts = {"parcels": 6, "firms": 4, "firm_entrances": 5, "firm_footprints": 1, "barriers": 2, "paths": 18,
-              "existing_crossings": 1, "exclusion_zones": 1, "crossing_rules": 1, "site": 1}
+              "existing_crossings": 1, "exclusion_zones": 1, "crossing_rules": 1, "transit_lines": 0, "site": 1}
     for name, n in counts.items():
         info = pyogrio.read_info(out, layer=name)
         assert info["features"] == n, name

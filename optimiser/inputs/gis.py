@@ -3,9 +3,10 @@
 A site mapping (the shape of a YAML site file) and a set of layers are two spellings of the
 same thing. The layers are (:data:`SITE_LAYERS`): ``parcels``, ``firms``, ``firm_entrances``,
 ``firm_footprints`` (each with ``firm``, the firm's id; entrances in ``order``), ``barriers``,
-``paths``, ``existing_crossings`` and ``exclusion_zones`` (one geometry column each, in the site's ``crs``),
-``crossing_rules`` (an attribute table, no geometry) and ``site``: one row holding the site's own
-fields (``format``, ``id``, ``name``, ``description``, ``crs``, ``working_crs``, ``illustrative``...).
+``paths``, ``existing_crossings``, ``exclusion_zones`` and ``transit_lines`` (one geometry column
+each, in the site's ``crs``; a line's existing ``stops`` as JSON text), ``crossing_rules`` (an
+attribute table, no geometry) and ``site``: one row holding the site's own fields (``format``,
+``id``, ``name``, ``description``, ``crs``, ``working_crs``, ``illustrative``...).
 
 Attributes are the site file's keys. Nested values are flattened so QGIS can edit them: a
 ``provenance`` mapping becomes ``provenance_source``, ``provenance_accuracy_m`` and
@@ -105,6 +106,7 @@ SITE_LAYERS: tuple[LayerSpec, ...] = (
               ("existing_crossing", "crossing", "crossings")),
     LayerSpec("exclusion_zones", "exclusion_zones", "geometry", "Polygon", S.ExclusionIn, ("exclusion_zone",)),
     LayerSpec("crossing_rules", "crossing_rules", None, None, S.CrossingRuleIn, ("crossing_rule",)),
+    LayerSpec("transit_lines", "transit", "geometry", "LineString", S.TransitLineIn, ("transit_line", "transit")),
 )
 """The site's layers, in the order they are written."""
 
@@ -238,6 +240,14 @@ def _transform_value(value: Any, fn: Any) -> Any:
     return value
 
 
+def _reproject_item(item: Mapping[str, Any], fn: Any, geometry_fields: set[str]) -> dict[str, Any]:
+    """An item with its geometry fields (and its transit stops' locations) through ``fn``."""
+    out = {k: _transform_value(v, fn) if k in geometry_fields else v for k, v in item.items()}
+    if isinstance(item.get("stops"), list):
+        out["stops"] = [_reproject_item(s, fn, geometry_fields) if isinstance(s, Mapping) else s for s in item["stops"]]
+    return out
+
+
 def reproject_mapping(data: Mapping[str, Any], dst_crs: str) -> dict[str, Any]:
     """A site mapping with every geometry (entrances and footprints too) reprojected to ``dst_crs``."""
     from pyproj import CRS, Transformer
@@ -251,8 +261,8 @@ def reproject_mapping(data: Mapping[str, Any], dst_crs: str) -> dict[str, Any]:
     for spec in SITE_LAYERS:
         items = data.get(spec.key)
         if isinstance(items, list):
-            out[spec.key] = [{k: _transform_value(v, tr.transform) if k in geometry_fields else v for k, v in it.items()}
-                             if isinstance(it, Mapping) else it for it in items]
+            out[spec.key] = [_reproject_item(it, tr.transform, geometry_fields) if isinstance(it, Mapping) else it
+                             for it in items]
     out["crs"] = dst_crs
     return out
 

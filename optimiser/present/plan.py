@@ -57,6 +57,7 @@ from optimiser.present.style import (
     PlanStyle,
     size_keys,
 )
+from optimiser.present.transit_plan import draw_transit
 
 logger = logging.getLogger(__name__)
 
@@ -103,6 +104,7 @@ def draw_plan(ax: Axes, layout: LayoutLike, metrics: RunMetrics, *, extent: Exte
     route_notes = _draw_routes(panel, style) if routes else []
     _draw_footprints(panel)
     _draw_coverage(panel)
+    draw_transit(panel)
     emp_max = _draw_firms(panel, style)
     _draw_existing_facilities(panel, style)
     _draw_existing_crossings(panel, style)

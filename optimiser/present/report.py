@@ -116,8 +116,10 @@ def cost_table(m: RunMetrics) -> Table:
     """Capital cost by kind, the budget and what is left of it (pounds)."""
     cost = m.cost
     items: list[tuple[str, float | None]] = [
-        ("Crossings", cost.crossings), ("Shared facilities", cost.facilities), ("Social spaces", cost.social_spaces),
-        ("Total capital cost", cost.capital), ("Budget", cost.budget)]
+        ("Crossings", cost.crossings), ("Shared facilities", cost.facilities), ("Social spaces", cost.social_spaces)]
+    if m.transit is not None:
+        items.append(("Transit stops", m.transit.capital_gbp))
+    items += [("Total capital cost", cost.capital), ("Budget", cost.budget)]
     if cost.budget is not None:
         items.append(("Budget unspent", cost.budget - cost.capital))
     return Table([Header("Cost"), Header("£", True)], [[Cell(k), num_cell(fmt_gbp(v), v)] for k, v in items])
@@ -241,6 +243,33 @@ def checks_table(m: RunMetrics) -> Table:
                   for c in m.verification.checks])
 
 
+def transit_view(m: RunMetrics) -> dict[str, Any] | None:
+    """The transit section's tables: the stops and the staff they reach (None without transit)."""
+    t = m.transit
+    if t is None:
+        return None
+    total = t.total_employees or 0
+
+    def staff(v: int | None) -> str:
+        return "–" if v is None else f"{fmt_num(v)} ({fmt_pct(v / total if total else None, share=True)})"
+
+    rows = [(f"Staff within {fmt_num(t.catchment_m)} m walk of a stop", staff(t.covered_employees_today),
+             staff(t.covered_employees_existing_crossings_only), staff(t.covered_employees)),
+            ("Staff-weighted mean walk to the nearest stop", fmt_m(t.mean_walk_today_m), fmt_m(t.mean_walk_existing_crossings_only_m),
+             fmt_m(t.mean_walk_m))]
+    figures = Table([Header("Metric"), Header("Today", True), Header("New stops, today's crossings", True),
+                     Header("New stops and crossings", True)],
+                    [[Cell(a), Cell(b, numeric=True), Cell(c, numeric=True), Cell(d, numeric=True)] for a, b, c, d in rows])
+    stop_rows = [[Cell("new" if not s.existing else "existing"), Cell(s.id, wrap="code"), Cell(s.name), Cell(s.line),
+                  Cell(f"E {fmt_num(s.x)}, N {fmt_num(s.y)}"), num_cell(fmt_gbp(s.cost_gbp), s.cost_gbp)]
+                 for s in t.stops + t.existing_stops]
+    stops = Table([Header("Stop"), Header("Id"), Header("Name"), Header("Alignment"), Header("Location"), Header("Cost", True)],
+                  stop_rows)
+    today = ", ".join(s.id for s in t.stops_existing_crossings_only) or "none"
+    return {"figures": figures, "stops": stops, "objective": t.objective, "crossings": ", ".join(t.crossings) or "none",
+            "today_stops": today, "catchment_m": fmt_num(t.catchment_m)}
+
+
 def _kv(d: Mapping[str, Any]) -> list[tuple[str, str]]:
     items = []
     for k, v in d.items():
@@ -252,8 +281,9 @@ def _kv(d: Mapping[str, Any]) -> list[tuple[str, str]]:
     return items
 
 
-def render_report(run: RunData, plan_png: bytes, distance_png: bytes) -> str:
-    """The report page of ``run`` with the plan and distance-map PNGs inline."""
+def render_report(run: RunData, plan_png: bytes, distance_png: bytes, transit_png: bytes | None = None) -> str:
+    """The report page of ``run`` with the plan and distance-map PNGs inline (and the transit
+    catchments, with ``transit_png``)."""
     m = run.metrics
     status_class = "ok" if m.status == "optimal" else ("warn" if m.status == "feasible" else "fail")
     checks = checks_table(m)
@@ -268,18 +298,21 @@ def render_report(run: RunData, plan_png: bytes, distance_png: bytes) -> str:
         pairs_table=pairs_table(run), firms_table=firms_table(run), certificate_table=certificate_table(m),
         checks_table=checks, checks_passed=sum(1 for c in m.verification.checks if c.passed),
         timings=_kv(m.timings), model=_kv(m.model), missing=list(run.missing), warnings=m.warnings,
+        transit=transit_view(m), transit_src=data_uri_png(transit_png) if transit_png else None,
     )
 
 
-def write_report(run: RunData, plan_png: bytes, distance_png: bytes, out: str | Path | None = None) -> Path:
+def write_report(run: RunData, plan_png: bytes, distance_png: bytes, out: str | Path | None = None, *,
+                 transit_png: bytes | None = None) -> Path:
     """Write the self-contained ``report.html`` of ``run`` and return its path.
 
     Args:
         run: the run to report.
         plan_png, distance_png: the plan and distance map as PNG bytes (shown inline).
         out: where to write; default ``report.html`` in the run directory.
+        transit_png: the transit catchments (before / after the new crossings) as PNG bytes.
     """
     path = Path(out) if out else run.run_dir / "report.html"
-    path.write_text(render_report(run, plan_png, distance_png), encoding="utf-8")
+    path.write_text(render_report(run, plan_png, distance_png, transit_png), encoding="utf-8")
     logger.debug("wrote %s", path)
     return path
