@@ -19,7 +19,7 @@ from shapely.geometry import Point
 
 from optimiser.errors import FileReadError, Problem, ValidationError
 from optimiser.inputs import schema as S
-from optimiser.inputs.crs import check_site_crs
+from optimiser.inputs.crs import check_site_crs, parse_crs
 from optimiser.inputs.domain import (
     Barrier,
     BarrierKind,
@@ -320,3 +320,22 @@ def site_from_gdfs(layers: Mapping[str, Any], **site_fields: Any) -> Site:
     if problems or site is None:
         raise ValidationError(problems)
     return site
+
+
+def firms_in_site(raw_firms: list[Any], site: Site, file: str) -> tuple[list[Firm], list[Problem]]:
+    """Firms given as site-file items (``firms:`` entries, in the site file's CRS), checked
+    against a validated site (its parcels and barriers), e.g. a scenario's added firms.
+
+    Args:
+        raw_firms: the raw firm items.
+        site: the validated site they join.
+        file: the file problems are reported against.
+
+    Returns:
+        (the firms that could be built, every problem found).
+    """
+    problems: list[Problem] = []
+    geo = GeometryReader(file, parse_crs(site.source_crs), parse_crs(site.crs))
+    data = {"firms": raw_firms, "parcels": [{"id": p.id} for p in site.parcels]}
+    firms = _firms(data, geo, list(site.barriers), problems)
+    return firms, problems + geo.problems
