@@ -12,6 +12,7 @@ import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from shapely.geometry import LineString
@@ -30,6 +31,7 @@ from optimiser.network.candidates import CandidateSite, build_candidates
 from optimiser.network.graph import WalkNetwork
 from optimiser.network.sanity import sanity_warnings
 from optimiser.present.attribution import attribute_items, objective_weight
+from optimiser.present.frames import run_to_gdfs
 from optimiser.present.futures import RobustSummary, alternative_plans, future_results
 from optimiser.present.metrics import (
     CheckRecord,
@@ -47,7 +49,8 @@ from optimiser.present.metrics import (
     VerificationMetrics,
     WalkMetrics,
 )
-from optimiser.present.rundir import write_run_dir
+from optimiser.present.notebook import run_html
+from optimiser.present.rundir import load_run, write_run_dir
 from optimiser.present.staging import StagedDir, new_run_id
 from optimiser.present.transit import transit_metrics
 from optimiser.present.transit_record import TransitMetrics
@@ -95,6 +98,32 @@ class RunResult:
     solve: SolveResult
     verification: Verification | None
     prepared: Prepared = field(repr=False, default=None)  # type: ignore[assignment]
+
+    @property
+    def chosen_ids(self) -> tuple[str, ...]:
+        """Ids of what was built: new crossings' ids and chosen sites' keys (``solve.chosen`` holds
+        the same as indices into the problem's decisions)."""
+        return self.solve.chosen_ids
+
+    @property
+    def chosen_items(self) -> list[dict[str, Any]]:
+        """What was built, one mapping per item: ``kind`` (crossing, facility, social_space), id,
+        type, cost and position, from ``metrics.placements``."""
+        pl = self.metrics.placements
+        groups = (("crossing", pl.crossings), ("facility", pl.shared_facilities), ("social_space", pl.social_spaces))
+        return [{"kind": kind, **p.model_dump()} for kind, items in groups for p in items]
+
+    def to_gdfs(self) -> dict[str, Any]:
+        """The run's layers as GeoDataFrames (needs ``out_dir``: :func:`optimiser.present.frames.run_to_gdfs`)."""
+        if self.out_dir is None:
+            raise ValueError("this run wrote no run directory; run it with out_dir to get its layers")
+        return run_to_gdfs(self.out_dir)
+
+    def _repr_html_(self) -> str:
+        """Jupyter's view: the plan (of the run directory, when one was written) and the key figures."""
+        if self.out_dir is not None and (self.out_dir / "layout.geojson").is_file():
+            return load_run(self.out_dir)._repr_html_()
+        return run_html(self.metrics, None)
 
 
 def prepare(scenario: Scenario, weight_scale: WeightScale | None = None, clock: RunClock | None = None) -> Prepared:

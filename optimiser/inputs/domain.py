@@ -259,6 +259,12 @@ class Site:
     description: str = ""
     path: Path | None = None
 
+    def _repr_html_(self) -> str:
+        """Jupyter's view: a small plan and the site's key figures."""
+        from optimiser.present.notebook import site_html
+
+        return site_html(self)
+
     def firm(self, firm_id: str) -> Firm:
         """The firm with this id (``KeyError`` if none)."""
         for f in self.firms:

@@ -182,10 +182,23 @@ class BarrierIn(_Strict):
     kind: Literal["carriageway", "rail_corridor", "watercourse", "other"]
     geometry: LineStringGeom
     width_m: PositiveFloat = Field(description="Full width of the impassable band, metres.")
-    layer: Id | None = Field(default=Barrier.layer, description="Scenario layer that switches it on/off.")
+    scenario_layer: Id | None = Field(default=Barrier.layer, description="Scenario layer that switches it on/off.")
+    layer: Id | None = Field(default=None, description="Older spelling of `scenario_layer` (YAML, JSON, TOML files).")
     default_on: bool = Barrier.default_on
     no_build: bool = Field(Barrier.no_build, description="Safeguarded corridor: nothing placed inside.")
     provenance: Source | None = None
+
+    @model_validator(mode="after")
+    def _one_layer(self) -> BarrierIn:
+        if self.layer is not None and self.scenario_layer is not None and self.layer != self.scenario_layer:
+            raise ValueError(f"scenario_layer {self.scenario_layer!r} and its older spelling layer {self.layer!r} disagree; "
+                             "keep scenario_layer")
+        return self
+
+    @property
+    def switch_layer(self) -> str | None:
+        """The scenario layer that switches the barrier (either spelling)."""
+        return self.scenario_layer or self.layer
 
 
 class PathIn(_Strict):
