@@ -39,6 +39,7 @@ from optimiser.present.metrics import (
     WalkMetrics,
 )
 from optimiser.present.rundir import write_run_dir
+from optimiser.solve import interrupt
 from optimiser.solve.result import SolveResult, Status
 from optimiser.solve.strategy import solve
 from optimiser.verify import Verification, verify
@@ -86,9 +87,11 @@ def prepare(scenario: Scenario) -> Prepared:
     t = time.perf_counter()
     cand = build_candidates(scenario)
     timings["candidates_seconds"] = time.perf_counter() - t
+    interrupt.check("building the candidates")
     t = time.perf_counter()
     net = build_walk_network(scenario.site, scenario.active_barriers, points=cand.points, candidate_crossings=cand.crossings)
     timings["network_seconds"] = time.perf_counter() - t
+    interrupt.check("building the walking network")
     t = time.perf_counter()
     problem, ctx = build_problem(scenario, net, cand.facility_sites, cand.social_sites,
                                  existing_facility_keys=cand.existing_facility_keys,
@@ -267,6 +270,7 @@ def summarise(prep: Prepared, res: SolveResult, ver: Verification | None, baseli
             checks=[CheckRecord(name=c.name, passed=c.passed, detail=c.detail) for c in ver.checks] if ver is not None else [],
         ),
         timings={k: round(v, 3) for k, v in prep.timings.items()},
+        stopped_by=res.stopped_by,
         model={**info, "length_scale_per_m": problem.length_scale_per_m, "weight_scale": problem.weight_scale["all"],
                "network_nodes": prep.network.n_nodes, "network_edges": prep.network.n_edges,
                "facility_candidates": len(prep.facility_sites), "social_candidates": len(prep.social_sites),
@@ -312,6 +316,9 @@ def run_scenario(
 
     Raises:
         InputError: invalid scenario or site (nothing written).
+        Interrupted: SIGINT / SIGTERM arrived (with the handlers of
+            :func:`optimiser.solve.interrupt.handle_signals` installed) before the outputs
+            were written: nothing is written.
         OutputExistsError: ``out_dir`` is not empty and ``overwrite`` is False.
         VerificationError: the solved layout failed verification (a bug; outputs are still
             written with ``verification.passed: false`` first).
@@ -322,9 +329,12 @@ def run_scenario(
     opts = (options or sc.solver).replace(backend=backend, time_limit_s=time_limit_s, seed=seed, workers=workers)
     logger.info("scenario %s on site %s: %s, time limit %.1f s, seed %d", sc.id, sc.site.id, opts.backend,
                 opts.time_limit_s, opts.seed)
+    interrupt.check("reading the inputs")
     prep = prepare(sc)
+    interrupt.check("building the network and the model")
     res = solve(prep.problem, opts.backend, time_limit_s=opts.time_limit_s, seed=opts.seed, workers=opts.workers,
                 strategy=opts.strategy)
+    interrupt.check("the solve")  # an interrupted solve's result is never written
     prep.timings["solve_seconds"] = res.solve_seconds
     logger.info("solved: %s, objective %s, gap %s, %.2f s", res.status, res.objective, res.gap, res.solve_seconds)
     t = time.perf_counter()
@@ -338,6 +348,7 @@ def run_scenario(
                                         [c.detail for c in ver.checks if not c.passed] + list(ver.notes))
             logger.error("verification FAILED: %s", failure)
     prep.timings["verify_seconds"] = time.perf_counter() - t
+    interrupt.check("verification")  # the last safe point: nothing is written yet
     metrics = summarise(prep, res, ver, baseline)
     if out is not None:
         write_run_dir(out, prep, res, ver, baseline, metrics, render=render, started=t_all)

@@ -10,8 +10,9 @@ import click
 
 from optimiser.cli._common import echo_json, echo_problems, fail
 from optimiser.cli.options import SolveOverrides, solve_options
-from optimiser.errors import ExitCode, InputError, ModelError, OutputExistsError, VerificationError
+from optimiser.errors import ExitCode, InputError, Interrupted, ModelError, OutputExistsError, VerificationError
 from optimiser.pipeline import RunResult, run_scenario
+from optimiser.solve import interrupt
 from optimiser.solve.result import Status
 
 logger = logging.getLogger(__name__)
@@ -52,11 +53,15 @@ def command(scenario: str | None, out_dir: str, overwrite: bool, solve: SolveOve
 
     Writes metrics.json, layout.geojson, pairs.csv, firms.csv, plan.png/svg and
     report.html; prints the key metrics as JSON. Exit 0 solved, 2 invalid input,
-    3 infeasible (with the conflicting requirements), 4 no solution in the time limit.
+    3 infeasible (with the conflicting requirements), 4 no solution in the time limit,
+    130 interrupted (Ctrl-C or SIGTERM: stops cleanly, writes nothing; twice: at once).
     """
     logger.info("run: %s -> %s", scenario or "the AMP-SBP baseline", out_dir)
     try:
-        res = run_scenario(scenario, out_dir, overwrite=overwrite, render=not no_render, **solve.as_kwargs())
+        with interrupt.handle_signals():
+            res = run_scenario(scenario, out_dir, overwrite=overwrite, render=not no_render, **solve.as_kwargs())
+    except Interrupted as exc:
+        fail(f"{exc}; nothing was written to {out_dir}", ExitCode.INTERRUPTED)
     except InputError as exc:
         echo_problems(exc)
         sys.exit(ExitCode.INPUT)

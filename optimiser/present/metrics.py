@@ -177,6 +177,9 @@ class RunMetrics(_Record):
     verification: VerificationMetrics = Field(default_factory=VerificationMetrics)
     timings: dict[str, float] = Field(default_factory=dict)
     model: dict[str, Any] = Field(default_factory=dict)
+    stopped_by: str | None = None
+    """What ended a solve that did not finish: "work_limit" (deterministic: the same answer on
+    any machine), "wall_clock" (the safety net bound the answer) or ``None`` (it finished)."""
 
     @property
     def solved(self) -> bool:

@@ -6,6 +6,7 @@ u in [0, 1] (integral at any integer point of the decisions), the same objective
 
 from __future__ import annotations
 
+import importlib
 import logging
 import os
 import re
@@ -18,9 +19,10 @@ import pulp
 from optimiser.errors import SolverError
 from optimiser.inputs.domain import SolveOptions
 from optimiser.model.problem import Problem
+from optimiser.solve import interrupt
 from optimiser.solve.explain import explain_infeasible
 from optimiser.solve.heuristic import HintValues
-from optimiser.solve.result import SolveResult, Status, relative_gap
+from optimiser.solve.result import SolveResult, Status, interrupted_result, relative_gap
 from optimiser.solve.warmstart import WarmStart, warm_start
 
 logger = logging.getLogger(__name__)
@@ -45,7 +47,9 @@ def build_model(problem: Problem) -> tuple[pulp.LpProblem, list[pulp.LpVariable]
     terms = []
     const = problem.constant
     prev = None
-    for k, lev, step, opts in problem.level_terms():
+    for n, (k, lev, step, opts) in enumerate(problem.level_terms()):
+        if n % 4096 == 0 and interrupt.requested():
+            break  # the caller returns "interrupted": this partial model is never solved
         u = pulp.LpVariable(f"u{k}_{lev}", lowBound=0, upBound=1)
         lp += (u + pulp.lpSum(opt[o] for o in opts) >= (1 if lev == 0 else prev)), f"lv{k}_{lev}"
         if step > 0:
@@ -84,8 +88,20 @@ def _set_warm_start(problem: Problem, lp: pulp.LpProblem, hint: HintValues) -> N
             v[f"p{k}"].setInitialValue(int(val))
 
 
+def _terminate_cbc() -> None:
+    """Stop the CBC subprocesses of this process (an interruption): SIGTERM to each child
+    running the CBC binary."""
+    psutil = importlib.import_module("psutil")  # installed with dask[distributed]
+    for child in psutil.Process().children(recursive=True):
+        try:
+            if "cbc" in child.name().lower():
+                child.terminate()
+        except psutil.Error:  # it ended by itself meanwhile
+            continue
+
+
 def _run_cbc(lp: pulp.LpProblem, time_limit_s: float, seed: int, workers: int, warm: bool) -> str:
-    """Run CBC on ``lp``; returns its log.
+    """Run CBC on ``lp``; returns its log ("" when interrupted: it was terminated).
 
     Raises:
         SolverError: the CBC binary is missing or crashed.
@@ -96,8 +112,11 @@ def _run_cbc(lp: pulp.LpProblem, time_limit_s: float, seed: int, workers: int, w
         cmd = pulp.PULP_CBC_CMD(msg=False, timeLimit=float(time_limit_s), threads=int(workers), warmStart=warm,
                                 options=[f"randomSeed {int(seed) + 1}", "randomCbcSeed 1"], logPath=log_path)
         try:
-            lp.solve(cmd)
+            with interrupt.stopper(_terminate_cbc):
+                interrupt.call_interruptibly(lambda: lp.solve(cmd))
         except pulp.PulpSolverError as exc:  # pragma: no cover - binary missing / crashed
+            if interrupt.requested():
+                return ""
             raise SolverError(f"CBC failed: {exc}") from exc
         with open(log_path, encoding="utf-8", errors="replace") as fh:
             return fh.read()
@@ -130,11 +149,17 @@ def solve(problem: Problem, options: SolveOptions, *, use_hint: bool = True,
     t0 = time.perf_counter()
     limit, seed = options.time_limit_s, options.seed
     start = warm_start(problem, limit, starts) if use_hint else WarmStart()
+    if interrupt.requested():
+        return interrupted_result("cbc", seed, time.perf_counter() - t0, None, start.objective)
     lp, x = build_model(problem)
+    if interrupt.requested():
+        return interrupted_result("cbc", seed, time.perf_counter() - t0, None, start.objective)
     if start.hint is not None:
         _set_warm_start(problem, lp, start.hint)
     log = _run_cbc(lp, max(limit - start.seconds, 0.5 * limit), seed, options.workers, start.hint is not None)
     secs = time.perf_counter() - t0
+    if interrupt.requested():
+        return interrupted_result("cbc", seed, secs, _bound_from_log(log), start.objective)
     st = pulp.LpStatus[lp.status]
     sol = lp.sol_status
     logger.info("CBC: status %s (solution %s), %.2f s", st, sol, secs)

@@ -138,6 +138,9 @@ def set_params(solver: cp_model.CpSolver, time_limit_s: float, seed: int, worker
     solver.parameters.max_deterministic_time = float(time_limit_s) * DETERMINISTIC_PER_SECOND
     solver.parameters.random_seed = int(seed)
     solver.parameters.num_workers = int(workers)
+    # SIGINT is ours (optimiser.solve.interrupt): CP-SAT's own handler would end the search as
+    # if its limit had been reached, and the run would be reported as solved
+    solver.parameters.catch_sigint_signal = False
 
 
 def stopped_by_safety_net(solver: cp_model.CpSolver) -> bool:
