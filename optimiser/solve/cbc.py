@@ -173,12 +173,14 @@ def solve(problem: Problem, options: SolveOptions, *, use_hint: bool = True,
         chosen = tuple(i for i, v in enumerate(x) if (v.value() or 0) > 0.5)
         if sol == pulp.LpSolutionOptimal and "Stopped on time" not in log:
             return SolveResult(Status.OPTIMAL, obj, obj, 0.0, secs, "cbc", seed, chosen, (), "proven optimal")
+        stopped_by = _stopped_by(log)
         bound = _bound_from_log(log)
         if start.layout is not None and start.objective is not None and start.objective < problem.objective_of(set(chosen)):
             obj, chosen = float(start.objective), start.layout  # never report worse than the MIP start
         gap = relative_gap(obj, bound)
         return SolveResult(Status.FEASIBLE, obj, bound, gap, secs, "cbc", seed, chosen, (),
-                           "time limit reached" + (f"; gap {100 * gap:.2f}%" if gap is not None else "; no bound reported"))
+                           "time limit reached" + (f"; gap {100 * gap:.2f}%" if gap is not None else "; no bound reported"),
+                           stopped_by=stopped_by)
     bound = _bound_from_log(log)
     if start.layout is not None and start.objective is not None:
         obj = float(start.objective)
@@ -186,5 +188,14 @@ def solve(problem: Problem, options: SolveOptions, *, use_hint: bool = True,
         gap = relative_gap(obj, bound)
         return SolveResult(Status.FEASIBLE, obj, bound, gap, secs, "cbc", seed, start.layout, (),
                            f"CBC found no solution in time; greedy layout, gap {100 * (gap or 0):.2f}%",
-                           {"incumbent": "greedy"})
-    return SolveResult(Status.UNKNOWN, None, bound, None, secs, "cbc", seed, (), (), f"CBC status {st}: no solution")
+                           {"incumbent": "greedy"}, stopped_by=_stopped_by(log))
+    return SolveResult(Status.UNKNOWN, None, bound, None, secs, "cbc", seed, (), (), f"CBC status {st}: no solution",
+                       stopped_by=_stopped_by(log))
+
+
+def _stopped_by(log: str) -> str:
+    """What ended an unfinished CBC search, from its log: its time limit is a wall clock
+    ("wall_clock": the answer may differ on a faster or slower machine); any other stop
+    (a node or iteration limit) is a work limit."""
+    m = re.search(r"Stopped on (\w+)", log)
+    return "wall_clock" if m is None or m.group(1).lower().startswith("time") else "work_limit"

@@ -23,7 +23,7 @@ from optimiser.errors import SolverError
 from optimiser.inputs.domain import SolveOptions
 from optimiser.model.problem import Problem
 from optimiser.solve import interrupt
-from optimiser.solve.cpsat_model import build_model, set_params, stopped_by_safety_net
+from optimiser.solve.cpsat_model import WALL_CLOCK_SAFETY_FACTOR, build_model, set_params, stopped_by_safety_net
 from optimiser.solve.explain import explain_infeasible
 from optimiser.solve.result import SolveResult, Status, interrupted_result, relative_gap
 from optimiser.solve.warmstart import WarmStart, warm_start
@@ -90,8 +90,10 @@ def solve(problem: Problem, options: SolveOptions, *, use_hint: bool = True,
 
     Args:
         problem: the problem.
-        options: ``time_limit_s`` (wall seconds, including the warm start; CP-SAT keeps at
-            least half of it), ``seed``, ``workers``.
+        options: ``time_limit_s`` (the work budget: CP-SAT's deterministic limit is
+            ``DETERMINISTIC_PER_SECOND`` units per second of it; the wall-clock safety net is
+            ``WALL_CLOCK_SAFETY_FACTOR`` times it, less the warm start's seconds, at least half),
+            ``seed``, ``workers``.
         use_hint: start from the warm start.
         starts: candidate start layouts (decision ids).
 
@@ -111,8 +113,11 @@ def solve(problem: Problem, options: SolveOptions, *, use_hint: bool = True,
         return interrupted_result("cpsat", seed, time.perf_counter() - t0, None, start.objective)
     parts = build_model(problem, hint=start.hint)
     solver = cp_model.CpSolver()
-    # the warm start counts against the limit, but CP-SAT keeps at least half of it
-    set_params(solver, max(limit - start.seconds, 0.5 * limit), seed, options.workers)
+    # the deterministic limit comes from the whole time limit (the greedy start is work-limited
+    # too), never from the seconds the start took, which depend on the machine's load; the
+    # wall-clock net counts the start against it, but CP-SAT keeps at least half of it
+    net = limit * WALL_CLOCK_SAFETY_FACTOR
+    set_params(solver, limit, seed, options.workers, safety_net_s=max(net - start.seconds, 0.5 * net))
     levels = sum(len(c.levels) for c in problem.clients)
     if levels >= PRESOLVE_OFF_LEVELS:
         # measured on benchmarks/joint: presolve (probing, clause-to-exactly-one, dual rules)

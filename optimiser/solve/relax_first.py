@@ -331,8 +331,10 @@ class RelaxFirst:
         msg = "proven optimal" if status is Status.OPTIMAL else f"time limit reached; gap {100 * (gap or 0):.2f}%"
         stats = {**self.stats, "relaxation": self.info, "bound_from": self.bound_from,
                  "incumbent": self.info.get("incumbent_from")}
+        # the phases are gated by the wall clock (the time left), so an unproven answer may
+        # differ on a faster or slower machine: said so
         return SolveResult(status, best, bound, gap, self.deadline.elapsed_s(), backend_name, self.options.seed,
-                           self.layout, (), msg, stats)
+                           self.layout, (), msg, stats, stopped_by=None if status is Status.OPTIMAL else "wall_clock")
 
     # ------------------------------------------------------------------ all phases
     def interrupted(self) -> SolveResult:
