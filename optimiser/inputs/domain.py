@@ -403,6 +403,18 @@ class SolveOptions:
 
 
 @dataclass(frozen=True)
+class SanityChecks:
+    """Thresholds of the site sanity warnings (:mod:`optimiser.network.sanity`).
+
+    Attributes:
+        max_connector_m: a firm entrance joined to the walking network by a longer straight
+            connector is warned about (the walk model assumes a short, direct access path).
+    """
+
+    max_connector_m: float = 250.0
+
+
+@dataclass(frozen=True)
 class Scenario:
     """A validated scenario: a site plus what to place, under which constraints."""
 
@@ -421,6 +433,7 @@ class Scenario:
     layers: dict[str, bool] = field(default_factory=dict)
     description: str = ""
     path: Path | None = None
+    checks: SanityChecks = field(default_factory=SanityChecks)
 
     @property
     def active_barriers(self) -> tuple[Barrier, ...]:

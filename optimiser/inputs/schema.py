@@ -42,6 +42,7 @@ from optimiser.inputs.domain import (
     NewCrossingType,
     ObjectiveWeights,
     Provenance,
+    SanityChecks,
     Scenario,
     Site,
     SocialSpaceSpec,
@@ -366,6 +367,13 @@ class SolverIn(_Strict):
     length_scale_per_m: Annotated[int, Field(ge=1, le=1000)] = SolveOptions.length_scale_per_m
 
 
+class ChecksIn(_Strict):
+    """Thresholds of the site sanity warnings (``siteopt validate`` / ``run``; ``--strict`` makes them errors)."""
+
+    max_connector_m: Annotated[float, Field(gt=0, allow_inf_nan=False, description=(
+        "Warn when a firm entrance's connector to the walking network is longer (m)."))] = SanityChecks.max_connector_m
+
+
 class ScenarioFile(_Strict):
     """A scenario constraint file (``placemaking-scenario/1``)."""
 
@@ -386,6 +394,7 @@ class ScenarioFile(_Strict):
     objective: ObjectiveIn = Field(default_factory=ObjectiveIn)
     directness: list[DirectnessIn] = Field(default_factory=list)
     solver: SolverIn = Field(default_factory=SolverIn)
+    checks: ChecksIn = Field(default_factory=ChecksIn)
 
 
 def json_schema() -> dict[str, Any]:

@@ -35,6 +35,7 @@ from optimiser.inputs.domain import (
 )
 from optimiser.inputs.formats import load_mapping
 from optimiser.inputs.geometry import GeometryReader
+from optimiser.inputs.kinds import wrong_kind
 from optimiser.inputs.messages import duplicate_ids, pydantic_problems, unknown_reference
 
 logger = logging.getLogger(__name__)
@@ -200,6 +201,9 @@ def check_site(data: dict[str, Any], file: str, path: Path | None) -> tuple[Site
     Returns:
         ``(site, [])`` when the mapping is valid, else ``(None, every problem found)``.
     """
+    other = wrong_kind(data, "site", file, "a site")
+    if other is not None:
+        return None, [other]
     problems: list[Problem] = []
     try:
         S.SiteFile.model_validate(data)

@@ -16,6 +16,7 @@ from collections.abc import Iterable
 
 import pulp
 
+from optimiser import progress
 from optimiser.errors import SolverError
 from optimiser.inputs.domain import SolveOptions
 from optimiser.model.problem import Problem
@@ -149,6 +150,7 @@ def solve(problem: Problem, options: SolveOptions, *, use_hint: bool = True,
     t0 = time.perf_counter()
     limit, seed = options.time_limit_s, options.seed
     start = warm_start(problem, limit, starts) if use_hint else WarmStart()
+    progress.incumbent(start.objective, None, "greedy warm start; CBC's own incumbents are not reported")
     if interrupt.requested():
         return interrupted_result("cbc", seed, time.perf_counter() - t0, None, start.objective)
     lp, x = build_model(problem)
