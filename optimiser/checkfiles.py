@@ -72,12 +72,13 @@ def _check_batch(path: Path, name: str, report: FileReport, with_warnings: bool)
         report.warnings.extend(scenario_warnings(scenario))
 
 
-def check_file(path: str | os.PathLike[str], *, with_warnings: bool = True) -> FileReport:
-    """Check one file of any kind; see :func:`check_files`."""
-    name = str(path)
+def check_file(path: str | os.PathLike[str], *, with_warnings: bool = True, name: str | None = None) -> FileReport:
+    """Check one file of any kind (``name``: what to call it in problems, default the path); see
+    :func:`check_files`."""
+    name = name or str(path)
     report = FileReport(name)
     data, found = load_mapping(path)
-    report.problems.extend(found)
+    report.problems.extend(Problem(name, p.field, p.reason, p.hint) if p.file == str(path) else p for p in found)
     if data is None:
         return report
     report.kind = detect_kind(data)

@@ -43,10 +43,13 @@ from optimiser.present.metrics import (
     WalkMetrics,
 )
 from optimiser.present.rundir import write_run_dir
+from optimiser.present.transit import transit_metrics
+from optimiser.present.transit_record import TransitMetrics
 from optimiser.present.warning_records import WarningRecord
 from optimiser.solve import interrupt
 from optimiser.solve.result import SolveResult, Status
 from optimiser.solve.strategy import solve
+from optimiser.solve.transit import solve_with_todays_crossings
 from optimiser.verify import Verification, verify
 
 logger = logging.getLogger(__name__)
@@ -104,7 +107,8 @@ def prepare(scenario: Scenario) -> Prepared:
     t = time.perf_counter()
     problem, ctx = build_problem(scenario, net, cand.facility_sites, cand.social_sites,
                                  existing_facility_keys=cand.existing_facility_keys,
-                                 existing_social_keys=cand.existing_social_keys)
+                                 existing_social_keys=cand.existing_social_keys,
+                                 stop_sites=cand.stop_sites, existing_stop_keys=cand.existing_stop_keys)
     timings["problem_seconds"] = time.perf_counter() - t
     progress.phase("problem", f"{len(problem.decisions):,} decisions, {len(problem.clients):,} clients", t)
     warnings = sanity_warnings(scenario, net, cand.facility_sites + cand.social_sites)
@@ -216,8 +220,12 @@ def _placements(prep: Prepared, res: SolveResult) -> tuple[Placements, CostMetri
     sites = {s.key: s for s in prep.facility_sites + prep.social_sites}
     placed = Placements()
     cost = CostMetrics(budget=sc.budget_gbp)
+    stops = 0.0
     for i in sorted(set(res.chosen)):
         d = dec[i]
+        if d.kind == "stop":  # listed in metrics.transit
+            stops += d.cost_gbp
+            continue
         if d.kind == "crossing":
             c = cross[i]
             mid = c.line.interpolate(0.5, normalized=True)
@@ -235,7 +243,7 @@ def _placements(prep: Prepared, res: SolveResult) -> tuple[Placements, CostMetri
         else:
             placed.social_spaces.append(entry)
             cost.social_spaces += s.cost_gbp
-    cost.capital = cost.crossings + cost.facilities + cost.social_spaces
+    cost.capital = cost.crossings + cost.facilities + cost.social_spaces + stops
     return placed, cost
 
 
@@ -275,7 +283,7 @@ def summarise(prep: Prepared, res: SolveResult, ver: Verification | None, baseli
         scenario=ScenarioRef(id=sc.id, name=sc.name, path=portable_path(sc.path), description=sc.description,
                              layers={layer: any(b.layer == layer for b in sc.active_barriers) for layer in sc.site.layers}),
         site=SiteRef(id=sc.site.id, name=sc.site.name, illustrative=sc.site.illustrative, crs=sc.site.crs,
-                     path=portable_path(sc.site.path)),
+                     path=portable_path(sc.site.path), source_crs=sc.site.source_crs),
         walk=_pair_walks(prep, ver, baseline),
         coverage=_coverage(prep, ver, baseline),
         cost=cost,
@@ -294,6 +302,22 @@ def summarise(prep: Prepared, res: SolveResult, ver: Verification | None, baseli
         attribution=list(attribution or []),
         warnings=[WarningRecord.of(w, file=portable_path(w.file)) for w in prep.warnings],
     )
+
+
+def _transit(prep: Prepared, res: SolveResult, ver: Verification | None, baseline: Verification,
+             opts: SolveOptions) -> TransitMetrics | None:
+    """The transit section: the joint answer beside the best stops with today's crossings only
+    (solved here, in the same run, with every new crossing fixed off)."""
+    t = time.perf_counter()
+    today = solve_with_todays_crossings(prep.problem, opts)
+    today_ver = verify(prep.problem, prep.context, today.chosen, today.objective, raise_on_failure=False) \
+        if today.status.has_solution else None
+    if today_ver is not None and not today_ver.passed:
+        logger.error("verification of the stops with today's crossings FAILED: %s",
+                     [c.detail for c in today_ver.checks if not c.passed])
+    prep.timings["transit_existing_crossings_seconds"] = time.perf_counter() - t
+    progress.phase("stops with today's crossings", f"{today.status.value}, objective {today.objective}", t)
+    return transit_metrics(prep, res, ver, baseline, today, today_ver)
 
 
 def check_out_dir(out_dir: str | os.PathLike[str], overwrite: bool, *, create: bool = True) -> Path:
@@ -388,8 +412,10 @@ def run_scenario(
         attribution, total_w = attribute_items(prep, res.chosen, ver)
         prep.timings["attribution_seconds"] = time.perf_counter() - t
         progress.phase("attribution", f"{len(attribution)} items re-evaluated one at a time", t)
-    interrupt.check("the attribution")  # the last safe point: nothing is written yet
+    transit = _transit(prep, res, ver, baseline, opts) if sc.transit is not None else None
+    interrupt.check("the attribution and transit")  # the last safe point: nothing is written yet
     metrics = summarise(prep, res, ver, baseline, attribution)
+    metrics.transit = transit
     total_w = total_w or objective_weight(prep)
     if total_w > 0:
         per_m = prep.problem.length_scale_per_m * total_w

@@ -21,8 +21,9 @@ scales, the reported objective).
   number of new crossings used so far, each new crossing leading to the next layer.
 - **Every constraint from the scenario's own terms**: budget, counts, spacing, parcels and
   footprints against its own no-build area (active bands, exclusion zones, buildings with their
-  margins), overlaps, noise buffers, coverage, directness targets, and the objective term by
-  term with the model's integer scales.
+  margins), overlaps, noise buffers, coverage, directness targets, transit stops (count,
+  spacing, alignment, no-platform zones) and the objective term by term with the model's
+  integer scales (the transit term from each firm's walk to the nearest stop on this graph).
 
 A failed check is a bug, reported loudly: :func:`verify` raises :class:`VerificationError`
 (or, with ``raise_on_failure=False``, returns ``passed=False`` with the failing checks).
@@ -84,6 +85,8 @@ class Verification:
         facility_walk_m: facility type -> per-firm walk to the nearest open facility (m).
         social_walk_m: per-firm walk to the nearest social space (m; inf if none).
         notes: explanations of failures beyond single checks.
+        transit_walk_m: per-firm walk to the nearest open or existing transit stop (m; inf if
+            none); ``None`` without ``transit``.
     """
 
     passed: bool
@@ -93,6 +96,7 @@ class Verification:
     facility_walk_m: dict[str, np.ndarray] = field(default_factory=dict)
     social_walk_m: np.ndarray | None = None
     notes: list[str] = field(default_factory=list)
+    transit_walk_m: np.ndarray | None = None
 
 
 # ----------------------------------------------------------------------------- the graph
@@ -103,16 +107,20 @@ class PlainGraph:
     """The verifier's own walking graph.
 
     Attributes:
-        csr: symmetric edge lengths (m) between nodes, without the new crossings.
+        csr: symmetric edge lengths (m) between nodes, the new crossings included (no cap).
         access: key (``firm:<id>``, a candidate site key, ``existing:...``) -> its nodes.
+        xy: node coordinates (m).
         new_edges: the chosen new crossings as (node, node, length m).
         max_new: most new crossings one walk may use (``None``: no limit).
+        base_csr: ``csr`` without the new crossings (``None``: none were built).
     """
 
     csr: sp.csr_matrix
     access: dict[str, tuple[int, ...]]
+    xy: np.ndarray = field(default_factory=lambda: np.zeros((0, 2)))
     new_edges: tuple[tuple[int, int, float], ...] = ()
     max_new: int | None = None
+    base_csr: sp.csr_matrix | None = None
 
     def walk_graph(self) -> tuple[sp.csr_matrix, int]:
         """The graph the walks run on and its number of layers.
@@ -122,16 +130,15 @@ class PlainGraph:
         ``l * n + i``, each new crossing a directed edge from layer ``l`` to layer ``l + 1``
         both ways over it: a walk reaching a node in layer ``l`` has used ``l`` new crossings.
         """
-        n = self.csr.shape[0]
-        if not self.new_edges:
+        if self.base_csr is None or self.max_new is None or self.max_new >= len(self.new_edges):
             return self.csr, 1
+        base = self.base_csr
+        n = base.shape[0]
         u = np.array([e[0] for e in self.new_edges], dtype=np.int64)
         v = np.array([e[1] for e in self.new_edges], dtype=np.int64)
         w = np.array([e[2] for e in self.new_edges], dtype=float)
-        if self.max_new is None or self.max_new >= len(self.new_edges):
-            return _with_edges(self.csr, u, v, w), 1
         layers = self.max_new + 1
-        blocks = sp.block_diag([self.csr] * layers, format="csr")
+        blocks = sp.block_diag([base] * layers, format="csr")
         rows, cols, vals = [], [], []
         for layer in range(self.max_new):
             lo, hi = layer * n, (layer + 1) * n
@@ -362,7 +369,12 @@ def build_plain_graph(scenario: Scenario, points: dict[str, Sequence[Point]], cr
             logger.warning("verification graph: chosen crossing %s reaches no walkable ground at an end", c.id)
         else:
             new_edges.append(edge)
-    return PlainGraph(b.csr(), access, tuple(new_edges), max_new)
+    base = b.csr()
+    xy = np.asarray(b.xy, dtype=float).reshape(-1, 2)
+    if not new_edges:
+        return PlainGraph(base, access, xy, (), max_new)
+    u, v, w = (np.array([e[i] for e in new_edges]) for i in range(3))
+    return PlainGraph(_with_edges(base, u, v, w), access, xy, tuple(new_edges), max_new, base)
 
 
 def walk_lengths_m(graph: PlainGraph, origins: Sequence[str], targets: Sequence[str]) -> np.ndarray:
@@ -520,6 +532,59 @@ def _access_objective(ctx: ProblemContext, problem: Problem, fac_walk: dict[str,
     return total
 
 
+def _check_transit(checks: _Checks, sc: Scenario, opened: list) -> None:
+    """New stops: their count, spacing, alignment (one, when alternatives) and no-platform zones."""
+    tr = sc.transit
+    if tr is None:
+        return
+    checks.add("count", tr.count.min <= len(opened) <= tr.count.max,
+               f"{len(opened)} new stops within [{tr.count.min}, {tr.count.max}]")
+    _check_spacing(checks, opened, tr.min_spacing_m)
+    lines = {t.id: t.line for t in sc.transit_lines}
+    if tr.alternatives:
+        used = sorted({s.type for s in opened})
+        checks.add("one alignment", len(used) <= 1, f"new stops on {len(used)} alignment(s): {', '.join(used) or 'none'}")
+    for s in opened:
+        line = lines.get(s.type)
+        checks.add("on alignment", line is not None and line.distance(s.point) <= 1e-6, f"{s.key} on alignment {s.type}")
+        checks.add("no-platform", not any(z.intersects(s.point) for z in tr.no_platform), f"{s.key} outside no-platform zones")
+
+
+def _check_transit_coverage(checks: _Checks, sc: Scenario, problem: Problem, chosen: set[int], walk_m: np.ndarray | None) -> None:
+    """With ``max_coverage``: the firms the model counts as covered (penalties lifted by an open
+    option) are exactly those within the catchment walk of a stop on this graph."""
+    tr = sc.transit
+    if tr is None or walk_m is None or tr.objective != "max_coverage":
+        return
+    prefix = "uncovered_by_stop:"
+    open_opts = problem.open_options(chosen)
+    model_out = {p.key[len(prefix):] for p in problem.penalties
+                 if p.key.startswith(prefix) and not any(o in open_opts for o in p.options)}
+    out = {f.id for i, f in enumerate(sc.site.firms) if not walk_m[i] <= tr.catchment_m + 1e-6}
+    staff = sum(f.employees for f in sc.site.firms if f.id not in out)
+    checks.add("transit coverage", model_out == out,
+               f"{staff:,} staff within {tr.catchment_m:g} m walk of a stop; firms outside: verifier {sorted(out)}, "
+               f"model {sorted(model_out)}")
+
+
+def _transit_objective(sc: Scenario, problem: Problem, walk_m: np.ndarray | None) -> int:
+    """The transit term in the model's integer units: staff left outside every catchment
+    (``max_coverage``), or the staff-weighted walk to the nearest stop."""
+    tr = sc.transit
+    if tr is None or walk_m is None:
+        return 0
+    total = 0
+    for i, f in enumerate(sc.site.firms):
+        if tr.objective == "max_coverage":
+            if not walk_m[i] <= tr.catchment_m + 1e-6:
+                total += int(round(f.employees * problem.length_scale_per_m * problem.weight_scale["all"]))
+        else:
+            weight = f.employees * (1.0 if tr.objective == "min_mean_walk" else tr.weight)
+            if weight > 0:
+                total += _term(weight, walk_m[i], problem, sc.demand.unreachable_penalty_m)
+    return total
+
+
 def _check_directness(checks: _Checks, sc: Scenario, points: dict[str, Sequence[Point]], keys: list[str],
                       pair_m: np.ndarray) -> None:
     index = {f.id: i for i, f in enumerate(sc.site.firms)}
@@ -545,6 +610,11 @@ def _points(ctx: ProblemContext) -> dict[str, Sequence[Point]]:
     if sc.social_spaces is not None:
         for k, key in enumerate(ctx.existing_social_keys):
             pts[key] = (sc.social_spaces.existing[k],)
+    for s in ctx.stop_sites:
+        pts[s.key] = (s.point,)
+    for line in sc.transit_lines:
+        for stop in line.stops:
+            pts[f"existing:stop:{stop.id}"] = (stop.point,)
     return pts
 
 
@@ -556,6 +626,14 @@ def _open_space_segments(ctx: ProblemContext) -> np.ndarray | None:
     is_path = np.asarray(net.edge_kind) == 0
     xy = np.asarray(net.coords)
     return np.stack([xy[np.asarray(net.edge_u)[is_path]], xy[np.asarray(net.edge_v)[is_path]]], axis=1)
+
+
+def layout_graph(ctx: ProblemContext, chosen: Sequence[int]) -> PlainGraph:
+    """The verifier's walking graph with the new crossings among ``chosen`` (decision ids) built;
+    every firm, candidate site and stop joined (keys as in the problem)."""
+    chosen_set = set(chosen)
+    crossings = [ctx.network.candidates[c] for c, d in ctx.crossing_decision.items() if d in chosen_set]
+    return build_plain_graph(ctx.scenario, _points(ctx), crossings, _open_space_segments(ctx))
 
 
 def verify(problem: Problem, ctx: ProblemContext, chosen: tuple[int, ...], reported_objective: float | None,
@@ -580,6 +658,7 @@ def verify(problem: Problem, ctx: ProblemContext, chosen: tuple[int, ...], repor
     new_crossings = [ctx.network.candidates[c] for c, d in ctx.crossing_decision.items() if d in chosen_set]
     fac_open = [s for s in ctx.facility_sites if by_key.get(s.key) in chosen_set]
     soc_open = [s for s in ctx.social_sites if by_key.get(s.key) in chosen_set]
+    stops_open = [s for s in ctx.stop_sites if by_key.get(s.key) in chosen_set]
 
     capital = sum(problem.decisions[i].cost_gbp for i in chosen)
     checks.add("budget", capital <= sc.budget_gbp + 1e-6, f"capital cost £{capital:,.0f} within budget £{sc.budget_gbp:,.0f}")
@@ -587,6 +666,7 @@ def verify(problem: Problem, ctx: ProblemContext, chosen: tuple[int, ...], repor
     _check_facilities(checks, sc, fac_open, blocked)
     _check_social(checks, sc, soc_open, blocked)
     _check_overlaps(checks, fac_open + soc_open)
+    _check_transit(checks, sc, stops_open)
 
     points = _points(ctx)
     graph = build_plain_graph(sc, points, new_crossings, _open_space_segments(ctx),
@@ -597,7 +677,13 @@ def verify(problem: Problem, ctx: ProblemContext, chosen: tuple[int, ...], repor
     if sc.social_spaces is not None:
         targets = [s.key for s in soc_open] + list(ctx.existing_social_keys)
         social_m = walk_lengths_m(graph, ctx.firm_keys, targets).min(axis=1) if targets else np.full(len(ctx.firm_keys), np.inf)
-    objective = _pair_objective(ctx, problem, pair_m) + _access_objective(ctx, problem, fac_walk, social_m, checks)
+    transit_m = None
+    if sc.transit is not None:
+        targets = [s.key for s in stops_open] + [f"existing:stop:{t.id}" for line in sc.transit_lines for t in line.stops]
+        transit_m = walk_lengths_m(graph, ctx.firm_keys, targets).min(axis=1) if targets else np.full(len(ctx.firm_keys), np.inf)
+    objective = (_pair_objective(ctx, problem, pair_m) + _access_objective(ctx, problem, fac_walk, social_m, checks)
+                 + _transit_objective(sc, problem, transit_m))
+    _check_transit_coverage(checks, sc, problem, chosen_set, transit_m)
     _check_directness(checks, sc, points, list(ctx.firm_keys), pair_m)
 
     notes: list[str] = []
@@ -613,4 +699,4 @@ def verify(problem: Problem, ctx: ProblemContext, chosen: tuple[int, ...], repor
     failures = checks.failures + notes
     if failures and raise_on_failure:
         raise VerificationError("the optimised layout failed independent verification", failures)
-    return Verification(not failures, float(objective), checks.items, pair_m, fac_walk, social_m, notes)
+    return Verification(not failures, float(objective), checks.items, pair_m, fac_walk, social_m, notes, transit_m)

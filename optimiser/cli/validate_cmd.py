@@ -95,9 +95,9 @@ def command(ctx: click.Context, files: tuple[str, ...], as_json: bool, strict: b
     seen: set[Problem | SiteWarning] = set()
     internal = False
     for path in files:
-        given = str(resolve_input(path))
+        given = resolve_input(path)
         try:
-            r = check_file(given)
+            r = check_file(given, name=path)
         except Exception as exc:  # noqa: BLE001 - a bug: logged (traceback with --debug), exit 1 after the other files
             report_internal_error(exc, current_settings(ctx), f"{path}: internal error while validating", "the file")
             internal = True
@@ -117,7 +117,7 @@ def command(ctx: click.Context, files: tuple[str, ...], as_json: bool, strict: b
                 click.echo(str(w))
             summary = _summary(r) if r.ok else None
             if summary is not None:
-                click.echo(f"{given}: ok ({summary})")
+                click.echo(f"{path}: ok ({summary})")
     if as_json:
         click.echo(json.dumps(_json_entries(all_problems, all_warnings), indent=2))
     elif all_warnings:

@@ -42,6 +42,7 @@ from optimiser.inputs.kinds import wrong_kind
 from optimiser.inputs.locate import default_scenario_path, display_path, resolve_site_ref
 from optimiser.inputs.messages import name_list, pydantic_problems, unknown_reference
 from optimiser.inputs.site import read_site
+from optimiser.inputs.transit import objective_weights, transit_problems, transit_spec
 
 logger = logging.getLogger(__name__)
 
@@ -219,7 +220,8 @@ def _reference_problems(data: dict[str, Any], refs: SiteRefs, site: Site | None,
     """Every reference from the raw scenario into its site (firms, sectors, barriers, layers);
     ``site`` is ``None`` when the site has problems (checks needing its geometry are skipped)."""
     return (_layer_problems(data, refs, file) + _demand_problems(data, refs, file) + _directness_problems(data, refs, site, file)
-            + _crossing_problems(data, refs, file) + _facility_problems(data, file))
+            + _crossing_problems(data, refs, file) + _facility_problems(data, file)
+            + (transit_problems(data, site, file) if site is not None else []))
 
 
 # ------------------------------------------------------------------ building the scenario, by section
@@ -274,6 +276,7 @@ def _build(parsed: S.ScenarioFile, site: Site, site_ref: str, file: str, path: P
     facilities = _facilities(parsed, geo)
     social = _social_spaces(parsed, geo)
     crossings = _crossing_spec(parsed, site, geo, problems)
+    transit = transit_spec(parsed, geo)
     problems.extend(geo.problems)
     if problems:
         return None, problems
@@ -289,7 +292,7 @@ def _build(parsed: S.ScenarioFile, site: Site, site_ref: str, file: str, path: P
         crossings=crossings,
         demand=DemandSpec(d.rule, {k: dict(v) for k, v in d.sector_affinity.items()},
                           tuple((p.a, p.b, p.weight) for p in d.pairs), d.unreachable_penalty_m),
-        objective=ObjectiveWeights(o.firm_pairs, o.facility_access, o.social_access),
+        objective=objective_weights(ObjectiveWeights(o.firm_pairs, o.facility_access, o.social_access), transit),
         directness=tuple(DirectnessTarget(x.a, x.b, x.max_ratio) for x in parsed.directness),
         solver=SolveOptions(backend=sv.backend, time_limit_s=sv.time_limit_s, seed=sv.seed, workers=sv.workers,
                             length_scale_per_m=sv.length_scale_per_m),
@@ -297,6 +300,7 @@ def _build(parsed: S.ScenarioFile, site: Site, site_ref: str, file: str, path: P
         description=parsed.description,
         path=path,
         checks=SanityChecks(max_connector_m=parsed.checks.max_connector_m),
+        transit=transit,
     )
     return scenario, []
 

@@ -47,6 +47,9 @@ from optimiser.inputs.domain import (
     Site,
     SocialSpaceSpec,
     SolveOptions,
+    TransitLine,
+    TransitObjective,
+    TransitSpec,
 )
 
 logger = logging.getLogger(__name__)
@@ -214,6 +217,26 @@ class CrossingRuleIn(_Strict):
     types: Annotated[list[NewCrossingType], Field(min_length=1)]
 
 
+class TransitStopIn(_Strict):
+    """An existing stop on a transit line."""
+
+    id: Id
+    name: str = ""
+    location: PointLike
+    provenance: Source | None = None
+
+
+class TransitLineIn(_Strict):
+    """A proposed transit alignment (tram, BRT ...); new stops may go along it (scenario ``transit``)."""
+
+    id: Id
+    name: str = ""
+    mode: str = TransitLine.mode
+    geometry: LineStringGeom
+    stops: list[TransitStopIn] = Field(default_factory=list, description="Stops already there.")
+    provenance: Source | None = None
+
+
 class SiteFile(_Strict):
     """A site: geometry and facts (``placemaking-site/1``)."""
 
@@ -233,6 +256,9 @@ class SiteFile(_Strict):
     crossings: list[CrossingIn] = Field(default_factory=list)
     exclusion_zones: list[ExclusionIn] = Field(default_factory=list)
     crossing_rules: list[CrossingRuleIn] = Field(default_factory=list)
+    transit: list[TransitLineIn] = Field(
+        default_factory=list, description="Proposed transit alignments (several: alternatives)."
+    )
 
 
 # ---------------------------------------------------------------- scenario file
@@ -324,6 +350,23 @@ class CrossingsIn(_Strict):
     ] = CrossingSpec.max_route_crossings
 
 
+class TransitIn(_Strict):
+    """New stops along the site's transit alignments, chosen jointly with crossings."""
+
+    count: CountLike = Field(description="How many new stops: an integer or {min, max}.")
+    cost_gbp: Money = Field(description="Capital cost of one stop.")
+    catchment_m: Metres = Field(TransitSpec.catchment_m, description="Walk within which staff count as covered (400, 800).")
+    objective: TransitObjective = Field(
+        TransitSpec.objective, description="max_coverage, min_mean_walk (the whole objective) or weighted (beside the others)."
+    )
+    weight: NonNegFloat = Field(TransitSpec.weight, description="With weighted: multiplier of the staff-weighted walk to a stop.")
+    min_spacing_m: NonNegFloat = TransitSpec.min_spacing_m
+    candidate_spacing_m: PositiveFloat = TransitSpec.candidate_spacing_m
+    no_platform: list[PolygonGeom] = Field(default_factory=list, description="Areas where no platform may go.")
+    lines: list[Id] | None = Field(None, description="Ids of the site's alignments to use; null: all.")
+    alternatives: bool = Field(TransitSpec.alternatives, description="New stops all go on one of the alignments.")
+
+
 class PairWeightIn(_Strict):
     """An explicit firm-to-firm interaction weight."""
 
@@ -395,6 +438,7 @@ class ScenarioFile(_Strict):
     directness: list[DirectnessIn] = Field(default_factory=list)
     solver: SolverIn = Field(default_factory=SolverIn)
     checks: ChecksIn = Field(default_factory=ChecksIn)
+    transit: TransitIn | None = None
 
 
 def json_schema() -> dict[str, Any]:

@@ -20,6 +20,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from optimiser.present.transit_record import TransitMetrics
 from optimiser.present.warning_records import WarningRecord
 from optimiser.solve.result import Status
 
@@ -50,6 +51,8 @@ class SiteRef(_Record):
     illustrative: bool = False
     crs: str = "EPSG:27700"
     path: str | None = None
+    source_crs: str | None = None
+    """The CRS of the site file's coordinates (reports give coordinates in it); None: ``crs``."""
 
 
 class FacilityAccess(_Record):
@@ -94,7 +97,8 @@ class Coverage(_Record):
 
 
 class CostMetrics(_Record):
-    """Capital cost of what was built against the budget, by kind (pounds)."""
+    """Capital cost of what was built against the budget, by kind (pounds); ``capital`` also
+    holds new transit stops (``transit.capital_gbp``)."""
 
     capital: float = 0.0
     budget: float | None = None
@@ -229,6 +233,7 @@ class RunMetrics(_Record):
     verification: VerificationMetrics = Field(default_factory=VerificationMetrics)
     timings: dict[str, float] = Field(default_factory=dict)
     model: dict[str, Any] = Field(default_factory=dict)
+    transit: TransitMetrics | None = None
     objective_mean_m: float | None = None
     """The objective as a weighted mean walk (m): objective / (length scale x total weight),
     every term counted (firm pairs, facility access, social access, coverage penalty)."""
@@ -249,8 +254,9 @@ class RunMetrics(_Record):
 
     def to_json_dict(self) -> dict[str, Any]:
         """The JSON form written to ``metrics.json`` (non-finite numbers as ``null``; no
-        ``warnings`` key when there are none)."""
-        return _finite(self.model_dump(mode="python", exclude=None if self.warnings else {"warnings"}))
+        ``warnings`` key when there are none, no ``transit`` key without transit)."""
+        omit = ({"warnings"} if not self.warnings else set()) | ({"transit"} if self.transit is None else set())
+        return _finite(self.model_dump(mode="python", exclude=omit or None))
 
     @classmethod
     def from_json_dict(cls, data: Any) -> RunMetrics:
