@@ -56,6 +56,8 @@ from optimiser.present.transit import transit_metrics
 from optimiser.present.transit_record import TransitMetrics
 from optimiser.present.warning_records import WarningRecord
 from optimiser.runclock import RunClock, active
+from optimiser.solve import interrupt
+from optimiser.solve.cpsat_model import WALL_CLOCK_SAFETY_FACTOR
 from optimiser.solve.result import SolveResult, Status
 from optimiser.solve.robust import RobustResult, alternatives, solve_futures
 from optimiser.solve.strategy import solve
@@ -147,11 +149,13 @@ def prepare(scenario: Scenario, weight_scale: WeightScale | None = None, clock: 
         timings["candidates_seconds"] = time.perf_counter() - t
         progress.phase("candidates", f"{len(cand.facility_sites)} facility and {len(cand.social_sites)} social-space "
                        f"sites, {len(cand.crossings)} crossings", t)
+        interrupt.check("building the candidates")
         clock.enter("network")
         t = time.perf_counter()
         net = build_walk_network(scenario.site, scenario.active_barriers, points=cand.points,
                                  candidate_crossings=cand.crossings)
         timings["network_seconds"] = time.perf_counter() - t
+        interrupt.check("building the walking network")
         progress.phase("walk network", f"{net.n_nodes:,} nodes, {net.n_edges:,} edges", t)
         clock.enter("build")
         t = time.perf_counter()
@@ -346,6 +350,7 @@ def summarise(prep: Prepared, res: SolveResult, ver: Verification | None, baseli
             checks=[CheckRecord(name=c.name, passed=c.passed, detail=c.detail) for c in ver.checks] if ver is not None else [],
         ),
         timings={k: round(v, 3) for k, v in prep.timings.items()},
+        stopped_by=res.stopped_by,
         model={**info, "length_scale_per_m": problem.length_scale_per_m, "weight_scale": problem.weight_scale["all"],
                "network_nodes": prep.network.n_nodes, "network_edges": prep.network.n_edges,
                "facility_candidates": len(prep.facility_sites), "social_candidates": len(prep.social_sites),
@@ -391,7 +396,7 @@ def _solve_and_verify(prep: Prepared, opts: SolveOptions, clock: RunClock) -> tu
     deterministic budget still derives from the whole time limit, so the answer does not depend
     on how long the earlier phases took."""
     clock.enter("solve")
-    limit_s = min(opts.time_limit_s, clock.solver_limit_s(reserve_s=2.0 * prep.timings.get("network_seconds", 0.0) + 0.1))
+    limit_s = clock.solver_limit_s(reserve_s=2.0 * prep.timings.get("network_seconds", 0.0) + 0.1)
     scale = prep.problem.length_scale_per_m * prep.problem.weight_scale["all"]
     with progress.solving(scale, f"solve: {opts.backend}, time limit {limit_s:g} s, seed {opts.seed}"
                           + (" (CBC runs as a subprocess: only its warm start and final answer are shown)"
@@ -400,6 +405,7 @@ def _solve_and_verify(prep: Prepared, opts: SolveOptions, clock: RunClock) -> tu
     progress.note(f"solve: {res.status}, {res.solve_seconds:.2f} s"
                   + (f", objective {res.objective / scale:,.0f} weighted m" if res.objective is not None else "")
                   + (f", gap {100 * res.gap:.2f}%" if res.gap is not None else ""))
+    interrupt.check("the solve")  # an interrupted solve's result is never written
     prep.timings["solve_seconds"] = res.solve_seconds
     prep.timings["solver_time_limit_seconds"] = limit_s
     logger.info("solved: %s, objective %s, gap %s, %.2f s", res.status, res.objective, res.gap, res.solve_seconds)
@@ -417,6 +423,7 @@ def _solve_and_verify(prep: Prepared, opts: SolveOptions, clock: RunClock) -> tu
     prep.timings["verify_seconds"] = time.perf_counter() - t
     progress.phase("verify", "passed" if ver is not None and ver.passed else
                    ("FAILED" if ver is not None else "baseline only (no layout)"), t)
+    interrupt.check("verification")
     return res, ver, baseline, failure
 
 
@@ -477,6 +484,9 @@ def run_scenario(
 
     Raises:
         InputError: invalid scenario or site, or (``strict``) a sanity warning (nothing written).
+        Interrupted: SIGINT / SIGTERM arrived (with the handlers of
+            :func:`optimiser.solve.interrupt.handle_signals` installed) before the outputs
+            were moved into place: nothing is written.
         OutputExistsError: ``out_dir`` is not empty and ``overwrite`` is False, or cannot be
             written; OutputBusyError: another run is writing it.
         ModelTooLargeError: the model would not fit in memory or be built in time (nothing written).
@@ -488,20 +498,24 @@ def run_scenario(
     sc = scenario if isinstance(scenario, Scenario) else read_scenario(scenario)
     progress.phase("read", f"scenario {sc.id} on site {sc.site.id}", t_all)
     opts = (options or sc.solver).replace(backend=backend, time_limit_s=time_limit_s, seed=seed, workers=workers)
-    clock = RunClock(opts.time_limit_s, start=t_all)
+    # the whole run's wall-clock safety net, as the solver's (its work budget comes from the limit)
+    clock = RunClock(opts.time_limit_s * WALL_CLOCK_SAFETY_FACTOR, start=t_all)
     logger.info("scenario %s on site %s: %s, time limit %.1f s, seed %d", sc.id, sc.site.id, opts.backend,
                 opts.time_limit_s, opts.seed)
     with StagedDir(out_dir, overwrite) if out_dir is not None else contextlib.nullcontext() as stage:
         size = check_model_size(sc, opts.time_limit_s)
+        interrupt.check("reading the inputs")
         if sc.futures:
             return run_futures(sc, stage.out if stage is not None else None, opts, render=render, started=t_all,
                                stage=stage)
         prep = prepare(sc, clock=clock)
+        interrupt.check("building the network and the model")
         if strict and prep.warnings:
             raise ValidationError([w.as_problem() for w in prep.warnings])
         res, ver, baseline, failure = _solve_and_verify(prep, opts, clock)
         metrics = _attribute_and_summarise(prep, res, ver, baseline)
         metrics.transit = _transit(prep, res, ver, baseline, opts) if sc.transit is not None else None
+        interrupt.check("the attribution and transit")  # the last safe point: nothing is in place yet
         metrics.run_id = stage.run_id if stage is not None else new_run_id()
         metrics.model["size_estimate"] = size.as_dict()
         if res.status in (Status.FEASIBLE, Status.UNKNOWN):
@@ -572,6 +586,7 @@ def run_futures(sc: Scenario, out: Path | None, opts: SolveOptions, *, render: b
     progress.note(f"futures: {', '.join(joint.names)}; each solved alone, then one plan by {sc.robust} "
                   f"({opts.backend}, time limit {opts.time_limit_s:g} s per solve)")
     rr = solve_futures(joint, opts)
+    interrupt.check("the solve")  # an interrupted solve's result is never written
     progress.note(f"solve: {rr.status}, {rr.solve_seconds:.2f} s; {rr.message}")
     ref = _reference_future(joint, rr.plan)
     prep = preps[ref]

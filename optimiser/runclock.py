@@ -63,7 +63,7 @@ class RunClock:
         """Raise :class:`TimeLimitError` naming the phase when the limit has passed."""
         if self.remaining_s() <= 0.0:
             raise TimeLimitError(
-                f"the time limit of {self.limit_s:g} s ran out while {PHASES.get(self.phase, self.phase)} "
+                f"the run's wall-clock limit of {self.limit_s:g} s ran out while {PHASES.get(self.phase, self.phase)} "
                 f"(after {self.elapsed_s():.1f} s; phase '{self.phase}'); raise --time-limit (or solver.time_limit_s), "
                 "or make the model smaller (coarser candidate_spacing_m or crossings.spacing_m)", self.phase)
 

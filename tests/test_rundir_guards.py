@@ -355,7 +355,7 @@ def test_time_limit_covers_the_build_and_names_the_phase(monkeypatch):
     scenario = make_district(300, 40, 40)  # about 5 s to build on an idle 2-core machine
     t = time.perf_counter()
     with pytest.raises(TimeLimitError) as err:
-        pipeline.run_scenario(scenario, time_limit_s=1.0)
+        pipeline.run_scenario(scenario, time_limit_s=0.4)  # a wall-clock net of 1.2 s
     assert err.value.phase in ("candidates", "network", "build")  # where depends on the machine's load
     assert f"phase '{err.value.phase}'" in str(err.value) and "ran out while" in str(err.value)
     assert time.perf_counter() - t < 15
@@ -377,7 +377,7 @@ def test_solver_gets_what_is_left(tmp_path):
     r = CliRunner().invoke(cli, ["run", str(path), "--out", str(tmp_path / "out"), "--no-render", "--time-limit", "30"])
     assert r.exit_code == 0, r.output
     m = json.loads((tmp_path / "out" / "metrics.json").read_text())
-    assert 20 < m["timings"]["solver_time_limit_seconds"] < 30
+    assert 75 < m["timings"]["solver_time_limit_seconds"] < 90  # what is left of the 3 x 30 s net
     assert m["stopped_in"] is None and m["model"]["size_estimate"]["candidate_crossings"] >= 1
 
 
