@@ -17,6 +17,8 @@ from typing import Any
 from optimiser.batch.keys import canonical_json
 from optimiser.batch.records import is_solved
 from optimiser.batch.spec import BatchItem
+from optimiser.inputs.currency import currency_prefix, currency_unit
+from optimiser.inputs.money_fields import scenario_currency
 
 logger = logging.getLogger(__name__)
 
@@ -25,7 +27,7 @@ METRIC_COLUMNS = ["objective", "gap", "walk.baseline_weighted_mean_m", "walk.opt
 """The record metrics results.csv shows, after the swept columns and the status."""
 
 PARETO_COLUMNS = ["status", "cost.capital", "walk.optimised_weighted_mean_m", "walk.baseline_weighted_mean_m",
-                  "walk.reduction_pct", "gap", "dominated", "walk_saved_per_million_gbp"]
+                  "walk.reduction_pct", "gap", "dominated", "walk_saved_per_million", "currency"]
 """pareto.csv's columns after the key, the name and the swept columns."""
 
 
@@ -116,14 +118,14 @@ class FrontPoint:
 
     Attributes:
         name, key: the item's.
-        cost_gbp: capital cost (pounds); walk_m: optimised weighted mean walk (metres).
-        rate: metres of walking saved per extra £1m against the previous front point
+        cost: capital cost (the batch's currency); walk_m: optimised weighted mean walk (metres).
+        rate: metres of walking saved per extra million of the currency against the previous front point
             (``None`` for the first, or at the same cost).
     """
 
     name: str
     key: str
-    cost_gbp: float
+    cost: float
     walk_m: float
     rate: float | None
 
@@ -154,7 +156,8 @@ def pareto_table(items: Sequence[BatchItem], records: Mapping[str, Mapping[str, 
         columns: the swept columns.
 
     Returns:
-        The header, the rows (``dominated`` and ``walk_saved_per_million_gbp`` computed) and
+        The header, the rows (``dominated`` and ``walk_saved_per_million`` computed, and the
+        item's ``currency``) and
         the front's points, cheapest first.
     """
     solved = _solved_points(items, records)
@@ -176,7 +179,7 @@ def pareto_table(items: Sequence[BatchItem], records: Mapping[str, Mapping[str, 
             front.append(FrontPoint(it.name, it.key, c, w, rate))
         rows.append([it.key[:12], it.name, *(it.overrides.get(k) for k in columns), rec["status"], c, w,
                      m.get("walk.baseline_weighted_mean_m"), m.get("walk.reduction_pct"), m.get("gap"), dom[i],
-                     round(rate, 3) if rate is not None else None])
+                     round(rate, 3) if rate is not None else None, scenario_currency(it.scenario)])
     return header, rows, front
 
 
@@ -192,21 +195,27 @@ def _atomic_savefig(fig: Any, path: Path) -> None:
         raise
 
 
-def _draw_front(ax: Any, front: Sequence[FrontPoint], rows: Sequence[Sequence[Any]]) -> None:
+def batch_currency(items: Sequence[BatchItem]) -> str | None:
+    """The one currency of a batch's items (None when an override mixes currencies)."""
+    found = {scenario_currency(it.scenario) for it in items}
+    return found.pop() if len(found) == 1 else None
+
+
+def _draw_front(ax: Any, front: Sequence[FrontPoint], rows: Sequence[Sequence[Any]], currency: str | None) -> None:
     """The front as a step line with labels, and the no-intervention walk if there is one."""
-    xs = [p.cost_gbp / 1e6 for p in front]
+    xs = [p.cost / 1e6 for p in front]
     ys = [p.walk_m for p in front]
     ax.step(xs, ys, where="post", color="#1f6f8b", lw=2, zorder=3, label="Pareto front")
     ax.scatter(xs, ys, s=46, color="#1f6f8b", edgecolor="white", zorder=4)
     last = None
     for k, p in enumerate(front):
-        if last is not None and (p.cost_gbp, p.walk_m) == last:
+        if last is not None and (p.cost, p.walk_m) == last:
             continue
-        last = (p.cost_gbp, p.walk_m)
+        last = (p.cost, p.walk_m)
         text = p.name if len(p.name) <= 44 else p.name[:42] + "…"
         if p.rate is not None:
-            text += f"\n{p.rate:,.0f} m per £1m"
-        ax.annotate(text, (p.cost_gbp / 1e6, p.walk_m), xytext=(6, 6 if k % 2 == 0 else -18),
+            text += f"\n{p.rate:,.0f} m per {currency_prefix(currency or '')}1m"
+        ax.annotate(text, (p.cost / 1e6, p.walk_m), xytext=(6, 6 if k % 2 == 0 else -18),
                     textcoords="offset points", fontsize=7.5, color="#12435a")
     baselines = sorted({r[5] for r in rows if r[5] is not None})
     if len(baselines) == 1:
@@ -228,6 +237,7 @@ def plot_pareto(path: Path, items: Sequence[BatchItem], records: Mapping[str, Ma
     from matplotlib.figure import Figure  # lazy: matplotlib is slow to import
 
     _, rows, front = pareto_table(items, records, [])
+    currency = batch_currency(items)
     fig = Figure(figsize=(9, 6), layout="constrained")
     ax = fig.subplots()
     solved = [(r[3], r[4], r[8]) for r in rows]  # cost, walk, dominated
@@ -236,14 +246,15 @@ def plot_pareto(path: Path, items: Sequence[BatchItem], records: Mapping[str, Ma
         ax.scatter([c for c, _ in dominated], [w for _, w in dominated],
                    s=28, color="#9aa5b1", alpha=0.8, label="dominated scenario", zorder=2)
     if front:
-        _draw_front(ax, front, rows)
+        _draw_front(ax, front, rows, currency)
     else:
         ax.text(0.5, 0.5, "no solved scenarios yet", ha="center", va="center", transform=ax.transAxes, color="#777")
-    ax.set_xlabel("Capital cost (£m)")
+    ax.set_xlabel(f"Capital cost ({currency_prefix(currency)}m)" if currency else "Capital cost (millions, mixed currencies)")
     ax.set_ylabel("Optimised weighted mean walk between firms (m)")
     n = len(items)
-    distinct = len({(p.cost_gbp, p.walk_m) for p in front})
-    ax.set_title(f"{title}: how much walking each extra pound buys\n{len(solved)} solved of {n} scenarios; "
+    distinct = len({(p.cost, p.walk_m) for p in front})
+    unit = {"£": "pound", "$": "dollar", "€": "euro"}.get(currency_unit(currency), currency) if currency else "unit of money"
+    ax.set_title(f"{title}: how much walking each extra {unit} buys\n{len(solved)} solved of {n} scenarios; "
                  f"{distinct} distinct point{'s' if distinct != 1 else ''} on the cost-walk Pareto front", fontsize=10)
     ax.grid(True, color="#e5e5e5", lw=0.6)
     ax.margins(x=0.1, y=0.08)

@@ -70,7 +70,8 @@ def command(scenario: Path, out_dir: Path, overwrite: bool) -> None:
     out_dir.mkdir(parents=True, exist_ok=True)
     write_geojson(out_dir / "network.geojson", edge_features(net, kinds=("path", "connector", "crossing")), site.crs)
     write_geojson(out_dir / "connectors.geojson", edge_features(net, kinds=("connector",)), site.crs)
-    write_geojson(out_dir / "candidate_crossings.geojson", crossing_features(net.candidates, kind="candidate"), site.crs)
+    write_geojson(out_dir / "candidate_crossings.geojson",
+                  crossing_features(net.candidates, kind="candidate", currency=sc.currency), site.crs)
     logger.info("network of %s written to %s", site.id, out_dir)
 
     summary = {"scenario": sc.id, "site": site.id, **network_summary(net)}

@@ -20,6 +20,7 @@ import click
 from optimiser.cli.logging_setup import current_settings, report_internal_error
 from optimiser.errors import ExitCode, InputError, Problem
 from optimiser.inputs import load_mapping, read_scenario, read_site, validate_files
+from optimiser.inputs.currency import money_text
 from optimiser.inputs.validate import detect_kind
 
 logger = logging.getLogger(__name__)
@@ -48,7 +49,7 @@ def _scenario_summary(scn: Any) -> str:
     on = ", ".join(b.id for b in scn.active_barriers) or "none"
     return (
         f"scenario {scn.id!r} on site {scn.site.id!r}: {len(scn.site.firms)} firms, "
-        f"budget GBP {scn.budget_gbp:,.0f}, {len(scn.facilities)} facility type(s), "
+        f"budget {money_text(scn.budget, scn.currency)} ({scn.currency}), {len(scn.facilities)} facility type(s), "
         f"social spaces {'yes' if scn.social_spaces is not None else 'no'}, "
         f"{len(scn.crossings.types)} crossing type(s), barriers on: {on}"
     )

@@ -10,7 +10,6 @@ from __future__ import annotations
 import copy
 import logging
 import os
-import re
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +17,7 @@ from pydantic import ValidationError as PydanticValidationError
 
 from optimiser.errors import FileReadError, InputError, Problem, ValidationError
 from optimiser.inputs import schema as S
+from optimiser.inputs.crossing_rules import generated_id_pattern, scenario_rule_problems, type_problems
 from optimiser.inputs.crs import parse_crs
 from optimiser.inputs.domain import (
     CountRange,
@@ -38,13 +38,10 @@ from optimiser.inputs.formats import load_mapping
 from optimiser.inputs.geometry import GeometryReader
 from optimiser.inputs.locate import default_scenario_path, display_path, resolve_site_ref
 from optimiser.inputs.messages import pydantic_problems, unknown_reference
+from optimiser.inputs.money_fields import amount, money_problems
 from optimiser.inputs.site import read_site
 
 logger = logging.getLogger(__name__)
-
-_GENERATED_CROSSING_ID = re.compile(r".+-(fb|sig|up|br)-\d{3}")
-"""Ids the network builder gives generated candidate crossings: ``<barrier>-<fb|sig|up|br>-NNN``."""
-
 
 def _mapping(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
@@ -149,19 +146,20 @@ def _crossing_problems(data: dict[str, Any], site: Site, file: str) -> list[Prob
         if isinstance(b, str) and b not in barrier_ids:
             problems.append(unknown_reference(file, f"crossings.barriers[{i}]", "barrier", b, barrier_ids))
     types = _mapping(cr.get("types"))
+    generated_id = generated_id_pattern(str(t) for t in types)
     site_crossing_ids = {c.id for c in site.crossings}
     for i, e in enumerate(_items(cr.get("explicit"))):
         if not isinstance(e, dict):
             continue
         if isinstance(e.get("barrier"), str) and e["barrier"] not in barrier_ids:
             problems.append(unknown_reference(file, f"crossings.explicit[{i}].barrier", "barrier", e["barrier"], barrier_ids))
-        if isinstance(e.get("id"), str) and (_GENERATED_CROSSING_ID.fullmatch(e["id"]) or e["id"] in site_crossing_ids):
+        if isinstance(e.get("id"), str) and (generated_id.fullmatch(e["id"]) or e["id"] in site_crossing_ids):
             problems.append(Problem(file, f"crossings.explicit[{i}].id",
-                                    f"id {e['id']!r} clashes with a site crossing or the generated ids '<barrier>-<fb|sig|up|br>-NNN'",
+                                    f"id {e['id']!r} clashes with a site crossing or the generated ids '<barrier>-<fb|sig|up|zb|type>-NNN'",
                                     "choose another id, e.g. prefix it with 'x-'"))
         if isinstance(e.get("type"), str) and e["type"] not in types:
             problems.append(Problem(file, f"crossings.explicit[{i}].type", f"crossing type {e['type']!r} has no cost",
-                                    f"add crossings.types.{e['type']} with cost_gbp and penalty_m"))
+                                    f"add crossings.types.{e['type']} with cost and penalty_m"))
     return problems
 
 
@@ -182,7 +180,7 @@ def _facility_problems(data: dict[str, Any], file: str) -> list[Problem]:
 def _reference_problems(data: dict[str, Any], site: Site, file: str) -> list[Problem]:
     """Every reference from the raw scenario into its site (firms, sectors, barriers, layers)."""
     return (_layer_problems(data, site, file) + _demand_problems(data, site, file) + _directness_problems(data, site, file)
-            + _crossing_problems(data, site, file) + _facility_problems(data, file))
+            + _crossing_problems(data, site, file) + _facility_problems(data, file) + scenario_rule_problems(data, site, file))
 
 
 # ------------------------------------------------------------------ building the scenario, by section
@@ -194,7 +192,7 @@ def _count(c: int | S.CountIn) -> CountRange:
 
 def _facilities(parsed: S.ScenarioFile, geo: GeometryReader) -> tuple[FacilitySpec, ...]:
     return tuple(
-        FacilitySpec(f.type, _count(f.count), f.footprint_m2, f.min_spacing_m, f.cost_gbp, f.candidate_spacing_m,
+        FacilitySpec(f.type, _count(f.count), f.footprint_m2, f.min_spacing_m, amount(f), f.candidate_spacing_m,
                      f.access_weight, geo.points(f.existing))
         for f in parsed.facilities
     )
@@ -204,7 +202,7 @@ def _social_spaces(parsed: S.ScenarioFile, geo: GeometryReader) -> SocialSpaceSp
     s = parsed.social_spaces
     if s is None:
         return None
-    return SocialSpaceSpec(_count(s.count), s.cost_gbp, s.footprint_m2, s.noise_buffer_m, s.coverage_radius_m,
+    return SocialSpaceSpec(_count(s.count), amount(s), s.footprint_m2, s.noise_buffer_m, s.coverage_radius_m,
                            s.coverage, s.coverage_weight, s.candidate_spacing_m, s.min_spacing_m,
                            s.building_clearance_m, geo.points(s.existing))
 
@@ -212,7 +210,7 @@ def _social_spaces(parsed: S.ScenarioFile, geo: GeometryReader) -> SocialSpaceSp
 def _crossing_spec(parsed: S.ScenarioFile, site: Site, geo: GeometryReader, problems: list[Problem]) -> CrossingSpec:
     """The crossing spec; an explicit candidate that does not cross its barrier is a problem."""
     c = parsed.crossings
-    types = tuple(CrossingTypeSpec(t, v.cost_gbp, v.penalty_m) for t, v in c.types.items())
+    types = tuple(CrossingTypeSpec(t, amount(v), v.penalty_m, v.at_grade) for t, v in c.types.items())
     cost_of = {t.type: t for t in types}
     explicit = []
     for i, e in enumerate(c.explicit):
@@ -224,7 +222,7 @@ def _crossing_spec(parsed: S.ScenarioFile, site: Site, geo: GeometryReader, prob
                                     f"candidate {e.id!r} does not cross barrier {e.barrier!r}",
                                     "draw it from one side of the barrier to the other"))
         t = cost_of[e.type]
-        explicit.append(Crossing(e.id, e.name or e.id, e.barrier, e.type, line, t.penalty_m, t.cost_gbp, False,
+        explicit.append(Crossing(e.id, e.name or e.id, e.barrier, e.type, line, t.penalty_m, t.cost, False,
                                  Provenance(source=f"scenario {geo.file}")))
     barriers = tuple(c.barriers) if c.barriers is not None else None
     return CrossingSpec(types, c.spacing_m, barriers, tuple(explicit), c.max_route_crossings)
@@ -246,7 +244,7 @@ def _build(parsed: S.ScenarioFile, site: Site, site_ref: str, file: str, path: P
         name=parsed.name or parsed.id,
         site=site,
         site_ref=site_ref,
-        budget_gbp=parsed.budget_gbp,
+        budget=float(parsed.budget if parsed.budget is not None else parsed.budget_gbp or 0.0),
         facilities=facilities,
         social_spaces=social,
         crossings=crossings,
@@ -259,6 +257,7 @@ def _build(parsed: S.ScenarioFile, site: Site, site_ref: str, file: str, path: P
         layers=dict(parsed.layers),
         description=parsed.description,
         path=path,
+        currency=parsed.currency,
     )
     return scenario, []
 
@@ -280,6 +279,7 @@ def check_scenario(data: dict[str, Any], file: str, path: Path | None) -> tuple[
         parsed = S.ScenarioFile.model_validate(data)
     except PydanticValidationError as exc:
         problems.extend(pydantic_problems(exc, S.ScenarioFile, data, file))
+    problems.extend(money_problems(data, file) + type_problems(data, file))
     site, more = _scenario_site(data, file, path)
     problems.extend(more)
     if site is not None:
@@ -318,7 +318,7 @@ def read_scenario(path: str | os.PathLike[str] | None = None, **overrides: Any) 
     Args:
         path: the scenario file; ``None`` reads the embedded AMP-SBP baseline.
         overrides: top-level keys replacing the file's values before validation (used by
-            batch sweeps, e.g. ``budget_gbp=2e6``); nested keys with dots, e.g.
+            batch sweeps, e.g. ``budget=2e6``); nested keys with dots, e.g.
             ``**{"solver.seed": 3}``.
 
     Returns:

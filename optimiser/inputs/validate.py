@@ -28,14 +28,14 @@ def detect_kind(data: dict[str, Any]) -> Literal["site", "scenario"]:
 
     Returns:
         ``"scenario"`` or ``"site"``: from the ``format`` key, else a scenario when the mapping
-        has ``site`` or ``budget_gbp``.
+        has ``site``, ``budget`` or ``budget_gbp``.
     """
     fmt = data.get("format")
     if isinstance(fmt, str) and fmt.startswith(_SCENARIO_FAMILY):
         return "scenario"
     if isinstance(fmt, str) and fmt.startswith(_SITE_FAMILY):
         return "site"
-    return "scenario" if "site" in data or "budget_gbp" in data else "site"
+    return "scenario" if "site" in data or "budget" in data or "budget_gbp" in data else "site"
 
 
 def validate_files(paths: Iterable[str | os.PathLike[str]]) -> list[Problem]:

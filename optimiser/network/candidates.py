@@ -21,7 +21,7 @@ from shapely.geometry import Point, Polygon, box
 from shapely.geometry.base import BaseGeometry
 from shapely.ops import unary_union
 
-from optimiser.inputs.domain import BUILDING_RADIUS_M, FIXED_BUILDING_MARGIN_M, BarrierKind, Crossing, ParcelStatus, Scenario
+from optimiser.inputs.domain import BUILDING_RADIUS_M, FIXED_BUILDING_MARGIN_M, Crossing, ParcelStatus, Scenario
 from optimiser.network.crossings import generate_candidate_crossings
 
 __all__ = [
@@ -65,7 +65,7 @@ class CandidateSite:
     point: Point
     footprint: Polygon
     parcel_id: str
-    cost_gbp: float
+    cost: float
 
 
 def square(center: Point, area_m2: float) -> Polygon:
@@ -115,7 +115,7 @@ def facility_candidates(scenario: Scenario) -> list[CandidateSite]:
             for pt in grid_points(parcel.polygon, spec.candidate_spacing_m):
                 fp = square(pt, spec.footprint_m2)
                 if parcel.polygon.contains(fp) and not blocked.intersects(fp):
-                    out.append(CandidateSite(f"facility:{spec.type}:{k}", "facility", spec.type, pt, fp, parcel.id, spec.cost_gbp))
+                    out.append(CandidateSite(f"facility:{spec.type}:{k}", "facility", spec.type, pt, fp, parcel.id, spec.cost))
                     k += 1
     logger.debug("%d facility candidate sites for %d type(s)", len(out), len(scenario.facilities))
     return out
@@ -128,7 +128,7 @@ def social_candidates(scenario: Scenario) -> list[CandidateSite]:
         return []
     site = scenario.site
     blocked = no_build_area(scenario)
-    noisy = [b.band.buffer(spec.noise_buffer_m) for b in scenario.active_barriers if b.kind == BarrierKind.CARRIAGEWAY]
+    noisy = [b.band.buffer(spec.noise_buffer_m) for b in scenario.active_barriers if b.kind.is_road]
     near_buildings = [
         (f.footprint if f.footprint is not None else f.location.buffer(DEFAULT_BUILDING_RADIUS_M)).buffer(spec.building_clearance_m)
         for f in site.firms
@@ -143,7 +143,7 @@ def social_candidates(scenario: Scenario) -> list[CandidateSite]:
         for pt in grid_points(parcel.polygon, spec.candidate_spacing_m):
             fp = square(pt, spec.footprint_m2)
             if parcel.polygon.contains(fp) and not avoid.intersects(fp):
-                out.append(CandidateSite(f"social:{k}", "social", "social", pt, fp, parcel.id, spec.cost_gbp))
+                out.append(CandidateSite(f"social:{k}", "social", "social", pt, fp, parcel.id, spec.cost))
                 k += 1
     logger.debug("%d social-space candidate sites", len(out))
     return out

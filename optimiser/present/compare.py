@@ -23,7 +23,7 @@ from matplotlib.transforms import Bbox
 
 from optimiser.present.distance import DISTANCE_LABELS, distance_limits, distance_norm, draw_distance_map, firm_change_values
 from optimiser.present.figure import new_figure, save_figure
-from optimiser.present.formatting import as_float, fmt_gbp, fmt_m, fmt_num, fmt_pct, reduction_text
+from optimiser.present.formatting import as_float, fmt_m, fmt_money, fmt_num, fmt_pct, reduction_text
 from optimiser.present.layers import Extent, RunData, default_extent, union_extent
 from optimiser.present.metrics import RunMetrics
 from optimiser.present.plan import draw_plan
@@ -46,6 +46,12 @@ class MetricRow:
     fmt: Callable[[Any], str]
     optional: bool = False
     """Left out when no run has a value (coverage without a coverage target)."""
+    money: bool = False
+    """An amount in the run's currency: written with it, never starred across currencies."""
+
+    def text(self, value: Any, m: RunMetrics) -> str:
+        """The value as the table writes it for run ``m`` (money in ``m``'s currency)."""
+        return fmt_money(value, m.currency) if self.money else self.fmt(value)
 
 
 METRIC_ROWS: tuple[MetricRow, ...] = (
@@ -55,8 +61,8 @@ METRIC_ROWS: tuple[MetricRow, ...] = (
     MetricRow("Mean detour ratio after", lambda m: m.walk.optimised_mean_detour, True, lambda v: fmt_num(v, 3)),
     MetricRow("Coverage share after", lambda m: m.coverage.optimised_share if m.coverage else None, False,
               lambda v: fmt_pct(v, share=True), optional=True),
-    MetricRow("Capital cost", lambda m: m.cost.capital, True, fmt_gbp),
-    MetricRow("Budget", lambda m: m.cost.budget, None, fmt_gbp),
+    MetricRow("Capital cost", lambda m: m.cost.capital, True, fmt_money, money=True),
+    MetricRow("Budget", lambda m: m.cost.budget, None, fmt_money, money=True),
     MetricRow("Optimality gap", lambda m: m.gap, True, lambda v: fmt_pct(v, 2, share=True) if as_float(v) is not None else "–"),
     MetricRow("Status", lambda m: str(m.status), None, lambda v: str(v or "–")),
     MetricRow("Verified", lambda m: m.verification.passed, None, lambda v: "yes" if v is True else ("NO" if v is False else "–")),
@@ -82,7 +88,8 @@ def metric_rows(runs: Sequence[RunData]) -> list[tuple[MetricRow, list[Any], set
         vals = [row.value(r.metrics) for r in runs]
         if row.optional and all(v is None for v in vals):
             continue
-        out.append((row, vals, best_indices(vals, row.lower_is_better)))
+        one_currency = len({r.metrics.currency for r in runs}) == 1
+        out.append((row, vals, best_indices(vals, row.lower_is_better) if one_currency or not row.money else set()))
     return out
 
 
@@ -90,7 +97,7 @@ def _panel_title(run: RunData) -> str:
     m = run.metrics
     gap = as_float(m.gap)
     return (f"{run.name}\nwalk {fmt_num(m.walk.baseline_weighted_mean_m)} → {fmt_m(m.walk.optimised_weighted_mean_m)}"
-            + reduction_text(as_float(m.walk.reduction_pct)) + f" · {fmt_gbp(m.cost.capital)}"
+            + reduction_text(as_float(m.walk.reduction_pct)) + f" · {fmt_money(m.cost.capital, m.currency)}"
             + (f" · gap {gap * 100:.1f}%" if gap is not None else ""))
 
 
@@ -232,7 +239,7 @@ def _figure_table(fig: Figure, grid: _Grid, rows: list[tuple[MetricRow, list[Any
     cell_text: list[list[str]] = []
     bold: list[tuple[int, int]] = []
     for ri, (row, vals, best) in enumerate(rows):
-        cell_text.append([row.label] + [("★ " if j in best else "") + row.fmt(v) for j, v in enumerate(vals)])
+        cell_text.append([row.label] + [("★ " if j in best else "") + row.text(v, runs[j].metrics) for j, v in enumerate(vals)])
         bold.extend((ri + 1, j + 1) for j in best)
     tab = tab_ax.table(cellText=cell_text, colLabels=["Metric (★ best)"] + [r.name for r in runs], loc="upper left",
                        cellLoc="left", colLoc="left", bbox=Bbox.from_bounds(0, 0, 1, 1))
@@ -281,9 +288,9 @@ def _metrics_table(runs: Sequence[RunData]) -> Table:
         for j, v in enumerate(vals):
             sort = as_float(v)
             if j in best:
-                cells.append(Cell(f"★ {row.fmt(v)}", numeric=True, sort=sort, cls="best", wrap="strong"))
+                cells.append(Cell(f"★ {row.text(v, runs[j].metrics)}", numeric=True, sort=sort, cls="best", wrap="strong"))
             else:
-                cells.append(Cell(row.fmt(v), numeric=True, sort=sort))
+                cells.append(Cell(row.text(v, runs[j].metrics), numeric=True, sort=sort))
         table.rows.append(cells)
     return table
 

@@ -24,7 +24,8 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from optimiser import __version__
-from optimiser.present.formatting import as_float, fmt_gbp, fmt_m, fmt_num, fmt_pct, nice_type
+from optimiser.inputs.currency import currency_unit
+from optimiser.present.formatting import as_float, fmt_m, fmt_money, fmt_num, fmt_pct, nice_type
 from optimiser.present.layers import RunData, placement_tags
 from optimiser.present.metrics import RunMetrics
 
@@ -128,7 +129,7 @@ def summary_cards(m: RunMetrics) -> list[Card]:
         Card("Coverage", fmt_pct(cov.optimised_share, share=True) if cov else "–",
              (f"employees within {fmt_num(cov.radius_m)} m of a social space; before "
               f"{fmt_pct(cov.baseline_share, share=True)}") if cov else "no coverage target"),
-        Card("Capital cost", fmt_gbp(cost.capital), f"budget {fmt_gbp(cost.budget)}"),
+        Card("Capital cost", fmt_money(cost.capital, m.currency), f"budget {fmt_money(cost.budget, m.currency)}"),
         Card("Optimality gap", fmt_pct(m.gap, 2, share=True) if as_float(m.gap) is not None else "–",
              f"{m.status}, {fmt_num(m.solve_seconds, 1)} s ({m.backend or '?'})"),
     ]
@@ -156,14 +157,15 @@ def metrics_table(m: RunMetrics) -> Table:
 
 
 def cost_table(m: RunMetrics) -> Table:
-    """Capital cost by kind, the budget and what is left of it (pounds)."""
+    """Capital cost by kind, the budget and what is left of it (in the run's currency)."""
     cost = m.cost
     items: list[tuple[str, float | None]] = [
         ("Crossings", cost.crossings), ("Shared facilities", cost.facilities), ("Social spaces", cost.social_spaces),
         ("Total capital cost", cost.capital), ("Budget", cost.budget)]
     if cost.budget is not None:
         items.append(("Budget unspent", cost.budget - cost.capital))
-    return Table([Header("Cost"), Header("£", True)], [[Cell(k), num_cell(fmt_gbp(v), v)] for k, v in items])
+    return Table([Header("Cost"), Header(currency_unit(m.currency), True)],
+                 [[Cell(k), num_cell(fmt_money(v, m.currency), v)] for k, v in items])
 
 
 def placements_table(m: RunMetrics) -> Table:
@@ -171,16 +173,16 @@ def placements_table(m: RunMetrics) -> Table:
     tags = placement_tags(m)
     pl = m.placements
     rows: list[tuple[str, str, str, str, float, str]] = []
-    rows += [("Shared facility", f.id, nice_type(f.type), f"E {fmt_num(f.x)}, N {fmt_num(f.y)}", f.cost_gbp, "")
+    rows += [("Shared facility", f.id, nice_type(f.type), f"E {fmt_num(f.x)}, N {fmt_num(f.y)}", f.cost, "")
              for f in pl.shared_facilities]
-    rows += [("Social space", s.id, "social space", f"E {fmt_num(s.x)}, N {fmt_num(s.y)}", s.cost_gbp, "")
+    rows += [("Social space", s.id, "social space", f"E {fmt_num(s.x)}, N {fmt_num(s.y)}", s.cost, "")
              for s in pl.social_spaces]
-    rows += [("Crossing", c.id, nice_type(c.type), f"over {c.barrier or '?'}", c.cost_gbp,
+    rows += [("Crossing", c.id, nice_type(c.type), f"over {c.barrier or '?'}", c.cost,
               f"+{fmt_num(c.penalty_m)} m walk penalty") for c in pl.crossings]
     headers = [Header("On plan"), Header("Placement"), Header("Id"), Header("Type"), Header("Location"),
                Header("Cost", True), Header("Note")]
     return Table(headers, [[Cell(tags.get(i, ""), wrap="strong"), Cell(k), Cell(i, wrap="code"), Cell(t), Cell(loc),
-                            num_cell(fmt_gbp(cost), cost), Cell(note)] for k, i, t, loc, cost, note in rows])
+                            num_cell(fmt_money(cost, m.currency), cost), Cell(note)] for k, i, t, loc, cost, note in rows])
 
 
 def _pair_change_m(r: Mapping[str, Any]) -> float | None:
