@@ -19,6 +19,7 @@ from optimiser.batch.records import is_solved
 from optimiser.batch.spec import BatchItem
 from optimiser.inputs.currency import currency_prefix, currency_unit
 from optimiser.inputs.money_fields import scenario_currency
+from optimiser.present.formatting import mpl_text
 
 logger = logging.getLogger(__name__)
 
@@ -215,7 +216,7 @@ def _draw_front(ax: Any, front: Sequence[FrontPoint], rows: Sequence[Sequence[An
         text = p.name if len(p.name) <= 44 else p.name[:42] + "…"
         if p.rate is not None:
             text += f"\n{p.rate:,.0f} m per {currency_prefix(currency or '')}1m"
-        ax.annotate(text, (p.cost / 1e6, p.walk_m), xytext=(6, 6 if k % 2 == 0 else -18),
+        ax.annotate(mpl_text(text), (p.cost / 1e6, p.walk_m), xytext=(6, 6 if k % 2 == 0 else -18),
                     textcoords="offset points", fontsize=7.5, color="#12435a")
     baselines = sorted({r[5] for r in rows if r[5] is not None})
     if len(baselines) == 1:
@@ -249,7 +250,7 @@ def plot_pareto(path: Path, items: Sequence[BatchItem], records: Mapping[str, Ma
         _draw_front(ax, front, rows, currency)
     else:
         ax.text(0.5, 0.5, "no solved scenarios yet", ha="center", va="center", transform=ax.transAxes, color="#777")
-    ax.set_xlabel(f"Capital cost ({currency_prefix(currency)}m)" if currency else "Capital cost (millions, mixed currencies)")
+    ax.set_xlabel(mpl_text(f"Capital cost ({currency_prefix(currency)}m)") if currency else "Capital cost (millions, mixed currencies)")
     ax.set_ylabel("Optimised weighted mean walk between firms (m)")
     n = len(items)
     distinct = len({(p.cost, p.walk_m) for p in front})

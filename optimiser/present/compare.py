@@ -23,7 +23,7 @@ from matplotlib.transforms import Bbox
 
 from optimiser.present.distance import DISTANCE_LABELS, distance_limits, distance_norm, draw_distance_map, firm_change_values
 from optimiser.present.figure import new_figure, save_figure
-from optimiser.present.formatting import as_float, fmt_m, fmt_money, fmt_num, fmt_pct, reduction_text
+from optimiser.present.formatting import as_float, fmt_m, fmt_money, fmt_num, fmt_pct, mpl_text, reduction_text
 from optimiser.present.layers import Extent, RunData, default_extent, union_extent
 from optimiser.present.metrics import RunMetrics
 from optimiser.present.plan import draw_plan
@@ -195,7 +195,7 @@ def compare_figure(runs: Sequence[RunData], *, distance: bool = True) -> tuple[F
         ax = fig.add_axes(grid.rect(i, 0))
         ax.set_gid(f"compare-plan-{i}")
         draw_plan(ax, run, run.metrics, extent=extent, title=False, legend=False, style=style, gid_prefix=f"run{i}-")
-        ax.set_title(_panel_title(run), loc="left", fontsize=9.5, pad=5, linespacing=1.4)
+        ax.set_title(mpl_text(_panel_title(run)), loc="left", fontsize=9.5, pad=5, linespacing=1.4)
         plan_axes.append(ax)
         if kind:
             ax = fig.add_axes(grid.rect(i, 1))
@@ -239,7 +239,7 @@ def _figure_table(fig: Figure, grid: _Grid, rows: list[tuple[MetricRow, list[Any
     cell_text: list[list[str]] = []
     bold: list[tuple[int, int]] = []
     for ri, (row, vals, best) in enumerate(rows):
-        cell_text.append([row.label] + [("★ " if j in best else "") + row.text(v, runs[j].metrics) for j, v in enumerate(vals)])
+        cell_text.append([row.label] + [mpl_text(("★ " if j in best else "") + row.text(v, runs[j].metrics)) for j, v in enumerate(vals)])
         bold.extend((ri + 1, j + 1) for j in best)
     tab = tab_ax.table(cellText=cell_text, colLabels=["Metric (★ best)"] + [r.name for r in runs], loc="upper left",
                        cellLoc="left", colLoc="left", bbox=Bbox.from_bounds(0, 0, 1, 1))

@@ -16,7 +16,7 @@ from optimiser.inputs.currency import DEFAULT_CURRENCY, money_short
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["fmt_num", "fmt_m", "fmt_pct", "fmt_money", "short_name", "strip_parens", "one_line", "nice_type",
+__all__ = ["fmt_num", "fmt_m", "fmt_pct", "fmt_money", "mpl_text", "short_name", "strip_parens", "one_line", "nice_type",
            "reduction_text", "as_float"]
 
 DASH = "–"
@@ -60,6 +60,12 @@ def fmt_pct(value: Any, digits: int = 1, *, share: bool = False) -> str:
 def fmt_money(value: Any, currency: str = DEFAULT_CURRENCY) -> str:
     """An amount in ``currency``, short: ``£2.55m``, ``$350k``, ``CHF 900``; an en dash for None."""
     return money_short(value, currency)
+
+
+def mpl_text(text: str) -> str:
+    r"""``text`` for a matplotlib text: dollar signs escaped, so ``$59.20m of $60.00m`` is not
+    read as mathtext (matplotlib shows ``\$`` as a plain ``$``)."""
+    return text.replace("$", r"\$")
 
 
 def strip_parens(name: Any) -> str:

@@ -33,7 +33,7 @@ from optimiser.present.figure import (
     poly_path,
     setup_map,
 )
-from optimiser.present.formatting import fmt_m, fmt_money, fmt_pct, nice_type, one_line, reduction_text, short_name, strip_parens
+from optimiser.present.formatting import fmt_m, fmt_money, fmt_pct, mpl_text, nice_type, one_line, reduction_text, short_name, strip_parens
 from optimiser.present.labels import overlap_area
 from optimiser.present.layers import Extent, Feature, LayoutLike, RunData, lines, point
 from optimiser.present.metrics import RunMetrics
@@ -120,7 +120,7 @@ def draw_plan(ax: Axes, layout: LayoutLike, metrics: RunMetrics, *, extent: Exte
     ax._siteopt_handles = panel.handles  # type: ignore[attr-defined]  # compare builds one shared legend
     if title:
         head, sub = plan_title(metrics)
-        ax.set_title(f"{head}\n{sub}", loc="left", fontsize=11, pad=8, linespacing=1.5)
+        ax.set_title(mpl_text(f"{head}\n{sub}"), loc="left", fontsize=11, pad=8, linespacing=1.5)
     if legend:
         _draw_legend(ax, panel.handles, route_notes)
     fig = ax.figure
@@ -314,7 +314,7 @@ def _placement_label(panel: MapPanel, f: Feature, kind: str, text: str, radius_p
     panel.labeler.add_symbol((x, y), radius_pt, hard=True, name=f"{kind}-{f.id}")
     # a layout written before currencies has cost_gbp (pounds) instead of cost and currency
     cost = fmt_money(f.props.get("cost", f.props.get("cost_gbp")), str(f.props.get("currency") or "GBP"))
-    panel.labeler.request(f"{panel.tags.get(f.id, f.id)} {text}\n{cost}", (x, y), radius_pt,
+    panel.labeler.request(mpl_text(f"{panel.tags.get(f.id, f.id)} {text}\n{cost}"), (x, y), radius_pt,
                           gid=panel.gid(f"label-{kind}-{f.id}"), priority=0, fontsize=style.placement_fontsize,
                           color=color, fontweight="bold", zorder=26, path_effects=HALO)
 

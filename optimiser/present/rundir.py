@@ -144,7 +144,7 @@ def _site_features(prep: Prepared, chosen: set[int]) -> list[Feature]:
                       area_ha=round(p.polygon.area / 1e4, 2)) for p in site.parcels]
     active = {b.id for b in sc.active_barriers}
     feats += [_feature(b.centreline, layer="barrier", id=b.id, name=b.name, kind=b.kind.value, width_m=b.width_m,
-                       active=b.id in active, layer_name=b.layer) for b in site.barriers]
+                       active=b.id in active, layer_name=b.layer, no_build=b.no_build) for b in site.barriers]
     feats += [_feature(w.line, layer="path", id=w.id, name=w.name, kind=w.kind) for w in site.paths]
     feats += [_feature(c.line, layer="existing_crossing", id=c.id, name=c.name, type=c.type, barrier=c.barrier_id)
               for c in site.crossings]
