@@ -326,3 +326,34 @@ def test_legend_and_labels_use_kind_and_name():
 def test_barrier_kind_in_code_is_typed():
     b = Barrier("m", "M1", BarrierKind.MOTORWAY, LineString([(0, 0), (1, 0)]), 30.0)
     assert b.kind.is_road and not b.kind.allows_at_grade and b.kind.label == "motorway"
+
+
+# ------------------------------------------------------------------ compare and old run directories
+
+
+def test_compare_writes_each_runs_currency_and_stars_no_money_across_currencies(synthetic_run):
+    from optimiser.present.compare import metric_rows
+    from optimiser.present.rundir import load_run
+
+    a, b = synthetic_run("a", variant=0), synthetic_run("b", variant=1)
+    m = json.loads((b / "metrics.json").read_text())
+    assert m["currency"] == "GBP"
+    m["currency"] = "USD"
+    (b / "metrics.json").write_text(json.dumps(m))
+    runs = [load_run(a), load_run(b)]
+    rows = {row.label: (row, vals, best) for row, vals, best in metric_rows(runs)}
+    row, vals, best = rows["Capital cost"]
+    assert best == set()  # pounds and dollars are not ranked
+    assert row.text(vals[0], runs[0].metrics).startswith("£") and row.text(vals[1], runs[1].metrics).startswith("$")
+    assert rows["Weighted mean walk after"][2]  # other rows still mark a best run
+
+
+def test_run_directory_from_before_currencies_loads_as_pounds(synthetic_run):
+    from optimiser.present.metrics import RunMetrics
+
+    m = json.loads((synthetic_run("old") / "metrics.json").read_text())
+    del m["currency"]
+    for p in m["placements"]["shared_facilities"]:
+        p["cost_gbp"] = p.pop("cost")
+    old = RunMetrics.from_json_dict(m)
+    assert old.currency == "GBP" and old.placements.shared_facilities[0].cost > 0
