@@ -357,3 +357,11 @@ def test_run_directory_from_before_currencies_loads_as_pounds(synthetic_run):
         p["cost_gbp"] = p.pop("cost")
     old = RunMetrics.from_json_dict(m)
     assert old.currency == "GBP" and old.placements.shared_facilities[0].cost > 0
+
+
+def test_batch_item_names_write_the_currency():
+    from optimiser.batch.spec import item_name
+
+    assert item_name({"budget": 1_500_000, "layers.hs2": True}, "x", "USD") == "budget=$1.5m, hs2=on"
+    assert item_name({"facilities.0.cost": 90_000}, "x", "EUR") == "facilities[0].cost=€90000"
+    assert item_name({"budget_gbp": 1_000_000}, "x") == "budget=£1m"  # pounds, the first format's field

@@ -24,7 +24,7 @@ from optimiser.present.formatting import mpl_text
 logger = logging.getLogger(__name__)
 
 METRIC_COLUMNS = ["objective", "gap", "walk.baseline_weighted_mean_m", "walk.optimised_weighted_mean_m",
-                  "walk.reduction_pct", "cost.capital", "cost.budget"]
+                  "walk.reduction_pct", "cost.capital", "cost.budget", "currency"]
 """The record metrics results.csv shows, after the swept columns and the status."""
 
 PARETO_COLUMNS = ["status", "cost.capital", "walk.optimised_weighted_mean_m", "walk.baseline_weighted_mean_m",
