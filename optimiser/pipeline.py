@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 from shapely.geometry import LineString
 
+from optimiser import progress
 from optimiser.errors import ExitCode, OutputExistsError, VerificationError
 from optimiser.inputs.domain import Scenario, SolveOptions
 from optimiser.inputs.scenario import read_scenario
@@ -23,6 +24,7 @@ from optimiser.model.problem import Problem, ProblemContext, crossing_of_decisio
 from optimiser.network.builder import build_walk_network
 from optimiser.network.candidates import CandidateSite, build_candidates
 from optimiser.network.graph import WalkNetwork
+from optimiser.present.attribution import attribute_items, objective_weight
 from optimiser.present.metrics import (
     CheckRecord,
     CostMetrics,
@@ -30,6 +32,7 @@ from optimiser.present.metrics import (
     CrossBarrierWalk,
     CrossingPlacement,
     FacilityAccess,
+    ItemAttribution,
     Placements,
     RunMetrics,
     ScenarioRef,
@@ -86,14 +89,18 @@ def prepare(scenario: Scenario) -> Prepared:
     t = time.perf_counter()
     cand = build_candidates(scenario)
     timings["candidates_seconds"] = time.perf_counter() - t
+    progress.phase("candidates", f"{len(cand.facility_sites)} facility and {len(cand.social_sites)} social-space "
+                   f"sites, {len(cand.crossings)} crossings", t)
     t = time.perf_counter()
     net = build_walk_network(scenario.site, scenario.active_barriers, points=cand.points, candidate_crossings=cand.crossings)
     timings["network_seconds"] = time.perf_counter() - t
+    progress.phase("walk network", f"{net.n_nodes:,} nodes, {net.n_edges:,} edges", t)
     t = time.perf_counter()
     problem, ctx = build_problem(scenario, net, cand.facility_sites, cand.social_sites,
                                  existing_facility_keys=cand.existing_facility_keys,
                                  existing_social_keys=cand.existing_social_keys)
     timings["problem_seconds"] = time.perf_counter() - t
+    progress.phase("problem", f"{len(problem.decisions):,} decisions, {len(problem.clients):,} clients", t)
     logger.info("prepared %s: %d facility and %d social-space candidates, %d candidate crossings, %d network nodes",
                 scenario.id, len(cand.facility_sites), len(cand.social_sites), len(cand.crossings), net.n_nodes)
     return Prepared(scenario, net, cand.facility_sites, cand.social_sites, problem, ctx, timings)
@@ -225,18 +232,23 @@ def _placements(prep: Prepared, res: SolveResult) -> tuple[Placements, CostMetri
     return placed, cost
 
 
-def _display_path(path: Path | None) -> str | None:
-    """A file path for display: relative to the working folder when inside it, never resolved."""
+def portable_path(path: Path | str | None) -> str | None:
+    """A file path safe to write into a run's outputs: relative to the working folder when
+    inside it, else the file name alone (never an absolute path of the machine that ran it)."""
     if path is None:
         return None
+    p = Path(path)
     try:
-        return str(Path(path).resolve().relative_to(Path.cwd().resolve()))
-    except ValueError:
-        return str(path)
+        return Path(os.path.relpath(p.resolve(), Path.cwd().resolve())).as_posix() if p.resolve().is_relative_to(
+            Path.cwd().resolve()) else p.name
+    except (OSError, ValueError):
+        return p.name
 
 
-def summarise(prep: Prepared, res: SolveResult, ver: Verification | None, baseline: Verification) -> RunMetrics:
-    """The run's metrics (``metrics.json``; design brief section 7 keys, nested)."""
+def summarise(prep: Prepared, res: SolveResult, ver: Verification | None, baseline: Verification,
+              attribution: list[ItemAttribution] | None = None) -> RunMetrics:
+    """The run's metrics (``metrics.json``; design brief section 7 keys, nested); ``attribution``:
+    what each built item buys (:func:`optimiser.present.attribution.attribute_items`)."""
     sc = prep.scenario
     problem = prep.problem
     scale = problem.length_scale_per_m * problem.weight_scale["all"]
@@ -253,10 +265,10 @@ def summarise(prep: Prepared, res: SolveResult, ver: Verification | None, baseli
         backend=res.backend,
         seed=res.seed,
         conflicts=list(res.conflicts),
-        scenario=ScenarioRef(id=sc.id, name=sc.name, path=str(sc.path) if sc.path else None, description=sc.description,
+        scenario=ScenarioRef(id=sc.id, name=sc.name, path=portable_path(sc.path), description=sc.description,
                              layers={layer: any(b.layer == layer for b in sc.active_barriers) for layer in sc.site.layers}),
         site=SiteRef(id=sc.site.id, name=sc.site.name, illustrative=sc.site.illustrative, crs=sc.site.crs,
-                     path=str(sc.site.path) if sc.site.path else None),
+                     path=portable_path(sc.site.path)),
         walk=_pair_walks(prep, ver, baseline),
         coverage=_coverage(prep, ver, baseline),
         cost=cost,
@@ -271,6 +283,7 @@ def summarise(prep: Prepared, res: SolveResult, ver: Verification | None, baseli
                "network_nodes": prep.network.n_nodes, "network_edges": prep.network.n_edges,
                "facility_candidates": len(prep.facility_sites), "social_candidates": len(prep.social_sites),
                "unreachable": list(prep.network.unreachable)},
+        attribution=list(attribution or []),
         currency=sc.currency,
     )
 
@@ -319,13 +332,20 @@ def run_scenario(
     """
     t_all = time.perf_counter()
     sc = scenario if isinstance(scenario, Scenario) else read_scenario(scenario)
+    progress.phase("read", f"scenario {sc.id} on site {sc.site.id}", t_all)
     out = check_out_dir(out_dir, overwrite, create=False) if out_dir is not None else None
     opts = (options or sc.solver).replace(backend=backend, time_limit_s=time_limit_s, seed=seed, workers=workers)
     logger.info("scenario %s on site %s: %s, time limit %.1f s, seed %d", sc.id, sc.site.id, opts.backend,
                 opts.time_limit_s, opts.seed)
     prep = prepare(sc)
-    res = solve(prep.problem, opts.backend, time_limit_s=opts.time_limit_s, seed=opts.seed, workers=opts.workers,
-                strategy=opts.strategy)
+    scale = prep.problem.length_scale_per_m * prep.problem.weight_scale["all"]
+    with progress.solving(scale, f"solve: {opts.backend}, time limit {opts.time_limit_s:g} s, seed {opts.seed}"
+                          + (" (CBC runs as a subprocess: only its warm start and final answer are shown)"
+                             if opts.backend == "cbc" else "")):
+        res = solve(prep.problem, opts)
+    progress.note(f"solve: {res.status}, {res.solve_seconds:.2f} s"
+                  + (f", objective {res.objective / scale:,.0f} weighted m" if res.objective is not None else "")
+                  + (f", gap {100 * res.gap:.2f}%" if res.gap is not None else ""))
     prep.timings["solve_seconds"] = res.solve_seconds
     logger.info("solved: %s, objective %s, gap %s, %.2f s", res.status, res.objective, res.gap, res.solve_seconds)
     t = time.perf_counter()
@@ -339,7 +359,23 @@ def run_scenario(
                                         [c.detail for c in ver.checks if not c.passed] + list(ver.notes))
             logger.error("verification FAILED: %s", failure)
     prep.timings["verify_seconds"] = time.perf_counter() - t
-    metrics = summarise(prep, res, ver, baseline)
+    progress.phase("verify", "passed" if ver is not None and ver.passed else
+                   ("FAILED" if ver is not None else "baseline only (no layout)"), t)
+    attribution: list[ItemAttribution] = []
+    total_w = 0
+    if ver is not None and ver.passed and res.chosen:
+        t = time.perf_counter()
+        attribution, total_w = attribute_items(prep, res.chosen, ver)
+        prep.timings["attribution_seconds"] = time.perf_counter() - t
+        progress.phase("attribution", f"{len(attribution)} items re-evaluated one at a time", t)
+    metrics = summarise(prep, res, ver, baseline, attribution)
+    total_w = total_w or objective_weight(prep)
+    if total_w > 0:
+        per_m = prep.problem.length_scale_per_m * total_w
+        metrics.model["objective_total_weight"] = total_w
+        metrics.baseline_objective_mean_m = round(baseline.objective / per_m, 2)
+        if ver is not None:
+            metrics.objective_mean_m = round(ver.objective / per_m, 2)
     if out is not None:
         write_run_dir(out, prep, res, ver, baseline, metrics, render=render, started=t_all)
     else:

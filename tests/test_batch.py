@@ -20,7 +20,7 @@ from optimiser.batch import BatchItem, expand_batch, run_batch
 from optimiser.batch.keys import item_key
 from optimiser.batch.overrides import apply_overrides
 from optimiser.batch.records import RESULT_FORMAT, read_result
-from optimiser.batch.results import pareto_front, pareto_table
+from optimiser.batch.results import pareto_front, pareto_table, results_header
 from optimiser.errors import OutputExistsError, ValidationError
 
 SITE = """\
@@ -342,11 +342,33 @@ def test_pareto_table_on_a_handmade_batch() -> None:
     dom = {n: r[header.index("dominated")] for n, r in got.items()}
     assert dom == {"a": False, "b": False, "c": True, "d": False, "f": True, "g": True}
     assert [p.name for p in front] == ["a", "b", "d"]
-    rate = {n: r[header.index("walk_saved_per_million")] for n, r in got.items()}
+    rate = {n: r[header.index("objective_saved_per_million")] for n, r in got.items()}
     assert {r[header.index("currency")] for r in out} == {"GBP"}  # items' scenarios name none
     assert rate["a"] is None and rate["b"] == pytest.approx(400.0) and rate["d"] == pytest.approx(100.0)
     assert rate["c"] is None
     assert [r[header.index("name")] for r in out] == ["a", "b", "c", "d", "f", "g"]  # cheapest first
+
+
+def test_pareto_front_is_over_the_objective_optimised_with_the_other_figures_beside_it() -> None:
+    # "dear" walks no less between firms than "cheap" but bought a facility: its objective (every
+    # term) is lower, so it is on the front although firm-to-firm walking alone says dominated
+    table = [("cheap", 1_000_000, 1000.0, 900.0, 1204.0, 0.159), ("dear", 3_250_000, 1000.0, 700.0, 784.0, 0.377)]
+    items, records = [], {}
+    for i, (name, cost, walk, obj, fac, cov) in enumerate(table):
+        it = BatchItem(i, f"{i:064d}", name, {"budget_gbp": cost}, {}, "", None)
+        items.append(it)
+        records[it.key] = {"status": "optimal", "metrics": {
+            "cost.capital": cost, "walk.optimised_weighted_mean_m": walk, "objective_mean_m": obj,
+            "facility_access.optimised_mean_m": fac, "coverage.optimised_share": cov}}
+    header, out, front = pareto_table(items, records, [])
+    assert [p.name for p in front] == ["cheap", "dear"]
+    got = {r[header.index("name")]: r for r in out}
+    assert got["dear"][header.index("facility_access.optimised_mean_m")] == 784.0
+    assert got["dear"][header.index("coverage.optimised_share")] == 0.377
+    assert got["dear"][header.index("objective_saved_per_million")] == pytest.approx(200 / 2.25, abs=1e-3)
+    assert pareto_front([(c, w) for _, c, w, *_ in table]) == [False, True]  # by walk alone: dominated
+    for col in ("objective_mean_m", "facility_access.optimised_mean_m", "coverage.optimised_share"):
+        assert col in results_header([])
 
 
 # ---------------------------------------------------------------- CLI

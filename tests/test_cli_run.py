@@ -116,8 +116,8 @@ def test_no_solution_in_time_exits_4(tmp_path, monkeypatch, tiny_files):
     from optimiser.cli import cli
     from optimiser.solve.result import SolveResult
 
-    def fake_solve(problem, backend, **kw):
-        return SolveResult("unknown", None, None, None, 0.01, backend, 0, (), (), "no solution found within the time limit")
+    def fake_solve(problem, options, **kw):  # the pipeline passes its SolveOptions whole
+        return SolveResult("unknown", None, None, None, 0.01, options.backend, 0, (), (), "no solution found within the time limit")
 
     monkeypatch.setattr(pipeline, "solve", fake_solve)
     _, scen = tiny_files

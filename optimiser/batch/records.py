@@ -93,7 +93,15 @@ def summary_metrics(m: RunMetrics) -> dict[str, Any]:
         ``placements.*`` (counts) and ``verification.passed``; non-finite numbers as ``None``.
     """
     walk, pl = m.walk, m.placements
+    fa_before, fa_after = m.facility_access_mean_m
+    cov = m.coverage
     return {
+        "objective_mean_m": _finite(m.objective_mean_m),
+        "baseline_objective_mean_m": _finite(m.baseline_objective_mean_m),
+        "facility_access.baseline_mean_m": _finite(fa_before),
+        "facility_access.optimised_mean_m": _finite(fa_after),
+        "coverage.baseline_share": _finite(cov.baseline_share) if cov else None,
+        "coverage.optimised_share": _finite(cov.optimised_share) if cov else None,
         "objective": _finite(m.objective),
         "bound": _finite(m.bound),
         "gap": _finite(m.gap),

@@ -1,5 +1,6 @@
 """A batch's tables and figure: results.csv (one row per item), pareto.csv and pareto.png
-(capital cost against optimised weighted mean walk, both minimised)."""
+(capital cost against the objective actually optimised, as a weighted mean walk, both
+minimised; firm-to-firm walking, facility access and coverage shown beside it)."""
 
 from __future__ import annotations
 
@@ -23,13 +24,26 @@ from optimiser.present.formatting import mpl_text
 
 logger = logging.getLogger(__name__)
 
-METRIC_COLUMNS = ["objective", "gap", "walk.baseline_weighted_mean_m", "walk.optimised_weighted_mean_m",
-                  "walk.reduction_pct", "cost.capital", "cost.budget", "currency"]
+METRIC_COLUMNS = ["objective", "gap", "objective_mean_m", "baseline_objective_mean_m", "walk.baseline_weighted_mean_m",
+                  "walk.optimised_weighted_mean_m", "walk.reduction_pct", "facility_access.baseline_mean_m",
+                  "facility_access.optimised_mean_m", "coverage.baseline_share", "coverage.optimised_share",
+                  "cost.capital", "cost.budget", "currency"]
 """The record metrics results.csv shows, after the swept columns and the status."""
 
-PARETO_COLUMNS = ["status", "cost.capital", "walk.optimised_weighted_mean_m", "walk.baseline_weighted_mean_m",
-                  "walk.reduction_pct", "gap", "dominated", "walk_saved_per_million", "currency"]
-"""pareto.csv's columns after the key, the name and the swept columns."""
+PARETO_COLUMNS = ["status", "cost.capital", "objective_mean_m", "baseline_objective_mean_m", "gap", "dominated",
+                  "objective_saved_per_million", "walk.optimised_weighted_mean_m", "walk.baseline_weighted_mean_m",
+                  "walk.reduction_pct", "facility_access.optimised_mean_m", "coverage.optimised_share", "currency"]
+"""pareto.csv's columns after the key, the name and the swept columns. The front is over the
+objective actually optimised (``objective_mean_m``: every term as one weighted mean walk); firm-to-
+firm walking, facility access and coverage are shown beside it. Money (``cost.capital``, the rate
+per million) is in the item's scenario ``currency``."""
+
+
+def objective_of_record(m: Mapping[str, Any]) -> float | None:
+    """The figure the front minimises: the objective's weighted mean walk, or (records written
+    before it existed) the firm-to-firm weighted mean walk."""
+    v = m.get("objective_mean_m")
+    return v if v is not None else m.get("walk.optimised_weighted_mean_m")
 
 
 def _cell(v: Any) -> Any:
@@ -119,8 +133,8 @@ class FrontPoint:
 
     Attributes:
         name, key: the item's.
-        cost: capital cost (the batch's currency); walk_m: optimised weighted mean walk (metres).
-        rate: metres of walking saved per extra million of the currency against the previous front point
+        cost: capital cost (the batch's currency); walk_m: the objective as a weighted mean walk (metres).
+        rate: metres of that mean saved per extra million of the currency against the previous front point
             (``None`` for the first, or at the same cost).
     """
 
@@ -133,14 +147,14 @@ class FrontPoint:
 
 def _solved_points(items: Sequence[BatchItem], records: Mapping[str, Mapping[str, Any]]
                    ) -> list[tuple[BatchItem, Mapping[str, Any], float, float]]:
-    """(item, record, cost, walk) of every solved item with both figures."""
+    """(item, record, cost, objective mean walk) of every solved item with both figures."""
     solved = []
     for it in items:
         rec = records.get(it.key)
         if not rec or not is_solved(rec.get("status")):
             continue
         m = rec.get("metrics") or {}
-        cost, walk = m.get("cost.capital"), m.get("walk.optimised_weighted_mean_m")
+        cost, walk = m.get("cost.capital"), objective_of_record(m)
         if cost is None or walk is None:
             continue
         solved.append((it, rec, float(cost), float(walk)))
@@ -157,7 +171,7 @@ def pareto_table(items: Sequence[BatchItem], records: Mapping[str, Mapping[str, 
         columns: the swept columns.
 
     Returns:
-        The header, the rows (``dominated`` and ``walk_saved_per_million`` computed, and the
+        The header, the rows (``dominated`` and ``objective_saved_per_million`` computed, and the
         item's ``currency``) and
         the front's points, cheapest first.
     """
@@ -179,8 +193,10 @@ def pareto_table(items: Sequence[BatchItem], records: Mapping[str, Mapping[str, 
                 prev = (c, w)
             front.append(FrontPoint(it.name, it.key, c, w, rate))
         rows.append([it.key[:12], it.name, *(it.overrides.get(k) for k in columns), rec["status"], c, w,
-                     m.get("walk.baseline_weighted_mean_m"), m.get("walk.reduction_pct"), m.get("gap"), dom[i],
-                     round(rate, 3) if rate is not None else None, scenario_currency(it.scenario)])
+                     m.get("baseline_objective_mean_m"), m.get("gap"), dom[i], round(rate, 3) if rate is not None else None,
+                     m.get("walk.optimised_weighted_mean_m"), m.get("walk.baseline_weighted_mean_m"),
+                     m.get("walk.reduction_pct"), m.get("facility_access.optimised_mean_m"),
+                     m.get("coverage.optimised_share"), scenario_currency(it.scenario)])
     return header, rows, front
 
 
@@ -202,6 +218,11 @@ def batch_currency(items: Sequence[BatchItem]) -> str | None:
     return found.pop() if len(found) == 1 else None
 
 
+def _cost_label(currency: str | None) -> str:
+    """The cost axis: ``Capital cost (£m)``, ``(CHF m)``; mixed currencies say so."""
+    return mpl_text(f"Capital cost ({currency_prefix(currency)}m)") if currency else "Capital cost (millions, mixed currencies)"
+
+
 def _draw_front(ax: Any, front: Sequence[FrontPoint], rows: Sequence[Sequence[Any]], currency: str | None) -> None:
     """The front as a step line with labels, and the no-intervention walk if there is one."""
     xs = [p.cost / 1e6 for p in front]
@@ -215,17 +236,43 @@ def _draw_front(ax: Any, front: Sequence[FrontPoint], rows: Sequence[Sequence[An
         last = (p.cost, p.walk_m)
         text = p.name if len(p.name) <= 44 else p.name[:42] + "…"
         if p.rate is not None:
-            text += f"\n{p.rate:,.0f} m per {currency_prefix(currency or '')}1m"
+            text += f"\n{p.rate:,.1f} m per {currency_prefix(currency or '')}1m"
         ax.annotate(mpl_text(text), (p.cost / 1e6, p.walk_m), xytext=(6, 6 if k % 2 == 0 else -18),
                     textcoords="offset points", fontsize=7.5, color="#12435a")
-    baselines = sorted({r[5] for r in rows if r[5] is not None})
+    baselines = sorted({r[_OBJ + 1] for r in rows if r[_OBJ + 1] is not None})
     if len(baselines) == 1:
         ax.axhline(baselines[0], color="#c0392b", ls="--", lw=1, label=f"no intervention ({baselines[0]:,.0f} m)")
     ax.legend(loc="upper right", fontsize=8, frameon=False)
 
 
+_COST, _OBJ, _DOM, _WALK, _FAC, _COV = 3, 4, 7, 9, 12, 13
+"""Indices of pareto_table's rows (with no swept columns) the figure reads."""
+_SIDE_PANELS = ((_WALK, "Firm-to-firm weighted mean walk (m)", 1.0),
+                (_FAC, "Walk to the nearest facility (m, employee-weighted)", 1.0),
+                (_COV, "Employees within reach of a social space (%)", 100.0))
+
+
+def _draw_side(ax: Any, rows: Sequence[Sequence[Any]], col: int, label: str, factor: float, currency: str | None) -> None:
+    """One of the figures beside the objective: every solved item, the front's items joined."""
+    pts = [(r[_COST] / 1e6, r[col] * factor, bool(r[_DOM])) for r in rows if r[col] is not None]
+    if not pts:
+        ax.text(0.5, 0.5, "not in these runs", ha="center", va="center", transform=ax.transAxes, color="#777")
+    dom = [(c, v) for c, v, d in pts if d]
+    front = [(c, v) for c, v, d in pts if not d]
+    if dom:
+        ax.scatter(*zip(*dom), s=20, color="#9aa5b1", alpha=0.8, zorder=2)
+    if front:
+        ax.plot(*zip(*front), "o-", color="#1f6f8b", ms=5, lw=1.2, zorder=3)
+    ax.set_ylabel(label, fontsize=8)
+    ax.set_xlabel(_cost_label(currency), fontsize=8)
+    ax.tick_params(labelsize=7)
+    ax.grid(True, color="#e5e5e5", lw=0.6)
+
+
 def plot_pareto(path: Path, items: Sequence[BatchItem], records: Mapping[str, Mapping[str, Any]], title: str) -> Path:
-    """Draw pareto.png: every solved item, the front as a step line with labels.
+    """Draw pareto.png: the objective actually optimised against capital cost (every solved
+    item, the front as a step line with labels), and beside it firm-to-firm walking, facility
+    access and coverage of the same items (front items joined in blue).
 
     Args:
         path: the PNG to write (atomically).
@@ -239,10 +286,10 @@ def plot_pareto(path: Path, items: Sequence[BatchItem], records: Mapping[str, Ma
 
     _, rows, front = pareto_table(items, records, [])
     currency = batch_currency(items)
-    fig = Figure(figsize=(9, 6), layout="constrained")
-    ax = fig.subplots()
-    solved = [(r[3], r[4], r[8]) for r in rows]  # cost, walk, dominated
-    dominated = [(c / 1e6, w) for c, w, d in solved if d]
+    fig = Figure(figsize=(13, 7.5), layout="constrained")
+    grid = fig.add_gridspec(3, 2, width_ratios=(2.2, 1))
+    ax = fig.add_subplot(grid[:, 0])
+    dominated = [(r[_COST] / 1e6, r[_OBJ]) for r in rows if r[_DOM]]
     if dominated:
         ax.scatter([c for c, _ in dominated], [w for _, w in dominated],
                    s=28, color="#9aa5b1", alpha=0.8, label="dominated scenario", zorder=2)
@@ -250,15 +297,16 @@ def plot_pareto(path: Path, items: Sequence[BatchItem], records: Mapping[str, Ma
         _draw_front(ax, front, rows, currency)
     else:
         ax.text(0.5, 0.5, "no solved scenarios yet", ha="center", va="center", transform=ax.transAxes, color="#777")
-    ax.set_xlabel(mpl_text(f"Capital cost ({currency_prefix(currency)}m)") if currency else "Capital cost (millions, mixed currencies)")
-    ax.set_ylabel("Optimised weighted mean walk between firms (m)")
-    n = len(items)
+    for k, (col, label, factor) in enumerate(_SIDE_PANELS):
+        _draw_side(fig.add_subplot(grid[k, 1]), rows, col, label, factor, currency)
+    ax.set_xlabel(_cost_label(currency))
+    ax.set_ylabel("Objective optimised, as a weighted mean walk (m; every term)")
     distinct = len({(p.cost, p.walk_m) for p in front})
     unit = {"£": "pound", "$": "dollar", "€": "euro"}.get(currency_unit(currency), currency) if currency else "unit of money"
-    ax.set_title(f"{title}: how much walking each extra {unit} buys\n{len(solved)} solved of {n} scenarios; "
-                 f"{distinct} distinct point{'s' if distinct != 1 else ''} on the cost-walk Pareto front", fontsize=10)
+    ax.set_title(f"{title}: what each extra {unit} buys\n{len(rows)} solved of {len(items)} scenarios; "
+                 f"{distinct} distinct point{'s' if distinct != 1 else ''} on the cost-objective Pareto front", fontsize=10)
     ax.grid(True, color="#e5e5e5", lw=0.6)
     ax.margins(x=0.1, y=0.08)
     _atomic_savefig(fig, path)
-    logger.debug("wrote %s (%d solved, %d on the front)", path, len(solved), distinct)
+    logger.debug("wrote %s (%d solved, %d on the front)", path, len(rows), distinct)
     return path

@@ -80,7 +80,10 @@ def run_item(payload: Mapping[str, Any], run_dir: str, render: bool = False) -> 
     logger.debug("item %s (%s) starts in %s", key[:12], name, out)
     try:
         _faults(name)
-        sc = scenario_from_mapping(payload["scenario"], base_path=payload["base_path"], name=f"{name} [{key[:12]}]")
+        # the item's run is titled by its swept values (e.g. "budget=£1.5m"), then the base's name
+        data = dict(payload["scenario"])
+        data["name"] = f"{name} · {data['name']}" if data.get("name") and data["name"] != name else name
+        sc = scenario_from_mapping(data, base_path=payload["base_path"], name=f"{name} [{key[:12]}]")
         res = run_scenario(sc, out, overwrite=True, render=render)
         rec = _solved_record(key, name, ov, res, time.perf_counter() - t0)
     except InputError as exc:

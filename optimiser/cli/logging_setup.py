@@ -18,6 +18,8 @@ from typing import TextIO
 
 import click
 
+from optimiser.progress import PROGRESS_LOGGER, enable
+
 logger = logging.getLogger(__name__)
 
 PACKAGE_LOGGER = "optimiser"
@@ -70,10 +72,17 @@ class _StderrHandler(logging.StreamHandler[TextIO]):
 
 
 class _Formatter(logging.Formatter):
-    """``%(level)s``: the level name in lower case."""
+    """``%(level)s``: the level name in lower case; progress lines (logger
+    ``optimiser.progress``) as ``siteopt: <line>`` when ``plain_progress``."""
+
+    def __init__(self, fmt: str, datefmt: str | None = None, *, plain_progress: bool = False) -> None:
+        super().__init__(fmt, datefmt=datefmt)
+        self.plain_progress = plain_progress
 
     def format(self, record: logging.LogRecord) -> str:
         record.level = record.levelname.lower()
+        if self.plain_progress and record.name == PROGRESS_LOGGER and record.levelno == logging.INFO:
+            return f"siteopt: {record.getMessage()}"
         return super().format(record)
 
 
@@ -95,7 +104,7 @@ def configure_logging(settings: LogSettings) -> None:
     if settings.level < logging.WARNING:
         handler.setFormatter(_Formatter("%(asctime)s %(level)-7s %(name)s: %(message)s", datefmt="%H:%M:%S"))
     else:
-        handler.setFormatter(_Formatter("siteopt: %(level)s: %(message)s"))
+        handler.setFormatter(_Formatter("siteopt: %(level)s: %(message)s", plain_progress=True))
     pkg.addHandler(handler)
     pkg.setLevel(settings.level)
     _handler = handler
@@ -110,6 +119,12 @@ def reset_logging() -> None:
         pkg.removeHandler(_handler)
         _handler = None
     pkg.setLevel(logging.NOTSET)
+    logging.getLogger(PROGRESS_LOGGER).setLevel(logging.NOTSET)
+
+
+def show_progress(settings: LogSettings) -> None:
+    """Show the run's progress on stderr (phases, incumbent and gap) unless ``-q``."""
+    enable(settings.progress)
 
 
 def current_settings(ctx: click.Context | None = None) -> LogSettings:

@@ -8,7 +8,9 @@ from typing import Any
 
 import click
 
+from optimiser import progress
 from optimiser.cli._common import echo_json, echo_problems, fail
+from optimiser.cli.logging_setup import current_settings, show_progress
 from optimiser.cli.options import SolveOverrides, solve_options
 from optimiser.errors import ExitCode, InputError, ModelError, OutputExistsError, VerificationError
 from optimiser.pipeline import RunResult, run_scenario
@@ -38,7 +40,16 @@ def run_summary(res: RunResult) -> dict[str, Any]:
                        "social_spaces": [p.id for p in m.placements.social_spaces],
                        "crossings": [p.id for p in m.placements.crossings]},
         "verification": {"passed": m.verification.passed}, "out": str(res.out_dir),
+        "attribution": [{"id": a.id, "name": a.name, "cost": a.cost, "saving_m": a.saving_m} for a in m.attribution],
     }
+
+
+def _say_where(res: RunResult) -> None:
+    """The last progress line: where the report (or the run directory) is."""
+    if res.out_dir is None:
+        return
+    report = res.out_dir / "report.html"
+    progress.note(f"report: {report}" if report.is_file() else f"run directory: {res.out_dir}")
 
 
 @click.command("run")
@@ -55,6 +66,7 @@ def command(scenario: str | None, out_dir: str, overwrite: bool, solve: SolveOve
     3 infeasible (with the conflicting requirements), 4 no solution in the time limit.
     """
     logger.info("run: %s -> %s", scenario or "the AMP-SBP baseline", out_dir)
+    show_progress(current_settings())
     try:
         res = run_scenario(scenario, out_dir, overwrite=overwrite, render=not no_render, **solve.as_kwargs())
     except InputError as exc:
@@ -74,8 +86,10 @@ def command(scenario: str | None, out_dir: str, overwrite: bool, solve: SolveOve
         for line in res.metrics.conflicts:
             click.echo(f"  - {line}", err=True)
         echo_json(summary)
+        _say_where(res)
         sys.exit(res.exit_code)
     echo_json(summary)
+    _say_where(res)
     if res.status is Status.UNKNOWN:
         fail("no solution found within the time limit; raise --time-limit", res.exit_code)
     if res.exit_code != ExitCode.OK:

@@ -221,7 +221,7 @@ class Crossing:
     Attributes:
         line: from a point on one side of the barrier to a point on the other side (m).
         penalty_m: extra walking length charged for using it (ramps, stairs, signal wait).
-        cost_gbp: capital cost of building it (0 for an existing crossing).
+        cost: capital cost of building it, in the scenario's currency (0 for an existing crossing).
         existing: already built; always usable.
     """
 

@@ -56,7 +56,7 @@ class CandidateSite:
         point: centre of the footprint (m, working CRS).
         footprint: square footprint polygon.
         parcel_id: the parcel it lies in.
-        cost_gbp: capital cost of building it.
+        cost: capital cost of building it, in the scenario's currency.
     """
 
     key: str

@@ -1,9 +1,13 @@
 """Side-by-side comparison of several runs: ``compare.png`` (+ ``compare.svg``) and a
 self-contained ``compare.html`` (template ``templates/compare.html.j2``).
 
-Every panel uses the SAME extent (the union of all runs' extents), the same firm marker-size
-scale (largest firm over all runs) and the same colour limits on the distance maps, so the
-panels can be compared by eye. A table of key metrics marks the best run per row.
+Runs of one site share one extent (the union of their extents); runs of different sites get one
+panel each with its own extent and scale bar. Every panel uses the same firm marker-size scale
+(largest firm over all runs) and the same colour limits on the distance maps.
+
+A table of key metrics marks the best run per row only where a comparison is fair
+(:func:`comparability`): never for a run without a layout (infeasible, no solution), and not at
+all when the runs are on different sites or start from different baselines (the page says why).
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from matplotlib.cm import ScalarMappable
 from matplotlib.figure import Figure
 from matplotlib.transforms import Bbox
 
+from optimiser.present.buys import compare_buys_table
 from optimiser.present.distance import DISTANCE_LABELS, distance_limits, distance_norm, draw_distance_map, firm_change_values
 from optimiser.present.figure import new_figure, save_figure
 from optimiser.present.formatting import as_float, fmt_m, fmt_money, fmt_num, fmt_pct, mpl_text, reduction_text
@@ -81,22 +86,98 @@ def best_indices(values: Sequence[Any], lower_is_better: bool | None) -> set[int
     return {i for i, v in nums if abs(v - best) <= tol}
 
 
+BASELINE_TOLERANCE_M = 0.05
+"""Runs whose walks before differ by more than this (metres) start from different baselines."""
+
+
+@dataclass(frozen=True)
+class Comparability:
+    """Whether the runs may be ranked against each other, and why not.
+
+    Attributes:
+        same_site: every run is on one site (one id, one CRS): one shared extent.
+        same_baseline: every run starts from the same walk before (same site, same barriers).
+        ranked: which runs may get a best mark (those with a layout), when any may.
+        notes: why marks are withheld, for the page.
+    """
+
+    same_site: bool
+    same_baseline: bool
+    ranked: frozenset[int]
+    notes: tuple[str, ...]
+
+    @property
+    def marks(self) -> bool:
+        """Best marks are shown at all."""
+        return self.same_site and self.same_baseline and len(self.ranked) > 1
+
+
+def comparability(runs: Sequence[RunData]) -> Comparability:
+    """Can ``runs`` be ranked: same site, same baseline, and which have a layout."""
+    notes: list[str] = []
+    sites = {(r.metrics.site.id, r.metrics.site.crs) for r in runs}
+    same_site = len(sites) == 1
+    if not same_site:
+        names = ", ".join(sorted({r.metrics.site.name or r.metrics.site.id for r in runs}))
+        notes.append(f"No ★ marks: these runs are on different sites ({names}); each panel has its own extent and "
+                     "scale bar, and their figures describe different places.")
+    before = [as_float(r.metrics.walk.baseline_weighted_mean_m) for r in runs]
+    known = [b for b in before if b is not None]
+    same_baseline = not known or max(known) - min(known) <= BASELINE_TOLERANCE_M
+    if same_site and not same_baseline:
+        notes.append("No ★ marks: these runs start from different baselines (walk before "
+                     + ", ".join(f"{r.name}: {fmt_m(b)}" for r, b in zip(runs, before, strict=True))
+                     + "), e.g. a different set of barriers, so a smaller walk or a larger reduction is not a better layout.")
+    currencies = sorted({r.metrics.currency for r in runs})
+    if len(currencies) > 1:
+        notes.append(f"Money is not ranked: these runs are in different currencies ({', '.join(currencies)}).")
+    ranked = frozenset(i for i, r in enumerate(runs) if r.metrics.solved)
+    unsolved = [r.name for i, r in enumerate(runs) if i not in ranked]
+    if unsolved:
+        notes.append(f"Without a layout (never marked best): {', '.join(unsolved)}.")
+    return Comparability(same_site, same_baseline, ranked, tuple(notes))
+
+
 def metric_rows(runs: Sequence[RunData]) -> list[tuple[MetricRow, list[Any], set[int]]]:
-    """The key-metrics rows of ``runs``: each row, its value per run and the best runs."""
+    """The key-metrics rows of ``runs``: each row, its value per run and the best runs (only where
+    the runs are comparable, and only among runs with a layout)."""
+    comp = comparability(runs)
+    currencies = {r.metrics.currency for r in runs}
     out = []
     for row in METRIC_ROWS:
         vals = [row.value(r.metrics) for r in runs]
         if row.optional and all(v is None for v in vals):
             continue
-        one_currency = len({r.metrics.currency for r in runs}) == 1
-        out.append((row, vals, best_indices(vals, row.lower_is_better) if one_currency or not row.money else set()))
+        best: set[int] = set()
+        if comp.marks and not (row.money and len(currencies) > 1):
+            ranked = sorted(comp.ranked)
+            best = {ranked[j] for j in best_indices([vals[i] for i in ranked], row.lower_is_better)}
+        out.append((row, vals, best))
     return out
+
+
+def run_title(run: RunData) -> str:
+    """A run's title: its name, prefixed when it has no layout (INFEASIBLE, NO SOLUTION)."""
+    m = run.metrics
+    if m.solved:
+        return run.name
+    return f"{'INFEASIBLE' if str(m.status) == 'infeasible' else 'NO SOLUTION'} · {run.name}"
+
+
+def built_text(m: RunMetrics) -> str:
+    """What a run built, by human name (ids for runs without attribution)."""
+    names = {a.id: a.name for a in m.attribution}
+    pl = m.placements
+    ids = [p.id for p in pl.shared_facilities] + [p.id for p in pl.social_spaces] + [p.id for p in pl.crossings]
+    return "; ".join(names.get(i, i) for i in ids) or "nothing"
 
 
 def _panel_title(run: RunData) -> str:
     m = run.metrics
     gap = as_float(m.gap)
-    return (f"{run.name}\nwalk {fmt_num(m.walk.baseline_weighted_mean_m)} → {fmt_m(m.walk.optimised_weighted_mean_m)}"
+    if not m.solved:
+        return f"{run_title(run)}\nwalk before {fmt_m(m.walk.baseline_weighted_mean_m)}; nothing built"
+    return (f"{run_title(run)}\nwalk {fmt_num(m.walk.baseline_weighted_mean_m)} → {fmt_m(m.walk.optimised_weighted_mean_m)}"
             + reduction_text(as_float(m.walk.reduction_pct)) + f" · {fmt_money(m.cost.capital, m.currency)}"
             + (f" · gap {gap * 100:.1f}%" if gap is not None else ""))
 
@@ -179,7 +260,10 @@ def compare_figure(runs: Sequence[RunData], *, distance: bool = True) -> tuple[F
     Returns:
         The figure, the plan axes and the distance-map axes (one per run each).
     """
-    extent = union_extent(default_extent(r.layout) for r in runs)
+    comp = comparability(runs)
+    shared = union_extent(default_extent(r.layout) for r in runs) if comp.same_site else None
+    extents = [shared if shared is not None else default_extent(r.layout) for r in runs]
+    extent = shared if shared is not None else _tallest(extents)
     style = _shared_style(runs)
     kind = _distance_kind(runs, distance)
     vals = [v for r in runs for v in (firm_change_values(r, r.metrics, kind).values() if kind else [])]
@@ -188,19 +272,20 @@ def compare_figure(runs: Sequence[RunData], *, distance: bool = True) -> tuple[F
     grid = _Grid(len(runs), extent, len(rows), 2 if kind else 1)
     fig_w, fig_h = grid.size
     fig = new_figure((fig_w, fig_h), PLAN_DPI)
-    fig.suptitle("Scenario comparison: same extent, same scales", x=0.01, ha="left", y=1 - 0.18 / fig_h,
+    fig.suptitle("Scenario comparison: same extent, same scales" if comp.same_site else
+                 "Scenario comparison: different sites, each panel on its own extent and scale bar", x=0.01, ha="left", y=1 - 0.18 / fig_h,
                  va="top", fontsize=13, fontweight="bold")
     plan_axes, dist_axes = [], []
     for i, run in enumerate(runs):
         ax = fig.add_axes(grid.rect(i, 0))
         ax.set_gid(f"compare-plan-{i}")
-        draw_plan(ax, run, run.metrics, extent=extent, title=False, legend=False, style=style, gid_prefix=f"run{i}-")
+        draw_plan(ax, run, run.metrics, extent=extents[i], title=False, legend=False, style=style, gid_prefix=f"run{i}-")
         ax.set_title(mpl_text(_panel_title(run)), loc="left", fontsize=9.5, pad=5, linespacing=1.4)
         plan_axes.append(ax)
         if kind:
             ax = fig.add_axes(grid.rect(i, 1))
             ax.set_gid(f"compare-distance-{i}")
-            draw_distance_map(ax, run, run.metrics, kind=kind, extent=extent, vlim=vlim, style=style,
+            draw_distance_map(ax, run, run.metrics, kind=kind, extent=extents[i], vlim=vlim, style=style,
                               title=False, colorbar=False, gid_prefix=f"run{i}-")
             ax.set_title(f"{run.name}: change in walk per firm", loc="left", fontsize=9.5, pad=5)
             dist_axes.append(ax)
@@ -208,6 +293,11 @@ def compare_figure(runs: Sequence[RunData], *, distance: bool = True) -> tuple[F
     _figure_table(fig, grid, rows, runs)
     logger.debug("comparison of %d runs, distance kind %r", len(runs), kind)
     return fig, plan_axes, dist_axes
+
+
+def _tallest(extents: Sequence[Extent]) -> Extent:
+    """The extent with the largest height-to-width ratio (panel sizes for runs of several sites)."""
+    return max(extents, key=lambda e: (e[3] - e[1]) / max(e[2] - e[0], 1e-9))
 
 
 def _figure_legend(fig: Figure, grid: _Grid, plan_axes: list[Axes], kind: str, vlim: tuple[float, float] | None) -> None:
@@ -241,7 +331,7 @@ def _figure_table(fig: Figure, grid: _Grid, rows: list[tuple[MetricRow, list[Any
     for ri, (row, vals, best) in enumerate(rows):
         cell_text.append([row.label] + [mpl_text(("★ " if j in best else "") + row.text(v, runs[j].metrics)) for j, v in enumerate(vals)])
         bold.extend((ri + 1, j + 1) for j in best)
-    tab = tab_ax.table(cellText=cell_text, colLabels=["Metric (★ best)"] + [r.name for r in runs], loc="upper left",
+    tab = tab_ax.table(cellText=cell_text, colLabels=["Metric (★ best)"] + [run_title(r) for r in runs], loc="upper left",
                        cellLoc="left", colLoc="left", bbox=Bbox.from_bounds(0, 0, 1, 1))
     tab.auto_set_font_size(False)
     tab.set_fontsize(8)
@@ -282,7 +372,7 @@ def compare_runs(run_dirs: Sequence[str | Path], out_dir: str | Path) -> tuple[P
 
 
 def _metrics_table(runs: Sequence[RunData]) -> Table:
-    table = Table([Header("Metric")] + [Header(r.name, True) for r in runs])
+    table = Table([Header("Metric")] + [Header(run_title(r), True) for r in runs])
     for row, vals, best in metric_rows(runs):
         cells = [Cell(row.label, header=True)]
         for j, v in enumerate(vals):
@@ -292,6 +382,8 @@ def _metrics_table(runs: Sequence[RunData]) -> Table:
             else:
                 cells.append(Cell(row.text(v, runs[j].metrics), numeric=True, sort=sort))
         table.rows.append(cells)
+    table.rows.append([Cell("Site", header=True)] + [Cell(r.metrics.site.name or r.metrics.site.id) for r in runs])
+    table.rows.append([Cell("Built", header=True)] + [Cell(built_text(r.metrics)) for r in runs])
     return table
 
 
@@ -309,11 +401,13 @@ def _report_href(run: RunData, out: Path) -> str | None:
 def compare_html(runs: Sequence[RunData], png: bytes, out: Path) -> str:
     """The ``compare.html`` page: key metrics (best starred), the comparison figure and the runs."""
     hint = {True: "lower is better", False: "higher is better"}
+    comp = comparability(runs)
     return render_page(
         "compare.html.j2", "Scenario comparison",
-        metrics_table=_metrics_table(runs), compare_src=data_uri_png(png),
+        metrics_table=_metrics_table(runs), compare_src=data_uri_png(png), same_site=comp.same_site,
+        marks=comp.marks, comparability_notes=list(comp.notes), buys_table=compare_buys_table(runs),
         best_hints=[f"{r.label}: {hint[r.lower_is_better]}" for r, _, _ in metric_rows(runs) if r.lower_is_better is not None],
         illustrative=any(r.metrics.site.illustrative for r in runs),
-        runs=[{"name": r.name, "run_dir": str(r.run_dir), "scenario_path": r.metrics.scenario.path or "–",
+        runs=[{"name": run_title(r), "run_dir": r.run_dir.name, "scenario_path": r.metrics.scenario.path or "–",
                "status": str(r.metrics.status), "report_href": _report_href(r, out)} for r in runs],
     )

@@ -135,6 +135,47 @@ class Placements(_Record):
     crossings: list[CrossingPlacement] = Field(default_factory=list)
 
 
+class PairServed(_Record):
+    """A firm pair whose walk rises by ``rise_m`` when an item is removed (None: no walk left)."""
+
+    a: str
+    b: str
+    a_name: str = ""
+    b_name: str = ""
+    weight: float = 0.0
+    rise_m: float | None = None
+
+
+class ItemAttribution(_Record):
+    """What one built item buys (:mod:`optimiser.present.attribution`).
+
+    ``saving_m``: how much the objective's weighted mean walk (metres) rises when this item
+    alone is removed and everything else kept, recomputed by the verifier; never negative.
+    ``saving_weighted_m``: the same rise in weighted metres (not divided by the total weight).
+    ``pairs_using``: firm pairs whose walk rises without it (``top_pairs``: the largest
+    weighted rises); ``firms_relying``: firms whose walk to a facility of its type (or to a
+    social space) rises without it. ``feasible_without``: the layout without it still meets
+    every constraint.
+    """
+
+    id: str
+    name: str
+    kind: str
+    type: str = ""
+    cost: float = 0.0
+    pairs_using: int = 0
+    firms_relying: int = 0
+    saving_m: float = 0.0
+    saving_weighted_m: float = 0.0
+    feasible_without: bool | None = None
+    top_pairs: list[PairServed] = Field(default_factory=list)
+
+    @property
+    def cost_per_m_saved(self) -> float | None:
+        """Capital cost per metre of weighted mean walk saved (None when it saves nothing)."""
+        return self.cost / self.saving_m if self.saving_m > 0 else None
+
+
 class CheckRecord(_Record):
     """One verification check: what was checked, whether it held, and the figures."""
 
@@ -159,6 +200,16 @@ class VerificationMetrics(_Record):
 class RunMetrics(_Record):
     """The whole of ``metrics.json``."""
 
+    @property
+    def facility_access_mean_m(self) -> tuple[float | None, float | None]:
+        """Employee-weighted walk to the nearest facility, averaged over facility types (before,
+        after); a type without any facility before counts as missing."""
+        fa = self.walk.facility_access.values()
+        before = [v.baseline_mean_m for v in fa]
+        after = [v.optimised_mean_m for v in fa]
+        mean = lambda xs: (sum(xs) / len(xs)) if xs and all(x is not None for x in xs) else None  # noqa: E731
+        return mean(before), mean(after)
+
     status: Status
     message: str = ""
     objective: float | None = None
@@ -178,6 +229,13 @@ class RunMetrics(_Record):
     verification: VerificationMetrics = Field(default_factory=VerificationMetrics)
     timings: dict[str, float] = Field(default_factory=dict)
     model: dict[str, Any] = Field(default_factory=dict)
+    objective_mean_m: float | None = None
+    """The objective as a weighted mean walk (m): objective / (length scale x total weight),
+    every term counted (firm pairs, facility access, social access, coverage penalty)."""
+    baseline_objective_mean_m: float | None = None
+    """The same for today's layout (nothing built), recomputed by the verifier."""
+    attribution: list[ItemAttribution] = Field(default_factory=list)
+    """One entry per built item (empty for older run directories and runs without a layout)."""
     currency: str = "GBP"
     """ISO 4217 code of every amount (budget, costs); run directories from before currencies are GBP."""
 

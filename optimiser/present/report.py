@@ -17,7 +17,7 @@ import datetime as _dt
 import json
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -25,61 +25,15 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from optimiser import __version__
 from optimiser.inputs.currency import currency_unit
+from optimiser.present.buys import buys_table
 from optimiser.present.formatting import as_float, fmt_m, fmt_money, fmt_num, fmt_pct, nice_type
 from optimiser.present.layers import RunData, placement_tags
 from optimiser.present.metrics import RunMetrics
+from optimiser.present.tables import Cell, Header, Table, num_cell
 
 logger = logging.getLogger(__name__)
 
 __all__ = ["Cell", "Header", "Table", "write_report", "render_report", "render_page", "data_uri_png", "template_env"]
-
-
-@dataclass(frozen=True)
-class Header:
-    """A column heading; ``numeric`` columns are right-aligned."""
-
-    text: str
-    numeric: bool = False
-
-
-@dataclass(frozen=True)
-class Cell:
-    """One table cell of the templates (``text`` is escaped when rendered).
-
-    Attributes:
-        text: what the cell shows.
-        numeric: right-aligned, tabular figures.
-        sort: the value the sorting script sorts by (default: the text).
-        cls: extra ``td`` classes (``better``, ``worse``, ``best``).
-        wrap: an element around the text (``strong`` or ``code``).
-        span: the class of a ``span`` around the text (``ok``, ``fail``, ``note``).
-        header: a row heading (``th scope=row``).
-    """
-
-    text: str
-    numeric: bool = False
-    sort: float | int | str | None = None
-    cls: str = ""
-    wrap: str = ""
-    span: str = ""
-    header: bool = False
-
-    @property
-    def classes(self) -> str:
-        return " ".join(c for c in ("n" if self.numeric else "", self.cls) if c)
-
-
-def num_cell(text: str, value: Any, *, cls: str = "") -> Cell:
-    """A numeric cell sorted by ``value`` (an empty sort key when there is none)."""
-    return Cell(text, numeric=True, sort=value if value is not None else "", cls=cls)
-
-
-@dataclass
-class Table:
-    """Headings and rows of cells, as the ``table`` macro draws them."""
-
-    headers: list[Header]
-    rows: list[list[Cell]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -169,8 +123,9 @@ def cost_table(m: RunMetrics) -> Table:
 
 
 def placements_table(m: RunMetrics) -> Table:
-    """Everything built, with its plan tag (F1, S1, X1 ...), location and cost."""
+    """Everything built, with its plan tag (F1, S1, X1 ...), human name, location and cost."""
     tags = placement_tags(m)
+    names = {a.id: a.name for a in m.attribution}
     pl = m.placements
     rows: list[tuple[str, str, str, str, float, str]] = []
     rows += [("Shared facility", f.id, nice_type(f.type), f"E {fmt_num(f.x)}, N {fmt_num(f.y)}", f.cost, "")
@@ -179,10 +134,11 @@ def placements_table(m: RunMetrics) -> Table:
              for s in pl.social_spaces]
     rows += [("Crossing", c.id, nice_type(c.type), f"over {c.barrier or '?'}", c.cost,
               f"+{fmt_num(c.penalty_m)} m walk penalty") for c in pl.crossings]
-    headers = [Header("On plan"), Header("Placement"), Header("Id"), Header("Type"), Header("Location"),
-               Header("Cost", True), Header("Note")]
-    return Table(headers, [[Cell(tags.get(i, ""), wrap="strong"), Cell(k), Cell(i, wrap="code"), Cell(t), Cell(loc),
-                            num_cell(fmt_money(cost, m.currency), cost), Cell(note)] for k, i, t, loc, cost, note in rows])
+    headers = [Header("On plan"), Header("Placement"), Header("Name"), Header("Type"), Header("Location"),
+               Header("Cost", True), Header("Note"), Header("Id")]
+    return Table(headers, [[Cell(tags.get(i, ""), wrap="strong"), Cell(k), Cell(names.get(i, i)), Cell(t), Cell(loc),
+                            num_cell(fmt_money(cost, m.currency), cost), Cell(note), Cell(i, wrap="code")]
+                           for k, i, t, loc, cost, note in rows])
 
 
 def _pair_change_m(r: Mapping[str, Any]) -> float | None:
@@ -282,7 +238,7 @@ def render_report(run: RunData, plan_png: bytes, distance_png: bytes) -> str:
         scenario_path=m.scenario.path, scenario_id=m.scenario.id,
         cards=summary_cards(m), plan_src=data_uri_png(plan_png), distance_src=data_uri_png(distance_png),
         metrics_table=metrics_table(m), cost_table=cost_table(m), placements_table=placements_table(m),
-        pairs_table=pairs_table(run), firms_table=firms_table(run), certificate_table=certificate_table(m),
+        buys_table=buys_table(run), pairs_table=pairs_table(run), firms_table=firms_table(run), certificate_table=certificate_table(m),
         checks_table=checks, checks_passed=sum(1 for c in m.verification.checks if c.passed),
         timings=_kv(m.timings), model=_kv(m.model), missing=list(run.missing),
     )

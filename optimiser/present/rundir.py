@@ -31,6 +31,7 @@ import numpy as np
 from pydantic import ValidationError
 from shapely.geometry.base import BaseGeometry
 
+from optimiser import progress
 from optimiser.errors import FileReadError, ModelError, Problem
 from optimiser.present.geojson import to_wgs84_geojson
 from optimiser.present.layers import RunData, layout_from_features, project_geojson
@@ -356,10 +357,12 @@ def write_run_dir(out: Path, prep: Prepared, res: SolveResult, ver: Verification
     t = time.perf_counter()
     run, written = write_run(out, prep, res, ver, baseline, metrics)
     metrics.timings["outputs_seconds"] = round(time.perf_counter() - t, 3)
+    progress.phase("outputs", "metrics.json, layout.geojson, pairs.csv, firms.csv", t)
     if render:
         t = time.perf_counter()
         written += _render(run)
         metrics.timings["render_seconds"] = round(time.perf_counter() - t, 3)
+        progress.phase("render", "plans and report.html", t)
     if started is not None:
         metrics.timings["total_seconds"] = round(time.perf_counter() - started, 3)
     write_json_atomic(out / "metrics.json", metrics.to_json_dict())

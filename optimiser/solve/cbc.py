@@ -15,6 +15,7 @@ from collections.abc import Iterable
 
 import pulp
 
+from optimiser import progress
 from optimiser.errors import SolverError
 from optimiser.inputs.domain import SolveOptions
 from optimiser.model.problem import Problem
@@ -130,6 +131,7 @@ def solve(problem: Problem, options: SolveOptions, *, use_hint: bool = True,
     t0 = time.perf_counter()
     limit, seed = options.time_limit_s, options.seed
     start = warm_start(problem, limit, starts) if use_hint else WarmStart()
+    progress.incumbent(start.objective, None, "greedy warm start; CBC's own incumbents are not reported")
     lp, x = build_model(problem)
     if start.hint is not None:
         _set_warm_start(problem, lp, start.hint)

@@ -18,6 +18,7 @@ from typing import Any
 
 from ortools.sat.python import cp_model
 
+from optimiser import progress
 from optimiser.errors import SolverError
 from optimiser.inputs.domain import SolveOptions
 from optimiser.model.problem import Problem
@@ -77,6 +78,22 @@ def _without_solution(problem: Problem, solver: cp_model.CpSolver, start: WarmSt
                        stats)
 
 
+class _ProgressCallback(cp_model.CpSolverSolutionCallback):
+    """Passes each new CP-SAT incumbent and its bound to :mod:`optimiser.progress`."""
+
+    def on_solution_callback(self) -> None:
+        progress.incumbent(self.objective_value, self.best_objective_bound, "cpsat")
+
+
+def _solve_with_progress(solver: cp_model.CpSolver, model: cp_model.CpModel) -> Any:
+    """``solver.solve(model)``, reporting incumbents and bounds when progress is shown (the
+    callbacks only read values: the search is the same with or without them)."""
+    if not progress.enabled():
+        return solver.solve(model)
+    solver.best_bound_callback = lambda bound: progress.incumbent(None, bound, "cpsat")
+    return solver.solve(model, _ProgressCallback())
+
+
 def solve(problem: Problem, options: SolveOptions, *, use_hint: bool = True,
           starts: Iterable[Iterable[int]] = ()) -> SolveResult:
     """Solve with CP-SAT; a time limit returns the incumbent with its gap.
@@ -103,6 +120,7 @@ def solve(problem: Problem, options: SolveOptions, *, use_hint: bool = True,
     t0 = time.perf_counter()
     limit, seed = options.time_limit_s, options.seed
     start = warm_start(problem, limit, starts) if use_hint else WarmStart()
+    progress.incumbent(start.objective, None, "greedy warm start")
     parts = build_model(problem, hint=start.hint)
     solver = cp_model.CpSolver()
     # the warm start counts against the limit, but CP-SAT keeps at least half of it
@@ -114,7 +132,7 @@ def solve(problem: Problem, options: SolveOptions, *, use_hint: bool = True,
         # bound starts at once (50 firms: optimal in 5 s instead of 26 s; 100 firms: 8% gap
         # at 40 s instead of 14%)
         solver.parameters.cp_model_presolve = False
-    code = solver.solve(parts.model)
+    code = _solve_with_progress(solver, parts.model)
     secs = time.perf_counter() - t0
     if code == cp_model.MODEL_INVALID:
         raise SolverError(f"CP-SAT rejected the model: {parts.model.validate()}")

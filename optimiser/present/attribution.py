@@ -1,0 +1,177 @@
+"""What each built item buys: ``metrics.json``'s ``attribution``, one entry per built item.
+
+For every chosen decision (a crossing, a shared facility or a social space) the layout is
+re-evaluated by the independent verifier (:func:`optimiser.verify.verify`) with that item alone
+removed and everything else kept. Its ``saving_m`` is how much the objective's weighted mean walk
+rises without it:
+
+    saving_m = (objective without the item - objective of the layout) / (length scale x W)
+
+where both objectives are the verifier's integer objective and ``W`` is the objective's total
+weight in the same integer units (:func:`objective_weight`: every firm pair's weight, and every
+firm's employees for each facility-access and social-access term, as the verifier counts them).
+For an objective of firm-to-firm walking alone this is exactly the rise of
+``walk.optimised_weighted_mean_m`` when the item is removed. A soft coverage penalty counts as
+the verifier counts it (metres per uncovered employee). Removing an item never shortens a walk,
+so ``saving_m`` is never negative.
+
+Besides the saving, each entry says which firm pairs (crossings) or firms (facilities and
+social spaces) rely on the item: those whose walk rises without it, most weighted rise first.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from optimiser.model.demand import pair_weights
+from optimiser.present.formatting import nice_type
+from optimiser.present.metrics import ItemAttribution, PairServed
+from optimiser.verify import Verification, verify
+
+if TYPE_CHECKING:  # pragma: no cover
+    from optimiser.pipeline import Prepared
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["attribute_items", "objective_weight", "item_names", "TOP_PAIRS"]
+
+TOP_PAIRS = 5
+"""How many of the pairs relying on a crossing each entry lists."""
+_RISE_M = 1e-6
+"""A walk that rises by more than this (m) relies on the removed item."""
+
+
+def _w_int(weight: float, weight_scale: float) -> int:
+    """A weight in the verifier's integer units (as :func:`optimiser.verify._term` rounds it)."""
+    return max(1, int(round(weight * weight_scale)))
+
+
+def objective_weight(prep: Prepared) -> int:
+    """The objective's total weight in integer weight units: the sum of the weights of every
+    walk term the verifier adds (firm pairs, facility access, social access)."""
+    sc, ctx, problem = prep.scenario, prep.context, prep.problem
+    ws = problem.weight_scale["all"]
+    total = 0
+    firms = list(sc.site.firms)
+    if sc.objective.firm_pairs > 0:
+        w = pair_weights(firms, sc.demand)
+        total += sum(_w_int(w[a, b] * sc.objective.firm_pairs, ws) for a, b in ctx.pair_index if w[a, b] > 0)
+    for spec in sc.facilities:
+        total += sum(_w_int(f.employees * spec.access_weight * sc.objective.facility_access, ws) for f in firms
+                     if f.employees * spec.access_weight * sc.objective.facility_access > 0)
+    if sc.social_spaces is not None and sc.objective.social_access > 0:
+        total += sum(_w_int(f.employees * sc.objective.social_access, ws) for f in firms
+                     if f.employees * sc.objective.social_access > 0)
+    return total
+
+
+def item_names(prep: Prepared, keys: Sequence[str] | None = None) -> dict[str, str]:
+    """A human name for every decision key: 'Shared workshop on AMP final parcel',
+    'Social space on Poplar Way verge', 'Signalised crossing across A630 Sheffield Parkway at 411 m'.
+    Two of ``keys`` (default: all) with one name are numbered '(2)', '(3)'."""
+    sc, ctx = prep.scenario, prep.context
+    parcels = {p.id: p.name for p in sc.site.parcels}
+    names: dict[str, str] = {}
+    for s in prep.facility_sites + prep.social_sites:
+        what = "Social space" if s.kind == "social" else nice_type(s.type).capitalize()
+        where = parcels.get(s.parcel_id or "", s.parcel_id or "")
+        names[s.key] = f"{what} on {where}" if where else what
+    for ci, c in enumerate(ctx.network.candidates):
+        if ci in ctx.crossing_decision:
+            text = c.name.replace(" across ", " crossing across ", 1) if c.name else f"{nice_type(c.type)} crossing {c.id}"
+            names[prep.problem.decisions[ctx.crossing_decision[ci]].key] = text[:1].upper() + text[1:]
+    # the same name twice (two workshops on one parcel) gets a number
+    seen: dict[str, int] = {}
+    for key in sorted(names if keys is None else [k for k in keys if k in names]):
+        n = seen.get(names[key], 0) + 1
+        seen[names[key]] = n
+        if n > 1:
+            names[key] = f"{names[key]} ({n})"
+    return names
+
+
+def _item_id(prep: Prepared, decision: int) -> str:
+    """The id metrics.json's placements use: the crossing id, or the candidate site key."""
+    d = prep.problem.decisions[decision]
+    return d.key.split(":", 1)[1] if d.kind == "crossing" else d.key
+
+
+def _pairs_relying(prep: Prepared, with_m: np.ndarray, without_m: np.ndarray) -> list[PairServed]:
+    """Firm pairs whose walk rises without the item, largest weighted rise first."""
+    ctx = prep.context
+    firms = list(prep.scenario.site.firms)
+    out = []
+    for k, (a, b) in enumerate(ctx.pair_index):
+        before, after = float(without_m[a, b]), float(with_m[a, b])
+        if not math.isfinite(after):
+            continue
+        rise = before - after if math.isfinite(before) else math.inf
+        if rise > _RISE_M:
+            out.append(PairServed(a=firms[a].id, b=firms[b].id, a_name=firms[a].name, b_name=firms[b].name,
+                                  weight=round(float(ctx.pair_w[k]), 4),
+                                  rise_m=round(rise, 1) if math.isfinite(rise) else None))
+    out.sort(key=lambda p: -(p.weight * (p.rise_m if p.rise_m is not None else 1e9)))
+    return out
+
+
+def _firms_relying(prep: Prepared, kind: str, ftype: str, ver: Verification, without: Verification) -> int:
+    """Firms whose walk to the item's kind (facility type or social space) rises without it."""
+    if kind == "social":
+        a, b = ver.social_walk_m, without.social_walk_m
+    else:
+        a, b = ver.facility_walk_m.get(ftype), without.facility_walk_m.get(ftype)
+    if a is None or b is None:
+        return 0
+    with np.errstate(invalid="ignore"):
+        rises = (b > a + _RISE_M) | (np.isinf(b) & np.isfinite(a))
+    return int(rises.sum())
+
+
+def attribute_items(prep: Prepared, chosen: Sequence[int], ver: Verification) -> tuple[list[ItemAttribution], int]:
+    """One :class:`ItemAttribution` per chosen decision, by re-verifying the layout without it.
+
+    Args:
+        prep: the prepared scenario.
+        chosen: the chosen decision ids.
+        ver: the verification of the whole layout (its objective is the reference).
+
+    Returns:
+        The entries (in decision order) and the objective's total weight ``W`` (integer units).
+    """
+    problem, ctx = prep.problem, prep.context
+    total_w = objective_weight(prep)
+    per_m = problem.length_scale_per_m * total_w
+    chosen_set = tuple(sorted(set(chosen)))
+    names = item_names(prep, [problem.decisions[i].key for i in chosen_set])
+    out: list[ItemAttribution] = []
+    for i in chosen_set:
+        d = problem.decisions[i]
+        rest = tuple(j for j in chosen_set if j != i)
+        without = verify(problem, ctx, rest, None, raise_on_failure=False)
+        rise = max(0.0, without.objective - ver.objective)
+        if without.objective < ver.objective:
+            logger.warning("removing %s shortened the objective (%s < %s); saving reported as 0", d.key,
+                           without.objective, ver.objective)
+        pairs = _pairs_relying(prep, ver.pair_lengths_m, without.pair_lengths_m)
+        ftype = d.group if d.kind == "facility" else "social"
+        out.append(ItemAttribution(
+            id=_item_id(prep, i), name=names.get(d.key, d.label), kind=d.kind, type=ftype if d.kind != "crossing" else
+            _crossing_type(prep, i), cost=d.cost, pairs_using=len(pairs),
+            firms_relying=0 if d.kind == "crossing" else _firms_relying(prep, d.kind, ftype, ver, without),
+            saving_m=round(rise / per_m, 3) if per_m > 0 else 0.0,
+            saving_weighted_m=round(rise / (problem.length_scale_per_m * problem.weight_scale["all"]), 1),
+            feasible_without=without.passed, top_pairs=pairs[:TOP_PAIRS]))
+    logger.debug("attribution of %d items (total weight %d)", len(out), total_w)
+    return out, total_w
+
+
+def _crossing_type(prep: Prepared, decision: int) -> str:
+    for ci, d in prep.context.crossing_decision.items():
+        if d == decision:
+            return prep.context.network.candidates[ci].type
+    return "crossing"

@@ -1,0 +1,114 @@
+"""Issue 16 / issue 13 point 6 in real headless Chromium (Debian's chromium via Playwright):
+report.html and compare.html fit a 390 px phone without sideways scrolling, "what each item
+buys" is shown, and a comparison of runs on different sites has no best marks and says why."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from tests.runfixture import make_run_dir
+
+CHROMIUM = "/usr/bin/chromium"
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"Debian chromium not found at {CHROMIUM}"),
+]
+
+sync_api = pytest.importorskip("playwright.sync_api", reason="python playwright package not installed")
+
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--disable-sync", "--no-first-run"]
+PHONE = {"width": 390, "height": 844}
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield b
+        b.close()
+
+
+def _open(browser, path: Path, viewport: dict[str, int]):
+    page = browser.new_page(viewport=viewport)
+    events: dict[str, list] = {"console": [], "requests": [], "pageerrors": []}
+    page.on("console", lambda m: events["console"].append((m.type, m.text)))
+    page.on("pageerror", lambda exc: events["pageerrors"].append(str(exc)))
+    page.on("request", lambda r: events["requests"].append(r.url))
+    page.goto(path.resolve().as_uri(), wait_until="load")
+    return page, events
+
+
+def _assert_clean(events) -> None:
+    assert not [t for kind, t in events["console"] if kind in ("error", "warning")], events["console"]
+    assert not events["pageerrors"], events["pageerrors"]
+    assert not [u for u in events["requests"] if not (u.startswith("file://") or u.startswith("data:"))]
+
+
+def _fits_phone(page) -> None:
+    """No sideways scrolling of the page; anything wider scrolls inside its own box."""
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    sticking_out = page.evaluate("""() => [...document.querySelectorAll('main *, header *')]
+        .filter(e => e.getBoundingClientRect().right > innerWidth + 0.5)
+        .filter(e => { for (let p = e.parentElement; p; p = p.parentElement) {
+                         const o = getComputedStyle(p).overflowX; if (o === 'auto' || o === 'scroll') return false; }
+                       return true; })
+        .map(e => e.tagName + '#' + e.id)""")
+    assert not sticking_out, sticking_out
+
+
+def _with_attribution(run: Path) -> Path:
+    m = json.loads((run / "metrics.json").read_text())
+    m["attribution"] = [{"id": c["id"], "name": f"Signalised crossing of the Parkway ({c['id']})", "kind": "crossing",
+                         "type": c["type"], "cost": c["cost_gbp"], "pairs_using": 4, "saving_m": 12.5,
+                         "saving_weighted_m": 900.0, "feasible_without": True,
+                         "top_pairs": [{"a": "a", "b": "b", "a_name": "Firm A", "b_name": "Firm B", "weight": 2.0,
+                                        "rise_m": 310.0}]}
+                        for c in m["placements"]["crossings"]]
+    (run / "metrics.json").write_text(json.dumps(m))
+    return run
+
+
+def test_report_fits_a_phone_and_shows_what_each_item_buys(browser, tmp_path: Path) -> None:
+    from optimiser.present.rundir import render_run
+
+    run = _with_attribution(make_run_dir(tmp_path / "run"))
+    render_run(run)
+    page, events = _open(browser, run / "report.html", PHONE)
+    _fits_phone(page)
+    rows = page.locator("#buys-table tbody tr")
+    assert rows.count() >= 1
+    text = page.inner_text("#buys-table")
+    assert "Signalised crossing of the Parkway" in text and "Firm A – Firm B (+310 m)" in text
+    assert "per m" in text
+    page.screenshot(path=str(tmp_path / "report-390.png"), full_page=True)
+    _assert_clean(events)
+
+
+def test_compare_of_two_sites_own_extents_no_marks_a_note_and_fits_a_phone(browser, tmp_path: Path) -> None:
+    from optimiser.present.compare import compare_runs
+
+    a = _with_attribution(make_run_dir(tmp_path / "a"))
+    b = make_run_dir(tmp_path / "b", variant=1)
+    m = json.loads((b / "metrics.json").read_text())
+    m["site"].update(id="fremont", name="Fremont Innovation District")
+    (b / "metrics.json").write_text(json.dumps(m))
+    _, html = compare_runs([a, b], tmp_path / "cmp")
+    text = html.read_text(encoding="utf-8")
+    assert str(tmp_path) not in text
+    for viewport in ({"width": 1400, "height": 1000}, PHONE):
+        page, events = _open(browser, html, viewport)
+        table = page.inner_text("#compare-table")
+        assert "★" not in table
+        note = page.inner_text("#key-metrics")
+        assert "different sites" in note and "own extent" in note
+        assert "Fremont Innovation District" in table
+        assert "own extent and scale bar" in page.inner_text("header")
+        if viewport is PHONE:
+            _fits_phone(page)
+        _assert_clean(events)
