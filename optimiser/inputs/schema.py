@@ -87,6 +87,13 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
 
+def _money_config(field: str) -> ConfigDict:
+    """A strict model that needs ``field`` or ``<field>_gbp`` (the JSON Schema says so; the
+    validator's message comes from :mod:`optimiser.inputs.money_fields`)."""
+    return ConfigDict(extra="forbid", populate_by_name=True,
+                      json_schema_extra={"anyOf": [{"required": [field]}, {"required": [f"{field}_gbp"]}]})
+
+
 # ---------------------------------------------------------------- geometry (GeoJSON-like)
 
 
@@ -279,6 +286,8 @@ CountLike = Annotated[
 class FacilityIn(_Strict):
     """A type of shared facility (workshop, lab, canteen ...) to place."""
 
+    model_config = _money_config("cost")
+
     type: Id
     count: CountLike = Field(description="How many new ones: an integer or {min, max}.")
     footprint_m2: PositiveFloat
@@ -292,6 +301,8 @@ class FacilityIn(_Strict):
 
 class SocialIn(_Strict):
     """Social spaces placed in open space between buildings."""
+
+    model_config = _money_config("cost")
 
     count: CountLike
     cost: Money | None = Field(None, description=_COST)
@@ -309,6 +320,8 @@ class SocialIn(_Strict):
 
 class CrossingTypeIn(_Strict):
     """Cost, walking penalty and grade of one type of new crossing."""
+
+    model_config = _money_config("cost")
 
     cost: Money | None = Field(None, description=_COST)
     cost_gbp: Money | None = Field(None, description=_COST_GBP)
@@ -392,6 +405,8 @@ class SolverIn(_Strict):
 
 class ScenarioFile(_Strict):
     """A scenario constraint file (``placemaking-scenario/1``)."""
+
+    model_config = _money_config("budget")
 
     format: Literal["placemaking-scenario/1"] = SCENARIO_FORMAT
     id: Id
