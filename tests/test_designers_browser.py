@@ -51,12 +51,13 @@ def _assert_clean(events) -> None:
 
 
 def _fits_phone(page) -> None:
-    """No sideways scrolling of the page; anything wider scrolls inside its own box."""
+    """No sideways scrolling of the page; anything wider scrolls (tables) or is clipped (the map's
+    SVG content, panned and zoomed inside its box) inside its own box."""
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
     sticking_out = page.evaluate("""() => [...document.querySelectorAll('main *, header *')]
         .filter(e => e.getBoundingClientRect().right > innerWidth + 0.5)
         .filter(e => { for (let p = e.parentElement; p; p = p.parentElement) {
-                         const o = getComputedStyle(p).overflowX; if (o === 'auto' || o === 'scroll') return false; }
+                         const o = getComputedStyle(p).overflowX; if (o !== 'visible') return false; }
                        return true; })
         .map(e => e.tagName + '#' + e.id)""")
     assert not sticking_out, sticking_out
@@ -112,3 +113,60 @@ def test_compare_of_two_sites_own_extents_no_marks_a_note_and_fits_a_phone(brows
         if viewport is PHONE:
             _fits_phone(page)
         _assert_clean(events)
+
+
+def test_interactive_plan_zoom_tooltips_toggles_and_pair_table(browser, tmp_path: Path) -> None:
+    from optimiser.present.rundir import render_run
+
+    run = _with_attribution(make_run_dir(tmp_path / "run"))
+    render_run(run)
+    page, events = _open(browser, run / "report.html", {"width": 1300, "height": 1000})
+    svg = "#map svg.map-svg"
+    home = page.get_attribute(svg, "viewBox")
+    page.click("#map [data-zoom=in]")
+    zoomed = page.get_attribute(svg, "viewBox")
+    assert zoomed != home and float(zoomed.split()[2]) < float(home.split()[2])
+    page.locator(svg).scroll_into_view_if_needed()
+    box = page.locator(svg).bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.mouse.wheel(0, -300)
+    page.wait_for_function(f"document.querySelector('{svg}').getAttribute('viewBox') !== '{zoomed}'", timeout=3000)
+    wheeled = page.get_attribute(svg, "viewBox")
+    assert float(wheeled.split()[2]) < float(zoomed.split()[2])
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] / 2 + 80, box["y"] + box["height"] / 2 + 40)
+    page.mouse.up()
+    panned = page.get_attribute(svg, "viewBox")
+    assert panned.split()[:2] != wheeled.split()[:2] and panned.split()[2] == wheeled.split()[2]
+    page.click("#map [data-zoom=reset]")
+    assert [float(v) for v in page.get_attribute(svg, "viewBox").split()] == [float(v) for v in home.split()]
+    # a tooltip on every firm, placement, crossing and route
+    for sel in ("circle.firm", "circle.facility, circle.social", "path.xing-new", "path.route-before", "path.route-after"):
+        n = page.locator(f"{svg} {sel}").count()
+        titled = page.locator(f"{svg} {sel}").evaluate_all("els => els.filter(e => e.querySelector('title')"
+                                                            " && e.querySelector('title').textContent.trim()).length")
+        assert n > 0 and titled == n, sel
+    assert "Signalised crossing of the Parkway" in page.locator(f"{svg} path.xing-new title").first.text_content()
+    # toggles hide layers
+    for layer in ("route_before", "route_after", "coverage"):
+        g = page.locator(f'{svg} g[data-layer="{layer}"]').first
+        assert g.is_visible() or layer == "coverage"
+        page.uncheck(f'#map input[data-toggle="{layer}"]')
+        assert page.locator(f'{svg} g[data-layer="{layer}"]').first.evaluate("g => getComputedStyle(g).display") == "none"
+        page.check(f'#map input[data-toggle="{layer}"]')
+    cand = page.locator(f'{svg} g[data-layer="candidates"]').first
+    assert cand.evaluate("g => getComputedStyle(g).display") == "none"
+    page.check('#map input[data-toggle="candidates"]')
+    assert cand.evaluate("g => getComputedStyle(g).display") != "none"
+    # the pair table drives the map: a pair with drawn routes highlights them
+    pair = page.locator(f"{svg} path.route-after").first.get_attribute("data-pair")
+    page.click(f'#pairs-table tr[data-pair="{pair}"]')
+    hl = page.locator(f"{svg} .hl").evaluate_all(
+        "els => els.map(e => e.tagName + ':' + (e.getAttribute('data-pair') || e.getAttribute('data-firm')))")
+    assert f"path:{pair}" in hl and sum(1 for h in hl if h.startswith("circle:")) == 2, hl
+    assert "highlighted" in page.inner_text("#map-pair-note")
+    _assert_clean(events)
+    page.close()
+    phone, events = _open(browser, run / "report.html", PHONE)
+    _fits_phone(phone)
+    _assert_clean(events)

@@ -28,8 +28,8 @@ from optimiser.inputs.site import read_site
 from optimiser.inputs.validate import detect_kind, validate_files
 from optimiser.network.crossings import generate_candidate_crossings
 from optimiser.pipeline import prepare
-from optimiser.present.basemap import barrier_label, barrier_legend_label, draw_base
-from optimiser.present.layers import Feature, layout_from_features
+from optimiser.present.basemap import barrier_label, draw_base
+from optimiser.present.layers import Feature, barrier_legend_label, layout_from_features
 from optimiser.solve.strategy import solve
 from tests.sitefiles import scenario_dict, site_dict, write_files
 from tests.zoo_cases import FB, SIG, _scenario, _square, brute_force

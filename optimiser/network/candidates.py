@@ -4,7 +4,7 @@ crossings (:func:`build_candidates` -> :class:`Candidates`), pure geometry.
 A facility candidate is the centre of a square footprint of ``footprint_m2`` that fits
 inside a buildable parcel, clear of exclusion zones, no-build corridors, barrier bands and
 firm buildings (fixed buildings with a margin). A social-space candidate sits in open
-space, at least ``noise_buffer_m`` from any carriageway and ``building_clearance_m`` from
+space, at least ``noise_buffer_m`` from any road barrier and ``building_clearance_m`` from
 any firm. Candidates are laid on a grid at the scenario's spacing. Candidate crossings come from
 :func:`optimiser.network.crossings.generate_candidate_crossings` (re-exported here).
 """

@@ -17,16 +17,16 @@ from matplotlib.patches import Patch, PathPatch
 from matplotlib.text import Text
 from matplotlib.transforms import Bbox
 
-from optimiser.inputs.domain import BARRIER_KIND_ALIASES, BarrierKind
+from optimiser.inputs.domain import BarrierKind
 from optimiser.present.figure import poly_path
 from optimiser.present.formatting import one_line
 from optimiser.present.labels import Labeler, overlap_area, renderer
-from optimiser.present.layers import Feature, Layout, lines
+from optimiser.present.layers import Feature, Layout, barrier_kind, barrier_legend_label, is_active, is_no_build, lines
 from optimiser.present.style import CARRIAGEWAY_FC, HALO, PATH_C, RAIL_EC, WATER_EC, WATER_FC, parcel_style
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["draw_base", "draw_barrier_labels", "barrier_label", "barrier_kind", "barrier_legend_label"]
+__all__ = ["draw_base", "draw_barrier_labels", "barrier_label"]
 
 
 class _Legend:
@@ -81,34 +81,6 @@ def _draw_parcels(ax: Axes, layout: Layout, alpha: float, legend: _Legend) -> No
         legend.add(Patch(fc=st.fc, ec=st.ec, hatch=st.hatch, label=st.label))
 
 
-def _is_active(f: Feature) -> bool:
-    return f.props.get("active", True) not in (False, "false", 0)
-
-
-def barrier_kind(f: Feature) -> BarrierKind | None:
-    """A barrier feature's kind (the first format's names too); None for a name it does not know."""
-    name = str(f.props.get("kind", ""))
-    try:
-        return BarrierKind(BARRIER_KIND_ALIASES.get(name, name))
-    except ValueError:
-        return None
-
-
-def _is_no_build(f: Feature) -> bool:
-    return f.props.get("no_build") in (True, "true", 1)
-
-
-def barrier_legend_label(f: Feature) -> str:
-    """A barrier's legend entry: its name and kind, ``no-build`` and ``inactive`` when so,
-    e.g. ``"I-880 (motorway)"``, ``"Union Pacific/BART (rail, no-build)"``."""
-    kind = barrier_kind(f)
-    name = one_line(str(f.props.get("name") or f.props.get("id") or "barrier"), 40)
-    notes = [kind.label if kind is not None else str(f.props.get("kind") or "barrier")]
-    notes += ["no-build"] if _is_no_build(f) else []
-    notes += [] if _is_active(f) else ["inactive"]
-    return f"{name} ({', '.join(notes)})"
-
-
 def _band(f: Feature) -> Any:
     kind = barrier_kind(f)
     width_m = float(f.props.get("width_m") or (30.0 if kind is not None and kind.is_road else 20.0))
@@ -119,12 +91,12 @@ def _draw_carriageway(ax: Axes, f: Feature, alpha: float, legend: _Legend) -> No
     path = _band(f)
     if path is None:
         return
-    active = _is_active(f)
+    active = is_active(f)
     ax.add_patch(PathPatch(path, fc=CARRIAGEWAY_FC, ec="#3d4650", lw=0.6, alpha=(0.85 if active else 0.25) * alpha,
                            zorder=3, ls="-" if active else "--"))
     for xy in lines(f.geometry):
         ax.plot(xy[:, 0], xy[:, 1], color="white", lw=0.7, ls=(0, (6, 6)), zorder=3.1, alpha=0.9)
-    legend.add(Patch(fc=CARRIAGEWAY_FC, ec="#3d4650", alpha=0.85 if active else 0.25, hatch="///" if _is_no_build(f) else None,
+    legend.add(Patch(fc=CARRIAGEWAY_FC, ec="#3d4650", alpha=0.85 if active else 0.25, hatch="///" if is_no_build(f) else None,
                      label=barrier_legend_label(f)))
 
 
@@ -132,8 +104,8 @@ def _draw_water(ax: Axes, f: Feature, alpha: float, legend: _Legend) -> None:
     path = _band(f)
     if path is None:
         return
-    active = _is_active(f)
-    hatch = "///" if _is_no_build(f) else None
+    active = is_active(f)
+    hatch = "///" if is_no_build(f) else None
     ax.add_patch(PathPatch(path, fc=WATER_FC, ec=WATER_EC, lw=0.8, hatch=hatch, alpha=(0.8 if active else 0.3) * alpha,
                            zorder=2.5, ls="-" if active else "--"))
     legend.add(Patch(fc=WATER_FC, ec=WATER_EC, hatch=hatch, alpha=0.8 if active else 0.3, label=barrier_legend_label(f)))
@@ -143,8 +115,8 @@ def _draw_corridor(ax: Axes, f: Feature, alpha: float, legend: _Legend) -> None:
     path = _band(f)
     if path is None:
         return
-    hatch = "///" if _is_no_build(f) else None
-    if _is_active(f):
+    hatch = "///" if is_no_build(f) else None
+    if is_active(f):
         ax.add_patch(PathPatch(path, fc="#f3dfcf", ec=RAIL_EC, lw=0.9, hatch=hatch, alpha=0.55 * alpha, zorder=2.5))
         for xy in lines(f.geometry):
             ax.plot(xy[:, 0], xy[:, 1], color=RAIL_EC, lw=1.2, ls="-.", zorder=2.6, alpha=0.9)
@@ -159,7 +131,7 @@ def barrier_label(f: Feature) -> str:
     when the scenario switches it off)."""
     kind = barrier_kind(f)
     name = one_line(str(f.props.get("name") or f.props.get("id") or f.props.get("kind", "")), 44)
-    notes = ([kind.label] if kind is not None else []) + ([] if _is_active(f) else ["inactive"])
+    notes = ([kind.label] if kind is not None else []) + ([] if is_active(f) else ["inactive"])
     return name + (f" ({', '.join(notes)})" if notes else "")
 
 

@@ -29,6 +29,7 @@ from optimiser.present.buys import compare_buys_table
 from optimiser.present.distance import DISTANCE_LABELS, distance_limits, distance_norm, draw_distance_map, firm_change_values
 from optimiser.present.figure import new_figure, save_figure
 from optimiser.present.formatting import as_float, fmt_m, fmt_money, fmt_num, fmt_pct, mpl_text, reduction_text
+from optimiser.present.interactive import map_views
 from optimiser.present.layers import Extent, RunData, default_extent, union_extent
 from optimiser.present.metrics import RunMetrics
 from optimiser.present.plan import draw_plan
@@ -387,6 +388,12 @@ def _metrics_table(runs: Sequence[RunData]) -> Table:
     return table
 
 
+def _map_extents(runs: Sequence[RunData], comp: Comparability) -> list[Extent]:
+    """The interactive maps' extents: one shared extent for one site, each its own otherwise."""
+    own = [default_extent(r.layout) for r in runs]
+    return [union_extent(own)] * len(runs) if comp.same_site else own
+
+
 def _report_href(run: RunData, out: Path) -> str | None:
     """A link from ``out`` to the run's report (relative when possible); None when it has none."""
     report = run.run_dir / "report.html"
@@ -406,6 +413,7 @@ def compare_html(runs: Sequence[RunData], png: bytes, out: Path) -> str:
         "compare.html.j2", "Scenario comparison",
         metrics_table=_metrics_table(runs), compare_src=data_uri_png(png), same_site=comp.same_site,
         marks=comp.marks, comparability_notes=list(comp.notes), buys_table=compare_buys_table(runs),
+        maps=list(zip([run_title(r) for r in runs], map_views(runs, _map_extents(runs, comp)), strict=True)),
         best_hints=[f"{r.label}: {hint[r.lower_is_better]}" for r, _, _ in metric_rows(runs) if r.lower_is_better is not None],
         illustrative=any(r.metrics.site.illustrative for r in runs),
         runs=[{"name": run_title(r), "run_dir": r.run_dir.name, "scenario_path": r.metrics.scenario.path or "–",

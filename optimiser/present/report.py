@@ -27,6 +27,7 @@ from optimiser import __version__
 from optimiser.inputs.currency import currency_unit
 from optimiser.present.buys import buys_table
 from optimiser.present.formatting import as_float, fmt_m, fmt_money, fmt_num, fmt_pct, nice_type
+from optimiser.present.interactive import map_view
 from optimiser.present.layers import RunData, placement_tags
 from optimiser.present.metrics import RunMetrics
 from optimiser.present.tables import Cell, Header, Table, num_cell
@@ -162,6 +163,7 @@ def pairs_table(run: RunData) -> Table | None:
         ch = _pair_change_m(r)
         cls = "" if ch is None or abs(ch) < 0.05 else ("better" if ch < 0 else "worse")
         used = ", ".join(f"{tags[c]} ({c})" if c in tags else c for c in str(r.get("crossings_used") or "").split(";") if c)
+        table.row_pairs.append(f"{r.get('a')}|{r.get('b')}")
         table.rows.append([
             Cell(str(r.get("a_name") or r.get("a"))), Cell(str(r.get("b_name") or r.get("b"))),
             num_cell(fmt_num(r.get("weight"), 2), r.get("weight")),
@@ -238,7 +240,8 @@ def render_report(run: RunData, plan_png: bytes, distance_png: bytes) -> str:
         scenario_path=m.scenario.path, scenario_id=m.scenario.id,
         cards=summary_cards(m), plan_src=data_uri_png(plan_png), distance_src=data_uri_png(distance_png),
         metrics_table=metrics_table(m), cost_table=cost_table(m), placements_table=placements_table(m),
-        buys_table=buys_table(run), pairs_table=pairs_table(run), firms_table=firms_table(run), certificate_table=certificate_table(m),
+        map_view=map_view(run), buys_table=buys_table(run),
+        pairs_table=pairs_table(run), firms_table=firms_table(run), certificate_table=certificate_table(m),
         checks_table=checks, checks_passed=sum(1 for c in m.verification.checks if c.passed),
         timings=_kv(m.timings), model=_kv(m.model), missing=list(run.missing),
     )

@@ -57,3 +57,5 @@ class Table:
 
     headers: list[Header]
     rows: list[list[Cell]] = field(default_factory=list)
+    row_pairs: list[str] = field(default_factory=list)
+    """Per row, the firm pair ``a|b`` it is about (the pair table drives the interactive map)."""

@@ -1,0 +1,238 @@
+"""The interactive map of report.html and compare.html: an inline SVG drawn from the run's layout
+(site CRS metres, y up), with a small inline script (``templates/map.js``) for pan and zoom (mouse
+wheel, drag, pinch, buttons), layer toggles and the firm-pair table's highlighting.
+
+Everything is in the page: no library, no tile, no request. Every firm, placement, crossing and
+route carries an SVG ``<title>`` (the browser's tooltip). Firms are numbered on the map and named
+in full in a key beside it (numbers are in file order of the site's firms, so they are the same in
+every scenario of one site). Groups carry ``data-layer`` so the toggles can hide them:
+``route_before``, ``route_after``, ``coverage``, ``candidates`` (and the always-shown site layers).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from html import escape
+
+from shapely.geometry.base import BaseGeometry
+
+from optimiser.present.formatting import fmt_m, fmt_money, fmt_num, nice_type
+from optimiser.present.layers import Extent, Feature, RunData, barrier_legend_label, default_extent, lines, placement_tags, point
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["MapView", "map_view", "TOGGLES"]
+
+TOGGLES = (("route_before", "Routes before"), ("route_after", "Routes after"), ("coverage", "Coverage"),
+           ("candidates", "Candidate crossings"), ("labels", "Numbers"))
+"""The layer toggles: (data-layer, label)."""
+
+
+@dataclass(frozen=True)
+class KeyEntry:
+    """One numbered firm of the key: its number, full name and what its tooltip says."""
+
+    number: int
+    name: str
+    detail: str
+
+
+@dataclass(frozen=True)
+class MapView:
+    """What the template needs: the SVG markup (already escaped), the key and an id."""
+
+    id: str
+    svg: str
+    key: list[KeyEntry]
+    toggles: tuple[tuple[str, str], ...] = TOGGLES
+
+
+def _f(v: float) -> str:
+    return f"{v:.1f}"
+
+
+class _Svg:
+    """SVG markup in site coordinates with y flipped (SVG y = -northing)."""
+
+    def __init__(self, extent: Extent) -> None:
+        self.parts: list[str] = []
+        self.extent = extent
+        w, h = extent[2] - extent[0], extent[3] - extent[1]
+        self.size = max(w, h)
+
+    def path_d(self, geom: BaseGeometry) -> str:
+        if geom.geom_type in ("Polygon", "MultiPolygon"):
+            polys = getattr(geom, "geoms", [geom])
+            d = []
+            for p in polys:
+                for ring in [p.exterior, *p.interiors]:
+                    d.append("M" + "L".join(f"{_f(x)},{_f(-y)}" for x, y in ring.coords) + "Z")
+            return "".join(d)
+        return "".join("M" + "L".join(f"{_f(x)},{_f(-y)}" for x, y in xy) for xy in lines(geom))
+
+    def open(self, layer: str, cls: str = "") -> None:
+        self.parts.append(f'<g data-layer="{layer}"' + (f' class="{cls}"' if cls else "") + ">")
+
+    def close(self) -> None:
+        self.parts.append("</g>")
+
+    def path(self, geom: BaseGeometry, cls: str, title: str = "", **attrs: str) -> None:
+        d = self.path_d(geom)
+        if not d:
+            return
+        extra = "".join(f' {k.replace("_", "-")}="{escape(v)}"' for k, v in attrs.items())
+        self.parts.append(f'<path class="{cls}" d="{d}"{extra}>' + (f"<title>{escape(title)}</title>" if title else "")
+                          + "</path>")
+
+    def circle(self, xy: tuple[float, float], r: float, cls: str, title: str = "", **attrs: str) -> None:
+        extra = "".join(f' {k.replace("_", "-")}="{escape(v)}"' for k, v in attrs.items())
+        self.parts.append(f'<circle class="{cls}" cx="{_f(xy[0])}" cy="{_f(-xy[1])}" r="{_f(r)}"{extra}>'
+                          + (f"<title>{escape(title)}</title>" if title else "") + "</circle>")
+
+    def text(self, xy: tuple[float, float], text: str, cls: str, size: float) -> None:
+        self.parts.append(f'<text class="{cls}" x="{_f(xy[0])}" y="{_f(-xy[1])}" font-size="{_f(size)}">'
+                          f"{escape(text)}</text>")
+
+
+def _firm_title(n: int, f: Feature) -> str:
+    acc = f.props.get("accuracy_m")
+    return (f"{n}. {f.text('name', f.id)}\n{fmt_num(f.props.get('employees'))} employees · {f.text('sector', '?')}"
+            + (f"\nposition accurate to ±{fmt_num(acc)} m" if acc is not None else ""))
+
+
+def _cost_text(run: RunData, f: Feature) -> str:
+    """A placement's or candidate's cost in the run's currency (``cost_gbp`` in layouts from before currencies)."""
+    return fmt_money(f.props.get("cost", f.props.get("cost_gbp")), run.metrics.currency)
+
+
+def _attribution_text(run: RunData, item_id: str) -> str:
+    for a in run.metrics.attribution:
+        if a.id == item_id:
+            per = f", {fmt_money(a.cost_per_m_saved, run.metrics.currency)} per m" if a.cost_per_m_saved is not None else ""
+            return f"\nsaves {fmt_num(a.saving_m, 1)} m of weighted mean walk{per}"
+    return ""
+
+
+def _names(run: RunData) -> dict[str, str]:
+    return {a.id: a.name for a in run.metrics.attribution}
+
+
+def _site_layers(svg: _Svg, run: RunData) -> None:
+    lay = run.layout
+    svg.open("site")
+    for f in lay.layer("parcel"):
+        svg.path(f.geometry, f"parcel {f.text('status')}", f"{f.text('name', f.id)} ({nice_type(f.text('status'))})")
+    for f in lay.layer("barrier"):
+        svg.path(f.geometry, "barrier" + ("" if f.props.get("active", True) else " inactive"),
+                 barrier_legend_label(f), stroke_width=_f(float(f.props.get("width_m") or 20)))
+    for f in lay.layer("path"):
+        svg.path(f.geometry, "footpath", f.text("name", f.id))
+    for f in lay.layer("existing_crossing"):
+        svg.path(f.geometry, "xing-existing", f"Existing crossing: {f.text('name', f.id)}")
+    svg.close()
+    svg.open("candidates", "off")
+    for f in lay.layer("candidate_crossing"):
+        if not f.props.get("chosen"):
+            svg.path(f.geometry, "xing-candidate", f"Candidate {nice_type(f.text('type'))} crossing {f.id} "
+                     f"({_cost_text(run, f)}, not built)")
+    svg.close()
+
+
+def _coverage(svg: _Svg, run: RunData) -> None:
+    svg.open("coverage")
+    for f in run.layout.layer("social_space"):
+        r = float(f.props.get("coverage_radius_m") or 0)
+        if r > 0:
+            svg.circle(point(f.geometry), r, "coverage", f"Within {fmt_m(r)} of {_names(run).get(f.id, f.id)}")
+    svg.close()
+
+
+def _routes(svg: _Svg, run: RunData) -> None:
+    names = {f.id: f.text("name", f.id) for f in run.layout.layer("firm")}
+    for layer, what, cls in (("route_before", "before", "route-before"), ("route_after", "after", "route-after")):
+        svg.open(layer)
+        for f in run.layout.layer(layer):
+            a, b = f.text("a"), f.text("b")
+            svg.path(f.geometry, cls, f"Route {what}: {names.get(a, a)} – {names.get(b, b)}, {fmt_m(f.props.get('walk_m'))}",
+                     data_pair=f.text("pair", f"{a}|{b}"))
+        svg.close()
+
+
+def _placements(svg: _Svg, run: RunData) -> None:
+    tags = placement_tags(run.metrics, run.layout)  # for the tooltips
+    names = _names(run)
+    svg.open("placements")
+    u = svg.size / 160
+    for f in run.layout.layer("crossing"):
+        svg.path(f.geometry, "xing-new", f"{tags.get(f.id, '')} {names.get(f.id, f.text('name', f.id))}\n"
+                 f"{_cost_text(run, f)}, +{fmt_num(f.props.get('penalty_m'))} m penalty"
+                 + _attribution_text(run, f.id), data_id=f.id)
+    for layer, cls, what in (("facility", "facility", "Shared facility"), ("social_space", "social", "Social space")):
+        for f in run.layout.layer(layer):
+            title = (f"{tags.get(f.id, '')} {names.get(f.id, what + ' ' + nice_type(f.text('type')))}\n"
+                     f"{_cost_text(run, f)}" + _attribution_text(run, f.id))
+            svg.circle(point(f.geometry), 2.2 * u, cls, title, data_id=f.id)
+    for f in run.layout.layer("existing_facility", "existing_social_space"):
+        svg.circle(point(f.geometry), 1.6 * u, "existing", f"Existing {nice_type(f.text('type', 'social space'))}")
+    svg.close()
+
+
+def _tags(svg: _Svg, run: RunData) -> None:
+    """The placements' plan tags (F1, S1, X1), drawn over the firms."""
+    tags = placement_tags(run.metrics, run.layout)
+    u = svg.size / 160
+    svg.open("labels")
+    for f in run.layout.layer("crossing", "facility", "social_space"):
+        x, y = point(f.geometry)
+        svg.text((x + 2.6 * u, y + 1.6 * u), tags.get(f.id, ""), "tag", 3.2 * u)
+    svg.close()
+
+
+def _firms(svg: _Svg, run: RunData) -> list[KeyEntry]:
+    firms = run.layout.layer("firm")
+    emp_max = max([f.number("employees") for f in firms] or [1.0]) or 1.0
+    u = svg.size / 160
+    key = []
+    svg.open("firms")
+    for n, f in enumerate(firms, 1):
+        r = u * (1.0 + 2.6 * math.sqrt(f.number("employees") / emp_max))
+        title = _firm_title(n, f)
+        svg.circle(point(f.geometry), r, "firm", title, data_firm=f.id)
+        key.append(KeyEntry(n, f.text("name", f.id), title))
+    svg.close()
+    svg.open("labels")
+    for n, f in enumerate(firms, 1):
+        x, y = point(f.geometry)
+        svg.text((x, y), str(n), "num", 2.6 * u)
+    svg.close()
+    return key
+
+
+def map_view(run: RunData, map_id: str = "map", extent: Extent | None = None) -> MapView:
+    """The interactive map of one run (its default extent unless ``extent`` is given)."""
+    ex = extent or default_extent(run.layout)
+    svg = _Svg(ex)
+    _site_layers(svg, run)
+    _coverage(svg, run)
+    _routes(svg, run)
+    _placements(svg, run)
+    key = _firms(svg, run)
+    _tags(svg, run)
+    x0, y0, x1, y1 = ex
+    vb = f"{_f(x0)} {_f(-y1)} {_f(x1 - x0)} {_f(y1 - y0)}"
+    body = "".join(svg.parts)
+    markup = (f'<svg id="{map_id}-svg" class="map-svg" viewBox="{vb}" data-home="{vb}" '
+              f'xmlns="http://www.w3.org/2000/svg" role="img" preserveAspectRatio="xMidYMid meet" '
+              f'style="--u:{_f(svg.size / 160)}"><title>Plan of {escape(run.name)} (site CRS {escape(run.crs)}, metres)'
+              f"</title>{body}</svg>")
+    logger.debug("interactive map %s: %d characters", map_id, len(markup))
+    return MapView(map_id, markup, key)
+
+
+def map_views(runs: Sequence[RunData], extents: Iterable[Extent | None] | None = None) -> list[MapView]:
+    """One map per run (compare.html), ids ``map-0``, ``map-1`` ..."""
+    exts = list(extents) if extents is not None else [None] * len(runs)
+    return [map_view(r, f"map-{i}", e) for i, (r, e) in enumerate(zip(runs, exts, strict=True))]
