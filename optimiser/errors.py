@@ -54,6 +54,40 @@ class Problem:
         return text
 
 
+@dataclass(frozen=True)
+class SiteWarning:
+    """A site sanity warning: the input is valid but probably not what its author meant
+    (e.g. a firm joined to the walking network by a 440 m connector).
+
+    Warnings never stop a run: ``siteopt validate`` and ``run`` print them (exit 0), write them to
+    ``metrics.json`` (``warnings``) and the report; ``--strict`` turns them into problems (exit 2).
+    :mod:`optimiser.network.sanity` collects them; its ``WARNING_CODES`` lists every code.
+
+    Attributes:
+        code: what kind of warning, e.g. ``long_connector`` (stable, for filtering).
+        file: the file the warning is about (as the user named it).
+        field: dotted path to the feature, e.g. ``firms[3].entrances[0]``.
+        message: what looks wrong, with the figures.
+        fix: what to do about it, or ``None``.
+    """
+
+    code: str
+    file: str
+    field: str
+    message: str
+    fix: str | None = None
+
+    def __str__(self) -> str:
+        text = f"{self.file}: {self.field or '(file)'}: warning [{self.code}]: {self.message}"
+        if self.fix:
+            text += f" ({self.fix})"
+        return text
+
+    def as_problem(self) -> Problem:
+        """The warning as a problem (``--strict``)."""
+        return Problem(self.file, self.field, f"{self.message} [warning {self.code}; an error under --strict]", self.fix)
+
+
 class InputError(SiteOptError, ValueError):
     """One or more problems in the user's input files; ``problems`` lists every one."""
 

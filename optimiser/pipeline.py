@@ -16,7 +16,7 @@ import numpy as np
 from shapely.geometry import LineString
 
 from optimiser import progress
-from optimiser.errors import ExitCode, OutputExistsError, VerificationError
+from optimiser.errors import ExitCode, OutputExistsError, SiteWarning, ValidationError, VerificationError
 from optimiser.inputs.domain import Scenario, SolveOptions
 from optimiser.inputs.scenario import read_scenario
 from optimiser.model.build import build_problem
@@ -24,6 +24,7 @@ from optimiser.model.problem import Problem, ProblemContext, crossing_of_decisio
 from optimiser.network.builder import build_walk_network
 from optimiser.network.candidates import CandidateSite, build_candidates
 from optimiser.network.graph import WalkNetwork
+from optimiser.network.sanity import sanity_warnings
 from optimiser.present.attribution import attribute_items, objective_weight
 from optimiser.present.metrics import (
     CheckRecord,
@@ -42,8 +43,12 @@ from optimiser.present.metrics import (
     WalkMetrics,
 )
 from optimiser.present.rundir import write_run_dir
+from optimiser.present.transit import transit_metrics
+from optimiser.present.transit_record import TransitMetrics
+from optimiser.present.warning_records import WarningRecord
 from optimiser.solve.result import SolveResult, Status
 from optimiser.solve.strategy import solve
+from optimiser.solve.transit import solve_with_todays_crossings
 from optimiser.verify import Verification, verify
 
 logger = logging.getLogger(__name__)
@@ -60,6 +65,7 @@ class Prepared:
     problem: Problem
     context: ProblemContext
     timings: dict[str, float]
+    warnings: list[SiteWarning] = field(default_factory=list)
 
 
 @dataclass
@@ -98,12 +104,14 @@ def prepare(scenario: Scenario) -> Prepared:
     t = time.perf_counter()
     problem, ctx = build_problem(scenario, net, cand.facility_sites, cand.social_sites,
                                  existing_facility_keys=cand.existing_facility_keys,
-                                 existing_social_keys=cand.existing_social_keys)
+                                 existing_social_keys=cand.existing_social_keys,
+                                 stop_sites=cand.stop_sites, existing_stop_keys=cand.existing_stop_keys)
     timings["problem_seconds"] = time.perf_counter() - t
     progress.phase("problem", f"{len(problem.decisions):,} decisions, {len(problem.clients):,} clients", t)
+    warnings = sanity_warnings(scenario, net, cand.facility_sites + cand.social_sites)
     logger.info("prepared %s: %d facility and %d social-space candidates, %d candidate crossings, %d network nodes",
                 scenario.id, len(cand.facility_sites), len(cand.social_sites), len(cand.crossings), net.n_nodes)
-    return Prepared(scenario, net, cand.facility_sites, cand.social_sites, problem, ctx, timings)
+    return Prepared(scenario, net, cand.facility_sites, cand.social_sites, problem, ctx, timings, warnings)
 
 
 def _round(x: float | None, digits: int = 2) -> float | None:
@@ -209,8 +217,12 @@ def _placements(prep: Prepared, res: SolveResult) -> tuple[Placements, CostMetri
     sites = {s.key: s for s in prep.facility_sites + prep.social_sites}
     placed = Placements()
     cost = CostMetrics(budget=sc.budget)
+    stops = 0.0
     for i in sorted(set(res.chosen)):
         d = dec[i]
+        if d.kind == "stop":  # listed in metrics.transit
+            stops += d.cost
+            continue
         if d.kind == "crossing":
             c = cross[i]
             mid = c.line.interpolate(0.5, normalized=True)
@@ -228,7 +240,7 @@ def _placements(prep: Prepared, res: SolveResult) -> tuple[Placements, CostMetri
         else:
             placed.social_spaces.append(entry)
             cost.social_spaces += s.cost
-    cost.capital = cost.crossings + cost.facilities + cost.social_spaces
+    cost.capital = cost.crossings + cost.facilities + cost.social_spaces + stops
     return placed, cost
 
 
@@ -268,7 +280,7 @@ def summarise(prep: Prepared, res: SolveResult, ver: Verification | None, baseli
         scenario=ScenarioRef(id=sc.id, name=sc.name, path=portable_path(sc.path), description=sc.description,
                              layers={layer: any(b.layer == layer for b in sc.active_barriers) for layer in sc.site.layers}),
         site=SiteRef(id=sc.site.id, name=sc.site.name, illustrative=sc.site.illustrative, crs=sc.site.crs,
-                     path=portable_path(sc.site.path)),
+                     path=portable_path(sc.site.path), source_crs=sc.site.source_crs),
         walk=_pair_walks(prep, ver, baseline),
         coverage=_coverage(prep, ver, baseline),
         cost=cost,
@@ -284,8 +296,25 @@ def summarise(prep: Prepared, res: SolveResult, ver: Verification | None, baseli
                "facility_candidates": len(prep.facility_sites), "social_candidates": len(prep.social_sites),
                "unreachable": list(prep.network.unreachable)},
         attribution=list(attribution or []),
+        warnings=[WarningRecord.of(w, file=portable_path(w.file)) for w in prep.warnings],
         currency=sc.currency,
     )
+
+
+def _transit(prep: Prepared, res: SolveResult, ver: Verification | None, baseline: Verification,
+             opts: SolveOptions) -> TransitMetrics | None:
+    """The transit section: the joint answer beside the best stops with today's crossings only
+    (solved here, in the same run, with every new crossing fixed off)."""
+    t = time.perf_counter()
+    today = solve_with_todays_crossings(prep.problem, opts)
+    today_ver = verify(prep.problem, prep.context, today.chosen, today.objective, raise_on_failure=False) \
+        if today.status.has_solution else None
+    if today_ver is not None and not today_ver.passed:
+        logger.error("verification of the stops with today's crossings FAILED: %s",
+                     [c.detail for c in today_ver.checks if not c.passed])
+    prep.timings["transit_existing_crossings_seconds"] = time.perf_counter() - t
+    progress.phase("stops with today's crossings", f"{today.status.value}, objective {today.objective}", t)
+    return transit_metrics(prep, res, ver, baseline, today, today_ver)
 
 
 def check_out_dir(out_dir: str | os.PathLike[str], overwrite: bool, *, create: bool = True) -> Path:
@@ -312,6 +341,7 @@ def run_scenario(
     seed: int | None = None,
     workers: int | None = None,
     render: bool = True,
+    strict: bool = False,
 ) -> RunResult:
     """Run one scenario end to end and (with ``out_dir``) write the run directory.
 
@@ -323,9 +353,11 @@ def run_scenario(
         backend, time_limit_s, seed, workers: convenience overrides of single options
             (``None`` keeps the option as it is).
         render: also draw plan.png/svg and report.html.
+        strict: site sanity warnings (:mod:`optimiser.network.sanity`) are errors: raise
+            before solving. Otherwise they are logged and written to metrics.json.
 
     Raises:
-        InputError: invalid scenario or site (nothing written).
+        InputError: invalid scenario or site, or (``strict``) a sanity warning (nothing written).
         OutputExistsError: ``out_dir`` is not empty and ``overwrite`` is False.
         VerificationError: the solved layout failed verification (a bug; outputs are still
             written with ``verification.passed: false`` first).
@@ -338,6 +370,8 @@ def run_scenario(
     logger.info("scenario %s on site %s: %s, time limit %.1f s, seed %d", sc.id, sc.site.id, opts.backend,
                 opts.time_limit_s, opts.seed)
     prep = prepare(sc)
+    if strict and prep.warnings:
+        raise ValidationError([w.as_problem() for w in prep.warnings])
     scale = prep.problem.length_scale_per_m * prep.problem.weight_scale["all"]
     with progress.solving(scale, f"solve: {opts.backend}, time limit {opts.time_limit_s:g} s, seed {opts.seed}"
                           + (" (CBC runs as a subprocess: only its warm start and final answer are shown)"
@@ -368,7 +402,9 @@ def run_scenario(
         attribution, total_w = attribute_items(prep, res.chosen, ver)
         prep.timings["attribution_seconds"] = time.perf_counter() - t
         progress.phase("attribution", f"{len(attribution)} items re-evaluated one at a time", t)
+    transit = _transit(prep, res, ver, baseline, opts) if sc.transit is not None else None
     metrics = summarise(prep, res, ver, baseline, attribution)
+    metrics.transit = transit
     total_w = total_w or objective_weight(prep)
     if total_w > 0:
         per_m = prep.problem.length_scale_per_m * total_w

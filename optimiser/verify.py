@@ -17,8 +17,9 @@ scales, the reported objective).
 - **Plain shortest paths**: SciPy's Dijkstra from every firm on that graph.
 - **Every constraint from the scenario's own terms**: budget, counts, spacing, parcels and
   footprints against its own no-build area (active bands, exclusion zones, buildings with their
-  margins), overlaps, noise buffers, coverage, directness targets, and the objective term by
-  term with the model's integer scales.
+  margins), overlaps, noise buffers, coverage, directness targets, transit stops (count,
+  spacing, alignment, no-platform zones) and the objective term by term with the model's
+  integer scales (the transit term from each firm's walk to the nearest stop on this graph).
 
 A failed check is a bug, reported loudly: :func:`verify` raises :class:`VerificationError`
 (or, with ``raise_on_failure=False``, returns ``passed=False`` with the failing checks).
@@ -81,6 +82,8 @@ class Verification:
         facility_walk_m: facility type -> per-firm walk to the nearest open facility (m).
         social_walk_m: per-firm walk to the nearest social space (m; inf if none).
         notes: explanations of failures beyond single checks.
+        transit_walk_m: per-firm walk to the nearest open or existing transit stop (m; inf if
+            none); ``None`` without ``transit``.
     """
 
     passed: bool
@@ -90,6 +93,7 @@ class Verification:
     facility_walk_m: dict[str, np.ndarray] = field(default_factory=dict)
     social_walk_m: np.ndarray | None = None
     notes: list[str] = field(default_factory=list)
+    transit_walk_m: np.ndarray | None = None
 
 
 # ----------------------------------------------------------------------------- the graph
@@ -106,6 +110,7 @@ class PlainGraph:
 
     csr: sp.csr_matrix
     access: dict[str, tuple[int, ...]]
+    xy: np.ndarray = field(default_factory=lambda: np.zeros((0, 2)))
 
 
 class _GraphBuilder:
@@ -310,7 +315,7 @@ def build_plain_graph(scenario: Scenario, points: dict[str, Sequence[Point]], cr
     for c in crossings:
         if not _add_crossing(b, c, band_union):
             logger.warning("verification graph: chosen crossing %s reaches no walkable ground at an end", c.id)
-    return PlainGraph(b.csr(), access)
+    return PlainGraph(b.csr(), access, np.asarray(b.xy, dtype=float).reshape(-1, 2))
 
 
 def walk_lengths_m(graph: PlainGraph, origins: Sequence[str], targets: Sequence[str]) -> np.ndarray:
@@ -465,6 +470,59 @@ def _access_objective(ctx: ProblemContext, problem: Problem, fac_walk: dict[str,
     return total
 
 
+def _check_transit(checks: _Checks, sc: Scenario, opened: list) -> None:
+    """New stops: their count, spacing, alignment (one, when alternatives) and no-platform zones."""
+    tr = sc.transit
+    if tr is None:
+        return
+    checks.add("count", tr.count.min <= len(opened) <= tr.count.max,
+               f"{len(opened)} new stops within [{tr.count.min}, {tr.count.max}]")
+    _check_spacing(checks, opened, tr.min_spacing_m)
+    lines = {t.id: t.line for t in sc.transit_lines}
+    if tr.alternatives:
+        used = sorted({s.type for s in opened})
+        checks.add("one alignment", len(used) <= 1, f"new stops on {len(used)} alignment(s): {', '.join(used) or 'none'}")
+    for s in opened:
+        line = lines.get(s.type)
+        checks.add("on alignment", line is not None and line.distance(s.point) <= 1e-6, f"{s.key} on alignment {s.type}")
+        checks.add("no-platform", not any(z.intersects(s.point) for z in tr.no_platform), f"{s.key} outside no-platform zones")
+
+
+def _check_transit_coverage(checks: _Checks, sc: Scenario, problem: Problem, chosen: set[int], walk_m: np.ndarray | None) -> None:
+    """With ``max_coverage``: the firms the model counts as covered (penalties lifted by an open
+    option) are exactly those within the catchment walk of a stop on this graph."""
+    tr = sc.transit
+    if tr is None or walk_m is None or tr.objective != "max_coverage":
+        return
+    prefix = "uncovered_by_stop:"
+    open_opts = problem.open_options(chosen)
+    model_out = {p.key[len(prefix):] for p in problem.penalties
+                 if p.key.startswith(prefix) and not any(o in open_opts for o in p.options)}
+    out = {f.id for i, f in enumerate(sc.site.firms) if not walk_m[i] <= tr.catchment_m + 1e-6}
+    staff = sum(f.employees for f in sc.site.firms if f.id not in out)
+    checks.add("transit coverage", model_out == out,
+               f"{staff:,} staff within {tr.catchment_m:g} m walk of a stop; firms outside: verifier {sorted(out)}, "
+               f"model {sorted(model_out)}")
+
+
+def _transit_objective(sc: Scenario, problem: Problem, walk_m: np.ndarray | None) -> int:
+    """The transit term in the model's integer units: staff left outside every catchment
+    (``max_coverage``), or the staff-weighted walk to the nearest stop."""
+    tr = sc.transit
+    if tr is None or walk_m is None:
+        return 0
+    total = 0
+    for i, f in enumerate(sc.site.firms):
+        if tr.objective == "max_coverage":
+            if not walk_m[i] <= tr.catchment_m + 1e-6:
+                total += int(round(f.employees * problem.length_scale_per_m * problem.weight_scale["all"]))
+        else:
+            weight = f.employees * (1.0 if tr.objective == "min_mean_walk" else tr.weight)
+            if weight > 0:
+                total += _term(weight, walk_m[i], problem, sc.demand.unreachable_penalty_m)
+    return total
+
+
 def _check_directness(checks: _Checks, sc: Scenario, points: dict[str, Sequence[Point]], keys: list[str],
                       pair_m: np.ndarray) -> None:
     index = {f.id: i for i, f in enumerate(sc.site.firms)}
@@ -490,6 +548,11 @@ def _points(ctx: ProblemContext) -> dict[str, Sequence[Point]]:
     if sc.social_spaces is not None:
         for k, key in enumerate(ctx.existing_social_keys):
             pts[key] = (sc.social_spaces.existing[k],)
+    for s in ctx.stop_sites:
+        pts[s.key] = (s.point,)
+    for line in sc.transit_lines:
+        for stop in line.stops:
+            pts[f"existing:stop:{stop.id}"] = (stop.point,)
     return pts
 
 
@@ -501,6 +564,14 @@ def _open_space_segments(ctx: ProblemContext) -> np.ndarray | None:
     is_path = np.asarray(net.edge_kind) == 0
     xy = np.asarray(net.coords)
     return np.stack([xy[np.asarray(net.edge_u)[is_path]], xy[np.asarray(net.edge_v)[is_path]]], axis=1)
+
+
+def layout_graph(ctx: ProblemContext, chosen: Sequence[int]) -> PlainGraph:
+    """The verifier's walking graph with the new crossings among ``chosen`` (decision ids) built;
+    every firm, candidate site and stop joined (keys as in the problem)."""
+    chosen_set = set(chosen)
+    crossings = [ctx.network.candidates[c] for c, d in ctx.crossing_decision.items() if d in chosen_set]
+    return build_plain_graph(ctx.scenario, _points(ctx), crossings, _open_space_segments(ctx))
 
 
 def verify(problem: Problem, ctx: ProblemContext, chosen: tuple[int, ...], reported_objective: float | None,
@@ -525,6 +596,7 @@ def verify(problem: Problem, ctx: ProblemContext, chosen: tuple[int, ...], repor
     new_crossings = [ctx.network.candidates[c] for c, d in ctx.crossing_decision.items() if d in chosen_set]
     fac_open = [s for s in ctx.facility_sites if by_key.get(s.key) in chosen_set]
     soc_open = [s for s in ctx.social_sites if by_key.get(s.key) in chosen_set]
+    stops_open = [s for s in ctx.stop_sites if by_key.get(s.key) in chosen_set]
 
     capital = sum(problem.decisions[i].cost for i in chosen)
     checks.add("budget", capital <= sc.budget + 1e-6,
@@ -533,6 +605,7 @@ def verify(problem: Problem, ctx: ProblemContext, chosen: tuple[int, ...], repor
     _check_facilities(checks, sc, fac_open, blocked)
     _check_social(checks, sc, soc_open, blocked)
     _check_overlaps(checks, fac_open + soc_open)
+    _check_transit(checks, sc, stops_open)
 
     points = _points(ctx)
     graph = build_plain_graph(sc, points, new_crossings, _open_space_segments(ctx))
@@ -542,7 +615,13 @@ def verify(problem: Problem, ctx: ProblemContext, chosen: tuple[int, ...], repor
     if sc.social_spaces is not None:
         targets = [s.key for s in soc_open] + list(ctx.existing_social_keys)
         social_m = walk_lengths_m(graph, ctx.firm_keys, targets).min(axis=1) if targets else np.full(len(ctx.firm_keys), np.inf)
-    objective = _pair_objective(ctx, problem, pair_m) + _access_objective(ctx, problem, fac_walk, social_m, checks)
+    transit_m = None
+    if sc.transit is not None:
+        targets = [s.key for s in stops_open] + [f"existing:stop:{t.id}" for line in sc.transit_lines for t in line.stops]
+        transit_m = walk_lengths_m(graph, ctx.firm_keys, targets).min(axis=1) if targets else np.full(len(ctx.firm_keys), np.inf)
+    objective = (_pair_objective(ctx, problem, pair_m) + _access_objective(ctx, problem, fac_walk, social_m, checks)
+                 + _transit_objective(sc, problem, transit_m))
+    _check_transit_coverage(checks, sc, problem, chosen_set, transit_m)
     _check_directness(checks, sc, points, list(ctx.firm_keys), pair_m)
 
     notes: list[str] = []
@@ -558,4 +637,4 @@ def verify(problem: Problem, ctx: ProblemContext, chosen: tuple[int, ...], repor
     failures = checks.failures + notes
     if failures and raise_on_failure:
         raise VerificationError("the optimised layout failed independent verification", failures)
-    return Verification(not failures, float(objective), checks.items, pair_m, fac_walk, social_m, notes)
+    return Verification(not failures, float(objective), checks.items, pair_m, fac_walk, social_m, notes, transit_m)

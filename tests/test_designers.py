@@ -182,3 +182,30 @@ def test_siteopt_run_progress_on_stderr_json_on_stdout_report_path_last(tmp_path
     q = subprocess.run([sys.executable, "-m", "optimiser", "-q", "run", str(scen), "--out", str(tmp_path / "q"),
                         "--no-render"], capture_output=True, text=True, timeout=300, cwd=tmp_path)
     assert q.returncode == 0 and q.stderr == "" and json.loads(q.stdout)["status"] == "optimal"
+
+
+# ------------------------------------------------------------------ labels on both embedded sites
+@pytest.mark.parametrize("site_file", ["sites/amp_sbp/site.yaml", "sites/fremont/site.yaml"])
+def test_map_labels_never_overlap_on_the_embedded_sites(site_file: str) -> None:
+    import math as _math
+
+    from shapely.ops import unary_union
+
+    from optimiser.inputs import read_site
+    from optimiser.present.interactive import _overlap, _text_box, place_labels
+
+    root = Path(__file__).resolve().parents[1]
+    site = read_site(root / site_file)
+    x0, y0, x1, y1 = unary_union([p.polygon for p in site.parcels]).bounds
+    u = max(x1 - x0, y1 - y0) / 160
+    emp_max = max(f.employees for f in site.firms)
+    anchors = [(f.location.x, f.location.y) for f in site.firms]
+    radii = [u * (1.0 + 2.6 * _math.sqrt(f.employees / emp_max)) for f in site.firms]
+    texts = [str(n) for n in range(1, len(anchors) + 1)]
+    spots = place_labels(anchors, radii, texts, 3.0 * u)
+    boxes = [_text_box(s.x, s.y, t, 3.0 * u) for s, t in zip(spots, texts, strict=True)]
+    for i in range(len(boxes)):
+        for j in range(i + 1, len(boxes)):
+            assert _overlap(boxes[i], boxes[j]) == 0, (site_file, texts[i], texts[j])
+    # stable: the same site gives the same positions (numbers follow the site file's order)
+    assert place_labels(anchors, radii, texts, 3.0 * u) == spots

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import copy
-import difflib
 import json
 import logging
 import re
@@ -16,6 +15,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel
 
 from optimiser.inputs import schema as S
+from optimiser.inputs.messages import suggest
 
 logger = logging.getLogger(__name__)
 
@@ -105,8 +105,8 @@ def _unwrap(t: Any) -> list[Any]:
 def _unknown_field(part: str, parts: list[str], depth: int, models: list[type[BaseModel]]) -> str:
     where = ".".join(parts[:depth])
     names = sorted({f for m in models for f in m.model_fields})
-    near = difflib.get_close_matches(part, names, n=1, cutoff=0.6)
-    hint = f"; did you mean {'.'.join(parts[:depth] + [near[0]])!r}?" if near else f"; allowed: {', '.join(names)}"
+    near = suggest(part, names)
+    hint = f"; did you mean {'.'.join(parts[:depth] + [near])!r}?" if near else f"; allowed: {', '.join(names)}"
     return f"unknown scenario field {part!r}" + (f" in {where}" if where else "") + hint
 
 

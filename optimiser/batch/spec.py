@@ -26,6 +26,7 @@ from optimiser.errors import FileReadError, Problem, ValidationError
 from optimiser.inputs import schema as S
 from optimiser.inputs.currency import DEFAULT_CURRENCY, money_compact
 from optimiser.inputs.formats import load_mapping
+from optimiser.inputs.kinds import wrong_kind
 from optimiser.inputs.locate import default_scenario_path, resolve_site_ref
 from optimiser.inputs.messages import pydantic_problems
 from optimiser.inputs.money_fields import scenario_currency
@@ -211,6 +212,9 @@ def _override_key_problems(data: Mapping[str, Any], fname: str) -> list[Problem]
 
 def _parse_batch_file(data: dict[str, Any], fname: str) -> tuple[BatchFile, list[Problem]]:
     """The validated batch model and the problems found so far (raises when it cannot be built)."""
+    other = wrong_kind(data, "batch", fname, "a batch")
+    if other is not None:
+        raise ValidationError([other])
     problems: list[Problem] = []
     data = _hoist_sweep_mode(data, fname, problems)
     spec: BatchFile | None = None

@@ -19,6 +19,7 @@ from optimiser.cli._common import echo_json, echo_problems
 from optimiser.cli.logging_setup import current_settings
 from optimiser.cli.options import SolveOverrides, solve_options
 from optimiser.errors import ExitCode, InputError, OutputExistsError
+from optimiser.inputs.locate import resolve_input
 
 logger = logging.getLogger(__name__)
 
@@ -46,7 +47,7 @@ def command(file: Path, out_dir: Path, jobs: int, scheduler: str | None, no_resu
     scenario's settings for every item (--seed cannot be combined with repeat_seeds).
     """
     try:
-        spec = load_batch(file, solver=solve.as_solver_section())
+        spec = load_batch(resolve_input(str(file)), solver=solve.as_solver_section())
     except InputError as exc:
         echo_problems(exc)
         sys.exit(ExitCode.INPUT)

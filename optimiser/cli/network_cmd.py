@@ -25,6 +25,7 @@ import click
 from optimiser.cli._common import echo_problems
 from optimiser.errors import ExitCode, InputError, ModelError
 from optimiser.inputs import read_scenario
+from optimiser.inputs.locate import resolve_input
 from optimiser.network.builder import build_walk_network
 from optimiser.network.crossings import generate_candidate_crossings
 from optimiser.network.features import crossing_features, edge_features, network_summary
@@ -52,7 +53,7 @@ def command(scenario: Path, out_dir: Path, overwrite: bool) -> None:
         _fail(f"output directory {out_dir} is not empty; choose another or pass --overwrite")
 
     try:
-        sc = read_scenario(scenario)
+        sc = read_scenario(resolve_input(str(scenario)))
     except InputError as exc:
         echo_problems(exc)
         sys.exit(ExitCode.INPUT)

@@ -12,7 +12,8 @@ from optimiser import progress
 from optimiser.cli._common import echo_json, echo_problems, fail
 from optimiser.cli.logging_setup import current_settings, show_progress
 from optimiser.cli.options import SolveOverrides, solve_options
-from optimiser.errors import ExitCode, InputError, ModelError, OutputExistsError, VerificationError
+from optimiser.errors import ExitCode, FileReadError, InputError, ModelError, OutputExistsError, Problem, VerificationError
+from optimiser.inputs.locate import embedded_names_hint, resolve_input
 from optimiser.pipeline import RunResult, run_scenario
 from optimiser.solve.result import Status
 
@@ -41,6 +42,7 @@ def run_summary(res: RunResult) -> dict[str, Any]:
                        "crossings": [p.id for p in m.placements.crossings]},
         "verification": {"passed": m.verification.passed}, "out": str(res.out_dir),
         "attribution": [{"id": a.id, "name": a.name, "cost": a.cost, "saving_m": a.saving_m} for a in m.attribution],
+        "warnings": [w.code for w in m.warnings],
     }
 
 
@@ -53,22 +55,29 @@ def _say_where(res: RunResult) -> None:
 
 
 @click.command("run")
-@click.argument("scenario", required=False, type=click.Path(dir_okay=False))
+@click.argument("scenario", required=False)
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Run directory to write.")
 @click.option("--overwrite", is_flag=True, help="Replace the run files in a non-empty --out.")
 @solve_options
 @click.option("--no-render", is_flag=True, help="Skip plans and report (data files only).")
-def command(scenario: str | None, out_dir: str, overwrite: bool, solve: SolveOverrides, no_render: bool) -> None:
-    """Solve SCENARIO (default: the embedded AMP-SBP baseline) and write --out.
+@click.option("--strict", is_flag=True, help="Site sanity warnings are errors (exit 2, nothing solved).")
+def command(scenario: str | None, out_dir: str, overwrite: bool, solve: SolveOverrides, no_render: bool, strict: bool) -> None:
+    """Solve SCENARIO and write --out. SCENARIO is a file, or the name of an embedded scenario
+    (`siteopt list`: e.g. fremont/baseline); default the embedded AMP-SBP baseline.
 
     Writes metrics.json, layout.geojson, pairs.csv, firms.csv, plan.png/svg and
-    report.html; prints the key metrics as JSON. Exit 0 solved, 2 invalid input,
-    3 infeasible (with the conflicting requirements), 4 no solution in the time limit.
+    report.html; prints the key metrics as JSON and any site sanity warnings on stderr.
+    Exit 0 solved, 2 invalid input (or, with --strict, a sanity warning), 3 infeasible (with
+    the conflicting requirements), 4 no solution in the time limit.
     """
-    logger.info("run: %s -> %s", scenario or "the AMP-SBP baseline", out_dir)
+    path = resolve_input(scenario) if scenario is not None else None
+    if scenario is not None and path is not None and not path.exists():
+        echo_problems(FileReadError([Problem(scenario, "", "no such file, nor an embedded scenario of that name", embedded_names_hint())]))
+        sys.exit(ExitCode.INPUT)
+    logger.info("run: %s -> %s", path or "the AMP-SBP baseline", out_dir)
     show_progress(current_settings())
     try:
-        res = run_scenario(scenario, out_dir, overwrite=overwrite, render=not no_render, **solve.as_kwargs())
+        res = run_scenario(path, out_dir, overwrite=overwrite, render=not no_render, strict=strict, **solve.as_kwargs())
     except InputError as exc:
         echo_problems(exc)
         sys.exit(ExitCode.INPUT)
@@ -79,6 +88,8 @@ def command(scenario: str | None, out_dir: str, overwrite: bool, solve: SolveOve
     except VerificationError as exc:
         fail(f"VERIFICATION FAILED (this is a bug; outputs kept in {out_dir}): {exc}", ExitCode.INTERNAL)
     logger.info("run: %s in %.2f s (exit %d)", res.status.value, res.metrics.solve_seconds, res.exit_code)
+    for w in res.metrics.warnings:
+        click.echo(str(w), err=True)
     summary = run_summary(res)
     if res.status is Status.INFEASIBLE:
         summary["conflicts"] = list(res.metrics.conflicts)

@@ -1,12 +1,18 @@
-"""``siteopt validate FILE...``: check site and scenario files and report every problem.
+"""``siteopt validate FILE...``: check site, scenario and batch files and report every problem.
 
+Each file's kind comes from its ``format`` (:func:`optimiser.checkfiles.check_files`); every
+problem of every file is reported in one pass, a scenario's references into its site included.
 Each problem is printed to standard output as one line ``FILE: field.path: reason (hint)``;
-a file without problems gets one summary line ``FILE: ok (site 'x': N firms, ...)``. Nothing is
-written to disk. Exit status: 0 when every file is valid, 2 when any file has a problem, 1 on
-an internal error (a bug; reported in one line, with its traceback under ``siteopt --debug``).
+each site sanity warning as ``FILE: field.path: warning [code]: message (fix)``; a file without
+problems gets one summary line ``FILE: ok (site 'x': N firms, ...)``. A FILE may also be the name
+of an embedded site or scenario (``siteopt list``). Nothing is written to disk. Exit status: 0
+when every file is valid (warnings allowed), 2 when any file has a problem (or, with
+``--strict``, a warning), 1 on an internal error (a bug; reported in one line, with its
+traceback under ``siteopt --debug``).
 
 ``--json`` prints a JSON list of the problems instead (``[]`` when there are none), each
-``{"file", "field", "reason", "hint"}``; the exit status is the same.
+``{"file", "field", "reason", "hint"}``, followed by the warnings, each
+``{"file", "field", "reason", "hint", "warning": code}``; the exit status is the same.
 """
 
 from __future__ import annotations
@@ -17,11 +23,11 @@ from typing import Any
 
 import click
 
+from optimiser.checkfiles import FileReport, check_file
 from optimiser.cli.logging_setup import current_settings, report_internal_error
-from optimiser.errors import ExitCode, InputError, Problem
-from optimiser.inputs import load_mapping, read_scenario, read_site, validate_files
+from optimiser.errors import ExitCode, Problem, SiteWarning
 from optimiser.inputs.currency import money_text
-from optimiser.inputs.validate import detect_kind
+from optimiser.inputs.locate import resolve_input
 
 logger = logging.getLogger(__name__)
 
@@ -55,50 +61,69 @@ def _scenario_summary(scn: Any) -> str:
     )
 
 
-def _summary(path: str) -> str:
-    """One-line description of a valid file (it is read again, which is cheap)."""
-    data, _ = load_mapping(path)
-    if data is not None and detect_kind(data) == "scenario":
-        return _scenario_summary(read_scenario(path))
-    return _site_summary(read_site(path))
+def _summary(r: FileReport) -> str | None:
+    """One-line description of a valid file."""
+    if r.scenario is not None:
+        return _scenario_summary(r.scenario)
+    if r.site is not None:
+        return _site_summary(r.site)
+    if r.batch is not None:
+        return f"batch {r.batch.id!r}: {len(r.batch.items)} item(s) over {r.batch.base_path}"
+    return None
+
+
+def _json_entries(problems: list[Problem], warnings: list[SiteWarning]) -> list[dict[str, Any]]:
+    return ([{"file": p.file, "field": p.field, "reason": p.reason, "hint": p.hint} for p in problems]
+            + [{"file": w.file, "field": w.field, "reason": w.message, "hint": w.fix, "warning": w.code} for w in warnings])
 
 
 @click.command("validate")
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=True, readable=False))
-@click.option("--json", "as_json", is_flag=True, help="Print the problems as a JSON list.")
+@click.option("--json", "as_json", is_flag=True, help="Print the problems (then the warnings) as a JSON list.")
+@click.option("--strict", is_flag=True, help="Site sanity warnings are errors (exit 2).")
 @click.pass_context
-def command(ctx: click.Context, files: tuple[str, ...], as_json: bool) -> None:
-    """Check site and scenario FILEs; print every problem as FILE: field: reason (hint).
+def command(ctx: click.Context, files: tuple[str, ...], as_json: bool, strict: bool) -> None:
+    """Check site, scenario and batch FILEs (each told apart by its `format`); print every
+    problem as FILE: field: reason (hint) and every site sanity warning as
+    FILE: field: warning [code]: message (fix).
 
-    Sites and scenarios are told apart by their `format` key. Exit status 0 when all are
-    valid, 2 when any has a problem. Nothing is written.
+    A FILE may be an embedded name (siteopt list), e.g. fremont/baseline. Exit status 0 when
+    all are valid (warnings allowed), 2 when any has a problem or, with --strict, a warning.
+    Nothing is written.
     """
     all_problems: list[Problem] = []
+    all_warnings: list[SiteWarning] = []
+    seen: set[Problem | SiteWarning] = set()
     internal = False
     for path in files:
+        given = resolve_input(path)
         try:
-            problems = validate_files([path])
-            summary = None if problems else _summary(path)
-        except InputError as exc:  # a file that changed between the two reads
-            problems, summary = list(exc.problems), None
+            r = check_file(given, name=path)
         except Exception as exc:  # noqa: BLE001 - a bug: logged (traceback with --debug), exit 1 after the other files
             report_internal_error(exc, current_settings(ctx), f"{path}: internal error while validating", "the file")
             internal = True
             continue
-        logger.info("%s: %d problem%s", path, len(problems), "" if len(problems) == 1 else "s")
+        problems = [p for p in dict.fromkeys(r.problems) if p not in seen]
+        warnings = [w for w in dict.fromkeys(r.warnings) if w not in seen]
+        seen.update(problems)
+        seen.update(warnings)
+        logger.info("%s (%s): %d problem%s, %d warning%s", path, r.kind or "unreadable", len(problems),
+                    "" if len(problems) == 1 else "s", len(warnings), "" if len(warnings) == 1 else "s")
         all_problems.extend(problems)
+        all_warnings.extend(warnings)
         if not as_json:
             for p in problems:
                 click.echo(str(p))
+            for w in warnings:
+                click.echo(str(w))
+            summary = _summary(r) if r.ok else None
             if summary is not None:
                 click.echo(f"{path}: ok ({summary})")
     if as_json:
-        click.echo(
-            json.dumps(
-                [{"file": p.file, "field": p.field, "reason": p.reason, "hint": p.hint} for p in all_problems],
-                indent=2,
-            )
-        )
+        click.echo(json.dumps(_json_entries(all_problems, all_warnings), indent=2))
+    elif all_warnings:
+        n = len(all_warnings)
+        click.echo(f"{n} warning{'s' if n != 1 else ''}" + (" (errors under --strict)" if strict else "; --strict makes them errors"))
     if internal:
         ctx.exit(ExitCode.INTERNAL)
-    ctx.exit(ExitCode.INPUT if all_problems else ExitCode.OK)
+    ctx.exit(ExitCode.INPUT if all_problems or (strict and all_warnings) else ExitCode.OK)

@@ -123,6 +123,8 @@ CoverageMode = Literal["hard", "weighted", "off"]
 """How social-space coverage enters the model."""
 DemandRule = Literal["employees_product", "sector_affinity", "explicit"]
 """How firm-to-firm interaction weights are made."""
+TransitObjective = Literal["max_coverage", "min_mean_walk", "weighted"]
+"""What new transit stops are chosen for (:class:`TransitSpec`)."""
 
 
 @dataclass(frozen=True)
@@ -252,6 +254,34 @@ class ExclusionZone:
 
 
 @dataclass(frozen=True)
+class TransitStop:
+    """An existing stop on a transit line (always open)."""
+
+    id: str
+    name: str
+    point: Point
+    provenance: Provenance = field(default_factory=Provenance)
+
+
+@dataclass(frozen=True)
+class TransitLine:
+    """A proposed transit alignment (tram, bus rapid transit ...) along which new stops may go.
+
+    Attributes:
+        line: the alignment (m, working CRS); candidate stops are spaced along it.
+        stops: stops already there (e.g. where the extension leaves today's line).
+        mode: free text ("tram", "brt" ...), shown in outputs.
+    """
+
+    id: str
+    name: str
+    line: LineString
+    stops: tuple[TransitStop, ...] = ()
+    mode: str = "tram"
+    provenance: Provenance = field(default_factory=Provenance)
+
+
+@dataclass(frozen=True)
 class CrossingRule:
     """Site default for generating candidate crossings along a barrier."""
 
@@ -281,6 +311,7 @@ class Site:
     crossings: tuple[Crossing, ...] = ()
     exclusion_zones: tuple[ExclusionZone, ...] = ()
     crossing_rules: tuple[CrossingRule, ...] = ()
+    transit: tuple[TransitLine, ...] = ()
     illustrative: bool = False
     description: str = ""
     path: Path | None = None
@@ -450,6 +481,44 @@ class DirectnessTarget:
 
 
 @dataclass(frozen=True)
+class TransitSpec:
+    """New stops along the site's transit alignments, chosen jointly with crossings.
+
+    Attributes:
+        count: how many new stops.
+        cost: capital cost of one stop (platforms, shelter, power), in the scenario's currency.
+        catchment_m: walk (m) within which a firm's staff count as covered by a stop.
+        objective: "max_coverage" (most staff within ``catchment_m`` of a stop),
+            "min_mean_walk" (least staff-weighted walk to the nearest stop); both are the
+            run's whole objective (the scenario's other walking terms are off), or
+            "weighted" (``weight`` x staff-weighted walk to the nearest stop, beside the
+            scenario's other terms).
+        weight: with "weighted", the multiplier of the staff-weighted walk to the nearest stop.
+        min_spacing_m: minimum straight-line distance between two new stops.
+        candidate_spacing_m: spacing of candidate stop points along each alignment.
+        no_platform: areas where no platform may go (m, working CRS).
+        lines: ids of the site's alignments to use (``None``: every one).
+        alternatives: the alignments are alternatives: all new stops go on one of them.
+    """
+
+    count: CountRange
+    cost: float
+    catchment_m: float = 400.0
+    objective: TransitObjective = "max_coverage"
+    weight: float = 1.0
+    min_spacing_m: float = 400.0
+    candidate_spacing_m: float = 100.0
+    no_platform: tuple[Polygon, ...] = ()
+    lines: tuple[str, ...] | None = None
+    alternatives: bool = True
+
+    @property
+    def exclusive(self) -> bool:
+        """The transit term is the whole objective (``max_coverage``, ``min_mean_walk``)."""
+        return self.objective != "weighted"
+
+
+@dataclass(frozen=True)
 class SolveOptions:
     """How to solve: passed whole from the scenario (or the CLI's overrides) to the backend.
 
@@ -475,6 +544,18 @@ class SolveOptions:
 
 
 @dataclass(frozen=True)
+class SanityChecks:
+    """Thresholds of the site sanity warnings (:mod:`optimiser.network.sanity`).
+
+    Attributes:
+        max_connector_m: a firm entrance joined to the walking network by a longer straight
+            connector is warned about (the walk model assumes a short, direct access path).
+    """
+
+    max_connector_m: float = 250.0
+
+
+@dataclass(frozen=True)
 class Scenario:
     """A validated scenario: a site plus what to place, under which constraints."""
 
@@ -493,6 +574,8 @@ class Scenario:
     layers: dict[str, bool] = field(default_factory=dict)
     description: str = ""
     path: Path | None = None
+    checks: SanityChecks = field(default_factory=SanityChecks)
+    transit: TransitSpec | None = None
     currency: str = "GBP"
     """ISO 4217 code of every amount of money in the scenario (budget and costs)."""
 
@@ -500,3 +583,11 @@ class Scenario:
     def active_barriers(self) -> tuple[Barrier, ...]:
         """The site's barriers that are switched on in this scenario."""
         return self.site.active_barriers(self.layers)
+
+    @property
+    def transit_lines(self) -> tuple[TransitLine, ...]:
+        """The site's transit alignments this scenario places stops on (none without ``transit``)."""
+        if self.transit is None:
+            return ()
+        wanted = self.transit.lines
+        return tuple(t for t in self.site.transit if wanted is None or t.id in wanted)

@@ -7,11 +7,11 @@ shape of a YAML site file with ``crs: OGC:CRS84``; coordinates are not changed h
 
 from __future__ import annotations
 
-import difflib
 import logging
 from typing import Any
 
 from optimiser.errors import Problem
+from optimiser.inputs.messages import suggest
 
 logger = logging.getLogger(__name__)
 
@@ -54,10 +54,10 @@ def _add_feature(site: dict[str, Any], i: int, feat: Any, name: str) -> Problem 
     props = dict(raw_props)
     layer = props.pop("layer", None)
     if not isinstance(layer, str) or layer not in GEOJSON_LAYERS:
-        near = difflib.get_close_matches(str(layer), list(GEOJSON_LAYERS), n=1)
+        near = suggest(str(layer), GEOJSON_LAYERS)
         return Problem(name, f"features[{i}].properties.layer",
                        f"unknown layer {layer!r}; expected one of {', '.join(GEOJSON_LAYERS)}",
-                       f"did you mean {near[0]!r}?" if near else None)
+                       f"did you mean {near!r}?" if near else None)
     key, geom_field = GEOJSON_LAYERS[layer]
     props[geom_field] = feat.get("geometry")
     site.setdefault(key, []).append(props)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import importlib.resources
 import logging
 import os
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 from optimiser.errors import FileReadError, Problem
+from optimiser.inputs.formats import load_mapping
 
 logger = logging.getLogger(__name__)
 
@@ -17,11 +20,22 @@ _SITE_FILE_NAMES = tuple(f"site{s}" for s in SITE_SUFFIXES)
 """File names a site folder ``sites/<id>/`` may use, in the order they are looked for."""
 
 
+def embedded_root() -> Path | None:
+    """The package's own data folder (``optimiser/_embedded``) when it holds ``sites/`` or
+    ``constraints/``: the case of an installed wheel; ``None`` in a source checkout."""
+    try:
+        root = Path(str(importlib.resources.files("optimiser._embedded")))
+    except ModuleNotFoundError:  # a package built before the data moved in
+        return None
+    return root if (root / "sites").is_dir() or (root / "constraints").is_dir() else None
+
+
 def data_roots() -> list[Path]:
     """Folders that may hold ``sites/`` and ``constraints/``, most specific first.
 
-    The ``SITEOPT_HOME`` environment variable, then the source checkout this package was
-    imported from, then the shared data folder a wheel install writes
+    The ``SITEOPT_HOME`` environment variable, then the data an installed wheel carries
+    (``optimiser/_embedded``, found with :mod:`importlib.resources`), then the source checkout
+    this package was imported from, then the shared data folder older installs wrote
     (``<prefix>/share/placemaking-optimiser``).
 
     Returns:
@@ -30,9 +44,96 @@ def data_roots() -> list[Path]:
     roots = []
     if os.environ.get("SITEOPT_HOME"):
         roots.append(Path(os.environ["SITEOPT_HOME"]))
+    embedded = embedded_root()
+    if embedded is not None:
+        roots.append(embedded)
     roots.append(Path(__file__).resolve().parents[2])
     roots.append(Path(sys.prefix) / "share" / "placemaking-optimiser")
     return [r for r in roots if (r / "sites").is_dir() or (r / "constraints").is_dir()]
+
+
+DEFAULT_SCENARIO = "amp_sbp/baseline"
+"""The embedded scenario ``siteopt run`` uses when given no file."""
+
+
+@dataclass(frozen=True)
+class EmbeddedFile:
+    """An embedded site or scenario: the name to give ``siteopt run`` / ``validate`` and its file.
+
+    Attributes:
+        name: ``<site>`` for a site, ``<site>/<scenario>`` for a scenario or batch (e.g.
+            ``fremont/baseline``).
+        path: the file.
+        kind: ``"site"``, ``"scenario"`` or ``"batch"`` (from the file's ``format``).
+    """
+
+    name: str
+    path: Path
+    kind: str = "scenario"
+
+
+def _first_root_with(sub: str) -> Path | None:
+    return next((r / sub for r in data_roots() if (r / sub).is_dir()), None)
+
+
+def embedded_sites() -> list[EmbeddedFile]:
+    """Every embedded site (``sites/<id>/site.<ext>``), sorted by name."""
+    folder = _first_root_with("sites")
+    out = []
+    for d in sorted(folder.iterdir()) if folder is not None else ():
+        f = next((d / n for n in _SITE_FILE_NAMES if (d / n).is_file()), None)
+        if f is not None:
+            out.append(EmbeddedFile(d.name, f, "site"))
+    return out
+
+
+def _scenario_or_batch(path: Path) -> str:
+    """``"batch"`` for a batch file (its ``format``), else ``"scenario"``."""
+    data, _ = load_mapping(path)
+    fmt = (data or {}).get("format")
+    return "batch" if isinstance(fmt, str) and fmt.startswith("placemaking-batch/") else "scenario"
+
+
+def embedded_scenarios() -> list[EmbeddedFile]:
+    """Every embedded scenario and batch file (``constraints/<site>/<name>.<ext>``), sorted by name."""
+    folder = _first_root_with("constraints")
+    out = []
+    for d in sorted(folder.iterdir()) if folder is not None else ():
+        if d.is_dir():
+            out += [EmbeddedFile(f"{d.name}/{f.stem}", f, _scenario_or_batch(f)) for f in sorted(d.iterdir())
+                    if f.is_file() and f.suffix.lower() in SCENARIO_SUFFIXES]
+    return out
+
+
+def embedded_scenario_path(name: str) -> Path | None:
+    """The file of the embedded scenario ``<site>/<scenario>`` (``None`` if there is none)."""
+    return next((e.path for e in embedded_scenarios() if e.name == name.strip("/")), None)
+
+
+def resolve_input(arg: str) -> Path:
+    """A file named on the command line: an existing path as given, else an embedded name
+    (``amp_sbp/baseline`` for a scenario, ``fremont`` for a site).
+
+    Returns:
+        The path (as given when it is not an embedded name, so a missing file is reported
+        under the name the user typed).
+    """
+    p = Path(arg)
+    if p.exists() or p.suffix.lower() in SITE_SUFFIXES:
+        return p
+    found = embedded_scenario_path(arg) or next((e.path for e in embedded_sites() if e.name == arg.strip("/")), None)
+    if found is not None:
+        logger.debug("%s is the embedded %s", arg, found)
+        return found
+    return p
+
+
+def embedded_names_hint() -> str:
+    """A hint listing the embedded scenario names (every one)."""
+    names = [e.name for e in embedded_scenarios() if e.kind == "scenario"]
+    if not names:
+        return "check the path"
+    return "give a scenario file, or one of the embedded scenarios: " + ", ".join(names) + " (siteopt list)"
 
 
 def default_scenario_path() -> Path:
@@ -42,7 +143,7 @@ def default_scenario_path() -> Path:
         FileReadError: no data folder holds ``constraints/amp_sbp/baseline.yaml``.
     """
     for root in data_roots():
-        p = root / "constraints" / "amp_sbp" / "baseline.yaml"
+        p = root / "constraints" / f"{DEFAULT_SCENARIO}.yaml"
         if p.is_file():
             return p
     raise FileReadError(
@@ -51,7 +152,7 @@ def default_scenario_path() -> Path:
                 "constraints/amp_sbp/baseline.yaml",
                 "",
                 "the embedded AMP-SBP baseline was not found",
-                "install from a source checkout (pip install -e .) or set SITEOPT_HOME",
+                "install the wheel (it carries the sites), install from a source checkout (pip install -e .) or set SITEOPT_HOME",
             )
         ]
     )

@@ -52,6 +52,65 @@ _SIMPLE = {
 """Error types whose message is a fixed text followed by ", got <value>"."""
 
 
+# ------------------------------------------------------------------ suggestions and name lists
+
+SIMILARITY_CUTOFF = 0.75
+"""A name is suggested for a misspelling only this close (difflib ratio): ``employes`` ->
+``employees`` (0.94), never ``cost`` -> ``count`` (0.67)."""
+SYNONYMS = {
+    "price": "cost", "capex": "cost", "staff": "employees", "headcount": "employees", "jobs": "employees",
+    "shape": "geometry", "geom": "geometry", "polygon": "geometry", "line": "geometry", "point": "location",
+    "position": "location", "doors": "entrances", "entrance": "entrances", "number": "count", "quantity": "count",
+}
+"""Words users write for a key of the formats (used only when the key is among the known ones)."""
+LIST_LIMIT = 12
+"""Hint lists name this many and then say how many more there are."""
+
+
+def _one_edit(a: str, b: str) -> bool:
+    """Whether ``b`` is ``a`` with one character changed, added, dropped, or two neighbours swapped."""
+    if a == b or abs(len(a) - len(b)) > 1:
+        return False
+    if len(a) == len(b):
+        diff = [i for i in range(len(a)) if a[i] != b[i]]
+        return len(diff) == 1 or (len(diff) == 2 and diff[1] == diff[0] + 1 and a[diff[0]] == b[diff[1]] and a[diff[1]] == b[diff[0]])
+    short, long_ = (a, b) if len(a) < len(b) else (b, a)
+    return any(long_[:i] + long_[i + 1:] == short for i in range(len(long_)))
+
+
+def suggest(name: str, known: Iterable[str]) -> str | None:
+    """The known name ``name`` most likely means, or ``None`` when none is close.
+
+    In order: the same name in another case; a known name that is ``name`` plus a unit suffix
+    (``width`` -> ``width_m``); a known synonym (``staff`` ->
+    ``employees``); a name one typing slip away (``hs3`` -> ``hs2``); the closest spelling at
+    :data:`SIMILARITY_CUTOFF` or better.
+    """
+    known = list(dict.fromkeys(str(k) for k in known))
+    low = name.lower()
+    same = [k for k in known if k.lower() == low]
+    if same:
+        return same[0]
+    with_unit = [k for k in known if k.lower().startswith(low + "_")]
+    if len(with_unit) == 1:
+        return with_unit[0]
+    if SYNONYMS.get(low) in known:
+        return SYNONYMS[low]
+    slips = [k for k in known if len(name) >= 3 and _one_edit(low, k.lower())]
+    if len(slips) == 1:
+        return slips[0]
+    near = difflib.get_close_matches(name, known, n=1, cutoff=SIMILARITY_CUTOFF)
+    return near[0] if near else None
+
+
+def name_list(names: Iterable[str], limit: int = LIST_LIMIT) -> str:
+    """``a, b, c`` for up to ``limit`` names, then ``... and N more`` (never a silent cut)."""
+    names = [str(n) for n in names]
+    if len(names) <= limit:
+        return ", ".join(names)
+    return ", ".join(names[:limit]) + f" ... and {len(names) - limit} more"
+
+
 # ------------------------------------------------------------------ paths
 
 
@@ -222,8 +281,8 @@ def _field_problem(err: ErrorDetails, where: _Located, data: Any, file: str) -> 
     if err["type"] == "extra_forbidden":
         hint = None
         if where.owner is not None:
-            near = difflib.get_close_matches(str(loc[-1]), list(where.owner.model_fields), n=1, cutoff=0.6)
-            hint = f"did you mean {near[0]!r}?" if near else "allowed keys: " + ", ".join(where.owner.model_fields)
+            near = suggest(str(loc[-1]), where.owner.model_fields)
+            hint = f"did you mean {near!r}?" if near else "allowed keys: " + ", ".join(where.owner.model_fields)
         return Problem(file, path, f"unknown key {str(loc[-1])!r}" + _which(data, loc), hint)
     return Problem(file, path, describe(err) + _which(data, loc))
 
@@ -277,12 +336,12 @@ def pydantic_problems(exc: PydanticValidationError, model: type[BaseModel], data
 
 def unknown_reference(file: str, field: str, kind: str, value: str, known: Iterable[str]) -> Problem:
     """A reference to a ``kind`` (firm, barrier ...) the file does not define, with a did-you-mean."""
-    known = list(known)
-    near = difflib.get_close_matches(value, known, n=1)
+    known = list(dict.fromkeys(known))
+    near = suggest(value, known)
     if near:
-        hint = f"did you mean {near[0]!r}?"
+        hint = f"did you mean {near!r}?"
     else:
-        hint = f"known {kind}s: {', '.join(known[:12])}" if known else f"the file defines no {kind}s"
+        hint = f"known {kind}s: {name_list(known)}" if known else f"the file defines no {kind}s"
     return Problem(file, field, f"{kind} {value!r} is referenced but not defined", hint)
 
 

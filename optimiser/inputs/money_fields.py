@@ -57,6 +57,9 @@ def _places(data: dict[str, Any]) -> Iterator[tuple[str, str, dict[str, Any]]]:
     social = data.get("social_spaces")
     if isinstance(social, dict):
         yield "social_spaces.", "cost", social
+    transit = data.get("transit")
+    if isinstance(transit, dict):
+        yield "transit.", "cost", transit
     crossings = data.get("crossings")
     types = crossings.get("types") if isinstance(crossings, dict) else None
     for name, t in (types.items() if isinstance(types, dict) else ()):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import logging
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,7 @@ from optimiser.inputs.domain import (
     FacilitySpec,
     ObjectiveWeights,
     Provenance,
+    SanityChecks,
     Scenario,
     Site,
     SocialSpaceSpec,
@@ -36,10 +38,12 @@ from optimiser.inputs.domain import (
 )
 from optimiser.inputs.formats import load_mapping
 from optimiser.inputs.geometry import GeometryReader
+from optimiser.inputs.kinds import wrong_kind
 from optimiser.inputs.locate import default_scenario_path, display_path, resolve_site_ref
-from optimiser.inputs.messages import pydantic_problems, unknown_reference
+from optimiser.inputs.messages import name_list, pydantic_problems, unknown_reference
 from optimiser.inputs.money_fields import amount, money_problems
 from optimiser.inputs.site import read_site
+from optimiser.inputs.transit import objective_weights, transit_problems, transit_spec
 
 logger = logging.getLogger(__name__)
 
@@ -54,27 +58,60 @@ def _items(value: Any) -> list[Any]:
 # ------------------------------------------------------------------ the site
 
 
-def _scenario_site(data: dict[str, Any], file: str, path: Path | None) -> tuple[Site | None, list[Problem]]:
-    """The site the scenario's ``site`` names, read and validated; its problems are listed too."""
+@dataclass(frozen=True)
+class SiteRefs:
+    """The names a scenario may refer to in its site: read from the validated site, or from
+    the raw site file when it has problems (so the scenario's bad references are reported
+    together with the site's problems, in one pass)."""
+
+    firm_ids: list[str]
+    sectors: list[str]
+    barrier_ids: list[str]
+    layers: list[str]
+    crossing_ids: set[str]
+
+    @classmethod
+    def of_site(cls, site: Site) -> SiteRefs:
+        """The names of a validated site."""
+        return cls([f.id for f in site.firms], sorted({f.sector for f in site.firms}), [b.id for b in site.barriers],
+                   list(site.layers), {c.id for c in site.crossings})
+
+    @classmethod
+    def of_mapping(cls, data: dict[str, Any]) -> SiteRefs:
+        """The names in a raw site mapping (items without a text id are skipped)."""
+        def ids(key: str) -> list[str]:
+            return [x["id"] for x in _items(data.get(key)) if isinstance(x, dict) and isinstance(x.get("id"), str)]
+
+        firms = [x for x in _items(data.get("firms")) if isinstance(x, dict)]
+        barriers = [x for x in _items(data.get("barriers")) if isinstance(x, dict)]
+        return cls(ids("firms"), sorted({x["sector"] for x in firms if isinstance(x.get("sector"), str)}), ids("barriers"),
+                   sorted({x["layer"] for x in barriers if isinstance(x.get("layer"), str)}), set(ids("crossings")))
+
+
+def _scenario_site(data: dict[str, Any], file: str, path: Path | None) -> tuple[Site | None, SiteRefs | None, list[Problem]]:
+    """The site the scenario's ``site`` names, read and validated, and the names it defines;
+    its problems are listed too (the names then come from the raw file, if it could be read)."""
     site_ref = data.get("site")
     if not isinstance(site_ref, str) or not site_ref:
-        return None, []
+        return None, None, []
     site_path, looked = resolve_site_ref(site_ref, path)
     if site_path is None:
-        where = ", ".join(str(p) for p in looked[:4]) + ("" if len(looked) <= 4 else ", ...")
-        return None, [Problem(file, "site", f"site {site_ref!r} does not exist", "looked in: " + where)]
+        where = name_list([str(p) for p in looked], limit=4)
+        return None, None, [Problem(file, "site", f"site {site_ref!r} does not exist", "looked in: " + where)]
     try:
-        return read_site(display_path(site_path)), []
+        site = read_site(display_path(site_path))
+        return site, SiteRefs.of_site(site), []
     except InputError as exc:
         head = Problem(file, "site", f"site file {str(site_path)!r} has {len(exc.problems)} problem(s), listed below")
-        return None, [head, *exc.problems]
+        raw, _ = load_mapping(site_path)
+        return None, SiteRefs.of_mapping(raw) if raw is not None else None, [head, *exc.problems]
 
 
 # ------------------------------------------------------------------ references into the site, by section
 
 
-def _layer_problems(data: dict[str, Any], site: Site, file: str) -> list[Problem]:
-    known = list(site.layers) + [b.id for b in site.barriers]
+def _layer_problems(data: dict[str, Any], site: SiteRefs, file: str) -> list[Problem]:
+    known = site.layers + site.barrier_ids
     layers = _mapping(data.get("layers"))
     return [unknown_reference(file, f"layers.{name}", "layer", str(name), known) for name in layers if name not in known]
 
@@ -101,10 +138,10 @@ def _pair_problems(demand: dict[str, Any], firm_ids: list[str], file: str) -> li
     return problems
 
 
-def _demand_problems(data: dict[str, Any], site: Site, file: str) -> list[Problem]:
+def _demand_problems(data: dict[str, Any], site: SiteRefs, file: str) -> list[Problem]:
     demand = _mapping(data.get("demand"))
-    problems = _pair_problems(demand, [f.id for f in site.firms], file)
-    sectors = sorted({f.sector for f in site.firms})
+    problems = _pair_problems(demand, site.firm_ids, file)
+    sectors = site.sectors
     for s1, row in _mapping(demand.get("sector_affinity")).items():
         if s1 not in sectors:
             problems.append(unknown_reference(file, f"demand.sector_affinity.{s1}", "sector", str(s1), sectors))
@@ -117,9 +154,9 @@ def _demand_problems(data: dict[str, Any], site: Site, file: str) -> list[Proble
     return problems
 
 
-def _directness_problems(data: dict[str, Any], site: Site, file: str) -> list[Problem]:
+def _directness_problems(data: dict[str, Any], refs: SiteRefs, site: Site | None, file: str) -> list[Problem]:
     problems = []
-    firm_ids = [f.id for f in site.firms]
+    firm_ids = refs.firm_ids
     for i, d in enumerate(_items(data.get("directness"))):
         if not isinstance(d, dict):
             continue
@@ -128,7 +165,7 @@ def _directness_problems(data: dict[str, Any], site: Site, file: str) -> list[Pr
                 problems.append(unknown_reference(file, f"directness[{i}].{k}", "firm", d[k], firm_ids))
         if d.get("a") is not None and d.get("a") == d.get("b"):
             problems.append(Problem(file, f"directness[{i}]", "a directness target needs two different firms"))
-        elif d.get("a") in firm_ids and d.get("b") in firm_ids:
+        elif site is not None and d.get("a") in firm_ids and d.get("b") in firm_ids:
             fa, fb = site.firm(d["a"]), site.firm(d["b"])
             gap = min(p.distance(q) for p in fa.entrances for q in fb.entrances)
             if gap <= 0:
@@ -138,16 +175,16 @@ def _directness_problems(data: dict[str, Any], site: Site, file: str) -> list[Pr
     return problems
 
 
-def _crossing_problems(data: dict[str, Any], site: Site, file: str) -> list[Problem]:
+def _crossing_problems(data: dict[str, Any], site: SiteRefs, file: str) -> list[Problem]:
     problems = []
-    barrier_ids = [b.id for b in site.barriers]
+    barrier_ids = site.barrier_ids
     cr = _mapping(data.get("crossings"))
     for i, b in enumerate(_items(cr.get("barriers"))):
         if isinstance(b, str) and b not in barrier_ids:
             problems.append(unknown_reference(file, f"crossings.barriers[{i}]", "barrier", b, barrier_ids))
     types = _mapping(cr.get("types"))
     generated_id = generated_id_pattern(str(t) for t in types)
-    site_crossing_ids = {c.id for c in site.crossings}
+    site_crossing_ids = site.crossing_ids
     for i, e in enumerate(_items(cr.get("explicit"))):
         if not isinstance(e, dict):
             continue
@@ -177,10 +214,12 @@ def _facility_problems(data: dict[str, Any], file: str) -> list[Problem]:
     return problems
 
 
-def _reference_problems(data: dict[str, Any], site: Site, file: str) -> list[Problem]:
-    """Every reference from the raw scenario into its site (firms, sectors, barriers, layers)."""
-    return (_layer_problems(data, site, file) + _demand_problems(data, site, file) + _directness_problems(data, site, file)
-            + _crossing_problems(data, site, file) + _facility_problems(data, file) + scenario_rule_problems(data, site, file))
+def _reference_problems(data: dict[str, Any], refs: SiteRefs, site: Site | None, file: str) -> list[Problem]:
+    """Every reference from the raw scenario into its site (firms, sectors, barriers, layers);
+    ``site`` is ``None`` when the site has problems (checks needing its geometry are skipped)."""
+    return (_layer_problems(data, refs, file) + _demand_problems(data, refs, file) + _directness_problems(data, refs, site, file)
+            + _crossing_problems(data, refs, file) + _facility_problems(data, file)
+            + (transit_problems(data, site, file) + scenario_rule_problems(data, site, file) if site is not None else []))
 
 
 # ------------------------------------------------------------------ building the scenario, by section
@@ -235,6 +274,7 @@ def _build(parsed: S.ScenarioFile, site: Site, site_ref: str, file: str, path: P
     facilities = _facilities(parsed, geo)
     social = _social_spaces(parsed, geo)
     crossings = _crossing_spec(parsed, site, geo, problems)
+    transit = transit_spec(parsed, geo)
     problems.extend(geo.problems)
     if problems:
         return None, problems
@@ -250,7 +290,7 @@ def _build(parsed: S.ScenarioFile, site: Site, site_ref: str, file: str, path: P
         crossings=crossings,
         demand=DemandSpec(d.rule, {k: dict(v) for k, v in d.sector_affinity.items()},
                           tuple((p.a, p.b, p.weight) for p in d.pairs), d.unreachable_penalty_m),
-        objective=ObjectiveWeights(o.firm_pairs, o.facility_access, o.social_access),
+        objective=objective_weights(ObjectiveWeights(o.firm_pairs, o.facility_access, o.social_access), transit),
         directness=tuple(DirectnessTarget(x.a, x.b, x.max_ratio) for x in parsed.directness),
         solver=SolveOptions(backend=sv.backend, time_limit_s=sv.time_limit_s, seed=sv.seed, workers=sv.workers,
                             length_scale_per_m=sv.length_scale_per_m),
@@ -258,6 +298,8 @@ def _build(parsed: S.ScenarioFile, site: Site, site_ref: str, file: str, path: P
         description=parsed.description,
         path=path,
         currency=parsed.currency,
+        checks=SanityChecks(max_connector_m=parsed.checks.max_connector_m),
+        transit=transit,
     )
     return scenario, []
 
@@ -273,6 +315,9 @@ def check_scenario(data: dict[str, Any], file: str, path: Path | None) -> tuple[
     Returns:
         ``(scenario, [])`` when valid, else ``(None, every problem found)``.
     """
+    other = wrong_kind(data, "scenario", file, "a scenario")
+    if other is not None:
+        return None, [other]
     problems: list[Problem] = []
     parsed: S.ScenarioFile | None = None
     try:
@@ -280,10 +325,10 @@ def check_scenario(data: dict[str, Any], file: str, path: Path | None) -> tuple[
     except PydanticValidationError as exc:
         problems.extend(pydantic_problems(exc, S.ScenarioFile, data, file))
     problems.extend(money_problems(data, file) + type_problems(data, file))
-    site, more = _scenario_site(data, file, path)
+    site, refs, more = _scenario_site(data, file, path)
     problems.extend(more)
-    if site is not None:
-        problems.extend(_reference_problems(data, site, file))
+    if refs is not None:
+        problems.extend(_reference_problems(data, refs, site, file))
     if problems or parsed is None or site is None:
         return None, problems
     scenario, problems = _build(parsed, site, str(data.get("site")), file, path)

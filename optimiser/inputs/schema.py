@@ -45,10 +45,14 @@ from optimiser.inputs.domain import (
     NewCrossingType,
     ObjectiveWeights,
     Provenance,
+    SanityChecks,
     Scenario,
     Site,
     SocialSpaceSpec,
     SolveOptions,
+    TransitLine,
+    TransitObjective,
+    TransitSpec,
 )
 
 logger = logging.getLogger(__name__)
@@ -235,6 +239,26 @@ class CrossingRuleIn(_Strict):
     types: Annotated[list[NewCrossingType], Field(min_length=1)]
 
 
+class TransitStopIn(_Strict):
+    """An existing stop on a transit line."""
+
+    id: Id
+    name: str = ""
+    location: PointLike
+    provenance: Source | None = None
+
+
+class TransitLineIn(_Strict):
+    """A proposed transit alignment (tram, BRT ...); new stops may go along it (scenario ``transit``)."""
+
+    id: Id
+    name: str = ""
+    mode: str = TransitLine.mode
+    geometry: LineStringGeom
+    stops: list[TransitStopIn] = Field(default_factory=list, description="Stops already there.")
+    provenance: Source | None = None
+
+
 class SiteFile(_Strict):
     """A site: geometry and facts (``placemaking-site/1``)."""
 
@@ -254,6 +278,9 @@ class SiteFile(_Strict):
     crossings: list[CrossingIn] = Field(default_factory=list)
     exclusion_zones: list[ExclusionIn] = Field(default_factory=list)
     crossing_rules: list[CrossingRuleIn] = Field(default_factory=list)
+    transit: list[TransitLineIn] = Field(
+        default_factory=list, description="Proposed transit alignments (several: alternatives)."
+    )
 
 
 # ---------------------------------------------------------------- scenario file
@@ -360,6 +387,26 @@ class CrossingsIn(_Strict):
     ] = CrossingSpec.max_route_crossings
 
 
+class TransitIn(_Strict):
+    """New stops along the site's transit alignments, chosen jointly with crossings."""
+
+    model_config = _money_config("cost")
+
+    count: CountLike = Field(description="How many new stops: an integer or {min, max}.")
+    cost: Money | None = Field(None, description="Capital cost of one stop, in the scenario's currency.")
+    cost_gbp: Money | None = Field(None, description="Capital cost of one stop in pounds (GBP scenarios only). Give cost or cost_gbp.")
+    catchment_m: Metres = Field(TransitSpec.catchment_m, description="Walk within which staff count as covered (400, 800).")
+    objective: TransitObjective = Field(
+        TransitSpec.objective, description="max_coverage, min_mean_walk (the whole objective) or weighted (beside the others)."
+    )
+    weight: NonNegFloat = Field(TransitSpec.weight, description="With weighted: multiplier of the staff-weighted walk to a stop.")
+    min_spacing_m: NonNegFloat = TransitSpec.min_spacing_m
+    candidate_spacing_m: PositiveFloat = TransitSpec.candidate_spacing_m
+    no_platform: list[PolygonGeom] = Field(default_factory=list, description="Areas where no platform may go.")
+    lines: list[Id] | None = Field(None, description="Ids of the site's alignments to use; null: all.")
+    alternatives: bool = Field(TransitSpec.alternatives, description="New stops all go on one of the alignments.")
+
+
 class PairWeightIn(_Strict):
     """An explicit firm-to-firm interaction weight."""
 
@@ -403,6 +450,13 @@ class SolverIn(_Strict):
     length_scale_per_m: Annotated[int, Field(ge=1, le=1000)] = SolveOptions.length_scale_per_m
 
 
+class ChecksIn(_Strict):
+    """Thresholds of the site sanity warnings (``siteopt validate`` / ``run``; ``--strict`` makes them errors)."""
+
+    max_connector_m: Annotated[float, Field(gt=0, allow_inf_nan=False, description=(
+        "Warn when a firm entrance's connector to the walking network is longer (m)."))] = SanityChecks.max_connector_m
+
+
 class ScenarioFile(_Strict):
     """A scenario constraint file (``placemaking-scenario/1``)."""
 
@@ -429,6 +483,8 @@ class ScenarioFile(_Strict):
     objective: ObjectiveIn = Field(default_factory=ObjectiveIn)
     directness: list[DirectnessIn] = Field(default_factory=list)
     solver: SolverIn = Field(default_factory=SolverIn)
+    checks: ChecksIn = Field(default_factory=ChecksIn)
+    transit: TransitIn | None = None
 
 
 def json_schema() -> dict[str, Any]:

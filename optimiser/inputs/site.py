@@ -32,15 +32,18 @@ from optimiser.inputs.domain import (
     ParcelStatus,
     Provenance,
     Site,
+    TransitLine,
+    TransitStop,
     WalkPath,
 )
 from optimiser.inputs.formats import load_mapping
 from optimiser.inputs.geometry import GeometryReader
+from optimiser.inputs.kinds import wrong_kind
 from optimiser.inputs.messages import duplicate_ids, pydantic_problems, unknown_reference
 
 logger = logging.getLogger(__name__)
 
-_ID_LISTS = ("parcels", "firms", "barriers", "paths", "crossings", "exclusion_zones")
+_ID_LISTS = ("parcels", "firms", "barriers", "paths", "crossings", "exclusion_zones", "transit")
 """Site lists whose items carry an ``id`` that must be unique within the list."""
 
 M = TypeVar("M", bound=BaseModel)
@@ -178,6 +181,24 @@ def _crossing_rules(data: dict[str, Any], file: str, barriers: list[Barrier], pr
     return [rule for _, rule in out]
 
 
+def _transit(data: dict[str, Any], geo: GeometryReader, problems: list[Problem]) -> list[TransitLine]:
+    """Transit alignments with their existing stops; a stop id may appear once in the site."""
+    out = []
+    seen: set[str] = set()
+    for i, t in _valid_items(data.get("transit"), S.TransitLineIn):
+        line = geo.line(t.geometry.model_dump(), f"transit[{i}].geometry")
+        stops = []
+        for j, st in enumerate(t.stops):
+            if st.id in seen:
+                problems.append(Problem(geo.file, f"transit[{i}].stops[{j}].id", f"stop id {st.id!r} appears twice in the site",
+                                        "give every stop its own id"))
+            seen.add(st.id)
+            stops.append(TransitStop(st.id, st.name or st.id, geo.points([st.location])[0], _provenance(st.provenance)))
+        if line is not None:
+            out.append(TransitLine(t.id, t.name or t.id, line, tuple(stops), t.mode, _provenance(t.provenance)))
+    return out
+
+
 def _emptiness(data: dict[str, Any], file: str) -> list[Problem]:
     """A site without firms generates no demand; one without firms and parcels is empty."""
     problems = []
@@ -203,6 +224,9 @@ def check_site(data: dict[str, Any], file: str, path: Path | None) -> tuple[Site
     Returns:
         ``(site, [])`` when the mapping is valid, else ``(None, every problem found)``.
     """
+    other = wrong_kind(data, "site", file, "a site")
+    if other is not None:
+        return None, [other]
     problems: list[Problem] = []
     try:
         S.SiteFile.model_validate(data)
@@ -226,6 +250,7 @@ def check_site(data: dict[str, Any], file: str, path: Path | None) -> tuple[Site
     crossings = _crossings(data, geo, barriers, problems)
     zones = _exclusion_zones(data, geo)
     rules = _crossing_rules(data, file, barriers, problems)
+    transit = _transit(data, geo, problems)
     problems.extend(geo.problems)
     if problems or not shape_ok:
         return None, problems
@@ -241,6 +266,7 @@ def check_site(data: dict[str, Any], file: str, path: Path | None) -> tuple[Site
         crossings=tuple(crossings),
         exclusion_zones=tuple(zones),
         crossing_rules=tuple(rules),
+        transit=tuple(transit),
         illustrative=bool(data.get("illustrative", Site.illustrative)),
         description=data.get("description", Site.description),
         path=path,

@@ -26,6 +26,7 @@ from optimiser.model.constraints import (
 from optimiser.model.problem import Decision, Problem, ProblemContext
 from optimiser.model.terms import add_access_terms, add_pair_terms, add_social_terms, firm_pairs
 from optimiser.model.transforms import reduce_clients
+from optimiser.model.transit import TRANSIT_GROUP, add_transit_terms, transit_walk_weights, transit_weight_scale
 from optimiser.network.candidates import CandidateSite
 from optimiser.network.graph import WalkNetwork, firm_key
 
@@ -40,15 +41,18 @@ def _check_costs(scenario: Scenario, network: WalkNetwork, sites: list[Candidate
 
 
 def _site_label(site: CandidateSite, social: bool) -> str:
-    # the candidate's number is the last part of its key ("facility:<type>:<k>", "social:<k>")
+    # the candidate's number is the last part of its key ("facility:<type>:<k>", "social:<k>", "stop:<k>")
     number = site.key.split(":")[-1]
+    if site.kind == "stop":
+        return f"stop {number} on {site.type}"
     return f"social space {number}" if social else f"{site.type} at {number}"
 
 
 def _decisions(scenario: Scenario, network: WalkNetwork, facility_sites: list[CandidateSite],
-               social_sites: list[CandidateSite]) -> tuple[Problem, dict[int, int], dict[str, int]]:
+               social_sites: list[CandidateSite], stop_sites: list[CandidateSite] | None = None
+               ) -> tuple[Problem, dict[int, int], dict[str, int]]:
     """An empty problem with its decisions: every candidate crossing, then every placeable
-    facility site, then every placeable social space.
+    facility site, then every placeable social space, then every placeable transit stop.
 
     Returns:
         (problem, candidate crossing index -> decision id, site key -> decision id).
@@ -61,11 +65,13 @@ def _decisions(scenario: Scenario, network: WalkNetwork, facility_sites: list[Ca
         crossing_decision[ci] = len(decisions)
         decisions.append(Decision(f"crossing:{c.id}", "crossing", c.barrier_id, c.cost, f"{c.type} {c.id}"))
     site_decision: dict[str, int] = {}
-    for sites, social in ((facility_sites, False), (social_sites, True)):
+    for sites, social in ((facility_sites, False), (social_sites, True), (stop_sites or [], False)):
         for s in sites:
             if s.key in network.access and s.key not in network.unreachable:
                 site_decision[s.key] = len(decisions)
                 kind, group = ("social", "social") if social else ("facility", s.type)
+                if s.kind == "stop":
+                    kind, group = "stop", TRANSIT_GROUP
                 decisions.append(Decision(s.key, kind, group, s.cost, _site_label(s, social)))
     problem = Problem(
         decisions=decisions,
@@ -90,6 +96,8 @@ def build_problem(
     *,
     existing_facility_keys: dict[str, list[str]] | None = None,
     existing_social_keys: list[str] | None = None,
+    stop_sites: list[CandidateSite] | None = None,
+    existing_stop_keys: list[str] | None = None,
 ) -> tuple[Problem, ProblemContext]:
     """Build the integer-scaled, backend-neutral problem for a scenario.
 
@@ -100,6 +108,8 @@ def build_problem(
         facility_sites, social_sites: candidate sites (keys as attached to the network).
         existing_facility_keys: facility type -> network keys of existing facilities.
         existing_social_keys: network keys of existing social spaces.
+        stop_sites: candidate transit stops (with ``scenario.transit``; :mod:`optimiser.model.transit`).
+        existing_stop_keys: network keys of existing stops.
 
     Returns:
         (the problem, what it was built from).
@@ -108,17 +118,20 @@ def build_problem(
         ModelError: the scenario cannot be modelled (e.g. a cost that is not a finite amount).
     """
     t0 = time.perf_counter()
-    _check_costs(scenario, network, facility_sites + social_sites)
+    stop_sites = stop_sites or []
+    existing_stop_keys = existing_stop_keys or []
+    _check_costs(scenario, network, facility_sites + social_sites + stop_sites)
     existing_facility_keys = existing_facility_keys or {}
     existing_social_keys = existing_social_keys or []
-    problem, crossing_decision, site_decision = _decisions(scenario, network, facility_sites, social_sites)
+    problem, crossing_decision, site_decision = _decisions(scenario, network, facility_sites, social_sites, stop_sites)
     firms = list(scenario.site.firms)
     pair_index, pair_w = firm_pairs(firms, scenario.demand)
     obj = scenario.objective
     emp = np.array([f.employees for f in firms], dtype=float)
     weights = WeightScale.for_weights([pair_w * obj.firm_pairs]
                                       + [emp * spec.access_weight * obj.facility_access for spec in scenario.facilities]
-                                      + [emp * obj.social_access])
+                                      + [emp * obj.social_access] + [transit_walk_weights(scenario)])
+    weights = transit_weight_scale(scenario, weights)
     problem.weight_scale["all"] = weights.per_unit
     tb = TermBuilder(problem, scenario, network, firms, [firm_key(f.id) for f in firms], site_decision, crossing_decision, weights,
                      {"candidate_crossings": len(network.candidates), "crossing_decisions": len(crossing_decision)})
@@ -132,6 +145,8 @@ def build_problem(
         add_spacing_constraints(problem, "social", sites, site_decision, soc.min_spacing_m)
         if soc.coverage != "off" or obj.social_access > 0:
             add_social_terms(tb, soc, sites, list(existing_social_keys))
+    if scenario.transit is not None:
+        add_transit_terms(tb, [s for s in stop_sites if s.key in site_decision], list(existing_stop_keys))
     add_overlap_constraints(problem, [s for s in facility_sites + social_sites if s.key in site_decision], site_decision)
     add_directness_constraints(tb)
     add_budget_constraint(problem, scenario.budget)
@@ -143,7 +158,8 @@ def build_problem(
                 info["decisions"], info["options"], info["conjunctions"], info["clients"], info["levels"], info["constraints"],
                 info["penalties"], info["build_seconds"])
     ctx = ProblemContext(scenario, network, facility_sites, social_sites, existing_facility_keys,
-                         existing_social_keys, tb.firm_keys, pair_index, pair_w, crossing_decision)
+                         existing_social_keys, tb.firm_keys, pair_index, pair_w, crossing_decision, stop_sites,
+                         list(existing_stop_keys))
     return problem, ctx
 
 

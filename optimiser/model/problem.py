@@ -98,8 +98,8 @@ class Decision:
 
     Attributes:
         key: "crossing:<id>", or the candidate site key ("facility:<type>:<k>", "social:<k>").
-        kind: "crossing", "facility" or "social".
-        group: facility type, "social", or the crossing's barrier id.
+        kind: "crossing", "facility", "social" or "stop" (a transit stop).
+        group: facility type, "social", "transit", or the crossing's barrier id.
         cost: capital cost if chosen, in the scenario's currency.
         label: a short human label ("footbridge parkway-fb-003").
     """
@@ -289,6 +289,8 @@ class ProblemContext:
     pair_index: list[tuple[int, int]]
     pair_w: np.ndarray
     crossing_decision: dict[int, int]
+    stop_sites: list[CandidateSite] = field(default_factory=list)
+    existing_stop_keys: list[str] = field(default_factory=list)
 
 
 def crossing_of_decision(ctx: ProblemContext) -> dict[int, Crossing]:

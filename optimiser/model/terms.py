@@ -1,7 +1,8 @@
 """One builder per objective term, all on the vectorised path of :mod:`optimiser.model.clients`.
 
 - :func:`add_pair_terms`: firm-to-firm walking (each pair with a positive weight).
-- :func:`add_access_terms`: each firm's walk to the nearest facility of a type.
+- :func:`add_access_terms`: each firm's walk to the nearest facility of a type (and
+  :func:`add_nearest_walk_terms`, its general form, also used for transit stops).
 - :func:`add_social_terms`: each firm's walk to the nearest social space, and the social
   spaces' coverage (a hard constraint or a soft penalty per firm).
 """
@@ -73,11 +74,9 @@ def add_pair_terms(tb: TermBuilder, pair_index: list[tuple[int, int]], pair_w: n
 
 
 def add_access_terms(tb: TermBuilder, spec: FacilitySpec, sites: list[CandidateSite], existing: list[str]) -> None:
-    """Add a client per firm for its walk to the nearest facility of ``spec.type``.
-
-    Its options are a new site alone, or any site through new crossings; an existing facility
-    reached without a new crossing is the base. A firm that cannot reach any facility pays the
-    unreachable penalty, as in pairs.
+    """Add a client per firm for its walk to the nearest facility of ``spec.type``
+    (:func:`add_nearest_walk_terms` with weights employees x access weight x the objective's
+    facility-access weight).
 
     Args:
         tb: the term builder.
@@ -85,19 +84,37 @@ def add_access_terms(tb: TermBuilder, spec: FacilitySpec, sites: list[CandidateS
         sites: its placeable candidate sites.
         existing: network keys of its existing facilities.
     """
-    sc = tb.scenario
-    w_int = tb.weights.to_int(np.array([f.employees for f in tb.firms], dtype=float) * spec.access_weight * sc.objective.facility_access)
+    emp = np.array([f.employees for f in tb.firms], dtype=float)
+    w_int = tb.weights.to_int(emp * spec.access_weight * tb.scenario.objective.facility_access)
+    add_nearest_walk_terms(tb, spec.type, w_int, sites, existing)
+
+
+def add_nearest_walk_terms(tb: TermBuilder, target_type: str, w_int: np.ndarray, sites: list[CandidateSite],
+                           existing: list[str]) -> None:
+    """Add a client per firm (with a positive weight) for its walk to the nearest target.
+
+    Its options are a new site alone, or any site through new crossings; an existing target
+    reached without a new crossing is the base. A firm that cannot reach any target pays the
+    unreachable penalty, as in pairs.
+
+    Args:
+        tb: the term builder.
+        target_type: the clients' facility type (``access:<type>:<firm>``).
+        w_int: integer weight per firm.
+        sites: placeable candidate sites of the targets.
+        existing: network keys of the existing targets.
+    """
     n_new = len(sites)
     site_dec = np.array([tb.site_decision[s.key] for s in sites] + [-1] * len(existing), dtype=np.int64)
     ent = firm_target_entries(tb, [s.key for s in sites] + list(existing), site_dec, direct_targets=n_new)
-    tb.info.setdefault("access_route_max_crossings", {})[spec.type] = ent.max_crossings
+    tb.info.setdefault("access_route_max_crossings", {})[target_type] = ent.max_crossings
     served = np.nonzero(w_int > 0)[0]
     fcid = np.full(len(tb.firms), -1, dtype=np.int64)
     fcid[served] = np.arange(served.size)
     base_m = ent.base[:, n_new:].min(axis=1) if existing else np.full(len(tb.firms), math.inf)
-    # prune: options no better than an always-open existing facility
+    # prune: options no better than an always-open existing target
     m = (ent.length_m < base_m[ent.firm] - 1e-9) & (fcid[ent.firm] >= 0)
-    keys = [ClientKey.access(spec.type, tb.firms[i].id) for i in served.tolist()]
+    keys = [ClientKey.access(target_type, tb.firms[i].id) for i in served.tolist()]
     add_clients(tb.problem, keys, "access", w_int[served], bases(base_m[served], tb.penalty_m, tb.scale),
                 fcid[ent.firm[m]], ent.length_m[m], ent.req[m], tb.scale)
 

@@ -1,5 +1,5 @@
-"""All candidates of a scenario in one place: facility sites, social-space sites and new
-crossings (:func:`build_candidates` -> :class:`Candidates`), pure geometry.
+"""All candidates of a scenario in one place: facility sites, social-space sites, transit stops
+(:func:`stop_candidates`) and new crossings (:func:`build_candidates` -> :class:`Candidates`), pure geometry.
 
 A facility candidate is the centre of a square footprint of ``footprint_m2`` that fits
 inside a buildable parcel, clear of exclusion zones, no-build corridors, barrier bands and
@@ -30,6 +30,10 @@ __all__ = [
     "build_candidates",
     "facility_candidates",
     "social_candidates",
+    "stop_candidates",
+    "existing_stops",
+    "stop_key",
+    "existing_stop_key",
     "generate_candidate_crossings",
     "no_build_area",
     "square",
@@ -149,6 +153,49 @@ def social_candidates(scenario: Scenario) -> list[CandidateSite]:
     return out
 
 
+STOP_FOOTPRINT_M2 = 1.0
+"""Transit stops are points; their nominal footprint (a 1 m square) is only drawn, never checked."""
+
+
+def stop_key(k: int) -> str:
+    """Network key of candidate transit stop ``k``."""
+    return f"stop:{k}"
+
+
+def existing_stop_key(stop_id: str) -> str:
+    """Network key of an existing transit stop."""
+    return f"existing:stop:{stop_id}"
+
+
+def stop_candidates(scenario: Scenario) -> list[CandidateSite]:
+    """Candidate transit stops along the scenario's alignments (none without ``transit``).
+
+    Points every ``candidate_spacing_m`` along each line, starting half a spacing in; a point in
+    a no-platform zone or the no-build area (bands, exclusion zones, buildings) is skipped.
+    ``type`` and ``parcel_id`` are the line's id.
+    """
+    spec = scenario.transit
+    if spec is None:
+        return []
+    avoid = unary_union([no_build_area(scenario), *spec.no_platform])
+    shapely.prepare(avoid)
+    out: list[CandidateSite] = []
+    for line in scenario.transit_lines:
+        length = float(line.line.length)
+        for i in range(max(1, int(math.floor(length / spec.candidate_spacing_m)))):
+            pt = line.line.interpolate(min(length, (i + 0.5) * spec.candidate_spacing_m))
+            if not avoid.intersects(pt):
+                out.append(CandidateSite(stop_key(len(out)), "stop", line.id, pt, square(pt, STOP_FOOTPRINT_M2), line.id,
+                                         spec.cost))
+    logger.debug("%d candidate stops on %d alignment(s)", len(out), len(scenario.transit_lines))
+    return out
+
+
+def existing_stops(scenario: Scenario) -> dict[str, Point]:
+    """Network key -> location of every existing stop on the scenario's alignments."""
+    return {existing_stop_key(s.id): s.point for line in scenario.transit_lines for s in line.stops}
+
+
 @dataclass(frozen=True)
 class Candidates:
     """Everything a scenario could build, and the places the walk network must reach.
@@ -161,8 +208,10 @@ class Candidates:
         existing_facility_keys: facility type -> network keys of its existing facilities
             (``"existing:<type>:<k>"``).
         existing_social_keys: network keys of existing social spaces (``"existing:social:<k>"``).
-        points: network key -> location (m) of every candidate site and existing facility or
-            social space, for ``build_walk_network(points=...)``.
+        points: network key -> location (m) of every candidate site and existing facility,
+            social space or stop, for ``build_walk_network(points=...)``.
+        stop_sites: candidate transit stops (:func:`stop_candidates`).
+        existing_stop_keys: network keys of existing stops (``"existing:stop:<id>"``).
     """
 
     facility_sites: list[CandidateSite]
@@ -171,6 +220,8 @@ class Candidates:
     existing_facility_keys: dict[str, list[str]] = field(default_factory=dict)
     existing_social_keys: list[str] = field(default_factory=list)
     points: dict[str, Point] = field(default_factory=dict)
+    stop_sites: list[CandidateSite] = field(default_factory=list)
+    existing_stop_keys: list[str] = field(default_factory=list)
 
 
 def build_candidates(scenario: Scenario) -> Candidates:
@@ -206,6 +257,10 @@ def build_candidates(scenario: Scenario) -> Candidates:
             key = f"existing:social:{k}"
             points[key] = p
             existing_soc.append(key)
-    logger.info("candidates: %d facility sites, %d social-space sites, %d crossings in %.3f s",
-                len(fac), len(soc), len(crossings), time.perf_counter() - t0)
-    return Candidates(fac, soc, tuple(crossings), existing_fac, existing_soc, points)
+    stops = stop_candidates(scenario)
+    points.update({s.key: s.point for s in stops})
+    existing_stop = existing_stops(scenario)
+    points.update(existing_stop)
+    logger.info("candidates: %d facility sites, %d social-space sites, %d stops, %d crossings in %.3f s",
+                len(fac), len(soc), len(stops), len(crossings), time.perf_counter() - t0)
+    return Candidates(fac, soc, tuple(crossings), existing_fac, existing_soc, points, stops, list(existing_stop))

@@ -67,6 +67,10 @@ def objective_weight(prep: Prepared) -> int:
     if sc.social_spaces is not None and sc.objective.social_access > 0:
         total += sum(_w_int(f.employees * sc.objective.social_access, ws) for f in firms
                      if f.employees * sc.objective.social_access > 0)
+    tr = sc.transit
+    if tr is not None and tr.objective != "max_coverage":  # the walk to the nearest transit stop
+        k = 1.0 if tr.objective == "min_mean_walk" else tr.weight
+        total += sum(_w_int(f.employees * k, ws) for f in firms if f.employees * k > 0)
     return total
 
 
@@ -120,9 +124,11 @@ def _pairs_relying(prep: Prepared, with_m: np.ndarray, without_m: np.ndarray) ->
 
 
 def _firms_relying(prep: Prepared, kind: str, ftype: str, ver: Verification, without: Verification) -> int:
-    """Firms whose walk to the item's kind (facility type or social space) rises without it."""
+    """Firms whose walk to the item's kind (facility type, social space or transit stop) rises without it."""
     if kind == "social":
         a, b = ver.social_walk_m, without.social_walk_m
+    elif kind == "stop":
+        a, b = ver.transit_walk_m, without.transit_walk_m
     else:
         a, b = ver.facility_walk_m.get(ftype), without.facility_walk_m.get(ftype)
     if a is None or b is None:
@@ -158,7 +164,7 @@ def attribute_items(prep: Prepared, chosen: Sequence[int], ver: Verification) ->
             logger.warning("removing %s shortened the objective (%s < %s); saving reported as 0", d.key,
                            without.objective, ver.objective)
         pairs = _pairs_relying(prep, ver.pair_lengths_m, without.pair_lengths_m)
-        ftype = d.group if d.kind == "facility" else "social"
+        ftype = d.group if d.kind == "facility" else ("transit stop" if d.kind == "stop" else "social")
         out.append(ItemAttribution(
             id=_item_id(prep, i), name=names.get(d.key, d.label), kind=d.kind, type=ftype if d.kind != "crossing" else
             _crossing_type(prep, i), cost=d.cost, pairs_using=len(pairs),

@@ -24,7 +24,7 @@ from optimiser.present.layers import Extent, Feature, RunData, barrier_legend_la
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["MapView", "map_view", "TOGGLES"]
+__all__ = ["MapView", "map_view", "map_views", "place_labels", "LabelSpot", "TOGGLES"]
 
 TOGGLES = (("route_before", "Routes before"), ("route_after", "Routes after"), ("coverage", "Coverage"),
            ("candidates", "Candidate crossings"), ("labels", "Numbers"))
@@ -95,6 +95,63 @@ class _Svg:
     def text(self, xy: tuple[float, float], text: str, cls: str, size: float) -> None:
         self.parts.append(f'<text class="{cls}" x="{_f(xy[0])}" y="{_f(-xy[1])}" font-size="{_f(size)}">'
                           f"{escape(text)}</text>")
+
+
+Box = tuple[float, float, float, float]
+"""(xmin, ymin, xmax, ymax) in map units."""
+
+
+@dataclass(frozen=True)
+class LabelSpot:
+    """Where a label goes: its centre, and whether it left its anchor (then a leader line joins them)."""
+
+    x: float
+    y: float
+    moved: bool
+
+
+def _overlap(a: Box, b: Box) -> float:
+    w = min(a[2], b[2]) - max(a[0], b[0])
+    h = min(a[3], b[3]) - max(a[1], b[1])
+    return w * h if w > 0 and h > 0 else 0.0
+
+
+def _text_box(x: float, y: float, text: str, size: float) -> Box:
+    half_w, half_h = 0.33 * size * max(len(text), 1), 0.5 * size
+    return (x - half_w, y - half_h, x + half_w, y + half_h)
+
+
+def place_labels(anchors: Sequence[tuple[float, float]], radii: Sequence[float], texts: Sequence[str],
+                 size: float) -> list[LabelSpot]:
+    """Label positions without overlaps: each label on its anchor when it is clear there, else the
+    first clear spot on rings around it (then drawn with a leader line). Greedy, in the order given;
+    the map scales labels with the plan, so no overlap at one zoom means none at any zoom.
+
+    Args:
+        anchors: the labelled symbols' centres (map units); radii: their radii (a symbol's circle
+            is an obstacle for every other label).
+        texts: the labels; size: their font size (map units).
+    """
+    circles = [(x - r, y - r, x + r, y + r) for (x, y), r in zip(anchors, radii, strict=True)]
+    placed: list[Box] = []
+    out = []
+    for k, ((x, y), r, text) in enumerate(zip(anchors, radii, texts, strict=True)):
+        best: tuple[float, float, float, bool] | None = None
+        spots = [(x, y, False)] + [(x + d * math.cos(a), y + d * math.sin(a), True)
+                                   for d in (r + 0.9 * size, r + 1.9 * size, r + 3.2 * size, r + 5 * size)
+                                   for a in (math.pi * j / 4 for j in (0, 2, 4, 6, 1, 3, 5, 7))]
+        for sx, sy, moved in spots:
+            box = _text_box(sx, sy, text, size)
+            cost = sum(_overlap(box, b) for b in placed) + sum(
+                _overlap(box, c) for i, c in enumerate(circles) if i != k)
+            if best is None or cost < best[0] - 1e-9:
+                best = (cost, sx, sy, moved)
+            if cost <= 0:
+                break
+        assert best is not None
+        placed.append(_text_box(best[1], best[2], text, size))
+        out.append(LabelSpot(best[1], best[2], best[3]))
+    return out
 
 
 def _firm_title(n: int, f: Feature) -> str:
@@ -180,15 +237,29 @@ def _placements(svg: _Svg, run: RunData) -> None:
     svg.close()
 
 
-def _tags(svg: _Svg, run: RunData) -> None:
-    """The placements' plan tags (F1, S1, X1), drawn over the firms."""
+def _labels(svg: _Svg, run: RunData) -> None:
+    """Firm numbers and placement tags (F1, S1, X1), placed without overlaps (leader lines when
+    moved off their symbol)."""
     tags = placement_tags(run.metrics, run.layout)
     u = svg.size / 160
+    firms = run.layout.layer("firm")
+    emp_max = max([f.number("employees") for f in firms] or [1.0]) or 1.0
+    placed = run.layout.layer("crossing", "facility", "social_space")
+    anchors = [point(f.geometry) for f in placed] + [point(f.geometry) for f in firms]
+    radii = [2.2 * u] * len(placed) + [_firm_radius(f, emp_max, u) for f in firms]
+    texts = [tags.get(f.id, "") for f in placed] + [str(n) for n in range(1, len(firms) + 1)]
+    spots = place_labels(anchors, radii, texts, 3.0 * u)
     svg.open("labels")
-    for f in run.layout.layer("crossing", "facility", "social_space"):
-        x, y = point(f.geometry)
-        svg.text((x + 2.6 * u, y + 1.6 * u), tags.get(f.id, ""), "tag", 3.2 * u)
+    for k, (spot, text) in enumerate(zip(spots, texts, strict=True)):
+        if spot.moved:
+            ax, ay = anchors[k]
+            svg.parts.append(f'<line class="leader" x1="{_f(ax)}" y1="{_f(-ay)}" x2="{_f(spot.x)}" y2="{_f(-spot.y)}"/>')
+        svg.text((spot.x, spot.y), text, "tag" if k < len(placed) else "num", 3.0 * u)
     svg.close()
+
+
+def _firm_radius(f: Feature, emp_max: float, u: float) -> float:
+    return u * (1.0 + 2.6 * math.sqrt(f.number("employees") / emp_max))
 
 
 def _firms(svg: _Svg, run: RunData) -> list[KeyEntry]:
@@ -198,15 +269,10 @@ def _firms(svg: _Svg, run: RunData) -> list[KeyEntry]:
     key = []
     svg.open("firms")
     for n, f in enumerate(firms, 1):
-        r = u * (1.0 + 2.6 * math.sqrt(f.number("employees") / emp_max))
+        r = _firm_radius(f, emp_max, u)
         title = _firm_title(n, f)
         svg.circle(point(f.geometry), r, "firm", title, data_firm=f.id)
         key.append(KeyEntry(n, f.text("name", f.id), title))
-    svg.close()
-    svg.open("labels")
-    for n, f in enumerate(firms, 1):
-        x, y = point(f.geometry)
-        svg.text((x, y), str(n), "num", 2.6 * u)
     svg.close()
     return key
 
@@ -220,7 +286,7 @@ def map_view(run: RunData, map_id: str = "map", extent: Extent | None = None) ->
     _routes(svg, run)
     _placements(svg, run)
     key = _firms(svg, run)
-    _tags(svg, run)
+    _labels(svg, run)
     x0, y0, x1, y1 = ex
     vb = f"{_f(x0)} {_f(-y1)} {_f(x1 - x0)} {_f(y1 - y0)}"
     body = "".join(svg.parts)

@@ -21,6 +21,8 @@ from typing import Any
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
+from optimiser.present.transit_record import TransitMetrics
+from optimiser.present.warning_records import WarningRecord
 from optimiser.solve.result import Status
 
 METRICS_FORMAT = "placemaking-metrics/1"
@@ -50,6 +52,8 @@ class SiteRef(_Record):
     illustrative: bool = False
     crs: str = "EPSG:27700"
     path: str | None = None
+    source_crs: str | None = None
+    """The CRS of the site file's coordinates (reports give coordinates in it); None: ``crs``."""
 
 
 class FacilityAccess(_Record):
@@ -94,7 +98,8 @@ class Coverage(_Record):
 
 
 class CostMetrics(_Record):
-    """Capital cost of what was built against the budget, by kind (in the run's currency)."""
+    """Capital cost of what was built against the budget, by kind (in the run's currency);
+    ``capital`` also holds new transit stops (``transit.capital``)."""
 
     capital: float = 0.0
     budget: float | None = None
@@ -229,6 +234,7 @@ class RunMetrics(_Record):
     verification: VerificationMetrics = Field(default_factory=VerificationMetrics)
     timings: dict[str, float] = Field(default_factory=dict)
     model: dict[str, Any] = Field(default_factory=dict)
+    transit: TransitMetrics | None = None
     objective_mean_m: float | None = None
     """The objective as a weighted mean walk (m): objective / (length scale x total weight),
     every term counted (firm pairs, facility access, social access, coverage penalty)."""
@@ -236,6 +242,8 @@ class RunMetrics(_Record):
     """The same for today's layout (nothing built), recomputed by the verifier."""
     attribution: list[ItemAttribution] = Field(default_factory=list)
     """One entry per built item (empty for older run directories and runs without a layout)."""
+    warnings: list[WarningRecord] = Field(default_factory=list)
+    """Site sanity warnings of the inputs (written only when there are any)."""
     currency: str = "GBP"
     """ISO 4217 code of every amount (budget, costs); run directories from before currencies are GBP."""
 
@@ -245,8 +253,10 @@ class RunMetrics(_Record):
         return self.status.has_solution
 
     def to_json_dict(self) -> dict[str, Any]:
-        """The JSON form written to ``metrics.json`` (non-finite numbers as ``null``)."""
-        return _finite(self.model_dump(mode="python"))
+        """The JSON form written to ``metrics.json`` (non-finite numbers as ``null``; no
+        ``warnings`` key when there are none, no ``transit`` key without transit)."""
+        omit = ({"warnings"} if not self.warnings else set()) | ({"transit"} if self.transit is None else set())
+        return _finite(self.model_dump(mode="python", exclude=omit or None))
 
     @classmethod
     def from_json_dict(cls, data: Any) -> RunMetrics:

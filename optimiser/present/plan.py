@@ -57,6 +57,7 @@ from optimiser.present.style import (
     PlanStyle,
     size_keys,
 )
+from optimiser.present.transit_plan import draw_transit
 
 logger = logging.getLogger(__name__)
 
@@ -104,6 +105,7 @@ def draw_plan(ax: Axes, layout: LayoutLike, metrics: RunMetrics, *, extent: Exte
     route_notes = _draw_routes(panel, style) if routes else []
     _draw_footprints(panel)
     _draw_coverage(panel)
+    draw_transit(panel)
     emp_max = _draw_firms(panel, style)
     _draw_existing_facilities(panel, style)
     _draw_existing_crossings(panel, style)
@@ -182,7 +184,7 @@ def _draw_routes(panel: MapPanel, style: PlanStyle) -> list[str]:
     for i, (fa, fb) in enumerate(pairs, 1):
         if fb is not None:
             for xy in lines(fb.geometry):
-                ax.plot(xy[:, 0], xy[:, 1], color=ROUTE_BEFORE_C, lw=1.5, ls=(0, (5, 3)), alpha=0.85,
+                ax.plot(xy[:, 0], xy[:, 1], color=ROUTE_BEFORE_C, lw=2.0, ls=(0, (5, 3)), alpha=1.0,
                         zorder=7, solid_capstyle="round")[0].set_gid(panel.gid(f"route-before-{i}"))
         for xy in lines(fa.geometry):
             ax.plot(xy[:, 0], xy[:, 1], color=ROUTE_AFTER_C, lw=2.2, alpha=0.85, zorder=8,
@@ -193,7 +195,7 @@ def _draw_routes(panel: MapPanel, style: PlanStyle) -> list[str]:
                      f"    {fmt_m(wb)} → {fmt_m(fa.props.get('walk_m'))}")
         _route_number(panel, fa, i, tag_boxes)
     if pairs:
-        panel.handles.append(Line2D([], [], color=ROUTE_BEFORE_C, lw=1.5, ls=(0, (5, 3)), label="Route before"))
+        panel.handles.append(Line2D([], [], color=ROUTE_BEFORE_C, lw=2.0, ls=(0, (5, 3)), label="Route before"))
         panel.handles.append(Line2D([], [], color=ROUTE_AFTER_C, lw=2.2, label="Route after (most improved)"))
     return notes
 

@@ -18,6 +18,7 @@ from optimiser.present.figure import figure_png, save_figure
 from optimiser.present.layers import RunData
 from optimiser.present.plan import plan_figure
 from optimiser.present.report import write_report
+from optimiser.present.transit_plan import catchment_figure
 
 logger = logging.getLogger(__name__)
 
@@ -34,6 +35,9 @@ def _write_png(png: bytes, path: Path) -> Path:
 def render_run_data(run: RunData) -> list[Path]:
     """Draw the plan, the distance map and the report of ``run`` into ``run.run_dir``.
 
+    With transit catchments in the layout, ``catchment.png`` / ``catchment.svg`` too (before
+    ``report.html``).
+
     Returns:
         The paths written, in :data:`RENDERED_FILES` order.
     """
@@ -45,6 +49,11 @@ def render_run_data(run: RunData) -> list[Path]:
         figures[name] = figure_png(fig)
         out.append(_write_png(figures[name], run.run_dir / f"{name}.png"))
         out.append(save_figure(fig, run.run_dir / f"{name}.svg"))
-    out.append(write_report(run, figures["plan"], figures["distance"]))
+    catchments = catchment_figure(run, run.metrics) if run.layout.layer("transit_catchment") else None
+    if catchments is not None:
+        figures["catchment"] = figure_png(catchments)
+        out.append(_write_png(figures["catchment"], run.run_dir / "catchment.png"))
+        out.append(save_figure(catchments, run.run_dir / "catchment.svg"))
+    out.append(write_report(run, figures["plan"], figures["distance"], transit_png=figures.get("catchment")))
     logger.info("rendered %s in %.2f s", run.run_dir, time.perf_counter() - t)
     return out

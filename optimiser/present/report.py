@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import datetime as _dt
+import functools
 import json
 import logging
 from collections.abc import Mapping
@@ -22,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
+from pyproj import CRS, Transformer
 
 from optimiser import __version__
 from optimiser.inputs.currency import currency_unit
@@ -115,12 +117,34 @@ def cost_table(m: RunMetrics) -> Table:
     """Capital cost by kind, the budget and what is left of it (in the run's currency)."""
     cost = m.cost
     items: list[tuple[str, float | None]] = [
-        ("Crossings", cost.crossings), ("Shared facilities", cost.facilities), ("Social spaces", cost.social_spaces),
-        ("Total capital cost", cost.capital), ("Budget", cost.budget)]
+        ("Crossings", cost.crossings), ("Shared facilities", cost.facilities), ("Social spaces", cost.social_spaces)]
+    if m.transit is not None:
+        items.append(("Transit stops", m.transit.capital_gbp))
+    items += [("Total capital cost", cost.capital), ("Budget", cost.budget)]
     if cost.budget is not None:
         items.append(("Budget unspent", cost.budget - cost.capital))
     return Table([Header("Cost"), Header(currency_unit(m.currency), True)],
                  [[Cell(k), num_cell(fmt_money(v, m.currency), v)] for k, v in items])
+
+
+@functools.lru_cache(maxsize=8)
+def _to_input_crs(working: str, source: str) -> Transformer | None:
+    """working CRS -> the site file's CRS (None when they are the same)."""
+    if CRS.from_user_input(working).equals(CRS.from_user_input(source)):
+        return None
+    return Transformer.from_crs(working, source, always_xy=True)
+
+
+def location_text(m: RunMetrics, x: float, y: float) -> str:
+    """A position in the site file's own CRS: 'lat 37.4912, lon -121.9401' for a geographic CRS,
+    'E 441,075, N 387,825' for a projected one."""
+    src = m.site.source_crs or m.site.crs
+    tr = _to_input_crs(m.site.crs, src) if m.site.crs and src else None
+    if tr is not None:
+        x, y = tr.transform(x, y)
+    if CRS.from_user_input(src).is_geographic:
+        return f"lat {y:.5f}, lon {x:.5f}"
+    return f"E {fmt_num(x)}, N {fmt_num(y)}"
 
 
 def placements_table(m: RunMetrics) -> Table:
@@ -129,13 +153,14 @@ def placements_table(m: RunMetrics) -> Table:
     names = {a.id: a.name for a in m.attribution}
     pl = m.placements
     rows: list[tuple[str, str, str, str, float, str]] = []
-    rows += [("Shared facility", f.id, nice_type(f.type), f"E {fmt_num(f.x)}, N {fmt_num(f.y)}", f.cost, "")
+    rows += [("Shared facility", f.id, nice_type(f.type), location_text(m, f.x, f.y), f.cost, "")
              for f in pl.shared_facilities]
-    rows += [("Social space", s.id, "social space", f"E {fmt_num(s.x)}, N {fmt_num(s.y)}", s.cost, "")
+    rows += [("Social space", s.id, "social space", location_text(m, s.x, s.y), s.cost, "")
              for s in pl.social_spaces]
-    rows += [("Crossing", c.id, nice_type(c.type), f"over {c.barrier or '?'}", c.cost,
+    rows += [("Crossing", c.id, nice_type(c.type), f"over {c.barrier or '?'}, {location_text(m, c.x, c.y)}", c.cost,
               f"+{fmt_num(c.penalty_m)} m walk penalty") for c in pl.crossings]
-    headers = [Header("On plan"), Header("Placement"), Header("Name"), Header("Type"), Header("Location"),
+    headers = [Header("On plan"), Header("Placement"), Header("Name"), Header("Type"),
+               Header(f"Location ({m.site.source_crs or m.site.crs})"),
                Header("Cost", True), Header("Note"), Header("Id")]
     return Table(headers, [[Cell(tags.get(i, ""), wrap="strong"), Cell(k), Cell(names.get(i, i)), Cell(t), Cell(loc),
                             num_cell(fmt_money(cost, m.currency), cost), Cell(note), Cell(i, wrap="code")]
@@ -181,7 +206,9 @@ def firms_table(run: RunData) -> Table | None:
     if not run.firms:
         return None
     table = Table([Header("Firm"), Header("Sector"), Header("Employees", True), Header("To facility before (m)", True),
-                   Header("To facility after (m)", True), Header("To social space (m)", True), Header("Covered")])
+                   Header("To facility after (m)", True), Header("To social space (m)", True), Header("Covered"),
+                   Header("Position accuracy (m)", True)])
+    accuracy = {f.id: f.props.get("accuracy_m") for f in run.layout.layer("firm")}
     for r in run.firms:
         b, a = as_float(r.get("facility_walk_before_m")), as_float(r.get("facility_walk_after_m"))
         cov = r.get("covered")
@@ -191,6 +218,7 @@ def firms_table(run: RunData) -> Table | None:
             num_cell(fmt_num(b), b), num_cell(fmt_num(a), a, cls=_delta_cls(b, a)),
             num_cell(fmt_num(r.get("social_walk_m")), r.get("social_walk_m")),
             Cell("yes" if cov is True else ("no" if cov is False else str(cov or "–"))),
+            num_cell(f"±{fmt_num(acc)}" if (acc := accuracy.get(str(r.get("firm")))) is not None else "–", acc),
         ])
     return table
 
@@ -217,6 +245,33 @@ def checks_table(m: RunMetrics) -> Table:
                   for c in m.verification.checks])
 
 
+def transit_view(m: RunMetrics) -> dict[str, Any] | None:
+    """The transit section's tables: the stops and the staff they reach (None without transit)."""
+    t = m.transit
+    if t is None:
+        return None
+    total = t.total_employees or 0
+
+    def staff(v: int | None) -> str:
+        return "–" if v is None else f"{fmt_num(v)} ({fmt_pct(v / total if total else None, share=True)})"
+
+    rows = [(f"Staff within {fmt_num(t.catchment_m)} m walk of a stop", staff(t.covered_employees_today),
+             staff(t.covered_employees_existing_crossings_only), staff(t.covered_employees)),
+            ("Staff-weighted mean walk to the nearest stop", fmt_m(t.mean_walk_today_m), fmt_m(t.mean_walk_existing_crossings_only_m),
+             fmt_m(t.mean_walk_m))]
+    figures = Table([Header("Metric"), Header("Today", True), Header("New stops, today's crossings", True),
+                     Header("New stops and crossings", True)],
+                    [[Cell(a), Cell(b, numeric=True), Cell(c, numeric=True), Cell(d, numeric=True)] for a, b, c, d in rows])
+    stop_rows = [[Cell("new" if not s.existing else "existing"), Cell(s.id, wrap="code"), Cell(s.name), Cell(s.line),
+                  Cell(f"E {fmt_num(s.x)}, N {fmt_num(s.y)}"), num_cell(fmt_money(s.cost_gbp, m.currency), s.cost_gbp)]
+                 for s in t.stops + t.existing_stops]
+    stops = Table([Header("Stop"), Header("Id"), Header("Name"), Header("Alignment"), Header("Location"), Header("Cost", True)],
+                  stop_rows)
+    today = ", ".join(s.id for s in t.stops_existing_crossings_only) or "none"
+    return {"figures": figures, "stops": stops, "objective": t.objective, "crossings": ", ".join(t.crossings) or "none",
+            "today_stops": today, "catchment_m": fmt_num(t.catchment_m)}
+
+
 def _kv(d: Mapping[str, Any]) -> list[tuple[str, str]]:
     items = []
     for k, v in d.items():
@@ -228,8 +283,9 @@ def _kv(d: Mapping[str, Any]) -> list[tuple[str, str]]:
     return items
 
 
-def render_report(run: RunData, plan_png: bytes, distance_png: bytes) -> str:
-    """The report page of ``run`` with the plan and distance-map PNGs inline."""
+def render_report(run: RunData, plan_png: bytes, distance_png: bytes, transit_png: bytes | None = None) -> str:
+    """The report page of ``run`` with the plan and distance-map PNGs inline (and the transit
+    catchments, with ``transit_png``)."""
     m = run.metrics
     status_class = "ok" if m.status == "optimal" else ("warn" if m.status == "feasible" else "fail")
     checks = checks_table(m)
@@ -243,19 +299,22 @@ def render_report(run: RunData, plan_png: bytes, distance_png: bytes) -> str:
         map_view=map_view(run), buys_table=buys_table(run),
         pairs_table=pairs_table(run), firms_table=firms_table(run), certificate_table=certificate_table(m),
         checks_table=checks, checks_passed=sum(1 for c in m.verification.checks if c.passed),
-        timings=_kv(m.timings), model=_kv(m.model), missing=list(run.missing),
+        timings=_kv(m.timings), model=_kv(m.model), missing=list(run.missing), warnings=m.warnings,
+        transit=transit_view(m), transit_src=data_uri_png(transit_png) if transit_png else None,
     )
 
 
-def write_report(run: RunData, plan_png: bytes, distance_png: bytes, out: str | Path | None = None) -> Path:
+def write_report(run: RunData, plan_png: bytes, distance_png: bytes, out: str | Path | None = None, *,
+                 transit_png: bytes | None = None) -> Path:
     """Write the self-contained ``report.html`` of ``run`` and return its path.
 
     Args:
         run: the run to report.
         plan_png, distance_png: the plan and distance map as PNG bytes (shown inline).
         out: where to write; default ``report.html`` in the run directory.
+        transit_png: the transit catchments (before / after the new crossings) as PNG bytes.
     """
     path = Path(out) if out else run.run_dir / "report.html"
-    path.write_text(render_report(run, plan_png, distance_png), encoding="utf-8")
+    path.write_text(render_report(run, plan_png, distance_png, transit_png), encoding="utf-8")
     logger.debug("wrote %s", path)
     return path

@@ -36,6 +36,7 @@ from optimiser.errors import FileReadError, ModelError, Problem
 from optimiser.present.geojson import to_wgs84_geojson
 from optimiser.present.layers import RunData, layout_from_features, project_geojson
 from optimiser.present.metrics import RunMetrics
+from optimiser.present.transit import transit_features
 
 if TYPE_CHECKING:  # pragma: no cover
     from optimiser.pipeline import Prepared
@@ -249,7 +250,7 @@ def layout_features(prep: Prepared, res: SolveResult, ver: Verification | None, 
     feats = _site_features(prep, chosen) + _placement_features(prep, chosen) + _firm_features(prep, ver, baseline)
     if ver is not None and prep.context.pair_index:
         feats += _route_features(prep, chosen, ver, baseline)
-    return feats
+    return feats + transit_features(prep, chosen)
 
 
 def crossings_used(prep: Prepared, chosen: set[int], a: int, b: int) -> str:

@@ -1,0 +1,124 @@
+"""Checking any mix of input files in one pass: sites, scenarios and batches, each recognised by
+its ``format``, every problem of every file (a scenario's references into its site included,
+even when the site has problems of its own) and the site sanity warnings of the valid ones.
+
+This is what ``siteopt validate`` runs. It sits above :mod:`optimiser.inputs` (sites and
+scenarios), :mod:`optimiser.batch` (batch files) and :mod:`optimiser.network.sanity` (warnings,
+which need the walk network), so none of those depends on another.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from optimiser.batch.spec import BatchSpec, load_batch
+from optimiser.errors import InputError, Problem, SiteWarning
+from optimiser.inputs.domain import Scenario, Site
+from optimiser.inputs.formats import load_mapping
+from optimiser.inputs.kinds import FileKind, detect_kind
+from optimiser.inputs.scenario import check_scenario
+from optimiser.inputs.site import check_site
+from optimiser.network.sanity import scenario_warnings, site_warnings
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class FileReport:
+    """What checking one file found.
+
+    Attributes:
+        file: the file as given.
+        kind: ``"site"``, ``"scenario"`` or ``"batch"`` (``None`` when it could not be read).
+        problems: every problem (empty when valid).
+        warnings: site sanity warnings (only for a valid file; a warning already reported for an
+            earlier file of the same call is not repeated).
+        site, scenario, batch: the validated object of the file's kind, when valid.
+    """
+
+    file: str
+    kind: FileKind | None = None
+    problems: list[Problem] = field(default_factory=list)
+    warnings: list[SiteWarning] = field(default_factory=list)
+    site: Site | None = None
+    scenario: Scenario | None = None
+    batch: BatchSpec | None = None
+
+    @property
+    def ok(self) -> bool:
+        """No problems (warnings allowed)."""
+        return not self.problems
+
+
+def _check_batch(path: Path, name: str, report: FileReport, with_warnings: bool) -> None:
+    """A batch file: its own problems, then its base scenario's (and that one's warnings)."""
+    try:
+        report.batch = load_batch(path)
+    except InputError as exc:
+        report.problems.extend(exc.problems)
+        return
+    base = report.batch.base_path
+    data, found = load_mapping(base)
+    report.problems.extend(found)
+    if data is None:
+        return
+    scenario, more = check_scenario(data, str(base), base.resolve())
+    report.problems.extend(more)
+    if scenario is not None and with_warnings and not report.problems:
+        report.warnings.extend(scenario_warnings(scenario))
+
+
+def check_file(path: str | os.PathLike[str], *, with_warnings: bool = True, name: str | None = None) -> FileReport:
+    """Check one file of any kind (``name``: what to call it in problems, default the path); see
+    :func:`check_files`."""
+    name = name or str(path)
+    report = FileReport(name)
+    data, found = load_mapping(path)
+    report.problems.extend(Problem(name, p.field, p.reason, p.hint) if p.file == str(path) else p for p in found)
+    if data is None:
+        return report
+    report.kind = detect_kind(data)
+    p = Path(path)
+    if report.kind == "batch":
+        _check_batch(p, name, report, with_warnings)
+    elif report.kind == "scenario":
+        report.scenario, more = check_scenario(data, name, p.resolve())
+        report.problems.extend(more)
+        if report.scenario is not None and with_warnings and not report.problems:
+            report.warnings.extend(scenario_warnings(report.scenario))
+    else:
+        report.site, more = check_site(data, name, p.resolve())
+        report.problems.extend(more)
+        if report.site is not None and with_warnings and not report.problems:
+            report.warnings.extend(site_warnings(report.site))
+    logger.debug("checked %s (%s): %d problems, %d warnings", name, report.kind, len(report.problems), len(report.warnings))
+    return report
+
+
+def check_files(paths: Iterable[str | os.PathLike[str]], *, with_warnings: bool = True) -> list[FileReport]:
+    """Check every file given (sites, scenarios and batches, told apart by their ``format``).
+
+    Args:
+        paths: the files; nothing is written.
+        with_warnings: also compute the site sanity warnings of valid files (builds the walk
+            network: about a second for a real site).
+
+    Returns:
+        One report per file, in order. A problem or warning already reported for an earlier
+        file (a site given on its own and named by a scenario given after it) is not repeated.
+    """
+    seen_problems: set[Problem] = set()
+    seen_warnings: set[SiteWarning] = set()
+    reports = []
+    for path in paths:
+        r = check_file(path, with_warnings=with_warnings)
+        r.problems = [p for p in dict.fromkeys(r.problems) if p not in seen_problems]
+        r.warnings = [w for w in dict.fromkeys(r.warnings) if w not in seen_warnings]
+        seen_problems.update(r.problems)
+        seen_warnings.update(r.warnings)
+        reports.append(r)
+    return reports

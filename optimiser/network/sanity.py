@@ -1,0 +1,257 @@
+"""Site sanity warnings: valid input that is probably not what its author meant.
+
+Every warning is a :class:`~optimiser.errors.SiteWarning` (code, file, field, message, fix),
+collected here in one place by :func:`sanity_warnings` (from a prepared network and candidates,
+as the pipeline has them) or :func:`scenario_warnings` / :func:`site_warnings` (which build them;
+``siteopt validate``). :data:`WARNING_CODES` lists every code. The checks, on the active
+barriers of the scenario (a site alone: the barriers on by default):
+
+- ``long_connector``: a firm entrance is joined to the walking network by a straight connector
+  longer than the scenario's ``checks.max_connector_m`` (250 m by default): the walk model
+  assumes a short access path, so the firm's walks are guessed, not routed;
+- ``parcel_over_barrier``: a buildable parcel overlaps the band of an active barrier that is part of
+  the site (not of a what-if layer such as a safeguarded corridor);
+- ``parcel_over_road``: a road (a path of kind ``road``) runs through a buildable parcel;
+- ``candidate_over_road``: candidate facility or social-space footprints straddle a road;
+- ``firm_outside_parcel``: a firm's location is outside the parcel it declares (or, when it
+  declares none, outside every parcel);
+- ``firms_unreachable``: some firms cannot reach others even with every candidate crossing
+  built (or reach no walkable path at all).
+
+Warnings are reported against the site file (the geometry is what needs redrawing).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import get_args
+
+import numpy as np
+import shapely
+from scipy.sparse.csgraph import connected_components
+
+from optimiser.errors import SiteWarning
+from optimiser.inputs.domain import CrossingSpec, CrossingTypeSpec, NewCrossingType, ParcelStatus, Scenario, Site
+from optimiser.inputs.locate import display_path
+from optimiser.network.builder import build_walk_network
+from optimiser.network.candidates import CandidateSite, build_candidates
+from optimiser.network.csr import KIND_CODE
+from optimiser.network.graph import WalkNetwork, firm_key
+
+logger = logging.getLogger(__name__)
+
+WARNING_CODES: dict[str, str] = {
+    "long_connector": "a firm entrance is joined to the walking network by a connector longer than checks.max_connector_m",
+    "parcel_over_barrier": "a buildable parcel overlaps an active barrier's band",
+    "parcel_over_road": "a road runs through a buildable parcel",
+    "candidate_over_road": "candidate facility or social-space footprints straddle a road",
+    "firm_outside_parcel": "a firm stands outside its declared parcel (or outside every parcel)",
+    "firms_unreachable": "firms cannot reach each other even with every candidate crossing built",
+}
+"""Every warning code, with what it means."""
+
+ROAD_KINDS = frozenset({"road"})
+"""Path kinds that are roads (walkable along their footways, not buildable across)."""
+EDGE_TOLERANCE_M = 5.0
+"""A road or band drawn this far inside a parcel's edge still counts as its edge (half a
+two-lane road; sketches are rarely better than this)."""
+PARCEL_TOLERANCE_M = 1.0
+"""A firm location this close outside its parcel still counts as inside it."""
+_MIN_OVERLAP_M2 = 1.0
+"""Overlaps smaller than this (after the edge tolerance) are drawing noise, not warnings."""
+
+
+def _site_file(site: Site) -> str:
+    return str(display_path(site.path)) if site.path is not None else f"site {site.id!r}"
+
+
+# ------------------------------------------------------------------ single checks
+
+
+def long_connectors(site: Site, net: WalkNetwork, max_connector_m: float) -> list[SiteWarning]:
+    """Firm entrances whose connector to the walking network is longer than ``max_connector_m``."""
+    file = _site_file(site)
+    by_ref: dict[str, list[int]] = {}
+    for j in np.flatnonzero(net.edge_kind == KIND_CODE["connector"]):
+        by_ref.setdefault(net.edge_ref[j], []).append(int(j))
+    out = []
+    for i, f in enumerate(site.firms):
+        mine = by_ref.get(firm_key(f.id), [])
+        entrances = f.entrances or (f.location,)
+        for k, e in enumerate(entrances):
+            xy = np.asarray(e.coords[0][:2])
+            edges = [j for j in mine if float(np.hypot(*(net.coords[net.edge_u[j]] - xy))) < 1e-3]
+            if not edges:
+                continue
+            length = min(float(net.edge_length_m[j]) for j in edges)
+            if length > max_connector_m:
+                field = f"firms[{i}].entrances[{k}]" if f.entrances else f"firms[{i}].location"
+                out.append(SiteWarning(
+                    "long_connector", file, field,
+                    f"firm {f.id!r} is joined to the walking network by a {length:.0f} m straight connector "
+                    f"(more than checks.max_connector_m = {max_connector_m:g} m), so its walks are guessed, not routed",
+                    "add the footpath or road that serves this entrance to paths, or move the entrance onto it"))
+    return out
+
+
+def parcels_over_barriers(scenario: Scenario) -> list[SiteWarning]:
+    """Buildable parcels that overlap the band of an active barrier that is part of the site
+    (beyond the edge tolerance). A barrier of a switchable layer (e.g. the HS2 corridor) is a
+    what-if drawn over land on purpose, so it is not warned about."""
+    site = scenario.site
+    out = []
+    for i, p in enumerate(site.parcels):
+        if p.status != ParcelStatus.BUILDABLE:
+            continue
+        inner = p.polygon.buffer(-EDGE_TOLERANCE_M)
+        for b in (b for b in scenario.active_barriers if b.layer is None):
+            area = float(inner.intersection(b.band).area)
+            if area > _MIN_OVERLAP_M2:
+                share = 100.0 * float(p.polygon.intersection(b.band).area) / float(p.polygon.area)
+                out.append(SiteWarning(
+                    "parcel_over_barrier", _site_file(site), f"parcels[{i}].geometry",
+                    f"buildable parcel {p.id!r} overlaps barrier {b.id!r} ({b.name}): {share:.0f} % of the parcel "
+                    f"lies in its {b.width_m:g} m band, where nothing can be built",
+                    f"redraw parcel {p.id!r} to stop at the barrier's edge (or split it in two, one on each side)"))
+    return out
+
+
+def _roads(site: Site) -> list[tuple[str, shapely.Geometry]]:
+    return [(r.id, r.line) for r in site.paths if r.kind in ROAD_KINDS]
+
+
+def parcels_over_roads(site: Site) -> list[SiteWarning]:
+    """Buildable parcels a road runs through (not along their edge)."""
+    roads = _roads(site)
+    out = []
+    for i, p in enumerate(site.parcels):
+        if p.status != ParcelStatus.BUILDABLE:
+            continue
+        inner = p.polygon.buffer(-EDGE_TOLERANCE_M)
+        for rid, line in roads:
+            inside_m = float(inner.intersection(line).length)
+            if inside_m > EDGE_TOLERANCE_M:
+                out.append(SiteWarning(
+                    "parcel_over_road", _site_file(site), f"parcels[{i}].geometry",
+                    f"road {rid!r} runs {inside_m:.0f} m through buildable parcel {p.id!r}",
+                    f"split parcel {p.id!r} along the road, or draw it to stop at the road's edge"))
+    return out
+
+
+def candidates_over_roads(site: Site, sites: Sequence[CandidateSite]) -> list[SiteWarning]:
+    """Candidate footprints that straddle a road, one warning per parcel, road and type."""
+    roads = _roads(site)
+    index = {p.id: i for i, p in enumerate(site.parcels)}
+    hits: dict[tuple[str, str, str], list[str]] = {}
+    for s in sites:
+        for rid, line in roads:
+            if s.footprint.intersects(line):
+                hits.setdefault((s.parcel_id, rid, s.type), []).append(s.key)
+    out = []
+    for (pid, rid, typ), keys in hits.items():
+        out.append(SiteWarning(
+            "candidate_over_road", _site_file(site), f"parcels[{index.get(pid, -1)}]",
+            f"{len(keys)} candidate {typ.replace('_', ' ')} footprint{'s' if len(keys) != 1 else ''} in parcel {pid!r} "
+            f"straddle{'s' if len(keys) == 1 else ''} road {rid!r} (e.g. {keys[0]})",
+            f"split parcel {pid!r} along the road so candidates stay off it"))
+    return out
+
+
+def firms_outside_parcels(site: Site) -> list[SiteWarning]:
+    """Firms whose location is outside their declared parcel (else outside every parcel)."""
+    out = []
+    by_id = {p.id: p for p in site.parcels}
+    for i, f in enumerate(site.firms):
+        near = f.location.buffer(PARCEL_TOLERANCE_M)
+        if f.parcel_id is not None and f.parcel_id in by_id:
+            parcel = by_id[f.parcel_id]
+            if not parcel.polygon.intersects(near):
+                gap = float(parcel.polygon.distance(f.location))
+                out.append(SiteWarning(
+                    "firm_outside_parcel", _site_file(site), f"firms[{i}].location",
+                    f"firm {f.id!r} stands {gap:.0f} m outside its parcel {f.parcel_id!r}",
+                    f"move the firm's location into parcel {f.parcel_id!r}, or correct its parcel"))
+        elif f.parcel_id is None and site.parcels and not any(p.polygon.intersects(near) for p in site.parcels):
+            gap = min(float(p.polygon.distance(f.location)) for p in site.parcels)
+            out.append(SiteWarning(
+                "firm_outside_parcel", _site_file(site), f"firms[{i}].location",
+                f"firm {f.id!r} stands outside every parcel ({gap:.0f} m from the nearest)",
+                "draw the parcel it stands on, or move its location"))
+    return out
+
+
+def unreachable_firms(site: Site, net: WalkNetwork) -> list[SiteWarning]:
+    """Firms that cannot reach each other with every candidate crossing of ``net`` built."""
+    file = _site_file(site)
+    out = []
+    index = {f.id: i for i, f in enumerate(site.firms)}
+    for key in net.unreachable:
+        if key.startswith("firm:"):
+            fid = key.removeprefix("firm:")
+            out.append(SiteWarning(
+                "firms_unreachable", file, f"firms[{index[fid]}]",
+                f"firm {fid!r} reaches no walkable path on its side of the barriers (an entrance inside a band?)",
+                "move its entrances out of the barrier bands, or add a path on its side"))
+    keys = [firm_key(f.id) for f in site.firms if firm_key(f.id) not in net.unreachable]
+    if len(keys) < 2:
+        return out
+    lengths = net.key_lengths(keys, crossings_on=range(len(net.candidates)))
+    _, label = connected_components(np.isfinite(lengths), directed=False)
+    groups: dict[int, list[str]] = {}
+    for k, lab in zip(keys, label):
+        groups.setdefault(int(lab), []).append(k.removeprefix("firm:"))
+    if len(groups) < 2:
+        return out
+    ordered = sorted(groups.values(), key=lambda g: (-len(g), g))
+    main = ordered[0]
+    for g in ordered[1:]:
+        out.append(SiteWarning(
+            "firms_unreachable", file, f"firms[{index[g[0]]}]",
+            f"firm{'s' if len(g) > 1 else ''} {', '.join(map(repr, g))} cannot reach the other {len(main)} firm(s) "
+            f"(e.g. {main[0]!r}) even with every candidate crossing built",
+            "add an existing crossing or a path, a crossing rule for the barrier between them, or allow a crossing type it accepts"))
+    return out
+
+
+# ------------------------------------------------------------------ collected
+
+
+def sanity_warnings(scenario: Scenario, net: WalkNetwork, candidate_sites: Sequence[CandidateSite] = ()) -> list[SiteWarning]:
+    """Every sanity warning of a scenario, from its walk network (with its candidate crossings
+    attached) and candidate sites.
+
+    Args:
+        scenario: the validated scenario.
+        net: its walk network (``build_walk_network`` with the scenario's active barriers and
+            candidate crossings).
+        candidate_sites: its facility and social-space candidate sites.
+
+    Returns:
+        The warnings, check by check (see the module docstring); none for a clean site.
+    """
+    site = scenario.site
+    out = (long_connectors(site, net, scenario.checks.max_connector_m) + parcels_over_barriers(scenario)
+           + parcels_over_roads(site) + candidates_over_roads(site, candidate_sites) + firms_outside_parcels(site)
+           + unreachable_firms(site, net))
+    for w in out:
+        logger.debug("%s", w)
+    logger.info("%s: %d sanity warning(s)", site.id, len(out))
+    return out
+
+
+def scenario_warnings(scenario: Scenario) -> list[SiteWarning]:
+    """The sanity warnings of a validated scenario (builds its candidates and walk network)."""
+    cand = build_candidates(scenario)
+    net = build_walk_network(scenario.site, scenario.active_barriers, points=cand.points, candidate_crossings=cand.crossings)
+    return sanity_warnings(scenario, net, cand.facility_sites + cand.social_sites)
+
+
+def site_warnings(site: Site) -> list[SiteWarning]:
+    """The sanity warnings of a site alone: its barriers on by default, and the candidate
+    crossings its own crossing rules allow (of every buildable type, at no cost)."""
+    types = tuple(CrossingTypeSpec(t, 0.0) for t in get_args(NewCrossingType))
+    probe = Scenario(id=f"{site.id}-checks", name=site.name, site=site, site_ref=str(site.path or site.id), budget=0.0,
+                     crossings=CrossingSpec(types=types))
+    return scenario_warnings(probe)
+

@@ -1,0 +1,101 @@
+"""Drawing the transit layers of a run: alignments, stops and each stop's walking catchment
+along the network (``layout.geojson`` layers ``transit_line``, ``transit_stop``,
+``transit_catchment``; :mod:`optimiser.present.transit`).
+
+:func:`draw_transit` adds them to a plan panel: the catchment with today's crossings as a
+dashed outline, with the new crossings filled. :func:`catchment_figure` draws the two side by
+side for the report. SVG ids: ``transit-stop-<id>``, ``catchment-<stop>-<phase>``.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch, PathPatch
+
+from optimiser.present.basemap import draw_base
+from optimiser.present.figure import MapPanel, draw_scale_bar, new_figure, note_illustrative, poly_path, setup_map
+from optimiser.present.layers import Extent, LayoutLike, lines, point
+from optimiser.present.metrics import RunMetrics
+from optimiser.present.style import FIRM_C
+
+logger = logging.getLogger(__name__)
+
+TRANSIT_C = "#00897b"
+"""Colour of alignments, stops and catchments."""
+CATCHMENT_FILL = (0.0, 0.54, 0.48, 0.16)
+
+
+def draw_transit(panel: MapPanel, phases: tuple[str, ...] = ("before", "after"), *, fill_all: bool = False) -> None:
+    """Alignments, catchments of ``phases`` and stops on a map panel (legend entries added).
+
+    The catchment with today's crossings is a dashed outline and the one with the new crossings
+    filled, or (``fill_all``, one phase per panel) every catchment filled."""
+    ax, lay = panel.ax, panel.layout
+    aligns = lay.layer("transit_line")
+    for f in aligns:
+        for xy in lines(f.geometry):
+            ax.plot(xy[:, 0], xy[:, 1], color=TRANSIT_C, lw=2.2, ls=(0, (6, 2)), alpha=0.85, zorder=6,
+                    gid=panel.gid(f"transit-line-{f.id}"))
+    drawn = set()
+    for f in lay.layer("transit_catchment"):
+        phase = f.text("phase")
+        if phase not in phases:
+            continue
+        path = poly_path(f.geometry)
+        if path is None:
+            continue
+        after = phase == "after" or fill_all
+        patch = PathPatch(path, fc=CATCHMENT_FILL if after else "none", ec=TRANSIT_C, lw=0.9 if after else 1.1,
+                          ls="-" if after else (0, (3, 2)), zorder=3 if after else 4)
+        patch.set_gid(panel.gid(f"catchment-{f.text('stop')}-{phase}"))
+        ax.add_patch(patch)
+        drawn.add(phase)
+    stops = lay.layer("transit_stop")
+    for f in stops:
+        x, y = point(f.geometry)
+        new = f.text("status") == "new"
+        ln = ax.plot([x], [y], marker="s", ms=11 if new else 8, mfc=TRANSIT_C if new else "white", mec=TRANSIT_C if new else FIRM_C,
+                     mew=1.4, ls="none", zorder=17)[0]
+        ln.set_gid(panel.gid(f"transit-stop-{f.id}"))
+        if new:
+            ax.text(x, y, "T", ha="center", va="center", fontsize=6.5, color="white", fontweight="bold", zorder=18)
+        panel.labeler.add_symbol((x, y), 6.0, hard=True)
+    catchment_m = next((f.number("catchment_m") for f in lay.layer("transit_catchment")), 0.0)
+    if aligns:
+        panel.handles.append(Line2D([], [], color=TRANSIT_C, lw=2.2, ls=(0, (6, 2)), label="Transit alignment"))
+    if any(f.text("status") == "new" for f in stops):
+        panel.handles.append(Line2D([], [], marker="s", ms=9, mfc=TRANSIT_C, mec=TRANSIT_C, ls="none", label="New stop"))
+    if "before" in drawn:
+        panel.handles.append(Patch(fc=CATCHMENT_FILL if fill_all else "none", ec=TRANSIT_C, ls="-" if fill_all else "--",
+                                   label=f"{catchment_m:g} m walk, today's crossings"))
+    if "after" in drawn:
+        panel.handles.append(Patch(fc=CATCHMENT_FILL, ec=TRANSIT_C, label=f"{catchment_m:g} m walk, with new crossings"))
+
+
+def catchment_figure(layout: LayoutLike, metrics: RunMetrics, extent: Extent | None = None) -> Figure | None:
+    """Two panels, the stops' walking catchments with today's crossings and with the new ones
+    (None when the layout has no catchment)."""
+    fig = new_figure((13.0, 6.2))
+    axes: list[Axes] = [fig.add_axes((0.01 + 0.5 * k, 0.02, 0.47, 0.86)) for k in range(2)]
+    any_drawn = False
+    for ax, phase, title in zip(axes, ("before", "after"), ("Today's crossings", "With the new crossings")):
+        panel = setup_map(ax, layout, metrics, extent, gid_prefix=f"{phase}-")
+        if not panel.layout.layer("transit_catchment"):
+            return None
+        draw_base(ax, panel.layout, faint=True)
+        for f in panel.layout.layer(*(("existing_crossing", "crossing") if phase == "after" else ("existing_crossing",))):
+            for xy in lines(f.geometry):
+                ax.plot(xy[:, 0], xy[:, 1], color="#d62728" if f.layer == "crossing" else "#111111", lw=2.0, zorder=8)
+        for f in panel.layout.layer("firm"):
+            x, y = point(f.geometry)
+            ax.plot([x], [y], marker="o", ms=4, mfc=FIRM_C, mec="white", ls="none", zorder=9)
+        draw_transit(panel, (phase,), fill_all=True)
+        draw_scale_bar(ax)
+        note_illustrative(ax, metrics)
+        ax.set_title(title, fontsize=11)
+        any_drawn = True
+    return fig if any_drawn else None

@@ -1,0 +1,50 @@
+"""``metrics.json``'s ``transit`` section as typed records (:class:`TransitMetrics`), filled by
+:func:`optimiser.present.transit.transit_metrics`."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _Record(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=False)
+
+
+class TransitStopRecord(_Record):
+    """A transit stop: new (chosen) or existing; ``x``, ``y`` in the site CRS (m)."""
+
+    id: str
+    name: str = ""
+    line: str = ""
+    x: float
+    y: float
+    cost_gbp: float = 0.0
+    existing: bool = False
+
+
+class TransitMetrics(_Record):
+    """New stops along a transit alignment and what they reach on foot (``metrics.json`` ``transit``).
+
+    ``covered_*``: staff (employees) whose walk to the nearest stop (new or existing) is at most
+    ``catchment_m``; ``mean_walk*_m``: the staff-weighted mean of that walk over firms with a
+    walk (``employees_without_walk`` have none). ``*_existing_crossings_only``: the best stops
+    for the same objective with no new crossing (solved in the same run); ``*_today``: existing
+    stops only.
+    """
+
+    objective: str
+    catchment_m: float
+    stops: list[TransitStopRecord] = Field(default_factory=list)
+    existing_stops: list[TransitStopRecord] = Field(default_factory=list)
+    crossings: list[str] = Field(default_factory=list)
+    capital_gbp: float = 0.0
+    total_employees: int = 0
+    covered_employees: int | None = None
+    covered_employees_existing_crossings_only: int | None = None
+    covered_employees_today: int = 0
+    mean_walk_m: float | None = None
+    mean_walk_existing_crossings_only_m: float | None = None
+    mean_walk_today_m: float | None = None
+    employees_without_walk: int | None = None
+    stops_existing_crossings_only: list[TransitStopRecord] = Field(default_factory=list)
+    existing_crossings_only_status: str | None = None

@@ -1,0 +1,70 @@
+"""The package carries its embedded sites and scenarios (issue 13, point 2): names such as
+``fremont/baseline`` resolve from any directory, and a built wheel holds the data."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from optimiser.cli import cli
+from optimiser.inputs import load_mapping
+from optimiser.inputs.locate import default_scenario_path, embedded_scenarios, embedded_sites, resolve_input, resolve_site_ref
+
+ROOT = Path(__file__).resolve().parents[1]
+EMBEDDED_DATA = {"sites/amp_sbp/site.yaml", "sites/fremont/site.yaml", "constraints/amp_sbp/baseline.yaml",
+                 "constraints/amp_sbp/hs2.yaml", "constraints/amp_sbp/tight_budget.yaml", "constraints/amp_sbp/budget_sweep.yaml",
+                 "constraints/fremont/baseline.yaml"}
+
+
+def test_embedded_names_list_every_data_file():
+    assert [e.name for e in embedded_sites()] == ["amp_sbp", "fremont"]
+    kinds = {e.name: e.kind for e in embedded_scenarios()}
+    assert kinds == {"amp_sbp/baseline": "scenario", "amp_sbp/budget_sweep": "batch", "amp_sbp/hs2": "scenario",
+                     "amp_sbp/tight_budget": "scenario", "fremont/baseline": "scenario"}
+    files = {str(e.path.relative_to(e.path.parents[2])) for e in [*embedded_sites(), *embedded_scenarios()]}
+    assert files == EMBEDDED_DATA
+
+
+def test_names_resolve_from_any_directory(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    p = resolve_input("fremont/baseline")
+    assert p.is_file() and p.parts[-2:] == ("fremont", "baseline.yaml")
+    site = resolve_site_ref(load_mapping(p)[0]["site"], p)[0]
+    assert site is not None and site.resolve() == (p.parents[2] / "sites" / "fremont" / "site.yaml").resolve()
+    assert default_scenario_path().parts[-2:] == ("amp_sbp", "baseline.yaml")
+    assert resolve_input("no/such") == Path("no/such")  # reported under the name typed
+    r = CliRunner().invoke(cli, ["list", "--json"])
+    assert r.exit_code == 0, r.output
+    rows = json.loads(r.output)
+    assert {(x["name"], x["kind"]) for x in rows} >= {("fremont", "site"), ("fremont/baseline", "scenario")}
+    assert [x["name"] for x in rows if x["default"]] == ["amp_sbp/baseline"]
+
+
+def test_run_of_an_unknown_name_lists_the_embedded_ones(tmp_path):
+    r = CliRunner().invoke(cli, ["run", "fremont/basline", "--out", str(tmp_path / "o")])
+    assert r.exit_code == 2
+    assert "no such file, nor an embedded scenario" in r.output and "fremont/baseline" in r.output
+
+
+@pytest.mark.slow
+def test_built_wheel_carries_the_sites_and_scenarios(tmp_path):
+    """Build the wheel (pip, isolated build) and list it: every embedded data file is inside,
+    under optimiser/_embedded/, byte for byte."""
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(tmp_path), str(ROOT)],
+                   check=True, cwd=tmp_path, env={**os.environ, "PIP_DISABLE_PIP_VERSION_CHECK": "1"}, timeout=600)
+    (wheel,) = tmp_path.glob("placemaking_optimiser-*.whl")
+    with zipfile.ZipFile(wheel) as z:
+        names = set(z.namelist())
+        for rel in EMBEDDED_DATA:
+            assert f"optimiser/_embedded/{rel}" in names, rel
+            assert z.read(f"optimiser/_embedded/{rel}") == (ROOT / rel).read_bytes()
+        assert "optimiser/_embedded/__init__.py" in names
+        assert "optimiser/present/templates/report.html.j2" in names
+        assert not any("__pycache__" in n for n in names)

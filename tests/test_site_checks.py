@@ -1,0 +1,185 @@
+"""Site sanity warnings, file kinds and validating many files in one pass (issue 13, point 5)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from optimiser.checkfiles import check_files
+from optimiser.cli import cli
+from optimiser.errors import InputError
+from optimiser.inputs import read_scenario
+from optimiser.inputs.messages import name_list, suggest, unknown_reference
+from optimiser.network.sanity import WARNING_CODES
+from optimiser.pipeline import run_scenario
+
+HERE = Path(__file__).resolve().parent
+WARN = HERE / "warn_files"
+ROOT = HERE.parent
+EXPECTED: dict[str, list[str]] = yaml.safe_load((WARN / "expected.yaml").read_text())
+
+
+def _validate(*args: str, cwd: Path = WARN):
+    old = os.getcwd()
+    os.chdir(cwd)
+    try:
+        return CliRunner().invoke(cli, ["validate", *args], catch_exceptions=False)
+    finally:
+        os.chdir(old)
+
+
+def test_corpus_is_listed_and_covers_every_warning_code():
+    files = {p.name for p in WARN.iterdir() if p.suffix == ".yaml"} - {"expected.yaml"}
+    assert files == set(EXPECTED)
+    assert {c for codes in EXPECTED.values() for c in codes} == set(WARNING_CODES)
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_each_file_gives_its_warnings(name):
+    (report,) = check_files([WARN / name])
+    assert report.ok, report.problems
+    assert [w.code for w in report.warnings] == EXPECTED[name]
+    for w in report.warnings:
+        assert w.file.endswith(".yaml") and w.field and w.message and w.fix
+
+
+def test_warning_figures():
+    """The figures in the messages are the geometry's (hand-derived from the files)."""
+    by_file = {n: check_files([WARN / n])[0].warnings for n in ("long_connector.yaml", "firm_outside_parcel.yaml",
+                                                                 "parcel_over_road.yaml", "firms_unreachable.yaml")}
+    lc = by_file["long_connector.yaml"]
+    # paths stop at x = 500; entrances of c and d at x = 850: 350 m connectors
+    assert [w.field for w in lc] == ["firms[2].entrances[0]", "firms[3].entrances[0]"]
+    assert all("350 m straight connector" in w.message for w in lc)
+    fo = by_file["firm_outside_parcel.yaml"]
+    # firm a at y = 80 declares west_n (y >= 320): 240 m outside; e at x = 1100, site ends at x = 1000
+    assert "240 m outside its parcel 'west_n'" in fo[0].message and "100 m from the nearest" in fo[1].message
+    # the road x = 150 runs y 0..280 through 'west'; 5 m edge tolerance at each end: 270 m inside
+    assert "runs 270 m through buildable parcel 'west'" in by_file["parcel_over_road.yaml"][0].message
+    (fu,) = by_file["firms_unreachable.yaml"]
+    assert "'b', 'd' cannot reach the other 2 firm(s)" in fu.message
+
+
+@pytest.mark.parametrize("scenario", ["amp_sbp/baseline", "amp_sbp/tight_budget", "fremont/baseline"])
+def test_embedded_scenarios_have_no_warnings(scenario):
+    r = _validate("--strict", scenario, cwd=ROOT)
+    assert r.exit_code == 0, r.output
+    assert "warning" not in r.output
+
+
+def test_validate_prints_warnings_and_strict_makes_them_errors():
+    r = _validate("long_connector.yaml")
+    assert r.exit_code == 0, r.output
+    assert "long_connector.yaml: firms[2].entrances[0]: warning [long_connector]: firm 'c'" in r.output
+    assert "2 warnings; --strict makes them errors" in r.output
+    assert "long_connector.yaml: ok (" in r.output
+    r = _validate("--strict", "long_connector.yaml")
+    assert r.exit_code == 2
+    r = _validate("--json", "long_connector.yaml")
+    assert r.exit_code == 0
+    assert [d["warning"] for d in json.loads(r.output)] == ["long_connector", "long_connector"]
+
+
+def test_run_writes_warnings_and_strict_refuses(tmp_path):
+    scen = WARN / "candidate_over_road.yaml"
+    with pytest.raises(InputError) as err:
+        run_scenario(scen, tmp_path / "strict", strict=True, time_limit_s=10, workers=1)
+    assert [p.field for p in err.value.problems] == ["parcels[0].geometry", "parcels[0]"]
+    assert "an error under --strict" in err.value.problems[0].reason
+    assert not (tmp_path / "strict").exists()
+    res = run_scenario(scen, tmp_path / "run", render=False, time_limit_s=10, workers=1)
+    data = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert [w["code"] for w in data["warnings"]] == ["parcel_over_road", "candidate_over_road"]
+    assert res.metrics.warnings[1].field == "parcels[0]"
+
+
+def test_cli_run_strict_exit_code(tmp_path):
+    old = os.getcwd()
+    os.chdir(WARN)
+    try:
+        r = CliRunner().invoke(cli, ["run", "candidate_over_road.yaml", "--out", str(tmp_path / "o"), "--strict"])
+    finally:
+        os.chdir(old)
+    assert r.exit_code == 2, r.output
+    assert "warning candidate_over_road; an error under --strict" in r.output
+
+
+# ------------------------------------------------------------------ kinds and one pass
+
+
+def test_site_file_given_as_a_scenario(tmp_path):
+    with pytest.raises(InputError) as err:
+        read_scenario(WARN / "clean_site.yaml")
+    (p,) = err.value.problems
+    assert p.field == "format"
+    assert p.reason.startswith("this is a site file (format placemaking-site/1), given as a scenario")
+    assert "a scenario names its site in `site:`" in (p.hint or "")
+
+
+def test_batch_given_to_validate_is_validated_as_a_batch(tmp_path):
+    shutil.copy(WARN / "long_connector.yaml", tmp_path / "site.yaml")
+    (tmp_path / "base.yaml").write_text((WARN / "long_connector_relaxed.yaml").read_text().replace("long_connector.yaml", "site.yaml"))
+    (tmp_path / "sweep.yaml").write_text("format: placemaking-batch/1\nbase: base.yaml\nsweep: {budget_gbp: [1000000, 2000000]}\n")
+    (tmp_path / "bad_sweep.yaml").write_text("format: placemaking-batch/1\nbase: base.yaml\nsweep: {budjet_gbp: [1]}\n")
+    r = _validate("sweep.yaml", "bad_sweep.yaml", cwd=tmp_path)
+    assert r.exit_code == 2, r.output
+    assert "sweep.yaml: ok (batch 'sweep': 2 item(s)" in r.output
+    assert "bad_sweep.yaml: sweep.budjet_gbp:" in r.output and "did you mean 'budget_gbp'" in r.output
+    assert "site file" not in r.output
+
+
+def test_every_problem_of_every_file_in_one_pass(tmp_path):
+    """A broken site, a scenario on it with an unknown sector, a broken batch and a warning file,
+    in one call: every problem of every file, cross-file references included."""
+    site = yaml.safe_load((WARN / "clean_site.yaml").read_text())
+    site["firms"][0]["employees"] = -5
+    (tmp_path / "site.yaml").write_text(yaml.safe_dump(site))
+    scen = yaml.safe_load((WARN / "long_connector_relaxed.yaml").read_text())
+    scen.update(site="site.yaml", demand={"rule": "sector_affinity", "sector_affinity": {"reserch": {"office": 2.0}}})
+    (tmp_path / "scenario.yaml").write_text(yaml.safe_dump(scen))
+    (tmp_path / "batch.yaml").write_text("format: placemaking-batch/1\nbase: missing.yaml\n")
+    shutil.copy(WARN / "parcel_over_barrier.yaml", tmp_path / "warn.yaml")
+    r = _validate("site.yaml", "scenario.yaml", "batch.yaml", "warn.yaml", cwd=tmp_path)
+    assert r.exit_code == 2
+    out = r.output.splitlines()
+    assert any(line.startswith("site.yaml: firms[0].employees: must be > 0") for line in out), r.output
+    assert any(line.startswith("scenario.yaml: demand.sector_affinity.reserch: sector 'reserch' is referenced but not defined")
+               and "did you mean 'research'?" in line for line in out), r.output
+    assert any(line.startswith("batch.yaml: base:") and "file not found" in line for line in out), r.output
+    assert any("warn.yaml: parcels[0].geometry: warning [parcel_over_barrier]" in line for line in out), r.output
+    # the site's problem is reported once, although the scenario names the site
+    assert sum("firms[0].employees" in line for line in out) == 1
+
+
+# ------------------------------------------------------------------ hints
+
+
+def test_suggestions_only_for_close_matches():
+    assert suggest("cost", ["count", "min", "max"]) is None
+    assert suggest("cost", ["count", "cost_gbp"]) == "cost_gbp"
+    assert suggest("hs3", ["hs2", "parkway"]) == "hs2"
+    assert suggest("employes", ["employees", "sector"]) == "employees"
+    assert suggest("staff", ["employees", "sector"]) == "employees"
+    assert suggest("Parkway", ["parkway"]) == "parkway"
+
+
+def test_hint_lists_say_how_many_more():
+    names = [f"firm-{i:02d}" for i in range(20)]
+    assert name_list(names).endswith("firm-11 ... and 8 more")
+    p = unknown_reference("s.yaml", "demand.pairs[0].a", "firm", "zzz", names)
+    assert p.hint is not None and p.hint.endswith("... and 8 more")
+    assert name_list(names[:12]) == ", ".join(names[:12])
+
+
+@pytest.mark.slow
+def test_report_lists_the_warnings(tmp_path):
+    run_scenario(WARN / "candidate_over_road.yaml", tmp_path / "run", time_limit_s=10, workers=1)
+    html = (tmp_path / "run" / "report.html").read_text()
+    assert '<section id="warnings"><h2 class="warn">Site warnings (2)</h2>' in html
+    assert "<code>candidate_over_road</code>" in html and "straddle road &#39;service-road&#39;" in html

@@ -1,0 +1,296 @@
+"""Transit stops chosen jointly with crossings (issue 20).
+
+The tiny site is the zoo's square (tests/sitezoo.py: a 1000 x 600 m grid of footpaths split by a
+Parkway at y = 300 with one junction at x = 500) with a tram alignment along y = 450 and an
+existing stop at its east end. The brute force enumerates every crossing subset x every stop
+subset within the budget, count, spacing and one-alignment rules, and scores each with the
+independent verifier's graph (plain Dijkstra from every firm), sharing nothing with the
+route-option / radius formulation the backends solve.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from dataclasses import replace
+
+import numpy as np
+import pytest
+import yaml
+from shapely.geometry import LineString, Point, box
+
+from optimiser.errors import ValidationError
+from optimiser.inputs.domain import CountRange, ObjectiveWeights, Scenario, TransitLine, TransitSpec, TransitStop
+from optimiser.inputs.scenario import read_scenario
+from optimiser.pipeline import prepare, run_scenario
+from optimiser.present.transit import network_catchment
+from optimiser.solve.strategy import solve
+from optimiser.solve.transit import solve_with_todays_crossings
+from optimiser.verify import layout_graph, verify, walk_lengths_m
+from tests.sitefiles import scenario_dict, site_dict, xy
+from tests.sitezoo import crossing_spec
+from tests.zoo_cases import SIG, _scenario, _square
+
+BACKENDS = ("cpsat", "cbc")
+ONE_OR_TWO = CountRange(1, 2)
+TRAM = TransitLine("tram", "Tram", LineString([(0, 450), (1000, 450)]), (TransitStop("east", "East end", Point(1000, 450)),))
+SOUTH = TransitLine("south", "Tram south", LineString([(0, 200), (1000, 200)]))
+
+
+def tram_scenario(objective: str = "max_coverage", *, catchment_m: float = 500.0, budget: float = 450_000, lines=(TRAM,),
+                  count: CountRange = ONE_OR_TWO, stop_spacing_m: float = 200.0, crossing_spacing_m: float = 100.0,
+                  **kw) -> Scenario:
+    spec = TransitSpec(count, 100_000, catchment_m=catchment_m, objective=objective, min_spacing_m=300.0,
+                       candidate_spacing_m=stop_spacing_m, **kw)
+    weights = ObjectiveWeights(0, 0, 0) if objective != "weighted" else ObjectiveWeights()
+    return _scenario(_square(transit=tuple(lines)), transit=spec, budget_gbp=budget, objective=weights,
+                     crossings=crossing_spec(crossing_spacing_m, types=(SIG,)))
+
+
+def _feasible_stop_sets(prep, stops: list[int], budget_left: float):
+    tr = prep.scenario.transit
+    dec = prep.problem.decisions
+    sites = {s.key: s for s in prep.context.stop_sites}
+    for n in range(tr.count.min, tr.count.max + 1):
+        for combo in itertools.combinations(range(len(stops)), n):
+            chosen = [sites[dec[stops[k]].key] for k in combo]
+            if sum(s.cost_gbp for s in chosen) > budget_left + 1e-6:
+                continue
+            if any(a.point.distance(b.point) < tr.min_spacing_m - 1e-6 for a, b in itertools.combinations(chosen, 2)):
+                continue
+            if tr.alternatives and len({s.type for s in chosen}) > 1:
+                continue
+            yield combo
+
+
+def brute_force_transit(prep) -> dict[str, float]:
+    """Best covered staff and least staff-weighted walk (capped at the unreachable penalty) over
+    every feasible (crossings, stops), from the verifier's graph."""
+    problem, ctx, sc = prep.problem, prep.context, prep.scenario
+    dec = problem.decisions
+    crossings = [i for i, d in enumerate(dec) if d.kind == "crossing"]
+    stops = [i for i, d in enumerate(dec) if d.kind == "stop"]
+    emp = np.array([f.employees for f in sc.site.firms], dtype=float)
+    cap = sc.demand.unreachable_penalty_m
+    best_cov, best_walk = -1.0, np.inf
+    for k in range(len(crossings) + 1):
+        for cs in itertools.combinations(crossings, k):
+            spent = sum(dec[i].cost_gbp for i in cs)
+            if spent > sc.budget_gbp + 1e-6:
+                continue
+            graph = layout_graph(ctx, cs)
+            walks = walk_lengths_m(graph, ctx.firm_keys, [dec[i].key for i in stops] + list(ctx.existing_stop_keys))
+            existing_cols = list(range(len(stops), walks.shape[1]))
+            for combo in _feasible_stop_sets(prep, stops, sc.budget_gbp - spent):
+                walk = walks[:, list(combo) + existing_cols].min(axis=1) if (combo or existing_cols) else np.full(len(emp), np.inf)
+                best_cov = max(best_cov, float(emp[walk <= sc.transit.catchment_m + 1e-6].sum()))
+                best_walk = min(best_walk, float(np.sum(emp * np.minimum(walk, cap))))
+    return {"covered": best_cov, "walk": best_walk}
+
+
+def _solve_verified(prep, backend: str):
+    res = solve(prep.problem, backend, time_limit_s=20, seed=0, workers=1)
+    assert res.status.has_solution
+    ver = verify(prep.problem, prep.context, res.chosen, res.objective)
+    return res, ver
+
+
+@pytest.fixture(scope="module")
+def coverage_case():
+    prep = prepare(tram_scenario("max_coverage"))
+    return prep, brute_force_transit(prep)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_max_coverage_matches_brute_force(coverage_case, backend):
+    prep, best = coverage_case
+    res, ver = _solve_verified(prep, backend)
+    emp = np.array([f.employees for f in prep.scenario.site.firms], dtype=float)
+    covered = float(emp[ver.transit_walk_m <= 500.0 + 1e-6].sum())
+    assert covered == best["covered"]
+    assert res.objective == emp.sum() - best["covered"]  # the objective is the staff left uncovered
+    kinds = {prep.problem.decisions[i].kind for i in res.chosen}
+    assert "crossing" in kinds and "stop" in kinds  # the best answer needs a new crossing
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_joint_never_covers_fewer_than_todays_crossings(coverage_case, backend):
+    prep, best = coverage_case
+    res, ver = _solve_verified(prep, backend)
+    opts = prep.scenario.solver.replace(backend=backend, time_limit_s=20)
+    today = solve_with_todays_crossings(prep.problem, opts)
+    assert not any(prep.problem.decisions[i].kind == "crossing" for i in today.chosen)
+    today_ver = verify(prep.problem, prep.context, today.chosen, today.objective)
+    emp = np.array([f.employees for f in prep.scenario.site.firms], dtype=float)
+    joint = emp[ver.transit_walk_m <= 500.0 + 1e-6].sum()
+    only_today = emp[today_ver.transit_walk_m <= 500.0 + 1e-6].sum()
+    assert joint >= only_today
+    assert joint > only_today  # on this site the new crossing widens the catchment across the Parkway
+
+
+@pytest.fixture(scope="module")
+def walk_case():
+    prep = prepare(tram_scenario("min_mean_walk", budget=350_000, count=CountRange(1, 1)))
+    return prep, brute_force_transit(prep)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_min_mean_walk_matches_brute_force(walk_case, backend):
+    prep, best = walk_case
+    res, ver = _solve_verified(prep, backend)
+    emp = np.array([f.employees for f in prep.scenario.site.firms], dtype=float)
+    walk = float(np.sum(emp * np.minimum(ver.transit_walk_m, prep.scenario.demand.unreachable_penalty_m)))
+    assert walk == pytest.approx(best["walk"], abs=1e-6)
+    assert res.objective == pytest.approx(best["walk"] * prep.problem.length_scale_per_m, abs=len(emp))
+
+
+@pytest.fixture(scope="module")
+def weighted_case():
+    prep = prepare(tram_scenario("weighted", budget=350_000, count=CountRange(1, 1), stop_spacing_m=250.0,
+                                 crossing_spacing_m=250.0, weight=2.0))
+    dec = prep.problem.decisions
+    crossings = [i for i, d in enumerate(dec) if d.kind == "crossing"]
+    stops = [i for i, d in enumerate(dec) if d.kind == "stop"]
+    best = np.inf
+    for k in range(2):
+        for cs in itertools.combinations(crossings, k):
+            for s in stops:
+                chosen = (*cs, s)
+                if sum(dec[i].cost_gbp for i in chosen) <= prep.scenario.budget_gbp:
+                    best = min(best, verify(prep.problem, prep.context, chosen, None, raise_on_failure=False).objective)
+    return prep, best
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_weighted_matches_brute_force_of_whole_objective(weighted_case, backend):
+    prep, best = weighted_case
+    res, ver = _solve_verified(prep, backend)
+    tol = sum(c.weight for c in prep.problem.clients) + 1
+    assert abs(ver.objective - best) <= tol
+    assert any(c.key.facility_type == "transit:stop" for c in prep.problem.clients if not isinstance(c.key, str))
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_alternative_alignments_take_one(backend):
+    prep = prepare(tram_scenario("max_coverage", lines=(TRAM, SOUTH), count=CountRange(2, 2), budget=200_000))
+    res, ver = _solve_verified(prep, backend)
+    lines = {prep.problem.decisions[i].key for i in res.chosen}
+    on = {s.type for s in prep.context.stop_sites if s.key in lines}
+    assert len(on) == 1
+    assert any(c.name == "one alignment" and c.passed for c in ver.checks)
+
+
+def test_no_platform_zone_and_bands_hold_no_candidate():
+    sc = tram_scenario(no_platform=(box(0, 400, 450, 500),))
+    prep = prepare(sc)
+    xs = sorted(s.point.x for s in prep.context.stop_sites)
+    assert xs == [500.0, 700.0, 900.0]  # 100 and 300 lie in the no-platform zone
+
+
+def test_catchment_follows_the_network_and_grows_with_a_crossing():
+    prep = prepare(tram_scenario())
+    ctx = prep.context
+    key = "existing:stop:east"
+    before, len_before = network_catchment(layout_graph(ctx, ()), key, 300.0)
+    # the stop (1000, 450) joins the grid at x = 1000; within 300 m: 50 + 250 north-south and along y = 400 / 500
+    assert before.length == pytest.approx(len_before)
+    assert not before.buffer(1).contains(Point(1000 - 299, 450))  # not a circle: off-street points are not in it
+    crossing = next(i for i, d in enumerate(prep.problem.decisions)
+                    if d.kind == "crossing" and ctx.network.candidates[next(c for c, dd in ctx.crossing_decision.items() if dd == i)]
+                    .line.interpolate(0.5, normalized=True).x > 900)
+    after, len_after = network_catchment(layout_graph(ctx, (crossing,)), key, 300.0)
+    assert len_after > len_before
+    assert after.intersects(box(0, 0, 1000, 285))  # reaches south of the Parkway only with the crossing
+    assert not before.intersects(box(0, 0, 1000, 285))
+
+
+def test_pipeline_metrics_and_layout(tmp_path):
+    sc = tram_scenario()
+    r = run_scenario(sc, tmp_path / "run", render=False)
+    t = r.metrics.transit
+    assert t is not None and r.verification is not None and r.verification.passed
+    assert t.covered_employees >= t.covered_employees_existing_crossings_only >= t.covered_employees_today
+    assert t.stops and all(s.line == "tram" for s in t.stops)
+    assert t.crossings
+    assert r.metrics.cost.capital == pytest.approx(t.capital_gbp + r.metrics.cost.crossings)
+    data = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert set(data["transit"]) >= {"stops", "catchment_m", "covered_employees", "covered_employees_existing_crossings_only",
+                                    "mean_walk_m"}
+    layers = [f["properties"]["layer"] for f in json.loads((tmp_path / "run" / "layout.geojson").read_text())["features"]]
+    assert layers.count("transit_catchment") == 2 * (len(t.stops) + 1)  # each stop, before and after
+
+
+def test_metrics_without_transit_have_no_key():
+    r = run_scenario(replace(tram_scenario(), transit=None, site=_square()), None, render=False)
+    assert r.metrics.transit is None
+    assert "transit" not in r.metrics.to_json_dict()
+
+
+def _files_with_transit(folder, transit: dict, site_transit: bool = True):
+    folder.mkdir(parents=True, exist_ok=True)
+    site = site_dict()
+    if site_transit:
+        site["transit"] = [{"id": "tram", "name": "Tram", "geometry": {"type": "LineString", "coordinates": [xy(0, 450), xy(1000, 450)]},
+                            "stops": [{"id": "t0", "location": xy(1000, 450)}]}]
+    (folder / "site.yaml").write_text(yaml.safe_dump(site))
+    scen = folder / "scenario.yaml"
+    scen.write_text(yaml.safe_dump(scenario_dict(transit=transit)))
+    return scen
+
+
+def test_scenario_file_reads_transit(tmp_path):
+    scen = _files_with_transit(tmp_path / "a", {"count": {"min": 1, "max": 2}, "cost_gbp": 1000000, "catchment_m": 800,
+                                          "objective": "weighted", "weight": 0.5, "no_platform": [
+                                              {"type": "Polygon", "coordinates": [[[0, 0], [1, 0], [1, 1], [0, 0]]]}]})
+    sc = read_scenario(scen)
+    assert sc.transit is not None and sc.transit.catchment_m == 800 and sc.transit.objective == "weighted"
+    assert sc.transit.count == CountRange(1, 2) and len(sc.transit.no_platform) == 1
+    assert [t.id for t in sc.transit_lines] == ["tram"] and sc.site.transit[0].stops[0].id == "t0"
+
+
+def test_scenario_file_transit_problems(tmp_path):
+    scen = _files_with_transit(tmp_path / "a", {"count": 1, "cost_gbp": 1000, "lines": ["nope"]})
+    with pytest.raises(ValidationError) as exc:
+        read_scenario(scen)
+    fields = [p.field for p in exc.value.problems]
+    assert "transit.lines[0]" in fields
+    assert "transit.objective" in fields  # max_coverage beside the tiny scenario's facilities
+    scen = _files_with_transit(tmp_path / "b", {"count": 1, "cost_gbp": 1000, "objective": "weighted"}, site_transit=False)
+    with pytest.raises(ValidationError) as exc:
+        read_scenario(scen)
+    assert [p.field for p in exc.value.problems] == ["transit"]
+
+
+def test_brute_force_values_are_not_trivial(coverage_case, walk_case):
+    prep, best = coverage_case
+    emp = sum(f.employees for f in prep.scenario.site.firms)
+    # today the east stop covers d (200 staff); the best stops and crossing reach more, not everyone
+    assert 200 < best["covered"] < emp
+    assert np.isfinite(walk_case[1]["walk"])
+
+
+@pytest.mark.slow
+def test_plan_catchment_figure_and_report(tmp_path):
+    out = tmp_path / "run"
+    r = run_scenario(tram_scenario(), out, render=True)
+    t = r.metrics.transit
+    assert t is not None
+    svg = (out / "plan.svg").read_text()
+    new = t.stops[0].id
+    assert f'id="transit-stop-{new}"' in svg
+    assert f'id="catchment-{new}-before"' in svg and f'id="catchment-{new}-after"' in svg
+    catch = (out / "catchment.svg").read_text()
+    assert f'id="before-catchment-{new}-before"' in catch and f'id="after-catchment-{new}-after"' in catch
+    html = (out / "report.html").read_text()
+    assert 'id="transit"' in html and 'id="catchment-img"' in html and 'id="transit-table"' in html
+    assert f"{t.covered_employees_existing_crossings_only:,}" in html and f"{t.covered_employees:,}" in html
+
+
+def test_verifier_catches_a_coverage_the_model_would_not_give(coverage_case):
+    prep, _ = coverage_case
+    res, ver = _solve_verified(prep, "cpsat")
+    assert any(c.name == "transit coverage" and c.passed for c in ver.checks)
+    # a model that claims every firm covered (no penalty left) disagrees with the verifier's walks
+    lying = replace(prep.problem, penalties=[])
+    bad = verify(lying, prep.context, res.chosen, None, raise_on_failure=False)
+    assert not bad.passed and any(c.name == "transit coverage" and not c.passed for c in bad.checks)
