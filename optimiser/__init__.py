@@ -29,6 +29,8 @@ Public API (lazy imports, so ``import optimiser`` stays cheap)::
     build_walk_network                           # optimiser.network.builder
     build_problem, solve                         # optimiser.model.build / optimiser.solve.strategy
     run_scenario                                 # optimiser.pipeline
+    convert_site                                 # optimiser.inputs.convert (siteopt convert)
+    site_from_gdfs, site_to_gdfs, run_to_gdfs    # GeoDataFrames in and out (inputs.site, present.frames)
     run_batch, load_batch, expand_batch          # optimiser.batch
     PMedian, solve_pmedian                       # optimiser.pmedian
 """
@@ -52,6 +54,10 @@ _EXPORTS = {
     "run_batch": "optimiser.batch",
     "load_batch": "optimiser.batch",
     "expand_batch": "optimiser.batch",
+    "convert_site": "optimiser.inputs.convert",
+    "site_from_gdfs": "optimiser.inputs.site",
+    "site_to_gdfs": "optimiser.present.frames",
+    "run_to_gdfs": "optimiser.present.frames",
     "PMedian": "optimiser.pmedian",
     "solve_pmedian": "optimiser.pmedian",
 }

@@ -11,6 +11,7 @@ import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from shapely.geometry import LineString
@@ -19,13 +20,17 @@ from optimiser import progress
 from optimiser.errors import ExitCode, OutputExistsError, SiteWarning, ValidationError, VerificationError
 from optimiser.inputs.domain import Scenario, SolveOptions
 from optimiser.inputs.scenario import read_scenario
-from optimiser.model.build import build_problem
+from optimiser.model.build import build_problem, objective_weight_scale
+from optimiser.model.clients import WeightScale
+from optimiser.model.futures import FutureProblem, JointProblem, joint_problem
 from optimiser.model.problem import Problem, ProblemContext, crossing_of_decision
 from optimiser.network.builder import build_walk_network
 from optimiser.network.candidates import CandidateSite, build_candidates
 from optimiser.network.graph import WalkNetwork
 from optimiser.network.sanity import sanity_warnings
 from optimiser.present.attribution import attribute_items, objective_weight
+from optimiser.present.frames import run_to_gdfs
+from optimiser.present.futures import RobustSummary, alternative_plans, future_results
 from optimiser.present.metrics import (
     CheckRecord,
     CostMetrics,
@@ -42,11 +47,13 @@ from optimiser.present.metrics import (
     VerificationMetrics,
     WalkMetrics,
 )
-from optimiser.present.rundir import write_run_dir
+from optimiser.present.notebook import run_html
+from optimiser.present.rundir import load_run, write_run_dir
 from optimiser.present.transit import transit_metrics
 from optimiser.present.transit_record import TransitMetrics
 from optimiser.present.warning_records import WarningRecord
 from optimiser.solve.result import SolveResult, Status
+from optimiser.solve.robust import RobustResult, alternatives, solve_futures
 from optimiser.solve.strategy import solve
 from optimiser.solve.transit import solve_with_todays_crossings
 from optimiser.verify import Verification, verify
@@ -88,9 +95,36 @@ class RunResult:
     verification: Verification | None
     prepared: Prepared = field(repr=False, default=None)  # type: ignore[assignment]
 
+    @property
+    def chosen_ids(self) -> tuple[str, ...]:
+        """Ids of what was built: new crossings' ids and chosen sites' keys (``solve.chosen`` holds
+        the same as indices into the problem's decisions)."""
+        return self.solve.chosen_ids
 
-def prepare(scenario: Scenario) -> Prepared:
-    """Candidates, walk network and problem for a validated scenario."""
+    @property
+    def chosen_items(self) -> list[dict[str, Any]]:
+        """What was built, one mapping per item: ``kind`` (crossing, facility, social_space), id,
+        type, cost and position, from ``metrics.placements``."""
+        pl = self.metrics.placements
+        groups = (("crossing", pl.crossings), ("facility", pl.shared_facilities), ("social_space", pl.social_spaces))
+        return [{"kind": kind, **p.model_dump()} for kind, items in groups for p in items]
+
+    def to_gdfs(self) -> dict[str, Any]:
+        """The run's layers as GeoDataFrames (needs ``out_dir``: :func:`optimiser.present.frames.run_to_gdfs`)."""
+        if self.out_dir is None:
+            raise ValueError("this run wrote no run directory; run it with out_dir to get its layers")
+        return run_to_gdfs(self.out_dir)
+
+    def _repr_html_(self) -> str:
+        """Jupyter's view: the plan (of the run directory, when one was written) and the key figures."""
+        if self.out_dir is not None and (self.out_dir / "layout.geojson").is_file():
+            return load_run(self.out_dir)._repr_html_()
+        return run_html(self.metrics, None)
+
+
+def prepare(scenario: Scenario, weight_scale: WeightScale | None = None) -> Prepared:
+    """Candidates, walk network and problem for a validated scenario (``weight_scale``: the
+    objective's integer weight scale, default the scenario's own)."""
     timings: dict[str, float] = {}
     t = time.perf_counter()
     cand = build_candidates(scenario)
@@ -105,7 +139,8 @@ def prepare(scenario: Scenario) -> Prepared:
     problem, ctx = build_problem(scenario, net, cand.facility_sites, cand.social_sites,
                                  existing_facility_keys=cand.existing_facility_keys,
                                  existing_social_keys=cand.existing_social_keys,
-                                 stop_sites=cand.stop_sites, existing_stop_keys=cand.existing_stop_keys)
+                                 stop_sites=cand.stop_sites, existing_stop_keys=cand.existing_stop_keys,
+                                 weight_scale=weight_scale)
     timings["problem_seconds"] = time.perf_counter() - t
     progress.phase("problem", f"{len(problem.decisions):,} decisions, {len(problem.clients):,} clients", t)
     warnings = sanity_warnings(scenario, net, cand.facility_sites + cand.social_sites)
@@ -369,6 +404,8 @@ def run_scenario(
     opts = (options or sc.solver).replace(backend=backend, time_limit_s=time_limit_s, seed=seed, workers=workers)
     logger.info("scenario %s on site %s: %s, time limit %.1f s, seed %d", sc.id, sc.site.id, opts.backend,
                 opts.time_limit_s, opts.seed)
+    if sc.futures:
+        return run_futures(sc, out, opts, render=render, started=t_all)
     prep = prepare(sc)
     if strict and prep.warnings:
         raise ValidationError([w.as_problem() for w in prep.warnings])
@@ -419,3 +456,94 @@ def run_scenario(
     if failure is not None:
         raise failure
     return RunResult(res.status, res.status.exit_code, metrics, out, res, ver, prep)
+
+
+# ---------------------------------------------------------------- one plan for several futures
+
+
+def _reference_future(joint: JointProblem, plan: tuple[int, ...]) -> int:
+    """The future the run directory's layout shows: the first in which every plan item is
+    built (so no item is missing from the plans), else the first."""
+    for f, where in enumerate(joint.decision_in):
+        if all(k in where for k in plan):
+            return f
+    return 0
+
+
+def _futures_metrics(sc: Scenario, joint: JointProblem, rr: RobustResult, preps: list[Prepared],
+                     vers: list[Verification | None], ref: int, metrics: RunMetrics) -> None:
+    """Add the ``futures``, ``alternatives`` and ``robust`` sections to ``metrics``."""
+    p0 = preps[0].problem
+    scale = p0.length_scale_per_m * p0.weight_scale["all"]
+    names = joint.names
+    metrics.futures = future_results(
+        names, [f.probability for f in sc.futures], list(rr.optima), [r.status is Status.OPTIMAL for r in rr.alone],
+        [float(o) if o is not None else None for o in rr.objectives], scale,
+        [None if v is None else bool(v.passed) for v in vers], [dict(f.scenario.layers) for f in sc.futures],
+        [dict(f.overrides) for f in sc.futures], [[joint.labels[k] for k in rr.plan if k in na] for na in joint.not_applicable])
+    metrics.alternatives = alternative_plans(
+        names, alternatives(joint, rr), [[joint.labels[k] for k in p] for p in rr.alone_plans],
+        [{n: [joint.labels[k] for k in p if k not in joint.decision_in[f] and k not in joint.not_applicable[f]]
+          for f, n in enumerate(names)} for p in rr.alone_plans])
+    objs = [o for o in rr.objectives if o is not None]
+    expected = (sum(w * o for w, o in zip(joint.weights, objs)) / sum(joint.weights) / scale) if len(objs) == len(names) else None
+    regrets = [r for r in rr.regrets_pct if r is not None]
+    metrics.robust = RobustSummary(rule=rr.rule, worst_regret_pct=_round(max(regrets), 4) if regrets else None,
+                                   expected_weighted_m=_round(expected, 3), bound=rr.bound, gap=rr.gap,
+                                   reference_future=names[ref], plan=[joint.labels[k] for k in rr.plan], message=rr.message)
+    metrics.scenario.path = str(sc.path) if sc.path else None
+    metrics.scenario.name = sc.name
+    metrics.scenario.description = sc.description
+
+
+def run_futures(sc: Scenario, out: Path | None, opts: SolveOptions, *, render: bool = True,
+                started: float | None = None) -> RunResult:
+    """Run a scenario with ``futures:``: one plan for every future (:mod:`optimiser.solve.robust`).
+
+    Every future is built with one weight scale (objectives in the same units) and solved alone,
+    then the joint model chooses the plan. The plan's objective in every future is rechecked by
+    :func:`optimiser.verify.verify` on that future's own problem. The run directory shows the
+    plan in its reference future (:func:`_reference_future`); ``metrics.json`` adds the
+    ``futures``, ``alternatives`` and ``robust`` sections.
+    """
+    t_all = started if started is not None else time.perf_counter()
+    ws = WeightScale(min(objective_weight_scale(f.scenario).per_unit for f in sc.futures))
+    preps = [prepare(f.scenario, ws) for f in sc.futures]
+    joint = joint_problem([FutureProblem(f.name, f.probability, p.problem, p.context) for f, p in zip(sc.futures, preps)],
+                          sc.robust)
+    progress.note(f"futures: {', '.join(joint.names)}; each solved alone, then one plan by {sc.robust} "
+                  f"({opts.backend}, time limit {opts.time_limit_s:g} s per solve)")
+    rr = solve_futures(joint, opts)
+    progress.note(f"solve: {rr.status}, {rr.solve_seconds:.2f} s; {rr.message}")
+    ref = _reference_future(joint, rr.plan)
+    prep = preps[ref]
+    prep.timings["solve_seconds"] = rr.solve_seconds
+    t = time.perf_counter()
+    vers: list[Verification | None] = []
+    for f, p in enumerate(preps):
+        obj = rr.objectives[f]
+        vers.append(verify(p.problem, p.context, joint.chosen_in(f, rr.plan), obj, raise_on_failure=False)
+                    if obj is not None else None)
+    baseline = verify(prep.problem, prep.context, (), None, raise_on_failure=False)
+    prep.timings["verify_seconds"] = time.perf_counter() - t
+    obj = rr.objectives[ref]
+    res = SolveResult(rr.status, float(obj) if obj is not None else None, None, 0.0 if rr.status is Status.OPTIMAL else None,
+                      rr.solve_seconds, rr.backend, opts.seed, joint.chosen_in(ref, rr.plan) if obj is not None else (),
+                      rr.conflicts or (("no plan found",) if rr.status is Status.INFEASIBLE else ()), rr.message, rr.stats)
+    progress.phase("verify", "every future: " + ", ".join(f"{n} {'passed' if v is not None and v.passed else 'FAILED'}"
+                                                        for n, v in zip(joint.names, vers)), t)
+    attribution: list[ItemAttribution] = []
+    ver = vers[ref]
+    if ver is not None and ver.passed and res.chosen:
+        attribution, _ = attribute_items(prep, res.chosen, ver)
+    metrics = summarise(prep, res, ver, baseline, attribution)
+    _futures_metrics(sc, joint, rr, preps, vers, ref, metrics)
+    failed = [n for n, v in zip(joint.names, vers) if v is not None and not v.passed]
+    if out is not None:
+        write_run_dir(out, prep, res, vers[ref], baseline, metrics, render=render, started=t_all)
+    else:
+        metrics.timings["total_seconds"] = round(time.perf_counter() - t_all, 3)
+    if failed:
+        raise VerificationError("the robust plan failed independent verification in future(s) " + ", ".join(failed),
+                                [c.detail for v in vers if v is not None for c in v.checks if not c.passed])
+    return RunResult(res.status, res.status.exit_code, metrics, out, res, vers[ref], prep)

@@ -503,13 +503,17 @@ def test_cli_network_writes_wgs84_geojson_and_summary(tmp_path, monkeypatch):
     assert summary["components"] == 2 and summary["firms"] == 4
     assert summary["pairs_unreachable"] == 3 and summary["candidate_crossings"] > 0
     assert json.loads((out / "summary.json").read_text()) == summary
-    for name in ("network.geojson", "connectors.geojson", "candidate_crossings.geojson"):
+    # the zoo's entrances stand on its paths: their connectors have zero length and are left out
+    assert summary["zero_length_edges"] == summary["edges_by_kind"]["connector"] > 0
+    assert json.loads((out / "connectors.geojson").read_text())["features"] == []
+    for name in ("network.geojson", "candidate_crossings.geojson"):
         fc = json.loads((out / name).read_text())
         assert fc["type"] == "FeatureCollection" and "crs" not in fc and fc["features"]
+        assert all(shapely.geometry.shape(f["geometry"]).length > 0 for f in fc["features"])
         xy = np.array([c for f in fc["features"] for c in f["geometry"]["coordinates"]])
         assert np.all((xy[:, 0] > -1.5) & (xy[:, 0] < -1.2) & (xy[:, 1] > 53.3) & (xy[:, 1] < 53.5))
     kinds = {f["properties"]["kind"] for f in json.loads((out / "network.geojson").read_text())["features"]}
-    assert kinds == {"path", "connector", "crossing"}
+    assert kinds == {"path", "crossing"}
     # a non-empty --out is refused unless --overwrite
     res2 = CliRunner().invoke(command, ["scenario.yaml", "--out", str(out)])
     assert res2.exit_code == 2 and "not empty" in res2.output

@@ -33,6 +33,7 @@ _COMMANDS = {
     "render": "optimiser.cli.render_cmd",
     "compare": "optimiser.cli.compare_cmd",
     "batch": "optimiser.cli.batch_cmd",
+    "convert": "optimiser.cli.convert_cmd",
     "list": "optimiser.cli.list_cmd",
 }
 

@@ -7,8 +7,14 @@ Writes (all GeoJSON RFC 7946, WGS84 lon/lat):
   nearest walkable point on their side);
 - ``candidate_crossings.geojson``: generated and explicit candidate crossings with type,
   cost and penalty;
+- ``network.gpkg``: the same in the site's CRS as GeoPackage layers ``network_edges``,
+  ``network_nodes`` (with degree and the entrances/points they serve), ``connectors``,
+  ``candidate_crossings`` and ``existing_crossings``, with QGIS styles;
 - ``summary.json``: nodes, edges, components, firms, unreachable firms and pairs, candidate
   crossings, build seconds (also printed to stdout).
+
+Edges of zero length (an entrance standing exactly on a path) join two nodes at one place; they
+are left out of the files (invalid line geometry in GIS) and counted in ``zero_length_edges``.
 """
 
 from __future__ import annotations
@@ -30,6 +36,7 @@ from optimiser.network.builder import build_walk_network
 from optimiser.network.crossings import generate_candidate_crossings
 from optimiser.network.features import crossing_features, edge_features, network_summary
 from optimiser.present.geojson import write_geojson
+from optimiser.present.gpkg import network_frames, write_gpkg
 
 logger = logging.getLogger(__name__)
 
@@ -69,13 +76,17 @@ def command(scenario: Path, out_dir: Path, overwrite: bool) -> None:
     total = time.perf_counter() - t0
 
     out_dir.mkdir(parents=True, exist_ok=True)
-    write_geojson(out_dir / "network.geojson", edge_features(net, kinds=("path", "connector", "crossing")), site.crs)
-    write_geojson(out_dir / "connectors.geojson", edge_features(net, kinds=("connector",)), site.crs)
-    write_geojson(out_dir / "candidate_crossings.geojson",
-                  crossing_features(net.candidates, kind="candidate", currency=sc.currency), site.crs)
+    edges = edge_features(net, kinds=("path", "connector", "crossing"))
+    kept = [f for f in edges if f["geometry"].length > 0]
+    write_geojson(out_dir / "network.geojson", kept, site.crs)
+    write_geojson(out_dir / "connectors.geojson", [f for f in kept if f["properties"]["kind"] == "connector"], site.crs)
+    write_geojson(out_dir / "candidate_crossings.geojson", crossing_features(net.candidates, kind="candidate", currency=sc.currency),
+                  site.crs)
+    write_gpkg(out_dir / "network.gpkg", network_frames(net, kept, site))
     logger.info("network of %s written to %s", site.id, out_dir)
 
     summary = {"scenario": sc.id, "site": site.id, **network_summary(net)}
+    summary["zero_length_edges"] = len(edges) - len(kept)
     summary["candidate_crossings_generated"] = len(cands)
     summary["seconds_total"] = round(total, 4)
     text = json.dumps(summary, indent=2)

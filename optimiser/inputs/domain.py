@@ -126,6 +126,10 @@ DemandRule = Literal["employees_product", "sector_affinity", "explicit"]
 TransitObjective = Literal["max_coverage", "min_mean_walk", "weighted"]
 """What new transit stops are chosen for (:class:`TransitSpec`)."""
 
+RobustRule = Literal["min_max_regret", "expected"]
+"""How one plan for several futures is chosen: the smallest worst regret, or the smallest
+probability-weighted objective."""
+
 
 @dataclass(frozen=True)
 class Provenance:
@@ -315,6 +319,12 @@ class Site:
     illustrative: bool = False
     description: str = ""
     path: Path | None = None
+
+    def _repr_html_(self) -> str:
+        """Jupyter's view: a small plan and the site's key figures."""
+        from optimiser.present.notebook import site_html
+
+        return site_html(self)
 
     def firm(self, firm_id: str) -> Firm:
         """The firm with this id (``KeyError`` if none)."""
@@ -574,6 +584,8 @@ class Scenario:
     layers: dict[str, bool] = field(default_factory=dict)
     description: str = ""
     path: Path | None = None
+    futures: tuple[Future, ...] = ()
+    robust: RobustRule = "min_max_regret"
     checks: SanityChecks = field(default_factory=SanityChecks)
     transit: TransitSpec | None = None
     currency: str = "GBP"
@@ -591,3 +603,19 @@ class Scenario:
             return ()
         wanted = self.transit.lines
         return tuple(t for t in self.site.transit if wanted is None or t.id in wanted)
+
+@dataclass(frozen=True)
+class Future:
+    """A named variant of a scenario (its ``futures:``): the scenario with overrides applied.
+
+    Attributes:
+        name: the future's name (e.g. "hs2").
+        scenario: the validated scenario of this future (no futures of its own).
+        probability: its probability; ``None`` when not given (futures then weigh equally).
+        overrides: the dotted-key overrides that made it, for display.
+    """
+
+    name: str
+    scenario: Scenario
+    probability: float | None = None
+    overrides: dict[str, Any] = field(default_factory=dict)

@@ -1,8 +1,11 @@
-"""Loading a file into a mapping: YAML, JSON, TOML and (sites) GeoJSON.
+"""Loading a file into a mapping: YAML, JSON, TOML and (sites) GeoJSON, GeoPackage, Shapefile, FlatGeobuf.
 
 Nothing the user gave is silently dropped: a key given twice is a problem, not "the last one
 wins". A file that cannot be read (missing, a folder, not UTF-8, malformed, empty, not a
-mapping at the top level) gives no mapping and one problem saying why.
+mapping at the top level) gives no mapping and one problem saying why. GIS files are binary:
+they are read with pyogrio (:mod:`optimiser.inputs.gis`), never as text. A GIS or GeoJSON site
+may leave out its own fields (id, name...): a sidecar ``<name>.site.yaml`` (or ``.yml``,
+``.json``, ``.toml``) next to it gives them, and the id defaults to the file's name.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ import difflib
 import json
 import logging
 import os
+import re
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -19,6 +23,8 @@ import yaml
 
 from optimiser.errors import Problem
 from optimiser.inputs.geojson import geojson_to_site
+from optimiser.inputs.gis import GIS_SUFFIXES, SITE_LAYERS, read_gis_site
+from optimiser.inputs.schema import SITE_FORMAT
 
 logger = logging.getLogger(__name__)
 
@@ -57,17 +63,25 @@ def _json_no_dupes(pairs: list[tuple[str, Any]], dupes: list[str]) -> dict[str, 
     return out
 
 
-def _read_text(p: Path, name: str) -> tuple[str | None, list[Problem]]:
-    """The file's text, or why it cannot be read (missing, a folder, not UTF-8, no permission)."""
+def _not_a_file(p: Path, name: str) -> Problem | None:
+    """Why ``p`` is not a file to read (missing, a folder), or ``None``."""
     if not p.exists():
         hint = None
         if p.parent.is_dir():
             near = difflib.get_close_matches(p.name, [c.name for c in p.parent.iterdir()], n=1)
             if near:
                 hint = f"did you mean {str(p.parent / near[0])!r}?"
-        return None, [Problem(name, "", "file not found", hint or "check the path")]
+        return Problem(name, "", "file not found", hint or "check the path")
     if p.is_dir():
-        return None, [Problem(name, "", "is a folder, not a file", "name the site or scenario file")]
+        return Problem(name, "", "is a folder, not a file", "name the site or scenario file")
+    return None
+
+
+def _read_text(p: Path, name: str) -> tuple[str | None, list[Problem]]:
+    """The file's text, or why it cannot be read (missing, a folder, not UTF-8, no permission)."""
+    missing = _not_a_file(p, name)
+    if missing is not None:
+        return None, [missing]
     try:
         return p.read_text(encoding="utf-8"), []
     except UnicodeDecodeError as exc:
@@ -125,15 +139,60 @@ def _parse(text: str, suffix: str, name: str) -> tuple[Any, list[Problem]]:
         what = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise _Unparsable(Problem(name, "", f"malformed YAML{where}: {what}")) from exc
     raise _Unparsable(Problem(name, "", f"unsupported file type {suffix or '(none)'!r}",
-                              "use .yaml, .yml, .json, .toml or (sites) .geojson"))
+                              "use .yaml, .yml, .json, .toml or (sites) .geojson, .gpkg, .shp, .fgb"))
+
+
+SIDECAR_SUFFIXES = (".yaml", ".yml", ".json", ".toml")
+_LAYER_KEYS = frozenset(s.key for s in SITE_LAYERS if s.geom_field is not None)
+"""Site lists of features (drawn in the GIS file, not in its sidecar; crossing rules may be in either)."""
+
+
+def sidecar_path(p: Path) -> Path | None:
+    """The sidecar ``<stem>.site.yaml`` (``.yml``, ``.json``, ``.toml``) next to a GIS site, if any."""
+    for s in SIDECAR_SUFFIXES:
+        c = p.with_name(f"{p.stem}.site{s}")
+        if c.is_file():
+            return c
+    return None
+
+
+def _complete_site_fields(data: dict[str, Any], p: Path) -> list[Problem]:
+    """Fill a GIS or GeoJSON site's own fields from its sidecar (which wins), then defaults."""
+    problems: list[Problem] = []
+    side = sidecar_path(p)
+    if side is not None:
+        meta, problems = load_mapping(side)
+        for key, value in (meta or {}).items():
+            if key in _LAYER_KEYS:
+                problems.append(Problem(str(side), key, "a sidecar holds the site's own fields, not its features",
+                                        "draw the features as layers of the GIS file"))
+            else:
+                data[key] = value
+        logger.debug("site fields of %s from %s", p, side)
+    data.setdefault("format", SITE_FORMAT)
+    if "id" not in data:
+        data["id"] = re.sub(r"[^A-Za-z0-9_.\-]+", "_", p.stem).strip("_.-") or "site"
+        logger.info("%s names no site id; using %r (from the file name)", p, data["id"])
+    return problems
+
+
+def _load_gis(p: Path, name: str) -> tuple[dict[str, Any] | None, list[Problem]]:
+    missing = _not_a_file(p, name)
+    if missing is not None:
+        return None, [missing]
+    data, problems = read_gis_site(p, name)
+    if data is not None:
+        problems += _complete_site_fields(data, p)
+    return data, problems
 
 
 def load_mapping(path: str | os.PathLike[str]) -> tuple[dict[str, Any] | None, list[Problem]]:
-    """Parse a YAML/JSON/TOML/GeoJSON file into a mapping, or say why not.
+    """Parse a YAML/JSON/TOML/GeoJSON/GeoPackage/Shapefile/FlatGeobuf file into a mapping, or say why not.
 
     Args:
-        path: the file; its suffix chooses the format. A GeoJSON site is turned into the
-            mapping a YAML site file would give (:func:`optimiser.inputs.geojson.geojson_to_site`).
+        path: the file; its suffix chooses the format. A GeoJSON or GIS site is turned into the
+            mapping a YAML site file would give (:func:`optimiser.inputs.geojson.geojson_to_site`,
+            :func:`optimiser.inputs.gis.read_gis_site`).
 
     Returns:
         ``(data, problems)``; ``data`` is ``None`` when the file could not be read at all.
@@ -141,6 +200,8 @@ def load_mapping(path: str | os.PathLike[str]) -> tuple[dict[str, Any] | None, l
     """
     name = str(path)
     p = Path(path)
+    if p.suffix.lower() in GIS_SUFFIXES:
+        return _load_gis(p, name)
     text, problems = _read_text(p, name)
     if text is None:
         return None, problems
@@ -156,5 +217,6 @@ def load_mapping(path: str | os.PathLike[str]) -> tuple[dict[str, Any] | None, l
     if suffix == ".geojson":
         data, more = geojson_to_site(data, name)
         problems.extend(more)
+        problems.extend(_complete_site_fields(data, p))
     logger.debug("read %s: %d top-level keys, %d problems", name, len(data), len(problems))
     return data, problems

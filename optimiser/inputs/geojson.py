@@ -1,46 +1,78 @@
-"""An RFC 7946 GeoJSON site (a FeatureCollection, WGS84 lon/lat) as a site mapping.
+"""A GeoJSON site (a FeatureCollection, WGS84 lon/lat) as a site mapping, and back.
 
-Each feature carries ``properties.layer`` (parcel, firm, barrier, path, crossing,
-exclusion_zone); the foreign member ``site`` holds the site's id and name. The mapping has the
-shape of a YAML site file with ``crs: OGC:CRS84``; coordinates are not changed here.
+Each feature carries ``properties.layer`` naming its kind: ``firm``/``firms``, ``parcel``,
+``barrier``, ``path``, ``existing_crossing`` (``crossing`` too), ``exclusion_zone``,
+``crossing_rule`` (no geometry), ``firm_entrance`` and ``firm_footprint`` (a firm's entrance or
+footprint, with ``firm`` naming it; entrances in ``order``), or a firm's ``entrances`` and
+``footprint`` as properties; plural and QGIS-decorated names are accepted
+(:func:`optimiser.inputs.gis.layer_for`), so layers merged with QGIS's "Merge vector layers"
+(which writes ``layer`` and ``path`` fields) are told apart. What QGIS writes is accepted: a
+``crs`` member naming CRS84 or EPSG:4326, null properties (absent: the default applies), flat
+``provenance_*`` fields and JSON-text lists. A barrier's scenario layer is ``scenario_layer``.
+
+The optional foreign member ``site`` holds the site's own fields (id, name...); missing ones come
+from a sidecar file or defaults (:func:`optimiser.inputs.formats.load_mapping`). The mapping has
+the shape of a YAML site file with ``crs: OGC:CRS84``; coordinates are not changed here.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
+import geopandas as gpd
+import pandas as pd
+from pyproj import CRS
+
 from optimiser.errors import Problem
+from optimiser.inputs.gis import SITE_LAYERS, attach_parts, item_from_props, layer_for, reproject_mapping, site_meta, site_to_frames
 from optimiser.inputs.messages import suggest
 
 logger = logging.getLogger(__name__)
 
-GEOJSON_LAYERS: dict[str, tuple[str, str]] = {
+GEOJSON_LAYERS: dict[str, tuple[str, str | None]] = {
     "parcel": ("parcels", "geometry"),
     "firm": ("firms", "location"),
     "barrier": ("barriers", "geometry"),
     "path": ("paths", "geometry"),
-    "crossing": ("crossings", "geometry"),
+    "existing_crossing": ("crossings", "geometry"),
     "exclusion_zone": ("exclusion_zones", "geometry"),
+    "crossing_rule": ("crossing_rules", None),
+    "firm_entrance": ("firms", "entrances"),
+    "firm_footprint": ("firms", "footprint"),
 }
-"""Feature layer -> (site list it joins, field its geometry goes into)."""
+"""Feature layer (as written) -> (site list it joins, field its geometry goes into)."""
+
+_WGS84_NAMES = ("crs84", "epsg:4326", "epsg::4326", "ogc:1.3:crs84", "ogc:crs84", "ogc::crs84")
+WGS84_HINT = ("export in WGS84 (QGIS: Export > Save Features As..., CRS 'EPSG:4326 - WGS 84'), "
+              "or save the layers as a GeoPackage, which keeps any CRS")
 
 
-def _site_header(fc: dict[str, Any], name: str) -> tuple[dict[str, Any], list[Problem]]:
-    """The site mapping's top level from the foreign member ``site``; RFC 7946 has no ``crs``."""
+def _crs_member_problem(fc: Mapping[str, Any], name: str) -> Problem | None:
+    """A ``crs`` member that does not name WGS84 lon/lat (CRS84 or EPSG:4326, as QGIS writes)."""
+    if "crs" not in fc or fc["crs"] is None:
+        return None
+    member = fc["crs"]
+    crs_name = member.get("properties", {}).get("name") if isinstance(member, Mapping) and isinstance(
+        member.get("properties"), Mapping) else None
+    if isinstance(crs_name, str) and any(crs_name.lower().endswith(n) for n in _WGS84_NAMES):
+        return None
+    return Problem(name, "crs", f"coordinates are in {crs_name or member!r}; a GeoJSON site must be WGS84 longitude/latitude",
+                   WGS84_HINT)
+
+
+def _site_header(fc: Mapping[str, Any], name: str) -> tuple[dict[str, Any], list[Problem]]:
+    """The site mapping's top level from the optional foreign member ``site``."""
     problems: list[Problem] = []
     meta = fc.get("site") or {}
     if not isinstance(meta, dict):
         problems.append(Problem(name, "site", "must be a mapping with the site's id and name"))
         meta = {}
-    site: dict[str, Any] = {"crs": "OGC:CRS84", **meta}
-    if "id" not in meta:
-        problems.append(Problem(name, "site.id", "a GeoJSON site needs its id in the foreign member \"site\"",
-                                'add "site": {"id": "my_site", "name": "..."} at the top level'))
-        site["id"] = "unnamed"
-    if "crs" in fc:
-        problems.append(Problem(name, "crs", "RFC 7946 GeoJSON has no 'crs' member; coordinates are WGS84 lon/lat",
-                                "remove 'crs' or use a YAML/JSON site file with a declared crs"))
+    site: dict[str, Any] = {"crs": "OGC:CRS84", **{k: v for k, v in meta.items() if v is not None}}
+    crs_problem = _crs_member_problem(fc, name)
+    if crs_problem is not None:
+        problems.append(crs_problem)
     return site, problems
 
 
@@ -53,19 +85,33 @@ def _add_feature(site: dict[str, Any], i: int, feat: Any, name: str) -> Problem 
         return Problem(name, f"features[{i}].properties", f"must be a mapping, got {type(raw_props).__name__}")
     props = dict(raw_props)
     layer = props.pop("layer", None)
-    if not isinstance(layer, str) or layer not in GEOJSON_LAYERS:
+    spec = layer_for(layer)
+    if spec is None:
         near = suggest(str(layer), GEOJSON_LAYERS)
         return Problem(name, f"features[{i}].properties.layer",
                        f"unknown layer {layer!r}; expected one of {', '.join(GEOJSON_LAYERS)}",
                        f"did you mean {near!r}?" if near else None)
-    key, geom_field = GEOJSON_LAYERS[layer]
-    props[geom_field] = feat.get("geometry")
-    site.setdefault(key, []).append(props)
+    ident = props.get("id")
+    where = f"features[{i}] ({spec.name}" + (f" {ident})" if isinstance(ident, str) and ident else ")")
+    item = item_from_props(props, spec, where)
+    geom = feat.get("geometry")
+    if spec.geom_field is not None and geom is not None:
+        item[spec.geom_field] = _single_part(geom, spec.geom_type)
+    site.setdefault(spec.key, []).append(item)
     return None
 
 
+def _single_part(geom: Any, geom_type: str | None) -> Any:
+    """A one-part Multi geometry (as QGIS may write) as that part; anything else unchanged."""
+    if isinstance(geom, Mapping) and geom_type and geom.get("type") == "Multi" + geom_type:
+        coords = geom.get("coordinates")
+        if isinstance(coords, list) and len(coords) == 1:
+            return {"type": geom_type, "coordinates": coords[0]}
+    return geom
+
+
 def geojson_to_site(fc: dict[str, Any], name: str) -> tuple[dict[str, Any], list[Problem]]:
-    """Turn an RFC 7946 FeatureCollection into a site mapping (coordinates stay WGS84).
+    """Turn a GeoJSON FeatureCollection into a site mapping (coordinates stay WGS84).
 
     Args:
         fc: the parsed GeoJSON document.
@@ -84,5 +130,41 @@ def geojson_to_site(fc: dict[str, Any], name: str) -> tuple[dict[str, Any], list
         problem = _add_feature(site, i, feat, name)
         if problem is not None:
             problems.append(problem)
+    problems += attach_parts(site, name)
     logger.debug("GeoJSON site %s: %d features, %d problems", name, len(feats), len(problems))
     return site, problems
+
+
+def _json_value(value: Any) -> Any:
+    """A frame cell as a JSON value (missing values as None)."""
+    if value is None or isinstance(value, (str, list, dict)):
+        return value
+    if pd.isna(value):
+        return None
+    return value.item() if hasattr(value, "item") else value
+
+
+def site_to_geojson(data: Mapping[str, Any]) -> dict[str, Any]:
+    """A site mapping as an RFC 7946 GeoJSON site (WGS84 lon/lat), the inverse of :func:`geojson_to_site`.
+
+    Coordinates are reprojected to WGS84; a site in a projected CRS keeps it as ``working_crs``
+    so it is worked on in the same metres. Attributes are flat (``provenance_source``...), as
+    QGIS shows them; the site's own fields go in the foreign member ``site``.
+    """
+    meta = {k: v for k, v in site_meta(data).items() if v is not None}
+    src = meta.get("crs")
+    if isinstance(src, str) and CRS.from_user_input(src).is_projected and not meta.get("working_crs"):
+        meta["working_crs"] = src
+    frames = site_to_frames(reproject_mapping(data, "OGC:CRS84"))
+    features: list[dict[str, Any]] = []
+    for spec in SITE_LAYERS:
+        frame = frames[spec.name]
+        geo = frame.to_geo_dict(drop_id=True) if isinstance(frame, gpd.GeoDataFrame) else None
+        rows = frame.drop(columns=[frame.geometry.name]) if isinstance(frame, gpd.GeoDataFrame) else frame
+        for k, (_, row) in enumerate(rows.iterrows()):
+            props = {"layer": spec.name[:-1] if spec.name.endswith("s") else spec.name}
+            props.update({c: _json_value(v) for c, v in row.items() if _json_value(v) is not None})
+            geometry = geo["features"][k]["geometry"] if geo is not None else None
+            features.append({"type": "Feature", "properties": props, "geometry": geometry})
+    meta["crs"] = "OGC:CRS84"
+    return {"type": "FeatureCollection", "site": meta, "features": features}

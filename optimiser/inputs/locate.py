@@ -14,7 +14,7 @@ from optimiser.inputs.formats import load_mapping
 
 logger = logging.getLogger(__name__)
 
-SITE_SUFFIXES = (".yaml", ".yml", ".json", ".toml", ".geojson")
+SITE_SUFFIXES = (".yaml", ".yml", ".json", ".toml", ".geojson", ".gpkg", ".shp", ".fgb")
 SCENARIO_SUFFIXES = (".yaml", ".yml", ".json", ".toml")
 _SITE_FILE_NAMES = tuple(f"site{s}" for s in SITE_SUFFIXES)
 """File names a site folder ``sites/<id>/`` may use, in the order they are looked for."""

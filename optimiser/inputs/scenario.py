@@ -8,6 +8,7 @@ check failed elsewhere. Coordinates in a scenario are in its site file's CRS.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import logging
 import os
 from dataclasses import dataclass
@@ -37,6 +38,7 @@ from optimiser.inputs.domain import (
     SolveOptions,
 )
 from optimiser.inputs.formats import load_mapping
+from optimiser.inputs.futures import apply_firm_changes, check_futures
 from optimiser.inputs.geometry import GeometryReader
 from optimiser.inputs.kinds import wrong_kind
 from optimiser.inputs.locate import default_scenario_path, display_path, resolve_site_ref
@@ -327,11 +329,18 @@ def check_scenario(data: dict[str, Any], file: str, path: Path | None) -> tuple[
     problems.extend(money_problems(data, file) + type_problems(data, file))
     site, refs, more = _scenario_site(data, file, path)
     problems.extend(more)
+    if site is not None:
+        site, more = apply_firm_changes(site, data, file)
+        problems.extend(more)
+        refs = SiteRefs.of_site(site)
     if refs is not None:
         problems.extend(_reference_problems(data, refs, site, file))
     if problems or parsed is None or site is None:
         return None, problems
     scenario, problems = _build(parsed, site, str(data.get("site")), file, path)
+    if scenario is not None and parsed.futures:
+        futures, problems = check_futures(data, file, path, check_scenario)
+        scenario = dataclasses.replace(scenario, futures=futures, robust=parsed.robust) if not problems else None
     if scenario is not None:
         logger.debug("scenario %s on site %s: %d facility types, %d explicit crossings", scenario.id, site.id,
                      len(scenario.facilities), len(scenario.crossings.explicit))

@@ -45,6 +45,7 @@ from optimiser.inputs.domain import (
     NewCrossingType,
     ObjectiveWeights,
     Provenance,
+    RobustRule,
     SanityChecks,
     Scenario,
     Site,
@@ -194,10 +195,23 @@ class BarrierIn(_Strict):
         "of dual_carriageway, rail and water."))
     geometry: LineStringGeom
     width_m: PositiveFloat = Field(description="Full width of the impassable band, metres.")
-    layer: Id | None = Field(default=Barrier.layer, description="Scenario layer that switches it on/off.")
+    scenario_layer: Id | None = Field(default=Barrier.layer, description="Scenario layer that switches it on/off.")
+    layer: Id | None = Field(default=None, description="Older spelling of `scenario_layer` (YAML, JSON, TOML files).")
     default_on: bool = Barrier.default_on
     no_build: bool = Field(Barrier.no_build, description="Safeguarded corridor: nothing placed inside.")
     provenance: Source | None = None
+
+    @model_validator(mode="after")
+    def _one_layer(self) -> BarrierIn:
+        if self.layer is not None and self.scenario_layer is not None and self.layer != self.scenario_layer:
+            raise ValueError(f"scenario_layer {self.scenario_layer!r} and its older spelling layer {self.layer!r} disagree; "
+                             "keep scenario_layer")
+        return self
+
+    @property
+    def switch_layer(self) -> str | None:
+        """The scenario layer that switches the barrier (either spelling)."""
+        return self.scenario_layer or self.layer
 
 
 class PathIn(_Strict):
@@ -450,6 +464,26 @@ class SolverIn(_Strict):
     length_scale_per_m: Annotated[int, Field(ge=1, le=1000)] = SolveOptions.length_scale_per_m
 
 
+class FirmChangesIn(_Strict):
+    """Changes to the site's firms for this scenario (e.g. a growth future)."""
+
+    employees: dict[Id, Annotated[int, Field(gt=0)]] = Field(
+        default_factory=dict, description="Firm id -> its head count in this scenario (> 0)."
+    )
+    added: list[FirmIn] = Field(default_factory=list, description="Firms added to the site, in the site's CRS.")
+
+
+class FutureIn(_Strict):
+    """A named future: this scenario with overrides applied (the keys a batch sweep accepts)."""
+
+    name: Id
+    probability: Annotated[float, Field(gt=0, le=1, allow_inf_nan=False)] | None = Field(
+        None, description="Its probability (for robust: expected); omitted: futures weigh equally."
+    )
+    overrides: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Dotted key (e.g. layers.hs2, budget_gbp, firm_changes.employees.<firm>) -> value.",
+    )
 class ChecksIn(_Strict):
     """Thresholds of the site sanity warnings (``siteopt validate`` / ``run``; ``--strict`` makes them errors)."""
 
@@ -483,6 +517,11 @@ class ScenarioFile(_Strict):
     objective: ObjectiveIn = Field(default_factory=ObjectiveIn)
     directness: list[DirectnessIn] = Field(default_factory=list)
     solver: SolverIn = Field(default_factory=SolverIn)
+    firm_changes: FirmChangesIn | None = None
+    futures: list[FutureIn] | None = Field(
+        None, min_length=1, description="Named variants of this scenario; one plan is chosen for all of them."
+    )
+    robust: RobustRule = Field(Scenario.robust, description="How the plan for several futures is chosen.")
     checks: ChecksIn = Field(default_factory=ChecksIn)
     transit: TransitIn | None = None
 

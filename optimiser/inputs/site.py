@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -20,7 +20,7 @@ from shapely.geometry import Point
 from optimiser.errors import FileReadError, Problem, ValidationError
 from optimiser.inputs import schema as S
 from optimiser.inputs.crossing_rules import site_rule_problems
-from optimiser.inputs.crs import check_site_crs
+from optimiser.inputs.crs import check_site_crs, parse_crs
 from optimiser.inputs.domain import (
     Barrier,
     BarrierKind,
@@ -38,6 +38,7 @@ from optimiser.inputs.domain import (
 )
 from optimiser.inputs.formats import load_mapping
 from optimiser.inputs.geometry import GeometryReader
+from optimiser.inputs.gis import GDF_FILE, name_features, site_mapping_from_gdfs
 from optimiser.inputs.kinds import wrong_kind
 from optimiser.inputs.messages import duplicate_ids, pydantic_problems, unknown_reference
 
@@ -96,7 +97,7 @@ def _barriers(data: dict[str, Any], geo: GeometryReader) -> list[Barrier]:
     for i, b in _valid_items(data.get("barriers"), S.BarrierIn):
         line = geo.line(b.geometry.model_dump(), f"barriers[{i}].geometry")
         if line is not None:
-            out.append(Barrier(b.id, b.name or b.id, BarrierKind.parse(b.kind), line, b.width_m, b.layer, b.default_on, b.no_build,
+            out.append(Barrier(b.id, b.name or b.id, BarrierKind.parse(b.kind), line, b.width_m, b.switch_layer, b.default_on, b.no_build,
                                _provenance(b.provenance)))
     return out
 
@@ -241,7 +242,7 @@ def check_site(data: dict[str, Any], file: str, path: Path | None) -> tuple[Site
     problems.extend(crs.problems)
     problems.extend(_emptiness(data, file))
     if crs.working is None:
-        return None, problems
+        return None, name_features(problems, data)
     geo = GeometryReader(file, crs.source, crs.working)
     parcels = _parcels(data, geo)
     barriers = _barriers(data, geo)
@@ -253,7 +254,7 @@ def check_site(data: dict[str, Any], file: str, path: Path | None) -> tuple[Site
     transit = _transit(data, geo, problems)
     problems.extend(geo.problems)
     if problems or not shape_ok:
-        return None, problems
+        return None, name_features(problems, data)
     site = Site(
         id=data["id"],
         name=data.get("name") or data["id"],
@@ -299,3 +300,45 @@ def read_site(path: str | os.PathLike[str]) -> Site:
         raise ValidationError(problems)
     logger.debug("read site %s from %s", site.id, name)
     return site
+
+
+def site_from_gdfs(layers: Mapping[str, Any], **site_fields: Any) -> Site:
+    """A validated site built from GeoDataFrames (one per layer), e.g. drawn or edited in a notebook.
+
+    Args:
+        layers: layer name -> GeoDataFrame: ``parcels``, ``firms``, ``barriers``, ``paths``,
+            ``existing_crossings``, ``exclusion_zones`` (geometry in any CRS: each is
+            reprojected to the site's), ``crossing_rules`` (a DataFrame) and optionally ``site``
+            (one row of the site's own fields). Columns are the site file's keys (sites/README.md).
+        **site_fields: the site's own fields, e.g. ``id="my_site", name="My site"``; ``crs``
+            defaults to the frames' CRS.
+
+    Raises:
+        ValidationError: with every problem, each naming its layer and feature.
+    """
+    data, problems = site_mapping_from_gdfs(layers, **site_fields)
+    data.setdefault("id", "site")
+    site, more = check_site(data, GDF_FILE, None)
+    problems += more
+    if problems or site is None:
+        raise ValidationError(problems)
+    return site
+
+
+def firms_in_site(raw_firms: list[Any], site: Site, file: str) -> tuple[list[Firm], list[Problem]]:
+    """Firms given as site-file items (``firms:`` entries, in the site file's CRS), checked
+    against a validated site (its parcels and barriers), e.g. a scenario's added firms.
+
+    Args:
+        raw_firms: the raw firm items.
+        site: the validated site they join.
+        file: the file problems are reported against.
+
+    Returns:
+        (the firms that could be built, every problem found).
+    """
+    problems: list[Problem] = []
+    geo = GeometryReader(file, parse_crs(site.source_crs), parse_crs(site.crs))
+    data = {"firms": raw_firms, "parcels": [{"id": p.id} for p in site.parcels]}
+    firms = _firms(data, geo, list(site.barriers), problems)
+    return firms, problems + geo.problems

@@ -88,6 +88,19 @@ def _decisions(scenario: Scenario, network: WalkNetwork, facility_sites: list[Ca
     return problem, crossing_decision, site_decision
 
 
+def objective_weight_scale(scenario: Scenario) -> WeightScale:
+    """The integer weight scale of a scenario's objective: its largest weight at
+    :data:`~optimiser.model.clients.WEIGHT_LEVELS` units."""
+    firms = list(scenario.site.firms)
+    _, pair_w = firm_pairs(firms, scenario.demand)
+    obj = scenario.objective
+    emp = np.array([f.employees for f in firms], dtype=float)
+    weights = WeightScale.for_weights([pair_w * obj.firm_pairs]
+                                      + [emp * spec.access_weight * obj.facility_access for spec in scenario.facilities]
+                                      + [emp * obj.social_access] + [transit_walk_weights(scenario)])
+    return transit_weight_scale(scenario, weights)
+
+
 def build_problem(
     scenario: Scenario,
     network: WalkNetwork,
@@ -96,6 +109,7 @@ def build_problem(
     *,
     existing_facility_keys: dict[str, list[str]] | None = None,
     existing_social_keys: list[str] | None = None,
+    weight_scale: WeightScale | None = None,
     stop_sites: list[CandidateSite] | None = None,
     existing_stop_keys: list[str] | None = None,
 ) -> tuple[Problem, ProblemContext]:
@@ -108,6 +122,9 @@ def build_problem(
         facility_sites, social_sites: candidate sites (keys as attached to the network).
         existing_facility_keys: facility type -> network keys of existing facilities.
         existing_social_keys: network keys of existing social spaces.
+        weight_scale: the objective's integer weight scale; default the scenario's own
+            (:func:`objective_weight_scale`). Several futures share one, so that their
+            objectives are in the same units.
         stop_sites: candidate transit stops (with ``scenario.transit``; :mod:`optimiser.model.transit`).
         existing_stop_keys: network keys of existing stops.
 
@@ -127,11 +144,7 @@ def build_problem(
     firms = list(scenario.site.firms)
     pair_index, pair_w = firm_pairs(firms, scenario.demand)
     obj = scenario.objective
-    emp = np.array([f.employees for f in firms], dtype=float)
-    weights = WeightScale.for_weights([pair_w * obj.firm_pairs]
-                                      + [emp * spec.access_weight * obj.facility_access for spec in scenario.facilities]
-                                      + [emp * obj.social_access] + [transit_walk_weights(scenario)])
-    weights = transit_weight_scale(scenario, weights)
+    weights = weight_scale or objective_weight_scale(scenario)
     problem.weight_scale["all"] = weights.per_unit
     tb = TermBuilder(problem, scenario, network, firms, [firm_key(f.id) for f in firms], site_decision, crossing_decision, weights,
                      {"candidate_crossings": len(network.candidates), "crossing_decisions": len(crossing_decision)})

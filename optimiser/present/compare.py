@@ -29,6 +29,7 @@ from optimiser.present.buys import compare_buys_table
 from optimiser.present.distance import DISTANCE_LABELS, distance_limits, distance_norm, draw_distance_map, firm_change_values
 from optimiser.present.figure import new_figure, save_figure
 from optimiser.present.formatting import as_float, fmt_m, fmt_money, fmt_num, fmt_pct, mpl_text, reduction_text
+from optimiser.present.futures import futures_view
 from optimiser.present.interactive import map_views
 from optimiser.present.layers import Extent, RunData, default_extent, union_extent
 from optimiser.present.metrics import RunMetrics
@@ -417,5 +418,6 @@ def compare_html(runs: Sequence[RunData], png: bytes, out: Path) -> str:
         best_hints=[f"{r.label}: {hint[r.lower_is_better]}" for r, _, _ in metric_rows(runs) if r.lower_is_better is not None],
         illustrative=any(r.metrics.site.illustrative for r in runs),
         runs=[{"name": run_title(r), "run_dir": r.run_dir.name, "scenario_path": r.metrics.scenario.path or "–",
-               "status": str(r.metrics.status), "report_href": _report_href(r, out)} for r in runs],
+               "status": str(r.metrics.status), "report_href": _report_href(r, out),
+               "futures": futures_view(r.metrics.futures, r.metrics.alternatives, r.metrics.robust)} for r in runs],
     )

@@ -111,6 +111,18 @@ class RunData:
         """The default map extent of this run (:func:`default_extent`)."""
         return default_extent(self.layout)
 
+    def to_gdfs(self) -> dict[str, Any]:
+        """The run's layers as GeoDataFrames in the site CRS (as in ``layout.gpkg``), by layer name."""
+        from optimiser.present.gpkg import frames_from_features
+
+        return frames_from_features(((f.layer, f.geometry, f.props) for f in self.layout.features), self.crs)
+
+    def _repr_html_(self) -> str:
+        """Jupyter's view: the plan and the run's key figures."""
+        from optimiser.present.notebook import draw_layout_features, run_html
+
+        return run_html(self.metrics, self.run_dir, lambda ax: draw_layout_features(ax, self.layout.features))
+
 
 def _to_site_crs(crs: str) -> Transformer | None:
     if CRS.from_user_input(crs).equals(CRS.from_epsg(4326)):

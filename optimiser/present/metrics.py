@@ -12,6 +12,10 @@ Units are in the names: ``_m`` metres, ``_pct`` per cent, ``_share`` a fraction 
 absent in run directories written before currencies, which were all GBP). ``objective`` and ``bound`` are in the
 problem's integer scale (``model.length_scale_per_m`` x ``model.weight_scale`` per weighted metre);
 ``objective_weighted_m`` is the objective in weighted metres.
+
+A scenario with ``futures:`` adds ``futures``, ``alternatives`` and ``robust``
+(:mod:`optimiser.present.futures`); the rest of the file then describes the plan in its
+reference future.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from typing import Any
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
+from optimiser.present.futures import AlternativePlan, FutureResult, RobustSummary
 from optimiser.present.transit_record import TransitMetrics
 from optimiser.present.warning_records import WarningRecord
 from optimiser.solve.result import Status
@@ -242,6 +247,9 @@ class RunMetrics(_Record):
     """The same for today's layout (nothing built), recomputed by the verifier."""
     attribution: list[ItemAttribution] = Field(default_factory=list)
     """One entry per built item (empty for older run directories and runs without a layout)."""
+    futures: list[FutureResult] | None = None
+    alternatives: list[AlternativePlan] | None = None
+    robust: RobustSummary | None = None
     warnings: list[WarningRecord] = Field(default_factory=list)
     """Site sanity warnings of the inputs (written only when there are any)."""
     currency: str = "GBP"

@@ -29,6 +29,7 @@ from optimiser import __version__
 from optimiser.inputs.currency import currency_unit
 from optimiser.present.buys import buys_table
 from optimiser.present.formatting import as_float, fmt_m, fmt_money, fmt_num, fmt_pct, nice_type
+from optimiser.present.futures import futures_view
 from optimiser.present.interactive import map_view
 from optimiser.present.layers import RunData, placement_tags
 from optimiser.present.metrics import RunMetrics
@@ -299,6 +300,7 @@ def render_report(run: RunData, plan_png: bytes, distance_png: bytes, transit_pn
         map_view=map_view(run), buys_table=buys_table(run),
         pairs_table=pairs_table(run), firms_table=firms_table(run), certificate_table=certificate_table(m),
         checks_table=checks, checks_passed=sum(1 for c in m.verification.checks if c.passed),
+        futures=futures_view(m.futures, m.alternatives, m.robust),
         timings=_kv(m.timings), model=_kv(m.model), missing=list(run.missing), warnings=m.warnings,
         transit=transit_view(m), transit_src=data_uri_png(transit_png) if transit_png else None,
     )

@@ -1,4 +1,4 @@
-"""The run directory, written and read in one place: ``metrics.json``, ``layout.geojson``,
+"""The run directory, written and read in one place: ``metrics.json``, ``layout.geojson``, ``layout.gpkg``,
 ``pairs.csv`` and ``firms.csv``.
 
 Writing (:func:`write_run_dir`, called by :func:`optimiser.pipeline.run_scenario`): each data
@@ -34,6 +34,7 @@ from shapely.geometry.base import BaseGeometry
 from optimiser import progress
 from optimiser.errors import FileReadError, ModelError, Problem
 from optimiser.present.geojson import to_wgs84_geojson
+from optimiser.present.gpkg import LAYOUT_GPKG, write_run_gpkg
 from optimiser.present.layers import RunData, layout_from_features, project_geojson
 from optimiser.present.metrics import RunMetrics
 from optimiser.present.transit import transit_features
@@ -49,7 +50,7 @@ __all__ = ["RUN_FILES", "REQUIRED_FILES", "ROUTES_DRAWN", "PAIRS_HEADER", "FIRMS
            "atomic_write_text", "write_json_atomic", "layout_features", "crossings_used", "write_run", "write_run_dir",
            "load_run", "read_metrics", "render_run"]
 
-RUN_FILES = ("metrics.json", "layout.geojson", "pairs.csv", "firms.csv")
+RUN_FILES = ("metrics.json", "layout.geojson", "pairs.csv", "firms.csv", LAYOUT_GPKG)
 """Files a run directory holds; the first two are required to render."""
 REQUIRED_FILES = ("metrics.json", "layout.geojson")
 
@@ -326,6 +327,7 @@ def write_run(out: Path, prep: Prepared, res: SolveResult, ver: Verification | N
     fc["name"] = f"{sc.id} layout"
     fc["run"] = {"scenario": sc.id, "site": site.id, "working_crs": site.crs, "illustrative": site.illustrative}
     written.append(atomic_write_text(out / "layout.geojson", json.dumps(json_ready(fc), separators=(",", ":")) + "\n"))
+    written.append(write_run_gpkg(out / LAYOUT_GPKG, prep, res.chosen, feats, site.crs))
     pairs = _pair_rows(prep, res, ver, baseline)
     written.append(atomic_write_text(out / "pairs.csv", _csv_text(PAIRS_HEADER, pairs)))
     firms = _firm_rows(prep, ver, baseline)

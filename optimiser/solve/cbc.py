@@ -27,40 +27,49 @@ from optimiser.solve.warmstart import WarmStart, warm_start
 logger = logging.getLogger(__name__)
 
 
-def build_model(problem: Problem) -> tuple[pulp.LpProblem, list[pulp.LpVariable]]:
-    """The PuLP model of a problem; returns (model, decision variables)."""
-    lp = pulp.LpProblem("siteopt", pulp.LpMinimize)
-    x = [pulp.LpVariable(f"x{i}", cat=pulp.LpBinary) for i in range(len(problem.decisions))]
+def add_problem(lp: pulp.LpProblem, problem: Problem, x: list[pulp.LpVariable], prefix: str = "") -> pulp.LpAffineExpression:
+    """Add a problem's options, constraints and level variables over the decision variables
+    ``x`` (several problems may share them); returns the problem's objective expression.
+
+    Variable and constraint names start with ``prefix`` (empty for a single problem: the warm
+    start finds variables by these names).
+    """
     opt = list(x)
     for j in range(len(x), len(problem.options)):
-        w = pulp.LpVariable(f"w{j}", lowBound=0, upBound=1)
+        w = pulp.LpVariable(f"{prefix}w{j}", lowBound=0, upBound=1)
         for d in problem.options[j]:
-            lp += w <= x[d], f"conj{j}_{d}"
+            lp += w <= x[d], f"{prefix}conj{j}_{d}"
         opt.append(w)
     for k, con in enumerate(problem.constraints):
         expr = pulp.lpSum(c * opt[o] for o, c in con.terms)
         if con.lo is not None:
-            lp += expr >= con.lo, f"c{k}lo"
+            lp += expr >= con.lo, f"{prefix}c{k}lo"
         if con.hi is not None:
-            lp += expr <= con.hi, f"c{k}hi"
+            lp += expr <= con.hi, f"{prefix}c{k}hi"
     terms = []
-    const = problem.constant
     prev = None
     for k, lev, step, opts in problem.level_terms():
-        u = pulp.LpVariable(f"u{k}_{lev}", lowBound=0, upBound=1)
-        lp += (u + pulp.lpSum(opt[o] for o in opts) >= (1 if lev == 0 else prev)), f"lv{k}_{lev}"
+        u = pulp.LpVariable(f"{prefix}u{k}_{lev}", lowBound=0, upBound=1)
+        lp += (u + pulp.lpSum(opt[o] for o in opts) >= (1 if lev == 0 else prev)), f"{prefix}lv{k}_{lev}"
         if step > 0:
             terms.append(step * u)
         prev = u
     for k, p in enumerate(problem.penalties):
-        unc = pulp.LpVariable(f"p{k}", lowBound=0, upBound=1)
-        lp += unc + pulp.lpSum(opt[o] for o in p.options) >= 1, f"pen{k}"
+        unc = pulp.LpVariable(f"{prefix}p{k}", lowBound=0, upBound=1)
+        lp += unc + pulp.lpSum(opt[o] for o in p.options) >= 1, f"{prefix}pen{k}"
         terms.append(p.weight * unc)
-    lp += pulp.lpSum(terms) + const
+    return pulp.lpSum(terms) + problem.constant
+
+
+def build_model(problem: Problem) -> tuple[pulp.LpProblem, list[pulp.LpVariable]]:
+    """The PuLP model of a problem; returns (model, decision variables)."""
+    lp = pulp.LpProblem("siteopt", pulp.LpMinimize)
+    x = [pulp.LpVariable(f"x{i}", cat=pulp.LpBinary) for i in range(len(problem.decisions))]
+    lp += add_problem(lp, problem, x)
     return lp, x
 
 
-def _bound_from_log(text: str) -> float | None:
+def bound_from_log(text: str) -> float | None:
     """The lower bound CBC's log reports, if any."""
     for pat in (r"Lower bound:\s*([-0-9.eE+]+)", r"Best possible:\s*([-0-9.eE+]+)"):
         m = re.search(pat, text)
@@ -85,7 +94,7 @@ def _set_warm_start(problem: Problem, lp: pulp.LpProblem, hint: HintValues) -> N
             v[f"p{k}"].setInitialValue(int(val))
 
 
-def _run_cbc(lp: pulp.LpProblem, time_limit_s: float, seed: int, workers: int, warm: bool) -> str:
+def run_cbc(lp: pulp.LpProblem, time_limit_s: float, seed: int, workers: int, warm: bool) -> str:
     """Run CBC on ``lp``; returns its log.
 
     Raises:
@@ -135,7 +144,7 @@ def solve(problem: Problem, options: SolveOptions, *, use_hint: bool = True,
     lp, x = build_model(problem)
     if start.hint is not None:
         _set_warm_start(problem, lp, start.hint)
-    log = _run_cbc(lp, max(limit - start.seconds, 0.5 * limit), seed, options.workers, start.hint is not None)
+    log = run_cbc(lp, max(limit - start.seconds, 0.5 * limit), seed, options.workers, start.hint is not None)
     secs = time.perf_counter() - t0
     st = pulp.LpStatus[lp.status]
     sol = lp.sol_status
@@ -150,13 +159,13 @@ def solve(problem: Problem, options: SolveOptions, *, use_hint: bool = True,
         chosen = tuple(i for i, v in enumerate(x) if (v.value() or 0) > 0.5)
         if sol == pulp.LpSolutionOptimal and "Stopped on time" not in log:
             return SolveResult(Status.OPTIMAL, obj, obj, 0.0, secs, "cbc", seed, chosen, (), "proven optimal")
-        bound = _bound_from_log(log)
+        bound = bound_from_log(log)
         if start.layout is not None and start.objective is not None and start.objective < problem.objective_of(set(chosen)):
             obj, chosen = float(start.objective), start.layout  # never report worse than the MIP start
         gap = relative_gap(obj, bound)
         return SolveResult(Status.FEASIBLE, obj, bound, gap, secs, "cbc", seed, chosen, (),
                            "time limit reached" + (f"; gap {100 * gap:.2f}%" if gap is not None else "; no bound reported"))
-    bound = _bound_from_log(log)
+    bound = bound_from_log(log)
     if start.layout is not None and start.objective is not None:
         obj = float(start.objective)
         bound = min(obj, max(bound if bound is not None else float(problem.constant), float(problem.constant)))

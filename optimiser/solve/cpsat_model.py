@@ -67,6 +67,92 @@ def _add_constraints(m: cp_model.CpModel, problem: Problem, opt: list[cp_model.I
     return lits
 
 
+class ProblemTerms:
+    """One problem's variables and objective terms inside a CP-SAT model.
+
+    Attributes:
+        options: one Boolean per option (decisions first, then conjunctions).
+        group_literals: ``{constraint group: enforcement literal}`` (with ``enforce_groups``).
+        tvars, tcoefs: the objective's variables and integer coefficients.
+        constant: the objective's constant; the objective is ``constant + sum(tcoefs * tvars)``.
+    """
+
+    def __init__(self, options: list[cp_model.IntVar], group_literals: dict[str, cp_model.IntVar],
+                 tvars: list[cp_model.IntVar], tcoefs: list[int], constant: int) -> None:
+        self.options = options
+        self.group_literals = group_literals
+        self.tvars = tvars
+        self.tcoefs = tcoefs
+        self.constant = constant
+
+    def objective(self) -> cp_model.LinearExpr:
+        """The problem's objective as a linear expression."""
+        return cp_model.LinearExpr.weighted_sum(self.tvars, self.tcoefs) + self.constant
+
+
+def add_problem(m: cp_model.CpModel, problem: Problem, x: list[cp_model.IntVar], *, enforce_groups: bool = False,
+                hint: HintValues | None = None, prefix: str = "", hint_decisions: bool = True) -> ProblemTerms:
+    """Add a problem's options, constraints and objective terms over the decision Booleans ``x``
+    (several problems may share them: one plan for several futures).
+
+    Args:
+        m: the model.
+        problem: the problem.
+        x: one Boolean (or constant) per decision, in ``problem.decisions`` order.
+        enforce_groups: give every constraint group an enforcement literal.
+        hint: a feasible layout's values, added as a solution hint.
+        prefix: prefix of the new variables' names.
+        hint_decisions: also hint ``x`` (off when problems share them and they are hinted once).
+
+    Returns:
+        The problem's variables and objective terms (:class:`ProblemTerms`).
+    """
+    LE = cp_model.LinearExpr
+    opt = list(x)
+    for j in range(len(x), len(problem.options)):
+        w = m.new_bool_var(f"{prefix}w{j}")
+        m.add_bool_and([x[d] for d in problem.options[j]]).only_enforce_if(w)
+        opt.append(w)
+    lits = _add_constraints(m, problem, opt, enforce_groups)
+    tvars: list[cp_model.IntVar] = []
+    tcoefs: list[int] = []
+    prev: cp_model.IntVar | None = None
+    hint_vars: list[int] = []
+    hint_vals: list[int] = []
+    hu: list[int] = []
+    if hint is not None:
+        first = 0 if hint_decisions else len(x)
+        hint_vars += [v.index for v in opt[first:]]
+        hint_vals += [int(v) for v in hint.open_options.tolist()[first:]]
+        hu = [int(v) for v in hint.level_u.tolist()]
+    # u + sum(options at the level) >= previous u (1 at the first level)
+    for j, (k, lev, step, opts) in enumerate(problem.level_terms()):
+        u = m.new_bool_var(f"{prefix}u{k}_{lev}")
+        if lev == 0 or prev is None:
+            m.add(LE.sum([u] + [opt[o] for o in opts]) >= 1)
+        else:
+            m.add(LE.weighted_sum([u, prev] + [opt[o] for o in opts], [1, -1] + [1] * len(opts)) >= 0)
+        if step > 0:
+            tvars.append(u)
+            tcoefs.append(step)
+        if hint is not None:
+            hint_vars.append(u.index)
+            hint_vals.append(hu[j])
+        prev = u
+    for j, p in enumerate(problem.penalties):
+        unc = m.new_bool_var(f"{prefix}p[{p.key}]")
+        m.add_bool_or([unc] + [opt[o] for o in p.options])
+        tvars.append(unc)
+        tcoefs.append(p.weight)
+        if hint is not None:
+            hint_vars.append(unc.index)
+            hint_vals.append(int(hint.uncovered[j]))
+    if hint_vars:
+        m.proto.solution_hint.vars.extend(hint_vars)
+        m.proto.solution_hint.values.extend(hint_vals)
+    return ProblemTerms(opt, lits, tvars, tcoefs, problem.constant)
+
+
 def build_model(problem: Problem, *, enforce_groups: bool = False, objective: bool = True,
                 hint: HintValues | None = None) -> CpModelParts:
     """The CP-SAT model of a problem.
@@ -83,52 +169,11 @@ def build_model(problem: Problem, *, enforce_groups: bool = False, objective: bo
         The model and its variables (:class:`CpModelParts`).
     """
     m = cp_model.CpModel()
-    LE = cp_model.LinearExpr
     x = [m.new_bool_var(f"x{i}") for i in range(len(problem.decisions))]
-    opt = list(x)
-    for j in range(len(x), len(problem.options)):
-        w = m.new_bool_var(f"w{j}")
-        m.add_bool_and([x[d] for d in problem.options[j]]).only_enforce_if(w)
-        opt.append(w)
-    lits = _add_constraints(m, problem, opt, enforce_groups)
-    tvars: list[cp_model.IntVar] = []
-    tcoefs: list[int] = []
-    prev: cp_model.IntVar | None = None
-    hint_vars: list[int] = []
-    hint_vals: list[int] = []
-    hu: list[int] = []
-    if hint is not None:
-        hint_vars += [v.index for v in opt]
-        hint_vals += [int(v) for v in hint.open_options.tolist()]
-        hu = [int(v) for v in hint.level_u.tolist()]
-    # u + sum(options at the level) >= previous u (1 at the first level)
-    for j, (k, lev, step, opts) in enumerate(problem.level_terms()):
-        u = m.new_bool_var(f"u{k}_{lev}")
-        if lev == 0 or prev is None:
-            m.add(LE.sum([u] + [opt[o] for o in opts]) >= 1)
-        else:
-            m.add(LE.weighted_sum([u, prev] + [opt[o] for o in opts], [1, -1] + [1] * len(opts)) >= 0)
-        if step > 0:
-            tvars.append(u)
-            tcoefs.append(step)
-        if hint is not None:
-            hint_vars.append(u.index)
-            hint_vals.append(hu[j])
-        prev = u
-    for j, p in enumerate(problem.penalties):
-        unc = m.new_bool_var(f"p[{p.key}]")
-        m.add_bool_or([unc] + [opt[o] for o in p.options])
-        tvars.append(unc)
-        tcoefs.append(p.weight)
-        if hint is not None:
-            hint_vars.append(unc.index)
-            hint_vals.append(int(hint.uncovered[j]))
-    if hint_vars:
-        m.proto.solution_hint.vars.extend(hint_vars)
-        m.proto.solution_hint.values.extend(hint_vals)
+    terms = add_problem(m, problem, x, enforce_groups=enforce_groups, hint=hint)
     if objective:
-        m.minimize(LE.weighted_sum(tvars, tcoefs) + problem.constant)
-    return CpModelParts(m, x, opt, lits)
+        m.minimize(terms.objective())
+    return CpModelParts(m, x, terms.options, terms.group_literals)
 
 
 def set_params(solver: cp_model.CpSolver, time_limit_s: float, seed: int, workers: int) -> None:

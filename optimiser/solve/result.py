@@ -43,7 +43,9 @@ class SolveResult:
         solve_seconds: wall-clock seconds spent in the solver.
         backend: "cpsat" or "cbc".
         seed: random seed used.
-        chosen: ids of the chosen decisions (into ``Problem.decisions``), sorted.
+        chosen: indices of the chosen decisions (into ``Problem.decisions``), sorted.
+        chosen_keys: the same decisions by key ("crossing:<id>", "facility:<type>:<k>",
+            "social:<k>"), in the order of ``chosen``; set by :func:`optimiser.solve.strategy.solve`.
         conflicts: for "infeasible", planner-facing descriptions of conflicting requirements.
         message: one line for humans.
     """
@@ -59,6 +61,18 @@ class SolveResult:
     conflicts: tuple[str, ...] = ()
     message: str = ""
     stats: dict[str, Any] = field(default_factory=dict)
+    chosen_keys: tuple[str, ...] = ()
+
+    @property
+    def chosen_ids(self) -> tuple[str, ...]:
+        """The chosen items by id: a crossing's id, a candidate site's key (``chosen_keys`` without
+        the "crossing:" prefix); empty when the keys were not set."""
+        return tuple(k.removeprefix("crossing:") for k in self.chosen_keys)
+
+    def chosen_items(self, problem: Any) -> list[Any]:
+        """The chosen :class:`~optimiser.model.problem.Decision` objects of ``problem`` (key, kind,
+        group, cost, label), in the order of ``chosen``."""
+        return [problem.decisions[i] for i in self.chosen]
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "status", Status(self.status))

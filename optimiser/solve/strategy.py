@@ -93,13 +93,18 @@ def solve(problem: Problem, options: SolveOptions | str | None = None, **overrid
     relaxed = _relaxation_for(problem, opts.strategy)
     if relaxed is None:
         logger.info("solve: %s, direct, time limit %.1f s", opts.backend, opts.time_limit_s)
-        return drop_redundant(problem, mod.solve(problem, opts))
+        return _named(problem, drop_redundant(problem, mod.solve(problem, opts)))
     logger.info("solve: %s, relax-first (%d relaxed levels), time limit %.1f s", opts.backend,
                 relaxed.info["levels"], opts.time_limit_s)
     ev = Evaluator(problem)
     res = drop_redundant(problem, RelaxFirst(problem, relaxed, mod, opts, deadline, ev).run(), ev)
     # the whole call counts: building the relaxation, every phase, and dropping what is unused
-    return replace(res, solve_seconds=time.perf_counter() - deadline.start)
+    return _named(problem, replace(res, solve_seconds=time.perf_counter() - deadline.start))
+
+
+def _named(problem: Problem, res: SolveResult) -> SolveResult:
+    """``res`` with its chosen decisions' keys (``SolveResult.chosen_ids`` names them)."""
+    return replace(res, chosen_keys=tuple(problem.decisions[i].key for i in res.chosen))
 
 
 def drop_redundant(problem: Problem, res: SolveResult, evaluator: Evaluator | None = None) -> SolveResult:

@@ -1,0 +1,124 @@
+"""Converting a site between file formats, chosen by suffix: YAML, JSON, TOML, GeoJSON and
+GeoPackage written; Shapefile and FlatGeobuf read too.
+
+The conversion works on the site *mapping* (what the file says), not on the validated site, so
+every key the site model holds passes through, defaults stay defaults and coordinates stay in the
+file's CRS (GeoJSON is WGS84 by definition: it is reprojected there, keeping the original CRS as
+``working_crs``). The source is validated first; the written file is validated again, so a
+conversion never produces a file the tools would refuse.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import tomli_w
+import yaml
+
+from optimiser.errors import FileReadError, Problem, ValidationError
+from optimiser.inputs.formats import load_mapping
+from optimiser.inputs.geojson import site_to_geojson
+from optimiser.inputs.gis import SITE_LAYERS, write_gpkg_site
+from optimiser.inputs.site import check_site
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["WRITE_SUFFIXES", "plain_site", "write_site", "convert_site"]
+
+WRITE_SUFFIXES = (".yaml", ".yml", ".json", ".toml", ".geojson", ".gpkg")
+"""Suffixes :func:`write_site` writes."""
+_ORDER = ("format", "id", "name", "description", "crs", "working_crs", "illustrative")
+
+
+def plain_site(data: Mapping[str, Any]) -> dict[str, Any]:
+    """A site mapping as plain dicts and lists (no reader's item types), its own fields first."""
+    plain: dict[str, Any] = json.loads(json.dumps(data))
+    head = {k: plain[k] for k in _ORDER if k in plain}
+    layer_keys = [s.key for s in SITE_LAYERS]
+    rest = {k: v for k, v in plain.items() if k not in head and k not in layer_keys}
+    layers = {k: plain[k] for k in layer_keys if plain.get(k)}
+    return {**head, **rest, **layers}
+
+
+def _drop_none(value: Any) -> Any:
+    """TOML has no null: leave such keys out (absent means the default, as null does)."""
+    if isinstance(value, dict):
+        return {k: _drop_none(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_drop_none(v) for v in value]
+    return value
+
+
+def write_site(data: Mapping[str, Any], path: str | os.PathLike[str]) -> Path:
+    """Write a site mapping in the format ``path``'s suffix names (:data:`WRITE_SUFFIXES`).
+
+    Raises:
+        ValueError: an unsupported suffix.
+    """
+    p = Path(path)
+    suffix = p.suffix.lower()
+    plain = plain_site(data)
+    if suffix in (".yaml", ".yml"):
+        p.write_text(yaml.safe_dump(plain, sort_keys=False, allow_unicode=True, width=120), encoding="utf-8")
+    elif suffix == ".json":
+        p.write_text(json.dumps(plain, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    elif suffix == ".toml":
+        p.write_text(tomli_w.dumps(_drop_none(plain)), encoding="utf-8")
+    elif suffix == ".geojson":
+        p.write_text(json.dumps(site_to_geojson(plain), ensure_ascii=False) + "\n", encoding="utf-8")
+    elif suffix == ".gpkg":
+        write_gpkg_site(plain, p)
+    else:
+        raise ValueError(f"cannot write a site as {suffix or '(no suffix)'!r}; use one of {', '.join(WRITE_SUFFIXES)}")
+    logger.info("wrote site %s", p)
+    return p
+
+
+def _checked(path: Path, overrides: Mapping[str, Any]) -> dict[str, Any]:
+    """The site mapping of ``path`` with ``overrides`` applied, validated (every problem raised)."""
+    name = str(path)
+    data, problems = load_mapping(path)
+    if data is None:
+        raise FileReadError(problems)
+    data.update({k: v for k, v in overrides.items() if v is not None})
+    _, more = check_site(data, name, path.resolve())
+    if problems or more:
+        raise ValidationError(problems + more)
+    return data
+
+
+def convert_site(src: str | os.PathLike[str], dst: str | os.PathLike[str], *, overwrite: bool = False,
+                 **site_fields: Any) -> Path:
+    """Convert a site file to another format (by ``dst``'s suffix), losslessly.
+
+    Args:
+        src: a site file: ``.yaml``, ``.yml``, ``.json``, ``.toml``, ``.geojson``, ``.gpkg``,
+            ``.shp`` or ``.fgb``.
+        dst: the file to write: ``.yaml``, ``.yml``, ``.json``, ``.toml``, ``.geojson`` or ``.gpkg``.
+        overwrite: replace ``dst`` if it exists.
+        **site_fields: site fields to set or replace (``id``, ``name``, ``crs``...; ``None``
+            leaves a field as it is), e.g. for a GIS file without a ``site`` table.
+
+    Returns:
+        ``dst``.
+
+    Raises:
+        FileReadError: ``src`` cannot be read, or ``dst`` exists without ``overwrite``.
+        ValidationError: ``src`` (with the overrides) is not a valid site, or the written file
+            does not read back as one (a bug: reported, the file left for inspection).
+        ValueError: ``dst`` has an unsupported suffix.
+    """
+    src_p, dst_p = Path(src), Path(dst)
+    if dst_p.suffix.lower() not in WRITE_SUFFIXES:
+        raise ValueError(f"cannot write a site as {dst_p.suffix or '(no suffix)'!r}; use one of {', '.join(WRITE_SUFFIXES)}")
+    if dst_p.exists() and not overwrite:
+        raise FileReadError([Problem(str(dst_p), "", "exists already", "choose another name or pass --overwrite")])
+    data = _checked(src_p, site_fields)
+    write_site(data, dst_p)
+    _checked(dst_p, {})
+    return dst_p

@@ -1,0 +1,157 @@
+"""The ``futures``, ``alternatives`` and ``robust`` sections of ``metrics.json`` (one plan for
+several futures), and their tables for the report and the comparison page.
+
+Objectives here are in weighted metres (the integer objective over the futures' shared
+weight and length scales); regrets are per cent of a future's optimum alone.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+logger = logging.getLogger(__name__)
+
+
+class _Record(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+class FutureResult(_Record):
+    """One future under the robust plan.
+
+    Attributes:
+        name, probability: the future (probability ``None`` when not given).
+        optimum_alone: the future's own optimum (weighted metres); best known when not proven.
+        optimum_proven: whether that optimum is proven.
+        with_plan: the robust plan's objective in this future (weighted metres).
+        regret_pct: ``100 * (with_plan - optimum_alone) / optimum_alone``.
+        gives_up: ``with_plan - optimum_alone`` (weighted metres): what the plan gives up here.
+        verified: the plan's objective and constraints in this future rechecked by
+            :mod:`optimiser.verify`.
+        layers, overrides: the future's layers and the overrides that made it.
+        not_built: plan items that do not apply in this future (a crossing of a barrier it
+            does not have).
+    """
+
+    name: str
+    probability: float | None = None
+    optimum_alone: float | None = None
+    optimum_proven: bool = False
+    with_plan: float | None = None
+    regret_pct: float | None = None
+    gives_up: float | None = None
+    verified: bool | None = None
+    layers: dict[str, bool] = Field(default_factory=dict)
+    overrides: dict[str, Any] = Field(default_factory=dict)
+    not_built: list[str] = Field(default_factory=list)
+
+
+class AlternativePlan(_Record):
+    """A future's own optimal plan scored in every future (``None``: it cannot be built there
+    or breaks a constraint)."""
+
+    plan: str
+    regret_pct: dict[str, float | None] = Field(default_factory=dict)
+    worst_regret_pct: float | None = None
+    items: list[str] = Field(default_factory=list)
+    """The plan's items."""
+    not_buildable: dict[str, list[str]] = Field(default_factory=dict)
+    """Future -> the plan's items that cannot be built there (e.g. inside a no-build corridor)."""
+
+
+class RobustSummary(_Record):
+    """How the plan was chosen and how good it is.
+
+    Attributes:
+        rule: "min_max_regret" or "expected".
+        worst_regret_pct: the plan's worst regret over the futures.
+        expected_weighted_m: its probability-weighted objective (equal weights when none given).
+        bound, gap: a proven lower bound on the rule's value and value - bound (per cent
+            points for min_max_regret, relative for expected); ``None`` when not proven.
+        reference_future: the future whose layout, walks and checks the rest of metrics.json
+            and the plans show.
+        plan: the plan's items.
+        message: one line for humans.
+    """
+
+    rule: str
+    worst_regret_pct: float | None = None
+    expected_weighted_m: float | None = None
+    bound: float | None = None
+    gap: float | None = None
+    reference_future: str = ""
+    plan: list[str] = Field(default_factory=list)
+    message: str = ""
+
+
+def _r(x: float | None, digits: int = 3) -> float | None:
+    return None if x is None or not math.isfinite(x) else round(float(x), digits)
+
+
+def _fmt_pct(x: float | None) -> str:
+    return "not feasible" if x is None else f"{x:.2f}%"
+
+
+def futures_view(futures: list[FutureResult] | None, alternatives: list[AlternativePlan] | None,
+                 robust: RobustSummary | None) -> dict[str, Any] | None:
+    """The report's futures section: the regret table (per future: optimum alone, with the
+    robust plan, what it gives up, regret) and the alternatives table (each future's own plan
+    in every future). ``None`` for a run without futures."""
+    if not futures or robust is None:
+        return None
+    names = [f.name for f in futures]
+    rows = []
+    for f in futures:
+        rows.append([f.name, "–" if f.probability is None else f"{f.probability:g}",
+                     "–" if f.optimum_alone is None else f"{f.optimum_alone:,.0f}" + ("" if f.optimum_proven else " (best known)"),
+                     "–" if f.with_plan is None else f"{f.with_plan:,.0f}",
+                     "–" if f.gives_up is None else f"{f.gives_up:,.0f}", _fmt_pct(f.regret_pct),
+                     {True: "verified", False: "FAILED", None: "–"}[f.verified]])
+    alt_rows = [[f"plan for {a.plan}"] + [_fmt_pct(a.regret_pct.get(n)) for n in names] + [_fmt_pct(a.worst_regret_pct)]
+                for a in alternatives or []]
+    blocked = [f"The plan for {a.plan} cannot be built in {f}: {', '.join(items)}"
+               for a in alternatives or [] for f, items in a.not_buildable.items()]
+    robust_row = ["robust plan"] + [_fmt_pct(f.regret_pct) for f in futures] + [_fmt_pct(robust.worst_regret_pct)]
+    return {
+        "rule": robust.rule, "message": robust.message, "reference": robust.reference_future, "plan": robust.plan,
+        "headers": ["Future", "Probability", "Optimum alone (weighted m)", "With the robust plan (weighted m)",
+                    "Gives up (weighted m)", "Regret", "Verification"],
+        "rows": rows,
+        "alt_headers": ["Plan"] + [f"regret in {n}" for n in names] + ["worst"],
+        "alt_rows": [robust_row] + alt_rows,
+        "blocked": blocked,
+    }
+
+
+def future_results(names: list[str], probabilities: list[float | None], optima: list[float], proven: list[bool],
+                   with_plan: list[float | None], scale: float, verified: list[bool | None],
+                   layers: list[dict[str, bool]], overrides: list[dict[str, Any]],
+                   not_built: list[list[str]]) -> list[FutureResult]:
+    """The ``futures`` section from integer objectives (``scale`` integer units per weighted metre)."""
+    out = []
+    for f, name in enumerate(names):
+        opt, obj = optima[f], with_plan[f]
+        regret = None if obj is None else (100.0 * (obj - opt) / opt if opt > 0 else 0.0)
+        out.append(FutureResult(
+            name=name, probability=probabilities[f], optimum_alone=_r(opt / scale), optimum_proven=proven[f],
+            with_plan=_r(obj / scale) if obj is not None else None, regret_pct=_r(regret, 4),
+            gives_up=_r((obj - opt) / scale) if obj is not None else None, verified=verified[f],
+            layers=layers[f], overrides=overrides[f], not_built=not_built[f]))
+    return out
+
+
+def alternative_plans(names: list[str], table: list[dict[str, float | None]], items: list[list[str]],
+                      not_buildable: list[dict[str, list[str]]]) -> list[AlternativePlan]:
+    """The ``alternatives`` section from each future's own plan: its regrets in every future,
+    its items, and which of them cannot be built in which future."""
+    out = []
+    for name, row, its, nb in zip(names, table, items, not_buildable):
+        vals = [v for v in row.values()]
+        worst = None if any(v is None for v in vals) else max(v for v in vals if v is not None)
+        out.append(AlternativePlan(plan=name, regret_pct={k: _r(v, 4) for k, v in row.items()}, worst_regret_pct=_r(worst, 4),
+                                   items=its, not_buildable={k: v for k, v in nb.items() if v}))
+    return out

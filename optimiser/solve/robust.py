@@ -1,0 +1,197 @@
+"""One plan for several futures (:mod:`optimiser.model.futures`): each future solved alone for
+its optimum, then one joint model (:mod:`optimiser.solve.robust_models`) for the plan that
+minimises the worst regret, or the expected objective, over every future.
+
+A future's regret is ``100 * (plan's objective there - its optimum alone) / optimum`` per
+cent. Regrets are measured against each future's optimum alone when it is proven; otherwise
+against the best objective known for that future (its solve's incumbent, or a better plan
+found here), and the result is "feasible" with that future's gap, never "optimal".
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from optimiser.inputs.domain import SolveOptions
+from optimiser.model.futures import JointProblem, regret_pct
+from optimiser.solve.result import SolveResult, Status, relative_gap
+from optimiser.solve.robust_models import JointSolve, solve_cbc, solve_cpsat
+from optimiser.solve.strategy import solve
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RobustResult:
+    """What :func:`solve_futures` found.
+
+    Attributes:
+        rule: "min_max_regret" or "expected".
+        status: "optimal" (the plan is proven best for the rule and every future's optimum
+            is proven), "feasible", "infeasible" (no plan fits every future) or "unknown".
+        plan: the chosen plan decisions (indices into ``JointProblem.keys``), sorted.
+        objectives: the plan's integer objective in each future (``None`` without a plan).
+        optima: each future's optimum alone (best known when not proven), integer units.
+        alone: each future's own solve.
+        alone_plans: each future's own optimal plan, as plan decisions.
+        value: the rule's value of the plan (worst regret in per cent, or the weighted mean
+            objective in integer units); ``None`` without a plan.
+        bound: a proven lower bound on that value (same units), ``None`` if none.
+        gap: value - bound (per cent points for regret; relative for expected).
+        solve_seconds: wall seconds of every solve.
+        backend: the backend.
+        message: one line for humans.
+        conflicts: why no plan exists, by future.
+    """
+
+    rule: str
+    status: Status
+    plan: tuple[int, ...]
+    objectives: tuple[int | None, ...]
+    optima: tuple[float, ...]
+    alone: tuple[SolveResult, ...]
+    alone_plans: tuple[tuple[int, ...], ...]
+    value: float | None
+    bound: float | None
+    gap: float | None
+    solve_seconds: float
+    backend: str
+    message: str
+    conflicts: tuple[str, ...] = ()
+    stats: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def regrets_pct(self) -> list[float | None]:
+        """The plan's regret in each future, per cent."""
+        return [None if o is None else regret_pct(o, opt) for o, opt in zip(self.objectives, self.optima)]
+
+
+def alternatives(joint: JointProblem, res: RobustResult) -> list[dict[str, float | None]]:
+    """Each future's own optimal plan scored in every future: regret per cent, ``None`` where
+    that plan cannot be built or breaks a constraint (list in future order)."""
+    out = []
+    for plan in res.alone_plans:
+        row: dict[str, float | None] = {}
+        for f, name in enumerate(joint.names):
+            obj = joint.objective_in(f, plan)
+            row[name] = None if obj is None else regret_pct(obj, res.optima[f])
+        out.append(row)
+    return out
+
+
+def _value(joint: JointProblem, plan: tuple[int, ...], optima: list[float]) -> float | None:
+    objs = [joint.objective_in(f, plan) for f in range(len(joint.futures))]
+    if any(o is None for o in objs):
+        return None
+    return joint.value([int(o) for o in objs if o is not None], optima)
+
+
+def _fraction(value_pct: float | None) -> float:
+    """A worst regret in per cent as a fraction (infinite for a plan that does not fit)."""
+    return math.inf if value_pct is None else value_pct / 100.0
+
+
+def drop_unneeded(joint: JointProblem, plan: tuple[int, ...]) -> tuple[int, ...]:
+    """The plan without decisions no future needs: each, dearest first, is dropped when the
+    plan stays feasible everywhere and no future's objective rises."""
+    objs = [joint.objective_in(f, plan) for f in range(len(joint.futures))]
+    cost = {k: max(fp.problem.decisions[where[k]].cost for fp, where in zip(joint.futures, joint.decision_in)
+                   if k in where) for k in plan}
+    cur = set(plan)
+    for k in sorted(plan, key=lambda j: (-cost[j], j)):
+        trial = tuple(sorted(cur - {k}))
+        tobjs = [joint.objective_in(f, trial) for f in range(len(joint.futures))]
+        if all(t is not None and o is not None and t <= o for t, o in zip(tobjs, objs)):
+            cur, objs = set(trial), tobjs
+    return tuple(sorted(cur))
+
+
+def _no_plan(joint: JointProblem, alone: list[SolveResult], secs: float, backend: str, why: str,
+             status: Status, conflicts: tuple[str, ...] = ()) -> RobustResult:
+    optima = tuple(float(r.objective) if r.objective is not None else math.nan for r in alone)
+    plans = tuple(joint.plan_of(f, r.chosen) for f, r in enumerate(alone))
+    return RobustResult(joint.rule, status, (), tuple(None for _ in alone), optima, tuple(alone), plans, None, None, None,
+                        secs, backend, why, conflicts)
+
+
+def solve_futures(joint: JointProblem, options: SolveOptions) -> RobustResult:
+    """Choose one plan for every future of ``joint`` by its rule (module docstring).
+
+    Args:
+        joint: the futures' problems over shared plan decisions.
+        options: backend, strategy, time limit (each solve's), seed, workers.
+
+    Returns:
+        A complete :class:`RobustResult`.
+    """
+    t0 = time.perf_counter()
+    alone = [solve(fp.problem, options) for fp in joint.futures]
+    for fp, r in zip(joint.futures, alone):
+        logger.info("future %s alone: %s, objective %s", fp.name, r.status, r.objective)
+    if any(not r.status.has_solution for r in alone):
+        bad = [(fp.name, r) for fp, r in zip(joint.futures, alone) if not r.status.has_solution]
+        conflicts = tuple(f"{name}: {c}" for name, r in bad for c in (r.conflicts or (r.message,)))
+        status = Status.INFEASIBLE if any(r.status is Status.INFEASIBLE for _, r in bad) else Status.UNKNOWN
+        return _no_plan(joint, alone, time.perf_counter() - t0, options.backend,
+                        "no plan: " + "; ".join(f"future {n} has no layout ({r.message})" for n, r in bad), status, conflicts)
+    plans = [joint.plan_of(f, r.chosen) for f, r in enumerate(alone)]
+    refs = [int(round(r.objective)) if r.status is Status.OPTIMAL or r.bound is None  # type: ignore[arg-type]
+            else int(math.floor(r.bound)) for r in alone]
+    starts = [(v, p) for p in plans if (v := _value(joint, p, [float(x) for x in refs])) is not None]
+    hint = min(starts)[1] if starts else None
+
+    def regret(plan: tuple[int, ...]) -> float:
+        return _fraction(_value(joint, plan, [float(x) for x in refs]))
+
+    if hint is None and joint.rule == "min_max_regret":
+        # no future's own plan fits every future: the expected-objective plan is a start
+        expected = dataclasses.replace(joint, rule="expected")
+        hint = (solve_cbc(expected, refs, options, regret) if options.backend == "cbc"
+                else solve_cpsat(expected, refs, options, None)).plan
+    if options.backend == "cbc":
+        js = solve_cbc(joint, refs, options, regret, hint)
+    else:
+        js = solve_cpsat(joint, refs, options, hint)
+    return _result(joint, options, alone, plans, refs, js, time.perf_counter() - t0)
+
+
+def _result(joint: JointProblem, options: SolveOptions, alone: list[SolveResult], plans: list[tuple[int, ...]],
+            refs: list[int], js: JointSolve, secs: float) -> RobustResult:
+    """The result of a joint solve: the plan's exact objectives, regrets against the best
+    known optima, bound and gap in the rule's units."""
+    if js.plan is None or any(joint.objective_in(f, js.plan) is None for f in range(len(joint.futures))):
+        status = Status.INFEASIBLE if js.proven else Status.UNKNOWN
+        why = "no plan can be built in every future and meet each future's constraints"
+        return _no_plan(joint, alone, secs, options.backend, why if js.proven else "no plan found within the time limit",
+                        status, (why,) if status is Status.INFEASIBLE else ())
+    plan = drop_unneeded(joint, js.plan)
+    objs = [int(joint.objective_in(f, plan) or 0) for f in range(len(joint.futures))]
+    # the best known optimum of each future: its own solve, or a better plan met here
+    optima = [float(r.objective) for r in alone]  # type: ignore[arg-type]
+    for f in range(len(joint.futures)):
+        for p in [plan, *plans]:
+            o = joint.objective_in(f, p)
+            if o is not None and o < optima[f]:
+                optima[f] = float(o)
+    value = joint.value(objs, optima)
+    every_proven = all(r.status is Status.OPTIMAL for r in alone)
+    if joint.rule == "min_max_regret":
+        bound = 100.0 * js.bound if js.bound is not None and every_proven else None
+        gap = max(0.0, value - bound) if bound is not None else None
+    else:
+        bound = js.bound
+        gap = relative_gap(value, bound)
+    status = Status.OPTIMAL if js.proven and every_proven else Status.FEASIBLE
+    unit = f"worst regret {value:.3f}%" if joint.rule == "min_max_regret" else f"expected objective {value:,.0f}"
+    msg = f"robust plan ({joint.rule}): {unit}; " + ("proven optimal" if status is Status.OPTIMAL else
+                                                      "not proven optimal" + (f" (gap {gap:.3g})" if gap is not None else ""))
+    if not every_proven:
+        msg += "; futures not proven optimal alone: " + ", ".join(n for n, r in zip(joint.names, alone) if r.status is not Status.OPTIMAL)
+    logger.info(msg)
+    return RobustResult(joint.rule, status, plan, tuple(objs), tuple(optima), tuple(alone), tuple(plans), value, bound, gap,
+                        secs, options.backend, msg, (), {"joint_seconds": round(js.seconds, 3), "refs": refs})

@@ -1,0 +1,433 @@
+"""QGIS in and out (issue 14): GeoPackage sites and results, QGIS exports, GeoDataFrames.
+
+The GeoPackages are opened with pyogrio (layers, CRS, geometry validity, styles); the QGIS-style
+export under tests/qgis/ is read; a site goes YAML -> GeoPackage -> YAML and stays equal.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import json
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import pyogrio
+import pytest
+import shapely
+import yaml
+from click.testing import CliRunner
+
+from optimiser.cli import cli
+from optimiser.errors import InputError, ValidationError
+from optimiser.inputs import load_mapping, read_site, validate_files
+from optimiser.inputs.convert import convert_site, write_site
+from optimiser.inputs.site import site_from_gdfs
+from optimiser.present import style
+from optimiser.present.frames import run_to_gdfs, site_to_gdfs
+from tests.sitefiles import E0, N0, scenario_dict, site_dict, xy
+
+QGIS_EXPORT = Path(__file__).parent / "qgis" / "merged_export.geojson"
+SITE_LAYERS = ["parcels", "firms", "firm_entrances", "firm_footprints", "barriers", "paths", "existing_crossings",
+               "exclusion_zones", "crossing_rules", "transit_lines", "site"]
+
+
+def rich_site() -> dict:
+    """The tiny site with everything the site model holds: provenance, a footprint, two
+    entrances, an exclusion zone, a switchable no-build corridor, a fixed firm."""
+    d = site_dict()
+    d["description"] = "tiny, with every kind of field"
+    d["firms"][0]["provenance"] = {"source": "OS MasterMap", "accuracy_m": 2.5, "status": "surveyed"}
+    d["firms"][0]["entrances"] = [xy(200, 100), xy(150, 100)]
+    d["firms"][0]["footprint"] = {"type": "Polygon", "coordinates": [[xy(170, 60), xy(230, 60), xy(230, 95), xy(170, 95),
+                                                                     xy(170, 60)]]}
+    d["firms"][0]["parcel"] = "west"
+    d["parcels"][0]["name"] = "West plot"
+    d["barriers"].append({"id": "rail", "name": "Rail corridor", "kind": "rail_corridor", "width_m": 20,
+                          "scenario_layer": "hs2", "default_on": False, "no_build": True,
+                          "geometry": {"type": "LineString", "coordinates": [xy(-50, 450), xy(1050, 450)]}})
+    d["exclusion_zones"] = [{"id": "sub", "name": "Substation", "reason": "electrical substation",
+                             "geometry": {"type": "Polygon", "coordinates": [[xy(800, 150), xy(900, 150), xy(900, 250),
+                                                                              xy(800, 250), xy(800, 150)]]}}]
+    return d
+
+
+def _write_yaml(path: Path, data: dict) -> Path:
+    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def same_site(a, b, **ignore):
+    return dataclasses.replace(a, path=None, **ignore) == dataclasses.replace(b, path=None, **ignore)
+
+
+# ------------------------------------------------------------------ 1. convert, lossless
+
+
+def test_yaml_to_gpkg_to_yaml_gives_an_equal_site(tmp_path):
+    src = _write_yaml(tmp_path / "site.yaml", rich_site())
+    runner = CliRunner()
+    r = runner.invoke(cli, ["convert", str(src), str(tmp_path / "site.gpkg")])
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.output)["format"] == "gpkg"
+    r = runner.invoke(cli, ["convert", str(tmp_path / "site.gpkg"), str(tmp_path / "back.yaml")])
+    assert r.exit_code == 0, r.output
+    a, g, b = read_site(src), read_site(tmp_path / "site.gpkg"), read_site(tmp_path / "back.yaml")
+    assert same_site(a, g) and same_site(a, b)
+    assert a.firms[0].footprint is not None and len(a.firms[0].entrances) == 2
+    assert a.barrier("rail").layer == "hs2" and a.barrier("rail").no_build and not a.barrier("rail").default_on
+    assert a.firms[0].provenance.accuracy_m == 2.5 and a.exclusion_zones[0].reason == "electrical substation"
+
+
+@pytest.mark.parametrize("suffix", [".json", ".toml", ".yml"])
+def test_text_formats_round_trip_exactly(tmp_path, suffix):
+    src = _write_yaml(tmp_path / "site.yaml", rich_site())
+    out = convert_site(src, tmp_path / f"site{suffix}")
+    assert same_site(read_site(src), read_site(out))
+
+
+def test_geojson_round_trip_is_within_a_millimetre_and_keeps_the_working_crs(tmp_path):
+    src = _write_yaml(tmp_path / "site.yaml", rich_site())
+    out = convert_site(src, tmp_path / "site.geojson")
+    fc = json.loads(out.read_text())
+    assert "crs" not in fc and fc["site"]["working_crs"] == "EPSG:27700" and fc["site"]["crs"] == "OGC:CRS84"
+    assert -2 < fc["features"][0]["geometry"]["coordinates"][0][0][0] < 0  # degrees, not metres
+    a, b = read_site(src), read_site(out)
+    assert b.crs == "EPSG:27700" and same_site(a, b, source_crs=a.source_crs) is False  # float noise, not equality
+    for x, y in zip(a.parcels, b.parcels):
+        assert shapely.hausdorff_distance(x.polygon, y.polygon) < 1e-3
+    for x, y in zip(a.firms, b.firms):
+        assert max(p.distance(q) for p, q in zip(x.entrances, y.entrances)) < 1e-3 and len(x.entrances) == len(y.entrances)
+    assert b.barrier("rail").layer == "hs2" and b.firms[0].provenance == a.firms[0].provenance
+
+
+def test_convert_refuses_an_invalid_source_and_an_existing_target(tmp_path):
+    bad = rich_site()
+    bad["firms"][1]["employees"] = 0
+    src = _write_yaml(tmp_path / "bad.yaml", bad)
+    r = CliRunner().invoke(cli, ["convert", str(src), str(tmp_path / "bad.gpkg")])
+    assert r.exit_code == 2 and "firms[1].employees" in r.output and not (tmp_path / "bad.gpkg").exists()
+    good = _write_yaml(tmp_path / "good.yaml", rich_site())
+    (tmp_path / "taken.gpkg").write_bytes(b"x")
+    with pytest.raises(InputError, match="exists already"):
+        convert_site(good, tmp_path / "taken.gpkg")
+    r = CliRunner().invoke(cli, ["convert", str(good), str(tmp_path / "site.kml")])
+    assert r.exit_code == 2 and "cannot write a site" in r.output
+
+
+# ------------------------------------------------------------------ 2. GeoPackage sites
+
+
+def test_site_gpkg_layers_crs_and_validity(tmp_path):
+    out = convert_site(_write_yaml(tmp_path / "site.yaml", rich_site()), tmp_path / "site.gpkg")
+    layers = {str(n): g for n, g in pyogrio.list_layers(out)}
+    assert sorted(layers) == sorted(SITE_LAYERS)
+    assert layers["site"] is None and layers["crossing_rules"] is None and layers["firms"] == "Point"
+    counts = {"parcels": 6, "firms": 4, "firm_entrances": 5, "firm_footprints": 1, "barriers": 2, "paths": 18,
+              "existing_crossings": 1, "exclusion_zones": 1, "crossing_rules": 1, "transit_lines": 0, "site": 1}
+    for name, n in counts.items():
+        info = pyogrio.read_info(out, layer=name)
+        assert info["features"] == n, name
+        if layers[name] is not None:
+            assert info["crs"] == "EPSG:27700"
+            assert pyogrio.read_dataframe(out, layer=name).geometry.is_valid.all()
+    meta = pyogrio.read_dataframe(out, layer="site", read_geometry=False)
+    assert meta.loc[0, "id"] == "tiny" and meta.loc[0, "crs"] == "EPSG:27700" and bool(meta.loc[0, "illustrative"])
+    firms = pyogrio.read_dataframe(out, layer="firms")
+    assert {"provenance_source", "provenance_accuracy_m", "employees", "fixed"} <= set(firms.columns)
+    assert "scenario_layer" in pyogrio.read_dataframe(out, layer="barriers").columns
+
+
+def _rewrite_layer(path: Path, layer: str, frame) -> None:
+    """Replace one layer of a GeoPackage (as a QGIS edit would)."""
+    pyogrio.write_dataframe(frame, path, layer=layer, driver="GPKG", layer_options={"OVERWRITE": "YES"})
+
+
+def test_gpkg_problems_name_the_layer_and_feature(tmp_path):
+    out = convert_site(_write_yaml(tmp_path / "site.yaml", rich_site()), tmp_path / "site.gpkg")
+    firms = pyogrio.read_dataframe(out, layer="firms", fid_as_index=True)
+    firms.loc[2, "employees"] = 0
+    firms.loc[3, "sector"] = None  # a null attribute is an absent one: no problem
+    _rewrite_layer(out, "firms", firms)
+    parcels = pyogrio.read_dataframe(out, layer="parcels")
+    parcels.loc[0, "geometry"] = shapely.MultiPolygon([parcels.geometry[0], shapely.box(E0 + 10, N0 - 50, E0 + 20, N0 - 40)])
+    _rewrite_layer(out, "parcels", parcels)
+    ents = pyogrio.read_dataframe(out, layer="firm_entrances")
+    ents.loc[0, "firm"] = "nobody"
+    _rewrite_layer(out, "firm_entrances", ents)
+    pyogrio.write_dataframe(pyogrio.read_dataframe(out, layer="paths"), out, layer="footpaths", driver="GPKG")
+    problems = [str(p) for p in validate_files([out])]
+    assert any("layer firms, feature 2 (b): employees" in p and "> 0" in p for p in problems), problems
+    assert any("layer parcels, feature 1 (west): geometry" in p and "MultiPolygon of 2 parts" in p for p in problems), problems
+    assert any("layer firm_entrances, feature 1" in p and "'nobody' is not in layer firms" in p for p in problems)
+    assert any("layer footpaths: unknown layer" in p and "did you mean 'paths'" in p for p in problems)
+    assert not any("sector" in p for p in problems) and len(problems) == 4
+
+
+def test_gpkg_site_is_accepted_by_validate_run_network_and_batch(tmp_path):
+    site_yaml = _write_yaml(tmp_path / "site.yaml", site_dict())
+    convert_site(site_yaml, tmp_path / "site.gpkg")
+    scen = _write_yaml(tmp_path / "scenario.yaml", scenario_dict(site="site.gpkg"))
+    runner = CliRunner()
+    r = runner.invoke(cli, ["validate", str(tmp_path / "site.gpkg"), str(scen)])
+    assert r.exit_code == 0 and "site 'tiny': 4 firms" in r.output and "scenario 'tiny-baseline'" in r.output
+    r = runner.invoke(cli, ["network", str(scen), "--out", str(tmp_path / "net")])
+    assert r.exit_code == 0, r.output
+    summary = json.loads(r.output)
+    gpkg = tmp_path / "net" / "network.gpkg"
+    layers = [str(n) for n, _ in pyogrio.list_layers(gpkg)]
+    assert layers[:5] == ["network_edges", "network_nodes", "connectors", "candidate_crossings", "existing_crossings"]
+    edges = pyogrio.read_dataframe(gpkg, layer="network_edges")
+    nodes = pyogrio.read_dataframe(gpkg, layer="network_nodes")
+    assert len(nodes) == summary["nodes"] and len(edges) == summary["edges"] - summary["zero_length_edges"]
+    assert (edges.geometry.length > 0).all() and edges.geometry.is_valid.all() and edges.crs == "EPSG:27700"
+    assert {"path", "existing_crossing"} <= set(edges["kind"]) <= {"path", "connector", "existing_crossing"}
+    assert len(pyogrio.read_dataframe(gpkg, layer="candidate_crossings")) == summary["candidate_crossings"]
+    assert set(pyogrio.read_dataframe(gpkg, layer="layer_styles", read_geometry=False)["f_table_name"]) >= {"network_edges",
+                                                                                                            "network_nodes"}
+    net_geojson = json.loads((tmp_path / "net" / "network.geojson").read_text())
+    assert all(shapely.geometry.shape(f["geometry"]).length > 0 for f in net_geojson["features"])
+    from optimiser.batch import load_batch
+
+    batch = _write_yaml(tmp_path / "batch.yaml", {"format": "placemaking-batch/1", "id": "b", "base": "scenario.yaml",
+                                                  "sweep": {"budget_gbp": [1_000_000, 1_500_000]}})
+    spec = load_batch(batch)
+    assert len(spec.items) == 2 and all(it.site_sha256 for it in spec.items)
+
+
+# ------------------------------------------------------------------ 3. GeoJSON as QGIS writes it
+
+
+def test_qgis_merged_export_is_read_with_its_sidecar():
+    fc = json.loads(QGIS_EXPORT.read_text())
+    assert fc["crs"]["properties"]["name"].endswith("CRS84") and "site" not in fc
+    assert {f["properties"]["layer"] for f in fc["features"]} >= {"tiny — firms", "tiny — firm_entrances"}
+    assert any(v is None for v in fc["features"][0]["properties"].values())
+    assert fc["features"][0]["geometry"]["type"] == "MultiPolygon"
+    site = read_site(QGIS_EXPORT)
+    assert site.id == "tiny" and site.crs == "EPSG:27700" and site.illustrative
+    assert [f.id for f in site.firms] == ["a", "b", "c", "d"] and len(site.paths) == 18
+    assert site.firms[0].provenance.source == "OS MasterMap" and site.firms[0].provenance.accuracy_m == 2.0
+    assert site.firms[0].entrances[0].distance(shapely.Point(*xy(200, 100))) < 1e-3
+    assert site.firms[3].fixed and not site.firms[0].fixed
+    assert site.crossing_rules[0].types == ("footbridge", "signalised") and site.exclusion_zones[0].id == "substation"
+
+
+def test_qgis_export_without_sidecar_takes_its_id_from_the_file_name(tmp_path):
+    copy_path = tmp_path / "my-site export.geojson"
+    copy_path.write_text(QGIS_EXPORT.read_text())
+    site = read_site(copy_path)
+    assert site.id == "my-site_export" and site.crossing_rules == () and len(site.firms) == 4
+
+
+def test_geojson_crs_member_other_than_wgs84_is_refused_with_a_hint(tmp_path):
+    fc = json.loads(QGIS_EXPORT.read_text())
+    fc["crs"]["properties"]["name"] = "urn:ogc:def:crs:EPSG::27700"
+    p = tmp_path / "bng.geojson"
+    p.write_text(json.dumps(fc))
+    problems = validate_files([p])
+    assert len(problems) == 1 and problems[0].field == "crs"
+    assert "WGS84" in problems[0].reason and "EPSG:4326" in (problems[0].hint or "")
+    fc["crs"]["properties"]["name"] = "urn:ogc:def:crs:EPSG::4326"
+    p.write_text(json.dumps(fc))
+    assert validate_files([p]) == []
+
+
+def _fc(features: list[dict], site: dict | None = None) -> dict:
+    out: dict = {"type": "FeatureCollection", "features": features}
+    if site is not None:
+        out["site"] = site
+    return out
+
+
+def _wgs84_tiny(tmp_path) -> dict:
+    return json.loads(convert_site(_write_yaml(tmp_path / "t.yaml", site_dict()), tmp_path / "t.geojson").read_text())
+
+
+def test_barrier_scenario_layer_has_a_name_that_does_not_clash(tmp_path):
+    fc = _wgs84_tiny(tmp_path)
+    barrier = next(f for f in fc["features"] if f["properties"]["layer"] == "barrier")
+    barrier["properties"].update({"scenario_layer": "hs2", "default_on": False, "name": None})
+    p = tmp_path / "s.geojson"
+    p.write_text(json.dumps(fc))
+    site = read_site(p)
+    assert site.barrier("parkway").layer == "hs2" and site.layers == ("hs2",) and site.barrier("parkway").name == "parkway"
+    d = site_dict()
+    d["barriers"][0]["layer"] = "hs2"  # the older spelling, in a YAML file, still works
+    assert read_site(_write_yaml(tmp_path / "old.yaml", d)).barrier("parkway").layer == "hs2"
+    d["barriers"][0]["scenario_layer"] = "other"
+    with pytest.raises(ValidationError, match="disagree"):
+        read_site(_write_yaml(tmp_path / "both.yaml", d))
+
+
+def test_geojson_nulls_are_absent_and_unknown_layers_named(tmp_path):
+    fc = _wgs84_tiny(tmp_path)
+    for f in fc["features"]:
+        f["properties"].update({"status": f["properties"].get("status"), "width_m": f["properties"].get("width_m"),
+                                "employees": f["properties"].get("employees")})
+    fc["features"].append({"type": "Feature", "properties": {"layer": "firmz", "id": "x"}, "geometry": None})
+    p = tmp_path / "n.geojson"
+    p.write_text(json.dumps(fc))
+    problems = validate_files([p])
+    assert len(problems) == 1 and "unknown layer 'firmz'" in problems[0].reason and "did you mean 'firm'" in problems[0].hint
+
+
+# ------------------------------------------------------------------ Shapefile and FlatGeobuf
+
+
+def _merged_frame(data: dict) -> gpd.GeoDataFrame:
+    from optimiser.inputs.gis import site_to_frames
+
+    parts = []
+    for name, f in site_to_frames(data).items():
+        if isinstance(f, gpd.GeoDataFrame) and len(f):
+            parts.append(f.assign(layer=name))
+    return gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), geometry="geometry", crs="EPSG:27700")
+
+
+@pytest.mark.filterwarnings("ignore:Normalized/laundered field name")
+@pytest.mark.parametrize("suffix", [".fgb", ".shp"])
+def test_single_layer_gis_files_with_a_layer_field_and_a_sidecar(tmp_path, suffix):
+    data = rich_site()
+    merged = _merged_frame(data)
+    keep = ["layer", "id", "name", "status", "employees", "sector", "fixed", "firm", "order", "kind", "width_m", "barrier",
+            "type", "penalty_m", "reason", "default_on", "no_build", "scenario_layer", "geometry"]
+    merged = merged[[c for c in keep if c in merged.columns]]
+    if suffix == ".shp":  # one geometry type per Shapefile: the points
+        merged = merged[merged.geom_type == "Point"]
+    path = tmp_path / f"site{suffix}"
+    # FlatGeobuf's spatial index stores features in its own order; without it they keep the file's
+    pyogrio.write_dataframe(merged, path, **({"layer_options": {"SPATIAL_INDEX": "NO"}} if suffix == ".fgb" else {}))
+    _write_yaml(tmp_path / "site.site.yaml", {"id": "tiny", "name": "from GIS"})
+    data, problems = load_mapping(path)
+    assert problems == [] and data["id"] == "tiny" and data["crs"] == "EPSG:27700"
+    assert [f["id"] for f in data["firms"]] == ["a", "b", "c", "d"] and data["firms"][0]["employees"] == 120
+    assert len(data["firms"][0]["entrances"]) == 2
+    if suffix == ".fgb":
+        site = read_site(path)
+        ref = read_site(_write_yaml(tmp_path / "ref.yaml", _without_provenance(rich_site())))
+        for part in ("parcels", "firms", "barriers", "paths", "crossings", "exclusion_zones"):
+            assert getattr(site, part) == getattr(ref, part), part
+
+
+def _without_provenance(d: dict) -> dict:
+    d = copy.deepcopy(d)
+    for f in d["firms"]:
+        f.pop("provenance", None)
+        f.pop("parcel", None)
+    return d
+
+
+# ------------------------------------------------------------------ 5. GeoDataFrames in the API
+
+
+def test_site_from_and_to_gdfs(tmp_path):
+    src = _write_yaml(tmp_path / "site.yaml", rich_site())
+    layers = site_to_gdfs(src)
+    assert set(layers) == set(SITE_LAYERS) and layers["firms"].crs == "EPSG:27700"
+    site = site_from_gdfs(layers)
+    assert same_site(site, read_site(src))
+    wgs = {k: (v.to_crs("EPSG:4326") if isinstance(v, gpd.GeoDataFrame) else v) for k, v in layers.items()}
+    site2 = site_from_gdfs(wgs)  # layers in another CRS are reprojected to the site's
+    assert max(a.location.distance(b.location) for a, b in zip(site.firms, site2.firms)) < 1e-3
+    less = dict(layers)
+    less["firms"] = layers["firms"][layers["firms"]["id"] != "c"]
+    with pytest.raises(ValidationError, match="firm 'c' is not in layer firms"):  # its entrance is left
+        site_from_gdfs(less)
+    less["firm_entrances"] = layers["firm_entrances"][layers["firm_entrances"]["firm"] != "c"]
+    assert [f.id for f in site_from_gdfs(less, id="edited").firms] == ["a", "b", "d"]
+    bad = dict(layers)
+    bad["firms"] = layers["firms"].assign(employees=[120, -1, 40, 200])
+    with pytest.raises(ValidationError, match="layer firms, feature 1 \\(b\\): employees"):
+        site_from_gdfs(bad)
+    domain = site_to_gdfs(site)
+    assert domain["firms"]["employees"].tolist() == [120, 60, 40, 200] and domain["barriers"].crs == "EPSG:27700"
+    html = site._repr_html_()
+    assert "data:image/png;base64," in html and "Tiny test site" in html and "existing crossings" in html
+
+
+def test_write_site_refuses_an_unknown_suffix(tmp_path):
+    with pytest.raises(ValueError, match="cannot write a site"):
+        write_site(site_dict(), tmp_path / "x.csv")
+
+
+# ------------------------------------------------------------------ 4. a run's layout.gpkg
+
+
+RUN_LAYERS = ["parcels", "firms", "barriers", "paths", "existing_crossings", "new_crossings", "candidates_not_chosen",
+              "candidate_sites_not_chosen", "facilities", "facility_footprints", "social_spaces", "coverage_areas",
+              "facility_walks", "routes_before", "routes_after", "exclusion_zones"]
+
+
+@pytest.fixture(scope="module")
+def gpkg_run(tmp_path_factory):
+    from optimiser import run_scenario
+
+    folder = tmp_path_factory.mktemp("gpkg_run")
+    d = rich_site()
+    _write_yaml(folder / "site.yaml", d)
+    convert_site(folder / "site.yaml", folder / "site.gpkg")
+    scen = _write_yaml(folder / "scenario.yaml", scenario_dict(site="site.gpkg"))
+    return run_scenario(scen, folder / "run", render=False, seed=0, workers=1)
+
+
+@pytest.mark.slow
+def test_run_dir_holds_a_styled_layout_gpkg(gpkg_run):
+    path = gpkg_run.out_dir / "layout.gpkg"
+    layers = [str(n) for n, _ in pyogrio.list_layers(path)]
+    assert [n for n in layers if n != "layer_styles"] == RUN_LAYERS and layers[-1] == "layer_styles"
+    for name in RUN_LAYERS:
+        frame = pyogrio.read_dataframe(path, layer=name)
+        assert frame.crs == "EPSG:27700" and frame.geometry.is_valid.all() and len(frame) > 0, name
+        assert not frame.geometry.is_empty.any()
+    new = pyogrio.read_dataframe(path, layer="new_crossings")
+    placed = {p.id for p in gpkg_run.metrics.placements.crossings}
+    assert set(new["id"]) == placed and placed
+    not_chosen = pyogrio.read_dataframe(path, layer="candidates_not_chosen")
+    assert not set(not_chosen["id"]) & placed
+    cov = pyogrio.read_dataframe(path, layer="coverage_areas")
+    assert abs(cov.geometry.area.iloc[0] - 3.14159 * 300**2) / (3.14159 * 300**2) < 0.01
+    styles = pyogrio.read_dataframe(path, layer="layer_styles", read_geometry=False)
+    assert set(styles["f_table_name"]) == set(RUN_LAYERS) and styles["useAsDefault"].all()
+    qml = styles.set_index("f_table_name")["styleQML"]
+    for name in RUN_LAYERS:
+        ET.fromstring(qml[name].split("\n", 1)[1])  # well-formed after the doctype line
+        ET.fromstring(styles.set_index("f_table_name")["styleSLD"][name].split("\n", 1)[1])
+    r, g, b = (int(style.CROSSING_C[i:i + 2], 16) for i in (1, 3, 5))
+    assert f'value="{r},{g},{b},255"' in qml["new_crossings"]
+    assert 'attr="status"' in qml["parcels"] and "Buildable plot" in qml["parcels"]
+
+
+@pytest.mark.slow
+def test_run_api_names_chosen_items_and_gives_gdfs(gpkg_run):
+    res = gpkg_run
+    assert len(res.solve.chosen) == len(res.chosen_ids) > 0
+    assert set(res.chosen_ids) >= {p.id for p in res.metrics.placements.crossings}
+    assert {i["id"] for i in res.chosen_items} == set(res.chosen_ids)
+    decisions = res.solve.chosen_items(res.prepared.problem)
+    assert [d.key for d in decisions] == list(res.solve.chosen_keys)
+    gdfs = run_to_gdfs(res.out_dir)
+    assert list(gdfs) == RUN_LAYERS and gdfs["firms"].crs == "EPSG:27700"
+    again = res.to_gdfs()
+    assert set(again["facilities"]["id"]) == {p.id for p in res.metrics.placements.shared_facilities}
+    html = res._repr_html_()
+    assert "data:image/png;base64," in html and "walk reduction" in html
+    (res.out_dir / "layout.gpkg").rename(res.out_dir / "layout.gpkg.bak")
+    try:
+        rebuilt = run_to_gdfs(res.out_dir)  # a run written before layout.gpkg existed
+        assert set(rebuilt["new_crossings"]["id"]) == set(gdfs["new_crossings"]["id"])
+    finally:
+        (res.out_dir / "layout.gpkg.bak").rename(res.out_dir / "layout.gpkg")
+
+
+@pytest.mark.slow
+def test_gpkg_site_gives_the_same_optimum_as_its_yaml(gpkg_run, tmp_path):
+    from optimiser import run_scenario
+
+    convert_site(gpkg_run.out_dir.parent / "site.gpkg", tmp_path / "site.yaml")
+    scen = _write_yaml(tmp_path / "scenario.yaml", scenario_dict(site="site.yaml"))
+    res = run_scenario(scen, None, seed=0, workers=1)
+    assert res.solve.objective == gpkg_run.solve.objective and res.chosen_ids == gpkg_run.chosen_ids
+    assert res.status == gpkg_run.status == "optimal"
