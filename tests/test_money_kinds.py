@@ -52,6 +52,8 @@ def _data_files() -> list[Path]:
         for p in sorted(folder.rglob("*")):
             if p.suffix not in DATA_SUFFIXES or p.name in ("schema.json", "expected.yaml"):  # not inputs
                 continue
+            if p.name.endswith(".site.yaml"):
+                continue  # a GeoJSON site's sidecar: validated with its GeoJSON
             if p.parent.name == "bad_files" and not p.name.startswith("ok_"):
                 continue  # the bad-file corpus: tests/test_validation.py checks what each says
             found.append(p)
