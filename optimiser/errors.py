@@ -16,7 +16,8 @@ class ExitCode(IntEnum):
 
     ``OK`` solved (optimal, or feasible with a reported gap); ``INTERNAL`` an internal error (a
     bug); ``INPUT`` invalid input or usage; ``INFEASIBLE`` proven infeasible (with an
-    explanation); ``NO_SOLUTION`` no solution within the time limit.
+    explanation); ``NO_SOLUTION`` no solution within the time limit; ``INTERRUPTED`` stopped
+    by SIGINT (Ctrl-C) or SIGTERM (128 + SIGINT, the shell's convention).
     """
 
     OK = 0
@@ -24,6 +25,7 @@ class ExitCode(IntEnum):
     INPUT = 2
     INFEASIBLE = 3
     NO_SOLUTION = 4
+    INTERRUPTED = 130
 
 
 class SiteOptError(Exception):
@@ -128,6 +130,16 @@ class VerificationError(SiteOptError, AssertionError):
     def __init__(self, message: str, failures: list[str] | tuple[str, ...] = ()):
         self.failures: tuple[str, ...] = tuple(failures)
         super().__init__(message + ("".join(f"\n  - {f}" for f in self.failures)))
+
+
+class Interrupted(SiteOptError, RuntimeError):
+    """The run was stopped by SIGINT or SIGTERM (:mod:`optimiser.solve.interrupt`); nothing
+    half-written is left behind. ``signal`` names the signal, ``stage`` where it stopped."""
+
+    def __init__(self, signal: str, stage: str):
+        self.signal = signal
+        self.stage = stage
+        super().__init__(f"interrupted by {signal} during {stage}")
 
 
 class OutputExistsError(SiteOptError, FileExistsError):

@@ -52,6 +52,7 @@ from optimiser.present.rundir import load_run, write_run_dir
 from optimiser.present.transit import transit_metrics
 from optimiser.present.transit_record import TransitMetrics
 from optimiser.present.warning_records import WarningRecord
+from optimiser.solve import interrupt
 from optimiser.solve.result import SolveResult, Status
 from optimiser.solve.robust import RobustResult, alternatives, solve_futures
 from optimiser.solve.strategy import solve
@@ -131,9 +132,11 @@ def prepare(scenario: Scenario, weight_scale: WeightScale | None = None) -> Prep
     timings["candidates_seconds"] = time.perf_counter() - t
     progress.phase("candidates", f"{len(cand.facility_sites)} facility and {len(cand.social_sites)} social-space "
                    f"sites, {len(cand.crossings)} crossings", t)
+    interrupt.check("building the candidates")
     t = time.perf_counter()
     net = build_walk_network(scenario.site, scenario.active_barriers, points=cand.points, candidate_crossings=cand.crossings)
     timings["network_seconds"] = time.perf_counter() - t
+    interrupt.check("building the walking network")
     progress.phase("walk network", f"{net.n_nodes:,} nodes, {net.n_edges:,} edges", t)
     t = time.perf_counter()
     problem, ctx = build_problem(scenario, net, cand.facility_sites, cand.social_sites,
@@ -326,6 +329,7 @@ def summarise(prep: Prepared, res: SolveResult, ver: Verification | None, baseli
             checks=[CheckRecord(name=c.name, passed=c.passed, detail=c.detail) for c in ver.checks] if ver is not None else [],
         ),
         timings={k: round(v, 3) for k, v in prep.timings.items()},
+        stopped_by=res.stopped_by,
         model={**info, "length_scale_per_m": problem.length_scale_per_m, "weight_scale": problem.weight_scale["all"],
                "network_nodes": prep.network.n_nodes, "network_edges": prep.network.n_edges,
                "facility_candidates": len(prep.facility_sites), "social_candidates": len(prep.social_sites),
@@ -393,6 +397,9 @@ def run_scenario(
 
     Raises:
         InputError: invalid scenario or site, or (``strict``) a sanity warning (nothing written).
+        Interrupted: SIGINT / SIGTERM arrived (with the handlers of
+            :func:`optimiser.solve.interrupt.handle_signals` installed) before the outputs
+            were written: nothing is written.
         OutputExistsError: ``out_dir`` is not empty and ``overwrite`` is False.
         VerificationError: the solved layout failed verification (a bug; outputs are still
             written with ``verification.passed: false`` first).
@@ -404,9 +411,11 @@ def run_scenario(
     opts = (options or sc.solver).replace(backend=backend, time_limit_s=time_limit_s, seed=seed, workers=workers)
     logger.info("scenario %s on site %s: %s, time limit %.1f s, seed %d", sc.id, sc.site.id, opts.backend,
                 opts.time_limit_s, opts.seed)
+    interrupt.check("reading the inputs")
     if sc.futures:
         return run_futures(sc, out, opts, render=render, started=t_all)
     prep = prepare(sc)
+    interrupt.check("building the network and the model")
     if strict and prep.warnings:
         raise ValidationError([w.as_problem() for w in prep.warnings])
     scale = prep.problem.length_scale_per_m * prep.problem.weight_scale["all"]
@@ -417,6 +426,7 @@ def run_scenario(
     progress.note(f"solve: {res.status}, {res.solve_seconds:.2f} s"
                   + (f", objective {res.objective / scale:,.0f} weighted m" if res.objective is not None else "")
                   + (f", gap {100 * res.gap:.2f}%" if res.gap is not None else ""))
+    interrupt.check("the solve")  # an interrupted solve's result is never written
     prep.timings["solve_seconds"] = res.solve_seconds
     logger.info("solved: %s, objective %s, gap %s, %.2f s", res.status, res.objective, res.gap, res.solve_seconds)
     t = time.perf_counter()
@@ -432,6 +442,7 @@ def run_scenario(
     prep.timings["verify_seconds"] = time.perf_counter() - t
     progress.phase("verify", "passed" if ver is not None and ver.passed else
                    ("FAILED" if ver is not None else "baseline only (no layout)"), t)
+    interrupt.check("verification")
     attribution: list[ItemAttribution] = []
     total_w = 0
     if ver is not None and ver.passed and res.chosen:
@@ -440,6 +451,7 @@ def run_scenario(
         prep.timings["attribution_seconds"] = time.perf_counter() - t
         progress.phase("attribution", f"{len(attribution)} items re-evaluated one at a time", t)
     transit = _transit(prep, res, ver, baseline, opts) if sc.transit is not None else None
+    interrupt.check("the attribution and transit")  # the last safe point: nothing is written yet
     metrics = summarise(prep, res, ver, baseline, attribution)
     metrics.transit = transit
     total_w = total_w or objective_weight(prep)
@@ -514,6 +526,7 @@ def run_futures(sc: Scenario, out: Path | None, opts: SolveOptions, *, render: b
     progress.note(f"futures: {', '.join(joint.names)}; each solved alone, then one plan by {sc.robust} "
                   f"({opts.backend}, time limit {opts.time_limit_s:g} s per solve)")
     rr = solve_futures(joint, opts)
+    interrupt.check("the solve")  # an interrupted solve's result is never written
     progress.note(f"solve: {rr.status}, {rr.solve_seconds:.2f} s; {rr.message}")
     ref = _reference_future(joint, rr.plan)
     prep = preps[ref]

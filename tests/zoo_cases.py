@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import itertools
 
-from shapely.geometry import Point, box
+from shapely.geometry import LineString, Point, box
 
 from optimiser.inputs.domain import (
     CountRange,
+    Crossing,
     CrossingTypeSpec,
     DemandSpec,
     DirectnessTarget,
@@ -27,7 +28,7 @@ from optimiser.inputs.domain import (
 )
 from optimiser.pipeline import prepare
 from optimiser.verify import verify
-from tests.sitezoo import crossing_spec, rail_site, square_site, two_barrier_site
+from tests.sitezoo import HS2_BRIDGE, crossing_spec, rail_site, square_site, two_barrier_site
 
 SIG = CrossingTypeSpec("signalised", 250_000, 45.0)
 FB = CrossingTypeSpec("footbridge", 1_500_000, 30.0)
@@ -128,6 +129,16 @@ def case_optional_facility_unaffordable():
 def case_infeasible_coverage_budget():
     soc = SocialSpaceSpec(CountRange(0, 2), 500_000, coverage_radius_m=350.0, coverage="hard", **SOCIAL)
     return _scenario(_open_space_site(), budget=400_000, social_spaces=soc, crossings=crossing_spec(450.0, types=(SIG,)))
+
+
+def case_route_cap_binds():
+    # no Parkway junction: the south-west quadrant (a) is reached only over new crossings; b -> c
+    # and c -> d need both new crossings, which a cap of 1 forbids (they stay unreachable)
+    site = Site(**{**two_barrier_site().__dict__, "crossings": (HS2_BRIDGE,)})
+    explicit = (Crossing("pw-200", "Parkway at x=200", "parkway", "signalised", LineString([(200, 283), (200, 317)])),
+                Crossing("hs2-100", "HS2 at y=100", "hs2", "signalised", LineString([(678, 100), (722, 100)])))
+    return _scenario(site, layers={"hs2": True}, budget_gbp=600_000,
+                     crossings=crossing_spec(0.0, types=(SIG,), explicit=explicit, max_route_crossings=1))
 
 
 CASES = {name[5:]: fn for name, fn in globals().items() if name.startswith("case_")}

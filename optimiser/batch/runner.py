@@ -10,6 +10,8 @@ interrupted batch resumes where it stopped and a changed site or scenario re-run
 from __future__ import annotations
 
 import concurrent.futures as cf
+import contextlib
+import importlib
 import logging
 import multiprocessing
 import os
@@ -27,10 +29,11 @@ from optimiser import __version__
 from optimiser.batch.records import ItemRecord, ItemStatus, is_solved, make_record, read_result
 from optimiser.batch.results import csv_text, pareto_table, plot_pareto, results_header, results_rows
 from optimiser.batch.spec import BatchItem, BatchSpec, load_batch
-from optimiser.batch.worker import run_item
-from optimiser.errors import ExitCode, OutputExistsError
+from optimiser.batch.worker import init_worker, run_item
+from optimiser.errors import ExitCode, Interrupted, OutputExistsError
 from optimiser.inputs import schema as S
 from optimiser.present.rundir import atomic_write_text, write_json_atomic
+from optimiser.solve import interrupt
 
 logger = logging.getLogger(__name__)
 
@@ -123,8 +126,45 @@ class _Progress:
 
 
 def _pool(jobs: int) -> cf.ProcessPoolExecutor:
-    # spawn: fresh interpreters, never a fork of a process with OR-Tools threads
-    return cf.ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn"))
+    # spawn: fresh interpreters, never a fork of a process with OR-Tools threads; each worker
+    # ignores SIGINT and dies with this process (batch.worker.init_worker)
+    return cf.ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn"),
+                                  initializer=init_worker, initargs=(os.getpid(),))
+
+
+WAIT_S = 0.25
+"""How often the parent looks for an interruption while items run (seconds)."""
+
+
+def _stop_workers(ex: cf.ProcessPoolExecutor) -> None:
+    """Terminate the pool's worker processes and their children (a CBC subprocess), then shut
+    the pool down: the items in flight are dropped (no result.json: they re-run on resume)."""
+    psutil = importlib.import_module("psutil")  # installed with dask[distributed]
+    procs = list((getattr(ex, "_processes", None) or {}).values())
+    for p in procs:
+        try:
+            kids = psutil.Process(p.pid).children(recursive=True)
+        except psutil.Error:
+            kids = []
+        for k in kids:
+            with contextlib.suppress(psutil.Error):
+                k.terminate()
+        if p.is_alive():
+            p.terminate()
+    for p in procs:
+        p.join(5.0)
+        if p.is_alive():
+            p.kill()
+    ex.shutdown(wait=True, cancel_futures=True)
+    logger.info("stopped %d worker process(es)", len(procs))
+
+
+def _wait(futures: Any) -> set[Any]:
+    """The futures done, waiting until one is or a stop is requested."""
+    while True:
+        done, _ = cf.wait(futures, timeout=WAIT_S, return_when=cf.FIRST_COMPLETED)
+        if done or interrupt.requested():
+            return done
 
 
 def _payload(it: BatchItem) -> dict[str, Any]:
@@ -142,11 +182,15 @@ def _error_record(it: BatchItem, exc: BaseException, seconds: float) -> ItemReco
                        error=f"{type(exc).__name__}: {exc}")
 
 
-def _run_isolated(it: BatchItem, runs: Path, render: bool) -> ItemRecord:
-    """Run one item alone in a fresh pool, so a dying worker names its culprit."""
+def _run_isolated(it: BatchItem, runs: Path, render: bool) -> ItemRecord | None:
+    """Run one item alone in a fresh pool, so a dying worker names its culprit (``None`` when
+    interrupted: it is not finished)."""
     t0 = time.perf_counter()
     with _pool(1) as ex:
         fut = ex.submit(run_item, _payload(it), str(runs / it.run_id), render)
+        if not _wait({fut}):
+            _stop_workers(ex)
+            return None
         try:
             return fut.result()
         except cf.process.BrokenProcessPool:
@@ -167,7 +211,9 @@ def _run_pool(pending: deque[BatchItem], suspects: deque[BatchItem], runs: Path,
             while pending and len(inflight) < jobs:
                 it = pending.popleft()
                 inflight[ex.submit(run_item, _payload(it), str(runs / it.run_id), render)] = (it, time.perf_counter())
-            done, _ = cf.wait(inflight, return_when=cf.FIRST_COMPLETED)
+            done = _wait(inflight)
+            if not done:  # interrupted: the items in flight are not finished
+                break
             for fut in done:
                 it, t0 = inflight.pop(fut)
                 try:
@@ -187,7 +233,10 @@ def _run_pool(pending: deque[BatchItem], suspects: deque[BatchItem], runs: Path,
                 it = suspects.popleft()
                 on_done(it, _crash_record(it, _DIED))
     finally:
-        ex.shutdown(wait=True, cancel_futures=True)
+        if interrupt.requested():
+            _stop_workers(ex)
+        else:
+            ex.shutdown(wait=True, cancel_futures=True)
 
 
 def _run_local(todo: list[BatchItem], runs: Path, jobs: int, render: bool, on_done: OnDone) -> None:
@@ -195,10 +244,12 @@ def _run_local(todo: list[BatchItem], runs: Path, jobs: int, render: bool, on_do
     re-run one by one in isolation (so the culprit is known) and the rest resubmitted."""
     pending = deque(todo)
     suspects: deque[BatchItem] = deque()
-    while pending or suspects:
+    while (pending or suspects) and not interrupt.requested():
         if suspects:
             it = suspects.popleft()
-            on_done(it, _run_isolated(it, runs, render))
+            rec = _run_isolated(it, runs, render)
+            if rec is not None:
+                on_done(it, rec)
         else:
             _run_pool(pending, suspects, runs, jobs, render, on_done)
 
@@ -222,6 +273,9 @@ def _run_dask(todo: list[BatchItem], runs: Path, scheduler: Any, render: bool, o
                               key=f"siteopt-item-{it.key[:16]}-{time.time_ns()}")
             futs[f] = it
         for f in as_completed(list(futs)):
+            if interrupt.requested():  # the items not yet finished are cancelled, not recorded
+                client.cancel(list(futs))
+                break
             it = futs[f]
             try:
                 rec = f.result()
@@ -311,6 +365,9 @@ def run_batch(
     Raises:
         ValidationError / FileReadError: the batch file is invalid (nothing run).
         OutputExistsError: ``out_dir`` is a non-empty folder that is not a batch folder.
+        Interrupted: SIGINT / SIGTERM (with :func:`optimiser.solve.interrupt.handle_signals`
+            installed): the finished items are kept (results.csv, their result.json), the
+            workers are stopped, the items in flight are left to the next run (resume).
     """
     t_start = time.perf_counter()
     spec = path_or_spec if isinstance(path_or_spec, BatchSpec) else load_batch(path_or_spec, base_dir=base_dir)
@@ -350,6 +407,16 @@ def run_batch(
             _run_local(todo, runs, max(1, int(jobs)), render, on_done)
     finally:
         bar.close()
+    if interrupt.requested():
+        for it in spec.items:  # an item whose worker finished as the stop came: kept too
+            rec = records.get(it.key) or read_result(runs / it.run_id / "result.json", it.key)
+            if rec is not None:
+                records[it.key] = rec
+        write_results()
+        done = sum(1 for it in spec.items if it.key in records)
+        logger.warning("batch %s interrupted: %d of %d items finished and kept in %s", spec.id, done, len(spec.items), out)
+        raise Interrupted(interrupt.signal_name(), f"the batch ({done} of {len(spec.items)} items finished and kept in "
+                                                   f"{out}; the same command resumes it)")
 
     header, rows, _ = pareto_table(spec.items, records, spec.columns)
     pareto_csv = atomic_write_text(out / "pareto.csv", csv_text(header, rows))

@@ -1,7 +1,8 @@
 """The ``siteopt`` command line: a thin click group; each command lives in its own module.
 
 Exit codes (design brief section 7; :class:`optimiser.errors.ExitCode`): 0 solved, 2 invalid
-input or usage, 3 infeasible, 4 no solution within the time limit, 1 internal error.
+input or usage, 3 infeasible, 4 no solution within the time limit, 1 internal error, 130
+interrupted (SIGINT / SIGTERM; :mod:`optimiser.solve.interrupt`).
 
 The group's options ``-v/--verbose``, ``-q/--quiet`` and ``--debug`` set up logging on stderr
 (:mod:`optimiser.cli.logging_setup`); stdout carries the commands' JSON. An unexpected exception
@@ -78,9 +79,9 @@ def main(argv: list[str] | None = None) -> None:
         rv = cli.main(args=argv, standalone_mode=False)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
-    except click.exceptions.Abort:
-        click.echo("Aborted.", err=True)
-        sys.exit(ExitCode.INTERNAL)
+    except click.exceptions.Abort:  # click's form of KeyboardInterrupt (a second Ctrl-C: stop at once)
+        click.echo("siteopt: interrupted", err=True)
+        sys.exit(ExitCode.INTERRUPTED)
     except click.ClickException as exc:
         exc.show()
         sys.exit(ExitCode.INPUT)

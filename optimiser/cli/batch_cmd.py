@@ -3,7 +3,8 @@
 Prints a JSON summary (items per status, paths) to stdout; a progress bar goes to stderr.
 Exit codes: 0 when the batch ran (item failures are recorded in results.csv, not fatal),
 2 for an invalid batch file or an unusable ``--out`` (every problem printed as
-``FILE: field: reason``), 1 for an internal error.
+``FILE: field: reason``), 1 for an internal error, 130 when interrupted (SIGINT / SIGTERM:
+the finished items are kept, the workers stopped; the same command resumes).
 """
 
 from __future__ import annotations
@@ -18,8 +19,9 @@ from optimiser.batch import load_batch, run_batch
 from optimiser.cli._common import echo_json, echo_problems
 from optimiser.cli.logging_setup import current_settings
 from optimiser.cli.options import SolveOverrides, solve_options
-from optimiser.errors import ExitCode, InputError, OutputExistsError
+from optimiser.errors import ExitCode, InputError, Interrupted, OutputExistsError
 from optimiser.inputs.locate import resolve_input
+from optimiser.solve import interrupt
 
 logger = logging.getLogger(__name__)
 
@@ -53,8 +55,12 @@ def command(file: Path, out_dir: Path, jobs: int, scheduler: str | None, no_resu
         sys.exit(ExitCode.INPUT)
     progress = not quiet and current_settings().progress
     try:
-        summary = run_batch(spec, out_dir, jobs=jobs, scheduler=scheduler, progress=progress,
-                            resume=not no_resume, render=render, retry_failed=retry_failed)
+        with interrupt.handle_signals():
+            summary = run_batch(spec, out_dir, jobs=jobs, scheduler=scheduler, progress=progress,
+                                resume=not no_resume, render=render, retry_failed=retry_failed)
+    except Interrupted as exc:
+        click.echo(f"siteopt batch: {exc}", err=True)
+        sys.exit(ExitCode.INTERRUPTED)
     except OutputExistsError as exc:
         click.echo(f"siteopt batch: {exc}", err=True)
         sys.exit(ExitCode.INPUT)

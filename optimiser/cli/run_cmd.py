@@ -12,9 +12,10 @@ from optimiser import progress
 from optimiser.cli._common import echo_json, echo_problems, fail
 from optimiser.cli.logging_setup import current_settings, show_progress
 from optimiser.cli.options import SolveOverrides, solve_options
-from optimiser.errors import ExitCode, FileReadError, InputError, ModelError, OutputExistsError, Problem, VerificationError
+from optimiser.errors import ExitCode, FileReadError, InputError, Interrupted, ModelError, OutputExistsError, Problem, VerificationError
 from optimiser.inputs.locate import embedded_names_hint, resolve_input
 from optimiser.pipeline import RunResult, run_scenario
+from optimiser.solve import interrupt
 from optimiser.solve.result import Status
 
 logger = logging.getLogger(__name__)
@@ -68,7 +69,8 @@ def command(scenario: str | None, out_dir: str, overwrite: bool, solve: SolveOve
     Writes metrics.json, layout.geojson, pairs.csv, firms.csv, plan.png/svg and
     report.html; prints the key metrics as JSON and any site sanity warnings on stderr.
     Exit 0 solved, 2 invalid input (or, with --strict, a sanity warning), 3 infeasible (with
-    the conflicting requirements), 4 no solution in the time limit.
+    the conflicting requirements), 4 no solution in the time limit, 130 interrupted
+    (Ctrl-C or SIGTERM: stops cleanly, writes nothing; twice: at once).
     """
     path = resolve_input(scenario) if scenario is not None else None
     if scenario is not None and path is not None and not path.exists():
@@ -77,7 +79,10 @@ def command(scenario: str | None, out_dir: str, overwrite: bool, solve: SolveOve
     logger.info("run: %s -> %s", path or "the AMP-SBP baseline", out_dir)
     show_progress(current_settings())
     try:
-        res = run_scenario(path, out_dir, overwrite=overwrite, render=not no_render, strict=strict, **solve.as_kwargs())
+        with interrupt.handle_signals():
+            res = run_scenario(path, out_dir, overwrite=overwrite, render=not no_render, strict=strict, **solve.as_kwargs())
+    except Interrupted as exc:
+        fail(f"{exc}; nothing was written to {out_dir}", ExitCode.INTERRUPTED)
     except InputError as exc:
         echo_problems(exc)
         sys.exit(ExitCode.INPUT)

@@ -7,7 +7,8 @@ whose edges never enter an active barrier's band, in steps:
 1. walkable segments (paths noded at their intersections, or the open-space grid);
 2. everything inside an active band cut away;
 3. dangling path ends joined to a path within the snap tolerance;
-4. existing crossings as edges of length ``Crossing.length_m``;
+4. existing crossings as edges of length ``Crossing.length_m`` (those over a switched-off
+   barrier left out);
 5. firms (one access node per entrance) and extra points attached to the nearest walkable
    point on their own side of every barrier;
 6. candidate crossings' ends attached, their edges kept aside (switched on per query).
@@ -397,11 +398,17 @@ def _add_existing_crossings(
     b: GraphBuilder, site: Site, barriers: Sequence[Barrier], band_union: BaseGeometry | None
 ) -> list[tuple[str, str]]:
     """Step 4: existing crossings as edges; returns (id, reason) of those across an active
-    barrier that could not be attached."""
+    barrier that could not be attached. An existing crossing over a switched-off barrier (one
+    of the site's barriers not in ``barriers``) is left out: its barrier is not there, so
+    neither is the crossing, and it cannot shorten a walk (the verifier does the same)."""
     dropped: list[tuple[str, str]] = []
     active_ids = {x.id for x in barriers}
+    switched_off = {x.id for x in site.barriers} - active_ids
     for c in site.crossings:
         if not c.existing:
+            continue
+        if c.barrier_id in switched_off:
+            logger.debug("existing crossing %s left out: barrier %s is switched off", c.id, c.barrier_id)
             continue
         ends = attach_crossing(b, c, band_union)
         if ends is None:

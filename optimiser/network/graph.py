@@ -229,12 +229,14 @@ class WalkNetwork:
         :func:`optimiser.network.distances.straight_lengths`."""
         return distances.straight_lengths(self, a_names, b_names)
 
-    def route_parts(self, a: str | int, b: str | int, crossings_on: Iterable[str | int] = ()) -> list[dict[str, Any]]:
-        """The shortest route from ``a`` to ``b`` edge by edge; see
-        :func:`optimiser.network.walks.route_parts`."""
-        return walks.route_parts(self, a, b, crossings_on)
+    def route_parts(self, a: str | int, b: str | int, crossings_on: Iterable[str | int] = (),
+                    max_new: int | None = None) -> list[dict[str, Any]]:
+        """The shortest route from ``a`` to ``b`` edge by edge, using at most ``max_new`` of
+        ``crossings_on``; see :func:`optimiser.network.walks.route_parts`."""
+        return walks.route_parts(self, a, b, crossings_on, max_new)
 
-    def route(self, a: str | int, b: str | int, crossings_on: Iterable[str | int] = ()) -> LineString:
-        """The shortest route's geometry from ``a`` to ``b``; see
-        :func:`optimiser.network.walks.route_line`."""
-        return walks.route_line(self, a, b, crossings_on)
+    def route(self, a: str | int, b: str | int, crossings_on: Iterable[str | int] = (),
+              max_new: int | None = None) -> LineString:
+        """The shortest route's geometry from ``a`` to ``b``, using at most ``max_new`` of
+        ``crossings_on``; see :func:`optimiser.network.walks.route_line`."""
+        return walks.route_line(self, a, b, crossings_on, max_new)

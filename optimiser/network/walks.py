@@ -55,31 +55,58 @@ def _orient(line: LineString, start_xy: np.ndarray) -> LineString:
     return line
 
 
-def _route_nodes(net: WalkNetwork, a: str | int, b: str | int, on: np.ndarray) -> list[int]:
-    """Node ids of the shortest route from ``a`` to ``b`` with candidates ``on`` built."""
-    g = graph_with(net, on)
+def _layered(net: WalkNetwork, on: np.ndarray, max_new: int) -> sp.csr_matrix:
+    """``max_new + 1`` copies of the base graph (node ``i`` of layer ``l`` is ``l * n + i``),
+    each candidate crossing of ``on`` a directed edge from layer ``l`` to ``l + 1`` both ways
+    over it: a walk at a node of layer ``l`` has used ``l`` new crossings."""
+    n = net.csr.shape[0]
+    layers = max_new + 1
+    u = net.candidate_ends[on, 0]
+    v = net.candidate_ends[on, 1]
+    w = np.array([net.candidates[int(c)].length_m for c in on])
+    base = net.csr.tocoo()  # COO keeps the zero-length edges that sparse arithmetic would drop
+    shift = np.repeat(np.arange(layers) * n, base.nnz)
+    up = np.repeat(np.arange(max_new) * n, on.size)
+    rows = np.r_[np.tile(base.row, layers) + shift, up + np.tile(u, max_new), up + np.tile(v, max_new)]
+    cols = np.r_[np.tile(base.col, layers) + shift, up + n + np.tile(v, max_new), up + n + np.tile(u, max_new)]
+    vals = np.r_[np.tile(base.data, layers), np.tile(w, 2 * max_new)]
+    return sp.csr_matrix((vals, (rows, cols)), shape=(layers * n, layers * n))
+
+
+def _route_nodes(net: WalkNetwork, a: str | int, b: str | int, on: np.ndarray,
+                 max_new: int | None = None) -> tuple[list[int], list[int] | None]:
+    """Node ids of the shortest route from ``a`` to ``b`` with candidates ``on`` built, using
+    at most ``max_new`` of them, and (when the cap can bind, so the graph is layered) the
+    number of them used on arriving at each node."""
     src = list(net.access_nodes(a))
     dst = list(net.access_nodes(b))
     if not src or not dst:
         raise ModelError(f"no walking route from {a!r} to {b!r}: one of them is unreachable")
+    n = net.csr.shape[0]
+    layers = 1 if max_new is None or max_new >= on.size else max_new + 1
+    g = graph_with(net, on) if layers == 1 else _layered(net, on, layers - 1)
     dist, pred, _ = dijkstra(g, directed=True, indices=src, min_only=True, return_predecessors=True)
-    t = min(dst, key=lambda v: dist[v])
+    # ties: the fewest new crossings, then the order of the access nodes
+    t = min((layer * n + v for layer in range(layers) for v in dst), key=lambda x: dist[x])
     if not np.isfinite(dist[t]):
         raise ModelError(f"no walking route from {a!r} to {b!r}")
     nodes = [int(t)]
     while pred[nodes[-1]] >= 0:
         nodes.append(int(pred[nodes[-1]]))
     nodes.reverse()
-    return nodes
+    return [x % n for x in nodes], ([x // n for x in nodes] if layers > 1 else None)
 
 
-def route_parts(net: WalkNetwork, a: str | int, b: str | int, crossings_on: Iterable[str | int] = ()) -> list[dict[str, Any]]:
+def route_parts(net: WalkNetwork, a: str | int, b: str | int, crossings_on: Iterable[str | int] = (),
+                max_new: int | None = None) -> list[dict[str, Any]]:
     """The shortest route from ``a`` to ``b`` as a list of edges along the real network.
 
     Args:
         net: the network.
         a, b: keys or raw node ids.
         crossings_on: candidate crossings (ids or indices) switched on.
+        max_new: most of them one route may use (the scenario's
+            ``crossings.max_route_crossings``, as in the model); ``None``: no limit.
 
     Returns:
         One ``{"kind", "ref", "length_m", "geometry"}`` per edge, geometry oriented a -> b,
@@ -90,7 +117,7 @@ def route_parts(net: WalkNetwork, a: str | int, b: str | int, crossings_on: Iter
         ModelError: there is no route.
     """
     on = net.candidate_index(crossings_on)
-    nodes = _route_nodes(net, a, b, on)
+    nodes, used = _route_nodes(net, a, b, on, max_new)
     cand_by_pair: dict[tuple[int, int], int] = {}
     for c in on:
         u, v = (int(x) for x in net.candidate_ends[c])
@@ -98,10 +125,14 @@ def route_parts(net: WalkNetwork, a: str | int, b: str | int, crossings_on: Iter
         cand_by_pair[(v, u)] = int(c)
     lookup = edge_lookup(net)
     parts: list[dict[str, Any]] = []
-    for u, v in zip(nodes[:-1], nodes[1:]):
+    for k, (u, v) in enumerate(zip(nodes[:-1], nodes[1:])):
         e = lookup.get((min(u, v), max(u, v)))
         c = cand_by_pair.get((u, v))
-        if c is not None and (e is None or net.candidates[c].length_m < net.edge_length_m[e]):
+        if used is not None:  # on the layered graph a step is a new crossing exactly when it changes layer
+            is_candidate = used[k + 1] != used[k]
+        else:
+            is_candidate = c is not None and (e is None or net.candidates[c].length_m < net.edge_length_m[e])
+        if is_candidate and c is not None:
             cr = net.candidates[c]
             parts.append({"kind": "candidate", "ref": cr.id, "length_m": cr.length_m, "geometry": _orient(cr.line, net.coords[u])})
             continue
@@ -118,13 +149,15 @@ def route_parts(net: WalkNetwork, a: str | int, b: str | int, crossings_on: Iter
     return parts
 
 
-def route_line(net: WalkNetwork, a: str | int, b: str | int, crossings_on: Iterable[str | int] = ()) -> LineString:
-    """The shortest route's geometry from ``a`` to ``b`` along real edges (for rendering).
+def route_line(net: WalkNetwork, a: str | int, b: str | int, crossings_on: Iterable[str | int] = (),
+               max_new: int | None = None) -> LineString:
+    """The shortest route's geometry from ``a`` to ``b`` along real edges (for rendering),
+    using at most ``max_new`` of ``crossings_on`` (``None``: no limit).
 
     Raises:
         ModelError: there is no route.
     """
-    parts = route_parts(net, a, b, crossings_on)
+    parts = route_parts(net, a, b, crossings_on, max_new)
     if not parts:
         p = net.coords[net.access_nodes(a)[0]]
         return LineString([p, p])

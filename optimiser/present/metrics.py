@@ -252,6 +252,9 @@ class RunMetrics(_Record):
     robust: RobustSummary | None = None
     warnings: list[WarningRecord] = Field(default_factory=list)
     """Site sanity warnings of the inputs (written only when there are any)."""
+    stopped_by: str | None = None
+    """What ended a solve that did not finish: "work_limit" (deterministic: the same answer on
+    any machine), "wall_clock" (the safety net bound the answer) or ``None`` (it finished)."""
     currency: str = "GBP"
     """ISO 4217 code of every amount (budget, costs); run directories from before currencies are GBP."""
 

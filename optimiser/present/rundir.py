@@ -233,7 +233,8 @@ def _route_features(prep: Prepared, chosen: set[int], ver: Verification, baselin
         ka, kb = ctx.firm_keys[a], ctx.firm_keys[b]
         common = {"pair": f"{firms[a].id}|{firms[b].id}", "a": firms[a].id, "b": firms[b].id}
         try:
-            route_before, route_after = net.route(ka, kb), net.route(ka, kb, on)
+            route_before = net.route(ka, kb)
+            route_after = net.route(ka, kb, on, prep.scenario.crossings.max_route_crossings)
         except ModelError as exc:
             logger.warning("no route drawn for firm pair %s: %s", common["pair"], exc)
             continue
@@ -262,7 +263,7 @@ def crossings_used(prep: Prepared, chosen: set[int], a: int, b: int) -> str:
     if not on:
         return ""
     try:
-        parts = net.route_parts(ctx.firm_keys[a], ctx.firm_keys[b], on)
+        parts = net.route_parts(ctx.firm_keys[a], ctx.firm_keys[b], on, prep.scenario.crossings.max_route_crossings)
     except ModelError as exc:
         logger.warning("crossings used by firm pair %s|%s not traced: %s", ctx.firm_keys[a], ctx.firm_keys[b], exc)
         return ""

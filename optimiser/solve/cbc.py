@@ -6,6 +6,7 @@ u in [0, 1] (integral at any integer point of the decisions), the same objective
 
 from __future__ import annotations
 
+import importlib
 import logging
 import os
 import re
@@ -19,9 +20,10 @@ from optimiser import progress
 from optimiser.errors import SolverError
 from optimiser.inputs.domain import SolveOptions
 from optimiser.model.problem import Problem
+from optimiser.solve import interrupt
 from optimiser.solve.explain import explain_infeasible
 from optimiser.solve.heuristic import HintValues
-from optimiser.solve.result import SolveResult, Status, relative_gap
+from optimiser.solve.result import SolveResult, Status, interrupted_result, relative_gap
 from optimiser.solve.warmstart import WarmStart, warm_start
 
 logger = logging.getLogger(__name__)
@@ -48,7 +50,9 @@ def add_problem(lp: pulp.LpProblem, problem: Problem, x: list[pulp.LpVariable], 
             lp += expr <= con.hi, f"{prefix}c{k}hi"
     terms = []
     prev = None
-    for k, lev, step, opts in problem.level_terms():
+    for n, (k, lev, step, opts) in enumerate(problem.level_terms()):
+        if n % 4096 == 0 and interrupt.requested():
+            break  # the caller returns "interrupted": this partial model is never solved
         u = pulp.LpVariable(f"{prefix}u{k}_{lev}", lowBound=0, upBound=1)
         lp += (u + pulp.lpSum(opt[o] for o in opts) >= (1 if lev == 0 else prev)), f"{prefix}lv{k}_{lev}"
         if step > 0:
@@ -94,8 +98,20 @@ def _set_warm_start(problem: Problem, lp: pulp.LpProblem, hint: HintValues) -> N
             v[f"p{k}"].setInitialValue(int(val))
 
 
+def _terminate_cbc() -> None:
+    """Stop the CBC subprocesses of this process (an interruption): SIGTERM to each child
+    running the CBC binary."""
+    psutil = importlib.import_module("psutil")  # installed with dask[distributed]
+    for child in psutil.Process().children(recursive=True):
+        try:
+            if "cbc" in child.name().lower():
+                child.terminate()
+        except psutil.Error:  # it ended by itself meanwhile
+            continue
+
+
 def run_cbc(lp: pulp.LpProblem, time_limit_s: float, seed: int, workers: int, warm: bool) -> str:
-    """Run CBC on ``lp``; returns its log.
+    """Run CBC on ``lp``; returns its log ("" when interrupted: it was terminated).
 
     Raises:
         SolverError: the CBC binary is missing or crashed.
@@ -106,8 +122,11 @@ def run_cbc(lp: pulp.LpProblem, time_limit_s: float, seed: int, workers: int, wa
         cmd = pulp.PULP_CBC_CMD(msg=False, timeLimit=float(time_limit_s), threads=int(workers), warmStart=warm,
                                 options=[f"randomSeed {int(seed) + 1}", "randomCbcSeed 1"], logPath=log_path)
         try:
-            lp.solve(cmd)
+            with interrupt.stopper(_terminate_cbc):
+                interrupt.call_interruptibly(lambda: lp.solve(cmd))
         except pulp.PulpSolverError as exc:  # pragma: no cover - binary missing / crashed
+            if interrupt.requested():
+                return ""
             raise SolverError(f"CBC failed: {exc}") from exc
         with open(log_path, encoding="utf-8", errors="replace") as fh:
             return fh.read()
@@ -141,11 +160,17 @@ def solve(problem: Problem, options: SolveOptions, *, use_hint: bool = True,
     limit, seed = options.time_limit_s, options.seed
     start = warm_start(problem, limit, starts) if use_hint else WarmStart()
     progress.incumbent(start.objective, None, "greedy warm start; CBC's own incumbents are not reported")
+    if interrupt.requested():
+        return interrupted_result("cbc", seed, time.perf_counter() - t0, None, start.objective)
     lp, x = build_model(problem)
+    if interrupt.requested():
+        return interrupted_result("cbc", seed, time.perf_counter() - t0, None, start.objective)
     if start.hint is not None:
         _set_warm_start(problem, lp, start.hint)
     log = run_cbc(lp, max(limit - start.seconds, 0.5 * limit), seed, options.workers, start.hint is not None)
     secs = time.perf_counter() - t0
+    if interrupt.requested():
+        return interrupted_result("cbc", seed, secs, bound_from_log(log), start.objective)
     st = pulp.LpStatus[lp.status]
     sol = lp.sol_status
     logger.info("CBC: status %s (solution %s), %.2f s", st, sol, secs)
@@ -159,12 +184,14 @@ def solve(problem: Problem, options: SolveOptions, *, use_hint: bool = True,
         chosen = tuple(i for i, v in enumerate(x) if (v.value() or 0) > 0.5)
         if sol == pulp.LpSolutionOptimal and "Stopped on time" not in log:
             return SolveResult(Status.OPTIMAL, obj, obj, 0.0, secs, "cbc", seed, chosen, (), "proven optimal")
+        stopped_by = _stopped_by(log)
         bound = bound_from_log(log)
         if start.layout is not None and start.objective is not None and start.objective < problem.objective_of(set(chosen)):
             obj, chosen = float(start.objective), start.layout  # never report worse than the MIP start
         gap = relative_gap(obj, bound)
         return SolveResult(Status.FEASIBLE, obj, bound, gap, secs, "cbc", seed, chosen, (),
-                           "time limit reached" + (f"; gap {100 * gap:.2f}%" if gap is not None else "; no bound reported"))
+                           "time limit reached" + (f"; gap {100 * gap:.2f}%" if gap is not None else "; no bound reported"),
+                           stopped_by=stopped_by)
     bound = bound_from_log(log)
     if start.layout is not None and start.objective is not None:
         obj = float(start.objective)
@@ -172,5 +199,14 @@ def solve(problem: Problem, options: SolveOptions, *, use_hint: bool = True,
         gap = relative_gap(obj, bound)
         return SolveResult(Status.FEASIBLE, obj, bound, gap, secs, "cbc", seed, start.layout, (),
                            f"CBC found no solution in time; greedy layout, gap {100 * (gap or 0):.2f}%",
-                           {"incumbent": "greedy"})
-    return SolveResult(Status.UNKNOWN, None, bound, None, secs, "cbc", seed, (), (), f"CBC status {st}: no solution")
+                           {"incumbent": "greedy"}, stopped_by=_stopped_by(log))
+    return SolveResult(Status.UNKNOWN, None, bound, None, secs, "cbc", seed, (), (), f"CBC status {st}: no solution",
+                       stopped_by=_stopped_by(log))
+
+
+def _stopped_by(log: str) -> str:
+    """What ended an unfinished CBC search, from its log: its time limit is a wall clock
+    ("wall_clock": the answer may differ on a faster or slower machine); any other stop
+    (a node or iteration limit) is a work limit."""
+    m = re.search(r"Stopped on (\w+)", log)
+    return "wall_clock" if m is None or m.group(1).lower().startswith("time") else "work_limit"

@@ -14,6 +14,7 @@ import logging
 import math
 import time
 from collections.abc import Iterable
+from dataclasses import replace
 from typing import Any
 
 from ortools.sat.python import cp_model
@@ -22,9 +23,10 @@ from optimiser import progress
 from optimiser.errors import SolverError
 from optimiser.inputs.domain import SolveOptions
 from optimiser.model.problem import Problem
-from optimiser.solve.cpsat_model import build_model, set_params, stopped_by_safety_net
+from optimiser.solve import interrupt
+from optimiser.solve.cpsat_model import WALL_CLOCK_SAFETY_FACTOR, build_model, set_params, stopped_by_safety_net
 from optimiser.solve.explain import explain_infeasible
-from optimiser.solve.result import SolveResult, Status, relative_gap
+from optimiser.solve.result import SolveResult, Status, interrupted_result, relative_gap
 from optimiser.solve.warmstart import WarmStart, warm_start
 
 logger = logging.getLogger(__name__)
@@ -105,14 +107,18 @@ def solve(problem: Problem, options: SolveOptions, *, use_hint: bool = True,
 
     Args:
         problem: the problem.
-        options: ``time_limit_s`` (wall seconds, including the warm start; CP-SAT keeps at
-            least half of it), ``seed``, ``workers``.
+        options: ``time_limit_s`` (the work budget: CP-SAT's deterministic limit is
+            ``DETERMINISTIC_PER_SECOND`` units per second of it; the wall-clock safety net is
+            ``WALL_CLOCK_SAFETY_FACTOR`` times it, less the warm start's seconds, at least half),
+            ``seed``, ``workers``.
         use_hint: start from the warm start.
         starts: candidate start layouts (decision ids).
 
     Returns:
-        A complete :class:`SolveResult`; ``stats["stopped_by"]`` is "safety net" when the
-        wall clock, not the deterministic limit, ended a time-limited search.
+        A complete :class:`SolveResult`; ``stopped_by`` is "wall_clock" when the wall clock,
+        not the deterministic limit, ended the search (or the greedy start), "work_limit" when
+        the deterministic limit did, "interrupted" (status ``interrupted``) after SIGINT /
+        SIGTERM (:mod:`optimiser.solve.interrupt`).
 
     Raises:
         SolverError: CP-SAT rejected the model (a bug).
@@ -121,10 +127,15 @@ def solve(problem: Problem, options: SolveOptions, *, use_hint: bool = True,
     limit, seed = options.time_limit_s, options.seed
     start = warm_start(problem, limit, starts) if use_hint else WarmStart()
     progress.incumbent(start.objective, None, "greedy warm start")
+    if interrupt.requested():
+        return interrupted_result("cpsat", seed, time.perf_counter() - t0, None, start.objective)
     parts = build_model(problem, hint=start.hint)
     solver = cp_model.CpSolver()
-    # the warm start counts against the limit, but CP-SAT keeps at least half of it
-    set_params(solver, max(limit - start.seconds, 0.5 * limit), seed, options.workers)
+    # the deterministic limit comes from the whole time limit (the greedy start is work-limited
+    # too), never from the seconds the start took, which depend on the machine's load; the
+    # wall-clock net counts the start against it, but CP-SAT keeps at least half of it
+    net = limit * WALL_CLOCK_SAFETY_FACTOR
+    set_params(solver, limit, seed, options.workers, safety_net_s=max(net - start.seconds, 0.5 * net))
     levels = sum(len(c.levels) for c in problem.clients)
     if levels >= PRESOLVE_OFF_LEVELS:
         # measured on benchmarks/joint: presolve (probing, clause-to-exactly-one, dual rules)
@@ -132,7 +143,8 @@ def solve(problem: Problem, options: SolveOptions, *, use_hint: bool = True,
         # bound starts at once (50 firms: optimal in 5 s instead of 26 s; 100 firms: 8% gap
         # at 40 s instead of 14%)
         solver.parameters.cp_model_presolve = False
-    code = _solve_with_progress(solver, parts.model)
+    with interrupt.stopper(solver.stop_search):
+        code = interrupt.call_interruptibly(lambda: _solve_with_progress(solver, parts.model))
     secs = time.perf_counter() - t0
     if code == cp_model.MODEL_INVALID:
         raise SolverError(f"CP-SAT rejected the model: {parts.model.validate()}")
@@ -143,16 +155,28 @@ def solve(problem: Problem, options: SolveOptions, *, use_hint: bool = True,
                              "deterministic_time": solver.response_proto.deterministic_time}
     if start.greedy_stopped_by is not None:
         stats["greedy_stopped_by"] = start.greedy_stopped_by
-    if status is not Status.OPTIMAL and stopped_by_safety_net(solver):
-        stats["stopped_by"] = "safety net"
-        logger.warning("CP-SAT: the wall-clock limit (%.1f s), not the deterministic one, ended the search",
-                       solver.parameters.max_time_in_seconds)
     logger.info("CP-SAT: %s, objective %s, bound %s, %.2f s", status, solver.objective_value if status.has_solution
                 else None, solver.best_objective_bound, secs)
+    if interrupt.requested() and status is not Status.OPTIMAL:  # not even explaining an infeasible one
+        incumbent = float(round(solver.objective_value)) if status.has_solution else start.objective
+        return interrupted_result("cpsat", seed, secs, float(solver.best_objective_bound), incumbent, stats)
+    stopped_by = _stopped_by(solver, status, start)
     if status.has_solution:
-        return _with_solution(problem, solver, parts.x, status, start, secs, seed, stats)
+        return replace(_with_solution(problem, solver, parts.x, status, start, secs, seed, stats), stopped_by=stopped_by)
     if status is Status.INFEASIBLE:
         conflicts = explain_infeasible(problem, time_limit_s=max(5.0, limit / 2), seed=seed)
         return SolveResult(Status.INFEASIBLE, None, None, None, time.perf_counter() - t0, "cpsat", seed, (), conflicts,
                            "no layout meets every requirement", stats)
-    return _without_solution(problem, solver, start, secs, seed, stats)
+    return replace(_without_solution(problem, solver, start, secs, seed, stats), stopped_by=stopped_by)
+
+
+def _stopped_by(solver: cp_model.CpSolver, status: Status, start: WarmStart) -> str | None:
+    """What ended a search that did not finish (``None`` when it did): the wall clock (CP-SAT's
+    or the greedy start's safety net) or CP-SAT's deterministic work limit."""
+    if status in (Status.OPTIMAL, Status.INFEASIBLE):
+        return None
+    if stopped_by_safety_net(solver) or start.greedy_stopped_by == "safety net":
+        logger.warning("CP-SAT: the wall-clock limit (%.1f s), not the deterministic one, ended the search: the "
+                       "answer may differ on a faster or slower machine", solver.parameters.max_time_in_seconds)
+        return "wall_clock"
+    return "work_limit"

@@ -35,6 +35,7 @@ import scipy.sparse as sp
 
 from optimiser.model.problem import Problem
 from optimiser.pmedian import solve_pmedian
+from optimiser.solve import interrupt
 
 logger = logging.getLogger(__name__)
 
@@ -315,9 +316,9 @@ class GreedyResult:
     Attributes:
         layout: sorted decision ids of a feasible layout, or ``None``.
         swaps_tried: re-completions the swap pass ran.
-        stopped_by: "done" (no swap improves), "work limit" (``GREEDY_SWAP_WORK``) or
+        stopped_by: "done" (no swap improves), "work limit" (``GREEDY_SWAP_WORK``),
             "safety net" (the wall-clock ``safety_net_s``: the layout may differ from an
-            idle machine's).
+            idle machine's) or "interrupted" (:mod:`optimiser.solve.interrupt`).
         seconds: wall seconds.
     """
 
@@ -343,6 +344,8 @@ def _swap_pass(ev: Evaluator, x: np.ndarray, obj: int, max_swaps: int, t0: float
                 return x, obj, tried, "work limit"
             if time.perf_counter() - t0 > safety_net_s:
                 return x, obj, tried, "safety net"
+            if interrupt.requested():
+                return x, obj, tried, "interrupted"
             y = x.copy()
             y[d] = 0
             ban = banned.copy()
@@ -606,6 +609,9 @@ def improve_sites(problem: Problem, chosen: Iterable[int], *, evaluator: Evaluat
             break
         if time.perf_counter() > deadline:
             stopped_by = "safety net"
+            break
+        if interrupt.requested():
+            stopped_by = "interrupted"
             break
         step = _best_swap(ev, sm, x, best, tries_per_move)
         if step is None:

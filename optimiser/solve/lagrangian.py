@@ -41,6 +41,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from optimiser.model.problem import Problem
+from optimiser.solve import interrupt
 
 logger = logging.getLogger(__name__)
 
@@ -67,7 +68,8 @@ class LagrangianResult:
         step: the step factor reached.
         stopped_by: "converged" (target reached, step exhausted or the relaxed solution
             feasible), "work limit" (``max_iterations``), "safety net" (the wall clock) or
-            "no layout" (none meets the budget and counts, or none is left below ``upper_bound``).
+            "no layout" (none meets the budget and counts, or none is left below ``upper_bound``)
+            or "interrupted" (:mod:`optimiser.solve.interrupt`).
     """
 
     bound: float
@@ -430,6 +432,9 @@ def lagrangian_bound(problem: Problem, upper_bound: float | None = None, *, max_
         if time.perf_counter() - t0 > safety_net_s:
             stopped_by = "safety net"
             logger.warning("Lagrangian: the wall-clock safety net (%.1f s) stopped it after %d iterations", safety_net_s, it)
+            break
+        if interrupt.requested():
+            stopped_by = "interrupted"
             break
         nxt = dual.step(lam, mu, L, target, step, y_ids, rc, z)
         if nxt is None:

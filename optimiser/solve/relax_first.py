@@ -40,11 +40,12 @@ from typing import Any
 from optimiser.inputs.domain import SolveOptions
 from optimiser.model.problem import Problem
 from optimiser.model.transforms import fix_decisions, relax_access_crossings
+from optimiser.solve import interrupt
 from optimiser.solve.deadline import Deadline
 from optimiser.solve.heuristic import Evaluator, greedy_search, improve_sites
 from optimiser.solve.lagrangian import LagrangianResult, lagrangian_bound
 from optimiser.solve.registry import Backend
-from optimiser.solve.result import SolveResult, Status, relative_gap
+from optimiser.solve.result import SolveResult, Status, interrupted_result, relative_gap
 from optimiser.solve.warmstart import GREEDY_MIN_SAFETY_NET_S
 
 logger = logging.getLogger(__name__)
@@ -330,15 +331,25 @@ class RelaxFirst:
         msg = "proven optimal" if status is Status.OPTIMAL else f"time limit reached; gap {100 * (gap or 0):.2f}%"
         stats = {**self.stats, "relaxation": self.info, "bound_from": self.bound_from,
                  "incumbent": self.info.get("incumbent_from")}
+        # the phases are gated by the wall clock (the time left), so an unproven answer may
+        # differ on a faster or slower machine: said so
         return SolveResult(status, best, bound, gap, self.deadline.elapsed_s(), backend_name, self.options.seed,
-                           self.layout, (), msg, stats)
+                           self.layout, (), msg, stats, stopped_by=None if status is Status.OPTIMAL else "wall_clock")
 
     # ------------------------------------------------------------------ all phases
+    def interrupted(self) -> SolveResult:
+        """The result after SIGINT / SIGTERM (:mod:`optimiser.solve.interrupt`): no layout."""
+        return interrupted_result(self.options.backend, self.options.seed, self.deadline.elapsed_s(), self.bound,
+                                  None if self.best is None else float(self.best), {"relaxation": self.info})
+
     def run(self) -> SolveResult:
         """Every phase in turn; the result (the backend's own when the relaxation proves
-        that nothing meets the budget and counts, so that it explains why)."""
+        that nothing meets the budget and counts, so that it explains why). After SIGINT /
+        SIGTERM no further phase starts and the result is "interrupted"."""
         self.incumbent_phase()
         lag = self.lagrangian_phase()
+        if interrupt.requested():
+            return self.interrupted()
         if lag.bound == math.inf:
             # the budget and counts alone cannot be met: the exact model explains why
             res = self.backend.solve(self.problem, self.sub_options(max(self.remaining(), 0.1 * self.limit_s)))
@@ -349,10 +360,14 @@ class RelaxFirst:
                                    "closed": len(self.fixed), "seconds": self.elapsed()}
         self._log_phase("lagrangian")
         tested_against = self.best
-        self.alternating_phase()
-        self.retest_phase(lag, tested_against)
-        self.reduced_relaxation_phase()
+        for phase in (self.alternating_phase, lambda: self.retest_phase(lag, tested_against),
+                      self.reduced_relaxation_phase):
+            phase()
+            if interrupt.requested():
+                return self.interrupted()
         early = self.exact_phase()
+        if interrupt.requested():
+            return self.interrupted()
         if early is not None:
             return early
         return self.finish(self.options.backend)
