@@ -275,30 +275,30 @@ def _placements(prep: Prepared, res: SolveResult) -> tuple[Placements, CostMetri
     cross = crossing_of_decision(prep.context)
     sites = {s.key: s for s in prep.facility_sites + prep.social_sites}
     placed = Placements()
-    cost = CostMetrics(budget=sc.budget_gbp)
+    cost = CostMetrics(budget=sc.budget)
     stops = 0.0
     for i in sorted(set(res.chosen)):
         d = dec[i]
         if d.kind == "stop":  # listed in metrics.transit
-            stops += d.cost_gbp
+            stops += d.cost
             continue
         if d.kind == "crossing":
             c = cross[i]
             mid = c.line.interpolate(0.5, normalized=True)
-            placed.crossings.append(CrossingPlacement(id=c.id, type=c.type, barrier=c.barrier_id, cost_gbp=c.cost_gbp,
+            placed.crossings.append(CrossingPlacement(id=c.id, type=c.type, barrier=c.barrier_id, cost=c.cost,
                                                       penalty_m=c.penalty_m, length_m=round(c.length_m, 1),
                                                       x=round(mid.x, 1), y=round(mid.y, 1)))
-            cost.crossings += c.cost_gbp
+            cost.crossings += c.cost
             continue
         s = sites[d.key]
         entry = SitePlacement(id=s.key, type=s.type, parcel=s.parcel_id, x=round(s.point.x, 1), y=round(s.point.y, 1),
-                              cost_gbp=s.cost_gbp)
+                              cost=s.cost)
         if d.kind == "facility":
             placed.shared_facilities.append(entry)
-            cost.facilities += s.cost_gbp
+            cost.facilities += s.cost
         else:
             placed.social_spaces.append(entry)
-            cost.social_spaces += s.cost_gbp
+            cost.social_spaces += s.cost
     cost.capital = cost.crossings + cost.facilities + cost.social_spaces + stops
     return placed, cost
 
@@ -357,6 +357,7 @@ def summarise(prep: Prepared, res: SolveResult, ver: Verification | None, baseli
                "unreachable": list(prep.network.unreachable)},
         attribution=list(attribution or []),
         warnings=[WarningRecord.of(w, file=portable_path(w.file)) for w in prep.warnings],
+        currency=sc.currency,
     )
 
 

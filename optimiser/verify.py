@@ -44,6 +44,7 @@ from shapely.geometry import LineString, MultiLineString, Point, Polygon
 from shapely.geometry.base import BaseGeometry
 
 from optimiser.errors import VerificationError
+from optimiser.inputs.currency import money_text
 from optimiser.inputs.domain import BUILDING_RADIUS_M, FIXED_BUILDING_MARGIN_M, Crossing, ParcelStatus, Scenario
 from optimiser.model.demand import pair_weights
 from optimiser.model.problem import Problem, ProblemContext
@@ -468,7 +469,7 @@ def _check_social(checks: _Checks, sc: Scenario, opened: list, blocked: BaseGeom
         checks.add("building clearance", not any(nb.intersects(s.footprint) for nb in buildings),
                    f"{s.key} at least {soc.building_clearance_m:g} m from every building")
         for bar in sc.active_barriers:
-            if bar.kind.value == "carriageway":
+            if bar.kind.is_road:
                 dist = bar.band.distance(s.footprint)
                 checks.add("noise buffer", dist >= soc.noise_buffer_m - 1e-6,
                            f"{s.key} {dist:.0f} m from {bar.id} (noise buffer {soc.noise_buffer_m:g} m)")
@@ -660,8 +661,9 @@ def verify(problem: Problem, ctx: ProblemContext, chosen: tuple[int, ...], repor
     soc_open = [s for s in ctx.social_sites if by_key.get(s.key) in chosen_set]
     stops_open = [s for s in ctx.stop_sites if by_key.get(s.key) in chosen_set]
 
-    capital = sum(problem.decisions[i].cost_gbp for i in chosen)
-    checks.add("budget", capital <= sc.budget_gbp + 1e-6, f"capital cost £{capital:,.0f} within budget £{sc.budget_gbp:,.0f}")
+    capital = sum(problem.decisions[i].cost for i in chosen)
+    checks.add("budget", capital <= sc.budget + 1e-6,
+               f"capital cost {money_text(capital, sc.currency)} within budget {money_text(sc.budget, sc.currency)}")
     blocked = no_build_area(sc)
     _check_facilities(checks, sc, fac_open, blocked)
     _check_social(checks, sc, soc_open, blocked)

@@ -29,7 +29,7 @@ def random_problem(seed: int, n_dec: int = 8) -> Problem:
         if must:
             allo = tuple(sorted({o for ls in lopts for o in ls}))
             p.constraints.append(Constraint(f"reach:c{k}", tuple((o, 1) for o in allo), 1, None, f"reach:c{k}"))
-    p.constraints.append(Constraint("budget", tuple((i, int(d.cost_gbp)) for i, d in enumerate(dec)), None, int(2.5e6), "budget"))
+    p.constraints.append(Constraint("budget", tuple((i, int(d.cost)) for i, d in enumerate(dec)), None, int(2.5e6), "budget"))
     if rng.random() < 0.5:
         ids = list(range(0, n_dec, 2))
         p.constraints.append(Constraint("count_min:f", tuple((i, 1) for i in ids), 1, None, "count_min:f"))

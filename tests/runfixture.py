@@ -233,9 +233,9 @@ def make_run_dir(path: str | Path, *, variant: int = 0) -> Path:
         coverage=Coverage(radius_m=400.0, mode="hard", baseline_share=0.0, optimised_share=round(covered / emp_total, 3)),
         cost=CostMetrics(capital=capital, budget=4_000_000, crossings=chosen[3], facilities=fcost, social_spaces=scost),
         placements=Placements(
-            shared_facilities=[SitePlacement(id=fac_id, type=fac_type, x=fx, y=fy, cost_gbp=fcost)],
-            social_spaces=[SitePlacement(id=ss_id, type="social_space", x=sx, y=sy, cost_gbp=scost)],
-            crossings=[CrossingPlacement(id=chosen[0], type=chosen[1], barrier="parkway", cost_gbp=chosen[3],
+            shared_facilities=[SitePlacement(id=fac_id, type=fac_type, x=fx, y=fy, cost=fcost)],
+            social_spaces=[SitePlacement(id=ss_id, type="social_space", x=sx, y=sy, cost=scost)],
+            crossings=[CrossingPlacement(id=chosen[0], type=chosen[1], barrier="parkway", cost=chosen[3],
                                          penalty_m=chosen[4], length_m=70.0, x=chosen[2], y=road_y(chosen[2]))],
         ),
         verification=VerificationMetrics(passed=True, objective=objective, checks=[

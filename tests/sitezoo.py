@@ -70,9 +70,9 @@ HS2_BRIDGE = Crossing(
 )
 
 TYPES = (
-    CrossingTypeSpec("footbridge", cost_gbp=1_500_000, penalty_m=30.0),
-    CrossingTypeSpec("signalised", cost_gbp=250_000, penalty_m=45.0),
-    CrossingTypeSpec("underpass", cost_gbp=3_000_000, penalty_m=15.0),
+    CrossingTypeSpec("footbridge", cost=1_500_000, penalty_m=30.0),
+    CrossingTypeSpec("signalised", cost=250_000, penalty_m=45.0),
+    CrossingTypeSpec("underpass", cost=3_000_000, penalty_m=15.0),
 )
 
 
@@ -100,7 +100,7 @@ def square_site(extra_firms: tuple[Firm, ...] = ()) -> Site:
         barriers=(PARKWAY,),
         paths=grid_paths(),
         crossings=(PARKWAY_JUNCTION,),
-        crossing_rules=(CrossingRule("parkway", 100.0, ("footbridge", "signalised")),),
+        crossing_rules=(CrossingRule("parkway", 100.0, ("footbridge", "signalised", "underpass")),),
         illustrative=True,
     )
 
@@ -112,7 +112,7 @@ def two_barrier_site() -> Site:
         id="square2", name="Square with HS2", crs=s.crs, source_crs=s.source_crs,
         parcels=s.parcels, firms=tuple(f for f in s.firms if f.id != "e"),
         barriers=(PARKWAY, HS2), paths=s.paths, crossings=(PARKWAY_JUNCTION, HS2_BRIDGE),
-        crossing_rules=s.crossing_rules + (CrossingRule("hs2", 200.0, ()),),
+        crossing_rules=s.crossing_rules + (CrossingRule("hs2", 100.0, ()),),
     )
 
 

@@ -165,16 +165,16 @@ def test_solver_overrides_apply_to_every_item(site_dir: Path) -> None:
 
 
 def test_invalid_batch_files_report_every_problem(site_dir: Path) -> None:
-    b = write_batch(site_dir, sweep={"budget": [1e6], "facilities.3.count": [1], "layers.hs2": [True]}, extra_key=1)
+    b = write_batch(site_dir, sweep={"budgett": [1e6], "facilities.3.count": [1], "layers.hs2": [True]}, extra_key=1)
     with pytest.raises(ValidationError) as err:
         expand_batch(b)
     fields = {p.field for p in err.value.problems}
     assert "extra_key" in fields  # extra="forbid"
-    b = write_batch(site_dir, sweep={"budget": [1e6], "facilities.3.count": [1], "layers.hs2": [True]})
+    b = write_batch(site_dir, sweep={"budgett": [1e6], "facilities.3.count": [1], "layers.hs2": [True]})
     with pytest.raises(ValidationError) as err:
         expand_batch(b)
     by_field = {p.field: p.reason for p in err.value.problems}
-    assert "budget_gbp" in by_field["sweep.budget"]  # did you mean
+    assert "'budget'" in by_field["sweep.budgett"]  # did you mean
     b = write_batch(site_dir, sweep={"facilities.3.count": [1]})
     with pytest.raises(ValidationError) as err:
         expand_batch(b)
@@ -343,6 +343,7 @@ def test_pareto_table_on_a_handmade_batch() -> None:
     assert dom == {"a": False, "b": False, "c": True, "d": False, "f": True, "g": True}
     assert [p.name for p in front] == ["a", "b", "d"]
     rate = {n: r[header.index("objective_saved_per_million")] for n, r in got.items()}
+    assert {r[header.index("currency")] for r in out} == {"GBP"}  # items' scenarios name none
     assert rate["a"] is None and rate["b"] == pytest.approx(400.0) and rate["d"] == pytest.approx(100.0)
     assert rate["c"] is None
     assert [r[header.index("name")] for r in out] == ["a", "b", "c", "d", "f", "g"]  # cheapest first

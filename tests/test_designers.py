@@ -51,7 +51,7 @@ def test_attribution_one_entry_per_built_item_saving_recomputed_by_removing_it(t
     total_w += sum(f.employees * spec.access_weight * sc.objective.facility_access for spec in sc.facilities for f in firms)
     for a in m.attribution:
         i = _decision_of(res, a.id)
-        assert problem.decisions[i].cost_gbp == a.cost
+        assert problem.decisions[i].cost == a.cost
         assert a.name and ":" not in a.name and a.name != a.id
         # the model's own evaluation of the layout without the item (another code path than the verifier)
         rise = problem.objective_of(chosen - {i}) - problem.objective_of(chosen)

@@ -66,7 +66,7 @@ def _fits_phone(page) -> None:
 def _with_attribution(run: Path) -> Path:
     m = json.loads((run / "metrics.json").read_text())
     m["attribution"] = [{"id": c["id"], "name": f"Signalised crossing of the Parkway ({c['id']})", "kind": "crossing",
-                         "type": c["type"], "cost": c["cost_gbp"], "pairs_using": 4, "saving_m": 12.5,
+                         "type": c["type"], "cost": c["cost"], "pairs_using": 4, "saving_m": 12.5,
                          "saving_weighted_m": 900.0, "feasible_without": True,
                          "top_pairs": [{"a": "a", "b": "b", "a_name": "Firm A", "b_name": "Firm B", "weight": 2.0,
                                         "rise_m": 310.0}]}

@@ -34,7 +34,7 @@ def test_toml_scenario(tmp_path):
         '[crossings.types.signalised]\ncost_gbp = 250000.0\npenalty_m = 45.0\n'
     )
     sc = read_scenario(tmp_path / "scen.toml")
-    assert sc.budget_gbp == 500000.0 and sc.crossings.types[0].type == "signalised"
+    assert sc.budget == 500000.0 and sc.crossings.types[0].type == "signalised"
     assert tomllib.loads((tmp_path / "scen.toml").read_text())["id"] == "t"
 
 
@@ -115,7 +115,7 @@ def test_scenario_typed_objects(tmp_path):
 def test_overrides_and_in_memory_scenarios(tmp_path):
     _, scen = write_files(tmp_path)
     sc = read_scenario(scen, budget_gbp=2e6, **{"solver.seed": 7})
-    assert sc.budget_gbp == 2e6 and sc.solver.seed == 7
+    assert sc.budget == 2e6 and sc.solver.seed == 7
     data = apply_overrides(scenario_dict(), {"demand.rule": "employees_product"})
     sc2 = scenario_from_mapping(data, base_path=tmp_path / "x.yaml")
     assert sc2.demand.rule == "employees_product"

@@ -19,7 +19,7 @@ def _fingerprint(sc):
         [(c.id, c.line.wkt) for c in site.crossings],
         sc.facilities,
         sc.crossings.spacing_m,
-        sc.budget_gbp,
+        sc.budget,
     )
 
 

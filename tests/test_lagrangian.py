@@ -90,7 +90,7 @@ def _knapsack_problem(rng, n: int) -> tuple[Problem, np.ndarray]:
     dec = [Decision(f"d{i}", "facility" if i < n // 2 else "crossing", "g", float(rng.integers(1, 6)) * 50_000, f"d{i}")
            for i in range(n)]
     budget = int(rng.integers(2, 12)) * 50_000
-    cons = [Constraint("budget", tuple((i, int(d.cost_gbp)) for i, d in enumerate(dec)), None, budget, "budget")]
+    cons = [Constraint("budget", tuple((i, int(d.cost)) for i, d in enumerate(dec)), None, budget, "budget")]
     grp = tuple((i, 1) for i in range(n // 2))
     lo, hi = int(rng.integers(0, 2)), int(rng.integers(1, 4))
     if lo:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import json
 import math
@@ -16,7 +17,7 @@ from hypothesis import strategies as st
 from shapely.geometry import LineString, Point
 
 from optimiser.errors import ModelError
-from optimiser.inputs.domain import Barrier, BarrierKind, Crossing, Site, WalkPath
+from optimiser.inputs.domain import Barrier, BarrierKind, Crossing, CrossingRule, Site, WalkPath
 from optimiser.network.builder import build_walk_network
 from optimiser.network.crossings import generate_candidate_crossings
 from optimiser.network.csr import EDGE_KINDS, build_csr
@@ -280,7 +281,7 @@ def test_generate_candidates_spacing_types_ids():
     assert xs == [0, 100, 200, 300, 400, 600, 700, 800, 900, 1000]
     assert len(cands) == 10 * 3
     c = next(c for c in cands if c.id == "parkway-fb-003")
-    assert c.type == "footbridge" and c.cost_gbp == 1_500_000 and c.penalty_m == 30
+    assert c.type == "footbridge" and c.cost == 1_500_000 and c.penalty_m == 30
     assert c.line.length == pytest.approx(34) and c.length_m == pytest.approx(64)
     assert not c.existing and c.barrier_id == "parkway"
     band = s.barriers[0].band
@@ -291,12 +292,18 @@ def test_generate_candidates_spacing_types_ids():
     assert {c.id.split("-")[1] for c in cands} == {"fb", "sig", "up"}
     # spacing 0: none; explicit are always added
     expl = Crossing("my-bridge", "Mine", "parkway", "footbridge",
-                    LineString([(250, 280), (250, 320)]), cost_gbp=1.0)
+                    LineString([(250, 280), (250, 320)]), cost=1.0)
     only = generate_candidate_crossings(s, s.barriers, crossing_spec(0, explicit=(expl,)))
     assert only == (expl,)
-    # None: the site's rule (100 m, footbridge + signalised only)
+    # None: the site's rule as it is (100 m, its three types)
     rule = generate_candidate_crossings(s, s.barriers, crossing_spec(None))
-    assert {c.type for c in rule} == {"footbridge", "signalised"} and len(rule) == 20
+    assert {c.type for c in rule} == {"footbridge", "signalised", "underpass"} and len(rule) == 30
+    # a narrower site rule bounds the scenario: its types only, never closer than its spacing
+    narrow = dataclasses.replace(s, crossing_rules=(CrossingRule("parkway", 200.0, ("footbridge", "signalised")),))
+    bounded = generate_candidate_crossings(narrow, narrow.barriers, crossing_spec(100.0))
+    assert {c.type for c in bounded} == {"footbridge", "signalised"}
+    # every 200 m along the 1100 m centre line from x = 100; the one at the junction (x = 500) is skipped
+    assert sorted({round(c.line.centroid.x) for c in bounded}) == [100, 300, 700, 900]
     # one type only, one barrier only
     fb = generate_candidate_crossings(s, s.barriers, crossing_spec(250.0, types=TYPES[:1],
                                                                    barriers=("parkway",)))
@@ -477,7 +484,7 @@ def _zoo_scenario():
     from optimiser.inputs.domain import Scenario
 
     return Scenario(id="zoo", name="Zoo", site=two_barrier_site(), site_ref="zoo",
-                    budget_gbp=1e6, crossings=crossing_spec(100.0), layers={"hs2": True})
+                    budget=1e6, crossings=crossing_spec(100.0), layers={"hs2": True})
 
 
 def test_cli_network_writes_wgs84_geojson_and_summary(tmp_path, monkeypatch):

@@ -11,7 +11,7 @@ from optimiser.solve.strategy import solve
 from optimiser.verify import verify
 
 DENSE = {
-    "crossings.spacing_m": 120,
+    "crossings.spacing_m": 150,  # the densest the site's Parkway rule allows
     "facilities": [
         {"type": "shared_workshop", "count": {"min": 2, "max": 3}, "footprint_m2": 900, "min_spacing_m": 200,
          "cost_gbp": 600000, "candidate_spacing_m": 70},

@@ -43,7 +43,7 @@ def tram_scenario(objective: str = "max_coverage", *, catchment_m: float = 500.0
     spec = TransitSpec(count, 100_000, catchment_m=catchment_m, objective=objective, min_spacing_m=300.0,
                        candidate_spacing_m=stop_spacing_m, **kw)
     weights = ObjectiveWeights(0, 0, 0) if objective != "weighted" else ObjectiveWeights()
-    return _scenario(_square(transit=tuple(lines)), transit=spec, budget_gbp=budget, objective=weights,
+    return _scenario(_square(transit=tuple(lines)), transit=spec, budget=budget, objective=weights,
                      crossings=crossing_spec(crossing_spacing_m, types=(SIG,)))
 
 
@@ -54,7 +54,7 @@ def _feasible_stop_sets(prep, stops: list[int], budget_left: float):
     for n in range(tr.count.min, tr.count.max + 1):
         for combo in itertools.combinations(range(len(stops)), n):
             chosen = [sites[dec[stops[k]].key] for k in combo]
-            if sum(s.cost_gbp for s in chosen) > budget_left + 1e-6:
+            if sum(s.cost for s in chosen) > budget_left + 1e-6:
                 continue
             if any(a.point.distance(b.point) < tr.min_spacing_m - 1e-6 for a, b in itertools.combinations(chosen, 2)):
                 continue
@@ -75,13 +75,13 @@ def brute_force_transit(prep) -> dict[str, float]:
     best_cov, best_walk = -1.0, np.inf
     for k in range(len(crossings) + 1):
         for cs in itertools.combinations(crossings, k):
-            spent = sum(dec[i].cost_gbp for i in cs)
-            if spent > sc.budget_gbp + 1e-6:
+            spent = sum(dec[i].cost for i in cs)
+            if spent > sc.budget + 1e-6:
                 continue
             graph = layout_graph(ctx, cs)
             walks = walk_lengths_m(graph, ctx.firm_keys, [dec[i].key for i in stops] + list(ctx.existing_stop_keys))
             existing_cols = list(range(len(stops), walks.shape[1]))
-            for combo in _feasible_stop_sets(prep, stops, sc.budget_gbp - spent):
+            for combo in _feasible_stop_sets(prep, stops, sc.budget - spent):
                 walk = walks[:, list(combo) + existing_cols].min(axis=1) if (combo or existing_cols) else np.full(len(emp), np.inf)
                 best_cov = max(best_cov, float(emp[walk <= sc.transit.catchment_m + 1e-6].sum()))
                 best_walk = min(best_walk, float(np.sum(emp * np.minimum(walk, cap))))
@@ -156,7 +156,7 @@ def weighted_case():
         for cs in itertools.combinations(crossings, k):
             for s in stops:
                 chosen = (*cs, s)
-                if sum(dec[i].cost_gbp for i in chosen) <= prep.scenario.budget_gbp:
+                if sum(dec[i].cost for i in chosen) <= prep.scenario.budget:
                     best = min(best, verify(prep.problem, prep.context, chosen, None, raise_on_failure=False).objective)
     return prep, best
 

@@ -41,7 +41,7 @@ def _square(**kw) -> Site:
 
 
 def _scenario(site: Site, **kw) -> Scenario:
-    base = dict(id="zoo", name="zoo", site=site, site_ref="zoo", budget_gbp=1_000_000,
+    base = dict(id="zoo", name="zoo", site=site, site_ref="zoo", budget=1_000_000,
                 crossings=crossing_spec(300.0, types=(SIG,)))
     base.update(kw)
     return Scenario(**base)
@@ -62,73 +62,73 @@ SOCIAL = dict(footprint_m2=400.0, noise_buffer_m=40.0, candidate_spacing_m=200.0
 
 
 def case_one_barrier_pairs():
-    return _scenario(_square(), budget_gbp=600_000)
+    return _scenario(_square(), budget=600_000)
 
 
 def case_budget_forbids_best():
     # footbridges are quicker but the budget only pays for signalised crossings
-    return _scenario(_square(), budget_gbp=1_000_000, crossings=crossing_spec(300.0, types=(SIG, FB)))
+    return _scenario(_square(), budget=1_000_000, crossings=crossing_spec(300.0, types=(SIG, FB)))
 
 
 def case_footbridge_affordable():
-    return _scenario(_square(), budget_gbp=1_800_000, crossings=crossing_spec(300.0, types=(SIG, FB)))
+    return _scenario(_square(), budget=1_800_000, crossings=crossing_spec(300.0, types=(SIG, FB)))
 
 
 def case_two_barriers():
-    return _scenario(two_barrier_site(), layers={"hs2": True}, budget_gbp=800_000,
+    return _scenario(two_barrier_site(), layers={"hs2": True}, budget=800_000,
                      crossings=crossing_spec(400.0, types=(SIG, FB)))
 
 
 def case_hs2_off():
-    return _scenario(two_barrier_site(), layers={"hs2": False}, budget_gbp=800_000,
+    return _scenario(two_barrier_site(), layers={"hs2": False}, budget=800_000,
                      crossings=crossing_spec(400.0, types=(SIG, FB)))
 
 
 def case_corridor_facility():
     fac = FacilitySpec("lab", CountRange(1, 1), 900.0, 0.0, 200_000, candidate_spacing_m=300.0)
-    return _scenario(rail_site(), budget_gbp=2_000_000, facilities=(fac,), crossings=crossing_spec(300.0, types=(FB,)))
+    return _scenario(rail_site(), budget=2_000_000, facilities=(fac,), crossings=crossing_spec(300.0, types=(FB,)))
 
 
 def case_facility_count_spacing():
     fac = FacilitySpec("workshop", CountRange(2, 2), 900.0, 500.0, 300_000, candidate_spacing_m=300.0)
-    return _scenario(_square(), budget_gbp=900_000, facilities=(fac,), crossings=crossing_spec(450.0, types=(SIG,)))
+    return _scenario(_square(), budget=900_000, facilities=(fac,), crossings=crossing_spec(450.0, types=(SIG,)))
 
 
 def case_existing_facility():
     fac = FacilitySpec("canteen", CountRange(0, 1), 900.0, 0.0, 300_000, candidate_spacing_m=300.0,
                        existing=(Point(850, 560),))
-    return _scenario(_square(), budget_gbp=600_000, facilities=(fac,), crossings=crossing_spec(450.0, types=(SIG,)))
+    return _scenario(_square(), budget=600_000, facilities=(fac,), crossings=crossing_spec(450.0, types=(SIG,)))
 
 
 def case_coverage_forces_social():
     soc = SocialSpaceSpec(CountRange(0, 2), 100_000, coverage_radius_m=350.0, coverage="hard", **SOCIAL)
-    return _scenario(_open_space_site(), budget_gbp=700_000, social_spaces=soc, crossings=crossing_spec(450.0, types=(SIG,)))
+    return _scenario(_open_space_site(), budget=700_000, social_spaces=soc, crossings=crossing_spec(450.0, types=(SIG,)))
 
 
 def case_weighted_coverage():
     soc = SocialSpaceSpec(CountRange(0, 1), 100_000, coverage_radius_m=300.0, coverage="weighted", coverage_weight=400.0, **SOCIAL)
-    return _scenario(_open_space_site(), budget_gbp=400_000, social_spaces=soc, crossings=crossing_spec(450.0, types=(SIG,)))
+    return _scenario(_open_space_site(), budget=400_000, social_spaces=soc, crossings=crossing_spec(450.0, types=(SIG,)))
 
 
 def case_directness_forces_crossing():
     # a-b are straight across the Parkway at x = 200; the junction is at x = 500
-    return _scenario(_square(), budget_gbp=1_000_000, directness=(DirectnessTarget("a", "b", 1.5),),
+    return _scenario(_square(), budget=1_000_000, directness=(DirectnessTarget("a", "b", 1.5),),
                      objective=ObjectiveWeights(firm_pairs=0.0), crossings=crossing_spec(300.0, types=(SIG,)))
 
 
 def case_explicit_demand():
-    return _scenario(_square(), budget_gbp=300_000, demand=DemandSpec(rule="explicit", pairs=(("a", "d", 5.0), ("c", "b", 1.0))))
+    return _scenario(_square(), budget=300_000, demand=DemandSpec(rule="explicit", pairs=(("a", "d", 5.0), ("c", "b", 1.0))))
 
 
 def case_optional_facility_unaffordable():
     # an optional facility type nobody can afford: every firm pays the unreachable penalty
     fac = FacilitySpec("lab", CountRange(0, 1), 900.0, 0.0, 2_000_000, candidate_spacing_m=300.0)
-    return _scenario(_square(), budget_gbp=600_000, facilities=(fac,), crossings=crossing_spec(450.0, types=(SIG,)))
+    return _scenario(_square(), budget=600_000, facilities=(fac,), crossings=crossing_spec(450.0, types=(SIG,)))
 
 
 def case_infeasible_coverage_budget():
     soc = SocialSpaceSpec(CountRange(0, 2), 500_000, coverage_radius_m=350.0, coverage="hard", **SOCIAL)
-    return _scenario(_open_space_site(), budget_gbp=400_000, social_spaces=soc, crossings=crossing_spec(450.0, types=(SIG,)))
+    return _scenario(_open_space_site(), budget=400_000, social_spaces=soc, crossings=crossing_spec(450.0, types=(SIG,)))
 
 
 def case_route_cap_binds():

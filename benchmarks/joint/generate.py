@@ -59,8 +59,8 @@ AFFINITY = {
     "services": {"services": 0.5},
 }
 CROSSING_TYPES = (
-    CrossingTypeSpec("footbridge", cost_gbp=1_200_000, penalty_m=30.0),
-    CrossingTypeSpec("signalised", cost_gbp=250_000, penalty_m=45.0),
+    CrossingTypeSpec("footbridge", cost=1_200_000, penalty_m=30.0),
+    CrossingTypeSpec("signalised", cost=250_000, penalty_m=45.0),
 )
 HUB_COST_GBP = 400_000.0
 
@@ -215,13 +215,13 @@ def make_district(n_firms: int, n_sites: int, n_crossings: int, n_barriers: int 
                       if n_existing and open_parcels else ()))
 
     def hub(spacing: float) -> FacilitySpec:
-        return FacilitySpec("hub", CountRange(1, 3), footprint_m2=400.0, min_spacing_m=250.0, cost_gbp=HUB_COST_GBP,
+        return FacilitySpec("hub", CountRange(1, 3), footprint_m2=400.0, min_spacing_m=250.0, cost=HUB_COST_GBP,
                             candidate_spacing_m=round(spacing, 3), access_weight=access_weight, existing=existing)
 
     def scen(spacing_fac: float, spacing_cross: float) -> Scenario:
         return Scenario(
             id=f"district-{n_firms}-{n_sites}-{n_crossings}-{n_barriers}-{seed}", name=site.name, site=site,
-            site_ref="(in code)", budget_gbp=budget_gbp, facilities=(hub(spacing_fac),),
+            site_ref="(in code)", budget=budget_gbp, facilities=(hub(spacing_fac),),
             crossings=CrossingSpec(types=CROSSING_TYPES, spacing_m=round(spacing_cross, 3), max_route_crossings=2),
             demand=demand, objective=ObjectiveWeights(firm_pairs=1.0, facility_access=1.0),
             solver=SolveOptions(backend="cpsat", time_limit_s=time_limit_s, seed=0, workers=workers),

@@ -83,8 +83,8 @@ def sequential(problem: Problem, scenario, time_limit_s: float, seed: int, worke
     dec = problem.decisions
     fac = [i for i, d in enumerate(dec) if d.kind != "crossing"]
     cro = [i for i, d in enumerate(dec) if d.kind == "crossing"]
-    reserve = sum(spec.count.min * spec.cost_gbp for spec in scenario.facilities)
-    budget1 = int(scenario.budget_gbp - reserve)
+    reserve = sum(spec.count.min * spec.cost for spec in scenario.facilities)
+    budget1 = int(scenario.budget - reserve)
     t = time.perf_counter()
     # stage 1 sees crossings only: facility decisions fixed to 0, and every constraint that
     # involves a facility (counts, spacing, reachability of a facility) left out

@@ -89,7 +89,7 @@ def summary_metrics(m: RunMetrics) -> dict[str, Any]:
 
     Returns:
         ``objective``, ``bound``, ``gap``, ``solve_seconds``, ``backend``, ``seed``,
-        ``walk.*_m``/``walk.reduction_pct``, ``cost.capital``/``cost.budget`` (pounds),
+        ``walk.*_m``/``walk.reduction_pct``, ``cost.capital``/``cost.budget`` (in ``currency``), ``currency``,
         ``placements.*`` (counts) and ``verification.passed``; non-finite numbers as ``None``.
     """
     walk, pl = m.walk, m.placements
@@ -113,6 +113,7 @@ def summary_metrics(m: RunMetrics) -> dict[str, Any]:
         "walk.reduction_pct": _finite(walk.reduction_pct),
         "cost.capital": _finite(m.cost.capital),
         "cost.budget": _finite(m.cost.budget),
+        "currency": m.currency,
         "placements.shared_facilities": len(pl.shared_facilities),
         "placements.social_spaces": len(pl.social_spaces),
         "placements.crossings": len(pl.crossings),

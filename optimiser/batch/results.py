@@ -18,21 +18,25 @@ from typing import Any
 from optimiser.batch.keys import canonical_json
 from optimiser.batch.records import is_solved
 from optimiser.batch.spec import BatchItem
+from optimiser.inputs.currency import currency_prefix, currency_unit
+from optimiser.inputs.money_fields import scenario_currency
+from optimiser.present.formatting import mpl_text
 
 logger = logging.getLogger(__name__)
 
 METRIC_COLUMNS = ["objective", "gap", "objective_mean_m", "baseline_objective_mean_m", "walk.baseline_weighted_mean_m",
                   "walk.optimised_weighted_mean_m", "walk.reduction_pct", "facility_access.baseline_mean_m",
                   "facility_access.optimised_mean_m", "coverage.baseline_share", "coverage.optimised_share",
-                  "cost.capital", "cost.budget"]
+                  "cost.capital", "cost.budget", "currency"]
 """The record metrics results.csv shows, after the swept columns and the status."""
 
 PARETO_COLUMNS = ["status", "cost.capital", "objective_mean_m", "baseline_objective_mean_m", "gap", "dominated",
                   "objective_saved_per_million", "walk.optimised_weighted_mean_m", "walk.baseline_weighted_mean_m",
-                  "walk.reduction_pct", "facility_access.optimised_mean_m", "coverage.optimised_share"]
+                  "walk.reduction_pct", "facility_access.optimised_mean_m", "coverage.optimised_share", "currency"]
 """pareto.csv's columns after the key, the name and the swept columns. The front is over the
 objective actually optimised (``objective_mean_m``: every term as one weighted mean walk); firm-to-
-firm walking, facility access and coverage are shown beside it."""
+firm walking, facility access and coverage are shown beside it. Money (``cost.capital``, the rate
+per million) is in the item's scenario ``currency``."""
 
 
 def objective_of_record(m: Mapping[str, Any]) -> float | None:
@@ -129,14 +133,14 @@ class FrontPoint:
 
     Attributes:
         name, key: the item's.
-        cost_gbp: capital cost (pounds); walk_m: the objective as a weighted mean walk (metres).
-        rate: metres of that mean saved per extra £1m against the previous front point
+        cost: capital cost (the batch's currency); walk_m: the objective as a weighted mean walk (metres).
+        rate: metres of that mean saved per extra million of the currency against the previous front point
             (``None`` for the first, or at the same cost).
     """
 
     name: str
     key: str
-    cost_gbp: float
+    cost: float
     walk_m: float
     rate: float | None
 
@@ -167,7 +171,8 @@ def pareto_table(items: Sequence[BatchItem], records: Mapping[str, Mapping[str, 
         columns: the swept columns.
 
     Returns:
-        The header, the rows (``dominated`` and ``objective_saved_per_million`` computed) and
+        The header, the rows (``dominated`` and ``objective_saved_per_million`` computed, and the
+        item's ``currency``) and
         the front's points, cheapest first.
     """
     solved = _solved_points(items, records)
@@ -191,7 +196,7 @@ def pareto_table(items: Sequence[BatchItem], records: Mapping[str, Mapping[str, 
                      m.get("baseline_objective_mean_m"), m.get("gap"), dom[i], round(rate, 3) if rate is not None else None,
                      m.get("walk.optimised_weighted_mean_m"), m.get("walk.baseline_weighted_mean_m"),
                      m.get("walk.reduction_pct"), m.get("facility_access.optimised_mean_m"),
-                     m.get("coverage.optimised_share")])
+                     m.get("coverage.optimised_share"), scenario_currency(it.scenario)])
     return header, rows, front
 
 
@@ -207,21 +212,32 @@ def _atomic_savefig(fig: Any, path: Path) -> None:
         raise
 
 
-def _draw_front(ax: Any, front: Sequence[FrontPoint], rows: Sequence[Sequence[Any]]) -> None:
+def batch_currency(items: Sequence[BatchItem]) -> str | None:
+    """The one currency of a batch's items (None when an override mixes currencies)."""
+    found = {scenario_currency(it.scenario) for it in items}
+    return found.pop() if len(found) == 1 else None
+
+
+def _cost_label(currency: str | None) -> str:
+    """The cost axis: ``Capital cost (£m)``, ``(CHF m)``; mixed currencies say so."""
+    return mpl_text(f"Capital cost ({currency_prefix(currency)}m)") if currency else "Capital cost (millions, mixed currencies)"
+
+
+def _draw_front(ax: Any, front: Sequence[FrontPoint], rows: Sequence[Sequence[Any]], currency: str | None) -> None:
     """The front as a step line with labels, and the no-intervention walk if there is one."""
-    xs = [p.cost_gbp / 1e6 for p in front]
+    xs = [p.cost / 1e6 for p in front]
     ys = [p.walk_m for p in front]
     ax.step(xs, ys, where="post", color="#1f6f8b", lw=2, zorder=3, label="Pareto front")
     ax.scatter(xs, ys, s=46, color="#1f6f8b", edgecolor="white", zorder=4)
     last = None
     for k, p in enumerate(front):
-        if last is not None and (p.cost_gbp, p.walk_m) == last:
+        if last is not None and (p.cost, p.walk_m) == last:
             continue
-        last = (p.cost_gbp, p.walk_m)
+        last = (p.cost, p.walk_m)
         text = p.name if len(p.name) <= 44 else p.name[:42] + "…"
         if p.rate is not None:
-            text += f"\n{p.rate:,.1f} m per £1m"
-        ax.annotate(text, (p.cost_gbp / 1e6, p.walk_m), xytext=(6, 6 if k % 2 == 0 else -18),
+            text += f"\n{p.rate:,.1f} m per {currency_prefix(currency or '')}1m"
+        ax.annotate(mpl_text(text), (p.cost / 1e6, p.walk_m), xytext=(6, 6 if k % 2 == 0 else -18),
                     textcoords="offset points", fontsize=7.5, color="#12435a")
     baselines = sorted({r[_OBJ + 1] for r in rows if r[_OBJ + 1] is not None})
     if len(baselines) == 1:
@@ -236,7 +252,7 @@ _SIDE_PANELS = ((_WALK, "Firm-to-firm weighted mean walk (m)", 1.0),
                 (_COV, "Employees within reach of a social space (%)", 100.0))
 
 
-def _draw_side(ax: Any, rows: Sequence[Sequence[Any]], col: int, label: str, factor: float) -> None:
+def _draw_side(ax: Any, rows: Sequence[Sequence[Any]], col: int, label: str, factor: float, currency: str | None) -> None:
     """One of the figures beside the objective: every solved item, the front's items joined."""
     pts = [(r[_COST] / 1e6, r[col] * factor, bool(r[_DOM])) for r in rows if r[col] is not None]
     if not pts:
@@ -248,7 +264,7 @@ def _draw_side(ax: Any, rows: Sequence[Sequence[Any]], col: int, label: str, fac
     if front:
         ax.plot(*zip(*front), "o-", color="#1f6f8b", ms=5, lw=1.2, zorder=3)
     ax.set_ylabel(label, fontsize=8)
-    ax.set_xlabel("Capital cost (£m)", fontsize=8)
+    ax.set_xlabel(_cost_label(currency), fontsize=8)
     ax.tick_params(labelsize=7)
     ax.grid(True, color="#e5e5e5", lw=0.6)
 
@@ -269,6 +285,7 @@ def plot_pareto(path: Path, items: Sequence[BatchItem], records: Mapping[str, Ma
     from matplotlib.figure import Figure  # lazy: matplotlib is slow to import
 
     _, rows, front = pareto_table(items, records, [])
+    currency = batch_currency(items)
     fig = Figure(figsize=(13, 7.5), layout="constrained")
     grid = fig.add_gridspec(3, 2, width_ratios=(2.2, 1))
     ax = fig.add_subplot(grid[:, 0])
@@ -277,15 +294,16 @@ def plot_pareto(path: Path, items: Sequence[BatchItem], records: Mapping[str, Ma
         ax.scatter([c for c, _ in dominated], [w for _, w in dominated],
                    s=28, color="#9aa5b1", alpha=0.8, label="dominated scenario", zorder=2)
     if front:
-        _draw_front(ax, front, rows)
+        _draw_front(ax, front, rows, currency)
     else:
         ax.text(0.5, 0.5, "no solved scenarios yet", ha="center", va="center", transform=ax.transAxes, color="#777")
     for k, (col, label, factor) in enumerate(_SIDE_PANELS):
-        _draw_side(fig.add_subplot(grid[k, 1]), rows, col, label, factor)
-    ax.set_xlabel("Capital cost (£m)")
+        _draw_side(fig.add_subplot(grid[k, 1]), rows, col, label, factor, currency)
+    ax.set_xlabel(_cost_label(currency))
     ax.set_ylabel("Objective optimised, as a weighted mean walk (m; every term)")
-    distinct = len({(p.cost_gbp, p.walk_m) for p in front})
-    ax.set_title(f"{title}: what each extra pound buys\n{len(rows)} solved of {len(items)} scenarios; "
+    distinct = len({(p.cost, p.walk_m) for p in front})
+    unit = {"£": "pound", "$": "dollar", "€": "euro"}.get(currency_unit(currency), currency) if currency else "unit of money"
+    ax.set_title(f"{title}: what each extra {unit} buys\n{len(rows)} solved of {len(items)} scenarios; "
                  f"{distinct} distinct point{'s' if distinct != 1 else ''} on the cost-objective Pareto front", fontsize=10)
     ax.grid(True, color="#e5e5e5", lw=0.6)
     ax.margins(x=0.1, y=0.08)

@@ -24,10 +24,12 @@ from optimiser.batch.keys import canonical_json, file_sha256, item_key
 from optimiser.batch.overrides import BRACKET, INDEX, apply_overrides, check_key
 from optimiser.errors import FileReadError, Problem, ValidationError
 from optimiser.inputs import schema as S
+from optimiser.inputs.currency import DEFAULT_CURRENCY, money_compact
 from optimiser.inputs.formats import load_mapping
 from optimiser.inputs.kinds import wrong_kind
 from optimiser.inputs.locate import default_scenario_path, resolve_site_ref
 from optimiser.inputs.messages import pydantic_problems
+from optimiser.inputs.money_fields import scenario_currency
 
 logger = logging.getLogger(__name__)
 
@@ -115,14 +117,21 @@ class BatchSpec:
 
 # ---------------------------------------------------------------- item names
 
-_SHORT = {"budget_gbp": "budget", "solver.seed": "seed", "solver.time_limit_s": "time_limit", "layers.hs2": "hs2"}
+_SHORT = {"budget_gbp": "budget", "budget": "budget", "solver.seed": "seed", "solver.time_limit_s": "time_limit", "layers.hs2": "hs2"}
 
 
-def _fmt_value(key: str, v: Any) -> str:
+def _is_money_key(key: str) -> bool:
+    """A money field in the scenario's currency (``budget``, ``facilities.0.cost`` ...)."""
+    return key.rsplit(".", 1)[-1] in ("budget", "cost")
+
+
+def _fmt_value(key: str, v: Any, currency: str) -> str:
     if isinstance(v, bool):
         return "on" if v else "off"
     if key.endswith("_gbp") and isinstance(v, int | float):
-        return f"£{v / 1e6:g}m" if abs(v) >= 1e5 else f"£{v:g}"
+        return money_compact(v, "GBP")
+    if _is_money_key(key) and isinstance(v, int | float):
+        return money_compact(v, currency)
     if isinstance(v, dict | list):
         return canonical_json(v)
     if isinstance(v, float):
@@ -130,12 +139,14 @@ def _fmt_value(key: str, v: Any) -> str:
     return str(v)
 
 
-def item_name(overrides: Mapping[str, Any], fallback: str) -> str:
+def item_name(overrides: Mapping[str, Any], fallback: str, currency: str = DEFAULT_CURRENCY) -> str:
     """A readable label for an item from its overrides.
 
     Args:
         overrides: the item's dotted-key overrides (``name``/``id`` lead the label).
         fallback: the label when there are no overrides (the base scenario's id).
+        currency: the item's scenario currency, for ``budget`` and ``cost`` values
+            (``*_gbp`` values are pounds).
 
     Returns:
         e.g. ``"budget=£1.5m, hs2=on, seed=2"``.
@@ -148,7 +159,7 @@ def item_name(overrides: Mapping[str, Any], fallback: str) -> str:
         if k in ("name", "id"):
             continue
         short = _SHORT.get(k, INDEX.sub(r"[\1]", BRACKET.sub(r".\1", k)))
-        parts.append(f"{short}={_fmt_value(k, v)}")
+        parts.append(f"{short}={_fmt_value(k, v, currency)}")
     return ", ".join(parts) if parts else fallback
 
 
@@ -334,7 +345,7 @@ def _expand(spec: BatchFile, fname: str, base_path: Path, base_data: dict[str, A
                 site_hashes[ref] = file_sha256(sp) if sp is not None else None
             h = site_hashes[ref]
         key = item_key(resolved, h, __version__)
-        name = item_name(ov, str(base_data.get("id") or base_path.stem))
+        name = item_name(ov, str(base_data.get("id") or base_path.stem), scenario_currency(resolved))
         if key in seen:
             out.duplicates.append((name, seen[key]))
             continue

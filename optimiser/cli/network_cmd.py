@@ -80,7 +80,8 @@ def command(scenario: Path, out_dir: Path, overwrite: bool) -> None:
     kept = [f for f in edges if f["geometry"].length > 0]
     write_geojson(out_dir / "network.geojson", kept, site.crs)
     write_geojson(out_dir / "connectors.geojson", [f for f in kept if f["properties"]["kind"] == "connector"], site.crs)
-    write_geojson(out_dir / "candidate_crossings.geojson", crossing_features(net.candidates, kind="candidate"), site.crs)
+    write_geojson(out_dir / "candidate_crossings.geojson", crossing_features(net.candidates, kind="candidate", currency=sc.currency),
+                  site.crs)
     write_gpkg(out_dir / "network.gpkg", network_frames(net, kept, site))
     logger.info("network of %s written to %s", site.id, out_dir)
 

@@ -39,7 +39,7 @@ def run_summary(res: RunResult) -> dict[str, Any]:
 
     Returns:
         status, objective, bound, gap, solve_seconds, backend, seed, the scenario id, the walk
-        figures (without per-facility access), costs, placed ids by kind, whether verification
+        figures (without per-facility access), costs and their currency, placed ids by kind, whether verification
         passed and the run directory.
     """
     m = res.metrics
@@ -47,7 +47,7 @@ def run_summary(res: RunResult) -> dict[str, Any]:
         "status": m.status.value, "objective": m.objective, "bound": m.bound, "gap": m.gap,
         "solve_seconds": m.solve_seconds, "backend": m.backend, "seed": m.seed,
         "scenario": m.scenario.id, "walk": m.walk.model_dump(mode="python", exclude={"facility_access"}),
-        "cost": m.cost.model_dump(mode="python"),
+        "cost": m.cost.model_dump(mode="python"), "currency": m.currency,
         "placements": {"shared_facilities": [p.id for p in m.placements.shared_facilities],
                        "social_spaces": [p.id for p in m.placements.social_spaces],
                        "crossings": [p.id for p in m.placements.crossings]},

@@ -26,6 +26,7 @@ import click
 from optimiser.checkfiles import FileReport, check_file
 from optimiser.cli.logging_setup import current_settings, report_internal_error
 from optimiser.errors import ExitCode, Problem, SiteWarning
+from optimiser.inputs.currency import money_text
 from optimiser.inputs.locate import resolve_input
 
 logger = logging.getLogger(__name__)
@@ -54,7 +55,7 @@ def _scenario_summary(scn: Any) -> str:
     on = ", ".join(b.id for b in scn.active_barriers) or "none"
     return (
         f"scenario {scn.id!r} on site {scn.site.id!r}: {len(scn.site.firms)} firms, "
-        f"budget GBP {scn.budget_gbp:,.0f}, {len(scn.facilities)} facility type(s), "
+        f"budget {money_text(scn.budget, scn.currency)} ({scn.currency}), {len(scn.facilities)} facility type(s), "
         f"social spaces {'yes' if scn.social_spaces is not None else 'no'}, "
         f"{len(scn.crossings.types)} crossing type(s), barriers on: {on}"
     )

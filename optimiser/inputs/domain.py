@@ -5,7 +5,8 @@ once a file has passed validation. They are the one validated form of a site and
 they hold every default: the file-format models in :mod:`optimiser.inputs.schema` take their
 defaults from these classes. Every geometry is a shapely 2 object in the site's
 *working* CRS, a projected CRS in metres (EPSG:27700 for the AMP-SBP default); lengths are
-metres (``*_m``), areas square metres (``*_m2``) and money pounds sterling (``*_gbp``).
+metres (``*_m``), areas square metres (``*_m2``); money (``cost``, ``budget``) is in the
+scenario's ``currency`` (an ISO 4217 code, GBP unless the scenario says otherwise).
 """
 
 from __future__ import annotations
@@ -39,16 +40,76 @@ class ParcelStatus(str, Enum):  # noqa: UP042 - not StrEnum: str() and format() 
 
 
 class BarrierKind(str, Enum):  # noqa: UP042 - not StrEnum: str() and format() of members keep their current form
-    """What a barrier is: it decides which crossing types make sense and the noise buffer."""
+    """What a barrier is: it decides which crossing types can cross it and the noise buffer.
 
-    CARRIAGEWAY = "carriageway"
-    RAIL_CORRIDOR = "rail_corridor"
-    WATERCOURSE = "watercourse"
+    ``motorway``, ``rail`` and ``water`` take only grade-separated crossings; the other roads
+    (``dual_carriageway``, ``arterial``) also at-grade ones. The names of the first file format
+    stay accepted: ``carriageway`` (a dual carriageway), ``rail_corridor`` and ``watercourse``
+    (see :data:`BARRIER_KIND_ALIASES`); :meth:`parse` maps them to these kinds.
+    """
+
+    DUAL_CARRIAGEWAY = "dual_carriageway"
+    MOTORWAY = "motorway"
+    ARTERIAL = "arterial"
+    RAIL = "rail"
+    WATER = "water"
     OTHER = "other"
+    CARRIAGEWAY = "dual_carriageway"  # alias of DUAL_CARRIAGEWAY (the first format's name)
+    RAIL_CORRIDOR = "rail"  # alias of RAIL
+    WATERCOURSE = "water"  # alias of WATER
+
+    @classmethod
+    def parse(cls, name: str) -> BarrierKind:
+        """The kind a file's ``kind`` names, old names (``carriageway`` ...) included."""
+        return cls(BARRIER_KIND_ALIASES.get(name, name))
+
+    @property
+    def is_road(self) -> bool:
+        """A road: its traffic noise keeps social spaces away (``noise_buffer_m``)."""
+        return self in (BarrierKind.DUAL_CARRIAGEWAY, BarrierKind.MOTORWAY, BarrierKind.ARTERIAL)
+
+    @property
+    def allows_at_grade(self) -> bool:
+        """Whether an at-grade crossing (signals, zebra) of this kind can be built."""
+        return self in (BarrierKind.DUAL_CARRIAGEWAY, BarrierKind.ARTERIAL, BarrierKind.OTHER)
+
+    @property
+    def label(self) -> str:
+        """The kind in words, for legends and labels: ``"dual carriageway"``, ``"motorway"``."""
+        return self.value.replace("_", " ")
 
 
-NewCrossingType = Literal["footbridge", "signalised", "underpass"]
-"""Crossing types that may be built."""
+BARRIER_KIND_ALIASES: dict[str, str] = {"carriageway": "dual_carriageway", "rail_corridor": "rail", "watercourse": "water"}
+"""Barrier kind names of the first file format, still accepted, and the kind each means."""
+
+AT_GRADE_TYPES: frozenset[str] = frozenset({"signalised", "zebra", "junction"})
+"""Crossing types at grade (walkers cross the carriageway itself)."""
+GRADE_SEPARATED_TYPES: frozenset[str] = frozenset({"footbridge", "underpass", "bridge"})
+"""Crossing types over or under the barrier."""
+
+
+def known_at_grade(crossing_type: str) -> bool | None:
+    """Whether a built-in crossing type is at grade; ``None`` for a type of the scenario's own."""
+    if crossing_type in AT_GRADE_TYPES:
+        return True
+    if crossing_type in GRADE_SEPARATED_TYPES:
+        return False
+    return None
+
+
+def type_suits_kind(crossing_type: str, at_grade: bool, kind: BarrierKind) -> bool:
+    """Whether a new crossing of this type (at grade or not) can be built over a barrier of this kind.
+
+    At-grade types only where the kind allows them (never a motorway, a railway or water); an
+    underpass not under water.
+    """
+    if at_grade:
+        return kind.allows_at_grade
+    return not (kind == BarrierKind.WATER and crossing_type == "underpass")
+
+
+NewCrossingType = Literal["footbridge", "signalised", "underpass", "zebra"]
+"""Built-in crossing types that may be built; a scenario may add its own (with ``at_grade``)."""
 CrossingType = Literal["footbridge", "signalised", "underpass", "junction", "bridge"]
 """Crossing types a site may name: the buildable ones, and ``junction`` and ``bridge`` (existing only)."""
 CROSSING_TYPES: tuple[str, ...] = typing.get_args(CrossingType)
@@ -166,7 +227,7 @@ class Crossing:
     Attributes:
         line: from a point on one side of the barrier to a point on the other side (m).
         penalty_m: extra walking length charged for using it (ramps, stairs, signal wait).
-        cost_gbp: capital cost of building it (0 for an existing crossing).
+        cost: capital cost of building it, in the scenario's currency (0 for an existing crossing).
         existing: already built; always usable.
     """
 
@@ -176,7 +237,7 @@ class Crossing:
     type: str
     line: LineString
     penalty_m: float = 0.0
-    cost_gbp: float = 0.0
+    cost: float = 0.0
     existing: bool = False
     provenance: Provenance = field(default_factory=Provenance)
 
@@ -311,7 +372,7 @@ class FacilitySpec:
         count: how many new ones to open.
         footprint_m2: area of its (square) footprint; it must fit inside a buildable parcel.
         min_spacing_m: minimum straight-line distance between two facilities of this type.
-        cost_gbp: capital cost of one.
+        cost: capital cost of one, in the scenario's currency.
         candidate_spacing_m: spacing of the grid of candidate sites in buildable parcels.
         access_weight: weight of firm-to-nearest-facility walking in the objective.
         existing: locations of facilities of this type already there (m).
@@ -321,7 +382,7 @@ class FacilitySpec:
     count: CountRange
     footprint_m2: float
     min_spacing_m: float
-    cost_gbp: float
+    cost: float
     candidate_spacing_m: float = 100.0
     access_weight: float = 1.0
     existing: tuple[Point, ...] = ()
@@ -332,7 +393,7 @@ class SocialSpaceSpec:
     """Social spaces (squares, pocket parks) to place in open space between buildings.
 
     Attributes:
-        noise_buffer_m: minimum distance from any carriageway barrier's band.
+        noise_buffer_m: minimum distance from any road barrier's band (see ``BarrierKind.is_road``).
         coverage_radius_m: walking distance within which a firm counts as covered.
         coverage: "hard" (every firm covered), "weighted" (reward covered employees), "off".
         coverage_weight: with "weighted", metres of weighted walk one covered employee is worth.
@@ -340,7 +401,7 @@ class SocialSpaceSpec:
     """
 
     count: CountRange
-    cost_gbp: float
+    cost: float
     footprint_m2: float = 400.0
     noise_buffer_m: float = 50.0
     coverage_radius_m: float = 400.0
@@ -354,11 +415,22 @@ class SocialSpaceSpec:
 
 @dataclass(frozen=True)
 class CrossingTypeSpec:
-    """Cost and walking penalty of one type of new crossing."""
+    """Cost (scenario's currency), walking penalty and grade of one type of new crossing.
+
+    ``at_grade``: walkers cross at the barrier's level (signals, zebra); never over a motorway,
+    a railway or water (:func:`type_suits_kind`). ``None`` takes the built-in type's grade
+    (:data:`AT_GRADE_TYPES`); a type of the scenario's own must say.
+    """
 
     type: str
-    cost_gbp: float
+    cost: float
     penalty_m: float = 0.0
+    at_grade: bool | None = None
+
+    @property
+    def is_at_grade(self) -> bool:
+        """Whether this type crosses at grade (declared, else the built-in type's grade)."""
+        return self.at_grade if self.at_grade is not None else bool(known_at_grade(self.type))
 
 
 @dataclass(frozen=True)
@@ -424,7 +496,7 @@ class TransitSpec:
 
     Attributes:
         count: how many new stops.
-        cost_gbp: capital cost of one stop (platforms, shelter, power).
+        cost: capital cost of one stop (platforms, shelter, power), in the scenario's currency.
         catchment_m: walk (m) within which a firm's staff count as covered by a stop.
         objective: "max_coverage" (most staff within ``catchment_m`` of a stop),
             "min_mean_walk" (least staff-weighted walk to the nearest stop); both are the
@@ -440,7 +512,7 @@ class TransitSpec:
     """
 
     count: CountRange
-    cost_gbp: float
+    cost: float
     catchment_m: float = 400.0
     objective: TransitObjective = "max_coverage"
     weight: float = 1.0
@@ -505,7 +577,7 @@ class Scenario:
     name: str
     site: Site
     site_ref: str
-    budget_gbp: float
+    budget: float
     facilities: tuple[FacilitySpec, ...] = ()
     social_spaces: SocialSpaceSpec | None = None
     crossings: CrossingSpec = field(default_factory=lambda: CrossingSpec(types=()))
@@ -520,6 +592,8 @@ class Scenario:
     robust: RobustRule = "min_max_regret"
     checks: SanityChecks = field(default_factory=SanityChecks)
     transit: TransitSpec | None = None
+    currency: str = "GBP"
+    """ISO 4217 code of every amount of money in the scenario (budget and costs)."""
 
     @property
     def active_barriers(self) -> tuple[Barrier, ...]:

@@ -41,14 +41,14 @@ def detect_kind(data: dict[str, Any]) -> FileKind:
 
     Returns:
         The kind its ``format`` declares; without one, a batch when it has ``sweep`` or
-        ``base``, a scenario when it has ``site`` or ``budget_gbp``, else a site.
+        ``base``, a scenario when it has ``site``, ``budget`` or ``budget_gbp``, else a site.
     """
     kind = declared_kind(data)
     if kind is not None:
         return kind
     if "sweep" in data or "base" in data:
         return "batch"
-    return "scenario" if "site" in data or "budget_gbp" in data else "site"
+    return "scenario" if "site" in data or "budget" in data or "budget_gbp" in data else "site"
 
 
 def wrong_kind(data: dict[str, Any], expected: FileKind, file: str, given_as: str) -> Problem | None:

@@ -58,7 +58,7 @@ SIMILARITY_CUTOFF = 0.75
 """A name is suggested for a misspelling only this close (difflib ratio): ``employes`` ->
 ``employees`` (0.94), never ``cost`` -> ``count`` (0.67)."""
 SYNONYMS = {
-    "price": "cost_gbp", "capex": "cost_gbp", "staff": "employees", "headcount": "employees", "jobs": "employees",
+    "price": "cost", "capex": "cost", "staff": "employees", "headcount": "employees", "jobs": "employees",
     "shape": "geometry", "geom": "geometry", "polygon": "geometry", "line": "geometry", "point": "location",
     "position": "location", "doors": "entrances", "entrance": "entrances", "number": "count", "quantity": "count",
 }
@@ -82,7 +82,7 @@ def suggest(name: str, known: Iterable[str]) -> str | None:
     """The known name ``name`` most likely means, or ``None`` when none is close.
 
     In order: the same name in another case; a known name that is ``name`` plus a unit suffix
-    (``cost`` -> ``cost_gbp``, ``width`` -> ``width_m``); a known synonym (``staff`` ->
+    (``width`` -> ``width_m``); a known synonym (``staff`` ->
     ``employees``); a name one typing slip away (``hs3`` -> ``hs2``); the closest spelling at
     :data:`SIMILARITY_CUTOFF` or better.
     """

@@ -11,7 +11,6 @@ import copy
 import dataclasses
 import logging
 import os
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,6 +19,7 @@ from pydantic import ValidationError as PydanticValidationError
 
 from optimiser.errors import FileReadError, InputError, Problem, ValidationError
 from optimiser.inputs import schema as S
+from optimiser.inputs.crossing_rules import generated_id_pattern, scenario_rule_problems, type_problems
 from optimiser.inputs.crs import iter_positions, parse_crs
 from optimiser.inputs.domain import (
     CountRange,
@@ -43,15 +43,12 @@ from optimiser.inputs.geometry import GeometryReader
 from optimiser.inputs.kinds import wrong_kind
 from optimiser.inputs.locate import default_scenario_path, display_path, resolve_site_ref
 from optimiser.inputs.messages import name_list, pydantic_problems, unknown_reference
+from optimiser.inputs.money_fields import amount, money_problems
 from optimiser.inputs.plausibility import implausible_positions
 from optimiser.inputs.site import read_site
 from optimiser.inputs.transit import objective_weights, transit_problems, transit_spec
 
 logger = logging.getLogger(__name__)
-
-_GENERATED_CROSSING_ID = re.compile(r".+-(fb|sig|up|br)-\d{3}")
-"""Ids the network builder gives generated candidate crossings: ``<barrier>-<fb|sig|up|br>-NNN``."""
-
 
 def _mapping(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
@@ -189,19 +186,20 @@ def _crossing_problems(data: dict[str, Any], site: SiteRefs, file: str) -> list[
         if isinstance(b, str) and b not in barrier_ids:
             problems.append(unknown_reference(file, f"crossings.barriers[{i}]", "barrier", b, barrier_ids))
     types = _mapping(cr.get("types"))
+    generated_id = generated_id_pattern(str(t) for t in types)
     site_crossing_ids = site.crossing_ids
     for i, e in enumerate(_items(cr.get("explicit"))):
         if not isinstance(e, dict):
             continue
         if isinstance(e.get("barrier"), str) and e["barrier"] not in barrier_ids:
             problems.append(unknown_reference(file, f"crossings.explicit[{i}].barrier", "barrier", e["barrier"], barrier_ids))
-        if isinstance(e.get("id"), str) and (_GENERATED_CROSSING_ID.fullmatch(e["id"]) or e["id"] in site_crossing_ids):
+        if isinstance(e.get("id"), str) and (generated_id.fullmatch(e["id"]) or e["id"] in site_crossing_ids):
             problems.append(Problem(file, f"crossings.explicit[{i}].id",
-                                    f"id {e['id']!r} clashes with a site crossing or the generated ids '<barrier>-<fb|sig|up|br>-NNN'",
+                                    f"id {e['id']!r} clashes with a site crossing or the generated ids '<barrier>-<fb|sig|up|zb|type>-NNN'",
                                     "choose another id, e.g. prefix it with 'x-'"))
         if isinstance(e.get("type"), str) and e["type"] not in types:
             problems.append(Problem(file, f"crossings.explicit[{i}].type", f"crossing type {e['type']!r} has no cost",
-                                    f"add crossings.types.{e['type']} with cost_gbp and penalty_m"))
+                                    f"add crossings.types.{e['type']} with cost and penalty_m"))
     return problems
 
 
@@ -224,7 +222,7 @@ def _reference_problems(data: dict[str, Any], refs: SiteRefs, site: Site | None,
     ``site`` is ``None`` when the site has problems (checks needing its geometry are skipped)."""
     return (_layer_problems(data, refs, file) + _demand_problems(data, refs, file) + _directness_problems(data, refs, site, file)
             + _crossing_problems(data, refs, file) + _facility_problems(data, file)
-            + (transit_problems(data, site, file) if site is not None else []))
+            + (transit_problems(data, site, file) + scenario_rule_problems(data, site, file) if site is not None else []))
 
 
 # ------------------------------------------------------------------ building the scenario, by section
@@ -236,7 +234,7 @@ def _count(c: int | S.CountIn) -> CountRange:
 
 def _facilities(parsed: S.ScenarioFile, geo: GeometryReader) -> tuple[FacilitySpec, ...]:
     return tuple(
-        FacilitySpec(f.type, _count(f.count), f.footprint_m2, f.min_spacing_m, f.cost_gbp, f.candidate_spacing_m,
+        FacilitySpec(f.type, _count(f.count), f.footprint_m2, f.min_spacing_m, amount(f), f.candidate_spacing_m,
                      f.access_weight, geo.points(f.existing))
         for f in parsed.facilities
     )
@@ -246,7 +244,7 @@ def _social_spaces(parsed: S.ScenarioFile, geo: GeometryReader) -> SocialSpaceSp
     s = parsed.social_spaces
     if s is None:
         return None
-    return SocialSpaceSpec(_count(s.count), s.cost_gbp, s.footprint_m2, s.noise_buffer_m, s.coverage_radius_m,
+    return SocialSpaceSpec(_count(s.count), amount(s), s.footprint_m2, s.noise_buffer_m, s.coverage_radius_m,
                            s.coverage, s.coverage_weight, s.candidate_spacing_m, s.min_spacing_m,
                            s.building_clearance_m, geo.points(s.existing))
 
@@ -254,7 +252,7 @@ def _social_spaces(parsed: S.ScenarioFile, geo: GeometryReader) -> SocialSpaceSp
 def _crossing_spec(parsed: S.ScenarioFile, site: Site, geo: GeometryReader, problems: list[Problem]) -> CrossingSpec:
     """The crossing spec; an explicit candidate that does not cross its barrier is a problem."""
     c = parsed.crossings
-    types = tuple(CrossingTypeSpec(t, v.cost_gbp, v.penalty_m) for t, v in c.types.items())
+    types = tuple(CrossingTypeSpec(t, amount(v), v.penalty_m, v.at_grade) for t, v in c.types.items())
     cost_of = {t.type: t for t in types}
     explicit = []
     for i, e in enumerate(c.explicit):
@@ -266,7 +264,7 @@ def _crossing_spec(parsed: S.ScenarioFile, site: Site, geo: GeometryReader, prob
                                     f"candidate {e.id!r} does not cross barrier {e.barrier!r}",
                                     "draw it from one side of the barrier to the other"))
         t = cost_of[e.type]
-        explicit.append(Crossing(e.id, e.name or e.id, e.barrier, e.type, line, t.penalty_m, t.cost_gbp, False,
+        explicit.append(Crossing(e.id, e.name or e.id, e.barrier, e.type, line, t.penalty_m, t.cost, False,
                                  Provenance(source=f"scenario {geo.file}")))
     barriers = tuple(c.barriers) if c.barriers is not None else None
     return CrossingSpec(types, c.spacing_m, barriers, tuple(explicit), c.max_route_crossings)
@@ -306,7 +304,7 @@ def _build(parsed: S.ScenarioFile, site: Site, site_ref: str, file: str, path: P
         name=parsed.name or parsed.id,
         site=site,
         site_ref=site_ref,
-        budget_gbp=parsed.budget_gbp,
+        budget=float(parsed.budget if parsed.budget is not None else parsed.budget_gbp or 0.0),
         facilities=facilities,
         social_spaces=social,
         crossings=crossings,
@@ -319,6 +317,7 @@ def _build(parsed: S.ScenarioFile, site: Site, site_ref: str, file: str, path: P
         layers=dict(parsed.layers),
         description=parsed.description,
         path=path,
+        currency=parsed.currency,
         checks=SanityChecks(max_connector_m=parsed.checks.max_connector_m),
         transit=transit,
     )
@@ -345,6 +344,7 @@ def check_scenario(data: dict[str, Any], file: str, path: Path | None) -> tuple[
         parsed = S.ScenarioFile.model_validate(data)
     except PydanticValidationError as exc:
         problems.extend(pydantic_problems(exc, S.ScenarioFile, data, file))
+    problems.extend(money_problems(data, file) + type_problems(data, file))
     site, refs, more = _scenario_site(data, file, path)
     problems.extend(more)
     if site is not None:
@@ -390,7 +390,7 @@ def read_scenario(path: str | os.PathLike[str] | None = None, **overrides: Any) 
     Args:
         path: the scenario file; ``None`` reads the embedded AMP-SBP baseline.
         overrides: top-level keys replacing the file's values before validation (used by
-            batch sweeps, e.g. ``budget_gbp=2e6``); nested keys with dots, e.g.
+            batch sweeps, e.g. ``budget=2e6``); nested keys with dots, e.g.
             ``**{"solver.seed": 3}``.
 
     Returns:

@@ -15,7 +15,10 @@ locations, where :mod:`optimiser.inputs.messages` reads it.
 
 Coordinates are in the file's declared ``crs`` (a projected CRS in metres, e.g. EPSG:27700,
 or EPSG:4326/OGC:CRS84 longitude-latitude, which is reprojected with pyproj). Lengths are
-metres, areas square metres, money pounds sterling.
+metres, areas square metres; money (``budget``, ``cost``) is in the scenario's ``currency``
+(ISO 4217, default GBP), and the first format's ``budget_gbp`` / ``cost_gbp`` are pounds.
+Which of the two money fields to give, and the currency code, are checked by
+:mod:`optimiser.inputs.money_fields`.
 """
 
 from __future__ import annotations
@@ -71,10 +74,17 @@ Id = Annotated[
 MAX_PLAIN = 1e9
 """Upper bound on any plain number without a tighter one (keeps products finite)."""
 PositiveFloat = Annotated[float, Field(gt=0, le=MAX_PLAIN, allow_inf_nan=False)]
-MAX_GBP = 1e12
-"""Upper bound on any amount of money (a trillion pounds): keeps integer coefficients exact."""
-Money = Annotated[float, Field(ge=0, le=MAX_GBP, allow_inf_nan=False)]
-PositiveMoney = Annotated[float, Field(gt=0, le=MAX_GBP, allow_inf_nan=False)]
+MAX_AMOUNT = 1e12
+"""Upper bound on any amount of money (a trillion in the scenario's currency): keeps integer
+coefficients exact."""
+Money = Annotated[float, Field(ge=0, le=MAX_AMOUNT, allow_inf_nan=False)]
+PositiveMoney = Annotated[float, Field(gt=0, le=MAX_AMOUNT, allow_inf_nan=False)]
+CurrencyCode = Annotated[str, Field(json_schema_extra={"pattern": "^[A-Z]{3}$"},
+                                    description="ISO 4217 code of every amount, e.g. GBP, USD, EUR.")]
+"""Checked against the ISO 4217 list by :mod:`optimiser.inputs.money_fields` (with a fix)."""
+
+_COST = "Capital cost of one, in the scenario's currency."
+_COST_GBP = "Capital cost of one in pounds (first format; only with currency GBP). Give cost or cost_gbp."
 Metres = Annotated[float, Field(gt=0, le=1e6, allow_inf_nan=False)]
 NonNegFloat = Annotated[float, Field(ge=0, le=MAX_PLAIN, allow_inf_nan=False)]
 MAX_WEIGHT = 1e6
@@ -89,6 +99,13 @@ Coord = Annotated[list[Annotated[float, Field(allow_inf_nan=False)]], Field(min_
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+def _money_config(field: str) -> ConfigDict:
+    """A strict model that needs ``field`` or ``<field>_gbp`` (the JSON Schema says so; the
+    validator's message comes from :mod:`optimiser.inputs.money_fields`)."""
+    return ConfigDict(extra="forbid", populate_by_name=True,
+                      json_schema_extra={"anyOf": [{"required": [field]}, {"required": [f"{field}_gbp"]}]})
 
 
 # ---------------------------------------------------------------- geometry (GeoJSON-like)
@@ -175,11 +192,16 @@ class FirmIn(_Strict):
 
 
 class BarrierIn(_Strict):
-    """A dual carriageway, rail corridor or other barrier walkers cannot cross."""
+    """A road, railway, water or other barrier walkers cannot cross except at a crossing."""
 
     id: Id
     name: str = ""
-    kind: Literal["carriageway", "rail_corridor", "watercourse", "other"]
+    kind: Literal[
+        "dual_carriageway", "motorway", "arterial", "rail", "water", "other", "carriageway", "rail_corridor", "watercourse"
+    ] = Field(description=(
+        "motorway, rail and water take grade-separated crossings only; dual_carriageway and arterial "
+        "also at-grade ones. carriageway, rail_corridor and watercourse are the first format's names "
+        "of dual_carriageway, rail and water."))
     geometry: LineStringGeom
     width_m: PositiveFloat = Field(description="Full width of the impassable band, metres.")
     scenario_layer: Id | None = Field(default=Barrier.layer, description="Scenario layer that switches it on/off.")
@@ -314,11 +336,14 @@ CountLike = Annotated[
 class FacilityIn(_Strict):
     """A type of shared facility (workshop, lab, canteen ...) to place."""
 
+    model_config = _money_config("cost")
+
     type: Id
     count: CountLike = Field(description="How many new ones: an integer or {min, max}.")
     footprint_m2: PositiveFloat
     min_spacing_m: NonNegFloat = 0.0
-    cost_gbp: Money
+    cost: Money | None = Field(None, description=_COST)
+    cost_gbp: Money | None = Field(None, description=_COST_GBP)
     candidate_spacing_m: PositiveFloat = FacilitySpec.candidate_spacing_m
     access_weight: NonNegFloat = FacilitySpec.access_weight
     existing: list[PointLike] = Field(default_factory=list)
@@ -327,8 +352,11 @@ class FacilityIn(_Strict):
 class SocialIn(_Strict):
     """Social spaces placed in open space between buildings."""
 
+    model_config = _money_config("cost")
+
     count: CountLike
-    cost_gbp: Money
+    cost: Money | None = Field(None, description=_COST)
+    cost_gbp: Money | None = Field(None, description=_COST_GBP)
     footprint_m2: PositiveFloat = SocialSpaceSpec.footprint_m2
     noise_buffer_m: NonNegFloat = SocialSpaceSpec.noise_buffer_m
     coverage_radius_m: PositiveFloat = SocialSpaceSpec.coverage_radius_m
@@ -341,10 +369,18 @@ class SocialIn(_Strict):
 
 
 class CrossingTypeIn(_Strict):
-    """Cost and walking penalty of one type of new crossing."""
+    """Cost, walking penalty and grade of one type of new crossing."""
 
-    cost_gbp: Money
+    model_config = _money_config("cost")
+
+    cost: Money | None = Field(None, description=_COST)
+    cost_gbp: Money | None = Field(None, description=_COST_GBP)
     penalty_m: NonNegFloat = CrossingTypeSpec.penalty_m
+    at_grade: bool | None = Field(
+        CrossingTypeSpec.at_grade,
+        description=("Walkers cross at grade (never over a motorway, rail or water). Built-in types know "
+                     "theirs (signalised, zebra: at grade; footbridge, underpass: not); a type of your own must say."),
+    )
 
 
 class ExplicitCrossingIn(_Strict):
@@ -353,7 +389,7 @@ class ExplicitCrossingIn(_Strict):
     id: Id
     name: str = ""
     barrier: Id
-    type: NewCrossingType
+    type: Id = Field(description="A type listed under crossings.types.")
     geometry: LineStringGeom
 
 
@@ -364,8 +400,9 @@ class CrossingsIn(_Strict):
         default=CrossingSpec.spacing_m, description="Candidate spacing along barriers; null: site rules; 0: none."
     )
     barriers: list[Id] | None = None
-    types: dict[NewCrossingType, CrossingTypeIn] = Field(
-        default_factory=dict
+    types: dict[Id, CrossingTypeIn] = Field(
+        default_factory=dict,
+        description="Crossing types that may be built: footbridge, signalised, underpass, zebra or your own.",
     )
     explicit: list[ExplicitCrossingIn] = Field(default_factory=list)
     max_route_crossings: Annotated[
@@ -376,8 +413,11 @@ class CrossingsIn(_Strict):
 class TransitIn(_Strict):
     """New stops along the site's transit alignments, chosen jointly with crossings."""
 
+    model_config = _money_config("cost")
+
     count: CountLike = Field(description="How many new stops: an integer or {min, max}.")
-    cost_gbp: Money = Field(description="Capital cost of one stop.")
+    cost: Money | None = Field(None, description="Capital cost of one stop, in the scenario's currency.")
+    cost_gbp: Money | None = Field(None, description="Capital cost of one stop in pounds (GBP scenarios only). Give cost or cost_gbp.")
     catchment_m: Metres = Field(TransitSpec.catchment_m, description="Walk within which staff count as covered (400, 800).")
     objective: TransitObjective = Field(
         TransitSpec.objective, description="max_coverage, min_mean_walk (the whole objective) or weighted (beside the others)."
@@ -463,6 +503,8 @@ class ChecksIn(_Strict):
 class ScenarioFile(_Strict):
     """A scenario constraint file (``placemaking-scenario/1``)."""
 
+    model_config = _money_config("budget")
+
     format: Literal["placemaking-scenario/1"] = SCENARIO_FORMAT
     id: Id
     name: str = ""
@@ -472,7 +514,11 @@ class ScenarioFile(_Strict):
         description="Site file path (relative to this file) or the id of a site under sites/.",
     )
     layers: dict[str, bool] = Field(default_factory=dict)
-    budget_gbp: PositiveMoney
+    currency: CurrencyCode = Scenario.currency
+    budget: PositiveMoney | None = Field(None, description="Capital budget in the scenario's currency.")
+    budget_gbp: PositiveMoney | None = Field(
+        None, description="Capital budget in pounds (first format; only with currency GBP). Give budget or budget_gbp."
+    )
     facilities: list[FacilityIn] = Field(default_factory=list)
     social_spaces: SocialIn | None = None
     crossings: CrossingsIn = Field(default_factory=CrossingsIn)

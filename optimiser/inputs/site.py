@@ -19,6 +19,7 @@ from shapely.geometry import Point
 
 from optimiser.errors import FileReadError, Problem, ValidationError
 from optimiser.inputs import schema as S
+from optimiser.inputs.crossing_rules import site_rule_problems
 from optimiser.inputs.crs import check_site_crs, parse_crs
 from optimiser.inputs.domain import (
     Barrier,
@@ -96,7 +97,7 @@ def _barriers(data: dict[str, Any], geo: GeometryReader) -> list[Barrier]:
     for i, b in _valid_items(data.get("barriers"), S.BarrierIn):
         line = geo.line(b.geometry.model_dump(), f"barriers[{i}].geometry")
         if line is not None:
-            out.append(Barrier(b.id, b.name or b.id, BarrierKind(b.kind), line, b.width_m, b.switch_layer, b.default_on, b.no_build,
+            out.append(Barrier(b.id, b.name or b.id, BarrierKind.parse(b.kind), line, b.width_m, b.switch_layer, b.default_on, b.no_build,
                                _provenance(b.provenance)))
     return out
 
@@ -168,15 +169,17 @@ def _exclusion_zones(data: dict[str, Any], geo: GeometryReader) -> list[Exclusio
     return out
 
 
-def _crossing_rules(data: dict[str, Any], file: str, problems: list[Problem]) -> list[CrossingRule]:
-    out = []
+def _crossing_rules(data: dict[str, Any], file: str, barriers: list[Barrier], problems: list[Problem]) -> list[CrossingRule]:
+    """The site's crossing rules; a rule allowing a type its barrier's kind cannot take is a problem."""
+    out: list[tuple[int, CrossingRule]] = []
     barrier_ids = _ids(data, "barriers")
     for i, r in _valid_items(data.get("crossing_rules"), S.CrossingRuleIn):
         if r.barrier not in barrier_ids:
             problems.append(unknown_reference(file, f"crossing_rules[{i}].barrier", "barrier", r.barrier, _known(barrier_ids)))
             continue
-        out.append(CrossingRule(r.barrier, r.spacing_m, tuple(r.types)))
-    return out
+        out.append((i, CrossingRule(r.barrier, r.spacing_m, tuple(r.types))))
+    problems.extend(site_rule_problems(out, barriers, file))
+    return [rule for _, rule in out]
 
 
 def _transit(data: dict[str, Any], geo: GeometryReader, problems: list[Problem]) -> list[TransitLine]:
@@ -247,7 +250,7 @@ def check_site(data: dict[str, Any], file: str, path: Path | None) -> tuple[Site
     paths = _paths(data, geo)
     crossings = _crossings(data, geo, barriers, problems)
     zones = _exclusion_zones(data, geo)
-    rules = _crossing_rules(data, file, problems)
+    rules = _crossing_rules(data, file, barriers, problems)
     transit = _transit(data, geo, problems)
     problems.extend(geo.problems)
     if problems or not shape_ok:

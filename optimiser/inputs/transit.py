@@ -18,6 +18,7 @@ from optimiser.inputs import schema as S
 from optimiser.inputs.domain import CountRange, ObjectiveWeights, Site, TransitSpec
 from optimiser.inputs.geometry import GeometryReader
 from optimiser.inputs.messages import unknown_reference
+from optimiser.inputs.money_fields import amount
 
 logger = logging.getLogger(__name__)
 
@@ -62,7 +63,7 @@ def transit_spec(parsed: S.ScenarioFile, geo: GeometryReader) -> TransitSpec | N
         poly = geo.polygon(z.model_dump(), f"transit.no_platform[{i}]")
         if poly is not None:
             zones.append(poly)
-    return TransitSpec(count, t.cost_gbp, t.catchment_m, t.objective, t.weight, t.min_spacing_m, t.candidate_spacing_m,
+    return TransitSpec(count, amount(t), t.catchment_m, t.objective, t.weight, t.min_spacing_m, t.candidate_spacing_m,
                        tuple(zones), tuple(t.lines) if t.lines is not None else None, t.alternatives)
 
 

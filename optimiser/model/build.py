@@ -11,8 +11,9 @@ import time
 import numpy as np
 
 from optimiser.errors import ModelError
+from optimiser.inputs.currency import money_text
 from optimiser.inputs.domain import Scenario
-from optimiser.inputs.schema import MAX_GBP
+from optimiser.inputs.schema import MAX_AMOUNT
 from optimiser.model.clients import TermBuilder, WeightScale
 from optimiser.model.constraints import (
     add_budget_constraint,
@@ -33,9 +34,10 @@ logger = logging.getLogger(__name__)
 
 
 def _check_costs(scenario: Scenario, network: WalkNetwork, sites: list[CandidateSite]) -> None:
-    costs = [scenario.budget_gbp] + [c.cost_gbp for c in network.candidates] + [s.cost_gbp for s in sites]
-    if not all(math.isfinite(c) and 0 <= c <= MAX_GBP for c in costs):
-        raise ModelError(f"costs and the budget must be finite amounts between £0 and £{MAX_GBP:,.0f}")
+    costs = [scenario.budget] + [c.cost for c in network.candidates] + [s.cost for s in sites]
+    if not all(math.isfinite(c) and 0 <= c <= MAX_AMOUNT for c in costs):
+        raise ModelError(f"costs and the budget must be finite amounts between {money_text(0, scenario.currency)} "
+                         f"and {money_text(MAX_AMOUNT, scenario.currency)}")
 
 
 def _site_label(site: CandidateSite, social: bool) -> str:
@@ -61,7 +63,7 @@ def _decisions(scenario: Scenario, network: WalkNetwork, facility_sites: list[Ca
     # and infeasibility explanations can then name the budget
     for ci, c in enumerate(network.candidates):
         crossing_decision[ci] = len(decisions)
-        decisions.append(Decision(f"crossing:{c.id}", "crossing", c.barrier_id, c.cost_gbp, f"{c.type} {c.id}"))
+        decisions.append(Decision(f"crossing:{c.id}", "crossing", c.barrier_id, c.cost, f"{c.type} {c.id}"))
     site_decision: dict[str, int] = {}
     for sites, social in ((facility_sites, False), (social_sites, True), (stop_sites or [], False)):
         for s in sites:
@@ -70,7 +72,7 @@ def _decisions(scenario: Scenario, network: WalkNetwork, facility_sites: list[Ca
                 kind, group = ("social", "social") if social else ("facility", s.type)
                 if s.kind == "stop":
                     kind, group = "stop", TRANSIT_GROUP
-                decisions.append(Decision(s.key, kind, group, s.cost_gbp, _site_label(s, social)))
+                decisions.append(Decision(s.key, kind, group, s.cost, _site_label(s, social)))
     problem = Problem(
         decisions=decisions,
         options=[(i,) for i in range(len(decisions))],
@@ -80,7 +82,8 @@ def _decisions(scenario: Scenario, network: WalkNetwork, facility_sites: list[Ca
         groups={},
         length_scale_per_m=scenario.solver.length_scale_per_m,
         weight_scale={},
-        budget_gbp=scenario.budget_gbp,
+        budget=scenario.budget,
+        currency=scenario.currency,
     )
     return problem, crossing_decision, site_decision
 
@@ -159,7 +162,7 @@ def build_problem(
         add_transit_terms(tb, [s for s in stop_sites if s.key in site_decision], list(existing_stop_keys))
     add_overlap_constraints(problem, [s for s in facility_sites + social_sites if s.key in site_decision], site_decision)
     add_directness_constraints(tb)
-    add_budget_constraint(problem, scenario.budget_gbp)
+    add_budget_constraint(problem, scenario.budget)
     info = tb.info
     info.update(reduce_clients(problem))
     info.update(problem.sizes(), build_seconds=time.perf_counter() - t0)

@@ -14,6 +14,7 @@ import numpy as np
 import shapely
 from scipy.spatial import cKDTree
 
+from optimiser.inputs.currency import money_text
 from optimiser.model.clients import TermBuilder, end_lengths
 from optimiser.model.problem import Constraint, Problem
 from optimiser.network.candidates import CandidateSite
@@ -130,18 +131,18 @@ def add_directness_constraints(tb: TermBuilder) -> None:
         problem.constraints.append(Constraint(g, tuple((o, 1) for o in within), 1, None, g))
 
 
-def add_budget_constraint(problem: Problem, budget_gbp: float) -> None:
+def add_budget_constraint(problem: Problem, budget: float) -> None:
     """The capital budget over every decision's cost; omitted when it could never bind, which
     keeps coefficients small (its group is described either way).
 
     Args:
         problem: the problem (all decisions in place).
-        budget_gbp: the capital budget.
+        budget: the capital budget, in ``problem.currency``.
     """
-    problem.groups["budget"] = f"the capital budget of £{budget_gbp:,.0f}"
+    problem.groups["budget"] = f"the capital budget of {money_text(budget, problem.currency)}"
     decisions = problem.decisions
-    if budget_gbp < sum(d.cost_gbp for d in decisions):
-        terms = tuple((i, int(round(d.cost_gbp))) for i, d in enumerate(decisions) if d.cost_gbp > 0)
-        problem.constraints.append(Constraint("budget", terms, None, int(math.floor(budget_gbp)), "budget"))
+    if budget < sum(d.cost for d in decisions):
+        terms = tuple((i, int(round(d.cost))) for i, d in enumerate(decisions) if d.cost > 0)
+        problem.constraints.append(Constraint("budget", terms, None, int(math.floor(budget)), "budget"))
     else:
-        logger.debug("budget £%.0f cannot bind: no budget constraint", budget_gbp)
+        logger.debug("budget %s cannot bind: no budget constraint", money_text(budget, problem.currency))

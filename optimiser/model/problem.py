@@ -100,14 +100,14 @@ class Decision:
         key: "crossing:<id>", or the candidate site key ("facility:<type>:<k>", "social:<k>").
         kind: "crossing", "facility", "social" or "stop" (a transit stop).
         group: facility type, "social", "transit", or the crossing's barrier id.
-        cost_gbp: capital cost if chosen.
+        cost: capital cost if chosen, in the scenario's currency.
         label: a short human label ("footbridge parkway-fb-003").
     """
 
     key: str
     kind: str
     group: str
-    cost_gbp: float
+    cost: float
     label: str
 
 
@@ -178,7 +178,8 @@ class Problem:
         length_scale_per_m: integer units per metre.
         weight_scale: {"all": integer weight units per unit of scenario weight}; the
             objective in weighted metres is ``objective / (weight_scale["all"] * scale)``.
-        budget_gbp: the capital budget.
+        budget: the capital budget, in ``currency``.
+        currency: ISO 4217 code of the budget and every decision's cost.
         info: sizes, pruning and timing facts for outputs.
     """
 
@@ -190,8 +191,9 @@ class Problem:
     groups: dict[str, str]
     length_scale_per_m: int
     weight_scale: dict[str, float]
-    budget_gbp: float
+    budget: float
     info: dict[str, Any] = field(default_factory=dict)
+    currency: str = "GBP"
     _option_index: dict[tuple[int, ...], int] = field(default_factory=dict, repr=False)
 
     @property

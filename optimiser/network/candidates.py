@@ -4,7 +4,7 @@
 A facility candidate is the centre of a square footprint of ``footprint_m2`` that fits
 inside a buildable parcel, clear of exclusion zones, no-build corridors, barrier bands and
 firm buildings (fixed buildings with a margin). A social-space candidate sits in open
-space, at least ``noise_buffer_m`` from any carriageway and ``building_clearance_m`` from
+space, at least ``noise_buffer_m`` from any road barrier and ``building_clearance_m`` from
 any firm. Candidates are laid on a grid at the scenario's spacing. Candidate crossings come from
 :func:`optimiser.network.crossings.generate_candidate_crossings` (re-exported here).
 """
@@ -21,7 +21,7 @@ from shapely.geometry import Point, Polygon, box
 from shapely.geometry.base import BaseGeometry
 from shapely.ops import unary_union
 
-from optimiser.inputs.domain import BUILDING_RADIUS_M, FIXED_BUILDING_MARGIN_M, BarrierKind, Crossing, ParcelStatus, Scenario
+from optimiser.inputs.domain import BUILDING_RADIUS_M, FIXED_BUILDING_MARGIN_M, Crossing, ParcelStatus, Scenario
 from optimiser.network.crossings import generate_candidate_crossings
 from optimiser.runclock import checkpoint
 
@@ -61,7 +61,7 @@ class CandidateSite:
         point: centre of the footprint (m, working CRS).
         footprint: square footprint polygon.
         parcel_id: the parcel it lies in.
-        cost_gbp: capital cost of building it.
+        cost: capital cost of building it, in the scenario's currency.
     """
 
     key: str
@@ -70,7 +70,7 @@ class CandidateSite:
     point: Point
     footprint: Polygon
     parcel_id: str
-    cost_gbp: float
+    cost: float
 
 
 def square(center: Point, area_m2: float) -> Polygon:
@@ -121,7 +121,7 @@ def facility_candidates(scenario: Scenario) -> list[CandidateSite]:
             for pt in grid_points(parcel.polygon, spec.candidate_spacing_m):
                 fp = square(pt, spec.footprint_m2)
                 if parcel.polygon.contains(fp) and not blocked.intersects(fp):
-                    out.append(CandidateSite(f"facility:{spec.type}:{k}", "facility", spec.type, pt, fp, parcel.id, spec.cost_gbp))
+                    out.append(CandidateSite(f"facility:{spec.type}:{k}", "facility", spec.type, pt, fp, parcel.id, spec.cost))
                     k += 1
     logger.debug("%d facility candidate sites for %d type(s)", len(out), len(scenario.facilities))
     return out
@@ -134,7 +134,7 @@ def social_candidates(scenario: Scenario) -> list[CandidateSite]:
         return []
     site = scenario.site
     blocked = no_build_area(scenario)
-    noisy = [b.band.buffer(spec.noise_buffer_m) for b in scenario.active_barriers if b.kind == BarrierKind.CARRIAGEWAY]
+    noisy = [b.band.buffer(spec.noise_buffer_m) for b in scenario.active_barriers if b.kind.is_road]
     near_buildings = [
         (f.footprint if f.footprint is not None else f.location.buffer(DEFAULT_BUILDING_RADIUS_M)).buffer(spec.building_clearance_m)
         for f in site.firms
@@ -150,7 +150,7 @@ def social_candidates(scenario: Scenario) -> list[CandidateSite]:
         for pt in grid_points(parcel.polygon, spec.candidate_spacing_m):
             fp = square(pt, spec.footprint_m2)
             if parcel.polygon.contains(fp) and not avoid.intersects(fp):
-                out.append(CandidateSite(f"social:{k}", "social", "social", pt, fp, parcel.id, spec.cost_gbp))
+                out.append(CandidateSite(f"social:{k}", "social", "social", pt, fp, parcel.id, spec.cost))
                 k += 1
     logger.debug("%d social-space candidate sites", len(out))
     return out
@@ -189,7 +189,7 @@ def stop_candidates(scenario: Scenario) -> list[CandidateSite]:
             pt = line.line.interpolate(min(length, (i + 0.5) * spec.candidate_spacing_m))
             if not avoid.intersects(pt):
                 out.append(CandidateSite(stop_key(len(out)), "stop", line.id, pt, square(pt, STOP_FOOTPRINT_M2), line.id,
-                                         spec.cost_gbp))
+                                         spec.cost))
     logger.debug("%d candidate stops on %d alignment(s)", len(out), len(scenario.transit_lines))
     return out
 

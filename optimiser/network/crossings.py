@@ -17,25 +17,15 @@ from shapely.geometry import LineString, Point
 from shapely.geometry.base import BaseGeometry
 
 from optimiser.errors import ModelError
-from optimiser.inputs.domain import Barrier, BarrierKind, Crossing, CrossingSpec, CrossingTypeSpec, Provenance, Site
+from optimiser.inputs.crossing_rules import type_abbr
+from optimiser.inputs.domain import Barrier, Crossing, CrossingSpec, CrossingTypeSpec, Provenance, Site, type_suits_kind
 
 if TYPE_CHECKING:
     from optimiser.network.builder import GraphBuilder
 
-__all__ = ["generate_candidate_crossings", "candidate_crossing_count", "attach_crossing", "SENSIBLE_CROSSING_TYPES", "SIDE_EPS_M"]
+__all__ = ["generate_candidate_crossings", "candidate_crossing_count", "attach_crossing", "SIDE_EPS_M"]
 
 logger = logging.getLogger(__name__)
-
-SENSIBLE_CROSSING_TYPES: dict[BarrierKind, tuple[str, ...]] = {
-    BarrierKind.CARRIAGEWAY: ("footbridge", "signalised", "underpass"),
-    BarrierKind.RAIL_CORRIDOR: ("footbridge", "underpass", "bridge"),
-    BarrierKind.WATERCOURSE: ("footbridge", "bridge"),
-    BarrierKind.OTHER: ("footbridge", "signalised", "underpass", "bridge"),
-}
-"""New-crossing types that make sense for each kind of barrier (signalised at-grade only
-across a carriageway)."""
-
-_TYPE_ABBR = {"footbridge": "fb", "signalised": "sig", "underpass": "up", "bridge": "br"}
 
 SIDE_EPS_M = 1e-3
 """Bands are shrunk by this much when testing whether a connector enters one (touching the
@@ -62,21 +52,25 @@ def _selected_barriers(site: Site, barriers: tuple[Barrier, ...], spec: Crossing
 
 
 def _spacing_and_types(bar: Barrier, site: Site, spec: CrossingSpec) -> tuple[float, list[str]] | None:
-    """(spacing m, crossing types) to generate along ``bar``, or None for none."""
-    type_specs = [t.type for t in spec.types]
+    """(spacing m, crossing types) to generate along ``bar``, or None for none.
+
+    The site's rule for the barrier bounds the scenario: the greater of the two spacings, and
+    the scenario's types that the rule allows; without a rule, the scenario's spacing and types
+    (``spacing_m`` None: none). Only types that suit the barrier's kind: never an at-grade type
+    over a motorway, railway or water.
+    """
+    rule = next((r for r in reversed(site.crossing_rules) if r.barrier_id == bar.id), None)
     if spec.spacing_m is None:
-        rule = next((r for r in reversed(site.crossing_rules) if r.barrier_id == bar.id), None)
-        if rule is None:
-            return None
-        spacing = float(rule.spacing_m)
-        allowed = [t for t in dict.fromkeys(type_specs) if (not rule.types or t in rule.types)]
+        spacing = float(rule.spacing_m) if rule is not None else 0.0
     else:
         spacing = float(spec.spacing_m)
-        allowed = list(dict.fromkeys(type_specs))
+        if rule is not None and spacing > 0:
+            spacing = max(spacing, float(rule.spacing_m))
     if spacing <= 0:
         return None
-    sensible = SENSIBLE_CROSSING_TYPES.get(BarrierKind(bar.kind), ())
-    types = [t for t in allowed if t in sensible]
+    unique = {t.type: t for t in spec.types}
+    types = [t for t, ts in unique.items()
+             if (rule is None or not rule.types or t in rule.types) and type_suits_kind(t, ts.is_at_grade, bar.kind)]
     return (spacing, types) if types else None
 
 
@@ -135,13 +129,13 @@ def _barrier_candidates(
         for t, ts in types:
             out.append(
                 Crossing(
-                    id=f"{bar.id}-{_TYPE_ABBR.get(t, t[:3])}-{i:03d}",
+                    id=f"{bar.id}-{type_abbr(t)}-{i:03d}",
                     name=f"{t} across {bar.name} at {s:.0f} m",
                     barrier_id=bar.id,
                     type=t,
                     line=cl,
                     penalty_m=float(ts.penalty_m),
-                    cost_gbp=float(ts.cost_gbp),
+                    cost=float(ts.cost),
                     existing=False,
                     provenance=Provenance(source=f"generated every {spacing_m:g} m along {bar.id}", status="derived"),
                 )
@@ -154,14 +148,15 @@ def generate_candidate_crossings(site: Site, barriers: Sequence[Barrier], spec: 
 
     Every ``spacing`` metres along each selected barrier's centre line (positions centred on
     the line), one candidate per allowed type that suits the barrier's kind
-    (:data:`SENSIBLE_CROSSING_TYPES`), each a straight line perpendicular to the centre line
+    (:func:`~optimiser.inputs.domain.type_suits_kind`), each a straight line perpendicular to the centre line
     from 2 m outside one side of the band to 2 m outside the other, costed from its
-    :class:`CrossingTypeSpec`. Ids are ``"<barrier>-<fb|sig|up|br>-<NNN>"`` (NNN = position
+    :class:`CrossingTypeSpec`. Ids are ``"<barrier>-<fb|sig|up|zb|type>-<NNN>"`` (NNN = position
     number, shared by the types at one place).
 
-    ``spec.spacing_m`` None uses the site's crossing rule for the barrier (its spacing, and
-    its types intersected with ``spec.types``; a barrier with no rule gets none); 0 generates
-    none. A position is skipped when it is within spacing/2 of an existing crossing of that
+    The site's crossing rule for a barrier bounds what the scenario offers along it: its
+    spacing is the least spacing (a scenario's greater ``spacing_m`` wins) and only its types
+    are generated; ``spec.spacing_m`` None uses the rule as it is (a barrier with no rule gets
+    none); 0 generates none. A position is skipped when it is within spacing/2 of an existing crossing of that
     barrier, or when an end falls inside another active band or a fixed firm's footprint.
 
     Args:

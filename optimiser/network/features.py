@@ -22,9 +22,9 @@ __all__ = ["crossing_features", "edge_features", "network_summary", "components"
 logger = logging.getLogger(__name__)
 
 
-def crossing_features(crossings: Iterable[Crossing], kind: str = "candidate") -> list[dict[str, Any]]:
+def crossing_features(crossings: Iterable[Crossing], kind: str = "candidate", currency: str = "GBP") -> list[dict[str, Any]]:
     """GeoJSON-like features (working CRS) for crossings, one per crossing, with ``kind``,
-    id, name, barrier, type, cost (GBP), penalty and length (m) as properties."""
+    id, name, barrier, type, cost and its ``currency``, penalty and length (m) as properties."""
     return [
         {
             "type": "Feature",
@@ -35,7 +35,8 @@ def crossing_features(crossings: Iterable[Crossing], kind: str = "candidate") ->
                 "name": c.name,
                 "barrier_id": c.barrier_id,
                 "type": c.type,
-                "cost_gbp": float(c.cost_gbp),
+                "cost": float(c.cost),
+                "currency": currency,
                 "penalty_m": float(c.penalty_m),
                 "length_m": round(c.length_m, 3),
                 "existing": bool(c.existing),

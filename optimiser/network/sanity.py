@@ -251,7 +251,7 @@ def site_warnings(site: Site) -> list[SiteWarning]:
     """The sanity warnings of a site alone: its barriers on by default, and the candidate
     crossings its own crossing rules allow (of every buildable type, at no cost)."""
     types = tuple(CrossingTypeSpec(t, 0.0) for t in get_args(NewCrossingType))
-    probe = Scenario(id=f"{site.id}-checks", name=site.name, site=site, site_ref=str(site.path or site.id), budget_gbp=0.0,
+    probe = Scenario(id=f"{site.id}-checks", name=site.name, site=site, site_ref=str(site.path or site.id), budget=0.0,
                      crossings=CrossingSpec(types=types))
     return scenario_warnings(probe)
 

@@ -167,7 +167,7 @@ def attribute_items(prep: Prepared, chosen: Sequence[int], ver: Verification) ->
         ftype = d.group if d.kind == "facility" else ("transit stop" if d.kind == "stop" else "social")
         out.append(ItemAttribution(
             id=_item_id(prep, i), name=names.get(d.key, d.label), kind=d.kind, type=ftype if d.kind != "crossing" else
-            _crossing_type(prep, i), cost=d.cost_gbp, pairs_using=len(pairs),
+            _crossing_type(prep, i), cost=d.cost, pairs_using=len(pairs),
             firms_relying=0 if d.kind == "crossing" else _firms_relying(prep, d.kind, ftype, ver, without),
             saving_m=round(rise / per_m, 3) if per_m > 0 else 0.0,
             saving_weighted_m=round(rise / (problem.length_scale_per_m * problem.weight_scale["all"]), 1),

@@ -1,5 +1,6 @@
-"""The base map under every plan: parcels by status, barriers (carriageways and rail corridors,
-active or not), footpaths, and the barriers' names along their lines."""
+"""The base map under every plan: parcels by status, barriers (roads, railways, water and others,
+drawn by kind, hatched when no-build, active or not), footpaths, and the barriers' names and
+kinds along their lines and in the legend ("I-880 (motorway)", "Union Pacific/BART (rail, no-build)")."""
 
 from __future__ import annotations
 
@@ -16,11 +17,12 @@ from matplotlib.patches import Patch, PathPatch
 from matplotlib.text import Text
 from matplotlib.transforms import Bbox
 
+from optimiser.inputs.domain import BarrierKind
 from optimiser.present.figure import poly_path
 from optimiser.present.formatting import one_line
 from optimiser.present.labels import Labeler, overlap_area, renderer
-from optimiser.present.layers import Feature, Layout, lines
-from optimiser.present.style import CARRIAGEWAY_FC, HALO, PATH_C, RAIL_EC, parcel_style
+from optimiser.present.layers import Feature, Layout, barrier_kind, barrier_legend_label, is_active, is_no_build, lines
+from optimiser.present.style import CARRIAGEWAY_FC, HALO, PATH_C, RAIL_EC, WATER_EC, WATER_FC, parcel_style
 
 logger = logging.getLogger(__name__)
 
@@ -51,8 +53,11 @@ def draw_base(ax: Axes, layout: Layout, *, faint: bool = False) -> list[Any]:
     alpha = 0.55 if faint else 1.0
     _draw_parcels(ax, layout, alpha, legend)
     for f in layout.layer("barrier"):
-        if str(f.props.get("kind", "")) == "carriageway":
+        kind = barrier_kind(f)
+        if kind is not None and kind.is_road:
             _draw_carriageway(ax, f, alpha, legend)
+        elif kind == BarrierKind.WATER:
+            _draw_water(ax, f, alpha, legend)
         else:
             _draw_corridor(ax, f, alpha, legend)
     paths = [xy for f in layout.layer("path") for xy in lines(f.geometry)]
@@ -76,13 +81,9 @@ def _draw_parcels(ax: Axes, layout: Layout, alpha: float, legend: _Legend) -> No
         legend.add(Patch(fc=st.fc, ec=st.ec, hatch=st.hatch, label=st.label))
 
 
-def _is_active(f: Feature) -> bool:
-    return f.props.get("active", True) not in (False, "false", 0)
-
-
 def _band(f: Feature) -> Any:
-    kind = str(f.props.get("kind", ""))
-    width_m = float(f.props.get("width_m") or (30.0 if kind == "carriageway" else 20.0))
+    kind = barrier_kind(f)
+    width_m = float(f.props.get("width_m") or (30.0 if kind is not None and kind.is_road else 20.0))
     return poly_path(f.geometry.buffer(width_m / 2.0, cap_style="flat"))
 
 
@@ -90,33 +91,48 @@ def _draw_carriageway(ax: Axes, f: Feature, alpha: float, legend: _Legend) -> No
     path = _band(f)
     if path is None:
         return
-    active = _is_active(f)
+    active = is_active(f)
     ax.add_patch(PathPatch(path, fc=CARRIAGEWAY_FC, ec="#3d4650", lw=0.6, alpha=(0.85 if active else 0.25) * alpha,
                            zorder=3, ls="-" if active else "--"))
     for xy in lines(f.geometry):
         ax.plot(xy[:, 0], xy[:, 1], color="white", lw=0.7, ls=(0, (6, 6)), zorder=3.1, alpha=0.9)
-    legend.add(Patch(fc=CARRIAGEWAY_FC, ec="#3d4650", alpha=0.85 if active else 0.25,
-                     label="Dual carriageway (barrier)" if active else "Carriageway (inactive)"))
+    legend.add(Patch(fc=CARRIAGEWAY_FC, ec="#3d4650", alpha=0.85 if active else 0.25, hatch="///" if is_no_build(f) else None,
+                     label=barrier_legend_label(f)))
+
+
+def _draw_water(ax: Axes, f: Feature, alpha: float, legend: _Legend) -> None:
+    path = _band(f)
+    if path is None:
+        return
+    active = is_active(f)
+    hatch = "///" if is_no_build(f) else None
+    ax.add_patch(PathPatch(path, fc=WATER_FC, ec=WATER_EC, lw=0.8, hatch=hatch, alpha=(0.8 if active else 0.3) * alpha,
+                           zorder=2.5, ls="-" if active else "--"))
+    legend.add(Patch(fc=WATER_FC, ec=WATER_EC, hatch=hatch, alpha=0.8 if active else 0.3, label=barrier_legend_label(f)))
 
 
 def _draw_corridor(ax: Axes, f: Feature, alpha: float, legend: _Legend) -> None:
     path = _band(f)
     if path is None:
         return
-    if _is_active(f):
-        ax.add_patch(PathPatch(path, fc="#f3dfcf", ec=RAIL_EC, lw=0.9, hatch="///", alpha=0.55 * alpha, zorder=2.5))
+    hatch = "///" if is_no_build(f) else None
+    if is_active(f):
+        ax.add_patch(PathPatch(path, fc="#f3dfcf", ec=RAIL_EC, lw=0.9, hatch=hatch, alpha=0.55 * alpha, zorder=2.5))
         for xy in lines(f.geometry):
             ax.plot(xy[:, 0], xy[:, 1], color=RAIL_EC, lw=1.2, ls="-.", zorder=2.6, alpha=0.9)
-        legend.add(Patch(fc="#f3dfcf", ec=RAIL_EC, hatch="///", alpha=0.7, label="Rail corridor (no-build)"))
+        legend.add(Patch(fc="#f3dfcf", ec=RAIL_EC, hatch=hatch, alpha=0.7, label=barrier_legend_label(f)))
     else:
         ax.add_patch(PathPatch(path, fc="none", ec=RAIL_EC, lw=0.7, ls=(0, (4, 4)), alpha=0.35, zorder=2.5))
-        legend.add(Patch(fc="none", ec=RAIL_EC, ls="--", alpha=0.5, label="Rail corridor (inactive)"))
+        legend.add(Patch(fc="none", ec=RAIL_EC, ls="--", alpha=0.5, label=barrier_legend_label(f)))
 
 
 def barrier_label(f: Feature) -> str:
-    """The name written along a barrier (``(inactive)`` when the scenario switches it off)."""
-    name = str(f.props.get("name") or f.props.get("id") or f.props.get("kind", ""))
-    return one_line(name, 44) + ("" if _is_active(f) else " (inactive)")
+    """The name and kind written along a barrier, e.g. ``"I-880 (motorway)"`` (``inactive`` added
+    when the scenario switches it off)."""
+    kind = barrier_kind(f)
+    name = one_line(str(f.props.get("name") or f.props.get("id") or f.props.get("kind", "")), 44)
+    notes = ([kind.label] if kind is not None else []) + ([] if is_active(f) else ["inactive"])
+    return name + (f" ({', '.join(notes)})" if notes else "")
 
 
 def draw_barrier_labels(ax: Axes, layout: Layout, labeler: Labeler) -> None:
@@ -160,15 +176,16 @@ def _best_barrier_label(ax: Axes, f: Feature, geom: shapely.LineString,
                         labeler: Labeler) -> tuple[Text, Bbox, float] | None:
     rend = renderer(ax.figure)
     axbox = ax.get_window_extent(rend)
-    kind = f.props.get("kind")
+    kind = barrier_kind(f)
+    road = kind is not None and kind.is_road
     name = barrier_label(f)
     best: tuple[float, Text, Bbox, float] | None = None
     for frac in (0.5, 0.3, 0.7, 0.15, 0.85, 0.4, 0.6):
         x, y, ang = _angle_deg(ax, geom, frac)
         t = ax.text(x, y, name, rotation=ang, rotation_mode="anchor", ha="center", va="center",
-                    fontsize=7.5, color="white" if kind == "carriageway" else RAIL_EC,
+                    fontsize=7.5, color="white" if road else (WATER_EC if kind == BarrierKind.WATER else RAIL_EC),
                     fontweight="bold", zorder=20, style="italic")
-        if kind != "carriageway":
+        if not road:
             t.set_path_effects(HALO)
         bb = t.get_window_extent(rend)
         inside = Bbox.intersection(bb, axbox)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
-from optimiser.present.formatting import fmt_gbp, fmt_num
+from optimiser.present.formatting import fmt_money, fmt_num
 from optimiser.present.layers import RunData, placement_tags
 from optimiser.present.metrics import ItemAttribution, RunMetrics
 from optimiser.present.tables import Cell, Header, Table, num_cell
@@ -37,9 +37,9 @@ def _relying(a: ItemAttribution) -> str:
     return f"{fmt_num(a.firms_relying)} firms"
 
 
-def _per_m(a: ItemAttribution) -> Cell:
+def _per_m(a: ItemAttribution, currency: str) -> Cell:
     v = a.cost_per_m_saved
-    return num_cell(f"{fmt_gbp(v)} per m" if v is not None else "–", v)
+    return num_cell(f"{fmt_money(v, currency)} per m" if v is not None else "–", v)
 
 
 def buys_table(run: RunData) -> Table | None:
@@ -54,7 +54,7 @@ def buys_table(run: RunData) -> Table | None:
     for a in sorted(m.attribution, key=lambda a: -a.saving_m):
         table.rows.append([
             Cell(tags.get(a.id, ""), wrap="strong"), Cell(a.name),
-            num_cell(fmt_gbp(a.cost), a.cost), num_cell(fmt_num(a.saving_m, 1), a.saving_m), _per_m(a),
+            num_cell(fmt_money(a.cost, m.currency), a.cost), num_cell(fmt_num(a.saving_m, 1), a.saving_m), _per_m(a, m.currency),
             Cell(_relying(a)), Cell(pairs_served_text(a) or "–"),
             Cell("still feasible" if a.feasible_without else ("breaks a requirement" if a.feasible_without is False
                                                               else "–")),
@@ -68,7 +68,7 @@ def compare_buys_table(runs: Sequence[RunData]) -> Table:
                    Header("Cost per m saved", True), Header("Top pairs served")])
     for r in runs:
         for a in sorted(r.metrics.attribution, key=lambda a: -a.saving_m):
-            table.rows.append([Cell(r.name), Cell(a.name), num_cell(fmt_gbp(a.cost), a.cost),
-                               num_cell(fmt_num(a.saving_m, 1), a.saving_m), _per_m(a),
+            table.rows.append([Cell(r.name), Cell(a.name), num_cell(fmt_money(a.cost, r.metrics.currency), a.cost),
+                               num_cell(fmt_num(a.saving_m, 1), a.saving_m), _per_m(a, r.metrics.currency),
                                Cell(pairs_served_text(a, 2) or "–")])
     return table

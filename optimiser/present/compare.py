@@ -28,7 +28,7 @@ from matplotlib.transforms import Bbox
 from optimiser.present.buys import compare_buys_table
 from optimiser.present.distance import DISTANCE_LABELS, distance_limits, distance_norm, draw_distance_map, firm_change_values
 from optimiser.present.figure import new_figure, save_figure
-from optimiser.present.formatting import as_float, fmt_gbp, fmt_m, fmt_num, fmt_pct, reduction_text
+from optimiser.present.formatting import as_float, fmt_m, fmt_money, fmt_num, fmt_pct, mpl_text, reduction_text
 from optimiser.present.futures import futures_view
 from optimiser.present.interactive import map_views
 from optimiser.present.layers import Extent, RunData, default_extent, union_extent
@@ -54,6 +54,12 @@ class MetricRow:
     fmt: Callable[[Any], str]
     optional: bool = False
     """Left out when no run has a value (coverage without a coverage target)."""
+    money: bool = False
+    """An amount in the run's currency: written with it, never starred across currencies."""
+
+    def text(self, value: Any, m: RunMetrics) -> str:
+        """The value as the table writes it for run ``m`` (money in ``m``'s currency)."""
+        return fmt_money(value, m.currency) if self.money else self.fmt(value)
 
 
 METRIC_ROWS: tuple[MetricRow, ...] = (
@@ -63,8 +69,8 @@ METRIC_ROWS: tuple[MetricRow, ...] = (
     MetricRow("Mean detour ratio after", lambda m: m.walk.optimised_mean_detour, True, lambda v: fmt_num(v, 3)),
     MetricRow("Coverage share after", lambda m: m.coverage.optimised_share if m.coverage else None, False,
               lambda v: fmt_pct(v, share=True), optional=True),
-    MetricRow("Capital cost", lambda m: m.cost.capital, True, fmt_gbp),
-    MetricRow("Budget", lambda m: m.cost.budget, None, fmt_gbp),
+    MetricRow("Capital cost", lambda m: m.cost.capital, True, fmt_money, money=True),
+    MetricRow("Budget", lambda m: m.cost.budget, None, fmt_money, money=True),
     MetricRow("Optimality gap", lambda m: m.gap, True, lambda v: fmt_pct(v, 2, share=True) if as_float(v) is not None else "–"),
     MetricRow("Status", lambda m: str(m.status), None, lambda v: str(v or "–")),
     MetricRow("Verified", lambda m: m.verification.passed, None, lambda v: "yes" if v is True else ("NO" if v is False else "–")),
@@ -125,6 +131,9 @@ def comparability(runs: Sequence[RunData]) -> Comparability:
         notes.append("No ★ marks: these runs start from different baselines (walk before "
                      + ", ".join(f"{r.name}: {fmt_m(b)}" for r, b in zip(runs, before, strict=True))
                      + "), e.g. a different set of barriers, so a smaller walk or a larger reduction is not a better layout.")
+    currencies = sorted({r.metrics.currency for r in runs})
+    if len(currencies) > 1:
+        notes.append(f"Money is not ranked: these runs are in different currencies ({', '.join(currencies)}).")
     ranked = frozenset(i for i, r in enumerate(runs) if r.metrics.solved)
     unsolved = [r.name for i, r in enumerate(runs) if i not in ranked]
     if unsolved:
@@ -136,13 +145,14 @@ def metric_rows(runs: Sequence[RunData]) -> list[tuple[MetricRow, list[Any], set
     """The key-metrics rows of ``runs``: each row, its value per run and the best runs (only where
     the runs are comparable, and only among runs with a layout)."""
     comp = comparability(runs)
+    currencies = {r.metrics.currency for r in runs}
     out = []
     for row in METRIC_ROWS:
         vals = [row.value(r.metrics) for r in runs]
         if row.optional and all(v is None for v in vals):
             continue
         best: set[int] = set()
-        if comp.marks:
+        if comp.marks and not (row.money and len(currencies) > 1):
             ranked = sorted(comp.ranked)
             best = {ranked[j] for j in best_indices([vals[i] for i in ranked], row.lower_is_better)}
         out.append((row, vals, best))
@@ -171,7 +181,7 @@ def _panel_title(run: RunData) -> str:
     if not m.solved:
         return f"{run_title(run)}\nwalk before {fmt_m(m.walk.baseline_weighted_mean_m)}; nothing built"
     return (f"{run_title(run)}\nwalk {fmt_num(m.walk.baseline_weighted_mean_m)} → {fmt_m(m.walk.optimised_weighted_mean_m)}"
-            + reduction_text(as_float(m.walk.reduction_pct)) + f" · {fmt_gbp(m.cost.capital)}"
+            + reduction_text(as_float(m.walk.reduction_pct)) + f" · {fmt_money(m.cost.capital, m.currency)}"
             + (f" · gap {gap * 100:.1f}%" if gap is not None else ""))
 
 
@@ -273,7 +283,7 @@ def compare_figure(runs: Sequence[RunData], *, distance: bool = True) -> tuple[F
         ax = fig.add_axes(grid.rect(i, 0))
         ax.set_gid(f"compare-plan-{i}")
         draw_plan(ax, run, run.metrics, extent=extents[i], title=False, legend=False, style=style, gid_prefix=f"run{i}-")
-        ax.set_title(_panel_title(run), loc="left", fontsize=9.5, pad=5, linespacing=1.4)
+        ax.set_title(mpl_text(_panel_title(run)), loc="left", fontsize=9.5, pad=5, linespacing=1.4)
         plan_axes.append(ax)
         if kind:
             ax = fig.add_axes(grid.rect(i, 1))
@@ -322,7 +332,7 @@ def _figure_table(fig: Figure, grid: _Grid, rows: list[tuple[MetricRow, list[Any
     cell_text: list[list[str]] = []
     bold: list[tuple[int, int]] = []
     for ri, (row, vals, best) in enumerate(rows):
-        cell_text.append([row.label] + [("★ " if j in best else "") + row.fmt(v) for j, v in enumerate(vals)])
+        cell_text.append([row.label] + [mpl_text(("★ " if j in best else "") + row.text(v, runs[j].metrics)) for j, v in enumerate(vals)])
         bold.extend((ri + 1, j + 1) for j in best)
     tab = tab_ax.table(cellText=cell_text, colLabels=["Metric (★ best)"] + [run_title(r) for r in runs], loc="upper left",
                        cellLoc="left", colLoc="left", bbox=Bbox.from_bounds(0, 0, 1, 1))
@@ -375,9 +385,9 @@ def _metrics_table(runs: Sequence[RunData]) -> Table:
         for j, v in enumerate(vals):
             sort = as_float(v)
             if j in best:
-                cells.append(Cell(f"★ {row.fmt(v)}", numeric=True, sort=sort, cls="best", wrap="strong"))
+                cells.append(Cell(f"★ {row.text(v, runs[j].metrics)}", numeric=True, sort=sort, cls="best", wrap="strong"))
             else:
-                cells.append(Cell(row.fmt(v), numeric=True, sort=sort))
+                cells.append(Cell(row.text(v, runs[j].metrics), numeric=True, sort=sort))
         table.rows.append(cells)
     table.rows.append([Cell("Site", header=True)] + [Cell(r.metrics.site.name or r.metrics.site.id) for r in runs])
     table.rows.append([Cell("Built", header=True)] + [Cell(built_text(r.metrics)) for r in runs])

@@ -1,5 +1,5 @@
-"""Text formatting shared by the plans, the report and the comparison: numbers, metres, pounds,
-per cent, and short names for map labels.
+"""Text formatting shared by the plans, the report and the comparison: numbers, metres, money
+(in the run's currency), per cent, and short names for map labels.
 
 Every formatter takes ``None`` (a figure the run does not have) and returns an en dash.
 """
@@ -12,9 +12,11 @@ import re
 import textwrap
 from typing import Any
 
+from optimiser.inputs.currency import DEFAULT_CURRENCY, money_short
+
 logger = logging.getLogger(__name__)
 
-__all__ = ["fmt_num", "fmt_m", "fmt_pct", "fmt_gbp", "short_name", "strip_parens", "one_line", "nice_type",
+__all__ = ["fmt_num", "fmt_m", "fmt_pct", "fmt_money", "mpl_text", "short_name", "strip_parens", "one_line", "nice_type",
            "reduction_text", "as_float"]
 
 DASH = "–"
@@ -55,19 +57,15 @@ def fmt_pct(value: Any, digits: int = 1, *, share: bool = False) -> str:
     return f"{x:.{digits}f}%"
 
 
-def fmt_gbp(value_gbp: Any) -> str:
-    """Pounds, short: ``£2.55m``, ``£350k``, ``£900``."""
-    if value_gbp is None:
-        return DASH
-    try:
-        x = float(value_gbp)
-    except (TypeError, ValueError):
-        return str(value_gbp)
-    if abs(x) >= 1e6:
-        return f"£{x / 1e6:.2f}m"
-    if abs(x) >= 1e3:
-        return f"£{x / 1e3:.0f}k"
-    return f"£{x:.0f}"
+def fmt_money(value: Any, currency: str = DEFAULT_CURRENCY) -> str:
+    """An amount in ``currency``, short: ``£2.55m``, ``$350k``, ``CHF 900``; an en dash for None."""
+    return money_short(value, currency)
+
+
+def mpl_text(text: str) -> str:
+    r"""``text`` for a matplotlib text: dollar signs escaped, so ``$59.20m of $60.00m`` is not
+    read as mathtext (matplotlib shows ``\$`` as a plain ``$``)."""
+    return text.replace("$", r"\$")
 
 
 def strip_parens(name: Any) -> str:

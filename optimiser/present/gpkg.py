@@ -198,7 +198,8 @@ def candidate_site_features(prep: Prepared, chosen: Iterable[int]) -> list[tuple
     for kind, sites in (("facility", prep.facility_sites), ("social_space", prep.social_sites)):
         for s in sites:
             if s.key not in keys:
-                out.append(("candidate_site", s.point, {"id": s.key, "kind": kind, "type": s.type, "cost_gbp": s.cost_gbp,
+                out.append(("candidate_site", s.point, {"id": s.key, "kind": kind, "type": s.type, "cost": s.cost,
+                                                        "currency": prep.scenario.currency,
                                                         "parcel": s.parcel_id}))
     return out
 
@@ -228,7 +229,7 @@ def network_frames(net: WalkNetwork, edges: Iterable[Mapping[str, Any]], site: S
     frames = {"network_edges": _frame(edge_rows, site.crs),
               "network_nodes": _nodes_frame(net, site.crs),
               "connectors": _frame([r for r in edge_rows if r[1].get("kind") == "connector"], site.crs)}
-    cand = [(c.line, {"id": c.id, "name": c.name, "barrier": c.barrier_id, "type": c.type, "cost_gbp": float(c.cost_gbp),
+    cand = [(c.line, {"id": c.id, "name": c.name, "barrier": c.barrier_id, "type": c.type, "cost": float(c.cost),
                       "penalty_m": float(c.penalty_m), "length_m": round(c.length_m, 3)}) for c in net.candidates]
     frames["candidate_crossings"] = _frame(cand, site.crs)
     existing = [(c.line, {"id": c.id, "name": c.name, "barrier": c.barrier_id, "type": c.type, "penalty_m": c.penalty_m})

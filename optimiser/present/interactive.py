@@ -19,8 +19,8 @@ from html import escape
 
 from shapely.geometry.base import BaseGeometry
 
-from optimiser.present.formatting import fmt_gbp, fmt_m, fmt_num, nice_type
-from optimiser.present.layers import Extent, Feature, RunData, default_extent, lines, placement_tags, point
+from optimiser.present.formatting import fmt_m, fmt_money, fmt_num, nice_type
+from optimiser.present.layers import Extent, Feature, RunData, barrier_legend_label, default_extent, lines, placement_tags, point
 
 logger = logging.getLogger(__name__)
 
@@ -160,10 +160,15 @@ def _firm_title(n: int, f: Feature) -> str:
             + (f"\nposition accurate to ±{fmt_num(acc)} m" if acc is not None else ""))
 
 
+def _cost_text(run: RunData, f: Feature) -> str:
+    """A placement's or candidate's cost in the run's currency (``cost_gbp`` in layouts from before currencies)."""
+    return fmt_money(f.props.get("cost", f.props.get("cost_gbp")), run.metrics.currency)
+
+
 def _attribution_text(run: RunData, item_id: str) -> str:
     for a in run.metrics.attribution:
         if a.id == item_id:
-            per = f", {fmt_gbp(a.cost_per_m_saved)} per m" if a.cost_per_m_saved is not None else ""
+            per = f", {fmt_money(a.cost_per_m_saved, run.metrics.currency)} per m" if a.cost_per_m_saved is not None else ""
             return f"\nsaves {fmt_num(a.saving_m, 1)} m of weighted mean walk{per}"
     return ""
 
@@ -179,7 +184,7 @@ def _site_layers(svg: _Svg, run: RunData) -> None:
         svg.path(f.geometry, f"parcel {f.text('status')}", f"{f.text('name', f.id)} ({nice_type(f.text('status'))})")
     for f in lay.layer("barrier"):
         svg.path(f.geometry, "barrier" + ("" if f.props.get("active", True) else " inactive"),
-                 f"{f.text('name', f.id)} ({nice_type(f.text('kind'))})", stroke_width=_f(float(f.props.get("width_m") or 20)))
+                 barrier_legend_label(f), stroke_width=_f(float(f.props.get("width_m") or 20)))
     for f in lay.layer("path"):
         svg.path(f.geometry, "footpath", f.text("name", f.id))
     for f in lay.layer("existing_crossing"):
@@ -189,7 +194,7 @@ def _site_layers(svg: _Svg, run: RunData) -> None:
     for f in lay.layer("candidate_crossing"):
         if not f.props.get("chosen"):
             svg.path(f.geometry, "xing-candidate", f"Candidate {nice_type(f.text('type'))} crossing {f.id} "
-                     f"({fmt_gbp(f.props.get('cost_gbp'))}, not built)")
+                     f"({_cost_text(run, f)}, not built)")
     svg.close()
 
 
@@ -220,12 +225,12 @@ def _placements(svg: _Svg, run: RunData) -> None:
     u = svg.size / 160
     for f in run.layout.layer("crossing"):
         svg.path(f.geometry, "xing-new", f"{tags.get(f.id, '')} {names.get(f.id, f.text('name', f.id))}\n"
-                 f"{fmt_gbp(f.props.get('cost_gbp'))}, +{fmt_num(f.props.get('penalty_m'))} m penalty"
+                 f"{_cost_text(run, f)}, +{fmt_num(f.props.get('penalty_m'))} m penalty"
                  + _attribution_text(run, f.id), data_id=f.id)
     for layer, cls, what in (("facility", "facility", "Shared facility"), ("social_space", "social", "Social space")):
         for f in run.layout.layer(layer):
             title = (f"{tags.get(f.id, '')} {names.get(f.id, what + ' ' + nice_type(f.text('type')))}\n"
-                     f"{fmt_gbp(f.props.get('cost_gbp'))}" + _attribution_text(run, f.id))
+                     f"{_cost_text(run, f)}" + _attribution_text(run, f.id))
             svg.circle(point(f.geometry), 2.2 * u, cls, title, data_id=f.id)
     for f in run.layout.layer("existing_facility", "existing_social_space"):
         svg.circle(point(f.geometry), 1.6 * u, "existing", f"Existing {nice_type(f.text('type', 'social space'))}")

@@ -21,12 +21,15 @@ from pyproj import CRS, Transformer
 from shapely.geometry import shape
 from shapely.geometry.base import BaseGeometry
 
+from optimiser.inputs.domain import BARRIER_KIND_ALIASES, BarrierKind
+from optimiser.present.formatting import one_line
 from optimiser.present.metrics import RunMetrics
 
 logger = logging.getLogger(__name__)
 
 __all__ = ["Extent", "LayoutLike", "Feature", "Layout", "RunData", "EXTENT_LAYERS", "NEARBY_LAYERS", "project_geojson",
-           "layout_from_features", "as_layout", "default_extent", "union_extent", "placement_tags", "lines", "point"]
+           "layout_from_features", "as_layout", "default_extent", "union_extent", "placement_tags", "lines", "point",
+           "barrier_kind", "barrier_legend_label", "is_active", "is_no_build"]
 
 Extent = tuple[float, float, float, float]
 """(xmin, ymin, xmax, ymax) in the site CRS, metres."""
@@ -241,3 +244,36 @@ def point(geom: BaseGeometry) -> tuple[float, float]:
         return float(geom.x), float(geom.y)
     c = geom.centroid if geom.geom_type != "LineString" else geom.interpolate(0.5, normalized=True)
     return float(c.x), float(c.y)
+
+
+# ------------------------------------------------------------------ barriers: kind and name
+
+
+def barrier_kind(f: Feature) -> BarrierKind | None:
+    """A barrier feature's kind (the first format's names too); None for a name it does not know."""
+    name = str(f.props.get("kind", ""))
+    try:
+        return BarrierKind(BARRIER_KIND_ALIASES.get(name, name))
+    except ValueError:
+        return None
+
+
+def is_no_build(f: Feature) -> bool:
+    """A barrier feature marked no-build (layouts from before the property: not)."""
+    return f.props.get("no_build") in (True, "true", 1)
+
+
+def is_active(f: Feature) -> bool:
+    """A barrier feature switched on in the run (missing: on)."""
+    return f.props.get("active", True) not in (False, "false", 0)
+
+
+def barrier_legend_label(f: Feature) -> str:
+    """A barrier's legend entry: its name and kind, ``no-build`` and ``inactive`` when so,
+    e.g. ``"I-880 (motorway)"``, ``"Union Pacific/BART (rail, no-build)"``."""
+    kind = barrier_kind(f)
+    name = one_line(str(f.props.get("name") or f.props.get("id") or "barrier"), 40)
+    notes = [kind.label if kind is not None else str(f.props.get("kind") or "barrier")]
+    notes += ["no-build"] if is_no_build(f) else []
+    notes += [] if is_active(f) else ["inactive"]
+    return f"{name} ({', '.join(notes)})"

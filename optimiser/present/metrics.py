@@ -8,7 +8,8 @@ failing later on a string key. Design brief, section 7, names the required keys;
 here, nested as in the brief (``walk.baseline_weighted_mean_m`` is ``metrics.walk.baseline_weighted_mean_m``).
 
 Units are in the names: ``_m`` metres, ``_pct`` per cent, ``_share`` a fraction 0-1,
-``_seconds`` seconds, ``cost_gbp`` pounds sterling. ``objective`` and ``bound`` are in the
+``_seconds`` seconds; money (``cost``, ``budget``, ``capital``) is in ``currency`` (ISO 4217;
+absent in run directories written before currencies, which were all GBP). ``objective`` and ``bound`` are in the
 problem's integer scale (``model.length_scale_per_m`` x ``model.weight_scale`` per weighted metre);
 ``objective_weighted_m`` is the objective in weighted metres.
 
@@ -22,7 +23,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
 from optimiser.present.futures import AlternativePlan, FutureResult, RobustSummary
 from optimiser.present.transit_record import TransitMetrics
@@ -102,8 +103,8 @@ class Coverage(_Record):
 
 
 class CostMetrics(_Record):
-    """Capital cost of what was built against the budget, by kind (pounds); ``capital`` also
-    holds new transit stops (``transit.capital_gbp``)."""
+    """Capital cost of what was built against the budget, by kind (in the run's currency);
+    ``capital`` also holds new transit stops (``transit.capital``)."""
 
     capital: float = 0.0
     budget: float | None = None
@@ -120,7 +121,7 @@ class SitePlacement(_Record):
     parcel: str | None = None
     x: float
     y: float
-    cost_gbp: float = 0.0
+    cost: float = Field(0.0, validation_alias=AliasChoices("cost", "cost_gbp"))
 
 
 class CrossingPlacement(_Record):
@@ -129,7 +130,7 @@ class CrossingPlacement(_Record):
     id: str
     type: str
     barrier: str
-    cost_gbp: float = 0.0
+    cost: float = Field(0.0, validation_alias=AliasChoices("cost", "cost_gbp"))
     penalty_m: float = 0.0
     length_m: float = 0.0
     x: float
@@ -260,6 +261,8 @@ class RunMetrics(_Record):
     stopped_by: str | None = None
     """What ended a solve that did not finish: "work_limit" (deterministic: the same answer on
     any machine), "wall_clock" (the safety net bound the answer) or ``None`` (it finished)."""
+    currency: str = "GBP"
+    """ISO 4217 code of every amount (budget, costs); run directories from before currencies are GBP."""
 
     @property
     def solved(self) -> bool:

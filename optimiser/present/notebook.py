@@ -70,7 +70,7 @@ def _draw_site(ax: Any, site: Site) -> None:
         ax.plot(x, y, color=PATH_C, lw=0.6)
     for b in site.barriers:
         x, y = b.centreline.xy
-        rail = b.kind.value == "rail_corridor"
+        rail = not b.kind.is_road
         ax.plot(x, y, color=RAIL_EC if rail else CARRIAGEWAY_FC, lw=1.5 if rail else 3.0, ls="--" if rail else "-")
     for c in site.crossings:
         x, y = c.line.xy

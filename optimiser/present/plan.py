@@ -33,7 +33,7 @@ from optimiser.present.figure import (
     poly_path,
     setup_map,
 )
-from optimiser.present.formatting import fmt_gbp, fmt_m, fmt_pct, nice_type, one_line, reduction_text, short_name, strip_parens
+from optimiser.present.formatting import fmt_m, fmt_money, fmt_pct, mpl_text, nice_type, one_line, reduction_text, short_name, strip_parens
 from optimiser.present.labels import overlap_area
 from optimiser.present.layers import Extent, Feature, LayoutLike, RunData, lines, point
 from optimiser.present.metrics import RunMetrics
@@ -74,7 +74,8 @@ def plan_title(metrics: RunMetrics) -> tuple[str, str]:
     walk, cost, gap = metrics.walk, metrics.cost, metrics.gap
     bits = [f"Weighted mean walk {fmt_m(walk.baseline_weighted_mean_m)} → {fmt_m(walk.optimised_weighted_mean_m)}"
             + reduction_text(walk.reduction_pct),
-            f"capital {fmt_gbp(cost.capital)}" + (f" of {fmt_gbp(cost.budget)}" if cost.budget is not None else ""),
+            f"capital {fmt_money(cost.capital, metrics.currency)}"
+            + (f" of {fmt_money(cost.budget, metrics.currency)}" if cost.budget is not None else ""),
             f"gap {fmt_pct(gap, 1, share=True) if gap is not None else '–'} ({metrics.status})"]
     if metrics.verification.passed is False:
         bits.append("VERIFICATION FAILED")
@@ -121,7 +122,7 @@ def draw_plan(ax: Axes, layout: LayoutLike, metrics: RunMetrics, *, extent: Exte
     ax._siteopt_handles = panel.handles  # type: ignore[attr-defined]  # compare builds one shared legend
     if title:
         head, sub = plan_title(metrics)
-        ax.set_title(f"{head}\n{sub}", loc="left", fontsize=11, pad=8, linespacing=1.5)
+        ax.set_title(mpl_text(f"{head}\n{sub}"), loc="left", fontsize=11, pad=8, linespacing=1.5)
     if legend:
         _draw_legend(ax, panel.handles, route_notes)
     fig = ax.figure
@@ -313,7 +314,9 @@ def _placement_label(panel: MapPanel, f: Feature, kind: str, text: str, radius_p
     """Register a placement symbol and queue its bold label (placed first)."""
     x, y = point(f.geometry)
     panel.labeler.add_symbol((x, y), radius_pt, hard=True, name=f"{kind}-{f.id}")
-    panel.labeler.request(f"{panel.tags.get(f.id, f.id)} {text}\n{fmt_gbp(f.props.get('cost_gbp'))}", (x, y), radius_pt,
+    # a layout written before currencies has cost_gbp (pounds) instead of cost and currency
+    cost = fmt_money(f.props.get("cost", f.props.get("cost_gbp")), str(f.props.get("currency") or "GBP"))
+    panel.labeler.request(mpl_text(f"{panel.tags.get(f.id, f.id)} {text}\n{cost}"), (x, y), radius_pt,
                           gid=panel.gid(f"label-{kind}-{f.id}"), priority=0, fontsize=style.placement_fontsize,
                           color=color, fontweight="bold", zorder=26, path_effects=HALO)
 

@@ -154,7 +154,9 @@ def layer_styles() -> dict[str, LayerStyle]:
         "parcels": LayerStyle(Symbol("fill", st.PARCEL_OTHER.fc, st.PARCEL_OTHER.ec, 0.3), "status", parcels),
         "firms": LayerStyle(firm),
         "barriers": LayerStyle(Symbol("line", st.PATH_C, width_mm=1.5), "kind", (
-            ("carriageway", "Carriageway", carriageway), ("rail_corridor", "Rail corridor", rail))),
+            ("dual_carriageway", "Dual carriageway", carriageway), ("motorway", "Motorway", carriageway),
+            ("arterial", "Arterial road", carriageway), ("rail", "Rail", rail),
+            ("water", "Water", Symbol("line", st.WATER_EC, width_mm=1.5)))),
         "paths": LayerStyle(Symbol("line", st.PATH_C, width_mm=0.3)),
         "existing_crossings": LayerStyle(Symbol("line", st.EXISTING_CROSSING_C, width_mm=3.0 * PT_MM)),
         "new_crossings": LayerStyle(new_crossing),

@@ -26,8 +26,9 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from pyproj import CRS, Transformer
 
 from optimiser import __version__
+from optimiser.inputs.currency import currency_unit
 from optimiser.present.buys import buys_table
-from optimiser.present.formatting import as_float, fmt_gbp, fmt_m, fmt_num, fmt_pct, nice_type
+from optimiser.present.formatting import as_float, fmt_m, fmt_money, fmt_num, fmt_pct, nice_type
 from optimiser.present.futures import futures_view
 from optimiser.present.interactive import map_view
 from optimiser.present.layers import RunData, placement_tags
@@ -87,7 +88,7 @@ def summary_cards(m: RunMetrics) -> list[Card]:
         Card("Coverage", fmt_pct(cov.optimised_share, share=True) if cov else "–",
              (f"employees within {fmt_num(cov.radius_m)} m of a social space; before "
               f"{fmt_pct(cov.baseline_share, share=True)}") if cov else "no coverage target"),
-        Card("Capital cost", fmt_gbp(cost.capital), f"budget {fmt_gbp(cost.budget)}"),
+        Card("Capital cost", fmt_money(cost.capital, m.currency), f"budget {fmt_money(cost.budget, m.currency)}"),
         Card("Optimality gap", fmt_pct(m.gap, 2, share=True) if as_float(m.gap) is not None else "–",
              f"{m.status}, {fmt_num(m.solve_seconds, 1)} s ({m.backend or '?'})"),
     ]
@@ -115,7 +116,7 @@ def metrics_table(m: RunMetrics) -> Table:
 
 
 def cost_table(m: RunMetrics) -> Table:
-    """Capital cost by kind, the budget and what is left of it (pounds)."""
+    """Capital cost by kind, the budget and what is left of it (in the run's currency)."""
     cost = m.cost
     items: list[tuple[str, float | None]] = [
         ("Crossings", cost.crossings), ("Shared facilities", cost.facilities), ("Social spaces", cost.social_spaces)]
@@ -124,7 +125,8 @@ def cost_table(m: RunMetrics) -> Table:
     items += [("Total capital cost", cost.capital), ("Budget", cost.budget)]
     if cost.budget is not None:
         items.append(("Budget unspent", cost.budget - cost.capital))
-    return Table([Header("Cost"), Header("£", True)], [[Cell(k), num_cell(fmt_gbp(v), v)] for k, v in items])
+    return Table([Header("Cost"), Header(currency_unit(m.currency), True)],
+                 [[Cell(k), num_cell(fmt_money(v, m.currency), v)] for k, v in items])
 
 
 @functools.lru_cache(maxsize=8)
@@ -153,17 +155,17 @@ def placements_table(m: RunMetrics) -> Table:
     names = {a.id: a.name for a in m.attribution}
     pl = m.placements
     rows: list[tuple[str, str, str, str, float, str]] = []
-    rows += [("Shared facility", f.id, nice_type(f.type), location_text(m, f.x, f.y), f.cost_gbp, "")
+    rows += [("Shared facility", f.id, nice_type(f.type), location_text(m, f.x, f.y), f.cost, "")
              for f in pl.shared_facilities]
-    rows += [("Social space", s.id, "social space", location_text(m, s.x, s.y), s.cost_gbp, "")
+    rows += [("Social space", s.id, "social space", location_text(m, s.x, s.y), s.cost, "")
              for s in pl.social_spaces]
-    rows += [("Crossing", c.id, nice_type(c.type), f"over {c.barrier or '?'}, {location_text(m, c.x, c.y)}", c.cost_gbp,
+    rows += [("Crossing", c.id, nice_type(c.type), f"over {c.barrier or '?'}, {location_text(m, c.x, c.y)}", c.cost,
               f"+{fmt_num(c.penalty_m)} m walk penalty") for c in pl.crossings]
     headers = [Header("On plan"), Header("Placement"), Header("Name"), Header("Type"),
                Header(f"Location ({m.site.source_crs or m.site.crs})"),
                Header("Cost", True), Header("Note"), Header("Id")]
     return Table(headers, [[Cell(tags.get(i, ""), wrap="strong"), Cell(k), Cell(names.get(i, i)), Cell(t), Cell(loc),
-                            num_cell(fmt_gbp(cost), cost), Cell(note), Cell(i, wrap="code")]
+                            num_cell(fmt_money(cost, m.currency), cost), Cell(note), Cell(i, wrap="code")]
                            for k, i, t, loc, cost, note in rows])
 
 
@@ -263,7 +265,7 @@ def transit_view(m: RunMetrics) -> dict[str, Any] | None:
                      Header("New stops and crossings", True)],
                     [[Cell(a), Cell(b, numeric=True), Cell(c, numeric=True), Cell(d, numeric=True)] for a, b, c, d in rows])
     stop_rows = [[Cell("new" if not s.existing else "existing"), Cell(s.id, wrap="code"), Cell(s.name), Cell(s.line),
-                  Cell(f"E {fmt_num(s.x)}, N {fmt_num(s.y)}"), num_cell(fmt_gbp(s.cost_gbp), s.cost_gbp)]
+                  Cell(f"E {fmt_num(s.x)}, N {fmt_num(s.y)}"), num_cell(fmt_money(s.cost_gbp, m.currency), s.cost_gbp)]
                  for s in t.stops + t.existing_stops]
     stops = Table([Header("Stop"), Header("Id"), Header("Name"), Header("Alignment"), Header("Location"), Header("Cost", True)],
                   stop_rows)

@@ -153,7 +153,7 @@ def _site_features(prep: Prepared, chosen: set[int]) -> list[Feature]:
                       area_ha=round(p.polygon.area / 1e4, 2)) for p in site.parcels]
     active = {b.id for b in sc.active_barriers}
     feats += [_feature(b.centreline, layer="barrier", id=b.id, name=b.name, kind=b.kind.value, width_m=b.width_m,
-                       active=b.id in active, layer_name=b.layer) for b in site.barriers]
+                       active=b.id in active, layer_name=b.layer, no_build=b.no_build) for b in site.barriers]
     feats += [_feature(w.line, layer="path", id=w.id, name=w.name, kind=w.kind) for w in site.paths]
     feats += [_feature(c.line, layer="existing_crossing", id=c.id, name=c.name, type=c.type, barrier=c.barrier_id)
               for c in site.crossings]
@@ -161,10 +161,10 @@ def _site_features(prep: Prepared, chosen: set[int]) -> list[Feature]:
     for ci, c in enumerate(net.candidates):
         d = ctx.crossing_decision.get(ci)
         is_chosen = d is not None and d in chosen_cross
-        feats.append(_feature(c.line, layer="candidate_crossing", id=c.id, type=c.type, cost_gbp=c.cost_gbp,
+        feats.append(_feature(c.line, layer="candidate_crossing", id=c.id, type=c.type, cost=c.cost, currency=sc.currency,
                               penalty_m=c.penalty_m, chosen=is_chosen))
         if is_chosen:
-            feats.append(_feature(c.line, layer="crossing", id=c.id, name=c.name, type=c.type, cost_gbp=c.cost_gbp,
+            feats.append(_feature(c.line, layer="crossing", id=c.id, name=c.name, type=c.type, cost=c.cost, currency=sc.currency,
                                   penalty_m=c.penalty_m, barrier=c.barrier_id))
     return feats
 
@@ -177,14 +177,15 @@ def _placement_features(prep: Prepared, chosen: set[int]) -> list[Feature]:
     feats: list[Feature] = []
     for s in prep.facility_sites:
         if s.key in keys:
-            feats.append(_feature(s.point, layer="facility", id=s.key, type=s.type, cost_gbp=s.cost_gbp,
+            feats.append(_feature(s.point, layer="facility", id=s.key, type=s.type, cost=s.cost, currency=sc.currency,
                                   parcel=s.parcel_id, footprint_m2=spec_by_type[s.type].footprint_m2))
             feats.append(_feature(s.footprint, layer="facility_footprint", id=s.key, type=s.type))
     feats += [_feature(p, layer="existing_facility", type=spec.type) for spec in sc.facilities for p in spec.existing]
     if sc.social_spaces is not None:
         for s in prep.social_sites:
             if s.key in keys:
-                feats.append(_feature(s.point, layer="social_space", id=s.key, cost_gbp=s.cost_gbp, parcel=s.parcel_id,
+                feats.append(_feature(s.point, layer="social_space", id=s.key, cost=s.cost, currency=sc.currency,
+                                      parcel=s.parcel_id,
                                       coverage_radius_m=sc.social_spaces.coverage_radius_m))
         feats += [_feature(p, layer="existing_social_space") for p in sc.social_spaces.existing]
     return feats

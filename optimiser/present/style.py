@@ -48,6 +48,8 @@ def parcel_style(status: object) -> ParcelStyle:
 
 CARRIAGEWAY_FC = "#5f6b78"
 RAIL_EC = "#9c5b2e"
+WATER_FC = "#cfe6f5"
+WATER_EC = "#2f77a8"
 PATH_C = "#8c8c8c"
 FIRM_C = "#27384a"
 FACILITY_C = "#f39c12"

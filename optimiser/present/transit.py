@@ -59,7 +59,7 @@ def _stop_records(prep: Prepared, chosen: tuple[int, ...]) -> list[TransitStopRe
         if d.kind == "stop":
             s = by_key[d.key]
             out.append(TransitStopRecord(id=s.key, name=f"{names.get(s.type, s.type)} stop {s.key.split(':')[-1]}", line=s.type,
-                                         x=round(s.point.x, 1), y=round(s.point.y, 1), cost_gbp=s.cost_gbp))
+                                         x=round(s.point.x, 1), y=round(s.point.y, 1), cost_gbp=s.cost))
     return out
 
 
@@ -170,7 +170,8 @@ def transit_features(prep: Prepared, chosen: set[int]) -> list[dict[str, Any]]:
         d = prep.problem.decisions[i]
         if d.kind == "stop":
             s = by_key[d.key]
-            feats.append(feature(s.point, layer="transit_stop", id=s.key, name=d.label, line=s.type, status="new", cost_gbp=s.cost_gbp))
+            feats.append(feature(s.point, layer="transit_stop", id=s.key, name=d.label, line=s.type, status="new", cost=s.cost,
+                                 currency=prep.scenario.currency))
     for t in prep.scenario.transit_lines:
         for st in t.stops:
             feats.append(feature(st.point, layer="transit_stop", id=f"existing:stop:{st.id}", name=st.name, line=t.id,

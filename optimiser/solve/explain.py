@@ -13,6 +13,7 @@ from collections.abc import Collection
 
 from ortools.sat.python import cp_model
 
+from optimiser.inputs.currency import money_text
 from optimiser.model.problem import Problem
 from optimiser.solve.cpsat_model import CpModelParts, build_model, set_params
 
@@ -78,11 +79,11 @@ def infeasible_core(problem: Problem, *, time_limit_s: float = 10.0, seed: int =
 
 def min_cost_for(problem: Problem, groups: list[str], *, time_limit_s: float = 10.0,
                  seed: int = 0) -> tuple[float, list[str]] | None:
-    """Cheapest capital cost (GBP) meeting ``groups`` alone, and what it builds (decision
+    """Cheapest capital cost (in the problem's currency) meeting ``groups`` alone, and what it builds (decision
     labels); ``None`` when none is found in time."""
     parts = _model_keeping(problem, groups)
     x = parts.x
-    parts.model.minimize(sum(int(round(d.cost_gbp)) * x[i] for i, d in enumerate(problem.decisions)))
+    parts.model.minimize(sum(int(round(d.cost)) * x[i] for i, d in enumerate(problem.decisions)))
     solver = cp_model.CpSolver()
     set_params(solver, time_limit_s, seed, 1)
     code = solver.solve(parts.model)
@@ -118,11 +119,12 @@ def explain_infeasible(problem: Problem, *, time_limit_s: float = 10.0, seed: in
         if need is not None:
             cost, built = need
             lines.append(
-                f"the budget (£{problem.budget_gbp:,.0f}) is below £{cost:,.0f}, the cheapest way to meet: {req}"
+                f"the budget ({money_text(problem.budget, problem.currency)}) is below "
+                f"{money_text(cost, problem.currency)}, the cheapest way to meet: {req}"
                 + (f" (it needs {', '.join(built)})" if built else "")
             )
         else:
-            lines.append(f"the budget (£{problem.budget_gbp:,.0f}) cannot pay for: {req}")
+            lines.append(f"the budget ({money_text(problem.budget, problem.currency)}) cannot pay for: {req}")
     else:
         lines.append("these requirements cannot all hold together: " + "; ".join(names))
     for n in names:

@@ -100,7 +100,7 @@ class Evaluator:
         self.Chi = self.C[np.nonzero(self.has_hi)[0]]
         self.hi_only = self.hi[self.has_hi]
         self.monotone = bool((tval >= 0).all()) if tval.size else True
-        self.cost = np.array([d.cost_gbp for d in problem.decisions], dtype=float)
+        self.cost = np.array([d.cost for d in problem.decisions], dtype=float)
         self.size = int(self.A.nnz + self.M.nnz + self.P.nnz + self.C.nnz)
         """Incidences (non-zeros of the four matrices): the unit of the greedy's work limit."""
 
@@ -390,7 +390,7 @@ def greedy_search(problem: Problem, *, evaluator: Evaluator | None = None, max_w
         logger.warning("greedy: the wall-clock safety net (%.1f s) stopped the swap pass after %d swaps", safety_net_s,
                        tried)
     # drop what nothing needs (cheaper, same or better objective)
-    for d in sorted(np.nonzero(x)[0].tolist(), key=lambda i: -problem.decisions[i].cost_gbp):
+    for d in sorted(np.nonzero(x)[0].tolist(), key=lambda i: -problem.decisions[i].cost):
         y = x.copy()
         y[d] = 0
         if ev.feasible(y):
@@ -471,7 +471,7 @@ class _SiteMatrix:
         self.D = np.minimum(D, base[:, None])
         self.base = base
         self.w = ev.w[clients].astype(float)
-        self.kind = np.array([f"{problem.decisions[s].kind}:{problem.decisions[s].group}:{problem.decisions[s].cost_gbp}"
+        self.kind = np.array([f"{problem.decisions[s].kind}:{problem.decisions[s].group}:{problem.decisions[s].cost}"
                               for s in self.sites])
 
 

@@ -100,7 +100,7 @@ def drop_unneeded(joint: JointProblem, plan: tuple[int, ...]) -> tuple[int, ...]
     """The plan without decisions no future needs: each, dearest first, is dropped when the
     plan stays feasible everywhere and no future's objective rises."""
     objs = [joint.objective_in(f, plan) for f in range(len(joint.futures))]
-    cost = {k: max(fp.problem.decisions[where[k]].cost_gbp for fp, where in zip(joint.futures, joint.decision_in)
+    cost = {k: max(fp.problem.decisions[where[k]].cost for fp, where in zip(joint.futures, joint.decision_in)
                    if k in where) for k in plan}
     cur = set(plan)
     for k in sorted(plan, key=lambda j: (-cost[j], j)):

@@ -144,7 +144,7 @@ def drop_redundant(problem: Problem, res: SolveResult, evaluator: Evaluator | No
         gap = relative_gap(float(best), res.bound)
         res = replace(res, objective=float(best), gap=gap if gap is not None else res.gap,
                       stats={**res.stats, "solver_objective": res.objective})
-    for d in sorted(res.chosen, key=lambda i: -problem.decisions[i].cost_gbp):
+    for d in sorted(res.chosen, key=lambda i: -problem.decisions[i].cost):
         trial = chosen - {d}
         if feasible(trial):
             obj = value(trial)

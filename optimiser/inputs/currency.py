@@ -1,0 +1,91 @@
+"""Currencies: which ISO 4217 codes a scenario may name, and how amounts are written.
+
+A scenario's money is in one currency (``Scenario.currency``, default GBP); amounts travel as
+plain numbers with that code beside them, and every text shows them with the currency's symbol
+(``£``, ``$``, ``€``) or, for any other currency, its ISO code (``CHF 1.20m``).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from typing import Any, Final
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_CURRENCY: Final = "GBP"
+"""The currency of a scenario that names none, and of every ``*_gbp`` field."""
+
+ISO_4217_CODES: Final = frozenset(
+    """
+    AED AFN ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD BDT BGN BHD BIF BMD BND BOB BOV BRL BSD BTN BWP
+    BYN BZD CAD CDF CHE CHF CHW CLF CLP CNY COP COU CRC CUC CUP CVE CZK DJF DKK DOP DZD EGP ERN ETB
+    EUR FJD FKP GBP GEL GHS GIP GMD GNF GTQ GYD HKD HNL HTG HUF IDR ILS INR IQD IRR ISK JMD JOD JPY
+    KES KGS KHR KMF KPW KRW KWD KYD KZT LAK LBP LKR LRD LSL LYD MAD MDL MGA MKD MMK MNT MOP MRU MUR
+    MVR MWK MXN MXV MYR MZN NAD NGN NIO NOK NPR NZD OMR PAB PEN PGK PHP PKR PLN PYG QAR RON RSD RUB
+    RWF SAR SBD SCR SDG SEK SGD SHP SLE SLL SOS SRD SSP STN SVC SYP SZL THB TJS TMT TND TOP TRY TTD
+    TWD TZS UAH UGX USD USN UYI UYU UYW UZS VED VES VND VUV WST XAF XCD XCG XDR XOF XPF XSU XUA YER
+    ZAR ZMW ZWG ZWL
+    """.split()
+)
+"""Active ISO 4217 currency codes (precious metals, test and "no currency" codes left out)."""
+
+SYMBOLS: Final = {"GBP": "£", "USD": "$", "EUR": "€"}
+"""Currencies written with a symbol; every other one is written with its code."""
+
+_DASH = "–"
+
+
+def is_currency(code: Any) -> bool:
+    """Whether ``code`` is an active ISO 4217 code (upper case, e.g. ``"USD"``)."""
+    return isinstance(code, str) and code in ISO_4217_CODES
+
+
+def currency_prefix(currency: str = DEFAULT_CURRENCY) -> str:
+    """What goes before an amount: ``"£"``, ``"$"``, ``"€"``, else the code and a space (``"CHF "``)."""
+    return SYMBOLS.get(currency, f"{currency} ")
+
+
+def currency_unit(currency: str = DEFAULT_CURRENCY) -> str:
+    """The currency on its own, for a column header or an axis: ``"£"``, ``"$"``, ``"CHF"``."""
+    return SYMBOLS.get(currency, currency)
+
+
+def _number(value: Any) -> float | None:
+    try:
+        x = float(value)
+    except (TypeError, ValueError):
+        return None
+    return x if math.isfinite(x) else None
+
+
+def money_short(value: Any, currency: str = DEFAULT_CURRENCY) -> str:
+    """An amount, short: ``£2.55m``, ``$350k``, ``CHF 900``; an en dash for None."""
+    if value is None:
+        return _DASH
+    x = _number(value)
+    if x is None:
+        return str(value)
+    p = currency_prefix(currency)
+    if abs(x) >= 1e6:
+        return f"{p}{x / 1e6:.2f}m"
+    if abs(x) >= 1e3:
+        return f"{p}{x / 1e3:.0f}k"
+    return f"{p}{x:.0f}"
+
+
+def money_text(value: Any, currency: str = DEFAULT_CURRENCY) -> str:
+    """An amount in full, for messages: ``£1,234,567``, ``$60,000,000``, ``CHF 900``."""
+    x = _number(value)
+    if x is None:
+        return _DASH if value is None else str(value)
+    return f"{currency_prefix(currency)}{x:,.0f}"
+
+
+def money_compact(value: Any, currency: str = DEFAULT_CURRENCY) -> str:
+    """An amount as a sweep label writes it: ``£1.5m`` for 100k and more, else ``£90000``."""
+    x = _number(value)
+    if x is None:
+        return str(value)
+    p = currency_prefix(currency)
+    return f"{p}{x / 1e6:g}m" if abs(x) >= 1e5 else f"{p}{x:g}"

@@ -1,0 +1,369 @@
+"""Issue 13, points 3 and 4: currencies and barrier kinds.
+
+Currencies: a scenario's ``currency`` (ISO 4217, default GBP) with unsuffixed ``budget`` / ``cost``
+fields beside the first format's pounds-only ``*_gbp`` ones; every file of today's format still
+validates; money is written with the run's symbol or code. Barrier kinds: the new kinds and the
+old names, crossing types at grade or not (never at grade over a motorway, on both backends), and
+the site's crossing rules bounding what a scenario may offer.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+from shapely.geometry import LineString
+
+from optimiser.batch.spec import expand_batch
+from optimiser.errors import ValidationError
+from optimiser.inputs.crossing_rules import generated_id_pattern
+from optimiser.inputs.currency import money_short, money_text
+from optimiser.inputs.domain import Barrier, BarrierKind, CrossingTypeSpec
+from optimiser.inputs.formats import load_mapping
+from optimiser.inputs.scenario import read_scenario, scenario_from_mapping
+from optimiser.inputs.site import read_site
+from optimiser.inputs.validate import detect_kind, validate_files
+from optimiser.network.crossings import generate_candidate_crossings
+from optimiser.pipeline import prepare
+from optimiser.present.basemap import barrier_label, draw_base
+from optimiser.present.layers import Feature, barrier_legend_label, layout_from_features
+from optimiser.solve.strategy import solve
+from tests.sitefiles import scenario_dict, site_dict, write_files
+from tests.zoo_cases import FB, SIG, _scenario, _square, brute_force
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA_SUFFIXES = {".yaml", ".yml", ".json", ".toml", ".geojson"}
+
+
+def _problems(exc: pytest.ExceptionInfo[ValidationError]) -> dict[str, tuple[str, str]]:
+    return {p.field: (p.reason, p.hint) for p in exc.value.problems}
+
+
+# ------------------------------------------------------------------ every file of today's format
+
+
+def _data_files() -> list[Path]:
+    """Every site, scenario and batch file under tests/ and constraints/ meant to be valid."""
+    found = []
+    for folder in (ROOT / "tests", ROOT / "constraints"):
+        for p in sorted(folder.rglob("*")):
+            if p.suffix not in DATA_SUFFIXES or p.name in ("schema.json", "expected.yaml"):  # not inputs
+                continue
+            if p.name.endswith(".site.yaml"):
+                continue  # a GeoJSON site's sidecar: validated with its GeoJSON
+            if p.parent.name == "bad_files" and not p.name.startswith("ok_"):
+                continue  # the bad-file corpus: tests/test_validation.py checks what each says
+            found.append(p)
+    return found
+
+
+@pytest.mark.slow
+def test_every_file_of_todays_format_validates_unchanged():
+    files = _data_files()
+    kinds: dict[str, int] = {}
+    for path in files:
+        data, problems = load_mapping(path)
+        assert data is not None and not problems, f"{path}: {problems}"
+        fmt = str(data.get("format", ""))
+        if fmt.startswith("placemaking-batch"):
+            items = expand_batch(path)
+            for it in items:
+                scenario_from_mapping(it.scenario, base_path=it.base_path, name=f"{path.name}:{it.name}")
+            kinds["batch"] = kinds.get("batch", 0) + 1
+            continue
+        assert validate_files([path]) == [], path
+        kind = detect_kind(data)
+        kinds[kind] = kinds.get(kind, 0) + 1
+    # AMP-SBP (4 scenarios, 1 batch), Fremont (1 scenario), goldens (3 sites + 3 scenarios), ok_* (2)
+    assert kinds["scenario"] >= 8 and kinds["site"] >= 4 and kinds["batch"] >= 1, kinds
+
+
+@pytest.mark.slow
+def test_gbp_files_keep_pounds_and_their_figures():
+    sc = read_scenario(ROOT / "constraints/amp_sbp/baseline.yaml")
+    assert sc.currency == "GBP" and sc.budget == 4_000_000
+    assert [f.cost for f in sc.facilities] == [1_200_000, 400_000]
+    assert {t.type: t.cost for t in sc.crossings.types} == {"footbridge": 1_800_000, "signalised": 450_000,
+                                                           "underpass": 2_500_000}
+    assert sc.social_spaces is not None and sc.social_spaces.cost == 150_000
+    assert {b.id: b.kind for b in sc.site.barriers} == {"parkway": BarrierKind.DUAL_CARRIAGEWAY, "hs2": BarrierKind.RAIL}
+
+
+# ------------------------------------------------------------------ currencies
+
+
+def _usd(**over) -> dict:
+    d = scenario_dict(**{"currency": "USD", "budget": 2_000_000, **over})
+    del d["budget_gbp"]
+    d["facilities"][0]["cost"] = d["facilities"][0].pop("cost_gbp")
+    d["social_spaces"]["cost"] = d["social_spaces"].pop("cost_gbp")
+    for t in d["crossings"]["types"].values():
+        t["cost"] = t.pop("cost_gbp")
+    return d
+
+
+def _write(tmp_path: Path, scenario: dict) -> Path:
+    site, _ = write_files(tmp_path)
+    path = tmp_path / "usd.yaml"
+    path.write_text(yaml.safe_dump(scenario), encoding="utf-8")
+    assert site.exists()
+    return path
+
+
+def test_currency_and_unsuffixed_fields(tmp_path):
+    sc = read_scenario(_write(tmp_path, _usd()))
+    assert sc.currency == "USD" and sc.budget == 2_000_000
+    assert sc.facilities[0].cost == 400_000 and sc.social_spaces is not None and sc.social_spaces.cost == 100_000
+    assert {t.type: t.cost for t in sc.crossings.types} == {"signalised": 250_000, "footbridge": 1_200_000}
+    # unsuffixed fields in a GBP scenario (no currency given) are pounds
+    d = _usd()
+    del d["currency"]
+    assert read_scenario(_write(tmp_path, d)).currency == "GBP"
+
+
+def test_currency_errors_say_which_field_to_use(tmp_path):
+    d = _usd()
+    d["budget_gbp"] = 1_000_000  # both, in a USD scenario
+    d["facilities"][0]["cost_gbp"] = 5  # both
+    d["social_spaces"]["cost_gbp"] = d["social_spaces"].pop("cost")  # pounds in a USD scenario
+    del d["crossings"]["types"]["footbridge"]["cost"]  # neither
+    with pytest.raises(ValidationError) as err:
+        read_scenario(_write(tmp_path, d))
+    got = _problems(err)
+    assert got["budget_gbp"][0] == "both budget and budget_gbp are given"
+    assert "budget (in the scenario's currency, USD)" in got["budget_gbp"][1]
+    assert got["facilities[0].cost_gbp"][0] == "both cost and cost_gbp are given"
+    assert got["social_spaces.cost_gbp"] == ("cost_gbp is in pounds but the scenario's currency is USD",
+                                             "write cost: <amount in USD> instead of cost_gbp")
+    assert got["crossings.types.footbridge.cost"] == ("cost is missing", "give cost: <amount in USD>")
+
+
+@pytest.mark.parametrize(("code", "hint"), [("usd", "write it in capitals: currency: USD"),
+                                             ("USX", "did you mean"), ("dollars", "three-letter ISO 4217 code")])
+def test_bad_currency_code(tmp_path, code, hint):
+    with pytest.raises(ValidationError) as err:
+        read_scenario(_write(tmp_path, _usd(currency=code)))
+    reason, fix = _problems(err)["currency"]
+    assert reason == f"{code!r} is not an ISO 4217 currency code" and hint in fix
+
+
+def test_money_is_written_in_the_currency():
+    assert money_short(2_550_000, "GBP") == "£2.55m" and money_short(350_000, "USD") == "$350k"
+    assert money_short(900, "EUR") == "€900" and money_short(1_200_000, "CHF") == "CHF 1.20m"
+    assert money_text(60_000_000, "USD") == "$60,000,000" and money_text(5, "JPY") == "JPY 5"
+
+
+@pytest.mark.slow
+def test_dollars_in_metrics_report_plan_and_messages(tmp_path):
+    from optimiser.pipeline import run_scenario
+
+    path = _write(tmp_path, _usd())
+    res = run_scenario(path, tmp_path / "run", render=True, seed=0, workers=1, time_limit_s=20)
+    m = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert m["currency"] == "USD" and m["cost"]["budget"] == 2_000_000
+    report = (tmp_path / "run" / "report.html").read_text(encoding="utf-8")
+    assert "$" in report and "£" not in report
+    checks = {c["name"]: c["detail"] for c in m["verification"]["checks"]}
+    assert checks["budget"].startswith("capital cost $") and "within budget $2,000,000" in checks["budget"]
+    assert res.metrics.currency == "USD"
+    # infeasible: the explanation names the budget in dollars
+    poor = _usd(budget=100_000)
+    res = run_scenario(_write(tmp_path, poor), tmp_path / "poor", render=False, seed=0, workers=1, time_limit_s=20)
+    text = " ".join(res.metrics.conflicts)
+    assert "the budget ($100,000) is below $400,000" in text and "£" not in text
+
+
+# ------------------------------------------------------------------ barrier kinds
+
+
+def test_kind_aliases_are_normalised(tmp_path):
+    assert BarrierKind.parse("carriageway") is BarrierKind.DUAL_CARRIAGEWAY
+    assert BarrierKind.parse("rail_corridor") is BarrierKind.RAIL and BarrierKind.parse("watercourse") is BarrierKind.WATER
+    assert BarrierKind.CARRIAGEWAY is BarrierKind.DUAL_CARRIAGEWAY  # code naming the old member still works
+    site, _ = write_files(tmp_path)  # kind: carriageway
+    assert read_site(site).barriers[0].kind is BarrierKind.DUAL_CARRIAGEWAY
+    assert [k.value for k in BarrierKind] == ["dual_carriageway", "motorway", "arterial", "rail", "water", "other"]
+
+
+def _kind_site(tmp_path: Path, kind: str, rule_types: list[str]) -> dict:
+    d = site_dict()
+    d["barriers"][0]["kind"] = kind
+    d["crossing_rules"][0]["types"] = rule_types
+    return d
+
+
+def test_site_rule_may_not_allow_at_grade_over_a_motorway(tmp_path):
+    d = _kind_site(tmp_path, "motorway", ["footbridge", "signalised"])
+    (tmp_path / "site.yaml").write_text(yaml.safe_dump(d), encoding="utf-8")
+    with pytest.raises(ValidationError) as err:
+        read_site(tmp_path / "site.yaml")
+    reason, fix = _problems(err)["crossing_rules[0].types"]
+    assert "barrier 'parkway' is a motorway: signalised cannot cross it" in reason and "grade-separated" in fix
+
+
+def test_scenario_may_narrow_the_site_rules_never_widen_them(tmp_path):
+    site, _ = write_files(tmp_path)  # rule: parkway every 200 m, footbridge and signalised
+    narrower = scenario_dict(crossings={"spacing_m": 400, "types": {"footbridge": {"cost_gbp": 1e6}}})
+    sc = scenario_from_mapping(narrower, base_path=tmp_path / "s.yaml")
+    assert [t.type for t in sc.crossings.types] == ["footbridge"]
+    wider = scenario_dict(crossings={"spacing_m": 100, "types": {"footbridge": {"cost_gbp": 1e6},
+                                                                "underpass": {"cost_gbp": 2e6}}})
+    with pytest.raises(ValidationError) as err:
+        scenario_from_mapping(wider, base_path=tmp_path / "s.yaml", name="s.yaml")
+    got = _problems(err)
+    assert got["crossings.spacing_m"] == (
+        "100 m is closer than the site's crossing rules allow ('parkway' every 200 m): a scenario may narrow the "
+        "site's rules (greater spacing, fewer types), never widen them",
+        "set crossings.spacing_m to 200 or more, or to null to use the site's rules")
+    assert "allow underpass along none of the barriers (parkway)" in got["crossings.types.underpass"][0]
+    assert got["crossings.types.underpass"][1] == "drop crossings.types.underpass; the rules allow footbridge, signalised"
+    assert all(p.file == "s.yaml" for p in err.value.problems)
+
+
+def test_explicit_at_grade_candidate_over_a_motorway_is_refused(tmp_path):
+    d = _kind_site(tmp_path, "motorway", ["footbridge"])
+    (tmp_path / "site.yaml").write_text(yaml.safe_dump(d), encoding="utf-8")
+    xy = d["crossings"][0]["geometry"]["coordinates"]
+    x0 = xy[0][0] - 100
+    explicit = [{"id": "x-zebra", "barrier": "parkway", "type": "zebra",
+                 "geometry": {"type": "LineString", "coordinates": [[x0, xy[0][1]], [x0, xy[1][1]]]}}]
+    scen = scenario_dict(crossings={"spacing_m": 0, "types": {"zebra": {"cost_gbp": 1e5}}, "explicit": explicit})
+    with pytest.raises(ValidationError) as err:
+        scenario_from_mapping(scen, base_path=tmp_path / "s.yaml")
+    reason, fix = _problems(err)["crossings.explicit[0].type"]
+    assert reason == "barrier 'parkway' is a motorway: a zebra crossing cannot be built over it (at grade)"
+
+
+def test_crossing_types_of_ones_own_must_say_their_grade(tmp_path):
+    write_files(tmp_path)
+    scen = scenario_dict(crossings={"spacing_m": 0, "types": {"footbrige": {"cost_gbp": 1e6},
+                                                              "signalised": {"cost_gbp": 1e5, "at_grade": False},
+                                                              "toucan": {"cost_gbp": 1e5, "at_grade": True}}})
+    with pytest.raises(ValidationError) as err:
+        scenario_from_mapping(scen, base_path=tmp_path / "s.yaml")
+    got = _problems(err)
+    assert "must say whether it is at grade" in got["crossings.types.footbrige"][0]
+    assert got["crossings.types.footbrige"][1].startswith("did you mean 'footbridge'?")
+    assert got["crossings.types.signalised.at_grade"][0] == "signalised is at grade; at_grade: false contradicts it"
+    assert "crossings.types.toucan" not in got
+    assert generated_id_pattern(["toucan"]).fullmatch("parkway-toucan-003")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("backend", ["cpsat", "cbc"])
+def test_motorway_never_gets_an_at_grade_crossing(backend):
+    """The zoo square with 1.8m: over a dual carriageway a cheap signalised crossing is worth
+    building; over a motorway only the footbridge is offered and chosen, on both backends,
+    at the brute-force optimum."""
+    results = {}
+    for kind in (BarrierKind.DUAL_CARRIAGEWAY, BarrierKind.MOTORWAY):
+        site = _square()
+        site = dataclasses.replace(site, barriers=tuple(dataclasses.replace(b, kind=kind) for b in site.barriers))
+        prep = prepare(_scenario(site, budget=1_800_000, crossings=_spec(300.0, (SIG, FB))))
+        cands = prep.context.network.candidates
+        best_obj, _ = brute_force(prep)
+        res = solve(prep.problem, backend, time_limit_s=30, seed=0, workers=1)
+        assert res.status == "optimal" and res.objective == pytest.approx(best_obj, abs=len(prep.problem.clients) + 1)
+        built = {cands[c].type for c, d in prep.context.crossing_decision.items() if d in res.chosen}
+        results[kind] = ({c.type for c in cands}, built)
+    assert results[BarrierKind.DUAL_CARRIAGEWAY][0] == {"signalised", "footbridge"}
+    assert "signalised" in results[BarrierKind.DUAL_CARRIAGEWAY][1]
+    assert results[BarrierKind.MOTORWAY] == ({"footbridge"}, {"footbridge"})
+
+
+def _spec(spacing_m: float, types: tuple[CrossingTypeSpec, ...]):
+    from tests.sitezoo import crossing_spec
+
+    return crossing_spec(spacing_m, types=types)
+
+
+def test_kind_decides_candidate_types():
+    site = _square()
+    bar = site.barriers[0]
+    zebra = CrossingTypeSpec("zebra", 50_000, 10.0)
+    for kind, expected in [(BarrierKind.ARTERIAL, {"signalised", "footbridge", "zebra"}),
+                           (BarrierKind.RAIL, {"footbridge"}), (BarrierKind.WATER, {"footbridge"}),
+                           (BarrierKind.MOTORWAY, {"footbridge"})]:
+        b = dataclasses.replace(bar, kind=kind)
+        s = dataclasses.replace(site, barriers=(b,), crossing_rules=())
+        got = generate_candidate_crossings(s, (b,), _spec(300.0, (SIG, FB, zebra)))
+        assert {c.type for c in got} == expected, kind
+    underpass = CrossingTypeSpec("underpass", 1e6, 10.0)
+    b = dataclasses.replace(bar, kind=BarrierKind.WATER)
+    s = dataclasses.replace(site, barriers=(b,), crossing_rules=())
+    assert not generate_candidate_crossings(s, (b,), _spec(300.0, (underpass,)))
+
+
+# ------------------------------------------------------------------ legend and labels
+
+
+def _barrier(fid: str, name: str, kind: str, **props) -> Feature:
+    return Feature("barrier", LineString([(0, 0), (500, 0)]), {"layer": "barrier", "id": fid, "name": name,
+                                                                "kind": kind, "width_m": 40.0, **props})
+
+
+def test_legend_and_labels_use_kind_and_name():
+    feats = [_barrier("i880", "I-880", "motorway", no_build=False),
+             _barrier("up", "Union Pacific/BART", "rail", no_build=True),
+             _barrier("pk", "Parkway", "carriageway"),  # a layout written before the new kinds
+             _barrier("hs2", "HS2", "rail_corridor", active=False),
+             _barrier("river", "River Don", "water", no_build=True)]
+    assert [barrier_legend_label(f) for f in feats] == [
+        "I-880 (motorway)", "Union Pacific/BART (rail, no-build)", "Parkway (dual carriageway)", "HS2 (rail, inactive)",
+        "River Don (water, no-build)"]
+    assert barrier_label(feats[0]) == "I-880 (motorway)" and barrier_label(feats[3]) == "HS2 (rail, inactive)"
+    from matplotlib.figure import Figure
+
+    layout = layout_from_features([{"type": "Feature", "geometry": f.geometry, "properties": f.props} for f in feats],
+                                  "EPSG:27700")
+    ax = Figure().subplots()
+    labels = [h.get_label() for h in draw_base(ax, layout)]
+    assert "I-880 (motorway)" in labels and "Union Pacific/BART (rail, no-build)" in labels
+    assert not any(lbl.startswith(("Dual carriageway", "Rail corridor")) for lbl in labels)
+
+
+def test_barrier_kind_in_code_is_typed():
+    b = Barrier("m", "M1", BarrierKind.MOTORWAY, LineString([(0, 0), (1, 0)]), 30.0)
+    assert b.kind.is_road and not b.kind.allows_at_grade and b.kind.label == "motorway"
+
+
+# ------------------------------------------------------------------ compare and old run directories
+
+
+def test_compare_writes_each_runs_currency_and_stars_no_money_across_currencies(synthetic_run):
+    from optimiser.present.compare import metric_rows
+    from optimiser.present.rundir import load_run
+
+    a, b = synthetic_run("a", variant=0), synthetic_run("b", variant=1)
+    m = json.loads((b / "metrics.json").read_text())
+    assert m["currency"] == "GBP"
+    m["currency"] = "USD"
+    (b / "metrics.json").write_text(json.dumps(m))
+    runs = [load_run(a), load_run(b)]
+    rows = {row.label: (row, vals, best) for row, vals, best in metric_rows(runs)}
+    row, vals, best = rows["Capital cost"]
+    assert best == set()  # pounds and dollars are not ranked
+    assert row.text(vals[0], runs[0].metrics).startswith("£") and row.text(vals[1], runs[1].metrics).startswith("$")
+    assert rows["Weighted mean walk after"][2]  # other rows still mark a best run
+
+
+def test_run_directory_from_before_currencies_loads_as_pounds(synthetic_run):
+    from optimiser.present.metrics import RunMetrics
+
+    m = json.loads((synthetic_run("old") / "metrics.json").read_text())
+    del m["currency"]
+    for p in m["placements"]["shared_facilities"]:
+        p["cost_gbp"] = p.pop("cost")
+    old = RunMetrics.from_json_dict(m)
+    assert old.currency == "GBP" and old.placements.shared_facilities[0].cost > 0
+
+
+def test_batch_item_names_write_the_currency():
+    from optimiser.batch.spec import item_name
+
+    assert item_name({"budget": 1_500_000, "layers.hs2": True}, "x", "USD") == "budget=$1.5m, hs2=on"
+    assert item_name({"facilities.0.cost": 90_000}, "x", "EUR") == "facilities[0].cost=€90000"
+    assert item_name({"budget_gbp": 1_000_000}, "x") == "budget=£1m"  # pounds, the first format's field
