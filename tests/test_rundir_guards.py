@@ -326,11 +326,14 @@ def test_candidate_spacing_half_a_metre_is_refused_naming_the_setting(tmp_path):
 
 def test_crossings_every_metre_are_refused_naming_the_setting(tmp_path):
     crossings = scenario_dict()["crossings"]
-    crossings["spacing_m"] = 1
-    scenario = read_scenario(_tiny(tmp_path, crossings=crossings))
+    crossings["spacing_m"] = None  # the site's rule: every 1 m (a scenario may not go below it)
+    path = _tiny(tmp_path, crossings=crossings)
+    site = path.parent / "site.yaml"
+    site.write_text(site.read_text().replace("spacing_m: 200", "spacing_m: 1"))
+    scenario = read_scenario(path)
     est = estimate_model_size(scenario)
     assert est.n_crossings == 2 * 1100  # two types along the 1,100 m parkway
-    with pytest.raises(ModelTooLargeError, match=r"raise crossings.spacing_m \(2,200 candidate crossings"):
+    with pytest.raises(ModelTooLargeError, match=r"raise the site's crossing_rules\[0\].spacing_m \(2,200 candidate crossings"):
         check_model_size(scenario, 10.0)
     assert 1.5e9 < est.memory_bytes < 5e9  # measured: 235 MB at 440 crossings, growing with their square
     with pytest.raises(ModelTooLargeError, match="GiB of memory"):
@@ -394,7 +397,7 @@ def test_yaml_merge_keys_are_accepted(tmp_path):
     merged = sc.parent / "merged.yaml"
     merged.write_text(body)
     scenario = read_scenario(merged)
-    types = {t.type: (t.cost_gbp, t.penalty_m) for t in scenario.crossings.types}
+    types = {t.type: (t.cost, t.penalty_m) for t in scenario.crossings.types}
     assert types == {"signalised": (250000, 45), "footbridge": (1200000, 45)}
 
 
