@@ -34,3 +34,15 @@ def synthetic_run(tmp_path: Path) -> Callable[..., Path]:
 def zoo_case() -> Callable[[str], tuple]:
     """``zoo_case(name)`` -> (prepared problem, brute-force (objective, chosen)), cached per process."""
     return prepared_case
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Headless Debian Chromium through Playwright (skips where the package is missing)."""
+    from tests.browser import ARGS, CHROMIUM
+
+    sync_api = pytest.importorskip("playwright.sync_api", reason="python playwright package not installed")
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield b
+        b.close()

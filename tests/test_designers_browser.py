@@ -5,49 +5,12 @@ buys" is shown, and a comparison of runs on different sites has no best marks an
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
-import pytest
-
+from tests.browser import BROWSER_MARKS, PHONE, assert_clean, open_page
 from tests.runfixture import make_run_dir
 
-CHROMIUM = "/usr/bin/chromium"
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"Debian chromium not found at {CHROMIUM}"),
-]
-
-sync_api = pytest.importorskip("playwright.sync_api", reason="python playwright package not installed")
-
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run"]
-PHONE = {"width": 390, "height": 844}
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
-
-
-def _open(browser, path: Path, viewport: dict[str, int]):
-    page = browser.new_page(viewport=viewport)
-    events: dict[str, list] = {"console": [], "requests": [], "pageerrors": []}
-    page.on("console", lambda m: events["console"].append((m.type, m.text)))
-    page.on("pageerror", lambda exc: events["pageerrors"].append(str(exc)))
-    page.on("request", lambda r: events["requests"].append(r.url))
-    page.goto(path.resolve().as_uri(), wait_until="load")
-    return page, events
-
-
-def _assert_clean(events) -> None:
-    assert not [t for kind, t in events["console"] if kind in ("error", "warning")], events["console"]
-    assert not events["pageerrors"], events["pageerrors"]
-    assert not [u for u in events["requests"] if not (u.startswith("file://") or u.startswith("data:"))]
+pytestmark = BROWSER_MARKS
 
 
 def _fits_phone(page) -> None:
@@ -80,7 +43,7 @@ def test_report_fits_a_phone_and_shows_what_each_item_buys(browser, tmp_path: Pa
 
     run = _with_attribution(make_run_dir(tmp_path / "run"))
     render_run(run)
-    page, events = _open(browser, run / "report.html", PHONE)
+    page, events = open_page(browser, run / "report.html", PHONE)
     _fits_phone(page)
     rows = page.locator("#buys-table tbody tr")
     assert rows.count() >= 1
@@ -88,7 +51,7 @@ def test_report_fits_a_phone_and_shows_what_each_item_buys(browser, tmp_path: Pa
     assert "Signalised crossing of the Parkway" in text and "Firm A – Firm B (+310 m)" in text
     assert "per m" in text
     page.screenshot(path=str(tmp_path / "report-390.png"), full_page=True)
-    _assert_clean(events)
+    assert_clean(events)
 
 
 def test_compare_of_two_sites_own_extents_no_marks_a_note_and_fits_a_phone(browser, tmp_path: Path) -> None:
@@ -103,7 +66,7 @@ def test_compare_of_two_sites_own_extents_no_marks_a_note_and_fits_a_phone(brows
     text = html.read_text(encoding="utf-8")
     assert str(tmp_path) not in text
     for viewport in ({"width": 1400, "height": 1000}, PHONE):
-        page, events = _open(browser, html, viewport)
+        page, events = open_page(browser, html, viewport)
         table = page.inner_text("#compare-table")
         assert "★" not in table
         note = page.inner_text("#key-metrics")
@@ -112,7 +75,7 @@ def test_compare_of_two_sites_own_extents_no_marks_a_note_and_fits_a_phone(brows
         assert "own extent and scale bar" in page.inner_text("header")
         if viewport is PHONE:
             _fits_phone(page)
-        _assert_clean(events)
+        assert_clean(events)
 
 
 def test_interactive_plan_zoom_tooltips_toggles_and_pair_table(browser, tmp_path: Path) -> None:
@@ -120,7 +83,7 @@ def test_interactive_plan_zoom_tooltips_toggles_and_pair_table(browser, tmp_path
 
     run = _with_attribution(make_run_dir(tmp_path / "run"))
     render_run(run)
-    page, events = _open(browser, run / "report.html", {"width": 1300, "height": 1000})
+    page, events = open_page(browser, run / "report.html", {"width": 1300, "height": 1000})
     svg = "#map svg.map-svg"
     home = page.get_attribute(svg, "viewBox")
     page.click("#map [data-zoom=in]")
@@ -165,8 +128,8 @@ def test_interactive_plan_zoom_tooltips_toggles_and_pair_table(browser, tmp_path
         "els => els.map(e => e.tagName + ':' + (e.getAttribute('data-pair') || e.getAttribute('data-firm')))")
     assert f"path:{pair}" in hl and sum(1 for h in hl if h.startswith("circle:")) == 2, hl
     assert "highlighted" in page.inner_text("#map-pair-note")
-    _assert_clean(events)
+    assert_clean(events)
     page.close()
-    phone, events = _open(browser, run / "report.html", PHONE)
+    phone, events = open_page(browser, run / "report.html", PHONE)
     _fits_phone(phone)
-    _assert_clean(events)
+    assert_clean(events)

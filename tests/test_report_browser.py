@@ -7,50 +7,12 @@ other than file:// or data: URLs. Screenshots go to the test's tmp_path.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
-import pytest
-
+from tests.browser import BROWSER_MARKS, assert_clean, open_page
 from tests.runfixture import make_run_dir
 
-CHROMIUM = "/usr/bin/chromium"
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"Debian chromium not found at {CHROMIUM}"),
-]
-
-sync_api = pytest.importorskip("playwright.sync_api", reason="python playwright package not installed")
-
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run"]
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
-
-
-def _open(browser, path: Path):
-    page = browser.new_page(viewport={"width": 1400, "height": 1000})
-    events = {"console": [], "requests": [], "pageerrors": []}
-    page.on("console", lambda m: events["console"].append((m.type, m.text)))
-    page.on("pageerror", lambda exc: events["pageerrors"].append(str(exc)))
-    page.on("request", lambda r: events["requests"].append(r.url))
-    page.goto(path.resolve().as_uri(), wait_until="load")
-    return page, events
-
-
-def _assert_clean(events) -> None:
-    errors = [t for kind, t in events["console"] if kind in ("error", "warning")]
-    assert not errors, errors
-    assert not events["pageerrors"], events["pageerrors"]
-    bad = [u for u in events["requests"] if not (u.startswith("file://") or u.startswith("data:"))]
-    assert not bad, f"network requests made: {bad}"
+pytestmark = BROWSER_MARKS
 
 
 def _images_loaded(page) -> list[int]:
@@ -67,7 +29,7 @@ def test_report_in_chromium(browser, tmp_path: Path) -> None:
 
     run = make_run_dir(tmp_path / "run")
     render_run(run)
-    page, events = _open(browser, run / "report.html")
+    page, events = open_page(browser, run / "report.html")
     assert "Baseline: Parkway only" in page.title()
     assert "Baseline: Parkway only" in page.inner_text("#title")
     widths = _images_loaded(page)
@@ -96,7 +58,7 @@ def test_report_in_chromium(browser, tmp_path: Path) -> None:
     page.screenshot(path=str(tmp_path / "report.png"), full_page=True)
     page.locator("#plans").screenshot(path=str(tmp_path / "report-plans.png"))
     page.locator("#certificate").screenshot(path=str(tmp_path / "report-certificate.png"))
-    _assert_clean(events)
+    assert_clean(events)
     assert events["requests"] and all(u.startswith(("file://", "data:")) for u in events["requests"])
     page.close()
 
@@ -106,7 +68,7 @@ def test_compare_in_chromium(browser, tmp_path: Path) -> None:
 
     runs = [make_run_dir(tmp_path / "a", variant=0), make_run_dir(tmp_path / "b", variant=1)]
     _, html = compare_runs(runs, tmp_path / "cmp")
-    page, events = _open(browser, html)
+    page, events = open_page(browser, html)
     assert page.title() == "Scenario comparison"
     widths = _images_loaded(page)
     assert widths and all(w > 1000 for w in widths), widths
@@ -119,5 +81,5 @@ def test_compare_in_chromium(browser, tmp_path: Path) -> None:
     names = _column(page, "runs-table", 1)
     assert names == sorted(names, reverse=True)
     page.screenshot(path=str(tmp_path / "compare.png"), full_page=True)
-    _assert_clean(events)
+    assert_clean(events)
     page.close()

@@ -51,7 +51,8 @@ def currency_unit(currency: str = DEFAULT_CURRENCY) -> str:
     return SYMBOLS.get(currency, currency)
 
 
-def _number(value: Any) -> float | None:
+def as_float(value: Any) -> float | None:
+    """``value`` as a finite float, or None (not a number, None, inf or nan)."""
     try:
         x = float(value)
     except (TypeError, ValueError):
@@ -63,7 +64,7 @@ def money_short(value: Any, currency: str = DEFAULT_CURRENCY) -> str:
     """An amount, short: ``£2.55m``, ``$350k``, ``CHF 900``; an en dash for None."""
     if value is None:
         return _DASH
-    x = _number(value)
+    x = as_float(value)
     if x is None:
         return str(value)
     p = currency_prefix(currency)
@@ -76,7 +77,7 @@ def money_short(value: Any, currency: str = DEFAULT_CURRENCY) -> str:
 
 def money_text(value: Any, currency: str = DEFAULT_CURRENCY) -> str:
     """An amount in full, for messages: ``£1,234,567``, ``$60,000,000``, ``CHF 900``."""
-    x = _number(value)
+    x = as_float(value)
     if x is None:
         return _DASH if value is None else str(value)
     return f"{currency_prefix(currency)}{x:,.0f}"
@@ -84,7 +85,7 @@ def money_text(value: Any, currency: str = DEFAULT_CURRENCY) -> str:
 
 def money_compact(value: Any, currency: str = DEFAULT_CURRENCY) -> str:
     """An amount as a sweep label writes it: ``£1.5m`` for 100k and more, else ``£90000``."""
-    x = _number(value)
+    x = as_float(value)
     if x is None:
         return str(value)
     p = currency_prefix(currency)

@@ -12,7 +12,7 @@ import re
 import textwrap
 from typing import Any
 
-from optimiser.inputs.currency import DEFAULT_CURRENCY, money_short
+from optimiser.inputs.currency import DEFAULT_CURRENCY, as_float, money_short
 
 logger = logging.getLogger(__name__)
 
@@ -20,15 +20,6 @@ __all__ = ["fmt_num", "fmt_m", "fmt_pct", "fmt_money", "mpl_text", "short_name",
            "reduction_text", "as_float"]
 
 DASH = "–"
-
-
-def as_float(value: Any) -> float | None:
-    """``value`` as a finite float, or None (not a number, None, inf or nan)."""
-    try:
-        x = float(value)
-    except (TypeError, ValueError):
-        return None
-    return x if math.isfinite(x) else None
 
 
 def fmt_num(value: Any, digits: int = 0) -> str:
