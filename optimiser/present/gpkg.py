@@ -49,6 +49,7 @@ LAYOUT_LAYERS: dict[str, str] = {
     "path": "paths",
     "existing_crossing": "existing_crossings",
     "crossing": "new_crossings",
+    "new_crossing": "new_crossings",
     "candidate_crossing": "candidates_not_chosen",
     "candidate_site": "candidate_sites_not_chosen",
     "facility": "facilities",

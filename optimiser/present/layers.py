@@ -40,6 +40,16 @@ NEARBY_LAYERS = ("existing_crossing", "existing_facility", "candidate_crossing")
 """Included in the default extent when close to the site (a far junction would shrink the map)."""
 
 
+LAYER_ALIASES: dict[str, str] = {"new_crossing": "crossing"}
+"""layout.geojson's layer names (``new_crossing``, beside the input's ``existing_crossing``) ->
+the names the renderers use; run directories written before keep ``crossing``."""
+
+
+def _layer_name(props: Mapping[str, Any]) -> str:
+    name = str(props.get("layer", ""))
+    return LAYER_ALIASES.get(name, name)
+
+
 @dataclass
 class Feature:
     """One layout feature: geometry in the site CRS (metres) and its properties."""
@@ -149,7 +159,7 @@ def project_geojson(fc: Mapping[str, Any], crs: str) -> Layout:
         geom = f.get("geometry")
         if not geom:
             continue
-        feats.append(Feature(str(props.get("layer", "")), shapely.transform(shape(geom), fn), props))
+        feats.append(Feature(_layer_name(props), shapely.transform(shape(geom), fn), props))
     logger.debug("projected %d features to %s", len(feats), crs)
     return Layout(feats, crs)
 
@@ -164,7 +174,7 @@ def layout_from_features(features: Iterable[Mapping[str, Any]], crs: str) -> Lay
             continue
         g = geom if isinstance(geom, BaseGeometry) else shape(geom)
         props = dict(f.get("properties") or {})
-        feats.append(Feature(str(props.get("layer", "")), g, props))
+        feats.append(Feature(_layer_name(props), g, props))
     return Layout(feats, crs)
 
 

@@ -164,7 +164,7 @@ def _site_features(prep: Prepared, chosen: set[int]) -> list[Feature]:
         feats.append(_feature(c.line, layer="candidate_crossing", id=c.id, type=c.type, cost=c.cost, currency=sc.currency,
                               penalty_m=c.penalty_m, chosen=is_chosen))
         if is_chosen:
-            feats.append(_feature(c.line, layer="crossing", id=c.id, name=c.name, type=c.type, cost=c.cost, currency=sc.currency,
+            feats.append(_feature(c.line, layer="new_crossing", id=c.id, name=c.name, type=c.type, cost=c.cost, currency=sc.currency,
                                   penalty_m=c.penalty_m, barrier=c.barrier_id))
     return feats
 
