@@ -87,7 +87,7 @@ def _dense_scenario(tmp_path: Path) -> Path:
     s = yaml.safe_load((ROOT / "constraints/amp_sbp/baseline.yaml").read_text(encoding="utf-8"))
     s.update(DENSE)
     s["site"] = str(ROOT / "sites/amp_sbp/site.yaml")
-    s["crossings"]["spacing_m"] = 120
+    s["crossings"]["spacing_m"] = 150  # the closest the site's Parkway rule allows
     s["social_spaces"]["candidate_spacing_m"] = 60
     s["solver"] = {"time_limit_s": 300, "seed": 0, "workers": 1}
     p = tmp_path / "dense.yaml"

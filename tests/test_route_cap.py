@@ -91,7 +91,7 @@ def _diagonal_bridge_site() -> Site:
 
 @pytest.mark.parametrize("hs2_on, walk_m", [(True, math.hypot(100, 100)), (False, 200.0)])
 def test_existing_bridge_over_switched_off_corridor_does_not_shorten_walks(hs2_on, walk_m):
-    sc = Scenario(id="diag", name="diag", site=_diagonal_bridge_site(), site_ref="diag", budget_gbp=0,
+    sc = Scenario(id="diag", name="diag", site=_diagonal_bridge_site(), site_ref="diag", budget=0,
                   layers={"hs2": hs2_on}, crossings=crossing_spec(0.0, types=(SIG,)))
     prep = prepare(sc)
     keys = list(prep.context.firm_keys)

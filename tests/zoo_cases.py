@@ -137,7 +137,7 @@ def case_route_cap_binds():
     site = Site(**{**two_barrier_site().__dict__, "crossings": (HS2_BRIDGE,)})
     explicit = (Crossing("pw-200", "Parkway at x=200", "parkway", "signalised", LineString([(200, 283), (200, 317)])),
                 Crossing("hs2-100", "HS2 at y=100", "hs2", "signalised", LineString([(678, 100), (722, 100)])))
-    return _scenario(site, layers={"hs2": True}, budget_gbp=600_000,
+    return _scenario(site, layers={"hs2": True}, budget=600_000,
                      crossings=crossing_spec(0.0, types=(SIG,), explicit=explicit, max_route_crossings=1))
 
 
