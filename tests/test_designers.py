@@ -209,3 +209,16 @@ def test_map_labels_never_overlap_on_the_embedded_sites(site_file: str) -> None:
             assert _overlap(boxes[i], boxes[j]) == 0, (site_file, texts[i], texts[j])
     # stable: the same site gives the same positions (numbers follow the site file's order)
     assert place_labels(anchors, radii, texts, 3.0 * u) == spots
+
+
+def test_buys_says_what_a_coverage_saving_counts(synthetic_run):
+    """A transit max_coverage run's savings are coverage, not metres; walking runs say nothing extra."""
+    from types import SimpleNamespace
+
+    from optimiser.present.buys import buys_unit_note
+    from optimiser.present.rundir import load_run
+
+    assert buys_unit_note(load_run(synthetic_run("w")).metrics) is None
+    for objective, says in (("max_coverage", True), ("min_mean_walk", False), ("weighted", False)):
+        note = buys_unit_note(SimpleNamespace(transit=SimpleNamespace(objective=objective)))
+        assert (note is not None and "not metres" in note) is says

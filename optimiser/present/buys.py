@@ -14,7 +14,7 @@ from optimiser.present.tables import Cell, Header, Table, num_cell
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["buys_table", "compare_buys_table", "item_names", "pairs_served_text", "KIND_NAMES"]
+__all__ = ["buys_unit_note", "buys_table", "compare_buys_table", "item_names", "pairs_served_text", "KIND_NAMES"]
 
 KIND_NAMES = {"crossing": "Crossing", "facility": "Shared facility", "social": "Social space"}
 
@@ -40,6 +40,17 @@ def _relying(a: ItemAttribution) -> str:
 def _per_m(a: ItemAttribution, currency: str) -> Cell:
     v = a.cost_per_m_saved
     return num_cell(f"{fmt_money(v, currency)} per m" if v is not None else "–", v)
+
+
+def buys_unit_note(metrics: RunMetrics) -> str | None:
+    """What "saves" counts when the objective is not a walk: a transit ``max_coverage`` run
+    minimises the staff left outside every stop's catchment, so a saving is staff, not metres."""
+    tr = metrics.transit
+    if tr is not None and tr.objective == "max_coverage":
+        return ("This run's objective counts the staff outside every stop's catchment walk, not metres: "
+                "\"saves\" is how much that objective rises without the item (in the same units as the "
+                "weighted mean walk), so cost per metre saved reads as cost per unit of coverage.")
+    return None
 
 
 def buys_table(run: RunData) -> Table | None:

@@ -27,7 +27,7 @@ from pyproj import CRS, Transformer
 
 from optimiser import __version__
 from optimiser.inputs.currency import currency_unit
-from optimiser.present.buys import buys_table
+from optimiser.present.buys import buys_table, buys_unit_note
 from optimiser.present.formatting import as_float, fmt_m, fmt_money, fmt_num, fmt_pct, nice_type
 from optimiser.present.futures import futures_view
 from optimiser.present.interactive import map_view
@@ -298,7 +298,7 @@ def render_report(run: RunData, plan_png: bytes, distance_png: bytes, transit_pn
         scenario_path=m.scenario.path, scenario_id=m.scenario.id,
         cards=summary_cards(m), plan_src=data_uri_png(plan_png), distance_src=data_uri_png(distance_png),
         metrics_table=metrics_table(m), cost_table=cost_table(m), placements_table=placements_table(m),
-        map_view=map_view(run), buys_table=buys_table(run),
+        map_view=map_view(run), buys_table=buys_table(run), buys_unit_note=buys_unit_note(run.metrics),
         pairs_table=pairs_table(run), firms_table=firms_table(run), certificate_table=certificate_table(m),
         checks_table=checks, checks_passed=sum(1 for c in m.verification.checks if c.passed),
         futures=futures_view(m.futures, m.alternatives, m.robust),
