@@ -24,7 +24,7 @@ Warnings are reported against the site file (the geometry is what needs redrawin
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import get_args
 
 import numpy as np
@@ -32,7 +32,7 @@ import shapely
 from scipy.sparse.csgraph import connected_components
 
 from optimiser.errors import SiteWarning
-from optimiser.inputs.domain import CrossingSpec, CrossingTypeSpec, NewCrossingType, ParcelStatus, Scenario, Site
+from optimiser.inputs.domain import CrossingSpec, CrossingTypeSpec, NewCrossingType, Parcel, ParcelStatus, Scenario, Site
 from optimiser.inputs.locate import display_path
 from optimiser.network.builder import build_walk_network
 from optimiser.network.candidates import CandidateSite, build_candidates
@@ -95,16 +95,21 @@ def long_connectors(site: Site, net: WalkNetwork, max_connector_m: float) -> lis
     return out
 
 
+def _buildable_inner(site: Site) -> Iterator[tuple[int, Parcel, shapely.Geometry]]:
+    """(index, parcel, parcel shrunk by the edge tolerance) of every buildable parcel: what
+    overlaps the shrunk polygon lies inside the parcel, not along its edge."""
+    for i, p in enumerate(site.parcels):
+        if p.status == ParcelStatus.BUILDABLE:
+            yield i, p, p.polygon.buffer(-EDGE_TOLERANCE_M)
+
+
 def parcels_over_barriers(scenario: Scenario) -> list[SiteWarning]:
     """Buildable parcels that overlap the band of an active barrier that is part of the site
     (beyond the edge tolerance). A barrier of a switchable layer (e.g. the HS2 corridor) is a
     what-if drawn over land on purpose, so it is not warned about."""
     site = scenario.site
     out = []
-    for i, p in enumerate(site.parcels):
-        if p.status != ParcelStatus.BUILDABLE:
-            continue
-        inner = p.polygon.buffer(-EDGE_TOLERANCE_M)
+    for i, p, inner in _buildable_inner(site):
         for b in (b for b in scenario.active_barriers if b.layer is None):
             area = float(inner.intersection(b.band).area)
             if area > _MIN_OVERLAP_M2:
@@ -125,10 +130,7 @@ def parcels_over_roads(site: Site) -> list[SiteWarning]:
     """Buildable parcels a road runs through (not along their edge)."""
     roads = _roads(site)
     out = []
-    for i, p in enumerate(site.parcels):
-        if p.status != ParcelStatus.BUILDABLE:
-            continue
-        inner = p.polygon.buffer(-EDGE_TOLERANCE_M)
+    for i, p, inner in _buildable_inner(site):
         for rid, line in roads:
             inside_m = float(inner.intersection(line).length)
             if inside_m > EDGE_TOLERANCE_M:
