@@ -47,6 +47,7 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
+sys.path.insert(0, str(ROOT))  # this checkout's optimiser, whatever is installed
 sys.path.insert(0, str(HERE))
 
 from generate import DEFAULT_PROBLEMS, QUICK_PROBLEMS, make_problem, write_problem  # noqa: E402

@@ -146,6 +146,15 @@ def _result(model: MpsModel, raw: dict[str, Any], wall_s: float) -> MipResult:
     return MipResult(status, objective, best, gap, chosen, float(raw.get("seconds", 0.0)), wall_s, raw)
 
 
+def _worker_env() -> dict[str, str]:
+    """This process's environment, with the folder this ``optimiser`` package was loaded from
+    first on PYTHONPATH (so the worker is this checkout's, whatever is installed)."""
+    root = str(Path(__file__).resolve().parents[2])
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([root] + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else []))
+    return env
+
+
 def solve_mps_highs(model: MpsModel, time_limit_s: float, *, seed: int = 0, threads: int = 1,
                     use_start: bool = True) -> MipResult:
     """Solve an MPS model with HiGHS in a subprocess (:mod:`optimiser.solve.highs_worker`).
@@ -168,7 +177,8 @@ def solve_mps_highs(model: MpsModel, time_limit_s: float, *, seed: int = 0, thre
         cmd += ["--start", str(model.start_path)]
     t0 = time.perf_counter()
     try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=time_limit_s + KILL_GRACE_S, check=False)
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=time_limit_s + KILL_GRACE_S, check=False,
+                              env=_worker_env())
     except subprocess.TimeoutExpired as exc:
         raise SolverError(f"HiGHS did not stop within {time_limit_s + KILL_GRACE_S:g} s") from exc
     wall = time.perf_counter() - t0
