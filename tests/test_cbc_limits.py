@@ -62,6 +62,9 @@ def test_a_node_limit_ends_the_search_as_a_work_limit(monkeypatch):
     assert res.stats["max_nodes"] == 1 and res.stats["nodes"] == 1
     assert res.status is Status.FEASIBLE and res.stopped_by == "work_limit", res.message
     assert "node limit (work limit)" in res.message and res.bound is not None and res.bound < res.objective
+    # the bound is on the whole objective (CBC's log leaves out the constant: it is added back)
+    prob = _branching_problem()
+    assert prob.constant <= res.bound and (res.objective - res.bound) / res.objective < 0.05
     assert res.chosen  # CBC's incumbent is returned (PuLP reads a node-limited solution as "not solved")
 
 

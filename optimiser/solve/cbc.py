@@ -202,7 +202,7 @@ def solve(problem: Problem, options: SolveOptions, *, use_hint: bool = True,
     if start.greedy_stopped_by is not None:
         stats["greedy_stopped_by"] = start.greedy_stopped_by
     if interrupt.requested():
-        return interrupted_result("cbc", seed, secs, bound_from_log(log), start.objective, stats)
+        return interrupted_result("cbc", seed, secs, _bound(lp, log), start.objective, stats)
     outcome = cbc_outcome(log)
     if outcome == "other" and lp.sol_status == pulp.LpSolutionOptimal:  # no log to read: PuLP's word
         outcome = "optimal"
@@ -217,7 +217,7 @@ def solve(problem: Problem, options: SolveOptions, *, use_hint: bool = True,
         return SolveResult(Status.OPTIMAL, obj, obj, 0.0, secs, "cbc", seed, chosen, (), "proven optimal", stats)
     stopped_by = _stopped_by(log, start.greedy_stopped_by)
     what = "node limit (work limit)" if stopped_by == "work_limit" else "wall-clock safety net"
-    bound = bound_from_log(log)
+    bound = _bound(lp, log)
     if has_incumbent:
         obj, chosen = _incumbent(problem, lp, x)
         if start.layout is not None and start.objective is not None and start.objective < obj:
@@ -237,6 +237,13 @@ def solve(problem: Problem, options: SolveOptions, *, use_hint: bool = True,
                            stats, stopped_by=stopped_by)
     return SolveResult(Status.UNKNOWN, None, bound, None, secs, "cbc", seed, (), (),
                        f"CBC stopped on its {what} without a solution", stats, stopped_by=stopped_by)
+
+
+def _bound(lp: pulp.LpProblem, log: str) -> float | None:
+    """CBC's lower bound on the model's objective: its log's bound plus the objective's constant
+    (PuLP leaves the constant out of the file CBC reads, so CBC's figures lack it)."""
+    bound = bound_from_log(log)
+    return None if bound is None else bound + float(lp.objective.constant)
 
 
 def _incumbent(problem: Problem, lp: pulp.LpProblem, x: list[pulp.LpVariable]) -> tuple[float, tuple[int, ...]]:
