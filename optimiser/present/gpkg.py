@@ -20,20 +20,26 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import geopandas as gpd
 import numpy as np
-import pandas as pd
-import pyogrio
 from shapely.geometry.base import BaseGeometry
 
 from optimiser.errors import FileReadError, Problem
 from optimiser.inputs.gis import typed_column
+from optimiser.lazy import lazy_module
 from optimiser.present.qgis_style import layer_styles, qml, sld
 
-if TYPE_CHECKING:  # pragma: no cover
+if TYPE_CHECKING:  # pragma: no cover; the real modules for mypy, loaded on first use at run time (optimiser.lazy)
+    import geopandas as gpd
+    import pandas as pd
+    import pyogrio
+
     from optimiser.inputs.domain import Site
     from optimiser.network.graph import WalkNetwork
     from optimiser.pipeline import Prepared
+else:
+    gpd = lazy_module("geopandas")
+    pd = lazy_module("pandas")
+    pyogrio = lazy_module("pyogrio")
 
 logger = logging.getLogger(__name__)
 
