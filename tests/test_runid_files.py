@@ -110,6 +110,12 @@ def test_every_file_of_a_real_run_carries_its_id(two_runs):
     ids = binary_run_ids(a)
     assert {"plan.png", "distance.png", "layout.gpkg"} <= set(ids)
     assert set(ids.values()) == {rid}
+    import pyogrio  # GDAL reads the id as the GeoPackage's metadata, and every layer's
+
+    assert pyogrio.read_info(a / "layout.gpkg")["dataset_metadata"] == {"run_id": rid}
+    for layer, _ in pyogrio.list_layers(a / "layout.gpkg"):
+        if layer != "layer_styles":
+            assert pyogrio.read_info(a / "layout.gpkg", layer=layer)["layer_metadata"] == {"run_id": rid}
 
 
 @pytest.mark.slow
