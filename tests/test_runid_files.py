@@ -112,7 +112,7 @@ def test_every_file_of_a_real_run_carries_its_id(two_runs):
     assert set(ids.values()) == {rid}
     import pyogrio  # GDAL reads the id as the GeoPackage's metadata, and every layer's
 
-    assert pyogrio.read_info(a / "layout.gpkg")["dataset_metadata"] == {"run_id": rid}
+    assert pyogrio.read_info(a / "layout.gpkg", layer="firms")["dataset_metadata"] == {"run_id": rid}
     for layer, _ in pyogrio.list_layers(a / "layout.gpkg"):
         if layer != "layer_styles":
             assert pyogrio.read_info(a / "layout.gpkg", layer=layer)["layer_metadata"] == {"run_id": rid}
