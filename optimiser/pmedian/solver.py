@@ -30,8 +30,8 @@ from optimiser.pmedian.result import PMedianResult
 logger = logging.getLogger(__name__)
 
 EXACT_BACKENDS = ("auto", "lagrangian", "cpsat", "scip", "cbc")
-PERTURB_ROUNDS = 50  # work limit of the iterated local search before the exact phase
-MAX_BRANCH_NODES = 3000  # work limit of the Lagrangian branch and bound
+PERTURB_ROUNDS = 150  # work limit of the iterated local search before the exact phase
+MAX_BRANCH_NODES = 2000  # work limit of the Lagrangian branch and bound (OR-Library pmed36 needs 1,337)
 MAX_MIP_NODES = 20_000  # work limit of SCIP on the reduced radius model
 
 
