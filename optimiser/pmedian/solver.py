@@ -177,7 +177,7 @@ def _exact_phases(run: _Run, root: RootResult, exact_backend: str, limits: WorkL
         if run.closed():
             break
     run.timings["exact"] = sum(v for kk, v in run.timings.items() if kk.startswith("exact_"))
-    run.method = "lagrangian+" + "+".join(methods)
+    run.method = "lagrangian+" + "+".join(methods) if methods else "lagrangian (time limit)"
 
 
 def solve_pmedian(
