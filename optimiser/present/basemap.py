@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import shapely
 from matplotlib.axes import Axes
-from matplotlib.collections import LineCollection
+from matplotlib.collections import LineCollection, PathCollection
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, PathPatch
 from matplotlib.text import Text
@@ -71,15 +71,19 @@ def draw_base(ax: Axes, layout: Layout, *, faint: bool = False) -> list[Any]:
 
 
 def _draw_parcels(ax: Axes, layout: Layout, alpha: float, legend: _Legend) -> None:
+    """Parcels, one path collection per status (one artist each, not one per parcel)."""
+    by_status: dict[str, list[Any]] = {}
     for f in layout.layer("parcel"):
-        st = parcel_style(f.props.get("status"))
         path = poly_path(f.geometry)
-        if path is None:
-            continue
-        patch = PathPatch(path, fc=st.fc, ec=st.ec, lw=0.7, hatch=st.hatch, alpha=alpha, zorder=1)
-        if st.hatch and hasattr(patch, "set_hatch_linewidth"):
-            patch.set_hatch_linewidth(0.4)
-        ax.add_patch(patch)
+        if path is not None:
+            by_status.setdefault(str(f.props.get("status")), []).append(path)
+    for status, paths in by_status.items():
+        st = parcel_style(status)
+        coll = PathCollection(paths, facecolors=st.fc, edgecolors=st.ec, linewidths=0.7, hatch=st.hatch, alpha=alpha,
+                              zorder=1)
+        if st.hatch and hasattr(coll, "set_hatch_linewidth"):
+            coll.set_hatch_linewidth(0.4)
+        ax.add_collection(coll, autolim=False)
         legend.add(Patch(fc=st.fc, ec=st.ec, hatch=st.hatch, label=st.label))
 
 

@@ -81,6 +81,11 @@ def _ha_va(dx: float, dy: float) -> tuple[str, str]:
     return ha, va
 
 
+_UNIT_CANDIDATES = [(ring, dx / math.hypot(dx, dy), dy / math.hypot(dx, dy), *_ha_va(dx, dy))
+                    for ring in _RINGS for dx, dy in _DIRS]
+"""(ring, unit x, unit y, ha, va) of every position tried around an anchor, in order."""
+
+
 def _box_at(px: float, py: float, w: float, h: float, ha: str, va: str) -> tuple[float, float, float, float]:
     """The box of a ``w`` x ``h`` text anchored at display point (px, py) with alignment ha/va."""
     x0 = px if ha == "left" else (px - w if ha == "right" else px - w / 2)
@@ -195,15 +200,13 @@ class Labeler:
         probe.remove()
         return bb.width, bb.height
 
-    def _candidates(self, req: _LabelRequest) -> list[tuple[float, float, float, str, str]]:
+    @staticmethod
+    def _candidates(req: _LabelRequest) -> list[tuple[float, float, float, str, str]]:
         """(ring, offset x pt, offset y pt, ha, va) in the order tried."""
         out = [(0.0, 0.0, 0.0, "center", "center")] if req.centre_first else []
-        for ring in _RINGS:
+        for ring, ux, uy, ha, va in _UNIT_CANDIDATES:
             off = req.radius_pt * ring + 2.5 * ring
-            for dx, dy in _DIRS:
-                norm = math.hypot(dx, dy)
-                ha, va = _ha_va(dx, dy)
-                out.append((ring, dx / norm * off, dy / norm * off, ha, va))
+            out.append((ring, ux * off, uy * off, ha, va))
         return out
 
     def _best_position(self, req: _LabelRequest, rend: RendererBase, axbox: Bbox,

@@ -17,7 +17,9 @@ import logging
 import textwrap
 from typing import Any
 
+import matplotlib
 from matplotlib.axes import Axes
+from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Circle, Patch, PathPatch
@@ -56,6 +58,7 @@ from optimiser.present.style import (
     ROUTE_AFTER_C,
     ROUTE_BEFORE,
     SOCIAL_C,
+    TEXT_RC,
     PlanStyle,
     RouteStyle,
     size_keys,
@@ -149,17 +152,17 @@ def plan_figure(run: RunData, **kwargs: Any) -> Figure:
     fig = new_figure(PLAN_SIZE, PLAN_DPI)
     ax = fig.add_axes(MAP_RECT)
     ax.set_gid("plan")
-    draw_plan(ax, run, run.metrics, **kwargs)
+    with matplotlib.rc_context(TEXT_RC):  # measured as it will be drawn (figure.figure_png)
+        draw_plan(ax, run, run.metrics, **kwargs)
     return fig
 
 
 def _draw_candidates(panel: MapPanel) -> None:
-    """Candidate crossings that were not chosen: faint options."""
-    cands = [f for f in panel.layout.layer("candidate_crossing") if not f.props.get("chosen")]
-    for f in cands:
-        for xy in lines(f.geometry):
-            panel.ax.plot(xy[:, 0], xy[:, 1], color=CROSSING_C, lw=1.2, ls=(0, (1.5, 1.5)), alpha=0.45, zorder=5)
-    if cands:
+    """Candidate crossings that were not chosen: faint options (one line collection)."""
+    segs = [xy for f in panel.layout.layer("candidate_crossing") if not f.props.get("chosen") for xy in lines(f.geometry)]
+    if segs:
+        panel.ax.add_collection(LineCollection(segs, colors=CROSSING_C, linewidths=1.2, linestyles=[(0, (1.5, 1.5))],
+                                               alpha=0.45, zorder=5), autolim=False)
         panel.handles.append(Line2D([], [], color=CROSSING_C, lw=1.2, ls=(0, (1.5, 1.5)), alpha=0.6,
                                     label="Candidate crossing (not chosen)"))
 
