@@ -538,7 +538,9 @@ class SolveOptions:
     Attributes:
         backend: "cpsat" (OR-Tools CP-SAT, default) or "cbc" (PuLP with CBC).
         strategy: "auto" (default), "direct" or "relax-first" (:func:`optimiser.solve.strategy.solve`).
-        time_limit_s: wall-clock limit, seconds; the incumbent is returned with its gap.
+        time_limit_s: seconds of budget, the incumbent is returned with its gap: the work limits
+            that shape the answer derive from it (CP-SAT's deterministic time, CBC's node limit),
+            and the wall-clock safety net is a multiple of it.
         seed: random seed; with ``workers=1`` results are reproducible.
         workers: solver threads.
         length_scale_per_m: integer units per metre shared by every backend (10 = dm).
