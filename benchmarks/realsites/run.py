@@ -52,6 +52,7 @@ sys.path.insert(0, str(HERE))
 
 from generate import DEFAULT_PROBLEMS, QUICK_PROBLEMS, make_problem, write_problem  # noqa: E402
 
+from optimiser.errors import SolverError  # noqa: E402
 from optimiser.inputs import validate_files  # noqa: E402
 from optimiser.pipeline import run_scenario  # noqa: E402
 from optimiser.solve.mip_export import highs_available, solve_mps_highs, write_mps  # noqa: E402
@@ -169,7 +170,7 @@ def agreement(runs: dict[str, dict[str, Any]]) -> str:
 
 def ratio(other: dict[str, Any] | None, cpsat_s: float | None, cpsat_proved: bool) -> str | None:
     """Time to a proven optimum of another backend over CP-SAT's ('>x' / '<x' when one did not prove it)."""
-    if not other or cpsat_s is None or cpsat_s <= 0:
+    if not other or other.get("solve_s") is None or cpsat_s is None or cpsat_s <= 0:
         return None
     other_proved = other.get("status") == "optimal"
     r = other["solve_s"] / cpsat_s
@@ -211,12 +212,18 @@ def run_problem(name: str, path: Path, facts: dict[str, Any], a: argparse.Namesp
     row["cpsat_opt_dettime"] = best["deterministic_time"] if proved else None
     row["cbc"] = None
     if not a.no_cbc:
-        row["cbc"], _ = run_backend(path, "cbc", a.backend_limit)
+        try:
+            row["cbc"], _ = run_backend(path, "cbc", a.backend_limit)
+        except SolverError as exc:
+            row["cbc"] = {"status": "error", "error": str(exc), "solve_s": None}
         print(f"[{name}] cbc: {row['cbc']['status']} gap={row['cbc']['gap']} {row['cbc']['solve_s']} s", flush=True)
     row["highs"] = None
     if not a.no_highs:
         if highs_available():
-            row["highs"] = run_highs(rr, a.backend_limit, folder)
+            try:
+                row["highs"] = run_highs(rr, a.backend_limit, folder)
+            except SolverError as exc:  # recorded, and the benchmark goes on
+                row["highs"] = {"status": "error", "error": str(exc), "solve_s": None}
             print(f"[{name}] highs: {row['highs']['status']} gap={row['highs']['gap']} {row['highs']['solve_s']} s", flush=True)
         else:
             row["highs_note"] = "highspy not installed (pip install -e '.[bench]')"
@@ -286,6 +293,8 @@ def _pct(v: Any) -> str:
 def _backend_cell(b: dict[str, Any] | None) -> str:
     if not b:
         return "–"
+    if b.get("solve_s") is None:
+        return str(b.get("status"))
     if b.get("status") == "optimal":
         return f"optimal {b['solve_s']:.1f} s"
     return f"{b.get('status')} {_pct(b.get('gap'))} % ({b['solve_s']:.0f} s)"
@@ -344,6 +353,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--only", default="", help="comma list of problem names to run (default: all)")
     ap.add_argument("--out", default=str(HERE))
     ap.add_argument("--keep-files", default="", help="write the generated problems here instead of a temporary folder")
+    ap.add_argument("--append", action="store_true", help="keep the other problems' rows already in --out's results.json")
     ap.add_argument("--table", action="store_true", help="only recompute the derived columns of --out's results and print the table")
     a = ap.parse_args(argv)
     if a.table:
@@ -353,6 +363,9 @@ def main(argv: list[str] | None = None) -> int:
             "seed": 0, "workers": 1, "quick": a.quick, "load_start": _load(), "started": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
             "command": " ".join(["python", "benchmarks/realsites/run.py", *(argv if argv is not None else sys.argv[1:])])}
     rows: list[dict[str, Any]] = []
+    if a.append and (Path(a.out) / "results.json").exists():
+        old = json.loads((Path(a.out) / "results.json").read_text())
+        rows, meta = old["rows"], {**old["meta"], "appended": meta}
     with tempfile.TemporaryDirectory(prefix="realsites-") as tmpdir:
         tmp = Path(a.keep_files) if a.keep_files else Path(tmpdir)
         only = {x for x in a.only.split(",") if x}
@@ -361,7 +374,7 @@ def main(argv: list[str] | None = None) -> int:
                 continue
             folder = Path(tmpdir) / f"{name}-mip"
             folder.mkdir(parents=True, exist_ok=True)
-            rows.append(run_problem(name, path, facts, a, folder))
+            rows = [r for r in rows if r["problem"] != name] + [run_problem(name, path, facts, a, folder)]
             meta["load_end"] = _load()
             meta["finished"] = time.strftime("%Y-%m-%d %H:%M:%S %Z")
             write(Path(a.out), rows, meta)
