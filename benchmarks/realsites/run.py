@@ -52,7 +52,7 @@ sys.path.insert(0, str(HERE))
 
 from generate import DEFAULT_PROBLEMS, QUICK_PROBLEMS, make_problem, write_problem  # noqa: E402
 
-from optimiser.errors import SolverError  # noqa: E402
+from optimiser.errors import ModelTooLargeError, SolverError, TimeLimitError  # noqa: E402
 from optimiser.inputs import validate_files  # noqa: E402
 from optimiser.pipeline import run_scenario  # noqa: E402
 from optimiser.solve.mip_export import highs_available, solve_mps_highs, write_mps  # noqa: E402
@@ -189,12 +189,20 @@ def run_problem(name: str, path: Path, facts: dict[str, Any], a: argparse.Namesp
     series = []
     rr = None
     for lim in [float(x) for x in a.limits.split(",")] + ([a.prove_limit] if a.prove_limit else []):
-        one, rr = run_backend(path, "cpsat", lim)
+        t0 = time.perf_counter()
+        try:
+            one, got = run_backend(path, "cpsat", lim)
+            rr = got
+        except (TimeLimitError, ModelTooLargeError) as exc:  # what the user gets: recorded, and on to the next limit
+            one = {"status": "refused", "error": str(exc), "objective": None, "bound": None, "gap": None, "solve_s": None,
+                   "run_s": round(time.perf_counter() - t0, 3), "deterministic_time": None, "limit_s": lim}
         series.append(one)
         print(f"[{name}] cpsat {lim:g} s: {one['status']} gap={one['gap']} {one['solve_s']} s", flush=True)
         if one["status"] == "optimal":
             break
-    assert rr is not None
+    if rr is None:  # every limit refused
+        row.update(cpsat=series, cpsat_best=series[-1], load_end=_load(), agree="n/a", cbc=None, highs=None)
+        return row
     info = rr.metrics.model
     row.update(decisions=info.get("decisions"), candidate_crossings=info.get("candidate_crossings"),
                facility_candidates=info.get("facility_candidates"), levels=info.get("levels"),
@@ -205,7 +213,7 @@ def run_problem(name: str, path: Path, facts: dict[str, Any], a: argparse.Namesp
         done = [s for s in series if s["limit_s"] <= lim]
         row[f"cpsat_gap_{lim:g}s"] = 0.0 if done and done[-1]["status"] == "optimal" else (
             next((s["gap"] for s in series if s["limit_s"] == lim), None))
-    best = series[-1]
+    best = next(s for s in reversed(series) if s["status"] != "refused")
     proved = best["status"] == "optimal"
     row["cpsat_best"] = best
     row["cpsat_opt_s"] = best["solve_s"] if proved else None
@@ -300,6 +308,13 @@ def _backend_cell(b: dict[str, Any] | None) -> str:
     return f"{b.get('status')} {_pct(b.get('gap'))} % ({b['solve_s']:.0f} s)"
 
 
+def _gap_cell(r: dict[str, Any], lim: float) -> str:
+    run = next((s for s in r.get("cpsat", []) if s["limit_s"] == lim), None)
+    if run is not None and run["status"] == "refused":
+        return "refused (time limit ran out in the build)"
+    return _pct(r.get(f"cpsat_gap_{lim:g}s"))
+
+
 def markdown(rows: list[dict[str, Any]]) -> str:
     """The README table of the rows."""
     head = ("| problem | firms | barriers | anchor staff | cand. crossings | facility cand. | decisions | levels "
@@ -307,7 +322,6 @@ def markdown(rows: list[dict[str, Any]]) -> str:
             "| CBC / CP-SAT | HiGHS / CP-SAT | agree | load start → end |")
     lines = [head, "|" + "---|" * (head.count("|") - 1)]
     for r in rows:
-        b = r["cpsat_best"]
         opt = f"{r['cpsat_opt_s']:.1f} ({r['cpsat_opt_dettime']:.2f})" if r.get("cpsat_opt_s") is not None else "not proven"
         kinds = r.get("barrier_kinds")
         bars = f"{r.get('barriers')} ({kinds.replace('dual_carriageway', 'dc').replace('motorway', 'mw')})" if kinds else "–"
@@ -315,7 +329,7 @@ def markdown(rows: list[dict[str, Any]]) -> str:
             f"| {r['problem']}", str(r.get("firms") or "–"), bars, str(r.get("anchor_staff") or "–"),
             str(r.get("candidate_crossings")), str(r.get("facility_candidates")), str(r.get("decisions")),
             f"{r.get('levels'):,}" if r.get("levels") is not None else "–", opt,
-            _pct(r.get("cpsat_gap_10s")), _pct(r.get("cpsat_gap_60s")) if b else "–",
+            _gap_cell(r, 10.0), _gap_cell(r, 60.0),
             _backend_cell(r.get("cbc")), _backend_cell(r.get("highs")),
             str(r.get("cbc_over_cpsat") or "–"), str(r.get("highs_over_cpsat") or "–"), str(r.get("agree")),
             f"{r['load_start'][0]:g} → {r['load_end'][0]:g} |"]))
