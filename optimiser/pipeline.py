@@ -62,7 +62,7 @@ from optimiser.solve.result import SolveResult, Status
 from optimiser.solve.robust import RobustResult, alternatives, solve_futures
 from optimiser.solve.strategy import solve
 from optimiser.solve.transit import solve_with_todays_crossings
-from optimiser.verify import Verification, verify
+from optimiser.verify import GraphBase, Verification, verifier_base, verify
 
 logger = logging.getLogger(__name__)
 
@@ -79,6 +79,9 @@ class Prepared:
     context: ProblemContext
     timings: dict[str, float]
     warnings: list[SiteWarning] = field(default_factory=list)
+    verifier_base: GraphBase | None = None
+    """The verifier's graph before new crossings (:func:`optimiser.verify.verifier_base`), once
+    built: shared by the verifications of the baseline, the layout and the attribution."""
 
 
 @dataclass
@@ -412,11 +415,12 @@ def _solve_and_verify(prep: Prepared, opts: SolveOptions, clock: RunClock) -> tu
     logger.info("solved: %s, objective %s, gap %s, %.2f s", res.status, res.objective, res.gap, res.solve_seconds)
     clock.phase = "verify"
     t = time.perf_counter()
-    baseline = verify(prep.problem, prep.context, (), None, raise_on_failure=False)
+    prep.verifier_base = verifier_base(prep.context)
+    baseline = verify(prep.problem, prep.context, (), None, raise_on_failure=False, base=prep.verifier_base)
     ver = None
     failure = None
     if res.status.has_solution:
-        ver = verify(prep.problem, prep.context, res.chosen, res.objective, raise_on_failure=False)
+        ver = verify(prep.problem, prep.context, res.chosen, res.objective, raise_on_failure=False, base=prep.verifier_base)
         if not ver.passed:
             failure = VerificationError("the optimised layout failed independent verification",
                                         [c.detail for c in ver.checks if not c.passed] + list(ver.notes))
@@ -435,7 +439,7 @@ def _attribute_and_summarise(prep: Prepared, res: SolveResult, ver: Verification
     total_w = 0
     if ver is not None and ver.passed and res.chosen:
         t = time.perf_counter()
-        attribution, total_w = attribute_items(prep, res.chosen, ver)
+        attribution, total_w = attribute_items(prep, res.chosen, ver, prep.verifier_base)
         prep.timings["attribution_seconds"] = time.perf_counter() - t
         progress.phase("attribution", f"{len(attribution)} items re-evaluated one at a time", t)
     metrics = summarise(prep, res, ver, baseline, attribution)

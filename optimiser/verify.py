@@ -31,6 +31,7 @@ A failed check is a bug, reported loudly: :func:`verify` raises :class:`Verifica
 
 from __future__ import annotations
 
+import copy
 import logging
 import math
 from collections.abc import Sequence
@@ -177,6 +178,14 @@ class _GraphBuilder:
         d = self.seg[:, 1] - self.seg[:, 0]
         self.len2 = np.einsum("ij,ij->i", d, d)
 
+    def copy(self) -> _GraphBuilder:
+        """An independent builder in the same state (the segments, read-only, are shared)."""
+        other = copy.copy(self)
+        other.xy = list(self.xy)
+        other.splits = {s: list(v) for s, v in self.splits.items()}
+        other.edges = list(self.edges)
+        return other
+
     def node(self, xy: np.ndarray) -> int:
         self.xy.append(np.asarray(xy, dtype=float))
         return len(self.xy) - 1
@@ -184,7 +193,9 @@ class _GraphBuilder:
     def _blocked(self, p: np.ndarray, q: np.ndarray) -> bool:
         if self.blocker is None:
             return False
-        geom = Point(p) if np.allclose(p, q) else LineString([p, q])
+        # np.allclose(p, q), written out for two coordinates (it is called for every candidate)
+        same = all(abs(float(a) - float(b)) <= 1e-8 + 1e-5 * abs(float(b)) for a, b in zip(p, q))
+        geom = Point(p) if same else LineString([p, q])
         return bool(self.blocker.intersects(geom))
 
     def nearest_all(self, p: np.ndarray) -> list[tuple[int, float, np.ndarray, float]]:
@@ -329,17 +340,22 @@ def _crossing_edge(b: _GraphBuilder, c: Crossing, band_union: BaseGeometry | Non
     return nodes[0], nodes[1], float(c.line.length) + float(c.penalty_m)
 
 
-def build_plain_graph(scenario: Scenario, points: dict[str, Sequence[Point]], crossings: Sequence[Crossing],
-                      open_space_segments: np.ndarray | None = None, *, max_new: int | None = None) -> PlainGraph:
-    """The verifier's walking graph of ``scenario`` with ``crossings`` (new ones) built.
+@dataclass
+class GraphBase:
+    """The part of the verifier's graph that no decision changes: footpaths, existing crossings
+    and every place joined (:func:`graph_base`). Each :func:`build_plain_graph` given it works on
+    its own copy, so one base serves the baseline, the layout and every layout of the
+    attribution, and gives the graph :func:`build_plain_graph` alone would build."""
 
-    Args:
-        scenario: the scenario (its site, active barriers and existing crossings).
-        points: key -> the points to join (a firm's entrances, a site's centre).
-        crossings: the chosen new crossings.
-        open_space_segments: (m, 2, 2) walkable segments for a site without footpaths.
-        max_new: most new crossings one walk may use (``None``: no limit).
-    """
+    builder: _GraphBuilder
+    access: dict[str, tuple[int, ...]]
+    band_union: BaseGeometry | None
+
+
+def graph_base(scenario: Scenario, points: dict[str, Sequence[Point]],
+               open_space_segments: np.ndarray | None = None) -> GraphBase:
+    """The verifier's graph of ``scenario`` before any new crossing: footpaths (or
+    ``open_space_segments`` for a site without them), existing crossings, ``points`` joined."""
     bands = [bar.band for bar in scenario.active_barriers]
     band_union = shapely.union_all(bands) if bands else None
     blocker = band_union.buffer(-SIDE_EPS_M) if band_union is not None else None
@@ -363,6 +379,25 @@ def build_plain_graph(scenario: Scenario, points: dict[str, Sequence[Point]], cr
     for key, pts in points.items():
         nodes = [b.join(np.asarray(p.coords[0][:2], dtype=float)) for p in pts]
         access[key] = tuple(n for n in nodes if n is not None)
+    return GraphBase(b, access, band_union)
+
+
+def build_plain_graph(scenario: Scenario, points: dict[str, Sequence[Point]], crossings: Sequence[Crossing],
+                      open_space_segments: np.ndarray | None = None, *, max_new: int | None = None,
+                      base: GraphBase | None = None) -> PlainGraph:
+    """The verifier's walking graph of ``scenario`` with ``crossings`` (new ones) built.
+
+    Args:
+        scenario: the scenario (its site, active barriers and existing crossings).
+        points: key -> the points to join (a firm's entrances, a site's centre).
+        crossings: the chosen new crossings.
+        open_space_segments: (m, 2, 2) walkable segments for a site without footpaths.
+        max_new: most new crossings one walk may use (``None``: no limit).
+        base: :func:`graph_base` of the same scenario and points, built once for several
+            layouts (``None``: built here).
+    """
+    base = base if base is not None else graph_base(scenario, points, open_space_segments)
+    b, access, band_union = base.builder.copy(), dict(base.access), base.band_union
     new_edges = []
     for c in crossings:
         edge = _crossing_edge(b, c, band_union)
@@ -637,8 +672,14 @@ def layout_graph(ctx: ProblemContext, chosen: Sequence[int]) -> PlainGraph:
     return build_plain_graph(ctx.scenario, _points(ctx), crossings, _open_space_segments(ctx))
 
 
+def verifier_base(ctx: ProblemContext) -> GraphBase:
+    """The verifier's graph of the problem's scenario before any new crossing, to share among
+    several :func:`verify` calls of one problem (``base=``)."""
+    return graph_base(ctx.scenario, _points(ctx), _open_space_segments(ctx))
+
+
 def verify(problem: Problem, ctx: ProblemContext, chosen: tuple[int, ...], reported_objective: float | None,
-           *, raise_on_failure: bool = True) -> Verification:
+           *, raise_on_failure: bool = True, base: GraphBase | None = None) -> Verification:
     """Rebuild the walking graph with the chosen crossings, recompute every walk and recheck the
     objective and every constraint for the ``chosen`` decisions (module docstring).
 
@@ -648,6 +689,7 @@ def verify(problem: Problem, ctx: ProblemContext, chosen: tuple[int, ...], repor
         chosen: the chosen decision ids; ``()`` verifies today's layout (the baseline).
         reported_objective: the solver's objective, checked against the recomputed one.
         raise_on_failure: raise instead of returning ``passed=False``.
+        base: :func:`verifier_base` of ``ctx``, shared by several calls (``None``: built here).
 
     Raises:
         VerificationError: a check failed and ``raise_on_failure`` is set.
@@ -672,7 +714,7 @@ def verify(problem: Problem, ctx: ProblemContext, chosen: tuple[int, ...], repor
 
     points = _points(ctx)
     graph = build_plain_graph(sc, points, new_crossings, _open_space_segments(ctx),
-                              max_new=sc.crossings.max_route_crossings)
+                              max_new=sc.crossings.max_route_crossings, base=base)
     pair_m = walk_lengths_m(graph, ctx.firm_keys, ctx.firm_keys)
     fac_walk = _facility_walks(ctx, graph, fac_open)
     social_m = None

@@ -39,11 +39,34 @@ _COMMANDS = {
 }
 
 
+_SHORT_HELP = {
+    "batch": "Run every scenario of the batch FILE (placemaking-batch/1)...",
+    "compare": "Compare two or more run directories side by side (same...",
+    "convert": "Convert the site file SRC to DST; the formats come from their...",
+    "list": "List the embedded sites and scenarios (give a scenario's name...",
+    "network": "Build the walking network of SCENARIO's site and write it as...",
+    "render": "Re-render plan.png/.svg, distance.png/.svg and report.html...",
+    "run": "Solve SCENARIO and write --out.",
+    "schema": "Print the JSON Schema generated from the code...",
+    "validate": "Check site, scenario and batch FILEs (each told apart by its...",
+}
+"""Each command's line in ``siteopt --help`` (its docstring's start, as click shortens it), so
+that the list does not import every command (``run`` alone loads OR-Tools, SciPy and pydantic);
+a test keeps it equal to the commands' own ``get_short_help_str()``."""
+
+
 class _LazyGroup(click.Group):
     """Commands imported on use; an unexpected exception in one is reported as an internal error."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(name for name, mod in _COMMANDS.items() if importlib.util.find_spec(mod))
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The commands with their short help, without importing them."""
+        rows = [(name, _SHORT_HELP.get(name, "")) for name in self.list_commands(ctx)]
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
 
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
         mod = _COMMANDS.get(name)

@@ -18,7 +18,7 @@ from typing import Any, TypeVar, cast
 import click
 
 from optimiser.cli.logging_setup import LogSettings
-from optimiser.inputs.schema import MAX_SEED, MAX_TIME_LIMIT_S
+from optimiser.inputs.limits import MAX_SEED, MAX_TIME_LIMIT_S
 
 logger = logging.getLogger(__name__)
 

@@ -21,10 +21,35 @@ Modules, by concern:
 - :mod:`~optimiser.inputs.locate`: data folders, the embedded baseline, the site a scenario names.
 """
 
-from optimiser.inputs.formats import load_mapping
-from optimiser.inputs.locate import default_scenario_path
-from optimiser.inputs.scenario import read_scenario, scenario_from_mapping
-from optimiser.inputs.site import read_site
-from optimiser.inputs.validate import validate_files
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from optimiser.inputs.formats import load_mapping
+    from optimiser.inputs.locate import default_scenario_path
+    from optimiser.inputs.scenario import read_scenario, scenario_from_mapping
+    from optimiser.inputs.site import read_site
+    from optimiser.inputs.validate import validate_files
 
 __all__ = ["default_scenario_path", "load_mapping", "read_scenario", "read_site", "scenario_from_mapping", "validate_files"]
+
+_EXPORTS = {
+    "load_mapping": "optimiser.inputs.formats",
+    "default_scenario_path": "optimiser.inputs.locate",
+    "read_scenario": "optimiser.inputs.scenario",
+    "scenario_from_mapping": "optimiser.inputs.scenario",
+    "read_site": "optimiser.inputs.site",
+    "validate_files": "optimiser.inputs.validate",
+}
+"""The public functions, imported on first use: importing one light module of the package
+(e.g. :mod:`optimiser.inputs.limits` for ``siteopt --help``) does not load pydantic, shapely
+and pyproj."""
+
+
+def __getattr__(name: str) -> Any:
+    mod = _EXPORTS.get(name)
+    if mod is None:
+        raise AttributeError(f"module 'optimiser.inputs' has no attribute {name!r}")
+    return getattr(importlib.import_module(mod), name)

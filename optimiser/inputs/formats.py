@@ -33,6 +33,11 @@ logger = logging.getLogger(__name__)
 _KEEP_ONE = "keep one; nothing is silently dropped"
 
 
+_FastSafeLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+"""LibYAML's parser when PyYAML was built with it (ten times faster than the pure-Python one on
+a site file); the Python parser reads the same YAML into the same objects."""
+
+
 class _UniqueKeyLoader(yaml.SafeLoader):
     """A YAML loader that records duplicate keys instead of silently keeping the last."""
 
@@ -42,7 +47,15 @@ class _UniqueKeyLoader(yaml.SafeLoader):
         """(key, line, line of its first use) for every key given twice in one mapping."""
 
 
-def _construct_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+class _FastUniqueKeyLoader(_FastSafeLoader):  # type: ignore[valid-type,misc]
+    """:class:`_UniqueKeyLoader` on LibYAML's parser (same constructors, same duplicate records)."""
+
+    def __init__(self, stream: str):
+        super().__init__(stream)
+        self.duplicates: list[tuple[Any, int, int]] = []
+
+
+def _construct_mapping(loader: _UniqueKeyLoader | _FastUniqueKeyLoader, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
     """A mapping whose own keys are unique; merge keys (``<<: *anchor``) are resolved first, and
     an own key may override a merged one (YAML's merge-key rules)."""
     seen: dict[Any, int] = {}
@@ -58,6 +71,7 @@ def _construct_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: b
 
 
 _UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+_FastUniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 
 
 def _json_no_dupes(pairs: list[tuple[str, Any]], dupes: list[str]) -> dict[str, Any]:
@@ -108,10 +122,10 @@ def _too_deep(name: str, depth: int | str) -> _Unparsable:
                                "flatten the file; a site or scenario needs only a few levels"))
 
 
-def _yaml_depth(text: str) -> int:
+def _yaml_depth(text: str, loader: type[yaml.SafeLoader] = yaml.SafeLoader) -> int:
     """The deepest nesting of YAML ``text``, from its parse events (no recursion, no objects built)."""
     depth = deepest = 0
-    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+    for event in yaml.parse(text, Loader=loader):
         if isinstance(event, yaml.CollectionStartEvent):
             depth += 1
             deepest = max(deepest, depth)
@@ -128,18 +142,94 @@ def _parse_json(text: str, name: str) -> tuple[Any, list[Problem]]:
     return data, [Problem(name, str(k), "key given twice", _KEEP_ONE) for k in dupes]
 
 
-def _parse_yaml(text: str, name: str) -> tuple[Any, list[Problem]]:
-    # flow brackets first (PyYAML's scanner is quadratic in their depth), then the parse events
-    if (depth := json_depth(text)) > MAX_NESTING or (depth := _yaml_depth(text)) > MAX_NESTING:
+MAX_ALIAS_EXPANSION = 100_000
+"""Most nodes YAML aliases (``*anchor``, and merge keys ``<<: *anchor``) may add to a file once
+expanded: every alias counts the whole subtree it stands for. A file of nested aliases
+("billion laughs": ten aliases of ten aliases of ... ) is refused before anything is built."""
+
+
+def _expanded_sizes(root: yaml.Node) -> tuple[int, int, int, bool]:
+    """(nodes written in the file, nodes once every alias is expanded, the nesting depth once
+    expanded, whether an alias refers to a node that contains it): one pass over the composed node graph, each node's expanded
+    size computed once (no recursion, nothing expanded)."""
+    size: dict[int, int] = {}
+    depth: dict[int, int] = {}
+    on_path: set[int] = set()
+    written: set[int] = set()
+    cyclic = False
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, done = stack.pop()
+        key = id(node)
+        kids: list[yaml.Node] = []
+        if isinstance(node, yaml.SequenceNode):
+            kids = list(node.value)
+        elif isinstance(node, yaml.MappingNode):
+            kids = [n for pair in node.value for n in pair]
+        if done:
+            on_path.discard(key)
+            size[key] = 1 + sum(size.get(id(k), 0) for k in kids)
+            depth[key] = 1 + max((depth.get(id(k), 0) for k in kids), default=0) if not isinstance(node, yaml.ScalarNode) else 0
+            continue
+        if key in size:
+            continue
+        if key in on_path:
+            cyclic = True
+            continue
+        written.add(key)
+        on_path.add(key)
+        stack.append((node, True))
+        stack.extend((k, False) for k in kids if id(k) not in size)
+    return len(written), size.get(id(root), 0), depth.get(id(root), 0), cyclic
+
+
+def _check_aliases(node: yaml.Node, name: str) -> None:
+    """Refuse a composed YAML document whose aliases would expand past :data:`MAX_ALIAS_EXPANSION`
+    nodes, nest deeper than :data:`MAX_NESTING` once expanded, or refer to a node that contains them."""
+    written, expanded, depth, cyclic = _expanded_sizes(node)
+    if cyclic:
+        raise _Unparsable(Problem(name, "", "a YAML alias refers to a mapping or list that contains it (a cycle)",
+                                  "write the value out; a site or scenario is a tree"))
+    if depth > MAX_NESTING:
+        raise _Unparsable(Problem(name, "", f"nested {depth} levels deep through YAML aliases, more than the {MAX_NESTING} allowed",
+                                  "write the values out; a site or scenario needs only a few levels"))
+    if expanded - written > MAX_ALIAS_EXPANSION:
+        raise _Unparsable(Problem(
+            name, "", f"YAML aliases would expand {written:,} nodes to {expanded:,}, more than the "
+                      f"{MAX_ALIAS_EXPANSION:,} extra nodes allowed (nested aliases, a 'billion laughs' file)",
+            "use anchors and aliases (and merge keys) for a few shared values, not nested many times over"))
+
+
+def _load_yaml(text: str, name: str, fast: bool) -> tuple[Any, list[tuple[Any, int, int]]]:
+    """The data of YAML ``text`` and its duplicate keys, read with LibYAML (``fast``) or PyYAML's
+    own parser; deeper nesting than allowed, or aliases expanding too far, raise ``_Unparsable``
+    first (the aliases are checked on the composed nodes, before anything is constructed)."""
+    if (depth := _yaml_depth(text, _FastSafeLoader if fast else yaml.SafeLoader)) > MAX_NESTING:
         raise _too_deep(name, depth)
-    loader = _UniqueKeyLoader(text)
+    loader = _FastUniqueKeyLoader(text) if fast else _UniqueKeyLoader(text)
     try:
-        data = loader.get_single_data()
+        node = loader.get_single_node()
+        if node is None:
+            return None, []
+        _check_aliases(node, name)
+        return loader.construct_document(node), loader.duplicates
     finally:
         loader.dispose()
+
+
+def _parse_yaml(text: str, name: str) -> tuple[Any, list[Problem]]:
+    # flow brackets first (PyYAML's scanner is quadratic in their depth), then the parse events.
+    # LibYAML reads a good file; a file it refuses is read again by PyYAML's own parser, whose
+    # messages (and line numbers) are the ones users see.
+    if (depth := json_depth(text)) > MAX_NESTING:
+        raise _too_deep(name, depth)
+    try:
+        data, duplicates = _load_yaml(text, name, fast=_FastSafeLoader is not yaml.SafeLoader)
+    except yaml.YAMLError:
+        data, duplicates = _load_yaml(text, name, fast=False)
     return data, [
         Problem(name, str(key), f"key given twice (line {line}, first on line {first})", _KEEP_ONE)
-        for key, line, first in loader.duplicates
+        for key, line, first in duplicates
     ]
 
 
@@ -168,16 +258,19 @@ def _parse(text: str, suffix: str, name: str) -> tuple[Any, list[Problem]]:
         if suffix in (".yaml", ".yml"):
             return _parse_yaml(text, name)
     except json.JSONDecodeError as exc:
-        raise _Unparsable(Problem(name, "", f"malformed JSON at line {exc.lineno} column {exc.colno}: {exc.msg}")) from exc
+        raise _Unparsable(Problem(name, "", f"malformed JSON at line {exc.lineno} column {exc.colno}: {exc.msg}",
+                                  "fix the text there: keys in double quotes, no trailing commas")) from exc
     except RecursionError as exc:  # a parser's own recursion (e.g. TOML arrays thousands deep)
         raise _too_deep(name, "thousands of") from exc
     except tomllib.TOMLDecodeError as exc:
-        raise _Unparsable(Problem(name, "", f"malformed TOML: {exc}")) from exc
+        raise _Unparsable(Problem(name, "", f"malformed TOML: {exc}",
+                                  "fix the text there: strings in quotes, one key = value per line")) from exc
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1} column {mark.column + 1}" if mark else ""
         what = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise _Unparsable(Problem(name, "", f"malformed YAML{where}: {what}")) from exc
+        raise _Unparsable(Problem(name, "", f"malformed YAML{where}: {what}",
+                                  "fix the indentation or quoting there; quote text that holds ': ' or starts with a symbol")) from exc
     raise _Unparsable(Problem(name, "", f"unsupported file type {suffix or '(none)'!r}",
                               "use .yaml, .yml, .json, .toml or (sites) .geojson, .gpkg, .shp, .fgb"))
 
@@ -253,7 +346,8 @@ def load_mapping(path: str | os.PathLike[str]) -> tuple[dict[str, Any] | None, l
     if data is None:
         return None, [Problem(name, "", "the file is empty", "see sites/README.md for the format")]
     if not isinstance(data, dict):
-        return None, [Problem(name, "", f"the top level must be a mapping of keys, not a {type(data).__name__}")]
+        return None, [Problem(name, "", f"the top level must be a mapping of keys, not a {type(data).__name__}",
+                               "start with 'format: ...' and the file's keys; see sites/README.md or constraints/README.md")]
     if suffix == ".geojson":
         data, more = geojson_to_site(data, name)
         problems.extend(more)

@@ -19,15 +19,21 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import geopandas as gpd
-import pandas as pd
 from pyproj import CRS
 
 from optimiser.errors import Problem
 from optimiser.inputs.gis import SITE_LAYERS, attach_parts, item_from_props, layer_for, reproject_mapping, site_meta, site_to_frames
 from optimiser.inputs.messages import suggest
+from optimiser.lazy import lazy_module
+
+if TYPE_CHECKING:  # the real modules for mypy; loaded on first use at run time (optimiser.lazy)
+    import geopandas as gpd
+    import pandas as pd
+else:
+    gpd = lazy_module("geopandas")
+    pd = lazy_module("pandas")
 
 logger = logging.getLogger(__name__)
 

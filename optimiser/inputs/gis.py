@@ -28,12 +28,9 @@ import typing
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import geopandas as gpd
 import numpy as np
-import pandas as pd
-import pyogrio
 import shapely
 from pydantic import BaseModel
 from shapely.geometry import Point, shape
@@ -41,6 +38,16 @@ from shapely.geometry.base import BaseGeometry
 
 from optimiser.errors import Problem
 from optimiser.inputs import schema as S
+from optimiser.lazy import lazy_module
+
+if TYPE_CHECKING:  # the real modules for mypy; loaded on first use at run time (optimiser.lazy)
+    import geopandas as gpd
+    import pandas as pd
+    import pyogrio
+else:
+    gpd = lazy_module("geopandas")
+    pd = lazy_module("pandas")
+    pyogrio = lazy_module("pyogrio")
 
 logger = logging.getLogger(__name__)
 

@@ -55,6 +55,7 @@ from optimiser.inputs.domain import (
     TransitObjective,
     TransitSpec,
 )
+from optimiser.inputs.limits import MAX_SEED, MAX_TIME_LIMIT_S  # noqa: F401 - re-exported
 
 logger = logging.getLogger(__name__)
 
@@ -90,10 +91,6 @@ NonNegFloat = Annotated[float, Field(ge=0, le=MAX_PLAIN, allow_inf_nan=False)]
 MAX_WEIGHT = 1e6
 """Upper bound on an objective weight (a dimensionless multiplier)."""
 Weight = Annotated[float, Field(ge=0, le=MAX_WEIGHT, allow_inf_nan=False)]
-MAX_SEED = 2**31 - 1
-"""Largest random seed (CP-SAT's seed is a 32-bit integer)."""
-MAX_TIME_LIMIT_S = 7 * 24 * 3600.0
-"""Longest time limit, seconds (a week)."""
 Coord = Annotated[list[Annotated[float, Field(allow_inf_nan=False)]], Field(min_length=2, max_length=3)]
 
 

@@ -60,6 +60,8 @@ class NetworkCache:
         rows: access node (or tuple of nodes) -> base lengths (m) to every node.
         cached_floats: floats held in ``rows``.
         edge_lookup: (min node, max node) -> the shortest base edge between them.
+        route_graphs: (candidate crossings on, layers) -> the graph routes are traced on
+            (:func:`optimiser.network.walks.route_parts`; the last few).
     """
 
     end_rows: np.ndarray | None = None
@@ -68,6 +70,7 @@ class NetworkCache:
     rows: dict[int | tuple[int, ...], np.ndarray] = field(default_factory=dict)
     cached_floats: int = 0
     edge_lookup: dict[tuple[int, int], int] | None = None
+    route_graphs: dict[tuple[tuple[int, ...], int], Any] = field(default_factory=dict)
 
     def clear(self) -> None:
         """Forget every cached result."""
@@ -77,6 +80,7 @@ class NetworkCache:
         self.rows.clear()
         self.cached_floats = 0
         self.edge_lookup = None
+        self.route_graphs.clear()
 
 
 @dataclass

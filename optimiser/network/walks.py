@@ -73,6 +73,22 @@ def _layered(net: WalkNetwork, on: np.ndarray, max_new: int) -> sp.csr_matrix:
     return sp.csr_matrix((vals, (rows, cols)), shape=(layers * n, layers * n))
 
 
+_ROUTE_GRAPHS_KEPT = 4
+"""How many route graphs a network keeps (a run traces routes on two: today's and the layout's)."""
+
+
+def _route_graph(net: WalkNetwork, on: np.ndarray, layers: int) -> sp.csr_matrix:
+    """The graph routes with candidates ``on`` are traced on (layered when ``layers > 1``),
+    built once per network and kept in its cache."""
+    key = (tuple(int(c) for c in on), layers)
+    cache = net.cache.route_graphs
+    if key not in cache:
+        if len(cache) >= _ROUTE_GRAPHS_KEPT:
+            cache.pop(next(iter(cache)))
+        cache[key] = graph_with(net, on) if layers == 1 else _layered(net, on, layers - 1)
+    return cache[key]
+
+
 def _route_nodes(net: WalkNetwork, a: str | int, b: str | int, on: np.ndarray,
                  max_new: int | None = None) -> tuple[list[int], list[int] | None]:
     """Node ids of the shortest route from ``a`` to ``b`` with candidates ``on`` built, using
@@ -84,7 +100,7 @@ def _route_nodes(net: WalkNetwork, a: str | int, b: str | int, on: np.ndarray,
         raise ModelError(f"no walking route from {a!r} to {b!r}: one of them is unreachable")
     n = net.csr.shape[0]
     layers = 1 if max_new is None or max_new >= on.size else max_new + 1
-    g = graph_with(net, on) if layers == 1 else _layered(net, on, layers - 1)
+    g = _route_graph(net, on, layers)
     dist, pred, _ = dijkstra(g, directed=True, indices=src, min_only=True, return_predecessors=True)
     # ties: the fewest new crossings, then the order of the access nodes
     t = min((layer * n + v for layer in range(layers) for v in dst), key=lambda x: dist[x])

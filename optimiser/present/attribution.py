@@ -31,7 +31,7 @@ import numpy as np
 from optimiser.model.demand import pair_weights
 from optimiser.present.formatting import nice_type
 from optimiser.present.metrics import ItemAttribution, PairServed
-from optimiser.verify import Verification, verify
+from optimiser.verify import GraphBase, Verification, verifier_base, verify
 
 if TYPE_CHECKING:  # pragma: no cover
     from optimiser.pipeline import Prepared
@@ -138,13 +138,16 @@ def _firms_relying(prep: Prepared, kind: str, ftype: str, ver: Verification, wit
     return int(rises.sum())
 
 
-def attribute_items(prep: Prepared, chosen: Sequence[int], ver: Verification) -> tuple[list[ItemAttribution], int]:
+def attribute_items(prep: Prepared, chosen: Sequence[int], ver: Verification,
+                    base: GraphBase | None = None) -> tuple[list[ItemAttribution], int]:
     """One :class:`ItemAttribution` per chosen decision, by re-verifying the layout without it.
 
     Args:
         prep: the prepared scenario.
         chosen: the chosen decision ids.
         ver: the verification of the whole layout (its objective is the reference).
+        base: the verifier's graph before new crossings (:func:`optimiser.verify.verifier_base`),
+            shared by every re-verification (``None``: built here, once).
 
     Returns:
         The entries (in decision order) and the objective's total weight ``W`` (integer units).
@@ -154,11 +157,12 @@ def attribute_items(prep: Prepared, chosen: Sequence[int], ver: Verification) ->
     per_m = problem.length_scale_per_m * total_w
     chosen_set = tuple(sorted(set(chosen)))
     names = item_names(prep, [problem.decisions[i].key for i in chosen_set])
+    base = base if base is not None else verifier_base(ctx)
     out: list[ItemAttribution] = []
     for i in chosen_set:
         d = problem.decisions[i]
         rest = tuple(j for j in chosen_set if j != i)
-        without = verify(problem, ctx, rest, None, raise_on_failure=False)
+        without = verify(problem, ctx, rest, None, raise_on_failure=False, base=base)
         rise = max(0.0, without.objective - ver.objective)
         if without.objective < ver.objective:
             logger.warning("removing %s shortened the objective (%s < %s); saving reported as 0", d.key,

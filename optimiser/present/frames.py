@@ -11,17 +11,22 @@ from __future__ import annotations
 import logging
 import os
 from pathlib import Path
-from typing import Any
-
-import geopandas as gpd
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from optimiser.errors import FileReadError
 from optimiser.inputs.domain import Site
 from optimiser.inputs.formats import load_mapping
 from optimiser.inputs.gis import site_to_frames, typed_column
+from optimiser.lazy import lazy_module
 from optimiser.present.gpkg import LAYOUT_GPKG, frames_from_features, read_gpkg
 from optimiser.present.rundir import load_run
+
+if TYPE_CHECKING:  # the real modules for mypy; loaded on first use at run time (optimiser.lazy)
+    import geopandas as gpd
+    import pandas as pd
+else:
+    gpd = lazy_module("geopandas")
+    pd = lazy_module("pandas")
 
 logger = logging.getLogger(__name__)
 

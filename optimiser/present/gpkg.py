@@ -20,25 +20,32 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import geopandas as gpd
 import numpy as np
-import pandas as pd
-import pyogrio
 from shapely.geometry.base import BaseGeometry
 
 from optimiser.errors import FileReadError, Problem
 from optimiser.inputs.gis import typed_column
+from optimiser.lazy import lazy_module
+from optimiser.present.gpkg_sqlite import Row, write_layers_sqlite
 from optimiser.present.qgis_style import layer_styles, qml, sld
 
-if TYPE_CHECKING:  # pragma: no cover
+if TYPE_CHECKING:  # pragma: no cover; the real modules for mypy, loaded on first use at run time (optimiser.lazy)
+    import geopandas as gpd
+    import pandas as pd
+    import pyogrio
+
     from optimiser.inputs.domain import Site
     from optimiser.network.graph import WalkNetwork
     from optimiser.pipeline import Prepared
+else:
+    gpd = lazy_module("geopandas")
+    pd = lazy_module("pandas")
+    pyogrio = lazy_module("pyogrio")
 
 logger = logging.getLogger(__name__)
 
 __all__ = ["LAYOUT_GPKG", "LAYOUT_LAYERS", "frames_from_features", "write_gpkg", "read_gpkg", "candidate_site_features",
-           "STYLES_TABLE", "write_run_gpkg", "network_frames"]
+           "STYLES_TABLE", "write_run_gpkg", "network_frames", "layer_rows"]
 
 LAYOUT_GPKG = "layout.gpkg"
 STYLES_TABLE = "layer_styles"
@@ -82,11 +89,18 @@ _RENAMED = {"layer_name": "scenario_layer"}
 """Layout properties renamed in GIS layers (a barrier's scenario layer is not the GIS layer)."""
 
 
+def _table_rows(rows: Sequence[tuple[BaseGeometry, Mapping[str, Any]]]) -> list[Row]:
+    """A layer's features with their attributes as GIS columns: the ``layer`` property left
+    out, properties renamed (:data:`_RENAMED`), lists and mappings as text."""
+    return [(g, {_RENAMED.get(c, c): _scalar(v) for c, v in props.items() if c != "layer"}) for g, props in rows]
+
+
 def _frame(rows: Sequence[tuple[BaseGeometry, Mapping[str, Any]]], crs: str) -> gpd.GeoDataFrame:
+    table = _table_rows(rows)
     columns: list[str] = []
-    for _, props in rows:
-        columns += [c for c in props if c not in columns and c != "layer"]
-    data = {_RENAMED.get(c, c): typed_column([_scalar(props.get(c)) for _, props in rows]) for c in columns}
+    for _, props in table:
+        columns += [c for c in props if c not in columns]
+    data = {c: typed_column([props.get(c) for _, props in table]) for c in columns}
     return gpd.GeoDataFrame(data, geometry=gpd.GeoSeries([g for g, _ in rows], crs=crs), index=pd.RangeIndex(len(rows)))
 
 
@@ -112,6 +126,13 @@ def frames_from_features(features: Iterable[tuple[str, BaseGeometry | None, Mapp
     Returns:
         ``{layer: GeoDataFrame}`` in :data:`LAYOUT_LAYERS` order, only layers with features.
     """
+    return {n: _frame(rows, crs) for n, rows in layer_rows(features, coverage=coverage).items()}
+
+
+def layer_rows(features: Iterable[tuple[str, BaseGeometry | None, Mapping[str, Any]]], *, coverage: bool = True
+               ) -> dict[str, list[tuple[BaseGeometry, Mapping[str, Any]]]]:
+    """The features of each layer, as :func:`frames_from_features` makes its frames (same
+    arguments; ``(geometry, properties)`` pairs)."""
     rows: dict[str, list[tuple[BaseGeometry, Mapping[str, Any]]]] = {}
     dropped = 0
     for kind, geom, props in features:
@@ -130,34 +151,42 @@ def frames_from_features(features: Iterable[tuple[str, BaseGeometry | None, Mapp
     if dropped:
         logger.debug("%d empty or zero-length geometries left out of the layers", dropped)
     names = [n for n in _ORDER if n in rows] + sorted(n for n in rows if n not in _ORDER)
-    return {n: _frame(rows[n], crs) for n in names}
+    return {n: rows[n] for n in names}
 
 
-def _styles_frame(frames: Mapping[str, gpd.GeoDataFrame]) -> pd.DataFrame | None:
+def _style_rows(layers: Iterable[str]) -> list[dict[str, Any]]:
     """QGIS's ``layer_styles`` rows (its column names) for the layers that have a style."""
     styles = layer_styles()
     now = datetime.now(UTC).replace(tzinfo=None)
-    rows = [{"f_table_catalog": "", "f_table_schema": "", "f_table_name": name, "f_geometry_column": "geom",
+    return [{"f_table_catalog": "", "f_table_schema": "", "f_table_name": name, "f_geometry_column": "geom",
              "styleName": name, "styleQML": qml(styles[name]), "styleSLD": sld(name, styles[name]), "useAsDefault": True,
              "description": f"placemaking-optimiser style for {name}", "owner": "", "ui": "", "update_time": now}
-            for name in frames if name in styles]
+            for name in layers if name in styles]
+
+
+def _styles_frame(frames: Mapping[str, gpd.GeoDataFrame]) -> pd.DataFrame | None:
+    rows = _style_rows(frames)
     return pd.DataFrame(rows) if rows else None
 
 
-def write_gpkg(path: str | os.PathLike[str], frames: Mapping[str, gpd.GeoDataFrame], *, styles: bool = True) -> Path:
+def write_gpkg(path: str | os.PathLike[str], frames: Mapping[str, gpd.GeoDataFrame], *, styles: bool = True,
+               run_id: str | None = None) -> Path:
     """Write layers to a GeoPackage (via a temporary file renamed into place), with their QGIS styles.
 
     Each layer's geometry type is its frames'; a layer mixing single and multi parts is written
-    as multi. Returns ``path``.
+    as multi. ``run_id`` goes into the GDAL metadata (``gpkg_metadata``) of the dataset and of
+    every layer (read back by :func:`optimiser.present.runid.gpkg_run_id`). Returns ``path``.
     """
+    tag = {"run_id": run_id} if run_id else None
     path = Path(path)
     tmp = path.parent / f".{path.stem}.{secrets.token_hex(6)}.tmp.gpkg"
     try:
-        for name, frame in frames.items():
+        for n, (name, frame) in enumerate(frames.items()):
             types = set(frame.geom_type.dropna()) if len(frame) else set()
             mixed = len({t.removeprefix("Multi") for t in types}) == 1 and len(types) > 1
             pyogrio.write_dataframe(frame, tmp, layer=name, driver="GPKG", promote_to_multi=mixed or None,
-                                    geometry_type=None if len(frame) else "Unknown")
+                                    geometry_type=None if len(frame) else "Unknown",
+                                    dataset_metadata=tag if n == 0 else None, layer_metadata=tag)
         table = _styles_frame(frames) if styles else None
         if table is not None:
             pyogrio.write_dataframe(table, tmp, layer=STYLES_TABLE, driver="GPKG", layer_options={"FID": "id"})
@@ -182,14 +211,25 @@ def read_gpkg(path: str | os.PathLike[str]) -> dict[str, gpd.GeoDataFrame]:
         raise FileReadError([Problem(str(path), "", f"not a readable GeoPackage: {exc}")]) from exc
 
 
-def write_run_gpkg(path: Path, prep: Prepared, chosen: Iterable[int], features: Iterable[Mapping[str, Any]], crs: str) -> Path:
+def write_run_gpkg(path: Path, prep: Prepared, chosen: Iterable[int], features: Iterable[Mapping[str, Any]], crs: str,
+                   run_id: str | None = None) -> Path:
     """A run's ``layout.gpkg``: the layout's features (GeoJSON-like, shapely geometry in ``crs``)
-    and the candidate sites not chosen, as styled layers."""
+    and the candidate sites not chosen, as styled layers, carrying ``run_id``."""
     triples = [(str(f["properties"].get("layer", "")), f["geometry"], f["properties"]) for f in features]
     triples += candidate_site_features(prep, chosen)
     triples += [("exclusion_zone", z.polygon, {"id": z.id, "name": z.name, "reason": z.reason})
                 for z in prep.scenario.site.exclusion_zones]
-    return write_gpkg(path, frames_from_features(triples, crs))
+    layers = {name: _table_rows(rows) for name, rows in layer_rows(triples).items()}
+    tmp = path.parent / f".{path.stem}.{secrets.token_hex(6)}.tmp.gpkg"
+    try:
+        write_layers_sqlite(tmp, layers, crs, styles_table=STYLES_TABLE, styles=_style_rows(layers),
+                            metadata={"run_id": run_id} if run_id else None)
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    logger.debug("wrote %s: %d layers", path, len(layers))
+    return path
 
 
 def candidate_site_features(prep: Prepared, chosen: Iterable[int]) -> list[tuple[str, BaseGeometry, dict[str, Any]]]:

@@ -1,0 +1,24 @@
+"""``siteopt --help`` and the command line's start-up load nothing heavy (issue 17)."""
+
+from __future__ import annotations
+
+import importlib
+import subprocess
+import sys
+
+from optimiser.cli import _COMMANDS, _SHORT_HELP
+
+
+def test_short_help_matches_the_commands():
+    # click's own line for each command at its default width (78 columns less 6, longest name 8)
+    for name, mod in _COMMANDS.items():
+        assert _SHORT_HELP[name] == importlib.import_module(mod).command.get_short_help_str(limit=78 - 6 - 8), name
+
+
+def test_help_imports_no_heavy_library():
+    code = ("import sys\nfrom optimiser.cli import main\ntry:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
+            "print(sorted(m for m in ('numpy', 'scipy', 'pydantic', 'shapely', 'pyproj', 'ortools', 'pandas', 'matplotlib')"
+            " if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip().splitlines()[-1] == "[]"
+    assert "run       Solve SCENARIO and write --out." in out
