@@ -402,6 +402,7 @@ def test_tsplib_instances_proven_at_published_optimum(name, p):
     res = solve_pmedian(cost, p, time_limit_s=600.0, seed=0, num_workers=1)
     published = _published_optima()[(name, p)]
     assert res.status == "optimal", (name, p, res.status, res.gap)
+    assert res.stopped_by is None
     assert res.bound == res.objective == published
     assert len(res.open_facilities) == p
     assert _objective_from_raw_file(path, res.open_facilities) == published

@@ -142,16 +142,19 @@ def main(argv=None) -> int:
     cache = load_cache() if args.reuse_spopt else {}
 
     rows = []
-    fields = ["instance", "n", "p", "optimum", "ours", "status", "gap", "seconds",
+    fields = ["instance", "n", "p", "optimum", "ours", "status", "gap", "seconds", "cpu_seconds", "load1", "nodes",
               "spopt_seconds", "ratio", "method"]
     for name in names:
         d, p = read_orlib_pmed(os.path.join(DATA, f"{name}.txt"))
         opt = int(optima[name]["optimum"])
+        load1 = os.getloadavg()[0]
+        cpu0 = time.process_time()
         res = solve_pmedian(d, p, time_limit_s=args.time_limit, seed=args.seed,
                             num_workers=args.num_workers)
         ours = int(round(res.objective)) if res.objective is not None else ""
         row = {"instance": name, "n": d.shape[0], "p": p, "optimum": opt, "ours": ours,
                "status": res.status, "gap": f"{res.gap:.6g}", "seconds": f"{res.solve_seconds:.3f}",
+               "cpu_seconds": f"{time.process_time() - cpu0:.3f}", "load1": f"{load1:.1f}", "nodes": res.nodes,
                "spopt_seconds": "not_run", "ratio": "", "method": res.method}
         if res.status == "optimal" and ours != opt:
             row["status"] = "WRONG"  # would be a bug: proven value differs from OR-Library

@@ -12,12 +12,15 @@ floor-Euclidean distances (``read_tsplib_pmed``), every point a client and a sit
 Each (instance, p) runs in its own child process through the public API
 (``optimiser.pmedian.read_tsplib_pmed`` + ``solve_pmedian``) so that its peak memory (``ru_maxrss``
 of the child: reading, distance matrix, solve) is its own.  ``seconds`` is the solver's wall clock
-(``PMedianResult.solve_seconds``, not the file reading).  The objective of the returned facilities is
+(``PMedianResult.solve_seconds``, not the file reading); ``cpu_seconds`` the child's CPU time
+(``ru_utime + ru_stime``: imports, reading and solve; on a shared machine the wall clock is inflated
+by the other jobs, the CPU time much less); ``load1`` the 1-minute load average when the row started;
+``stopped_by`` what ended an unproven solve (``work_limit`` or ``wall_clock``).  The objective of the returned facilities is
 recomputed in the child from the coordinates (nearest open facility, floor distance) and must equal
 the solver's value.
 
 Output: ``benchmarks/pmed_large/results.csv`` with columns
-``instance,n,p,published,published_status,paper_seconds,ours,status,bound,gap,seconds,peak_mb,method``;
+``instance,n,p,published,published_status,paper_seconds,ours,status,bound,gap,seconds,cpu_seconds,load1,peak_mb,stopped_by,method``;
 ``status`` is ``WRONG`` if a proven value differs from a published optimum (it never should).
 """
 
@@ -40,7 +43,7 @@ if ROOT not in sys.path:
 DATA = os.environ.get("PMED_LARGE_DATA", "/work/shared/benchmarks/tsplib-pmed")
 RESULTS = os.path.join(HERE, "results.csv")
 FIELDS = ["instance", "n", "p", "published", "published_status", "paper_seconds", "ours", "status", "bound", "gap",
-          "seconds", "peak_mb", "method"]
+          "seconds", "cpu_seconds", "load1", "peak_mb", "stopped_by", "method"]
 
 
 def worker(instance: str, p: int, time_limit: float, seed: int) -> dict:
@@ -56,9 +59,10 @@ def worker(instance: str, p: int, time_limit: float, seed: int) -> dict:
         S = np.array(res.open_facilities)
         dist = np.sqrt(((coords[:, None, :] - coords[None, S, :]) ** 2).sum(axis=2))
         check = int(np.floor(dist).min(axis=1).sum())
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    usage = resource.getrusage(resource.RUSAGE_SELF)
     return {"n": int(cost.shape[0]), "objective": res.objective, "recomputed": check, "status": res.status,
-            "bound": res.bound, "gap": res.gap, "seconds": res.solve_seconds, "peak_mb": peak_mb, "method": res.method}
+            "bound": res.bound, "gap": res.gap, "seconds": res.solve_seconds, "peak_mb": usage.ru_maxrss / 1024.0,
+            "cpu_seconds": usage.ru_utime + usage.ru_stime, "stopped_by": res.stopped_by, "method": res.method}
 
 
 def run_child(instance: str, p: int, time_limit: float, seed: int) -> dict:
@@ -95,6 +99,7 @@ def main(argv: list[str] | None = None) -> int:
           f"{os.cpu_count()} cores", flush=True)
     print(",".join(FIELDS), flush=True)
     for r in todo:
+        load1 = os.getloadavg()[0]
         out = run_child(r["instance"], int(r["p"]), args.time_limit, args.seed)
         value = int(r["value"])
         ours = int(round(out["objective"])) if out["objective"] is not None else ""
@@ -106,7 +111,8 @@ def main(argv: list[str] | None = None) -> int:
         row = {"instance": r["instance"], "n": out["n"], "p": r["p"], "published": value,
                "published_status": r["status"], "paper_seconds": r["paper_Ttot_s"], "ours": ours, "status": status,
                "bound": f"{out['bound']:.1f}", "gap": f"{out['gap']:.6f}", "seconds": f"{out['seconds']:.2f}",
-               "peak_mb": f"{out['peak_mb']:.0f}", "method": out["method"]}
+               "cpu_seconds": f"{out['cpu_seconds']:.2f}", "load1": f"{load1:.1f}", "peak_mb": f"{out['peak_mb']:.0f}",
+               "stopped_by": out["stopped_by"] or "", "method": out["method"]}
         rows.append(row)
         print(",".join(str(row[f]) for f in FIELDS), flush=True)
         with open(args.output, "w", newline="") as fh:

@@ -38,12 +38,33 @@ Modules:
 - :mod:`~optimiser.batch.keys`: canonical JSON and item keys;
 - :mod:`~optimiser.batch.records`: an item's ``result.json`` and its :class:`ItemStatus`;
 - :mod:`~optimiser.batch.worker`: running one item (in a worker process);
+- :mod:`~optimiser.batch.lifeline`: a worker dies with its batch parent (the pool's initialiser);
 - :mod:`~optimiser.batch.results`: results.csv, the Pareto front, pareto.csv and pareto.png;
 - :mod:`~optimiser.batch.runner`: the local process pool, Dask, progress and resume.
 """
 
-from optimiser.batch.records import ItemStatus
-from optimiser.batch.runner import BatchSummary, run_batch
-from optimiser.batch.spec import BatchItem, BatchSpec, expand_batch, load_batch
+from __future__ import annotations
 
-__all__ = ["BatchItem", "BatchSpec", "BatchSummary", "ItemStatus", "expand_batch", "load_batch", "run_batch"]
+import importlib
+from typing import Any
+
+# lazy (as in ``optimiser``): a spawned worker imports optimiser.batch.lifeline, its initialiser,
+# through this package before anything else, and must not pay for the pipeline first
+_EXPORTS = {
+    "ItemStatus": "optimiser.batch.records",
+    "BatchSummary": "optimiser.batch.runner",
+    "run_batch": "optimiser.batch.runner",
+    "BatchItem": "optimiser.batch.spec",
+    "BatchSpec": "optimiser.batch.spec",
+    "expand_batch": "optimiser.batch.spec",
+    "load_batch": "optimiser.batch.spec",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    mod = _EXPORTS.get(name)
+    if mod is None:
+        raise AttributeError(f"module 'optimiser.batch' has no attribute {name!r}")
+    return getattr(importlib.import_module(mod), name)

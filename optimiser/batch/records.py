@@ -129,7 +129,8 @@ def make_record(key: str, name: str, overrides: Mapping[str, Any], status: ItemS
         key, name, overrides: the item's.
         status: what became of it; exit_code: what ``siteopt run`` would exit with.
         seconds: wall time of the item.
-        metrics: the run's metrics, if it got that far.
+        metrics: the run's metrics, if it got that far (its ``run_id`` is the record's: the
+            run directory's files and its ``result.json`` carry the same id).
         error: the reason for a status other than optimal/feasible.
 
     Returns:
@@ -145,6 +146,7 @@ def make_record(key: str, name: str, overrides: Mapping[str, Any], status: ItemS
         "error": error,
         "seconds": round(seconds, 3),
         "metrics": summary_metrics(metrics) if metrics is not None else None,
+        "run_id": metrics.run_id if metrics is not None else None,
         "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
 

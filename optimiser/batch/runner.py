@@ -15,9 +15,10 @@ import importlib
 import logging
 import multiprocessing
 import os
+import sys
 import time
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,11 +27,12 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from optimiser import __version__
+from optimiser.batch.lifeline import init_worker
 from optimiser.batch.records import ItemRecord, ItemStatus, is_solved, make_record, read_result
 from optimiser.batch.results import csv_text, pareto_table, plot_pareto, results_header, results_rows
 from optimiser.batch.scheduler import client_security, parse_scheduler_address
 from optimiser.batch.spec import BatchItem, BatchSpec, load_batch
-from optimiser.batch.worker import init_worker, run_item
+from optimiser.batch.worker import run_item
 from optimiser.errors import ExitCode, Interrupted, OutputExistsError
 from optimiser.inputs import schema as S
 from optimiser.present.rundir import atomic_write_text, write_json_atomic
@@ -128,9 +130,39 @@ class _Progress:
 
 def _pool(jobs: int) -> cf.ProcessPoolExecutor:
     # spawn: fresh interpreters, never a fork of a process with OR-Tools threads; each worker
-    # ignores SIGINT and dies with this process (batch.worker.init_worker)
+    # ignores SIGINT and dies with this process (batch.lifeline.init_worker: a light module, so
+    # the parent-death signal is armed before the worker imports the pipeline)
     return cf.ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn"),
                                   initializer=init_worker, initargs=(os.getpid(),))
+
+
+@contextlib.contextmanager
+def _main_script_not_rerun() -> Iterator[None]:
+    """While workers are started: a spawned worker does not re-run the main script.
+
+    ``spawn`` makes every worker run the parent's main script (as ``__mp_main__``) before it
+    unpickles its initialiser, when the parent was started as a script (the ``siteopt``
+    console script, which imports the whole command line: seconds under load, with the
+    parent-death signal not yet armed). Nothing a worker runs lives in the main script, so
+    its ``__file__`` is hidden while the pool starts processes (only in :func:`_submit`, on
+    this thread: ``ProcessPoolExecutor`` with ``spawn`` starts them in ``submit``).
+    """
+    main = sys.modules.get("__main__")
+    path = getattr(main, "__file__", None)
+    if main is None or path is None or getattr(main, "__spec__", None) is not None:
+        yield  # `python -m optimiser`: spawn does not re-run a package's __main__
+        return
+    del main.__file__
+    try:
+        yield
+    finally:
+        main.__file__ = path
+
+
+def _submit(ex: cf.ProcessPoolExecutor, it: BatchItem, runs: Path, render: bool) -> cf.Future[ItemRecord]:
+    """Submit item ``it`` to the pool (which may start a worker process for it)."""
+    with _main_script_not_rerun():
+        return ex.submit(run_item, _payload(it), str(runs / it.run_id), render)
 
 
 WAIT_S = 0.25
@@ -188,7 +220,7 @@ def _run_isolated(it: BatchItem, runs: Path, render: bool) -> ItemRecord | None:
     interrupted: it is not finished)."""
     t0 = time.perf_counter()
     with _pool(1) as ex:
-        fut = ex.submit(run_item, _payload(it), str(runs / it.run_id), render)
+        fut = _submit(ex, it, runs, render)
         if not _wait({fut}):
             _stop_workers(ex)
             return None
@@ -211,7 +243,7 @@ def _run_pool(pending: deque[BatchItem], suspects: deque[BatchItem], runs: Path,
         while (pending or inflight) and not broken:
             while pending and len(inflight) < jobs:
                 it = pending.popleft()
-                inflight[ex.submit(run_item, _payload(it), str(runs / it.run_id), render)] = (it, time.perf_counter())
+                inflight[_submit(ex, it, runs, render)] = (it, time.perf_counter())
             done = _wait(inflight)
             if not done:  # interrupted: the items in flight are not finished
                 break

@@ -3,13 +3,9 @@ outcome as a result record written atomically as the very last step."""
 
 from __future__ import annotations
 
-import ctypes
 import json
 import logging
 import os
-import signal
-import sys
-import threading
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -29,49 +25,6 @@ logger = logging.getLogger(__name__)
 FAULTS_ENV = "_SITEOPT_BATCH_FAULTS"
 """Test hook: JSON ``{"crash": "name part", "sleep": seconds}`` delays every item and kills the
 worker running an item whose name contains ``crash``."""
-
-
-PARENT_POLL_S = 1.0
-"""How often a worker's watchdog looks whether its batch parent is still alive (seconds)."""
-
-_PR_SET_PDEATHSIG = 1  # linux/prctl.h
-
-
-def _die_with_parent(parent_pid: int) -> None:
-    """Linux: ask the kernel to send this process SIGTERM when its parent dies (prctl
-    PR_SET_PDEATHSIG); elsewhere a no-op (the watchdog thread covers it)."""
-    if not sys.platform.startswith("linux"):
-        return
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        if libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0) != 0:
-            logger.debug("prctl(PR_SET_PDEATHSIG) failed: errno %d", ctypes.get_errno())
-    except (OSError, AttributeError) as exc:  # no libc / no prctl: the watchdog still covers it
-        logger.debug("prctl(PR_SET_PDEATHSIG) unavailable: %s", exc)
-
-
-def _watch_parent(parent_pid: int) -> None:
-    """Exit at once when the parent is gone (this process was re-parented)."""
-    while True:
-        if os.getppid() != parent_pid:
-            os._exit(ExitCode.INTERRUPTED)
-        time.sleep(PARENT_POLL_S)
-
-
-def init_worker(parent_pid: int) -> None:
-    """Initialiser of a local batch worker process.
-
-    - SIGINT is ignored: a Ctrl-C reaches the whole process group, and the parent decides
-      (it keeps the finished items and terminates its workers);
-    - the worker dies with its parent: prctl PR_SET_PDEATHSIG on Linux, and a watchdog thread
-      polling ``os.getppid()`` every :data:`PARENT_POLL_S` seconds everywhere, so killing the
-      batch parent (even with SIGKILL) leaves no worker running.
-    """
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    _die_with_parent(parent_pid)
-    if os.getppid() != parent_pid:  # the parent died before the death signal was armed
-        os._exit(ExitCode.INTERRUPTED)
-    threading.Thread(target=_watch_parent, args=(parent_pid,), name="siteopt-parent-watchdog", daemon=True).start()
 
 
 def _faults(name: str) -> None:

@@ -142,14 +142,77 @@ def _parse_json(text: str, name: str) -> tuple[Any, list[Problem]]:
     return data, [Problem(name, str(k), "key given twice", _KEEP_ONE) for k in dupes]
 
 
+MAX_ALIAS_EXPANSION = 100_000
+"""Most nodes YAML aliases (``*anchor``, and merge keys ``<<: *anchor``) may add to a file once
+expanded: every alias counts the whole subtree it stands for. A file of nested aliases
+("billion laughs": ten aliases of ten aliases of ... ) is refused before anything is built."""
+
+
+def _expanded_sizes(root: yaml.Node) -> tuple[int, int, int, bool]:
+    """(nodes written in the file, nodes once every alias is expanded, the nesting depth once
+    expanded, whether an alias refers to a node that contains it): one pass over the composed node graph, each node's expanded
+    size computed once (no recursion, nothing expanded)."""
+    size: dict[int, int] = {}
+    depth: dict[int, int] = {}
+    on_path: set[int] = set()
+    written: set[int] = set()
+    cyclic = False
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, done = stack.pop()
+        key = id(node)
+        kids: list[yaml.Node] = []
+        if isinstance(node, yaml.SequenceNode):
+            kids = list(node.value)
+        elif isinstance(node, yaml.MappingNode):
+            kids = [n for pair in node.value for n in pair]
+        if done:
+            on_path.discard(key)
+            size[key] = 1 + sum(size.get(id(k), 0) for k in kids)
+            depth[key] = 1 + max((depth.get(id(k), 0) for k in kids), default=0) if not isinstance(node, yaml.ScalarNode) else 0
+            continue
+        if key in size:
+            continue
+        if key in on_path:
+            cyclic = True
+            continue
+        written.add(key)
+        on_path.add(key)
+        stack.append((node, True))
+        stack.extend((k, False) for k in kids if id(k) not in size)
+    return len(written), size.get(id(root), 0), depth.get(id(root), 0), cyclic
+
+
+def _check_aliases(node: yaml.Node, name: str) -> None:
+    """Refuse a composed YAML document whose aliases would expand past :data:`MAX_ALIAS_EXPANSION`
+    nodes, nest deeper than :data:`MAX_NESTING` once expanded, or refer to a node that contains them."""
+    written, expanded, depth, cyclic = _expanded_sizes(node)
+    if cyclic:
+        raise _Unparsable(Problem(name, "", "a YAML alias refers to a mapping or list that contains it (a cycle)",
+                                  "write the value out; a site or scenario is a tree"))
+    if depth > MAX_NESTING:
+        raise _Unparsable(Problem(name, "", f"nested {depth} levels deep through YAML aliases, more than the {MAX_NESTING} allowed",
+                                  "write the values out; a site or scenario needs only a few levels"))
+    if expanded - written > MAX_ALIAS_EXPANSION:
+        raise _Unparsable(Problem(
+            name, "", f"YAML aliases would expand {written:,} nodes to {expanded:,}, more than the "
+                      f"{MAX_ALIAS_EXPANSION:,} extra nodes allowed (nested aliases, a 'billion laughs' file)",
+            "use anchors and aliases (and merge keys) for a few shared values, not nested many times over"))
+
+
 def _load_yaml(text: str, name: str, fast: bool) -> tuple[Any, list[tuple[Any, int, int]]]:
     """The data of YAML ``text`` and its duplicate keys, read with LibYAML (``fast``) or PyYAML's
-    own parser; deeper nesting than allowed raises ``_Unparsable`` first."""
+    own parser; deeper nesting than allowed, or aliases expanding too far, raise ``_Unparsable``
+    first (the aliases are checked on the composed nodes, before anything is constructed)."""
     if (depth := _yaml_depth(text, _FastSafeLoader if fast else yaml.SafeLoader)) > MAX_NESTING:
         raise _too_deep(name, depth)
     loader = _FastUniqueKeyLoader(text) if fast else _UniqueKeyLoader(text)
     try:
-        return loader.get_single_data(), loader.duplicates
+        node = loader.get_single_node()
+        if node is None:
+            return None, []
+        _check_aliases(node, name)
+        return loader.construct_document(node), loader.duplicates
     finally:
         loader.dispose()
 

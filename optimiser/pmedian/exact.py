@@ -39,6 +39,7 @@ class ReducedModel:
     allowed_pairs: list[IntArray]
     target: float
     hint: IntArray | None
+    node_limit: int = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -197,8 +198,11 @@ def solve_reduced_mip(rm: ReducedModel, time_limit: float, seed: int, workers: i
         solver.SetHint(list(y.values()), [1.0 if j in hs else 0.0 for j in y])
     solver.SetTimeLimit(int(max(0.01, float(time_limit) - (time.perf_counter() - t_build)) * 1000))
     solver.SetNumThreads(int(workers))
-    if backend == "SCIP" and not solver.SetSolverSpecificParametersAsString(f"randomization/randomseedshift = {int(seed)}\n"):
-        logger.warning("SCIP rejected the random seed parameter; solving with its default seed")
+    if backend == "SCIP":
+        # the node limit is the work limit (the same answer on a loaded machine); the time limit a safety net
+        scip_params = f"randomization/randomseedshift = {int(seed)}\nlimits/totalnodes = {int(rm.node_limit)}\n"
+        if not solver.SetSolverSpecificParametersAsString(scip_params):
+            logger.warning("SCIP rejected a parameter of %r; solving with its defaults", scip_params)
     logger.debug("reduced radius model: %d y, %d u, built in %.2f s", len(y), n_u, time.perf_counter() - t_build)
     # pywraplp's default relative MIP gap (1e-4) would let SCIP report "optimal" up to 0.01 % above
     # the optimum (50 units on rl1304, p = 100); the proof needs a zero gap
@@ -221,10 +225,11 @@ def solve_reduced_mip(rm: ReducedModel, time_limit: float, seed: int, workers: i
 
 def mip_phase(
     inst: Instance, free_idx: IntArray, open_idx: IntArray, lam: FloatArray, S: IntArray, UB: float,
-    backend: str, time_limit: float, seed: int, workers: int,
+    backend: str, time_limit: float, seed: int, workers: int, node_limit: int,
 ) -> ExactOutcome:
     """Pair elimination (radius truncation) + reduced radius model solve by ``backend`` (``cpsat``,
-    ``scip`` or ``cbc``)."""
+    ``scip`` or ``cbc``); SCIP stops after ``node_limit`` nodes (the work limit; ``time_limit`` is
+    the safety net)."""
     target = inst.target_of(UB)
     allowed_pairs, _R = eliminate_pairs(inst, free_idx, open_idx, lam, target)
     pairs_kept = int(sum(c.size for c in allowed_pairs))
@@ -233,7 +238,7 @@ def mip_phase(
         # (1 GB at n = 1,400) and rarely finishes its root LP within the time limit
         logger.info("reduced radius model skipped: %d client-facility pairs (limit %d)", pairs_kept, MAX_RADIUS_PAIRS)
         return ExactOutcome("unknown", None, -math.inf, 0, {"pairs_kept": pairs_kept, "radius_model_skipped": True})
-    rm = ReducedModel(inst.C, free_idx, open_idx, inst.p - open_idx.size, allowed_pairs, target, S)
+    rm = ReducedModel(inst.C, free_idx, open_idx, inst.p - open_idx.size, allowed_pairs, target, S, node_limit)
     if backend == "cpsat" and not inst.integral:
         backend = "scip"  # CP-SAT needs integer data
     if backend == "cpsat":

@@ -37,6 +37,12 @@ class PMedianResult:
         iterations: Number of root subgradient iterations.
         nodes: Branch-and-bound / search nodes of the exact phase (0 if unused).
         stats: Extra diagnostic numbers (fixings, reduced model size, ...).
+        stopped_by: What ended a solve that did not prove its answer (the convention of
+            :attr:`optimiser.solve.result.SolveResult.stopped_by`): ``"work_limit"`` (a deterministic
+            limit: subgradient iterations, local-search rounds, branch-and-bound or MIP nodes, model
+            size; the same answer on an idle and on a loaded machine), ``"wall_clock"`` (the
+            ``time_limit_s`` safety net bound the answer, which may then differ on a faster or
+            slower machine); ``None`` when the answer is proven (optimal or infeasible).
     """
 
     status: str
@@ -52,6 +58,7 @@ class PMedianResult:
     iterations: int = 0
     nodes: int = 0
     stats: dict[str, Any] = field(default_factory=dict)
+    stopped_by: str | None = None
 
     @property
     def is_optimal(self) -> bool:

@@ -30,7 +30,9 @@ from optimiser.pmedian.result import PMedianResult
 logger = logging.getLogger(__name__)
 
 EXACT_BACKENDS = ("auto", "lagrangian", "cpsat", "scip", "cbc")
-PERTURB_ROUNDS = 50  # work limit of the iterated local search before the exact phase
+PERTURB_ROUNDS = 150  # work limit of the iterated local search before the exact phase
+MAX_BRANCH_NODES = 2000  # work limit of the Lagrangian branch and bound (OR-Library pmed36 needs 1,337)
+MAX_MIP_NODES = 20_000  # work limit of SCIP on the reduced radius model
 
 
 @dataclass
@@ -65,8 +67,12 @@ class _Run:
         inst = self.inst
         d, w = inst.inputs.d, inst.inputs.w
         n = d.shape[0]
-        total = time.perf_counter() - self.t0
+        now = time.perf_counter()
+        total = now - self.t0
         self.timings["total"] = total
+        # every phase stops at the deadline (the safety net), so a solve that ended before it was
+        # stopped by its work limits only
+        stopped_by = "wall_clock" if now >= self.deadline else "work_limit"
         common: dict[str, Any] = dict(
             solve_seconds=total, lagrangian_seconds=self.timings.get("lagrangian", 0.0), timings=dict(self.timings),
             method=self.method, iterations=self.iterations, nodes=self.nodes, stats=dict(self.stats))
@@ -75,7 +81,8 @@ class _Run:
             infeasible = self.LB >= inst.big
             return PMedianResult(status="infeasible" if infeasible else "unknown", objective=None,
                                  bound=math.inf if infeasible else float(self.LB), gap=math.inf, open_facilities=(),
-                                 assignment=np.zeros(0, dtype=np.int64), **common)
+                                 assignment=np.zeros(0, dtype=np.int64), stopped_by=None if infeasible else stopped_by,
+                                 **common)
         a = S[np.argmin(d[:, S], axis=1)]
         objective = float((w * d[np.arange(n), a]).sum()) if n else 0.0
         if inst.integral:
@@ -89,7 +96,7 @@ class _Run:
                     "optimal" if proven else "feasible", objective, bound, total, self.method)
         return PMedianResult(status="optimal" if proven else "feasible", objective=objective, bound=float(bound),
                              gap=float(gap), open_facilities=tuple(int(j) for j in S), assignment=a.astype(np.int64),
-                             **common)
+                             stopped_by=None if proven else stopped_by, **common)
 
 
 def _heuristic(inst: Instance, deadline: float) -> tuple[IntArray, float]:
@@ -118,8 +125,18 @@ def _perturb(run: _Run, root: RootResult, seed: int) -> None:
     run.timings["perturbed_search"] = time.perf_counter() - tp
 
 
-def _exact_phases(run: _Run, root: RootResult, exact_backend: str, time_limit_s: float, seed: int, num_workers: int) -> None:
-    """Close the remaining gap: Lagrangian branch and bound and/or the reduced radius model."""
+@dataclass(frozen=True)
+class WorkLimits:
+    """The deterministic budgets of the exact phases (the wall clock is only a safety net)."""
+
+    branch_nodes: int
+    mip_nodes: int
+
+
+def _exact_phases(run: _Run, root: RootResult, exact_backend: str, limits: WorkLimits, seed: int,
+                  num_workers: int) -> None:
+    """Close the remaining gap: Lagrangian branch and bound and/or the reduced radius model, each up to
+    its work limit (node counts), in that order when at most 25 facilities remain to be chosen."""
     inst = run.inst
     if exact_backend == "auto":
         # Lagrangian B&B prunes well when the root gap is real (LP) gap and few facilities remain to
@@ -129,16 +146,13 @@ def _exact_phases(run: _Run, root: RootResult, exact_backend: str, time_limit_s:
     else:
         phases = [exact_backend]
     methods = []
-    for ph_i, phase in enumerate(phases):
+    for phase in phases:
         now = time.perf_counter()
-        remaining = run.deadline - now
-        if remaining <= 0 or (ph_i > 0 and remaining < max(0.5, 0.05 * float(time_limit_s))):
-            break  # not enough time left for a useful second phase
-        # the first of two phases gets 80 % of the remaining time
-        ph_deadline = now + (remaining * 0.8 if ph_i == 0 and len(phases) > 1 else remaining)
+        if now >= run.deadline:
+            break
         if phase == "lagrangian":
             br = lagrangian_bb(inst.C, root.free_idx, root.open_idx, inst.p, root.best_lam, run.S, run.UB,
-                               inst.target_of, inst.scale, ph_deadline)
+                               inst.target_of, inst.scale, run.deadline, max_nodes=limits.branch_nodes)
             run.S, run.UB = br.S, br.UB
             run.nodes += br.nodes
             run.stats["lagrangian_bb_nodes"] = br.nodes
@@ -150,7 +164,7 @@ def _exact_phases(run: _Run, root: RootResult, exact_backend: str, time_limit_s:
             run.raise_bound(br.lb_open)
             continue
         out = mip_phase(inst, root.free_idx, root.open_idx, root.best_lam, run.S, run.UB, phase,
-                        ph_deadline - time.perf_counter(), seed, num_workers)
+                        run.deadline - now, seed, num_workers, limits.mip_nodes)
         run.nodes += out.nodes
         run.stats.update(out.stats)
         methods.append(f"reduced-radius-{phase}")
@@ -163,7 +177,7 @@ def _exact_phases(run: _Run, root: RootResult, exact_backend: str, time_limit_s:
         if run.closed():
             break
     run.timings["exact"] = sum(v for kk, v in run.timings.items() if kk.startswith("exact_"))
-    run.method = "lagrangian+" + "+".join(methods)
+    run.method = "lagrangian+" + "+".join(methods) if methods else "lagrangian (time limit)"
 
 
 def solve_pmedian(
@@ -178,6 +192,8 @@ def solve_pmedian(
     forbidden: Iterable[int] = (),
     max_subgradient_iterations: int = 5000,
     exact_backend: str = "auto",
+    max_branch_nodes: int = MAX_BRANCH_NODES,
+    max_mip_nodes: int = MAX_MIP_NODES,
 ) -> PMedianResult:
     """Solve the p-median problem to proven optimality (or up to a time limit).
 
@@ -189,9 +205,12 @@ def solve_pmedian(
             distance in metres).  ``inf`` means "cannot serve".
         p: Number of facilities to open, ``1 <= p <= m``.
         weights: Length-``n`` non-negative client demand (default all 1).
-        time_limit_s: Wall-clock limit in seconds for the whole solve; on expiry the best solution found
-            is returned with its proven bound and gap (never an exception).  It may be exceeded by a
-            fraction of a second (building the reduced MIP model, solver presolve).
+        time_limit_s: Wall-clock safety net in seconds for the whole solve: the answer is shaped by
+            the work limits (subgradient iterations, local-search rounds, node limits), so it is the
+            same on an idle and on a loaded machine unless this limit binds first; then the best
+            solution found is returned with its proven bound and gap (never an exception) and
+            ``stopped_by == "wall_clock"``.  It may be exceeded by a fraction of a second (building
+            the reduced MIP model, solver presolve).
         seed: Random seed of the MIP/CP-SAT exact phase (the heuristics and the Lagrangian phases are
             deterministic; results are reproducible for a fixed seed and ``num_workers=1``).
         num_workers: Threads of the MIP/CP-SAT exact phase.
@@ -200,10 +219,12 @@ def solve_pmedian(
         max_subgradient_iterations: Cap on root Lagrangian subgradient iterations.
         exact_backend: How a remaining gap is closed: ``"auto"`` (default: Lagrangian branch and bound
             first when at most 25 facilities remain to be chosen after the fixing tests, else SCIP
-            first; the first phase gets 80 % of the remaining time, the other one the rest),
+            first; each phase up to its node limit),
             ``"lagrangian"`` (best-first branch and bound on ``y`` with a warm-started subgradient
             bound and the fixing tests at every node), or the reduced radius model solved by ``"cpsat"`` (OR-Tools
             CP-SAT, integer data only), ``"scip"`` or ``"cbc"`` (OR-Tools ``pywraplp``).
+        max_branch_nodes: Work limit: nodes of the Lagrangian branch and bound.
+        max_mip_nodes: Work limit: nodes of SCIP on the reduced radius model (per model solved).
 
     Returns:
         A :class:`PMedianResult`.
@@ -244,7 +265,7 @@ def solve_pmedian(
     if run.closed():
         run.LB, run.method = run.UB, "lagrangian+perturbed-search"
         return run.finish()
-    _exact_phases(run, root, exact_backend, time_limit_s, seed, num_workers)
+    _exact_phases(run, root, exact_backend, WorkLimits(max_branch_nodes, max_mip_nodes), seed, num_workers)
     return run.finish()
 
 

@@ -22,7 +22,7 @@ from optimiser.present.labels import Labeler, renderer, root_figure
 from optimiser.present.layers import Extent, Layout, LayoutLike, as_layout, default_extent, placement_tags
 from optimiser.present.metrics import RunMetrics
 from optimiser.present.staging import write_new_file
-from optimiser.present.style import BACKGROUND, MAP_BACKGROUND, PLAN_DPI, PLAN_SIZE
+from optimiser.present.style import BACKGROUND, MAP_BACKGROUND, PLAN_DPI, PLAN_SIZE, PNG_COMPRESS_LEVEL, TEXT_RC
 
 logger = logging.getLogger(__name__)
 
@@ -178,12 +178,13 @@ def save_figure(fig: Figure, path: Path, dpi: float = PLAN_DPI, run_id: str | No
     through a symlink. Returns ``path``."""
     path = Path(path)
     buf = io.BytesIO()
-    with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": "siteopt"}):
+    with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": "siteopt", **TEXT_RC}):
         if path.suffix.lower() == ".svg":
             fig.savefig(buf, format="svg", metadata={"Date": None, **({"Identifier": run_id} if run_id else {})})
+        elif path.suffix.lower() in ("", ".png"):
+            buf.write(figure_png(fig, dpi, run_id))
         else:
-            fig.savefig(buf, dpi=dpi, format=path.suffix.lstrip(".").lower() or "png",
-                        facecolor=fig.get_facecolor(), metadata=_png_metadata(run_id))
+            fig.savefig(buf, dpi=dpi, format=path.suffix.lstrip(".").lower(), facecolor=fig.get_facecolor())
     write_new_file(path, buf.getvalue())
     logger.debug("wrote %s", path)
     return path
@@ -194,7 +195,10 @@ def _png_metadata(run_id: str | None) -> dict[str, str]:
 
 
 def figure_png(fig: Figure, dpi: float = PLAN_DPI, run_id: str | None = None) -> bytes:
-    """The figure as PNG bytes (what :func:`save_figure` writes to a ``.png``)."""
+    """The figure as PNG bytes (what :func:`save_figure` writes to a ``.png``): text unhinted
+    (:data:`~optimiser.present.style.TEXT_RC`, as the plans are laid out) and a quick zlib level."""
     buf = io.BytesIO()
-    fig.savefig(buf, dpi=dpi, format="png", facecolor=fig.get_facecolor(), metadata=_png_metadata(run_id))
+    with matplotlib.rc_context(TEXT_RC):
+        fig.savefig(buf, dpi=dpi, format="png", facecolor=fig.get_facecolor(), metadata=_png_metadata(run_id),
+                    pil_kwargs={"compress_level": PNG_COMPRESS_LEVEL})
     return buf.getvalue()

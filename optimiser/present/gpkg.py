@@ -169,20 +169,24 @@ def _styles_frame(frames: Mapping[str, gpd.GeoDataFrame]) -> pd.DataFrame | None
     return pd.DataFrame(rows) if rows else None
 
 
-def write_gpkg(path: str | os.PathLike[str], frames: Mapping[str, gpd.GeoDataFrame], *, styles: bool = True) -> Path:
+def write_gpkg(path: str | os.PathLike[str], frames: Mapping[str, gpd.GeoDataFrame], *, styles: bool = True,
+               run_id: str | None = None) -> Path:
     """Write layers to a GeoPackage (via a temporary file renamed into place), with their QGIS styles.
 
     Each layer's geometry type is its frames'; a layer mixing single and multi parts is written
-    as multi. Returns ``path``.
+    as multi. ``run_id`` goes into the GDAL metadata (``gpkg_metadata``) of the dataset and of
+    every layer (read back by :func:`optimiser.present.runid.gpkg_run_id`). Returns ``path``.
     """
+    tag = {"run_id": run_id} if run_id else None
     path = Path(path)
     tmp = path.parent / f".{path.stem}.{secrets.token_hex(6)}.tmp.gpkg"
     try:
-        for name, frame in frames.items():
+        for n, (name, frame) in enumerate(frames.items()):
             types = set(frame.geom_type.dropna()) if len(frame) else set()
             mixed = len({t.removeprefix("Multi") for t in types}) == 1 and len(types) > 1
             pyogrio.write_dataframe(frame, tmp, layer=name, driver="GPKG", promote_to_multi=mixed or None,
-                                    geometry_type=None if len(frame) else "Unknown")
+                                    geometry_type=None if len(frame) else "Unknown",
+                                    dataset_metadata=tag if n == 0 else None, layer_metadata=tag)
         table = _styles_frame(frames) if styles else None
         if table is not None:
             pyogrio.write_dataframe(table, tmp, layer=STYLES_TABLE, driver="GPKG", layer_options={"FID": "id"})
@@ -207,9 +211,10 @@ def read_gpkg(path: str | os.PathLike[str]) -> dict[str, gpd.GeoDataFrame]:
         raise FileReadError([Problem(str(path), "", f"not a readable GeoPackage: {exc}")]) from exc
 
 
-def write_run_gpkg(path: Path, prep: Prepared, chosen: Iterable[int], features: Iterable[Mapping[str, Any]], crs: str) -> Path:
+def write_run_gpkg(path: Path, prep: Prepared, chosen: Iterable[int], features: Iterable[Mapping[str, Any]], crs: str,
+                   run_id: str | None = None) -> Path:
     """A run's ``layout.gpkg``: the layout's features (GeoJSON-like, shapely geometry in ``crs``)
-    and the candidate sites not chosen, as styled layers."""
+    and the candidate sites not chosen, as styled layers, carrying ``run_id``."""
     triples = [(str(f["properties"].get("layer", "")), f["geometry"], f["properties"]) for f in features]
     triples += candidate_site_features(prep, chosen)
     triples += [("exclusion_zone", z.polygon, {"id": z.id, "name": z.name, "reason": z.reason})
@@ -217,7 +222,8 @@ def write_run_gpkg(path: Path, prep: Prepared, chosen: Iterable[int], features: 
     layers = {name: _table_rows(rows) for name, rows in layer_rows(triples).items()}
     tmp = path.parent / f".{path.stem}.{secrets.token_hex(6)}.tmp.gpkg"
     try:
-        write_layers_sqlite(tmp, layers, crs, styles_table=STYLES_TABLE, styles=_style_rows(layers))
+        write_layers_sqlite(tmp, layers, crs, styles_table=STYLES_TABLE, styles=_style_rows(layers),
+                            metadata={"run_id": run_id} if run_id else None)
         os.replace(tmp, path)
     finally:
         if tmp.exists():

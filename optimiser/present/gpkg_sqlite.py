@@ -21,6 +21,7 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from xml.sax.saxutils import escape
 
 import shapely
 from pyproj import CRS
@@ -54,6 +55,20 @@ _STYLE_COLUMNS = (("f_table_catalog", "TEXT"), ("f_table_schema", "TEXT"), ("f_t
                   ("useAsDefault", "BOOLEAN"), ("description", "TEXT"), ("owner", "TEXT"), ("ui", "TEXT"),
                   ("update_time", "DATETIME"))
 """QGIS's ``layer_styles`` columns and their types."""
+
+_METADATA_TABLES = """
+CREATE TABLE gpkg_extensions (table_name TEXT, column_name TEXT, extension_name TEXT NOT NULL, definition TEXT NOT NULL,
+  scope TEXT NOT NULL, CONSTRAINT ge_tce UNIQUE (table_name, column_name, extension_name));
+CREATE TABLE gpkg_metadata (id INTEGER CONSTRAINT m_pk PRIMARY KEY ASC NOT NULL, md_scope TEXT NOT NULL DEFAULT 'dataset',
+  md_standard_uri TEXT NOT NULL, mime_type TEXT NOT NULL DEFAULT 'text/xml', metadata TEXT NOT NULL DEFAULT '');
+CREATE TABLE gpkg_metadata_reference (reference_scope TEXT NOT NULL, table_name TEXT, column_name TEXT,
+  row_id_value INTEGER, timestamp DATETIME NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')),
+  md_file_id INTEGER NOT NULL, md_parent_id INTEGER,
+  CONSTRAINT crmr_mfi_fk FOREIGN KEY (md_file_id) REFERENCES gpkg_metadata(id),
+  CONSTRAINT crmr_mpi_fk FOREIGN KEY (md_parent_id) REFERENCES gpkg_metadata(id));
+"""
+"""The GeoPackage metadata extension (GDAL's dataset and layer metadata live there)."""
+_METADATA_EXTENSION = "http://www.geopackage.org/spec120/#extension_metadata"
 
 _MULTI = {"Point": MultiPoint, "LineString": MultiLineString, "Polygon": MultiPolygon}
 
@@ -165,11 +180,32 @@ def _write_styles(db: sqlite3.Connection, table: str, styles: Sequence[Mapping[s
                "VALUES (?, 'attributes', ?, '', ?)", (table, table, now))
 
 
+def _gdal_metadata_xml(items: Mapping[str, str]) -> str:
+    """Key-value metadata as GDAL writes it (``GDALMultiDomainMetadata``, default domain)."""
+    mdi = "".join(f'    <MDI key="{escape(k, {chr(34): "&quot;"})}">{escape(v)}</MDI>\n' for k, v in items.items())
+    return f"<GDALMultiDomainMetadata>\n  <Metadata>\n{mdi}  </Metadata>\n</GDALMultiDomainMetadata>\n"
+
+
+def _write_metadata(db: sqlite3.Connection, layers: Sequence[str], metadata: Mapping[str, str], now: str) -> None:
+    """``metadata`` as GDAL dataset metadata and as each layer's metadata (metadata extension)."""
+    for statement in _METADATA_TABLES.split(";"):
+        if statement.strip():
+            db.execute(statement)
+    db.executemany("INSERT INTO gpkg_extensions VALUES (?, NULL, 'gpkg_metadata', ?, 'read-write')",
+                   [("gpkg_metadata", _METADATA_EXTENSION), ("gpkg_metadata_reference", _METADATA_EXTENSION)])
+    xml = _gdal_metadata_xml(metadata)
+    for n, (scope, table) in enumerate([("geopackage", None), *(("table", name) for name in layers)], start=1):
+        db.execute("INSERT INTO gpkg_metadata VALUES (?, 'dataset', 'http://gdal.org', 'text/xml', ?)", (n, xml))
+        db.execute("INSERT INTO gpkg_metadata_reference VALUES (?, ?, NULL, NULL, ?, ?, NULL)", (scope, table, now, n))
+
+
 def write_layers_sqlite(path: Path, layers: Mapping[str, Sequence[Row]], crs: str, *,
-                        styles_table: str | None = None, styles: Sequence[Mapping[str, Any]] = ()) -> Path:
+                        styles_table: str | None = None, styles: Sequence[Mapping[str, Any]] = (),
+                        metadata: Mapping[str, str] | None = None) -> Path:
     """Write ``layers`` (name -> features, each layer with at least one feature, geometries in
     ``crs``) as a new GeoPackage at ``path`` (which must not exist: write into a temporary name
-    and rename it into place), and ``styles`` (rows of QGIS's columns) as ``styles_table``."""
+    and rename it into place), and ``styles`` (rows of QGIS's columns) as ``styles_table``;
+    ``metadata`` (e.g. the run id) as GDAL metadata of the dataset and of every layer."""
     now = _iso(datetime.now(UTC))
     srs_id, srs_rows = _srs_rows(crs)
     db = sqlite3.connect(path, isolation_level=None)
@@ -187,6 +223,8 @@ def write_layers_sqlite(path: Path, layers: Mapping[str, Sequence[Row]], crs: st
             _write_layer(db, name, rows, srs_id, now)
         if styles_table is not None and styles:
             _write_styles(db, styles_table, styles, now)
+        if metadata:
+            _write_metadata(db, list(layers), metadata, now)
         db.execute("COMMIT")
     finally:
         db.close()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import math
+import textwrap
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,14 +23,13 @@ from shapely.geometry import shape
 from shapely.geometry.base import BaseGeometry
 
 from optimiser.inputs.domain import BARRIER_KIND_ALIASES, BarrierKind
-from optimiser.present.formatting import one_line
 from optimiser.present.metrics import RunMetrics
 
 logger = logging.getLogger(__name__)
 
 __all__ = ["Extent", "LayoutLike", "Feature", "Layout", "RunData", "EXTENT_LAYERS", "NEARBY_LAYERS", "project_geojson",
            "layout_from_features", "as_layout", "default_extent", "union_extent", "placement_tags", "lines", "point",
-           "barrier_kind", "barrier_legend_label", "is_active", "is_no_build"]
+           "barrier_kind", "barrier_legend_label", "is_active", "is_no_build", "firm_numbers", "site_tags"]
 
 Extent = tuple[float, float, float, float]
 """(xmin, ymin, xmax, ymax) in the site CRS, metres."""
@@ -239,6 +239,24 @@ def placement_tags(metrics: RunMetrics, layout: Layout | None = None) -> dict[st
     return tags
 
 
+def firm_numbers(layout: Layout) -> dict[str, int]:
+    """The key number of every firm, 1..n in the site file's order of firms (the order the run
+    writes them): a property of the SITE, so a firm has the same number in every scenario and
+    run of its site, on the static plan and on the interactive map alike."""
+    ids = dict.fromkeys(f.id for f in layout.layer("firm"))
+    return {fid: i for i, fid in enumerate(ids, 1)}
+
+
+def site_tags(layout: Layout) -> dict[str, str]:
+    """Key tags of the site's existing features, in the site file's order: J1, J2... (existing
+    crossings and junctions), E1, E2... (existing facilities)."""
+    tags: dict[str, str] = {}
+    for layer, prefix in (("existing_crossing", "J"), ("existing_facility", "E")):
+        for i, fid in enumerate(dict.fromkeys(f.id for f in layout.layer(layer)), 1):
+            tags[fid] = f"{prefix}{i}"
+    return tags
+
+
 def lines(geom: BaseGeometry) -> list[np.ndarray]:
     """The coordinate arrays of a (multi)line geometry; empty for anything else."""
     if geom.geom_type == "LineString":
@@ -278,12 +296,15 @@ def is_active(f: Feature) -> bool:
     return f.props.get("active", True) not in (False, "false", 0)
 
 
-def barrier_legend_label(f: Feature) -> str:
+def barrier_legend_label(f: Feature, width: int | None = None) -> str:
     """A barrier's legend entry: its name and kind, ``no-build`` and ``inactive`` when so,
-    e.g. ``"I-880 (motorway)"``, ``"Union Pacific/BART (rail, no-build)"``."""
+    e.g. ``"I-880 (motorway)"``, ``"Union Pacific/BART (rail, no-build)"``: the full name, on one
+    line or (``width``) wrapped onto lines of about ``width`` characters; never cut."""
     kind = barrier_kind(f)
-    name = one_line(str(f.props.get("name") or f.props.get("id") or "barrier"), 40)
+    name = " ".join(str(f.props.get("name") or f.props.get("id") or "barrier").split())
     notes = [kind.label if kind is not None else str(f.props.get("kind") or "barrier")]
+    notes = [n for n in notes if f"({n.lower()})" not in name.lower()]  # "Parkway (dual carriageway)" says it already
     notes += ["no-build"] if is_no_build(f) else []
     notes += [] if is_active(f) else ["inactive"]
-    return f"{name} ({', '.join(notes)})"
+    text = f"{name} ({', '.join(notes)})" if notes else name
+    return "\n".join(textwrap.wrap(text, width)) if width else text

@@ -17,11 +17,13 @@ import logging
 import textwrap
 from typing import Any
 
+import matplotlib
 from matplotlib.axes import Axes
+from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Circle, Patch, PathPatch
-from matplotlib.transforms import Bbox
+from matplotlib.patheffects import withStroke
 
 from optimiser.present.basemap import draw_barrier_labels, draw_base
 from optimiser.present.figure import (
@@ -33,10 +35,11 @@ from optimiser.present.figure import (
     poly_path,
     setup_map,
 )
-from optimiser.present.formatting import fmt_m, fmt_money, fmt_pct, mpl_text, nice_type, one_line, reduction_text, short_name, strip_parens
-from optimiser.present.labels import overlap_area
-from optimiser.present.layers import Extent, Feature, LayoutLike, RunData, lines, point
+from optimiser.present.formatting import fmt_m, fmt_money, fmt_pct, mpl_text, nice_type, reduction_text, strip_parens
+from optimiser.present.labels import overlaps_any
+from optimiser.present.layers import Extent, Feature, LayoutLike, RunData, firm_numbers, lines, point, site_tags
 from optimiser.present.metrics import RunMetrics
+from optimiser.present.plan_key import draw_side_panel, key_sections, route_section
 from optimiser.present.style import (
     CROSSING_C,
     EXISTING_CROSSING_C,
@@ -51,10 +54,13 @@ from optimiser.present.style import (
     MAP_RECT,
     PLAN_DPI,
     PLAN_SIZE,
+    ROUTE_AFTER,
     ROUTE_AFTER_C,
-    ROUTE_BEFORE_C,
+    ROUTE_BEFORE,
     SOCIAL_C,
+    TEXT_RC,
     PlanStyle,
+    RouteStyle,
     size_keys,
 )
 from optimiser.present.transit_plan import draw_transit
@@ -69,8 +75,8 @@ def plan_title(metrics: RunMetrics) -> tuple[str, str]:
     name = metrics.scenario.name or metrics.scenario.id or "Scenario"
     site_name = metrics.site.name
     head = f"{name}" + (f" — {site_name}" if site_name else "")
-    if len(head) > 100:
-        head = textwrap.shorten(f"{name} — {strip_parens(site_name)}", 100, placeholder="…")
+    if len(head) > 100:  # a long site name goes on a line of its own, in full
+        head = f"{name}\n{site_name}"
     walk, cost, gap = metrics.walk, metrics.cost, metrics.gap
     bits = [f"Weighted mean walk {fmt_m(walk.baseline_weighted_mean_m)} → {fmt_m(walk.optimised_weighted_mean_m)}"
             + reduction_text(walk.reduction_pct),
@@ -86,13 +92,20 @@ def draw_plan(ax: Axes, layout: LayoutLike, metrics: RunMetrics, *, extent: Exte
               legend: bool = True, style: PlanStyle | None = None, routes: bool = True, gid_prefix: str = "") -> Figure:
     """Draw the optimised plan on ``ax`` and return its figure.
 
+    Labels are placed in two stages: first what belongs to the SITE (firm numbers, tags of
+    existing crossings and facilities), around the site's symbols and the map furniture only, so
+    they sit in the same place in every scenario of the site; then what the scenario adds (its
+    placements, route numbers, barrier names) around all of that.
+
     Args:
         ax: the axes to draw on (its figure is returned).
         layout: a :class:`RunData`, a :class:`Layout` or the raw GeoJSON FeatureCollection (WGS84,
             reprojected to ``metrics.site.crs``).
-        metrics: the run's metrics (title, placement tags, illustrative note).
+        metrics: the run's metrics (title, placement tags and names, illustrative note).
         extent: (xmin, ymin, xmax, ymax) in metres; None: the site's default extent.
-        title, legend: draw the title above and the legend (with route notes) to the right.
+        title: draw the title above the map.
+        legend: draw the legend and the numbered key to the right of the map (firms then carry
+            their key number; without it, their full names when ``style.firm_labels``).
         style: scales shared between panels (compare); default :class:`PlanStyle`.
         routes: draw the before/after routes of the most improved pairs.
         gid_prefix: prefix of every SVG id (``{gid_prefix}facility-<id>`` ...).
@@ -102,29 +115,33 @@ def draw_plan(ax: Axes, layout: LayoutLike, metrics: RunMetrics, *, extent: Exte
     panel.handles.extend(draw_base(ax, panel.layout))
     if style.show_candidates:
         _draw_candidates(panel)
-    route_notes = _draw_routes(panel, style) if routes else []
+    pairs = _draw_routes(panel, style) if routes else []
     _draw_footprints(panel)
     _draw_coverage(panel)
-    draw_transit(panel)
     emp_max = _draw_firms(panel, style)
-    _draw_existing_facilities(panel, style)
-    _draw_existing_crossings(panel, style)
-    _draw_crossings(panel, style)
-    _draw_social_spaces(panel, style)
-    _draw_facilities(panel, style)
-    _label_firms(panel, style, emp_max)
+    _draw_existing_facilities(panel, style, legend)
+    _draw_existing_crossings(panel, style, legend)
     draw_scale_bar(ax, panel.labeler)
     draw_north_arrow(ax, panel.labeler)
     note_illustrative(ax, metrics, panel.labeler)
+    _label_firms(panel, style, emp_max, numbered=legend)
+    panel.labeler.place()  # the site's labels: the same spots in every scenario
+    draw_transit(panel)
+    _draw_crossings(panel, style)
+    _draw_social_spaces(panel, style)
+    _draw_facilities(panel, style)
+    for i, fa, _fb in pairs:
+        _route_number(panel, fa, i)
+    panel.labeler.place()  # the scenario's labels
     draw_barrier_labels(ax, panel.layout, panel.labeler)
-    panel.labeler.place()
     ax._siteopt_labeler = panel.labeler  # type: ignore[attr-defined]  # kept for tests / callers
     ax._siteopt_handles = panel.handles  # type: ignore[attr-defined]  # compare builds one shared legend
     if title:
         head, sub = plan_title(metrics)
         ax.set_title(mpl_text(f"{head}\n{sub}"), loc="left", fontsize=11, pad=8, linespacing=1.5)
     if legend:
-        _draw_legend(ax, panel.handles, route_notes)
+        draw_side_panel(ax, panel.handles, key_sections(panel.layout, metrics, panel.tags),
+                        route_section(panel.layout, pairs))
     fig = ax.figure
     assert isinstance(fig, Figure)
     return fig
@@ -135,33 +152,24 @@ def plan_figure(run: RunData, **kwargs: Any) -> Figure:
     fig = new_figure(PLAN_SIZE, PLAN_DPI)
     ax = fig.add_axes(MAP_RECT)
     ax.set_gid("plan")
-    draw_plan(ax, run, run.metrics, **kwargs)
+    with matplotlib.rc_context(TEXT_RC):  # measured as it will be drawn (figure.figure_png)
+        draw_plan(ax, run, run.metrics, **kwargs)
     return fig
 
 
-def _draw_legend(ax: Axes, handles: list[Any], route_notes: list[str]) -> None:
-    leg = ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.015, 1.0), fontsize=8,
-                    frameon=False, borderaxespad=0.0, labelspacing=0.9, handlelength=2.2)
-    leg.set_gid("legend")
-    if route_notes:
-        ax.text(1.015, 0.0, "Most improved pairs\n" + "\n".join(route_notes), transform=ax.transAxes,
-                ha="left", va="bottom", fontsize=7.5, linespacing=1.45, color="#222222",
-                wrap=False).set_gid("route-notes")
-
-
 def _draw_candidates(panel: MapPanel) -> None:
-    """Candidate crossings that were not chosen: faint options."""
-    cands = [f for f in panel.layout.layer("candidate_crossing") if not f.props.get("chosen")]
-    for f in cands:
-        for xy in lines(f.geometry):
-            panel.ax.plot(xy[:, 0], xy[:, 1], color=CROSSING_C, lw=1.2, ls=(0, (1.5, 1.5)), alpha=0.45, zorder=5)
-    if cands:
+    """Candidate crossings that were not chosen: faint options (one line collection)."""
+    segs = [xy for f in panel.layout.layer("candidate_crossing") if not f.props.get("chosen") for xy in lines(f.geometry)]
+    if segs:
+        panel.ax.add_collection(LineCollection(segs, colors=CROSSING_C, linewidths=1.2, linestyles=[(0, (1.5, 1.5))],
+                                               alpha=0.45, zorder=5), autolim=False)
         panel.handles.append(Line2D([], [], color=CROSSING_C, lw=1.2, ls=(0, (1.5, 1.5)), alpha=0.6,
                                     label="Candidate crossing (not chosen)"))
 
 
 def _most_improved(panel: MapPanel, max_routes: int) -> list[tuple[Feature, Feature | None]]:
-    """(after, before) route features of the most improved pairs, biggest weighted gain first."""
+    """(after, before) route features of the most improved pairs, biggest weighted gain first
+    (ties in pair order, so the numbering is reproducible)."""
     after = panel.layout.layer("route_after")
     before = {f.props.get("pair"): f for f in panel.layout.layer("route_before")}
 
@@ -169,51 +177,48 @@ def _most_improved(panel: MapPanel, max_routes: int) -> list[tuple[Feature, Feat
         b = before.get(f.props.get("pair")) or f
         return (b.number("walk_m") - f.number("walk_m")) * f.number("weight", 1.0)
 
-    after.sort(key=gain, reverse=True)
+    after.sort(key=lambda f: (-gain(f), str(f.props.get("pair"))))
     return [(fa, before.get(fa.props.get("pair"))) for fa in after[:max_routes]]
 
 
-def _draw_routes(panel: MapPanel, style: PlanStyle) -> list[str]:
-    """Before (dashed) and after routes of the most improved pairs, numbered; returns the notes
-    that name each numbered pair."""
-    ax = panel.ax
-    firm_names = {f.id: f.text("name", f.id) for f in panel.layout.layer("firm")}
-    tag_boxes: list[Bbox] = []
-    notes: list[str] = []
+def _route_line(panel: MapPanel, f: Feature, rs: RouteStyle, gid: str) -> None:
+    for xy in lines(f.geometry):
+        effects = [withStroke(linewidth=rs.halo_lw, foreground="white")] if rs.halo_lw else None
+        ln = panel.ax.plot(xy[:, 0], xy[:, 1], color=rs.color, lw=rs.lw, ls=rs.ls, zorder=rs.zorder,
+                           solid_capstyle="round", path_effects=effects)[0]
+        ln.set_gid(gid)
+
+
+def _draw_routes(panel: MapPanel, style: PlanStyle) -> list[tuple[int, Feature, Feature | None]]:
+    """The most improved pairs' routes: after (wide blue) under before (dashed, on top, so both
+    read where they share a street); returns (number, after, before) of each."""
     pairs = _most_improved(panel, style.max_routes)
     for i, (fa, fb) in enumerate(pairs, 1):
+        _route_line(panel, fa, ROUTE_AFTER, panel.gid(f"route-after-{i}"))
         if fb is not None:
-            for xy in lines(fb.geometry):
-                ax.plot(xy[:, 0], xy[:, 1], color=ROUTE_BEFORE_C, lw=2.0, ls=(0, (5, 3)), alpha=1.0,
-                        zorder=7, solid_capstyle="round")[0].set_gid(panel.gid(f"route-before-{i}"))
-        for xy in lines(fa.geometry):
-            ax.plot(xy[:, 0], xy[:, 1], color=ROUTE_AFTER_C, lw=2.2, alpha=0.85, zorder=8,
-                    solid_capstyle="round")[0].set_gid(panel.gid(f"route-after-{i}"))
-        a, b = fa.text("a"), fa.text("b")
-        wb = fb.props.get("walk_m") if fb is not None else None
-        notes.append(f"{i}  {one_line(firm_names.get(a, a))} ↔ {one_line(firm_names.get(b, b))}\n"
-                     f"    {fmt_m(wb)} → {fmt_m(fa.props.get('walk_m'))}")
-        _route_number(panel, fa, i, tag_boxes)
+            _route_line(panel, fb, ROUTE_BEFORE, panel.gid(f"route-before-{i}"))
     if pairs:
-        panel.handles.append(Line2D([], [], color=ROUTE_BEFORE_C, lw=2.0, ls=(0, (5, 3)), label="Route before"))
-        panel.handles.append(Line2D([], [], color=ROUTE_AFTER_C, lw=2.2, label="Route after (most improved)"))
-    return notes
+        panel.handles.append(Line2D([], [], color=ROUTE_BEFORE.color, lw=ROUTE_BEFORE.lw, ls=ROUTE_BEFORE.ls,
+                                    path_effects=[withStroke(linewidth=ROUTE_BEFORE.halo_lw, foreground="white")],
+                                    label="Route before (most improved pairs)"))
+        panel.handles.append(Line2D([], [], color=ROUTE_AFTER.color, lw=ROUTE_AFTER.lw, label="Route after"))
+    return [(i, fa, fb) for i, (fa, fb) in enumerate(pairs, 1)]
 
 
-def _route_number(panel: MapPanel, route: Feature, number: int, tag_boxes: list[Bbox]) -> None:
-    """The route's number in a circle on the after-route, at a spot clear of the other numbers."""
+def _route_number(panel: MapPanel, route: Feature, number: int) -> None:
+    """The route's number in a circle on the after-route, at a spot clear of every symbol and
+    label placed so far (the middle when there is none)."""
     mid = None
     for frac in (0.5, 0.35, 0.65, 0.25, 0.75, 0.15, 0.85, 0.42, 0.58):
         cand = route.geometry.interpolate(frac, normalized=True)
-        box = panel.labeler.marker_box((cand.x, cand.y), 5.5)
-        if not any(overlap_area(box, t) > 0 for t in tag_boxes):
+        if overlaps_any(panel.labeler.marker_box((cand.x, cand.y), 6.0), panel.labeler.hard) == 0:
             mid = cand
             break
     mid = mid or route.geometry.interpolate(0.5, normalized=True)
-    panel.ax.text(mid.x, mid.y, str(number), ha="center", va="center", fontsize=6.5, color="white",
-                  fontweight="bold", zorder=9, bbox=dict(boxstyle="circle,pad=0.2", fc=ROUTE_AFTER_C, ec="white", lw=0.6))
-    tag_boxes.append(panel.labeler.marker_box((mid.x, mid.y), 5.5))
-    panel.labeler.add_symbol((mid.x, mid.y), 5.5, hard=True)
+    t = panel.ax.text(mid.x, mid.y, str(number), ha="center", va="center", fontsize=6.5, color="white",
+                      fontweight="bold", zorder=9, bbox=dict(boxstyle="circle,pad=0.2", fc=ROUTE_AFTER_C, ec="white", lw=0.6))
+    t.set_gid(panel.gid(f"route-number-{number}"))
+    panel.labeler.add_symbol((mid.x, mid.y), 6.0, hard=True)
 
 
 def _draw_footprints(panel: MapPanel) -> None:
@@ -254,14 +259,24 @@ def _draw_firms(panel: MapPanel, style: PlanStyle) -> float:
     return emp_max
 
 
-def _label_firms(panel: MapPanel, style: PlanStyle, emp_max: float) -> None:
-    """Firm names (biggest first, after the placements) and the firm-size legend key."""
+def _label_firms(panel: MapPanel, style: PlanStyle, emp_max: float, *, numbered: bool) -> None:
+    """Each firm's key number on its circle (``numbered``; beside it, with a leader, where the
+    circle is crowded), or its full name beside it (``style.firm_labels``); and the firm-size
+    legend entries."""
     firms = panel.layout.layer("firm")
-    if style.firm_labels:
-        for f in sorted(firms, key=lambda f: -f.number("employees")):
-            x, y = point(f.geometry)
-            r = style.firm_radius_pt(f.number("employees"), emp_max)
-            panel.labeler.request(short_name(f.text("name", f.id)), (x, y), r, gid=panel.gid(f"label-firm-{f.id}"),
+    numbers = firm_numbers(panel.layout)
+    for f in sorted(firms, key=lambda f: numbers[f.id]):
+        x, y = point(f.geometry)
+        r = style.firm_radius_pt(f.number("employees"), emp_max)
+        gid = panel.gid(f"label-firm-{f.id}")
+        if numbered:
+            text = str(numbers[f.id])
+            size = min(7.0, max(5.0, 1.7 * r / (0.64 * len(text))))
+            panel.labeler.request(text, (x, y), r, gid=gid, priority=0, centre_first=True, fontsize=size,
+                                  color="white", fontweight="bold", zorder=24,
+                                  outside=dict(color=LABEL_C, path_effects=HALO))
+        elif style.firm_labels:
+            panel.labeler.request("\n".join(textwrap.wrap(f.text("name", f.id), 22)), (x, y), r, gid=gid,
                                   fontsize=style.label_fontsize, color=LABEL_C, zorder=24, path_effects=HALO,
                                   linespacing=0.95)
     if not firms:
@@ -275,18 +290,21 @@ def _label_firms(panel: MapPanel, style: PlanStyle, emp_max: float) -> None:
                                     label="Fixed building"))
 
 
-def _draw_existing_facilities(panel: MapPanel, style: PlanStyle) -> None:
+def _draw_existing_facilities(panel: MapPanel, style: PlanStyle, tagged: bool) -> None:
+    """Existing facilities: a grey plus, tagged E1, E2... (the key names them) or named."""
     feats = panel.layout.layer("existing_facility")
+    tags = site_tags(panel.layout)
     for f in feats:
         x, y = point(f.geometry)
         panel.ax.plot([x], [y], marker="P", ms=8, mfc=EXISTING_FACILITY_C, mec="white", mew=0.7, ls="none", zorder=11)
         panel.labeler.add_symbol((x, y), 4.5, hard=False)
-        name = short_name(nice_type(f.props.get("type") or f.props.get("name") or "facility"), 16)
-        panel.labeler.request(name + " (existing)", (x, y), 4.5, priority=3, fontsize=style.label_fontsize - 0.5,
-                              color=EXISTING_TEXT_C, zorder=23, path_effects=HALO, style="italic")
+        name = tags[f.id] if tagged else nice_type(f.props.get("type") or f.props.get("name") or "facility") + " (existing)"
+        panel.labeler.request(name, (x, y), 4.5, gid=panel.gid(f"label-existing-facility-{f.id}"), priority=3,
+                              fontsize=style.label_fontsize - 0.5, color=EXISTING_TEXT_C, zorder=23,
+                              path_effects=HALO, style="italic")
     if feats:
         panel.handles.append(Line2D([], [], marker="P", ms=8, mfc=EXISTING_FACILITY_C, mec="white", ls="none",
-                                    label="Existing facility"))
+                                    label="Existing facility (E1, E2 in the key)" if tagged else "Existing facility"))
 
 
 def _haloed_line(ax: Axes, f: Feature, color: str, lw: float, halo_lw: float, zorder: float, gid: str) -> None:
@@ -296,17 +314,21 @@ def _haloed_line(ax: Axes, f: Feature, color: str, lw: float, halo_lw: float, zo
         ax.plot(xy[:, 0], xy[:, 1], color=color, lw=lw, zorder=zorder + 0.1, solid_capstyle="butt")[0].set_gid(gid)
 
 
-def _draw_existing_crossings(panel: MapPanel, style: PlanStyle) -> None:
+def _draw_existing_crossings(panel: MapPanel, style: PlanStyle, tagged: bool) -> None:
+    """Existing crossings and junctions: a black bar, tagged J1, J2... (the key names them) or named."""
     feats = panel.layout.layer("existing_crossing")
+    tags = site_tags(panel.layout)
     for f in feats:
         _haloed_line(panel.ax, f, EXISTING_CROSSING_C, 3.0, 4.8, 12, panel.gid(f"existing-crossing-{f.id}"))
         x, y = point(f.geometry)
         panel.labeler.add_symbol((x, y), 5.0, hard=True)
-        panel.labeler.request(short_name(f.text("name", f.id), 16), (x, y), 5.0, priority=1,
+        name = tags[f.id] if tagged else "\n".join(textwrap.wrap(strip_parens(f.text("name", f.id)), 20))
+        panel.labeler.request(name, (x, y), 5.0, gid=panel.gid(f"label-existing-crossing-{f.id}"), priority=1,
                               fontsize=style.label_fontsize - 0.5, color=EXISTING_CROSSING_C, zorder=25,
-                              path_effects=HALO, style="italic")
+                              path_effects=HALO, style="italic", fontweight="bold" if tagged else "normal")
     if feats:
-        panel.handles.append(Line2D([], [], color=EXISTING_CROSSING_C, lw=3.0, label="Existing crossing / junction"))
+        panel.handles.append(Line2D([], [], color=EXISTING_CROSSING_C, lw=3.0,
+                                    label="Existing crossing / junction" + (" (J1, J2 in the key)" if tagged else "")))
 
 
 def _placement_label(panel: MapPanel, f: Feature, kind: str, text: str, radius_pt: float, color: str,
@@ -315,7 +337,7 @@ def _placement_label(panel: MapPanel, f: Feature, kind: str, text: str, radius_p
     x, y = point(f.geometry)
     panel.labeler.add_symbol((x, y), radius_pt, hard=True, name=f"{kind}-{f.id}")
     # a layout written before currencies has cost_gbp (pounds) instead of cost and currency
-    cost = fmt_money(f.props.get("cost", f.props.get("cost_gbp")), str(f.props.get("currency") or "GBP"))
+    cost = fmt_money(f.props.get("cost", f.props.get("cost_gbp")), str(f.props.get("currency") or panel.metrics.currency))
     panel.labeler.request(mpl_text(f"{panel.tags.get(f.id, f.id)} {text}\n{cost}"), (x, y), radius_pt,
                           gid=panel.gid(f"label-{kind}-{f.id}"), priority=0, fontsize=style.placement_fontsize,
                           color=color, fontweight="bold", zorder=26, path_effects=HALO)

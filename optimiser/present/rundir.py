@@ -40,6 +40,7 @@ from optimiser.present.geojson import to_wgs84_geojson
 from optimiser.present.gpkg import LAYOUT_GPKG, write_run_gpkg
 from optimiser.present.layers import Layout, RunData, layout_from_features, project_geojson
 from optimiser.present.metrics import RunMetrics
+from optimiser.present.runid import binary_run_ids
 from optimiser.present.staging import OutputLock, StagedDir, move_into, new_run_id, remove_stage, stage_for_render
 from optimiser.present.transit import transit_features
 
@@ -347,7 +348,7 @@ def write_run(out: Path, prep: Prepared, res: SolveResult, ver: Verification | N
     fc["run_id"] = run_id
     fc["run"] = {"scenario": sc.id, "site": site.id, "working_crs": site.crs, "illustrative": site.illustrative}
     written.append(atomic_write_text(out / "layout.geojson", json.dumps(json_ready(fc), separators=(",", ":")) + "\n"))
-    written.append(write_run_gpkg(out / LAYOUT_GPKG, prep, res.chosen, feats, site.crs))
+    written.append(write_run_gpkg(out / LAYOUT_GPKG, prep, res.chosen, feats, site.crs, run_id=run_id))
     pairs_header, pairs = _with_run_id(PAIRS_HEADER, _pair_rows(prep, res, ver, baseline), run_id)
     written.append(atomic_write_text(out / "pairs.csv", _csv_text(pairs_header, pairs)))
     firms_header, firms = _with_run_id(FIRMS_HEADER, _firm_rows(prep, ver, baseline), run_id)
@@ -510,7 +511,8 @@ def _rendered_run_id(path: Path) -> str | None:
 def run_ids(run_dir: Path, metrics: RunMetrics, layout_fc: Mapping[str, Any], tables: Mapping[str, list[dict[str, Any]]]
             ) -> dict[str, str | None]:
     """The run id each file of a run directory carries, by file name (``None``: it carries none).
-    A CSV whose rows carry different ids is listed with them joined by ``|``."""
+    A CSV whose rows carry different ids is listed with them joined by ``|``; the PNG plans,
+    ``layout.gpkg`` and a batch item's ``result.json`` are read by :mod:`optimiser.present.runid`."""
     ids: dict[str, str | None] = {"metrics.json": metrics.run_id}
     fc_id = layout_fc.get("run_id")
     ids["layout.geojson"] = fc_id if isinstance(fc_id, str) else None
@@ -520,6 +522,7 @@ def run_ids(run_dir: Path, metrics: RunMetrics, layout_fc: Mapping[str, Any], ta
     for name in ("plan.svg", "distance.svg", "catchment.svg", "report.html"):  # a planted symlink is not the run's: render replaces it
         if (run_dir / name).is_file() and not (run_dir / name).is_symlink():
             ids[name] = _rendered_run_id(run_dir / name)
+    ids.update(binary_run_ids(run_dir))
     return ids
 
 

@@ -24,7 +24,13 @@ from optimiser.errors import SolverError
 from optimiser.inputs.domain import SolveOptions
 from optimiser.model.problem import Problem
 from optimiser.solve import interrupt
-from optimiser.solve.cpsat_model import WALL_CLOCK_SAFETY_FACTOR, build_model, set_params, stopped_by_safety_net
+from optimiser.solve.cpsat_model import (
+    WALL_CLOCK_SAFETY_FACTOR,
+    build_model,
+    set_params,
+    set_search_params,
+    stopped_by_safety_net,
+)
 from optimiser.solve.explain import explain_infeasible
 from optimiser.solve.result import SolveResult, Status, interrupted_result, relative_gap
 from optimiser.solve.warmstart import WarmStart, warm_start
@@ -40,7 +46,8 @@ _STATUS = {
 }
 
 PRESOLVE_OFF_LEVELS = 2_000
-"""Models with at least this many radius levels are solved without CP-SAT presolve."""
+"""With ``cpsat_search="cpsat"``, models with at least this many radius levels are solved
+without CP-SAT presolve ("lp", the default, never presolves)."""
 
 
 def _with_solution(problem: Problem, solver: cp_model.CpSolver, x: list[cp_model.IntVar], status: Status,
@@ -139,8 +146,8 @@ def solve(problem: Problem, options: SolveOptions, *, use_hint: bool = True,
     if options.wall_limit_s is not None:  # what is left of the run's limit: the safety net only
         solver.parameters.max_time_in_seconds = max(0.05, min(solver.parameters.max_time_in_seconds,
                                                               options.wall_limit_s - (time.perf_counter() - t0)))
-    levels = sum(len(c.levels) for c in problem.clients)
-    if levels >= PRESOLVE_OFF_LEVELS:
+    set_search_params(solver, options.cpsat_search)
+    if options.cpsat_search == "cpsat" and sum(len(c.levels) for c in problem.clients) >= PRESOLVE_OFF_LEVELS:
         # measured on benchmarks/joint: presolve (probing, clause-to-exactly-one, dual rules)
         # takes most of a minute at 100 firms and gives nothing back; without it the LP
         # bound starts at once (50 firms: optimal in 5 s instead of 26 s; 100 firms: 8% gap

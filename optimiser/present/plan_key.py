@@ -1,0 +1,279 @@
+"""The key beside a single plan: the legend of symbols, and every numbered or tagged thing on the
+map by its full name, never cut.
+
+Firms carry their site number (:func:`~optimiser.present.layers.firm_numbers`), with staff and
+position accuracy; what the scenario built carries its plan tag (F1, S1, X1), its human name
+(from ``metrics.attribution``), cost and position in the site file's own CRS; existing crossings
+and facilities their site tags (J1, E1). The most improved pairs name both firms.
+
+The key is laid out by arithmetic (line counts times one measured line height), in two columns
+(under the legend, and to its right), with the font shrunk step by step until it all fits; each
+entry is one figure text with an SVG id (``key-firm-<id>``, ``key-facility-<id>`` ...).
+"""
+
+from __future__ import annotations
+
+import logging
+import textwrap
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.legend import Legend
+from matplotlib.text import Text
+
+from optimiser.present.formatting import fmt_m, fmt_money, fmt_num, mpl_text, nice_type
+from optimiser.present.labels import renderer, root_figure
+from optimiser.present.layers import Feature, Layout, firm_numbers, point, site_tags
+from optimiser.present.metrics import RunMetrics
+from optimiser.present.report import location_text
+from optimiser.present.style import (
+    CROSSING_C,
+    EXISTING_CROSSING_C,
+    EXISTING_TEXT_C,
+    FACILITY_TEXT_C,
+    FIRM_C,
+    LEGEND_COL_IN,
+    ROUTE_AFTER_C,
+    SIDE_GAP_IN,
+    SOCIAL_C,
+)
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["KeyEntry", "KeySection", "key_sections", "route_section", "draw_side_panel", "KEY_FONT_SIZES"]
+
+KEY_FONT_SIZES = (7.0, 6.6, 6.2, 5.8, 5.4, 5.0)
+"""Font sizes tried, largest first, until the whole key fits beside the map."""
+_EM_PER_CHAR = 0.58
+"""Average advance of a character, in ems (DejaVu Sans, mixed case, with margin), for wrapping."""
+_LINESPACING = 1.15
+
+
+@dataclass
+class KeyEntry:
+    """One line of the key: its tag (number or letters on the map), text and SVG id."""
+
+    tag: str
+    text: str
+    gid: str
+    color: str = FIRM_C
+
+
+@dataclass
+class KeySection:
+    """A heading and its entries."""
+
+    title: str
+    entries: list[KeyEntry] = field(default_factory=list)
+
+
+def _placement_name(metrics: RunMetrics, f: Feature, kind: str) -> str:
+    names = {a.id: a.name for a in metrics.attribution}
+    if f.id in names:
+        return names[f.id]
+    what = nice_type(f.props.get("type")) or kind
+    return f"{what[:1].upper()}{what[1:]} {'crossing' if kind == 'crossing' else ''}".strip() + f" ({f.id})"
+
+
+def key_sections(layout: Layout, metrics: RunMetrics, tags: dict[str, str]) -> list[KeySection]:
+    """The key's sections: what was built, the firms, existing crossings and existing facilities
+    (empty sections left out)."""
+    built = KeySection(f"Built in this scenario (position in {metrics.site.source_crs or metrics.site.crs})")
+    for layer, kind, colour in (("facility", "facility", FACILITY_TEXT_C), ("social_space", "social", SOCIAL_C),
+                                ("crossing", "crossing", CROSSING_C)):
+        for f in sorted(layout.layer(layer), key=lambda f: _tag_order(tags.get(f.id, f.id))):
+            x, y = point(f.geometry)
+            cost = fmt_money(f.props.get("cost", f.props.get("cost_gbp")), str(f.props.get("currency") or metrics.currency))
+            built.entries.append(KeyEntry(tags.get(f.id, "?"), f"{_placement_name(metrics, f, kind)} · {cost} · "
+                                          f"{location_text(metrics, x, y)}", f"key-{kind}-{f.id}", colour))
+    numbers = firm_numbers(layout)
+    firms = KeySection("Firms and buildings (number on the map · staff · position accurate to ±)")
+    accuracies = []
+    for f in sorted(layout.layer("firm"), key=lambda f: numbers[f.id]):
+        acc = f.props.get("accuracy_m")
+        accuracies += [float(acc)] if acc is not None else []
+        bits = [f.text("name", f.id), f"{fmt_num(f.props.get('employees'))} staff"]
+        bits += [f"±{fmt_num(acc)} m"] if acc is not None else []
+        firms.entries.append(KeyEntry(str(numbers[f.id]), " · ".join(bits), f"key-firm-{f.id}"))
+    stags = site_tags(layout)
+    junctions = KeySection("Existing crossings and junctions")
+    for f in sorted(layout.layer("existing_crossing"), key=lambda f: _tag_order(stags[f.id])):
+        kind = nice_type(f.props.get("type"))
+        junctions.entries.append(KeyEntry(stags[f.id], f.text("name", f.id) + (f" ({kind})" if kind else ""),
+                                          f"key-existing-crossing-{f.id}", EXISTING_CROSSING_C))
+    existing = KeySection("Existing facilities")
+    for f in sorted(layout.layer("existing_facility"), key=lambda f: _tag_order(stags[f.id])):
+        kind = nice_type(f.props.get("type"))
+        existing.entries.append(KeyEntry(stags[f.id], f.text("name", kind or f.id) + (f" ({kind})" if kind else ""),
+                                         f"key-existing-facility-{f.id}", EXISTING_TEXT_C))
+    notes = KeySection("Notes")
+    if accuracies:
+        notes.entries.append(KeyEntry("", f"Firm positions are accurate to ±{fmt_num(min(accuracies))}–"
+                                          f"{fmt_num(max(accuracies))} m (each firm's figure above).", "key-note-accuracy"))
+    return [s for s in (built, firms, junctions, existing, notes) if s.entries]
+
+
+def _tag_order(tag: str) -> tuple[str, int]:
+    """F2 before F10."""
+    head = tag.rstrip("0123456789")
+    tail = tag[len(head):]
+    return head, int(tail) if tail else 0
+
+
+def route_section(layout: Layout, pairs: Sequence[tuple[int, Feature, Feature | None]]) -> KeySection | None:
+    """'Most improved pairs': each numbered route's two firms (by key number: the firms' section
+    names them) and its walk before and after."""
+    if not pairs:
+        return None
+    numbers = firm_numbers(layout)
+    sec = KeySection("Most improved pairs (route number on the map: firms, walk before → after)")
+    for i, fa, fb in pairs:
+        a, b = fa.text("a"), fa.text("b")
+        wb = fb.props.get("walk_m") if fb is not None else None
+        sec.entries.append(KeyEntry(str(i), f"firms {numbers.get(a, a)} ↔ {numbers.get(b, b)}: {fmt_m(wb)} → "
+                                            f"{fmt_m(fa.props.get('walk_m'))}", f"key-route-{i}", ROUTE_AFTER_C))
+    return sec
+
+
+@dataclass
+class _Column:
+    x_in: float
+    width_in: float
+    top_in: float
+    bottom_in: float
+
+
+@dataclass
+class _Metrics:
+    """Sizes (inches) of the key at one font size."""
+
+    fontsize: float
+    first_in: float
+    """Height of a one-line text."""
+    advance_in: float
+    """Each further line."""
+
+    def height(self, lines: int) -> float:
+        return self.first_in + (lines - 1) * self.advance_in
+
+    def chars(self, width_in: float) -> int:
+        return max(12, int(width_in * 72.0 / (self.fontsize * _EM_PER_CHAR)))
+
+
+def _measure(fig: Figure, fontsize: float) -> _Metrics:
+    """One- and two-line heights of the key's text at ``fontsize`` (two small text layouts)."""
+    rend = renderer(fig)
+    one = Text(0, 0, "lp", fontsize=fontsize, linespacing=_LINESPACING, figure=fig).get_window_extent(rend)
+    two = Text(0, 0, "lp\nlp", fontsize=fontsize, linespacing=_LINESPACING, figure=fig).get_window_extent(rend)
+    return _Metrics(fontsize, one.height / fig.dpi, (two.height - one.height) / fig.dpi)
+
+
+@dataclass
+class _Placed:
+    """Where a key item goes: column, top (inches) and wrapped text."""
+
+    col: _Column
+    top_in: float
+    text: str
+    entry: KeyEntry | None
+    """None: a section heading."""
+
+
+def _flow(sections: Sequence[tuple[KeySection, list[_Column]]], m: _Metrics, tag_w_in: float) -> list[_Placed] | None:
+    """Lay the sections out top-down in their columns: a heading stays with its first entry, and
+    a section that runs out of room continues (heading repeated) in the next of its columns.
+    None when they do not fit at this font size."""
+    cursor: dict[int, float] = {}
+    out: list[_Placed] = []
+    gap = 0.35 * m.advance_in
+
+    def wrap(text: str, col: _Column, tagged: bool) -> tuple[str, float]:
+        width = col.width_in - (tag_w_in if tagged else 0.0)
+        wrapped = "\n".join(textwrap.wrap(mpl_text(text), m.chars(width), break_on_hyphens=False)) or " "
+        return wrapped, m.height(wrapped.count("\n") + 1)
+
+    for sec, cols in sections:
+        ci, headed = 0, None
+        for entry in sec.entries:
+            while True:
+                if ci >= len(cols):
+                    return None
+                col = cols[ci]
+                top = cursor.get(id(col), col.top_in)
+                text, h = wrap(entry.text, col, bool(entry.tag))
+                head, hh = wrap(sec.title if headed is None else f"{sec.title} (continued)", col, False)
+                need_head = headed is not col
+                total = h + ((hh + 0.5 * gap) if need_head else 0.0)
+                if top - total >= col.bottom_in:
+                    if need_head:
+                        out.append(_Placed(col, top, head, None))
+                        top -= hh + 0.5 * gap
+                        headed = col
+                    out.append(_Placed(col, top, text, entry))
+                    cursor[id(col)] = top - h - gap
+                    break
+                ci += 1
+        for col in cols[:ci + 1]:  # a little more space after each section
+            if id(col) in cursor:
+                cursor[id(col)] -= gap
+    return out
+
+
+def draw_side_panel(ax: Axes, handles: list[Any], sections: list[KeySection], routes: KeySection | None) -> Legend | None:
+    """The legend (top of the column right of the map), the route notes under it, and the key:
+    ``sections`` fill the second column first, then what is left of the first.
+
+    Returns:
+        The legend (None without handles).
+    """
+    fig = root_figure(ax)
+    w_in, h_in = fig.get_size_inches()
+    pos = ax.get_position()
+    top, bottom = pos.y1 * h_in, pos.y0 * h_in
+    xa = pos.x1 * w_in + SIDE_GAP_IN
+    xb = xa + LEGEND_COL_IN + SIDE_GAP_IN
+    leg = None
+    legend_bottom = top
+    if handles:
+        leg = ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(xa / w_in, top / h_in),
+                        bbox_transform=fig.transFigure, fontsize=7.5, frameon=False, borderaxespad=0.0,
+                        borderpad=0.0, labelspacing=0.7, handlelength=2.2)
+        leg.set_gid("legend")
+        legend_bottom = leg.get_window_extent(renderer(fig)).y0 / fig.dpi - 0.2
+    col_a = _Column(xa, LEGEND_COL_IN, legend_bottom, bottom)
+    col_b = _Column(xb, max(w_in - xb - 0.1, 1.0), top, bottom)
+    flows = ([(routes, [col_a])] if routes is not None else []) + [(s, [col_b, col_a]) for s in sections]
+    placed: list[_Placed] | None = None
+    for fs in KEY_FONT_SIZES:
+        m = _measure(fig, fs)
+        tag_w = 3.2 * fs * 0.62 / 72.0 + 0.06
+        placed = _flow(flows, m, tag_w)
+        if placed is not None:
+            break
+    if placed is None:  # does not fit even at the smallest size: draw it anyway (overflowing), say so
+        logger.warning("the plan key does not fit beside the map (%d sections)", len(flows))
+        m = _measure(fig, KEY_FONT_SIZES[-1])
+        tag_w = 3.2 * m.fontsize * 0.62 / 72.0 + 0.06
+        placed = _flow([(s, [_Column(c.x_in, c.width_in, c.top_in, -1e9) for c in cols]) for s, cols in flows], m, tag_w)
+        assert placed is not None
+    _draw_placed(fig, placed, m.fontsize, tag_w)
+    return leg
+
+
+def _draw_placed(fig: Figure, placed: list[_Placed], fontsize: float, tag_w_in: float) -> None:
+    w_in, h_in = fig.get_size_inches()
+    for p in placed:
+        y = p.top_in / h_in
+        if p.entry is None:
+            fig.text(p.col.x_in / w_in, y, p.text, ha="left", va="top", fontsize=fontsize + 0.4, fontweight="bold",
+                     color="#222222", linespacing=_LINESPACING)
+            continue
+        x_text = p.col.x_in + (tag_w_in if p.entry.tag else 0.0)
+        if p.entry.tag:
+            fig.text((x_text - 0.05) / w_in, y, p.entry.tag, ha="right", va="top", fontsize=fontsize,
+                     fontweight="bold", color=p.entry.color, gid=f"{p.entry.gid}-tag")
+        fig.text(x_text / w_in, y, p.text, ha="left", va="top", fontsize=fontsize, color="#222222",
+                 linespacing=_LINESPACING, gid=p.entry.gid)

@@ -1,0 +1,113 @@
+"""YAML aliases are bounded (issue 15, point 2): nested aliases ("billion laughs"), an alias
+inside what it names, and nesting made deep through aliases are refused with exit 2 from the
+composed node graph, before anything is built; a few shared values and merge keys still work.
+The corpus files themselves are checked by tests/test_validation.py (tests/bad_files/)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from optimiser.batch import load_batch
+from optimiser.errors import InputError
+from optimiser.inputs import formats
+from optimiser.inputs.formats import MAX_ALIAS_EXPANSION, load_mapping
+from optimiser.inputs.scenario import read_scenario
+
+BAD = Path(__file__).resolve().parent / "bad_files"
+
+
+def _laughs(levels: int, width: int = 10, where: str = "firms") -> str:
+    """A site file whose ``where`` holds ``width ** (levels + 1)`` strings once expanded."""
+    lines = ["format: placemaking-site/1", "id: laughs", "crs: EPSG:27700",
+             "l0: &l0 [" + ", ".join(['"lol"'] * width) + "]"]
+    lines += [f"l{i}: &l{i} [" + ", ".join([f"*l{i - 1}"] * width) + "]" for i in range(1, levels + 1)]
+    return "\n".join([*lines, f"{where}: *l{levels}"]) + "\n"
+
+
+def _problems(path: Path) -> list[str]:
+    data, problems = load_mapping(path)
+    return [f"{p.field}: {p.reason} ({p.hint})" for p in problems] if data is None else []
+
+
+def test_the_expansion_limit_is_exact(tmp_path, monkeypatch):
+    """One alias of a list of n strings adds n + 1 nodes: at the limit it is read, one more is refused."""
+    assert MAX_ALIAS_EXPANSION == 100_000  # documented in sites/README.md
+    limit = 1000  # the same rule, on a file PyYAML composes in milliseconds
+    monkeypatch.setattr(formats, "MAX_ALIAS_EXPANSION", limit)
+
+    def one_alias(n: int) -> Path:
+        p = tmp_path / f"a{n}.yaml"
+        p.write_text("id: x\nbig: &big [" + ", ".join(["1"] * n) + "]\ncopy: *big\n")
+        return p
+
+    assert _problems(one_alias(limit - 1)) == []
+    refused = _problems(one_alias(limit))
+    assert len(refused) == 1 and f"more than the {limit:,} extra nodes allowed" in refused[0]
+
+
+def test_billion_laughs_is_refused_fast_without_building_anything(tmp_path):
+    p = tmp_path / "site.yaml"
+    p.write_text(_laughs(levels=12))  # 10^13 strings once expanded
+    t0 = time.process_time()
+    refused = _problems(p)
+    assert time.process_time() - t0 < 1.0
+    assert len(refused) == 1
+    # hand count: the root mapping, its 17 keys and 3 scalar values, then l0 (a list of 10) and
+    # l1..l12 (lists of 10 aliases), and firms (l12 again); list i expands to 1 + 10 * list i-1
+    sizes = [11]
+    for _ in range(12):
+        sizes.append(1 + 10 * sizes[-1])
+    written, expanded = 1 + 17 + 3 + 11 + 12, 1 + 17 + 3 + sum(sizes) + sizes[-1]
+    assert f"YAML aliases would expand {written} nodes to {expanded:,}" in refused[0]
+    assert "not nested many times over" in refused[0]  # the fix
+
+
+def test_a_batch_whose_base_scenario_laughs_exits_2_instead_of_hanging(tmp_path):
+    """On main before the fix this batch hung past 120 s (the item key's canonical JSON
+    expanded every alias); now loading it is refused at once."""
+    (tmp_path / "ok_site.yaml").write_text((BAD / "ok_site.yaml").read_text())
+    scen = (BAD / "ok_scenario.yaml").read_text() + _laughs(8).split("crs: EPSG:27700\n", 1)[1].replace(
+        "firms: *l8", "notes: *l8")
+    (tmp_path / "scen.yaml").write_text(scen)
+    (tmp_path / "batch.yaml").write_text("format: placemaking-batch/1\nbase: scen.yaml\nsweep: {budget_gbp: [1000000]}\n")
+    t0 = time.process_time()
+    with pytest.raises(InputError) as info:
+        load_batch(tmp_path / "batch.yaml")
+    assert time.process_time() - t0 < 1.0
+    text = "\n".join(f"{p.file}: {p.field}: {p.reason}" for p in info.value.problems)
+    assert "scen.yaml" in text and "YAML aliases would expand" in text
+
+
+def test_shared_values_and_merge_keys_still_work(tmp_path):
+    (tmp_path / "ok_site.yaml").write_text((BAD / "ok_site.yaml").read_text())
+    p = tmp_path / "scen.yaml"
+    p.write_text("""\
+format: placemaking-scenario/1
+id: aliases
+site: ok_site.yaml
+budget_gbp: 1000000
+crossings:
+  types:
+    signalised: &base {cost_gbp: 450000, penalty_m: 60}
+    footbridge:
+      <<: *base
+      penalty_m: 30
+""")
+    sc = read_scenario(p)
+    assert {t.type: (t.cost, t.penalty_m) for t in sc.crossings.types} == {
+        "signalised": (450000, 60), "footbridge": (450000, 30)}
+
+
+@pytest.mark.parametrize(("name", "reason"), [
+    ("yaml_billion_laughs.yaml", "YAML aliases would expand"),
+    ("yaml_recursive_alias.yaml", "refers to a mapping or list that contains it"),
+    ("yaml_alias_deep.yaml", "nested 81 levels deep through YAML aliases"),
+])
+def test_corpus_files_are_refused_by_the_reader(name, reason):
+    refused = _problems(BAD / name)
+    assert len(refused) == 1 and reason in refused[0]
+    yaml.safe_load((BAD / name).read_text())  # the files are valid YAML: the bound is ours, not the parser's

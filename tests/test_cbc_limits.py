@@ -1,0 +1,89 @@
+"""CBC's budget is a work limit (issue 15, point 5): a node limit derived from the time limit
+shapes the answer, CBC's own time limit is the wall-clock safety net, and ``stopped_by`` says
+which one ended the search; the same seed gives the same layout on an idle and a loaded machine."""
+
+from __future__ import annotations
+
+import functools
+
+import pytest
+
+from benchmarks.joint.generate import make_district
+from optimiser.inputs.domain import SolveOptions
+from optimiser.pipeline import prepare
+from optimiser.solve import cbc
+from optimiser.solve.result import Status
+from tests.test_determinism import cpu_hogs
+from tests.zoo_cases import prepared_case
+
+LIMIT_S = 60.0
+
+
+@functools.cache
+def _branching_problem():
+    """A 15-firm district CBC does not solve at its root: it proves it optimal after 2 nodes
+    (4,486 LP iterations, 9 s at load average 15)."""
+    return prepare(make_district(15, 30, 20, 1, seed=0)).problem
+
+
+def _opts(**kw) -> SolveOptions:
+    return SolveOptions(backend="cbc", time_limit_s=LIMIT_S, seed=0, workers=1).replace(**kw)
+
+
+def test_log_reading():
+    log = ("Cbc0003I Exiting on maximum nodes\nResult - Stopped on node limit\n\nObjective value:                65150016.00000000\n"
+           "Lower bound:                    63935706.857\nEnumerated nodes:               1\nTotal iterations:               3426\n")
+    assert cbc.cbc_outcome(log) == "stopped" and cbc._stopped_by(log) == "work_limit"
+    assert cbc.log_stats(log) == {"nodes": 1, "iterations": 3426} and cbc.bound_from_log(log) == 63935706.857
+    assert cbc._stopped_by("Result - Stopped on time limit\n") == "wall_clock"
+    assert cbc._stopped_by("Result - Stopped on node limit\n", greedy_stopped_by="safety net") == "wall_clock"
+    assert cbc.cbc_outcome("Result - Optimal solution found\n") == "optimal"
+    assert cbc.cbc_outcome("Result - Problem proven infeasible\n") == "infeasible"
+
+
+def test_the_node_limit_comes_from_the_time_limit_and_the_clock_is_only_a_net():
+    prep, (best, _) = prepared_case("one_barrier_pairs")
+    res = cbc.solve(prep.problem, _opts(time_limit_s=7.0))
+    assert res.status is Status.OPTIMAL and res.objective == best and res.stopped_by is None
+    assert res.stats["max_nodes"] == 7 * cbc.NODES_PER_SECOND
+    assert 0.5 * 7.0 * cbc.WALL_CLOCK_SAFETY_FACTOR <= res.stats["safety_net_s"] <= 7.0 * cbc.WALL_CLOCK_SAFETY_FACTOR
+
+
+def test_the_run_clock_caps_the_net_but_not_the_node_limit():
+    prep, _ = prepared_case("one_barrier_pairs")
+    res = cbc.solve(prep.problem, _opts(time_limit_s=30.0, wall_limit_s=12.0))
+    assert res.stats["max_nodes"] == 30 * cbc.NODES_PER_SECOND and res.stats["safety_net_s"] <= 12.0
+
+
+@pytest.mark.slow
+def test_a_node_limit_ends_the_search_as_a_work_limit(monkeypatch):
+    monkeypatch.setattr(cbc, "NODES_PER_SECOND", 1 / LIMIT_S)  # one node
+    res = cbc.solve(_branching_problem(), _opts())
+    assert res.stats["max_nodes"] == 1 and res.stats["nodes"] == 1
+    assert res.status is Status.FEASIBLE and res.stopped_by == "work_limit", res.message
+    assert "node limit (work limit)" in res.message and res.bound is not None and res.bound < res.objective
+    # the bound is on the whole objective (CBC's log leaves out the constant: it is added back)
+    prob = _branching_problem()
+    assert prob.constant <= res.bound and (res.objective - res.bound) / res.objective < 0.05
+    assert res.chosen  # CBC's incumbent is returned (PuLP reads a node-limited solution as "not solved")
+
+
+def test_a_wall_clock_stop_says_so(monkeypatch):
+    monkeypatch.setattr(cbc, "WALL_CLOCK_SAFETY_FACTOR", 1e-6)  # the net (at least 0.05 s) binds at once
+    prep, _ = prepared_case("one_barrier_pairs")
+    res = cbc.solve(prep.problem, _opts(wall_limit_s=0.05))
+    if res.status is not Status.OPTIMAL:  # (CBC may prove so small a model before reading the clock)
+        assert res.stopped_by == "wall_clock" and "wall-clock safety net" in res.message
+
+
+@pytest.mark.slow
+def test_same_cbc_layout_idle_and_beside_two_cpu_hogs(monkeypatch):
+    """The node limit, not the clock, ends the search: the same layout, objective, bound and work."""
+    monkeypatch.setattr(cbc, "NODES_PER_SECOND", 1 / LIMIT_S)
+    idle = cbc.solve(_branching_problem(), _opts())
+    assert idle.stopped_by == "work_limit", "the node limit must bind, or the test shows nothing"
+    with cpu_hogs():
+        loaded = cbc.solve(_branching_problem(), _opts())
+    assert loaded.stopped_by == "work_limit"
+    assert (loaded.chosen, loaded.objective, loaded.bound) == (idle.chosen, idle.objective, idle.bound)
+    assert (loaded.stats["nodes"], loaded.stats["iterations"]) == (idle.stats["nodes"], idle.stats["iterations"])
