@@ -278,3 +278,17 @@ def test_embedded_firm_numbers_stay_put_between_amp_sbp_scenarios(embedded_runs)
     drawn = {ln.get_gid() for ln in fb.axes[0].get_lines()}
     assert any(g and g.startswith("route-before-") for g in drawn)
     assert isinstance(fa.axes[0].get_lines()[0], Line2D)
+
+
+def test_existing_crossings_tagged_on_the_map_and_named_in_the_key(two_scenarios) -> None:
+    run = two_scenarios[0]
+    fig = plan.plan_figure(run)
+    feats = run.layout.layer("existing_crossing")
+    assert feats
+    on_map = {t.get_gid(): t for t in fig.axes[0].texts if (t.get_gid() or "").startswith("label-existing-crossing-")}
+    for i, f in enumerate(feats, 1):
+        tag = on_map[f"label-existing-crossing-{f.id}"]
+        assert tag.get_text() == f"J{i}" and tag.xy == pytest.approx(point(f.geometry))
+        entry = next(t for t in fig.texts if t.get_gid() == f"key-existing-crossing-{f.id}")
+        assert " ".join(f.text("name").split()) in " ".join(entry.get_text().split())
+        assert "beyond the map edge" not in entry.get_text()

@@ -140,7 +140,8 @@ def draw_plan(ax: Axes, layout: LayoutLike, metrics: RunMetrics, *, extent: Exte
         head, sub = plan_title(metrics)
         ax.set_title(mpl_text(f"{head}\n{sub}"), loc="left", fontsize=11, pad=8, linespacing=1.5)
     if legend:
-        draw_side_panel(ax, panel.handles, key_sections(panel.layout, metrics, panel.tags),
+        (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()
+        draw_side_panel(ax, panel.handles, key_sections(panel.layout, metrics, panel.tags, (x0, y0, x1, y1)),
                         route_section(panel.layout, pairs))
     fig = ax.figure
     assert isinstance(fig, Figure)

@@ -78,9 +78,18 @@ def _placement_name(metrics: RunMetrics, f: Feature, kind: str) -> str:
     return f"{what[:1].upper()}{what[1:]} {'crossing' if kind == 'crossing' else ''}".strip() + f" ({f.id})"
 
 
-def key_sections(layout: Layout, metrics: RunMetrics, tags: dict[str, str]) -> list[KeySection]:
+def key_sections(layout: Layout, metrics: RunMetrics, tags: dict[str, str],
+                 extent: tuple[float, float, float, float] | None = None) -> list[KeySection]:
     """The key's sections: what was built, the firms, existing crossings and existing facilities
-    (empty sections left out)."""
+    (empty sections left out). With the map's ``extent`` (x0, y0, x1, y1), an existing feature
+    outside it is said to be beyond the map edge (it has no tag on the map)."""
+
+    def off_map(f: Feature) -> str:
+        if extent is None:
+            return ""
+        x, y = point(f.geometry)
+        return "" if extent[0] <= x <= extent[2] and extent[1] <= y <= extent[3] else " (beyond the map edge)"
+
     built = KeySection(f"Built in this scenario (position in {metrics.site.source_crs or metrics.site.crs})")
     for layer, kind, colour in (("facility", "facility", FACILITY_TEXT_C), ("social_space", "social", SOCIAL_C),
                                 ("crossing", "crossing", CROSSING_C)):
@@ -102,12 +111,12 @@ def key_sections(layout: Layout, metrics: RunMetrics, tags: dict[str, str]) -> l
     junctions = KeySection("Existing crossings and junctions")
     for f in sorted(layout.layer("existing_crossing"), key=lambda f: _tag_order(stags[f.id])):
         kind = nice_type(f.props.get("type"))
-        junctions.entries.append(KeyEntry(stags[f.id], f.text("name", f.id) + (f" ({kind})" if kind else ""),
+        junctions.entries.append(KeyEntry(stags[f.id], f.text("name", f.id) + (f" ({kind})" if kind else "") + off_map(f),
                                           f"key-existing-crossing-{f.id}", EXISTING_CROSSING_C))
     existing = KeySection("Existing facilities")
     for f in sorted(layout.layer("existing_facility"), key=lambda f: _tag_order(stags[f.id])):
         kind = nice_type(f.props.get("type"))
-        existing.entries.append(KeyEntry(stags[f.id], f.text("name", kind or f.id) + (f" ({kind})" if kind else ""),
+        existing.entries.append(KeyEntry(stags[f.id], f.text("name", kind or f.id) + (f" ({kind})" if kind else "") + off_map(f),
                                          f"key-existing-facility-{f.id}", EXISTING_TEXT_C))
     notes = KeySection("Notes")
     if accuracies:
