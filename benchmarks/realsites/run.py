@@ -52,6 +52,7 @@ sys.path.insert(0, str(HERE))
 
 from generate import DEFAULT_PROBLEMS, QUICK_PROBLEMS, make_problem, write_problem  # noqa: E402
 
+from optimiser.errors import ModelTooLargeError, SolverError, TimeLimitError  # noqa: E402
 from optimiser.inputs import validate_files  # noqa: E402
 from optimiser.pipeline import run_scenario  # noqa: E402
 from optimiser.solve.mip_export import highs_available, solve_mps_highs, write_mps  # noqa: E402
@@ -169,7 +170,7 @@ def agreement(runs: dict[str, dict[str, Any]]) -> str:
 
 def ratio(other: dict[str, Any] | None, cpsat_s: float | None, cpsat_proved: bool) -> str | None:
     """Time to a proven optimum of another backend over CP-SAT's ('>x' / '<x' when one did not prove it)."""
-    if not other or cpsat_s is None or cpsat_s <= 0:
+    if not other or other.get("solve_s") is None or cpsat_s is None or cpsat_s <= 0:
         return None
     other_proved = other.get("status") == "optimal"
     r = other["solve_s"] / cpsat_s
@@ -188,12 +189,20 @@ def run_problem(name: str, path: Path, facts: dict[str, Any], a: argparse.Namesp
     series = []
     rr = None
     for lim in [float(x) for x in a.limits.split(",")] + ([a.prove_limit] if a.prove_limit else []):
-        one, rr = run_backend(path, "cpsat", lim)
+        t0 = time.perf_counter()
+        try:
+            one, got = run_backend(path, "cpsat", lim)
+            rr = got
+        except (TimeLimitError, ModelTooLargeError) as exc:  # what the user gets: recorded, and on to the next limit
+            one = {"status": "refused", "error": str(exc), "objective": None, "bound": None, "gap": None, "solve_s": None,
+                   "run_s": round(time.perf_counter() - t0, 3), "deterministic_time": None, "limit_s": lim}
         series.append(one)
         print(f"[{name}] cpsat {lim:g} s: {one['status']} gap={one['gap']} {one['solve_s']} s", flush=True)
         if one["status"] == "optimal":
             break
-    assert rr is not None
+    if rr is None:  # every limit refused
+        row.update(cpsat=series, cpsat_best=series[-1], load_end=_load(), agree="n/a", cbc=None, highs=None)
+        return row
     info = rr.metrics.model
     row.update(decisions=info.get("decisions"), candidate_crossings=info.get("candidate_crossings"),
                facility_candidates=info.get("facility_candidates"), levels=info.get("levels"),
@@ -204,19 +213,25 @@ def run_problem(name: str, path: Path, facts: dict[str, Any], a: argparse.Namesp
         done = [s for s in series if s["limit_s"] <= lim]
         row[f"cpsat_gap_{lim:g}s"] = 0.0 if done and done[-1]["status"] == "optimal" else (
             next((s["gap"] for s in series if s["limit_s"] == lim), None))
-    best = series[-1]
+    best = next(s for s in reversed(series) if s["status"] != "refused")
     proved = best["status"] == "optimal"
     row["cpsat_best"] = best
     row["cpsat_opt_s"] = best["solve_s"] if proved else None
     row["cpsat_opt_dettime"] = best["deterministic_time"] if proved else None
     row["cbc"] = None
     if not a.no_cbc:
-        row["cbc"], _ = run_backend(path, "cbc", a.backend_limit)
+        try:
+            row["cbc"], _ = run_backend(path, "cbc", a.backend_limit)
+        except SolverError as exc:
+            row["cbc"] = {"status": "error", "error": str(exc), "solve_s": None}
         print(f"[{name}] cbc: {row['cbc']['status']} gap={row['cbc']['gap']} {row['cbc']['solve_s']} s", flush=True)
     row["highs"] = None
     if not a.no_highs:
         if highs_available():
-            row["highs"] = run_highs(rr, a.backend_limit, folder)
+            try:
+                row["highs"] = run_highs(rr, a.backend_limit, folder)
+            except SolverError as exc:  # recorded, and the benchmark goes on
+                row["highs"] = {"status": "error", "error": str(exc), "solve_s": None}
             print(f"[{name}] highs: {row['highs']['status']} gap={row['highs']['gap']} {row['highs']['solve_s']} s", flush=True)
         else:
             row["highs_note"] = "highspy not installed (pip install -e '.[bench]')"
@@ -286,9 +301,18 @@ def _pct(v: Any) -> str:
 def _backend_cell(b: dict[str, Any] | None) -> str:
     if not b:
         return "–"
+    if b.get("solve_s") is None:
+        return str(b.get("status"))
     if b.get("status") == "optimal":
         return f"optimal {b['solve_s']:.1f} s"
     return f"{b.get('status')} {_pct(b.get('gap'))} % ({b['solve_s']:.0f} s)"
+
+
+def _gap_cell(r: dict[str, Any], lim: float) -> str:
+    run = next((s for s in r.get("cpsat", []) if s["limit_s"] == lim), None)
+    if run is not None and run["status"] == "refused":
+        return "refused (time limit ran out in the build)"
+    return _pct(r.get(f"cpsat_gap_{lim:g}s"))
 
 
 def markdown(rows: list[dict[str, Any]]) -> str:
@@ -298,7 +322,6 @@ def markdown(rows: list[dict[str, Any]]) -> str:
             "| CBC / CP-SAT | HiGHS / CP-SAT | agree | load start → end |")
     lines = [head, "|" + "---|" * (head.count("|") - 1)]
     for r in rows:
-        b = r["cpsat_best"]
         opt = f"{r['cpsat_opt_s']:.1f} ({r['cpsat_opt_dettime']:.2f})" if r.get("cpsat_opt_s") is not None else "not proven"
         kinds = r.get("barrier_kinds")
         bars = f"{r.get('barriers')} ({kinds.replace('dual_carriageway', 'dc').replace('motorway', 'mw')})" if kinds else "–"
@@ -306,7 +329,7 @@ def markdown(rows: list[dict[str, Any]]) -> str:
             f"| {r['problem']}", str(r.get("firms") or "–"), bars, str(r.get("anchor_staff") or "–"),
             str(r.get("candidate_crossings")), str(r.get("facility_candidates")), str(r.get("decisions")),
             f"{r.get('levels'):,}" if r.get("levels") is not None else "–", opt,
-            _pct(r.get("cpsat_gap_10s")), _pct(r.get("cpsat_gap_60s")) if b else "–",
+            _gap_cell(r, 10.0), _gap_cell(r, 60.0),
             _backend_cell(r.get("cbc")), _backend_cell(r.get("highs")),
             str(r.get("cbc_over_cpsat") or "–"), str(r.get("highs_over_cpsat") or "–"), str(r.get("agree")),
             f"{r['load_start'][0]:g} → {r['load_end'][0]:g} |"]))
@@ -344,6 +367,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--only", default="", help="comma list of problem names to run (default: all)")
     ap.add_argument("--out", default=str(HERE))
     ap.add_argument("--keep-files", default="", help="write the generated problems here instead of a temporary folder")
+    ap.add_argument("--append", action="store_true", help="keep the other problems' rows already in --out's results.json")
     ap.add_argument("--table", action="store_true", help="only recompute the derived columns of --out's results and print the table")
     a = ap.parse_args(argv)
     if a.table:
@@ -353,6 +377,9 @@ def main(argv: list[str] | None = None) -> int:
             "seed": 0, "workers": 1, "quick": a.quick, "load_start": _load(), "started": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
             "command": " ".join(["python", "benchmarks/realsites/run.py", *(argv if argv is not None else sys.argv[1:])])}
     rows: list[dict[str, Any]] = []
+    if a.append and (Path(a.out) / "results.json").exists():
+        old = json.loads((Path(a.out) / "results.json").read_text())
+        rows, meta = old["rows"], {**old["meta"], "appended": meta}
     with tempfile.TemporaryDirectory(prefix="realsites-") as tmpdir:
         tmp = Path(a.keep_files) if a.keep_files else Path(tmpdir)
         only = {x for x in a.only.split(",") if x}
@@ -361,7 +388,7 @@ def main(argv: list[str] | None = None) -> int:
                 continue
             folder = Path(tmpdir) / f"{name}-mip"
             folder.mkdir(parents=True, exist_ok=True)
-            rows.append(run_problem(name, path, facts, a, folder))
+            rows = [r for r in rows if r["problem"] != name] + [run_problem(name, path, facts, a, folder)]
             meta["load_end"] = _load()
             meta["finished"] = time.strftime("%Y-%m-%d %H:%M:%S %Z")
             write(Path(a.out), rows, meta)
