@@ -424,14 +424,15 @@ def walk_lengths_m(graph: PlainGraph, origins: Sequence[str], targets: Sequence[
     if layers > 1:  # a node's length is its best over the numbers of new crossings used
         dist = dist.reshape(len(sources), layers, -1).min(axis=1)
     row = {n: i for i, n in enumerate(sources)}
+    best = np.full((len(origins), dist.shape[1]), np.inf)  # from each origin (its nearest access node) to every node
     for i, k in enumerate(origins):
         nodes = graph.access.get(k, ())
-        if not nodes:
-            continue
-        best = dist[[row[n] for n in nodes]].min(axis=0)
-        for j, t in enumerate(targets):
-            if graph.access.get(t):
-                out[i, j] = float(best[list(graph.access[t])].min())
+        if nodes:
+            best[i] = dist[[row[n] for n in nodes]].min(axis=0)
+    for j, t in enumerate(targets):
+        nodes = graph.access.get(t, ())
+        if nodes:
+            out[:, j] = best[:, list(nodes)].min(axis=1)
     return np.round(out, WALK_DECIMALS)
 
 

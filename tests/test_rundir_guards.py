@@ -146,8 +146,12 @@ def test_two_concurrent_runs_on_one_out(tmp_path):
     while not (lock.exists() and lock.read_text().strip()) and first.poll() is None and time.monotonic() < deadline:
         time.sleep(0.02)
     assert first.poll() is None, "the first run ended before the second could start"
-    second = subprocess.run([sys.executable, "-m", "optimiser", "run", str(sc), "--out", str(out)], env=_env(),
-                            capture_output=True, text=True, timeout=300)
+    first.send_signal(signal.SIGSTOP)  # hold the first run inside its lock, however fast it is, until the second has tried
+    try:
+        second = subprocess.run([sys.executable, "-m", "optimiser", "run", str(sc), "--out", str(out)], env=_env(),
+                                capture_output=True, text=True, timeout=300)
+    finally:
+        first.send_signal(signal.SIGCONT)
     _, err1 = first.communicate(timeout=300)
     assert first.returncode == 0, err1
     assert second.returncode == 2, second.stderr

@@ -258,16 +258,19 @@ def _parse(text: str, suffix: str, name: str) -> tuple[Any, list[Problem]]:
         if suffix in (".yaml", ".yml"):
             return _parse_yaml(text, name)
     except json.JSONDecodeError as exc:
-        raise _Unparsable(Problem(name, "", f"malformed JSON at line {exc.lineno} column {exc.colno}: {exc.msg}")) from exc
+        raise _Unparsable(Problem(name, "", f"malformed JSON at line {exc.lineno} column {exc.colno}: {exc.msg}",
+                                  "fix the text there: keys in double quotes, no trailing commas")) from exc
     except RecursionError as exc:  # a parser's own recursion (e.g. TOML arrays thousands deep)
         raise _too_deep(name, "thousands of") from exc
     except tomllib.TOMLDecodeError as exc:
-        raise _Unparsable(Problem(name, "", f"malformed TOML: {exc}")) from exc
+        raise _Unparsable(Problem(name, "", f"malformed TOML: {exc}",
+                                  "fix the text there: strings in quotes, one key = value per line")) from exc
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1} column {mark.column + 1}" if mark else ""
         what = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise _Unparsable(Problem(name, "", f"malformed YAML{where}: {what}")) from exc
+        raise _Unparsable(Problem(name, "", f"malformed YAML{where}: {what}",
+                                  "fix the indentation or quoting there; quote text that holds ': ' or starts with a symbol")) from exc
     raise _Unparsable(Problem(name, "", f"unsupported file type {suffix or '(none)'!r}",
                               "use .yaml, .yml, .json, .toml or (sites) .geojson, .gpkg, .shp, .fgb"))
 
@@ -343,7 +346,8 @@ def load_mapping(path: str | os.PathLike[str]) -> tuple[dict[str, Any] | None, l
     if data is None:
         return None, [Problem(name, "", "the file is empty", "see sites/README.md for the format")]
     if not isinstance(data, dict):
-        return None, [Problem(name, "", f"the top level must be a mapping of keys, not a {type(data).__name__}")]
+        return None, [Problem(name, "", f"the top level must be a mapping of keys, not a {type(data).__name__}",
+                               "start with 'format: ...' and the file's keys; see sites/README.md or constraints/README.md")]
     if suffix == ".geojson":
         data, more = geojson_to_site(data, name)
         problems.extend(more)

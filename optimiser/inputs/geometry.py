@@ -56,7 +56,8 @@ class GeometryReader:
         """A line from a GeoJSON LineString mapping; ``None`` (and a problem) if it has zero length."""
         line = LineString([self._xy(c) for c in raw["coordinates"]])
         if line.length <= 0:
-            self.problems.append(Problem(self.file, field, "line has zero length (all its points coincide)"))
+            self.problems.append(Problem(self.file, field, "line has zero length (all its points coincide)",
+                                         "move one end: a line needs two distinct points"))
             return None
         return line
 

@@ -274,6 +274,26 @@ def describe(err: ErrorDetails) -> str:
     return str(err.get("msg", t))
 
 
+def fix_for(err: ErrorDetails, field: str) -> str | None:
+    """What to write instead, for one pydantic error at key ``field`` (the fix half of a problem)."""
+    t, ctx = err["type"], err.get("ctx") or {}
+    if t == "missing":
+        return f"add {field}; sites/README.md and constraints/README.md list every key"
+    if t in _BOUNDS:
+        return f"set {field} to a number {_BOUNDS[t]} {next(iter(ctx.values())) if ctx else '?'}"
+    if t == "literal_error":
+        return f"use one of {ctx.get('expected')}"
+    if t == "finite_number":
+        return f"write {field} as an ordinary number, not nan or inf"
+    if t in _SIMPLE:
+        return f"write {field} as {_SIMPLE[t].removeprefix('must be ')}"
+    if t == "string_pattern_mismatch":
+        return "e.g. replace spaces with '-'"
+    if t == "value_error" and field == "count":
+        return "write count as N or {min: N, max: M} with min <= max"
+    return None
+
+
 def _field_problem(err: ErrorDetails, where: _Located, data: Any, file: str) -> Problem:
     """The problem of one error at a plain (or model-branch) location."""
     loc = where.loc
@@ -284,14 +304,16 @@ def _field_problem(err: ErrorDetails, where: _Located, data: Any, file: str) -> 
             near = suggest(str(loc[-1]), where.owner.model_fields)
             hint = f"did you mean {near!r}?" if near else "allowed keys: " + ", ".join(where.owner.model_fields)
         return Problem(file, path, f"unknown key {str(loc[-1])!r}" + _which(data, loc), hint)
-    return Problem(file, path, describe(err) + _which(data, loc))
+    key = next((str(p) for p in reversed(loc) if isinstance(p, str)), "the value")
+    return Problem(file, path, describe(err) + _which(data, loc), fix_for(err, key))
 
 
 def _union_problem(errs: list[ErrorDetails], union_loc: tuple[Any, ...], data: Any, file: str) -> Problem:
     """One problem for a two-form value that fits neither form."""
     field_name = next((str(p) for p in reversed(union_loc) if isinstance(p, str)), "")
     text = UNION_TEXT.get(field_name) or "; or ".join(sorted({describe(e) for e in errs}))
-    return Problem(file, format_path(union_loc), text + _which(data, union_loc))
+    return Problem(file, format_path(union_loc), text + _which(data, union_loc),
+                   f"write {field_name} in one of these forms" if field_name in UNION_TEXT else None)
 
 
 def pydantic_problems(exc: PydanticValidationError, model: type[BaseModel], data: Any, file: str) -> list[Problem]:

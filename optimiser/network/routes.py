@@ -68,6 +68,69 @@ def single_crossing_lengths(el: EndLengths) -> np.ndarray:
     return np.minimum(via[:, :, 0::2], via[:, :, 1::2])  # elementwise: much faster than a size-2 reduce
 
 
+def _two_crossing_options(enter_o: np.ndarray, hop: np.ndarray, leave: np.ndarray, single_o: np.ndarray,
+                          base_o: np.ndarray, same: np.ndarray, block_work: float) -> list[tuple[np.ndarray, ...]]:
+    """Two-crossing options of one origin: ``(target, length_m, c1, c2)`` parts, ``c1 < c2``.
+
+    A route entering directed crossing k1, walking, crossing k2 and walking to t has length
+    ``head[k1, k2] + leave[k2, t]`` (``head = enter + hop``); it is kept only when shorter
+    than the base (and than each of its crossings alone). For each (k2, t) the first
+    crossings that beat the base are a prefix of k1 sorted by ``head[:, k2]``, found by one
+    binary search, so only routes shorter than the base are evaluated (exactly: the same
+    sums as a full enumeration) and the work follows the number of options, not targets x
+    crossings². Each crossing pair keeps its shortest direction and order.
+    """
+    t_n, c_n = single_o.shape
+    k2n = hop.shape[1]
+    first = enter_o[:, None] + hop  # (2C, 2C): enter k1, walk, cross k2
+    head = np.minimum(first[0::2], first[1::2])  # (C, 2C): the best direction through c1
+    head[same] = np.inf  # twice the same crossing: never an option
+    order = np.argsort(head, axis=0, kind="stable")  # per k2: first crossings by head length
+    head_s = np.take_along_axis(head, order, axis=0)
+    with np.errstate(invalid="ignore"):  # inf - inf: no route either way
+        # (2C, T): a route through k2 to t is kept only if shorter than the base and than k2's
+        # crossing alone, so only with head < slack (a margin for rounding: the kept routes
+        # are decided by their exact sums below)
+        slack = np.minimum(base_o[None, :], single_o.T.repeat(2, axis=0)) - leave + 1e-6
+    k2s, ts = np.nonzero(head_s[0][:, None] < slack)
+    if not k2s.size:
+        return []
+    sl = slack[k2s, ts]
+    cnt = np.empty(k2s.size, dtype=np.int64)
+    bounds = np.searchsorted(k2s, np.arange(hop.shape[1] + 1))
+    for k2 in np.unique(k2s).tolist():
+        a, b = bounds[k2], bounds[k2 + 1]
+        cnt[a:b] = np.searchsorted(head_s[:, k2], sl[a:b], side="left")
+    out: list[tuple[np.ndarray, ...]] = []
+    ends = np.cumsum(cnt)
+    cuts = np.searchsorted(ends, np.arange(block_work, ends[-1], block_work), side="right").tolist()
+    for a, b in zip([0] + cuts, cuts + [k2s.size]):
+        nc = cnt[a:b]
+        total = int(nc.sum())
+        if not total:
+            continue
+        rep = np.repeat(np.arange(a, b), nc)
+        pos = np.arange(total) - np.repeat(np.cumsum(nc) - nc, nc)
+        k2, t = k2s[rep], ts[rep]
+        flat = pos * k2n + k2  # flat gathers: much faster than 2-d fancy indexing
+        c1, c2 = order.take(flat), k2 >> 1
+        val = head_s.take(flat) + leave.take(k2 * t_n + t)
+        tc = t * c_n
+        ok = val < np.minimum(np.minimum(single_o.take(tc + c1), single_o.take(tc + c2)), base_o.take(t)) - 1e-9
+        if ok.any():
+            out.append((t[ok], val[ok], np.minimum(c1[ok], c2[ok]), np.maximum(c1[ok], c2[ok])))
+    if not out:
+        return out
+    t, val, lo, hi = (np.concatenate([x[j] for x in out]) for j in range(4))
+    key = (t * c_n + lo) * c_n + hi
+    srt = np.lexsort((val, key))
+    key = key[srt]
+    first_of = np.ones(srt.size, dtype=bool)
+    first_of[1:] = key[1:] != key[:-1]
+    sel = srt[first_of]  # each crossing pair's shortest way
+    return [(t[sel], val[sel], lo[sel], hi[sel])]
+
+
 def route_option_arrays(
     el: EndLengths,
     max_crossings: int = 2,
@@ -76,86 +139,46 @@ def route_option_arrays(
 ) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray], int]:
     """:func:`route_options` as flat arrays: ``(origin, target, length_m, c1, c2)`` with
     ``c2 = -1`` for single-crossing options (``c1 < c2`` otherwise), sorted by origin,
-    target, length, then crossings (the order of :func:`route_options`).
+    target, length, then crossings (the order of :func:`route_options`). Indices are int32
+    (half the memory: 200 firms have 12.5M options), lengths float64.
 
-    Two-crossing routes are only evaluated for targets where a lower bound says one could
-    beat the base length: any route through k1 then k2 is at least
-    ``min enter[o, k1] + min (crossing k2 + leave[k2, t])``. The first crossing's direction
-    is minimised out once per origin (independent of the target), then blocks of at most
-    ``block_work`` floats finish the targets, so memory stays bounded at any size.
+    One origin at a time: its single-crossing lengths (targets x crossings), then only the
+    two-crossing routes shorter than the base (:func:`_two_crossing_options`), so the work
+    follows the number of options rather than origins x targets x crossings².
+    ``block_work`` bounds the floats of one step (memory stays bounded at any size).
     """
     t0 = time.perf_counter()
     o_n, t_n = el.base.shape
     c_n = el.crossing_m.size
-    empty = (np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0), np.zeros(0, np.int64), np.zeros(0, np.int64))
+    empty = (np.zeros(0, np.int32), np.zeros(0, np.int32), np.zeros(0), np.zeros(0, np.int32), np.zeros(0, np.int32))
     use_two = max_crossings >= 2 and c_n >= 2
     eff = 2 if use_two else min(max_crossings, 1)
     if c_n == 0 or o_n == 0 or t_n == 0:
         return empty, eff
-    single = single_crossing_lengths(el)  # (O, T, C)
+    enter, leave, hop = _directed(el)
     base = el.base
-    # single-crossing options: every (o, t, c) shorter than the base
-    so, st, sc = np.nonzero(single < base[:, :, None] - 1e-9)
-    parts = [(so, st, single[so, st, sc], sc, np.full(so.size, -1, dtype=np.int64))]
-    if use_two:
-        enter, leave, hop = _directed(el)
-        c2 = el.crossing_m.repeat(2)
-        tail_lb = (leave + c2[:, None]).min(axis=0)  # (T,) best "cross k2 then walk to t"
-        leave_t = leave.T  # (T, 2C)
-        block = max(1, min(64, int(block_work // max(1, 2 * c_n * c_n))))
-        upper = np.triu(np.ones((c_n, c_n), dtype=bool), k=1)
-        leave_t32 = leave_t.astype(np.float32)
-        for o in range(o_n):
-            checkpoint()  # the run's time limit
-            lb = enter[o].min() + tail_lb
-            todo = np.nonzero(lb < base[o] - 1e-9)[0]
-            if not todo.size:
-                continue
-            first = enter[o][:, None] + hop  # (2C, 2C): enter k1, walk, cross k2
-            g = np.minimum(first[0::2], first[1::2])  # (C, 2C): best direction through c1
-            g32 = g.astype(np.float32)
-            e_min = np.minimum(enter[o][0::2], enter[o][1::2])  # (C,) reach and cross c first
-            so_ = single[o]
-            # targets in order of base length, in small blocks, so the row screen below is sharp
-            todo = todo[np.argsort(base[o, todo] - tail_lb[todo], kind="stable")]
-            for b0 in range(0, todo.size, block):
-                ts = todo[b0 : b0 + block]
-                # a route entering first through c costs at least e_min[c] + tail_lb[t]: rows of
-                # first crossings that cannot beat the base for any target of the block are skipped
-                rows = np.nonzero(e_min + tail_lb[ts].min() < base[o, ts].max() - 1e-9)[0]
-                if not rows.size:
-                    continue
-                # screen in float32 with a safe margin, then recompute the survivors exactly
-                full = g32[None, rows, :] + leave_t32[ts, None, :]  # (b, R, 2C)
-                if rows.size == c_n:
-                    val = np.minimum(full[:, :, 0::2], full[:, :, 1::2])  # (b, C, C): best direction through c2
-                else:
-                    val = np.full((ts.size, c_n, c_n), np.inf, dtype=np.float32)
-                    val[:, rows, :] = np.minimum(full[:, :, 0::2], full[:, :, 1::2])
-                val = np.minimum(val, val.transpose(0, 2, 1))  # either order
-                sv = so_[ts].astype(np.float32)
-                lim = np.minimum(np.minimum(sv[:, :, None], sv[:, None, :]), base[o, ts].astype(np.float32)[:, None, None])
-                j, p1, p2 = np.nonzero((val < lim * np.float32(1 + 1e-5) + np.float32(1e-3)) & upper[None, :, :])
-                if not j.size:
-                    continue
-                t = ts[j]
-                k1, k2 = 2 * p1, 2 * p2
-                va = np.minimum(g[p1, k2] + leave_t[t, k2], g[p1, k2 + 1] + leave_t[t, k2 + 1])
-                vb = np.minimum(g[p2, k1] + leave_t[t, k1], g[p2, k1 + 1] + leave_t[t, k1 + 1])
-                v = np.minimum(va, vb)
-                lim64 = np.minimum(np.minimum(so_[t, p1], so_[t, p2]), base[o, t]) - 1e-9
-                ok = v < lim64
-                if ok.any():
-                    parts.append((np.full(int(ok.sum()), o, dtype=np.int64), t[ok], v[ok], p1[ok], p2[ok]))
-    oo = np.concatenate([p[0] for p in parts]).astype(np.int64)
-    tt = np.concatenate([p[1] for p in parts]).astype(np.int64)
-    ll = np.concatenate([p[2] for p in parts]).astype(float)
-    a1 = np.concatenate([p[3] for p in parts]).astype(np.int64)
-    a2 = np.concatenate([p[4] for p in parts]).astype(np.int64)
-    order = np.lexsort((a2, a1, ll, tt, oo))
+    kc = np.arange(2 * c_n) >> 1
+    same = np.arange(c_n)[:, None] == kc[None, :]  # (C, 2C): crossing c1 is k2 itself
+    leave_t = leave.T
+    parts: list[tuple[np.ndarray, ...]] = []
+    for o in range(o_n):
+        checkpoint()  # the run's time limit
+        via = enter[o][None, :] + leave_t  # (T, 2C)
+        single_o = np.minimum(via[:, 0::2], via[:, 1::2])  # (T, C): elementwise, faster than a size-2 reduce
+        st, sc = np.nonzero(single_o < base[o][:, None] - 1e-9)
+        cand: list[tuple[np.ndarray, ...]] = [(st, single_o[st, sc], sc, np.full(st.size, -1, dtype=np.int64))]
+        if use_two:
+            cand += _two_crossing_options(enter[o], hop, leave, single_o, base[o], same, block_work)
+        tt = np.concatenate([c[0] for c in cand]).astype(np.int32)
+        ll = np.concatenate([c[1] for c in cand])
+        a1 = np.concatenate([c[2] for c in cand]).astype(np.int32)
+        a2 = np.concatenate([c[3] for c in cand]).astype(np.int32)
+        order = np.lexsort((a2, a1, ll, tt))
+        parts.append((np.full(tt.size, o, dtype=np.int32), tt[order], ll[order], a1[order], a2[order]))
+    oo, tt, ll, a1, a2 = (np.concatenate([p[j] for p in parts]) for j in range(5))
     logger.debug("%d route options (%d origins x %d targets, %d candidate crossings, up to %d per route) in %.3f s",
                  oo.size, o_n, t_n, c_n, eff, time.perf_counter() - t0)
-    return (oo[order], tt[order], ll[order], a1[order], a2[order]), eff
+    return (oo, tt, ll.astype(float), a1, a2), eff
 
 
 def route_options(

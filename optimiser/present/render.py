@@ -9,9 +9,15 @@ the run it has just written, ``siteopt render`` the run read back from disk
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import multiprocessing
+import os
+import signal
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from optimiser.present.distance import distance_figure
 from optimiser.present.figure import figure_png, save_figure
@@ -45,13 +51,13 @@ def render_run_data(run: RunData, into: Path | None = None) -> list[Path]:
     t = time.perf_counter()
     folder = into if into is not None else run.run_dir
     run_id = run.metrics.run_id
-    out: list[Path] = []
-    figures = {}
-    for name, make in (("plan", plan_figure), ("distance", distance_figure)):
-        fig = make(run)
-        figures[name] = figure_png(fig, run_id=run_id)
-        out.append(write_new_file(folder / f"{name}.png", figures[name]))
-        out.append(save_figure(fig, folder / f"{name}.svg", run_id=run_id))
+    figures: dict[str, bytes] = {}
+    with _plan_drawn_aside(run, folder) as plan_files:
+        out = [] if plan_files is not None else _draw_map(run, "plan", folder, figures)
+        out += _draw_map(run, "distance", folder, figures)
+        if plan_files is not None:
+            paths, figures["plan"] = plan_files.result()
+            out = [*paths, *out]
     catchments = catchment_figure(run, run.metrics) if run.layout.layer("transit_catchment") else None
     if catchments is not None:
         figures["catchment"] = figure_png(catchments, run_id=run_id)
@@ -61,3 +67,84 @@ def render_run_data(run: RunData, into: Path | None = None) -> list[Path]:
                             transit_png=figures.get("catchment")))
     logger.info("rendered %s in %.2f s", run.run_dir, time.perf_counter() - t)
     return out
+
+
+_MAPS = {"plan": plan_figure, "distance": distance_figure}
+
+
+def _draw_map(run: RunData, name: str, folder: Path, figures: dict[str, bytes] | None = None) -> list[Path]:
+    """Draw the map ``name`` (plan or distance) into ``folder`` as PNG and SVG; its PNG bytes
+    also into ``figures``."""
+    fig = _MAPS[name](run)
+    png = figure_png(fig, run_id=run.metrics.run_id)
+    if figures is not None:
+        figures[name] = png
+    return [write_new_file(folder / f"{name}.png", png), save_figure(fig, folder / f"{name}.svg", run_id=run.metrics.run_id)]
+
+
+class _Aside:
+    """The plan drawn by a forked child process (:func:`_plan_drawn_aside`)."""
+
+    def __init__(self, process: Any, conn: Any):
+        self.process, self.conn = process, conn
+
+    def result(self) -> tuple[list[Path], bytes]:
+        """The files the child wrote and the plan's PNG; its exception raised here if it failed."""
+        ok, value = self.conn.recv()
+        self.process.join()
+        if not ok:
+            raise value
+        paths, png = value
+        return [Path(v) for v in paths], png
+
+    def stop(self) -> None:
+        if self.process.is_alive():
+            self.process.terminate()
+        self.process.join()
+        self.conn.close()
+
+
+def _child_draws_plan(run: RunData, folder: Path, conn: Any) -> None:
+    """In the child: draw the plan, send back the paths written (or the exception). A Ctrl-C
+    reaches the parent, which stops this child (SIGTERM); it never prints a traceback."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    try:
+        figures: dict[str, bytes] = {}
+        paths = _draw_map(run, "plan", folder, figures)
+        conn.send((True, ([str(p) for p in paths], figures["plan"])))
+    except Exception as exc:  # noqa: BLE001 - sent to the parent, which raises it as if drawn there
+        try:
+            conn.send((False, exc))
+        except Exception as unsent:  # noqa: BLE001 - an exception that does not pickle: its text instead
+            conn.send((False, RuntimeError(f"drawing the plan failed: {type(exc).__name__}: {exc} ({unsent})")))
+    finally:
+        conn.close()
+
+
+@contextlib.contextmanager
+def _plan_drawn_aside(run: RunData, folder: Path) -> Iterator[_Aside | None]:
+    """The plan drawn in a forked child process while this one draws the distance map, when
+    the machine has two or more cores for this process (the figures are the same either way:
+    the child runs the same code on the same data); ``None`` when drawn here. The child is
+    stopped if this process leaves early (an error, a second Ctrl-C)."""
+    aside = None
+    if _PARALLEL and len(os.sched_getaffinity(0)) >= 2 and not multiprocessing.current_process().daemon:
+        ctx = multiprocessing.get_context("fork")
+        parent_conn, child_conn = ctx.Pipe(duplex=False)
+        process = ctx.Process(target=_child_draws_plan, args=(run, folder, child_conn), name="siteopt-plan")
+        try:
+            process.start()
+            aside = _Aside(process, parent_conn)
+        except OSError as exc:  # no fork (resource limits): draw it here
+            logger.info("plan drawn in this process (%s)", exc)
+        child_conn.close()
+    try:
+        yield aside
+    finally:
+        if aside is not None:
+            aside.stop()
+
+
+_PARALLEL = hasattr(os, "fork") and hasattr(os, "sched_getaffinity") and os.environ.get("SITEOPT_RENDER_PROCESSES") != "1"
+"""Draw the plan in a child process (POSIX; ``SITEOPT_RENDER_PROCESSES=1`` draws in one process)."""

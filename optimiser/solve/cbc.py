@@ -211,7 +211,7 @@ def solve(problem: Problem, options: SolveOptions, *, use_hint: bool = True,
         conflicts = explain_infeasible(problem, time_limit_s=max(5.0, limit / 2), seed=seed)
         return SolveResult(Status.INFEASIBLE, None, None, None, secs, "cbc", seed, (), conflicts,
                            "no layout meets every requirement", stats)
-    has_incumbent = _has_incumbent(lp, log)
+    has_incumbent = has_incumbent_in(lp, log)
     if outcome == "optimal" and has_incumbent:
         obj, chosen = _incumbent(problem, lp, x)
         return SolveResult(Status.OPTIMAL, obj, obj, 0.0, secs, "cbc", seed, chosen, (), "proven optimal", stats)
@@ -253,7 +253,7 @@ def _incumbent(problem: Problem, lp: pulp.LpProblem, x: list[pulp.LpVariable]) -
     return obj, tuple(i for i, v in enumerate(x) if (v.value() or 0) > 0.5)
 
 
-def _has_incumbent(lp: pulp.LpProblem, log: str) -> bool:
+def has_incumbent_in(lp: pulp.LpProblem, log: str) -> bool:
     """Whether CBC returned an integer solution: PuLP says so, or (PuLP reads "Stopped on node
     limit - objective value ..." as "not solved") CBC's log reports its objective value."""
     if lp.sol_status in (pulp.LpSolutionOptimal, pulp.LpSolutionIntegerFeasible):

@@ -1,7 +1,12 @@
 """The relaxation-first strategy for large models, one method per phase (:class:`RelaxFirst`).
 
-Measured on ``benchmarks/joint`` (README there). The time limit counts from the start of the
-solve (before the relaxation was built) and covers every phase.
+Measured on ``benchmarks/joint`` (README there). The time limit is a *work budget*: every
+phase is charged a deterministic estimate of its work in nominal seconds (Lagrangian
+iterations, incidences evaluated, CP-SAT's deterministic time), and every choice of what to run
+next and for how long reads that budget, never the clock, so the answer is the same on an idle
+and a loaded machine. The wall clock (``WALL_CLOCK_SAFETY_FACTOR`` times the limit, or
+``wall_limit_s``) is only a safety net; the result's ``stopped_by`` says "wall_clock" when it
+bound any phase, else "work_limit".
 
 1. An incumbent: the greedy layout (:func:`~optimiser.solve.heuristic.greedy_search`), its
    sites re-chosen by :func:`~optimiser.solve.heuristic.improve_sites`.
@@ -41,6 +46,7 @@ from optimiser.inputs.domain import SolveOptions
 from optimiser.model.problem import Problem
 from optimiser.model.transforms import fix_decisions, relax_access_crossings
 from optimiser.solve import interrupt
+from optimiser.solve.cpsat_model import DETERMINISTIC_PER_SECOND, WALL_CLOCK_SAFETY_FACTOR
 from optimiser.solve.deadline import Deadline
 from optimiser.solve.heuristic import Evaluator, greedy_search, improve_sites
 from optimiser.solve.lagrangian import LagrangianResult, lagrangian_bound
@@ -83,14 +89,31 @@ LAGRANGIAN_MAX_ITERATIONS = 100_000
 """At most this many iterations per round, whatever the time limit."""
 
 
+INCUMBENT_INCIDENCES_PER_S = 6e6
+"""Work charged for the incumbent phase (the greedy and its sites re-chosen): incidences of
+the exact model per nominal second (500 firms: 8.3M incidences, about 1.4 s per million on an
+idle machine)."""
+
+IMPROVE_INCIDENCES_PER_S = 2e7
+"""Work charged for re-choosing a layout's sites (:func:`improve_sites`), incidences per
+nominal second (500 firms: about 0.4 s)."""
+
+
+def _incidences(problem: Problem) -> int:
+    return sum(len(o) for c in problem.clients for o in c.level_options) + sum(len(p.options) for p in problem.penalties)
+
+
 def lagrangian_iterations(problem: Problem, seconds: float) -> int:
     """The iterations of :func:`~optimiser.solve.lagrangian.lagrangian_bound` on ``problem``
     worth ``seconds`` (``LAGRANGIAN_UNITS_PER_S``): at least 1, at most
     ``LAGRANGIAN_MAX_ITERATIONS``."""
-    incidences = sum(len(o) for c in problem.clients for o in c.level_options)
-    incidences += sum(len(p.options) for p in problem.penalties)
-    per_iteration = incidences + LAGRANGIAN_UNITS_PER_DECISION * len(problem.decisions)
-    return int(min(LAGRANGIAN_MAX_ITERATIONS, max(1, seconds * LAGRANGIAN_UNITS_PER_S / max(per_iteration, 1))))
+    return int(min(LAGRANGIAN_MAX_ITERATIONS, max(1, seconds / lagrangian_seconds_per_iteration(problem))))
+
+
+def lagrangian_seconds_per_iteration(problem: Problem) -> float:
+    """Nominal seconds of one Lagrangian iteration on ``problem`` (``LAGRANGIAN_UNITS_PER_S``)."""
+    per_iteration = _incidences(problem) + LAGRANGIAN_UNITS_PER_DECISION * len(problem.decisions)
+    return max(per_iteration, 1) / LAGRANGIAN_UNITS_PER_S
 
 
 def n_levels(problem: Problem) -> int:
@@ -108,8 +131,13 @@ class RelaxFirst:
     def __init__(self, problem: Problem, relaxed: Problem, backend: Backend, options: SolveOptions,
                  deadline: Deadline, evaluator: Evaluator) -> None:
         self.problem, self.relaxed, self.backend, self.options = problem, relaxed, backend, options
-        self.deadline, self.ev = deadline, evaluator
+        self.ev = evaluator
         self.limit_s = options.time_limit_s
+        # the wall clock: a safety net only (the phases run on the work budget, ``work_s``)
+        net = options.wall_limit_s if options.wall_limit_s is not None else WALL_CLOCK_SAFETY_FACTOR * self.limit_s
+        self.deadline = Deadline(net, start=deadline.start)
+        self.work_s = 0.0  # nominal seconds of work charged so far (deterministic)
+        self.safety_net_bound = False  # whether the wall clock ended any phase
         self.best: int | None = None
         self.layout: tuple[int, ...] = ()
         self.bound: float | None = None
@@ -139,8 +167,34 @@ class RelaxFirst:
             self.bound, self.bound_from = float(value), where
 
     def remaining(self) -> float:
-        """Seconds left of the time limit."""
-        return self.deadline.remaining_s()
+        """Nominal seconds left of the work budget (the time limit less the work charged)."""
+        return self.limit_s - self.work_s
+
+    def charge(self, seconds: float, what: str) -> None:
+        """Charge ``seconds`` of nominal work (``info["work_s"]`` keeps the account per phase)."""
+        self.work_s += max(0.0, float(seconds))
+        acc = self.info.setdefault("work_s", {})
+        acc[what] = round(acc.get(what, 0.0) + float(seconds), 3)
+
+    def wall_left(self) -> float:
+        """Seconds left of the wall-clock safety net (at least 0)."""
+        return max(0.0, self.deadline.remaining_s())
+
+    def note_net(self, stopped_by: str | None) -> None:
+        """Record that a phase's wall-clock safety net ended it."""
+        if stopped_by in ("safety net", "wall_clock"):
+            self.safety_net_bound = True
+
+    def backend_solve(self, problem: Problem, time_limit_s: float, what: str, **kw: Any) -> SolveResult:
+        """A backend call with a work budget of ``time_limit_s`` nominal seconds (CP-SAT:
+        its deterministic limit), the wall-clock net left as its safety net; charged its
+        deterministic time (CP-SAT) or its whole limit."""
+        opts = self.options.replace(time_limit_s=time_limit_s, wall_limit_s=max(0.05, self.wall_left()))
+        r = self.backend.solve(problem, opts, **kw)
+        det = r.stats.get("deterministic_time")
+        self.charge(min(time_limit_s, det / DETERMINISTIC_PER_SECOND) if det is not None else time_limit_s, what)
+        self.note_net(r.stopped_by)
+        return r
 
     def elapsed(self) -> float:
         """Seconds since the start, rounded for the stats."""
@@ -148,9 +202,9 @@ class RelaxFirst:
 
     def improve(self, layout: Iterable[int], where: str) -> None:
         """Offer ``layout`` with its sites re-chosen (:func:`improve_sites`: its moves are its
-        work limit, half of the time left its safety net)."""
-        self.offer(improve_sites(self.problem, layout, evaluator=self.ev,
-                                 safety_net_s=max(0.2, 0.5 * self.remaining())), where)
+        work limit, the wall clock left its safety net)."""
+        self.offer(improve_sites(self.problem, layout, evaluator=self.ev, safety_net_s=max(0.2, self.wall_left())), where)
+        self.charge(self.ev.size / IMPROVE_INCIDENCES_PER_S, "sites re-chosen")
 
     def reduced(self) -> Problem:
         """The problem with the closed decisions fixed at 0 (built once per set of closed)."""
@@ -158,10 +212,6 @@ class RelaxFirst:
         if key not in self._reduced:
             self._reduced[key] = fix_decisions(self.problem, {i: 0 for i in self.fixed}) if self.fixed else self.problem
         return self._reduced[key]
-
-    def sub_options(self, time_limit_s: float) -> SolveOptions:
-        """The solve options of a backend call with its own time limit."""
-        return self.options.replace(time_limit_s=time_limit_s)
 
     def _log_phase(self, phase: str) -> None:
         logger.info("relax-first %s: incumbent %s, bound %s, gap %s, %.1f s", phase, self.best, self.bound,
@@ -171,8 +221,10 @@ class RelaxFirst:
     def incumbent_phase(self) -> None:
         """1. The greedy layout, its sites re-chosen."""
         greedy = greedy_search(self.problem, evaluator=self.ev,
-                               safety_net_s=max(GREEDY_MIN_SAFETY_NET_S, self.remaining()))
+                               safety_net_s=max(GREEDY_MIN_SAFETY_NET_S, self.wall_left()))
         self.info["greedy_stopped_by"] = greedy.stopped_by
+        self.note_net(greedy.stopped_by)
+        self.charge(self.ev.size / INCUMBENT_INCIDENCES_PER_S, "greedy")
         if greedy.layout is not None:
             self.offer(greedy.layout, "greedy")
             self.improve(greedy.layout, "greedy, sites re-chosen")
@@ -187,11 +239,14 @@ class RelaxFirst:
 
     def _lagrangian(self, problem: Problem, upper_bound: float | None, seconds: float, safety_share: float,
                     **kw: Any) -> LagrangianResult:
-        """One Lagrangian round worth ``seconds`` (in iterations), the wall clock at
-        ``safety_share`` of the time limit its safety net."""
+        """One Lagrangian round worth ``seconds`` (in iterations: its work limit, charged for
+        the iterations it ran), the wall clock until ``safety_share`` of the safety net its
+        safety net."""
         res = lagrangian_bound(problem, upper_bound, max_iterations=lagrangian_iterations(problem, seconds),
                                safety_net_s=self.deadline.share_left(safety_share), **kw)
         self.info.setdefault("lagrangian_stopped_by", []).append(res.stopped_by)
+        self.note_net(res.stopped_by)
+        self.charge(res.iterations * lagrangian_seconds_per_iteration(problem), "lagrangian")
         return res
 
     def lagrangian_phase(self) -> LagrangianResult:
@@ -248,7 +303,7 @@ class RelaxFirst:
         while self.best is not None and self.remaining() > 0.4 * self.limit_s and len(steps) < 6:
             before = self.best
             fixed_sites = fix_decisions(self.reduced(), {i: int(i in self.layout) for i in others})
-            r = self.backend.solve(fixed_sites, self.sub_options(0.25 * self.remaining()), starts=(self.layout,))
+            r = self.backend_solve(fixed_sites, 0.25 * self.remaining(), "alternating", starts=(self.layout,))
             if r.status.has_solution:
                 self.offer(r.chosen, "alternating")
             self.improve(self.layout, "alternating")
@@ -267,7 +322,9 @@ class RelaxFirst:
             return
         seconds = min(2.0, 0.05 * self.limit_s)
         lag2 = lagrangian_bound(self.target, self.best, max_iterations=min(50, lagrangian_iterations(self.target, seconds)),
-                                safety_net_s=2 * seconds, multipliers=lag.multipliers, closed=self.fixed)
+                                safety_net_s=max(2 * seconds, self.wall_left()), multipliers=lag.multipliers, closed=self.fixed)
+        self.note_net(lag2.stopped_by)
+        self.charge(lag2.iterations * lagrangian_seconds_per_iteration(self.target), "lagrangian")
         self.prove(lag2.bound, "lagrangian")
         self.fixed |= lag2.fixed_zero
         self.info["lagrangian"]["closed"] = len(self.fixed)
@@ -287,7 +344,7 @@ class RelaxFirst:
         self.info["reduced_relaxation"] = info
         if info["levels"] > RELAX_MAX_LEVELS:
             return
-        r1 = self.backend.solve(rrel, self.sub_options(RELAX_SHARE * self.remaining()),
+        r1 = self.backend_solve(rrel, RELAX_SHARE * self.remaining(), "reduced relaxation",
                                 starts=(self.layout,) if self.layout else ())
         info.update({"status": r1.status, "objective": r1.objective, "bound": r1.bound, "seconds": self.elapsed()})
         if r1.status.has_solution:
@@ -310,7 +367,7 @@ class RelaxFirst:
         # the backend's limit is its search: leave time for building its model and for the
         # checks after it (about 20 us per radius level, measured at 100-500 firms)
         limit = self.remaining() - 1.0 - 2e-5 * self.info["reduced_levels"]
-        r3 = self.backend.solve(red, self.sub_options(max(limit, 0.05 * self.limit_s)),
+        r3 = self.backend_solve(red, max(limit, 0.05 * self.limit_s), "exact model",
                                 starts=(self.layout,) if self.layout else ())
         if r3.status.has_solution:
             self.offer(r3.chosen, "exact model")
@@ -331,10 +388,15 @@ class RelaxFirst:
         msg = "proven optimal" if status is Status.OPTIMAL else f"time limit reached; gap {100 * (gap or 0):.2f}%"
         stats = {**self.stats, "relaxation": self.info, "bound_from": self.bound_from,
                  "incumbent": self.info.get("incumbent_from")}
-        # the phases are gated by the wall clock (the time left), so an unproven answer may
-        # differ on a faster or slower machine: said so
+        self.info["work_s"]["total"] = round(self.work_s, 3)
+        # the phases run on the work budget: the answer is the machine's only when a safety
+        # net bound (said so)
+        stopped_by = None if status is Status.OPTIMAL else ("wall_clock" if self.safety_net_bound else "work_limit")
+        if stopped_by == "wall_clock":
+            logger.warning("relax-first: the wall-clock safety net (%.1f s) ended a phase: the answer may differ on a "
+                           "faster or slower machine", self.deadline.limit_s)
         return SolveResult(status, best, bound, gap, self.deadline.elapsed_s(), backend_name, self.options.seed,
-                           self.layout, (), msg, stats, stopped_by=None if status is Status.OPTIMAL else "wall_clock")
+                           self.layout, (), msg, stats, stopped_by=stopped_by)
 
     # ------------------------------------------------------------------ all phases
     def interrupted(self) -> SolveResult:
@@ -352,7 +414,7 @@ class RelaxFirst:
             return self.interrupted()
         if lag.bound == math.inf:
             # the budget and counts alone cannot be met: the exact model explains why
-            res = self.backend.solve(self.problem, self.sub_options(max(self.remaining(), 0.1 * self.limit_s)))
+            res = self.backend_solve(self.problem, max(self.remaining(), 0.1 * self.limit_s), "exact model")
             return replace(res, stats={**res.stats, "relaxation": self.info})
         self.prove(lag.bound, "lagrangian")
         self.fixed = set(lag.fixed_zero)

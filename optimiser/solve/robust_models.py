@@ -21,9 +21,9 @@ from ortools.sat.python import cp_model
 
 from optimiser.inputs.domain import SolveOptions
 from optimiser.model.futures import JointProblem
+from optimiser.solve.cbc import NODES_PER_SECOND, cbc_outcome, has_incumbent_in, run_cbc
 from optimiser.solve.cbc import add_problem as add_lp_problem
-from optimiser.solve.cbc import run_cbc
-from optimiser.solve.cpsat_model import add_problem, set_params, stopped_by_safety_net
+from optimiser.solve.cpsat_model import WALL_CLOCK_SAFETY_FACTOR, add_problem, set_params, stopped_by_safety_net
 from optimiser.solve.heuristic import hint_values
 
 logger = logging.getLogger(__name__)
@@ -202,18 +202,22 @@ def solve_cbc(joint: JointProblem, refs: list[int], options: SolveOptions, exact
         if plan is not None:
             for j, v in enumerate(x):
                 v.setInitialValue(1 if j in plan else 0)
-        log = run_cbc(lp, options.time_limit_s, options.seed, options.workers, plan is not None)
+        # the node limit (the work limit, as for a single scenario) shapes the answer; the
+        # wall clock is the safety net
+        log = run_cbc(lp, options.time_limit_s * WALL_CLOCK_SAFETY_FACTOR, options.seed, options.workers, plan is not None,
+                      max_nodes=max(1, round(options.time_limit_s * NODES_PER_SECOND)))
         secs += float(lp.solutionTime or 0.0)
         st, sol = pulp.LpStatus[lp.status], lp.sol_status
-        logger.info("joint CBC phase %d: %s (solution %s)", phase, st, sol)
-        found = st == "Optimal" and sol in (pulp.LpSolutionOptimal, pulp.LpSolutionIntegerFeasible)
+        outcome = cbc_outcome(log)
+        logger.info("joint CBC phase %d: %s (solution %s, %s)", phase, st, sol, outcome)
+        found = has_incumbent_in(lp, log) and st != "Infeasible"
         if st == "Infeasible" and plan is None:
             return JointSolve(None, True, None, secs)
         if not found:
             if plan is None:
                 break
             continue  # keep the start; nothing proven
-        done = sol == pulp.LpSolutionOptimal and "Stopped on time" not in log
+        done = outcome == "optimal" or (outcome == "other" and sol == pulp.LpSolutionOptimal)
         found_plan = tuple(j for j, v in enumerate(x) if (v.value() or 0) > 0.5)
         exact = float(exact_regret(found_plan)) if joint.rule == "min_max_regret" else 0.0
         if not math.isfinite(exact):

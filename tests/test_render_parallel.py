@@ -1,0 +1,48 @@
+"""The plan drawn in a forked child while the distance map is drawn here (issue 17): the same
+files as drawn in one process, and a failure in the child raised here, no child left behind."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+
+import pytest
+
+import optimiser.present.render as R
+from optimiser.present.rundir import load_run
+
+needs_fork = pytest.mark.skipif(not R._PARALLEL or len(os.sched_getaffinity(0)) < 2,
+                                reason="the plan is drawn in a child process only with fork and two cores")
+
+
+@needs_fork
+def test_parallel_and_sequential_render_write_the_same_files(synthetic_run, tmp_path, monkeypatch):
+    run = load_run(synthetic_run())
+    (tmp_path / "par").mkdir()
+    (tmp_path / "seq").mkdir()
+    par = R.render_run_data(run, tmp_path / "par")
+    monkeypatch.setattr(R, "_PARALLEL", False)
+    seq = R.render_run_data(run, tmp_path / "seq")
+    assert [p.name for p in par] == [p.name for p in seq] == list(R.RENDERED_FILES)
+    for p in par:
+        if p.name != "report.html":  # the report says the minute it was generated
+            assert p.read_bytes() == (tmp_path / "seq" / p.name).read_bytes(), p.name
+    assert not multiprocessing.active_children()
+
+
+class _PlanFailed(ValueError):
+    pass
+
+
+def _fail(run):
+    raise _PlanFailed("no plan today")
+
+
+@needs_fork
+def test_a_failure_drawing_the_plan_is_raised_here(synthetic_run, tmp_path, monkeypatch):
+    run = load_run(synthetic_run())
+    monkeypatch.setitem(R._MAPS, "plan", _fail)  # inherited by the forked child
+    with pytest.raises(_PlanFailed, match="no plan today"):
+        R.render_run_data(run, tmp_path)
+    assert not multiprocessing.active_children()
+    assert not (tmp_path / "report.html").exists()
