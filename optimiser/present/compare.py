@@ -34,6 +34,7 @@ from optimiser.present.interactive import map_views
 from optimiser.present.layers import Extent, RunData, default_extent, union_extent
 from optimiser.present.metrics import RunMetrics
 from optimiser.present.plan import draw_plan
+from optimiser.present.plan_key import KeyColumn, KeySection, draw_key, firm_section
 from optimiser.present.report import Cell, Header, Table, data_uri_png, render_page
 from optimiser.present.rundir import load_run
 from optimiser.present.staging import move_into, remove_stage, stage_for_render, write_new_file
@@ -41,7 +42,7 @@ from optimiser.present.style import PLAN_DPI, PlanStyle
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["compare_runs", "compare_figure", "METRIC_ROWS", "MetricRow", "best_indices", "metric_rows"]
+__all__ = ["compare_runs", "compare_figure", "METRIC_ROWS", "MetricRow", "best_indices", "metric_rows", "firm_keys"]
 
 
 @dataclass(frozen=True)
@@ -194,12 +195,13 @@ def _merge_handles(axes: Iterable[Axes]) -> list[Any]:
 
 
 def _shared_style(runs: Sequence[RunData]) -> PlanStyle:
-    """One marker scale for every panel (smaller markers and no firm names on a dense site)."""
+    """One marker scale for every panel (smaller markers on a dense site); firms carry their site
+    numbers, named in full in the one key of the figure (:func:`firm_keys`)."""
     emp_max = max([f.number("employees") for r in runs for f in r.layout.layer("firm")] or [1.0])
     dense = max([len(r.layout.layer("firm")) for r in runs] or [0]) > 10
     return PlanStyle(employees_max=emp_max, min_radius_pt=2.5 if dense else 3.5, max_radius_pt=8.5 if dense else 13.0,
                      label_fontsize=6.3 if dense else 7.5, placement_fontsize=7.0 if dense else 8.0,
-                     firm_labels=not dense, distance_names=not dense)
+                     firm_labels=not dense, firm_numbers=True, distance_names=not dense)
 
 
 def _distance_kind(runs: Sequence[RunData], distance: bool) -> str:
@@ -219,6 +221,8 @@ class _Grid:
     extent: Extent
     n_rows_table: int
     rows_per_block: int
+    key_w: float = 0.0
+    """Width of the key of firms, right of the legend (0: no key)."""
 
     @property
     def ncols(self) -> int:
@@ -244,7 +248,7 @@ class _Grid:
     @property
     def size(self) -> tuple[float, float]:
         nblocks = math.ceil(self.n / self.ncols)
-        return (self.ncols * self.panel_w + self.legend_w + 0.4,
+        return (self.ncols * self.panel_w + self.legend_w + self.key_w + 0.4,
                 self.head_h + nblocks * self.rows_per_block * (self.panel_h + self.title_h) + self.table_h + 0.3)
 
     def rect(self, i: int, r: int) -> tuple[float, float, float, float]:
@@ -272,7 +276,8 @@ def compare_figure(runs: Sequence[RunData], *, distance: bool = True) -> tuple[F
     vals = [v for r in runs for v in (firm_change_values(r, r.metrics, kind).values() if kind else [])]
     vlim = distance_limits(vals, kind) if kind else None
     rows = metric_rows(runs)
-    grid = _Grid(len(runs), extent, len(rows), 2 if kind else 1)
+    keys = firm_keys(runs)
+    grid = _Grid(len(runs), extent, len(rows), 2 if kind else 1, COMPARE_KEY_W_IN if keys else 0.0)
     fig_w, fig_h = grid.size
     fig = new_figure((fig_w, fig_h), PLAN_DPI)
     fig.suptitle("Scenario comparison: same extent, same scales" if comp.same_site else
@@ -294,8 +299,42 @@ def compare_figure(runs: Sequence[RunData], *, distance: bool = True) -> tuple[F
             dist_axes.append(ax)
     _figure_legend(fig, grid, plan_axes, kind if dist_axes else "", vlim)
     _figure_table(fig, grid, rows, runs)
+    _figure_key(fig, grid, keys)
     logger.debug("comparison of %d runs, distance kind %r", len(runs), kind)
     return fig, plan_axes, dist_axes
+
+
+COMPARE_KEY_W_IN = 3.6
+"""Width (inches) of the comparison figure's key of firms."""
+
+
+def firm_keys(runs: Sequence[RunData]) -> list[KeySection]:
+    """The firms of each site compared, by their site numbers (the plans' numbers) and full
+    names: one section per site, from its first run (numbers are the site's, so every run of a
+    site agrees)."""
+    sites: dict[tuple[str, str], RunData] = {}
+    for r in runs:
+        sites.setdefault((r.metrics.site.id, r.metrics.site.crs), r)
+    many = len(sites) > 1
+    out = []
+    for k, r in enumerate(sites.values()):
+        title = "Firms (number on the plans · staff · position accurate to ±)"
+        if many:
+            title = f"Firms of {r.metrics.site.name or r.metrics.site.id} (number on its plans · staff · ±)"
+        sec = firm_section(r.layout, title, gid_prefix=f"compare-site{k}-")
+        if sec.entries:
+            out.append(sec)
+    return out
+
+
+def _figure_key(fig: Figure, grid: _Grid, keys: list[KeySection]) -> None:
+    """The key of firms in its column right of the legend, from the panels' top to the table."""
+    if not keys:
+        return
+    fig_w, fig_h = grid.size
+    col = KeyColumn(grid.ncols * grid.panel_w + grid.legend_w + 0.25, grid.key_w - 0.15,
+                    fig_h - grid.head_h - grid.title_h, grid.table_h + 0.25)
+    draw_key(fig, [(sec, [col]) for sec in keys])
 
 
 def _tallest(extents: Sequence[Extent]) -> Extent:
@@ -422,6 +461,7 @@ def compare_html(runs: Sequence[RunData], png: bytes, out: Path) -> str:
         maps=list(zip([run_title(r) for r in runs], map_views(runs, _map_extents(runs, comp)), strict=True)),
         best_hints=[f"{r.label}: {hint[r.lower_is_better]}" for r, _, _ in metric_rows(runs) if r.lower_is_better is not None],
         illustrative=any(r.metrics.site.illustrative for r in runs),
+        firm_keys=[{"title": sec.title, "entries": [(e.tag, e.text) for e in sec.entries]} for sec in firm_keys(runs)],
         runs=[{"name": run_title(r), "run_dir": r.run_dir.name, "scenario_path": r.metrics.scenario.path or "–",
                "status": str(r.metrics.status), "report_href": _report_href(r, out),
                "futures": futures_view(r.metrics.futures, r.metrics.alternatives, r.metrics.robust)} for r in runs],

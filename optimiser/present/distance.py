@@ -17,9 +17,11 @@ from matplotlib.lines import Line2D
 
 from optimiser.present.basemap import draw_base
 from optimiser.present.figure import MapPanel, draw_north_arrow, draw_scale_bar, new_figure, note_illustrative, setup_map
-from optimiser.present.formatting import nice_type, one_line
-from optimiser.present.layers import Extent, Layout, LayoutLike, RunData, as_layout, lines, point
+from optimiser.present.formatting import nice_type
+from optimiser.present.labels import renderer
+from optimiser.present.layers import Extent, Layout, LayoutLike, RunData, as_layout, firm_numbers, lines, point
 from optimiser.present.metrics import RunMetrics
+from optimiser.present.plan_key import KeyColumn, draw_key, firm_section
 from optimiser.present.style import (
     CROSSING_C,
     DISTANCE_RECT,
@@ -33,6 +35,7 @@ from optimiser.present.style import (
     HALO,
     LABEL_C,
     PLAN_DPI,
+    SIDE_GAP_IN,
     PlanStyle,
 )
 
@@ -220,7 +223,7 @@ def _draw_references(panel: MapPanel, style: PlanStyle) -> None:
         x, y = point(f.geometry)
         ax.plot([x], [y], marker="P", ms=7, mfc=EXISTING_FACILITY_C, mec="white", ls="none", zorder=11)
         labeler.add_symbol((x, y), 4.0)
-        labeler.request(one_line(nice_type(f.props.get("type") or "facility"), 14) + " (existing)", (x, y), 4.0,
+        labeler.request(nice_type(f.props.get("type") or "facility") + " (existing)", (x, y), 4.0,
                         priority=1, fontsize=style.label_fontsize - 0.5, color=EXISTING_TEXT_C, zorder=23,
                         path_effects=HALO, style="italic")
     if lay.layer("existing_facility"):
@@ -244,8 +247,10 @@ def _value_text(value_m: float | None, diverging: bool) -> str:
 
 def _draw_firm_values(panel: MapPanel, style: PlanStyle, vals: dict[str, float], norm: Normalize, cmap: Colormap,
                       diverging: bool) -> None:
-    """Firm circles in the value's colour (grey: no value), labelled with name and value."""
+    """Firm circles in the value's colour (grey: no value), labelled with the firm's site number
+    (the plan's and the key's) and its value."""
     firms = panel.layout.layer("firm")
+    numbers = firm_numbers(panel.layout)
     emp_max = max([f.number("employees") for f in firms] or [1.0])
     for f in firms:
         x, y = point(f.geometry)
@@ -262,9 +267,8 @@ def _draw_firm_values(panel: MapPanel, style: PlanStyle, vals: dict[str, float],
         x, y = point(f.geometry)
         r = style.firm_radius_pt(f.number("employees"), emp_max) + 1.5
         val = _value_text(v, diverging)
-        text = f"{one_line(f.text('name', f.id), 18)}\n{val}" if style.distance_names else val
-        panel.labeler.request(text, (x, y), r, fontsize=style.label_fontsize - 0.5, color=LABEL_C, zorder=24,
-                              path_effects=HALO, linespacing=0.95)
+        panel.labeler.request(f"{numbers[f.id]}: {val}", (x, y), r, gid=panel.gid(f"dist-label-firm-{f.id}"),
+                              fontsize=style.label_fontsize - 0.5, color=LABEL_C, zorder=24, path_effects=HALO)
 
 
 def distance_figure(run: RunData, kind: str = "change", **kwargs: Any) -> Figure:
@@ -276,4 +280,18 @@ def distance_figure(run: RunData, kind: str = "change", **kwargs: Any) -> Figure
     ax = fig.add_axes(DISTANCE_RECT)
     ax.set_gid("distance")
     draw_distance_map(ax, run, run.metrics, kind=kind, **kwargs)
+    _draw_firm_key(fig, ax, run)
     return fig
+
+
+def _draw_firm_key(fig: Figure, ax: Axes, run: RunData) -> None:
+    """The firms by number and full name (the plan's key section), in a column right of the
+    colour bar and the legend."""
+    section = firm_section(run.layout, "Firms (number on the map · staff · position accurate to ±)")
+    if not section.entries:
+        return
+    w_in, h_in = fig.get_size_inches()
+    pos = ax.get_position()
+    drawn = ax.get_tightbbox(renderer(fig))  # the map, its colour bar and its legend
+    x_in = (drawn.x1 / fig.dpi if drawn is not None else pos.x1 * w_in) + SIDE_GAP_IN
+    draw_key(fig, [(section, [KeyColumn(x_in, max(w_in - x_in - 0.1, 1.0), pos.y1 * h_in, pos.y0 * h_in)])])

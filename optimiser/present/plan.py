@@ -105,7 +105,8 @@ def draw_plan(ax: Axes, layout: LayoutLike, metrics: RunMetrics, *, extent: Exte
         extent: (xmin, ymin, xmax, ymax) in metres; None: the site's default extent.
         title: draw the title above the map.
         legend: draw the legend and the numbered key to the right of the map (firms then carry
-            their key number; without it, their full names when ``style.firm_labels``).
+            their key number; without it, their key number when ``style.firm_numbers``, else their
+            full names when ``style.firm_labels``).
         style: scales shared between panels (compare); default :class:`PlanStyle`.
         routes: draw the before/after routes of the most improved pairs.
         gid_prefix: prefix of every SVG id (``{gid_prefix}facility-<id>`` ...).
@@ -124,7 +125,7 @@ def draw_plan(ax: Axes, layout: LayoutLike, metrics: RunMetrics, *, extent: Exte
     draw_scale_bar(ax, panel.labeler)
     draw_north_arrow(ax, panel.labeler)
     note_illustrative(ax, metrics, panel.labeler)
-    _label_firms(panel, style, emp_max, numbered=legend)
+    _label_firms(panel, style, emp_max, numbered=legend or style.firm_numbers)
     panel.labeler.place()  # the site's labels: the same spots in every scenario
     draw_transit(panel)
     _draw_crossings(panel, style)

@@ -43,7 +43,8 @@ from optimiser.present.style import (
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["KeyEntry", "KeySection", "key_sections", "route_section", "draw_side_panel", "KEY_FONT_SIZES"]
+__all__ = ["KeyEntry", "KeySection", "KeyColumn", "key_sections", "firm_section", "route_section", "draw_side_panel",
+           "draw_key", "KEY_FONT_SIZES"]
 
 KEY_FONT_SIZES = (7.0, 6.6, 6.2, 5.8, 5.4, 5.0)
 """Font sizes tried, largest first, until the whole key fits beside the map."""
@@ -98,15 +99,8 @@ def key_sections(layout: Layout, metrics: RunMetrics, tags: dict[str, str],
             cost = fmt_money(f.props.get("cost", f.props.get("cost_gbp")), str(f.props.get("currency") or metrics.currency))
             built.entries.append(KeyEntry(tags.get(f.id, "?"), f"{_placement_name(metrics, f, kind)} · {cost} · "
                                           f"{location_text(metrics, x, y)}", f"key-{kind}-{f.id}", colour))
-    numbers = firm_numbers(layout)
-    firms = KeySection("Firms and buildings (number on the map · staff · position accurate to ±)")
-    accuracies = []
-    for f in sorted(layout.layer("firm"), key=lambda f: numbers[f.id]):
-        acc = f.props.get("accuracy_m")
-        accuracies += [float(acc)] if acc is not None else []
-        bits = [f.text("name", f.id), f"{fmt_num(f.props.get('employees'))} staff"]
-        bits += [f"±{fmt_num(acc)} m"] if acc is not None else []
-        firms.entries.append(KeyEntry(str(numbers[f.id]), " · ".join(bits), f"key-firm-{f.id}"))
+    firms = firm_section(layout)
+    accuracies = [float(f.props["accuracy_m"]) for f in layout.layer("firm") if f.props.get("accuracy_m") is not None]
     stags = site_tags(layout)
     junctions = KeySection("Existing crossings and junctions")
     for f in sorted(layout.layer("existing_crossing"), key=lambda f: _tag_order(stags[f.id])):
@@ -123,6 +117,20 @@ def key_sections(layout: Layout, metrics: RunMetrics, tags: dict[str, str],
         notes.entries.append(KeyEntry("", f"Firm positions are accurate to ±{fmt_num(min(accuracies))}–"
                                           f"{fmt_num(max(accuracies))} m (each firm's figure above).", "key-note-accuracy"))
     return [s for s in (built, firms, junctions, existing, notes) if s.entries]
+
+
+def firm_section(layout: Layout, title: str = "Firms and buildings (number on the map · staff · position accurate to ±)",
+                 gid_prefix: str = "") -> KeySection:
+    """Every firm by its site number (:func:`~optimiser.present.layers.firm_numbers`) and full
+    name, with staff and position accuracy: the key of the plan, the distance map and compare."""
+    numbers = firm_numbers(layout)
+    firms = KeySection(title)
+    for f in sorted(layout.layer("firm"), key=lambda f: numbers[f.id]):
+        acc = f.props.get("accuracy_m")
+        bits = [f.text("name", f.id), f"{fmt_num(f.props.get('employees'))} staff"]
+        bits += [f"±{fmt_num(acc)} m"] if acc is not None else []
+        firms.entries.append(KeyEntry(str(numbers[f.id]), " · ".join(bits), f"{gid_prefix}key-firm-{f.id}"))
+    return firms
 
 
 def _tag_order(tag: str) -> tuple[str, int]:
@@ -148,7 +156,10 @@ def route_section(layout: Layout, pairs: Sequence[tuple[int, Feature, Feature | 
 
 
 @dataclass
-class _Column:
+class KeyColumn:
+    """A column of the key: left edge, width, top and bottom, in inches from the figure's
+    bottom-left corner."""
+
     x_in: float
     width_in: float
     top_in: float
@@ -184,14 +195,14 @@ def _measure(fig: Figure, fontsize: float) -> _Metrics:
 class _Placed:
     """Where a key item goes: column, top (inches) and wrapped text."""
 
-    col: _Column
+    col: KeyColumn
     top_in: float
     text: str
     entry: KeyEntry | None
     """None: a section heading."""
 
 
-def _flow(sections: Sequence[tuple[KeySection, list[_Column]]], m: _Metrics, tag_w_in: float) -> list[_Placed] | None:
+def _flow(sections: Sequence[tuple[KeySection, list[KeyColumn]]], m: _Metrics, tag_w_in: float) -> list[_Placed] | None:
     """Lay the sections out top-down in their columns: a heading stays with its first entry, and
     a section that runs out of room continues (heading repeated) in the next of its columns.
     None when they do not fit at this font size."""
@@ -199,7 +210,7 @@ def _flow(sections: Sequence[tuple[KeySection, list[_Column]]], m: _Metrics, tag
     out: list[_Placed] = []
     gap = 0.35 * m.advance_in
 
-    def wrap(text: str, col: _Column, tagged: bool) -> tuple[str, float]:
+    def wrap(text: str, col: KeyColumn, tagged: bool) -> tuple[str, float]:
         width = col.width_in - (tag_w_in if tagged else 0.0)
         wrapped = "\n".join(textwrap.wrap(mpl_text(text), m.chars(width), break_on_hyphens=False)) or " "
         return wrapped, m.height(wrapped.count("\n") + 1)
@@ -252,9 +263,17 @@ def draw_side_panel(ax: Axes, handles: list[Any], sections: list[KeySection], ro
                         borderpad=0.0, labelspacing=0.7, handlelength=2.2)
         leg.set_gid("legend")
         legend_bottom = leg.get_window_extent(renderer(fig)).y0 / fig.dpi - 0.2
-    col_a = _Column(xa, LEGEND_COL_IN, legend_bottom, bottom)
-    col_b = _Column(xb, max(w_in - xb - 0.1, 1.0), top, bottom)
+    col_a = KeyColumn(xa, LEGEND_COL_IN, legend_bottom, bottom)
+    col_b = KeyColumn(xb, max(w_in - xb - 0.1, 1.0), top, bottom)
     flows = ([(routes, [col_a])] if routes is not None else []) + [(s, [col_b, col_a]) for s in sections]
+    draw_key(fig, flows)
+    return leg
+
+
+def draw_key(fig: Figure, flows: Sequence[tuple[KeySection, list[KeyColumn]]]) -> None:
+    """Draw key ``flows`` (each section and the columns it may fill, in order) as figure texts,
+    at the largest of :data:`KEY_FONT_SIZES` at which they all fit (overflowing at the smallest,
+    with a warning, when they do not)."""
     placed: list[_Placed] | None = None
     for fs in KEY_FONT_SIZES:
         m = _measure(fig, fs)
@@ -263,13 +282,12 @@ def draw_side_panel(ax: Axes, handles: list[Any], sections: list[KeySection], ro
         if placed is not None:
             break
     if placed is None:  # does not fit even at the smallest size: draw it anyway (overflowing), say so
-        logger.warning("the plan key does not fit beside the map (%d sections)", len(flows))
+        logger.warning("the key does not fit beside the map (%d sections)", len(flows))
         m = _measure(fig, KEY_FONT_SIZES[-1])
         tag_w = 3.2 * m.fontsize * 0.62 / 72.0 + 0.06
-        placed = _flow([(s, [_Column(c.x_in, c.width_in, c.top_in, -1e9) for c in cols]) for s, cols in flows], m, tag_w)
+        placed = _flow([(s, [KeyColumn(c.x_in, c.width_in, c.top_in, -1e9) for c in cols]) for s, cols in flows], m, tag_w)
         assert placed is not None
     _draw_placed(fig, placed, m.fontsize, tag_w)
-    return leg
 
 
 def _draw_placed(fig: Figure, placed: list[_Placed], fontsize: float, tag_w_in: float) -> None:

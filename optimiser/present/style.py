@@ -28,8 +28,8 @@ TEXT_RC: dict[Any, Any] = {"text.hinting": "none"}
 most of a plan's drawing time), no visible loss at 150 dpi. Plans are laid out and saved under it."""
 PNG_COMPRESS_LEVEL = 3
 """zlib level of the PNGs written (6 is PIL's default: about twice the CPU for a few % smaller files)."""
-DISTANCE_SIZE = (11.0, 8.6)  # inches
-DISTANCE_RECT = (0.03, 0.035, 0.76, 0.86)
+DISTANCE_SIZE = (14.6, 8.6)  # inches: the map (8.4 in wide), colour bar and legend, and the key of firms
+DISTANCE_RECT = (0.023, 0.035, 0.573, 0.86)
 
 
 @dataclass(frozen=True)
@@ -120,6 +120,9 @@ class PlanStyle:
     max_routes: int = 3
     firm_labels: bool = True
     """Name the firms (compare panels of a dense site turn this off; the legend keeps sizes)."""
+    firm_numbers: bool = False
+    """Number the firms (their site numbers) even without the plan's side key (compare panels:
+    one key of full names is shared by every panel)."""
     distance_names: bool = True
     """Distance map labels: name + value (True) or the value only, and no 'no change' labels."""
 

@@ -1,0 +1,129 @@
+"""Firm labels of the distance map and of the compare panels (issue 16, point 3): the plan's site
+numbers (one numbering, :func:`optimiser.present.layers.firm_numbers`), a key of full names,
+nothing cut, no two label texts overlapping, the same spots in every panel of one site.
+
+Extents are measured as in tests/test_plan_labels.py: each text's window extent from the
+figure's own Agg renderer (for a label with a leader line, the text's box only).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.text import Annotation, Text
+from matplotlib.transforms import Bbox
+
+from optimiser.present.compare import compare_figure, compare_html, firm_keys
+from optimiser.present.distance import distance_figure
+from optimiser.present.labels import renderer
+from optimiser.present.layers import RunData, firm_numbers
+from optimiser.present.rundir import load_run
+
+
+def _box(t: Text, rend) -> Bbox:
+    if isinstance(t, Annotation):
+        t.update_positions(rend)
+    return Text.get_window_extent(t, rend)
+
+
+def _texts(ax: Axes) -> list[Text]:
+    return [t for t in ax.texts if t.get_visible() and t.get_text().strip()]
+
+
+def _every_text(fig: Figure) -> list[Text]:
+    out = [t for t in fig.texts if t.get_text().strip()]
+    for ax in fig.axes:
+        out += _texts(ax) + [ax.title, ax._left_title]  # type: ignore[attr-defined]
+        leg = ax.get_legend()
+        out += list(leg.get_texts()) if leg is not None else []
+    return out
+
+
+def _overlaps(boxes: list[tuple[str, Bbox]]) -> list[tuple[str, str]]:
+    return [(ta, tb) for i, (ta, ba) in enumerate(boxes) for tb, bb in boxes[i + 1:] if ba.overlaps(bb)]
+
+
+def _by_gid(texts: list[Text], prefix: str) -> dict[str, Text]:
+    return {(t.get_gid() or "").removeprefix(prefix): t for t in texts if (t.get_gid() or "").startswith(prefix)}
+
+
+def _flat(text: str) -> str:
+    return " ".join(text.split())
+
+
+@pytest.fixture
+def runs(synthetic_run: Callable[..., Path]) -> list[RunData]:
+    return [load_run(synthetic_run("a", variant=0)), load_run(synthetic_run("b", variant=1))]
+
+
+def test_distance_map_labels_are_the_plan_numbers_never_cut(runs: list[RunData]) -> None:
+    run = runs[0]
+    fig = distance_figure(run)
+    fig.canvas.draw()
+    numbers = firm_numbers(run.layout)
+    for t in _every_text(fig):
+        assert "…" not in t.get_text() and "..." not in t.get_text(), t.get_text()
+    ax = fig.axes[0]
+    labels = _by_gid(_texts(ax), "dist-label-firm-")
+    assert set(labels) == set(numbers) and len(numbers) == 6
+    for fid, t in labels.items():
+        number, _, value = t.get_text().partition(": ")
+        assert number == str(numbers[fid]) and (value.endswith(" m") or value == "no change"), t.get_text()
+    # the key: each number beside its firm's full name, as in the plan's key
+    key = _by_gid(list(fig.texts), "key-firm-")
+    for f in run.layout.layer("firm"):
+        assert key[f"{f.id}-tag"].get_text() == str(numbers[f.id])
+        assert _flat(f.text("name")) in _flat(key[f.id].get_text())
+    rend = renderer(fig)
+    boxes = [(t.get_text(), _box(t, rend)) for t in _texts(ax) + list(fig.texts)]
+    assert not _overlaps(boxes), _overlaps(boxes)
+    for text, bb in boxes:  # everything inside the figure
+        assert 0 <= bb.x0 and bb.x1 <= fig.bbox.x1 and 0 <= bb.y0 and bb.y1 <= fig.bbox.y1, text
+
+
+def test_compare_panels_number_the_firms_with_one_key_and_no_overlaps(runs: list[RunData]) -> None:
+    fig, plans, dists = compare_figure(runs)
+    fig.canvas.draw()
+    rend = renderer(fig)
+    numbers = firm_numbers(runs[0].layout)
+    assert len(plans) == len(dists) == 2
+    key = [(t.get_text(), _box(t, rend)) for t in fig.texts if t.get_text().strip()]
+    assert not _overlaps(key), _overlaps(key)
+    positions = []
+    for i, ax in enumerate(plans + dists):
+        labels = [(t.get_text(), _box(t, rend)) for t in _texts(ax)]
+        assert len(labels) >= 8
+        assert not _overlaps(labels), (i, _overlaps(labels))
+        for text, bb in labels:
+            assert not any(bb.overlaps(kb) for _, kb in key), text
+            assert "…" not in text and "..." not in text
+    for i, ax in enumerate(plans):
+        firms = _by_gid(_texts(ax), f"run{i}-label-firm-")
+        assert {fid: t.get_text() for fid, t in firms.items()} == {fid: str(n) for fid, n in numbers.items()}
+        positions.append({fid: tuple(_box(t, rend).extents - ax.bbox.extents) for fid, t in firms.items()})
+    for i, ax in enumerate(dists):
+        firms = _by_gid(_texts(ax), f"run{i}-dist-label-firm-")
+        assert firms and all(t.get_text().split(":")[0] == str(numbers[fid]) for fid, t in firms.items())
+    # stable across the panels of one site: the same offset in each panel
+    assert positions[0].keys() == positions[1].keys()
+    for fid in positions[0]:
+        assert positions[0][fid] == pytest.approx(positions[1][fid], abs=0.01), fid
+    # one shared key of full names, numbered as the plans
+    tags = _by_gid(list(fig.texts), "compare-site0-key-firm-")
+    for f in runs[0].layout.layer("firm"):
+        assert tags[f"{f.id}-tag"].get_text() == str(numbers[f.id])
+        assert _flat(f.text("name")) in _flat(tags[f.id].get_text())
+    assert not any(k.startswith("compare-site1-") for k in (t.get_gid() or "" for t in fig.texts))
+
+
+def test_compare_html_lists_the_firms_by_number(runs: list[RunData], tmp_path: Path) -> None:
+    html = compare_html(runs, b"not a png", tmp_path)
+    sections = firm_keys(runs)
+    assert len(sections) == 1
+    numbers = firm_numbers(runs[0].layout)
+    for f in runs[0].layout.layer("firm"):
+        assert f'<li value="{numbers[f.id]}">{f.text("name")}' in html, f.text("name")
