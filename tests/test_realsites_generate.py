@@ -49,7 +49,7 @@ def test_files_are_valid_and_real_shaped(tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not highs_available(), reason="highspy is not installed (pip install -e '.[bench]')")
+@pytest.mark.skipif(not highs_available(), reason="highspy is not installed (pip install -e '.[test]')")
 @pytest.mark.parametrize("case", ["two_barriers", "budget_forbids_best"])
 def test_highs_subprocess_finds_the_brute_force_optimum(tmp_path, zoo_case, case):
     prep, (best, _) = zoo_case(case)
