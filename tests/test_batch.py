@@ -96,6 +96,15 @@ def write_batch(d: Path, name: str = "batch.yaml", **body) -> Path:
     return p
 
 
+def write_budget_sweep(tmp_path: Path, budgets_gbp: list[int]) -> Path:
+    """The tiny site and its scenario in ``tmp_path/in`` and a batch sweeping ``budget_gbp``."""
+    d = tmp_path / "in"
+    d.mkdir()
+    (d / "site.yaml").write_text(SITE, encoding="utf-8")
+    (d / "scen.yaml").write_text(SCENARIO, encoding="utf-8")
+    return write_batch(d, sweep={"budget_gbp": budgets_gbp})
+
+
 def rows(path: Path, drop=("seconds",)) -> list[dict[str, str]]:
     with open(path, newline="", encoding="utf-8") as fh:
         return [{k: v for k, v in r.items() if k not in drop} for r in csv.DictReader(fh)]

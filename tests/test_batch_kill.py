@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_batch import SCENARIO, SITE, write_batch
+from tests.test_batch import write_budget_sweep
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -69,11 +69,7 @@ def _wait_gone(pgid: int, timeout_s: float) -> tuple[list[tuple[int, str]], floa
 
 @pytest.fixture()
 def batch_file(tmp_path: Path) -> Path:
-    d = tmp_path / "in"
-    d.mkdir()
-    (d / "site.yaml").write_text(SITE, encoding="utf-8")
-    (d / "scen.yaml").write_text(SCENARIO, encoding="utf-8")
-    return write_batch(d, sweep={"budget_gbp": [700000, 1000000, 2000000, 3000000]})
+    return write_budget_sweep(tmp_path, [700000, 1000000, 2000000, 3000000])
 
 
 def _command(how: str, tmp_path: Path) -> list[str]:

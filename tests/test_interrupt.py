@@ -23,7 +23,7 @@ from optimiser.pipeline import run_scenario
 from optimiser.solve import interrupt
 from optimiser.solve.result import Status
 from optimiser.solve.strategy import solve
-from tests.test_batch import SCENARIO, SITE, write_batch
+from tests.test_batch import write_budget_sweep
 from tests.zoo_cases import prepared_case
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -145,11 +145,7 @@ def test_siteopt_run_interrupted_during_the_solve(tmp_path, backend, sig):
 
 @pytest.fixture()
 def batch_file(tmp_path: Path) -> Path:
-    d = tmp_path / "in"
-    d.mkdir()
-    (d / "site.yaml").write_text(SITE, encoding="utf-8")
-    (d / "scen.yaml").write_text(SCENARIO, encoding="utf-8")
-    return write_batch(d, sweep={"budget_gbp": [700000, 1000000, 2000000, 3000000, 4000000, 5000000]})
+    return write_budget_sweep(tmp_path, [700000, 1000000, 2000000, 3000000, 4000000, 5000000])
 
 
 def _start_batch(b: Path, out: Path, sleep_s: float) -> subprocess.Popen:

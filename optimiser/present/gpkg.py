@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import os
 import secrets
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -178,9 +178,8 @@ def write_gpkg(path: str | os.PathLike[str], frames: Mapping[str, gpd.GeoDataFra
     every layer (read back by :func:`optimiser.present.runid.gpkg_run_id`). Returns ``path``.
     """
     tag = {"run_id": run_id} if run_id else None
-    path = Path(path)
-    tmp = path.parent / f".{path.stem}.{secrets.token_hex(6)}.tmp.gpkg"
-    try:
+
+    def write(tmp: Path) -> None:
         for n, (name, frame) in enumerate(frames.items()):
             types = set(frame.geom_type.dropna()) if len(frame) else set()
             mixed = len({t.removeprefix("Multi") for t in types}) == 1 and len(types) > 1
@@ -190,11 +189,21 @@ def write_gpkg(path: str | os.PathLike[str], frames: Mapping[str, gpd.GeoDataFra
         table = _styles_frame(frames) if styles else None
         if table is not None:
             pyogrio.write_dataframe(table, tmp, layer=STYLES_TABLE, driver="GPKG", layer_options={"FID": "id"})
+
+    return _write_renamed(Path(path), write, len(frames))
+
+
+def _write_renamed(path: Path, write: Callable[[Path], object], n_layers: int) -> Path:
+    """Call ``write`` on a temporary GeoPackage beside ``path``, then rename it into place
+    (removed if ``write`` fails, so a half-written file never takes ``path``'s name)."""
+    tmp = path.parent / f".{path.stem}.{secrets.token_hex(6)}.tmp.gpkg"
+    try:
+        write(tmp)
         os.replace(tmp, path)
     finally:
         if tmp.exists():
             tmp.unlink()
-    logger.debug("wrote %s: %d layers", path, len(frames))
+    logger.debug("wrote %s: %d layers", path, n_layers)
     return path
 
 
@@ -220,16 +229,9 @@ def write_run_gpkg(path: Path, prep: Prepared, chosen: Iterable[int], features: 
     triples += [("exclusion_zone", z.polygon, {"id": z.id, "name": z.name, "reason": z.reason})
                 for z in prep.scenario.site.exclusion_zones]
     layers = {name: _table_rows(rows) for name, rows in layer_rows(triples).items()}
-    tmp = path.parent / f".{path.stem}.{secrets.token_hex(6)}.tmp.gpkg"
-    try:
-        write_layers_sqlite(tmp, layers, crs, styles_table=STYLES_TABLE, styles=_style_rows(layers),
-                            metadata={"run_id": run_id} if run_id else None)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    logger.debug("wrote %s: %d layers", path, len(layers))
-    return path
+    return _write_renamed(path, lambda tmp: write_layers_sqlite(
+        tmp, layers, crs, styles_table=STYLES_TABLE, styles=_style_rows(layers),
+        metadata={"run_id": run_id} if run_id else None), len(layers))
 
 
 def candidate_site_features(prep: Prepared, chosen: Iterable[int]) -> list[tuple[str, BaseGeometry, dict[str, Any]]]:
