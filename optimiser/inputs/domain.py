@@ -544,9 +544,11 @@ class SolveOptions:
         seed: random seed; with ``workers=1`` results are reproducible.
         workers: solver threads.
         length_scale_per_m: integer units per metre shared by every backend (10 = dm).
-        wall_limit_s: a shorter wall-clock safety net than ``time_limit_s`` (the pipeline sets
-            what is left of the run's limit); budgets that shape the answer (CP-SAT's
-            deterministic time) still derive from ``time_limit_s``. ``None``: ``time_limit_s``.
+        wall_limit_s: the wall-clock safety net in seconds, replacing the default multiple of
+            ``time_limit_s`` (the pipeline sets what is left of the run's limit; relax-first
+            gives each CP-SAT phase what is left of its own net, not a multiple of the phase's
+            small budget); budgets that shape the answer (CP-SAT's deterministic time) still
+            derive from ``time_limit_s``. ``None``: the default multiple.
         cpsat_search: CP-SAT's search settings. "lp" (default): the whole model in the LP
             relaxation (linearization level 2), no presolve and no probing
             (:func:`optimiser.solve.cpsat_model.set_search_params`); the radius formulation's

@@ -193,8 +193,8 @@ def solve(problem: Problem, options: SolveOptions, *, use_hint: bool = True,
     max_nodes = max(1, round(limit * NODES_PER_SECOND))
     net = limit * WALL_CLOCK_SAFETY_FACTOR
     net = max(net - (time.perf_counter() - t0), 0.5 * net)
-    if options.wall_limit_s is not None:  # what is left of the run's limit: the safety net only
-        net = max(0.05, min(net, options.wall_limit_s - (time.perf_counter() - t0)))
+    if options.wall_limit_s is not None:  # the caller's net (what is left of the run's limit)
+        net = max(0.05, options.wall_limit_s - (time.perf_counter() - t0))
     log = run_cbc(lp, net, seed, options.workers, start.hint is not None, max_nodes)
     secs = time.perf_counter() - t0
     stats: dict[str, Any] = {**log_stats(log), "max_nodes": max_nodes, "safety_net_s": round(net, 3),

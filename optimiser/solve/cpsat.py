@@ -143,9 +143,8 @@ def solve(problem: Problem, options: SolveOptions, *, use_hint: bool = True,
     # wall-clock net counts the start against it, but CP-SAT keeps at least half of it
     net = limit * WALL_CLOCK_SAFETY_FACTOR
     set_params(solver, limit, seed, options.workers, safety_net_s=max(net - start.seconds, 0.5 * net))
-    if options.wall_limit_s is not None:  # what is left of the run's limit: the safety net only
-        solver.parameters.max_time_in_seconds = max(0.05, min(solver.parameters.max_time_in_seconds,
-                                                              options.wall_limit_s - (time.perf_counter() - t0)))
+    if options.wall_limit_s is not None:  # the caller's net (what is left of the run's or relax-first's)
+        solver.parameters.max_time_in_seconds = max(0.05, options.wall_limit_s - (time.perf_counter() - t0))
     set_search_params(solver, options.cpsat_search)
     if options.cpsat_search == "cpsat" and sum(len(c.levels) for c in problem.clients) >= PRESOLVE_OFF_LEVELS:
         # measured on benchmarks/joint: presolve (probing, clause-to-exactly-one, dual rules)
