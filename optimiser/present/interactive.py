@@ -20,7 +20,17 @@ from html import escape
 from shapely.geometry.base import BaseGeometry
 
 from optimiser.present.formatting import fmt_m, fmt_money, fmt_num, nice_type
-from optimiser.present.layers import Extent, Feature, RunData, barrier_legend_label, default_extent, lines, placement_tags, point
+from optimiser.present.layers import (
+    Extent,
+    Feature,
+    RunData,
+    barrier_legend_label,
+    default_extent,
+    firm_numbers,
+    lines,
+    placement_tags,
+    point,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -247,7 +257,8 @@ def _labels(svg: _Svg, run: RunData) -> None:
     placed = run.layout.layer("crossing", "facility", "social_space")
     anchors = [point(f.geometry) for f in placed] + [point(f.geometry) for f in firms]
     radii = [2.2 * u] * len(placed) + [_firm_radius(f, emp_max, u) for f in firms]
-    texts = [tags.get(f.id, "") for f in placed] + [str(n) for n in range(1, len(firms) + 1)]
+    numbers = firm_numbers(run.layout)
+    texts = [tags.get(f.id, "") for f in placed] + [str(numbers[f.id]) for f in firms]
     spots = place_labels(anchors, radii, texts, 3.0 * u)
     svg.open("labels")
     for k, (spot, text) in enumerate(zip(spots, texts, strict=True)):
@@ -266,9 +277,11 @@ def _firms(svg: _Svg, run: RunData) -> list[KeyEntry]:
     firms = run.layout.layer("firm")
     emp_max = max([f.number("employees") for f in firms] or [1.0]) or 1.0
     u = svg.size / 160
+    numbers = firm_numbers(run.layout)
     key = []
     svg.open("firms")
-    for n, f in enumerate(firms, 1):
+    for f in firms:
+        n = numbers[f.id]
         r = _firm_radius(f, emp_max, u)
         title = _firm_title(n, f)
         svg.circle(point(f.geometry), r, "firm", title, data_firm=f.id)
