@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import subprocess
 import sys
 import time
@@ -10,6 +11,8 @@ import numpy as np
 import pytest
 
 from optimiser.pmedian import solve_pmedian
+from optimiser.pmedian.exact import mip_phase
+from optimiser.pmedian.problem import prepare, validate
 
 
 def _euclid(n: int, seed: int) -> np.ndarray:
@@ -54,3 +57,31 @@ def test_same_answer_beside_a_cpu_hog():
     assert busy.open_facilities == idle.open_facilities
     assert (busy.objective, busy.bound, busy.nodes, busy.iterations) == (idle.objective, idle.bound, idle.nodes,
                                                                          idle.iterations)
+
+
+def _brute_force_value(d: np.ndarray, p: int) -> float:
+    return min(float(d[:, list(S)].min(axis=1).sum()) for S in itertools.combinations(range(d.shape[1]), p))
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_scip_dual_limit_never_stops_before_a_better_solution(seed):
+    """SCIP stops once its dual bound passes the target (incumbent - 1, integer costs): from a poor
+    incumbent it must still find the optimum (the dual bound cannot pass a target that a solution
+    meets), and from the optimal incumbent its bound, rounded up, proves it."""
+    d = _euclid(24, 10 + seed)[:, :12]
+    p = 4
+    inst = prepare(validate(d, p, None, (), ()))
+    best = _brute_force_value(d, p)
+    everything = np.arange(12)
+    poor = np.arange(p)  # the first p columns: a poor incumbent
+    poor_value = inst.evaluate(poor)
+    assert poor_value > best
+    out = mip_phase(inst, everything, np.zeros(0, dtype=np.int64), np.zeros(24), poor, poor_value, "scip", 30.0,
+                    0, 1, 20_000)
+    assert out.S is not None and inst.evaluate(out.S) == best
+    assert out.bound <= best + 1e-6
+    optimal_set = out.S
+    out = mip_phase(inst, everything, np.zeros(0, dtype=np.int64), np.zeros(24), optimal_set, best, "scip", 30.0,
+                    0, 1, 20_000)
+    assert out.status == "infeasible" or inst.bound_round(out.bound) >= best
+    assert out.bound <= best + 1e-6 or out.status == "infeasible"

@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from dataclasses import replace
+from itertools import chain
 from typing import Any
 
 import numpy as np
@@ -98,55 +99,111 @@ def relax_access_crossings(problem: Problem, closed: Iterable[int] = ()) -> Prob
     shut = np.zeros(len(problem.decisions), dtype=bool)
     shut[list(closed)] = True
     q = _rewritten(problem, {"relaxation": "access over every candidate crossing"})
-    # option id -> relaxed option id: its non-crossing decisions; -1 when there are none
-    # (always open); -2 when it needs a closed decision (never open)
-    relaxed = np.arange(len(problem.options), dtype=np.int64)
-    relaxed[np.nonzero(crossing)[0]] = -1
-    relaxed[np.nonzero(shut)[0]] = -2
-    for o in range(len(problem.decisions), len(problem.options)):
-        req = problem.options[o]
-        if shut[list(req)].any():
-            relaxed[o] = -2
-            continue
-        rest = tuple(d for d in req if not crossing[d])
-        if len(rest) < len(req):
-            relaxed[o] = q.option_id(rest) if rest else -1
-    any_access = False
-    for c in problem.clients:
+    relaxed = _relaxed_option_ids(problem, q, crossing, shut)
+    rewritten, any_access = _relaxed_access_clients(problem, relaxed)
+    for k, c in enumerate(problem.clients):
         if c.kind == "pair" and shut.any():
             # options needing a closed decision never open: drop them (and emptied levels)
             kept = [(lev, tuple(o for o in opts if relaxed[o] != -2)) for lev, opts in zip(c.levels, c.level_options)]
             kept = [(lev, opts) for lev, opts in kept if opts]
             q.clients.append(Client(c.key, c.kind, c.weight, c.base, tuple(v for v, _ in kept), tuple(o for _, o in kept)))
-            continue
-        if c.kind == "pair" or not c.levels:
-            q.clients.append(c)
-            continue
-        first: dict[int, int] = {}
-        base = c.base
-        for lev, opts in zip(c.levels, c.level_options):
-            if any(relaxed[o] == -1 for o in opts):
-                base = lev  # always open from here on
-                any_access = True
-                break
-            for o in opts:
-                r = int(relaxed[o])
-                if r == -2:
-                    continue
-                any_access |= r != o
-                first.setdefault(r, lev)
-        by_level: dict[int, list[int]] = {}
-        for r, lev in first.items():
-            if base is None or lev < base:
-                by_level.setdefault(lev, []).append(r)
-        levels = tuple(sorted(by_level))
-        q.clients.append(Client(c.key, c.kind, c.weight, base, levels, tuple(tuple(sorted(by_level[v])) for v in levels)))
+        else:
+            q.clients.append(rewritten.get(k, c))
     if not any_access:
         logger.debug("access relaxation: no access option needs a crossing")
         return None
     q.info["levels"] = sum(len(c.levels) for c in q.clients)
     logger.debug("access relaxation: %d options, %d levels", len(q.options), q.info["levels"])
     return q
+
+
+def _relaxed_option_ids(problem: Problem, q: Problem, crossing: np.ndarray, shut: np.ndarray) -> np.ndarray:
+    """Option id -> its relaxed option id in ``q`` (its non-crossing decisions; options over
+    two or more of them created in ``q`` in option order); -1 when it needs only crossings
+    (always open); -2 when it needs a closed decision (never open)."""
+    n_d, n_o = len(problem.decisions), len(problem.options)
+    lens = np.fromiter(map(len, problem.options), dtype=np.int64, count=n_o)
+    flat = np.fromiter(chain.from_iterable(problem.options), dtype=np.int64, count=int(lens.sum()))
+    starts = np.concatenate([[0], np.cumsum(lens)[:-1]])
+    cross_flat = crossing[flat]
+    any_shut = np.logical_or.reduceat(shut[flat], starts) if n_o else np.zeros(0, dtype=bool)
+    n_rest = lens - (np.add.reduceat(cross_flat.astype(np.int64), starts) if n_o else 0)
+    last_rest = np.maximum.reduceat(np.where(cross_flat, -1, flat), starts) if n_o else np.zeros(0, dtype=np.int64)
+    relaxed = np.arange(n_o, dtype=np.int64)
+    conj = relaxed >= n_d
+    relaxed[np.nonzero(crossing)[0]] = -1
+    relaxed[np.nonzero(shut)[0]] = -2
+    part = conj & ~any_shut & (n_rest < lens)  # conjunctions over some crossing
+    relaxed[part & (n_rest == 0)] = -1
+    one = part & (n_rest == 1)
+    relaxed[one] = last_rest[one]
+    for o in np.nonzero(part & (n_rest >= 2))[0].tolist():  # in option order, as option ids are created
+        relaxed[o] = q.option_id(tuple(d for d in problem.options[o] if not crossing[d]))
+    relaxed[conj & any_shut] = -2
+    return relaxed
+
+
+def _relaxed_access_clients(problem: Problem, relaxed: np.ndarray) -> tuple[dict[int, Client], bool]:
+    """The access clients (every kind but "pair", with levels) rewritten over ``relaxed``
+    option ids: a client stops at its first level with an always-open option (its base
+    becomes that length); each relaxed option stays at the first level that lists it (below
+    the base); options that never open are dropped.
+
+    Returns:
+        (client index -> rewritten client, whether any access option changed).
+    """
+    idx = [k for k, c in enumerate(problem.clients) if c.kind != "pair" and c.levels]
+    if not idx:
+        return {}, False
+    acl = [problem.clients[k] for k in idx]
+    n_c = len(acl)
+    nlev = np.fromiter((len(c.levels) for c in acl), dtype=np.int64, count=n_c)
+    n_l = int(nlev.sum())
+    levs = np.fromiter(chain.from_iterable(c.levels for c in acl), dtype=np.int64, count=n_l)
+    olen = np.fromiter(map(len, chain.from_iterable(c.level_options for c in acl)), dtype=np.int64, count=n_l)
+    opt = np.fromiter(chain.from_iterable(chain.from_iterable(c.level_options for c in acl)), dtype=np.int64,
+                      count=int(olen.sum()))
+    lev_client = np.repeat(np.arange(n_c), nlev)
+    lev_pos = np.arange(n_l) - np.repeat(np.cumsum(nlev) - nlev, nlev)
+    inc_level = np.repeat(np.arange(n_l), olen)
+    r = relaxed[opt]
+    # each client's first level with an always-open option (nlev: none)
+    stop = nlev.copy()
+    opens = np.unique(inc_level[r == -1])
+    np.minimum.at(stop, lev_client[opens], lev_pos[opens])
+    inc_client = lev_client[inc_level]
+    before = lev_pos[inc_level] < stop[inc_client]
+    any_access = bool(opens.size) or bool((before & (r >= 0) & (r != opt)).any())
+    keep = before & (r >= 0)
+    kc, kr, kl = inc_client[keep], r[keep], levs[inc_level[keep]]
+    # the first level of each (client, relaxed option): incidences are in client, level order
+    _, first = np.unique(kc * (int(relaxed.max(initial=0)) + 1) + kr, return_index=True)
+    kc, kr, kl = kc[first], kr[first], kl[first]
+    big = np.iinfo(np.int64).max
+    base = [c.base for c in acl]
+    new_base = np.array([big if b is None else b for b in base], dtype=np.int64)
+    has_stop = stop < nlev
+    starts = np.cumsum(nlev) - nlev
+    new_base[has_stop] = levs[(starts + stop)[has_stop]]
+    below = kl < new_base[kc]
+    kc, kr, kl = kc[below], kr[below], kl[below]
+    order = np.lexsort((kr, kl, kc))
+    kc, kr, kl = kc[order], kr[order], kl[order]
+    n = kc.size
+    new = np.ones(n, dtype=bool)
+    new[1:] = (kc[1:] != kc[:-1]) | (kl[1:] != kl[:-1])
+    lstart = np.nonzero(new)[0]
+    bounds = lstart.tolist() + [n]
+    r_list = kr.tolist()
+    lvl_opts = [tuple(r_list[a:b]) for a, b in zip(bounds[:-1], bounds[1:])]
+    lvl_len = kl[lstart].tolist()
+    cst = np.concatenate([[0], np.cumsum(np.bincount(kc[lstart], minlength=n_c))]).tolist()
+    out: dict[int, Client] = {}
+    nb = new_base.tolist()
+    for j, (k, c) in enumerate(zip(idx, acl)):
+        a, b = cst[j], cst[j + 1]
+        out[k] = Client(c.key, c.kind, c.weight, None if nb[j] == big else nb[j], tuple(lvl_len[a:b]), tuple(lvl_opts[a:b]))
+    return out, any_access
 
 
 def fix_decisions(problem: Problem, fixed: dict[int, int]) -> Problem:

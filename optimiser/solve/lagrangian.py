@@ -50,6 +50,28 @@ _MAX_UNITS = 1000
 """The budget is split into at most this many cost units (costs rounded down: a relaxation)."""
 
 
+ACTIVE_MARGIN = 0.05
+"""An incidence takes part in an iteration only while its cost is below its client's
+multiplier plus this share of it (plus 1); a multiplier that outgrows its limit rebuilds the
+active set, and that client's share doubles (exact either way: see :meth:`_Dual._activate`)."""
+
+SHRINK_EVERY = 200
+"""The active set is also rebuilt every this many evaluations, so it shrinks when multipliers fall."""
+
+WORK_PER_ITERATION = 150_000.0
+WORK_PER_CLIENT = 20.0
+WORK_PER_OPTION = 3.0
+WORK_PER_DECISION = 100.0
+WORK_PER_REBUILD_INCIDENCE = 1.0
+WORK_PER_SETUP_INCIDENCE = 50.0
+"""Work units of one iteration (an evaluation and a step), besides one per active incidence:
+a constant (the knapsack's tables), per client (the multipliers), per option (the sums per
+option), per decision; per incidence of a rebuild of the active set; and, once, per incidence
+read when the dual is set up. One unit is about 6 ns of CPU on the benchmark machine
+(``LAGRANGIAN_UNITS_PER_S`` in :mod:`optimiser.solve.relax_first`; benchmarks/joint README).
+Deterministic: :attr:`LagrangianResult.work` is the same on an idle and a loaded machine."""
+
+
 @dataclass(frozen=True)
 class LagrangianResult:
     """What :func:`lagrangian_bound` proved.
@@ -66,8 +88,10 @@ class LagrangianResult:
         seconds: wall time.
         multipliers: ``(lam, mu)`` at the best bound, to continue from.
         step: the step factor reached.
+        work: work units of the iterations (active incidences and the per-client, per-option
+            and per-decision terms of ``WORK_PER_*``; deterministic).
         stopped_by: "converged" (target reached, step exhausted or the relaxed solution
-            feasible), "work limit" (``max_iterations``), "safety net" (the wall clock) or
+            feasible), "work limit" (``max_iterations`` or ``max_work``), "safety net" (the wall clock) or
             "no layout" (none meets the budget and counts, or none is left below ``upper_bound``)
             or "interrupted" (:mod:`optimiser.solve.interrupt`).
     """
@@ -80,6 +104,7 @@ class LagrangianResult:
     multipliers: tuple[np.ndarray, np.ndarray] = (np.zeros(0), np.zeros(0))
     step: float = 2.0
     stopped_by: str = "work limit"
+    work: float = 0.0
 
 
 class _Knapsack:
@@ -289,16 +314,33 @@ class _Dual:
             ic = np.concatenate([ic, np.fromiter((n_c + k for k, p in enumerate(pens) for _ in p.options), dtype=np.int64)])
             io = np.concatenate([io, np.fromiter((o for p in pens for o in p.options), dtype=np.int64)])
             il = np.concatenate([il, np.zeros(sum(len(p.options) for p in pens))])
-        self.ic, self.io = ic, io
         self.n_c = self.w.size
-        self.n_o = n_o = len(problem.options)
+        n_o = len(problem.options)
         self.per_client = np.bincount(ic, minlength=self.n_c)  # incidences are in client order
         self.inc_cost = self.w[ic] * il
         self.wbase = self.w * self.base
-        # conjunction members
-        conj = np.arange(n_d, n_o, dtype=np.int64)
-        self.m_opt = np.fromiter((o - n_d for o in conj for _ in problem.options[o]), dtype=np.int64)
-        self.m_dec = np.fromiter((d for o in conj for d in problem.options[o]), dtype=np.int64)
+        # members of the conjunctions some client or penalty lists (an unlisted one adds
+        # nothing to L with its multipliers at 0, their best value: 200 firms' access
+        # relaxation lists 1% of the exact model's 554k members)
+        lens = np.fromiter((len(problem.options[o]) for o in range(n_d, n_o)), dtype=np.int64, count=n_o - n_d)
+        offs = np.concatenate([[0], np.cumsum(lens)])
+        listed = np.zeros(n_o - n_d, dtype=bool)
+        listed[io[io >= n_d] - n_d] = True
+        uc = np.nonzero(listed)[0]
+        ulen = lens[uc]
+        total = int(ulen.sum())
+        # options are renumbered: the decisions, then the listed conjunctions only
+        compact = np.full(n_o, -1, dtype=np.int64)
+        compact[:n_d] = np.arange(n_d)
+        compact[n_d + uc] = n_d + np.arange(uc.size)
+        io = compact[io]
+        self.ic, self.io = ic, io
+        self.n_o = n_o = n_d + int(uc.size)
+        self.m_opt = np.repeat(np.arange(uc.size), ulen)
+        self.m_dec = np.fromiter((d for c in uc.tolist() for d in problem.options[n_d + c]), dtype=np.int64, count=total)
+        # their places among all members (the multipliers' layout outside, see start / full_mu)
+        self.m_sel = np.repeat(offs[uc], ulen) + np.arange(total) - np.repeat(np.cumsum(ulen) - ulen, ulen)
+        self.n_members = int(offs[-1])
         self.knap = _Knapsack(problem)
         self.mscale = np.zeros(self.m_opt.size)
         if self.m_opt.size:  # a conjunction's multipliers move on the scale of its clients' weights
@@ -307,6 +349,24 @@ class _Dual:
             self.mscale = wmax[n_d + self.m_opt]
         self.fixed = np.zeros(n_d, dtype=bool)
         self.fixed[list(closed)] = True
+        # the active incidences: those that can have a negative reduced cost (see _activate)
+        self.limit = np.full(self.n_c, -_INF)
+        self.margin = np.full(self.n_c, ACTIVE_MARGIN)
+        self.a_ic, self.a_io, self.a_cost = ic[:0], io[:0], self.inc_cost[:0]
+        self.work = WORK_PER_SETUP_INCIDENCE * ic.size  # work units so far (see evaluate)
+        self.evaluations = 0
+
+    def _activate(self, lam: np.ndarray) -> None:
+        """Keep only the incidences whose cost is below their client's limit, a margin above
+        its multiplier (``ACTIVE_MARGIN``). Every other incidence has a reduced cost >= 0, so
+        it adds exactly 0 to ``L`` and to the subgradient: the sums are the same floats (in
+        the same order) as over every incidence, in a fraction of the work."""
+        over = lam > self.limit
+        self.margin[over & (self.evaluations > 1)] *= 2.0  # a client that outgrew its limit gets a wider one
+        self.limit = lam + self.margin * np.abs(lam) + 1.0
+        keep = self.inc_cost < self.limit[self.ic]
+        self.a_ic, self.a_io, self.a_cost = self.ic[keep], self.io[keep], self.inc_cost[keep]
+        self.work += WORK_PER_REBUILD_INCIDENCE * self.ic.size
 
     def start(self, start_lengths: np.ndarray | None,
               multipliers: tuple[np.ndarray, np.ndarray] | None) -> tuple[np.ndarray, np.ndarray]:
@@ -314,9 +374,9 @@ class _Dual:
         length in the start layout (penalties uncovered), else at its shortest option (then
         ``L`` starts at the objective constant)."""
         if multipliers is not None:
-            lam, mu = (np.array(a, dtype=float) for a in multipliers)
-            if mu.size != self.m_opt.size:  # from a problem with other conjunctions: theirs start at 0
-                mu = np.zeros(self.m_opt.size)
+            lam, mu_all = (np.array(a, dtype=float) for a in multipliers)
+            # from a problem with other conjunctions: theirs start at 0
+            mu = mu_all[self.m_sel] if mu_all.size == self.n_members else np.zeros(self.m_opt.size)
             return lam, mu
         lam = self.wbase.copy()
         if start_lengths is not None:
@@ -326,13 +386,25 @@ class _Dual:
             np.minimum.at(lam, self.ic, self.inc_cost)
         return lam, np.zeros(self.m_opt.size)
 
+    def full_mu(self, mu: np.ndarray) -> np.ndarray:
+        """Multipliers of the listed members (this object's layout) as multipliers of every
+        member (the layout :meth:`start` reads; 0 for the unlisted)."""
+        out = np.zeros(self.n_members)
+        out[self.m_sel] = mu
+        return out
+
     def evaluate(self, lam: np.ndarray, mu: np.ndarray,
                  upper_bound: float | None) -> tuple[float, np.ndarray, np.ndarray, np.ndarray]:
         """(L, knapsack decisions, reduced incidence costs, conjunctions taken) at the
         multipliers; with an ``upper_bound``, the reduction tests close decisions too."""
         n_d, n_o = self.n_d, self.n_o
-        rc = self.inc_cost - np.repeat(lam, self.per_client)
-        r = np.bincount(self.io, np.minimum(rc, 0.0), minlength=n_o)
+        self.evaluations += 1
+        if self.evaluations % SHRINK_EVERY == 0 or (lam > self.limit).any():
+            self._activate(lam)
+        self.work += (self.a_ic.size + WORK_PER_ITERATION + WORK_PER_CLIENT * self.n_c + WORK_PER_OPTION * n_o
+                      + WORK_PER_DECISION * n_d)
+        rc = self.a_cost - lam[self.a_ic]
+        r = np.bincount(self.a_io, np.minimum(rc, 0.0), minlength=n_o)
         s_conj = r[n_d:] + np.bincount(self.m_opt, mu, minlength=n_o - n_d)
         v = r[:n_d] - np.bincount(self.m_dec, mu, minlength=n_d)
         self.knap.closed |= self.fixed
@@ -349,8 +421,8 @@ class _Dual:
         solution meets the relaxed constraints (``L`` is then optimal)."""
         y = np.zeros(self.n_d, dtype=bool)
         y[y_ids] = True
-        took = (rc < 0) & np.concatenate([y, z])[self.io]
-        g = 1.0 - (self.wbase < lam) - np.bincount(self.ic[took], minlength=self.n_c)
+        took = (rc < 0) & np.concatenate([y, z])[self.a_io]
+        g = 1.0 - (self.wbase < lam) - np.bincount(self.a_ic[took], minlength=self.n_c)
         gm = z[self.m_opt].astype(float) - y[self.m_dec]
         gm[(mu <= 0) & (gm < 0)] = 0.0
         gw, gmw = g * self.w, gm * self.mscale
@@ -362,7 +434,8 @@ class _Dual:
 
 
 def lagrangian_bound(problem: Problem, upper_bound: float | None = None, *, max_iterations: int = 3000,
-                     safety_net_s: float = 60.0, test_every: int = 20, start_lengths: np.ndarray | None = None,
+                     max_work: float | None = None, safety_net_s: float = 60.0, test_every: int = 20,
+                     start_lengths: np.ndarray | None = None,
                      multipliers: tuple[np.ndarray, np.ndarray] | None = None, initial_step: float = 2.0,
                      on_layout: Callable[[tuple[int, ...]], float | None] | None = None,
                      closed: Iterable[int] = ()) -> LagrangianResult:
@@ -375,6 +448,8 @@ def lagrangian_bound(problem: Problem, upper_bound: float | None = None, *, max_
             threshold of the reduction tests; ``None``: no tests, target from the base).
         max_iterations: the work limit: subgradient iterations (deterministic: the same
             bound on an idle and a loaded machine).
+        max_work: a second work limit, in the work units of :attr:`LagrangianResult.work`
+            (no further iteration starts once they are spent; ``None``: none).
         safety_net_s: wall-clock safety net, seconds; :attr:`LagrangianResult.stopped_by`
             says when it, not the work limit, ended the iterations.
         test_every: run the reduction tests every this many iterations and at the best
@@ -429,6 +504,8 @@ def lagrangian_bound(problem: Problem, upper_bound: float | None = None, *, max_
         if best >= target - 1e-9 or step < 1e-4:
             stopped_by = "converged"
             break
+        if max_work is not None and dual.work >= max_work:
+            break  # the work limit
         if time.perf_counter() - t0 > safety_net_s:
             stopped_by = "safety net"
             logger.warning("Lagrangian: the wall-clock safety net (%.1f s) stopped it after %d iterations", safety_net_s, it)
@@ -452,4 +529,6 @@ def lagrangian_bound(problem: Problem, upper_bound: float | None = None, *, max_
     logger.debug("Lagrangian: bound %s after %d iterations (%s), %d closed, %.2f s", bound, it, stopped_by,
                  int(dual.fixed.sum()), secs)
     return LagrangianResult(bound=bound, fixed_zero=frozenset(np.nonzero(dual.fixed)[0].tolist()), layout=best_layout,
-                            iterations=it, seconds=secs, multipliers=best_mult, step=step, stopped_by=stopped_by)
+                            iterations=it, seconds=secs, multipliers=(best_mult[0], dual.full_mu(best_mult[1])),
+                            step=step, stopped_by=stopped_by,
+                            work=dual.work)

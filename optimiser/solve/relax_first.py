@@ -76,44 +76,36 @@ LAGRANGIAN_SHARE_LARGE = 0.9
 """...and when it is not: then the Lagrangian bound is the bound, and it needs the time
 (500 firms: 2,000 subgradient iterations, 32 s, to come within 0.9% of the incumbent)."""
 
-LAGRANGIAN_UNITS_PER_S = 2.5e8
-"""Work units of Lagrangian iterations per second (one iteration: the relaxation's incidences
-plus ``LAGRANGIAN_UNITS_PER_DECISION`` per decision, the knapsack); measured on
-benchmarks/joint at 100 firms (2,800 iterations in 6.8 s). Turns the time shares above into
-iteration counts, so the bound is the same on an idle and a loaded machine."""
-
-LAGRANGIAN_UNITS_PER_DECISION = 2_000
-"""The knapsack's share of an iteration's work, per decision (see above)."""
+LAGRANGIAN_UNITS_PER_S = 1.67e8
+"""Work units of the Lagrangian (:attr:`~optimiser.solve.lagrangian.LagrangianResult.work`:
+active incidences, clients, decisions and set-up per iteration) per nominal second: CPU
+seconds of ``benchmarks/joint``'s relaxations measured at 100, 200 and 500 firms (1,000
+iterations each; 6 ns per unit within 25 %). Turns the time shares above into a work limit,
+so the bound is the same on an idle and a loaded machine."""
 
 LAGRANGIAN_MAX_ITERATIONS = 100_000
 """At most this many iterations per round, whatever the time limit."""
 
 
-INCUMBENT_INCIDENCES_PER_S = 6e6
-"""Work charged for the incumbent phase (the greedy and its sites re-chosen): incidences of
-the exact model per nominal second (500 firms: 8.3M incidences, about 1.4 s per million on an
-idle machine)."""
+INCUMBENT_INCIDENCES_PER_S = 1.1e6
+"""Work charged for the greedy (:func:`greedy_search`): incidences of the exact model
+(``Evaluator.size``) per nominal second. Measured in CPU seconds on benchmarks/joint: 200
+firms 10.1M incidences in 7.1 s, 500 firms 8.8M in 9.7 s (its swap pass at the minimum of
+re-completions in both)."""
 
-IMPROVE_INCIDENCES_PER_S = 2e7
+IMPROVE_INCIDENCES_PER_S = 1.8e6
 """Work charged for re-choosing a layout's sites (:func:`improve_sites`), incidences per
-nominal second (500 firms: about 0.4 s)."""
+nominal second (CPU: 200 firms 4.7 s, 500 firms 5.4 s)."""
+
+RELAX_INCIDENCES_PER_S = 2.4e6
+"""Work charged for building a tighter relaxation (:func:`relax_access_crossings`),
+incidences per nominal second (CPU: 200 firms 3.6 s, 500 firms 4.5 s)."""
 
 
-def _incidences(problem: Problem) -> int:
-    return sum(len(o) for c in problem.clients for o in c.level_options) + sum(len(p.options) for p in problem.penalties)
-
-
-def lagrangian_iterations(problem: Problem, seconds: float) -> int:
-    """The iterations of :func:`~optimiser.solve.lagrangian.lagrangian_bound` on ``problem``
-    worth ``seconds`` (``LAGRANGIAN_UNITS_PER_S``): at least 1, at most
-    ``LAGRANGIAN_MAX_ITERATIONS``."""
-    return int(min(LAGRANGIAN_MAX_ITERATIONS, max(1, seconds / lagrangian_seconds_per_iteration(problem))))
-
-
-def lagrangian_seconds_per_iteration(problem: Problem) -> float:
-    """Nominal seconds of one Lagrangian iteration on ``problem`` (``LAGRANGIAN_UNITS_PER_S``)."""
-    per_iteration = _incidences(problem) + LAGRANGIAN_UNITS_PER_DECISION * len(problem.decisions)
-    return max(per_iteration, 1) / LAGRANGIAN_UNITS_PER_S
+def lagrangian_work(seconds: float) -> float:
+    """The work limit of :func:`~optimiser.solve.lagrangian.lagrangian_bound` worth
+    ``seconds`` nominal seconds (``LAGRANGIAN_UNITS_PER_S``)."""
+    return max(0.0, seconds) * LAGRANGIAN_UNITS_PER_S
 
 
 def n_levels(problem: Problem) -> int:
@@ -200,11 +192,15 @@ class RelaxFirst:
         """Seconds since the start, rounded for the stats."""
         return round(self.deadline.elapsed_s(), 3)
 
+    def improve_cost(self) -> float:
+        """Nominal seconds charged for one :meth:`improve`."""
+        return self.ev.size / IMPROVE_INCIDENCES_PER_S
+
     def improve(self, layout: Iterable[int], where: str) -> None:
         """Offer ``layout`` with its sites re-chosen (:func:`improve_sites`: its moves are its
         work limit, the wall clock left its safety net)."""
         self.offer(improve_sites(self.problem, layout, evaluator=self.ev, safety_net_s=max(0.2, self.wall_left())), where)
-        self.charge(self.ev.size / IMPROVE_INCIDENCES_PER_S, "sites re-chosen")
+        self.charge(self.improve_cost(), "sites re-chosen")
 
     def reduced(self) -> Problem:
         """The problem with the closed decisions fixed at 0 (built once per set of closed)."""
@@ -242,11 +238,11 @@ class RelaxFirst:
         """One Lagrangian round worth ``seconds`` (in iterations: its work limit, charged for
         the iterations it ran), the wall clock until ``safety_share`` of the safety net its
         safety net."""
-        res = lagrangian_bound(problem, upper_bound, max_iterations=lagrangian_iterations(problem, seconds),
-                               safety_net_s=self.deadline.share_left(safety_share), **kw)
+        res = lagrangian_bound(problem, upper_bound, max_iterations=LAGRANGIAN_MAX_ITERATIONS,
+                               max_work=lagrangian_work(seconds), safety_net_s=self.deadline.share_left(safety_share), **kw)
         self.info.setdefault("lagrangian_stopped_by", []).append(res.stopped_by)
         self.note_net(res.stopped_by)
-        self.charge(res.iterations * lagrangian_seconds_per_iteration(problem), "lagrangian")
+        self.charge(res.work / LAGRANGIAN_UNITS_PER_S, "lagrangian")
         return res
 
     def lagrangian_phase(self) -> LagrangianResult:
@@ -255,7 +251,8 @@ class RelaxFirst:
         beats the greedy's, 5,026M, and sharpens the steps and tests); between them the best
         layout's sites are re-chosen."""
         share = LAGRANGIAN_SHARE_LARGE if self.large else LAGRANGIAN_SHARE
-        round_s = 0.5 * share * self.limit_s
+        # a share of the work left after the incumbent phase, in two rounds
+        round_s = 0.5 * share * max(0.0, self.remaining())
         # safety nets (the wall clock, on a slow machine): round 1 by the end of the share,
         # round 2 halfway between it and the end of the time limit
         safety = share
@@ -270,7 +267,8 @@ class RelaxFirst:
                 self.improve(self.layout, "lagrangian, sites re-chosen")
             if self.best is None or lag.bound < self.best:
                 lag = self._second_round(lag, round_s, 0.5 * (1.0 + share), rounds)
-            if self.layout and self.info.get("incumbent_from") == "lagrangian" and self.remaining() > 0.05 * self.limit_s:
+            if (self.layout and self.info.get("incumbent_from") == "lagrangian"
+                    and self.remaining() > max(0.05 * self.limit_s, self.improve_cost())):
                 # the last phase when the relaxation is large: half of what is left
                 self.improve(self.layout, "lagrangian, sites re-chosen")
         self.info["lagrangian_rounds"] = rounds
@@ -282,10 +280,15 @@ class RelaxFirst:
         0.88% -> 0.68% below the incumbent in the same number of iterations)."""
         if any(self.problem.decisions[i].kind == "crossing" for i in lag.fixed_zero):
             tight = relax_access_crossings(self.problem, closed=lag.fixed_zero)
+            self.charge(self.ev.size / RELAX_INCIDENCES_PER_S, "tighter relaxation")
             if tight is not None:
                 self.target = tight
                 self.info["tightened_levels"] = tight.info["levels"]
         if self.target is self.relaxed and lag.step < 1e-4:
+            return lag
+        # the rest of the share, less a last re-choice of sites
+        round_s = min(round_s, self.remaining() - self.improve_cost())
+        if round_s <= 0:
             return lag
         more = self._lagrangian(self.target, self.best, round_s, safety, multipliers=lag.multipliers,
                                 initial_step=lag.step, on_layout=self._on_layout, closed=lag.fixed_zero)
@@ -321,10 +324,10 @@ class RelaxFirst:
         if self.remaining() <= 0.1 * self.limit_s:
             return
         seconds = min(2.0, 0.05 * self.limit_s)
-        lag2 = lagrangian_bound(self.target, self.best, max_iterations=min(50, lagrangian_iterations(self.target, seconds)),
+        lag2 = lagrangian_bound(self.target, self.best, max_iterations=50, max_work=lagrangian_work(seconds),
                                 safety_net_s=max(2 * seconds, self.wall_left()), multipliers=lag.multipliers, closed=self.fixed)
         self.note_net(lag2.stopped_by)
-        self.charge(lag2.iterations * lagrangian_seconds_per_iteration(self.target), "lagrangian")
+        self.charge(lag2.work / LAGRANGIAN_UNITS_PER_S, "lagrangian")
         self.prove(lag2.bound, "lagrangian")
         self.fixed |= lag2.fixed_zero
         self.info["lagrangian"]["closed"] = len(self.fixed)
