@@ -169,3 +169,18 @@ def test_a_failure_writing_the_data_files_stops_the_worker_and_writes_nothing(tm
     assert not out.exists()
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".out")]  # no staging folder left
     assert not multiprocessing.active_children()
+
+
+@needs_fork
+def test_a_worker_that_died_before_the_run_was_sent_leaves_the_drawing_to_this_process(tmp_path, tiny_files):
+    from optimiser.pipeline import run_scenario
+
+    _, scen = tiny_files
+    with W.render_worker() as worker:
+        assert worker is not None
+        worker.process.kill()
+        worker.process.join()
+        res = run_scenario(scen, tmp_path / "out", render_worker=worker)
+        assert not worker.submitted
+    assert {"plan.png", "plan.svg", "distance.png", "report.html"} <= {p.name for p in res.out_dir.iterdir()}
+    assert not multiprocessing.active_children()
