@@ -17,13 +17,12 @@ from collections.abc import Iterable
 from dataclasses import replace
 from typing import Any
 
-from ortools.sat.python import cp_model
-
 from optimiser import progress
 from optimiser.errors import SolverError
 from optimiser.inputs.domain import SolveOptions
 from optimiser.model.problem import Problem
 from optimiser.solve import interrupt
+from optimiser.solve.cpsat_api import cp_model
 from optimiser.solve.cpsat_model import (
     WALL_CLOCK_SAFETY_FACTOR,
     build_model,

@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import logging
 
-from ortools.sat.python import cp_model
-
 from optimiser.model.budget_cuts import budget_count_cuts
 from optimiser.model.problem import Problem
+from optimiser.solve.cpsat_api import cp_model
 from optimiser.solve.heuristic import HintValues
 
 logger = logging.getLogger(__name__)
