@@ -288,11 +288,9 @@ class RelaxFirst:
         beats the greedy's, 5,026M, and sharpens the steps and tests); between them the best
         layout's sites are re-chosen."""
         share = LAGRANGIAN_SHARE_LARGE if self.large else LAGRANGIAN_SHARE
-        # a share of the work left after the incumbent phase, in two rounds; round 1 leaves
-        # room for what runs between and after them (a tighter relaxation, two re-choices of sites)
+        # a share of the work left after the incumbent phase, in two rounds
         budget = share * max(0.0, self.remaining())
-        reserve = self.tighten_cost() + 2 * self.improve_cost()
-        round_s = max(0.25 * budget, 0.5 * (budget - reserve))
+        round_s = 0.5 * budget
         # safety nets (the wall clock, on a slow machine): round 1 by the end of the share,
         # round 2 halfway between it and the end of the time limit
         safety = share
@@ -308,8 +306,8 @@ class RelaxFirst:
             if self.best is None or lag.bound < self.best:
                 # round 2: the rest, less a last re-choice of sites (small relaxations: at
                 # most half the share; the backend phases come after them)
-                left = self.remaining() - self.improve_cost() - self.tighten_cost()
-                lag = self._second_round(lag, left if self.large else min(0.5 * budget, left), 0.5 * (1.0 + share), rounds)
+                left = self.remaining() - self.improve_cost()
+                lag = self._second_round(lag, left if self.large else min(round_s, left), 0.5 * (1.0 + share), rounds)
             if (self.layout and self.layout not in self._improved
                     and self.remaining() > max(0.05 * self.limit_s, self.improve_cost())):
                 # the last phase when the relaxation is large: half of what is left
@@ -323,7 +321,9 @@ class RelaxFirst:
         0.88% -> 0.68% below the incumbent in the same number of iterations)."""
         if round_s < 0.02 * self.limit_s:  # not worth a round
             return lag
-        if any(self.problem.decisions[i].kind == "crossing" for i in lag.fixed_zero):
+        if (round_s - self.tighten_cost() >= 0.25 * round_s
+                and any(self.problem.decisions[i].kind == "crossing" for i in lag.fixed_zero)):
+            round_s -= self.tighten_cost()
             tight = relax_access_crossings(self.problem, closed=lag.fixed_zero)
             self.charge(self.tighten_cost(), "tighter relaxation")
             if tight is not None:
