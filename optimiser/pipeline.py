@@ -12,7 +12,7 @@ import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from shapely.geometry import LineString
@@ -50,6 +50,7 @@ from optimiser.present.metrics import (
     WalkMetrics,
 )
 from optimiser.present.notebook import run_html
+from optimiser.present.render_worker import RenderWorker
 from optimiser.present.rundir import load_run, write_run_dir
 from optimiser.present.staging import StagedDir, new_run_id
 from optimiser.present.transit import transit_metrics
@@ -59,10 +60,12 @@ from optimiser.runclock import RunClock, active
 from optimiser.solve import interrupt
 from optimiser.solve.cpsat_model import WALL_CLOCK_SAFETY_FACTOR
 from optimiser.solve.result import SolveResult, Status
-from optimiser.solve.robust import RobustResult, alternatives, solve_futures
 from optimiser.solve.strategy import solve
 from optimiser.solve.transit import solve_with_todays_crossings
 from optimiser.verify import GraphBase, Verification, verifier_base, verify
+
+if TYPE_CHECKING:  # pragma: no cover
+    from optimiser.solve.robust import RobustResult
 
 logger = logging.getLogger(__name__)
 
@@ -465,6 +468,7 @@ def run_scenario(
     workers: int | None = None,
     render: bool = True,
     strict: bool = False,
+    render_worker: RenderWorker | None = None,
 ) -> RunResult:
     """Run one scenario end to end and (with ``out_dir``) write the run directory.
 
@@ -486,6 +490,10 @@ def run_scenario(
         render: also draw plan.png/svg and report.html.
         strict: site sanity warnings (:mod:`optimiser.network.sanity`) are errors: raise
             before solving. Otherwise they are logged and written to metrics.json.
+        render_worker: (``render``) a render process started before the solve
+            (:mod:`optimiser.present.render_worker`; ``siteopt run`` starts one before its
+            imports): it draws the plans and the report while the data files are written.
+            The caller stops it; ``None`` draws them here.
 
     Raises:
         InputError: invalid scenario or site, or (``strict``) a sanity warning (nothing written).
@@ -512,7 +520,7 @@ def run_scenario(
         interrupt.check("reading the inputs")
         if sc.futures:
             return run_futures(sc, stage.out if stage is not None else None, opts, render=render, started=t_all,
-                               stage=stage)
+                               stage=stage, render_worker=render_worker)
         prep = prepare(sc, clock=clock)
         interrupt.check("building the network and the model")
         if strict and prep.warnings:
@@ -526,7 +534,8 @@ def run_scenario(
         if res.status in (Status.FEASIBLE, Status.UNKNOWN):
             metrics.stopped_in = "solve"  # the time limit ended the search before a proof
         if stage is not None:
-            write_run_dir(stage.out, prep, res, ver, baseline, metrics, render=render, started=t_all, stage=stage.path)
+            write_run_dir(stage.out, prep, res, ver, baseline, metrics, render=render, started=t_all, stage=stage.path,
+                          worker=render_worker)
             stage.commit()
         else:
             metrics.timings["total_seconds"] = round(time.perf_counter() - t_all, 3)
@@ -558,6 +567,8 @@ def _futures_metrics(sc: Scenario, joint: JointProblem, rr: RobustResult, preps:
         [float(o) if o is not None else None for o in rr.objectives], scale,
         [None if v is None else bool(v.passed) for v in vers], [dict(f.scenario.layers) for f in sc.futures],
         [dict(f.overrides) for f in sc.futures], [[joint.labels[k] for k in rr.plan if k in na] for na in joint.not_applicable])
+    from optimiser.solve.robust import alternatives  # with solve_futures: PuLP loaded only for futures
+
     metrics.alternatives = alternative_plans(
         names, alternatives(joint, rr), [[joint.labels[k] for k in p] for p in rr.alone_plans],
         [{n: [joint.labels[k] for k in p if k not in joint.decision_in[f] and k not in joint.not_applicable[f]]
@@ -574,7 +585,8 @@ def _futures_metrics(sc: Scenario, joint: JointProblem, rr: RobustResult, preps:
 
 
 def run_futures(sc: Scenario, out: Path | None, opts: SolveOptions, *, render: bool = True,
-                started: float | None = None, stage: StagedDir | None = None) -> RunResult:
+                started: float | None = None, stage: StagedDir | None = None,
+                render_worker: RenderWorker | None = None) -> RunResult:
     """Run a scenario with ``futures:``: one plan for every future (:mod:`optimiser.solve.robust`).
 
     Every future is built with one weight scale (objectives in the same units) and solved alone,
@@ -590,6 +602,8 @@ def run_futures(sc: Scenario, out: Path | None, opts: SolveOptions, *, render: b
                           sc.robust)
     progress.note(f"futures: {', '.join(joint.names)}; each solved alone, then one plan by {sc.robust} "
                   f"({opts.backend}, time limit {opts.time_limit_s:g} s per solve)")
+    from optimiser.solve.robust import solve_futures  # PuLP and the joint models: loaded only for futures
+
     rr = solve_futures(joint, opts)
     interrupt.check("the solve")  # an interrupted solve's result is never written
     progress.note(f"solve: {rr.status}, {rr.solve_seconds:.2f} s; {rr.message}")
@@ -619,7 +633,8 @@ def run_futures(sc: Scenario, out: Path | None, opts: SolveOptions, *, render: b
     failed = [n for n, v in zip(joint.names, vers) if v is not None and not v.passed]
     if out is not None and stage is not None:  # staged by run_scenario: moved into place whole
         metrics.run_id = stage.run_id
-        write_run_dir(out, prep, res, vers[ref], baseline, metrics, render=render, started=t_all, stage=stage.path)
+        write_run_dir(out, prep, res, vers[ref], baseline, metrics, render=render, started=t_all, stage=stage.path,
+                      worker=render_worker)
         stage.commit()
     elif out is not None:
         write_run_dir(out, prep, res, vers[ref], baseline, metrics, render=render, started=t_all)

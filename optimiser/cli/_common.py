@@ -11,7 +11,7 @@ from typing import Any, NoReturn
 import click
 
 from optimiser.errors import ExitCode, InputError
-from optimiser.present.rundir import json_ready
+from optimiser.present.jsonready import json_ready
 
 logger = logging.getLogger(__name__)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -24,9 +24,12 @@ from optimiser.errors import (
     VerificationError,
 )
 from optimiser.inputs.locate import embedded_names_hint, resolve_input
-from optimiser.pipeline import RunResult, run_scenario
+from optimiser.present.render_worker import render_worker
 from optimiser.solve import interrupt
 from optimiser.solve.result import Status
+
+if TYPE_CHECKING:  # pragma: no cover
+    from optimiser.pipeline import RunResult
 
 logger = logging.getLogger(__name__)
 
@@ -55,6 +58,15 @@ def run_summary(res: RunResult) -> dict[str, Any]:
         "attribution": [{"id": a.id, "name": a.name, "cost": a.cost, "saving_m": a.saving_m} for a in m.attribution],
         "warnings": [w.code for w in m.warnings],
     }
+
+
+def run_scenario(*args: Any, **kwargs: Any) -> RunResult:
+    """:func:`optimiser.pipeline.run_scenario`, imported on the first call: after the render
+    process is forked (:mod:`optimiser.present.render_worker`), so that it imports matplotlib
+    while this process imports OR-Tools and SciPy."""
+    from optimiser.pipeline import run_scenario as run
+
+    return run(*args, **kwargs)
 
 
 def _say_where(res: RunResult) -> None:
@@ -89,8 +101,10 @@ def command(scenario: str | None, out_dir: str, overwrite: bool, solve: SolveOve
     logger.info("run: %s -> %s", path or "the AMP-SBP baseline", out_dir)
     show_progress(current_settings())
     try:
-        with interrupt.handle_signals():
-            res = run_scenario(path, out_dir, overwrite=overwrite, render=not no_render, strict=strict, **solve.as_kwargs())
+        # the render process is forked before the solver's imports, and imports matplotlib meanwhile
+        with render_worker(wanted=not no_render) as worker, interrupt.handle_signals():
+            res = run_scenario(path, out_dir, overwrite=overwrite, render=not no_render, strict=strict,
+                               render_worker=worker, **solve.as_kwargs())
     except Interrupted as exc:
         fail(f"{exc}; nothing was written to {out_dir}", ExitCode.INTERRUPTED)
     except InputError as exc:

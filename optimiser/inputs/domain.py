@@ -556,6 +556,10 @@ class SolveOptions:
             and probing cost more than they give (AMP-SBP baseline: 1.84 deterministic units
             with presolve off at linearization level 1, 0.04 with "lp"). "cpsat": CP-SAT's own
             settings (presolve, probing, linearization level 1).
+        budget_cuts: give CP-SAT the budget's count-hull cuts (default on;
+            :mod:`optimiser.model.budget_cuts`): valid inequalities implied by the budget and the
+            count constraints that remove fractional LP points (realsites, deterministic units
+            to a proven optimum: 12 firms 4.69 -> 2.40, 20 firms 2.00 -> 1.14, 40 firms 6.14 -> 5.22).
     """
 
     backend: Backend = "cpsat"
@@ -566,6 +570,7 @@ class SolveOptions:
     length_scale_per_m: int = 10
     wall_limit_s: float | None = None
     cpsat_search: CpsatSearch = "lp"
+    budget_cuts: bool = True
 
     def replace(self, **changes: Any) -> SolveOptions:
         """A copy with the given fields changed; ``None`` values leave a field as it is."""

@@ -100,6 +100,10 @@ class _Aside:
     def stop(self) -> None:
         if self.process.is_alive():
             self.process.terminate()
+            self.process.join(5.0)
+            if self.process.is_alive():  # stuck where SIGTERM cannot reach it
+                logger.warning("the plan's process did not stop on SIGTERM within 5 s: killed")
+                self.process.kill()
         self.process.join()
         self.conn.close()
 

@@ -25,7 +25,7 @@ import os
 import re
 import secrets
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -38,6 +38,7 @@ from optimiser.errors import FileReadError, ModelError, Problem
 from optimiser.inputs.safefile import MAX_NESTING, UnsafeFile, json_depth, read_regular_bytes
 from optimiser.present.geojson import to_wgs84_geojson
 from optimiser.present.gpkg import LAYOUT_GPKG, write_run_gpkg
+from optimiser.present.jsonready import json_ready
 from optimiser.present.layers import Layout, RunData, layout_from_features, project_geojson
 from optimiser.present.metrics import RunMetrics
 from optimiser.present.runid import binary_run_ids
@@ -46,6 +47,7 @@ from optimiser.present.transit import transit_features
 
 if TYPE_CHECKING:  # pragma: no cover
     from optimiser.pipeline import Prepared
+    from optimiser.present.render_worker import RenderWorker
     from optimiser.solve.result import SolveResult
     from optimiser.verify import Verification
 
@@ -73,23 +75,6 @@ _NUMERIC_COLUMNS = frozenset(PAIRS_HEADER + FIRMS_HEADER) - _TEXT_COLUMNS
 
 
 # --------------------------------------------------------------------------- writing
-def json_ready(obj: Any) -> Any:
-    """A JSON-ready copy of ``obj``: numpy numbers as Python numbers, inf/nan as None, paths as
-    strings, tuples as lists, keys as strings."""
-    if isinstance(obj, dict):
-        return {str(k): json_ready(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [json_ready(v) for v in obj]
-    if isinstance(obj, np.integer):
-        return int(obj)
-    if isinstance(obj, float | np.floating):
-        v = float(obj)
-        return v if math.isfinite(v) else None
-    if isinstance(obj, Path):
-        return str(obj)
-    return obj
-
-
 def atomic_write_text(path: str | os.PathLike[str], text: str) -> Path:
     """Write ``text`` to ``path`` via a temporary file in the same folder and an atomic rename.
 
@@ -324,7 +309,8 @@ def _with_run_id(header: Sequence[str], rows: list[list[Any]], run_id: str | Non
 
 
 def write_run(out: Path, prep: Prepared, res: SolveResult, ver: Verification | None, baseline: Verification,
-              metrics: RunMetrics, *, run_dir: Path | None = None) -> tuple[RunData, list[Path]]:
+              metrics: RunMetrics, *, run_dir: Path | None = None,
+              on_run_data: Callable[[RunData], None] | None = None) -> tuple[RunData, list[Path]]:
     """Write the run directory's data files into ``out``, each carrying ``metrics.run_id``
     (metrics.json field ``run_id``, GeoJSON foreign member ``run_id``, CSV column ``run_id``).
 
@@ -332,6 +318,8 @@ def write_run(out: Path, prep: Prepared, res: SolveResult, ver: Verification | N
         out: the folder to write into: a staging folder this run created (:class:`StagedDir`).
         run_dir: the run directory the files will be moved to (default ``out``): the
             :class:`RunData` returned names it.
+        on_run_data: called with the :class:`RunData` as soon as it is built, before the files
+            are written (the render worker draws while they are written).
 
     Returns:
         The run as the renderers draw it (built in memory from what was written, as
@@ -341,28 +329,30 @@ def write_run(out: Path, prep: Prepared, res: SolveResult, ver: Verification | N
     site = sc.site
     run_id = metrics.run_id
     metrics_json = metrics.to_json_dict()
-    written = [write_json_atomic(out / "metrics.json", metrics_json)]
     feats = layout_features(prep, res, ver, baseline)
+    pairs_header, pairs = _with_run_id(PAIRS_HEADER, _pair_rows(prep, res, ver, baseline), run_id)
+    firms_header, firms = _with_run_id(FIRMS_HEADER, _firm_rows(prep, ver, baseline), run_id)
+    layout = layout_from_features(({**f, "properties": json_ready(f["properties"])} for f in feats), site.crs)
+    run = RunData(run_dir or out, RunMetrics.from_json_dict(metrics_json), layout, _as_records(pairs_header, pairs),
+                  _as_records(firms_header, firms))
+    if on_run_data is not None:
+        on_run_data(run)
+    written = [write_json_atomic(out / "metrics.json", metrics_json)]
     fc = to_wgs84_geojson(feats, site.crs)
     fc["name"] = f"{sc.id} layout"
     fc["run_id"] = run_id
     fc["run"] = {"scenario": sc.id, "site": site.id, "working_crs": site.crs, "illustrative": site.illustrative}
     written.append(atomic_write_text(out / "layout.geojson", json.dumps(json_ready(fc), separators=(",", ":")) + "\n"))
     written.append(write_run_gpkg(out / LAYOUT_GPKG, prep, res.chosen, feats, site.crs, run_id=run_id))
-    pairs_header, pairs = _with_run_id(PAIRS_HEADER, _pair_rows(prep, res, ver, baseline), run_id)
     written.append(atomic_write_text(out / "pairs.csv", _csv_text(pairs_header, pairs)))
-    firms_header, firms = _with_run_id(FIRMS_HEADER, _firm_rows(prep, ver, baseline), run_id)
     written.append(atomic_write_text(out / "firms.csv", _csv_text(firms_header, firms)))
-    layout = layout_from_features(({**f, "properties": json_ready(f["properties"])} for f in feats), site.crs)
-    run = RunData(run_dir or out, RunMetrics.from_json_dict(metrics_json), layout, _as_records(pairs_header, pairs),
-                  _as_records(firms_header, firms))
     logger.info("wrote %s: %d features, %d pairs, %d firms", out, len(feats), len(pairs), len(firms))
     return run, written
 
 
 def write_run_dir(out: Path, prep: Prepared, res: SolveResult, ver: Verification | None, baseline: Verification,
                   metrics: RunMetrics, *, render: bool = True, started: float | None = None, stage: Path | None = None,
-                  overwrite: bool = False) -> list[Path]:
+                  overwrite: bool = False, worker: RenderWorker | None = None) -> list[Path]:
     """Write a whole run directory: data files, then (``render``) plans and report drawn from the
     run in memory, then ``metrics.json`` again with the output timings.
 
@@ -380,6 +370,9 @@ def write_run_dir(out: Path, prep: Prepared, res: SolveResult, ver: Verification
         stage: a staging folder the caller created and will commit (the pipeline, which
             stages before solving); ``None`` stages and commits here.
         overwrite: (``stage=None``) replace a non-empty ``out`` whole.
+        worker: (``render``) a render process started earlier
+            (:mod:`optimiser.present.render_worker`): it draws the plans and the report while
+            the data files are written here; ``None`` draws them here after the data files.
 
     Returns:
         The paths of the run directory's files.
@@ -389,16 +382,25 @@ def write_run_dir(out: Path, prep: Prepared, res: SolveResult, ver: Verification
     if stage is None:
         with StagedDir(out, overwrite, metrics.run_id) as st:
             names = [p.name for p in write_run_dir(out, prep, res, ver, baseline, metrics, render=render, started=started,
-                                                   stage=st.path)]
+                                                   stage=st.path, worker=worker)]
             st.commit()
         return [out / n for n in names]
     t = time.perf_counter()
-    run, written = write_run(stage, prep, res, ver, baseline, metrics, run_dir=out)
+    aside = worker if render else None
+    sent: list[float] = []
+
+    def submit(run: RunData) -> None:
+        assert aside is not None and stage is not None
+        sent.append(time.perf_counter())
+        aside.submit(run, stage)
+
+    run, written = write_run(stage, prep, res, ver, baseline, metrics, run_dir=out,
+                             on_run_data=submit if aside is not None else None)
     metrics.timings["outputs_seconds"] = round(time.perf_counter() - t, 3)
     progress.phase("outputs", "metrics.json, layout.geojson, pairs.csv, firms.csv", t)
     if render:
-        t = time.perf_counter()
-        written += _render(run, stage)
+        t = sent[0] if sent else time.perf_counter()
+        written += aside.result() if aside is not None else _render(run, stage)
         metrics.timings["render_seconds"] = round(time.perf_counter() - t, 3)
         progress.phase("render", "plans and report.html", t)
     if started is not None:

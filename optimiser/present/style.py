@@ -6,10 +6,10 @@ from __future__ import annotations
 import logging
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from matplotlib import patheffects
-from matplotlib.patheffects import AbstractPathEffect
+if TYPE_CHECKING:  # pragma: no cover
+    from matplotlib.patheffects import AbstractPathEffect
 
 logger = logging.getLogger(__name__)
 
@@ -76,7 +76,21 @@ LABEL_C = "#1b2631"
 BACKGROUND = "#ffffff"
 MAP_BACKGROUND = "#fbfbf8"
 
-HALO: list[AbstractPathEffect] = [patheffects.withStroke(linewidth=2.6, foreground="white")]
+if TYPE_CHECKING:  # pragma: no cover
+    HALO: list[AbstractPathEffect]
+    """The white halo under map labels (a matplotlib path effect)."""
+
+
+def __getattr__(name: str) -> Any:
+    """``HALO``, made on first use: the colours and sizes above are read without matplotlib
+    (the GeoPackage's QGIS styles; :mod:`optimiser.present.qgis_style`), and matplotlib costs
+    about half a second of CPU to import."""
+    if name == "HALO":
+        from matplotlib import patheffects
+
+        halo = globals()["HALO"] = [patheffects.withStroke(linewidth=2.6, foreground="white")]
+        return halo
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @dataclass(frozen=True)

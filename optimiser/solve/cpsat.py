@@ -17,13 +17,12 @@ from collections.abc import Iterable
 from dataclasses import replace
 from typing import Any
 
-from ortools.sat.python import cp_model
-
 from optimiser import progress
 from optimiser.errors import SolverError
 from optimiser.inputs.domain import SolveOptions
 from optimiser.model.problem import Problem
 from optimiser.solve import interrupt
+from optimiser.solve.cpsat_api import cp_model
 from optimiser.solve.cpsat_model import (
     WALL_CLOCK_SAFETY_FACTOR,
     build_model,
@@ -136,7 +135,7 @@ def solve(problem: Problem, options: SolveOptions, *, use_hint: bool = True,
     progress.incumbent(start.objective, None, "greedy warm start")
     if interrupt.requested():
         return interrupted_result("cpsat", seed, time.perf_counter() - t0, None, start.objective)
-    parts = build_model(problem, hint=start.hint)
+    parts = build_model(problem, hint=start.hint, budget_cuts=options.budget_cuts)
     solver = cp_model.CpSolver()
     # the deterministic limit comes from the whole time limit (the greedy start is work-limited
     # too), never from the seconds the start took, which depend on the machine's load; the

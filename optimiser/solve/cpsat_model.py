@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import logging
 
-from ortools.sat.python import cp_model
-
+from optimiser.model.budget_cuts import budget_count_cuts
 from optimiser.model.problem import Problem
+from optimiser.solve.cpsat_api import cp_model
 from optimiser.solve.heuristic import HintValues
 
 logger = logging.getLogger(__name__)
@@ -154,7 +154,7 @@ def add_problem(m: cp_model.CpModel, problem: Problem, x: list[cp_model.IntVar],
 
 
 def build_model(problem: Problem, *, enforce_groups: bool = False, objective: bool = True,
-                hint: HintValues | None = None) -> CpModelParts:
+                hint: HintValues | None = None, budget_cuts: bool = False) -> CpModelParts:
     """The CP-SAT model of a problem.
 
     Args:
@@ -164,6 +164,8 @@ def build_model(problem: Problem, *, enforce_groups: bool = False, objective: bo
         objective: add the objective (walking, integer-scaled).
         hint: :func:`optimiser.solve.heuristic.hint_values` of a feasible layout; every
             variable gets its value as a solution hint.
+        budget_cuts: add the budget's count-hull cuts (:mod:`optimiser.model.budget_cuts`:
+            implied by the budget and count constraints, so never with ``enforce_groups``).
 
     Returns:
         The model and its variables (:class:`CpModelParts`).
@@ -171,6 +173,10 @@ def build_model(problem: Problem, *, enforce_groups: bool = False, objective: bo
     m = cp_model.CpModel()
     x = [m.new_bool_var(f"x{i}") for i in range(len(problem.decisions))]
     terms = add_problem(m, problem, x, enforce_groups=enforce_groups, hint=hint)
+    if budget_cuts and not enforce_groups:
+        for cut in budget_count_cuts(problem):
+            if cut.hi is not None:
+                m.add(cp_model.LinearExpr.weighted_sum([x[i] for i, _ in cut.terms], [c for _, c in cut.terms]) <= cut.hi)
     if objective:
         m.minimize(terms.objective())
     return CpModelParts(m, x, terms.options, terms.group_literals)

@@ -11,10 +11,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Collection
 
-from ortools.sat.python import cp_model
-
 from optimiser.inputs.currency import money_text
 from optimiser.model.problem import Problem
+from optimiser.solve.cpsat_api import cp_model
 from optimiser.solve.cpsat_model import CpModelParts, build_model, set_params
 
 logger = logging.getLogger(__name__)

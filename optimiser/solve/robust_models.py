@@ -17,12 +17,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import pulp
-from ortools.sat.python import cp_model
 
 from optimiser.inputs.domain import SolveOptions
 from optimiser.model.futures import JointProblem
 from optimiser.solve.cbc import NODES_PER_SECOND, cbc_outcome, has_incumbent_in, run_cbc
 from optimiser.solve.cbc import add_problem as add_lp_problem
+from optimiser.solve.cpsat_api import cp_model
 from optimiser.solve.cpsat_model import WALL_CLOCK_SAFETY_FACTOR, add_problem, set_params, stopped_by_safety_net
 from optimiser.solve.heuristic import hint_values
 

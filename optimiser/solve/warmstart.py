@@ -1,8 +1,9 @@
 """The backend-neutral warm start: the layout every backend is started from.
 
 The best feasible layout of ``starts`` (layouts found elsewhere, e.g. by an earlier phase of
-relax-first), or the greedy layout (:func:`optimiser.solve.heuristic.greedy_search`) when
-none of them is feasible. Each backend turns it into its own hint (CP-SAT: a full solution
+relax-first), or the greedy layout (:func:`optimiser.solve.heuristic.greedy_search`) polished by
+local search over sites and crossings (:func:`optimiser.solve.local_search.polish`) when none of
+them is feasible. Each backend turns it into its own hint (CP-SAT: a full solution
 hint; CBC: a MIP start) and returns it when the solver finds nothing better.
 """
 
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 
 from optimiser.model.problem import Problem
 from optimiser.solve.heuristic import Evaluator, HintValues, greedy_search, hint_values
+from optimiser.solve.local_search import polish
 
 logger = logging.getLogger(__name__)
 
@@ -44,7 +46,7 @@ class WarmStart:
 
 
 def warm_start(problem: Problem, time_limit_s: float, starts: Iterable[Iterable[int]] = ()) -> WarmStart:
-    """The best feasible layout of ``starts``, else the greedy layout.
+    """The best feasible layout of ``starts``, else the greedy layout polished by local search.
 
     Args:
         problem: the problem to start.
@@ -83,7 +85,10 @@ def warm_start(problem: Problem, time_limit_s: float, starts: Iterable[Iterable[
         else:
             stopped_by = greedy.stopped_by
             if greedy.layout is not None:
-                consider(greedy.layout)
+                # measured on benchmarks/realsites: 12 firms, 65 sites: greedy 11.8 % above the
+                # optimum, polished the optimum, in 0.2 s (its work is bounded by counts)
+                consider(polish(problem, greedy.layout, evaluator=ev,
+                                safety_net_s=max(GREEDY_MIN_SAFETY_NET_S, time_limit_s)))
     seconds = time.perf_counter() - t
     logger.info("warm start: %s, objective %s, %.2f s", "greedy" if stopped_by else ("given start" if best else "none"),
                 best_obj, seconds)

@@ -1,0 +1,170 @@
+"""A render process started at the very beginning of ``siteopt run`` (issue 17): it imports
+matplotlib, Jinja2 and the drawing modules and warms the fonts while this process imports the
+solver and solves, then draws the plans and the report of the run it is sent
+(:func:`optimiser.present.render.render_run_data`, which draws the plan in a further forked
+process beside the distance map) while this process writes the data files.
+
+The figures are the same as when drawn here: the worker runs the same code on the same
+:class:`~optimiser.present.layers.RunData` (pickled through a pipe); only where the CPU time is
+spent changes. Started by fork before anything else is imported or any thread runs.
+
+Signals: the worker ignores SIGINT (a Ctrl-C at the terminal reaches the whole process group;
+this process decides: :mod:`optimiser.solve.interrupt`) and leaves on SIGTERM through its
+``finally`` blocks (so the plan's own child is stopped too). :meth:`RenderWorker.stop` ends it
+whenever this process leaves the run early (an error, an interruption, no render); a worker
+whose parent died reads end-of-file and exits.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import signal
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # pragma: no cover
+    from optimiser.present.layers import RunData
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["RenderWorker", "render_worker"]
+
+_PARALLEL = hasattr(os, "fork") and hasattr(os, "sched_getaffinity") and os.environ.get("SITEOPT_RENDER_PROCESSES") != "1"
+"""Render in a worker started early (POSIX with two or more cores; ``SITEOPT_RENDER_PROCESSES=1``
+draws everything in one process, after the solve)."""
+
+
+class RenderWorker:
+    """The handle of a render worker: :meth:`submit` one run, then :meth:`result`."""
+
+    def __init__(self, process: Any, conn: Any):
+        self.process, self.conn = process, conn
+        self.submitted = False
+
+    def submit(self, run: RunData, folder: Path) -> None:
+        """Send ``run`` to be drawn into ``folder`` (a staging folder this run created)."""
+        self.conn.send((run, str(folder)))
+        self.submitted = True
+
+    def result(self) -> list[Path]:
+        """The paths the worker wrote (in :data:`~optimiser.present.render.RENDERED_FILES`
+        order); its exception raised here if drawing failed."""
+        try:
+            ok, value = self.conn.recv()
+        except EOFError:
+            raise RuntimeError(f"the render process ended without drawing (exit code {self.process.exitcode})") from None
+        finally:
+            self.process.join()
+        if not ok:
+            raise value
+        return [Path(p) for p in value]
+
+    def stop(self) -> None:
+        """End the worker (at once if it is still running) and wait for it."""
+        _end(self.process)
+        self.conn.close()
+
+
+def _end(process: Any, grace_s: float = 5.0) -> None:
+    """Stop ``process`` (SIGTERM, then SIGKILL after ``grace_s``) and wait for it."""
+    if process.is_alive():
+        process.terminate()
+        process.join(grace_s)
+        if process.is_alive():
+            logger.warning("%s did not stop on SIGTERM within %g s: killed", process.name, grace_s)
+            process.kill()
+    process.join()
+
+
+def _leave(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)
+
+
+def _warm_up() -> None:
+    """Import the drawing modules and load the fonts the plans use (what the first figure
+    would otherwise pay for after the solve)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    import optimiser.present.render  # noqa: F401 - the import is the point
+
+    fig = Figure(figsize=(2, 1), dpi=150)
+    canvas = FigureCanvasAgg(fig)
+    sample = "Warm 0123 · £ → ±"
+    fig.text(0.1, 0.5, sample, fontsize=7)
+    fig.text(0.1, 0.3, sample, fontsize=7, fontweight="bold")
+    fig.text(0.1, 0.1, sample, fontsize=7, style="italic")
+    canvas.draw()
+
+
+def _serve(conn: Any, parent_end: Any) -> None:
+    """In the worker: warm up, wait for one run, draw it, send back the paths (or the exception)."""
+    parent_end.close()  # so that the parent's death reads as end-of-file here
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, _leave)
+    try:
+        failed: Exception | None = None
+        try:
+            _warm_up()
+        except Exception as exc:  # noqa: BLE001 - sent to the parent when it sends its run
+            failed = exc
+        try:
+            run, folder = conn.recv()
+        except EOFError:  # the parent left without a run to draw
+            return
+        try:
+            if failed is not None:
+                raise failed
+            from optimiser.present.render import render_run_data
+
+            paths = render_run_data(run, Path(folder))
+            conn.send((True, [str(p) for p in paths]))
+        except Exception as exc:  # noqa: BLE001 - sent to the parent, which raises it as if drawn there
+            try:
+                conn.send((False, exc))
+            except Exception as unsent:  # noqa: BLE001 - an exception that does not pickle: its text instead
+                conn.send((False, RuntimeError(f"drawing failed: {type(exc).__name__}: {exc} ({unsent})")))
+    except BrokenPipeError:  # the parent is gone
+        pass
+    finally:
+        conn.close()
+
+
+def start_render_worker() -> RenderWorker | None:
+    """A render worker, forked now; ``None`` where it would not help (one core, no fork,
+    ``SITEOPT_RENDER_PROCESSES=1``, inside a daemon process) or cannot be started."""
+    if not _PARALLEL or len(os.sched_getaffinity(0)) < 2 or multiprocessing.current_process().daemon:
+        return None
+    import optimiser.present.layers  # noqa: F401 - numpy, shapely, pyproj and pydantic, which both processes use: imported once
+
+    ctx = multiprocessing.get_context("fork")
+    parent_conn, child_conn = ctx.Pipe(duplex=True)
+    process = ctx.Process(target=_serve, args=(child_conn, parent_conn), name="siteopt-render")
+    sys.stdout.flush()  # nothing buffered here is written twice (the child flushes its copy when it exits)
+    sys.stderr.flush()
+    try:
+        process.start()
+    except OSError as exc:  # no fork (resource limits): draw here after the solve
+        logger.info("plans drawn in this process (%s)", exc)
+        parent_conn.close()
+        return None
+    finally:
+        child_conn.close()
+    return RenderWorker(process, parent_conn)
+
+
+@contextmanager
+def render_worker(wanted: bool = True) -> Iterator[RenderWorker | None]:
+    """A render worker for the body (``None`` when not ``wanted`` or not possible), always
+    stopped when the body ends."""
+    worker = start_render_worker() if wanted else None
+    try:
+        yield worker
+    finally:
+        if worker is not None:
+            worker.stop()

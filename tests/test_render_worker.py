@@ -1,0 +1,146 @@
+"""The render process forked at the start of `siteopt run` (issue 17): it draws the same files as
+drawing here, a failure in it is raised here, it leaves with its parent (stopped, interrupted
+or killed) and a run interrupted during the solve leaves no process and no run directory."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+
+import optimiser.present.render as R
+import optimiser.present.render_worker as W
+from optimiser.errors import ExitCode
+from optimiser.present.rundir import load_run
+from tests.test_interrupt import _dense_scenario, _wait_for
+
+ROOT = Path(__file__).resolve().parents[1]
+
+needs_fork = pytest.mark.skipif(not W._PARALLEL or len(os.sched_getaffinity(0)) < 2,
+                                reason="the render process is used only with fork and two cores")
+
+
+def _gone(pids: list[int], timeout_s: float = 10) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        alive = [p for p in pids if psutil.pid_exists(p) and psutil.Process(p).status() != psutil.STATUS_ZOMBIE]
+        if not alive:
+            return True
+        time.sleep(0.05)
+    return False
+
+
+@needs_fork
+def test_the_worker_draws_the_same_files_as_this_process(synthetic_run, tmp_path, monkeypatch):
+    run = load_run(synthetic_run())
+    (tmp_path / "worker").mkdir()
+    (tmp_path / "here").mkdir()
+    worker = W.start_render_worker()
+    assert worker is not None
+    try:
+        worker.submit(run, tmp_path / "worker")
+        drawn = worker.result()
+    finally:
+        worker.stop()
+    monkeypatch.setattr(R, "_PARALLEL", False)
+    here = R.render_run_data(run, tmp_path / "here")
+    assert [p.name for p in drawn] == [p.name for p in here] == list(R.RENDERED_FILES)
+    for p in drawn:
+        if p.name != "report.html":  # the report says the minute it was generated
+            assert p.read_bytes() == (tmp_path / "here" / p.name).read_bytes(), p.name
+    assert not multiprocessing.active_children()
+
+
+class _DrawFailed(ValueError):
+    pass
+
+
+def _fail(run):
+    raise _DrawFailed("no distance map today")
+
+
+@needs_fork
+def test_a_failure_in_the_worker_is_raised_here_and_no_process_is_left(synthetic_run, tmp_path, monkeypatch):
+    run = load_run(synthetic_run())
+    monkeypatch.setitem(R._MAPS, "distance", _fail)  # inherited by the forked worker
+    with W.render_worker() as worker:
+        assert worker is not None
+        worker.submit(run, tmp_path)
+        with pytest.raises(_DrawFailed, match="no distance map today"):
+            worker.result()
+    assert not multiprocessing.active_children()
+    assert not (tmp_path / "report.html").exists()
+
+
+@needs_fork
+def test_a_worker_never_sent_a_run_is_stopped_when_the_body_ends():
+    with pytest.raises(KeyError):
+        with W.render_worker() as worker:
+            assert worker is not None
+            pid = worker.process.pid
+            raise KeyError("the run failed before it drew anything")
+    assert _gone([pid])
+    assert not multiprocessing.active_children()
+
+
+def test_no_worker_when_not_wanted_or_one_process_is_asked_for(monkeypatch):
+    with W.render_worker(wanted=False) as worker:
+        assert worker is None
+    monkeypatch.setattr(W, "_PARALLEL", False)
+    assert W.start_render_worker() is None
+
+
+@needs_fork
+def test_the_worker_leaves_when_its_parent_is_killed(tmp_path):
+    script = textwrap.dedent("""
+        import sys, time
+        from optimiser.present.render_worker import start_render_worker
+        w = start_render_worker()
+        print(w.process.pid, flush=True)
+        time.sleep(600)
+    """)
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "MPLBACKEND": "Agg"}
+    proc = subprocess.Popen([sys.executable, "-c", script], env=env, stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        worker_pid = int(proc.stdout.readline())
+        assert psutil.pid_exists(worker_pid)
+        proc.kill()  # SIGKILL: no clean-up code runs in the parent
+        proc.wait(timeout=10)
+        assert _gone([worker_pid], 30), "the render process outlived its killed parent"
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+
+
+@pytest.mark.slow
+@needs_fork
+def test_siteopt_run_interrupted_during_the_solve_leaves_no_render_process(tmp_path):
+    scen = _dense_scenario(tmp_path)
+    out = tmp_path / "out"
+    log = tmp_path / "stderr.log"
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "MPLBACKEND": "Agg"}
+    with open(log, "w", encoding="utf-8") as err:
+        proc = subprocess.Popen([sys.executable, "-m", "optimiser", "-v", "run", str(scen), "--out", str(out)],
+                                env=env, stdout=subprocess.PIPE, stderr=err, text=True, start_new_session=True)
+        try:
+            _wait_for(proc, log, "warm start")
+            kids = [k.pid for k in psutil.Process(proc.pid).children(recursive=True)]
+            assert kids, "no render process was started"
+            os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C reaches the whole process group
+            proc.wait(timeout=30)
+        finally:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGKILL)
+    text = log.read_text(encoding="utf-8")
+    assert proc.returncode == ExitCode.INTERRUPTED, text[-2000:]
+    assert not out.exists()
+    assert _gone(kids), "a render process outlived the interrupted run"
