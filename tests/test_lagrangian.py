@@ -121,3 +121,31 @@ def test_knapsack_is_exact_and_its_tests_are_lower_bounds(seed):
         with_i = [v[list(s)].sum() for s in feas if i in s]
         if with_i:
             assert tests[i] <= min(with_i) + 1e-9
+
+
+def test_active_incidences_give_the_same_floats(monkeypatch):
+    """Only incidences that can have a negative reduced cost take part in an iteration: with
+    the narrowest margin (many rebuilds) and with every incidence always active the bound,
+    multipliers, tests and layout are identical, and the work account is deterministic."""
+    import optimiser.solve.lagrangian as lag_mod
+    from benchmarks.joint.generate import make_district
+    from optimiser.pipeline import prepare
+
+    q = relax_access_crossings(prepare(make_district(40, 80, 16, 1, seed=3)).problem)
+    assert q is not None
+    runs = []
+    for margin in (1e-9, 1e18):
+        monkeypatch.setattr(lag_mod, "ACTIVE_MARGIN", margin)
+        runs.append(lagrangian_bound(q, None, max_iterations=300, test_every=7))
+    narrow, wide = runs
+    assert narrow.iterations == wide.iterations > 1
+    assert (narrow.bound, narrow.fixed_zero, narrow.layout) == (wide.bound, wide.fixed_zero, wide.layout)
+    assert all(np.array_equal(a, b) for a, b in zip(narrow.multipliers, wide.multipliers))
+    assert narrow.work > 0 and wide.work > 0
+    monkeypatch.setattr(lag_mod, "ACTIVE_MARGIN", 1e-9)
+    again = lagrangian_bound(q, None, max_iterations=300, test_every=7)
+    assert again.work == narrow.work
+    # the work limit stops it at the same iteration every time
+    cut = lagrangian_bound(q, None, max_iterations=300, test_every=7, max_work=narrow.work / 3)
+    assert cut.stopped_by == "work limit" and 1 <= cut.iterations < narrow.iterations
+    assert lagrangian_bound(q, None, max_iterations=300, test_every=7, max_work=narrow.work / 3).iterations == cut.iterations
