@@ -144,3 +144,43 @@ def test_siteopt_run_interrupted_during_the_solve_leaves_no_render_process(tmp_p
     assert proc.returncode == ExitCode.INTERRUPTED, text[-2000:]
     assert not out.exists()
     assert _gone(kids), "a render process outlived the interrupted run"
+
+
+class _DiskFull(OSError):
+    pass
+
+
+@needs_fork
+def test_a_failure_writing_the_data_files_stops_the_worker_and_writes_nothing(tmp_path, monkeypatch, tiny_files):
+    import optimiser.present.rundir as rundir
+    from optimiser.pipeline import run_scenario
+
+    def full(*args, **kwargs):
+        raise _DiskFull("no space left")
+
+    monkeypatch.setattr(rundir, "write_run_gpkg", full)  # after the run was sent to the worker
+    _, scen = tiny_files
+    out = tmp_path / "out"
+    with W.render_worker() as worker:
+        assert worker is not None
+        with pytest.raises(_DiskFull):
+            run_scenario(scen, out, render_worker=worker)
+        assert worker.submitted and not worker.process.is_alive()
+    assert not out.exists()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".out")]  # no staging folder left
+    assert not multiprocessing.active_children()
+
+
+@needs_fork
+def test_a_worker_that_died_before_the_run_was_sent_leaves_the_drawing_to_this_process(tmp_path, tiny_files):
+    from optimiser.pipeline import run_scenario
+
+    _, scen = tiny_files
+    with W.render_worker() as worker:
+        assert worker is not None
+        worker.process.kill()
+        worker.process.join()
+        res = run_scenario(scen, tmp_path / "out", render_worker=worker)
+        assert not worker.submitted
+    assert {"plan.png", "plan.svg", "distance.png", "report.html"} <= {p.name for p in res.out_dir.iterdir()}
+    assert not multiprocessing.active_children()

@@ -8,6 +8,11 @@ aside, the CBC subprocess).
 
 Byte-compiled modules make a difference of about 0.2 s: run it once first, or unset
 PYTHONDONTWRITEBYTECODE.
+
+Since wave 4 the plans and the report are drawn by a render process forked at the start
+(optimiser/present/render_worker.py): its CPU is in "child processes", and this process's
+"render" line is its CPU from sending the run on, which overlaps "outputs" (the data files are
+written meanwhile). For wall clock and the critical path use critical_path.py.
 """
 
 from __future__ import annotations

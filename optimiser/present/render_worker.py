@@ -46,10 +46,16 @@ class RenderWorker:
         self.process, self.conn = process, conn
         self.submitted = False
 
-    def submit(self, run: RunData, folder: Path) -> None:
-        """Send ``run`` to be drawn into ``folder`` (a staging folder this run created)."""
-        self.conn.send((run, str(folder)))
+    def submit(self, run: RunData, folder: Path) -> bool:
+        """Send ``run`` to be drawn into ``folder`` (a staging folder this run created); False
+        when the worker is gone (then draw here)."""
+        try:
+            self.conn.send((run, str(folder)))
+        except OSError as exc:  # BrokenPipeError: the worker died (killed, out of memory)
+            logger.warning("the render process is gone (%s): drawing here", exc)
+            return False
         self.submitted = True
+        return True
 
     def result(self) -> list[Path]:
         """The paths the worker wrote (in :data:`~optimiser.present.render.RENDERED_FILES`

@@ -391,16 +391,22 @@ def write_run_dir(out: Path, prep: Prepared, res: SolveResult, ver: Verification
 
     def submit(run: RunData) -> None:
         assert aside is not None and stage is not None
-        sent.append(time.perf_counter())
-        aside.submit(run, stage)
+        if aside.submit(run, stage):
+            sent.append(time.perf_counter())
 
-    run, written = write_run(stage, prep, res, ver, baseline, metrics, run_dir=out,
-                             on_run_data=submit if aside is not None else None)
-    metrics.timings["outputs_seconds"] = round(time.perf_counter() - t, 3)
-    progress.phase("outputs", "metrics.json, layout.geojson, pairs.csv, firms.csv", t)
+    try:
+        run, written = write_run(stage, prep, res, ver, baseline, metrics, run_dir=out,
+                                 on_run_data=submit if aside is not None else None)
+        metrics.timings["outputs_seconds"] = round(time.perf_counter() - t, 3)
+        progress.phase("outputs", "metrics.json, layout.geojson, pairs.csv, firms.csv", t)
+        if render:
+            t = sent[0] if sent else time.perf_counter()
+            written += aside.result() if (aside is not None and sent) else _render(run, stage)
+    except BaseException:
+        if aside is not None:  # stopped before the staging folder it draws into is removed
+            aside.stop()
+        raise
     if render:
-        t = sent[0] if sent else time.perf_counter()
-        written += aside.result() if aside is not None else _render(run, stage)
         metrics.timings["render_seconds"] = round(time.perf_counter() - t, 3)
         progress.phase("render", "plans and report.html", t)
     if started is not None:
