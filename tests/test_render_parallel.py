@@ -23,26 +23,38 @@ def test_parallel_and_sequential_render_write_the_same_files(synthetic_run, tmp_
     par = R.render_run_data(run, tmp_path / "par")
     monkeypatch.setattr(R, "_PARALLEL", False)
     seq = R.render_run_data(run, tmp_path / "seq")
-    assert [p.name for p in par] == [p.name for p in seq] == list(R.RENDERED_FILES)
-    for p in par:
-        if p.name != "report.html":  # the report says the minute it was generated
-            assert p.read_bytes() == (tmp_path / "seq" / p.name).read_bytes(), p.name
+    assert_same_rendered_files(par, seq)
+
+
+def assert_same_rendered_files(drawn, reference):
+    """The two renders wrote the same files with the same bytes (the report aside: it says the
+    minute it was generated), and no child process is left."""
+    assert [p.name for p in drawn] == [p.name for p in reference] == list(R.RENDERED_FILES)
+    for p, q in zip(drawn, reference):
+        if p.name != "report.html":
+            assert p.read_bytes() == q.read_bytes(), p.name
     assert not multiprocessing.active_children()
 
 
-class _PlanFailed(ValueError):
-    pass
+class DrawFailed(ValueError):
+    """What a map drawer made to fail raises."""
 
 
-def _fail(run):
-    raise _PlanFailed("no plan today")
+def failing_drawer(message):
+    """A map drawer that raises :class:`DrawFailed` with ``message`` (put in ``R._MAPS``; a forked
+    child inherits it)."""
+
+    def fail(run):
+        raise DrawFailed(message)
+
+    return fail
 
 
 @needs_fork
 def test_a_failure_drawing_the_plan_is_raised_here(synthetic_run, tmp_path, monkeypatch):
     run = load_run(synthetic_run())
-    monkeypatch.setitem(R._MAPS, "plan", _fail)  # inherited by the forked child
-    with pytest.raises(_PlanFailed, match="no plan today"):
+    monkeypatch.setitem(R._MAPS, "plan", failing_drawer("no plan today"))  # inherited by the forked child
+    with pytest.raises(DrawFailed, match="no plan today"):
         R.render_run_data(run, tmp_path)
     assert not multiprocessing.active_children()
     assert not (tmp_path / "report.html").exists()

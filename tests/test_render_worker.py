@@ -21,6 +21,7 @@ import optimiser.present.render_worker as W
 from optimiser.errors import ExitCode
 from optimiser.present.rundir import load_run
 from tests.test_interrupt import _dense_scenario, _wait_for
+from tests.test_render_parallel import DrawFailed, assert_same_rendered_files, failing_drawer
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -52,29 +53,17 @@ def test_the_worker_draws_the_same_files_as_this_process(synthetic_run, tmp_path
         worker.stop()
     monkeypatch.setattr(R, "_PARALLEL", False)
     here = R.render_run_data(run, tmp_path / "here")
-    assert [p.name for p in drawn] == [p.name for p in here] == list(R.RENDERED_FILES)
-    for p in drawn:
-        if p.name != "report.html":  # the report says the minute it was generated
-            assert p.read_bytes() == (tmp_path / "here" / p.name).read_bytes(), p.name
-    assert not multiprocessing.active_children()
-
-
-class _DrawFailed(ValueError):
-    pass
-
-
-def _fail(run):
-    raise _DrawFailed("no distance map today")
+    assert_same_rendered_files(drawn, here)
 
 
 @needs_fork
 def test_a_failure_in_the_worker_is_raised_here_and_no_process_is_left(synthetic_run, tmp_path, monkeypatch):
     run = load_run(synthetic_run())
-    monkeypatch.setitem(R._MAPS, "distance", _fail)  # inherited by the forked worker
+    monkeypatch.setitem(R._MAPS, "distance", failing_drawer("no distance map today"))  # inherited by the forked worker
     with W.render_worker() as worker:
         assert worker is not None
         worker.submit(run, tmp_path)
-        with pytest.raises(_DrawFailed, match="no distance map today"):
+        with pytest.raises(DrawFailed, match="no distance map today"):
             worker.result()
     assert not multiprocessing.active_children()
     assert not (tmp_path / "report.html").exists()
