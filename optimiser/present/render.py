@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import multiprocessing
-import os
 import signal
 import time
 from collections.abc import Iterator
@@ -21,6 +20,7 @@ from typing import Any
 
 from optimiser.present.distance import distance_figure
 from optimiser.present.figure import figure_png, save_figure
+from optimiser.present.forking import FORK_ENABLED, end_process, fork_helps, send_failure
 from optimiser.present.layers import RunData
 from optimiser.present.plan import plan_figure
 from optimiser.present.report import write_report
@@ -98,13 +98,7 @@ class _Aside:
         return [Path(v) for v in paths], png
 
     def stop(self) -> None:
-        if self.process.is_alive():
-            self.process.terminate()
-            self.process.join(5.0)
-            if self.process.is_alive():  # stuck where SIGTERM cannot reach it
-                logger.warning("the plan's process did not stop on SIGTERM within 5 s: killed")
-                self.process.kill()
-        self.process.join()
+        end_process(self.process)
         self.conn.close()
 
 
@@ -118,10 +112,7 @@ def _child_draws_plan(run: RunData, folder: Path, conn: Any) -> None:
         paths = _draw_map(run, "plan", folder, figures)
         conn.send((True, ([str(p) for p in paths], figures["plan"])))
     except Exception as exc:  # noqa: BLE001 - sent to the parent, which raises it as if drawn there
-        try:
-            conn.send((False, exc))
-        except Exception as unsent:  # noqa: BLE001 - an exception that does not pickle: its text instead
-            conn.send((False, RuntimeError(f"drawing the plan failed: {type(exc).__name__}: {exc} ({unsent})")))
+        send_failure(conn, exc, "drawing the plan")
     finally:
         conn.close()
 
@@ -133,7 +124,7 @@ def _plan_drawn_aside(run: RunData, folder: Path) -> Iterator[_Aside | None]:
     the child runs the same code on the same data); ``None`` when drawn here. The child is
     stopped if this process leaves early (an error, a second Ctrl-C)."""
     aside = None
-    if _PARALLEL and len(os.sched_getaffinity(0)) >= 2 and not multiprocessing.current_process().daemon:
+    if fork_helps(_PARALLEL):
         ctx = multiprocessing.get_context("fork")
         parent_conn, child_conn = ctx.Pipe(duplex=False)
         process = ctx.Process(target=_child_draws_plan, args=(run, folder, child_conn), name="siteopt-plan")
@@ -150,5 +141,5 @@ def _plan_drawn_aside(run: RunData, folder: Path) -> Iterator[_Aside | None]:
             aside.stop()
 
 
-_PARALLEL = hasattr(os, "fork") and hasattr(os, "sched_getaffinity") and os.environ.get("SITEOPT_RENDER_PROCESSES") != "1"
-"""Draw the plan in a child process (POSIX; ``SITEOPT_RENDER_PROCESSES=1`` draws in one process)."""
+_PARALLEL = FORK_ENABLED
+"""Draw the plan in a child process (:data:`~optimiser.present.forking.FORK_ENABLED`)."""

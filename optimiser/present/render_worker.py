@@ -19,13 +19,14 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
-import os
 import signal
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from optimiser.present.forking import FORK_ENABLED, end_process, fork_helps, send_failure
 
 if TYPE_CHECKING:  # pragma: no cover
     from optimiser.present.layers import RunData
@@ -34,9 +35,9 @@ logger = logging.getLogger(__name__)
 
 __all__ = ["RenderWorker", "render_worker"]
 
-_PARALLEL = hasattr(os, "fork") and hasattr(os, "sched_getaffinity") and os.environ.get("SITEOPT_RENDER_PROCESSES") != "1"
-"""Render in a worker started early (POSIX with two or more cores; ``SITEOPT_RENDER_PROCESSES=1``
-draws everything in one process, after the solve)."""
+_PARALLEL = FORK_ENABLED
+"""Render in a worker started early (:data:`~optimiser.present.forking.FORK_ENABLED`; without it
+everything is drawn in one process, after the solve)."""
 
 
 class RenderWorker:
@@ -72,19 +73,8 @@ class RenderWorker:
 
     def stop(self) -> None:
         """End the worker (at once if it is still running) and wait for it."""
-        _end(self.process)
+        end_process(self.process)
         self.conn.close()
-
-
-def _end(process: Any, grace_s: float = 5.0) -> None:
-    """Stop ``process`` (SIGTERM, then SIGKILL after ``grace_s``) and wait for it."""
-    if process.is_alive():
-        process.terminate()
-        process.join(grace_s)
-        if process.is_alive():
-            logger.warning("%s did not stop on SIGTERM within %g s: killed", process.name, grace_s)
-            process.kill()
-    process.join()
 
 
 def _leave(signum: int, frame: object) -> None:
@@ -131,10 +121,7 @@ def _serve(conn: Any, parent_end: Any) -> None:
             paths = render_run_data(run, Path(folder))
             conn.send((True, [str(p) for p in paths]))
         except Exception as exc:  # noqa: BLE001 - sent to the parent, which raises it as if drawn there
-            try:
-                conn.send((False, exc))
-            except Exception as unsent:  # noqa: BLE001 - an exception that does not pickle: its text instead
-                conn.send((False, RuntimeError(f"drawing failed: {type(exc).__name__}: {exc} ({unsent})")))
+            send_failure(conn, exc, "drawing")
     except BrokenPipeError:  # the parent is gone
         pass
     finally:
@@ -144,7 +131,7 @@ def _serve(conn: Any, parent_end: Any) -> None:
 def start_render_worker() -> RenderWorker | None:
     """A render worker, forked now; ``None`` where it would not help (one core, no fork,
     ``SITEOPT_RENDER_PROCESSES=1``, inside a daemon process) or cannot be started."""
-    if not _PARALLEL or len(os.sched_getaffinity(0)) < 2 or multiprocessing.current_process().daemon:
+    if not fork_helps(_PARALLEL):
         return None
     import optimiser.present.layers  # noqa: F401 - numpy, shapely, pyproj and pydantic, which both processes use: imported once
 
