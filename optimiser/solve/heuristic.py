@@ -134,7 +134,11 @@ class Evaluator:
     def objective(self, x: np.ndarray) -> int:
         ov = self.open_options(x)
         length, _ = self.client_lengths(ov)
-        return int((self.w * length).sum() + self.pw[self.uncovered(ov)].sum())
+        return self._total(length, self.uncovered(ov))
+
+    def _total(self, length: np.ndarray, unc: np.ndarray) -> int:
+        """The objective of client lengths ``length`` with penalties ``unc`` uncovered."""
+        return int((self.w * length).sum() + self.pw[unc].sum())
 
     def feasible(self, x: np.ndarray) -> bool:
         ov = self.open_options(x)
@@ -181,6 +185,15 @@ class Evaluator:
         if (s > self.hi_only).any():
             ok[:] = False
         return ok
+
+    def additions(self, x: np.ndarray) -> tuple[int, np.ndarray, np.ndarray]:
+        """``(objective of x, exact objective decrease of adding each decision (0 for chosen
+        ones), whether adding it keeps every upper-bound constraint)``."""
+        ov = self.open_options(x)
+        length, _ = self.client_lengths(ov)
+        unc = self.uncovered(ov)
+        near, dec = self._near(x)
+        return self._total(length, unc), self.gains(x, length, unc, near, dec), self._upper_allowed(ov, near, dec)
 
     def gains(self, x: np.ndarray, length: np.ndarray, unc: np.ndarray, near: np.ndarray, dec: np.ndarray) -> np.ndarray:
         """Exact objective decrease of adding each decision (0 for chosen ones)."""
@@ -267,12 +280,8 @@ def _satisfy_lower(ev: Evaluator, x: np.ndarray, banned: np.ndarray, max_moves: 
 def _add_greedy(ev: Evaluator, x: np.ndarray, banned: np.ndarray, per_cost: bool) -> np.ndarray:
     """Phase (b): add the decision with the best objective decrease while any decreases it."""
     for _ in range(len(ev.problem.decisions) + 1):
-        ov = ev.open_options(x)
-        length, _ = ev.client_lengths(ov)
-        unc = ev.uncovered(ov)
-        near, dec = ev._near(x)
-        g = ev.gains(x, length, unc, near, dec)
-        ok = ev._upper_allowed(ov, near, dec) & ~banned & (x == 0) & (g > 0)
+        _, g, allowed = ev.additions(x)
+        ok = allowed & ~banned & (x == 0) & (g > 0)
         if not ok.any():
             return x
         score = g.astype(float)

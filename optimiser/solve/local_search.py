@@ -62,13 +62,8 @@ def swap_crossings(ev: Evaluator, x: np.ndarray, objective: int) -> tuple[np.nda
     for out in np.nonzero((x == 1) & crossing)[0].tolist():
         y = x.copy()
         y[out] = 0
-        ov = ev.open_options(y)
-        length, _ = ev.client_lengths(ov)
-        unc = ev.uncovered(ov)
-        base = int((ev.w * length).sum() + ev.pw[unc].sum())
-        near, dec = ev._near(y)
-        gain = ev.gains(y, length, unc, near, dec)
-        ok = ev._upper_allowed(ov, near, dec) & crossing & (y == 0)
+        base, gain, allowed = ev.additions(y)
+        ok = allowed & crossing & (y == 0)
         ok[out] = False
         after = base - gain
         cand = np.nonzero(ok & (after < objective))[0]
