@@ -242,7 +242,7 @@ def kept_levels(e_client: np.ndarray, e_len_m: np.ndarray, client_bases: list[in
     return keep, lev
 
 
-def _client_level_option_order(e_client: np.ndarray, lev: np.ndarray, opt: np.ndarray) -> np.ndarray:
+def client_level_option_order(e_client: np.ndarray, lev: np.ndarray, opt: np.ndarray) -> np.ndarray:
     """``np.lexsort((opt, lev, e_client))``: entries by client, level, then option (stable).
     One int64 key sorted once when the three fit in 63 bits (500 firms: 8M entries sorted in
     a third of the time of the three-key sort)."""
@@ -258,7 +258,7 @@ def _client_level_option_order(e_client: np.ndarray, lev: np.ndarray, opt: np.nd
     return np.argsort(key, kind="stable")
 
 
-def _level_groups(e_client: np.ndarray, lev: np.ndarray, opt: np.ndarray, n_c: int) -> tuple[list[int], list[tuple[int, ...]], list[int]]:
+def level_groups(e_client: np.ndarray, lev: np.ndarray, opt: np.ndarray, n_c: int) -> tuple[list[int], list[tuple[int, ...]], list[int]]:
     """Distinct (client, level, option) entries, sorted by client, level and option, grouped
     into levels.
 
@@ -326,12 +326,12 @@ def add_clients(problem: Problem, keys: list[ClientKey], kind: str, weights: np.
     e_client, lev = e_client[keep], lev[keep]
     opt = option_ids(problem, e_req[keep])
     del keep
-    order = _client_level_option_order(e_client, lev, opt)
+    order = client_level_option_order(e_client, lev, opt)
     e_client = e_client[order]  # each array replaced as it is sorted (the peak of a large build)
     lev = lev[order]
     opt = opt[order]
     del order
-    lvl_len, lvl_opts, cst = _level_groups(e_client, lev, opt, n_c)
+    lvl_len, lvl_opts, cst = level_groups(e_client, lev, opt, n_c)
     del e_client, lev, opt
     w_list = np.asarray(weights).tolist()
     for k in range(n_c):

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from optimiser.model.clients import client_level_option_order, level_groups
 from optimiser.model.problem import Client, Constraint, Problem
 
 logger = logging.getLogger(__name__)
@@ -187,17 +188,8 @@ def _relaxed_access_clients(problem: Problem, relaxed: np.ndarray) -> tuple[dict
     new_base[has_stop] = levs[(starts + stop)[has_stop]]
     below = kl < new_base[kc]
     kc, kr, kl = kc[below], kr[below], kl[below]
-    order = np.lexsort((kr, kl, kc))
-    kc, kr, kl = kc[order], kr[order], kl[order]
-    n = kc.size
-    new = np.ones(n, dtype=bool)
-    new[1:] = (kc[1:] != kc[:-1]) | (kl[1:] != kl[:-1])
-    lstart = np.nonzero(new)[0]
-    bounds = lstart.tolist() + [n]
-    r_list = kr.tolist()
-    lvl_opts = [tuple(r_list[a:b]) for a, b in zip(bounds[:-1], bounds[1:])]
-    lvl_len = kl[lstart].tolist()
-    cst = np.concatenate([[0], np.cumsum(np.bincount(kc[lstart], minlength=n_c))]).tolist()
+    order = client_level_option_order(kc, kl, kr)
+    lvl_len, lvl_opts, cst = level_groups(kc[order], kl[order], kr[order], n_c)
     out: dict[int, Client] = {}
     nb = new_base.tolist()
     for j, (k, c) in enumerate(zip(idx, acl)):
