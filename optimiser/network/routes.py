@@ -18,7 +18,7 @@ import numpy as np
 
 from optimiser.runclock import checkpoint
 
-__all__ = ["EndLengths", "route_options", "route_option_arrays", "single_crossing_lengths"]
+__all__ = ["EndLengths", "route_options", "route_option_arrays"]
 
 logger = logging.getLogger(__name__)
 
@@ -54,18 +54,6 @@ def _directed(el: EndLengths) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     leave = el.end_target[out_end, :]
     hop = el.end_end[out_end][:, :] + c2[None, :]
     return enter, leave, hop
-
-
-def single_crossing_lengths(el: EndLengths) -> np.ndarray:
-    """(O, T, C) lengths of the best route using exactly crossing c (and the base graph)."""
-    enter, leave, _ = _directed(el)
-    o, t = el.base.shape
-    c = el.crossing_m.size
-    if c == 0:
-        return np.zeros((o, t, 0))
-    # via directed k: enter[o, k] + leave[k, t]
-    via = enter[:, None, :] + leave.T[None, :, :]  # (O, T, 2C)
-    return np.minimum(via[:, :, 0::2], via[:, :, 1::2])  # elementwise: much faster than a size-2 reduce
 
 
 def _two_crossing_options(enter_o: np.ndarray, hop: np.ndarray, leave: np.ndarray, single_o: np.ndarray,
