@@ -245,6 +245,16 @@ def locate(model: type[BaseModel], loc: Sequence[Any]) -> _Located:
 # ------------------------------------------------------------------ error texts
 
 
+def _bound(ctx: dict[str, Any]) -> Any:
+    """The bound of a range error (its context's one value), ``"?"`` without one."""
+    return next(iter(ctx.values())) if ctx else "?"
+
+
+def _last_key(loc: tuple[Any, ...], default: str) -> str:
+    """The innermost key (not list index) of an error location."""
+    return next((str(p) for p in reversed(loc) if isinstance(p, str)), default)
+
+
 def describe(err: ErrorDetails) -> str:
     """One pydantic error as a reason in the user's terms, e.g. ``must be > 0, got -3``."""
     t, ctx = err["type"], err.get("ctx") or {}
@@ -253,8 +263,7 @@ def describe(err: ErrorDetails) -> str:
     if t == "missing":
         return "required field is missing"
     if t in _BOUNDS:
-        bound = next(iter(ctx.values())) if ctx else "?"
-        return f"must be {_BOUNDS[t]} {bound}, got {shown}"
+        return f"must be {_BOUNDS[t]} {_bound(ctx)}, got {shown}"
     if t == "literal_error":
         return f"must be one of {ctx.get('expected')}, got {shown}"
     if t in _SIMPLE:
@@ -280,7 +289,7 @@ def fix_for(err: ErrorDetails, field: str) -> str | None:
     if t == "missing":
         return f"add {field}; sites/README.md and constraints/README.md list every key"
     if t in _BOUNDS:
-        return f"set {field} to a number {_BOUNDS[t]} {next(iter(ctx.values())) if ctx else '?'}"
+        return f"set {field} to a number {_BOUNDS[t]} {_bound(ctx)}"
     if t == "literal_error":
         return f"use one of {ctx.get('expected')}"
     if t == "finite_number":
@@ -304,13 +313,13 @@ def _field_problem(err: ErrorDetails, where: _Located, data: Any, file: str) -> 
             near = suggest(str(loc[-1]), where.owner.model_fields)
             hint = f"did you mean {near!r}?" if near else "allowed keys: " + ", ".join(where.owner.model_fields)
         return Problem(file, path, f"unknown key {str(loc[-1])!r}" + _which(data, loc), hint)
-    key = next((str(p) for p in reversed(loc) if isinstance(p, str)), "the value")
+    key = _last_key(loc, "the value")
     return Problem(file, path, describe(err) + _which(data, loc), fix_for(err, key))
 
 
 def _union_problem(errs: list[ErrorDetails], union_loc: tuple[Any, ...], data: Any, file: str) -> Problem:
     """One problem for a two-form value that fits neither form."""
-    field_name = next((str(p) for p in reversed(union_loc) if isinstance(p, str)), "")
+    field_name = _last_key(union_loc, "")
     text = UNION_TEXT.get(field_name) or "; or ".join(sorted({describe(e) for e in errs}))
     return Problem(file, format_path(union_loc), text + _which(data, union_loc),
                    f"write {field_name} in one of these forms" if field_name in UNION_TEXT else None)
