@@ -22,6 +22,7 @@ import logging
 import math
 import time
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -29,9 +30,10 @@ import numpy as np
 from optimiser.inputs.domain import SolveOptions
 from optimiser.model.budget_cuts import CountClasses, count_classes, feasible_counts
 from optimiser.model.problem import Problem
+from optimiser.solve import interrupt
 from optimiser.solve.cpsat_api import cp_model
 from optimiser.solve.cpsat_model import DETERMINISTIC_PER_SECOND, CpModelParts, set_params, set_search_params, stopped_by_safety_net
-from optimiser.solve.result import SolveResult, Status, relative_gap
+from optimiser.solve.result import SolveResult, Status, interrupted_result, relative_gap
 
 logger = logging.getLogger(__name__)
 
@@ -139,9 +141,13 @@ def solve_by_count_vectors(problem: Problem, parts: CpModelParts, options: Solve
         # (3, 2, 1, 0) one in 5.5 s of CPU instead of 14.3 s (the whole problem gets slower so: 30
         # s instead of 21 s)
         solver.parameters.add_lp_constraints_lazily = False
-        code = solver.solve(m)
+        with interrupt.stopper(solver.stop_search):
+            code = interrupt.call_interruptibly(partial(solver.solve, m))
         used += solver.response_proto.deterministic_time
         branches += solver.num_branches
+        if interrupt.requested():
+            return interrupted_result("cpsat", options.seed, time.perf_counter() - t0, None, float(best.objective),
+                                      {"deterministic_time": used, "branches": branches, "count_vectors": report})
         if code in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             obj = int(round(solver.objective_value))
             if obj < best.objective:
