@@ -1,7 +1,7 @@
-"""Start-up and exit costs of `siteopt run` (issue 17): the fast exit keeps what a normal exit
-does that matters (atexit handlers, buffered output, the exit status) and is refused where it
-is not safe; imports run with the collector paused and are frozen after; the report's
-templates are compiled once per process."""
+"""Work `siteopt run` no longer does (issue 17): the fast exit keeps what a normal exit does
+that matters (atexit handlers, buffered output, the exit status) and is refused where it is
+not safe; imports run with the collector paused and are frozen after; the report's templates
+are compiled once per process; the crossings a route uses are traced without its geometry."""
 
 from __future__ import annotations
 
@@ -9,8 +9,14 @@ import gc
 import subprocess
 import sys
 import textwrap
+from dataclasses import replace
 
+import pytest
+
+from optimiser.errors import ModelError
 from optimiser.lazy import imports_frozen
+from optimiser.pipeline import prepare
+from tests.zoo_cases import CASES
 
 
 def _python(code: str) -> subprocess.CompletedProcess:
@@ -100,3 +106,29 @@ def test_report_templates_are_compiled_once_per_process():
     env = template_env()
     assert template_env() is env
     assert env.get_template("report.html.j2") is env.get_template("report.html.j2")
+
+
+@pytest.mark.parametrize("cap", [1, 2])
+def test_route_parts_without_geometry_are_the_same_parts(cap):
+    """pairs.csv's crossings_used reads the parts without geometry: the same parts in the same
+    order, on the plain and on the layered (capped) graph."""
+    sc = CASES["route_cap_binds"]()
+    net = prepare(replace(sc, crossings=replace(sc.crossings, max_route_crossings=cap))).network
+    keys = [k for k in net.firm_keys if k not in net.unreachable]
+    on = [c.id for c in net.candidates]
+    compared = 0
+    for a in keys:
+        for b in keys:
+            if a == b:
+                continue
+            try:
+                full = net.route_parts(a, b, on, cap)
+            except ModelError:  # the cap leaves no route: the same without geometry
+                with pytest.raises(ModelError):
+                    net.route_parts(a, b, on, cap, geometry=False)
+                continue
+            assert all("geometry" in p for p in full)
+            assert net.route_parts(a, b, on, cap, geometry=False) == [
+                {k: v for k, v in p.items() if k != "geometry"} for p in full]
+            compared += any(p["kind"] == "candidate" for p in full)
+    assert compared > 0  # some routes use a candidate crossing
