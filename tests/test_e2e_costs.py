@@ -132,3 +132,26 @@ def test_route_parts_without_geometry_are_the_same_parts(cap):
                 {k: v for k, v in p.items() if k != "geometry"} for p in full]
             compared += any(p["kind"] == "candidate" for p in full)
     assert compared > 0  # some routes use a candidate crossing
+
+
+def test_the_report_rendered_before_the_plan_is_the_same_page(synthetic_run, monkeypatch):
+    """The render process renders the report while the plan is drawn aside and puts the plan's
+    image in last: the same page as rendering it with the image (the clock stopped, so that
+    the 'generated' minute is the same)."""
+    import datetime as dt
+
+    from optimiser.present import report
+    from optimiser.present.rundir import load_run
+
+    class Frozen(dt.datetime):
+        @classmethod
+        def now(cls, tz=None):
+            return cls(2026, 12, 3, 15, 0)
+
+    monkeypatch.setattr(report._dt, "datetime", Frozen)
+    run = load_run(synthetic_run())
+    plan, distance = b"\x89PNG plan bytes" * 50, b"\x89PNG distance bytes" * 40
+    page = report.render_report(run, plan, distance)
+    assert report.report_awaiting_plan(run, distance)(plan) == page
+    assert report.data_uri_png(plan) in page
+    assert report.report_awaiting_plan(run, distance)(b"another plan") != page
