@@ -23,12 +23,13 @@ from __future__ import annotations
 
 import gc
 import importlib
+import sys
 import types
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-__all__ = ["lazy_module", "imports_frozen"]
+__all__ = ["lazy_module", "imports_frozen", "defer_numpy_extras"]
 
 
 class _LazyModule(types.ModuleType):
@@ -63,3 +64,19 @@ def imports_frozen() -> Iterator[None]:
         gc.freeze()
         if enabled:
             gc.enable()
+
+
+NUMPY_EXTRAS = ("f2py", "testing")
+"""numpy's submodules that importing SciPy loads but a run never uses."""
+
+
+def defer_numpy_extras() -> None:
+    """Make numpy's :data:`NUMPY_EXTRAS` attributes stand-ins that import them on first use
+    (module docstring), where they are not imported yet. Imports numpy. A later ``import
+    numpy.testing`` imports the real module and puts it in place of the stand-in."""
+    import numpy
+
+    for name in NUMPY_EXTRAS:
+        full = f"numpy.{name}"
+        if full not in sys.modules and not isinstance(numpy.__dict__.get(name), types.ModuleType):
+            setattr(numpy, name, lazy_module(full))

@@ -155,3 +155,18 @@ def test_the_report_rendered_before_the_plan_is_the_same_page(synthetic_run, mon
     assert report.report_awaiting_plan(run, distance)(plan) == page
     assert report.data_uri_png(plan) in page
     assert report.report_awaiting_plan(run, distance)(b"another plan") != page
+
+
+def test_numpy_extras_are_loaded_on_first_use_only():
+    out = _python("""
+        import sys
+        from optimiser.lazy import defer_numpy_extras
+        defer_numpy_extras()
+        import numpy, scipy.sparse.csgraph, scipy.spatial
+        print("after scipy:", "numpy.f2py" in sys.modules, "numpy.testing" in sys.modules)
+        numpy.testing.assert_allclose([1.0], [1.0])  # the stand-in imports it
+        print("on use:", "numpy.testing" in sys.modules, numpy.testing.assert_allclose is sys.modules["numpy.testing"].assert_allclose)
+        import numpy.f2py
+        print("imported:", numpy.f2py is sys.modules["numpy.f2py"])
+    """)
+    assert out.stdout.splitlines() == ["after scipy: False False", "on use: True True", "imported: True"], out.stderr

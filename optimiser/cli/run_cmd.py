@@ -25,7 +25,7 @@ from optimiser.errors import (
     VerificationError,
 )
 from optimiser.inputs.locate import embedded_names_hint, resolve_input
-from optimiser.lazy import imports_frozen
+from optimiser.lazy import defer_numpy_extras, imports_frozen
 from optimiser.present.render_worker import render_worker
 from optimiser.solve import interrupt
 from optimiser.solve.result import Status
@@ -105,6 +105,7 @@ def command(scenario: str | None, out_dir: str, overwrite: bool, solve: SolveOve
         sys.exit(ExitCode.INPUT)
     logger.info("run: %s -> %s", path or "the AMP-SBP baseline", out_dir)
     show_progress(current_settings())
+    defer_numpy_extras()  # before SciPy is imported here and in the render process
     try:
         # the render process is forked before the solver's imports, and imports matplotlib meanwhile
         with render_worker(wanted=not no_render) as worker, interrupt.handle_signals():
