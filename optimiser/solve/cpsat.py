@@ -135,7 +135,7 @@ def solve(problem: Problem, options: SolveOptions, *, use_hint: bool = True,
     progress.incumbent(start.objective, None, "greedy warm start")
     if interrupt.requested():
         return interrupted_result("cpsat", seed, time.perf_counter() - t0, None, start.objective)
-    parts = build_model(problem, hint=start.hint, budget_cuts=options.budget_cuts)
+    parts = build_model(problem, hint=start.hint, budget_cuts=options.budget_cuts, site_chains=options.site_chains)
     solver = cp_model.CpSolver()
     # the deterministic limit comes from the whole time limit (the greedy start is work-limited
     # too), never from the seconds the start took, which depend on the machine's load; the

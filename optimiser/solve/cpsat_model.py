@@ -7,11 +7,13 @@ infeasibility explanation (:mod:`optimiser.solve.explain`), so neither imports t
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from optimiser.model.budget_cuts import budget_count_cuts
 from optimiser.model.problem import Problem
 from optimiser.solve.cpsat_api import cp_model
 from optimiser.solve.heuristic import HintValues
+from optimiser.solve.site_chains import Route, add_site_chains, split_clients
 
 logger = logging.getLogger(__name__)
 
@@ -91,7 +93,8 @@ class ProblemTerms:
 
 
 def add_problem(m: cp_model.CpModel, problem: Problem, x: list[cp_model.IntVar], *, enforce_groups: bool = False,
-                hint: HintValues | None = None, prefix: str = "", hint_decisions: bool = True) -> ProblemTerms:
+                hint: HintValues | None = None, prefix: str = "", hint_decisions: bool = True,
+                site_chains: bool = False) -> ProblemTerms:
     """Add a problem's options, constraints and objective terms over the decision Booleans ``x``
     (several problems may share them: one plan for several futures).
 
@@ -103,6 +106,8 @@ def add_problem(m: cp_model.CpModel, problem: Problem, x: list[cp_model.IntVar],
         hint: a feasible layout's values, added as a solution hint.
         prefix: prefix of the new variables' names.
         hint_decisions: also hint ``x`` (off when problems share them and they are hinted once).
+        site_chains: split the walks to the nearest facility by site
+            (:mod:`optimiser.solve.site_chains`: the same objective, a tighter LP).
 
     Returns:
         The problem's variables and objective terms (:class:`ProblemTerms`).
@@ -125,8 +130,12 @@ def add_problem(m: cp_model.CpModel, problem: Problem, x: list[cp_model.IntVar],
         hint_vars += [v.index for v in opt[first:]]
         hint_vals += [int(v) for v in hint.open_options.tolist()[first:]]
         hu = [int(v) for v in hint.level_u.tolist()]
+    split = split_clients(problem) if site_chains else []
+    skip = {sc.index for sc in split}
     # u + sum(options at the level) >= previous u (1 at the first level)
     for j, (k, lev, step, opts) in enumerate(problem.level_terms()):
+        if k in skip:
+            continue
         u = m.new_bool_var(f"{prefix}u{k}_{lev}")
         if lev == 0 or prev is None:
             m.add(LE.sum([u] + [opt[o] for o in opts]) >= 1)
@@ -147,14 +156,48 @@ def add_problem(m: cp_model.CpModel, problem: Problem, x: list[cp_model.IntVar],
         if hint is not None:
             hint_vars.append(unc.index)
             hint_vals.append(int(hint.uncovered[j]))
+    if split:
+        chosen = None if hint is None else {int(i) for i in hint.x.nonzero()[0]}
+        chains = add_site_chains(m, problem, split, x, _route_literals(m, problem, opt, chosen, prefix, hint_vars, hint_vals),
+                                 chosen)
+        tvars += chains.tvars
+        tcoefs += chains.tcoefs
+        hint_vars += chains.hint_vars
+        hint_vals += chains.hint_vals
     if hint_vars:
         m.proto.solution_hint.vars.extend(hint_vars)
         m.proto.solution_hint.values.extend(hint_vals)
     return ProblemTerms(opt, lits, tvars, tcoefs, problem.constant)
 
 
+def _route_literals(m: cp_model.CpModel, problem: Problem, opt: list[cp_model.IntVar], chosen: set[int] | None,
+                    prefix: str, hint_vars: list[int], hint_vals: list[int]) -> Callable[[Route], cp_model.IntVar]:
+    """The Boolean of a route (all its crossings built): the decision itself, the problem's
+    conjunction of them, or a new conjunction (hinted at ``chosen``)."""
+    made: dict[Route, cp_model.IntVar] = {}
+    n_d = len(problem.decisions)
+    index = {req: i for i, req in enumerate(problem.options[n_d:], n_d)}
+
+    def literal(route: Route) -> cp_model.IntVar:
+        if len(route) == 1:
+            return opt[route[0]]
+        o = index.get(route)
+        if o is not None:
+            return opt[o]
+        if route not in made:
+            v = m.new_bool_var(f"{prefix}r{len(made)}")
+            m.add_bool_and([opt[d] for d in route]).only_enforce_if(v)
+            made[route] = v
+            if chosen is not None:
+                hint_vars.append(v.index)
+                hint_vals.append(int(all(d in chosen for d in route)))
+        return made[route]
+
+    return literal
+
+
 def build_model(problem: Problem, *, enforce_groups: bool = False, objective: bool = True,
-                hint: HintValues | None = None, budget_cuts: bool = False) -> CpModelParts:
+                hint: HintValues | None = None, budget_cuts: bool = False, site_chains: bool = False) -> CpModelParts:
     """The CP-SAT model of a problem.
 
     Args:
@@ -166,13 +209,15 @@ def build_model(problem: Problem, *, enforce_groups: bool = False, objective: bo
             variable gets its value as a solution hint.
         budget_cuts: add the budget's count-hull cuts (:mod:`optimiser.model.budget_cuts`:
             implied by the budget and count constraints, so never with ``enforce_groups``).
+        site_chains: split the walks to the nearest facility by site
+            (:mod:`optimiser.solve.site_chains`).
 
     Returns:
         The model and its variables (:class:`CpModelParts`).
     """
     m = cp_model.CpModel()
     x = [m.new_bool_var(f"x{i}") for i in range(len(problem.decisions))]
-    terms = add_problem(m, problem, x, enforce_groups=enforce_groups, hint=hint)
+    terms = add_problem(m, problem, x, enforce_groups=enforce_groups, hint=hint, site_chains=site_chains)
     if budget_cuts and not enforce_groups:
         for cut in budget_count_cuts(problem):
             if cut.hi is not None:
