@@ -118,7 +118,7 @@ def run_size(n_firms: int, n_sites: int, n_crossings: int, n_barriers: int, *, s
              workers: int, do_sequential: bool, seq_time_limit_s: float = 30.0,
              max_levels: int = 0, wall_limit_s: float | None = None) -> dict:
     row: dict = {"firms": n_firms, "target_sites": n_sites, "target_crossings": n_crossings, "barriers": n_barriers,
-                 "seed": seed, "load_avg_start": round(os.getloadavg()[0], 2)}
+                 "seed": seed, "time_limit_s": time_limit_s, "load_avg_start": round(os.getloadavg()[0], 2)}
     t = time.perf_counter()
     sc = make_district(n_firms, n_sites, n_crossings, n_barriers, seed, time_limit_s=time_limit_s, workers=workers)
     row["generate_s"] = round(time.perf_counter() - t, 3)
@@ -221,7 +221,7 @@ def run_size(n_firms: int, n_sites: int, n_crossings: int, n_barriers: int, *, s
     return row
 
 
-CSV_COLS = ["firms", "sites", "crossings", "barriers", "network_nodes", "generate_s", "candidates_s", "network_s",
+CSV_COLS = ["firms", "sites", "crossings", "barriers", "time_limit_s", "network_nodes", "generate_s", "candidates_s", "network_s",
             "route_options_s", "problem_rest_s", "build_s", "build_cpu_s", "solve_cpu_s", "build_solve_s", "peak_rss_mb",
             "load_avg_start", "load_avg_end", "work_s", "lagrangian_iterations", "stopped_by",
             "decisions", "options", "conjunctions", "clients", "merged_clients", "levels",
@@ -281,7 +281,8 @@ def write(out: Path, rows: list[dict], meta: dict) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--sizes", default=DEFAULT_SIZES, help="comma list of firms:sites:crossings:barriers")
+    ap.add_argument("--sizes", default=DEFAULT_SIZES,
+                    help="comma list of firms:sites:crossings:barriers[:time limit of that size, s]")
     ap.add_argument("--time-limit", type=float, default=60.0)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--seed", type=int, default=0)
@@ -296,7 +297,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="wall-clock safety net of the joint solve, s (default 3x --time-limit; raise it on a loaded "
                          "machine so that the work limits, not the clock, end every phase)")
     a = ap.parse_args(argv)
-    sizes = [tuple(int(v) for v in s.split(":")) for s in a.sizes.split(",") if s]
+    # firms:sites:crossings:barriers, and optionally :time limit of that size (work budget, s)
+    sizes = [tuple(float(v) if k == 4 else int(v) for k, v in enumerate(s.split(":"))) for s in a.sizes.split(",") if s]
     meta = {"seq_time_limit_s": a.seq_time_limit, "python": platform.python_version(), "machine": platform.machine(),
             "cpus": __import__("os").cpu_count(),
             "time_limit_s": a.time_limit, "wall_limit_s": a.wall_limit, "workers": a.workers, "seed": a.seed,
@@ -306,11 +308,12 @@ def main(argv: list[str] | None = None) -> int:
     if a.append and (out / "results.json").exists():
         rows = json.loads((out / "results.json").read_text())["rows"]
     for s in sizes:
-        rows = [r for r in rows if (r["firms"], r["target_sites"], r["target_crossings"], r["barriers"]) != s]
+        dims, limit = s[:4], (s[4] if len(s) > 4 else a.time_limit)
+        rows = [r for r in rows if (r["firms"], r["target_sites"], r["target_crossings"], r["barriers"]) != dims]
         # each size in a fresh process, so that its peak memory (ru_maxrss) is its own
         with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork")) as pool:
-            rows.append(pool.submit(run_size, *s, seed=a.seed, time_limit_s=a.time_limit, workers=a.workers,
-                                    do_sequential=not a.no_sequential and s[0] <= a.seq_max_firms,
+            rows.append(pool.submit(run_size, *dims, seed=a.seed, time_limit_s=limit, workers=a.workers,
+                                    do_sequential=not a.no_sequential and dims[0] <= a.seq_max_firms,
                                     seq_time_limit_s=a.seq_time_limit, max_levels=a.max_levels,
                                     wall_limit_s=a.wall_limit).result())
         rows.sort(key=lambda r: (r["firms"], r["target_sites"]))

@@ -19,9 +19,11 @@ from typing import Any
 
 import click
 
+from optimiser.cli import exiting
 from optimiser.cli.logging_setup import LogSettings, configure_logging, current_settings, report_internal_error, reset_logging
 from optimiser.cli.options import verbosity_options
 from optimiser.errors import ExitCode
+from optimiser.lazy import imports_frozen
 
 logger = logging.getLogger(__name__)
 
@@ -72,7 +74,8 @@ class _LazyGroup(click.Group):
         mod = _COMMANDS.get(name)
         if mod is None or importlib.util.find_spec(mod) is None:
             return None
-        command: click.Command = importlib.import_module(mod).command
+        with imports_frozen():  # a command's imports are most of its start-up (optimiser.lazy)
+            command: click.Command = importlib.import_module(mod).command
         return command
 
     def invoke(self, ctx: click.Context) -> Any:
@@ -97,7 +100,19 @@ def cli(ctx: click.Context, log: LogSettings) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Console entry point: usage errors exit 2, internal errors exit 1 (see :class:`_LazyGroup`)."""
+    """Console entry point: usage errors exit 2, internal errors exit 1 (see :class:`_LazyGroup`).
+
+    Called without ``argv`` (the ``siteopt`` command, ``python -m optimiser``), a command that
+    allows it ends the process without the interpreter's teardown (:mod:`optimiser.cli.exiting`)."""
+    try:
+        _main(argv)
+    except SystemExit as exc:
+        if argv is None:
+            exiting.leave(exc.code)  # returns where that is not safe: the normal exit follows
+        raise
+
+
+def _main(argv: list[str] | None) -> None:
     try:
         rv = cli.main(args=argv, standalone_mode=False)
     except click.exceptions.Exit as exc:

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from optimiser import progress
+from optimiser.cli import exiting
 from optimiser.cli._common import echo_json, echo_problems, fail
 from optimiser.cli.logging_setup import current_settings, show_progress
 from optimiser.cli.options import SolveOverrides, solve_options
@@ -24,6 +25,7 @@ from optimiser.errors import (
     VerificationError,
 )
 from optimiser.inputs.locate import embedded_names_hint, resolve_input
+from optimiser.lazy import defer_numpy_extras, imports_frozen
 from optimiser.present.render_worker import render_worker
 from optimiser.solve import interrupt
 from optimiser.solve.result import Status
@@ -63,8 +65,10 @@ def run_summary(res: RunResult) -> dict[str, Any]:
 def run_scenario(*args: Any, **kwargs: Any) -> RunResult:
     """:func:`optimiser.pipeline.run_scenario`, imported on the first call: after the render
     process is forked (:mod:`optimiser.present.render_worker`), so that it imports matplotlib
-    while this process imports OR-Tools and SciPy."""
-    from optimiser.pipeline import run_scenario as run
+    while this process imports OR-Tools and SciPy (with the garbage collector paused, and
+    frozen after: :func:`optimiser.lazy.imports_frozen`)."""
+    with imports_frozen():
+        from optimiser.pipeline import run_scenario as run
 
     return run(*args, **kwargs)
 
@@ -94,12 +98,14 @@ def command(scenario: str | None, out_dir: str, overwrite: bool, solve: SolveOve
     the conflicting requirements), 4 no solution in the time limit, 130 interrupted
     (Ctrl-C or SIGTERM: stops cleanly, writes nothing; twice: at once).
     """
+    exiting.allow()  # nothing outlives the command: its render process is stopped when the run ends
     path = resolve_input(scenario) if scenario is not None else None
     if scenario is not None and path is not None and not path.exists():
         echo_problems(FileReadError([Problem(scenario, "", "no such file, nor an embedded scenario of that name", embedded_names_hint())]))
         sys.exit(ExitCode.INPUT)
     logger.info("run: %s -> %s", path or "the AMP-SBP baseline", out_dir)
     show_progress(current_settings())
+    defer_numpy_extras()  # before SciPy is imported here and in the render process
     try:
         # the render process is forked before the solver's imports, and imports matplotlib meanwhile
         with render_worker(wanted=not no_render) as worker, interrupt.handle_signals():

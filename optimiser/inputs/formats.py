@@ -122,16 +122,20 @@ def _too_deep(name: str, depth: int | str) -> _Unparsable:
                                "flatten the file; a site or scenario needs only a few levels"))
 
 
-def _yaml_depth(text: str, loader: type[yaml.SafeLoader] = yaml.SafeLoader) -> int:
-    """The deepest nesting of YAML ``text``, from its parse events (no recursion, no objects built)."""
+def _yaml_depth(text: str, loader: type[yaml.SafeLoader] = yaml.SafeLoader) -> tuple[int, bool]:
+    """The deepest nesting of YAML ``text`` and whether it has an alias (``*anchor``, also in a
+    merge key), from its parse events (no recursion, no objects built)."""
     depth = deepest = 0
+    aliased = False
     for event in yaml.parse(text, Loader=loader):
         if isinstance(event, yaml.CollectionStartEvent):
             depth += 1
             deepest = max(deepest, depth)
         elif isinstance(event, yaml.CollectionEndEvent):
             depth -= 1
-    return deepest
+        elif isinstance(event, yaml.AliasEvent):
+            aliased = True
+    return deepest, aliased
 
 
 def _parse_json(text: str, name: str) -> tuple[Any, list[Problem]]:
@@ -204,14 +208,16 @@ def _load_yaml(text: str, name: str, fast: bool) -> tuple[Any, list[tuple[Any, i
     """The data of YAML ``text`` and its duplicate keys, read with LibYAML (``fast``) or PyYAML's
     own parser; deeper nesting than allowed, or aliases expanding too far, raise ``_Unparsable``
     first (the aliases are checked on the composed nodes, before anything is constructed)."""
-    if (depth := _yaml_depth(text, _FastSafeLoader if fast else yaml.SafeLoader)) > MAX_NESTING:
+    depth, aliased = _yaml_depth(text, _FastSafeLoader if fast else yaml.SafeLoader)
+    if depth > MAX_NESTING:
         raise _too_deep(name, depth)
     loader = _FastUniqueKeyLoader(text) if fast else _UniqueKeyLoader(text)
     try:
         node = loader.get_single_node()
         if node is None:
             return None, []
-        _check_aliases(node, name)
+        if aliased:  # without an alias the node graph is the tree that was parsed: nothing to expand
+            _check_aliases(node, name)
         return loader.construct_document(node), loader.duplicates
     finally:
         loader.dispose()

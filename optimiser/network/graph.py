@@ -234,10 +234,10 @@ class WalkNetwork:
         return distances.straight_lengths(self, a_names, b_names)
 
     def route_parts(self, a: str | int, b: str | int, crossings_on: Iterable[str | int] = (),
-                    max_new: int | None = None) -> list[dict[str, Any]]:
+                    max_new: int | None = None, *, geometry: bool = True) -> list[dict[str, Any]]:
         """The shortest route from ``a`` to ``b`` edge by edge, using at most ``max_new`` of
-        ``crossings_on``; see :func:`optimiser.network.walks.route_parts`."""
-        return walks.route_parts(self, a, b, crossings_on, max_new)
+        ``crossings_on`` (``geometry``: with each edge's); see :func:`optimiser.network.walks.route_parts`."""
+        return walks.route_parts(self, a, b, crossings_on, max_new, geometry=geometry)
 
     def route(self, a: str | int, b: str | int, crossings_on: Iterable[str | int] = (),
               max_new: int | None = None) -> LineString:

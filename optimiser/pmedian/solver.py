@@ -24,7 +24,8 @@ from optimiser.pmedian.branch import lagrangian_bb
 from optimiser.pmedian.exact import mip_phase
 from optimiser.pmedian.heuristics import greedy, local_search, perturbed_search
 from optimiser.pmedian.lagrangian import RootLagrangian, RootResult, eliminate_pairs, refix
-from optimiser.pmedian.problem import Instance, IntArray, prepare, validate
+from optimiser.pmedian.popmusic import popmusic
+from optimiser.pmedian.problem import FloatArray, Instance, IntArray, prepare, validate
 from optimiser.pmedian.result import PMedianResult
 
 logger = logging.getLogger(__name__)
@@ -39,6 +40,14 @@ MAX_MIP_NODES = 20_000  # work limit of SCIP on the reduced radius model
 # larger ones profit from the search's better incumbent (fl1400, p = 100: 26,796 pairs, SCIP 37 s
 # of CPU from the root's incumbent, 5 + 5 s with the search first)
 SMALL_RADIUS_PAIRS = 8_000
+# POPMUSIC (windows of WINDOW_PARTS parts re-solved exactly) runs after the iterated local search when
+# the reduced radius model against its incumbent still has more than POPMUSIC_MIN_PAIRS pairs (SCIP
+# does not solve those within a minute: fl1400, p = 200: 84,744 pairs) and at least 2 * WINDOW_PARTS
+# facilities remain to be chosen; a window's own solve (p = WINDOW_PARTS) therefore never runs POPMUSIC
+POPMUSIC_MIN_PAIRS = 30_000
+WINDOW_PARTS = 10
+WINDOW_BRANCH_NODES = 200  # work limits of a window's solve
+WINDOW_MIP_NODES = 2_000
 
 
 @dataclass
@@ -143,6 +152,41 @@ def _perturb(run: _Run, root: RootResult, seed: int) -> None:
     run.timings["perturbed_search"] = time.perf_counter() - tp
 
 
+def _solve_window(cost: FloatArray, r: int, fixed_pos: IntArray, time_limit_s: float) -> IntArray | None:
+    """POPMUSIC's sub-problem solved by :func:`solve_pmedian` itself (work-limited)."""
+    res = solve_pmedian(cost, r, time_limit_s=time_limit_s, fixed_open=[int(j) for j in fixed_pos],
+                        max_branch_nodes=WINDOW_BRANCH_NODES, max_mip_nodes=WINDOW_MIP_NODES)
+    return np.array(res.open_facilities, dtype=np.int64) if res.objective is not None else None
+
+
+def _popmusic(run: _Run, root: RootResult, seed: int) -> None:
+    """POPMUSIC after the iterated local search when many facilities remain to be chosen and the
+    reduced radius model is large; then the fixing tests against the better incumbent."""
+    inst = run.inst
+    k = inst.p - root.open_idx.size
+    if k < 2 * WINDOW_PARTS or not inst.integral:
+        return
+    pairs, _ = eliminate_pairs(inst, root.free_idx, root.open_idx, root.best_lam, inst.target_of(run.UB))
+    if sum(c.size for c in pairs) <= POPMUSIC_MIN_PAIRS:
+        return
+    tp = time.perf_counter()
+    allowed = np.zeros(inst.m, dtype=bool)
+    allowed[root.free_idx] = True
+    allowed[root.open_idx] = True
+    fixed = inst.fixed.copy()
+    fixed[root.open_idx] = True
+    out = popmusic(inst.C, run.S, fixed, allowed, WINDOW_PARTS, _solve_window, 2 * k, run.deadline, seed, inst.tol)
+    run.stats.update(popmusic_subproblems=out.subproblems, popmusic_improvements=out.improvements)
+    if out.cost < run.UB - inst.tol:
+        run.stats["popmusic_improved"] = run.UB - out.cost
+        run.S, run.UB = out.S, out.cost
+        root.free_idx, root.open_idx, proven = refix(inst, root, run.UB)
+        run.stats.update(free_after_refixing=int(root.free_idx.size), open_after_refixing=int(root.open_idx.size))
+        if proven:
+            run.LB = run.UB
+    run.timings["popmusic"] = time.perf_counter() - tp
+
+
 @dataclass(frozen=True)
 class WorkLimits:
     """The deterministic budgets of the exact phases (the wall clock is only a safety net)."""
@@ -163,7 +207,7 @@ def _exact_phases(run: _Run, root: RootResult, exact_backend: str, limits: WorkL
         phases = ["lagrangian", "scip"] if inst.p - root.open_idx.size <= 25 else ["scip", "lagrangian"]
     else:
         phases = [exact_backend]
-    methods = []
+    methods = ["popmusic"] if "popmusic_subproblems" in run.stats else []
     for phase in phases:
         now = time.perf_counter()
         if now >= run.deadline:
@@ -283,6 +327,8 @@ def solve_pmedian(
         run.stats["perturbed_search_skipped"] = True
     else:
         _perturb(run, root, seed)
+        if not run.closed():
+            _popmusic(run, root, seed)
         if run.closed():
             run.LB, run.method = run.UB, "lagrangian+perturbed-search"
             return run.finish()

@@ -23,7 +23,7 @@ from optimiser.present.figure import figure_png, save_figure
 from optimiser.present.forking import FORK_ENABLED, end_process, fork_helps, send_failure
 from optimiser.present.layers import RunData
 from optimiser.present.plan import plan_figure
-from optimiser.present.report import write_report
+from optimiser.present.report import report_awaiting_plan
 from optimiser.present.staging import write_new_file
 from optimiser.present.transit_plan import catchment_figure
 
@@ -50,26 +50,33 @@ def render_run_data(run: RunData, into: Path | None = None) -> list[Path]:
     """
     t = time.perf_counter()
     folder = into if into is not None else run.run_dir
-    run_id = run.metrics.run_id
     figures: dict[str, bytes] = {}
     with _plan_drawn_aside(run, folder) as plan_files:
         out = [] if plan_files is not None else _draw_map(run, "plan", folder, figures)
         out += _draw_map(run, "distance", folder, figures)
+        out += _draw_catchments(run, folder, figures)
+        # the page is rendered while the plan may still be drawn aside; its image goes in last
+        report_page = report_awaiting_plan(run, figures["distance"], transit_png=figures.get("catchment"))
         if plan_files is not None:
             paths, figures["plan"] = plan_files.result()
             out = [*paths, *out]
-    catchments = catchment_figure(run, run.metrics) if run.layout.layer("transit_catchment") else None
-    if catchments is not None:
-        figures["catchment"] = figure_png(catchments, run_id=run_id)
-        out.append(write_new_file(folder / "catchment.png", figures["catchment"]))
-        out.append(save_figure(catchments, folder / "catchment.svg", run_id=run_id))
-    out.append(write_report(run, figures["plan"], figures["distance"], folder / "report.html",
-                            transit_png=figures.get("catchment")))
+    out.append(write_new_file(folder / "report.html", report_page(figures["plan"]).encode("utf-8")))
     logger.info("rendered %s in %.2f s", run.run_dir, time.perf_counter() - t)
     return out
 
 
 _MAPS = {"plan": plan_figure, "distance": distance_figure}
+
+
+def _draw_catchments(run: RunData, folder: Path, figures: dict[str, bytes]) -> list[Path]:
+    """With transit catchments in the layout, ``catchment.png`` / ``.svg`` (its PNG bytes also
+    into ``figures``); nothing otherwise."""
+    catchments = catchment_figure(run, run.metrics) if run.layout.layer("transit_catchment") else None
+    if catchments is None:
+        return []
+    figures["catchment"] = figure_png(catchments, run_id=run.metrics.run_id)
+    return [write_new_file(folder / "catchment.png", figures["catchment"]),
+            save_figure(catchments, folder / "catchment.svg", run_id=run.metrics.run_id)]
 
 
 def _draw_map(run: RunData, name: str, folder: Path, figures: dict[str, bytes] | None = None) -> list[Path]:

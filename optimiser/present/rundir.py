@@ -255,7 +255,8 @@ def crossings_used(prep: Prepared, chosen: set[int], a: int, b: int) -> str:
     if not on:
         return ""
     try:
-        parts = net.route_parts(ctx.firm_keys[a], ctx.firm_keys[b], on, prep.scenario.crossings.max_route_crossings)
+        parts = net.route_parts(ctx.firm_keys[a], ctx.firm_keys[b], on, prep.scenario.crossings.max_route_crossings,
+                                geometry=False)
     except ModelError as exc:
         logger.warning("crossings used by firm pair %s|%s not traced: %s", ctx.firm_keys[a], ctx.firm_keys[b], exc)
         return ""
