@@ -8,9 +8,10 @@ layout's counts lie below one of them, so the problem is the union of the sub-pr
 at most v_j", and in each the budget row is implied: its LP is far tighter (rs004 with the
 site chains: 0.26 % below the optimum for the whole problem, 0.012 % for (3, 2, 1, 0)).
 
-The sub-problem holding the warm start is solved first (from the start); every other one with
-the objective cut off at the incumbent less one (the objective is an integer), so it is either
-infeasible (nothing better in it: pruned) or gives a better layout. Each is a copy of the same
+Every sub-problem but the warm start's is solved first with the objective cut off at the
+incumbent less one (the objective is an integer), so it is either infeasible (nothing better in
+it: pruned, usually at its root LP) or gives a better layout; the warm start's own sub-problem
+comes last, from the start, with the rest of the budget. Each is a copy of the same
 CP-SAT model with the class caps added; all share one deterministic work budget. The answer is
 optimal when every sub-problem is finished; otherwise the bound is the least bound of the
 unfinished ones (the objective's constant for those not reached).
@@ -120,8 +121,10 @@ def solve_by_count_vectors(problem: Problem, parts: CpModelParts, options: Solve
     budget = options.time_limit_s * SPLIT_DETERMINISTIC_PER_SECOND
     best = _Best(start_objective, start_layout)
     start_counts = tuple(sum(1 for i in m if i in start_layout) for m in cc.members)
-    first = [v for v in vectors if all(a <= b for a, b in zip(start_counts, v))][:1]
-    order = first + [v for v in vectors if v not in first]
+    own = [v for v in vectors if all(a <= b for a, b in zip(start_counts, v))][:1]
+    # the others first, cut off at the start (usually pruned at their root LP), the start's own
+    # last with what is left: a search stopped early then still has that sub-problem's bound
+    order = [v for v in vectors if v not in own] + own
     used, branches, stopped = 0.0, 0, None
     bounds: list[float] = []  # of unfinished sub-problems
     report: list[str] = []
@@ -132,7 +135,7 @@ def solve_by_count_vectors(problem: Problem, parts: CpModelParts, options: Solve
             bounds += [float(problem.constant)] * (len(order) - n)
             report += [f"{v}: not reached" for v in order[n:]]
             break
-        hinted = n == 0 and bool(first)
+        hinted = vec in own and best.objective == start_objective
         m, x = _sub_model(parts, cc, vec, None if hinted else best.objective - 1, hinted)
         solver = cp_model.CpSolver()
         set_params(solver, left_det / DETERMINISTIC_PER_SECOND, options.seed, options.workers, safety_net_s=left_wall)
