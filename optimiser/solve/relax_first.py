@@ -7,6 +7,9 @@ next and for how long reads that budget, never the clock, so the answer is the s
 and a loaded machine. The wall clock (``WALL_CLOCK_SAFETY_FACTOR`` times the limit, or
 ``wall_limit_s``) is only a safety net; the result's ``stopped_by`` says "wall_clock" when it
 bound any phase, else "work_limit".
+A backend call is charged its set-up besides its search (building the model, CP-SAT's LP:
+``BACKEND_SETUP_SECONDS_PER_LEVEL``, which CP-SAT's deterministic time leaves out), and a
+backend phase whose budget does not cover its set-up and a minimum search is skipped.
 
 1. An incumbent: the greedy layout (:func:`~optimiser.solve.heuristic.greedy_search`), its
    sites re-chosen by :func:`~optimiser.solve.heuristic.improve_sites`, then its crossings
@@ -132,6 +135,22 @@ about 1.5 s), and the exchanges after it come last (200 firms: 4,821.6M -> 4,809
 POLISH_MAX_SWAPS = 20
 """At most this many crossing exchanges per polish (each must improve the incumbent)."""
 
+BACKEND_SETUP_SECONDS_PER_LEVEL = 4e-5
+"""Work charged for a backend call besides its search, nominal seconds per radius level of the
+problem it gets: building the model and CP-SAT's loading, symmetry detection and LP
+construction, none of which CP-SAT's deterministic time counts. Measured in CPU seconds on
+benchmarks/realsites rs005 (50 firms): 99k levels, 3.5 s with no search and 4.8 s before the
+search's first units count; 161k levels 5.4 s, 96k levels 2.7 s with no search (2.8-3.5e-5 s
+per level, LP construction besides). Uncharged, a 10 s limit took 24 s of CPU in three calls."""
+
+BACKEND_MIN_SEARCH_SHARE = 0.05
+"""A backend phase runs only when its budget leaves at least this share of the time limit to
+the search after its set-up (``BACKEND_SETUP_SECONDS_PER_LEVEL``); else it is skipped."""
+
+FIX_SECONDS_PER_LEVEL = 2e-6
+"""Work charged for fixing decisions (:func:`fix_decisions`), nominal seconds per radius level
+of the problem fixed (CPU: rs005, 432k levels, 0.86 s)."""
+
 
 def lagrangian_work(seconds: float) -> float:
     """The work limit of :func:`~optimiser.solve.lagrangian.lagrangian_bound` worth
@@ -217,14 +236,36 @@ class RelaxFirst:
         if stopped_by in ("safety net", "wall_clock"):
             self.safety_net_bound = True
 
-    def backend_solve(self, problem: Problem, time_limit_s: float, what: str, **kw: Any) -> SolveResult:
-        """A backend call with a work budget of ``time_limit_s`` nominal seconds (CP-SAT:
-        its deterministic limit), the wall-clock net left as its safety net; charged its
-        deterministic time (CP-SAT) or its whole limit."""
-        opts = self.options.replace(time_limit_s=time_limit_s, wall_limit_s=max(0.05, self.wall_left()))
+    def backend_cost(self, levels: int) -> float:
+        """Nominal seconds charged for a backend call's set-up on ``levels`` radius levels."""
+        return levels * BACKEND_SETUP_SECONDS_PER_LEVEL
+
+    def affords(self, levels: int, budget_s: float) -> bool:
+        """Whether a backend phase of ``budget_s`` nominal seconds on ``levels`` radius levels
+        leaves its search at least ``BACKEND_MIN_SEARCH_SHARE`` of the time limit."""
+        return budget_s - self.backend_cost(levels) >= BACKEND_MIN_SEARCH_SHARE * self.limit_s
+
+    def forced_budget(self, problem: Problem) -> float:
+        """The budget of a backend call that must run (no incumbent, or to explain why nothing
+        is feasible): the work left, and at least its set-up and a tenth of the limit."""
+        return max(self.remaining(), self.backend_cost(n_levels(problem)) + 0.1 * self.limit_s)
+
+    def fix(self, problem: Problem, values: dict[int, int], what: str) -> Problem:
+        """:func:`fix_decisions`, charged (``FIX_SECONDS_PER_LEVEL``) to ``what``."""
+        self.charge(n_levels(problem) * FIX_SECONDS_PER_LEVEL, what)
+        return fix_decisions(problem, values)
+
+    def backend_solve(self, problem: Problem, budget_s: float, what: str, **kw: Any) -> SolveResult:
+        """A backend call worth ``budget_s`` nominal seconds: its set-up
+        (:meth:`backend_cost`) first, the rest its search (CP-SAT: its deterministic limit),
+        the wall-clock net left as its safety net; charged the set-up and its deterministic
+        time (CP-SAT) or its whole search limit. Callers check :meth:`affords` first."""
+        setup = self.backend_cost(n_levels(problem))
+        search = max(0.01, budget_s - setup)
+        opts = self.options.replace(time_limit_s=search, wall_limit_s=max(0.05, self.wall_left()))
         r = self.backend.solve(problem, opts, **kw)
         det = r.stats.get("deterministic_time")
-        self.charge(min(time_limit_s, det / DETERMINISTIC_PER_SECOND) if det is not None else time_limit_s, what)
+        self.charge(setup + (min(search, det / DETERMINISTIC_PER_SECOND) if det is not None else search), what)
         self.note_net(r.stopped_by)
         return r
 
@@ -286,14 +327,15 @@ class RelaxFirst:
         """The problem with the closed decisions fixed at 0 (built once per set of closed)."""
         key = len(self.fixed)
         if key not in self._reduced:
-            self._reduced[key] = fix_decisions(self.problem, {i: 0 for i in self.fixed}) if self.fixed else self.problem
+            self._reduced[key] = self.fix(self.problem, {i: 0 for i in self.fixed}, "decisions fixed") if self.fixed else self.problem
         return self._reduced[key]
 
-    def reduced_levels(self) -> int:
-        """The radius levels of :meth:`reduced` without building it: fixing decisions at 0
-        drops the options needing them and the levels left with no option."""
+    def reduced_levels(self, closed_ids: Iterable[int] | None = None) -> int:
+        """The radius levels of :meth:`reduced` (or of the problem with ``closed_ids`` fixed at
+        0) without building it: fixing decisions at 0 drops the options needing them and the
+        levels left with no option."""
         closed = np.zeros(self.ev.n_d, dtype=np.int32)
-        closed[sorted(self.fixed)] = 1
+        closed[sorted(self.fixed if closed_ids is None else set(closed_ids))] = 1
         alive = ((self.ev.A @ closed) == 0).astype(np.int32)
         return int(((self.ev.M @ alive) > 0).sum())
 
@@ -412,8 +454,14 @@ class RelaxFirst:
         steps: list[dict[str, Any]] = []
         while self.best is not None and self.remaining() > 0.4 * self.limit_s and len(steps) < 6:
             before = self.best
-            fixed_sites = fix_decisions(self.reduced(), {i: int(i in self.layout) for i in others})
-            r = self.backend_solve(fixed_sites, 0.25 * self.remaining(), "alternating", starts=(self.layout,))
+            budget = 0.25 * self.remaining()
+            # its size before building it (the sites fixed open add nothing, closed drop options)
+            if not self.affords(self.reduced_levels(self.fixed | {i for i in others if i not in self.layout}), budget):
+                self.info["alternating_skipped"] = "budget below its set-up"
+                break
+            fixed_sites = self.fix(self.reduced(), {i: int(i in self.layout) for i in others}, "alternating")
+            r = self.backend_solve(fixed_sites, budget - n_levels(self.reduced()) * FIX_SECONDS_PER_LEVEL, "alternating",
+                                   starts=(self.layout,))
             if r.status.has_solution:
                 self.offer(r.chosen, "alternating")
             self.improve(self.layout, "alternating")
@@ -447,15 +495,22 @@ class RelaxFirst:
             return
         if self.best is not None and self.bound is not None and self.bound >= self.best:
             return
-        rrel = (relax_access_crossings(self.problem, closed=self.fixed) or self.relaxed) if self.fixed else self.relaxed
+        if not self.affords(0, RELAX_SHARE * self.remaining()):
+            return
+        rrel = self.relaxed
         if self.fixed:
-            rrel = fix_decisions(rrel, {i: 0 for i in self.fixed})
+            rrel = relax_access_crossings(self.problem, closed=self.fixed) or self.relaxed
+            self.charge(self.tighten_cost(), "reduced relaxation")
+            rrel = self.fix(rrel, {i: 0 for i in self.fixed}, "reduced relaxation")
         info: dict[str, Any] = {"levels": n_levels(rrel)}
         self.info["reduced_relaxation"] = info
         if info["levels"] > RELAX_MAX_LEVELS:
             return
-        r1 = self.backend_solve(rrel, RELAX_SHARE * self.remaining(), "reduced relaxation",
-                                starts=(self.layout,) if self.layout else ())
+        budget = RELAX_SHARE * self.remaining()
+        if not self.affords(info["levels"], budget):
+            info["skipped"] = "budget below its set-up"
+            return
+        r1 = self.backend_solve(rrel, budget, "reduced relaxation", starts=(self.layout,) if self.layout else ())
         info.update({"status": r1.status, "objective": r1.objective, "bound": r1.bound, "seconds": self.elapsed()})
         if r1.status.has_solution:
             self.prove(r1.bound, "relaxation")
@@ -477,12 +532,16 @@ class RelaxFirst:
         self.info["reduced_levels"] = self.reduced_levels()
         if self.best is not None and self.info["reduced_levels"] > EXACT_MAX_LEVELS:
             return None
+        # its set-up (building the model, CP-SAT's LP) is charged besides its search: with an
+        # incumbent it runs only when the budget covers both (rs005 at a 10 s limit: 161k
+        # levels, 6 s of set-up, was run with 0.5 s of search and found nothing)
+        build = n_levels(self.problem) * FIX_SECONDS_PER_LEVEL if self.fixed and len(self.fixed) not in self._reduced else 0.0
+        if self.best is not None and not self.affords(self.info["reduced_levels"], self.remaining() - build):
+            self.info["exact_skipped"] = "budget below its set-up"
+            return None
         red = self.reduced()
-        # the backend's limit is its search: leave time for building its model and for the
-        # checks after it (about 20 us per radius level, measured at 100-500 firms)
-        limit = self.remaining() - 1.0 - 2e-5 * self.info["reduced_levels"]
-        r3 = self.backend_solve(red, max(limit, 0.05 * self.limit_s), "exact model",
-                                starts=(self.layout,) if self.layout else ())
+        budget = self.remaining() if self.best is not None else self.forced_budget(red)
+        r3 = self.backend_solve(red, budget, "exact model", starts=(self.layout,) if self.layout else ())
         if r3.status.has_solution:
             self.offer(r3.chosen, "exact model")
             self.prove(r3.bound, "exact model")
@@ -528,7 +587,7 @@ class RelaxFirst:
             return self.interrupted()
         if lag.bound == math.inf:
             # the budget and counts alone cannot be met: the exact model explains why
-            res = self.backend_solve(self.problem, max(self.remaining(), 0.1 * self.limit_s), "exact model")
+            res = self.backend_solve(self.problem, self.forced_budget(self.problem), "exact model")
             return replace(res, stats={**res.stats, "relaxation": self.info})
         self.prove(lag.bound, "lagrangian")
         self.fixed = set(lag.fixed_zero)

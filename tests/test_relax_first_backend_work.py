@@ -1,0 +1,92 @@
+"""Relax-first's backend phases are charged their set-up (model build, CP-SAT's LP), so its
+time limit is a work budget that the backend calls cannot overrun (issue 17: rs005 / rs006
+took 30 s of CPU under a 10 s limit, ended by the wall clock)."""
+
+from __future__ import annotations
+
+import pytest
+
+from benchmarks.joint.generate import make_district
+from optimiser.inputs.domain import SolveOptions
+from optimiser.model.transforms import relax_access_crossings
+from optimiser.pipeline import prepare
+from optimiser.solve import cpsat_model
+from optimiser.solve import relax_first as rf
+from optimiser.solve.deadline import Deadline
+from optimiser.solve.heuristic import Evaluator
+from optimiser.solve.registry import backend as backend_module
+from optimiser.solve.result import Status
+
+
+@pytest.fixture(scope="module")
+def district():
+    p = prepare(make_district(20, 40, 10, 1, seed=0)).problem
+    return p, relax_access_crossings(p), Evaluator(p)
+
+
+class _Recording:
+    """The CP-SAT backend, recording each call's problem size and time limit."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[int, float]] = []
+        self._cpsat = backend_module("cpsat")
+
+    def solve(self, problem, options, **kw):
+        self.calls.append((rf.n_levels(problem), options.time_limit_s))
+        return self._cpsat.solve(problem, options, **kw)
+
+
+def _runner(p, q, ev, backend, limit_s):
+    opts = SolveOptions(backend="cpsat", strategy="relax-first", time_limit_s=limit_s, seed=0, workers=1,
+                        wall_limit_s=600.0, count_split=False)
+    return rf.RelaxFirst(p, q, backend, opts, Deadline(limit_s), ev)
+
+
+def test_a_backend_call_is_charged_its_set_up_and_searches_the_rest(district):
+    p, q, ev = district
+    rec = _Recording()
+    r = _runner(p, q, ev, rec, 30.0)
+    before = r.work_s
+    res = r.backend_solve(p, 2.0, "probe")
+    setup = rf.n_levels(p) * rf.BACKEND_SETUP_SECONDS_PER_LEVEL
+    assert rec.calls == [(rf.n_levels(p), pytest.approx(2.0 - setup))]  # the search gets the rest
+    det = res.stats["deterministic_time"]
+    search = min(2.0 - setup, det / cpsat_model.DETERMINISTIC_PER_SECOND)
+    assert r.work_s - before == pytest.approx(setup + search)
+    assert r.info["work_s"]["probe"] == pytest.approx(setup + search, abs=1e-3)
+
+
+def test_affords_needs_the_set_up_and_a_minimum_search(district):
+    p, q, ev = district
+    r = _runner(p, q, ev, backend_module("cpsat"), 10.0)
+    levels = 100_000
+    setup = levels * rf.BACKEND_SETUP_SECONDS_PER_LEVEL
+    least = setup + rf.BACKEND_MIN_SEARCH_SHARE * 10.0
+    assert r.affords(levels, least + 1e-9) and not r.affords(levels, least - 1e-3)
+
+
+def test_a_set_up_beyond_the_budget_ends_the_run_by_its_work_limit(district, monkeypatch):
+    """With set-ups dearer than the limit (as rs005's 100k-430k levels are at 10 s), no backend
+    phase starts: the run ends by its work limit with the Lagrangian bound, its work account
+    within the limit, and the same answer as with the wall clock far away."""
+    p, q, ev = district
+    limit = 2.0
+    control = _Recording()
+    _runner(p, q, ev, control, limit).run()
+    assert control.calls  # with the measured set-up cost the backend phases run here
+    monkeypatch.setattr(rf, "BACKEND_SETUP_SECONDS_PER_LEVEL", 2 * limit / min(rf.n_levels(q), rf.n_levels(p) // 4))
+    results = []
+    for _ in range(2):
+        rec = _Recording()
+        r = _runner(p, q, ev, rec, limit)
+        res = r.run()
+        assert rec.calls == []  # not one backend call: each would have overrun the budget
+        assert res.status in (Status.FEASIBLE, Status.OPTIMAL)
+        assert res.stopped_by in ("work_limit", None) and not r.safety_net_bound
+        assert r.work_s <= limit + 1e-9
+        skipped = "budget below its set-up"
+        assert r.info["alternating_skipped"] == skipped and r.info["exact_skipped"] == skipped
+        assert r.info["reduced_relaxation"]["skipped"] == skipped
+        results.append((res.objective, res.bound, res.chosen))
+    assert results[0] == results[1]
+    assert results[0][0] == p.objective_of(set(results[0][2]))
