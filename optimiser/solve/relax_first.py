@@ -92,6 +92,14 @@ seconds of ``benchmarks/joint``'s relaxations measured at 100, 200 and 500 firms
 iterations each; 6 ns per unit within 25 %). Turns the time shares above into a work limit,
 so the bound is the same on an idle and a loaded machine."""
 
+LAGRANGIAN_MIN_SAFETY_SHARE = 0.5
+"""The first Lagrangian round's wall-clock safety net ends at least this share of the run's
+net (3x the limit) after the start, the second halfway between it and the end. At
+``LAGRANGIAN_SHARE`` (0.75x the limit) the net ended rs006's first round at load 3 (its
+rounds cost 1.6x their charge in CPU there), and the answer then depended on the load; the
+phases after the rounds are charged their set-up and need no more of the net than their
+budget."""
+
 LAGRANGIAN_MAX_ITERATIONS = 100_000
 """At most this many iterations per round, whatever the time limit."""
 
@@ -393,9 +401,9 @@ class RelaxFirst:
         # a share of the work left after the incumbent phase, in two rounds
         budget = share * max(0.0, self.remaining())
         round_s = 0.5 * budget
-        # safety nets (the wall clock, on a slow machine): round 1 by the end of the share,
-        # round 2 halfway between it and the end of the time limit
-        safety = share
+        # safety nets (the wall clock, on a slow machine): round 1 by the end of the share (at
+        # least LAGRANGIAN_MIN_SAFETY_SHARE of the net), round 2 halfway between it and the end
+        safety = max(share, LAGRANGIAN_MIN_SAFETY_SHARE)
         start = None
         if self.layout:
             start = self.ev.client_lengths(self.ev.open_options(self.ev.layout(self.layout)))[0]
@@ -414,7 +422,7 @@ class RelaxFirst:
                 # layouts the round offers (charged besides its iterations) (small relaxations:
                 # at most half the share; the backend phases come after them)
                 left = self.remaining() - 3 * self.swap_cost() - POLISH_RESERVE_SHARE * self.limit_s
-                lag = self._second_round(lag, left if self.large else min(round_s, left), 0.5 * (1.0 + share), rounds)
+                lag = self._second_round(lag, left if self.large else min(round_s, left), 0.5 * (1.0 + safety), rounds)
             # the last phase when the relaxation is large: crossings exchanged, sites re-chosen,
             # then what they left to the bound (from the multipliers, against the better incumbent)
             self.polish("lagrangian, crossings exchanged")
