@@ -97,7 +97,8 @@ def solve(problem: Problem, options: SolveOptions | str | None = None, **overrid
     logger.info("solve: %s, relax-first (%d relaxed levels), time limit %.1f s", opts.backend,
                 relaxed.info["levels"], opts.time_limit_s)
     ev = Evaluator(problem)
-    res = drop_redundant(problem, RelaxFirst(problem, relaxed, mod, opts, deadline, ev).run(), ev)
+    # relax-first's CP-SAT phases are short and on reduced problems: no count split there
+    res = drop_redundant(problem, RelaxFirst(problem, relaxed, mod, opts.replace(count_split=False), deadline, ev).run(), ev)
     # the whole call counts: building the relaxation, every phase, and dropping what is unused
     return _named(problem, replace(res, solve_seconds=time.perf_counter() - deadline.start))
 

@@ -1,0 +1,88 @@
+"""CP-SAT over the budget's maximal count vectors (optimiser.solve.count_split): the maximal
+vectors of a hand-made budget, the brute-force optimum on random problems, and a valid bound
+when the work budget ends before every sub-problem is finished."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+
+from optimiser.inputs.domain import SolveOptions
+from optimiser.model.problem import Client, Constraint, Decision, Problem
+from optimiser.solve import cpsat
+from optimiser.solve.count_split import maximal_count_vectors
+from tests.random_problems import random_problem
+from tests.test_site_chains import _access_problem
+
+
+def _knapsack() -> Problem:
+    """Three 5m footbridges (ids 0-2) and two 3m signals (ids 3-4), budget 10m: feasible
+    counts (signals, footbridges) (0, 0-2), (1, 0-1), (2, 0); maximal (0, 2), (1, 1), (2, 0)."""
+    dec = [Decision(f"crossing:fb{i}", "crossing", "road", 5e6, f"fb{i}") for i in range(3)]
+    dec += [Decision(f"crossing:sig{i}", "crossing", "road", 3e6, f"sig{i}") for i in range(2)]
+    p = Problem(dec, [(i,) for i in range(5)], [], [], [], {"budget": "budget"}, 10, {"all": 1.0}, 10e6)
+    for i in range(5):
+        p.clients.append(Client(f"walk{i}", "pair", 10 + i, 900, (100 + 10 * i,), ((i,),)))
+    p.constraints.append(Constraint("budget", tuple((i, int(d.cost)) for i, d in enumerate(dec)), None, 10_000_000, "budget"))
+    return p
+
+
+def _best(problem: Problem) -> int | None:
+    n = len(problem.decisions)
+    values = [problem.objective_of(set(s)) for r in range(n + 1) for s in itertools.combinations(range(n), r)
+              if problem.is_feasible(set(s))]
+    return min(values, default=None)
+
+
+def test_the_maximal_vectors_of_a_hand_made_budget():
+    split = maximal_count_vectors(_knapsack())
+    assert split is not None
+    cc, vectors = split
+    assert cc.members == ((3, 4), (0, 1, 2))
+    assert sorted(vectors) == [(0, 2), (1, 1), (2, 0)]
+
+
+def test_no_budget_no_split():
+    p = _knapsack()
+    p.constraints = []
+    assert maximal_count_vectors(p) is None
+
+
+@pytest.fixture
+def split_everything(monkeypatch):
+    monkeypatch.setattr(cpsat, "SPLIT_MIN_LEVELS", 0)
+
+
+@pytest.mark.parametrize("kind", ["random", "access"])
+@pytest.mark.parametrize("seed", range(0, 16, 2))
+def test_the_split_finds_the_brute_force_optimum(seed, kind, split_everything):
+    p = random_problem(seed) if kind == "random" else _access_problem(seed)
+    best = _best(p)
+    res = cpsat.solve(p, SolveOptions(time_limit_s=10, seed=0, workers=1, count_split=True))
+    if best is None:
+        assert not res.status.has_solution
+        return
+    assert res.status == "optimal" and res.objective == best
+    assert p.objective_of(set(res.chosen)) == best and p.is_feasible(set(res.chosen))
+    if maximal_count_vectors(p) is not None:
+        assert res.stats["count_vectors"], "the split ran"
+
+
+def test_the_knapsack_through_the_split(split_everything):
+    p = _knapsack()
+    res = cpsat.solve(p, SolveOptions(time_limit_s=10, seed=0, workers=1, count_split=True))
+    assert res.status == "optimal" and res.objective == _best(p)
+    assert len(res.stats["count_vectors"]) == 3
+
+
+@pytest.mark.parametrize("seed", range(0, 16, 3))
+def test_a_tiny_budget_gives_a_valid_bound(seed, split_everything):
+    p = _access_problem(seed)
+    best = _best(p)
+    res = cpsat.solve(p, SolveOptions(time_limit_s=0.001, seed=0, workers=1, count_split=True))
+    assert best is not None and res.objective is not None and res.bound is not None
+    assert res.bound <= best <= res.objective
+    assert p.is_feasible(set(res.chosen)) and p.objective_of(set(res.chosen)) == res.objective
+    if res.status != "optimal":
+        assert res.stopped_by in ("work_limit", "wall_clock")
