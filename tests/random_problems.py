@@ -1,7 +1,11 @@
-"""Random small problems with conjunctions, must-serve clients, penalties, counts and
-spacing, for the heuristic and Lagrangian tests."""
+"""Small problems for the model, heuristic and Lagrangian tests: random ones with conjunctions,
+must-serve clients, penalties, counts and spacing; a hand-made budget knapsack; and every feasible
+layout of a problem by brute force."""
 
 from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
 
 import numpy as np
 
@@ -40,3 +44,26 @@ def random_problem(seed: int, n_dec: int = 8) -> Problem:
         o = p.option_id((1, int(rng.integers(2, n_dec))))
         p.penalties.append(Penalty("pen", int(rng.integers(100, 5000)), (o, 3)))
     return p
+
+
+def knapsack_problem() -> Problem:
+    """Three 5m footbridges (ids 0-2) and two 3m signals (ids 3-4), budget 10m, one walk per
+    crossing. Feasible counts (footbridges, signals): (0, 0-2), (1, 0-1), (2, 0); the maximal ones
+    (2, 0), (1, 1), (0, 2); their hull's one non-bound facet is footbridges + signals <= 2, which cuts
+    the LP point 1.4 footbridges + 1 signal (10m)."""
+    dec = [Decision(f"crossing:fb{i}", "crossing", "road", 5e6, f"fb{i}") for i in range(3)]
+    dec += [Decision(f"crossing:sig{i}", "crossing", "road", 3e6, f"sig{i}") for i in range(2)]
+    p = Problem(dec, [(i,) for i in range(5)], [], [], [], {"budget": "budget"}, 10, {"all": 1.0}, 10e6)
+    for i in range(5):
+        p.clients.append(Client(f"walk{i}", "pair", 10 + i, 900, (100 + 10 * i,), ((i,),)))
+    p.constraints.append(Constraint("budget", tuple((i, int(d.cost)) for i, d in enumerate(dec)), None, 10_000_000, "budget"))
+    return p
+
+
+def feasible_layouts(problem: Problem) -> Iterator[set[int]]:
+    """Every feasible layout (the set of chosen decision ids) of a small problem, by brute force."""
+    n = len(problem.decisions)
+    for r in range(n + 1):
+        for s in itertools.combinations(range(n), r):
+            if problem.is_feasible(set(s)):
+                yield set(s)

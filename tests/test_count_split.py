@@ -9,23 +9,11 @@ import itertools
 import pytest
 
 from optimiser.inputs.domain import SolveOptions
-from optimiser.model.problem import Client, Constraint, Decision, Problem
+from optimiser.model.problem import Problem
 from optimiser.solve import cpsat
 from optimiser.solve.count_split import maximal_count_vectors
-from tests.random_problems import random_problem
+from tests.random_problems import knapsack_problem, random_problem
 from tests.test_site_chains import _access_problem
-
-
-def _knapsack() -> Problem:
-    """Three 5m footbridges (ids 0-2) and two 3m signals (ids 3-4), budget 10m: feasible
-    counts (signals, footbridges) (0, 0-2), (1, 0-1), (2, 0); maximal (0, 2), (1, 1), (2, 0)."""
-    dec = [Decision(f"crossing:fb{i}", "crossing", "road", 5e6, f"fb{i}") for i in range(3)]
-    dec += [Decision(f"crossing:sig{i}", "crossing", "road", 3e6, f"sig{i}") for i in range(2)]
-    p = Problem(dec, [(i,) for i in range(5)], [], [], [], {"budget": "budget"}, 10, {"all": 1.0}, 10e6)
-    for i in range(5):
-        p.clients.append(Client(f"walk{i}", "pair", 10 + i, 900, (100 + 10 * i,), ((i,),)))
-    p.constraints.append(Constraint("budget", tuple((i, int(d.cost)) for i, d in enumerate(dec)), None, 10_000_000, "budget"))
-    return p
 
 
 def _best(problem: Problem) -> int | None:
@@ -36,7 +24,7 @@ def _best(problem: Problem) -> int | None:
 
 
 def test_the_maximal_vectors_of_a_hand_made_budget():
-    split = maximal_count_vectors(_knapsack())
+    split = maximal_count_vectors(knapsack_problem())
     assert split is not None
     cc, vectors = split
     assert cc.members == ((3, 4), (0, 1, 2))
@@ -44,7 +32,7 @@ def test_the_maximal_vectors_of_a_hand_made_budget():
 
 
 def test_no_budget_no_split():
-    p = _knapsack()
+    p = knapsack_problem()
     p.constraints = []
     assert maximal_count_vectors(p) is None
 
@@ -70,7 +58,7 @@ def test_the_split_finds_the_brute_force_optimum(seed, kind, split_everything):
 
 
 def test_the_knapsack_through_the_split(split_everything):
-    p = _knapsack()
+    p = knapsack_problem()
     res = cpsat.solve(p, SolveOptions(time_limit_s=10, seed=0, workers=1, count_split=True))
     assert res.status == "optimal" and res.objective == _best(p)
     assert len(res.stats["count_vectors"]) == 3

@@ -4,8 +4,6 @@ complete and feasible, and the brute-force optimum on random problems with walks
 
 from __future__ import annotations
 
-import itertools
-
 import numpy as np
 import pytest
 
@@ -16,6 +14,7 @@ from optimiser.solve.cpsat_api import cp_model
 from optimiser.solve.cpsat_model import build_model
 from optimiser.solve.heuristic import hint_values
 from optimiser.solve.site_chains import SiteChain, split_client, split_clients
+from tests.random_problems import feasible_layouts
 from tests.zoo_cases import prepared_case
 
 
@@ -87,14 +86,6 @@ def _access_problem(seed: int) -> Problem:
     return p
 
 
-def _layouts(problem: Problem):
-    n = len(problem.decisions)
-    for r in range(n + 1):
-        for s in itertools.combinations(range(n), r):
-            if problem.is_feasible(set(s)):
-                yield set(s)
-
-
 def _fixed_objective(problem: Problem, chosen: set[int]) -> int:
     """CP-SAT's optimum of the split model with the decisions fixed to ``chosen``."""
     parts = build_model(problem, site_chains=True)
@@ -110,7 +101,7 @@ def _fixed_objective(problem: Problem, chosen: set[int]) -> int:
 def test_the_split_model_has_the_exact_objective_of_every_layout(seed):
     p = _access_problem(seed)
     assert split_clients(p), "the random problem should have walks to split"
-    layouts = list(_layouts(p))
+    layouts = list(feasible_layouts(p))
     assert layouts
     for chosen in layouts[:: max(1, len(layouts) // 12)]:
         assert _fixed_objective(p, chosen) == p.objective_of(chosen), chosen
@@ -119,7 +110,7 @@ def test_the_split_model_has_the_exact_objective_of_every_layout(seed):
 @pytest.mark.parametrize("seed", range(6))
 def test_the_hint_is_complete_and_feasible(seed):
     p = _access_problem(seed)
-    chosen = min(_layouts(p), key=p.objective_of)
+    chosen = min(feasible_layouts(p), key=p.objective_of)
     parts = build_model(p, hint=hint_values(p, sorted(chosen)), site_chains=True)
     assert len(parts.model.proto.solution_hint.vars) == len(parts.model.proto.variables)
     solver = cp_model.CpSolver()
@@ -133,7 +124,7 @@ def test_the_hint_is_complete_and_feasible(seed):
 @pytest.mark.parametrize("seed", range(0, 24, 2))
 def test_cpsat_finds_the_brute_force_optimum(seed, site_chains):
     p = _access_problem(seed)
-    best = min((p.objective_of(s) for s in _layouts(p)), default=None)
+    best = min((p.objective_of(s) for s in feasible_layouts(p)), default=None)
     res = cpsat.solve(p, SolveOptions(time_limit_s=10, seed=0, workers=1, site_chains=site_chains))
     if best is None:
         assert not res.status.has_solution

@@ -25,7 +25,7 @@ from optimiser.pmedian.exact import mip_phase
 from optimiser.pmedian.heuristics import greedy, local_search, perturbed_search
 from optimiser.pmedian.lagrangian import RootLagrangian, RootResult, eliminate_pairs, refix
 from optimiser.pmedian.popmusic import popmusic
-from optimiser.pmedian.problem import FloatArray, Instance, IntArray, prepare, validate
+from optimiser.pmedian.problem import BoolArray, FloatArray, Instance, IntArray, prepare, validate
 from optimiser.pmedian.result import PMedianResult
 
 logger = logging.getLogger(__name__)
@@ -135,21 +135,34 @@ def _perturb(run: _Run, root: RootResult, seed: int) -> None:
     """Iterated local search over the facilities the root's fixing tests left open to choice."""
     inst = run.inst
     tp = time.perf_counter()
-    allowed = np.zeros(inst.m, dtype=bool)
+    allowed, fixed = _open_to_choice(run, root)
+    S, UB = perturbed_search(inst.C, run.S, fixed, allowed, inst.far, PERTURB_ROUNDS, seed, run.deadline, inst.tol)
+    _accept(run, root, S, UB, "perturbed_search_improved")
+    run.timings["perturbed_search"] = time.perf_counter() - tp
+
+
+def _open_to_choice(run: _Run, root: RootResult) -> tuple[BoolArray, BoolArray]:
+    """The facilities a search may open (those the root's fixing tests left free or fixed open) and
+    those it must keep open (the instance's own and the root's fixed-open ones)."""
+    allowed = np.zeros(run.inst.m, dtype=bool)
     allowed[root.free_idx] = True
     allowed[root.open_idx] = True
-    fixed = inst.fixed.copy()
+    fixed = run.inst.fixed.copy()
     fixed[root.open_idx] = True
-    S, UB = perturbed_search(inst.C, run.S, fixed, allowed, inst.far, PERTURB_ROUNDS, seed, run.deadline, inst.tol)
-    if UB < run.UB - inst.tol:
-        run.stats["perturbed_search_improved"] = run.UB - UB
-        run.S, run.UB = S, UB
-        # a better incumbent fixes more facilities at the root's multipliers
-        root.free_idx, root.open_idx, proven = refix(inst, root, run.UB)
-        run.stats.update(free_after_refixing=int(root.free_idx.size), open_after_refixing=int(root.open_idx.size))
-        if proven:
-            run.LB = run.UB
-    run.timings["perturbed_search"] = time.perf_counter() - tp
+    return allowed, fixed
+
+
+def _accept(run: _Run, root: RootResult, S: IntArray, UB: float, stat: str) -> None:
+    """Take a search's solution when it beats the incumbent (its gain recorded as ``stat``), then
+    re-run the fixing tests: a better incumbent fixes more facilities at the root's multipliers."""
+    if UB >= run.UB - run.inst.tol:
+        return
+    run.stats[stat] = run.UB - UB
+    run.S, run.UB = S, UB
+    root.free_idx, root.open_idx, proven = refix(run.inst, root, run.UB)
+    run.stats.update(free_after_refixing=int(root.free_idx.size), open_after_refixing=int(root.open_idx.size))
+    if proven:
+        run.LB = run.UB
 
 
 def _solve_window(cost: FloatArray, r: int, fixed_pos: IntArray, time_limit_s: float) -> IntArray | None:
@@ -170,20 +183,10 @@ def _popmusic(run: _Run, root: RootResult, seed: int) -> None:
     if sum(c.size for c in pairs) <= POPMUSIC_MIN_PAIRS:
         return
     tp = time.perf_counter()
-    allowed = np.zeros(inst.m, dtype=bool)
-    allowed[root.free_idx] = True
-    allowed[root.open_idx] = True
-    fixed = inst.fixed.copy()
-    fixed[root.open_idx] = True
+    allowed, fixed = _open_to_choice(run, root)
     out = popmusic(inst.C, run.S, fixed, allowed, WINDOW_PARTS, _solve_window, 2 * k, run.deadline, seed, inst.tol)
     run.stats.update(popmusic_subproblems=out.subproblems, popmusic_improvements=out.improvements)
-    if out.cost < run.UB - inst.tol:
-        run.stats["popmusic_improved"] = run.UB - out.cost
-        run.S, run.UB = out.S, out.cost
-        root.free_idx, root.open_idx, proven = refix(inst, root, run.UB)
-        run.stats.update(free_after_refixing=int(root.free_idx.size), open_after_refixing=int(root.open_idx.size))
-        if proven:
-            run.LB = run.UB
+    _accept(run, root, out.S, out.cost, "popmusic_improved")
     run.timings["popmusic"] = time.perf_counter() - tp
 
 
