@@ -5,6 +5,7 @@ when the work budget ends before every sub-problem is finished."""
 from __future__ import annotations
 
 import itertools
+from dataclasses import replace
 
 import pytest
 
@@ -74,3 +75,15 @@ def test_a_tiny_budget_gives_a_valid_bound(seed, split_everything):
     assert p.is_feasible(set(res.chosen)) and p.objective_of(set(res.chosen)) == res.objective
     if res.status != "optimal":
         assert res.stopped_by in ("work_limit", "wall_clock")
+
+
+def test_a_greedy_start_ended_by_the_wall_clock_is_reported_as_such(split_everything, monkeypatch):
+    # the start is the split's first incumbent: a greedy cut short by its wall-clock net makes the
+    # answer depend on the machine, as in the direct solve (cpsat._stopped_by)
+    real = cpsat.warm_start
+    monkeypatch.setattr(cpsat, "warm_start", lambda *a, **kw: replace(real(*a, **kw), greedy_stopped_by="safety net"))
+    p = _access_problem(0)
+    res = cpsat.solve(p, SolveOptions(time_limit_s=0.001, seed=0, workers=1, count_split=True))
+    assert res.stats["count_vectors"] and res.status == "feasible"
+    assert res.stopped_by == "wall_clock"
+    assert res.stats["greedy_stopped_by"] == "safety net"
