@@ -157,16 +157,16 @@ def solve(problem: Problem, options: SolveOptions, *, use_hint: bool = True,
     if split is not None and start.layout is not None and start.objective is not None:
         res = solve_by_count_vectors(problem, parts, options, start.layout, start.objective, split, t0,
                                      solver.parameters.max_time_in_seconds + (time.perf_counter() - t0))
-        stats = {**res.stats, "greedy_seconds": round(start.seconds, 3), "greedy_objective": start.objective}
+        split_stats = {**res.stats, "greedy_seconds": round(start.seconds, 3), "greedy_objective": start.objective}
         if start.greedy_stopped_by is not None:
-            stats["greedy_stopped_by"] = start.greedy_stopped_by
+            split_stats["greedy_stopped_by"] = start.greedy_stopped_by
         stopped_by = res.stopped_by
         if stopped_by == "work_limit" and start.greedy_stopped_by == "safety net":
             # the incumbent came from a greedy cut short by the wall clock, as in _stopped_by
             logger.warning("CP-SAT: the greedy start was ended by the wall clock: the answer may differ on a faster or "
                            "slower machine")
             stopped_by = "wall_clock"
-        return replace(res, stats=stats, stopped_by=stopped_by)
+        return replace(res, stats=split_stats, stopped_by=stopped_by)
     if options.cpsat_search == "cpsat" and sum(len(c.levels) for c in problem.clients) >= PRESOLVE_OFF_LEVELS:
         # measured on benchmarks/joint: presolve (probing, clause-to-exactly-one, dual rules)
         # takes most of a minute at 100 firms and gives nothing back; without it the LP
