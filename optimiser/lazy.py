@@ -55,13 +55,17 @@ def imports_frozen() -> Iterator[None]:
     Modules, classes and functions live to the end of the process, so walking them in every
     full collection is wasted work; frozen, they are never walked again (nor copied by a forked
     child's collections). Garbage cycles made before the freeze are kept: use it where little
-    but imports has happened. The collector's enabled state is restored."""
+    but imports has happened. Nothing is frozen when the body imported nothing new (a command
+    run again in the same process: freezing then would only keep the earlier runs' garbage).
+    The collector's enabled state is restored."""
     enabled = gc.isenabled()
+    loaded = len(sys.modules)
     gc.disable()
     try:
         yield
     finally:
-        gc.freeze()
+        if len(sys.modules) > loaded:
+            gc.freeze()
         if enabled:
             gc.enable()
 

@@ -9,6 +9,7 @@ import gc
 import subprocess
 import sys
 import textwrap
+import types
 from dataclasses import replace
 
 import pytest
@@ -89,6 +90,7 @@ def test_imports_frozen_pauses_the_collector_and_freezes_what_was_loaded():
         with imports_frozen():
             assert not gc.isenabled()
             kept = [[i] for i in range(1000)]
+            sys.modules["_test_imports_frozen_stand_in"] = types.ModuleType("_test_imports_frozen_stand_in")  # "imported"
         assert gc.isenabled()
         assert gc.get_freeze_count() >= before + len(kept)
         gc.disable()
@@ -97,6 +99,21 @@ def test_imports_frozen_pauses_the_collector_and_freezes_what_was_loaded():
         assert not gc.isenabled()  # the state it found is restored
     finally:
         gc.enable()
+        gc.unfreeze()
+        sys.modules.pop("_test_imports_frozen_stand_in", None)
+
+
+def test_imports_frozen_freezes_nothing_when_nothing_new_was_imported():
+    # a command run again in the same process (tests, a notebook): its imports are done, and
+    # freezing again would keep the garbage cycles of the runs before for good
+    gc.unfreeze()
+    try:
+        with imports_frozen():
+            import optimiser.lazy  # noqa: F401 - already imported: nothing new
+            cycle: list[object] = []
+            cycle.append(cycle)
+        assert gc.get_freeze_count() == 0
+    finally:
         gc.unfreeze()
 
 
