@@ -9,9 +9,10 @@ from dataclasses import replace
 
 import pytest
 
+from optimiser.errors import SolverError
 from optimiser.inputs.domain import SolveOptions
 from optimiser.model.problem import Problem
-from optimiser.solve import cpsat
+from optimiser.solve import count_split, cpsat
 from optimiser.solve.count_split import maximal_count_vectors
 from tests.random_problems import knapsack_problem, random_problem
 from tests.test_site_chains import _access_problem
@@ -87,3 +88,17 @@ def test_a_greedy_start_ended_by_the_wall_clock_is_reported_as_such(split_everyt
     assert res.stats["count_vectors"] and res.status == "feasible"
     assert res.stopped_by == "wall_clock"
     assert res.stats["greedy_stopped_by"] == "safety net"
+
+
+def test_a_sub_problem_cp_sat_rejects_is_an_error_not_a_feasible_answer(split_everything, monkeypatch):
+    real = count_split._sub_model
+
+    def broken(*args, **kwargs):
+        m, x = real(*args, **kwargs)
+        m.proto.variables[x[0].index].domain[0] = 1
+        m.proto.variables[x[0].index].domain[1] = 0  # an empty domain: CP-SAT says MODEL_INVALID
+        return m, x
+
+    monkeypatch.setattr(count_split, "_sub_model", broken)
+    with pytest.raises(SolverError, match="rejected"):
+        cpsat.solve(knapsack_problem(), SolveOptions(time_limit_s=10, seed=0, workers=1, count_split=True))

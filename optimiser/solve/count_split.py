@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from optimiser.errors import SolverError
 from optimiser.inputs.domain import SolveOptions
 from optimiser.model.budget_cuts import CountClasses, count_classes, feasible_counts
 from optimiser.model.problem import Problem
@@ -146,6 +147,8 @@ def solve_by_count_vectors(problem: Problem, parts: CpModelParts, options: Solve
         solver.parameters.add_lp_constraints_lazily = False
         with interrupt.stopper(solver.stop_search):
             code = interrupt.call_interruptibly(partial(solver.solve, m))
+        if code == cp_model.MODEL_INVALID:  # a bug, as in the direct solve: never a "feasible" answer
+            raise SolverError(f"CP-SAT rejected the sub-problem {vec}: {m.validate()}")
         used += solver.response_proto.deterministic_time
         branches += solver.num_branches
         if interrupt.requested():
