@@ -333,7 +333,8 @@ def solve_pmedian(
         if not run.closed():
             _popmusic(run, root, seed)
         if run.closed():
-            run.LB, run.method = run.UB, "lagrangian+perturbed-search"
+            last = "popmusic" if "popmusic_improved" in run.stats else "perturbed-search"
+            run.LB, run.method = run.UB, f"lagrangian+{last}"
             return run.finish()
     _exact_phases(run, root, exact_backend, WorkLimits(max_branch_nodes, max_mip_nodes), seed, num_workers)
     return run.finish()
