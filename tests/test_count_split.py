@@ -4,7 +4,6 @@ when the work budget ends before every sub-problem is finished."""
 
 from __future__ import annotations
 
-import itertools
 from dataclasses import replace
 
 import pytest
@@ -14,15 +13,13 @@ from optimiser.inputs.domain import SolveOptions
 from optimiser.model.problem import Problem
 from optimiser.solve import count_split, cpsat
 from optimiser.solve.count_split import maximal_count_vectors
-from tests.random_problems import knapsack_problem, random_problem
+from optimiser.solve.cpsat_model import build_model
+from tests.random_problems import feasible_layouts, knapsack_problem, random_problem
 from tests.test_site_chains import _access_problem
 
 
 def _best(problem: Problem) -> int | None:
-    n = len(problem.decisions)
-    values = [problem.objective_of(set(s)) for r in range(n + 1) for s in itertools.combinations(range(n), r)
-              if problem.is_feasible(set(s))]
-    return min(values, default=None)
+    return min((problem.objective_of(s) for s in feasible_layouts(problem)), default=None)
 
 
 def test_the_maximal_vectors_of_a_hand_made_budget():
@@ -102,3 +99,21 @@ def test_a_sub_problem_cp_sat_rejects_is_an_error_not_a_feasible_answer(split_ev
     monkeypatch.setattr(count_split, "_sub_model", broken)
     with pytest.raises(SolverError, match="rejected"):
         cpsat.solve(knapsack_problem(), SolveOptions(time_limit_s=10, seed=0, workers=1, count_split=True))
+
+
+@pytest.mark.parametrize("seed", range(0, 16, 3))
+def test_the_cutoff_keeps_exactly_the_layouts_below_it(seed):
+    # the cut-off is the largest objective a sub-problem may still have: one below the brute-force
+    # optimum leaves nothing (pruned), the optimum itself keeps it
+    p = _access_problem(seed)
+    best, split = _best(p), maximal_count_vectors(p)
+    assert best is not None and split is not None
+    cc, _ = split
+    uncapped = tuple(len(m) for m in cc.members)
+    for cutoff, expected in ((best - 1, "INFEASIBLE"), (best, "OPTIMAL")):
+        m, _x = count_split._sub_model(build_model(p, site_chains=True), cc, uncapped, cutoff, False)
+        solver = cpsat.cp_model.CpSolver()
+        solver.parameters.num_workers = 1
+        assert solver.status_name(solver.solve(m)) == expected
+        if expected == "OPTIMAL":
+            assert round(solver.objective_value) == best

@@ -93,8 +93,12 @@ def _sub_model(parts: CpModelParts, cc: CountClasses, vec: tuple[int, ...], cuto
             m.add(cp_model.LinearExpr.sum([x[i] for i in members]) <= cap)
     obj = m.proto.objective
     if cutoff is not None:
-        expr = cp_model.LinearExpr.weighted_sum([m.get_bool_var_from_proto_index(v) for v in obj.vars], list(obj.coeffs))
-        m.add(expr <= cutoff - int(round(obj.offset)))
+        # written into the proto directly: the row m.add(weighted_sum(...) <= ...) would write,
+        # without a Python object per objective term (73k on rs004: 0.28 s a sub-problem)
+        row = m.proto.constraints.add().linear
+        row.vars.extend(obj.vars)
+        row.coeffs.extend(obj.coeffs)
+        row.domain.extend([cp_model.INT_MIN, cutoff - int(round(obj.offset))])
     if not keep_hint:
         m.clear_hints()
     return m, x
