@@ -32,7 +32,7 @@ class _Recording:
         self._cpsat = backend_module("cpsat")
 
     def solve(self, problem, options, **kw):
-        self.calls.append((rf.n_levels(problem), options.time_limit_s))
+        self.calls.append((problem.n_levels(), options.time_limit_s))
         return self._cpsat.solve(problem, options, **kw)
 
 
@@ -48,8 +48,8 @@ def test_a_backend_call_is_charged_its_set_up_and_searches_the_rest(district):
     r = _runner(p, q, ev, rec, 30.0)
     before = r.work_s
     res = r.backend_solve(p, 2.0, "probe")
-    setup = rf.n_levels(p) * rf.BACKEND_SETUP_SECONDS_PER_LEVEL
-    assert rec.calls == [(rf.n_levels(p), pytest.approx(2.0 - setup))]  # the search gets the rest
+    setup = p.n_levels() * rf.BACKEND_SETUP_SECONDS_PER_LEVEL
+    assert rec.calls == [(p.n_levels(), pytest.approx(2.0 - setup))]  # the search gets the rest
     det = res.stats["deterministic_time"]
     search = min(2.0 - setup, det / cpsat_model.DETERMINISTIC_PER_SECOND)
     assert r.work_s - before == pytest.approx(setup + search)
@@ -74,7 +74,7 @@ def test_a_set_up_beyond_the_budget_ends_the_run_by_its_work_limit(district, mon
     control = _Recording()
     _runner(p, q, ev, control, limit).run()
     assert control.calls  # with the measured set-up cost the backend phases run here
-    monkeypatch.setattr(rf, "BACKEND_SETUP_SECONDS_PER_LEVEL", 2 * limit / min(rf.n_levels(q), rf.n_levels(p) // 4))
+    monkeypatch.setattr(rf, "BACKEND_SETUP_SECONDS_PER_LEVEL", 2 * limit / min(q.n_levels(), p.n_levels() // 4))
     results = []
     for _ in range(2):
         rec = _Recording()

@@ -262,6 +262,10 @@ class Problem:
             self.options.append(req)
         return idx[req]
 
+    def n_levels(self) -> int:
+        """The radius levels of all clients (the model's size for the backends)."""
+        return sum(len(c.levels) for c in self.clients)
+
     def sizes(self) -> dict[str, int]:
         """Model sizes: decisions, options, conjunctions, clients, levels, constraints, penalties."""
         return {
@@ -269,7 +273,7 @@ class Problem:
             "options": len(self.options),
             "conjunctions": len(self.options) - len(self.decisions),
             "clients": len(self.clients),
-            "levels": sum(len(c.levels) for c in self.clients),
+            "levels": self.n_levels(),
             "constraints": len(self.constraints),
             "penalties": len(self.penalties),
         }

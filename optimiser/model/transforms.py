@@ -113,7 +113,7 @@ def relax_access_crossings(problem: Problem, closed: Iterable[int] = ()) -> Prob
     if not any_access:
         logger.debug("access relaxation: no access option needs a crossing")
         return None
-    q.info["levels"] = sum(len(c.levels) for c in q.clients)
+    q.info["levels"] = q.n_levels()
     logger.debug("access relaxation: %d options, %d levels", len(q.options), q.info["levels"])
     return q
 

@@ -153,7 +153,7 @@ def solve(problem: Problem, options: SolveOptions, *, use_hint: bool = True,
         solver.parameters.max_time_in_seconds = max(0.05, options.wall_limit_s - (time.perf_counter() - t0))
     set_search_params(solver, options.cpsat_search)
     split = (maximal_count_vectors(problem) if options.count_split and start.layout is not None and start.objective is not None
-             and sum(len(c.levels) for c in problem.clients) >= SPLIT_MIN_LEVELS else None)
+             and problem.n_levels() >= SPLIT_MIN_LEVELS else None)
     if split is not None and start.layout is not None and start.objective is not None:
         res = solve_by_count_vectors(problem, parts, options, start.layout, start.objective, split, t0,
                                      solver.parameters.max_time_in_seconds + (time.perf_counter() - t0))
@@ -167,7 +167,7 @@ def solve(problem: Problem, options: SolveOptions, *, use_hint: bool = True,
                            "slower machine")
             stopped_by = "wall_clock"
         return replace(res, stats=split_stats, stopped_by=stopped_by)
-    if options.cpsat_search == "cpsat" and sum(len(c.levels) for c in problem.clients) >= PRESOLVE_OFF_LEVELS:
+    if options.cpsat_search == "cpsat" and problem.n_levels() >= PRESOLVE_OFF_LEVELS:
         # measured on benchmarks/joint: presolve (probing, clause-to-exactly-one, dual rules)
         # takes most of a minute at 100 firms and gives nothing back; without it the LP
         # bound starts at once (50 firms: optimal in 5 s instead of 26 s; 100 firms: 8% gap

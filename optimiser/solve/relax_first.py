@@ -166,11 +166,6 @@ def lagrangian_work(seconds: float) -> float:
     return max(0.0, seconds) * LAGRANGIAN_UNITS_PER_S
 
 
-def n_levels(problem: Problem) -> int:
-    """The problem's radius levels (its size for the backends)."""
-    return sum(len(c.levels) for c in problem.clients)
-
-
 class RelaxFirst:
     """The relaxation-first strategy on one problem (see the module docstring).
 
@@ -256,11 +251,11 @@ class RelaxFirst:
     def forced_budget(self, problem: Problem) -> float:
         """The budget of a backend call that must run (no incumbent, or to explain why nothing
         is feasible): the work left, and at least its set-up and a tenth of the limit."""
-        return max(self.remaining(), self.backend_cost(n_levels(problem)) + 0.1 * self.limit_s)
+        return max(self.remaining(), self.backend_cost(problem.n_levels()) + 0.1 * self.limit_s)
 
     def fix(self, problem: Problem, values: dict[int, int], what: str) -> Problem:
         """:func:`fix_decisions`, charged (``FIX_SECONDS_PER_LEVEL``) to ``what``."""
-        self.charge(n_levels(problem) * FIX_SECONDS_PER_LEVEL, what)
+        self.charge(problem.n_levels() * FIX_SECONDS_PER_LEVEL, what)
         return fix_decisions(problem, values)
 
     def backend_solve(self, problem: Problem, budget_s: float, what: str, **kw: Any) -> SolveResult:
@@ -268,7 +263,7 @@ class RelaxFirst:
         (:meth:`backend_cost`) first, the rest its search (CP-SAT: its deterministic limit),
         the wall-clock net left as its safety net; charged the set-up and its deterministic
         time (CP-SAT) or its whole search limit. Callers check :meth:`affords` first."""
-        setup = self.backend_cost(n_levels(problem))
+        setup = self.backend_cost(problem.n_levels())
         search = max(0.01, budget_s - setup)
         opts = self.options.replace(time_limit_s=search, wall_limit_s=max(0.05, self.wall_left()))
         r = self.backend.solve(problem, opts, **kw)
@@ -468,7 +463,7 @@ class RelaxFirst:
                 self.info["alternating_skipped"] = "budget below its set-up"
                 break
             fixed_sites = self.fix(self.reduced(), {i: int(i in self.layout) for i in others}, "alternating")
-            r = self.backend_solve(fixed_sites, budget - n_levels(self.reduced()) * FIX_SECONDS_PER_LEVEL, "alternating",
+            r = self.backend_solve(fixed_sites, budget - self.reduced().n_levels() * FIX_SECONDS_PER_LEVEL, "alternating",
                                    starts=(self.layout,))
             if r.status.has_solution:
                 self.offer(r.chosen, "alternating")
@@ -510,7 +505,7 @@ class RelaxFirst:
             rrel = relax_access_crossings(self.problem, closed=self.fixed) or self.relaxed
             self.charge(self.tighten_cost(), "reduced relaxation")
             rrel = self.fix(rrel, {i: 0 for i in self.fixed}, "reduced relaxation")
-        info: dict[str, Any] = {"levels": n_levels(rrel)}
+        info: dict[str, Any] = {"levels": rrel.n_levels()}
         self.info["reduced_relaxation"] = info
         if info["levels"] > RELAX_MAX_LEVELS:
             return
@@ -543,7 +538,7 @@ class RelaxFirst:
         # its set-up (building the model, CP-SAT's LP) is charged besides its search: with an
         # incumbent it runs only when the budget covers both (rs005 at a 10 s limit: 161k
         # levels, 6 s of set-up, was run with 0.5 s of search and found nothing)
-        build = n_levels(self.problem) * FIX_SECONDS_PER_LEVEL if self.fixed and len(self.fixed) not in self._reduced else 0.0
+        build = self.problem.n_levels() * FIX_SECONDS_PER_LEVEL if self.fixed and len(self.fixed) not in self._reduced else 0.0
         if self.best is not None and not self.affords(self.info["reduced_levels"], self.remaining() - build):
             self.info["exact_skipped"] = "budget below its set-up"
             return None

@@ -27,7 +27,7 @@ from optimiser.solve.deadline import Deadline
 from optimiser.solve.heuristic import Evaluator
 from optimiser.solve.registry import backend as backend_module
 from optimiser.solve.registry import check_backend
-from optimiser.solve.relax_first import RelaxFirst, n_levels
+from optimiser.solve.relax_first import RelaxFirst
 from optimiser.solve.result import SolveResult, relative_gap
 
 logger = logging.getLogger(__name__)
@@ -59,7 +59,7 @@ def _relaxation_for(problem: Problem, strategy: str) -> Problem | None:
     """The access relaxation when the strategy is (or ``"auto"`` chooses) relax-first."""
     if strategy == "direct":
         return None
-    levels = n_levels(problem)
+    levels = problem.n_levels()
     if strategy != "relax-first" and levels < RELAX_MIN_LEVELS:
         return None
     relaxed = relax_access_crossings(problem)
