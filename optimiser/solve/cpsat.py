@@ -157,16 +157,8 @@ def solve(problem: Problem, options: SolveOptions, *, use_hint: bool = True,
     if split is not None and start.layout is not None and start.objective is not None:
         res = solve_by_count_vectors(problem, parts, options, start.layout, start.objective, split, t0,
                                      solver.parameters.max_time_in_seconds + (time.perf_counter() - t0))
-        split_stats = {**res.stats, "greedy_seconds": round(start.seconds, 3), "greedy_objective": start.objective}
-        if start.greedy_stopped_by is not None:
-            split_stats["greedy_stopped_by"] = start.greedy_stopped_by
-        stopped_by = res.stopped_by
-        if stopped_by == "work_limit" and start.greedy_stopped_by == "safety net":
-            # the incumbent came from a greedy cut short by the wall clock, as in _stopped_by
-            logger.warning("CP-SAT: the greedy start was ended by the wall clock: the answer may differ on a faster or "
-                           "slower machine")
-            stopped_by = "wall_clock"
-        return replace(res, stats=split_stats, stopped_by=stopped_by)
+        return replace(res, stats={**res.stats, **_greedy_stats(start)},
+                       stopped_by=_stopped_by(res.stopped_by, start, solver.parameters.max_time_in_seconds))
     if options.cpsat_search == "cpsat" and problem.n_levels() >= PRESOLVE_OFF_LEVELS:
         # measured on benchmarks/joint: presolve (probing, clause-to-exactly-one, dual rules)
         # takes most of a minute at 100 firms and gives nothing back; without it the LP
@@ -180,17 +172,16 @@ def solve(problem: Problem, options: SolveOptions, *, use_hint: bool = True,
         raise SolverError(f"CP-SAT rejected the model: {parts.model.validate()}")
     status = _STATUS.get(code, Status.UNKNOWN)
     stats: dict[str, Any] = {"branches": solver.num_branches, "conflicts": solver.num_conflicts,
-                             "wall_seconds": solver.wall_time, "greedy_seconds": round(start.seconds, 3),
-                             "greedy_objective": start.objective,
+                             "wall_seconds": solver.wall_time, **_greedy_stats(start),
                              "deterministic_time": solver.response_proto.deterministic_time}
-    if start.greedy_stopped_by is not None:
-        stats["greedy_stopped_by"] = start.greedy_stopped_by
     logger.info("CP-SAT: %s, objective %s, bound %s, %.2f s", status, solver.objective_value if status.has_solution
                 else None, solver.best_objective_bound, secs)
     if interrupt.requested() and status is not Status.OPTIMAL:  # not even explaining an infeasible one
         incumbent = float(round(solver.objective_value)) if status.has_solution else start.objective
         return interrupted_result("cpsat", seed, secs, float(solver.best_objective_bound), incumbent, stats)
-    stopped_by = _stopped_by(solver, status, start)
+    search_stopped_by = (None if status in (Status.OPTIMAL, Status.INFEASIBLE)
+                         else "wall_clock" if stopped_by_safety_net(solver) else "work_limit")
+    stopped_by = _stopped_by(search_stopped_by, start, solver.parameters.max_time_in_seconds)
     if status.has_solution:
         return replace(_with_solution(problem, solver, parts.x, status, start, secs, seed, stats), stopped_by=stopped_by)
     if status is Status.INFEASIBLE:
@@ -200,13 +191,22 @@ def solve(problem: Problem, options: SolveOptions, *, use_hint: bool = True,
     return replace(_without_solution(problem, solver, start, secs, seed, stats), stopped_by=stopped_by)
 
 
-def _stopped_by(solver: cp_model.CpSolver, status: Status, start: WarmStart) -> str | None:
+def _greedy_stats(start: WarmStart) -> dict[str, Any]:
+    """The greedy start's seconds and objective (and what ended it, when something did)."""
+    stats: dict[str, Any] = {"greedy_seconds": round(start.seconds, 3), "greedy_objective": start.objective}
+    if start.greedy_stopped_by is not None:
+        stats["greedy_stopped_by"] = start.greedy_stopped_by
+    return stats
+
+
+def _stopped_by(search_stopped_by: str | None, start: WarmStart, safety_net_s: float) -> str | None:
     """What ended a search that did not finish (``None`` when it did): the wall clock (CP-SAT's
-    or the greedy start's safety net) or CP-SAT's deterministic work limit."""
-    if status in (Status.OPTIMAL, Status.INFEASIBLE):
+    safety net, ``search_stopped_by`` "wall_clock", or the greedy start's, whose incumbent the
+    search began from) or CP-SAT's deterministic work limit."""
+    if search_stopped_by is None:
         return None
-    if stopped_by_safety_net(solver) or start.greedy_stopped_by == "safety net":
+    if search_stopped_by == "wall_clock" or start.greedy_stopped_by == "safety net":
         logger.warning("CP-SAT: the wall-clock limit (%.1f s), not the deterministic one, ended the search: the "
-                       "answer may differ on a faster or slower machine", solver.parameters.max_time_in_seconds)
+                       "answer may differ on a faster or slower machine", safety_net_s)
         return "wall_clock"
     return "work_limit"
