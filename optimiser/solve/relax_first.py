@@ -433,7 +433,7 @@ class RelaxFirst:
         if round_s < 0.02 * self.limit_s:  # not worth a round
             return lag
         if (round_s - self.tighten_cost() >= 0.25 * round_s
-                and any(self.problem.decisions[i].kind == "crossing" for i in lag.fixed_zero)):
+                and any(self.is_crossing[i] for i in lag.fixed_zero)):
             round_s -= self.tighten_cost()
             tight = relax_access_crossings(self.problem, closed=lag.fixed_zero)
             self.charge(self.tighten_cost(), "tighter relaxation")
