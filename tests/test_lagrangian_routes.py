@@ -166,3 +166,19 @@ def test_routes_keep_every_undominated_route_and_the_relaxed_length():
                                          routes.k2.tolist(), routes.cost.tolist())]
         for c, s, ks, v in sets:
             assert not any(c2 == c and s2 == s and ks2 < ks and v2 <= v for c2, s2, ks2, v2 in sets)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_routes_over_closed_crossings_are_dropped(seed):
+    """With every crossing closed, no route over one is left: the bound is at most the best
+    layout without crossings (the routes' part must not fail when nothing is left of it)."""
+    p = access_problem(seed)
+    q = relax_access_crossings(p)
+    routes = _routes(p, None)
+    assert q is not None and routes is not None
+    crossings = [i for i, d in enumerate(p.decisions) if d.kind == "crossing"]
+    _, layouts = _optimum(p)
+    best = min(o for s, o in layouts if not s & set(crossings))
+    res = lagrangian_bound(q, None, max_iterations=150, routes=routes, closed=crossings)
+    assert res.bound <= best
+    assert not set(res.layout) & set(crossings)

@@ -201,8 +201,10 @@ class RouteDual:
         end = np.append(start[1:], keys.size)
         # the incidences that are walks with routes (an option that is a single site)
         ikey = ic.astype(np.int64) * routes.n_d + io
-        at = np.clip(np.searchsorted(walks, ikey), 0, max(walks.size - 1, 0))
-        self.routed = (io < routes.n_d) & (walks.size > 0) & (walks[at] == ikey) if walks.size else np.zeros(ic.size, bool)
+        if walks.size == 0:  # every route needs a closed decision: the relaxed walks stay
+            walks, start, end = np.full(1, -1, dtype=np.int64), np.zeros(1, dtype=np.int64), np.zeros(1, dtype=np.int64)
+        at = np.clip(np.searchsorted(walks, ikey), 0, walks.size - 1)
+        self.routed = (io < routes.n_d) & (walks[at] == ikey)
         self.start = np.where(self.routed, start[at], 0)
         self.end = np.where(self.routed, end[at], 0)
         self.cap = routes.cap

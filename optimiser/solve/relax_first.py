@@ -23,9 +23,12 @@ backend phase whose budget does not cover its set-up and a minimum search is ski
    the bound. Its reduction tests close every decision that cannot be part of a better
    layout. It runs in two rounds: between them the incumbent's sites are re-chosen, and when
    crossings were closed the second round works on a tighter relaxation, whose access
-   options over closed decisions are dropped instead of relaxed. The layouts it meets on the
-   way are offered as incumbents. The later phases work on the problem with the closed
-   decisions fixed at 0 (much smaller).
+   options over closed decisions are dropped instead of relaxed. From round 2 on the walks to
+   facilities keep their exact routes (:mod:`optimiser.solve.access_routes`) and pay for their
+   crossings through multipliers, a bound above the relaxation's own optimum (200 firms:
+   1.54 % -> 0.98 % in the same work). The layouts it meets on the way are offered as
+   incumbents. The later phases work on the problem with the closed decisions fixed at 0
+   (much smaller).
 3. Alternating exact re-optimisation from the incumbent, while it improves and time is left:
    the sites fixed, the crossings re-optimised by the backend; then the sites re-chosen by
    interchange. The reduction tests run again with the better incumbent.
