@@ -246,3 +246,26 @@ def test_cli_validate_bom_and_multipolygon_together(tmp_path):
     assert res.exit_code == 2 and "Traceback" not in res.output
     assert "a.yaml: parcels[1].geometry: a MultiPolygon of 2 parts" in res.output
     assert "b.json: ok" in res.output
+
+
+@pytest.mark.parametrize("override, words", [
+    ({"time_limit_s": -1}, "time_limit_s must be a number of seconds > 0"),     # was ModelTooLargeError '... -1 s'
+    ({"time_limit_s": float("nan")}, "time_limit_s must be"),                    # was SolverError 'CP-SAT rejected'
+    ({"workers": 0}, "workers must be a whole number from 1 to 64"),             # was run on every core
+    ({"seed": "1"}, "seed must be a whole number"),
+])
+def test_python_overrides_are_checked_like_the_file(tmp_path, override, words):
+    """A developer's run_scenario(..., time_limit_s=-1) failed deep in the pipeline, or ran."""
+    from optimiser import run_scenario
+
+    _, scen = write_files(tmp_path)
+    with pytest.raises(ValueError, match=words):
+        run_scenario(scen, **override)
+
+
+def test_numpy_integers_are_whole_numbers():
+    import numpy as np
+
+    from optimiser.inputs.domain import SolveOptions
+
+    assert SolveOptions(seed=np.int64(3), workers=np.int32(1), time_limit_s=np.float64(2.5)).seed == 3

@@ -58,7 +58,7 @@ from optimiser.inputs.domain import (
     TransitObjective,
     TransitSpec,
 )
-from optimiser.inputs.limits import MAX_SEED, MAX_TIME_LIMIT_S  # noqa: F401 - re-exported
+from optimiser.inputs.limits import MAX_SEED, MAX_TIME_LIMIT_S, MAX_WORKERS  # noqa: F401 - re-exported
 from optimiser.inputs.messages import BOOL_FOR_NUMBER
 
 logger = logging.getLogger(__name__)
@@ -493,7 +493,7 @@ class SolverIn(_Strict):
     backend: Backend = SolveOptions.backend
     time_limit_s: Annotated[float, Field(gt=0, le=MAX_TIME_LIMIT_S, allow_inf_nan=False)] = SolveOptions.time_limit_s
     seed: Annotated[int, Field(ge=0, le=MAX_SEED)] = SolveOptions.seed
-    workers: Annotated[int, Field(ge=1, le=64)] = SolveOptions.workers
+    workers: Annotated[int, Field(ge=1, le=MAX_WORKERS)] = SolveOptions.workers
     length_scale_per_m: Annotated[int, Field(ge=1, le=1000)] = SolveOptions.length_scale_per_m
 
 
