@@ -269,3 +269,46 @@ def test_numpy_integers_are_whole_numbers():
     from optimiser.inputs.domain import SolveOptions
 
     assert SolveOptions(seed=np.int64(3), workers=np.int32(1), time_limit_s=np.float64(2.5)).seed == 3
+
+
+def _reprojected_site(epsg: int) -> dict:
+    """tests.sitefiles' site with every position moved from EPSG:27700 into ``epsg``."""
+    from pyproj import Transformer
+
+    to = Transformer.from_crs(27700, epsg, always_xy=True)
+
+    def move(v):
+        if isinstance(v, list) and len(v) == 2 and all(isinstance(c, float | int) for c in v):
+            return list(to.transform(*v))
+        if isinstance(v, list):
+            return [move(x) for x in v]
+        if isinstance(v, dict):
+            return {k: move(x) for k, x in v.items()}
+        return v
+
+    site = move(site_dict())
+    site["crs"] = f"EPSG:{epsg}"
+    return site
+
+
+def test_web_mercator_site_is_worked_in_true_metres(tmp_path):
+    """A QGIS project on a web base map is in EPSG:3857, whose 'metres' are 1.68 m on the ground
+    at 53 N: the site was worked in it as it was, every walk 68 % too long against barrier widths
+    and budgets in true metres. It is now reprojected into British National Grid."""
+    from optimiser.inputs import read_site
+
+    path = tmp_path / "site.yaml"
+    path.write_text(yaml.safe_dump(_reprojected_site(3857)))
+    site = read_site(path)
+    assert site.crs == "EPSG:27700" and site.source_crs == "EPSG:3857"
+    loc = site.firm("a").location
+    assert abs(loc.x - 440200) < 1e-3 and abs(loc.y - 387080) < 1e-3
+
+
+def test_utm_site_is_worked_in_as_given(tmp_path):
+    """UTM (0.04 % off at the site) is not reprojected."""
+    from optimiser.inputs import read_site
+
+    path = tmp_path / "site.yaml"
+    path.write_text(yaml.safe_dump(_reprojected_site(32630)))
+    assert read_site(path).crs == "EPSG:32630"
