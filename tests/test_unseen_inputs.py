@@ -312,3 +312,15 @@ def test_utm_site_is_worked_in_as_given(tmp_path):
     path = tmp_path / "site.yaml"
     path.write_text(yaml.safe_dump(_reprojected_site(32630)))
     assert read_site(path).crs == "EPSG:32630"
+
+
+def test_validate_checks_each_batch_item(tmp_path):
+    """`siteopt validate batch.yaml` said ok for a sweep with `yes` in it; the batch run then
+    recorded that item as invalid (exit 2)."""
+    _, scen = write_files(tmp_path)
+    batch = tmp_path / "batch.yaml"
+    batch.write_text("format: placemaking-batch/1\nid: b\nbase: scenario.yaml\nmode: grid\n"
+                     "sweep:\n  budget_gbp: [1500000, yes]\ntime_limit_s: 5\n")
+    res = CliRunner().invoke(cli, ["validate", str(batch)])
+    assert res.exit_code == 2, res.output
+    assert f"{batch}: item 1 (budget=on): budget_gbp: must be a number, got true" in res.output
