@@ -18,7 +18,7 @@ from dataclasses import replace
 from typing import Any
 
 from optimiser import progress
-from optimiser.errors import SolverError
+from optimiser.errors import SolverError, TimeLimitError
 from optimiser.inputs.domain import SolveOptions
 from optimiser.model.problem import Problem
 from optimiser.solve import interrupt
@@ -94,6 +94,28 @@ def _without_solution(problem: Problem, solver: cp_model.CpSolver, start: WarmSt
                        stats)
 
 
+LOAD_SHARE_OF_BUILD = 0.3
+"""A search starts only with at least this share of the model's build time left of the
+wall-clock net: 613k radius levels (13.2 s to build) took 0.8 s to copy into a sub-problem and
+1.7 s in CP-SAT with a 0.25 s limit, ending 2.9 s past a 15 s net."""
+
+
+def _build_stopped(problem: Problem, start: WarmStart, secs: float, seed: int) -> SolveResult:
+    """The result when the wall-clock net passed while building the model: the warm start (its
+    bound the problem's constant), stopped by the wall clock."""
+    stats: dict[str, Any] = {**_greedy_stats(start), "model_build": "stopped by the wall-clock net"}
+    if start.layout is None or start.objective is None:
+        return SolveResult(Status.UNKNOWN, None, None, None, secs, "cpsat", seed, (), (),
+                           "the wall-clock limit ran out while building the model", stats, stopped_by="wall_clock")
+    obj = float(start.objective)
+    bound = min(obj, float(problem.constant))
+    gap = relative_gap(obj, bound)
+    stats["incumbent"] = "greedy"
+    return SolveResult(Status.FEASIBLE, obj, bound, gap, secs, "cpsat", seed, start.layout, (),
+                       f"the wall-clock limit ran out while building the model; greedy layout, gap {100 * (gap or 0):.2f}%",
+                       stats, stopped_by="wall_clock")
+
+
 class _ProgressCallback(cp_model.CpSolverSolutionCallback):
     """Passes each new CP-SAT incumbent and its bound to :mod:`optimiser.progress`."""
 
@@ -143,12 +165,27 @@ def solve(problem: Problem, options: SolveOptions, *, use_hint: bool = True,
     progress.incumbent(start.objective, None, "greedy warm start")
     if interrupt.requested():
         return interrupted_result("cpsat", seed, time.perf_counter() - t0, None, start.objective)
-    parts = build_model(problem, hint=start.hint, budget_cuts=options.budget_cuts, site_chains=options.site_chains)
+    # the wall-clock net bounds the model's build too (613k radius levels: 13 s of CPU, 18 s at
+    # load 3, past a 15 s net): past it, the warm start is the answer
+    net = limit * WALL_CLOCK_SAFETY_FACTOR * load_factor()
+    build_deadline = t0 + (options.wall_limit_s if options.wall_limit_s is not None else net)
+    try:
+        parts = build_model(problem, hint=start.hint, budget_cuts=options.budget_cuts, site_chains=options.site_chains,
+                            deadline=build_deadline)
+    except TimeLimitError as exc:
+        logger.warning("CP-SAT: %s: the greedy start is the answer", exc)
+        return _build_stopped(problem, start, time.perf_counter() - t0, seed)
+    built = time.perf_counter()
+    if build_deadline - built < LOAD_SHARE_OF_BUILD * (built - t0 - start.seconds):
+        # too little left for CP-SAT even to load the model (measured: its copy and load take
+        # about a fifth of the build, whatever its own time limit)
+        logger.warning("CP-SAT: %.1f s of the wall-clock net left after building the model: the greedy start is the "
+                       "answer", max(0.0, build_deadline - built))
+        return _build_stopped(problem, start, built - t0, seed)
     solver = cp_model.CpSolver()
     # the deterministic limit comes from the whole time limit (the greedy start is work-limited
     # too), never from the seconds the start took, which depend on the machine's load; the
     # wall-clock net counts the start against it, but CP-SAT keeps at least half of it
-    net = limit * WALL_CLOCK_SAFETY_FACTOR * load_factor()
     set_params(solver, limit, seed, options.workers, safety_net_s=max(net - start.seconds, 0.5 * net))
     if options.wall_limit_s is not None:  # the caller's net (what is left of the run's or relax-first's)
         solver.parameters.max_time_in_seconds = max(0.05, options.wall_limit_s - (time.perf_counter() - t0))

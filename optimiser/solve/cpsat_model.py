@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from collections.abc import Callable
 
+from optimiser.errors import TimeLimitError
 from optimiser.model.budget_cuts import budget_count_cuts
 from optimiser.model.problem import Problem
 from optimiser.solve.cpsat_api import cp_model
@@ -17,6 +19,14 @@ from optimiser.solve.heuristic import HintValues
 from optimiser.solve.site_chains import Route, add_site_chains, split_clients
 
 logger = logging.getLogger(__name__)
+
+BUILD_CHECK_LEVELS = 4096
+"""Radius levels added between two checks of a build's wall-clock deadline (a level takes about
+20 us of CPU to add: 613k levels, 13 s; a check costs well under 1 us)."""
+
+BUILD_FINISH_FACTOR = 1.2
+"""The rest of a build (its objective) after its radius levels, as a share of the levels' time
+(613k levels: 13.6 s for the levels, 2.4 s for the objective)."""
 
 DETERMINISTIC_PER_SECOND = 0.25
 """CP-SAT's deterministic time limit per second of wall-clock time limit. The deterministic
@@ -95,7 +105,7 @@ class ProblemTerms:
 
 def add_problem(m: cp_model.CpModel, problem: Problem, x: list[cp_model.IntVar], *, enforce_groups: bool = False,
                 hint: HintValues | None = None, prefix: str = "", hint_decisions: bool = True,
-                site_chains: bool = False) -> ProblemTerms:
+                site_chains: bool = False, deadline: float | None = None) -> ProblemTerms:
     """Add a problem's options, constraints and objective terms over the decision Booleans ``x``
     (several problems may share them: one plan for several futures).
 
@@ -109,9 +119,14 @@ def add_problem(m: cp_model.CpModel, problem: Problem, x: list[cp_model.IntVar],
         hint_decisions: also hint ``x`` (off when problems share them and they are hinted once).
         site_chains: split the walks to the nearest facility by site
             (:mod:`optimiser.solve.site_chains`: the same objective, a tighter LP).
+        deadline: a ``time.perf_counter()`` time: the radius levels check it every
+            ``BUILD_CHECK_LEVELS`` levels (``None``: never).
 
     Returns:
         The problem's variables and objective terms (:class:`ProblemTerms`).
+
+    Raises:
+        TimeLimitError: ``deadline`` passed while adding the radius levels.
     """
     LE = cp_model.LinearExpr
     opt = list(x)
@@ -133,10 +148,13 @@ def add_problem(m: cp_model.CpModel, problem: Problem, x: list[cp_model.IntVar],
         hu = [int(v) for v in hint.level_u.tolist()]
     split = split_clients(problem) if site_chains else []
     skip = {sc.index for sc in split}
+    t_levels, n_levels = time.perf_counter(), problem.n_levels() if deadline is not None else 0
     # u + sum(options at the level) >= previous u (1 at the first level)
     for j, (k, lev, step, opts) in enumerate(problem.level_terms()):
         if k in skip:
             continue
+        if deadline is not None and j % BUILD_CHECK_LEVELS == 0:
+            _check_build(deadline, t_levels, j, n_levels)
         u = m.new_bool_var(f"{prefix}u{k}_{lev}")
         if lev == 0 or prev is None:
             m.add(LE.sum([u] + [opt[o] for o in opts]) >= 1)
@@ -171,6 +189,18 @@ def add_problem(m: cp_model.CpModel, problem: Problem, x: list[cp_model.IntVar],
     return ProblemTerms(opt, lits, tvars, tcoefs, problem.constant)
 
 
+def _check_build(deadline: float, t_levels: float, done: int, n_levels: int) -> None:
+    """Raise :class:`TimeLimitError` when the build, ``done`` of ``n_levels`` radius levels added
+    since ``t_levels``, has passed ``deadline`` or would pass it at its pace so far (its levels
+    and then its objective, ``BUILD_FINISH_FACTOR``): a model finished past its net is never
+    searched."""
+    now = time.perf_counter()
+    finish = now if done == 0 else now + (now - t_levels) / done * (n_levels - done) * BUILD_FINISH_FACTOR
+    if finish > deadline:
+        raise TimeLimitError(f"the wall-clock net {'passed' if now > deadline else 'would pass'} while building the "
+                             f"CP-SAT model (at radius level {done:,} of {n_levels:,})", "solve")
+
+
 def _route_literals(m: cp_model.CpModel, problem: Problem, opt: list[cp_model.IntVar], chosen: set[int] | None,
                     prefix: str, hint_vars: list[int], hint_vals: list[int]) -> Callable[[Route], cp_model.IntVar]:
     """The Boolean of a route (all its crossings built): the decision itself, the problem's
@@ -198,7 +228,8 @@ def _route_literals(m: cp_model.CpModel, problem: Problem, opt: list[cp_model.In
 
 
 def build_model(problem: Problem, *, enforce_groups: bool = False, objective: bool = True,
-                hint: HintValues | None = None, budget_cuts: bool = False, site_chains: bool = False) -> CpModelParts:
+                hint: HintValues | None = None, budget_cuts: bool = False, site_chains: bool = False,
+                deadline: float | None = None) -> CpModelParts:
     """The CP-SAT model of a problem.
 
     Args:
@@ -212,13 +243,17 @@ def build_model(problem: Problem, *, enforce_groups: bool = False, objective: bo
             implied by the budget and count constraints, so never with ``enforce_groups``).
         site_chains: split the walks to the nearest facility by site
             (:mod:`optimiser.solve.site_chains`).
+        deadline: the wall-clock net as a ``time.perf_counter()`` time (see :func:`add_problem`).
 
     Returns:
         The model and its variables (:class:`CpModelParts`).
+
+    Raises:
+        TimeLimitError: ``deadline`` passed while building.
     """
     m = cp_model.CpModel()
     x = [m.new_bool_var(f"x{i}") for i in range(len(problem.decisions))]
-    terms = add_problem(m, problem, x, enforce_groups=enforce_groups, hint=hint, site_chains=site_chains)
+    terms = add_problem(m, problem, x, enforce_groups=enforce_groups, hint=hint, site_chains=site_chains, deadline=deadline)
     if budget_cuts and not enforce_groups:
         for cut in budget_count_cuts(problem):
             if cut.hi is not None:
