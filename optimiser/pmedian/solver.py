@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from optimiser.pmedian.branch import lagrangian_bb
+from optimiser.pmedian.cluster_branch import cluster_bb
 from optimiser.pmedian.exact import mip_phase
 from optimiser.pmedian.heuristics import greedy, local_search, perturbed_search
 from optimiser.pmedian.lagrangian import RootLagrangian, RootResult, eliminate_pairs, refix
@@ -216,7 +216,7 @@ def _exact_phases(run: _Run, root: RootResult, exact_backend: str, limits: WorkL
         if now >= run.deadline:
             break
         if phase == "lagrangian":
-            br = lagrangian_bb(inst.C, root.free_idx, root.open_idx, inst.p, root.best_lam, run.S, run.UB,
+            br = cluster_bb(inst.C, root.free_idx, root.open_idx, inst.p, root.best_lam, run.S, run.UB,
                                inst.target_of, inst.scale, run.deadline, max_nodes=limits.branch_nodes)
             run.S, run.UB = br.S, br.UB
             run.nodes += br.nodes
