@@ -118,7 +118,7 @@ class SortedCosts:
         n, m = self.cost.shape
         self._calls += 1
         # the prefix lengths change slowly with the multipliers: re-decide dense/sparse every 50 calls
-        t = self.counts_below(lam) if (n * m > DENSE_CELLS or self.dense_fraction >= 1.0) and (not self._dense or self._calls % 50 == 1) else None
+        t = self.counts_below(lam) if n * m > DENSE_CELLS and (not self._dense or self._calls % 50 == 1) else None
         self._dense = t is None or t.sum() > self.dense_fraction * n * m
         if t is None or self._dense:
             if self._diff is None:  # work buffers, reused: fresh n x m temporaries cost page faults
