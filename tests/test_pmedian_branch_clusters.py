@@ -8,6 +8,8 @@ import itertools
 import numpy as np
 import pytest
 
+from optimiser.pmedian import solve_pmedian, solver
+from optimiser.pmedian.branch import NodeSettings, lagrangian_bb
 from optimiser.pmedian.cluster_branch import CountSettings, branch_cluster, cluster_bb
 from optimiser.pmedian.clusters import CountProblem, facility_tree, solve_counts
 from optimiser.pmedian.problem import prepare, validate
@@ -134,3 +136,32 @@ def test_work_limit_leaves_a_valid_bound():
                     inst.target_of, inst.scale, float("inf"), max_nodes=1, settings=CountSettings(max_iter=3))
     assert br.nodes == 1
     assert br.complete or br.lb_open <= opt
+
+
+def test_stall_test_stops_the_single_facility_tree_with_a_valid_bound():
+    rng = np.random.default_rng(3)
+    d = _points(rng, 16)
+    inst = prepare(validate(d, 4, None, (), ()))
+    opt = _brute_pmedian(d, 4)
+    S0 = np.arange(4)
+    lam = inst.C.min(axis=1) + 1.0
+    args = (inst.C, np.arange(16), np.zeros(0, dtype=np.int64), 4, lam, S0, inst.evaluate(S0), inst.target_of,
+            inst.scale, float("inf"))
+    weak = NodeSettings(max_iter=5)
+    full = lagrangian_bb(*args, settings=weak)
+    assert full.complete and full.UB == opt and not full.stalled and full.nodes > 2
+    br = lagrangian_bb(*args, settings=weak, stall_test=(2, 1.0, float(inst.C.min(axis=1).sum())))
+    assert br.stalled and not br.complete and br.nodes == 2 and br.lb_open <= opt
+
+
+@pytest.mark.parametrize("seed", [0, 2, 4, 7])
+def test_solver_hands_over_to_cluster_counts_and_proves_the_optimum(seed, monkeypatch):
+    monkeypatch.setattr(solver, "STALL_NODES", 1)
+    monkeypatch.setattr(solver, "STALL_FRACTION", 1.0)
+    rng = np.random.default_rng(300 + seed)
+    pts = rng.random((40, 2))
+    d = np.rint(100 * np.linalg.norm(pts[:, None] - pts[None], axis=2)).astype(int)[:, :25]
+    res = solve_pmedian(d, 5, exact_backend="lagrangian", max_subgradient_iterations=5)
+    assert "cluster-branch-and-bound" in res.method
+    assert res.stats["lagrangian_bb_nodes"] == 1 and res.stats["cluster_bb_nodes"] >= 1
+    assert res.status == "optimal" and res.objective == _brute_pmedian(d.astype(float), 5)
