@@ -29,7 +29,6 @@ DATA = os.environ.get("PMED_LARGE_DATA", "/work/shared/benchmarks/tsplib-pmed")
 
 
 def main(argv: list[str] | None = None) -> int:
-
     from optimiser.pmedian import read_tsplib_pmed
     from optimiser.pmedian.cluster_branch import CountSettings, cluster_bb
     from optimiser.pmedian.heuristics import greedy

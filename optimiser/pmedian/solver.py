@@ -3,7 +3,8 @@
 Phases: greedy + fast interchange local search (``heuristics``); root Lagrangian with facility
 fixing tests and local search from its solutions (``lagrangian``); if a gap remains, an iterated
 local search over the facilities the fixing left and refixing against its incumbent; then a
-best-first Lagrangian branch and bound (``branch``) and/or the reduced radius model solved by a
+best-first Lagrangian branch and bound (``branch``, handing over to ``cluster_branch`` when it stalls)
+and/or the reduced radius model solved by a
 MIP/CP solver (``exact``).  Work limits (iterations, rounds, nodes, model size) decide what each phase
 does; the wall clock is a safety net that stops a phase when the time limit would be exceeded.
 """
