@@ -68,8 +68,20 @@ def _check_batch(path: Path, name: str, report: FileReport, with_warnings: bool)
         return
     scenario, more = check_scenario(data, str(base), base.resolve())
     report.problems.extend(more)
+    if not report.problems:
+        report.problems.extend(_item_problems(report.batch, name))
     if scenario is not None and with_warnings and not report.problems:
         report.warnings.extend(scenario_warnings(scenario))
+
+
+def _item_problems(batch: BatchSpec, name: str) -> list[Problem]:
+    """Each item's own problems (its overrides applied to a valid base scenario), e.g. a swept
+    ``budget_gbp: [1e6, yes]``: the item a batch run would record as invalid (exit 2)."""
+    problems: list[Problem] = []
+    for item in batch.items:
+        _, more = check_scenario(item.scenario, name, Path(item.base_path).resolve())
+        problems.extend(Problem(name, f"item {item.index} ({item.name}): {p.field}", p.reason, p.hint) for p in more)
+    return problems
 
 
 def check_file(path: str | os.PathLike[str], *, with_warnings: bool = True, name: str | None = None) -> FileReport:

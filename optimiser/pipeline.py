@@ -405,7 +405,8 @@ def _solve_and_verify(prep: Prepared, opts: SolveOptions, clock: RunClock) -> tu
     clock.enter("solve")
     limit_s = clock.solver_limit_s(reserve_s=2.0 * prep.timings.get("network_seconds", 0.0) + 0.1)
     scale = prep.problem.length_scale_per_m * prep.problem.weight_scale["all"]
-    with progress.solving(scale, f"solve: {opts.backend}, time limit {limit_s:g} s, seed {opts.seed}"
+    what = f"solve: {opts.backend}, time limit {opts.time_limit_s:g} s (wall-clock net {limit_s:.1f} s), seed {opts.seed}"
+    with progress.solving(scale, what
                           + (" (CBC runs as a subprocess: only its warm start and final answer are shown)"
                              if opts.backend == "cbc" else "")):
         res = solve(prep.problem, opts.replace(wall_limit_s=limit_s))

@@ -18,7 +18,7 @@ from typing import Any, TypeVar, cast
 import click
 
 from optimiser.cli.logging_setup import LogSettings
-from optimiser.inputs.limits import MAX_SEED, MAX_TIME_LIMIT_S
+from optimiser.inputs.limits import MAX_SEED, MAX_TIME_LIMIT_S, MAX_WORKERS
 
 logger = logging.getLogger(__name__)
 
@@ -87,7 +87,7 @@ def solve_options(func: F) -> F:
                      help="Seconds for the whole run: network, model, solve and verification (overrides the scenario)."),
         click.option("--seed", type=click.IntRange(min=0, max=MAX_SEED), default=None,
                      help=f"Random seed, 0 to {MAX_SEED} (overrides the scenario)."),
-        click.option("--workers", type=click.IntRange(min=1), default=None, help="Solver threads (1 = reproducible)."),
+        click.option("--workers", type=click.IntRange(1, MAX_WORKERS), default=None, help="Solver threads (1 = reproducible)."),
     ]
     out: Callable[..., Any] = wrapper
     for opt in reversed(opts):

@@ -19,10 +19,10 @@ from typing import Any
 
 import numpy as np
 import shapely
-from pyproj import CRS, Transformer
+from pyproj import CRS, Proj, Transformer
 from pyproj.aoi import AreaOfInterest
 from pyproj.database import query_utm_crs_info
-from pyproj.exceptions import CRSError
+from pyproj.exceptions import CRSError, ProjError
 from shapely.geometry.base import BaseGeometry
 
 from optimiser.errors import Problem
@@ -204,6 +204,44 @@ def _declared_crs(data: dict[str, Any], file: str) -> tuple[CRS | None, list[Pro
     return src, []
 
 
+MAX_SCALE_ERROR = 0.005
+"""A projected CRS whose scale at the site is off by more than this (0.5 %) is not worked in: a
+metre in it is not a metre on the ground (Web Mercator, EPSG:3857, the default of QGIS projects
+on web base maps, measures 1.68 m for every metre at 53 N). The site is reprojected into
+:func:`working_crs` as a lon/lat site is. UTM within its zone, British National Grid and the US
+State Plane zones are within 0.1 %."""
+
+
+def scale_error(src: CRS, positions: list[list[float]]) -> float | None:
+    """How far a projected CRS's scale departs from 1 at the middle of ``positions`` (the larger
+    of its meridional and parallel scale errors), or ``None`` when pyproj cannot say."""
+    if not positions:
+        return None
+    x, y = np.median(np.asarray([p[:2] for p in positions], dtype=float), axis=0)
+    try:
+        lon, lat = Transformer.from_crs(src, CRS.from_epsg(4326), always_xy=True).transform(x, y)
+        f = Proj(src).get_factors(lon, lat)
+    except (CRSError, ProjError, ValueError, TypeError):
+        return None
+    err = max(abs(f.meridional_scale - 1.0), abs(f.parallel_scale - 1.0))
+    return float(err) if np.isfinite(err) else None
+
+
+def _distorted_working(src: CRS, data: dict[str, Any], positions: list[list[float]]) -> CRS | None:
+    """The CRS to work in for a projected ``src`` whose scale at the site is off by more than
+    :data:`MAX_SCALE_ERROR`; ``None`` when ``src`` itself will do."""
+    err = scale_error(src, positions)
+    if err is None or err <= MAX_SCALE_ERROR:
+        return None
+    to_lonlat = Transformer.from_crs(src, CRS.from_epsg(4326), always_xy=True)
+    lonlat = [to_lonlat.transform(p[0], p[1]) for p in positions]
+    dst = working_crs(lonlat, data.get("working_crs"))
+    if dst is not None and dst.is_projected:
+        logger.info("crs %s measures %.3f m per metre at the site: the site is worked in %s", src.to_string(), 1 + err,
+                    dst.to_string())
+    return dst
+
+
 def check_site_crs(data: dict[str, Any], file: str) -> SiteCrs:
     """Check a raw site mapping's CRS and coordinates; choose its working CRS.
 
@@ -227,9 +265,11 @@ def check_site_crs(data: dict[str, Any], file: str) -> SiteCrs:
     if not problems:
         problems.extend(implausible_positions(file, features, src, str(data.get("crs"))))
     if not src.is_geographic:
-        return SiteCrs(src, src, problems)
-    lonlat = [(p[0], p[1]) for p in positions_all if looks_like_degrees([p])]
-    dst = working_crs(lonlat, data.get("working_crs"))
+        if problems or (dst := _distorted_working(src, data, positions_all)) is None:
+            return SiteCrs(src, src, problems)
+    else:
+        lonlat = [(p[0], p[1]) for p in positions_all if looks_like_degrees([p])]
+        dst = working_crs(lonlat, data.get("working_crs"))
     if dst is None:
         problems.append(Problem(file, "working_crs", f"unknown CRS {data.get('working_crs')!r}", "use e.g. 'EPSG:27700'"))
     elif dst.is_geographic:

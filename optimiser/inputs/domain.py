@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import math
+import numbers
 import typing
 from dataclasses import dataclass, field
 from enum import Enum
@@ -20,6 +22,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 from shapely.geometry import LineString, Point, Polygon
+
+from optimiser.inputs.limits import MAX_SEED, MAX_TIME_LIMIT_S, MAX_WORKERS
 
 logger = logging.getLogger(__name__)
 
@@ -579,6 +583,17 @@ class SolveOptions:
     budget_cuts: bool = True
     site_chains: bool = True
     count_split: bool = True
+
+    def __post_init__(self) -> None:
+        """Refuse what the file format refuses, for options set from Python (``run_scenario(...,
+        time_limit_s=-1)`` reached the model-size check, a NaN CP-SAT, ``workers=0`` all cores)."""
+        t = self.time_limit_s
+        if isinstance(t, bool) or not isinstance(t, numbers.Real) or not math.isfinite(t) or not 0 < t <= MAX_TIME_LIMIT_S:
+            raise ValueError(f"time_limit_s must be a number of seconds > 0 and at most {MAX_TIME_LIMIT_S:,.0f}, got {t!r}")
+        for name, low, high in (("seed", 0, MAX_SEED), ("workers", 1, MAX_WORKERS), ("length_scale_per_m", 1, 1000)):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, numbers.Integral) or not low <= v <= high:
+                raise ValueError(f"{name} must be a whole number from {low} to {high:,}, got {v!r}")
 
     def replace(self, **changes: Any) -> SolveOptions:
         """A copy with the given fields changed; ``None`` values leave a field as it is."""

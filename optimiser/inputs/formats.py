@@ -10,6 +10,7 @@ may leave out its own fields (id, name...): a sidecar ``<name>.site.yaml`` (or `
 
 from __future__ import annotations
 
+import codecs
 import difflib
 import json
 import logging
@@ -31,6 +32,7 @@ from optimiser.inputs.schema import SITE_FORMAT
 logger = logging.getLogger(__name__)
 
 _KEEP_ONE = "keep one; nothing is silently dropped"
+_EMPTY_FIX = "write the site or scenario into it; sites/README.md and constraints/README.md give the format"
 
 
 _FastSafeLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -108,10 +110,14 @@ def _read_text(p: Path, name: str) -> tuple[str | None, list[Problem]]:
     if missing is not None:
         return None, [missing]
     try:
-        return read_regular_bytes(p).decode("utf-8"), []
+        raw = read_regular_bytes(p)
+        return raw.decode("utf-8-sig"), []  # a byte-order mark (Notepad, PowerShell, Excel) is not text
     except UnsafeFile as exc:
         return None, [Problem(name, "", exc.reason, exc.hint)]
     except UnicodeDecodeError as exc:
+        if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+            return None, [Problem(name, "", "UTF-16 text (Windows 'Unicode'), not UTF-8",
+                                  "save the file as UTF-8 (Notepad: Save As..., Encoding 'UTF-8')")]
         return None, [Problem(name, "", f"not UTF-8 text (byte {exc.start})", "save the file as UTF-8")]
     except OSError as exc:
         return None, [Problem(name, "", f"cannot be read: {exc.strerror or exc}", "check permissions")]
@@ -122,12 +128,24 @@ def _too_deep(name: str, depth: int | str) -> _Unparsable:
                                "flatten the file; a site or scenario needs only a few levels"))
 
 
-def _yaml_depth(text: str, loader: type[yaml.SafeLoader] = yaml.SafeLoader) -> tuple[int, bool]:
+MAX_YAML_EVENTS = 1_000_000
+"""Most YAML parse events (values, and the starts and ends of lists and mappings) a file may
+hold. PyYAML builds a node of some 500 bytes for each before anything is checked, so this bounds
+a YAML file's memory to about half a gigabyte; the AMP-SBP site has 5,200, a district of
+thousands of traced paths a few hundred thousand. Larger sites go in a GeoPackage (read by GDAL)."""
+
+
+def _yaml_depth(text: str, name: str, loader: type[yaml.SafeLoader] = yaml.SafeLoader) -> tuple[int, bool]:
     """The deepest nesting of YAML ``text`` and whether it has an alias (``*anchor``, also in a
-    merge key), from its parse events (no recursion, no objects built)."""
+    merge key), from its parse events (no recursion, no objects built). A file of more than
+    :data:`MAX_YAML_EVENTS` events is refused (``_Unparsable``) as soon as the count passes it."""
     depth = deepest = 0
     aliased = False
-    for event in yaml.parse(text, Loader=loader):
+    for count, event in enumerate(yaml.parse(text, Loader=loader)):
+        if count >= MAX_YAML_EVENTS:
+            raise _Unparsable(Problem(
+                name, "", f"more than {MAX_YAML_EVENTS:,} YAML values, lists and mappings: too large to read as YAML",
+                "save a site this large as a GeoPackage (QGIS: one layer per feature kind, sites/README.md) or as JSON"))
         if isinstance(event, yaml.CollectionStartEvent):
             depth += 1
             deepest = max(deepest, depth)
@@ -208,7 +226,7 @@ def _load_yaml(text: str, name: str, fast: bool) -> tuple[Any, list[tuple[Any, i
     """The data of YAML ``text`` and its duplicate keys, read with LibYAML (``fast``) or PyYAML's
     own parser; deeper nesting than allowed, or aliases expanding too far, raise ``_Unparsable``
     first (the aliases are checked on the composed nodes, before anything is constructed)."""
-    depth, aliased = _yaml_depth(text, _FastSafeLoader if fast else yaml.SafeLoader)
+    depth, aliased = _yaml_depth(text, name, _FastSafeLoader if fast else yaml.SafeLoader)
     if depth > MAX_NESTING:
         raise _too_deep(name, depth)
     loader = _FastUniqueKeyLoader(text) if fast else _UniqueKeyLoader(text)
@@ -345,12 +363,14 @@ def load_mapping(path: str | os.PathLike[str]) -> tuple[dict[str, Any] | None, l
     if text is None:
         return None, problems
     suffix = p.suffix.lower()
+    if not text.strip():
+        return None, [Problem(name, "", "the file is empty", _EMPTY_FIX)]
     try:
         data, problems = _parse(text, suffix, name)
     except _Unparsable as exc:
         return None, [exc.problem]
     if data is None:
-        return None, [Problem(name, "", "the file is empty", "see sites/README.md for the format")]
+        return None, [Problem(name, "", "the file is empty", _EMPTY_FIX)]
     if not isinstance(data, dict):
         return None, [Problem(name, "", f"the top level must be a mapping of keys, not a {type(data).__name__}",
                                "start with 'format: ...' and the file's keys; see sites/README.md or constraints/README.md")]

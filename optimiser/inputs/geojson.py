@@ -24,7 +24,16 @@ from typing import TYPE_CHECKING, Any
 from pyproj import CRS
 
 from optimiser.errors import Problem
-from optimiser.inputs.gis import SITE_LAYERS, attach_parts, item_from_props, layer_for, reproject_mapping, site_meta, site_to_frames
+from optimiser.inputs.gis import (
+    SITE_LAYERS,
+    attach_parts,
+    item_from_props,
+    layer_for,
+    reproject_mapping,
+    site_meta,
+    site_to_frames,
+    unknown_attributes,
+)
 from optimiser.inputs.messages import suggest
 from optimiser.lazy import lazy_module
 
@@ -99,7 +108,7 @@ def _add_feature(site: dict[str, Any], i: int, feat: Any, name: str) -> Problem 
                        f"did you mean {near!r}?" if near else None)
     ident = props.get("id")
     where = f"features[{i}] ({spec.name}" + (f" {ident})" if isinstance(ident, str) and ident else ")")
-    item = item_from_props(props, spec, where)
+    item = item_from_props(props, spec, where, str(layer))
     geom = feat.get("geometry")
     if spec.geom_field is not None and geom is not None:
         item[spec.geom_field] = _single_part(geom, spec.geom_type)
@@ -136,6 +145,7 @@ def geojson_to_site(fc: dict[str, Any], name: str) -> tuple[dict[str, Any], list
         problem = _add_feature(site, i, feat, name)
         if problem is not None:
             problems.append(problem)
+    problems += unknown_attributes(site, name)
     problems += attach_parts(site, name)
     logger.debug("GeoJSON site %s: %d features, %d problems", name, len(feats), len(problems))
     return site, problems

@@ -10,6 +10,7 @@ from typing import Any
 import shapely
 from pyproj import CRS
 from shapely.geometry import LineString, Point, Polygon
+from shapely.ops import substring
 
 from optimiser.errors import Problem
 from optimiser.inputs.crs import transformer
@@ -18,6 +19,42 @@ logger = logging.getLogger(__name__)
 
 _INVALID_AT = re.compile(r"([A-Za-z \-]+)\[([-0-9.e+]+) ([-0-9.e+]+)\]")
 """shapely's validity reason, e.g. ``Self-intersection[440650 387835]``."""
+
+
+_POLYGON_FIXES = {
+    "hole lies outside shell": "draw each hole inside the outer ring (or make the area its own parcel)",
+    "nested holes": "a hole may not lie inside another hole: draw the inner area as its own polygon",
+    "nested shells": "draw the inner area as its own polygon",
+    "interior is disconnected": "holes may not cut the polygon in two: draw each piece as its own polygon",
+    "too few points": "a ring needs at least three distinct corners",
+}
+"""What to do about a shapely validity reason other than a self-intersection."""
+
+
+BAND_EDGE_M = 1e-3
+"""An end on a band's edge (within a millimetre) is outside it, as the walking network takes it
+(``optimiser.network.crossings.SIDE_EPS_M``)."""
+
+
+def crossing_gap(line: LineString, centreline: LineString, band: Polygon) -> str | None:
+    """Why ``line`` does not take walkers from one side of a barrier (``centreline``, ``band``)
+    to the other, or ``None`` when it does.
+
+    The network attaches a crossing where it leaves the band nearest each end (an end drawn
+    inside the band is moved out along the line), so the line must have a part outside the band
+    on each side: between those two points it crosses the centre line an odd number of times.
+    """
+    inner = band.buffer(-BAND_EDGE_M)
+    outside = line.difference(inner) if not inner.is_empty else line
+    if outside.is_empty:
+        return "lies inside the band from end to end"
+    along = [line.project(Point(xy)) for part in shapely.get_parts(outside) for xy in (part.coords[0], part.coords[-1])]
+    first, last = min(along), max(along)
+    hits = substring(line, first, last).intersection(centreline) if last > first else None
+    n = sum(1 for g in shapely.get_parts(hits) if g.geom_type == "Point") if hits is not None else 0
+    if n % 2 == 0:
+        return "leaves the band on the side it starts from: it does not reach the other side"
+    return None
 
 
 class GeometryReader:
@@ -77,7 +114,8 @@ class GeometryReader:
                 text = f"invalid polygon: {what} at ({x:.6g}, {y:.6g})"
             else:
                 text = f"invalid polygon: {reason}"
-            self.problems.append(Problem(self.file, field, text, "fix the ring so its edges do not cross (check the vertex order)"))
+            self.problems.append(Problem(self.file, field, text, _POLYGON_FIXES.get(
+                m.group(1).strip().lower() if m else "", "fix the ring so its edges do not cross (check the vertex order)")))
             return None
         if file_poly.area <= 0:
             self.problems.append(Problem(self.file, field, "polygon has zero area"))

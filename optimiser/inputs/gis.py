@@ -38,6 +38,7 @@ from shapely.geometry.base import BaseGeometry
 
 from optimiser.errors import Problem
 from optimiser.inputs import schema as S
+from optimiser.inputs.messages import suggest
 from optimiser.lazy import lazy_module
 
 if TYPE_CHECKING:  # the real modules for mypy; loaded on first use at run time (optimiser.lazy)
@@ -53,7 +54,7 @@ logger = logging.getLogger(__name__)
 
 __all__ = ["GIS_SUFFIXES", "SITE_LAYERS", "SITE_TABLE", "PARTS", "GDF_FILE", "LayerSpec", "LocatedItem", "layer_for",
            "site_to_frames", "frames_to_site", "typed_column", "split_parts", "attach_parts", "read_gis_site",
-           "write_gpkg_site", "name_features", "item_from_props", "site_mapping_from_gdfs", "reproject_mapping"]
+           "write_gpkg_site", "name_features", "item_from_props", "unknown_attributes", "site_mapping_from_gdfs", "reproject_mapping"]
 
 GIS_SUFFIXES = (".gpkg", ".shp", ".fgb")
 """Binary GIS files read with pyogrio (never as text)."""
@@ -63,8 +64,12 @@ PROVENANCE_PREFIX = "provenance_"
 GDF_FILE = "<GeoDataFrames>"
 """The "file" problems name for a site built from GeoDataFrames."""
 _IGNORED_TABLES = frozenset({"layer_styles", "qgis_projects", "gpkg_contents"})
-_QGIS_ARTEFACTS = frozenset({"fid", "path"})
-"""Fields QGIS adds (a feature id; "Merge vector layers" writes the source file as ``path``)."""
+_QGIS_ARTEFACTS = frozenset({"fid", "path", "objectid", "shape_length", "shape_area", "shape_leng"})
+"""Fields GIS software adds, compared in lower case: QGIS's feature id and the source file that
+"Merge vector layers" writes as ``path``; ArcGIS's ``OBJECTID`` and the geometry's own
+``Shape_Length`` / ``Shape_Area`` (``Shape_Leng`` in a Shapefile)."""
+UNKNOWN_IDS_SHOWN = 5
+"""Features named in a message about an unknown attribute; the rest are counted."""
 
 
 @dataclass(frozen=True)
@@ -146,9 +151,13 @@ def layer_for(name: Any) -> LayerSpec | None:
 
 
 class LocatedItem(dict[str, Any]):
-    """A site item read from a layer; ``where`` names its layer and feature for messages."""
+    """A site item read from a layer; ``where`` names its layer and feature for messages,
+    ``layer`` the layer as the file names it, ``unknown`` the attributes that are no field of
+    the layer (reported once per layer by :func:`unknown_attributes`, not once per feature)."""
 
     where: str = ""
+    layer: str = ""
+    unknown: dict[str, Any]
 
 
 # ------------------------------------------------------------------ values
@@ -360,6 +369,29 @@ def split_parts(data: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
+def unknown_attributes(data: Mapping[str, Any], file: str) -> list[Problem]:
+    """One problem per layer and attribute that is no field of the layer (a column of a layer is
+    on every feature: it is reported once, naming the first features), with a did-you-mean."""
+    seen: dict[tuple[str, str], list[LocatedItem]] = {}
+    fields_of: dict[str, Iterable[str]] = {}
+    for spec in SITE_LAYERS:
+        for item in data.get(spec.key) or []:
+            for key in getattr(item, "unknown", None) or {}:
+                seen.setdefault((item.layer, key), []).append(item)
+                fields_of[item.layer] = [f for f in spec.model.model_fields if f not in (spec.geom_field, "layer")]
+    problems = []
+    for (layer, key), items in seen.items():
+        names = [str(it.get("id") or it.where) for it in items[:UNKNOWN_IDS_SHOWN]]
+        more = f" and {len(items) - len(names)} more" if len(items) > len(names) else ""
+        near = suggest(key, fields_of[layer])
+        problems.append(Problem(
+            file, f"layer {layer}: {key}",
+            f"unknown attribute {key!r} on {len(items)} feature{'s' if len(items) > 1 else ''} ({', '.join(names)}{more})",
+            f"did you mean {near!r}? (rename the field)" if near else
+            f"delete the field or rename it to one of the layer's: {', '.join(fields_of[layer])}"))
+    return problems
+
+
 def attach_parts(data: dict[str, Any], file: str) -> list[Problem]:
     """Put part-layer features (``firm_entrances``, ``firm_footprints``) back on their firms, in
     ``order``; a part naming no known firm, or a second footprint, is a problem."""
@@ -417,26 +449,32 @@ def _short_names(spec: LayerSpec) -> dict[str, str]:
     return {k: v[0] for k, v in cut.items() if len(v) == 1 and k not in names}
 
 
-def item_from_props(props: Mapping[str, Any], spec: LayerSpec, where: str) -> LocatedItem:
+def item_from_props(props: Mapping[str, Any], spec: LayerSpec, where: str, layer: str | None = None) -> LocatedItem:
     """One site item from a feature's attributes (geometry not included).
 
     Nulls are dropped (absent: the default applies), ``provenance_*`` columns nested again, JSON
-    text of list and geometry fields parsed, widened ints and bools narrowed back, QGIS's ``fid``
-    and merge ``path`` fields ignored.
+    text of list and geometry fields parsed, widened ints and bools narrowed back, the fields GIS
+    software adds (:data:`_QGIS_ARTEFACTS`) ignored; any other attribute that is no field of the
+    layer goes to ``item.unknown`` (``layer``: the layer's name in the file, default ``spec.name``).
     """
     fields = spec.model.model_fields
     short = _short_names(spec)
     item = LocatedItem()
     item.where = where
+    item.layer = layer or spec.name
+    item.unknown = {}
     prov: dict[str, Any] = {}
     for raw_key, raw in props.items():
         value = _plain(raw)
-        if _is_null(value) or raw_key in _QGIS_ARTEFACTS and raw_key not in fields:
+        if _is_null(value) or str(raw_key).lower() in _QGIS_ARTEFACTS and raw_key not in fields:
             continue
         key = short.get(raw_key, raw_key)
         if key.startswith(PROVENANCE_PREFIX) and "provenance" in fields and key not in fields:
             prov[key[len(PROVENANCE_PREFIX):]] = _coerce(value, S.Source.model_fields.get(
                 key[len(PROVENANCE_PREFIX):], fields["provenance"]).annotation)
+            continue
+        if key not in fields:
+            item.unknown[key] = value
             continue
         item[key] = _unflatten_value(key, value, fields)
     if prov:
@@ -466,7 +504,7 @@ def _frame_items(frame: pd.DataFrame, spec: LayerSpec, label: str, file: str, pr
         props = {k: v for k, v in row.items() if k != geom_col}
         ident = props.get("id")
         where = f"layer {label}, feature {_plain(fid)}" + (f" ({ident})" if isinstance(ident, str) and ident else "")
-        item = item_from_props(props, spec, where)
+        item = item_from_props(props, spec, where, label)
         if geom_col is not None and spec.geom_field is not None:
             geom = row[geom_col]
             if geom is not None and not geom.is_empty:
@@ -500,6 +538,7 @@ def frames_to_site(frames: Mapping[str, pd.DataFrame], meta: Mapping[str, Any], 
             except (ValueError, TypeError, pyogrio.errors.DataSourceError) as exc:
                 problems.append(Problem(file, f"layer {name}", f"cannot reproject from {frame.crs} to {data['crs']}: {exc}"))
         data.setdefault(spec.key, []).extend(_frame_items(frame, spec, name, file, problems))
+    problems += unknown_attributes(data, file)
     problems += attach_parts(data, file)
     return data, problems
 

@@ -3,9 +3,11 @@
 
 from __future__ import annotations
 
-__all__ = ["MAX_SEED", "MAX_TIME_LIMIT_S"]
+__all__ = ["MAX_SEED", "MAX_TIME_LIMIT_S", "MAX_WORKERS"]
 
 MAX_SEED = 2**31 - 1
 """Largest random seed (CP-SAT's seed is a 32-bit integer)."""
 MAX_TIME_LIMIT_S = 7 * 24 * 3600.0
 """Longest time limit, seconds (a week)."""
+MAX_WORKERS = 64
+"""Most solver threads."""

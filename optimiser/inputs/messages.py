@@ -29,6 +29,8 @@ from optimiser.errors import Problem
 
 logger = logging.getLogger(__name__)
 
+BOOL_FOR_NUMBER = "bool_for_number"
+"""Error type of a true/false where a number is needed (raised by :mod:`optimiser.inputs.schema`)."""
 DICT_KEY_LOC = "[key]"
 """The ``loc`` item pydantic appends when a dict key (not its value) fails validation."""
 
@@ -63,6 +65,9 @@ SYNONYMS = {
     "position": "location", "doors": "entrances", "entrance": "entrances", "number": "count", "quantity": "count",
 }
 """Words users write for a key of the formats (used only when the key is among the known ones)."""
+MAX_FIELD_ERRORS = 1000
+"""A file's schema errors (pydantic's) turned into problems; more are counted in one line. A
+garbage file can have millions, and each would cost a millisecond (its did-you-mean) and a line."""
 LIST_LIMIT = 12
 """Hint lists name this many and then say how many more there are."""
 
@@ -280,6 +285,8 @@ def describe(err: ErrorDetails) -> str:
         return f"{shown} is not a valid id (letters, digits, '_', '-', '.'; no spaces)"
     if t == "value_error":
         return str(err.get("msg", "")).removeprefix("Value error, ")
+    if t == BOOL_FOR_NUMBER:
+        return f"must be a number, got {ctx.get('value')}"
     return str(err.get("msg", t))
 
 
@@ -298,6 +305,8 @@ def fix_for(err: ErrorDetails, field: str) -> str | None:
         return f"write {field} as {_SIMPLE[t].removeprefix('must be ')}"
     if t == "string_pattern_mismatch":
         return "e.g. replace spaces with '-'"
+    if t == BOOL_FOR_NUMBER:
+        return f"write {field} as a number (YAML reads yes, no, on and off as true or false)"
     if t == "value_error" and field == "count":
         return "write count as N or {min: N, max: M} with min <= max"
     return None
@@ -325,6 +334,49 @@ def _union_problem(errs: list[ErrorDetails], union_loc: tuple[Any, ...], data: A
                    f"write {field_name} in one of these forms" if field_name in UNION_TEXT else None)
 
 
+def _is_geometry_model(owner: type[BaseModel] | None) -> bool:
+    """Whether ``owner`` is one of the schema's GeoJSON geometry models (``type`` and ``coordinates``)."""
+    return owner is not None and set(owner.model_fields) == {"type", "coordinates"}
+
+
+def _geometry_type_problem(err: ErrorDetails, where: _Located, data: Any, file: str) -> Problem | None:
+    """One problem for a geometry of the wrong type (a MultiPolygon where a Polygon is needed ...),
+    instead of one for its type and one more for every position that does not fit the other
+    type's nesting; ``None`` for any other error."""
+    if err["type"] != "literal_error" or not where.loc or where.loc[-1] != "type" or not _is_geometry_model(where.owner):
+        return None
+    assert where.owner is not None
+    expected = typing.get_args(where.owner.model_fields["type"].annotation)
+    given = err.get("input")
+    if not isinstance(given, str) or len(expected) != 1:
+        return None
+    want, geom_loc = expected[0], where.loc[:-1]
+    parts = _get(data, (*geom_loc, "coordinates"))
+    if given == "Multi" + want and isinstance(parts, list) and len(parts) == 1:
+        reason, fix = (f"a {given} of one part; a {want} is needed",
+                       f"write type: {want} with the part's coordinates (one level of brackets less)")
+    elif given == "Multi" + want and isinstance(parts, list):
+        owner = str(geom_loc[0]).removesuffix("s").replace("_", " ") if isinstance(geom_loc[0], str) else "item"
+        reason, fix = (f"a {given} of {len(parts)} parts; one {want} per {owner} is needed",
+                       "split it (QGIS: Vector > Geometry Tools > Multipart to Singleparts) and give each part its own id")
+    else:
+        reason, fix = f"a {given} where a {want} is needed", f"draw it as a {want}"
+    return Problem(file, format_path(geom_loc), reason + _which(data, geom_loc), fix)
+
+
+def _wrong_geometry_types(errs: Sequence[tuple[ErrorDetails, _Located]], data: Any, file: str
+                          ) -> tuple[list[Problem], list[tuple[Any, ...]]]:
+    """The problems of geometries of the wrong type, and their locations (whose other errors,
+    about positions nested for another type, say nothing more)."""
+    problems, locs = [], []
+    for err, where in errs:
+        problem = _geometry_type_problem(err, where, data, file)
+        if problem is not None:
+            problems.append(problem)
+            locs.append(where.loc[:-1])
+    return problems, locs
+
+
 def pydantic_problems(exc: PydanticValidationError, model: type[BaseModel], data: Any, file: str) -> list[Problem]:
     """Turn a pydantic ValidationError into one :class:`Problem` per offending field.
 
@@ -338,12 +390,15 @@ def pydantic_problems(exc: PydanticValidationError, model: type[BaseModel], data
         The problems, in the order of the first error at each field, without repeats. A value
         that may take two forms and fits neither gets one problem saying what it must be.
     """
+    errors = exc.errors(include_url=False)
+    located = [(err, locate(model, err["loc"])) for err in errors[:MAX_FIELD_ERRORS]]
+    problems, wrong_type = _wrong_geometry_types(located, data, file)
     groups: dict[str, list[tuple[ErrorDetails, _Located]]] = {}
-    for err in exc.errors():
-        where = locate(model, err["loc"])
+    for err, where in located:
+        if any(where.loc[:len(g)] == g for g in wrong_type):
+            continue
         key_loc = where.union_loc if where.union_loc is not None else where.loc
         groups.setdefault(format_path(key_loc), []).append((err, where))
-    problems: list[Problem] = []
     for errs in groups.values():
         whole_union = [(e, w) for e, w in errs if w.union_loc is not None and not w.union_branch_is_model]
         if whole_union:
@@ -358,6 +413,10 @@ def pydantic_problems(exc: PydanticValidationError, model: type[BaseModel], data
         if (p.field, p.reason) not in seen:
             seen.add((p.field, p.reason))
             out.append(p)
+    if len(errors) > MAX_FIELD_ERRORS:
+        out.append(Problem(file, "", f"{len(errors) - MAX_FIELD_ERRORS:,} more problems not listed "
+                                     f"(the first {MAX_FIELD_ERRORS:,} of {len(errors):,} are above)",
+                           "fix those (is this the right file?) and validate again"))
     logger.debug("%s: %d pydantic errors -> %d problems", file, exc.error_count(), len(out))
     return out
 

@@ -39,7 +39,7 @@ from optimiser.inputs.domain import (
 )
 from optimiser.inputs.formats import load_mapping
 from optimiser.inputs.futures import apply_firm_changes, check_futures
-from optimiser.inputs.geometry import GeometryReader
+from optimiser.inputs.geometry import GeometryReader, crossing_gap
 from optimiser.inputs.kinds import wrong_kind
 from optimiser.inputs.locate import default_scenario_path, display_path, resolve_site_ref
 from optimiser.inputs.messages import name_list, pydantic_problems, unknown_reference
@@ -260,10 +260,15 @@ def _crossing_spec(parsed: S.ScenarioFile, site: Site, geo: GeometryReader, prob
         line = geo.line(e.geometry.model_dump(), f"crossings.explicit[{i}].geometry")
         if line is None:
             continue
-        if not line.intersects(site.barrier(e.barrier).band):
+        bar = site.barrier(e.barrier)
+        if not line.intersects(bar.band):
             problems.append(Problem(geo.file, f"crossings.explicit[{i}].geometry",
                                     f"candidate {e.id!r} does not cross barrier {e.barrier!r}",
                                     "draw it from one side of the barrier to the other"))
+        elif (gap := crossing_gap(line, bar.centreline, bar.band)) is not None:
+            problems.append(Problem(geo.file, f"crossings.explicit[{i}].geometry",
+                                    f"candidate {e.id!r} does not cross barrier {e.barrier!r}: it {gap} ({bar.width_m:g} m wide)",
+                                    "draw it from one side of the barrier to the other, each end outside its band"))
         t = cost_of[e.type]
         explicit.append(Crossing(e.id, e.name or e.id, e.barrier, e.type, line, t.penalty_m, t.cost, False,
                                  Provenance(source=f"scenario {geo.file}")))

@@ -25,9 +25,12 @@ from __future__ import annotations
 
 import json
 import logging
+import types
+import typing
 from typing import Annotated, Any, Final, Literal
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_validator
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, ValidationInfo, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
 from optimiser.inputs.domain import (
     Backend,
@@ -55,7 +58,8 @@ from optimiser.inputs.domain import (
     TransitObjective,
     TransitSpec,
 )
-from optimiser.inputs.limits import MAX_SEED, MAX_TIME_LIMIT_S  # noqa: F401 - re-exported
+from optimiser.inputs.limits import MAX_SEED, MAX_TIME_LIMIT_S, MAX_WORKERS  # noqa: F401 - re-exported
+from optimiser.inputs.messages import BOOL_FOR_NUMBER
 
 logger = logging.getLogger(__name__)
 
@@ -94,8 +98,31 @@ Weight = Annotated[float, Field(ge=0, le=MAX_WEIGHT, allow_inf_nan=False)]
 Coord = Annotated[list[Annotated[float, Field(allow_inf_nan=False)]], Field(min_length=2, max_length=3)]
 
 
+def _takes_number_not_bool(annotation: Any) -> bool:
+    """Whether a field's annotation takes an int or a float (anywhere in a union) and never a bool."""
+    found: list[Any] = []
+    stack = [annotation]
+    while stack:
+        a = stack.pop()
+        if typing.get_origin(a) in (typing.Annotated, typing.Union, types.UnionType):
+            stack.extend(typing.get_args(a)[:1] if typing.get_origin(a) is typing.Annotated else typing.get_args(a))
+        else:
+            found.append(a)
+    return bool not in found and any(a in (int, float) for a in found)
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_bool_for_number(cls, value: Any, info: ValidationInfo) -> Any:
+        """``true`` / ``false`` (YAML also reads ``yes``, ``no``, ``on``, ``off`` so) is no number:
+        pydantic would take it as 1 or 0 (``employees: yes`` would be one employee)."""
+        if isinstance(value, bool) and info.field_name in cls.model_fields and _takes_number_not_bool(
+                cls.model_fields[info.field_name].annotation):
+            raise PydanticCustomError(BOOL_FOR_NUMBER, "must be a number, got {value}", {"value": str(value).lower()})
+        return value
 
 
 def _money_config(field: str) -> ConfigDict:
@@ -466,7 +493,7 @@ class SolverIn(_Strict):
     backend: Backend = SolveOptions.backend
     time_limit_s: Annotated[float, Field(gt=0, le=MAX_TIME_LIMIT_S, allow_inf_nan=False)] = SolveOptions.time_limit_s
     seed: Annotated[int, Field(ge=0, le=MAX_SEED)] = SolveOptions.seed
-    workers: Annotated[int, Field(ge=1, le=64)] = SolveOptions.workers
+    workers: Annotated[int, Field(ge=1, le=MAX_WORKERS)] = SolveOptions.workers
     length_scale_per_m: Annotated[int, Field(ge=1, le=1000)] = SolveOptions.length_scale_per_m
 
 

@@ -37,7 +37,7 @@ from optimiser.inputs.domain import (
     WalkPath,
 )
 from optimiser.inputs.formats import load_mapping
-from optimiser.inputs.geometry import GeometryReader
+from optimiser.inputs.geometry import GeometryReader, crossing_gap
 from optimiser.inputs.gis import GDF_FILE, name_features, site_mapping_from_gdfs
 from optimiser.inputs.kinds import wrong_kind
 from optimiser.inputs.messages import duplicate_ids, pydantic_problems, unknown_reference
@@ -156,6 +156,10 @@ def _crossings(data: dict[str, Any], geo: GeometryReader, barriers: list[Barrier
         if b is not None and not line.intersects(b.band):
             problems.append(Problem(geo.file, f"crossings[{i}].geometry", f"crossing {c.id!r} does not cross barrier {c.barrier!r}",
                                     "draw the crossing from one side of the barrier to the other"))
+        elif b is not None and (gap := crossing_gap(line, b.centreline, b.band)) is not None:
+            problems.append(Problem(geo.file, f"crossings[{i}].geometry",
+                                    f"crossing {c.id!r} does not cross barrier {c.barrier!r}: it {gap} ({b.width_m:g} m wide)",
+                                    "draw the crossing from one side of the barrier to the other, each end outside its band"))
         out.append(Crossing(c.id, c.name or c.id, c.barrier, c.type, line, c.penalty_m, 0.0, True, _provenance(c.provenance)))
     return out
 

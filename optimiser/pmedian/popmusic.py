@@ -115,3 +115,69 @@ def popmusic(C: FloatArray, S: IntArray, fixed: BoolArray, allowed: BoolArray, r
             queue = sorted(set(queue) | {int(j) for j in new_cols})
             logger.debug("popmusic sub-problem %d: %.6g", subproblems, cost)
     return PopmusicResult(S, best, subproblems, improvements)
+
+
+def part_gaps(C: FloatArray, S: IntArray, lam: FloatArray) -> FloatArray:
+    """Per open facility ``S[t]``, its share of the incumbent's gap to the Lagrangian bound at ``lam``.
+
+    ``cost(S) - L(lam) = sum_t g_t + (sum_t rho_{S[t]} - the p smallest rho)`` with ``g_t = sum over
+    part t's clients of (c_ij - lam_i) - rho_{S[t]} >= 0`` and ``rho_j = sum_i min(0, c_ij - lam_i)``:
+    ``g_t`` grows with the part's clients that pay more than their multiplier and with the clients of
+    other parts that ``S[t]`` would serve below theirs (where the incumbent departs from the
+    relaxation's solution)."""
+    diff = C[:, S] - lam[:, None]
+    assign = np.argmin(C[:, S], axis=1)
+    own = np.zeros(S.size)
+    np.add.at(own, assign, diff[np.arange(C.shape[0]), assign])
+    return own - np.minimum(diff, 0.0).sum(axis=0)
+
+
+FixedSolver = Callable[[IntArray, float], "IntArray | None"]
+"""``(facilities kept open, time_limit_s) -> the best solution found that keeps them open`` (all its
+facilities; ``None`` when the sub-problem was not solved)."""
+
+
+def gap_windows(C: FloatArray, S: IntArray, fixed: BoolArray, lam: FloatArray, r: int, solve_fixed: FixedSolver,
+                max_subproblems: int, deadline: float, tol: float) -> PopmusicResult:
+    """Free the ``r`` open facilities nearest to a seed and re-solve the whole instance with the other
+    open facilities kept open, the windows with the largest share of the gap to the Lagrangian bound
+    first (:func:`part_gaps` summed over the window's parts).
+
+    Unlike :func:`popmusic`, the freed facilities may reopen anywhere (every allowed column is a
+    candidate, every client may move): a window can move facilities from one region to another,
+    which re-solving neighbouring parts on their own clients cannot.  After an improvement the
+    windows are scored again.  Deterministic; ``max_subproblems`` is the work limit, ``deadline`` a
+    safety net.
+
+    Returns:
+        A :class:`PopmusicResult` (the input solution when nothing improves).
+    """
+    S = np.array(sorted(int(j) for j in S), dtype=np.int64)
+    best = float(C[:, S].min(axis=1).sum())
+    r = min(r, S.size)
+    tried: set[bytes] = set()
+    subproblems = improvements = 0
+    while subproblems < max_subproblems:
+        left = deadline - time.perf_counter()
+        if left <= 0:
+            break
+        near = np.argsort(C[np.ix_(S, S)], axis=1, kind="stable")[:, :r]
+        score = part_gaps(C, S, lam)[near].sum(axis=1)
+        windows = [np.sort(w[~fixed[S[w]]]) for w in near[np.argsort(-score, kind="stable")]]  # fixed stay open
+        todo = [w for w in windows if w.size and w.tobytes() not in tried]
+        if not todo:
+            break
+        free_pos = todo[0]
+        tried.add(free_pos.tobytes())
+        subproblems += 1
+        S_new = solve_fixed(np.delete(S, free_pos), left)
+        if S_new is None:
+            continue
+        S_new = np.sort(S_new)
+        cost = float(C[:, S_new].min(axis=1).sum())
+        if cost < best - tol:
+            S, best = S_new, cost
+            improvements += 1
+            tried = set()
+            logger.debug("gap window %d: %.6g", subproblems, cost)
+    return PopmusicResult(S, best, subproblems, improvements)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 
 import numpy as np
 import numpy.typing as npt
@@ -14,13 +15,48 @@ logger = logging.getLogger(__name__)
 __all__ = ["floor_euclidean", "read_orlib_pmed", "read_tsplib_coords", "read_tsplib_pmed"]
 
 
+INT32_MAX = int(np.iinfo(np.int32).max)
+
+
+def _text(path: str) -> str:
+    """The file's text: UTF-8 with or without a byte-order mark; bytes that are not UTF-8 (a
+    Latin-1 ``COMMENT``) become U+FFFD, so only the numbers matter."""
+    with open(path, "rb") as fh:
+        return fh.read().decode("utf-8-sig", errors="replace")
+
+
+def _whole(token: str, what: str, path: str) -> int:
+    """A whole number written as ``12`` or ``12.0`` / ``1.2e1``; else a ValueError naming ``what``."""
+    try:
+        value = float(token)
+    except ValueError:
+        raise ValueError(f"{path}: {what} must be a whole number, got {token!r}") from None
+    if not math.isfinite(value) or value != int(value):
+        raise ValueError(f"{path}: {what} must be a whole number, got {token!r}")
+    return int(value)
+
+
+def _orlib_header(tokens: list[str], path: str) -> tuple[int, int, int]:
+    """``(n, m, p)`` of an OR-Library header, each checked: ``n >= 1``, ``m >= 0``, ``1 <= p <= n``."""
+    if len(tokens) < 3:
+        raise ValueError(f"{path}: header 'n m p' missing")
+    n, m_edges, p = (_whole(t, f"header value {k}", path) for t, k in zip(tokens[:3], ("n", "m", "p"), strict=True))
+    if n < 1 or m_edges < 0:
+        raise ValueError(f"{path}: header 'n m p' = {n} {m_edges} {p}: needs n >= 1 vertices and m >= 0 edges")
+    if not 1 <= p <= n:
+        raise ValueError(f"{path}: p = {p} medians, but the graph has {n} vertices (1 <= p <= n)")
+    return n, m_edges, p
+
+
 def read_orlib_pmed(path: str) -> tuple[npt.NDArray[np.int64], int]:
     """Read an OR-Library ``pmedN.txt`` instance.
 
     Format: first line ``n_vertices n_edges p``, then ``n_edges`` lines ``i j cost`` (1-based
     vertices) of an undirected graph.  When a vertex pair is repeated, the LAST line wins (OR-Library
     ``pmedinfo``: set ``c(i,j) = c(j,i) = k`` for each line in turn).  The allocation cost is the
-    all-pairs shortest-path distance (``scipy.sparse.csgraph``).
+    all-pairs shortest-path distance (``scipy.sparse.csgraph``). Blank lines, tabs, Windows line
+    ends and a byte-order mark are fine; numbers may be written ``5.0``; anything after the
+    ``n_edges`` edges is ignored (logged as a warning).
 
     Args:
         path: File path.
@@ -30,17 +66,26 @@ def read_orlib_pmed(path: str) -> tuple[npt.NDArray[np.int64], int]:
         a client and a candidate site) and the number of medians.
 
     Raises:
-        ValueError: Truncated file, vertex out of range, negative cost or disconnected graph.
+        ValueError: A header that is not three whole numbers (or ``p`` outside ``1..n``), a
+            truncated file, a value that is not a whole number, a vertex out of range, a negative
+            cost or a disconnected graph.
     """
-    with open(path, encoding="ascii") as fh:
-        tokens = fh.read().split()
-    if len(tokens) < 3:
-        raise ValueError(f"{path}: header 'n m p' missing")
-    n, m_edges, p = int(tokens[0]), int(tokens[1]), int(tokens[2])
+    tokens = _text(path).split()
+    n, m_edges, p = _orlib_header(tokens, path)
     body = tokens[3:]
     if len(body) < 3 * m_edges:
         raise ValueError(f"{path}: header announces {m_edges} edges but only {len(body) // 3} complete edge lines found")
-    arr = np.asarray(body[: 3 * m_edges], dtype=np.int64).reshape(m_edges, 3)
+    if len(body) > 3 * m_edges:
+        logger.warning("%s: %d values after the %d edges the header announces are ignored", path, len(body) - 3 * m_edges, m_edges)
+    try:
+        values = np.asarray(body[: 3 * m_edges], dtype=np.float64).reshape(m_edges, 3)
+    except ValueError:
+        bad = next(t for t in body[: 3 * m_edges] if not _is_number(t))
+        raise ValueError(f"{path}: edge line {body.index(bad) // 3 + 2}: {bad!r} is not a number") from None
+    if not np.all(np.isfinite(values)) or np.any(values != np.rint(values)):
+        row = int(np.flatnonzero(~np.isfinite(values).all(axis=1) | (values != np.rint(values)).any(axis=1))[0])
+        raise ValueError(f"{path}: edge line {row + 2}: {' '.join(body[3 * row: 3 * row + 3])!r} is not three whole numbers")
+    arr = values.astype(np.int64)
     edges: dict[tuple[int, int], int] = {}
     for i, j, c in arr.tolist():
         if not (1 <= i <= n and 1 <= j <= n):
@@ -68,38 +113,82 @@ def read_orlib_pmed(path: str) -> tuple[npt.NDArray[np.int64], int]:
     return np.rint(dist).astype(np.int64), p
 
 
+def _is_number(token: str) -> bool:
+    try:
+        float(token)
+    except ValueError:
+        return False
+    return True
+
+
+_COORD_TYPES = ("EUC_2D",)
+"""Edge weight types whose coordinates this reader turns into floor-Euclidean costs."""
+
+
+def _header_line(text: str, path: str, dimension: int | None) -> tuple[int | None, bool]:
+    """Read one specification line ``KEY : VALUE`` (keys in any case and order, blanks or tabs
+    around the colon): ``(DIMENSION so far, whether the coordinate section starts here)``."""
+    key, _, value = text.partition(":")
+    key = key.strip().upper()
+    if key == "DIMENSION":
+        return _whole(value.strip(), "DIMENSION", path), False
+    if key == "EDGE_WEIGHT_TYPE" and value.strip().upper() not in _COORD_TYPES:
+        raise ValueError(f"{path}: EDGE_WEIGHT_TYPE {value.strip()} is not EUC_2D (this reader computes floor-Euclidean "
+                         "costs from EUC_2D coordinates; compute other distances yourself and pass the matrix to solve_pmedian)")
+    return dimension, key == "NODE_COORD_SECTION"
+
+
+def _coord_line(text: str, line_no: int, path: str) -> tuple[int, float, float]:
+    """``(node id, x, y)`` of one ``NODE_COORD_SECTION`` line, each checked."""
+    parts = text.split()
+    if len(parts) != 3:
+        raise ValueError(f"{path}:{line_no}: expected 'index x y', got {text!r}")
+    node = _whole(parts[0], f"line {line_no}: node id", path)
+    try:
+        x, y = float(parts[1]), float(parts[2])
+    except ValueError:
+        raise ValueError(f"{path}:{line_no}: coordinates must be numbers, got {text!r}") from None
+    if not (math.isfinite(x) and math.isfinite(y)):
+        raise ValueError(f"{path}:{line_no}: coordinates must be finite numbers, got {text!r}")
+    return node, x, y
+
+
 def read_tsplib_coords(path: str) -> npt.NDArray[np.float64]:
     """The ``NODE_COORD_SECTION`` of a TSPLIB ``EUC_2D`` file as an ``n x 2`` array (file order).
 
+    Specification keys may come in any order and case, with blanks or tabs around the colon;
+    ``COMMENT`` lines may hold any text; Windows line ends, a byte-order mark and a missing
+    ``EOF`` are fine; a section after the coordinates (``DISPLAY_DATA_SECTION``...) ends them.
+    Coordinates may be integers, decimals or scientific (``1.5e+03``). Node ids need not be
+    ``1..n`` (rows follow the file's order) but must be whole numbers, each given once.
+
     Raises:
-        ValueError: No coordinate section, a malformed line, or fewer points than ``DIMENSION``.
+        ValueError: No coordinate section, an edge weight type other than ``EUC_2D``, a malformed
+            line, a node id given twice, no points or fewer/more than ``DIMENSION``.
     """
     dimension = None
     coords: list[tuple[float, float]] = []
+    first_line: dict[int, int] = {}
     in_section = False
-    with open(path, encoding="ascii") as fh:
-        for line_no, line in enumerate(fh, start=1):
-            text = line.strip()
-            if not text:
-                continue
-            if not in_section:
-                key, _, value = text.partition(":")
-                key = key.strip().upper()
-                if key == "DIMENSION":
-                    dimension = int(value)
-                elif key == "EDGE_WEIGHT_TYPE" and value.strip().upper() != "EUC_2D":
-                    raise ValueError(f"{path}: EDGE_WEIGHT_TYPE {value.strip()} is not EUC_2D")
-                elif key == "NODE_COORD_SECTION":
-                    in_section = True
-                continue
-            if text.upper() == "EOF":
-                break
-            parts = text.split()
-            if len(parts) != 3:
-                raise ValueError(f"{path}:{line_no}: expected 'index x y', got {text!r}")
-            coords.append((float(parts[1]), float(parts[2])))
+    for line_no, line in enumerate(_text(path).splitlines(), start=1):
+        text = line.strip()
+        if not text:
+            continue
+        if not in_section:
+            dimension, in_section = _header_line(text, path, dimension)
+            continue
+        head = text.split()[0]
+        if text.upper() == "EOF" or (not _is_number(head) and head.rstrip(":").upper().endswith("_SECTION")):
+            break
+        node, x, y = _coord_line(text, line_no, path)
+        if node in first_line:
+            raise ValueError(f"{path}:{line_no}: node {node} is given twice (first on line {first_line[node]})")
+        first_line[node] = line_no
+        coords.append((x, y))
     if not in_section:
         raise ValueError(f"{path}: no NODE_COORD_SECTION")
+    if not coords:
+        raise ValueError(f"{path}: NODE_COORD_SECTION holds no points")
     if dimension is not None and len(coords) != dimension:
         raise ValueError(f"{path}: DIMENSION is {dimension} but {len(coords)} coordinates found")
     return np.array(coords, dtype=np.float64).reshape(-1, 2)
@@ -109,6 +198,11 @@ def floor_euclidean(points: npt.NDArray[np.float64]) -> npt.NDArray[np.int32]:
     """``d(i, j) = floor(Euclidean distance)`` between all points, as ``int32`` (row by row, so no
     ``n x n x 2`` temporary)."""
     n = points.shape[0]
+    if n:
+        span = float(np.hypot(*(points.max(axis=0) - points.min(axis=0))))
+        if not math.isfinite(span) or span > INT32_MAX:
+            raise ValueError(f"distances up to {span:.3g} do not fit 32-bit integer costs (at most {INT32_MAX:,}): "
+                             "scale the coordinates down")
     out = np.empty((n, n), dtype=np.int32)
     for i in range(n):
         diff = points - points[i]
@@ -131,9 +225,13 @@ def read_tsplib_pmed(path: str) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.f
         coordinates.
 
     Raises:
-        ValueError: See :func:`read_tsplib_coords`.
+        ValueError: See :func:`read_tsplib_coords`; also coordinates so far apart that a distance
+            would not fit ``int32``.
     """
     coords = read_tsplib_coords(path)
-    cost = floor_euclidean(coords)
+    try:
+        cost = floor_euclidean(coords)
+    except ValueError as exc:
+        raise ValueError(f"{path}: {exc}") from None
     logger.debug("read %s: n=%d points", path, coords.shape[0])
     return cost, coords

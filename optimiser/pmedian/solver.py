@@ -26,7 +26,7 @@ from optimiser.pmedian.cluster_branch import cluster_bb
 from optimiser.pmedian.exact import mip_phase
 from optimiser.pmedian.heuristics import greedy, local_search, perturbed_search
 from optimiser.pmedian.lagrangian import RootLagrangian, RootResult, eliminate_pairs, refix
-from optimiser.pmedian.popmusic import popmusic
+from optimiser.pmedian.popmusic import FixedSolver, gap_windows, popmusic
 from optimiser.pmedian.problem import BoolArray, FloatArray, Instance, IntArray, prepare, validate
 from optimiser.pmedian.result import PMedianResult
 
@@ -57,6 +57,12 @@ POPMUSIC_MIN_PAIRS = 30_000
 WINDOW_PARTS = 10
 WINDOW_BRANCH_NODES = 200  # work limits of a window's solve
 WINDOW_MIP_NODES = 2_000
+GAP_WINDOW_PARTS = 50  # after POPMUSIC: windows of 50 facilities freed and re-chosen anywhere (gap_windows)
+GAP_WINDOWS = 6  # work limit: sub-problems of gap_windows
+# ... when the reduced radius model against POPMUSIC's incumbent keeps more than this many pairs (fl1400,
+# p = 200 / 300 / 400: 62,344 / 92,486 / 67,809, where SCIP's bound stays near the root's in 60 s;
+# p = 500: 24,611, where SCIP raises the bound with the time the windows would take)
+GAP_WINDOW_MIN_PAIRS = 50_000
 
 
 @dataclass
@@ -197,6 +203,30 @@ def _popmusic(run: _Run, root: RootResult, seed: int) -> None:
     run.stats.update(popmusic_subproblems=out.subproblems, popmusic_improvements=out.improvements)
     _accept(run, root, out.S, out.cost, "popmusic_improved")
     run.timings["popmusic"] = time.perf_counter() - tp
+    if inst.fixed.any() or run.closed():
+        return  # a gap window's own solve (it keeps facilities open) opens no windows
+    pairs, _ = eliminate_pairs(inst, root.free_idx, root.open_idx, root.best_lam, inst.target_of(run.UB))
+    if sum(c.size for c in pairs) <= GAP_WINDOW_MIN_PAIRS:
+        return
+    tp = time.perf_counter()
+    allowed, fixed = _open_to_choice(run, root)  # after the refixing against POPMUSIC's incumbent
+    gw = gap_windows(inst.C, run.S, fixed, root.best_lam, GAP_WINDOW_PARTS, _fixed_solver(inst, allowed, fixed),
+                     GAP_WINDOWS, run.deadline, inst.tol)
+    run.stats.update(gap_window_subproblems=gw.subproblems, gap_window_improvements=gw.improvements)
+    _accept(run, root, gw.S, gw.cost, "gap_windows_improved")
+    run.timings["gap_windows"] = time.perf_counter() - tp
+
+
+def _fixed_solver(inst: Instance, allowed: BoolArray, fixed: BoolArray) -> FixedSolver:
+    """A gap window's sub-problem: the instance with the kept facilities fixed open, solved by
+    :func:`solve_pmedian` itself (work-limited as POPMUSIC's windows)."""
+    def solve(keep: IntArray, time_limit_s: float) -> IntArray | None:
+        res = solve_pmedian(inst.C, inst.p, time_limit_s=time_limit_s,
+                            fixed_open=[int(j) for j in np.union1d(keep, np.flatnonzero(fixed))],
+                            forbidden=[int(j) for j in np.flatnonzero(~allowed)],
+                            max_branch_nodes=WINDOW_BRANCH_NODES, max_mip_nodes=WINDOW_MIP_NODES)
+        return np.array(res.open_facilities, dtype=np.int64) if res.objective is not None else None
+    return solve
 
 
 @dataclass(frozen=True)
@@ -242,6 +272,7 @@ def _exact_phases(run: _Run, root: RootResult, exact_backend: str, limits: WorkL
     else:
         phases = [exact_backend]
     methods = ["popmusic"] if "popmusic_subproblems" in run.stats else []
+    methods += ["gap-windows"] if "gap_window_subproblems" in run.stats else []
     for phase in phases:
         now = time.perf_counter()
         if now >= run.deadline:
@@ -359,7 +390,8 @@ def solve_pmedian(
         if not run.closed():
             _popmusic(run, root, seed)
         if run.closed():
-            last = "popmusic" if "popmusic_improved" in run.stats else "perturbed-search"
+            last = ("gap-windows" if "gap_windows_improved" in run.stats else
+                    "popmusic" if "popmusic_improved" in run.stats else "perturbed-search")
             run.LB, run.method = run.UB, f"lagrangian+{last}"
             return run.finish()
     _exact_phases(run, root, exact_backend, WorkLimits(max_branch_nodes, max_mip_nodes), seed, num_workers)

@@ -208,7 +208,8 @@ def _pair_lengths_m(v: Verification) -> np.ndarray:
 def _route_features(prep: Prepared, chosen: set[int], ver: Verification, baseline: Verification) -> list[Feature]:
     """Before and after routes of the :data:`ROUTES_DRAWN` most improved firm pairs (by weighted gain).
 
-    A pair whose route cannot be traced (no walking route) is left out with a warning.
+    A pair the new crossings connect (no walking route before) gets its route after only; a pair
+    whose route cannot be traced is left out with a warning.
     """
     ctx, net = prep.context, prep.network
     firms = list(prep.scenario.site.firms)
@@ -225,13 +226,15 @@ def _route_features(prep: Prepared, chosen: set[int], ver: Verification, baselin
         ka, kb = ctx.firm_keys[a], ctx.firm_keys[b]
         common = {"pair": f"{firms[a].id}|{firms[b].id}", "a": firms[a].id, "b": firms[b].id}
         try:
-            route_before = net.route(ka, kb)
             route_after = net.route(ka, kb, on, prep.scenario.crossings.max_route_crossings)
+            # a pair the new crossings connect had no route before: its route after is drawn alone
+            route_before = net.route(ka, kb) if math.isfinite(walk_before[a, b]) else None
         except ModelError as exc:
             logger.warning("no route drawn for firm pair %s: %s", common["pair"], exc)
             continue
-        feats.append(_feature(route_before, layer="route_before", **common, walk_m=float(walk_before[a, b]),
-                              weight=float(ctx.pair_w[k])))
+        if route_before is not None:
+            feats.append(_feature(route_before, layer="route_before", **common, walk_m=float(walk_before[a, b]),
+                                  weight=float(ctx.pair_w[k])))
         feats.append(_feature(route_after, layer="route_after", **common, walk_m=float(walk_after[a, b]),
                               weight=float(ctx.pair_w[k])))
     return feats

@@ -1,0 +1,100 @@
+"""Tests for optimiser.pmedian.popmusic.gap_windows (freed facilities re-chosen anywhere) and part_gaps."""
+
+from __future__ import annotations
+
+import itertools
+import time
+
+import numpy as np
+
+from optimiser.pmedian.popmusic import gap_windows, part_gaps
+from optimiser.pmedian.problem import prepare, validate
+from optimiser.pmedian.solver import _fixed_solver
+from tests.test_pmedian import brute_force
+
+
+def _points(n: int, seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    pts = rng.uniform(0, 100, size=(n, 2))
+    return np.floor(np.sqrt(((pts[:, None, :] - pts[None, :, :]) ** 2).sum(axis=2)))
+
+
+def _cost(C: np.ndarray, S) -> float:
+    """The objective recomputed independently: every client at its nearest open facility."""
+    return float(sum(min(C[i, j] for j in S) for i in range(C.shape[0])))
+
+
+
+def _enumerating(C: np.ndarray, p: int):
+    calls = []
+
+    def solve(keep, time_limit_s):
+        calls.append(np.array(keep))
+        rest = [j for j in range(C.shape[1]) if j not in set(keep.tolist())]
+        best, best_S = np.inf, None
+        for comb in itertools.combinations(rest, p - keep.size):
+            S = np.array(sorted(list(keep) + list(comb)), dtype=np.int64)
+            v = float(C[:, S].min(axis=1).sum())
+            if v < best:
+                best, best_S = v, S
+        return best_S
+
+    return solve, calls
+
+
+def test_part_gaps_decompose_the_gap_to_the_lagrangian_bound():
+    C = _points(30, 4)
+    S = np.array([2, 7, 11, 19, 25])
+    rng = np.random.default_rng(0)
+    lam = C[:, S].min(axis=1) + rng.uniform(-5, 5, size=30)
+    g = part_gaps(C, S, lam)
+    rho = np.minimum(C - lam[:, None], 0.0).sum(axis=0)
+    L = lam.sum() + np.sort(rho)[: S.size].sum()
+    assert np.all(g >= -1e-9)
+    assert abs(_cost(C, S) - L - (g.sum() + rho[S].sum() - np.sort(rho)[: S.size].sum())) < 1e-6
+
+
+def test_one_window_freeing_every_facility_reaches_the_brute_force_optimum():
+    C = _points(14, 1)
+    p = 3
+    solve, _ = _enumerating(C, p)
+    out = gap_windows(C, np.array([0, 1, 2]), np.zeros(14, dtype=bool), C.min(axis=1), p, solve, 5,
+                      time.perf_counter() + 60, 1e-9)
+    assert out.cost == brute_force(C, p) == _cost(C, out.S)
+    assert out.S.size == p and np.unique(out.S).size == p
+
+
+def test_windows_improve_a_poor_start_keep_fixed_facilities_and_are_deterministic():
+    C = _points(16, 2)
+    p = 4
+    fixed = np.zeros(16, dtype=bool)
+    fixed[3] = True
+    start = np.array([3, 13, 14, 15])
+    solve, calls = _enumerating(C, p)
+    lam = C[:, start].min(axis=1)
+    out = gap_windows(C, start, fixed, lam, 2, solve, 20, time.perf_counter() + 60, 1e-9)
+    again = gap_windows(C, start, fixed, lam, 2, _enumerating(C, p)[0], 20, time.perf_counter() + 60, 1e-9)
+    assert out.cost < _cost(C, start) and out.improvements >= 1
+    assert out.cost == _cost(C, out.S) >= brute_force(C, p, fixed_open=(3,))
+    assert 3 in out.S.tolist() and out.S.size == p
+    assert calls and all(3 in keep.tolist() for keep in calls)  # a fixed facility is never freed
+    assert np.array_equal(out.S, again.S) and out.subproblems == again.subproblems
+    assert out.subproblems <= 20
+
+
+def test_work_limit_counts_windows():
+    C = _points(20, 3)
+    solve, calls = _enumerating(C, 4)
+    out = gap_windows(C, np.array([0, 1, 2, 3]), np.zeros(20, dtype=bool), C.min(axis=1), 2, solve, 2,
+                      time.perf_counter() + 60, 1e-9)
+    assert out.subproblems == 2 == len(calls)
+
+
+def test_the_solver_s_window_keeps_the_kept_facilities_open_and_is_exact():
+    C = _points(18, 5)
+    inst = prepare(validate(C, 4, None, [], [7]))
+    allowed = inst.allowed.copy()
+    fixed = np.zeros(18, dtype=bool)
+    S = _fixed_solver(inst, allowed, fixed)(np.array([1, 2]), 30.0)
+    assert S is not None and {1, 2} <= set(S.tolist()) and 7 not in S.tolist() and len(S) == 4
+    assert _cost(C, S) == brute_force(C, 4, fixed_open=(1, 2), forbidden=(7,))

@@ -1,0 +1,102 @@
+"""TSPLIB and OR-Library p-median files written by others (wave 6, helper HR): what the readers
+accept (and read the same as the plain file) and what they refuse with a ValueError naming the
+file, line and reason, never a wrong matrix."""
+
+from __future__ import annotations
+
+import codecs
+
+import numpy as np
+import pytest
+
+from optimiser.pmedian import read_orlib_pmed, read_tsplib_pmed
+
+PTS = [(0, 0), (3, 4), (6, 8), (10, 0), (0, 10)]
+HEAD = "NAME : five\nTYPE : TSP\nDIMENSION : 5\nEDGE_WEIGHT_TYPE : EUC_2D\nNODE_COORD_SECTION\n"
+
+
+def _coords(ids=None, fmt="{i} {x} {y}") -> str:
+    ids = ids or range(1, len(PTS) + 1)
+    return "\n".join(fmt.format(i=i, x=x, y=y) for i, (x, y) in zip(ids, PTS, strict=True)) + "\n"
+
+
+def _expected() -> np.ndarray:
+    xy = np.array(PTS, dtype=float)
+    return np.floor(np.hypot(*(xy[:, None, :] - xy[None, :, :]).transpose(2, 0, 1))).astype(np.int32)
+
+
+def _write(tmp_path, text: str | bytes, name: str = "x.tsp"):
+    path = tmp_path / name
+    path.write_bytes(text if isinstance(text, bytes) else text.encode("utf-8"))
+    return str(path)
+
+
+ACCEPTED = {
+    "plain": HEAD + _coords() + "EOF\n",
+    "tabs and keys in any order": ("COMMENT\t:\tby hand : with colons\nEDGE_WEIGHT_TYPE:EUC_2D\nDIMENSION   :\t5\nNAME: x\n"
+                                   "NODE_COORD_SECTION\n" + _coords(fmt="\t{i}\t{x}\t{y}  ")),
+    "crlf, no EOF": (HEAD + _coords()).replace("\n", "\r\n"),
+    "scientific": HEAD + "".join(f"{i + 1} {x:.6e} {y:.3E}\n" for i, (x, y) in enumerate(PTS)) + "EOF\n",
+    "ids not 1..n": HEAD + _coords(ids=[0, 7, 3, 12, 5]) + "EOF\n",
+    # these four raised before the fix (UnicodeDecodeError, or 'expected index x y')
+    "byte-order mark": codecs.BOM_UTF8 + (HEAD + _coords() + "EOF\n").encode(),
+    "non-ASCII comment": "COMMENT : Grötschel, Zürich\n" + HEAD + _coords() + "EOF\n",
+    "Latin-1 comment": ("COMMENT : Gr\xf6tschel\n" + HEAD + _coords() + "EOF\n").encode("latin-1"),
+    "display section after the coordinates": HEAD + _coords() + "DISPLAY_DATA_SECTION\n1 0 0\nEOF\n",
+    "DIMENSION 5.0": HEAD.replace("DIMENSION : 5", "DIMENSION : 5.0") + _coords() + "EOF\n",
+}
+
+
+@pytest.mark.parametrize("name", list(ACCEPTED))
+def test_tsplib_variants_read_as_the_plain_file(tmp_path, name):
+    cost, xy = read_tsplib_pmed(_write(tmp_path, ACCEPTED[name]))
+    assert cost.dtype == np.int32 and np.array_equal(cost, _expected()) and xy.shape == (5, 2)
+
+
+REFUSED = {
+    "node id twice": (HEAD + _coords(ids=[1, 2, 2, 4, 5]), "x.tsp:8: node 2 is given twice (first on line 7)"),
+    "nan coordinate": (HEAD + _coords().replace("4 10 0", "4 nan 0"), "coordinates must be finite numbers"),
+    "distances beyond int32": (HEAD + _coords().replace("4 10 0", "4 1e10 0"), "do not fit 32-bit integer costs"),
+    "no points": (HEAD.replace("DIMENSION : 5", "DIMENSION : 0") + "EOF\n", "NODE_COORD_SECTION holds no points"),
+    "GEO": (HEAD.replace("EUC_2D", "GEO") + _coords(), "EDGE_WEIGHT_TYPE GEO is not EUC_2D"),
+    "DIMENSION wrong": (HEAD.replace("DIMENSION : 5", "DIMENSION : 6") + _coords(), "DIMENSION is 6 but 5 coordinates found"),
+    "DIMENSION 5.5": (HEAD.replace("DIMENSION : 5", "DIMENSION : 5.5") + _coords(), "DIMENSION must be a whole number"),
+}
+
+
+@pytest.mark.parametrize("name", list(REFUSED))
+def test_tsplib_mistakes_are_value_errors_with_the_reason(tmp_path, name):
+    """Duplicate ids, NaN and huge coordinates were read silently (a huge one gave costs of
+    -2,147,483,648)."""
+    text, words = REFUSED[name]
+    with pytest.raises(ValueError, match="x.tsp") as info:
+        read_tsplib_pmed(_write(tmp_path, text))
+    assert words in str(info.value)
+
+
+ORLIB = " 4 3 2 \n 1 2 5 \n 2 3 6 \n 3 4 7 \n"
+ORLIB_COST = [[0, 5, 11, 18], [5, 0, 6, 13], [11, 6, 0, 7], [18, 13, 7, 0]]
+
+
+@pytest.mark.parametrize("text", [
+    ORLIB, ORLIB + "\n\n   \n", ORLIB.replace("\n", "\r\n"), ORLIB.replace(" ", "\t"),
+    ORLIB + " 1 4 1\nEOF\n",                                   # extra lines after the announced edges
+    ORLIB.replace(" 5 ", " 5.0 "),                             # raised: invalid literal for int()
+    codecs.BOM_UTF8 + ORLIB.encode(),                          # raised: UnicodeDecodeError
+])
+def test_orlib_variants_read_as_the_plain_file(tmp_path, text):
+    cost, p = read_orlib_pmed(_write(tmp_path, text, "pmed.txt"))
+    assert p == 2 and cost.tolist() == ORLIB_COST
+
+
+@pytest.mark.parametrize("text, words", [
+    (ORLIB.replace(" 4 3 2 ", " 4 3 5 "), "p = 5 medians, but the graph has 4 vertices"),   # was read, p > n
+    (ORLIB.replace(" 4 3 2 ", " 4 3 0 "), "p = 0 medians"),
+    ("pmed test\n" + ORLIB, "header value n must be a whole number, got 'pmed'"),
+    (ORLIB.replace(" 5 ", " 5.5 "), "edge line 2: '1 2 5.5' is not three whole numbers"),
+    (ORLIB.replace(" 5 ", " x "), "edge line 2: 'x' is not a number"),
+])
+def test_orlib_mistakes_are_value_errors_with_the_reason(tmp_path, text, words):
+    with pytest.raises(ValueError, match="pmed.txt") as info:
+        read_orlib_pmed(_write(tmp_path, text, "pmed.txt"))
+    assert words in str(info.value)
