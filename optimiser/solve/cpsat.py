@@ -27,6 +27,7 @@ from optimiser.solve.cpsat_api import cp_model
 from optimiser.solve.cpsat_model import (
     WALL_CLOCK_SAFETY_FACTOR,
     build_model,
+    load_factor,
     set_params,
     set_search_params,
     stopped_by_safety_net,
@@ -147,7 +148,7 @@ def solve(problem: Problem, options: SolveOptions, *, use_hint: bool = True,
     # the deterministic limit comes from the whole time limit (the greedy start is work-limited
     # too), never from the seconds the start took, which depend on the machine's load; the
     # wall-clock net counts the start against it, but CP-SAT keeps at least half of it
-    net = limit * WALL_CLOCK_SAFETY_FACTOR
+    net = limit * WALL_CLOCK_SAFETY_FACTOR * load_factor()
     set_params(solver, limit, seed, options.workers, safety_net_s=max(net - start.seconds, 0.5 * net))
     if options.wall_limit_s is not None:  # the caller's net (what is left of the run's or relax-first's)
         solver.parameters.max_time_in_seconds = max(0.05, options.wall_limit_s - (time.perf_counter() - t0))

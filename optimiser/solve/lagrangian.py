@@ -42,6 +42,7 @@ import numpy as np
 
 from optimiser.model.problem import Problem
 from optimiser.solve import interrupt
+from optimiser.solve.access_routes import AccessRoutes, RouteDual
 
 logger = logging.getLogger(__name__)
 
@@ -64,6 +65,7 @@ WORK_PER_OPTION = 3.0
 WORK_PER_DECISION = 100.0
 WORK_PER_REBUILD_INCIDENCE = 1.0
 WORK_PER_SETUP_INCIDENCE = 50.0
+WORK_PER_ROUTE = 8.0
 """Work units of one iteration (an evaluation and a step), besides one per active incidence:
 a constant (the knapsack's tables), per client (the multipliers), per option (the sums per
 option), per decision; per incidence of a rebuild of the active set; and, once, per incidence
@@ -87,6 +89,8 @@ class LagrangianResult:
         iterations: subgradient iterations run.
         seconds: wall time.
         multipliers: ``(lam, mu)`` at the best bound, to continue from.
+        access_multipliers: with ``routes``, the multipliers ``M`` of the access clients'
+            crossing links at the best bound (one row per ``routes.clients``), to continue from.
         step: the step factor reached.
         work: work units of the iterations (active incidences and the per-client, per-option
             and per-decision terms of ``WORK_PER_*``; deterministic).
@@ -105,6 +109,7 @@ class LagrangianResult:
     step: float = 2.0
     stopped_by: str = "work limit"
     work: float = 0.0
+    access_multipliers: np.ndarray | None = None
 
 
 class _Knapsack:
@@ -298,7 +303,7 @@ class _Dual:
     their option incidences (in client order); the conjunctions' members; the knapsack.
     """
 
-    def __init__(self, problem: Problem, closed: Iterable[int]) -> None:
+    def __init__(self, problem: Problem, closed: Iterable[int], routes: AccessRoutes | None = None) -> None:
         n_d = len(problem.decisions)
         cl = problem.clients
         pens = problem.penalties
@@ -355,6 +360,13 @@ class _Dual:
         self.a_ic, self.a_io, self.a_cost = ic[:0], io[:0], self.inc_cost[:0]
         self.work = WORK_PER_SETUP_INCIDENCE * ic.size  # work units so far (see evaluate)
         self.evaluations = 0
+        # the walks to facilities with exact routes (see optimiser.solve.access_routes)
+        self.routes: RouteDual | None = None
+        self.lam_cap = np.full(self.n_c, _INF)
+        if routes is not None and routes.size:
+            self.routes = RouteDual(routes, ic, io, self.fixed)
+            self.lam_cap[:routes.cap.size] = routes.cap
+            self.work += WORK_PER_SETUP_INCIDENCE * routes.size
 
     def _activate(self, lam: np.ndarray) -> None:
         """Keep only the incidences whose cost is below their client's limit, a margin above
@@ -367,6 +379,8 @@ class _Dual:
         keep = self.inc_cost < self.limit[self.ic]
         self.a_ic, self.a_io, self.a_cost = self.ic[keep], self.io[keep], self.inc_cost[keep]
         self.work += WORK_PER_REBUILD_INCIDENCE * self.ic.size
+        if self.routes is not None:
+            self.routes.activate(np.nonzero(keep)[0], self.limit[self.a_ic])
 
     def start(self, start_lengths: np.ndarray | None,
               multipliers: tuple[np.ndarray, np.ndarray] | None) -> tuple[np.ndarray, np.ndarray]:
@@ -377,14 +391,24 @@ class _Dual:
             lam, mu_all = (np.array(a, dtype=float) for a in multipliers)
             # from a problem with other conjunctions: theirs start at 0
             mu = mu_all[self.m_sel] if mu_all.size == self.n_members else np.zeros(self.m_opt.size)
-            return lam, mu
+            return np.minimum(lam, self.lam_cap), mu
         lam = self.wbase.copy()
         if start_lengths is not None:
             k = self.n_clients
             lam[:k] = self.w[:k] * np.minimum(np.asarray(start_lengths, dtype=float), self.base[:k])
         elif self.ic.size:
             np.minimum.at(lam, self.ic, self.inc_cost)
-        return lam, np.zeros(self.m_opt.size)
+        return np.minimum(lam, self.lam_cap), np.zeros(self.m_opt.size)
+
+    def start_routes(self, access_multipliers: np.ndarray | None) -> np.ndarray:
+        """The first multipliers of the routes' crossing links: ``access_multipliers`` when
+        they fit, else 0 (then ``L`` is the relaxation's)."""
+        if self.routes is None:
+            return np.zeros((0, 1))
+        shape = (self.routes.routes.clients.size, self.routes.n_k + 1)
+        if access_multipliers is not None and access_multipliers.shape == shape:
+            return np.array(access_multipliers, dtype=float)
+        return np.zeros(shape)
 
     def full_mu(self, mu: np.ndarray) -> np.ndarray:
         """Multipliers of the listed members (this object's layout) as multipliers of every
@@ -393,20 +417,29 @@ class _Dual:
         out[self.m_sel] = mu
         return out
 
-    def evaluate(self, lam: np.ndarray, mu: np.ndarray,
-                 upper_bound: float | None) -> tuple[float, np.ndarray, np.ndarray, np.ndarray]:
+    def evaluate(self, lam: np.ndarray, mu: np.ndarray, upper_bound: float | None,
+                 M: np.ndarray | None = None) -> tuple[float, np.ndarray, np.ndarray, np.ndarray]:
         """(L, knapsack decisions, reduced incidence costs, conjunctions taken) at the
-        multipliers; with an ``upper_bound``, the reduction tests close decisions too."""
+        multipliers (``M``: the routes' crossing links, see :meth:`start_routes`); with an
+        ``upper_bound``, the reduction tests close decisions too."""
         n_d, n_o = self.n_d, self.n_o
         self.evaluations += 1
         if self.evaluations % SHRINK_EVERY == 0 or (lam > self.limit).any():
             self._activate(lam)
         self.work += (self.a_ic.size + WORK_PER_ITERATION + WORK_PER_CLIENT * self.n_c + WORK_PER_OPTION * n_o
                       + WORK_PER_DECISION * n_d)
-        rc = self.a_cost - lam[self.a_ic]
+        cost = self.a_cost
+        if self.routes is not None and M is not None:
+            self.work += WORK_PER_ROUTE * self.routes.a_route.size
+            self.seg_min, self.adj = self.routes.route_costs(M)
+            cost = cost.copy()
+            cost[self.routes.a_pos] = self.seg_min
+        rc = cost - lam[self.a_ic]
         r = np.bincount(self.a_io, np.minimum(rc, 0.0), minlength=n_o)
         s_conj = r[n_d:] + np.bincount(self.m_opt, mu, minlength=n_o - n_d)
         v = r[:n_d] - np.bincount(self.m_dec, mu, minlength=n_d)
+        if self.routes is not None and M is not None:
+            v -= self.routes.credit(M, n_d)
         self.knap.closed |= self.fixed
         S, y_ids, t = self.knap.solve(v, want_tests=upper_bound is not None)
         L = float(lam.sum() + np.minimum(0.0, self.wbase - lam).sum() + np.minimum(s_conj, 0.0).sum() + S)
@@ -415,30 +448,41 @@ class _Dual:
         return L, y_ids, rc, s_conj < 0
 
     def step(self, lam: np.ndarray, mu: np.ndarray, L: float, target: float, step: float, y_ids: np.ndarray,
-             rc: np.ndarray, z: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+             rc: np.ndarray, z: np.ndarray,
+             M: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray | None] | None:
         """One Polyak subgradient step, in per-unit-weight coordinates (``lam = w * ell``,
-        which keeps heavy and light clients on the same footing); ``None`` when the relaxed
-        solution meets the relaxed constraints (``L`` is then optimal)."""
+        which keeps heavy and light clients on the same footing; the same for ``M``, whose
+        rows are clients); ``None`` when the relaxed solution meets the relaxed constraints
+        (``L`` is then optimal). Multipliers of clients with routes stay at most their cap."""
         y = np.zeros(self.n_d, dtype=bool)
         y[y_ids] = True
         took = (rc < 0) & np.concatenate([y, z])[self.a_io]
         g = 1.0 - (self.wbase < lam) - np.bincount(self.a_ic[took], minlength=self.n_c)
+        g[(lam >= self.lam_cap) & (g > 0)] = 0.0  # at its cap: projected
         gm = z[self.m_opt].astype(float) - y[self.m_dec]
         gm[(mu <= 0) & (gm < 0)] = 0.0
         gw, gmw = g * self.w, gm * self.mscale
         norm = float((gw * gw).sum() + (gmw * gmw).sum())
+        gMw = wr = None
+        if self.routes is not None and M is not None:
+            wr = self.w[self.routes.routes.clients][:, None]
+            gMw = self.routes.subgradient(M, took[self.routes.a_pos], self.seg_min, self.adj, y) * wr
+            norm += float((gMw * gMw).sum())
         if norm <= 0:
             return None
         t = step * max(target - L, 1e-9 * abs(target)) / norm
-        return lam + t * self.w * gw, np.maximum(0.0, mu + t * self.mscale * gmw)
+        M2 = None if gMw is None or M is None or wr is None else np.maximum(0.0, M + t * wr * gMw)
+        return np.minimum(lam + t * self.w * gw, self.lam_cap), np.maximum(0.0, mu + t * self.mscale * gmw), M2
 
 
 def lagrangian_bound(problem: Problem, upper_bound: float | None = None, *, max_iterations: int = 3000,
                      max_work: float | None = None, safety_net_s: float = 60.0, test_every: int = 20,
                      start_lengths: np.ndarray | None = None,
                      multipliers: tuple[np.ndarray, np.ndarray] | None = None, initial_step: float = 2.0,
+                     min_step: float = 1e-4,
                      on_layout: Callable[[tuple[int, ...]], float | None] | None = None,
-                     closed: Iterable[int] = ()) -> LagrangianResult:
+                     closed: Iterable[int] = (), routes: AccessRoutes | None = None,
+                     access_multipliers: np.ndarray | None = None) -> LagrangianResult:
     """A Lagrangian lower bound on ``problem``'s optimum, and the decisions it proves closed.
 
     Args:
@@ -464,23 +508,32 @@ def lagrangian_bound(problem: Problem, upper_bound: float | None = None, *, max_
             ``initial_step`` its final :attr:`LagrangianResult.step`).
         initial_step: the Polyak step factor to start with (halved after 100 iterations
             without a better bound).
+        min_step: the iterations end ("converged") once the step factor falls below this.
         closed: decisions already proven closed in every layout below ``upper_bound`` (by
             an earlier call): kept closed, and reported in :attr:`LagrangianResult.fixed_zero`.
         on_layout: called every ``test_every`` iterations with the knapsack's decisions (a
             candidate layout); it returns the best known objective so far (or ``None``),
             which then becomes ``upper_bound`` (a closer step target and sharper tests).
+        routes: the exact routes of the walks to facilities
+            (:func:`~optimiser.solve.access_routes.access_routes`, of the exact problem that
+            ``problem`` relaxes, e.g. its access relaxation): those walks then pay for their
+            crossings through the multipliers of their crossing links, which makes the bound
+            tighter than the relaxation's (200 firms: above the relaxation's optimum). The
+            multipliers of those clients stay at most the routes' caps.
+        access_multipliers: ``M`` of an earlier call with the same ``routes``, to continue from.
 
     Returns:
         A :class:`LagrangianResult`; its bound is at most ``upper_bound`` when one is given
         (a bound above it only says that layout is optimal).
     """
     t0 = time.perf_counter()
-    dual = _Dual(problem, closed)
+    dual = _Dual(problem, closed, routes)
     lam, mu = dual.start(start_lengths, multipliers)
+    M = dual.start_routes(access_multipliers) if dual.routes is not None else None
     target = float(upper_bound) if upper_bound is not None else float(dual.wbase.sum())
     best = -_INF
     best_layout: tuple[int, ...] = ()
-    best_mult = (lam, mu)
+    best_mult = (lam, mu, M)
     step, stall, it = float(initial_step), 0, 0
     stopped_by = "work limit"
     y_ids = np.zeros(0, dtype=np.int64)
@@ -489,19 +542,19 @@ def lagrangian_bound(problem: Problem, upper_bound: float | None = None, *, max_
             ub = on_layout(tuple(int(i) for i in y_ids))
             if ub is not None and (upper_bound is None or ub < upper_bound):
                 upper_bound = target = float(ub)
-        L, y_ids, rc, z = dual.evaluate(lam, mu, upper_bound if it % test_every == 0 else None)
+        L, y_ids, rc, z = dual.evaluate(lam, mu, upper_bound if it % test_every == 0 else None, M)
         if not math.isfinite(L):
             stopped_by = "no layout"
             if dual.fixed.any() and upper_bound is not None:
                 best = max(best, float(upper_bound))  # no layout below the upper bound is left
             break  # else the budget and counts alone cannot be met: the bound is +inf below
         if L > best + 1e-9 * abs(best if math.isfinite(best) else 1.0):
-            best, best_layout, best_mult, stall = L, tuple(int(i) for i in y_ids), (lam, mu), 0
+            best, best_layout, best_mult, stall = L, tuple(int(i) for i in y_ids), (lam, mu, M), 0
         else:
             stall += 1
             if stall >= 100:
                 step, stall = step / 2, 0
-        if best >= target - 1e-9 or step < 1e-4:
+        if best >= target - 1e-9 or step < min_step:
             stopped_by = "converged"
             break
         if max_work is not None and dual.work >= max_work:
@@ -513,13 +566,13 @@ def lagrangian_bound(problem: Problem, upper_bound: float | None = None, *, max_
         if interrupt.requested():
             stopped_by = "interrupted"
             break
-        nxt = dual.step(lam, mu, L, target, step, y_ids, rc, z)
+        nxt = dual.step(lam, mu, L, target, step, y_ids, rc, z, M)
         if nxt is None:
             stopped_by = "converged"
             break  # the relaxed solution meets the relaxed constraints: L is optimal
-        lam, mu = nxt
+        lam, mu, M = nxt
     if math.isfinite(best) and upper_bound is not None:
-        dual.evaluate(*best_mult, upper_bound)  # the tests once more, at the best multipliers
+        dual.evaluate(best_mult[0], best_mult[1], upper_bound, best_mult[2])  # the tests once more, at the best multipliers
     bound: float = math.inf  # no layout meets the budget and count ranges
     if math.isfinite(best):
         bound = math.ceil(best - 1e-9 * max(1.0, abs(best)))
@@ -531,4 +584,4 @@ def lagrangian_bound(problem: Problem, upper_bound: float | None = None, *, max_
     return LagrangianResult(bound=bound, fixed_zero=frozenset(np.nonzero(dual.fixed)[0].tolist()), layout=best_layout,
                             iterations=it, seconds=secs, multipliers=(best_mult[0], dual.full_mu(best_mult[1])),
                             step=step, stopped_by=stopped_by,
-                            work=dual.work)
+                            work=dual.work, access_multipliers=best_mult[2])
