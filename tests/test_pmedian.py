@@ -392,7 +392,7 @@ def _objective_from_raw_file(path: str, facilities) -> int:
 
 @pytest.mark.slow
 @pytest.mark.skipif(not os.path.isdir(TSPLIB_DIR), reason="shared/benchmarks/tsplib-pmed is not beside the repository")
-@pytest.mark.parametrize("name, p", [("rl1304", 5), ("rl1304", 300), ("fl1400", 10), ("fl1400", 20), ("fl1400", 100)])
+@pytest.mark.parametrize("name, p", [("rl1304", 5), ("rl1304", 10), ("rl1304", 300), ("fl1400", 10), ("fl1400", 20), ("fl1400", 100)])
 def test_tsplib_instances_proven_at_published_optimum(name, p):
     """TSPLIB instances of Duran-Mateluna, Ales and Elloumi (2023) proven optimal at the published
     value; the returned facilities' objective is recomputed from the raw coordinates. The time

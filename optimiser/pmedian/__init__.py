@@ -12,6 +12,9 @@ Modules, in the order the solver uses them:
 - ``lagrangian``: Lagrangian relaxation, subgradient on sorted cost prefixes, facility fixing and
   pair elimination;
 - ``branch``: best-first Lagrangian branch and bound over the facility variables;
+- ``clusters`` and ``cluster_branch``: a hierarchy of facility clusters and the best-first Lagrangian
+  branch and bound on cluster counts, which the solver hands over to when branching on single
+  facilities stalls (near-identical neighbouring sites);
 - ``exact``: the reduced radius formulation solved by SCIP/CBC/CP-SAT;
 - ``solver``: :func:`solve_pmedian` (the orchestrator) and :class:`PMedian`;
 - ``result``: :class:`PMedianResult`.

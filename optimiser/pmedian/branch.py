@@ -158,6 +158,7 @@ class BranchResult:
     UB: float
     lb_open: float
     nodes: int
+    stalled: bool = False  # stopped by the stall test (``stall_test`` of :func:`lagrangian_bb`)
 
 
 @dataclass(order=True)
@@ -175,9 +176,14 @@ class _Open:
 def lagrangian_bb(
     C: FloatArray, free_idx: IntArray, open_idx: IntArray, p: int, lam: FloatArray, S: IntArray, UB: float,
     target_of: Callable[[float], float], scale: float, deadline: float, max_nodes: int = 100_000,
-    settings: NodeSettings = NodeSettings(),
+    settings: NodeSettings = NodeSettings(), stall_test: tuple[int, float, float] | None = None,
 ) -> BranchResult:
     """Best-first Lagrangian branch and bound over ``y`` with a global bound.
+
+    ``stall_test = (nodes, fraction, root_bound)``: after ``nodes`` nodes, stop (``stalled``) when the
+    smallest open bound has closed less than ``fraction`` of the gap between ``root_bound`` and the
+    incumbent (branching on single facilities makes little progress when neighbouring sites can take
+    over a closed one).
 
     The open node with the smallest bound is solved next, so the smallest open bound (returned as
     ``lb_open`` when the work limit ``max_nodes`` or the safety-net ``deadline`` stops the search)
@@ -197,6 +203,11 @@ def lagrangian_bb(
             logger.info("branch and bound stopped after %d nodes: %d open, bound %.6g, incumbent %.6g",
                         nodes, len(heap), heap[0].bound, UB)
             return BranchResult(False, S, UB, heap[0].bound, nodes)
+        if stall_test is not None and nodes == stall_test[0] \
+                and heap[0].bound - stall_test[2] < stall_test[1] * (UB - stall_test[2]):
+            logger.info("branch and bound stalled after %d nodes: bound %.6g, root %.6g, incumbent %.6g",
+                        nodes, heap[0].bound, stall_test[2], UB)
+            return BranchResult(False, S, UB, heap[0].bound, nodes, stalled=True)
         nd = heapq.heappop(heap)
         nodes += 1
         o_idx = nd.open_idx.astype(np.int64)

@@ -81,8 +81,9 @@ class SortedCosts:
     ``m`` columns.  Memory: one ``int32`` and two ``float64`` ``n x m`` arrays (two more as work
     buffers when the dense sums are used)."""
 
-    def __init__(self, C: FloatArray, cols: IntArray) -> None:
+    def __init__(self, C: FloatArray, cols: IntArray, dense_fraction: float = 0.04) -> None:
         sub = C[:, cols]
+        self.dense_fraction = dense_fraction  # dense sums when more than this share of the cells is used
         order = np.argsort(sub, axis=1, kind="stable")
         self.m = C.shape[1]
         self.C = sub
@@ -118,7 +119,7 @@ class SortedCosts:
         self._calls += 1
         # the prefix lengths change slowly with the multipliers: re-decide dense/sparse every 50 calls
         t = self.counts_below(lam) if n * m > DENSE_CELLS and (not self._dense or self._calls % 50 == 1) else None
-        self._dense = t is None or t.sum() > 0.04 * n * m
+        self._dense = t is None or t.sum() > self.dense_fraction * n * m
         if t is None or self._dense:
             if self._diff is None:  # work buffers, reused: fresh n x m temporaries cost page faults
                 self._diff, self._neg = np.empty_like(self.C), np.empty_like(self.C)

@@ -1,0 +1,69 @@
+"""Isolate the proof: the root Lagrangian and the cluster-count branch and bound against a given
+incumbent value (e.g. the published optimum), without the heuristics' search for it.
+
+Usage (from the repository root)::
+
+    python benchmarks/pmed_large/prove_from_incumbent.py rl1304 10 2134295
+    python benchmarks/pmed_large/prove_from_incumbent.py fl1400 200 8806 --nodes 300
+
+The root subgradient and its fixing tests run against ``VALUE`` (as if a solution of that value were
+known; the published optima are), then :func:`optimiser.pmedian.cluster_branch.cluster_bb` with
+``VALUE`` as the incumbent: ``complete`` means no solution below ``VALUE`` exists.  Prints the root
+bound, the facilities left, the nodes, the final open bound and the CPU seconds of each step
+(``time.process_time``) with the load average.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+if ROOT not in sys.path:
+    sys.path.insert(0, ROOT)
+
+DATA = os.environ.get("PMED_LARGE_DATA", "/work/shared/benchmarks/tsplib-pmed")
+
+
+def main(argv: list[str] | None = None) -> int:
+    from optimiser.pmedian import read_tsplib_pmed
+    from optimiser.pmedian.cluster_branch import CountSettings, cluster_bb
+    from optimiser.pmedian.heuristics import greedy
+    from optimiser.pmedian.lagrangian import RootLagrangian
+    from optimiser.pmedian.problem import prepare, validate
+
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("instance")
+    ap.add_argument("p", type=int)
+    ap.add_argument("value", type=float, help="the incumbent value to prove optimal (a solution of it must exist)")
+    ap.add_argument("--nodes", type=int, default=2000, help="node limit of the branch and bound")
+    ap.add_argument("--node-iterations", type=int, default=CountSettings().max_iter)
+    ap.add_argument("--time-limit", type=float, default=600.0, help="wall-clock safety net [s]")
+    args = ap.parse_args(argv)
+
+    print(f"load average {os.getloadavg()[0]:.1f}", flush=True)
+    cost, _ = read_tsplib_pmed(os.path.join(DATA, f"{args.instance}.tsp"))
+    deadline = time.perf_counter() + args.time_limit
+    t = time.process_time()
+    inst = prepare(validate(cost, args.p, None, (), ()))
+    S = greedy(inst.C, inst.p, inst.fixed.copy(), inst.allowed)
+    root = RootLagrangian(inst, S, args.value, deadline).run(5000)
+    t_root = time.process_time() - t
+    print(f"root: bound {root.best_L:.1f}, {root.free_idx.size} free / {root.open_idx.size} open, "
+          f"proven {root.proven}, {t_root:.1f} s CPU", flush=True)
+    if root.proven:
+        return 0
+    t = time.process_time()
+    br = cluster_bb(inst.C, root.free_idx, root.open_idx, inst.p, root.best_lam, root.S, args.value, inst.target_of,
+                    inst.scale, deadline, max_nodes=args.nodes, settings=CountSettings(max_iter=args.node_iterations))
+    found = f", found a solution of {br.UB:.0f}" if br.UB < args.value else ""
+    print(f"branch and bound: complete {br.complete}, {br.nodes} nodes, open bound {br.lb_open:.1f}{found}, "
+          f"{time.process_time() - t:.1f} s CPU; load average {os.getloadavg()[0]:.1f}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
