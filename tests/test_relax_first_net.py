@@ -20,6 +20,19 @@ def problem():
     return prepare(make_district(20, 40, 10, 1, seed=0)).problem
 
 
+@pytest.fixture
+def slow_build(monkeypatch):
+    """A slow build (as on a loaded machine): every check of its deadline, one per level, sleeps."""
+    check = cpsat_model._check_build
+
+    def slow(*a):
+        time.sleep(0.05)
+        check(*a)
+
+    monkeypatch.setattr(cpsat_model, "BUILD_CHECK_LEVELS", 1)
+    monkeypatch.setattr(cpsat_model, "_check_build", slow)
+
+
 def _opts(**kw):
     return SolveOptions(backend="cpsat", time_limit_s=10.0, seed=0, workers=1).replace(**kw)
 
@@ -42,14 +55,21 @@ def test_build_check_projects_the_finish():
         cpsat_model._check_build(now - 0.1, now - 1.0, 0, 100)
 
 
-def test_direct_solve_past_its_net_returns_the_greedy_start(problem):
+def test_direct_solve_past_its_net_returns_the_greedy_start(problem, slow_build):
     t = time.perf_counter()
-    res = cpsat.solve(problem, _opts(wall_limit_s=1e-3))
+    res = cpsat.solve(problem, _opts(wall_limit_s=0.3))
     assert time.perf_counter() - t < 5.0
     _valid(problem, res)
     assert res.stopped_by == "wall_clock"
     assert res.stats["model_build"] == "stopped by the wall-clock net"
     assert res.bound == problem.constant
+
+
+def test_a_search_gets_its_least_limit_when_the_net_has_passed(problem):
+    # a fast build: the search still runs with MIN_SEARCH_S, as before the build checked the net
+    res = cpsat.solve(problem, _opts(wall_limit_s=1e-3))
+    _valid(problem, res)
+    assert "model_build" not in res.stats
 
 
 def test_a_wide_net_changes_nothing(problem):
@@ -59,16 +79,7 @@ def test_a_wide_net_changes_nothing(problem):
     assert "model_build" not in a.stats
 
 
-def test_relax_first_with_a_tiny_net_returns_quickly(problem, monkeypatch):
-    # a slow build (as on a loaded machine): every check of the build's deadline sleeps first
-    check = cpsat_model._check_build
-
-    def slow(*a):
-        time.sleep(0.05)
-        check(*a)
-
-    monkeypatch.setattr(cpsat_model, "BUILD_CHECK_LEVELS", 1)
-    monkeypatch.setattr(cpsat_model, "_check_build", slow)
+def test_relax_first_with_a_tiny_net_returns_quickly(problem, slow_build):
     t = time.perf_counter()
     res = solve(problem, _opts(strategy="relax-first", wall_limit_s=0.5))
     assert time.perf_counter() - t < 5.0

@@ -94,6 +94,9 @@ def _without_solution(problem: Problem, solver: cp_model.CpSolver, start: WarmSt
                        stats)
 
 
+MIN_SEARCH_S = 0.05
+"""The least wall-clock limit a search is given, even when the caller's net has passed."""
+
 LOAD_SHARE_OF_BUILD = 0.3
 """A search starts only with at least this share of the model's build time left of the
 wall-clock net: 613k radius levels (13.2 s to build) took 0.8 s to copy into a sub-problem and
@@ -165,17 +168,20 @@ def solve(problem: Problem, options: SolveOptions, *, use_hint: bool = True,
     progress.incumbent(start.objective, None, "greedy warm start")
     if interrupt.requested():
         return interrupted_result("cpsat", seed, time.perf_counter() - t0, None, start.objective)
-    # the wall-clock net bounds the model's build too (613k radius levels: 13 s of CPU, 18 s at
-    # load 3, past a 15 s net): past it, the warm start is the answer
-    net = limit * WALL_CLOCK_SAFETY_FACTOR * load_factor()
-    build_deadline = t0 + (options.wall_limit_s if options.wall_limit_s is not None else net)
+    # the caller's wall-clock net (the run's, relax-first's) bounds the model's build too (613k
+    # radius levels: 13 s of CPU, 18 s at load 3, past a 15 s net): past it, the warm start is
+    # the answer (without a caller's net, the search's own net counts from after the build)
+    # (at least the 0.05 s a search is always given, as below)
+    build_deadline = (math.inf if options.wall_limit_s is None
+                      else max(t0 + options.wall_limit_s, time.perf_counter() + MIN_SEARCH_S))
     try:
         parts = build_model(problem, hint=start.hint, budget_cuts=options.budget_cuts, site_chains=options.site_chains,
-                            deadline=build_deadline)
+                            deadline=None if options.wall_limit_s is None else build_deadline)
     except TimeLimitError as exc:
         logger.warning("CP-SAT: %s: the greedy start is the answer", exc)
         return _build_stopped(problem, start, time.perf_counter() - t0, seed)
     built = time.perf_counter()
+    net = limit * WALL_CLOCK_SAFETY_FACTOR * load_factor()
     if build_deadline - built < LOAD_SHARE_OF_BUILD * (built - t0 - start.seconds):
         # too little left for CP-SAT even to load the model (measured: its copy and load take
         # about a fifth of the build, whatever its own time limit)
@@ -188,7 +194,7 @@ def solve(problem: Problem, options: SolveOptions, *, use_hint: bool = True,
     # wall-clock net counts the start against it, but CP-SAT keeps at least half of it
     set_params(solver, limit, seed, options.workers, safety_net_s=max(net - start.seconds, 0.5 * net))
     if options.wall_limit_s is not None:  # the caller's net (what is left of the run's or relax-first's)
-        solver.parameters.max_time_in_seconds = max(0.05, options.wall_limit_s - (time.perf_counter() - t0))
+        solver.parameters.max_time_in_seconds = max(MIN_SEARCH_S, options.wall_limit_s - (time.perf_counter() - t0))
     set_search_params(solver, options.cpsat_search)
     split = (maximal_count_vectors(problem) if options.count_split and start.layout is not None and start.objective is not None
              and problem.n_levels() >= SPLIT_MIN_LEVELS else None)
