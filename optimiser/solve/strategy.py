@@ -10,7 +10,8 @@
   every candidate crossing; its bounds are bounds here), the incumbent from the greedy layout,
   the Lagrangian's layouts and alternating exact re-optimisation.
 - ``"auto"`` (default): ``"relax-first"`` for models with at least ``RELAX_MIN_LEVELS`` radius
-  levels whose relaxation has at most half as many, else ``"direct"``.
+  levels whose relaxation has at most half as many, and for every model of at least
+  ``RELAX_ALWAYS_LEVELS``; else ``"direct"``.
 """
 
 from __future__ import annotations
@@ -35,6 +36,14 @@ logger = logging.getLogger(__name__)
 RELAX_MIN_LEVELS = 50_000
 """``strategy="auto"`` uses relax-first from this many radius levels up (when the access
 relaxation has at most half as many)."""
+
+RELAX_ALWAYS_LEVELS = 250_000
+"""``strategy="auto"`` uses relax-first from this many radius levels up whatever the relaxation
+saves: CP-SAT's root LP on such a model does not finish within minutes. Measured on a generated
+60-firm site (`benchmarks/realsites/generate.py 13 60 150`: 613,470 levels, relaxation 321,982),
+``--time-limit 10``: direct 9.72 % gap (no bound beyond the objective's constant), 3.06 GB;
+relax-first 1.05 %, 0.33 GB, ended by its work limit. Every model of the realsites and joint
+benchmarks this large already went relax-first (their relaxations halve them)."""
 
 STRATEGIES = ("auto", "direct", "relax-first")
 
@@ -63,7 +72,7 @@ def _relaxation_for(problem: Problem, strategy: str) -> Problem | None:
     if strategy != "relax-first" and levels < RELAX_MIN_LEVELS:
         return None
     relaxed = relax_access_crossings(problem)
-    if relaxed is not None and strategy == "auto" and 2 * relaxed.info["levels"] > levels:
+    if relaxed is not None and strategy == "auto" and 2 * relaxed.info["levels"] > levels and levels < RELAX_ALWAYS_LEVELS:
         return None
     return relaxed
 
