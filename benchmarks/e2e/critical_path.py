@@ -121,6 +121,10 @@ def main(argv: list[str]) -> None:
         runs = [run_once(cmd) for _ in range(ns.repeat)]
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+    failed = [i for i, r in enumerate(runs, 1) if r["exit"] != 0]
+    if failed:  # a failed command is no timing: say so, and keep the last good results
+        sys.exit(f"critical_path: `{' '.join(cmd)}` exited {runs[failed[0] - 1]['exit']} in run(s) "
+                 f"{', '.join(map(str, failed))}; nothing written (is siteopt installed? `pip install -e .`)")
     text = _table(runs, cmd)
     ns.results.parent.mkdir(parents=True, exist_ok=True)
     ns.results.write_text(text)
