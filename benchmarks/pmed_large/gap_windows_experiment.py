@@ -14,15 +14,9 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(os.path.dirname(HERE))
-if ROOT not in sys.path:
-    sys.path.insert(0, ROOT)
-
-DATA = os.environ.get("PMED_LARGE_DATA", "/work/shared/benchmarks/tsplib-pmed")
+from paths import DATA, HERE, ROOT  # noqa: E402,F401  (this folder is on sys.path: see paths.py)
 
 
 def main(argv: list[str] | None = None) -> int:

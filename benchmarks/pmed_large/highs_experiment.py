@@ -27,16 +27,11 @@ import tempfile
 from typing import Any
 
 import numpy as np
-
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(os.path.dirname(HERE))
-DATA = os.environ.get("PMED_LARGE_DATA", "/work/shared/benchmarks/tsplib-pmed")
+from paths import DATA, HERE, ROOT  # noqa: E402,F401  (this folder is on sys.path: see paths.py)
 
 
 def dump(instance: str, p: int, target: float, path: str) -> None:
     """Parent: the solver's state before its exact phase, pairs eliminated against ``target``."""
-    if ROOT not in sys.path:
-        sys.path.insert(0, ROOT)
     import optimiser.pmedian.solver as sv
     from optimiser.pmedian import read_tsplib_pmed
     from optimiser.pmedian.lagrangian import eliminate_pairs

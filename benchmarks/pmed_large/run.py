@@ -35,12 +35,8 @@ import subprocess
 import sys
 import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(os.path.dirname(HERE))
-if ROOT not in sys.path:
-    sys.path.insert(0, ROOT)
+from paths import DATA, HERE, ROOT  # noqa: E402,F401  (this folder is on sys.path: see paths.py)
 
-DATA = os.environ.get("PMED_LARGE_DATA", "/work/shared/benchmarks/tsplib-pmed")
 RESULTS = os.path.join(HERE, "results.csv")
 FIELDS = ["instance", "n", "p", "published", "published_status", "paper_seconds", "ours", "status", "bound", "gap",
           "seconds", "cpu_seconds", "load1", "peak_mb", "stopped_by", "method"]
