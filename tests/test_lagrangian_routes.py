@@ -182,3 +182,18 @@ def test_routes_over_closed_crossings_are_dropped(seed):
     res = lagrangian_bound(q, None, max_iterations=150, routes=routes, closed=crossings)
     assert res.bound <= best
     assert not set(res.layout) & set(crossings)
+
+
+def test_routes_with_no_active_incidence_do_not_crash():
+    """Client multipliers at 0 leave no incidence active: numpy's bincount of nothing is int64,
+    and the crossings' float credits must still be subtracted (this raised UFuncTypeError)."""
+    p = access_problem(1)
+    q = relax_access_crossings(p)
+    routes = _routes(p, None)
+    assert q is not None and routes is not None
+    opt, _ = _optimum(p)
+    lam, mu = lagrangian_bound(q, None, max_iterations=1).multipliers
+    res = lagrangian_bound(q, None, max_iterations=1, routes=routes, multipliers=(0 * lam, mu))
+    assert res.bound == 0
+    res = lagrangian_bound(q, None, max_iterations=200, routes=routes, multipliers=(0 * lam, mu))
+    assert 0 < res.bound <= opt

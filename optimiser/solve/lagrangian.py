@@ -439,7 +439,7 @@ class _Dual:
         s_conj = r[n_d:] + np.bincount(self.m_opt, mu, minlength=n_o - n_d)
         v = r[:n_d] - np.bincount(self.m_dec, mu, minlength=n_d)
         if self.routes is not None and M is not None:
-            v -= self.routes.credit(M, n_d)
+            v = v - self.routes.credit(M, n_d)  # not in place: v is int64 when no incidence is active
         self.knap.closed |= self.fixed
         S, y_ids, t = self.knap.solve(v, want_tests=upper_bound is not None)
         L = float(lam.sum() + np.minimum(0.0, self.wbase - lam).sum() + np.minimum(s_conj, 0.0).sum() + S)
