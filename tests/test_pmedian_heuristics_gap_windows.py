@@ -7,6 +7,7 @@ import time
 
 import numpy as np
 
+from optimiser.pmedian import solve_pmedian, solver
 from optimiser.pmedian.popmusic import gap_windows, part_gaps
 from optimiser.pmedian.problem import prepare, validate
 from optimiser.pmedian.solver import _fixed_solver
@@ -98,3 +99,49 @@ def test_the_solver_s_window_keeps_the_kept_facilities_open_and_is_exact():
     S = _fixed_solver(inst, allowed, fixed)(np.array([1, 2]), 30.0)
     assert S is not None and {1, 2} <= set(S.tolist()) and 7 not in S.tolist() and len(S) == 4
     assert _cost(C, S) == brute_force(C, 4, fixed_open=(1, 2), forbidden=(7,))
+
+
+def _force_gap_windows(monkeypatch, parts: int, perturb_rounds: int) -> None:
+    """Small instances reach POPMUSIC and the gap windows (their gates lowered)."""
+    monkeypatch.setattr(solver, "WINDOW_PARTS", 1)
+    monkeypatch.setattr(solver, "POPMUSIC_MIN_PAIRS", 0)
+    monkeypatch.setattr(solver, "GAP_WINDOW_MIN_PAIRS", 0)
+    monkeypatch.setattr(solver, "GAP_WINDOW_PARTS", parts)
+    monkeypatch.setattr(solver, "PERTURB_ROUNDS", perturb_rounds)
+    monkeypatch.setattr(solver, "_small_radius_model", lambda *a, **k: False)
+
+
+def _check_against_brute_force(C: np.ndarray, p: int, w: np.ndarray, forbidden: list[int], res) -> None:
+    allowed = [j for j in range(C.shape[1]) if j not in forbidden]
+    opt = min(float((w * C[:, list(S)].min(axis=1)).sum()) for S in itertools.combinations(allowed, p))
+    assert res.objective == float((w * C[:, list(res.open_facilities)].min(axis=1)).sum())
+    assert res.bound <= opt <= res.objective
+    assert res.status != "optimal" or res.objective == opt
+
+
+def test_gap_windows_keep_incumbent_facilities_the_refixing_closed(monkeypatch):
+    """Found by review: the fixing tests against POPMUSIC's incumbent closed one of its own
+    facilities; a window kept it open and forbade it, and solve_pmedian raised ValueError."""
+    _force_gap_windows(monkeypatch, parts=2, perturb_rounds=0)
+    monkeypatch.setattr(solver, "STALL_NODES", 2)
+    monkeypatch.setattr(solver, "STALL_FRACTION", 1.0)
+    pts = np.array([(7, 4), (0, 0), (2, 10), (9, 7), (5, 5), (0, 4), (7, 3), (6, 8), (8, 10), (1, 3), (9, 8), (4, 10),
+                    (9, 10), (1, 6)], dtype=float)
+    C = np.round(np.sqrt(((pts[:, None, :] - pts[None, :, :]) ** 2).sum(axis=2)))
+    res = solve_pmedian(C, 3, time_limit_s=30, max_subgradient_iterations=10, exact_backend="lagrangian")
+    assert res.stats["gap_window_subproblems"] > 0
+    _check_against_brute_force(C, 3, np.ones(C.shape[0]), [], res)
+
+
+def test_gap_windows_are_skipped_when_clients_are_not_the_sites(monkeypatch):
+    """Found by review: the windows read the open sites' own rows (C[S, S]); with zero-weight
+    clients dropped (or fewer clients than sites) that raised IndexError."""
+    _force_gap_windows(monkeypatch, parts=3, perturb_rounds=0)
+    monkeypatch.setattr(solver, "STALL_NODES", 2)
+    monkeypatch.setattr(solver, "STALL_FRACTION", 2.0)
+    C = np.array([[4, 3, 3, 0, 6, 5, 5, 1], [3, 2, 0, 1, 1, 0, 0, 0], [6, 2, 0, 0, 1, 2, 5, 5],
+                  [6, 3, 3, 1, 3, 4, 3, 2], [0, 4, 3, 3, 2, 1, 6, 1], [2, 0, 5, 5, 0, 0, 3, 4],
+                  [1, 5, 3, 1, 2, 2, 5, 6], [1, 2, 0, 2, 3, 5, 1, 6], [6, 6, 1, 6, 6, 0, 1, 1]], dtype=float)
+    w = np.array([0, 0, 0, 1, 3, 1, 0, 2, 3], dtype=float)
+    res = solve_pmedian(C, 2, weights=w, time_limit_s=30, max_subgradient_iterations=3, exact_backend="lagrangian")
+    _check_against_brute_force(C, 2, w, [], res)

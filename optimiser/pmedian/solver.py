@@ -205,11 +205,14 @@ def _popmusic(run: _Run, root: RootResult, seed: int) -> None:
     run.timings["popmusic"] = time.perf_counter() - tp
     if inst.fixed.any() or run.closed():
         return  # a gap window's own solve (it keeps facilities open) opens no windows
+    if inst.C.shape[0] != inst.m:
+        return  # the windows' nearness reads the sites' own rows: clients and sites must coincide
     pairs, _ = eliminate_pairs(inst, root.free_idx, root.open_idx, root.best_lam, inst.target_of(run.UB))
     if sum(c.size for c in pairs) <= GAP_WINDOW_MIN_PAIRS:
         return
     tp = time.perf_counter()
     allowed, fixed = _open_to_choice(run, root)  # after the refixing against POPMUSIC's incumbent
+    allowed[run.S] = True  # the refixing may close the incumbent's own facilities; a window keeps them
     gw = gap_windows(inst.C, run.S, fixed, root.best_lam, GAP_WINDOW_PARTS, _fixed_solver(inst, allowed, fixed),
                      GAP_WINDOWS, run.deadline, inst.tol)
     run.stats.update(gap_window_subproblems=gw.subproblems, gap_window_improvements=gw.improvements)
