@@ -145,3 +145,25 @@ def test_gap_windows_are_skipped_when_clients_are_not_the_sites(monkeypatch):
     w = np.array([0, 0, 0, 1, 3, 1, 0, 2, 3], dtype=float)
     res = solve_pmedian(C, 2, weights=w, time_limit_s=30, max_subgradient_iterations=3, exact_backend="lagrangian")
     _check_against_brute_force(C, 2, w, [], res)
+
+
+def test_a_gap_window_freeing_every_facility_is_not_solved(monkeypatch):
+    """Found by review: with p at most GAP_WINDOW_PARTS and nothing fixed open, a window freed every
+    facility; its sub-problem was the instance itself, which opened the same windows again
+    (RecursionError)."""
+    _force_gap_windows(monkeypatch, parts=3, perturb_rounds=0)
+    monkeypatch.setattr(solver, "STALL_NODES", 0)
+    monkeypatch.setattr(solver, "STALL_FRACTION", 1.0)
+    C = np.array([[3, 1, 0, 1, 6, 4, 0, 0, 3, 5, 4, 2], [0, 2, 5, 1, 2, 5, 6, 5, 2, 6, 0, 6],
+                  [3, 3, 1, 6, 3, 3, 5, 3, 3, 2, 6, 6], [5, 0, 0, 4, 0, 4, 3, 3, 5, 6, 4, 5],
+                  [5, 0, 3, 5, 4, 6, 5, 5, 0, 6, 3, 3], [1, 6, 3, 6, 0, 0, 4, 6, 5, 2, 6, 2],
+                  [0, 5, 2, 3, 2, 3, 5, 5, 4, 5, 1, 6], [2, 3, 3, 4, 6, 6, 2, 1, 6, 5, 3, 6],
+                  [4, 1, 0, 2, 5, 1, 0, 1, 2, 1, 2, 3], [5, 0, 3, 6, 0, 6, 6, 4, 0, 2, 6, 0],
+                  [1, 6, 4, 0, 2, 1, 4, 4, 3, 2, 5, 5], [0, 0, 6, 1, 5, 1, 3, 6, 3, 5, 2, 6],
+                  [4, 1, 1, 2, 5, 2, 3, 0, 3, 4, 1, 5], [1, 6, 3, 2, 4, 1, 3, 2, 3, 6, 5, 4],
+                  [6, 3, 6, 2, 3, 6, 4, 2, 1, 0, 2, 5], [6, 5, 2, 6, 1, 2, 1, 4, 3, 2, 0, 3],
+                  [4, 2, 4, 3, 4, 3, 1, 1, 6, 5, 0, 5], [5, 4, 3, 5, 3, 2, 5, 5, 5, 1, 6, 0]], dtype=float)
+    w = np.array([3, 2, 0, 3, 0, 2, 1, 3, 3, 2, 0, 0, 3, 2, 0, 2, 3, 0], dtype=float)  # 12 active clients
+    res = solve_pmedian(C, 2, weights=w, forbidden=[2, 7], time_limit_s=30, max_subgradient_iterations=10,
+                        exact_backend="lagrangian", max_branch_nodes=2)
+    _check_against_brute_force(C, 2, w, [2, 7], res)

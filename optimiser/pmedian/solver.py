@@ -222,10 +222,14 @@ def _popmusic(run: _Run, root: RootResult, seed: int) -> None:
 
 def _fixed_solver(inst: Instance, allowed: BoolArray, fixed: BoolArray) -> FixedSolver:
     """A gap window's sub-problem: the instance with the kept facilities fixed open, solved by
-    :func:`solve_pmedian` itself (work-limited as POPMUSIC's windows)."""
+    :func:`solve_pmedian` itself (work-limited as POPMUSIC's windows); not solved (``None``) when the
+    window frees every open facility: that sub-problem is the instance itself, whose solve would open
+    the same windows again (unbounded recursion)."""
     def solve(keep: IntArray, time_limit_s: float) -> IntArray | None:
-        res = solve_pmedian(inst.C, inst.p, time_limit_s=time_limit_s,
-                            fixed_open=[int(j) for j in np.union1d(keep, np.flatnonzero(fixed))],
+        keep_open = np.union1d(keep, np.flatnonzero(fixed))
+        if keep_open.size == 0:
+            return None
+        res = solve_pmedian(inst.C, inst.p, time_limit_s=time_limit_s, fixed_open=[int(j) for j in keep_open],
                             forbidden=[int(j) for j in np.flatnonzero(~allowed)],
                             max_branch_nodes=WINDOW_BRANCH_NODES, max_mip_nodes=WINDOW_MIP_NODES)
         return np.array(res.open_facilities, dtype=np.int64) if res.objective is not None else None
