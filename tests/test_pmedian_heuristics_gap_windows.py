@@ -6,6 +6,7 @@ import itertools
 import time
 
 import numpy as np
+import pytest
 
 from optimiser.pmedian import solve_pmedian, solver
 from optimiser.pmedian.popmusic import gap_windows, part_gaps
@@ -167,3 +168,27 @@ def test_a_gap_window_freeing_every_facility_is_not_solved(monkeypatch):
     res = solve_pmedian(C, 2, weights=w, forbidden=[2, 7], time_limit_s=30, max_subgradient_iterations=10,
                         exact_backend="lagrangian", max_branch_nodes=2)
     _check_against_brute_force(C, 2, w, [2, 7], res)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_gap_windows_on_random_small_instances_match_brute_force(seed, monkeypatch):
+    """Randomised (seeded): the gates lowered so that POPMUSIC, the gap windows and the cluster-count
+    branch and bound run on small instances (Euclidean and random integer costs, some zero-weight
+    clients, a forbidden site); every answer is checked against enumeration."""
+    rng = np.random.default_rng(seed)
+    ran = 0
+    for _ in range(8):
+        n, p = int(rng.integers(10, 15)), int(rng.integers(4, 7))
+        _force_gap_windows(monkeypatch, parts=int(rng.integers(1, p + 1)), perturb_rounds=int(rng.integers(0, 2)))
+        monkeypatch.setattr(solver, "WINDOW_PARTS", 2)
+        monkeypatch.setattr(solver, "STALL_NODES", int(rng.integers(0, 3)))
+        monkeypatch.setattr(solver, "STALL_FRACTION", 1.0)
+        C = _points(n, int(rng.integers(1 << 30))) if rng.random() < 0.5 else rng.integers(0, 7, size=(n, n)).astype(float)
+        w = rng.integers(0, 4, size=n).astype(float) if rng.random() < 0.5 else np.ones(n)
+        forbidden = [int(rng.integers(n))] if rng.random() < 0.5 else []
+        res = solve_pmedian(C, p, weights=w, forbidden=forbidden, time_limit_s=30,
+                            max_subgradient_iterations=int(rng.choice([3, 10])), exact_backend="lagrangian",
+                            max_branch_nodes=int(rng.choice([5, 2000])))
+        _check_against_brute_force(C, p, w, forbidden, res)
+        ran += "gap_window_subproblems" in res.stats
+    assert ran > 0
