@@ -56,3 +56,26 @@ def test_work_limit_counts_sub_problems():
     C = _points(40, 3)
     out = _run(C, list(range(6)), 2, max_sub=2)
     assert out.subproblems == 2
+
+
+def test_windows_never_offer_facilities_open_elsewhere_nor_more_fixed_than_they_open():
+    """A facility fixed open by the fixing tests need not be in the incumbent; a window of r = 1
+    that could reach two fixed facilities used to ask for "2 fixed_open facilities but p = 1"
+    (wave 6 review). Every sub-problem now gets at most r fixed columns and no column open in
+    another part; a window whose parts serve no client is skipped."""
+    C = _points(30, 4)
+    fixed = np.zeros(30, dtype=bool)
+    fixed[[3, 7]] = True  # 7 is not in the start
+    start = np.array([3, 11, 19, 25])
+    seen = []
+
+    def checked(cost, r, fixed_pos, time_limit_s):
+        seen.append((cost.shape, r, len(fixed_pos)))
+        assert len(fixed_pos) <= r and cost.shape[0] > 0
+        return _exact(cost, r, fixed_pos, time_limit_s)
+
+    for r in (1, 2):
+        out = popmusic(C, start, fixed, np.ones(30, dtype=bool), r, checked, 100, time.perf_counter() + 60, 0, 1e-9)
+        assert np.unique(out.S).size == out.S.size == 4
+        assert out.cost == float(C[:, out.S].min(axis=1).sum()) <= float(C[:, start].min(axis=1).sum())
+    assert seen

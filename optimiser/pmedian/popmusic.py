@@ -59,8 +59,10 @@ def _window(C: FloatArray, S: IntArray, allowed: BoolArray, fixed: BoolArray, r:
     dist[np.searchsorted(S, seed_fac)] = -1.0  # the seed's own part first
     parts = np.argsort(dist, kind="stable")[:r]
     clients = np.flatnonzero(np.isin(assign, parts))
-    cols = np.flatnonzero(allowed)
-    nearest = cols[np.argmin(C[np.ix_(clients, cols)], axis=1)]
+    # facilities open outside the window are no candidates (a fixed one would count against the
+    # window's r twice, an open one would be opened twice)
+    cols = np.setdiff1d(np.flatnonzero(allowed), np.delete(S, parts), assume_unique=True)
+    nearest = cols[np.argmin(C[np.ix_(clients, cols)], axis=1)] if clients.size and cols.size else cols[:0]
     cand = np.union1d(S[parts], nearest)
     fixed_pos = np.flatnonzero(fixed[cand])
     return parts, clients, cand, fixed_pos
@@ -99,6 +101,10 @@ def popmusic(C: FloatArray, S: IntArray, fixed: BoolArray, allowed: BoolArray, r
         if seed_fac not in set(S.tolist()):
             continue
         parts, clients, cand, fixed_pos = _window(C, S, allowed, fixed, r, seed_fac)
+        if clients.size == 0 or fixed_pos.size > r:
+            # the window's parts serve no client, or it holds more facilities fixed open (by the
+            # fixing tests, which need not hold in the incumbent) than it may open: no sub-problem
+            continue
         sub = C[np.ix_(clients, cand)]
         subproblems += 1
         chosen = solve_sub(sub, r, fixed_pos, left)

@@ -212,7 +212,6 @@ def _popmusic(run: _Run, root: RootResult, seed: int) -> None:
         return
     tp = time.perf_counter()
     allowed, fixed = _open_to_choice(run, root)  # after the refixing against POPMUSIC's incumbent
-    allowed[run.S] = True  # the refixing may close the incumbent's own facilities; a window keeps them
     gw = gap_windows(inst.C, run.S, fixed, root.best_lam, GAP_WINDOW_PARTS, _fixed_solver(inst, allowed, fixed),
                      GAP_WINDOWS, run.deadline, inst.tol)
     run.stats.update(gap_window_subproblems=gw.subproblems, gap_window_improvements=gw.improvements)
@@ -224,10 +223,12 @@ def _fixed_solver(inst: Instance, allowed: BoolArray, fixed: BoolArray) -> Fixed
     """A gap window's sub-problem: the instance with the kept facilities fixed open, solved by
     :func:`solve_pmedian` itself (work-limited as POPMUSIC's windows); not solved (``None``) when the
     window frees every open facility: that sub-problem is the instance itself, whose solve would open
-    the same windows again (unbounded recursion)."""
+    the same windows again (unbounded recursion), nor when it keeps a facility the fixing tests closed."""
     def solve(keep: IntArray, time_limit_s: float) -> IntArray | None:
         keep_open = np.union1d(keep, np.flatnonzero(fixed))
-        if keep_open.size == 0:
+        if keep_open.size == 0 or not allowed[keep_open].all():
+            # a kept facility closed by the refixing against the incumbent: every better layout
+            # leaves it out, so a window that keeps it open cannot improve (nothing to solve)
             return None
         res = solve_pmedian(inst.C, inst.p, time_limit_s=time_limit_s, fixed_open=[int(j) for j in keep_open],
                             forbidden=[int(j) for j in np.flatnonzero(~allowed)],
