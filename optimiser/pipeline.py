@@ -58,7 +58,7 @@ from optimiser.present.transit_record import TransitMetrics
 from optimiser.present.warning_records import WarningRecord
 from optimiser.runclock import RunClock, active
 from optimiser.solve import interrupt
-from optimiser.solve.cpsat_model import WALL_CLOCK_SAFETY_FACTOR, load_factor
+from optimiser.solve.cpsat_model import wall_clock_net_s
 from optimiser.solve.result import SolveResult, Status
 from optimiser.solve.strategy import solve
 from optimiser.solve.transit import solve_with_todays_crossings
@@ -513,7 +513,7 @@ def run_scenario(
     progress.phase("read", f"scenario {sc.id} on site {sc.site.id}", t_all)
     opts = (options or sc.solver).replace(backend=backend, time_limit_s=time_limit_s, seed=seed, workers=workers)
     # the whole run's wall-clock safety net, as the solver's (its work budget comes from the limit)
-    clock = RunClock(opts.time_limit_s * WALL_CLOCK_SAFETY_FACTOR * load_factor(), start=t_all)
+    clock = RunClock(wall_clock_net_s(opts.time_limit_s), start=t_all)
     logger.info("scenario %s on site %s: %s, time limit %.1f s, seed %d", sc.id, sc.site.id, opts.backend,
                 opts.time_limit_s, opts.seed)
     with StagedDir(out_dir, overwrite) if out_dir is not None else contextlib.nullcontext() as stage:

@@ -17,6 +17,7 @@ import pytest
 from benchmarks.joint.generate import make_district
 from optimiser.inputs.domain import SolveOptions
 from optimiser.pipeline import run_scenario
+from optimiser.solve import cpsat_model
 from optimiser.solve.result import SolveResult, Status, combine_stopped_by
 from tests.zoo_cases import prepared_case
 
@@ -70,7 +71,7 @@ def test_the_result_says_when_the_wall_clock_bound_the_answer(monkeypatch):
     from optimiser.solve import cpsat
 
     prep, _ = prepared_case("two_barriers")
-    monkeypatch.setattr(cpsat, "WALL_CLOCK_SAFETY_FACTOR", 1e-9)  # the net binds at once
+    monkeypatch.setattr(cpsat_model, "WALL_CLOCK_SAFETY_FACTOR", 1e-9)  # the net binds at once
     res = cpsat.solve(prep.problem, SolveOptions(time_limit_s=30, seed=0, workers=1), use_hint=False)
     if res.status is not Status.OPTIMAL:  # (a presolve may prove it before the clock is read)
         assert res.stopped_by == "wall_clock"
@@ -85,11 +86,7 @@ def test_same_layout_idle_and_beside_two_cpu_hogs(tmp_path, monkeypatch):
     the two hogs (load average 17 on 2 cores was seen while this was written), and the point
     is that when only the work limit can end the search the answer does not depend on the load
     (when the net does bind, the result says so: the test above)."""
-    from optimiser import pipeline
-    from optimiser.solve import cpsat
-
-    monkeypatch.setattr(cpsat, "WALL_CLOCK_SAFETY_FACTOR", 60.0)
-    monkeypatch.setattr(pipeline, "WALL_CLOCK_SAFETY_FACTOR", 60.0)  # the run's clock (whole pipeline)
+    monkeypatch.setattr(cpsat_model, "WALL_CLOCK_SAFETY_FACTOR", 60.0)  # CP-SAT's net and the run's clock
     sc = make_district(50, 100, 20, 1, seed=0)
     sc = replace(sc, solver=SolveOptions(time_limit_s=2.0, seed=0, workers=1, strategy="direct"))
     idle = run_scenario(sc, tmp_path / "idle", render=False)

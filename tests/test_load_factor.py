@@ -51,6 +51,6 @@ def test_the_run_clock_widens_with_the_load(monkeypatch, tiny_files):
         seen.append(limit_s)
         return real(limit_s, **kw)
     monkeypatch.setattr(pipeline, "RunClock", clock)
-    monkeypatch.setattr(pipeline, "load_factor", lambda: 2.0)
+    monkeypatch.setattr(cpsat_model, "load_factor", lambda: 2.0)
     pipeline.run_scenario(tiny_files[1], time_limit_s=5.0, seed=0, workers=1)
     assert seen == [pytest.approx(5.0 * cpsat_model.WALL_CLOCK_SAFETY_FACTOR * 2.0)]

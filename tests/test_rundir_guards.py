@@ -31,6 +31,7 @@ from optimiser.present import staging
 from optimiser.present.rundir import load_run
 from optimiser.present.staging import OutputLock, StagedDir
 from optimiser.runclock import RunClock, active, checkpoint
+from optimiser.solve import cpsat_model
 from tests.sitefiles import scenario_dict, write_files
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -359,7 +360,7 @@ def test_time_limit_covers_the_build_and_names_the_phase(monkeypatch):
     from optimiser import pipeline
 
     monkeypatch.setattr(pipeline, "check_model_size", lambda sc, limit: estimate_model_size(sc))
-    monkeypatch.setattr(pipeline, "load_factor", lambda: 1.0)  # the net is not widened by the machine's load
+    monkeypatch.setattr(cpsat_model, "load_factor", lambda: 1.0)  # the net is not widened by the machine's load
     scenario = make_district(300, 40, 40)  # about 1.1 s to the solve on an idle 2-core machine (wave 4)
     t = time.perf_counter()
     with pytest.raises(TimeLimitError) as err:
@@ -382,9 +383,7 @@ def test_clock_checkpoint_and_solver_share():
 
 @pytest.mark.parametrize("load", [1.0, 2.0])
 def test_solver_gets_what_is_left(tmp_path, monkeypatch, load):
-    from optimiser import pipeline
-
-    monkeypatch.setattr(pipeline, "load_factor", lambda: load)  # the run's net widens with the machine's load
+    monkeypatch.setattr(cpsat_model, "load_factor", lambda: load)  # the run's net widens with the machine's load
     path = _tiny(tmp_path)
     r = CliRunner().invoke(cli, ["run", str(path), "--out", str(tmp_path / "out"), "--no-render", "--time-limit", "30"])
     assert r.exit_code == 0, r.output

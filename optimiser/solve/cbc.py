@@ -31,7 +31,7 @@ from optimiser.errors import SolverError
 from optimiser.inputs.domain import SolveOptions
 from optimiser.model.problem import Problem
 from optimiser.solve import interrupt
-from optimiser.solve.cpsat_model import WALL_CLOCK_SAFETY_FACTOR, load_factor
+from optimiser.solve.cpsat_model import wall_clock_net_s
 from optimiser.solve.explain import explain_infeasible
 from optimiser.solve.heuristic import HintValues
 from optimiser.solve.result import SolveResult, Status, interrupted_result, relative_gap
@@ -191,7 +191,7 @@ def solve(problem: Problem, options: SolveOptions, *, use_hint: bool = True,
     if start.hint is not None:
         _set_warm_start(problem, lp, start.hint)
     max_nodes = max(1, round(limit * NODES_PER_SECOND))
-    net = limit * WALL_CLOCK_SAFETY_FACTOR * load_factor()
+    net = wall_clock_net_s(limit)
     net = max(net - (time.perf_counter() - t0), 0.5 * net)
     if options.wall_limit_s is not None:  # the caller's net (what is left of the run's limit)
         net = max(0.05, options.wall_limit_s - (time.perf_counter() - t0))

@@ -25,12 +25,11 @@ from optimiser.solve import interrupt
 from optimiser.solve.count_split import maximal_count_vectors, solve_by_count_vectors
 from optimiser.solve.cpsat_api import cp_model
 from optimiser.solve.cpsat_model import (
-    WALL_CLOCK_SAFETY_FACTOR,
     build_model,
-    load_factor,
     set_params,
     set_search_params,
     stopped_by_safety_net,
+    wall_clock_net_s,
 )
 from optimiser.solve.explain import explain_infeasible
 from optimiser.solve.result import SolveResult, Status, interrupted_result, relative_gap
@@ -181,7 +180,7 @@ def solve(problem: Problem, options: SolveOptions, *, use_hint: bool = True,
         logger.warning("CP-SAT: %s: the greedy start is the answer", exc)
         return _build_stopped(problem, start, time.perf_counter() - t0, seed)
     built = time.perf_counter()
-    net = limit * WALL_CLOCK_SAFETY_FACTOR * load_factor()
+    net = wall_clock_net_s(limit)
     if build_deadline - built < LOAD_SHARE_OF_BUILD * (built - t0 - start.seconds):
         # too little left for CP-SAT even to load the model (measured: its copy and load take
         # about a fifth of the build, whatever its own time limit)

@@ -299,13 +299,19 @@ def load_factor() -> float:
     return min(LOAD_FACTOR_MAX, max(1.0, load / max(1, cpus)))
 
 
+def wall_clock_net_s(time_limit_s: float) -> float:
+    """The wall-clock safety net of a time limit: ``WALL_CLOCK_SAFETY_FACTOR`` times it, widened
+    by :func:`load_factor` (the run's clock, CP-SAT's, CBC's and relax-first's nets)."""
+    return float(time_limit_s) * WALL_CLOCK_SAFETY_FACTOR * load_factor()
+
+
 def set_params(solver: cp_model.CpSolver, time_limit_s: float, seed: int, workers: int,
                safety_net_s: float | None = None) -> None:
     """The deterministic limit (``DETERMINISTIC_PER_SECOND`` units per second of the time
     limit: the work limit that shapes the answer), the wall-clock safety net (default
     ``WALL_CLOCK_SAFETY_FACTOR`` times the time limit, widened by :func:`load_factor`), seed
     and threads."""
-    net = float(time_limit_s) * WALL_CLOCK_SAFETY_FACTOR * load_factor() if safety_net_s is None else float(safety_net_s)
+    net = wall_clock_net_s(time_limit_s) if safety_net_s is None else float(safety_net_s)
     solver.parameters.max_time_in_seconds = net
     solver.parameters.max_deterministic_time = float(time_limit_s) * DETERMINISTIC_PER_SECOND
     solver.parameters.random_seed = int(seed)

@@ -58,7 +58,7 @@ from optimiser.model.problem import Problem
 from optimiser.model.transforms import fix_decisions, relax_access_crossings
 from optimiser.solve import interrupt
 from optimiser.solve.access_routes import AccessRoutes, access_routes
-from optimiser.solve.cpsat_model import DETERMINISTIC_PER_SECOND, WALL_CLOCK_SAFETY_FACTOR, load_factor
+from optimiser.solve.cpsat_model import DETERMINISTIC_PER_SECOND, wall_clock_net_s
 from optimiser.solve.deadline import Deadline
 from optimiser.solve.heuristic import Evaluator, greedy_search, improve_sites
 from optimiser.solve.lagrangian import LagrangianResult, lagrangian_bound
@@ -211,7 +211,7 @@ class RelaxFirst:
         self.ev = evaluator
         self.limit_s = options.time_limit_s
         # the wall clock: a safety net only (the phases run on the work budget, ``work_s``)
-        net = options.wall_limit_s if options.wall_limit_s is not None else WALL_CLOCK_SAFETY_FACTOR * load_factor() * self.limit_s
+        net = options.wall_limit_s if options.wall_limit_s is not None else wall_clock_net_s(self.limit_s)
         self.deadline = Deadline(net, start=deadline.start)
         self.work_s = 0.0  # nominal seconds of work charged so far (deterministic)
         self.safety_net_bound = False  # whether the wall clock ended any phase

@@ -23,7 +23,7 @@ from optimiser.model.futures import JointProblem
 from optimiser.solve.cbc import NODES_PER_SECOND, cbc_outcome, has_incumbent_in, run_cbc
 from optimiser.solve.cbc import add_problem as add_lp_problem
 from optimiser.solve.cpsat_api import cp_model
-from optimiser.solve.cpsat_model import WALL_CLOCK_SAFETY_FACTOR, add_problem, load_factor, set_params, stopped_by_safety_net
+from optimiser.solve.cpsat_model import add_problem, set_params, stopped_by_safety_net, wall_clock_net_s
 from optimiser.solve.heuristic import hint_values
 
 logger = logging.getLogger(__name__)
@@ -204,7 +204,7 @@ def solve_cbc(joint: JointProblem, refs: list[int], options: SolveOptions, exact
                 v.setInitialValue(1 if j in plan else 0)
         # the node limit (the work limit, as for a single scenario) shapes the answer; the
         # wall clock is the safety net
-        log = run_cbc(lp, options.time_limit_s * WALL_CLOCK_SAFETY_FACTOR * load_factor(), options.seed, options.workers, plan is not None,
+        log = run_cbc(lp, wall_clock_net_s(options.time_limit_s), options.seed, options.workers, plan is not None,
                       max_nodes=max(1, round(options.time_limit_s * NODES_PER_SECOND)))
         secs += float(lp.solutionTime or 0.0)
         st, sol = pulp.LpStatus[lp.status], lp.sol_status
