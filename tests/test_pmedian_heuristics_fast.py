@@ -128,3 +128,25 @@ def test_interchange_state_after_swaps_and_restore_equals_a_fresh_one():
     orig = heuristics._Interchange(C, S, C.max(axis=1))
     for name in ("S", "gain", "loss", "extra", "d1", "d2"):
         assert np.array_equal(getattr(st, name), getattr(orig, name)), name
+
+
+@pytest.mark.parametrize("integral", [True, False])
+def test_interchange_gain_loss_extra_match_their_definitions(integral):
+    C = _points(70, 8) + (0.0 if integral else 0.25)
+    S = np.array([2, 9, 17, 25, 33, 44, 51, 60, 66])
+    st = heuristics._Interchange(C, S, C.max(axis=1))
+    st.replace(17, 18)
+    st.replace(60, 61)
+    S = st.S
+    d = np.sort(C[:, S], axis=1)
+    d1, d2 = d[:, 0], d[:, 1]
+    serve = np.argmin(C[:, S], axis=1)
+    gain = np.maximum(d1[:, None] - C, 0.0).sum(axis=0)
+    loss = np.array([(d2 - d1)[serve == r].sum() for r in range(S.size)])
+    extra = np.array([np.maximum(d2[serve == r, None] - np.maximum(C[serve == r], d1[serve == r, None]), 0.0).sum(axis=0)
+                      for r in range(S.size)])
+    assert st.integral == integral
+    assert np.allclose(st.gain, gain, atol=1e-9) and np.allclose(st.loss, loss, atol=1e-9)
+    assert np.allclose(st.extra, extra, atol=1e-9)
+    if integral:  # exact sums: the sparse updates give the definitions' values exactly
+        assert np.array_equal(st.gain, gain) and np.array_equal(st.extra, extra)

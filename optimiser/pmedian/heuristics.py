@@ -91,6 +91,9 @@ class _Interchange:
     def __init__(self, C: FloatArray, S: IntArray, far: FloatArray) -> None:
         self.C, self.far = C, far
         n, m = C.shape
+        # integral costs: sums are exact in any order, so the sparse updates may be used (on other
+        # costs the dense ones keep the floating-point results of earlier versions, bit for bit)
+        self.integral = bool(np.isfinite(C).all() and np.array_equal(C, np.floor(C)))
         self.S = np.array(sorted(int(j) for j in S), dtype=np.int64)
         self.gain = np.zeros(m)
         self.loss = np.zeros(self.S.size)
@@ -122,14 +125,40 @@ class _Interchange:
     def _contribute(self, rows: IntArray, sign: float) -> None:
         Crows = self.C[rows]
         d1, d2 = self.d1[rows], self.d2[rows]
-        self.gain += sign * np.maximum(d1[:, None] - Crows, 0.0).sum(axis=0)
         pos = np.searchsorted(self.S, self.n1[rows])
         np.add.at(self.loss, pos, sign * (d2 - d1))
+        near = Crows < d2[:, None]  # only these pairs add to gain and extra
+        ri, cj = np.nonzero(near)
+        if self.integral and 4 * ri.size < near.size:
+            self._contribute_sparse(ri, cj, Crows[ri, cj], d1, d2, pos, sign)
+            return
+        self.gain += sign * np.maximum(d1[:, None] - Crows, 0.0).sum(axis=0)
         M = d2[:, None] - np.maximum(Crows, d1[:, None])
         np.maximum(M, 0.0, out=M)
         if sign < 0:
             np.negative(M, out=M)
         _group_rows_add(self.extra, pos, M)
+
+    def _contribute_sparse(self, ri: IntArray, cj: IntArray, c: FloatArray, d1: FloatArray, d2: FloatArray,
+                           pos: IntArray, sign: float) -> None:
+        """:meth:`_contribute` from the pairs ``(ri, cj)`` (row-major order) with ``c < d2`` only: the
+        same sums, each added in the same row order as the dense one (the same floating-point
+        result), at a cost of the pairs instead of rows x columns (p = 200: about 20 of 1,400 per row)."""
+        m = self.gain.size
+        g = d1[ri] - c
+        keep = g > 0
+        self.gain += sign * np.bincount(cj[keep], weights=g[keep], minlength=m)
+        e = d2[ri] - np.maximum(c, d1[ri])
+        keep = e > 0
+        if sign < 0:
+            np.negative(e, out=e)
+        key = pos[ri[keep]] * m + cj[keep]
+        order = np.argsort(key, kind="stable")
+        key, e = key[order], e[keep][order]
+        if key.size:
+            first = np.r_[True, key[1:] != key[:-1]]
+            # bincount adds in element order (reduceat may sum long runs pairwise)
+            self.extra.reshape(-1)[key[first]] += np.bincount(np.cumsum(first) - 1, weights=e)
 
     def best_move(self, fixed: BoolArray, closed_ok: BoolArray) -> tuple[int, int, float]:
         """The best swap ``(r, j, delta)``; ``closed_ok`` marks the facilities that may be opened."""
