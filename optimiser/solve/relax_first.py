@@ -534,7 +534,8 @@ class RelaxFirst:
         self.note_net(res.stopped_by)
         self.charge(res.work / LAGRANGIAN_UNITS_PER_S, "lagrangian")
         self.vector_bounds = out
-        self.info["count_vectors"] = [{"vector": list(vb.vector), "bound": vb.bound, "pruned": vb.pruned,
+        self.info["count_vectors"] = [{"vector": list(vb.vector), "bound": vb.bound if math.isfinite(vb.bound) else None,
+                                       "pruned": vb.pruned,
                                        "closed": len(vb.fixed_zero), "iterations": vb.iterations} for vb in out]
         return res
 
