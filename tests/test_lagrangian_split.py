@@ -33,7 +33,7 @@ def _check_split(p: Problem, iterations: int = 400) -> tuple[float, float] | Non
     classes, vectors = cv
     opt = min(o for _, o in layouts)
     second = min((o for _, o in layouts if o > opt), default=opt + 1)
-    out = None
+    out = -math.inf
     for ub in (opt, second):
         res, per = split_lagrangian_bound(p, classes, vectors, ub, max_work=iterations * 2e5, chunk=7)
         assert res.bound <= opt
@@ -47,17 +47,17 @@ def _check_split(p: Problem, iterations: int = 400) -> tuple[float, float] | Non
                 assert all(o >= ub for s, o in layouts if d in s and _in_vector(classes, vb.vector, s))
         for d in res.fixed_zero:
             assert all(o >= ub for s, o in layouts if d in s), f"decision {d} closed but in a better layout"
-        out = (res.bound, lagrangian_bound(p, ub, max_iterations=iterations).bound)
-    return out
+        out = res.bound
+    return out, lagrangian_bound(p, second, max_iterations=iterations).bound
 
 
-@pytest.mark.parametrize("seed", range(8))
+@pytest.mark.parametrize("seed", range(6))
 def test_split_is_valid_on_random_problems(seed):
     if _check_split(random_problem(seed)) is None:
         pytest.skip("fewer than two count vectors, or no feasible layout")
 
 
-@pytest.mark.parametrize("seed", range(8))
+@pytest.mark.parametrize("seed", range(6))
 def test_split_is_valid_on_access_problems(seed):
     if _check_split(access_problem(seed)) is None:
         pytest.skip("fewer than two count vectors, or no feasible layout")
@@ -66,13 +66,13 @@ def test_split_is_valid_on_access_problems(seed):
 @pytest.mark.parametrize("make, seed", [(access_problem, 11), (random_problem, 10)])
 def test_split_is_tighter_where_the_knapsack_mixes_vectors(make, seed):
     """Measured on these two: the one knapsack's bound stays 37 % / 17 % below the optimum after
-    3,000 iterations (its hull mixes count vectors); the split proves the optimum."""
+    1,000 iterations (its hull mixes count vectors); the split proves the optimum."""
     p = make(seed)
     opt = min(p.objective_of(s) for s in feasible_layouts(p))
     cv = maximal_count_vectors(p)
     assert cv is not None
     res, per = split_lagrangian_bound(p, cv[0], cv[1], opt + 1, max_work=3e8)
-    plain = lagrangian_bound(p, opt + 1, max_iterations=3000)
+    plain = lagrangian_bound(p, opt + 1, max_iterations=1000)
     assert res.bound == opt
     assert plain.bound < 0.9 * opt
     assert len(per) == len(cv[1]) >= 2
