@@ -97,7 +97,8 @@ class _Part:
     lb: FloatArray
     exact: np.ndarray
     level: np.ndarray  # per k: 0 shared bound, 1 own root bound, 2 full solve tried
-    solutions: dict[int, IntArray] = field(default_factory=dict)
+    solutions: dict[int, IntArray] = field(default_factory=dict)  # the best solution known per k
+    ub: dict[int, float] = field(default_factory=dict)  # its value
     members: list[tuple[Component, IntArray]] = field(default_factory=list)  # (component, column order)
 
 
@@ -207,7 +208,7 @@ def solve_by_components(C: FloatArray, comps: list[Component], isolated: IntArra
         untried = [(part, k) for part, k in pending if part.level[k] == 1]
         if not (cheap or untried) or subsolves >= max_subsolves or deadline_passed():
             stats["subsolves"] = subsolves
-            return SplitOutcome("unknown", None, V, subsolves, stats)
+            return SplitOutcome("unknown", _best_known(entries, isolated, K), V, subsolves, stats)
         # a sub-problem's own root bound first (cheap; it often settles a count the programme only
         # chose because the shared multipliers bound it poorly), a full solve when chosen again
         part, k = min(cheap or untried, key=lambda pk: pk[0].cost.size)
@@ -219,13 +220,28 @@ def solve_by_components(C: FloatArray, comps: list[Component], isolated: IntArra
         part.lb[k] = max(part.lb[k], res.bound)
         if res.lam is not None:  # the sub-problem's multipliers bound every count, tightest near k
             part.lb = np.maximum(part.lb, _lagrangian_lb(part.cost, res.lam, part.n_free))
+        if res.S is not None and res.value is not None and res.value < part.ub.get(k, math.inf):
+            part.ub[k], part.solutions[k] = res.value, res.S
         if res.proven and res.S is not None:
             part.exact[k] = True
-            part.solutions[k] = res.S
         # more facilities never cost more: a bound at k also bounds every smaller count
         part.lb[:k + 1] = np.maximum(part.lb[:k + 1], part.lb[k])
         logger.debug("component sub-problem (%d clients, k = %d%s): bound %.6g%s", part.cost.shape[0], k,
                      "" if exact else ", root", res.bound, " (optimal)" if res.proven else "")
+
+
+def _best_known(entries: list[tuple[_Part, tuple[Component, IntArray]]], isolated: IntArray,
+                K: int) -> IntArray | None:
+    """The best solution assembled from the sub-problems' known solutions (``None`` if there is none
+    for some split): its value is at most the sum of theirs."""
+    ubs = []
+    for part, _ in entries:
+        ub = np.full(part.lb.size, math.inf)
+        for k, val in part.ub.items():
+            ub[k] = val
+        ubs.append(ub)
+    value, split = _min_plus_split(ubs + [np.zeros(isolated.size + 1)], K)
+    return _assemble(entries, split, isolated) if math.isfinite(value) else None
 
 
 def _assemble(entries: list[tuple[_Part, tuple[Component, IntArray]]], split: list[int],
