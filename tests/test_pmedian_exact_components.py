@@ -95,3 +95,19 @@ def test_identical_components_are_solved_once() -> None:
     assert out.stats["distinct_components"] == 1
     assert out.status == "found_optimal" and out.bound == _brute_force(C, 4)
     assert len(calls) == len(set(calls))  # one part: no count of it is solved twice
+
+
+def test_stopped_split_returns_the_incumbent_assembled_and_a_valid_bound() -> None:
+    C = _clusters(11, (6, 5, 6))
+    p = 6
+    opt = _brute_force(C, p)
+    labels = np.repeat([0, 1, 2], (6, 5, 6))
+    comps = [Component(np.flatnonzero(labels == c), np.flatnonzero(labels == c), np.zeros(0, dtype=np.int64))
+             for c in range(3)]
+    incumbent = np.array([0, 1, 6, 7, 11, 12])
+    solver = _component_solver(time.perf_counter() + 60, WorkLimits(branch_nodes=200, mip_nodes=2000))
+    out = solve_by_components(C, comps, np.zeros(0, dtype=np.int64), p, C.min(axis=1) + 1.0, opt - 1, 1e-9, solver, 0,
+                              lambda: True, incumbent)
+    assert out.status == "unknown" and out.bound <= opt
+    assert out.S is not None and out.S.size == p
+    assert float(C[:, out.S].min(axis=1).sum()) <= float(C[:, incumbent].min(axis=1).sum())

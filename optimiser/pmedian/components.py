@@ -185,11 +185,15 @@ def _parts(C: FloatArray, comps: list[Component], lam: FloatArray) -> list[_Part
 
 def solve_by_components(C: FloatArray, comps: list[Component], isolated: IntArray, K: int, lam: FloatArray,
                         target: float, tol: float, solve_sub: SubSolver, max_subsolves: int,
-                        deadline_passed: Callable[[], bool]) -> SplitOutcome:
+                        deadline_passed: Callable[[], bool], incumbent: IntArray | None = None) -> SplitOutcome:
     """Decide whether a solution of value at most ``target`` exists (and find the best one) by the
     lazy count split over ``comps`` (``K`` free facilities to open in all, ``isolated`` free
-    facilities usable to fill the count); at most ``max_subsolves`` sub-problems (the work limit)."""
+    facilities usable to fill the count); at most ``max_subsolves`` sub-problems (the work limit).
+    ``incumbent`` (global indices) seeds the known solutions of the regions (for the solution
+    assembled when the split stops unproven)."""
     parts = _parts(C, comps, lam)
+    if incumbent is not None:
+        _seed(parts, incumbent)
     # the members of a part are separate components: a member is one entry of the split
     entries = [(part, member) for part in parts for member in part.members]
     filler = np.zeros(isolated.size + 1)
@@ -228,6 +232,20 @@ def solve_by_components(C: FloatArray, comps: list[Component], isolated: IntArra
         part.lb[:k + 1] = np.maximum(part.lb[:k + 1], part.lb[k])
         logger.debug("component sub-problem (%d clients, k = %d%s): bound %.6g%s", part.cost.shape[0], k,
                      "" if exact else ", root", res.bound, " (optimal)" if res.proven else "")
+
+
+def _seed(parts: list[_Part], incumbent: IntArray) -> None:
+    """Each region's share of the incumbent as a known solution of its count."""
+    for part in parts:
+        for comp, cols in part.members:
+            facs = np.concatenate([comp.free, comp.fixed])[cols]
+            pos = np.flatnonzero(np.isin(facs, incumbent))
+            k = int(np.isin(comp.free, incumbent).sum())
+            if pos.size == 0 or k >= part.lb.size or pos.size != k + comp.fixed.size:
+                continue
+            value = float(part.cost[:, pos].min(axis=1).sum())
+            if value < part.ub.get(k, math.inf):
+                part.ub[k], part.solutions[k] = value, pos
 
 
 def _best_known(entries: list[tuple[_Part, tuple[Component, IntArray]]], isolated: IntArray,

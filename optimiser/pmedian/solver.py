@@ -69,6 +69,12 @@ GAP_WINDOW_MIN_PAIRS = 50_000
 # (components.py) when there are at least two and the largest holds at most this share of the clients
 # (fl1400, p = 200: 47 components, the largest 276 of 1,400 clients)
 COMPONENT_MAX_SHARE = 0.5
+# ... and only for the models POPMUSIC would search (more than POPMUSIC_MIN_PAIRS pairs: SCIP proves the
+# smaller ones directly) with at least this many clients per facility: the regions' sub-problems grow
+# hard with their share of facilities (fl1400's 276-client regions: 3-10 s of CPU each with 25-27
+# facilities (p = 200), 23-45 s with 33-38 (p = 300 chooses about 40): there POPMUSIC and the gap
+# windows stay, as before)
+COMPONENT_MIN_CLIENTS_PER_FACILITY = 6
 COMPONENT_SUBSOLVES = 200  # work limit: full sub-problem solves of the component split
 
 
@@ -322,11 +328,15 @@ def _exact_phases(run: _Run, root: RootResult, exact_backend: str, limits: WorkL
 def _regions(run: _Run, root: RootResult) -> tuple[list[Component], IntArray] | None:
     """The connected components of the allowed pairs against the target and the free facilities in
     none, when there are at least two and none holds more than ``COMPONENT_MAX_SHARE`` of the
-    clients (integral costs, no facility fixed open by the caller); else ``None``."""
+    clients, the model is one POPMUSIC would search and ``p`` is moderate (integral costs, no facility
+    fixed open by the caller); else ``None``."""
     inst = run.inst
-    if not inst.integral or inst.fixed.any() or inst.p - root.open_idx.size < 2:
+    if not inst.integral or inst.fixed.any() or inst.p - root.open_idx.size < 2 \
+            or inst.p * COMPONENT_MIN_CLIENTS_PER_FACILITY > inst.C.shape[0]:
         return None
     pairs, _ = eliminate_pairs(inst, root.free_idx, root.open_idx, root.best_lam, inst.target_of(run.UB))
+    if sum(c.size for c in pairs) <= POPMUSIC_MIN_PAIRS:
+        return None
     comps, isolated = pair_components(pairs, root.free_idx, root.open_idx, inst.m)
     if len(comps) < 2 or comps[0].clients.size > COMPONENT_MAX_SHARE * inst.C.shape[0]:
         return None
@@ -344,7 +354,7 @@ def _component_split(run: _Run, root: RootResult, limits: WorkLimits, methods: l
     comps, isolated = regions
     out = solve_by_components(inst.C, comps, isolated, inst.p - root.open_idx.size, root.best_lam,
                               inst.target_of(run.UB), inst.tol, _component_solver(run.deadline, limits),
-                              COMPONENT_SUBSOLVES, lambda: time.perf_counter() >= run.deadline)
+                              COMPONENT_SUBSOLVES, lambda: time.perf_counter() >= run.deadline, run.S)
     run.stats.update({f"split_{key}": val for key, val in out.stats.items()})
     methods.append("components")
     run.timings["exact_components"] = time.perf_counter() - now
