@@ -132,11 +132,11 @@ def test_interchange_state_after_swaps_and_restore_equals_a_fresh_one():
 
 @pytest.mark.parametrize("integral", [True, False])
 def test_interchange_gain_loss_extra_match_their_definitions(integral):
-    C = _points(70, 8) + (0.0 if integral else 0.25)
-    S = np.array([2, 9, 17, 25, 33, 44, 51, 60, 66])
+    C = _points(200, 8) + (0.0 if integral else 0.25)
+    S = np.arange(0, 200, 5)  # p = 40: the sparse updates on integral costs
     st = heuristics._Interchange(C, S, C.max(axis=1))
-    st.replace(17, 18)
-    st.replace(60, 61)
+    st.replace(15, 16)
+    st.replace(195, 196)
     S = st.S
     d = np.sort(C[:, S], axis=1)
     d1, d2 = d[:, 0], d[:, 1]
@@ -145,7 +145,7 @@ def test_interchange_gain_loss_extra_match_their_definitions(integral):
     loss = np.array([(d2 - d1)[serve == r].sum() for r in range(S.size)])
     extra = np.array([np.maximum(d2[serve == r, None] - np.maximum(C[serve == r], d1[serve == r, None]), 0.0).sum(axis=0)
                       for r in range(S.size)])
-    assert st.integral == integral
+    assert st._integral() == integral
     assert np.allclose(st.gain, gain, atol=1e-9) and np.allclose(st.loss, loss, atol=1e-9)
     assert np.allclose(st.extra, extra, atol=1e-9)
     if integral:  # exact sums: the sparse updates give the definitions' values exactly

@@ -91,9 +91,7 @@ class _Interchange:
     def __init__(self, C: FloatArray, S: IntArray, far: FloatArray) -> None:
         self.C, self.far = C, far
         n, m = C.shape
-        # integral costs: sums are exact in any order, so the sparse updates may be used (on other
-        # costs the dense ones keep the floating-point results of earlier versions, bit for bit)
-        self.integral = bool(np.isfinite(C).all() and np.array_equal(C, np.floor(C)))
+        self.integral: bool | None = None  # see _integral
         self.S = np.array(sorted(int(j) for j in S), dtype=np.int64)
         self.gain = np.zeros(m)
         self.loss = np.zeros(self.S.size)
@@ -127,17 +125,30 @@ class _Interchange:
         d1, d2 = self.d1[rows], self.d2[rows]
         pos = np.searchsorted(self.S, self.n1[rows])
         np.add.at(self.loss, pos, sign * (d2 - d1))
-        near = Crows < d2[:, None]  # only these pairs add to gain and extra
-        ri, cj = np.nonzero(near)
-        if self.integral and 4 * ri.size < near.size:
-            self._contribute_sparse(ri, cj, Crows[ri, cj], d1, d2, pos, sign)
-            return
+        # only the pairs with c_ij < d2 add to gain and extra: sparse updates when they are few (p = 200:
+        # about 2 % of rows x columns; at p = 10 about 25 %, where sorting them costs more than the
+        # dense sums: rl1304 twice slower; about 2/p of a row lies below d2, hence p > 32)
+        if self.S.size > 32 and self._integral():
+            near = Crows < d2[:, None]
+            if 16 * np.count_nonzero(near) < near.size:
+                ri, cj = np.nonzero(near)
+                self._contribute_sparse(ri, cj, Crows[ri, cj], d1, d2, pos, sign)
+                return
         self.gain += sign * np.maximum(d1[:, None] - Crows, 0.0).sum(axis=0)
         M = d2[:, None] - np.maximum(Crows, d1[:, None])
         np.maximum(M, 0.0, out=M)
         if sign < 0:
             np.negative(M, out=M)
         _group_rows_add(self.extra, pos, M)
+
+    def _integral(self) -> bool:
+        """Integral finite costs: sums are exact in any order, so the sparse updates may be used (on
+        other costs the dense ones keep the floating-point results of earlier versions, bit for bit).
+        Checked once, when a sparse update is first possible."""
+        if self.integral is None:
+            C = self.C
+            self.integral = bool(np.isfinite(C).all() and np.array_equal(C, np.floor(C)))
+        return self.integral
 
     def _contribute_sparse(self, ri: IntArray, cj: IntArray, c: FloatArray, d1: FloatArray, d2: FloatArray,
                            pos: IntArray, sign: float) -> None:
@@ -286,9 +297,12 @@ def perturbed_search(
     best_cost = float(C[:, best].min(axis=1).sum())
     movable = np.flatnonzero(~fixed[best])
     since_improved = 0
-    # one interchange state across the rounds: a kick is q swaps of it and a round that brings nothing
-    # goes back to a copy (the state of ``best``), instead of building the state anew for every
-    # descent (about 5 times faster at n = 1,400, p = 200; the same moves)
+    # with many facilities, one interchange state across the rounds: a kick is q swaps of it and a
+    # round that brings nothing goes back to a copy (the state of ``best``), instead of building the
+    # state anew for every descent (the same moves).  A swap recomputes about 3n/p rows twice, a new
+    # state all n rows once, so q <= 4 swaps pay when p > 24 (fl1400, p = 200: 2.4 times faster;
+    # rl1304, p = 10: twice slower, hence the new state per round there)
+    incremental = best.size > 6 * 4
     state: _Interchange | None = None
     for r in range(rounds):
         if movable.size == 0 or since_improved >= patience or time.perf_counter() > deadline:
@@ -299,13 +313,17 @@ def perturbed_search(
         if q == 0:
             break
         outs, ins = _local_kick(C, best, movable, closed, q, rng)
-        if state is None:
-            state = _Interchange(C, best, far)
-        snap = state.snapshot()
-        for out, j in zip(outs.tolist(), ins.tolist()):
-            state.replace(out, j)
-        state.descend(fixed, allowed, deadline, tol)
-        cur = state.S
+        if incremental:
+            if state is None:
+                state = _Interchange(C, best, far)
+            snap = state.snapshot()
+            for out, j in zip(outs.tolist(), ins.tolist()):
+                state.replace(out, j)
+            work = state
+        else:
+            work = _Interchange(C, np.concatenate([best[~np.isin(best, outs)], ins]), far)
+        work.descend(fixed, allowed, deadline, tol)
+        cur = work.S
         cost = float(C[:, cur].min(axis=1).sum())
         if cost < best_cost - tol:
             best, best_cost = cur.copy(), cost
@@ -313,6 +331,6 @@ def perturbed_search(
             movable = np.flatnonzero(~fixed[best])
             state = None  # rebuilt from ``best`` at the next round: no rounding drift across rounds
             logger.debug("perturbed search round %d: %.6g", r, cost)
-        else:
+        elif state is not None:
             state.restore(snap)
     return best, best_cost
