@@ -49,9 +49,11 @@ def test_a_backend_call_is_charged_its_set_up_and_searches_the_rest(district):
     before = r.work_s
     res = r.backend_solve(p, 2.0, "probe")
     setup = p.n_levels() * rf.BACKEND_SETUP_SECONDS_PER_LEVEL
-    assert rec.calls == [(p.n_levels(), pytest.approx(2.0 - setup))]  # the search gets the rest
+    # the search gets the rest, as BACKEND_UNITS_PER_S deterministic units per second
+    rate = rf.BACKEND_UNITS_PER_S / cpsat_model.DETERMINISTIC_PER_SECOND
+    assert rec.calls == [(p.n_levels(), pytest.approx((2.0 - setup) * rate))]
     det = res.stats["deterministic_time"]
-    search = min(2.0 - setup, det / cpsat_model.DETERMINISTIC_PER_SECOND)
+    search = min(2.0 - setup, det / rf.BACKEND_UNITS_PER_S)
     assert r.work_s - before == pytest.approx(setup + search)
     assert r.info["work_s"]["probe"] == pytest.approx(setup + search, abs=1e-3)
 
