@@ -14,6 +14,7 @@ import pytest
 from benchmarks.joint.generate import make_district
 from optimiser.model.transforms import fix_decisions, relax_access_crossings
 from optimiser.pipeline import prepare
+from optimiser.solve import relax_first
 from optimiser.solve.relax_first import RelaxFirst
 from optimiser.solve.result import Status
 from optimiser.solve.strategy import solve
@@ -147,7 +148,10 @@ def test_relax_first_bound_is_valid_on_a_district(monkeypatch):
     """On a 40-firm district (crossings on access routes, 3 hubs of 80 sites) every phase of
     relax-first runs (the exact model first is switched off for that), each proven bound is at
     most the direct proven optimum, and the result is that optimum, proven, with a layout that
-    verifies; by default the exact model comes first and proves the same optimum."""
+    verifies; by default the exact model comes first and proves the same optimum. (Without the
+    count-vector split of round 2: with it the Lagrangian alone proves the optimum, see the next
+    test.)"""
+    monkeypatch.setattr(relax_first, "SPLIT_ENABLED", False)
     prep = prepare(make_district(40, 80, 16, 1, seed=3))
     p = prep.problem
     assert relax_access_crossings(p) is not None
@@ -169,6 +173,22 @@ def test_relax_first_bound_is_valid_on_a_district(monkeypatch):
     assert red["levels"] < rel["levels"]
     assert rel["alternating"] and rel["reduced_levels"] < sum(len(c.levels) for c in p.clients)
     assert two.status is Status.OPTIMAL and two.objective == direct.objective and two.bound == direct.objective
+    assert verify(p, prep.context, two.chosen, two.objective).passed
+
+
+def test_relax_first_split_lagrangian_proves_a_district():
+    """The same district with round 2 split over the budget's count vectors: every vector's
+    bound reaches the incumbent (measured: 6 vectors, 4 of them at their first iteration), so
+    the Lagrangian phase proves the direct solve's optimum by itself."""
+    prep = prepare(make_district(40, 80, 16, 1, seed=3))
+    p = prep.problem
+    direct = solve(p, "cpsat", time_limit_s=60, seed=0, workers=1, strategy="direct")
+    two = solve(p, "cpsat", time_limit_s=60, seed=0, workers=1, strategy="relax-first")
+    rel = two.stats["relaxation"]
+    assert len(rel["count_vectors"]) >= 2 and all(v["pruned"] for v in rel["count_vectors"])
+    assert rel["lagrangian"]["bound"] == direct.objective
+    assert two.status is Status.OPTIMAL and two.objective == direct.objective
+    assert "reduced_relaxation" not in rel  # nothing left to prove
     assert verify(p, prep.context, two.chosen, two.objective).passed
 
 

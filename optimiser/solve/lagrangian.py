@@ -32,6 +32,7 @@ levels the LP would need.
 
 from __future__ import annotations
 
+import copy
 import logging
 import math
 import time
@@ -368,6 +369,21 @@ class _Dual:
             self.lam_cap[:routes.cap.size] = routes.cap
             self.work += WORK_PER_SETUP_INCIDENCE * routes.size
 
+    def with_knapsack(self, problem: Problem) -> _Dual:
+        """The same dual with the knapsack of ``problem`` (the same decisions, other budget or
+        count constraints, e.g. a count vector's class caps: :mod:`optimiser.solve.lagrangian_split`),
+        its own active set, closed decisions and work account (0: the data is shared)."""
+        out = copy.copy(self)
+        out.knap = _Knapsack(problem)
+        out.fixed = self.fixed.copy()
+        out.limit = np.full(self.n_c, -_INF)
+        out.margin = np.full(self.n_c, ACTIVE_MARGIN)
+        out.a_ic, out.a_io, out.a_cost = self.ic[:0], self.io[:0], self.inc_cost[:0]
+        out.work, out.evaluations = 0.0, 0
+        if self.routes is not None:
+            out.routes = copy.copy(self.routes)  # its active routes are its own (reassigned, never changed in place)
+        return out
+
     def _activate(self, lam: np.ndarray) -> None:
         """Keep only the incidences whose cost is below their client's limit, a margin above
         its multiplier (``ACTIVE_MARGIN``). Every other incidence has a reduced cost >= 0, so
@@ -526,62 +542,113 @@ def lagrangian_bound(problem: Problem, upper_bound: float | None = None, *, max_
         A :class:`LagrangianResult`; its bound is at most ``upper_bound`` when one is given
         (a bound above it only says that layout is optimal).
     """
-    t0 = time.perf_counter()
-    dual = _Dual(problem, closed, routes)
-    lam, mu = dual.start(start_lengths, multipliers)
-    M = dual.start_routes(access_multipliers) if dual.routes is not None else None
-    target = float(upper_bound) if upper_bound is not None else float(dual.wbase.sum())
-    best = -_INF
-    best_layout: tuple[int, ...] = ()
-    best_mult = (lam, mu, M)
-    step, stall, it = float(initial_step), 0, 0
-    stopped_by = "work limit"
-    y_ids = np.zeros(0, dtype=np.int64)
-    for it in range(1, max_iterations + 1):
-        if on_layout is not None and it % test_every == 1 and it > 1:
-            ub = on_layout(tuple(int(i) for i in y_ids))
-            if ub is not None and (upper_bound is None or ub < upper_bound):
-                upper_bound = target = float(ub)
-        L, y_ids, rc, z = dual.evaluate(lam, mu, upper_bound if it % test_every == 0 else None, M)
-        if not math.isfinite(L):
-            stopped_by = "no layout"
-            if dual.fixed.any() and upper_bound is not None:
-                best = max(best, float(upper_bound))  # no layout below the upper bound is left
-            break  # else the budget and counts alone cannot be met: the bound is +inf below
-        if L > best + 1e-9 * abs(best if math.isfinite(best) else 1.0):
-            best, best_layout, best_mult, stall = L, tuple(int(i) for i in y_ids), (lam, mu, M), 0
-        else:
-            stall += 1
-            if stall >= 100:
-                step, stall = step / 2, 0
-        if best >= target - 1e-9 or step < min_step:
-            stopped_by = "converged"
-            break
-        if max_work is not None and dual.work >= max_work:
-            break  # the work limit
-        if time.perf_counter() - t0 > safety_net_s:
-            stopped_by = "safety net"
-            logger.warning("Lagrangian: the wall-clock safety net (%.1f s) stopped it after %d iterations", safety_net_s, it)
-            break
-        if interrupt.requested():
-            stopped_by = "interrupted"
-            break
-        nxt = dual.step(lam, mu, L, target, step, y_ids, rc, z, M)
+    ascent = _Ascent(_Dual(problem, closed, routes), upper_bound, start_lengths=start_lengths, multipliers=multipliers,
+                     initial_step=initial_step, min_step=min_step, on_layout=on_layout, test_every=test_every,
+                     access_multipliers=access_multipliers, safety_net_s=safety_net_s)
+    ascent.run(max_iterations, max_work)
+    return ascent.result()
+
+
+class _Ascent:
+    """The subgradient ascent of :func:`lagrangian_bound` on one dual, resumable: :meth:`run`
+    continues the iterations up to a total, :meth:`result` tests at the best multipliers and
+    reports. One :meth:`run` to ``max_iterations`` is :func:`lagrangian_bound` (the same floats);
+    several in turn let :mod:`optimiser.solve.lagrangian_split` share a work limit between duals."""
+
+    def __init__(self, dual: _Dual, upper_bound: float | None, *, start_lengths: np.ndarray | None = None,
+                 multipliers: tuple[np.ndarray, np.ndarray] | None = None, initial_step: float = 2.0,
+                 min_step: float = 1e-4, on_layout: Callable[[tuple[int, ...]], float | None] | None = None,
+                 test_every: int = 20, access_multipliers: np.ndarray | None = None, safety_net_s: float = 60.0) -> None:
+        self.t0 = time.perf_counter()
+        self.dual = dual
+        self.lam, self.mu = dual.start(start_lengths, multipliers)
+        self.M = dual.start_routes(access_multipliers) if dual.routes is not None else None
+        self.upper_bound = upper_bound
+        self.target = float(upper_bound) if upper_bound is not None else float(dual.wbase.sum())
+        self.best = -_INF
+        self.best_layout: tuple[int, ...] = ()
+        self.best_mult = (self.lam, self.mu, self.M)
+        self.step, self.stall, self.it = float(initial_step), 0, 0
+        self.min_step, self.on_layout, self.test_every, self.safety_net_s = min_step, on_layout, test_every, safety_net_s
+        self.stopped_by = "work limit"
+        self.done = False  # ended for good (converged, no layout, safety net, interrupted)
+        self.y_ids = np.zeros(0, dtype=np.int64)
+        self.pending: tuple[float, np.ndarray, np.ndarray] | None = None
+
+    def run(self, max_iterations: int, max_work: float | None = None) -> None:
+        """Iterations until ``max_iterations`` in all (or ``max_work`` work units of the dual, or
+        an end for good: :attr:`done`)."""
+        dual = self.dual
+        if self.pending is not None and not self.done:
+            L, rc, z = self.pending
+            self.pending = None
+            if not self._step(L, rc, z):
+                return
+        while not self.done and self.it < max_iterations:
+            self.it = it = self.it + 1
+            if self.on_layout is not None and it % self.test_every == 1 and it > 1:
+                ub = self.on_layout(tuple(int(i) for i in self.y_ids))
+                if ub is not None and (self.upper_bound is None or ub < self.upper_bound):
+                    self.upper_bound = self.target = float(ub)
+            L, self.y_ids, rc, z = dual.evaluate(self.lam, self.mu, self.upper_bound if it % self.test_every == 0 else None,
+                                                 self.M)
+            if not math.isfinite(L):
+                self.stopped_by, self.done = "no layout", True
+                if dual.fixed.any() and self.upper_bound is not None:
+                    self.best = max(self.best, float(self.upper_bound))  # no layout below the upper bound is left
+                return  # else the budget and counts alone cannot be met: the bound is +inf below
+            if L > self.best + 1e-9 * abs(self.best if math.isfinite(self.best) else 1.0):
+                self.best, self.best_layout, self.best_mult, self.stall = L, tuple(int(i) for i in self.y_ids), \
+                    (self.lam, self.mu, self.M), 0
+            else:
+                self.stall += 1
+                if self.stall >= 100:
+                    self.step, self.stall = self.step / 2, 0
+            if self.best >= self.target - 1e-9 or self.step < self.min_step:
+                self.stopped_by, self.done = "converged", True
+                return
+            if max_work is not None and dual.work >= max_work:
+                self.stopped_by, self.pending = "work limit", (L, rc, z)  # a later run takes the step first
+                return
+            if time.perf_counter() - self.t0 > self.safety_net_s:
+                self.stopped_by, self.done = "safety net", True
+                logger.warning("Lagrangian: the wall-clock safety net (%.1f s) stopped it after %d iterations",
+                               self.safety_net_s, it)
+                return
+            if interrupt.requested():
+                self.stopped_by, self.done = "interrupted", True
+                return
+            if not self._step(L, rc, z):
+                return
+
+    def _step(self, L: float, rc: np.ndarray, z: np.ndarray) -> bool:
+        """The step from the multipliers just evaluated; ``False`` when there is none (then ``L`` is optimal)."""
+        nxt = self.dual.step(self.lam, self.mu, L, self.target, self.step, self.y_ids, rc, z, self.M)
         if nxt is None:
-            stopped_by = "converged"
-            break  # the relaxed solution meets the relaxed constraints: L is optimal
-        lam, mu, M = nxt
-    if math.isfinite(best) and upper_bound is not None:
-        dual.evaluate(best_mult[0], best_mult[1], upper_bound, best_mult[2])  # the tests once more, at the best multipliers
-    bound: float = math.inf  # no layout meets the budget and count ranges
-    if math.isfinite(best):
-        bound = math.ceil(best - 1e-9 * max(1.0, abs(best)))
-        if upper_bound is not None:
-            bound = min(bound, int(upper_bound))
-    secs = time.perf_counter() - t0
-    logger.debug("Lagrangian: bound %s after %d iterations (%s), %d closed, %.2f s", bound, it, stopped_by,
-                 int(dual.fixed.sum()), secs)
-    return LagrangianResult(bound=bound, fixed_zero=frozenset(np.nonzero(dual.fixed)[0].tolist()), layout=best_layout,
-                            iterations=it, seconds=secs, multipliers=(best_mult[0], dual.full_mu(best_mult[1])),
-                            step=step, stopped_by=stopped_by,
-                            work=dual.work, access_multipliers=best_mult[2])
+            self.stopped_by, self.done = "converged", True
+            return False  # the relaxed solution meets the relaxed constraints: L is optimal
+        self.lam, self.mu, self.M = nxt
+        return True
+
+    @property
+    def pruned(self) -> bool:
+        """Whether the bound reached the upper bound (or no layout is left): nothing better here."""
+        return self.upper_bound is not None and self.best >= self.upper_bound - 1e-9 * max(1.0, abs(self.upper_bound))
+
+    def result(self) -> LagrangianResult:
+        """The reduction tests once more at the best multipliers, and the result."""
+        dual, best, upper_bound = self.dual, self.best, self.upper_bound
+        if math.isfinite(best) and upper_bound is not None:
+            dual.evaluate(self.best_mult[0], self.best_mult[1], upper_bound, self.best_mult[2])
+        bound: float = math.inf  # no layout meets the budget and count ranges
+        if math.isfinite(best):
+            bound = math.ceil(best - 1e-9 * max(1.0, abs(best)))
+            if upper_bound is not None:
+                bound = min(bound, int(upper_bound))
+        secs = time.perf_counter() - self.t0
+        logger.debug("Lagrangian: bound %s after %d iterations (%s), %d closed, %.2f s", bound, self.it, self.stopped_by,
+                     int(dual.fixed.sum()), secs)
+        return LagrangianResult(bound=bound, fixed_zero=frozenset(np.nonzero(dual.fixed)[0].tolist()),
+                                layout=self.best_layout, iterations=self.it, seconds=secs,
+                                multipliers=(self.best_mult[0], dual.full_mu(self.best_mult[1])), step=self.step,
+                                stopped_by=self.stopped_by, work=dual.work, access_multipliers=self.best_mult[2])
