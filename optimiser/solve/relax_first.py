@@ -165,6 +165,13 @@ models, CPU seconds of the search (after the set-up): rs005, 133k levels, 3.92 u
 (0.16-0.2 per s, load 3-4; the lead's idle run: 3.48 units in about 23 s, 0.15); rs006, 252k
 levels, 9.9 units in about 70 s (0.14, load 4.5-6). At 0.25 a 60 s limit took 107 s of CPU."""
 
+EXACT_FIRST_MIN_SEARCH_SHARE = 0.5
+"""The reduced exact model comes first (phases 3-4 skipped, :meth:`RelaxFirst.exact_first`) only
+when its search gets at least this share of the time limit after its set-up. rs005 at a 10 s
+limit: its search would get 1.8 nominal s (0.27 units of the 2.8-3.9 its proof takes) and end at
+0.191 %, where the reduced relaxation's bound gives 0.181 %; at 60 s it gets about 45 s and
+proves the optimum."""
+
 BACKEND_MIN_SEARCH_SHARE = 0.05
 """A backend phase runs only when its budget leaves at least this share of the time limit to
 the search after its set-up (``BACKEND_SETUP_SECONDS_PER_LEVEL``); else it is skipped."""
@@ -626,18 +633,19 @@ class RelaxFirst:
 
     def exact_first(self) -> bool:
         """Whether the reduced exact model gets the whole budget left, skipping phases 3-4: when
-        the relaxation is not large, an incumbent exists and the budget covers the exact model's
-        set-up and a minimum search (:meth:`affords`). Measured on benchmarks/realsites (rs005 at a
-        120 s limit, 50 firms): the alternating phase found nothing (12 nominal s), the reduced
-        relaxation's optimum is below the optimum (4,319,779,979 against 4,327,035,331, 16 nominal
-        s): neither can prove; the exact model proved the incumbent optimal (3.48 units). rs006 the
-        same (300 s: the greedy incumbent proven by the exact model). Recorded in
-        ``info["exact_first"]``."""
+        the relaxation is not large, an incumbent exists and the budget leaves the exact model's
+        search at least ``EXACT_FIRST_MIN_SEARCH_SHARE`` of the limit after its set-up. Measured
+        on benchmarks/realsites (rs005 at a 120 s limit, 50 firms): the alternating phase found
+        nothing (12 nominal s), the reduced relaxation's optimum is below the optimum
+        (4,319,779,979 against 4,327,035,331, 16 nominal s): neither can prove; the exact model
+        proved the incumbent optimal (3.48 units). rs006 the same (300 s: the greedy incumbent
+        proven by the exact model). Recorded in ``info["exact_first"]``."""
         if self.large or self.best is None or (self.bound is not None and self.bound >= self.best):
             return False
         levels = self.reduced_levels()
         build = self.problem.n_levels() * FIX_SECONDS_PER_LEVEL if self.fixed and len(self.fixed) not in self._reduced else 0.0
-        first = levels <= EXACT_MAX_LEVELS and self.affords(levels, self.remaining() - build)
+        search = self.remaining() - build - self.backend_cost(levels)
+        first = levels <= EXACT_MAX_LEVELS and search >= EXACT_FIRST_MIN_SEARCH_SHARE * self.limit_s
         self.info["exact_first"] = first
         return first
 
