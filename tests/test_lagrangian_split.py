@@ -23,7 +23,7 @@ def _in_vector(classes, vector, layout: set[int]) -> bool:
     return all(sum(1 for i in m if i in layout) <= cap for m, cap in zip(classes.members, vector))
 
 
-def _check_split(p: Problem, iterations: int = 400) -> tuple[float, float] | None:
+def _check_split(p: Problem, iterations: int = 400, deflection: float = 0.0) -> tuple[float, float] | None:
     """Brute-force checks of the split at the optimum and the second-best objective as upper
     bounds; (split bound, one-knapsack bound) at the second-best, or None when not applicable."""
     cv = maximal_count_vectors(p)
@@ -35,7 +35,7 @@ def _check_split(p: Problem, iterations: int = 400) -> tuple[float, float] | Non
     second = min((o for _, o in layouts if o > opt), default=opt + 1)
     out = -math.inf
     for ub in (opt, second):
-        res, per = split_lagrangian_bound(p, classes, vectors, ub, max_work=iterations * 2e5, chunk=7)
+        res, per = split_lagrangian_bound(p, classes, vectors, ub, max_work=iterations * 2e5, chunk=7, deflection=deflection)
         assert res.bound <= opt
         for vb in per:
             inside = [o for s, o in layouts if _in_vector(classes, vb.vector, s)]
@@ -59,7 +59,8 @@ def test_split_is_valid_on_random_problems(seed):
 
 @pytest.mark.parametrize("seed", range(6))
 def test_split_is_valid_on_access_problems(seed):
-    if _check_split(access_problem(seed)) is None:
+    # deflected steps (as relax-first runs it): any multipliers give a valid bound
+    if _check_split(access_problem(seed), deflection=0.6) is None:
         pytest.skip("fewer than two count vectors, or no feasible layout")
 
 

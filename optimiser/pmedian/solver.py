@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,6 +23,7 @@ import numpy.typing as npt
 
 from optimiser.pmedian.branch import BranchResult, lagrangian_bb
 from optimiser.pmedian.cluster_branch import cluster_bb
+from optimiser.pmedian.components import Component, SubResult, pair_components, solve_by_components
 from optimiser.pmedian.exact import mip_phase
 from optimiser.pmedian.heuristics import greedy, local_search, perturbed_search
 from optimiser.pmedian.lagrangian import RootLagrangian, RootResult, eliminate_pairs, refix
@@ -49,6 +50,7 @@ MAX_MIP_NODES = 20_000  # work limit of SCIP on the reduced radius model
 # larger ones profit from the search's better incumbent (fl1400, p = 100: 26,796 pairs, SCIP 37 s
 # of CPU from the root's incumbent, 5 + 5 s with the search first)
 SMALL_RADIUS_PAIRS = 8_000
+MAX_SUBGRADIENT_ITERATIONS = 5000  # solve_pmedian's default cap of the root subgradient
 # POPMUSIC (windows of WINDOW_PARTS parts re-solved exactly) runs after the iterated local search when
 # the reduced radius model against its incumbent still has more than POPMUSIC_MIN_PAIRS pairs (SCIP
 # does not solve those within a minute: fl1400, p = 200: 84,744 pairs) and at least 2 * WINDOW_PARTS
@@ -63,6 +65,17 @@ GAP_WINDOWS = 6  # work limit: sub-problems of gap_windows
 # p = 200 / 300 / 400: 62,344 / 92,486 / 67,809, where SCIP's bound stays near the root's in 60 s;
 # p = 500: 24,611, where SCIP raises the bound with the time the windows would take)
 GAP_WINDOW_MIN_PAIRS = 50_000
+# the exact phase splits the reduced problem into the connected components of its allowed pairs
+# (components.py) when there are at least two and the largest holds at most this share of the clients
+# (fl1400, p = 200: 47 components, the largest 276 of 1,400 clients)
+COMPONENT_MAX_SHARE = 0.5
+# ... and only for the models POPMUSIC would search (more than POPMUSIC_MIN_PAIRS pairs: SCIP proves the
+# smaller ones directly) with at least this many clients per facility: the regions' sub-problems grow
+# hard with their share of facilities (fl1400's 276-client regions: 3-10 s of CPU each with 25-27
+# facilities (p = 200), 23-45 s with 33-38 (p = 300 chooses about 40): there POPMUSIC and the gap
+# windows stay, as before)
+COMPONENT_MIN_CLIENTS_PER_FACILITY = 6
+COMPONENT_SUBSOLVES = 200  # work limit: full sub-problem solves of the component split
 
 
 @dataclass
@@ -281,6 +294,8 @@ def _exact_phases(run: _Run, root: RootResult, exact_backend: str, limits: WorkL
         phases = [exact_backend]
     methods = ["popmusic"] if "popmusic_subproblems" in run.stats else []
     methods += ["gap-windows"] if "gap_window_subproblems" in run.stats else []
+    if exact_backend in ("auto", "scip") and _component_split(run, root, limits, methods):
+        phases = []
     for phase in phases:
         now = time.perf_counter()
         if now >= run.deadline:
@@ -310,6 +325,69 @@ def _exact_phases(run: _Run, root: RootResult, exact_backend: str, limits: WorkL
     run.method = "lagrangian+" + "+".join(methods) if methods else "lagrangian (time limit)"
 
 
+def _regions(run: _Run, root: RootResult) -> tuple[list[Component], IntArray] | None:
+    """The connected components of the allowed pairs against the target and the free facilities in
+    none, when there are at least two and none holds more than ``COMPONENT_MAX_SHARE`` of the
+    clients, the model is one POPMUSIC would search and ``p`` is moderate (integral costs, no facility
+    fixed open by the caller); else ``None``."""
+    inst = run.inst
+    if not inst.integral or inst.fixed.any() or inst.p - root.open_idx.size < 2 \
+            or inst.p * COMPONENT_MIN_CLIENTS_PER_FACILITY > inst.C.shape[0]:
+        return None
+    pairs, _ = eliminate_pairs(inst, root.free_idx, root.open_idx, root.best_lam, inst.target_of(run.UB))
+    if sum(c.size for c in pairs) <= POPMUSIC_MIN_PAIRS:
+        return None
+    comps, isolated = pair_components(pairs, root.free_idx, root.open_idx, inst.m)
+    if len(comps) < 2 or comps[0].clients.size > COMPONENT_MAX_SHARE * inst.C.shape[0]:
+        return None
+    return comps, isolated
+
+
+def _component_split(run: _Run, root: RootResult, limits: WorkLimits, methods: list[str]) -> bool:
+    """The exact phase by components (``components.solve_by_components``) when the allowed pairs
+    fall apart into regions (:func:`_regions`).  True when it closed the gap."""
+    inst = run.inst
+    now = time.perf_counter()
+    regions = _regions(run, root)
+    if regions is None:
+        return False
+    comps, isolated = regions
+    out = solve_by_components(inst.C, comps, isolated, inst.p - root.open_idx.size, root.best_lam,
+                              inst.target_of(run.UB), inst.tol, _component_solver(run.deadline, limits),
+                              COMPONENT_SUBSOLVES, lambda: time.perf_counter() >= run.deadline, run.S)
+    run.stats.update({f"split_{key}": val for key, val in out.stats.items()})
+    methods.append("components")
+    run.timings["exact_components"] = time.perf_counter() - now
+    if out.S is not None:  # the regions' solutions (found_optimal: an optimal one), plus open facilities in none
+        run.offer(np.union1d(out.S, root.open_idx))
+    if out.status == "infeasible":
+        run.LB = run.UB  # no solution of value <= UB - 1
+    else:
+        run.raise_bound(out.bound)
+    return run.closed()
+
+
+def _component_solver(deadline: float, limits: WorkLimits) -> Callable[[FloatArray, int, int, bool], SubResult]:
+    """A component's sub-problem (``k`` free facilities, the last ``n_fixed`` columns fixed open): its
+    root Lagrangian bound and multipliers (``exact`` False) or its solve by :func:`solve_pmedian`
+    (SCIP on its reduced radius model, the caller's node limits)."""
+    def solve(cost: FloatArray, k: int, n_fixed: int, exact: bool) -> SubResult:
+        fixed = list(range(cost.shape[1] - n_fixed, cost.shape[1]))
+        left = max(0.01, deadline - time.perf_counter())
+        if exact:
+            res = solve_pmedian(cost, k + n_fixed, time_limit_s=left, fixed_open=fixed, exact_backend="scip",
+                                max_branch_nodes=limits.branch_nodes, max_mip_nodes=limits.mip_nodes)
+            S = np.array(res.open_facilities, dtype=np.int64) if res.objective is not None else None
+            return SubResult(res.bound, res.status == "optimal", res.objective, S)
+        sub = prepare(validate(cost, k + n_fixed, None, fixed, ()))
+        S, UB = _heuristic(sub, deadline)
+        root = RootLagrangian(sub, S, UB, deadline).run(MAX_SUBGRADIENT_ITERATIONS)
+        if root.proven:
+            return SubResult(root.UB, True, root.UB, np.sort(root.S), root.best_lam)
+        return SubResult(sub.bound_round(root.best_L), False, root.UB, root.S, root.best_lam)
+    return solve
+
+
 def solve_pmedian(
     cost_matrix: npt.ArrayLike,
     p: int,
@@ -320,7 +398,7 @@ def solve_pmedian(
     num_workers: int = 1,
     fixed_open: Iterable[int] = (),
     forbidden: Iterable[int] = (),
-    max_subgradient_iterations: int = 5000,
+    max_subgradient_iterations: int = MAX_SUBGRADIENT_ITERATIONS,
     exact_backend: str = "auto",
     max_branch_nodes: int = MAX_BRANCH_NODES,
     max_mip_nodes: int = MAX_MIP_NODES,
@@ -395,7 +473,10 @@ def solve_pmedian(
         run.stats["perturbed_search_skipped"] = True
     else:
         _perturb(run, root, seed)
-        if not run.closed():
+        # POPMUSIC and the gap windows only search for the incumbent: when the reduced problem falls
+        # apart into regions, the exact phase by components finds the optimum itself (fl1400, p = 200:
+        # 45 s of CPU from the iterated local search's incumbent, against 165 s with them first)
+        if not run.closed() and (exact_backend not in ("auto", "scip") or _regions(run, root) is None):
             _popmusic(run, root, seed)
         if run.closed():
             last = ("gap-windows" if "gap_windows_improved" in run.stats else

@@ -355,6 +355,8 @@ class _Dual:
             self.mscale = wmax[n_d + self.m_opt]
         self.fixed = np.zeros(n_d, dtype=bool)
         self.fixed[list(closed)] = True
+        self.deflection = 0.0  # > 0: deflected subgradient steps (see _deflected)
+        self._previous: tuple[np.ndarray, np.ndarray, np.ndarray | None] | None = None
         # the active incidences: those that can have a negative reduced cost (see _activate)
         self.limit = np.full(self.n_c, -_INF)
         self.margin = np.full(self.n_c, ACTIVE_MARGIN)
@@ -486,9 +488,30 @@ class _Dual:
             norm += float((gMw * gMw).sum())
         if norm <= 0:
             return None
+        if self.deflection > 0.0:
+            gw, gmw, gMw, norm = self._deflected(lam, mu, M, gw, gmw, gMw)
+            if norm <= 0:
+                return None
         t = step * max(target - L, 1e-9 * abs(target)) / norm
         M2 = None if gMw is None or M is None or wr is None else np.maximum(0.0, M + t * wr * gMw)
         return np.minimum(lam + t * self.w * gw, self.lam_cap), np.maximum(0.0, mu + t * self.mscale * gmw), M2
+
+
+    def _deflected(self, lam: np.ndarray, mu: np.ndarray, M: np.ndarray | None, gw: np.ndarray, gmw: np.ndarray,
+                   gMw: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, float]:
+        """The direction ``g + deflection * previous direction`` (Camerini, Fratta and Maffioli),
+        projected like the subgradient, and its squared norm; kept as the next previous one."""
+        if self._previous is not None:
+            pw, pmw, pMw = self._previous
+            gw, gmw = gw + self.deflection * pw, gmw + self.deflection * pmw
+            gw[(lam >= self.lam_cap) & (gw > 0)] = 0.0
+            gmw[(mu <= 0) & (gmw < 0)] = 0.0
+            if gMw is not None and pMw is not None and M is not None:
+                gMw = gMw + self.deflection * pMw
+                gMw[(M <= 0) & (gMw < 0)] = 0.0
+        self._previous = (gw, gmw, gMw)
+        norm = float((gw * gw).sum() + (gmw * gmw).sum()) + (float((gMw * gMw).sum()) if gMw is not None else 0.0)
+        return gw, gmw, gMw, norm
 
 
 def lagrangian_bound(problem: Problem, upper_bound: float | None = None, *, max_iterations: int = 3000,

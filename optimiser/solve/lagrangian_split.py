@@ -81,7 +81,8 @@ def split_lagrangian_bound(problem: Problem, classes: CountClasses, vectors: lis
                            access_multipliers: np.ndarray | None = None, initial_step: float = 0.5,
                            min_step: float = 1e-4, closed: Iterable[int] = (), routes: AccessRoutes | None = None,
                            on_layout: Callable[[tuple[int, ...]], float | None] | None = None,
-                           chunk: int = CHUNK_ITERATIONS) -> tuple[LagrangianResult, list[VectorBound]]:
+                           chunk: int = CHUNK_ITERATIONS,
+                           deflection: float = 0.0) -> tuple[LagrangianResult, list[VectorBound]]:
     """The least of the Lagrangian bounds of ``problem`` restricted to each count vector.
 
     Args:
@@ -112,6 +113,7 @@ def split_lagrangian_bound(problem: Problem, classes: CountClasses, vectors: lis
                for v in vectors]
     for a in ascents:
         a.t0 = t0  # one safety net for all
+        a.dual.deflection = deflection
 
     def work() -> float:
         return setup + sum(a.dual.work for a in ascents)
