@@ -36,7 +36,10 @@ backend phase whose budget does not cover its set-up and a minimum search is ski
    ``RELAX_MAX_LEVELS`` levels), for ``RELAX_SHARE`` of the time left: its proven bound is a
    bound here too (see below), and its layout another candidate.
 5. Any time left: the reduced exact model (at most ``EXACT_MAX_LEVELS`` levels), warm-started
-   from the best layout; not when the relaxation is large and an incumbent exists.
+   from the best layout; not when the relaxation is large and an incumbent exists. When its
+   search would get at least ``EXACT_FIRST_MIN_SEARCH_SHARE`` of the limit, it comes straight
+   after the rounds with the whole budget left (3 and 4 skipped: neither can prove;
+   :meth:`RelaxFirst.exact_first`).
 
 Reduced problems keep every layout better than the incumbent, so the optimum is either the
 incumbent or inside them: the reported bound is the best proven one, at most the incumbent's
