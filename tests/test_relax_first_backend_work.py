@@ -49,9 +49,11 @@ def test_a_backend_call_is_charged_its_set_up_and_searches_the_rest(district):
     before = r.work_s
     res = r.backend_solve(p, 2.0, "probe")
     setup = p.n_levels() * rf.BACKEND_SETUP_SECONDS_PER_LEVEL
-    assert rec.calls == [(p.n_levels(), pytest.approx(2.0 - setup))]  # the search gets the rest
+    # the search gets the rest, as BACKEND_UNITS_PER_S deterministic units per second
+    rate = rf.BACKEND_UNITS_PER_S / cpsat_model.DETERMINISTIC_PER_SECOND
+    assert rec.calls == [(p.n_levels(), pytest.approx((2.0 - setup) * rate))]
     det = res.stats["deterministic_time"]
-    search = min(2.0 - setup, det / cpsat_model.DETERMINISTIC_PER_SECOND)
+    search = min(2.0 - setup, det / rf.BACKEND_UNITS_PER_S)
     assert r.work_s - before == pytest.approx(setup + search)
     assert r.info["work_s"]["probe"] == pytest.approx(setup + search, abs=1e-3)
 
@@ -90,3 +92,20 @@ def test_a_set_up_beyond_the_budget_ends_the_run_by_its_work_limit(district, mon
         results.append((res.objective, res.bound, res.chosen))
     assert results[0] == results[1]
     assert results[0][0] == p.objective_of(set(results[0][2]))
+
+
+def test_the_exact_model_comes_first_when_it_fits_and_proves_the_direct_optimum(district):
+    """With a budget covering the reduced exact model's set-up, the alternating phase and the
+    reduced relaxation (which cannot prove: rs005's relaxation optimum is below its optimum)
+    are skipped: one backend call, on the reduced exact model, and the optimum the direct
+    solve proves."""
+    p, q, ev = district
+    rec = _Recording()
+    r = _runner(p, q, ev, rec, 30.0)
+    res = r.run()
+    assert r.info["exact_first"] is True
+    assert "alternating" not in r.info and "reduced_relaxation" not in r.info
+    assert [levels for levels, _ in rec.calls] == [r.reduced().n_levels()]
+    direct = backend_module("cpsat").solve(p, SolveOptions(time_limit_s=30.0, seed=0, workers=1))
+    assert direct.status is Status.OPTIMAL and res.status is Status.OPTIMAL
+    assert res.objective == direct.objective == p.objective_of(set(res.chosen))

@@ -15,6 +15,7 @@ from benchmarks.joint.generate import make_district
 from optimiser.model.transforms import fix_decisions, relax_access_crossings
 from optimiser.pipeline import prepare
 from optimiser.solve import relax_first
+from optimiser.solve.relax_first import RelaxFirst
 from optimiser.solve.result import Status
 from optimiser.solve.strategy import solve
 from optimiser.verify import verify
@@ -145,15 +146,21 @@ def test_unknown_strategy_is_refused():
 
 def test_relax_first_bound_is_valid_on_a_district(monkeypatch):
     """On a 40-firm district (crossings on access routes, 3 hubs of 80 sites) every phase of
-    relax-first runs, each proven bound is at most the direct proven optimum, and the result
-    is that optimum, proven, with a layout that verifies. (Without the count-vector split of
-    round 2: with it the Lagrangian alone proves the optimum, see the next test.)"""
+    relax-first runs (the exact model first is switched off for that), each proven bound is at
+    most the direct proven optimum, and the result is that optimum, proven, with a layout that
+    verifies; by default the exact model comes first and proves the same optimum. (Without the
+    count-vector split of round 2: with it the Lagrangian alone proves the optimum, see the next
+    test.)"""
     monkeypatch.setattr(relax_first, "SPLIT_ENABLED", False)
     prep = prepare(make_district(40, 80, 16, 1, seed=3))
     p = prep.problem
     assert relax_access_crossings(p) is not None
     direct = solve(p, "cpsat", time_limit_s=60, seed=0, workers=1, strategy="direct")
     assert direct.status is Status.OPTIMAL
+    first = solve(p, "cpsat", time_limit_s=60, seed=0, workers=1, strategy="relax-first")
+    assert first.stats["relaxation"]["exact_first"] is True
+    assert first.status is Status.OPTIMAL and first.objective == direct.objective
+    monkeypatch.setattr(RelaxFirst, "exact_first", lambda self: False)
     two = solve(p, "cpsat", time_limit_s=60, seed=0, workers=1, strategy="relax-first")
     rel = two.stats["relaxation"]
     lag = rel["lagrangian"]

@@ -5,8 +5,10 @@ fixing tests and local search from its solutions (``lagrangian``); if a gap rema
 local search over the facilities the fixing left and refixing against its incumbent; then a
 best-first Lagrangian branch and bound (``branch``, handing over to ``cluster_branch`` when it stalls)
 and/or the reduced radius model solved by a
-MIP/CP solver (``exact``).  Work limits (iterations, rounds, nodes, model size) decide what each phase
-does; the wall clock is a safety net that stops a phase when the time limit would be exceeded.
+MIP/CP solver (``exact``); when the reduced problem falls apart into regions (``components``: no
+client of one may use a facility of another), a count split over the regions' own optima instead.
+Work limits (iterations, rounds, nodes, model size) decide what each phase does; the wall clock is a
+safety net that stops a phase when the time limit would be exceeded.
 """
 
 from __future__ import annotations

@@ -330,7 +330,10 @@ def set_search_params(solver: cp_model.CpSolver, search: str) -> None:
     benchmarks/realsites, but CP-SAT's default level keeps the radius chains out of it), no
     presolve and no probing (both build large numbers of binary clauses from the chains and
     give back nothing the LP does not: on AMP-SBP probing alone was 72 % of the deterministic
-    time). Measured, seed 0, one worker, deterministic units (CPU seconds): AMP-SBP baseline
+    time). No symmetry detection (``symmetry_level=0``): without presolve and with one worker the
+    search never used what it found (the same deterministic time and answer on benchmarks/realsites
+    rs001-rs005 and the embedded sites), and finding it took 1.0-4.5 s of CPU on rs005's reduced
+    exact model (170k Booleans) before the search started. Measured, seed 0, one worker, deterministic units (CPU seconds): AMP-SBP baseline
     1.84 (4.7) before, 0.04 (0.5) after; Fremont 1.42 (3.3) -> 0.14 (1.0); AMP-SBP HS2
     1.76 (4.9) -> 0.34 (1.6); realsites 20 firms / 74 crossings 4.5 (21.9) -> 2.0 (9.5).
     "cpsat": CP-SAT's own settings.
@@ -339,6 +342,7 @@ def set_search_params(solver: cp_model.CpSolver, search: str) -> None:
         solver.parameters.linearization_level = 2
         solver.parameters.cp_model_presolve = False
         solver.parameters.cp_model_probing_level = 0
+        solver.parameters.symmetry_level = 0
     elif search != "cpsat":
         raise ValueError(f"unknown CP-SAT search settings {search!r}; choose lp or cpsat")
 

@@ -36,7 +36,10 @@ backend phase whose budget does not cover its set-up and a minimum search is ski
    ``RELAX_MAX_LEVELS`` levels), for ``RELAX_SHARE`` of the time left: its proven bound is a
    bound here too (see below), and its layout another candidate.
 5. Any time left: the reduced exact model (at most ``EXACT_MAX_LEVELS`` levels), warm-started
-   from the best layout; not when the relaxation is large and an incumbent exists.
+   from the best layout; not when the relaxation is large and an incumbent exists. When its
+   search would get at least ``EXACT_FIRST_MIN_SEARCH_SHARE`` of the limit, it comes straight
+   after the rounds with the whole budget left (3 and 4 skipped: neither can prove;
+   :meth:`RelaxFirst.exact_first`).
 
 Reduced problems keep every layout better than the incumbent, so the optimum is either the
 incumbent or inside them: the reported bound is the best proven one, at most the incumbent's
@@ -156,6 +159,21 @@ construction, none of which CP-SAT's deterministic time counts. Measured in CPU 
 benchmarks/realsites rs005 (50 firms): 99k levels, 3.5 s with no search and 4.8 s before the
 search's first units count; 161k levels 5.4 s, 96k levels 2.7 s with no search (2.8-3.5e-5 s
 per level, LP construction besides). Uncharged, a 10 s limit took 24 s of CPU in three calls."""
+
+BACKEND_UNITS_PER_S = 0.15
+"""CP-SAT's deterministic units per nominal second of a relax-first backend search (the direct
+solve's ``DETERMINISTIC_PER_SECOND`` is 0.25): its search gets this many units per second of
+its budget and is charged its units at this rate. Measured on benchmarks/realsites' reduced exact
+models, CPU seconds of the search (after the set-up): rs005, 133k levels, 3.92 units in 20-25 s
+(0.16-0.2 per s, load 3-4; the lead's idle run: 3.48 units in about 23 s, 0.15); rs006, 252k
+levels, 9.9 units in about 70 s (0.14, load 4.5-6). At 0.25 a 60 s limit took 107 s of CPU."""
+
+EXACT_FIRST_MIN_SEARCH_SHARE = 0.5
+"""The reduced exact model comes first (phases 3-4 skipped, :meth:`RelaxFirst.exact_first`) only
+when its search gets at least this share of the time limit after its set-up. rs005 at a 10 s
+limit: its search would get 1.8 nominal s (0.27 units of the 2.8-3.9 its proof takes) and end at
+0.191 %, where the reduced relaxation's bound gives 0.181 %; at 60 s it gets about 45 s and
+proves the optimum."""
 
 BACKEND_MIN_SEARCH_SHARE = 0.05
 """A backend phase runs only when its budget leaves at least this share of the time limit to
@@ -316,10 +334,13 @@ class RelaxFirst:
         time (CP-SAT) or its whole search limit. Callers check :meth:`affords` first."""
         setup = self.backend_cost(problem.n_levels())
         search = max(0.01, budget_s - setup)
-        opts = self.options.replace(time_limit_s=search, wall_limit_s=max(0.05, self.wall_left()))
+        # CP-SAT: BACKEND_UNITS_PER_S deterministic units per second of the search (its limit
+        # is DETERMINISTIC_PER_SECOND units per second of the time limit it is given)
+        limit = search * BACKEND_UNITS_PER_S / DETERMINISTIC_PER_SECOND if self.options.backend == "cpsat" else search
+        opts = self.options.replace(time_limit_s=limit, wall_limit_s=max(0.05, self.wall_left()))
         r = self.backend.solve(problem, opts, **kw)
         det = r.stats.get("deterministic_time")
-        self.charge(setup + (min(search, det / DETERMINISTIC_PER_SECOND) if det is not None else search), what)
+        self.charge(setup + (min(search, det / BACKEND_UNITS_PER_S) if det is not None else search), what)
         self.note_net(r.stopped_by)
         return r
 
@@ -619,6 +640,24 @@ class RelaxFirst:
             self.stats = r1.stats
         self._log_phase("reduced relaxation")
 
+    def exact_first(self) -> bool:
+        """Whether the reduced exact model gets the whole budget left, skipping phases 3-4: when
+        the relaxation is not large, an incumbent exists and the budget leaves the exact model's
+        search at least ``EXACT_FIRST_MIN_SEARCH_SHARE`` of the limit after its set-up. Measured
+        on benchmarks/realsites (rs005 at a 120 s limit, 50 firms): the alternating phase found
+        nothing (12 nominal s), the reduced relaxation's optimum is below the optimum
+        (4,319,779,979 against 4,327,035,331, 16 nominal s): neither can prove; the exact model
+        proved the incumbent optimal (3.48 units). rs006 the same (300 s: the greedy incumbent
+        proven by the exact model). Recorded in ``info["exact_first"]``."""
+        if self.large or self.best is None or (self.bound is not None and self.bound >= self.best):
+            return False
+        levels = self.reduced_levels()
+        build = self.problem.n_levels() * FIX_SECONDS_PER_LEVEL if self.fixed and len(self.fixed) not in self._reduced else 0.0
+        search = self.remaining() - build - self.backend_cost(levels)
+        first = levels <= EXACT_MAX_LEVELS and search >= EXACT_FIRST_MIN_SEARCH_SHARE * self.limit_s
+        self.info["exact_first"] = first
+        return first
+
     def exact_phase(self) -> SolveResult | None:
         """5. The reduced exact model with the time left; its result when no incumbent exists
         and it finds none either (then it is the answer)."""
@@ -695,8 +734,11 @@ class RelaxFirst:
                                    "closed": len(self.fixed), "seconds": self.elapsed()}
         self._log_phase("lagrangian")
         tested_against = self.best
-        for phase in (self.alternating_phase, lambda: self.retest_phase(lag, tested_against),
-                      self.reduced_relaxation_phase):
+        # the exact model first when it can run: phases 3-4 prove nothing it would not (see
+        # exact_first)
+        phases = () if self.exact_first() else (self.alternating_phase, lambda: self.retest_phase(lag, tested_against),
+                                                self.reduced_relaxation_phase)
+        for phase in phases:
             phase()
             if interrupt.requested():
                 return self.interrupted()
