@@ -59,13 +59,19 @@ def test_canonical_form_is_order_free() -> None:
     assert np.array_equal(np.sort(cols), np.arange(7))
 
 
-def test_split_proves_and_finds_the_brute_force_optimum() -> None:
+def _three_regions() -> tuple[np.ndarray, int, float, list[Component]]:
+    """Three separate regions of 6, 5 and 6 points, p = 6: the costs, p, the brute-force optimum
+    and one component per region."""
     C = _clusters(11, (6, 5, 6))
     p = 6
-    opt = _brute_force(C, p)
     labels = np.repeat([0, 1, 2], (6, 5, 6))
     comps = [Component(np.flatnonzero(labels == c), np.flatnonzero(labels == c), np.zeros(0, dtype=np.int64))
              for c in range(3)]
+    return C, p, _brute_force(C, p), comps
+
+
+def test_split_proves_and_finds_the_brute_force_optimum() -> None:
+    C, p, opt, comps = _three_regions()
     lam = C.min(axis=1) + 1.0  # any multipliers give valid starting bounds
     solver = _component_solver(time.perf_counter() + 60, WorkLimits(branch_nodes=200, mip_nodes=2000))
     found = solve_by_components(C, comps, np.zeros(0, dtype=np.int64), p, lam, opt, 1e-9, solver, 50, lambda: False)
@@ -98,12 +104,7 @@ def test_identical_components_are_solved_once() -> None:
 
 
 def test_stopped_split_returns_the_incumbent_assembled_and_a_valid_bound() -> None:
-    C = _clusters(11, (6, 5, 6))
-    p = 6
-    opt = _brute_force(C, p)
-    labels = np.repeat([0, 1, 2], (6, 5, 6))
-    comps = [Component(np.flatnonzero(labels == c), np.flatnonzero(labels == c), np.zeros(0, dtype=np.int64))
-             for c in range(3)]
+    C, p, opt, comps = _three_regions()
     incumbent = np.array([0, 1, 6, 7, 11, 12])
     solver = _component_solver(time.perf_counter() + 60, WorkLimits(branch_nodes=200, mip_nodes=2000))
     out = solve_by_components(C, comps, np.zeros(0, dtype=np.int64), p, C.min(axis=1) + 1.0, opt - 1, 1e-9, solver, 0,
