@@ -283,9 +283,10 @@ def _branch_and_bound(run: _Run, root: RootResult, max_nodes: int, methods: list
 
 
 def _exact_phases(run: _Run, root: RootResult, exact_backend: str, limits: WorkLimits, seed: int,
-                  num_workers: int) -> None:
+                  num_workers: int, regions: tuple[list[Component], IntArray] | None = None) -> None:
     """Close the remaining gap: Lagrangian branch and bound and/or the reduced radius model, each up to
-    its work limit (node counts), in that order when at most 25 facilities remain to be chosen."""
+    its work limit (node counts), in that order when at most 25 facilities remain to be chosen.
+    ``regions``: :func:`_regions` when already found against the incumbent (else found here)."""
     inst = run.inst
     if exact_backend == "auto":
         # Lagrangian B&B prunes well when the root gap is real (LP) gap and few facilities remain to
@@ -296,7 +297,7 @@ def _exact_phases(run: _Run, root: RootResult, exact_backend: str, limits: WorkL
         phases = [exact_backend]
     methods = ["popmusic"] if "popmusic_subproblems" in run.stats else []
     methods += ["gap-windows"] if "gap_window_subproblems" in run.stats else []
-    if exact_backend in ("auto", "scip") and _component_split(run, root, limits, methods):
+    if exact_backend in ("auto", "scip") and _component_split(run, root, limits, methods, regions):
         phases = []
     for phase in phases:
         now = time.perf_counter()
@@ -345,12 +346,13 @@ def _regions(run: _Run, root: RootResult) -> tuple[list[Component], IntArray] | 
     return comps, isolated
 
 
-def _component_split(run: _Run, root: RootResult, limits: WorkLimits, methods: list[str]) -> bool:
+def _component_split(run: _Run, root: RootResult, limits: WorkLimits, methods: list[str],
+                     regions: tuple[list[Component], IntArray] | None = None) -> bool:
     """The exact phase by components (``components.solve_by_components``) when the allowed pairs
-    fall apart into regions (:func:`_regions`).  True when it closed the gap."""
+    fall apart into regions (:func:`_regions`, unless given).  True when it closed the gap."""
     inst = run.inst
     now = time.perf_counter()
-    regions = _regions(run, root)
+    regions = regions if regions is not None else _regions(run, root)
     if regions is None:
         return False
     comps, isolated = regions
@@ -471,6 +473,7 @@ def solve_pmedian(
     if time.perf_counter() > deadline:
         run.method = "lagrangian (time limit)"
         return run.finish()
+    regions = None  # the regions against the incumbent, when the exact phase by components will use them
     if _small_radius_model(run, root, exact_backend):
         run.stats["perturbed_search_skipped"] = True
     else:
@@ -478,14 +481,16 @@ def solve_pmedian(
         # POPMUSIC and the gap windows only search for the incumbent: when the reduced problem falls
         # apart into regions, the exact phase by components finds the optimum itself (fl1400, p = 200:
         # 45 s of CPU from the iterated local search's incumbent, against 165 s with them first)
-        if not run.closed() and (exact_backend not in ("auto", "scip") or _regions(run, root) is None):
-            _popmusic(run, root, seed)
+        if not run.closed():
+            regions = _regions(run, root) if exact_backend in ("auto", "scip") else None
+            if regions is None:
+                _popmusic(run, root, seed)
         if run.closed():
             last = ("gap-windows" if "gap_windows_improved" in run.stats else
                     "popmusic" if "popmusic_improved" in run.stats else "perturbed-search")
             run.LB, run.method = run.UB, f"lagrangian+{last}"
             return run.finish()
-    _exact_phases(run, root, exact_backend, WorkLimits(max_branch_nodes, max_mip_nodes), seed, num_workers)
+    _exact_phases(run, root, exact_backend, WorkLimits(max_branch_nodes, max_mip_nodes), seed, num_workers, regions)
     return run.finish()
 
 
