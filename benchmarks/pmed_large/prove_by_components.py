@@ -21,14 +21,12 @@ import sys
 import time
 
 from paths import DATA, HERE, ROOT  # noqa: E402,F401  (this folder is on sys.path: see paths.py)
+from prove_from_incumbent import root_against
 
 
 def main(argv: list[str] | None = None) -> int:
-    from optimiser.pmedian import read_tsplib_pmed
     from optimiser.pmedian.components import pair_components, solve_by_components
-    from optimiser.pmedian.heuristics import greedy
-    from optimiser.pmedian.lagrangian import RootLagrangian, eliminate_pairs
-    from optimiser.pmedian.problem import prepare, validate
+    from optimiser.pmedian.lagrangian import eliminate_pairs
     from optimiser.pmedian.solver import COMPONENT_SUBSOLVES, MAX_MIP_NODES, WorkLimits, _component_solver
 
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -38,15 +36,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--time-limit", type=float, default=600.0, help="wall-clock safety net [s]")
     args = ap.parse_args(argv)
 
-    print(f"load average {os.getloadavg()[0]:.1f}", flush=True)
-    cost, _ = read_tsplib_pmed(os.path.join(DATA, f"{args.instance}.tsp"))
     deadline = time.perf_counter() + args.time_limit
-    t = time.process_time()
-    inst = prepare(validate(cost, args.p, None, (), ()))
-    S = greedy(inst.C, inst.p, inst.fixed.copy(), inst.allowed)
-    root = RootLagrangian(inst, S, args.value, deadline).run(5000)
-    print(f"root: bound {root.best_L:.1f}, {root.free_idx.size} free / {root.open_idx.size} open, "
-          f"{time.process_time() - t:.1f} s CPU", flush=True)
+    inst, root = root_against(args.instance, args.p, args.value, deadline)
     t = time.process_time()
     target = inst.target_of(args.value)
     pairs, _ = eliminate_pairs(inst, root.free_idx, root.open_idx, root.best_lam, target)

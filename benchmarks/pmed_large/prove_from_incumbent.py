@@ -19,16 +19,33 @@ import argparse
 import os
 import sys
 import time
+from typing import Any
 
 from paths import DATA, HERE, ROOT  # noqa: E402,F401  (this folder is on sys.path: see paths.py)
 
 
-def main(argv: list[str] | None = None) -> int:
+def root_against(instance: str, p: int, value: float, deadline: float) -> tuple[Any, Any]:
+    """The instance prepared and its root Lagrangian (subgradient and fixing tests from the greedy
+    start) against ``value``, as if a solution of that value were known; prints the load average and
+    the root's bound, facilities left and CPU seconds."""
     from optimiser.pmedian import read_tsplib_pmed
-    from optimiser.pmedian.cluster_branch import CountSettings, cluster_bb
     from optimiser.pmedian.heuristics import greedy
     from optimiser.pmedian.lagrangian import RootLagrangian
     from optimiser.pmedian.problem import prepare, validate
+
+    print(f"load average {os.getloadavg()[0]:.1f}", flush=True)
+    cost, _ = read_tsplib_pmed(os.path.join(DATA, f"{instance}.tsp"))
+    t = time.process_time()
+    inst = prepare(validate(cost, p, None, (), ()))
+    S = greedy(inst.C, inst.p, inst.fixed.copy(), inst.allowed)
+    root = RootLagrangian(inst, S, value, deadline).run(5000)
+    print(f"root: bound {root.best_L:.1f}, {root.free_idx.size} free / {root.open_idx.size} open, "
+          f"proven {root.proven}, {time.process_time() - t:.1f} s CPU", flush=True)
+    return inst, root
+
+
+def main(argv: list[str] | None = None) -> int:
+    from optimiser.pmedian.cluster_branch import CountSettings, cluster_bb
 
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("instance")
@@ -39,16 +56,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--time-limit", type=float, default=600.0, help="wall-clock safety net [s]")
     args = ap.parse_args(argv)
 
-    print(f"load average {os.getloadavg()[0]:.1f}", flush=True)
-    cost, _ = read_tsplib_pmed(os.path.join(DATA, f"{args.instance}.tsp"))
     deadline = time.perf_counter() + args.time_limit
-    t = time.process_time()
-    inst = prepare(validate(cost, args.p, None, (), ()))
-    S = greedy(inst.C, inst.p, inst.fixed.copy(), inst.allowed)
-    root = RootLagrangian(inst, S, args.value, deadline).run(5000)
-    t_root = time.process_time() - t
-    print(f"root: bound {root.best_L:.1f}, {root.free_idx.size} free / {root.open_idx.size} open, "
-          f"proven {root.proven}, {t_root:.1f} s CPU", flush=True)
+    inst, root = root_against(args.instance, args.p, args.value, deadline)
     if root.proven:
         return 0
     t = time.process_time()
