@@ -204,7 +204,7 @@ def solve(problem: Problem, options: SolveOptions, *, use_hint: bool = True,
              and (problem.n_levels() >= SPLIT_MIN_LEVELS or weak) else None)
     if split is not None and start.layout is not None and start.objective is not None:
         res = solve_by_count_vectors(problem, parts, options, start.layout, start.objective, split, t0,
-                                     solver.parameters.max_time_in_seconds + (time.perf_counter() - t0))
+                                     solver.parameters.max_time_in_seconds + (time.perf_counter() - t0), own_cut_off=weak)
         return replace(res, stats={**res.stats, **_greedy_stats(start)},
                        stopped_by=_stopped_by(res.stopped_by, start, solver.parameters.max_time_in_seconds))
     if options.cpsat_search == "cpsat" and problem.n_levels() >= PRESOLVE_OFF_LEVELS:
