@@ -371,11 +371,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--heldout", action="store_true",
                     help="the held-out generated problems (seeds 11-18, never used for tuning) instead of the default set")
     ap.add_argument("--only", default="", help="comma list of problem names to run (default: all)")
-    ap.add_argument("--out", default=str(HERE))
+    ap.add_argument("--out", default=None, help="results folder (default: this folder; heldout/ in it with --heldout)")
     ap.add_argument("--keep-files", default="", help="write the generated problems here instead of a temporary folder")
     ap.add_argument("--append", action="store_true", help="keep the other problems' rows already in --out's results.json")
     ap.add_argument("--table", action="store_true", help="only recompute the derived columns of --out's results and print the table")
     a = ap.parse_args(argv)
+    a.out = a.out or str(HERE / "heldout" if a.heldout else HERE)
     if a.table:
         refresh(Path(a.out))
         return 0
