@@ -470,6 +470,7 @@ def run_scenario(
     render: bool = True,
     strict: bool = False,
     render_worker: RenderWorker | None = None,
+    started: float | None = None,
 ) -> RunResult:
     """Run one scenario end to end and (with ``out_dir``) write the run directory.
 
@@ -495,6 +496,9 @@ def run_scenario(
             (:mod:`optimiser.present.render_worker`; ``siteopt run`` starts one before its
             imports): it draws the plans and the report while the data files are written.
             The caller stops it; ``None`` draws them here.
+        started: when the run began (:func:`time.perf_counter`), when earlier than this call:
+            a ``scenario`` read in another process (:mod:`optimiser.inputs.read_ahead`) started
+            when its read did. The time limit and the read's progress line count from it.
 
     Raises:
         InputError: invalid scenario or site, or (``strict``) a sanity warning (nothing written).
@@ -508,7 +512,7 @@ def run_scenario(
         VerificationError: the solved layout failed verification (a bug; outputs are still
             written with ``verification.passed: false`` first).
     """
-    t_all = time.perf_counter()
+    t_all = time.perf_counter() if started is None else started
     sc = scenario if isinstance(scenario, Scenario) else read_scenario(scenario)
     progress.phase("read", f"scenario {sc.id} on site {sc.site.id}", t_all)
     opts = (options or sc.solver).replace(backend=backend, time_limit_s=time_limit_s, seed=seed, workers=workers)

@@ -62,6 +62,9 @@ def test_warning_figures():
     assert "240 m outside its parcel 'west_n'" in fo[0].message and "100 m from the nearest" in fo[1].message
     # the road x = 150 runs y 0..280 through 'west'; 5 m edge tolerance at each end: 270 m inside
     assert "runs 270 m through buildable parcel 'west'" in by_file["parcel_over_road.yaml"][0].message
+    (ih,) = check_files([WARN / "implausible_headcount.yaml"])[0].warnings
+    # b: 6,000,000 of 6,000,000 + 120 + 40 + ... staff
+    assert ih.field == "firms[1].employees" and "'b' declares 6,000,000 employees" in ih.message
     (fu,) = by_file["firms_unreachable.yaml"]
     assert "'b', 'd' cannot reach the other 2 firm(s)" in fu.message
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import sys
+import time
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -26,7 +28,7 @@ from optimiser.errors import (
 )
 from optimiser.inputs.locate import embedded_names_hint, resolve_input
 from optimiser.lazy import defer_numpy_extras, imports_frozen
-from optimiser.present.render_worker import render_worker
+from optimiser.present.render_worker import ReadRequest, RenderWorker, render_worker
 from optimiser.solve import interrupt
 from optimiser.solve.result import Status
 
@@ -62,15 +64,21 @@ def run_summary(res: RunResult) -> dict[str, Any]:
     }
 
 
-def run_scenario(*args: Any, **kwargs: Any) -> RunResult:
-    """:func:`optimiser.pipeline.run_scenario`, imported on the first call: after the render
-    process is forked (:mod:`optimiser.present.render_worker`), so that it imports matplotlib
-    while this process imports OR-Tools and SciPy (with the garbage collector paused, and
-    frozen after: :func:`optimiser.lazy.imports_frozen`)."""
+def run_scenario(path: Path | None, *args: Any, render_worker: RenderWorker | None = None, **kwargs: Any) -> RunResult:
+    """:func:`optimiser.pipeline.run_scenario` of the scenario file ``path`` (``None``: the
+    embedded baseline), imported on the first call: after the render process is forked
+    (:mod:`optimiser.present.render_worker`), so that it reads the scenario and imports
+    matplotlib while this process imports OR-Tools and SciPy (with the garbage collector
+    paused, and frozen after: :func:`optimiser.lazy.imports_frozen`). The scenario the render
+    process read is taken (its log lines given here); without one it is read here."""
     with imports_frozen():
         from optimiser.pipeline import run_scenario as run
 
-    return run(*args, **kwargs)
+    read = render_worker.read_ahead() if render_worker is not None else None
+    if read is None:
+        return run(path, *args, render_worker=render_worker, **kwargs)
+    read.replay()
+    return run(read.scenario, *args, render_worker=render_worker, started=time.perf_counter() - read.seconds, **kwargs)
 
 
 def _say_where(res: RunResult) -> None:
@@ -108,7 +116,7 @@ def command(scenario: str | None, out_dir: str, overwrite: bool, solve: SolveOve
     defer_numpy_extras()  # before SciPy is imported here and in the render process
     try:
         # the render process is forked before the solver's imports, and imports matplotlib meanwhile
-        with render_worker(wanted=not no_render) as worker, interrupt.handle_signals():
+        with render_worker(wanted=not no_render, read=ReadRequest(path)) as worker, interrupt.handle_signals():
             res = run_scenario(path, out_dir, overwrite=overwrite, render=not no_render, strict=strict,
                                render_worker=worker, **solve.as_kwargs())
     except Interrupted as exc:

@@ -16,7 +16,10 @@ barriers of the scenario (a site alone: the barriers on by default):
 - ``firm_outside_parcel``: a firm's location is outside the parcel it declares (or, when it
   declares none, outside every parcel);
 - ``firms_unreachable``: some firms cannot reach others even with every candidate crossing
-  built (or reach no walkable path at all).
+  built (or reach no walkable path at all);
+- ``implausible_headcount``: a firm (one building) declares more than
+  :data:`IMPLAUSIBLE_EMPLOYEES` staff, more than any single workplace holds: most likely extra
+  zeros, and its walks would outweigh every other firm's in the objective.
 
 Warnings are reported against the site file (the geometry is what needs redrawing).
 """
@@ -48,6 +51,7 @@ WARNING_CODES: dict[str, str] = {
     "candidate_over_road": "candidate facility or social-space footprints straddle a road",
     "firm_outside_parcel": "a firm stands outside its declared parcel (or outside every parcel)",
     "firms_unreachable": "firms cannot reach each other even with every candidate crossing built",
+    "implausible_headcount": "a firm declares more employees than any single workplace holds",
 }
 """Every warning code, with what it means."""
 
@@ -58,6 +62,9 @@ EDGE_TOLERANCE_M = 5.0
 two-lane road; sketches are rarely better than this)."""
 PARCEL_TOLERANCE_M = 1.0
 """A firm location this close outside its parcel still counts as inside it."""
+IMPLAUSIBLE_EMPLOYEES = 100_000
+"""A firm (one building) with more staff than this is warned about: the largest single workplaces
+hold a few tens of thousands (the Pentagon about 27,000, Boeing's Everett factory about 36,000)."""
 _MIN_OVERLAP_M2 = 1.0
 """Overlaps smaller than this (after the edge tolerance) are drawing noise, not warnings."""
 
@@ -183,6 +190,18 @@ def firms_outside_parcels(site: Site) -> list[SiteWarning]:
     return out
 
 
+def implausible_headcounts(site: Site) -> list[SiteWarning]:
+    """Firms declaring more than :data:`IMPLAUSIBLE_EMPLOYEES` employees."""
+    total = sum(f.employees for f in site.firms)
+    return [SiteWarning(
+        "implausible_headcount", _site_file(site), f"firms[{i}].employees",
+        f"firm {f.id!r} declares {f.employees:,} employees, more than any single workplace holds "
+        f"(over {IMPLAUSIBLE_EMPLOYEES:,}); it is {f.employees / total:.2%} of the site's staff, so its walks outweigh "
+        "every other firm's",
+        "check the head count for extra zeros, or split a campus into its buildings")
+        for i, f in enumerate(site.firms) if f.employees > IMPLAUSIBLE_EMPLOYEES]
+
+
 def unreachable_firms(site: Site, net: WalkNetwork) -> list[SiteWarning]:
     """Firms that cannot reach each other with every candidate crossing of ``net`` built."""
     file = _site_file(site)
@@ -235,7 +254,7 @@ def sanity_warnings(scenario: Scenario, net: WalkNetwork, candidate_sites: Seque
     site = scenario.site
     out = (long_connectors(site, net, scenario.checks.max_connector_m) + parcels_over_barriers(scenario)
            + parcels_over_roads(site) + candidates_over_roads(site, candidate_sites) + firms_outside_parcels(site)
-           + unreachable_firms(site, net))
+           + unreachable_firms(site, net) + implausible_headcounts(site))
     for w in out:
         logger.debug("%s", w)
     logger.info("%s: %d sanity warning(s)", site.id, len(out))

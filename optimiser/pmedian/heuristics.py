@@ -15,6 +15,12 @@ from optimiser.pmedian.problem import BoolArray, FloatArray, IntArray
 
 logger = logging.getLogger(__name__)
 
+INCREMENTAL_MIN_FACILITIES = 24
+"""The iterated search keeps one interchange state across its rounds above this many open
+facilities: a swap recomputes about 3n/p rows twice, a new state all n rows once, so a kick of
+up to 4 swaps pays when p > 24 (fl1400, p = 200: 2.4 times faster; rl1304, p = 10: twice slower
+with it, so a new state per round there)."""
+
 
 def nearest_two(C: FloatArray, S: IntArray, far: FloatArray) -> tuple[FloatArray, IntArray, FloatArray]:
     """Each client's nearest open cost ``d1``, the position in ``S`` of that facility, and its second
@@ -297,12 +303,10 @@ def perturbed_search(
     best_cost = float(C[:, best].min(axis=1).sum())
     movable = np.flatnonzero(~fixed[best])
     since_improved = 0
-    # with many facilities, one interchange state across the rounds: a kick is q swaps of it and a
-    # round that brings nothing goes back to a copy (the state of ``best``), instead of building the
-    # state anew for every descent (the same moves).  A swap recomputes about 3n/p rows twice, a new
-    # state all n rows once, so q <= 4 swaps pay when p > 24 (fl1400, p = 200: 2.4 times faster;
-    # rl1304, p = 10: twice slower, hence the new state per round there)
-    incremental = best.size > 6 * 4
+    # with many facilities (INCREMENTAL_MIN_FACILITIES), one interchange state across the rounds: a
+    # kick is q swaps of it and a round that brings nothing goes back to a copy (the state of
+    # ``best``), instead of building the state anew for every descent (the same moves)
+    incremental = best.size > INCREMENTAL_MIN_FACILITIES
     state: _Interchange | None = None
     for r in range(rounds):
         if movable.size == 0 or since_improved >= patience or time.perf_counter() > deadline:

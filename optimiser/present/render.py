@@ -23,7 +23,7 @@ from optimiser.present.figure import figure_png, save_figure
 from optimiser.present.forking import FORK_ENABLED, end_process, fork_helps, send_failure
 from optimiser.present.layers import RunData
 from optimiser.present.plan import plan_figure
-from optimiser.present.report import report_awaiting_plan
+from optimiser.present.report import look_up_crs, report_awaiting_plan
 from optimiser.present.staging import write_new_file
 from optimiser.present.transit_plan import catchment_figure
 
@@ -51,6 +51,7 @@ def render_run_data(run: RunData, into: Path | None = None) -> list[Path]:
     t = time.perf_counter()
     folder = into if into is not None else run.run_dir
     figures: dict[str, bytes] = {}
+    look_up_crs(run.metrics)  # before the plan's process is forked: it inherits what was looked up
     with _plan_drawn_aside(run, folder) as plan_files:
         out = [] if plan_files is not None else _draw_map(run, "plan", folder, figures)
         out += _draw_map(run, "distance", folder, figures)

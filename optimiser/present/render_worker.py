@@ -8,6 +8,10 @@ The figures are the same as when drawn here: the worker runs the same code on th
 :class:`~optimiser.present.layers.RunData` (pickled through a pipe); only where the CPU time is
 spent changes. Started by fork before anything else is imported or any thread runs.
 
+Before it warms up, the worker can read the run's scenario
+(:mod:`optimiser.inputs.read_ahead`): this process takes it once it has imported the solver,
+instead of reading the file itself.
+
 Signals: the worker ignores SIGINT (a Ctrl-C at the terminal reaches the whole process group;
 this process decides: :mod:`optimiser.solve.interrupt`) and leaves on SIGTERM through its
 ``finally`` blocks (so the plan's own child is stopped too). :meth:`RenderWorker.stop` ends it
@@ -20,10 +24,12 @@ from __future__ import annotations
 import io
 import logging
 import multiprocessing
+import os
 import signal
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -31,11 +37,12 @@ from optimiser.lazy import imports_frozen
 from optimiser.present.forking import FORK_ENABLED, end_process, fork_helps, send_failure
 
 if TYPE_CHECKING:  # pragma: no cover
+    from optimiser.inputs.read_ahead import ReadAhead
     from optimiser.present.layers import RunData
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["RenderWorker", "render_worker"]
+__all__ = ["ReadRequest", "RenderWorker", "render_worker"]
 
 _PARALLEL = FORK_ENABLED
 """Render in a worker started early (:data:`~optimiser.present.forking.FORK_ENABLED`; without it
@@ -45,13 +52,28 @@ everything is drawn in one process, after the solve)."""
 class RenderWorker:
     """The handle of a render worker: :meth:`submit` one run, then :meth:`result`."""
 
-    def __init__(self, process: Any, conn: Any):
+    def __init__(self, process: Any, conn: Any, reads: bool = False):
         self.process, self.conn = process, conn
         self.submitted = False
+        self._read_pending = reads
+
+    def read_ahead(self) -> ReadAhead | None:
+        """The scenario the worker was asked to read (waiting for it), once; ``None`` when it
+        was not asked, its read failed, it was taken already or the worker is gone (then read
+        it here)."""
+        if not self._read_pending:
+            return None
+        self._read_pending = False
+        try:
+            read: ReadAhead | None = self.conn.recv()
+        except (EOFError, OSError):  # the worker died (killed, out of memory): read here
+            return None
+        return read
 
     def submit(self, run: RunData, folder: Path) -> bool:
         """Send ``run`` to be drawn into ``folder`` (a staging folder this run created); False
         when the worker is gone (then draw here)."""
+        self.read_ahead()  # a scenario read ahead and not taken is dropped: the run is sent after it
         try:
             self.conn.send((run, str(folder)))
         except OSError as exc:  # BrokenPipeError: the worker died (killed, out of memory)
@@ -124,12 +146,24 @@ def _warm_up() -> None:
         env.get_template(name)
 
 
-def _serve(conn: Any, parent_end: Any) -> None:
-    """In the worker: warm up, wait for one run, draw it, send back the paths (or the exception)."""
+@dataclass(frozen=True)
+class ReadRequest:
+    """Read this scenario first (``path`` ``None``: the embedded AMP-SBP baseline)."""
+
+    path: str | os.PathLike[str] | None
+
+
+def _serve(conn: Any, parent_end: Any, read: ReadRequest | None = None) -> None:
+    """In the worker: read the scenario (when asked), warm up, wait for one run, draw it, send
+    back the paths (or the exception)."""
     parent_end.close()  # so that the parent's death reads as end-of-file here
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, _leave)
     try:
+        if read is not None:
+            from optimiser.inputs.read_ahead import read_ahead
+
+            conn.send(read_ahead(read.path))
         failed: Exception | None = None
         try:
             _warm_up()
@@ -154,9 +188,10 @@ def _serve(conn: Any, parent_end: Any) -> None:
         conn.close()
 
 
-def start_render_worker() -> RenderWorker | None:
+def start_render_worker(read: ReadRequest | None = None) -> RenderWorker | None:
     """A render worker, forked now; ``None`` where it would not help (one core, no fork,
-    ``SITEOPT_RENDER_PROCESSES=1``, inside a daemon process) or cannot be started."""
+    ``SITEOPT_RENDER_PROCESSES=1``, inside a daemon process) or cannot be started. With
+    ``read``, it reads that scenario first (:meth:`RenderWorker.read_ahead`)."""
     if not fork_helps(_PARALLEL):
         return None
     with imports_frozen():  # frozen before the fork: neither process's collector walks (or copies) them again
@@ -164,7 +199,7 @@ def start_render_worker() -> RenderWorker | None:
 
     ctx = multiprocessing.get_context("fork")
     parent_conn, child_conn = ctx.Pipe(duplex=True)
-    process = ctx.Process(target=_serve, args=(child_conn, parent_conn), name="siteopt-render")
+    process = ctx.Process(target=_serve, args=(child_conn, parent_conn, read), name="siteopt-render")
     sys.stdout.flush()  # nothing buffered here is written twice (the child flushes its copy when it exits)
     sys.stderr.flush()
     try:
@@ -175,14 +210,14 @@ def start_render_worker() -> RenderWorker | None:
         return None
     finally:
         child_conn.close()
-    return RenderWorker(process, parent_conn)
+    return RenderWorker(process, parent_conn, reads=read is not None)
 
 
 @contextmanager
-def render_worker(wanted: bool = True) -> Iterator[RenderWorker | None]:
+def render_worker(wanted: bool = True, read: ReadRequest | None = None) -> Iterator[RenderWorker | None]:
     """A render worker for the body (``None`` when not ``wanted`` or not possible), always
-    stopped when the body ends."""
-    worker = start_render_worker() if wanted else None
+    stopped when the body ends; with ``read``, it reads that scenario first."""
+    worker = start_render_worker(read) if wanted else None
     try:
         yield worker
     finally:

@@ -134,11 +134,27 @@ def cost_table(m: RunMetrics) -> Table:
 
 
 @functools.lru_cache(maxsize=8)
+def _crs_facts(working: str, source: str) -> tuple[bool, bool]:
+    """(whether the working CRS is the site file's, whether the site file's is geographic)."""
+    src = CRS.from_user_input(source)
+    return CRS.from_user_input(working).equals(src), src.is_geographic
+
+
+@functools.lru_cache(maxsize=8)
 def _to_input_crs(working: str, source: str) -> Transformer | None:
     """working CRS -> the site file's CRS (None when they are the same)."""
-    if CRS.from_user_input(working).equals(CRS.from_user_input(source)):
+    if _crs_facts(working, source)[0]:
         return None
     return Transformer.from_crs(working, source, always_xy=True)
+
+
+def look_up_crs(m: RunMetrics) -> None:
+    """Look up (and cache) what :func:`location_text` needs to know of the run's CRSs. A process
+    forked after it (the plan's, :mod:`optimiser.present.render`) then never opens PROJ's
+    database itself: its first look-up there costs about 0.05 s of CPU (PROJ reopens the
+    database in a forked process)."""
+    if m.site.crs:
+        _crs_facts(m.site.crs, m.site.source_crs or m.site.crs)
 
 
 def location_text(m: RunMetrics, x: float, y: float) -> str:
@@ -148,7 +164,8 @@ def location_text(m: RunMetrics, x: float, y: float) -> str:
     tr = _to_input_crs(m.site.crs, src) if m.site.crs and src else None
     if tr is not None:
         x, y = tr.transform(x, y)
-    if CRS.from_user_input(src).is_geographic:
+    geographic = _crs_facts(m.site.crs, src)[1] if m.site.crs and src else CRS.from_user_input(src).is_geographic
+    if geographic:
         return f"lat {y:.5f}, lon {x:.5f}"
     return f"E {fmt_num(x)}, N {fmt_num(y)}"
 
