@@ -399,6 +399,11 @@ DEFAULT_PROBLEMS: tuple[tuple[int, int | None, int | None], ...] = (
 )
 """(seed, firms, target crossings) of the benchmark's generated problems: 12-60 firms, 40-150 crossings."""
 QUICK_PROBLEMS: tuple[tuple[int, int | None, int | None], ...] = ((1, 12, 40), (2, 20, 74))
+HELDOUT_PROBLEMS: tuple[tuple[int, int | None, int | None], ...] = (
+    (11, 15, 50), (12, 25, 90), (13, 35, 120), (14, 45, 70), (15, 55, 130), (16, 60, 100), (17, 30, 150), (18, 50, 140),
+)
+"""(seed, firms, target crossings) of the held-out problems (``run.py --heldout``): generated the same way, never
+used to tune the solver (wave 8 on; the six of ``DEFAULT_PROBLEMS`` were tuned over waves 4-7)."""
 
 
 def main() -> None:

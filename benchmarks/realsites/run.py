@@ -2,8 +2,11 @@
 
 Usage (from the repository root; HiGHS needs ``pip install -e '.[bench]'``):
 
-    python benchmarks/realsites/run.py [--quick] [--limits 10,60] [--backend-limit 60]
+    python benchmarks/realsites/run.py [--quick | --heldout] [--limits 10,60] [--backend-limit 60]
                                        [--prove-limit 0] [--no-cbc] [--no-highs] [--out DIR]
+
+``--heldout`` runs the held-out generated problems (``generate.HELDOUT_PROBLEMS``, seeds 11-18:
+never used to tune the solver) instead of the six default ones and the embedded sites.
 
 Each problem is a pair of real files: generated ones (:mod:`generate`: ``site.yaml`` and
 ``scenario.yaml`` in a temporary folder) or an embedded scenario (``constraints/amp_sbp/
@@ -50,7 +53,7 @@ ROOT = HERE.parents[1]
 sys.path.insert(0, str(ROOT))  # this checkout's optimiser, whatever is installed
 sys.path.insert(0, str(HERE))
 
-from generate import DEFAULT_PROBLEMS, QUICK_PROBLEMS, make_problem, write_problem  # noqa: E402
+from generate import DEFAULT_PROBLEMS, HELDOUT_PROBLEMS, QUICK_PROBLEMS, make_problem, write_problem  # noqa: E402
 
 from optimiser.errors import ModelTooLargeError, SolverError, TimeLimitError  # noqa: E402
 from optimiser.inputs import validate_files  # noqa: E402
@@ -252,16 +255,17 @@ def compare(row: dict[str, Any]) -> None:
     row["agree"] = agreement({"cpsat": best, "cbc": row.get("cbc"), "highs": row.get("highs")})
 
 
-def problems(quick: bool, tmp: Path) -> list[tuple[str, Path, dict[str, Any]]]:
-    """(name, scenario file, facts) of every problem: generated files first, then the embedded sites."""
+def problems(quick: bool, tmp: Path, heldout: bool = False) -> list[tuple[str, Path, dict[str, Any]]]:
+    """(name, scenario file, facts) of every problem: generated files first, then the embedded sites
+    (``heldout``: the held-out generated problems only, no embedded sites)."""
     out = []
-    for seed, firms, crossings in (QUICK_PROBLEMS if quick else DEFAULT_PROBLEMS):
+    for seed, firms, crossings in (HELDOUT_PROBLEMS if heldout else QUICK_PROBLEMS if quick else DEFAULT_PROBLEMS):
         prob = make_problem(seed, firms, crossings)
         path = write_problem(prob, tmp / prob.id)
         out.append((prob.id, path, {"seed": seed, "firms": prob.n_firms, "barriers": prob.n_barriers,
                                     "barrier_kinds": "+".join(prob.barrier_kinds), "target_crossings": prob.target_crossings,
                                     "anchor_staff": prob.anchor_staff, "files": "generated"}))
-    for name, path in EMBEDDED[:1] if quick else EMBEDDED:
+    for name, path in () if heldout else EMBEDDED[:1] if quick else EMBEDDED:
         out.append((name, path, {"files": str(path.relative_to(ROOT))}))
     return out
 
@@ -364,17 +368,21 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--backend-limit", type=float, default=60.0, help="time limit of CBC and of HiGHS (seconds)")
     ap.add_argument("--no-cbc", action="store_true")
     ap.add_argument("--no-highs", action="store_true")
+    ap.add_argument("--heldout", action="store_true",
+                    help="the held-out generated problems (seeds 11-18, never used for tuning) instead of the default set")
     ap.add_argument("--only", default="", help="comma list of problem names to run (default: all)")
-    ap.add_argument("--out", default=str(HERE))
+    ap.add_argument("--out", default=None, help="results folder (default: this folder; heldout/ in it with --heldout)")
     ap.add_argument("--keep-files", default="", help="write the generated problems here instead of a temporary folder")
     ap.add_argument("--append", action="store_true", help="keep the other problems' rows already in --out's results.json")
     ap.add_argument("--table", action="store_true", help="only recompute the derived columns of --out's results and print the table")
     a = ap.parse_args(argv)
+    a.out = a.out or str(HERE / "heldout" if a.heldout else HERE)
     if a.table:
         refresh(Path(a.out))
         return 0
     meta = {"machine": machine(), "limits_s": a.limits, "prove_limit_s": a.prove_limit, "backend_limit_s": a.backend_limit,
-            "seed": 0, "workers": 1, "quick": a.quick, "load_start": _load(), "started": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+            "seed": 0, "workers": 1, "quick": a.quick, "heldout": a.heldout, "load_start": _load(),
+            "started": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
             "command": " ".join(["python", "benchmarks/realsites/run.py", *(argv if argv is not None else sys.argv[1:])])}
     rows: list[dict[str, Any]] = []
     if a.append and (Path(a.out) / "results.json").exists():
@@ -383,7 +391,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="realsites-") as tmpdir:
         tmp = Path(a.keep_files) if a.keep_files else Path(tmpdir)
         only = {x for x in a.only.split(",") if x}
-        for name, path, facts in problems(a.quick, tmp):
+        for name, path, facts in problems(a.quick, tmp, a.heldout):
             if only and name not in only:
                 continue
             folder = Path(tmpdir) / f"{name}-mip"

@@ -570,6 +570,12 @@ class SolveOptions:
             (direct strategy) one sub-problem per maximal count vector of the budget
             (:mod:`optimiser.solve.count_split`; default on: realsites rs004, 40 firms, proven
             with a 10 s limit in 10.9 s of CPU instead of 21-25 s with a 60 s limit).
+        cover_cuts: CP-SAT gets the barrier cover cuts of the radius chains
+            (:mod:`optimiser.model.cover_cuts`): a firm pair's routes over two barriers count each
+            crossing once (held-out realsites rs014: LP 13.0 % -> 1.1 % below the optimum).
+            ``None`` (default): only for a weak LP (:func:`~optimiser.model.cover_cuts.weak_lp`),
+            which also gets the count split whatever its size; on the tuned rows the cuts slow
+            CP-SAT down (rs003 0.09 -> 0.41 units, rs004 no longer proven at 10 s).
     """
 
     backend: Backend = "cpsat"
@@ -583,6 +589,7 @@ class SolveOptions:
     budget_cuts: bool = True
     site_chains: bool = True
     count_split: bool = True
+    cover_cuts: bool | None = None
 
     def __post_init__(self) -> None:
         """Refuse what the file format refuses, for options set from Python (``run_scenario(...,

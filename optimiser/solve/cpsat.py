@@ -20,6 +20,7 @@ from typing import Any
 from optimiser import progress
 from optimiser.errors import SolverError, TimeLimitError
 from optimiser.inputs.domain import SolveOptions
+from optimiser.model.cover_cuts import weak_lp
 from optimiser.model.problem import Problem
 from optimiser.solve import interrupt
 from optimiser.solve.count_split import maximal_count_vectors, solve_by_count_vectors
@@ -173,8 +174,12 @@ def solve(problem: Problem, options: SolveOptions, *, use_hint: bool = True,
     # (at least the 0.05 s a search is always given, as below)
     build_deadline = (math.inf if options.wall_limit_s is None
                       else max(t0 + options.wall_limit_s, time.perf_counter() + MIN_SEARCH_S))
+    # a weak LP (firm pairs only routes over two new crossings serve: optimiser.model.cover_cuts)
+    # gets the cover cuts and the count split whatever the model's size
+    weak = weak_lp(problem)
     try:
         parts = build_model(problem, hint=start.hint, budget_cuts=options.budget_cuts, site_chains=options.site_chains,
+                            cover_cuts=weak if options.cover_cuts is None else options.cover_cuts,
                             deadline=None if options.wall_limit_s is None else build_deadline)
     except TimeLimitError as exc:
         logger.warning("CP-SAT: %s: the greedy start is the answer", exc)
@@ -196,10 +201,10 @@ def solve(problem: Problem, options: SolveOptions, *, use_hint: bool = True,
         solver.parameters.max_time_in_seconds = max(MIN_SEARCH_S, options.wall_limit_s - (time.perf_counter() - t0))
     set_search_params(solver, options.cpsat_search)
     split = (maximal_count_vectors(problem) if options.count_split and start.layout is not None and start.objective is not None
-             and problem.n_levels() >= SPLIT_MIN_LEVELS else None)
+             and (problem.n_levels() >= SPLIT_MIN_LEVELS or weak) else None)
     if split is not None and start.layout is not None and start.objective is not None:
         res = solve_by_count_vectors(problem, parts, options, start.layout, start.objective, split, t0,
-                                     solver.parameters.max_time_in_seconds + (time.perf_counter() - t0))
+                                     solver.parameters.max_time_in_seconds + (time.perf_counter() - t0), own_cut_off=weak)
         return replace(res, stats={**res.stats, **_greedy_stats(start)},
                        stopped_by=_stopped_by(res.stopped_by, start, solver.parameters.max_time_in_seconds))
     if options.cpsat_search == "cpsat" and problem.n_levels() >= PRESOLVE_OFF_LEVELS:

@@ -13,6 +13,7 @@ from collections.abc import Callable
 
 from optimiser.errors import TimeLimitError
 from optimiser.model.budget_cuts import budget_count_cuts
+from optimiser.model.cover_cuts import barrier_cover_cuts
 from optimiser.model.problem import Problem
 from optimiser.solve.cpsat_api import cp_model
 from optimiser.solve.heuristic import HintValues
@@ -105,7 +106,7 @@ class ProblemTerms:
 
 def add_problem(m: cp_model.CpModel, problem: Problem, x: list[cp_model.IntVar], *, enforce_groups: bool = False,
                 hint: HintValues | None = None, prefix: str = "", hint_decisions: bool = True,
-                site_chains: bool = False, deadline: float | None = None) -> ProblemTerms:
+                site_chains: bool = False, deadline: float | None = None, cover_cuts: bool = False) -> ProblemTerms:
     """Add a problem's options, constraints and objective terms over the decision Booleans ``x``
     (several problems may share them: one plan for several futures).
 
@@ -121,6 +122,8 @@ def add_problem(m: cp_model.CpModel, problem: Problem, x: list[cp_model.IntVar],
             (:mod:`optimiser.solve.site_chains`: the same objective, a tighter LP).
         deadline: a ``time.perf_counter()`` time: the radius levels check it every
             ``BUILD_CHECK_LEVELS`` levels (``None``: never).
+        cover_cuts: add the barrier cover cuts of the radius chains
+            (:mod:`optimiser.model.cover_cuts`: valid rows, a tighter LP).
 
     Returns:
         The problem's variables and objective terms (:class:`ProblemTerms`).
@@ -148,6 +151,9 @@ def add_problem(m: cp_model.CpModel, problem: Problem, x: list[cp_model.IntVar],
         hu = [int(v) for v in hint.level_u.tolist()]
     split = split_clients(problem) if site_chains else []
     skip = {sc.index for sc in split}
+    covers: dict[tuple[int, int], list[tuple[int, ...]]] = {}
+    for cut in barrier_cover_cuts(problem, skip) if cover_cuts else ():
+        covers.setdefault((cut.client, cut.level), []).append(cut.decisions)
     t_levels, n_levels = time.perf_counter(), problem.n_levels() if deadline is not None else 0
     # u + sum(options at the level) >= previous u (1 at the first level)
     for j, (k, lev, step, opts) in enumerate(problem.level_terms()):
@@ -160,6 +166,8 @@ def add_problem(m: cp_model.CpModel, problem: Problem, x: list[cp_model.IntVar],
             m.add(LE.sum([u] + [opt[o] for o in opts]) >= 1)
         else:
             m.add(LE.weighted_sum([u, prev] + [opt[o] for o in opts], [1, -1] + [1] * len(opts)) >= 0)
+        for decs in covers.get((k, lev), ()):
+            m.add(LE.sum([u] + [x[d] for d in decs]) >= 1)
         if step > 0:
             tvars.append(u)
             tcoefs.append(step)
@@ -229,7 +237,7 @@ def _route_literals(m: cp_model.CpModel, problem: Problem, opt: list[cp_model.In
 
 def build_model(problem: Problem, *, enforce_groups: bool = False, objective: bool = True,
                 hint: HintValues | None = None, budget_cuts: bool = False, site_chains: bool = False,
-                deadline: float | None = None) -> CpModelParts:
+                deadline: float | None = None, cover_cuts: bool = False) -> CpModelParts:
     """The CP-SAT model of a problem.
 
     Args:
@@ -244,6 +252,7 @@ def build_model(problem: Problem, *, enforce_groups: bool = False, objective: bo
         site_chains: split the walks to the nearest facility by site
             (:mod:`optimiser.solve.site_chains`).
         deadline: the wall-clock net as a ``time.perf_counter()`` time (see :func:`add_problem`).
+        cover_cuts: add the barrier cover cuts (:mod:`optimiser.model.cover_cuts`).
 
     Returns:
         The model and its variables (:class:`CpModelParts`).
@@ -253,7 +262,8 @@ def build_model(problem: Problem, *, enforce_groups: bool = False, objective: bo
     """
     m = cp_model.CpModel()
     x = [m.new_bool_var(f"x{i}") for i in range(len(problem.decisions))]
-    terms = add_problem(m, problem, x, enforce_groups=enforce_groups, hint=hint, site_chains=site_chains, deadline=deadline)
+    terms = add_problem(m, problem, x, enforce_groups=enforce_groups, hint=hint, site_chains=site_chains, deadline=deadline,
+                        cover_cuts=cover_cuts)
     if budget_cuts and not enforce_groups:
         for cut in budget_count_cuts(problem):
             if cut.hi is not None:

@@ -37,13 +37,16 @@ RELAX_MIN_LEVELS = 50_000
 """``strategy="auto"`` uses relax-first from this many radius levels up (when the access
 relaxation has at most half as many)."""
 
-RELAX_ALWAYS_LEVELS = 250_000
+RELAX_ALWAYS_LEVELS = 150_000
 """``strategy="auto"`` uses relax-first from this many radius levels up whatever the relaxation
-saves: CP-SAT's root LP on such a model does not finish within minutes. Measured on a generated
-60-firm site (`benchmarks/realsites/generate.py 13 60 150`: 613,470 levels, relaxation 321,982),
-``--time-limit 10``: direct 9.72 % gap (no bound beyond the objective's constant), 3.06 GB;
-relax-first 1.05 %, 0.33 GB, ended by its work limit. Every model of the realsites and joint
-benchmarks this large already went relax-first (their relaxations halve them)."""
+saves: CP-SAT's root LP on such a model does not finish within a 10 s limit's budget. Measured
+on generated sites, ``--time-limit 10``: `benchmarks/realsites/generate.py 13 60 150` (613,470
+levels, relaxation 321,982) direct 9.72 % gap (no bound beyond the objective's constant), 3.06
+GB, relax-first 1.05 %, 0.33 GB; held-out rs015 (`generate.py 15 55 130`: 200,532 levels,
+relaxation 106,630, just over half) direct 26.7 % (the count split's first sub-problem never
+finishes its root LP: the bound is the objective's constant; 22.7 s of CPU), relax-first 12.3 %
+(5.0 s of CPU). 250,000 before wave 8; no tuned row lies between the two (rs004 72,669 levels
+goes direct, rs005 / rs006 relax-first by the halving rule)."""
 
 STRATEGIES = ("auto", "direct", "relax-first")
 
