@@ -11,13 +11,13 @@ from pathlib import Path
 import matplotlib
 import numpy as np
 from matplotlib.axes import Axes
-from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 from matplotlib.path import Path as MplPath
 from matplotlib.transforms import Bbox
 from shapely.geometry.base import BaseGeometry
 
+from optimiser.present.canvas import MapCanvas
 from optimiser.present.labels import Labeler, renderer, root_figure
 from optimiser.present.layers import Extent, Layout, LayoutLike, as_layout, default_extent, placement_tags
 from optimiser.present.metrics import RunMetrics
@@ -32,9 +32,10 @@ __all__ = ["new_figure", "fit_extent", "poly_path", "MapPanel", "setup_map", "dr
 
 
 def new_figure(figsize: tuple[float, float] = PLAN_SIZE, dpi: float = PLAN_DPI) -> Figure:
-    """A figure on its own Agg canvas (safe in worker processes; no pyplot)."""
+    """A figure on its own Agg canvas (safe in worker processes; no pyplot;
+    :class:`~optimiser.present.canvas.MapCanvas`)."""
     fig = Figure(figsize=figsize, dpi=dpi, facecolor=BACKGROUND)
-    FigureCanvasAgg(fig)
+    MapCanvas(fig)
     return fig
 
 

@@ -24,6 +24,8 @@ from matplotlib.figure import Figure, SubFigure
 from matplotlib.text import Annotation
 from matplotlib.transforms import Bbox
 
+from optimiser.present.canvas import MapCanvas
+
 logger = logging.getLogger(__name__)
 
 __all__ = ["Labeler", "renderer", "root_figure", "overlap_area", "overlaps_any"]
@@ -40,7 +42,7 @@ def renderer(fig: Figure | SubFigure) -> RendererBase:
     root = fig.figure if isinstance(fig, SubFigure) else fig
     canvas = root.canvas
     if not isinstance(canvas, FigureCanvasAgg):
-        canvas = FigureCanvasAgg(root)
+        canvas = MapCanvas(root)
     return canvas.get_renderer()
 
 

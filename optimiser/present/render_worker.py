@@ -120,18 +120,18 @@ def _warm_up() -> None:
     0.2 s of CPU, load 6). Nothing here changes what is drawn: it fills caches only."""
     with imports_frozen():
         import matplotlib
-        from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
         from matplotlib.font_manager import FontProperties, findfont
 
         import optimiser.present.render  # noqa: F401 - the import is the point
+        from optimiser.present.canvas import MapCanvas
         from optimiser.present.report import template_env
         from optimiser.present.style import HALO, TEXT_RC
 
     for size, weight, style in _WARM_FONTS:
         findfont(FontProperties(size=size, weight=weight, style=style))
     fig = Figure(figsize=(2, 1), dpi=150)
-    canvas = FigureCanvasAgg(fig)
+    canvas = MapCanvas(fig)
     sample = "Warm 0123 · £ → ±"
     fig.text(0.1, 0.7, sample, fontsize=7)
     fig.text(0.1, 0.5, sample, fontsize=7, fontweight="bold", path_effects=HALO)
