@@ -1,6 +1,6 @@
 """Small problems for the model, heuristic and Lagrangian tests: random ones with conjunctions,
-must-serve clients, penalties, counts and spacing; a hand-made budget knapsack; and every feasible
-layout of a problem by brute force."""
+must-serve clients, penalties, counts and spacing; a hand-made budget knapsack; every feasible
+layout of a problem by brute force; and CP-SAT's objective of a model with a layout fixed."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ from collections.abc import Iterator
 import numpy as np
 
 from optimiser.model.problem import Client, Constraint, Decision, Penalty, Problem
+from optimiser.solve.cpsat_api import cp_model
+from optimiser.solve.cpsat_model import build_model
 
 
 def random_problem(seed: int, n_dec: int = 8) -> Problem:
@@ -67,3 +69,15 @@ def feasible_layouts(problem: Problem) -> Iterator[set[int]]:
         for s in itertools.combinations(range(n), r):
             if problem.is_feasible(set(s)):
                 yield set(s)
+
+
+def fixed_objective(problem: Problem, chosen: set[int], **model_options: bool) -> int:
+    """CP-SAT's optimum of ``build_model(problem, **model_options)`` with the decisions fixed to
+    ``chosen`` (one worker): a model's formulation must give every layout its exact objective."""
+    parts = build_model(problem, **model_options)
+    for i, v in enumerate(parts.x):
+        parts.model.add(v == int(i in chosen))
+    solver = cp_model.CpSolver()
+    solver.parameters.num_workers = 1
+    assert solver.solve(parts.model) == cp_model.OPTIMAL
+    return int(round(solver.objective_value))

@@ -13,9 +13,7 @@ from optimiser.model.cover_cuts import WEAK_LP_STAKE, CoverCut, barrier_cover_cu
 from optimiser.model.problem import Client, Constraint, Decision, Problem
 from optimiser.solve import cbc, cpsat
 from optimiser.solve.count_split import maximal_count_vectors
-from optimiser.solve.cpsat_api import cp_model
-from optimiser.solve.cpsat_model import build_model
-from tests.random_problems import feasible_layouts
+from tests.random_problems import feasible_layouts, fixed_objective
 from tests.zoo_cases import prepared_case
 
 
@@ -77,13 +75,7 @@ def _two_barrier_problem(seed: int) -> Problem:
 
 def _fixed_objective(problem: Problem, chosen: set[int]) -> int:
     """CP-SAT's optimum of the model with the cover cuts and the decisions fixed to ``chosen``."""
-    parts = build_model(problem, site_chains=True, cover_cuts=True)
-    for i, v in enumerate(parts.x):
-        parts.model.add(v == int(i in chosen))
-    solver = cp_model.CpSolver()
-    solver.parameters.num_workers = 1
-    assert solver.solve(parts.model) == cp_model.OPTIMAL
-    return int(round(solver.objective_value))
+    return fixed_objective(problem, chosen, site_chains=True, cover_cuts=True)
 
 
 @pytest.mark.parametrize("seed", range(6))

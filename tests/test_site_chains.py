@@ -14,7 +14,7 @@ from optimiser.solve.cpsat_api import cp_model
 from optimiser.solve.cpsat_model import build_model
 from optimiser.solve.heuristic import hint_values
 from optimiser.solve.site_chains import SiteChain, split_client, split_clients
-from tests.random_problems import feasible_layouts
+from tests.random_problems import feasible_layouts, fixed_objective
 from tests.zoo_cases import prepared_case
 
 
@@ -88,13 +88,7 @@ def _access_problem(seed: int) -> Problem:
 
 def _fixed_objective(problem: Problem, chosen: set[int]) -> int:
     """CP-SAT's optimum of the split model with the decisions fixed to ``chosen``."""
-    parts = build_model(problem, site_chains=True)
-    for i, v in enumerate(parts.x):
-        parts.model.add(v == int(i in chosen))
-    solver = cp_model.CpSolver()
-    solver.parameters.num_workers = 1
-    assert solver.solve(parts.model) == cp_model.OPTIMAL
-    return int(round(solver.objective_value))
+    return fixed_objective(problem, chosen, site_chains=True)
 
 
 @pytest.mark.parametrize("seed", range(6))
