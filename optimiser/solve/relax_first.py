@@ -19,8 +19,9 @@ backend phase whose budget does not cover its set-up and a minimum search is ski
 2. A bound: the Lagrangian bound of the relaxation (:mod:`optimiser.solve.lagrangian`),
    started from the incumbent's walking lengths. Its iterations (a work limit) are worth
    ``LAGRANGIAN_SHARE`` of the time limit when the relaxation is small enough for the
-   backend (at most ``RELAX_MAX_LEVELS`` levels), else ``LAGRANGIAN_SHARE_LARGE``: then it is
-   the bound. Its reduction tests close every decision that cannot be part of a better
+   backend (at most ``RELAX_MAX_LEVELS`` levels; ``LAGRANGIAN_SHARE_EXACT`` when even the
+   unreduced exact model would come first, :meth:`RelaxFirst.exact_affordable`), else
+   ``LAGRANGIAN_SHARE_LARGE``: then it is the bound. Its reduction tests close every decision that cannot be part of a better
    layout. It runs in two rounds: between them the incumbent's sites are re-chosen, and when
    crossings were closed the second round works on a tighter relaxation, whose access
    options over closed decisions are dropped instead of relaxed. From round 2 on the walks to
@@ -28,7 +29,8 @@ backend phase whose budget does not cover its set-up and a minimum search is ski
    crossings through multipliers, a bound above the relaxation's own optimum (200 firms:
    1.54 % -> 0.98 % in the same work). The layouts it meets on the way are offered as
    incumbents. The later phases work on the problem with the closed decisions fixed at 0
-   (much smaller).
+   (much smaller). When the exact model cannot come first (5), a third round gets the work
+   left (:meth:`RelaxFirst.more_rounds_phase`, ``MORE_ROUNDS``): 3 and 4 then find too little.
 3. Alternating exact re-optimisation from the incumbent, while it improves and time is left:
    the sites fixed, the crossings re-optimised by the backend; then the sites re-chosen by
    interchange. The reduction tests run again with the better incumbent.
@@ -89,6 +91,15 @@ larger CP-SAT model takes most of a minute by itself)."""
 LAGRANGIAN_SHARE = 0.25
 """Share of the time limit the Lagrangian rounds are worth (in iterations; they usually
 converge sooner) when the relaxation is small enough for the backend..."""
+
+LAGRANGIAN_SHARE_EXACT = 0.15
+"""...and when the exact model, even with nothing closed, would come first after rounds worth this
+share (:meth:`RelaxFirst.exact_affordable`): then the search proves, and the rounds' closings do
+not make its proof cheaper. Measured (seed 0, one worker) on the reduced exact models of
+benchmarks/realsites: rs012 with 8 / 9 / 17 decisions closed (10 s, 10 s at share 0.5, 120 s
+rounds) proven in 2.56 / 2.62 / 2.79 deterministic units; rs022 with 19 / 24 closed (10 s at share
+0.1 / 0.25) in 0.47-0.59 / 0.58-0.91 units over seeds 0-3. At a 10 s limit rs022 (64,711 levels)
+at 0.25: 0.83 units of search, not proven (0.044 %); at 0.15 (and 0.1): proven, 0.48 units."""
 
 LAGRANGIAN_SHARE_LARGE = 0.9
 """...and when it is not: then the Lagrangian bound is the bound, and it needs the time
@@ -223,6 +234,22 @@ Camerini, Fratta and Maffioli). From the same round 1, round-2 work of 1 / 2 / 4
 FIX_SECONDS_PER_LEVEL = 2e-6
 """Work charged for fixing decisions (:func:`fix_decisions`), nominal seconds per radius level
 of the problem fixed (CPU: rs005, 432k levels, 0.86 s)."""
+
+
+MORE_ROUNDS = True
+"""Whether the Lagrangian gets a third round with the work left when the exact model cannot come
+first (:meth:`RelaxFirst.more_rounds_phase`) instead of leaving it to phases 3-4 (the alternating
+re-optimisation and the reduced relaxation). Measured at a 10 s limit on benchmarks/realsites
+(rounds worth 0.7 of the work instead of 0.25, phases 3-4 then skipped): gaps rs005 0.181 ->
+0.105 %, rs006 1.916 -> 1.39 %, rs012 0.52 -> 0.41 %, rs013 0.15 -> 0.12 %, rs016 1.42 -> 1.14 %,
+rs018 0.30 -> 0.24 %, rs023 0.80 -> 0.48 %: there phase 4's bound was below the Lagrangian's
+(rs012: 0.2 % above it) and phase 3 found nothing."""
+
+MORE_ROUNDS_MIN_SHARE = 0.05
+"""The third round runs only with at least this share of the limit left for it."""
+
+MORE_ROUNDS_SAFETY_SHARE = 0.9
+"""The third round's wall-clock safety net ends at this share of the run's net."""
 
 
 def lagrangian_work(seconds: float) -> float:
@@ -464,7 +491,9 @@ class RelaxFirst:
         offering its layouts as incumbents on the way (200 firms: a Lagrangian layout, 4,857M,
         beats the greedy's, 5,026M, and sharpens the steps and tests); between them the best
         layout's sites are re-chosen."""
-        share = LAGRANGIAN_SHARE_LARGE if self.large else LAGRANGIAN_SHARE
+        share = (LAGRANGIAN_SHARE_LARGE if self.large
+                 else LAGRANGIAN_SHARE_EXACT if self.exact_affordable() else LAGRANGIAN_SHARE)
+        self.info["lagrangian_share"] = share
         # a share of the work left after the incumbent phase, in two rounds
         budget = share * max(0.0, self.remaining())
         round_s = FIRST_ROUND_SHARE * budget
@@ -566,6 +595,26 @@ class RelaxFirst:
                                        "closed": len(vb.fixed_zero), "iterations": vb.iterations} for vb in out]
         return res
 
+    def more_rounds_phase(self, lag: LagrangianResult) -> LagrangianResult:
+        """2b. When the exact model cannot come first (:meth:`exact_first`) and the relaxation is
+        not large: a third round with the work left, less the polish reserve (as round 2 leaves
+        it), from round 2's multipliers; then the incumbent polished again. Phases 3-4 then find
+        too little budget and are skipped (see ``MORE_ROUNDS``)."""
+        if not MORE_ROUNDS or self.large or self.best is None or (self.bound is not None and self.bound >= self.best):
+            return lag
+        left = self.remaining() - 3 * self.swap_cost() - POLISH_RESERVE_SHARE * self.limit_s
+        if left < MORE_ROUNDS_MIN_SHARE * self.limit_s:
+            return lag
+        rounds = list(self.info["lagrangian"]["iterations"])
+        lag = self._second_round(lag, left, MORE_ROUNDS_SAFETY_SHARE, rounds)
+        self.polish("lagrangian, crossings exchanged")
+        self.prove(lag.bound, "lagrangian")
+        self.fixed |= set(lag.fixed_zero)
+        self.info["lagrangian"] = {**self.info["lagrangian"], "bound": self.bound, "iterations": rounds,
+                                   "closed": len(self.fixed), "seconds": self.elapsed()}
+        self._log_phase("lagrangian, more rounds")
+        return lag
+
     def alternating_phase(self) -> None:
         """3. Alternating exact re-optimisation from the incumbent: crossings by the backend,
         then sites by interchange, while it improves."""
@@ -658,6 +707,19 @@ class RelaxFirst:
         self.info["exact_first"] = first
         return first
 
+    def exact_affordable(self) -> bool:
+        """Whether the exact model, with nothing closed, would get at least
+        ``EXACT_FIRST_MIN_SEARCH_SHARE`` of the limit for its search after Lagrangian rounds worth
+        ``LAGRANGIAN_SHARE_EXACT`` of the work left (the test of :meth:`exact_first`, made before
+        the rounds on the whole problem: its reduced model is no larger). Then the rounds get
+        that smaller share (the search proves; their closings do not make it cheaper)."""
+        if self.large or self.best is None:
+            return False
+        levels = self.problem.n_levels()
+        left = (1.0 - LAGRANGIAN_SHARE_EXACT) * max(0.0, self.remaining())
+        search = left - levels * FIX_SECONDS_PER_LEVEL - self.backend_cost(levels)
+        return levels <= EXACT_MAX_LEVELS and search >= EXACT_FIRST_MIN_SEARCH_SHARE * self.limit_s
+
     def exact_phase(self) -> SolveResult | None:
         """5. The reduced exact model with the time left; its result when no incumbent exists
         and it finds none either (then it is the answer)."""
@@ -736,8 +798,12 @@ class RelaxFirst:
         tested_against = self.best
         # the exact model first when it can run: phases 3-4 prove nothing it would not (see
         # exact_first)
-        phases = () if self.exact_first() else (self.alternating_phase, lambda: self.retest_phase(lag, tested_against),
-                                                self.reduced_relaxation_phase)
+        phases: tuple[Any, ...] = ()
+        if not self.exact_first():
+            lag = self.more_rounds_phase(lag)
+            if interrupt.requested():
+                return self.interrupted()
+            phases = (self.alternating_phase, lambda: self.retest_phase(lag, tested_against), self.reduced_relaxation_phase)
         for phase in phases:
             phase()
             if interrupt.requested():
