@@ -154,12 +154,13 @@ POLISH_MAX_SWAPS = 20
 
 INSERT_MIN_GAP = 0.05
 """Crossings are inserted (:meth:`RelaxFirst.insert`) only when the incumbent is at least this
-far above the first Lagrangian round's bound (relative gap). The searches cost work the later
-phases would get: at every gap, realsites rs017 (proven at a 10 s limit by the reduced exact
-model) lost its proof (0.13 %: four searches found nothing, the exact model's search got 0.30
-units instead of 0.57). Held-out rs015 is 12.3 % above its first round's bound (the greedy
-layout 8.9 % above the best known); the other realsites rows end their 10 s runs at most 1.92 %
-above their bounds."""
+far above the first Lagrangian round's bound (relative gap; ``info["first_round_gap"]``). The
+searches cost work the later phases would get: with insertions at every gap, realsites rs017
+(proven at a 10 s limit by the reduced exact model) lost its proof (0.13 %: four searches found
+nothing, the exact model's search got 0.30 units instead of 0.57) and rs005 / rs006 ended with
+weaker bounds (0.18 -> 0.74 %, 1.92 -> 2.86 %). First-round gaps at a 10 s limit: held-out rs015
+14.7 % (the greedy layout 9.8 % above the best known), every other relax-first row of realsites
+0.3-3.6 % (rs019 the largest)."""
 
 INSERT_GAIN_SECONDS_PER_INCIDENCE = 1.6e-8
 """Work charged for one evaluation of every addition's gain in a search of crossing insertions
