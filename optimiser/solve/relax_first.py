@@ -69,7 +69,7 @@ from optimiser.solve.deadline import Deadline
 from optimiser.solve.heuristic import Evaluator, greedy_search, improve_sites
 from optimiser.solve.lagrangian import LagrangianResult, lagrangian_bound
 from optimiser.solve.lagrangian_split import VectorBound, split_lagrangian_bound
-from optimiser.solve.local_search import swap_crossings
+from optimiser.solve.local_search import INSERT_CANDIDATES, insert_crossing, swap_crossings
 from optimiser.solve.registry import Backend
 from optimiser.solve.result import SolveResult, Status, interrupted_result, relative_gap
 from optimiser.solve.warmstart import GREEDY_MIN_SAFETY_NET_S
@@ -162,6 +162,23 @@ about 1.5 s), and the exchanges after it come last (200 firms: 4,821.6M -> 4,809
 
 POLISH_MAX_SWAPS = 20
 """At most this many crossing exchanges per polish (each must improve the incumbent)."""
+
+INSERT_MIN_GAP = 0.05
+"""Crossings are inserted (:meth:`RelaxFirst.insert`) only when the incumbent is at least this
+far above the first Lagrangian round's bound (relative gap; ``info["first_round_gap"]``). The
+searches cost work the later phases would get: with insertions at every gap, realsites rs017
+(proven at a 10 s limit by the reduced exact model) lost its proof (0.13 %: four searches found
+nothing, the exact model's search got 0.30 units instead of 0.57) and rs005 / rs006 ended with
+weaker bounds (0.18 -> 0.74 %, 1.92 -> 2.86 %). First-round gaps at a 10 s limit: held-out rs015
+14.7 % (the greedy layout 9.8 % above the best known), every other relax-first row of realsites
+0.3-3.6 % (rs019 the largest)."""
+
+INSERT_GAIN_SECONDS_PER_INCIDENCE = 1.6e-8
+"""Work charged for one evaluation of every addition's gain in a search of crossing insertions
+(:func:`insert_crossing`), nominal seconds per incidence of the exact model (CPU at load 1-2:
+rs015 372k incidences 5.9 ms (1.6e-8 per incidence), rs006 491k 6.1 ms, rs005 675k 6.6 ms); its
+objective evaluations are charged as layouts evaluated (``OFFER_INCIDENCES_PER_S``: 0.8-2.3 ms
+measured, 1.2-2.2 ms charged)."""
 
 BACKEND_SETUP_SECONDS_PER_LEVEL = 4e-5
 """Work charged for a backend call besides its search, nominal seconds per radius level of the
@@ -388,12 +405,13 @@ class RelaxFirst:
         built = sum(1 for i in self.layout if self.is_crossing[i])
         return max(1, built) * self.ev.n_d * SWAP_SECONDS_PER_DECISION
 
-    def polish(self, where: str, rechoose: bool = True) -> None:
+    def polish(self, where: str, rechoose: bool = True, insert: bool = False) -> None:
         """The incumbent's crossings exchanged one for one (:func:`swap_crossings`: the best
         confirmed improving exchange of a built crossing for one not built, evaluated exactly),
-        while one improves and the budget allows; then (``rechoose``) its sites re-chosen
-        (:meth:`improve`) when that is affordable, and the exchanges again if that moved a
-        site. 200 firms: the incumbent 4,821.6M -> 4,809.3M in two exchanges, 500 firms
+        and (``insert``) when none improves a crossing that does not fit inserted
+        (:meth:`insert`), while one improves and the budget allows; then (``rechoose``) its
+        sites re-chosen (:meth:`improve`) when that is affordable, and the moves again if that
+        moved a site. 200 firms: the incumbent 4,821.6M -> 4,809.3M in two exchanges, 500 firms
         26,259.5M -> 26,181.6M in one (about 0.2-0.5 s of CPU per search)."""
         swaps = 0
         while self.layout and swaps < POLISH_MAX_SWAPS and not interrupt.requested():
@@ -406,6 +424,9 @@ class RelaxFirst:
                 swaps += 1
                 self.offer(np.nonzero(step[0])[0].tolist(), where)
                 continue
+            if insert and self.insert(where):
+                swaps += 1
+                continue
             if not rechoose or self.layout in self._improved or self.remaining() < self.improve_cost():
                 break
             before = self.best
@@ -413,6 +434,34 @@ class RelaxFirst:
             if self.best == before:
                 break
         self.info.setdefault("crossings_exchanged", []).append(swaps)
+
+    def insert_cost(self, evaluations: int, gain_evaluations: int) -> float:
+        """Nominal seconds charged for ``evaluations`` objective evaluations and
+        ``gain_evaluations`` evaluations of every addition's gain on the exact model."""
+        return self.ev.size * (evaluations / OFFER_INCIDENCES_PER_S + gain_evaluations * INSERT_GAIN_SECONDS_PER_INCIDENCE)
+
+    def insert(self, where: str) -> bool:
+        """A crossing that does not fit inserted into the incumbent, built crossings ejected
+        (:func:`insert_crossing`), when the budget covers a search of ``INSERT_CANDIDATES``
+        insertions with about two ejections and six gain evaluations each; whether it improved
+        the incumbent. Held-out realsites rs015 at a 10 s limit: 3,863.0M (the greedy's) ->
+        3,567.9M by one insertion, then 3,518.2M by the polish's exchanges and site re-choice
+        (``info["crossings_inserted"]``: 3 searches, 1 improving)."""
+        if not self.layout or self.best is None:
+            return False
+        built = sum(1 for i in self.layout if self.is_crossing[i])
+        if self.remaining() < self.insert_cost(INSERT_CANDIDATES * 2 * built, INSERT_CANDIDATES * 6):
+            return False
+        found = insert_crossing(self.ev, self.ev.layout(self.layout), int(self.best))
+        self.charge(self.insert_cost(found.evaluations, found.gain_evaluations), "crossings inserted")
+        acc = self.info.setdefault("crossings_inserted", [0, 0])
+        acc[0] += 1
+        if found.layout is None:
+            return False
+        acc[1] += 1
+        before = self.best
+        self.offer(np.nonzero(found.layout)[0].tolist(), where + ", crossing inserted")
+        return self.best < before
 
     def improve(self, layout: Iterable[int], where: str) -> None:
         """Offer ``layout`` with its sites re-chosen (:func:`improve_sites`: its moves are its
@@ -509,6 +558,12 @@ class RelaxFirst:
         rounds = [lag.iterations]
         if math.isfinite(lag.bound):
             self.offer(lag.layout, "lagrangian")
+            first_gap = None if self.best is None else relative_gap(float(self.best), lag.bound)
+            self.info["first_round_gap"] = None if first_gap is None else round(first_gap, 5)
+            if first_gap is not None and first_gap >= INSERT_MIN_GAP:
+                # far from the bound: the incumbent may miss a dear crossing (before the routes
+                # are collected and round 2 tests against it)
+                self.polish("lagrangian round 1, crossings inserted", insert=True)
             self.collect_routes(lag)
             if self.layout and self.layout != before:
                 # a Lagrangian layout (or its crossings with the incumbent's sites): its sites
