@@ -77,6 +77,15 @@ def test_a_set_up_beyond_the_budget_ends_the_run_by_its_work_limit(district, mon
     _runner(p, q, ev, control, limit).run()
     assert control.calls  # with the measured set-up cost the backend phases run here
     monkeypatch.setattr(rf, "BACKEND_SETUP_SECONDS_PER_LEVEL", 2 * limit / min(q.n_levels(), p.n_levels() // 4))
+    # with the third round the rounds take that budget (tests/test_relax_first_more_rounds.py):
+    # no backend call either, the later phases find nothing left
+    rec = _Recording()
+    r = _runner(p, q, ev, rec, limit)
+    r.run()
+    assert rec.calls == [] and len(r.info["lagrangian"]["iterations"]) == 3 and r.work_s <= limit + 1e-9
+    assert r.info["alternating"] == [] and "status" not in r.info.get("reduced_relaxation", {})
+    # without it, each backend phase is skipped for its set-up
+    monkeypatch.setattr(rf, "MORE_ROUNDS", False)
     results = []
     for _ in range(2):
         rec = _Recording()
