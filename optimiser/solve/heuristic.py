@@ -277,7 +277,7 @@ def _satisfy_lower(ev: Evaluator, x: np.ndarray, banned: np.ndarray, max_moves: 
     return None
 
 
-def _add_greedy(ev: Evaluator, x: np.ndarray, banned: np.ndarray, per_cost: bool) -> np.ndarray:
+def add_greedy(ev: Evaluator, x: np.ndarray, banned: np.ndarray, per_cost: bool) -> np.ndarray:
     """Phase (b): add the decision with the best objective decrease while any decreases it."""
     for _ in range(len(ev.problem.decisions) + 1):
         _, g, allowed = ev.additions(x)
@@ -300,7 +300,7 @@ def _complete(ev: Evaluator, x: np.ndarray, banned: np.ndarray) -> tuple[np.ndar
         return None
     best = None
     for per_cost in (False, True):
-        z = _add_greedy(ev, y, banned, per_cost)
+        z = add_greedy(ev, y, banned, per_cost)
         if ev.feasible(z):
             obj = ev.objective(z)
             if best is None or obj < best[1]:

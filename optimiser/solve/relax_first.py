@@ -19,8 +19,9 @@ backend phase whose budget does not cover its set-up and a minimum search is ski
 2. A bound: the Lagrangian bound of the relaxation (:mod:`optimiser.solve.lagrangian`),
    started from the incumbent's walking lengths. Its iterations (a work limit) are worth
    ``LAGRANGIAN_SHARE`` of the time limit when the relaxation is small enough for the
-   backend (at most ``RELAX_MAX_LEVELS`` levels), else ``LAGRANGIAN_SHARE_LARGE``: then it is
-   the bound. Its reduction tests close every decision that cannot be part of a better
+   backend (at most ``RELAX_MAX_LEVELS`` levels; ``LAGRANGIAN_SHARE_EXACT`` when even the
+   unreduced exact model would come first, :meth:`RelaxFirst.exact_affordable`), else
+   ``LAGRANGIAN_SHARE_LARGE``: then it is the bound. Its reduction tests close every decision that cannot be part of a better
    layout. It runs in two rounds: between them the incumbent's sites are re-chosen, and when
    crossings were closed the second round works on a tighter relaxation, whose access
    options over closed decisions are dropped instead of relaxed. From round 2 on the walks to
@@ -28,7 +29,8 @@ backend phase whose budget does not cover its set-up and a minimum search is ski
    crossings through multipliers, a bound above the relaxation's own optimum (200 firms:
    1.54 % -> 0.98 % in the same work). The layouts it meets on the way are offered as
    incumbents. The later phases work on the problem with the closed decisions fixed at 0
-   (much smaller).
+   (much smaller). When the exact model cannot come first (5), a third round gets the work
+   left (:meth:`RelaxFirst.more_rounds_phase`, ``MORE_ROUNDS``): 3 and 4 then find too little.
 3. Alternating exact re-optimisation from the incumbent, while it improves and time is left:
    the sites fixed, the crossings re-optimised by the backend; then the sites re-chosen by
    interchange. The reduction tests run again with the better incumbent.
@@ -67,7 +69,7 @@ from optimiser.solve.deadline import Deadline
 from optimiser.solve.heuristic import Evaluator, greedy_search, improve_sites
 from optimiser.solve.lagrangian import LagrangianResult, lagrangian_bound
 from optimiser.solve.lagrangian_split import VectorBound, split_lagrangian_bound
-from optimiser.solve.local_search import swap_crossings
+from optimiser.solve.local_search import INSERT_CANDIDATES, insert_crossing, swap_crossings
 from optimiser.solve.registry import Backend
 from optimiser.solve.result import SolveResult, Status, interrupted_result, relative_gap
 from optimiser.solve.warmstart import GREEDY_MIN_SAFETY_NET_S
@@ -89,6 +91,15 @@ larger CP-SAT model takes most of a minute by itself)."""
 LAGRANGIAN_SHARE = 0.25
 """Share of the time limit the Lagrangian rounds are worth (in iterations; they usually
 converge sooner) when the relaxation is small enough for the backend..."""
+
+LAGRANGIAN_SHARE_EXACT = 0.15
+"""...and when the exact model, even with nothing closed, would come first after rounds worth this
+share (:meth:`RelaxFirst.exact_affordable`): then the search proves, and the rounds' closings do
+not make its proof cheaper. Measured (seed 0, one worker) on the reduced exact models of
+benchmarks/realsites: rs012 with 8 / 9 / 17 decisions closed (10 s, 10 s at share 0.5, 120 s
+rounds) proven in 2.56 / 2.62 / 2.79 deterministic units; rs022 with 19 / 24 closed (10 s at share
+0.1 / 0.25) in 0.47-0.59 / 0.58-0.91 units over seeds 0-3. At a 10 s limit rs022 (64,711 levels)
+at 0.25: 0.83 units of search, not proven (0.044 %); at 0.15 (and 0.1): proven, 0.48 units."""
 
 LAGRANGIAN_SHARE_LARGE = 0.9
 """...and when it is not: then the Lagrangian bound is the bound, and it needs the time
@@ -151,6 +162,23 @@ about 1.5 s), and the exchanges after it come last (200 firms: 4,821.6M -> 4,809
 
 POLISH_MAX_SWAPS = 20
 """At most this many crossing exchanges per polish (each must improve the incumbent)."""
+
+INSERT_MIN_GAP = 0.05
+"""Crossings are inserted (:meth:`RelaxFirst.insert`) only when the incumbent is at least this
+far above the first Lagrangian round's bound (relative gap; ``info["first_round_gap"]``). The
+searches cost work the later phases would get: with insertions at every gap, realsites rs017
+(proven at a 10 s limit by the reduced exact model) lost its proof (0.13 %: four searches found
+nothing, the exact model's search got 0.30 units instead of 0.57) and rs005 / rs006 ended with
+weaker bounds (0.18 -> 0.74 %, 1.92 -> 2.86 %). First-round gaps at a 10 s limit: held-out rs015
+14.7 % (the greedy layout 9.8 % above the best known), every other relax-first row of realsites
+0.3-3.6 % (rs019 the largest)."""
+
+INSERT_GAIN_SECONDS_PER_INCIDENCE = 1.6e-8
+"""Work charged for one evaluation of every addition's gain in a search of crossing insertions
+(:func:`insert_crossing`), nominal seconds per incidence of the exact model (CPU at load 1-2:
+rs015 372k incidences 5.9 ms (1.6e-8 per incidence), rs006 491k 6.1 ms, rs005 675k 6.6 ms); its
+objective evaluations are charged as layouts evaluated (``OFFER_INCIDENCES_PER_S``: 0.8-2.3 ms
+measured, 1.2-2.2 ms charged)."""
 
 BACKEND_SETUP_SECONDS_PER_LEVEL = 4e-5
 """Work charged for a backend call besides its search, nominal seconds per radius level of the
@@ -223,6 +251,22 @@ Camerini, Fratta and Maffioli). From the same round 1, round-2 work of 1 / 2 / 4
 FIX_SECONDS_PER_LEVEL = 2e-6
 """Work charged for fixing decisions (:func:`fix_decisions`), nominal seconds per radius level
 of the problem fixed (CPU: rs005, 432k levels, 0.86 s)."""
+
+
+MORE_ROUNDS = True
+"""Whether the Lagrangian gets a third round with the work left when the exact model cannot come
+first (:meth:`RelaxFirst.more_rounds_phase`) instead of leaving it to phases 3-4 (the alternating
+re-optimisation and the reduced relaxation). Measured at a 10 s limit on benchmarks/realsites
+(rounds worth 0.7 of the work instead of 0.25, phases 3-4 then skipped): gaps rs005 0.181 ->
+0.105 %, rs006 1.916 -> 1.39 %, rs012 0.52 -> 0.41 %, rs013 0.15 -> 0.12 %, rs016 1.42 -> 1.14 %,
+rs018 0.30 -> 0.24 %, rs023 0.80 -> 0.48 %: there phase 4's bound was below the Lagrangian's
+(rs012: 0.2 % above it) and phase 3 found nothing."""
+
+MORE_ROUNDS_MIN_SHARE = 0.05
+"""The third round runs only with at least this share of the limit left for it."""
+
+MORE_ROUNDS_SAFETY_SHARE = 0.9
+"""The third round's wall-clock safety net ends at this share of the run's net."""
 
 
 def lagrangian_work(seconds: float) -> float:
@@ -361,12 +405,13 @@ class RelaxFirst:
         built = sum(1 for i in self.layout if self.is_crossing[i])
         return max(1, built) * self.ev.n_d * SWAP_SECONDS_PER_DECISION
 
-    def polish(self, where: str, rechoose: bool = True) -> None:
+    def polish(self, where: str, rechoose: bool = True, insert: bool = False) -> None:
         """The incumbent's crossings exchanged one for one (:func:`swap_crossings`: the best
         confirmed improving exchange of a built crossing for one not built, evaluated exactly),
-        while one improves and the budget allows; then (``rechoose``) its sites re-chosen
-        (:meth:`improve`) when that is affordable, and the exchanges again if that moved a
-        site. 200 firms: the incumbent 4,821.6M -> 4,809.3M in two exchanges, 500 firms
+        and (``insert``) when none improves a crossing that does not fit inserted
+        (:meth:`insert`), while one improves and the budget allows; then (``rechoose``) its
+        sites re-chosen (:meth:`improve`) when that is affordable, and the moves again if that
+        moved a site. 200 firms: the incumbent 4,821.6M -> 4,809.3M in two exchanges, 500 firms
         26,259.5M -> 26,181.6M in one (about 0.2-0.5 s of CPU per search)."""
         swaps = 0
         while self.layout and swaps < POLISH_MAX_SWAPS and not interrupt.requested():
@@ -379,6 +424,9 @@ class RelaxFirst:
                 swaps += 1
                 self.offer(np.nonzero(step[0])[0].tolist(), where)
                 continue
+            if insert and self.insert(where):
+                swaps += 1
+                continue
             if not rechoose or self.layout in self._improved or self.remaining() < self.improve_cost():
                 break
             before = self.best
@@ -386,6 +434,34 @@ class RelaxFirst:
             if self.best == before:
                 break
         self.info.setdefault("crossings_exchanged", []).append(swaps)
+
+    def insert_cost(self, evaluations: int, gain_evaluations: int) -> float:
+        """Nominal seconds charged for ``evaluations`` objective evaluations and
+        ``gain_evaluations`` evaluations of every addition's gain on the exact model."""
+        return self.ev.size * (evaluations / OFFER_INCIDENCES_PER_S + gain_evaluations * INSERT_GAIN_SECONDS_PER_INCIDENCE)
+
+    def insert(self, where: str) -> bool:
+        """A crossing that does not fit inserted into the incumbent, built crossings ejected
+        (:func:`insert_crossing`), when the budget covers a search of ``INSERT_CANDIDATES``
+        insertions with about two ejections and six gain evaluations each; whether it improved
+        the incumbent. Held-out realsites rs015 at a 10 s limit: 3,863.0M (the greedy's) ->
+        3,567.9M by one insertion, then 3,518.2M by the polish's exchanges and site re-choice
+        (``info["crossings_inserted"]``: 3 searches, 1 improving)."""
+        if not self.layout or self.best is None:
+            return False
+        built = sum(1 for i in self.layout if self.is_crossing[i])
+        if self.remaining() < self.insert_cost(INSERT_CANDIDATES * 2 * built, INSERT_CANDIDATES * 6):
+            return False
+        found = insert_crossing(self.ev, self.ev.layout(self.layout), int(self.best))
+        self.charge(self.insert_cost(found.evaluations, found.gain_evaluations), "crossings inserted")
+        acc = self.info.setdefault("crossings_inserted", [0, 0])
+        acc[0] += 1
+        if found.layout is None:
+            return False
+        acc[1] += 1
+        before = self.best
+        self.offer(np.nonzero(found.layout)[0].tolist(), where + ", crossing inserted")
+        return self.best < before
 
     def improve(self, layout: Iterable[int], where: str) -> None:
         """Offer ``layout`` with its sites re-chosen (:func:`improve_sites`: its moves are its
@@ -464,7 +540,9 @@ class RelaxFirst:
         offering its layouts as incumbents on the way (200 firms: a Lagrangian layout, 4,857M,
         beats the greedy's, 5,026M, and sharpens the steps and tests); between them the best
         layout's sites are re-chosen."""
-        share = LAGRANGIAN_SHARE_LARGE if self.large else LAGRANGIAN_SHARE
+        share = (LAGRANGIAN_SHARE_LARGE if self.large
+                 else LAGRANGIAN_SHARE_EXACT if self.exact_affordable() else LAGRANGIAN_SHARE)
+        self.info["lagrangian_share"] = share
         # a share of the work left after the incumbent phase, in two rounds
         budget = share * max(0.0, self.remaining())
         round_s = FIRST_ROUND_SHARE * budget
@@ -480,6 +558,12 @@ class RelaxFirst:
         rounds = [lag.iterations]
         if math.isfinite(lag.bound):
             self.offer(lag.layout, "lagrangian")
+            first_gap = None if self.best is None else relative_gap(float(self.best), lag.bound)
+            self.info["first_round_gap"] = None if first_gap is None else round(first_gap, 5)
+            if first_gap is not None and first_gap >= INSERT_MIN_GAP:
+                # far from the bound: the incumbent may miss a dear crossing (before the routes
+                # are collected and round 2 tests against it)
+                self.polish("lagrangian round 1, crossings inserted", insert=True)
             self.collect_routes(lag)
             if self.layout and self.layout != before:
                 # a Lagrangian layout (or its crossings with the incumbent's sites): its sites
@@ -565,6 +649,26 @@ class RelaxFirst:
                                        "pruned": vb.pruned,
                                        "closed": len(vb.fixed_zero), "iterations": vb.iterations} for vb in out]
         return res
+
+    def more_rounds_phase(self, lag: LagrangianResult) -> LagrangianResult:
+        """2b. When the exact model cannot come first (:meth:`exact_first`) and the relaxation is
+        not large: a third round with the work left, less the polish reserve (as round 2 leaves
+        it), from round 2's multipliers; then the incumbent polished again. Phases 3-4 then find
+        too little budget and are skipped (see ``MORE_ROUNDS``)."""
+        if not MORE_ROUNDS or self.large or self.best is None or (self.bound is not None and self.bound >= self.best):
+            return lag
+        left = self.remaining() - 3 * self.swap_cost() - POLISH_RESERVE_SHARE * self.limit_s
+        if left < MORE_ROUNDS_MIN_SHARE * self.limit_s:
+            return lag
+        rounds = list(self.info["lagrangian"]["iterations"])
+        lag = self._second_round(lag, left, MORE_ROUNDS_SAFETY_SHARE, rounds)
+        self.polish("lagrangian, crossings exchanged")
+        self.prove(lag.bound, "lagrangian")
+        self.fixed |= set(lag.fixed_zero)
+        self.info["lagrangian"] = {**self.info["lagrangian"], "bound": self.bound, "iterations": rounds,
+                                   "closed": len(self.fixed), "seconds": self.elapsed()}
+        self._log_phase("lagrangian, more rounds")
+        return lag
 
     def alternating_phase(self) -> None:
         """3. Alternating exact re-optimisation from the incumbent: crossings by the backend,
@@ -658,6 +762,19 @@ class RelaxFirst:
         self.info["exact_first"] = first
         return first
 
+    def exact_affordable(self) -> bool:
+        """Whether the exact model, with nothing closed, would get at least
+        ``EXACT_FIRST_MIN_SEARCH_SHARE`` of the limit for its search after Lagrangian rounds worth
+        ``LAGRANGIAN_SHARE_EXACT`` of the work left (the test of :meth:`exact_first`, made before
+        the rounds on the whole problem: its reduced model is no larger). Then the rounds get
+        that smaller share (the search proves; their closings do not make it cheaper)."""
+        if self.large or self.best is None:
+            return False
+        levels = self.problem.n_levels()
+        left = (1.0 - LAGRANGIAN_SHARE_EXACT) * max(0.0, self.remaining())
+        search = left - levels * FIX_SECONDS_PER_LEVEL - self.backend_cost(levels)
+        return levels <= EXACT_MAX_LEVELS and search >= EXACT_FIRST_MIN_SEARCH_SHARE * self.limit_s
+
     def exact_phase(self) -> SolveResult | None:
         """5. The reduced exact model with the time left; its result when no incumbent exists
         and it finds none either (then it is the answer)."""
@@ -736,8 +853,12 @@ class RelaxFirst:
         tested_against = self.best
         # the exact model first when it can run: phases 3-4 prove nothing it would not (see
         # exact_first)
-        phases = () if self.exact_first() else (self.alternating_phase, lambda: self.retest_phase(lag, tested_against),
-                                                self.reduced_relaxation_phase)
+        phases: tuple[Any, ...] = ()
+        if not self.exact_first():
+            lag = self.more_rounds_phase(lag)
+            if interrupt.requested():
+                return self.interrupted()
+            phases = (self.alternating_phase, lambda: self.retest_phase(lag, tested_against), self.reduced_relaxation_phase)
         for phase in phases:
             phase()
             if interrupt.requested():

@@ -1,0 +1,83 @@
+"""Crossing insertion (optimiser.solve.local_search.insert_crossing): a dear crossing that does not
+fit inserted, built crossings ejected, the layout re-completed. On a hand-made problem where the
+greedy and one-for-one exchanges stop above the optimum it reaches the brute-force optimum; on
+random problems it is feasible and exact whenever it reports an improvement."""
+
+from __future__ import annotations
+
+import pytest
+
+from optimiser.model.problem import Client, Constraint, Decision, Problem
+from optimiser.solve.heuristic import Evaluator, greedy_search
+from optimiser.solve.local_search import insert_crossing, swap_crossings
+from tests.random_problems import feasible_layouts, random_problem
+
+
+def cheap_or_dear() -> Problem:
+    """Four 1m signals (ids 0-3, a road) and two 3m footbridges (ids 4-5, a railway), budget 5m:
+    four signals, or one footbridge and two signals. Eight walks (weights 2-39, base 900) over
+    one or two crossings. The greedy builds the four signals (83,265); no signal can be
+    exchanged for a footbridge one for one (6m); the optimum, by brute force, is signals 1 and 3
+    with footbridge 5 (79,629): footbridge 5 inserted, signals 0 and 2 ejected."""
+    dec = [Decision(f"crossing:sig{i}", "crossing", "road", 1e6, f"sig{i}") for i in range(4)]
+    dec += [Decision(f"crossing:fb{i}", "crossing", "rail", 3e6, f"fb{i}") for i in range(2)]
+    p = Problem(dec, [(i,) for i in range(6)], [], [], [], {"budget": "budget"}, 10, {"all": 1.0}, 5e6)
+    walks = [  # weight, [(level, route), ...]
+        (26, [(152, (1, 5)), (669, (1,))]),
+        (2, [(488, (0, 2)), (542, (3, 5)), (671, (2, 5))]),
+        (16, [(156, (3,)), (395, (2,)), (704, (1, 4))]),
+        (27, [(105, (0,))]),
+        (39, [(368, (1, 3)), (663, (5,))]),
+        (29, [(505, (1, 5)), (581, (3, 4))]),
+        (10, [(440, (1, 5)), (471, (0, 4)), (500, (4,))]),
+        (16, [(632, (2, 3))]),
+    ]
+    for k, (w, routes) in enumerate(walks):
+        p.clients.append(Client(f"walk{k}", "pair", w, 900, tuple(lev for lev, _ in routes),
+                                tuple((p.option_id(r),) for _, r in routes)))
+    p.constraints.append(Constraint("budget", tuple((i, int(d.cost)) for i, d in enumerate(dec)), None, 5_000_000, "budget"))
+    return p
+
+
+def test_insertion_reaches_the_optimum_the_greedy_and_exchanges_miss():
+    p = cheap_or_dear()
+    optimum = min(p.objective_of(s) for s in feasible_layouts(p))
+    assert optimum == 79_629 == p.objective_of({1, 3, 5})
+    ev = Evaluator(p)
+    greedy = greedy_search(p, evaluator=ev).layout
+    assert greedy == (0, 1, 2, 3) and p.objective_of(set(greedy)) == 83_265
+    x = ev.layout(greedy)
+    assert swap_crossings(ev, x, 83_265) is None
+    found = insert_crossing(ev, x, 83_265)
+    assert found.layout is not None
+    assert found.layout.nonzero()[0].tolist() == [1, 3, 5] and found.objective == optimum
+    assert found.evaluations > 0 and found.gain_evaluations > 0
+    again = insert_crossing(ev, found.layout, found.objective)
+    assert again.layout is None and again.objective == optimum
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_insertion_is_feasible_exact_and_better_from_every_layout_of_random_problems(seed):
+    """From every feasible layout of a random problem (brute force): an insertion it reports is
+    feasible, its objective exact and below the start's; none is reported from an optimum."""
+    p = random_problem(seed)
+    ev = Evaluator(p)
+    layouts = list(feasible_layouts(p))
+    optimum = min(p.objective_of(s) for s in layouts)
+    improved = 0
+    for start in layouts:
+        obj = p.objective_of(start)
+        found = insert_crossing(ev, ev.layout(start), obj)
+        if found.layout is None:
+            assert found.objective == obj
+            continue
+        chosen = set(found.layout.nonzero()[0].tolist())
+        assert p.is_feasible(chosen)
+        assert optimum <= found.objective == p.objective_of(chosen) < obj
+        improved += 1
+    assert improved == IMPROVED_FROM[seed]
+
+
+IMPROVED_FROM = {0: 0, 1: 50, 2: 11, 3: 23, 4: 23, 5: 51, 6: 17, 7: 41, 8: 42, 9: 49, 10: 41, 11: 0}
+"""Layouts an insertion improves, per seed (of 160, 135, 181, 143, 81, 141, 72, 90, 119, 136, 113
+and 29 feasible ones)."""
