@@ -113,48 +113,8 @@ def test_the_exact_model_comes_first_when_it_fits_and_proves_the_direct_optimum(
     r = _runner(p, q, ev, rec, 30.0)
     res = r.run()
     assert r.info["exact_first"] is True
-    # the whole model would fit too: the rounds got the smaller share
-    assert r.info["lagrangian_share"] == rf.LAGRANGIAN_SHARE_EXACT
     assert "alternating" not in r.info and "reduced_relaxation" not in r.info
     assert [levels for levels, _ in rec.calls] == [r.reduced().n_levels()]
     direct = backend_module("cpsat").solve(p, SolveOptions(time_limit_s=30.0, seed=0, workers=1))
     assert direct.status is Status.OPTIMAL and res.status is Status.OPTIMAL
     assert res.objective == direct.objective == p.objective_of(set(res.chosen))
-
-
-def test_the_rounds_get_the_smaller_share_exactly_when_the_whole_exact_model_would_come_first(district, monkeypatch):
-    """``exact_affordable``: after rounds worth ``LAGRANGIAN_SHARE_EXACT`` of the work left, the
-    whole problem's fixing and set-up leave its search at least ``EXACT_FIRST_MIN_SEARCH_SHARE``
-    of the limit. The limit at which that starts to hold, from the work charged so far, and a
-    hundredth of a second on either side of it (the set-up made rs022's, 2.6 s for 64,711
-    levels: the threshold then lies near 8 s)."""
-    p, q, ev = district
-    monkeypatch.setattr(rf, "BACKEND_SETUP_SECONDS_PER_LEVEL", 2.6 / p.n_levels())
-    r = _runner(p, q, ev, backend_module("cpsat"), 30.0)
-    r.incumbent_phase()
-    assert r.best is not None
-    levels = p.n_levels()
-    fixed_cost = levels * (rf.FIX_SECONDS_PER_LEVEL + rf.BACKEND_SETUP_SECONDS_PER_LEVEL)
-    keep = 1.0 - rf.LAGRANGIAN_SHARE_EXACT
-    # keep * (limit - work) - fixed_cost = share * limit
-    threshold = (fixed_cost + keep * r.work_s) / (keep - rf.EXACT_FIRST_MIN_SEARCH_SHARE)
-    assert 7.0 < threshold < 9.0
-    r.limit_s = threshold + 0.01
-    assert r.exact_affordable()
-    r.limit_s = threshold - 0.01
-    assert not r.exact_affordable()
-    r.limit_s = 30.0
-    r.large = True  # a large relaxation: the Lagrangian is the bound, never the smaller share
-    assert not r.exact_affordable()
-
-
-def test_the_rounds_keep_the_default_share_when_the_whole_exact_model_would_not_fit(district, monkeypatch):
-    """With the whole model's set-up dearer than the budget allows (as rs012's 114k levels at
-    10 s), the rounds get ``LAGRANGIAN_SHARE`` and the answer is the same as before the rule."""
-    p, q, ev = district
-    monkeypatch.setattr(rf, "BACKEND_SETUP_SECONDS_PER_LEVEL", 20.0 / p.n_levels())
-    r = _runner(p, q, ev, backend_module("cpsat"), 30.0)
-    r.incumbent_phase()
-    assert not r.exact_affordable()
-    r.lagrangian_phase()
-    assert r.info["lagrangian_share"] == rf.LAGRANGIAN_SHARE

@@ -19,9 +19,8 @@ backend phase whose budget does not cover its set-up and a minimum search is ski
 2. A bound: the Lagrangian bound of the relaxation (:mod:`optimiser.solve.lagrangian`),
    started from the incumbent's walking lengths. Its iterations (a work limit) are worth
    ``LAGRANGIAN_SHARE`` of the time limit when the relaxation is small enough for the
-   backend (at most ``RELAX_MAX_LEVELS`` levels; ``LAGRANGIAN_SHARE_EXACT`` when even the
-   unreduced exact model would come first, :meth:`RelaxFirst.exact_affordable`), else
-   ``LAGRANGIAN_SHARE_LARGE``: then it is the bound. Its reduction tests close every decision that cannot be part of a better
+   backend (at most ``RELAX_MAX_LEVELS`` levels), else ``LAGRANGIAN_SHARE_LARGE``: then it is
+   the bound. Its reduction tests close every decision that cannot be part of a better
    layout. It runs in two rounds: between them the incumbent's sites are re-chosen, and when
    crossings were closed the second round works on a tighter relaxation, whose access
    options over closed decisions are dropped instead of relaxed. From round 2 on the walks to
@@ -91,15 +90,6 @@ larger CP-SAT model takes most of a minute by itself)."""
 LAGRANGIAN_SHARE = 0.25
 """Share of the time limit the Lagrangian rounds are worth (in iterations; they usually
 converge sooner) when the relaxation is small enough for the backend..."""
-
-LAGRANGIAN_SHARE_EXACT = 0.15
-"""...and when the exact model, even with nothing closed, would come first after rounds worth this
-share (:meth:`RelaxFirst.exact_affordable`): then the search proves, and the rounds' closings do
-not make its proof cheaper. Measured (seed 0, one worker) on the reduced exact models of
-benchmarks/realsites: rs012 with 8 / 9 / 17 decisions closed (10 s, 10 s at share 0.5, 120 s
-rounds) proven in 2.56 / 2.62 / 2.79 deterministic units; rs022 with 19 / 24 closed (10 s at share
-0.1 / 0.25) in 0.47-0.59 / 0.58-0.91 units over seeds 0-3. At a 10 s limit rs022 (64,711 levels)
-at 0.25: 0.83 units of search, not proven (0.044 %); at 0.15 (and 0.1): proven, 0.48 units."""
 
 LAGRANGIAN_SHARE_LARGE = 0.9
 """...and when it is not: then the Lagrangian bound is the bound, and it needs the time
@@ -261,6 +251,13 @@ re-optimisation and the reduced relaxation). Measured at a 10 s limit on benchma
 0.105 %, rs006 1.916 -> 1.39 %, rs012 0.52 -> 0.41 %, rs013 0.15 -> 0.12 %, rs016 1.42 -> 1.14 %,
 rs018 0.30 -> 0.24 %, rs023 0.80 -> 0.48 %: there phase 4's bound was below the Lagrangian's
 (rs012: 0.2 % above it) and phase 3 found nothing."""
+
+MORE_ROUNDS_MAX_GAP = 0.05
+"""...and only when the gap after rounds 1-2 is below this (relative): further from the bound the
+Lagrangian's relaxation is the weak part and phase 4's bound (CP-SAT's LP with its cuts on the
+reduced relaxation) is the better use of the work. Unseen realsites seed 26 (``generate.py 26``:
+53 firms, 64 crossings, labs and a cafe hub; 7.96 % after two rounds): third round 6.38 %, phases
+3-4 4.72 % (10 s limit); every row above is within 3.1 % after two rounds."""
 
 MORE_ROUNDS_MIN_SHARE = 0.05
 """The third round runs only with at least this share of the limit left for it."""
@@ -540,9 +537,7 @@ class RelaxFirst:
         offering its layouts as incumbents on the way (200 firms: a Lagrangian layout, 4,857M,
         beats the greedy's, 5,026M, and sharpens the steps and tests); between them the best
         layout's sites are re-chosen."""
-        share = (LAGRANGIAN_SHARE_LARGE if self.large
-                 else LAGRANGIAN_SHARE_EXACT if self.exact_affordable() else LAGRANGIAN_SHARE)
-        self.info["lagrangian_share"] = share
+        share = LAGRANGIAN_SHARE_LARGE if self.large else LAGRANGIAN_SHARE
         # a share of the work left after the incumbent phase, in two rounds
         budget = share * max(0.0, self.remaining())
         round_s = FIRST_ROUND_SHARE * budget
@@ -657,6 +652,10 @@ class RelaxFirst:
         too little budget and are skipped (see ``MORE_ROUNDS``)."""
         if not MORE_ROUNDS or self.large or self.best is None or (self.bound is not None and self.bound >= self.best):
             return lag
+        gap = relative_gap(self.best, self.bound)
+        if gap is None or gap >= MORE_ROUNDS_MAX_GAP:
+            self.info["more_rounds_skipped"] = "gap after two rounds too large"
+            return lag
         left = self.remaining() - 3 * self.swap_cost() - POLISH_RESERVE_SHARE * self.limit_s
         if left < MORE_ROUNDS_MIN_SHARE * self.limit_s:
             return lag
@@ -761,19 +760,6 @@ class RelaxFirst:
         first = levels <= EXACT_MAX_LEVELS and search >= EXACT_FIRST_MIN_SEARCH_SHARE * self.limit_s
         self.info["exact_first"] = first
         return first
-
-    def exact_affordable(self) -> bool:
-        """Whether the exact model, with nothing closed, would get at least
-        ``EXACT_FIRST_MIN_SEARCH_SHARE`` of the limit for its search after Lagrangian rounds worth
-        ``LAGRANGIAN_SHARE_EXACT`` of the work left (the test of :meth:`exact_first`, made before
-        the rounds on the whole problem: its reduced model is no larger). Then the rounds get
-        that smaller share (the search proves; their closings do not make it cheaper)."""
-        if self.large or self.best is None:
-            return False
-        levels = self.problem.n_levels()
-        left = (1.0 - LAGRANGIAN_SHARE_EXACT) * max(0.0, self.remaining())
-        search = left - levels * FIX_SECONDS_PER_LEVEL - self.backend_cost(levels)
-        return levels <= EXACT_MAX_LEVELS and search >= EXACT_FIRST_MIN_SEARCH_SHARE * self.limit_s
 
     def exact_phase(self) -> SolveResult | None:
         """5. The reduced exact model with the time left; its result when no incumbent exists
