@@ -70,201 +70,49 @@ from optimiser.solve.lagrangian import LagrangianResult, lagrangian_bound
 from optimiser.solve.lagrangian_split import VectorBound, split_lagrangian_bound
 from optimiser.solve.local_search import INSERT_CANDIDATES, insert_crossing, swap_crossings
 from optimiser.solve.registry import Backend
+from optimiser.solve.relax_first_settings import (
+    BACKEND_MIN_SEARCH_SHARE,
+    BACKEND_SETUP_SECONDS_PER_LEVEL,
+    BACKEND_UNITS_PER_S,
+    EXACT_FIRST_MIN_SEARCH_SHARE,
+    EXACT_MAX_LEVELS,
+    FIRST_ROUND_SHARE,
+    FIX_SECONDS_PER_LEVEL,
+    GREEDY_SECONDS_PER_INCIDENCE,
+    GREEDY_SECONDS_PER_INCIDENCE_DECISION,
+    IMPROVE_INCIDENCES_PER_S,
+    INSERT_GAIN_SECONDS_PER_INCIDENCE,
+    INSERT_MIN_GAP,
+    LAGRANGIAN_MAX_ITERATIONS,
+    LAGRANGIAN_MIN_SAFETY_SHARE,
+    LAGRANGIAN_SHARE,
+    LAGRANGIAN_SHARE_LARGE,
+    LAGRANGIAN_UNITS_PER_S,
+    MORE_ROUNDS,
+    MORE_ROUNDS_MAX_GAP,
+    MORE_ROUNDS_MIN_SHARE,
+    MORE_ROUNDS_SAFETY_SHARE,
+    OFFER_INCIDENCES_PER_S,
+    POLISH_MAX_SWAPS,
+    POLISH_RESERVE_SHARE,
+    RELAX_INCIDENCES_PER_S,
+    RELAX_MAX_LEVELS,
+    RELAX_SHARE,
+    ROUTE_CAP_INCUMBENT,
+    ROUTE_CAP_MULTIPLIER,
+    ROUTES_ENABLED,
+    ROUTES_INCIDENCES_PER_S,
+    ROUTES_INITIAL_STEP,
+    ROUTES_ROUND1_MIN_STEP,
+    SETUP_INCIDENCES_PER_S,
+    SPLIT_DEFLECTION,
+    SPLIT_ENABLED,
+    SWAP_SECONDS_PER_DECISION,
+)
 from optimiser.solve.result import SolveResult, Status, interrupted_result, relative_gap
 from optimiser.solve.warmstart import GREEDY_MIN_SAFETY_NET_S
 
 logger = logging.getLogger(__name__)
-
-RELAX_SHARE = 0.7
-"""Share of the time left given to the reduced relaxation in the relaxation-first strategy..."""
-
-RELAX_MAX_LEVELS = 250_000
-"""...which runs only when it has at most this many radius levels: beyond that CP-SAT's bound on it
-barely moves within a minute (measured on benchmarks/joint: 200 firms, 584k relaxed levels,
-21% gap after 45 s), and the Lagrangian bound is the better one."""
-
-EXACT_MAX_LEVELS = 1_000_000
-"""The reduced exact model gets the time left only up to this many radius levels (building a
-larger CP-SAT model takes most of a minute by itself)."""
-
-LAGRANGIAN_SHARE = 0.25
-"""Share of the time limit the Lagrangian rounds are worth (in iterations; they usually
-converge sooner) when the relaxation is small enough for the backend..."""
-
-LAGRANGIAN_SHARE_LARGE = 0.9
-"""...and when it is not: then the Lagrangian bound is the bound, and it needs the time
-(500 firms: 2,000 subgradient iterations, 32 s, to come within 0.9% of the incumbent)."""
-
-LAGRANGIAN_UNITS_PER_S = 1.67e8
-"""Work units of the Lagrangian (:attr:`~optimiser.solve.lagrangian.LagrangianResult.work`:
-active incidences, clients, decisions and set-up per iteration) per nominal second: CPU
-seconds of ``benchmarks/joint``'s relaxations measured at 100, 200 and 500 firms (1,000
-iterations each; 6 ns per unit within 25 %). Turns the time shares above into a work limit,
-so the bound is the same on an idle and a loaded machine."""
-
-LAGRANGIAN_MIN_SAFETY_SHARE = 0.5
-"""The first Lagrangian round's wall-clock safety net ends at least this share of the run's
-net (3x the limit) after the start, the second halfway between it and the end. At
-``LAGRANGIAN_SHARE`` (0.75x the limit) the net ended rs006's first round at load 3 (its
-rounds cost 1.6x their charge in CPU there), and the answer then depended on the load; the
-phases after the rounds are charged their set-up and need no more of the net than their
-budget."""
-
-LAGRANGIAN_MAX_ITERATIONS = 100_000
-"""At most this many iterations per round, whatever the time limit."""
-
-
-GREEDY_SECONDS_PER_INCIDENCE = 1.9e-7
-GREEDY_SECONDS_PER_INCIDENCE_DECISION = 8.4e-10
-"""Work charged for the greedy (:func:`greedy_search`): nominal seconds per incidence of the
-exact model (``Evaluator.size``), plus per incidence and decision (its additions check every
-decision). Measured in CPU seconds on benchmarks/joint (load 5.5): 200 firms, 10.1M incidences
-and 466 decisions, 5.7-5.9 s; 500 firms, 8.8M and 1,101, 9.7-10.0 s (incidences alone
-charged 9.2 s and 8.0 s)."""
-
-IMPROVE_INCIDENCES_PER_S = 2.0e6
-"""Work charged for re-choosing a layout's sites (:func:`improve_sites`), incidences per
-nominal second (CPU at load 4-6: 200 firms 4.1-4.7 s, 500 firms 4.2-5.2 s)."""
-
-OFFER_INCIDENCES_PER_S = 3e8
-"""Work charged for evaluating a layout on the exact model (feasibility and objective),
-incidences per nominal second (CPU: 33 ms at 200 and 500 firms)."""
-
-RELAX_INCIDENCES_PER_S = 2.4e6
-"""Work charged for building a tighter relaxation (:func:`relax_access_crossings`),
-incidences per nominal second (CPU: 200 firms 3.6 s, 500 firms 4.5 s)."""
-
-SETUP_INCIDENCES_PER_S = 2.2e6
-"""Work charged at the start for what was built before the phases (the first relaxation and
-the :class:`Evaluator`), incidences per nominal second (CPU at load 5.5: 200 firms 3.9-4.4 s,
-500 firms 4.2-4.7 s)."""
-
-SWAP_SECONDS_PER_DECISION = 1.5e-4
-"""Work charged for one search of crossing exchanges (:func:`swap_crossings`): per built
-crossing (one evaluation of every addition) and per decision of the problem, nominal seconds
-(CPU at load 4-5: 200 firms, 466 decisions, 0.07 s; 500 firms, 1,101 decisions, 0.16 s per
-built crossing: the additions' constraint checks grow with the decisions, not the incidences)."""
-
-POLISH_RESERVE_SHARE = 0.05
-"""Share of the time limit the second Lagrangian round leaves besides three searches of
-crossing exchanges: the layouts it offers are charged besides its iterations (200 firms:
-about 1.5 s), and the exchanges after it come last (200 firms: 4,821.6M -> 4,809.3M)."""
-
-POLISH_MAX_SWAPS = 20
-"""At most this many crossing exchanges per polish (each must improve the incumbent)."""
-
-INSERT_MIN_GAP = 0.05
-"""Crossings are inserted (:meth:`RelaxFirst.insert`) only when the incumbent is at least this
-far above the first Lagrangian round's bound (relative gap; ``info["first_round_gap"]``). The
-searches cost work the later phases would get: with insertions at every gap, realsites rs017
-(proven at a 10 s limit by the reduced exact model) lost its proof (0.13 %: four searches found
-nothing, the exact model's search got 0.30 units instead of 0.57) and rs005 / rs006 ended with
-weaker bounds (0.18 -> 0.74 %, 1.92 -> 2.86 %). First-round gaps at a 10 s limit: held-out rs015
-14.7 % (the greedy layout 9.8 % above the best known), every other relax-first row of realsites
-0.3-3.6 % (rs019 the largest)."""
-
-INSERT_GAIN_SECONDS_PER_INCIDENCE = 1.6e-8
-"""Work charged for one evaluation of every addition's gain in a search of crossing insertions
-(:func:`insert_crossing`), nominal seconds per incidence of the exact model (CPU at load 1-2:
-rs015 372k incidences 5.9 ms (1.6e-8 per incidence), rs006 491k 6.1 ms, rs005 675k 6.6 ms); its
-objective evaluations are charged as layouts evaluated (``OFFER_INCIDENCES_PER_S``: 0.8-2.3 ms
-measured, 1.2-2.2 ms charged)."""
-
-BACKEND_SETUP_SECONDS_PER_LEVEL = 4e-5
-"""Work charged for a backend call besides its search, nominal seconds per radius level of the
-problem it gets: building the model and CP-SAT's loading, symmetry detection and LP
-construction, none of which CP-SAT's deterministic time counts. Measured in CPU seconds on
-benchmarks/realsites rs005 (50 firms): 99k levels, 3.5 s with no search and 4.8 s before the
-search's first units count; 161k levels 5.4 s, 96k levels 2.7 s with no search (2.8-3.5e-5 s
-per level, LP construction besides). Uncharged, a 10 s limit took 24 s of CPU in three calls."""
-
-BACKEND_UNITS_PER_S = 0.15
-"""CP-SAT's deterministic units per nominal second of a relax-first backend search (the direct
-solve's ``DETERMINISTIC_PER_SECOND`` is 0.25): its search gets this many units per second of
-its budget and is charged its units at this rate. Measured on benchmarks/realsites' reduced exact
-models, CPU seconds of the search (after the set-up): rs005, 133k levels, 3.92 units in 20-25 s
-(0.16-0.2 per s, load 3-4; the lead's idle run: 3.48 units in about 23 s, 0.15); rs006, 252k
-levels, 9.9 units in about 70 s (0.14, load 4.5-6). At 0.25 a 60 s limit took 107 s of CPU."""
-
-EXACT_FIRST_MIN_SEARCH_SHARE = 0.5
-"""The reduced exact model comes first (phases 3-4 skipped, :meth:`RelaxFirst.exact_first`) only
-when its search gets at least this share of the time limit after its set-up. rs005 at a 10 s
-limit: its search would get 1.8 nominal s (0.27 units of the 2.8-3.9 its proof takes) and end at
-0.191 %, where the reduced relaxation's bound gives 0.181 %; at 60 s it gets about 45 s and
-proves the optimum."""
-
-BACKEND_MIN_SEARCH_SHARE = 0.05
-"""A backend phase runs only when its budget leaves at least this share of the time limit to
-the search after its set-up (``BACKEND_SETUP_SECONDS_PER_LEVEL``); else it is skipped."""
-
-ROUTE_CAP_INCUMBENT = 1.25
-ROUTE_CAP_MULTIPLIER = 1.5
-"""The exact access routes (:mod:`optimiser.solve.access_routes`) used from the second
-Lagrangian round on are those shorter than their client's cap: the larger of this many times
-its walk in the incumbent and this many times its multiplier after round 1 (the multipliers
-stay at most the cap; 200 firms: 250k routes of 7.9M; a cap of 2x gives the same bounds)."""
-
-FIRST_ROUND_SHARE = 0.5
-"""Share of the Lagrangian's budget that round 1 (the plain relaxation) gets."""
-
-ROUTES_ENABLED = True
-"""Whether the rounds after the first use the exact access routes (a switch for measuring)."""
-
-ROUTES_ROUND1_MIN_STEP = 0.5
-"""Round 1 (the plain relaxation) ends when its step factor falls below this (or its budget is
-spent): its multipliers are then good enough to start the routes from, and the rest of the
-budget goes to the rounds with the routes. 200 firms (36 s): round 1 given 30 / 40 / 50 % of the
-budget ends at 0.98 / 0.96 / 1.07 % gap; 500 firms (30 s): 3.5 / 3.5 / 0.50 % (its round 1 needs
-about 250 iterations before the routes help)."""
-
-ROUTES_INITIAL_STEP = 0.5
-"""The step factor of the first round with the routes (at least): 200 firms, from round 1's
-0.125, 600 iterations reach 4,753.0M at 0.125 and 4,757.3M at 0.5."""
-
-ROUTES_INCIDENCES_PER_S = 2.0e6
-"""Work charged for collecting the access routes: incidences of the routes kept per nominal
-second (200 firms, 250k routes: 0.15 s of CPU)."""
-
-SPLIT_ENABLED = True
-"""Whether round 2 on a relaxation small enough for the backend (not ``large``) bounds each of the
-budget's maximal count vectors (:mod:`optimiser.solve.lagrangian_split`) instead of the one
-knapsack. Measured from the same round 1, the same work: rs006 (10 s limit's round 2, 1 nominal s)
-2.153 % -> 1.958 %, with 4 nominal s 2.049 % -> 1.525 %; rs005 (1 nominal s) 0.197 % -> 0.140 %,
-8 of its 12 vectors pruned (every layout with one lab)."""
-
-SPLIT_DEFLECTION = 0.6
-"""The split's subgradient steps are deflected (each direction plus this share of the last:
-Camerini, Fratta and Maffioli). From the same round 1, round-2 work of 1 / 2 / 4 nominal s: rs006
-1.958 / 1.731 / 1.525 % -> 1.996 / 1.646 / 1.300 %; rs005 (1 / 2 s) 0.140 / 0.098 % -> 0.113 / 0.087 %.
-(On the one knapsack it only helps early: rs006's relaxation, 1,500 iterations, 2,037.8M -> 2,041.0M.)"""
-
-FIX_SECONDS_PER_LEVEL = 2e-6
-"""Work charged for fixing decisions (:func:`fix_decisions`), nominal seconds per radius level
-of the problem fixed (CPU: rs005, 432k levels, 0.86 s)."""
-
-
-MORE_ROUNDS = True
-"""Whether the Lagrangian gets a third round with the work left when the exact model cannot come
-first (:meth:`RelaxFirst.more_rounds_phase`) instead of leaving it to phases 3-4 (the alternating
-re-optimisation and the reduced relaxation). Measured at a 10 s limit on benchmarks/realsites
-(rounds worth 0.7 of the work instead of 0.25, phases 3-4 then skipped): gaps rs005 0.181 ->
-0.105 %, rs006 1.916 -> 1.39 %, rs012 0.52 -> 0.41 %, rs013 0.15 -> 0.12 %, rs016 1.42 -> 1.14 %,
-rs018 0.30 -> 0.24 %, rs023 0.80 -> 0.48 %: there phase 4's bound was below the Lagrangian's
-(rs012: 0.2 % above it) and phase 3 found nothing."""
-
-MORE_ROUNDS_MAX_GAP = 0.05
-"""...and only when the gap after rounds 1-2 is below this (relative): further from the bound the
-Lagrangian's relaxation is the weak part and phase 4's bound (CP-SAT's LP with its cuts on the
-reduced relaxation) is the better use of the work. Unseen realsites seed 26 (``generate.py 26``:
-53 firms, 64 crossings, labs and a cafe hub; 7.96 % after two rounds): third round 6.38 %, phases
-3-4 4.72 % (10 s limit); every row above is within 3.1 % after two rounds."""
-
-MORE_ROUNDS_MIN_SHARE = 0.05
-"""The third round runs only with at least this share of the limit left for it."""
-
-MORE_ROUNDS_SAFETY_SHARE = 0.9
-"""The third round's wall-clock safety net ends at this share of the run's net."""
-
 
 def lagrangian_work(seconds: float) -> float:
     """The work limit of :func:`~optimiser.solve.lagrangian.lagrangian_bound` worth
