@@ -1,6 +1,7 @@
 """Relax-first's third Lagrangian round (:meth:`RelaxFirst.more_rounds_phase`): when the exact
-model cannot come first, the work phases 3-4 would get goes to the rounds (realsites at 10 s:
-rs005 0.181 -> 0.086 %, rs012 0.52 -> 0.37 %)."""
+model cannot come first and rounds 1-2 leave a gap below ``MORE_ROUNDS_MAX_GAP``, the work phases
+3-4 would get goes to the rounds (realsites at 10 s: rs005 0.181 -> 0.086 %, rs012 0.516 -> 0.365 %;
+``benchmarks/realsites/README.md``, wave 9)."""
 
 from __future__ import annotations
 

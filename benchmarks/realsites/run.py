@@ -2,11 +2,13 @@
 
 Usage (from the repository root; HiGHS needs ``pip install -e '.[bench]'``):
 
-    python benchmarks/realsites/run.py [--quick | --heldout] [--limits 10,60] [--backend-limit 60]
+    python benchmarks/realsites/run.py [--quick | --heldout | --seeds S[:F:C],...] [--limits 10,60] [--backend-limit 60]
                                        [--prove-limit 0] [--no-cbc] [--no-highs] [--out DIR]
 
 ``--heldout`` runs the held-out generated problems (``generate.HELDOUT_PROBLEMS``, seeds 11-18:
-never used to tune the solver) instead of the six default ones and the embedded sites.
+never used to tune the solver) instead of the six default ones and the embedded sites;
+``--seeds 19:40:80,26`` runs any other generated problems (``SEED`` alone: firms and crossings
+drawn from the seed), written to ``seeds/`` beside this file.
 
 Each problem is a pair of real files: generated ones (:mod:`generate`: ``site.yaml`` and
 ``scenario.yaml`` in a temporary folder) or an embedded scenario (``constraints/amp_sbp/
@@ -255,17 +257,37 @@ def compare(row: dict[str, Any]) -> None:
     row["agree"] = agreement({"cpsat": best, "cbc": row.get("cbc"), "highs": row.get("highs")})
 
 
-def problems(quick: bool, tmp: Path, heldout: bool = False) -> list[tuple[str, Path, dict[str, Any]]]:
+def parse_seeds(text: str) -> tuple[tuple[int, int | None, int | None], ...]:
+    """``--seeds``: a comma list of ``SEED`` (firms and crossings drawn from the seed) or
+    ``SEED:FIRMS:CROSSINGS``, as (seed, firms, target crossings) for :func:`generate.make_problem`."""
+    out: list[tuple[int, int | None, int | None]] = []
+    for item in (x.strip() for x in text.split(",")):
+        if not item:
+            continue
+        parts = item.split(":")
+        if len(parts) not in (1, 3) or not all(p.strip().isdigit() for p in parts):
+            raise argparse.ArgumentTypeError(f"--seeds: {item!r} is not SEED or SEED:FIRMS:CROSSINGS (whole numbers)")
+        seed, *rest = (int(p) for p in parts)
+        out.append((seed, rest[0], rest[1]) if rest else (seed, None, None))
+    if not out:
+        raise argparse.ArgumentTypeError("--seeds: give at least one SEED or SEED:FIRMS:CROSSINGS")
+    return tuple(out)
+
+
+def problems(quick: bool, tmp: Path, heldout: bool = False,
+             seeds: tuple[tuple[int, int | None, int | None], ...] | None = None) -> list[tuple[str, Path, dict[str, Any]]]:
     """(name, scenario file, facts) of every problem: generated files first, then the embedded sites
-    (``heldout``: the held-out generated problems only, no embedded sites)."""
+    (``heldout``: the held-out generated problems only, no embedded sites; ``seeds``: these
+    generated problems only)."""
     out = []
-    for seed, firms, crossings in (HELDOUT_PROBLEMS if heldout else QUICK_PROBLEMS if quick else DEFAULT_PROBLEMS):
+    chosen = seeds if seeds else HELDOUT_PROBLEMS if heldout else QUICK_PROBLEMS if quick else DEFAULT_PROBLEMS
+    for seed, firms, crossings in chosen:
         prob = make_problem(seed, firms, crossings)
         path = write_problem(prob, tmp / prob.id)
         out.append((prob.id, path, {"seed": seed, "firms": prob.n_firms, "barriers": prob.n_barriers,
                                     "barrier_kinds": "+".join(prob.barrier_kinds), "target_crossings": prob.target_crossings,
                                     "anchor_staff": prob.anchor_staff, "files": "generated"}))
-    for name, path in () if heldout else EMBEDDED[:1] if quick else EMBEDDED:
+    for name, path in () if heldout or seeds else EMBEDDED[:1] if quick else EMBEDDED:
         out.append((name, path, {"files": str(path.relative_to(ROOT))}))
     return out
 
@@ -370,18 +392,21 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-highs", action="store_true")
     ap.add_argument("--heldout", action="store_true",
                     help="the held-out generated problems (seeds 11-18, never used for tuning) instead of the default set")
+    ap.add_argument("--seeds", type=parse_seeds, default=None,
+                    help="other generated problems instead: comma list of SEED (firms and crossings drawn from it) or "
+                         "SEED:FIRMS:CROSSINGS; results in seeds/ of this folder unless --out")
     ap.add_argument("--only", default="", help="comma list of problem names to run (default: all)")
     ap.add_argument("--out", default=None, help="results folder (default: this folder; heldout/ in it with --heldout)")
     ap.add_argument("--keep-files", default="", help="write the generated problems here instead of a temporary folder")
     ap.add_argument("--append", action="store_true", help="keep the other problems' rows already in --out's results.json")
     ap.add_argument("--table", action="store_true", help="only recompute the derived columns of --out's results and print the table")
     a = ap.parse_args(argv)
-    a.out = a.out or str(HERE / "heldout" if a.heldout else HERE)
+    a.out = a.out or str(HERE / "seeds" if a.seeds else HERE / "heldout" if a.heldout else HERE)
     if a.table:
         refresh(Path(a.out))
         return 0
     meta = {"machine": machine(), "limits_s": a.limits, "prove_limit_s": a.prove_limit, "backend_limit_s": a.backend_limit,
-            "seed": 0, "workers": 1, "quick": a.quick, "heldout": a.heldout, "load_start": _load(),
+            "seed": 0, "workers": 1, "quick": a.quick, "heldout": a.heldout, "seeds": a.seeds, "load_start": _load(),
             "started": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
             "command": " ".join(["python", "benchmarks/realsites/run.py", *(argv if argv is not None else sys.argv[1:])])}
     rows: list[dict[str, Any]] = []
@@ -391,7 +416,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="realsites-") as tmpdir:
         tmp = Path(a.keep_files) if a.keep_files else Path(tmpdir)
         only = {x for x in a.only.split(",") if x}
-        for name, path, facts in problems(a.quick, tmp, a.heldout):
+        for name, path, facts in problems(a.quick, tmp, a.heldout, a.seeds):
             if only and name not in only:
                 continue
             folder = Path(tmpdir) / f"{name}-mip"
