@@ -502,7 +502,7 @@ class RelaxFirst:
             return lag
         gap = relative_gap(self.best, self.bound)
         if gap is None or gap >= MORE_ROUNDS_MAX_GAP:
-            self.info["more_rounds_skipped"] = "gap after two rounds too large"
+            self.info["more_rounds_skipped"] = "no bound after two rounds" if gap is None else "gap after two rounds too large"
             return lag
         left = self.remaining() - 3 * self.swap_cost() - POLISH_RESERVE_SHARE * self.limit_s
         if left < MORE_ROUNDS_MIN_SHARE * self.limit_s:
