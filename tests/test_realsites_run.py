@@ -16,7 +16,7 @@ def test_seeds_parse_alone_or_with_firms_and_crossings():
     assert parse_seeds("19:40:80, 26,") == ((19, 40, 80), (26, None, None))
 
 
-@pytest.mark.parametrize("text", ["", "19:40", "a", "19:40:x", "-3"])
+@pytest.mark.parametrize("text", ["", "19:40", "a", "19:40:x", "-3", "²", "19:1:80", "19:300:80", "19:40:2"])
 def test_bad_seeds_are_refused_with_the_form_to_use(text):
     with pytest.raises(argparse.ArgumentTypeError, match="SEED"):
         parse_seeds(text)

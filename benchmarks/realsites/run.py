@@ -264,10 +264,13 @@ def parse_seeds(text: str) -> tuple[tuple[int, int | None, int | None], ...]:
     for item in (x.strip() for x in text.split(",")):
         if not item:
             continue
-        parts = item.split(":")
-        if len(parts) not in (1, 3) or not all(p.strip().isdigit() for p in parts):
+        parts = [p.strip() for p in item.split(":")]
+        if len(parts) not in (1, 3) or not all(p.isascii() and p.isdigit() for p in parts):
             raise argparse.ArgumentTypeError(f"--seeds: {item!r} is not SEED or SEED:FIRMS:CROSSINGS (whole numbers)")
         seed, *rest = (int(p) for p in parts)
+        if rest and not (2 <= rest[0] <= 200 and 4 <= rest[1] <= 400):
+            raise argparse.ArgumentTypeError(f"--seeds: {item!r}: FIRMS must be 2-200 and CROSSINGS 4-400 "
+                                             "(SEED:FIRMS:CROSSINGS; the benchmark's sites have 10-60 and 30-150)")
         out.append((seed, rest[0], rest[1]) if rest else (seed, None, None))
     if not out:
         raise argparse.ArgumentTypeError("--seeds: give at least one SEED or SEED:FIRMS:CROSSINGS")

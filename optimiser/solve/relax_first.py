@@ -28,8 +28,12 @@ backend phase whose budget does not cover its set-up and a minimum search is ski
    crossings through multipliers, a bound above the relaxation's own optimum (200 firms:
    1.54 % -> 0.98 % in the same work). The layouts it meets on the way are offered as
    incumbents. The later phases work on the problem with the closed decisions fixed at 0
-   (much smaller). When the exact model cannot come first (5), a third round gets the work
-   left (:meth:`RelaxFirst.more_rounds_phase`, ``MORE_ROUNDS``): 3 and 4 then find too little.
+   (much smaller). When round 1 leaves the incumbent at least ``INSERT_MIN_GAP`` above its
+   bound, the polish also inserts crossings that do not fit, ejecting built ones
+   (:meth:`RelaxFirst.insert`). When the exact model cannot come first (5) and rounds 1-2
+   leave a gap below ``MORE_ROUNDS_MAX_GAP``, a third round gets the work left
+   (:meth:`RelaxFirst.more_rounds_phase`, ``MORE_ROUNDS``): 3 and 4 then find too little
+   budget; at a wider gap they get it (their reduced relaxation's bound does better there).
 3. Alternating exact re-optimisation from the incumbent, while it improves and time is left:
    the sites fixed, the crossings re-optimised by the backend; then the sites re-chosen by
    interchange. The reduction tests run again with the better incumbent.
@@ -297,7 +301,7 @@ class RelaxFirst:
         built = sum(1 for i in self.layout if self.is_crossing[i])
         if self.remaining() < self.insert_cost(INSERT_CANDIDATES * 2 * built, INSERT_CANDIDATES * 6):
             return False
-        found = insert_crossing(self.ev, self.ev.layout(self.layout), int(self.best))
+        found = insert_crossing(self.ev, self.ev.layout(self.layout), int(self.best), candidates=INSERT_CANDIDATES)
         self.charge(self.insert_cost(found.evaluations, found.gain_evaluations), "crossings inserted")
         acc = self.info.setdefault("crossings_inserted", [0, 0])
         acc[0] += 1
@@ -494,10 +498,12 @@ class RelaxFirst:
         return res
 
     def more_rounds_phase(self, lag: LagrangianResult) -> LagrangianResult:
-        """2b. When the exact model cannot come first (:meth:`exact_first`) and the relaxation is
-        not large: a third round with the work left, less the polish reserve (as round 2 leaves
-        it), from round 2's multipliers; then the incumbent polished again. Phases 3-4 then find
-        too little budget and are skipped (see ``MORE_ROUNDS``)."""
+        """2b. When the exact model cannot come first (:meth:`exact_first`), the relaxation is not
+        large and rounds 1-2 leave a gap below ``MORE_ROUNDS_MAX_GAP``: a third round with the work
+        left, less the polish reserve (as round 2 leaves it), from round 2's multipliers, when that
+        is at least ``MORE_ROUNDS_MIN_SHARE`` of the limit; then the incumbent polished again.
+        Phases 3-4 then find too little budget and are skipped (see ``MORE_ROUNDS``). A skip is
+        recorded in ``info["more_rounds_skipped"]``."""
         if not MORE_ROUNDS or self.large or self.best is None or (self.bound is not None and self.bound >= self.best):
             return lag
         gap = relative_gap(self.best, self.bound)
@@ -506,6 +512,7 @@ class RelaxFirst:
             return lag
         left = self.remaining() - 3 * self.swap_cost() - POLISH_RESERVE_SHARE * self.limit_s
         if left < MORE_ROUNDS_MIN_SHARE * self.limit_s:
+            self.info["more_rounds_skipped"] = "work left below its share"
             return lag
         rounds = list(self.info["lagrangian"]["iterations"])
         lag = self._second_round(lag, left, MORE_ROUNDS_SAFETY_SHARE, rounds)
