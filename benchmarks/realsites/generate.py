@@ -276,6 +276,17 @@ def _overlapping(firms: list[dict[str, Any]]) -> set[int]:
     return drop
 
 
+FIRMS_RANGE = (2, 200)
+CROSSINGS_RANGE = (4, 400)
+"""The firms and target crossings :func:`make_problem` accepts when given (drawn: 10-60 and 30-150)."""
+
+
+def in_range(n_firms: int, n_crossings: int) -> bool:
+    """Whether :func:`make_problem` accepts ``n_firms`` and ``n_crossings`` (``FIRMS_RANGE``,
+    ``CROSSINGS_RANGE``)."""
+    return FIRMS_RANGE[0] <= n_firms <= FIRMS_RANGE[1] and CROSSINGS_RANGE[0] <= n_crossings <= CROSSINGS_RANGE[1]
+
+
 def make_problem(seed: int, n_firms: int | None = None, n_crossings: int | None = None) -> RealSiteProblem:
     """A real-shaped problem drawn from ``seed`` (see the module docstring).
 
@@ -287,8 +298,8 @@ def make_problem(seed: int, n_firms: int | None = None, n_crossings: int | None 
     rng = np.random.default_rng(seed)
     n_firms = int(rng.integers(10, 61)) if n_firms is None else int(n_firms)
     n_crossings = int(rng.integers(30, 151)) if n_crossings is None else int(n_crossings)
-    if not 2 <= n_firms <= 200 or not 4 <= n_crossings <= 400:
-        raise ValueError("n_firms must be 2-200 and n_crossings 4-400")
+    if not in_range(n_firms, n_crossings):
+        raise ValueError(f"n_firms must be {FIRMS_RANGE[0]}-{FIRMS_RANGE[1]} and n_crossings {CROSSINGS_RANGE[0]}-{CROSSINGS_RANGE[1]}")
     w, h = float(rng.uniform(1800, 3000)), float(rng.uniform(1400, 2400))
     roads = _roads(rng, w, h)
     n_bar = int(rng.integers(2, 5))

@@ -55,7 +55,16 @@ ROOT = HERE.parents[1]
 sys.path.insert(0, str(ROOT))  # this checkout's optimiser, whatever is installed
 sys.path.insert(0, str(HERE))
 
-from generate import DEFAULT_PROBLEMS, HELDOUT_PROBLEMS, QUICK_PROBLEMS, make_problem, write_problem  # noqa: E402
+from generate import (  # noqa: E402
+    CROSSINGS_RANGE,
+    DEFAULT_PROBLEMS,
+    FIRMS_RANGE,
+    HELDOUT_PROBLEMS,
+    QUICK_PROBLEMS,
+    in_range,
+    make_problem,
+    write_problem,
+)
 
 from optimiser.errors import ModelTooLargeError, SolverError, TimeLimitError  # noqa: E402
 from optimiser.inputs import validate_files  # noqa: E402
@@ -268,9 +277,10 @@ def parse_seeds(text: str) -> tuple[tuple[int, int | None, int | None], ...]:
         if len(parts) not in (1, 3) or not all(p.isascii() and p.isdigit() for p in parts):
             raise argparse.ArgumentTypeError(f"--seeds: {item!r} is not SEED or SEED:FIRMS:CROSSINGS (whole numbers)")
         seed, *rest = (int(p) for p in parts)
-        if rest and not (2 <= rest[0] <= 200 and 4 <= rest[1] <= 400):
-            raise argparse.ArgumentTypeError(f"--seeds: {item!r}: FIRMS must be 2-200 and CROSSINGS 4-400 "
-                                             "(SEED:FIRMS:CROSSINGS; the benchmark's sites have 10-60 and 30-150)")
+        if rest and not in_range(rest[0], rest[1]):
+            raise argparse.ArgumentTypeError(
+                f"--seeds: {item!r}: FIRMS must be {FIRMS_RANGE[0]}-{FIRMS_RANGE[1]} and CROSSINGS "
+                f"{CROSSINGS_RANGE[0]}-{CROSSINGS_RANGE[1]} (SEED:FIRMS:CROSSINGS; the benchmark's sites have 10-60 and 30-150)")
         out.append((seed, rest[0], rest[1]) if rest else (seed, None, None))
     if not out:
         raise argparse.ArgumentTypeError("--seeds: give at least one SEED or SEED:FIRMS:CROSSINGS")
@@ -399,7 +409,7 @@ def main(argv: list[str] | None = None) -> int:
                     help="other generated problems instead: comma list of SEED (firms and crossings drawn from it) or "
                          "SEED:FIRMS:CROSSINGS; results in seeds/ of this folder unless --out")
     ap.add_argument("--only", default="", help="comma list of problem names to run (default: all)")
-    ap.add_argument("--out", default=None, help="results folder (default: this folder; heldout/ in it with --heldout)")
+    ap.add_argument("--out", default=None, help="results folder (default: this folder; heldout/ in it with --heldout, seeds/ with --seeds)")
     ap.add_argument("--keep-files", default="", help="write the generated problems here instead of a temporary folder")
     ap.add_argument("--append", action="store_true", help="keep the other problems' rows already in --out's results.json")
     ap.add_argument("--table", action="store_true", help="only recompute the derived columns of --out's results and print the table")

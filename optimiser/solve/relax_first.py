@@ -502,8 +502,8 @@ class RelaxFirst:
         large and rounds 1-2 leave a gap below ``MORE_ROUNDS_MAX_GAP``: a third round with the work
         left, less the polish reserve (as round 2 leaves it), from round 2's multipliers, when that
         is at least ``MORE_ROUNDS_MIN_SHARE`` of the limit; then the incumbent polished again.
-        Phases 3-4 then find too little budget and are skipped (see ``MORE_ROUNDS``). A skip is
-        recorded in ``info["more_rounds_skipped"]``."""
+        Phases 3-4 then find too little budget and are skipped (see ``MORE_ROUNDS``). A skip for the
+        gap or the work left is recorded in ``info["more_rounds_skipped"]``."""
         if not MORE_ROUNDS or self.large or self.best is None or (self.bound is not None and self.bound >= self.best):
             return lag
         gap = relative_gap(self.best, self.bound)
