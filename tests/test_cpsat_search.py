@@ -1,5 +1,6 @@
-"""CP-SAT's search settings (``SolveOptions.cpsat_search``, issue 17): the default "lp" and
-CP-SAT's own "cpsat" prove the same brute-force optimum on every zoo site."""
+"""CP-SAT's search settings (``SolveOptions.cpsat_search``, issue 17): the default "lp", "lp-eager"
+(relax-first's exact phase) and CP-SAT's own "cpsat" prove the same brute-force optimum on every
+zoo site."""
 
 from __future__ import annotations
 
@@ -22,14 +23,23 @@ def test_lp_is_the_default_and_sets_the_full_lp_without_presolve():
     own = cp_model.CpSolver()
     set_search_params(own, "cpsat")
     assert (own.parameters.linearization_level, own.parameters.cp_model_presolve) == (1, True)
+    assert p.add_lp_constraints_lazily and own.parameters.add_lp_constraints_lazily
+
+
+def test_lp_eager_is_lp_with_every_constraint_in_the_lp_from_the_start():
+    eager = cp_model.CpSolver()
+    set_search_params(eager, "lp-eager")
+    p = eager.parameters
+    assert (p.linearization_level, p.cp_model_presolve, p.cp_model_probing_level, p.symmetry_level) == (2, False, 0, 0)
+    assert not p.add_lp_constraints_lazily
 
 
 def test_unknown_search_settings_are_refused():
-    with pytest.raises(ValueError, match="lp or cpsat"):
+    with pytest.raises(ValueError, match="lp, lp-eager or cpsat"):
         set_search_params(cp_model.CpSolver(), "fast")
 
 
-@pytest.mark.parametrize("search", ["lp", "cpsat"])
+@pytest.mark.parametrize("search", ["lp", "lp-eager", "cpsat"])
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_both_settings_prove_the_brute_force_optimum(name, search):
     prep, (best_obj, _) = prepared_case(name)

@@ -29,16 +29,18 @@ class _Recording:
 
     def __init__(self) -> None:
         self.calls: list[tuple[int, float]] = []
+        self.searches: list[str] = []
         self._cpsat = backend_module("cpsat")
 
     def solve(self, problem, options, **kw):
         self.calls.append((problem.n_levels(), options.time_limit_s))
+        self.searches.append(options.cpsat_search)
         return self._cpsat.solve(problem, options, **kw)
 
 
-def _runner(p, q, ev, backend, limit_s):
+def _runner(p, q, ev, backend, limit_s, search="lp"):
     opts = SolveOptions(backend="cpsat", strategy="relax-first", time_limit_s=limit_s, seed=0, workers=1,
-                        wall_limit_s=600.0, count_split=False)
+                        wall_limit_s=600.0, count_split=False, cpsat_search=search)
     return rf.RelaxFirst(p, q, backend, opts, Deadline(limit_s), ev)
 
 
@@ -56,6 +58,26 @@ def test_a_backend_call_is_charged_its_set_up_and_searches_the_rest(district):
     search = min(2.0 - setup, det / rf.BACKEND_UNITS_PER_S)
     assert r.work_s - before == pytest.approx(setup + search)
     assert r.info["work_s"]["probe"] == pytest.approx(setup + search, abs=1e-3)
+
+
+def test_an_eager_lp_call_gets_lp_eager_and_its_own_unit_rate(district):
+    """``eager_lp``: CP-SAT's "lp" settings become "lp-eager", its deterministic limit and its
+    charge use EXACT_EAGER_UNITS_PER_S; a run with CP-SAT's own settings keeps them."""
+    p, q, ev = district
+    rec = _Recording()
+    r = _runner(p, q, ev, rec, 30.0)
+    before = r.work_s
+    res = r.backend_solve(p, 2.0, "probe", eager_lp=True)
+    setup = p.n_levels() * rf.BACKEND_SETUP_SECONDS_PER_LEVEL
+    rate = rf.EXACT_EAGER_UNITS_PER_S / cpsat_model.DETERMINISTIC_PER_SECOND
+    assert rec.calls == [(p.n_levels(), pytest.approx((2.0 - setup) * rate))] and rec.searches == ["lp-eager"]
+    det = res.stats["deterministic_time"]
+    assert r.work_s - before == pytest.approx(setup + min(2.0 - setup, det / rf.EXACT_EAGER_UNITS_PER_S))
+    own = _Recording()
+    _runner(p, q, ev, own, 30.0, search="cpsat").backend_solve(p, 2.0, "probe", eager_lp=True)
+    assert own.searches == ["cpsat"]
+    assert own.calls == [(p.n_levels(), pytest.approx((2.0 - setup) * rf.BACKEND_UNITS_PER_S
+                                                      / cpsat_model.DETERMINISTIC_PER_SECOND))]
 
 
 def test_affords_needs_the_set_up_and_a_minimum_search(district):
@@ -115,6 +137,20 @@ def test_the_exact_model_comes_first_when_it_fits_and_proves_the_direct_optimum(
     assert r.info["exact_first"] is True
     assert "alternating" not in r.info and "reduced_relaxation" not in r.info
     assert [levels for levels, _ in rec.calls] == [r.reduced().n_levels()]
+    assert rec.searches == ["lp-eager"]  # EXACT_LP_EAGER
     direct = backend_module("cpsat").solve(p, SolveOptions(time_limit_s=30.0, seed=0, workers=1))
     assert direct.status is Status.OPTIMAL and res.status is Status.OPTIMAL
     assert res.objective == direct.objective == p.objective_of(set(res.chosen))
+
+
+def test_the_lazy_lp_exact_model_proves_the_same_optimum(district, monkeypatch):
+    """EXACT_LP_EAGER off: the exact phase gets the "lp" settings and proves the same optimum."""
+    p, q, ev = district
+    monkeypatch.setattr(rf, "EXACT_LP_EAGER", False)
+    rec = _Recording()
+    res = _runner(p, q, ev, rec, 30.0).run()
+    eager = _runner(p, q, ev, _Recording(), 30.0)
+    monkeypatch.setattr(rf, "EXACT_LP_EAGER", True)
+    res_eager = eager.run()
+    assert rec.searches == ["lp"]
+    assert res.status is res_eager.status is Status.OPTIMAL and res.objective == res_eager.objective

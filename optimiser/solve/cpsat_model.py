@@ -346,15 +346,26 @@ def set_search_params(solver: cp_model.CpSolver, search: str) -> None:
     exact model (170k Booleans) before the search started. Measured, seed 0, one worker, deterministic units (CPU seconds): AMP-SBP baseline
     1.84 (4.7) before, 0.04 (0.5) after; Fremont 1.42 (3.3) -> 0.14 (1.0); AMP-SBP HS2
     1.76 (4.9) -> 0.34 (1.6); realsites 20 firms / 74 crossings 4.5 (21.9) -> 2.0 (9.5).
+    "lp-eager": "lp" with every constraint in the LP from the start
+    (``add_lp_constraints_lazily=False``) instead of added as the LP solution violates it.
+    CP-SAT then counts its deterministic time faster per CPU second (measured 0.4-0.9 units per
+    CPU second against 0.15-0.2), so a work budget in units must use its own rate (relax-first:
+    ``EXACT_EAGER_UNITS_PER_S``). Measured on benchmarks/realsites' reduced exact models from a
+    10 s relax-first run's state, seed 0, one worker, units and CPU seconds to the proof (build
+    included): rs022 0.91 / 5.7 lazily, 1.92 / 3.0 eager (proven at the root); rs017 0.57 / 3.8
+    -> 1.54 / 2.8; rs005 1.32 / 8.1 -> 5.39 / 12.7 (the exception);
+    ``benchmarks/realsites/proof_probes.py``.
     "cpsat": CP-SAT's own settings.
     """
-    if search == "lp":
+    if search in ("lp", "lp-eager"):
         solver.parameters.linearization_level = 2
         solver.parameters.cp_model_presolve = False
         solver.parameters.cp_model_probing_level = 0
         solver.parameters.symmetry_level = 0
+        if search == "lp-eager":
+            solver.parameters.add_lp_constraints_lazily = False
     elif search != "cpsat":
-        raise ValueError(f"unknown CP-SAT search settings {search!r}; choose lp or cpsat")
+        raise ValueError(f"unknown CP-SAT search settings {search!r}; choose lp, lp-eager or cpsat")
 
 
 def stopped_by_safety_net(solver: cp_model.CpSolver) -> bool:

@@ -41,7 +41,8 @@ backend phase whose budget does not cover its set-up and a minimum search is ski
    ``RELAX_MAX_LEVELS`` levels), for ``RELAX_SHARE`` of the time left: its proven bound is a
    bound here too (see below), and its layout another candidate.
 5. Any time left: the reduced exact model (at most ``EXACT_MAX_LEVELS`` levels), warm-started
-   from the best layout; not when the relaxation is large and an incumbent exists. When its
+   from the best layout, CP-SAT with every constraint in its LP from the start (``EXACT_LP_EAGER``);
+   not when the relaxation is large and an incumbent exists. When its
    search would get at least ``EXACT_FIRST_MIN_SEARCH_SHARE`` of the limit, it comes straight
    after the rounds with the whole budget left (3 and 4 skipped: neither can prove;
    :meth:`RelaxFirst.exact_first`).
@@ -78,7 +79,9 @@ from optimiser.solve.relax_first_settings import (
     BACKEND_MIN_SEARCH_SHARE,
     BACKEND_SETUP_SECONDS_PER_LEVEL,
     BACKEND_UNITS_PER_S,
+    EXACT_EAGER_UNITS_PER_S,
     EXACT_FIRST_MIN_SEARCH_SHARE,
+    EXACT_LP_EAGER,
     EXACT_MAX_LEVELS,
     FIRST_ROUND_SHARE,
     FIX_SECONDS_PER_LEVEL,
@@ -220,20 +223,26 @@ class RelaxFirst:
         self.charge(problem.n_levels() * FIX_SECONDS_PER_LEVEL, what)
         return fix_decisions(problem, values)
 
-    def backend_solve(self, problem: Problem, budget_s: float, what: str, **kw: Any) -> SolveResult:
+    def backend_solve(self, problem: Problem, budget_s: float, what: str, eager_lp: bool = False,
+                      **kw: Any) -> SolveResult:
         """A backend call worth ``budget_s`` nominal seconds: its set-up
         (:meth:`backend_cost`) first, the rest its search (CP-SAT: its deterministic limit),
         the wall-clock net left as its safety net; charged the set-up and its deterministic
-        time (CP-SAT) or its whole search limit. Callers check :meth:`affords` first."""
+        time (CP-SAT) or its whole search limit. Callers check :meth:`affords` first. With
+        ``eager_lp`` CP-SAT's "lp" settings become "lp-eager", at ``EXACT_EAGER_UNITS_PER_S``."""
         setup = self.backend_cost(problem.n_levels())
         search = max(0.01, budget_s - setup)
-        # CP-SAT: BACKEND_UNITS_PER_S deterministic units per second of the search (its limit
-        # is DETERMINISTIC_PER_SECOND units per second of the time limit it is given)
-        limit = search * BACKEND_UNITS_PER_S / DETERMINISTIC_PER_SECOND if self.options.backend == "cpsat" else search
-        opts = self.options.replace(time_limit_s=limit, wall_limit_s=max(0.05, self.wall_left()))
+        changes: dict[str, Any] = {}
+        rate = BACKEND_UNITS_PER_S
+        if eager_lp and self.options.backend == "cpsat" and self.options.cpsat_search == "lp":
+            changes["cpsat_search"], rate = "lp-eager", EXACT_EAGER_UNITS_PER_S
+        # CP-SAT: ``rate`` deterministic units per second of the search (its limit is
+        # DETERMINISTIC_PER_SECOND units per second of the time limit it is given)
+        limit = search * rate / DETERMINISTIC_PER_SECOND if self.options.backend == "cpsat" else search
+        opts = self.options.replace(time_limit_s=limit, wall_limit_s=max(0.05, self.wall_left()), **changes)
         r = self.backend.solve(problem, opts, **kw)
         det = r.stats.get("deterministic_time")
-        self.charge(setup + (min(search, det / BACKEND_UNITS_PER_S) if det is not None else search), what)
+        self.charge(setup + (min(search, det / rate) if det is not None else search), what)
         self.note_net(r.stopped_by)
         return r
 
@@ -638,7 +647,8 @@ class RelaxFirst:
             return None
         red = self.reduced()
         budget = self.remaining() if self.best is not None else self.forced_budget(red)
-        r3 = self.backend_solve(red, budget, "exact model", starts=(self.layout,) if self.layout else ())
+        r3 = self.backend_solve(red, budget, "exact model", eager_lp=EXACT_LP_EAGER,
+                                starts=(self.layout,) if self.layout else ())
         if r3.status.has_solution:
             self.offer(r3.chosen, "exact model")
             self.prove(r3.bound, "exact model")

@@ -119,6 +119,23 @@ models, CPU seconds of the search (after the set-up): rs005, 133k levels, 3.92 u
 (0.16-0.2 per s, load 3-4; the lead's idle run: 3.48 units in about 23 s, 0.15); rs006, 252k
 levels, 9.9 units in about 70 s (0.14, load 4.5-6). At 0.25 a 60 s limit took 107 s of CPU."""
 
+EXACT_LP_EAGER = True
+"""Whether the reduced exact model (phase 5) gets CP-SAT's "lp-eager" settings (every constraint
+in the LP from the start, :func:`~optimiser.solve.cpsat_model.set_search_params`) when the run's
+``cpsat_search`` is "lp" (the default), with its units at ``EXACT_EAGER_UNITS_PER_S``. Measured at
+a 10 s limit on benchmarks/realsites (seed 0, one worker, the 28 generated rows of wave 9, two
+rows at a time on the 2-core machine): rs022 proven (0.044 % before; 1.92 units, 2.7 s of CPU,
+where the lazy LP's 0.83 units took 6.8 s), rs019 1.846 -> 0.243 %, rs017 and rs031 still proven
+(exact phase 3.8 -> 2.8 s and 2.7 -> 5.2 s of CPU); no other row reaches phase 5 at 10 s. Not for
+the other backend calls: the reduced relaxation with the eager LP left rs026 at 7.96 % instead of
+4.72 %."""
+
+EXACT_EAGER_UNITS_PER_S = 0.4
+"""CP-SAT's deterministic units per nominal second of the reduced exact model's search with the
+eager LP (``EXACT_LP_EAGER``; ``BACKEND_UNITS_PER_S`` is the lazy LP's). Measured, units per CPU
+second of the whole call (build included): rs019 0.89, rs022 0.72, rs017 0.54, rs005 0.42 (5.39
+units in 12.7 s), rs031 0.36 (1.88 units in 5.2 s)."""
+
 EXACT_FIRST_MIN_SEARCH_SHARE = 0.5
 """The reduced exact model comes first (phases 3-4 skipped, :meth:`RelaxFirst.exact_first`) only
 when its search gets at least this share of the time limit after its set-up. rs005 at a 10 s
