@@ -10,7 +10,7 @@ from benchmarks.joint.generate import make_district
 from optimiser.inputs.domain import SolveOptions
 from optimiser.model.transforms import relax_access_crossings
 from optimiser.pipeline import prepare
-from optimiser.solve import cpsat_model
+from optimiser.solve import cpsat, cpsat_model
 from optimiser.solve import relax_first as rf
 from optimiser.solve.deadline import Deadline
 from optimiser.solve.heuristic import Evaluator
@@ -78,6 +78,26 @@ def test_an_eager_lp_call_gets_lp_eager_and_its_own_unit_rate(district):
     assert own.searches == ["cpsat"]
     assert own.calls == [(p.n_levels(), pytest.approx((2.0 - setup) * rf.BACKEND_UNITS_PER_S
                                                       / cpsat_model.DETERMINISTIC_PER_SECOND))]
+    # a run set to "lp-eager" throughout counts every call's units at the eager rate
+    whole = _Recording()
+    _runner(p, q, ev, whole, 30.0, search="lp-eager").backend_solve(p, 2.0, "probe")
+    assert whole.searches == ["lp-eager"] and whole.calls == [(p.n_levels(), pytest.approx((2.0 - setup) * rate))]
+
+
+def test_the_eager_lp_reaches_cp_sat(district, monkeypatch):
+    """The exact phase's "lp-eager" arrives at CP-SAT's own parameters (every constraint in the LP
+    from the start), not only in the options."""
+    p, q, ev = district
+    seen = []
+    real = cpsat_model.set_search_params
+
+    def spy(solver, search):
+        real(solver, search)
+        seen.append((search, solver.parameters.add_lp_constraints_lazily))
+
+    monkeypatch.setattr(cpsat, "set_search_params", spy)
+    _runner(p, q, ev, backend_module("cpsat"), 30.0).run()
+    assert seen == [("lp-eager", False)]
 
 
 def test_affords_needs_the_set_up_and_a_minimum_search(district):
@@ -149,8 +169,9 @@ def test_the_lazy_lp_exact_model_proves_the_same_optimum(district, monkeypatch):
     monkeypatch.setattr(rf, "EXACT_LP_EAGER", False)
     rec = _Recording()
     res = _runner(p, q, ev, rec, 30.0).run()
-    eager = _runner(p, q, ev, _Recording(), 30.0)
+    eager_rec = _Recording()
+    eager = _runner(p, q, ev, eager_rec, 30.0)
     monkeypatch.setattr(rf, "EXACT_LP_EAGER", True)
     res_eager = eager.run()
-    assert rec.searches == ["lp"]
+    assert rec.searches == ["lp"] and eager_rec.searches == ["lp-eager"]
     assert res.status is res_eager.status is Status.OPTIMAL and res.objective == res_eager.objective

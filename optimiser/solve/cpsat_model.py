@@ -348,13 +348,13 @@ def set_search_params(solver: cp_model.CpSolver, search: str) -> None:
     1.76 (4.9) -> 0.34 (1.6); realsites 20 firms / 74 crossings 4.5 (21.9) -> 2.0 (9.5).
     "lp-eager": "lp" with every constraint in the LP from the start
     (``add_lp_constraints_lazily=False``) instead of added as the LP solution violates it.
-    CP-SAT then counts its deterministic time faster per CPU second (measured 0.4-0.9 units per
-    CPU second against 0.15-0.2), so a work budget in units must use its own rate (relax-first:
-    ``EXACT_EAGER_UNITS_PER_S``). Measured on benchmarks/realsites' reduced exact models from a
-    10 s relax-first run's state, seed 0, one worker, units and CPU seconds to the proof (build
-    included): rs022 0.91 / 5.7 lazily, 1.92 / 3.0 eager (proven at the root); rs017 0.57 / 3.8
-    -> 1.54 / 2.8; rs005 1.32 / 8.1 -> 5.39 / 12.7 (the exception);
-    ``benchmarks/realsites/proof_probes.py``.
+    CP-SAT then counts its deterministic time faster per CPU second (measured 0.42-0.83 units per
+    CPU second of the call against 0.15-0.2), so a work budget in units must use its own rate
+    (relax-first: ``EXACT_EAGER_UNITS_PER_S``). Measured on benchmarks/realsites' reduced exact
+    models from a 10 s relax-first run's state, seed 0, one worker, units and CPU seconds to the
+    proof (build included; ``benchmarks/realsites/proof_probes.py``, ``probes/``): rs022 0.91 /
+    5.7 lazily, 1.92 / 3.0 eager (proven at the root); rs005 1.32 / 8.1 -> 5.39 / 12.7 (the
+    exception: relax-first's whole-run figures are in that README, wave 10).
     "cpsat": CP-SAT's own settings.
     """
     if search in ("lp", "lp-eager"):

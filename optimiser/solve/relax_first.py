@@ -229,17 +229,16 @@ class RelaxFirst:
         (:meth:`backend_cost`) first, the rest its search (CP-SAT: its deterministic limit),
         the wall-clock net left as its safety net; charged the set-up and its deterministic
         time (CP-SAT) or its whole search limit. Callers check :meth:`affords` first. With
-        ``eager_lp`` CP-SAT's "lp" settings become "lp-eager", at ``EXACT_EAGER_UNITS_PER_S``."""
+        ``eager_lp`` CP-SAT's "lp" settings become "lp-eager"; a call with "lp-eager" (so, or
+        the run's own setting) counts its units at ``EXACT_EAGER_UNITS_PER_S``."""
         setup = self.backend_cost(problem.n_levels())
         search = max(0.01, budget_s - setup)
-        changes: dict[str, Any] = {}
-        rate = BACKEND_UNITS_PER_S
-        if eager_lp and self.options.backend == "cpsat" and self.options.cpsat_search == "lp":
-            changes["cpsat_search"], rate = "lp-eager", EXACT_EAGER_UNITS_PER_S
+        cpsat_search = "lp-eager" if eager_lp and self.options.cpsat_search == "lp" else self.options.cpsat_search
+        rate = EXACT_EAGER_UNITS_PER_S if cpsat_search == "lp-eager" else BACKEND_UNITS_PER_S
         # CP-SAT: ``rate`` deterministic units per second of the search (its limit is
         # DETERMINISTIC_PER_SECOND units per second of the time limit it is given)
         limit = search * rate / DETERMINISTIC_PER_SECOND if self.options.backend == "cpsat" else search
-        opts = self.options.replace(time_limit_s=limit, wall_limit_s=max(0.05, self.wall_left()), **changes)
+        opts = self.options.replace(time_limit_s=limit, wall_limit_s=max(0.05, self.wall_left()), cpsat_search=cpsat_search)
         r = self.backend.solve(problem, opts, **kw)
         det = r.stats.get("deterministic_time")
         self.charge(setup + (min(search, det / rate) if det is not None else search), what)

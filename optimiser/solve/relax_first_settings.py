@@ -124,17 +124,19 @@ EXACT_LP_EAGER = True
 in the LP from the start, :func:`~optimiser.solve.cpsat_model.set_search_params`) when the run's
 ``cpsat_search`` is "lp" (the default), with its units at ``EXACT_EAGER_UNITS_PER_S``. Measured at
 a 10 s limit on benchmarks/realsites (seed 0, one worker, the 28 generated rows of wave 9, two
-rows at a time on the 2-core machine): rs022 proven (0.044 % before; 1.92 units, 2.7 s of CPU,
-where the lazy LP's 0.83 units took 6.8 s), rs019 1.846 -> 0.243 %, rs017 and rs031 still proven
-(exact phase 3.8 -> 2.8 s and 2.7 -> 5.2 s of CPU); no other row reaches phase 5 at 10 s. Not for
-the other backend calls: the reduced relaxation with the eager LP left rs026 at 7.96 % instead of
-4.72 %."""
+rows at a time on the 2-core machine; its README, wave 10): rs022 proven (0.044 % before; the
+exact call 1.92 units in 2.6 s of CPU, where the lazy LP's 0.83 units took 6.8 s), rs019 1.846 ->
+0.243 %, rs017 and rs031 still proven (their exact calls 3.8 -> 3.3 s and 2.7 -> 4.3 s of CPU); no
+other row reaches phase 5 at 10 s. Not for the other backend calls: the reduced relaxation with
+the eager LP left rs026 at 7.96 % instead of 4.72 %."""
 
 EXACT_EAGER_UNITS_PER_S = 0.4
-"""CP-SAT's deterministic units per nominal second of the reduced exact model's search with the
-eager LP (``EXACT_LP_EAGER``; ``BACKEND_UNITS_PER_S`` is the lazy LP's). Measured, units per CPU
-second of the whole call (build included): rs019 0.89, rs022 0.72, rs017 0.54, rs005 0.42 (5.39
-units in 12.7 s), rs031 0.36 (1.88 units in 5.2 s)."""
+"""CP-SAT's deterministic units per nominal second of a backend search with the eager LP
+("lp-eager": ``EXACT_LP_EAGER``; ``BACKEND_UNITS_PER_S`` is the lazy LP's). Measured as units per
+CPU second of the whole call, the model's build and CP-SAT's set-up included (which
+``BACKEND_SETUP_SECONDS_PER_LEVEL`` charges besides: the rate errs on the side of less search, not
+of overrunning the budget): rs019 0.83 (2.48 units in 3.0 s), rs022 0.73, rs017 0.47, rs031 0.44,
+rs005 0.42 (5.39 units in 12.7 s; ``benchmarks/realsites/proof_probes.py``)."""
 
 EXACT_FIRST_MIN_SEARCH_SHARE = 0.5
 """The reduced exact model comes first (phases 3-4 skipped, :meth:`RelaxFirst.exact_first`) only
