@@ -78,6 +78,14 @@ def test_an_eager_lp_call_gets_lp_eager_and_its_own_unit_rate(district):
     assert own.searches == ["cpsat"]
     assert own.calls == [(p.n_levels(), pytest.approx((2.0 - setup) * rf.BACKEND_UNITS_PER_S
                                                       / cpsat_model.DETERMINISTIC_PER_SECOND))]
+    # two workers keep the lazy LP and its rate (with two, the eager LP overran its limit 2x)
+    two = _Recording()
+    opts2 = SolveOptions(backend="cpsat", strategy="relax-first", time_limit_s=30.0, seed=0, workers=2,
+                         wall_limit_s=600.0, count_split=False)
+    rf.RelaxFirst(p, q, two, opts2, Deadline(30.0), ev).backend_solve(p, 2.0, "probe", eager_lp=True)
+    assert two.searches == ["lp"]
+    assert two.calls == [(p.n_levels(), pytest.approx((2.0 - setup) * rf.BACKEND_UNITS_PER_S
+                                                      / cpsat_model.DETERMINISTIC_PER_SECOND))]
     # a run set to "lp-eager" throughout counts every call's units at the eager rate
     whole = _Recording()
     _runner(p, q, ev, whole, 30.0, search="lp-eager").backend_solve(p, 2.0, "probe")
