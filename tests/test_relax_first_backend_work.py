@@ -62,7 +62,8 @@ def test_a_backend_call_is_charged_its_set_up_and_searches_the_rest(district):
 
 def test_an_eager_lp_call_gets_lp_eager_and_its_own_unit_rate(district):
     """``eager_lp``: CP-SAT's "lp" settings become "lp-eager", its deterministic limit and its
-    charge use EXACT_EAGER_UNITS_PER_S; a run with CP-SAT's own settings keeps them."""
+    charge use EXACT_EAGER_UNITS_PER_S; a run with CP-SAT's own settings, or with two workers,
+    keeps its settings and the lazy rate; a run set to "lp-eager" counts at the eager rate."""
     p, q, ev = district
     rec = _Recording()
     r = _runner(p, q, ev, rec, 30.0)

@@ -229,8 +229,9 @@ class RelaxFirst:
         (:meth:`backend_cost`) first, the rest its search (CP-SAT: its deterministic limit),
         the wall-clock net left as its safety net; charged the set-up and its deterministic
         time (CP-SAT) or its whole search limit. Callers check :meth:`affords` first. With
-        ``eager_lp`` and one worker CP-SAT's "lp" settings become "lp-eager"; a call with
-        "lp-eager" (so, or the run's own setting) counts its units at ``EXACT_EAGER_UNITS_PER_S``."""
+        ``eager_lp`` and one worker, CP-SAT's "lp" settings become "lp-eager"; every call whose
+        settings are "lp-eager" (switched so, or the run's own) counts its units at
+        ``EXACT_EAGER_UNITS_PER_S``."""
         setup = self.backend_cost(problem.n_levels())
         search = max(0.01, budget_s - setup)
         # one worker only: with two, CP-SAT's eager LP ran 129 s on a 60 s limit (EXACT_LP_EAGER)
