@@ -47,6 +47,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from compare_options import problem_of  # noqa: E402
 from generate import make_problem, write_problem  # noqa: E402
 from ortools.sat.python import cp_model_helper  # noqa: E402
+from run import parse_seeds  # noqa: E402
 
 from optimiser.inputs import read_scenario  # noqa: E402
 from optimiser.inputs.domain import SolveOptions  # noqa: E402
@@ -73,11 +74,16 @@ def pct(best: float, bound: float) -> float | None:
 
 def load_problem(name: str, tmp: Path) -> Problem:
     """A scenario file, a realsites name (rs001-f12 ... rs006-f60) or ``SEED[:FIRMS:CROSSINGS]``
-    (any generated problem, as ``run.py --seeds`` writes it)."""
-    head, *size = name.split(":")
-    if head.isdigit() and len(size) in (0, 2):
-        firms, crossings = (int(size[0]), int(size[1])) if size else (None, None)
-        gen = make_problem(int(head), firms, crossings)
+    (any generated problem, read as ``run.py --seeds`` reads it: :func:`run.parse_seeds`).
+
+    Raises:
+        argparse.ArgumentTypeError: a ``SEED...`` form that ``--seeds`` refuses, or more than one.
+    """
+    if name[:1].isdigit():
+        specs = parse_seeds(name)
+        if len(specs) != 1:
+            raise argparse.ArgumentTypeError(f"{name!r}: one SEED or SEED:FIRMS:CROSSINGS at a time")
+        gen = make_problem(*specs[0])
         return prepare(read_scenario(write_problem(gen, tmp / gen.id))).problem
     return problem_of(name, tmp)
 
@@ -299,7 +305,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, required=True)
     a = ap.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
-        problem = load_problem(a.problem, Path(tmp))
+        try:
+            problem = load_problem(a.problem, Path(tmp))
+        except argparse.ArgumentTypeError as exc:
+            ap.error(str(exc))
     load0 = os.getloadavg()[0]
     state = capture_state(problem, a.limit)
     res = state["result"]
