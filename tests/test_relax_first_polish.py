@@ -66,7 +66,8 @@ def test_polish_reaches_a_layout_no_crossing_exchange_improves(district):
     n = r.info["crossings_exchanged"][0] + 1
     built = sum(1 for i in r.layout if p.decisions[i].kind == "crossing")
     assert r.info["work_s"]["crossings exchanged"] == pytest.approx(
-        n * max(1, built) * len(p.decisions) * rf.SWAP_SECONDS_PER_DECISION, abs=1e-3 * n)  # rounded per charge
+        n * max(1, built) * (ev.size * rf.SWAP_SECONDS_PER_INCIDENCE + len(p.decisions) ** 2 * rf.SWAP_SECONDS_PER_DECISION_PAIR),
+        abs=1e-3 * n)  # rounded per charge
 
 
 def test_polish_stops_when_the_budget_is_spent(district):

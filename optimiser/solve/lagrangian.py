@@ -51,6 +51,10 @@ _INF = np.inf
 _MAX_UNITS = 1000
 """The budget is split into at most this many cost units (costs rounded down: a relaxation)."""
 
+CONV_MAX_PAIRS = 20_000
+"""The knapsack combines two groups' tables pair by pair up to this many pairs of reachable
+costs, else by one pass over dense rows per cost of the sparser table (the same floats)."""
+
 
 ACTIVE_MARGIN = 0.05
 """An incidence takes part in an iteration only while its cost is below its client's
@@ -60,18 +64,25 @@ active set, and that client's share doubles (exact either way: see :meth:`_Dual.
 SHRINK_EVERY = 200
 """The active set is also rebuilt every this many evaluations, so it shrinks when multipliers fall."""
 
-WORK_PER_ITERATION = 150_000.0
-WORK_PER_CLIENT = 20.0
-WORK_PER_OPTION = 3.0
-WORK_PER_DECISION = 100.0
+WORK_PER_ITERATION = 58_000.0
+WORK_PER_CLIENT = 2.0
+WORK_PER_OPTION = 1.5
+WORK_PER_DECISION = 14.0
+WORK_PER_KNAPSACK_OP = 1_250.0
 WORK_PER_REBUILD_INCIDENCE = 1.0
 WORK_PER_SETUP_INCIDENCE = 50.0
-WORK_PER_ROUTE = 8.0
+WORK_PER_ROUTE = 3.5
+WORK_PER_ROUTE_MULTIPLIER = 3.0
 """Work units of one iteration (an evaluation and a step), besides one per active incidence:
-a constant (the knapsack's tables), per client (the multipliers), per option (the sums per
-option), per decision; per incidence of a rebuild of the active set; and, once, per incidence
-read when the dual is set up. One unit is about 6 ns of CPU on the benchmark machine
+a constant, per client (the multipliers), per option (the sums per option), per decision, per
+vector operation of the knapsack (``_Knapsack.ops``: its group tables and their
+convolutions), per active route and per route multiplier (the walks to facilities with exact
+routes); per incidence of a rebuild of the active set; and, once, per incidence read when the
+dual is set up. One unit is about 6 ns of CPU on the benchmark machine
 (``LAGRANGIAN_UNITS_PER_S`` in :mod:`optimiser.solve.relax_first`; benchmarks/joint README).
+The per-iteration terms were fitted (least squares, non-negative) to 59,594 timed
+evaluations and their steps on 15 realsites problems at a 10 s limit (benchmarks/realsites README,
+wave 11); the knapsack's operations are most of the constant part.
 Deterministic: :attr:`LagrangianResult.work` is the same on an idle and a loaded machine."""
 
 
@@ -139,6 +150,8 @@ class _Knapsack:
         self.cap = cap // unit
         self.forced_open = np.zeros(n_d, dtype=bool)
         self.closed = np.zeros(n_d, dtype=bool)
+        self.ops = 0  # vector operations so far, and the table cells they covered (its work: deterministic)
+        self.cells = 0
         group_of = np.full(n_d, -1, dtype=np.int64)
         lo: list[int] = []
         hi: list[int | None] = []
@@ -176,14 +189,15 @@ class _Knapsack:
             hi.append(None)
         self.groups = [np.nonzero(group_of == g)[0] for g in range(len(lo))]
         self.lo, self.hi = lo, hi
-        self._nothing = np.where(np.arange(self.cap + 1) == 0, 0.0, _INF)  # no group yet: 0 at 0 units
+        self._nothing = (np.zeros(1, dtype=np.int64), np.zeros(1))  # no group yet: 0 at 0 units
 
     # -------------------------------------------------------------- one group
     def _group_table(self, g: int, v: np.ndarray):
-        """(F, items, srcs, forced) of group ``g``: F[k, x] is the least value of k items (the
-        last row: k or more when the group has no upper count) costing exactly x units; the
-        group's forced-open decisions are in every state; ``srcs[j][k, x]`` is the count
-        before item ``items[j]`` was taken to reach (k, x), or -1."""
+        """(F, items, srcs, forced, chain) of group ``g``: F[k, x] is the least value of k items
+        (the last row: k or more when the group has no upper count) costing exactly x units; the
+        group's forced-open decisions are in every state; ``srcs[j][k, x]`` is the count before
+        item ``items[j]`` was taken to reach (k, x), or -1. When the items have one price,
+        ``chain`` instead lists the states (rows k, costs x ascending, values) and F is ``None``."""
         ids = self.groups[g]
         lo, hi = self.lo[g], self.hi[g]
         ids = ids[~self.closed[ids]]
@@ -199,96 +213,169 @@ class _Knapsack:
             keep.append(cls[:m])
         items = np.concatenate(keep) if keep else np.zeros(0, dtype=np.int64)
         X = self.cap
-        F = np.full((kcap + 1, X + 1), _INF)
+        self.ops += 1
         k0 = min(forced.size, kcap) if hi is None else forced.size
         x0 = int(self.units[forced].sum())
         if (hi is not None and forced.size > hi) or x0 > X:
-            return F, items, [], forced
-        F[k0, x0] = float(v[forced].sum())
+            return None, items, [], forced, (np.zeros(0, dtype=np.int64),) * 2 + (np.zeros(0),)
+        f0 = float(v[forced].sum())
+        unit = int(self.units[items[0]]) if items.size else 0
+        if items.size and unit > 0 and (self.units[items] == unit).all():
+            # one price (real sites: one per crossing or facility type): the best j items are the
+            # j first (sorted by value), so the states are a chain, without a table per item
+            chain = np.cumsum(np.concatenate([[f0], v[items].astype(float)]))
+            j = np.arange(items.size + 1)
+            x = x0 + j * unit
+            k = k0 + j
+            ok = x <= X
+            if hi is not None:
+                ok &= k <= kcap
+            return None, items, None, forced, (np.minimum(k[ok], kcap), x[ok], chain[ok])
+        F = np.full((kcap + 1, X + 1), _INF)
+        F[k0, x0] = f0
         srcs = []
+        rows = np.arange(kcap, dtype=np.int16)[:, None]
+        self.ops += items.size
+        self.cells += (items.size + 1) * F.size
         for i in items:
             c, val = int(self.units[i]), float(v[i])
             new = F.copy()
             src = np.full(F.shape, -1, dtype=np.int16)
-            for k in range(kcap + 1):
-                k2 = k + 1 if k < kcap else (kcap if hi is None else -1)
-                if k2 < 0:
-                    continue
-                cand = F[k, : X + 1 - c] + val
-                better = cand < new[k2, c:]
-                if better.any():
-                    new[k2, c:] = np.where(better, cand, new[k2, c:])
-                    src[k2, c:][better] = k
+            # count k -> k + 1, every k below the cap at once (each cell has one candidate)
+            if kcap > 0:
+                cand = F[:kcap, : X + 1 - c] + val
+                tgt = new[1:, c:]
+                better = cand < tgt
+                tgt[better] = cand[better]
+                src[1:, c:][better] = np.broadcast_to(rows, better.shape)[better]
+            # "the cap or more" stays there (no upper count), after k = cap - 1 reached it
+            if hi is None:
+                cand = F[kcap, : X + 1 - c] + val
+                tgt = new[kcap, c:]
+                better = cand < tgt
+                tgt[better] = cand[better]
+                src[kcap, c:][better] = kcap
             F = new
             srcs.append(src)
-        return F, items, srcs, forced
+        return F, items, srcs, forced, None
 
-    def _valid_min(self, g: int, F: np.ndarray, shift: int = 0):
-        """min over counts k with k + shift in the group's range: (values per x, argmin k)."""
+    def _valid_min(self, g: int, table, shift: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Group ``g``'s least value per reachable cost over counts k with k + shift in its
+        range: (costs ascending, values, argmin k)."""
+        F, chain = table[0], table[4]
         lo, hi = self.lo[g], self.hi[g]
+        self.ops += 1
+        if chain is not None:
+            k, x, val = chain
+            ok = k + shift >= lo
+            if hi is not None:
+                ok &= k + shift <= hi
+            return x[ok], val[ok], k[ok]
         kcap = F.shape[0] - 1
+        self.cells += F.size
         ks = [k for k in range(kcap + 1) if k + shift >= lo and (hi is None or k + shift <= hi)]
         if not ks:
-            return np.full(F.shape[1], _INF), np.zeros(F.shape[1], dtype=np.int64)
+            return np.zeros(0, dtype=np.int64), np.zeros(0), np.zeros(0, dtype=np.int64)
         sub = F[ks]
         arg = np.argmin(sub, axis=0)
-        return sub[arg, np.arange(F.shape[1])], np.asarray(ks)[arg]
+        vals = sub[arg, np.arange(F.shape[1])]
+        xs = np.flatnonzero(np.isfinite(vals))
+        return xs, vals[xs], np.asarray(ks)[arg[xs]]
 
-    @staticmethod
-    def _conv(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Min-plus convolution over exact units, with the split (units taken from ``a``)."""
-        X = a.size - 1
+    def _conv(self, a: tuple[np.ndarray, np.ndarray],
+              b: tuple[np.ndarray, np.ndarray]) -> tuple[tuple[np.ndarray, np.ndarray], np.ndarray]:
+        """Min-plus convolution of two sparse tables (costs ascending, values) up to the budget,
+        with the split (units taken from ``a``; of equal values, the fewest): ((costs, values),
+        split). Every pair at once when there are few (few prices: few reachable costs), else
+        one pass per cost of the sparser side over dense rows; the same floats either way."""
+        (xa, va), (xb, vb) = a, b
+        X = self.cap
+        n = xa.size * xb.size
+        self.ops += 1
+        if n <= CONV_MAX_PAIRS:
+            self.cells += n
+            x = (xa[:, None] + xb[None, :]).ravel()
+            val = (va[:, None] + vb[None, :]).ravel()
+            x1 = np.repeat(xa, xb.size)
+            ok = x <= X
+            x, val, x1 = x[ok], val[ok], x1[ok]
+            order = np.lexsort((x1, val, x))
+            x, val, x1 = x[order], val[order], x1[order]
+            first = np.ones(x.size, dtype=bool)
+            first[1:] = x[1:] != x[:-1]
+            return (x[first], val[first]), x1[first]
+        da, db = np.full(X + 1, _INF), np.full(X + 1, _INF)
+        da[xa], db[xb] = va, vb
         out = np.full(X + 1, _INF)
         arg = np.zeros(X + 1, dtype=np.int64)
-        for x1 in np.nonzero(np.isfinite(a))[0]:
-            cand = a[x1] + b[: X + 1 - x1]
-            seg = out[x1:]
-            better = cand < seg
-            seg[better] = cand[better]
-            arg[x1:][better] = x1
-        return out, arg
+        steps = min(xa.size, xb.size)
+        self.ops += steps
+        self.cells += steps * (X + 1)
+        if xa.size <= xb.size:
+            for x1 in xa:
+                cand = da[x1] + db[: X + 1 - x1]
+                seg = out[x1:]
+                better = cand < seg
+                seg[better] = cand[better]
+                arg[x1:][better] = x1
+        else:
+            for x2 in xb:  # the split x1 = x - x2 falls as x2 rises: the last equal value is the fewest
+                cand = da[: X + 1 - x2] + db[x2]
+                seg = out[x2:]
+                take = (cand < seg) | ((cand == seg) & np.isfinite(cand))
+                seg[take] = cand[take]
+                arg[x2:][take] = np.flatnonzero(take)
+        xs = np.flatnonzero(np.isfinite(out))
+        return (xs, out[xs]), arg[xs]
 
     def solve(self, v: np.ndarray, want_tests: bool = False):
         """(value, chosen decision ids, forced-open lower bound per decision or None)."""
         if self.closed[self.forced_open].any():  # a decision both forced open and closed
             return _INF, np.zeros(0, dtype=np.int64), None
         tables = [self._group_table(g, v) for g in range(len(self.groups))]
-        H = [self._valid_min(g, t[0]) for g, t in enumerate(tables)]
+        H = [self._valid_min(g, t) for g, t in enumerate(tables)]
         # prefix convolutions for the answer, and "all but g" for the tests
         acc = [self._nothing]
         splits = []
-        for h, _ in H:
-            nxt, arg = self._conv(h, acc[-1])
+        for xs, vals, _ in H:
+            nxt, arg = self._conv((xs, vals), acc[-1])
             acc.append(nxt)
             splits.append(arg)
-        total = acc[-1]
-        if not np.isfinite(total).any():
+        tx, tv = acc[-1]
+        if not tx.size:
             return _INF, np.zeros(0, dtype=np.int64), None
-        x = int(np.argmin(total))
-        value = float(total[x])
+        i = int(np.argmin(tv))  # of equal values, the least cost
+        x, value = int(tx[i]), float(tv[i])
         chosen: list[int] = []
         for g in range(len(self.groups) - 1, -1, -1):
-            xg = int(splits[g][x])
-            F, items, srcs, forced = tables[g]
-            k = int(H[g][1][xg])
+            xg = int(splits[g][np.searchsorted(acc[g + 1][0], x)])
+            _, items, srcs, forced, _ = tables[g]
+            k = int(H[g][2][np.searchsorted(H[g][0], xg)])
             chosen.extend(forced.tolist())
             xx = xg
-            for j in range(len(items) - 1, -1, -1):
-                s = int(srcs[j][k, xx])
-                if s >= 0:
-                    chosen.append(int(items[j]))
-                    xx -= int(self.units[items[j]])
-                    k = s
+            if srcs is None:  # one price: the first (xx - cost of forced) / unit items
+                chosen.extend(items[: (xx - int(self.units[forced].sum())) // int(self.units[items[0]])].tolist())
+            else:
+                for j in range(len(items) - 1, -1, -1):
+                    s = int(srcs[j][k, xx])
+                    if s >= 0:
+                        chosen.append(int(items[j]))
+                        xx -= int(self.units[items[j]])
+                        k = s
             x -= xg
         tests = None
         if want_tests:
             tests = np.full(self.n_d, -_INF)
             for g in range(len(self.groups)):
                 rest = self._nothing
-                for h2 in (H[j][0] for j in range(len(self.groups)) if j != g):
-                    rest = self._conv(h2, rest)[0]
-                hm1, _ = self._valid_min(g, tables[g][0], shift=1)
-                pm = np.minimum.accumulate(self._conv(hm1, rest)[0])
+                for j in range(len(self.groups)):
+                    if j != g:
+                        rest = self._conv((H[j][0], H[j][1]), rest)[0]
+                hx, hv, _ = self._valid_min(g, tables[g], shift=1)
+                cx, cv = self._conv((hx, hv), rest)[0]
+                dense = np.full(self.cap + 1, _INF)
+                dense[cx] = cv
+                pm = np.minimum.accumulate(dense)
                 ids = self.groups[g]
                 left = self.cap - self.units[ids]
                 val = np.where(left >= 0, pm[np.clip(left, 0, None)], _INF)
@@ -446,9 +533,10 @@ class _Dual:
             self._activate(lam)
         self.work += (self.a_ic.size + WORK_PER_ITERATION + WORK_PER_CLIENT * self.n_c + WORK_PER_OPTION * n_o
                       + WORK_PER_DECISION * n_d)
+        ops = self.knap.ops
         cost = self.a_cost
         if self.routes is not None and M is not None:
-            self.work += WORK_PER_ROUTE * self.routes.a_route.size
+            self.work += WORK_PER_ROUTE * self.routes.a_route.size + WORK_PER_ROUTE_MULTIPLIER * M.size
             self.seg_min, self.adj = self.routes.route_costs(M)
             cost = cost.copy()
             cost[self.routes.a_pos] = self.seg_min
@@ -460,6 +548,7 @@ class _Dual:
             v = v - self.routes.credit(M, n_d)  # not in place: v is int64 when no incidence is active
         self.knap.closed |= self.fixed
         S, y_ids, t = self.knap.solve(v, want_tests=upper_bound is not None)
+        self.work += WORK_PER_KNAPSACK_OP * (self.knap.ops - ops)
         L = float(lam.sum() + np.minimum(0.0, self.wbase - lam).sum() + np.minimum(s_conj, 0.0).sum() + S)
         if t is not None and upper_bound is not None:
             self.fixed |= (L - S + t) > upper_bound + 1e-9 * abs(upper_bound) + 1e-6

@@ -85,8 +85,9 @@ from optimiser.solve.relax_first_settings import (
     EXACT_MAX_LEVELS,
     FIRST_ROUND_SHARE,
     FIX_SECONDS_PER_LEVEL,
-    GREEDY_SECONDS_PER_INCIDENCE,
-    GREEDY_SECONDS_PER_INCIDENCE_DECISION,
+    GREEDY_SECONDS_PER_COMPLETION_INCIDENCE,
+    GREEDY_SECONDS_PER_COMPLETION_INCIDENCE_DECISION,
+    GREEDY_SECONDS_PER_COMPLETION_STEP_DECISION,
     IMPROVE_INCIDENCES_PER_S,
     INSERT_GAIN_SECONDS_PER_INCIDENCE,
     INSERT_MIN_GAP,
@@ -114,7 +115,8 @@ from optimiser.solve.relax_first_settings import (
     SETUP_INCIDENCES_PER_S,
     SPLIT_DEFLECTION,
     SPLIT_ENABLED,
-    SWAP_SECONDS_PER_DECISION,
+    SWAP_SECONDS_PER_DECISION_PAIR,
+    SWAP_SECONDS_PER_INCIDENCE,
 )
 from optimiser.solve.result import SolveResult, Status, interrupted_result, relative_gap
 from optimiser.solve.warmstart import GREEDY_MIN_SAFETY_NET_S
@@ -263,7 +265,7 @@ class RelaxFirst:
     def swap_cost(self) -> float:
         """Nominal seconds charged for one search of crossing exchanges from the incumbent."""
         built = sum(1 for i in self.layout if self.is_crossing[i])
-        return max(1, built) * self.ev.n_d * SWAP_SECONDS_PER_DECISION
+        return max(1, built) * (self.ev.size * SWAP_SECONDS_PER_INCIDENCE + self.ev.n_d ** 2 * SWAP_SECONDS_PER_DECISION_PAIR)
 
     def polish(self, where: str, rechoose: bool = True, insert: bool = False) -> None:
         """The incumbent's crossings exchanged one for one (:func:`swap_crossings`: the best
@@ -361,8 +363,11 @@ class RelaxFirst:
                                safety_net_s=max(GREEDY_MIN_SAFETY_NET_S, self.wall_left()))
         self.info["greedy_stopped_by"] = greedy.stopped_by
         self.note_net(greedy.stopped_by)
-        self.charge(self.ev.size * (GREEDY_SECONDS_PER_INCIDENCE + GREEDY_SECONDS_PER_INCIDENCE_DECISION * self.ev.n_d),
-                    "greedy")
+        built = len(greedy.layout or ())
+        per_completion = (self.ev.size * (GREEDY_SECONDS_PER_COMPLETION_INCIDENCE
+                                          + GREEDY_SECONDS_PER_COMPLETION_INCIDENCE_DECISION * self.ev.n_d)
+                          + GREEDY_SECONDS_PER_COMPLETION_STEP_DECISION * self.ev.n_d * built)
+        self.charge((1 + greedy.swaps_tried) * per_completion, "greedy")
         if greedy.layout is not None:
             self.offer(greedy.layout, "greedy")
             self.improve(greedy.layout, "greedy, sites re-chosen")

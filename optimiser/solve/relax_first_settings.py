@@ -47,13 +47,18 @@ LAGRANGIAN_MAX_ITERATIONS = 100_000
 """At most this many iterations per round, whatever the time limit."""
 
 
-GREEDY_SECONDS_PER_INCIDENCE = 1.9e-7
-GREEDY_SECONDS_PER_INCIDENCE_DECISION = 8.4e-10
-"""Work charged for the greedy (:func:`greedy_search`): nominal seconds per incidence of the
-exact model (``Evaluator.size``), plus per incidence and decision (its additions check every
-decision). Measured in CPU seconds on benchmarks/joint (load 5.5): 200 firms, 10.1M incidences
-and 466 decisions, 5.7-5.9 s; 500 firms, 8.8M and 1,101, 9.7-10.0 s (incidences alone
-charged 9.2 s and 8.0 s)."""
+GREEDY_SECONDS_PER_COMPLETION_INCIDENCE = 4.4e-8
+GREEDY_SECONDS_PER_COMPLETION_INCIDENCE_DECISION = 7.5e-11
+GREEDY_SECONDS_PER_COMPLETION_STEP_DECISION = 1.2e-6
+"""Work charged for the greedy (:func:`greedy_search`): it runs ``1 + swaps_tried`` completions
+(:class:`~optimiser.solve.heuristic.GreedyResult`; deterministic), each charged per incidence of
+the exact model (``Evaluator.size``), per incidence and decision (its additions check every
+decision), and per decision and decision built (each step ranks every decision). Fitted
+(least squares, non-negative) to the greedy's CPU seconds on 15 benchmarks/realsites problems at
+a 10 s limit (0.12-0.93 s, within 0.5-1.3x; the former charge, per incidence only, was 0.2-0.3x
+of it) and checked on benchmarks/joint: 200 firms (10.1M incidences, 466 decisions) 7.4 s
+against 5.7-5.9 s of CPU measured at load 5.5, 500 firms (8.8M, 1,101) 10.8 s against 9.7-10.0 s
+(wave 11, benchmarks/realsites README)."""
 
 IMPROVE_INCIDENCES_PER_S = 2.0e6
 """Work charged for re-choosing a layout's sites (:func:`improve_sites`), incidences per
@@ -72,11 +77,15 @@ SETUP_INCIDENCES_PER_S = 2.2e6
 the :class:`Evaluator`), incidences per nominal second (CPU at load 5.5: 200 firms 3.9-4.4 s,
 500 firms 4.2-4.7 s)."""
 
-SWAP_SECONDS_PER_DECISION = 1.5e-4
-"""Work charged for one search of crossing exchanges (:func:`swap_crossings`): per built
-crossing (one evaluation of every addition) and per decision of the problem, nominal seconds
-(CPU at load 4-5: 200 firms, 466 decisions, 0.07 s; 500 firms, 1,101 decisions, 0.16 s per
-built crossing: the additions' constraint checks grow with the decisions, not the incidences)."""
+SWAP_SECONDS_PER_INCIDENCE = 4.85e-9
+SWAP_SECONDS_PER_DECISION_PAIR = 9.7e-8
+"""Work charged for one search of crossing exchanges (:func:`swap_crossings`), per built
+crossing (one evaluation of every addition): per incidence of the exact model and per squared
+decision count (the additions' constraint checks), nominal seconds. Solved from benchmarks/joint
+(CPU at load 4-5 per built crossing: 200 firms, 10.1M incidences and 466 decisions, 0.07 s;
+500 firms, 8.8M and 1,101, 0.16 s) and checked on benchmarks/realsites (rs005 4.6 ms charged,
+4.8 ms measured; rs028 5.4 / 5.3 ms; rs019 1.7 / 1.3 ms): the former charge, per decision only
+(1.5e-4 s), charged realsites' searches 3-12 times their CPU."""
 
 POLISH_RESERVE_SHARE = 0.05
 """Share of the time limit the second Lagrangian round leaves besides three searches of
@@ -133,13 +142,15 @@ benchmarks/joint's 100-firm district at a 60 s limit, one worker, proven optimal
 with the eager LP against 20.5 s without; with two workers (that benchmark's default) the eager LP's
 exact call ran the solve to 128.8 s of wall clock (0.22 %, as without it in 54.1 s)."""
 
-EXACT_EAGER_UNITS_PER_S = 0.4
+EXACT_EAGER_UNITS_PER_S = 0.5
 """CP-SAT's deterministic units per nominal second of a backend search with the eager LP
-("lp-eager": ``EXACT_LP_EAGER``; ``BACKEND_UNITS_PER_S`` is the lazy LP's). Measured as units per
-CPU second of the whole call, the model's build and CP-SAT's set-up included (which
-``BACKEND_SETUP_SECONDS_PER_LEVEL`` charges besides: the rate errs on the side of less search, not
-of overrunning the budget): rs019 0.83 (2.48 units in 3.0 s), rs022 0.73, rs017 0.47, rs031 0.44,
-rs005 0.42 (5.39 units in 12.7 s; ``benchmarks/realsites/proof_probes.py``)."""
+("lp-eager": ``EXACT_LP_EAGER``; ``BACKEND_UNITS_PER_S`` is the lazy LP's). Measured per CPU
+second of CP-SAT's search (its ``wall_time`` at load 1-1.5; the model's build and set-up are
+charged besides by ``BACKEND_SETUP_SECONDS_PER_LEVEL``, 1.2-1.6 times their CPU here): rs019 1.24
+(2.47 units in 2.0 s), rs022 0.66, rs005 at least 0.62 (its 60 s proof: 15.73 units in a 25.5 s
+call, build included), rs017 0.51, rs031 0.38 (wave
+11, benchmarks/realsites README). 0.5 is below four of the five; 0.4 before (from whole calls,
+build included) left rs019's 10 s run 0.3 units short of its proof."""
 
 EXACT_FIRST_MIN_SEARCH_SHARE = 0.5
 """The reduced exact model comes first (phases 3-4 skipped, :meth:`RelaxFirst.exact_first`) only
