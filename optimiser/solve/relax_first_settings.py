@@ -47,18 +47,18 @@ LAGRANGIAN_MAX_ITERATIONS = 100_000
 """At most this many iterations per round, whatever the time limit."""
 
 
-GREEDY_SECONDS_PER_COMPLETION_INCIDENCE = 4.4e-8
-GREEDY_SECONDS_PER_COMPLETION_INCIDENCE_DECISION = 7.5e-11
-GREEDY_SECONDS_PER_COMPLETION_STEP_DECISION = 1.2e-6
+GREEDY_SECONDS_PER_COMPLETION_INCIDENCE = 5.2e-8
+GREEDY_SECONDS_PER_COMPLETION_INCIDENCE_DECISION = 2.8e-11
+GREEDY_SECONDS_PER_COMPLETION_STEP_DECISION = 1.8e-6
 """Work charged for the greedy (:func:`greedy_search`): it runs ``1 + swaps_tried`` completions
 (:class:`~optimiser.solve.heuristic.GreedyResult`; deterministic), each charged per incidence of
 the exact model (``Evaluator.size``), per incidence and decision (its additions check every
-decision), and per decision and decision built (each step ranks every decision). Fitted
-(least squares, non-negative) to the greedy's CPU seconds on 15 benchmarks/realsites problems at
-a 10 s limit (0.12-0.93 s, within 0.5-1.3x; the former charge, per incidence only, was 0.2-0.3x
-of it) and checked on benchmarks/joint: 200 firms (10.1M incidences, 466 decisions) 7.4 s
-against 5.7-5.9 s of CPU measured at load 5.5, 500 firms (8.8M, 1,101) 10.8 s against 9.7-10.0 s
-(wave 11, benchmarks/realsites README)."""
+decision), and per decision and decision built (each step ranks every decision). Fitted (least
+squares of the relative error, non-negative) to the greedy's CPU seconds at load 1-1.5 on 15
+benchmarks/realsites problems (0.12-0.93 s) and benchmarks/joint's 200- and 500-firm districts
+(10.1M incidences, 466 decisions: 6.06 s; 8.8M, 1,101: 6.78 s): charged 0.69-1.32 times the
+CPU, the joint ones 0.98 (wave 11, benchmarks/realsites README). The former charge, per
+incidence and decision only, was 0.2-0.3 times realsites' CPU and 1.0-1.5 times joint's."""
 
 IMPROVE_INCIDENCES_PER_S = 2.0e6
 """Work charged for re-choosing a layout's sites (:func:`improve_sites`), incidences per
