@@ -149,3 +149,183 @@ def test_active_incidences_give_the_same_floats(monkeypatch):
     cut = lagrangian_bound(q, None, max_iterations=300, test_every=7, max_work=narrow.work / 3)
     assert cut.stopped_by == "work limit" and 1 <= cut.iterations < narrow.iterations
     assert lagrangian_bound(q, None, max_iterations=300, test_every=7, max_work=narrow.work / 3).iterations == cut.iterations
+
+
+def _reference_knapsack(k: _Knapsack, v: np.ndarray, want_tests: bool):
+    """The knapsack as one dense table per group, filled item by item and count by count, the
+    groups combined by dense min-plus convolutions (the implementation before wave 11): the
+    oracle the chains and sparse convolutions must reproduce float for float."""
+    inf, X = np.inf, k.cap
+
+    def table(g):
+        ids, lo, hi = k.groups[g], k.lo[g], k.hi[g]
+        ids = ids[~k.closed[ids]]
+        forced = ids[k.forced_open[ids]]
+        ids = ids[~k.forced_open[ids] & (k.units[ids] <= X)]
+        kcap = hi if hi is not None else lo
+        keep = []
+        for u in np.unique(k.units[ids]):
+            cls = ids[k.units[ids] == u]
+            cls = cls[np.argsort(v[cls], kind="stable")]
+            keep.append(cls[:min(cls.size, hi) if hi is not None else min(cls.size, int((v[cls] < 0).sum()) + lo)])
+        items = np.concatenate(keep) if keep else np.zeros(0, dtype=np.int64)
+        F = np.full((kcap + 1, X + 1), inf)
+        k0, x0 = (min(forced.size, kcap) if hi is None else forced.size), int(k.units[forced].sum())
+        if (hi is not None and forced.size > hi) or x0 > X:
+            return F, items, [], forced
+        F[k0, x0] = float(v[forced].sum())
+        srcs = []
+        for i in items:
+            c, val = int(k.units[i]), float(v[i])
+            new, src = F.copy(), np.full(F.shape, -1, dtype=np.int16)
+            for kk in range(kcap + 1):
+                k2 = kk + 1 if kk < kcap else (kcap if hi is None else -1)
+                if k2 >= 0:
+                    cand = F[kk, : X + 1 - c] + val
+                    better = cand < new[k2, c:]
+                    new[k2, c:] = np.where(better, cand, new[k2, c:])
+                    src[k2, c:][better] = kk
+            F = new
+            srcs.append(src)
+        return F, items, srcs, forced
+
+    def valid_min(g, F, shift=0):
+        ks = [kk for kk in range(F.shape[0]) if kk + shift >= k.lo[g] and (k.hi[g] is None or kk + shift <= k.hi[g])]
+        if not ks:
+            return np.full(X + 1, inf), np.zeros(X + 1, dtype=np.int64)
+        arg = np.argmin(F[ks], axis=0)
+        return F[ks][arg, np.arange(X + 1)], np.asarray(ks)[arg]
+
+    def conv(a, b):
+        out, arg = np.full(X + 1, inf), np.zeros(X + 1, dtype=np.int64)
+        for x1 in np.nonzero(np.isfinite(a))[0]:
+            cand = a[x1] + b[: X + 1 - x1]
+            better = cand < out[x1:]
+            out[x1:][better] = cand[better]
+            arg[x1:][better] = x1
+        return out, arg
+
+    if k.closed[k.forced_open].any():
+        return inf, np.zeros(0, dtype=np.int64), None
+    nothing = np.where(np.arange(X + 1) == 0, 0.0, inf)
+    tables = [table(g) for g in range(len(k.groups))]
+    H = [valid_min(g, t[0]) for g, t in enumerate(tables)]
+    acc, splits = [nothing], []
+    for h, _ in H:
+        nxt, arg = conv(h, acc[-1])
+        acc.append(nxt)
+        splits.append(arg)
+    if not np.isfinite(acc[-1]).any():
+        return inf, np.zeros(0, dtype=np.int64), None
+    x = int(np.argmin(acc[-1]))
+    value, chosen = float(acc[-1][x]), []
+    for g in range(len(k.groups) - 1, -1, -1):
+        xg = int(splits[g][x])
+        _, items, srcs, forced = tables[g]
+        kk, xx = int(H[g][1][xg]), xg
+        chosen.extend(forced.tolist())
+        for j in range(len(items) - 1, -1, -1):
+            s = int(srcs[j][kk, xx])
+            if s >= 0:
+                chosen.append(int(items[j]))
+                xx -= int(k.units[items[j]])
+                kk = s
+        x -= xg
+    tests = None
+    if want_tests:
+        tests = np.full(k.n_d, -inf)
+        for g in range(len(k.groups)):
+            rest = nothing
+            for j in range(len(k.groups)):
+                if j != g:
+                    rest = conv(H[j][0], rest)[0]
+            pm = np.minimum.accumulate(conv(valid_min(g, tables[g][0], shift=1)[0], rest)[0])
+            ids = k.groups[g]
+            left = X - k.units[ids]
+            tests[ids] = v[ids] + np.where(left >= 0, pm[np.clip(left, 0, None)], inf)
+        tests[k.forced_open] = value
+    return value, np.asarray(sorted(set(chosen)), dtype=np.int64), tests
+
+
+def _priced_knapsack_problem(rng) -> tuple[Problem, np.ndarray]:
+    """Groups with one price (the chains) or several (the tables), count minima without maxima
+    (a "k or more" row), costs that round to 0 units, fixes, and values with ties."""
+    n = int(rng.integers(3, 30))
+    prices = [1, 7, 13, 40, 100, 2000, 5000] if rng.random() < 0.4 else [int(rng.choice([1, 7, 13, 40, 100]))]
+    dec = [Decision(f"d{i}", "crossing", "g", float(rng.choice(prices)) * 1000, f"d{i}") for i in range(n)]
+    budget = int(rng.integers(1, 40)) * 3000 + int(rng.integers(0, 999))
+    cons = [Constraint("budget", tuple((i, int(d.cost)) for i, d in enumerate(dec)), None, budget, "budget")]
+    cuts = np.sort(rng.choice(np.arange(1, n), size=min(int(rng.integers(0, 4)), n - 1), replace=False))
+    for j, part in enumerate(np.split(rng.permutation(n), cuts)):
+        if part.size < 2 or rng.random() < 0.2:
+            continue
+        grp = tuple((int(i), 1) for i in sorted(part))
+        kind = int(rng.integers(0, 3))
+        if kind in (0, 2):
+            cons.append(Constraint(f"count_min:{j}", grp, int(rng.integers(0, 3)), None, f"count_min:{j}"))
+        if kind in (1, 2):
+            cons.append(Constraint(f"count_max:{j}", grp, None, int(rng.integers(0, 5)), f"count_max:{j}"))
+    if rng.random() < 0.3:
+        cons.append(Constraint("fix:1", ((n - 1, 1),), 1, 1, "fix"))
+    p = Problem(dec, [(i,) for i in range(n)], [], cons, [], {}, 10, {"all": 1.0}, float(budget))
+    return p, rng.normal(0, 10, size=n).round(int(rng.integers(0, 3)))
+
+
+@pytest.mark.parametrize("pairs", [20_000, 0])
+def test_knapsack_reproduces_the_item_by_item_tables(pairs, monkeypatch):
+    """One-price groups as chains and sparse pairwise convolutions (or, with ``pairs`` 0, one
+    pass per cost over dense rows) give the value, the layout and the tests of the dense tables
+    float for float, on 400 random knapsacks with closed decisions too."""
+    import optimiser.solve.lagrangian as lag_mod
+
+    monkeypatch.setattr(lag_mod, "CONV_MAX_PAIRS", pairs)
+    chains = tables = 0
+    for seed in range(400):
+        rng = np.random.default_rng(seed)
+        p, v = _priced_knapsack_problem(rng)
+        k = _Knapsack(p)
+        if seed % 2:
+            k.closed |= rng.random(len(v)) < 0.2
+        for g in range(len(k.groups)):
+            srcs = k._group_table(g, v)[2]
+            chains += srcs is None
+            tables += srcs is not None
+        got, want = k.solve(v.copy(), want_tests=True), _reference_knapsack(k, v.copy(), True)
+        assert got[0] == want[0], seed
+        assert np.array_equal(got[1], want[1]), seed
+        assert (got[2] is None and want[2] is None) or np.array_equal(got[2], want[2]), seed
+    assert chains > 100 and tables > 100  # both ways of building a group's states were exercised
+
+
+def test_the_knapsacks_operations_are_counted_in_the_work(monkeypatch):
+    """Every evaluation charges ``WORK_PER_KNAPSACK_OP`` per vector operation of its knapsack, a
+    deterministic count: the same on a second run, and 0 with the charge set to 0 changes the
+    work by exactly the operations times the charge."""
+    import optimiser.solve.lagrangian as lag_mod
+    from benchmarks.joint.generate import make_district
+    from optimiser.pipeline import prepare
+
+    q = relax_access_crossings(prepare(make_district(30, 60, 12, 1, seed=2)).problem)
+    assert q is not None
+    ops = []
+    original = lag_mod._Knapsack.solve
+
+    def counting(self, v, want_tests=False):
+        before = self.ops
+        out = original(self, v, want_tests)
+        ops.append(self.ops - before)
+        return out
+
+    monkeypatch.setattr(lag_mod._Knapsack, "solve", counting)
+    per_op = lag_mod.WORK_PER_KNAPSACK_OP
+    first = lagrangian_bound(q, None, max_iterations=200, test_every=7)
+    n_first = list(ops)
+    assert len(n_first) == first.iterations > 1 and all(n > 0 for n in n_first)  # one knapsack per iteration
+    ops.clear()
+    again = lagrangian_bound(q, None, max_iterations=200, test_every=7)
+    assert ops == n_first and again.work == first.work
+    ops.clear()
+    monkeypatch.setattr(lag_mod, "WORK_PER_KNAPSACK_OP", 0.0)
+    free = lagrangian_bound(q, None, max_iterations=200, test_every=7)
+    assert free.iterations == first.iterations
+    assert first.work - free.work == pytest.approx(per_op * sum(n_first))

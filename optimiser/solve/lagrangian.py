@@ -16,8 +16,10 @@ for the p-median; the conjunction split as in Lagrangian decomposition). Every o
 constraint (spacing, coverage, directness, exclusions, must-serve) is dropped, and costs are
 rounded down to a common unit, so each ``L`` is a valid lower bound on the optimum. The last
 term is a knapsack with cardinality ranges per group, solved exactly by dynamic programming
-over the budget in cost units; subgradient steps (Polyak, with the step halved when the bound
-stalls) maximise ``L``.
+over the budget in cost units (a group whose decisions share one price is a chain of its best
+j decisions, and groups combine over the costs they can reach: real sites have a price per
+crossing or facility type, so a few of the 1,001 costs); subgradient steps (Polyak, with the
+step halved when the bound stalls) maximise ``L``.
 
 Reduction tests (Beasley's, on the same multipliers): forcing decision i open gives the bound
 ``L - S + v_i + S_i`` where ``S_i`` bounds the rest of the knapsack with less budget and one
