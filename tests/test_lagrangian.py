@@ -252,7 +252,9 @@ def _priced_knapsack_problem(rng) -> tuple[Problem, np.ndarray]:
     (a "k or more" row), costs that round to 0 units, fixes, and values with ties."""
     n = int(rng.integers(3, 30))
     prices = [1, 7, 13, 40, 100, 2000, 5000] if rng.random() < 0.4 else [int(rng.choice([1, 7, 13, 40, 100]))]
-    dec = [Decision(f"d{i}", "crossing", "g", float(rng.choice(prices)) * 1000, f"d{i}") for i in range(n)]
+    # a cost of 1 is 0 units (the unit is at least budget / 1,000 >= 3)
+    dec = [Decision(f"d{i}", "crossing", "g", 1.0 if rng.random() < 0.1 else float(rng.choice(prices)) * 1000, f"d{i}")
+           for i in range(n)]
     budget = int(rng.integers(1, 40)) * 3000 + int(rng.integers(0, 999))
     cons = [Constraint("budget", tuple((i, int(d.cost)) for i, d in enumerate(dec)), None, budget, "budget")]
     cuts = np.sort(rng.choice(np.arange(1, n), size=min(int(rng.integers(0, 4)), n - 1), replace=False))
@@ -279,22 +281,24 @@ def test_knapsack_reproduces_the_item_by_item_tables(pairs, monkeypatch):
     import optimiser.solve.lagrangian as lag_mod
 
     monkeypatch.setattr(lag_mod, "CONV_MAX_PAIRS", pairs)
-    chains = tables = 0
+    chains = tables = free = 0
     for seed in range(400):
         rng = np.random.default_rng(seed)
         p, v = _priced_knapsack_problem(rng)
         k = _Knapsack(p)
         if seed % 2:
             k.closed |= rng.random(len(v)) < 0.2
+        free += int((k.units == 0).any())
         for g in range(len(k.groups)):
             srcs = k._group_table(g, v)[2]
             chains += srcs is None
-            tables += srcs is not None
+            tables += bool(srcs)
         got, want = k.solve(v.copy(), want_tests=True), _reference_knapsack(k, v.copy(), True)
         assert got[0] == want[0], seed
         assert np.array_equal(got[1], want[1]), seed
         assert (got[2] is None and want[2] is None) or np.array_equal(got[2], want[2]), seed
     assert chains > 100 and tables > 100  # both ways of building a group's states were exercised
+    assert free > 50  # and decisions of 0 units
 
 
 def test_the_knapsacks_operations_are_counted_in_the_work(monkeypatch):

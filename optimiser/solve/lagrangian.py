@@ -106,8 +106,9 @@ class LagrangianResult:
         access_multipliers: with ``routes``, the multipliers ``M`` of the access clients'
             crossing links at the best bound (one row per ``routes.clients``), to continue from.
         step: the step factor reached.
-        work: work units of the iterations (active incidences and the per-client, per-option
-            and per-decision terms of ``WORK_PER_*``; deterministic).
+        work: work units of the dual's set-up and iterations (active incidences, the
+            per-iteration constant, the per-client, per-option and per-decision terms, the
+            knapsack's vector operations and the routes' terms of ``WORK_PER_*``; deterministic).
         stopped_by: "converged" (target reached, step exhausted or the relaxed solution
             feasible), "work limit" (``max_iterations`` or ``max_work``), "safety net" (the wall clock) or
             "no layout" (none meets the budget and counts, or none is left below ``upper_bound``)
@@ -152,8 +153,7 @@ class _Knapsack:
         self.cap = cap // unit
         self.forced_open = np.zeros(n_d, dtype=bool)
         self.closed = np.zeros(n_d, dtype=bool)
-        self.ops = 0  # vector operations so far, and the table cells they covered (its work: deterministic)
-        self.cells = 0
+        self.ops = 0  # vector operations so far (its work: deterministic)
         group_of = np.full(n_d, -1, dtype=np.int64)
         lo: list[int] = []
         hi: list[int | None] = []
@@ -198,8 +198,9 @@ class _Knapsack:
         """(F, items, srcs, forced, chain) of group ``g``: F[k, x] is the least value of k items
         (the last row: k or more when the group has no upper count) costing exactly x units; the
         group's forced-open decisions are in every state; ``srcs[j][k, x]`` is the count before
-        item ``items[j]`` was taken to reach (k, x), or -1. When the items have one price,
-        ``chain`` instead lists the states (rows k, costs x ascending, values) and F is ``None``."""
+        item ``items[j]`` was taken to reach (k, x), or -1. When the items have one price (or
+        there are none), ``chain`` instead lists the states (rows k, costs x ascending, values),
+        and F and srcs are ``None``."""
         ids = self.groups[g]
         lo, hi = self.lo[g], self.hi[g]
         ids = ids[~self.closed[ids]]
@@ -221,8 +222,10 @@ class _Knapsack:
         if (hi is not None and forced.size > hi) or x0 > X:
             return None, items, [], forced, (np.zeros(0, dtype=np.int64),) * 2 + (np.zeros(0),)
         f0 = float(v[forced].sum())
-        unit = int(self.units[items[0]]) if items.size else 0
-        if items.size and unit > 0 and (self.units[items] == unit).all():
+        if not items.size:  # only the forced decisions: one state
+            return None, items, None, forced, (np.array([k0]), np.array([x0]), np.array([f0]))
+        unit = int(self.units[items[0]])
+        if unit > 0 and (self.units[items] == unit).all():
             # one price (real sites: one per crossing or facility type): the best j items are the
             # j first (sorted by value), so the states are a chain, without a table per item
             chain = np.cumsum(np.concatenate([[f0], v[items].astype(float)]))
@@ -238,7 +241,6 @@ class _Knapsack:
         srcs = []
         rows = np.arange(kcap, dtype=np.int16)[:, None]
         self.ops += items.size
-        self.cells += (items.size + 1) * F.size
         for i in items:
             c, val = int(self.units[i]), float(v[i])
             new = F.copy()
@@ -274,7 +276,6 @@ class _Knapsack:
                 ok &= k + shift <= hi
             return x[ok], val[ok], k[ok]
         kcap = F.shape[0] - 1
-        self.cells += F.size
         ks = [k for k in range(kcap + 1) if k + shift >= lo and (hi is None or k + shift <= hi)]
         if not ks:
             return np.zeros(0, dtype=np.int64), np.zeros(0), np.zeros(0, dtype=np.int64)
@@ -295,7 +296,6 @@ class _Knapsack:
         n = xa.size * xb.size
         self.ops += 1
         if n <= CONV_MAX_PAIRS:
-            self.cells += n
             x = (xa[:, None] + xb[None, :]).ravel()
             val = (va[:, None] + vb[None, :]).ravel()
             x1 = np.repeat(xa, xb.size)
@@ -312,7 +312,6 @@ class _Knapsack:
         arg = np.zeros(X + 1, dtype=np.int64)
         steps = min(xa.size, xb.size)
         self.ops += steps
-        self.cells += steps * (X + 1)
         if xa.size <= xb.size:
             for x1 in xa:
                 cand = da[x1] + db[: X + 1 - x1]
@@ -355,8 +354,9 @@ class _Knapsack:
             k = int(H[g][2][np.searchsorted(H[g][0], xg)])
             chosen.extend(forced.tolist())
             xx = xg
-            if srcs is None:  # one price: the first (xx - cost of forced) / unit items
-                chosen.extend(items[: (xx - int(self.units[forced].sum())) // int(self.units[items[0]])].tolist())
+            if srcs is None:  # a chain: the first (xx - cost of forced) / unit items (none without items)
+                if items.size:
+                    chosen.extend(items[: (xx - int(self.units[forced].sum())) // int(self.units[items[0]])].tolist())
             else:
                 for j in range(len(items) - 1, -1, -1):
                     s = int(srcs[j][k, xx])

@@ -145,6 +145,7 @@ class RelaxFirst:
         net = options.wall_limit_s if options.wall_limit_s is not None else wall_clock_net_s(self.limit_s)
         self.deadline = Deadline(net, start=deadline.start)
         self.work_s = 0.0  # nominal seconds of work charged so far (deterministic)
+        self._work_by_phase: dict[str, float] = {}  # the same per phase, unrounded (info["work_s"] rounds)
         self.safety_net_bound = False  # whether the wall clock ended any phase
         self.best: int | None = None
         self.layout: tuple[int, ...] = ()
@@ -192,10 +193,11 @@ class RelaxFirst:
         return self.limit_s - self.work_s
 
     def charge(self, seconds: float, what: str) -> None:
-        """Charge ``seconds`` of nominal work (``info["work_s"]`` keeps the account per phase)."""
+        """Charge ``seconds`` of nominal work (``info["work_s"]`` keeps the account per phase, each
+        total rounded to 1 ms when shown: charges below that add up instead of rounding away)."""
         self.work_s += max(0.0, float(seconds))
-        acc = self.info.setdefault("work_s", {})
-        acc[what] = round(acc.get(what, 0.0) + float(seconds), 3)
+        self._work_by_phase[what] = self._work_by_phase.get(what, 0.0) + float(seconds)
+        self.info.setdefault("work_s", {})[what] = round(self._work_by_phase[what], 3)
 
     def wall_left(self) -> float:
         """Seconds left of the wall-clock safety net (at least 0)."""
