@@ -38,8 +38,8 @@ class _Recording:
         return self._cpsat.solve(problem, options, **kw)
 
 
-def _runner(p, q, ev, backend, limit_s, search="lp"):
-    opts = SolveOptions(backend="cpsat", strategy="relax-first", time_limit_s=limit_s, seed=0, workers=1,
+def _runner(p, q, ev, backend, limit_s, search="lp", workers=1):
+    opts = SolveOptions(backend="cpsat", strategy="relax-first", time_limit_s=limit_s, seed=0, workers=workers,
                         wall_limit_s=600.0, count_split=False, cpsat_search=search)
     return rf.RelaxFirst(p, q, backend, opts, Deadline(limit_s), ev)
 
@@ -81,9 +81,7 @@ def test_an_eager_lp_call_gets_lp_eager_and_its_own_unit_rate(district):
                                                       / cpsat_model.DETERMINISTIC_PER_SECOND))]
     # two workers keep the lazy LP and its rate (with two, the eager LP overran its limit 2x)
     two = _Recording()
-    opts2 = SolveOptions(backend="cpsat", strategy="relax-first", time_limit_s=30.0, seed=0, workers=2,
-                         wall_limit_s=600.0, count_split=False)
-    rf.RelaxFirst(p, q, two, opts2, Deadline(30.0), ev).backend_solve(p, 2.0, "probe", eager_lp=True)
+    _runner(p, q, ev, two, 30.0, workers=2).backend_solve(p, 2.0, "probe", eager_lp=True)
     assert two.searches == ["lp"]
     assert two.calls == [(p.n_levels(), pytest.approx((2.0 - setup) * rf.BACKEND_UNITS_PER_S
                                                       / cpsat_model.DETERMINISTIC_PER_SECOND))]
