@@ -9,9 +9,10 @@ import itertools
 import numpy as np
 import pytest
 
-from optimiser.model.problem import Constraint, Decision, Problem
+from optimiser.model.problem import Client, Constraint, Decision, Problem
 from optimiser.model.transforms import relax_access_crossings
-from optimiser.solve.lagrangian import _Knapsack, lagrangian_bound
+from optimiser.solve.lagrangian import lagrangian_bound
+from optimiser.solve.lagrangian_knapsack import Knapsack
 from tests.random_problems import random_problem
 from tests.zoo_cases import CASES, prepared_case
 
@@ -106,7 +107,7 @@ def _knapsack_problem(rng, n: int) -> tuple[Problem, np.ndarray]:
 def test_knapsack_is_exact_and_its_tests_are_lower_bounds(seed):
     rng = np.random.default_rng(seed)
     p, v = _knapsack_problem(rng, int(rng.integers(4, 10)))
-    k = _Knapsack(p)
+    k = Knapsack(p)
     value, chosen, tests = k.solve(v.copy(), want_tests=True)
     n = len(p.decisions)
     feas = [s for r in range(n + 1) for s in itertools.combinations(range(n), r) if p.is_feasible(set(s))]
@@ -151,7 +152,7 @@ def test_active_incidences_give_the_same_floats(monkeypatch):
     assert lagrangian_bound(q, None, max_iterations=300, test_every=7, max_work=narrow.work / 3).iterations == cut.iterations
 
 
-def _reference_knapsack(k: _Knapsack, v: np.ndarray, want_tests: bool):
+def _reference_knapsack(k: Knapsack, v: np.ndarray, want_tests: bool):
     """The knapsack as one dense table per group, filled item by item and count by count, the
     groups combined by dense min-plus convolutions (the implementation before wave 11): the
     oracle the chains and sparse convolutions must reproduce float for float."""
@@ -278,14 +279,14 @@ def test_knapsack_reproduces_the_item_by_item_tables(pairs, monkeypatch):
     """One-price groups as chains and sparse pairwise convolutions (or, with ``pairs`` 0, one
     pass per cost over dense rows) give the value, the layout and the tests of the dense tables
     float for float, on 400 random knapsacks with closed decisions too."""
-    import optimiser.solve.lagrangian as lag_mod
+    import optimiser.solve.lagrangian_knapsack as knap_mod
 
-    monkeypatch.setattr(lag_mod, "CONV_MAX_PAIRS", pairs)
+    monkeypatch.setattr(knap_mod, "CONV_MAX_PAIRS", pairs)
     chains = tables = free = 0
     for seed in range(400):
         rng = np.random.default_rng(seed)
         p, v = _priced_knapsack_problem(rng)
-        k = _Knapsack(p)
+        k = Knapsack(p)
         if seed % 2:
             k.closed |= rng.random(len(v)) < 0.2
         free += int((k.units == 0).any())
@@ -312,7 +313,7 @@ def test_the_knapsacks_operations_are_counted_in_the_work(monkeypatch):
     q = relax_access_crossings(prepare(make_district(30, 60, 12, 1, seed=2)).problem)
     assert q is not None
     ops = []
-    original = lag_mod._Knapsack.solve
+    original = lag_mod.Knapsack.solve
 
     def counting(self, v, want_tests=False):
         before = self.ops
@@ -320,7 +321,7 @@ def test_the_knapsacks_operations_are_counted_in_the_work(monkeypatch):
         ops.append(self.ops - before)
         return out
 
-    monkeypatch.setattr(lag_mod._Knapsack, "solve", counting)
+    monkeypatch.setattr(lag_mod.Knapsack, "solve", counting)
     per_op = lag_mod.WORK_PER_KNAPSACK_OP
     first = lagrangian_bound(q, None, max_iterations=200, test_every=7)
     n_first = list(ops)
@@ -333,3 +334,40 @@ def test_the_knapsacks_operations_are_counted_in_the_work(monkeypatch):
     free = lagrangian_bound(q, None, max_iterations=200, test_every=7)
     assert free.iterations == first.iterations
     assert first.work - free.work == pytest.approx(per_op * sum(n_first))
+
+
+def _two_barrier_problem() -> Problem:
+    """A heavy firm pair that only a new crossing of barrier A *and* one of barrier B serve (three
+    candidates each: nine routes), and three light pairs each served by one crossing of a third
+    barrier; every crossing costs 1, the budget is 2. The optimum builds one A and one B
+    crossing (objective 10 x 100 + 3 x 400 = 2,200); the conjunction links alone let a ninth
+    of three A and three B crossings serve the heavy pair fully, 2/3 of the budget, and spend the
+    rest on the light pairs."""
+    dec = [Decision(f"crossing:{b}{i}", "crossing", b, 1.0, f"{b}{i}") for b in "abc" for i in range(3)]
+    p = Problem(dec, [(i,) for i in range(9)], [], [], [], {"budget": "budget"}, 10, {"all": 1.0}, 2.0)
+    routes = tuple(sorted(p.option_id((a, 3 + b)) for a in range(3) for b in range(3)))
+    p.clients.append(Client("heavy", "pair", 10, 1000, (100,), (routes,)))
+    for k in range(3):
+        p.clients.append(Client(f"light{k}", "pair", 1, 400, (100,), ((6 + k,),)))
+    p.constraints.append(Constraint("budget", tuple((i, 1) for i in range(9)), None, 2, "budget"))
+    return p
+
+
+def test_star_rows_count_a_fractional_crossing_once_per_client(monkeypatch):
+    """The star rows (a client's routes through a decision sum to at most that decision) close
+    the gap that the conjunction links leave on a pair needing two new crossings: the bound
+    reaches the brute-force optimum with them and stays at least 10 % below without."""
+    import optimiser.solve.lagrangian as lag_mod
+
+    p = _two_barrier_problem()
+    opt = min(o for _, o in _layouts(p))
+    assert opt == 2200
+    monkeypatch.setattr(lag_mod, "STAR_ROWS", False)
+    links = lagrangian_bound(p, opt + 1, max_iterations=3000).bound
+    monkeypatch.setattr(lag_mod, "STAR_ROWS", True)
+    stars, _ = _check(p, opt + 1, max_iterations=3000, test_every=5)
+    assert links < 0.9 * opt
+    assert stars.bound == opt
+    # above the star rows' cap on clients x decisions they are left out: the links' bound again
+    monkeypatch.setattr(lag_mod, "STAR_MAX_KEYS", 4 * 9 - 1)
+    assert lagrangian_bound(p, opt + 1, max_iterations=3000).bound == links

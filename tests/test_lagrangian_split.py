@@ -66,8 +66,9 @@ def test_split_is_valid_on_access_problems(seed):
 
 @pytest.mark.parametrize("make, seed", [(access_problem, 11), (random_problem, 10)])
 def test_split_is_tighter_where_the_knapsack_mixes_vectors(make, seed):
-    """Measured on these two: the one knapsack's bound stays 37 % / 17 % below the optimum after
-    1,000 iterations (its hull mixes count vectors); the split proves the optimum."""
+    """Measured on these two: the one knapsack's bound stays 6.8 % / 11.6 % below the optimum after
+    1,000 iterations (37 % / 17 % without the star rows; its hull mixes count vectors); the split
+    proves the optimum."""
     p = make(seed)
     opt = min(p.objective_of(s) for s in feasible_layouts(p))
     cv = maximal_count_vectors(p)
@@ -75,7 +76,7 @@ def test_split_is_tighter_where_the_knapsack_mixes_vectors(make, seed):
     res, per = split_lagrangian_bound(p, cv[0], cv[1], opt + 1, max_work=3e8)
     plain = lagrangian_bound(p, opt + 1, max_iterations=1000)
     assert res.bound == opt
-    assert plain.bound < 0.9 * opt
+    assert plain.bound < 0.95 * opt
     assert len(per) == len(cv[1]) >= 2
 
 

@@ -21,6 +21,15 @@ j decisions, and groups combine over the costs they can reach: real sites have a
 crossing or facility type, so a few of the 1,001 costs); subgradient steps (Polyak, with the
 step halved when the bound stalls) maximise ``L``.
 
+Star rows: a client takes one option, so at most one through decision d, and only if d is built:
+``sum over c's options o containing d of x_co <= y_d``. Dualised with ``nu_cd >= 0`` (an option's
+reduced cost gains ``sum_{d in o} nu_cd``, decision d's knapsack value loses ``sum_c nu_cd``) for
+every decision of a client's conjunctions. The conjunction links count a fractional decision once
+per option through it (a ninth of three crossings of each of two barriers serves a pair that needs
+one of each, 2/3 of a crossing's budget); a star row counts it once per client. Measured at a 10 s
+limit on benchmarks/realsites' generated rows (README there, wave 12): rs015 1.55 % -> proven,
+rs026 4.72 % -> proven, rs006 1.04 -> 0.31 %, rs021 0.83 -> 0.22 %.
+
 Reduction tests (Beasley's, on the same multipliers): forcing decision i open gives the bound
 ``L - S + v_i + S_i`` where ``S_i`` bounds the rest of the knapsack with less budget and one
 place of i's group taken; when that exceeds a known layout's objective, every better layout
@@ -46,22 +55,24 @@ import numpy as np
 from optimiser.model.problem import Problem
 from optimiser.solve import interrupt
 from optimiser.solve.access_routes import AccessRoutes, RouteDual
+from optimiser.solve.lagrangian_knapsack import Knapsack
 
 logger = logging.getLogger(__name__)
 
 _INF = np.inf
-_MAX_UNITS = 1000
-"""The budget is split into at most this many cost units (costs rounded down: a relaxation)."""
-
-CONV_MAX_PAIRS = 20_000
-"""The knapsack combines two groups' tables pair by pair up to this many pairs of reachable
-costs, else by one pass over dense rows per cost of the sparser table (the same floats)."""
-
 
 ACTIVE_MARGIN = 0.05
 """An incidence takes part in an iteration only while its cost is below its client's
 multiplier plus this share of it (plus 1); a multiplier that outgrows its limit rebuilds the
 active set, and that client's share doubles (exact either way: see :meth:`_Dual._activate`)."""
+
+STAR_ROWS = True
+"""Dualise the star rows of the clients' conjunctions (module docstring, :meth:`_Dual._add_stars`)."""
+
+STAR_MAX_KEYS = 5_000_000
+"""Star rows only when clients x decisions is at most this: their multipliers are handed between
+calls as one dense array per client and decision (40 MB at this size). benchmarks/realsites' rows
+have at most about 0.7M; benchmarks/joint's 200 and 500 firms are above it and keep the links only."""
 
 SHRINK_EVERY = 200
 """The active set is also rebuilt every this many evaluations, so it shrinks when multipliers fall."""
@@ -75,16 +86,20 @@ WORK_PER_REBUILD_INCIDENCE = 1.0
 WORK_PER_SETUP_INCIDENCE = 50.0
 WORK_PER_ROUTE = 3.5
 WORK_PER_ROUTE_MULTIPLIER = 3.0
+WORK_PER_STAR_INCIDENCE = 3.0
+WORK_PER_STAR = 2.0
 """Work units of one iteration (an evaluation and a step), besides one per active incidence:
 a constant, per client (the multipliers), per option (the sums per option), per decision, per
-vector operation of the knapsack (``_Knapsack.ops``: its group tables and their
-convolutions), per active route and per route multiplier (the walks to facilities with exact
-routes); per incidence of a rebuild of the active set; and, once, per incidence read when the
-dual is set up. One unit is about 6 ns of CPU on the benchmark machine
-(``LAGRANGIAN_UNITS_PER_S`` in :mod:`optimiser.solve.relax_first`; benchmarks/joint README).
-The per-iteration terms were fitted (least squares, non-negative) to 59,594 timed
-evaluations and their steps on 15 realsites problems at a 10 s limit (benchmarks/realsites README,
-wave 11); the knapsack's operations are most of the constant part.
+vector operation of the knapsack (:attr:`~optimiser.solve.lagrangian_knapsack.Knapsack.ops`: its
+group tables and their convolutions), per active route and per route multiplier (the walks to
+facilities with exact routes), per star row's term on an active incidence and per star row; per
+incidence of a rebuild of the active set; and, once, per incidence read when the dual is set up.
+One unit is about 6 ns of CPU on the benchmark machine (``LAGRANGIAN_UNITS_PER_S`` in
+:mod:`optimiser.solve.relax_first`; benchmarks/joint README). The per-iteration terms were
+fitted (least squares, non-negative) to 59,594 timed evaluations and their steps on 15 realsites
+problems at a 10 s limit (benchmarks/realsites README, wave 11); the knapsack's operations are
+most of the constant part. The star rows' two terms were checked the same way (wave 12: 10 rows
+with star rows, each row's Lagrangian CPU 0.67-1.19x its charge).
 Deterministic: :attr:`LagrangianResult.work` is the same on an idle and a loaded machine."""
 
 
@@ -102,7 +117,10 @@ class LagrangianResult:
             the budget and count ranges, not necessarily every constraint).
         iterations: subgradient iterations run.
         seconds: wall time.
-        multipliers: ``(lam, mu)`` at the best bound, to continue from.
+        multipliers: ``(lam, mu)`` at the best bound, to continue from: ``mu`` holds the
+            conjunction links' multipliers (one per member of every conjunction), then, with
+            star rows, one per client and decision (``client * n_decisions + decision``; 0
+            where a client has no row).
         access_multipliers: with ``routes``, the multipliers ``M`` of the access clients'
             crossing links at the best bound (one row per ``routes.clients``), to continue from.
         step: the step factor reached.
@@ -125,265 +143,6 @@ class LagrangianResult:
     stopped_by: str = "work limit"
     work: float = 0.0
     access_multipliers: np.ndarray | None = None
-
-
-class _Knapsack:
-    """min sum v_i y_i over y in {0,1}: cost (units) <= budget, count of each group in range.
-
-    Groups come from the problem's count constraints (single-decision terms with coefficient
-    1); a decision in several is kept in the first. Decisions in none form one free group.
-    Single-decision constraints fix decisions (``fix:`` constraints of fixed problems).
-    """
-
-    def __init__(self, problem: Problem):
-        n_d = len(problem.decisions)
-        self.n_d = n_d
-        budget = next((c for c in problem.constraints if c.group == "budget" and c.hi is not None), None)
-        cost = np.zeros(n_d, dtype=np.int64)
-        cap = 0
-        if budget is not None and budget.hi is not None and all(o < n_d and v >= 0 for o, v in budget.terms):
-            for o, v in budget.terms:
-                cost[o] = v
-            cap = max(int(budget.hi), 0)
-        else:  # no usable budget: no cost dimension
-            cost[:] = 0
-        unit = math.gcd(*[int(c) for c in cost if c > 0], cap) if cap > 0 else 1
-        unit = max(unit, 1, -(-cap // _MAX_UNITS))
-        self.units = cost // unit
-        self.cap = cap // unit
-        self.forced_open = np.zeros(n_d, dtype=bool)
-        self.closed = np.zeros(n_d, dtype=bool)
-        self.ops = 0  # vector operations so far (its work: deterministic)
-        group_of = np.full(n_d, -1, dtype=np.int64)
-        lo: list[int] = []
-        hi: list[int | None] = []
-        members: dict[tuple[int, ...], int] = {}
-        for con in problem.constraints:
-            if any(o >= n_d for o, _ in con.terms):
-                continue
-            if len(con.terms) == 1:
-                (o, coef), = con.terms
-                if coef > 0 and con.hi is not None and con.hi < coef:
-                    self.closed[o] = True
-                if coef > 0 and con.lo is not None and con.lo > 0:
-                    self.forced_open[o] = True
-                continue
-            if not con.group.startswith(("count_min:", "count_max:")) or any(v != 1 for _, v in con.terms):
-                continue
-            ids = tuple(sorted(o for o, _ in con.terms))
-            if ids not in members:
-                if (group_of[list(ids)] >= 0).any():
-                    continue  # overlapping group: dropped (a relaxation)
-                members[ids] = len(lo)
-                group_of[list(ids)] = len(lo)
-                lo.append(0)
-                hi.append(None)
-            g = members[ids]
-            if con.lo is not None:
-                lo[g] = max(lo[g], int(con.lo))
-            if con.hi is not None:
-                old_hi = hi[g]
-                hi[g] = int(con.hi) if old_hi is None else min(old_hi, int(con.hi))
-        free = np.nonzero(group_of < 0)[0]
-        if free.size:
-            group_of[free] = len(lo)
-            lo.append(0)
-            hi.append(None)
-        self.groups = [np.nonzero(group_of == g)[0] for g in range(len(lo))]
-        self.lo, self.hi = lo, hi
-        self._nothing = (np.zeros(1, dtype=np.int64), np.zeros(1))  # no group yet: 0 at 0 units
-
-    # -------------------------------------------------------------- one group
-    def _group_table(self, g: int, v: np.ndarray):
-        """(F, items, srcs, forced, chain) of group ``g``: F[k, x] is the least value of k items
-        (the last row: k or more when the group has no upper count) costing exactly x units; the
-        group's forced-open decisions are in every state; ``srcs[j][k, x]`` is the count before
-        item ``items[j]`` was taken to reach (k, x), or -1. When the items have one price (or
-        there are none), ``chain`` instead lists the states (rows k, costs x ascending, values),
-        and F and srcs are ``None``."""
-        ids = self.groups[g]
-        lo, hi = self.lo[g], self.hi[g]
-        ids = ids[~self.closed[ids]]
-        forced = ids[self.forced_open[ids]]
-        ids = ids[~self.forced_open[ids] & (self.units[ids] <= self.cap)]  # dearer than the budget: never
-        kcap = hi if hi is not None else lo
-        keep = []
-        uu = self.units[ids]
-        for u in np.unique(uu):
-            cls = ids[uu == u]
-            cls = cls[np.argsort(v[cls], kind="stable")]
-            m = min(cls.size, hi) if hi is not None else min(cls.size, int((v[cls] < 0).sum()) + lo)
-            keep.append(cls[:m])
-        items = np.concatenate(keep) if keep else np.zeros(0, dtype=np.int64)
-        X = self.cap
-        self.ops += 1
-        k0 = min(forced.size, kcap) if hi is None else forced.size
-        x0 = int(self.units[forced].sum())
-        if (hi is not None and forced.size > hi) or x0 > X:
-            return None, items, [], forced, (np.zeros(0, dtype=np.int64),) * 2 + (np.zeros(0),)
-        f0 = float(v[forced].sum())
-        if not items.size:  # only the forced decisions: one state
-            return None, items, None, forced, (np.array([k0]), np.array([x0]), np.array([f0]))
-        unit = int(self.units[items[0]])
-        if unit > 0 and (self.units[items] == unit).all():
-            # one price (real sites: one per crossing or facility type): the best j items are the
-            # j first (sorted by value), so the states are a chain, without a table per item
-            chain = np.cumsum(np.concatenate([[f0], v[items].astype(float)]))
-            j = np.arange(items.size + 1)
-            x = x0 + j * unit
-            k = k0 + j
-            ok = x <= X
-            if hi is not None:
-                ok &= k <= kcap
-            return None, items, None, forced, (np.minimum(k[ok], kcap), x[ok], chain[ok])
-        F = np.full((kcap + 1, X + 1), _INF)
-        F[k0, x0] = f0
-        srcs = []
-        rows = np.arange(kcap, dtype=np.int16)[:, None]
-        self.ops += items.size
-        for i in items:
-            c, val = int(self.units[i]), float(v[i])
-            new = F.copy()
-            src = np.full(F.shape, -1, dtype=np.int16)
-            # count k -> k + 1, every k below the cap at once (each cell has one candidate)
-            if kcap > 0:
-                cand = F[:kcap, : X + 1 - c] + val
-                tgt = new[1:, c:]
-                better = cand < tgt
-                tgt[better] = cand[better]
-                src[1:, c:][better] = np.broadcast_to(rows, better.shape)[better]
-            # "the cap or more" stays there (no upper count), after k = cap - 1 reached it
-            if hi is None:
-                cand = F[kcap, : X + 1 - c] + val
-                tgt = new[kcap, c:]
-                better = cand < tgt
-                tgt[better] = cand[better]
-                src[kcap, c:][better] = kcap
-            F = new
-            srcs.append(src)
-        return F, items, srcs, forced, None
-
-    def _valid_min(self, g: int, table, shift: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Group ``g``'s least value per reachable cost over counts k with k + shift in its
-        range: (costs ascending, values, argmin k)."""
-        F, chain = table[0], table[4]
-        lo, hi = self.lo[g], self.hi[g]
-        self.ops += 1
-        if chain is not None:
-            k, x, val = chain
-            ok = k + shift >= lo
-            if hi is not None:
-                ok &= k + shift <= hi
-            return x[ok], val[ok], k[ok]
-        kcap = F.shape[0] - 1
-        ks = [k for k in range(kcap + 1) if k + shift >= lo and (hi is None or k + shift <= hi)]
-        if not ks:
-            return np.zeros(0, dtype=np.int64), np.zeros(0), np.zeros(0, dtype=np.int64)
-        sub = F[ks]
-        arg = np.argmin(sub, axis=0)
-        vals = sub[arg, np.arange(F.shape[1])]
-        xs = np.flatnonzero(np.isfinite(vals))
-        return xs, vals[xs], np.asarray(ks)[arg[xs]]
-
-    def _conv(self, a: tuple[np.ndarray, np.ndarray],
-              b: tuple[np.ndarray, np.ndarray]) -> tuple[tuple[np.ndarray, np.ndarray], np.ndarray]:
-        """Min-plus convolution of two sparse tables (costs ascending, values) up to the budget,
-        with the split (units taken from ``a``; of equal values, the fewest): ((costs, values),
-        split). Every pair at once when there are few (few prices: few reachable costs), else
-        one pass per cost of the sparser side over dense rows; the same floats either way."""
-        (xa, va), (xb, vb) = a, b
-        X = self.cap
-        n = xa.size * xb.size
-        self.ops += 1
-        if n <= CONV_MAX_PAIRS:
-            x = (xa[:, None] + xb[None, :]).ravel()
-            val = (va[:, None] + vb[None, :]).ravel()
-            x1 = np.repeat(xa, xb.size)
-            ok = x <= X
-            x, val, x1 = x[ok], val[ok], x1[ok]
-            order = np.lexsort((x1, val, x))
-            x, val, x1 = x[order], val[order], x1[order]
-            first = np.ones(x.size, dtype=bool)
-            first[1:] = x[1:] != x[:-1]
-            return (x[first], val[first]), x1[first]
-        da, db = np.full(X + 1, _INF), np.full(X + 1, _INF)
-        da[xa], db[xb] = va, vb
-        out = np.full(X + 1, _INF)
-        arg = np.zeros(X + 1, dtype=np.int64)
-        steps = min(xa.size, xb.size)
-        self.ops += steps
-        if xa.size <= xb.size:
-            for x1 in xa:
-                cand = da[x1] + db[: X + 1 - x1]
-                seg = out[x1:]
-                better = cand < seg
-                seg[better] = cand[better]
-                arg[x1:][better] = x1
-        else:
-            for x2 in xb:  # the split x1 = x - x2 falls as x2 rises: the last equal value is the fewest
-                cand = da[: X + 1 - x2] + db[x2]
-                seg = out[x2:]
-                take = (cand < seg) | ((cand == seg) & np.isfinite(cand))
-                seg[take] = cand[take]
-                arg[x2:][take] = np.flatnonzero(take)
-        xs = np.flatnonzero(np.isfinite(out))
-        return (xs, out[xs]), arg[xs]
-
-    def solve(self, v: np.ndarray, want_tests: bool = False):
-        """(value, chosen decision ids, forced-open lower bound per decision or None)."""
-        if self.closed[self.forced_open].any():  # a decision both forced open and closed
-            return _INF, np.zeros(0, dtype=np.int64), None
-        tables = [self._group_table(g, v) for g in range(len(self.groups))]
-        H = [self._valid_min(g, t) for g, t in enumerate(tables)]
-        # prefix convolutions for the answer, and "all but g" for the tests
-        acc = [self._nothing]
-        splits = []
-        for xs, vals, _ in H:
-            nxt, arg = self._conv((xs, vals), acc[-1])
-            acc.append(nxt)
-            splits.append(arg)
-        tx, tv = acc[-1]
-        if not tx.size:
-            return _INF, np.zeros(0, dtype=np.int64), None
-        i = int(np.argmin(tv))  # of equal values, the least cost
-        x, value = int(tx[i]), float(tv[i])
-        chosen: list[int] = []
-        for g in range(len(self.groups) - 1, -1, -1):
-            xg = int(splits[g][np.searchsorted(acc[g + 1][0], x)])
-            _, items, srcs, forced, _ = tables[g]
-            k = int(H[g][2][np.searchsorted(H[g][0], xg)])
-            chosen.extend(forced.tolist())
-            xx = xg
-            if srcs is None:  # a chain: the first (xx - cost of forced) / unit items (none without items)
-                if items.size:
-                    chosen.extend(items[: (xx - int(self.units[forced].sum())) // int(self.units[items[0]])].tolist())
-            else:
-                for j in range(len(items) - 1, -1, -1):
-                    s = int(srcs[j][k, xx])
-                    if s >= 0:
-                        chosen.append(int(items[j]))
-                        xx -= int(self.units[items[j]])
-                        k = s
-            x -= xg
-        tests = None
-        if want_tests:
-            tests = np.full(self.n_d, -_INF)
-            for g in range(len(self.groups)):
-                rest = self._nothing
-                for j in range(len(self.groups)):
-                    if j != g:
-                        rest = self._conv((H[j][0], H[j][1]), rest)[0]
-                hx, hv, _ = self._valid_min(g, tables[g], shift=1)
-                cx, cv = self._conv((hx, hv), rest)[0]
-                dense = np.full(self.cap + 1, _INF)
-                dense[cx] = cv
-                pm = np.minimum.accumulate(dense)
-                ids = self.groups[g]
-                left = self.cap - self.units[ids]
-                val = np.where(left >= 0, pm[np.clip(left, 0, None)], _INF)
-                tests[ids] = v[ids] + val
-            tests[self.forced_open] = value  # open anyway: forcing it changes nothing
-        return value, np.asarray(sorted(set(chosen)), dtype=np.int64), tests
 
 
 class _Dual:
@@ -436,7 +195,7 @@ class _Dual:
         # their places among all members (the multipliers' layout outside, see start / full_mu)
         self.m_sel = np.repeat(offs[uc], ulen) + np.arange(total) - np.repeat(np.cumsum(ulen) - ulen, ulen)
         self.n_members = int(offs[-1])
-        self.knap = _Knapsack(problem)
+        self.knap = Knapsack(problem)
         self.mscale = np.zeros(self.m_opt.size)
         if self.m_opt.size:  # a conjunction's multipliers move on the scale of its clients' weights
             wmax = np.zeros(n_o)
@@ -459,17 +218,62 @@ class _Dual:
             self.routes = RouteDual(routes, ic, io, self.fixed)
             self.lam_cap[:routes.cap.size] = routes.cap
             self.work += WORK_PER_SETUP_INCIDENCE * routes.size
+        self.n_mc = int(self.m_opt.size)  # conjunction multipliers; the star rows' follow in mu
+        self.star_key = np.zeros(0, dtype=np.int64)
+        self.star_dec = np.zeros(0, dtype=np.int64)
+        self.sk_inc = self.sk_s = np.zeros(0, dtype=np.int64)
+        self.a_sk_pos = self.a_sk_s = np.zeros(0, dtype=np.int64)
+        if STAR_ROWS and self.n_c * n_d <= STAR_MAX_KEYS:
+            self._add_stars()
+        self.mscale_all = np.concatenate([self.mscale, self.w[self.star_key // max(n_d, 1)]])
+
+    def _add_stars(self) -> None:
+        """The star rows: for client c and a decision d of one of its conjunctions,
+        ``sum over c's options o containing d of x_co <= y_d`` (c takes at most one option, so
+        at most one through d, and only if d is built), dualised with ``nu_cd >= 0``: an
+        option's reduced cost gains ``sum_{d in o} nu_cd`` and decision d's knapsack value
+        loses ``sum_c nu_cd``. Unlike the conjunction links ``z_o <= y_d`` they count a
+        fractional decision once per client, not once per option through it."""
+        n_d = self.n_d
+        conj = np.nonzero(self.io >= n_d)[0]
+        if conj.size == 0:
+            return
+        # the compact conjunction index back to the option: members of each listed conjunction
+        n_listed = self.n_o - n_d
+        mem_start = np.searchsorted(self.m_opt, np.arange(n_listed))
+        mem_end = np.searchsorted(self.m_opt, np.arange(n_listed), side="right")
+        lo, hi = mem_start[self.io[conj] - n_d], mem_end[self.io[conj] - n_d]
+        n = hi - lo
+        mem = np.repeat(lo - np.cumsum(n) + n, n) + np.arange(int(n.sum()))
+        inc = np.repeat(conj, n)
+        dec = self.m_dec[mem]
+        keys = self.ic[inc] * n_d + dec
+        # single-decision incidences of the same (client, decision): in the row too
+        single = np.nonzero(self.io < n_d)[0]
+        if self.routes is not None:
+            single = single[~self.routes.routed[single]]
+        skeys = self.ic[single] * n_d + self.io[single]
+        ukeys = np.unique(keys)
+        hit = np.isin(skeys, ukeys)
+        inc = np.concatenate([inc, single[hit]])
+        keys = np.concatenate([keys, skeys[hit]])
+        order = np.argsort(inc, kind="stable")
+        self.sk_inc = inc[order]
+        self.sk_s = np.searchsorted(ukeys, keys[order])
+        self.star_key = ukeys
+        self.star_dec = ukeys % n_d
 
     def with_knapsack(self, problem: Problem) -> _Dual:
         """The same dual with the knapsack of ``problem`` (the same decisions, other budget or
         count constraints, e.g. a count vector's class caps: :mod:`optimiser.solve.lagrangian_split`),
         its own active set, closed decisions and work account (0: the data is shared)."""
         out = copy.copy(self)
-        out.knap = _Knapsack(problem)
+        out.knap = Knapsack(problem)
         out.fixed = self.fixed.copy()
         out.limit = np.full(self.n_c, -_INF)
         out.margin = np.full(self.n_c, ACTIVE_MARGIN)
         out.a_ic, out.a_io, out.a_cost = self.ic[:0], self.io[:0], self.inc_cost[:0]
+        out.a_sk_pos, out.a_sk_s = self.sk_inc[:0], self.sk_s[:0]
         out.work, out.evaluations = 0.0, 0
         if self.routes is not None:
             out.routes = copy.copy(self.routes)  # its active routes are its own (reassigned, never changed in place)
@@ -486,6 +290,11 @@ class _Dual:
         keep = self.inc_cost < self.limit[self.ic]
         self.a_ic, self.a_io, self.a_cost = self.ic[keep], self.io[keep], self.inc_cost[keep]
         self.work += WORK_PER_REBUILD_INCIDENCE * self.ic.size
+        if self.sk_inc.size:
+            pos = np.cumsum(keep) - 1
+            sel = keep[self.sk_inc]
+            self.a_sk_pos, self.a_sk_s = pos[self.sk_inc[sel]], self.sk_s[sel]
+            self.work += WORK_PER_REBUILD_INCIDENCE * self.sk_inc.size
         if self.routes is not None:
             self.routes.activate(np.nonzero(keep)[0], self.limit[self.a_ic])
 
@@ -496,16 +305,21 @@ class _Dual:
         ``L`` starts at the objective constant)."""
         if multipliers is not None:
             lam, mu_all = (np.array(a, dtype=float) for a in multipliers)
+            nu = np.zeros(self.star_key.size)
+            dense = self.n_c * self.n_d
+            if self.star_key.size and mu_all.size >= dense:
+                nu = mu_all[mu_all.size - dense:][self.star_key]
+                mu_all = mu_all[:mu_all.size - dense]
             # from a problem with other conjunctions: theirs start at 0
             mu = mu_all[self.m_sel] if mu_all.size == self.n_members else np.zeros(self.m_opt.size)
-            return np.minimum(lam, self.lam_cap), mu
+            return np.minimum(lam, self.lam_cap), np.concatenate([mu, nu])
         lam = self.wbase.copy()
         if start_lengths is not None:
             k = self.n_clients
             lam[:k] = self.w[:k] * np.minimum(np.asarray(start_lengths, dtype=float), self.base[:k])
         elif self.ic.size:
             np.minimum.at(lam, self.ic, self.inc_cost)
-        return np.minimum(lam, self.lam_cap), np.zeros(self.m_opt.size)
+        return np.minimum(lam, self.lam_cap), np.zeros(self.m_opt.size + self.star_key.size)
 
     def start_routes(self, access_multipliers: np.ndarray | None) -> np.ndarray:
         """The first multipliers of the routes' crossing links: ``access_multipliers`` when
@@ -520,8 +334,10 @@ class _Dual:
     def full_mu(self, mu: np.ndarray) -> np.ndarray:
         """Multipliers of the listed members (this object's layout) as multipliers of every
         member (the layout :meth:`start` reads; 0 for the unlisted)."""
-        out = np.zeros(self.n_members)
-        out[self.m_sel] = mu
+        out = np.zeros(self.n_members + (self.n_c * self.n_d if self.star_key.size else 0))
+        out[self.m_sel] = mu[:self.n_mc]
+        if self.star_key.size:
+            out[self.n_members + self.star_key] = mu[self.n_mc:]
         return out
 
     def evaluate(self, lam: np.ndarray, mu: np.ndarray, upper_bound: float | None,
@@ -537,15 +353,22 @@ class _Dual:
                       + WORK_PER_DECISION * n_d)
         ops = self.knap.ops
         cost = self.a_cost
+        nu = mu[self.n_mc:]
+        mu = mu[:self.n_mc]
+        if nu.size:
+            self.work += WORK_PER_STAR_INCIDENCE * self.a_sk_pos.size + WORK_PER_STAR * nu.size
+            cost = cost + np.bincount(self.a_sk_pos, nu[self.a_sk_s], minlength=cost.size)
         if self.routes is not None and M is not None:
             self.work += WORK_PER_ROUTE * self.routes.a_route.size + WORK_PER_ROUTE_MULTIPLIER * M.size
             self.seg_min, self.adj = self.routes.route_costs(M)
             cost = cost.copy()
-            cost[self.routes.a_pos] = self.seg_min
+            cost[self.routes.a_pos] = self.seg_min  # (a routed incidence has no star row)
         rc = cost - lam[self.a_ic]
         r = np.bincount(self.a_io, np.minimum(rc, 0.0), minlength=n_o)
         s_conj = r[n_d:] + np.bincount(self.m_opt, mu, minlength=n_o - n_d)
         v = r[:n_d] - np.bincount(self.m_dec, mu, minlength=n_d)
+        if nu.size:
+            v = v - np.bincount(self.star_dec, nu, minlength=n_d)
         if self.routes is not None and M is not None:
             v = v - self.routes.credit(M, n_d)  # not in place: v is int64 when no incidence is active
         self.knap.closed |= self.fixed
@@ -569,8 +392,11 @@ class _Dual:
         g = 1.0 - (self.wbase < lam) - np.bincount(self.a_ic[took], minlength=self.n_c)
         g[(lam >= self.lam_cap) & (g > 0)] = 0.0  # at its cap: projected
         gm = z[self.m_opt].astype(float) - y[self.m_dec]
+        if self.star_key.size:
+            gs = np.bincount(self.a_sk_s[took[self.a_sk_pos]], minlength=self.star_key.size) - y[self.star_dec]
+            gm = np.concatenate([gm, gs])
         gm[(mu <= 0) & (gm < 0)] = 0.0
-        gw, gmw = g * self.w, gm * self.mscale
+        gw, gmw = g * self.w, gm * self.mscale_all
         norm = float((gw * gw).sum() + (gmw * gmw).sum())
         gMw = wr = None
         if self.routes is not None and M is not None:
@@ -585,7 +411,7 @@ class _Dual:
                 return None
         t = step * max(target - L, 1e-9 * abs(target)) / norm
         M2 = None if gMw is None or M is None or wr is None else np.maximum(0.0, M + t * wr * gMw)
-        return np.minimum(lam + t * self.w * gw, self.lam_cap), np.maximum(0.0, mu + t * self.mscale * gmw), M2
+        return np.minimum(lam + t * self.w * gw, self.lam_cap), np.maximum(0.0, mu + t * self.mscale_all * gmw), M2
 
 
     def _deflected(self, lam: np.ndarray, mu: np.ndarray, M: np.ndarray | None, gw: np.ndarray, gmw: np.ndarray,

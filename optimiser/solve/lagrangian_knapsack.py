@@ -1,0 +1,283 @@
+"""The knapsack of :mod:`optimiser.solve.lagrangian`'s dual: the decisions' part of ``L``.
+
+min sum v_i y_i over y in {0,1} with the budget (in at most ``_MAX_UNITS`` cost units, costs
+rounded down) and count ranges per group, by dynamic programming: a group whose decisions share
+one price is a chain of its best j decisions, other groups dense tables filled a count column at
+a time, and groups combine over the costs they reach. With the reduction tests' per-decision
+bounds (Beasley's: one place of a decision's group taken, less budget for the rest).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from optimiser.model.problem import Problem
+
+_INF = np.inf
+_MAX_UNITS = 1000
+"""The budget is split into at most this many cost units (costs rounded down: a relaxation)."""
+
+CONV_MAX_PAIRS = 20_000
+"""The knapsack combines two groups' tables pair by pair up to this many pairs of reachable
+costs, else by one pass over dense rows per cost of the sparser table (the same floats)."""
+
+
+class Knapsack:
+    """min sum v_i y_i over y in {0,1}: cost (units) <= budget, count of each group in range.
+
+    Groups come from the problem's count constraints (single-decision terms with coefficient
+    1); a decision in several is kept in the first. Decisions in none form one free group.
+    Single-decision constraints fix decisions (``fix:`` constraints of fixed problems).
+    """
+
+    def __init__(self, problem: Problem):
+        n_d = len(problem.decisions)
+        self.n_d = n_d
+        budget = next((c for c in problem.constraints if c.group == "budget" and c.hi is not None), None)
+        cost = np.zeros(n_d, dtype=np.int64)
+        cap = 0
+        if budget is not None and budget.hi is not None and all(o < n_d and v >= 0 for o, v in budget.terms):
+            for o, v in budget.terms:
+                cost[o] = v
+            cap = max(int(budget.hi), 0)
+        else:  # no usable budget: no cost dimension
+            cost[:] = 0
+        unit = math.gcd(*[int(c) for c in cost if c > 0], cap) if cap > 0 else 1
+        unit = max(unit, 1, -(-cap // _MAX_UNITS))
+        self.units = cost // unit
+        self.cap = cap // unit
+        self.forced_open = np.zeros(n_d, dtype=bool)
+        self.closed = np.zeros(n_d, dtype=bool)
+        self.ops = 0  # vector operations so far (its work: deterministic)
+        group_of = np.full(n_d, -1, dtype=np.int64)
+        lo: list[int] = []
+        hi: list[int | None] = []
+        members: dict[tuple[int, ...], int] = {}
+        for con in problem.constraints:
+            if any(o >= n_d for o, _ in con.terms):
+                continue
+            if len(con.terms) == 1:
+                (o, coef), = con.terms
+                if coef > 0 and con.hi is not None and con.hi < coef:
+                    self.closed[o] = True
+                if coef > 0 and con.lo is not None and con.lo > 0:
+                    self.forced_open[o] = True
+                continue
+            if not con.group.startswith(("count_min:", "count_max:")) or any(v != 1 for _, v in con.terms):
+                continue
+            ids = tuple(sorted(o for o, _ in con.terms))
+            if ids not in members:
+                if (group_of[list(ids)] >= 0).any():
+                    continue  # overlapping group: dropped (a relaxation)
+                members[ids] = len(lo)
+                group_of[list(ids)] = len(lo)
+                lo.append(0)
+                hi.append(None)
+            g = members[ids]
+            if con.lo is not None:
+                lo[g] = max(lo[g], int(con.lo))
+            if con.hi is not None:
+                old_hi = hi[g]
+                hi[g] = int(con.hi) if old_hi is None else min(old_hi, int(con.hi))
+        free = np.nonzero(group_of < 0)[0]
+        if free.size:
+            group_of[free] = len(lo)
+            lo.append(0)
+            hi.append(None)
+        self.groups = [np.nonzero(group_of == g)[0] for g in range(len(lo))]
+        self.lo, self.hi = lo, hi
+        self._nothing = (np.zeros(1, dtype=np.int64), np.zeros(1))  # no group yet: 0 at 0 units
+
+    # -------------------------------------------------------------- one group
+    def _group_table(self, g: int, v: np.ndarray):
+        """(F, items, srcs, forced, chain) of group ``g``: F[k, x] is the least value of k items
+        (the last row: k or more when the group has no upper count) costing exactly x units; the
+        group's forced-open decisions are in every state; ``srcs[j][k, x]`` is the count before
+        item ``items[j]`` was taken to reach (k, x), or -1. When the items have one price (or
+        there are none), ``chain`` instead lists the states (rows k, costs x ascending, values),
+        and F and srcs are ``None``."""
+        ids = self.groups[g]
+        lo, hi = self.lo[g], self.hi[g]
+        ids = ids[~self.closed[ids]]
+        forced = ids[self.forced_open[ids]]
+        ids = ids[~self.forced_open[ids] & (self.units[ids] <= self.cap)]  # dearer than the budget: never
+        kcap = hi if hi is not None else lo
+        keep = []
+        uu = self.units[ids]
+        for u in np.unique(uu):
+            cls = ids[uu == u]
+            cls = cls[np.argsort(v[cls], kind="stable")]
+            m = min(cls.size, hi) if hi is not None else min(cls.size, int((v[cls] < 0).sum()) + lo)
+            keep.append(cls[:m])
+        items = np.concatenate(keep) if keep else np.zeros(0, dtype=np.int64)
+        X = self.cap
+        self.ops += 1
+        k0 = min(forced.size, kcap) if hi is None else forced.size
+        x0 = int(self.units[forced].sum())
+        if (hi is not None and forced.size > hi) or x0 > X:
+            return None, items, [], forced, (np.zeros(0, dtype=np.int64),) * 2 + (np.zeros(0),)
+        f0 = float(v[forced].sum())
+        if not items.size:  # only the forced decisions: one state
+            return None, items, None, forced, (np.array([k0]), np.array([x0]), np.array([f0]))
+        unit = int(self.units[items[0]])
+        if unit > 0 and (self.units[items] == unit).all():
+            # one price (real sites: one per crossing or facility type): the best j items are the
+            # j first (sorted by value), so the states are a chain, without a table per item
+            chain = np.cumsum(np.concatenate([[f0], v[items].astype(float)]))
+            j = np.arange(items.size + 1)
+            x = x0 + j * unit
+            k = k0 + j
+            ok = x <= X
+            if hi is not None:
+                ok &= k <= kcap
+            return None, items, None, forced, (np.minimum(k[ok], kcap), x[ok], chain[ok])
+        F = np.full((kcap + 1, X + 1), _INF)
+        F[k0, x0] = f0
+        srcs = []
+        rows = np.arange(kcap, dtype=np.int16)[:, None]
+        self.ops += items.size
+        for i in items:
+            c, val = int(self.units[i]), float(v[i])
+            new = F.copy()
+            src = np.full(F.shape, -1, dtype=np.int16)
+            # count k -> k + 1, every k below the cap at once (each cell has one candidate)
+            if kcap > 0:
+                cand = F[:kcap, : X + 1 - c] + val
+                tgt = new[1:, c:]
+                better = cand < tgt
+                tgt[better] = cand[better]
+                src[1:, c:][better] = np.broadcast_to(rows, better.shape)[better]
+            # "the cap or more" stays there (no upper count), after k = cap - 1 reached it
+            if hi is None:
+                cand = F[kcap, : X + 1 - c] + val
+                tgt = new[kcap, c:]
+                better = cand < tgt
+                tgt[better] = cand[better]
+                src[kcap, c:][better] = kcap
+            F = new
+            srcs.append(src)
+        return F, items, srcs, forced, None
+
+    def _valid_min(self, g: int, table, shift: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Group ``g``'s least value per reachable cost over counts k with k + shift in its
+        range: (costs ascending, values, argmin k)."""
+        F, chain = table[0], table[4]
+        lo, hi = self.lo[g], self.hi[g]
+        self.ops += 1
+        if chain is not None:
+            k, x, val = chain
+            ok = k + shift >= lo
+            if hi is not None:
+                ok &= k + shift <= hi
+            return x[ok], val[ok], k[ok]
+        kcap = F.shape[0] - 1
+        ks = [k for k in range(kcap + 1) if k + shift >= lo and (hi is None or k + shift <= hi)]
+        if not ks:
+            return np.zeros(0, dtype=np.int64), np.zeros(0), np.zeros(0, dtype=np.int64)
+        sub = F[ks]
+        arg = np.argmin(sub, axis=0)
+        vals = sub[arg, np.arange(F.shape[1])]
+        xs = np.flatnonzero(np.isfinite(vals))
+        return xs, vals[xs], np.asarray(ks)[arg[xs]]
+
+    def _conv(self, a: tuple[np.ndarray, np.ndarray],
+              b: tuple[np.ndarray, np.ndarray]) -> tuple[tuple[np.ndarray, np.ndarray], np.ndarray]:
+        """Min-plus convolution of two sparse tables (costs ascending, values) up to the budget,
+        with the split (units taken from ``a``; of equal values, the fewest): ((costs, values),
+        split). Every pair at once when there are few (few prices: few reachable costs), else
+        one pass per cost of the sparser side over dense rows; the same floats either way."""
+        (xa, va), (xb, vb) = a, b
+        X = self.cap
+        n = xa.size * xb.size
+        self.ops += 1
+        if n <= CONV_MAX_PAIRS:
+            x = (xa[:, None] + xb[None, :]).ravel()
+            val = (va[:, None] + vb[None, :]).ravel()
+            x1 = np.repeat(xa, xb.size)
+            ok = x <= X
+            x, val, x1 = x[ok], val[ok], x1[ok]
+            order = np.lexsort((x1, val, x))
+            x, val, x1 = x[order], val[order], x1[order]
+            first = np.ones(x.size, dtype=bool)
+            first[1:] = x[1:] != x[:-1]
+            return (x[first], val[first]), x1[first]
+        da, db = np.full(X + 1, _INF), np.full(X + 1, _INF)
+        da[xa], db[xb] = va, vb
+        out = np.full(X + 1, _INF)
+        arg = np.zeros(X + 1, dtype=np.int64)
+        steps = min(xa.size, xb.size)
+        self.ops += steps
+        if xa.size <= xb.size:
+            for x1 in xa:
+                cand = da[x1] + db[: X + 1 - x1]
+                seg = out[x1:]
+                better = cand < seg
+                seg[better] = cand[better]
+                arg[x1:][better] = x1
+        else:
+            for x2 in xb:  # the split x1 = x - x2 falls as x2 rises: the last equal value is the fewest
+                cand = da[: X + 1 - x2] + db[x2]
+                seg = out[x2:]
+                take = (cand < seg) | ((cand == seg) & np.isfinite(cand))
+                seg[take] = cand[take]
+                arg[x2:][take] = np.flatnonzero(take)
+        xs = np.flatnonzero(np.isfinite(out))
+        return (xs, out[xs]), arg[xs]
+
+    def solve(self, v: np.ndarray, want_tests: bool = False):
+        """(value, chosen decision ids, forced-open lower bound per decision or None)."""
+        if self.closed[self.forced_open].any():  # a decision both forced open and closed
+            return _INF, np.zeros(0, dtype=np.int64), None
+        tables = [self._group_table(g, v) for g in range(len(self.groups))]
+        H = [self._valid_min(g, t) for g, t in enumerate(tables)]
+        # prefix convolutions for the answer, and "all but g" for the tests
+        acc = [self._nothing]
+        splits = []
+        for xs, vals, _ in H:
+            nxt, arg = self._conv((xs, vals), acc[-1])
+            acc.append(nxt)
+            splits.append(arg)
+        tx, tv = acc[-1]
+        if not tx.size:
+            return _INF, np.zeros(0, dtype=np.int64), None
+        i = int(np.argmin(tv))  # of equal values, the least cost
+        x, value = int(tx[i]), float(tv[i])
+        chosen: list[int] = []
+        for g in range(len(self.groups) - 1, -1, -1):
+            xg = int(splits[g][np.searchsorted(acc[g + 1][0], x)])
+            _, items, srcs, forced, _ = tables[g]
+            k = int(H[g][2][np.searchsorted(H[g][0], xg)])
+            chosen.extend(forced.tolist())
+            xx = xg
+            if srcs is None:  # a chain: the first (xx - cost of forced) / unit items (none without items)
+                if items.size:
+                    chosen.extend(items[: (xx - int(self.units[forced].sum())) // int(self.units[items[0]])].tolist())
+            else:
+                for j in range(len(items) - 1, -1, -1):
+                    s = int(srcs[j][k, xx])
+                    if s >= 0:
+                        chosen.append(int(items[j]))
+                        xx -= int(self.units[items[j]])
+                        k = s
+            x -= xg
+        tests = None
+        if want_tests:
+            tests = np.full(self.n_d, -_INF)
+            for g in range(len(self.groups)):
+                rest = self._nothing
+                for j in range(len(self.groups)):
+                    if j != g:
+                        rest = self._conv((H[j][0], H[j][1]), rest)[0]
+                hx, hv, _ = self._valid_min(g, tables[g], shift=1)
+                cx, cv = self._conv((hx, hv), rest)[0]
+                dense = np.full(self.cap + 1, _INF)
+                dense[cx] = cv
+                pm = np.minimum.accumulate(dense)
+                ids = self.groups[g]
+                left = self.cap - self.units[ids]
+                val = np.where(left >= 0, pm[np.clip(left, 0, None)], _INF)
+                tests[ids] = v[ids] + val
+            tests[self.forced_open] = value  # open anyway: forcing it changes nothing
+        return value, np.asarray(sorted(set(chosen)), dtype=np.int64), tests
