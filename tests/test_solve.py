@@ -146,7 +146,8 @@ def test_unknown_strategy_is_refused():
 
 def test_relax_first_bound_is_valid_on_a_district(monkeypatch):
     """On a 40-firm district (crossings on access routes, 3 hubs of 80 sites) every phase of
-    relax-first runs (the exact model first is switched off for that), each proven bound is at
+    relax-first runs (the exact model first and after the third round are switched off for
+    that), each proven bound is at
     most the direct proven optimum, and the result is that optimum, proven, with a layout that
     verifies; by default the exact model comes first and proves the same optimum. (Without the
     count-vector split of round 2: with it the Lagrangian alone proves the optimum, see the next
@@ -161,6 +162,13 @@ def test_relax_first_bound_is_valid_on_a_district(monkeypatch):
     assert first.stats["relaxation"]["exact_first"] is True
     assert first.status is Status.OPTIMAL and first.objective == direct.objective
     monkeypatch.setattr(RelaxFirst, "exact_first", lambda self: False)
+    after = solve(p, "cpsat", time_limit_s=60, seed=0, workers=1, strategy="relax-first")
+    rel = after.stats["relaxation"]
+    # the third round leaves the exact model its share: phases 3-4 skipped
+    assert rel["exact_after_rounds"] is True and "alternating" not in rel and "reduced_relaxation" not in rel
+    assert len(rel["lagrangian"]["iterations"]) == 3 and rel["work_s"]["exact model"] > 0
+    assert after.status is Status.OPTIMAL and after.objective == direct.objective
+    monkeypatch.setattr(relax_first, "MORE_ROUNDS_SHARE", 1.0)
     two = solve(p, "cpsat", time_limit_s=60, seed=0, workers=1, strategy="relax-first")
     rel = two.stats["relaxation"]
     lag = rel["lagrangian"]

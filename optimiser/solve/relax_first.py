@@ -100,6 +100,7 @@ from optimiser.solve.relax_first_settings import (
     MORE_ROUNDS_MAX_GAP,
     MORE_ROUNDS_MIN_SHARE,
     MORE_ROUNDS_SAFETY_SHARE,
+    MORE_ROUNDS_SHARE,
     OFFER_INCIDENCES_PER_S,
     POLISH_MAX_SWAPS,
     POLISH_RESERVE_SHARE,
@@ -154,6 +155,7 @@ class RelaxFirst:
         self.stats: dict[str, Any] = {}
         self.info: dict[str, Any] = {"levels": relaxed.info["levels"]}
         self.large = relaxed.info["levels"] > RELAX_MAX_LEVELS
+        self.exact_after_rounds = False  # the third round leaves the reduced exact model its share
         self.target = relaxed  # the tightest relaxation at hand
         self.fixed: set[int] = set()  # decisions proven closed in every better layout
         self._reduced: dict[int, Problem] = {}
@@ -529,7 +531,16 @@ class RelaxFirst:
             self.info["more_rounds_skipped"] = "no bound after two rounds" if gap is None else "gap after two rounds too large"
             return lag
         left = self.remaining() - 3 * self.swap_cost() - POLISH_RESERVE_SHARE * self.limit_s
+        # the reduced exact model after it, when the rest would cover its set-up (it only shrinks)
+        levels = self.reduced_levels()
+        build = self.problem.n_levels() * FIX_SECONDS_PER_LEVEL if self.fixed else 0.0
+        self.exact_after_rounds = (MORE_ROUNDS_SHARE < 1.0 and levels <= EXACT_MAX_LEVELS
+                                   and self.affords(levels, (1.0 - MORE_ROUNDS_SHARE) * left - build))
+        if self.exact_after_rounds:
+            left *= MORE_ROUNDS_SHARE
+        self.info["exact_after_rounds"] = self.exact_after_rounds
         if left < MORE_ROUNDS_MIN_SHARE * self.limit_s:
+            self.exact_after_rounds = False
             self.info["more_rounds_skipped"] = "work left below its share"
             return lag
         rounds = list(self.info["lagrangian"]["iterations"])
@@ -718,7 +729,9 @@ class RelaxFirst:
             lag = self.more_rounds_phase(lag)
             if interrupt.requested():
                 return self.interrupted()
-            phases = (self.alternating_phase, lambda: self.retest_phase(lag, tested_against), self.reduced_relaxation_phase)
+            if not self.exact_after_rounds:
+                phases = (self.alternating_phase, lambda: self.retest_phase(lag, tested_against),
+                          self.reduced_relaxation_phase)
         for phase in phases:
             phase()
             if interrupt.requested():

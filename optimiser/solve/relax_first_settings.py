@@ -228,6 +228,16 @@ reduced relaxation) is the better use of the work. Unseen realsites seed 26 (``g
 53 firms, 64 crossings, labs and a cafe hub; 7.96 % after two rounds): third round 6.38 %, phases
 3-4 4.72 % (10 s limit); every row above is within 3.1 % after two rounds."""
 
+MORE_ROUNDS_SHARE = 0.5
+"""Share of the work left (less the polish reserve) that the third round gets when the rest would
+cover the reduced exact model's set-up (its size after rounds 1-2; the third round only closes
+more): that model then gets the rest, phases 3-4 skipped (``info["exact_after_rounds"]``); else
+the third round gets it all. With the star rows (:mod:`optimiser.solve.lagrangian`) the third
+round's gaps are small and closes many decisions. Measured at a 10 s limit on benchmarks/realsites'
+28 generated rows (README there, wave 12), against the whole work left: rs013 0.003 % -> proven
+(the exact model 0.79 nominal s, 112 of 140 decisions closed), rs021 0.222 -> 0.267 %, the other 26
+rows the same status and gap (5 of them run it: rs015, rs017, rs019, rs026 and rs031 still proven)."""
+
 MORE_ROUNDS_MIN_SHARE = 0.05
 """The third round runs only with at least this share of the limit left for it."""
 
