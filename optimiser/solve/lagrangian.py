@@ -223,7 +223,10 @@ class _Dual:
         self.star_dec = np.zeros(0, dtype=np.int64)
         self.sk_inc = self.sk_s = np.zeros(0, dtype=np.int64)
         self.a_sk_pos = self.a_sk_s = np.zeros(0, dtype=np.int64)
-        if STAR_ROWS and self.n_c * n_d <= STAR_MAX_KEYS:
+        # whether mu's outside layout has the star rows' dense part (every dual of a problem
+        # with these clients and decisions agrees, with or without rows of its own)
+        self.stars_on = STAR_ROWS and self.n_c * n_d <= STAR_MAX_KEYS
+        if self.stars_on:
             self._add_stars()
         self.mscale_all = np.concatenate([self.mscale, self.w[self.star_key // max(n_d, 1)]])
 
@@ -300,14 +303,15 @@ class _Dual:
 
     def start(self, start_lengths: np.ndarray | None,
               multipliers: tuple[np.ndarray, np.ndarray] | None) -> tuple[np.ndarray, np.ndarray]:
-        """The first multipliers: ``multipliers`` when given; else each client at its weighted
-        length in the start layout (penalties uncovered), else at its shortest option (then
-        ``L`` starts at the objective constant)."""
+        """The first multipliers: ``multipliers`` when given (the star rows' from their dense
+        part, see :attr:`LagrangianResult.multipliers`; 0 without one); else each client at its
+        weighted length in the start layout (penalties uncovered), else at its shortest option
+        (then ``L`` starts at the objective constant)."""
         if multipliers is not None:
             lam, mu_all = (np.array(a, dtype=float) for a in multipliers)
             nu = np.zeros(self.star_key.size)
             dense = self.n_c * self.n_d
-            if self.star_key.size and mu_all.size >= dense:
+            if self.stars_on and mu_all.size >= dense:
                 nu = mu_all[mu_all.size - dense:][self.star_key]
                 mu_all = mu_all[:mu_all.size - dense]
             # from a problem with other conjunctions: theirs start at 0
@@ -333,8 +337,9 @@ class _Dual:
 
     def full_mu(self, mu: np.ndarray) -> np.ndarray:
         """Multipliers of the listed members (this object's layout) as multipliers of every
-        member (the layout :meth:`start` reads; 0 for the unlisted)."""
-        out = np.zeros(self.n_members + (self.n_c * self.n_d if self.star_key.size else 0))
+        member, then the star rows' as one dense part per client and decision (the layout
+        :meth:`start` reads; 0 for the unlisted)."""
+        out = np.zeros(self.n_members + (self.n_c * self.n_d if self.stars_on else 0))
         out[self.m_sel] = mu[:self.n_mc]
         if self.star_key.size:
             out[self.n_members + self.star_key] = mu[self.n_mc:]
