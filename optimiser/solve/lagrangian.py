@@ -465,7 +465,7 @@ def lagrangian_bound(problem: Problem, upper_bound: float | None = None, *, max_
             in 2,000 iterations (32 s) a bound 0.86% below the incumbent, which the start at
             the objective constant reaches only after 3,000 iterations.
         multipliers: ``(lam, mu)`` of an earlier call on the same problem (or one with the
-            same clients, e.g. a tighter relaxation), to continue from (with
+            same clients and decisions, e.g. a tighter relaxation), to continue from (with
             ``initial_step`` its final :attr:`LagrangianResult.step`).
         initial_step: the Polyak step factor to start with (halved after 100 iterations
             without a better bound).

@@ -32,8 +32,10 @@ backend phase whose budget does not cover its set-up and a minimum search is ski
    bound, the polish also inserts crossings that do not fit, ejecting built ones
    (:meth:`RelaxFirst.insert`). When the exact model cannot come first (5) and rounds 1-2
    leave a gap below ``MORE_ROUNDS_MAX_GAP``, a third round gets the work left
-   (:meth:`RelaxFirst.more_rounds_phase`, ``MORE_ROUNDS``): 3 and 4 then find too little
-   budget; at a wider gap they get it (their reduced relaxation's bound does better there).
+   (:meth:`RelaxFirst.more_rounds_phase`, ``MORE_ROUNDS``), or ``MORE_ROUNDS_SHARE`` of it when
+   the rest covers the reduced exact model's set-up, which then gets the rest; 3 and 4 are then
+   skipped or find too little budget; at a wider gap they get it (their reduced relaxation's
+   bound does better there).
 3. Alternating exact re-optimisation from the incumbent, while it improves and time is left:
    the sites fixed, the crossings re-optimised by the backend; then the sites re-chosen by
    interchange. The reduction tests run again with the better incumbent.
@@ -522,8 +524,12 @@ class RelaxFirst:
         large and rounds 1-2 leave a gap below ``MORE_ROUNDS_MAX_GAP``: a third round with the work
         left, less the polish reserve (as round 2 leaves it), from round 2's multipliers, when that
         is at least ``MORE_ROUNDS_MIN_SHARE`` of the limit; then the incumbent polished again.
-        Phases 3-4 then find too little budget and are skipped (see ``MORE_ROUNDS``). A skip for the
-        gap or the work left is recorded in ``info["more_rounds_skipped"]``."""
+        When the rest of ``MORE_ROUNDS_SHARE`` of it would cover the reduced exact model's set-up
+        and search (its size now: the round only closes more) and the exact phase's 10 % of the
+        limit, the round gets that share and :attr:`exact_after_rounds` says the exact model gets
+        the rest (phases 3-4 skipped: ``info["exact_after_rounds"]``); else it gets it all and
+        phases 3-4 find too little budget (see ``MORE_ROUNDS``). A skip for the gap or the work
+        left is recorded in ``info["more_rounds_skipped"]``."""
         if not MORE_ROUNDS or self.large or self.best is None or (self.bound is not None and self.bound >= self.best):
             return lag
         gap = relative_gap(self.best, self.bound)
@@ -534,15 +540,16 @@ class RelaxFirst:
         # the reduced exact model after it, when the rest would cover its set-up (it only shrinks)
         levels = self.reduced_levels()
         build = self.problem.n_levels() * FIX_SECONDS_PER_LEVEL if self.fixed else 0.0
-        self.exact_after_rounds = (MORE_ROUNDS_SHARE < 1.0 and levels <= EXACT_MAX_LEVELS
-                                   and self.affords(levels, (1.0 - MORE_ROUNDS_SHARE) * left - build))
-        if self.exact_after_rounds:
+        rest = (1.0 - MORE_ROUNDS_SHARE) * left
+        after = (MORE_ROUNDS_SHARE < 1.0 and levels <= EXACT_MAX_LEVELS and rest >= 0.1 * self.limit_s
+                 and self.affords(levels, rest - build))
+        if after:
             left *= MORE_ROUNDS_SHARE
-        self.info["exact_after_rounds"] = self.exact_after_rounds
         if left < MORE_ROUNDS_MIN_SHARE * self.limit_s:
-            self.exact_after_rounds = False
             self.info["more_rounds_skipped"] = "work left below its share"
             return lag
+        self.exact_after_rounds = after
+        self.info["exact_after_rounds"] = after
         rounds = list(self.info["lagrangian"]["iterations"])
         lag = self._second_round(lag, left, MORE_ROUNDS_SAFETY_SHARE, rounds)
         self.polish("lagrangian, crossings exchanged")

@@ -219,7 +219,8 @@ rs018 0.30 -> 0.24 %, rs023 0.80 -> 0.48 %: there phase 4's bound was below the 
 (rs012: 0.2 % above it) and phase 3 found nothing. As landed (the work left less the polish
 reserve, with H9's insertions; benchmarks/realsites/README.md, wave 9): rs005 0.181 -> 0.086 %,
 rs006 1.916 -> 1.226 %, rs012 0.516 -> 0.365 %, rs013 0.146 -> 0.110 %, rs016 1.424 -> 1.126 %,
-rs018 0.301 -> 0.226 %, rs023 0.800 -> 0.443 %, no row worse."""
+rs018 0.301 -> 0.226 %, rs023 0.800 -> 0.443 %, no row worse. Since wave 12 the round gets
+``MORE_ROUNDS_SHARE`` of it when the reduced exact model can take the rest."""
 
 MORE_ROUNDS_MAX_GAP = 0.05
 """...and only when the gap after rounds 1-2 is below this (relative): further from the bound the
