@@ -69,10 +69,13 @@ active set, and that client's share doubles (exact either way: see :meth:`_Dual.
 STAR_ROWS = True
 """Dualise the star rows of the clients' conjunctions (module docstring, :meth:`_Dual._add_stars`)."""
 
-STAR_MAX_KEYS = 5_000_000
-"""Star rows only when clients x decisions is at most this: their multipliers are handed between
-calls as one dense array per client and decision (40 MB at this size). benchmarks/realsites' rows
-have at most about 0.7M; benchmarks/joint's 200 and 500 firms are above it and keep the links only."""
+STAR_MAX_KEYS = 1_000_000
+"""Star rows only when clients x decisions (of the relaxation) is at most this; their multipliers
+are handed between calls as one dense array per client and decision (8 MB at this size).
+benchmarks/realsites' relax-first rows have 93k-278k (rs013, rs006). benchmarks/joint's 200 firms
+have 4.7M (10,169 clients, 466 decisions, 191k conjunctions): with star rows its work limit
+allowed 354 Lagrangian iterations instead of 1,591 and the gap rose from 0.95 % to 1.33 %, so
+above this they keep the links only (500 firms: 31.8M)."""
 
 SHRINK_EVERY = 200
 """The active set is also rebuilt every this many evaluations, so it shrinks when multipliers fall."""
