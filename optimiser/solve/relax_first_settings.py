@@ -237,7 +237,8 @@ the third round gets it all. With the star rows (:mod:`optimiser.solve.lagrangia
 round's gaps are small and closes many decisions. Measured at a 10 s limit on benchmarks/realsites'
 28 generated rows (README there, wave 12), against the whole work left: rs013 0.003 % -> proven
 (the exact model 0.79 nominal s, 112 of 140 decisions closed), rs021 0.222 -> 0.267 %, the other 26
-rows the same status and gap (5 of them run it: rs015, rs017, rs019, rs026 and rs031 still proven)."""
+rows the same status and gap (5 of them run it: rs015, rs017, rs019, rs026 and rs031 still proven).
+At 0.3 rs012 / rs018 / rs021 end wider (0.288 / 0.150 / 0.299 %); at 0.7 rs013 is open again."""
 
 MORE_ROUNDS_MIN_SHARE = 0.05
 """The third round runs only with at least this share of the limit left for it."""
