@@ -31,6 +31,12 @@ from optimiser.solve.heuristic import Evaluator
 
 logger = logging.getLogger(__name__)
 
+def concat_ranges(lo: np.ndarray, n: np.ndarray) -> np.ndarray:
+    """``lo[i], lo[i] + 1, ..., lo[i] + n[i] - 1`` for every i, concatenated (int64): the
+    positions of several slices of one flat array at once."""
+    return np.repeat(lo - np.cumsum(n) + n, n) + np.arange(int(n.sum()))
+
+
 MAX_ROUTE_CROSSINGS = 2
 """Routes over more crossings than this are not kept: their walks stay relaxed."""
 
@@ -154,7 +160,7 @@ def access_routes(ev: Evaluator, cap: np.ndarray) -> AccessRoutes | None:
     ptr, opt = ev.M.indptr, ev.M.indices
     lo, hi = ptr[levs], ptr[levs + 1]
     n = hi - lo
-    inc = np.repeat(lo - np.cumsum(n) + n, n) + np.arange(int(n.sum()))
+    inc = concat_ranges(lo, n)
     o = opt[inc]
     lev = np.repeat(levs, n)
     c = lc[lev]
@@ -223,7 +229,7 @@ class RouteDual:
         lo, hi = self.start[inc], self.end[inc]
         lim = limit_of_inc[self.a_pos]
         n = hi - lo
-        ids = np.repeat(lo - np.cumsum(n) + n, n) + np.arange(int(n.sum()))
+        ids = concat_ranges(lo, n)
         seg = np.repeat(np.arange(inc.size), n)
         below = self.r_cost[ids] < lim[seg]
         below[np.concatenate([[0], np.cumsum(n)[:-1]]) if n.size else np.zeros(0, dtype=np.int64)] = True  # the cheapest

@@ -54,7 +54,7 @@ import numpy as np
 
 from optimiser.model.problem import Problem
 from optimiser.solve import interrupt
-from optimiser.solve.access_routes import AccessRoutes, RouteDual
+from optimiser.solve.access_routes import AccessRoutes, RouteDual, concat_ranges
 from optimiser.solve.lagrangian_knapsack import Knapsack
 
 logger = logging.getLogger(__name__)
@@ -194,9 +194,10 @@ class _Dual:
         self.ic, self.io = ic, io
         self.n_o = n_o = n_d + int(uc.size)
         self.m_opt = np.repeat(np.arange(uc.size), ulen)
+        self.m_start = np.concatenate([[0], np.cumsum(ulen)])  # listed conjunction j's members: m_start[j]:m_start[j + 1]
         self.m_dec = np.fromiter((d for c in uc.tolist() for d in problem.options[n_d + c]), dtype=np.int64, count=total)
         # their places among all members (the multipliers' layout outside, see start / full_mu)
-        self.m_sel = np.repeat(offs[uc], ulen) + np.arange(total) - np.repeat(np.cumsum(ulen) - ulen, ulen)
+        self.m_sel = concat_ranges(offs[uc], ulen)
         self.n_members = int(offs[-1])
         self.knap = Knapsack(problem)
         self.mscale = np.zeros(self.m_opt.size)
@@ -231,7 +232,8 @@ class _Dual:
         self.stars_on = STAR_ROWS and self.n_c * n_d <= STAR_MAX_KEYS
         if self.stars_on:
             self._add_stars()
-        self.mscale_all = np.concatenate([self.mscale, self.w[self.star_key // max(n_d, 1)]])
+        # a star row's multiplier moves on the scale of its client's weight
+        self.mscale = np.concatenate([self.mscale, self.w[self.star_key // max(n_d, 1)]])
 
     def _add_stars(self) -> None:
         """The star rows: for client c and a decision d of one of its conjunctions,
@@ -244,13 +246,11 @@ class _Dual:
         conj = np.nonzero(self.io >= n_d)[0]
         if conj.size == 0:
             return
-        # the compact conjunction index back to the option: members of each listed conjunction
-        n_listed = self.n_o - n_d
-        mem_start = np.searchsorted(self.m_opt, np.arange(n_listed))
-        mem_end = np.searchsorted(self.m_opt, np.arange(n_listed), side="right")
-        lo, hi = mem_start[self.io[conj] - n_d], mem_end[self.io[conj] - n_d]
-        n = hi - lo
-        mem = np.repeat(lo - np.cumsum(n) + n, n) + np.arange(int(n.sum()))
+        # the members of each incidence's conjunction
+        j = self.io[conj] - n_d
+        lo = self.m_start[j]
+        n = self.m_start[j + 1] - lo
+        mem = concat_ranges(lo, n)
         inc = np.repeat(conj, n)
         dec = self.m_dec[mem]
         keys = self.ic[inc] * n_d + dec
@@ -404,7 +404,7 @@ class _Dual:
             gs = np.bincount(self.a_sk_s[took[self.a_sk_pos]], minlength=self.star_key.size) - y[self.star_dec]
             gm = np.concatenate([gm, gs])
         gm[(mu <= 0) & (gm < 0)] = 0.0
-        gw, gmw = g * self.w, gm * self.mscale_all
+        gw, gmw = g * self.w, gm * self.mscale
         norm = float((gw * gw).sum() + (gmw * gmw).sum())
         gMw = wr = None
         if self.routes is not None and M is not None:
@@ -419,7 +419,7 @@ class _Dual:
                 return None
         t = step * max(target - L, 1e-9 * abs(target)) / norm
         M2 = None if gMw is None or M is None or wr is None else np.maximum(0.0, M + t * wr * gMw)
-        return np.minimum(lam + t * self.w * gw, self.lam_cap), np.maximum(0.0, mu + t * self.mscale_all * gmw), M2
+        return np.minimum(lam + t * self.w * gw, self.lam_cap), np.maximum(0.0, mu + t * self.mscale * gmw), M2
 
 
     def _deflected(self, lam: np.ndarray, mu: np.ndarray, M: np.ndarray | None, gw: np.ndarray, gmw: np.ndarray,
