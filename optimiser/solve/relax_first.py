@@ -349,6 +349,14 @@ class RelaxFirst:
             self._reduced[key] = self.fix(self.problem, {i: 0 for i in self.fixed}, "decisions fixed") if self.fixed else self.problem
         return self._reduced[key]
 
+    def reduce_cost(self, rebuilt: bool = False) -> float:
+        """Nominal seconds :meth:`reduced` will charge for fixing the closed decisions: 0 when
+        none are closed or (unless ``rebuilt``: more will be closed by then) that problem is
+        built already."""
+        if not self.fixed or (not rebuilt and len(self.fixed) in self._reduced):
+            return 0.0
+        return self.problem.n_levels() * FIX_SECONDS_PER_LEVEL
+
     def reduced_levels(self, closed_ids: Iterable[int] | None = None) -> int:
         """The radius levels of :meth:`reduced` (or of the problem with ``closed_ids`` fixed at
         0) without building it: fixing decisions at 0 drops the options needing them and the
@@ -539,7 +547,7 @@ class RelaxFirst:
         left = self.remaining() - 3 * self.swap_cost() - POLISH_RESERVE_SHARE * self.limit_s
         # the reduced exact model after it, when the rest would cover its set-up (it only shrinks)
         levels = self.reduced_levels()
-        build = self.problem.n_levels() * FIX_SECONDS_PER_LEVEL if self.fixed else 0.0
+        build = self.reduce_cost(rebuilt=True)
         rest = (1.0 - MORE_ROUNDS_SHARE) * left
         after = (MORE_ROUNDS_SHARE < 1.0 and levels <= EXACT_MAX_LEVELS and rest >= 0.1 * self.limit_s
                  and self.affords(levels, rest - build))
@@ -646,7 +654,7 @@ class RelaxFirst:
         if self.large or self.best is None or (self.bound is not None and self.bound >= self.best):
             return False
         levels = self.reduced_levels()
-        build = self.problem.n_levels() * FIX_SECONDS_PER_LEVEL if self.fixed and len(self.fixed) not in self._reduced else 0.0
+        build = self.reduce_cost()
         search = self.remaining() - build - self.backend_cost(levels)
         first = levels <= EXACT_MAX_LEVELS and search >= EXACT_FIRST_MIN_SEARCH_SHARE * self.limit_s
         self.info["exact_first"] = first
@@ -668,7 +676,7 @@ class RelaxFirst:
         # its set-up (building the model, CP-SAT's LP) is charged besides its search: with an
         # incumbent it runs only when the budget covers both (rs005 at a 10 s limit: 161k
         # levels, 6 s of set-up, was run with 0.5 s of search and found nothing)
-        build = self.problem.n_levels() * FIX_SECONDS_PER_LEVEL if self.fixed and len(self.fixed) not in self._reduced else 0.0
+        build = self.reduce_cost()
         if self.best is not None and not self.affords(self.info["reduced_levels"], self.remaining() - build):
             self.info["exact_skipped"] = "budget below its set-up"
             return None
