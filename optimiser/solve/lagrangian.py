@@ -522,6 +522,11 @@ class _Ascent:
         self.done = False  # ended for good (converged, no layout, safety net, interrupted)
         self.y_ids = np.zeros(0, dtype=np.int64)
         self.pending: tuple[float, np.ndarray, np.ndarray] | None = None
+        # with ``track`` > 0: each decision's knapsack value averaged over the iterations
+        # (exponentially, weight ``track`` for the newest; a fractional one is a branching
+        # candidate, see optimiser.solve.lagrangian_split)
+        self.track = 0.0
+        self.y_mean = np.zeros(dual.n_d)
 
     def run(self, max_iterations: int, max_work: float | None = None) -> None:
         """Iterations until ``max_iterations`` in all (or ``max_work`` work units of the dual, or
@@ -540,6 +545,9 @@ class _Ascent:
                     self.upper_bound = self.target = float(ub)
             L, self.y_ids, rc, z = dual.evaluate(self.lam, self.mu, self.upper_bound if it % self.test_every == 0 else None,
                                                  self.M)
+            if self.track > 0.0:
+                self.y_mean *= 1.0 - self.track
+                self.y_mean[self.y_ids] += self.track
             if not math.isfinite(L):
                 self.stopped_by, self.done = "no layout", True
                 if dual.fixed.any() and self.upper_bound is not None:

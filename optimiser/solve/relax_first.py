@@ -524,7 +524,8 @@ class RelaxFirst:
         self.vector_bounds = out
         self.info["count_vectors"] = [{"vector": list(vb.vector), "bound": vb.bound if math.isfinite(vb.bound) else None,
                                        "pruned": vb.pruned,
-                                       "closed": len(vb.fixed_zero), "iterations": vb.iterations} for vb in out]
+                                       "closed": len(vb.fixed_zero), "iterations": vb.iterations, "nodes": vb.nodes}
+                                      for vb in out]
         return res
 
     def more_rounds_phase(self, lag: LagrangianResult) -> LagrangianResult:
