@@ -98,6 +98,7 @@ from optimiser.solve.relax_first_settings import (
     LAGRANGIAN_SHARE,
     LAGRANGIAN_SHARE_LARGE,
     LAGRANGIAN_UNITS_PER_S,
+    LATE_PHASE_MIN_SHARE,
     MORE_ROUNDS,
     MORE_ROUNDS_MAX_GAP,
     MORE_ROUNDS_MIN_SHARE,
@@ -223,8 +224,8 @@ class RelaxFirst:
 
     def forced_budget(self, problem: Problem) -> float:
         """The budget of a backend call that must run (no incumbent, or to explain why nothing
-        is feasible): the work left, and at least its set-up and a tenth of the limit."""
-        return max(self.remaining(), self.backend_cost(problem.n_levels()) + 0.1 * self.limit_s)
+        is feasible): the work left, and at least its set-up and ``LATE_PHASE_MIN_SHARE`` of the limit."""
+        return max(self.remaining(), self.backend_cost(problem.n_levels()) + LATE_PHASE_MIN_SHARE * self.limit_s)
 
     def fix(self, problem: Problem, values: dict[int, int], what: str) -> Problem:
         """:func:`fix_decisions`, charged (``FIX_SECONDS_PER_LEVEL``) to ``what``."""
@@ -534,8 +535,8 @@ class RelaxFirst:
         left, less the polish reserve (as round 2 leaves it), from round 2's multipliers, when that
         is at least ``MORE_ROUNDS_MIN_SHARE`` of the limit; then the incumbent polished again.
         When the rest of ``MORE_ROUNDS_SHARE`` of it would cover the reduced exact model's set-up
-        and search (its size now: the round only closes more) and the exact phase's 10 % of the
-        limit, the round gets that share and :attr:`exact_after_rounds` says the exact model gets
+        and search (its size now: the round only closes more) and the exact phase's
+        ``LATE_PHASE_MIN_SHARE`` of the limit, the round gets that share and :attr:`exact_after_rounds` says the exact model gets
         the rest (phases 3-4 skipped: ``info["exact_after_rounds"]``); else it gets it all and
         phases 3-4 find too little budget (see ``MORE_ROUNDS``). A skip for the gap or the work
         left is recorded in ``info["more_rounds_skipped"]``."""
@@ -550,7 +551,7 @@ class RelaxFirst:
         levels = self.reduced_levels()
         build = self.reduce_cost(rebuilt=True)
         rest = (1.0 - MORE_ROUNDS_SHARE) * left
-        after = (MORE_ROUNDS_SHARE < 1.0 and levels <= EXACT_MAX_LEVELS and rest >= 0.1 * self.limit_s
+        after = (MORE_ROUNDS_SHARE < 1.0 and levels <= EXACT_MAX_LEVELS and rest >= LATE_PHASE_MIN_SHARE * self.limit_s
                  and self.affords(levels, rest - build))
         if after:
             left *= MORE_ROUNDS_SHARE
@@ -599,7 +600,7 @@ class RelaxFirst:
         multipliers)."""
         if self.best is None or tested_against is None or self.best >= tested_against:
             return
-        if self.remaining() <= 0.1 * self.limit_s:
+        if self.remaining() <= LATE_PHASE_MIN_SHARE * self.limit_s:
             return
         seconds = min(2.0, 0.05 * self.limit_s)
         lag2 = lagrangian_bound(self.target, self.best, max_iterations=50, max_work=lagrangian_work(seconds),
@@ -615,7 +616,7 @@ class RelaxFirst:
         """4. The reduced relaxation: a proven bound and another layout (when small enough to
         help). The tightest relaxation at hand: access options over closed decisions dropped,
         and those decisions fixed at 0."""
-        if self.large or self.remaining() <= 0.1 * self.limit_s:
+        if self.large or self.remaining() <= LATE_PHASE_MIN_SHARE * self.limit_s:
             return
         if self.best is not None and self.bound is not None and self.bound >= self.best:
             return
@@ -664,7 +665,7 @@ class RelaxFirst:
     def exact_phase(self) -> SolveResult | None:
         """5. The reduced exact model with the time left; its result when no incumbent exists
         and it finds none either (then it is the answer)."""
-        if self.best is not None and (self.remaining() < 0.1 * self.limit_s or self.large
+        if self.best is not None and (self.remaining() < LATE_PHASE_MIN_SHARE * self.limit_s or self.large
                                       or (self.bound is not None and self.bound >= self.best)):
             # large: the Lagrangian is the bound; the exact model, even reduced (500 firms:
             # 827k levels), takes longer to build than it has left and 4 GB, and moves nothing

@@ -16,6 +16,11 @@ RELAX_MAX_LEVELS = 250_000
 barely moves within a minute (measured on benchmarks/joint: 200 firms, 584k relaxed levels,
 21% gap after 45 s), and the Lagrangian bound is the better one."""
 
+LATE_PHASE_MIN_SHARE = 0.1
+"""The least share of the time limit a late phase needs left to start (the reduction tests again,
+the reduced relaxation, the exact model, and the exact model after the third round), and the
+least search a backend call that must run gets besides its set-up."""
+
 EXACT_MAX_LEVELS = 1_000_000
 """The reduced exact model gets the time left only up to this many radius levels (building a
 larger CP-SAT model takes most of a minute by itself)."""
