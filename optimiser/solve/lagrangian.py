@@ -269,13 +269,16 @@ class _Dual:
         self.star_key = ukeys
         self.star_dec = ukeys % n_d
 
-    def with_knapsack(self, problem: Problem) -> _Dual:
+    def with_knapsack(self, problem: Problem | None) -> _Dual:
         """The same dual with the knapsack of ``problem`` (the same decisions, other budget or
-        count constraints, e.g. a count vector's class caps: :mod:`optimiser.solve.lagrangian_split`),
-        its own active set, closed decisions and work account (0: the data is shared)."""
+        count constraints, e.g. a count vector's class caps: :mod:`optimiser.solve.lagrangian_split`;
+        ``None``: a copy of this one's, its closed and forced-open decisions its own), its own
+        active set, closed decisions, deflection direction and work account (0: the data is
+        shared)."""
         out = copy.copy(self)
-        out.knap = Knapsack(problem)
+        out.knap = Knapsack(problem) if problem is not None else self.knap.copy()
         out.fixed = self.fixed.copy()
+        out._previous = None
         out.limit = np.full(self.n_c, -_INF)
         out.margin = np.full(self.n_c, ACTIVE_MARGIN)
         out.a_ic, out.a_io, out.a_cost = self.ic[:0], self.io[:0], self.inc_cost[:0]

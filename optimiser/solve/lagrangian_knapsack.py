@@ -9,6 +9,7 @@ bounds (Beasley's: one place of a decision's group taken, less budget for the re
 
 from __future__ import annotations
 
+import copy
 import math
 
 import numpy as np
@@ -89,6 +90,14 @@ class Knapsack:
         self.groups = [np.nonzero(group_of == g)[0] for g in range(len(lo))]
         self.lo, self.hi = lo, hi
         self._nothing = (np.zeros(1, dtype=np.int64), np.zeros(1))  # no group yet: 0 at 0 units
+
+    def copy(self) -> Knapsack:
+        """The same knapsack with its own closed and forced-open decisions (a branch's child:
+        :mod:`optimiser.solve.lagrangian_split`); the groups and costs are shared."""
+        out = copy.copy(self)
+        out.closed = self.closed.copy()
+        out.forced_open = self.forced_open.copy()
+        return out
 
     # -------------------------------------------------------------- one group
     def _group_table(self, g: int, v: np.ndarray):

@@ -17,21 +17,23 @@ better (all but 1.3M of the LP's gap is in those walks). With one knapsack per v
 the same multipliers, the vectors' bounds are 0.0-1.5 % below the incumbent (4 of 13 at the
 incumbent: no better layout in them), against 2.0 % for the one knapsack.
 
-Only the least bound counts, so the iterations go, in chunks, to the vector whose bound is
-least (vectors never evaluated first, in order); a vector whose bound reaches the upper bound
-holds no better layout and is dropped. The duals share their data
+Only the least bound counts, so the iterations go, in chunks, to the leaf (a vector, or a
+branch of one, below) whose bound is least (leaves never evaluated first, in order); a leaf
+whose bound reaches the upper bound holds no better layout and is dropped. The duals share their data
 (:meth:`~optimiser.solve.lagrangian._Dual.with_knapsack`) and one work limit; every step is a
 deterministic work limit, as in :func:`~optimiser.solve.lagrangian.lagrangian_bound`.
 
-**Branching.** A vector's ascent can converge (its step exhausted) below the upper bound, and
-then the least bound stops there. Such a vector is branched instead (a Lagrangian branch and
-bound): one of its decisions closed in one child and forced open in the other, each child an
-ascent from the vector's best multipliers, and the children's least bound counts for the
-vector. The decision is tried among the most fractional ones (the knapsack's choices averaged
+**Branching.** A leaf's ascent can converge (its step exhausted) below the upper bound, and
+then the least bound stops there. Such a leaf is branched instead, while work is left (a
+Lagrangian branch and bound): one of its decisions closed in one child and forced open in the
+other, each child an ascent from the leaf's best multipliers, and the vector's bound is the
+least of its leaves'. The decision is tried among the most fractional ones (the knapsack's choices averaged
 over the iterations), by the children's least bound after a few iterations each (strong
 branching). Measured on benchmarks/realsites at a 10 s limit (wave 13): of the 28 generated
 rows only rs023 has a vector that converges within the budget; branched, its gap goes from
-0.366 % to 0.141 %; the other 27 give the same answers, bounds and work. Branching a vector
+0.366 % to 0.150 % (0.141 % when a child's first deflected step goes on from its parent's last
+direction, which is from other multipliers: not kept); the other 27 give the same answers,
+bounds and work. Branching a vector
 whose bound merely slows down (tried: less than 2 % of its gap in 200 iterations) helped
 rs023 more (0.047 %) but left rs006, rs018 and rs021 wider (0.321, 0.126 and 0.274 % against
 0.313, 0.120 and 0.267 %), and branching sooner left more rows wider: not kept.
@@ -57,31 +59,32 @@ from optimiser.solve.lagrangian import LagrangianResult, _Ascent, _Dual
 logger = logging.getLogger(__name__)
 
 CHUNK_ITERATIONS = 20
-"""Iterations given at a time to the vector whose bound is least."""
-
+"""Iterations given at a time to the leaf whose bound is least."""
 
 BRANCHING = True
-"""Branch a vector's dual that converged below the upper bound (see :class:`_Node`)."""
+"""Branch a leaf whose ascent converged below the upper bound (module docstring)."""
 
 BRANCH_CANDIDATES = 4
-"""Decisions tried (strong branching) when a node is branched: its most fractional ones."""
+"""Decisions tried (strong branching) when a leaf is branched: its most fractional ones."""
 
 BRANCH_PROBE_ITERATIONS = 20
 """Iterations each child of a tried decision gets before the choice."""
 
 BRANCH_STEP = 0.5
 """The step factor a child starts with (at least its parent's). Measured on realsites rs023 at a
-10 s limit: 0.5 leaves a gap of 0.141 %, 0.1 0.159 % and 0.02 0.191 % (0.366 % without branching)."""
+10 s limit (children then going on from their parent's deflection direction): 0.5 leaves a gap
+of 0.141 %, 0.1 0.159 % and 0.02 0.191 % (0.366 % without branching)."""
 
 BRANCH_TRACK = 0.05
-"""The weight of the newest iteration in a node's averaged knapsack decisions (the fractional
-values it branches on)."""
+"""The weight of the newest iteration in a leaf's averaged knapsack decisions (the fractional
+values it branches on; a child goes on from its parent's averages)."""
 
 MAX_NODES = 400
-"""No more nodes than this (the vectors' own and every probe included)."""
+"""No branching beyond this many ascents (the vectors', the children's and the probes')."""
 
 WORK_PER_NODE = 50_000.0
-"""Work units charged for a child's set-up (its knapsack), besides its iterations."""
+"""Work units charged for a child's set-up (its dual and knapsack copied), besides its
+iterations (its first evaluation rebuilds its active set: charged there)."""
 
 
 @dataclass
@@ -90,14 +93,13 @@ class _Node:
     decisions closed (``dual.fixed``) or forced open (``dual.knap.forced_open``) by branching.
 
     A leaf whose ascent converged below the upper bound (its step exhausted) cannot raise its
-    bound any more; with ``BRANCHING`` it is replaced by two children, one decision closed in
-    one and forced open in the other, each from its multipliers. Every layout of the leaf is in
-    one child, and a child's Lagrangian at those multipliers is at least the leaf's (its
+    bound any more; with branching on it is replaced by two children, one decision closed in
+    one and forced open in the other, each from its best multipliers. Every layout of the leaf
+    is in one child, and a child's Lagrangian at those multipliers is at least the leaf's (its
     knapsack has fewer choices), so the least leaf bound only rises."""
 
     ascent: _Ascent
     k: int  # the count vector's index
-    problem: Problem  # the vector's capped problem
     depth: int
 
 
@@ -112,7 +114,7 @@ class VectorBound:
         pruned: no layout with those counts is better than the upper bound.
         fixed_zero: decisions closed in every better layout with those counts.
         iterations: subgradient iterations spent on it (its children and probes included).
-        nodes: its ascents: 1, plus two per child tried when it was branched.
+        nodes: its ascents: 1, plus two per decision tried at each branching.
     """
 
     vector: tuple[int, ...]
@@ -168,30 +170,28 @@ def split_lagrangian_bound(problem: Problem, classes: CountClasses, vectors: lis
         bound of each vector). A leaf the work limit left unevaluated is evaluated once, so
         that every vector has a bound.
     """
-    search = _Search(problem, classes, vectors, upper_bound, max_work, safety_net_s,
+    search = _Search(problem, vectors, upper_bound, max_work, safety_net_s,
                      BRANCHING if branching is None else branching, MAX_NODES if max_nodes is None else max_nodes,
                      deflection, closed, routes,
                      {"initial_step": initial_step, "min_step": min_step, "on_layout": on_layout})
     for k, v in enumerate(vectors):
-        sub = capped(problem, classes, v)
-        search.leaves.append(search.add(search.base.with_knapsack(sub), k, sub, multipliers, access_multipliers,
-                                        initial_step, 0))
+        search.leaves.append(search.add(search.base.with_knapsack(capped(problem, classes, v)), k, multipliers,
+                                        access_multipliers, initial_step, 0))
     stopped_by = search.run(chunk)
     results = {id(n): n.ascent.result() for n in search.leaves}
-    ub = min((n.ascent.upper_bound for n in search.nodes if n.ascent.upper_bound is not None), default=upper_bound)
-    out = search.vector_bounds(results, ub)
+    ub = search.least_upper_bound()
+    out, lead_node = search.vector_bounds(results, ub)
     open_vectors = [k for k, vb in enumerate(out) if not vb.pruned]
-    if open_vectors:
-        live = [n for n in search.leaves if not out[n.k].pruned and not search.gone(n) and results[id(n)].bound != math.inf]
-        lead = results[id(min(live, key=lambda n: results[id(n)].bound))]
+    if lead_node is not None:
+        lead = results[id(lead_node)]
         bound = min(float(lead.bound), ub)
         fixed = frozenset.intersection(*(out[k].fixed_zero for k in open_vectors))
     else:  # no vector holds a better layout: the upper bound is optimal
         lead = next(iter(results.values()))
         bound, fixed = ub, frozenset()
-    iterations = sum(n.ascent.it for n in search.nodes)
-    logger.debug("split Lagrangian: bound %s over %d vectors (%d pruned), %d nodes, %d iterations, %d closed", bound,
-                 len(vectors), len(vectors) - len(open_vectors), len(search.nodes), iterations, len(fixed))
+    iterations = sum(search.iterations)
+    logger.debug("split Lagrangian: bound %s over %d vectors (%d pruned), %d ascents, %d iterations, %d closed", bound,
+                 len(vectors), len(vectors) - len(open_vectors), sum(search.ascents), iterations, len(fixed))
     res = replace(lead, bound=bound, fixed_zero=fixed, iterations=iterations, seconds=time.perf_counter() - search.t0,
                   stopped_by=stopped_by, work=search.work())
     return res, out
@@ -199,22 +199,26 @@ def split_lagrangian_bound(problem: Problem, classes: CountClasses, vectors: lis
 
 class _Search:
     """The split's search: every vector's leaves (:class:`_Node`), the least one's ascent run
-    chunk by chunk, a converged one branched; one work limit and safety net for all."""
+    chunk by chunk, a converged one branched; one work limit and safety net for all. A branched
+    leaf and a probe not kept are dropped once their work, iterations and upper bound are
+    counted (their arrays are not kept)."""
 
-    def __init__(self, problem: Problem, classes: CountClasses, vectors: list[tuple[int, ...]], upper_bound: float,
-                 max_work: float, safety_net_s: float, branching: bool, max_nodes: int, deflection: float,
-                 closed: Iterable[int], routes: AccessRoutes | None, ascent_kw: dict[str, Any]) -> None:
+    def __init__(self, problem: Problem, vectors: list[tuple[int, ...]], upper_bound: float, max_work: float,
+                 safety_net_s: float, branching: bool, max_nodes: int, deflection: float, closed: Iterable[int],
+                 routes: AccessRoutes | None, ascent_kw: dict[str, Any]) -> None:
         self.t0 = time.perf_counter()
         self.base = _Dual(problem, closed, routes)
-        self.setup = self.base.work
         self.vectors, self.upper_bound, self.max_work, self.safety_net_s = vectors, upper_bound, max_work, safety_net_s
         self.branching, self.max_nodes, self.deflection, self.ascent_kw = branching, max_nodes, deflection, ascent_kw
-        self.nodes: list[_Node] = []  # every ascent (probes included): the work
         self.leaves: list[_Node] = []
+        self.spent = self.base.work  # the shared set-up, then the work of every dropped ascent
+        self.iterations = [0] * len(vectors)  # of each vector's dropped ascents, then (at the end) of all
+        self.ascents = [0] * len(vectors)  # each vector's ascents so far
+        self.dropped_upper_bound = math.inf
 
-    def add(self, dual: _Dual, k: int, sub: Problem, mult: tuple[np.ndarray, np.ndarray] | None,
-            access: np.ndarray | None, step: float, depth: int, y_mean: np.ndarray | None = None) -> _Node:
-        """A new ascent on ``dual`` (vector ``k``, capped problem ``sub``) from ``mult``."""
+    def add(self, dual: _Dual, k: int, mult: tuple[np.ndarray, np.ndarray] | None, access: np.ndarray | None,
+            step: float, depth: int, y_mean: np.ndarray | None = None) -> _Node:
+        """A new ascent on ``dual`` (vector ``k``) from ``mult``."""
         dual.deflection = self.deflection
         a = _Ascent(dual, self.upper_bound, multipliers=mult, access_multipliers=access, safety_net_s=self.safety_net_s,
                     **{**self.ascent_kw, "initial_step": step})
@@ -222,27 +226,50 @@ class _Search:
         a.track = BRANCH_TRACK if self.branching else 0.0
         if y_mean is not None:
             a.y_mean = y_mean.copy()
-        n = _Node(a, k, sub, depth)
-        self.nodes.append(n)
-        return n
+        self.ascents[k] += 1
+        if depth:
+            self.spent += WORK_PER_NODE
+        return _Node(a, k, depth)
+
+    def drop(self, n: _Node) -> None:
+        """Count an ascent's work, iterations and upper bound, and let it go."""
+        a = n.ascent
+        self.spent += a.dual.work
+        self.iterations[n.k] += a.it
+        if a.upper_bound is not None:
+            self.dropped_upper_bound = min(self.dropped_upper_bound, a.upper_bound)
 
     def work(self) -> float:
-        """Work units so far: the shared set-up, every ascent's, and the children's set-ups."""
-        return self.setup + sum(n.ascent.dual.work for n in self.nodes) + WORK_PER_NODE * (len(self.nodes) - len(self.vectors))
+        """Work units so far: the shared set-up, every ascent's (dropped ones included) and the
+        children's set-ups."""
+        return self.spent + sum(n.ascent.dual.work for n in self.leaves)
+
+    def least_upper_bound(self) -> float:
+        """The best layout's objective any ascent has seen (``on_layout``), or the given one."""
+        ubs = [n.ascent.upper_bound for n in self.leaves if n.ascent.upper_bound is not None]
+        return min([self.upper_bound, self.dropped_upper_bound, *ubs])
+
+    def share_upper_bound(self) -> None:
+        """A better layout found by one ascent is every leaf's target."""
+        u = self.least_upper_bound()
+        for n in self.leaves:
+            if n.ascent.upper_bound is not None and u < n.ascent.upper_bound:
+                n.ascent.upper_bound = n.ascent.target = u
 
     @staticmethod
     def gone(n: _Node) -> bool:
         """No layout in leaf ``n`` is better than the upper bound."""
         return n.ascent.pruned or n.ascent.stopped_by == "no layout"
 
-    def share_upper_bound(self) -> None:
-        """A better layout found by one ascent (its ``on_layout``) is every ascent's target."""
-        ubs = [n.ascent.upper_bound for n in self.nodes if n.ascent.upper_bound is not None]
-        if ubs:
-            u = min(ubs)
-            for n in self.nodes:
-                if n.ascent.upper_bound is not None and u < n.ascent.upper_bound:
-                    n.ascent.upper_bound = n.ascent.target = u
+    def stop_reason(self) -> str | None:
+        """Why no further work may start (the work limit, a stop request, the safety net), or ``None``."""
+        if self.max_work - self.work() <= 0:
+            return "work limit"
+        if interrupt.requested():
+            return "interrupted"
+        if time.perf_counter() - self.t0 > self.safety_net_s:
+            return "safety net"
+        return None
 
     def branch(self, n: _Node) -> bool:
         """Replace leaf ``n`` by two children (a decision closed, forced open): of its
@@ -252,7 +279,7 @@ class _Search:
         a = n.ascent
         knap = a.dual.knap
         free = ~a.dual.fixed & ~knap.forced_open & ~knap.closed
-        if len(self.nodes) + 2 * BRANCH_CANDIDATES > self.max_nodes or not free.any():
+        if sum(self.ascents) + 2 * BRANCH_CANDIDATES > self.max_nodes or not free.any():
             return False
         score = np.where(free, np.minimum(a.y_mean, 1.0 - a.y_mean), -1.0)
         order = [int(d) for d in np.argsort(-score, kind="stable")[:BRANCH_CANDIDATES] if score[d] >= 0.0]
@@ -261,50 +288,64 @@ class _Search:
         best_pair: list[_Node] | None = None
         best_value, best_d = -math.inf, -1
         for d in order:
+            if best_pair is not None and self.stop_reason() is not None:
+                break  # no work left for another probe
             kids = []
             for force_open in (False, True):
-                dual = a.dual.with_knapsack(n.problem)
-                dual.knap.forced_open |= knap.forced_open
+                dual = a.dual.with_knapsack(None)
                 if force_open:
                     dual.knap.forced_open[d] = True
                 else:
                     dual.fixed[d] = True
-                kid = self.add(dual, n.k, n.problem, mult, a.best_mult[2], step, n.depth + 1, a.y_mean)
+                kid = self.add(dual, n.k, mult, a.best_mult[2], step, n.depth + 1, a.y_mean)
                 if len(order) > 1:
                     kid.ascent.run(BRANCH_PROBE_ITERATIONS, kid.ascent.dual.work + max(0.0, self.max_work - self.work()))
                 kids.append(kid)
             value = min(math.inf if self.gone(k) else k.ascent.best for k in kids)
             if best_pair is None or value > best_value:
+                if best_pair is not None:
+                    for k in best_pair:
+                        self.drop(k)
                 best_pair, best_value, best_d = kids, value, d
+            else:
+                for k in kids:
+                    self.drop(k)
         assert best_pair is not None
         self.leaves.remove(n)
+        self.drop(n)
         self.leaves.extend(best_pair)
         logger.debug("vector %d, depth %d: branched on decision %d (averaged %.3f) at %s", n.k, n.depth, best_d,
                      a.y_mean[best_d], a.best)
         return True
 
     def run(self, chunk: int) -> str:
-        """Chunks of iterations to the least live leaf until the work limit, or until no leaf's
-        bound can rise; how it stopped."""
+        """Chunks of iterations to the least live leaf, a converged one branched, until the work
+        limit, a stop, or until the least bound cannot rise ("converged": no leaf left, or the
+        least one converged and cannot be branched, e.g. at the node cap); how it stopped."""
         stopped_by = "work limit"
         while True:
             live = [n for n in self.leaves if not self.gone(n)]
             if not live:
                 stopped_by = "converged"
                 break
-            least = min(live, key=lambda n: n.ascent.best)
-            if least.ascent.done:  # its bound cannot rise any more: branch it, else the least bound is final
-                if self.branching and self.branch(least):
+            # of equal bounds, one that can still rise first
+            least = min(live, key=lambda n: (n.ascent.best, n.ascent.done))
+            a = least.ascent
+            if a.done:  # its bound cannot rise any more: branch it (converged, work left), else it is final
+                if a.stopped_by != "converged":  # the safety net or a stop request ended it
+                    stopped_by = a.stopped_by
+                    break
+                reason = self.stop_reason() if self.branching else None
+                if reason is None and self.branching and self.branch(least):
                     self.share_upper_bound()
                     continue
-                stopped_by = "converged"
+                stopped_by = reason or "converged"
                 break
-            left = self.max_work - self.work()
-            if left <= 0 or interrupt.requested() or time.perf_counter() - self.t0 > self.safety_net_s:
-                stopped_by = "work limit" if left <= 0 else ("interrupted" if interrupt.requested() else "safety net")
+            reason = self.stop_reason()
+            if reason is not None:
+                stopped_by = reason
                 break
-            a = least.ascent
-            a.run(a.it + chunk, a.dual.work + left)
+            a.run(a.it + chunk, a.dual.work + self.max_work - self.work())
             if a.stopped_by in ("safety net", "interrupted"):
                 stopped_by = a.stopped_by
                 break
@@ -313,23 +354,28 @@ class _Search:
             if n.ascent.it == 0 and not n.ascent.done:
                 n.ascent.run(1)
         self.share_upper_bound()
+        for n in self.leaves:
+            self.iterations[n.k] += n.ascent.it
         return stopped_by
 
-    def vector_bounds(self, results: dict[int, LagrangianResult], ub: float) -> list[VectorBound]:
+    def vector_bounds(self, results: dict[int, LagrangianResult], ub: float) -> tuple[list[VectorBound], _Node | None]:
         """Each vector's bound from its leaves' ``results`` (by ``id``): the least of its live
-        leaves', the decisions closed in all of them; pruned (at ``ub``) when none is live."""
+        leaves', the decisions closed in all of them; pruned (at ``ub``) when none is live. And
+        the leaf of the least bound (``None``: every vector pruned)."""
         out = []
+        lead: _Node | None = None
         for k, v in enumerate(self.vectors):
             mine = [n for n in self.leaves if n.k == k]
             live = [n for n in mine if not self.gone(n) and results[id(n)].bound != math.inf]
-            every = [n for n in self.nodes if n.k == k]
-            its = sum(n.ascent.it for n in every)
+            its, count = self.iterations[k], self.ascents[k]
             if live:
-                bound = min(float(results[id(n)].bound) for n in live)
+                least = min(live, key=lambda n: results[id(n)].bound)
                 fixed = frozenset.intersection(*(results[id(n)].fixed_zero for n in live))
-                out.append(VectorBound(v, bound, False, fixed, its, len(every)))
+                out.append(VectorBound(v, float(results[id(least)].bound), False, fixed, its, count))
+                if lead is None or results[id(least)].bound < results[id(lead)].bound:
+                    lead = least
             else:
                 infeasible = all(results[id(n)].bound == math.inf and not n.ascent.pruned for n in mine)
                 fixed = frozenset.intersection(*(results[id(n)].fixed_zero for n in mine)) if mine else frozenset()
-                out.append(VectorBound(v, math.inf if infeasible else float(ub), True, fixed, its, len(every)))
-        return out
+                out.append(VectorBound(v, math.inf if infeasible else float(ub), True, fixed, its, count))
+        return out, lead
