@@ -189,7 +189,7 @@ def split_lagrangian_bound(problem: Problem, classes: CountClasses, vectors: lis
     else:  # no vector holds a better layout: the upper bound is optimal
         lead = next(iter(results.values()))
         bound, fixed = ub, frozenset()
-    iterations = sum(search.iterations)
+    iterations = sum(vb.iterations for vb in out)
     logger.debug("split Lagrangian: bound %s over %d vectors (%d pruned), %d ascents, %d iterations, %d closed", bound,
                  len(vectors), len(vectors) - len(open_vectors), sum(search.ascents), iterations, len(fixed))
     res = replace(lead, bound=bound, fixed_zero=fixed, iterations=iterations, seconds=time.perf_counter() - search.t0,
@@ -212,7 +212,7 @@ class _Search:
         self.branching, self.max_nodes, self.deflection, self.ascent_kw = branching, max_nodes, deflection, ascent_kw
         self.leaves: list[_Node] = []
         self.spent = self.base.work  # the shared set-up, then the work of every dropped ascent
-        self.iterations = [0] * len(vectors)  # of each vector's dropped ascents, then (at the end) of all
+        self.dropped_iterations = [0] * len(vectors)  # of each vector's dropped ascents
         self.ascents = [0] * len(vectors)  # each vector's ascents so far
         self.dropped_upper_bound = math.inf
 
@@ -235,7 +235,7 @@ class _Search:
         """Count an ascent's work, iterations and upper bound, and let it go."""
         a = n.ascent
         self.spent += a.dual.work
-        self.iterations[n.k] += a.it
+        self.dropped_iterations[n.k] += a.it
         if a.upper_bound is not None:
             self.dropped_upper_bound = min(self.dropped_upper_bound, a.upper_bound)
 
@@ -243,6 +243,10 @@ class _Search:
         """Work units so far: the shared set-up, every ascent's (dropped ones included) and the
         children's set-ups."""
         return self.spent + sum(n.ascent.dual.work for n in self.leaves)
+
+    def iterations(self, k: int) -> int:
+        """Vector ``k``'s iterations: of its dropped ascents and of its leaves."""
+        return self.dropped_iterations[k] + sum(n.ascent.it for n in self.leaves if n.k == k)
 
     def least_upper_bound(self) -> float:
         """The best layout's objective any ascent has seen (``on_layout``), or the given one."""
@@ -354,8 +358,6 @@ class _Search:
             if n.ascent.it == 0 and not n.ascent.done:
                 n.ascent.run(1)
         self.share_upper_bound()
-        for n in self.leaves:
-            self.iterations[n.k] += n.ascent.it
         return stopped_by
 
     def vector_bounds(self, results: dict[int, LagrangianResult], ub: float) -> tuple[list[VectorBound], _Node | None]:
@@ -367,7 +369,7 @@ class _Search:
         for k, v in enumerate(self.vectors):
             mine = [n for n in self.leaves if n.k == k]
             live = [n for n in mine if not self.gone(n) and results[id(n)].bound != math.inf]
-            its, count = self.iterations[k], self.ascents[k]
+            its, count = self.iterations(k), self.ascents[k]
             if live:
                 least = min(live, key=lambda n: results[id(n)].bound)
                 fixed = frozenset.intersection(*(results[id(n)].fixed_zero for n in live))
