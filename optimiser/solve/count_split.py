@@ -88,25 +88,32 @@ class _Best:
     chosen: tuple[int, ...]
 
 
-def _sub_model(parts: CpModelParts, cc: CountClasses, vec: tuple[int, ...], cutoff: int | None,
-               keep_hint: bool) -> tuple[cp_model.CpModel, list[cp_model.IntVar]]:
-    """A copy of the model with the class caps of ``vec`` (and the objective below ``cutoff``)."""
-    m = parts.model.clone()
-    x = [m.get_bool_var_from_proto_index(v.index) for v in parts.x]
+def restrict_to_vector(m: cp_model.CpModel, x: list[cp_model.IntVar], cc: CountClasses, vec: tuple[int, ...],
+                       cutoff: int | None) -> None:
+    """Add the class caps of ``vec`` to ``m`` (``x``: its decision Booleans), and the objective at
+    most ``cutoff`` when given (an integer in the objective's units, its offset included)."""
     for members, cap in zip(cc.members, vec):
         if cap == 0:
             for i in members:
                 m.proto.variables[x[i].index].domain[1] = 0
         elif cap < len(members):
             m.add(cp_model.LinearExpr.sum([x[i] for i in members]) <= cap)
-    obj = m.proto.objective
     if cutoff is not None:
         # written into the proto directly: the row m.add(weighted_sum(...) <= ...) would write,
         # without a Python object per objective term (73k on rs004: 0.28 s a sub-problem)
+        obj = m.proto.objective
         row = m.proto.constraints.add().linear
         row.vars.extend(obj.vars)
         row.coeffs.extend(obj.coeffs)
         row.domain.extend([cp_model.INT_MIN, cutoff - int(round(obj.offset))])
+
+
+def _sub_model(parts: CpModelParts, cc: CountClasses, vec: tuple[int, ...], cutoff: int | None,
+               keep_hint: bool) -> tuple[cp_model.CpModel, list[cp_model.IntVar]]:
+    """A copy of the model with the class caps of ``vec`` (and the objective below ``cutoff``)."""
+    m = parts.model.clone()
+    x = [m.get_bool_var_from_proto_index(v.index) for v in parts.x]
+    restrict_to_vector(m, x, cc, vec, cutoff)
     if not keep_hint:
         m.clear_hints()
     return m, x

@@ -47,7 +47,10 @@ backend phase whose budget does not cover its set-up and a minimum search is ski
    not when the relaxation is large and an incumbent exists. When its
    search would get at least ``EXACT_FIRST_MIN_SEARCH_SHARE`` of the limit, it comes straight
    after the rounds with the whole budget left (3 and 4 skipped: neither can prove;
-   :meth:`RelaxFirst.exact_first`).
+   :meth:`RelaxFirst.exact_first`). With CP-SAT and round 2's count vectors it runs once per
+   vector not pruned, each with the decisions closed for that vector, cut off below the
+   incumbent (:meth:`RelaxFirst.exact_by_vector_phase`, ``EXACT_BY_VECTOR``), unless a vector
+   keeps most of the whole reduced model (``EXACT_BY_VECTOR_MAX_SHARE``).
 
 Reduced problems keep every layout better than the incumbent, so the optimum is either the
 incumbent or inside them: the reported bound is the best proven one, at most the incumbent's
@@ -81,6 +84,8 @@ from optimiser.solve.relax_first_settings import (
     BACKEND_MIN_SEARCH_SHARE,
     BACKEND_SETUP_SECONDS_PER_LEVEL,
     BACKEND_UNITS_PER_S,
+    EXACT_BY_VECTOR,
+    EXACT_BY_VECTOR_MAX_SHARE,
     EXACT_EAGER_UNITS_PER_S,
     EXACT_FIRST_MIN_SEARCH_SHARE,
     EXACT_LP_EAGER,
@@ -123,6 +128,7 @@ from optimiser.solve.relax_first_settings import (
     SWAP_SECONDS_PER_INCIDENCE,
 )
 from optimiser.solve.result import SolveResult, Status, interrupted_result, relative_gap
+from optimiser.solve.vector_exact import solve_count_vector
 from optimiser.solve.warmstart import GREEDY_MIN_SAFETY_NET_S
 
 logger = logging.getLogger(__name__)
@@ -243,19 +249,25 @@ class RelaxFirst:
         ``EXACT_EAGER_UNITS_PER_S``."""
         setup = self.backend_cost(problem.n_levels())
         search = max(0.01, budget_s - setup)
+        opts, rate = self.search_options(search, eager_lp)
+        r = self.backend.solve(problem, opts, **kw)
+        det = r.stats.get("deterministic_time")
+        self.charge(setup + (min(search, det / rate) if det is not None else search), what)
+        self.note_net(r.stopped_by)
+        return r
+
+    def search_options(self, search_s: float, eager_lp: bool) -> tuple[SolveOptions, float]:
+        """The options of a backend search worth ``search_s`` nominal seconds, and CP-SAT's
+        deterministic units per nominal second in it (:meth:`backend_solve`)."""
         # one worker only: with two, CP-SAT's eager LP ran 129 s on a 60 s limit (EXACT_LP_EAGER)
         eager = eager_lp and self.options.cpsat_search == "lp" and self.options.workers == 1
         cpsat_search = "lp-eager" if eager else self.options.cpsat_search
         rate = EXACT_EAGER_UNITS_PER_S if cpsat_search == "lp-eager" else BACKEND_UNITS_PER_S
         # CP-SAT: ``rate`` deterministic units per second of the search (its limit is
         # DETERMINISTIC_PER_SECOND units per second of the time limit it is given)
-        limit = search * rate / DETERMINISTIC_PER_SECOND if self.options.backend == "cpsat" else search
-        opts = self.options.replace(time_limit_s=limit, wall_limit_s=max(0.05, self.wall_left()), cpsat_search=cpsat_search)
-        r = self.backend.solve(problem, opts, **kw)
-        det = r.stats.get("deterministic_time")
-        self.charge(setup + (min(search, det / rate) if det is not None else search), what)
-        self.note_net(r.stopped_by)
-        return r
+        limit = search_s * rate / DETERMINISTIC_PER_SECOND if self.options.backend == "cpsat" else search_s
+        return self.options.replace(time_limit_s=limit, wall_limit_s=max(0.05, self.wall_left()),
+                                    cpsat_search=cpsat_search), rate
 
     def elapsed(self) -> float:
         """Seconds since the start, rounded for the stats."""
@@ -675,6 +687,8 @@ class RelaxFirst:
         self.info["reduced_levels"] = self.reduced_levels()
         if self.best is not None and self.info["reduced_levels"] > EXACT_MAX_LEVELS:
             return None
+        if self.by_vector() and not self.exact_by_vector_phase():
+            return None
         # its set-up (building the model, CP-SAT's LP) is charged besides its search: with an
         # incumbent it runs only when the budget covers both (rs005 at a 10 s limit: 161k
         # levels, 6 s of set-up, was run with 0.5 s of search and found nothing)
@@ -694,6 +708,69 @@ class RelaxFirst:
             return replace(r3, stats={**r3.stats, "relaxation": self.info})
         self._log_phase("exact model")
         return None
+
+    def by_vector(self) -> bool:
+        """Whether the exact phase runs per count vector (:meth:`exact_by_vector_phase`): with
+        ``EXACT_BY_VECTOR``, CP-SAT, an incumbent and round 2's bound of each vector."""
+        return (EXACT_BY_VECTOR and self.options.backend == "cpsat" and self.best is not None
+                and self.count_vectors is not None and bool(self.vector_bounds))
+
+    def exact_by_vector_phase(self) -> bool:
+        """5, per count vector (:mod:`optimiser.solve.vector_exact`): each vector the split
+        Lagrangian did not prune, highest bound first, gets the reduced model with its own closed
+        decisions and class caps, cut off below the incumbent, and the work left (its set-up and
+        fixing charged as the whole model's would be). A vector is settled when CP-SAT proves it
+        holds nothing better or finds its optimum (the incumbent then); one a better incumbent
+        prunes is skipped. The bound is the least over the vectors of what is proven for each
+        (CP-SAT's bound, else the Lagrangian's); a vector the work left cannot reach keeps the
+        Lagrangian's. When a vector's own model keeps at least ``EXACT_BY_VECTOR_MAX_SHARE`` of the
+        whole reduced model's levels, nothing is split: the whole reduced model, which that vector
+        would cost about as much as, takes every vector at once (returns ``True``: the caller runs
+        it). ``info["exact_by_vector"]`` says what each vector gave."""
+        assert self.count_vectors is not None and self.best is not None
+        classes = self.count_vectors[0]
+        base = self.reduced()
+        order = sorted((vb for vb in self.vector_bounds if not vb.pruned and math.isfinite(vb.bound)),
+                       key=lambda vb: (-vb.bound, vb.vector))
+        zeros: dict[tuple[int, ...], set[int]] = {}
+        levels: dict[tuple[int, ...], int] = {}
+        for vb in order:
+            empty = {i for members, cap in zip(classes.members, vb.vector) if cap == 0 for i in members}
+            zeros[vb.vector] = (set(vb.fixed_zero) | empty) - self.fixed
+            levels[vb.vector] = self.reduced_levels(self.fixed | zeros[vb.vector])
+        large = [v for v in levels if levels[v] >= EXACT_BY_VECTOR_MAX_SHARE * base.n_levels()]
+        if large:
+            self.info["exact_by_vector"] = [f"{large[0]}: {levels[large[0]]} of the whole reduced model's "
+                                            f"{base.n_levels()} levels: the whole reduced model instead"]
+            return True
+        bounds: list[float] = [float(self.best)]  # vectors pruned before are at least this
+        report: list[str] = []
+        for n, vb in enumerate(order):
+            if vb.bound >= self.best:
+                report.append(f"{vb.vector}: pruned by a better incumbent")
+                continue
+            budget = self.remaining() - (base.n_levels() * FIX_SECONDS_PER_LEVEL if zeros[vb.vector] else 0.0)
+            if interrupt.requested() or not self.affords(levels[vb.vector], budget):
+                bounds += [v.bound for v in order[n:]]
+                report += [f"{v.vector}: not reached" for v in order[n:]]
+                break
+            red = self.fix(base, {i: 0 for i in zeros[vb.vector]}, "exact model") if zeros[vb.vector] else base
+            setup = self.backend_cost(red.n_levels())
+            search = max(0.01, budget - setup)
+            opts, rate = self.search_options(search, EXACT_LP_EAGER)
+            r = solve_count_vector(red, classes, vb.vector, self.best - 1, opts, safety_net_s=max(0.05, self.wall_left()))
+            self.charge(setup + min(search, r.deterministic_time / rate), "exact model")
+            self.note_net(r.stopped_by)
+            if r.chosen:
+                self.offer(r.chosen, "exact model")
+            bounds.append(r.bound if r.finished else max(vb.bound, r.bound))
+            said = ("nothing better" if r.status is Status.INFEASIBLE else f"its optimum {r.objective:.0f}"
+                    if r.status is Status.OPTIMAL else f"{r.status.value}, stopped")
+            report.append(f"{vb.vector}: {said} ({r.deterministic_time:.2f} units, {red.n_levels()} levels)")
+        self.info["exact_by_vector"] = report
+        self.prove(min(bounds), "exact model")
+        self._log_phase("exact model")
+        return False
 
     def finish(self, backend_name: str) -> SolveResult:
         """The result: the incumbent, the best proven bound (at most its objective) and the gap."""

@@ -147,6 +147,20 @@ benchmarks/joint's 100-firm district at a 60 s limit, one worker, proven optimal
 with the eager LP against 20.5 s without; with two workers (that benchmark's default) the eager LP's
 exact call ran the solve to 128.8 s of wall clock (0.22 %, as without it in 54.1 s)."""
 
+EXACT_BY_VECTOR = True
+"""Whether the reduced exact model (phase 5) runs once per count vector of the split Lagrangian,
+each with the decisions closed for that vector (:meth:`RelaxFirst.exact_by_vector_phase`,
+:mod:`optimiser.solve.vector_exact`), when the backend is CP-SAT and round 2 bounded the
+vectors; else one model of the whole problem with the decisions closed in every vector."""
+
+EXACT_BY_VECTOR_MAX_SHARE = 0.9
+"""No split of the exact model by count vector (``EXACT_BY_VECTOR``) when a vector's own reduced
+model keeps at least this share of the whole reduced model's radius levels: its closed decisions
+add little to those closed in every vector, it costs about what the whole reduced model costs,
+and that covers every vector at once. Measured at 60 s (benchmarks/realsites README, wave 14):
+rs012 (a vector at 0.91) 23.2 nominal s whole, 31.6 split; rs018 (one at 1.0) 42.1 whole, 49.5
+split, 47.9 with the small vectors split first and the rest whole."""
+
 EXACT_EAGER_UNITS_PER_S = 0.5
 """CP-SAT's deterministic units per nominal second of a backend search with the eager LP
 ("lp-eager": ``EXACT_LP_EAGER``; ``BACKEND_UNITS_PER_S`` is the lazy LP's). Measured per CPU

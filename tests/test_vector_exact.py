@@ -1,0 +1,176 @@
+"""The exact model per count vector (:mod:`optimiser.solve.vector_exact`) and relax-first's exact
+phase through it (:meth:`RelaxFirst.exact_by_vector_phase`), against brute force and the direct
+solve."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from benchmarks.joint.generate import make_district
+from optimiser.inputs.domain import SolveOptions
+from optimiser.model.transforms import fix_decisions, relax_access_crossings
+from optimiser.pipeline import prepare
+from optimiser.solve import relax_first as rf
+from optimiser.solve.count_split import maximal_count_vectors
+from optimiser.solve.deadline import Deadline
+from optimiser.solve.heuristic import Evaluator
+from optimiser.solve.registry import backend as backend_module
+from optimiser.solve.result import Status
+from optimiser.solve.vector_exact import solve_count_vector
+from tests.random_problems import feasible_layouts
+from tests.test_site_chains import _access_problem
+
+OPTS = SolveOptions(time_limit_s=20.0, seed=0, workers=1, cpsat_search="lp-eager", site_chains=True)
+
+
+def _in_vector(classes, vector, layout) -> bool:
+    return all(sum(1 for i in m if i in layout) <= cap for m, cap in zip(classes.members, vector))
+
+
+@pytest.mark.parametrize("seed", range(0, 24, 3))
+def test_each_vector_gives_its_brute_force_optimum_or_nothing_below_the_cutoff(seed):
+    p = _access_problem(seed)
+    split = maximal_count_vectors(p)
+    layouts = [(s, p.objective_of(s)) for s in feasible_layouts(p)]
+    assert split is not None and layouts
+    classes, vectors = split
+    for vec in vectors:
+        inside = [o for s, o in layouts if _in_vector(classes, vec, s)]
+        if not inside:
+            continue
+        best = min(inside)
+        r = solve_count_vector(p, classes, vec, best, OPTS, safety_net_s=60.0)
+        assert r.status is Status.OPTIMAL and r.objective == best == r.bound and r.finished
+        assert _in_vector(classes, vec, set(r.chosen)) and p.objective_of(set(r.chosen)) == best
+        r = solve_count_vector(p, classes, vec, best - 1, OPTS, safety_net_s=60.0)
+        assert r.status is Status.INFEASIBLE and r.bound == best and r.objective is None and not r.chosen
+
+
+@pytest.mark.parametrize("seed", range(1, 24, 3))
+def test_a_vector_whose_closed_decisions_are_fixed_keeps_every_layout_that_avoids_them(seed):
+    # what relax-first hands over: the vector's closed decisions fixed at 0; the optimum over the
+    # layouts avoiding them is what comes back
+    p = _access_problem(seed)
+    classes, vectors = maximal_count_vectors(p)
+    layouts = [(s, p.objective_of(s)) for s in feasible_layouts(p)]
+    closed = {4 + seed % 4}
+    for vec in vectors:
+        inside = [o for s, o in layouts if _in_vector(classes, vec, s) and not s & closed]
+        r = solve_count_vector(fix_decisions(p, {i: 0 for i in closed}), classes, vec, 10**12, OPTS, safety_net_s=60.0)
+        if inside:
+            assert r.status is Status.OPTIMAL and r.objective == min(inside)
+        else:
+            assert r.status is Status.INFEASIBLE
+
+
+def test_a_search_stopped_at_its_work_limit_gives_a_valid_bound():
+    stopped = 0
+    for seed in range(12):
+        p = _access_problem(seed)
+        classes, vectors = maximal_count_vectors(p)
+        layouts = [(s, p.objective_of(s)) for s in feasible_layouts(p)]
+        for vec in vectors:
+            inside = [o for s, o in layouts if _in_vector(classes, vec, s)]
+            r = solve_count_vector(p, classes, vec, 10**12, OPTS.replace(time_limit_s=1e-6), safety_net_s=60.0)
+            if not r.finished:
+                stopped += 1
+                assert r.stopped_by == "work_limit" and r.status in (Status.FEASIBLE, Status.UNKNOWN)
+                assert not inside or r.bound <= min(inside)
+    assert stopped  # the limit stopped some
+
+
+@pytest.fixture(scope="module")
+def district():
+    p = prepare(make_district(20, 40, 10, 1, seed=0)).problem
+    direct = backend_module("cpsat").solve(p, SolveOptions(time_limit_s=30.0, seed=0, workers=1))
+    assert direct.status is Status.OPTIMAL
+    return p, relax_access_crossings(p), Evaluator(p), int(direct.objective)
+
+
+def _run(district, limit_s: float):
+    p, q, ev, _ = district
+    opts = SolveOptions(backend="cpsat", strategy="relax-first", time_limit_s=limit_s, seed=0, workers=1,
+                        wall_limit_s=600.0, count_split=False)
+    r = rf.RelaxFirst(p, q, backend_module("cpsat"), opts, Deadline(limit_s), ev)
+    return r, r.run()
+
+
+@pytest.fixture
+def always_split(monkeypatch):
+    """Split whatever the vectors' sizes (here (2, 3, 1) keeps every level of the reduced model)."""
+    monkeypatch.setattr(rf, "EXACT_BY_VECTOR_MAX_SHARE", 1.01)
+
+
+def test_relax_first_proves_the_optimum_vector_by_vector(district, always_split):
+    # measured: the split leaves 3 of the 5 vectors, each proven empty below the incumbent
+    *_, optimum = district
+    r, res = _run(district, 2.0)
+    report = r.info["exact_by_vector"]
+    assert res.status is Status.OPTIMAL and res.objective == optimum == res.bound
+    assert len(report) == sum(not vb.pruned for vb in r.vector_bounds) == 3
+    assert all("nothing better" in line for line in report)
+    # each vector had its own closed decisions: more than the whole problem's
+    kept = [vb for vb in r.vector_bounds if not vb.pruned]
+    assert all(vb.fixed_zero >= r.fixed for vb in kept) and any(len(vb.fixed_zero) > len(r.fixed) for vb in kept)
+    assert r.work_s <= 2.0 + 1e-9
+    again = _run(district, 2.0)[1]
+    assert (again.objective, again.bound, again.chosen) == (res.objective, res.bound, res.chosen)
+
+
+def test_the_whole_reduced_model_when_switched_off(district, monkeypatch):
+    *_, optimum = district
+    monkeypatch.setattr(rf, "EXACT_BY_VECTOR", False)
+    r, res = _run(district, 2.0)
+    assert "exact_by_vector" not in r.info
+    assert res.status is Status.OPTIMAL and res.objective == optimum
+
+
+def test_a_vector_as_large_as_the_reduced_model_leaves_it_whole(district):
+    *_, optimum = district
+    r, res = _run(district, 2.0)
+    assert r.info["exact_by_vector"] == ["(2, 3, 1): 654 of the whole reduced model's 654 levels: the whole reduced "
+                                         "model instead"]
+    assert res.status is Status.OPTIMAL and res.objective == optimum and r.bound_from == "exact model"
+    assert r.info["work_s"]["exact model"] > 0
+
+
+def test_vectors_the_work_left_cannot_reach_keep_the_lagrangian_bound(district, always_split, monkeypatch):
+    # set-ups dear enough that only the first vector is afforded: the others are not reached and
+    # the bound is the least of their Lagrangian bounds, below the optimum
+    *_, optimum = district
+    p = district[0]
+    monkeypatch.setattr(rf, "BACKEND_SETUP_SECONDS_PER_LEVEL", 1.5 / p.n_levels())
+    r, res = _run(district, 2.0)
+    report = r.info["exact_by_vector"]
+    reached = [line for line in report if "not reached" not in line]
+    unreached = [vb for vb in r.vector_bounds if any(line.startswith(f"{vb.vector}: not reached") for line in report)]
+    assert reached and unreached
+    assert res.status is Status.FEASIBLE and res.objective == optimum
+    assert res.bound == pytest.approx(min(vb.bound for vb in unreached)) and res.bound <= optimum
+    assert math.isfinite(res.bound) and r.work_s <= 2.0 + 1e-9
+
+
+def test_a_better_layout_found_in_a_vector_becomes_the_incumbent(district, always_split, monkeypatch):
+    # the only incumbent before the exact phase: the optimum less one of its crossings (feasible,
+    # worse); the vector holding the optimum gives it, and the other vectors are cut off below it
+    p, _, ev, optimum = district
+    direct = backend_module("cpsat").solve(p, SolveOptions(time_limit_s=30.0, seed=0, workers=1))
+    crossings = [i for i in direct.chosen if p.decisions[i].kind == "crossing"]
+    worse = tuple(i for i in direct.chosen if i != crossings[0])
+    assert ev.feasible(ev.layout(worse)) and p.objective_of(set(worse)) > optimum
+    offer = rf.RelaxFirst.offer
+
+    def only_worse_then_exact(self, cand, where):
+        if where == "exact model":
+            offer(self, cand, where)
+        elif self.best is None:
+            offer(self, worse, where)
+
+    monkeypatch.setattr(rf.RelaxFirst, "offer", only_worse_then_exact)
+    r, res = _run(district, 2.0)
+    report = r.info["exact_by_vector"]
+    assert sum("its optimum" in line for line in report) == 1, report
+    assert r.info["incumbent_from"] == "exact model"
+    assert res.status is Status.OPTIMAL and res.objective == optimum == res.bound
