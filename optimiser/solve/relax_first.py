@@ -715,6 +715,22 @@ class RelaxFirst:
         return (EXACT_BY_VECTOR and self.options.backend == "cpsat" and self.best is not None
                 and self.count_vectors is not None and bool(self.vector_bounds))
 
+    def vector_models(self) -> tuple[dict[tuple[int, ...], set[int]], dict[tuple[int, ...], int], int]:
+        """For each count vector not pruned: the decisions its own reduced model closes besides
+        those closed in every vector (its closed ones and its empty classes') and that model's
+        radius levels; and the whole reduced model's levels (:meth:`reduced_levels`)."""
+        assert self.count_vectors is not None
+        classes = self.count_vectors[0]
+        zeros: dict[tuple[int, ...], set[int]] = {}
+        levels: dict[tuple[int, ...], int] = {}
+        for vb in self.vector_bounds:
+            if vb.pruned or not math.isfinite(vb.bound):
+                continue
+            empty = {i for members, cap in zip(classes.members, vb.vector) if cap == 0 for i in members}
+            zeros[vb.vector] = (set(vb.fixed_zero) | empty) - self.fixed
+            levels[vb.vector] = self.reduced_levels(self.fixed | zeros[vb.vector])
+        return zeros, levels, self.reduced_levels()
+
     def exact_by_vector_phase(self) -> bool:
         """5, per count vector (:mod:`optimiser.solve.vector_exact`): each vector the split
         Lagrangian did not prune, highest bound first, gets the reduced model with its own closed
@@ -732,16 +748,11 @@ class RelaxFirst:
         base = self.reduced()
         order = sorted((vb for vb in self.vector_bounds if not vb.pruned and math.isfinite(vb.bound)),
                        key=lambda vb: (-vb.bound, vb.vector))
-        zeros: dict[tuple[int, ...], set[int]] = {}
-        levels: dict[tuple[int, ...], int] = {}
-        for vb in order:
-            empty = {i for members, cap in zip(classes.members, vb.vector) if cap == 0 for i in members}
-            zeros[vb.vector] = (set(vb.fixed_zero) | empty) - self.fixed
-            levels[vb.vector] = self.reduced_levels(self.fixed | zeros[vb.vector])
-        large = [v for v in levels if levels[v] >= EXACT_BY_VECTOR_MAX_SHARE * base.n_levels()]
+        zeros, levels, whole = self.vector_models()
+        large = [v for v in levels if levels[v] >= EXACT_BY_VECTOR_MAX_SHARE * whole]
         if large:
             self.info["exact_by_vector"] = [f"{large[0]}: {levels[large[0]]} of the whole reduced model's "
-                                            f"{base.n_levels()} levels: the whole reduced model instead"]
+                                            f"{whole} levels: the whole reduced model instead"]
             return True
         bounds: list[float] = [float(self.best)]  # vectors pruned before are at least this
         report: list[str] = []
