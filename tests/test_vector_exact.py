@@ -12,6 +12,7 @@ from benchmarks.joint.generate import make_district
 from optimiser.inputs.domain import SolveOptions
 from optimiser.model.transforms import fix_decisions, relax_access_crossings
 from optimiser.pipeline import prepare
+from optimiser.solve import interrupt
 from optimiser.solve import relax_first as rf
 from optimiser.solve.count_split import maximal_count_vectors
 from optimiser.solve.deadline import Deadline
@@ -174,3 +175,55 @@ def test_a_better_layout_found_in_a_vector_becomes_the_incumbent(district, alway
     assert sum("its optimum" in line for line in report) == 1, report
     assert r.info["incumbent_from"] == "exact model"
     assert res.status is Status.OPTIMAL and res.objective == optimum == res.bound
+
+
+def test_a_vector_the_work_cannot_set_up_is_skipped_not_the_ones_after_it(district, always_split, monkeypatch):
+    # the first vector's set-up refused: it keeps its Lagrangian bound, the smaller ones after it
+    # are still settled
+    *_, optimum = district
+    affords = rf.RelaxFirst.affords
+    refused: list[int] = []
+
+    def refuse_first(self, levels, budget_s):
+        if "exact_by_vector" not in self.info and self.vector_bounds and not refused:
+            refused.append(levels)
+            return False
+        return affords(self, levels, budget_s)
+
+    monkeypatch.setattr(rf.RelaxFirst, "affords", refuse_first)
+    r, res = _run(district, 2.0)
+    report = r.info["exact_by_vector"]
+    assert report[0].endswith("not reached") and all("nothing better" in line for line in report[1:])
+    first = next(vb for vb in r.vector_bounds if report[0].startswith(str(vb.vector)))
+    assert res.bound == pytest.approx(min(first.bound, optimum)) and res.objective == optimum
+    assert r.stats["deterministic_time"] > 0 and r.stats["count_vectors"] == report
+
+
+@pytest.mark.parametrize("how", ["stop request", "wall clock"])
+def test_a_stop_or_the_net_after_one_vector_leaves_the_rest_unreached(district, always_split, monkeypatch, how):
+    *_, optimum = district
+    solve = rf.solve_count_vector
+    calls: list[tuple[int, ...]] = []
+
+    def one_then_stop(problem, classes, vector, *a, **k):
+        calls.append(vector)
+        out = solve(problem, classes, vector, *a, **k)
+        if how == "stop request":
+            interrupt.request("SIGTERM")
+        else:
+            monkeypatch.setattr(rf.RelaxFirst, "wall_left", lambda self: 0.0)
+        return out
+
+    monkeypatch.setattr(rf, "solve_count_vector", one_then_stop)
+    try:
+        r, res = _run(district, 2.0)
+    finally:
+        interrupt.reset()
+    assert len(calls) == 1
+    report = r.info["exact_by_vector"]
+    assert "nothing better" in report[0] and all(line.endswith("not reached") for line in report[1:])
+    if how == "stop request":
+        assert res.status is Status.INTERRUPTED
+    else:
+        assert res.stopped_by == "wall_clock" and res.status is Status.FEASIBLE
+        assert res.bound <= optimum == res.objective

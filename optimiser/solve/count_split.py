@@ -110,7 +110,7 @@ def restrict_to_vector(m: cp_model.CpModel, x: list[cp_model.IntVar], cc: CountC
 
 def _sub_model(parts: CpModelParts, cc: CountClasses, vec: tuple[int, ...], cutoff: int | None,
                keep_hint: bool) -> tuple[cp_model.CpModel, list[cp_model.IntVar]]:
-    """A copy of the model with the class caps of ``vec`` (and the objective below ``cutoff``)."""
+    """A copy of the model with the class caps of ``vec`` (and the objective at most ``cutoff``)."""
     m = parts.model.clone()
     x = [m.get_bool_var_from_proto_index(v.index) for v in parts.x]
     restrict_to_vector(m, x, cc, vec, cutoff)

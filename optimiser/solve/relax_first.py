@@ -47,10 +47,10 @@ backend phase whose budget does not cover its set-up and a minimum search is ski
    not when the relaxation is large and an incumbent exists. When its
    search would get at least ``EXACT_FIRST_MIN_SEARCH_SHARE`` of the limit, it comes straight
    after the rounds with the whole budget left (3 and 4 skipped: neither can prove;
-   :meth:`RelaxFirst.exact_first`). With CP-SAT and round 2's count vectors it runs once per
-   vector not pruned, each with the decisions closed for that vector, cut off below the
-   incumbent (:meth:`RelaxFirst.exact_by_vector_phase`, ``EXACT_BY_VECTOR``), unless a vector
-   keeps most of the whole reduced model (``EXACT_BY_VECTOR_MAX_SHARE``).
+   :meth:`RelaxFirst.exact_first`). With CP-SAT and round 2's count vectors it runs instead once
+   per vector still open, each with the decisions closed for that vector, unhinted and cut off
+   below the incumbent (:meth:`RelaxFirst.exact_by_vector_phase`, ``EXACT_BY_VECTOR``), unless a
+   vector keeps most of the whole reduced model (``EXACT_BY_VECTOR_MAX_SHARE``).
 
 Reduced problems keep every layout better than the incumbent, so the optimum is either the
 incumbent or inside them: the reported bound is the best proven one, at most the incumbent's
@@ -61,9 +61,9 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import replace
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -128,10 +128,12 @@ from optimiser.solve.relax_first_settings import (
     SWAP_SECONDS_PER_INCIDENCE,
 )
 from optimiser.solve.result import SolveResult, Status, interrupted_result, relative_gap
-from optimiser.solve.vector_exact import solve_count_vector
+from optimiser.solve.vector_exact import VectorSolve, solve_count_vector
 from optimiser.solve.warmstart import GREEDY_MIN_SAFETY_NET_S
 
 logger = logging.getLogger(__name__)
+
+_R = TypeVar("_R")
 
 def lagrangian_work(seconds: float) -> float:
     """The work limit of :func:`~optimiser.solve.lagrangian.lagrangian_bound` worth
@@ -247,18 +249,30 @@ class RelaxFirst:
         ``eager_lp`` and one worker, CP-SAT's "lp" settings become "lp-eager"; every call whose
         settings are "lp-eager" (switched so, or the run's own) counts its units at
         ``EXACT_EAGER_UNITS_PER_S``."""
-        setup = self.backend_cost(problem.n_levels())
+        def call(opts: SolveOptions) -> tuple[SolveResult, float | None, str | None]:
+            r = self.backend.solve(problem, opts, **kw)
+            return r, r.stats.get("deterministic_time"), r.stopped_by
+
+        return self.charged_search(problem.n_levels(), budget_s, eager_lp, what, call)
+
+    def charged_search(self, levels: int, budget_s: float, eager_lp: bool, what: str,
+                       call: Callable[[SolveOptions], tuple[_R, float | None, str | None]]) -> _R:
+        """Run ``call`` (a search on a model of ``levels`` radius levels, given its options;
+        returning its result, CP-SAT's deterministic units or ``None``, and its ``stopped_by``)
+        worth ``budget_s`` nominal seconds: its set-up (:meth:`backend_cost`) first, the rest its
+        search limit (:meth:`search_options`); charged to ``what`` the set-up and its units, or its
+        whole search limit without them."""
+        setup = self.backend_cost(levels)
         search = max(0.01, budget_s - setup)
         opts, rate = self.search_options(search, eager_lp)
-        r = self.backend.solve(problem, opts, **kw)
-        det = r.stats.get("deterministic_time")
+        r, det, stopped_by = call(opts)
         self.charge(setup + (min(search, det / rate) if det is not None else search), what)
-        self.note_net(r.stopped_by)
+        self.note_net(stopped_by)
         return r
 
     def search_options(self, search_s: float, eager_lp: bool) -> tuple[SolveOptions, float]:
-        """The options of a backend search worth ``search_s`` nominal seconds, and CP-SAT's
-        deterministic units per nominal second in it (:meth:`backend_solve`)."""
+        """The options of a backend search worth ``search_s`` nominal seconds (the wall-clock net
+        left as its safety net), and CP-SAT's deterministic units per nominal second in it."""
         # one worker only: with two, CP-SAT's eager LP ran 129 s on a 60 s limit (EXACT_LP_EAGER)
         eager = eager_lp and self.options.cpsat_search == "lp" and self.options.workers == 1
         cpsat_search = "lp-eager" if eager else self.options.cpsat_search
@@ -675,7 +689,8 @@ class RelaxFirst:
         return first
 
     def exact_phase(self) -> SolveResult | None:
-        """5. The reduced exact model with the time left; its result when no incumbent exists
+        """5. The reduced exact model with the time left, per count vector when
+        :meth:`by_vector` (:meth:`exact_by_vector_phase`); its result when no incumbent exists
         and it finds none either (then it is the answer)."""
         if self.best is not None and (self.remaining() < LATE_PHASE_MIN_SHARE * self.limit_s or self.large
                                       or (self.bound is not None and self.bound >= self.best)):
@@ -715,63 +730,72 @@ class RelaxFirst:
         return (EXACT_BY_VECTOR and self.options.backend == "cpsat" and self.best is not None
                 and self.count_vectors is not None and bool(self.vector_bounds))
 
-    def vector_models(self) -> tuple[dict[tuple[int, ...], set[int]], dict[tuple[int, ...], int], int]:
-        """For each count vector not pruned: the decisions its own reduced model closes besides
-        those closed in every vector (its closed ones and its empty classes') and that model's
-        radius levels; and the whole reduced model's levels (:meth:`reduced_levels`)."""
-        assert self.count_vectors is not None
+    def vector_models(self) -> tuple[list[VectorBound], dict[tuple[int, ...], set[int]], dict[tuple[int, ...], int]]:
+        """The count vectors still open (not pruned, bound below the incumbent), highest bound
+        first; for each, the decisions its own reduced model closes besides those closed in every
+        vector (its closed ones and its empty classes') and that model's radius levels."""
+        assert self.count_vectors is not None and self.best is not None
         classes = self.count_vectors[0]
+        order = sorted((vb for vb in self.vector_bounds if not vb.pruned and vb.bound < self.best),
+                       key=lambda vb: (-vb.bound, vb.vector))
         zeros: dict[tuple[int, ...], set[int]] = {}
         levels: dict[tuple[int, ...], int] = {}
-        for vb in self.vector_bounds:
-            if vb.pruned or not math.isfinite(vb.bound):
-                continue
+        for vb in order:
             empty = {i for members, cap in zip(classes.members, vb.vector) if cap == 0 for i in members}
             zeros[vb.vector] = (set(vb.fixed_zero) | empty) - self.fixed
             levels[vb.vector] = self.reduced_levels(self.fixed | zeros[vb.vector])
-        return zeros, levels, self.reduced_levels()
+        return order, zeros, levels
 
     def exact_by_vector_phase(self) -> bool:
-        """5, per count vector (:mod:`optimiser.solve.vector_exact`): each vector the split
-        Lagrangian did not prune, highest bound first, gets the reduced model with its own closed
-        decisions and class caps, cut off below the incumbent, and the work left (its set-up and
-        fixing charged as the whole model's would be). A vector is settled when CP-SAT proves it
-        holds nothing better or finds its optimum (the incumbent then); one a better incumbent
-        prunes is skipped. The bound is the least over the vectors of what is proven for each
-        (CP-SAT's bound, else the Lagrangian's); a vector the work left cannot reach keeps the
-        Lagrangian's. When a vector's own model keeps at least ``EXACT_BY_VECTOR_MAX_SHARE`` of the
-        whole reduced model's levels, nothing is split: the whole reduced model, which that vector
-        would cost about as much as, takes every vector at once (returns ``True``: the caller runs
-        it). ``info["exact_by_vector"]`` says what each vector gave."""
+        """5, per count vector (:mod:`optimiser.solve.vector_exact`): each vector still open
+        (:meth:`vector_models`), highest bound first, gets the reduced model with its own closed
+        decisions and class caps, cut off below the incumbent, and the work left (charged its
+        fixing, the set-up of its own levels and its units, as :meth:`backend_solve`). A vector is
+        settled when CP-SAT proves it holds nothing better or finds its optimum (the incumbent
+        then); one a better incumbent prunes is skipped, one whose set-up the work left does not
+        cover is not reached (a smaller one after it may be). The bound is the least over the
+        vectors of what is proven for each (CP-SAT's bound, else the Lagrangian's). A stop
+        request or the wall-clock net leaves the vectors after it not reached. When a vector's own
+        model keeps at least ``EXACT_BY_VECTOR_MAX_SHARE`` of the whole reduced model's levels,
+        nothing is split: the whole reduced model, which that vector would cost about as much as,
+        takes every vector at once (returns ``True``: the caller runs it).
+        ``info["exact_by_vector"]`` says what each vector gave; ``stats`` the units of all."""
         assert self.count_vectors is not None and self.best is not None
         classes = self.count_vectors[0]
-        base = self.reduced()
-        order = sorted((vb for vb in self.vector_bounds if not vb.pruned and math.isfinite(vb.bound)),
-                       key=lambda vb: (-vb.bound, vb.vector))
-        zeros, levels, whole = self.vector_models()
-        large = [v for v in levels if levels[v] >= EXACT_BY_VECTOR_MAX_SHARE * whole]
+        order, zeros, levels = self.vector_models()
+        whole = self.reduced_levels()
+        large = [vb.vector for vb in order if levels[vb.vector] >= EXACT_BY_VECTOR_MAX_SHARE * whole]
         if large:
             self.info["exact_by_vector"] = [f"{large[0]}: {levels[large[0]]} of the whole reduced model's "
                                             f"{whole} levels: the whole reduced model instead"]
             return True
+        base = self.reduced()
         bounds: list[float] = [float(self.best)]  # vectors pruned before are at least this
         report: list[str] = []
+        units = 0.0
         for n, vb in enumerate(order):
+            if interrupt.requested() or self.wall_left() <= 0.0:
+                self.note_net(None if interrupt.requested() else "wall_clock")
+                bounds += [v.bound for v in order[n:]]
+                report += [f"{v.vector}: not reached" for v in order[n:]]
+                break
             if vb.bound >= self.best:
                 report.append(f"{vb.vector}: pruned by a better incumbent")
                 continue
             budget = self.remaining() - (base.n_levels() * FIX_SECONDS_PER_LEVEL if zeros[vb.vector] else 0.0)
-            if interrupt.requested() or not self.affords(levels[vb.vector], budget):
-                bounds += [v.bound for v in order[n:]]
-                report += [f"{v.vector}: not reached" for v in order[n:]]
-                break
+            if not self.affords(levels[vb.vector], budget):
+                bounds.append(vb.bound)
+                report.append(f"{vb.vector}: not reached")
+                continue
             red = self.fix(base, {i: 0 for i in zeros[vb.vector]}, "exact model") if zeros[vb.vector] else base
-            setup = self.backend_cost(red.n_levels())
-            search = max(0.01, budget - setup)
-            opts, rate = self.search_options(search, EXACT_LP_EAGER)
-            r = solve_count_vector(red, classes, vb.vector, self.best - 1, opts, safety_net_s=max(0.05, self.wall_left()))
-            self.charge(setup + min(search, r.deterministic_time / rate), "exact model")
-            self.note_net(r.stopped_by)
+
+            def call(opts: SolveOptions, red: Problem = red, vb: VectorBound = vb) -> tuple[VectorSolve, float, str | None]:
+                assert self.best is not None and opts.wall_limit_s is not None
+                r = solve_count_vector(red, classes, vb.vector, self.best - 1, opts, safety_net_s=opts.wall_limit_s)
+                return r, r.deterministic_time, r.stopped_by
+
+            r = self.charged_search(red.n_levels(), budget, EXACT_LP_EAGER, "exact model", call)
+            units += r.deterministic_time
             if r.chosen:
                 self.offer(r.chosen, "exact model")
             bounds.append(r.bound if r.finished else max(vb.bound, r.bound))
@@ -779,6 +803,7 @@ class RelaxFirst:
                     if r.status is Status.OPTIMAL else f"{r.status.value}, stopped")
             report.append(f"{vb.vector}: {said} ({r.deterministic_time:.2f} units, {red.n_levels()} levels)")
         self.info["exact_by_vector"] = report
+        self.stats = {"deterministic_time": units, "count_vectors": report}
         self.prove(min(bounds), "exact model")
         self._log_phase("exact model")
         return False

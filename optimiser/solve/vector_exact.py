@@ -21,7 +21,7 @@ import time
 from dataclasses import dataclass
 from functools import partial
 
-from optimiser.errors import SolverError
+from optimiser.errors import SolverError, TimeLimitError
 from optimiser.inputs.domain import SolveOptions
 from optimiser.model.budget_cuts import CountClasses
 from optimiser.model.cover_cuts import weak_lp
@@ -47,7 +47,8 @@ class VectorSolve:
         chosen: the best layout's decision ids (empty without one).
         deterministic_time: CP-SAT's deterministic units.
         seconds: wall-clock seconds, the build included.
-        stopped_by: "work_limit" or "wall_clock" when the search stopped unfinished, else ``None``.
+        stopped_by: "work_limit", "wall_clock" (the build or the search) or "interrupted" when it
+            stopped unfinished, else ``None``.
     """
 
     status: Status
@@ -77,15 +78,20 @@ def solve_count_vector(problem: Problem, classes: CountClasses, vector: tuple[in
         options: ``time_limit_s`` (CP-SAT's deterministic limit at ``DETERMINISTIC_PER_SECOND``
             units per second), seed, workers, ``cpsat_search``, ``budget_cuts``,
             ``site_chains``, ``cover_cuts``.
-        safety_net_s: wall-clock seconds for the whole call, the build included.
+        safety_net_s: wall-clock seconds for the whole call, the build included (past it while
+            building: ``UNKNOWN`` with no bound).
 
     Raises:
         SolverError: CP-SAT rejected the model (a bug).
     """
     t0 = time.perf_counter()
     weak = weak_lp(problem)
-    parts = build_model(problem, budget_cuts=options.budget_cuts, site_chains=options.site_chains,
-                        cover_cuts=weak if options.cover_cuts is None else options.cover_cuts)
+    try:
+        parts = build_model(problem, budget_cuts=options.budget_cuts, site_chains=options.site_chains,
+                            cover_cuts=weak if options.cover_cuts is None else options.cover_cuts,
+                            deadline=t0 + safety_net_s)
+    except TimeLimitError:  # the net passed while building: nothing proven
+        return VectorSolve(Status.UNKNOWN, None, -math.inf, (), 0.0, time.perf_counter() - t0, "wall_clock")
     restrict_to_vector(parts.model, parts.x, classes, vector, cutoff)
     solver = cp_model.CpSolver()
     set_params(solver, options.time_limit_s, options.seed, options.workers,
@@ -108,5 +114,6 @@ def solve_count_vector(problem: Problem, classes: CountClasses, vector: tuple[in
     cp_bound = float(solver.best_objective_bound)
     # a layout above the cut-off is at least cutoff + 1; CP-SAT's bound holds below it
     bound = min(cp_bound if math.isfinite(cp_bound) else -math.inf, float(cutoff + 1))
-    stopped = "wall_clock" if stopped_by_safety_net(solver) else "work_limit"
+    stopped = ("interrupted" if interrupt.requested() else "wall_clock" if stopped_by_safety_net(solver)
+               else "work_limit")
     return VectorSolve(Status.FEASIBLE if found else Status.UNKNOWN, obj, bound, chosen, det, secs, stopped)
