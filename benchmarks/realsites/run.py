@@ -361,7 +361,9 @@ def markdown(rows: list[dict[str, Any]]) -> str:
             "| CBC / CP-SAT | HiGHS / CP-SAT | agree | load start → end |")
     lines = [head, "|" + "---|" * (head.count("|") - 1)]
     for r in rows:
-        opt = f"{r['cpsat_opt_s']:.1f} ({r['cpsat_opt_dettime']:.2f})" if r.get("cpsat_opt_s") is not None else "not proven"
+        det = r.get("cpsat_opt_dettime")
+        opt = ("not proven" if r.get("cpsat_opt_s") is None
+               else f"{r['cpsat_opt_s']:.1f} ({det:.2f})" if det is not None else f"{r['cpsat_opt_s']:.1f} (–)")
         kinds = r.get("barrier_kinds")
         bars = f"{r.get('barriers')} ({kinds.replace('dual_carriageway', 'dc').replace('motorway', 'mw')})" if kinds else "–"
         lines.append(" | ".join([
