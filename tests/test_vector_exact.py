@@ -227,3 +227,18 @@ def test_a_stop_or_the_net_after_one_vector_leaves_the_rest_unreached(district, 
     else:
         assert res.stopped_by == "wall_clock" and res.status is Status.FEASIBLE
         assert res.bound <= optimum == res.objective
+
+
+def test_the_exact_phase_set_up_counts_every_open_vector_when_split(district, always_split, monkeypatch):
+    r, _ = _run(district, 2.0)
+    # re-open the vectors against a worse incumbent: every vector's fixing and set-up
+    r.best = int(r.best * 1.5)
+    levels = r.reduced_levels()
+    order, _, vector_levels = r.vector_models()
+    assert len(order) == len(vector_levels) >= 2
+    split = r.exact_setup_cost(levels)
+    expected = r.reduce_cost(rebuilt=True) + sum(levels * rf.FIX_SECONDS_PER_LEVEL + r.backend_cost(vector_levels[vb.vector])
+                                                 for vb in order)
+    assert split == pytest.approx(expected) and split > r.reduce_cost(rebuilt=True) + r.backend_cost(levels)
+    monkeypatch.setattr(rf, "EXACT_BY_VECTOR", False)
+    assert r.exact_setup_cost(levels) == pytest.approx(r.reduce_cost(rebuilt=True) + r.backend_cost(levels))

@@ -560,8 +560,9 @@ class RelaxFirst:
         large and rounds 1-2 leave a gap below ``MORE_ROUNDS_MAX_GAP``: a third round with the work
         left, less the polish reserve (as round 2 leaves it), from round 2's multipliers, when that
         is at least ``MORE_ROUNDS_MIN_SHARE`` of the limit; then the incumbent polished again.
-        When the rest of ``MORE_ROUNDS_SHARE`` of it would cover the reduced exact model's set-up
-        and search (its size now: the round only closes more) and the exact phase's
+        When the rest of ``MORE_ROUNDS_SHARE`` of it would cover the exact phase's set-ups
+        (:meth:`exact_setup_cost`, at the sizes now: the round only closes more), a minimum
+        search and the exact phase's
         ``LATE_PHASE_MIN_SHARE`` of the limit, the round gets that share and :attr:`exact_after_rounds` says the exact model gets
         the rest (phases 3-4 skipped: ``info["exact_after_rounds"]``); else it gets it all and
         phases 3-4 find too little budget (see ``MORE_ROUNDS``). A skip for the gap or the work
@@ -575,10 +576,9 @@ class RelaxFirst:
         left = self.remaining() - 3 * self.swap_cost() - POLISH_RESERVE_SHARE * self.limit_s
         # the reduced exact model after it, when the rest would cover its set-up (it only shrinks)
         levels = self.reduced_levels()
-        build = self.reduce_cost(rebuilt=True)
         rest = (1.0 - MORE_ROUNDS_SHARE) * left
         after = (MORE_ROUNDS_SHARE < 1.0 and levels <= EXACT_MAX_LEVELS and rest >= LATE_PHASE_MIN_SHARE * self.limit_s
-                 and self.affords(levels, rest - build))
+                 and rest - self.exact_setup_cost(levels) >= BACKEND_MIN_SEARCH_SHARE * self.limit_s)
         if after:
             left *= MORE_ROUNDS_SHARE
         if left < MORE_ROUNDS_MIN_SHARE * self.limit_s:
@@ -745,6 +745,22 @@ class RelaxFirst:
             zeros[vb.vector] = (set(vb.fixed_zero) | empty) - self.fixed
             levels[vb.vector] = self.reduced_levels(self.fixed | zeros[vb.vector])
         return order, zeros, levels
+
+    def exact_setup_cost(self, levels: int) -> float:
+        """Nominal seconds the exact phase will charge besides its searches, the whole reduced
+        model having ``levels`` radius levels: fixing the closed decisions (:meth:`reduce_cost`)
+        and its set-up, or, split by vector (:meth:`exact_by_vector_phase`), every open vector's
+        fixing and set-up: its bound moves only once every vector is settled. Measured at 10 s
+        (benchmarks/realsites README, wave 14): sized by the whole model, rs021's third round left
+        3.0 nominal s to a split that settled 8 of its 10 vectors (0.267 %); sized so, the round
+        gets it all (0.222 %)."""
+        build = self.reduce_cost(rebuilt=True)
+        if self.by_vector():
+            order, _, vector_levels = self.vector_models()
+            if order and max(vector_levels.values()) < EXACT_BY_VECTOR_MAX_SHARE * levels:
+                return build + sum(levels * FIX_SECONDS_PER_LEVEL + self.backend_cost(vector_levels[vb.vector])
+                                   for vb in order)
+        return build + self.backend_cost(levels)
 
     def exact_by_vector_phase(self) -> bool:
         """5, per count vector (:mod:`optimiser.solve.vector_exact`): each vector still open
