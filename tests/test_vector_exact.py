@@ -8,19 +8,16 @@ import math
 
 import pytest
 
-from benchmarks.joint.generate import make_district
 from optimiser.inputs.domain import SolveOptions
-from optimiser.model.transforms import fix_decisions, relax_access_crossings
-from optimiser.pipeline import prepare
+from optimiser.model.transforms import fix_decisions
 from optimiser.solve import interrupt
 from optimiser.solve import relax_first as rf
 from optimiser.solve.count_split import maximal_count_vectors
-from optimiser.solve.deadline import Deadline
-from optimiser.solve.heuristic import Evaluator
 from optimiser.solve.registry import backend as backend_module
 from optimiser.solve.result import Status
 from optimiser.solve.vector_exact import solve_count_vector
 from tests.random_problems import feasible_layouts
+from tests.relax_district import relax_district, run_relax_first
 from tests.test_site_chains import _access_problem
 
 OPTS = SolveOptions(time_limit_s=20.0, seed=0, workers=1, cpsat_search="lp-eager", site_chains=True)
@@ -84,18 +81,10 @@ def test_a_search_stopped_at_its_work_limit_gives_a_valid_bound():
 
 @pytest.fixture(scope="module")
 def district():
-    p = prepare(make_district(20, 40, 10, 1, seed=0)).problem
-    direct = backend_module("cpsat").solve(p, SolveOptions(time_limit_s=30.0, seed=0, workers=1))
-    assert direct.status is Status.OPTIMAL
-    return p, relax_access_crossings(p), Evaluator(p), int(direct.objective)
+    return relax_district()
 
 
-def _run(district, limit_s: float):
-    p, q, ev, _ = district
-    opts = SolveOptions(backend="cpsat", strategy="relax-first", time_limit_s=limit_s, seed=0, workers=1,
-                        wall_limit_s=600.0, count_split=False)
-    r = rf.RelaxFirst(p, q, backend_module("cpsat"), opts, Deadline(limit_s), ev)
-    return r, r.run()
+_run = run_relax_first
 
 
 @pytest.fixture
