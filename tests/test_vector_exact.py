@@ -1,5 +1,5 @@
 """The exact model per count vector (:mod:`optimiser.solve.vector_exact`) and relax-first's exact
-phase through it (:meth:`RelaxFirst.exact_by_vector_phase`), against brute force and the direct
+phase through it (:mod:`optimiser.solve.relax_first_vectors`), against brute force and the direct
 solve."""
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from optimiser.inputs.domain import SolveOptions
 from optimiser.model.transforms import fix_decisions
 from optimiser.solve import interrupt
 from optimiser.solve import relax_first as rf
+from optimiser.solve import relax_first_vectors as rfv
 from optimiser.solve.count_split import maximal_count_vectors
 from optimiser.solve.registry import backend as backend_module
 from optimiser.solve.result import Status
@@ -90,7 +91,7 @@ _run = run_relax_first
 @pytest.fixture
 def always_split(monkeypatch):
     """Split whatever the vectors' sizes (here (2, 3, 1) keeps every level of the reduced model)."""
-    monkeypatch.setattr(rf, "EXACT_BY_VECTOR_MAX_SHARE", 1.01)
+    monkeypatch.setattr(rfv, "EXACT_BY_VECTOR_MAX_SHARE", 1.01)
 
 
 def test_relax_first_proves_the_optimum_vector_by_vector(district, always_split):
@@ -191,7 +192,7 @@ def test_a_vector_the_work_cannot_set_up_is_skipped_not_the_ones_after_it(distri
 @pytest.mark.parametrize("how", ["stop request", "wall clock"])
 def test_a_stop_or_the_net_after_one_vector_leaves_the_rest_unreached(district, always_split, monkeypatch, how):
     *_, optimum = district
-    solve = rf.solve_count_vector
+    solve = rfv.solve_count_vector
     calls: list[tuple[int, ...]] = []
 
     def one_then_stop(problem, classes, vector, *a, **k):
@@ -203,7 +204,7 @@ def test_a_stop_or_the_net_after_one_vector_leaves_the_rest_unreached(district, 
             monkeypatch.setattr(rf.RelaxFirst, "wall_left", lambda self: 0.0)
         return out
 
-    monkeypatch.setattr(rf, "solve_count_vector", one_then_stop)
+    monkeypatch.setattr(rfv, "solve_count_vector", one_then_stop)
     try:
         r, res = _run(district, 2.0)
     finally:
@@ -223,11 +224,11 @@ def test_the_exact_phase_set_up_counts_every_open_vector_when_split(district, al
     # re-open the vectors against a worse incumbent: every vector's fixing and set-up
     r.best = int(r.best * 1.5)
     levels = r.reduced_levels()
-    order, _, vector_levels = r.vector_models()
+    order, _, vector_levels = rfv.open_vectors(r)
     assert len(order) == len(vector_levels) >= 2
-    split = r.exact_setup_cost(levels)
+    split = rfv.exact_setup_cost(r, levels)
     expected = r.reduce_cost(rebuilt=True) + sum(levels * rf.FIX_SECONDS_PER_LEVEL + r.backend_cost(vector_levels[vb.vector])
                                                  for vb in order)
     assert split == pytest.approx(expected) and split > r.reduce_cost(rebuilt=True) + r.backend_cost(levels)
     monkeypatch.setattr(rf, "EXACT_BY_VECTOR", False)
-    assert r.exact_setup_cost(levels) == pytest.approx(r.reduce_cost(rebuilt=True) + r.backend_cost(levels))
+    assert rfv.exact_setup_cost(r, levels) == pytest.approx(r.reduce_cost(rebuilt=True) + r.backend_cost(levels))

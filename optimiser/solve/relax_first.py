@@ -49,7 +49,7 @@ backend phase whose budget does not cover its set-up and a minimum search is ski
    after the rounds with the whole budget left (3 and 4 skipped: neither can prove;
    :meth:`RelaxFirst.exact_first`). With CP-SAT and round 2's count vectors it runs instead once
    per vector still open, each with the decisions closed for that vector, unhinted and cut off
-   below the incumbent (:meth:`RelaxFirst.exact_by_vector_phase`, ``EXACT_BY_VECTOR``), unless a
+   below the incumbent (:mod:`optimiser.solve.relax_first_vectors`, ``EXACT_BY_VECTOR``), unless a
    vector keeps most of the whole reduced model (``EXACT_BY_VECTOR_MAX_SHARE``).
 
 Reduced problems keep every layout better than the incumbent, so the optimum is either the
@@ -85,7 +85,6 @@ from optimiser.solve.relax_first_settings import (
     BACKEND_SETUP_SECONDS_PER_LEVEL,
     BACKEND_UNITS_PER_S,
     EXACT_BY_VECTOR,
-    EXACT_BY_VECTOR_MAX_SHARE,
     EXACT_EAGER_UNITS_PER_S,
     EXACT_FIRST_MIN_SEARCH_SHARE,
     EXACT_LP_EAGER,
@@ -127,8 +126,8 @@ from optimiser.solve.relax_first_settings import (
     SWAP_SECONDS_PER_DECISION_PAIR,
     SWAP_SECONDS_PER_INCIDENCE,
 )
+from optimiser.solve.relax_first_vectors import exact_by_vector, exact_setup_cost
 from optimiser.solve.result import SolveResult, Status, interrupted_result, relative_gap
-from optimiser.solve.vector_exact import VectorSolve, solve_count_vector
 from optimiser.solve.warmstart import GREEDY_MIN_SAFETY_NET_S
 
 logger = logging.getLogger(__name__)
@@ -561,7 +560,7 @@ class RelaxFirst:
         left, less the polish reserve (as round 2 leaves it), from round 2's multipliers, when that
         is at least ``MORE_ROUNDS_MIN_SHARE`` of the limit; then the incumbent polished again.
         When the rest of ``MORE_ROUNDS_SHARE`` of it would cover the exact phase's set-ups
-        (:meth:`exact_setup_cost`, at the sizes now: the round only closes more), a minimum
+        (:func:`~optimiser.solve.relax_first_vectors.exact_setup_cost`, at the sizes now: the round only closes more), a minimum
         search and the exact phase's
         ``LATE_PHASE_MIN_SHARE`` of the limit, the round gets that share and :attr:`exact_after_rounds` says the exact model gets
         the rest (phases 3-4 skipped: ``info["exact_after_rounds"]``); else it gets it all and
@@ -578,7 +577,7 @@ class RelaxFirst:
         levels = self.reduced_levels()
         rest = (1.0 - MORE_ROUNDS_SHARE) * left
         after = (MORE_ROUNDS_SHARE < 1.0 and levels <= EXACT_MAX_LEVELS and rest >= LATE_PHASE_MIN_SHARE * self.limit_s
-                 and rest - self.exact_setup_cost(levels) >= BACKEND_MIN_SEARCH_SHARE * self.limit_s)
+                 and rest - exact_setup_cost(self, levels) >= BACKEND_MIN_SEARCH_SHARE * self.limit_s)
         if after:
             left *= MORE_ROUNDS_SHARE
         if left < MORE_ROUNDS_MIN_SHARE * self.limit_s:
@@ -690,7 +689,7 @@ class RelaxFirst:
 
     def exact_phase(self) -> SolveResult | None:
         """5. The reduced exact model with the time left, per count vector when
-        :meth:`by_vector` (:meth:`exact_by_vector_phase`); its result when no incumbent exists
+        :meth:`by_vector` (:func:`~optimiser.solve.relax_first_vectors.exact_by_vector`); its result when no incumbent exists
         and it finds none either (then it is the answer)."""
         if self.best is not None and (self.remaining() < LATE_PHASE_MIN_SHARE * self.limit_s or self.large
                                       or (self.bound is not None and self.bound >= self.best)):
@@ -702,7 +701,7 @@ class RelaxFirst:
         self.info["reduced_levels"] = self.reduced_levels()
         if self.best is not None and self.info["reduced_levels"] > EXACT_MAX_LEVELS:
             return None
-        if self.by_vector() and not self.exact_by_vector_phase():
+        if self.by_vector() and not exact_by_vector(self):
             return None
         # its set-up (building the model, CP-SAT's LP) is charged besides its search: with an
         # incumbent it runs only when the budget covers both (rs005 at a 10 s limit: 161k
@@ -725,104 +724,10 @@ class RelaxFirst:
         return None
 
     def by_vector(self) -> bool:
-        """Whether the exact phase runs per count vector (:meth:`exact_by_vector_phase`): with
+        """Whether the exact phase runs per count vector (:mod:`optimiser.solve.relax_first_vectors`): with
         ``EXACT_BY_VECTOR``, CP-SAT, an incumbent and round 2's bound of each vector."""
         return (EXACT_BY_VECTOR and self.options.backend == "cpsat" and self.best is not None
                 and self.count_vectors is not None and bool(self.vector_bounds))
-
-    def vector_models(self) -> tuple[list[VectorBound], dict[tuple[int, ...], set[int]], dict[tuple[int, ...], int]]:
-        """The count vectors still open (not pruned, bound below the incumbent), highest bound
-        first; for each, the decisions its own reduced model closes besides those closed in every
-        vector (its closed ones and its empty classes') and that model's radius levels."""
-        assert self.count_vectors is not None and self.best is not None
-        classes = self.count_vectors[0]
-        order = sorted((vb for vb in self.vector_bounds if not vb.pruned and vb.bound < self.best),
-                       key=lambda vb: (-vb.bound, vb.vector))
-        zeros: dict[tuple[int, ...], set[int]] = {}
-        levels: dict[tuple[int, ...], int] = {}
-        for vb in order:
-            empty = {i for members, cap in zip(classes.members, vb.vector) if cap == 0 for i in members}
-            zeros[vb.vector] = (set(vb.fixed_zero) | empty) - self.fixed
-            levels[vb.vector] = self.reduced_levels(self.fixed | zeros[vb.vector])
-        return order, zeros, levels
-
-    def exact_setup_cost(self, levels: int) -> float:
-        """Nominal seconds the exact phase will charge besides its searches, the whole reduced
-        model having ``levels`` radius levels: fixing the closed decisions (:meth:`reduce_cost`)
-        and its set-up, or, split by vector (:meth:`exact_by_vector_phase`), every open vector's
-        fixing and set-up: its bound moves only once every vector is settled. Measured at 10 s
-        (benchmarks/realsites README, wave 14): sized by the whole model, rs021's third round left
-        3.0 nominal s to a split that settled 8 of its 10 vectors (0.267 %); sized so, the round
-        gets it all (0.222 %)."""
-        build = self.reduce_cost(rebuilt=True)
-        if self.by_vector():
-            order, _, vector_levels = self.vector_models()
-            if order and max(vector_levels.values()) < EXACT_BY_VECTOR_MAX_SHARE * levels:
-                return build + sum(levels * FIX_SECONDS_PER_LEVEL + self.backend_cost(vector_levels[vb.vector])
-                                   for vb in order)
-        return build + self.backend_cost(levels)
-
-    def exact_by_vector_phase(self) -> bool:
-        """5, per count vector (:mod:`optimiser.solve.vector_exact`): each vector still open
-        (:meth:`vector_models`), highest bound first, gets the reduced model with its own closed
-        decisions and class caps, cut off below the incumbent, and the work left (charged its
-        fixing, the set-up of its own levels and its units, as :meth:`backend_solve`). A vector is
-        settled when CP-SAT proves it holds nothing better or finds its optimum (the incumbent
-        then); one a better incumbent prunes is skipped, one whose set-up the work left does not
-        cover is not reached (a smaller one after it may be). The bound is the least over the
-        vectors of what is proven for each (CP-SAT's bound, else the Lagrangian's). A stop
-        request or the wall-clock net leaves the vectors after it not reached. When a vector's own
-        model keeps at least ``EXACT_BY_VECTOR_MAX_SHARE`` of the whole reduced model's levels,
-        nothing is split: the whole reduced model, which that vector would cost about as much as,
-        takes every vector at once (returns ``True``: the caller runs it).
-        ``info["exact_by_vector"]`` says what each vector gave; ``stats`` the units of all."""
-        assert self.count_vectors is not None and self.best is not None
-        classes = self.count_vectors[0]
-        order, zeros, levels = self.vector_models()
-        whole = self.reduced_levels()
-        large = [vb.vector for vb in order if levels[vb.vector] >= EXACT_BY_VECTOR_MAX_SHARE * whole]
-        if large:
-            self.info["exact_by_vector"] = [f"{large[0]}: {levels[large[0]]} of the whole reduced model's "
-                                            f"{whole} levels: the whole reduced model instead"]
-            return True
-        base = self.reduced()
-        bounds: list[float] = [float(self.best)]  # vectors pruned before are at least this
-        report: list[str] = []
-        units = 0.0
-        for n, vb in enumerate(order):
-            if interrupt.requested() or self.wall_left() <= 0.0:
-                self.note_net(None if interrupt.requested() else "wall_clock")
-                bounds += [v.bound for v in order[n:]]
-                report += [f"{v.vector}: not reached" for v in order[n:]]
-                break
-            if vb.bound >= self.best:
-                report.append(f"{vb.vector}: pruned by a better incumbent")
-                continue
-            budget = self.remaining() - (base.n_levels() * FIX_SECONDS_PER_LEVEL if zeros[vb.vector] else 0.0)
-            if not self.affords(levels[vb.vector], budget):
-                bounds.append(vb.bound)
-                report.append(f"{vb.vector}: not reached")
-                continue
-            red = self.fix(base, {i: 0 for i in zeros[vb.vector]}, "exact model") if zeros[vb.vector] else base
-
-            def call(opts: SolveOptions, red: Problem = red, vb: VectorBound = vb) -> tuple[VectorSolve, float, str | None]:
-                assert self.best is not None and opts.wall_limit_s is not None
-                r = solve_count_vector(red, classes, vb.vector, self.best - 1, opts, safety_net_s=opts.wall_limit_s)
-                return r, r.deterministic_time, r.stopped_by
-
-            r = self.charged_search(red.n_levels(), budget, EXACT_LP_EAGER, "exact model", call)
-            units += r.deterministic_time
-            if r.chosen:
-                self.offer(r.chosen, "exact model")
-            bounds.append(r.bound if r.finished else max(vb.bound, r.bound))
-            said = ("nothing better" if r.status is Status.INFEASIBLE else f"its optimum {r.objective:.0f}"
-                    if r.status is Status.OPTIMAL else f"{r.status.value}, stopped")
-            report.append(f"{vb.vector}: {said} ({r.deterministic_time:.2f} units, {red.n_levels()} levels)")
-        self.info["exact_by_vector"] = report
-        self.stats = {"deterministic_time": units, "count_vectors": report}
-        self.prove(min(bounds), "exact model")
-        self._log_phase("exact model")
-        return False
 
     def finish(self, backend_name: str) -> SolveResult:
         """The result: the incumbent, the best proven bound (at most its objective) and the gap."""

@@ -149,7 +149,7 @@ exact call ran the solve to 128.8 s of wall clock (0.22 %, as without it in 54.1
 
 EXACT_BY_VECTOR = True
 """Whether the reduced exact model (phase 5) runs once per count vector of the split Lagrangian,
-each with the decisions closed for that vector (:meth:`RelaxFirst.exact_by_vector_phase`,
+each with the decisions closed for that vector (:func:`~optimiser.solve.relax_first_vectors.exact_by_vector`,
 :mod:`optimiser.solve.vector_exact`), when the backend is CP-SAT and round 2 bounded the
 vectors; else one model of the whole problem with the decisions closed in every vector."""
 
