@@ -31,6 +31,7 @@ from optimiser.solve.heuristic import Evaluator
 
 logger = logging.getLogger(__name__)
 
+
 def concat_ranges(lo: np.ndarray, n: np.ndarray) -> np.ndarray:
     """``lo[i], lo[i] + 1, ..., lo[i] + n[i] - 1`` for every i, concatenated (int64): the
     positions of several slices of one flat array at once."""

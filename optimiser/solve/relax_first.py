@@ -134,6 +134,7 @@ logger = logging.getLogger(__name__)
 
 _R = TypeVar("_R")
 
+
 def lagrangian_work(seconds: float) -> float:
     """The work limit of :func:`~optimiser.solve.lagrangian.lagrangian_bound` worth
     ``seconds`` nominal seconds (``LAGRANGIAN_UNITS_PER_S``)."""
@@ -560,12 +561,12 @@ class RelaxFirst:
         left, less the polish reserve (as round 2 leaves it), from round 2's multipliers, when that
         is at least ``MORE_ROUNDS_MIN_SHARE`` of the limit; then the incumbent polished again.
         When the rest of ``MORE_ROUNDS_SHARE`` of it would cover the exact phase's set-ups
-        (:func:`~optimiser.solve.relax_first_vectors.exact_setup_cost`, at the sizes now: the round only closes more), a minimum
-        search and the exact phase's
-        ``LATE_PHASE_MIN_SHARE`` of the limit, the round gets that share and :attr:`exact_after_rounds` says the exact model gets
-        the rest (phases 3-4 skipped: ``info["exact_after_rounds"]``); else it gets it all and
-        phases 3-4 find too little budget (see ``MORE_ROUNDS``). A skip for the gap or the work
-        left is recorded in ``info["more_rounds_skipped"]``."""
+        (:func:`~optimiser.solve.relax_first_vectors.exact_setup_cost`, at the sizes now: the
+        round only closes more), a minimum search and the exact phase's ``LATE_PHASE_MIN_SHARE``
+        of the limit, the round gets that share and :attr:`exact_after_rounds` says the exact
+        model gets the rest (phases 3-4 skipped: ``info["exact_after_rounds"]``); else it gets it
+        all and phases 3-4 find too little budget (see ``MORE_ROUNDS``). A skip for the gap or
+        the work left is recorded in ``info["more_rounds_skipped"]``."""
         if not MORE_ROUNDS or self.large or self.best is None or (self.bound is not None and self.bound >= self.best):
             return lag
         gap = relative_gap(self.best, self.bound)
@@ -573,7 +574,7 @@ class RelaxFirst:
             self.info["more_rounds_skipped"] = "no bound after two rounds" if gap is None else "gap after two rounds too large"
             return lag
         left = self.remaining() - 3 * self.swap_cost() - POLISH_RESERVE_SHARE * self.limit_s
-        # the reduced exact model after it, when the rest would cover its set-up (it only shrinks)
+        # the exact phase after it, when the rest would cover its set-ups (they only shrink)
         levels = self.reduced_levels()
         rest = (1.0 - MORE_ROUNDS_SHARE) * left
         after = (MORE_ROUNDS_SHARE < 1.0 and levels <= EXACT_MAX_LEVELS and rest >= LATE_PHASE_MIN_SHARE * self.limit_s
@@ -688,9 +689,9 @@ class RelaxFirst:
         return first
 
     def exact_phase(self) -> SolveResult | None:
-        """5. The reduced exact model with the time left, per count vector when
-        :meth:`by_vector` (:func:`~optimiser.solve.relax_first_vectors.exact_by_vector`); its result when no incumbent exists
-        and it finds none either (then it is the answer)."""
+        """5. The reduced exact model with the time left, per count vector when :meth:`by_vector`
+        (:func:`~optimiser.solve.relax_first_vectors.exact_by_vector`); its result when no
+        incumbent exists and it finds none either (then it is the answer)."""
         if self.best is not None and (self.remaining() < LATE_PHASE_MIN_SHARE * self.limit_s or self.large
                                       or (self.bound is not None and self.bound >= self.best)):
             # large: the Lagrangian is the bound; the exact model, even reduced (500 firms:
@@ -701,7 +702,7 @@ class RelaxFirst:
         self.info["reduced_levels"] = self.reduced_levels()
         if self.best is not None and self.info["reduced_levels"] > EXACT_MAX_LEVELS:
             return None
-        if self.by_vector() and not exact_by_vector(self):
+        if self.by_vector() and not exact_by_vector(self, self.info["reduced_levels"]):
             return None
         # its set-up (building the model, CP-SAT's LP) is charged besides its search: with an
         # incumbent it runs only when the budget covers both (rs005 at a 10 s limit: 161k

@@ -39,6 +39,12 @@ def open_vectors(run: RelaxFirst) -> tuple[list[VectorBound], dict[tuple[int, ..
     return order, zeros, levels
 
 
+def large_vector(order: list[VectorBound], levels: dict[tuple[int, ...], int], whole: int) -> tuple[int, ...] | None:
+    """The first open vector whose own model keeps at least ``EXACT_BY_VECTOR_MAX_SHARE`` of the
+    whole reduced model's ``whole`` radius levels (then nothing is split), or ``None``."""
+    return next((vb.vector for vb in order if levels[vb.vector] >= EXACT_BY_VECTOR_MAX_SHARE * whole), None)
+
+
 def exact_setup_cost(run: RelaxFirst, levels: int) -> float:
     """Nominal seconds the exact phase will charge besides its searches, the whole reduced
     model having ``levels`` radius levels: fixing the closed decisions (:meth:`RelaxFirst.reduce_cost`)
@@ -50,13 +56,13 @@ def exact_setup_cost(run: RelaxFirst, levels: int) -> float:
     build = run.reduce_cost(rebuilt=True)
     if run.by_vector():
         order, _, vector_levels = open_vectors(run)
-        if order and max(vector_levels.values()) < EXACT_BY_VECTOR_MAX_SHARE * levels:
+        if order and large_vector(order, vector_levels, levels) is None:
             return build + sum(levels * FIX_SECONDS_PER_LEVEL + run.backend_cost(vector_levels[vb.vector])
                                for vb in order)
     return build + run.backend_cost(levels)
 
 
-def exact_by_vector(run: RelaxFirst) -> bool:
+def exact_by_vector(run: RelaxFirst, whole: int) -> bool:
     """5, per count vector (:mod:`optimiser.solve.vector_exact`): each vector still open
     (:func:`open_vectors`), highest bound first, gets the reduced model with its own closed
     decisions and class caps, cut off below the incumbent, and the work left (charged its
@@ -66,17 +72,16 @@ def exact_by_vector(run: RelaxFirst) -> bool:
     cover is not reached (a smaller one after it may be). The bound is the least over the
     vectors of what is proven for each (CP-SAT's bound, else the Lagrangian's). A stop
     request or the wall-clock net leaves the vectors after it not reached. When a vector's own
-    model keeps at least ``EXACT_BY_VECTOR_MAX_SHARE`` of the whole reduced model's levels,
-    nothing is split: the whole reduced model, which that vector would cost about as much as,
+    model keeps at least ``EXACT_BY_VECTOR_MAX_SHARE`` of the whole reduced model's ``whole``
+    radius levels (:func:`large_vector`), nothing is split: the whole reduced model, which that vector would cost about as much as,
     takes every vector at once (returns ``True``: the caller runs it).
     ``info["exact_by_vector"]`` says what each vector gave; ``stats`` the units of all."""
     assert run.count_vectors is not None and run.best is not None
     classes = run.count_vectors[0]
     order, zeros, levels = open_vectors(run)
-    whole = run.reduced_levels()
-    large = [vb.vector for vb in order if levels[vb.vector] >= EXACT_BY_VECTOR_MAX_SHARE * whole]
-    if large:
-        run.info["exact_by_vector"] = [f"{large[0]}: {levels[large[0]]} of the whole reduced model's "
+    large = large_vector(order, levels, whole)
+    if large is not None:
+        run.info["exact_by_vector"] = [f"{large}: {levels[large]} of the whole reduced model's "
                                         f"{whole} levels: the whole reduced model instead"]
         return True
     base = run.reduced()
