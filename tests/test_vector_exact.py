@@ -90,8 +90,11 @@ _run = run_relax_first
 
 @pytest.fixture
 def always_split(monkeypatch):
-    """Split whatever the vectors' sizes (here (2, 3, 1) keeps every level of the reduced model)."""
+    """Split whatever the vectors' sizes (here (2, 3, 1) keeps every level of the reduced model),
+    and no tighter relaxation per vector before (it settles some of the vectors these tests hand
+    to the exact phase; :func:`test_each_vector_s_own_relaxation_raises_its_bound_soundly`)."""
     monkeypatch.setattr(rfv, "EXACT_BY_VECTOR_MAX_SHARE", 1.01)
+    monkeypatch.setattr(rfv, "VECTOR_TIGHTEN_SHARE", 0.0)
 
 
 def test_relax_first_proves_the_optimum_vector_by_vector(district, always_split):
@@ -232,3 +235,55 @@ def test_the_exact_phase_set_up_counts_every_open_vector_when_split(district, al
     assert split == pytest.approx(expected) and split > r.reduce_cost(rebuilt=True) + r.backend_cost(levels)
     monkeypatch.setattr(rf, "EXACT_BY_VECTOR", False)
     assert rfv.exact_setup_cost(r, levels) == pytest.approx(r.reduce_cost(rebuilt=True) + r.backend_cost(levels))
+
+
+@pytest.fixture(scope="module")
+def vector_optima(district):
+    """Each count vector's optimum on the district (CP-SAT, no cut-off)."""
+    p = district[0]
+    classes, vectors = maximal_count_vectors(p)
+    out = {}
+    for vec in vectors:
+        r = solve_count_vector(p, classes, vec, 10**12, OPTS, safety_net_s=60.0)
+        assert r.status in (Status.OPTIMAL, Status.INFEASIBLE)
+        out[vec] = r.objective if r.status is Status.OPTIMAL else math.inf
+    return out
+
+
+def test_each_vector_s_own_relaxation_raises_its_bound_soundly(district, vector_optima, monkeypatch):
+    *_, optimum = district
+    calls = []
+    real = rfv.split_lagrangian_bound
+
+    def spy(problem, classes, vectors, *a, **kw):
+        res, out = real(problem, classes, vectors, *a, **kw)
+        calls.append({vb.vector: (vb.bound, vb.pruned) for vb in out})
+        return res, out
+
+    monkeypatch.setattr(rfv, "split_lagrangian_bound", spy)
+    r, res = _run(district, 2.0)
+    assert res.status is Status.OPTIMAL and res.objective == optimum == res.bound
+    split, *own = calls
+    assert len(split) == 5 and own and all(len(c) == 1 for c in own)  # then one vector per ascent
+    # every bound proven is at most that vector's optimum; a pruned vector holds nothing better
+    for c in calls:
+        for vec, (bound, pruned) in c.items():
+            assert bound <= vector_optima[vec] and (not pruned or vector_optima[vec] >= optimum)
+    for vb in r.vector_bounds:
+        assert vb.bound <= vector_optima[vb.vector] and (not vb.pruned or vector_optima[vb.vector] >= optimum)
+    # measured: (4, 2, 1) 720,962,268 (14 below the optimum) and (5, 3, 0) 710,485,646 after their
+    # own relaxations, above the split's
+    kept = {vb.vector: vb.bound for vb in r.vector_bounds}
+    assert kept[(4, 2, 1)] == 720962268 > split[(4, 2, 1)][0] and kept[(5, 3, 0)] == 710485646 > split[(5, 3, 0)][0]
+    assert r.info["vector_relaxations"] == [["(4, 2, 1): 720962268, 41 closed", "(5, 3, 0): 710485646, 8 closed",
+                                             f"(2, 3, 1): {kept[(2, 3, 1)]:.0f}, 0 closed"]]
+    assert r.info["work_s"]["vector relaxations"] > 0 and r.work_s <= 2.0 + 1e-9
+    again = _run(district, 2.0)[1]
+    assert (again.objective, again.bound, again.chosen) == (res.objective, res.bound, res.chosen)
+
+
+def test_no_vector_relaxations_when_switched_off(district, monkeypatch):
+    monkeypatch.setattr(rfv, "VECTOR_TIGHTEN_SHARE", 0.0)
+    r, res = _run(district, 2.0)
+    assert "vector_relaxations" not in r.info and "vector relaxations" not in r.info["work_s"]
+    assert res.status is Status.OPTIMAL

@@ -26,9 +26,10 @@ backend phase whose budget does not cover its set-up and a minimum search is ski
    options over closed decisions are dropped instead of relaxed. From round 2 on the walks to
    facilities keep their exact routes (:mod:`optimiser.solve.access_routes`) and pay for their
    crossings through multipliers, a bound above the relaxation's own optimum (200 firms:
-   1.54 % -> 0.98 % in the same work). The layouts it meets on the way are offered as
-   incumbents. The later phases work on the problem with the closed decisions fixed at 0
-   (much smaller). When round 1 leaves the incumbent at least ``INSERT_MIN_GAP`` above its
+   1.54 % -> 0.98 % in the same work). Split by count vector, ``VECTOR_TIGHTEN_SHARE`` of a
+   round goes to each open vector's own tighter relaxation (:func:`~optimiser.solve.relax_first_vectors.tighten_vectors`).
+   The layouts it meets are offered as incumbents. The later phases work on the problem with
+   the closed decisions fixed at 0 (much smaller). When round 1 leaves the incumbent at least ``INSERT_MIN_GAP`` above its
    bound, the polish also inserts crossings that do not fit, ejecting built ones
    (:meth:`RelaxFirst.insert`). When the exact model cannot come first (5) and rounds 1-2
    leave a gap below ``MORE_ROUNDS_MAX_GAP``, a third round gets the work left
@@ -77,7 +78,7 @@ from optimiser.solve.cpsat_model import DETERMINISTIC_PER_SECOND, wall_clock_net
 from optimiser.solve.deadline import Deadline
 from optimiser.solve.heuristic import Evaluator, greedy_search, improve_sites
 from optimiser.solve.lagrangian import LagrangianResult, lagrangian_bound
-from optimiser.solve.lagrangian_split import VectorBound, split_lagrangian_bound
+from optimiser.solve.lagrangian_split import VectorBound
 from optimiser.solve.local_search import INSERT_CANDIDATES, insert_crossing, swap_crossings
 from optimiser.solve.registry import Backend
 from optimiser.solve.relax_first_settings import (
@@ -121,12 +122,11 @@ from optimiser.solve.relax_first_settings import (
     ROUTES_INITIAL_STEP,
     ROUTES_ROUND1_MIN_STEP,
     SETUP_INCIDENCES_PER_S,
-    SPLIT_DEFLECTION,
     SPLIT_ENABLED,
     SWAP_SECONDS_PER_DECISION_PAIR,
     SWAP_SECONDS_PER_INCIDENCE,
 )
-from optimiser.solve.relax_first_vectors import exact_by_vector, exact_setup_cost
+from optimiser.solve.relax_first_vectors import exact_by_vector, exact_setup_cost, split_round
 from optimiser.solve.result import SolveResult, Status, interrupted_result, relative_gap
 from optimiser.solve.warmstart import GREEDY_MIN_SAFETY_NET_S
 
@@ -536,24 +536,9 @@ class RelaxFirst:
         return lag
 
     def _split_round(self, seconds: float, safety_share: float, **kw: Any) -> LagrangianResult:
-        """A Lagrangian round split over the budget's maximal count vectors
-        (:mod:`optimiser.solve.lagrangian_split`): the least of one bound per vector, worth
-        ``seconds`` (its work limit). The vectors' bounds are kept (:attr:`vector_bounds`,
-        ``info["count_vectors"]``): a pruned vector holds no better layout."""
-        assert self.count_vectors is not None and self.best is not None
-        classes, vectors = self.count_vectors
-        res, out = split_lagrangian_bound(self.target, classes, vectors, self.best,
-                                          max_work=lagrangian_work(seconds), deflection=SPLIT_DEFLECTION,
-                                          safety_net_s=self.deadline.share_left(safety_share), **kw)
-        self.info.setdefault("lagrangian_stopped_by", []).append(res.stopped_by)
-        self.note_net(res.stopped_by)
-        self.charge(res.work / LAGRANGIAN_UNITS_PER_S, "lagrangian")
-        self.vector_bounds = out
-        self.info["count_vectors"] = [{"vector": list(vb.vector), "bound": vb.bound if math.isfinite(vb.bound) else None,
-                                       "pruned": vb.pruned,
-                                       "closed": len(vb.fixed_zero), "iterations": vb.iterations, "nodes": vb.nodes}
-                                      for vb in out]
-        return res
+        """A Lagrangian round split over the budget's count vectors, worth ``seconds``
+        (:func:`~optimiser.solve.relax_first_vectors.split_round`)."""
+        return split_round(self, seconds, safety_share, kw)
 
     def more_rounds_phase(self, lag: LagrangianResult) -> LagrangianResult:
         """2b. When the exact model cannot come first (:meth:`exact_first`), the relaxation is not

@@ -153,6 +153,15 @@ each with the decisions closed for that vector (:func:`~optimiser.solve.relax_fi
 :mod:`optimiser.solve.vector_exact`), when the backend is CP-SAT and round 2 bounded the
 vectors; else one model of the whole problem with the decisions closed in every vector."""
 
+VECTOR_TIGHTEN_SHARE = 0.3
+"""Share of a split Lagrangian round's budget kept for each open count vector's own tighter
+relaxation and ascent after it (:func:`~optimiser.solve.relax_first_vectors.tighten_vectors`;
+0: none)."""
+
+VECTOR_TIGHTEN_PASSES = 3
+"""At most this many tighter relaxations per count vector and round (each with the decisions
+its previous ascent closed)."""
+
 EXACT_BY_VECTOR_MAX_SHARE = 0.9
 """No split of the exact model by count vector (``EXACT_BY_VECTOR``) when a vector's own reduced
 model keeps at least this share of the whole reduced model's radius levels: its closed decisions
