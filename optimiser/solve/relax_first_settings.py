@@ -156,7 +156,13 @@ vectors; else one model of the whole problem with the decisions closed in every 
 VECTOR_TIGHTEN_SHARE = 0.3
 """Share of a split Lagrangian round's budget kept for each open count vector's own tighter
 relaxation and ascent after it (:func:`~optimiser.solve.relax_first_vectors.tighten_vectors`;
-0: none)."""
+0: none). Measured on benchmarks/realsites' 8 rows not proven at 10 s (README, wave 15), nominal
+seconds of work to the proof at a 60 s limit, in all: 238.5 without, 193.1 at 0.3, 208.5 at 0.15
+(rs016 46.2 -> 25.6, rs028 44.9 -> 33.2, rs006 32.6 -> 25.3, rs005 17.3 -> 14.8, rs021 14.8 ->
+11.5; rs023 17.2 -> 20.9). At 10 s the same 20 of 28 rows proven, four of them with less work
+(rs013 8.0 -> 5.2 nominal s). Each vector continuing from its own multipliers and step instead
+of the least one's: 193.9 (not kept). A pass before the exact phase as well, with a quarter of
+the work left: 270.5 (not kept: ascents that prune nothing take their whole share)."""
 
 VECTOR_TIGHTEN_PASSES = 3
 """At most this many tighter relaxations per count vector and round (each with the decisions
