@@ -240,3 +240,13 @@ def test_a_dual_with_another_knapsack_is_a_fresh_dual_on_that_problem():
     assert math.isfinite(a[0])
     # the base keeps its own knapsack
     assert base.evaluate(lam, mu, None)[0] <= a[0]
+
+
+@pytest.mark.parametrize("ub", [720_962_282.0, 4_954_841_231.0])
+def test_a_vector_is_pruned_only_when_its_bound_excludes_every_whole_number_below_the_upper_bound(ub):
+    # objectives are whole numbers: a layout better than ub is at most ub - 1, so only a bound
+    # above ub - 1 (by the float slack) prunes; the relative 1e-9 slack before pruned at ub - 4.9
+    a = _Ascent(_Dual(random_problem(3), ()), ub, test_every=4)
+    for below, pruned in ((4.0, False), (1.5, False), (1.0, False), (0.5, True), (0.0, True), (-3.0, True)):
+        a.best = ub - below
+        assert a.pruned is pruned, (ub, below)

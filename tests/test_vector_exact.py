@@ -275,8 +275,9 @@ def test_each_vector_s_own_relaxation_raises_its_bound_soundly(district, vector_
     # own relaxations, above the split's
     kept = {vb.vector: vb.bound for vb in r.vector_bounds}
     assert kept[(4, 2, 1)] == 720962268 > split[(4, 2, 1)][0] and kept[(5, 3, 0)] == 710485646 > split[(5, 3, 0)][0]
-    assert r.info["vector_relaxations"] == [["(4, 2, 1): 720962268, 41 closed", "(5, 3, 0): 710485646, 8 closed",
-                                             f"(2, 3, 1): {kept[(2, 3, 1)]:.0f}, 0 closed"]]
+    assert r.info["vector_relaxations"] == [["(4, 2, 1): 720962268, 41 closed, 2 passes",
+                                             "(5, 3, 0): 710485646, 8 closed, 2 passes",
+                                             f"(2, 3, 1): {kept[(2, 3, 1)]:.0f}, 0 closed, 1 pass"]]
     assert r.info["work_s"]["vector relaxations"] > 0 and r.work_s <= 2.0 + 1e-9
     again = _run(district, 2.0)[1]
     assert (again.objective, again.bound, again.chosen) == (res.objective, res.bound, res.chosen)
@@ -287,3 +288,33 @@ def test_no_vector_relaxations_when_switched_off(district, monkeypatch):
     r, res = _run(district, 2.0)
     assert "vector_relaxations" not in r.info and "vector relaxations" not in r.info["work_s"]
     assert res.status is Status.OPTIMAL
+
+
+@pytest.mark.parametrize("how", ["stop request", "the round's net"])
+def test_a_stop_or_the_net_in_the_vector_relaxations_leaves_the_rest_unreached(district, monkeypatch, how):
+    *_, optimum = district
+    split = rfv.split_lagrangian_bound
+    calls = []
+
+    def one_then_stop(problem, classes, vectors, *a, **k):
+        out = split(problem, classes, vectors, *a, **k)
+        if len(vectors) == 1:  # a vector's own ascent
+            calls.append(vectors[0])
+            if how == "stop request":
+                interrupt.request("SIGTERM")
+            else:
+                monkeypatch.setattr(rf.Deadline, "share_left", lambda self, share: 0.0)
+        return out
+
+    monkeypatch.setattr(rfv, "split_lagrangian_bound", one_then_stop)
+    try:
+        r, res = _run(district, 2.0)
+    finally:
+        interrupt.reset()
+    report = r.info["vector_relaxations"][0]
+    assert calls == [(4, 2, 1)] and report[0].startswith("(4, 2, 1): ") and report[0].endswith("1 pass")
+    assert report[1:] == ["(5, 3, 0): not reached, 5 closed, 0 passes", "(2, 3, 1): not reached, 0 closed, 0 passes"]
+    if how == "stop request":
+        assert res.status is Status.INTERRUPTED
+    else:
+        assert res.bound <= optimum == res.objective

@@ -61,6 +61,10 @@ logger = logging.getLogger(__name__)
 
 _INF = np.inf
 
+PRUNE_FLOAT_SLACK = 0.1
+"""A bound prunes (nothing better than the upper bound ``ub``) only above ``ub - 1`` by this many
+objective units plus 1e-12 of ``ub``: the rounding error of a Lagrangian value summed in floats."""
+
 ACTIVE_MARGIN = 0.05
 """An incidence takes part in an iteration only while its cost is below its client's
 multiplier plus this share of it (plus 1); a multiplier that outgrows its limit rebuilds the
@@ -591,8 +595,12 @@ class _Ascent:
 
     @property
     def pruned(self) -> bool:
-        """Whether the bound reached the upper bound (or no layout is left): nothing better here."""
-        return self.upper_bound is not None and self.best >= self.upper_bound - 1e-9 * max(1.0, abs(self.upper_bound))
+        """Whether the bound is above the upper bound less one (or no layout is left): objectives
+        are whole numbers, so nothing better is here. (A relative slack of 1e-9, as before, is 2-5
+        units at real sites' objectives of 2-5e9: a vector whose best layout is 1-2 below the
+        upper bound could have been pruned.)"""
+        return (self.upper_bound is not None
+                and self.best > self.upper_bound - 1.0 + PRUNE_FLOAT_SLACK + 1e-12 * abs(self.upper_bound))
 
     def result(self) -> LagrangianResult:
         """The reduction tests once more at the best multipliers, and the result."""

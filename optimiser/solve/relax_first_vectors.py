@@ -96,17 +96,24 @@ def tighten_vectors(run: RelaxFirst, res: LagrangianResult, out: list[VectorBoun
                    key=lambda k: (-vectors[k].bound, vectors[k].vector))
     args = {k: v for k, v in kw.items() if k not in ("multipliers", "access_multipliers", "closed")}
     report: list[str] = []
+    stop = False  # nothing to relax, a stop request or the round's wall-clock share: the rest not reached
     for n, k in enumerate(order):
-        for _ in range(VECTOR_TIGHTEN_PASSES):
+        passes = 0
+        while passes < VECTOR_TIGHTEN_PASSES and not stop:
             vb = vectors[k]
             share = (budget_s - run.tighten_cost() * (len(order) - n)) / (len(order) - n)
-            if vb.pruned or vb.bound >= run.best or share <= 0.0 or interrupt.requested() or run.wall_left() <= 0.0:
+            if vb.pruned or vb.bound >= run.best or share <= 0.0:
                 break
+            if interrupt.requested() or run.deadline.share_left(safety_share) <= 0.0:
+                run.note_net(None if interrupt.requested() else "safety net")
+                stop = True
+                break
+            before = run.work_s
             closed = run.fixed | set(res.fixed_zero) | set(vb.fixed_zero)
             tight = relax_access_crossings(run.problem, closed=closed)
             run.charge(run.tighten_cost(), "vector relaxations")
-            budget_s -= run.tighten_cost()
-            if tight is None:
+            if tight is None:  # no walk uses a crossing: no vector's relaxation is tighter
+                stop = True
                 break
             r, (nb,) = split_lagrangian_bound(tight, classes, [vb.vector], run.best, max_work=share * LAGRANGIAN_UNITS_PER_S,
                                               safety_net_s=run.deadline.share_left(safety_share), closed=closed,
@@ -114,15 +121,18 @@ def tighten_vectors(run: RelaxFirst, res: LagrangianResult, out: list[VectorBoun
                                               deflection=SPLIT_DEFLECTION, **args)
             run.note_net(r.stopped_by)
             run.charge(r.work / LAGRANGIAN_UNITS_PER_S, "vector relaxations")
-            budget_s -= r.work / LAGRANGIAN_UNITS_PER_S
-            grown = nb.fixed_zero - vb.fixed_zero
+            budget_s -= run.work_s - before  # the layouts it offered included
+            passes += 1
             vectors[k] = VectorBound(vb.vector, nb.bound if nb.pruned else max(vb.bound, nb.bound), nb.pruned,
                                      vb.fixed_zero | nb.fixed_zero, vb.iterations + nb.iterations, vb.nodes + nb.nodes)
-            if not grown:
+            stop = r.stopped_by in ("safety net", "interrupted")
+            if not nb.fixed_zero - closed:  # it closed nothing more: the same relaxation again
                 break
-        report.append(f"{vectors[k].vector}: {'pruned' if vectors[k].pruned else f'{vectors[k].bound:.0f}'}, "
-                      f"{len(vectors[k].fixed_zero)} closed")
-    run.info.setdefault("vector_relaxations", []).append(report)
+        vb = vectors[k]
+        said = ("pruned" if vb.pruned or vb.bound >= run.best else f"{vb.bound:.0f}") if passes else "not reached"
+        report.append(f"{vb.vector}: {said}, {len(vb.fixed_zero)} closed, {passes} pass{'' if passes == 1 else 'es'}")
+    if report:
+        run.info.setdefault("vector_relaxations", []).append(report)
     live = [vb for vb in vectors if not vb.pruned and vb.bound < run.best]
     bound = min([float(run.best)] + [vb.bound for vb in live])
     fixed = frozenset.intersection(*(vb.fixed_zero for vb in live)) if live else frozenset()
