@@ -192,6 +192,22 @@ def test_a_vector_the_work_cannot_set_up_is_skipped_not_the_ones_after_it(distri
     assert r.stats["deterministic_time"] > 0 and r.stats["count_vectors"] == report
 
 
+def _stop_now(how: str, monkeypatch, net: tuple) -> None:
+    """A stop request, or a wall-clock net run out: ``net`` is (object, attribute, replacement)."""
+    if how == "stop request":
+        interrupt.request("SIGTERM")
+    else:
+        monkeypatch.setattr(*net)
+
+
+def _run_and_reset(district):
+    """The district's 2 s run; any stop request cleared after it."""
+    try:
+        return _run(district, 2.0)
+    finally:
+        interrupt.reset()
+
+
 @pytest.mark.parametrize("how", ["stop request", "wall clock"])
 def test_a_stop_or_the_net_after_one_vector_leaves_the_rest_unreached(district, always_split, monkeypatch, how):
     *_, optimum = district
@@ -201,17 +217,11 @@ def test_a_stop_or_the_net_after_one_vector_leaves_the_rest_unreached(district, 
     def one_then_stop(problem, classes, vector, *a, **k):
         calls.append(vector)
         out = solve(problem, classes, vector, *a, **k)
-        if how == "stop request":
-            interrupt.request("SIGTERM")
-        else:
-            monkeypatch.setattr(rf.RelaxFirst, "wall_left", lambda self: 0.0)
+        _stop_now(how, monkeypatch, (rf.RelaxFirst, "wall_left", lambda self: 0.0))
         return out
 
     monkeypatch.setattr(rfv, "solve_count_vector", one_then_stop)
-    try:
-        r, res = _run(district, 2.0)
-    finally:
-        interrupt.reset()
+    r, res = _run_and_reset(district)
     assert len(calls) == 1
     report = r.info["exact_by_vector"]
     assert "nothing better" in report[0] and all(line.endswith("not reached") for line in report[1:])
@@ -300,17 +310,11 @@ def test_a_stop_or_the_net_in_the_vector_relaxations_leaves_the_rest_unreached(d
         out = split(problem, classes, vectors, *a, **k)
         if len(vectors) == 1:  # a vector's own ascent
             calls.append(vectors[0])
-            if how == "stop request":
-                interrupt.request("SIGTERM")
-            else:
-                monkeypatch.setattr(rf.Deadline, "share_left", lambda self, share: 0.0)
+            _stop_now(how, monkeypatch, (rf.Deadline, "share_left", lambda self, share: 0.0))
         return out
 
     monkeypatch.setattr(rfv, "split_lagrangian_bound", one_then_stop)
-    try:
-        r, res = _run(district, 2.0)
-    finally:
-        interrupt.reset()
+    r, res = _run_and_reset(district)
     report = r.info["vector_relaxations"][0]
     assert calls == [(4, 2, 1)] and report[0].startswith("(4, 2, 1): ") and report[0].endswith("1 pass")
     assert report[1:] == ["(5, 3, 0): not reached, 5 closed, 0 passes", "(2, 3, 1): not reached, 0 closed, 0 passes"]
