@@ -34,13 +34,18 @@ if TYPE_CHECKING:
     from optimiser.solve.relax_first import RelaxFirst
 
 
+def still_open(vb: VectorBound, best: float) -> bool:
+    """Whether count vector ``vb`` may still hold a layout better than the incumbent ``best``."""
+    return not vb.pruned and vb.bound < best
+
+
 def open_vectors(run: RelaxFirst) -> tuple[list[VectorBound], dict[tuple[int, ...], set[int]], dict[tuple[int, ...], int]]:
     """The count vectors still open (not pruned, bound below the incumbent), highest bound
     first; for each, the decisions its own reduced model closes besides those closed in every
     vector (its closed ones and its empty classes') and that model's radius levels."""
     assert run.count_vectors is not None and run.best is not None
     classes = run.count_vectors[0]
-    order = sorted((vb for vb in run.vector_bounds if not vb.pruned and vb.bound < run.best),
+    order = sorted((vb for vb in run.vector_bounds if still_open(vb, run.best)),
                    key=lambda vb: (-vb.bound, vb.vector))
     zeros: dict[tuple[int, ...], set[int]] = {}
     levels: dict[tuple[int, ...], int] = {}
@@ -92,7 +97,7 @@ def tighten_vectors(run: RelaxFirst, res: LagrangianResult, out: list[VectorBoun
     assert run.count_vectors is not None and run.best is not None
     classes = run.count_vectors[0]
     vectors = list(out)
-    order = sorted((k for k, vb in enumerate(vectors) if not vb.pruned and vb.bound < run.best),
+    order = sorted((k for k, vb in enumerate(vectors) if still_open(vb, run.best)),
                    key=lambda k: (-vectors[k].bound, vectors[k].vector))
     args = {k: v for k, v in kw.items() if k not in ("multipliers", "access_multipliers", "closed")}
     report: list[str] = []
@@ -102,7 +107,7 @@ def tighten_vectors(run: RelaxFirst, res: LagrangianResult, out: list[VectorBoun
         while passes < VECTOR_TIGHTEN_PASSES and not stop:
             vb = vectors[k]
             share = (budget_s - run.tighten_cost() * (len(order) - n)) / (len(order) - n)
-            if vb.pruned or vb.bound >= run.best or share <= 0.0:
+            if not still_open(vb, run.best) or share <= 0.0:
                 break
             if interrupt.requested() or run.deadline.share_left(safety_share) <= 0.0:
                 run.note_net(None if interrupt.requested() else "safety net")
@@ -129,11 +134,11 @@ def tighten_vectors(run: RelaxFirst, res: LagrangianResult, out: list[VectorBoun
             if not nb.fixed_zero - closed:  # it closed nothing more: the same relaxation again
                 break
         vb = vectors[k]
-        said = ("pruned" if vb.pruned or vb.bound >= run.best else f"{vb.bound:.0f}") if passes else "not reached"
+        said = (f"{vb.bound:.0f}" if still_open(vb, run.best) else "pruned") if passes else "not reached"
         report.append(f"{vb.vector}: {said}, {len(vb.fixed_zero)} closed, {passes} pass{'' if passes == 1 else 'es'}")
     if report:
         run.info.setdefault("vector_relaxations", []).append(report)
-    live = [vb for vb in vectors if not vb.pruned and vb.bound < run.best]
+    live = [vb for vb in vectors if still_open(vb, run.best)]
     bound = min([float(run.best)] + [vb.bound for vb in live])
     fixed = frozenset.intersection(*(vb.fixed_zero for vb in live)) if live else frozenset()
     return replace(res, bound=max(res.bound, bound) if math.isfinite(res.bound) else bound,
