@@ -5,11 +5,14 @@ random problems it is feasible and exact whenever it reports an improvement."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
+from benchmarks.joint.generate import make_district
 from optimiser.model.problem import Client, Constraint, Decision, Problem
-from optimiser.solve.heuristic import Evaluator, greedy_search
-from optimiser.solve.local_search import insert_crossing, swap_crossings
+from optimiser.pipeline import prepare
+from optimiser.solve.heuristic import Evaluator, add_greedy, greedy_search
+from optimiser.solve.local_search import INSERT_CANDIDATES, insert_crossing, swap_crossings
 from tests.random_problems import feasible_layouts, random_problem
 
 
@@ -81,3 +84,62 @@ def test_insertion_is_feasible_exact_and_better_from_every_layout_of_random_prob
 IMPROVED_FROM = {0: 0, 1: 50, 2: 11, 3: 23, 4: 23, 5: 51, 6: 17, 7: 41, 8: 42, 9: 49, 10: 41, 11: 0}
 """Layouts an insertion improves, per seed (of 160, 135, 181, 143, 81, 141, 72, 90, 119, 136, 113
 and 29 feasible ones)."""
+
+
+def _insert_by_evaluations(ev: Evaluator, x: np.ndarray, objective: int) -> np.ndarray | None:
+    """insert_crossing with each ejection chosen by evaluating every removal in turn (the
+    reference its one-pass removals must reproduce)."""
+    crossing = np.array([d.kind == "crossing" for d in ev.problem.decisions], dtype=bool)
+    _, gain, allowed = ev.additions(x)
+    pool = np.nonzero(crossing & (x == 0) & ~allowed & (gain > 0))[0]
+    pool = pool[np.argsort(-gain[pool], kind="stable")][:INSERT_CANDIDATES]
+    best: tuple[np.ndarray, int] | None = None
+    for c in pool.tolist():
+        y = x.copy()
+        y[c] = 1
+        while not ev.upper_ok(ev.open_options(y)):
+            built = [b for b in np.nonzero((y == 1) & crossing)[0].tolist() if b != c]
+            if not built:
+                break
+            losses = []
+            for b in built:
+                z = y.copy()
+                z[b] = 0
+                losses.append((int(ev.objective(z)), b))
+            y = y.copy()
+            y[min(losses)[1]] = 0
+        else:
+            for per_cost in (False, True):
+                z = add_greedy(ev, y, np.zeros(ev.n_d, dtype=bool), per_cost)
+                if ev.feasible(z):
+                    obj = int(ev.objective(z))
+                    if obj < objective and (best is None or obj < best[1]):
+                        best = (z, obj)
+    return None if best is None else best[0]
+
+
+@pytest.mark.parametrize("seed", range(1, 12))  # seed 0: no crossing breaks the budget
+def test_insertion_ejects_as_evaluating_every_removal_would(seed):
+    """The ejections by one-pass removal losses (Evaluator.removals) give the same layouts as
+    evaluating every removal, from every feasible layout of a random problem and from layouts of
+    a real-shaped district whose budget is spent. With no objective to beat, an insertion
+    returns its best re-completed layout, so every ejection counts."""
+    if seed < 10:
+        p = random_problem(seed)
+        starts = [np.array([int(i in s) for i in range(len(p.decisions))], dtype=np.int8) for s in feasible_layouts(p)]
+    else:
+        p = prepare(make_district(40, 80, 16, 1, seed=seed)).problem
+        g = greedy_search(p).layout
+        assert g is not None
+        starts = [Evaluator(p).layout(g)]
+    ev = Evaluator(p)
+    anything = 2**62
+    ejected = 0
+    for x in starts:
+        found = insert_crossing(ev, x, anything)
+        want = _insert_by_evaluations(ev, x, anything)
+        assert (found.layout is None) == (want is None)
+        if want is not None:
+            assert found.layout is not None and (found.layout == want).all()
+            ejected += int(((x == 1) & (want == 0)).sum())
+    assert ejected > 0

@@ -1,6 +1,7 @@
 """Relax-first's crossing insertions (RelaxFirst.insert, polish(insert=True)): they reach the
-brute-force optimum the greedy and exchanges miss, are charged their evaluations, and run only when
-the incumbent is at least INSERT_MIN_GAP above the first Lagrangian round's bound."""
+brute-force optimum the greedy and exchanges miss and are charged their evaluations. They run
+after the first Lagrangian round at any gap, and on a large relaxation only when the incumbent
+is at least INSERT_MIN_GAP above that round's bound."""
 
 from __future__ import annotations
 
@@ -50,11 +51,14 @@ def test_no_insertion_without_budget():
     assert r.best == 83_265 and "crossings_inserted" not in r.info
 
 
-@pytest.mark.parametrize("min_gap, inserted", [(0.0, True), (1.0, False)])
-def test_insertions_only_far_from_the_first_rounds_bound(monkeypatch, min_gap, inserted):
+@pytest.mark.parametrize("large, min_gap, inserted", [(False, 1.0, True), (True, 0.0, True), (True, 1.0, False)])
+def test_insertions_at_any_gap_unless_the_relaxation_is_large(monkeypatch, large, min_gap, inserted):
     p = cheap_or_dear()
     monkeypatch.setattr(rf, "INSERT_MIN_GAP", min_gap)
+    if large:  # the relaxation above RELAX_MAX_LEVELS: the Lagrangian is the bound
+        monkeypatch.setattr(rf, "RELAX_MAX_LEVELS", 0)
     r = _runner(p)
+    assert r.large == large
     r.incumbent_phase()
     assert r.best == 83_265  # the greedy's four signals: no exchange improves them
     r.lagrangian_phase()
@@ -62,4 +66,3 @@ def test_insertions_only_far_from_the_first_rounds_bound(monkeypatch, min_gap, i
     assert ("crossings_inserted" in r.info) == inserted
     if inserted:
         assert r.best == 79_629
-

@@ -73,6 +73,7 @@ class Evaluator:
         self.M = sp.csr_matrix((np.ones(oidx.size, dtype=np.int32), oidx, np.concatenate([[0], np.cumsum(olen)])),
                                shape=(n_l, n_o))
         self.MT = self.M.T.tocsr()
+        self.M_level = np.repeat(np.arange(n_l, dtype=np.int64), olen)  # the level of each non-zero of M
         self.lev_start = np.concatenate([[0], np.cumsum(nlev)[:-1]]).astype(np.int64)
         self.has_lev = nlev > 0
         # base: None -> the last level (as objective_of does), flagged as must-serve
@@ -194,6 +195,66 @@ class Evaluator:
         unc = self.uncovered(ov)
         near, dec = self._near(x)
         return self._total(length, unc), self.gains(x, length, unc, near, dec), self._upper_allowed(ov, near, dec)
+
+    def removals(self, x: np.ndarray) -> tuple[int, np.ndarray]:
+        """``(objective of x, exact objective increase of removing each chosen decision (0 for
+        the others))``: what :meth:`objective` of ``x`` without that decision gives, less the
+        objective of ``x``, for every decision at the cost of a few evaluations (the lower-bound
+        constraints are not checked: :meth:`feasible`). A client's length can only change when
+        every open option at its shortest open length contains the decision (then it is the
+        shortest open length of an option without it, or its base); a penalty is incurred when
+        every open option covering it contains the decision."""
+        ov = self.open_options(x)
+        length, _ = self.client_lengths(ov)
+        unc = self.uncovered(ov)
+        loss = np.zeros(self.n_d, dtype=np.int64)
+        opened = np.nonzero(ov)[0]
+        if opened.size == 0:
+            return self._total(length, unc), loss
+        # the decisions of each open option, padded with -1 (an open option's are all chosen)
+        sub = self.A[opened]
+        k = int(np.diff(sub.indptr).max())
+        dec = np.full((self.n_o, k), -1, dtype=np.int64)
+        slot = np.arange(sub.nnz) - np.repeat(sub.indptr[:-1], np.diff(sub.indptr))
+        dec[np.repeat(opened, np.diff(sub.indptr)), slot] = sub.indices
+        # open (level, option) pairs in the level matrix's order: by client, then length (its
+        # levels are strictly increasing), so the first pair of a client is its shortest
+        keep = ov[self.M.indices]
+        lev = self.M_level[keep]
+        loss += self._losses(self.lev_client[lev], self.M.indices[keep], self.lev_len[lev], dec, length, self.base, self.w)
+        if self.pw.size:  # a penalty's open options (value 0: covered; its base 1: uncovered)
+            keep = ov[self.P.indices]
+            pen = np.repeat(np.arange(self.P.shape[0]), np.diff(self.P.indptr))[keep]
+            none = np.zeros(self.pw.size, dtype=np.int64)
+            loss += self._losses(pen, self.P.indices[keep], none[pen], dec, none, none + 1, self.pw)
+        return self._total(length, unc), loss
+
+    def _losses(self, who: np.ndarray, opt: np.ndarray, val: np.ndarray, dec: np.ndarray, now: np.ndarray,
+                base: np.ndarray, weight: np.ndarray) -> np.ndarray:
+        """Per decision d, the sum over rows r (clients or penalties) of ``weight[r] * (r's value
+        without d - now[r])``. ``who``, ``opt``, ``val``: the open pairs (row, option, value),
+        grouped by row, best value first; ``dec``: each option's decisions (-1 padded). Without
+        d a row takes the value of its first pair whose option lacks d, at most ``base[r]``,
+        or ``base[r]`` when none does; only the decisions of a row's first pair can move it."""
+        loss = np.zeros(self.n_d, dtype=np.int64)
+        if who.size == 0:
+            return loss
+        first = np.ones(who.size, dtype=bool)
+        first[1:] = who[1:] != who[:-1]
+        rows, starts = who[first], np.nonzero(first)[0]
+        pos = np.cumsum(first) - 1  # each pair's index into rows
+        live = val[starts] < base[rows]  # a row at its base or beyond loses nothing
+        has = dec[opt]
+        for d in dec[opt[starts]].T:  # the j-th decision of each row's first option
+            ok = live & (d >= 0)
+            lacks = np.nonzero(ok[pos] & ~(has == d[pos][:, None]).any(axis=1))[0]
+            without = base[rows].copy()
+            r, at = np.unique(pos[lacks], return_index=True)  # each row's first pair lacking d
+            without[r] = np.minimum(val[lacks[at]], without[r])
+            inc = (without - now[rows]) * weight[rows]
+            sel = ok & (inc > 0)
+            np.add.at(loss, d[sel], inc[sel])
+        return loss
 
     def gains(self, x: np.ndarray, length: np.ndarray, unc: np.ndarray, near: np.ndarray, dec: np.ndarray) -> np.ndarray:
         """Exact objective decrease of adding each decision (0 for chosen ones)."""

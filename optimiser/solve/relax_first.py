@@ -29,9 +29,9 @@ backend phase whose budget does not cover its set-up and a minimum search is ski
    1.54 % -> 0.98 % in the same work). Split by count vector, ``VECTOR_TIGHTEN_SHARE`` of a
    round goes to each open vector's own tighter relaxation (:func:`~optimiser.solve.relax_first_vectors.tighten_vectors`).
    The layouts it meets are offered as incumbents. The later phases work on the problem with
-   the closed decisions fixed at 0 (much smaller). When round 1 leaves the incumbent at least ``INSERT_MIN_GAP`` above its
-   bound, the polish also inserts crossings that do not fit, ejecting built ones
-   (:meth:`RelaxFirst.insert`). When the exact model cannot come first (5) and rounds 1-2
+   the closed decisions fixed at 0 (much smaller). After round 1 the polish also inserts crossings that do not
+   fit, ejecting built ones (:meth:`RelaxFirst.insert`); when the relaxation is large only if
+   round 1 leaves the incumbent at least ``INSERT_MIN_GAP`` above its bound. When the exact model cannot come first (5) and rounds 1-2
    leave a gap below ``MORE_ROUNDS_MAX_GAP``, a third round gets the work left
    (:meth:`RelaxFirst.more_rounds_phase`, ``MORE_ROUNDS``), or ``MORE_ROUNDS_SHARE`` of it when
    the rest covers the reduced exact model's set-up, which then gets the rest; 3 and 4 are then
@@ -464,9 +464,9 @@ class RelaxFirst:
             self.offer(lag.layout, "lagrangian")
             first_gap = None if self.best is None else relative_gap(float(self.best), lag.bound)
             self.info["first_round_gap"] = None if first_gap is None else round(first_gap, 5)
-            if first_gap is not None and first_gap >= INSERT_MIN_GAP:
-                # far from the bound: the incumbent may miss a dear crossing (before the routes
-                # are collected and round 2 tests against it)
+            if first_gap is not None and (first_gap >= INSERT_MIN_GAP or not self.large):
+                # the incumbent may miss a dear crossing (before the routes are collected and
+                # round 2 tests against it); on a large relaxation only far from the bound
                 self.polish("lagrangian round 1, crossings inserted", insert=True)
             self.collect_routes(lag)
             if self.layout and self.layout != before:
