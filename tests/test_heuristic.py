@@ -10,7 +10,7 @@ import pytest
 
 from benchmarks.joint.generate import make_district
 from optimiser.inputs.domain import SolveOptions
-from optimiser.model.problem import Problem
+from optimiser.model.problem import Client, Decision, Penalty, Problem
 from optimiser.pipeline import prepare
 from optimiser.solve import cpsat
 from optimiser.solve.heuristic import Evaluator, greedy_layout, hint_values
@@ -223,3 +223,19 @@ def test_removals_on_a_district_with_routes_through_crossings():
     layouts = [(rng.random(len(p.decisions)) < q).astype(np.int8) for q in (0.1, 0.3, 0.6, 1.0)]
     assert max(len(o) for o in p.options) >= 2
     assert _check_removals(p, layouts) >= 20
+
+
+def test_removals_with_empty_repeated_and_shared_options():
+    """Options no builder of the pipeline makes all at once, each priced exactly: an option with
+    no decision (always open), one listing a decision twice, one option at two levels of a
+    client and twice in a level, a must-serve client, a penalty over a two-decision option."""
+    dec = [Decision(f"d{i}", "crossing", "g", 1e5, f"d{i}") for i in range(3)]
+    p = Problem(dec, [(0,), (1,), (2,), (), (0, 0), (1, 2)], [], [], [], {}, 10, {"all": 1.0}, 1e6)
+    p.clients += [
+        Client("a", "pair", 5, 900, (100, 300, 700), ((0, 0), (4, 5), (3,))),
+        Client("b", "pair", 7, None, (50, 80), ((5,), (1, 2))),
+        Client("c", "pair", 3, 400, (10, 20), ((4,), (4, 1))),
+    ]
+    p.penalties.append(Penalty("pen", 70, (5, 4, 4)))
+    layouts = [np.array(bits, dtype=np.int8) for bits in itertools.product((0, 1), repeat=3)]
+    assert _check_removals(p, layouts) >= 6

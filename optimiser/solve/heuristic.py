@@ -199,8 +199,9 @@ class Evaluator:
     def removals(self, x: np.ndarray) -> tuple[int, np.ndarray]:
         """``(objective of x, exact objective increase of removing each chosen decision (0 for
         the others))``: what :meth:`objective` of ``x`` without that decision gives, less the
-        objective of ``x``, for every decision at the cost of a few evaluations (the lower-bound
-        constraints are not checked: :meth:`feasible`). A client's length can only change when
+        objective of ``x``, for every decision at the cost of a few evaluations. No constraint is
+        checked (:meth:`feasible`): a must-serve client that loses its only open option is priced
+        at its base (its last level), as :meth:`objective` prices it. A client's length can only change when
         every open option at its shortest open length contains the decision (then it is the
         shortest open length of an option without it, or its base); a penalty is incurred when
         every open option covering it contains the decision."""
@@ -245,14 +246,16 @@ class Evaluator:
         pos = np.cumsum(first) - 1  # each pair's index into rows
         live = val[starts] < base[rows]  # a row at its base or beyond loses nothing
         has = dec[opt]
-        for d in dec[opt[starts]].T:  # the j-th decision of each row's first option
-            ok = live & (d >= 0)
+        cand = dec[opt[starts]]  # each row's first option's decisions
+        for j in range(cand.shape[1]):
+            d = cand[:, j]
+            ok = live & (d >= 0) & (cand[:, :j] != d[:, None]).all(axis=1)  # a decision listed twice counts once
             lacks = np.nonzero(ok[pos] & ~(has == d[pos][:, None]).any(axis=1))[0]
             without = base[rows].copy()
             r, at = np.unique(pos[lacks], return_index=True)  # each row's first pair lacking d
             without[r] = np.minimum(val[lacks[at]], without[r])
             inc = (without - now[rows]) * weight[rows]
-            sel = ok & (inc > 0)
+            sel = ok & (inc != 0)
             np.add.at(loss, d[sel], inc[sel])
         return loss
 

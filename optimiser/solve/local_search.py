@@ -82,7 +82,7 @@ INSERT_CANDIDATES = 8
 upper-bound constraint (the budget), the largest exact gains first. Measured on held-out
 realsites rs015 (55 firms, the greedy layout 9.8 % above the best known): 8 find both improving
 insertions (3,863.0M -> 3,567.9M -> 3,534.0M) in 396 objective evaluations and 147 gain
-evaluations, 0.58 s of CPU."""
+evaluations, 0.58 s of CPU (wave 9, when each ejection evaluated every removal)."""
 
 
 REMOVALS_EVALUATIONS = 4
@@ -90,8 +90,10 @@ REMOVALS_EVALUATIONS = 4
 crossing's removal priced in one pass) is counted as in :attr:`Insertion.evaluations`. Measured
 on the 17 relax-first problems of benchmarks/realsites (a quarter of the decisions chosen, CPU,
 median of 15): 1.0-7.1 ms, 2.8-5.1 objective evaluations and at most 3.3 times an evaluation's
-charge (relax-first's ``OFFER_INCIDENCES_PER_S``). Evaluating each removal instead cost one
-evaluation per built crossing at every ejection (rs028: 20-60)."""
+charge (relax-first's ``OFFER_INCIDENCES_PER_S``, which is what the count is charged at): an
+approximation, larger on small problems, where a call's overhead dominates (7.7 evaluations on
+a 97-decision district). Evaluating each removal instead cost one evaluation per built crossing
+at every ejection (rs028: 20-60)."""
 
 
 @dataclass(frozen=True)

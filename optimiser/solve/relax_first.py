@@ -79,7 +79,7 @@ from optimiser.solve.deadline import Deadline
 from optimiser.solve.heuristic import Evaluator, greedy_search, improve_sites
 from optimiser.solve.lagrangian import LagrangianResult, lagrangian_bound
 from optimiser.solve.lagrangian_split import VectorBound
-from optimiser.solve.local_search import INSERT_CANDIDATES, insert_crossing, swap_crossings
+from optimiser.solve.local_search import INSERT_CANDIDATES, REMOVALS_EVALUATIONS, insert_crossing, swap_crossings
 from optimiser.solve.registry import Backend
 from optimiser.solve.relax_first_settings import (
     BACKEND_MIN_SEARCH_SHARE,
@@ -338,14 +338,14 @@ class RelaxFirst:
     def insert(self, where: str) -> bool:
         """A crossing that does not fit inserted into the incumbent, built crossings ejected
         (:func:`insert_crossing`), when the budget covers a search of ``INSERT_CANDIDATES``
-        insertions with about two ejections and six gain evaluations each; whether it improved
+        insertions with about two ejections (``REMOVALS_EVALUATIONS`` each), two re-completions
+        and six gain evaluations each; whether it improved
         the incumbent. Held-out realsites rs015 at a 10 s limit: 3,863.0M (the greedy's) ->
         3,567.9M by one insertion, then 3,518.2M by the polish's exchanges and site re-choice
         (``info["crossings_inserted"]``: 3 searches, 1 improving)."""
         if not self.layout or self.best is None:
             return False
-        built = sum(1 for i in self.layout if self.is_crossing[i])
-        if self.remaining() < self.insert_cost(INSERT_CANDIDATES * 2 * built, INSERT_CANDIDATES * 6):
+        if self.remaining() < self.insert_cost(INSERT_CANDIDATES * (2 * REMOVALS_EVALUATIONS + 2), INSERT_CANDIDATES * 6):
             return False
         found = insert_crossing(self.ev, self.ev.layout(self.layout), int(self.best), candidates=INSERT_CANDIDATES)
         self.charge(self.insert_cost(found.evaluations, found.gain_evaluations), "crossings inserted")
@@ -464,7 +464,7 @@ class RelaxFirst:
             self.offer(lag.layout, "lagrangian")
             first_gap = None if self.best is None else relative_gap(float(self.best), lag.bound)
             self.info["first_round_gap"] = None if first_gap is None else round(first_gap, 5)
-            if first_gap is not None and (first_gap >= INSERT_MIN_GAP or not self.large):
+            if first_gap is not None and first_gap > 0.0 and (first_gap >= INSERT_MIN_GAP or not self.large):
                 # the incumbent may miss a dear crossing (before the routes are collected and
                 # round 2 tests against it); on a large relaxation only far from the bound
                 self.polish("lagrangian round 1, crossings inserted", insert=True)
