@@ -66,4 +66,3 @@ def test_insertions_at_any_gap_unless_the_relaxation_is_large(monkeypatch, large
     assert ("crossings_inserted" in r.info) == inserted
     if inserted:
         assert r.best == 79_629
-
