@@ -115,6 +115,19 @@ class Insertion:
     gain_evaluations: int
 
 
+def cheapest_removal(ev: Evaluator, y: np.ndarray, among: np.ndarray, keep: int) -> int | None:
+    """Of the decisions chosen in layout ``y`` and flagged in ``among``, other than ``keep``, the
+    one whose removal raises the objective least (ties to the lowest id; every removal priced in
+    one pass, :meth:`~optimiser.solve.heuristic.Evaluator.removals`), or ``None`` when there is
+    none."""
+    built = np.nonzero((y == 1) & among)[0]
+    built = built[built != keep]
+    if built.size == 0:
+        return None
+    _, loss = ev.removals(y)
+    return int(built[np.argmin(loss[built])])  # argmin: the first of equal losses, the lowest id
+
+
 def insert_crossing(ev: Evaluator, x: np.ndarray, objective: int, candidates: int = INSERT_CANDIDATES) -> Insertion:
     """The best improving insertion of a crossing that does not fit: built crossings ejected
     until it fits, then the layout re-completed greedily.
@@ -156,13 +169,12 @@ def insert_crossing(ev: Evaluator, x: np.ndarray, objective: int, candidates: in
         y = x.copy()
         y[c] = 1
         while not ev.upper_ok(ev.open_options(y)):
-            built = [b for b in np.nonzero((y == 1) & crossing)[0].tolist() if b != c]
-            if not built:
+            out = cheapest_removal(ev, y, crossing, keep=c)
+            if out is None:
                 break
-            _, loss = ev.removals(y)  # the objective's increase of each removal, in one pass
             n_eval += REMOVALS_EVALUATIONS
             y = y.copy()
-            y[min(built, key=lambda b: (int(loss[b]), b))] = 0
+            y[out] = 0
         else:
             for per_cost in (False, True):
                 z = add_greedy(ev, y, none, per_cost)
