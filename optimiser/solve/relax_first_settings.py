@@ -104,18 +104,20 @@ INSERT_MIN_GAP = 0.05
 """When the relaxation is large (above ``RELAX_MAX_LEVELS``), crossings are inserted
 (:meth:`RelaxFirst.insert`) only when the incumbent is at least this far above the first
 Lagrangian round's bound (relative gap; ``info["first_round_gap"]``): there every evaluation
-reads millions of incidences (joint benchmark, 200 firms: about 12 nominal s for one search, of a
-36 s budget). Otherwise they are searched at any gap. Held-out rs015's greedy layout is 9.8 %
-above the best known (first-round gap 14.7 % at 10 s); on the 28 generated rows of
-benchmarks/realsites, at 0.3-3.6 %, two incumbents miss a dear crossing: rs018's optimum trades
-five signals for one footbridge, rs028's seven (the exact model found them at 60 s after 41.8 and
-33.2 nominal s). Measured at 10 s (README there, wave 16), insertions at every gap against
-this gap: the same 20 rows proven (rs013 with 8.6 nominal s of work instead of 5.2), rs018 and
-rs028 end with their optima (0.132 -> 0.091 %, 0.085 -> 0.050 %), rs006 / rs023 / rs021 wider
-(0.314 -> 0.345, 0.214 -> 0.255, 0.219 -> 0.227 %); at 60 s the 8 rows open at 10 s take 181.2
-nominal s to their proofs instead of 193.1 (rs018 30.2, rs028 27.9; the others 0.1-2.4 more).
-Before the ejections were priced in one pass (:meth:`~optimiser.solve.heuristic.Evaluator.removals`),
-a search cost 1.5-3x more and insertions at every gap lost rs017's proof at 10 s."""
+reads millions of incidences (joint benchmark, 200 firms, 10.1M: one search from the greedy
+layout 3.2 s of CPU, charged 8.7 nominal s, of a 36 s budget). Otherwise they are searched at
+any gap. Held-out rs015's greedy layout is 9.8 % above the best known (first-round gap 14.7 % at
+10 s); on the 28 generated rows of benchmarks/realsites, at 0.3-3.6 %, two incumbents miss a dear
+crossing: rs018's optimum trades five signals for one footbridge, rs028's seven (the exact model
+found them at 60 s after 41.8 and 33.2 nominal s). Measured at 10 s (README there, wave 16),
+insertions at every gap against this gap: the same 20 rows proven (rs013 with 8.6 nominal s of
+work instead of 5.2), rs018 and rs028 end with their optima (0.132 -> 0.091 %, 0.085 -> 0.050 %),
+rs006 / rs023 / rs021 wider (0.314 -> 0.345, 0.214 -> 0.255, 0.219 -> 0.227 %); at 60 s the 8
+rows open at 10 s take 181.2 nominal s to their proofs instead of 193.1 (rs018 30.2, rs028 27.9;
+the others 0.1-2.4 more). Before the ejections were priced in one pass
+(:meth:`~optimiser.solve.heuristic.Evaluator.removals`), rs028's searches took 4.3 nominal s
+instead of 2.8 (0.148 % at 10 s), and in wave 9 insertions at every gap lost rs017's proof at
+10 s."""
 
 INSERT_GAIN_SECONDS_PER_INCIDENCE = 1.6e-8
 """Work charged for one evaluation of every addition's gain in a search of crossing insertions
