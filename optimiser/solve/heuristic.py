@@ -44,6 +44,11 @@ _MAX_MATRIX = 25_000_000
 """improve_sites builds a clients x sites matrix of float64 only up to this many entries (200 MB)."""
 
 
+def _row_of_nonzero(m: sp.csr_matrix, dtype: type = np.int64) -> np.ndarray:
+    """The row of each stored entry of CSR matrix ``m``, in storage order."""
+    return np.repeat(np.arange(m.shape[0], dtype=dtype), np.diff(m.indptr))
+
+
 class Evaluator:
     """Vectorised exact objective and constraint sums of a :class:`Problem`."""
 
@@ -166,7 +171,7 @@ class Evaluator:
         if near.size == 0:
             return near, near
         sub = self.A[near]
-        rows = np.repeat(np.arange(near.size), np.diff(sub.indptr))
+        rows = _row_of_nonzero(sub)
         miss = x[sub.indices] == 0
         dec = np.empty(near.size, dtype=np.int64)
         dec[rows[miss]] = sub.indices[miss]
@@ -216,18 +221,18 @@ class Evaluator:
         sub = self.A[opened]
         k = int(np.diff(sub.indptr).max())
         dec = np.full((self.n_o, k), -1, dtype=np.int64)
-        slot = np.arange(sub.nnz) - np.repeat(sub.indptr[:-1], np.diff(sub.indptr))
-        dec[np.repeat(opened, np.diff(sub.indptr)), slot] = sub.indices
+        row = _row_of_nonzero(sub)
+        dec[opened[row], np.arange(sub.nnz) - sub.indptr[row]] = sub.indices
         # open (level, option) pairs in the level matrix's order: by client, then length (its
         # levels are strictly increasing), so the first pair of a client is its shortest
         if self._m_level is None:  # built on first use: 4 bytes per incidence (200 firms: 38 MB)
-            self._m_level = np.repeat(np.arange(self.M.shape[0], dtype=np.int32), np.diff(self.M.indptr))
+            self._m_level = _row_of_nonzero(self.M, np.int32)
         keep = ov[self.M.indices]
         lev = self._m_level[keep]
         loss += self._losses(self.lev_client[lev], self.M.indices[keep], self.lev_len[lev], dec, length, self.base, self.w)
         if self.pw.size:  # a penalty's open options (value 0: covered; its base 1: uncovered)
             keep = ov[self.P.indices]
-            pen = np.repeat(np.arange(self.P.shape[0]), np.diff(self.P.indptr))[keep]
+            pen = _row_of_nonzero(self.P)[keep]
             none = np.zeros(self.pw.size, dtype=np.int64)
             loss += self._losses(pen, self.P.indices[keep], none[pen], dec, none, none + 1, self.pw)
         return self._total(length, unc), loss
@@ -269,7 +274,7 @@ class Evaluator:
         nc = length.size
         sub = self.MT[near]
         if sub.nnz:
-            rows = np.repeat(np.arange(near.size), np.diff(sub.indptr))
+            rows = _row_of_nonzero(sub)
             lev = sub.indices
             cli = self.lev_client[lev]
             imp = length[cli] - self.lev_len[lev]
@@ -287,7 +292,7 @@ class Evaluator:
         if self.pw.size:
             subp = self.PT[near]
             if subp.nnz:
-                rows = np.repeat(np.arange(near.size), np.diff(subp.indptr))
+                rows = _row_of_nonzero(subp)
                 pen = subp.indices
                 keep = unc[pen]
                 if keep.any():
