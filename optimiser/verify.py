@@ -59,7 +59,7 @@ NODE_TOLERANCE_M = 1e-3
 SIDE_EPS_M = 1e-3
 """Bands are shrunk by this much when testing whether a connector enters one (metres)."""
 _ZERO_EDGE_M = 1e-9  # SciPy drops stored zeros; a zero-length connector keeps this length
-_TIE_M = 1e-6  # two walkable points this much nearer or farther are equally near (see network.builder.TIE_M)
+_TIE_M = 1e-2  # two walkable points this much nearer or farther are equally near (see network.builder.TIE_M)
 WALK_DECIMALS = 6
 """Walks are reported to the micrometre, so that a walk no crossing changes reads the same
 before and after (the graphs differ in where path segments are split, which moves the last
@@ -247,12 +247,15 @@ class _GraphBuilder:
         self.splits[s].append((t, n))
         return n
 
-    def join(self, p: np.ndarray) -> int | None:
+    def join(self, p: np.ndarray, *, ties: bool = True) -> int | None:
         """A new node at ``p`` with a connector to the nearest reachable walkable point (to each
-        of them when several are equally near)."""
+        of them when several are equally near; with ``ties=False`` to the one of least x, then y,
+        to the millimetre: a new crossing's end, which has one approach)."""
         hits = self.nearest_all(p)
         if not hits:
             return None
+        if not ties:
+            hits = [min(hits, key=lambda h: tuple(int(v) for v in np.round(np.asarray(h[2], dtype=float)[:2] / NODE_TOLERANCE_M)))]
         n = self.node(p)
         for s, t, q, d in hits:
             self.edges.append((n, self.node_on(s, t, q), d))
@@ -326,14 +329,16 @@ def _crossing_end(line: LineString, end: np.ndarray, b: _GraphBuilder, band_unio
     return p + direction / norm * (2 * SIDE_EPS_M) if norm > 0 else p
 
 
-def _crossing_edge(b: _GraphBuilder, c: Crossing, band_union: BaseGeometry | None) -> tuple[int, int, float] | None:
-    """The edge over the barrier (line length plus penalty), both ends joined; ``None`` if an
+def _crossing_edge(b: _GraphBuilder, c: Crossing, band_union: BaseGeometry | None, *,
+                   new: bool = False) -> tuple[int, int, float] | None:
+    """The edge over the barrier (line length plus penalty), both ends joined (a ``new``
+    crossing's end to one walkable point, an existing one's to each equally near); ``None`` if an
     end reaches no walkable ground."""
     xy = np.asarray(c.line.coords)[:, :2]
     nodes = []
     for end in (xy[0], xy[-1]):
         p = _crossing_end(c.line, end, b, band_union)
-        n = b.join(p) if p is not None else None
+        n = b.join(p, ties=not new) if p is not None else None
         if n is None:
             return None
         nodes.append(n)
@@ -400,7 +405,7 @@ def build_plain_graph(scenario: Scenario, points: dict[str, Sequence[Point]], cr
     b, access, band_union = base.builder.copy(), dict(base.access), base.band_union
     new_edges = []
     for c in crossings:
-        edge = _crossing_edge(b, c, band_union)
+        edge = _crossing_edge(b, c, band_union, new=True)
         if edge is None:
             logger.warning("verification graph: chosen crossing %s reaches no walkable ground at an end", c.id)
         else:

@@ -574,3 +574,62 @@ def test_parallel_rows_equal_serial():
     parallel = net.lengths(keys, keys[:20], workers=2)
     assert_same(serial, parallel)
     assert_same(serial, nx_key_lengths(net, keys)[:, :20])
+
+
+# ------------------------------------------------------------------ equally near points
+
+
+def _midway_site() -> tuple[Site, Crossing]:
+    """Two footpaths 60 m apart south of a carriageway, joined only 250 m further south, and a
+    candidate crossing whose south end is midway between them (30 m from each)."""
+    bar = Barrier("road", "Road", BarrierKind.CARRIAGEWAY, LineString([(-10, 300), (310, 300)]), 30.0)
+    paths = (
+        WalkPath("w", "West", "footpath", LineString([(100, 0), (100, 270)])),
+        WalkPath("e", "East", "footpath", LineString([(160, 0), (160, 270)])),
+        WalkPath("s", "South", "footpath", LineString([(100, 0), (160, 0)])),
+        WalkPath("n", "North", "footpath", LineString([(0, 400), (300, 400)])),
+    )
+    site = Site(
+        id="midway", name="Midway", crs="EPSG:27700", source_crs="EPSG:27700", parcels=(),
+        firms=(firm("w", 90, 250, (100, 250)), firm("e", 170, 250, (160, 250)), firm("n", 130, 420, (130, 400))),
+        barriers=(bar,), paths=paths,
+    )
+    cand = Crossing("road-fb-1", "Footbridge", "road", "footbridge", LineString([(130, 250), (130, 350)]), penalty_m=10.0)
+    return site, cand
+
+
+def test_candidate_end_between_two_paths_is_no_path_between_them():
+    """A candidate's end as near to two paths gets one connector (the least x): its connectors are
+    in the network built or not, so two would join the paths through a crossing no one built."""
+    from optimiser.inputs.domain import Scenario
+    from optimiser.verify import build_plain_graph, walk_lengths_m
+
+    site, cand = _midway_site()
+    net = build_walk_network(site, site.barriers, candidate_crossings=[cand])
+    keys = ["firm:w", "firm:e", "firm:n"]
+    before = net.key_lengths(keys)
+    assert before[0, 1] == pytest.approx(250 + 60 + 250)  # round by the south path, not 30 + 30
+    assert math.isinf(before[0, 2])
+    after = net.key_lengths(keys, crossings_on=["road-fb-1"])
+    assert after[0, 1] == pytest.approx(560)
+    assert after[0, 2] == pytest.approx(30 + 100 + 10 + 50)  # the end joins the west path (least x)
+    assert after[1, 2] == pytest.approx(560 + 190)
+    assert_same(after, nx_key_lengths(net, keys, ["road-fb-1"]))
+    # the verifier's own graph gives the same walks, with the crossing and without
+    points = {k: [Point(site.firm(k.split(":")[1]).entrances[0].coords[0])] for k in keys}
+    scenario = Scenario(id="midway", name="Midway", site=site, site_ref="midway", budget=1e6)
+    for built in ([], [cand]):
+        graph = build_plain_graph(scenario, points, built)
+        assert_same(walk_lengths_m(graph, keys, keys), after if built else before)
+
+
+@pytest.mark.parametrize("dx", [0.0, 0.0008, -0.0008])
+def test_entrance_as_near_to_two_paths_within_a_millimetre_joins_both(dx):
+    """An entrance midway between two paths, moved by up to a millimetre (what a round trip
+    through GeoJSON's lon/lat may do), still joins both: the walks do not jump by the detour."""
+    site, _ = _midway_site()
+    site = dataclasses.replace(site, firms=site.firms + (firm("m", 130, 240, (130 + dx, 250)),))
+    net = build_walk_network(site, site.barriers)
+    k = net.key_lengths(["firm:m", "firm:w", "firm:e"])
+    assert k[0, 1] == pytest.approx(30 + dx, abs=1e-6)
+    assert k[0, 2] == pytest.approx(30 - dx, abs=1e-6)

@@ -41,10 +41,23 @@ __all__ = ["build_walk_network", "GraphBuilder", "segments_of", "derive_open_spa
 logger = logging.getLogger(__name__)
 
 NODE_KEY_M = 1e-3
-#: two walkable points this close in distance (m) from an entrance are equally near: the entrance
-#: gets a connector to each, so the walk does not depend on the order segments are stored in
-TIE_M = 1e-6
 """Vertices closer than this (m) are one node."""
+TIE_M = 1e-2
+"""Two walkable points whose distances from a place differ by at most this (m) are equally near:
+an entrance gets a connector to each, so the walk depends neither on the order segments are
+stored in nor on the millimetre a site file's format may move a coordinate by (GeoJSON's
+lon/lat). A candidate crossing's end gets one connector (:func:`first_of_equally_near`)."""
+
+
+def first_of_equally_near(feet: Sequence[np.ndarray]) -> int:
+    """Index of the walkable point a candidate crossing's end is joined to when several are equally
+    near: the least x, then y, each to :data:`NODE_KEY_M` (independent of storage order).
+
+    One connector, because the ends' connectors are part of the network whether or not the
+    crossing is built: two would join the paths they reach through the end of a crossing no one
+    built (the verifier joins a built crossing's ends by the same rule)."""
+    keys = [tuple(np.round(np.asarray(q, dtype=float)[:2] / NODE_KEY_M).astype(np.int64).tolist()) for q in feet]
+    return min(range(len(keys)), key=keys.__getitem__)
 
 
 class GraphBuilder:
@@ -181,15 +194,19 @@ class GraphBuilder:
                 out += [(int(cand[k]), float(t[k]), q[k], float(d[k])) for k in np.flatnonzero(ok)]
         return out
 
-    def connect(self, p: np.ndarray, ref: str) -> int | None:
+    def connect(self, p: np.ndarray, ref: str, *, ties: bool = True) -> int | None:
         """A new node at ``p`` with a connector edge (ref ``ref``) to the nearest reachable
-        walkable point, and to each other one as near (``TIE_M``); ``None`` if none is reachable."""
+        walkable point, and to each other one as near (``TIE_M``); ``None`` if none is reachable.
+        With ``ties=False`` only to one of them (:func:`first_of_equally_near`)."""
         hit = self.nearest_reachable(p)
         if hit is None:
             return None
         node = self.add_node(p)
         joined: set[int] = set()
-        for seg, t, q, d in self.equally_near(p, hit):
+        hits = self.equally_near(p, hit)
+        if not ties:
+            hits = [hits[first_of_equally_near([h[2] for h in hits])]]
+        for seg, t, q, d in hits:
             far = self.node_at(seg, t, q)
             if far not in joined:
                 joined.add(far)
@@ -459,7 +476,7 @@ def _add_candidates(
         if c.id in seen:
             raise ModelError(f"candidate crossing id {c.id!r} is used twice")
         seen.add(c.id)
-        ends = attach_crossing(b, c, band_union, kind_ref=c.id)
+        ends = attach_crossing(b, c, band_union, kind_ref=c.id, candidate=True)
         if ends is None:
             dropped.append((c.id, "an end reaches no walkable path on its side"))
             continue

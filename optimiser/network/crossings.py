@@ -197,14 +197,17 @@ def generate_candidate_crossings(site: Site, barriers: Sequence[Barrier], spec: 
 
 
 def attach_crossing(
-    b: GraphBuilder, c: Crossing, band_union: BaseGeometry | None, kind_ref: str | None = None
+    b: GraphBuilder, c: Crossing, band_union: BaseGeometry | None, kind_ref: str | None = None,
+    *, candidate: bool = False,
 ) -> tuple[int, int] | None:
     """Attach both ends of a crossing to the graph under construction.
 
     An end drawn inside a band is moved along the crossing's line to where it leaves the
     bands (the crossing edge keeps its full ``length_m``). Each end gets a new node and a
     connector edge (ref ``kind_ref`` or the crossing's id) to the nearest walkable point on
-    its side.
+    its side: an existing crossing's end to each of several equally near, a ``candidate``'s to
+    one of them (:func:`~optimiser.network.builder.first_of_equally_near`; its connectors are in
+    the network built or not, and two would be a path through it).
 
     Returns:
         (node at the line's first end, node at its last end), or None when an end reaches
@@ -219,7 +222,7 @@ def attach_crossing(
             if moved is None:
                 return None
             p = moved
-        node = b.connect(p, kind_ref or c.id)
+        node = b.connect(p, kind_ref or c.id, ties=not candidate)
         if node is None:
             return None
         ends.append(node)
