@@ -138,6 +138,50 @@ def test_a_symlink_as_out_is_refused(tmp_path):
         StagedDir(tmp_path / "link", overwrite=True).check()
 
 
+@pytest.mark.parametrize("overwrite", [False, True])
+def test_the_current_folder_as_out_is_refused_before_the_solve(tmp_path, monkeypatch, overwrite):
+    """``--out .`` (or a folder holding the current one) cannot be moved into place whole: refused
+    with exit 2 naming the reason, before the solve, whether or not it is empty."""
+    _, sc = write_files(tmp_path / "in")
+    here = tmp_path / "here"
+    (here / "sub").mkdir(parents=True)
+    solved: list[object] = []
+    monkeypatch.setattr(pipeline, "solve", lambda *a, **k: solved.append(a))
+    for cwd, out in ((here / "sub", "."), (here / "sub", ".."), (here / "sub", str(here)), (here, "sub/..")):
+        monkeypatch.chdir(cwd)
+        r = CliRunner().invoke(cli, ["run", str(sc), "--out", out] + (["--overwrite"] if overwrite else []))
+        assert r.exit_code == 2, (out, r.output)
+        assert "current folder" in r.output and "--out run1" in r.output, r.output
+        assert "Traceback" not in r.output
+    assert solved == []
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["here", "in"]  # no lock or stage left beside them
+    assert [p.name for p in here.iterdir()] == ["sub"]
+
+
+def test_a_mount_point_as_out_is_refused(tmp_path, monkeypatch):
+    """A mount point (a Docker volume, say) cannot be replaced by a rename: refused, naming a
+    folder inside it to give instead; a folder inside it is fine."""
+    vol = tmp_path / "vol"
+    vol.mkdir()
+    real_ismount = os.path.ismount
+    monkeypatch.setattr(staging.os.path, "ismount", lambda p: Path(p) == vol or real_ismount(p))
+    with pytest.raises(OutputExistsError, match=r"mount point .* --out .*vol/run1"):
+        StagedDir(vol, overwrite=True).check()
+    with StagedDir(vol / "run1", overwrite=False) as st:
+        (st.path / "x").write_text("1")
+        st.commit()
+    assert (vol / "run1" / "x").read_text() == "1"
+
+
+def test_a_busy_out_is_not_blamed_on_permissions(tmp_path):
+    out = tmp_path / "out"
+    with OutputLock(out, "run-1"):
+        with pytest.raises(OutputBusyError) as info:
+            StagedDir(out, overwrite=False).__enter__()
+    assert "being written by another run" in str(info.value) and "writable" not in str(info.value)
+    assert not any(p.name.endswith(staging.STAGE_SUFFIX) for p in tmp_path.iterdir())
+
+
 def test_two_concurrent_runs_on_one_out(tmp_path):
     """The second run exits 2 naming the first (pid, host, run id); the first completes."""
     _, sc = write_files(tmp_path / "in")

@@ -228,6 +228,8 @@ class StagedDir:
 
     def __init__(self, out: str | os.PathLike[str], overwrite: bool, run_id: str | None = None):
         self.out = Path(out)
+        if self.out.name in ("", "..") or ".." in self.out.parts:  # ".", "a/..": the lock and stage go beside the real folder
+            self.out = Path(os.path.abspath(self.out))
         self.overwrite = overwrite
         self.run_id = run_id or new_run_id()
         self.path: Path = self.out  # the stage, once created
@@ -244,6 +246,16 @@ class StagedDir:
             raise OutputExistsError(f"{self.out} is a symbolic link; give the real folder, or another --out")
         if not stat.S_ISDIR(st.st_mode):
             raise OutputExistsError(f"{self.out} exists and is not a folder")
+        real = Path(os.path.realpath(self.out))
+        cwd = Path.cwd()
+        if real == cwd or real in cwd.parents:
+            raise OutputExistsError(
+                f"{self.out} is the current folder{'' if real == cwd else ' or holds it'}: a run directory is "
+                "written beside its place and moved into it whole; give a folder for the run, e.g. --out run1")
+        if os.path.ismount(real):
+            raise OutputExistsError(
+                f"{self.out} is a mount point (a volume): a run directory is moved into place whole, and a mount "
+                f"point cannot be replaced; give a folder inside it, e.g. --out {self.out / 'run1'}")
         if not self.overwrite and any(self.out.iterdir()):
             raise OutputExistsError(f"{self.out} is not empty; pass --overwrite to replace it (whole)")
 
@@ -258,6 +270,9 @@ class StagedDir:
             self.check()  # again, under the lock
             self._clean_stale()
             self.path = Path(tempfile.mkdtemp(prefix=f".{self.out.name}.", suffix=STAGE_SUFFIX, dir=self.out.parent))
+        except OutputExistsError:  # refused, held by another run, or the lock file: its message says why
+            self._abandon()
+            raise
         except OSError as exc:
             self._abandon()
             raise OutputExistsError(f"cannot write beside {self.out}: {exc.strerror or exc} (is the folder writable?)") from exc
