@@ -17,6 +17,7 @@ import pandas as pd
 import pyogrio
 import pytest
 import shapely
+import shapely.geometry
 import yaml
 from click.testing import CliRunner
 
@@ -94,6 +95,9 @@ def test_geojson_round_trip_is_within_a_millimetre_and_keeps_the_working_crs(tmp
     fc = json.loads(out.read_text())
     assert "crs" not in fc and fc["site"]["working_crs"] == "EPSG:27700" and fc["site"]["crs"] == "OGC:CRS84"
     assert -2 < fc["features"][0]["geometry"]["coordinates"][0][0][0] < 0  # degrees, not metres
+    polygons = [p for f in fc["features"] if f["geometry"] for p in shapely.get_parts(shapely.geometry.shape(f["geometry"]))
+                if p.geom_type == "Polygon"]
+    assert polygons and all(p.exterior.is_ccw for p in polygons)  # RFC 7946's right-hand rule
     a, b = read_site(src), read_site(out)
     assert b.crs == "EPSG:27700" and same_site(a, b, source_crs=a.source_crs) is False  # float noise, not equality
     for x, y in zip(a.parcels, b.parcels):

@@ -633,3 +633,18 @@ def test_entrance_as_near_to_two_paths_within_a_millimetre_joins_both(dx):
     k = net.key_lengths(["firm:m", "firm:w", "firm:e"])
     assert k[0, 1] == pytest.approx(30 + dx, abs=1e-6)
     assert k[0, 2] == pytest.approx(30 - dx, abs=1e-6)
+
+
+def test_geojson_polygons_follow_the_right_hand_rule():
+    """RFC 7946: exteriors counter-clockwise, holes clockwise, whatever the winding given."""
+    from optimiser.present.geojson import to_wgs84_geojson
+
+    cw = shapely.Polygon([(430000, 388000), (430000, 388100), (430100, 388100), (430100, 388000)],
+                         [[(430010, 388010), (430090, 388010), (430090, 388090), (430010, 388090)]])
+    assert not cw.exterior.is_ccw and cw.interiors[0].is_ccw
+    fc = to_wgs84_geojson([{"type": "Feature", "geometry": cw, "properties": {}},
+                           {"type": "Feature", "geometry": shapely.MultiPolygon([cw, shapely.box(430200, 388000, 430300, 388100)]),
+                            "properties": {}}], "EPSG:27700")
+    polys = [p for f in fc["features"] for p in shapely.get_parts(shapely.geometry.shape(f["geometry"]))]
+    assert len(polys) == 3
+    assert all(p.exterior.is_ccw and not any(r.is_ccw for r in p.interiors) for p in polys)

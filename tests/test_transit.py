@@ -16,6 +16,8 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
+import shapely
+import shapely.geometry
 import yaml
 from shapely.geometry import LineString, Point, box
 
@@ -216,8 +218,13 @@ def test_pipeline_metrics_and_layout(tmp_path):
     data = json.loads((tmp_path / "run" / "metrics.json").read_text())
     assert set(data["transit"]) >= {"stops", "catchment_m", "covered_employees", "covered_employees_existing_crossings_only",
                                     "mean_walk_m"}
-    layers = [f["properties"]["layer"] for f in json.loads((tmp_path / "run" / "layout.geojson").read_text())["features"]]
+    features = json.loads((tmp_path / "run" / "layout.geojson").read_text())["features"]
+    layers = [f["properties"]["layer"] for f in features]
     assert layers.count("transit_catchment") == 2 * (len(t.stops) + 1)  # each stop, before and after
+    for f in features:  # RFC 7946's right-hand rule (the catchments came out of shapely.normalize clockwise)
+        for poly in shapely.get_parts(shapely.geometry.shape(f["geometry"])):
+            if poly.geom_type == "Polygon":
+                assert poly.exterior.is_ccw and not any(r.is_ccw for r in poly.interiors), f["properties"]
 
 
 def test_metrics_without_transit_have_no_key():

@@ -310,3 +310,10 @@ def reproject_to_wgs84(geom: BaseGeometry, crs: str) -> BaseGeometry:
         return np.round(xy, COORD_DECIMALS)
 
     return shapely.transform(geom, fn)
+
+
+def rfc7946_oriented(geom: BaseGeometry) -> BaseGeometry:
+    """``geom`` with every polygon's exterior ring counter-clockwise and its holes clockwise, the
+    right-hand rule of RFC 7946 (section 3.1.6); other geometries unchanged. Call it on lon/lat
+    coordinates (after :func:`reproject_to_wgs84`): a projection may mirror a ring."""
+    return shapely.orient_polygons(geom, exterior_cw=False)

@@ -21,9 +21,12 @@ import logging
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+import shapely
+import shapely.geometry
 from pyproj import CRS
 
 from optimiser.errors import Problem
+from optimiser.inputs.crs import rfc7946_oriented
 from optimiser.inputs.gis import (
     SITE_LAYERS,
     attach_parts,
@@ -181,6 +184,8 @@ def site_to_geojson(data: Mapping[str, Any]) -> dict[str, Any]:
             props = {"layer": spec.name[:-1] if spec.name.endswith("s") else spec.name}
             props.update({c: _json_value(v) for c, v in row.items() if _json_value(v) is not None})
             geometry = geo["features"][k]["geometry"] if geo is not None else None
+            if geometry is not None and "Polygon" in str(geometry.get("type")):  # RFC 7946's right-hand rule
+                geometry = shapely.geometry.mapping(rfc7946_oriented(shapely.geometry.shape(geometry)))
             features.append({"type": "Feature", "properties": props, "geometry": geometry})
     meta["crs"] = "OGC:CRS84"
     return {"type": "FeatureCollection", "site": meta, "features": features}
