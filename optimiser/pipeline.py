@@ -206,7 +206,9 @@ def cross_barrier_pairs(scenario: Scenario, pairs: list[tuple[int, int]]) -> np.
 
 
 def _pair_walks(prep: Prepared, ver: Verification | None, baseline: Verification) -> WalkMetrics:
-    """Firm-to-firm walking before and after, over pairs with a walk both before and after."""
+    """Firm-to-firm walking before and after, over pairs with a walk both before and after;
+    without a layout (``ver`` None: infeasible, or nothing found in time) the figures after are
+    None, not the baseline's."""
     ctx = prep.context
     pairs = ctx.pair_index
     w = ctx.pair_w
@@ -225,7 +227,7 @@ def _pair_walks(prep: Prepared, ver: Verification | None, baseline: Verification
     split = cross_barrier_pairs(prep.scenario, pairs)
     cb = _weighted_mean(np.where(both & split, before, np.nan), w)
     ca = _weighted_mean(np.where(both & split, after, np.nan), w)
-    return WalkMetrics(
+    walk = WalkMetrics(
         pairs=len(pairs),
         pairs_compared=int(both.sum()),
         pairs_unreachable_before=int((~np.isfinite(before)).sum()),
@@ -243,6 +245,11 @@ def _pair_walks(prep: Prepared, ver: Verification | None, baseline: Verification
             reduction_pct=_round(100.0 * (cb - ca) / cb, 2) if (cb and ca is not None) else None,
         ),
     )
+    if ver is None:
+        nothing = {"optimised_weighted_mean_m": None, "reduction_pct": None}
+        walk = walk.model_copy(update={**nothing, "optimised_mean_detour": None, "pairs_unreachable_after": None,
+                                       "cross_barrier": walk.cross_barrier.model_copy(update=nothing)})
+    return walk
 
 
 def _facility_access(prep: Prepared, ver: Verification | None, baseline: Verification) -> dict[str, FacilityAccess]:
@@ -251,7 +258,7 @@ def _facility_access(prep: Prepared, ver: Verification | None, baseline: Verific
     out = {}
     for spec in prep.scenario.facilities:
         fb = baseline.facility_walk_m.get(spec.type)
-        fa = ver.facility_walk_m.get(spec.type) if ver is not None else fb
+        fa = ver.facility_walk_m.get(spec.type) if ver is not None else None  # no layout: nothing after
         out[spec.type] = FacilityAccess(baseline_mean_m=_weighted_mean(fb, emp) if fb is not None else None,
                                         optimised_mean_m=_weighted_mean(fa, emp) if fa is not None else None)
     return out
@@ -269,9 +276,8 @@ def _coverage(prep: Prepared, ver: Verification | None, baseline: Verification) 
             return 0.0
         return float(emp[walk_m <= soc.coverage_radius_m + 1e-6].sum() / emp.sum())
 
-    after = ver.social_walk_m if ver is not None else baseline.social_walk_m
     return Coverage(radius_m=soc.coverage_radius_m, mode=soc.coverage, baseline_share=share(baseline.social_walk_m),
-                    optimised_share=share(after))
+                    optimised_share=share(ver.social_walk_m) if ver is not None else None)  # None: no layout
 
 
 def _placements(prep: Prepared, res: SolveResult) -> tuple[Placements, CostMetrics]:

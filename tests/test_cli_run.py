@@ -91,12 +91,24 @@ def test_refuses_non_empty_out_without_overwrite(solved):
 def test_infeasible_exits_3_with_explanation(tmp_path):
     _, scen = write_files(tmp_path / "in", budget_gbp=100_000)  # a workshop costs £400,000
     out = tmp_path / "out"
-    r = siteopt("run", str(scen), "--out", str(out), "--no-render")
+    r = siteopt("run", str(scen), "--out", str(out))
     assert r.returncode == 3
     assert "budget" in r.stderr and "workshop" in r.stderr
     assert json.loads(r.stdout)["status"] == "infeasible"
     m = json.loads((out / "metrics.json").read_text())
     assert m["status"] == "infeasible" and m["conflicts"]
+    assert re.search(r"it needs a workshop at candidate site \d+ on parcel \w", m["conflicts"][0]), m["conflicts"]
+    # no layout: nothing after (not the baseline's figures as if solved), the baseline still there
+    walk = m["walk"]
+    assert walk["baseline_weighted_mean_m"] > 0
+    assert walk["optimised_weighted_mean_m"] is walk["reduction_pct"] is walk["optimised_mean_detour"] is None
+    assert walk["cross_barrier"]["optimised_weighted_mean_m"] is None
+    assert all(a["optimised_mean_m"] is None for a in walk["facility_access"].values())
+    assert m["coverage"] is None or m["coverage"]["optimised_share"] is None
+    # the report says why, in the planner's terms
+    html = (out / "report.html").read_text()
+    section = html[html.index('<section id="no-layout">'):html.index('<section id="summary">')]
+    assert "No layout: infeasible" in section and "budget" in section and "candidate site" in section
 
 
 def test_invalid_scenario_exits_2_and_writes_nothing(tmp_path):

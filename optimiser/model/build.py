@@ -45,7 +45,8 @@ def _site_label(site: CandidateSite, social: bool) -> str:
     number = site.key.split(":")[-1]
     if site.kind == "stop":
         return f"stop {number} on {site.type}"
-    return f"social space {number}" if social else f"{site.type} at {number}"
+    where = f"candidate site {number} on parcel {site.parcel_id}" if site.parcel_id else f"candidate site {number}"
+    return f"a social space at {where}" if social else f"a {site.type} at {where}"
 
 
 def _decisions(scenario: Scenario, network: WalkNetwork, facility_sites: list[CandidateSite],

@@ -83,7 +83,8 @@ class WalkMetrics(_Record):
     pairs: int = 0
     pairs_compared: int = 0
     pairs_unreachable_before: int = 0
-    pairs_unreachable_after: int = 0
+    pairs_unreachable_after: int | None = 0
+    """None (as every figure after) when the run has no layout."""
     baseline_weighted_mean_m: float | None = None
     optimised_weighted_mean_m: float | None = None
     reduction_pct: float | None = None
@@ -99,7 +100,8 @@ class Coverage(_Record):
     radius_m: float
     mode: str
     baseline_share: float
-    optimised_share: float
+    optimised_share: float | None = None
+    """None when the run has no layout (infeasible, or nothing found in time)."""
 
 
 class CostMetrics(_Record):

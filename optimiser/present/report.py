@@ -337,6 +337,7 @@ def _report_page(run: RunData, plan_src: str, distance_png: bytes, transit_png: 
         "report.html.j2", f"{run.name} — site layout report",
         site_name=m.site.name or m.site.id or "site", crs=m.site.crs or "?", status=str(m.status), status_class=status_class,
         verified=m.verification.passed, illustrative=m.site.illustrative, description=m.scenario.description,
+        solved=m.solved, message=m.message, conflicts=list(m.conflicts),
         scenario_path=m.scenario.path, scenario_id=m.scenario.id,
         cards=summary_cards(m), plan_src=plan_src, distance_src=data_uri_png(distance_png),
         metrics_table=metrics_table(m), cost_table=cost_table(m), placements_table=placements_table(m),
