@@ -311,6 +311,7 @@ def _placements(prep: Prepared, res: SolveResult) -> tuple[Placements, CostMetri
         else:
             placed.social_spaces.append(entry)
             cost.social_spaces += s.cost
+    cost.transit_stops = stops
     cost.capital = cost.crossings + cost.facilities + cost.social_spaces + stops
     return placed, cost
 

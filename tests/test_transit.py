@@ -214,7 +214,10 @@ def test_pipeline_metrics_and_layout(tmp_path):
     assert t.covered_employees >= t.covered_employees_existing_crossings_only >= t.covered_employees_today
     assert t.stops and all(s.line == "tram" for s in t.stops)
     assert t.crossings
-    assert r.metrics.cost.capital == pytest.approx(t.capital_gbp + r.metrics.cost.crossings)
+    cost = r.metrics.cost
+    assert t.capital > 0 and t.capital == pytest.approx(sum(s.cost for s in t.stops))
+    assert cost.transit_stops == pytest.approx(t.capital)
+    assert cost.capital == pytest.approx(cost.crossings + cost.facilities + cost.social_spaces + cost.transit_stops)
     data = json.loads((tmp_path / "run" / "metrics.json").read_text())
     assert set(data["transit"]) >= {"stops", "catchment_m", "covered_employees", "covered_employees_existing_crossings_only",
                                     "mean_walk_m"}

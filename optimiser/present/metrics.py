@@ -105,14 +105,16 @@ class Coverage(_Record):
 
 
 class CostMetrics(_Record):
-    """Capital cost of what was built against the budget, by kind (in the run's currency);
-    ``capital`` also holds new transit stops (``transit.capital``)."""
+    """Capital cost of what was built against the budget, by kind (in the run's currency):
+    ``capital`` is the sum of the kinds."""
 
     capital: float = 0.0
     budget: float | None = None
     crossings: float = 0.0
     facilities: float = 0.0
     social_spaces: float = 0.0
+    transit_stops: float = 0.0
+    """New transit stops (``transit.capital``); 0 without transit."""
 
 
 class SitePlacement(_Record):

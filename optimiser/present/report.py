@@ -125,7 +125,7 @@ def cost_table(m: RunMetrics) -> Table:
     items: list[tuple[str, float | None]] = [
         ("Crossings", cost.crossings), ("Shared facilities", cost.facilities), ("Social spaces", cost.social_spaces)]
     if m.transit is not None:
-        items.append(("Transit stops", m.transit.capital_gbp))
+        items.append(("Transit stops", m.transit.capital))
     items += [("Total capital cost", cost.capital), ("Budget", cost.budget)]
     if cost.budget is not None:
         items.append(("Budget unspent", cost.budget - cost.capital))
@@ -286,7 +286,7 @@ def transit_view(m: RunMetrics) -> dict[str, Any] | None:
                      Header("New stops and crossings", True)],
                     [[Cell(a), Cell(b, numeric=True), Cell(c, numeric=True), Cell(d, numeric=True)] for a, b, c, d in rows])
     stop_rows = [[Cell("new" if not s.existing else "existing"), Cell(s.id, wrap="code"), Cell(s.name), Cell(s.line),
-                  Cell(f"E {fmt_num(s.x)}, N {fmt_num(s.y)}"), num_cell(fmt_money(s.cost_gbp, m.currency), s.cost_gbp)]
+                  Cell(f"E {fmt_num(s.x)}, N {fmt_num(s.y)}"), num_cell(fmt_money(s.cost, m.currency), s.cost)]
                  for s in t.stops + t.existing_stops]
     stops = Table([Header("Stop"), Header("Id"), Header("Name"), Header("Alignment"), Header("Location"), Header("Cost", True)],
                   stop_rows)

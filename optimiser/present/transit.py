@@ -59,7 +59,7 @@ def _stop_records(prep: Prepared, chosen: tuple[int, ...]) -> list[TransitStopRe
         if d.kind == "stop":
             s = by_key[d.key]
             out.append(TransitStopRecord(id=s.key, name=f"{names.get(s.type, s.type)} stop {s.key.split(':')[-1]}", line=s.type,
-                                         x=round(s.point.x, 1), y=round(s.point.y, 1), cost_gbp=s.cost))
+                                         x=round(s.point.x, 1), y=round(s.point.y, 1), cost=s.cost))
     return out
 
 
@@ -85,7 +85,7 @@ def transit_metrics(prep: Prepared, res: SolveResult, ver: Verification | None, 
                 for t in prep.scenario.transit_lines for s in t.stops]
     return TransitMetrics(
         objective=tr.objective, catchment_m=tr.catchment_m, stops=stops, existing_stops=existing, crossings=crossings,
-        capital_gbp=sum(s.cost_gbp for s in stops), total_employees=int(emp.sum()),
+        capital=sum(s.cost for s in stops), total_employees=int(emp.sum()),
         covered_employees=covered_employees(emp, walk, tr.catchment_m),
         covered_employees_existing_crossings_only=covered_employees(emp, today_walk, tr.catchment_m),
         covered_employees_today=covered_employees(emp, baseline.transit_walk_m, tr.catchment_m) or 0,

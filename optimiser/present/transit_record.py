@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
 
 class _Record(BaseModel):
@@ -18,7 +18,8 @@ class TransitStopRecord(_Record):
     line: str = ""
     x: float
     y: float
-    cost_gbp: float = 0.0
+    cost: float = Field(0.0, validation_alias=AliasChoices("cost", "cost_gbp"))
+    """In the run's currency (``cost_gbp`` in run directories from before currencies)."""
     existing: bool = False
 
 
@@ -37,7 +38,8 @@ class TransitMetrics(_Record):
     stops: list[TransitStopRecord] = Field(default_factory=list)
     existing_stops: list[TransitStopRecord] = Field(default_factory=list)
     crossings: list[str] = Field(default_factory=list)
-    capital_gbp: float = 0.0
+    capital: float = Field(0.0, validation_alias=AliasChoices("capital", "capital_gbp"))
+    """The new stops' capital cost, in the run's currency (also ``cost.transit_stops``)."""
     total_employees: int = 0
     covered_employees: int | None = None
     covered_employees_existing_crossings_only: int | None = None
