@@ -380,6 +380,37 @@ def test_pareto_front_is_over_the_objective_optimised_with_the_other_figures_bes
         assert col in results_header([])
 
 
+def test_items_are_ranked_only_against_items_sharing_their_baseline(tmp_path: Path) -> None:
+    """A sweep that switches a barrier on and off has two baselines: each gets its own front, and
+    an item of one never dominates an item of the other (design brief section 9)."""
+    from optimiser.batch.results import plot_pareto
+
+    table = [  # name, baseline, cost, objective
+        ("off-1", 7638.11, 1_000_000, 7000.0),
+        ("off-2", 7638.11, 2_000_000, 6500.0),
+        ("on-1", 7638.25, 1_000_000, 7100.0),   # worse than off-1 at the same cost, but another baseline
+        ("on-2", 7638.25, 2_000_000, 7200.0),   # dominated by on-1 (its own front)
+        ("on-3", 7638.25, 3_000_000, 6900.0),
+    ]
+    items, records = [], {}
+    for i, (name, base, cost, obj) in enumerate(table):
+        it = BatchItem(i, f"{i:064d}", name, {"budget_gbp": cost}, {}, "", None)
+        items.append(it)
+        records[it.key] = {"status": "optimal", "metrics": {"cost.capital": cost, "objective_mean_m": obj,
+                                                            "baseline_objective_mean_m": base}}
+    header, out, front = pareto_table(items, records, [])
+    got = {r[header.index("name")]: r for r in out}
+    dom = {n: r[header.index("dominated")] for n, r in got.items()}
+    assert dom == {"off-1": False, "off-2": False, "on-1": False, "on-2": True, "on-3": False}
+    assert {n: r[header.index("front")] for n, r in got.items()} == {"off-1": 1, "off-2": 1, "on-1": 2, "on-2": 2, "on-3": 2}
+    assert [(p.name, p.front) for p in front] == [("off-1", 1), ("on-1", 2), ("off-2", 1), ("on-3", 2)]
+    rate = {p.name: p.rate for p in front}  # each against the previous point of its own front
+    assert rate["off-1"] is None and rate["on-1"] is None
+    assert rate["off-2"] == pytest.approx(500.0) and rate["on-3"] == pytest.approx(100.0)
+    png = plot_pareto(tmp_path / "pareto.png", items, records, "two baselines")
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
 # ---------------------------------------------------------------- CLI
 
 

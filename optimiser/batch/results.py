@@ -32,11 +32,15 @@ METRIC_COLUMNS = ["objective", "gap", "objective_mean_m", "baseline_objective_me
 
 PARETO_COLUMNS = ["status", "cost.capital", "objective_mean_m", "baseline_objective_mean_m", "gap", "dominated",
                   "objective_saved_per_million", "walk.optimised_weighted_mean_m", "walk.baseline_weighted_mean_m",
-                  "walk.reduction_pct", "facility_access.optimised_mean_m", "coverage.optimised_share", "currency"]
+                  "walk.reduction_pct", "facility_access.optimised_mean_m", "coverage.optimised_share", "currency",
+                  "front"]
 """pareto.csv's columns after the key, the name and the swept columns. The front is over the
 objective actually optimised (``objective_mean_m``: every term as one weighted mean walk); firm-to-
 firm walking, facility access and coverage are shown beside it. Money (``cost.capital``, the rate
-per million) is in the item's scenario ``currency``."""
+per million) is in the item's scenario ``currency``. Items are ranked only against items that share
+their baseline (the same ``baseline_objective_mean_m`` and currency: the same network, demand and
+weights before anything is built): ``front`` numbers those groups (1 = the lowest baseline), each
+with a front of its own, so a sweep that switches a barrier on and off is never ranked across."""
 
 
 def objective_of_record(m: Mapping[str, Any]) -> float | None:
@@ -143,6 +147,8 @@ class FrontPoint:
     cost: float
     walk_m: float
     rate: float | None
+    front: int = 1
+    """Which front (items sharing one baseline; :data:`PARETO_COLUMNS`)."""
 
 
 def _solved_points(items: Sequence[BatchItem], records: Mapping[str, Mapping[str, Any]]
@@ -176,28 +182,43 @@ def pareto_table(items: Sequence[BatchItem], records: Mapping[str, Mapping[str, 
         the front's points, cheapest first.
     """
     solved = _solved_points(items, records)
-    dom = pareto_front([(c, w) for _, _, c, w in solved])
+    groups = [_baseline_group(it, rec) for it, rec, _, _ in solved]
+    number = {g: k + 1 for k, g in enumerate(sorted(set(groups), key=lambda g: (g[0] is None, g[0] or 0.0, g[1])))}
+    dom = [False] * len(solved)
+    for g in number:
+        members = [i for i, gi in enumerate(groups) if gi == g]
+        for i, d in zip(members, pareto_front([(solved[i][2], solved[i][3]) for i in members])):
+            dom[i] = d
     order = sorted(range(len(solved)), key=lambda i: (solved[i][2], solved[i][3], solved[i][0].index))
     header = ["key", "name", *columns, *PARETO_COLUMNS]
     rows = []
     front = []
-    prev: tuple[float, float] | None = None
+    prev: dict[int, tuple[float, float]] = {}
     for i in order:
         it, rec, c, w = solved[i]
         m = rec.get("metrics") or {}
         rate = None
+        k = number[groups[i]]
         if not dom[i]:
-            if prev is not None and c > prev[0]:
-                rate = (prev[1] - w) / ((c - prev[0]) / 1e6)
-            if prev is None or (c, w) != prev:
-                prev = (c, w)
-            front.append(FrontPoint(it.name, it.key, c, w, rate))
+            p = prev.get(k)
+            if p is not None and c > p[0]:
+                rate = (p[1] - w) / ((c - p[0]) / 1e6)
+            if p is None or (c, w) != p:
+                prev[k] = (c, w)
+            front.append(FrontPoint(it.name, it.key, c, w, rate, k))
         rows.append([it.key[:12], it.name, *(it.overrides.get(k) for k in columns), rec["status"], c, w,
                      m.get("baseline_objective_mean_m"), m.get("gap"), dom[i], round(rate, 3) if rate is not None else None,
                      m.get("walk.optimised_weighted_mean_m"), m.get("walk.baseline_weighted_mean_m"),
                      m.get("walk.reduction_pct"), m.get("facility_access.optimised_mean_m"),
-                     m.get("coverage.optimised_share"), scenario_currency(it.scenario)])
+                     m.get("coverage.optimised_share"), scenario_currency(it.scenario), k])
     return header, rows, front
+
+
+def _baseline_group(it: BatchItem, rec: Mapping[str, Any]) -> tuple[float | None, str]:
+    """What an item is ranked within: its baseline objective (to the micrometre; None in records
+    from before it was kept) and currency."""
+    b = (rec.get("metrics") or {}).get("baseline_objective_mean_m")
+    return (round(float(b), 6) if b is not None else None), scenario_currency(it.scenario)
 
 
 def _atomic_savefig(fig: Any, path: Path) -> None:
@@ -224,28 +245,39 @@ def _cost_label(currency: str | None) -> str:
 
 
 def _draw_front(ax: Any, front: Sequence[FrontPoint], rows: Sequence[Sequence[Any]], currency: str | None) -> None:
-    """The front as a step line with labels, and the no-intervention walk if there is one."""
-    xs = [p.cost / 1e6 for p in front]
-    ys = [p.walk_m for p in front]
-    ax.step(xs, ys, where="post", color="#1f6f8b", lw=2, zorder=3, label="Pareto front")
-    ax.scatter(xs, ys, s=46, color="#1f6f8b", edgecolor="white", zorder=4)
-    last = None
-    for k, p in enumerate(front):
-        if last is not None and (p.cost, p.walk_m) == last:
-            continue
-        last = (p.cost, p.walk_m)
-        text = p.name if len(p.name) <= 44 else p.name[:42] + "…"
-        if p.rate is not None:
-            text += f"\n{p.rate:,.1f} m per {currency_prefix(currency or '')}1m"
-        ax.annotate(mpl_text(text), (p.cost / 1e6, p.walk_m), xytext=(6, 6 if k % 2 == 0 else -18),
-                    textcoords="offset points", fontsize=7.5, color="#12435a")
-    baselines = sorted({r[_OBJ + 1] for r in rows if r[_OBJ + 1] is not None})
-    if len(baselines) == 1:
-        ax.axhline(baselines[0], color="#c0392b", ls="--", lw=1, label=f"no intervention ({baselines[0]:,.0f} m)")
+    """Each front (items sharing a baseline) as a step line with labels, and its no-intervention
+    walk as a dashed line (one colour per front)."""
+    numbers = sorted({p.front for p in front})
+    for n in numbers:
+        pts = [p for p in front if p.front == n]
+        colour, text_colour = _FRONT_COLOURS[(n - 1) % len(_FRONT_COLOURS)]
+        base = next((r[_OBJ + 1] for r in rows if r[_FRONT] == n and r[_OBJ + 1] is not None), None)
+        label = "Pareto front" if len(numbers) == 1 else f"front {n}" + (f" (no intervention {base:,.0f} m)" if base else "")
+        xs = [p.cost / 1e6 for p in pts]
+        ys = [p.walk_m for p in pts]
+        ax.step(xs, ys, where="post", color=colour, lw=2, zorder=3, label=mpl_text(label))
+        ax.scatter(xs, ys, s=46, color=colour, edgecolor="white", zorder=4)
+        last = None
+        for k, p in enumerate(pts):
+            if last is not None and (p.cost, p.walk_m) == last:
+                continue
+            last = (p.cost, p.walk_m)
+            text = p.name if len(p.name) <= 44 else p.name[:42] + "…"
+            if p.rate is not None:
+                text += f"\n{p.rate:,.1f} m per {currency_prefix(currency or '')}1m"
+            ax.annotate(mpl_text(text), (p.cost / 1e6, p.walk_m), xytext=(6, 6 if k % 2 == 0 else -18),
+                        textcoords="offset points", fontsize=7.5, color=text_colour)
+        if base is not None:
+            ax.axhline(base, color="#c0392b" if len(numbers) == 1 else colour, ls="--", lw=1,
+                       label=f"no intervention ({base:,.0f} m)" if len(numbers) == 1 else None)
     ax.legend(loc="upper right", fontsize=8, frameon=False)
 
 
-_COST, _OBJ, _DOM, _WALK, _FAC, _COV = 3, 4, 7, 9, 12, 13
+_FRONT_COLOURS = (("#1f6f8b", "#12435a"), ("#d35400", "#8a3700"), ("#27ae60", "#1a7340"), ("#8e44ad", "#5b2c6f"))
+"""(line, label) colours of the fronts, in turn."""
+
+
+_COST, _OBJ, _DOM, _WALK, _FAC, _COV, _FRONT = 3, 4, 7, 9, 12, 13, 15
 """Indices of pareto_table's rows (with no swept columns) the figure reads."""
 _SIDE_PANELS = ((_WALK, "Firm-to-firm weighted mean walk (m)", 1.0),
                 (_FAC, "Walk to the nearest facility (m, employee-weighted)", 1.0),
@@ -254,15 +286,16 @@ _SIDE_PANELS = ((_WALK, "Firm-to-firm weighted mean walk (m)", 1.0),
 
 def _draw_side(ax: Any, rows: Sequence[Sequence[Any]], col: int, label: str, factor: float, currency: str | None) -> None:
     """One of the figures beside the objective: every solved item, the front's items joined."""
-    pts = [(r[_COST] / 1e6, r[col] * factor, bool(r[_DOM])) for r in rows if r[col] is not None]
+    pts = [(r[_COST] / 1e6, r[col] * factor, bool(r[_DOM]), r[_FRONT]) for r in rows if r[col] is not None]
     if not pts:
         ax.text(0.5, 0.5, "not in these runs", ha="center", va="center", transform=ax.transAxes, color="#777")
-    dom = [(c, v) for c, v, d in pts if d]
-    front = [(c, v) for c, v, d in pts if not d]
+    dom = [(c, v) for c, v, d, _ in pts if d]
     if dom:
         ax.scatter(*zip(*dom), s=20, color="#9aa5b1", alpha=0.8, zorder=2)
-    if front:
-        ax.plot(*zip(*front), "o-", color="#1f6f8b", ms=5, lw=1.2, zorder=3)
+    for n in sorted({f for *_, f in pts}):
+        front = [(c, v) for c, v, d, f in pts if not d and f == n]
+        if front:
+            ax.plot(*zip(*front), "o-", color=_FRONT_COLOURS[(n - 1) % len(_FRONT_COLOURS)][0], ms=5, lw=1.2, zorder=3)
     ax.set_ylabel(label, fontsize=8)
     ax.set_xlabel(_cost_label(currency), fontsize=8)
     ax.tick_params(labelsize=7)
