@@ -69,4 +69,6 @@ def __getattr__(name: str) -> Any:
     mod = _EXPORTS.get(name)
     if mod is None:
         raise AttributeError(f"module 'optimiser' has no attribute {name!r}")
+    if name == "solve":  # the subpackage optimiser.solve, callable as the function (see its docstring):
+        return importlib.import_module("optimiser.solve")  # importing any of its modules binds the name to it
     return getattr(importlib.import_module(mod), name)

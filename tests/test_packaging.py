@@ -68,3 +68,29 @@ def test_built_wheel_carries_the_sites_and_scenarios(tmp_path):
         assert "optimiser/_embedded/__init__.py" in names
         assert "optimiser/present/templates/report.html.j2" in names
         assert not any("__pycache__" in n for n in names)
+
+
+def test_optimiser_solve_is_the_solve_function_whichever_is_imported_first():
+    """``optimiser.solve`` names a function and a subpackage: calling it solves, however and in
+    whatever order they were imported (a fresh interpreter for each order)."""
+    script = """
+import sys
+import optimiser
+if sys.argv[1] == "module-first":
+    import optimiser.solve.cpsat
+first = optimiser.solve
+from optimiser import solve
+import optimiser.solve.strategy
+from tests.random_problems import random_problem
+p = random_problem(3)
+a = solve(p, "cpsat", seed=0, workers=1, time_limit_s=10)
+b = optimiser.solve.strategy.solve(p, "cpsat", seed=0, workers=1, time_limit_s=10)
+assert first is solve is optimiser.solve, (first, solve, optimiser.solve)
+assert a.objective == b.objective and a.status == b.status, (a, b)
+print(a.status)
+"""
+    root = Path(__file__).resolve().parents[1]
+    for order in ("function-first", "module-first"):
+        r = subprocess.run([sys.executable, "-c", script, order], cwd=root, capture_output=True, text=True, timeout=120)
+        assert r.returncode == 0, r.stderr
+        assert r.stdout.strip() in ("optimal", "Status.OPTIMAL"), r.stdout
