@@ -18,7 +18,7 @@ class TransitStopRecord(_Record):
     line: str = ""
     x: float
     y: float
-    cost: float = Field(0.0, validation_alias=AliasChoices("cost", "cost_gbp"))
+    cost: float = Field(default=0.0, validation_alias=AliasChoices("cost", "cost_gbp"))
     """In the run's currency (``cost_gbp`` in run directories from before currencies)."""
     existing: bool = False
 
@@ -38,7 +38,7 @@ class TransitMetrics(_Record):
     stops: list[TransitStopRecord] = Field(default_factory=list)
     existing_stops: list[TransitStopRecord] = Field(default_factory=list)
     crossings: list[str] = Field(default_factory=list)
-    capital: float = Field(0.0, validation_alias=AliasChoices("capital", "capital_gbp"))
+    capital: float = Field(default=0.0, validation_alias=AliasChoices("capital", "capital_gbp"))
     """The new stops' capital cost, in the run's currency (also ``cost.transit_stops``)."""
     total_employees: int = 0
     covered_employees: int | None = None
