@@ -38,7 +38,25 @@ Public API (lazy imports, so ``import optimiser`` stays cheap)::
 from __future__ import annotations
 
 import importlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # what type checkers see; at run time each name is imported on first use (__getattr__)
+    from optimiser.batch import expand_batch as expand_batch
+    from optimiser.batch import load_batch as load_batch
+    from optimiser.batch import run_batch as run_batch
+    from optimiser.inputs import default_scenario_path as default_scenario_path
+    from optimiser.inputs import read_scenario as read_scenario
+    from optimiser.inputs import read_site as read_site
+    from optimiser.inputs import validate_files as validate_files
+    from optimiser.inputs.convert import convert_site as convert_site
+    from optimiser.inputs.site import site_from_gdfs as site_from_gdfs
+    from optimiser.model.build import build_problem as build_problem
+    from optimiser.network.builder import build_walk_network as build_walk_network
+    from optimiser.pipeline import run_scenario as run_scenario
+    from optimiser.pmedian import PMedian as PMedian
+    from optimiser.pmedian import solve_pmedian as solve_pmedian
+    from optimiser.present.frames import run_to_gdfs as run_to_gdfs
+    from optimiser.present.frames import site_to_gdfs as site_to_gdfs
 
 __version__ = "0.1.0"
 

@@ -67,6 +67,7 @@ def test_built_wheel_carries_the_sites_and_scenarios(tmp_path):
             assert z.read(f"optimiser/_embedded/{rel}") == (ROOT / rel).read_bytes()
         assert "optimiser/_embedded/__init__.py" in names
         assert "optimiser/present/templates/report.html.j2" in names
+        assert "optimiser/py.typed" in names  # PEP 561: type checkers read the package's own hints
         assert not any("__pycache__" in n for n in names)
 
 
