@@ -131,6 +131,15 @@ def test_render_and_overwrite_never_follow_a_planted_symlink(solved_pair, tmp_pa
     assert {"metrics.json", "layout.geojson", "pairs.csv", "firms.csv"} <= names and not names & set(RENDERED)
 
 
+def test_render_refuses_a_symlinked_run_directory(solved_pair, tmp_path):
+    link = tmp_path / "link"
+    link.symlink_to(solved_pair[0])
+    before = {p.name: p.stat().st_mtime_ns for p in solved_pair[0].iterdir()}
+    r = CliRunner().invoke(cli, ["render", str(link)])
+    assert r.exit_code == 2 and "symbolic link" in r.output and "real folder" in r.output, r.output
+    assert {p.name: p.stat().st_mtime_ns for p in solved_pair[0].iterdir()} == before  # nothing written
+
+
 def test_a_symlink_as_out_is_refused(tmp_path):
     (tmp_path / "real").mkdir()
     (tmp_path / "link").symlink_to(tmp_path / "real")

@@ -5,13 +5,19 @@ once with the setting to change (exit 2) instead of running for minutes or dying
 
 The estimate counts what drives the build: candidate grid points (from each parcel's bounding
 box and the candidate spacing), candidate crossings (from each barrier's length and the
-crossing spacing), firm pairs with a positive weight, and firms x candidate sites. Time and
-memory follow fitted power laws, measured on the synthetic districts of ``benchmarks/joint``
-on the 2-core development machine under load (model build: 200 firms x 20 crossings 1.8 s,
-500 x 20 10.2 s, 200 x 200 69 s, 1,000 x 40 119 s and 1.3 GB peak; on the tiny test site 1,336 candidate sites 6.8 s and
-4,928 sites 45 s), so they err on the slow
-side; a model is refused only when the estimate exceeds the limit by
-:data:`TIME_MARGIN` (time) or the memory available.
+crossing spacing), firm pairs with a positive weight, and firms x candidate sites. The build
+time (candidates, walking network and problem: :func:`optimiser.pipeline.prepare`) is a sum of
+those terms, fitted to 19 scenarios measured on the 2-core development machine on 2026-12-05
+(load 1-2; ``benchmarks/joint`` districts of 40-1,000 firms, 10-200 crossings and 16-790 candidate
+sites, four ``benchmarks/realsites`` problems, both embedded sites, and three user sites of 8
+firms, 134 crossings and 241-2,347 candidate sites: 0.035-6.6 s), within a factor of 2 either
+way, then doubled (:data:`TIME_SAFETY`) so that it errs on the slow side (1.0-3.1x the
+measured times). The fit it replaces, made before the build was vectorised, was 5-73x the build
+measured now and refused models that build in under a second. Memory follows a power law
+measured on the same districts (an upper bound: 3.5 GB estimated for the 500-firm district,
+1.0 GB measured). A model is refused only when the estimate exceeds the limit by
+:data:`TIME_MARGIN` (time) or the memory available; a build that overruns the limit anyway is
+stopped by the run's clock (:class:`~optimiser.errors.TimeLimitError`, naming the phase).
 """
 
 from __future__ import annotations
@@ -32,24 +38,23 @@ __all__ = ["SizeEstimate", "estimate_model_size", "check_model_size", "available
 
 TIME_MARGIN = 2.0
 """A model is refused when its estimated build time exceeds the time limit this many times."""
-_GRID_POINT_S = 1.2e-4
+TIME_SAFETY = 2.0
+"""The fitted build time is multiplied by this (the fit is within a factor of 2 of the measured)."""
+_BASE_S = 0.0123
+"""Build seconds of any scenario (reading the network, the problem's frame)."""
+_GRID_POINT_S = 8.47e-5
 """Seconds per candidate grid point tested (square footprint, containment, clearances)."""
-_SITE_S = 2e-3
-"""Seconds per candidate site attached to the walking network."""
-_SITE_PAIR_S = 3.5e-6
-_SITE_EXP = 1.9
-"""Model build seconds for candidate sites: ``_SITE_PAIR_S * sites ** _SITE_EXP`` (measured on
-the tiny test site: 1,336 sites 3.0 s, 4,928 sites 35 s)."""
-_CROSSING_S = 5.5e-3
-"""Seconds per candidate crossing attached to the walking network."""
-_CROSSING_PAIR_S = 9.6e-6
-"""Model build seconds per pair of candidate crossings (routes over two crossings; tiny test
-site: 108 crossings 0.9 s in all, 220 1.9 s, 440 4.6 s and 235 MB peak)."""
+_FIRM_SITE_S = 9.88e-6
+"""Seconds per firm x candidate site (the walks from each firm to each site, their options)."""
+_CROSSING_S = 1.96e-4
+"""Seconds per candidate crossing (plus one) attached to the walking network."""
+_CROSSING_PAIR_S = 1.05e-5
+"""Seconds per pair of candidate crossings (plus one): routes over two crossings."""
+_PAIR_S = 4.55e-7
+"""Seconds per firm pair x (crossings + 1) ** :data:`_PAIR_EXP` (each pair's route options)."""
+_PAIR_EXP = 0.9
 _SITE_BYTES = 2000.0
 """Bytes per candidate site (its footprint polygon, network node and rows)."""
-_BUILD_S = 5.5e-7
-"""Model build seconds per (client x (crossings + 1) ** _CROSS_EXP)."""
-_CROSS_EXP = 1.58
 _MODEL_BYTES = 29.0
 """Model bytes per (client x (crossings + 1) ** _MEM_EXP)."""
 _MEM_EXP = 1.12
@@ -93,28 +98,22 @@ class SizeEstimate:
         return sum(self.crossings.values())
 
     def settings(self) -> list[tuple[str, float]]:
-        """The settings that drive the build time, largest share first: ``(name, seconds)``.
-        The model's share goes to the crossing setting with the most candidates when crossings
-        outnumber the square root of the walks (their combinations dominate), else to the firms."""
-        total_sites = max(1, self.sites)
-        rows = [(name, n * _GRID_POINT_S + _site_seconds(self.sites) * self.sites_by_setting[name] / total_sites)
+        """The settings that drive the build time, largest share first: ``(name, seconds)``:
+        each candidate spacing its grid points and its sites' walks, the crossing setting with the
+        most candidates the crossings' terms, ``firms`` the firm pairs' route options."""
+        c1 = self.n_crossings + 1
+        rows = [(name, TIME_SAFETY * (n * _GRID_POINT_S + self.firms * self.sites_by_setting.get(name, 0) * _FIRM_SITE_S))
                 for name, n in self.grid_points.items()]
-        model_s = self.build_seconds - sum(t for _, t in rows)
-        if self.crossings and (self.n_crossings > math.sqrt(max(1, self.clients))
-                               or _CROSSING_PAIR_S * self.n_crossings**2 > 0.5 * model_s):
-            rows.append((max(self.crossings, key=lambda k: self.crossings[k]), model_s))
-        else:
-            rows.append(("firms", model_s))
+        if self.crossings:
+            rows.append((max(self.crossings, key=lambda k: self.crossings[k]),
+                         TIME_SAFETY * (_CROSSING_S * c1 + _CROSSING_PAIR_S * c1 * c1)))
+        rows.append(("firms", TIME_SAFETY * _PAIR_S * self.pairs * c1**_PAIR_EXP))
         return sorted(rows, key=lambda r: -r[1])
 
     def as_dict(self) -> dict[str, float | int]:
         return {"firms": self.firms, "pairs": self.pairs, "grid_points": sum(self.grid_points.values()),
                 "candidate_sites": self.sites, "candidate_crossings": self.n_crossings,
                 "memory_mb": round(self.memory_bytes / 1e6, 1), "build_seconds": round(self.build_seconds, 2)}
-
-
-def _site_seconds(sites: int) -> float:
-    return _SITE_S * sites + _SITE_PAIR_S * sites**_SITE_EXP
 
 
 def _grid_points(scenario: Scenario) -> tuple[dict[str, int], dict[str, int]]:
@@ -169,8 +168,9 @@ def estimate_model_size(scenario: Scenario) -> SizeEstimate:
     sites = sum(by_setting.values())
     c = sum(crossings.values())
     clients = pairs + len(firms) * sites
-    build_s = (sum(grid.values()) * _GRID_POINT_S + _site_seconds(sites) + _CROSSING_S * c + _CROSSING_PAIR_S * c * c
-               + _BUILD_S * clients * (c + 1) ** _CROSS_EXP)
+    c1 = c + 1
+    build_s = TIME_SAFETY * (_BASE_S + sum(grid.values()) * _GRID_POINT_S + len(firms) * sites * _FIRM_SITE_S
+                             + _CROSSING_S * c1 + _CROSSING_PAIR_S * c1 * c1 + _PAIR_S * pairs * c1**_PAIR_EXP)
     nodes = sum(len(w.line.coords) for w in scenario.site.paths) + 2 * len(firms) + sites + 4 * c
     dense = 8.0 * (14 * (2 * c) ** 2 + 2 * c * nodes + len(firms) * nodes + len(firms) * (len(firms) + sites) * c)
     memory = (_BASE_BYTES + dense + _MODEL_BYTES * clients * (c + 1) ** _MEM_EXP + 200.0 * sum(grid.values())

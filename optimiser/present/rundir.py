@@ -438,10 +438,14 @@ def render_run(run_dir: str | Path) -> list[Path]:
         The paths written.
 
     Raises:
-        FileReadError: ``run_dir`` is not a run directory, a file in it is unreadable, or its
-            files carry different run ids (a mix of two runs).
+        FileReadError: ``run_dir`` is not a run directory, is a symbolic link (written into,
+            so never followed: give the real folder), a file in it is unreadable, or its files
+            carry different run ids (a mix of two runs).
         OutputBusyError: another process is writing ``run_dir``.
     """
+    if Path(run_dir).is_symlink():
+        raise FileReadError([Problem(str(run_dir), "", f"is a symbolic link (to {os.readlink(run_dir)}); render writes into the "
+                                                       "run directory and follows no symlink: give the real folder")])
     run = load_run(run_dir)
     with OutputLock(run.run_dir, run.metrics.run_id or new_run_id()):
         stage = stage_for_render(run.run_dir)
