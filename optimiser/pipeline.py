@@ -548,6 +548,7 @@ def run_scenario(
         if stage is not None:
             write_run_dir(stage.out, prep, res, ver, baseline, metrics, render=render, started=t_all, stage=stage.path,
                           worker=render_worker)
+            interrupt.check("writing the outputs")  # stopped while rendering: nothing is moved into place
             stage.commit()
         else:
             metrics.timings["total_seconds"] = round(time.perf_counter() - t_all, 3)
@@ -647,6 +648,7 @@ def run_futures(sc: Scenario, out: Path | None, opts: SolveOptions, *, render: b
         metrics.run_id = stage.run_id
         write_run_dir(out, prep, res, vers[ref], baseline, metrics, render=render, started=t_all, stage=stage.path,
                       worker=render_worker)
+        interrupt.check("writing the outputs")  # stopped while rendering: nothing is moved into place
         stage.commit()
     elif out is not None:
         write_run_dir(out, prep, res, vers[ref], baseline, metrics, render=render, started=t_all)

@@ -223,3 +223,29 @@ def test_killing_the_batch_parent_leaves_no_worker_alive(batch_file, tmp_path, s
                 w.kill()
     if sig == signal.SIGTERM:
         assert proc.returncode == ExitCode.INTERRUPTED
+
+
+def test_a_stop_while_the_outputs_are_written_moves_nothing_into_place(tmp_path, monkeypatch):
+    """Ctrl-C during the render (after the last solve-side safe point): the run stops before its
+    directory is moved into place, as interrupted (the CLI exits 130), leaving nothing (not a whole
+    directory that the message said would not be written)."""
+    from optimiser import pipeline
+    from tests.sitefiles import write_files
+
+    _, sc = write_files(tmp_path / "in")
+    real = pipeline.write_run_dir
+
+    def interrupted_while_writing(*args, **kwargs):
+        out = real(*args, **kwargs)
+        interrupt.request("SIGINT")
+        return out
+
+    monkeypatch.setattr(pipeline, "write_run_dir", interrupted_while_writing)
+    try:
+        with pytest.raises(Interrupted) as info:
+            pipeline.run_scenario(sc, tmp_path / "out", render=False)
+    finally:
+        interrupt.reset()
+    assert info.value.stage == "writing the outputs" and info.value.signal == "SIGINT"
+    assert not (tmp_path / "out").exists()
+    assert [p.name for p in tmp_path.iterdir()] == ["in"]  # no stage or lock left beside it
