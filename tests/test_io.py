@@ -12,7 +12,7 @@ from pyproj import Transformer
 from optimiser.errors import InputError, ValidationError
 from optimiser.inputs import read_scenario, read_site, scenario_from_mapping, validate_files
 from optimiser.inputs.domain import ParcelStatus
-from optimiser.inputs.scenario import apply_overrides
+from optimiser.inputs.overrides import apply_overrides
 from tests.sitefiles import scenario_dict, site_dict, write_files
 
 
@@ -116,6 +116,16 @@ def test_overrides_and_in_memory_scenarios(tmp_path):
     _, scen = write_files(tmp_path)
     sc = read_scenario(scen, budget_gbp=2e6, **{"solver.seed": 7})
     assert sc.budget == 2e6 and sc.solver.seed == 7
+    # list items by index, as batch sweeps write them; a bad key is a ValidationError naming it
+    first = read_scenario(scen).facilities[0]
+    sc = read_scenario(scen, **{"facilities.0.candidate_spacing_m": first.candidate_spacing_m * 2, "facilities[0].count": 1})
+    assert sc.facilities[0].candidate_spacing_m == first.candidate_spacing_m * 2 and (sc.facilities[0].count.min, sc.facilities[0].count.max) == (1, 1)
+    with pytest.raises(ValidationError) as bad:
+        read_scenario(scen, **{"facilities.9.count": 1, "facilitiez.0.count": 1})
+    assert [p.field for p in bad.value.problems] == ["facilitiez.0.count"]  # the unknown field first, before applying
+    assert "did you mean" in bad.value.problems[0].reason
+    with pytest.raises(ValidationError, match="index 9 is out of range"):
+        read_scenario(scen, **{"facilities.9.count": 1})
     data = apply_overrides(scenario_dict(), {"demand.rule": "employees_product"})
     sc2 = scenario_from_mapping(data, base_path=tmp_path / "x.yaml")
     assert sc2.demand.rule == "employees_product"

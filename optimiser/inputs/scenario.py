@@ -7,7 +7,6 @@ check failed elsewhere. Coordinates in a scenario are in its site file's CRS.
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import logging
 import os
@@ -44,6 +43,7 @@ from optimiser.inputs.kinds import wrong_kind
 from optimiser.inputs.locate import default_scenario_path, display_path, resolve_site_ref
 from optimiser.inputs.messages import name_list, pydantic_problems, unknown_reference
 from optimiser.inputs.money_fields import amount, money_problems
+from optimiser.inputs.overrides import apply_overrides, check_key
 from optimiser.inputs.plausibility import implausible_positions
 from optimiser.inputs.site import read_site
 from optimiser.inputs.transit import objective_weights, transit_problems, transit_spec
@@ -374,30 +374,15 @@ def check_scenario(data: dict[str, Any], file: str, path: Path | None) -> tuple[
 # ------------------------------------------------------------------ public
 
 
-def apply_overrides(data: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
-    """A copy of ``data`` with dotted keys replaced (``{"solver.seed": 3}``); missing levels are created."""
-    out = copy.deepcopy(data)
-    for key, value in overrides.items():
-        parts = key.split(".")
-        cur = out
-        for part in parts[:-1]:
-            nxt = cur.get(part)
-            if not isinstance(nxt, dict):
-                nxt = {}
-                cur[part] = nxt
-            cur = nxt
-        cur[parts[-1]] = value
-    return out
-
-
 def read_scenario(path: str | os.PathLike[str] | None = None, **overrides: Any) -> Scenario:
     """Read and validate a scenario file (and the site it names).
 
     Args:
         path: the scenario file; ``None`` reads the embedded AMP-SBP baseline.
-        overrides: top-level keys replacing the file's values before validation (used by
-            batch sweeps, e.g. ``budget=2e6``); nested keys with dots, e.g.
-            ``**{"solver.seed": 3}``.
+        overrides: keys replacing the file's values before validation, as batch sweeps and
+            futures write them (:func:`optimiser.inputs.overrides.apply_overrides`): top-level
+            (``budget=2e6``), nested with dots (``**{"solver.seed": 3}``), list items by index
+            (``**{"facilities.0.candidate_spacing_m": 150}`` or ``"facilities[0]..."``).
 
     Returns:
         The validated :class:`~optimiser.inputs.domain.Scenario`.
@@ -411,7 +396,13 @@ def read_scenario(path: str | os.PathLike[str] | None = None, **overrides: Any) 
     if data is None:
         raise FileReadError(problems)
     if overrides:
-        data = apply_overrides(data, overrides)
+        bad = [Problem(str(p), key, f"override: {why}") for key in overrides if (why := check_key(key)) is not None]
+        if bad:
+            raise ValidationError(bad)
+        try:
+            data = apply_overrides(data, overrides)
+        except KeyError as exc:
+            raise ValidationError([Problem(str(p), "", f"override: {exc.args[0]}")]) from None
     scenario, more = check_scenario(data, str(path if path is not None else p), p.resolve())
     problems.extend(more)
     if problems or scenario is None:
