@@ -414,6 +414,19 @@ def test_two_thousand_firms_in_ten_seconds_are_refused():
     check_model_size(make_district(40, 20, 10), 10.0)  # a small district passes
 
 
+def test_models_that_build_in_seconds_are_not_refused():
+    """The estimate errs on the slow side, not 5-73x (benchmarks/model_size): a user's 8-firm
+    park that builds in 0.4 s passes a 2 s limit, the 500-firm district (6 s) a 60 s one."""
+    from benchmarks.joint.generate import make_district
+
+    park = read_scenario(ROOT / "benchmarks" / "model_size" / "sites" / "large_mid.yaml")
+    est = check_model_size(park, 2.0)
+    assert 0.4 < est.build_seconds < 4.0
+    with pytest.raises(ModelTooLargeError, match="raise --time-limit"):
+        check_model_size(park, 0.2)
+    assert check_model_size(make_district(500, 1000, 100), 60.0).build_seconds < 40
+
+
 def test_time_limit_covers_the_build_and_names_the_phase(monkeypatch):
     """With the size check out of the way, a build longer than the limit stops in 'build'."""
     from benchmarks.joint.generate import make_district
