@@ -16,13 +16,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from optimiser.batch.spec import BatchSpec, load_batch
-from optimiser.errors import InputError, Problem, SiteWarning
+from optimiser.errors import InputError, ModelTooLargeError, Problem, SiteWarning
 from optimiser.inputs.domain import Scenario, Site
 from optimiser.inputs.formats import load_mapping
 from optimiser.inputs.kinds import FileKind, detect_kind
 from optimiser.inputs.scenario import check_scenario
 from optimiser.inputs.site import check_site
-from optimiser.network.sanity import scenario_warnings, site_warnings
+from optimiser.model.size import check_model_size
+from optimiser.network.sanity import scenario_warnings, site_probe
 
 logger = logging.getLogger(__name__)
 
@@ -101,14 +102,28 @@ def check_file(path: str | os.PathLike[str], *, with_warnings: bool = True, name
         report.scenario, more = check_scenario(data, name, p.resolve())
         report.problems.extend(more)
         if report.scenario is not None and with_warnings and not report.problems:
-            report.warnings.extend(scenario_warnings(report.scenario))
+            _add_warnings(report, name, report.scenario)
     else:
         report.site, more = check_site(data, name, p.resolve())
         report.problems.extend(more)
         if report.site is not None and with_warnings and not report.problems:
-            report.warnings.extend(site_warnings(report.site))
+            _add_warnings(report, name, site_probe(report.site))
     logger.debug("checked %s (%s): %d problems, %d warnings", name, report.kind, len(report.problems), len(report.warnings))
     return report
+
+
+def _add_warnings(report: FileReport, name: str, scenario: Scenario) -> None:
+    """The sanity warnings of ``scenario`` (a scenario file's, or a site's probe), after the size
+    check ``siteopt run`` makes first: a model it would refuse at the scenario's time limit is a
+    problem here too, found from the inputs alone (a 1 mm candidate spacing is refused at once
+    instead of being built until the memory runs out)."""
+    try:
+        check_model_size(scenario, scenario.solver.time_limit_s)
+    except ModelTooLargeError as exc:
+        reason, _, fix = str(exc).partition("; ")
+        report.problems.append(Problem(name, exc.setting, reason, fix or None))
+        return
+    report.warnings.extend(scenario_warnings(scenario))
 
 
 def check_files(paths: Iterable[str | os.PathLike[str]], *, with_warnings: bool = True) -> list[FileReport]:

@@ -161,4 +161,9 @@ class TimeLimitError(SiteOptError, TimeoutError):
 
 class ModelTooLargeError(ModelError):
     """The model would not fit in memory or could not be built within the time limit; the
-    message names the setting to change."""
+    message names the setting to change, ``setting`` its field path (``""`` when it is the
+    firms or the time limit)."""
+
+    def __init__(self, message: str, setting: str = ""):
+        self.setting = setting
+        super().__init__(message)

@@ -14,8 +14,10 @@ from pathlib import Path
 import pytest
 import yaml
 
+from optimiser.checkfiles import check_file
 from optimiser.errors import ExitCode
 from optimiser.inputs import validate_files
+from tests.test_validation import RUN_CHECKS_ONLY
 
 BAD = Path(__file__).resolve().parent / "bad_files"
 EXPECTED: dict[str, list[dict[str, str]]] = yaml.safe_load((BAD / "expected.yaml").read_text())
@@ -23,6 +25,8 @@ ROOT = BAD.parents[1]
 
 
 def _problems(name: str):
+    if name in RUN_CHECKS_ONLY:  # valid contents, a model run would refuse: siteopt validate's own check
+        return check_file(BAD / name).problems
     rep = validate_files([BAD / name])
     return rep.problems if hasattr(rep, "problems") else rep
 

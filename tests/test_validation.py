@@ -26,6 +26,10 @@ BAD = HERE / "bad_files"
 ROOT = HERE.parent
 EXPECTED: dict[str, list[dict[str, str]]] = yaml.safe_load((BAD / "expected.yaml").read_text())
 NOT_BAD = {"expected.yaml", "README.md", "ok_site.yaml", "ok_scenario.yaml"}
+RUN_CHECKS_ONLY = {"absurd_crossing_spacing.yaml", "absurd_candidate_spacing.yaml"}
+"""Valid files whose model ``siteopt run`` would refuse (its size check, before anything is
+built): ``siteopt validate`` (optimiser.checkfiles) reports them, validate_files (the files'
+contents alone) does not."""
 
 
 def _rel(name: str) -> str:
@@ -70,6 +74,8 @@ def test_corpus_is_big_enough_and_listed():
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_validate_files_reports_the_problem(name):
+    if name in RUN_CHECKS_ONLY:
+        pytest.skip("the contents are valid; siteopt validate adds run's size check")
     path = _rel(name)
     cwd = os.getcwd()
     os.chdir(ROOT)

@@ -74,6 +74,12 @@ def _spacing_and_types(bar: Barrier, site: Site, spec: CrossingSpec) -> tuple[fl
     return (spacing, types) if types else None
 
 
+def _position_count(length_m: float, spacing_m: float) -> int:
+    """``len(_positions(length_m, spacing_m))``, counted without listing them (a 1e-9 m spacing
+    is a count, not a list the memory cannot hold)."""
+    return 1 if length_m < spacing_m else max(1, int(math.floor(length_m / spacing_m)))
+
+
 def _positions(length_m: float, spacing_m: float) -> list[float]:
     """Distances along a centre line of ``length_m`` every ``spacing_m``, centred on it."""
     n = max(1, int(math.floor(length_m / spacing_m)))
@@ -262,5 +268,5 @@ def candidate_crossing_count(site: Site, barriers: Sequence[Barrier], spec: Cros
         plan = _spacing_and_types(bar, site, spec)
         if plan is not None:
             spacing, types = plan
-            out.append((bar.id, spacing, len(_positions(bar.centreline.length, spacing)) * len(types)))
+            out.append((bar.id, spacing, _position_count(bar.centreline.length, spacing) * len(types)))
     return out

@@ -262,7 +262,8 @@ def sanity_warnings(scenario: Scenario, net: WalkNetwork, candidate_sites: Seque
 
 
 def scenario_warnings(scenario: Scenario) -> list[SiteWarning]:
-    """The sanity warnings of a validated scenario (builds its candidates and walk network)."""
+    """The sanity warnings of a validated scenario (builds its candidates and walk network: check
+    its size first, :func:`optimiser.model.size.check_model_size`, as ``siteopt validate`` does)."""
     cand = build_candidates(scenario)
     net = build_walk_network(scenario.site, scenario.active_barriers, points=cand.points, candidate_crossings=cand.crossings)
     return sanity_warnings(scenario, net, cand.facility_sites + cand.social_sites)
@@ -271,8 +272,13 @@ def scenario_warnings(scenario: Scenario) -> list[SiteWarning]:
 def site_warnings(site: Site) -> list[SiteWarning]:
     """The sanity warnings of a site alone: its barriers on by default, and the candidate
     crossings its own crossing rules allow (of every buildable type, at no cost)."""
+    return scenario_warnings(site_probe(site))
+
+
+def site_probe(site: Site) -> Scenario:
+    """The scenario :func:`site_warnings` checks a site alone with: its barriers on by default,
+    the candidate crossings its own crossing rules allow (of every buildable type, at no cost)."""
     types = tuple(CrossingTypeSpec(t, 0.0) for t in get_args(NewCrossingType))
-    probe = Scenario(id=f"{site.id}-checks", name=site.name, site=site, site_ref=str(site.path or site.id), budget=0.0,
-                     crossings=CrossingSpec(types=types))
-    return scenario_warnings(probe)
+    return Scenario(id=f"{site.id}-checks", name=site.name, site=site, site_ref=str(site.path or site.id), budget=0.0,
+                    crossings=CrossingSpec(types=types))
 
