@@ -18,6 +18,7 @@ import os
 import re
 import stat
 import tomllib
+from collections.abc import Hashable
 from pathlib import Path
 from typing import Any
 
@@ -65,6 +66,9 @@ def _construct_mapping(loader: _UniqueKeyLoader | _FastUniqueKeyLoader, node: ya
         if key_node.tag == "tag:yaml.org,2002:merge":
             continue
         key = loader.construct_object(key_node, deep=deep)
+        if not isinstance(key, Hashable):  # "? [a, b]": a list or mapping as a key
+            raise yaml.constructor.ConstructorError(None, None, "a list or mapping is used as a key (a key must be text)",
+                                                    key_node.start_mark)
         if key in seen:
             loader.duplicates.append((key, key_node.start_mark.line + 1, seen[key]))
         else:
@@ -289,6 +293,11 @@ def _parse(text: str, suffix: str, name: str) -> tuple[Any, list[Problem]]:
     except tomllib.TOMLDecodeError as exc:
         raise _Unparsable(Problem(name, "", f"malformed TOML: {exc}",
                                   "fix the text there: strings in quotes, one key = value per line")) from exc
+    except ValueError as exc:  # not JSON's (above): Python's limit on digits, from any of the parsers
+        if "digits" not in str(exc):
+            raise
+        raise _Unparsable(Problem(name, "", "a whole number has more than 4,300 digits",
+                                  "no figure in a site or scenario needs that many: check the numbers in the file")) from exc
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1} column {mark.column + 1}" if mark else ""

@@ -93,6 +93,11 @@ _COST_GBP = "Capital cost of one in pounds (first format; only with currency GBP
 Metres = Annotated[float, Field(gt=0, le=1e6, allow_inf_nan=False)]
 NonNegFloat = Annotated[float, Field(ge=0, le=MAX_PLAIN, allow_inf_nan=False)]
 MAX_WEIGHT = 1e6
+MAX_EMPLOYEES = 10_000_000
+"""Most staff one firm (one building) may have: five times the largest employer on Earth; a
+head count above it is a typing slip (it had passed validation, then overflowed the run's
+outputs after the solve)."""
+Employees = Annotated[int, Field(gt=0, le=MAX_EMPLOYEES, description=f"Head count, > 0 and at most {MAX_EMPLOYEES:,}.")]
 """Upper bound on an objective weight (a dimensionless multiplier)."""
 Weight = Annotated[float, Field(ge=0, le=MAX_WEIGHT, allow_inf_nan=False)]
 Coord = Annotated[list[Annotated[float, Field(allow_inf_nan=False)]], Field(min_length=2, max_length=3)]
@@ -206,7 +211,7 @@ class FirmIn(_Strict):
 
     id: Id
     name: str = ""
-    employees: Annotated[int, Field(gt=0, description="Head count, > 0.")]
+    employees: Employees
     sector: str = "other"
     location: PointLike
     entrances: list[PointLike] | None = Field(
@@ -503,7 +508,7 @@ class SolverIn(_Strict):
 class FirmChangesIn(_Strict):
     """Changes to the site's firms for this scenario (e.g. a growth future)."""
 
-    employees: dict[Id, Annotated[int, Field(gt=0)]] = Field(
+    employees: dict[Id, Employees] = Field(
         default_factory=dict, description="Firm id -> its head count in this scenario (> 0)."
     )
     added: list[FirmIn] = Field(default_factory=list, description="Firms added to the site, in the site's CRS.")
