@@ -87,10 +87,21 @@ def type_problems(data: dict[str, Any], file: str) -> list[Problem]:
 
 
 def site_rule_problems(rules: Iterable[tuple[int, CrossingRule]], barriers: Iterable[Barrier], file: str) -> list[Problem]:
-    """A site rule allowing an at-grade type along a barrier whose kind takes none (a motorway ...)."""
+    """A site rule allowing an at-grade type along a barrier whose kind takes none (a motorway ...),
+    two rules for one barrier, a type listed twice in a rule."""
     by_id = {b.id: b for b in barriers}
     problems = []
+    first: dict[str, int] = {}
     for i, rule in rules:
+        if rule.barrier_id in first:
+            problems.append(Problem(file, f"crossing_rules[{i}].barrier",
+                                    f"barrier {rule.barrier_id!r} has a rule already (crossing_rules[{first[rule.barrier_id]}]); "
+                                    "one would silently replace the other",
+                                    "merge them into one rule per barrier"))
+        first.setdefault(rule.barrier_id, i)
+        twice = sorted({t for t in rule.types if list(rule.types).count(t) > 1})
+        if twice:
+            problems.append(Problem(file, f"crossing_rules[{i}].types", f"{', '.join(twice)} listed twice", "list each type once"))
         bar = by_id.get(rule.barrier_id)
         if bar is None:
             continue

@@ -146,12 +146,19 @@ def _demand_problems(data: dict[str, Any], site: SiteRefs, file: str) -> list[Pr
     demand = _mapping(data.get("demand"))
     problems = _pair_problems(demand, site.firm_ids, file)
     sectors = site.sectors
-    for s1, row in _mapping(demand.get("sector_affinity")).items():
+    table = _mapping(demand.get("sector_affinity"))
+    for s1, row in table.items():
         if s1 not in sectors:
             problems.append(unknown_reference(file, f"demand.sector_affinity.{s1}", "sector", str(s1), sectors))
-        for s2 in _mapping(row):
+        for s2, value in _mapping(row).items():
             if s2 not in sectors:
                 problems.append(unknown_reference(file, f"demand.sector_affinity.{s1}.{s2}", "sector", str(s2), sectors))
+            back = _mapping(table.get(s2)).get(s1) if s2 != s1 else None
+            if back is not None and back != value and str(s1) < str(s2):  # each conflicting pair once
+                problems.append(Problem(file, f"demand.sector_affinity.{s2}.{s1}",
+                                        f"the affinity of {s1!r} and {s2!r} is given twice and differs ({value} under {s1}, {back} "
+                                        f"under {s2}); an affinity is the same both ways",
+                                        f"keep one of demand.sector_affinity.{s1}.{s2} and demand.sector_affinity.{s2}.{s1}"))
     if demand.get("rule") == "explicit" and not demand.get("pairs"):
         problems.append(Problem(file, "demand.pairs", "rule 'explicit' needs at least one pair",
                                 "list pairs, or use rule: employees_product"))
@@ -183,15 +190,28 @@ def _crossing_problems(data: dict[str, Any], site: SiteRefs, file: str) -> list[
     problems = []
     barrier_ids = site.barrier_ids
     cr = _mapping(data.get("crossings"))
+    listed: dict[str, int] = {}
     for i, b in enumerate(_items(cr.get("barriers"))):
         if isinstance(b, str) and b not in barrier_ids:
             problems.append(unknown_reference(file, f"crossings.barriers[{i}]", "barrier", b, barrier_ids))
+        elif isinstance(b, str) and b in listed:
+            problems.append(Problem(file, f"crossings.barriers[{i}]", f"barrier {b!r} is listed twice (also crossings.barriers[{listed[b]}])",
+                                    "list each barrier once"))
+        elif isinstance(b, str):
+            listed[b] = i
     types = _mapping(cr.get("types"))
     generated_id = generated_id_pattern(str(t) for t in types)
     site_crossing_ids = site.crossing_ids
+    explicit_ids: dict[str, int] = {}
     for i, e in enumerate(_items(cr.get("explicit"))):
         if not isinstance(e, dict):
             continue
+        if isinstance(e.get("id"), str):
+            if e["id"] in explicit_ids:
+                problems.append(Problem(file, f"crossings.explicit[{i}].id",
+                                        f"id {e['id']!r} is used twice (also crossings.explicit[{explicit_ids[e['id']]}])",
+                                        "give each candidate crossing its own id"))
+            explicit_ids.setdefault(e["id"], i)
         if isinstance(e.get("barrier"), str) and e["barrier"] not in barrier_ids:
             problems.append(unknown_reference(file, f"crossings.explicit[{i}].barrier", "barrier", e["barrier"], barrier_ids))
         if isinstance(e.get("id"), str) and (generated_id.fullmatch(e["id"]) or e["id"] in site_crossing_ids):
