@@ -118,6 +118,12 @@ def convert_site(src: str | os.PathLike[str], dst: str | os.PathLike[str], *, ov
         raise ValueError(f"cannot write a site as {dst_p.suffix or '(no suffix)'!r}; use one of {', '.join(WRITE_SUFFIXES)}")
     if dst_p.exists() and not overwrite:
         raise FileReadError([Problem(str(dst_p), "", "exists already", "choose another name or pass --overwrite")])
+    folder = dst_p.parent
+    if not folder.is_dir():
+        raise FileReadError([Problem(str(dst_p), "", f"the folder {folder} does not exist" if not folder.exists()
+                                     else f"{folder} is not a folder", "create the folder first, or write elsewhere")])
+    if not os.access(folder, os.W_OK):
+        raise FileReadError([Problem(str(dst_p), "", f"the folder {folder} cannot be written", "write elsewhere")])
     data = _checked(src_p, site_fields)
     write_site(data, dst_p)
     _checked(dst_p, {})
