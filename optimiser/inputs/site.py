@@ -173,6 +173,30 @@ def _exclusion_zones(data: dict[str, Any], geo: GeometryReader) -> list[Exclusio
     return out
 
 
+_REFERENCES = (("firms", "parcel", "parcels", "parcel", S.FirmIn), ("crossings", "barrier", "barriers", "barrier", S.CrossingIn),
+               ("crossing_rules", "barrier", "barriers", "barrier", S.CrossingRuleIn))
+"""(list, field, list it refers to, what that is, the item's model): references checked for items
+that fail their own model too."""
+
+
+def _references_of_invalid_items(data: dict[str, Any], file: str) -> list[Problem]:
+    """Unknown references in items that failed their own model (whose other problems are reported
+    already, and which the item checks skip), so one run lists every problem of an item."""
+    problems = []
+    for key, field, target, what, model in _REFERENCES:
+        items = data.get(key)
+        ids = _ids(data, target)
+        for i, item in enumerate(items if isinstance(items, list) else []):
+            ref = item.get(field) if isinstance(item, dict) else None
+            if not isinstance(ref, str) or ref in ids:
+                continue
+            try:
+                model.model_validate(item)
+            except PydanticValidationError:
+                problems.append(unknown_reference(file, f"{key}[{i}].{field}", what, ref, _known(ids)))
+    return problems
+
+
 def _crossing_rules(data: dict[str, Any], file: str, barriers: list[Barrier], problems: list[Problem]) -> list[CrossingRule]:
     """The site's crossing rules; a rule allowing a type its barrier's kind cannot take is a problem."""
     out: list[tuple[int, CrossingRule]] = []
@@ -257,6 +281,7 @@ def check_site(data: dict[str, Any], file: str, path: Path | None) -> tuple[Site
     rules = _crossing_rules(data, file, barriers, problems)
     transit = _transit(data, geo, problems)
     problems.extend(geo.problems)
+    problems.extend(_references_of_invalid_items(data, file))
     if problems or not shape_ok:
         return None, name_features(problems, data)
     site = Site(
