@@ -14,12 +14,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import shapely
 from pydantic import ValidationError as PydanticValidationError
 
 from optimiser.errors import FileReadError, InputError, Problem, ValidationError
 from optimiser.inputs import schema as S
 from optimiser.inputs.crossing_rules import generated_id_pattern, scenario_rule_problems, type_problems
-from optimiser.inputs.crs import iter_positions, parse_crs
+from optimiser.inputs.crs import degrees_in_metric_crs, iter_positions, parse_crs
 from optimiser.inputs.domain import (
     CountRange,
     Crossing,
@@ -195,8 +196,8 @@ def _crossing_problems(data: dict[str, Any], site: SiteRefs, file: str) -> list[
         if isinstance(b, str) and b not in barrier_ids:
             problems.append(unknown_reference(file, f"crossings.barriers[{i}]", "barrier", b, barrier_ids))
         elif isinstance(b, str) and b in listed:
-            problems.append(Problem(file, f"crossings.barriers[{i}]", f"barrier {b!r} is listed twice (also crossings.barriers[{listed[b]}])",
-                                    "list each barrier once"))
+            problems.append(Problem(file, f"crossings.barriers[{i}]",
+                                    f"barrier {b!r} is listed twice (also crossings.barriers[{listed[b]}])", "list each barrier once"))
         elif isinstance(b, str):
             listed[b] = i
     types = _mapping(cr.get("types"))
@@ -313,12 +314,55 @@ def _implausible(parsed: S.ScenarioFile, site: Site, file: str) -> list[Problem]
     return implausible_positions(file, feats, src, site.source_crs, check_span=False)
 
 
+OFF_SITE_MIN_M = 1000.0
+"""An existing facility or social space farther than this, or than the site is wide, from
+everything drawn on the site is a problem (a mistyped or misprojected coordinate)."""
+
+
+def _misplaced_existing(parsed: S.ScenarioFile, site: Site, facilities: tuple[FacilitySpec, ...],
+                        social: SocialSpaceSpec | None, file: str) -> list[Problem]:
+    """Existing facilities and social spaces given as lon/lat degrees in a metric CRS, far off the
+    site, or inside an active barrier's band: the checks a site's own features get."""
+    src = parse_crs(site.source_crs)
+    raw = [(f"facilities[{i}].existing", f.existing, spec.existing) for i, (f, spec) in enumerate(zip(parsed.facilities, facilities))]
+    if parsed.social_spaces is not None and social is not None:
+        raw.append(("social_spaces.existing", parsed.social_spaces.existing, social.existing))
+    geoms = ([p.polygon for p in site.parcels] + [f.location for f in site.firms] + [w.line for w in site.paths])
+    extent = shapely.envelope(shapely.GeometryCollection(geoms)) if geoms else None
+    reach = OFF_SITE_MIN_M
+    if extent is not None and not extent.is_empty:
+        x0, y0, x1, y1 = extent.bounds
+        reach = max(reach, x1 - x0, y1 - y0)
+    bands = [(b.id, b.band) for b in site.active_barriers(dict(parsed.layers))]
+    problems = []
+    for where, given, points in raw:
+        for j, (pos, pt) in enumerate(zip(given, points)):
+            field_path = f"{where}[{j}]"
+            xy = [[float(v) for v in p[:2]] for p in iter_positions(pos.model_dump() if hasattr(pos, "model_dump") else pos)][:1]
+            if xy and src is not None and not src.is_geographic and degrees_in_metric_crs(xy, src):
+                problems.append(Problem(file, field_path, f"coordinates {xy[0]} look like longitude/latitude degrees but the "
+                                        f"site's crs {site.source_crs} is in metres",
+                                        "give coordinates in the site's crs, as its firms are"))
+                continue
+            if extent is not None and not extent.is_empty and (d := extent.distance(pt)) > reach:
+                problems.append(Problem(file, field_path, f"lies {d / 1000:,.1f} km from the site (whose features span "
+                                        f"{reach / 1000:,.1f} km)", "check the coordinates (a mistyped or shifted value?)"))
+                continue
+            inside = next((bid for bid, band in bands if band.contains(pt)), None)
+            if inside is not None:
+                problems.append(Problem(file, field_path, f"stands inside barrier {inside!r} (its band)",
+                                        "move it off the barrier, or check its coordinates"))
+    return problems
+
+
 def _build(parsed: S.ScenarioFile, site: Site, site_ref: str, file: str, path: Path | None) -> tuple[Scenario | None, list[Problem]]:
     """The validated scenario from its parsed file and site; geometry problems if any."""
     geo = GeometryReader(file, parse_crs(site.source_crs), parse_crs(site.crs))
     problems: list[Problem] = _implausible(parsed, site, file)
     facilities = _facilities(parsed, geo)
     social = _social_spaces(parsed, geo)
+    if not problems:
+        problems.extend(_misplaced_existing(parsed, site, facilities, social, file))
     crossings = _crossing_spec(parsed, site, geo, problems)
     transit = transit_spec(parsed, geo)
     problems.extend(geo.problems)
