@@ -69,6 +69,25 @@ def test_warning_figures():
     assert "'b', 'd' cannot reach the other 2 firm(s)" in fu.message
 
 
+def test_unreachable_penalty_follows_the_site_size():
+    """Left out, demand.unreachable_penalty_m is twice the site's diagonal (at least 10 km): on a
+    10 km park it is above every walk there (a fixed 10 km was below them, with no warning)."""
+    import math
+
+    from optimiser.inputs.scenario import site_extent
+    from optimiser.pipeline import prepare
+
+    sc = read_scenario(ROOT / "benchmarks" / "model_size" / "sites" / "large.yaml")
+    x0, y0, x1, y1 = site_extent(sc.site).bounds
+    assert sc.demand.unreachable_penalty_m == math.ceil(2 * math.hypot(x1 - x0, y1 - y0) / 100) * 100 > 30_000
+    prep = prepare(sc)
+    walks = prep.network.key_lengths(list(prep.context.firm_keys))
+    assert walks[walks < float("inf")].max() < sc.demand.unreachable_penalty_m
+    assert read_scenario(ROOT / "constraints" / "amp_sbp" / "baseline.yaml").demand.unreachable_penalty_m == 10_000  # as given
+    (w,) = check_files([WARN / "penalty_below_walks.yaml"])[0].warnings
+    assert w.field == "demand.unreachable_penalty_m" and "longer than the 100 m charged" in w.message
+
+
 @pytest.mark.parametrize("scenario", ["amp_sbp/baseline", "amp_sbp/tight_budget", "fremont/baseline"])
 def test_embedded_scenarios_have_no_warnings(scenario):
     r = _validate("--strict", scenario, cwd=ROOT)

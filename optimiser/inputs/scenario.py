@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -314,6 +315,34 @@ def _implausible(parsed: S.ScenarioFile, site: Site, file: str) -> list[Problem]
     return implausible_positions(file, feats, src, site.source_crs, check_span=False)
 
 
+def site_extent(site: Site) -> Any:
+    """The bounding box (a shapely polygon, working CRS) of everything the site draws: parcels,
+    firms, paths and barriers; ``None`` for a site that draws nothing."""
+    geoms = ([p.polygon for p in site.parcels] + [f.location for f in site.firms] + [w.line for w in site.paths]
+             + [b.centreline for b in site.barriers])
+    if not geoms:
+        return None
+    box = shapely.envelope(shapely.GeometryCollection(geoms))
+    return None if box.is_empty else box
+
+
+UNREACHABLE_PENALTY_MIN_M = 10_000.0
+"""The least default ``demand.unreachable_penalty_m`` (the first format's fixed default)."""
+
+
+def default_unreachable_penalty_m(site: Site) -> float:
+    """``demand.unreachable_penalty_m`` when a scenario gives none: twice the diagonal of the site's
+    extent (a walk longer than that is a maze; the sanity check ``penalty_below_walks`` warns of
+    one), at least :data:`UNREACHABLE_PENALTY_MIN_M`, rounded up to 100 m; so a pair with no route
+    does not cost less than one with a route, on a 2 km park or a 10 km one (a fixed 10 km had
+    charged an unreachable pair less than the 14-18 km walks of a 10 km site)."""
+    box = site_extent(site)
+    if box is None:
+        return UNREACHABLE_PENALTY_MIN_M
+    x0, y0, x1, y1 = box.bounds
+    return max(UNREACHABLE_PENALTY_MIN_M, math.ceil(2.0 * math.hypot(x1 - x0, y1 - y0) / 100.0) * 100.0)
+
+
 OFF_SITE_MIN_M = 1000.0
 """An existing facility or social space farther than this, or than the site is wide, from
 everything drawn on the site is a problem (a mistyped or misprojected coordinate)."""
@@ -327,10 +356,9 @@ def _misplaced_existing(parsed: S.ScenarioFile, site: Site, facilities: tuple[Fa
     raw = [(f"facilities[{i}].existing", f.existing, spec.existing) for i, (f, spec) in enumerate(zip(parsed.facilities, facilities))]
     if parsed.social_spaces is not None and social is not None:
         raw.append(("social_spaces.existing", parsed.social_spaces.existing, social.existing))
-    geoms = ([p.polygon for p in site.parcels] + [f.location for f in site.firms] + [w.line for w in site.paths])
-    extent = shapely.envelope(shapely.GeometryCollection(geoms)) if geoms else None
+    extent = site_extent(site)
     reach = OFF_SITE_MIN_M
-    if extent is not None and not extent.is_empty:
+    if extent is not None:
         x0, y0, x1, y1 = extent.bounds
         reach = max(reach, x1 - x0, y1 - y0)
     bands = [(b.id, b.band) for b in site.active_barriers(dict(parsed.layers))]
@@ -344,7 +372,7 @@ def _misplaced_existing(parsed: S.ScenarioFile, site: Site, facilities: tuple[Fa
                                         f"site's crs {site.source_crs} is in metres",
                                         "give coordinates in the site's crs, as its firms are"))
                 continue
-            if extent is not None and not extent.is_empty and (d := extent.distance(pt)) > reach:
+            if extent is not None and (d := extent.distance(pt)) > reach:
                 problems.append(Problem(file, field_path, f"lies {d / 1000:,.1f} km from the site (whose features span "
                                         f"{reach / 1000:,.1f} km)", "check the coordinates (a mistyped or shifted value?)"))
                 continue
@@ -379,7 +407,8 @@ def _build(parsed: S.ScenarioFile, site: Site, site_ref: str, file: str, path: P
         social_spaces=social,
         crossings=crossings,
         demand=DemandSpec(d.rule, {k: dict(v) for k, v in d.sector_affinity.items()},
-                          tuple((p.a, p.b, p.weight) for p in d.pairs), d.unreachable_penalty_m),
+                          tuple((p.a, p.b, p.weight) for p in d.pairs),
+                          d.unreachable_penalty_m if d.unreachable_penalty_m is not None else default_unreachable_penalty_m(site)),
         objective=objective_weights(ObjectiveWeights(o.firm_pairs, o.facility_access, o.social_access), transit),
         directness=tuple(DirectnessTarget(x.a, x.b, x.max_ratio) for x in parsed.directness),
         solver=SolveOptions(backend=sv.backend, time_limit_s=sv.time_limit_s, seed=sv.seed, workers=sv.workers,

@@ -476,7 +476,10 @@ class DemandIn(_Strict):
     rule: DemandRule = DemandSpec.rule
     sector_affinity: dict[str, dict[str, NonNegFloat]] = Field(default_factory=dict)
     pairs: list[PairWeightIn] = Field(default_factory=list)
-    unreachable_penalty_m: Metres = DemandSpec.unreachable_penalty_m
+    unreachable_penalty_m: Metres | None = Field(
+        default=None, description="Walking length charged for a pair (or a walk to a facility) with no route at all, metres; "
+        "default: twice the diagonal of the site's extent, at least 10,000 m, so that no route costs more "
+        "than none whatever the site's scale.")
 
 
 class ObjectiveIn(_Strict):

@@ -17,6 +17,9 @@ barriers of the scenario (a site alone: the barriers on by default):
   declares none, outside every parcel);
 - ``firms_unreachable``: some firms cannot reach others even with every candidate crossing
   built (or reach no walkable path at all);
+- ``penalty_below_walks``: a walk between two firms is longer than ``demand.unreachable_penalty_m``
+  (the length charged for a pair with no route at all), so having no route would cost less than
+  that walk (reported against the scenario file, which sets it);
 - ``implausible_headcount``: a firm (one building) declares more than
   :data:`IMPLAUSIBLE_EMPLOYEES` staff, more than any single workplace holds: most likely extra
   zeros, and its walks would outweigh every other firm's in the objective.
@@ -52,6 +55,7 @@ WARNING_CODES: dict[str, str] = {
     "firm_outside_parcel": "a firm stands outside its declared parcel (or outside every parcel)",
     "firms_unreachable": "firms cannot reach each other even with every candidate crossing built",
     "implausible_headcount": "a firm declares more employees than any single workplace holds",
+    "penalty_below_walks": "a walk between firms is longer than demand.unreachable_penalty_m, the length charged for no route",
 }
 """Every warning code, with what it means."""
 
@@ -235,6 +239,27 @@ def unreachable_firms(site: Site, net: WalkNetwork) -> list[SiteWarning]:
     return out
 
 
+def penalty_below_walks(scenario: Scenario, net: WalkNetwork) -> list[SiteWarning]:
+    """A walk between two firms, today or with every candidate crossing built, longer than the
+    scenario's ``demand.unreachable_penalty_m``: a pair with no route would cost less."""
+    penalty = scenario.demand.unreachable_penalty_m
+    keys = [firm_key(f.id) for f in scenario.site.firms if firm_key(f.id) not in net.unreachable]
+    if len(keys) < 2 or penalty is None:
+        return []
+    lengths = net.key_lengths(keys)
+    finite = np.where(np.isfinite(lengths), lengths, -1.0)
+    a, b = np.unravel_index(int(np.argmax(finite)), finite.shape)
+    longest = float(finite[a, b])
+    if longest <= penalty:
+        return []
+    file = str(display_path(scenario.path)) if scenario.path is not None else f"scenario {scenario.id!r}"
+    return [SiteWarning(
+        "penalty_below_walks", file, "demand.unreachable_penalty_m",
+        f"the walk from {keys[a].removeprefix('firm:')!r} to {keys[b].removeprefix('firm:')!r} is {longest:,.0f} m, longer than "
+        f"the {penalty:,.0f} m charged for a pair with no route at all: no route would cost that pair less than its walk",
+        f"raise demand.unreachable_penalty_m above {longest:,.0f} m (or leave it out: the default follows the site's size)")]
+
+
 # ------------------------------------------------------------------ collected
 
 
@@ -254,7 +279,7 @@ def sanity_warnings(scenario: Scenario, net: WalkNetwork, candidate_sites: Seque
     site = scenario.site
     out = (long_connectors(site, net, scenario.checks.max_connector_m) + parcels_over_barriers(scenario)
            + parcels_over_roads(site) + candidates_over_roads(site, candidate_sites) + firms_outside_parcels(site)
-           + unreachable_firms(site, net) + implausible_headcounts(site))
+           + unreachable_firms(site, net) + implausible_headcounts(site) + penalty_below_walks(scenario, net))
     for w in out:
         logger.debug("%s", w)
     logger.info("%s: %d sanity warning(s)", site.id, len(out))
