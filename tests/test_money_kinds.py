@@ -201,7 +201,7 @@ def test_site_rule_may_not_allow_at_grade_over_a_motorway(tmp_path):
     with pytest.raises(ValidationError) as err:
         read_site(tmp_path / "site.yaml")
     reason, fix = _problems(err)["crossing_rules[0].types"]
-    assert "barrier 'parkway' is a motorway: signalised cannot cross it" in reason and "grade-separated" in fix
+    assert "barrier 'parkway' is a motorway: signalised cannot cross it" in reason and "footbridge, underpass" in fix
 
 
 def test_scenario_may_narrow_the_site_rules_never_widen_them(tmp_path):
@@ -218,9 +218,32 @@ def test_scenario_may_narrow_the_site_rules_never_widen_them(tmp_path):
         "100 m is closer than the site's crossing rules allow ('parkway' every 200 m): a scenario may narrow the "
         "site's rules (greater spacing, fewer types), never widen them",
         "set crossings.spacing_m to 200 or more, or to null to use the site's rules")
-    assert "allow underpass along none of the barriers (parkway)" in got["crossings.types.underpass"][0]
-    assert got["crossings.types.underpass"][1] == "drop crossings.types.underpass; the rules allow footbridge, signalised"
+    assert "an underpass crossing cannot be built along any barrier it would apply to (parkway)" in got["crossings.types.underpass"][0]
+    assert got["crossings.types.underpass"][1] == "drop crossings.types.underpass; these barriers take footbridge, signalised"
     assert all(p.file == "s.yaml" for p in err.value.problems)
+
+
+def test_a_type_no_barrier_can_take_is_refused_with_or_without_site_rules(tmp_path):
+    """The verdict on an offered type does not depend on whether every barrier it applies to has
+    a site rule (it had been checked only then): along one without a rule its kind decides."""
+    from optimiser.inputs.crossing_rules import kind_phrase
+
+    assert (kind_phrase(BarrierKind.WATER), kind_phrase(BarrierKind.MOTORWAY), kind_phrase(BarrierKind.ARTERIAL)) == (
+        "water", "a motorway", "an arterial")
+    d = _kind_site(tmp_path, "motorway", ["footbridge"])
+    d["barriers"].append({"id": "canal", "kind": "water", "width_m": 20, "layer": "hs2", "default_on": False,  # no rule
+                          "geometry": {"type": "LineString", "coordinates": [[440550.0, 386950.0], [440550.0, 387650.0]]}})
+    (tmp_path / "site.yaml").write_text(yaml.safe_dump(d), encoding="utf-8")
+    offered = {"footbridge": {"cost_gbp": 1e6}, "signalised": {"cost_gbp": 2e5}}
+    for hs2_on in (False, True):
+        sc = scenario_dict(crossings={"types": offered}, layers={"hs2": hs2_on})
+        with pytest.raises(ValidationError) as err:
+            scenario_from_mapping(sc, base_path=tmp_path / "s.yaml", name="s.yaml")
+        reason, fix = _problems(err)["crossings.types.signalised"]
+        assert "a signalised crossing cannot be built along any barrier" in reason, (hs2_on, reason)
+        assert fix.startswith("drop crossings.types.signalised") and "footbridge" in fix
+    sc = scenario_dict(crossings={"types": {"footbridge": {"cost_gbp": 1e6}}}, layers={"hs2": True})
+    assert [t.type for t in scenario_from_mapping(sc, base_path=tmp_path / "s.yaml").crossings.types] == ["footbridge"]
 
 
 def test_explicit_at_grade_candidate_over_a_motorway_is_refused(tmp_path):

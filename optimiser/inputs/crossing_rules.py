@@ -15,14 +15,16 @@ import difflib
 import logging
 import re
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, get_args
 
 from optimiser.errors import Problem
 from optimiser.inputs.domain import (
     AT_GRADE_TYPES,
     GRADE_SEPARATED_TYPES,
     Barrier,
+    BarrierKind,
     CrossingRule,
+    NewCrossingType,
     Site,
     known_at_grade,
     type_suits_kind,
@@ -57,6 +59,21 @@ def _mapping(value: Any) -> dict[str, Any]:
 
 def _items(value: Any) -> list[Any]:
     return value if isinstance(value, list) else []
+
+
+def _a(word: str) -> str:
+    """``word`` with its indefinite article: "a footbridge", "an underpass"."""
+    return f"{'an' if word[:1].lower() in 'aeiou' else 'a'} {word}"
+
+
+def kind_phrase(kind: BarrierKind) -> str:
+    """The kind as the complement of "is": "a motorway", "a railway", "water"."""
+    return "water" if kind == BarrierKind.WATER else _a(kind.label)
+
+
+def _types_for(kind: BarrierKind) -> list[str]:
+    """The built-in new-crossing types a barrier of this kind can take."""
+    return [t for t in get_args(NewCrossingType) if type_suits_kind(t, bool(known_at_grade(t)), kind)]
 
 
 def _at_grade(name: str, spec: Any) -> bool | None:
@@ -108,9 +125,9 @@ def site_rule_problems(rules: Iterable[tuple[int, CrossingRule]], barriers: Iter
         bad = [t for t in rule.types if not type_suits_kind(t, bool(known_at_grade(t)), bar.kind)]
         if bad:
             problems.append(Problem(file, f"crossing_rules[{i}].types",
-                                    f"barrier {bar.id!r} is a {bar.kind.label}: {', '.join(bad)} cannot cross it"
+                                    f"barrier {bar.id!r} is {kind_phrase(bar.kind)}: {', '.join(bad)} cannot cross it"
                                     + (" (an at-grade crossing of a motorway, railway or water)" if not bar.kind.allows_at_grade else ""),
-                                    "allow grade-separated types only (footbridge, underpass)"))
+                                    f"allow only types it can take ({', '.join(_types_for(bar.kind))})"))
     return problems
 
 
@@ -142,18 +159,30 @@ def _spacing_problems(spacing: Any, selected: list[Barrier], rules: dict[str, Cr
 
 
 def _widening_type_problems(cr: dict[str, Any], selected: list[Barrier], rules: dict[str, CrossingRule], file: str) -> list[Problem]:
-    """Types that no site rule of the barriers they would apply to allows (and no explicit candidate uses)."""
-    if not selected or any(b.id not in rules for b in selected) or cr.get("spacing_m") == 0:
+    """Types that none of the barriers they would apply to can take (and no explicit candidate
+    uses): along a barrier with a site rule, the rule's types; along one without, the types its
+    kind takes (no at-grade type over a motorway, railway or water, no underpass under water)."""
+    if not selected or cr.get("spacing_m") == 0:
         return []
     used = {e.get("type") for e in _items(cr.get("explicit")) if isinstance(e, dict)}
-    allowed = sorted({t for b in selected for t in rules[b.id].types})
+    types = _mapping(cr.get("types"))
+    ruled = all(b.id in rules for b in selected)
     problems = []
-    for name in _mapping(cr.get("types")):
-        if name not in allowed and name not in used:
-            problems.append(Problem(file, f"crossings.types.{name}",
-                                    f"the site's crossing rules allow {name} along none of the barriers "
-                                    f"({', '.join(b.id for b in selected)}): a scenario may narrow the site's rules, never widen them",
-                                    f"drop crossings.types.{name}; the rules allow {', '.join(allowed)}"))
+    for name, spec in types.items():
+        if name in used:
+            continue
+        at_grade = _at_grade(str(name), spec)
+        takes = [b for b in selected if (name in rules[b.id].types if b.id in rules
+                                         else at_grade is None or type_suits_kind(str(name), at_grade, b.kind))]
+        if takes:
+            continue
+        allowed = sorted({t for b in selected for t in (rules[b.id].types if b.id in rules else _types_for(b.kind))})
+        why = ("the site's crossing rules allow it along none of them: a scenario may narrow the site's rules, never widen them"
+               if ruled else "no rule of the site allows it, and no barrier without a rule is of a kind it can cross")
+        problems.append(Problem(file, f"crossings.types.{name}",
+                                f"{_a(str(name))} crossing cannot be built along any barrier it would apply to "
+                                f"({', '.join(b.id for b in selected)}): {why}",
+                                f"drop crossings.types.{name}" + (f"; these barriers take {', '.join(allowed)}" if allowed else "")))
     return problems
 
 
@@ -169,9 +198,9 @@ def _explicit_problems(cr: dict[str, Any], site: Site, rules: dict[str, Crossing
         rule = rules.get(bar.id)
         if at_grade is not None and not type_suits_kind(name, at_grade, bar.kind):
             problems.append(Problem(file, f"crossings.explicit[{i}].type",
-                                    f"barrier {bar.id!r} is a {bar.kind.label}: a {name} crossing cannot be built over it"
+                                    f"barrier {bar.id!r} is {kind_phrase(bar.kind)}: {_a(name)} crossing cannot be built over it"
                                     + (" (at grade)" if at_grade else ""),
-                                    "use a grade-separated type (footbridge, underpass)"))
+                                    f"use a type it can take ({', '.join(_types_for(bar.kind))})"))
         elif rule is not None and name not in rule.types:
             problems.append(Problem(file, f"crossings.explicit[{i}].type",
                                     f"the site's crossing rule for barrier {bar.id!r} allows {', '.join(rule.types)}, not {name}",
