@@ -36,6 +36,9 @@ def test_run_exit_0_and_json_summary(solved):
     assert summary["status"] == "optimal"
     assert summary["verification"]["passed"] is True
     assert summary["walk"]["optimised_weighted_mean_m"] <= summary["walk"]["baseline_weighted_mean_m"]
+    m = json.loads((out / "metrics.json").read_text())  # a script finds the run and its figures from stdout alone
+    assert summary["run_id"] == m["run_id"] and summary["site"] == m["site"]["id"] and summary["scenario"] == m["scenario"]["id"]
+    assert summary["verification"] == {"passed": True, "objective": m["verification"]["objective"]} and m["verification"]["objective"]
 
 
 def test_metrics_json_has_the_contract_keys(solved):

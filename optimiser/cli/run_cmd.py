@@ -45,20 +45,23 @@ def run_summary(res: RunResult) -> dict[str, Any]:
         res: the run's result.
 
     Returns:
-        status, objective, bound, gap, solve_seconds, backend, seed, the scenario id, the walk
-        figures (without per-facility access), costs and their currency, placed ids by kind, whether verification
-        passed and the run directory.
+        the run id, status, objective, bound, gap, solve_seconds, backend, seed, the scenario id
+        (``scenario``; ``metrics.json`` has the whole reference), the site id, the walk figures
+        (without per-facility access), costs and their currency, placed ids by kind
+        (``metrics.json`` has each placement whole), verification (passed, objective) and the run
+        directory.
     """
     m = res.metrics
     return {
-        "status": m.status.value, "objective": m.objective, "bound": m.bound, "gap": m.gap,
+        "run_id": m.run_id, "status": m.status.value, "objective": m.objective, "bound": m.bound, "gap": m.gap,
         "solve_seconds": m.solve_seconds, "backend": m.backend, "seed": m.seed,
-        "scenario": m.scenario.id, "walk": m.walk.model_dump(mode="python", exclude={"facility_access"}),
+        "scenario": m.scenario.id, "site": m.site.id,
+        "walk": m.walk.model_dump(mode="python", exclude={"facility_access"}),
         "cost": m.cost.model_dump(mode="python"), "currency": m.currency,
         "placements": {"shared_facilities": [p.id for p in m.placements.shared_facilities],
                        "social_spaces": [p.id for p in m.placements.social_spaces],
                        "crossings": [p.id for p in m.placements.crossings]},
-        "verification": {"passed": m.verification.passed}, "out": str(res.out_dir),
+        "verification": {"passed": m.verification.passed, "objective": m.verification.objective}, "out": str(res.out_dir),
         "attribution": [{"id": a.id, "name": a.name, "cost": a.cost, "saving_m": a.saving_m} for a in m.attribution],
         "warnings": [w.code for w in m.warnings],
     }
