@@ -104,6 +104,13 @@ class GeometryReader:
         Validity is judged in the file's own coordinates, so the message points at them.
         """
         rings_raw = raw["coordinates"]
+        for k, ring in enumerate(rings_raw):
+            if len(ring) >= 2 and list(ring[0])[:2] != list(ring[-1])[:2]:
+                where = "its outer ring" if k == 0 else f"hole {k}"
+                self.problems.append(Problem(self.file, field, f"{where} is not closed: it ends at {list(ring[-1])[:2]}, "
+                                             f"not at its first position {list(ring[0])[:2]}",
+                                             "repeat the first position at the end of the ring (GeoJSON rings are closed)"))
+                return None
         file_poly = Polygon(rings_raw[0], rings_raw[1:])
         if not file_poly.is_valid:
             reason = shapely.is_valid_reason(file_poly)
