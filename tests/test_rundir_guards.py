@@ -265,12 +265,30 @@ def test_overwrite_without_atomic_exchange(monkeypatch, tmp_path):
     monkeypatch.setattr(staging, "exchange_paths", lambda a, b: False)
     out = tmp_path / "out"
     out.mkdir()
+    (out / "metrics.json").write_text("{}")  # an earlier run's directory
     (out / "old.txt").write_text("old")
     with StagedDir(out, overwrite=True) as st:
         (st.path / "new.txt").write_text("new")
         st.commit()
     assert sorted(p.name for p in out.iterdir()) == ["new.txt"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
+def test_overwrite_replaces_only_a_run_directory(tmp_path):
+    """--overwrite replaces an earlier run's directory; a folder of other files is refused whole
+    (it would have been deleted), before anything is written; an empty one is filled."""
+    _, sc = write_files(tmp_path / "in")
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("keep me")
+    r = CliRunner().invoke(cli, ["run", str(sc), "--out", str(mine), "--overwrite", "--no-render"])
+    assert r.exit_code == 2 and "is not a run directory" in r.output and "no metrics.json" in r.output, r.output
+    assert (mine / "notes.txt").read_text() == "keep me" and [p.name for p in mine.iterdir()] == ["notes.txt"]
+    out = tmp_path / "out"
+    for _ in range(2):  # a new run, then the same directory replaced
+        r = CliRunner().invoke(cli, ["run", str(sc), "--out", str(out), "--overwrite", "--no-render"])
+        assert r.exit_code == 0, r.output
+    assert (out / "metrics.json").is_file()
 
 
 def test_failed_run_leaves_nothing(tmp_path):

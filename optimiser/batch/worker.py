@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import shutil
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -25,6 +26,19 @@ logger = logging.getLogger(__name__)
 FAULTS_ENV = "_SITEOPT_BATCH_FAULTS"
 """Test hook: JSON ``{"crash": "name part", "sleep": seconds}`` delays every item and kills the
 worker running an item whose name contains ``crash``."""
+
+
+def _clear_leftovers(out: Path) -> None:
+    """Empty an item's folder that holds no run (what an item killed before its run moved into
+    place left: a temporary or truncated result record): the folder is the batch's, and the run
+    replaces only a run directory (:class:`~optimiser.present.staging.StagedDir`)."""
+    if (out / "metrics.json").is_file():
+        return
+    for p in out.iterdir():
+        if p.is_dir() and not p.is_symlink():
+            shutil.rmtree(p, ignore_errors=True)
+        else:
+            p.unlink(missing_ok=True)
 
 
 def _faults(name: str) -> None:
@@ -77,6 +91,7 @@ def run_item(payload: Mapping[str, Any], run_dir: str, render: bool = False) -> 
     key, name, ov = payload["key"], payload["name"], payload["overrides"]
     out = Path(run_dir)
     out.mkdir(parents=True, exist_ok=True)
+    _clear_leftovers(out)
     logger.debug("item %s (%s) starts in %s", key[:12], name, out)
     try:
         _faults(name)

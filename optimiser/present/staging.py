@@ -238,7 +238,9 @@ class StagedDir:
         self.committed = False
 
     def check(self) -> None:
-        """Refuse an ``out`` that is not a folder, or a non-empty one without ``overwrite``."""
+        """Refuse an ``out`` that is not a folder, the current folder or a mount point, a non-empty one
+        without ``overwrite``, and with ``overwrite`` a non-empty one that is not a run directory (no
+        ``metrics.json``: replacing it would delete files no run wrote)."""
         st = _lstat(self.out)
         if st is None:
             return
@@ -256,8 +258,14 @@ class StagedDir:
             raise OutputExistsError(
                 f"{self.out} is a mount point (a volume): a run directory is moved into place whole, and a mount "
                 f"point cannot be replaced; give a folder inside it, e.g. --out {self.out / 'run1'}")
-        if not self.overwrite and any(self.out.iterdir()):
+        entries = sum(1 for _ in self.out.iterdir())
+        if not self.overwrite and entries:
             raise OutputExistsError(f"{self.out} is not empty; pass --overwrite to replace it (whole)")
+        if entries and not (self.out / "metrics.json").is_file():  # --overwrite: only an earlier run's directory
+            raise OutputExistsError(
+                f"{self.out} is not a run directory (it holds {entries} entr{'y' if entries == 1 else 'ies'} and no "
+                "metrics.json): --overwrite replaces a run directory whole and would delete them; empty it, or give "
+                "another --out")
 
     def __enter__(self) -> StagedDir:
         self.check()
