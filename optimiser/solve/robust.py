@@ -188,8 +188,13 @@ def _result(joint: JointProblem, options: SolveOptions, alone: list[SolveResult]
         gap = relative_gap(value, bound)
     status = Status.OPTIMAL if js.proven and every_proven else Status.FEASIBLE
     unit = f"worst regret {value:.3f}%" if joint.rule == "min_max_regret" else f"expected objective {value:,.0f}"
-    msg = f"robust plan ({joint.rule}): {unit}; " + ("proven optimal" if status is Status.OPTIMAL else
-                                                      "not proven optimal" + (f" (gap {gap:.3g})" if gap is not None else ""))
+    if gap is None:
+        open_text = ""
+    elif joint.rule == "min_max_regret":  # bound and gap in percentage points of regret, not a relative gap
+        open_text = f" (best bound on the worst regret {bound:.3f}%, {gap:.3g} percentage points below it)"
+    else:
+        open_text = f" (relative gap {100 * gap:.3g}%)"
+    msg = f"robust plan ({joint.rule}): {unit}; " + ("proven optimal" if status is Status.OPTIMAL else "not proven optimal" + open_text)
     if not every_proven:
         msg += "; futures not proven optimal alone: " + ", ".join(n for n, r in zip(joint.names, alone) if r.status is not Status.OPTIMAL)
     logger.info(msg)
