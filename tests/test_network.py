@@ -512,8 +512,11 @@ def test_cli_network_writes_wgs84_geojson_and_summary(tmp_path, monkeypatch):
         assert all(shapely.geometry.shape(f["geometry"]).length > 0 for f in fc["features"])
         xy = np.array([c for f in fc["features"] for c in f["geometry"]["coordinates"]])
         assert np.all((xy[:, 0] > -1.5) & (xy[:, 0] < -1.2) & (xy[:, 1] > 53.3) & (xy[:, 1] < 53.5))
-    kinds = {f["properties"]["kind"] for f in json.loads((out / "network.geojson").read_text())["features"]}
-    assert kinds == {"path", "crossing"}
+    feats = json.loads((out / "network.geojson").read_text())["features"]
+    assert {f["properties"]["kind"] for f in feats} == {"path", "crossing"}
+    # an existing crossing's charge is its line plus its penalty, both given (the junction: 40 m + 20 m)
+    junction = next(f["properties"] for f in feats if f["properties"]["ref"] == "parkway-j1")
+    assert (junction["line_length_m"], junction["penalty_m"], junction["length_m"]) == pytest.approx((40.0, 20.0, 60.0), abs=0.01)
     # a non-empty --out is refused unless --overwrite
     res2 = CliRunner().invoke(command, ["scenario.yaml", "--out", str(out)])
     assert res2.exit_code == 2 and "not empty" in res2.output

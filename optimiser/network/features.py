@@ -48,7 +48,9 @@ def crossing_features(crossings: Iterable[Crossing], kind: str = "candidate", cu
 
 def edge_features(net: WalkNetwork, kinds: Iterable[str] = ("path", "connector", "crossing", "candidate")) -> list[dict[str, Any]]:
     """GeoJSON-like features (geometry as shapely, working CRS) of the network's edges of the
-    given kinds (``"candidate"``: the candidate crossings); reproject with
+    given kinds (``"candidate"``: the candidate crossings); ``length_m`` is the length a walk is
+    charged, which for an existing crossing is its ``line_length_m`` plus its ``penalty_m``
+    (both given); reproject with
     :func:`optimiser.present.geojson.to_wgs84_geojson`."""
     wanted = set(kinds)
     feats: list[dict[str, Any]] = []
@@ -58,13 +60,12 @@ def edge_features(net: WalkNetwork, kinds: Iterable[str] = ("path", "connector",
             kind = EDGE_KINDS[int(net.edge_kind[e])]
             if kind not in wanted:
                 continue
-            feats.append(
-                {
-                    "type": "Feature",
-                    "geometry": net.edge_geoms.get(e, segs[e]),
-                    "properties": {"kind": kind, "ref": net.edge_ref[e], "length_m": round(float(net.edge_length_m[e]), 3)},
-                }
-            )
+            geom = net.edge_geoms.get(e, segs[e])
+            props: dict[str, Any] = {"kind": kind, "ref": net.edge_ref[e], "length_m": round(float(net.edge_length_m[e]), 3)}
+            if kind == "crossing":  # length_m is what a walk is charged: the line's length plus the crossing's penalty
+                line_m = float(geom.length)
+                props.update(line_length_m=round(line_m, 3), penalty_m=round(max(0.0, float(net.edge_length_m[e]) - line_m), 3))
+            feats.append({"type": "Feature", "geometry": geom, "properties": props})
     if "candidate" in wanted:
         feats.extend(crossing_features(net.candidates, kind="candidate"))
     logger.debug("%d network features of kinds %s", len(feats), sorted(wanted))
