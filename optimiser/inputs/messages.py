@@ -15,8 +15,10 @@ from __future__ import annotations
 import difflib
 import json
 import logging
+import re
 import types
 import typing
+import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -282,7 +284,10 @@ def describe(err: ErrorDetails) -> str:
     if t == "string_too_short":
         return "must not be empty"
     if t == "string_pattern_mismatch":
-        return f"{shown} is not a valid id (letters, digits, '_', '-', '.'; no spaces)"
+        text = json.dumps(given, ensure_ascii=False)[:60] if isinstance(given, str) else shown
+        return f"{text} is not a valid id (ASCII letters, digits, '_', '-', '.', starting with a letter or digit)"
+    if t == "string_too_long":
+        return f"has {len(given) if isinstance(given, str) else '?'} characters, at most {ctx.get('max_length')} allowed"
     if t == "value_error":
         return str(err.get("msg", "")).removeprefix("Value error, ")
     if t == BOOL_FOR_NUMBER:
@@ -304,7 +309,15 @@ def fix_for(err: ErrorDetails, field: str) -> str | None:
     if t in _SIMPLE:
         return f"write {field} as {_SIMPLE[t].removeprefix('must be ')}"
     if t == "string_pattern_mismatch":
-        return "e.g. replace spaces with '-'"
+        given = err.get("input")
+        if isinstance(given, str) and given:
+            plain = unicodedata.normalize("NFKD", given).encode("ascii", "ignore").decode("ascii")
+            plain = re.sub(r"[^A-Za-z0-9_.\-]+", "-", plain).strip("-_.")[:80]
+            if plain:
+                return f"e.g. {plain!r} (a name in any script goes in the item's name)"
+        return "use letters, digits, '_', '-' or '.' (a name in any script goes in the item's name)"
+    if t == "string_too_long":
+        return f"shorten {field} to at most {ctx.get('max_length')} characters"
     if t == BOOL_FOR_NUMBER:
         return f"write {field} as a number (YAML reads yes, no, on and off as true or false)"
     if t == "value_error" and field == "count":

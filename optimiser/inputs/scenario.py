@@ -101,6 +101,10 @@ def _scenario_site(data: dict[str, Any], file: str, path: Path | None) -> tuple[
         return None, None, []
     site_path, looked = resolve_site_ref(site_ref, path)
     if site_path is None:
+        folder = next((p for p in looked if Path(p).is_dir()), None)
+        if folder is not None:
+            return None, None, [Problem(file, "site", f"site {site_ref!r} is a folder ({folder}), not a site file",
+                                        "name the site file inside it, e.g. site: <folder>/site.yaml")]
         where = name_list([str(p) for p in looked], limit=4)
         return None, None, [Problem(file, "site", f"site {site_ref!r} does not exist", "looked in: " + where)]
     try:
