@@ -104,11 +104,15 @@ def _add_feature(site: dict[str, Any], i: int, feat: Any, name: str) -> Problem 
     props = dict(raw_props)
     layer = props.pop("layer", None)
     spec = layer_for(layer)
+    if spec is None and layer is None:
+        return Problem(name, f"features[{i}].properties.layer",
+                       f"the feature names no layer; each feature says which it is: {', '.join(GEOJSON_LAYERS)}",
+                       "add a 'layer' property, e.g. \"layer\": \"firm\" (QGIS: a text field filled per layer)")
     if spec is None:
         near = suggest(str(layer), GEOJSON_LAYERS)
         return Problem(name, f"features[{i}].properties.layer",
                        f"unknown layer {layer!r}; expected one of {', '.join(GEOJSON_LAYERS)}",
-                       f"did you mean {near!r}?" if near else None)
+                       f"did you mean {near!r}?" if near else f"use one of {', '.join(GEOJSON_LAYERS)}")
     ident = props.get("id")
     where = f"features[{i}] ({spec.name}" + (f" {ident})" if isinstance(ident, str) and ident else ")")
     item = item_from_props(props, spec, where, str(layer))
