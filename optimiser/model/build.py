@@ -12,7 +12,7 @@ import numpy as np
 
 from optimiser.errors import ModelError
 from optimiser.inputs.currency import money_text
-from optimiser.inputs.domain import Scenario
+from optimiser.inputs.domain import ParcelStatus, Scenario
 from optimiser.inputs.schema import MAX_AMOUNT
 from optimiser.model.clients import TermBuilder, WeightScale
 from optimiser.model.constraints import (
@@ -155,6 +155,11 @@ def build_problem(
     soc = scenario.social_spaces
     if soc is not None:
         sites = [s for s in social_sites if s.key in site_decision]
+        if soc.count.min > len(sites):  # name the shortfall, and why there are so few
+            problem.groups["count_min:social"] = (
+                f"at least {soc.count.min} social spaces (only {len(sites)} candidate sites fit"
+                + ("; social spaces go on open_space parcels, and the site has none)"
+                   if not any(p.status == ParcelStatus.OPEN_SPACE for p in scenario.site.parcels) else ")"))
         add_count_constraints(problem, "social", [site_decision[s.key] for s in sites], soc.count.min, soc.count.max)
         add_spacing_constraints(problem, "social", sites, site_decision, soc.min_spacing_m)
         if soc.coverage != "off" or obj.social_access > 0:

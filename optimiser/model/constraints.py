@@ -126,8 +126,9 @@ def add_directness_constraints(tb: TermBuilder) -> None:
             continue  # no straight line to compare with, or already direct enough
         within = sorted({problem.option_id(tuple(int(cross_dec[c]) for c in R)) for L, R in opts[a][b] if L <= limit + 1e-9})
         g = f"directness:{tgt.a}|{tgt.b}"
+        now = f"now {base_ff[a, b]:.0f} m" if math.isfinite(float(base_ff[a, b])) else "no walk today"
         problem.groups[g] = (f"walk from {firms[a].name} to {firms[b].name} at most {tgt.max_ratio:g} x the straight line "
-                             f"({limit:.0f} m; now {base_ff[a, b]:.0f} m)")
+                             f"({limit:.0f} m; {now})")
         problem.constraints.append(Constraint(g, tuple((o, 1) for o in within), 1, None, g))
 
 

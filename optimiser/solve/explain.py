@@ -126,7 +126,7 @@ def explain_infeasible(problem: Problem, *, time_limit_s: float = 10.0, seed: in
             lines.append(f"the budget ({money_text(problem.budget, problem.currency)}) cannot pay for: {req}")
     else:
         lines.append("these requirements cannot all hold together: " + "; ".join(names))
-    for n in names:
-        lines.append(f"conflicting requirement: {n}")
+    if len(names) > 1:  # one requirement is said whole in the first line
+        lines.extend(f"conflicting requirement: {n}" for n in names)
     logger.info("infeasible: %d conflicting requirement(s)", len(core))
     return tuple(lines)
