@@ -342,3 +342,14 @@ def test_wrong_type_in_metrics_names_file_and_field(tmp_path: Path) -> None:
     assert problem.file.endswith("metrics.json") and problem.field == "walk.pairs"
     res = CliRunner().invoke(cli, ["render", str(run)])
     assert res.exit_code == 2 and "walk.pairs" in res.stderr
+
+
+def test_names_the_plan_font_cannot_draw_are_found_and_not_warned_per_glyph():
+    """Latin with accents draws; CJK and emoji do not (DejaVu Sans): said once per run by the
+    renderer, not as matplotlib's per-glyph warnings with source paths on stderr."""
+    import warnings
+
+    from optimiser.present.figure import names_without_glyphs
+
+    assert names_without_glyphs(["Müller GmbH – Rotherham", "株式会社", "works 🏭", "AMRC"]) == ["株式会社", "works 🏭"]
+    assert any(action == "ignore" and msg is not None and msg.pattern.startswith("Glyph") for action, msg, *_ in warnings.filters)

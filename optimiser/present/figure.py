@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import io
 import logging
+import warnings
+from collections.abc import Iterable
 from pathlib import Path
 
 import matplotlib
@@ -26,6 +28,22 @@ from optimiser.present.staging import write_new_file
 from optimiser.present.style import BACKGROUND, MAP_BACKGROUND, PLAN_DPI, PLAN_SIZE, PNG_COMPRESS_LEVEL, TEXT_RC
 
 logger = logging.getLogger(__name__)
+
+# A name in a script the plans' font lacks (CJK, emoji) draws as boxes; matplotlib warns once per
+# glyph with its source path: said once per run instead (render.render_run_data, names_without_glyphs)
+warnings.filterwarnings("ignore", message=r"Glyph \d+ .*missing from", category=UserWarning)
+
+
+def names_without_glyphs(names: Iterable[str]) -> list[str]:
+    """The names holding a character the plans' font cannot draw (it shows as a box), in order."""
+    from matplotlib import font_manager, ft2font
+
+    try:
+        font = ft2font.FT2Font(font_manager.findfont(font_manager.FontProperties(family=matplotlib.rcParams["font.family"])))
+        have = set(font.get_charmap())
+    except (OSError, RuntimeError, ValueError):  # no font file to ask: say nothing
+        return []
+    return [n for n in names if any(ord(c) not in have for c in n if not c.isspace())]
 
 __all__ = ["new_figure", "fit_extent", "poly_path", "MapPanel", "setup_map", "draw_scale_bar", "draw_north_arrow",
            "note_illustrative", "save_figure", "figure_png"]

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from optimiser.present.distance import distance_figure
-from optimiser.present.figure import figure_png, save_figure
+from optimiser.present.figure import figure_png, names_without_glyphs, save_figure
 from optimiser.present.forking import FORK_ENABLED, end_process, fork_helps, send_failure
 from optimiser.present.layers import RunData
 from optimiser.present.plan import plan_figure
@@ -51,6 +51,10 @@ def render_run_data(run: RunData, into: Path | None = None) -> list[Path]:
     t = time.perf_counter()
     folder = into if into is not None else run.run_dir
     figures: dict[str, bytes] = {}
+    boxed = names_without_glyphs(sorted({str(f.props.get("name")) for f in run.layout.features if f.props.get("name")}))
+    if boxed:
+        logger.warning("%d name(s) hold characters the plans' font cannot draw (shown as boxes in plan.png/.svg; the report "
+                       "shows them): %s", len(boxed), ", ".join(repr(n) for n in boxed[:5]) + (" ..." if len(boxed) > 5 else ""))
     look_up_crs(run.metrics)  # before the plan's process is forked: it inherits what was looked up
     with _plan_drawn_aside(run, folder) as plan_files:
         out = [] if plan_files is not None else _draw_map(run, "plan", folder, figures)
