@@ -76,6 +76,13 @@ Id = Annotated[
         description="Identifier: letters, digits, '_', '-', '.'; starts with a letter or digit.",
     ),
 ]
+MAX_NAME_CHARS = 200
+"""Longest display name: it labels plans and tables (a 100,000-character name had overprinted the
+plan's key and slowed the run fivefold)."""
+Name = Annotated[str, Field(max_length=MAX_NAME_CHARS, description=f"Display name, at most {MAX_NAME_CHARS} characters.")]
+MAX_TEXT_CHARS = 10_000
+"""Longest free text (a description, a reason)."""
+Text = Annotated[str, Field(max_length=MAX_TEXT_CHARS)]
 MAX_PLAIN = 1e9
 """Upper bound on any plain number without a tighter one (keeps products finite)."""
 PositiveFloat = Annotated[float, Field(gt=0, le=MAX_PLAIN, allow_inf_nan=False)]
@@ -200,7 +207,7 @@ class ParcelIn(_Strict):
     """A parcel of land with a use status."""
 
     id: Id
-    name: str = ""
+    name: Name = ""
     status: Literal["occupied", "buildable", "reserved", "open_space"]
     geometry: PolygonGeom
     provenance: Source | None = None
@@ -210,7 +217,7 @@ class FirmIn(_Strict):
     """A firm (one building): employees, sector, location and entrances."""
 
     id: Id
-    name: str = ""
+    name: Name = ""
     employees: Employees
     sector: str = "other"
     location: PointLike
@@ -227,7 +234,7 @@ class BarrierIn(_Strict):
     """A road, railway, water or other barrier walkers cannot cross except at a crossing."""
 
     id: Id
-    name: str = ""
+    name: Name = ""
     kind: Literal[
         "dual_carriageway", "motorway", "arterial", "rail", "water", "other", "carriageway", "rail_corridor", "watercourse"
     ] = Field(description=(
@@ -259,7 +266,7 @@ class PathIn(_Strict):
     """A footway, footpath or road with footways."""
 
     id: Id
-    name: str = ""
+    name: Name = ""
     kind: Literal["footway", "footpath", "road", "track", "cycleway"] = "footway"
     geometry: LineStringGeom
     provenance: Source | None = None
@@ -269,7 +276,7 @@ class CrossingIn(_Strict):
     """An existing crossing (junction, bridge ...) from one side of a barrier to the other."""
 
     id: Id
-    name: str = ""
+    name: Name = ""
     barrier: Id
     type: CrossingType
     geometry: LineStringGeom
@@ -281,9 +288,9 @@ class ExclusionIn(_Strict):
     """An area where nothing may be placed."""
 
     id: Id
-    name: str = ""
+    name: Name = ""
     geometry: PolygonGeom
-    reason: str = ExclusionZone.reason
+    reason: Text = ExclusionZone.reason
 
 
 class CrossingRuleIn(_Strict):
@@ -298,7 +305,7 @@ class TransitStopIn(_Strict):
     """An existing stop on a transit line."""
 
     id: Id
-    name: str = ""
+    name: Name = ""
     location: PointLike
     provenance: Source | None = None
 
@@ -307,7 +314,7 @@ class TransitLineIn(_Strict):
     """A proposed transit alignment (tram, BRT ...); new stops may go along it (scenario ``transit``)."""
 
     id: Id
-    name: str = ""
+    name: Name = ""
     mode: str = TransitLine.mode
     geometry: LineStringGeom
     stops: list[TransitStopIn] = Field(default_factory=list, description="Stops already there.")
@@ -319,8 +326,8 @@ class SiteFile(_Strict):
 
     format: Literal["placemaking-site/1"] = SITE_FORMAT
     id: Id
-    name: str = ""
-    description: str = Site.description
+    name: Name = ""
+    description: Text = Site.description
     crs: str = Field(description="CRS of the coordinates, e.g. 'EPSG:27700' or 'EPSG:4326'.")
     working_crs: str | None = Field(
         None, description="Projected CRS to work in when `crs` is geographic (default: UTM zone)."
@@ -419,7 +426,7 @@ class ExplicitCrossingIn(_Strict):
     """A candidate crossing given explicitly."""
 
     id: Id
-    name: str = ""
+    name: Name = ""
     barrier: Id
     type: Id = Field(description="A type listed under crossings.types.")
     geometry: LineStringGeom
@@ -542,8 +549,8 @@ class ScenarioFile(_Strict):
 
     format: Literal["placemaking-scenario/1"] = SCENARIO_FORMAT
     id: Id
-    name: str = ""
-    description: str = Scenario.description
+    name: Name = ""
+    description: Text = Scenario.description
     site: str = Field(
         min_length=1,
         description="Site file path (relative to this file) or the id of a site under sites/.",
