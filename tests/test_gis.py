@@ -119,6 +119,11 @@ def test_convert_refuses_an_invalid_source_and_an_existing_target(tmp_path):
         convert_site(good, tmp_path / "taken.gpkg")
     r = CliRunner().invoke(cli, ["convert", str(good), str(tmp_path / "site.kml")])
     assert r.exit_code == 2 and "cannot write a site" in r.output
+    # --crs on a file that declares another crs would relabel its coordinates: refused; the same crs is fine
+    r = CliRunner().invoke(cli, ["convert", str(good), str(tmp_path / "relabelled.gpkg"), "--crs", "EPSG:4326"])
+    assert r.exit_code == 2 and "would relabel its coordinates" in r.output and not (tmp_path / "relabelled.gpkg").exists()
+    r = CliRunner().invoke(cli, ["convert", str(good), str(tmp_path / "same.gpkg"), "--crs", "EPSG:27700"])
+    assert r.exit_code == 0, r.output
     for suffix in (".gpkg", ".yaml"):  # into a folder that is not there: exit 2 naming it (had been an internal error)
         r = CliRunner().invoke(cli, ["convert", str(good), str(tmp_path / "no" / "such" / f"site{suffix}")])
         assert r.exit_code == 2 and "does not exist" in r.output and "create the folder" in r.output, r.output

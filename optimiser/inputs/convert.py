@@ -79,12 +79,28 @@ def write_site(data: Mapping[str, Any], path: str | os.PathLike[str]) -> Path:
     return p
 
 
+def _same_crs(a: Any, b: Any) -> bool:
+    """Whether two CRS texts name the same CRS (``EPSG:27700`` and its WKT); unreadable: no."""
+    from pyproj import CRS
+    from pyproj.exceptions import CRSError
+
+    try:
+        return bool(CRS.from_user_input(str(a)).equals(CRS.from_user_input(str(b))))
+    except CRSError:
+        return False
+
+
 def _checked(path: Path, overrides: Mapping[str, Any]) -> dict[str, Any]:
     """The site mapping of ``path`` with ``overrides`` applied, validated (every problem raised)."""
     name = str(path)
     data, problems = load_mapping(path)
     if data is None:
         raise FileReadError(problems)
+    given, declared = overrides.get("crs"), data.get("crs")
+    if given is not None and declared is not None and str(given) != str(declared) and not _same_crs(given, declared):
+        raise ValidationError([Problem(name, "crs", f"the file declares crs {declared}; --crs {given} would relabel its "
+                                       "coordinates without moving them", "drop --crs (it is for files that declare no "
+                                       "crs); to change a site's crs, convert it and set working_crs")])
     data.update({k: v for k, v in overrides.items() if v is not None})
     _, more = check_site(data, name, path.resolve())
     if problems or more:
