@@ -433,3 +433,15 @@ def test_cli_batch(site_dir: Path, tmp_path: Path) -> None:
     summary = json.loads(r.stdout)
     assert summary["counts"] == {"infeasible": 1, "optimal": 1} and summary["items"] == 2
     assert Path(summary["paths"]["results_csv"]).is_file()
+
+
+def test_validate_says_which_duplicate_items_a_batch_drops(site_dir: Path) -> None:
+    """A sweep listing one value twice runs it once; validate says so (it had said only the count)."""
+    from click.testing import CliRunner
+
+    from optimiser.cli import cli
+
+    b = write_batch(site_dir, "dups.yaml", sweep={"budget_gbp": [1e6, 1e6, 2e6]})
+    r = CliRunner().invoke(cli, ["validate", str(b)])
+    assert r.exit_code == 0, r.output
+    assert "2 item(s)" in r.output and "1 duplicate item(s) dropped" in r.output and "is the same run as" in r.output
