@@ -65,6 +65,9 @@ def test_warning_figures():
     (ih,) = check_files([WARN / "implausible_headcount.yaml"])[0].warnings
     # b: 6,000,000 of 6,000,000 + 120 + 40 + ... staff
     assert ih.field == "firms[1].employees" and "'b' declares 6,000,000 employees" in ih.message
+    (fa,) = check_files([WARN / "feature_apart.yaml"])[0].warnings
+    # the footprint x 440680..440720, y 387060..387100; the location (440200, 387080): 480 m
+    assert fa.field == "firms[0].footprint" and "the footprint of firm 'a' lies 480 m from its location" in fa.message
     (fu,) = by_file["firms_unreachable.yaml"]
     assert "'b', 'd' cannot reach the other 2 firm(s)" in fu.message
 

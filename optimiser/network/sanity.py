@@ -17,6 +17,8 @@ barriers of the scenario (a site alone: the barriers on by default):
   declares none, outside every parcel);
 - ``firms_unreachable``: some firms cannot reach others even with every candidate crossing
   built (or reach no walkable path at all);
+- ``feature_apart``: a firm's footprint lies away from its location, or an existing transit stop
+  away from its line (more than :data:`APART_M`): one of the two was mistyped or misprojected;
 - ``penalty_below_walks``: a walk between two firms is longer than ``demand.unreachable_penalty_m``
   (the length charged for a pair with no route at all), so having no route would cost less than
   that walk (reported against the scenario file, which sets it);
@@ -56,6 +58,7 @@ WARNING_CODES: dict[str, str] = {
     "firms_unreachable": "firms cannot reach each other even with every candidate crossing built",
     "implausible_headcount": "a firm declares more employees than any single workplace holds",
     "penalty_below_walks": "a walk between firms is longer than demand.unreachable_penalty_m, the length charged for no route",
+    "feature_apart": "a firm's footprint lies away from its location, or a transit stop away from its line",
 }
 """Every warning code, with what it means."""
 
@@ -194,6 +197,28 @@ def firms_outside_parcels(site: Site) -> list[SiteWarning]:
     return out
 
 
+APART_M = 50.0
+"""A footprint farther than this from its firm's location, or a stop from its line, is warned about."""
+
+
+def features_apart(site: Site) -> list[SiteWarning]:
+    """Firms whose footprint lies more than :data:`APART_M` from their location, and existing
+    transit stops more than that from their line."""
+    out = []
+    for i, f in enumerate(site.firms):
+        if f.footprint is not None and (gap := float(f.footprint.distance(f.location))) > APART_M:
+            out.append(SiteWarning(
+                "feature_apart", _site_file(site), f"firms[{i}].footprint",
+                f"the footprint of firm {f.id!r} lies {gap:,.0f} m from its location", "check the footprint's and the location's coordinates"))
+    for i, t in enumerate(site.transit):
+        for j, stop in enumerate(t.stops):
+            if (gap := float(t.line.distance(stop.point))) > APART_M:
+                out.append(SiteWarning(
+                    "feature_apart", _site_file(site), f"transit[{i}].stops[{j}]",
+                    f"stop {stop.id!r} lies {gap:,.0f} m from its line {t.id!r}", "move the stop onto the line, or check its coordinates"))
+    return out
+
+
 def implausible_headcounts(site: Site) -> list[SiteWarning]:
     """Firms declaring more than :data:`IMPLAUSIBLE_EMPLOYEES` employees."""
     total = sum(f.employees for f in site.firms)
@@ -279,7 +304,7 @@ def sanity_warnings(scenario: Scenario, net: WalkNetwork, candidate_sites: Seque
     site = scenario.site
     out = (long_connectors(site, net, scenario.checks.max_connector_m) + parcels_over_barriers(scenario)
            + parcels_over_roads(site) + candidates_over_roads(site, candidate_sites) + firms_outside_parcels(site)
-           + unreachable_firms(site, net) + implausible_headcounts(site) + penalty_below_walks(scenario, net))
+           + unreachable_firms(site, net) + implausible_headcounts(site) + features_apart(site) + penalty_below_walks(scenario, net))
     for w in out:
         logger.debug("%s", w)
     logger.info("%s: %d sanity warning(s)", site.id, len(out))
