@@ -111,7 +111,9 @@ def _scenario_site(data: dict[str, Any], file: str, path: Path | None) -> tuple[
         site = read_site(display_path(site_path))
         return site, SiteRefs.of_site(site), []
     except InputError as exc:
-        head = Problem(file, "site", f"site file {str(site_path)!r} has {len(exc.problems)} problem(s), listed below",
+        n = len(exc.problems)
+        head = Problem(file, "site", f"its site file {str(site_path)!r} is invalid: the {n} problem{'s' if n != 1 else ''} "
+                       f"after this line {'are' if n != 1 else 'is'} in it",
                        "fix the site file; `siteopt validate SITE` lists its problems alone")
         raw, _ = load_mapping(site_path)
         return None, SiteRefs.of_mapping(raw) if raw is not None else None, [head, *exc.problems]
