@@ -59,7 +59,7 @@ NODE_TOLERANCE_M = 1e-3
 SIDE_EPS_M = 1e-3
 """Bands are shrunk by this much when testing whether a connector enters one (metres)."""
 _ZERO_EDGE_M = 1e-9  # SciPy drops stored zeros; a zero-length connector keeps this length
-_TIE_M = 1e-2  # two walkable points this much nearer or farther are equally near (see network.builder.TIE_M)
+_TIE_M = 5e-3  # two walkable points this much nearer or farther are equally near (see network.builder.TIE_M)
 WALK_DECIMALS = 6
 """Walks are reported to the micrometre, so that a walk no crossing changes reads the same
 before and after (the graphs differ in where path segments are split, which moves the last

@@ -42,11 +42,14 @@ logger = logging.getLogger(__name__)
 
 NODE_KEY_M = 1e-3
 """Vertices closer than this (m) are one node."""
-TIE_M = 1e-2
+TIE_M = 5e-3
 """Two walkable points whose distances from a place differ by at most this (m) are equally near:
 an entrance gets a connector to each, so the walk depends neither on the order segments are
 stored in nor on the millimetre a site file's format may move a coordinate by (GeoJSON's
-lon/lat). A candidate crossing's end gets one connector (:func:`first_of_equally_near`)."""
+lon/lat: a place and two paths each moved by up to 1 mm change the two distances' difference by
+up to 4 mm). Not wider: at 1 cm a generated benchmark site (realsites rs013) had gained a
+connector, and another model. A candidate crossing's end gets one connector
+(:func:`first_of_equally_near`)."""
 
 
 def first_of_equally_near(feet: Sequence[np.ndarray]) -> int:
