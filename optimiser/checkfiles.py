@@ -20,6 +20,7 @@ from optimiser.errors import InputError, ModelTooLargeError, Problem, SiteWarnin
 from optimiser.inputs.domain import Scenario, Site
 from optimiser.inputs.formats import load_mapping
 from optimiser.inputs.kinds import FileKind, detect_kind
+from optimiser.inputs.locate import display_path
 from optimiser.inputs.scenario import check_scenario
 from optimiser.inputs.site import check_site
 from optimiser.model.size import check_model_size
@@ -121,7 +122,9 @@ def _add_warnings(report: FileReport, name: str, scenario: Scenario) -> None:
         check_model_size(scenario, scenario.solver.time_limit_s)
     except ModelTooLargeError as exc:
         reason, _, fix = str(exc).partition("; ")
-        report.problems.append(Problem(name, exc.setting, reason, fix or None))
+        site_path = scenario.site.path
+        where = str(display_path(site_path)) if exc.in_site and site_path is not None and report.kind == "scenario" else name
+        report.problems.append(Problem(where, exc.setting, reason, fix or None))
         return
     report.warnings.extend(scenario_warnings(scenario))
 

@@ -162,8 +162,10 @@ class TimeLimitError(SiteOptError, TimeoutError):
 class ModelTooLargeError(ModelError):
     """The model would not fit in memory or could not be built within the time limit; the
     message names the setting to change, ``setting`` its field path (``""`` when it is the
-    firms or the time limit)."""
+    firms or the time limit), ``in_site`` whether that field is the site file's (a crossing
+    rule) rather than the scenario's."""
 
-    def __init__(self, message: str, setting: str = ""):
+    def __init__(self, message: str, setting: str = "", in_site: bool = False):
         self.setting = setting
+        self.in_site = in_site
         super().__init__(message)

@@ -124,8 +124,14 @@ def test_overrides_and_in_memory_scenarios(tmp_path):
         read_scenario(scen, **{"facilities.9.count": 1, "facilitiez.0.count": 1})
     assert [p.field for p in bad.value.problems] == ["facilitiez.0.count"]  # the unknown field first, before applying
     assert "did you mean" in bad.value.problems[0].reason
-    with pytest.raises(ValidationError, match="index 9 is out of range"):
+    with pytest.raises(ValidationError, match="index 9 is out of range") as oob:
         read_scenario(scen, **{"facilities.9.count": 1})
+    assert oob.value.problems[0].field == "facilities.9.count"  # the override's key, not the file
+    no_list = tmp_path / "no_list.yaml"  # a scenario without facilities: item 0 of them cannot be set
+    no_list.write_text(yaml.safe_dump({k: v for k, v in yaml.safe_load(scen.read_text()).items() if k != "facilities"}))
+    with pytest.raises(ValidationError, match="facilities is not a list in the file") as missing:
+        read_scenario(no_list, **{"facilities.0.count": 2})
+    assert missing.value.problems[0].field == "facilities.0.count"
     data = apply_overrides(scenario_dict(), {"demand.rule": "employees_product"})
     sc2 = scenario_from_mapping(data, base_path=tmp_path / "x.yaml")
     assert sc2.demand.rule == "employees_product"

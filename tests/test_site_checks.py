@@ -89,6 +89,9 @@ def test_unreachable_penalty_follows_the_site_size():
     assert read_scenario(ROOT / "constraints" / "amp_sbp" / "baseline.yaml").demand.unreachable_penalty_m == 10_000  # as given
     (w,) = check_files([WARN / "penalty_below_walks.yaml"])[0].warnings
     assert w.field == "demand.unreachable_penalty_m" and "longer than the 100 m charged" in w.message
+    # a site checked alone is checked as a scenario giving no penalty would be: its 23 km walks pass
+    (site_report,) = check_files([ROOT / "benchmarks" / "model_size" / "sites" / "large_site.yaml"])
+    assert site_report.ok and "penalty_below_walks" not in {w.code for w in site_report.warnings}  # (its connectors are long)
 
 
 @pytest.mark.parametrize("scenario", ["amp_sbp/baseline", "amp_sbp/tight_budget", "fremont/baseline"])

@@ -262,11 +262,22 @@ def _last_key(loc: tuple[Any, ...], default: str) -> str:
     return next((str(p) for p in reversed(loc) if isinstance(p, str)), default)
 
 
+def _shown(value: Any) -> str:
+    """A value as a problem quotes it: JSON, at most 60 characters; a whole number too long for
+    Python to print (a 5,000-digit hexadecimal reads, but does not print) is said to be so."""
+    if not (isinstance(value, (int, float, str, bool)) or value is None):
+        return type(value).__name__
+    try:
+        return json.dumps(value)[:60]
+    except ValueError:
+        return f"a whole number of about {value.bit_length() * 0.30103:,.0f} digits" if isinstance(value, int) else "?"
+
+
 def describe(err: ErrorDetails) -> str:
     """One pydantic error as a reason in the user's terms, e.g. ``must be > 0, got -3``."""
     t, ctx = err["type"], err.get("ctx") or {}
     given = err.get("input")
-    shown = json.dumps(given)[:60] if isinstance(given, (int, float, str, bool)) or given is None else type(given).__name__
+    shown = _shown(given)
     if t == "missing":
         return "required field is missing"
     if t in _BOUNDS:

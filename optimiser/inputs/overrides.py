@@ -82,6 +82,10 @@ def apply_overrides(data: Mapping[str, Any], overrides: Mapping[str, Any]) -> di
             if isinstance(cur, list):
                 cur = _set_in_list(cur, part, where, last, value)
             elif isinstance(cur, dict):
+                if not last and parts[depth + 1].isdigit() and not isinstance(cur.get(part), list):
+                    here = ".".join(parts[: depth + 1])
+                    raise KeyError(f"{here} is not a list in the file, so item {parts[depth + 1]} of it cannot be set "
+                                   f"(give {here} whole, as a list)")
                 cur = _set_in_dict(cur, part, last, value)
             else:
                 raise KeyError(f"{where} is a single value ({json.dumps(cur, default=str)[:40]}), it has no {part!r}")

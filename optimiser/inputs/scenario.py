@@ -498,10 +498,11 @@ def read_scenario(path: str | os.PathLike[str] | None = None, **overrides: Any) 
         bad = [Problem(str(p), key, f"override: {why}") for key in overrides if (why := check_key(key)) is not None]
         if bad:
             raise ValidationError(bad)
-        try:
-            data = apply_overrides(data, overrides)
-        except KeyError as exc:
-            raise ValidationError([Problem(str(p), "", f"override: {exc.args[0]}")]) from None
+        for key, value in overrides.items():  # one at a time, so a problem names its key
+            try:
+                data = apply_overrides(data, {key: value})
+            except KeyError as exc:
+                raise ValidationError([Problem(str(p), key, f"override: {exc.args[0]}")]) from None
     scenario, more = check_scenario(data, str(path if path is not None else p), p.resolve())
     problems.extend(more)
     if problems or scenario is None:

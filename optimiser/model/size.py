@@ -216,10 +216,11 @@ def _setting_hint(est: SizeEstimate) -> str:
     return f"raise {name} ({est.sites_by_setting[name]:,} candidate sites from {est.grid_points[name]:,} grid points now)"
 
 
-def _setting_field(est: SizeEstimate) -> str:
-    """The field path of the setting the hint names (in the file that holds it), or ``""``."""
+def _setting_field(est: SizeEstimate) -> tuple[str, bool]:
+    """The field path of the setting the hint names (in the file that holds it), or ``""``, and
+    whether that file is the site's."""
     name = est.settings()[0][0]
-    return "" if name == "firms" else name.removeprefix("the site's ")
+    return ("", False) if name == "firms" else (name.removeprefix("the site's "), name.startswith("the site's "))
 
 
 def check_model_size(scenario: Scenario, time_limit_s: float, memory_bytes: float | None = None) -> SizeEstimate:
@@ -240,8 +241,8 @@ def check_model_size(scenario: Scenario, time_limit_s: float, memory_bytes: floa
                 "?" if avail is None else f"{avail / 1e6:,.0f}")
     if avail is not None and est.memory_bytes > avail:
         raise ModelTooLargeError(f"the model would need about {est.memory_bytes / 2**30:,.1f} GiB of memory, "
-                                 f"more than the {avail / 2**30:,.1f} GiB available; {_setting_hint(est)}", _setting_field(est))
+                                 f"more than the {avail / 2**30:,.1f} GiB available; {_setting_hint(est)}", *_setting_field(est))
     if est.build_seconds > TIME_MARGIN * time_limit_s:
         raise ModelTooLargeError(f"the model would take about {est.build_seconds:,.0f} s to build, far beyond the "
-                                 f"time limit of {time_limit_s:g} s; {_setting_hint(est)}, or raise --time-limit", _setting_field(est))
+                                 f"time limit of {time_limit_s:g} s; {_setting_hint(est)}, or raise --time-limit", *_setting_field(est))
     return est

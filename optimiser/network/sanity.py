@@ -40,8 +40,9 @@ import shapely
 from scipy.sparse.csgraph import connected_components
 
 from optimiser.errors import SiteWarning
-from optimiser.inputs.domain import CrossingSpec, CrossingTypeSpec, NewCrossingType, Parcel, ParcelStatus, Scenario, Site
+from optimiser.inputs.domain import CrossingSpec, CrossingTypeSpec, DemandSpec, NewCrossingType, Parcel, ParcelStatus, Scenario, Site
 from optimiser.inputs.locate import display_path
+from optimiser.inputs.scenario import default_unreachable_penalty_m
 from optimiser.network.builder import build_walk_network
 from optimiser.network.candidates import CandidateSite, build_candidates
 from optimiser.network.csr import KIND_CODE
@@ -209,7 +210,8 @@ def features_apart(site: Site) -> list[SiteWarning]:
         if f.footprint is not None and (gap := float(f.footprint.distance(f.location))) > APART_M:
             out.append(SiteWarning(
                 "feature_apart", _site_file(site), f"firms[{i}].footprint",
-                f"the footprint of firm {f.id!r} lies {gap:,.0f} m from its location", "check the footprint's and the location's coordinates"))
+                f"the footprint of firm {f.id!r} lies {gap:,.0f} m from its location",
+                "check the footprint's and the location's coordinates"))
     for i, t in enumerate(site.transit):
         for j, stop in enumerate(t.stops):
             if (gap := float(t.line.distance(stop.point))) > APART_M:
@@ -265,8 +267,8 @@ def unreachable_firms(site: Site, net: WalkNetwork) -> list[SiteWarning]:
 
 
 def penalty_below_walks(scenario: Scenario, net: WalkNetwork) -> list[SiteWarning]:
-    """A walk between two firms, today or with every candidate crossing built, longer than the
-    scenario's ``demand.unreachable_penalty_m``: a pair with no route would cost less."""
+    """A walk between two firms today (no new crossing: the longest) longer than the scenario's
+    ``demand.unreachable_penalty_m``: a pair with no route would cost less."""
     penalty = scenario.demand.unreachable_penalty_m
     keys = [firm_key(f.id) for f in scenario.site.firms if firm_key(f.id) not in net.unreachable]
     if len(keys) < 2 or penalty is None:
@@ -330,5 +332,6 @@ def site_probe(site: Site) -> Scenario:
     the candidate crossings its own crossing rules allow (of every buildable type, at no cost)."""
     types = tuple(CrossingTypeSpec(t, 0.0) for t in get_args(NewCrossingType))
     return Scenario(id=f"{site.id}-checks", name=site.name, site=site, site_ref=str(site.path or site.id), budget=0.0,
-                    crossings=CrossingSpec(types=types))
+                    crossings=CrossingSpec(types=types),
+                    demand=DemandSpec(unreachable_penalty_m=default_unreachable_penalty_m(site)))  # as a scenario giving none
 

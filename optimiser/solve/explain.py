@@ -101,8 +101,9 @@ def explain_infeasible(problem: Problem, *, time_limit_s: float = 10.0, seed: in
         seed: CP-SAT's random seed.
 
     Returns:
-        One or more sentences; the first says what conflicts, one line per conflicting
-        requirement follows.
+        One or more sentences, each requirement named once: one that cannot be met at all, the
+        budget against the cheapest way to meet the others, or a sentence followed by one line
+        per conflicting requirement.
     """
     core = infeasible_core(problem, time_limit_s=time_limit_s, seed=seed)
     if not core:
@@ -124,9 +125,8 @@ def explain_infeasible(problem: Problem, *, time_limit_s: float = 10.0, seed: in
             )
         else:
             lines.append(f"the budget ({money_text(problem.budget, problem.currency)}) cannot pay for: {req}")
-    else:
-        lines.append("these requirements cannot all hold together: " + "; ".join(names))
-    if len(names) > 1:  # one requirement is said whole in the first line
+    else:  # the requirements one per line after the sentence (each said once)
+        lines.append(f"these {len(names)} requirements cannot all hold together:")
         lines.extend(f"conflicting requirement: {n}" for n in names)
     logger.info("infeasible: %d conflicting requirement(s)", len(core))
     return tuple(lines)
