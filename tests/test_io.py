@@ -119,7 +119,8 @@ def test_overrides_and_in_memory_scenarios(tmp_path):
     # list items by index, as batch sweeps write them; a bad key is a ValidationError naming it
     first = read_scenario(scen).facilities[0]
     sc = read_scenario(scen, **{"facilities.0.candidate_spacing_m": first.candidate_spacing_m * 2, "facilities[0].count": 1})
-    assert sc.facilities[0].candidate_spacing_m == first.candidate_spacing_m * 2 and (sc.facilities[0].count.min, sc.facilities[0].count.max) == (1, 1)
+    count = sc.facilities[0].count
+    assert sc.facilities[0].candidate_spacing_m == first.candidate_spacing_m * 2 and (count.min, count.max) == (1, 1)
     with pytest.raises(ValidationError) as bad:
         read_scenario(scen, **{"facilities.9.count": 1, "facilitiez.0.count": 1})
     assert [p.field for p in bad.value.problems] == ["facilitiez.0.count"]  # the unknown field first, before applying
