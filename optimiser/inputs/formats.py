@@ -115,6 +115,13 @@ def _read_text(p: Path, name: str) -> tuple[str | None, list[Problem]]:
         return None, [missing]
     try:
         raw = read_regular_bytes(p)
+        if b"\x00" in raw and not raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+            at = raw.index(b"\x00")
+            odd, even = raw[1::2].count(0), raw[0::2].count(0)  # UTF-16 of ASCII: every other byte 0, the others not
+            utf16 = max(odd, even) > len(raw) // 4 and min(odd, even) < len(raw) // 20
+            return None, [Problem(name, "", f"holds NUL bytes (the first at byte {at})"
+                                  + (": UTF-16 text without a byte-order mark, not UTF-8" if utf16 else ": not a text file"),
+                                  "save the file as UTF-8 text" if utf16 else "give the site or scenario file itself")]
         return raw.decode("utf-8-sig"), []  # a byte-order mark (Notepad, PowerShell, Excel) is not text
     except UnsafeFile as exc:
         return None, [Problem(name, "", exc.reason, exc.hint)]
