@@ -69,6 +69,7 @@ def implausible_positions(file: str, features: Iterable[tuple[str, list[list[flo
     centres: list[tuple[str, float, float]] = []
     unit = "degrees" if crs.is_geographic else "m"
     for where, pos in features:
+        pos = [p for p in pos if all(math.isfinite(float(v)) for v in p[:2])]  # nan / inf: the schema says so already
         if not pos:
             continue
         if bounds is not None:
