@@ -89,11 +89,6 @@ class SizeEstimate:
         return sum(self.sites_by_setting.values())
 
     @property
-    def clients(self) -> int:
-        """Walks the model optimises: firm pairs, and firms x candidate sites."""
-        return self.pairs + self.firms * self.sites
-
-    @property
     def n_crossings(self) -> int:
         return sum(self.crossings.values())
 
@@ -173,7 +168,7 @@ def estimate_model_size(scenario: Scenario) -> SizeEstimate:
                              + _CROSSING_S * c1 + _CROSSING_PAIR_S * c1 * c1 + _PAIR_S * pairs * c1**_PAIR_EXP)
     nodes = sum(len(w.line.coords) for w in scenario.site.paths) + 2 * len(firms) + sites + 4 * c
     dense = 8.0 * (14 * (2 * c) ** 2 + 2 * c * nodes + len(firms) * nodes + len(firms) * (len(firms) + sites) * c)
-    memory = (_BASE_BYTES + dense + _MODEL_BYTES * clients * (c + 1) ** _MEM_EXP + 200.0 * sum(grid.values())
+    memory = (_BASE_BYTES + dense + _MODEL_BYTES * clients * c1**_MEM_EXP + 200.0 * sum(grid.values())
               + _SITE_BYTES * sites)
     return SizeEstimate(len(firms), pairs, grid, by_setting, crossings, memory, build_s)
 
@@ -204,8 +199,8 @@ def available_memory_bytes() -> float | None:
     return avail
 
 
-def _setting_hint(est: SizeEstimate) -> str:
-    name, _ = est.settings()[0]
+def _setting_hint(est: SizeEstimate, name: str) -> str:
+    """What to change, for the setting ``name`` that drives the build (``est.settings()[0]``)."""
     if name == "firms":
         return (f"the model has {est.firms:,} firms ({est.pairs:,} weighted pairs): raise the time limit, "
                 "group small firms, or restrict demand.pairs")
@@ -216,10 +211,9 @@ def _setting_hint(est: SizeEstimate) -> str:
     return f"raise {name} ({est.sites_by_setting[name]:,} candidate sites from {est.grid_points[name]:,} grid points now)"
 
 
-def _setting_field(est: SizeEstimate) -> tuple[str, bool]:
-    """The field path of the setting the hint names (in the file that holds it), or ``""``, and
-    whether that file is the site's."""
-    name = est.settings()[0][0]
+def _setting_field(name: str) -> tuple[str, bool]:
+    """The field path of the setting ``name`` (in the file that holds it), or ``""``, and whether
+    that file is the site's."""
     return ("", False) if name == "firms" else (name.removeprefix("the site's "), name.startswith("the site's "))
 
 
@@ -239,10 +233,13 @@ def check_model_size(scenario: Scenario, time_limit_s: float, memory_bytes: floa
     avail = memory_bytes if memory_bytes is not None else available_memory_bytes()
     logger.info("model size estimate: %s (memory available %s MB)", est.as_dict(),
                 "?" if avail is None else f"{avail / 1e6:,.0f}")
+    name = est.settings()[0][0]  # the setting that drives the build, named by a refusal
     if avail is not None and est.memory_bytes > avail:
         raise ModelTooLargeError(f"the model would need about {est.memory_bytes / 2**30:,.1f} GiB of memory, "
-                                 f"more than the {avail / 2**30:,.1f} GiB available; {_setting_hint(est)}", *_setting_field(est))
+                                 f"more than the {avail / 2**30:,.1f} GiB available; {_setting_hint(est, name)}",
+                                 *_setting_field(name))
     if est.build_seconds > TIME_MARGIN * time_limit_s:
         raise ModelTooLargeError(f"the model would take about {est.build_seconds:,.0f} s to build, far beyond the "
-                                 f"time limit of {time_limit_s:g} s; {_setting_hint(est)}, or raise --time-limit", *_setting_field(est))
+                                 f"time limit of {time_limit_s:g} s; {_setting_hint(est, name)}, or raise --time-limit",
+                                 *_setting_field(name))
     return est

@@ -75,14 +75,14 @@ def _spacing_and_types(bar: Barrier, site: Site, spec: CrossingSpec) -> tuple[fl
 
 
 def _position_count(length_m: float, spacing_m: float) -> int:
-    """``len(_positions(length_m, spacing_m))``, counted without listing them (a 1e-9 m spacing
-    is a count, not a list the memory cannot hold)."""
-    return 1 if length_m < spacing_m else max(1, int(math.floor(length_m / spacing_m)))
+    """How many positions :func:`_positions` lays out, counted without listing them (a 1e-9 m
+    spacing is a count, not a list the memory cannot hold)."""
+    return max(1, int(math.floor(length_m / spacing_m)))
 
 
 def _positions(length_m: float, spacing_m: float) -> list[float]:
     """Distances along a centre line of ``length_m`` every ``spacing_m``, centred on it."""
-    n = max(1, int(math.floor(length_m / spacing_m)))
+    n = _position_count(length_m, spacing_m)
     if length_m < spacing_m:
         return [length_m / 2.0]
     offset = (length_m - (n - 1) * spacing_m) / 2.0
