@@ -152,13 +152,31 @@ def test_schema_validates_the_shipped_scenarios():
     schema = json.loads((ROOT / "constraints" / "schema.json").read_text())
     files = sorted((ROOT / "constraints").glob("amp_sbp/*.yaml")) + [ROOT / "sites" / "amp_sbp" / "site.yaml"]
     checked = 0
+    formats = set()
     for f in files:
         data = yaml.safe_load(f.read_text())
-        if data.get("format", "").startswith("placemaking-batch"):
-            continue
         jsonschema.validate(data, schema)
+        formats.add(data["format"])
         checked += 1
     assert checked >= 1
+    assert formats == {"placemaking-site/1", "placemaking-scenario/1", "placemaking-batch/1"}
+
+
+def test_schema_rejects_what_siteopt_validate_rejects_in_a_batch(tmp_path):
+    import jsonschema
+
+    schema = json.loads((ROOT / "constraints" / "schema.json").read_text())
+    good = {"format": "placemaking-batch/1", "sweep": {"budget_gbp": [1e6, 2e6]}, "repeat_seeds": [0, 1]}
+    jsonschema.validate(good, schema)
+    for bad in ({**good, "sweeps": {}},                  # unknown key
+                {**good, "repeat_seeds": [2**31]},        # seed above CP-SAT's
+                {**good, "time_limit_s": 1e7},            # above a week
+                {**good, "mode": "product"}):
+        with pytest.raises(jsonschema.ValidationError):
+            jsonschema.validate(bad, schema)
+        f = tmp_path / "batch.json"
+        f.write_text(json.dumps(bad))
+        assert siteopt("validate", str(f)).returncode == 2
 
 
 def test_cross_barrier_walks_are_reported(solved):

@@ -14,54 +14,26 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
 from pydantic import ValidationError as PydanticValidationError
 
 from optimiser import __version__
 from optimiser.batch.keys import canonical_json, file_sha256, item_key
 from optimiser.batch.overrides import BRACKET, INDEX, apply_overrides, check_key
 from optimiser.errors import FileReadError, Problem, ValidationError
-from optimiser.inputs import schema as S
 from optimiser.inputs.currency import DEFAULT_CURRENCY, money_compact
 from optimiser.inputs.formats import load_mapping
 from optimiser.inputs.kinds import wrong_kind
 from optimiser.inputs.locate import default_scenario_path, resolve_site_ref
 from optimiser.inputs.messages import pydantic_problems
 from optimiser.inputs.money_fields import scenario_currency
+from optimiser.inputs.schema import BatchFile
 
 logger = logging.getLogger(__name__)
 
 MAX_ITEMS = 100_000
 """The most items one batch may expand to."""
-
-
-class BatchFile(BaseModel):
-    """A batch of scenario runs (``placemaking-batch/1``)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    format: Literal["placemaking-batch/1"] = S.BATCH_FORMAT
-    id: S.Id | None = Field(None, description="Batch identifier (default: the file name).")
-    name: str = ""
-    description: str = ""
-    base: str | None = Field(
-        None, min_length=1,
-        description="Base scenario file, relative to the batch file; omitted: the embedded AMP-SBP baseline.",
-    )
-    mode: Literal["grid", "zip"] = Field("grid", description="grid: cartesian product of the sweep lists; zip: side by side.")
-    sweep: dict[str, Annotated[list[Any], Field(min_length=1)]] = Field(
-        default_factory=dict, description="Dotted override key (e.g. budget_gbp, facilities.0.count) -> values."
-    )
-    scenarios: list[dict[str, Any]] | None = Field(
-        None, min_length=1, description="Explicit override mappings, each crossed with the sweep."
-    )
-    repeat_seeds: list[Annotated[int, Field(ge=0)]] | None = Field(
-        None, min_length=1, description="Run every item once per CP-SAT seed (solver.seed)."
-    )
-    time_limit_s: S.PositiveFloat | None = Field(None, description="Per-item solver time limit, seconds.")
-    backend: Literal["cpsat", "cbc"] | None = None
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""The site and scenario file formats, as pydantic models.
+"""The site, scenario and batch file formats, as pydantic models.
 
 These models are the single source of truth for the formats documented in
 ``sites/README.md`` and ``constraints/README.md``; :func:`json_schema` generates the JSON
@@ -577,25 +577,54 @@ class ScenarioFile(_Strict):
     transit: TransitIn | None = None
 
 
+class BatchFile(BaseModel):
+    """A batch of scenario runs (``placemaking-batch/1``): a base scenario and how to vary it,
+    expanded into items by :mod:`optimiser.batch.spec` (which checks the override keys and values)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    format: Literal["placemaking-batch/1"] = BATCH_FORMAT
+    id: Id | None = Field(None, description="Batch identifier (default: the file name).")
+    name: Name = ""
+    description: Text = ""
+    base: str | None = Field(
+        None, min_length=1,
+        description="Base scenario file, relative to the batch file; omitted: the embedded AMP-SBP baseline.",
+    )
+    mode: Literal["grid", "zip"] = Field("grid", description="grid: cartesian product of the sweep lists; zip: side by side.")
+    sweep: dict[str, Annotated[list[Any], Field(min_length=1)]] = Field(
+        default_factory=dict, description="Dotted override key (e.g. budget_gbp, facilities.0.count) -> values."
+    )
+    scenarios: list[dict[str, Any]] | None = Field(
+        None, min_length=1, description="Explicit override mappings, each crossed with the sweep."
+    )
+    repeat_seeds: list[Annotated[int, Field(ge=0, le=MAX_SEED)]] | None = Field(
+        None, min_length=1, description="Run every item once per CP-SAT seed (solver.seed)."
+    )
+    time_limit_s: Annotated[float, Field(gt=0, le=MAX_TIME_LIMIT_S, allow_inf_nan=False)] | None = Field(
+        None, description="Per-item solver time limit, seconds (solver.time_limit_s of every item).")
+    backend: Literal["cpsat", "cbc"] | None = Field(None, description="Every item's backend (solver.backend).")
+
+
 def json_schema() -> dict[str, Any]:
-    """The JSON Schema (draft 2020-12) of both file formats, generated from these models."""
-    site = SiteFile.model_json_schema()
-    scen = ScenarioFile.model_json_schema()
+    """The JSON Schema (draft 2020-12) of the three file formats (site, scenario, batch),
+    generated from these models."""
+    models = {"SiteFile": SiteFile, "ScenarioFile": ScenarioFile, "BatchFile": BatchFile}
     defs: dict[str, Any] = {}
-    for sch in (site, scen):
+    for name, model in models.items():
+        sch = model.model_json_schema()
         defs.update(sch.pop("$defs", {}))
-    defs["SiteFile"] = site
-    defs["ScenarioFile"] = scen
+        defs[name] = sch
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": "https://placemaking-optimiser/schema/placemaking-1.json",
-        "title": "placemaking-optimiser site and scenario files",
+        "title": "placemaking-optimiser site, scenario and batch files",
         "description": (
             "Generated from optimiser/inputs/schema.py by `siteopt schema`; do not edit by hand. "
             "A site file has format 'placemaking-site/1', a scenario file "
-            "'placemaking-scenario/1'."
+            "'placemaking-scenario/1', a batch file 'placemaking-batch/1'."
         ),
-        "oneOf": [{"$ref": "#/$defs/SiteFile"}, {"$ref": "#/$defs/ScenarioFile"}],
+        "oneOf": [{"$ref": f"#/$defs/{name}"} for name in models],
         "$defs": defs,
     }
 
