@@ -609,7 +609,7 @@ class BatchFile(BaseModel):
 def json_schema() -> dict[str, Any]:
     """The JSON Schema (draft 2020-12) of the three file formats (site, scenario, batch),
     generated from these models."""
-    models = {"SiteFile": SiteFile, "ScenarioFile": ScenarioFile, "BatchFile": BatchFile}
+    models: dict[str, type[BaseModel]] = {"SiteFile": SiteFile, "ScenarioFile": ScenarioFile, "BatchFile": BatchFile}
     defs: dict[str, Any] = {}
     for name, model in models.items():
         sch = model.model_json_schema()
