@@ -232,19 +232,19 @@ def test_a_stop_or_the_net_after_one_vector_leaves_the_rest_unreached(district, 
         assert res.bound <= optimum == res.objective
 
 
-def test_the_exact_phase_set_up_counts_every_open_vector_when_split(district, always_split, monkeypatch):
+def test_the_third_round_reserves_the_whole_reduced_models_set_up_even_when_split(district, always_split, monkeypatch):
     r, _ = _run(district, 2.0)
-    # re-open the vectors against a worse incumbent: every vector's fixing and set-up
+    # re-open the vectors against a worse incumbent: several open, each with its own model
     r.best = int(r.best * 1.5)
     levels = r.reduced_levels()
     order, _, vector_levels = rfv.open_vectors(r)
-    assert len(order) == len(vector_levels) >= 2
-    split = rfv.exact_setup_cost(r, levels)
-    expected = r.reduce_cost(rebuilt=True) + sum(levels * rf.FIX_SECONDS_PER_LEVEL + r.backend_cost(vector_levels[vb.vector])
-                                                 for vb in order)
-    assert split == pytest.approx(expected) and split > r.reduce_cost(rebuilt=True) + r.backend_cost(levels)
+    assert len(order) == len(vector_levels) >= 2 and r.by_vector()
+    whole = r.reduce_cost(rebuilt=True) + r.backend_cost(levels)
+    every_vector = r.reduce_cost(rebuilt=True) + sum(levels * rf.FIX_SECONDS_PER_LEVEL + r.backend_cost(vector_levels[vb.vector])
+                                                     for vb in order)
+    assert rfv.exact_setup_cost(r, levels) == pytest.approx(whole) and whole < every_vector
     monkeypatch.setattr(rf, "EXACT_BY_VECTOR", False)
-    assert rfv.exact_setup_cost(r, levels) == pytest.approx(r.reduce_cost(rebuilt=True) + r.backend_cost(levels))
+    assert rfv.exact_setup_cost(r, levels) == pytest.approx(whole)
 
 
 @pytest.fixture(scope="module")

@@ -545,9 +545,9 @@ class RelaxFirst:
         large and rounds 1-2 leave a gap below ``MORE_ROUNDS_MAX_GAP``: a third round with the work
         left, less the polish reserve (as round 2 leaves it), from round 2's multipliers, when that
         is at least ``MORE_ROUNDS_MIN_SHARE`` of the limit; then the incumbent polished again.
-        When the rest of ``MORE_ROUNDS_SHARE`` of it would cover the exact phase's set-ups
-        (:func:`~optimiser.solve.relax_first_vectors.exact_setup_cost`, at the sizes now: the
-        round only closes more), a minimum search and the exact phase's ``LATE_PHASE_MIN_SHARE``
+        When the rest of ``MORE_ROUNDS_SHARE`` of it would cover the exact phase's set-up
+        (:func:`~optimiser.solve.relax_first_vectors.exact_setup_cost`: the whole reduced model's
+        at its size now, which the round only shrinks), a minimum search and the exact phase's ``LATE_PHASE_MIN_SHARE``
         of the limit, the round gets that share and :attr:`exact_after_rounds` says the exact
         model gets the rest (phases 3-4 skipped: ``info["exact_after_rounds"]``); else it gets it
         all and phases 3-4 find too little budget (see ``MORE_ROUNDS``). A skip for the gap or

@@ -152,20 +152,19 @@ def large_vector(order: list[VectorBound], levels: dict[tuple[int, ...], int], w
 
 
 def exact_setup_cost(run: RelaxFirst, levels: int) -> float:
-    """Nominal seconds the exact phase will charge besides its searches, the whole reduced
-    model having ``levels`` radius levels: fixing the closed decisions (:meth:`RelaxFirst.reduce_cost`)
-    and its set-up, or, split by vector (:func:`exact_by_vector`), every open vector's
-    fixing and set-up: its bound moves only once every vector is settled. Measured at 10 s
-    (benchmarks/realsites README, wave 14): sized by the whole model, rs021's third round left
-    3.0 nominal s to a split that settled 8 of its 10 vectors (0.267 %); sized so, the round
-    gets it all (0.222 %)."""
-    build = run.reduce_cost(rebuilt=True)
-    if run.by_vector():
-        order, _, vector_levels = open_vectors(run)
-        if order and large_vector(order, vector_levels, levels) is None:
-            return build + sum(levels * FIX_SECONDS_PER_LEVEL + run.backend_cost(vector_levels[vb.vector])
-                               for vb in order)
-    return build + run.backend_cost(levels)
+    """Nominal seconds the exact phase will charge besides its search, reserved by the third
+    Lagrangian round (:meth:`RelaxFirst.more_rounds_phase`): fixing the closed decisions
+    (:meth:`RelaxFirst.reduce_cost`) and the set-up of the whole reduced model of ``levels``
+    radius levels, even when the phase will run per count vector (:func:`exact_by_vector`).
+    The round closes vectors, so fewer are open when the phase starts than when the round
+    is sized; with one left, or one that keeps most of the model (``EXACT_BY_VECTOR_MAX_SHARE``),
+    the phase runs the whole model; a vector whose set-up the work left does not cover is not
+    reached. Measured at 10 s (benchmarks/realsites README, wave 18): sized by every open
+    vector's fixing and set-up, rs021's round was sized with 10 vectors open, got all the work
+    and ended at 0.227 %; sized so, it gets half, ends with one vector open and the whole
+    reduced model proves the optimum (8.5 nominal s in all); no other of the 28 rows changes.
+    (In wave 14, before the whole-model fallback, this sizing had left rs021 at 0.267 %.)"""
+    return run.reduce_cost(rebuilt=True) + run.backend_cost(levels)
 
 
 def exact_by_vector(run: RelaxFirst, whole: int) -> bool:
