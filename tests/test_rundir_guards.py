@@ -427,8 +427,13 @@ def test_two_thousand_firms_in_ten_seconds_are_refused():
     from benchmarks.joint.generate import make_district
 
     scenario = make_district(2000, 50, 20)
-    with pytest.raises(ModelTooLargeError, match=r"2,000 firms .* raise --time-limit"):
+    with pytest.raises(ModelTooLargeError, match=r"2,000 firms .* raise --time-limit") as slow:
         check_model_size(scenario, 10.0)
+    assert str(slow.value).count("time limit") == 1 and str(slow.value).count("--time-limit") == 1
+    # out of memory: a longer time limit would not help, so it is not suggested
+    with pytest.raises(ModelTooLargeError, match=r"GiB of memory.*2,000 firms .*group small firms") as big:
+        check_model_size(scenario, 1e5, memory_bytes=1e6)
+    assert "time" not in str(big.value)
     check_model_size(make_district(40, 20, 10), 10.0)  # a small district passes
 
 

@@ -202,8 +202,8 @@ def available_memory_bytes() -> float | None:
 def _setting_hint(est: SizeEstimate, name: str) -> str:
     """What to change, for the setting ``name`` that drives the build (``est.settings()[0]``)."""
     if name == "firms":
-        return (f"the model has {est.firms:,} firms ({est.pairs:,} weighted pairs): raise the time limit, "
-                "group small firms, or restrict demand.pairs")
+        return (f"the model has {est.firms:,} firms ({est.pairs:,} weighted pairs): group small firms, "
+                "or restrict demand.pairs")
     if name.startswith("crossings.explicit"):
         return "list fewer explicit candidate crossings"
     if "crossing" in name:
