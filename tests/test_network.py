@@ -328,6 +328,23 @@ def test_candidates_skip_other_bands_and_inactive_barriers():
     assert all(c.barrier_id == "parkway" for c in c2)
 
 
+def test_candidates_skip_exclusion_zones_where_nothing_may_be_placed():
+    from optimiser.inputs.domain import ExclusionZone
+
+    s = square_site()
+    before = generate_candidate_crossings(s, s.barriers, crossing_spec(100.0))
+    assert {round(c.line.centroid.x) for c in before} >= {200, 300}
+    # a topple zone over the carriageway between x = 150 and 250 (the x = 200 crossings enter it);
+    # one that only touches the x = 300 crossings' line leaves them
+    zone = ExclusionZone("topple", "Topple zone", shapely.box(150, 250, 250, 350), "wind-turbine topple zone")
+    edge = ExclusionZone("edge", "Edge", shapely.box(300, 317, 340, 360))  # its corner at the x = 300 crossing's end
+    zoned = dataclasses.replace(s, exclusion_zones=(zone, edge))
+    after = generate_candidate_crossings(zoned, zoned.barriers, crossing_spec(100.0))
+    xs = {round(c.line.centroid.x) for c in after}
+    assert 200 not in xs and 300 in xs
+    assert len(after) == len(before) - 3  # the three types at x = 200
+
+
 # ------------------------------------------------------------------ random graphs
 
 

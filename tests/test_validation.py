@@ -194,3 +194,27 @@ def test_real_process_never_prints_a_traceback():
     assert "Traceback" not in proc.stdout + proc.stderr
     for n in names:
         assert _has_line(proc.stdout.splitlines(), _rel(n), EXPECTED[n][0])
+
+
+def test_an_explicit_crossing_into_an_exclusion_zone_is_refused(tmp_path):
+    """Nothing may be placed in an exclusion zone: a generated candidate entering one is skipped
+    (tests/test_network.py); one the user draws into one is a problem, named with the zone."""
+    from tests.sitefiles import scenario_dict, site_dict, xy
+
+    site = site_dict()
+    site["exclusion_zones"] = [{"id": "topple", "reason": "wind-turbine topple zone", "geometry": {
+        "type": "Polygon", "coordinates": [[xy(220, 260), xy(280, 260), xy(280, 340), xy(220, 340), xy(220, 260)]]}}]
+    bridge = {"id": "my-bridge", "barrier": "parkway", "type": "footbridge",
+              "geometry": {"type": "LineString", "coordinates": [xy(250, 270), xy(250, 330)]}}
+    clear = {**bridge, "id": "clear-bridge", "geometry": {"type": "LineString", "coordinates": [xy(400, 270), xy(400, 330)]}}
+    scen = scenario_dict()
+    scen["crossings"]["explicit"] = [clear, bridge]
+    (tmp_path / "site.yaml").write_text(yaml.safe_dump(site))
+    (tmp_path / "scenario.yaml").write_text(yaml.safe_dump(scen))
+    lines = [str(p) for p in validate_files([str(tmp_path / "scenario.yaml")])]
+    assert len(lines) == 1, lines
+    assert "crossings.explicit[1].geometry: candidate 'my-bridge' enters exclusion zone 'topple' (wind-turbine topple zone)" in lines[0]
+    assert "move the crossing clear of the zone" in lines[0]
+    scen["crossings"]["explicit"] = [clear]
+    (tmp_path / "scenario.yaml").write_text(yaml.safe_dump(scen))
+    assert validate_files([str(tmp_path / "scenario.yaml")]) == []

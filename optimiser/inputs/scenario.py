@@ -279,7 +279,8 @@ def _social_spaces(parsed: S.ScenarioFile, geo: GeometryReader) -> SocialSpaceSp
 
 
 def _crossing_spec(parsed: S.ScenarioFile, site: Site, geo: GeometryReader, problems: list[Problem]) -> CrossingSpec:
-    """The crossing spec; an explicit candidate that does not cross its barrier is a problem."""
+    """The crossing spec; an explicit candidate that does not cross its barrier, or enters an
+    exclusion zone, is a problem."""
     c = parsed.crossings
     types = tuple(CrossingTypeSpec(t, amount(v), v.penalty_m, v.at_grade) for t, v in c.types.items())
     cost_of = {t.type: t for t in types}
@@ -297,6 +298,12 @@ def _crossing_spec(parsed: S.ScenarioFile, site: Site, geo: GeometryReader, prob
             problems.append(Problem(geo.file, f"crossings.explicit[{i}].geometry",
                                     f"candidate {e.id!r} does not cross barrier {e.barrier!r}: it {gap} ({bar.width_m:g} m wide)",
                                     "draw it from one side of the barrier to the other, each end outside its band"))
+        for zone in site.exclusion_zones:
+            if line.intersects(zone.polygon) and not line.touches(zone.polygon):
+                why = f" ({zone.reason})" if zone.reason else ""
+                problems.append(Problem(geo.file, f"crossings.explicit[{i}].geometry",
+                                        f"candidate {e.id!r} enters exclusion zone {zone.id!r}{why}, where nothing may be placed",
+                                        "move the crossing clear of the zone, or change the site's exclusion_zones"))
         t = cost_of[e.type]
         explicit.append(Crossing(e.id, e.name or e.id, e.barrier, e.type, line, t.penalty_m, t.cost, False,
                                  Provenance(source=f"scenario {geo.file}")))

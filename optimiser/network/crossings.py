@@ -117,6 +117,8 @@ def _barrier_candidates(
     other_union = shapely.union_all(others) if others else None
     existing = [c.line for c in site.crossings if c.existing and c.barrier_id == bar.id]
     existing_union = shapely.union_all(existing) if existing else None
+    zones = [z.polygon for z in site.exclusion_zones]
+    excluded = shapely.union_all(zones) if zones else None  # nothing may be placed there
     half = bar.width_m / 2.0 + CROSSING_END_MARGIN_M
     out: list[Crossing] = []
     for i, s in enumerate(_positions(float(bar.centreline.length), spacing_m), start=1):
@@ -131,6 +133,8 @@ def _barrier_candidates(
         if other_union is not None and shapely.intersects(ends, other_union).any():
             continue
         if fixed_union is not None and shapely.intersects(ends, fixed_union).any():
+            continue
+        if excluded is not None and cl.intersects(excluded) and not cl.touches(excluded):
             continue
         for t, ts in types:
             out.append(
@@ -163,7 +167,8 @@ def generate_candidate_crossings(site: Site, barriers: Sequence[Barrier], spec: 
     spacing is the least spacing (a scenario's greater ``spacing_m`` wins) and only its types
     are generated; ``spec.spacing_m`` None uses the rule as it is (a barrier with no rule gets
     none); 0 generates none. A position is skipped when it is within spacing/2 of an existing crossing of that
-    barrier, or when an end falls inside another active band or a fixed firm's footprint.
+    barrier, when an end falls inside another active band or a fixed firm's footprint, or when
+    the crossing enters one of the site's exclusion zones (where nothing may be placed).
 
     Args:
         site: the site (working CRS, metres).
