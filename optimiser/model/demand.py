@@ -31,12 +31,15 @@ def pair_weights(firms: tuple[Firm, ...] | list[Firm], spec: DemandSpec) -> np.n
     if spec.rule != "explicit":
         e = np.array([f.employees for f in firms], dtype=float)
         w = np.outer(e, e) / 1000.0
-        if spec.rule == "sector_affinity":
-            for i in range(n):
-                for j in range(i + 1, n):
-                    a = affinity(spec, firms[i].sector, firms[j].sector)
-                    w[i, j] *= a
-                    w[j, i] *= a
+        if spec.rule == "sector_affinity" and n > 1:
+            # the affinity of each pair of sectors once, then every firm pair a < b by index
+            # (the order affinity() reads them in); mirrored below the diagonal
+            sectors = sorted({f.sector for f in firms})
+            code = {sec: k for k, sec in enumerate(sectors)}
+            table = np.array([[affinity(spec, sa, sb) for sb in sectors] for sa in sectors], dtype=float)
+            s = np.array([code[f.sector] for f in firms], dtype=np.int64)
+            upper = np.triu(table[s[:, None], s[None, :]], k=1)
+            w *= upper + upper.T
     index = {f.id: i for i, f in enumerate(firms)}
     for firm_a, firm_b, weight in spec.pairs:
         i, j = index[firm_a], index[firm_b]
