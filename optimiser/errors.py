@@ -104,6 +104,11 @@ class ValidationError(InputError):
     """A site or scenario file is readable but says something invalid."""
 
 
+class ArgumentError(InputError):
+    """Invalid arguments of a Python call (e.g. :func:`optimiser.pmedian.solve_pmedian`): each
+    problem's ``file`` is the function's name and its ``field`` the argument's."""
+
+
 class FileReadError(InputError, OSError):
     """A file is missing, unreadable or not parseable."""
 

@@ -406,3 +406,59 @@ def test_tsplib_instances_proven_at_published_optimum(name, p):
     assert res.bound == res.objective == published
     assert len(res.open_facilities) == p
     assert _objective_from_raw_file(path, res.open_facilities) == published
+
+
+# ---------------------------------------------------------------- arguments (a hostile review's cases)
+
+
+def test_a_client_of_weight_zero_that_no_open_facility_serves_adds_nothing():
+    inf = np.inf
+    for d, optimum in (([[1, inf], [inf, inf], [inf, 1]], 2.0), ([[1.5, inf], [inf, inf], [inf, 1]], 2.5)):
+        r = solve_pmedian(d, 2, weights=[1, 0, 1])
+        assert (r.status, r.objective, r.bound, r.gap) == ("optimal", optimum, optimum, 0.0)
+
+
+@pytest.mark.parametrize("d, kw", [
+    ([[1, 2], [2, 1]], {"weights": [1e308, 1e308]}),            # the weighted sum overflows
+    ([[1e200, 3e200], [3e200, 1e200]], {"weights": [1e200] * 2}),
+    ([[1e308, 1e308], [1e308, 1e308], [0, 1]], {}),
+    ([[2.0**52, 1], [1, 2.0**52], [2.0**52, 2.0**52]], {}),     # 1.35e16 > 2**53 if every client is at its dearest
+])
+def test_weighted_costs_beyond_exact_floats_are_refused(d, kw):
+    from optimiser.errors import ArgumentError
+
+    with pytest.raises(ArgumentError, match=r"cost_matrix: weighted costs .*above 2\*\*53.*scale the costs or the weights down"):
+        solve_pmedian(d, 1, **kw)
+
+
+def test_integer_costs_that_float64_would_round_are_refused():
+    from optimiser.errors import ArgumentError
+
+    d = np.array([[2**53 + 1, 0], [0, 2**53 + 1], [3, 1]], dtype=np.int64)
+    with pytest.raises(ArgumentError, match=r"holds integers up to 9,007,199,254,740,993, above 2\*\*53"):
+        solve_pmedian(d, 1)
+
+
+def test_every_bad_argument_is_reported_at_once_as_an_input_error():
+    from optimiser.errors import ArgumentError, InputError, SiteOptError
+
+    with pytest.raises(ArgumentError) as exc:
+        solve_pmedian([[1, 2], [2, 1]], 3, weights=[1, -1], time_limit_s=None, seed=-5, num_workers=0, fixed_open=None,
+                      forbidden=[9], max_branch_nodes=-1, max_subgradient_iterations=1.5, exact_backend="gurobi")
+    assert isinstance(exc.value, InputError) and isinstance(exc.value, SiteOptError) and isinstance(exc.value, ValueError)
+    fields = [p.field for p in exc.value.problems]
+    assert fields == ["time_limit_s", "seed", "num_workers", "max_subgradient_iterations", "max_branch_nodes",
+                      "exact_backend", "p", "weights", "fixed_open", "forbidden"]
+    assert all(p.file == "solve_pmedian" for p in exc.value.problems)
+    for kw in ({"time_limit_s": float("nan")}, {"time_limit_s": -1}, {"time_limit_s": "5"}, {"seed": "a"}, {"seed": None},
+               {"num_workers": "2"}, {"fixed_open": 1}, {"forbidden": "01"}):
+        with pytest.raises(ArgumentError, match=next(iter(kw))):
+            solve_pmedian([[1, 2], [2, 1]], 1, **kw)
+    with pytest.raises(ArgumentError, match="complex"):
+        solve_pmedian(np.array([[1 + 1j, 2], [2, 1]]), 1)
+
+
+def test_pmedian_keeps_fixed_and_forbidden_given_as_generators():
+    d = np.array([[0, 3, 5], [3, 0, 4], [5, 4, 0], [2, 2, 2]], float)
+    assert 0 in PMedian(d, 2, fixed_open=(i for i in [0])).solve().open_facilities
+    assert 1 not in PMedian(d, 2, forbidden=(i for i in [1])).solve().open_facilities

@@ -11,6 +11,9 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from optimiser.errors import ArgumentError, Problem
+from optimiser.inputs.limits import MAX_SEED, MAX_TIME_LIMIT_S, MAX_WORKERS
+
 logger = logging.getLogger(__name__)
 
 FloatArray = npt.NDArray[np.float64]
@@ -30,79 +33,165 @@ class Validated:
     forbidden: list[int]
 
 
-def _check_p(p: Any, m: int) -> int:
+MAX_OBJECTIVE = 2.0**53
+"""The largest objective an instance may reach (every client at its dearest finite cost, weighted):
+integer objectives up to it are exact in float64, and the solver's sums cannot overflow."""
+
+_WHERE = "solve_pmedian"
+
+
+def _problem(field: str, reason: str, hint: str | None = None) -> Problem:
+    return Problem(_WHERE, field, reason, hint)
+
+
+def _check_p(p: Any, m: int, problems: list[Problem]) -> int:
+    if isinstance(p, float) and p.is_integer():
+        p = int(p)
     if isinstance(p, bool) or not isinstance(p, (int, np.integer)):
-        if isinstance(p, float) and float(p).is_integer():
-            p = int(p)
-        else:
-            raise ValueError(f"p must be an integer, got {p!r}")
+        problems.append(_problem("p", f"must be an integer, got {p!r}"))
+        return 0
     p = int(p)
     if p < 1 or p > m:
-        raise ValueError(f"p must satisfy 1 <= p <= {m} (number of facilities), got {p}")
+        problems.append(_problem("p", f"must satisfy 1 <= p <= {m} (number of facilities), got {p}"))
+        return 0
     return p
 
 
-def _check_weights(weights: Any, n: int) -> FloatArray:
+def _check_weights(weights: Any, n: int, problems: list[Problem]) -> FloatArray:
     if weights is None:
+        return np.ones(n)
+    if np.iscomplexobj(weights):
+        problems.append(_problem("weights", "must be real numbers, got complex ones"))
         return np.ones(n)
     try:
         w = np.asarray(weights, dtype=np.float64)
     except (TypeError, ValueError) as exc:
-        raise ValueError(f"weights must be numeric: {exc}") from None
+        problems.append(_problem("weights", f"must be numeric: {exc}"))
+        return np.ones(n)
     if w.ndim != 1 or w.shape[0] != n:
-        raise ValueError(f"weights must be 1-D of length {n} (one per client/row), got shape {w.shape}")
-    if np.isnan(w).any() or np.isinf(w).any():
-        raise ValueError("weights must be finite (no NaN/inf)")
-    if (w < 0).any():
+        problems.append(_problem("weights", f"must be 1-D of length {n} (one per client/row), got shape {w.shape}"))
+        return np.ones(n)
+    if not np.isfinite(w).all():
+        problems.append(_problem("weights", "must be finite (no NaN/inf)"))
+    elif (w < 0).any():
         i = int(np.argmax(w < 0))
-        raise ValueError(f"weights must be non-negative; weights[{i}] = {w[i]}")
+        problems.append(_problem("weights", f"must be non-negative; weights[{i}] = {w[i]}"))
     return w
 
 
-def _check_indices(name: str, values: Iterable[Any], m: int) -> list[int]:
+def _check_indices(name: str, values: Any, m: int, problems: list[Problem]) -> list[int]:
+    if isinstance(values, (str, bytes)) or not isinstance(values, Iterable):
+        problems.append(_problem(name, f"must be a collection of column indices, got {values!r}"))
+        return []
     out = []
-    for v in values:
+    for v in list(values):
         if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
-            raise ValueError(f"{name} must contain integer column indices, got {v!r}")
+            problems.append(_problem(name, f"must contain integer column indices, got {v!r}"))
+            continue
         v = int(v)
         if not 0 <= v < m:
-            raise ValueError(f"{name} index {v} out of range 0..{m - 1}")
+            problems.append(_problem(name, f"index {v} out of range 0..{m - 1}"))
+            continue
         out.append(v)
     return sorted(set(out))
 
 
-def validate(cost_matrix: Any, p: Any, weights: Any, fixed_open: Iterable[Any], forbidden: Iterable[Any]) -> Validated:
-    """Check the public inputs of :func:`solve_pmedian`.
-
-    Raises:
-        ValueError: With a message naming the offending argument.
-    """
+def _check_costs(cost_matrix: Any, problems: list[Problem]) -> FloatArray | None:
+    """The cost matrix as float64, or ``None`` (its problems recorded) when it cannot be used."""
+    if np.iscomplexobj(cost_matrix):
+        problems.append(_problem("cost_matrix", "must hold real numbers, got complex ones"))
+        return None
     try:
         d = np.asarray(cost_matrix, dtype=np.float64)
     except (TypeError, ValueError) as exc:
-        raise ValueError(f"cost_matrix must be numeric: {exc}") from None
+        problems.append(_problem("cost_matrix", f"must be numeric: {exc}"))
+        return None
     if d.ndim != 2:
-        raise ValueError(f"cost_matrix must be 2-D (clients x facilities), got {d.ndim}-D with shape {d.shape}")
-    n, m = d.shape
-    if n == 0 or m == 0:
-        raise ValueError(f"cost_matrix must be non-empty, got shape {d.shape}")
+        problems.append(_problem("cost_matrix", f"must be 2-D (clients x facilities), got {d.ndim}-D with shape {d.shape}"))
+        return None
+    if d.shape[0] == 0 or d.shape[1] == 0:
+        problems.append(_problem("cost_matrix", f"must be non-empty, got shape {d.shape}"))
+        return None
     if np.isnan(d).any():
         r, c = np.argwhere(np.isnan(d))[0]
-        raise ValueError(f"cost_matrix contains NaN (first at [{r}, {c}])")
+        problems.append(_problem("cost_matrix", f"contains NaN (first at [{r}, {c}])", "use inf for 'cannot serve'"))
     if (d < 0).any():
         r, c = np.argwhere(d < 0)[0]
-        raise ValueError(f"cost_matrix must be non-negative; cost_matrix[{r}, {c}] = {d[r, c]}")
-    p_int = _check_p(p, m)
-    w = _check_weights(weights, n)
-    fo = _check_indices("fixed_open", fixed_open, m)
-    fb = _check_indices("forbidden", forbidden, m)
+        problems.append(_problem("cost_matrix", f"must be non-negative; cost_matrix[{r}, {c}] = {d[r, c]}"))
+    if isinstance(cost_matrix, np.ndarray) and cost_matrix.dtype.kind in "iu" and d.size:
+        big = np.abs(cost_matrix).max()
+        if int(big) > 2**53:
+            problems.append(_problem("cost_matrix", f"holds integers up to {int(big):,}, above 2**53: float64 would round them",
+                                     "scale the costs down"))
+    return d
+
+
+def _check_objective_range(d: FloatArray, w: FloatArray, problems: list[Problem]) -> None:
+    """The largest objective the instance can reach must stay within ``MAX_OBJECTIVE``."""
+    with np.errstate(invalid="ignore", over="ignore"):
+        dearest = np.where(np.isfinite(d), d, 0.0).max(axis=1)
+        worst = float(np.where(w > 0, w * dearest, 0.0).sum())
+    if not worst <= MAX_OBJECTIVE:
+        reach = f"reach {worst:.3g}" if math.isfinite(worst) else "overflow float64"
+        problems.append(_problem("cost_matrix", f"weighted costs {reach}, above 2**53 (about 9.0e15): objectives "
+                                 "would lose precision or overflow",
+                                 "scale the costs or the weights down; use inf, not a large number, for 'cannot serve'"))
+
+
+def _whole_in(name: str, value: Any, lo: int, hi: int | None, problems: list[Problem]) -> None:
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        problems.append(_problem(name, f"must be a whole number, got {value!r}"))
+    elif value < lo or (hi is not None and value > hi):
+        problems.append(_problem(name, f"must be {lo} to {hi:,}, got {value}" if hi is not None else f"must be >= {lo}, got {value}"))
+
+
+def check_solve_options(time_limit_s: Any, seed: Any, num_workers: Any, exact_backend: Any, backends: tuple[str, ...],
+                        work_limits: dict[str, Any]) -> list[Problem]:
+    """Problems with :func:`solve_pmedian`'s settings (time limit, seed, workers, backend, work limits)."""
+    problems: list[Problem] = []
+    if isinstance(time_limit_s, bool) or not isinstance(time_limit_s, (int, float, np.integer, np.floating)):
+        problems.append(_problem("time_limit_s", f"must be a number of seconds, got {time_limit_s!r}"))
+    elif not (math.isfinite(float(time_limit_s)) and 0 < float(time_limit_s) <= MAX_TIME_LIMIT_S):
+        problems.append(_problem("time_limit_s", f"must be > 0 and at most {MAX_TIME_LIMIT_S:g} s, got {time_limit_s!r}"))
+    _whole_in("seed", seed, 0, MAX_SEED, problems)
+    _whole_in("num_workers", num_workers, 1, MAX_WORKERS, problems)
+    for name, value in work_limits.items():
+        _whole_in(name, value, 0, None, problems)
+    if exact_backend not in backends:
+        problems.append(_problem("exact_backend", f"must be one of {', '.join(map(repr, backends))}, got {exact_backend!r}"))
+    return problems
+
+
+def validate(cost_matrix: Any, p: Any, weights: Any, fixed_open: Any, forbidden: Any,
+             settings: list[Problem] | None = None) -> Validated:
+    """Check the public inputs of :func:`solve_pmedian`, every one (``settings``: problems already
+    found with its other arguments, reported together).
+
+    Raises:
+        ArgumentError: (a ``ValueError``) every problem found, each naming its argument.
+    """
+    problems: list[Problem] = list(settings or ())
+    d = _check_costs(cost_matrix, problems)
+    if d is None:
+        raise ArgumentError(problems)
+    n, m = d.shape
+    p_int = _check_p(p, m, problems)
+    w = _check_weights(weights, n, problems)
+    fo = _check_indices("fixed_open", fixed_open, m, problems)
+    fb = _check_indices("forbidden", forbidden, m, problems)
+    if not problems:
+        _check_objective_range(d, w, problems)
     both = set(fo) & set(fb)
     if both:
-        raise ValueError(f"facilities {sorted(both)} are both fixed_open and forbidden")
-    if len(fo) > p_int:
-        raise ValueError(f"{len(fo)} fixed_open facilities but p = {p_int}")
-    if m - len(fb) < p_int:
-        raise ValueError(f"only {m - len(fb)} facilities allowed ({len(fb)} forbidden) but p = {p_int}")
+        problems.append(_problem("fixed_open", f"facilities {sorted(both)} are both fixed_open and forbidden"))
+    if p_int and len(fo) > p_int:
+        problems.append(_problem("fixed_open", f"{len(fo)} fixed_open facilities but p = {p_int}"))
+    if p_int and m - len(fb) < p_int:
+        problems.append(_problem("forbidden", f"only {m - len(fb)} facilities allowed ({len(fb)} forbidden) but p = {p_int}"))
+    if problems:
+        raise ArgumentError(problems)
     return Validated(d, p_int, w, fo, fb)
 
 

@@ -30,7 +30,7 @@ from optimiser.pmedian.exact import mip_phase
 from optimiser.pmedian.heuristics import greedy, local_search, perturbed_search
 from optimiser.pmedian.lagrangian import RootLagrangian, RootResult, eliminate_pairs, refix
 from optimiser.pmedian.popmusic import FixedSolver, gap_windows, popmusic
-from optimiser.pmedian.problem import BoolArray, FloatArray, Instance, IntArray, prepare, validate
+from optimiser.pmedian.problem import BoolArray, FloatArray, Instance, IntArray, check_solve_options, prepare, validate
 from optimiser.pmedian.result import PMedianResult
 
 logger = logging.getLogger(__name__)
@@ -129,7 +129,8 @@ class _Run:
                                  assignment=np.zeros(0, dtype=np.int64), stopped_by=None if infeasible else stopped_by,
                                  **common)
         a = S[np.argmin(d[:, S], axis=1)]
-        objective = float((w * d[np.arange(n), a]).sum()) if n else 0.0
+        served = w > 0  # a client of weight 0 adds 0, even at an infinite cost
+        objective = float((w[served] * d[np.arange(n)[served], a[served]]).sum()) if n else 0.0
         if inst.integral:
             objective = float(round(objective))
         bound = min(float(self.LB), objective)
@@ -442,13 +443,18 @@ def solve_pmedian(
         A :class:`PMedianResult`.
 
     Raises:
-        ValueError: Invalid inputs (shape, negative or NaN costs, ``p`` out of range, unknown backend).
+        ArgumentError: (an :class:`~optimiser.errors.InputError`, a ``ValueError``) every invalid
+            argument at once: shape, complex, negative or NaN costs, weighted costs above 2**53,
+            ``p`` out of range, indices, a time limit, seed, worker count or work limit out of
+            range, an unknown backend.
     """
     t0 = time.perf_counter()
+    settings = check_solve_options(time_limit_s, seed, num_workers, exact_backend, EXACT_BACKENDS,
+                                   {"max_subgradient_iterations": max_subgradient_iterations,
+                                    "max_branch_nodes": max_branch_nodes, "max_mip_nodes": max_mip_nodes})
+    inst = prepare(validate(cost_matrix, p, weights, fixed_open, forbidden, settings))
     deadline = t0 + float(time_limit_s)
-    inst = prepare(validate(cost_matrix, p, weights, fixed_open, forbidden))
-    if exact_backend not in EXACT_BACKENDS:
-        raise ValueError(f"exact_backend must be 'auto', 'lagrangian', 'cpsat', 'scip' or 'cbc', got {exact_backend!r}")
+    seed, num_workers = int(seed), int(num_workers)
     S, UB = _heuristic(inst, deadline)
     # trivial valid bound: every client at its cheapest allowed facility
     run = _Run(inst, t0, deadline, S, UB, inst.bound_round(float(inst.C[:, inst.allowed].min(axis=1).sum())))
@@ -499,7 +505,10 @@ class PMedian:
 
     def __init__(self, cost_matrix: npt.ArrayLike, p: int, weights: npt.ArrayLike | None = None,
                  fixed_open: Iterable[int] = (), forbidden: Iterable[int] = ()) -> None:
-        validate(cost_matrix, p, weights, list(fixed_open), list(forbidden))
+        # a generator is read once: keep what was read
+        fixed_open = fixed_open if isinstance(fixed_open, (str, bytes)) or not isinstance(fixed_open, Iterable) else tuple(fixed_open)
+        forbidden = forbidden if isinstance(forbidden, (str, bytes)) or not isinstance(forbidden, Iterable) else tuple(forbidden)
+        validate(cost_matrix, p, weights, fixed_open, forbidden)
         self.cost_matrix = cost_matrix
         self.p = int(p)
         self.weights = weights
