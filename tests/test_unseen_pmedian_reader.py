@@ -54,7 +54,7 @@ def test_tsplib_variants_read_as_the_plain_file(tmp_path, name):
 
 
 REFUSED = {
-    "node id twice": (HEAD + _coords(ids=[1, 2, 2, 4, 5]), "x.tsp:8: node 2 is given twice (first on line 7)"),
+    "node id twice": (HEAD + _coords(ids=[1, 2, 2, 4, 5]), "x.tsp: line 8: node 2 is given twice (first on line 7)"),
     "nan coordinate": (HEAD + _coords().replace("4 10 0", "4 nan 0"), "coordinates must be finite numbers"),
     "distances beyond int32": (HEAD + _coords().replace("4 10 0", "4 1e10 0"), "do not fit 32-bit integer costs"),
     "no points": (HEAD.replace("DIMENSION : 5", "DIMENSION : 0") + "EOF\n", "NODE_COORD_SECTION holds no points"),
@@ -93,10 +93,20 @@ def test_orlib_variants_read_as_the_plain_file(tmp_path, text):
     (ORLIB.replace(" 4 3 2 ", " 4 3 5 "), "p = 5 medians, but the graph has 4 vertices"),   # was read, p > n
     (ORLIB.replace(" 4 3 2 ", " 4 3 0 "), "p = 0 medians"),
     ("pmed test\n" + ORLIB, "header value n must be a whole number, got 'pmed'"),
-    (ORLIB.replace(" 5 ", " 5.5 "), "edge line 2: '1 2 5.5' is not three whole numbers"),
-    (ORLIB.replace(" 5 ", " x "), "edge line 2: 'x' is not a number"),
+    (ORLIB.replace(" 5 ", " 5.5 "), "pmed.txt: line 2: '1 2 5.5' is not three whole numbers"),
+    (ORLIB.replace(" 5 ", " x "), "pmed.txt: line 2: 'x' is not a number"),
+    # lines, not values, are counted (a blank line and a comment before the bad value)
+    (" 3 2 1\n\n\n# c\n1 2 5\n2 3 x\n", "pmed.txt: line 4: '#' is not a number"),
+    ("# a comment\n" + ORLIB, "pmed.txt: line 1: header value n must be a whole number, got '#'"),
+    # values int64 would wrap: a vertex, a cost, a sum of costs
+    (ORLIB.replace(" 1 2 5 ", " 1 1e30 5 "), "pmed.txt: line 2: edge (1, 1e30) outside vertices 1..4"),
+    (ORLIB.replace(" 5 ", " 100000000000000000000 "), "pmed.txt: line 2: edge cost 100000000000000000000 is above"),
+    (" 3 2 1\n1 2 4611686018427387904\n2 3 4611686018427387904\n", "line 2: edge cost 4611686018427387904 is above 4,503,599,627,370,496"),
+    (" 1000000000 0 1\n", "pmed.txt: line 1: 1,000,000,000 vertices need"),
 ])
 def test_orlib_mistakes_are_value_errors_with_the_reason(tmp_path, text, words):
-    with pytest.raises(ValueError, match="pmed.txt") as info:
+    from optimiser.errors import ValidationError
+
+    with pytest.raises(ValidationError, match="pmed.txt") as info:
         read_orlib_pmed(_write(tmp_path, text, "pmed.txt"))
     assert words in str(info.value)

@@ -10,12 +10,24 @@ import numpy.typing as npt
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import shortest_path
 
+from optimiser.errors import Problem, ValidationError
+from optimiser.model.size import available_memory_bytes
+
 logger = logging.getLogger(__name__)
 
 __all__ = ["floor_euclidean", "read_orlib_pmed", "read_tsplib_coords", "read_tsplib_pmed"]
 
 
 INT32_MAX = int(np.iinfo(np.int32).max)
+MAX_PATH_COST = 2**53
+"""Shortest paths of an OR-Library graph (at most ``n - 1`` edges) must stay within this, so
+that every distance is an exact integer in int64 and float64."""
+
+
+def _bad(path: str, reason: str, line: int | None = None, hint: str | None = None) -> ValidationError:
+    """The reader's error: a :class:`~optimiser.errors.ValidationError` (a ``ValueError``) naming
+    the file and, when known, the line."""
+    return ValidationError([Problem(path, f"line {line}" if line is not None else "", reason, hint)])
 
 
 def _text(path: str) -> str:
@@ -25,27 +37,50 @@ def _text(path: str) -> str:
         return fh.read().decode("utf-8-sig", errors="replace")
 
 
-def _whole(token: str, what: str, path: str) -> int:
-    """A whole number written as ``12`` or ``12.0`` / ``1.2e1``; else a ValueError naming ``what``."""
+def _whole(token: str, what: str, path: str, line: int | None = None) -> int:
+    """A whole number written as ``12`` or ``12.0`` / ``1.2e1``; else a ValidationError naming ``what``."""
     try:
         value = float(token)
     except ValueError:
-        raise ValueError(f"{path}: {what} must be a whole number, got {token!r}") from None
+        raise _bad(path, f"{what} must be a whole number, got {token!r}", line) from None
     if not math.isfinite(value) or value != int(value):
-        raise ValueError(f"{path}: {what} must be a whole number, got {token!r}")
+        raise _bad(path, f"{what} must be a whole number, got {token!r}", line)
     return int(value)
 
 
-def _orlib_header(tokens: list[str], path: str) -> tuple[int, int, int]:
+def _matrix_fits(n: int, path: str, line: int | None, bytes_per_cell: int = 16) -> None:
+    """An ``n x n`` distance matrix (OR-Library: float64 while computed, int64 returned) must fit
+    the memory."""
+    need = float(bytes_per_cell) * n * n
+    avail = available_memory_bytes()
+    if avail is not None and need > avail:
+        raise _bad(path, f"{n:,} vertices need an {n:,} x {n:,} distance matrix of {need / 2**30:,.1f} GiB, more than the "
+                   f"{avail / 2**30:,.1f} GiB available", line)
+
+
+def _orlib_header(tokens: list[str], lines: list[int], path: str) -> tuple[int, int, int]:
     """``(n, m, p)`` of an OR-Library header, each checked: ``n >= 1``, ``m >= 0``, ``1 <= p <= n``."""
     if len(tokens) < 3:
-        raise ValueError(f"{path}: header 'n m p' missing")
-    n, m_edges, p = (_whole(t, f"header value {k}", path) for t, k in zip(tokens[:3], ("n", "m", "p"), strict=True))
+        raise _bad(path, "header 'n m p' missing")
+    n, m_edges, p = (_whole(t, f"header value {k}", path, line)
+                     for t, k, line in zip(tokens[:3], ("n", "m", "p"), lines[:3], strict=True))
     if n < 1 or m_edges < 0:
-        raise ValueError(f"{path}: header 'n m p' = {n} {m_edges} {p}: needs n >= 1 vertices and m >= 0 edges")
+        raise _bad(path, f"header 'n m p' = {n} {m_edges} {p}: needs n >= 1 vertices and m >= 0 edges", lines[0])
     if not 1 <= p <= n:
-        raise ValueError(f"{path}: p = {p} medians, but the graph has {n} vertices (1 <= p <= n)")
+        raise _bad(path, f"p = {p} medians, but the graph has {n} vertices (1 <= p <= n)", lines[2])
+    _matrix_fits(n, path, lines[0])
     return n, m_edges, p
+
+
+def _tokens(text: str) -> tuple[list[str], list[int]]:
+    """The whitespace-separated values of ``text`` and the line (from 1) of each."""
+    tokens: list[str] = []
+    lines: list[int] = []
+    for line_no, line in enumerate(text.splitlines(), start=1):
+        parts = line.split()
+        tokens += parts
+        lines += [line_no] * len(parts)
+    return tokens, lines
 
 
 def read_orlib_pmed(path: str) -> tuple[npt.NDArray[np.int64], int]:
@@ -66,32 +101,42 @@ def read_orlib_pmed(path: str) -> tuple[npt.NDArray[np.int64], int]:
         a client and a candidate site) and the number of medians.
 
     Raises:
-        ValueError: A header that is not three whole numbers (or ``p`` outside ``1..n``), a
-            truncated file, a value that is not a whole number, a vertex out of range, a negative
-            cost or a disconnected graph.
+        ValidationError: (a ``ValueError``) naming the file and line: a header that is not three
+            whole numbers (or ``p`` outside ``1..n``), more vertices than the memory holds the
+            distance matrix of, a truncated file, a value that is not a whole number, a vertex out
+            of range, a negative cost, a cost whose paths could exceed 2**53, or a disconnected graph.
     """
-    tokens = _text(path).split()
-    n, m_edges, p = _orlib_header(tokens, path)
-    body = tokens[3:]
+    tokens, lines = _tokens(_text(path))
+    n, m_edges, p = _orlib_header(tokens, lines, path)
+    body, body_lines = tokens[3:], lines[3:]
     if len(body) < 3 * m_edges:
-        raise ValueError(f"{path}: header announces {m_edges} edges but only {len(body) // 3} complete edge lines found")
+        raise _bad(path, f"header announces {m_edges} edges but only {len(body) // 3} complete edge lines found")
     if len(body) > 3 * m_edges:
         logger.warning("%s: %d values after the %d edges the header announces are ignored", path, len(body) - 3 * m_edges, m_edges)
     try:
         values = np.asarray(body[: 3 * m_edges], dtype=np.float64).reshape(m_edges, 3)
     except ValueError:
-        bad = next(t for t in body[: 3 * m_edges] if not _is_number(t))
-        raise ValueError(f"{path}: edge line {body.index(bad) // 3 + 2}: {bad!r} is not a number") from None
+        k = next(k for k, t in enumerate(body[: 3 * m_edges]) if not _is_number(t))
+        raise _bad(path, f"{body[k]!r} is not a number", body_lines[k]) from None
     if not np.all(np.isfinite(values)) or np.any(values != np.rint(values)):
         row = int(np.flatnonzero(~np.isfinite(values).all(axis=1) | (values != np.rint(values)).any(axis=1))[0])
-        raise ValueError(f"{path}: edge line {row + 2}: {' '.join(body[3 * row: 3 * row + 3])!r} is not three whole numbers")
+        raise _bad(path, f"{' '.join(body[3 * row: 3 * row + 3])!r} is not three whole numbers", body_lines[3 * row])
+    # checked as floats, before int64 could wrap them
+    outside = (values[:, :2] < 1).any(axis=1) | (values[:, :2] > n).any(axis=1)
+    if outside.any():
+        row = int(np.flatnonzero(outside)[0])
+        raise _bad(path, f"edge ({body[3 * row]}, {body[3 * row + 1]}) outside vertices 1..{n}", body_lines[3 * row])
+    if (values[:, 2] < 0).any():
+        row = int(np.flatnonzero(values[:, 2] < 0)[0])
+        raise _bad(path, f"negative edge cost {body[3 * row + 2]} on ({body[3 * row]}, {body[3 * row + 1]})", body_lines[3 * row])
+    most = MAX_PATH_COST // max(n - 1, 1)
+    if (values[:, 2] > most).any():
+        row = int(np.flatnonzero(values[:, 2] > most)[0])
+        raise _bad(path, f"edge cost {body[3 * row + 2]} is above {most:,}: a shortest path of up to {n - 1:,} edges could "
+                   "exceed 2**53 and lose its exact value", body_lines[3 * row], "scale the costs down")
     arr = values.astype(np.int64)
     edges: dict[tuple[int, int], int] = {}
     for i, j, c in arr.tolist():
-        if not (1 <= i <= n and 1 <= j <= n):
-            raise ValueError(f"{path}: edge ({i}, {j}) outside vertices 1..{n}")
-        if c < 0:
-            raise ValueError(f"{path}: negative edge cost {c} on ({i}, {j})")
         if i == j:
             continue
         key = (i - 1, j - 1) if i < j else (j - 1, i - 1)
@@ -108,7 +153,7 @@ def read_orlib_pmed(path: str) -> tuple[npt.NDArray[np.int64], int]:
     g = csr_matrix((w_store, (ij[:, 0], ij[:, 1])), shape=(n, n))
     dist = shortest_path(g, method="D", directed=False)
     if not np.all(np.isfinite(dist)):
-        raise ValueError(f"{path}: graph is not connected")
+        raise _bad(path, "graph is not connected: some vertex has no path to another", hint="every client must reach every candidate site")
     logger.debug("read %s: n=%d, %d edges, p=%d", path, n, len(edges), p)
     return np.rint(dist).astype(np.int64), p
 
@@ -125,16 +170,16 @@ _COORD_TYPES = ("EUC_2D",)
 """Edge weight types whose coordinates this reader turns into floor-Euclidean costs."""
 
 
-def _header_line(text: str, path: str, dimension: int | None) -> tuple[int | None, bool]:
+def _header_line(text: str, path: str, dimension: int | None, line: int) -> tuple[int | None, bool]:
     """Read one specification line ``KEY : VALUE`` (keys in any case and order, blanks or tabs
     around the colon): ``(DIMENSION so far, whether the coordinate section starts here)``."""
     key, _, value = text.partition(":")
     key = key.strip().upper()
     if key == "DIMENSION":
-        return _whole(value.strip(), "DIMENSION", path), False
+        return _whole(value.strip(), "DIMENSION", path, line), False
     if key == "EDGE_WEIGHT_TYPE" and value.strip().upper() not in _COORD_TYPES:
-        raise ValueError(f"{path}: EDGE_WEIGHT_TYPE {value.strip()} is not EUC_2D (this reader computes floor-Euclidean "
-                         "costs from EUC_2D coordinates; compute other distances yourself and pass the matrix to solve_pmedian)")
+        raise _bad(path, f"EDGE_WEIGHT_TYPE {value.strip()} is not EUC_2D (this reader computes floor-Euclidean costs from EUC_2D "
+                   "coordinates)", line, "compute other distances yourself and pass the matrix to solve_pmedian")
     return dimension, key == "NODE_COORD_SECTION"
 
 
@@ -142,14 +187,14 @@ def _coord_line(text: str, line_no: int, path: str) -> tuple[int, float, float]:
     """``(node id, x, y)`` of one ``NODE_COORD_SECTION`` line, each checked."""
     parts = text.split()
     if len(parts) != 3:
-        raise ValueError(f"{path}:{line_no}: expected 'index x y', got {text!r}")
-    node = _whole(parts[0], f"line {line_no}: node id", path)
+        raise _bad(path, f"expected 'index x y', got {text!r}", line_no)
+    node = _whole(parts[0], "node id", path, line_no)
     try:
         x, y = float(parts[1]), float(parts[2])
     except ValueError:
-        raise ValueError(f"{path}:{line_no}: coordinates must be numbers, got {text!r}") from None
+        raise _bad(path, f"coordinates must be numbers, got {text!r}", line_no) from None
     if not (math.isfinite(x) and math.isfinite(y)):
-        raise ValueError(f"{path}:{line_no}: coordinates must be finite numbers, got {text!r}")
+        raise _bad(path, f"coordinates must be finite numbers, got {text!r}", line_no)
     return node, x, y
 
 
@@ -163,8 +208,9 @@ def read_tsplib_coords(path: str) -> npt.NDArray[np.float64]:
     ``1..n`` (rows follow the file's order) but must be whole numbers, each given once.
 
     Raises:
-        ValueError: No coordinate section, an edge weight type other than ``EUC_2D``, a malformed
-            line, a node id given twice, no points or fewer/more than ``DIMENSION``.
+        ValidationError: (a ``ValueError``) naming the file and line: no coordinate section, an
+            edge weight type other than ``EUC_2D``, a malformed line, a node id given twice, no
+            points or fewer/more than ``DIMENSION``.
     """
     dimension = None
     coords: list[tuple[float, float]] = []
@@ -175,22 +221,22 @@ def read_tsplib_coords(path: str) -> npt.NDArray[np.float64]:
         if not text:
             continue
         if not in_section:
-            dimension, in_section = _header_line(text, path, dimension)
+            dimension, in_section = _header_line(text, path, dimension, line_no)
             continue
         head = text.split()[0]
         if text.upper() == "EOF" or (not _is_number(head) and head.rstrip(":").upper().endswith("_SECTION")):
             break
         node, x, y = _coord_line(text, line_no, path)
         if node in first_line:
-            raise ValueError(f"{path}:{line_no}: node {node} is given twice (first on line {first_line[node]})")
+            raise _bad(path, f"node {node} is given twice (first on line {first_line[node]})", line_no)
         first_line[node] = line_no
         coords.append((x, y))
     if not in_section:
-        raise ValueError(f"{path}: no NODE_COORD_SECTION")
+        raise _bad(path, "no NODE_COORD_SECTION")
     if not coords:
-        raise ValueError(f"{path}: NODE_COORD_SECTION holds no points")
+        raise _bad(path, "NODE_COORD_SECTION holds no points")
     if dimension is not None and len(coords) != dimension:
-        raise ValueError(f"{path}: DIMENSION is {dimension} but {len(coords)} coordinates found")
+        raise _bad(path, f"DIMENSION is {dimension} but {len(coords)} coordinates found")
     return np.array(coords, dtype=np.float64).reshape(-1, 2)
 
 
@@ -225,13 +271,14 @@ def read_tsplib_pmed(path: str) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.f
         coordinates.
 
     Raises:
-        ValueError: See :func:`read_tsplib_coords`; also coordinates so far apart that a distance
-            would not fit ``int32``.
+        ValidationError: See :func:`read_tsplib_coords`; also coordinates so far apart that a
+            distance would not fit ``int32``, or more points than the memory holds the matrix of.
     """
     coords = read_tsplib_coords(path)
+    _matrix_fits(coords.shape[0], path, None, bytes_per_cell=4)
     try:
         cost = floor_euclidean(coords)
     except ValueError as exc:
-        raise ValueError(f"{path}: {exc}") from None
+        raise _bad(path, str(exc)) from None
     logger.debug("read %s: n=%d points", path, coords.shape[0])
     return cost, coords
