@@ -218,3 +218,11 @@ def test_an_explicit_crossing_into_an_exclusion_zone_is_refused(tmp_path):
     scen["crossings"]["explicit"] = [clear]
     (tmp_path / "scenario.yaml").write_text(yaml.safe_dump(scen))
     assert validate_files([str(tmp_path / "scenario.yaml")]) == []
+
+
+def test_validate_files_takes_one_path_or_a_list_never_characters():
+    site = ROOT / "sites" / "amp_sbp" / "site.yaml"
+    assert validate_files(str(site)) == [] and validate_files(site) == [] and validate_files([site]) == []
+    for bad in (None, 42, b"site.yaml", [None]):
+        with pytest.raises(TypeError, match="validate_files takes"):
+            validate_files(bad)

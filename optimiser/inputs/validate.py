@@ -18,15 +18,26 @@ logger = logging.getLogger(__name__)
 __all__ = ["detect_kind", "validate_files"]
 
 
-def validate_files(paths: Iterable[str | os.PathLike[str]]) -> list[Problem]:
+def validate_files(paths: Iterable[str | os.PathLike[str]] | str | os.PathLike[str]) -> list[Problem]:
     """Check files (sites or scenarios, detected per file); return every problem found.
 
     Args:
-        paths: the files to check; nothing is written.
+        paths: the files to check, or one file; nothing is written.
 
     Returns:
         Every problem, in file order, each once (a site named by two scenarios is reported once).
+
+    Raises:
+        TypeError: ``paths`` is neither a path nor a collection of paths.
     """
+    if isinstance(paths, (str, os.PathLike)):
+        paths = [paths]  # one file, not its characters
+    elif isinstance(paths, bytes) or not isinstance(paths, Iterable):
+        raise TypeError(f"validate_files takes a path or a list of paths, got {type(paths).__name__}")
+    paths = list(paths)
+    bad = [p for p in paths if not isinstance(p, (str, os.PathLike))]
+    if bad:
+        raise TypeError(f"validate_files takes paths (str or os.PathLike), got {type(bad[0]).__name__} {bad[0]!r}")
     problems: list[Problem] = []
     for path in paths:
         data, found = load_mapping(path)
