@@ -42,3 +42,12 @@ def test_no_solution_in_time_is_unknown_not_an_error():
     assert res.status in (Status.UNKNOWN, Status.FEASIBLE, Status.OPTIMAL)
     if res.status is Status.UNKNOWN:
         assert res.objective is None and res.chosen == () and res.gap is None
+
+
+def test_the_message_says_what_ended_a_search_that_found_nothing_better():
+    """The message had said "time limit reached" while ``stopped_by`` said "work_limit"."""
+    prep = prepare(read_scenario(None))
+    res = solve(prep.problem, "cpsat", time_limit_s=0.01, seed=0, workers=1)
+    assert res.status is Status.FEASIBLE and res.stats.get("incumbent") == "greedy"
+    expected = {"work_limit": "the time limit's work was spent", "wall_clock": "the wall-clock safety net ended the search"}
+    assert res.message.startswith(expected[res.stopped_by]), (res.stopped_by, res.message)

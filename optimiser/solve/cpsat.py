@@ -78,20 +78,24 @@ def _with_solution(problem: Problem, solver: cp_model.CpSolver, x: list[cp_model
 
 
 def _without_solution(problem: Problem, solver: cp_model.CpSolver, start: WarmStart, secs: float, seed: int,
-                      stats: dict[str, Any]) -> SolveResult:
-    """The result when CP-SAT found nothing in time: the warm start if there is one."""
+                      stats: dict[str, Any], stopped_by: str | None) -> SolveResult:
+    """The result when CP-SAT found nothing in time: the warm start if there is one. The message
+    says what ended the search (``stopped_by``): the time limit's deterministic work, or the
+    wall-clock safety net."""
     bound = float(solver.best_objective_bound)
+    ended = ("the wall-clock safety net ended the search" if stopped_by == "wall_clock"
+             else "the time limit's work was spent")
     if start.layout is None or start.objective is None:
         return SolveResult(Status.UNKNOWN, None, bound, None, secs, "cpsat", seed, (), (),
-                           "no solution found within the time limit", stats)
+                           f"no solution found: {ended}", stats, stopped_by=stopped_by)
     # the objective is the constant plus non-negative terms, so the constant is a valid bound
     obj = float(start.objective)
     bound = min(obj, max(bound if math.isfinite(bound) else -math.inf, float(problem.constant)))
     gap = relative_gap(obj, bound)
     stats["incumbent"] = "greedy"
     return SolveResult(Status.FEASIBLE, obj, bound, gap, secs, "cpsat", seed, start.layout, (),
-                       f"time limit reached before CP-SAT found a solution; greedy layout, gap {100 * (gap or 0):.2f}%",
-                       stats)
+                       f"{ended} before CP-SAT found a better layout; greedy layout, gap {100 * (gap or 0):.2f}%",
+                       stats, stopped_by=stopped_by)
 
 
 MIN_SEARCH_S = 0.05
@@ -236,7 +240,7 @@ def solve(problem: Problem, options: SolveOptions, *, use_hint: bool = True,
         conflicts = explain_infeasible(problem, time_limit_s=max(5.0, limit / 2), seed=seed)
         return SolveResult(Status.INFEASIBLE, None, None, None, time.perf_counter() - t0, "cpsat", seed, (), conflicts,
                            "no layout meets every requirement", stats)
-    return replace(_without_solution(problem, solver, start, secs, seed, stats), stopped_by=stopped_by)
+    return _without_solution(problem, solver, start, secs, seed, stats, stopped_by)
 
 
 def _greedy_stats(start: WarmStart) -> dict[str, Any]:
