@@ -462,3 +462,19 @@ def test_pmedian_keeps_fixed_and_forbidden_given_as_generators():
     d = np.array([[0, 3, 5], [3, 0, 4], [5, 4, 0], [2, 2, 2]], float)
     assert 0 in PMedian(d, 2, fixed_open=(i for i in [0])).solve().open_facilities
     assert 1 not in PMedian(d, 2, forbidden=(i for i in [1])).solve().open_facilities
+
+
+@pytest.mark.parametrize("seed", [1002, 1085])
+def test_scip_reports_the_proof_that_nothing_beats_the_incumbent(seed):
+    """SCIP stopped by its dual limit without an incumbent of its own reported no bound (its
+    status ABNORMAL), so an easy proof was lost (1002: 745 with a bound of 730). Now it starts
+    from the whole incumbent when that is a layout of the reduced model, else gets the target as
+    a constraint (1085: the incumbent uses a pair the reduction closed)."""
+    rng = np.random.default_rng(seed)
+    n, p = int(rng.integers(20, 60)), int(rng.integers(2, 8))
+    pts = rng.random((n, 2)) * 100
+    d = np.floor(np.hypot(*(pts[:, None] - pts[None]).transpose(2, 0, 1)))
+    scip = solve_pmedian(d, p, exact_backend="scip", max_subgradient_iterations=50, time_limit_s=30)
+    cbc = solve_pmedian(d, p, exact_backend="cbc", max_subgradient_iterations=50, time_limit_s=30)
+    assert scip.status == cbc.status == "optimal" and scip.objective == cbc.objective == scip.bound
+    assert scip.method == "lagrangian+reduced-radius-scip"

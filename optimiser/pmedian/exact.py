@@ -123,8 +123,14 @@ class BuildTimeout(Exception):
     """Building the reduced model ran past its deadline."""
 
 
-def _build_radius_mip(solver: pywraplp.Solver, rm: ReducedModel, deadline: float) -> tuple[dict[int, Any], int] | None:
+def _build_radius_mip(solver: pywraplp.Solver, rm: ReducedModel, deadline: float,
+                      chains: list[tuple[np.ndarray, list[int], list[Any]]] | None = None,
+                      cut_off: bool = False) -> tuple[dict[int, Any], int] | None:
     """Add the radius model's variables and constraints; ``None`` when a client has no column.
+    ``chains`` (when given) receives each client's columns by level, the end of each level's
+    columns and its ``u`` variables, to value them for a layout (:func:`_u_values`). The
+    objective is bounded by the target as a constraint when the costs are not integral or
+    ``cut_off``.
 
     Raises:
         BuildTimeout: ``time.perf_counter()`` passed ``deadline`` during the build.
@@ -147,6 +153,10 @@ def _build_radius_mip(solver: pywraplp.Solver, rm: ReducedModel, deadline: float
         cols, levels, starts, ends = client_levels(rm.C[i], rm.allowed_pairs[i])
         const += float(levels[0])
         prev = None
+        chain_ends: list[int] = []
+        chain_u: list[Any] = []
+        if chains is not None:
+            chains.append((cols, chain_ends, chain_u))
         for kk in range(levels.size):
             group = cols[starts[kk]:ends[kk]].tolist()
             if any(j in opened_set for j in group):
@@ -166,15 +176,47 @@ def _build_radius_mip(solver: pywraplp.Solver, rm: ReducedModel, deadline: float
             c = float(levels[kk + 1] - levels[kk])
             objective.SetCoefficient(u, c)
             obj_terms.append((u, c))
+            chain_ends.append(int(ends[kk]))
+            chain_u.append(u)
             prev = u
     objective.SetOffset(const)
     objective.SetMinimization()
-    if not integral:
-        # without an integral objective, SCIP gets the target as a constraint instead
+    if not integral or cut_off:
+        # without an integral objective (or an incumbent SCIP can start from), SCIP gets the
+        # target as a constraint: "nothing <= target" is then its status INFEASIBLE
         cut = solver.Constraint(-inf, float(rm.target) - const)
         for u, c in obj_terms:
             cut.SetCoefficient(u, c)
     return y, len(obj_terms)
+
+
+def _hint_fits(rm: ReducedModel) -> bool:
+    """Whether the hint is a layout of the reduced model: ``k`` of its free facilities besides
+    the open ones, every client with an allowed column open (the reduction may have closed a
+    facility or pair the hint uses: it is no better than the target)."""
+    if rm.hint is None:
+        return False
+    hs = {int(j) for j in rm.hint}
+    opened = {int(j) for j in rm.open_idx}
+    if not hs <= set(rm.free_idx.tolist()) | opened or len(hs - opened) != rm.k:
+        return False
+    is_open = np.zeros(rm.C.shape[1], dtype=bool)
+    is_open[list(hs | opened)] = True
+    return all(bool(is_open[cols].any()) for cols in rm.allowed_pairs)
+
+
+def _u_values(chains: list[tuple[np.ndarray, list[int], list[Any]]], open_cols: set[int]) -> tuple[list[Any], list[float]]:
+    """The ``u`` variables and their values for a layout opening ``open_cols``: ``u`` of a level
+    is 1 while none of the client's columns up to that level is open (the least feasible value)."""
+    variables: list[Any] = []
+    values: list[float] = []
+    for cols, chain_ends, chain_u in chains:
+        hit = [k for k, j in enumerate(cols.tolist()) if j in open_cols]
+        first = hit[0] if hit else len(cols)
+        for end, u in zip(chain_ends, chain_u):
+            variables.append(u)
+            values.append(1.0 if end <= first else 0.0)
+    return variables, values
 
 
 def solve_reduced_mip(rm: ReducedModel, time_limit: float, seed: int, workers: int, backend: str = "SCIP") -> ExactOutcome:
@@ -185,8 +227,15 @@ def solve_reduced_mip(rm: ReducedModel, time_limit: float, seed: int, workers: i
     if solver is None:
         logger.warning("MIP backend %s is not available in this OR-Tools build", backend)
         return ExactOutcome("unknown", None, -math.inf, 0, {"error": f"{backend} unavailable"})
+    chains: list[tuple[np.ndarray, list[int], list[Any]]] = []
+    # with integer costs SCIP stops once its dual bound passes the target (limits/dual below),
+    # which it reports with a bound only when it holds an incumbent: the hint, when it is a
+    # layout of the reduced model; else the target is a constraint
+    integral = bool(np.all(rm.C == np.rint(rm.C)))
+    dual_stop = backend == "SCIP" and integral and _hint_fits(rm)
     try:
-        built = _build_radius_mip(solver, rm, t_build + float(time_limit))
+        built = _build_radius_mip(solver, rm, t_build + float(time_limit), chains,
+                                  cut_off=backend == "SCIP" and integral and not dual_stop)
     except BuildTimeout as exc:
         logger.info("%s; no time left to solve it", exc)
         return ExactOutcome("unknown", None, -math.inf, 0, {"radius_model_timeout": True})
@@ -195,14 +244,18 @@ def solve_reduced_mip(rm: ReducedModel, time_limit: float, seed: int, workers: i
     y, n_u = built
     opened_set = {int(j) for j in rm.open_idx}
     if rm.hint is not None:
+        # the whole layout, u included: a complete hint is the solver's first incumbent (SCIP
+        # completes a partial one only later, and stopped by its dual limit without an incumbent
+        # it reports no bound: the proof that nothing beats the hint was lost)
         hs = {int(j) for j in rm.hint}
-        solver.SetHint(list(y.values()), [1.0 if j in hs else 0.0 for j in y])
+        u_vars, u_vals = _u_values(chains, hs | opened_set) if dual_stop else ([], [])
+        solver.SetHint(list(y.values()) + u_vars, [1.0 if j in hs else 0.0 for j in y] + u_vals)
     solver.SetTimeLimit(int(max(0.01, float(time_limit) - (time.perf_counter() - t_build)) * 1000))
     solver.SetNumThreads(int(workers))
     if backend == "SCIP":
         # the node limit is the work limit (the same answer on a loaded machine); the time limit a safety net
         scip_params = f"randomization/randomseedshift = {int(seed)}\nlimits/totalnodes = {int(rm.node_limit)}\n"
-        if np.all(rm.C == np.rint(rm.C)):
+        if dual_stop:
             # integer costs: a dual bound above the target proves that no solution of value <= target
             # exists, so SCIP may stop there (without an incumbent of its own it would go on until it
             # found one: fl1400, p = 100, 26 s instead of 7 s); the caller rounds the bound up
@@ -252,4 +305,5 @@ def mip_phase(
     else:
         out = solve_reduced_mip(rm, time_limit, seed, workers, backend=backend.upper())
     out.stats["pairs_kept"] = pairs_kept
+    out.stats["backend"] = backend  # CP-SAT on costs that are not integers: SCIP
     return out

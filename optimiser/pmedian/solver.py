@@ -316,7 +316,7 @@ def _exact_phases(run: _Run, root: RootResult, exact_backend: str, limits: WorkL
                         run.deadline - now, seed, num_workers, limits.mip_nodes)
         run.nodes += out.nodes
         run.stats.update(out.stats)
-        methods.append(f"reduced-radius-{phase}")
+        methods.append(f"reduced-radius-{out.stats.pop('backend', phase)}")
         run.timings[f"exact_{phase}"] = time.perf_counter() - now
         run.offer(out.S)
         if out.status == "infeasible":
