@@ -140,7 +140,7 @@ def test_fix_decisions_keeps_the_objective_of_consistent_layouts():
 
 def test_unknown_strategy_is_refused():
     prep, _ = prepared_case(sorted(CASES)[0])
-    with pytest.raises(ValueError, match="unknown strategy"):
+    with pytest.raises(ValueError, match="strategy: must be one of .auto., .direct., .relax-first., got .fastest."):
         solve(prep.problem, "cpsat", strategy="fastest")
 
 
@@ -274,3 +274,23 @@ def test_relax_first_is_the_same_on_a_loaded_machine(monkeypatch):
     assert first.stats["relaxation"]["work_s"]["total"] == second.stats["relaxation"]["work_s"]["total"]
     for res in (first, second):
         assert res.stopped_by == (None if res.status is Status.OPTIMAL else "work_limit")
+
+
+def test_solve_options_report_every_bad_option_at_once():
+    from optimiser.errors import ArgumentError, InputError
+    from optimiser.inputs.domain import SolveOptions
+
+    with pytest.raises(ArgumentError) as exc:
+        SolveOptions(backend="gurobi", strategy="magic", time_limit_s=-1, seed=-1, workers=0)
+    assert isinstance(exc.value, InputError)
+    assert [p.field for p in exc.value.problems] == ["time_limit_s", "seed", "workers", "backend", "strategy"]
+
+
+def test_solve_says_what_it_takes():
+    prep, _ = prepared_case(sorted(CASES)[0])
+    for wrong in (None, "site.yaml", prep):
+        with pytest.raises(TypeError, match="solve\\(\\) takes a Problem"):
+            solve(wrong)
+    for wrong in (42, {"backend": "cbc"}):
+        with pytest.raises(TypeError, match="solve\\(\\) takes a SolveOptions or a backend name"):
+            solve(prep.problem, wrong)

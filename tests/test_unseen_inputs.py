@@ -249,10 +249,10 @@ def test_cli_validate_bom_and_multipolygon_together(tmp_path):
 
 
 @pytest.mark.parametrize("override, words", [
-    ({"time_limit_s": -1}, "time_limit_s must be a number of seconds > 0"),     # was ModelTooLargeError '... -1 s'
-    ({"time_limit_s": float("nan")}, "time_limit_s must be"),                    # was SolverError 'CP-SAT rejected'
-    ({"workers": 0}, "workers must be a whole number from 1 to 64"),             # was run on every core
-    ({"seed": "1"}, "seed must be a whole number"),
+    ({"time_limit_s": -1}, "time_limit_s: must be a number of seconds > 0"),     # was ModelTooLargeError '... -1 s'
+    ({"time_limit_s": float("nan")}, "time_limit_s: must be"),                   # was SolverError 'CP-SAT rejected'
+    ({"workers": 0}, "workers: must be a whole number from 1 to 64"),            # was run on every core
+    ({"seed": "1"}, "seed: must be a whole number"),
 ])
 def test_python_overrides_are_checked_like_the_file(tmp_path, override, words):
     """A developer's run_scenario(..., time_limit_s=-1) failed deep in the pipeline, or ran."""

@@ -23,6 +23,7 @@ from typing import Any, Literal
 
 from shapely.geometry import LineString, Point, Polygon
 
+from optimiser.errors import ArgumentError, Problem
 from optimiser.inputs.limits import MAX_SEED, MAX_TIME_LIMIT_S, MAX_WORKERS
 
 logger = logging.getLogger(__name__)
@@ -596,14 +597,24 @@ class SolveOptions:
 
     def __post_init__(self) -> None:
         """Refuse what the file format refuses, for options set from Python (``run_scenario(...,
-        time_limit_s=-1)`` reached the model-size check, a NaN CP-SAT, ``workers=0`` all cores)."""
+        time_limit_s=-1)`` reached the model-size check, a NaN CP-SAT, ``workers=0`` all cores):
+        every bad option at once, as an :class:`~optimiser.errors.ArgumentError` (a ``ValueError``)."""
+        problems: list[Problem] = []
         t = self.time_limit_s
         if isinstance(t, bool) or not isinstance(t, numbers.Real) or not math.isfinite(t) or not 0 < t <= MAX_TIME_LIMIT_S:
-            raise ValueError(f"time_limit_s must be a number of seconds > 0 and at most {MAX_TIME_LIMIT_S:,.0f}, got {t!r}")
+            problems.append(Problem("SolveOptions", "time_limit_s",
+                                    f"must be a number of seconds > 0 and at most {MAX_TIME_LIMIT_S:,.0f}, got {t!r}"))
         for name, low, high in (("seed", 0, MAX_SEED), ("workers", 1, MAX_WORKERS), ("length_scale_per_m", 1, 1000)):
             v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, numbers.Integral) or not low <= v <= high:
-                raise ValueError(f"{name} must be a whole number from {low} to {high:,}, got {v!r}")
+            if isinstance(v, bool) or not isinstance(v, numbers.Integral) or not low <= int(v) <= high:
+                problems.append(Problem("SolveOptions", name, f"must be a whole number from {low} to {high:,}, got {v!r}"))
+        for name, kind in (("backend", Backend), ("strategy", Strategy), ("cpsat_search", CpsatSearch)):
+            allowed = typing.get_args(kind)
+            if getattr(self, name) not in allowed:
+                problems.append(Problem("SolveOptions", name, f"must be one of {', '.join(map(repr, allowed))}, "
+                                        f"got {getattr(self, name)!r}"))
+        if problems:
+            raise ArgumentError(problems)
 
     def replace(self, **changes: Any) -> SolveOptions:
         """A copy with the given fields changed; ``None`` values leave a field as it is."""

@@ -57,6 +57,8 @@ def _options(options: SolveOptions | str | None, overrides: dict[str, Any]) -> S
     if isinstance(options, str):
         overrides = {"backend": options, **overrides}
         options = None
+    if options is not None and not isinstance(options, SolveOptions):
+        raise TypeError(f"solve() takes a SolveOptions or a backend name as options, got {type(options).__name__} {options!r}")
     unknown = set(overrides) - {"backend", "strategy", "time_limit_s", "seed", "workers"}
     if unknown:
         raise TypeError(f"solve() got unexpected keyword arguments: {', '.join(sorted(unknown))}")
@@ -96,9 +98,14 @@ def solve(problem: Problem, options: SolveOptions | str | None = None, **overrid
         status, bound and gap). Measured on ``benchmarks/joint`` (README there).
 
     Raises:
-        ValueError: an unknown backend or strategy.
-        TypeError: an unknown override.
+        ArgumentError: (a ``ValueError``) an unknown backend or strategy, or an option out of range.
+        TypeError: ``problem`` is not a :class:`Problem` (build one with
+            :func:`optimiser.pipeline.prepare`), ``options`` neither options nor a backend name,
+            or an unknown override.
     """
+    if not isinstance(problem, Problem):
+        raise TypeError(f"solve() takes a Problem (optimiser.pipeline.prepare(scenario).problem), got "
+                        f"{type(problem).__name__}; to run a scenario file, use optimiser.run_scenario")
     opts = _options(options, overrides)
     mod = backend_module(opts.backend)
     deadline = Deadline(opts.time_limit_s)
