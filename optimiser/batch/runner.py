@@ -33,8 +33,9 @@ from optimiser.batch.results import csv_text, pareto_table, plot_pareto, results
 from optimiser.batch.scheduler import client_security, parse_scheduler_address
 from optimiser.batch.spec import BatchItem, BatchSpec, load_batch
 from optimiser.batch.worker import run_item
-from optimiser.errors import ExitCode, Interrupted, OutputExistsError
+from optimiser.errors import ArgumentError, ExitCode, Interrupted, OutputExistsError, Problem
 from optimiser.inputs import schema as S
+from optimiser.inputs.formats import checked_path
 from optimiser.present.rundir import atomic_write_text, write_json_atomic
 from optimiser.solve import interrupt
 
@@ -411,8 +412,10 @@ def run_batch(
             workers are stopped, the items in flight are left to the next run (resume).
     """
     t_start = time.perf_counter()
+    out = checked_path(out_dir, "run_batch", "out_dir")
+    if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
+        raise ArgumentError([Problem("run_batch", "jobs", f"must be a whole number >= 1, got {jobs!r}")])
     spec = path_or_spec if isinstance(path_or_spec, BatchSpec) else load_batch(path_or_spec, base_dir=base_dir)
-    out = Path(out_dir)
     _prepare_out(out)
     runs = out / "runs"
     _write_batch_json(out, spec)

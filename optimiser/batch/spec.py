@@ -23,7 +23,7 @@ from optimiser.batch.keys import canonical_json, file_sha256, item_key
 from optimiser.batch.overrides import BRACKET, INDEX, apply_overrides, check_key
 from optimiser.errors import FileReadError, Problem, ValidationError
 from optimiser.inputs.currency import DEFAULT_CURRENCY, money_compact
-from optimiser.inputs.formats import load_mapping
+from optimiser.inputs.formats import checked_path, load_mapping
 from optimiser.inputs.kinds import wrong_kind
 from optimiser.inputs.locate import default_scenario_path, resolve_site_ref
 from optimiser.inputs.messages import pydantic_problems
@@ -143,7 +143,7 @@ def _read_batch(path_or_spec: Any, base_dir: str | os.PathLike[str] | None) -> t
     if isinstance(path_or_spec, Mapping):
         root = Path(base_dir) if base_dir is not None else Path.cwd()
         return dict(path_or_spec), "<batch>", None, root
-    path = Path(path_or_spec)
+    path = checked_path(path_or_spec, "load_batch", "path_or_spec (a batch file path or mapping)")
     data, problems = load_mapping(path)
     if data is None:
         raise FileReadError(problems)
@@ -346,6 +346,9 @@ def load_batch(path_or_spec: Any, *, base_dir: str | os.PathLike[str] | None = N
             sweep keys that name no scenario field, unequal zip lengths, a missing base file).
     """
     data, fname, path, root = _read_batch(path_or_spec, base_dir)
+    if solver is not None and not isinstance(solver, Mapping):
+        raise TypeError(f"load_batch() takes solver settings as a mapping (e.g. {{'backend': 'cbc'}}), got "
+                        f"{type(solver).__name__} {solver!r}")
     solver = dict(solver or {})
     spec, problems = _parse_batch_file(data, fname)
     problems.extend(_solver_problems(spec, solver, fname))

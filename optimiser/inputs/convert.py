@@ -21,7 +21,7 @@ import tomli_w
 import yaml
 
 from optimiser.errors import FileReadError, Problem, ValidationError
-from optimiser.inputs.formats import load_mapping
+from optimiser.inputs.formats import checked_path, load_mapping
 from optimiser.inputs.geojson import site_to_geojson
 from optimiser.inputs.gis import SITE_LAYERS, write_gpkg_site
 from optimiser.inputs.site import check_site
@@ -129,7 +129,7 @@ def convert_site(src: str | os.PathLike[str], dst: str | os.PathLike[str], *, ov
             does not read back as one (a bug: reported, the file left for inspection).
         ValueError: ``dst`` has an unsupported suffix.
     """
-    src_p, dst_p = Path(src), Path(dst)
+    src_p, dst_p = checked_path(src, "convert_site", "src"), checked_path(dst, "convert_site", "dst")
     if dst_p.suffix.lower() not in WRITE_SUFFIXES:
         raise ValueError(f"cannot write a site as {dst_p.suffix or '(no suffix)'!r}; use one of {', '.join(WRITE_SUFFIXES)}")
     if dst_p.exists() and not overwrite:

@@ -24,7 +24,7 @@ from typing import Any
 
 import yaml
 
-from optimiser.errors import Problem
+from optimiser.errors import ArgumentError, Problem
 from optimiser.inputs.geojson import geojson_to_site
 from optimiser.inputs.gis import GIS_SUFFIXES, SITE_LAYERS, read_gis_site
 from optimiser.inputs.safefile import MAX_NESTING, UnsafeFile, file_kind, json_depth, nesting_depth, read_regular_bytes
@@ -359,6 +359,21 @@ def _load_gis(p: Path, name: str) -> tuple[dict[str, Any] | None, list[Problem]]
     return data, problems
 
 
+def checked_path(path: Any, caller: str, argument: str = "path") -> Path:
+    """``path`` (a ``str`` or ``os.PathLike``) as a :class:`~pathlib.Path`, for the public
+    function ``caller``.
+
+    Raises:
+        TypeError: anything else (``None``, a number, a mapping...), saying what it takes.
+        ArgumentError: an empty path (it would name the current folder).
+    """
+    if isinstance(path, bytes) or not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"{caller}() takes a file path (str or os.PathLike) as {argument}, got {type(path).__name__} {path!r}"[:300])
+    if not os.fspath(path).strip():
+        raise ArgumentError([Problem(caller, argument, "is empty", "give a file path")])
+    return Path(path)
+
+
 def load_mapping(path: str | os.PathLike[str]) -> tuple[dict[str, Any] | None, list[Problem]]:
     """Parse a YAML/JSON/TOML/GeoJSON/GeoPackage/Shapefile/FlatGeobuf file into a mapping, or say why not.
 
@@ -371,8 +386,8 @@ def load_mapping(path: str | os.PathLike[str]) -> tuple[dict[str, Any] | None, l
         ``(data, problems)``; ``data`` is ``None`` when the file could not be read at all.
         ``problems`` also lists keys given twice in a readable file.
     """
+    p = checked_path(path, "load_mapping")
     name = str(path)
-    p = Path(path)
     if p.suffix.lower() in GIS_SUFFIXES:
         return _load_gis(p, name)
     text, problems = _read_text(p, name)

@@ -687,11 +687,33 @@ def site_mapping_from_gdfs(layers: Mapping[str, pd.DataFrame], **site_fields: An
     Returns:
         ``(mapping, problems)``; the CRS is the frames' when ``crs`` is not given.
     """
+    if not isinstance(layers, Mapping):
+        raise TypeError(f"site_from_gdfs() takes a mapping of layer name -> GeoDataFrame (as site_to_gdfs gives), got "
+                        f"{type(layers).__name__}")
     meta: dict[str, Any] = {}
     frames = dict(layers)
+    problems: list[Problem] = []
+    names = sorted({spec.name for spec in SITE_LAYERS} | {SITE_TABLE})
+    for name in list(frames):
+        if name != SITE_TABLE and (not isinstance(name, str) or (layer_for(name) is None and _norm(name) not in PARTS)):
+            close = suggest(str(name), names)
+            hint = f"did you mean {close!r}? " if close else ""
+            problems.append(Problem(GDF_FILE, f"layers[{name!r}]", "is not a site layer (its features would be dropped)",
+                                    f"{hint}the layers are {', '.join(names)}"))
+            frames.pop(name)
+        elif not isinstance(frames[name], pd.DataFrame):
+            problems.append(Problem(GDF_FILE, f"layers[{name!r}]", f"must be a (Geo)DataFrame, got {type(frames[name]).__name__}"))
+            frames.pop(name)
     table = frames.pop(SITE_TABLE, None)
     if table is not None:
         meta, _ = _meta_from_table(table, GDF_FILE)
     meta.update(site_fields)
     meta.setdefault("format", S.SITE_FORMAT)
-    return frames_to_site(frames, meta, GDF_FILE)
+    from pyproj.exceptions import CRSError
+
+    try:
+        data, more = frames_to_site(frames, meta, GDF_FILE)
+    except CRSError:
+        # the layers cannot be reprojected to it: the site's own check names the CRS
+        return dict(meta), problems
+    return data, problems + more

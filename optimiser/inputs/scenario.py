@@ -38,7 +38,7 @@ from optimiser.inputs.domain import (
     SocialSpaceSpec,
     SolveOptions,
 )
-from optimiser.inputs.formats import load_mapping
+from optimiser.inputs.formats import checked_path, load_mapping
 from optimiser.inputs.futures import apply_firm_changes, check_futures
 from optimiser.inputs.geometry import GeometryReader, crossing_gap
 from optimiser.inputs.kinds import wrong_kind
@@ -497,7 +497,7 @@ def read_scenario(path: str | os.PathLike[str] | None = None, **overrides: Any) 
         FileReadError: the scenario file cannot be read or parsed.
         ValidationError: every problem in the scenario and its site file, never a partial result.
     """
-    p = Path(path) if path is not None else default_scenario_path()
+    p = checked_path(path, "read_scenario") if path is not None else default_scenario_path()
     data, problems = load_mapping(p)
     if data is None:
         raise FileReadError(problems)

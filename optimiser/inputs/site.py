@@ -36,7 +36,7 @@ from optimiser.inputs.domain import (
     TransitStop,
     WalkPath,
 )
-from optimiser.inputs.formats import load_mapping
+from optimiser.inputs.formats import checked_path, load_mapping
 from optimiser.inputs.geometry import GeometryReader, crossing_gap
 from optimiser.inputs.gis import GDF_FILE, name_features, site_mapping_from_gdfs
 from optimiser.inputs.kinds import wrong_kind
@@ -319,6 +319,7 @@ def read_site(path: str | os.PathLike[str]) -> Site:
         FileReadError: the file cannot be read or parsed.
         ValidationError: with every problem found (``.problems``), never a partial site.
     """
+    checked_path(path, "read_site")
     name = str(path)
     data, problems = load_mapping(path)
     if data is None:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from optimiser.errors import FileReadError
 from optimiser.inputs.domain import Site
-from optimiser.inputs.formats import load_mapping
+from optimiser.inputs.formats import checked_path, load_mapping
 from optimiser.inputs.gis import site_to_frames, typed_column
 from optimiser.lazy import lazy_module
 from optimiser.present.gpkg import LAYOUT_GPKG, frames_from_features, read_gpkg
@@ -89,6 +89,7 @@ def site_to_gdfs(site: Site | str | os.PathLike[str]) -> dict[str, pd.DataFrame]
     """
     if isinstance(site, Site):
         return _from_site(site)
+    checked_path(site, "site_to_gdfs", "site (a Site or a site file path)")
     data, problems = load_mapping(site)
     if data is None:
         raise FileReadError(problems)

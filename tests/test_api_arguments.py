@@ -1,0 +1,71 @@
+"""The public Python API given the wrong kind of argument: a TypeError saying what it takes, or
+the project's ArgumentError (an InputError, a ValueError), never a traceback from deep inside
+pathlib or pandas (a hostile review's cases)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from optimiser.errors import ArgumentError, InputError
+
+ROOT = Path(__file__).resolve().parents[1]
+SITE = ROOT / "sites" / "amp_sbp" / "site.yaml"
+
+
+@pytest.mark.parametrize("wrong", [None, 42, {"format": "placemaking-site/1"}, ["site.yaml"], b"site.yaml"])
+def test_functions_taking_a_file_say_so(wrong, tmp_path):
+    from optimiser import convert_site, read_scenario, read_site
+    from optimiser.batch import load_batch, run_batch
+    from optimiser.present.frames import site_to_gdfs
+
+    calls = [lambda: read_site(wrong), lambda: convert_site(wrong, tmp_path / "x.yaml"),
+             lambda: convert_site(SITE, wrong), lambda: site_to_gdfs(wrong), lambda: run_batch({"format": "placemaking-batch/1"}, wrong)]
+    if wrong is not None:
+        calls.append(lambda: read_scenario(wrong))
+    if not isinstance(wrong, dict):
+        calls.append(lambda: load_batch(wrong))
+    for call in calls:
+        with pytest.raises(TypeError, match=r"takes a file path \(str or os.PathLike\)"):
+            call()
+
+
+def test_an_empty_path_is_an_argument_error_not_the_current_folder():
+    from optimiser import read_scenario, read_site
+
+    for call in (read_site, read_scenario):
+        with pytest.raises(ArgumentError, match="path: is empty") as exc:
+            call("  ")
+        assert isinstance(exc.value, InputError) and isinstance(exc.value, ValueError)
+
+
+def test_batch_settings_of_the_wrong_kind(tmp_path):
+    from optimiser.batch import load_batch, run_batch
+
+    batch = {"format": "placemaking-batch/1", "sweep": {"budget_gbp": [1e6]}}
+    with pytest.raises(TypeError, match="solver settings as a mapping"):
+        load_batch(batch, solver="cbc")
+    for jobs in (0, -1, "two", 1.5, True):
+        with pytest.raises(ArgumentError, match="jobs: must be a whole number >= 1"):
+            run_batch(batch, tmp_path / "out", jobs=jobs)
+    assert not (tmp_path / "out").exists()
+
+
+def test_site_from_gdfs_names_a_misspelt_layer_and_a_layer_that_is_not_a_frame():
+    from optimiser.errors import ValidationError
+    from optimiser.inputs.site import site_from_gdfs
+    from optimiser.present.frames import site_to_gdfs
+
+    layers = site_to_gdfs(SITE)
+    assert len(site_from_gdfs(layers, id="x").transit) == 2
+    misspelt = {k: v for k, v in layers.items() if k != "transit_lines"} | {"transit_linez": layers["transit_lines"]}
+    with pytest.raises(ValidationError, match=r"layers\['transit_linez'\]: is not a site layer .*did you mean 'transit_lines'"):
+        site_from_gdfs(misspelt, id="x")
+    with pytest.raises(ValidationError, match=r"layers\['firms'\]: must be a \(Geo\)DataFrame, got str"):
+        site_from_gdfs({**layers, "firms": "abc"}, id="x")
+    for wrong in (None, [layers["firms"]]):
+        with pytest.raises(TypeError, match="takes a mapping of layer name"):
+            site_from_gdfs(wrong, id="x")
+    with pytest.raises(ValidationError, match="unknown CRS 'EPSG:99999'"):
+        site_from_gdfs(layers, crs="EPSG:99999")
