@@ -69,3 +69,11 @@ def test_site_from_gdfs_names_a_misspelt_layer_and_a_layer_that_is_not_a_frame()
             site_from_gdfs(wrong, id="x")
     with pytest.raises(ValidationError, match="unknown CRS 'EPSG:99999'"):
         site_from_gdfs(layers, crs="EPSG:99999")
+
+
+def test_convert_site_to_an_unknown_format_is_an_argument_error(tmp_path):
+    from optimiser import convert_site
+
+    with pytest.raises(ArgumentError, match=r"convert_site: dst: cannot write a site as '.docx' \(use one of .yaml"):
+        convert_site(SITE, tmp_path / "x.docx")
+    assert not (tmp_path / "x.docx").exists()

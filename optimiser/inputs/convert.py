@@ -20,7 +20,7 @@ from typing import Any
 import tomli_w
 import yaml
 
-from optimiser.errors import FileReadError, Problem, ValidationError
+from optimiser.errors import ArgumentError, FileReadError, Problem, ValidationError
 from optimiser.inputs.formats import checked_path, load_mapping
 from optimiser.inputs.geojson import site_to_geojson
 from optimiser.inputs.gis import SITE_LAYERS, write_gpkg_site
@@ -127,11 +127,12 @@ def convert_site(src: str | os.PathLike[str], dst: str | os.PathLike[str], *, ov
         FileReadError: ``src`` cannot be read, or ``dst`` exists without ``overwrite``.
         ValidationError: ``src`` (with the overrides) is not a valid site, or the written file
             does not read back as one (a bug: reported, the file left for inspection).
-        ValueError: ``dst`` has an unsupported suffix.
+        ArgumentError: (a ``ValueError``) ``dst`` has an unsupported suffix.
     """
     src_p, dst_p = checked_path(src, "convert_site", "src"), checked_path(dst, "convert_site", "dst")
     if dst_p.suffix.lower() not in WRITE_SUFFIXES:
-        raise ValueError(f"cannot write a site as {dst_p.suffix or '(no suffix)'!r}; use one of {', '.join(WRITE_SUFFIXES)}")
+        raise ArgumentError([Problem("convert_site", "dst", f"cannot write a site as {dst_p.suffix or '(no suffix)'!r}",
+                                     f"use one of {', '.join(WRITE_SUFFIXES)}")])
     if dst_p.exists() and not overwrite:
         raise FileReadError([Problem(str(dst_p), "", "exists already", "choose another name or pass --overwrite")])
     folder = dst_p.parent
