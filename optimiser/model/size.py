@@ -217,6 +217,11 @@ def _setting_field(name: str) -> tuple[str, bool]:
     return ("", False) if name == "firms" else (name.removeprefix("the site's "), name.startswith("the site's "))
 
 
+def _seconds(s: float) -> str:
+    """Seconds for a message: whole above 10, else two significant figures (0.34 s, not 0 s)."""
+    return f"{s:,.0f} s" if s >= 10 else f"{s:.2g} s"
+
+
 def check_model_size(scenario: Scenario, time_limit_s: float, memory_bytes: float | None = None) -> SizeEstimate:
     """Estimate the model and refuse one that cannot be built in time or in memory.
 
@@ -239,7 +244,7 @@ def check_model_size(scenario: Scenario, time_limit_s: float, memory_bytes: floa
                                  f"more than the {avail / 2**30:,.1f} GiB available; {_setting_hint(est, name)}",
                                  *_setting_field(name))
     if est.build_seconds > TIME_MARGIN * time_limit_s:
-        raise ModelTooLargeError(f"the model would take about {est.build_seconds:,.0f} s to build, far beyond the "
+        raise ModelTooLargeError(f"the model would take about {_seconds(est.build_seconds)} to build, far beyond the "
                                  f"time limit of {time_limit_s:g} s; {_setting_hint(est, name)}, or raise --time-limit",
                                  *_setting_field(name))
     return est
