@@ -49,3 +49,31 @@ def test_both_settings_prove_the_brute_force_optimum(name, search):
         return
     assert res.status is Status.OPTIMAL and res.gap == 0.0
     assert res.objective == pytest.approx(best_obj, abs=len(prep.problem.clients) + 1)
+
+
+def test_two_workers_search_with_the_full_lp():
+    """CP-SAT's own two-worker portfolio kept the radius chains out of every LP: AMP-SBP HS2 at a
+    10 s limit ended 27.9 % from its bound where one worker proves it in 0.4 s."""
+    solver = cp_model.CpSolver()
+    solver.parameters.num_workers = 2
+    set_search_params(solver, "lp")
+    assert list(solver.parameters.subsolvers) == ["max_lp", "quick_restart"]
+    one = cp_model.CpSolver()
+    one.parameters.num_workers = 1
+    set_search_params(one, "lp")
+    assert not one.parameters.subsolvers
+    mine = cp_model.CpSolver()
+    mine.parameters.num_workers = 2
+    set_search_params(mine, "cpsat")
+    assert not mine.parameters.subsolvers  # CP-SAT's own settings: its own portfolio
+
+
+@pytest.mark.slow
+def test_two_workers_prove_the_hs2_scenario_as_one_does():
+    from optimiser.inputs import read_scenario
+    from optimiser.pipeline import prepare
+
+    prep = prepare(read_scenario(None, **{"layers.hs2": True}))
+    one = solve(prep.problem, "cpsat", time_limit_s=10, seed=0, workers=1)
+    two = solve(prep.problem, "cpsat", time_limit_s=10, seed=0, workers=2)
+    assert one.status is two.status is Status.OPTIMAL and one.objective == two.objective
