@@ -284,7 +284,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--sizes", default=DEFAULT_SIZES,
                     help="comma list of firms:sites:crossings:barriers[:time limit of that size, s]")
     ap.add_argument("--time-limit", type=float, default=60.0)
-    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--workers", type=int, default=1, help="CP-SAT workers (1: the figures repeat exactly)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--no-sequential", action="store_true")
     ap.add_argument("--seq-time-limit", type=float, default=30.0, help="time limit of each sequential stage")
