@@ -220,3 +220,16 @@ def test_walk_network_connects_every_firm():
         assert net.unreachable == (), p.name
         lengths = net.key_lengths(list(net.firm_keys))
         assert np.isfinite(lengths).all(), p.name
+
+
+def test_the_worked_example_in_the_sites_readme_is_valid_without_warnings(tmp_path):
+    from optimiser.checkfiles import check_file
+
+    text = (ROOT / "sites" / "README.md").read_text(encoding="utf-8")
+    start = text.index("## Worked example (YAML)")
+    block = text[text.index("```yaml\n", start) + 8: text.index("```", text.index("```yaml\n", start) + 8)]
+    f = tmp_path / "worked.yaml"
+    f.write_text(block, encoding="utf-8")
+    report = check_file(f)
+    assert not report.problems and not report.warnings, (report.problems, report.warnings)
+    assert len(read_site(f).firms) == 2
