@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from optimiser.errors import ArgumentError, InputError
@@ -46,10 +47,13 @@ def test_batch_settings_of_the_wrong_kind(tmp_path):
     batch = {"format": "placemaking-batch/1", "sweep": {"budget_gbp": [1e6]}}
     with pytest.raises(TypeError, match="solver settings as a mapping"):
         load_batch(batch, solver="cbc")
-    for jobs in (0, -1, "two", 1.5, True):
+    for jobs in (0, -1, "two", 1.5, True, np.int64(0)):
         with pytest.raises(ArgumentError, match="jobs: must be a whole number >= 1"):
             run_batch(batch, tmp_path / "out", jobs=jobs)
     assert not (tmp_path / "out").exists()
+    one = {**batch, "sweep": {"budget_gbp": [2e6]}, "time_limit_s": 10}
+    summary = run_batch(one, tmp_path / "ok", jobs=np.int64(1), progress=False)  # numpy ints are whole
+    assert summary.counts == {"optimal": 1}
 
 
 def test_site_from_gdfs_names_a_misspelt_layer_and_a_layer_that_is_not_a_frame():

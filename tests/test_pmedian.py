@@ -478,3 +478,33 @@ def test_scip_reports_the_proof_that_nothing_beats_the_incumbent(seed):
     cbc = solve_pmedian(d, p, exact_backend="cbc", max_subgradient_iterations=50, time_limit_s=30)
     assert scip.status == cbc.status == "optimal" and scip.objective == cbc.objective == scip.bound
     assert scip.method == "lagrangian+reduced-radius-scip"
+
+
+def test_sub_problems_the_solver_builds_skip_the_public_range_check():
+    """POPMUSIC's, the gap windows' and the components' sub-problems get the weighted costs with
+    every infinite one replaced by a large finite value: the public check (weighted costs within
+    2**53) refused them, and a valid instance with inf costs crashed half-way (a review's case:
+    1,000 points, costs up to 1.4e11, inf beyond 40 units)."""
+    from optimiser.pmedian.problem import prepare, validate
+    from optimiser.pmedian.solver import _sub_solve
+
+    rng = np.random.default_rng(0)
+    pts = rng.random((50, 2)) * 100
+    dist = np.hypot(*(pts[:, None] - pts[None]).transpose(2, 0, 1))
+    d = np.floor(dist * 1e11)
+    d[dist > 40] = np.inf
+    inst = prepare(validate(d, 5, None, (), ()))
+    assert inst.has_inf and inst.big * 50 > 2.0**53  # as a public argument it would be refused
+    res = _sub_solve(inst.C, 5, 10.0, [0])
+    assert res.objective is not None and res.status in ("optimal", "feasible")
+    full = solve_pmedian(d, 5, fixed_open=[0], time_limit_s=10)
+    assert res.objective == full.objective  # the same sub-problem, its costs weighted by 1
+
+
+def test_the_method_alone_names_the_backend():
+    rng = np.random.default_rng(1002)
+    n, p = int(rng.integers(20, 60)), int(rng.integers(2, 8))
+    pts = rng.random((n, 2)) * 100
+    d = np.hypot(*(pts[:, None] - pts[None]).transpose(2, 0, 1)) + 0.5
+    res = solve_pmedian(d, p, exact_backend="cpsat", max_subgradient_iterations=50, time_limit_s=10)
+    assert res.method.endswith("reduced-radius-scip") and "backend" not in res.stats

@@ -14,6 +14,7 @@ import contextlib
 import importlib
 import logging
 import multiprocessing
+import numbers
 import os
 import sys
 import time
@@ -413,7 +414,7 @@ def run_batch(
     """
     t_start = time.perf_counter()
     out = checked_path(out_dir, "run_batch", "out_dir")
-    if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
+    if isinstance(jobs, bool) or not isinstance(jobs, numbers.Integral) or jobs < 1:
         raise ArgumentError([Problem("run_batch", "jobs", f"must be a whole number >= 1, got {jobs!r}")])
     spec = path_or_spec if isinstance(path_or_spec, BatchSpec) else load_batch(path_or_spec, base_dir=base_dir)
     _prepare_out(out)

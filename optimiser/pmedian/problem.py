@@ -165,9 +165,10 @@ def check_solve_options(time_limit_s: Any, seed: Any, num_workers: Any, exact_ba
 
 
 def validate(cost_matrix: Any, p: Any, weights: Any, fixed_open: Any, forbidden: Any,
-             settings: list[Problem] | None = None) -> Validated:
+             settings: list[Problem] | None = None, *, check_range: bool = True) -> Validated:
     """Check the public inputs of :func:`solve_pmedian`, every one (``settings``: problems already
-    found with its other arguments, reported together).
+    found with its other arguments, reported together; ``check_range`` False: a sub-problem the
+    solver built from a checked instance, whose large finite costs stand for infinite ones).
 
     Raises:
         ArgumentError: (a ``ValueError``) every problem found, each naming its argument.
@@ -181,7 +182,7 @@ def validate(cost_matrix: Any, p: Any, weights: Any, fixed_open: Any, forbidden:
     w = _check_weights(weights, n, problems)
     fo = _check_indices("fixed_open", fixed_open, m, problems)
     fb = _check_indices("forbidden", forbidden, m, problems)
-    if not problems:
+    if not problems and check_range:
         _check_objective_range(d, w, problems)
     both = set(fo) & set(fb)
     if both:

@@ -155,7 +155,8 @@ def read_orlib_pmed(path: str) -> tuple[npt.NDArray[np.int64], int]:
     if not np.all(np.isfinite(dist)):
         raise _bad(path, "graph is not connected: some vertex has no path to another", hint="every client must reach every candidate site")
     logger.debug("read %s: n=%d, %d edges, p=%d", path, n, len(edges), p)
-    return np.rint(dist).astype(np.int64), p
+    np.rint(dist, out=dist)  # in place: the float64 matrix and its int64 copy, 16 bytes per cell (_matrix_fits)
+    return dist.astype(np.int64), p
 
 
 def _is_number(token: str) -> bool:

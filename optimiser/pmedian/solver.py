@@ -30,7 +30,7 @@ from optimiser.pmedian.exact import mip_phase
 from optimiser.pmedian.heuristics import greedy, local_search, perturbed_search
 from optimiser.pmedian.lagrangian import RootLagrangian, RootResult, eliminate_pairs, refix
 from optimiser.pmedian.popmusic import FixedSolver, gap_windows, popmusic
-from optimiser.pmedian.problem import BoolArray, FloatArray, Instance, IntArray, check_solve_options, prepare, validate
+from optimiser.pmedian.problem import BoolArray, FloatArray, Instance, IntArray, Validated, check_solve_options, prepare, validate
 from optimiser.pmedian.result import PMedianResult
 
 logger = logging.getLogger(__name__)
@@ -198,8 +198,7 @@ def _accept(run: _Run, root: RootResult, S: IntArray, UB: float, stat: str) -> N
 
 def _solve_window(cost: FloatArray, r: int, fixed_pos: IntArray, time_limit_s: float) -> IntArray | None:
     """POPMUSIC's sub-problem solved by :func:`solve_pmedian` itself (work-limited)."""
-    res = solve_pmedian(cost, r, time_limit_s=time_limit_s, fixed_open=[int(j) for j in fixed_pos],
-                        max_branch_nodes=WINDOW_BRANCH_NODES, max_mip_nodes=WINDOW_MIP_NODES)
+    res = _sub_solve(cost, r, time_limit_s, [int(j) for j in fixed_pos], limits=WorkLimits(WINDOW_BRANCH_NODES, WINDOW_MIP_NODES))
     return np.array(res.open_facilities, dtype=np.int64) if res.objective is not None else None
 
 
@@ -246,9 +245,8 @@ def _fixed_solver(inst: Instance, allowed: BoolArray, fixed: BoolArray) -> Fixed
             # a kept facility closed by the refixing against the incumbent: every better layout
             # leaves it out, so a window that keeps it open cannot improve (nothing to solve)
             return None
-        res = solve_pmedian(inst.C, inst.p, time_limit_s=time_limit_s, fixed_open=[int(j) for j in keep_open],
-                            forbidden=[int(j) for j in np.flatnonzero(~allowed)],
-                            max_branch_nodes=WINDOW_BRANCH_NODES, max_mip_nodes=WINDOW_MIP_NODES)
+        res = _sub_solve(inst.C, inst.p, time_limit_s, [int(j) for j in keep_open], [int(j) for j in np.flatnonzero(~allowed)],
+                         limits=WorkLimits(WINDOW_BRANCH_NODES, WINDOW_MIP_NODES))
         return np.array(res.open_facilities, dtype=np.int64) if res.objective is not None else None
     return solve
 
@@ -315,8 +313,9 @@ def _exact_phases(run: _Run, root: RootResult, exact_backend: str, limits: WorkL
         out = mip_phase(inst, root.free_idx, root.open_idx, root.best_lam, run.S, run.UB, phase,
                         run.deadline - now, seed, num_workers, limits.mip_nodes)
         run.nodes += out.nodes
+        ran = out.stats.pop("backend", phase)
         run.stats.update(out.stats)
-        methods.append(f"reduced-radius-{out.stats.pop('backend', phase)}")
+        methods.append(f"reduced-radius-{ran}")
         run.timings[f"exact_{phase}"] = time.perf_counter() - now
         run.offer(out.S)
         if out.status == "infeasible":
@@ -380,11 +379,10 @@ def _component_solver(deadline: float, limits: WorkLimits) -> Callable[[FloatArr
         fixed = list(range(cost.shape[1] - n_fixed, cost.shape[1]))
         left = max(0.01, deadline - time.perf_counter())
         if exact:
-            res = solve_pmedian(cost, k + n_fixed, time_limit_s=left, fixed_open=fixed, exact_backend="scip",
-                                max_branch_nodes=limits.branch_nodes, max_mip_nodes=limits.mip_nodes)
+            res = _sub_solve(cost, k + n_fixed, left, fixed, exact_backend="scip", limits=limits)
             S = np.array(res.open_facilities, dtype=np.int64) if res.objective is not None else None
             return SubResult(res.bound, res.status == "optimal", res.objective, S)
-        sub = prepare(validate(cost, k + n_fixed, None, fixed, ()))
+        sub = prepare(validate(cost, k + n_fixed, None, fixed, (), check_range=False))
         S, UB = _heuristic(sub, deadline)
         root = RootLagrangian(sub, S, UB, deadline).run(MAX_SUBGRADIENT_ITERATIONS)
         if root.proven:
@@ -452,9 +450,28 @@ def solve_pmedian(
     settings = check_solve_options(time_limit_s, seed, num_workers, exact_backend, EXACT_BACKENDS,
                                    {"max_subgradient_iterations": max_subgradient_iterations,
                                     "max_branch_nodes": max_branch_nodes, "max_mip_nodes": max_mip_nodes})
-    inst = prepare(validate(cost_matrix, p, weights, fixed_open, forbidden, settings))
-    deadline = t0 + float(time_limit_s)
-    seed, num_workers = int(seed), int(num_workers)
+    v = validate(cost_matrix, p, weights, fixed_open, forbidden, settings)
+    return _solve(v, t0, float(time_limit_s), int(seed), int(num_workers), int(max_subgradient_iterations), exact_backend,
+                  WorkLimits(int(max_branch_nodes), int(max_mip_nodes)))
+
+
+def _sub_solve(cost: FloatArray, p: int, time_limit_s: float, fixed_open: list[int], forbidden: tuple[int, ...] | list[int] = (),
+               exact_backend: str = "auto", limits: WorkLimits | None = None) -> PMedianResult:
+    """:func:`solve_pmedian` on a sub-problem the solver built itself from a checked instance
+    (POPMUSIC's and the gap windows' sub-problems, a component's): its costs are the weighted
+    ones, the infinite ones replaced by a large finite value, so the public argument checks (the
+    weighted costs' range) do not apply; seed 0, one worker."""
+    t0 = time.perf_counter()
+    v = validate(cost, p, None, fixed_open, forbidden, check_range=False)
+    return _solve(v, t0, time_limit_s, 0, 1, MAX_SUBGRADIENT_ITERATIONS, exact_backend,
+                  limits or WorkLimits(MAX_BRANCH_NODES, MAX_MIP_NODES))
+
+
+def _solve(v: Validated, t0: float, time_limit_s: float, seed: int, num_workers: int, max_subgradient_iterations: int,
+           exact_backend: str, limits: WorkLimits) -> PMedianResult:
+    """The phases of :func:`solve_pmedian` on checked inputs."""
+    inst = prepare(v)
+    deadline = t0 + time_limit_s
     S, UB = _heuristic(inst, deadline)
     # trivial valid bound: every client at its cheapest allowed facility
     run = _Run(inst, t0, deadline, S, UB, inst.bound_round(float(inst.C[:, inst.allowed].min(axis=1).sum())))
@@ -496,7 +513,7 @@ def solve_pmedian(
                     "popmusic" if "popmusic_improved" in run.stats else "perturbed-search")
             run.LB, run.method = run.UB, f"lagrangian+{last}"
             return run.finish()
-    _exact_phases(run, root, exact_backend, WorkLimits(max_branch_nodes, max_mip_nodes), seed, num_workers, regions)
+    _exact_phases(run, root, exact_backend, limits, seed, num_workers, regions)
     return run.finish()
 
 
