@@ -258,6 +258,7 @@ def test_explicit_at_grade_candidate_over_a_motorway_is_refused(tmp_path):
         scenario_from_mapping(scen, base_path=tmp_path / "s.yaml")
     reason, fix = _problems(err)["crossings.explicit[0].type"]
     assert reason == "barrier 'parkway' is a motorway: a zebra crossing cannot be built over it (at grade)"
+    assert fix == "use a type it can take (footbridge)"  # its kind takes underpasses too, its site rule does not
 
 
 def test_crossing_types_of_ones_own_must_say_their_grade(tmp_path):

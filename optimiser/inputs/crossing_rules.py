@@ -197,10 +197,13 @@ def _explicit_problems(cr: dict[str, Any], site: Site, rules: dict[str, Crossing
         at_grade = _at_grade(name, types[name])
         rule = rules.get(bar.id)
         if at_grade is not None and not type_suits_kind(name, at_grade, bar.kind):
+            # the types its kind can take, narrowed to its rule's when the site has one
+            can = [t for t in _types_for(bar.kind) if rule is None or t in rule.types]
             problems.append(Problem(file, f"crossings.explicit[{i}].type",
                                     f"barrier {bar.id!r} is {kind_phrase(bar.kind)}: {_a(name)} crossing cannot be built over it"
                                     + (" (at grade)" if at_grade else ""),
-                                    f"use a type it can take ({', '.join(_types_for(bar.kind))})"))
+                                    f"use a type it can take ({', '.join(can)})" if can
+                                    else "the site's crossing rule for it allows no type a barrier of its kind can take"))
         elif rule is not None and name not in rule.types:
             problems.append(Problem(file, f"crossings.explicit[{i}].type",
                                     f"the site's crossing rule for barrier {bar.id!r} allows {', '.join(rule.types)}, not {name}",
