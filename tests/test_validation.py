@@ -226,3 +226,15 @@ def test_validate_files_takes_one_path_or_a_list_never_characters():
     for bad in (None, 42, b"site.yaml", [None]):
         with pytest.raises(TypeError, match="validate_files takes"):
             validate_files(bad)
+
+
+def test_a_misspelt_choice_gets_the_one_meant_not_the_list_again(tmp_path):
+    from tests.sitefiles import site_dict
+
+    site = site_dict()
+    site["parcels"][0]["status"] = "ocupied"
+    site["parcels"][1]["status"] = "vacant"
+    (tmp_path / "site.yaml").write_text(yaml.safe_dump(site))
+    lines = [str(p) for p in validate_files([str(tmp_path / "site.yaml")])]
+    assert any("parcels[0].status: must be one of" in x and x.endswith("(did you mean 'occupied'?)") for x in lines), lines
+    assert any("parcels[1].status: must be one of" in x and x.endswith("(set status to one of those)") for x in lines), lines

@@ -314,7 +314,11 @@ def fix_for(err: ErrorDetails, field: str) -> str | None:
     if t in _BOUNDS:
         return f"set {field} to a number {_BOUNDS[t]} {_bound(ctx)}"
     if t == "literal_error":
-        return f"use one of {ctx.get('expected')}"
+        # the reason lists the choices already: the fix is the one meant, when one is close
+        choices = re.findall(r"'([^']*)'", str(ctx.get("expected", "")))
+        given = err.get("input")
+        close = suggest(given, choices) if isinstance(given, str) and choices else None
+        return f"did you mean {close!r}?" if close else f"set {field} to one of those"
     if t == "finite_number":
         return f"write {field} as an ordinary number, not nan or inf"
     if t in _SIMPLE:
