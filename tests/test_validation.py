@@ -224,7 +224,7 @@ def test_validate_files_takes_one_path_or_a_list_never_characters():
     site = ROOT / "sites" / "amp_sbp" / "site.yaml"
     assert validate_files(str(site)) == [] and validate_files(site) == [] and validate_files([site]) == []
     for bad in (None, 42, b"site.yaml", [None]):
-        with pytest.raises(TypeError, match="validate_files takes"):
+        with pytest.raises(TypeError, match=r"validate_files\(\) takes"):
             validate_files(bad)
 
 

@@ -250,7 +250,7 @@ def _draw_front(ax: Any, front: Sequence[FrontPoint], rows: Sequence[Sequence[An
     numbers = sorted({p.front for p in front})
     for n in numbers:
         pts = [p for p in front if p.front == n]
-        colour, text_colour = _FRONT_COLOURS[(n - 1) % len(_FRONT_COLOURS)]
+        colour, text_colour = _front_colours(n)
         base = next((r[_OBJ + 1] for r in rows if r[_FRONT] == n and r[_OBJ + 1] is not None), None)
         label = "Pareto front" if len(numbers) == 1 else f"front {n}" + (f" (no intervention {base:,.0f} m)" if base else "")
         xs = [p.cost / 1e6 for p in pts]
@@ -277,6 +277,11 @@ _FRONT_COLOURS = (("#1f6f8b", "#12435a"), ("#d35400", "#8a3700"), ("#27ae60", "#
 """(line, label) colours of the fronts, in turn."""
 
 
+def _front_colours(n: int) -> tuple[str, str]:
+    """The (line, label) colours of front ``n`` (from 1; they repeat after four)."""
+    return _FRONT_COLOURS[(n - 1) % len(_FRONT_COLOURS)]
+
+
 _COST, _OBJ, _DOM, _WALK, _FAC, _COV, _FRONT = 3, 4, 7, 9, 12, 13, 15
 """Indices of pareto_table's rows (with no swept columns) the figure reads."""
 _SIDE_PANELS = ((_WALK, "Firm-to-firm weighted mean walk (m)", 1.0),
@@ -295,7 +300,7 @@ def _draw_side(ax: Any, rows: Sequence[Sequence[Any]], col: int, label: str, fac
     for n in sorted({f for *_, f in pts}):
         front = [(c, v) for c, v, d, f in pts if not d and f == n]
         if front:
-            ax.plot(*zip(*front), "o-", color=_FRONT_COLOURS[(n - 1) % len(_FRONT_COLOURS)][0], ms=5, lw=1.2, zorder=3)
+            ax.plot(*zip(*front), "o-", color=_front_colours(n)[0], ms=5, lw=1.2, zorder=3)
     ax.set_ylabel(label, fontsize=8)
     ax.set_xlabel(_cost_label(currency), fontsize=8)
     ax.tick_params(labelsize=7)

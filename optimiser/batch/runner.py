@@ -14,7 +14,6 @@ import contextlib
 import importlib
 import logging
 import multiprocessing
-import numbers
 import os
 import sys
 import time
@@ -37,6 +36,7 @@ from optimiser.batch.worker import run_item
 from optimiser.errors import ArgumentError, ExitCode, Interrupted, OutputExistsError, Problem
 from optimiser.inputs import schema as S
 from optimiser.inputs.formats import checked_path
+from optimiser.inputs.limits import whole_number_problem
 from optimiser.present.rundir import atomic_write_text, write_json_atomic
 from optimiser.solve import interrupt
 
@@ -414,8 +414,8 @@ def run_batch(
     """
     t_start = time.perf_counter()
     out = checked_path(out_dir, "run_batch", "out_dir")
-    if isinstance(jobs, bool) or not isinstance(jobs, numbers.Integral) or jobs < 1:
-        raise ArgumentError([Problem("run_batch", "jobs", f"must be a whole number >= 1, got {jobs!r}")])
+    if (why := whole_number_problem(jobs, 1)) is not None:
+        raise ArgumentError([Problem("run_batch", "jobs", why)])
     spec = path_or_spec if isinstance(path_or_spec, BatchSpec) else load_batch(path_or_spec, base_dir=base_dir)
     _prepare_out(out)
     runs = out / "runs"

@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import math
-import numbers
 import typing
 from dataclasses import dataclass, field
 from enum import Enum
@@ -24,7 +22,7 @@ from typing import Any, Literal
 from shapely.geometry import LineString, Point, Polygon
 
 from optimiser.errors import ArgumentError, Problem
-from optimiser.inputs.limits import MAX_SEED, MAX_TIME_LIMIT_S, MAX_WORKERS
+from optimiser.inputs.limits import MAX_SEED, MAX_WORKERS, time_limit_problem, whole_number_problem
 
 logger = logging.getLogger(__name__)
 
@@ -600,14 +598,11 @@ class SolveOptions:
         time_limit_s=-1)`` reached the model-size check, a NaN CP-SAT, ``workers=0`` all cores):
         every bad option at once, as an :class:`~optimiser.errors.ArgumentError` (a ``ValueError``)."""
         problems: list[Problem] = []
-        t = self.time_limit_s
-        if isinstance(t, bool) or not isinstance(t, numbers.Real) or not math.isfinite(t) or not 0 < t <= MAX_TIME_LIMIT_S:
-            problems.append(Problem("SolveOptions", "time_limit_s",
-                                    f"must be a number of seconds > 0 and at most {MAX_TIME_LIMIT_S:,.0f}, got {t!r}"))
+        if (why := time_limit_problem(self.time_limit_s)) is not None:
+            problems.append(Problem("SolveOptions", "time_limit_s", why))
         for name, low, high in (("seed", 0, MAX_SEED), ("workers", 1, MAX_WORKERS), ("length_scale_per_m", 1, 1000)):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, numbers.Integral) or not low <= int(v) <= high:
-                problems.append(Problem("SolveOptions", name, f"must be a whole number from {low} to {high:,}, got {v!r}"))
+            if (why := whole_number_problem(getattr(self, name), low, high)) is not None:
+                problems.append(Problem("SolveOptions", name, why))
         for name, kind in (("backend", Backend), ("strategy", Strategy), ("cpsat_search", CpsatSearch)):
             allowed = typing.get_args(kind)
             if getattr(self, name) not in allowed:

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from optimiser.errors import Problem
-from optimiser.inputs.formats import load_mapping
+from optimiser.inputs.formats import checked_path, load_mapping
 from optimiser.inputs.kinds import detect_kind
 from optimiser.inputs.scenario import check_scenario
 from optimiser.inputs.site import check_site
@@ -33,11 +33,10 @@ def validate_files(paths: Iterable[str | os.PathLike[str]] | str | os.PathLike[s
     if isinstance(paths, (str, os.PathLike)):
         paths = [paths]  # one file, not its characters
     elif isinstance(paths, bytes) or not isinstance(paths, Iterable):
-        raise TypeError(f"validate_files takes a path or a list of paths, got {type(paths).__name__}")
+        raise TypeError(f"validate_files() takes a path or a list of paths, got {type(paths).__name__}")
     paths = list(paths)
-    bad = [p for p in paths if not isinstance(p, (str, os.PathLike))]
-    if bad:
-        raise TypeError(f"validate_files takes paths (str or os.PathLike), got {type(bad[0]).__name__} {bad[0]!r}")
+    for path in paths:
+        checked_path(path, "validate_files", "paths")  # each a path (the names shown stay as given)
     problems: list[Problem] = []
     for path in paths:
         data, found = load_mapping(path)

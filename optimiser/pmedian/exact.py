@@ -123,14 +123,14 @@ class BuildTimeout(Exception):
     """Building the reduced model ran past its deadline."""
 
 
-def _build_radius_mip(solver: pywraplp.Solver, rm: ReducedModel, deadline: float,
+def _build_radius_mip(solver: pywraplp.Solver, rm: ReducedModel, deadline: float, integral: bool,
                       chains: list[tuple[np.ndarray, list[int], list[Any]]] | None = None,
                       cut_off: bool = False) -> tuple[dict[int, Any], int] | None:
     """Add the radius model's variables and constraints; ``None`` when a client has no column.
-    ``chains`` (when given) receives each client's columns by level, the end of each level's
-    columns and its ``u`` variables, to value them for a layout (:func:`_u_values`). The
-    objective is bounded by the target as a constraint when the costs are not integral or
-    ``cut_off``.
+    ``integral``: every cost of ``rm.C`` is a whole number. ``chains`` (when given) receives each
+    client's columns by level, the end of each level's columns and its ``u`` variables, to value
+    them for a layout (:func:`_u_values`). The objective is bounded by the target as a constraint
+    when the costs are not integral or ``cut_off``.
 
     Raises:
         BuildTimeout: ``time.perf_counter()`` passed ``deadline`` during the build.
@@ -144,7 +144,6 @@ def _build_radius_mip(solver: pywraplp.Solver, rm: ReducedModel, deadline: float
     objective = solver.Objective()
     const = 0.0
     obj_terms = []
-    integral = bool(np.all(rm.C == np.rint(rm.C)))
     for i in range(rm.C.shape[0]):
         if i % 100 == 0 and time.perf_counter() > deadline:
             raise BuildTimeout(f"radius model build stopped at client {i} of {rm.C.shape[0]}")
@@ -234,7 +233,7 @@ def solve_reduced_mip(rm: ReducedModel, time_limit: float, seed: int, workers: i
     integral = bool(np.all(rm.C == np.rint(rm.C)))
     dual_stop = backend == "SCIP" and integral and _hint_fits(rm)
     try:
-        built = _build_radius_mip(solver, rm, t_build + float(time_limit), chains,
+        built = _build_radius_mip(solver, rm, t_build + float(time_limit), integral, chains,
                                   cut_off=backend == "SCIP" and integral and not dual_stop)
     except BuildTimeout as exc:
         logger.info("%s; no time left to solve it", exc)

@@ -12,7 +12,7 @@ import numpy as np
 import numpy.typing as npt
 
 from optimiser.errors import ArgumentError, Problem
-from optimiser.inputs.limits import MAX_SEED, MAX_TIME_LIMIT_S, MAX_WORKERS
+from optimiser.inputs.limits import MAX_SEED, MAX_WORKERS, time_limit_problem, whole_number_problem
 
 logger = logging.getLogger(__name__)
 
@@ -139,22 +139,19 @@ def _check_objective_range(d: FloatArray, w: FloatArray, problems: list[Problem]
 
 
 def _whole_in(name: str, value: Any, lo: int, hi: int | None, problems: list[Problem]) -> None:
+    """A whole-number argument (``2.0`` counts as 2) from ``lo`` to ``hi`` (``None``: no bound)."""
     if isinstance(value, float) and value.is_integer():
         value = int(value)
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        problems.append(_problem(name, f"must be a whole number, got {value!r}"))
-    elif value < lo or (hi is not None and value > hi):
-        problems.append(_problem(name, f"must be {lo} to {hi:,}, got {value}" if hi is not None else f"must be >= {lo}, got {value}"))
+    if (why := whole_number_problem(value, lo, hi)) is not None:
+        problems.append(_problem(name, why))
 
 
 def check_solve_options(time_limit_s: Any, seed: Any, num_workers: Any, exact_backend: Any, backends: tuple[str, ...],
                         work_limits: dict[str, Any]) -> list[Problem]:
     """Problems with :func:`solve_pmedian`'s settings (time limit, seed, workers, backend, work limits)."""
     problems: list[Problem] = []
-    if isinstance(time_limit_s, bool) or not isinstance(time_limit_s, (int, float, np.integer, np.floating)):
-        problems.append(_problem("time_limit_s", f"must be a number of seconds, got {time_limit_s!r}"))
-    elif not (math.isfinite(float(time_limit_s)) and 0 < float(time_limit_s) <= MAX_TIME_LIMIT_S):
-        problems.append(_problem("time_limit_s", f"must be > 0 and at most {MAX_TIME_LIMIT_S:g} s, got {time_limit_s!r}"))
+    if (why := time_limit_problem(time_limit_s)) is not None:
+        problems.append(_problem("time_limit_s", why))
     _whole_in("seed", seed, 0, MAX_SEED, problems)
     _whole_in("num_workers", num_workers, 1, MAX_WORKERS, problems)
     for name, value in work_limits.items():
