@@ -102,20 +102,40 @@ def relax_access_crossings(problem: Problem, closed: Iterable[int] = ()) -> Prob
     q = _rewritten(problem, {"relaxation": "access over every candidate crossing"})
     relaxed = _relaxed_option_ids(problem, q, crossing, shut)
     rewritten, any_access = _relaxed_access_clients(problem, relaxed)
-    for k, c in enumerate(problem.clients):
-        if c.kind == "pair" and shut.any():
-            # options needing a closed decision never open: drop them (and emptied levels)
-            kept = [(lev, tuple(o for o in opts if relaxed[o] != -2)) for lev, opts in zip(c.levels, c.level_options)]
-            kept = [(lev, opts) for lev, opts in kept if opts]
-            q.clients.append(Client(c.key, c.kind, c.weight, c.base, tuple(v for v, _ in kept), tuple(o for _, o in kept)))
-        else:
-            q.clients.append(rewritten.get(k, c))
+    if shut.any():  # options needing a closed decision never open: pairs drop them
+        rewritten.update(_pairs_without_closed(problem, relaxed))
+    q.clients.extend(rewritten.get(k, c) for k, c in enumerate(problem.clients))
     if not any_access:
         logger.debug("access relaxation: no access option needs a crossing")
         return None
     q.info["levels"] = q.n_levels()
     logger.debug("access relaxation: %d options, %d levels", len(q.options), q.info["levels"])
     return q
+
+
+def _pairs_without_closed(problem: Problem, relaxed: np.ndarray) -> dict[int, Client]:
+    """The firm-pair clients (index -> client) without their options that never open
+    (``relaxed`` -2) and without the levels that leaves empty."""
+    pairs = [k for k, c in enumerate(problem.clients) if c.kind == "pair"]
+    if not pairs:
+        return {}
+    lopts = [problem.clients[k].level_options for k in pairs]
+    per_level = np.fromiter(map(len, chain.from_iterable(lopts)), dtype=np.int64)
+    n_levels = np.fromiter(map(len, lopts), dtype=np.int64, count=len(pairs))
+    opts = np.fromiter(chain.from_iterable(chain.from_iterable(lopts)), dtype=np.int64, count=int(per_level.sum()))
+    keep = relaxed[opts] != -2
+    kept = opts[keep].tolist()
+    kept_per_level = np.bincount(np.repeat(np.arange(per_level.size), per_level)[keep], minlength=per_level.size)
+    offs = np.concatenate([[0], np.cumsum(kept_per_level)]).tolist()
+    first_level = np.concatenate([[0], np.cumsum(n_levels)]).tolist()
+    out: dict[int, Client] = {}
+    for j, k in enumerate(pairs):
+        c = problem.clients[k]
+        lo = first_level[j]
+        levels = [(lev, tuple(kept[offs[lo + i]:offs[lo + i + 1]])) for i, lev in enumerate(c.levels)
+                  if offs[lo + i + 1] > offs[lo + i]]
+        out[k] = Client(c.key, c.kind, c.weight, c.base, tuple(v for v, _ in levels), tuple(o for _, o in levels))
+    return out
 
 
 def _relaxed_option_ids(problem: Problem, q: Problem, crossing: np.ndarray, shut: np.ndarray) -> np.ndarray:
@@ -198,6 +218,10 @@ def _relaxed_access_clients(problem: Problem, relaxed: np.ndarray) -> tuple[dict
     return out, any_access
 
 
+_NEVER, _ALWAYS = -2, -1
+"""Fates of an option in :func:`fix_decisions` (option ids are at least 0)."""
+
+
 def fix_decisions(problem: Problem, fixed: dict[int, int]) -> Problem:
     """The same problem with some decisions fixed (decision id -> 0/1), substituted into
     every client exactly: options needing a decision fixed at 0 are dropped, decisions fixed
@@ -205,20 +229,33 @@ def fix_decisions(problem: Problem, fixed: dict[int, int]) -> Problem:
     stops at that level (its base becomes that length). Much smaller than fixing by
     constraints when many conjunctions involve the fixed decisions."""
     q = _rewritten(problem, dict(problem.info))
+    # each option's fate, worked out where the walk over the clients first meets it (so new
+    # options get the same ids, in the same order, as when worked out at every meeting):
+    # _NEVER (needs a decision fixed at 0), _ALWAYS (every decision it needs fixed at 1) or
+    # its id in q
+    fate: dict[int, int] = {}
+    options = problem.options
     for c in problem.clients:
         levels, lopts, base = [], [], c.base
         for lev, opts in zip(c.levels, c.level_options):
             keep: set[int] = set()
             always = False
             for o in opts:
-                req = problem.options[o]
-                if any(fixed.get(d) == 0 for d in req):
+                f = fate.get(o)
+                if f is None:
+                    req = options[o]
+                    if any(fixed.get(d) == 0 for d in req):
+                        f = _NEVER
+                    else:
+                        rest = tuple(d for d in req if d not in fixed)
+                        f = q.option_id(rest) if rest else _ALWAYS
+                    fate[o] = f
+                if f == _NEVER:
                     continue
-                rest = tuple(d for d in req if d not in fixed)
-                if not rest:
+                if f == _ALWAYS:
                     always = True
                     break
-                keep.add(q.option_id(rest))
+                keep.add(f)
             if always:
                 base = lev
                 break

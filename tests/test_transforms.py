@@ -1,0 +1,121 @@
+"""optimiser.model.transforms: fixing decisions and relaxing access, checked against the
+literal per-incidence rule (every option of every level looked at in turn) as oracle, and
+against the objective of every layout by brute force."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+
+from benchmarks.joint.generate import make_district
+from optimiser.model.problem import Client, Constraint, Problem
+from optimiser.model.transforms import _rewritten, fix_decisions, relax_access_crossings
+from optimiser.pipeline import prepare
+from tests.random_problems import random_problem
+
+
+def _fix_oracle(problem: Problem, fixed: dict[int, int]) -> Problem:
+    """fix_decisions as first written: every incidence works out its option again."""
+    q = _rewritten(problem, dict(problem.info))
+    for c in problem.clients:
+        levels, lopts, base = [], [], c.base
+        for lev, opts in zip(c.levels, c.level_options):
+            keep: set[int] = set()
+            always = False
+            for o in opts:
+                req = problem.options[o]
+                if any(fixed.get(d) == 0 for d in req):
+                    continue
+                rest = tuple(d for d in req if d not in fixed)
+                if not rest:
+                    always = True
+                    break
+                keep.add(q.option_id(rest))
+            if always:
+                base = lev
+                break
+            if keep:
+                levels.append(lev)
+                lopts.append(tuple(sorted(keep)))
+        q.clients.append(Client(c.key, c.kind, c.weight, base, tuple(levels), tuple(lopts)))
+    q.constraints += [Constraint(f"fix:{d}", ((d, 1),), v, v, "fix") for d, v in sorted(fixed.items())]
+    return q
+
+
+def _pairs_oracle(problem: Problem, closed: set[int]) -> list[Client]:
+    """The firm pairs of the relaxation with ``closed``: options needing a closed decision
+    dropped, then the levels left empty."""
+    out = []
+    for c in problem.clients:
+        if c.kind != "pair":
+            continue
+        kept = [(lev, tuple(o for o in opts if not closed & set(problem.options[o])))
+                for lev, opts in zip(c.levels, c.level_options)]
+        kept = [(lev, opts) for lev, opts in kept if opts]
+        out.append(Client(c.key, c.kind, c.weight, c.base, tuple(v for v, _ in kept), tuple(o for _, o in kept)))
+    return out
+
+
+def _same(a: Problem, b: Problem) -> bool:
+    return (a.options == b.options and a.clients == b.clients and a.constraints == b.constraints
+            and a.penalties == b.penalties)
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_fix_decisions_matches_the_per_incidence_rule_and_every_layouts_objective(seed):
+    """Random problems with conjunctions, a random mix of decisions fixed at 0 and at 1: the
+    same options (ids in the same order), clients and constraints as the oracle, and every
+    feasible layout that agrees with the fixes is feasible with the same objective in both
+    problems (an infeasible one's must-serve walks have no length to compare)."""
+    p = random_problem(seed)
+    rng = np.random.default_rng(100 + seed)
+    n_d = len(p.decisions)
+    ids = rng.permutation(n_d)[: int(rng.integers(1, n_d))]
+    fixed = {int(d): int(rng.integers(0, 2)) for d in ids}
+    q = fix_decisions(p, fixed)
+    assert _same(q, _fix_oracle(p, fixed))
+    free = [d for d in range(n_d) if d not in fixed]
+    ones = {d for d, v in fixed.items() if v == 1}
+    for r in range(len(free) + 1):
+        for extra in itertools.combinations(free, r):
+            chosen = ones | set(extra)
+            assert q.is_feasible(chosen) == p.is_feasible(chosen)
+            if p.is_feasible(chosen):
+                assert q.objective_of(chosen) == p.objective_of(chosen)
+
+
+
+def test_fix_decisions_on_a_district_gives_new_options_the_oracles_ids():
+    """40 firms, 3 hubs: crossings fixed at 0 and 1 and a hub at 1 — options are dropped,
+    conjunctions lose members (and may become new options) and walks become always open: the
+    same problem as the oracle's, option ids included."""
+    p = prepare(make_district(40, 80, 16, 1, seed=3)).problem
+    crossings = [i for i, d in enumerate(p.decisions) if d.kind == "crossing"]
+    sites = [i for i, d in enumerate(p.decisions) if d.kind != "crossing"]
+    fixed = {i: int(k % 3 == 0) for k, i in enumerate(crossings[::2])}
+    fixed[sites[0]] = 1
+    q = fix_decisions(p, fixed)
+    shorter = sum(len(a.levels) < len(b.levels) for a, b in zip(q.clients, p.clients))
+    rebased = sum(a.base != b.base for a, b in zip(q.clients, p.clients))
+    assert shorter > 0 and rebased > 0
+    assert _same(q, _fix_oracle(p, fixed))
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_relax_access_crossings_drops_the_closed_options_of_firm_pairs(seed):
+    """A district with a third of its decisions closed: each firm pair keeps exactly its
+    options without a closed decision, and its levels that still have one."""
+    p = prepare(make_district(30, 60, 12, 1, seed=seed)).problem
+    rng = np.random.default_rng(seed)
+    closed = {int(d) for d in rng.permutation(len(p.decisions))[: len(p.decisions) // 3]}
+    q = relax_access_crossings(p, closed)
+    assert q is not None
+    pairs = [c for c in q.clients if c.kind == "pair"]
+    assert pairs == _pairs_oracle(p, closed)
+    assert any(len(a.levels) < len(b.levels) for a, b in zip(pairs, (c for c in p.clients if c.kind == "pair")))
+    # without closed decisions the pairs are kept as they are
+    open_ = relax_access_crossings(p)
+    assert open_ is not None
+    assert [c for c in open_.clients if c.kind == "pair"] == [c for c in p.clients if c.kind == "pair"]
