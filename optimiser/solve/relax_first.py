@@ -53,6 +53,10 @@ backend phase whose budget does not cover its set-up and a minimum search is ski
    below the incumbent (:mod:`optimiser.solve.relax_first_vectors`, ``EXACT_BY_VECTOR``), unless a
    vector keeps most of the whole reduced model (``EXACT_BY_VECTOR_MAX_SHARE``).
 
+With a time limit above ``PLAN_HORIZON_S`` (and a relaxation that is not large), phases 1-4 are
+planned as for a limit of that many seconds and the exact model (5) gets all the work left:
+the rounds' bound levels off, the exact model proves.
+
 Reduced problems keep every layout better than the incumbent, so the optimum is either the
 incumbent or inside them: the reported bound is the best proven one, at most the incumbent's
 objective (equal to it: proven optimal).
@@ -110,6 +114,7 @@ from optimiser.solve.relax_first_settings import (
     MORE_ROUNDS_SAFETY_SHARE,
     MORE_ROUNDS_SHARE,
     OFFER_INCIDENCES_PER_S,
+    PLAN_HORIZON_S,
     POLISH_MAX_SWAPS,
     POLISH_RESERVE_SHARE,
     RELAX_INCIDENCES_PER_S,
@@ -152,9 +157,14 @@ class RelaxFirst:
                  deadline: Deadline, evaluator: Evaluator) -> None:
         self.problem, self.relaxed, self.backend, self.options = problem, relaxed, backend, options
         self.ev = evaluator
-        self.limit_s = options.time_limit_s
+        # the work budget (nominal seconds); the phases before the exact model are planned on at
+        # most PLAN_HORIZON_S of it (``limit_s`` then, until the exact phase: see run)
+        self.full_limit_s = options.time_limit_s
+        self.large = relaxed.info["levels"] > RELAX_MAX_LEVELS
+        self.limit_s = (self.full_limit_s if self.large or PLAN_HORIZON_S is None
+                        else min(self.full_limit_s, PLAN_HORIZON_S))
         # the wall clock: a safety net only (the phases run on the work budget, ``work_s``)
-        net = options.wall_limit_s if options.wall_limit_s is not None else wall_clock_net_s(self.limit_s)
+        net = options.wall_limit_s if options.wall_limit_s is not None else wall_clock_net_s(self.full_limit_s)
         self.deadline = Deadline(net, start=deadline.start)
         self.work_s = 0.0  # nominal seconds of work charged so far (deterministic)
         self._work_by_phase: dict[str, float] = {}  # the same per phase, unrounded (info["work_s"] rounds)
@@ -164,8 +174,7 @@ class RelaxFirst:
         self.bound: float | None = None
         self.bound_from: str | None = None
         self.stats: dict[str, Any] = {}
-        self.info: dict[str, Any] = {"levels": relaxed.info["levels"]}
-        self.large = relaxed.info["levels"] > RELAX_MAX_LEVELS
+        self.info: dict[str, Any] = {"levels": relaxed.info["levels"], "plan_s": self.limit_s}
         self.exact_after_rounds = False  # the third round leaves the reduced exact model its share
         self.target = relaxed  # the tightest relaxation at hand
         self.fixed: set[int] = set()  # decisions proven closed in every better layout
@@ -202,7 +211,8 @@ class RelaxFirst:
             self.bound, self.bound_from = float(value), where
 
     def remaining(self) -> float:
-        """Nominal seconds left of the work budget (the time limit less the work charged)."""
+        """Nominal seconds left of the work budget (the time limit less the work charged; before
+        the exact phase, of the planned limit: ``PLAN_HORIZON_S``)."""
         return self.limit_s - self.work_s
 
     def charge(self, seconds: float, what: str) -> None:
@@ -751,6 +761,7 @@ class RelaxFirst:
             return self.interrupted()
         if lag.bound == math.inf:
             # the budget and counts alone cannot be met: the exact model explains why
+            self.limit_s = self.full_limit_s
             res = self.backend_solve(self.problem, self.forced_budget(self.problem), "exact model")
             return replace(res, stats={**res.stats, "relaxation": self.info})
         self.prove(lag.bound, "lagrangian")
@@ -773,6 +784,8 @@ class RelaxFirst:
             phase()
             if interrupt.requested():
                 return self.interrupted()
+        # the exact model gets all the work left of the real limit (see PLAN_HORIZON_S)
+        self.limit_s = self.full_limit_s
         early = self.exact_phase()
         if interrupt.requested():
             return self.interrupted()

@@ -1,0 +1,63 @@
+"""Relax-first's planning horizon (``PLAN_HORIZON_S``): with a longer time limit, the phases
+before the exact model run as with a limit of the horizon, and the exact model gets all the work
+left of the real limit (benchmarks/realsites at 60 s: the relax-first rows' time to their proof
+196.0 s -> 143.3 s in all; README there, wave 19)."""
+
+from __future__ import annotations
+
+import pytest
+
+from optimiser.solve import relax_first as rf
+from tests.relax_district import relax_district, run_relax_first
+
+
+@pytest.fixture(scope="module")
+def district():
+    return relax_district()
+
+
+def _phases(r: rf.RelaxFirst) -> tuple:
+    """What the phases before the exact model did: rounds, closings, incumbent, bound source."""
+    lag = r.info["lagrangian"]
+    return (tuple(lag["iterations"]), lag["closed"], r.info.get("exact_first"), r.info.get("exact_after_rounds"),
+            r.info.get("first_round_gap"))
+
+
+@pytest.fixture
+def horizon(district, monkeypatch):
+    """A horizon of 0.4 s, and the whole model's set-up worth 1 nominal s (as a realsites model's
+    several at 10 s): the exact model cannot run within the horizon's own limit."""
+    monkeypatch.setattr(rf, "PLAN_HORIZON_S", 0.4)
+    monkeypatch.setattr(rf, "BACKEND_SETUP_SECONDS_PER_LEVEL", 1.0 / district[0].n_levels())
+    return 0.4
+
+
+def test_a_longer_limit_plans_as_the_horizon_and_gives_the_rest_to_the_exact_model(district, horizon):
+    """At 0.4 s (the horizon) the rounds leave a gap; at 6 s the same rounds run (same iterations,
+    closings and choices), then the exact model gets the work left and proves the optimum."""
+    at_h, res_h = run_relax_first(district, horizon)
+    longer, res = run_relax_first(district, 6.0)
+    assert res_h.gap > 0.01  # the horizon's own run leaves a gap (measured: 1.76 %)
+    assert _phases(longer) == _phases(at_h)
+    assert longer.info["plan_s"] == horizon and at_h.info["plan_s"] == horizon
+    assert longer.limit_s == 6.0  # the exact phase ran on the real limit
+    assert "exact model" not in at_h.info["work_s"] and longer.info["work_s"]["exact model"] >= 1.0
+    assert res.objective == district[3] and res.bound == res.objective
+    assert longer.work_s > horizon
+
+
+def test_without_a_horizon_the_phases_are_planned_on_the_whole_limit(district, horizon, monkeypatch):
+    """``PLAN_HORIZON_S = None``: the rounds of a 6 s limit get its shares (more iterations)."""
+    planned, _ = run_relax_first(district, 6.0)
+    monkeypatch.setattr(rf, "PLAN_HORIZON_S", None)
+    whole, res = run_relax_first(district, 6.0)
+    assert whole.info["plan_s"] == 6.0
+    assert sum(whole.info["lagrangian"]["iterations"]) > sum(planned.info["lagrangian"]["iterations"])
+    assert res.bound <= district[3] <= res.objective
+
+
+def test_a_limit_below_the_horizon_is_planned_as_it_is(district):
+    """The default horizon is above a 2 s limit: it plans on its own limit."""
+    r, _ = run_relax_first(district, 2.0)
+    assert rf.PLAN_HORIZON_S is None or rf.PLAN_HORIZON_S > 2.0
+    assert r.info["plan_s"] == 2.0 == r.limit_s
