@@ -17,28 +17,23 @@ from tests.random_problems import random_problem
 
 
 def _fix_oracle(problem: Problem, fixed: dict[int, int]) -> Problem:
-    """fix_decisions as first written: every incidence works out its option again."""
+    """fix_decisions by its rule, one level at a time: the options with no decision fixed at 0
+    lose their decisions fixed at 1; the level's first option left with none makes the walk
+    always open at that level (its base); options before it get ids in their order."""
     q = _rewritten(problem, dict(problem.info))
     for c in problem.clients:
         levels, lopts, base = [], [], c.base
         for lev, opts in zip(c.levels, c.level_options):
-            keep: set[int] = set()
-            always = False
-            for o in opts:
-                req = problem.options[o]
-                if any(fixed.get(d) == 0 for d in req):
-                    continue
-                rest = tuple(d for d in req if d not in fixed)
-                if not rest:
-                    always = True
-                    break
-                keep.add(q.option_id(rest))
-            if always:
+            alive = [r for r in map(problem.options.__getitem__, opts) if all(fixed.get(d) != 0 for d in r)]
+            rests = [tuple(d for d in r if d not in fixed) for r in alive]
+            cut = next((i for i, r in enumerate(rests) if not r), len(rests))
+            ids = sorted({q.option_id(r) for r in rests[:cut]})
+            if cut < len(rests):
                 base = lev
                 break
-            if keep:
+            if ids:
                 levels.append(lev)
-                lopts.append(tuple(sorted(keep)))
+                lopts.append(tuple(ids))
         q.clients.append(Client(c.key, c.kind, c.weight, base, tuple(levels), tuple(lopts)))
     q.constraints += [Constraint(f"fix:{d}", ((d, 1),), v, v, "fix") for d, v in sorted(fixed.items())]
     return q
