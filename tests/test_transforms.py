@@ -114,3 +114,26 @@ def test_relax_access_crossings_drops_the_closed_options_of_firm_pairs(seed):
     open_ = relax_access_crossings(p)
     assert open_ is not None
     assert [c for c in open_.clients if c.kind == "pair"] == [c for c in p.clients if c.kind == "pair"]
+
+
+def test_fix_decisions_numbers_new_options_in_the_order_the_walks_meet_them():
+    """Conjunctions of three decisions losing one fixed at 1 become new options: ids in the order
+    the clients' walks meet them (not option order), none for an option after an always-open one
+    in its level, and a walk made always open stops at that level."""
+    from optimiser.model.problem import Decision
+
+    dec = [Decision(f"d{i}", "crossing", "g", 1e5, f"d{i}") for i in range(5)]
+    p = Problem(dec, [(i,) for i in range(5)], [], [], [], {}, 10, {"all": 1.0}, 1e6)
+    a, b, c = p.option_id((0, 1, 2)), p.option_id((1, 3, 4)), p.option_id((0, 1, 4))
+    p.clients += [Client("w1", "pair", 3, 900, (100, 200), ((b,), (a, 0))),
+                  Client("w2", "pair", 2, 900, (150, 250), ((1, c), (a,)))]
+    q = fix_decisions(p, {1: 1, 3: 0})
+    assert _same(q, _fix_oracle(p, {1: 1, 3: 0}))
+    # b needs 3 (closed): dropped; a -> (0, 2) is the first new option met; w2's first level is
+    # always open (decision 1 is built), so c -> (0, 4) is never created
+    assert q.options[len(p.options):] == [(0, 2)]
+    assert q.clients[0].levels == (200,) and q.clients[0].level_options == ((0, len(p.options)),)
+    assert q.clients[1].base == 150 and q.clients[1].levels == ()
+    q2 = fix_decisions(p, {1: 1})
+    assert _same(q2, _fix_oracle(p, {1: 1}))
+    assert q2.options[len(p.options):] == [(3, 4), (0, 2)]  # b met before a
