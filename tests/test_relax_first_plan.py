@@ -61,3 +61,16 @@ def test_a_limit_below_the_horizon_is_planned_as_it_is(district):
     r, _ = run_relax_first(district, 2.0)
     assert rf.PLAN_HORIZON_S is None or rf.PLAN_HORIZON_S > 2.0
     assert r.info["plan_s"] == 2.0 == r.limit_s
+
+
+def test_when_the_exact_model_is_too_large_the_later_phases_get_the_whole_limit(district, horizon, monkeypatch):
+    """With the reduced exact model above ``EXACT_MAX_LEVELS`` nothing would take the rest of a
+    6 s limit after a 0.4 s plan (a review found the run ended at 0.38 s of work, 1.76 %): the
+    phases after rounds 1-2 are planned on the whole limit, and phase 4 proves the optimum."""
+    monkeypatch.setattr(rf, "EXACT_MAX_LEVELS", 1)
+    at_h, res_h = run_relax_first(district, horizon)
+    r, res = run_relax_first(district, 6.0)
+    assert tuple(r.info["lagrangian"]["iterations"][:2]) == tuple(at_h.info["lagrangian"]["iterations"][:2])
+    assert r.info["plan_s"] == 6.0 and r.work_s > 1.0 > horizon >= at_h.work_s
+    assert "exact model" not in r.info["work_s"]
+    assert res.bound <= district[3] <= res.objective and res.gap < res_h.gap

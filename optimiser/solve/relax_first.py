@@ -773,6 +773,11 @@ class RelaxFirst:
         # the exact model first when it can run: phases 3-4 prove nothing it would not (see
         # exact_first)
         phases: tuple[Any, ...] = ()
+        if self.limit_s < self.full_limit_s and self.reduced_levels() > EXACT_MAX_LEVELS:
+            # the exact model is too large to take the rest (it only shrinks as more close, and
+            # cannot reach its bound): the later phases are planned on the whole limit
+            self.limit_s = self.full_limit_s
+            self.info["plan_s"] = self.limit_s
         if not self.exact_first():
             lag = self.more_rounds_phase(lag)
             if interrupt.requested():

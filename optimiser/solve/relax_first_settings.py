@@ -257,7 +257,9 @@ PLAN_HORIZON_S: float | None = 14.0
 a longer time limit, every phase before the exact model (the Lagrangian rounds and their shares,
 the third round, the choice of the exact model first, phases 3-4) runs as with a limit of this
 many seconds, and the exact model (phase 5) then gets all the work left of the real limit
-(``info["plan_s"]``). ``None``: the phases are planned on the whole limit. The bound of the
+(``info["plan_s"]``). When after rounds 1-2 the reduced exact model is above
+``EXACT_MAX_LEVELS`` (it cannot take the rest), the later phases are planned on the whole limit
+instead. ``None``: the phases are planned on the whole limit. The bound of the
 rounds levels off and the exact model proves, so a long limit is better spent there: at a 60 s
 limit on benchmarks/realsites (README there, wave 19; the rows the 10 s run does not prove, and
 those it proves within 10 s, near idle) the 15 relax-first rows' time to their proof fell from
