@@ -555,7 +555,8 @@ class RelaxFirst:
         large and rounds 1-2 leave a gap below ``MORE_ROUNDS_MAX_GAP``: a third round with the work
         left, less the polish reserve (as round 2 leaves it), from round 2's multipliers, when that
         is at least ``MORE_ROUNDS_MIN_SHARE`` of the limit; then the incumbent polished again.
-        When the rest of ``MORE_ROUNDS_SHARE`` of it would cover the exact phase's set-up
+        When the rest of ``MORE_ROUNDS_SHARE`` of it (and the work beyond the planned limit,
+        ``PLAN_HORIZON_S``) would cover the exact phase's set-up
         (:func:`~optimiser.solve.relax_first_vectors.exact_setup_cost`: the whole reduced model's
         at its size now, which the round only shrinks), a minimum search and the exact phase's ``LATE_PHASE_MIN_SHARE``
         of the limit, the round gets that share and :attr:`exact_after_rounds` says the exact
@@ -571,7 +572,8 @@ class RelaxFirst:
         left = self.remaining() - 3 * self.swap_cost() - POLISH_RESERVE_SHARE * self.limit_s
         # the exact phase after it, when the rest would cover its set-ups (they only shrink)
         levels = self.reduced_levels()
-        rest = (1.0 - MORE_ROUNDS_SHARE) * left
+        # ... with the work beyond the planned limit (PLAN_HORIZON_S), which the exact phase gets
+        rest = (1.0 - MORE_ROUNDS_SHARE) * left + (self.full_limit_s - self.limit_s)
         after = (MORE_ROUNDS_SHARE < 1.0 and levels <= EXACT_MAX_LEVELS and rest >= LATE_PHASE_MIN_SHARE * self.limit_s
                  and rest - exact_setup_cost(self, levels) >= BACKEND_MIN_SEARCH_SHARE * self.limit_s)
         if after:

@@ -259,7 +259,10 @@ the third round, the choice of the exact model first, phases 3-4) runs as with a
 many seconds, and the exact model (phase 5) then gets all the work left of the real limit
 (``info["plan_s"]``). When after rounds 1-2 the reduced exact model is above
 ``EXACT_MAX_LEVELS`` (it cannot take the rest), the later phases are planned on the whole limit
-instead. ``None``: the phases are planned on the whole limit. The bound of the
+instead. The third round counts the work beyond the plan as the exact phase's when it sizes its
+reserve (``MORE_ROUNDS_SHARE``): with a longer limit it always leaves the exact model the rest
+(rs006 / rs016 / rs028 at 60 s: 23.2 / 37.1 / 26.3 -> 25.0 / 28.3 / 24.7 nominal s to the proof).
+``None``: the phases are planned on the whole limit. The bound of the
 rounds levels off and the exact model proves, so a long limit is better spent there: at a 60 s
 limit on benchmarks/realsites (README there, wave 19; the rows the 10 s run does not prove, and
 those it proves within 10 s, near idle) the 15 relax-first rows' time to their proof fell from
