@@ -257,21 +257,20 @@ PLAN_HORIZON_S: float | None = 14.0
 a longer time limit, every phase before the exact model (the Lagrangian rounds and their shares,
 the third round, the choice of the exact model first, phases 3-4) runs as with a limit of this
 many seconds, and the exact model (phase 5) then gets all the work left of the real limit
-(``info["plan_s"]``). When after rounds 1-2 the reduced exact model is above
-``EXACT_MAX_LEVELS`` (it cannot take the rest), the later phases are planned on the whole limit
-instead. The third round counts the work beyond the plan as the exact phase's when it sizes its
-reserve (``MORE_ROUNDS_SHARE``): with a longer limit it always leaves the exact model the rest
-(rs006 / rs016 / rs028 at 60 s: 23.2 / 37.1 / 26.3 -> 25.0 / 28.3 / 24.7 nominal s to the proof).
-``None``: the phases are planned on the whole limit. The bound of the
-rounds levels off and the exact model proves, so a long limit is better spent there: at a 60 s
-limit on benchmarks/realsites (README there, wave 19; the rows the 10 s run does not prove, and
-those it proves within 10 s, near idle) the 15 relax-first rows' time to their proof fell from
-196.0 s to 143.3 s in all (rs005 12.5 -> 8.6 s, rs023 11.8 -> 9.3 s, rs015 14.4 -> 3.7 s, rs018
-26.8 -> 18.2 s; rs016 16.5 -> 22.3 s the one slower), the same optima. Chosen from 10, 12, 14 and
-17 on the seven rows a 10 s run leaves open (110.0, 107.7 and 108.4 s at 12, 14 and 17; 122.9 s at
-10, 128.1 s without): 14 nominal s is about 10 s of CPU on this machine near idle. Below it (a 10 s
-limit) nothing changes. Large relaxations (benchmarks/joint) plan on the whole limit: there the
-Lagrangian is the bound."""
+(``info["plan_s"]``); ``None``: the phases are planned on the whole limit. The rounds' bound
+levels off and the exact model proves, so a long limit is better spent there. Measured at a 60 s
+limit on benchmarks/realsites (README there, wave 19; near idle): the 15 relax-first rows' time
+to their proof fell from 196.0 s to 143.3 s in all (rs005 12.5 -> 8.6 s, rs023 11.8 -> 9.3 s,
+rs015 14.4 -> 3.7 s, rs018 26.8 -> 18.2 s), the same optima. Chosen from 10, 12, 14 and 17 on the
+seven rows a 10 s run leaves open (122.9, 110.0, 107.7 and 108.4 s in all; 128.1 s without): 14
+nominal s is about 10 s of CPU on this machine near idle. Below it (a 10 s limit) nothing
+changes. With the horizon, the third round counts the work beyond the plan as the exact phase's
+when it sizes its reserve (``MORE_ROUNDS_SHARE``), so with a longer limit it always leaves the
+exact model the rest (rs006 / rs016 / rs028 at 60 s: 23.2 / 37.1 / 26.3 -> 25.0 / 28.3 / 24.7
+nominal s to the proof); and when after rounds 1-2 the reduced exact model is above
+``EXACT_MAX_LEVELS`` (it cannot take the rest) the later phases are planned on the whole limit.
+Large relaxations (benchmarks/joint's 200 and 500 firms) plan on the whole limit: there the
+Lagrangian is the bound. benchmarks/joint's 100-firm row is proven in 11.2 s instead of 7.5 s."""
 
 MORE_ROUNDS = True
 """Whether the Lagrangian gets a third round with the work left when the exact model cannot come
