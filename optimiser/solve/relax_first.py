@@ -53,9 +53,8 @@ backend phase whose budget does not cover its set-up and a minimum search is ski
    below the incumbent (:mod:`optimiser.solve.relax_first_vectors`, ``EXACT_BY_VECTOR``), unless a
    vector keeps most of the whole reduced model (``EXACT_BY_VECTOR_MAX_SHARE``).
 
-With a time limit above ``PLAN_HORIZON_S`` (and a relaxation that is not large), phases 1-4 are
-planned as for a limit of that many seconds and the exact model (5) gets all the work left:
-the rounds' bound levels off, the exact model proves.
+With a limit above ``PLAN_HORIZON_S`` (relaxation not large) phases 1-4 are planned as for that
+limit and the exact model (5) gets all the work left: the rounds' bound levels off, it proves.
 
 Reduced problems keep every layout better than the incumbent, so the optimum is either the
 incumbent or inside them: the reported bound is the best proven one, at most the incumbent's
@@ -157,8 +156,7 @@ class RelaxFirst:
                  deadline: Deadline, evaluator: Evaluator) -> None:
         self.problem, self.relaxed, self.backend, self.options = problem, relaxed, backend, options
         self.ev = evaluator
-        # the work budget (nominal seconds); the phases before the exact model are planned on at
-        # most PLAN_HORIZON_S of it (``limit_s`` then, until the exact phase: see run)
+        # the work budget; the phases before the exact model plan on at most PLAN_HORIZON_S (run)
         self.full_limit_s = options.time_limit_s
         self.large = relaxed.info["levels"] > RELAX_MAX_LEVELS
         self.limit_s = (self.full_limit_s if self.large or PLAN_HORIZON_S is None
@@ -776,8 +774,7 @@ class RelaxFirst:
         # exact_first)
         phases: tuple[Any, ...] = ()
         if self.limit_s < self.full_limit_s and self.reduced_levels() > EXACT_MAX_LEVELS:
-            # the exact model is too large to take the rest (it only shrinks as more close, and
-            # cannot reach its bound): the later phases are planned on the whole limit
+            # the exact model is too large to take the rest: the later phases plan on the whole limit
             self.limit_s = self.full_limit_s
             self.info["plan_s"] = self.limit_s
         if not self.exact_first():
