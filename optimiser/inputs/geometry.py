@@ -10,6 +10,7 @@ from typing import Any
 import shapely
 from pyproj import CRS
 from shapely.geometry import LineString, Point, Polygon
+from shapely.geometry.base import BaseGeometry
 from shapely.ops import substring
 
 from optimiser.errors import Problem
@@ -55,6 +56,12 @@ def crossing_gap(line: LineString, centreline: LineString, band: Polygon) -> str
     if n % 2 == 0:
         return "leaves the band on the side it starts from: it does not reach the other side"
     return None
+
+
+def enters_area(line: LineString, area: BaseGeometry) -> bool:
+    """Whether ``line`` has a part inside ``area`` (an exclusion zone: nothing may be placed
+    there); running along its edge or touching it does not count."""
+    return bool(line.intersects(area)) and not line.touches(area)
 
 
 class GeometryReader:

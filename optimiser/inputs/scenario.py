@@ -40,7 +40,7 @@ from optimiser.inputs.domain import (
 )
 from optimiser.inputs.formats import checked_path, load_mapping
 from optimiser.inputs.futures import apply_firm_changes, check_futures
-from optimiser.inputs.geometry import GeometryReader, crossing_gap
+from optimiser.inputs.geometry import GeometryReader, crossing_gap, enters_area
 from optimiser.inputs.kinds import wrong_kind
 from optimiser.inputs.locate import default_scenario_path, display_path, resolve_site_ref
 from optimiser.inputs.messages import name_list, pydantic_problems, unknown_reference
@@ -299,7 +299,7 @@ def _crossing_spec(parsed: S.ScenarioFile, site: Site, geo: GeometryReader, prob
                                     f"candidate {e.id!r} does not cross barrier {e.barrier!r}: it {gap} ({bar.width_m:g} m wide)",
                                     "draw it from one side of the barrier to the other, each end outside its band"))
         for zone in site.exclusion_zones:
-            if line.intersects(zone.polygon) and not line.touches(zone.polygon):
+            if enters_area(line, zone.polygon):
                 why = f" ({zone.reason})" if zone.reason else ""
                 problems.append(Problem(geo.file, f"crossings.explicit[{i}].geometry",
                                         f"candidate {e.id!r} enters exclusion zone {zone.id!r}{why}, where nothing may be placed",

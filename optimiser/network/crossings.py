@@ -19,6 +19,7 @@ from shapely.geometry.base import BaseGeometry
 from optimiser.errors import ModelError
 from optimiser.inputs.crossing_rules import type_abbr
 from optimiser.inputs.domain import Barrier, Crossing, CrossingSpec, CrossingTypeSpec, Provenance, Site, type_suits_kind
+from optimiser.inputs.geometry import enters_area
 
 if TYPE_CHECKING:
     from optimiser.network.builder import GraphBuilder
@@ -134,7 +135,7 @@ def _barrier_candidates(
             continue
         if fixed_union is not None and shapely.intersects(ends, fixed_union).any():
             continue
-        if excluded is not None and cl.intersects(excluded) and not cl.touches(excluded):
+        if excluded is not None and enters_area(cl, excluded):
             continue
         for t, ts in types:
             out.append(

@@ -79,8 +79,19 @@ def _check_weights(weights: Any, n: int, problems: list[Problem]) -> FloatArray:
     return w
 
 
+def _is_collection(values: Any) -> bool:
+    """Whether ``values`` can be a collection of column indices (an iterable, not a string)."""
+    return isinstance(values, Iterable) and not isinstance(values, (str, bytes))
+
+
+def read_once(values: Any) -> Any:
+    """``values`` as a tuple when it is a collection of indices (a generator is read once: the
+    tuple keeps what was read), else as given (for :func:`validate` to report)."""
+    return tuple(values) if _is_collection(values) else values
+
+
 def _check_indices(name: str, values: Any, m: int, problems: list[Problem]) -> list[int]:
-    if isinstance(values, (str, bytes)) or not isinstance(values, Iterable):
+    if not _is_collection(values):
         problems.append(_problem(name, f"must be a collection of column indices, got {values!r}"))
         return []
     out = []

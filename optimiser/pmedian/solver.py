@@ -30,7 +30,17 @@ from optimiser.pmedian.exact import mip_phase
 from optimiser.pmedian.heuristics import greedy, local_search, perturbed_search
 from optimiser.pmedian.lagrangian import RootLagrangian, RootResult, eliminate_pairs, refix
 from optimiser.pmedian.popmusic import FixedSolver, gap_windows, popmusic
-from optimiser.pmedian.problem import BoolArray, FloatArray, Instance, IntArray, Validated, check_solve_options, prepare, validate
+from optimiser.pmedian.problem import (
+    BoolArray,
+    FloatArray,
+    Instance,
+    IntArray,
+    Validated,
+    check_solve_options,
+    prepare,
+    read_once,
+    validate,
+)
 from optimiser.pmedian.result import PMedianResult
 
 logger = logging.getLogger(__name__)
@@ -522,9 +532,7 @@ class PMedian:
 
     def __init__(self, cost_matrix: npt.ArrayLike, p: int, weights: npt.ArrayLike | None = None,
                  fixed_open: Iterable[int] = (), forbidden: Iterable[int] = ()) -> None:
-        # a generator is read once: keep what was read
-        fixed_open = fixed_open if isinstance(fixed_open, (str, bytes)) or not isinstance(fixed_open, Iterable) else tuple(fixed_open)
-        forbidden = forbidden if isinstance(forbidden, (str, bytes)) or not isinstance(forbidden, Iterable) else tuple(forbidden)
+        fixed_open, forbidden = read_once(fixed_open), read_once(forbidden)
         validate(cost_matrix, p, weights, fixed_open, forbidden)
         self.cost_matrix = cost_matrix
         self.p = int(p)
