@@ -25,10 +25,10 @@ def relax_district() -> District:
     return p, relax_access_crossings(p), Evaluator(p), int(direct.objective)
 
 
-def run_relax_first(district: District, limit_s: float) -> tuple[rf.RelaxFirst, SolveResult]:
-    """Relax-first on the district with a ``limit_s`` work limit (seed 0, one worker, a wide net)."""
+def run_relax_first(district: District, limit_s: float, workers: int = 1) -> tuple[rf.RelaxFirst, SolveResult]:
+    """Relax-first on the district with a ``limit_s`` work limit (seed 0, a wide net)."""
     p, q, ev, _ = district
-    opts = SolveOptions(backend="cpsat", strategy="relax-first", time_limit_s=limit_s, seed=0, workers=1,
+    opts = SolveOptions(backend="cpsat", strategy="relax-first", time_limit_s=limit_s, seed=0, workers=workers,
                         wall_limit_s=600.0, count_split=False)
     r = rf.RelaxFirst(p, q, backend_module("cpsat"), opts, Deadline(limit_s), ev)
     return r, r.run()

@@ -114,10 +114,10 @@ def machine() -> dict[str, Any]:
             "pulp": _version("pulp"), "highspy": _version("highspy"), "commit": _commit()}
 
 
-def run_backend(path: Path, backend: str, limit_s: float) -> tuple[dict[str, Any], Any]:
-    """One ``run_scenario`` of a scenario file: its figures, and the RunResult."""
+def run_backend(path: Path, backend: str, limit_s: float, workers: int = 1) -> tuple[dict[str, Any], Any]:
+    """One ``run_scenario`` of a scenario file (``workers``: CP-SAT's): its figures, and the RunResult."""
     cpu0, child0, t0 = time.process_time(), _child_cpu(), time.perf_counter()
-    rr = run_scenario(path, None, backend=backend, time_limit_s=limit_s, seed=0, workers=1, render=False)
+    rr = run_scenario(path, None, backend=backend, time_limit_s=limit_s, seed=0, workers=workers, render=False)
     res = rr.solve
     row = {"status": str(res.status), "objective": res.objective, "bound": res.bound,
            "gap": None if res.gap is None else round(res.gap, 6), "solve_s": round(res.solve_seconds, 3),
@@ -205,7 +205,7 @@ def run_problem(name: str, path: Path, facts: dict[str, Any], a: argparse.Namesp
     for lim in [float(x) for x in a.limits.split(",")] + ([a.prove_limit] if a.prove_limit else []):
         t0 = time.perf_counter()
         try:
-            one, got = run_backend(path, "cpsat", lim)
+            one, got = run_backend(path, "cpsat", lim, a.workers)
             rr = got
         except (TimeLimitError, ModelTooLargeError) as exc:  # what the user gets: recorded, and on to the next limit
             one = {"status": "refused", "error": str(exc), "objective": None, "bound": None, "gap": None, "solve_s": None,
@@ -414,6 +414,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", default=None, help="results folder (default: this folder; heldout/ in it with --heldout, seeds/ with --seeds)")
     ap.add_argument("--keep-files", default="", help="write the generated problems here instead of a temporary folder")
     ap.add_argument("--append", action="store_true", help="keep the other problems' rows already in --out's results.json")
+    ap.add_argument("--workers", type=int, default=1,
+                    help="CP-SAT's workers (default 1, reproducible; 2 or more: its portfolio in direct solves, relax-first's "
+                         "count vectors on that many lanes of one worker each)")
     ap.add_argument("--table", action="store_true", help="only recompute the derived columns of --out's results and print the table")
     a = ap.parse_args(argv)
     a.out = a.out or str(HERE / "seeds" if a.seeds else HERE / "heldout" if a.heldout else HERE)
@@ -421,7 +424,7 @@ def main(argv: list[str] | None = None) -> int:
         refresh(Path(a.out))
         return 0
     meta = {"machine": machine(), "limits_s": a.limits, "prove_limit_s": a.prove_limit, "backend_limit_s": a.backend_limit,
-            "seed": 0, "workers": 1, "quick": a.quick, "heldout": a.heldout, "seeds": a.seeds, "load_start": _load(),
+            "seed": 0, "workers": a.workers, "quick": a.quick, "heldout": a.heldout, "seeds": a.seeds, "load_start": _load(),
             "started": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
             "command": " ".join(["python", "benchmarks/realsites/run.py", *(argv if argv is not None else sys.argv[1:])])}
     rows: list[dict[str, Any]] = []

@@ -11,47 +11,44 @@ A backend call is charged its set-up besides its search (building the model, CP-
 ``BACKEND_SETUP_SECONDS_PER_LEVEL``, which CP-SAT's deterministic time leaves out), and a
 backend phase whose budget does not cover its set-up and a minimum search is skipped.
 
-1. An incumbent: the greedy layout (:func:`~optimiser.solve.heuristic.greedy_search`), its
-   sites re-chosen by :func:`~optimiser.solve.heuristic.improve_sites`, then its crossings
-   exchanged one for one (:meth:`RelaxFirst.polish`,
-   :func:`~optimiser.solve.local_search.swap_crossings`); the same again after the Lagrangian
-   rounds (200 firms: 4,821.6M -> 4,809.3M; 500 firms: 26,259.5M -> 26,181.6M).
-2. A bound: the Lagrangian bound of the relaxation (:mod:`optimiser.solve.lagrangian`),
-   started from the incumbent's walking lengths. Its iterations (a work limit) are worth
-   ``LAGRANGIAN_SHARE`` of the time limit when the relaxation is small enough for the
-   backend (at most ``RELAX_MAX_LEVELS`` levels), else ``LAGRANGIAN_SHARE_LARGE``: then it is
-   the bound. Its reduction tests close every decision that cannot be part of a better
-   layout. It runs in two rounds: between them the incumbent's sites are re-chosen, and when
-   crossings were closed the second round works on a tighter relaxation, whose access
-   options over closed decisions are dropped instead of relaxed. From round 2 on the walks to
-   facilities keep their exact routes (:mod:`optimiser.solve.access_routes`) and pay for their
-   crossings through multipliers, a bound above the relaxation's own optimum (200 firms:
-   1.54 % -> 0.98 % in the same work). Split by count vector, ``VECTOR_TIGHTEN_SHARE`` of a
-   round goes to each open vector's own tighter relaxation (:func:`~optimiser.solve.relax_first_vectors.tighten_vectors`).
-   The layouts it meets are offered as incumbents. The later phases work on the problem with
-   the closed decisions fixed at 0 (much smaller). After round 1 the polish also inserts crossings that do not
-   fit, ejecting built ones (:meth:`RelaxFirst.insert`); when the relaxation is large only if
-   round 1 leaves the incumbent at least ``INSERT_MIN_GAP`` above its bound. When the exact model cannot come first (5) and rounds 1-2
-   leave a gap below ``MORE_ROUNDS_MAX_GAP``, a third round gets the work left
-   (:meth:`RelaxFirst.more_rounds_phase`, ``MORE_ROUNDS``), or ``MORE_ROUNDS_SHARE`` of it when
-   the rest covers the reduced exact model's set-up, which then gets the rest; 3 and 4 are then
-   skipped or find too little budget; at a wider gap they get it (their reduced relaxation's
-   bound does better there).
-3. Alternating exact re-optimisation from the incumbent, while it improves and time is left:
-   the sites fixed, the crossings re-optimised by the backend; then the sites re-chosen by
-   interchange. The reduction tests run again with the better incumbent.
-4. The backend on the tightest relaxation at hand, reduced (when it has at most
-   ``RELAX_MAX_LEVELS`` levels), for ``RELAX_SHARE`` of the time left: its proven bound is a
-   bound here too (see below), and its layout another candidate.
-5. Any time left: the reduced exact model (at most ``EXACT_MAX_LEVELS`` levels), warm-started
-   from the best layout, CP-SAT with every constraint in its LP from the start (``EXACT_LP_EAGER``);
-   not when the relaxation is large and an incumbent exists. When its
-   search would get at least ``EXACT_FIRST_MIN_SEARCH_SHARE`` of the limit, it comes straight
-   after the rounds with the whole budget left (3 and 4 skipped: neither can prove;
-   :meth:`RelaxFirst.exact_first`). With CP-SAT and round 2's count vectors it runs instead once
-   per vector still open, each with the decisions closed for that vector, unhinted and cut off
-   below the incumbent (:mod:`optimiser.solve.relax_first_vectors`, ``EXACT_BY_VECTOR``), unless a
-   vector keeps most of the whole reduced model (``EXACT_BY_VECTOR_MAX_SHARE``).
+1. An incumbent: the greedy layout (:func:`~optimiser.solve.heuristic.greedy_search`), its sites re-chosen by
+   :func:`~optimiser.solve.heuristic.improve_sites`, then its crossings exchanged one for one
+   (:meth:`RelaxFirst.polish`, :func:`~optimiser.solve.local_search.swap_crossings`); the same again after the
+   Lagrangian rounds (200 firms: 4,821.6M -> 4,809.3M; 500 firms: 26,259.5M -> 26,181.6M).
+2. A bound: the Lagrangian bound of the relaxation (:mod:`optimiser.solve.lagrangian`), started from the
+   incumbent's walking lengths. Its iterations (a work limit) are worth ``LAGRANGIAN_SHARE`` of the time limit
+   when the relaxation is small enough for the backend (at most ``RELAX_MAX_LEVELS`` levels), else
+   ``LAGRANGIAN_SHARE_LARGE``: then it is the bound. Its reduction tests close every decision that cannot be
+   part of a better layout. It runs in two rounds: between them the incumbent's sites are re-chosen, and when
+   crossings were closed the second round works on a tighter relaxation, whose access options over closed
+   decisions are dropped instead of relaxed. From round 2 on the walks to facilities keep their exact routes
+   (:mod:`optimiser.solve.access_routes`) and pay for their crossings through multipliers, a bound above the
+   relaxation's own optimum (200 firms: 1.54 % -> 0.98 % in the same work). Split by count vector,
+   ``VECTOR_TIGHTEN_SHARE`` of a round goes to each open vector's own tighter relaxation
+   (:func:`~optimiser.solve.relax_first_vectors.tighten_vectors`). The layouts it meets are offered as
+   incumbents. The later phases work on the problem with the closed decisions fixed at 0 (much smaller). After
+   round 1 the polish also inserts crossings that do not fit, ejecting built ones (:meth:`RelaxFirst.insert`);
+   when the relaxation is large only if round 1 leaves the incumbent at least ``INSERT_MIN_GAP`` above its
+   bound. When the exact model cannot come first (5) and rounds 1-2 leave a gap below ``MORE_ROUNDS_MAX_GAP``,
+   a third round gets the work left (:meth:`RelaxFirst.more_rounds_phase`, ``MORE_ROUNDS``), or
+   ``MORE_ROUNDS_SHARE`` of it when the rest covers the reduced exact model's set-up, which then gets the
+   rest; 3 and 4 are then skipped or find too little budget; at a wider gap they get it (their reduced
+   relaxation's bound does better there).
+3. Alternating exact re-optimisation from the incumbent, while it improves and time is left: the sites fixed,
+   the crossings re-optimised by the backend; then the sites re-chosen by interchange. The reduction tests run
+   again with the better incumbent.
+4. The backend on the tightest relaxation at hand, reduced (when it has at most ``RELAX_MAX_LEVELS`` levels),
+   for ``RELAX_SHARE`` of the time left: its proven bound is a bound here too (see below), and its layout
+   another candidate.
+5. Any time left: the reduced exact model (at most ``EXACT_MAX_LEVELS`` levels), warm-started from the best
+   layout, CP-SAT with every constraint in its LP from the start (``EXACT_LP_EAGER``); not when the relaxation
+   is large and an incumbent exists. When its search would get at least ``EXACT_FIRST_MIN_SEARCH_SHARE`` of
+   the limit, it comes straight after the rounds with the whole budget left (3 and 4 skipped: neither can
+   prove; :meth:`RelaxFirst.exact_first`). With CP-SAT and round 2's count vectors it runs instead once per
+   vector still open, each with the decisions closed for that vector, unhinted and cut off below the incumbent
+   (:mod:`optimiser.solve.relax_first_vectors`, ``EXACT_BY_VECTOR``), unless a vector keeps most of the whole
+   reduced model (``EXACT_BY_VECTOR_MAX_SHARE``); with more than one worker, the vectors on that many lanes
+   side by side (:mod:`optimiser.solve.vector_lanes`).
 
 With a limit above ``PLAN_HORIZON_S`` (relaxation not large) phases 1-4 are planned as for that
 limit and the exact model (5) gets all the work left: the rounds' bound levels off, it proves.
@@ -67,7 +64,7 @@ import logging
 import math
 from collections.abc import Callable, Iterable
 from dataclasses import replace
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 
@@ -134,14 +131,16 @@ from optimiser.solve.relax_first_vectors import exact_by_vector, exact_setup_cos
 from optimiser.solve.result import SolveResult, Status, interrupted_result, relative_gap
 from optimiser.solve.warmstart import GREEDY_MIN_SAFETY_NET_S
 
+if TYPE_CHECKING:
+    from optimiser.solve.vector_lanes import Lane
+
 logger = logging.getLogger(__name__)
 
 _R = TypeVar("_R")
 
 
 def lagrangian_work(seconds: float) -> float:
-    """The work limit of :func:`~optimiser.solve.lagrangian.lagrangian_bound` worth
-    ``seconds`` nominal seconds (``LAGRANGIAN_UNITS_PER_S``)."""
+    """The work limit of :func:`~optimiser.solve.lagrangian.lagrangian_bound` worth ``seconds`` nominal seconds."""
     return max(0.0, seconds) * LAGRANGIAN_UNITS_PER_S
 
 
@@ -264,32 +263,34 @@ class RelaxFirst:
         return self.charged_search(problem.n_levels(), budget_s, eager_lp, what, call)
 
     def charged_search(self, levels: int, budget_s: float, eager_lp: bool, what: str,
-                       call: Callable[[SolveOptions], tuple[_R, float | None, str | None]]) -> _R:
+                       call: Callable[[SolveOptions], tuple[_R, float | None, str | None]],
+                       lane: Lane | None = None) -> _R:
         """Run ``call`` (a search on a model of ``levels`` radius levels, given its options;
         returning its result, CP-SAT's deterministic units or ``None``, and its ``stopped_by``)
         worth ``budget_s`` nominal seconds: its set-up (:meth:`backend_cost`) first, the rest its
         search limit (:meth:`search_options`); charged to ``what`` the set-up and its units, or its
-        whole search limit without them."""
+        whole search limit without them. On a ``lane`` (:mod:`~optimiser.solve.vector_lanes`): charged to it, one worker
+        unless the lane is the run's own."""
         setup = self.backend_cost(levels)
         search = max(0.01, budget_s - setup)
-        opts, rate = self.search_options(search, eager_lp)
+        opts, rate = self.search_options(search, eager_lp, workers=1 if lane and not lane.shared else None)
         r, det, stopped_by = call(opts)
-        self.charge(setup + (min(search, det / rate) if det is not None else search), what)
+        (lane or self).charge(setup + (min(search, det / rate) if det is not None else search), what)
         self.note_net(stopped_by)
         return r
 
-    def search_options(self, search_s: float, eager_lp: bool) -> tuple[SolveOptions, float]:
-        """The options of a backend search worth ``search_s`` nominal seconds (the wall-clock net
-        left as its safety net), and CP-SAT's deterministic units per nominal second in it."""
+    def search_options(self, search_s: float, eager_lp: bool, workers: int | None = None) -> tuple[SolveOptions, float]:
+        """The options of a backend search worth ``search_s`` nominal seconds (the wall-clock net left as its
+        safety net; ``workers``: the run's own unless given), and CP-SAT's deterministic units per nominal second."""
+        workers = self.options.workers if workers is None else workers
         # one worker only: with two, CP-SAT's eager LP ran 129 s on a 60 s limit (EXACT_LP_EAGER)
-        eager = eager_lp and self.options.cpsat_search == "lp" and self.options.workers == 1
+        eager = eager_lp and self.options.cpsat_search == "lp" and workers == 1
         cpsat_search = "lp-eager" if eager else self.options.cpsat_search
         rate = EXACT_EAGER_UNITS_PER_S if cpsat_search == "lp-eager" else BACKEND_UNITS_PER_S
-        # CP-SAT: ``rate`` deterministic units per second of the search (its limit is
-        # DETERMINISTIC_PER_SECOND units per second of the time limit it is given)
+        # CP-SAT: ``rate`` units per second of the search (its limit: DETERMINISTIC_PER_SECOND per second given)
         limit = search_s * rate / DETERMINISTIC_PER_SECOND if self.options.backend == "cpsat" else search_s
         return self.options.replace(time_limit_s=limit, wall_limit_s=max(0.05, self.wall_left()),
-                                    cpsat_search=cpsat_search), rate
+                                    cpsat_search=cpsat_search, workers=workers), rate
 
     def elapsed(self) -> float:
         """Seconds since the start, rounded for the stats."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import replace
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from optimiser.inputs.domain import SolveOptions
@@ -29,6 +30,7 @@ from optimiser.solve.relax_first_settings import (
 )
 from optimiser.solve.result import Status
 from optimiser.solve.vector_exact import VectorSolve, solve_count_vector
+from optimiser.solve.vector_lanes import Lane, assign_lanes, close_lanes, run_lanes
 
 if TYPE_CHECKING:
     from optimiser.solve.relax_first import RelaxFirst
@@ -179,51 +181,76 @@ def exact_by_vector(run: RelaxFirst, whole: int) -> bool:
     request or the wall-clock net leaves the vectors after it not reached. When a vector's own
     model keeps at least ``EXACT_BY_VECTOR_MAX_SHARE`` of the whole reduced model's ``whole``
     radius levels (:func:`large_vector`), nothing is split: the whole reduced model, which that vector would cost about as much as,
-    takes every vector at once (returns ``True``: the caller runs it).
+    takes every vector at once (returns ``True``: the caller runs it). With more than one worker
+    (CP-SAT's), the vectors run on that many lanes side by side, each with the work left when the
+    phase starts and one worker (:mod:`optimiser.solve.vector_lanes`), and always split: the whole
+    reduced model would get CP-SAT's portfolio of that many workers, not reproducible (measured on
+    rs012 and rs028 at 60 s, benchmarks/realsites README, wave 20).
     ``info["exact_by_vector"]`` says what each vector gave; ``stats`` the units of all."""
     assert run.count_vectors is not None and run.best is not None
-    classes = run.count_vectors[0]
     order, zeros, levels = open_vectors(run)
-    large = large_vector(order, levels, whole)
+    workers = run.options.workers
+    large = large_vector(order, levels, whole) if workers == 1 else None
     if large is not None:
         run.info["exact_by_vector"] = [f"{large}: {levels[large]} of the whole reduced model's "
                                         f"{whole} levels: the whole reduced model instead"]
         return True
     base = run.reduced()
-    bounds: list[float] = [float(run.best)]  # vectors pruned before are at least this
-    report: list[str] = []
-    units = 0.0
-    for n, vb in enumerate(order):
-        if interrupt.requested() or run.wall_left() <= 0.0:
-            run.note_net(None if interrupt.requested() else "wall_clock")
-            bounds += [v.bound for v in order[n:]]
-            report += [f"{v.vector}: not reached" for v in order[n:]]
-            break
-        if vb.bound >= run.best:
-            report.append(f"{vb.vector}: pruned by a better incumbent")
-            continue
-        budget = run.remaining() - (base.n_levels() * FIX_SECONDS_PER_LEVEL if zeros[vb.vector] else 0.0)
-        if not run.affords(levels[vb.vector], budget):
-            bounds.append(vb.bound)
-            report.append(f"{vb.vector}: not reached")
-            continue
-        red = run.fix(base, {i: 0 for i in zeros[vb.vector]}, "exact model") if zeros[vb.vector] else base
-
-        def call(opts: SolveOptions, red: Problem = red, vb: VectorBound = vb) -> tuple[VectorSolve, float, str | None]:
-            assert run.best is not None and opts.wall_limit_s is not None
-            r = solve_count_vector(red, classes, vb.vector, run.best - 1, opts, safety_net_s=opts.wall_limit_s)
-            return r, r.deterministic_time, r.stopped_by
-
-        r = run.charged_search(red.n_levels(), budget, EXACT_LP_EAGER, "exact model", call)
-        units += r.deterministic_time
-        if r.chosen:
-            run.offer(r.chosen, "exact model")
-        bounds.append(r.bound if r.finished else max(vb.bound, r.bound))
-        said = ("nothing better" if r.status is Status.INFEASIBLE else f"its optimum {r.objective:.0f}"
-                if r.status is Status.OPTIMAL else f"{r.status.value}, stopped")
-        report.append(f"{vb.vector}: {said} ({r.deterministic_time:.2f} units, {red.n_levels()} levels)")
-    run.info["exact_by_vector"] = report
-    run.stats = {"deterministic_time": units, "count_vectors": report}
-    run.prove(min(bounds), "exact model")
+    start_best = float(run.best)  # vectors pruned before are at least this
+    dealt = [ks for ks in assign_lanes([levels[vb.vector] for vb in order], workers) if ks] or [[]]
+    lanes = [Lane(run, run.remaining(), shared=workers == 1) for _ in dealt]
+    tasks = [partial(_settle, run, lane, [order[k] for k in ks], base, zeros, levels) for lane, ks in zip(lanes, dealt)]
+    settled = interrupt.call_interruptibly(partial(run_lanes, tasks))
+    close_lanes(run, lanes, "exact model")
+    said = {vector: line for lane_said in settled for vector, line in lane_said[2].items()}
+    lane_of = {order[k].vector: j for j, ks in enumerate(dealt) for k in ks}
+    run.info["exact_by_vector"] = [said[vb.vector] + (f" [lane {lane_of[vb.vector]}]" if workers > 1 else "")
+                                   for vb in order]
+    if workers > 1:
+        run.info["vector_lanes"] = [{"vectors": len(ks), "work_s": round(lane.work_s, 3)} for lane, ks in zip(lanes, dealt)]
+    run.stats = {"deterministic_time": sum(units for units, _, _ in settled), "count_vectors": run.info["exact_by_vector"]}
+    run.prove(min([start_best] + [b for _, bounds, _ in settled for b in bounds]), "exact model")
     run._log_phase("exact model")
     return False
+
+
+def _settle(run: RelaxFirst, lane: Lane, vectors: list[VectorBound], base: Problem,
+            zeros: dict[tuple[int, ...], set[int]], levels: dict[tuple[int, ...], int]
+            ) -> tuple[float, list[float], dict[tuple[int, ...], str]]:
+    """One lane's vectors of :func:`exact_by_vector`, in turn on the lane's work; its CP-SAT units,
+    the bound proven for each vector and what each gave."""
+    assert run.count_vectors is not None
+    classes = run.count_vectors[0]
+    bounds: list[float] = []
+    said: dict[tuple[int, ...], str] = {}
+    units = 0.0
+    for n, vb in enumerate(vectors):
+        if interrupt.requested() or run.wall_left() <= 0.0:
+            run.note_net(None if interrupt.requested() else "wall_clock")
+            bounds += [v.bound for v in vectors[n:]]
+            said.update((v.vector, f"{v.vector}: not reached") for v in vectors[n:])
+            break
+        if vb.bound >= lane.best:
+            said[vb.vector] = f"{vb.vector}: pruned by a better incumbent"
+            continue
+        budget = lane.remaining() - (base.n_levels() * FIX_SECONDS_PER_LEVEL if zeros[vb.vector] else 0.0)
+        if not run.affords(levels[vb.vector], budget):
+            bounds.append(vb.bound)
+            said[vb.vector] = f"{vb.vector}: not reached"
+            continue
+        red = lane.fix(base, {i: 0 for i in zeros[vb.vector]}, "exact model") if zeros[vb.vector] else base
+
+        def call(opts: SolveOptions, red: Problem = red, vb: VectorBound = vb) -> tuple[VectorSolve, float, str | None]:
+            assert opts.wall_limit_s is not None
+            r = solve_count_vector(red, classes, vb.vector, lane.best - 1, opts, safety_net_s=opts.wall_limit_s)
+            return r, r.deterministic_time, r.stopped_by
+
+        r = run.charged_search(red.n_levels(), budget, EXACT_LP_EAGER, "exact model", call, lane=lane)
+        units += r.deterministic_time
+        if r.chosen:
+            lane.found_layout(r.chosen, r.objective)
+        bounds.append(r.bound if r.finished else max(vb.bound, r.bound))
+        what = ("nothing better" if r.status is Status.INFEASIBLE else f"its optimum {r.objective:.0f}"
+                if r.status is Status.OPTIMAL else f"{r.status.value}, stopped")
+        said[vb.vector] = f"{vb.vector}: {what} ({r.deterministic_time:.2f} units, {red.n_levels()} levels)"
+    return units, bounds, said
