@@ -15,6 +15,7 @@ from shapely.ops import substring
 
 from optimiser.errors import Problem
 from optimiser.inputs.crs import transformer
+from optimiser.inputs.messages import format_xy
 
 logger = logging.getLogger(__name__)
 
@@ -80,6 +81,7 @@ class GeometryReader:
         self.file = file
         self.problems: list[Problem] = []
         self.transform = transformer(src, dst)
+        self.degrees = bool(src is not None and src.is_geographic)
 
     def _xy(self, pos: Sequence[float]) -> tuple[float, float]:
         x, y = float(pos[0]), float(pos[1])
@@ -125,7 +127,7 @@ class GeometryReader:
             if m:
                 what = m.group(1).strip().lower()
                 x, y = float(m.group(2)), float(m.group(3))
-                text = f"invalid polygon: {what} at ({x:.6g}, {y:.6g})"
+                text = f"invalid polygon: {what} at {format_xy(x, y, degrees=self.degrees)}"
             else:
                 text = f"invalid polygon: {reason}"
             self.problems.append(Problem(self.file, field, text, _POLYGON_FIXES.get(

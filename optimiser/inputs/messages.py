@@ -121,6 +121,20 @@ def name_list(names: Iterable[str], limit: int = LIST_LIMIT) -> str:
 # ------------------------------------------------------------------ paths
 
 
+def format_xy(x: float, y: float, *, degrees: bool = False) -> str:
+    """A position for a message: ``(690280, 5335610)`` in whole metres, ``(8.50000, 47.40000)``
+    in degrees (5 decimals, about 1 m); a value too large for a real place (1e12 or more) keeps
+    three significant figures (``1e+308``)."""
+    return f"({format_coord(x, degrees=degrees)}, {format_coord(y, degrees=degrees)})"
+
+
+def format_coord(v: float, *, degrees: bool = False, decimals: int = 5) -> str:
+    """One coordinate as :func:`format_xy` writes it (``decimals`` places of degrees)."""
+    if not abs(v) < 1e12:
+        return f"{v:.3g}"
+    return f"{v:.{decimals}f}" if degrees else f"{v:.0f}"
+
+
 def format_path(loc: Iterable[Any]) -> str:
     """``('firms', 3, 'employees')`` -> ``'firms[3].employees'``."""
     out = ""

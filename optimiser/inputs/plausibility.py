@@ -15,6 +15,7 @@ from functools import lru_cache
 from pyproj import CRS, Transformer
 
 from optimiser.errors import Problem
+from optimiser.inputs.messages import format_coord, format_xy
 
 logger = logging.getLogger(__name__)
 
@@ -27,15 +28,15 @@ _MARGIN = 0.05
 
 
 @lru_cache(maxsize=32)
-def _bounds_for(wkt: str) -> tuple[float, float, float, float] | None:
-    crs = CRS.from_wkt(wkt)
-    area = crs.area_of_use
+def _bounds_for(wkt: str, in_wkt: str) -> tuple[float, float, float, float] | None:
+    area = CRS.from_wkt(wkt).area_of_use
     if area is None:
         return None
-    if crs.is_geographic:
+    target = CRS.from_wkt(in_wkt)
+    if target.is_geographic:
         x0, y0, x1, y1 = area.west, area.south, area.east, area.north
     else:
-        tr = Transformer.from_crs(CRS.from_epsg(4326), crs, always_xy=True)
+        tr = Transformer.from_crs(CRS.from_epsg(4326), target, always_xy=True)
         x0, y0, x1, y1 = tr.transform_bounds(area.west, area.south, area.east, area.north, densify_pts=21)
     if not all(math.isfinite(v) for v in (x0, y0, x1, y1)):
         return None
@@ -43,14 +44,16 @@ def _bounds_for(wkt: str) -> tuple[float, float, float, float] | None:
     return x0 - mx, y0 - my, x1 + mx, y1 + my
 
 
-def area_of_use_bounds(crs: CRS) -> tuple[float, float, float, float] | None:
-    """The CRS's area of use in its own coordinates ``(minx, miny, maxx, maxy)``, widened by
-    5 %; ``None`` when the CRS declares none."""
-    return _bounds_for(crs.to_wkt())
+def area_of_use_bounds(crs: CRS, in_crs: CRS | None = None) -> tuple[float, float, float, float] | None:
+    """The CRS's area of use in the coordinates of ``in_crs`` (default: its own) ``(minx, miny,
+    maxx, maxy)``, widened by 5 %; ``None`` when the CRS declares none (or it cannot be expressed
+    in ``in_crs``)."""
+    return _bounds_for(crs.to_wkt(), (in_crs or crs).to_wkt())
 
 
 def implausible_positions(file: str, features: Iterable[tuple[str, list[list[float]]]], crs: CRS,
-                          crs_text: str, *, check_span: bool = True) -> list[Problem]:
+                          crs_text: str, *, check_span: bool = True, area_of: tuple[CRS, str] | None = None
+                          ) -> list[Problem]:
     """Problems for features whose coordinates cannot belong to a walkable site in ``crs``.
 
     Args:
@@ -58,16 +61,21 @@ def implausible_positions(file: str, features: Iterable[tuple[str, list[list[flo
         features: ``(field path, positions)`` per coordinate-holding field, in ``crs``.
         crs: the declared CRS; crs_text: as the file names it.
         check_span: also check the site's width (off for a scenario's few positions).
+        area_of: ``(CRS, how the file names it)`` whose area of use is checked instead of
+            ``crs``'s (a site's ``working_crs``: ``("EPSG:2056" CRS, "working_crs EPSG:2056")``);
+            positions stay in ``crs``.
 
     Returns:
         One problem per feature outside the CRS's area of use (with the first offending
         position), and, when every feature is inside, one for a site wider than
         :data:`MAX_SITE_SPAN_M` naming the feature farthest from the others.
     """
-    bounds = area_of_use_bounds(crs)
+    bounds = area_of_use_bounds(area_of[0], crs) if area_of else area_of_use_bounds(crs)
+    label = area_of[1] if area_of else f"crs {crs_text}"
     problems: list[Problem] = []
     centres: list[tuple[str, float, float]] = []
-    unit = "degrees" if crs.is_geographic else "m"
+    deg = crs.is_geographic
+    unit = "degrees" if deg else "m"
     for where, pos in features:
         pos = [p for p in pos if all(math.isfinite(float(v)) for v in p[:2])]  # nan / inf: the schema says so already
         if not pos:
@@ -75,10 +83,11 @@ def implausible_positions(file: str, features: Iterable[tuple[str, list[list[flo
         if bounds is not None:
             bad = next((p for p in pos if not (bounds[0] <= p[0] <= bounds[2] and bounds[1] <= p[1] <= bounds[3])), None)
             if bad is not None:
-                problems.append(Problem(file, where, f"coordinates ({bad[0]:.6g}, {bad[1]:.6g}) lie outside the area of use "
-                                        f"of crs {crs_text} (x {bounds[0]:.6g}..{bounds[2]:.6g}, y {bounds[1]:.6g}.."
-                                        f"{bounds[3]:.6g} {unit})",
-                                        "check the coordinates (a shifted or mistyped value?) and the declared crs"))
+                x0, y0, x1, y1 = (format_coord(v, degrees=deg, decimals=2) for v in bounds)
+                problems.append(Problem(file, where, f"coordinates {format_xy(bad[0], bad[1], degrees=deg)} lie outside the "
+                                        f"area of use of {label} (x {x0}..{x1}, y {y0}..{y1} {unit})",
+                                        f"check the coordinates (a shifted or mistyped value?) and the declared "
+                                        f"{label.split()[0]}"))
                 continue
         centres.append((where, sum(p[0] for p in pos) / len(pos), sum(p[1] for p in pos) / len(pos)))
     if problems or not check_span or crs.is_geographic or len(centres) < 2:
