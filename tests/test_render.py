@@ -171,6 +171,64 @@ def test_labeler_avoids_a_crowded_spot() -> None:
     assert not bb.overlaps(lab.marker_box((50, 50), 5))
 
 
+def _with_holed_amp(run_dir: Path):
+    """The run with its buildable ``amp`` parcel given a 140 m x 110 m courtyard, both rings wound
+    anticlockwise (as a site file may give them: GeoJSON's winding rule is a should, not a must)."""
+    import dataclasses
+
+    from shapely.geometry import Polygon
+
+    from optimiser.present.layers import Layout
+
+    run = load_run(run_dir)
+    hole = [(440500, 388110), (440640, 388110), (440640, 388220), (440500, 388220)]
+    amp = Polygon([(440450, 388080), (441550, 388080), (441550, 388480), (440450, 388400)], [hole])
+    assert amp.exterior.is_ccw and amp.interiors[0].is_ccw
+    feats = [dataclasses.replace(f, geometry=amp) if f.layer == "parcel" and f.id == "amp" else f
+             for f in run.layout.features]
+    return dataclasses.replace(run, layout=Layout(feats, run.layout.crs))
+
+
+def test_plan_draws_a_parcels_hole_as_a_hole(rendered: Path) -> None:
+    """The courtyard's centre shows the map background, not the buildable plot's yellow (the
+    rings were filled under the non-zero rule with the hole wound like its exterior)."""
+    run = _with_holed_amp(rendered)
+    fig = plan.plan_figure(run)
+    fig.canvas.draw()
+    img = np.asarray(fig.canvas.buffer_rgba())[..., :3] / 255.0
+    ax = fig.axes[0]
+    height = fig.bbox.height
+
+    def pixel(xy: tuple[float, float]) -> np.ndarray:
+        px, py = ax.transData.transform(xy)
+        return img[int(round(height - py)), int(round(px))]
+
+    hole_centre, body = pixel((440570, 388165)), pixel((440800, 388120))
+    assert np.abs(hole_centre - np.array(to_rgb(style.MAP_BACKGROUND))).max() < 0.02, hole_centre
+    assert np.abs(body - np.array(to_rgb(style.parcel_style("buildable").fc))).max() < 0.05, body
+
+
+def test_polygon_rings_wind_holes_against_their_exterior() -> None:
+    """One way of drawing a polygon for every map: the plan's path and the report's SVG path."""
+    from shapely.geometry import LinearRing, Polygon
+
+    from optimiser.present.interactive import _Svg
+    from optimiser.present.layers import polygon_rings
+
+    square = [(0, 0), (10, 0), (10, 10), (0, 10)]
+    hole = [(4, 4), (6, 4), (6, 6), (4, 6)]
+    for outer, inner in ((square, hole), (square[::-1], hole[::-1]), (square, hole[::-1])):
+        rings = polygon_rings(Polygon(outer, [inner]))
+        assert [LinearRing(r).is_ccw for r in rings] == [True, False]
+        path = figure.poly_path(Polygon(outer, [inner]))
+        assert path is not None and np.array_equal(path.vertices, np.concatenate(rings))
+        d = _Svg((0, 0, 10, 10)).path_d(Polygon(outer, [inner]))
+        svg_rings = [[tuple(map(float, xy.split(","))) for xy in part.rstrip("Z").split("L")]
+                     for part in d.split("M")[1:]]
+        # SVG's y is flipped, so both windings flip: still opposite to each other
+        assert [LinearRing(r).is_ccw for r in svg_rings] == [False, True]
+
+
 def test_title_and_illustrative_note(rendered: Path) -> None:
     svg = (rendered / "plan.svg").read_text()
     assert "Baseline: Parkway only" in svg
@@ -357,3 +415,19 @@ def test_names_the_plan_font_cannot_draw_are_found_and_not_warned_per_glyph():
               "fig = Figure(); fig.text(0.5, 0.5, '株式会社 🏭'); fig.savefig(io.BytesIO(), format='png')\n")
     r = subprocess.run([sys.executable, "-W", "default", "-c", script], capture_output=True, text=True, timeout=120)
     assert r.returncode == 0 and "Glyph" not in r.stderr, r.stderr
+
+
+def test_notebook_thumbnail_keeps_a_parcels_hole(rendered: Path) -> None:
+    """The Jupyter drawing of a layout fills parcels with the plan's path (hole included)."""
+    from matplotlib.figure import Figure
+    from matplotlib.patches import PathPatch
+    from shapely.geometry import LinearRing
+
+    from optimiser.present.notebook import draw_layout_features
+
+    run = _with_holed_amp(rendered)
+    ax = Figure().add_subplot()
+    draw_layout_features(ax, run.layout.features)
+    rings = [p.get_path().to_polygons(closed_only=True) for p in ax.patches if isinstance(p, PathPatch)]
+    holed = [r for r in rings if len(r) == 2]
+    assert len(holed) == 1 and [LinearRing(r).is_ccw for r in holed[0]] == [True, False]

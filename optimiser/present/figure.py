@@ -21,7 +21,7 @@ from shapely.geometry.base import BaseGeometry
 
 from optimiser.present.canvas import MapCanvas
 from optimiser.present.labels import Labeler, renderer, root_figure
-from optimiser.present.layers import Extent, Layout, LayoutLike, as_layout, default_extent, placement_tags
+from optimiser.present.layers import Extent, Layout, LayoutLike, as_layout, default_extent, placement_tags, polygon_rings
 from optimiser.present.metrics import RunMetrics
 from optimiser.present.png import png_bytes
 from optimiser.present.staging import write_new_file
@@ -78,21 +78,15 @@ def fit_extent(ax: Axes, extent: Extent) -> None:
 
 
 def poly_path(geom: BaseGeometry) -> MplPath | None:
-    """A matplotlib path of a (multi)polygon with its holes; None when there is nothing to draw."""
-    polys = [geom] if geom.geom_type == "Polygon" else list(getattr(geom, "geoms", []))
-    verts, codes = [], []
-    for p in polys:
-        if p.geom_type != "Polygon" or p.is_empty:
-            continue
-        for ring in [p.exterior, *p.interiors]:
-            xy = np.asarray(ring.coords)
-            if len(xy) < 3:
-                continue
-            verts.append(xy)
-            c = np.full(len(xy), MplPath.LINETO, dtype=np.uint8)
-            c[0] = MplPath.MOVETO
-            c[-1] = MplPath.CLOSEPOLY
-            codes.append(c)
+    """A matplotlib path of a (multi)polygon with its holes (:func:`polygon_rings`: holes wound
+    against their exterior); None when there is nothing to draw."""
+    verts = polygon_rings(geom)
+    codes = []
+    for xy in verts:
+        c = np.full(len(xy), MplPath.LINETO, dtype=np.uint8)
+        c[0] = MplPath.MOVETO
+        c[-1] = MplPath.CLOSEPOLY
+        codes.append(c)
     if not verts:
         return None
     return MplPath(np.concatenate(verts), np.concatenate(codes))

@@ -30,6 +30,7 @@ from optimiser.present.layers import (
     lines,
     placement_tags,
     point,
+    polygon_rings,
 )
 
 logger = logging.getLogger(__name__)
@@ -75,12 +76,7 @@ class _Svg:
 
     def path_d(self, geom: BaseGeometry) -> str:
         if geom.geom_type in ("Polygon", "MultiPolygon"):
-            polys = getattr(geom, "geoms", [geom])
-            d = []
-            for p in polys:
-                for ring in [p.exterior, *p.interiors]:
-                    d.append("M" + "L".join(f"{_f(x)},{_f(-y)}" for x, y in ring.coords) + "Z")
-            return "".join(d)
+            return "".join("M" + "L".join(f"{_f(x)},{_f(-y)}" for x, y in xy) + "Z" for xy in polygon_rings(geom))
         return "".join("M" + "L".join(f"{_f(x)},{_f(-y)}" for x, y in xy) for xy in lines(geom))
 
     def open(self, layer: str, cls: str = "") -> None:

@@ -59,12 +59,16 @@ def _thumbnail(draw: Any) -> bytes:
 
 
 def _draw_site(ax: Any, site: Site) -> None:
+    from matplotlib.patches import PathPatch
+
+    from optimiser.present.figure import poly_path
     from optimiser.present.style import CARRIAGEWAY_FC, EXISTING_CROSSING_C, FIRM_C, PATH_C, RAIL_EC, parcel_style
 
     for p in site.parcels:
         st = parcel_style(p.status.value)
-        x, y = p.polygon.exterior.xy
-        ax.fill(x, y, fc=st.fc, ec=st.ec, lw=0.5)
+        path = poly_path(p.polygon)  # holes stay holes, as on the plan
+        if path is not None:
+            ax.add_patch(PathPatch(path, fc=st.fc, ec=st.ec, lw=0.5))
     for w in site.paths:
         x, y = w.line.xy
         ax.plot(x, y, color=PATH_C, lw=0.6)
@@ -127,15 +131,19 @@ def run_html(metrics: RunMetrics, run_dir: Path | None, layout_draw: Any = None)
 
 def draw_layout_features(ax: Any, features: Iterable[Any]) -> None:
     """A plain drawing of layout features (``.layer``, ``.geometry``): site in grey, placements coloured."""
+    from matplotlib.patches import PathPatch
+
+    from optimiser.present.figure import poly_path
     from optimiser.present.style import CROSSING_C, FACILITY_C, FIRM_C, PATH_C, SOCIAL_C
 
     colours = {"crossing": CROSSING_C, "facility": FACILITY_C, "social_space": SOCIAL_C, "firm": FIRM_C}
     for f in features:
         g = f.geometry
         c = colours.get(f.layer, PATH_C)
-        if g.geom_type == "Polygon" and f.layer == "parcel":
-            x, y = g.exterior.xy
-            ax.fill(x, y, fc="#eeeeee", ec="#bbbbbb", lw=0.4)
+        if g.geom_type in ("Polygon", "MultiPolygon") and f.layer == "parcel":
+            path = poly_path(g)
+            if path is not None:
+                ax.add_patch(PathPatch(path, fc="#eeeeee", ec="#bbbbbb", lw=0.4))
         elif g.geom_type == "LineString" and f.layer in ("path", "barrier", "crossing", "existing_crossing"):
             x, y = g.xy
             ax.plot(x, y, color=c, lw=2.0 if f.layer != "path" else 0.6)
