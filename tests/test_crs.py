@@ -5,8 +5,9 @@ honoured whatever ``crs`` is, and coordinates in messages are whole metres or fi
 from __future__ import annotations
 
 import yaml
+from pyproj import Transformer
 
-from optimiser.inputs import validate_files
+from optimiser.inputs import read_site, validate_files
 from optimiser.inputs.messages import format_xy
 from tests.sitefiles import site_dict
 
@@ -39,3 +40,74 @@ def test_outside_the_area_of_use_is_in_whole_metres(tmp_path):
     msg = next(p.reason for p in probs if p.field == "parcels[0].geometry")
     assert msg == ("coordinates (690000, 5335000) lie outside the area of use of crs EPSG:27700 "
                    "(x -144406..728483, y -80290..1320279 m)")
+
+
+def _lonlat_site(**site_fields):
+    """The tiny site (Sheffield, EPSG:27700) given in lon/lat, with ``site_fields`` set."""
+    tr = Transformer.from_crs("EPSG:27700", "EPSG:4326", always_xy=True)
+    d = _moved(site_dict(), tr.transform)
+    d.update(crs="EPSG:4326", **site_fields)
+    return d
+
+
+def _problems(tmp_path, data):
+    return [(p.field, p.reason, p.hint) for p in validate_files([_write(tmp_path / "site.yaml", data)])]
+
+
+def test_a_working_crs_in_feet_is_refused_like_a_crs_in_feet(tmp_path):
+    assert _problems(tmp_path, _lonlat_site(working_crs="EPSG:2263")) == [
+        ("working_crs", "CRS 'EPSG:2263' is in US survey foot, not metres",
+         "use a metric projected CRS such as EPSG:27700 or the site's UTM zone, or leave working_crs out")]
+    crs_feet = site_dict()
+    crs_feet["crs"] = "EPSG:2263"
+    assert ("crs", "CRS 'EPSG:2263' is in US survey foot, not metres",
+            "use a metric projected CRS such as EPSG:27700") in _problems(tmp_path, crs_feet)
+    (field, reason, _), = _problems(tmp_path, _lonlat_site(working_crs="EPSG:4326"))
+    assert field == "working_crs" and reason.startswith("CRS 'EPSG:4326' is geographic (degrees)")
+
+
+def test_a_working_crs_must_hold_the_site_in_its_area_of_use(tmp_path):
+    (field, reason, hint), = _problems(tmp_path, _lonlat_site(working_crs="EPSG:2056"))  # Swiss grid, Sheffield site
+    assert field == "working_crs"
+    assert reason == ("the site lies outside the area of use of working_crs EPSG:2056 (lon 5.73..10.72, lat 45.72..47.91): "
+                      "parcels[0].geometry is at (-1.40018, 53.37835)")
+    assert hint.endswith("if the site is in that area, give positions as [longitude, latitude]")
+    # a Zürich site (8.5 E, 47.4 N) given as [latitude, longitude]: off Somalia, outside the Swiss grid's area
+    swapped = _moved(_lonlat_site(working_crs="EPSG:2056"), lambda x, y: (y - 6.0, x + 9.9))
+    (field, reason, _), = _problems(tmp_path, swapped)
+    assert field == "working_crs" and reason.startswith("the site lies outside the area of use of working_crs EPSG:2056")
+    assert reason.endswith("parcels[0].geometry is at (47.37835, 8.49982)")
+    # the same check on a projected site: Sheffield cannot be worked in UTM zone 32N (6-12 E)
+    projected = site_dict()
+    projected["working_crs"] = "EPSG:32632"
+    (field, reason, _), = _problems(tmp_path, projected)
+    assert field == "working_crs" and reason.endswith(
+        "(lon 5.70..12.30, lat -4.20..88.20): parcels[0].geometry is at (440000, 387000) in crs EPSG:27700, "
+        "lon/lat (-1.40018, 53.37835)")
+
+
+def test_a_working_crs_must_be_true_to_scale_at_the_site(tmp_path):
+    (field, reason, _), = _problems(tmp_path, _lonlat_site(working_crs="EPSG:3857"))
+    assert field == "working_crs" and reason.startswith("working_crs EPSG:3857 measures 1.676 m for every metre on the ground")
+    assert "more than 0.5% off" in reason
+
+
+def test_a_working_crs_is_honoured_on_a_projected_site(tmp_path):
+    d = site_dict()
+    d["working_crs"] = "EPSG:32630"  # UTM 30N: Sheffield (1.4 W) is in its zone
+    site = read_site(_write(tmp_path / "utm.yaml", d))
+    ref = read_site(_write(tmp_path / "bng.yaml", site_dict()))
+    assert (site.crs, site.source_crs) == ("EPSG:32630", "EPSG:27700")
+    to_utm = Transformer.from_crs("EPSG:27700", "EPSG:32630", always_xy=True)
+    for f, g in zip(site.firms, ref.firms):
+        assert abs(f.location.x - to_utm.transform(g.location.x, g.location.y)[0]) < 0.01
+    assert abs(site.firms[0].location.distance(site.firms[1].location)
+               - ref.firms[0].location.distance(ref.firms[1].location)) < 1.0  # both within 0.1 % of true metres
+
+
+def test_one_feature_outside_the_working_crs_is_named(tmp_path):
+    d = _lonlat_site(working_crs="EPSG:27700")
+    d["firms"][0]["location"] = [3.0, 47.0]  # in France: inside EPSG:4326's area, outside the British grid's
+    assert ("firms[0].location", "coordinates (3.00000, 47.00000) lie outside the area of use of working_crs EPSG:27700 "
+            "(x -9.56..2.56, y 49.19..61.57 degrees)", "check the coordinates (a shifted or mistyped value?) and the "
+            "declared working_crs") in _problems(tmp_path, d)

@@ -130,6 +130,19 @@ def test_convert_refuses_an_invalid_source_and_an_existing_target(tmp_path):
         assert "Traceback" not in r.output and not (tmp_path / "no").exists()
 
 
+def test_convert_working_crs_does_what_the_relabel_hint_says(tmp_path):
+    good = _write_yaml(tmp_path / "good.yaml", rich_site())
+    r = CliRunner().invoke(cli, ["convert", str(good), str(tmp_path / "utm.gpkg"), "--crs", "EPSG:32630"])
+    assert r.exit_code == 2 and "to work the site in EPSG:32630, keep its crs and set working_crs (siteopt convert SRC " \
+        "DST --working-crs EPSG:32630)" in r.output
+    r = CliRunner().invoke(cli, ["convert", str(good), str(tmp_path / "utm.gpkg"), "--working-crs", "EPSG:32630"])
+    assert r.exit_code == 0, r.output
+    site = read_site(tmp_path / "utm.gpkg")
+    assert (site.crs, site.source_crs) == ("EPSG:32630", "EPSG:27700")
+    r = CliRunner().invoke(cli, ["convert", str(good), str(tmp_path / "far.gpkg"), "--working-crs", "EPSG:2056"])
+    assert r.exit_code == 2 and "working_crs: the site lies outside the area of use of working_crs EPSG:2056" in r.output
+
+
 # ------------------------------------------------------------------ 2. GeoPackage sites
 
 

@@ -29,17 +29,23 @@ logger = logging.getLogger(__name__)
 @click.option("--id", "site_id", default=None, help="Set the site's id (e.g. for a GIS file without a site table).")
 @click.option("--name", default=None, help="Set the site's display name.")
 @click.option("--crs", default=None, help="Declare the CRS of SRC's coordinates (when the file does not say).")
-def command(src: Path, dst: Path, overwrite: bool, site_id: str | None, name: str | None, crs: str | None) -> None:
+@click.option("--working-crs", default=None,
+              help="Set the site's working_crs: the projected CRS in metres it is worked in and its runs' layers are "
+                   "written in (its coordinates stay in its crs).")
+def command(src: Path, dst: Path, overwrite: bool, site_id: str | None, name: str | None, crs: str | None,
+            working_crs: str | None) -> None:
     """Convert the site file SRC to DST; the formats come from their suffixes.
 
     \b
     siteopt convert sites/amp_sbp/site.yaml amp_sbp.gpkg     # edit it in QGIS
     siteopt convert amp_sbp.gpkg site.yaml                   # and back
+    siteopt convert site.yaml site_bng.yaml --working-crs EPSG:27700
     """
     if dst.suffix.lower() not in WRITE_SUFFIXES:
         fail(f"cannot write a site as {dst.suffix or '(no suffix)'!r}; use one of {', '.join(WRITE_SUFFIXES)}", ExitCode.INPUT)
     try:
-        out = convert_site(src, dst, overwrite=overwrite, id=site_id, name=name, crs=crs)
+        out = convert_site(src, dst, overwrite=overwrite, id=site_id, name=name, crs=crs,
+                           working_crs=working_crs)
     except InputError as exc:
         echo_problems(exc)
         sys.exit(ExitCode.INPUT)

@@ -100,7 +100,8 @@ def _checked(path: Path, overrides: Mapping[str, Any]) -> dict[str, Any]:
     if given is not None and declared is not None and str(given) != str(declared) and not _same_crs(given, declared):
         raise ValidationError([Problem(name, "crs", f"the file declares crs {declared}; --crs {given} would relabel its "
                                        "coordinates without moving them", "drop --crs (it is for files that declare no "
-                                       "crs); to change a site's crs, convert it and set working_crs")])
+                                       f"crs); to work the site in {given}, keep its crs and set working_crs "
+                                       f"(siteopt convert SRC DST --working-crs {given})")])
     data.update({k: v for k, v in overrides.items() if v is not None})
     _, more = check_site(data, name, path.resolve())
     if problems or more:

@@ -3,8 +3,8 @@
 - :func:`parse_crs` reads a CRS the user named (``None`` when pyproj does not know it);
 - :func:`working_crs` picks the projected CRS in metres a geographic site is worked in;
 - :func:`check_site_crs` checks a raw site mapping's ``crs``, its unit and its coordinates
-  (degrees given in a metric CRS, metres in a geographic one, latitude/longitude swapped) and
-  returns the source and working CRS;
+  (degrees given in a metric CRS, metres in a geographic one, latitude/longitude swapped), and
+  its ``working_crs`` with the same checks, and returns the source and working CRS;
 - :func:`transformer` converts positions from one CRS to another (x first, as GeoJSON);
 - :func:`reproject_to_wgs84` turns working-CRS geometry into RFC 7946 WGS84 lon/lat for output.
 """
@@ -26,7 +26,8 @@ from pyproj.exceptions import CRSError, ProjError
 from shapely.geometry.base import BaseGeometry
 
 from optimiser.errors import Problem
-from optimiser.inputs.plausibility import implausible_positions
+from optimiser.inputs.messages import format_coord, format_xy
+from optimiser.inputs.plausibility import area_of_use_bounds, implausible_positions
 
 logger = logging.getLogger(__name__)
 
@@ -187,21 +188,35 @@ class SiteCrs:
     problems: list[Problem] = field(default_factory=list)
 
 
-def _declared_crs(data: dict[str, Any], file: str) -> tuple[CRS | None, list[Problem]]:
-    """The site's declared ``crs``, checked to be known and, when projected, in metres."""
-    crs_text = data.get("crs")
-    if not isinstance(crs_text, str):
+_CRS_HINTS = {
+    "crs": "use an EPSG code such as 'EPSG:27700' (British National Grid) or 'EPSG:4326'",
+    "working_crs": "use a projected CRS in metres made for the site's area, e.g. 'EPSG:27700' in Great Britain or "
+                   "the site's UTM zone; or leave working_crs out to have one chosen",
+}
+"""What to do about an unknown CRS, per site key."""
+
+
+def _named_crs(data: dict[str, Any], key: str, file: str) -> tuple[CRS | None, list[Problem]]:
+    """The CRS the site's ``key`` (``crs`` or ``working_crs``) names, checked to be known and,
+    when projected, in metres; a ``working_crs`` must be projected too (``None`` with a problem
+    when it is not)."""
+    text = data.get(key)
+    if not isinstance(text, str):
         return None, []
-    src = parse_crs(crs_text)
-    if src is None:
-        return None, [Problem(file, "crs", f"unknown CRS {crs_text!r}",
-                              "use an EPSG code such as 'EPSG:27700' (British National Grid) or 'EPSG:4326'")]
-    if not src.is_geographic:
-        unit = src.axis_info[0].unit_name if src.axis_info else "metre"
-        if unit not in ("metre", "meter", "m"):
-            return src, [Problem(file, "crs", f"CRS {crs_text!r} is in {unit}, not metres",
-                                 "use a metric projected CRS such as EPSG:27700")]
-    return src, []
+    crs = parse_crs(text)
+    if crs is None:
+        return None, [Problem(file, key, f"unknown CRS {text!r}", _CRS_HINTS[key])]
+    if crs.is_geographic:
+        if key == "working_crs":
+            return None, [Problem(file, key, f"CRS {text!r} is geographic (degrees); the working CRS must be a projected "
+                                  "CRS in metres", _CRS_HINTS[key])]
+        return crs, []
+    unit = crs.axis_info[0].unit_name if crs.axis_info else "metre"
+    if unit not in ("metre", "meter", "m"):
+        return (None if key == "working_crs" else crs), [
+            Problem(file, key, f"CRS {text!r} is in {unit}, not metres", "use a metric projected CRS such as EPSG:27700"
+                    + (" or the site's UTM zone, or leave working_crs out" if key == "working_crs" else ""))]
+    return crs, []
 
 
 MAX_SCALE_ERROR = 0.005
@@ -227,7 +242,7 @@ def scale_error(src: CRS, positions: list[list[float]]) -> float | None:
     return float(err) if np.isfinite(err) else None
 
 
-def _distorted_working(src: CRS, data: dict[str, Any], positions: list[list[float]]) -> CRS | None:
+def _distorted_working(src: CRS, positions: list[list[float]]) -> CRS | None:
     """The CRS to work in for a projected ``src`` whose scale at the site is off by more than
     :data:`MAX_SCALE_ERROR`; ``None`` when ``src`` itself will do."""
     err = scale_error(src, positions)
@@ -235,15 +250,61 @@ def _distorted_working(src: CRS, data: dict[str, Any], positions: list[list[floa
         return None
     to_lonlat = Transformer.from_crs(src, CRS.from_epsg(4326), always_xy=True)
     lonlat = [to_lonlat.transform(p[0], p[1]) for p in positions]
-    dst = working_crs(lonlat, data.get("working_crs"))
+    dst = working_crs(lonlat, None)
     if dst is not None and dst.is_projected:
         logger.info("crs %s measures %.3f m per metre at the site: the site is worked in %s", src.to_string(), 1 + err,
                     dst.to_string())
     return dst
 
 
+_WORKING_FIX = ("choose a working_crs made for the site's area (its national grid or UTM zone), or leave working_crs out "
+                "to have one chosen")
+
+
+def _working_misfit(file: str, features: list[tuple[str, list[list[float]]]], src: CRS, crs_text: str, dst: CRS,
+                    dst_text: str) -> list[Problem]:
+    """Why a requested ``working_crs`` cannot hold the site, with the checks ``crs`` gets: the
+    site's positions (in ``src``; compared in lon/lat) outside its area of use (one problem when
+    every feature is, else one per feature), or its scale at the site off by more than
+    :data:`MAX_SCALE_ERROR`."""
+    wgs84 = CRS.from_epsg(4326)
+    lonlat = features
+    if not src.is_geographic:
+        to_lonlat = Transformer.from_crs(src, wgs84, always_xy=True)
+        lonlat = [(where, [list(to_lonlat.transform(p[0], p[1])) for p in pos]) for where, pos in features]
+    outside = implausible_positions(file, lonlat, wgs84, "EPSG:4326", check_span=False,
+                                    area_of=(dst, f"working_crs {dst_text}"))
+    placed = [(where, pos, ll) for (where, pos), (_, ll) in zip(features, lonlat) if pos]
+    bounds = area_of_use_bounds(dst, wgs84)
+    if outside and len(outside) >= len(placed) and bounds is not None:
+        where, pos, ll = placed[0]
+        x0, y0, x1, y1 = (format_coord(v, degrees=True, decimals=2) for v in bounds)
+        at = format_xy(ll[0][0], ll[0][1], degrees=True)
+        if not src.is_geographic:
+            at = f"{format_xy(pos[0][0], pos[0][1])} in crs {crs_text}, lon/lat {at}"
+        return [Problem(file, "working_crs", f"the site lies outside the area of use of working_crs {dst_text} (lon {x0}..{x1}, "
+                        f"lat {y0}..{y1}): {where} is at {at}",
+                        _WORKING_FIX + ("; if the site is in that area, give positions as [longitude, latitude]"
+                                        if src.is_geographic else ""))]
+    if outside:
+        return outside
+    to_dst = Transformer.from_crs(src, dst, always_xy=True)
+    err = scale_error(dst, [list(to_dst.transform(p[0], p[1])) for _, pos in features for p in pos])
+    if err is not None and err > MAX_SCALE_ERROR:
+        return [Problem(file, "working_crs", f"working_crs {dst_text} measures {1 + err:.3f} m for every metre on the "
+                        f"ground at the site (more than {MAX_SCALE_ERROR:.1%} off), so walks, widths and spacings would "
+                        "not agree", _WORKING_FIX)]
+    return []
+
+
 def check_site_crs(data: dict[str, Any], file: str) -> SiteCrs:
     """Check a raw site mapping's CRS and coordinates; choose its working CRS.
+
+    A ``working_crs`` the site names is worked in whatever ``crs`` is (a projected site is
+    reprojected into it), after the checks ``crs`` gets: known, projected, in metres, holding
+    the site in its area of use and true to scale there (:data:`MAX_SCALE_ERROR`). Without one,
+    a projected ``crs`` is worked in as given (unless distorted, see :func:`_distorted_working`)
+    and a geographic one in :func:`working_crs`'s choice.
 
     Args:
         data: the site file's mapping (before or after shape validation).
@@ -251,9 +312,11 @@ def check_site_crs(data: dict[str, Any], file: str) -> SiteCrs:
 
     Returns:
         The source and working CRS with every problem found: an unknown or non-metric
-        ``crs``, coordinates that do not fit it, an unknown or geographic ``working_crs``.
+        ``crs``, coordinates that do not fit it, a ``working_crs`` that is unknown, geographic,
+        not in metres, or does not fit the site.
     """
-    src, problems = _declared_crs(data, file)
+    src, problems = _named_crs(data, "crs", file)
+    requested, bad_request = _named_crs(data, "working_crs", file)
     positions_all: list[list[float]] = []
     features = list(_feature_positions(data))
     for where, pos in features:
@@ -261,20 +324,20 @@ def check_site_crs(data: dict[str, Any], file: str) -> SiteCrs:
         if src is not None:
             problems.extend(_position_problems(file, where, pos, src, str(data.get("crs"))))
     if src is None:
-        return SiteCrs(None, None, problems)
+        return SiteCrs(None, None, problems + bad_request)
     if not problems:
         problems.extend(implausible_positions(file, features, src, str(data.get("crs"))))
-    if not src.is_geographic:
-        if problems or (dst := _distorted_working(src, data, positions_all)) is None:
-            return SiteCrs(src, src, problems)
+    if requested is not None and not problems:
+        bad_request = _working_misfit(file, features, src, str(data.get("crs")), requested, str(data.get("working_crs")))
+    dst: CRS | None
+    if requested is not None and not bad_request and not (problems and src.is_projected):
+        dst = requested
+    elif not src.is_geographic:  # a bad working_crs: the site's geometry is still checked, in its own crs
+        if problems or bad_request or (dst := _distorted_working(src, positions_all)) is None:
+            dst = src
     else:
-        lonlat = [(p[0], p[1]) for p in positions_all if looks_like_degrees([p])]
-        dst = working_crs(lonlat, data.get("working_crs"))
-    if dst is None:
-        problems.append(Problem(file, "working_crs", f"unknown CRS {data.get('working_crs')!r}", "use e.g. 'EPSG:27700'"))
-    elif dst.is_geographic:
-        problems.append(Problem(file, "working_crs", "must be a projected CRS in metres", "use e.g. 'EPSG:27700'"))
-        dst = None
+        dst = working_crs([(p[0], p[1]) for p in positions_all if looks_like_degrees([p])], None)
+    problems.extend(bad_request)
     logger.debug("site %s: crs %s, working crs %s, %d positions", file, src.to_string(), dst and dst.to_string(), len(positions_all))
     return SiteCrs(src, dst, problems)
 

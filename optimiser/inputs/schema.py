@@ -330,7 +330,8 @@ class SiteFile(_Strict):
     description: Text = Site.description
     crs: str = Field(description="CRS of the coordinates, e.g. 'EPSG:27700' or 'EPSG:4326'.")
     working_crs: str | None = Field(
-        None, description="Projected CRS to work in when `crs` is geographic (default: UTM zone)."
+        None, description="Projected CRS in metres the site is worked in, whatever `crs` is (default: `crs` when it is "
+                          "projected and true to scale, else British National Grid or the UTM zone)."
     )
     illustrative: bool = Field(Site.illustrative, description="True when the geometry is a sketch.")
     parcels: list[ParcelIn] = Field(default_factory=list)
