@@ -227,11 +227,14 @@ def _pair_walks(prep: Prepared, ver: Verification | None, baseline: Verification
     split = cross_barrier_pairs(prep.scenario, pairs)
     cb = _weighted_mean(np.where(both & split, before, np.nan), w)
     ca = _weighted_mean(np.where(both & split, after, np.nan), w)
+    new = ~np.isfinite(before) & np.isfinite(after)  # connected by the plan, not in the like-for-like means
     walk = WalkMetrics(
         pairs=len(pairs),
         pairs_compared=int(both.sum()),
         pairs_unreachable_before=int((~np.isfinite(before)).sum()),
         pairs_unreachable_after=int((~np.isfinite(after)).sum()),
+        pairs_newly_connected=int(new.sum()),
+        newly_connected_weighted_mean_m=_round(_weighted_mean(np.where(new, after, np.nan), w), 1),
         baseline_weighted_mean_m=_round(wb, 1),
         optimised_weighted_mean_m=_round(wa, 1),
         reduction_pct=_round(100.0 * (wb - wa) / wb, 2) if (wb and wa is not None) else None,
@@ -243,10 +246,13 @@ def _pair_walks(prep: Prepared, ver: Verification | None, baseline: Verification
             baseline_weighted_mean_m=_round(cb, 1),
             optimised_weighted_mean_m=_round(ca, 1),
             reduction_pct=_round(100.0 * (cb - ca) / cb, 2) if (cb and ca is not None) else None,
+            pairs_newly_connected=int((new & split).sum()),
+            newly_connected_weighted_mean_m=_round(_weighted_mean(np.where(new & split, after, np.nan), w), 1),
         ),
     )
     if ver is None:
-        nothing = {"optimised_weighted_mean_m": None, "reduction_pct": None}
+        nothing = {"optimised_weighted_mean_m": None, "reduction_pct": None, "pairs_newly_connected": None,
+                   "newly_connected_weighted_mean_m": None}
         walk = walk.model_copy(update={**nothing, "optimised_mean_detour": None, "pairs_unreachable_after": None,
                                        "cross_barrier": walk.cross_barrier.model_copy(update=nothing)})
     return walk

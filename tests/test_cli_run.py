@@ -106,6 +106,7 @@ def test_infeasible_exits_3_with_explanation(tmp_path):
     assert walk["baseline_weighted_mean_m"] > 0
     assert walk["optimised_weighted_mean_m"] is walk["reduction_pct"] is walk["optimised_mean_detour"] is None
     assert walk["cross_barrier"]["optimised_weighted_mean_m"] is None
+    assert walk["pairs_newly_connected"] is walk["cross_barrier"]["pairs_newly_connected"] is None
     assert all(a["optimised_mean_m"] is None for a in walk["facility_access"].values())
     assert m["coverage"] is None or m["coverage"]["optimised_share"] is None
     # the report says why, in the planner's terms
@@ -186,6 +187,62 @@ def test_cross_barrier_walks_are_reported(solved):
     assert cb["pairs"] == 4  # a, c south of the carriageway; b, d north
     assert cb["optimised_weighted_mean_m"] <= cb["baseline_weighted_mean_m"]
     assert cb["baseline_weighted_mean_m"] > m["walk"]["baseline_weighted_mean_m"]  # split pairs walk further
+
+
+def _split_site_files(folder: Path) -> Path:
+    """Firms a (0, 100) and b (200, 100) south of a road along y = 300, n (200, 500) north of it,
+    no crossing: a footpath a - b - (200, 280), another (200, 320) - n, and one candidate
+    footbridge (200, 280) - (200, 320), penalty 30 m. Built, it gives a - n 200 + 180 + 40 + 30 +
+    180 = 630 m and b - n 430 m; a - b stays 200 m. Weights a-b 1, a-n 2, b-n 1."""
+    import yaml
+
+    def xy(x: float, y: float) -> list[float]:
+        return [440000.0 + x, 387000.0 + y]
+
+    def line(*pts: tuple[float, float]) -> dict:
+        return {"type": "LineString", "coordinates": [xy(*p) for p in pts]}
+
+    site = {"format": "placemaking-site/1", "id": "split", "name": "Split test site", "crs": "EPSG:27700",
+            "parcels": [{"id": "s", "status": "buildable", "geometry": {
+                "type": "Polygon", "coordinates": [[xy(-20, 0), xy(260, 0), xy(260, 200), xy(-20, 200), xy(-20, 0)]]}}],
+            "firms": [{"id": "a", "name": "A", "employees": 10, "location": xy(0, 100)},
+                      {"id": "b", "name": "B", "employees": 10, "location": xy(200, 100)},
+                      {"id": "n", "name": "N", "employees": 10, "location": xy(200, 500)}],
+            "barriers": [{"id": "road", "name": "Road", "kind": "carriageway", "width_m": 30,
+                          "geometry": line((-50, 300), (450, 300))}],
+            "paths": [{"id": "south", "geometry": line((0, 100), (200, 100), (200, 280))},
+                      {"id": "north", "geometry": line((200, 320), (200, 500))}]}
+    scen = {"format": "placemaking-scenario/1", "id": "bridge", "site": "site.yaml", "budget": 2_000_000,
+            "crossings": {"spacing_m": 0, "types": {"footbridge": {"cost": 1_000_000, "penalty_m": 30}},
+                          "explicit": [{"id": "fb", "barrier": "road", "type": "footbridge",
+                                        "geometry": line((200, 280), (200, 320))}]},
+            "demand": {"rule": "explicit", "pairs": [{"a": "a", "b": "b", "weight": 1}, {"a": "a", "b": "n", "weight": 2},
+                                                     {"a": "b", "b": "n", "weight": 1}]},
+            "solver": {"time_limit_s": 5}}
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "site.yaml").write_text(yaml.safe_dump(site, sort_keys=False))
+    (folder / "scen.yaml").write_text(yaml.safe_dump(scen, sort_keys=False))
+    return folder / "scen.yaml"
+
+
+def test_pairs_the_plan_newly_connects_are_counted_with_their_walk(tmp_path):
+    """Two of three pairs have no walk until the footbridge is built: the like-for-like figures
+    stay over the one pair with a walk before (200 m -> 200 m, 0 %), and the two newly connected
+    pairs are counted with their weighted mean after, (2 x 630 + 1 x 430) / 3 = 563.3 m."""
+    out = tmp_path / "out"
+    r = siteopt("run", str(_split_site_files(tmp_path / "in")), "--out", str(out), "--no-render")
+    assert r.returncode == 0, r.stderr
+    walk = json.loads((out / "metrics.json").read_text())["walk"]
+    assert (walk["pairs"], walk["pairs_compared"], walk["pairs_unreachable_before"], walk["pairs_unreachable_after"]) \
+        == (3, 1, 2, 0)
+    assert walk["baseline_weighted_mean_m"] == walk["optimised_weighted_mean_m"] == 200.0 and walk["reduction_pct"] == 0.0
+    assert walk["pairs_newly_connected"] == 2 and walk["newly_connected_weighted_mean_m"] == 563.3
+    cb = walk["cross_barrier"]
+    assert cb["pairs"] == 2 and cb["optimised_weighted_mean_m"] is None  # none of them had a walk before
+    assert cb["pairs_newly_connected"] == 2 and cb["newly_connected_weighted_mean_m"] == 563.3
+    rows = {(p["a"], p["b"]): p for p in csv.DictReader((out / "pairs.csv").open())}
+    assert rows[("a", "n")]["before_m"] == "" and float(rows[("a", "n")]["after_m"]) == 630.0
+    assert float(rows[("b", "n")]["after_m"]) == 430.0
 
 
 # ---------------------------------------------------------------- logging: -v, -q, --debug

@@ -229,6 +229,48 @@ def test_polygon_rings_wind_holes_against_their_exterior() -> None:
         assert [LinearRing(r).is_ccw for r in svg_rings] == [False, True]
 
 
+def _newly_connected_metrics(rendered: Path) -> RunMetrics:
+    """The run's metrics as if 2 of its 3 pairs had no walk before (the split site of
+    tests/test_cli_run.py: 200 m -> 200 m over the one pair connected before; 563.3 m after
+    for the two the footbridge connects)."""
+    m = _metrics(rendered)
+    m["walk"].update(pairs=3, pairs_compared=1, pairs_unreachable_before=2, pairs_unreachable_after=0,
+                     pairs_newly_connected=2, newly_connected_weighted_mean_m=563.3, baseline_weighted_mean_m=200.0,
+                     optimised_weighted_mean_m=200.0, reduction_pct=0.0)
+    m["walk"]["cross_barrier"] = {"pairs": 2, "baseline_weighted_mean_m": None, "optimised_weighted_mean_m": None,
+                                  "reduction_pct": None, "pairs_newly_connected": 2, "newly_connected_weighted_mean_m": 563.3}
+    return RunMetrics.from_json_dict(m)
+
+
+def test_plan_title_says_which_pairs_are_newly_connected(rendered: Path) -> None:
+    _, line = plan.plan_title(_newly_connected_metrics(rendered))
+    assert line.startswith("Weighted mean walk (1 pair connected before) 200 m → 200 m (no change) · "
+                           "2 of 3 firm pairs newly connected (mean walk 563 m) · capital "), line
+    # a run that connects nothing new keeps its title
+    _, same = plan.plan_title(RunMetrics.from_json_dict(_metrics(rendered)))
+    assert "newly" not in same and same.startswith("Weighted mean walk 1,003 m → 752 m (−25.1%) · capital")
+    # every pair newly connected: no before to compare, only the new walks
+    m = _newly_connected_metrics(rendered).model_copy(deep=True)
+    m.walk.pairs_compared, m.walk.pairs_newly_connected = 0, 3
+    m.walk.baseline_weighted_mean_m = m.walk.optimised_weighted_mean_m = m.walk.reduction_pct = None
+    assert plan.plan_title(m)[1].startswith("3 of 3 firm pairs newly connected (mean walk 563 m) · capital")
+
+
+def test_report_counts_the_newly_connected_pairs(rendered: Path) -> None:
+    from optimiser.present.report import metrics_table, summary_cards
+
+    m = _newly_connected_metrics(rendered)
+    cards = {c.key: c for c in summary_cards(m)}
+    assert cards["Reduction"].value == "0.0%" and cards["Reduction"].sub == "over the 1 of 3 firm pairs connected before"
+    assert cards["Newly connected"].value == "2 of 3 pairs"
+    assert cards["Newly connected"].sub == "no walk before; mean walk after 563 m"
+    rows = [[c.text for c in row] for row in metrics_table(m).rows]
+    assert rows[0] == ["Weighted mean walk between firms (1 pair connected before)", "200 m", "200 m"]
+    assert ["Weighted mean walk of the firm pairs newly connected (2 of 3)", "no walk", "563 m"] in rows
+    assert ["Weighted mean walk across a barrier (2 pairs; 2 newly connected, not in this mean)", "–", "–"] in rows
+    assert "Newly connected" not in {c.key for c in summary_cards(RunMetrics.from_json_dict(_metrics(rendered)))}
+
+
 def test_title_and_illustrative_note(rendered: Path) -> None:
     svg = (rendered / "plan.svg").read_text()
     assert "Baseline: Parkway only" in svg

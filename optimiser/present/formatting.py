@@ -17,7 +17,7 @@ from optimiser.inputs.currency import DEFAULT_CURRENCY, as_float, money_short
 logger = logging.getLogger(__name__)
 
 __all__ = ["fmt_num", "fmt_m", "fmt_pct", "fmt_money", "mpl_text", "short_name", "strip_parens", "one_line", "nice_type",
-           "reduction_text", "as_float"]
+           "reduction_text", "newly_connected_text", "compared_pairs_text", "as_float"]
 
 DASH = "–"
 
@@ -94,3 +94,26 @@ def reduction_text(reduction_pct: float | None) -> str:
     if abs(reduction_pct) < 0.05:
         return " (no change)"
     return f" (−{reduction_pct:.1f}%)" if reduction_pct > 0 else f" (+{-reduction_pct:.1f}%)"
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n:,} {noun}" + ("" if n == 1 else "s")
+
+
+def newly_connected_text(walk: Any) -> str:
+    """'2 of 3 firm pairs newly connected (mean walk 878 m)' for a run whose plan gives pairs
+    their first walk (``walk`` a :class:`~optimiser.present.metrics.WalkMetrics`); '' when it
+    connects none (they are not in the before/after means, which compare like with like)."""
+    n = walk.pairs_newly_connected
+    if not n:
+        return ""
+    return (f"{n:,} of {_count(walk.pairs, 'firm pair')} newly connected "
+            f"(mean walk {fmt_m(walk.newly_connected_weighted_mean_m)})")
+
+
+def compared_pairs_text(walk: Any) -> str:
+    """' (1 pair connected before)' when the plan also connects pairs that had no walk (the
+    weighted means and the reduction are over the others); '' otherwise."""
+    if not walk.pairs_newly_connected:
+        return ""
+    return f" ({_count(walk.pairs_compared, 'pair')} connected before)"

@@ -69,22 +69,37 @@ class FacilityAccess(_Record):
 
 
 class CrossBarrierWalk(_Record):
-    """Firm pairs split by an active barrier (e.g. AMP to SBP across the Parkway)."""
+    """Firm pairs split by an active barrier (e.g. AMP to SBP across the Parkway): the means and
+    reduction over those with a walk before and after, as :class:`WalkMetrics`; the pairs the plan
+    newly connects are counted apart."""
 
     pairs: int = 0
     baseline_weighted_mean_m: float | None = None
     optimised_weighted_mean_m: float | None = None
     reduction_pct: float | None = None
+    pairs_newly_connected: int | None = 0
+    """Of ``pairs``, those with no walk before and one after (None when the run has no layout)."""
+    newly_connected_weighted_mean_m: float | None = None
+    """Their weighted mean walk after, metres (None when there are none)."""
 
 
 class WalkMetrics(_Record):
-    """Walking between firms, before and after (design brief, section 6)."""
+    """Walking between firms, before and after (design brief, section 6).
+
+    The weighted means, ``reduction_pct`` and the detour ratios are over the ``pairs_compared``
+    pairs with a walk both before and after, so they compare like with like; a pair the plan
+    connects for the first time (no walk before: a barrier with no crossing) is not in them but
+    in ``pairs_newly_connected`` and ``newly_connected_weighted_mean_m``."""
 
     pairs: int = 0
     pairs_compared: int = 0
     pairs_unreachable_before: int = 0
     pairs_unreachable_after: int | None = 0
     """None (as every figure after) when the run has no layout."""
+    pairs_newly_connected: int | None = 0
+    """Pairs with no walk before and one after (None when the run has no layout)."""
+    newly_connected_weighted_mean_m: float | None = None
+    """The weighted mean walk after over the newly connected pairs, metres (None when there are none)."""
     baseline_weighted_mean_m: float | None = None
     optimised_weighted_mean_m: float | None = None
     reduction_pct: float | None = None

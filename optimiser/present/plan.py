@@ -35,7 +35,17 @@ from optimiser.present.figure import (
     poly_path,
     setup_map,
 )
-from optimiser.present.formatting import fmt_m, fmt_money, fmt_pct, mpl_text, nice_type, reduction_text, strip_parens
+from optimiser.present.formatting import (
+    compared_pairs_text,
+    fmt_m,
+    fmt_money,
+    fmt_pct,
+    mpl_text,
+    newly_connected_text,
+    nice_type,
+    reduction_text,
+    strip_parens,
+)
 from optimiser.present.labels import overlaps_any
 from optimiser.present.layers import Extent, Feature, LayoutLike, RunData, firm_numbers, lines, point, site_tags
 from optimiser.present.metrics import RunMetrics
@@ -78,11 +88,15 @@ def plan_title(metrics: RunMetrics) -> tuple[str, str]:
     if len(head) > 100:  # a long site name goes on a line of its own, in full
         head = f"{name}\n{site_name}"
     walk, cost, gap = metrics.walk, metrics.cost, metrics.gap
-    bits = [f"Weighted mean walk {fmt_m(walk.baseline_weighted_mean_m)} → {fmt_m(walk.optimised_weighted_mean_m)}"
-            + reduction_text(walk.reduction_pct),
-            f"capital {fmt_money(cost.capital, metrics.currency)}"
-            + (f" of {fmt_money(cost.budget, metrics.currency)}" if cost.budget is not None else ""),
-            f"gap {fmt_pct(gap, 1, share=True) if gap is not None else '–'} ({metrics.status})"]
+    bits = []
+    if walk.pairs_compared or not walk.pairs_newly_connected:  # every pair newly connected: no before to compare
+        bits.append(f"Weighted mean walk{compared_pairs_text(walk)} {fmt_m(walk.baseline_weighted_mean_m)} → "
+                    f"{fmt_m(walk.optimised_weighted_mean_m)}" + reduction_text(walk.reduction_pct))
+    if walk.pairs_newly_connected:  # a pair with no walk before is in no mean: said on its own
+        bits.append(newly_connected_text(walk))
+    bits += [f"capital {fmt_money(cost.capital, metrics.currency)}"
+             + (f" of {fmt_money(cost.budget, metrics.currency)}" if cost.budget is not None else ""),
+             f"gap {fmt_pct(gap, 1, share=True) if gap is not None else '–'} ({metrics.status})"]
     if metrics.verification.passed is False:
         bits.append("VERIFICATION FAILED")
     return head, " · ".join(bits)

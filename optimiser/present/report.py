@@ -29,7 +29,7 @@ from pyproj import CRS, Transformer
 from optimiser import __version__
 from optimiser.inputs.currency import currency_unit
 from optimiser.present.buys import buys_table, buys_unit_note
-from optimiser.present.formatting import as_float, fmt_m, fmt_money, fmt_num, fmt_pct, nice_type
+from optimiser.present.formatting import as_float, compared_pairs_text, fmt_m, fmt_money, fmt_num, fmt_pct, nice_type
 from optimiser.present.futures import futures_view
 from optimiser.present.interactive import map_view
 from optimiser.present.layers import RunData, placement_tags
@@ -84,9 +84,17 @@ def summary_cards(m: RunMetrics) -> list[Card]:
     """The summary cards: walk, reduction, detour, coverage, cost and gap."""
     walk, cost, cov = m.walk, m.cost, m.coverage
     red = walk.reduction_pct
-    return [
+    n_new = walk.pairs_newly_connected
+    over = (f"over the {fmt_num(walk.pairs_compared)} of {fmt_num(walk.pairs)} firm pairs connected before" if n_new
+            else f"{fmt_num(walk.pairs)} firm pairs")
+    cards = [
         Card("Weighted mean walk", fmt_m(walk.optimised_weighted_mean_m), f"before {fmt_m(walk.baseline_weighted_mean_m)}"),
-        Card("Reduction", fmt_pct(red) if red is not None else "–", f"{fmt_num(walk.pairs)} firm pairs"),
+        Card("Reduction", fmt_pct(red) if red is not None else "–", over),
+    ]
+    if n_new:  # pairs with no walk before: in no mean above, counted here
+        cards.append(Card("Newly connected", f"{fmt_num(n_new)} of {fmt_num(walk.pairs)} pairs",
+                          f"no walk before; mean walk after {fmt_m(walk.newly_connected_weighted_mean_m)}"))
+    return cards + [
         Card("Mean detour ratio", fmt_num(walk.optimised_mean_detour, 2),
              f"before {fmt_num(walk.baseline_mean_detour, 2)} (1.00 = straight line)"),
         Card("Coverage", fmt_pct(cov.optimised_share, share=True) if cov else "–",
@@ -101,16 +109,22 @@ def summary_cards(m: RunMetrics) -> list[Card]:
 def metrics_table(m: RunMetrics) -> Table:
     """Before / after of the walk, detour, cross-barrier walk and coverage."""
     walk, cb, cov = m.walk, m.walk.cross_barrier, m.coverage
+    first = "Weighted mean walk between firms" + compared_pairs_text(walk)
     rows: list[tuple[str, str, str, str]] = [
-        ("Weighted mean walk between firms", fmt_m(walk.baseline_weighted_mean_m), fmt_m(walk.optimised_weighted_mean_m),
+        (first, fmt_m(walk.baseline_weighted_mean_m), fmt_m(walk.optimised_weighted_mean_m),
          _delta_cls(walk.baseline_weighted_mean_m, walk.optimised_weighted_mean_m)),
         ("Mean detour ratio (walk ÷ straight line)", fmt_num(walk.baseline_mean_detour, 3),
          fmt_num(walk.optimised_mean_detour, 3), _delta_cls(walk.baseline_mean_detour, walk.optimised_mean_detour)),
     ]
     if cb.pairs:
-        rows.insert(1, (f"Weighted mean walk across a barrier ({fmt_num(cb.pairs)} pairs)",
+        cb_new = cb.pairs_newly_connected or 0
+        rows.insert(1, (f"Weighted mean walk across a barrier ({fmt_num(cb.pairs)} pairs"
+                        + (f"; {fmt_num(cb_new)} newly connected, not in this mean" if cb_new else "") + ")",
                         fmt_m(cb.baseline_weighted_mean_m), fmt_m(cb.optimised_weighted_mean_m),
                         _delta_cls(cb.baseline_weighted_mean_m, cb.optimised_weighted_mean_m)))
+    if walk.pairs_newly_connected:  # no walk before: not in the means above
+        rows.insert(1, (f"Weighted mean walk of the firm pairs newly connected ({fmt_num(walk.pairs_newly_connected)}"
+                        f" of {fmt_num(walk.pairs)})", "no walk", fmt_m(walk.newly_connected_weighted_mean_m), "better"))
     if cov:
         rows.append((f"Employees within {fmt_num(cov.radius_m)} m of a social space",
                      fmt_pct(cov.baseline_share, share=True), fmt_pct(cov.optimised_share, share=True),
