@@ -205,6 +205,9 @@ def test_gpkg_site_is_accepted_by_validate_run_network_and_batch(tmp_path):
     gpkg = tmp_path / "net" / "network.gpkg"
     layers = [str(n) for n, _ in pyogrio.list_layers(gpkg)]
     assert layers[:5] == ["network_edges", "network_nodes", "connectors", "candidate_crossings", "existing_crossings"]
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    row = next(ln for ln in readme.splitlines() if ln.startswith("| `siteopt network"))
+    assert all(f"`{name}`" in row for name in layers[:5]), row  # the README names the layers QGIS shows
     edges = pyogrio.read_dataframe(gpkg, layer="network_edges")
     nodes = pyogrio.read_dataframe(gpkg, layer="network_nodes")
     assert len(nodes) == summary["nodes"] and len(edges) == summary["edges"] - summary["zero_length_edges"]
