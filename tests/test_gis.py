@@ -460,3 +460,25 @@ def test_gpkg_site_gives_the_same_optimum_as_its_yaml(gpkg_run, tmp_path):
     res = run_scenario(scen, None, seed=0, workers=1)
     assert res.solve.objective == gpkg_run.solve.objective and res.chosen_ids == gpkg_run.chosen_ids
     assert res.status == gpkg_run.status == "optimal"
+
+
+def test_an_empty_or_junk_gis_file_gets_our_words_not_gdals(tmp_path):
+    (tmp_path / "empty.gpkg").write_bytes(b"")
+    (tmp_path / "junk.gpkg").write_bytes(bytes(range(256)) * 20)
+    (tmp_path / "junk.shp").write_bytes(b"not a shapefile at all" * 10)
+    whole = tmp_path / "site.gpkg"
+    convert_site(_write_yaml(tmp_path / "site.yaml", rich_site()), whole)
+    (tmp_path / "cut.gpkg").write_bytes(whole.read_bytes()[:1000])
+    got = {Path(p.file).name: (p.field, p.reason, p.hint) for p in validate_files(
+        [tmp_path / n for n in ("empty.gpkg", "junk.gpkg", "junk.shp", "cut.gpkg")])}
+    fix = ("save the layers from QGIS again with Export > Save Features As...; siteopt convert SITE.yaml SITE.gpkg "
+           "writes a GeoPackage from a site file")
+    assert got == {
+        "empty.gpkg": ("", "the file is empty", fix),
+        "junk.gpkg": ("", "not a GeoPackage: it is not an SQLite database (a GeoPackage starts with 'SQLite format 3'); "
+                      "was another file renamed to .gpkg?", fix),
+        "junk.shp": ("", "not a Shapefile: GDAL does not recognise its contents", fix),
+        "cut.gpkg": ("", "not a GeoPackage: its SQLite database is damaged (cut short or partly overwritten?)", fix),
+    }
+    r = CliRunner().invoke(cli, ["validate", str(tmp_path / "empty.gpkg"), str(tmp_path / "junk.gpkg")])
+    assert r.exit_code == 2 and "DRIVER" not in r.output and "It might help" not in r.output

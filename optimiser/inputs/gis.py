@@ -25,6 +25,7 @@ import math
 import re
 import types
 import typing
+import warnings
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -599,6 +600,34 @@ def _split_by_layer_field(frame: pd.DataFrame, file: str, stem: str) -> tuple[di
                         "name the file after its layer (firms.shp, parcels.fgb...) or add a 'layer' field")]
 
 
+_FORMAT_NAMES = {".gpkg": "a GeoPackage", ".shp": "a Shapefile", ".fgb": "a FlatGeobuf file"}
+_SQLITE_MAGIC = b"SQLite format 3\x00"
+_GIS_FIX = ("save the layers from QGIS again with Export > Save Features As...; siteopt convert SITE.yaml SITE.gpkg "
+            "writes a GeoPackage from a site file")
+_GDAL_ADVICE = re.compile(r"[.;\s]*It might help to specify the correct driver.*$", re.S)
+
+
+def _unreadable(path: Path, file: str, exc: Exception) -> Problem:
+    """Why GDAL cannot open ``path``, in the project's words (not GDAL's advice to prefix a driver)."""
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(len(_SQLITE_MAGIC))
+    except OSError as err:
+        return Problem(file, "", f"cannot be read: {err.strerror or err}", "check the file's permissions")
+    if not head:
+        return Problem(file, "", "the file is empty", _GIS_FIX)
+    what = _FORMAT_NAMES.get(path.suffix.lower(), "a GIS file")
+    if path.suffix.lower() == ".gpkg" and head != _SQLITE_MAGIC:
+        return Problem(file, "", f"not {what}: it is not an SQLite database (a GeoPackage starts with "
+                       "'SQLite format 3'); was another file renamed to .gpkg?", _GIS_FIX)
+    reason = _GDAL_ADVICE.sub("", str(exc)).strip().replace(f"'{path}' ", "").replace(f"'{file}' ", "")
+    if reason.startswith("not recognized as being in a supported file format"):
+        reason = "GDAL does not recognise its contents"
+    elif "malformed" in reason:
+        reason = "its SQLite database is damaged (cut short or partly overwritten?)"
+    return Problem(file, "", f"not {what}: {reason}", _GIS_FIX)
+
+
 def read_gis_site(path: Path, file: str) -> tuple[dict[str, Any] | None, list[Problem]]:
     """A GeoPackage, Shapefile or FlatGeobuf site as a site mapping (not yet validated).
 
@@ -607,9 +636,11 @@ def read_gis_site(path: Path, file: str) -> tuple[dict[str, Any] | None, list[Pr
     missing from the file come from a sidecar or defaults (:func:`optimiser.inputs.formats.load_mapping`).
     """
     try:
-        listed = pyogrio.list_layers(path)
+        with warnings.catch_warnings():  # GDAL's "bad application_id" on a plain SQLite file: said below
+            warnings.simplefilter("ignore", RuntimeWarning)
+            listed = pyogrio.list_layers(path)
     except (pyogrio.errors.DataSourceError, OSError) as exc:
-        return None, [Problem(file, "", f"not a readable GIS file: {exc}", "export the layers from QGIS again")]
+        return None, [_unreadable(path, file, exc)]
     problems: list[Problem] = []
     frames: dict[str, pd.DataFrame] = {}
     meta: dict[str, Any] = {}
