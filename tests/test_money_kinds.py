@@ -20,7 +20,7 @@ from shapely.geometry import LineString
 from optimiser.batch.spec import expand_batch
 from optimiser.errors import ValidationError
 from optimiser.inputs.crossing_rules import generated_id_pattern
-from optimiser.inputs.currency import money_short, money_text
+from optimiser.inputs.currency import money_compact, money_short, money_text
 from optimiser.inputs.domain import Barrier, BarrierKind, CrossingTypeSpec
 from optimiser.inputs.formats import load_mapping
 from optimiser.inputs.scenario import read_scenario, scenario_from_mapping
@@ -154,6 +154,19 @@ def test_money_is_written_in_the_currency():
     assert money_short(2_550_000, "GBP") == "£2.55m" and money_short(350_000, "USD") == "$350k"
     assert money_short(900, "EUR") == "€900" and money_short(1_200_000, "CHF") == "CHF 1.20m"
     assert money_text(60_000_000, "USD") == "$60,000,000" and money_text(5, "JPY") == "JPY 5"
+
+
+def test_large_amounts_are_short_in_any_currency():
+    """Yen (no minor unit, a hundred and more to the pound) were written 'JPY 1400.00m of JPY
+    2000.00m': three or four significant figures, in billions from a billion."""
+    assert money_short(1_400_000_000, "JPY") == "JPY 1.40bn" and money_short(2e9, "JPY") == "JPY 2.00bn"
+    assert money_short(500_000_000, "JPY") == "JPY 500m" and money_short(150_000_000, "GBP") == "£150m"
+    assert money_short(14_000_000, "GBP") == "£14.00m" and money_short(99_990_000, "EUR") == "€99.99m"
+    assert money_short(1_234_000_000_000, "IDR") == "IDR 1,234.00bn"
+    # nothing rounds up to a figure its unit would not show: 1000 of anything is the next unit
+    assert money_short(999_999_999, "JPY") == "JPY 1.00bn" and money_short(99_999_999, "JPY") == "JPY 100m"
+    assert money_short(999_999, "GBP") == "£1.00m" and money_short(999.7, "GBP") == "£1k"
+    assert money_compact(2e9, "JPY") == "JPY 2bn" and money_compact(1_500_000, "GBP") == "£1.5m"
 
 
 @pytest.mark.slow

@@ -61,16 +61,22 @@ def as_float(value: Any) -> float | None:
 
 
 def money_short(value: Any, currency: str = DEFAULT_CURRENCY) -> str:
-    """An amount, short: ``£2.55m``, ``$350k``, ``CHF 900``; an en dash for None."""
+    """An amount, short, with three or four significant figures whatever the currency's scale:
+    ``£2.55m``, ``$350k``, ``CHF 900``, ``JPY 500m`` (not ``JPY 500.00m``), ``JPY 1.40bn`` (not
+    ``JPY 1400.00m``); an en dash for None."""
     if value is None:
         return _DASH
     x = as_float(value)
     if x is None:
         return str(value)
     p = currency_prefix(currency)
-    if abs(x) >= 1e6:
+    if abs(x) >= 1e9 - 5e6:  # what would round to 1000m
+        return f"{p}{x / 1e9:,.2f}bn"
+    if abs(x) >= 1e8 - 5e3:  # what would round to 100.00m
+        return f"{p}{x / 1e6:.0f}m"
+    if abs(x) >= 1e6 - 500:  # what would round to 1000k
         return f"{p}{x / 1e6:.2f}m"
-    if abs(x) >= 1e3:
+    if abs(x) >= 1e3 - 0.5:  # what would round to 1000
         return f"{p}{x / 1e3:.0f}k"
     return f"{p}{x:.0f}"
 
@@ -84,9 +90,12 @@ def money_text(value: Any, currency: str = DEFAULT_CURRENCY) -> str:
 
 
 def money_compact(value: Any, currency: str = DEFAULT_CURRENCY) -> str:
-    """An amount as a sweep label writes it: ``£1.5m`` for 100k and more, else ``£90000``."""
+    """An amount as a sweep label writes it: ``£1.5m`` for 100k and more, ``JPY 1.4bn`` from a
+    billion, else ``£90000``."""
     x = as_float(value)
     if x is None:
         return str(value)
     p = currency_prefix(currency)
+    if abs(x) >= 1e9:
+        return f"{p}{x / 1e9:g}bn"
     return f"{p}{x / 1e6:g}m" if abs(x) >= 1e5 else f"{p}{x:g}"
