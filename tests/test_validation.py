@@ -238,3 +238,24 @@ def test_a_misspelt_choice_gets_the_one_meant_not_the_list_again(tmp_path):
     lines = [str(p) for p in validate_files([str(tmp_path / "site.yaml")])]
     assert any("parcels[0].status: must be one of" in x and x.endswith("(did you mean 'occupied'?)") for x in lines), lines
     assert any("parcels[1].status: must be one of" in x and x.endswith("(set status to one of those)") for x in lines), lines
+
+
+def test_range_bounds_are_written_as_a_reader_writes_them(tmp_path):
+    """'must be <= 1000000000.0' read like a float's repr: bounds in whole numbers with separators,
+    in the file's messages and in --time-limit's help and error."""
+    from tests.sitefiles import scenario_dict, write_files
+
+    scen = scenario_dict()
+    scen["facilities"][0]["footprint_m2"] = 8e10
+    scen["solver"]["time_limit_s"] = 1e10
+    _, path = write_files(tmp_path)
+    path.write_text(yaml.safe_dump(scen))
+    lines = [str(p) for p in validate_files([str(path)])]
+    assert any(x.endswith("footprint_m2: must be <= 1,000,000,000, got 80000000000.0 "
+                          "(set footprint_m2 to a number <= 1,000,000,000)") for x in lines), lines
+    assert any(x.endswith("solver.time_limit_s: must be <= 604,800, got 10000000000.0 "
+                          "(set time_limit_s to a number <= 604,800)") for x in lines), lines
+    runner = CliRunner()
+    assert "0.1 to 604,800 (a week" in " ".join(runner.invoke(cli, ["run", "--help"]).output.split())
+    res = runner.invoke(cli, ["run", str(path), "--time-limit", "1e9", "--out", str(tmp_path / "out")])
+    assert res.exit_code == 2 and "'1e9' is not a finite number from 0.1 to 604,800" in res.output

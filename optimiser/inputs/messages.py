@@ -15,6 +15,7 @@ from __future__ import annotations
 import difflib
 import json
 import logging
+import math
 import re
 import types
 import typing
@@ -266,9 +267,15 @@ def locate(model: type[BaseModel], loc: Sequence[Any]) -> _Located:
 # ------------------------------------------------------------------ error texts
 
 
-def _bound(ctx: dict[str, Any]) -> Any:
-    """The bound of a range error (its context's one value), ``"?"`` without one."""
-    return next(iter(ctx.values())) if ctx else "?"
+def _bound(ctx: dict[str, Any]) -> str:
+    """The bound of a range error (its context's one value) as a reader writes it: ``604,800``
+    and ``1,000,000,000``, not ``604800.0`` and ``1000000000.0``; ``"?"`` without one."""
+    if not ctx:
+        return "?"
+    value = next(iter(ctx.values()))
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        return str(value)
+    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,g}"
 
 
 def _last_key(loc: tuple[Any, ...], default: str) -> str:
