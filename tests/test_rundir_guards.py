@@ -554,3 +554,16 @@ def test_batch_on_a_tls_scheduler(tmp_path):
         r = subprocess.run([sys.executable, "-m", "optimiser", "batch", str(batch), "--out", str(tmp_path / "out2"), "-q",
                             "--scheduler", cluster.scheduler_address], env=_env(), capture_output=True, text=True)
         assert r.returncode == 2 and "needs --tls-ca-file" in r.stderr
+
+
+def test_render_says_a_missing_run_directory_does_not_exist(tmp_path):
+    (tmp_path / "run_a").mkdir()
+    (tmp_path / "notes.txt").write_text("x")
+    r = CliRunner().invoke(cli, ["render", str(tmp_path / "nowhere")])
+    assert r.exit_code == 2 and "does not exist (expected a run directory)" in r.output and "not a directory" not in r.output
+    with pytest.raises(FileReadError) as e:
+        load_run(tmp_path / "run_b")
+    assert e.value.problems[0].hint == f"did you mean {str(tmp_path / 'run_a')!r}?"
+    with pytest.raises(FileReadError) as e:
+        load_run(tmp_path / "notes.txt")
+    assert e.value.problems[0].reason == "is a file, not a directory (expected a run directory)"

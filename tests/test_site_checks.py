@@ -15,7 +15,7 @@ from optimiser.checkfiles import check_files
 from optimiser.cli import cli
 from optimiser.errors import InputError
 from optimiser.inputs import read_scenario
-from optimiser.inputs.messages import name_list, suggest, unknown_reference
+from optimiser.inputs.messages import name_list, suggest, suggest_path, unknown_reference
 from optimiser.network.sanity import WARNING_CODES
 from optimiser.pipeline import run_scenario
 
@@ -195,6 +195,19 @@ def test_suggestions_only_for_close_matches():
     assert suggest("employes", ["employees", "sector"]) == "employees"
     assert suggest("staff", ["employees", "sector"]) == "employees"
     assert suggest("Parkway", ["parkway"]) == "parkway"
+
+
+def test_a_missing_file_is_matched_by_its_stem_not_its_suffix(tmp_path):
+    for name in ("wc_ignored.yaml", "nofmt.yaml", "good.yaml", "UPPER.YAML", "site.toml"):
+        (tmp_path / name).write_text("x")
+    assert suggest_path(tmp_path / "nothere.yaml") is None  # sharing ".yaml" is not likeness (difflib said 0.73)
+    assert suggest_path(tmp_path / "goood.yaml") == tmp_path / "good.yaml"
+    assert suggest_path(tmp_path / "upper.yaml") == tmp_path / "UPPER.YAML"
+    assert suggest_path(tmp_path / "site.yaml") == tmp_path / "site.toml"
+    assert suggest_path(tmp_path / "no" / "such.yaml") is None
+    r = CliRunner().invoke(cli, ["validate", str(tmp_path / "nothere.yaml"), str(tmp_path / "wc_ignore.yaml")])
+    assert f"{tmp_path / 'nothere.yaml'}: (file): file not found (check the path)" in r.output
+    assert f"file not found (did you mean {str(tmp_path / 'wc_ignored.yaml')!r}?)" in r.output
 
 
 def test_hint_lists_say_how_many_more():

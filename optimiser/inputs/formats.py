@@ -11,7 +11,6 @@ may leave out its own fields (id, name...): a sidecar ``<name>.site.yaml`` (or `
 from __future__ import annotations
 
 import codecs
-import difflib
 import json
 import logging
 import os
@@ -27,6 +26,7 @@ import yaml
 from optimiser.errors import ArgumentError, Problem
 from optimiser.inputs.geojson import geojson_to_site
 from optimiser.inputs.gis import GIS_SUFFIXES, SITE_LAYERS, read_gis_site
+from optimiser.inputs.messages import suggest_path
 from optimiser.inputs.safefile import MAX_NESTING, UnsafeFile, file_kind, json_depth, nesting_depth, read_regular_bytes
 from optimiser.inputs.schema import SITE_FORMAT
 
@@ -93,12 +93,8 @@ def _not_a_file(p: Path, name: str) -> Problem | None:
     """Why ``p`` is not a file to read (missing, a folder, a FIFO, a device or a socket: found
     from ``stat``, nothing opened), or ``None``."""
     if not p.exists():
-        hint = None
-        if p.parent.is_dir():
-            near = difflib.get_close_matches(p.name, [c.name for c in p.parent.iterdir()], n=1)
-            if near:
-                hint = f"did you mean {str(p.parent / near[0])!r}?"
-        return Problem(name, "", "file not found", hint or "check the path")
+        near = suggest_path(p)
+        return Problem(name, "", "file not found", f"did you mean {str(near)!r}?" if near else "check the path")
     if p.is_dir():
         return Problem(name, "", "is a folder, not a file", "name the site or scenario file")
     mode = p.stat().st_mode

@@ -22,6 +22,7 @@ import typing
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, Tag
@@ -109,6 +110,26 @@ def suggest(name: str, known: Iterable[str]) -> str | None:
         return slips[0]
     near = difflib.get_close_matches(name, known, n=1, cutoff=SIMILARITY_CUTOFF)
     return near[0] if near else None
+
+
+def suggest_path(path: Path) -> Path | None:
+    """The file or folder next to a missing ``path`` it most likely means, or ``None``.
+
+    The same name in another case; the same stem with another suffix (``site.yml`` ->
+    ``site.yaml``); else a name with the same suffix whose stem :func:`suggest` finds close, so a
+    shared ``.yaml`` never makes two unrelated names look alike.
+    """
+    try:
+        names = sorted(c.name for c in path.parent.iterdir())
+    except OSError:
+        return None
+    low = path.name.lower()
+    same = [n for n in names if n.lower() == low] or [n for n in names if Path(n).stem.lower() == path.stem.lower()]
+    if same:
+        return path.parent / same[0]
+    stems = {Path(n).stem: n for n in names if Path(n).suffix.lower() == path.suffix.lower()}
+    near = suggest(path.stem, stems) if path.stem else None
+    return path.parent / stems[near] if near is not None else None
 
 
 def name_list(names: Iterable[str], limit: int = LIST_LIMIT) -> str:

@@ -35,6 +35,7 @@ from shapely.geometry.base import BaseGeometry
 
 from optimiser import progress
 from optimiser.errors import FileReadError, ModelError, Problem
+from optimiser.inputs.messages import suggest_path
 from optimiser.inputs.safefile import MAX_NESTING, UnsafeFile, json_depth, read_regular_bytes
 from optimiser.present.geojson import to_wgs84_geojson
 from optimiser.present.gpkg import LAYOUT_GPKG, write_run_gpkg
@@ -597,8 +598,13 @@ def load_run(run_dir: str | Path) -> RunData:
             (their ``run_id`` disagree).
     """
     run_dir = Path(run_dir)
+    if not run_dir.exists():
+        near = suggest_path(run_dir)
+        raise FileReadError([Problem(str(run_dir), "", "does not exist (expected a run directory)",
+                                     f"did you mean {str(near)!r}?" if near else "give the folder `siteopt run --out DIR` wrote")])
     if not run_dir.is_dir():
-        raise FileReadError([Problem(str(run_dir), "", "not a directory (expected a run directory)")])
+        raise FileReadError([Problem(str(run_dir), "", "is a file, not a directory (expected a run directory)",
+                                     "give the folder `siteopt run --out DIR` wrote, not a file in it")])
     for name in REQUIRED_FILES:
         if not (run_dir / name).is_file():
             raise _missing(run_dir, name)
