@@ -304,3 +304,39 @@ def test_verifier_catches_a_coverage_the_model_would_not_give(coverage_case):
     lying = replace(prep.problem, penalties=[])
     bad = verify(lying, prep.context, res.chosen, None, raise_on_failure=False)
     assert not bad.passed and any(c.name == "transit coverage" and not c.passed for c in bad.checks)
+
+
+def test_the_transit_table_documents_the_keys_the_code_reads(tmp_path):
+    """constraints/README.md's transit table listed cost_gbp only, which a EUR scenario refuses:
+    the table names every key TransitIn takes, and its example reads in a EUR scenario."""
+    import re
+    from pathlib import Path
+
+    from optimiser.inputs.schema import TransitIn
+
+    text = (Path(__file__).resolve().parents[1] / "constraints" / "README.md").read_text(encoding="utf-8")
+    section = text[text.index("### `transit`\n"):]
+    section = section[:section.index("\n### ")]
+    rows = dict(re.findall(r"^\| `(\w+)` \|(.*)$", section, flags=re.M))
+    assert set(rows) == set(TransitIn.model_fields) - {"cost_gbp"}  # cost_gbp: the GBP spelling of cost
+    assert "(or `cost_gbp`)" in rows["cost"] and "in `currency`" in rows["cost"]
+    example = yaml.safe_load(re.findall(r"```yaml\n(.*?)```", section, flags=re.S)[0])["transit"]
+    example.pop("no_platform")  # in AMP-SBP's coordinates, not this site's
+
+    def in_euros(transit: dict) -> Path:
+        scen = _files_with_transit(tmp_path / f"eur{len(list(tmp_path.iterdir()))}", transit)
+        d = yaml.safe_load(scen.read_text().replace("cost_gbp", "cost").replace("budget_gbp", "budget"))
+        d["currency"] = "EUR"
+        d["transit"]["objective"] = "weighted"  # beside the tiny scenario's facilities
+        scen.write_text(yaml.safe_dump(d))
+        return scen
+
+    sc = read_scenario(in_euros(example))
+    assert sc.currency == "EUR" and sc.transit is not None and sc.transit.cost == 800_000
+    scen = in_euros(example)
+    bad = yaml.safe_load(scen.read_text())
+    bad["transit"]["cost_gbp"] = bad["transit"].pop("cost")
+    scen.write_text(yaml.safe_dump(bad))
+    with pytest.raises(ValidationError) as exc:
+        read_scenario(scen)
+    assert [p.field for p in exc.value.problems] == ["transit.cost_gbp"]
