@@ -545,7 +545,10 @@ class SolveOptions:
             that shape the answer derive from it (CP-SAT's deterministic time, CBC's node limit),
             and the wall-clock safety net is a multiple of it.
         seed: random seed; with ``workers=1`` results are reproducible.
-        workers: solver threads.
+        workers: solver threads: CP-SAT's workers (more than one: its portfolio, not
+            reproducible), except relax-first's exact phase per count vector, which runs
+            that many lanes of one-worker searches and stays reproducible
+            (:mod:`optimiser.solve.vector_lanes`).
         length_scale_per_m: integer units per metre shared by every backend (10 = dm).
         wall_limit_s: the wall-clock safety net in seconds, replacing the default multiple of
             ``time_limit_s`` (the pipeline sets what is left of the run's limit; relax-first
