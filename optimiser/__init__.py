@@ -38,7 +38,7 @@ Public API (lazy imports, so ``import optimiser`` stays cheap)::
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # what type checkers see; at run time each name is imported on first use (__getattr__)
     from optimiser.batch import expand_batch as expand_batch
@@ -57,6 +57,7 @@ if TYPE_CHECKING:  # what type checkers see; at run time each name is imported o
     from optimiser.pmedian import solve_pmedian as solve_pmedian
     from optimiser.present.frames import run_to_gdfs as run_to_gdfs
     from optimiser.present.frames import site_to_gdfs as site_to_gdfs
+    from optimiser.solve.strategy import solve as solve  # at run time the callable package optimiser.solve
 
 __version__ = "0.1.0"
 
@@ -83,10 +84,12 @@ _EXPORTS = {
 __all__ = sorted(_EXPORTS) + ["__version__"]
 
 
-def __getattr__(name: str) -> Any:
-    mod = _EXPORTS.get(name)
-    if mod is None:
-        raise AttributeError(f"module 'optimiser' has no attribute {name!r}")
-    if name == "solve":  # the subpackage optimiser.solve, callable as the function (see its docstring):
-        return importlib.import_module("optimiser.solve")  # importing any of its modules binds the name to it
-    return getattr(importlib.import_module(mod), name)
+if not TYPE_CHECKING:  # hidden from type checkers, so a misspelt name is an error for them, not Any
+
+    def __getattr__(name: str) -> object:
+        mod = _EXPORTS.get(name)
+        if mod is None:
+            raise AttributeError(f"module 'optimiser' has no attribute {name!r}")
+        if name == "solve":  # the subpackage optimiser.solve, callable as the function (see its docstring):
+            return importlib.import_module("optimiser.solve")  # importing any of its modules binds the name to it
+        return getattr(importlib.import_module(mod), name)

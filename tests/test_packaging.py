@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import subprocess
@@ -95,3 +96,64 @@ print(a.status)
         r = subprocess.run([sys.executable, "-c", script, order], cwd=root, capture_output=True, text=True, timeout=120)
         assert r.returncode == 0, r.stderr
         assert r.stdout.strip() in ("optimal", "Status.OPTIMAL"), r.stdout
+
+
+def test_every_public_name_is_visible_to_type_checkers_with_its_real_type():
+    """Each name of ``optimiser.__all__`` is imported in the package's TYPE_CHECKING block from
+    the module it is lazily loaded from (``solve`` as the function, not the subpackage), and the
+    module ``__getattr__`` is hidden from type checkers, so a misspelt name is an error for them."""
+    import ast
+    import inspect
+
+    import optimiser
+    from optimiser.solve.strategy import solve
+
+    tree = ast.parse((ROOT / "optimiser" / "__init__.py").read_text(encoding="utf-8"))
+    checked: dict[str, str] = {}
+    getattr_guarded = False
+    for node in tree.body:
+        if isinstance(node, ast.If) and ast.unparse(node.test) == "TYPE_CHECKING":
+            for imp in node.body:
+                assert isinstance(imp, ast.ImportFrom) and imp.module is not None
+                for alias in imp.names:
+                    assert alias.asname == alias.name, ast.unparse(imp)  # re-exported for mypy --strict
+                    checked[alias.name] = imp.module
+        if isinstance(node, ast.If) and ast.unparse(node.test) == "not TYPE_CHECKING":
+            getattr_guarded = any(isinstance(f, ast.FunctionDef) and f.name == "__getattr__" for f in node.body)
+        assert not (isinstance(node, ast.FunctionDef) and node.name == "__getattr__"), "__getattr__ seen by mypy"
+    assert getattr_guarded
+    assert set(checked) == set(optimiser.__all__) - {"__version__"}
+    assert checked["solve"] == "optimiser.solve.strategy"
+    assert {k: v for k, v in checked.items() if k != "solve"} == {k: v for k, v in optimiser._EXPORTS.items() if k != "solve"}
+    for name in checked:  # the run-time object is the one the type checker was told about
+        obj = getattr(optimiser, name)
+        assert obj is getattr(importlib.import_module(checked[name]), name) or name == "solve"
+    assert inspect.isfunction(solve) and callable(optimiser.solve)
+    with pytest.raises(AttributeError, match="module 'optimiser' has no attribute 'slove'"):
+        optimiser.slove  # noqa: B018
+
+
+def test_mypy_types_optimiser_solve_as_the_function_and_refuses_a_misspelt_name(tmp_path):
+    pytest.importorskip("mypy")
+    user = tmp_path / "user.py"
+    user.write_text(
+        "import optimiser\n"
+        "from optimiser import solve\n"
+        "reveal_type(optimiser.solve)\n"
+        "reveal_type(solve)\n"
+        "optimiser.run_scenarios\n",
+        encoding="utf-8",
+    )
+    env = {**os.environ, "MYPYPATH": str(ROOT)}
+    cmd = [sys.executable, "-m", "mypy", "--no-error-summary", str(user)]
+    r = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    lines = [ln.split(": ", 1)[1] for ln in r.stdout.splitlines() if ln.startswith(str(user))]
+    solve_type = (
+        "def (problem: optimiser.model.problem.Problem, options: optimiser.inputs.domain.SolveOptions | str | None =,"
+        " **overrides: Any) -> optimiser.solve.result.SolveResult"
+    )
+    assert lines == [
+        f'note: Revealed type is "{solve_type}"',
+        f'note: Revealed type is "{solve_type}"',
+        'error: Module has no attribute "run_scenarios"  [attr-defined]',
+    ], r.stdout + r.stderr
