@@ -259,3 +259,25 @@ def test_range_bounds_are_written_as_a_reader_writes_them(tmp_path):
     assert "0.1 to 604,800 (a week" in " ".join(runner.invoke(cli, ["run", "--help"]).output.split())
     res = runner.invoke(cli, ["run", str(path), "--time-limit", "1e9", "--out", str(tmp_path / "out")])
     assert res.exit_code == 2 and "'1e9' is not a finite number from 0.1 to 604,800" in res.output
+
+
+def test_every_existing_point_is_reported_at_once_with_its_index(tmp_path):
+    """Existing facilities and social spaces are checked point by point in one pass: one inside the
+    barrier, one with x and y swapped (74 km off) and one at 1e308 (outside the CRS) are three
+    problems, each with its index (the area-of-use check named the list, its first offending point
+    only, and hid the other checks)."""
+    from tests.sitefiles import scenario_dict, write_files, xy
+
+    scen = scenario_dict()
+    scen["facilities"][0]["existing"] = [xy(600, 300), xy(0, 0)[::-1], [1e308, xy(0, 0)[1]]]
+    scen["social_spaces"]["existing"] = [xy(600, 300), xy(0, 0)[::-1]]
+    _, path = write_files(tmp_path)
+    path.write_text(yaml.safe_dump(scen))
+    lines = [str(p) for p in validate_files([str(path)])]
+    assert len(lines) == 5, lines
+    for field, reason in (("facilities[0].existing[0]", "stands inside barrier 'parkway' (its band)"),
+                          ("facilities[0].existing[1]", "lies 74.5 km from the site"),
+                          ("facilities[0].existing[2]", "coordinates (1e+308, 387000) lie outside the area of use"),
+                          ("social_spaces.existing[0]", "stands inside barrier 'parkway' (its band)"),
+                          ("social_spaces.existing[1]", "lies 74.5 km from the site")):
+        assert any(f": {field}: {reason}" in x for x in lines), (field, lines)

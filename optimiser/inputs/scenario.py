@@ -321,9 +321,10 @@ def _implausible(parsed: S.ScenarioFile, site: Site, file: str) -> list[Problem]
         raw = [v.model_dump() if hasattr(v, "model_dump") else v for v in values]
         return [list(p) for r in raw for p in iter_positions(r)]
 
-    feats = [(f"facilities[{i}].existing", positions(*f.existing)) for i, f in enumerate(parsed.facilities)]
+    feats = [(f"facilities[{i}].existing[{j}]", positions(p)) for i, f in enumerate(parsed.facilities)
+             for j, p in enumerate(f.existing)]
     if parsed.social_spaces is not None:
-        feats.append(("social_spaces.existing", positions(*parsed.social_spaces.existing)))
+        feats += [(f"social_spaces.existing[{j}]", positions(p)) for j, p in enumerate(parsed.social_spaces.existing)]
     feats += [(f"crossings.explicit[{i}].geometry", positions(e.geometry)) for i, e in enumerate(parsed.crossings.explicit)]
     return implausible_positions(file, feats, src, site.source_crs, check_span=False)
 
@@ -362,9 +363,10 @@ everything drawn on the site is a problem (a mistyped or misprojected coordinate
 
 
 def _misplaced_existing(parsed: S.ScenarioFile, site: Site, facilities: tuple[FacilitySpec, ...],
-                        social: SocialSpaceSpec | None, file: str) -> list[Problem]:
+                        social: SocialSpaceSpec | None, file: str, reported: set[str]) -> list[Problem]:
     """Existing facilities and social spaces given as lon/lat degrees in a metric CRS, far off the
-    site, or inside an active barrier's band: the checks a site's own features get."""
+    site, or inside an active barrier's band: the checks a site's own features get (each point
+    by its index; a point in ``reported``, already outside the CRS's area of use, is skipped)."""
     src = parse_crs(site.source_crs)
     raw = [(f"facilities[{i}].existing", f.existing, spec.existing) for i, (f, spec) in enumerate(zip(parsed.facilities, facilities))]
     if parsed.social_spaces is not None and social is not None:
@@ -379,6 +381,8 @@ def _misplaced_existing(parsed: S.ScenarioFile, site: Site, facilities: tuple[Fa
     for where, given, points in raw:
         for j, (pos, pt) in enumerate(zip(given, points)):
             field_path = f"{where}[{j}]"
+            if field_path in reported:
+                continue
             xy = [[float(v) for v in p[:2]] for p in iter_positions(pos.model_dump() if hasattr(pos, "model_dump") else pos)][:1]
             if xy and src is not None and not src.is_geographic and degrees_in_metric_crs(xy, src):
                 problems.append(Problem(file, field_path, f"coordinates {xy[0]} look like longitude/latitude degrees but the "
@@ -402,8 +406,7 @@ def _build(parsed: S.ScenarioFile, site: Site, site_ref: str, file: str, path: P
     problems: list[Problem] = _implausible(parsed, site, file)
     facilities = _facilities(parsed, geo)
     social = _social_spaces(parsed, geo)
-    if not problems:
-        problems.extend(_misplaced_existing(parsed, site, facilities, social, file))
+    problems.extend(_misplaced_existing(parsed, site, facilities, social, file, {p.field for p in problems}))
     crossings = _crossing_spec(parsed, site, geo, problems)
     transit = transit_spec(parsed, geo)
     problems.extend(geo.problems)
