@@ -473,3 +473,70 @@ def test_notebook_thumbnail_keeps_a_parcels_hole(rendered: Path) -> None:
     rings = [p.get_path().to_polygons(closed_only=True) for p in ax.patches if isinstance(p, PathPatch)]
     holed = [r for r in rings if len(r) == 2]
     assert len(holed) == 1 and [LinearRing(r).is_ccw for r in holed[0]] == [True, False]
+
+
+def _without_facilities_before(rendered: Path, into: Path) -> Path:
+    """A copy of the synthetic run as on a site with no shared facility before: every facility
+    walk before is missing (None in layout.geojson, empty in firms.csv)."""
+    import csv
+    import shutil
+
+    run = into / "no_facilities_before"
+    shutil.copytree(rendered, run)
+    fc = json.loads((run / "layout.geojson").read_text())
+    for f in fc["features"]:
+        if f["properties"].get("layer") == "facility_walk":
+            f["properties"]["before_m"] = None
+    (run / "layout.geojson").write_text(json.dumps(fc))
+    with (run / "firms.csv").open(newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    for r in rows:
+        r["facility_walk_before_m"] = ""
+    with (run / "firms.csv").open("w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+    return run
+
+
+def test_distance_map_without_facilities_before_shows_pairs_as_the_figure_does(rendered: Path, tmp_path: Path) -> None:
+    from optimiser.present.layers import firm_numbers
+
+    data = load_run(_without_facilities_before(rendered, tmp_path))
+    assert distance.firm_change_values(data, data.metrics, "change") == {}
+    pairs = distance.firm_change_values(data, data.metrics, "pairs")
+    assert len(pairs) == 6 and pairs["mclaren"] < -1
+    assert distance.distance_values(data, data.metrics) == ("pairs", pairs)
+    numbers = firm_numbers(data.layout)
+    drawn = {}
+    for maker in ("draw_distance_map", "distance_figure"):
+        if maker == "draw_distance_map":
+            fig = figure.new_figure()
+            ax = fig.add_axes((0.05, 0.05, 0.6, 0.85))
+            distance.draw_distance_map(ax, data, data.metrics)  # default kind="change"
+        else:
+            fig = distance.distance_figure(data)
+            ax = next(a for a in fig.axes if a.get_gid() == "distance")
+        fig.canvas.draw()
+        texts = {t.get_gid(): t.get_text() for t in ax.texts if (t.get_gid() or "").startswith("dist-label-firm-")}
+        assert not any("n/a" in t for t in texts.values()), texts
+        for fid, v in pairs.items():
+            if abs(v) >= 0.5:
+                want = f"{numbers[fid]}: {v:+,.0f} m".replace("-", "−")
+                assert texts[f"dist-label-firm-{fid}"] == want
+        lim = max(abs(v) for v in pairs.values())
+        assert ax._siteopt_norm.vmin == pytest.approx(-lim) and ax._siteopt_norm.vmax == pytest.approx(lim)
+        (cax,) = ax.child_axes
+        assert cax.get_ylabel() == distance.DISTANCE_LABELS["pairs"]
+        assert "weighted mean walk to the other firms" in ax.get_title(loc="left")
+        drawn[maker] = texts
+    assert drawn["draw_distance_map"] == drawn["distance_figure"]
+
+
+def test_distance_map_with_no_values_warns(rendered: Path, tmp_path: Path, caplog) -> None:
+    data = load_run(_without_facilities_before(rendered, tmp_path))
+    fig = figure.new_figure()
+    ax = fig.add_axes((0.05, 0.05, 0.6, 0.85))
+    with caplog.at_level("WARNING", logger="optimiser.present.distance"):
+        distance.draw_distance_map(ax, data.layout, data.metrics)  # a layout: no pairs to fall back on
+    assert "no firm has a value for the distance map" in caplog.text

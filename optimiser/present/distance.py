@@ -41,8 +41,8 @@ from optimiser.present.style import (
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["draw_distance_map", "distance_figure", "firm_change_values", "distance_limits", "distance_norm",
-           "DISTANCE_KINDS", "DISTANCE_LABELS", "DISTANCE_SUBTITLES"]
+__all__ = ["draw_distance_map", "distance_figure", "firm_change_values", "distance_values", "distance_limits",
+           "distance_norm", "DISTANCE_KINDS", "DISTANCE_LABELS", "DISTANCE_SUBTITLES"]
 
 DISTANCE_LABELS = {
     "change": "Change in walk to the nearest shared facility (m)",
@@ -131,6 +131,28 @@ def firm_change_values(run: LayoutLike, metrics: RunMetrics, kind: str = "change
     raise ValueError(f"unknown distance-map kind {kind!r}: use change, after, before or pairs")
 
 
+def distance_values(run: LayoutLike, metrics: RunMetrics, kind: str = "change") -> tuple[str, dict[str, float]]:
+    """The kind a distance map of ``run`` shows and its per-firm values: ``kind``, except that
+    ``change`` falls back to ``pairs`` when no firm has a walk to a shared facility before and
+    after (a site with no facilities before: every firm would be "n/a") and the run has pairs.
+
+    The one place :func:`draw_distance_map` and :func:`distance_figure` choose the kind.
+
+    Raises:
+        ValueError: as :func:`firm_change_values`.
+    """
+    vals = firm_change_values(run, metrics, kind)
+    if kind == "change" and not vals and isinstance(run, RunData) and run.pairs:
+        pairs = _pair_change_values(run)
+        if pairs:
+            logger.info("no firm has a walk to a shared facility before and after: the distance map shows the change "
+                        "in each firm's weighted mean walk to the other firms (kind 'pairs')")
+            return "pairs", pairs
+    if not vals and as_layout(run, metrics).layer("firm"):
+        logger.warning("no firm has a value for the distance map (kind %r): every firm is drawn as n/a", kind)
+    return kind, vals
+
+
 def distance_limits(values: Iterable[float], kind: str = "change") -> tuple[float, float]:
     """Colour limits (m): symmetric about 0 for changes, 0 to the largest value otherwise."""
     v = [x for x in values if x is not None and math.isfinite(x)]
@@ -160,7 +182,11 @@ def draw_distance_map(ax: Axes, layout: LayoutLike, metrics: RunMetrics, *, kind
         layout: a :class:`RunData` (needed for ``pairs``), a :class:`Layout` or a FeatureCollection.
         metrics: the run's metrics.
         kind: ``change`` (walk to the nearest shared facility, after - before), ``after``,
-            ``before`` or ``pairs`` (weighted mean walk to the other firms).
+            ``before`` or ``pairs`` (weighted mean walk to the other firms). ``change`` becomes
+            ``pairs`` when no firm has a facility walk before and after (no facilities before)
+            and ``layout`` is a :class:`RunData` with pairs, as in :func:`distance_figure`
+            (:func:`distance_values`); the colour bar and title then say ``pairs``. A map with
+            no value for any firm logs a warning.
         extent: (xmin, ymin, xmax, ymax) in metres; None: the site's default extent.
         vlim: fixed colour limits (m) (compare uses one for every panel); None: from the values.
         style, title, colorbar, gid_prefix: as for :func:`optimiser.present.plan.draw_plan`.
@@ -171,7 +197,7 @@ def draw_distance_map(ax: Axes, layout: LayoutLike, metrics: RunMetrics, *, kind
     style = style or PlanStyle()
     panel = setup_map(ax, layout, metrics, extent, gid_prefix)
     draw_base(ax, panel.layout, faint=True)
-    vals = firm_change_values(layout, metrics, kind)
+    kind, vals = distance_values(layout, metrics, kind)
     norm, cmap = distance_norm(kind, vlim or distance_limits(vals.values(), kind))
     _draw_references(panel, style)
     _draw_firm_values(panel, style, vals, norm, cmap, kind in DIVERGING_KINDS)
@@ -273,9 +299,7 @@ def _draw_firm_values(panel: MapPanel, style: PlanStyle, vals: dict[str, float],
 
 def distance_figure(run: RunData, kind: str = "change", **kwargs: Any) -> Figure:
     """The figure written as ``distance.png`` / ``distance.svg``: ``change``, or ``pairs`` when the
-    run has no facility walks (``kwargs`` go to :func:`draw_distance_map`)."""
-    if kind == "change" and not firm_change_values(run, run.metrics, "change") and run.pairs:
-        kind = "pairs"
+    run has no facility walks (:func:`distance_values`; ``kwargs`` go to :func:`draw_distance_map`)."""
     fig = new_figure(DISTANCE_SIZE, PLAN_DPI)
     ax = fig.add_axes(DISTANCE_RECT)
     ax.set_gid("distance")
