@@ -42,8 +42,14 @@ def _set_in_list(cur: list[Any], part: str, where: str, last: bool, value: Any) 
     return cur[i]
 
 
+MONEY_SPELLINGS = {"budget": "budget_gbp", "budget_gbp": "budget", "cost": "cost_gbp", "cost_gbp": "cost"}
+"""A money field and its other spelling (the first format's pounds): an override of either
+replaces the amount the file gives, whichever spelling the file used."""
+
+
 def _set_in_dict(cur: dict[str, Any], part: str, last: bool, value: Any) -> Any:
     if last:
+        cur.pop(MONEY_SPELLINGS.get(part, ""), None)
         cur[part] = copy.deepcopy(value)
         return None
     nxt = cur.get(part)
@@ -57,7 +63,9 @@ def apply_overrides(data: Mapping[str, Any], overrides: Mapping[str, Any]) -> di
     """A deep copy of ``data`` with dotted-key overrides applied.
 
     Numeric parts index lists (``facilities.0.count``); missing mapping levels are created
-    (``layers.hs2`` on a scenario without ``layers``).
+    (``layers.hs2`` on a scenario without ``layers``). A money amount replaces the one the file
+    gives in either spelling (``budget=2e6`` on a file giving ``budget_gbp``, and the reverse;
+    likewise ``cost`` / ``cost_gbp``).
 
     Args:
         data: the scenario mapping (not changed).
