@@ -485,7 +485,8 @@ def test_solver_gets_what_is_left(tmp_path, monkeypatch, load):
     r = CliRunner().invoke(cli, ["run", str(path), "--out", str(tmp_path / "out"), "--no-render", "--time-limit", "30"])
     assert r.exit_code == 0, r.output
     m = json.loads((tmp_path / "out" / "metrics.json").read_text())
-    assert 75 * load < m["timings"]["solver_time_limit_seconds"] < 90 * load  # what is left of the 3 x 30 s net
+    assert m["timings"]["solver_time_limit_seconds"] == 30.0  # the limit asked for
+    assert 75 * load < m["timings"]["solver_wall_clock_net_seconds"] < 90 * load  # what is left of the 3 x 30 s net
     assert m["stopped_in"] is None and m["model"]["size_estimate"]["candidate_crossings"] >= 1
 
 
@@ -567,3 +568,16 @@ def test_render_says_a_missing_run_directory_does_not_exist(tmp_path):
     with pytest.raises(FileReadError) as e:
         load_run(tmp_path / "notes.txt")
     assert e.value.problems[0].reason == "is a file, not a directory (expected a run directory)"
+
+
+def test_old_metrics_time_limit_key_is_read_as_the_net():
+    from optimiser.present.metrics import RunMetrics
+
+    old = {"status": "optimal", "scenario": {"id": "s"}, "site": {"id": "x"},
+           "timings": {"solve_seconds": 0.4, "solver_time_limit_seconds": 33.64}}  # before 2026-12-05: the net
+    m = RunMetrics.from_json_dict(old)
+    assert m.timings == {"solve_seconds": 0.4, "solver_wall_clock_net_seconds": 33.64}
+    assert old["timings"]["solver_time_limit_seconds"] == 33.64  # the caller's dict is not changed
+    new = {**old, "timings": {"solver_time_limit_seconds": 10.0, "solver_wall_clock_net_seconds": 29.58}}
+    back = RunMetrics.from_json_dict(RunMetrics.from_json_dict(new).to_json_dict())
+    assert back.timings == {"solver_time_limit_seconds": 10.0, "solver_wall_clock_net_seconds": 29.58}

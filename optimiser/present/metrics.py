@@ -23,7 +23,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, model_validator
 
 from optimiser.present.futures import AlternativePlan, FutureResult, RobustSummary
 from optimiser.present.transit_record import TransitMetrics
@@ -260,6 +260,16 @@ class RunMetrics(_Record):
     placements: Placements = Field(default_factory=Placements)
     verification: VerificationMetrics = Field(default_factory=VerificationMetrics)
     timings: dict[str, float] = Field(default_factory=dict)
+    """Seconds by phase: ``candidates_seconds``, ``network_seconds``, ``problem_seconds``,
+    ``solve_seconds``, ``verify_seconds``, ``attribution_seconds``, ``outputs_seconds``,
+    ``render_seconds``, ``total_seconds`` (those the run went through; transit adds its own), and
+    two limits: ``solver_time_limit_seconds``, the time limit asked for (``--time-limit``,
+    ``SolveOptions.time_limit_s``: the solver's deterministic work budget derives from it), and
+    ``solver_wall_clock_net_seconds``, the wall-clock safety net the solver was given (what was
+    left of the run's net, ``WALL_CLOCK_SAFETY_FACTOR`` times the limit widened by the machine's
+    load, after the earlier phases). Run directories written before 2026-12-05 held the net
+    under ``solver_time_limit_seconds``: read back, it is moved to
+    ``solver_wall_clock_net_seconds`` (the limit asked for was not recorded)."""
     model: dict[str, Any] = Field(default_factory=dict)
     stopped_in: str | None = None
     """The phase the run's time limit stopped (``"solve"`` when the solver ran out of time
@@ -293,6 +303,19 @@ class RunMetrics(_Record):
         ``warnings`` key when there are none, no ``transit`` key without transit)."""
         omit = ({"warnings"} if not self.warnings else set()) | ({"transit"} if self.transit is None else set())
         return _finite(self.model_dump(mode="python", exclude=omit or None))
+
+    @model_validator(mode="before")
+    @classmethod
+    def _old_time_limit_key(cls, data: Any) -> Any:
+        """A metrics.json from before ``solver_wall_clock_net_seconds`` held the net under
+        ``solver_time_limit_seconds``: read it as the net (see ``timings``)."""
+        if isinstance(data, dict) and isinstance(data.get("timings"), dict):
+            t = data["timings"]
+            if "solver_time_limit_seconds" in t and "solver_wall_clock_net_seconds" not in t:
+                t = dict(t)
+                t["solver_wall_clock_net_seconds"] = t.pop("solver_time_limit_seconds")
+                data = {**data, "timings": t}
+        return data
 
     @classmethod
     def from_json_dict(cls, data: Any) -> RunMetrics:
