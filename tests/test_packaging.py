@@ -157,3 +157,23 @@ def test_mypy_types_optimiser_solve_as_the_function_and_refuses_a_misspelt_name(
         f'note: Revealed type is "{solve_type}"',
         'error: Module has no attribute "run_scenarios"  [attr-defined]',
     ], r.stdout + r.stderr
+
+
+def test_the_api_reads_embedded_names_as_the_cli_does(tmp_path, monkeypatch):
+    """read_scenario / read_site take the names ``siteopt run`` / ``validate`` take, from any
+    folder; a file of that name in the working folder still wins, a missing name says so."""
+    from optimiser import read_scenario, read_site
+    from optimiser.errors import FileReadError
+
+    monkeypatch.chdir(tmp_path)
+    assert read_scenario("amp_sbp/baseline").id == "amp_sbp_baseline"
+    fremont = read_scenario("fremont/baseline")
+    assert fremont.site.id == "fremont" and fremont.site.path == resolve_input("fremont")
+    assert read_site("amp_sbp").id == "amp_sbp" and read_site(Path("fremont")).id == "fremont"
+    assert read_scenario("amp_sbp/baseline", budget=2e6).budget == 2_000_000.0
+    with pytest.raises(FileReadError) as exc:
+        read_site("nowhere")
+    assert [(p.file, p.reason) for p in exc.value.problems] == [("nowhere", "file not found")]
+    (tmp_path / "amp_sbp").mkdir()  # a folder of that name here is not a site file: no silent swap
+    with pytest.raises(FileReadError):
+        read_site("amp_sbp")

@@ -42,7 +42,7 @@ from optimiser.inputs.formats import checked_path, load_mapping
 from optimiser.inputs.futures import apply_firm_changes, check_futures
 from optimiser.inputs.geometry import GeometryReader, crossing_gap, enters_area
 from optimiser.inputs.kinds import wrong_kind
-from optimiser.inputs.locate import default_scenario_path, display_path, resolve_site_ref
+from optimiser.inputs.locate import default_scenario_path, display_path, resolve_input, resolve_site_ref
 from optimiser.inputs.messages import name_list, pydantic_problems, unknown_reference
 from optimiser.inputs.money_fields import amount, money_problems
 from optimiser.inputs.overrides import apply_overrides, check_key
@@ -487,7 +487,8 @@ def read_scenario(path: str | os.PathLike[str] | None = None, **overrides: Any) 
     """Read and validate a scenario file (and the site it names).
 
     Args:
-        path: the scenario file; ``None`` reads the embedded AMP-SBP baseline.
+        path: the scenario file, or the name of an embedded scenario as ``siteopt run`` takes it
+            (``"fremont/baseline"``, ``siteopt list``); ``None`` reads the embedded AMP-SBP baseline.
         overrides: keys replacing the file's values before validation, as batch sweeps and
             futures write them (:func:`optimiser.inputs.overrides.apply_overrides`): top-level
             (``budget=2e6``), nested with dots (``**{"solver.seed": 3}``), list items by index
@@ -500,7 +501,8 @@ def read_scenario(path: str | os.PathLike[str] | None = None, **overrides: Any) 
         FileReadError: the scenario file cannot be read or parsed.
         ValidationError: every problem in the scenario and its site file, never a partial result.
     """
-    p = checked_path(path, "read_scenario") if path is not None else default_scenario_path()
+    given = checked_path(path, "read_scenario") if path is not None else None
+    p = resolve_input(os.fspath(given)) if given is not None else default_scenario_path()  # as siteopt run does
     data, problems = load_mapping(p)
     if data is None:
         raise FileReadError(problems)
@@ -513,7 +515,7 @@ def read_scenario(path: str | os.PathLike[str] | None = None, **overrides: Any) 
                 data = apply_overrides(data, {key: value})
             except KeyError as exc:
                 raise ValidationError([Problem(str(p), key, f"override: {exc.args[0]}")]) from None
-    scenario, more = check_scenario(data, str(path if path is not None else p), p.resolve())
+    scenario, more = check_scenario(data, str(given if given is not None and given == p else p), p.resolve())
     problems.extend(more)
     if problems or scenario is None:
         raise ValidationError(problems)

@@ -40,6 +40,7 @@ from optimiser.inputs.formats import checked_path, load_mapping
 from optimiser.inputs.geometry import GeometryReader, crossing_gap
 from optimiser.inputs.gis import GDF_FILE, name_features, site_mapping_from_gdfs
 from optimiser.inputs.kinds import wrong_kind
+from optimiser.inputs.locate import resolve_input
 from optimiser.inputs.messages import duplicate_ids, pydantic_problems, unknown_reference
 
 logger = logging.getLogger(__name__)
@@ -310,7 +311,8 @@ def read_site(path: str | os.PathLike[str]) -> Site:
     """Read and validate a site file.
 
     Args:
-        path: a YAML, JSON, TOML or GeoJSON site file.
+        path: a YAML, JSON, TOML, GeoJSON or GIS site file, or the name of an embedded site
+            (``"fremont"``, ``siteopt list``).
 
     Returns:
         The :class:`~optimiser.inputs.domain.Site`, geometry in its working CRS (metres).
@@ -319,12 +321,13 @@ def read_site(path: str | os.PathLike[str]) -> Site:
         FileReadError: the file cannot be read or parsed.
         ValidationError: with every problem found (``.problems``), never a partial site.
     """
-    checked_path(path, "read_site")
-    name = str(path)
-    data, problems = load_mapping(path)
+    given = checked_path(path, "read_site")
+    found = resolve_input(os.fspath(given))  # a file, or an embedded site's name, as siteopt validate takes it
+    name = str(path) if found == given else str(found)
+    data, problems = load_mapping(found)
     if data is None:
         raise FileReadError(problems)
-    site, more = check_site(data, name, Path(path).resolve())
+    site, more = check_site(data, name, found.resolve())
     problems.extend(more)
     if problems or site is None:
         raise ValidationError(problems)
