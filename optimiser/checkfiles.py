@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from optimiser.batch.spec import BatchSpec, load_batch
+from optimiser.batch.spec import BatchItem, BatchSpec, inspect_batch
 from optimiser.errors import InputError, ModelTooLargeError, Problem, SiteWarning
 from optimiser.inputs.domain import Scenario, Site
 from optimiser.inputs.formats import load_mapping
@@ -57,30 +57,35 @@ class FileReport:
 
 
 def _check_batch(path: Path, name: str, report: FileReport, with_warnings: bool) -> None:
-    """A batch file: its own problems, then its base scenario's (and that one's warnings)."""
+    """A batch file: its own problems, its base scenario's (and that one's warnings) and, with a
+    valid base, each item's, all in one pass (the items of a batch with problems of its own are
+    checked as far as they can be expanded)."""
     try:
-        report.batch = load_batch(path)
+        report.batch, own, items = inspect_batch(path)
     except InputError as exc:
         report.problems.extend(exc.problems)
         return
-    base = report.batch.base_path
+    report.problems.extend(own)
+    base = Path(items[0].base_path) if items else report.batch.base_path if report.batch is not None else None
+    if base is None:
+        return
     data, found = load_mapping(base)
     report.problems.extend(found)
     if data is None:
         return
     scenario, more = check_scenario(data, str(base), base.resolve())
     report.problems.extend(more)
-    if not report.problems:
-        report.problems.extend(_item_problems(report.batch, name))
+    if not more:
+        report.problems.extend(_item_problems(items, name))
     if scenario is not None and with_warnings and not report.problems:
         report.warnings.extend(scenario_warnings(scenario))
 
 
-def _item_problems(batch: BatchSpec, name: str) -> list[Problem]:
+def _item_problems(items: list[BatchItem], name: str) -> list[Problem]:
     """Each item's own problems (its overrides applied to a valid base scenario), e.g. a swept
     ``budget_gbp: [1e6, yes]``: the item a batch run would record as invalid (exit 2)."""
     problems: list[Problem] = []
-    for item in batch.items:
+    for item in items:
         _, more = check_scenario(item.scenario, name, Path(item.base_path).resolve())
         problems.extend(Problem(name, f"item {item.index} ({item.name}): {p.field}", p.reason, p.hint) for p in more)
     return problems

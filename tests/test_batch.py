@@ -445,3 +445,27 @@ def test_validate_says_which_duplicate_items_a_batch_drops(site_dir: Path) -> No
     r = CliRunner().invoke(cli, ["validate", str(b)])
     assert r.exit_code == 0, r.output
     assert "2 item(s)" in r.output and "1 duplicate item(s) dropped" in r.output and "is the same run as" in r.output
+
+
+def test_a_batch_file_with_problems_of_every_stage_is_told_them_all_at_once(site_dir: Path) -> None:
+    """Unequal zip lengths, a sweep index out of range and the items' own values (a negative cost,
+    a count of 0) in one pass (they took three fix-and-rerun rounds): the items are expanded as far
+    as they can be (zip item by item, the key out of range left out) and each is checked."""
+    from click.testing import CliRunner
+
+    from optimiser.cli import cli
+
+    b = write_batch(site_dir, "stages.yaml", mode="zip",
+                    sweep={"budget_gbp": [1e6, 2e6, 3e6], "facilities.0.count": [1, 0], "facilities.3.cost_gbp": [1],
+                           "crossings.types.footbridge.cost_gbp": [-5, 100]})
+    with pytest.raises(ValidationError) as err:
+        expand_batch(b)
+    assert [p.field for p in err.value.problems] == ["sweep", "sweep.facilities.3.cost_gbp"]
+    assert "facilities has 1 item; index 3 is out of range" in err.value.problems[1].reason
+    r = CliRunner().invoke(cli, ["validate", str(b)])
+    assert r.exit_code == 2, r.output
+    lines = r.output.splitlines()
+    assert any(": sweep: mode zip needs lists of equal length, got budget_gbp: 3, facilities.0.count: 2" in x for x in lines), lines
+    assert any(": sweep.facilities.3.cost_gbp: facilities has 1 item; index 3 is out of range" in x for x in lines), lines
+    assert any(": item 0 (" in x and "crossings.types.footbridge.cost_gbp: must be >= 0, got -5" in x for x in lines), lines
+    assert any(": item 1 (" in x and "facilities[0].count: must be a positive whole number" in x for x in lines), lines

@@ -207,7 +207,8 @@ def _parse_batch_file(data: dict[str, Any], fname: str) -> tuple[BatchFile, list
 
 
 def _load_base(spec: BatchFile, fname: str, root: Path, problems: list[Problem]) -> tuple[Path, dict[str, Any]]:
-    """The base scenario file and its mapping; raises with every problem found so far."""
+    """The base scenario file and its mapping; raises with every problem found so far when it
+    cannot be read (the batch's own problems so far do not stop it: the sweep is checked against it)."""
     if spec.base is None:
         try:
             base_path = default_scenario_path()
@@ -221,7 +222,7 @@ def _load_base(spec: BatchFile, fname: str, root: Path, problems: list[Problem])
         problems.extend(Problem(fname, "base", f"{base_path}: {p.reason}", p.hint) for p in base_problems)
     elif base_problems:
         problems.extend(base_problems)
-    if problems or base_data is None:
+    if base_data is None or base_problems:
         raise ValidationError(problems)
     return base_path, base_data
 
@@ -234,8 +235,9 @@ def _combinations(spec: BatchFile, fname: str) -> list[dict[str, Any]]:
     keys = list(spec.sweep)
     if not keys:
         points: list[dict[str, Any]] = [{}]
-    elif spec.mode == "zip":
-        points = [dict(zip(keys, vals, strict=True)) for vals in zip(*(spec.sweep[k] for k in keys), strict=True)]
+    elif spec.mode == "zip":  # unequal lengths (a problem already): point i holds the keys whose list reaches i
+        points = [{k: spec.sweep[k][i] for k in keys if i < len(spec.sweep[k])}
+                  for i in range(max(len(v) for v in spec.sweep.values()))]
     else:
         points = [dict(zip(keys, vals, strict=True)) for vals in itertools.product(*(spec.sweep[k] for k in keys))]
     explicit = spec.scenarios or [{}]
@@ -274,20 +276,21 @@ def _solver_problems(spec: BatchFile, solver: Mapping[str, Any], fname: str) -> 
     return problems
 
 
-def _failing_key(base_data: Mapping[str, Any], ov: Mapping[str, Any], bad: Mapping[str, str]) -> str:
-    """Which override key of ``ov`` cannot be applied to the base scenario."""
-    key_for = next((k for k in ov if k not in bad), "sweep")
+def _failing_keys(base_data: Mapping[str, Any], ov: Mapping[str, Any]) -> dict[str, str]:
+    """The override keys of ``ov`` that cannot be applied to the base scenario, with why."""
+    bad = {}
     for k in ov:
         try:
             apply_overrides(base_data, {k: ov[k]})
-        except KeyError:
-            return k
-    return key_for
+        except KeyError as exc:
+            bad[k] = exc.args[0] if exc.args else str(exc)
+    return bad
 
 
 @dataclass
 class _Expansion:
-    """What expanding a batch found: items, swept columns, dropped duplicates, bad keys."""
+    """What expanding a batch found: items, swept columns, dropped duplicates, bad keys (with any,
+    the items are built from their other keys: checked, never run)."""
 
     items: list[BatchItem] = field(default_factory=list)
     columns: list[str] = field(default_factory=list)
@@ -302,12 +305,21 @@ def _expand(spec: BatchFile, fname: str, base_path: Path, base_data: dict[str, A
     out = _Expansion()
     for ov in _combinations(spec, fname):
         out.columns.extend(k for k in ov if k not in out.columns)
+        unknown = {k: why for k in ov if (why := check_key(k))}  # told by _parse_batch_file
         try:
-            resolved = apply_overrides(base_data, ov)
-        except KeyError as exc:
-            msg = exc.args[0] if exc.args else str(exc)
-            out.bad.setdefault(_failing_key(base_data, ov, out.bad), msg)
-            continue
+            resolved = apply_overrides(base_data, {k: v for k, v in ov.items() if k not in unknown})
+        except KeyError as exc:  # a key out of range: told once; the item's other keys are still checked
+            failing = _failing_keys(base_data, ov) or {next(iter(ov), "sweep"): exc.args[0] if exc.args else str(exc)}
+            for k, why in failing.items():
+                out.bad.setdefault(k, why)
+            unknown.update(failing)
+            try:
+                resolved = apply_overrides(base_data, {k: v for k, v in ov.items() if k not in unknown})
+            except KeyError:
+                continue
+        if unknown:
+            out.bad.update((k, why) for k, why in unknown.items() if k not in out.bad)
+            ov = {k: v for k, v in ov.items() if k not in unknown}
         resolved = apply_overrides(resolved, fixed)
         ref = resolved.get("site")
         h = None
@@ -345,6 +357,30 @@ def load_batch(path_or_spec: Any, *, base_dir: str | os.PathLike[str] | None = N
         ValidationError / FileReadError: every problem with the batch file (unknown keys,
             sweep keys that name no scenario field, unequal zip lengths, a missing base file).
     """
+    spec, problems, _ = inspect_batch(path_or_spec, base_dir=base_dir, solver=solver)
+    if spec is None:
+        raise ValidationError(problems)
+    return spec
+
+
+def inspect_batch(path_or_spec: Any, *, base_dir: str | os.PathLike[str] | None = None,
+                  solver: Mapping[str, Any] | None = None) -> tuple[BatchSpec | None, list[Problem], list[BatchItem]]:
+    """A batch's problems in one pass, and the items that can still be checked (``siteopt validate``).
+
+    Unequal zip lengths, a sweep key out of range and unknown keys are found together; the items
+    are expanded as far as they can be (a zip of unequal lists item by item, a key that cannot be
+    applied left out of its item) so that each item's values can be checked too.
+
+    Args:
+        path_or_spec, base_dir, solver: as for :func:`load_batch`.
+
+    Returns:
+        ``(spec, [], items)`` for a valid batch; else ``(None, every problem, the checkable items)``.
+
+    Raises:
+        FileReadError / ValidationError: the batch file or its base cannot be read, or the batch
+            file cannot be understood at all (problems found so far).
+    """
     data, fname, path, root = _read_batch(path_or_spec, base_dir)
     if solver is not None and not isinstance(solver, Mapping):
         raise TypeError(f"load_batch() takes solver settings as a mapping (e.g. {{'backend': 'cbc'}}), got "
@@ -354,12 +390,14 @@ def load_batch(path_or_spec: Any, *, base_dir: str | os.PathLike[str] | None = N
     problems.extend(_solver_problems(spec, solver, fname))
     base_path, base_data = _load_base(spec, fname, root, problems)
     ex = _expand(spec, fname, base_path, base_data, solver)
-    if ex.bad:
-        raise ValidationError([Problem(fname, f"sweep.{k}" if k in spec.sweep else f"scenarios.{k}", why)
-                               for k, why in ex.bad.items()])
+    told = {p.field for p in problems}  # an unknown key is told once, by _parse_batch_file
+    problems.extend(Problem(fname, where, why) for k, why in ex.bad.items()
+                    if (where := f"sweep.{k}" if k in spec.sweep else f"scenarios.{k}") not in told)
+    if problems:
+        return None, problems, ex.items
     batch_id = spec.id or (path.stem if path is not None else str(base_data.get("id") or "batch"))
     logger.info("batch %s: %d items (%d duplicates dropped) from %s", batch_id, len(ex.items), len(ex.duplicates), fname)
-    return BatchSpec(batch_id, spec.name or batch_id, path, base_path, ex.items, ex.columns, ex.duplicates)
+    return BatchSpec(batch_id, spec.name or batch_id, path, base_path, ex.items, ex.columns, ex.duplicates), [], ex.items
 
 
 def expand_batch(path_or_spec: Any, *, base_dir: str | os.PathLike[str] | None = None,
