@@ -540,3 +540,25 @@ def test_distance_map_with_no_values_warns(rendered: Path, tmp_path: Path, caplo
     with caplog.at_level("WARNING", logger="optimiser.present.distance"):
         distance.draw_distance_map(ax, data.layout, data.metrics)  # a layout: no pairs to fall back on
     assert "no firm has a value for the distance map" in caplog.text
+
+
+def test_compare_names_every_broken_run_directory_at_once(run_pair: list[Path], tmp_path: Path) -> None:
+    """A missing metrics.json, a corrupt one and a directory mixing two runs' files are three
+    problems in one message (compare had stopped at the first directory)."""
+    import shutil
+
+    missing, corrupt, mixed = tmp_path / "a", tmp_path / "b", tmp_path / "c"
+    missing.mkdir()
+    shutil.copytree(run_pair[0], corrupt)
+    (corrupt / "metrics.json").write_text('{"status": "optimal"\n"x": 1}')
+    shutil.copytree(run_pair[0], mixed)  # metrics.json of another run (one with a run id) among these files
+    (mixed / "metrics.json").write_text(json.dumps({**_metrics(run_pair[0]), "run_id": "20261205T092256Z-4efeb558"}))
+    res = CliRunner().invoke(cli, ["compare", str(missing), str(corrupt), str(mixed), str(run_pair[1]),
+                                   "--out", str(tmp_path / "out")])
+    assert res.exit_code == 2, res.output
+    lines = res.stderr.splitlines()
+    assert len(lines) == 3, lines
+    assert f"{missing}/metrics.json: (file): missing file: {missing} is not a run directory" in lines[0]
+    assert f"{corrupt}/metrics.json: (file): not readable JSON: Expecting ',' delimiter: line 2" in lines[1]
+    assert f"{mixed}: run_id: files of different runs are mixed: metrics.json has run 20261205T092256Z-4efeb558" in lines[2]
+    assert not (tmp_path / "out").exists()

@@ -25,6 +25,7 @@ from matplotlib.cm import ScalarMappable
 from matplotlib.figure import Figure
 from matplotlib.transforms import Bbox
 
+from optimiser.errors import FileReadError, InputError, Problem, ValidationError
 from optimiser.present.buys import compare_buys_table
 from optimiser.present.distance import DISTANCE_LABELS, distance_limits, distance_norm, draw_distance_map, firm_change_values
 from optimiser.present.figure import new_figure, save_figure
@@ -397,11 +398,22 @@ def compare_runs(run_dirs: Sequence[str | Path], out_dir: str | Path) -> tuple[P
 
     Raises:
         ValueError: no run directory given.
-        FileReadError: a directory is not a readable run directory.
+        FileReadError / ValidationError: a directory is not a readable run directory (every
+            directory's problems at once; ValidationError when one is readable but inconsistent).
     """
     if not run_dirs:
         raise ValueError("compare needs at least one run directory")
-    runs = [load_run(d) for d in run_dirs]
+    runs = []
+    problems: list[Problem] = []
+    unreadable = True  # every problem a file that cannot be read: FileReadError
+    for d in run_dirs:  # every run directory's problem at once, not the first one's
+        try:
+            runs.append(load_run(d))
+        except InputError as exc:
+            problems.extend(exc.problems)
+            unreadable = unreadable and isinstance(exc, FileReadError)
+    if problems:
+        raise FileReadError(problems) if unreadable else ValidationError(problems)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     fig, _, _ = compare_figure(runs)
