@@ -20,6 +20,7 @@ from shapely.geometry import LineString
 from optimiser import progress
 from optimiser.errors import ExitCode, SiteWarning, ValidationError, VerificationError
 from optimiser.inputs.domain import Scenario, SolveOptions
+from optimiser.inputs.formats import checked_path
 from optimiser.inputs.scenario import read_scenario
 from optimiser.model.build import build_problem, objective_weight_scale
 from optimiser.model.clients import WeightScale
@@ -144,8 +145,12 @@ def prepare(scenario: Scenario, weight_scale: WeightScale | None = None, clock: 
             (:func:`optimiser.runclock.checkpoint`); ``None``: no limit.
 
     Raises:
+        TypeError: ``scenario`` is not a :class:`~optimiser.inputs.domain.Scenario`.
         TimeLimitError: the limit ran out (naming the stage).
     """
+    if not isinstance(scenario, Scenario):
+        raise TypeError(f"prepare() takes a validated Scenario (optimiser.read_scenario(path)), got "
+                        f"{type(scenario).__name__} {scenario!r}"[:300])
     clock = clock or RunClock(math.inf)
     timings: dict[str, float] = {}
     with active(clock):
@@ -471,6 +476,21 @@ def _attribute_and_summarise(prep: Prepared, res: SolveResult, ver: Verification
     return metrics
 
 
+def _check_run_arguments(scenario: object, out_dir: object, options: object) -> None:
+    """A TypeError saying what :func:`run_scenario` takes, for an argument of the wrong kind."""
+    if scenario is not None and not isinstance(scenario, Scenario) and (
+            isinstance(scenario, bytes) or not isinstance(scenario, (str, os.PathLike))):
+        raise TypeError(f"run_scenario() takes a Scenario (optimiser.read_scenario(...)), a scenario file or embedded "
+                        f"name, or None (the AMP-SBP baseline) as scenario, got {type(scenario).__name__} {scenario!r}"[:300])
+    if out_dir is not None:
+        checked_path(out_dir, "run_scenario", "out_dir")
+    if options is not None and not isinstance(options, SolveOptions):
+        hint = f"SolveOptions(**{options!r})" if isinstance(options, dict) else "SolveOptions(...)"
+        raise TypeError(f"run_scenario() takes a SolveOptions (or None: the scenario's own) as options, got "
+                        f"{type(options).__name__}; pass options={hint}"[:300]
+                        + ", or single options as keywords (time_limit_s=..., backend=..., seed=..., workers=...)")
+
+
 def run_scenario(
     scenario: Scenario | str | os.PathLike[str] | None = None,
     out_dir: str | os.PathLike[str] | None = None,
@@ -515,6 +535,8 @@ def run_scenario(
             when its read did. The time limit and the read's progress line count from it.
 
     Raises:
+        TypeError: an argument of the wrong kind (``scenario``, ``out_dir`` or ``options``), saying
+            what the function takes.
         InputError: invalid scenario or site, or (``strict``) a sanity warning (nothing written).
         Interrupted: SIGINT / SIGTERM arrived (with the handlers of
             :func:`optimiser.solve.interrupt.handle_signals` installed) before the outputs
@@ -527,6 +549,7 @@ def run_scenario(
             written with ``verification.passed: false`` first).
     """
     t_all = time.perf_counter() if started is None else started
+    _check_run_arguments(scenario, out_dir, options)
     sc = scenario if isinstance(scenario, Scenario) else read_scenario(scenario)
     progress.phase("read", f"scenario {sc.id} on site {sc.site.id}", t_all)
     opts = (options or sc.solver).replace(backend=backend, time_limit_s=time_limit_s, seed=seed, workers=workers)

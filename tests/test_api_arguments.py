@@ -81,3 +81,29 @@ def test_convert_site_to_an_unknown_format_is_an_argument_error(tmp_path):
     with pytest.raises(ArgumentError, match=r"convert_site: dst: cannot write a site as '.docx' \(use one of .yaml"):
         convert_site(SITE, tmp_path / "x.docx")
     assert not (tmp_path / "x.docx").exists()
+
+
+def test_run_scenario_and_prepare_say_what_they_take(tmp_path):
+    """Wrong kinds at the pipeline's entry points: a TypeError naming the argument and what it
+    takes, raised before anything is read, built or written."""
+    from optimiser import read_scenario, run_scenario
+    from optimiser.pipeline import prepare
+
+    sc = read_scenario(None)
+    with pytest.raises(TypeError) as exc:
+        run_scenario(sc, None, options={"time_limit_s": 5})
+    assert str(exc.value) == (
+        "run_scenario() takes a SolveOptions (or None: the scenario's own) as options, got dict; pass "
+        "options=SolveOptions(**{'time_limit_s': 5}), or single options as keywords (time_limit_s=..., backend=..., "
+        "seed=..., workers=...)")
+    with pytest.raises(TypeError) as exc:
+        run_scenario(sc, 123)
+    assert str(exc.value) == "run_scenario() takes a file path (str or os.PathLike) as out_dir, got int 123"
+    with pytest.raises(TypeError) as exc:
+        run_scenario(123, tmp_path / "out")
+    assert str(exc.value) == ("run_scenario() takes a Scenario (optimiser.read_scenario(...)), a scenario file or "
+                              "embedded name, or None (the AMP-SBP baseline) as scenario, got int 123")
+    with pytest.raises(TypeError) as exc:
+        prepare("x")  # type: ignore[arg-type]
+    assert str(exc.value) == "prepare() takes a validated Scenario (optimiser.read_scenario(path)), got str 'x'"
+    assert list(tmp_path.iterdir()) == []
