@@ -224,3 +224,30 @@ def test_report_lists_the_warnings(tmp_path):
     html = (tmp_path / "run" / "report.html").read_text()
     assert '<section id="warnings"><h2 class="warn">Site warnings (2)</h2>' in html
     assert "<code>candidate_over_road</code>" in html and "straddle road &#39;service-road&#39;" in html
+
+
+def test_parcels_of_different_statuses_overlapping_are_warned_about_edges_are_not(tmp_path):
+    """A parcel given twice with contradictory statuses, or drawn far into its neighbour, is
+    warned about with both parcels and the overlap's area; edges drawn a few metres over each
+    other (the 5 m edge tolerance) and parcels of one status are not."""
+    from tests.sitefiles import site_dict, xy
+
+    (w,) = check_files([WARN / "parcels_overlap.yaml"])[0].warnings
+    # 'west' is 300 x 280 m = 84,000 m², all of it under 'west_copy'
+    assert w.field == "parcels[6].geometry"
+    assert w.message == ("parcel 'west_copy' (occupied) and parcel 'west' (parcels[0], buildable) overlap by 84,000 m² "
+                         "(100 % of the smaller), so the same ground is both occupied and buildable")
+
+    def rect(x0, y0, x1, y1):
+        return {"type": "Polygon", "coordinates": [[xy(x0, y0), xy(x1, y0), xy(x1, y1), xy(x0, y1), xy(x0, y0)]]}
+
+    site = site_dict()
+    site["parcels"][0]["geometry"] = rect(0, 0, 304, 280)  # 'west' drawn 4 m over 'green_s' (open space): an edge
+    site["parcels"][1]["geometry"] = rect(0, 320, 340, 600)  # 'west_n' 40 m into 'green_n': 40 x 280 m
+    site["parcels"].append({"id": "east_again", "status": "occupied", "geometry": rect(700, 0, 1000, 280)})  # same status
+    (tmp_path / "site.yaml").write_text(yaml.safe_dump(site))
+    (report,) = check_files([tmp_path / "site.yaml"])
+    overlaps = [x for x in report.warnings if x.code == "parcels_overlap"]
+    assert [x.field for x in overlaps] == ["parcels[3].geometry"], overlaps
+    assert overlaps[0].message.startswith("parcel 'green_n' (open_space) and parcel 'west_n' (parcels[1], buildable) "
+                                          "overlap by 11,200 m² (12 % of the smaller)"), overlaps[0].message  # of west_n, 340 x 280 m

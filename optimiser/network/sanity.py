@@ -12,6 +12,9 @@ barriers of the scenario (a site alone: the barriers on by default):
 - ``parcel_over_barrier``: a buildable parcel overlaps the band of an active barrier that is part of
   the site (not of a what-if layer such as a safeguarded corridor);
 - ``parcel_over_road``: a road (a path of kind ``road``) runs through a buildable parcel;
+- ``parcels_overlap``: two parcels of different statuses overlap by more than
+  :data:`PARCEL_OVERLAP_M2` (beyond the edge tolerance): the same ground cannot be, say, both
+  ``occupied`` and ``buildable`` (a duplicated or mis-snapped parcel);
 - ``candidate_over_road``: candidate facility or social-space footprints straddle a road;
 - ``firm_outside_parcel``: a firm's location is outside the parcel it declares (or, when it
   declares none, outside every parcel);
@@ -54,6 +57,7 @@ WARNING_CODES: dict[str, str] = {
     "long_connector": "a firm entrance is joined to the walking network by a connector longer than checks.max_connector_m",
     "parcel_over_barrier": "a buildable parcel overlaps an active barrier's band",
     "parcel_over_road": "a road runs through a buildable parcel",
+    "parcels_overlap": "two parcels of different statuses overlap",
     "candidate_over_road": "candidate facility or social-space footprints straddle a road",
     "firm_outside_parcel": "a firm stands outside its declared parcel (or outside every parcel)",
     "firms_unreachable": "firms cannot reach each other even with every candidate crossing built",
@@ -75,6 +79,9 @@ IMPLAUSIBLE_EMPLOYEES = 100_000
 hold a few tens of thousands (the Pentagon about 27,000, Boeing's Everett factory about 36,000)."""
 _MIN_OVERLAP_M2 = 1.0
 """Overlaps smaller than this (after the edge tolerance) are drawing noise, not warnings."""
+PARCEL_OVERLAP_M2 = 100.0
+"""Two parcels of different statuses whose overlap, each shrunk by :data:`EDGE_TOLERANCE_M`,
+exceeds this (a 10 x 10 m plot) are warned about; edges drawn a few metres over each other are not."""
 
 
 def _site_file(site: Site) -> str:
@@ -153,6 +160,29 @@ def parcels_over_roads(site: Site) -> list[SiteWarning]:
                     "parcel_over_road", _site_file(site), f"parcels[{i}].geometry",
                     f"road {rid!r} runs {inside_m:.0f} m through buildable parcel {p.id!r}",
                     f"split parcel {p.id!r} along the road, or draw it to stop at the road's edge"))
+    return out
+
+
+def parcels_overlapping(site: Site) -> list[SiteWarning]:
+    """Pairs of parcels of different statuses that overlap by more than :data:`PARCEL_OVERLAP_M2`
+    (beyond the edge tolerance), reported against the later parcel of each pair."""
+    parcels = site.parcels
+    inner = [p.polygon.buffer(-EDGE_TOLERANCE_M) for p in parcels]
+    tree = shapely.STRtree(inner)
+    out = []
+    for j, q in enumerate(parcels):
+        for i in sorted(int(k) for k in tree.query(inner[j], predicate="intersects")):
+            p = parcels[i]
+            if i >= j or p.status == q.status or float(inner[i].intersection(inner[j]).area) <= PARCEL_OVERLAP_M2:
+                continue
+            area = float(p.polygon.intersection(q.polygon).area)
+            share = 100.0 * area / float(min(p.polygon.area, q.polygon.area))
+            out.append(SiteWarning(
+                "parcels_overlap", _site_file(site), f"parcels[{j}].geometry",
+                f"parcel {q.id!r} ({q.status.value}) and parcel {p.id!r} (parcels[{i}], {p.status.value}) overlap by "
+                f"{area:,.0f} m² ({share:.0f} % of the smaller), so the same ground is both {q.status.value} and "
+                f"{p.status.value}",
+                "redraw one of them to stop at the other's edge, or remove the one that duplicates the other"))
     return out
 
 
@@ -305,7 +335,8 @@ def sanity_warnings(scenario: Scenario, net: WalkNetwork, candidate_sites: Seque
     """
     site = scenario.site
     out = (long_connectors(site, net, scenario.checks.max_connector_m) + parcels_over_barriers(scenario)
-           + parcels_over_roads(site) + candidates_over_roads(site, candidate_sites) + firms_outside_parcels(site)
+           + parcels_over_roads(site) + parcels_overlapping(site) + candidates_over_roads(site, candidate_sites)
+           + firms_outside_parcels(site)
            + unreachable_firms(site, net) + implausible_headcounts(site) + features_apart(site) + penalty_below_walks(scenario, net))
     for w in out:
         logger.debug("%s", w)
