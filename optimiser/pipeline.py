@@ -34,6 +34,7 @@ from optimiser.network.sanity import sanity_warnings
 from optimiser.present.attribution import attribute_items, objective_weight
 from optimiser.present.frames import run_to_gdfs
 from optimiser.present.futures import RobustSummary, alternative_plans, future_results
+from optimiser.present.layers import RunData
 from optimiser.present.metrics import (
     CheckRecord,
     CostMetrics,
@@ -52,7 +53,7 @@ from optimiser.present.metrics import (
 )
 from optimiser.present.notebook import run_html
 from optimiser.present.render_worker import RenderWorker
-from optimiser.present.rundir import load_run, write_run_dir
+from optimiser.present.rundir import load_run, run_data, write_run_dir
 from optimiser.present.staging import StagedDir, new_run_id
 from optimiser.present.transit import transit_metrics
 from optimiser.present.transit_record import TransitMetrics
@@ -107,6 +108,27 @@ class RunResult:
     solve: SolveResult
     verification: Verification | None
     prepared: Prepared = field(repr=False, default=None)  # type: ignore[assignment]
+    baseline: Verification | None = field(repr=False, default=None)
+    """The verification of today's layout (nothing built): with ``prepared``, what
+    :meth:`run_data` builds the drawable run from when no run directory was written."""
+    _run_data: RunData | None = field(repr=False, default=None, init=False, compare=False)
+
+    def run_data(self) -> RunData:
+        """The run as the drawing functions read it (``draw_plan(ax, run, run.metrics)`` and
+        ``draw_distance_map`` call this): the run directory read back when one was written,
+        else built in memory as it would have been written (:func:`optimiser.present.rundir.run_data`).
+
+        Raises:
+            ValueError: a run without a written directory whose inputs were not kept.
+        """
+        if self._run_data is None:
+            if self.out_dir is not None and (self.out_dir / "layout.geojson").is_file():
+                self._run_data = load_run(self.out_dir)
+            elif self.prepared is not None and self.baseline is not None:
+                self._run_data = run_data(self.prepared, self.solve, self.verification, self.baseline, self.metrics)
+            else:
+                raise ValueError("this run result keeps neither a run directory nor its prepared inputs to draw from")
+        return self._run_data
 
     @property
     def chosen_ids(self) -> tuple[str, ...]:
@@ -584,7 +606,8 @@ def run_scenario(
             metrics.timings["total_seconds"] = round(time.perf_counter() - t_all, 3)
     if failure is not None:
         raise failure
-    return RunResult(res.status, res.status.exit_code, metrics, stage.out if stage is not None else None, res, ver, prep)
+    return RunResult(res.status, res.status.exit_code, metrics, stage.out if stage is not None else None, res, ver, prep,
+                     baseline)
 
 
 # ---------------------------------------------------------------- one plan for several futures
@@ -687,4 +710,4 @@ def run_futures(sc: Scenario, out: Path | None, opts: SolveOptions, *, render: b
     if failed:
         raise VerificationError("the robust plan failed independent verification in future(s) " + ", ".join(failed),
                                 [c.detail for v in vers if v is not None for c in v.checks if not c.passed])
-    return RunResult(res.status, res.status.exit_code, metrics, out, res, vers[ref], prep)
+    return RunResult(res.status, res.status.exit_code, metrics, out, res, vers[ref], prep, baseline)

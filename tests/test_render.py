@@ -562,3 +562,60 @@ def test_compare_names_every_broken_run_directory_at_once(run_pair: list[Path], 
     assert f"{corrupt}/metrics.json: (file): not readable JSON: Expecting ',' delimiter: line 2" in lines[1]
     assert f"{mixed}: run_id: files of different runs are mixed: metrics.json has run 20261205T092256Z-4efeb558" in lines[2]
     assert not (tmp_path / "out").exists()
+
+
+def test_side_by_side_plans_keep_their_keys_to_themselves(rendered: Path) -> None:
+    """``plt.subplots(1, 2)``: the plan's legend, key and title stay left of the second axes."""
+    data = load_run(rendered)
+    fig = figure.new_figure((16.0, 7.0))
+    left, right = fig.subplots(1, 2)
+    box = left.get_position(original=True)
+    plan.draw_plan(left, data, data.metrics)
+    distance.draw_distance_map(right, data, data.metrics)
+    fig.canvas.draw()
+    rend = renderer(fig)
+    limit = right.get_window_extent(rend).x0
+    assert left.get_position(original=True).x1 < box.x1  # the map shares its box with the key
+    share = right.get_position().x0 - style.SIDE_GAP_IN / 16.0 - box.x0  # the left box and the gap after it
+    assert left.get_position(original=True).width == pytest.approx(0.5 * share)  # half of it each: map, key
+    key = [t for t in fig.texts if t.get_text().strip()]
+    assert any("McLaren" in t.get_text() for t in key)  # the firms' key is drawn...
+    for t in key:
+        assert t.get_window_extent(rend).x1 <= limit, t.get_text()  # ...left of the neighbour
+    assert left.get_legend().get_window_extent(rend).x1 <= limit
+    assert left.title.get_window_extent(rend).x1 <= limit
+    assert left.get_tightbbox(rend).x1 <= limit
+
+
+def test_plan_figure_is_not_narrowed(rendered: Path) -> None:
+    fig = plan.plan_figure(load_run(rendered))
+    (ax,) = [a for a in fig.axes if a.get_gid() == "plan"]
+    assert tuple(ax.get_position(original=True).bounds) == pytest.approx(style.MAP_RECT)
+
+
+@pytest.mark.parametrize("written", [False, True])
+def test_draw_plan_and_distance_map_take_a_run_result(tiny_files, tmp_path: Path, written: bool) -> None:
+    from optimiser import run_scenario
+
+    out = tmp_path / "run" if written else None
+    run = run_scenario(tiny_files[1], out, time_limit_s=5, workers=1, render=False)
+    assert run.metrics.solved
+    data = run.run_data()
+    assert data is run.run_data()  # converted once
+    fig = figure.new_figure()
+    ax = fig.add_axes(style.MAP_RECT)
+    assert plan.draw_plan(ax, run, run.metrics) is fig
+    drawn = {ln.get_gid() for ln in ax.lines if ln.get_gid()}
+    firms = {f"firm-{f.id}" for f in data.layout.layer("firm")}
+    assert firms and firms <= drawn
+    built = {p.id for p in run.metrics.placements.crossings} | {p.id for p in run.metrics.placements.shared_facilities}
+    assert built and {g.split("-", 1)[1] for g in drawn if g.startswith(("crossing-", "facility-"))} >= built
+    ax2 = figure.new_figure().add_axes(style.MAP_RECT)
+    distance.draw_distance_map(ax2, run, run.metrics)
+    assert distance.distance_values(run, run.metrics) == distance.distance_values(data, data.metrics)
+    if written:
+        back = load_run(out)
+        assert {f.layer for f in back.layout.features} == {f.layer for f in data.layout.features}
+    else:  # built in memory as write_run builds it: the same tables a run directory would hold
+        assert len(data.pairs) == len(run.prepared.context.pair_index)
+        assert [r["firm"] for r in data.firms] == [f.id for f in run.prepared.scenario.site.firms]

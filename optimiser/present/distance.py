@@ -19,7 +19,17 @@ from optimiser.present.basemap import draw_base
 from optimiser.present.figure import MapPanel, draw_north_arrow, draw_scale_bar, new_figure, note_illustrative, setup_map
 from optimiser.present.formatting import nice_type
 from optimiser.present.labels import renderer
-from optimiser.present.layers import Extent, Layout, LayoutLike, RunData, as_layout, firm_numbers, lines, point
+from optimiser.present.layers import (
+    Extent,
+    Layout,
+    LayoutLike,
+    RunData,
+    as_drawable,
+    as_layout,
+    firm_numbers,
+    lines,
+    point,
+)
 from optimiser.present.metrics import RunMetrics
 from optimiser.present.plan_key import KeyColumn, draw_key, firm_section
 from optimiser.present.style import (
@@ -115,6 +125,7 @@ def firm_change_values(run: LayoutLike, metrics: RunMetrics, kind: str = "change
     Raises:
         ValueError: an unknown ``kind``, or ``pairs`` without a :class:`RunData`.
     """
+    run = as_drawable(run)
     if kind in ("change", "after", "before"):
         before, after = _facility_walks(as_layout(run, metrics))
         if kind == "change":
@@ -141,6 +152,7 @@ def distance_values(run: LayoutLike, metrics: RunMetrics, kind: str = "change") 
     Raises:
         ValueError: as :func:`firm_change_values`.
     """
+    run = as_drawable(run)
     vals = firm_change_values(run, metrics, kind)
     if kind == "change" and not vals and isinstance(run, RunData) and run.pairs:
         pairs = _pair_change_values(run)
@@ -179,7 +191,8 @@ def draw_distance_map(ax: Axes, layout: LayoutLike, metrics: RunMetrics, *, kind
 
     Args:
         ax: the axes to draw on.
-        layout: a :class:`RunData` (needed for ``pairs``), a :class:`Layout` or a FeatureCollection.
+        layout: a :class:`RunData` or the ``RunResult`` of ``run_scenario`` (needed for
+            ``pairs``), a :class:`Layout` or a FeatureCollection.
         metrics: the run's metrics.
         kind: ``change`` (walk to the nearest shared facility, after - before), ``after``,
             ``before`` or ``pairs`` (weighted mean walk to the other firms). ``change`` becomes
@@ -195,6 +208,7 @@ def draw_distance_map(ax: Axes, layout: LayoutLike, metrics: RunMetrics, *, kind
         ValueError: an unknown ``kind``.
     """
     style = style or PlanStyle()
+    layout = as_drawable(layout)
     panel = setup_map(ax, layout, metrics, extent, gid_prefix)
     draw_base(ax, panel.layout, faint=True)
     kind, vals = distance_values(layout, metrics, kind)

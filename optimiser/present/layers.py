@@ -14,7 +14,7 @@ import textwrap
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 import shapely
@@ -28,7 +28,8 @@ from optimiser.present.metrics import RunMetrics
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["Extent", "LayoutLike", "Feature", "Layout", "RunData", "EXTENT_LAYERS", "NEARBY_LAYERS", "project_geojson",
+__all__ = ["Extent", "LayoutLike", "HasRunData", "as_drawable",
+           "Feature", "Layout", "RunData", "EXTENT_LAYERS", "NEARBY_LAYERS", "project_geojson",
            "layout_from_features", "as_layout", "default_extent", "union_extent", "placement_tags", "lines", "polygon_rings",
            "point",
            "barrier_kind", "barrier_legend_label", "is_active", "is_no_build", "firm_numbers", "site_tags"]
@@ -180,24 +181,46 @@ def layout_from_features(features: Iterable[Mapping[str, Any]], crs: str) -> Lay
     return Layout(feats, crs)
 
 
-LayoutLike = RunData | Layout | Mapping[str, Any]
-"""What the drawing functions accept as a layout: a run, a layout, or a raw FeatureCollection."""
+@runtime_checkable
+class HasRunData(Protocol):
+    """Something that can give its :class:`RunData`: the
+    :class:`~optimiser.pipeline.RunResult` that ``run_scenario`` returns (with or without a run
+    directory)."""
+
+    def run_data(self) -> RunData: ...
+
+
+LayoutLike = RunData | Layout | Mapping[str, Any] | HasRunData
+"""What the drawing functions accept as a layout: a run (a :class:`RunData`, or the
+``RunResult`` of ``run_scenario``), a layout, or a raw FeatureCollection."""
+
+
+def as_drawable(layout: LayoutLike) -> RunData | Layout | Mapping[str, Any]:
+    """``layout`` as the drawing functions read it: a ``RunResult`` (anything with
+    ``run_data()``) becomes its :class:`RunData`; anything else is returned as it is. The one
+    place a run result is converted (:func:`as_layout` and the drawing functions call it)."""
+    if isinstance(layout, RunData | Layout | Mapping):
+        return layout
+    if isinstance(layout, HasRunData):
+        return layout.run_data()
+    return layout
 
 
 def as_layout(layout: LayoutLike, metrics: RunMetrics) -> Layout:
-    """The :class:`Layout` of a run, a layout, or a raw GeoJSON FeatureCollection (WGS84, projected
-    to the site CRS of ``metrics``).
+    """The :class:`Layout` of a run (a :class:`RunData` or a ``RunResult``), a layout, or a raw
+    GeoJSON FeatureCollection (WGS84, projected to the site CRS of ``metrics``).
 
     Raises:
         TypeError: ``layout`` is none of these.
     """
+    layout = as_drawable(layout)
     if isinstance(layout, RunData):
         return layout.layout
     if isinstance(layout, Layout):
         return layout
     if isinstance(layout, Mapping) and layout.get("type") == "FeatureCollection":
         return project_geojson(layout, metrics.site.crs or "EPSG:27700")
-    raise TypeError(f"expected RunData, Layout or a GeoJSON FeatureCollection, got {type(layout).__name__}")
+    raise TypeError(f"expected RunData, RunResult, Layout or a GeoJSON FeatureCollection, got {type(layout).__name__}")
 
 
 def default_extent(layout: Layout, pad: float = 0.06) -> Extent:

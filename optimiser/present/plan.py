@@ -46,10 +46,10 @@ from optimiser.present.formatting import (
     reduction_text,
     strip_parens,
 )
-from optimiser.present.labels import overlaps_any
+from optimiser.present.labels import overlaps_any, root_figure
 from optimiser.present.layers import Extent, Feature, LayoutLike, RunData, firm_numbers, lines, point, site_tags
 from optimiser.present.metrics import RunMetrics
-from optimiser.present.plan_key import draw_side_panel, key_sections, route_section
+from optimiser.present.plan_key import draw_side_panel, key_sections, make_room_for_side_panel, route_section
 from optimiser.present.style import (
     CROSSING_C,
     EXISTING_CROSSING_C,
@@ -113,19 +113,26 @@ def draw_plan(ax: Axes, layout: LayoutLike, metrics: RunMetrics, *, extent: Exte
 
     Args:
         ax: the axes to draw on (its figure is returned).
-        layout: a :class:`RunData`, a :class:`Layout` or the raw GeoJSON FeatureCollection (WGS84,
+        layout: a :class:`RunData`, the ``RunResult`` of ``run_scenario`` (with or without a run
+            directory), a :class:`Layout` or the raw GeoJSON FeatureCollection (WGS84,
             reprojected to ``metrics.site.crs``).
         metrics: the run's metrics (title, placement tags and names, illustrative note).
         extent: (xmin, ymin, xmax, ymax) in metres; None: the site's default extent.
         title: draw the title above the map.
         legend: draw the legend and the numbered key to the right of the map (firms then carry
             their key number; without it, their key number when ``style.firm_numbers``, else their
-            full names when ``style.firm_labels``).
+            full names when ``style.firm_labels``). They use the figure right of ``ax`` up to the
+            next axes beside it (or the figure's edge); where that is too narrow (``plt.subplots(1,
+            2)``), ``ax`` is narrowed so the map and its key share its own box
+            (:func:`~optimiser.present.plan_key.make_room_for_side_panel`), and the title wraps
+            to the box's width.
         style: scales shared between panels (compare); default :class:`PlanStyle`.
         routes: draw the before/after routes of the most improved pairs.
         gid_prefix: prefix of every SVG id (``{gid_prefix}facility-<id>`` ...).
     """
     style = style or PlanStyle()
+    box_w = ax.get_position(original=True).width
+    right_in = make_room_for_side_panel(ax) if legend else None  # before drawing: labels are placed for the final size
     panel = setup_map(ax, layout, metrics, extent, gid_prefix)
     panel.handles.extend(draw_base(ax, panel.layout))
     if style.show_candidates:
@@ -153,11 +160,14 @@ def draw_plan(ax: Axes, layout: LayoutLike, metrics: RunMetrics, *, extent: Exte
     ax._siteopt_handles = panel.handles  # type: ignore[attr-defined]  # compare builds one shared legend
     if title:
         head, sub = plan_title(metrics)
+        fig_w = root_figure(ax).get_size_inches()[0]
+        if ax.get_position(original=True).width < box_w - 1e-9:  # sharing its box with the key: wrap to the box
+            sub = "\n".join(textwrap.wrap(sub, max(40, int(box_w * fig_w * 72 / (11 * 0.55))), break_on_hyphens=False))
         ax.set_title(mpl_text(f"{head}\n{sub}"), loc="left", fontsize=11, pad=8, linespacing=1.5)
     if legend:
         (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()
         draw_side_panel(ax, panel.handles, key_sections(panel.layout, metrics, panel.tags, (x0, y0, x1, y1)),
-                        route_section(panel.layout, pairs))
+                        route_section(panel.layout, pairs), right_in)
     fig = ax.figure
     assert isinstance(fig, Figure)
     return fig

@@ -44,7 +44,7 @@ from optimiser.present.style import (
 logger = logging.getLogger(__name__)
 
 __all__ = ["KeyEntry", "KeySection", "KeyColumn", "key_sections", "firm_section", "route_section", "draw_side_panel",
-           "draw_key", "KEY_FONT_SIZES"]
+           "make_room_for_side_panel", "draw_key", "KEY_FONT_SIZES", "SIDE_PANEL_IN"]
 
 KEY_FONT_SIZES = (7.0, 6.6, 6.2, 5.8, 5.4, 5.0)
 """Font sizes tried, largest first, until the whole key fits beside the map."""
@@ -242,29 +242,71 @@ def _flow(sections: Sequence[tuple[KeySection, list[KeyColumn]]], m: _Metrics, t
     return out
 
 
-def draw_side_panel(ax: Axes, handles: list[Any], sections: list[KeySection], routes: KeySection | None) -> Legend | None:
+SIDE_PANEL_IN = LEGEND_COL_IN + 2 * SIDE_GAP_IN + 2.6
+"""Width (inches) the legend column and the key need right of a map at full size."""
+
+
+def make_room_for_side_panel(ax: Axes) -> float:
+    """Where (inches from the figure's left) the side panel of ``ax`` must end, making room for it
+    inside the axes' own part of the figure when there is too little to its right.
+
+    The panel may use the figure to the right of the axes up to the next axes beside it (one
+    whose box lies right of it and overlaps it vertically: ``plt.subplots(1, 2)``) or the
+    figure's edge. When that is narrower than :data:`SIDE_PANEL_IN`, the axes is narrowed
+    (``set_position``) so that the map and its panel share its box, the map keeping at least
+    half of it: side-by-side plans never draw over each other. Call it before drawing on ``ax``.
+    """
+    fig = root_figure(ax)
+    w_in = float(fig.get_size_inches()[0])
+    box = ax.get_position(original=True)
+    right = w_in - 0.1
+    for other in fig.axes:
+        if other is ax or other in ax.child_axes:
+            continue
+        ob = other.get_position(original=True)
+        if ob.x0 >= box.x1 - 1e-6 and ob.y0 < box.y1 - 1e-6 and ob.y1 > box.y0 + 1e-6:
+            right = min(right, ob.x0 * w_in - SIDE_GAP_IN)
+    if right - box.x1 * w_in >= SIDE_PANEL_IN:
+        return right
+    width = right - box.x0 * w_in
+    map_w = max(width - SIDE_PANEL_IN, 0.5 * width)
+    ax.set_position((box.x0, box.y0, map_w / w_in, box.height))
+    return right
+
+
+def draw_side_panel(ax: Axes, handles: list[Any], sections: list[KeySection], routes: KeySection | None,
+                    right_in: float | None = None) -> Legend | None:
     """The legend (top of the column right of the map), the route notes under it, and the key:
     ``sections`` fill the second column first, then what is left of the first.
+
+    Args:
+        right_in: where the panel must end (inches from the figure's left;
+            :func:`make_room_for_side_panel`); None: 0.1 in from the figure's right edge. A
+            panel narrower than :data:`SIDE_PANEL_IN` gets a narrower legend column in a
+            smaller font.
 
     Returns:
         The legend (None without handles).
     """
     fig = root_figure(ax)
     w_in, h_in = fig.get_size_inches()
+    right_in = w_in - 0.1 if right_in is None else right_in
     pos = ax.get_position()
     top, bottom = pos.y1 * h_in, pos.y0 * h_in
     xa = pos.x1 * w_in + SIDE_GAP_IN
-    xb = xa + LEGEND_COL_IN + SIDE_GAP_IN
+    legend_w = min(LEGEND_COL_IN, 0.5 * (right_in - xa - SIDE_GAP_IN))
+    xb = xa + legend_w + SIDE_GAP_IN
     leg = None
     legend_bottom = top
     if handles:
         leg = ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(xa / w_in, top / h_in),
-                        bbox_transform=fig.transFigure, fontsize=7.5, frameon=False, borderaxespad=0.0,
-                        borderpad=0.0, labelspacing=0.7, handlelength=2.2)
+                        bbox_transform=fig.transFigure, fontsize=max(5.0, 7.5 * legend_w / LEGEND_COL_IN),
+                        frameon=False, borderaxespad=0.0, borderpad=0.0, labelspacing=0.7,
+                        handlelength=2.2 if legend_w >= LEGEND_COL_IN else 1.6)
         leg.set_gid("legend")
         legend_bottom = leg.get_window_extent(renderer(fig)).y0 / fig.dpi - 0.2
-    col_a = KeyColumn(xa, LEGEND_COL_IN, legend_bottom, bottom)
-    col_b = KeyColumn(xb, max(w_in - xb - 0.1, 1.0), top, bottom)
+    col_a = KeyColumn(xa, legend_w, legend_bottom, bottom)
+    col_b = KeyColumn(xb, max(right_in - xb, 0.5), top, bottom)
     flows = ([(routes, [col_a])] if routes is not None else []) + [(s, [col_b, col_a]) for s in sections]
     draw_key(fig, flows)
     return leg
@@ -285,7 +327,12 @@ def draw_key(fig: Figure, flows: Sequence[tuple[KeySection, list[KeyColumn]]]) -
         logger.warning("the key does not fit beside the map (%d sections)", len(flows))
         m = _measure(fig, KEY_FONT_SIZES[-1])
         tag_w = 3.2 * m.fontsize * 0.62 / 72.0 + 0.06
-        placed = _flow([(s, [KeyColumn(c.x_in, c.width_in, c.top_in, -1e9) for c in cols]) for s, cols in flows], m, tag_w)
+        # the last column of each flow runs on past its bottom; one object per column, so no two
+        # sections are drawn over each other
+        last = {id(cols[-1]) for _s, cols in flows if cols}
+        cols_of = {id(c): KeyColumn(c.x_in, c.width_in, c.top_in, -1e9 if id(c) in last else c.bottom_in)
+                   for _s, cols in flows for c in cols}
+        placed = _flow([(s, [cols_of[id(c)] for c in cols]) for s, cols in flows], m, tag_w)
         assert placed is not None
     _draw_placed(fig, placed, m.fontsize, tag_w)
 

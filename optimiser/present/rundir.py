@@ -26,6 +26,7 @@ import re
 import secrets
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -56,7 +57,7 @@ logger = logging.getLogger(__name__)
 
 __all__ = ["RUN_FILES", "REQUIRED_FILES", "ROUTES_DRAWN", "PAIRS_HEADER", "FIRMS_HEADER", "json_ready",
            "atomic_write_text", "write_json_atomic", "layout_features", "crossings_used", "write_run", "write_run_dir",
-           "load_run", "read_metrics", "render_run"]
+           "run_data", "load_run", "read_metrics", "render_run"]
 
 RUN_FILES = ("metrics.json", "layout.geojson", "pairs.csv", "firms.csv", LAYOUT_GPKG)
 """Files a run directory holds; the first two are required to render."""
@@ -313,6 +314,44 @@ def _with_run_id(header: Sequence[str], rows: list[list[Any]], run_id: str | Non
     return [*header, "run_id"], [[*r, run_id or ""] for r in rows]
 
 
+@dataclass
+class _RunTables:
+    """What a run directory's data files hold, in memory, and the :class:`RunData` drawn from it."""
+
+    feats: list[Feature]
+    metrics_json: dict[str, Any]
+    pairs_header: list[str]
+    pairs: list[list[Any]]
+    firms_header: list[str]
+    firms: list[list[Any]]
+    run: RunData
+
+
+def _run_tables(prep: Prepared, res: SolveResult, ver: Verification | None, baseline: Verification,
+                metrics: RunMetrics, run_dir: Path) -> _RunTables:
+    run_id = metrics.run_id
+    metrics_json = metrics.to_json_dict()
+    feats = layout_features(prep, res, ver, baseline)
+    pairs_header, pairs = _with_run_id(PAIRS_HEADER, _pair_rows(prep, res, ver, baseline), run_id)
+    firms_header, firms = _with_run_id(FIRMS_HEADER, _firm_rows(prep, ver, baseline), run_id)
+    layout = layout_from_features(({**f, "properties": json_ready(f["properties"])} for f in feats), prep.scenario.site.crs)
+    run = RunData(run_dir, RunMetrics.from_json_dict(metrics_json), layout, _as_records(pairs_header, pairs),
+                  _as_records(firms_header, firms))
+    return _RunTables(feats, metrics_json, pairs_header, pairs, firms_header, firms, run)
+
+
+def run_data(prep: Prepared, res: SolveResult, ver: Verification | None, baseline: Verification,
+             metrics: RunMetrics, run_dir: Path | None = None) -> RunData:
+    """The run as the renderers draw it, built in memory exactly as :func:`write_run` builds it
+    (and :func:`load_run` reads it back), without writing anything: the drawing of a run made
+    with ``out_dir=None`` (:meth:`optimiser.pipeline.RunResult.run_data`).
+
+    Args:
+        run_dir: the folder the run would be written to (names the run; default: the scenario id).
+    """
+    return _run_tables(prep, res, ver, baseline, metrics, run_dir or Path(prep.scenario.id)).run
+
+
 def write_run(out: Path, prep: Prepared, res: SolveResult, ver: Verification | None, baseline: Verification,
               metrics: RunMetrics, *, run_dir: Path | None = None,
               on_run_data: Callable[[RunData], None] | None = None) -> tuple[RunData, list[Path]]:
@@ -333,16 +372,11 @@ def write_run(out: Path, prep: Prepared, res: SolveResult, ver: Verification | N
     sc = prep.scenario
     site = sc.site
     run_id = metrics.run_id
-    metrics_json = metrics.to_json_dict()
-    feats = layout_features(prep, res, ver, baseline)
-    pairs_header, pairs = _with_run_id(PAIRS_HEADER, _pair_rows(prep, res, ver, baseline), run_id)
-    firms_header, firms = _with_run_id(FIRMS_HEADER, _firm_rows(prep, ver, baseline), run_id)
-    layout = layout_from_features(({**f, "properties": json_ready(f["properties"])} for f in feats), site.crs)
-    run = RunData(run_dir or out, RunMetrics.from_json_dict(metrics_json), layout, _as_records(pairs_header, pairs),
-                  _as_records(firms_header, firms))
+    t = _run_tables(prep, res, ver, baseline, metrics, run_dir or out)
+    feats, pairs_header, pairs, firms_header, firms, run = t.feats, t.pairs_header, t.pairs, t.firms_header, t.firms, t.run
     if on_run_data is not None:
         on_run_data(run)
-    written = [write_json_atomic(out / "metrics.json", metrics_json)]
+    written = [write_json_atomic(out / "metrics.json", t.metrics_json)]
     fc = to_wgs84_geojson(feats, site.crs)
     fc["name"] = f"{sc.id} layout"
     fc["run_id"] = run_id
