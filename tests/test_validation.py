@@ -281,3 +281,26 @@ def test_every_existing_point_is_reported_at_once_with_its_index(tmp_path):
                           ("social_spaces.existing[0]", "stands inside barrier 'parkway' (its band)"),
                           ("social_spaces.existing[1]", "lies 74.5 km from the site")):
         assert any(f": {field}: {reason}" in x for x in lines), (field, lines)
+
+
+def test_a_quoted_number_is_read_a_thousands_separator_is_refused_and_an_empty_entrance_list_too(tmp_path):
+    """``employees: "300"`` (a text column of a spreadsheet or GIS export) is 300, as documented;
+    ``"1,500"`` says to write 1500 without the separator; ``entrances: []`` is refused, not read
+    silently as the location (leaving the key out does that)."""
+    from tests.sitefiles import site_dict
+
+    site = site_dict()
+    site["firms"][0]["employees"] = "300"
+    (tmp_path / "site.yaml").write_text(yaml.safe_dump(site))
+    assert read_site(tmp_path / "site.yaml").firms[0].employees == 300
+    site["firms"][0]["employees"] = "1,500"
+    site["firms"][1]["employees"] = "12 000"
+    site["firms"][2]["entrances"] = []
+    (tmp_path / "site.yaml").write_text(yaml.safe_dump(site))
+    lines = [str(p) for p in validate_files([str(tmp_path / "site.yaml")])]
+    assert len(lines) == 3, lines
+    assert lines[0].endswith("firms[0].employees: must be a whole number, got \"1,500\" (firm 'a') "
+                             "(write 1500, without the thousands separator)"), lines
+    assert lines[1].endswith("(write 12000, without the thousands separator)"), lines
+    assert lines[2].endswith("firms[2].entrances: needs at least 1 item, got 0 (firm 'c') (give at least one entrance point, "
+                             "or leave entrances out: the firm's location is then its entrance)"), lines

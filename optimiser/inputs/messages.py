@@ -331,7 +331,8 @@ def describe(err: ErrorDetails) -> str:
     if t == "finite_number":
         return "must be a finite number"
     if t == "too_short":
-        return f"needs at least {ctx.get('min_length')} items, got {ctx.get('actual_length')}"
+        n = ctx.get("min_length")
+        return f"needs at least {n} item{'' if n == 1 else 's'}, got {ctx.get('actual_length')}"
     if t == "too_long":
         return f"allows at most {ctx.get('max_length')} items, got {ctx.get('actual_length')}"
     if t == "string_too_short":
@@ -346,6 +347,12 @@ def describe(err: ErrorDetails) -> str:
     if t == BOOL_FOR_NUMBER:
         return f"must be a number, got {ctx.get('value')}"
     return str(err.get("msg", t))
+
+
+_SEPARATORS = r"[,'’ \u00a0\u202f_]"
+_GROUPED = re.compile(r"[+-]?\d{1,3}(?:" + _SEPARATORS + r"\d{3})+(?:\.\d+)?")
+"""A number written with thousands separators (``"1,500"``, ``"1 500"``, ``"1'500"``): a quoted plain
+number (``"300"``) is read as the number, this one is refused with the number to write."""
 
 
 def fix_for(err: ErrorDetails, field: str) -> str | None:
@@ -363,6 +370,8 @@ def fix_for(err: ErrorDetails, field: str) -> str | None:
         return f"did you mean {close!r}?" if close else f"set {field} to one of those"
     if t == "finite_number":
         return f"write {field} as an ordinary number, not nan or inf"
+    if t in ("int_parsing", "float_parsing") and isinstance(given := err.get("input"), str) and _GROUPED.fullmatch(given.strip()):
+        return f"write {re.sub(_SEPARATORS, '', given.strip())}, without the thousands separator"
     if t in _SIMPLE:
         return f"write {field} as {_SIMPLE[t].removeprefix('must be ')}"
     if t == "string_pattern_mismatch":
@@ -377,6 +386,8 @@ def fix_for(err: ErrorDetails, field: str) -> str | None:
         return f"shorten {field} to at most {ctx.get('max_length')} characters"
     if t == BOOL_FOR_NUMBER:
         return f"write {field} as a number (YAML reads yes, no, on and off as true or false)"
+    if t == "too_short" and field == "entrances":
+        return "give at least one entrance point, or leave entrances out: the firm's location is then its entrance"
     if t == "value_error" and field == "count":
         return "write count as N or {min: N, max: M} with min <= max"
     return None

@@ -222,7 +222,7 @@ class FirmIn(_Strict):
     sector: str = "other"
     location: PointLike
     entrances: list[PointLike] | None = Field(
-        None, description="Entrance points; default: the location."
+        None, min_length=1, description="Entrance points (at least one); left out: the location."
     )
     footprint: PolygonGeom | None = None
     fixed: bool = Field(Firm.fixed, description="A fixed building: nothing may be placed on it.")
