@@ -619,3 +619,58 @@ def test_draw_plan_and_distance_map_take_a_run_result(tiny_files, tmp_path: Path
     else:  # built in memory as write_run builds it: the same tables a run directory would hold
         assert len(data.pairs) == len(run.prepared.context.pair_index)
         assert [r["firm"] for r in data.firms] == [f.id for f in run.prepared.scenario.site.firms]
+
+
+def _table_header(fig) -> str:
+    (tab_ax,) = [a for a in fig.axes if a.get_gid() == "compare-table"]
+    return tab_ax.tables[0].get_celld()[(0, 0)].get_text().get_text()
+
+
+def test_compare_star_note_only_where_a_star_is_drawn(run_pair: list[Path], tmp_path: Path) -> None:
+    from optimiser.present.compare import metric_rows
+
+    runs = [load_run(p) for p in run_pair]
+    fig, _, _ = compare_figure(runs)
+    assert any(best for _, _, best in metric_rows(runs)) and _table_header(fig) == "Metric (★ best)"
+    _, html = compare_runs(run_pair, tmp_path / "starred")
+    assert "★ marks the best run with a layout per row (Weighted mean walk after: lower is better;" in html.read_text()
+    # different baselines: no ★ anywhere, and neither the figure nor the page says there are
+    other = make_run_dir(tmp_path / "other", variant=1)
+    m = _metrics(other)
+    m["walk"]["baseline_weighted_mean_m"] += 100.0
+    (other / "metrics.json").write_text(json.dumps(m))
+    runs = [load_run(run_pair[0]), load_run(other)]
+    assert not any(best for _, _, best in metric_rows(runs))
+    fig, _, _ = compare_figure(runs)
+    assert _table_header(fig) == "Metric"
+    cells = [c.get_text().get_text() for c in next(a for a in fig.axes if a.get_gid() == "compare-table").tables[0].get_celld().values()]
+    assert not any("★" in c for c in cells)
+    _, html = compare_runs([run_pair[0], other], tmp_path / "unstarred")
+    text = html.read_text()
+    assert "★ marks the best" not in text and "No ★ marks: these runs start from different baselines" in text
+    assert '<div class="scroll whole"><table id="compare-table"' in text  # key metrics shown whole, not in a 560 px box
+
+
+def test_compare_shows_newly_connected_pairs_when_a_run_has_them(run_pair: list[Path], tmp_path: Path) -> None:
+    from optimiser.present.compare import metric_rows
+
+    labels = ("Firm pairs newly connected (no walk before)", "Weighted mean walk of the pairs newly connected")
+    runs = [load_run(p) for p in run_pair]
+    assert not {r.label for r, _, _ in metric_rows(runs)} & set(labels)  # none newly connected: no rows
+    split = make_run_dir(tmp_path / "split", variant=1)
+    m = _metrics(split)
+    m["walk"].update(pairs_newly_connected=2, newly_connected_weighted_mean_m=563.3)
+    (split / "metrics.json").write_text(json.dumps(m))
+    runs = [load_run(run_pair[0]), load_run(split)]
+    rows = {r.label: [r.text(v, runs[j].metrics) for j, v in enumerate(vals)] for r, vals, _ in metric_rows(runs)}
+    assert rows[labels[0]] == ["0", "2"] and rows[labels[1]] == ["–", "563 m"]
+    fig, _, _ = compare_figure(runs)
+    (tab_ax,) = [a for a in fig.axes if a.get_gid() == "compare-table"]
+    cells = {(r, c): cell.get_text().get_text() for (r, c), cell in tab_ax.tables[0].get_celld().items()}
+    row = next(r for (r, c), t in cells.items() if c == 0 and t == labels[0])
+    assert cells[(row, 1)].lstrip("★ ") == "0" and cells[(row, 2)].lstrip("★ ") == "2"
+    row = next(r for (r, c), t in cells.items() if c == 0 and t == labels[1])
+    assert [cells[(row, 1)], cells[(row, 2)]] == ["–", "563 m"]
+    _, html = compare_runs([run_pair[0], split], tmp_path / "cmp")
+    row = re.search(r"Weighted mean walk of the pairs newly connected</th>(.*?)</tr>", html.read_text(), re.S).group(1)
+    assert [re.sub(r"<.*?>", "", c).strip() for c in re.findall(r"<td.*?</td>", row, re.S)] == ["–", "563 m"]

@@ -75,6 +75,11 @@ def test_compare_in_chromium(browser, tmp_path: Path) -> None:
     assert page.locator("#compare-table tbody tr").count() >= 6
     assert page.locator("#compare-table td.best").count() >= 6
     assert "★" in page.inner_text("#compare-table")
+    # the key-metrics table is shown whole (its last row, Built, is where runs differ), not cut at 560 px
+    box = page.eval_on_selector("#key-metrics .scroll", "e => [e.scrollHeight, e.clientHeight, getComputedStyle(e).maxHeight]")
+    assert box[0] <= box[1] + 1 and box[2] == "none", box
+    built = page.locator("#compare-table tbody tr").last
+    assert built.inner_text().startswith("Built") and built.is_visible()
     # runs table sorts by name
     page.locator("#runs-table thead th").nth(1).click()
     page.locator("#runs-table thead th").nth(1).click()

@@ -58,15 +58,27 @@ class MetricRow:
     """Left out when no run has a value (coverage without a coverage target)."""
     money: bool = False
     """An amount in the run's currency: written with it, never starred across currencies."""
+    shown_if: Callable[[Sequence[RunMetrics]], bool] | None = None
+    """Left out unless this holds of the runs' metrics (the rows about pairs newly connected:
+    only when a run has any)."""
 
     def text(self, value: Any, m: RunMetrics) -> str:
         """The value as the table writes it for run ``m`` (money in ``m``'s currency)."""
         return fmt_money(value, m.currency) if self.money else self.fmt(value)
 
 
+def _any_newly_connected(runs: Sequence[RunMetrics]) -> bool:
+    """Some run has firm pairs with no walk before and one after (``walk.pairs_newly_connected``)."""
+    return any((m.walk.pairs_newly_connected or 0) > 0 for m in runs)
+
+
 METRIC_ROWS: tuple[MetricRow, ...] = (
     MetricRow("Weighted mean walk after", lambda m: m.walk.optimised_weighted_mean_m, True, fmt_m),
     MetricRow("Weighted mean walk before", lambda m: m.walk.baseline_weighted_mean_m, None, fmt_m),
+    MetricRow("Firm pairs newly connected (no walk before)", lambda m: m.walk.pairs_newly_connected, False,
+              lambda v: fmt_num(v) if as_float(v) is not None else "–", shown_if=_any_newly_connected),
+    MetricRow("Weighted mean walk of the pairs newly connected", lambda m: m.walk.newly_connected_weighted_mean_m, None,
+              fmt_m, shown_if=_any_newly_connected),
     MetricRow("Reduction", lambda m: m.walk.reduction_pct, False, lambda v: fmt_pct(v)),
     MetricRow("Mean detour ratio after", lambda m: m.walk.optimised_mean_detour, True, lambda v: fmt_num(v, 3)),
     MetricRow("Coverage share after", lambda m: m.coverage.optimised_share if m.coverage else None, False,
@@ -152,6 +164,8 @@ def metric_rows(runs: Sequence[RunData]) -> list[tuple[MetricRow, list[Any], set
     for row in METRIC_ROWS:
         vals = [row.value(r.metrics) for r in runs]
         if row.optional and all(v is None for v in vals):
+            continue
+        if row.shown_if is not None and not row.shown_if([r.metrics for r in runs]):
             continue
         best: set[int] = set()
         if comp.marks and not (row.money and len(currencies) > 1):
@@ -374,7 +388,8 @@ def _figure_table(fig: Figure, grid: _Grid, rows: list[tuple[MetricRow, list[Any
     for ri, (row, vals, best) in enumerate(rows):
         cell_text.append([row.label] + [mpl_text(("★ " if j in best else "") + row.text(v, runs[j].metrics)) for j, v in enumerate(vals)])
         bold.extend((ri + 1, j + 1) for j in best)
-    tab = tab_ax.table(cellText=cell_text, colLabels=["Metric (★ best)"] + [run_title(r) for r in runs], loc="upper left",
+    head = "Metric (★ best)" if bold else "Metric"  # the ★ note only where a ★ is drawn
+    tab = tab_ax.table(cellText=cell_text, colLabels=[head] + [run_title(r) for r in runs], loc="upper left",
                        cellLoc="left", colLoc="left", bbox=Bbox.from_bounds(0, 0, 1, 1))
     tab.auto_set_font_size(False)
     tab.set_fontsize(8)
@@ -466,12 +481,15 @@ def compare_html(runs: Sequence[RunData], png: bytes, out: Path) -> str:
     """The ``compare.html`` page: key metrics (best starred), the comparison figure and the runs."""
     hint = {True: "lower is better", False: "higher is better"}
     comp = comparability(runs)
+    rows = metric_rows(runs)
     return render_page(
         "compare.html.j2", "Scenario comparison",
         metrics_table=_metrics_table(runs), compare_src=data_uri_png(png), same_site=comp.same_site,
-        marks=comp.marks, comparability_notes=list(comp.notes), buys_table=compare_buys_table(runs),
+        marks=any(best for _, _, best in rows),  # the ★ note only where a ★ is drawn
+        comparability_notes=list(comp.notes), buys_table=compare_buys_table(runs),
         maps=list(zip([run_title(r) for r in runs], map_views(runs, _map_extents(runs, comp)), strict=True)),
-        best_hints=[f"{r.label}: {hint[r.lower_is_better]}" for r, _, _ in metric_rows(runs) if r.lower_is_better is not None],
+        best_hints=[f"{r.label}: {hint[r.lower_is_better]}" for r, _, best in rows
+                    if best and r.lower_is_better is not None],
         illustrative=any(r.metrics.site.illustrative for r in runs),
         firm_keys=[{"title": sec.title, "entries": [(e.tag, e.text) for e in sec.entries]} for sec in firm_keys(runs)],
         runs=[{"name": run_title(r), "run_dir": r.run_dir.name, "scenario_path": r.metrics.scenario.path or "–",
