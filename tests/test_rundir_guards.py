@@ -174,7 +174,9 @@ def test_a_mount_point_as_out_is_refused(tmp_path, monkeypatch):
     vol.mkdir()
     real_ismount = os.path.ismount
     monkeypatch.setattr(staging.os.path, "ismount", lambda p: Path(p) == vol or real_ismount(p))
-    with pytest.raises(OutputExistsError, match=r"mount point .* --out .*vol/run1"):
+    with pytest.raises(OutputExistsError, match=r"mount point .* out_dir='.*vol/run1'"):
+        StagedDir(vol, overwrite=True).check()
+    with staging.cli_wording(), pytest.raises(OutputExistsError, match=r"mount point .* --out .*vol/run1"):
         StagedDir(vol, overwrite=True).check()
     with StagedDir(vol / "run1", overwrite=False) as st:
         (st.path / "x").write_text("1")
@@ -323,6 +325,33 @@ def test_empty_out_is_filled_and_nonempty_refused(tmp_path):
     assert (out / "x").read_text() == "1"
     with pytest.raises(OutputExistsError, match="not empty"):
         StagedDir(out, overwrite=False).__enter__()
+
+
+def test_a_refused_out_names_the_api_keyword_or_the_cli_option(tmp_path, monkeypatch):
+    """The Python API says overwrite=True / out_dir, siteopt run says --overwrite / --out."""
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "x").write_text("1")
+    with pytest.raises(OutputExistsError) as exc:
+        StagedDir(out, overwrite=False).check()
+    assert str(exc.value) == f"{out} is not empty; pass overwrite=True to replace it (whole)"
+    with staging.cli_wording(), pytest.raises(OutputExistsError) as exc:
+        StagedDir(out, overwrite=False).check()
+    assert str(exc.value) == f"{out} is not empty; pass --overwrite to replace it (whole)"
+    with pytest.raises(OutputExistsError) as exc:
+        StagedDir(out, overwrite=True).check()
+    assert str(exc.value).endswith("overwrite=True replaces a run directory whole and would delete them; empty it, "
+                                   "or give another out_dir")
+    monkeypatch.chdir(out)
+    with pytest.raises(OutputExistsError, match=r"give a folder for the run, e\.g\. out_dir='run1'$"):
+        StagedDir(out, overwrite=True).check()
+    with staging.cli_wording(), pytest.raises(OutputExistsError, match=r"e\.g\. --out run1$"):
+        StagedDir(out, overwrite=True).check()
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(OutputExistsError, match="pass overwrite=True to replace it"):
+        pipeline.run_scenario(None, out, time_limit_s=5, render=False)
+    r = CliRunner().invoke(cli, ["run", "--out", str(out), "--no-render", "--time-limit", "5"])
+    assert r.exit_code == 2 and "pass --overwrite to replace it" in r.output and "overwrite=True" not in r.output
 
 
 # ------------------------------------------------------------------ 2. input guards

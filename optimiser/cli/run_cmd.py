@@ -29,6 +29,7 @@ from optimiser.errors import (
 from optimiser.inputs.locate import embedded_names_hint, resolve_input
 from optimiser.lazy import defer_numpy_extras, imports_frozen
 from optimiser.present.render_worker import ReadRequest, RenderWorker, render_worker
+from optimiser.present.staging import cli_wording
 from optimiser.solve import interrupt
 from optimiser.solve.result import Status
 
@@ -119,7 +120,8 @@ def command(scenario: str | None, out_dir: str, overwrite: bool, solve: SolveOve
     defer_numpy_extras()  # before SciPy is imported here and in the render process
     try:
         # the render process is forked before the solver's imports, and imports matplotlib meanwhile
-        with render_worker(wanted=not no_render, read=ReadRequest(path)) as worker, interrupt.handle_signals():
+        with render_worker(wanted=not no_render, read=ReadRequest(path)) as worker, interrupt.handle_signals(), \
+                cli_wording():  # a refused --out names --overwrite, not the API's overwrite=True
             res = run_scenario(path, out_dir, overwrite=overwrite, render=not no_render, strict=strict,
                                render_worker=worker, **solve.as_kwargs())
     except Interrupted as exc:
