@@ -508,3 +508,41 @@ def test_the_method_alone_names_the_backend():
     d = np.hypot(*(pts[:, None] - pts[None]).transpose(2, 0, 1)) + 0.5
     res = solve_pmedian(d, p, exact_backend="cpsat", max_subgradient_iterations=50, time_limit_s=10)
     assert res.method.endswith("reduced-radius-scip") and "backend" not in res.stats
+
+
+def test_ragged_complex_and_sparse_inputs_are_argument_errors_saying_what_to_do():
+    """Checked before any conversion numpy would refuse with its own words (issue: ragged lists
+    gave 'setting an array element with a sequence')."""
+    import scipy.sparse as sp
+
+    from optimiser.errors import ArgumentError
+
+    def reasons(*args, **kw):
+        with pytest.raises(ArgumentError) as exc:
+            solve_pmedian(*args, **kw)
+        return [(p.field, p.reason, p.hint) for p in exc.value.problems]
+
+    assert reasons([[1, 2], [3]], 1) == [
+        ("cost_matrix", "must be a rectangular array: its rows have different lengths", "give every row the same number of columns")]
+    assert reasons(np.ones((2, 2)), 1, weights=[[1, 2], [3]]) == [
+        ("weights", "must be a flat list of numbers (one per client)", None)]
+    assert reasons(np.ones((2, 2)), 1, weights=[1 + 1j, 1]) == [("weights", "must be real numbers, got complex ones", None)]
+    assert reasons([[1, "x"], [2, 3]], 1) == [("cost_matrix", "must be numeric: could not convert string to float: 'x'", None)]
+    d = np.array([[0, 4, 7], [4, 0, 2], [7, 2, 0]], float)
+    assert reasons(sp.csr_matrix(d), 2) == [(
+        "cost_matrix", "a scipy.sparse matrix (csr_matrix) is not accepted: every cost is needed, and a missing entry would "
+        "read as 0, not as 'cannot serve'", "pass a dense array: cost_matrix.toarray() (with np.inf where a client cannot be served)")]
+    assert solve_pmedian(sp.csr_matrix(d).toarray(), 2, time_limit_s=5).objective == 2.0
+
+
+def test_pmedian_wrapper_takes_every_option_of_the_constructor_and_of_solve_pmedian():
+    from optimiser.errors import ArgumentError
+
+    d = np.array([[0, 4, 7], [4, 0, 2], [7, 2, 0]], float)
+    m = PMedian.from_cost_matrix(d, 2, fixed_open=[0], forbidden=[1])
+    assert (m.fixed_open, m.forbidden) == ((0,), (1,))
+    r = m.solve(time_limit_s=5, exact_backend="cbc", max_branch_nodes=100, max_mip_nodes=100, max_subgradient_iterations=50)
+    assert r.status == "optimal" and r.open_facilities == (0, 2) and r.objective == 2.0
+    assert r.objective == brute_force(d, 2, fixed_open=[0], forbidden=[1])
+    with pytest.raises(ArgumentError, match="exact_backend"):
+        PMedian.from_cost_matrix(d, 2).solve(exact_backend="gurobi")

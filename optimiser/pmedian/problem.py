@@ -57,16 +57,45 @@ def _check_p(p: Any, m: int, problems: list[Problem]) -> int:
     return p
 
 
+def _is_sparse(values: Any) -> bool:
+    """Whether ``values`` is a scipy.sparse matrix or array (without importing scipy)."""
+    return type(values).__module__.startswith("scipy.sparse") and hasattr(values, "toarray")
+
+
+def _float_array(name: str, values: Any, problems: list[Problem]) -> FloatArray | None:
+    """``values`` as float64, or ``None`` with the reason recorded: a sparse matrix, a ragged
+    nested list, complex numbers or anything not numeric (never numpy's own error)."""
+    if _is_sparse(values):
+        problems.append(_problem(name, f"a scipy.sparse matrix ({type(values).__name__}) is not accepted: every cost is "
+                                       "needed, and a missing entry would read as 0, not as 'cannot serve'",
+                                 f"pass a dense array: {name}.toarray() (with np.inf where a client cannot be served)"))
+        return None
+    try:
+        raw = np.asarray(values)
+    except ValueError as exc:  # a ragged nested list (numpy: "inhomogeneous shape")
+        if "inhomogeneous" in str(exc) or "sequence" in str(exc):
+            problems.append(_problem(name, "must be a rectangular array: its rows have different lengths"
+                                     if name == "cost_matrix" else "must be a flat list of numbers (one per client)",
+                                     "give every row the same number of columns" if name == "cost_matrix" else None))
+        else:
+            problems.append(_problem(name, f"must be numeric: {exc}"))
+        return None
+    if np.iscomplexobj(raw):
+        problems.append(_problem(name, "must hold real numbers, got complex ones" if name == "cost_matrix"
+                                 else "must be real numbers, got complex ones"))
+        return None
+    try:  # numbers as they are; anything else from the input itself, so an error quotes it as given
+        return raw.astype(np.float64, copy=False) if raw.dtype.kind in "biuf" else np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        problems.append(_problem(name, f"must be numeric: {exc}"))
+        return None
+
+
 def _check_weights(weights: Any, n: int, problems: list[Problem]) -> FloatArray:
     if weights is None:
         return np.ones(n)
-    if np.iscomplexobj(weights):
-        problems.append(_problem("weights", "must be real numbers, got complex ones"))
-        return np.ones(n)
-    try:
-        w = np.asarray(weights, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        problems.append(_problem("weights", f"must be numeric: {exc}"))
+    w = _float_array("weights", weights, problems)
+    if w is None:
         return np.ones(n)
     if w.ndim != 1 or w.shape[0] != n:
         problems.append(_problem("weights", f"must be 1-D of length {n} (one per client/row), got shape {w.shape}"))
@@ -109,13 +138,8 @@ def _check_indices(name: str, values: Any, m: int, problems: list[Problem]) -> l
 
 def _check_costs(cost_matrix: Any, problems: list[Problem]) -> FloatArray | None:
     """The cost matrix as float64, or ``None`` (its problems recorded) when it cannot be used."""
-    if np.iscomplexobj(cost_matrix):
-        problems.append(_problem("cost_matrix", "must hold real numbers, got complex ones"))
-        return None
-    try:
-        d = np.asarray(cost_matrix, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        problems.append(_problem("cost_matrix", f"must be numeric: {exc}"))
+    d = _float_array("cost_matrix", cost_matrix, problems)
+    if d is None:
         return None
     if d.ndim != 2:
         problems.append(_problem("cost_matrix", f"must be 2-D (clients x facilities), got {d.ndim}-D with shape {d.shape}"))
