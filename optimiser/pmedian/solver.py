@@ -542,12 +542,19 @@ class PMedian:
         self.result: PMedianResult | None = None
 
     @classmethod
-    def from_cost_matrix(cls, cost_matrix: npt.ArrayLike, p: int, weights: npt.ArrayLike | None = None) -> PMedian:
-        """Build a model from an ``n x m`` cost matrix (clients x facilities)."""
-        return cls(cost_matrix, p, weights)
+    def from_cost_matrix(cls, cost_matrix: npt.ArrayLike, p: int, weights: npt.ArrayLike | None = None, *,
+                         fixed_open: Iterable[int] = (), forbidden: Iterable[int] = ()) -> PMedian:
+        """Build a model from an ``n x m`` cost matrix (clients x facilities); it takes every
+        argument the constructor takes (``fixed_open``, ``forbidden``: see :func:`solve_pmedian`)."""
+        return cls(cost_matrix, p, weights, fixed_open=fixed_open, forbidden=forbidden)
 
-    def solve(self, time_limit_s: float = 60.0, seed: int = 0, num_workers: int = 1) -> PMedianResult:
-        """Solve; see :func:`solve_pmedian`.  Stores and returns the result."""
+    def solve(self, time_limit_s: float = 60.0, seed: int = 0, num_workers: int = 1, *,
+              max_subgradient_iterations: int = MAX_SUBGRADIENT_ITERATIONS, exact_backend: str = "auto",
+              max_branch_nodes: int = MAX_BRANCH_NODES, max_mip_nodes: int = MAX_MIP_NODES) -> PMedianResult:
+        """Solve with the options :func:`solve_pmedian` takes (``exact_backend``, the node and
+        iteration limits).  Stores and returns the result."""
         self.result = solve_pmedian(self.cost_matrix, self.p, weights=self.weights, time_limit_s=time_limit_s, seed=seed,
-                                    num_workers=num_workers, fixed_open=self.fixed_open, forbidden=self.forbidden)
+                                    num_workers=num_workers, fixed_open=self.fixed_open, forbidden=self.forbidden,
+                                    max_subgradient_iterations=max_subgradient_iterations, exact_backend=exact_backend,
+                                    max_branch_nodes=max_branch_nodes, max_mip_nodes=max_mip_nodes)
         return self.result
