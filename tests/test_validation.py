@@ -304,3 +304,15 @@ def test_a_quoted_number_is_read_a_thousands_separator_is_refused_and_an_empty_e
     assert lines[1].endswith("(write 12000, without the thousands separator)"), lines
     assert lines[2].endswith("firms[2].entrances: needs at least 1 item, got 0 (firm 'c') (give at least one entrance point, "
                              "or leave entrances out: the firm's location is then its entrance)"), lines
+
+
+def test_a_barrier_wider_than_any_site_is_refused_with_its_bound():
+    """A band of 1e9 m lost precision (2 of the 5 firms inside it were reported); the bound is the
+    widest site accepted, said in the message."""
+    from optimiser.inputs.plausibility import MAX_SITE_SPAN_M
+    from optimiser.inputs.schema import MAX_BARRIER_WIDTH_M
+
+    assert MAX_BARRIER_WIDTH_M == MAX_SITE_SPAN_M
+    (line,) = [str(p) for p in validate_files([str(BAD / "barrier_width_1e9.yaml")])]
+    assert line.endswith("barriers[0].width_m: must be <= 50,000, got 1000000000.0 (barrier 'parkway') (a barrier's band is "
+                         "at most 50,000 m wide, the widest a walkable site spans: check the width for extra zeros or another unit)")

@@ -360,6 +360,9 @@ def fix_for(err: ErrorDetails, field: str) -> str | None:
     t, ctx = err["type"], err.get("ctx") or {}
     if t == "missing":
         return f"add {field}; sites/README.md and constraints/README.md list every key"
+    if t == "less_than_equal" and field == "width_m":
+        return (f"a barrier's band is at most {_bound(ctx)} m wide, the widest a walkable site spans: check the "
+                "width for extra zeros or another unit")
     if t in _BOUNDS:
         return f"set {field} to a number {_BOUNDS[t]} {_bound(ctx)}"
     if t == "literal_error":

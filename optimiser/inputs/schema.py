@@ -98,6 +98,10 @@ CurrencyCode = Annotated[str, Field(json_schema_extra={"pattern": "^[A-Z]{3}$"},
 _COST = "Capital cost of one, in the scenario's currency."
 _COST_GBP = "Capital cost of one in pounds (first format; only with currency GBP). Give cost or cost_gbp."
 Metres = Annotated[float, Field(gt=0, le=1e6, allow_inf_nan=False)]
+MAX_BARRIER_WIDTH_M = 50_000.0
+"""Widest barrier band: as wide as the widest site accepted (``plausibility.MAX_SITE_SPAN_M``). A
+wider one covers any site, and a band of 1e9 m is too wide for its geometry to stay exact (it had
+lost 3 of the 5 firms standing inside it)."""
 NonNegFloat = Annotated[float, Field(ge=0, le=MAX_PLAIN, allow_inf_nan=False)]
 MAX_WEIGHT = 1e6
 MAX_EMPLOYEES = 10_000_000
@@ -242,7 +246,8 @@ class BarrierIn(_Strict):
         "also at-grade ones. carriageway, rail_corridor and watercourse are the first format's names "
         "of dual_carriageway, rail and water."))
     geometry: LineStringGeom
-    width_m: PositiveFloat = Field(description="Full width of the impassable band, metres.")
+    width_m: Annotated[float, Field(gt=0, le=MAX_BARRIER_WIDTH_M, allow_inf_nan=False)] = Field(
+        description=f"Full width of the impassable band, metres (at most {MAX_BARRIER_WIDTH_M:,.0f}: the widest site).")
     scenario_layer: Id | None = Field(default=Barrier.layer, description="Scenario layer that switches it on/off.")
     layer: Id | None = Field(default=None, description="Older spelling of `scenario_layer` (YAML, JSON, TOML files).")
     default_on: bool = Barrier.default_on
