@@ -469,3 +469,52 @@ def test_a_batch_file_with_problems_of_every_stage_is_told_them_all_at_once(site
     assert any(": sweep.facilities.3.cost_gbp: facilities has 1 item; index 3 is out of range" in x for x in lines), lines
     assert any(": item 0 (" in x and "crossings.types.footbridge.cost_gbp: must be >= 0, got -5" in x for x in lines), lines
     assert any(": item 1 (" in x and "facilities[0].count: must be a positive whole number" in x for x in lines), lines
+
+
+def test_run_batch_checks_the_scheduler_before_creating_anything(tmp_path, capsys):
+    """As siteopt batch checks --scheduler: a malformed address, a tls:// one without
+    certificates or certificates without one is the project's ArgumentError, a scheduler of
+    the wrong kind a TypeError, before the batch is read, the folder created or a bar shown."""
+    from optimiser.errors import ArgumentError
+
+    batch = {"format": "placemaking-batch/1", "sweep": {"budget_gbp": [1e6]}}
+    out = tmp_path / "out"
+    cases = [
+        ({"scheduler": "localhost:1"}, "scheduler", "'localhost:1' has no scheme; give it as tls://HOST:PORT (or "
+         "tcp://HOST:PORT on a trusted network), e.g. tls://10.0.0.5:8786"),
+        ({"scheduler": "tls://sched:8786"}, "scheduler", "tls://sched:8786: a tls:// scheduler needs certificates"),
+        ({"security": object()}, "security", "is given without a scheduler"),
+        ({"scheduler": "tcp://sched:8786", "security": object()}, "security",
+         "is given for a plain tcp:// scheduler (tcp://sched:8786)"),
+    ]
+    for kw, field, reason in cases:
+        with pytest.raises(ArgumentError) as exc:
+            run_batch(batch, out, **kw)
+        assert [(p.file, p.field, p.reason) for p in exc.value.problems] == [("run_batch", field, reason)]
+    with pytest.raises(TypeError) as info:
+        run_batch(batch, out, scheduler=5)
+    assert str(info.value) == ("run_batch() takes a Dask scheduler address (e.g. 'tls://host:8786'), a distributed.Client "
+                               "or a cluster as scheduler, got int 5")
+    assert not out.exists() and capsys.readouterr().err == ""
+
+
+def test_results_csv_matches_the_disk_after_a_keyboard_interrupt(tmp_path, monkeypatch):
+    """A KeyboardInterrupt without siteopt's signal handlers (the API in a script or notebook):
+    an item whose worker wrote result.json before the batch stopped is listed with its status in
+    results.csv, not as pending."""
+    from optimiser.batch import runner
+    from optimiser.batch.worker import run_item
+
+    def first_then_interrupt(todo, runs, jobs, render, on_done):
+        it = todo[0]  # its worker finishes (result.json written) but the parent never records it
+        run_item(runner._payload(it), str(runs / it.run_id), render)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(runner, "_run_local", first_then_interrupt)
+    batch = {"format": "placemaking-batch/1", "sweep": {"budget_gbp": [1e6, 2.25e6]}, "time_limit_s": 10}
+    with pytest.raises(KeyboardInterrupt):
+        run_batch(batch, tmp_path / "b", progress=False)
+    rows = list(csv.DictReader((tmp_path / "b" / "results.csv").open(encoding="utf-8")))
+    assert [r["status"] for r in rows] == ["infeasible", "pending"]
+    first = json.loads(next((tmp_path / "b" / "runs").glob("*/result.json")).read_text(encoding="utf-8"))
+    assert first["status"] == "infeasible"

@@ -369,6 +369,48 @@ def _finished(spec: BatchSpec, runs: Path, resume: bool, retry_failed: bool) -> 
     return records, todo
 
 
+def _keep_finished(spec: BatchSpec, runs: Path, records: dict[str, ItemRecord]) -> None:
+    """Add to ``records`` every item whose worker wrote its result.json but was not recorded
+    (it finished as the batch was stopped), so results.csv says what is on disk."""
+    for it in spec.items:
+        rec = records.get(it.key) or read_result(runs / it.run_id / "result.json", it.key)
+        if rec is not None:
+            records[it.key] = rec
+
+
+def _is_dask_client(scheduler: object) -> bool:
+    distributed = sys.modules.get("distributed")  # a Client exists only once distributed is imported
+    return distributed is not None and isinstance(scheduler, distributed.Client)
+
+
+def _check_scheduler(scheduler: object, security: object) -> None:
+    """``scheduler`` and ``security`` checked as ``siteopt batch`` checks ``--scheduler``.
+
+    Raises:
+        TypeError: ``scheduler`` is neither an address, a ``distributed.Client`` nor a cluster.
+        ArgumentError: a malformed address (no scheme, no port, another scheme), a tls://
+            address without ``security``, or ``security`` without a tls:// address.
+    """
+    if scheduler is None or _is_dask_client(scheduler) or hasattr(scheduler, "scheduler_address"):
+        if security is not None and scheduler is None:
+            raise ArgumentError([Problem("run_batch", "security", "is given without a scheduler",
+                                         "give scheduler='tls://HOST:PORT' too, or leave security out")])
+        return
+    if not isinstance(scheduler, str):
+        raise TypeError(f"run_batch() takes a Dask scheduler address (e.g. 'tls://host:8786'), a distributed.Client or "
+                        f"a cluster as scheduler, got {type(scheduler).__name__} {scheduler!r}"[:300])
+    try:
+        address = parse_scheduler_address(scheduler)
+    except ValueError as exc:
+        raise ArgumentError([Problem("run_batch", "scheduler", str(exc))]) from None
+    if address.scheme == "tls" and security is None:
+        raise ArgumentError([Problem("run_batch", "scheduler", f"{address}: a tls:// scheduler needs certificates",
+                                     "pass security=optimiser.batch.scheduler.tls_security(address, ca_file, cert, key)")])
+    if address.scheme == "tcp" and security is not None:
+        raise ArgumentError([Problem("run_batch", "security", f"is given for a plain tcp:// scheduler ({address})",
+                                     "use a tls:// address")])
+
+
 def run_batch(
     path_or_spec: Any,
     out_dir: str | os.PathLike[str],
@@ -406,6 +448,9 @@ def run_batch(
         A :class:`BatchSummary`. Item failures are recorded, never raised.
 
     Raises:
+        TypeError: ``out_dir`` is not a path, or ``scheduler`` not an address, Client or cluster.
+        ArgumentError: ``jobs`` is not a whole number >= 1, ``scheduler`` a malformed address, or
+            ``security`` missing for a tls:// scheduler (nothing read or created).
         ValidationError / FileReadError: the batch file is invalid (nothing run).
         OutputExistsError: ``out_dir`` is a non-empty folder that is not a batch folder.
         Interrupted: SIGINT / SIGTERM (with :func:`optimiser.solve.interrupt.handle_signals`
@@ -416,6 +461,7 @@ def run_batch(
     out = checked_path(out_dir, "run_batch", "out_dir")
     if (why := whole_number_problem(jobs, 1)) is not None:
         raise ArgumentError([Problem("run_batch", "jobs", why)])
+    _check_scheduler(scheduler, security)  # as siteopt batch does, before anything is read or created
     spec = path_or_spec if isinstance(path_or_spec, BatchSpec) else load_batch(path_or_spec, base_dir=base_dir)
     _prepare_out(out)
     runs = out / "runs"
@@ -450,13 +496,15 @@ def run_batch(
             _run_dask(todo, runs, scheduler, render, on_done, security)
         elif todo:
             _run_local(todo, runs, max(1, int(jobs)), render, on_done)
+    except BaseException:  # e.g. KeyboardInterrupt without siteopt's handlers: the pool let its items finish
+        _keep_finished(spec, runs, records)
+        with contextlib.suppress(Exception):  # results.csv as on disk, never masking what stopped the batch
+            write_results()
+        raise
     finally:
         bar.close()
     if interrupt.requested():
-        for it in spec.items:  # an item whose worker finished as the stop came: kept too
-            rec = records.get(it.key) or read_result(runs / it.run_id / "result.json", it.key)
-            if rec is not None:
-                records[it.key] = rec
+        _keep_finished(spec, runs, records)
         write_results()
         done = sum(1 for it in spec.items if it.key in records)
         logger.warning("batch %s interrupted: %d of %d items finished and kept in %s", spec.id, done, len(spec.items), out)
