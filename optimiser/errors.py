@@ -17,7 +17,9 @@ class ExitCode(IntEnum):
     ``OK`` solved (optimal, or feasible with a reported gap); ``INTERNAL`` an internal error (a
     bug); ``INPUT`` invalid input or usage; ``INFEASIBLE`` proven infeasible (with an
     explanation); ``NO_SOLUTION`` no solution within the time limit; ``INTERRUPTED`` stopped
-    by SIGINT (Ctrl-C) or SIGTERM (128 + SIGINT, the shell's convention).
+    by SIGINT (Ctrl-C) or SIGTERM (128 + SIGINT, the shell's convention); ``BROKEN_PIPE`` the
+    reader of stdout went away (``siteopt validate ... | head``: 128 + SIGPIPE, as a process the
+    signal ends; nothing is printed about it).
     """
 
     OK = 0
@@ -26,6 +28,7 @@ class ExitCode(IntEnum):
     INFEASIBLE = 3
     NO_SOLUTION = 4
     INTERRUPTED = 130
+    BROKEN_PIPE = 141
 
 
 class SiteOptError(Exception):

@@ -22,3 +22,22 @@ def test_help_imports_no_heavy_library():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip().splitlines()[-1] == "[]"
     assert "run       Solve SCENARIO and write --out." in out
+
+
+def test_a_closed_stdout_pipe_ends_quietly_with_141():
+    """``siteopt validate ... | head``: the reader gone, the command ends with 128 + SIGPIPE and says
+    nothing (it had reported an internal BrokenPipeError as a bug); other commands alike."""
+    import os
+    from pathlib import Path
+
+    bad = Path(__file__).resolve().parent / "bad_files"
+    for args in (["validate", str(bad / "many_problems.yaml"), str(bad / "wrong_type.yaml")], ["schema"], ["list"]):
+        read, write = os.pipe()
+        os.close(read)  # the reader has gone before the first line
+        try:
+            r = subprocess.run([sys.executable, "-m", "optimiser", *args], stdout=write, stderr=subprocess.PIPE,
+                               text=True, timeout=120)
+        finally:
+            os.close(write)
+        assert r.returncode == 141, (args, r.stderr)
+        assert r.stderr == "", (args, r.stderr)

@@ -2,7 +2,8 @@
 
 Exit codes (design brief section 7; :class:`optimiser.errors.ExitCode`): 0 solved, 2 invalid
 input or usage, 3 infeasible, 4 no solution within the time limit, 1 internal error, 130
-interrupted (SIGINT / SIGTERM; :mod:`optimiser.solve.interrupt`).
+interrupted (SIGINT / SIGTERM; :mod:`optimiser.solve.interrupt`), 141 when the reader of stdout
+went away (``siteopt validate ... | head``: ended quietly, :func:`main`).
 
 The group's options ``-v/--verbose``, ``-q/--quiet`` and ``--debug`` set up logging on stderr
 (:mod:`optimiser.cli.logging_setup`); stdout carries the commands' JSON. An unexpected exception
@@ -14,6 +15,7 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import logging
+import os
 import sys
 from typing import Any
 
@@ -57,6 +59,10 @@ that the list does not import every command (``run`` alone loads OR-Tools, SciPy
 a test keeps it equal to the commands' own ``get_short_help_str()``."""
 
 
+class _StdoutClosed(Exception):  # noqa: N818 - a signal, not an error
+    """A command's stdout pipe was closed by its reader (``| head``); :func:`main` ends quietly."""
+
+
 class _LazyGroup(click.Group):
     """Commands imported on use; an unexpected exception in one is reported as an internal error."""
 
@@ -83,6 +89,8 @@ class _LazyGroup(click.Group):
             return super().invoke(ctx)
         except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
             raise
+        except BrokenPipeError as exc:  # the reader of stdout went away: no bug; past click (which exits 1) to main
+            raise _StdoutClosed from exc
         except Exception as exc:  # noqa: BLE001 - the last-resort guard: logged (traceback with --debug), exit 1
             report_internal_error(exc, current_settings(ctx))
             ctx.exit(ExitCode.INTERNAL)
@@ -103,13 +111,36 @@ def main(argv: list[str] | None = None) -> None:
     """Console entry point: usage errors exit 2, internal errors exit 1 (see :class:`_LazyGroup`).
 
     Called without ``argv`` (the ``siteopt`` command, ``python -m optimiser``), a command that
-    allows it ends the process without the interpreter's teardown (:mod:`optimiser.cli.exiting`)."""
+    allows it ends the process without the interpreter's teardown (:mod:`optimiser.cli.exiting`).
+
+    A closed stdout pipe (``siteopt validate ... | head``) ends the command quietly with exit 141
+    (128 + SIGPIPE, what a shell reports for a process the signal ends), stdout sent to
+    ``os.devnull`` so that the interpreter's last flush does not complain either."""
     try:
-        _main(argv)
+        try:
+            _main(argv)
+        except SystemExit:
+            sys.stdout.flush()  # a reader gone away shows here, not in the interpreter's exit
+            raise
+    except (BrokenPipeError, _StdoutClosed):
+        _stdout_to_devnull()
+        done = SystemExit(ExitCode.BROKEN_PIPE)
     except SystemExit as exc:
-        if argv is None:
-            exiting.leave(exc.code)  # returns where that is not safe: the normal exit follows
-        raise
+        done = exc
+    if argv is None:
+        exiting.leave(done.code)  # returns where that is not safe: the normal exit follows
+    raise done
+
+
+def _stdout_to_devnull() -> None:
+    """Point stdout's file descriptor at ``os.devnull`` (the Python documentation's recipe for
+    SIGPIPE): what is still buffered goes nowhere instead of raising again at exit."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):  # stdout is no file (a test's capture): nothing to redirect
+        pass
 
 
 def _main(argv: list[str] | None) -> None:
