@@ -518,3 +518,25 @@ def test_results_csv_matches_the_disk_after_a_keyboard_interrupt(tmp_path, monke
     assert [r["status"] for r in rows] == ["infeasible", "pending"]
     first = json.loads(next((tmp_path / "b" / "runs").glob("*/result.json")).read_text(encoding="utf-8"))
     assert first["status"] == "infeasible"
+
+
+def test_pareto_png_has_the_permissions_of_every_other_output(tmp_path):
+    """pareto.png is written with mode 0o666 less the umask, as results.csv is (it was 0o600)."""
+    import stat
+
+    from optimiser.batch.results import plot_pareto
+    from optimiser.present.rundir import atomic_write_text
+
+    it = BatchItem(0, "0" * 64, "one", {"budget_gbp": 1e6}, {}, "", None)
+    records = {it.key: {"status": "optimal", "metrics": {"cost.capital": 1e6, "objective_mean_m": 300.0,
+                                                          "baseline_objective_mean_m": 400.0}}}
+    old = os.umask(0o022)
+    try:
+        for mask, mode in ((0o022, 0o644), (0o027, 0o640)):
+            os.umask(mask)
+            png = plot_pareto(tmp_path / f"pareto_{mask:o}.png", [it], records, "one")
+            csv_file = atomic_write_text(tmp_path / f"results_{mask:o}.csv", "a\n")
+            assert stat.S_IMODE(png.stat().st_mode) == stat.S_IMODE(csv_file.stat().st_mode) == mode
+    finally:
+        os.umask(old)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["pareto_22.png", "pareto_27.png", "results_22.csv", "results_27.csv"]

@@ -9,7 +9,7 @@ import io
 import logging
 import math
 import os
-import tempfile
+import secrets
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -222,8 +222,10 @@ def _baseline_group(it: BatchItem, rec: Mapping[str, Any]) -> tuple[float | None
 
 
 def _atomic_savefig(fig: Any, path: Path) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp.png", dir=path.parent)
-    os.close(fd)
+    """Save ``fig`` as ``path`` through a temporary file and a rename; the file gets mode 0o666
+    less the umask, as every other output (mkstemp's 0o600 would hide it from other users)."""
+    tmp = path.parent / f".{path.name}.{secrets.token_hex(6)}.tmp.png"
+    os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
     try:
         fig.savefig(tmp, format="png", dpi=120)
         os.replace(tmp, path)
