@@ -55,8 +55,13 @@ def test_warning_figures():
                                                                  "parcel_over_road.yaml", "firms_unreachable.yaml")}
     lc = by_file["long_connector.yaml"]
     # paths stop at x = 500; entrances of c and d at x = 850: 350 m connectors
-    assert [w.field for w in lc] == ["firms[2].entrances[0]", "firms[3].entrances[0]"]
-    assert all("350 m straight connector" in w.message for w in lc)
+    assert [w.field for w in lc] == ["firms[2].entrances[0]", "firms[3].entrances[0]", "crossing_rules[0]"]
+    assert all("350 m straight connector" in w.message for w in lc[:2])
+    # candidates every 200 m along the parkway (x -50..1050): at x 100, 300, 700, 900 (500: the junction); the
+    # ends of the one at x = 900 (a footbridge and a signalised crossing) lie 400 m from the paths' ends at x = 500
+    assert lc[2].message.startswith("2 candidate crossings of barrier 'parkway' have an end joined to the walking network by a "
+                                    "straight connector longer than checks.max_connector_m = 250 m (the longest 400 m, "
+                                    "parkway-sig-005)"), lc[2].message
     fo = by_file["firm_outside_parcel.yaml"]
     # firm a at y = 80 declares west_n (y >= 320): 240 m outside; e at x = 1100, site ends at x = 1000
     assert "240 m outside its parcel 'west_n'" in fo[0].message and "100 m from the nearest" in fo[1].message
@@ -94,24 +99,32 @@ def test_unreachable_penalty_follows_the_site_size():
     assert site_report.ok and "penalty_below_walks" not in {w.code for w in site_report.warnings}  # (its connectors are long)
 
 
-@pytest.mark.parametrize("scenario", ["amp_sbp/baseline", "amp_sbp/tight_budget", "fremont/baseline"])
-def test_embedded_scenarios_have_no_warnings(scenario):
-    r = _validate("--strict", scenario, cwd=ROOT)
-    assert r.exit_code == 0, r.output
-    assert "warning" not in r.output
+@pytest.mark.parametrize(("scenario", "expected"), [
+    ("amp_sbp/baseline", {"crossing_rules[0]": "21 candidate crossings of barrier 'parkway'"}),
+    ("amp_sbp/tight_budget", {"crossing_rules[0]": "21 candidate crossings of barrier 'parkway'"}),
+    ("fremont/baseline", {"crossing_rules[0]": "16 candidate crossings of barrier 'i880'",
+                          "crossing_rules[1]": "16 candidate crossings of barrier 'up-bart'",
+                          "crossing_rules[2]": "14 candidate crossings of barrier 'i680'"})])
+def test_embedded_scenarios_warn_only_of_candidates_generated_where_no_path_reaches(scenario, expected):
+    """The embedded sites' candidate crossings generated along stretches no path reaches are
+    joined by connectors of 300-750 m (some through occupied parcels): warned about, nothing else."""
+    (report,) = check_files([ROOT / "constraints" / f"{scenario}.yaml"])
+    assert report.ok, report.problems
+    assert {w.field: w.message.split(" have an end")[0] for w in report.warnings} == expected, report.warnings
+    assert {w.code for w in report.warnings} == {"long_connector"}
 
 
 def test_validate_prints_warnings_and_strict_makes_them_errors():
     r = _validate("long_connector.yaml")
     assert r.exit_code == 0, r.output
     assert "long_connector.yaml: firms[2].entrances[0]: warning [long_connector]: firm 'c'" in r.output
-    assert "2 warnings; --strict makes them errors" in r.output
+    assert "3 warnings; --strict makes them errors" in r.output
     assert "long_connector.yaml: ok (" in r.output
     r = _validate("--strict", "long_connector.yaml")
     assert r.exit_code == 2
     r = _validate("--json", "long_connector.yaml")
     assert r.exit_code == 0
-    assert [d["warning"] for d in json.loads(r.output)] == ["long_connector", "long_connector"]
+    assert [d["warning"] for d in json.loads(r.output)] == ["long_connector"] * 3
 
 
 def test_run_writes_warnings_and_strict_refuses(tmp_path):
@@ -251,3 +264,32 @@ def test_parcels_of_different_statuses_overlapping_are_warned_about_edges_are_no
     assert [x.field for x in overlaps] == ["parcels[3].geometry"], overlaps
     assert overlaps[0].message.startswith("parcel 'green_n' (open_space) and parcel 'west_n' (parcels[1], buildable) "
                                           "overlap by 11,200 m² (12 % of the smaller)"), overlaps[0].message  # of west_n, 340 x 280 m
+
+
+def test_crossing_ends_get_the_long_connector_warning(tmp_path):
+    """An existing crossing and an explicit candidate whose ends lie far from every path are
+    warned about one by one, with the same code and threshold as a firm entrance."""
+    from tests.sitefiles import scenario_dict, xy
+
+    site = yaml.safe_load((WARN / "long_connector.yaml").read_text())  # paths stop at x = 500
+    site["crossing_rules"] = []
+    site["crossings"].append({"id": "east-bridge", "barrier": "parkway", "type": "bridge",
+                              "geometry": {"type": "LineString", "coordinates": [xy(950, 270), xy(950, 330)]}})
+    (tmp_path / "site.yaml").write_text(yaml.safe_dump(site))
+    scen = scenario_dict()
+    scen["crossings"]["spacing_m"] = None
+    scen["crossings"]["explicit"] = [{"id": "my-bridge", "barrier": "parkway", "type": "footbridge",
+                                      "geometry": {"type": "LineString", "coordinates": [xy(800, 270), xy(800, 330)]}}]
+    (tmp_path / "scenario.yaml").write_text(yaml.safe_dump(scen))
+    (report,) = check_files([tmp_path / "scenario.yaml"])
+    assert report.ok, report.problems
+    found = {w.field: w for w in report.warnings if w.field.startswith("crossings")}
+    # the bridge's ends (950, 270) and (950, 330): 450 m from the paths' ends at x = 500; the candidate's 300 m
+    assert found["crossings[1].geometry"].file.endswith("site.yaml")
+    assert found["crossings[1].geometry"].message == (
+        "an end of crossing 'east-bridge' is joined to the walking network by a 450 m straight connector (more than "
+        "checks.max_connector_m = 250 m), so walks over it are guessed, not routed")
+    assert found["crossings.explicit[0].geometry"].file.endswith("scenario.yaml")
+    assert found["crossings.explicit[0].geometry"].message.startswith(
+        "an end of candidate crossing 'my-bridge' is joined to the walking network by a 300 m straight connector")
+    assert {w.code for w in found.values()} == {"long_connector"}

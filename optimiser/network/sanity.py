@@ -6,9 +6,10 @@ as the pipeline has them) or :func:`scenario_warnings` / :func:`site_warnings` (
 ``siteopt validate``). :data:`WARNING_CODES` lists every code. The checks, on the active
 barriers of the scenario (a site alone: the barriers on by default):
 
-- ``long_connector``: a firm entrance is joined to the walking network by a straight connector
-  longer than the scenario's ``checks.max_connector_m`` (250 m by default): the walk model
-  assumes a short access path, so the firm's walks are guessed, not routed;
+- ``long_connector``: a firm entrance, or the end of a crossing (existing, explicit or generated
+  candidate), is joined to the walking network by a straight connector longer than the
+  scenario's ``checks.max_connector_m`` (250 m by default): the walk model assumes a short access
+  path, so walks through it are guessed (across whatever lies there), not routed;
 - ``parcel_over_barrier``: a buildable parcel overlaps the band of an active barrier that is part of
   the site (not of a what-if layer such as a safeguarded corridor);
 - ``parcel_over_road``: a road (a path of kind ``road``) runs through a buildable parcel;
@@ -54,7 +55,8 @@ from optimiser.network.graph import WalkNetwork, firm_key
 logger = logging.getLogger(__name__)
 
 WARNING_CODES: dict[str, str] = {
-    "long_connector": "a firm entrance is joined to the walking network by a connector longer than checks.max_connector_m",
+    "long_connector": ("a firm entrance or a crossing's end is joined to the walking network by a connector longer than "
+                       "checks.max_connector_m"),
     "parcel_over_barrier": "a buildable parcel overlaps an active barrier's band",
     "parcel_over_road": "a road runs through a buildable parcel",
     "parcels_overlap": "two parcels of different statuses overlap",
@@ -114,6 +116,54 @@ def long_connectors(site: Site, net: WalkNetwork, max_connector_m: float) -> lis
                     f"firm {f.id!r} is joined to the walking network by a {length:.0f} m straight connector "
                     f"(more than checks.max_connector_m = {max_connector_m:g} m), so its walks are guessed, not routed",
                     "add the footpath or road that serves this entrance to paths, or move the entrance onto it"))
+    return out
+
+
+def long_crossing_connectors(scenario: Scenario, net: WalkNetwork) -> list[SiteWarning]:
+    """Crossings (existing, explicit candidates, generated candidates) with an end joined to the
+    walking network by a connector longer than ``checks.max_connector_m``: one warning per
+    existing or explicit crossing, one per barrier for the candidates generated along it."""
+    limit = scenario.checks.max_connector_m
+    longest: dict[str, float] = {}
+    for j in np.flatnonzero(net.edge_kind == KIND_CODE["connector"]):
+        ref = net.edge_ref[j]
+        longest[ref] = max(longest.get(ref, 0.0), float(net.edge_length_m[j]))
+    site = scenario.site
+    file = _site_file(site)
+    fix = "add to paths the footpath or road its ends lead to, or draw the crossing where paths reach the barrier"
+    out = []
+    for i, c in enumerate(site.crossings):
+        if c.existing and (m := longest.get(c.id, 0.0)) > limit:
+            out.append(SiteWarning(
+                "long_connector", file, f"crossings[{i}].geometry",
+                f"an end of crossing {c.id!r} is joined to the walking network by a {m:.0f} m straight connector (more than "
+                f"checks.max_connector_m = {limit:g} m), so walks over it are guessed, not routed", fix))
+    explicit = {c.id: i for i, c in enumerate(scenario.crossings.explicit)}
+    scen_file = str(display_path(scenario.path)) if scenario.path is not None else f"scenario {scenario.id!r}"
+    generated: dict[str, list[tuple[float, str]]] = {}
+    for c in net.candidates:
+        if (m := longest.get(c.id, 0.0)) <= limit:
+            continue
+        if c.id in explicit:
+            out.append(SiteWarning(
+                "long_connector", scen_file, f"crossings.explicit[{explicit[c.id]}].geometry",
+                f"an end of candidate crossing {c.id!r} is joined to the walking network by a {m:.0f} m straight connector "
+                f"(more than checks.max_connector_m = {limit:g} m), so walks over it would be guessed, not routed", fix))
+        else:
+            generated.setdefault(c.barrier_id, []).append((m, c.id))
+    rules = {r.barrier_id: k for k, r in enumerate(site.crossing_rules)}
+    bars = {b.id: k for k, b in enumerate(site.barriers)}
+    for bid, found in generated.items():
+        m, worst = max(found)
+        field = f"crossing_rules[{rules[bid]}]" if bid in rules else f"barriers[{bars.get(bid, -1)}]"
+        n = len(found)
+        out.append(SiteWarning(
+            "long_connector", file, field,
+            f"{n} candidate crossing{'s' if n != 1 else ''} of barrier {bid!r} {'have' if n != 1 else 'has'} an end joined to the "
+            f"walking network by a straight connector longer than checks.max_connector_m = {limit:g} m (the longest "
+            f"{m:.0f} m, {worst}), so walks over them would be guessed, not routed",
+            f"add the paths that reach barrier {bid!r} there to paths, or generate candidates only where paths reach it "
+            "(crossing_rules, or the scenario's crossings.explicit)"))
     return out
 
 
@@ -334,7 +384,8 @@ def sanity_warnings(scenario: Scenario, net: WalkNetwork, candidate_sites: Seque
         The warnings, check by check (see the module docstring); none for a clean site.
     """
     site = scenario.site
-    out = (long_connectors(site, net, scenario.checks.max_connector_m) + parcels_over_barriers(scenario)
+    out = (long_connectors(site, net, scenario.checks.max_connector_m) + long_crossing_connectors(scenario, net)
+           + parcels_over_barriers(scenario)
            + parcels_over_roads(site) + parcels_overlapping(site) + candidates_over_roads(site, candidate_sites)
            + firms_outside_parcels(site)
            + unreachable_firms(site, net) + implausible_headcounts(site) + features_apart(site) + penalty_below_walks(scenario, net))
