@@ -257,3 +257,39 @@ def test_with_lanes_a_vector_as_large_as_the_reduced_model_is_still_split(distri
     report = two.info["exact_by_vector"]
     assert report and all(line.endswith(("[lane 0]", "[lane 1]")) for line in report)
     assert res.status is Status.OPTIMAL and res.objective == optimum == res.bound
+
+
+@pytest.fixture
+def dear_search(monkeypatch):
+    """CP-SAT's units dear (0.05 per nominal second of the exact model): the larger vector's
+    search on lane 0 is stopped by its lane's work, the two on lane 1 are settled."""
+    monkeypatch.setattr(rf, "EXACT_EAGER_UNITS_PER_S", 0.05)
+
+
+def test_a_lane_stopped_by_its_work_keeps_a_valid_bound(district, always_split, dear_search):
+    *_, optimum = district
+    r, res = run_relax_first(district, 2.0, workers=2)
+    report = r.info["exact_by_vector"]
+    assert any("stopped" in line and line.endswith("[lane 0]") for line in report), report
+    assert res.status is Status.FEASIBLE and res.stopped_by == "work_limit"
+    assert res.objective == optimum and res.bound < optimum
+    budget = max(lane["work_s"] for lane in r.info["vector_lanes"])
+    assert r.info["work_s"]["exact model"] == pytest.approx(budget, abs=1e-3) and r.work_s <= 2.0 + 1e-9
+
+
+@pytest.mark.slow
+def test_lanes_give_the_same_answer_idle_and_beside_two_cpu_hogs(district, always_split, dear_search, monkeypatch):
+    """Two lanes whose searches are ended by their work (not proven optimal) give the same
+    layout, bound and per-vector report with two busy processes beside them (the wall-clock
+    net widened, as in tests/test_determinism.py)."""
+    from optimiser.solve import cpsat_model
+    from tests.test_determinism import cpu_hogs
+    monkeypatch.setattr(cpsat_model, "WALL_CLOCK_SAFETY_FACTOR", 60.0)
+    idle_run, idle = run_relax_first(district, 2.0, workers=2)
+    assert idle.stopped_by == "work_limit", "the work limit must bind, or the test shows nothing"
+    with cpu_hogs():
+        loaded_run, loaded = run_relax_first(district, 2.0, workers=2)
+    assert loaded.stopped_by == "work_limit"
+    assert (loaded.objective, loaded.bound, loaded.chosen) == (idle.objective, idle.bound, idle.chosen)
+    assert loaded_run.info["exact_by_vector"] == idle_run.info["exact_by_vector"]
+    assert loaded_run.info["vector_lanes"] == idle_run.info["vector_lanes"]
