@@ -17,7 +17,10 @@ class ExitCode(IntEnum):
     ``OK`` solved (optimal, or feasible with a reported gap); ``INTERNAL`` an internal error (a
     bug); ``INPUT`` invalid input or usage; ``INFEASIBLE`` proven infeasible (with an
     explanation); ``NO_SOLUTION`` no solution within the time limit; ``INTERRUPTED`` stopped
-    by SIGINT (Ctrl-C) or SIGTERM (128 + SIGINT, the shell's convention); ``BROKEN_PIPE`` the
+    by SIGINT (Ctrl-C) or SIGTERM (128 + SIGINT, the shell's convention); ``ITEMS_FAILED`` a
+    batch ran to the end but some of its items are invalid, errored, crashed or failed
+    verification (``siteopt batch`` only: every result is kept; infeasible or unsolved items
+    are answers, not failures); ``BROKEN_PIPE`` the
     reader of stdout went away (``siteopt validate ... | head``: 128 + SIGPIPE, as a process the
     signal ends; nothing is printed about it).
     """
@@ -27,6 +30,7 @@ class ExitCode(IntEnum):
     INPUT = 2
     INFEASIBLE = 3
     NO_SOLUTION = 4
+    ITEMS_FAILED = 5
     INTERRUPTED = 130
     BROKEN_PIPE = 141
 

@@ -433,6 +433,29 @@ def test_cli_batch(site_dir: Path, tmp_path: Path) -> None:
     summary = json.loads(r.stdout)
     assert summary["counts"] == {"infeasible": 1, "optimal": 1} and summary["items"] == 2
     assert Path(summary["paths"]["results_csv"]).is_file()
+    assert summary["failed"] == 0 and summary["exit_code"] == 0
+
+
+def test_cli_batch_exits_5_when_an_item_is_invalid_and_keeps_every_result(site_dir: Path, tmp_path: Path) -> None:
+    """A sweep with an invalid value runs the rest, prints the summary, then exits 5 (as
+    siteopt validate exits 2 on it); a resume of the same batch says the same."""
+    from click.testing import CliRunner
+
+    from optimiser.cli.batch_cmd import command
+
+    b = write_batch(site_dir, "neg.yaml", sweep={"budget_gbp": [-1, 2000000]})
+    out = tmp_path / "neg"
+    for ran in (2, 0):  # the run, then a resume that skips both finished items
+        r = CliRunner().invoke(command, [str(b), "--out", str(out), "--quiet"])
+        assert r.exit_code == 5, r.output
+        summary = json.loads(r.stdout)
+        assert summary["counts"] == {"invalid": 1, "optimal": 1} and summary["failed"] == 1
+        assert summary["exit_code"] == 5 and summary["ran"] == ran and summary["skipped"] == 2 - ran
+        assert f"1 invalid of 2 items (reasons in {out / 'results.csv'}); exit 5" in r.stderr
+        table = rows(out / "results.csv")
+        assert [t["status"] for t in table] == ["invalid", "optimal"]
+        assert "budget_gbp: must be > 0, got -1" in table[0]["error"]
+        assert (out / "pareto.png").is_file() and json.loads((out / "summary.json").read_text())["exit_code"] == 5
 
 
 def test_validate_says_which_duplicate_items_a_batch_drops(site_dir: Path) -> None:

@@ -71,6 +71,13 @@ class ItemStatus(StrEnum):
         re-run with ``retry_failed``."""
         return self in (ItemStatus.ERROR, ItemStatus.CRASHED)
 
+    @property
+    def is_problem(self) -> bool:
+        """The item gave no answer to its scenario: ``invalid``, ``error``, ``crashed`` or
+        ``verification_failed`` (infeasible and no_solution are answers; the batch's exit code,
+        :attr:`optimiser.errors.ExitCode.ITEMS_FAILED`, follows these)."""
+        return self in (ItemStatus.INVALID, ItemStatus.ERROR, ItemStatus.CRASHED, ItemStatus.VERIFICATION_FAILED)
+
 
 def is_solved(status: object) -> bool:
     """Whether a record's ``status`` value names an item with a layout."""

@@ -81,6 +81,19 @@ class BatchSummary:
         """True when every item was solved."""
         return all(is_solved(r["status"]) for r in self.records)
 
+    @property
+    def problems(self) -> dict[str, int]:
+        """Items per status that gave no answer to their scenario (invalid, error, crashed,
+        verification_failed; :attr:`ItemStatus.is_problem`)."""
+        return {s: n for s, n in self.counts.items() if s in ItemStatus.__members__.values() and ItemStatus(s).is_problem}
+
+    @property
+    def exit_code(self) -> ExitCode:
+        """What ``siteopt batch`` exits with: :attr:`ExitCode.ITEMS_FAILED` (5) when any item is
+        invalid, errored, crashed or failed verification, else :attr:`ExitCode.OK` (infeasible
+        and unsolved items are answers of a sweep, not failures)."""
+        return ExitCode.ITEMS_FAILED if self.problems else ExitCode.OK
+
     def to_dict(self) -> dict[str, Any]:
         """The JSON summary (summary.json, and what ``siteopt batch`` prints)."""
         return {
@@ -89,6 +102,8 @@ class BatchSummary:
             "items": len(self.records),
             "counts": dict(self.counts),
             "solved": sum(n for s, n in self.counts.items() if is_solved(s)),
+            "failed": sum(self.problems.values()),
+            "exit_code": int(self.exit_code),
             "ran": self.ran,
             "skipped": self.skipped,
             "duplicates_dropped": self.duplicates,

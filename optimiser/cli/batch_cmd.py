@@ -1,10 +1,13 @@
 """``siteopt batch FILE --out DIR``: run a batch of scenarios (sweeps, seeds), resumably.
 
 Prints a JSON summary (items per status, paths) to stdout; a progress bar goes to stderr.
-Exit codes: 0 when the batch ran (item failures are recorded in results.csv, not fatal),
-2 for an invalid batch file or an unusable ``--out`` (every problem printed as
-``FILE: field: reason``), 1 for an internal error, 130 when interrupted (SIGINT / SIGTERM:
-the finished items are kept, the workers stopped; the same command resumes).
+Exit codes: 0 when every item ran to an answer (optimal, feasible, infeasible or no solution
+within its time limit), 5 when the batch ran to the end but some items are invalid, errored,
+crashed or failed verification (every result is still written and the summary printed; a resume,
+or ``--retry-failed``, gives the code for the whole batch again), 2 for an invalid batch file or
+an unusable ``--out`` (every problem printed as ``FILE: field: reason``), 1 for an internal
+error, 130 when interrupted (SIGINT / SIGTERM: the finished items are kept, the workers stopped;
+the same command resumes).
 """
 
 from __future__ import annotations
@@ -64,6 +67,15 @@ def command(file: Path, out_dir: Path, jobs: int, scheduler: SchedulerAddress | 
 
     --backend, --time-limit, --seed and --workers override the batch file's and the base
     scenario's settings for every item (--seed cannot be combined with repeat_seeds).
+
+    \b
+    Exit codes:
+      0   every item ran to an answer (optimal, feasible, infeasible, no solution)
+      5   the batch ran to the end but some items are invalid, errored, crashed
+          or failed verification (all results kept, summary printed)
+      2   invalid batch file or --out (nothing run)
+      1   internal error
+      130 interrupted (finished items kept; the same command resumes)
     """
     try:
         spec = load_batch(resolve_input(str(file)), solver=solve.as_solver_section())
@@ -98,3 +110,8 @@ def command(file: Path, out_dir: Path, jobs: int, scheduler: SchedulerAddress | 
             sys.exit(ExitCode.INPUT)
         raise
     echo_json(summary.to_dict())
+    if summary.problems:
+        what = ", ".join(f"{n} {s}" for s, n in sorted(summary.problems.items()))
+        click.echo(f"siteopt batch: {what} of {len(summary.records)} items (reasons in {summary.results_csv}); "
+                   f"exit {int(summary.exit_code)}", err=True)
+        sys.exit(summary.exit_code)
