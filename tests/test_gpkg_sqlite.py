@@ -54,3 +54,21 @@ def test_layers_read_back_by_gdal(tmp_path):
     st = pyogrio.read_dataframe(path, layer="layer_styles", read_geometry=False)
     assert list(st["styleQML"]) == ["<qgis/>"] and bool(st["useAsDefault"].iloc[0])
     assert str(st["update_time"].iloc[0]).startswith("2026-01-02 03:04:05")
+
+
+def test_run_id_is_layer_metadata_and_a_read_only_open_leaves_no_sidecar(tmp_path):
+    """GDAL opening a GeoPackage read-only (pyogrio, QGIS) writes ``<file>.aux.xml`` beside it
+    when the file holds dataset-level metadata; the run id is every layer's metadata instead."""
+    from optimiser.present.runid import gpkg_run_id
+
+    path = tmp_path / "layout.gpkg"
+    layers = {"firms": [(Point(440000, 388000), {"id": "f1"})], "lines": [(LineString([(0, 0), (3, 4)]), {})]}
+    write_layers_sqlite(path, layers, "EPSG:27700", metadata={"run_id": "20261205T100000Z-0badf00d"})
+    before = sorted(p.name for p in tmp_path.iterdir())
+    pyogrio.read_dataframe(path, layer="firms")
+    for name in ("firms", "lines"):
+        info = pyogrio.read_info(path, layer=name)
+        assert info["layer_metadata"] == {"run_id": "20261205T100000Z-0badf00d"}
+        assert info["dataset_metadata"] is None
+    assert sorted(p.name for p in tmp_path.iterdir()) == before == ["layout.gpkg"]
+    assert gpkg_run_id(path) == "20261205T100000Z-0badf00d"

@@ -50,6 +50,11 @@ def test_png_run_id(tmp_path):
 
 def test_gpkg_run_id_reads_every_layer(tmp_path):
     assert gpkg_run_id(_gpkg(tmp_path / "a.gpkg", "R1", ("one", "two"))) == "R1"
+    import pyogrio  # the id is each layer's metadata: a read-only open by GDAL writes no a.gpkg.aux.xml
+
+    assert pyogrio.read_info(tmp_path / "a.gpkg", layer="one")["layer_metadata"] == {"run_id": "R1"}
+    assert pyogrio.read_dataframe(tmp_path / "a.gpkg", layer="two").shape[0] == 1
+    assert not (tmp_path / "a.gpkg.aux.xml").exists()
     assert gpkg_run_id(_gpkg(tmp_path / "b.gpkg", None)) is None
     (tmp_path / "c.gpkg").write_bytes(b"SQLite format 3\0" + b"\0" * 100)
     assert gpkg_run_id(tmp_path / "c.gpkg") == UNREADABLE
@@ -110,12 +115,15 @@ def test_every_file_of_a_real_run_carries_its_id(two_runs):
     ids = binary_run_ids(a)
     assert {"plan.png", "distance.png", "layout.gpkg"} <= set(ids)
     assert set(ids.values()) == {rid}
-    import pyogrio  # GDAL reads the id as the GeoPackage's metadata, and every layer's
+    import pyogrio  # GDAL reads the id as every layer's metadata (not the dataset's: no .aux.xml sidecar)
 
-    assert pyogrio.read_info(a / "layout.gpkg", layer="firms")["dataset_metadata"] == {"run_id": rid}
+    before = sorted(p.name for p in a.iterdir())
+    assert pyogrio.read_info(a / "layout.gpkg", layer="firms")["dataset_metadata"] is None
     for layer, _ in pyogrio.list_layers(a / "layout.gpkg"):
         if layer != "layer_styles":
             assert pyogrio.read_info(a / "layout.gpkg", layer=layer)["layer_metadata"] == {"run_id": rid}
+            pyogrio.read_dataframe(a / "layout.gpkg", layer=layer)
+    assert sorted(p.name for p in a.iterdir()) == before
 
 
 @pytest.mark.slow

@@ -174,18 +174,19 @@ def write_gpkg(path: str | os.PathLike[str], frames: Mapping[str, gpd.GeoDataFra
     """Write layers to a GeoPackage (via a temporary file renamed into place), with their QGIS styles.
 
     Each layer's geometry type is its frames'; a layer mixing single and multi parts is written
-    as multi. ``run_id`` goes into the GDAL metadata (``gpkg_metadata``) of the dataset and of
-    every layer (read back by :func:`optimiser.present.runid.gpkg_run_id`). Returns ``path``.
+    as multi. ``run_id`` goes into the GDAL metadata (``gpkg_metadata``) of every layer, not the
+    dataset's, which GDAL copies into a ``.aux.xml`` sidecar whenever the file is opened
+    read-only (read back by :func:`optimiser.present.runid.gpkg_run_id`). Returns ``path``.
     """
     tag = {"run_id": run_id} if run_id else None
 
     def write(tmp: Path) -> None:
-        for n, (name, frame) in enumerate(frames.items()):
+        for name, frame in frames.items():
             types = set(frame.geom_type.dropna()) if len(frame) else set()
             mixed = len({t.removeprefix("Multi") for t in types}) == 1 and len(types) > 1
             pyogrio.write_dataframe(frame, tmp, layer=name, driver="GPKG", promote_to_multi=mixed or None,
                                     geometry_type=None if len(frame) else "Unknown",
-                                    dataset_metadata=tag if n == 0 else None, layer_metadata=tag)
+                                    layer_metadata=tag)
         table = _styles_frame(frames) if styles else None
         if table is not None:
             pyogrio.write_dataframe(table, tmp, layer=STYLES_TABLE, driver="GPKG", layer_options={"FID": "id"})

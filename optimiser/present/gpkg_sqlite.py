@@ -187,16 +187,21 @@ def _gdal_metadata_xml(items: Mapping[str, str]) -> str:
 
 
 def _write_metadata(db: sqlite3.Connection, layers: Sequence[str], metadata: Mapping[str, str], now: str) -> None:
-    """``metadata`` as GDAL dataset metadata and as each layer's metadata (metadata extension)."""
+    """``metadata`` as each layer's GDAL metadata (metadata extension, ``table`` scope).
+
+    Not as the dataset's (``geopackage`` scope): GDAL (3.12) opening a GeoPackage read-only
+    (pyogrio, QGIS) copies dataset metadata into a ``<file>.aux.xml`` sidecar next to it, so
+    merely looking at ``layout.gpkg`` would add a file to the run directory. Layer metadata
+    stays in the file."""
     for statement in _METADATA_TABLES.split(";"):
         if statement.strip():
             db.execute(statement)
     db.executemany("INSERT INTO gpkg_extensions VALUES (?, NULL, 'gpkg_metadata', ?, 'read-write')",
                    [("gpkg_metadata", _METADATA_EXTENSION), ("gpkg_metadata_reference", _METADATA_EXTENSION)])
     xml = _gdal_metadata_xml(metadata)
-    for n, (scope, table) in enumerate([("geopackage", None), *(("table", name) for name in layers)], start=1):
+    for n, table in enumerate(layers, start=1):
         db.execute("INSERT INTO gpkg_metadata VALUES (?, 'dataset', 'http://gdal.org', 'text/xml', ?)", (n, xml))
-        db.execute("INSERT INTO gpkg_metadata_reference VALUES (?, ?, NULL, NULL, ?, ?, NULL)", (scope, table, now, n))
+        db.execute("INSERT INTO gpkg_metadata_reference VALUES ('table', ?, NULL, NULL, ?, ?, NULL)", (table, now, n))
 
 
 def write_layers_sqlite(path: Path, layers: Mapping[str, Sequence[Row]], crs: str, *,
@@ -205,7 +210,7 @@ def write_layers_sqlite(path: Path, layers: Mapping[str, Sequence[Row]], crs: st
     """Write ``layers`` (name -> features, each layer with at least one feature, geometries in
     ``crs``) as a new GeoPackage at ``path`` (which must not exist: write into a temporary name
     and rename it into place), and ``styles`` (rows of QGIS's columns) as ``styles_table``;
-    ``metadata`` (e.g. the run id) as GDAL metadata of the dataset and of every layer."""
+    ``metadata`` (e.g. the run id) as GDAL metadata of every layer (see :func:`_write_metadata`)."""
     now = _iso(datetime.now(UTC))
     srs_id, srs_rows = _srs_rows(crs)
     db = sqlite3.connect(path, isolation_level=None)

@@ -3,9 +3,9 @@ file carries the run's id"); the text files' ids are read by :func:`optimiser.pr
 
 - PNG plans (``plan.png``, ``distance.png``, ``catchment.png``): the ``tEXt`` chunk ``run_id``
   matplotlib writes from ``savefig(metadata=...)``, read from the chunk list (no image decoded);
-- ``layout.gpkg``: the GDAL metadata ``run_id`` of the dataset and of every layer (the
-  GeoPackage's ``gpkg_metadata`` table), read with sqlite3 read-only; a GeoPackage whose layers
-  carry different ids lists them joined by ``|``;
+- ``layout.gpkg``: the GDAL metadata ``run_id`` of every layer (the GeoPackage's
+  ``gpkg_metadata`` table; older versions also wrote it as the dataset's), read with sqlite3
+  read-only; a GeoPackage whose layers carry different ids lists them joined by ``|``;
 - a batch item's ``result.json``: its ``run_id`` field.
 """
 
