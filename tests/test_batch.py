@@ -246,6 +246,35 @@ def test_out_dir_must_be_a_batch_folder(site_dir: Path, tmp_path: Path) -> None:
         run_batch(write_batch(site_dir, sweep={"budget_gbp": [1e6]}), out, progress=False)
 
 
+def test_out_dir_of_another_batch_is_refused_unless_overwrite(site_dir: Path, tmp_path: Path) -> None:
+    """Reusing --out for another batch (another id) would mix its runs and results with the
+    earlier batch's: refused, naming batch.json, both ids and the way out; overwrite replaces."""
+    from click.testing import CliRunner
+
+    from optimiser.cli.batch_cmd import command
+
+    first = write_batch(site_dir, "first.yaml", id="first", sweep={"budget_gbp": [-1]})
+    other = write_batch(site_dir, "other.yaml", id="other", sweep={"budget_gbp": [-2]})
+    out = tmp_path / "out"
+    a = run_batch(first, out, progress=False)
+    before = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()}
+    (old_run,) = [p.name for p in (out / "runs").iterdir()]
+    with pytest.raises(OutputExistsError) as exc:
+        run_batch(other, out, progress=False)
+    msg = str(exc.value)
+    assert msg.startswith(f"{out / 'batch.json'} holds the batch 'first' (1 item, from {first}), not this batch 'other'")
+    assert msg.endswith("choose a new out_dir for this batch, or pass overwrite=True to replace the earlier batch's "
+                        "results and runs")
+    assert {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()} == before  # nothing touched
+    r = CliRunner().invoke(command, [str(other), "--out", str(out), "-q"])
+    assert r.exit_code == 2 and "choose a new --out for this batch, or pass --overwrite" in r.stderr
+    assert run_batch(first, out, progress=False).skipped == 1  # the same batch still resumes
+    b = run_batch(other, out, progress=False, overwrite=True)
+    assert json.loads((out / "batch.json").read_text())["id"] == "other" and b.ran == 1
+    assert [p.name for p in (out / "runs").iterdir()] == [b.records[0]["run_dir"].rsplit("/", 1)[1]] != [old_run]
+    assert [r["name"] for r in rows(out / "results.csv")] == [b.records[0]["name"]] != [a.records[0]["name"]]
+
+
 # ---------------------------------------------------------------- resume after SIGKILL
 
 

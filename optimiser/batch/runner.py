@@ -12,9 +12,11 @@ from __future__ import annotations
 import concurrent.futures as cf
 import contextlib
 import importlib
+import json
 import logging
 import multiprocessing
 import os
+import shutil
 import sys
 import time
 from collections import deque
@@ -38,6 +40,7 @@ from optimiser.inputs import schema as S
 from optimiser.inputs.formats import checked_path
 from optimiser.inputs.limits import whole_number_problem
 from optimiser.present.rundir import atomic_write_text, write_json_atomic
+from optimiser.present.staging import _out_word, _overwrite_word
 from optimiser.solve import interrupt
 
 logger = logging.getLogger(__name__)
@@ -347,11 +350,49 @@ def _run_dask(todo: list[BatchItem], runs: Path, scheduler: Any, render: bool, o
 # ---------------------------------------------------------------- the batch
 
 
-def _prepare_out(out: Path) -> None:
+_OUTPUTS = ("batch.json", "results.csv", "pareto.csv", "pareto.png", "summary.json")
+"""A batch folder's own files (besides ``runs/``): what ``overwrite`` removes."""
+
+
+def _earlier_batch(out: Path) -> tuple[str | None, str]:
+    """The id of the batch whose batch.json is in ``out`` (None when it cannot be read) and a
+    readable description of it."""
+    try:
+        old = json.loads((out / "batch.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        return None, f"cannot be read ({getattr(exc, 'strerror', None) or exc})"
+    old_id = old.get("id") if isinstance(old, dict) else None
+    if not isinstance(old_id, str):
+        return None, "names no batch id"
+    n = len(old.get("items") or [])
+    return old_id, f"holds the batch {old_id!r} ({n} item{'s' if n != 1 else ''}, from {old.get('batch_file') or 'a mapping'})"
+
+
+def _prepare_out(out: Path, spec: BatchSpec, overwrite: bool) -> None:
+    """Make ``out`` the folder of batch ``spec``: a new or empty folder, the same batch's folder
+    (resumed), or with ``overwrite`` an earlier batch's folder emptied of its outputs and runs.
+
+    Raises:
+        OutputExistsError: ``out`` is a file, a non-empty folder that is not a batch folder, or
+            (without ``overwrite``) the folder of another batch (another id).
+    """
     if out.exists() and not out.is_dir():
         raise OutputExistsError(f"{out} exists and is not a folder")
     if out.is_dir() and any(out.iterdir()) and not (out / "batch.json").is_file():
-        raise OutputExistsError(f"{out} is not empty and is not a batch output folder (no batch.json); choose another --out")
+        raise OutputExistsError(f"{out} is not empty and is not a batch output folder (no batch.json); "
+                                f"choose another {_out_word()}")
+    if (out / "batch.json").is_file():
+        old_id, what = _earlier_batch(out)
+        if overwrite:
+            logger.warning("%s: batch.json %s; removing that batch's results and runs (overwrite)", out, what)
+            shutil.rmtree(out / "runs", ignore_errors=True)
+            for name in _OUTPUTS:
+                (out / name).unlink(missing_ok=True)
+        elif old_id != spec.id:
+            raise OutputExistsError(
+                f"{out / 'batch.json'} {what}, not this batch {spec.id!r}: its results.csv and runs would be mixed "
+                f"with this one's; choose a new {_out_word()} for this batch, or pass {_overwrite_word()} to replace "
+                f"the earlier batch's results and runs")
     (out / "runs").mkdir(parents=True, exist_ok=True)
 
 
@@ -438,6 +479,7 @@ def run_batch(
     render: bool = False,
     retry_failed: bool = False,
     base_dir: str | os.PathLike[str] | None = None,
+    overwrite: bool = False,
 ) -> BatchSummary:
     """Run every item of a batch and write the results table and Pareto front.
 
@@ -458,6 +500,9 @@ def run_batch(
         render: also draw plans and report.html for every item (slower).
         retry_failed: on resume, re-run items recorded as ``error`` or ``crashed``.
         base_dir: where a mapping batch's relative ``base`` resolves (default: the cwd).
+        overwrite: ``out_dir`` may hold another batch (another id): its results and runs are
+            removed first (without it that is refused). The same batch is resumed either way
+            unless ``overwrite`` (which starts it afresh).
 
     Returns:
         A :class:`BatchSummary`. Item failures are recorded, never raised.
@@ -467,7 +512,8 @@ def run_batch(
         ArgumentError: ``jobs`` is not a whole number >= 1, ``scheduler`` a malformed address, or
             ``security`` missing for a tls:// scheduler (nothing read or created).
         ValidationError / FileReadError: the batch file is invalid (nothing run).
-        OutputExistsError: ``out_dir`` is a non-empty folder that is not a batch folder.
+        OutputExistsError: ``out_dir`` is a non-empty folder that is not a batch folder, or
+            (without ``overwrite``) another batch's folder (batch.json names another id).
         Interrupted: SIGINT / SIGTERM (with :func:`optimiser.solve.interrupt.handle_signals`
             installed): the finished items are kept (results.csv, their result.json), the
             workers are stopped, the items in flight are left to the next run (resume).
@@ -478,7 +524,7 @@ def run_batch(
         raise ArgumentError([Problem("run_batch", "jobs", why)])
     _check_scheduler(scheduler, security)  # as siteopt batch does, before anything is read or created
     spec = path_or_spec if isinstance(path_or_spec, BatchSpec) else load_batch(path_or_spec, base_dir=base_dir)
-    _prepare_out(out)
+    _prepare_out(out, spec, overwrite)
     runs = out / "runs"
     _write_batch_json(out, spec)
     records, todo = _finished(spec, runs, resume, retry_failed)

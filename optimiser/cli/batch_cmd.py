@@ -25,6 +25,7 @@ from optimiser.cli.logging_setup import current_settings
 from optimiser.cli.options import SolveOverrides, solve_options
 from optimiser.errors import ExitCode, InputError, Interrupted, OutputExistsError
 from optimiser.inputs.locate import resolve_input
+from optimiser.present.staging import cli_wording
 from optimiser.solve import interrupt
 
 logger = logging.getLogger(__name__)
@@ -54,13 +55,15 @@ def _check_scheduler(ctx: click.Context, param: click.Parameter, value: str | No
 @click.option("--tls-cert", type=click.Path(dir_okay=False), default=None, help="This client's certificate (PEM).")
 @click.option("--tls-key", type=click.Path(dir_okay=False), default=None,
               help="This client's private key (PEM), if not in --tls-cert.")
+@click.option("--overwrite", is_flag=True,
+              help="--out may hold another batch's results: remove them and its runs first (refused without it).")
 @click.option("--no-resume", is_flag=True, help="Re-run every item, even those already finished.")
 @click.option("--retry-failed", is_flag=True, help="On resume, also re-run items recorded as error or crashed.")
 @click.option("--render", is_flag=True, help="Also draw plans and report.html for every item (slower).")
 @solve_options
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar (as siteopt -q).")
 def command(file: Path, out_dir: Path, jobs: int, scheduler: SchedulerAddress | None, tls_ca_file: str | None,
-            tls_cert: str | None, tls_key: str | None, no_resume: bool, retry_failed: bool, render: bool,
+            tls_cert: str | None, tls_key: str | None, overwrite: bool, no_resume: bool, retry_failed: bool, render: bool,
             solve: SolveOverrides, quiet: bool) -> None:
     """Run every scenario of the batch FILE (placemaking-batch/1) and write results.csv,
     pareto.csv and pareto.png under --out.
@@ -94,10 +97,11 @@ def command(file: Path, out_dir: Path, jobs: int, scheduler: SchedulerAddress | 
         sys.exit(ExitCode.INPUT)
     progress = not quiet and current_settings().progress
     try:
-        with interrupt.handle_signals():
+        with interrupt.handle_signals(), cli_wording():  # a refused --out names --overwrite
             summary = run_batch(spec, out_dir, jobs=jobs, scheduler=None if scheduler is None else str(scheduler),
                                 security=security, progress=progress,
-                                resume=not no_resume, render=render, retry_failed=retry_failed)
+                                resume=not no_resume, render=render, retry_failed=retry_failed,
+                                overwrite=overwrite)
     except Interrupted as exc:
         click.echo(f"siteopt batch: {exc}", err=True)
         sys.exit(ExitCode.INTERRUPTED)
