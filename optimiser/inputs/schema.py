@@ -545,7 +545,8 @@ class ChecksIn(_Strict):
     """Thresholds of the site sanity warnings (``siteopt validate`` / ``run``; ``--strict`` makes them errors)."""
 
     max_connector_m: Annotated[float, Field(gt=0, allow_inf_nan=False, description=(
-        "Warn when a firm entrance's or a crossing end's connector to the walking network is longer (m)."))] = SanityChecks.max_connector_m
+        "Warn when a firm entrance's or a drawn crossing end's (existing or explicit candidate) connector to the "
+        "walking network is longer (m)."))] = SanityChecks.max_connector_m
 
 
 class ScenarioFile(_Strict):

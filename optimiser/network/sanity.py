@@ -6,8 +6,9 @@ as the pipeline has them) or :func:`scenario_warnings` / :func:`site_warnings` (
 ``siteopt validate``). :data:`WARNING_CODES` lists every code. The checks, on the active
 barriers of the scenario (a site alone: the barriers on by default):
 
-- ``long_connector``: a firm entrance, or the end of a crossing (existing, explicit or generated
-  candidate), is joined to the walking network by a straight connector longer than the
+- ``long_connector``: a firm entrance, or the end of a crossing the user drew (existing, or an
+  explicit candidate; not the candidates generated along a barrier, proposed with their
+  approaches), is joined to the walking network by a straight connector longer than the
   scenario's ``checks.max_connector_m`` (250 m by default): the walk model assumes a short access
   path, so walks through it are guessed (across whatever lies there), not routed;
 - ``parcel_over_barrier``: a buildable parcel overlaps the band of an active barrier that is part of
@@ -120,9 +121,9 @@ def long_connectors(site: Site, net: WalkNetwork, max_connector_m: float) -> lis
 
 
 def long_crossing_connectors(scenario: Scenario, net: WalkNetwork) -> list[SiteWarning]:
-    """Crossings (existing, explicit candidates, generated candidates) with an end joined to the
-    walking network by a connector longer than ``checks.max_connector_m``: one warning per
-    existing or explicit crossing, one per barrier for the candidates generated along it."""
+    """Crossings the user drew (existing, and the scenario's explicit candidates) with an end
+    joined to the walking network by a connector longer than ``checks.max_connector_m``, one
+    warning each; candidates generated along a barrier are not warned about."""
     limit = scenario.checks.max_connector_m
     longest: dict[str, float] = {}
     for j in np.flatnonzero(net.edge_kind == KIND_CODE["connector"]):
@@ -140,30 +141,15 @@ def long_crossing_connectors(scenario: Scenario, net: WalkNetwork) -> list[SiteW
                 f"checks.max_connector_m = {limit:g} m), so walks over it are guessed, not routed", fix))
     explicit = {c.id: i for i, c in enumerate(scenario.crossings.explicit)}
     scen_file = str(display_path(scenario.path)) if scenario.path is not None else f"scenario {scenario.id!r}"
-    generated: dict[str, list[tuple[float, str]]] = {}
     for c in net.candidates:
-        if (m := longest.get(c.id, 0.0)) <= limit:
-            continue
-        if c.id in explicit:
+        # candidates generated along a barrier are not warned about: a new crossing is proposed
+        # with its approaches, which its connectors stand for (the embedded sites' Parkway and
+        # I-880 candidates are joined by 300-750 m connectors where no path reaches the barrier)
+        if c.id in explicit and (m := longest.get(c.id, 0.0)) > limit:
             out.append(SiteWarning(
                 "long_connector", scen_file, f"crossings.explicit[{explicit[c.id]}].geometry",
                 f"an end of candidate crossing {c.id!r} is joined to the walking network by a {m:.0f} m straight connector "
                 f"(more than checks.max_connector_m = {limit:g} m), so walks over it would be guessed, not routed", fix))
-        else:
-            generated.setdefault(c.barrier_id, []).append((m, c.id))
-    rules = {r.barrier_id: k for k, r in enumerate(site.crossing_rules)}
-    bars = {b.id: k for k, b in enumerate(site.barriers)}
-    for bid, found in generated.items():
-        m, worst = max(found)
-        field = f"crossing_rules[{rules[bid]}]" if bid in rules else f"barriers[{bars.get(bid, -1)}]"
-        n = len(found)
-        out.append(SiteWarning(
-            "long_connector", file, field,
-            f"{n} candidate crossing{'s' if n != 1 else ''} of barrier {bid!r} {'have' if n != 1 else 'has'} an end joined to the "
-            f"walking network by a straight connector longer than checks.max_connector_m = {limit:g} m (the longest "
-            f"{m:.0f} m, {worst}), so walks over them would be guessed, not routed",
-            f"add the paths that reach barrier {bid!r} there to paths, or generate candidates only where paths reach it "
-            "(crossing_rules, or the scenario's crossings.explicit)"))
     return out
 
 
