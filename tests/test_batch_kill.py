@@ -158,3 +158,42 @@ def test_a_worker_ends_its_own_children_when_the_parent_dies(tmp_path, sig):
                 os.kill(pid, signal.SIGKILL)
             except OSError:
                 pass
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="scans /proc")
+@pytest.mark.parametrize("verbosity", ["-q", "-v"])
+def test_ctrl_c_stops_the_workers_quietly_unless_verbose(batch_file, tmp_path, verbosity):
+    """Ctrl-C (SIGINT to the whole process group) is a normal stop: the workers say nothing with
+    -q (warnings and errors only) or by default, and one info line each with -v (they used to
+    print 'SIGTERM (the batch stopped, or its parent process died); stopping' whatever -q)."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "MPLBACKEND": "Agg",
+           "_SITEOPT_BATCH_FAULTS": json.dumps({"sleep": 30.0})}
+    out = tmp_path / "out"
+    proc = subprocess.Popen([sys.executable, "-m", "optimiser", verbosity, "batch", str(batch_file), "--out", str(out),
+                             "--jobs", "2"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    try:
+        deadline = time.monotonic() + 120
+        while not (out / "runs").is_dir() or len(list((out / "runs").iterdir())) < 2:  # both items in flight
+            assert time.monotonic() < deadline and proc.poll() is None
+            time.sleep(0.05)
+        workers = {pid for pid, _ in group_members(proc.pid)} - {proc.pid}
+        os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
+        _, err = proc.communicate(timeout=60)
+    finally:
+        for pid, _ in group_members(proc.pid):
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+    assert proc.returncode == 130
+    worker_lines = [ln for ln in err.splitlines() if ln.startswith("siteopt batch worker")]
+    if verbosity == "-q":
+        assert worker_lines == [], err
+        assert "SIGTERM" not in err and "died" not in err
+    else:
+        assert len(worker_lines) == 2, err  # one line per worker (the group also holds spawn's resource tracker)
+        for ln in worker_lines:
+            pid, text = ln.removeprefix("siteopt batch worker ").split(": ", 1)
+            assert int(pid) in workers and text == "info: stopped by the batch (its item in flight re-runs on resume)"
+    assert "interrupted" in err or "SIGINT" in err  # the parent's own line says what happened

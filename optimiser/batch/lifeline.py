@@ -15,6 +15,12 @@ killed while its workers were still importing left them running (at full CPU, im
 - the kernel sends SIGTERM when the parent dies (Linux ``prctl(PR_SET_PDEATHSIG)``), and a
   watchdog thread polls ``os.getppid()`` every :data:`PARENT_POLL_S` seconds (everywhere,
   and for a main thread stuck in native code, where a signal handler cannot run).
+
+A worker follows the parent's verbosity (``log_level``, the ``optimiser`` logger's level in
+the parent): its log lines go to stderr as ``siteopt batch worker PID: level: message`` from
+that level up. Being stopped by the batch (Ctrl-C, SIGTERM, an item run alone after a crash)
+is the normal end of a worker and is said at info level (``siteopt -v``); a parent that died
+without stopping its workers is a warning (shown with ``-q`` too).
 """
 
 from __future__ import annotations
@@ -39,6 +45,9 @@ EXIT_PARENT_GONE = 130
 
 _PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
+_state = {"parent": 0, "level": logging.WARNING}
+"""This worker's batch parent (pid) and the level from which it writes to stderr."""
+
 
 def own_children(pid: int | None = None) -> list[int]:
     """The pids of the direct children of ``pid`` (default: this process), from ``/proc``
@@ -52,10 +61,11 @@ def own_children(pid: int | None = None) -> list[int]:
     return kids
 
 
-def end_worker(reason: str) -> None:
+def end_worker(reason: str, level: int = logging.WARNING) -> None:
     """Terminate this worker's children (SIGTERM, then SIGKILL to those left after 1 s) and exit
     at once with :data:`EXIT_PARENT_GONE`; nothing of the item in flight is kept (it has no
-    ``result.json``, so a resumed batch runs it again)."""
+    ``result.json``, so a resumed batch runs it again). ``reason`` goes to stderr when ``level``
+    is at least the worker's log level (:func:`init_worker`)."""
     kids = own_children()
     for k in kids:
         with contextlib.suppress(OSError):
@@ -67,8 +77,10 @@ def end_worker(reason: str) -> None:
     for k in kids:
         with contextlib.suppress(OSError):
             os.kill(k, signal.SIGKILL)
-    with contextlib.suppress(Exception):  # best effort: stderr may be gone with the parent
-        sys.stderr.write(f"siteopt batch worker {os.getpid()}: {reason}; stopping\n")
+    if level >= _state["level"]:
+        with contextlib.suppress(Exception):  # best effort: stderr may be gone with the parent
+            sys.stderr.write(f"siteopt batch worker {os.getpid()}: {logging.getLevelName(level).lower()}: {reason}\n")
+            sys.stderr.flush()
     os._exit(EXIT_PARENT_GONE)
 
 
@@ -94,20 +106,52 @@ def _die_with_parent() -> None:
         logger.debug("prctl(PR_SET_PDEATHSIG) unavailable: %s", exc)
 
 
+def _parent_gone(parent_pid: int) -> str:
+    return f"the batch (pid {parent_pid}) ended without stopping this worker; stopping (its item re-runs on resume)"
+
+
 def _on_sigterm(signum: int, frame: FrameType | None) -> None:
-    end_worker("SIGTERM (the batch stopped, or its parent process died)")
+    parent = _state["parent"]
+    if parent and os.getppid() != parent:  # the kernel's parent-death signal
+        end_worker(_parent_gone(parent))
+    end_worker("stopped by the batch (its item in flight re-runs on resume)", logging.INFO)
 
 
 def _watch_parent(parent_pid: int) -> None:
     """End this worker at once when the parent is gone (this process was re-parented)."""
     while True:
         if os.getppid() != parent_pid:
-            end_worker(f"the batch parent (pid {parent_pid}) is gone")
+            end_worker(_parent_gone(parent_pid))
         time.sleep(PARENT_POLL_S)
 
 
-def init_worker(parent_pid: int) -> None:
-    """Initialiser of a local batch worker process (see the module docstring)."""
+class _WorkerFormatter(logging.Formatter):
+    """``%(level)s``: the level name in lower case, as the command line writes it."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        record.level = record.levelname.lower()
+        return super().format(record)
+
+
+def _log_to_stderr(level: int) -> None:
+    """This worker's ``optimiser`` log lines from ``level`` up to stderr, marked as the worker's."""
+    pkg = logging.getLogger("optimiser")
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_WorkerFormatter(f"siteopt batch worker {os.getpid()}: %(level)s: %(message)s"))
+    handler.setLevel(level)
+    pkg.addHandler(handler)
+    pkg.setLevel(level)
+
+
+def init_worker(parent_pid: int, log_level: int = logging.WARNING) -> None:
+    """Initialiser of a local batch worker process (see the module docstring).
+
+    Args:
+        parent_pid: the batch parent's pid.
+        log_level: the parent's log level (``logging.WARNING`` by default and with ``-q``).
+    """
+    _state["parent"], _state["level"] = parent_pid, log_level
+    _log_to_stderr(log_level)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, _on_sigterm)
     _die_with_parent()

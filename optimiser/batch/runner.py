@@ -153,7 +153,12 @@ def _pool(jobs: int) -> cf.ProcessPoolExecutor:
     # ignores SIGINT and dies with this process (batch.lifeline.init_worker: a light module, so
     # the parent-death signal is armed before the worker imports the pipeline)
     return cf.ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn"),
-                                  initializer=init_worker, initargs=(os.getpid(),))
+                                  initializer=init_worker, initargs=(os.getpid(), _worker_log_level()))
+
+
+def _worker_log_level() -> int:
+    """The level from which workers write their log lines: the parent's (``siteopt -v`` / ``-q``)."""
+    return min(logging.getLogger("optimiser").getEffectiveLevel(), logging.WARNING)
 
 
 @contextlib.contextmanager
