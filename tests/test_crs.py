@@ -39,7 +39,7 @@ def test_outside_the_area_of_use_is_in_whole_metres(tmp_path):
     probs = validate_files([_write(tmp_path / "far.yaml", d)])
     msg = next(p.reason for p in probs if p.field == "parcels[0].geometry")
     assert msg == ("coordinates (690000, 5335000) lie outside the area of use of crs EPSG:27700 "
-                   "(x -144406..728483, y -80290..1320279 m)")
+                   "(lon -9.01..2.01, lat 49.75..61.01, give or take 1°): lon/lat (159.40561, 81.83077)")
 
 
 def _lonlat_site(**site_fields):
@@ -69,8 +69,8 @@ def test_a_working_crs_in_feet_is_refused_like_a_crs_in_feet(tmp_path):
 def test_a_working_crs_must_hold_the_site_in_its_area_of_use(tmp_path):
     (field, reason, hint), = _problems(tmp_path, _lonlat_site(working_crs="EPSG:2056"))  # Swiss grid, Sheffield site
     assert field == "working_crs"
-    assert reason == ("the site lies outside the area of use of working_crs EPSG:2056 (lon 5.73..10.72, lat 45.72..47.91): "
-                      "parcels[0].geometry is at (-1.40018, 53.37835)")
+    assert reason == ("the site lies outside the area of use of working_crs EPSG:2056 (lon 5.96..10.49, lat 45.82..47.81, "
+                      "give or take 1°): parcels[0].geometry is at (-1.40018, 53.37835)")
     assert hint.endswith("if the site is in that area, give positions as [longitude, latitude]")
     # a Zürich site (8.5 E, 47.4 N) given as [latitude, longitude]: off Somalia, outside the Swiss grid's area
     swapped = _moved(_lonlat_site(working_crs="EPSG:2056"), lambda x, y: (y - 6.0, x + 9.9))
@@ -82,7 +82,7 @@ def test_a_working_crs_must_hold_the_site_in_its_area_of_use(tmp_path):
     projected["working_crs"] = "EPSG:32632"
     (field, reason, _), = _problems(tmp_path, projected)
     assert field == "working_crs" and reason.endswith(
-        "(lon 5.70..12.30, lat -4.20..88.20): parcels[0].geometry is at (440000, 387000) in crs EPSG:27700, "
+        "(lon 6.00..12.00, lat 0.00..84.00, give or take 1°): parcels[0].geometry is at (440000, 387000) in crs EPSG:27700, "
         "lon/lat (-1.40018, 53.37835)")
 
 
@@ -109,5 +109,53 @@ def test_one_feature_outside_the_working_crs_is_named(tmp_path):
     d = _lonlat_site(working_crs="EPSG:27700")
     d["firms"][0]["location"] = [3.0, 47.0]  # in France: inside EPSG:4326's area, outside the British grid's
     assert ("firms[0].location", "coordinates (3.00000, 47.00000) lie outside the area of use of working_crs EPSG:27700 "
-            "(x -9.56..2.56, y 49.19..61.57 degrees)", "check the coordinates (a shifted or mistyped value?) and the "
-            "declared working_crs") in _problems(tmp_path, d)
+            "(lon -9.01..2.01, lat 49.75..61.01, give or take 1°)", "check the coordinates (a shifted or mistyped value?) "
+            "and the declared working_crs") in _problems(tmp_path, d)
+
+
+def _placed(lon, lat, crs, **site_fields):
+    """The tiny site moved to ``(lon, lat)`` and given in ``crs`` (whole metres)."""
+    from tests.sitefiles import E0, N0
+
+    x0, y0 = Transformer.from_crs("EPSG:4326", crs, always_xy=True).transform(lon, lat)
+    d = _moved(site_dict(), lambda x, y: (round(x - E0 + x0), round(y - N0 + y0)))
+    d.update(crs=crs, **site_fields)
+    return d
+
+
+def test_the_area_of_use_is_compared_in_lonlat_give_or_take_a_degree(tmp_path):
+    """One rule for crs and working_crs: a position more than 1 degree beyond the CRS's area of use
+    (in lon/lat) is elsewhere; a site a little past a UTM zone's edge, true to scale there, is fine.
+    (The 5 % margin in projected coordinates let UTM 33N take a site at 10.5 E, 1.5 degrees outside.)"""
+    from pyproj import CRS
+
+    from optimiser.inputs.crs import MAX_SCALE_ERROR, scale_error
+
+    probs = _problems(tmp_path, _placed(10.5, 48.1, "EPSG:32633"))
+    assert probs[0] == ("parcels[0].geometry", "coordinates (165007, 5337216) lie outside the area of use of crs EPSG:32633 "
+                        "(lon 12.00..18.00, lat 0.00..84.00, give or take 1°): lon/lat (10.50001, 48.10000)",
+                        "check the coordinates (a shifted or mistyped value?) and the declared crs")
+    # Munich (11.55 E) is 0.45 degrees west of UTM 33N's edge, and within 0.05 % of true scale there
+    munich = _placed(11.55, 48.14, "EPSG:32633")
+    assert _problems(tmp_path, munich) == []
+    assert scale_error(CRS.from_epsg(32633), [munich["firms"][0]["location"]]) < MAX_SCALE_ERROR / 10
+    site = read_site(_write(tmp_path / "wc.yaml", _placed(11.55, 48.14, "EPSG:25832", working_crs="EPSG:32633")))
+    assert (site.crs, site.source_crs) == ("EPSG:32633", "EPSG:25832")
+    assert _problems(tmp_path, _placed(11.55, 48.14, "EPSG:25832", working_crs="EPSG:32634")) == [
+        ("working_crs", "the site lies outside the area of use of working_crs EPSG:32634 (lon 18.00..24.00, lat 0.00..84.00, "
+         "give or take 1°): parcels[0].geometry is at (689697, 5335006) in crs EPSG:25832, lon/lat (11.55001, 48.14000)",
+         "choose a working_crs made for the site's area (its national grid or UTM zone), or leave working_crs out to have "
+         "one chosen")]
+
+
+def test_degrees_outside_an_area_go_round_the_antimeridian():
+    from optimiser.inputs.plausibility import degrees_outside
+
+    utm1 = (-180.0, 0.0, -174.0, 84.0)
+    assert degrees_outside(-177.0, 10.0, utm1) == 0.0
+    assert degrees_outside(179.5, 10.0, utm1) == 0.5  # across the antimeridian, not 353.5
+    assert degrees_outside(-172.0, -2.0, utm1) == 2.0
+    fiji = (176.0, -20.0, -178.0, -12.0)  # crosses the antimeridian: west > east
+    assert degrees_outside(179.0, -17.0, fiji) == 0.0 and degrees_outside(-179.0, -17.0, fiji) == 0.0
+    assert degrees_outside(174.0, -17.0, fiji) == 2.0
+    assert degrees_outside(float("inf"), 0.0, utm1) == float("inf")

@@ -27,7 +27,7 @@ from shapely.geometry.base import BaseGeometry
 
 from optimiser.errors import Problem
 from optimiser.inputs.messages import format_coord, format_xy
-from optimiser.inputs.plausibility import area_of_use_bounds, implausible_positions
+from optimiser.inputs.plausibility import AREA_TOLERANCE_DEG, area_of_use_lonlat, implausible_positions
 
 logger = logging.getLogger(__name__)
 
@@ -132,7 +132,9 @@ def degrees_in_metric_crs(positions: list[list[float]], crs: CRS) -> bool:
     area = crs.area_of_use
     if area is None:
         return any(p[0] != int(p[0]) or p[1] != int(p[1]) for p in positions)
-    return all(area.west - 1 <= p[0] <= area.east + 1 and area.south - 1 <= p[1] <= area.north + 1 for p in positions)
+    tol = AREA_TOLERANCE_DEG
+    return all(area.west - tol <= p[0] <= area.east + tol and area.south - tol <= p[1] <= area.north + tol
+               for p in positions)
 
 
 def _numeric_positions(value: Any) -> list[list[float]]:
@@ -263,27 +265,23 @@ _WORKING_FIX = ("choose a working_crs made for the site's area (its national gri
 
 def _working_misfit(file: str, features: list[tuple[str, list[list[float]]]], src: CRS, crs_text: str, dst: CRS,
                     dst_text: str) -> list[Problem]:
-    """Why a requested ``working_crs`` cannot hold the site, with the checks ``crs`` gets: the
-    site's positions (in ``src``; compared in lon/lat) outside its area of use (one problem when
-    every feature is, else one per feature), or its scale at the site off by more than
-    :data:`MAX_SCALE_ERROR`."""
-    wgs84 = CRS.from_epsg(4326)
-    lonlat = features
-    if not src.is_geographic:
-        to_lonlat = Transformer.from_crs(src, wgs84, always_xy=True)
-        lonlat = [(where, [list(to_lonlat.transform(p[0], p[1])) for p in pos]) for where, pos in features]
-    outside = implausible_positions(file, lonlat, wgs84, "EPSG:4326", check_span=False,
+    """Why a requested ``working_crs`` cannot hold the site, by the rule ``crs`` gets: the
+    site's positions (in ``src``) more than :data:`~optimiser.inputs.plausibility.AREA_TOLERANCE_DEG`
+    beyond its area of use, compared in lon/lat (one problem when every feature is, else one per
+    feature), or its scale at the site off by more than :data:`MAX_SCALE_ERROR`."""
+    outside = implausible_positions(file, features, src, crs_text, check_span=False,
                                     area_of=(dst, f"working_crs {dst_text}"))
-    placed = [(where, pos, ll) for (where, pos), (_, ll) in zip(features, lonlat) if pos]
-    bounds = area_of_use_bounds(dst, wgs84)
-    if outside and len(outside) >= len(placed) and bounds is not None:
-        where, pos, ll = placed[0]
-        x0, y0, x1, y1 = (format_coord(v, degrees=True, decimals=2) for v in bounds)
-        at = format_xy(ll[0][0], ll[0][1], degrees=True)
+    placed = [(where, pos) for where, pos in features if pos]
+    area = area_of_use_lonlat(dst)
+    if outside and len(outside) >= len(placed) and area is not None:
+        where, pos = placed[0]
+        w, s, e, n = (format_coord(v, degrees=True, decimals=2) for v in area)
+        at = format_xy(pos[0][0], pos[0][1], degrees=src.is_geographic)
         if not src.is_geographic:
-            at = f"{format_xy(pos[0][0], pos[0][1])} in crs {crs_text}, lon/lat {at}"
-        return [Problem(file, "working_crs", f"the site lies outside the area of use of working_crs {dst_text} (lon {x0}..{x1}, "
-                        f"lat {y0}..{y1}): {where} is at {at}",
+            lon, lat = Transformer.from_crs(src, CRS.from_epsg(4326), always_xy=True).transform(pos[0][0], pos[0][1])
+            at = f"{at} in crs {crs_text}, lon/lat {format_xy(lon, lat, degrees=True)}"
+        return [Problem(file, "working_crs", f"the site lies outside the area of use of working_crs {dst_text} (lon {w}..{e}, "
+                        f"lat {s}..{n}, give or take {AREA_TOLERANCE_DEG:g}°): {where} is at {at}",
                         _WORKING_FIX + ("; if the site is in that area, give positions as [longitude, latitude]"
                                         if src.is_geographic else ""))]
     if outside:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import math
+import warnings
 from collections.abc import Iterable
 from functools import lru_cache
 
@@ -19,36 +20,57 @@ from optimiser.inputs.messages import format_coord, format_xy
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["MAX_SITE_SPAN_M", "area_of_use_bounds", "implausible_positions"]
+__all__ = ["AREA_TOLERANCE_DEG", "MAX_SITE_SPAN_M", "area_of_use_lonlat", "degrees_outside", "implausible_positions"]
 
 MAX_SITE_SPAN_M = 50_000.0
 """Widest site accepted (50 km): a walking network of firms is a few kilometres across."""
-_MARGIN = 0.05
-"""Share of the area of use's width and height accepted beyond its edges."""
+AREA_TOLERANCE_DEG = 1.0
+"""How far (degrees of longitude or latitude, about 111 km and less in longitude away from the
+equator) a position may lie beyond its CRS's area of use, compared in lon/lat. A CRS used a
+little outside its nominal area is common practice (a UTM zone a few km past its edge, British
+National Grid in the Irish Sea) and does no harm while its scale there is true (see
+``optimiser.inputs.crs.MAX_SCALE_ERROR``, checked separately); beyond the tolerance the site is
+clearly elsewhere. The area of use is not widened in the CRS's own projected coordinates (5 % of a
+UTM zone's box is about 2 degrees of longitude and 4 of latitude)."""
 
 
 @lru_cache(maxsize=32)
-def _bounds_for(wkt: str, in_wkt: str) -> tuple[float, float, float, float] | None:
+def _area_for(wkt: str) -> tuple[float, float, float, float] | None:
     area = CRS.from_wkt(wkt).area_of_use
     if area is None:
         return None
-    target = CRS.from_wkt(in_wkt)
-    if target.is_geographic:
-        x0, y0, x1, y1 = area.west, area.south, area.east, area.north
-    else:
-        tr = Transformer.from_crs(CRS.from_epsg(4326), target, always_xy=True)
-        x0, y0, x1, y1 = tr.transform_bounds(area.west, area.south, area.east, area.north, densify_pts=21)
-    if not all(math.isfinite(v) for v in (x0, y0, x1, y1)):
-        return None
-    mx, my = _MARGIN * (x1 - x0), _MARGIN * (y1 - y0)
-    return x0 - mx, y0 - my, x1 + mx, y1 + my
+    bounds = (area.west, area.south, area.east, area.north)
+    return bounds if all(math.isfinite(v) for v in bounds) else None
 
 
-def area_of_use_bounds(crs: CRS, in_crs: CRS | None = None) -> tuple[float, float, float, float] | None:
-    """The CRS's area of use in the coordinates of ``in_crs`` (default: its own) ``(minx, miny,
-    maxx, maxy)``, widened by 5 %; ``None`` when the CRS declares none (or it cannot be expressed
-    in ``in_crs``)."""
-    return _bounds_for(crs.to_wkt(), (in_crs or crs).to_wkt())
+def area_of_use_lonlat(crs: CRS) -> tuple[float, float, float, float] | None:
+    """The CRS's area of use ``(west, south, east, north)`` in degrees, as declared (west >
+    east when it crosses the antimeridian); ``None`` when the CRS declares none."""
+    return _area_for(crs.to_wkt())
+
+
+@lru_cache(maxsize=32)
+def _to_lonlat(wkt: str) -> Transformer | None:
+    src = CRS.from_wkt(wkt)
+    wgs84 = CRS.from_epsg(4326)
+    return None if src.equals(wgs84, ignore_axis_order=True) else Transformer.from_crs(src, wgs84, always_xy=True)
+
+
+def degrees_outside(lon: float, lat: float, area: tuple[float, float, float, float]) -> float:
+    """How many degrees (the larger of longitude and latitude) ``(lon, lat)`` lies beyond
+    ``area`` ``(west, south, east, north)``: 0 inside; longitude measured round the globe (an
+    area crossing the antimeridian, a position at 179.5 next to one starting at -180); infinite
+    for a position that is not finite."""
+    if not (math.isfinite(lon) and math.isfinite(lat)):
+        return math.inf
+    west, south, east, north = area
+    lat_out = max(south - lat, lat - north, 0.0)
+    span = east - west if east >= west else east - west + 360.0
+    if span >= 360.0:
+        return lat_out
+    d = (lon - west) % 360.0
+    lon_out = 0.0 if d <= span else min(d - span, 360.0 - d)
+    return max(lat_out, lon_out)
 
 
 def implausible_positions(file: str, features: Iterable[tuple[str, list[list[float]]]], crs: CRS,
@@ -66,26 +88,39 @@ def implausible_positions(file: str, features: Iterable[tuple[str, list[list[flo
             positions stay in ``crs``.
 
     Returns:
-        One problem per feature outside the CRS's area of use (with the first offending
-        position), and, when every feature is inside, one for a site wider than
-        :data:`MAX_SITE_SPAN_M` naming the feature farthest from the others.
+        One problem per feature with a position more than :data:`AREA_TOLERANCE_DEG` beyond
+        the CRS's area of use, compared in lon/lat (naming the first such position, and for a
+        projected ``crs`` its lon/lat), and, when every feature is inside, one for a site wider
+        than :data:`MAX_SITE_SPAN_M` naming the feature farthest from the others.
     """
-    bounds = area_of_use_bounds(area_of[0], crs) if area_of else area_of_use_bounds(crs)
+    area = area_of_use_lonlat(area_of[0] if area_of else crs)
     label = area_of[1] if area_of else f"crs {crs_text}"
+    to_lonlat = _to_lonlat(crs.to_wkt())
     problems: list[Problem] = []
     centres: list[tuple[str, float, float]] = []
     deg = crs.is_geographic
-    unit = "degrees" if deg else "m"
     for where, pos in features:
         pos = [p for p in pos if all(math.isfinite(float(v)) for v in p[:2])]  # nan / inf: the schema says so already
         if not pos:
             continue
-        if bounds is not None:
-            bad = next((p for p in pos if not (bounds[0] <= p[0] <= bounds[2] and bounds[1] <= p[1] <= bounds[3])), None)
+        if area is not None:
+            xs = [float(p[0]) for p in pos]
+            ys = [float(p[1]) for p in pos]
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)  # 1e308 projected: inf, reported below
+                lons, lats = to_lonlat.transform(xs, ys) if to_lonlat is not None else (xs, ys)
+            bad = next((i for i, (lon, lat) in enumerate(zip(lons, lats))
+                        if degrees_outside(float(lon), float(lat), area) > AREA_TOLERANCE_DEG), None)
             if bad is not None:
-                x0, y0, x1, y1 = (format_coord(v, degrees=deg, decimals=2) for v in bounds)
-                problems.append(Problem(file, where, f"coordinates {format_xy(bad[0], bad[1], degrees=deg)} lie outside the "
-                                        f"area of use of {label} (x {x0}..{x1}, y {y0}..{y1} {unit})",
+                w, s_, e, n = (format_coord(v, degrees=True, decimals=2) for v in area)
+                at = ""
+                if not deg:
+                    lon, lat = float(lons[bad]), float(lats[bad])
+                    at = (f": lon/lat {format_xy(lon, lat, degrees=True)}" if math.isfinite(lon) and math.isfinite(lat)
+                          else ": not a place on Earth")
+                problems.append(Problem(file, where, f"coordinates {format_xy(xs[bad], ys[bad], degrees=deg)} lie outside "
+                                        f"the area of use of {label} (lon {w}..{e}, lat {s_}..{n}, give or take "
+                                        f"{AREA_TOLERANCE_DEG:g}°){at}",
                                         f"check the coordinates (a shifted or mistyped value?) and the declared "
                                         f"{label.split()[0]}"))
                 continue
