@@ -440,6 +440,69 @@ def test_items_are_ranked_only_against_items_sharing_their_baseline(tmp_path: Pa
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+def _sweep_records(costs_objectives, baseline: float, currency: str = "GBP"):
+    items, records = [], {}
+    for i, (cost, obj) in enumerate(costs_objectives):
+        it = BatchItem(i, f"{i:064d}", f"item {i}", {"budget_gbp": cost}, {"currency": currency}, "", None)
+        items.append(it)
+        records[it.key] = {"status": "optimal", "metrics": {
+            "cost.capital": cost, "objective_mean_m": obj, "baseline_objective_mean_m": baseline,
+            "walk.optimised_weighted_mean_m": obj + 100, "facility_access.optimised_mean_m": obj - 50,
+            "coverage.optimised_share": 0.3}}
+    return items, records
+
+
+def test_pareto_figure_spans_the_front_and_points_to_a_far_baseline(tmp_path: Path) -> None:
+    """The no-intervention objective (6,500 m) far above the front (1,055-1,245 m) no longer
+    flattens it: the axis spans the items, an arrow at the top says where the baseline is; the
+    side panels' labels do not overlap; costs are ticked as money (£2.25m)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    from optimiser.batch.results import pareto_figure
+
+    items, records = _sweep_records([(2_200_000, 1245.11), (3_250_000, 1080.9), (4_000_000, 1054.6)], 6499.66)
+    fig = pareto_figure(items, records, "H2 small sweep")
+    FigureCanvasAgg(fig).draw()
+    main, *side = fig.axes
+    lo, hi = main.get_ylim()
+    assert 1000 < lo < 1054.6 and 1245.11 < hi < 1300
+    notes = [t.get_text() for t in main.texts]
+    assert "no intervention: 6,500 m (above the scale)" in notes
+    assert not main.lines or all(max(ln.get_ydata()) < hi for ln in main.lines)  # no dashed line at 6,500 m
+    renderer = fig.canvas.get_renderer()
+    boxes = [a.get_tightbbox(renderer) for a in side]
+    for upper, lower in zip(boxes, boxes[1:]):
+        assert upper.y0 >= lower.y1, "side panels overlap"
+    assert [a.get_title(loc="left") for a in side] == ["Firm-to-firm weighted mean walk",
+                                                      "Walk to the nearest facility (employee-weighted)",
+                                                      "Employees within reach of a social space"]
+    assert [a.get_ylabel() for a in side] == ["m", "m", "%"]
+    ticks = [t.get_text() for t in main.get_xticklabels() if t.get_text()]
+    assert "£2.50m" in ticks and "£4.00m" in ticks and main.get_xlabel() == "Capital cost (GBP)"
+    # a baseline within the items' range stays a dashed line
+    items, records = _sweep_records([(1_000_000, 900.0), (2_000_000, 800.0)], 905.0)
+    fig = pareto_figure(items, records, "near")
+    assert any(ln.get_ydata()[0] == 905.0 for ln in fig.axes[0].lines)
+    assert not [t for t in fig.axes[0].texts if "no intervention" in t.get_text()]
+
+
+def test_pareto_figure_ticks_yen_costs_in_the_projects_money_formatting() -> None:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    from optimiser.batch.results import pareto_figure
+
+    items, records = _sweep_records([(330_000_000, 1200.0), (1_400_000_000, 1100.0), (2_600_000_000, 1050.0)],
+                                    5000.0, currency="JPY")
+    fig = pareto_figure(items, records, "yen")
+    FigureCanvasAgg(fig).draw()
+    main = fig.axes[0]
+    fmt = main.xaxis.get_major_formatter()
+    assert [fmt(v, 0) for v in (330e6, 1.4e9, 2.6e9)] == ["JPY 330m", "JPY 1.40bn", "JPY 2.60bn"]
+    ticks = [t.get_text() for t in main.get_xticklabels() if t.get_text()]
+    assert ticks[:6] == ["JPY 0", "JPY 500m", "JPY 1.00bn", "JPY 1.50bn", "JPY 2.00bn", "JPY 2.50bn"], ticks
+    assert main.get_xlabel() == "Capital cost (JPY)" and "yen: what each extra JPY buys" in main.get_title()
+
+
 # ---------------------------------------------------------------- CLI
 
 

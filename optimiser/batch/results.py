@@ -18,7 +18,7 @@ from typing import Any
 from optimiser.batch.keys import canonical_json
 from optimiser.batch.records import is_solved
 from optimiser.batch.spec import BatchItem
-from optimiser.inputs.currency import currency_prefix, currency_unit
+from optimiser.inputs.currency import currency_prefix, currency_unit, money_short
 from optimiser.inputs.money_fields import scenario_currency
 from optimiser.present.formatting import mpl_text
 
@@ -242,20 +242,34 @@ def batch_currency(items: Sequence[BatchItem]) -> str | None:
 
 
 def _cost_label(currency: str | None) -> str:
-    """The cost axis: ``Capital cost (£m)``, ``(CHF m)``; mixed currencies say so."""
-    return mpl_text(f"Capital cost ({currency_prefix(currency)}m)") if currency else "Capital cost (millions, mixed currencies)"
+    """The cost axis: ``Capital cost (GBP)``; mixed currencies say so (the ticks carry the units)."""
+    return f"Capital cost ({currency})" if currency else "Capital cost (millions, mixed currencies)"
 
 
-def _draw_front(ax: Any, front: Sequence[FrontPoint], rows: Sequence[Sequence[Any]], currency: str | None) -> None:
-    """Each front (items sharing a baseline) as a step line with labels, and its no-intervention
-    walk as a dashed line (one colour per front)."""
+def _cost_ticks(currency: str | None) -> Any:
+    """Tick labels of a cost axis (values in the currency's units), in the project's money
+    formatting: ``£2.25m``, ``JPY 330m``, ``JPY 1.40bn``; plain millions for mixed currencies."""
+    from matplotlib.ticker import FuncFormatter
+
+    if currency:
+        return FuncFormatter(lambda x, _pos: mpl_text(money_short(x, currency)))
+    return FuncFormatter(lambda x, _pos: f"{x / 1e6:g}m")
+
+
+def _draw_front(ax: Any, front: Sequence[FrontPoint], rows: Sequence[Sequence[Any]], currency: str | None) -> list[tuple[float, str]]:
+    """Each front (items sharing a baseline) as a step line with labels (one colour per front).
+
+    Returns:
+        (no-intervention objective, colour) of each front, for :func:`_draw_baselines`.
+    """
     numbers = sorted({p.front for p in front})
+    baselines = []
     for n in numbers:
         pts = [p for p in front if p.front == n]
         colour, text_colour = _front_colours(n)
         base = next((r[_OBJ + 1] for r in rows if r[_FRONT] == n and r[_OBJ + 1] is not None), None)
         label = "Pareto front" if len(numbers) == 1 else f"front {n}" + (f" (no intervention {base:,.0f} m)" if base else "")
-        xs = [p.cost / 1e6 for p in pts]
+        xs = [p.cost for p in pts]
         ys = [p.walk_m for p in pts]
         ax.step(xs, ys, where="post", color=colour, lw=2, zorder=3, label=mpl_text(label))
         ax.scatter(xs, ys, s=46, color=colour, edgecolor="white", zorder=4)
@@ -267,12 +281,38 @@ def _draw_front(ax: Any, front: Sequence[FrontPoint], rows: Sequence[Sequence[An
             text = p.name if len(p.name) <= 44 else p.name[:42] + "…"
             if p.rate is not None:
                 text += f"\n{p.rate:,.1f} m per {currency_prefix(currency or '')}1m"
-            ax.annotate(mpl_text(text), (p.cost / 1e6, p.walk_m), xytext=(6, 6 if k % 2 == 0 else -18),
+            ax.annotate(mpl_text(text), (p.cost, p.walk_m), xytext=(6, 6 if k % 2 == 0 else -18),
                         textcoords="offset points", fontsize=7.5, color=text_colour)
         if base is not None:
-            ax.axhline(base, color="#c0392b" if len(numbers) == 1 else colour, ls="--", lw=1,
-                       label=f"no intervention ({base:,.0f} m)" if len(numbers) == 1 else None)
-    ax.legend(loc="upper right", fontsize=8, frameon=False)
+            baselines.append((float(base), "#c0392b" if len(numbers) == 1 else colour))
+    return baselines
+
+
+def _objective_limits(ys: Sequence[float]) -> tuple[float, float]:
+    """The objective axis's range: the solved items' objectives with room for their labels."""
+    lo, hi = min(ys), max(ys)
+    pad = max(0.08 * (hi - lo), 0.01 * abs(hi), 1.0)
+    return lo - pad, hi + 2.5 * pad
+
+
+def _draw_baselines(ax: Any, baselines: Sequence[tuple[float, str]], ylim: tuple[float, float]) -> None:
+    """The no-intervention objective of each front: a dashed line when it is within the data's
+    range, else (far above the front, as usual: it would flatten the front) an arrow at the top
+    edge saying how far up it is."""
+    off = []
+    for base, colour in baselines:
+        if ylim[0] <= base <= ylim[1]:
+            ax.axhline(base, color=colour, ls="--", lw=1, label=f"no intervention ({base:,.0f} m)" if len(baselines) == 1 else None)
+        else:
+            off.append((base, colour))
+    for k, (base, colour) in enumerate(off):
+        where = "above" if base > ylim[1] else "below"
+        y_edge, y_text = (1.0, 0.9) if where == "above" else (0.0, 0.1)
+        x = 0.5 - 0.22 * (len(off) - 1) / 2 + 0.22 * k
+        ax.annotate(f"no intervention: {base:,.0f} m ({where} the scale)", xy=(x, y_edge), xycoords="axes fraction",
+                    xytext=(x, y_text), textcoords="axes fraction", ha="center", va="center", fontsize=8, color=colour,
+                    arrowprops={"arrowstyle": "->", "color": colour, "lw": 1},
+                    bbox={"boxstyle": "round,pad=0.25", "fc": "white", "ec": colour, "lw": 0.6})
 
 
 _FRONT_COLOURS = (("#1f6f8b", "#12435a"), ("#d35400", "#8a3700"), ("#27ae60", "#1a7340"), ("#8e44ad", "#5b2c6f"))
@@ -286,14 +326,15 @@ def _front_colours(n: int) -> tuple[str, str]:
 
 _COST, _OBJ, _DOM, _WALK, _FAC, _COV, _FRONT = 3, 4, 7, 9, 12, 13, 15
 """Indices of pareto_table's rows (with no swept columns) the figure reads."""
-_SIDE_PANELS = ((_WALK, "Firm-to-firm weighted mean walk (m)", 1.0),
-                (_FAC, "Walk to the nearest facility (m, employee-weighted)", 1.0),
-                (_COV, "Employees within reach of a social space (%)", 100.0))
+_SIDE_PANELS = ((_WALK, "Firm-to-firm weighted mean walk", "m", 1.0),
+                (_FAC, "Walk to the nearest facility (employee-weighted)", "m", 1.0),
+                (_COV, "Employees within reach of a social space", "%", 100.0))
+"""(column, panel title, y-axis unit, factor) of the figures beside the objective."""
 
 
-def _draw_side(ax: Any, rows: Sequence[Sequence[Any]], col: int, label: str, factor: float, currency: str | None) -> None:
+def _draw_side(ax: Any, rows: Sequence[Sequence[Any]], col: int, title: str, unit: str, factor: float) -> None:
     """One of the figures beside the objective: every solved item, the front's items joined."""
-    pts = [(r[_COST] / 1e6, r[col] * factor, bool(r[_DOM]), r[_FRONT]) for r in rows if r[col] is not None]
+    pts = [(r[_COST], r[col] * factor, bool(r[_DOM]), r[_FRONT]) for r in rows if r[col] is not None]
     if not pts:
         ax.text(0.5, 0.5, "not in these runs", ha="center", va="center", transform=ax.transAxes, color="#777")
     dom = [(c, v) for c, v, d, _ in pts if d]
@@ -303,50 +344,81 @@ def _draw_side(ax: Any, rows: Sequence[Sequence[Any]], col: int, label: str, fac
         front = [(c, v) for c, v, d, f in pts if not d and f == n]
         if front:
             ax.plot(*zip(*front), "o-", color=_front_colours(n)[0], ms=5, lw=1.2, zorder=3)
-    ax.set_ylabel(label, fontsize=8)
-    ax.set_xlabel(_cost_label(currency), fontsize=8)
+    ax.set_title(title, fontsize=8, loc="left")
+    ax.set_ylabel(unit, fontsize=8)
     ax.tick_params(labelsize=7)
     ax.grid(True, color="#e5e5e5", lw=0.6)
 
 
-def plot_pareto(path: Path, items: Sequence[BatchItem], records: Mapping[str, Mapping[str, Any]], title: str) -> Path:
-    """Draw pareto.png: the objective actually optimised against capital cost (every solved
-    item, the front as a step line with labels), and beside it firm-to-firm walking, facility
-    access and coverage of the same items (front items joined in blue).
+def pareto_figure(items: Sequence[BatchItem], records: Mapping[str, Mapping[str, Any]], title: str) -> Any:
+    """pareto.png's figure: the objective actually optimised against capital cost (every solved
+    item, the front as a step line with labels; the axis spans the solved items, a
+    no-intervention objective far above them is an arrow at the top edge, not a stretched
+    axis), and beside it firm-to-firm walking, facility access and coverage of the same items
+    (one panel each, sharing the cost axis). Costs are ticked in the project's money formatting
+    of the batch's currency (``£2.25m``, ``JPY 1.40bn``).
 
     Args:
-        path: the PNG to write (atomically).
         items, records: the batch's items and the records of the finished ones.
         title: the batch's name, for the figure title.
 
     Returns:
-        ``path``.
+        A ``matplotlib.figure.Figure`` (not attached to pyplot).
     """
     from matplotlib.figure import Figure  # lazy: matplotlib is slow to import
+    from matplotlib.ticker import MaxNLocator
 
     _, rows, front = pareto_table(items, records, [])
     currency = batch_currency(items)
     fig = Figure(figsize=(13, 7.5), layout="constrained")
     grid = fig.add_gridspec(3, 2, width_ratios=(2.2, 1))
     ax = fig.add_subplot(grid[:, 0])
-    dominated = [(r[_COST] / 1e6, r[_OBJ]) for r in rows if r[_DOM]]
+    dominated = [(r[_COST], r[_OBJ]) for r in rows if r[_DOM]]
     if dominated:
         ax.scatter([c for c, _ in dominated], [w for _, w in dominated],
                    s=28, color="#9aa5b1", alpha=0.8, label="dominated scenario", zorder=2)
     if front:
-        _draw_front(ax, front, rows, currency)
+        baselines = _draw_front(ax, front, rows, currency)
+        ylim = _objective_limits([r[_OBJ] for r in rows])
+        ax.set_ylim(*ylim)
+        _draw_baselines(ax, baselines, ylim)
+        ax.legend(loc="upper right", fontsize=8, frameon=False)
     else:
         ax.text(0.5, 0.5, "no solved scenarios yet", ha="center", va="center", transform=ax.transAxes, color="#777")
-    for k, (col, label, factor) in enumerate(_SIDE_PANELS):
-        _draw_side(fig.add_subplot(grid[k, 1]), rows, col, label, factor, currency)
+    side: list[Any] = []
+    for k, (col, label, unit, factor) in enumerate(_SIDE_PANELS):
+        sax = fig.add_subplot(grid[k, 1], sharex=side[0] if side else None)
+        _draw_side(sax, rows, col, label, unit, factor)
+        side.append(sax)
+    for sax in side[:-1]:
+        sax.tick_params(labelbottom=False)
+    side[-1].set_xlabel(_cost_label(currency), fontsize=8)
+    for a in (ax, *side):
+        a.xaxis.set_major_formatter(_cost_ticks(currency))
+    side[-1].xaxis.set_major_locator(MaxNLocator(4))  # the narrow panels: labels such as "JPY 1.40bn" apart
     ax.set_xlabel(_cost_label(currency))
     ax.set_ylabel("Objective optimised, as a weighted mean walk (m; every term)")
     distinct = len({(p.cost, p.walk_m) for p in front})
-    unit = {"£": "pound", "$": "dollar", "€": "euro"}.get(currency_unit(currency), currency) if currency else "unit of money"
-    ax.set_title(f"{title}: what each extra {unit} buys\n{len(rows)} solved of {len(items)} scenarios; "
+    unit_word = {"£": "pound", "$": "dollar", "€": "euro"}.get(currency_unit(currency), currency) if currency else "unit of money"
+    ax.set_title(f"{title}: what each extra {unit_word} buys\n{len(rows)} solved of {len(items)} scenarios; "
                  f"{distinct} distinct point{'s' if distinct != 1 else ''} on the cost-objective Pareto front", fontsize=10)
     ax.grid(True, color="#e5e5e5", lw=0.6)
-    ax.margins(x=0.1, y=0.08)
+    ax.margins(x=0.1)
+    return fig
+
+
+def plot_pareto(path: Path, items: Sequence[BatchItem], records: Mapping[str, Mapping[str, Any]], title: str) -> Path:
+    """Draw pareto.png (:func:`pareto_figure`), atomically.
+
+    Args:
+        path: the PNG to write.
+        items, records: the batch's items and the records of the finished ones.
+        title: the batch's name, for the figure title.
+
+    Returns:
+        ``path``.
+    """
+    fig = pareto_figure(items, records, title)
     _atomic_savefig(fig, path)
-    logger.debug("wrote %s (%d solved, %d on the front)", path, len(rows), distinct)
+    logger.debug("wrote %s", path)
     return path
