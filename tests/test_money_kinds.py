@@ -169,6 +169,15 @@ def test_large_amounts_are_short_in_any_currency():
     assert money_compact(2e9, "JPY") == "JPY 2bn" and money_compact(1_500_000, "GBP") == "£1.5m"
 
 
+def test_negative_amounts_have_a_minus_sign_before_the_symbol():
+    """A batch item sweeping budget_gbp: -1 was titled 'budget=£-1'."""
+    assert money_compact(-1, "GBP") == "\u2212£1" and money_compact(-1_500_000, "GBP") == "\u2212£1.5m"
+    assert money_short(-1, "GBP") == "\u2212£1" and money_short(-2_550_000, "USD") == "\u2212$2.55m"
+    assert money_short(-1_400_000_000, "JPY") == "\u2212JPY 1.40bn"
+    assert money_text(-1500, "GBP") == "\u2212£1,500" and money_text(-5, "JPY") == "\u2212JPY 5"
+    assert money_short(0, "GBP") == "£0" and money_text(0.0, "GBP") == "£0"
+
+
 @pytest.mark.slow
 def test_dollars_in_metrics_report_plan_and_messages(tmp_path):
     from optimiser.pipeline import run_scenario

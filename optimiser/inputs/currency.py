@@ -60,15 +60,22 @@ def as_float(value: Any) -> float | None:
     return x if math.isfinite(x) else None
 
 
+MINUS = "\u2212"
+"""The minus sign before a negative amount's symbol (``−£1``, not ``£-1``)."""
+
+
 def money_short(value: Any, currency: str = DEFAULT_CURRENCY) -> str:
     """An amount, short, with three or four significant figures whatever the currency's scale:
     ``£2.55m``, ``$350k``, ``CHF 900``, ``JPY 500m`` (not ``JPY 500.00m``), ``JPY 1.40bn`` (not
-    ``JPY 1400.00m``); an en dash for None."""
+    ``JPY 1400.00m``); a negative amount with a minus sign before the symbol (``−£1``); an en
+    dash for None."""
     if value is None:
         return _DASH
     x = as_float(value)
     if x is None:
         return str(value)
+    if x < 0:
+        return MINUS + money_short(-x, currency)
     p = currency_prefix(currency)
     if abs(x) >= 1e9 - 5e6:  # what would round to 1000m
         return f"{p}{x / 1e9:,.2f}bn"
@@ -82,19 +89,23 @@ def money_short(value: Any, currency: str = DEFAULT_CURRENCY) -> str:
 
 
 def money_text(value: Any, currency: str = DEFAULT_CURRENCY) -> str:
-    """An amount in full, for messages: ``£1,234,567``, ``$60,000,000``, ``CHF 900``."""
+    """An amount in full, for messages: ``£1,234,567``, ``$60,000,000``, ``CHF 900``, ``−£1``."""
     x = as_float(value)
     if x is None:
         return _DASH if value is None else str(value)
+    if x < 0:
+        return MINUS + money_text(-x, currency)
     return f"{currency_prefix(currency)}{x:,.0f}"
 
 
 def money_compact(value: Any, currency: str = DEFAULT_CURRENCY) -> str:
     """An amount as a sweep label writes it: ``£1.5m`` for 100k and more, ``JPY 1.4bn`` from a
-    billion, else ``£90000``."""
+    billion, else ``£90000``; a negative amount as ``−£1`` (a minus sign before the symbol)."""
     x = as_float(value)
     if x is None:
         return str(value)
+    if x < 0:
+        return MINUS + money_compact(-x, currency)
     p = currency_prefix(currency)
     if abs(x) >= 1e9:
         return f"{p}{x / 1e9:g}bn"
