@@ -359,6 +359,33 @@ def test_pareto_front_matches_brute_force() -> None:
         assert pareto_front(pts) == brute_dominated(pts), pts
 
 
+def test_results_rows_round_facility_access_and_add_newly_connected_columns_when_recorded() -> None:
+    from optimiser.batch.results import results_rows
+
+    items = [BatchItem(i, f"{i:064d}", f"budget=£{i}m", {"budget_gbp": i * 1e6}, {}, "", None) for i in (1, 2, 3)]
+    old = {"status": "optimal", "metrics": {"walk.reduction_pct": 3.13, "facility_access.optimised_mean_m": 1215.195329,
+                                            "objective_mean_m": 1245.11}}
+    new = {"status": "optimal", "metrics": {**old["metrics"], "facility_access.baseline_mean_m": 1300.04999,
+                                            "walk.pairs_newly_connected": 2,
+                                            "walk.newly_connected_weighted_mean_m": 563.3333333}}
+    only_old = {items[0].key: old}
+    header = results_header(["budget_gbp"], only_old)
+    assert "walk.pairs_newly_connected" not in header and "walk.newly_connected_weighted_mean_m" not in header
+    (row,) = [r for r in results_rows(items, only_old, ["budget_gbp"]) if r[3] == "optimal"]
+    assert row[header.index("facility_access.optimised_mean_m")] == 1215.2  # was 1215.195329
+    assert row[header.index("objective_mean_m")] == 1245.11
+    both = {items[0].key: old, items[1].key: new}
+    header = results_header(["budget_gbp"], both)
+    k = header.index("walk.reduction_pct")
+    assert header[k + 1:k + 3] == ["walk.pairs_newly_connected", "walk.newly_connected_weighted_mean_m"]
+    got = {r[1]: dict(zip(header, r)) for r in results_rows(items, both, ["budget_gbp"])}
+    assert got["budget=£2m"]["walk.pairs_newly_connected"] == 2
+    assert got["budget=£2m"]["walk.newly_connected_weighted_mean_m"] == 563.3
+    assert got["budget=£2m"]["facility_access.baseline_mean_m"] == 1300.0
+    assert got["budget=£1m"]["walk.pairs_newly_connected"] is None and got["budget=£3m"]["status"] == "pending"
+    assert all(len(r) == len(header) for r in results_rows(items, both, ["budget_gbp"]))
+
+
 def test_pareto_table_on_a_handmade_batch() -> None:
     table = [  # name, status, cost, walk
         ("a", "optimal", 500_000, 1200.0),
@@ -546,6 +573,10 @@ def test_cli_batch_exits_5_when_an_item_is_invalid_and_keeps_every_result(site_d
         assert f"1 invalid of 2 items (reasons in {out / 'results.csv'}); exit 5" in r.stderr
         table = rows(out / "results.csv")
         assert [t["status"] for t in table] == ["invalid", "optimal"]
+        assert [t["name"] for t in table] == ["budget=\u2212£1", "budget=£2m"]  # was budget=£-1
+        assert table[1]["walk.pairs_newly_connected"] == "0" and table[1]["walk.newly_connected_weighted_mean_m"] == ""
+        fa = table[1]["facility_access.optimised_mean_m"]
+        assert float(fa) > 0 and len(fa.partition(".")[2]) <= 1, fa  # rounded to 0.1 m like the walk means
         assert "budget_gbp: must be > 0, got -1" in table[0]["error"]
         assert (out / "pareto.png").is_file() and json.loads((out / "summary.json").read_text())["exit_code"] == 5
 

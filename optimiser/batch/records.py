@@ -26,6 +26,10 @@ logger = logging.getLogger(__name__)
 
 RESULT_FORMAT = "placemaking-batch-result/1"
 
+METRE_DECIMALS = 1
+"""Decimals of the mean walks a record computes itself (facility access, newly connected pairs),
+as metrics.json's ``walk.*_weighted_mean_m``."""
+
 ItemRecord = dict[str, Any]
 """The content of one ``result.json`` (JSON-ready)."""
 
@@ -88,6 +92,12 @@ def _finite(v: float | None) -> float | None:
     return v if v is None or math.isfinite(v) else None
 
 
+def _metres(v: float | None) -> float | None:
+    """A mean walk rounded as metrics.json rounds the walk means (0.1 m); None if not finite."""
+    f = _finite(v)
+    return None if f is None else round(f, METRE_DECIMALS)
+
+
 def summary_metrics(m: RunMetrics) -> dict[str, Any]:
     """The flat metrics of a record (what results.csv and pareto.csv read).
 
@@ -96,8 +106,10 @@ def summary_metrics(m: RunMetrics) -> dict[str, Any]:
 
     Returns:
         ``objective``, ``bound``, ``gap``, ``solve_seconds``, ``backend``, ``seed``,
-        ``walk.*_m``/``walk.reduction_pct``, ``cost.capital``/``cost.budget`` (in ``currency``), ``currency``,
-        ``placements.*`` (counts) and ``verification.passed``; non-finite numbers as ``None``.
+        ``walk.*_m``/``walk.reduction_pct``, ``walk.pairs_newly_connected`` (pairs with no walk
+        before and one after) and ``walk.newly_connected_weighted_mean_m``,
+        ``cost.capital``/``cost.budget`` (in ``currency``), ``currency``, ``placements.*`` (counts) and
+        ``verification.passed``; non-finite numbers as ``None``.
     """
     walk, pl = m.walk, m.placements
     fa_before, fa_after = m.facility_access_mean_m
@@ -105,8 +117,8 @@ def summary_metrics(m: RunMetrics) -> dict[str, Any]:
     return {
         "objective_mean_m": _finite(m.objective_mean_m),
         "baseline_objective_mean_m": _finite(m.baseline_objective_mean_m),
-        "facility_access.baseline_mean_m": _finite(fa_before),
-        "facility_access.optimised_mean_m": _finite(fa_after),
+        "facility_access.baseline_mean_m": _metres(fa_before),
+        "facility_access.optimised_mean_m": _metres(fa_after),
         "coverage.baseline_share": _finite(cov.baseline_share) if cov else None,
         "coverage.optimised_share": _finite(cov.optimised_share) if cov else None,
         "objective": _finite(m.objective),
@@ -118,6 +130,8 @@ def summary_metrics(m: RunMetrics) -> dict[str, Any]:
         "walk.baseline_weighted_mean_m": _finite(walk.baseline_weighted_mean_m),
         "walk.optimised_weighted_mean_m": _finite(walk.optimised_weighted_mean_m),
         "walk.reduction_pct": _finite(walk.reduction_pct),
+        "walk.pairs_newly_connected": walk.pairs_newly_connected,
+        "walk.newly_connected_weighted_mean_m": _metres(walk.newly_connected_weighted_mean_m),
         "cost.capital": _finite(m.cost.capital),
         "cost.budget": _finite(m.cost.budget),
         "currency": m.currency,

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from optimiser.batch.keys import canonical_json
-from optimiser.batch.records import is_solved
+from optimiser.batch.records import METRE_DECIMALS, is_solved
 from optimiser.batch.spec import BatchItem
 from optimiser.inputs.currency import currency_prefix, currency_unit, money_short
 from optimiser.inputs.money_fields import scenario_currency
@@ -29,6 +29,15 @@ METRIC_COLUMNS = ["objective", "gap", "objective_mean_m", "baseline_objective_me
                   "facility_access.optimised_mean_m", "coverage.baseline_share", "coverage.optimised_share",
                   "cost.capital", "cost.budget", "currency"]
 """The record metrics results.csv shows, after the swept columns and the status."""
+
+OPTIONAL_METRIC_COLUMNS = {"walk.reduction_pct": ["walk.pairs_newly_connected", "walk.newly_connected_weighted_mean_m"]}
+"""Record metrics results.csv shows after the column they follow when a finished item's record
+has them (records written before they existed do not: a batch of only those has no such column)."""
+
+ROUNDED_COLUMNS = {"facility_access.baseline_mean_m": METRE_DECIMALS, "facility_access.optimised_mean_m": METRE_DECIMALS,
+                   "walk.newly_connected_weighted_mean_m": METRE_DECIMALS}
+"""Mean walks the tables round as the other walk means (0.1 m), whatever the record holds
+(records written before they were rounded held 1215.195329)."""
 
 PARETO_COLUMNS = ["status", "cost.capital", "objective_mean_m", "baseline_objective_mean_m", "gap", "dominated",
                   "objective_saved_per_million", "walk.optimised_weighted_mean_m", "walk.baseline_weighted_mean_m",
@@ -72,9 +81,29 @@ def csv_text(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
     return buf.getvalue()
 
 
-def results_header(columns: Sequence[str]) -> list[str]:
-    """results.csv's header for a batch whose swept columns are ``columns``."""
-    return ["key", "name", *columns, "status", "exit_code", *METRIC_COLUMNS, "seconds", "run_dir", "error"]
+def _rounded(col: str, v: Any) -> Any:
+    """``v`` rounded as :data:`ROUNDED_COLUMNS` says for ``col``."""
+    places = ROUNDED_COLUMNS.get(col)
+    return round(v, places) if places is not None and isinstance(v, float) and math.isfinite(v) else v
+
+
+def metric_columns(records: Mapping[str, Mapping[str, Any]] | None = None) -> list[str]:
+    """results.csv's metric columns: :data:`METRIC_COLUMNS`, with each of
+    :data:`OPTIONAL_METRIC_COLUMNS` after the column it follows when some record has it."""
+    present: set[str] = set()
+    for rec in (records or {}).values():
+        present.update((rec.get("metrics") or {}).keys())
+    cols = []
+    for c in METRIC_COLUMNS:
+        cols.append(c)
+        cols.extend(o for o in OPTIONAL_METRIC_COLUMNS.get(c, []) if o in present)
+    return cols
+
+
+def results_header(columns: Sequence[str], records: Mapping[str, Mapping[str, Any]] | None = None) -> list[str]:
+    """results.csv's header for a batch whose swept columns are ``columns`` (and, for the
+    optional metric columns, whose finished items' records are ``records``)."""
+    return ["key", "name", *columns, "status", "exit_code", *metric_columns(records), "seconds", "run_dir", "error"]
 
 
 def results_rows(items: Sequence[BatchItem], records: Mapping[str, Mapping[str, Any]], columns: Sequence[str]) -> list[list[Any]]:
@@ -86,12 +115,13 @@ def results_rows(items: Sequence[BatchItem], records: Mapping[str, Mapping[str, 
         columns: the swept columns.
     """
     rows = []
+    metrics = metric_columns(records)
     for it in items:
         rec = records.get(it.key)
         m = (rec or {}).get("metrics") or {}
         rows.append([it.key[:12], it.name, *(it.overrides.get(c) for c in columns),
                      rec["status"] if rec else "pending", rec.get("exit_code") if rec else None,
-                     *(m.get(c) for c in METRIC_COLUMNS),
+                     *(_rounded(c, m.get(c)) for c in metrics),
                      rec.get("seconds") if rec else None, f"runs/{it.run_id}", rec.get("error") if rec else None])
     return rows
 
@@ -209,7 +239,7 @@ def pareto_table(items: Sequence[BatchItem], records: Mapping[str, Mapping[str, 
         rows.append([it.key[:12], it.name, *(it.overrides.get(k) for k in columns), rec["status"], c, w,
                      m.get("baseline_objective_mean_m"), m.get("gap"), dom[i], round(rate, 3) if rate is not None else None,
                      m.get("walk.optimised_weighted_mean_m"), m.get("walk.baseline_weighted_mean_m"),
-                     m.get("walk.reduction_pct"), m.get("facility_access.optimised_mean_m"),
+                     m.get("walk.reduction_pct"), _rounded("facility_access.optimised_mean_m", m.get("facility_access.optimised_mean_m")),
                      m.get("coverage.optimised_share"), scenario_currency(it.scenario), k])
     return header, rows, front
 

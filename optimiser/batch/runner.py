@@ -539,7 +539,7 @@ def run_batch(
     results_csv = out / "results.csv"
 
     def write_results() -> None:
-        atomic_write_text(results_csv, csv_text(results_header(spec.columns), results_rows(spec.items, records, spec.columns)))
+        atomic_write_text(results_csv, csv_text(results_header(spec.columns, records), results_rows(spec.items, records, spec.columns)))
 
     counts: dict[str, int] = {}
     for r in records.values():
