@@ -159,3 +159,57 @@ def test_degrees_outside_an_area_go_round_the_antimeridian():
     assert degrees_outside(179.0, -17.0, fiji) == 0.0 and degrees_outside(-179.0, -17.0, fiji) == 0.0
     assert degrees_outside(174.0, -17.0, fiji) == 2.0
     assert degrees_outside(float("inf"), 0.0, utm1) == float("inf")
+
+
+def test_lonlat_given_as_latlon_with_a_latitude_beyond_90_is_named_so(tmp_path):
+    d = _moved(_lonlat_site(), lambda x, y: (y - 17.7, x + 141.2))  # Tokyo (139.8 E, 35.7 N) as [latitude, longitude]
+    probs = _problems(tmp_path, d)
+    assert probs[0] == ("parcels[0].geometry", "coordinates (35.67835, 139.79982) look like [latitude, longitude]: "
+                        "read as [longitude, latitude], a latitude is beyond 90 degrees",
+                        "give positions as [longitude, latitude] (x first), as GeoJSON does")
+    assert not any("are not longitude/latitude degrees" in reason for _, reason, _ in probs)  # was: declare a projected CRS
+
+
+def test_swapped_lonlat_reason_uses_the_currency_or_a_polar_latitude():
+    """Both readings of a site within +-90 degrees are places: only a hint tells them apart."""
+    from optimiser.inputs.crs import swapped_lonlat_reason
+
+    zurich = [(8.50, 47.40), (8.51, 47.41)]
+    swapped = [(y, x) for x, y in zurich]
+    assert swapped_lonlat_reason(swapped, "CHF") == (
+        "read as [longitude, latitude] the site is at lon/lat (47.40500, 8.50500), far from Switzerland and "
+        "Liechtenstein, where its currency CHF is spent; read as [latitude, longitude] it would be at "
+        "(8.50500, 47.40500), inside")
+    assert swapped_lonlat_reason(zurich, "CHF") is None
+    assert swapped_lonlat_reason(swapped, None) is None  # no hint: Ethiopia is a place too
+    assert swapped_lonlat_reason(swapped, "GBP") is None  # the default currency is no hint
+    assert swapped_lonlat_reason([(55.45, -20.88)], "EUR") is None  # Saint-Denis, Réunion: the euro abroad is fine
+    assert swapped_lonlat_reason([(-9.14, 38.72)], "CHF") is None  # Lisbon with a Swiss budget: swapped is not Swiss
+    kolkata = [(88.36, 22.57)]
+    assert swapped_lonlat_reason(kolkata, None) is None
+    assert swapped_lonlat_reason([(22.57, 88.36)], None) == (
+        "read as [longitude, latitude] the site is at lon/lat (22.57000, 88.36000), beyond 75 degrees of latitude where "
+        "hardly any workplace stands; read as [latitude, longitude] it would be at (88.36000, 22.57000)")
+
+
+def test_a_swapped_site_is_a_sanity_warning_from_its_scenario_currency(tmp_path):
+    from click.testing import CliRunner
+
+    from optimiser.cli import cli
+
+    to_zurich = (lambda x, y: (x + 9.9, y - 6.0))  # the tiny site's lon/lat moved to Zürich
+    scen = {"format": "placemaking-scenario/1", "id": "zh", "site": "site.yaml", "currency": "CHF", "budget": 5_000_000,
+            "facilities": [{"type": "workshop", "count": 1, "footprint_m2": 600, "cost": 2_000_000,
+                            "candidate_spacing_m": 150}],
+            "crossings": {"spacing_m": 0, "types": {}}, "solver": {"time_limit_s": 5}}
+    _write(tmp_path / "scenario.yaml", scen)
+    outputs = {}
+    for name, fn in (("right", to_zurich), ("swapped", lambda x, y: to_zurich(x, y)[::-1])):
+        _write(tmp_path / "site.yaml", _moved(_lonlat_site(), fn))
+        r = CliRunner().invoke(cli, ["validate", str(tmp_path / "scenario.yaml")])
+        assert r.exit_code == 0, r.output
+        outputs[name] = r.output
+    assert "lat_lon_swapped" not in outputs["right"]
+    assert ("site.yaml: firms[0].location: warning [lat_lon_swapped]: read as [longitude, latitude] the site is at lon/lat "
+            "(47.38" in outputs["swapped"])
+    assert "far from Switzerland and Liechtenstein, where its currency CHF is spent" in outputs["swapped"]

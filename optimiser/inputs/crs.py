@@ -12,7 +12,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -25,9 +25,9 @@ from pyproj.database import query_utm_crs_info
 from pyproj.exceptions import CRSError, ProjError
 from shapely.geometry.base import BaseGeometry
 
-from optimiser.errors import Problem
+from optimiser.errors import Problem, SiteWarning
 from optimiser.inputs.messages import format_coord, format_xy
-from optimiser.inputs.plausibility import AREA_TOLERANCE_DEG, area_of_use_lonlat, implausible_positions
+from optimiser.inputs.plausibility import AREA_TOLERANCE_DEG, area_of_use_lonlat, degrees_outside, implausible_positions
 
 logger = logging.getLogger(__name__)
 
@@ -165,7 +165,12 @@ def _position_problems(file: str, where: str, pos: list[list[float]], src: CRS, 
     if src.is_geographic and pos and all(_GB_LAT[0] <= p[0] <= _GB_LAT[1] and _GB_LON[0] <= p[1] <= _GB_LON[1] for p in pos):
         problems.append(Problem(file, where, f"coordinates {pos[0][:2]} look like [latitude, longitude] in Great Britain",
                                 "give positions as [longitude, latitude] (x first), as GeoJSON does"))
-    if src.is_geographic and pos and not looks_like_degrees(pos):
+    if src.is_geographic and pos and not looks_like_degrees(pos) and looks_like_degrees([[p[1], p[0]] for p in pos]):
+        at = format_xy(pos[0][0], pos[0][1], degrees=True)
+        problems.append(Problem(file, where, f"coordinates {at} look like [latitude, longitude]: read as "
+                                "[longitude, latitude], a latitude is beyond 90 degrees",
+                                "give positions as [longitude, latitude] (x first), as GeoJSON does"))
+    elif src.is_geographic and pos and not looks_like_degrees(pos):
         problems.append(Problem(file, where,
                                 f"coordinates {pos[0][:2]} are not longitude/latitude degrees but crs {crs_text} is geographic",
                                 "declare the projected CRS the coordinates are in, e.g. crs: EPSG:27700"))
@@ -338,6 +343,94 @@ def check_site_crs(data: dict[str, Any], file: str) -> SiteCrs:
     problems.extend(bad_request)
     logger.debug("site %s: crs %s, working crs %s, %d positions", file, src.to_string(), dst and dst.to_string(), len(positions_all))
     return SiteCrs(src, dst, problems)
+
+
+# ------------------------------------------------------------------ [latitude, longitude] hints
+
+_CURRENCY_AREAS: dict[str, tuple[str, tuple[float, float, float, float]]] = {
+    "CHF": ("Switzerland and Liechtenstein", (5.9, 45.8, 10.5, 47.9)),
+    "JPY": ("Japan", (122.9, 24.0, 154.0, 45.6)),
+    "AUD": ("Australia", (112.9, -43.7, 153.7, -10.0)),
+    "NZD": ("New Zealand", (166.4, -47.3, 178.6, -34.4)),
+    "CAD": ("Canada", (-141.0, 41.7, -52.6, 83.2)),
+    "INR": ("India", (68.1, 6.7, 97.4, 35.7)),
+    "CNY": ("China", (73.5, 18.1, 134.8, 53.6)),
+    "KRW": ("South Korea", (124.6, 33.1, 131.9, 38.7)),
+    "SEK": ("Sweden", (10.9, 55.3, 24.2, 69.1)),
+    "NOK": ("Norway", (4.5, 57.9, 31.2, 71.2)),
+    "DKK": ("Denmark", (8.0, 54.5, 15.2, 57.8)),
+    "PLN": ("Poland", (14.1, 49.0, 24.2, 54.9)),
+    "CZK": ("Czechia", (12.0, 48.5, 18.9, 51.1)),
+    "HUF": ("Hungary", (16.1, 45.7, 22.9, 48.6)),
+    "EUR": ("the euro area in Europe", (-10.0, 34.5, 34.7, 70.1)),
+    "ZAR": ("South Africa", (16.4, -34.9, 32.9, -22.1)),
+    "BRL": ("Brazil", (-74.0, -33.8, -34.7, 5.3)),
+    "MXN": ("Mexico", (-118.4, 14.5, -86.7, 32.8)),
+    "SGD": ("Singapore", (103.6, 1.1, 104.1, 1.5)),
+    "HKD": ("Hong Kong", (113.8, 22.1, 114.5, 22.6)),
+}
+"""Where a scenario's currency is spent (a lon/lat box, west, south, east, north), for currencies of
+one country or one compact area: a hint of where a site is. GBP is left out (it is the default
+currency; Great Britain has its own [latitude, longitude] check), so are currencies spent far
+and wide (USD). A site outside its currency's box is fine (a Swiss budget for a site abroad, the
+euro in Réunion): only a site whose swapped reading lands inside it is suspicious."""
+
+POLAR_LAT = 75.0
+"""Latitude beyond which hardly any workplace stands (Svalbard's settlements, 78 N, do): a site
+there whose [latitude, longitude] reading is not is most likely given the wrong way round."""
+
+
+def swapped_lonlat_reason(lonlat: Sequence[tuple[float, float]], currency: str | None = None) -> str | None:
+    """Why a site given in lon/lat looks like [latitude, longitude] though both readings are
+    valid places (every position within +-90 either way), or ``None``.
+
+    The honest heuristic: a site cannot be told from its mirror by its positions alone (Zürich
+    as [47.4, 8.5] reads as a place in Ethiopia), so only a hint can: the scenario's
+    ``currency`` (:data:`_CURRENCY_AREAS`: the site is more than
+    :data:`~optimiser.inputs.plausibility.AREA_TOLERANCE_DEG` outside where it is spent, its swapped
+    reading inside), or a site beyond :data:`POLAR_LAT` whose swapped reading is not. A
+    ``working_crs`` is a stronger hint, checked as an error by :func:`check_site_crs`.
+
+    Args:
+        lonlat: the site's positions as read, (longitude, latitude) in degrees.
+        currency: the scenario's currency code, if known.
+    """
+    pts = [(float(x), float(y)) for x, y in lonlat if np.isfinite(x) and np.isfinite(y)]
+    if not pts or not all(abs(x) <= 90 and abs(y) <= 90 for x, y in pts):
+        return None
+    lon = float(np.median([x for x, _ in pts]))
+    lat = float(np.median([y for _, y in pts]))
+    here, there = format_xy(lon, lat, degrees=True), format_xy(lat, lon, degrees=True)
+    area = _CURRENCY_AREAS.get((currency or "").upper())
+    if area is not None:
+        name, box = area
+        if degrees_outside(lon, lat, box) > AREA_TOLERANCE_DEG and degrees_outside(lat, lon, box) == 0.0:
+            return (f"read as [longitude, latitude] the site is at lon/lat {here}, far from {name}, where its "
+                    f"currency {currency} is spent; read as [latitude, longitude] it would be at {there}, inside")
+    if all(abs(y) > POLAR_LAT for _, y in pts) and abs(lon) <= POLAR_LAT:
+        return (f"read as [longitude, latitude] the site is at lon/lat {here}, beyond {POLAR_LAT:g} degrees of latitude "
+                f"where hardly any workplace stands; read as [latitude, longitude] it would be at {there}")
+    return None
+
+
+def swapped_lonlat_warning(file: str, field: str, source_crs: str, crs: str, points: Sequence[tuple[float, float]],
+                           currency: str | None = None) -> SiteWarning | None:
+    """The ``lat_lon_swapped`` sanity warning (against ``field``, a feature to look at) for a
+    site whose file is in lon/lat (``source_crs`` geographic) and whose ``points`` (in its
+    working ``crs``) read as [latitude, longitude] by :func:`swapped_lonlat_reason`; ``None``
+    otherwise."""
+    src, dst = parse_crs(source_crs), parse_crs(crs)
+    if src is None or dst is None or not src.is_geographic or not points:
+        return None
+    tr = transformer(dst, CRS.from_epsg(4326))
+    xs, ys = zip(*points, strict=True)
+    lons, lats = tr(np.asarray(xs), np.asarray(ys)) if tr is not None else (xs, ys)
+    reason = swapped_lonlat_reason(list(zip(np.asarray(lons).tolist(), np.asarray(lats).tolist(), strict=True)), currency)
+    if reason is None:
+        return None
+    return SiteWarning("lat_lon_swapped", file, field, reason,
+                       "if the positions are [latitude, longitude], give them as [longitude, latitude] (x first), as "
+                       "GeoJSON does; a working_crs for the site's area turns this into an error")
 
 
 # ------------------------------------------------------------------ output: WGS84

@@ -29,7 +29,10 @@ barriers of the scenario (a site alone: the barriers on by default):
   that walk (reported against the scenario file, which sets it);
 - ``implausible_headcount``: a firm (one building) declares more than
   :data:`IMPLAUSIBLE_EMPLOYEES` staff, more than any single workplace holds: most likely extra
-  zeros, and its walks would outweigh every other firm's in the objective.
+  zeros, and its walks would outweigh every other firm's in the objective;
+- ``lat_lon_swapped``: a site given in lon/lat reads as a place its hints say it is not, and as
+  [latitude, longitude] as one they agree with (the scenario's currency, or a site beyond 75
+  degrees of latitude): :func:`optimiser.inputs.crs.swapped_lonlat_reason`.
 
 Warnings are reported against the site file (the geometry is what needs redrawing).
 """
@@ -45,6 +48,7 @@ import shapely
 from scipy.sparse.csgraph import connected_components
 
 from optimiser.errors import SiteWarning
+from optimiser.inputs.crs import swapped_lonlat_warning
 from optimiser.inputs.domain import CrossingSpec, CrossingTypeSpec, DemandSpec, NewCrossingType, Parcel, ParcelStatus, Scenario, Site
 from optimiser.inputs.locate import display_path
 from optimiser.inputs.scenario import default_unreachable_penalty_m
@@ -67,6 +71,7 @@ WARNING_CODES: dict[str, str] = {
     "implausible_headcount": "a firm declares more employees than any single workplace holds",
     "penalty_below_walks": "a walk between firms is longer than demand.unreachable_penalty_m, the length charged for no route",
     "feature_apart": "a firm's footprint lies away from its location, or a transit stop away from its line",
+    "lat_lon_swapped": "a site in lon/lat looks given as [latitude, longitude] (its currency, or a polar latitude)",
 }
 """Every warning code, with what it means."""
 
@@ -353,6 +358,17 @@ def penalty_below_walks(scenario: Scenario, net: WalkNetwork) -> list[SiteWarnin
         f"raise demand.unreachable_penalty_m above {longest:,.0f} m (or leave it out: the default follows the site's size)")]
 
 
+def lonlat_swapped(scenario: Scenario) -> list[SiteWarning]:
+    """``lat_lon_swapped``: see :func:`optimiser.inputs.crs.swapped_lonlat_warning` (firm
+    locations and parcel corners, against the scenario's currency)."""
+    site = scenario.site
+    points = [(f.location.x, f.location.y) for f in site.firms]
+    points += [(float(x), float(y)) for p in site.parcels for x, y in p.polygon.exterior.coords]
+    field = "firms[0].location" if site.firms else "parcels[0].geometry"
+    w = swapped_lonlat_warning(_site_file(site), field, site.source_crs, site.crs, points, scenario.currency)
+    return [w] if w is not None else []
+
+
 # ------------------------------------------------------------------ collected
 
 
@@ -374,7 +390,8 @@ def sanity_warnings(scenario: Scenario, net: WalkNetwork, candidate_sites: Seque
            + parcels_over_barriers(scenario)
            + parcels_over_roads(site) + parcels_overlapping(site) + candidates_over_roads(site, candidate_sites)
            + firms_outside_parcels(site)
-           + unreachable_firms(site, net) + implausible_headcounts(site) + features_apart(site) + penalty_below_walks(scenario, net))
+           + unreachable_firms(site, net) + implausible_headcounts(site) + features_apart(site) + penalty_below_walks(scenario, net)
+           + lonlat_swapped(scenario))
     for w in out:
         logger.debug("%s", w)
     logger.info("%s: %d sanity warning(s)", site.id, len(out))
