@@ -5,6 +5,8 @@
 - :func:`check_site_crs` checks a raw site mapping's ``crs``, its unit and its coordinates
   (degrees given in a metric CRS, metres in a geographic one, latitude/longitude swapped), and
   its ``working_crs`` with the same checks, and returns the source and working CRS;
+- :func:`swapped_lonlat_reason` / :func:`swapped_lonlat_warning`: a lon/lat site that looks given
+  as [latitude, longitude] though both readings are places (the ``lat_lon_swapped`` sanity warning);
 - :func:`transformer` converts positions from one CRS to another (x first, as GeoJSON);
 - :func:`reproject_to_wgs84` turns working-CRS geometry into RFC 7946 WGS84 lon/lat for output.
 """
