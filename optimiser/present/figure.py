@@ -11,19 +11,17 @@ from collections.abc import Iterable
 from pathlib import Path
 
 import matplotlib
-import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
-from matplotlib.path import Path as MplPath
 from matplotlib.transforms import Bbox
-from shapely.geometry.base import BaseGeometry
 
 from optimiser.present.canvas import MapCanvas
 from optimiser.present.labels import Labeler, renderer, root_figure
-from optimiser.present.layers import Extent, Layout, LayoutLike, as_layout, default_extent, placement_tags, polygon_rings
+from optimiser.present.layers import Extent, Layout, LayoutLike, as_layout, default_extent, placement_tags
 from optimiser.present.metrics import RunMetrics
 from optimiser.present.png import png_bytes
+from optimiser.present.rings import poly_path
 from optimiser.present.staging import write_new_file
 from optimiser.present.style import BACKGROUND, MAP_BACKGROUND, PLAN_DPI, PLAN_SIZE, PNG_COMPRESS_LEVEL, TEXT_RC
 
@@ -75,21 +73,6 @@ def fit_extent(ax: Axes, extent: Extent) -> None:
     ax.set_aspect("equal", adjustable="datalim")
     ax.apply_aspect()
     ax.set_autoscale_on(False)
-
-
-def poly_path(geom: BaseGeometry) -> MplPath | None:
-    """A matplotlib path of a (multi)polygon with its holes (:func:`polygon_rings`: holes wound
-    against their exterior); None when there is nothing to draw."""
-    verts = polygon_rings(geom)
-    codes = []
-    for xy in verts:
-        c = np.full(len(xy), MplPath.LINETO, dtype=np.uint8)
-        c[0] = MplPath.MOVETO
-        c[-1] = MplPath.CLOSEPOLY
-        codes.append(c)
-    if not verts:
-        return None
-    return MplPath(np.concatenate(verts), np.concatenate(codes))
 
 
 class MapPanel:

@@ -21,10 +21,10 @@ import shapely
 from pyproj import CRS, Transformer
 from shapely.geometry import shape
 from shapely.geometry.base import BaseGeometry
-from shapely.geometry.polygon import orient
 
 from optimiser.inputs.domain import BARRIER_KIND_ALIASES, BarrierKind
 from optimiser.present.metrics import RunMetrics
+from optimiser.present.rings import polygon_rings
 
 logger = logging.getLogger(__name__)
 
@@ -289,21 +289,6 @@ def lines(geom: BaseGeometry) -> list[np.ndarray]:
     if geom.geom_type in ("MultiLineString", "GeometryCollection"):
         return [np.asarray(g.coords) for g in getattr(geom, "geoms", []) if g.geom_type == "LineString"]
     return []
-
-
-def polygon_rings(geom: BaseGeometry) -> list[np.ndarray]:
-    """The rings of a (multi)polygon to draw as one filled path, each polygon's exterior
-    anticlockwise and its holes clockwise, so a hole stays a hole under the non-zero fill rule
-    (matplotlib's and SVG's default) whatever way the input wound its rings; rings of fewer than
-    three points and anything but polygons are left out. The one way every map draws a polygon."""
-    polys = [geom] if geom.geom_type == "Polygon" else list(getattr(geom, "geoms", []))
-    rings: list[np.ndarray] = []
-    for p in polys:
-        if p.geom_type != "Polygon" or p.is_empty:
-            continue
-        p = orient(p, 1.0)
-        rings.extend(xy for xy in (np.asarray(r.coords) for r in [p.exterior, *p.interiors]) if len(xy) >= 3)
-    return rings
 
 
 def point(geom: BaseGeometry) -> tuple[float, float]:

@@ -61,7 +61,7 @@ def _thumbnail(draw: Any) -> bytes:
 def _draw_site(ax: Any, site: Site) -> None:
     from matplotlib.patches import PathPatch
 
-    from optimiser.present.figure import poly_path
+    from optimiser.present.rings import poly_path
     from optimiser.present.style import CARRIAGEWAY_FC, EXISTING_CROSSING_C, FIRM_C, PATH_C, RAIL_EC, parcel_style
 
     for p in site.parcels:
@@ -133,7 +133,7 @@ def draw_layout_features(ax: Any, features: Iterable[Any]) -> None:
     """A plain drawing of layout features (``.layer``, ``.geometry``): site in grey, placements coloured."""
     from matplotlib.patches import PathPatch
 
-    from optimiser.present.figure import poly_path
+    from optimiser.present.rings import poly_path
     from optimiser.present.style import CROSSING_C, FACILITY_C, FIRM_C, PATH_C, SOCIAL_C
 
     colours = {"crossing": CROSSING_C, "facility": FACILITY_C, "social_space": SOCIAL_C, "firm": FIRM_C}
