@@ -63,7 +63,8 @@ def test_a_backend_call_is_charged_its_set_up_and_searches_the_rest(district):
 def test_an_eager_lp_call_gets_lp_eager_and_its_own_unit_rate(district):
     """``eager_lp``: CP-SAT's "lp" settings become "lp-eager", its deterministic limit and its
     charge use EXACT_EAGER_UNITS_PER_S; a run with CP-SAT's own settings, or with two workers,
-    keeps its settings and the lazy rate; a run set to "lp-eager" counts at the eager rate."""
+    keeps its settings and the lazy rate, one with two workers gets one per call and the eager LP;
+    a run set to "lp-eager" counts at the eager rate."""
     p, q, ev = district
     rec = _Recording()
     r = _runner(p, q, ev, rec, 30.0)
@@ -79,12 +80,11 @@ def test_an_eager_lp_call_gets_lp_eager_and_its_own_unit_rate(district):
     assert own.searches == ["cpsat"]
     assert own.calls == [(p.n_levels(), pytest.approx((2.0 - setup) * rf.BACKEND_UNITS_PER_S
                                                       / cpsat_model.DETERMINISTIC_PER_SECOND))]
-    # two workers keep the lazy LP and its rate (with two, the eager LP overran its limit 2x)
+    # a run with two workers gives each call one (its workers go to the exact phase's lanes), so
+    # the eager LP and its rate too (with two workers in one call, the eager LP overran its limit 2x)
     two = _Recording()
     _runner(p, q, ev, two, 30.0, workers=2).backend_solve(p, 2.0, "probe", eager_lp=True)
-    assert two.searches == ["lp"]
-    assert two.calls == [(p.n_levels(), pytest.approx((2.0 - setup) * rf.BACKEND_UNITS_PER_S
-                                                      / cpsat_model.DETERMINISTIC_PER_SECOND))]
+    assert two.searches == ["lp-eager"] and two.calls == [(p.n_levels(), pytest.approx((2.0 - setup) * rate))]
     # a run set to "lp-eager" throughout counts every call's units at the eager rate
     whole = _Recording()
     _runner(p, q, ev, whole, 30.0, search="lp-eager").backend_solve(p, 2.0, "probe")

@@ -247,16 +247,27 @@ def test_a_stop_request_on_one_lane_leaves_every_lane_s_rest_unreached(district,
     assert len(calls) <= 2 and sum("not reached" in line for line in report) == 3 - len(calls)
 
 
-def test_with_lanes_a_vector_as_large_as_the_reduced_model_is_still_split(district):
-    # one lane leaves the whole reduced model to CP-SAT (test_vector_exact); two lanes split it,
-    # so that every search has one worker and the answer is reproducible
+def test_with_lanes_a_vector_as_large_as_the_reduced_model_leaves_it_whole_with_one_worker(district, monkeypatch):
+    # as with one worker (test_vector_exact): the whole reduced model instead, and every CP-SAT
+    # call of relax-first has one worker, so two workers give one worker's answer and report
+    from optimiser.solve.registry import backend as backend_module
     *_, optimum = district
-    one, _ = run_relax_first(district, 2.0, workers=1)
-    assert one.info["exact_by_vector"][0].endswith("the whole reduced model instead")
-    two, res = run_relax_first(district, 2.0, workers=2)
-    report = two.info["exact_by_vector"]
-    assert report and all(line.endswith(("[lane 0]", "[lane 1]")) for line in report)
-    assert res.status is Status.OPTIMAL and res.objective == optimum == res.bound
+    cpsat = backend_module("cpsat")  # the module
+    solve = cpsat.solve
+    workers: list[int] = []
+
+    def record(problem, options, **k):
+        workers.append(options.workers)
+        return solve(problem, options, **k)
+
+    monkeypatch.setattr(cpsat, "solve", record)
+    one, res1 = run_relax_first(district, 2.0, workers=1)
+    two, res2 = run_relax_first(district, 2.0, workers=2)
+    assert two.info["exact_by_vector"][0].endswith("the whole reduced model instead")
+    assert two.info["exact_by_vector"] == one.info["exact_by_vector"] and "vector_lanes" not in two.info
+    assert workers and set(workers) == {1}
+    assert (res2.status, res2.objective, res2.bound, res2.chosen) == (res1.status, res1.objective, res1.bound, res1.chosen)
+    assert res2.objective == optimum and two.info["work_s"] == one.info["work_s"]
 
 
 @pytest.fixture

@@ -546,8 +546,8 @@ class SolveOptions:
             and the wall-clock safety net is a multiple of it.
         seed: random seed; with ``workers=1`` results are reproducible.
         workers: solver threads: CP-SAT's workers (more than one: its portfolio, not
-            reproducible), except relax-first's exact phase per count vector, which runs
-            that many lanes of one-worker searches and stays reproducible
+            reproducible). Relax-first gives every CP-SAT call one worker and runs its exact
+            phase's count vectors on that many lanes side by side, reproducibly
             (:mod:`optimiser.solve.vector_lanes`).
         length_scale_per_m: integer units per metre shared by every backend (10 = dm).
         wall_limit_s: the wall-clock safety net in seconds, replacing the default multiple of

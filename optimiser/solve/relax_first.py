@@ -269,22 +269,21 @@ class RelaxFirst:
         returning its result, CP-SAT's deterministic units or ``None``, and its ``stopped_by``)
         worth ``budget_s`` nominal seconds: its set-up (:meth:`backend_cost`) first, the rest its
         search limit (:meth:`search_options`); charged to ``what`` the set-up and its units, or its
-        whole search limit without them. On a ``lane`` (:mod:`~optimiser.solve.vector_lanes`): charged to it, one worker
-        unless the lane is the run's own."""
+        whole search limit without them; on a ``lane`` (:mod:`~optimiser.solve.vector_lanes`), charged to it."""
         setup = self.backend_cost(levels)
         search = max(0.01, budget_s - setup)
-        opts, rate = self.search_options(search, eager_lp, workers=1 if lane and not lane.shared else None)
+        opts, rate = self.search_options(search, eager_lp)
         r, det, stopped_by = call(opts)
         (lane or self).charge(setup + (min(search, det / rate) if det is not None else search), what)
         self.note_net(stopped_by)
         return r
 
-    def search_options(self, search_s: float, eager_lp: bool, workers: int | None = None) -> tuple[SolveOptions, float]:
+    def search_options(self, search_s: float, eager_lp: bool) -> tuple[SolveOptions, float]:
         """The options of a backend search worth ``search_s`` nominal seconds (the wall-clock net left as its
-        safety net; ``workers``: the run's own unless given), and CP-SAT's deterministic units per nominal second."""
-        workers = self.options.workers if workers is None else workers
-        # one worker only: with two, CP-SAT's eager LP ran 129 s on a 60 s limit (EXACT_LP_EAGER)
-        eager = eager_lp and self.options.cpsat_search == "lp" and workers == 1
+        safety net; one worker whatever the run's, which go to the exact phase's lanes), and CP-SAT's units per nominal s."""
+        # one: CP-SAT's portfolio was slower and not reproducible (benchmarks/realsites, wave 20)
+        workers = 1
+        eager = eager_lp and self.options.cpsat_search == "lp"
         cpsat_search = "lp-eager" if eager else self.options.cpsat_search
         rate = EXACT_EAGER_UNITS_PER_S if cpsat_search == "lp-eager" else BACKEND_UNITS_PER_S
         # CP-SAT: ``rate`` units per second of the search (its limit: DETERMINISTIC_PER_SECOND per second given)

@@ -183,14 +183,12 @@ def exact_by_vector(run: RelaxFirst, whole: int) -> bool:
     radius levels (:func:`large_vector`), nothing is split: the whole reduced model, which that vector would cost about as much as,
     takes every vector at once (returns ``True``: the caller runs it). With more than one worker
     (CP-SAT's), the vectors run on that many lanes side by side, each with the work left when the
-    phase starts and one worker (:mod:`optimiser.solve.vector_lanes`), and always split: the whole
-    reduced model would get CP-SAT's portfolio of that many workers, not reproducible (measured on
-    rs012 and rs028 at 60 s, benchmarks/realsites README, wave 20).
+    phase starts (:mod:`optimiser.solve.vector_lanes`); every search has one worker.
     ``info["exact_by_vector"]`` says what each vector gave; ``stats`` the units of all."""
     assert run.count_vectors is not None and run.best is not None
     order, zeros, levels = open_vectors(run)
     workers = run.options.workers
-    large = large_vector(order, levels, whole) if workers == 1 else None
+    large = large_vector(order, levels, whole)
     if large is not None:
         run.info["exact_by_vector"] = [f"{large}: {levels[large]} of the whole reduced model's "
                                         f"{whole} levels: the whole reduced model instead"]
