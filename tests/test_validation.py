@@ -316,3 +316,22 @@ def test_a_barrier_wider_than_any_site_is_refused_with_its_bound():
     (line,) = [str(p) for p in validate_files([str(BAD / "barrier_width_1e9.yaml")])]
     assert line.endswith("barriers[0].width_m: must be <= 50,000, got 1000000000.0 (barrier 'parkway') (a barrier's band is "
                          "at most 50,000 m wide, the widest a walkable site spans: check the width for extra zeros or another unit)")
+
+
+def test_a_misspelt_site_id_or_site_file_gets_a_did_you_mean(tmp_path):
+    """A scenario's ``site:`` id one slip from a site under ``sites/`` is named, as other unknown
+    names are; a misspelt site file path gets the file beside it; an id near nothing lists the ids."""
+    from tests.sitefiles import scenario_dict, site_dict
+
+    (tmp_path / "sites" / "isar_campus").mkdir(parents=True)
+    (tmp_path / "sites" / "isar_campus" / "site.yaml").write_text(yaml.safe_dump(site_dict()))
+    cons = tmp_path / "cons"
+    cons.mkdir()
+    for name, ref in (("typo.yaml", "isar_campuss"), ("path.yaml", "../sites/isar_campus/site.yml"), ("far.yaml", "zzz")):
+        (cons / name).write_text(yaml.safe_dump(scenario_dict(site=ref)))
+    problems = {Path(p.file).name: p for p in validate_files([str(cons / n) for n in ("typo.yaml", "path.yaml", "far.yaml")])}
+    typo, path, far = problems["typo.yaml"], problems["path.yaml"], problems["far.yaml"]
+    assert typo.field == "site" and typo.reason == "site 'isar_campuss' does not exist"
+    assert typo.hint.startswith("did you mean 'isar_campus'? looked in: "), typo.hint
+    assert path.hint.startswith("did you mean '../sites/isar_campus/site.yaml'? looked in: "), path.hint
+    assert "did you mean" not in far.hint and "isar_campus" in far.hint.split(";")[0], far.hint

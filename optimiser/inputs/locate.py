@@ -187,6 +187,21 @@ def resolve_site_ref(ref: str, scenario_path: Path | None) -> tuple[Path | None,
     return None, looked
 
 
+def site_ids(scenario_path: Path | None) -> list[str]:
+    """The site ids a scenario's ``site`` may name, where :func:`resolve_site_ref` looks: each
+    ``sites/<id>/`` holding a site file, beside the scenario (or above it) and in the data roots."""
+    base = scenario_path.parent if scenario_path is not None else Path.cwd()
+    roots = [d for d in [base, *base.parents] if (d / "sites").is_dir()] + data_roots()
+    ids: list[str] = []
+    for root in roots:
+        try:
+            folders = sorted((root / "sites").iterdir())
+        except OSError:
+            continue
+        ids += [d.name for d in folders if d.is_dir() and any((d / n).is_file() for n in _SITE_FILE_NAMES)]
+    return list(dict.fromkeys(ids))
+
+
 def display_path(path: Path) -> Path:
     """``path`` relative to the working folder when it lies inside it (as users type it)."""
     try:

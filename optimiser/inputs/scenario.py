@@ -42,8 +42,8 @@ from optimiser.inputs.formats import checked_path, load_mapping
 from optimiser.inputs.futures import apply_firm_changes, check_futures
 from optimiser.inputs.geometry import GeometryReader, crossing_gap, enters_area
 from optimiser.inputs.kinds import wrong_kind
-from optimiser.inputs.locate import default_scenario_path, display_path, resolve_input, resolve_site_ref
-from optimiser.inputs.messages import name_list, pydantic_problems, unknown_reference
+from optimiser.inputs.locate import default_scenario_path, display_path, resolve_input, resolve_site_ref, site_ids
+from optimiser.inputs.messages import name_list, pydantic_problems, suggest, suggest_path, unknown_reference
 from optimiser.inputs.money_fields import amount, money_problems
 from optimiser.inputs.overrides import apply_overrides, check_key
 from optimiser.inputs.plausibility import implausible_positions
@@ -105,8 +105,17 @@ def _scenario_site(data: dict[str, Any], file: str, path: Path | None) -> tuple[
         if folder is not None:
             return None, None, [Problem(file, "site", f"site {site_ref!r} is a folder ({folder}), not a site file",
                                         "name the site file inside it, e.g. site: <folder>/site.yaml")]
-        where = name_list([str(p) for p in looked], limit=4)
-        return None, None, [Problem(file, "site", f"site {site_ref!r} does not exist", "looked in: " + where)]
+        where = "looked in: " + name_list([str(p) for p in looked], limit=4)
+        if len(looked) == 1:  # a file path: the file beside it that it most likely means
+            near_path = suggest_path(looked[0])
+            near = None if near_path is None else site_ref[:len(site_ref) - len(Path(site_ref).name)] + near_path.name
+        else:  # a site id: the known ids it most likely means
+            ids = site_ids(path)
+            near = suggest(site_ref, ids)
+            if near is None and ids:
+                where = f"known site ids: {name_list(ids)}; {where}"
+        hint = f"did you mean {near!r}? {where}" if near else where
+        return None, None, [Problem(file, "site", f"site {site_ref!r} does not exist", hint)]
     try:
         site = read_site(display_path(site_path))
         return site, SiteRefs.of_site(site), []
