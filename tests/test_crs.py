@@ -213,3 +213,23 @@ def test_a_swapped_site_is_a_sanity_warning_from_its_scenario_currency(tmp_path)
     assert ("site.yaml: firms[0].location: warning [lat_lon_swapped]: read as [longitude, latitude] the site is at lon/lat "
             "(47.38" in outputs["swapped"])
     assert "far from Switzerland and Liechtenstein, where its currency CHF is spent" in outputs["swapped"]
+
+
+def test_scenario_points_in_metres_for_a_lon_lat_site_say_so_and_what_to_do(tmp_path):
+    """A scenario's existing point given in the working CRS's metres where the site is lon/lat:
+    one problem saying the values look like metres in a projected CRS (here the site's own
+    working_crs) and what to do, not "outside the area of use ... lon -180..180"."""
+    from tests.sitefiles import E0, N0, scenario_dict
+
+    _write(tmp_path / "site.yaml", _lonlat_site(working_crs="EPSG:27700"))
+    scen = scenario_dict()
+    scen["social_spaces"]["existing"] = [[E0 + 150, N0 + 150]]
+    probs = validate_files([_write(tmp_path / "scenario.yaml", scen)])
+    lonlat = format_xy(*Transformer.from_crs("EPSG:27700", "EPSG:4326", always_xy=True).transform(E0 + 150, N0 + 150), degrees=True)
+    assert [(p.field, p.reason, p.hint) for p in probs] == [(
+        "social_spaces.existing[0]",
+        f"coordinates {format_xy(E0 + 150, N0 + 150)} look like metres in a projected CRS (they fit the site's working_crs "
+        f"EPSG:27700, at lon/lat {lonlat}), "
+        "but the site's crs EPSG:4326 is longitude/latitude degrees, and scenario positions are read in it",
+        "give [longitude, latitude] as the site's own coordinates are, or give the whole site in that projected CRS "
+        "and declare it as the site's crs, e.g. crs: EPSG:27700")]

@@ -17,11 +17,12 @@ from typing import Any
 
 import shapely
 from pydantic import ValidationError as PydanticValidationError
+from pyproj import Transformer
 
 from optimiser.errors import FileReadError, InputError, Problem, ValidationError
 from optimiser.inputs import schema as S
 from optimiser.inputs.crossing_rules import generated_id_pattern, scenario_rule_problems, type_problems
-from optimiser.inputs.crs import degrees_in_metric_crs, iter_positions, parse_crs
+from optimiser.inputs.crs import degrees_in_metric_crs, iter_positions, looks_like_degrees, parse_crs
 from optimiser.inputs.domain import (
     CountRange,
     Crossing,
@@ -43,10 +44,10 @@ from optimiser.inputs.futures import apply_firm_changes, check_futures
 from optimiser.inputs.geometry import GeometryReader, crossing_gap, enters_area
 from optimiser.inputs.kinds import wrong_kind
 from optimiser.inputs.locate import default_scenario_path, display_path, resolve_input, resolve_site_ref, site_ids
-from optimiser.inputs.messages import name_list, pydantic_problems, suggest, suggest_path, unknown_reference
+from optimiser.inputs.messages import format_xy, name_list, pydantic_problems, suggest, suggest_path, unknown_reference
 from optimiser.inputs.money_fields import amount, money_problems
 from optimiser.inputs.overrides import apply_overrides, check_key
-from optimiser.inputs.plausibility import implausible_positions
+from optimiser.inputs.plausibility import AREA_TOLERANCE_DEG, area_of_use_lonlat, degrees_outside, implausible_positions
 from optimiser.inputs.site import read_site
 from optimiser.inputs.transit import objective_weights, transit_problems, transit_spec
 
@@ -335,7 +336,32 @@ def _implausible(parsed: S.ScenarioFile, site: Site, file: str) -> list[Problem]
     if parsed.social_spaces is not None:
         feats += [(f"social_spaces.existing[{j}]", positions(p)) for j, p in enumerate(parsed.social_spaces.existing)]
     feats += [(f"crossings.explicit[{i}].geometry", positions(e.geometry)) for i, e in enumerate(parsed.crossings.explicit)]
-    return implausible_positions(file, feats, src, site.source_crs, check_span=False)
+    problems: list[Problem] = []
+    if src.is_geographic:
+        metres = [(where, pos) for where, pos in feats if pos and not looks_like_degrees(pos)]
+        problems = [_metres_for_degrees(file, where, pos, site) for where, pos in metres]
+        feats = [f for f in feats if f not in metres]
+    return problems + implausible_positions(file, feats, src, site.source_crs, check_span=False)
+
+
+def _metres_for_degrees(file: str, where: str, pos: list[list[float]], site: Site) -> Problem:
+    """A scenario position in metres (a projected CRS) where the site's crs is lon/lat: says so,
+    and names the site's working CRS when the values read in it land in its area of use."""
+    x, y = pos[0][0], pos[0][1]
+    fits = ""
+    work = parse_crs(site.crs)
+    if work is not None and not work.is_geographic and site.crs != site.source_crs:
+        area = area_of_use_lonlat(work)
+        try:
+            lon, lat = Transformer.from_crs(work, "EPSG:4326", always_xy=True).transform(x, y)
+        except Exception:  # noqa: BLE001 - a value pyproj cannot project fits nothing
+            lon, lat = math.inf, math.inf
+        if area is not None and degrees_outside(float(lon), float(lat), area) <= AREA_TOLERANCE_DEG:
+            fits = f" (they fit the site's working_crs {site.crs}, at lon/lat {format_xy(lon, lat, degrees=True)})"
+    return Problem(file, where, f"coordinates {format_xy(x, y)} look like metres in a projected CRS{fits}, but the site's "
+                   f"crs {site.source_crs} is longitude/latitude degrees, and scenario positions are read in it",
+                   "give [longitude, latitude] as the site's own coordinates are, or give the whole site in that "
+                   f"projected CRS and declare it as the site's crs, e.g. crs: {site.crs if fits else 'EPSG:<code>'}")
 
 
 def site_extent(site: Site) -> Any:
