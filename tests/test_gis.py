@@ -482,3 +482,23 @@ def test_an_empty_or_junk_gis_file_gets_our_words_not_gdals(tmp_path):
     }
     r = CliRunner().invoke(cli, ["validate", str(tmp_path / "empty.gpkg"), str(tmp_path / "junk.gpkg")])
     assert r.exit_code == 2 and "DRIVER" not in r.output and "It might help" not in r.output
+
+
+def test_gpkg_firms_unknown_field_lists_the_layers_fields_and_a_duplicate_names_both_features(tmp_path):
+    """A firms layer's unknown field lists the columns that layer takes (entrances and footprints
+    are layers of their own, provenance is its provenance_* columns); a duplicate id names the
+    other feature by layer and fid, as every GeoPackage message does, not ``firms[0]``."""
+    out = convert_site(_write_yaml(tmp_path / "site.yaml", rich_site()), tmp_path / "site.gpkg")
+    firms = pyogrio.read_dataframe(out, layer="firms", fid_as_index=True)
+    firms["notes"] = "x"
+    first, second = firms.index[0], firms.index[1]
+    firms.loc[second, "id"] = firms.loc[first, "id"]
+    _rewrite_layer(out, "firms", firms)
+    problems = {p.field: p for p in validate_files([out])}
+    notes = problems["layer firms: notes"]
+    assert notes.hint == ("delete the field or rename it to one of the layer's: id, name, employees, sector, fixed, parcel, "
+                          "provenance_source, provenance_accuracy_m, provenance_status")
+    dup_id = firms.loc[first, "id"]
+    dup = problems[f"layer firms, feature {second} ({dup_id}): id"]
+    assert dup.reason == f"duplicate id {dup_id!r} (also layer firms, feature {first} ({dup_id}))"
+    assert dup.hint == "ids must be unique within a layer"

@@ -370,6 +370,20 @@ def split_parts(data: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
+def layer_fields(spec: LayerSpec) -> list[str]:
+    """The attributes a layer takes, as its features spell them: the item's fields but its
+    geometry, the parts drawn as layers of their own (a firm's ``entrances`` and ``footprint``:
+    layers ``firm_entrances``, ``firm_footprints``) and ``provenance``, which is flattened into
+    ``provenance_source``, ``provenance_accuracy_m`` and ``provenance_status``."""
+    parts = {field for key, field, _ in PARTS.values() if key == spec.key}
+    out: list[str] = []
+    for f in spec.model.model_fields:
+        if f in (spec.geom_field, "layer") or f in parts:
+            continue
+        out += [f"{PROVENANCE_PREFIX}{k}" for k in S.Source.model_fields] if f == "provenance" else [f]
+    return out
+
+
 def unknown_attributes(data: Mapping[str, Any], file: str) -> list[Problem]:
     """One problem per layer and attribute that is no field of the layer (a column of a layer is
     on every feature: it is reported once, naming the first features), with a did-you-mean."""
@@ -379,7 +393,7 @@ def unknown_attributes(data: Mapping[str, Any], file: str) -> list[Problem]:
         for item in data.get(spec.key) or []:
             for key in getattr(item, "unknown", None) or {}:
                 seen.setdefault((item.layer, key), []).append(item)
-                fields_of[item.layer] = [f for f in spec.model.model_fields if f not in (spec.geom_field, "layer")]
+                fields_of[item.layer] = layer_fields(spec)
     problems = []
     for (layer, key), items in seen.items():
         names = [str(it.get("id") or it.where) for it in items[:UNKNOWN_IDS_SHOWN]]
@@ -688,19 +702,31 @@ def write_gpkg_site(data: Mapping[str, Any], path: Path) -> Path:
 
 
 _ITEM_FIELD = re.compile(r"^([a-z_]+)\[(\d+)\](.*)$")
+_ITEM_REF = re.compile(r"\b([a-z_]+)\[(\d+)\](?![.\w\[])")
+"""An item a reason refers to by its place in a list (``also firms[0]``)."""
 
 
 def name_features(problems: Iterable[Problem], data: Mapping[str, Any]) -> list[Problem]:
     """Problems whose field is ``firms[3].employees`` for an item read from a layer, restated as
-    ``layer firms, feature 4 (amrc): employees`` (the layer and feature a QGIS user sees)."""
+    ``layer firms, feature 4 (amrc): employees`` (the layer and feature a QGIS user sees); so is
+    an item the reason refers to (a duplicate id's ``also firms[0]``)."""
+    def located(key: str, index: str) -> LocatedItem | None:
+        items = data.get(key)
+        i = int(index)
+        return items[i] if isinstance(items, list) and i < len(items) and isinstance(items[i], LocatedItem) else None
+
+    def restate(m: re.Match[str]) -> str:
+        item = located(m.group(1), m.group(2))
+        return str(item.where) if item is not None else m.group(0)
+
     out = []
     for p in problems:
         m = _ITEM_FIELD.match(p.field)
-        items = data.get(m.group(1)) if m else None
-        if m and isinstance(items, list) and int(m.group(2)) < len(items) and isinstance(items[int(m.group(2))], LocatedItem):
-            where = items[int(m.group(2))].where
+        item = located(m.group(1), m.group(2)) if m else None
+        if m and item is not None:
             rest = m.group(3).lstrip(".")
-            out.append(Problem(p.file, f"{where}: {rest}" if rest else where, p.reason, p.hint))
+            hint = p.hint.replace("within a list", "within a layer") if p.hint else p.hint
+            out.append(Problem(p.file, f"{item.where}: {rest}" if rest else item.where, _ITEM_REF.sub(restate, p.reason), hint))
         else:
             out.append(p)
     return out
