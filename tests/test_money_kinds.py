@@ -268,6 +268,30 @@ def test_a_type_no_barrier_can_take_is_refused_with_or_without_site_rules(tmp_pa
     assert [t.type for t in scenario_from_mapping(sc, base_path=tmp_path / "s.yaml").crossings.types] == ["footbridge"]
 
 
+def test_an_at_grade_type_on_a_motorway_only_site_is_refused_naming_the_kind(tmp_path):
+    """constraints/README.md: at-grade types are never generated over a motorway; offered for a
+    site whose only barrier is one (no site rule), the type could never be built, so it is a
+    validation error naming the barrier's kind (not 'no rule of the site allows it'); beside a
+    barrier that takes it, the same offer is valid and applies there alone."""
+    d = site_dict()
+    d["barriers"][0]["kind"] = "motorway"
+    d["crossing_rules"] = []
+    (tmp_path / "site.yaml").write_text(yaml.safe_dump(d), encoding="utf-8")
+    offered = {"footbridge": {"cost_gbp": 1e6}, "signalised": {"cost_gbp": 2e5}}
+    with pytest.raises(ValidationError) as err:
+        scenario_from_mapping(scenario_dict(crossings={"spacing_m": 300, "types": offered}), base_path=tmp_path / "s.yaml",
+                              name="s.yaml")
+    assert _problems(err)["crossings.types.signalised"] == (
+        "a signalised crossing cannot be built along any barrier it would apply to (parkway): 'parkway' is a motorway, "
+        "which it cannot cross",
+        "drop crossings.types.signalised; these barriers take footbridge, underpass")
+    d["barriers"].append({"id": "avenue", "kind": "arterial", "width_m": 20,
+                          "geometry": {"type": "LineString", "coordinates": [[440550.0, 386950.0], [440550.0, 387650.0]]}})
+    (tmp_path / "site.yaml").write_text(yaml.safe_dump(d), encoding="utf-8")
+    sc = scenario_from_mapping(scenario_dict(crossings={"spacing_m": 300, "types": offered}), base_path=tmp_path / "s.yaml")
+    assert sorted(t.type for t in sc.crossings.types) == ["footbridge", "signalised"]
+
+
 def test_explicit_at_grade_candidate_over_a_motorway_is_refused(tmp_path):
     d = _kind_site(tmp_path, "motorway", ["footbridge"])
     (tmp_path / "site.yaml").write_text(yaml.safe_dump(d), encoding="utf-8")

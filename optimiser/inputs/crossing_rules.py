@@ -177,8 +177,12 @@ def _widening_type_problems(cr: dict[str, Any], selected: list[Barrier], rules: 
         if takes:
             continue
         allowed = sorted({t for b in selected for t in (rules[b.id].types if b.id in rules else _types_for(b.kind))})
-        why = ("the site's crossing rules allow it along none of them: a scenario may narrow the site's rules, never widen them"
-               if ruled else "no rule of the site allows it, and no barrier without a rule is of a kind it can cross")
+        if ruled:
+            why = "the site's crossing rules allow it along none of them: a scenario may narrow the site's rules, never widen them"
+        elif not any(b.id in rules for b in selected):  # the kinds alone decide: say which
+            why = "; ".join(f"{b.id!r} is {kind_phrase(b.kind)}" for b in selected) + ", which it cannot cross"
+        else:
+            why = "no rule of the site allows it, and no barrier without a rule is of a kind it can cross"
         problems.append(Problem(file, f"crossings.types.{name}",
                                 f"{_a(str(name))} crossing cannot be built along any barrier it would apply to "
                                 f"({', '.join(b.id for b in selected)}): {why}",
