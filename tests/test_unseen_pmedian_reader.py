@@ -5,6 +5,7 @@ file, line and reason, never a wrong matrix."""
 from __future__ import annotations
 
 import codecs
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -80,7 +81,9 @@ ORLIB_COST = [[0, 5, 11, 18], [5, 0, 6, 13], [11, 6, 0, 7], [18, 13, 7, 0]]
 
 @pytest.mark.parametrize("text", [
     ORLIB, ORLIB + "\n\n   \n", ORLIB.replace("\n", "\r\n"), ORLIB.replace(" ", "\t"),
-    ORLIB + " 1 4 1\nEOF\n",                                   # extra lines after the announced edges
+    ORLIB + "EOF\n",                                           # a non-numeric tail after the announced edges
+    ORLIB.replace("\n", "  \t\n").rstrip("\n"),                 # trailing blanks, no final newline
+    ORLIB.replace("\n", "\r"),                                  # old Mac line ends
     ORLIB.replace(" 5 ", " 5.0 "),                             # raised: invalid literal for int()
     codecs.BOM_UTF8 + ORLIB.encode(),                          # raised: UnicodeDecodeError
 ])
@@ -103,6 +106,19 @@ def test_orlib_variants_read_as_the_plain_file(tmp_path, text):
     (ORLIB.replace(" 5 ", " 100000000000000000000 "), "pmed.txt: line 2: edge cost 100000000000000000000 is above"),
     (" 3 2 1\n1 2 4611686018427387904\n2 3 4611686018427387904\n", "line 2: edge cost 4611686018427387904 is above 4,503,599,627,370,496"),
     (" 1000000000 0 1\n", "pmed.txt: line 1: 1,000,000,000 vertices need"),
+    # read value by value, these were a different graph, solved without a word (wave 21):
+    # an edge line of four values or of two shifted every later edge
+    (" 4 3 2 \n 1 2 5 9\n 2 3 \n 3 4 7 \n", "pmed.txt: line 2: an edge line must be the three values 'i j cost', got 4: '1 2 5 9'"),
+    (" 4 3 2 \n 1 2 5\n 2 3 \n 3 4 7 6\n", "pmed.txt: line 3: an edge line must be the three values 'i j cost', got 2: '2 3'"),
+    # an edge count one short dropped the last edge (only a logged warning)
+    (ORLIB.replace(" 4 3 2 ", " 4 2 2 "), "pmed.txt: line 4: the header (line 1) announces 2 edges but 1 more line of numbers "
+                                           "follow them: '3 4 7' (set the header's edge count to 3 if they are edges"),
+    (ORLIB + " 1 4 1\nEOF\n", "pmed.txt: line 5: the header (line 1) announces 3 edges but 1 more line of numbers"),
+    (ORLIB.replace(" 4 3 2 ", " 4 4 2 "), "pmed.txt: (file): the header (line 1) announces 4 edges but the file ends after 3 "
+                                           "edge lines (the last on line 4) (the file is cut short, or the header's edge count is wrong "
+                                           "(set it to 3))"),
+    (" 4 3\n 2 1 2 5\n 2 3 6\n 3 4 7\n", "pmed.txt: line 1: the header line must be the three values 'n m p', got '4 3'"),
+    ("", "pmed.txt: (file): header 'n m p' missing"),
 ])
 def test_orlib_mistakes_are_value_errors_with_the_reason(tmp_path, text, words):
     from optimiser.errors import ValidationError
@@ -110,3 +126,32 @@ def test_orlib_mistakes_are_value_errors_with_the_reason(tmp_path, text, words):
     with pytest.raises(ValidationError, match="pmed.txt") as info:
         read_orlib_pmed(_write(tmp_path, text, "pmed.txt"))
     assert words in str(info.value)
+
+
+PMED1 = next((str(d) for d in (Path(__file__).resolve().parents[2] / "shared/benchmarks/orlib-pmed/pmed1.txt",
+                                Path("/work/shared/benchmarks/orlib-pmed/pmed1.txt")) if d.exists()), None)
+
+
+@pytest.mark.skipif(PMED1 is None, reason="OR-Library pmed1.txt is not beside the repository")
+def test_orlib_pmed1_as_others_write_it(tmp_path):
+    """pmed1 rewritten the ways a third party would (CRLF, tabs, blank lines, trailing blanks, no
+    final newline) gives the published optimum 5819; a line losing its cost, or a header count one
+    short, is one error naming the line, not another optimum (6750 and, by luck, 5819 before)."""
+    from optimiser.errors import ValidationError
+    from optimiser.pmedian import solve_pmedian
+
+    lines = open(PMED1, encoding="utf-8").read().splitlines()
+    variant = "\r\n\r\n".join("\t".join(line.split()) + " \t" for line in lines)
+    cost, p = read_orlib_pmed(_write(tmp_path, variant, "pmed1_crlf.txt"))
+    assert (cost.shape, p) == ((100, 100), 5)
+    assert solve_pmedian(cost, p).objective == 5819
+    # the repeated pairs (2 in pmed1): the last line wins; the first winning gives another optimum
+    reversed_edges = "\n".join([lines[0], *lines[1:][::-1]]) + "\n"
+    cost, p = read_orlib_pmed(_write(tmp_path, reversed_edges, "pmed1_reversed.txt"))
+    assert solve_pmedian(cost, p).objective == 5718
+    lines_cut = [*lines[:51], " ".join(lines[51].split()[:2]), *lines[52:-1], lines[-1] + " 7"]
+    with pytest.raises(ValidationError, match="pmed1_cut.txt: line 52: an edge line must be the three values 'i j cost', got 2"):
+        read_orlib_pmed(_write(tmp_path, "\n".join(lines_cut) + "\n", "pmed1_cut.txt"))
+    short = "\n".join([" 100 199 5", *lines[1:]]) + "\n"
+    with pytest.raises(ValidationError, match=r"pmed1_short.txt: line 201: the header \(line 1\) announces 199 edges"):
+        read_orlib_pmed(_write(tmp_path, short, "pmed1_short.txt"))

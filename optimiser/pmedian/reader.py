@@ -58,29 +58,58 @@ def _matrix_fits(n: int, path: str, line: int | None, bytes_per_cell: int = 16) 
                    f"{avail / 2**30:,.1f} GiB available", line)
 
 
-def _orlib_header(tokens: list[str], lines: list[int], path: str) -> tuple[int, int, int]:
-    """``(n, m, p)`` of an OR-Library header, each checked: ``n >= 1``, ``m >= 0``, ``1 <= p <= n``."""
-    if len(tokens) < 3:
-        raise _bad(path, "header 'n m p' missing")
-    n, m_edges, p = (_whole(t, f"header value {k}", path, line)
-                     for t, k, line in zip(tokens[:3], ("n", "m", "p"), lines[:3], strict=True))
+def _orlib_header(tokens: list[str], line: int, path: str) -> tuple[int, int, int]:
+    """``(n, m, p)`` of an OR-Library header line, each checked: three whole numbers, ``n >= 1``,
+    ``m >= 0``, ``1 <= p <= n``."""
+    values = [_whole(t, f"header value {k}", path, line) for t, k in zip(tokens[:3], ("n", "m", "p"), strict=False)]
+    if len(tokens) != 3:
+        raise _bad(path, f"the header line must be the three values 'n m p', got {' '.join(tokens)!r}", line,
+                   "write the number of vertices, of edges and of medians on the first line, the edges one per line after it")
+    n, m_edges, p = values
     if n < 1 or m_edges < 0:
-        raise _bad(path, f"header 'n m p' = {n} {m_edges} {p}: needs n >= 1 vertices and m >= 0 edges", lines[0])
+        raise _bad(path, f"header 'n m p' = {n} {m_edges} {p}: needs n >= 1 vertices and m >= 0 edges", line)
     if not 1 <= p <= n:
-        raise _bad(path, f"p = {p} medians, but the graph has {n} vertices (1 <= p <= n)", lines[2])
-    _matrix_fits(n, path, lines[0])
+        raise _bad(path, f"p = {p} medians, but the graph has {n} vertices (1 <= p <= n)", line)
+    _matrix_fits(n, path, line)
     return n, m_edges, p
 
 
-def _tokens(text: str) -> tuple[list[str], list[int]]:
-    """The whitespace-separated values of ``text`` and the line (from 1) of each."""
-    tokens: list[str] = []
-    lines: list[int] = []
-    for line_no, line in enumerate(text.splitlines(), start=1):
-        parts = line.split()
-        tokens += parts
-        lines += [line_no] * len(parts)
-    return tokens, lines
+def _rows(text: str) -> list[tuple[int, list[str]]]:
+    """The non-blank lines of ``text`` as ``(line number from 1, whitespace-separated values)``."""
+    rows = ((line_no, line.split()) for line_no, line in enumerate(text.splitlines(), start=1))
+    return [(line_no, parts) for line_no, parts in rows if parts]
+
+
+def _orlib_edge_rows(rows: list[tuple[int, list[str]]], m_edges: int, path: str) -> list[tuple[int, list[str]]]:
+    """The ``m_edges`` edge lines after the header, each of three values. A line of other than
+    three values, fewer edge lines than announced, or more lines of numbers after them are errors
+    (read value by value, they would shift every later edge or drop some: a different graph); a
+    non-numeric tail (``EOF``) is ignored with a warning."""
+    header_line = rows[0][0]
+    edge_rows = rows[1: 1 + m_edges]
+    for line_no, parts in edge_rows:
+        if len(parts) != 3:
+            bad = next((t for t in parts if not _is_number(t)), None)
+            if bad is not None:
+                raise _bad(path, f"{bad!r} is not a number", line_no)
+            raise _bad(path, f"an edge line must be the three values 'i j cost', got {len(parts)}: {' '.join(parts)!r}", line_no,
+                       "write one edge per line: its two vertices and its cost")
+    if len(edge_rows) < m_edges:
+        last = f" (the last on line {edge_rows[-1][0]})" if edge_rows else ""
+        raise _bad(path, f"the header (line {header_line}) announces {m_edges} edges but the file ends after "
+                   f"{len(edge_rows)} edge lines{last}", None,
+                   f"the file is cut short, or the header's edge count is wrong (set it to {len(edge_rows)})")
+    tail = rows[1 + m_edges:]
+    more = [(line_no, parts) for line_no, parts in tail if all(_is_number(t) for t in parts)]
+    if more:
+        lines = "lines" if len(more) > 1 else "line"
+        raise _bad(path, f"the header (line {header_line}) announces {m_edges} edges but {len(more)} more {lines} of numbers "
+                   f"follow them: {' '.join(more[0][1])!r}", more[0][0],
+                   f"set the header's edge count to {m_edges + len(more)} if they are edges, else delete them")
+    if tail:
+        logger.warning("%s: line %d on, %d lines after the %d edges the header announces are ignored", path, tail[0][0],
+                       len(tail), m_edges)
+    return edge_rows
 
 
 def read_orlib_pmed(path: str) -> tuple[npt.NDArray[np.int64], int]:
@@ -89,9 +118,13 @@ def read_orlib_pmed(path: str) -> tuple[npt.NDArray[np.int64], int]:
     Format: first line ``n_vertices n_edges p``, then ``n_edges`` lines ``i j cost`` (1-based
     vertices) of an undirected graph.  When a vertex pair is repeated, the LAST line wins (OR-Library
     ``pmedinfo``: set ``c(i,j) = c(j,i) = k`` for each line in turn).  The allocation cost is the
-    all-pairs shortest-path distance (``scipy.sparse.csgraph``). Blank lines, tabs, Windows line
-    ends and a byte-order mark are fine; numbers may be written ``5.0``; anything after the
-    ``n_edges`` edges is ignored (logged as a warning).
+    all-pairs shortest-path distance (``scipy.sparse.csgraph``). Blank lines, tabs, trailing
+    blanks, Windows line ends and a byte-order mark are fine; numbers may be written ``5.0``.
+    The file is read line by line: the header line holds exactly ``n m p`` and each edge line
+    exactly ``i j cost`` (read value by value, a line missing a cost or carrying a fourth value
+    would shift every later edge). Lines of numbers after the ``n_edges`` edges are an error (the
+    header's count is wrong, and the edges it leaves out would change the graph); a non-numeric
+    tail such as ``EOF`` is ignored (logged as a warning).
 
     Args:
         path: File path.
@@ -103,16 +136,17 @@ def read_orlib_pmed(path: str) -> tuple[npt.NDArray[np.int64], int]:
     Raises:
         ValidationError: (a ``ValueError``) naming the file and line: a header that is not three
             whole numbers (or ``p`` outside ``1..n``), more vertices than the memory holds the
-            distance matrix of, a truncated file, a value that is not a whole number, a vertex out
+            distance matrix of, an edge line of other than three values, fewer or more edge lines
+            than the header announces, a value that is not a whole number, a vertex out
             of range, a negative cost, a cost whose paths could exceed 2**53, or a disconnected graph.
     """
-    tokens, lines = _tokens(_text(path))
-    n, m_edges, p = _orlib_header(tokens, lines, path)
-    body, body_lines = tokens[3:], lines[3:]
-    if len(body) < 3 * m_edges:
-        raise _bad(path, f"header announces {m_edges} edges but only {len(body) // 3} complete edge lines found")
-    if len(body) > 3 * m_edges:
-        logger.warning("%s: %d values after the %d edges the header announces are ignored", path, len(body) - 3 * m_edges, m_edges)
+    rows = _rows(_text(path))
+    if not rows:
+        raise _bad(path, "header 'n m p' missing", hint="the first line gives the number of vertices, of edges and of medians")
+    n, m_edges, p = _orlib_header(rows[0][1], rows[0][0], path)
+    edge_rows = _orlib_edge_rows(rows, m_edges, path)
+    body = [t for _, parts in edge_rows for t in parts]
+    body_lines = [line_no for line_no, parts in edge_rows for _ in parts]
     try:
         values = np.asarray(body[: 3 * m_edges], dtype=np.float64).reshape(m_edges, 3)
     except ValueError:
