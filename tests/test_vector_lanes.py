@@ -127,14 +127,34 @@ def test_own_lanes_keep_their_clock_and_cut_off_and_the_run_is_charged_the_busie
     assert run.offers == [((1, 2), "exact model"), ((2, 3), "exact model"), ((4,), "exact model")]
 
 
-def test_a_lane_charges_fixing_as_the_run_does(monkeypatch):
+def test_a_lane_charges_fixing_as_the_run_does():
     from tests.random_problems import random_problem
     p = random_problem(seed=3)
     run = _Run(best=10**9)
     lane = Lane(run, 10.0, shared=False)
-    q = lane.fix(p, {0: 0}, "exact model")
+    q = rf.RelaxFirst.fix(run, p, {0: 0}, "exact model", lane=lane)  # type: ignore[arg-type]
     assert lane.work_s == pytest.approx(p.n_levels() * FIX_SECONDS_PER_LEVEL)
     assert q.n_levels() <= p.n_levels() and run.work_s == 0.0
+
+
+def test_a_lane_s_error_stops_the_others_at_their_next_step():
+    failed = threading.Event()
+    steps: list[int] = []
+
+    def patient():
+        for k in range(500):  # 5 s unless told to stop
+            if failed.is_set():
+                return k
+            steps.append(k)
+            failed.wait(0.01)
+        return 500
+
+    def fails():
+        raise RuntimeError("lane 1 failed")
+
+    with pytest.raises(RuntimeError, match="lane 1 failed"):
+        run_lanes([patient, fails], failed)
+    assert failed.is_set() and len(steps) < 100
 
 
 # ---------------------------------------------------------------- relax-first with lanes

@@ -242,9 +242,9 @@ class RelaxFirst:
         is feasible): the work left, and at least its set-up and ``LATE_PHASE_MIN_SHARE`` of the limit."""
         return max(self.remaining(), self.backend_cost(problem.n_levels()) + LATE_PHASE_MIN_SHARE * self.limit_s)
 
-    def fix(self, problem: Problem, values: dict[int, int], what: str) -> Problem:
-        """:func:`fix_decisions`, charged (``FIX_SECONDS_PER_LEVEL``) to ``what``."""
-        self.charge(problem.n_levels() * FIX_SECONDS_PER_LEVEL, what)
+    def fix(self, problem: Problem, values: dict[int, int], what: str, lane: Lane | None = None) -> Problem:
+        """:func:`fix_decisions`, charged (``FIX_SECONDS_PER_LEVEL``) to ``what`` (on ``lane``'s account if given)."""
+        (lane or self).charge(problem.n_levels() * FIX_SECONDS_PER_LEVEL, what)
         return fix_decisions(problem, values)
 
     def backend_solve(self, problem: Problem, budget_s: float, what: str, eager_lp: bool = False,

@@ -9,6 +9,7 @@ decisions), kept apart from its other phases. Measured in benchmarks/realsites' 
 from __future__ import annotations
 
 import math
+import threading
 from dataclasses import replace
 from functools import partial
 from typing import TYPE_CHECKING, Any
@@ -197,8 +198,10 @@ def exact_by_vector(run: RelaxFirst, whole: int) -> bool:
     start_best = float(run.best)  # vectors pruned before are at least this
     dealt = [ks for ks in assign_lanes([levels[vb.vector] for vb in order], workers) if ks] or [[]]
     lanes = [Lane(run, run.remaining(), shared=workers == 1) for _ in dealt]
-    tasks = [partial(_settle, run, lane, [order[k] for k in ks], base, zeros, levels) for lane, ks in zip(lanes, dealt)]
-    settled = interrupt.call_interruptibly(partial(run_lanes, tasks))
+    failed = threading.Event()  # a lane's error: the others stop at their next vector
+    tasks = [partial(_settle, run, lane, [order[k] for k in ks], base, zeros, levels, failed)
+             for lane, ks in zip(lanes, dealt)]
+    settled = interrupt.call_interruptibly(partial(run_lanes, tasks, failed))
     close_lanes(run, lanes, "exact model")
     said = {vector: line for lane_said in settled for vector, line in lane_said[2].items()}
     lane_of = {order[k].vector: j for j, ks in enumerate(dealt) for k in ks}
@@ -213,18 +216,18 @@ def exact_by_vector(run: RelaxFirst, whole: int) -> bool:
 
 
 def _settle(run: RelaxFirst, lane: Lane, vectors: list[VectorBound], base: Problem,
-            zeros: dict[tuple[int, ...], set[int]], levels: dict[tuple[int, ...], int]
+            zeros: dict[tuple[int, ...], set[int]], levels: dict[tuple[int, ...], int], failed: threading.Event
             ) -> tuple[float, list[float], dict[tuple[int, ...], str]]:
-    """One lane's vectors of :func:`exact_by_vector`, in turn on the lane's work; its CP-SAT units,
-    the bound proven for each vector and what each gave."""
+    """One lane's vectors of :func:`exact_by_vector`, in turn on the lane's work, until another
+    lane ``failed``; its CP-SAT units, the bound proven for each vector and what each gave."""
     assert run.count_vectors is not None
     classes = run.count_vectors[0]
     bounds: list[float] = []
     said: dict[tuple[int, ...], str] = {}
     units = 0.0
     for n, vb in enumerate(vectors):
-        if interrupt.requested() or run.wall_left() <= 0.0:
-            run.note_net(None if interrupt.requested() else "wall_clock")
+        if interrupt.requested() or run.wall_left() <= 0.0 or failed.is_set():
+            run.note_net(None if interrupt.requested() or failed.is_set() else "wall_clock")
             bounds += [v.bound for v in vectors[n:]]
             said.update((v.vector, f"{v.vector}: not reached") for v in vectors[n:])
             break
@@ -236,7 +239,7 @@ def _settle(run: RelaxFirst, lane: Lane, vectors: list[VectorBound], base: Probl
             bounds.append(vb.bound)
             said[vb.vector] = f"{vb.vector}: not reached"
             continue
-        red = lane.fix(base, {i: 0 for i in zeros[vb.vector]}, "exact model") if zeros[vb.vector] else base
+        red = run.fix(base, {i: 0 for i in zeros[vb.vector]}, "exact model", lane=lane) if zeros[vb.vector] else base
 
         def call(opts: SolveOptions, red: Problem = red, vb: VectorBound = vb) -> tuple[VectorSolve, float, str | None]:
             assert opts.wall_limit_s is not None

@@ -26,10 +26,6 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, TypeVar
 
-from optimiser.model.problem import Problem
-from optimiser.model.transforms import fix_decisions
-from optimiser.solve.relax_first_settings import FIX_SECONDS_PER_LEVEL
-
 if TYPE_CHECKING:
     from optimiser.solve.relax_first import RelaxFirst
 
@@ -90,11 +86,6 @@ class Lane:
         else:
             self.work_s += max(0.0, float(seconds))
 
-    def fix(self, problem: Problem, values: dict[int, int], what: str) -> Problem:
-        """:func:`~optimiser.model.transforms.fix_decisions`, charged as the run's ``fix``."""
-        self.charge(problem.n_levels() * FIX_SECONDS_PER_LEVEL, what)
-        return fix_decisions(problem, values)
-
     def found_layout(self, chosen: Sequence[int], objective: float | None) -> None:
         """A layout the exact model found (``objective``: its value there, ``None`` without)."""
         if self.shared:
@@ -105,10 +96,11 @@ class Lane:
             self._best = int(objective)
 
 
-def run_lanes(tasks: Sequence[Callable[[], T]]) -> list[T]:
+def run_lanes(tasks: Sequence[Callable[[], T]], failed: threading.Event | None = None) -> list[T]:
     """Run each of ``tasks`` (one per lane) and return their results in order: the first in
-    the calling thread, each other in a thread of its own. A lane's exception is re-raised
-    (the first lane's first) once every lane ended."""
+    the calling thread, each other in a thread of its own. A lane's exception sets ``failed``
+    (the lanes look at it before each vector, so the others stop at their next one instead of
+    spending their budget) and is re-raised (the first lane's first) once every lane ended."""
     results: list[T | None] = [None] * len(tasks)
     errors: list[BaseException | None] = [None] * len(tasks)
 
@@ -117,6 +109,8 @@ def run_lanes(tasks: Sequence[Callable[[], T]]) -> list[T]:
             results[k] = tasks[k]()
         except BaseException as exc:  # noqa: BLE001 - handed back to the caller's thread and re-raised there
             errors[k] = exc
+            if failed is not None:
+                failed.set()
 
     threads = [threading.Thread(target=work, args=(k,), name=f"siteopt-lane-{k}", daemon=True)
                for k in range(1, len(tasks))]
@@ -134,7 +128,8 @@ def run_lanes(tasks: Sequence[Callable[[], T]]) -> list[T]:
 
 def close_lanes(run: RelaxFirst, lanes: Sequence[Lane], what: str) -> None:
     """After the lanes ended: the run is charged the busiest lane's work (the lanes ran side
-    by side) and offered every layout they found, lane by lane in the order found."""
+    by side) and offered every layout they found, lane by lane in the order found (each offer
+    charged as the run charges one, beyond the lanes' budget: a few evaluations at most)."""
     own = [lane for lane in lanes if not lane.shared]
     if not own:
         return
