@@ -166,6 +166,9 @@ def test_large_amounts_are_short_in_any_currency():
     # nothing rounds up to a figure its unit would not show: 1000 of anything is the next unit
     assert money_short(999_999_999, "JPY") == "JPY 1.00bn" and money_short(99_999_999, "JPY") == "JPY 100m"
     assert money_short(999_999, "GBP") == "£1.00m" and money_short(999.7, "GBP") == "£1k"
+    # ... and nothing below that loses a figure: 995m is 995m (it was 0.99bn), 999.5m the first 1.00bn
+    assert money_short(995_000_000, "JPY") == "JPY 995m" and money_short(999_400_000, "JPY") == "JPY 999m"
+    assert money_short(999_500_000, "JPY") == "JPY 1.00bn"
     assert money_compact(2e9, "JPY") == "JPY 2bn" and money_compact(1_500_000, "GBP") == "£1.5m"
 
 

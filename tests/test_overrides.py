@@ -56,3 +56,15 @@ def _strip_gbp(value):
     if isinstance(value, list):
         return [_strip_gbp(v) for v in value]
     return value
+
+
+def test_both_spellings_of_one_amount_are_refused_not_last_wins():
+    from optimiser.inputs.overrides import money_twins
+    with pytest.raises(ValidationError) as info:
+        read_scenario(None, budget=1e6, budget_gbp=2e6)
+    (problem,) = info.value.problems
+    assert problem.field == "budget_gbp" and problem.reason == "override: budget and budget_gbp both set the same amount"
+    assert problem.hint == "give only one of budget and budget_gbp"
+    assert money_twins(["transit.0.cost", "transit.0.cost_gbp", "budget", "facilities.1.cost"]) == [
+        ("transit.0.cost", "transit.0.cost_gbp")]
+    assert money_twins(["facilities.0.cost", "facilities.1.cost_gbp"]) == []  # different amounts

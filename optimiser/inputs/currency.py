@@ -77,7 +77,7 @@ def money_short(value: Any, currency: str = DEFAULT_CURRENCY) -> str:
     if x < 0:
         return MINUS + money_short(-x, currency)
     p = currency_prefix(currency)
-    if abs(x) >= 1e9 - 5e6:  # what would round to 1000m
+    if abs(x) >= 1e9 - 5e5:  # what would round to 1000m
         return f"{p}{x / 1e9:,.2f}bn"
     if abs(x) >= 1e8 - 5e3:  # what would round to 100.00m
         return f"{p}{x / 1e6:.0f}m"

@@ -9,7 +9,7 @@ import logging
 import re
 import types
 import typing
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Annotated, Any
 
 from pydantic import BaseModel
@@ -45,6 +45,20 @@ def _set_in_list(cur: list[Any], part: str, where: str, last: bool, value: Any) 
 MONEY_SPELLINGS = {"budget": "budget_gbp", "budget_gbp": "budget", "cost": "cost_gbp", "cost_gbp": "cost"}
 """A money field and its other spelling (the first format's pounds): an override of either
 replaces the amount the file gives, whichever spelling the file used."""
+
+
+def money_twins(keys: Iterable[str]) -> list[tuple[str, str]]:
+    """Pairs of ``keys`` that set one money amount in both spellings (``budget`` and
+    ``budget_gbp``; ``transit.0.cost`` and ``transit.0.cost_gbp``): contradictory overrides,
+    since either replaces the amount (:data:`MONEY_SPELLINGS`)."""
+    given = {tuple(split_key(k)): k for k in keys}
+    out = []
+    for parts, key in given.items():
+        other = MONEY_SPELLINGS.get(parts[-1]) if parts else None
+        twin = given.get((*parts[:-1], other)) if other else None
+        if twin is not None and key < twin:
+            out.append((key, twin))
+    return out
 
 
 def _set_in_dict(cur: dict[str, Any], part: str, last: bool, value: Any) -> Any:

@@ -46,7 +46,7 @@ from optimiser.inputs.kinds import wrong_kind
 from optimiser.inputs.locate import default_scenario_path, display_path, resolve_input, resolve_site_ref, site_ids
 from optimiser.inputs.messages import format_xy, name_list, pydantic_problems, suggest, suggest_path, unknown_reference
 from optimiser.inputs.money_fields import amount, money_problems
-from optimiser.inputs.overrides import apply_overrides, check_key
+from optimiser.inputs.overrides import apply_overrides, check_key, money_twins
 from optimiser.inputs.plausibility import AREA_TOLERANCE_DEG, area_of_use_lonlat, degrees_outside, implausible_positions
 from optimiser.inputs.site import read_site
 from optimiser.inputs.transit import objective_weights, transit_problems, transit_spec
@@ -543,6 +543,8 @@ def read_scenario(path: str | os.PathLike[str] | None = None, **overrides: Any) 
         raise FileReadError(problems)
     if overrides:
         bad = [Problem(str(p), key, f"override: {why}") for key in overrides if (why := check_key(key)) is not None]
+        bad += [Problem(str(p), b, f"override: {a} and {b} both set the same amount",
+                        f"give only one of {a} and {b}") for a, b in money_twins(overrides)]
         if bad:
             raise ValidationError(bad)
         for key, value in overrides.items():  # one at a time, so a problem names its key
