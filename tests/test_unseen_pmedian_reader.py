@@ -45,6 +45,11 @@ ACCEPTED = {
     "Latin-1 comment": ("COMMENT : Gr\xf6tschel\n" + HEAD + _coords() + "EOF\n").encode("latin-1"),
     "display section after the coordinates": HEAD + _coords() + "DISPLAY_DATA_SECTION\n1 0 0\nEOF\n",
     "DIMENSION 5.0": HEAD.replace("DIMENSION : 5", "DIMENSION : 5.0") + _coords() + "EOF\n",
+    # wave 21: known keys without their colon, another section before the coordinates
+    "keys without a colon": HEAD.replace("DIMENSION : 5", "DIMENSION 5").replace("EDGE_WEIGHT_TYPE :", "EDGE_WEIGHT_TYPE\t")
+    + _coords() + "EOF\n",
+    "display section before the coordinates": HEAD.replace("NODE_COORD_SECTION\n", "DISPLAY_DATA_SECTION\n1 0 0\n2 3 4\n"
+                                                           "NODE_COORD_SECTION\n") + _coords(),
 }
 
 
@@ -62,6 +67,17 @@ REFUSED = {
     "GEO": (HEAD.replace("EUC_2D", "GEO") + _coords(), "EDGE_WEIGHT_TYPE GEO is not EUC_2D"),
     "DIMENSION wrong": (HEAD.replace("DIMENSION : 5", "DIMENSION : 6") + _coords(), "DIMENSION is 6 but 5 coordinates found"),
     "DIMENSION 5.5": (HEAD.replace("DIMENSION : 5", "DIMENSION : 5.5") + _coords(), "DIMENSION must be a whole number"),
+    # wave 21: these were read as EUC_2D (floor-Euclidean costs for what may be GEO or ATT coordinates)
+    "no EDGE_WEIGHT_TYPE": (HEAD.replace("EDGE_WEIGHT_TYPE : EUC_2D\n", "") + _coords(),
+                            "x.tsp: line 4: NODE_COORD_SECTION without an EDGE_WEIGHT_TYPE"),
+    "GEO without its colon": (HEAD.replace("EDGE_WEIGHT_TYPE : EUC_2D", "EDGE_WEIGHT_TYPE GEO") + _coords(),
+                              "x.tsp: line 4: EDGE_WEIGHT_TYPE GEO is not EUC_2D"),
+    "a line that is no key": ("a file of points\n" + HEAD + _coords(),
+                              "x.tsp: line 1: 'a file of points' is not a specification line 'KEY : VALUE'"),
+    "coordinates before the section": (HEAD.replace("NODE_COORD_SECTION\n", "") + _coords(),
+                                       "x.tsp: line 5: '1 0 0' comes before NODE_COORD_SECTION (put the line NODE_COORD_SECTION"),
+    "a key after the section": (HEAD.replace("DIMENSION : 5\n", "") + _coords() + "DIMENSION : 5\n",
+                                "x.tsp: line 10: specification line 'DIMENSION : 5' inside NODE_COORD_SECTION (move it above"),
 }
 
 

@@ -205,17 +205,35 @@ _COORD_TYPES = ("EUC_2D",)
 """Edge weight types whose coordinates this reader turns into floor-Euclidean costs."""
 
 
-def _header_line(text: str, path: str, dimension: int | None, line: int) -> tuple[int | None, bool]:
-    """Read one specification line ``KEY : VALUE`` (keys in any case and order, blanks or tabs
-    around the colon): ``(DIMENSION so far, whether the coordinate section starts here)``."""
-    key, _, value = text.partition(":")
+_SPEC_KEYS = frozenset({"NAME", "TYPE", "COMMENT", "DIMENSION", "CAPACITY", "EDGE_WEIGHT_TYPE", "EDGE_WEIGHT_FORMAT",
+                        "EDGE_DATA_FORMAT", "NODE_COORD_TYPE", "DISPLAY_DATA_TYPE"})
+"""The specification keys of TSPLIB 95 (Reinelt's format description, section 1.1)."""
+
+
+def _spec_entry(text: str, path: str, line: int) -> tuple[str, str]:
+    """``(KEY, value)`` of one specification line ``KEY : VALUE`` (any case, blanks or tabs around
+    the colon). A known key written without its colon (``DIMENSION 1304``) is read too; any other
+    line without a colon is an error (skipped, an ``EDGE_WEIGHT_TYPE GEO`` read as EUC_2D)."""
+    key, colon, value = text.partition(":")
     key = key.strip().upper()
-    if key == "DIMENSION":
-        return _whole(value.strip(), "DIMENSION", path, line), False
-    if key == "EDGE_WEIGHT_TYPE" and value.strip().upper() not in _COORD_TYPES:
-        raise _bad(path, f"EDGE_WEIGHT_TYPE {value.strip()} is not EUC_2D (this reader computes floor-Euclidean costs from EUC_2D "
+    if not colon:
+        head, *rest = text.split(None, 1)
+        if head.upper() in _SPEC_KEYS:
+            return head.upper(), rest[0].strip() if rest else ""
+        if key.endswith("_SECTION") or key == "EOF":
+            return key, ""
+        if _is_number(head):
+            raise _bad(path, f"{text!r} comes before NODE_COORD_SECTION", line,
+                       "put the line NODE_COORD_SECTION above the lines 'index x y'")
+        raise _bad(path, f"{text!r} is not a specification line 'KEY : VALUE' (a key of TSPLIB's, e.g. DIMENSION : 1304)", line,
+                   "write the keys as 'KEY : VALUE', one per line, then NODE_COORD_SECTION and the lines 'index x y'")
+    return key, value.strip()
+
+
+def _check_weight_type(value: str, path: str, line: int) -> None:
+    if value.upper() not in _COORD_TYPES:
+        raise _bad(path, f"EDGE_WEIGHT_TYPE {value} is not EUC_2D (this reader computes floor-Euclidean costs from EUC_2D "
                    "coordinates)", line, "compute other distances yourself and pass the matrix to solve_pmedian")
-    return dimension, key == "NODE_COORD_SECTION"
 
 
 def _coord_line(text: str, line_no: int, path: str) -> tuple[int, float, float]:
@@ -236,7 +254,9 @@ def _coord_line(text: str, line_no: int, path: str) -> tuple[int, float, float]:
 def read_tsplib_coords(path: str) -> npt.NDArray[np.float64]:
     """The ``NODE_COORD_SECTION`` of a TSPLIB ``EUC_2D`` file as an ``n x 2`` array (file order).
 
-    Specification keys may come in any order and case, with blanks or tabs around the colon;
+    Specification keys may come in any order and case, with blanks or tabs around the colon (a
+    known key without its colon is read too; another line without one is an error);
+    ``EDGE_WEIGHT_TYPE`` must be given (and ``EUC_2D``) before ``NODE_COORD_SECTION``;
     ``COMMENT`` lines may hold any text; Windows line ends, a byte-order mark and a missing
     ``EOF`` are fine; a section after the coordinates (``DISPLAY_DATA_SECTION``...) ends them.
     Coordinates may be integers, decimals or scientific (``1.5e+03``). Node ids need not be
@@ -244,23 +264,44 @@ def read_tsplib_coords(path: str) -> npt.NDArray[np.float64]:
 
     Raises:
         ValidationError: (a ``ValueError``) naming the file and line: no coordinate section, an
-            edge weight type other than ``EUC_2D``, a malformed line, a node id given twice, no
+            edge weight type missing or other than ``EUC_2D``, a line that is not ``KEY : VALUE``
+            before the coordinates, a specification line among them, a malformed line, a node id given twice, no
             points or fewer/more than ``DIMENSION``.
     """
     dimension = None
+    weight_type_line: int | None = None
     coords: list[tuple[float, float]] = []
     first_line: dict[int, int] = {}
-    in_section = False
+    in_section = skipping = False
     for line_no, line in enumerate(_text(path).splitlines(), start=1):
         text = line.strip()
         if not text:
             continue
         if not in_section:
-            dimension, in_section = _header_line(text, path, dimension, line_no)
+            if skipping and _is_number(text.split()[0]):
+                continue  # the data of another section (DISPLAY_DATA_SECTION) before the coordinates
+            key, value = _spec_entry(text, path, line_no)
+            skipping = key.endswith("_SECTION") and key != "NODE_COORD_SECTION"
+            if key == "DIMENSION":
+                dimension = _whole(value, "DIMENSION", path, line_no)
+            elif key == "EDGE_WEIGHT_TYPE":
+                _check_weight_type(value, path, line_no)
+                weight_type_line = line_no
+            elif key == "NODE_COORD_SECTION":
+                if weight_type_line is None:
+                    raise _bad(path, "NODE_COORD_SECTION without an EDGE_WEIGHT_TYPE: the coordinates could be GEO or ATT, "
+                               "whose distances are not Euclidean", line_no,
+                               "add the line 'EDGE_WEIGHT_TYPE : EUC_2D' above NODE_COORD_SECTION if they are planar")
+                in_section = True
+            elif key == "EOF":
+                break
             continue
         head = text.split()[0]
         if text.upper() == "EOF" or (not _is_number(head) and head.rstrip(":").upper().endswith("_SECTION")):
             break
+        if not _is_number(head) and head.partition(":")[0].upper() in _SPEC_KEYS:
+            raise _bad(path, f"specification line {text!r} inside NODE_COORD_SECTION", line_no,
+                       "move it above NODE_COORD_SECTION: the keys come before the sections")
         node, x, y = _coord_line(text, line_no, path)
         if node in first_line:
             raise _bad(path, f"node {node} is given twice (first on line {first_line[node]})", line_no)
@@ -271,7 +312,8 @@ def read_tsplib_coords(path: str) -> npt.NDArray[np.float64]:
     if not coords:
         raise _bad(path, "NODE_COORD_SECTION holds no points")
     if dimension is not None and len(coords) != dimension:
-        raise _bad(path, f"DIMENSION is {dimension} but {len(coords)} coordinates found")
+        raise _bad(path, f"DIMENSION is {dimension} but {len(coords)} coordinates found", None,
+                   "the file is cut short, or DIMENSION is wrong (set it to the number of coordinate lines)")
     return np.array(coords, dtype=np.float64).reshape(-1, 2)
 
 
