@@ -41,6 +41,22 @@ def test_run_exit_0_and_json_summary(solved):
     assert summary["verification"] == {"passed": True, "objective": m["verification"]["objective"]} and m["verification"]["objective"]
 
 
+def test_json_summary_says_what_the_objective_is(solved):
+    """stdout's ``objective`` is the solver's scaled integer (design brief section 7 keeps the key);
+    beside it the same in weighted metres, as the log's "objective N weighted m" says, the scale
+    between the two and the objective as one weighted mean walk."""
+    r, out, _ = solved
+    summary = json.loads(r.stdout)
+    m = json.loads((out / "metrics.json").read_text())
+    scale = m["model"]["length_scale_per_m"] * m["model"]["weight_scale"]
+    assert summary["objective"] == m["objective"] and summary["bound"] == m["bound"]
+    assert summary["objective_weighted_m"] == m["objective_weighted_m"] == pytest.approx(m["objective"] / scale, abs=1e-3)
+    assert summary["bound_weighted_m"] == pytest.approx(m["bound"] / scale, abs=1e-3)
+    assert summary["objective_scale"] == pytest.approx(scale) and summary["objective_mean_m"] == m["objective_mean_m"]
+    logged = next(line for line in r.stderr.splitlines() if "solve: optimal" in line and "weighted m" in line)
+    assert f"objective {summary['objective_weighted_m']:,.0f} weighted m" in logged, logged
+
+
 def test_metrics_json_has_the_contract_keys(solved):
     _, out, _ = solved
     m = json.loads((out / "metrics.json").read_text())

@@ -46,15 +46,29 @@ def run_summary(res: RunResult) -> dict[str, Any]:
         res: the run's result.
 
     Returns:
-        the run id, status, objective, bound, gap, solve_seconds, backend, seed, the scenario id
+        the run id, status, objective and bound (the solver's scaled integers, as in
+        ``metrics.json``), the same in weighted metres (``objective_weighted_m``,
+        ``bound_weighted_m``, as the log's "objective N weighted m"), the scale between them
+        (``objective_scale``: solver units per weighted metre, ``model.length_scale_per_m`` x
+        ``model.weight_scale``), the objective as one weighted mean walk (``objective_mean_m``),
+        gap, solve_seconds, backend, seed, the scenario id
         (``scenario``; ``metrics.json`` has the whole reference), the site id, the walk figures
         (without per-facility access), costs and their currency, placed ids by kind
         (``metrics.json`` has each placement whole), verification (passed, objective) and the run
         directory.
     """
     m = res.metrics
+    length, weight = m.model.get("length_scale_per_m"), m.model.get("weight_scale")
+    scale = length * weight if isinstance(length, int | float) and isinstance(weight, int | float) and length * weight > 0 else None
+
+    def in_m(v: float | None) -> float | None:
+        return round(v / scale, 3) if v is not None and scale else None
+
     return {
-        "run_id": m.run_id, "status": m.status.value, "objective": m.objective, "bound": m.bound, "gap": m.gap,
+        "run_id": m.run_id, "status": m.status.value, "objective": m.objective, "bound": m.bound,
+        "objective_weighted_m": m.objective_weighted_m if m.objective_weighted_m is not None else in_m(m.objective),
+        "bound_weighted_m": in_m(m.bound), "objective_scale": round(scale, 6) if scale else None,
+        "objective_mean_m": m.objective_mean_m, "gap": m.gap,
         "solve_seconds": m.solve_seconds, "backend": m.backend, "seed": m.seed,
         "scenario": m.scenario.id, "site": m.site.id,
         "walk": m.walk.model_dump(mode="python", exclude={"facility_access"}),
