@@ -533,6 +533,23 @@ def test_distance_map_without_facilities_before_shows_pairs_as_the_figure_does(r
     assert drawn["draw_distance_map"] == drawn["distance_figure"]
 
 
+def test_compare_keeps_one_kind_on_its_shared_scale(rendered: Path, tmp_path: Path) -> None:
+    """A comparison draws every distance panel in the kind its one colour scale is for: a run
+    without facility walks before stays "n/a" under "change", not its pair changes on that scale."""
+    from optimiser.present.layers import firm_numbers
+
+    with_fac = load_run(rendered)
+    without = load_run(_without_facilities_before(rendered, tmp_path))
+    assert distance.distance_values(without, without.metrics, fallback=False) == ("change", {})
+    fig, _, dists = compare_figure([with_fac, without])
+    fig.canvas.draw()
+    numbers = firm_numbers(without.layout)
+    labels = [{t.get_gid(): t.get_text() for t in ax.texts if (t.get_gid() or "").startswith(f"run{i}-dist-label-firm-")}
+              for i, ax in enumerate(dists)]
+    assert labels[0] and not any("n/a" in t for t in labels[0].values())
+    assert labels[1] and all(t == f"{numbers[k.rsplit('firm-', 1)[1]]}: n/a" for k, t in labels[1].items()), labels[1]
+
+
 def test_distance_map_with_no_values_warns(rendered: Path, tmp_path: Path, caplog) -> None:
     data = load_run(_without_facilities_before(rendered, tmp_path))
     fig = figure.new_figure()

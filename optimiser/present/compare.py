@@ -309,7 +309,7 @@ def compare_figure(runs: Sequence[RunData], *, distance: bool = True) -> tuple[F
             ax = fig.add_axes(grid.rect(i, 1))
             ax.set_gid(f"compare-distance-{i}")
             draw_distance_map(ax, run, run.metrics, kind=kind, extent=extents[i], vlim=vlim, style=style,
-                              title=False, colorbar=False, gid_prefix=f"run{i}-")
+                              title=False, colorbar=False, gid_prefix=f"run{i}-", fallback=False)
             ax.set_title(f"{run.name}: change in walk per firm", loc="left", fontsize=9.5, pad=5)
             dist_axes.append(ax)
     _figure_legend(fig, grid, plan_axes, kind if dist_axes else "", vlim)

@@ -142,10 +142,13 @@ def firm_change_values(run: LayoutLike, metrics: RunMetrics, kind: str = "change
     raise ValueError(f"unknown distance-map kind {kind!r}: use change, after, before or pairs")
 
 
-def distance_values(run: LayoutLike, metrics: RunMetrics, kind: str = "change") -> tuple[str, dict[str, float]]:
+def distance_values(run: LayoutLike, metrics: RunMetrics, kind: str = "change",
+                    fallback: bool = True) -> tuple[str, dict[str, float]]:
     """The kind a distance map of ``run`` shows and its per-firm values: ``kind``, except that
-    ``change`` falls back to ``pairs`` when no firm has a walk to a shared facility before and
-    after (a site with no facilities before: every firm would be "n/a") and the run has pairs.
+    (with ``fallback``) ``change`` falls back to ``pairs`` when no firm has a walk to a shared
+    facility before and after (a site with no facilities before: every firm would be "n/a") and
+    the run has pairs. Without ``fallback`` the kind is kept (a comparison draws every panel in
+    the one kind its shared colour scale is for).
 
     The one place :func:`draw_distance_map` and :func:`distance_figure` choose the kind.
 
@@ -154,7 +157,7 @@ def distance_values(run: LayoutLike, metrics: RunMetrics, kind: str = "change") 
     """
     run = as_drawable(run)
     vals = firm_change_values(run, metrics, kind)
-    if kind == "change" and not vals and isinstance(run, RunData) and run.pairs:
+    if fallback and kind == "change" and not vals and isinstance(run, RunData) and run.pairs:
         pairs = _pair_change_values(run)
         if pairs:
             logger.info("no firm has a walk to a shared facility before and after: the distance map shows the change "
@@ -186,7 +189,7 @@ def distance_norm(kind: str, vlim: tuple[float, float]) -> tuple[Normalize, Colo
 def draw_distance_map(ax: Axes, layout: LayoutLike, metrics: RunMetrics, *, kind: str = "change",
                       extent: Extent | None = None, vlim: tuple[float, float] | None = None,
                       style: PlanStyle | None = None, title: bool = True, colorbar: bool = True,
-                      gid_prefix: str = "") -> Figure:
+                      gid_prefix: str = "", fallback: bool = True) -> Figure:
     """A second plan: each firm coloured by its change in walking distance; returns the figure.
 
     Args:
@@ -198,7 +201,8 @@ def draw_distance_map(ax: Axes, layout: LayoutLike, metrics: RunMetrics, *, kind
             ``before`` or ``pairs`` (weighted mean walk to the other firms). ``change`` becomes
             ``pairs`` when no firm has a facility walk before and after (no facilities before)
             and ``layout`` is a :class:`RunData` with pairs, as in :func:`distance_figure`
-            (:func:`distance_values`); the colour bar and title then say ``pairs``. A map with
+            (:func:`distance_values`) unless ``fallback`` is false (compare: one kind and
+            scale for every panel); the colour bar and title then say ``pairs``. A map with
             no value for any firm logs a warning.
         extent: (xmin, ymin, xmax, ymax) in metres; None: the site's default extent.
         vlim: fixed colour limits (m) (compare uses one for every panel); None: from the values.
@@ -211,7 +215,7 @@ def draw_distance_map(ax: Axes, layout: LayoutLike, metrics: RunMetrics, *, kind
     layout = as_drawable(layout)
     panel = setup_map(ax, layout, metrics, extent, gid_prefix)
     draw_base(ax, panel.layout, faint=True)
-    kind, vals = distance_values(layout, metrics, kind)
+    kind, vals = distance_values(layout, metrics, kind, fallback)
     norm, cmap = distance_norm(kind, vlim or distance_limits(vals.values(), kind))
     _draw_references(panel, style)
     _draw_firm_values(panel, style, vals, norm, cmap, kind in DIVERGING_KINDS)
