@@ -233,3 +233,22 @@ def test_scenario_points_in_metres_for_a_lon_lat_site_say_so_and_what_to_do(tmp_
         "but the site's crs EPSG:4326 is longitude/latitude degrees, and scenario positions are read in it",
         "give [longitude, latitude] as the site's own coordinates are, or give the whole site in that projected CRS "
         "and declare it as the site's crs, e.g. crs: EPSG:27700")]
+
+
+def test_transit_stops_in_another_crs_are_refused_like_any_position(tmp_path):
+    """Transit lines and their stops escaped the CRS checks: a GeoPackage reprojected to EPSG:4326
+    in QGIS keeps its stops (JSON text) in metres, and a stop at [440300, 387100] read as lon/lat
+    was a point at infinity (warning "lies inf m from its line", then an internal GEOS error in
+    the run). Now one problem naming the stop, as for a firm."""
+    tr = Transformer.from_crs("EPSG:27700", "EPSG:4326", always_xy=True)
+    line = {"type": "LineString", "coordinates": [list(tr.transform(440000, 387100)), list(tr.transform(440600, 387100))]}
+    good = _lonlat_site(transit=[{"id": "tram", "geometry": line,
+                                  "stops": [{"id": "s1", "location": list(tr.transform(440300, 387100))}]}])
+    assert _problems(tmp_path, good) == []
+    bad = _lonlat_site(transit=[{"id": "tram", "geometry": line, "stops": [{"id": "s1", "location": [440300, 387100]}]}])
+    assert _problems(tmp_path, bad) == [
+        ("transit[0].stops[0].location", "coordinates [440300, 387100] are not longitude/latitude degrees but crs EPSG:4326 is geographic",
+         "declare the projected CRS the coordinates are in, e.g. crs: EPSG:27700")]
+    metres = {"type": "LineString", "coordinates": [[440000, 387100], [440600, 387100]]}
+    bad_line = _lonlat_site(transit=[{"id": "tram", "geometry": metres}])
+    assert [p[0] for p in _problems(tmp_path, bad_line)] == ["transit[0].geometry"]

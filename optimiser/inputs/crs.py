@@ -148,13 +148,23 @@ def _numeric_positions(value: Any) -> list[list[float]]:
 
 
 def _feature_positions(data: dict[str, Any]) -> Iterable[tuple[str, list[list[float]]]]:
-    """``(field path, positions)`` for every coordinate-holding field of a raw site."""
+    """``(field path, positions)`` for every coordinate-holding field of a raw site, transit
+    lines and their existing stops included (a stop left in another CRS was a point at infinity:
+    an internal error in the run)."""
     for key, fields in _GEOMETRY_FIELDS:
         items = data.get(key)
         for i, item in enumerate(items if isinstance(items, list) else []):
             if isinstance(item, dict):
                 for fld in fields:
                     yield f"{key}[{i}].{fld}", _numeric_positions(item.get(fld))
+    transit = data.get("transit")
+    for i, line in enumerate(transit if isinstance(transit, list) else []):
+        if isinstance(line, dict):
+            yield f"transit[{i}].geometry", _numeric_positions(line.get("geometry"))
+            stops = line.get("stops")
+            for j, stop in enumerate(stops if isinstance(stops, list) else []):
+                if isinstance(stop, dict):
+                    yield f"transit[{i}].stops[{j}].location", _numeric_positions(stop.get("location"))
 
 
 def _position_problems(file: str, where: str, pos: list[list[float]], src: CRS, crs_text: str) -> list[Problem]:
