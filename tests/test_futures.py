@@ -249,3 +249,82 @@ def test_a_future_without_any_layout_makes_the_plan_infeasible():
     res = solve_futures(joint_problem(fps, "min_max_regret"), OPTS["cpsat"])
     assert res.status == "infeasible" and not res.plan
     assert res.conflicts and all(c.startswith("broke: ") for c in res.conflicts)
+
+
+# A small site of its own (euros, Dutch RD New): four firms either side of a ring road, a tram
+# alignment along the south road, signalised crossings every 200 m.
+MINI_SITE = """\
+format: placemaking-site/1
+id: mini_tram
+crs: EPSG:28992
+parcels:
+  - {id: south, status: buildable, geometry: {type: Polygon,
+     coordinates: [[[160000, 380000], [161200, 380000], [161200, 380270], [160000, 380270], [160000, 380000]]]}}
+  - {id: north, status: buildable, geometry: {type: Polygon,
+     coordinates: [[[160000, 380330], [161200, 380330], [161200, 380600], [160000, 380600], [160000, 380330]]]}}
+firms:
+  - {id: a, employees: 50, sector: research, location: [160100, 380150], parcel: south}
+  - {id: b, employees: 120, sector: manufacturing, location: [161100, 380150], parcel: south}
+  - {id: c, employees: 80, sector: research, location: [160300, 380450], parcel: north}
+  - {id: d, employees: 40, sector: office, location: [161000, 380450], parcel: north}
+barriers:
+  - {id: ring, kind: dual_carriageway, width_m: 30, geometry: {type: LineString, coordinates: [[159900, 380300], [161300, 380300]]}}
+paths:
+  - {id: south-road, geometry: {type: LineString, coordinates: [[159900, 380200], [161300, 380200]]}}
+  - {id: north-road, geometry: {type: LineString, coordinates: [[159900, 380400], [161300, 380400]]}}
+crossings:
+  - {id: junction, barrier: ring, type: junction, penalty_m: 50,
+     geometry: {type: LineString, coordinates: [[159950, 380200], [159950, 380400]]}}
+transit:
+  - {id: tramline, geometry: {type: LineString, coordinates: [[160000, 380220], [161200, 380220]]}}
+"""
+MINI_TRAM_FUTURES = """\
+format: placemaking-scenario/1
+id: mini_tram_futures
+site: site.yaml
+currency: EUR
+budget: 2600000
+transit: {count: {min: 1, max: 2}, cost: 900000, catchment_m: 600, min_spacing_m: 400, candidate_spacing_m: 200}
+crossings: {spacing_m: 200, types: {signalised: {cost: 400000, penalty_m: 60}}}
+futures:
+  - {name: ample}
+  - {name: cuts, overrides: {budget: 1800000}}
+"""
+
+
+@pytest.mark.parametrize("backend", ["cpsat", "cbc"])
+def test_a_future_whose_optimum_is_zero_has_a_finite_regret(tmp_path, backend):
+    """With EUR 2.6m every employee can be within a 600 m walk of a stop (the future's optimum,
+    the staff left uncovered, is 0); with EUR 1.8m (no crossing beside two stops) 120 are left.
+    The regret of a future with optimum 0 is in per cent of one unit (one uncovered employee):
+    every plan that fits the cuts leaves 120 uncovered in the ample future, 12,000 %. It was
+    reported as 0 % per future and as infinite for the plan, which was not proven (CP-SAT's
+    regret row forced the ample future to its optimum and found no plan)."""
+    (tmp_path / "site.yaml").write_text(MINI_SITE)
+    (tmp_path / "sc.yaml").write_text(MINI_TRAM_FUTURES)
+    sc = read_scenario(tmp_path / "sc.yaml")
+    rr = run_scenario(sc, tmp_path / "run", render=False, backend=backend, time_limit_s=10)
+    m = RunMetrics.from_json_dict(json.loads((tmp_path / "run" / "metrics.json").read_text()))
+    assert m.status == "optimal" and m.robust is not None and m.futures is not None and m.alternatives is not None
+    got = {f.name: (f.optimum_alone, f.with_plan, f.regret_pct) for f in m.futures}
+    assert got == {"ample": (0.0, 120.0, 12000.0), "cuts": (120.0, 120.0, 0.0)}
+    assert m.robust.worst_regret_pct == 12000.0 and m.robust.gap == pytest.approx(0.0, abs=1e-3)
+    # the plan made for the ample budget cannot fit the cuts; the one made for the cuts is scored
+    rows = {a.plan: a.regret_pct for a in m.alternatives}
+    assert rows == {"ample": {"ample": 0.0, "cuts": None}, "cuts": {"ample": 12000.0, "cuts": 0.0}}
+    assert rr.verification is not None and rr.verification.passed
+    # brute force: every plan of one or two stops and up to two crossings, scored by the verifier
+    ws = WeightScale(min(objective_weight_scale(f.scenario).per_unit for f in sc.futures))
+    preps = [prepare(f.scenario, ws) for f in sc.futures]
+    joint = joint_problem([FutureProblem(f.name, None, p.problem, p.context) for f, p in zip(sc.futures, preps)],
+                          "min_max_regret")
+    stops = [k for k, key in enumerate(joint.keys) if key.startswith("stop:")]
+    cross = [k for k, key in enumerate(joint.keys) if key.startswith("crossing:")]
+    plans = [s + c for ns in (1, 2) for s in itertools.combinations(stops, ns)
+             for nc in (0, 1, 2) for c in itertools.combinations(cross, nc)]
+    objs = {p: [_verified_objective(joint, f, joint.chosen_in(f, p)) for f in range(2)] for p in plans}
+    optima = [min(o[f] for o in objs.values() if o[f] is not None) for f in range(2)]
+    assert optima == [0, 120]
+    worst = min(max(100.0 * (o - opt) / max(opt, 1) for o, opt in zip(obj, optima))
+                for obj in objs.values() if None not in obj)
+    assert worst == 12000.0

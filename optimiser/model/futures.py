@@ -85,11 +85,17 @@ def integer_weights(probabilities: Iterable[float | None]) -> list[int]:
     return [max(1, v // g) for v in ints]
 
 
+REGRET_FLOOR = 1
+"""The least denominator of a regret, in integer objective units: a future whose optimum is 0
+(a transit ``max_coverage`` future in which every employee can be covered) has its regret in
+per cent of one unit (one employee left uncovered is 100 %), not an undefined or infinite
+per cent of 0 (every plan short of that future's optimum would be equally, infinitely bad)."""
+
+
 def regret_pct(objective: float, optimum: float) -> float:
-    """A plan's regret in a future: ``100 * (objective - optimum) / optimum`` (per cent)."""
-    if optimum <= 0:
-        return 0.0 if objective <= optimum else math.inf
-    return 100.0 * (objective - optimum) / optimum
+    """A plan's regret in a future: ``100 * (objective - optimum) / max(optimum, 1)`` (per
+    cent; integer objective units, :data:`REGRET_FLOOR`)."""
+    return 100.0 * (objective - optimum) / max(optimum, REGRET_FLOOR)
 
 
 @dataclass

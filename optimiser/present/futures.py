@@ -13,6 +13,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from optimiser.model.futures import regret_pct
+
 logger = logging.getLogger(__name__)
 
 
@@ -28,7 +30,8 @@ class FutureResult(_Record):
         optimum_alone: the future's own optimum (weighted metres); best known when not proven.
         optimum_proven: whether that optimum is proven.
         with_plan: the robust plan's objective in this future (weighted metres).
-        regret_pct: ``100 * (with_plan - optimum_alone) / optimum_alone``.
+        regret_pct: ``100 * (with_plan - optimum_alone) / optimum_alone`` (in integer objective
+            units, an optimum of 0 counting as one: :func:`optimiser.model.futures.regret_pct`).
         gives_up: ``with_plan - optimum_alone`` (weighted metres): what the plan gives up here.
         verified: the plan's objective and constraints in this future rechecked by
             :mod:`optimiser.verify`.
@@ -135,7 +138,7 @@ def future_results(names: list[str], probabilities: list[float | None], optima: 
     out = []
     for f, name in enumerate(names):
         opt, obj = optima[f], with_plan[f]
-        regret = None if obj is None else (100.0 * (obj - opt) / opt if opt > 0 else 0.0)
+        regret = None if obj is None else regret_pct(obj, opt)
         out.append(FutureResult(
             name=name, probability=probabilities[f], optimum_alone=_r(opt / scale), optimum_proven=proven[f],
             with_plan=_r(obj / scale) if obj is not None else None, regret_pct=_r(regret, 4),

@@ -3,7 +3,7 @@ CP-SAT and CBC: one Boolean per plan decision, a copy of every future's constrai
 objective terms over them, and the rule's objective.
 
 - ``expected``: minimise ``sum_f w_f * obj_f`` (integer probability weights).
-- ``min_max_regret``: minimise R subject to ``obj_f - opt_f <= R * opt_f`` for every future
+- ``min_max_regret``: minimise R subject to ``obj_f - opt_f <= R * max(opt_f, 1)`` for every future
   (CP-SAT: R an integer in units of ``1 / scale`` of a fraction, the constraint multiplied
   out in integers; CBC: R continuous, the constraint divided by ``opt_f``). A second phase
   keeps R at its optimum and minimises the expected objective among the plans that reach it.
@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import pulp
 
 from optimiser.inputs.domain import SolveOptions
-from optimiser.model.futures import JointProblem
+from optimiser.model.futures import REGRET_FLOOR, JointProblem
 from optimiser.solve.cbc import NODES_PER_SECOND, cbc_outcome, has_incumbent_in, run_cbc
 from optimiser.solve.cbc import add_problem as add_lp_problem
 from optimiser.solve.cpsat_api import cp_model
@@ -85,10 +85,10 @@ def _cpsat_model(joint: JointProblem, refs: list[int], phase: int, r_cap: int | 
     expected = cp_model.LinearExpr.weighted_sum(objs, joint.weights)
     r = None
     if joint.rule == "min_max_regret":
-        r_ub = max(0, max(math.ceil(scale * (_upper(joint, f) - refs[f]) / max(refs[f], 1)) for f in range(len(refs))))
+        r_ub = max(0, max(math.ceil(scale * (_upper(joint, f) - refs[f]) / max(refs[f], REGRET_FLOOR)) for f in range(len(refs))))
         r = m.new_int_var(0, r_ub if r_cap is None else min(r_cap, r_ub), "R")
         for f, obj in enumerate(objs):
-            m.add(scale * obj - refs[f] * r <= scale * refs[f])
+            m.add(scale * obj - max(refs[f], REGRET_FLOOR) * r <= scale * refs[f])
         if hint is not None and r_cap is not None:
             m.add_hint(r, min(r_cap, r_ub))
     if r is not None and phase == 1:
@@ -108,7 +108,7 @@ def _regret_units(joint: JointProblem, refs: list[int], plan: tuple[int, ...], s
         obj = joint.objective_in(f, plan)
         if obj is None:
             return None
-        worst = max(worst, -((-scale * (obj - refs[f])) // max(refs[f], 1)))
+        worst = max(worst, -((-scale * (obj - refs[f])) // max(refs[f], REGRET_FLOOR)))
     return worst
 
 
@@ -172,8 +172,8 @@ def _cbc_model(joint: JointProblem, refs: list[int], phase: int,
     if joint.rule == "min_max_regret":
         r = pulp.LpVariable("R", lowBound=0, upBound=r_cap)
         for f, obj in enumerate(objs):
-            ref = max(refs[f], 1)
-            lp += (1.0 / ref) * obj - 1.0 <= r, f"regret{f}"
+            ref = max(refs[f], REGRET_FLOOR)
+            lp += (1.0 / ref) * obj - refs[f] / ref <= r, f"regret{f}"
     if r is not None and phase == 1:
         lp += r
     else:
