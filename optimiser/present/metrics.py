@@ -77,8 +77,9 @@ class CrossBarrierWalk(_Record):
     baseline_weighted_mean_m: float | None = None
     optimised_weighted_mean_m: float | None = None
     reduction_pct: float | None = None
-    pairs_newly_connected: int | None = 0
-    """Of ``pairs``, those with no walk before and one after (None when the run has no layout)."""
+    pairs_newly_connected: int | None = None
+    """Of ``pairs``, those with no walk before and one after (None when the run has no layout,
+    or in a ``metrics.json`` written before the count was kept)."""
     newly_connected_weighted_mean_m: float | None = None
     """Their weighted mean walk after, metres (None when there are none)."""
 
@@ -96,8 +97,9 @@ class WalkMetrics(_Record):
     pairs_unreachable_before: int = 0
     pairs_unreachable_after: int | None = 0
     """None (as every figure after) when the run has no layout."""
-    pairs_newly_connected: int | None = 0
-    """Pairs with no walk before and one after (None when the run has no layout)."""
+    pairs_newly_connected: int | None = None
+    """Pairs with no walk before and one after (None when the run has no layout, or in a
+    ``metrics.json`` written before the count was kept)."""
     newly_connected_weighted_mean_m: float | None = None
     """The weighted mean walk after over the newly connected pairs, metres (None when there are none)."""
     baseline_weighted_mean_m: float | None = None
