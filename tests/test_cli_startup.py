@@ -41,3 +41,36 @@ def test_a_closed_stdout_pipe_ends_quietly_with_141():
             os.close(write)
         assert r.returncode == 141, (args, r.stderr)
         assert r.stderr == "", (args, r.stderr)
+
+
+def test_a_broken_pipe_other_than_stdout_is_an_internal_error(monkeypatch):
+    """A BrokenPipeError from another pipe (a child's, a connection) while stdout is fine is a
+    real error (exit 1, reported), not a reader gone away (141, silent)."""
+    import io
+    import os
+
+    from click.testing import CliRunner
+
+    from optimiser.cli import _stdout_gone, cli, schema_cmd
+
+    def broken() -> str:
+        raise BrokenPipeError("a child's pipe")
+
+    monkeypatch.setattr(schema_cmd, "json_schema_text", broken)
+    r = CliRunner().invoke(cli, ["schema"])
+    assert r.exit_code == 1 and "BrokenPipeError" in r.output
+    # stdout's own state decides: a pipe whose reader has gone, an open one, a stream without a descriptor
+    read, write = os.pipe()
+    try:
+        with open(write, "w", closefd=False) as w:
+            monkeypatch.setattr(sys, "stdout", w)
+            assert not _stdout_gone()
+            os.close(read)
+            read = -1
+            assert _stdout_gone()
+    finally:
+        os.close(write)
+        if read >= 0:
+            os.close(read)
+    monkeypatch.setattr(sys, "stdout", io.StringIO())
+    assert not _stdout_gone()

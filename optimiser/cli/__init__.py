@@ -16,6 +16,7 @@ import importlib
 import importlib.util
 import logging
 import os
+import select
 import sys
 from typing import Any
 
@@ -89,11 +90,26 @@ class _LazyGroup(click.Group):
             return super().invoke(ctx)
         except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
             raise
-        except BrokenPipeError as exc:  # the reader of stdout went away: no bug; past click (which exits 1) to main
-            raise _StdoutClosed from exc
+        except BrokenPipeError as exc:
+            if not _stdout_gone():  # another pipe (stderr, a child's, a connection): a real error
+                report_internal_error(exc, current_settings(ctx))
+                ctx.exit(ExitCode.INTERNAL)
+            raise _StdoutClosed from exc  # the reader of stdout went away: no bug; past click (which exits 1) to main
         except Exception as exc:  # noqa: BLE001 - the last-resort guard: logged (traceback with --debug), exit 1
             report_internal_error(exc, current_settings(ctx))
             ctx.exit(ExitCode.INTERNAL)
+
+
+def _stdout_gone() -> bool:
+    """Whether stdout is a pipe whose reader has gone (``poll`` reports an error or hang-up on
+    it); ``False`` for a terminal, a file, or a stream without a file descriptor."""
+    try:
+        fd = sys.stdout.fileno()
+        poller = select.poll()
+        poller.register(fd, select.POLLOUT)
+        return any(ev & (select.POLLERR | select.POLLHUP) for _, ev in poller.poll(0))
+    except (AttributeError, OSError, ValueError):
+        return False
 
 
 @click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
