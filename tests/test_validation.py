@@ -335,3 +335,14 @@ def test_a_misspelt_site_id_or_site_file_gets_a_did_you_mean(tmp_path):
     assert typo.hint.startswith("did you mean 'isar_campus'? looked in: "), typo.hint
     assert path.hint.startswith("did you mean '../sites/isar_campus/site.yaml'? looked in: "), path.hint
     assert "did you mean" not in far.hint and "isar_campus" in far.hint.split(";")[0], far.hint
+
+
+def test_fractional_bounds_keep_their_figures():
+    """A bound that is not whole keeps every figure and no exponent (``,g`` had written
+    1,234,567.5 as 1.23457e+06 and 99,999.95 as 99,999.9)."""
+    from optimiser.inputs.limits import plain_number
+    from optimiser.inputs.messages import _bound
+
+    assert _bound({"le": 1_234_567.5}) == "1,234,567.5" and _bound({"ge": 99_999.95}) == "99,999.95"
+    assert _bound({"lt": 1e6}) == "1,000,000" and _bound({"gt": 0.1}) == "0.1" and _bound({}) == "?"
+    assert plain_number(2.5e-5) == "2.5e-05" and plain_number(float("inf")) == "inf"

@@ -18,7 +18,7 @@ from typing import Any, TypeVar, cast
 import click
 
 from optimiser.cli.logging_setup import LogSettings
-from optimiser.inputs.limits import MAX_SEED, MAX_TIME_LIMIT_S, MAX_WORKERS
+from optimiser.inputs.limits import MAX_SEED, MAX_TIME_LIMIT_S, MAX_WORKERS, plain_number
 
 logger = logging.getLogger(__name__)
 
@@ -42,7 +42,7 @@ class FiniteFloat(click.ParamType):
         except (TypeError, ValueError):
             self.fail(f"{value!r} is not a number", param, ctx)
         if not math.isfinite(x) or not self.lo <= x <= self.hi:
-            self.fail(f"{value!r} is not a finite number from {self.lo:,g} to {self.hi:,g}", param, ctx)
+            self.fail(f"{value!r} is not a finite number from {plain_number(self.lo)} to {plain_number(self.hi)}", param, ctx)
         return x
 
 
@@ -84,7 +84,7 @@ def solve_options(func: F) -> F:
     opts = [
         click.option("--backend", type=click.Choice(BACKENDS), default=None, help="Override the scenario's solver."),
         click.option("--time-limit", "time_limit_s", type=FiniteFloat(0.1, MAX_TIME_LIMIT_S), default=None,
-                     help=f"Seconds for the whole run: network, model, solve and verification, 0.1 to {MAX_TIME_LIMIT_S:,g} "
+                     help=f"Seconds for the whole run: network, model, solve and verification, 0.1 to {plain_number(MAX_TIME_LIMIT_S)} "
                           "(a week; overrides the scenario)."),
         click.option("--seed", type=click.IntRange(min=0, max=MAX_SEED), default=None,
                      help=f"Random seed, 0 to {MAX_SEED} (overrides the scenario)."),

@@ -8,7 +8,7 @@ import math
 import numbers
 from typing import Any
 
-__all__ = ["MAX_SEED", "MAX_TIME_LIMIT_S", "MAX_WORKERS", "time_limit_problem", "whole_number_problem"]
+__all__ = ["MAX_SEED", "MAX_TIME_LIMIT_S", "MAX_WORKERS", "plain_number", "time_limit_problem", "whole_number_problem"]
 
 MAX_SEED = 2**31 - 1
 """Largest random seed (CP-SAT's seed is a 32-bit integer)."""
@@ -16,6 +16,19 @@ MAX_TIME_LIMIT_S = 7 * 24 * 3600.0
 """Longest time limit, seconds (a week)."""
 MAX_WORKERS = 64
 """Most solver threads."""
+
+
+def plain_number(value: float) -> str:
+    """A bound or limit as a reader writes it: thousands separated, no exponent and no float
+    noise (``1,000,000``, ``1,234,567.5``, ``99,999.95``, ``0.1``); below 0.001, ``g`` format."""
+    x = float(value)
+    if not math.isfinite(x):
+        return str(value)
+    if x.is_integer():
+        return f"{x:,.0f}"
+    if abs(x) < 1e-3:
+        return f"{x:g}"
+    return f"{x:,.6f}".rstrip("0").rstrip(".")
 
 
 def time_limit_problem(value: Any) -> str | None:

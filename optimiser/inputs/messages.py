@@ -30,6 +30,7 @@ from pydantic import ValidationError as PydanticValidationError
 from pydantic_core import ErrorDetails
 
 from optimiser.errors import Problem
+from optimiser.inputs.limits import plain_number
 
 logger = logging.getLogger(__name__)
 
@@ -296,7 +297,7 @@ def _bound(ctx: dict[str, Any]) -> str:
     value = next(iter(ctx.values()))
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
         return str(value)
-    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,g}"
+    return plain_number(value)
 
 
 def _last_key(loc: tuple[Any, ...], default: str) -> str:
