@@ -328,3 +328,40 @@ def test_a_future_whose_optimum_is_zero_has_a_finite_regret(tmp_path, backend):
     worst = min(max(100.0 * (o - opt) / max(opt, 1) for o, opt in zip(obj, optima))
                 for obj in objs.values() if None not in obj)
     assert worst == 12000.0
+
+
+def test_quoted_numbers_are_read_not_dropped(tmp_path):
+    """A probability or head count the schema accepts as text ("0.3", "400") is used: it was
+    silently dropped (the futures weighed equally; the growth future kept today's staff)."""
+    (tmp_path / "site.yaml").write_text(MINI_SITE)
+    (tmp_path / "sc.yaml").write_text(MINI_TRAM_FUTURES.replace(
+        "  - {name: ample}\n  - {name: cuts, overrides: {budget: 1800000}}\n",
+        '  - {name: today, probability: "0.3"}\n'
+        '  - {name: growth, probability: "0.7", overrides: {firm_changes.employees.d: "400"}}\n'
+        'firm_changes: {employees: {c: "90"}}\n'))
+    sc = read_scenario(tmp_path / "sc.yaml")
+    assert [(f.name, f.probability) for f in sc.futures] == [("today", 0.3), ("growth", 0.7)]
+    staff = [{x.id: x.employees for x in f.scenario.site.firms} for f in sc.futures]
+    assert staff == [{"a": 50, "b": 120, "c": 90, "d": 40}, {"a": 50, "b": 120, "c": 90, "d": 400}]
+    assert integer_weights(f.probability for f in sc.futures) == [3, 7]
+    # text that is no number is still one clear problem each
+    with pytest.raises(ValidationError) as err:
+        read_scenario(tmp_path / "sc.yaml", futures=[{"name": "a", "probability": "half"},
+                                                     {"name": "b", "probability": 0.5,
+                                                      "overrides": {"firm_changes.employees.d": "many"}}])
+    text = str(err.value)
+    assert "futures[0].probability: must be a number" in text and "firm_changes.employees.d" in text, text
+    assert "some futures have a probability" not in text
+
+
+def test_the_scenario_and_its_futures_are_reported_together(tmp_path):
+    """A problem in the scenario no longer hides its futures' problems; each is told once."""
+    (tmp_path / "site.yaml").write_text(MINI_SITE)
+    (tmp_path / "sc.yaml").write_text(MINI_TRAM_FUTURES)
+    with pytest.raises(ValidationError) as err:
+        read_scenario(tmp_path / "sc.yaml", budget=-5,
+                      futures=[{"name": "a", "prob": 1}, {"name": "b", "overrides": {"transit.catchment_m": -1}},
+                               {"name": "c", "overrides": {"facilities.3.count": 1}}])
+    fields = [p.field for p in err.value.problems]
+    assert fields == ["budget", "futures[0].prob", "futures[1] (b): transit.catchment_m", "futures[2].overrides"], fields
+    assert all(p.hint for p in err.value.problems)

@@ -8,13 +8,18 @@ every future is reported at once, against ``futures[i].overrides``.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from pydantic import TypeAdapter
+from pydantic import ValidationError as PydanticValidationError
+
 from optimiser.errors import Problem
+from optimiser.inputs import schema as S
 from optimiser.inputs.domain import Future, Scenario, Site
 from optimiser.inputs.overrides import apply_overrides, check_key, split_key
 from optimiser.inputs.site import firms_in_site
@@ -27,6 +32,26 @@ plan's own, shared by every future."""
 
 CheckScenario = Callable[[dict[str, Any], str, Path | None], tuple[Scenario | None, list[Problem]]]
 """:func:`optimiser.inputs.scenario.check_scenario` (passed in, so this module does not import it)."""
+
+
+@functools.cache
+def _adapter(kind: str) -> TypeAdapter[Any]:
+    """The schema's reading of a head count or a future's probability (built on first use)."""
+    if kind == "employees":
+        return TypeAdapter(S.Employees)
+    return TypeAdapter(S.FutureIn.model_fields["probability"].annotation)
+
+
+def schema_value(kind: str, value: Any) -> Any:
+    """``value`` as the schema reads it (``"400"`` and ``400.0`` are the head count 400, ``"0.5"``
+    the probability 0.5), ``None`` when the schema refuses it (its check reports why): the raw
+    mapping's value must not be used as it stands, or a quoted number would be silently dropped."""
+    if isinstance(value, bool):
+        return None
+    try:
+        return _adapter(kind).validate_python(value)
+    except PydanticValidationError:
+        return None
 
 
 def apply_firm_changes(site: Site, data: dict[str, Any], file: str) -> tuple[Site, list[Problem]]:
@@ -51,8 +76,8 @@ def apply_firm_changes(site: Site, data: dict[str, Any], file: str) -> tuple[Sit
         if fid not in known:
             problems.append(Problem(file, f"firm_changes.employees.{fid}", f"no firm {fid!r} in site {site.id!r}",
                                     "use a firm id of the site file, or add the firm under firm_changes.added"))
-    firms = [dataclasses.replace(f, employees=int(employees[f.id])) if isinstance(employees.get(f.id), int) else f
-             for f in site.firms]
+    counts = {fid: schema_value("employees", v) for fid, v in employees.items()}
+    firms = [dataclasses.replace(f, employees=counts[f.id]) if counts.get(f.id) is not None else f for f in site.firms]
     raw_added = raw.get("added")
     added_raw: list[Any] = raw_added if isinstance(raw_added, list) else []
     added, more = firms_in_site(added_raw, site, file)
@@ -85,12 +110,14 @@ def _override_problems(i: int, overrides: Any, file: str) -> list[Problem]:
 
 def _probability_problems(raw: list[dict[str, Any]], file: str) -> list[Problem]:
     probs = [f.get("probability") for f in raw]
-    given = [p for p in probs if isinstance(p, int | float)]
-    if not given:
+    if all(p is None for p in probs):
         return []
-    if len(given) != len(probs):
+    if any(p is None for p in probs):
         return [Problem(file, "futures", "some futures have a probability and some do not",
                         "give every future a probability, or none (they then weigh equally)")]
+    given = [schema_value("probability", p) for p in probs]
+    if any(p is None for p in given):
+        return []  # the schema check says which probability is not one
     if not math.isclose(sum(given), 1.0, abs_tol=1e-6):
         return [Problem(file, "futures", f"the futures' probabilities add up to {sum(given):g}, not 1",
                         "make them add up to 1")]
@@ -98,7 +125,7 @@ def _probability_problems(raw: list[dict[str, Any]], file: str) -> list[Problem]
 
 
 def check_futures(data: dict[str, Any], file: str, path: Path | None,
-                  check: CheckScenario) -> tuple[tuple[Future, ...], list[Problem]]:
+                  check: CheckScenario, known: Sequence[Problem] = ()) -> tuple[tuple[Future, ...], list[Problem]]:
     """The scenario's futures, each validated as a whole scenario.
 
     Args:
@@ -106,6 +133,9 @@ def check_futures(data: dict[str, Any], file: str, path: Path | None,
         file: the file problems are reported against.
         path: the scenario file (relative site paths resolve from it).
         check: the scenario check (:func:`optimiser.inputs.scenario.check_scenario`).
+        known: the scenario's own problems (when it has some): a future's problem that is
+            one of them is not repeated under ``futures[i]``, so a file's problems in the
+            scenario and in its futures are reported together, each once.
 
     Returns:
         (the futures, in file order; every problem found, fields under ``futures[i]``).
@@ -118,6 +148,7 @@ def check_futures(data: dict[str, Any], file: str, path: Path | None,
     base = {k: v for k, v in data.items() if k not in ("futures", "robust")}
     futures: list[Future] = []
     seen: set[str] = set()
+    seen_problems = set(known)
     for i, item in enumerate(raw):
         if not isinstance(item, dict) or not isinstance(item.get("name"), str):
             continue  # the shape check reports it
@@ -132,12 +163,13 @@ def check_futures(data: dict[str, Any], file: str, path: Path | None,
         try:
             fdata = apply_overrides(base, overrides)
         except KeyError as exc:
-            problems.append(Problem(file, f"futures[{i}].overrides", str(exc.args[0] if exc.args else exc)))
+            problems.append(Problem(file, f"futures[{i}].overrides", str(exc.args[0] if exc.args else exc),
+                                    "write a dotted key the scenario has (constraints/README.md, `futures[]`)"))
             continue
         scenario, more = check(fdata, file, path)
-        problems.extend(dataclasses.replace(p, field=f"futures[{i}] ({name}): {p.field}") for p in more)
+        problems.extend(dataclasses.replace(p, field=f"futures[{i}] ({name}): {p.field}") for p in more if p not in seen_problems)
         if scenario is not None:
-            prob = item.get("probability")
-            futures.append(Future(name, scenario, float(prob) if isinstance(prob, int | float) else None, dict(overrides)))
+            prob = schema_value("probability", item.get("probability"))
+            futures.append(Future(name, scenario, None if prob is None else float(prob), dict(overrides)))
     logger.debug("%d future(s): %s", len(futures), ", ".join(f.name for f in futures))
     return tuple(futures), problems

@@ -504,7 +504,8 @@ def check_scenario(data: dict[str, Any], file: str, path: Path | None) -> tuple[
     if refs is not None:
         problems.extend(_reference_problems(data, refs, site, file))
     if problems or parsed is None or site is None:
-        return None, problems
+        # the futures' own problems too (each that is not the scenario's own), all at once
+        return None, problems + (check_futures(data, file, path, check_scenario, problems)[1] if site is not None else [])
     scenario, problems = _build(parsed, site, str(data.get("site")), file, path)
     if scenario is not None and parsed.futures:
         futures, problems = check_futures(data, file, path, check_scenario)
