@@ -192,6 +192,51 @@ def test_gpkg_problems_name_the_layer_and_feature(tmp_path):
     assert not any("sector" in p for p in problems) and len(problems) == 4
 
 
+def test_gpkg_required_field_renamed_is_one_problem_for_the_layer(tmp_path):
+    """A required field renamed in QGIS (employees -> Employees) gave the unknown attribute and
+    then 'required field is missing' once per feature (24 lines for AMP-SBP): now two lines."""
+    out = convert_site(_write_yaml(tmp_path / "site.yaml", rich_site()), tmp_path / "site.gpkg")
+    firms = pyogrio.read_dataframe(out, layer="firms")
+    _rewrite_layer(out, "firms", firms.rename(columns={"employees": "Employees"}))
+    problems = [(p.field, p.reason, p.hint) for p in validate_files([out])]
+    assert problems == [
+        ("layer firms: Employees", "unknown attribute 'Employees' on 4 features (a, b, c, d)",
+         "did you mean 'employees'? (rename the field)"),
+        ("layer firms: employees",
+         "required field is missing on all 4 features (the layer has no field 'employees', or it is empty on each)",
+         "add the field 'employees' to layer firms (or rename the field that holds it) and fill it in")]
+    firms.loc[1, "employees"] = None  # missing on one feature only: named as before
+    _rewrite_layer(out, "firms", firms)
+    assert [(p.field, p.reason) for p in validate_files([out])] == [
+        ("layer firms, feature 2 (b): employees", "required field is missing (firm 'b')")]
+
+
+def test_gpkg_edited_as_qgis_saves_it_reads_as_the_same_site(tmp_path):
+    """One-part MultiPolygon / MultiLineString, Z coordinates, layers reprojected to EPSG:4326,
+    fields in another order, NULL optional fields and an empty layer: the same site (within a
+    millimetre where reprojected)."""
+    src = _write_yaml(tmp_path / "site.yaml", rich_site())
+    out = convert_site(src, tmp_path / "site.gpkg")
+    for layer in ("parcels", "barriers", "paths", "firm_footprints"):
+        frame = pyogrio.read_dataframe(out, layer=layer)
+        multi = [shapely.MultiPolygon([g]) if g.geom_type == "Polygon" else shapely.MultiLineString([g]) for g in frame.geometry]
+        frame = frame.set_geometry(shapely.force_3d(gpd.GeoSeries(multi, crs=frame.crs), 55.0)).to_crs("EPSG:4326")
+        _rewrite_layer(out, layer, frame[list(frame.columns[::-1])])
+    firms = pyogrio.read_dataframe(out, layer="firms")
+    _rewrite_layer(out, "firms", firms.assign(sector=None, name=None))
+    zones = pyogrio.read_dataframe(out, layer="exclusion_zones")
+    _rewrite_layer(out, "exclusion_zones", zones.iloc[0:0])
+    a, b = read_site(src), read_site(out)
+    assert [p.id for p in b.parcels] == [p.id for p in a.parcels] and b.exclusion_zones == ()
+    assert max(p.polygon.hausdorff_distance(q.polygon) for p, q in zip(a.parcels, b.parcels, strict=True)) < 1e-3
+    assert max(p.centreline.hausdorff_distance(q.centreline) for p, q in zip(a.barriers, b.barriers, strict=True)) < 1e-3
+    assert not any(p.polygon.has_z for p in b.parcels) and {p.polygon.geom_type for p in b.parcels} == {"Polygon"}
+    assert {x.centreline.geom_type for x in b.barriers} == {"LineString"} and not any(x.centreline.has_z for x in b.barriers)
+    plain = read_site(_write_yaml(tmp_path / "plain.yaml", {**rich_site(), "firms": [
+        {k: v for k, v in f.items() if k not in ("sector", "name")} for f in rich_site()["firms"]]}))
+    assert [(f.employees, f.sector, f.name) for f in b.firms] == [(f.employees, f.sector, f.name) for f in plain.firms]
+
+
 def test_gpkg_site_is_accepted_by_validate_run_network_and_batch(tmp_path):
     site_yaml = _write_yaml(tmp_path / "site.yaml", site_dict())
     convert_site(site_yaml, tmp_path / "site.gpkg")

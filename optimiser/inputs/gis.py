@@ -719,17 +719,39 @@ def name_features(problems: Iterable[Problem], data: Mapping[str, Any]) -> list[
         item = located(m.group(1), m.group(2))
         return str(item.where) if item is not None else m.group(0)
 
-    out = []
+    out: list[Problem] = []
+    missing: dict[tuple[str, str, str, str], list[int]] = {}
     for p in problems:
         m = _ITEM_FIELD.match(p.field)
         item = located(m.group(1), m.group(2)) if m else None
         if m and item is not None:
             rest = m.group(3).lstrip(".")
             hint = p.hint.replace("within a list", "within a layer") if p.hint else p.hint
+            if rest.isidentifier() and p.reason.startswith(_MISSING):
+                missing.setdefault((p.file, m.group(1), item.layer, rest), []).append(len(out))
             out.append(Problem(p.file, f"{item.where}: {rest}" if rest else item.where, _ITEM_REF.sub(restate, p.reason), hint))
         else:
             out.append(p)
-    return out
+    return _missing_per_layer(out, missing, data)
+
+
+_MISSING = "required field is missing"
+
+
+def _missing_per_layer(out: list[Problem], missing: Mapping[tuple[str, str, str, str], list[int]],
+                       data: Mapping[str, Any]) -> list[Problem]:
+    """A required attribute missing on every feature of a layer (its field renamed or deleted in
+    QGIS) as one problem for the layer, not one per feature."""
+    drop: set[int] = set()
+    for (file, key, layer, field), at in missing.items():
+        features = sum(1 for it in data.get(key) or [] if isinstance(it, LocatedItem) and it.layer == layer)
+        if len(at) < 2 or len(at) != features:
+            continue
+        out[at[0]] = Problem(file, f"layer {layer}: {field}",
+                             f"{_MISSING} on all {features} features (the layer has no field {field!r}, or it is empty on each)",
+                             f"add the field {field!r} to layer {layer} (or rename the field that holds it) and fill it in")
+        drop.update(at[1:])
+    return [p for i, p in enumerate(out) if i not in drop]
 
 
 def site_mapping_from_gdfs(layers: Mapping[str, pd.DataFrame], **site_fields: Any) -> tuple[dict[str, Any], list[Problem]]:
