@@ -175,6 +175,12 @@ def test_the_api_reads_embedded_names_as_the_cli_does(tmp_path, monkeypatch):
     with pytest.raises(FileReadError) as exc:
         read_site("nowhere")
     assert [(p.file, p.reason) for p in exc.value.problems] == [("nowhere", "file not found")]
+    with pytest.raises(FileReadError) as exc:  # a scenario's name is not read as a site
+        read_site("amp_sbp/baseline")
+    assert [(p.reason, p.hint) for p in exc.value.problems] == [
+        ("'amp_sbp/baseline' is an embedded scenario, not a site", "read it with read_scenario, or give a site's name (siteopt list)")]
+    assert resolve_input("amp_sbp/baseline", kind="site") == Path("amp_sbp/baseline")
+    assert resolve_input("fremont", kind="scenario") == Path("fremont")
     (tmp_path / "amp_sbp").mkdir()  # a folder of that name here is not a site file: no silent swap
     with pytest.raises(FileReadError):
         read_site("amp_sbp")

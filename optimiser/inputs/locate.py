@@ -110,9 +110,10 @@ def embedded_scenario_path(name: str) -> Path | None:
     return next((e.path for e in embedded_scenarios() if e.name == name.strip("/")), None)
 
 
-def resolve_input(arg: str) -> Path:
+def resolve_input(arg: str, kind: str = "any") -> Path:
     """A file named on the command line: an existing path as given, else an embedded name
-    (``amp_sbp/baseline`` for a scenario, ``fremont`` for a site).
+    (``amp_sbp/baseline`` for a scenario, ``fremont`` for a site); ``kind`` "scenario" or
+    "site" looks among those embedded names only ("any": scenarios first, then sites).
 
     Returns:
         The path (as given when it is not an embedded name, so a missing file is reported
@@ -121,7 +122,9 @@ def resolve_input(arg: str) -> Path:
     p = Path(arg)
     if p.exists() or p.suffix.lower() in SITE_SUFFIXES:
         return p
-    found = embedded_scenario_path(arg) or next((e.path for e in embedded_sites() if e.name == arg.strip("/")), None)
+    scenario = embedded_scenario_path(arg) if kind in ("any", "scenario") else None
+    found = scenario or (next((e.path for e in embedded_sites() if e.name == arg.strip("/")), None)
+                         if kind in ("any", "site") else None)
     if found is not None:
         logger.debug("%s is the embedded %s", arg, found)
         return found

@@ -40,7 +40,7 @@ from optimiser.inputs.formats import checked_path, load_mapping
 from optimiser.inputs.geometry import GeometryReader, crossing_gap
 from optimiser.inputs.gis import GDF_FILE, name_features, site_mapping_from_gdfs
 from optimiser.inputs.kinds import wrong_kind
-from optimiser.inputs.locate import resolve_input
+from optimiser.inputs.locate import embedded_scenario_path, resolve_input
 from optimiser.inputs.messages import duplicate_ids, pydantic_problems, unknown_reference
 
 logger = logging.getLogger(__name__)
@@ -322,10 +322,13 @@ def read_site(path: str | os.PathLike[str]) -> Site:
         ValidationError: with every problem found (``.problems``), never a partial site.
     """
     given = checked_path(path, "read_site")
-    found = resolve_input(os.fspath(given))  # a file, or an embedded site's name, as siteopt validate takes it
+    found = resolve_input(os.fspath(given), kind="site")  # a file, or an embedded site's name, as siteopt validate takes it
     name = str(path) if found == given else str(found)
     data, problems = load_mapping(found)
     if data is None:
+        if not found.exists() and embedded_scenario_path(os.fspath(given)) is not None:
+            raise FileReadError([Problem(str(path), "", f"{str(path)!r} is an embedded scenario, not a site",
+                                         "read it with read_scenario, or give a site's name (siteopt list)")])
         raise FileReadError(problems)
     site, more = check_site(data, name, found.resolve())
     problems.extend(more)
