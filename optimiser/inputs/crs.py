@@ -387,9 +387,10 @@ currency; Great Britain has its own [latitude, longitude] check), so are currenc
 and wide (USD). A site outside its currency's box is fine (a Swiss budget for a site abroad, the
 euro in Réunion): only a site whose swapped reading lands inside it is suspicious."""
 
-POLAR_LAT = 75.0
-"""Latitude beyond which hardly any workplace stands (Svalbard's settlements, 78 N, do): a site
-there whose [latitude, longitude] reading is not is most likely given the wrong way round."""
+POLAR_LAT = 80.0
+"""Latitude beyond which hardly any workplace stands (Svalbard's settlements, up to 78.9 N, are
+below it): a site there whose [latitude, longitude] reading is not is most likely given the wrong
+way round."""
 
 
 def swapped_lonlat_reason(lonlat: Sequence[tuple[float, float]], currency: str | None = None) -> str | None:
