@@ -40,7 +40,7 @@ from optimiser.inputs import schema as S
 from optimiser.inputs.formats import checked_path
 from optimiser.inputs.limits import whole_number_problem
 from optimiser.present.rundir import atomic_write_text, write_json_atomic
-from optimiser.present.staging import _out_word, _overwrite_word
+from optimiser.present.staging import out_word, overwrite_word
 from optimiser.solve import interrupt
 
 logger = logging.getLogger(__name__)
@@ -385,7 +385,7 @@ def _prepare_out(out: Path, spec: BatchSpec, overwrite: bool) -> None:
         raise OutputExistsError(f"{out} exists and is not a folder")
     if out.is_dir() and any(out.iterdir()) and not (out / "batch.json").is_file():
         raise OutputExistsError(f"{out} is not empty and is not a batch output folder (no batch.json); "
-                                f"choose another {_out_word()}")
+                                f"choose another {out_word()}")
     if (out / "batch.json").is_file():
         old_id, what = _earlier_batch(out)
         if overwrite:
@@ -396,7 +396,7 @@ def _prepare_out(out: Path, spec: BatchSpec, overwrite: bool) -> None:
         elif old_id != spec.id:
             raise OutputExistsError(
                 f"{out / 'batch.json'} {what}, not this batch {spec.id!r}: its results.csv and runs would be mixed "
-                f"with this one's; choose a new {_out_word()} for this batch, or pass {_overwrite_word()} to replace "
+                f"with this one's; choose a new {out_word()} for this batch, or pass {overwrite_word()} to replace "
                 f"the earlier batch's results and runs")
     (out / "runs").mkdir(parents=True, exist_ok=True)
 

@@ -36,7 +36,7 @@ from optimiser.errors import OutputBusyError, OutputExistsError
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["OutputLock", "StagedDir", "cli_wording", "new_run_id", "write_new_file", "lock_path", "exchange_paths",
+__all__ = ["OutputLock", "StagedDir", "cli_wording", "out_word", "overwrite_word", "new_run_id", "write_new_file", "lock_path", "exchange_paths",
            "stage_for_render", "move_into", "remove_stage", "STAGE_SUFFIX", "OLD_SUFFIX"]
 
 STAGE_SUFFIX = ".partial"
@@ -61,11 +61,12 @@ def cli_wording() -> Iterator[None]:
         _CLI_WORDS.reset(token)
 
 
-def _overwrite_word() -> str:
+def overwrite_word() -> str:
+    """``--overwrite`` under :func:`cli_wording` (the command line), else ``overwrite=True``."""
     return "--overwrite" if _CLI_WORDS.get() else "overwrite=True"
 
 
-def _out_word(example: str | None = None) -> str:
+def out_word(example: str | None = None) -> str:
     """``--out`` / ``out_dir``, or with an example folder ``--out run1`` / ``out_dir="run1"``."""
     if example is None:
         return "--out" if _CLI_WORDS.get() else "out_dir"
@@ -144,7 +145,7 @@ class OutputLock:
             except BlockingIOError:
                 os.close(fd)
                 raise OutputBusyError(f"{self.out} is being written by another run: {_holder_text(self.path)}; "
-                                      f"wait for it to finish or choose another {_out_word()} (lock file {self.path})") from None
+                                      f"wait for it to finish or choose another {out_word()} (lock file {self.path})") from None
             st_fd, st_path = os.fstat(fd), _lstat(self.path)
             if st_path is not None and (st_fd.st_ino, st_fd.st_dev) == (st_path.st_ino, st_path.st_dev):
                 info = {"pid": os.getpid(), "host": socket.gethostname(),
@@ -272,7 +273,7 @@ class StagedDir:
         if st is None:
             return
         if stat.S_ISLNK(st.st_mode):
-            raise OutputExistsError(f"{self.out} is a symbolic link; give the real folder, or another {_out_word()}")
+            raise OutputExistsError(f"{self.out} is a symbolic link; give the real folder, or another {out_word()}")
         if not stat.S_ISDIR(st.st_mode):
             raise OutputExistsError(f"{self.out} exists and is not a folder")
         real = Path(os.path.realpath(self.out))
@@ -280,19 +281,19 @@ class StagedDir:
         if real == cwd or real in cwd.parents:
             raise OutputExistsError(
                 f"{self.out} is the current folder{'' if real == cwd else ' or holds it'}: a run directory is "
-                f"written beside its place and moved into it whole; give a folder for the run, e.g. {_out_word('run1')}")
+                f"written beside its place and moved into it whole; give a folder for the run, e.g. {out_word('run1')}")
         if os.path.ismount(real):
             raise OutputExistsError(
                 f"{self.out} is a mount point (a volume): a run directory is moved into place whole, and a mount "
-                f"point cannot be replaced; give a folder inside it, e.g. {_out_word(str(self.out / 'run1'))}")
+                f"point cannot be replaced; give a folder inside it, e.g. {out_word(str(self.out / 'run1'))}")
         entries = sum(1 for _ in self.out.iterdir())
         if not self.overwrite and entries:
-            raise OutputExistsError(f"{self.out} is not empty; pass {_overwrite_word()} to replace it (whole)")
+            raise OutputExistsError(f"{self.out} is not empty; pass {overwrite_word()} to replace it (whole)")
         if entries and not (self.out / "metrics.json").is_file():  # --overwrite: only an earlier run's directory
             raise OutputExistsError(
                 f"{self.out} is not a run directory (it holds {entries} entr{'y' if entries == 1 else 'ies'} and no "
-                f"metrics.json): {_overwrite_word()} replaces a run directory whole and would delete them; empty it, or "
-                f"give another {_out_word()}")
+                f"metrics.json): {overwrite_word()} replaces a run directory whole and would delete them; empty it, or "
+                f"give another {out_word()}")
 
     def __enter__(self) -> StagedDir:
         self.check()
