@@ -643,7 +643,9 @@ def _futures_metrics(sc: Scenario, joint: JointProblem, rr: RobustResult, preps:
     expected = (sum(w * o for w, o in zip(joint.weights, objs)) / sum(joint.weights) / scale) if len(objs) == len(names) else None
     regrets = [r for r in rr.regrets_pct if r is not None]
     metrics.robust = RobustSummary(rule=rr.rule, worst_regret_pct=_round(max(regrets), 4) if regrets else None,
-                                   expected_weighted_m=_round(expected, 3), bound=rr.bound, gap=rr.gap,
+                                   expected_weighted_m=_round(expected, 3), gap=rr.gap,
+                                   # expected: the bound in weighted metres, as expected_weighted_m (not integer units)
+                                   bound=rr.bound / scale if rr.bound is not None and rr.rule == "expected" else rr.bound,
                                    reference_future=names[ref], plan=[joint.labels[k] for k in rr.plan], message=rr.message)
     metrics.scenario.path = str(sc.path) if sc.path else None
     metrics.scenario.name = sc.name

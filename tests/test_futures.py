@@ -365,3 +365,47 @@ def test_the_scenario_and_its_futures_are_reported_together(tmp_path):
     fields = [p.field for p in err.value.problems]
     assert fields == ["budget", "futures[0].prob", "futures[1] (b): transit.catchment_m", "futures[2].overrides"], fields
     assert all(p.hint for p in err.value.problems)
+
+
+MINI_LAB_FUTURES = """\
+format: placemaking-scenario/1
+id: mini_lab_futures
+site: site.yaml
+currency: EUR
+budget: 1300000
+facilities: [{type: lab, count: 1, footprint_m2: 400, cost: 500000, candidate_spacing_m: 400}]
+crossings: {spacing_m: 200, types: {signalised: {cost: 400000, penalty_m: 60}}}
+robust: expected
+futures:
+  - {name: today, probability: 0.75}
+  - {name: growth, probability: 0.25, overrides: {firm_changes.employees.d: 400}}
+"""
+
+
+def test_expected_rule_bound_is_in_the_units_of_the_expected_objective(tmp_path):
+    """robust.bound for `expected` was in the model's integer units (here 250 per weighted
+    metre), beside expected_weighted_m in weighted metres; the message too."""
+    (tmp_path / "site.yaml").write_text(MINI_SITE)
+    (tmp_path / "sc.yaml").write_text(MINI_LAB_FUTURES)
+    sc = read_scenario(tmp_path / "sc.yaml")
+    run_scenario(sc, tmp_path / "run", render=False, time_limit_s=10)
+    m = RunMetrics.from_json_dict(json.loads((tmp_path / "run" / "metrics.json").read_text()))
+    assert m.status == "optimal" and m.robust is not None and m.futures is not None
+    # brute force: every lab site with up to two crossings, scored by the verifier
+    ws = WeightScale(min(objective_weight_scale(f.scenario).per_unit for f in sc.futures))
+    preps = [prepare(f.scenario, ws) for f in sc.futures]
+    joint = joint_problem([FutureProblem(f.name, f.probability, p.problem, p.context) for f, p in zip(sc.futures, preps)],
+                          "expected")
+    per_m = preps[0].problem.length_scale_per_m * preps[0].problem.weight_scale["all"]
+    labs = [k for k, key in enumerate(joint.keys) if key.startswith("facility:")]
+    cross = [k for k, key in enumerate(joint.keys) if key.startswith("crossing:")]
+    best = math.inf
+    for lab in labs:
+        for nc in (0, 1, 2):
+            for c in itertools.combinations(cross, nc):
+                objs = [_verified_objective(joint, f, joint.chosen_in(f, (lab, *c))) for f in range(2)]
+                if None not in objs:
+                    best = min(best, (0.75 * objs[0] + 0.25 * objs[1]) / per_m)
+    assert m.robust.expected_weighted_m == pytest.approx(best, abs=1e-3)
+    assert m.robust.bound == pytest.approx(best, abs=1e-3) and m.robust.gap == pytest.approx(0.0, abs=1e-9)
+    assert f"expected objective {best:,.0f} weighted m" in m.robust.message

@@ -73,8 +73,10 @@ class RobustSummary(_Record):
         rule: "min_max_regret" or "expected".
         worst_regret_pct: the plan's worst regret over the futures.
         expected_weighted_m: its probability-weighted objective (equal weights when none given).
-        bound, gap: a proven lower bound on the rule's value and value - bound (per cent
-            points for min_max_regret, relative for expected); ``None`` when not proven.
+        bound, gap: a proven lower bound on the rule's value (the worst regret in per cent
+            for min_max_regret; the expected objective in weighted metres, as
+            ``expected_weighted_m``, for expected) and value - bound (per cent points for
+            min_max_regret, relative for expected); ``None`` when not proven.
         reference_future: the future whose layout, walks and checks the rest of metrics.json
             and the plans show.
         plan: the plan's items.

@@ -187,7 +187,10 @@ def _result(joint: JointProblem, options: SolveOptions, alone: list[SolveResult]
         bound = js.bound
         gap = relative_gap(value, bound)
     status = Status.OPTIMAL if js.proven and every_proven else Status.FEASIBLE
-    unit = f"worst regret {value:.3f}%" if joint.rule == "min_max_regret" else f"expected objective {value:,.0f}"
+    p0 = joint.futures[0].problem
+    per_m = p0.length_scale_per_m * p0.weight_scale["all"]  # integer units per weighted metre, as metrics.json
+    unit = (f"worst regret {value:.3f}%" if joint.rule == "min_max_regret"
+            else f"expected objective {value / per_m:,.0f} weighted m")
     if gap is None:
         open_text = ""
     elif joint.rule == "min_max_regret":  # bound and gap in percentage points of regret, not a relative gap
