@@ -697,6 +697,8 @@ def run_futures(sc: Scenario, out: Path | None, opts: SolveOptions, *, render: b
     if ver is not None and ver.passed and res.chosen:
         attribution, _ = attribute_items(prep, res.chosen, ver)
     metrics = summarise(prep, res, ver, baseline, attribution)
+    if prep.scenario.transit is not None:  # the plan's stops in the reference future, beside today's crossings only
+        metrics.transit = _transit(prep, res, ver, baseline, opts)
     _futures_metrics(sc, joint, rr, preps, vers, ref, metrics)
     failed = [n for n, v in zip(joint.names, vers) if v is not None and not v.passed]
     if out is not None and stage is not None:  # staged by run_scenario: moved into place whole

@@ -299,7 +299,8 @@ def test_a_future_whose_optimum_is_zero_has_a_finite_regret(tmp_path, backend):
     The regret of a future with optimum 0 is in per cent of one unit (one uncovered employee):
     every plan that fits the cuts leaves 120 uncovered in the ample future, 12,000 %. It was
     reported as 0 % per future and as infinite for the plan, which was not proven (CP-SAT's
-    regret row forced the ample future to its optimum and found no plan)."""
+    regret row forced the ample future to its optimum and found no plan). A run with futures
+    and transit has its transit section (it had none)."""
     (tmp_path / "site.yaml").write_text(MINI_SITE)
     (tmp_path / "sc.yaml").write_text(MINI_TRAM_FUTURES)
     sc = read_scenario(tmp_path / "sc.yaml")
@@ -313,6 +314,11 @@ def test_a_future_whose_optimum_is_zero_has_a_finite_regret(tmp_path, backend):
     rows = {a.plan: a.regret_pct for a in m.alternatives}
     assert rows == {"ample": {"ample": 0.0, "cuts": None}, "cuts": {"ample": 12000.0, "cuts": 0.0}}
     assert rr.verification is not None and rr.verification.passed
+    # the transit section (it was missing from a run with futures): the plan in the reference future
+    assert m.robust.reference_future == "ample" and m.transit is not None
+    assert (m.transit.total_employees, m.transit.covered_employees, m.transit.covered_employees_existing_crossings_only,
+            m.transit.covered_employees_today) == (290, 170, 170, 0)
+    assert len(m.transit.stops) == 2 and not m.transit.crossings and m.transit.capital == 1_800_000
     # brute force: every plan of one or two stops and up to two crossings, scored by the verifier
     ws = WeightScale(min(objective_weight_scale(f.scenario).per_unit for f in sc.futures))
     preps = [prepare(f.scenario, ws) for f in sc.futures]
