@@ -36,8 +36,8 @@ from optimiser.errors import OutputBusyError, OutputExistsError
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["OutputLock", "StagedDir", "cli_wording", "out_word", "overwrite_word", "new_run_id", "write_new_file", "lock_path", "exchange_paths",
-           "stage_for_render", "move_into", "remove_stage", "STAGE_SUFFIX", "OLD_SUFFIX"]
+__all__ = ["OutputLock", "StagedDir", "cli_wording", "out_word", "overwrite_word", "new_run_id", "write_new_file", "lock_path",
+           "exchange_paths", "stage_for_render", "move_into", "remove_stage", "STAGE_SUFFIX", "OLD_SUFFIX"]
 
 STAGE_SUFFIX = ".partial"
 """Suffix of a run directory being written (``.<name>.<random>.partial`` beside ``--out``)."""
