@@ -220,6 +220,7 @@ def test_hs2_futures_file_reads_three_futures():
 @pytest.mark.parametrize("futures, field, words", [
     ([{"name": "a", "overrides": {"budjet_gbp": 1}}], "futures[0].overrides.budjet_gbp", "did you mean"),
     ([{"name": "a", "overrides": {"solver.seed": 2}}], "futures[0].overrides.solver.seed", "may not change"),
+    ([{"name": "a", "overrides": {"currency": "USD"}}], "futures[0].overrides.currency", "may not change 'currency'"),
     ([{"name": "a", "probability": 0.5}, {"name": "b", "probability": 0.2}], "futures", "add up to 0.7"),
     ([{"name": "a"}, {"name": "a"}], "futures[1].name", "named twice"),
     ([{"name": "a", "overrides": {"firm_changes.employees.nobody": 5}}], "firm_changes.employees.nobody", "no firm"),

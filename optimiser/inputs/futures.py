@@ -26,9 +26,9 @@ from optimiser.inputs.site import firms_in_site
 
 logger = logging.getLogger(__name__)
 
-FIXED_IN_FUTURES = ("futures", "robust", "site", "solver", "id", "format")
-"""Top-level scenario keys a future may not override: the site and the solver settings are the
-plan's own, shared by every future."""
+FIXED_IN_FUTURES = ("futures", "robust", "site", "solver", "id", "format", "currency")
+"""Top-level scenario keys a future may not override: the site, the solver settings and the
+currency of every amount are the plan's own, shared by every future."""
 
 CheckScenario = Callable[[dict[str, Any], str, Path | None], tuple[Scenario | None, list[Problem]]]
 """:func:`optimiser.inputs.scenario.check_scenario` (passed in, so this module does not import it)."""
@@ -104,7 +104,7 @@ def _override_problems(i: int, overrides: Any, file: str) -> list[Problem]:
             problems.append(Problem(file, where, why))
         elif split_key(str(key))[0] in FIXED_IN_FUTURES:
             problems.append(Problem(file, where, f"a future may not change {split_key(str(key))[0]!r}",
-                                    "the site and solver settings are shared by every future; change them in the scenario"))
+                                    "the site, solver settings and currency are shared by every future; change them in the scenario"))
     return problems
 
 
