@@ -57,6 +57,23 @@ def group_members(pgid: int) -> list[tuple[int, str]]:
     return found
 
 
+def _kill_group(pgid: int) -> None:
+    """SIGKILL every process left in the group (a test's clean-up)."""
+    for pid, _ in group_members(pgid):
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
+
+
+def _wait_two_items_in_flight(proc: subprocess.Popen, out: Path) -> None:
+    """Until the batch in ``out`` has two run folders (both items in flight; at most 120 s)."""
+    deadline = time.monotonic() + 120
+    while not (out / "runs").is_dir() or len(list((out / "runs").iterdir())) < 2:
+        assert time.monotonic() < deadline and proc.poll() is None
+        time.sleep(0.05)
+
+
 def _wait_gone(pgid: int, timeout_s: float) -> tuple[list[tuple[int, str]], float]:
     t0 = time.monotonic()
     while time.monotonic() - t0 < timeout_s:
@@ -102,21 +119,14 @@ def test_killing_the_parent_at_any_moment_leaves_no_process(batch_file, tmp_path
         if moment == "workers +0.5 s":
             time.sleep(0.5)
         elif moment == "items running":
-            deadline = time.monotonic() + 120
-            while not (tmp_path / "out" / "runs").is_dir() or len(list((tmp_path / "out" / "runs").iterdir())) < 2:
-                assert time.monotonic() < deadline and proc.poll() is None
-                time.sleep(0.05)
+            _wait_two_items_in_flight(proc, tmp_path / "out")
         before = group_members(proc.pid)
         proc.send_signal(signal.SIGKILL)  # the parent only
         proc.wait(timeout=30)
         left, took = _wait_gone(proc.pid, GONE_WITHIN_S)
         assert not left, f"{len(left)} of {len(before)} processes alive {took:.1f} s after the parent was killed: {left}"
     finally:
-        for pid, _ in group_members(proc.pid):
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except OSError:
-                pass
+        _kill_group(proc.pid)
         if proc.stderr:
             proc.stderr.close()
 
@@ -173,19 +183,12 @@ def test_ctrl_c_stops_the_workers_quietly_unless_verbose(batch_file, tmp_path, v
                              "--jobs", "2"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
                             start_new_session=True)
     try:
-        deadline = time.monotonic() + 120
-        while not (out / "runs").is_dir() or len(list((out / "runs").iterdir())) < 2:  # both items in flight
-            assert time.monotonic() < deadline and proc.poll() is None
-            time.sleep(0.05)
+        _wait_two_items_in_flight(proc, out)
         workers = {pid for pid, _ in group_members(proc.pid)} - {proc.pid}
         os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
         _, err = proc.communicate(timeout=60)
     finally:
-        for pid, _ in group_members(proc.pid):
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except OSError:
-                pass
+        _kill_group(proc.pid)
     assert proc.returncode == 130
     worker_lines = [ln for ln in err.splitlines() if ln.startswith("siteopt batch worker")]
     if verbosity == "-q":
