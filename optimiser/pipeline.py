@@ -24,7 +24,7 @@ from optimiser.inputs.formats import checked_path
 from optimiser.inputs.scenario import read_scenario
 from optimiser.model.build import build_problem, objective_weight_scale
 from optimiser.model.clients import WeightScale
-from optimiser.model.futures import FutureProblem, JointProblem, joint_problem
+from optimiser.model.futures import FutureProblem, JointProblem, joint_problem, objective_unit
 from optimiser.model.problem import Problem, ProblemContext, crossing_of_decision
 from optimiser.model.size import check_model_size
 from optimiser.network.builder import build_walk_network
@@ -646,7 +646,8 @@ def _futures_metrics(sc: Scenario, joint: JointProblem, rr: RobustResult, preps:
                                    expected_weighted_m=_round(expected, 3), gap=rr.gap,
                                    # expected: the bound in weighted metres, as expected_weighted_m (not integer units)
                                    bound=rr.bound / scale if rr.bound is not None and rr.rule == "expected" else rr.bound,
-                                   reference_future=names[ref], plan=[joint.labels[k] for k in rr.plan], message=rr.message)
+                                   reference_future=names[ref], plan=[joint.labels[k] for k in rr.plan], message=rr.message,
+                                   objective_unit=objective_unit(preps[ref].scenario))
     metrics.scenario.path = str(sc.path) if sc.path else None
     metrics.scenario.name = sc.name
     metrics.scenario.description = sc.description

@@ -320,6 +320,14 @@ def test_a_future_whose_optimum_is_zero_has_a_finite_regret(tmp_path, backend):
     assert (m.transit.total_employees, m.transit.covered_employees, m.transit.covered_employees_existing_crossings_only,
             m.transit.covered_employees_today) == (290, 170, 170, 0)
     assert len(m.transit.stops) == 2 and not m.transit.crossings and m.transit.capital == 1_800_000
+    # the objectives are staff left uncovered, not weighted metres (the tables said weighted m)
+    assert m.robust.objective_unit == "staff outside every catchment"
+    view = futures_view(m.futures, m.alternatives, m.robust)
+    assert view is not None and view["headers"][2:5] == ["Optimum alone (staff outside every catchment)",
+                                                         "With the robust plan (staff outside every catchment)",
+                                                         "Gives up (staff outside every catchment)"]
+    html = render_report(load_run(tmp_path / "run"), PNG, PNG)
+    assert "the same difference in staff outside every catchment" in html
     # brute force: every plan of one or two stops and up to two crossings, scored by the verifier
     ws = WeightScale(min(objective_weight_scale(f.scenario).per_unit for f in sc.futures))
     preps = [prepare(f.scenario, ws) for f in sc.futures]
@@ -415,4 +423,4 @@ def test_expected_rule_bound_is_in_the_units_of_the_expected_objective(tmp_path)
                     best = min(best, (0.75 * objs[0] + 0.25 * objs[1]) / per_m)
     assert m.robust.expected_weighted_m == pytest.approx(best, abs=1e-3)
     assert m.robust.bound == pytest.approx(best, abs=1e-3) and m.robust.gap == pytest.approx(0.0, abs=1e-9)
-    assert f"expected objective {best:,.0f} weighted m" in m.robust.message
+    assert f"expected objective {best:,.0f} weighted m" in m.robust.message and m.robust.objective_unit == "weighted m"

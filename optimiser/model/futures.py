@@ -71,6 +71,15 @@ def plan_keys(problem: Problem, ctx: ProblemContext) -> list[str]:
     return out
 
 
+def objective_unit(scenario: Scenario) -> str:
+    """The unit a future's objective is shown in (integer objective / length and weight scale):
+    the staff left outside every catchment for transit ``max_coverage`` (its whole objective),
+    else weighted metres."""
+    if scenario.transit is not None and scenario.transit.objective == "max_coverage":
+        return "staff outside every catchment"
+    return "weighted m"
+
+
 def integer_weights(probabilities: Iterable[float | None]) -> list[int]:
     """Exact integer weights proportional to the futures' probabilities (all 1 when none is
     given): each probability as a fraction with a denominator up to

@@ -81,6 +81,9 @@ class RobustSummary(_Record):
             and the plans show.
         plan: the plan's items.
         message: one line for humans.
+        objective_unit: the unit of the objectives (optimum alone, with the plan, gives up,
+            expected): "weighted m", or "staff outside every catchment" when the objective is
+            transit ``max_coverage`` (the staff left uncovered).
     """
 
     rule: str
@@ -91,6 +94,7 @@ class RobustSummary(_Record):
     reference_future: str = ""
     plan: list[str] = Field(default_factory=list)
     message: str = ""
+    objective_unit: str = "weighted m"
 
 
 def _r(x: float | None, digits: int = 3) -> float | None:
@@ -123,8 +127,10 @@ def futures_view(futures: list[FutureResult] | None, alternatives: list[Alternat
     robust_row = ["robust plan"] + [_fmt_pct(f.regret_pct) for f in futures] + [_fmt_pct(robust.worst_regret_pct)]
     return {
         "rule": robust.rule, "message": robust.message, "reference": robust.reference_future, "plan": robust.plan,
-        "headers": ["Future", "Probability", "Optimum alone (weighted m)", "With the robust plan (weighted m)",
-                    "Gives up (weighted m)", "Regret", "Verification"],
+        "unit": robust.objective_unit,
+        "headers": ["Future", "Probability", f"Optimum alone ({robust.objective_unit})",
+                    f"With the robust plan ({robust.objective_unit})", f"Gives up ({robust.objective_unit})", "Regret",
+                    "Verification"],
         "rows": rows,
         "alt_headers": ["Plan"] + [f"regret in {n}" for n in names] + ["worst"],
         "alt_rows": [robust_row] + alt_rows,

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from optimiser.inputs.domain import SolveOptions
-from optimiser.model.futures import JointProblem, regret_pct
+from optimiser.model.futures import JointProblem, objective_unit, regret_pct
 from optimiser.solve.result import SolveResult, Status, relative_gap
 from optimiser.solve.robust_models import JointSolve, solve_cbc, solve_cpsat
 from optimiser.solve.strategy import solve
@@ -190,7 +190,7 @@ def _result(joint: JointProblem, options: SolveOptions, alone: list[SolveResult]
     p0 = joint.futures[0].problem
     per_m = p0.length_scale_per_m * p0.weight_scale["all"]  # integer units per weighted metre, as metrics.json
     unit = (f"worst regret {value:.3f}%" if joint.rule == "min_max_regret"
-            else f"expected objective {value / per_m:,.0f} weighted m")
+            else f"expected objective {value / per_m:,.0f} {objective_unit(joint.futures[0].scenario)}")
     if gap is None:
         open_text = ""
     elif joint.rule == "min_max_regret":  # bound and gap in percentage points of regret, not a relative gap
