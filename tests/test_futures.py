@@ -160,6 +160,11 @@ def test_integer_weights_and_regret():
     assert integer_weights([0.5, 0.25, 0.25]) == [2, 1, 1]
     assert integer_weights([None, None]) == [1, 1]
     assert integer_weights([0.7, 0.3]) == [7, 3]
+    # one common unit, 0.0001: a rare future keeps its small weight (these weighed 1 : 1 : 1
+    # and 1 : 1000 when each probability was rounded to a fraction of its own)
+    assert integer_weights([0.0001, 0.4999, 0.5]) == [1, 4999, 5000]
+    assert integer_weights([0.0005, 0.9995]) == [1, 1999]
+    assert integer_weights([0.3333, 0.3333, 0.3334]) == [3333, 3333, 3334]
     assert regret_pct(110, 100) == pytest.approx(10.0)
 
 

@@ -22,16 +22,16 @@ import logging
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from fractions import Fraction
 
 from optimiser.inputs.domain import RobustRule, Scenario
 from optimiser.model.problem import Problem, ProblemContext, crossing_of_decision
 
 logger = logging.getLogger(__name__)
 
-PROBABILITY_DENOMINATOR = 1000
-"""Probabilities are read as fractions with denominators up to this, so the expected objective
-has exact integer weights."""
+PROBABILITY_DENOMINATOR = 10_000
+"""Probabilities are read in units of 1 / this (0.0001), one common denominator, so the
+expected objective has exact integer weights of at most this size (a probability below one
+unit weighs one unit)."""
 
 
 @dataclass
@@ -81,17 +81,17 @@ def objective_unit(scenario: Scenario) -> str:
 
 
 def integer_weights(probabilities: Iterable[float | None]) -> list[int]:
-    """Exact integer weights proportional to the futures' probabilities (all 1 when none is
-    given): each probability as a fraction with a denominator up to
-    :data:`PROBABILITY_DENOMINATOR`, over their common denominator."""
+    """Integer weights proportional to the futures' probabilities (all 1 when none is given):
+    each probability in units of ``1 / PROBABILITY_DENOMINATOR`` (at least one unit), over
+    their greatest common divisor. (Each probability used to be rounded to a fraction of
+    denominator up to 1,000 on its own: 0.0001 became 0, then 1 over a gcd of 500, so
+    probabilities 0.0001 / 0.4999 / 0.5 weighed equally.)"""
     probs = list(probabilities)
     if not probs or any(p is None for p in probs):
         return [1] * len(probs)
-    fr = [Fraction(p).limit_denominator(PROBABILITY_DENOMINATOR) for p in probs if p is not None]
-    den = math.lcm(*(f.denominator for f in fr))
-    ints = [int(f * den) for f in fr]
+    ints = [max(1, round(p * PROBABILITY_DENOMINATOR)) for p in probs if p is not None]
     g = math.gcd(*ints)
-    return [max(1, v // g) for v in ints]
+    return [v // g for v in ints]
 
 
 REGRET_FLOOR = 1
