@@ -271,6 +271,17 @@ def test_scenario_file_transit_problems(tmp_path):
     assert [p.field for p in exc.value.problems] == ["transit"]
 
 
+def test_empty_or_repeated_lines_are_reported(tmp_path):
+    """`lines: []` ran and was infeasible ("only 0 candidate stops"); a repeated line passed."""
+    for name, lines, want in (("a", [], ("transit.lines", "names no alignment", "'tram'")),
+                              ("b", ["tram", "tram"], ("transit.lines[1]", "named twice", "once"))):
+        scen = _files_with_transit(tmp_path / name, {"count": 1, "cost_gbp": 1000, "objective": "weighted", "lines": lines})
+        with pytest.raises(ValidationError) as exc:
+            read_scenario(scen)
+        [p] = exc.value.problems
+        assert (p.field, want[1] in p.reason, want[2] in (p.hint or "")) == (want[0], True, True), p
+
+
 def test_brute_force_values_are_not_trivial(coverage_case, walk_case):
     prep, best = coverage_case
     emp = sum(f.employees for f in prep.scenario.site.firms)

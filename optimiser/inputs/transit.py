@@ -38,9 +38,17 @@ def transit_problems(data: dict[str, Any], site: Site, file: str) -> list[Proble
         problems.append(Problem(file, "transit", f"site {site.id!r} has no transit alignment to place stops on",
                                 "add a `transit:` line to the site file (sites/README.md), or drop this section"))
     lines = tr.get("lines")
+    if isinstance(lines, list) and not lines and line_ids:
+        problems.append(Problem(file, "transit.lines", "names no alignment, so no stop could be placed",
+                                f"name at least one of {', '.join(map(repr, line_ids))}, or leave `lines` out for all"))
+    seen: set[str] = set()
     for i, ref in enumerate(lines if isinstance(lines, list) else []):
         if isinstance(ref, str) and line_ids and ref not in line_ids:
             problems.append(unknown_reference(file, f"transit.lines[{i}]", "transit line", ref, line_ids))
+        elif isinstance(ref, str) and ref in seen:
+            problems.append(Problem(file, f"transit.lines[{i}]", f"line {ref!r} is named twice", "name each alignment once"))
+        if isinstance(ref, str):
+            seen.add(ref)
     objective = tr.get("objective", TransitSpec.objective)
     if objective in EXCLUSIVE_OBJECTIVES:
         for key in ("facilities", "social_spaces"):
