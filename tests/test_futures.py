@@ -228,6 +228,7 @@ def test_hs2_futures_file_reads_three_futures():
     ([{"name": "a", "overrides": {"currency": "USD"}}], "futures[0].overrides.currency", "may not change 'currency'"),
     ([{"name": "a", "probability": 0.5}, {"name": "b", "probability": 0.2}], "futures", "add up to 0.7"),
     ([{"name": "a"}, {"name": "a"}], "futures[1].name", "named twice"),
+    ([], "futures", "needs at least 1 item, got 0 (list at least one future (name, overrides), or leave futures out"),
     ([{"name": "a", "overrides": {"firm_changes.employees.nobody": 5}}], "firm_changes.employees.nobody", "no firm"),
     ([{"name": "a", "overrides": {"budget_gbp": -1}}], "budget_gbp", "must be > 0"),
 ])

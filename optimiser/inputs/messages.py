@@ -390,6 +390,8 @@ def fix_for(err: ErrorDetails, field: str) -> str | None:
         return f"shorten {field} to at most {ctx.get('max_length')} characters"
     if t == BOOL_FOR_NUMBER:
         return f"write {field} as a number (YAML reads yes, no, on and off as true or false)"
+    if t == "too_short" and field == "futures":
+        return "list at least one future (name, overrides), or leave futures out for a plan for this scenario alone"
     if t == "too_short" and field == "entrances":
         return "give at least one entrance point, or leave entrances out: the firm's location is then its entrance"
     if t == "value_error" and field == "count":
