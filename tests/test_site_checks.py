@@ -71,6 +71,9 @@ def test_warning_figures():
     assert fa.field == "firms[0].footprint" and "the footprint of firm 'a' lies 480 m from its location" in fa.message
     (fu,) = by_file["firms_unreachable.yaml"]
     assert "'b', 'd' cannot reach the other 2 firm(s)" in fu.message
+    (sb,) = check_files([WARN / "stop_in_band.yaml"])[0].warnings
+    # stop 'median' at (441000, 387300) on the Parkway's centre line: inside its 30 m band (was silent: no walk reached it)
+    assert sb.field == "transit[0].stops[1]" and "stop 'median' stands inside 'parkway' (its 30 m band)" in sb.message
 
 
 def test_unreachable_penalty_follows_the_site_size():

@@ -24,6 +24,8 @@ barriers of the scenario (a site alone: the barriers on by default):
   built (or reach no walkable path at all);
 - ``feature_apart``: a firm's footprint lies away from its location, or an existing transit stop
   away from its line (more than :data:`APART_M`): one of the two was mistyped or misprojected;
+- ``stop_in_band``: an existing transit stop stands inside an active barrier's band: no walk
+  reaches it, so it covers no one;
 - ``penalty_below_walks``: a walk between two firms is longer than ``demand.unreachable_penalty_m``
   (the length charged for a pair with no route at all), so having no route would cost less than
   that walk (reported against the scenario file, which sets it);
@@ -71,6 +73,7 @@ WARNING_CODES: dict[str, str] = {
     "implausible_headcount": "a firm declares more employees than any single workplace holds",
     "penalty_below_walks": "a walk between firms is longer than demand.unreachable_penalty_m, the length charged for no route",
     "feature_apart": "a firm's footprint lies away from its location, or a transit stop away from its line",
+    "stop_in_band": "an existing transit stop stands inside an active barrier's band: no walk reaches it",
     "lat_lon_swapped": "a site in lon/lat looks given as [latitude, longitude] (its currency, or a polar latitude)",
 }
 """Every warning code, with what it means."""
@@ -292,6 +295,22 @@ def features_apart(site: Site) -> list[SiteWarning]:
     return out
 
 
+def stops_in_bands(scenario: Scenario) -> list[SiteWarning]:
+    """Existing transit stops inside an active barrier's band: the walking network cannot reach
+    them, so they cover no one (candidate stops there are skipped; firms there are errors)."""
+    site = scenario.site
+    out = []
+    for i, t in enumerate(site.transit):
+        for j, stop in enumerate(t.stops):
+            hit = next((b for b in scenario.active_barriers if b.band.contains(stop.point)), None)
+            if hit is not None:
+                out.append(SiteWarning(
+                    "stop_in_band", _site_file(site), f"transit[{i}].stops[{j}]",
+                    f"stop {stop.id!r} stands inside {hit.id!r} (its {hit.width_m:g} m band): no walk reaches it, so it "
+                    "covers no one", "move the stop to the platform's side of the barrier, or check the barrier's width"))
+    return out
+
+
 def implausible_headcounts(site: Site) -> list[SiteWarning]:
     """Firms declaring more than :data:`IMPLAUSIBLE_EMPLOYEES` employees."""
     total = sum(f.employees for f in site.firms)
@@ -390,7 +409,8 @@ def sanity_warnings(scenario: Scenario, net: WalkNetwork, candidate_sites: Seque
            + parcels_over_barriers(scenario)
            + parcels_over_roads(site) + parcels_overlapping(site) + candidates_over_roads(site, candidate_sites)
            + firms_outside_parcels(site)
-           + unreachable_firms(site, net) + implausible_headcounts(site) + features_apart(site) + penalty_below_walks(scenario, net)
+           + unreachable_firms(site, net) + implausible_headcounts(site) + features_apart(site) + stops_in_bands(scenario)
+           + penalty_below_walks(scenario, net)
            + lonlat_swapped(scenario))
     for w in out:
         logger.debug("%s", w)
