@@ -430,3 +430,16 @@ def test_expected_rule_bound_is_in_the_units_of_the_expected_objective(tmp_path)
     assert m.robust.expected_weighted_m == pytest.approx(best, abs=1e-3)
     assert m.robust.bound == pytest.approx(best, abs=1e-3) and m.robust.gap == pytest.approx(0.0, abs=1e-9)
     assert f"expected objective {best:,.0f} weighted m" in m.robust.message and m.robust.objective_unit == "weighted m"
+
+
+def test_validate_names_the_futures_and_the_transit_question(tmp_path):
+    from click.testing import CliRunner
+
+    from optimiser.cli import cli
+
+    (tmp_path / "site.yaml").write_text(MINI_SITE)
+    (tmp_path / "sc.yaml").write_text(MINI_TRAM_FUTURES)
+    res = CliRunner().invoke(cli, ["validate", str(tmp_path / "sc.yaml")])
+    assert res.exit_code == 0, res.output
+    assert res.output.rstrip().endswith("barriers on: ring; transit: 1-2 new stop(s), max_coverage within 600 m; "
+                                        "2 futures (ample, cuts), one plan by min_max_regret)"), res.output

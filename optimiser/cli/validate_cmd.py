@@ -58,6 +58,10 @@ def _scenario_summary(scn: Any) -> str:
         f"budget {money_text(scn.budget, scn.currency)} ({scn.currency}), {len(scn.facilities)} facility type(s), "
         f"social spaces {'yes' if scn.social_spaces is not None else 'no'}, "
         f"{len(scn.crossings.types)} crossing type(s), barriers on: {on}"
+        + (f"; transit: {scn.transit.count.min}-{scn.transit.count.max} new stop(s), {scn.transit.objective} within "
+           f"{scn.transit.catchment_m:g} m" if scn.transit is not None else "")
+        + (f"; {len(scn.futures)} futures ({', '.join(f.name for f in scn.futures)}), one plan by {scn.robust}"
+           if scn.futures else "")
     )
 
 
