@@ -451,7 +451,7 @@ def _solve_and_verify(prep: Prepared, opts: SolveOptions, clock: RunClock) -> tu
                              if opts.backend == "cbc" else "")):
         res = solve(prep.problem, opts.replace(wall_limit_s=limit_s))
     progress.note(f"solve: {res.status}, {res.solve_seconds:.2f} s"
-                  + (f", objective {res.objective / scale:,.0f} weighted m" if res.objective is not None else "")
+                  + (f", objective {res.objective / scale:,.0f} {objective_unit(prep.scenario)}" if res.objective is not None else "")
                   + (f", gap {100 * res.gap:.2f}%" if res.gap is not None else ""))
     interrupt.check("the solve")  # an interrupted solve's result is never written
     prep.timings["solve_seconds"] = res.solve_seconds

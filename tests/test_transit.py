@@ -351,3 +351,23 @@ def test_the_transit_table_documents_the_keys_the_code_reads(tmp_path):
     with pytest.raises(ValidationError) as exc:
         read_scenario(scen)
     assert [p.field for p in exc.value.problems] == ["transit.cost_gbp"]
+
+
+def test_cli_log_gives_the_coverage_objective_in_staff(tmp_path):
+    """max_coverage's objective is the staff left outside every catchment: the log said
+    "objective 120 weighted m"."""
+    import subprocess
+    import sys
+
+    from tests.test_futures import MINI_SITE, MINI_TRAM_FUTURES
+
+    (tmp_path / "site.yaml").write_text(MINI_SITE)
+    single = MINI_TRAM_FUTURES.split("futures:")[0].replace("catchment_m: 600", "catchment_m: 300")
+    (tmp_path / "sc.yaml").write_text(single)
+    r = subprocess.run([sys.executable, "-m", "optimiser", "run", str(tmp_path / "sc.yaml"), "--out", str(tmp_path / "run"),
+                        "--no-render", "--time-limit", "10"], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    # 300 m: a (50) and b (120) can be covered from the south road, c and d (120) cannot
+    assert "solve: optimal" in r.stderr and "objective 120 staff outside every catchment" in r.stderr, r.stderr
+    m = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert m["transit"]["covered_employees"] == 170 and m["transit"]["total_employees"] == 290
