@@ -188,10 +188,13 @@ def test_swapped_lonlat_reason_uses_the_currency_or_a_polar_latitude():
     kolkata = [(88.36, 22.57)]
     assert swapped_lonlat_reason(kolkata, None) is None
     assert swapped_lonlat_reason([(22.57, 88.36)], None) == (
-        "read as [longitude, latitude] the site is at lon/lat (22.57000, 88.36000), beyond 80 degrees of latitude where "
+        "read as [longitude, latitude] the site is at lon/lat (22.57000, 88.36000), beyond 75 degrees of latitude where "
         "hardly any workplace stands; read as [latitude, longitude] it would be at (88.36000, 22.57000)")
-    longyearbyen = [(15.63, 78.22)]  # a real place of work in Svalbard: no warning, with or without a currency
-    assert swapped_lonlat_reason(longyearbyen, None) is None and swapped_lonlat_reason(longyearbyen, "NOK") is None
+    # a real place of work in Svalbard (78 N): a currency that names an area decides, so kroner clear it;
+    # without one the polar rule warns (a warning, not an error)
+    longyearbyen = [(15.63, 78.22)]
+    assert swapped_lonlat_reason(longyearbyen, "NOK") is None and swapped_lonlat_reason(longyearbyen, "EUR") is None
+    assert swapped_lonlat_reason(longyearbyen, None) is not None
 
 
 def test_a_swapped_site_is_a_sanity_warning_from_its_scenario_currency(tmp_path):

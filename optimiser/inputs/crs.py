@@ -387,10 +387,11 @@ currency; Great Britain has its own [latitude, longitude] check), so are currenc
 and wide (USD). A site outside its currency's box is fine (a Swiss budget for a site abroad, the
 euro in Réunion): only a site whose swapped reading lands inside it is suspicious."""
 
-POLAR_LAT = 80.0
-"""Latitude beyond which hardly any workplace stands (Svalbard's settlements, up to 78.9 N, are
-below it): a site there whose [latitude, longitude] reading is not is most likely given the wrong
-way round."""
+POLAR_LAT = 75.0
+"""Latitude beyond which hardly any workplace stands: a site there whose [latitude, longitude]
+reading is not is most likely given the wrong way round (Delhi or Bangalore as [lat, lon] read at
+77 N). Svalbard's settlements (78 N) do stand there, so the rule is used only when the scenario's
+currency says nothing of where the site is (:func:`swapped_lonlat_reason`)."""
 
 
 def swapped_lonlat_reason(lonlat: Sequence[tuple[float, float]], currency: str | None = None) -> str | None:
@@ -401,7 +402,8 @@ def swapped_lonlat_reason(lonlat: Sequence[tuple[float, float]], currency: str |
     as [47.4, 8.5] reads as a place in Ethiopia), so only a hint can: the scenario's
     ``currency`` (:data:`_CURRENCY_AREAS`: the site is more than
     :data:`~optimiser.inputs.plausibility.AREA_TOLERANCE_DEG` outside where it is spent, its swapped
-    reading inside), or a site beyond :data:`POLAR_LAT` whose swapped reading is not. A
+    reading inside), or, when the currency names no area (none, GBP, USD), a site beyond
+    :data:`POLAR_LAT` whose swapped reading is not. A
     ``working_crs`` is a stronger hint, checked as an error by :func:`check_site_crs`.
 
     Args:
@@ -420,6 +422,7 @@ def swapped_lonlat_reason(lonlat: Sequence[tuple[float, float]], currency: str |
         if degrees_outside(lon, lat, box) > AREA_TOLERANCE_DEG and degrees_outside(lat, lon, box) == 0.0:
             return (f"read as [longitude, latitude] the site is at lon/lat {here}, far from {name}, where its "
                     f"currency {currency} is spent; read as [latitude, longitude] it would be at {there}, inside")
+        return None  # the currency's hint decides (a Longyearbyen site in kroner stands at 78 N)
     if all(abs(y) > POLAR_LAT for _, y in pts) and abs(lon) <= POLAR_LAT:
         return (f"read as [longitude, latitude] the site is at lon/lat {here}, beyond {POLAR_LAT:g} degrees of latitude "
                 f"where hardly any workplace stands; read as [latitude, longitude] it would be at {there}")
