@@ -18,6 +18,7 @@ from typing import Any
 import shapely
 from pydantic import ValidationError as PydanticValidationError
 from pyproj import Transformer
+from pyproj.exceptions import ProjError
 
 from optimiser.errors import FileReadError, InputError, Problem, ValidationError
 from optimiser.inputs import schema as S
@@ -354,7 +355,7 @@ def _metres_for_degrees(file: str, where: str, pos: list[list[float]], site: Sit
         area = area_of_use_lonlat(work)
         try:
             lon, lat = Transformer.from_crs(work, "EPSG:4326", always_xy=True).transform(x, y)
-        except Exception:  # noqa: BLE001 - a value pyproj cannot project fits nothing
+        except (ProjError, ValueError):  # a value pyproj cannot project fits nothing
             lon, lat = math.inf, math.inf
         if area is not None and degrees_outside(float(lon), float(lat), area) <= AREA_TOLERANCE_DEG:
             fits = f" (they fit the site's working_crs {site.crs}, at lon/lat {format_xy(lon, lat, degrees=True)})"
