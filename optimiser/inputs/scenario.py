@@ -17,13 +17,12 @@ from typing import Any
 
 import shapely
 from pydantic import ValidationError as PydanticValidationError
-from pyproj import Transformer
 from pyproj.exceptions import ProjError
 
 from optimiser.errors import FileReadError, InputError, Problem, ValidationError
 from optimiser.inputs import schema as S
 from optimiser.inputs.crossing_rules import generated_id_pattern, scenario_rule_problems, type_problems
-from optimiser.inputs.crs import degrees_in_metric_crs, iter_positions, looks_like_degrees, parse_crs
+from optimiser.inputs.crs import degrees_in_metric_crs, iter_positions, looks_like_degrees, parse_crs, transform_to
 from optimiser.inputs.domain import (
     CountRange,
     Crossing,
@@ -354,7 +353,7 @@ def _metres_for_degrees(file: str, where: str, pos: list[list[float]], site: Sit
     if work is not None and not work.is_geographic and site.crs != site.source_crs:
         area = area_of_use_lonlat(work)
         try:
-            lon, lat = Transformer.from_crs(work, "EPSG:4326", always_xy=True).transform(x, y)
+            lon, lat = transform_to(work, "EPSG:4326")(x, y)
         except (ProjError, ValueError):  # a value pyproj cannot project fits nothing
             lon, lat = math.inf, math.inf
         if area is not None and degrees_outside(float(lon), float(lat), area) <= AREA_TOLERANCE_DEG:
