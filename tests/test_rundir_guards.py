@@ -104,6 +104,29 @@ def test_render_refuses_a_mix_of_two_runs(solved_pair, tmp_path):
         load_run(mixed)
 
 
+@pytest.mark.parametrize("name", ["firms.csv", "pairs.csv"])
+def test_render_refuses_a_cut_short_or_edited_table(solved_pair, tmp_path, name):
+    """A table truncated mid-row names the row and its columns (it was blamed on a mix of runs);
+    one with whole rows removed is refused (it was drawn with the missing firms or pairs left out)."""
+    a, _, _ = solved_pair
+    lines = (a / name).read_text().splitlines(keepends=True)
+    header_cols = len(lines[0].rstrip("\n").split(","))
+    cut = tmp_path / "cut"
+    cut.mkdir()
+    for f in ("metrics.json", "layout.geojson", "firms.csv", "pairs.csv"):
+        (cut / f).write_bytes((a / f).read_bytes())
+    (cut / name).write_text("".join(lines[:2]) + lines[2][:12])  # the third row's first 12 characters
+    r = subprocess.run([sys.executable, "-m", "optimiser", "render", str(cut)], env=_env(), capture_output=True, text=True)
+    assert r.returncode == 2, r.stderr
+    assert f"{name}: row 3: has " in r.stderr and f"of the {header_cols} columns of the header" in r.stderr
+    assert "mixed" not in r.stderr and "Traceback" not in r.stderr
+    (cut / name).write_text("".join(lines[:2]))  # whole rows removed: one left
+    with pytest.raises(FileReadError, match=rf"has 1 rows but the run has {len(lines) - 1} "):
+        load_run(cut)
+    (cut / name).write_text("".join(lines))
+    assert len(load_run(cut).firms if name == "firms.csv" else load_run(cut).pairs) == len(lines) - 1
+
+
 def test_render_and_overwrite_never_follow_a_planted_symlink(solved_pair, tmp_path):
     a, _, sc = solved_pair
     run = tmp_path / "run"

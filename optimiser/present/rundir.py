@@ -527,9 +527,19 @@ def _read_run_text(path: Path) -> str:
 def _read_csv(path: Path) -> list[dict[str, Any]]:
     text = _read_run_text(path)
     try:
-        rows = [{k: _parse_cell(k, v) for k, v in row.items()} for row in csv.DictReader(io.StringIO(text, newline=""))]
+        reader = csv.DictReader(io.StringIO(text, newline=""))
+        raw = list(reader)
+        header = list(reader.fieldnames or [])
     except (csv.Error, AttributeError) as exc:
         raise FileReadError([Problem(str(path), "", f"not a readable CSV file: {exc}")]) from exc
+    for i, row in enumerate(raw):  # a row cut short (a truncated file) or with extra cells (an edit) is not the run's
+        extra = row.get(None)
+        cells = len(header) - sum(1 for k in header if row.get(k) is None) + (len(extra) if extra else 0)
+        if cells != len(header):
+            raise FileReadError([Problem(str(path), f"row {i + 2}",
+                                         f"has {cells} of the {len(header)} columns of the header: the file was cut short or edited",
+                                         "re-run `siteopt run --overwrite` to write the directory whole")])
+    rows = [{k: _parse_cell(k, v) for k, v in row.items()} for row in raw]
     problems = [Problem(str(path), f"row {i + 2}.{k}", f"expected a number, not {v!r}")
                 for i, row in enumerate(rows) for k, v in row.items()
                 if isinstance(v, str) and k in _NUMERIC_COLUMNS]
@@ -590,6 +600,23 @@ def _check_one_run(run_dir: Path, ids: Mapping[str, str | None]) -> None:
                                  "re-run `siteopt run --overwrite` to write the directory whole")])
 
 
+def _check_row_counts(run_dir: Path, metrics: RunMetrics, fc: Mapping[str, Any],
+                      tables: Mapping[str, list[dict[str, Any]]]) -> None:
+    """Refuse a ``pairs.csv`` or ``firms.csv`` with rows removed or added: one row per firm pair of
+    ``metrics.json`` (``walk.pairs``) and one per firm of ``layout.geojson`` (its ``firm`` features)."""
+    feats = fc.get("features")
+    firm_feats = sum(1 for f in feats if isinstance(f, Mapping) and isinstance(f.get("properties"), Mapping)
+                     and f["properties"].get("layer") == "firm") if isinstance(feats, list) else 0
+    expected = {"pairs.csv": (metrics.walk.pairs, "firm pairs in metrics.json (walk.pairs)"),
+                "firms.csv": (firm_feats, "firms in layout.geojson")}
+    for name, rows in tables.items():
+        want, what = expected[name]
+        if want and len(rows) != want:
+            raise FileReadError([Problem(str(run_dir / name), "rows",
+                                         f"has {len(rows)} rows but the run has {want} {what}: the file was cut short or edited",
+                                         "re-run `siteopt run --overwrite` to write the directory whole")])
+
+
 def read_metrics(path: str | Path) -> RunMetrics:
     """Read a run's ``metrics.json`` into :class:`RunMetrics`.
 
@@ -647,6 +674,7 @@ def load_run(run_dir: str | Path) -> RunData:
     if not isinstance(fc, Mapping) or fc.get("type") != "FeatureCollection":
         raise FileReadError([Problem(str(run_dir / "layout.geojson"), "type", "expected a FeatureCollection")])
     optional = {name: _read_csv(run_dir / name) for name in ("pairs.csv", "firms.csv") if (run_dir / name).is_file()}
+    _check_row_counts(run_dir, metrics, fc, optional)
     _check_one_run(run_dir, run_ids(run_dir, metrics, fc, optional))
     layout = _layout(run_dir, fc, metrics.site.crs or "EPSG:27700")
     missing = tuple(name for name in ("pairs.csv", "firms.csv") if name not in optional)
