@@ -429,6 +429,19 @@ def test_cli_compare_exit_codes(run_pair: list[Path], tmp_path: Path) -> None:
     assert res.exit_code == 2 and "metrics.json" in res.stderr
 
 
+def test_cli_compare_refuses_the_same_run_twice(run_pair: list[Path], tmp_path: Path) -> None:
+    """The same folder twice: refused with exit 2 naming both, nothing written (it was compared with
+    itself, marked best on every row under one title twice). A copy: test_rundir_guards."""
+    out = tmp_path / "cmp"
+    res = CliRunner().invoke(cli, ["compare", str(run_pair[0]), str(run_pair[1]), str(run_pair[0]), "--out", str(out)])
+    assert res.exit_code == 2, res.output
+    assert res.stderr.strip() == (f"siteopt compare: {run_pair[0]}: run_id: is the same run as {run_pair[0]} "
+                                  "(the same folder, run without an id) (give each run once: compare different runs)")
+    assert not out.exists() or not any(out.iterdir())
+    res = CliRunner().invoke(cli, ["compare", str(run_pair[0]), str(run_pair[1]), "--out", str(out)])  # still compare
+    assert res.exit_code == 0, res.output
+
+
 def test_wrong_type_in_metrics_names_file_and_field(tmp_path: Path) -> None:
     from optimiser.errors import FileReadError
 

@@ -127,6 +127,24 @@ def test_render_refuses_a_cut_short_or_edited_table(solved_pair, tmp_path, name)
     assert len(load_run(cut).firms if name == "firms.csv" else load_run(cut).pairs) == len(lines) - 1
 
 
+def test_compare_refuses_a_copy_of_the_same_run(solved_pair, tmp_path):
+    """A copied run directory (same run_id) is the same run: exit 2 naming both, not a comparison
+    of the run with itself (every row ★ twice)."""
+    a, b, _ = solved_pair
+    copy = tmp_path / "copy_of_a"
+    copy.mkdir()
+    for f in a.iterdir():
+        if f.is_file():
+            (copy / f.name).write_bytes(f.read_bytes())
+    run_id = json.loads((a / "metrics.json").read_text())["run_id"]
+    r = subprocess.run([sys.executable, "-m", "optimiser", "compare", str(a), str(b), str(copy), "--out", str(tmp_path / "cmp")],
+                       env=_env(), capture_output=True, text=True)
+    assert r.returncode == 2, r.stderr
+    assert r.stderr.strip() == (f"siteopt compare: {copy}: run_id: is the same run as {a} (a copy, run {run_id}) "
+                                "(give each run once: compare different runs)")
+    assert not (tmp_path / "cmp" / "compare.html").exists()
+
+
 def test_render_and_overwrite_never_follow_a_planted_symlink(solved_pair, tmp_path):
     a, _, sc = solved_pair
     run = tmp_path / "run"

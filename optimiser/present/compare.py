@@ -404,6 +404,24 @@ def _figure_table(fig: Figure, grid: _Grid, rows: list[tuple[MetricRow, list[Any
             cell.set_facecolor("#e6f4e6")
 
 
+def _refuse_the_same_run_twice(runs: Sequence[RunData]) -> None:
+    """A run given twice (the same folder, or a copy: the same ``run_id``) would tie with itself
+    and be marked best on every row under two identical titles: refused, naming both."""
+    seen: dict[str, RunData] = {}
+    problems: list[Problem] = []
+    for run in runs:
+        key = run.metrics.run_id or str(run.run_dir.resolve())
+        if (first := seen.get(key)) is not None:
+            same = "the same folder" if run.run_dir.resolve() == first.run_dir.resolve() else "a copy"
+            problems.append(Problem(str(run.run_dir), "run_id",
+                                    f"is the same run as {first.run_dir} ({same}, run {run.metrics.run_id or 'without an id'})",
+                                    "give each run once: compare different runs"))
+        else:
+            seen[key] = run
+    if problems:
+        raise ValidationError(problems)
+
+
 def compare_runs(run_dirs: Sequence[str | Path], out_dir: str | Path) -> tuple[Path, Path]:
     """Compare runs side by side; writes ``compare.png``, ``compare.svg`` and ``compare.html``
     in ``out_dir`` (created if needed).
@@ -414,7 +432,8 @@ def compare_runs(run_dirs: Sequence[str | Path], out_dir: str | Path) -> tuple[P
     Raises:
         ValueError: no run directory given.
         FileReadError / ValidationError: a directory is not a readable run directory (every
-            directory's problems at once; ValidationError when one is readable but inconsistent).
+            directory's problems at once; ValidationError when one is readable but inconsistent),
+            or a run is given twice (ValidationError: the same folder, or a copy with its ``run_id``).
     """
     if not run_dirs:
         raise ValueError("compare needs at least one run directory")
@@ -429,6 +448,7 @@ def compare_runs(run_dirs: Sequence[str | Path], out_dir: str | Path) -> tuple[P
             unreadable = unreadable and isinstance(exc, FileReadError)
     if problems:
         raise FileReadError(problems) if unreadable else ValidationError(problems)
+    _refuse_the_same_run_twice(runs)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     fig, _, _ = compare_figure(runs)
