@@ -442,6 +442,24 @@ def test_cli_compare_refuses_the_same_run_twice(run_pair: list[Path], tmp_path: 
     assert res.exit_code == 0, res.output
 
 
+def test_compare_built_row_names_the_transit_stops_a_run_built(run_pair: list[Path], tmp_path: Path) -> None:
+    """A transit run's new stops (and its crossings) are what it built: the Built row said "nothing"
+    for the AMP-SBP tram run that built three stops for £2.40m."""
+    from optimiser.present.compare import built_text
+
+    m = _metrics(run_pair[0])
+    m["placements"] = {"shared_facilities": [], "social_spaces": [], "crossings": []}
+    m["attribution"] = [{"id": "stop:47", "name": "stop 47 on tram-amp", "kind": "transit_stop", "cost": 800000.0}]
+    stop = {"line": "tram-amp", "x": 440242.7, "y": 389375.4, "cost": 800000.0}
+    m["transit"] = {"objective": "max_coverage", "catchment_m": 400.0, "capital": 1600000.0, "crossings": ["x-7"],
+                    "stops": [{**stop, "id": "stop:47", "name": "Supertram stop 47"},
+                              {**stop, "id": "stop:61", "name": "Supertram stop 61"}],
+                    "existing_stops": [{**stop, "id": "tinsley", "name": "Tinsley", "cost": 0.0, "existing": True}]}
+    assert built_text(RunMetrics.from_json_dict(m)) == "stop 47 on tram-amp; Supertram stop 61; x-7"
+    del m["transit"]
+    assert built_text(RunMetrics.from_json_dict(m)) == "nothing"
+
+
 def test_wrong_type_in_metrics_names_file_and_field(tmp_path: Path) -> None:
     from optimiser.errors import FileReadError
 

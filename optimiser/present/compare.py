@@ -188,6 +188,10 @@ def built_text(m: RunMetrics) -> str:
     names = {a.id: a.name for a in m.attribution}
     pl = m.placements
     ids = [p.id for p in pl.shared_facilities] + [p.id for p in pl.social_spaces] + [p.id for p in pl.crossings]
+    if m.transit is not None:  # a transit run builds stops (and crossings) outside ``placements``
+        names.update({s.id: names.get(s.id, s.name or s.id) for s in m.transit.stops})
+        ids += [s.id for s in m.transit.stops if not s.existing and s.id not in ids]
+        ids += [c for c in m.transit.crossings if c not in ids]
     return "; ".join(names.get(i, i) for i in ids) or "nothing"
 
 
