@@ -460,6 +460,26 @@ def test_compare_built_row_names_the_transit_stops_a_run_built(run_pair: list[Pa
     assert built_text(RunMetrics.from_json_dict(m)) == "nothing"
 
 
+def test_render_refuses_a_layout_missing_what_metrics_says_was_built(tmp_path: Path) -> None:
+    """A layout.geojson with a built crossing deleted was drawn without it beside a report counting
+    it; now exit 2 naming the file, the placement and what to do."""
+    run = make_run_dir(tmp_path / "run")
+    fc = json.loads((run / "layout.geojson").read_text())
+    fc["features"] = [f for f in fc["features"] if f["properties"].get("id") != "c2"]
+    (run / "layout.geojson").write_text(json.dumps(fc))
+    res = CliRunner().invoke(cli, ["render", str(run)])
+    assert res.exit_code == 2, res.output
+    assert res.stderr.strip() == (f"siteopt render: {run / 'layout.geojson'}: features: lacks 1 of the 1 new crossing "
+                                  "placements of metrics.json (c2): the file was cut short or edited "
+                                  "(re-run `siteopt run --overwrite` to write the directory whole)")
+    assert not (run / "plan.png").exists()
+    fc = json.loads((make_run_dir(tmp_path / "whole") / "layout.geojson").read_text())
+    for f in fc["features"]:  # features without ids (an earlier writer): nothing to match, still drawn
+        f["properties"].pop("id", None)
+    (run / "layout.geojson").write_text(json.dumps(fc))
+    assert [len(load_run(run).layout.layer(k)) for k in ("facility", "social_space", "crossing")] == [1, 1, 1]
+
+
 def test_wrong_type_in_metrics_names_file_and_field(tmp_path: Path) -> None:
     from optimiser.errors import FileReadError
 

@@ -617,6 +617,25 @@ def _check_row_counts(run_dir: Path, metrics: RunMetrics, fc: Mapping[str, Any],
                                          "re-run `siteopt run --overwrite` to write the directory whole")])
 
 
+_PLACEMENT_WORDS = {"facility": "facility", "social_space": "social space", "crossing": "new crossing"}
+
+
+def _check_placements_drawn(run_dir: Path, metrics: RunMetrics, layout: Layout) -> None:
+    """Refuse a ``layout.geojson`` that lacks something ``metrics.json`` says was built (a feature
+    deleted or the file edited): the plans would show less than the report's figures count."""
+    pl = metrics.placements
+    for layer, placed in (("facility", pl.shared_facilities), ("social_space", pl.social_spaces), ("crossing", pl.crossings)):
+        feats = layout.layer(layer)
+        if not all("id" in f.props for f in feats):
+            continue  # an earlier writer's features without ids: nothing to match
+        drawn = {str(f.props["id"]) for f in feats}
+        if lost := [p.id for p in placed if p.id not in drawn]:
+            raise FileReadError([Problem(str(run_dir / "layout.geojson"), "features",
+                                         f"lacks {len(lost)} of the {len(placed)} {_PLACEMENT_WORDS[layer]} placements of "
+                                         f"metrics.json ({', '.join(lost[:5])}): the file was cut short or edited",
+                                         "re-run `siteopt run --overwrite` to write the directory whole")])
+
+
 def read_metrics(path: str | Path) -> RunMetrics:
     """Read a run's ``metrics.json`` into :class:`RunMetrics`.
 
@@ -677,6 +696,7 @@ def load_run(run_dir: str | Path) -> RunData:
     _check_row_counts(run_dir, metrics, fc, optional)
     _check_one_run(run_dir, run_ids(run_dir, metrics, fc, optional))
     layout = _layout(run_dir, fc, metrics.site.crs or "EPSG:27700")
+    _check_placements_drawn(run_dir, metrics, layout)
     missing = tuple(name for name in ("pairs.csv", "firms.csv") if name not in optional)
     logger.debug("read %s: %d features, missing %s", run_dir, len(layout.features), missing or "nothing")
     return RunData(run_dir, metrics, layout, optional.get("pairs.csv", []), optional.get("firms.csv", []), missing)
