@@ -480,6 +480,19 @@ def test_render_refuses_a_layout_missing_what_metrics_says_was_built(tmp_path: P
     assert [len(load_run(run).layout.layer(k)) for k in ("facility", "social_space", "crossing")] == [1, 1, 1]
 
 
+def test_compare_titles_runs_of_one_scenario_by_their_folder(run_pair: list[Path], tmp_path: Path) -> None:
+    """Two runs of one scenario (say two seeds) had the same column and panel title; each now
+    names its folder too, and a run of another scenario keeps its plain name."""
+    seed1 = make_run_dir(tmp_path / "seed1", variant=2)  # the scenario of run_pair[0], another run
+    _, html = compare_runs([run_pair[0], seed1, run_pair[1]], tmp_path / "cmp")
+    head = re.search(r'<table id="compare-table".*?</tr>', html.read_text(), re.S).group(0)
+    assert [re.sub(r"<.*?>", "", h).strip() for h in re.findall(r"<th.*?</th>", head, re.S)] == [
+        "Metric", "Baseline: Parkway only (a)", "Baseline: Parkway only (seed1)", "HS2 2013 corridor active"]
+    svg = (tmp_path / "cmp" / "compare.svg").read_text()
+    assert "Baseline: Parkway only (seed1)" in svg and "Baseline: Parkway only (a)" in svg
+    assert load_run(seed1).name == "Baseline: Parkway only"  # a run read alone keeps the scenario's name
+
+
 def test_wrong_type_in_metrics_names_file_and_field(tmp_path: Path) -> None:
     from optimiser.errors import FileReadError
 

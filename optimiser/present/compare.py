@@ -426,6 +426,19 @@ def _refuse_the_same_run_twice(runs: Sequence[RunData]) -> None:
         raise ValidationError(problems)
 
 
+def label_same_named_runs(runs: Sequence[RunData]) -> None:
+    """Runs of one scenario (two seeds, a budget changed in a copy) would share one column title:
+    each is labelled with its folder too, ``AMP-SBP baseline (no HS2) (runs/seed1)``."""
+    counts: dict[str, int] = {}
+    for run in runs:
+        counts[run.name] = counts.get(run.name, 0) + 1
+    dirs = [r.run_dir.name for r in runs]
+    for run in runs:
+        if counts[run.name] > 1:
+            where = run.run_dir.name if dirs.count(run.run_dir.name) == 1 else str(run.run_dir)
+            run.label = f"{run.name} ({where})"
+
+
 def compare_runs(run_dirs: Sequence[str | Path], out_dir: str | Path) -> tuple[Path, Path]:
     """Compare runs side by side; writes ``compare.png``, ``compare.svg`` and ``compare.html``
     in ``out_dir`` (created if needed).
@@ -453,6 +466,7 @@ def compare_runs(run_dirs: Sequence[str | Path], out_dir: str | Path) -> tuple[P
     if problems:
         raise FileReadError(problems) if unreadable else ValidationError(problems)
     _refuse_the_same_run_twice(runs)
+    label_same_named_runs(runs)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     fig, _, _ = compare_figure(runs)

@@ -108,6 +108,9 @@ class RunData:
     firms: list[dict[str, Any]] = field(default_factory=list)
     missing: tuple[str, ...] = ()
     """Optional files that were not there (pairs.csv / firms.csv)."""
+    label: str = ""
+    """A name given beside the runs it is shown with (``siteopt compare``: two runs of one
+    scenario); empty: :attr:`name` is the scenario's."""
 
     @property
     def crs(self) -> str:
@@ -116,7 +119,9 @@ class RunData:
 
     @property
     def name(self) -> str:
-        """The scenario's name (its id, or the directory name, when it has none)."""
+        """The run's :attr:`label`, else the scenario's name (its id, or the directory name, when it has none)."""
+        if self.label:
+            return self.label
         sc = self.metrics.scenario
         return sc.name or sc.id or self.run_dir.name
 
