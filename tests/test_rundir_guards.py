@@ -172,6 +172,27 @@ def test_render_and_overwrite_never_follow_a_planted_symlink(solved_pair, tmp_pa
     assert {"metrics.json", "layout.geojson", "pairs.csv", "firms.csv"} <= names and not names & set(RENDERED)
 
 
+def test_network_overwrite_never_follows_a_planted_symlink(tmp_path):
+    """`siteopt network --overwrite` wrote summary.json through a planted symlink into the file it
+    named (outside --out); now every file is staged and renamed in, replacing the link."""
+    _, sc = write_files(tmp_path / "in")
+    out = tmp_path / "net"
+    out.mkdir()
+    victim = tmp_path / "victim.txt"
+    victim.write_text("original\n")
+    for name in ("summary.json", "network.geojson"):
+        (out / name).symlink_to(victim)
+    res = CliRunner().invoke(cli, ["network", str(sc), "--out", str(out), "--overwrite"])
+    assert res.exit_code == 0, res.output
+    assert victim.read_text() == "original\n"
+    assert not (out / "summary.json").is_symlink() and not (out / "network.geojson").is_symlink()
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary == json.loads(res.stdout) and summary["edges"] > 0
+    assert json.loads((out / "network.geojson").read_text())["type"] == "FeatureCollection"
+    assert sorted(p.name for p in out.iterdir()) == ["candidate_crossings.geojson", "connectors.geojson",
+                                                     "network.geojson", "network.gpkg", "summary.json"]  # no stage left
+
+
 def test_render_refuses_a_symlinked_run_directory(solved_pair, tmp_path):
     link = tmp_path / "link"
     link.symlink_to(solved_pair[0])

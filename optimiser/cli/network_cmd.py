@@ -37,6 +37,7 @@ from optimiser.network.crossings import generate_candidate_crossings
 from optimiser.network.features import crossing_features, edge_features, network_summary
 from optimiser.present.geojson import write_geojson
 from optimiser.present.gpkg import network_frames, write_gpkg
+from optimiser.present.staging import move_into, remove_stage, stage_for_render, write_new_file
 
 logger = logging.getLogger(__name__)
 
@@ -78,17 +79,23 @@ def command(scenario: Path, out_dir: Path, overwrite: bool) -> None:
     out_dir.mkdir(parents=True, exist_ok=True)
     edges = edge_features(net, kinds=("path", "connector", "crossing"))
     kept = [f for f in edges if f["geometry"].length > 0]
-    write_geojson(out_dir / "network.geojson", kept, site.crs)
-    write_geojson(out_dir / "connectors.geojson", [f for f in kept if f["properties"]["kind"] == "connector"], site.crs)
-    write_geojson(out_dir / "candidate_crossings.geojson", crossing_features(net.candidates, kind="candidate", currency=sc.currency),
-                  site.crs)
-    write_gpkg(out_dir / "network.gpkg", network_frames(net, kept, site))
-    logger.info("network of %s written to %s", site.id, out_dir)
-
     summary = {"scenario": sc.id, "site": site.id, **network_summary(net)}
     summary["zero_length_edges"] = len(edges) - len(kept)
     summary["candidate_crossings_generated"] = len(cands)
     summary["seconds_total"] = round(total, 4)
     text = json.dumps(summary, indent=2)
-    (out_dir / "summary.json").write_text(text + "\n", encoding="utf-8")
+    # written new in a private folder, then renamed in: a planted symlink (summary.json -> elsewhere)
+    # in an --overwrite folder is replaced, never followed
+    stage = stage_for_render(out_dir)
+    try:
+        write_geojson(stage / "network.geojson", kept, site.crs)
+        write_geojson(stage / "connectors.geojson", [f for f in kept if f["properties"]["kind"] == "connector"], site.crs)
+        write_geojson(stage / "candidate_crossings.geojson",
+                      crossing_features(net.candidates, kind="candidate", currency=sc.currency), site.crs)
+        write_gpkg(stage / "network.gpkg", network_frames(net, kept, site))
+        write_new_file(stage / "summary.json", (text + "\n").encode("utf-8"))
+        move_into(stage, out_dir)
+    finally:
+        remove_stage(stage)
+    logger.info("network of %s written to %s", site.id, out_dir)
     click.echo(text)
