@@ -107,6 +107,27 @@ def test_geojson_round_trip_is_within_a_millimetre_and_keeps_the_working_crs(tmp
     assert b.barrier("rail").layer == "hs2" and b.firms[0].provenance == a.firms[0].provenance
 
 
+@pytest.mark.parametrize("suffix", [".yaml", ".json", ".toml", ".geojson"])
+def test_convert_replaces_a_symlinked_target_and_never_writes_through_it(tmp_path, suffix):
+    """A DST symlink was written through to the file it named (a dangling one even without
+    --overwrite, as if free); now it counts as existing and --overwrite replaces the link itself."""
+    src = _write_yaml(tmp_path / "site.yaml", rich_site())
+    victim = tmp_path / "elsewhere.txt"
+    victim.write_text("original\n")
+    dst = tmp_path / f"out{suffix}"
+    dst.symlink_to(victim)
+    r = CliRunner().invoke(cli, ["convert", str(src), str(dst), "--overwrite"])
+    assert r.exit_code == 0, r.output
+    assert victim.read_text() == "original\n" and not dst.is_symlink()
+    assert same_site(read_site(src), read_site(dst)) or suffix == ".geojson"
+    assert read_site(dst).id == read_site(src).id
+    dangling = tmp_path / f"dangling{suffix}"
+    dangling.symlink_to(tmp_path / "nowhere.yaml")
+    r = CliRunner().invoke(cli, ["convert", str(src), str(dangling)])
+    assert r.exit_code == 2 and "exists already" in r.output and not (tmp_path / "nowhere.yaml").exists()
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")) == []  # no temporary file left
+
+
 def test_convert_refuses_an_invalid_source_and_an_existing_target(tmp_path):
     bad = rich_site()
     bad["firms"][1]["employees"] = 0

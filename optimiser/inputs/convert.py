@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -54,6 +55,26 @@ def _drop_none(value: Any) -> Any:
     return value
 
 
+def _replace_text(path: Path, text: str) -> None:
+    """Write ``text`` to a new file beside ``path`` and rename it over ``path``: a symlink at
+    ``path`` is replaced, never written through, and a failed write leaves the old file whole."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            fh.write(text)
+        os.chmod(tmp, 0o666 & ~_umask())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def write_site(data: Mapping[str, Any], path: str | os.PathLike[str]) -> Path:
     """Write a site mapping in the format ``path``'s suffix names (:data:`WRITE_SUFFIXES`).
 
@@ -64,13 +85,13 @@ def write_site(data: Mapping[str, Any], path: str | os.PathLike[str]) -> Path:
     suffix = p.suffix.lower()
     plain = plain_site(data)
     if suffix in (".yaml", ".yml"):
-        p.write_text(yaml.safe_dump(plain, sort_keys=False, allow_unicode=True, width=120), encoding="utf-8")
+        _replace_text(p, yaml.safe_dump(plain, sort_keys=False, allow_unicode=True, width=120))
     elif suffix == ".json":
-        p.write_text(json.dumps(plain, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        _replace_text(p, json.dumps(plain, indent=2, ensure_ascii=False) + "\n")
     elif suffix == ".toml":
-        p.write_text(tomli_w.dumps(_drop_none(plain)), encoding="utf-8")
+        _replace_text(p, tomli_w.dumps(_drop_none(plain)))
     elif suffix == ".geojson":
-        p.write_text(json.dumps(site_to_geojson(plain), ensure_ascii=False) + "\n", encoding="utf-8")
+        _replace_text(p, json.dumps(site_to_geojson(plain), ensure_ascii=False) + "\n")
     elif suffix == ".gpkg":
         write_gpkg_site(plain, p)
     else:
@@ -134,7 +155,7 @@ def convert_site(src: str | os.PathLike[str], dst: str | os.PathLike[str], *, ov
     if dst_p.suffix.lower() not in WRITE_SUFFIXES:
         raise ArgumentError([Problem("convert_site", "dst", f"cannot write a site as {dst_p.suffix or '(no suffix)'!r}",
                                      f"use one of {', '.join(WRITE_SUFFIXES)}")])
-    if dst_p.exists() and not overwrite:
+    if (dst_p.exists() or dst_p.is_symlink()) and not overwrite:  # a dangling symlink too
         raise FileReadError([Problem(str(dst_p), "", "exists already", "choose another name or pass --overwrite")])
     folder = dst_p.parent
     if not folder.is_dir():
