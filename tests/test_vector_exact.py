@@ -15,6 +15,7 @@ from optimiser.solve import relax_first as rf
 from optimiser.solve import relax_first_vectors as rfv
 from optimiser.solve.count_split import maximal_count_vectors
 from optimiser.solve.registry import backend as backend_module
+from optimiser.solve.relax_first_settings import FIX_SECONDS_PER_LEVEL
 from optimiser.solve.result import Status
 from optimiser.solve.vector_exact import solve_count_vector
 from tests.random_problems import feasible_layouts
@@ -240,7 +241,7 @@ def test_the_third_round_reserves_the_whole_reduced_models_set_up_even_when_spli
     order, _, vector_levels = rfv.open_vectors(r)
     assert len(order) == len(vector_levels) >= 2 and r.by_vector()
     whole = r.reduce_cost(rebuilt=True) + r.backend_cost(levels)
-    every_vector = r.reduce_cost(rebuilt=True) + sum(levels * rf.FIX_SECONDS_PER_LEVEL + r.backend_cost(vector_levels[vb.vector])
+    every_vector = r.reduce_cost(rebuilt=True) + sum(levels * FIX_SECONDS_PER_LEVEL + r.backend_cost(vector_levels[vb.vector])
                                                      for vb in order)
     assert rfv.exact_setup_cost(r, levels) == pytest.approx(whole) and whole < every_vector
     monkeypatch.setattr(rf, "EXACT_BY_VECTOR", False)

@@ -91,7 +91,6 @@ from optimiser.solve.relax_first_settings import (
     EXACT_LP_EAGER,
     EXACT_MAX_LEVELS,
     FIRST_ROUND_SHARE,
-    FIX_SECONDS_PER_LEVEL,
     GREEDY_SECONDS_PER_COMPLETION_INCIDENCE,
     GREEDY_SECONDS_PER_COMPLETION_INCIDENCE_DECISION,
     GREEDY_SECONDS_PER_COMPLETION_STEP_DECISION,
@@ -126,6 +125,7 @@ from optimiser.solve.relax_first_settings import (
     SPLIT_ENABLED,
     SWAP_SECONDS_PER_DECISION_PAIR,
     SWAP_SECONDS_PER_INCIDENCE,
+    fix_cost,
 )
 from optimiser.solve.relax_first_vectors import exact_by_vector, exact_setup_cost, split_round
 from optimiser.solve.result import SolveResult, Status, interrupted_result, relative_gap
@@ -244,7 +244,7 @@ class RelaxFirst:
 
     def fix(self, problem: Problem, values: dict[int, int], what: str, lane: Lane | None = None) -> Problem:
         """:func:`fix_decisions`, charged (``FIX_SECONDS_PER_LEVEL``) to ``what`` (on ``lane``'s account if given)."""
-        (lane or self).charge(problem.n_levels() * FIX_SECONDS_PER_LEVEL, what)
+        (lane or self).charge(fix_cost(problem.n_levels()), what)
         return fix_decisions(problem, values)
 
     def backend_solve(self, problem: Problem, budget_s: float, what: str, eager_lp: bool = False,
@@ -390,7 +390,7 @@ class RelaxFirst:
         built already."""
         if not self.fixed or (not rebuilt and len(self.fixed) in self._reduced):
             return 0.0
-        return self.problem.n_levels() * FIX_SECONDS_PER_LEVEL
+        return fix_cost(self.problem.n_levels())
 
     def reduced_levels(self, closed_ids: Iterable[int] | None = None) -> int:
         """The radius levels of :meth:`reduced` (or of the problem with ``closed_ids`` fixed at
@@ -605,7 +605,7 @@ class RelaxFirst:
                 self.info["alternating_skipped"] = "budget below its set-up"
                 break
             fixed_sites = self.fix(self.reduced(), {i: int(i in self.layout) for i in others}, "alternating")
-            r = self.backend_solve(fixed_sites, budget - self.reduced().n_levels() * FIX_SECONDS_PER_LEVEL, "alternating",
+            r = self.backend_solve(fixed_sites, budget - fix_cost(self.reduced().n_levels()), "alternating",
                                    starts=(self.layout,))
             if r.status.has_solution:
                 self.offer(r.chosen, "alternating")

@@ -252,6 +252,11 @@ FIX_SECONDS_PER_LEVEL = 2e-6
 of the problem fixed (CPU: rs005, 432k levels, 0.86 s)."""
 
 
+def fix_cost(levels: int) -> float:
+    """Nominal seconds charged for fixing decisions in a problem of ``levels`` radius levels."""
+    return levels * FIX_SECONDS_PER_LEVEL
+
+
 PLAN_HORIZON_S: float | None = 14.0
 """Nominal seconds of the longest run relax-first plans for when its relaxation is not large: with
 a longer time limit, every phase before the exact model (the Lagrangian rounds and their shares,

@@ -23,11 +23,11 @@ from optimiser.solve.lagrangian_split import VectorBound, split_lagrangian_bound
 from optimiser.solve.relax_first_settings import (
     EXACT_BY_VECTOR_MAX_SHARE,
     EXACT_LP_EAGER,
-    FIX_SECONDS_PER_LEVEL,
     LAGRANGIAN_UNITS_PER_S,
     SPLIT_DEFLECTION,
     VECTOR_TIGHTEN_PASSES,
     VECTOR_TIGHTEN_SHARE,
+    fix_cost,
 )
 from optimiser.solve.result import Status
 from optimiser.solve.vector_exact import VectorSolve, solve_count_vector
@@ -234,7 +234,7 @@ def _settle(run: RelaxFirst, lane: Lane, vectors: list[VectorBound], base: Probl
         if vb.bound >= lane.best:
             said[vb.vector] = f"{vb.vector}: pruned by a better incumbent"
             continue
-        budget = lane.remaining() - (base.n_levels() * FIX_SECONDS_PER_LEVEL if zeros[vb.vector] else 0.0)
+        budget = lane.remaining() - (fix_cost(base.n_levels()) if zeros[vb.vector] else 0.0)
         if not run.affords(levels[vb.vector], budget):
             bounds.append(vb.bound)
             said[vb.vector] = f"{vb.vector}: not reached"
