@@ -630,7 +630,7 @@ def _futures_metrics(sc: Scenario, joint: JointProblem, rr: RobustResult, preps:
     names = joint.names
     metrics.futures = future_results(
         names, [f.probability for f in sc.futures], list(rr.optima), [r.status is Status.OPTIMAL for r in rr.alone],
-        [float(o) if o is not None else None for o in rr.objectives], scale,
+        [float(o) if o is not None else None for o in rr.objectives], rr.regrets_pct, scale,
         [None if v is None else bool(v.passed) for v in vers], [dict(f.scenario.layers) for f in sc.futures],
         [dict(f.overrides) for f in sc.futures], [[joint.labels[k] for k in rr.plan if k in na] for na in joint.not_applicable])
     from optimiser.solve.robust import alternatives  # with solve_futures: PuLP loaded only for futures

@@ -13,8 +13,6 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from optimiser.model.futures import regret_pct
-
 logger = logging.getLogger(__name__)
 
 
@@ -139,14 +137,14 @@ def futures_view(futures: list[FutureResult] | None, alternatives: list[Alternat
 
 
 def future_results(names: list[str], probabilities: list[float | None], optima: list[float], proven: list[bool],
-                   with_plan: list[float | None], scale: float, verified: list[bool | None],
+                   with_plan: list[float | None], regrets: list[float | None], scale: float, verified: list[bool | None],
                    layers: list[dict[str, bool]], overrides: list[dict[str, Any]],
                    not_built: list[list[str]]) -> list[FutureResult]:
-    """The ``futures`` section from integer objectives (``scale`` integer units per weighted metre)."""
+    """The ``futures`` section from integer objectives (``scale`` integer units per weighted metre)
+    and the plan's regret in each future (per cent, ``RobustResult.regrets_pct``)."""
     out = []
     for f, name in enumerate(names):
-        opt, obj = optima[f], with_plan[f]
-        regret = None if obj is None else regret_pct(obj, opt)
+        opt, obj, regret = optima[f], with_plan[f], regrets[f]
         out.append(FutureResult(
             name=name, probability=probabilities[f], optimum_alone=_r(opt / scale), optimum_proven=proven[f],
             with_plan=_r(obj / scale) if obj is not None else None, regret_pct=_r(regret, 4),
