@@ -299,10 +299,11 @@ def stops_in_bands(scenario: Scenario) -> list[SiteWarning]:
     """Existing transit stops inside an active barrier's band: the walking network cannot reach
     them, so they cover no one (candidate stops there are skipped; firms there are errors)."""
     site = scenario.site
+    bands = [(b, b.band) for b in scenario.active_barriers]  # each buffered once, not per stop
     out = []
     for i, t in enumerate(site.transit):
         for j, stop in enumerate(t.stops):
-            hit = next((b for b in scenario.active_barriers if b.band.contains(stop.point)), None)
+            hit = next((b for b, band in bands if band.contains(stop.point)), None)
             if hit is not None:
                 out.append(SiteWarning(
                     "stop_in_band", _site_file(site), f"transit[{i}].stops[{j}]",
