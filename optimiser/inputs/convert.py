@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -25,6 +24,7 @@ from optimiser.errors import ArgumentError, FileReadError, Problem, ValidationEr
 from optimiser.inputs.formats import checked_path, load_mapping
 from optimiser.inputs.geojson import site_to_geojson
 from optimiser.inputs.gis import SITE_LAYERS, write_gpkg_site
+from optimiser.inputs.safefile import atomic_write_text
 from optimiser.inputs.site import check_site
 
 logger = logging.getLogger(__name__)
@@ -55,26 +55,6 @@ def _drop_none(value: Any) -> Any:
     return value
 
 
-def _replace_text(path: Path, text: str) -> None:
-    """Write ``text`` to a new file beside ``path`` and rename it over ``path``: a symlink at
-    ``path`` is replaced, never written through, and a failed write leaves the old file whole."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
-        os.chmod(tmp, 0o666 & ~_umask())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
 def write_site(data: Mapping[str, Any], path: str | os.PathLike[str]) -> Path:
     """Write a site mapping in the format ``path``'s suffix names (:data:`WRITE_SUFFIXES`).
 
@@ -85,13 +65,13 @@ def write_site(data: Mapping[str, Any], path: str | os.PathLike[str]) -> Path:
     suffix = p.suffix.lower()
     plain = plain_site(data)
     if suffix in (".yaml", ".yml"):
-        _replace_text(p, yaml.safe_dump(plain, sort_keys=False, allow_unicode=True, width=120))
+        atomic_write_text(p, yaml.safe_dump(plain, sort_keys=False, allow_unicode=True, width=120))
     elif suffix == ".json":
-        _replace_text(p, json.dumps(plain, indent=2, ensure_ascii=False) + "\n")
+        atomic_write_text(p, json.dumps(plain, indent=2, ensure_ascii=False) + "\n")
     elif suffix == ".toml":
-        _replace_text(p, tomli_w.dumps(_drop_none(plain)))
+        atomic_write_text(p, tomli_w.dumps(_drop_none(plain)))
     elif suffix == ".geojson":
-        _replace_text(p, json.dumps(site_to_geojson(plain), ensure_ascii=False) + "\n")
+        atomic_write_text(p, json.dumps(site_to_geojson(plain), ensure_ascii=False) + "\n")
     elif suffix == ".gpkg":
         write_gpkg_site(plain, p)
     else:
@@ -155,7 +135,7 @@ def convert_site(src: str | os.PathLike[str], dst: str | os.PathLike[str], *, ov
     if dst_p.suffix.lower() not in WRITE_SUFFIXES:
         raise ArgumentError([Problem("convert_site", "dst", f"cannot write a site as {dst_p.suffix or '(no suffix)'!r}",
                                      f"use one of {', '.join(WRITE_SUFFIXES)}")])
-    if (dst_p.exists() or dst_p.is_symlink()) and not overwrite:  # a dangling symlink too
+    if os.path.lexists(dst_p) and not overwrite:  # a dangling symlink too
         raise FileReadError([Problem(str(dst_p), "", "exists already", "choose another name or pass --overwrite")])
     folder = dst_p.parent
     if not folder.is_dir():

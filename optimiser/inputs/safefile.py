@@ -5,12 +5,15 @@ never hanging on a FIFO, never recursing without bound.
   regular file (a folder, ``/dev/zero``, a FIFO, a socket) from ``fstat`` before reading a
   byte, and refuses a file over the limit from its size, without reading it;
 - :func:`nesting_depth` measures how deeply a parsed value nests, without recursion;
-- :func:`json_depth` measures the bracket depth of JSON text before it is parsed.
+- :func:`json_depth` measures the bracket depth of JSON text before it is parsed;
+- :func:`atomic_write_text` writes a text file whole or not at all, replacing (never writing
+  through) a symlink at its path.
 """
 
 from __future__ import annotations
 
 import os
+import secrets
 import stat
 from collections.abc import Iterable
 from pathlib import Path
@@ -19,7 +22,7 @@ from typing import Any
 import numpy as np
 
 __all__ = ["MAX_INPUT_BYTES", "MAX_NESTING", "UnsafeFile", "read_regular_bytes", "nesting_depth", "json_depth",
-           "file_kind"]
+           "file_kind", "atomic_write_text"]
 
 MAX_INPUT_BYTES = 64 * 1024 * 1024
 """Largest site, scenario, batch or run file read (64 MiB); larger ones are refused unread."""
@@ -136,3 +139,26 @@ def json_depth(text: str) -> int:
         depth = int(levels[-1])
         in_string = bool(parity[-1])
     return deepest
+
+
+def atomic_write_text(path: str | os.PathLike[str], text: str) -> Path:
+    """Write ``text`` to ``path`` via a temporary file in the same folder and an atomic rename.
+
+    The file is created with mode 0o666 less the process umask (like ``open``), so files are
+    readable by others where the umask allows it; a symlink at ``path`` is replaced, never
+    written through, and a failed write leaves the old file whole.
+    """
+    path = Path(path)
+    tmp = path.parent / f".{path.name}.{secrets.token_hex(6)}.tmp"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if tmp.exists():
+            tmp.unlink()
+        raise
+    return path

@@ -23,7 +23,6 @@ import logging
 import math
 import os
 import re
-import secrets
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -37,7 +36,7 @@ from shapely.geometry.base import BaseGeometry
 from optimiser import progress
 from optimiser.errors import FileReadError, ModelError, Problem
 from optimiser.inputs.messages import suggest_path
-from optimiser.inputs.safefile import MAX_NESTING, UnsafeFile, json_depth, read_regular_bytes
+from optimiser.inputs.safefile import MAX_NESTING, UnsafeFile, atomic_write_text, json_depth, read_regular_bytes
 from optimiser.present.geojson import to_wgs84_geojson
 from optimiser.present.gpkg import LAYOUT_GPKG, write_run_gpkg
 from optimiser.present.jsonready import json_ready
@@ -77,28 +76,6 @@ _NUMERIC_COLUMNS = frozenset(PAIRS_HEADER + FIRMS_HEADER) - _TEXT_COLUMNS
 
 
 # --------------------------------------------------------------------------- writing
-def atomic_write_text(path: str | os.PathLike[str], text: str) -> Path:
-    """Write ``text`` to ``path`` via a temporary file in the same folder and an atomic rename.
-
-    The file is created with mode 0o666 less the process umask (like ``open``), so run files
-    are readable by others where the umask allows it.
-    """
-    path = Path(path)
-    tmp = path.parent / f".{path.name}.{secrets.token_hex(6)}.tmp"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if tmp.exists():
-            tmp.unlink()
-        raise
-    return path
-
-
 def write_json_atomic(path: str | os.PathLike[str], data: Any) -> Path:
     """``data`` as indented JSON (inf/nan as null), written atomically; returns ``path``."""
     return atomic_write_text(path, json.dumps(json_ready(data), indent=2) + "\n")
