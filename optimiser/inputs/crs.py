@@ -29,7 +29,13 @@ from shapely.geometry.base import BaseGeometry
 
 from optimiser.errors import Problem, SiteWarning
 from optimiser.inputs.messages import format_coord, format_xy
-from optimiser.inputs.plausibility import AREA_TOLERANCE_DEG, area_of_use_lonlat, degrees_outside, implausible_positions
+from optimiser.inputs.plausibility import (
+    AREA_TOLERANCE_DEG,
+    area_of_use_lonlat,
+    degrees_outside,
+    implausible_positions,
+    lonlat_transform,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -101,16 +107,6 @@ def transformer(src: CRS | None, dst: CRS | None) -> XYTransform | None:
         return None
     fn: XYTransform = Transformer.from_crs(src, dst, always_xy=True).transform
     return fn
-
-
-def _same(x: Any, y: Any) -> tuple[Any, Any]:
-    return x, y
-
-
-def transform_to(src: CRS, dst: CRS | str) -> XYTransform:
-    """The position transform from ``src`` to ``dst`` (a CRS or its name, e.g. "EPSG:4326"), x
-    first; the identity when they are the same CRS."""
-    return transformer(src, dst if isinstance(dst, CRS) else CRS.from_user_input(dst)) or _same
 
 
 # ------------------------------------------------------------------ positions in raw data
@@ -263,7 +259,7 @@ def scale_error(src: CRS, positions: list[list[float]]) -> float | None:
         return None
     x, y = np.median(np.asarray([p[:2] for p in positions], dtype=float), axis=0)
     try:
-        lon, lat = transform_to(src, "EPSG:4326")(x, y)
+        lon, lat = lonlat_transform(src)(x, y)
         f = Proj(src).get_factors(lon, lat)
     except (CRSError, ProjError, ValueError, TypeError):
         return None
@@ -277,7 +273,7 @@ def _distorted_working(src: CRS, positions: list[list[float]]) -> CRS | None:
     err = scale_error(src, positions)
     if err is None or err <= MAX_SCALE_ERROR:
         return None
-    to_lonlat = transform_to(src, "EPSG:4326")
+    to_lonlat = lonlat_transform(src)
     lonlat = [to_lonlat(p[0], p[1]) for p in positions]
     dst = working_crs(lonlat, None)
     if dst is not None and dst.is_projected:
@@ -305,7 +301,7 @@ def _working_misfit(file: str, features: list[tuple[str, list[list[float]]]], sr
         w, s, e, n = (format_coord(v, degrees=True, decimals=2) for v in area)
         at = format_xy(pos[0][0], pos[0][1], degrees=src.is_geographic)
         if not src.is_geographic:
-            lon, lat = transform_to(src, "EPSG:4326")(pos[0][0], pos[0][1])
+            lon, lat = lonlat_transform(src)(pos[0][0], pos[0][1])
             at = f"{at} in crs {crs_text}, lon/lat {format_xy(lon, lat, degrees=True)}"
         return [Problem(file, "working_crs", f"the site lies outside the area of use of working_crs {dst_text} (lon {w}..{e}, "
                         f"lat {s}..{n}, give or take {AREA_TOLERANCE_DEG:g}°): {where} is at {at}",
@@ -313,8 +309,8 @@ def _working_misfit(file: str, features: list[tuple[str, list[list[float]]]], sr
                                         if src.is_geographic else ""))]
     if outside:
         return outside
-    to_dst = transform_to(src, dst)
-    err = scale_error(dst, [list(to_dst(p[0], p[1])) for _, pos in features for p in pos])
+    to_dst = transformer(src, dst)
+    err = scale_error(dst, [list(to_dst(p[0], p[1])) if to_dst else p[:2] for _, pos in features for p in pos])
     if err is not None and err > MAX_SCALE_ERROR:
         return [Problem(file, "working_crs", f"working_crs {dst_text} measures {1 + err:.3f} m for every metre on the "
                         f"ground at the site (more than {MAX_SCALE_ERROR:.1%} off), so walks, widths and spacings would "

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import math
 import warnings
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from functools import lru_cache
 
 from pyproj import CRS, Transformer
@@ -20,7 +20,8 @@ from optimiser.inputs.messages import format_coord, format_xy
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["AREA_TOLERANCE_DEG", "MAX_SITE_SPAN_M", "area_of_use_lonlat", "degrees_outside", "implausible_positions"]
+__all__ = ["AREA_TOLERANCE_DEG", "MAX_SITE_SPAN_M", "area_of_use_lonlat", "degrees_outside", "implausible_positions",
+           "lonlat_transform"]
 
 MAX_SITE_SPAN_M = 50_000.0
 """Widest site accepted (50 km): a walking network of firms is a few kilometres across."""
@@ -54,6 +55,17 @@ def _to_lonlat(wkt: str) -> Transformer | None:
     src = CRS.from_wkt(wkt)
     wgs84 = CRS.from_epsg(4326)
     return None if src.equals(wgs84, ignore_axis_order=True) else Transformer.from_crs(src, wgs84, always_xy=True)
+
+
+def _same(x: float, y: float) -> tuple[float, float]:
+    return x, y
+
+
+def lonlat_transform(crs: CRS) -> Callable[[float, float], tuple[float, float]]:
+    """Positions in ``crs`` to WGS84 lon/lat (x first), the transformer cached per CRS; the
+    identity for WGS84 itself."""
+    tr = _to_lonlat(crs.to_wkt())
+    return tr.transform if tr is not None else _same
 
 
 def degrees_outside(lon: float, lat: float, area: tuple[float, float, float, float]) -> float:

@@ -22,7 +22,7 @@ from pyproj.exceptions import ProjError
 from optimiser.errors import FileReadError, InputError, Problem, ValidationError
 from optimiser.inputs import schema as S
 from optimiser.inputs.crossing_rules import generated_id_pattern, scenario_rule_problems, type_problems
-from optimiser.inputs.crs import degrees_in_metric_crs, iter_positions, looks_like_degrees, parse_crs, transform_to
+from optimiser.inputs.crs import degrees_in_metric_crs, iter_positions, looks_like_degrees, parse_crs
 from optimiser.inputs.domain import (
     CountRange,
     Crossing,
@@ -47,7 +47,13 @@ from optimiser.inputs.locate import default_scenario_path, display_path, resolve
 from optimiser.inputs.messages import format_xy, name_list, pydantic_problems, suggest, suggest_path, unknown_reference
 from optimiser.inputs.money_fields import amount, money_problems
 from optimiser.inputs.overrides import apply_overrides, check_key, money_twins
-from optimiser.inputs.plausibility import AREA_TOLERANCE_DEG, area_of_use_lonlat, degrees_outside, implausible_positions
+from optimiser.inputs.plausibility import (
+    AREA_TOLERANCE_DEG,
+    area_of_use_lonlat,
+    degrees_outside,
+    implausible_positions,
+    lonlat_transform,
+)
 from optimiser.inputs.site import read_site
 from optimiser.inputs.transit import objective_weights, transit_problems, transit_spec
 
@@ -353,7 +359,7 @@ def _metres_for_degrees(file: str, where: str, pos: list[list[float]], site: Sit
     if work is not None and not work.is_geographic and site.crs != site.source_crs:
         area = area_of_use_lonlat(work)
         try:
-            lon, lat = transform_to(work, "EPSG:4326")(x, y)
+            lon, lat = lonlat_transform(work)(x, y)
         except (ProjError, ValueError):  # a value pyproj cannot project fits nothing
             lon, lat = math.inf, math.inf
         if area is not None and degrees_outside(float(lon), float(lat), area) <= AREA_TOLERANCE_DEG:
