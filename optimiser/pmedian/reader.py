@@ -144,30 +144,32 @@ def read_orlib_pmed(path: str) -> tuple[npt.NDArray[np.int64], int]:
     if not rows:
         raise _bad(path, "header 'n m p' missing", hint="the first line gives the number of vertices, of edges and of medians")
     n, m_edges, p = _orlib_header(rows[0][1], rows[0][0], path)
-    edge_rows = _orlib_edge_rows(rows, m_edges, path)
-    body = [t for _, parts in edge_rows for t in parts]
-    body_lines = [line_no for line_no, parts in edge_rows for _ in parts]
+    edge_rows = _orlib_edge_rows(rows, m_edges, path)  # exactly m_edges rows of three values
     try:
-        values = np.asarray(body[: 3 * m_edges], dtype=np.float64).reshape(m_edges, 3)
+        values = np.asarray([parts for _, parts in edge_rows], dtype=np.float64).reshape(m_edges, 3)
     except ValueError:
-        k = next(k for k, t in enumerate(body[: 3 * m_edges]) if not _is_number(t))
-        raise _bad(path, f"{body[k]!r} is not a number", body_lines[k]) from None
+        line_no, bad = next((line_no, t) for line_no, parts in edge_rows for t in parts if not _is_number(t))
+        raise _bad(path, f"{bad!r} is not a number", line_no) from None
+
+    def at(row: int) -> tuple[int, list[str]]:  # an edge's line number and its three values as written
+        return edge_rows[row][0], list(edge_rows[row][1])
+
     if not np.all(np.isfinite(values)) or np.any(values != np.rint(values)):
-        row = int(np.flatnonzero(~np.isfinite(values).all(axis=1) | (values != np.rint(values)).any(axis=1))[0])
-        raise _bad(path, f"{' '.join(body[3 * row: 3 * row + 3])!r} is not three whole numbers", body_lines[3 * row])
+        line_no, (vi, vj, cost) = at(int(np.flatnonzero(~np.isfinite(values).all(axis=1) | (values != np.rint(values)).any(axis=1))[0]))
+        raise _bad(path, f"{' '.join((vi, vj, cost))!r} is not three whole numbers", line_no)
     # checked as floats, before int64 could wrap them
     outside = (values[:, :2] < 1).any(axis=1) | (values[:, :2] > n).any(axis=1)
     if outside.any():
-        row = int(np.flatnonzero(outside)[0])
-        raise _bad(path, f"edge ({body[3 * row]}, {body[3 * row + 1]}) outside vertices 1..{n}", body_lines[3 * row])
+        line_no, (vi, vj, cost) = at(int(np.flatnonzero(outside)[0]))
+        raise _bad(path, f"edge ({vi}, {vj}) outside vertices 1..{n}", line_no)
     if (values[:, 2] < 0).any():
-        row = int(np.flatnonzero(values[:, 2] < 0)[0])
-        raise _bad(path, f"negative edge cost {body[3 * row + 2]} on ({body[3 * row]}, {body[3 * row + 1]})", body_lines[3 * row])
+        line_no, (vi, vj, cost) = at(int(np.flatnonzero(values[:, 2] < 0)[0]))
+        raise _bad(path, f"negative edge cost {cost} on ({vi}, {vj})", line_no)
     most = MAX_PATH_COST // max(n - 1, 1)
     if (values[:, 2] > most).any():
-        row = int(np.flatnonzero(values[:, 2] > most)[0])
-        raise _bad(path, f"edge cost {body[3 * row + 2]} is above {most:,}: a shortest path of up to {n - 1:,} edges could "
-                   "exceed 2**53 and lose its exact value", body_lines[3 * row], "scale the costs down")
+        line_no, (vi, vj, cost) = at(int(np.flatnonzero(values[:, 2] > most)[0]))
+        raise _bad(path, f"edge cost {cost} is above {most:,}: a shortest path of up to {n - 1:,} edges could "
+                   "exceed 2**53 and lose its exact value", line_no, "scale the costs down")
     arr = values.astype(np.int64)
     edges: dict[tuple[int, int], int] = {}
     for i, j, c in arr.tolist():
