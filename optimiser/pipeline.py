@@ -368,7 +368,7 @@ def summarise(prep: Prepared, res: SolveResult, ver: Verification | None, baseli
     what each built item buys (:func:`optimiser.present.attribution.attribute_items`)."""
     sc = prep.scenario
     problem = prep.problem
-    scale = problem.length_scale_per_m * problem.weight_scale["all"]
+    scale = problem.units_per_weighted_m
     placements, cost = _placements(prep, res)
     info = {k: v for k, v in problem.info.items() if not k.startswith("_")}
     return RunMetrics(
@@ -444,7 +444,7 @@ def _solve_and_verify(prep: Prepared, opts: SolveOptions, clock: RunClock) -> tu
     on how long the earlier phases took."""
     clock.enter("solve")
     limit_s = clock.solver_limit_s(reserve_s=2.0 * prep.timings.get("network_seconds", 0.0) + 0.1)
-    scale = prep.problem.length_scale_per_m * prep.problem.weight_scale["all"]
+    scale = prep.problem.units_per_weighted_m
     what = f"solve: {opts.backend}, time limit {opts.time_limit_s:g} s (wall-clock net {limit_s:.1f} s), seed {opts.seed}"
     with progress.solving(scale, what
                           + (" (CBC runs as a subprocess: only its warm start and final answer are shown)"
@@ -626,7 +626,7 @@ def _futures_metrics(sc: Scenario, joint: JointProblem, rr: RobustResult, preps:
                      vers: list[Verification | None], ref: int, metrics: RunMetrics) -> None:
     """Add the ``futures``, ``alternatives`` and ``robust`` sections to ``metrics``."""
     p0 = preps[0].problem
-    scale = p0.length_scale_per_m * p0.weight_scale["all"]
+    scale = p0.units_per_weighted_m
     names = joint.names
     metrics.futures = future_results(
         names, [f.probability for f in sc.futures], list(rr.optima), [r.status is Status.OPTIMAL for r in rr.alone],

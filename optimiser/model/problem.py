@@ -197,6 +197,12 @@ class Problem:
     _option_index: dict[tuple[int, ...], int] = field(default_factory=dict, repr=False)
 
     @property
+    def units_per_weighted_m(self) -> float:
+        """Objective units per weighted metre (``length_scale_per_m`` x ``weight_scale["all"]``):
+        an objective over this is in weighted metres, as ``metrics.json`` reports it."""
+        return self.length_scale_per_m * self.weight_scale["all"]
+
+    @property
     def constant(self) -> int:
         """Objective constant: every client at its first level (or base)."""
         total = 0

@@ -174,7 +174,7 @@ def attribute_items(prep: Prepared, chosen: Sequence[int], ver: Verification,
             _crossing_type(prep, i), cost=d.cost, pairs_using=len(pairs),
             firms_relying=0 if d.kind == "crossing" else _firms_relying(prep, d.kind, ftype, ver, without),
             saving_m=round(rise / per_m, 3) if per_m > 0 else 0.0,
-            saving_weighted_m=round(rise / (problem.length_scale_per_m * problem.weight_scale["all"]), 1),
+            saving_weighted_m=round(rise / problem.units_per_weighted_m, 1),
             feasible_without=without.passed, top_pairs=pairs[:TOP_PAIRS]))
     logger.debug("attribution of %d items (total weight %d)", len(out), total_w)
     return out, total_w

@@ -188,7 +188,7 @@ def _result(joint: JointProblem, options: SolveOptions, alone: list[SolveResult]
         gap = relative_gap(value, bound)
     status = Status.OPTIMAL if js.proven and every_proven else Status.FEASIBLE
     p0 = joint.futures[0].problem
-    per_m = p0.length_scale_per_m * p0.weight_scale["all"]  # integer units per weighted metre, as metrics.json
+    per_m = p0.units_per_weighted_m
     unit = (f"worst regret {value:.3f}%" if joint.rule == "min_max_regret"
             else f"expected objective {value / per_m:,.0f} {objective_unit(joint.futures[0].scenario)}")
     if gap is None:
