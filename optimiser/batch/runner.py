@@ -257,6 +257,22 @@ def _run_isolated(it: BatchItem, runs: Path, render: bool) -> ItemRecord | None:
             return _error_record(it, exc, time.perf_counter() - t0)
 
 
+def _sort_inflight(inflight: dict[cf.Future[ItemRecord], tuple[BatchItem, float]], suspects: deque[BatchItem],
+                   on_done: OnDone) -> None:
+    """After a worker died: the items in flight that finished anyway are recorded, the others
+    (one of them the culprit) go to ``suspects``, to be re-run one by one."""
+    for fut, (it, t0) in inflight.items():
+        exc = fut.exception() if fut.done() and not fut.cancelled() else cf.process.BrokenProcessPool()
+        if exc is None:
+            on_done(it, fut.result())
+        elif isinstance(exc, cf.process.BrokenProcessPool):
+            suspects.append(it)
+        else:  # e.g. a result that cannot be pickled
+            on_done(it, _error_record(it, exc, time.perf_counter() - t0))
+    inflight.clear()
+    logger.info("a worker died: %d item(s) in flight are re-run one by one", len(suspects))
+
+
 def _run_pool(pending: deque[BatchItem], suspects: deque[BatchItem], runs: Path, jobs: int, render: bool,
               on_done: OnDone) -> None:
     """Run ``pending`` in one pool until it is empty or a worker dies; the items in flight when
@@ -267,8 +283,14 @@ def _run_pool(pending: deque[BatchItem], suspects: deque[BatchItem], runs: Path,
     try:
         while (pending or inflight) and not broken:
             while pending and len(inflight) < jobs:
-                it = pending.popleft()
-                inflight[_submit(ex, it, runs, render)] = (it, time.perf_counter())
+                try:  # a worker that died since the last wait breaks the pool: submit refuses
+                    fut = _submit(ex, pending[0], runs, render)
+                except cf.process.BrokenProcessPool:
+                    broken = True
+                    break
+                inflight[fut] = (pending.popleft(), time.perf_counter())
+            if broken:
+                break
             done = _wait(inflight)
             if not done:  # interrupted: the items in flight are not finished
                 break
@@ -284,9 +306,7 @@ def _run_pool(pending: deque[BatchItem], suspects: deque[BatchItem], runs: Path,
                     rec = _error_record(it, exc, time.perf_counter() - t0)
                 on_done(it, rec)
         if broken:
-            logger.info("a worker died: %d item(s) in flight are re-run one by one", len(suspects) + len(inflight))
-            suspects.extend(it for it, _ in inflight.values())
-            inflight.clear()
+            _sort_inflight(inflight, suspects, on_done)
             if len(suspects) == 1:  # it ran alone: it is the culprit
                 it = suspects.popleft()
                 on_done(it, _crash_record(it, _DIED))
