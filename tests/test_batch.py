@@ -275,6 +275,31 @@ def test_out_dir_of_another_batch_is_refused_unless_overwrite(site_dir: Path, tm
     assert [r["name"] for r in rows(out / "results.csv")] == [b.records[0]["name"]] != [a.records[0]["name"]]
 
 
+
+def test_a_second_batch_on_a_busy_out_dir_is_refused_naming_the_holder(site_dir: Path, tmp_path: Path) -> None:
+    """Two batches on one --out at once ran every item twice, collided on the items' run
+    directories and recorded the collisions as errors (exit 5 for both): the second is now
+    refused (OutputBusyError, exit 2), naming the holder, before it touches the folder."""
+    from click.testing import CliRunner
+
+    from optimiser.cli.batch_cmd import command
+    from optimiser.errors import OutputBusyError
+    from optimiser.present.staging import OutputLock
+
+    batch = write_batch(site_dir, id="busy", sweep={"budget_gbp": [-1]})
+    out = tmp_path / "out"
+    with OutputLock(out.absolute(), "batch busy"):  # what a running batch holds
+        with pytest.raises(OutputBusyError) as exc:
+            run_batch(batch, out, progress=False)
+        assert isinstance(exc.value, OutputExistsError)
+        assert "is being written by another run: pid " in str(exc.value) and "(run batch busy)" in str(exc.value)
+        assert not out.exists()  # nothing created or removed
+        r = CliRunner().invoke(command, [str(batch), "--out", str(out), "-q"])
+        assert r.exit_code == 2 and f"lock file {out.absolute()}.lock" in r.stderr and r.stdout == ""
+    s = run_batch(batch, out, progress=False)  # free again: runs, and leaves no lock behind
+    assert s.ran == 1 and not Path(f"{out}.lock").exists()
+
+
 # ---------------------------------------------------------------- resume after SIGKILL
 
 

@@ -40,7 +40,7 @@ from optimiser.inputs import schema as S
 from optimiser.inputs.formats import checked_path
 from optimiser.inputs.limits import whole_number_problem
 from optimiser.present.rundir import atomic_write_text, write_json_atomic
-from optimiser.present.staging import out_word, overwrite_word
+from optimiser.present.staging import OutputLock, out_word, overwrite_word
 from optimiser.solve import interrupt
 
 logger = logging.getLogger(__name__)
@@ -538,7 +538,9 @@ def run_batch(
             ``security`` missing for a tls:// scheduler (nothing read or created).
         ValidationError / FileReadError: the batch file is invalid (nothing run).
         OutputExistsError: ``out_dir`` is a non-empty folder that is not a batch folder, or
-            (without ``overwrite``) another batch's folder (batch.json names another id).
+            (without ``overwrite``) another batch's folder (batch.json names another id);
+            :class:`~optimiser.errors.OutputBusyError` (a subclass) when another batch is running
+            on ``out_dir`` now (it holds ``<out_dir>.lock``, beside the folder; the message names it).
         Interrupted: SIGINT / SIGTERM (with :func:`optimiser.solve.interrupt.handle_signals`
             installed): the finished items are kept (results.csv, their result.json), the
             workers are stopped, the items in flight are left to the next run (resume).
@@ -549,6 +551,29 @@ def run_batch(
         raise ArgumentError([Problem("run_batch", "jobs", why)])
     _check_scheduler(scheduler, security)  # as siteopt batch does, before anything is read or created
     spec = path_or_spec if isinstance(path_or_spec, BatchSpec) else load_batch(path_or_spec, base_dir=base_dir)
+    with _batch_lock(out, spec):  # a second batch on this folder is refused, naming the holder
+        return _run_locked(spec, out, jobs, scheduler, security, progress, resume, render, retry_failed, overwrite,
+                           t_start)
+
+
+@contextlib.contextmanager
+def _batch_lock(out: Path, spec: BatchSpec) -> Iterator[None]:
+    """Hold ``<out>.lock`` (beside the batch folder, as a run's lock is beside its run
+    directory) while the batch runs: two batches on one folder would run every item twice,
+    collide on the items' run directories and record the collisions as errors.
+
+    Raises:
+        OutputBusyError: another batch (or run) holds the lock; the message names it.
+    """
+    where = out.absolute()
+    where.parent.mkdir(parents=True, exist_ok=True)
+    with OutputLock(where, f"batch {spec.id}"):
+        yield
+
+
+def _run_locked(spec: BatchSpec, out: Path, jobs: int, scheduler: Any, security: Any, progress: bool, resume: bool,
+                render: bool, retry_failed: bool, overwrite: bool, t_start: float) -> BatchSummary:
+    """:func:`run_batch` once its arguments are checked and the batch folder locked."""
     _prepare_out(out, spec, overwrite)
     runs = out / "runs"
     _write_batch_json(out, spec)
