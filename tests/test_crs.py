@@ -4,6 +4,7 @@ honoured whatever ``crs`` is, and coordinates in messages are whole metres or fi
 
 from __future__ import annotations
 
+import pytest
 import yaml
 from pyproj import Transformer
 
@@ -54,14 +55,14 @@ def _problems(tmp_path, data):
     return [(p.field, p.reason, p.hint) for p in validate_files([_write(tmp_path / "site.yaml", data)])]
 
 
-def test_a_working_crs_in_feet_is_refused_like_a_crs_in_feet(tmp_path):
+def test_a_working_crs_in_feet_is_refused_a_crs_in_feet_is_converted(tmp_path):
     assert _problems(tmp_path, _lonlat_site(working_crs="EPSG:2263")) == [
         ("working_crs", "CRS 'EPSG:2263' is in US survey foot, not metres",
-         "use a metric projected CRS such as EPSG:27700 or the site's UTM zone, or leave working_crs out")]
-    crs_feet = site_dict()
+         "use EPSG:32118 (NAD83 / New York Long Island), the same grid in metres, or leave working_crs out")]
+    crs_feet = site_dict()  # Sheffield's BNG metres declared as New York feet: not there
     crs_feet["crs"] = "EPSG:2263"
-    assert ("crs", "CRS 'EPSG:2263' is in US survey foot, not metres",
-            "use a metric projected CRS such as EPSG:27700") in _problems(tmp_path, crs_feet)
+    problems = _problems(tmp_path, crs_feet)
+    assert problems and all("outside the area of use of crs EPSG:2263" in r for _, r, _ in problems), problems
     (field, reason, _), = _problems(tmp_path, _lonlat_site(working_crs="EPSG:4326"))
     assert field == "working_crs" and reason.startswith("CRS 'EPSG:4326' is geographic (degrees)")
 
@@ -257,3 +258,45 @@ def test_transit_stops_in_another_crs_are_refused_like_any_position(tmp_path):
     metres = {"type": "LineString", "coordinates": [[440000, 387100], [440600, 387100]]}
     bad_line = _lonlat_site(transit=[{"id": "tram", "geometry": metres}])
     assert [p[0] for p in _problems(tmp_path, bad_line)] == ["transit[0].geometry"]
+
+
+# ---------------------------------------------------------------- s22: a projected CRS in feet
+
+
+def _in_new_york_feet(data, dx=0.0):
+    """The test site moved to Long Island (UTM 18N) and written in EPSG:2263, NAD83 / New York
+    Long Island in US survey feet; ``dx`` metres added to the first firm's easting."""
+    to_ft = Transformer.from_crs("EPSG:32618", "EPSG:2263", always_xy=True)
+    moved = _moved(data, lambda x, y: to_ft.transform(x - 440000 + 600000, y - 387000 + 4510000))
+    if dx:
+        x, y = data["firms"][0]["location"]
+        moved["firms"][0]["location"] = list(to_ft.transform(x - 440000 + 600000 + dx, y - 387000 + 4510000))
+    moved["crs"] = "EPSG:2263"
+    return moved
+
+
+def test_site_in_us_survey_feet_is_worked_in_the_same_grid_in_metres(tmp_path):
+    data = site_dict()
+    site = read_site(_write(tmp_path / "ny.yaml", _in_new_york_feet(data)))
+    assert site.crs == "EPSG:32118" and site.source_crs == "EPSG:2263"  # NAD83 / New York Long Island (metres)
+    a, b = (f.location for f in site.firms[:2])
+    (ax, ay), (bx, by) = (data["firms"][i]["location"] for i in (0, 1))
+    # distances are metres again: the UTM layout's within the two grids' scale difference (< 0.1 %)
+    assert a.distance(b) == pytest.approx(((ax - bx) ** 2 + (ay - by) ** 2) ** 0.5, rel=1e-3)
+    assert site.barriers[0].width_m == data["barriers"][0]["width_m"]  # *_m fields stay metres
+
+
+def test_site_span_in_feet_is_measured_in_metres(tmp_path):
+    data = site_dict()
+    ok = validate_files([_write(tmp_path / "ok.yaml", _in_new_york_feet(data, dx=20_000))])  # 21 km: 69,000 ft
+    assert not ok, ok
+    far = [str(p) for p in validate_files([_write(tmp_path / "far.yaml", _in_new_york_feet(data, dx=60_000))])]
+    assert len(far) == 1 and "the site spans 60." in far[0] and "lies 59." in far[0], far
+
+
+def test_working_crs_in_feet_is_refused_naming_its_metre_twin(tmp_path):
+    data = _in_new_york_feet(site_dict())
+    data["working_crs"] = "EPSG:2263"
+    problems = [str(p) for p in validate_files([_write(tmp_path / "w.yaml", data)])]
+    assert len(problems) == 1 and "working_crs: CRS 'EPSG:2263' is in US survey foot, not metres" in problems[0]
+    assert "use EPSG:32118 (NAD83 / New York Long Island), the same grid in metres" in problems[0]

@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -23,7 +24,8 @@ import numpy as np
 import shapely
 from pyproj import CRS, Proj, Transformer
 from pyproj.aoi import AreaOfInterest
-from pyproj.database import query_utm_crs_info
+from pyproj.database import query_crs_info, query_utm_crs_info
+from pyproj.enums import PJType
 from pyproj.exceptions import CRSError, ProjError
 from shapely.geometry.base import BaseGeometry
 
@@ -35,6 +37,7 @@ from optimiser.inputs.plausibility import (
     degrees_outside,
     implausible_positions,
     lonlat_transform,
+    metres_per_unit,
 )
 
 logger = logging.getLogger(__name__)
@@ -237,11 +240,51 @@ def _named_crs(data: dict[str, Any], key: str, file: str) -> tuple[CRS | None, l
                                   "CRS in metres", _CRS_HINTS[key])]
         return crs, []
     unit = crs.axis_info[0].unit_name if crs.axis_info else "metre"
-    if unit not in ("metre", "meter", "m"):
-        return (None if key == "working_crs" else crs), [
-            Problem(file, key, f"CRS {text!r} is in {unit}, not metres", "use a metric projected CRS such as EPSG:27700"
-                    + (" or the site's UTM zone, or leave working_crs out" if key == "working_crs" else ""))]
-    return crs, []
+    if unit in ("metre", "meter", "m"):
+        return crs, []
+    if key == "crs" and crs.axis_info and crs.axis_info[0].unit_conversion_factor:
+        return crs, []  # feet: the site is reprojected into a CRS in metres (check_site_crs)
+    twin = metric_twin(crs)
+    fix = (f"use {twin} ({CRS.from_user_input(twin).name}), the same grid in metres" if twin
+           else "use a projected CRS in metres made for the site's area (its national grid or UTM zone)")
+    return None, [Problem(file, key, f"CRS {text!r} is in {unit}, not metres", fix
+                          + (", or leave working_crs out" if key == "working_crs" else ""))]
+
+
+_UNIT_SUFFIX = re.compile(r"\s*\([^()]*\bft[A-Za-z]*\)\s*$")
+"""The unit at the end of an EPSG CRS name in feet: ``NAD83 / California zone 3 (ftUS)``."""
+
+
+@lru_cache(maxsize=64)
+def _twin_code(name: str) -> str | None:
+    base = _UNIT_SUFFIX.sub("", name)
+    if base == name:
+        return None
+    for info in query_crs_info(auth_name="EPSG", pj_types=PJType.PROJECTED_CRS):
+        if info.name == base and not info.deprecated:
+            return f"EPSG:{info.code}"
+    return None
+
+
+def metric_twin(crs: CRS) -> str | None:
+    """The EPSG CRS that is ``crs``'s grid in metres (``EPSG:26943`` for ``EPSG:2227``, NAD83 /
+    California zone 3 in US survey feet), or ``None`` when the database has none."""
+    return _twin_code(crs.name)
+
+
+def _feet_working(src: CRS, positions: list[list[float]]) -> CRS | None:
+    """The CRS in metres a site given in a projected CRS in feet (a US State Plane zone in US
+    survey feet) is worked in: the same grid in metres when EPSG has it and it is true to scale at
+    the site, else :func:`working_crs`'s choice for the site's lon/lat."""
+    twin = metric_twin(src)
+    if twin is not None:
+        dst = CRS.from_user_input(twin)
+        to_dst = transformer(src, dst)
+        err = scale_error(dst, [list(to_dst(p[0], p[1])) if to_dst else p[:2] for p in positions])
+        if err is None or err <= MAX_SCALE_ERROR:
+            return dst
+    to_lonlat = lonlat_transform(src)
+    return working_crs([to_lonlat(p[0], p[1]) for p in positions], None)
 
 
 MAX_SCALE_ERROR = 0.005
@@ -354,7 +397,11 @@ def check_site_crs(data: dict[str, Any], file: str) -> SiteCrs:
     if requested is not None and not bad_request and not (problems and src.is_projected):
         dst = requested
     elif not src.is_geographic:  # a bad working_crs: the site's geometry is still checked, in its own crs
-        if problems or bad_request or (dst := _distorted_working(src, positions_all)) is None:
+        if not problems and not bad_request and metres_per_unit(src) != 1.0:
+            dst = _feet_working(src, positions_all)
+            logger.info("crs %s is in %s: the site is worked in %s (metres)", src.to_string(),
+                        src.axis_info[0].unit_name, dst and dst.to_string())
+        elif problems or bad_request or (dst := _distorted_working(src, positions_all)) is None:
             dst = src
     else:
         dst = working_crs([(p[0], p[1]) for p in positions_all if looks_like_degrees([p])], None)

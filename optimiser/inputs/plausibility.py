@@ -61,6 +61,13 @@ def _same(x: float, y: float) -> tuple[float, float]:
     return x, y
 
 
+def metres_per_unit(crs: CRS) -> float:
+    """Metres in one unit of a projected ``crs``'s first axis (1 for metres, 0.3048006 for the US
+    survey foot); 1 when pyproj does not say."""
+    factor = crs.axis_info[0].unit_conversion_factor if crs.axis_info else 1.0
+    return float(factor) if factor and math.isfinite(factor) and factor > 0 else 1.0
+
+
 def lonlat_transform(crs: CRS) -> Callable[[float, float], tuple[float, float]]:
     """Positions in ``crs`` to WGS84 lon/lat (x first), the transformer cached per CRS; the
     identity for WGS84 itself."""
@@ -139,12 +146,14 @@ def implausible_positions(file: str, features: Iterable[tuple[str, list[list[flo
         centres.append((where, sum(p[0] for p in pos) / len(pos), sum(p[1] for p in pos) / len(pos)))
     if problems or not check_span or crs.is_geographic or len(centres) < 2:
         return problems
-    xs = sorted(c[1] for c in centres)
-    ys = sorted(c[2] for c in centres)
+    unit = metres_per_unit(crs)  # a CRS in feet: its spans in metres
+    xs = sorted(c[1] * unit for c in centres)
+    ys = sorted(c[2] * unit for c in centres)
     span = max(xs[-1] - xs[0], ys[-1] - ys[0])
     if span > MAX_SITE_SPAN_M:
         mx, my = xs[len(xs) // 2], ys[len(ys) // 2]
-        where, x, y = max(centres, key=lambda c: math.hypot(c[1] - mx, c[2] - my))
+        where, x, y = max(((w, cx * unit, cy * unit) for w, cx, cy in centres),
+                          key=lambda c: math.hypot(c[1] - mx, c[2] - my))
         problems.append(Problem(file, where, f"lies {math.hypot(x - mx, y - my) / 1000:,.1f} km from the middle of the site; "
                                 f"the site spans {span / 1000:,.1f} km, more than the {MAX_SITE_SPAN_M / 1000:g} km a walkable "
                                 "site can", "check this feature's coordinates (shifted or mistyped?)"))
