@@ -209,8 +209,9 @@ def test_gpkg_problems_name_the_layer_and_feature(tmp_path):
     assert any("layer firms, feature 2 (b): employees" in p and "> 0" in p for p in problems), problems
     assert any("layer parcels, feature 1 (west): geometry" in p and "MultiPolygon of 2 parts" in p for p in problems), problems
     assert any("layer firm_entrances, feature 1" in p and "'nobody' is not in layer firms" in p for p in problems)
-    assert any("layer footpaths: unknown layer" in p and "did you mean 'paths'" in p for p in problems)
-    assert not any("sector" in p for p in problems) and len(problems) == 4
+    # a copy of a layer the file has (footpaths beside paths) is ignored with a warning, not a problem
+    assert not any("footpaths" in p for p in problems)
+    assert not any("sector" in p for p in problems) and len(problems) == 3
 
 
 def test_gpkg_required_field_renamed_is_one_problem_for_the_layer(tmp_path):
@@ -568,3 +569,61 @@ def test_gpkg_firms_unknown_field_lists_the_layers_fields_and_a_duplicate_names_
     dup = problems[f"layer firms, feature {second} ({dup_id}): id"]
     assert dup.reason == f"duplicate id {dup_id!r} (also layer firms, feature {first} ({dup_id}))"
     assert dup.hint == "ids must be unique within a layer"
+
+
+# ---------------------------------------------------------------- s22: a QGIS user's GeoPackage
+
+
+def test_gpkg_extra_layers_are_ignored_with_a_warning_naming_them(tmp_path, caplog):
+    out = convert_site(_write_yaml(tmp_path / "site.yaml", rich_site()), tmp_path / "site.gpkg")
+    notes = gpd.GeoDataFrame({"note": ["ask the council"]}, geometry=[shapely.Point(E0 + 5, N0 + 5)], crs="EPSG:27700")
+    pyogrio.write_dataframe(notes, out, layer="notes", driver="GPKG")
+    pyogrio.write_dataframe(pyogrio.read_dataframe(out, layer="firms"), out, layer="firms_2019", driver="GPKG")
+    with caplog.at_level("WARNING", logger="optimiser.inputs.gis_files"):
+        site = read_site(out)
+    assert len(site.firms) == len(rich_site()["firms"])  # firms_2019 is not added to firms
+    text = " ".join(r.getMessage() for r in caplog.records)
+    assert "2 layer(s) ignored" in text and "'notes'" in text and "'firms_2019' (like 'firms', which is read)" in text
+
+
+def test_gpkg_near_miss_of_a_missing_layer_is_a_problem_naming_the_layer_meant(tmp_path):
+    out = convert_site(_write_yaml(tmp_path / "site.yaml", rich_site()), tmp_path / "site.gpkg")
+    paths = pyogrio.read_dataframe(out, layer="paths")
+    pyogrio.write_dataframe(paths, out, layer="footpaths", driver="GPKG")
+    _rewrite_layer(out, "paths", paths.iloc[0:0])  # the paths were drawn in 'footpaths' only
+    firms = pyogrio.read_dataframe(out, layer="firms")
+    pyogrio.write_dataframe(firms, out, layer="Frims", driver="GPKG")
+    problems = [str(p) for p in validate_files([out])]
+    assert any("layer footpaths: is not a site layer" in p and "did you mean 'paths'" in p
+               and "rename layer 'footpaths' to 'paths'" in p for p in problems), problems
+    assert not any("Frims" in p for p in problems)  # 'firms' has its features: Frims is an ignored copy
+
+
+def test_convert_site_without_crossing_rules_to_gpkg_and_back(tmp_path):
+    data = rich_site()
+    data.pop("crossing_rules", None)
+    data["exclusion_zones"] = []
+    out = convert_site(_write_yaml(tmp_path / "site.yaml", data), tmp_path / "site.gpkg")
+    assert pyogrio.read_dataframe(out, layer="crossing_rules", read_geometry=False).empty
+    assert read_site(out).crossing_rules == ()
+
+
+def test_gpkg_write_failure_leaves_the_old_file_whole(tmp_path, monkeypatch):
+    from optimiser.inputs import gis_files
+
+    out = convert_site(_write_yaml(tmp_path / "site.yaml", rich_site()), tmp_path / "site.gpkg")
+    before = out.read_bytes()
+    calls = {"n": 0}
+    real = gis_files.pyogrio.write_dataframe
+
+    def failing(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise OSError("disk full")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(gis_files.pyogrio, "write_dataframe", failing)
+    with pytest.raises(OSError):
+        gis_files.write_gpkg_site(rich_site(), out)
+    assert out.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".site.gpkg")] == []

@@ -23,7 +23,8 @@ import yaml
 from optimiser.errors import ArgumentError, FileReadError, Problem, ValidationError
 from optimiser.inputs.formats import checked_path, load_mapping
 from optimiser.inputs.geojson import site_to_geojson
-from optimiser.inputs.gis import SITE_LAYERS, write_gpkg_site
+from optimiser.inputs.gis import SITE_LAYERS
+from optimiser.inputs.gis_files import write_gpkg_site
 from optimiser.inputs.safefile import atomic_write_text
 from optimiser.inputs.site import check_site
 

@@ -25,7 +25,8 @@ import yaml
 
 from optimiser.errors import ArgumentError, Problem
 from optimiser.inputs.geojson import geojson_to_site
-from optimiser.inputs.gis import GIS_SUFFIXES, SITE_LAYERS, read_gis_site
+from optimiser.inputs.gis import GIS_SUFFIXES, SITE_LAYERS
+from optimiser.inputs.gis_files import read_gis_site
 from optimiser.inputs.messages import suggest_path
 from optimiser.inputs.safefile import MAX_NESTING, UnsafeFile, file_kind, json_depth, nesting_depth, read_regular_bytes
 from optimiser.inputs.schema import SITE_FORMAT

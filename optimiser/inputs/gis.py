@@ -25,10 +25,8 @@ import math
 import re
 import types
 import typing
-import warnings
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -54,8 +52,8 @@ else:
 logger = logging.getLogger(__name__)
 
 __all__ = ["GIS_SUFFIXES", "SITE_LAYERS", "SITE_TABLE", "PARTS", "GDF_FILE", "LayerSpec", "LocatedItem", "layer_for",
-           "site_to_frames", "frames_to_site", "typed_column", "split_parts", "attach_parts", "read_gis_site",
-           "write_gpkg_site", "name_features", "item_from_props", "unknown_attributes", "site_mapping_from_gdfs", "reproject_mapping"]
+           "site_to_frames", "frames_to_site", "typed_column", "split_parts", "attach_parts",
+           "name_features", "item_from_props", "unknown_attributes", "site_mapping_from_gdfs", "reproject_mapping"]
 
 GIS_SUFFIXES = (".gpkg", ".shp", ".fgb")
 """Binary GIS files read with pyogrio (never as text)."""
@@ -323,6 +321,8 @@ def _frame(items: list[Mapping[str, Any]], spec: LayerSpec, crs: str | None) -> 
         columns += [c for c in r if c not in columns]
     data = {c: typed_column([r.get(c) for r in rows]) for c in columns}
     if spec.geom_field is None:
+        if not rows:  # an empty table still has its columns: GDAL writes no table of none
+            data = {c: pd.Series([], dtype=object) for c in layer_fields(spec)}
         return pd.DataFrame(data, index=pd.RangeIndex(len(rows)))
     geoms = [_as_geometry(it.get(spec.geom_field)) for it in items]
     return gpd.GeoDataFrame(data, geometry=gpd.GeoSeries(geoms, crs=crs), index=pd.RangeIndex(len(rows)))
@@ -585,117 +585,6 @@ def _meta_from_table(table: pd.DataFrame, file: str) -> tuple[dict[str, Any], li
             continue
         meta[str(k)] = _coerce(value, fields[k].annotation) if k in fields else value
     return meta, []
-
-
-def _unknown_layer(file: str, name: str) -> Problem:
-    import difflib
-
-    known = [s.name for s in SITE_LAYERS] + [SITE_TABLE]
-    near = difflib.get_close_matches(name, known, n=1)
-    return Problem(file, f"layer {name}", f"unknown layer; a site's layers are {', '.join(known)}",
-                   f"did you mean {near[0]!r}?" if near else "rename it, or remove it from the file")
-
-
-def _split_by_layer_field(frame: pd.DataFrame, file: str, stem: str) -> tuple[dict[str, pd.DataFrame], list[Problem]]:
-    """One file holding several kinds (a QGIS merge: a ``layer`` field) or one (named by the file)."""
-    if "layer" in frame.columns:
-        out: dict[str, pd.DataFrame] = {}
-        problems = []
-        for value, part in frame.groupby(frame["layer"].fillna(""), sort=False):
-            spec = layer_for(str(value))
-            if spec is None:
-                problems.append(_unknown_layer(file, str(value) or "(empty layer field)"))
-                continue
-            out.setdefault(str(value), part.drop(columns=["layer"]))
-        return out, problems
-    if layer_for(stem) is not None:
-        return {stem: frame}, []
-    return {}, [Problem(file, "", "cannot tell which kind of site feature this file holds",
-                        "name the file after its layer (firms.shp, parcels.fgb...) or add a 'layer' field")]
-
-
-_FORMAT_NAMES = {".gpkg": "a GeoPackage", ".shp": "a Shapefile", ".fgb": "a FlatGeobuf file"}
-_SQLITE_MAGIC = b"SQLite format 3\x00"
-_GIS_FIX = ("save the layers from QGIS again with Export > Save Features As...; siteopt convert SITE.yaml SITE.gpkg "
-            "writes a GeoPackage from a site file")
-_GDAL_ADVICE = re.compile(r"[.;\s]*It might help to specify the correct driver.*$", re.S)
-
-
-def _unreadable(path: Path, file: str, exc: Exception) -> Problem:
-    """Why GDAL cannot open ``path``, in the project's words (not GDAL's advice to prefix a driver)."""
-    try:
-        with path.open("rb") as fh:
-            head = fh.read(len(_SQLITE_MAGIC))
-    except OSError as err:
-        return Problem(file, "", f"cannot be read: {err.strerror or err}", "check the file's permissions")
-    if not head:
-        return Problem(file, "", "the file is empty", _GIS_FIX)
-    what = _FORMAT_NAMES.get(path.suffix.lower(), "a GIS file")
-    if path.suffix.lower() == ".gpkg" and head != _SQLITE_MAGIC:
-        return Problem(file, "", f"not {what}: it is not an SQLite database (a GeoPackage starts with "
-                       "'SQLite format 3'); was another file renamed to .gpkg?", _GIS_FIX)
-    reason = _GDAL_ADVICE.sub("", str(exc)).strip().replace(f"'{path}' ", "").replace(f"'{file}' ", "")
-    if reason.startswith("not recognized as being in a supported file format"):
-        reason = "GDAL does not recognise its contents"
-    elif "malformed" in reason:
-        reason = "its SQLite database is damaged (cut short or partly overwritten?)"
-    return Problem(file, "", f"not {what}: {reason}", _GIS_FIX)
-
-
-def read_gis_site(path: Path, file: str) -> tuple[dict[str, Any] | None, list[Problem]]:
-    """A GeoPackage, Shapefile or FlatGeobuf site as a site mapping (not yet validated).
-
-    A GeoPackage holds one layer per kind and the ``site`` table; a single-layer file holds one
-    kind (named by the file) or several told apart by a ``layer`` field. The site's own fields
-    missing from the file come from a sidecar or defaults (:func:`optimiser.inputs.formats.load_mapping`).
-    """
-    try:
-        with warnings.catch_warnings():  # GDAL's "bad application_id" on a plain SQLite file: said below
-            warnings.simplefilter("ignore", RuntimeWarning)
-            listed = pyogrio.list_layers(path)
-    except (pyogrio.errors.DataSourceError, OSError) as exc:
-        return None, [_unreadable(path, file, exc)]
-    problems: list[Problem] = []
-    frames: dict[str, pd.DataFrame] = {}
-    meta: dict[str, Any] = {}
-    for name, geom_type in listed:
-        name = str(name)
-        try:
-            frame = pyogrio.read_dataframe(path, layer=name, fid_as_index=True, read_geometry=geom_type is not None)
-        except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, ValueError) as exc:
-            problems.append(Problem(file, f"layer {name}", f"cannot be read: {exc}"))
-            continue
-        if path.suffix.lower() != ".gpkg":  # one layer, named after the file
-            parts, more = _split_by_layer_field(frame, file, path.stem)
-            frames.update(parts)
-            problems.extend(more)
-        elif name == SITE_TABLE:
-            meta, more = _meta_from_table(frame, file)
-            problems.extend(more)
-        elif name in _IGNORED_TABLES:
-            continue
-        elif layer_for(name) is None:
-            problems.append(_unknown_layer(file, name))
-        else:
-            frames[name] = frame
-    data, more = frames_to_site(frames, meta, file)
-    logger.debug("GIS site %s: layers %s, %d problems", file, sorted(frames), len(problems) + len(more))
-    return data, problems + more
-
-
-def write_gpkg_site(data: Mapping[str, Any], path: Path) -> Path:
-    """Write a site mapping as a GeoPackage: every layer (empty ones too) and the ``site`` table."""
-    if path.exists():
-        path.unlink()
-    for name, frame in site_to_frames(data).items():
-        spec = _BY_NAME.get(name)
-        geom_type = spec.geom_type if spec is not None else None
-        if isinstance(frame, gpd.GeoDataFrame):
-            pyogrio.write_dataframe(frame, path, layer=name, driver="GPKG", geometry_type=geom_type)
-        else:
-            pyogrio.write_dataframe(frame, path, layer=name, driver="GPKG")
-    logger.debug("wrote GeoPackage site %s", path)
-    return path
 
 
 # ------------------------------------------------------------------ messages and the Python API

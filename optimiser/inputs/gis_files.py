@@ -1,0 +1,215 @@
+"""Reading and writing GIS site files: a GeoPackage (one layer per feature kind and the ``site``
+table), a Shapefile or FlatGeobuf (one layer), with pyogrio.
+
+:func:`read_gis_site` turns a file into a site mapping (:mod:`optimiser.inputs.gis` does the
+layers' fields); :func:`write_gpkg_site` writes one, whole or not at all. A GeoPackage may hold
+layers that are no part of a site (a QGIS project's base map, notes, a copy of a layer): they are
+left unread and named in a warning, unless one is a near-miss of a site layer the file lacks
+(``frims`` without ``firms``), which is a problem naming the layer meant.
+"""
+
+from __future__ import annotations
+
+import difflib
+import logging
+import os
+import re
+import tempfile
+import warnings
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from optimiser.errors import Problem
+from optimiser.inputs.gis import (
+    _BY_NAME,
+    _IGNORED_TABLES,
+    SITE_LAYERS,
+    SITE_TABLE,
+    _meta_from_table,
+    frames_to_site,
+    layer_for,
+    site_to_frames,
+)
+from optimiser.lazy import lazy_module
+
+if TYPE_CHECKING:
+    import geopandas as gpd
+    import pandas as pd
+    import pyogrio
+else:
+    gpd = lazy_module("geopandas")
+    pd = lazy_module("pandas")
+    pyogrio = lazy_module("pyogrio")
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["read_gis_site", "write_gpkg_site", "NEAR_MISS_CUTOFF"]
+
+NEAR_MISS_CUTOFF = 0.75
+"""How alike (difflib's ratio) an extra layer's name must be to a site layer's to be taken for a
+misspelling of it (``frims``, ``parcel_s``, ``Barriers``), as the did-you-mean hints elsewhere."""
+
+
+def _site_layer_names() -> list[str]:
+    return [s.name for s in SITE_LAYERS] + [SITE_TABLE]
+
+
+def _near_miss(name: str) -> str | None:
+    """The site layer ``name`` looks meant as, compared in lower case: one it is a misspelling of
+    (``frims``), or the longest one it contains (``footpaths``, ``firms_2024``; not the ``site``
+    table, a word in many names), or ``None``."""
+    known = _site_layer_names()
+    lower = {k.lower(): k for k in known}
+    near = difflib.get_close_matches(name.lower(), list(lower), n=1, cutoff=NEAR_MISS_CUTOFF)
+    if near:
+        return lower[near[0]]
+    inside = [k for k in known if k != SITE_TABLE and k in name.lower()]
+    return max(inside, key=len) if inside else None
+
+
+def _extra_layers(file: str, extra: list[str], frames: Mapping[str, pd.DataFrame], has_site_table: bool) -> list[Problem]:
+    """What to say about a GeoPackage's layers that are no site layer: a problem for a near-miss
+    of a site layer the file does not have (or has empty: its features would be lost), and one
+    warning naming the others, which are ignored."""
+    problems: list[Problem] = []
+    ignored: list[str] = []
+    for name in extra:
+        meant = _near_miss(name)
+        if meant is None:
+            ignored.append(repr(name))
+            continue
+        present = has_site_table if meant == SITE_TABLE else (meant in frames and len(frames[meant]) > 0)
+        if not present:
+            problems.append(Problem(file, f"layer {name}", f"is not a site layer, and the file has no {meant!r} layer"
+                                    + ("" if meant not in frames else " with features")
+                                    + f": did you mean {meant!r}? (its features would otherwise be lost)",
+                                    f"rename layer {name!r} to {meant!r} in QGIS (Layer Properties > Source)"))
+        else:
+            ignored.append(f"{name!r} (like {meant!r}, which is read)")
+    if ignored:
+        logger.warning("%s: %d layer(s) ignored, not site layers: %s (a site's layers are %s; leave them out of the "
+                       "GeoPackage to silence this)", file, len(ignored), ", ".join(ignored), ", ".join(_site_layer_names()))
+    return problems
+
+
+def _unknown_layer(file: str, name: str) -> Problem:
+    """A ``layer`` value of a merged layer that names no site layer (its features cannot be placed)."""
+    known = _site_layer_names()
+    near = difflib.get_close_matches(name, known, n=1)
+    return Problem(file, f"layer {name}", f"unknown layer; a site's layers are {', '.join(known)}",
+                   f"did you mean {near[0]!r}?" if near else "rename it, or remove it from the file")
+
+
+def _split_by_layer_field(frame: pd.DataFrame, file: str, stem: str) -> tuple[dict[str, pd.DataFrame], list[Problem]]:
+    """One file holding several kinds (a QGIS merge: a ``layer`` field) or one (named by the file)."""
+    if "layer" in frame.columns:
+        out: dict[str, pd.DataFrame] = {}
+        problems = []
+        for value, part in frame.groupby(frame["layer"].fillna(""), sort=False):
+            spec = layer_for(str(value))
+            if spec is None:
+                problems.append(_unknown_layer(file, str(value) or "(empty layer field)"))
+                continue
+            out.setdefault(str(value), part.drop(columns=["layer"]))
+        return out, problems
+    if layer_for(stem) is not None:
+        return {stem: frame}, []
+    return {}, [Problem(file, "", "cannot tell which kind of site feature this file holds",
+                        "name the file after its layer (firms.shp, parcels.fgb...) or add a 'layer' field")]
+
+
+_FORMAT_NAMES = {".gpkg": "a GeoPackage", ".shp": "a Shapefile", ".fgb": "a FlatGeobuf file"}
+_SQLITE_MAGIC = b"SQLite format 3\x00"
+_GIS_FIX = ("save the layers from QGIS again with Export > Save Features As...; siteopt convert SITE.yaml SITE.gpkg "
+            "writes a GeoPackage from a site file")
+_GDAL_ADVICE = re.compile(r"[.;\s]*It might help to specify the correct driver.*$", re.S)
+
+
+def _unreadable(path: Path, file: str, exc: Exception) -> Problem:
+    """Why GDAL cannot open ``path``, in the project's words (not GDAL's advice to prefix a driver)."""
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(len(_SQLITE_MAGIC))
+    except OSError as err:
+        return Problem(file, "", f"cannot be read: {err.strerror or err}", "check the file's permissions")
+    if not head:
+        return Problem(file, "", "the file is empty", _GIS_FIX)
+    what = _FORMAT_NAMES.get(path.suffix.lower(), "a GIS file")
+    if path.suffix.lower() == ".gpkg" and head != _SQLITE_MAGIC:
+        return Problem(file, "", f"not {what}: it is not an SQLite database (a GeoPackage starts with "
+                       "'SQLite format 3'); was another file renamed to .gpkg?", _GIS_FIX)
+    reason = _GDAL_ADVICE.sub("", str(exc)).strip().replace(f"'{path}' ", "").replace(f"'{file}' ", "")
+    if reason.startswith("not recognized as being in a supported file format"):
+        reason = "GDAL does not recognise its contents"
+    elif "malformed" in reason:
+        reason = "its SQLite database is damaged (cut short or partly overwritten?)"
+    return Problem(file, "", f"not {what}: {reason}", _GIS_FIX)
+
+
+def read_gis_site(path: Path, file: str) -> tuple[dict[str, Any] | None, list[Problem]]:
+    """A GeoPackage, Shapefile or FlatGeobuf site as a site mapping (not yet validated).
+
+    A GeoPackage holds one layer per kind and the ``site`` table; a single-layer file holds one
+    kind (named by the file) or several told apart by a ``layer`` field. The site's own fields
+    missing from the file come from a sidecar or defaults (:func:`optimiser.inputs.formats.load_mapping`).
+    """
+    try:
+        with warnings.catch_warnings():  # GDAL's "bad application_id" on a plain SQLite file: said below
+            warnings.simplefilter("ignore", RuntimeWarning)
+            listed = pyogrio.list_layers(path)
+    except (pyogrio.errors.DataSourceError, OSError) as exc:
+        return None, [_unreadable(path, file, exc)]
+    problems: list[Problem] = []
+    frames: dict[str, pd.DataFrame] = {}
+    meta: dict[str, Any] = {}
+    extra: list[str] = []
+    for name, geom_type in listed:
+        name = str(name)
+        if path.suffix.lower() == ".gpkg" and name != SITE_TABLE and layer_for(name) is None:
+            if name not in _IGNORED_TABLES:
+                extra.append(name)  # not read: a QGIS user's notes, photos, base layers ...
+            continue
+        try:
+            frame = pyogrio.read_dataframe(path, layer=name, fid_as_index=True, read_geometry=geom_type is not None)
+        except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, ValueError) as exc:
+            problems.append(Problem(file, f"layer {name}", f"cannot be read: {exc}"))
+            continue
+        if path.suffix.lower() != ".gpkg":  # one layer, named after the file
+            parts, more = _split_by_layer_field(frame, file, path.stem)
+            frames.update(parts)
+            problems.extend(more)
+        elif name == SITE_TABLE:
+            meta, more = _meta_from_table(frame, file)
+            problems.extend(more)
+        else:
+            frames[name] = frame
+    problems.extend(_extra_layers(file, extra, frames, bool(meta)))
+    data, more = frames_to_site(frames, meta, file)
+    logger.debug("GIS site %s: layers %s, %d problems", file, sorted(frames), len(problems) + len(more))
+    return data, problems + more
+
+
+def write_gpkg_site(data: Mapping[str, Any], path: Path) -> Path:
+    """Write a site mapping as a GeoPackage: every layer (empty ones too) and the ``site`` table.
+
+    The layers go into a hidden file beside ``path``, moved into place when whole: a failure
+    leaves ``path`` as it was (an older file is replaced only by a complete one)."""
+    frames = site_to_frames(data)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".gpkg", dir=path.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        tmp.unlink()  # GDAL creates the GeoPackage itself
+        for name, frame in frames.items():
+            spec = _BY_NAME.get(name)
+            geom_type = spec.geom_type if spec is not None else None
+            if isinstance(frame, gpd.GeoDataFrame):
+                pyogrio.write_dataframe(frame, tmp, layer=name, driver="GPKG", geometry_type=geom_type)
+            else:
+                pyogrio.write_dataframe(frame, tmp, layer=name, driver="GPKG")
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    logger.debug("wrote GeoPackage site %s", path)
+    return path
