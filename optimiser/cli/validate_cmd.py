@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 from typing import Any
 
 import click
@@ -26,10 +27,42 @@ import click
 from optimiser.checkfiles import FileReport, check_file
 from optimiser.cli.logging_setup import current_settings, report_internal_error
 from optimiser.errors import ExitCode, Problem, SiteWarning
-from optimiser.inputs.currency import money_text
+from optimiser.inputs.crs import parse_crs
+from optimiser.inputs.currency import SYMBOLS, money_text
 from optimiser.inputs.locate import resolve_input
+from optimiser.inputs.plausibility import lonlat_transform
 
 logger = logging.getLogger(__name__)
+
+
+def _hemisphere(v: float, pos: str, neg: str) -> str:
+    return f"{abs(v):.2f}° {pos if v >= 0 else neg}"
+
+
+def _site_position(site: Any) -> str:
+    """Where the site is, for the summary line: the middle of its firms in latitude and longitude
+    and the CRS it is worked in (with the one its file is in when they differ), so a site given
+    as [latitude, longitude] or in the neighbouring UTM zone, which no rule can tell from a real
+    place, shows where it landed (e.g. "at 8.50° N, 47.40° E" for Zürich given swapped)."""
+    points = [f.location for f in site.firms] or [p.geometry.centroid for p in site.parcels]
+    if not points:
+        return ""
+    crs = parse_crs(site.crs)
+    if crs is None:
+        return ""
+    xs = sorted(p.x for p in points)
+    ys = sorted(p.y for p in points)
+    lon, lat = lonlat_transform(crs)(xs[len(xs) // 2], ys[len(ys) // 2])
+    if not (math.isfinite(lon) and math.isfinite(lat)):
+        return ""
+    worked = f"worked in {site.crs} ({crs.name})"
+    if site.source_crs != site.crs:
+        worked += f", reprojected from {site.source_crs}"
+        source = parse_crs(site.source_crs)
+        if source is not None and source.is_geographic and abs(lon) <= 90:
+            worked += (f"; read as [longitude, latitude]: given as [latitude, longitude] it would be at "
+                       f"{_hemisphere(lon, 'N', 'S')}, {_hemisphere(lat, 'E', 'W')}")
+    return f"at {_hemisphere(lat, 'N', 'S')}, {_hemisphere(lon, 'E', 'W')}, {worked}"
 
 
 def _site_summary(site: Any) -> str:
@@ -46,16 +79,27 @@ def _site_summary(site: Any) -> str:
     if layers:
         parts.append("layers: " + ", ".join(layers))
     text = f"site {site.id!r}: " + ", ".join(parts)
+    where = _site_position(site)
+    if where:
+        text += f"; {where}"
     if site.illustrative:
         text += "; illustrative, not surveyed"
     return text
 
 
+def _budget_text(budget: float, currency: str) -> str:
+    """The budget in full, with the code after an amount written with a symbol (``€3,000,000
+    (EUR)``) and not twice when the code is what it is written with (``JPY 420,000,000``)."""
+    text = money_text(budget, currency)
+    return f"{text} ({currency})" if currency in SYMBOLS else text
+
+
 def _scenario_summary(scn: Any) -> str:
     on = ", ".join(b.id for b in scn.active_barriers) or "none"
+    where = _site_position(scn.site)
     return (
-        f"scenario {scn.id!r} on site {scn.site.id!r}: {len(scn.site.firms)} firms, "
-        f"budget {money_text(scn.budget, scn.currency)} ({scn.currency}), {len(scn.facilities)} facility type(s), "
+        f"scenario {scn.id!r} on site {scn.site.id!r}" + (f" ({where})" if where else "") + f": {len(scn.site.firms)} firms, "
+        f"budget {_budget_text(scn.budget, scn.currency)}, {len(scn.facilities)} facility type(s), "
         f"social spaces {'yes' if scn.social_spaces is not None else 'no'}, "
         f"{len(scn.crossings.types)} crossing type(s), barriers on: {on}"
         + (f"; transit: {scn.transit.count.min}-{scn.transit.count.max} new stop(s), {scn.transit.objective} within "
