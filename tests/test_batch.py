@@ -580,6 +580,25 @@ def test_cli_batch(site_dir: Path, tmp_path: Path) -> None:
     assert summary["failed"] == 0 and summary["exit_code"] == 0
 
 
+
+def test_cli_batch_quiet_is_siteopt_q_for_the_batch_and_its_workers(site_dir: Path, tmp_path: Path,
+                                                                     capfd: pytest.CaptureFixture[str]) -> None:
+    """``siteopt -v batch --quiet`` printed every info line of the batch and of its workers
+    (only the progress bar went): --quiet is documented as siteopt -q, warnings and errors only."""
+    from click.testing import CliRunner
+
+    from optimiser.cli import cli
+
+    batch = write_batch(site_dir, sweep={"budget_gbp": [1_000_000]})
+    loud = CliRunner().invoke(cli, ["-v", "batch", str(batch), "--out", str(tmp_path / "loud")])
+    assert loud.exit_code == 0 and " info " in loud.stderr
+    assert "siteopt batch worker" in capfd.readouterr().err  # the workers' lines (their own stderr)
+    quiet = CliRunner().invoke(cli, ["-v", "batch", str(batch), "--out", str(tmp_path / "quiet"), "--quiet"])
+    assert quiet.exit_code == 0 and json.loads(quiet.stdout)["counts"] == {"optimal": 1}
+    assert quiet.stderr == ""
+    assert "info" not in capfd.readouterr().err
+
+
 def test_cli_batch_exits_5_when_an_item_is_invalid_and_keeps_every_result(site_dir: Path, tmp_path: Path) -> None:
     """A sweep with an invalid value runs the rest, prints the summary, then exits 5 (as
     siteopt validate exits 2 on it); a resume of the same batch says the same."""

@@ -12,6 +12,7 @@ the same command resumes).
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import sys
 from pathlib import Path
@@ -21,7 +22,7 @@ import click
 from optimiser.batch import load_batch, run_batch
 from optimiser.batch.scheduler import SchedulerAddress, parse_scheduler_address, tls_security
 from optimiser.cli._common import echo_json, echo_problems
-from optimiser.cli.logging_setup import current_settings
+from optimiser.cli.logging_setup import LogSettings, configure_logging, current_settings, reset_logging
 from optimiser.cli.options import SolveOverrides, solve_options
 from optimiser.errors import ExitCode, InputError, Interrupted, OutputExistsError
 from optimiser.inputs.locate import resolve_input
@@ -39,6 +40,19 @@ def _check_scheduler(ctx: click.Context, param: click.Parameter, value: str | No
         return parse_scheduler_address(value)
     except ValueError as exc:
         raise click.BadParameter(str(exc), ctx, param) from exc
+
+
+def _quiet_as_siteopt_q() -> bool:
+    """``siteopt batch --quiet`` is ``siteopt -q batch``: warnings and errors only, even with
+    ``-v`` (the local workers take the level from this process), and no progress bar. Returns
+    whether to show progress (never)."""
+    settings = current_settings()
+    if not settings.quiet:
+        ctx = click.get_current_context()
+        if not isinstance(ctx.find_root().obj, LogSettings):  # invoked on its own: undo when it ends
+            ctx.call_on_close(reset_logging)
+        configure_logging(dataclasses.replace(settings, quiet=True))
+    return False
 
 
 @click.command("batch")
@@ -61,7 +75,8 @@ def _check_scheduler(ctx: click.Context, param: click.Parameter, value: str | No
 @click.option("--retry-failed", is_flag=True, help="On resume, also re-run items recorded as error or crashed.")
 @click.option("--render", is_flag=True, help="Also draw plans and report.html for every item (slower).")
 @solve_options
-@click.option("--quiet", "-q", is_flag=True, help="No progress bar (as siteopt -q).")
+@click.option("--quiet", "-q", is_flag=True,
+              help="As siteopt -q: no progress bar, warnings and errors only (even with siteopt -v), workers too.")
 def command(file: Path, out_dir: Path, jobs: int, scheduler: SchedulerAddress | None, tls_ca_file: str | None,
             tls_cert: str | None, tls_key: str | None, overwrite: bool, no_resume: bool, retry_failed: bool, render: bool,
             solve: SolveOverrides, quiet: bool) -> None:
@@ -80,6 +95,7 @@ def command(file: Path, out_dir: Path, jobs: int, scheduler: SchedulerAddress | 
       1   internal error
       130 interrupted (finished items kept; the same command resumes)
     """
+    progress = _quiet_as_siteopt_q() if quiet else current_settings().progress
     try:
         spec = load_batch(resolve_input(str(file)), solver=solve.as_solver_section())
     except InputError as exc:
@@ -95,7 +111,6 @@ def command(file: Path, out_dir: Path, jobs: int, scheduler: SchedulerAddress | 
     elif tls_ca_file or tls_cert or tls_key:
         click.echo("siteopt batch: --tls-ca-file, --tls-cert and --tls-key need a tls:// --scheduler", err=True)
         sys.exit(ExitCode.INPUT)
-    progress = not quiet and current_settings().progress
     try:
         with interrupt.handle_signals(), cli_wording():  # a refused --out names --overwrite
             summary = run_batch(spec, out_dir, jobs=jobs, scheduler=None if scheduler is None else str(scheduler),
