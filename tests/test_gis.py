@@ -627,3 +627,23 @@ def test_gpkg_write_failure_leaves_the_old_file_whole(tmp_path, monkeypatch):
         gis_files.write_gpkg_site(rich_site(), out)
     assert out.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".site.gpkg")] == []
+
+
+def test_missing_per_layer_is_told_by_the_features_not_by_the_message_text():
+    """The grouping of per-feature problems into one per layer looks at the features (the field
+    is not there on any of them), not at how the reason is worded."""
+    from optimiser.errors import Problem
+    from optimiser.inputs.gis import LocatedItem, name_features
+
+    def item(i: int, **fields) -> LocatedItem:
+        it = LocatedItem(id=f"f{i}", location=[0, 0], **fields)
+        it.where, it.layer, it.unknown = f"layer firms, feature {i + 1} (f{i})", "firms", {}
+        return it
+
+    data = {"firms": [item(0), item(1), item(2)]}
+    reworded = [Problem("s.gpkg", f"firms[{i}].employees", "a head count is needed") for i in range(3)]
+    out = name_features(reworded, data)
+    assert [(p.field, p.reason.split(" (")[0]) for p in out] == [("layer firms: employees", "required field is missing on all 3 features")]
+    data["firms"][2]["employees"] = 0  # there on one feature: its problem is that feature's, none is grouped
+    out = name_features(reworded, data)
+    assert [p.field for p in out] == [f"layer firms, feature {i + 1} (f{i}): employees" for i in range(3)]

@@ -37,7 +37,7 @@ from shapely.geometry.base import BaseGeometry
 
 from optimiser.errors import Problem
 from optimiser.inputs import schema as S
-from optimiser.inputs.messages import suggest
+from optimiser.inputs.messages import MISSING_REASON, suggest
 from optimiser.lazy import lazy_module
 
 if TYPE_CHECKING:  # the real modules for mypy; loaded on first use at run time (optimiser.lazy)
@@ -616,7 +616,7 @@ def name_features(problems: Iterable[Problem], data: Mapping[str, Any]) -> list[
         if m and item is not None:
             rest = m.group(3).lstrip(".")
             hint = p.hint.replace("within a list", "within a layer") if p.hint else p.hint
-            if rest.isidentifier() and p.reason.startswith(_MISSING):
+            if rest.isidentifier() and rest not in item:  # a field the feature does not have (null or no column)
                 missing.setdefault((p.file, m.group(1), item.layer, rest), []).append(len(out))
             out.append(Problem(p.file, f"{item.where}: {rest}" if rest else item.where, _ITEM_REF.sub(restate, p.reason), hint))
         else:
@@ -624,20 +624,21 @@ def name_features(problems: Iterable[Problem], data: Mapping[str, Any]) -> list[
     return _missing_per_layer(out, missing, data)
 
 
-_MISSING = "required field is missing"
 
 
 def _missing_per_layer(out: list[Problem], missing: Mapping[tuple[str, str, str, str], list[int]],
                        data: Mapping[str, Any]) -> list[Problem]:
     """A required attribute missing on every feature of a layer (its field renamed or deleted in
-    QGIS) as one problem for the layer, not one per feature."""
+    QGIS) as one problem for the layer, not one per feature. Told by the data, not the messages:
+    ``missing`` holds the problems at a field the feature does not have (the only problem a field
+    that is not there can have is that it is required)."""
     drop: set[int] = set()
     for (file, key, layer, field), at in missing.items():
         features = sum(1 for it in data.get(key) or [] if isinstance(it, LocatedItem) and it.layer == layer)
         if len(at) < 2 or len(at) != features:
             continue
         out[at[0]] = Problem(file, f"layer {layer}: {field}",
-                             f"{_MISSING} on all {features} features (the layer has no field {field!r}, or it is empty on each)",
+                             f"{MISSING_REASON} on all {features} features (the layer has no field {field!r}, or it is empty on each)",
                              f"add the field {field!r} to layer {layer} (or rename the field that holds it) and fill it in")
         drop.update(at[1:])
     return [p for i, p in enumerate(out) if i not in drop]

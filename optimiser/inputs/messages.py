@@ -316,13 +316,17 @@ def _shown(value: Any) -> str:
         return f"a whole number of about {value.bit_length() * 0.30103:,.0f} digits" if isinstance(value, int) else "?"
 
 
+MISSING_REASON = "required field is missing"
+"""The reason of a required field that is not given."""
+
+
 def describe(err: ErrorDetails) -> str:
     """One pydantic error as a reason in the user's terms, e.g. ``must be > 0, got -3``."""
     t, ctx = err["type"], err.get("ctx") or {}
     given = err.get("input")
     shown = _shown(given)
     if t == "missing":
-        return "required field is missing"
+        return MISSING_REASON
     if t in _BOUNDS:
         return f"must be {_BOUNDS[t]} {_bound(ctx)}, got {shown}"
     if t == "literal_error":
