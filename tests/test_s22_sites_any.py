@@ -16,6 +16,7 @@ import math
 from pathlib import Path
 
 import pytest
+import shapely
 import yaml
 from click.testing import CliRunner
 from pyproj import Transformer
@@ -217,3 +218,13 @@ def test_swapped_lonlat_site_shows_both_readings(tmp_path):
     text = _validate(scen)
     assert "at 11.43° N, 47.36° E, worked in EPSG:32638" in text
     assert "given as [latitude, longitude] it would be at 47.36° N, 11.43° E" in text
+
+
+def test_network_features_never_guess_the_pound():
+    from optimiser.inputs.domain import Crossing
+    from optimiser.network.features import crossing_features
+
+    c = Crossing(id="k", name="k", barrier_id="kanaal", type="footbridge", line=shapely.LineString([(0, 0), (0, 30)]),
+                 cost=1_800_000.0)
+    assert crossing_features([c])[0]["properties"]["currency"] is None
+    assert crossing_features([c], currency="EUR")[0]["properties"]["currency"] == "EUR"

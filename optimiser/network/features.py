@@ -22,9 +22,10 @@ __all__ = ["crossing_features", "edge_features", "network_summary", "components"
 logger = logging.getLogger(__name__)
 
 
-def crossing_features(crossings: Iterable[Crossing], kind: str = "candidate", currency: str = "GBP") -> list[dict[str, Any]]:
+def crossing_features(crossings: Iterable[Crossing], kind: str = "candidate", currency: str | None = None) -> list[dict[str, Any]]:
     """GeoJSON-like features (working CRS) for crossings, one per crossing, with ``kind``,
-    id, name, barrier, type, cost and its ``currency``, penalty and length (m) as properties."""
+    id, name, barrier, type, cost and its ``currency`` (the scenario's; ``None`` when not given,
+    never a guessed pound), penalty and length (m) as properties."""
     return [
         {
             "type": "Feature",
@@ -46,11 +47,12 @@ def crossing_features(crossings: Iterable[Crossing], kind: str = "candidate", cu
     ]
 
 
-def edge_features(net: WalkNetwork, kinds: Iterable[str] = ("path", "connector", "crossing", "candidate")) -> list[dict[str, Any]]:
+def edge_features(net: WalkNetwork, kinds: Iterable[str] = ("path", "connector", "crossing", "candidate"),
+                  currency: str | None = None) -> list[dict[str, Any]]:
     """GeoJSON-like features (geometry as shapely, working CRS) of the network's edges of the
     given kinds (``"candidate"``: the candidate crossings); ``length_m`` is the length a walk is
     charged, which for an existing crossing is its ``line_length_m`` plus its ``penalty_m``
-    (both given); reproject with
+    (both given); ``currency`` is the candidates' costs' (the scenario's); reproject with
     :func:`optimiser.present.geojson.to_wgs84_geojson`."""
     wanted = set(kinds)
     feats: list[dict[str, Any]] = []
@@ -67,7 +69,7 @@ def edge_features(net: WalkNetwork, kinds: Iterable[str] = ("path", "connector",
                 props.update(line_length_m=round(line_m, 3), penalty_m=round(max(0.0, float(net.edge_length_m[e]) - line_m), 3))
             feats.append({"type": "Feature", "geometry": geom, "properties": props})
     if "candidate" in wanted:
-        feats.extend(crossing_features(net.candidates, kind="candidate"))
+        feats.extend(crossing_features(net.candidates, kind="candidate", currency=currency))
     logger.debug("%d network features of kinds %s", len(feats), sorted(wanted))
     return feats
 
