@@ -104,7 +104,7 @@ def test_interactive_plan_zoom_tooltips_toggles_and_pair_table(browser, tmp_path
     page.click("#map [data-zoom=reset]")
     assert [float(v) for v in page.get_attribute(svg, "viewBox").split()] == [float(v) for v in home.split()]
     # a tooltip on every firm, placement, crossing and route
-    for sel in ("circle.firm", "circle.facility, circle.social", "path.xing-new", "path.route-before", "path.route-after"):
+    for sel in ("circle.firm", ":is(polygon.facility, polygon.social)", "path.xing-new", "path.route-before", "path.route-after"):
         n = page.locator(f"{svg} {sel}").count()
         titled = page.locator(f"{svg} {sel}").evaluate_all("els => els.filter(e => e.querySelector('title')"
                                                             " && e.querySelector('title').textContent.trim()).length")

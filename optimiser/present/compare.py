@@ -35,7 +35,7 @@ from optimiser.present.interactive import map_views
 from optimiser.present.layers import Extent, RunData, default_extent, union_extent
 from optimiser.present.metrics import RunMetrics
 from optimiser.present.plan import draw_plan
-from optimiser.present.plan_key import KeyColumn, KeySection, draw_key, firm_section
+from optimiser.present.plan_key import ACCURACY_NOTE, KeyColumn, KeySection, draw_key, firm_section
 from optimiser.present.report import Cell, Header, Table, data_uri_png, render_page
 from optimiser.present.rundir import load_run
 from optimiser.present.staging import move_into, remove_stage, stage_for_render, write_new_file
@@ -337,9 +337,9 @@ def firm_keys(runs: Sequence[RunData]) -> list[KeySection]:
     many = len(sites) > 1
     out = []
     for k, r in enumerate(sites.values()):
-        title = "Firms (number on the plans · staff · position accurate to ±)"
+        title = f"Firms (number on the plans · staff{ACCURACY_NOTE})"
         if many:
-            title = f"Firms of {r.metrics.site.name or r.metrics.site.id} (number on its plans · staff · ±)"
+            title = f"Firms of {r.metrics.site.name or r.metrics.site.id} (number on its plans · staff{ACCURACY_NOTE})"
         sec = firm_section(r.layout, title, gid_prefix=f"compare-site{k}-")
         if sec.entries:
             out.append(sec)

@@ -31,7 +31,7 @@ from optimiser.present.layers import (
     point,
 )
 from optimiser.present.metrics import RunMetrics
-from optimiser.present.plan_key import KeyColumn, draw_key, firm_section
+from optimiser.present.plan_key import ACCURACY_NOTE, KeyColumn, draw_key, firm_section
 from optimiser.present.style import (
     CROSSING_C,
     DISTANCE_RECT,
@@ -329,7 +329,7 @@ def distance_figure(run: RunData, kind: str = "change", **kwargs: Any) -> Figure
 def _draw_firm_key(fig: Figure, ax: Axes, run: RunData) -> None:
     """The firms by number and full name (the plan's key section), in a column right of the
     colour bar and the legend."""
-    section = firm_section(run.layout, "Firms (number on the map · staff · position accurate to ±)")
+    section = firm_section(run.layout, f"Firms (number on the map · staff{ACCURACY_NOTE})")
     if not section.entries:
         return
     w_in, h_in = fig.get_size_inches()

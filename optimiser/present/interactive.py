@@ -19,19 +19,33 @@ from html import escape
 
 from shapely.geometry.base import BaseGeometry
 
+from optimiser.inputs.domain import BarrierKind
 from optimiser.present.formatting import fmt_m, fmt_money, fmt_num, nice_type
 from optimiser.present.layers import (
     Extent,
     Feature,
     RunData,
+    barrier_kind,
     barrier_legend_label,
     default_extent,
     firm_numbers,
+    is_active,
+    is_no_build,
     lines,
     placement_tags,
     point,
     polygon_rings,
 )
+from optimiser.present.map_style import (
+    LegendItem,
+    diamond_points,
+    hatch_defs,
+    hexagon_points,
+    legend_items,
+    plus_points,
+    star_points,
+)
+from optimiser.present.style import PARCEL_STYLE
 
 logger = logging.getLogger(__name__)
 
@@ -59,6 +73,8 @@ class MapView:
     svg: str
     key: list[KeyEntry]
     toggles: tuple[tuple[str, str], ...] = TOGGLES
+    legend: tuple[LegendItem, ...] = ()
+    """The symbols the map draws, as the static plan's legend names them."""
 
 
 def _f(v: float) -> str:
@@ -68,9 +84,12 @@ def _f(v: float) -> str:
 class _Svg:
     """SVG markup in site coordinates with y flipped (SVG y = -northing)."""
 
-    def __init__(self, extent: Extent) -> None:
+    def __init__(self, extent: Extent, map_id: str = "map") -> None:
         self.parts: list[str] = []
         self.extent = extent
+        self.map_id = map_id
+        self.kinds: set[str] = set()
+        """What was drawn (the legend's entries)."""
         w, h = extent[2] - extent[0], extent[3] - extent[1]
         self.size = max(w, h)
 
@@ -97,6 +116,11 @@ class _Svg:
         extra = "".join(f' {k.replace("_", "-")}="{escape(v)}"' for k, v in attrs.items())
         self.parts.append(f'<circle class="{cls}" cx="{_f(xy[0])}" cy="{_f(-xy[1])}" r="{_f(r)}"{extra}>'
                           + (f"<title>{escape(title)}</title>" if title else "") + "</circle>")
+
+    def polygon(self, points: str, cls: str, title: str = "", **attrs: str) -> None:
+        extra = "".join(f' {k.replace("_", "-")}="{escape(v)}"' for k, v in attrs.items())
+        self.parts.append(f'<polygon class="{cls}" points="{points}"{extra}>'
+                          + (f"<title>{escape(title)}</title>" if title else "") + "</polygon>")
 
     def text(self, xy: tuple[float, float], text: str, cls: str, size: float) -> None:
         self.parts.append(f'<text class="{cls}" x="{_f(xy[0])}" y="{_f(-xy[1])}" font-size="{_f(size)}">'
@@ -128,7 +152,7 @@ def _text_box(x: float, y: float, text: str, size: float) -> Box:
 
 
 def place_labels(anchors: Sequence[tuple[float, float]], radii: Sequence[float], texts: Sequence[str],
-                 size: float) -> list[LabelSpot]:
+                 size: float, beside: Sequence[bool] | None = None) -> list[LabelSpot]:
     """Label positions without overlaps: each label on its anchor when it is clear there, else the
     first clear spot on rings around it (then drawn with a leader line). Greedy, in the order given;
     the map scales labels with the plan, so no overlap at one zoom means none at any zoom.
@@ -137,19 +161,30 @@ def place_labels(anchors: Sequence[tuple[float, float]], radii: Sequence[float],
         anchors: the labelled symbols' centres (map units); radii: their radii (a symbol's circle
             is an obstacle for every other label).
         texts: the labels; size: their font size (map units).
+        beside: per label, whether it goes beside its symbol (a placement's tag, as on the static
+            plan: its own symbol is an obstacle too; a leader only from the second ring out)
+            rather than on it (a firm's number); None: none beside.
     """
     circles = [(x - r, y - r, x + r, y + r) for (x, y), r in zip(anchors, radii, strict=True)]
     placed: list[Box] = []
     out = []
     for k, ((x, y), r, text) in enumerate(zip(anchors, radii, texts, strict=True)):
         best: tuple[float, float, float, bool] | None = None
-        spots = [(x, y, False)] + [(x + d * math.cos(a), y + d * math.sin(a), True)
-                                   for d in (r + 0.9 * size, r + 1.9 * size, r + 3.2 * size, r + 5 * size)
-                                   for a in (math.pi * j / 4 for j in (0, 2, 4, 6, 1, 3, 5, 7))]
+        side = bool(beside[k]) if beside is not None else False
+        half_w = _text_box(0.0, 0.0, text, size)[2]
+        rings = [r + 0.9 * size, r + 1.9 * size, r + 3.2 * size, r + 5 * size]
+        spots = [] if side else [(x, y, False)]
+        order = (0, 4, 2, 6, 1, 3, 5, 7) if side else (0, 2, 4, 6, 1, 3, 5, 7)
+        for n, d in enumerate(rings):
+            for a in (math.pi * j / 4 for j in order):
+                dx = d * math.cos(a)
+                if side and abs(math.cos(a)) > 0.9:  # right or left: the box's near edge, not its centre, at ~d
+                    dx = math.copysign(d - 0.6 * size + half_w, dx)
+                spots.append((x + dx, y + d * math.sin(a), not side or n > 0))
         for sx, sy, moved in spots:
             box = _text_box(sx, sy, text, size)
             cost = sum(_overlap(box, b) for b in placed) + sum(
-                _overlap(box, c) for i, c in enumerate(circles) if i != k)
+                _overlap(box, c) for i, c in enumerate(circles) if i != k or side)
             if best is None or cost < best[0] - 1e-9:
                 best = (cost, sx, sy, moved)
             if cost <= 0:
@@ -183,24 +218,49 @@ def _names(run: RunData) -> dict[str, str]:
     return {a.id: a.name for a in run.metrics.attribution}
 
 
+def _barrier_class(f: Feature) -> str:
+    kind = barrier_kind(f)
+    cls = "road" if kind is not None and kind.is_road else "water" if kind == BarrierKind.WATER else "corridor"
+    return f"barrier {cls}" + ("" if is_active(f) else " inactive") + (" nobuild" if is_no_build(f) else "")
+
+
+def _barriers(svg: _Svg, run: RunData) -> None:
+    """Each barrier as the static plan draws it: its band (width_m; a dashed, fainter outline when
+    switched off; hatched when no-build), a road's white dashed centre line."""
+    for f in run.layout.layer("barrier"):
+        kind = barrier_kind(f)
+        road = kind is not None and kind.is_road
+        width = float(f.props.get("width_m") or (30.0 if road else 20.0))
+        cls = _barrier_class(f)
+        attrs = {"style": f"fill:url(#{svg.map_id}-hatch-nobuild)"} if "corridor" in cls and is_no_build(f) \
+            and is_active(f) else {}
+        svg.path(f.geometry.buffer(width / 2.0, cap_style="flat"), cls, barrier_legend_label(f), **attrs)
+        if road:
+            svg.path(f.geometry, "centreline")
+
+
 def _site_layers(svg: _Svg, run: RunData) -> None:
     lay = run.layout
     svg.open("site")
     for f in lay.layer("parcel"):
-        svg.path(f.geometry, f"parcel {f.text('status')}", f"{f.text('name', f.id)} ({nice_type(f.text('status'))})")
-    for f in lay.layer("barrier"):
-        svg.path(f.geometry, "barrier" + ("" if f.props.get("active", True) else " inactive"),
-                 barrier_legend_label(f), stroke_width=_f(float(f.props.get("width_m") or 20)))
+        status = f.text("status")
+        st = PARCEL_STYLE.get(status)
+        attrs = {"style": f"fill:url(#{svg.map_id}-hatch-{status})"} if st is not None and st.hatch else {}
+        svg.path(f.geometry, f"parcel {status}", f"{f.text('name', f.id)} ({nice_type(status)})", **attrs)
+    _barriers(svg, run)
     for f in lay.layer("path"):
         svg.path(f.geometry, "footpath", f.text("name", f.id))
     for f in lay.layer("existing_crossing"):
+        svg.path(f.geometry, "halo xing-existing-halo")
         svg.path(f.geometry, "xing-existing", f"Existing crossing: {f.text('name', f.id)}")
+        svg.kinds.add("xing_existing")
     svg.close()
     svg.open("candidates", "off")
     for f in lay.layer("candidate_crossing"):
         if not f.props.get("chosen"):
             svg.path(f.geometry, "xing-candidate", f"Candidate {nice_type(f.text('type'))} crossing {f.id} "
                      f"({_cost_text(run, f)}, not built)")
+            svg.kinds.add("xing_candidate")
     svg.close()
 
 
@@ -210,18 +270,30 @@ def _coverage(svg: _Svg, run: RunData) -> None:
         r = float(f.props.get("coverage_radius_m") or 0)
         if r > 0:
             svg.circle(point(f.geometry), r, "coverage", f"Within {fmt_m(r)} of {_names(run).get(f.id, f.id)}")
+            svg.kinds.add("coverage")
     svg.close()
 
 
 def _routes(svg: _Svg, run: RunData) -> None:
+    """Routes after (blue) under routes before (near-black dashes over a white outline), as on the
+    static plan."""
     names = {f.id: f.text("name", f.id) for f in run.layout.layer("firm")}
-    for layer, what, cls in (("route_before", "before", "route-before"), ("route_after", "after", "route-after")):
+    for layer, what, cls in (("route_after", "after", "route-after"), ("route_before", "before", "route-before")):
         svg.open(layer)
-        for f in run.layout.layer(layer):
+        feats = run.layout.layer(layer)
+        if layer == "route_before":
+            for f in feats:
+                svg.path(f.geometry, "halo route-halo")
+        for f in feats:
             a, b = f.text("a"), f.text("b")
             svg.path(f.geometry, cls, f"Route {what}: {names.get(a, a)} – {names.get(b, b)}, {fmt_m(f.props.get('walk_m'))}",
                      data_pair=f.text("pair", f"{a}|{b}"))
+            svg.kinds.add(layer)
         svg.close()
+
+
+_SYMBOL_R = {"crossing": 1.7, "facility": 2.8, "social_space": 2.3}
+"""Radius of a placement's symbol in map units of ``size / 160`` (diamond, star, hexagon)."""
 
 
 def _placements(svg: _Svg, run: RunData) -> None:
@@ -230,38 +302,51 @@ def _placements(svg: _Svg, run: RunData) -> None:
     svg.open("placements")
     u = svg.size / 160
     for f in run.layout.layer("crossing"):
-        svg.path(f.geometry, "xing-new", f"{tags.get(f.id, '')} {names.get(f.id, f.text('name', f.id))}\n"
-                 f"{_cost_text(run, f)}, +{fmt_num(f.props.get('penalty_m'))} m penalty"
-                 + _attribution_text(run, f.id), data_id=f.id)
-    for layer, cls, what in (("facility", "facility", "Shared facility"), ("social_space", "social", "Social space")):
+        title = (f"{tags.get(f.id, '')} {names.get(f.id, f.text('name', f.id))}\n"
+                 f"{_cost_text(run, f)}, +{fmt_num(f.props.get('penalty_m'))} m penalty" + _attribution_text(run, f.id))
+        svg.path(f.geometry, "halo xing-new-halo")
+        svg.path(f.geometry, "xing-new", title, data_id=f.id)
+        x, y = point(f.geometry)
+        svg.polygon(diamond_points(x, y, _SYMBOL_R["crossing"] * u), "xing-mark", title)
+        svg.kinds.add("xing_new")
+    shapes = {"facility": ("facility", "Shared facility", star_points), "social_space": ("social", "Social space",
+                                                                                        hexagon_points)}
+    for layer in ("social_space", "facility"):
+        cls, what, shape = shapes[layer]
         for f in run.layout.layer(layer):
             title = (f"{tags.get(f.id, '')} {names.get(f.id, what + ' ' + nice_type(f.text('type')))}\n"
                      f"{_cost_text(run, f)}" + _attribution_text(run, f.id))
-            svg.circle(point(f.geometry), 2.2 * u, cls, title, data_id=f.id)
+            x, y = point(f.geometry)
+            svg.polygon(shape(x, y, _SYMBOL_R[layer] * u), cls, title, data_id=f.id)
+            svg.kinds.add(cls)
     for f in run.layout.layer("existing_facility", "existing_social_space"):
-        svg.circle(point(f.geometry), 1.6 * u, "existing", f"Existing {nice_type(f.text('type', 'social space'))}")
+        x, y = point(f.geometry)
+        svg.polygon(plus_points(x, y, 1.6 * u), "existing", f"Existing {nice_type(f.text('type', 'social space'))}")
+        svg.kinds.add("existing")
     svg.close()
 
 
 def _labels(svg: _Svg, run: RunData) -> None:
-    """Firm numbers and placement tags (F1, S1, X1), placed without overlaps (leader lines when
-    moved off their symbol)."""
+    """Firm numbers on their circles and placement tags (F1, S1, X1) beside their symbols, in the
+    static plan's colours, placed without overlaps (leader lines when moved off)."""
     tags = placement_tags(run.metrics, run.layout)
     u = svg.size / 160
     firms = run.layout.layer("firm")
     emp_max = max([f.number("employees") for f in firms] or [1.0]) or 1.0
     placed = run.layout.layer("crossing", "facility", "social_space")
     anchors = [point(f.geometry) for f in placed] + [point(f.geometry) for f in firms]
-    radii = [2.2 * u] * len(placed) + [_firm_radius(f, emp_max, u) for f in firms]
+    radii = [_SYMBOL_R.get(f.layer, 2.2) * u for f in placed] + [_firm_radius(f, emp_max, u) for f in firms]
     numbers = firm_numbers(run.layout)
     texts = [tags.get(f.id, "") for f in placed] + [str(numbers[f.id]) for f in firms]
-    spots = place_labels(anchors, radii, texts, 3.0 * u)
+    spots = place_labels(anchors, radii, texts, 3.0 * u, beside=[True] * len(placed) + [False] * len(firms))
+    kind = {"crossing": "t-crossing", "facility": "t-facility", "social_space": "t-social"}
     svg.open("labels")
     for k, (spot, text) in enumerate(zip(spots, texts, strict=True)):
         if spot.moved:
             ax, ay = anchors[k]
             svg.parts.append(f'<line class="leader" x1="{_f(ax)}" y1="{_f(-ay)}" x2="{_f(spot.x)}" y2="{_f(-spot.y)}"/>')
-        svg.text((spot.x, spot.y), text, "tag" if k < len(placed) else "num", 3.0 * u)
+        cls = f"tag {kind.get(placed[k].layer, '')}" if k < len(placed) else "num" if spot.moved else "num on"
+        svg.text((spot.x, spot.y), text, cls, 3.0 * u)
     svg.close()
 
 
@@ -280,7 +365,9 @@ def _firms(svg: _Svg, run: RunData) -> list[KeyEntry]:
         n = numbers[f.id]
         r = _firm_radius(f, emp_max, u)
         title = _firm_title(n, f)
-        svg.circle(point(f.geometry), r, "firm", title, data_firm=f.id)
+        fixed = bool(f.props.get("fixed"))
+        svg.circle(point(f.geometry), r, "firm fixed" if fixed else "firm", title, data_firm=f.id)
+        svg.kinds.update(("firm", "fixed") if fixed else ("firm",))
         key.append(KeyEntry(n, f.text("name", f.id), title))
     svg.close()
     return key
@@ -289,7 +376,7 @@ def _firms(svg: _Svg, run: RunData) -> list[KeyEntry]:
 def map_view(run: RunData, map_id: str = "map", extent: Extent | None = None) -> MapView:
     """The interactive map of one run (its default extent unless ``extent`` is given)."""
     ex = extent or default_extent(run.layout)
-    svg = _Svg(ex)
+    svg = _Svg(ex, map_id)
     _site_layers(svg, run)
     _coverage(svg, run)
     _routes(svg, run)
@@ -302,9 +389,10 @@ def map_view(run: RunData, map_id: str = "map", extent: Extent | None = None) ->
     markup = (f'<svg id="{map_id}-svg" class="map-svg" viewBox="{vb}" data-home="{vb}" '
               f'xmlns="http://www.w3.org/2000/svg" role="img" preserveAspectRatio="xMidYMid meet" '
               f'style="--u:{_f(svg.size / 160)}"><title>Plan of {escape(run.name)} (site CRS {escape(run.crs)}, metres)'
-              f"</title>{body}</svg>")
+              f"</title>{hatch_defs(map_id)}{body}</svg>")
     logger.debug("interactive map %s: %d characters", map_id, len(markup))
-    return MapView(map_id, markup, key)
+    radii = [float(f.props.get("coverage_radius_m") or 0) for f in run.layout.layer("social_space")]
+    return MapView(map_id, markup, key, legend=tuple(legend_items(svg.kinds, max(radii, default=0.0) or None)))
 
 
 def map_views(runs: Sequence[RunData], extents: Iterable[Extent | None] | None = None) -> list[MapView]:

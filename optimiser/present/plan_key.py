@@ -14,6 +14,7 @@ entry is one figure text with an SVG id (``key-firm-<id>``, ``key-facility-<id>`
 from __future__ import annotations
 
 import logging
+import math
 import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -22,6 +23,7 @@ from typing import Any
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.legend import Legend
+from matplotlib.lines import Line2D
 from matplotlib.text import Text
 
 from optimiser.present.formatting import fmt_m, fmt_money, fmt_num, mpl_text, nice_type
@@ -44,7 +46,7 @@ from optimiser.present.style import (
 logger = logging.getLogger(__name__)
 
 __all__ = ["KeyEntry", "KeySection", "KeyColumn", "key_sections", "firm_section", "route_section", "draw_side_panel",
-           "make_room_for_side_panel", "draw_key", "KEY_FONT_SIZES", "SIDE_PANEL_IN"]
+           "make_room_for_side_panel", "draw_key", "KEY_FONT_SIZES", "SIDE_PANEL_IN", "ACCURACY_NOTE"]
 
 KEY_FONT_SIZES = (7.0, 6.6, 6.2, 5.8, 5.4, 5.0)
 """Font sizes tried, largest first, until the whole key fits beside the map."""
@@ -119,11 +121,19 @@ def key_sections(layout: Layout, metrics: RunMetrics, tags: dict[str, str],
     return [s for s in (built, firms, junctions, existing, notes) if s.entries]
 
 
-def firm_section(layout: Layout, title: str = "Firms and buildings (number on the map · staff · position accurate to ±)",
+ACCURACY_NOTE = " · ± position accuracy"
+"""The end of a firm section's title (before its closing parenthesis) naming the accuracy column;
+dropped when no firm of the site gives one."""
+
+
+def firm_section(layout: Layout, title: str = f"Firms and buildings (number on the map · staff{ACCURACY_NOTE})",
                  gid_prefix: str = "") -> KeySection:
     """Every firm by its site number (:func:`~optimiser.present.layers.firm_numbers`) and full
-    name, with staff and position accuracy: the key of the plan, the distance map and compare."""
+    name, with staff and position accuracy: the key of the plan, the distance map and compare.
+    ``title``'s :data:`ACCURACY_NOTE` is dropped when no firm has a position accuracy."""
     numbers = firm_numbers(layout)
+    if not any(f.props.get("accuracy_m") is not None for f in layout.layer("firm")):
+        title = title.replace(ACCURACY_NOTE, "")
     firms = KeySection(title)
     for f in sorted(layout.layer("firm"), key=lambda f: numbers[f.id]):
         acc = f.props.get("accuracy_m")
@@ -274,6 +284,38 @@ def make_room_for_side_panel(ax: Axes) -> float:
     return right
 
 
+LEGEND_SPACING = 0.7
+"""Space between legend rows, in font sizes."""
+
+
+def _marker_overhang_pt(handle: Any, fontsize: float) -> float:
+    """How far (points) a legend handle's marker reaches above or below its row's text."""
+    if not isinstance(handle, Line2D) or handle.get_marker() in (None, "", "None", "none"):
+        return 0.0
+    return max(0.0, float(handle.get_markersize()) / 2.0 - 0.6 * fontsize)
+
+
+def spaced_handles(handles: Sequence[Any], fontsize: float, labelspacing: float) -> list[Any]:
+    """``handles`` with blank rows (unlabelled, undrawn handles) between two rows whose markers
+    are taller than the rows (the firm-size circles, 10-26 pt in a 7.5 pt legend), so that no
+    marker reaches into its neighbour's marker or text.
+
+    Args:
+        fontsize: the legend's font size (points); labelspacing: its row gap (font sizes).
+    """
+    out: list[Any] = []
+    gap, blank = labelspacing * fontsize, (0.7 + labelspacing) * fontsize
+    prev = 0.0
+    for h in handles:
+        over = _marker_overhang_pt(h, fontsize)
+        need = prev + over + 1.0 - gap
+        if out and need > 0:
+            out += [Line2D([], [], ls="none", marker="", label=" ") for _ in range(math.ceil(need / blank))]
+        out.append(h)
+        prev = over
+    return out
+
+
 def draw_side_panel(ax: Axes, handles: list[Any], sections: list[KeySection], routes: KeySection | None,
                     right_in: float | None = None) -> Legend | None:
     """The legend (top of the column right of the map), the route notes under it, and the key:
@@ -299,9 +341,11 @@ def draw_side_panel(ax: Axes, handles: list[Any], sections: list[KeySection], ro
     leg = None
     legend_bottom = top
     if handles:
-        leg = ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(xa / w_in, top / h_in),
-                        bbox_transform=fig.transFigure, fontsize=max(5.0, 7.5 * legend_w / LEGEND_COL_IN),
-                        frameon=False, borderaxespad=0.0, borderpad=0.0, labelspacing=0.7,
+        fontsize = max(5.0, 7.5 * legend_w / LEGEND_COL_IN)
+        leg = ax.legend(handles=spaced_handles(handles, fontsize, LEGEND_SPACING), loc="upper left",
+                        bbox_to_anchor=(xa / w_in, top / h_in),
+                        bbox_transform=fig.transFigure, fontsize=fontsize,
+                        frameon=False, borderaxespad=0.0, borderpad=0.0, labelspacing=LEGEND_SPACING,
                         handlelength=2.2 if legend_w >= LEGEND_COL_IN else 1.6)
         leg.set_gid("legend")
         legend_bottom = leg.get_window_extent(renderer(fig)).y0 / fig.dpi - 0.2

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
+from markupsafe import Markup
 from pyproj import CRS, Transformer
 
 from optimiser import __version__
@@ -33,6 +34,7 @@ from optimiser.present.formatting import as_float, compared_pairs_text, fmt_m, f
 from optimiser.present.futures import futures_view
 from optimiser.present.interactive import map_view
 from optimiser.present.layers import RunData, placement_tags
+from optimiser.present.map_style import map_css
 from optimiser.present.metrics import RunMetrics
 from optimiser.present.staging import write_new_file
 from optimiser.present.tables import Cell, Header, Table, num_cell
@@ -57,9 +59,11 @@ def template_env() -> Environment:
     """The Jinja2 environment of the report templates (autoescaped: ``*.html.j2`` templates
     escape every value); one per process, so each template is compiled once (the render process
     of ``siteopt run`` compiles them before the run is sent: about 0.07 s of CPU)."""
-    return Environment(loader=PackageLoader("optimiser.present", "templates"),
-                       autoescape=select_autoescape(enabled_extensions=("html", "htm", "xml", "html.j2")),
-                       keep_trailing_newline=True)
+    env = Environment(loader=PackageLoader("optimiser.present", "templates"),
+                      autoescape=select_autoescape(enabled_extensions=("html", "htm", "xml", "html.j2")),
+                      keep_trailing_newline=True)
+    env.globals["map_css"] = Markup(map_css())  # the interactive plan's colours, from the static plan's style
+    return env
 
 
 def data_uri_png(png: bytes) -> str:

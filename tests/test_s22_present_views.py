@@ -1,0 +1,155 @@
+"""Session 22, urban designer's view of plans and reports: the static plan's legend keeps its
+firm-size circles apart, the firm key's title names position accuracy only when the site gives
+it, and the report's interactive plan draws every item as the static plan does (colours and
+shapes from optimiser.present.style), with a legend of its symbols and placement tags beside
+(not on) their symbols."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+from matplotlib.colors import to_hex
+from matplotlib.lines import Line2D
+
+from optimiser.present import plan, style
+from optimiser.present.interactive import _overlap, _text_box, map_view, place_labels
+from optimiser.present.labels import renderer
+from optimiser.present.layers import Feature
+from optimiser.present.plan_key import firm_section, spaced_handles
+from optimiser.present.rundir import load_run
+from tests.browser import CHROMIUM, assert_clean, open_page
+from tests.runfixture import make_run_dir
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from optimiser.present.rundir import render_run
+
+    run = make_run_dir(tmp_path_factory.mktemp("s22") / "run")
+    render_run(run)
+    return run
+
+
+# ------------------------------------------------------------------ static plan legend
+def test_plan_legend_firm_sizes_do_not_overlap(run_dir: Path) -> None:
+    """The legend's firm circles (up to 26 pt in a 7.5 pt legend) reached into the rows above and
+    below: 'Firm, 300 employees' circle over 'Firm, 150 employees' and its own text's neighbours."""
+    fig = plan.plan_figure(load_run(run_dir))
+    fig.canvas.draw()
+    rend = renderer(fig)
+    leg = fig.axes[0].get_legend()
+    rows = [(h, t) for h, t in zip(leg.legend_handles, leg.get_texts(), strict=True) if t.get_text().strip()]
+    sizes = [h for h, t in rows if t.get_text().startswith("Firm, ")]
+    assert len(sizes) >= 2
+    boxes = []
+    for h, t in rows:
+        hb = h.get_window_extent(rend)
+        boxes.append((t.get_text(), hb, t.get_window_extent(rend)))
+    for i, (ta, ha, xa) in enumerate(boxes):
+        for tb, hb, xb in boxes[i + 1:]:
+            # shrink by half a pixel: boxes that only touch are fine
+            assert not ha.shrunk(0.98, 0.98).overlaps(hb.shrunk(0.98, 0.98)), (ta, tb)
+            assert not ha.shrunk(0.98, 0.98).overlaps(xb), (ta, tb)
+            assert not hb.shrunk(0.98, 0.98).overlaps(xa), (tb, ta)
+
+
+def test_spaced_handles_adds_rows_only_between_big_markers() -> None:
+    small = Line2D([], [], color="k", label="line")
+    big = [Line2D([], [], marker="o", ms=ms, ls="none", label=f"m{ms}") for ms in (10, 18, 26)]
+    out = spaced_handles([small, *big, small], 7.5, 0.7)
+    labels = [h.get_label() for h in out]
+    # the 10 pt circle fits its row; between 18 and 26 pt circles a blank row (at least one) is added
+    assert labels[:3] == ["line", "m10", "m18"] or labels[:2] == ["line", "m10"]
+    i18, i26 = labels.index("m18"), labels.index("m26")
+    assert i26 - i18 >= 2 and set(labels[i18 + 1:i26]) == {" "}
+    assert spaced_handles([small, small], 7.5, 0.7) == [small, small]
+
+
+# ------------------------------------------------------------------ firm key title
+def test_firm_key_title_names_accuracy_only_when_given(run_dir: Path) -> None:
+    run = load_run(run_dir)
+    with_acc = any(f.props.get("accuracy_m") is not None for f in run.layout.layer("firm"))
+    title = firm_section(run.layout).title
+    assert ("± position accuracy" in title) is with_acc
+    assert not title.endswith("±)")
+    bare = [Feature("firm", f.geometry, {k: v for k, v in f.props.items() if k != "accuracy_m"})
+            for f in run.layout.layer("firm")]
+    from optimiser.present.layers import Layout
+
+    lay = Layout(bare, run.layout.crs)
+    assert firm_section(lay).title == "Firms and buildings (number on the map · staff)"
+
+
+# ------------------------------------------------------------------ interactive plan
+def test_placement_tags_sit_beside_their_symbols() -> None:
+    """A tag (F1, S1, X1) used to be drawn on its own symbol (dark text on a purple disc)."""
+    anchors = [(0.0, 0.0), (100.0, 0.0), (0.0, 100.0)]
+    radii = [8.0, 8.0, 12.0]
+    texts = ["F1", "S1", "7"]
+    spots = place_labels(anchors, radii, texts, 10.0, beside=[True, True, False])
+    for k in (0, 1):
+        box = _text_box(spots[k].x, spots[k].y, texts[k], 10.0)
+        x, y = anchors[k]
+        r = radii[k]
+        assert _overlap(box, (x - r, y - r, x + r, y + r)) == 0, texts[k]
+        assert not spots[k].moved  # right beside: no leader line
+        assert math.dist((spots[k].x, spots[k].y), anchors[k]) < 40
+    assert (spots[2].x, spots[2].y) == anchors[2]  # a firm's number stays on its circle
+
+
+def test_interactive_map_draws_the_static_plans_symbols(run_dir: Path) -> None:
+    view = map_view(load_run(run_dir))
+    svg = view.svg
+    assert '<polygon class="facility"' in svg and '<polygon class="xing-mark"' in svg
+    assert 'class="tag t-facility"' in svg
+    labels = [item.label for item in view.legend]
+    assert "New shared facility" in labels and "New crossing (chosen)" in labels and "Route after" in labels
+
+
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"Debian chromium not found at {CHROMIUM}")
+def test_interactive_colours_match_the_static_plan_in_chromium(browser, run_dir: Path) -> None:
+    page, events = open_page(browser, run_dir / "report.html")
+    svg = "#map svg.map-svg"
+
+    def css(sel: str, prop: str) -> str:
+        return page.locator(f"{svg} {sel}").first.evaluate(f"e => getComputedStyle(e).{prop}")
+
+    def rgb(hex_c: str) -> str:
+        r, g, b = (int(hex_c[i:i + 2], 16) for i in (1, 3, 5))
+        return f"rgb({r}, {g}, {b})"
+
+    assert css("circle.firm", "fill") == rgb(style.FIRM_C)
+    assert css("polygon.facility", "fill") == rgb(style.FACILITY_C)
+    assert css("path.xing-new", "stroke") == rgb(style.CROSSING_C)
+    assert css("path.route-after", "stroke") == rgb(style.ROUTE_AFTER_C)
+    assert css("path.route-before", "stroke") == rgb(style.ROUTE_BEFORE_C)
+    assert css("path.parcel.buildable", "fill") == rgb(to_hex(style.parcel_style("buildable").fc))
+    # the legend under the map shows the same symbol
+    swatch = page.locator("#map .map-legend li", has_text="New shared facility").locator("polygon.facility")
+    assert swatch.evaluate("e => getComputedStyle(e).fill") == rgb(style.FACILITY_C)
+    assert page.locator(f"{svg}").count() == 1
+    # the numbered key's list numbers stay clear of the previous column's text
+    gaps = page.evaluate("""() => {
+        const lis = [...document.querySelectorAll('#map .map-key li')];
+        const probe = document.createElement('span');
+        probe.textContent = Math.max(lis.length, 88) + '. ';  // two digits at least: most sites have 10+ firms
+        lis[0].appendChild(probe);
+        const marker = probe.getBoundingClientRect().width;
+        probe.remove();
+        const cols = {};
+        for (const li of lis) { const r = li.getBoundingClientRect(); (cols[Math.round(r.left)] ??= []).push(r); }
+        const lefts = Object.keys(cols).map(Number).sort((a, b) => a - b);
+        const out = [];
+        for (let i = 1; i < lefts.length; i++) {
+          const prevRight = Math.max(...cols[lefts[i - 1]].map(r => r.right));
+          out.push(lefts[i] - prevRight - marker);
+        }
+        return out;
+    }""")
+    assert gaps and min(gaps) >= 0, gaps
+    assert_clean(events)
