@@ -29,6 +29,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from optimiser import __version__
+from optimiser.batch.dasklog import LogRelay
 from optimiser.batch.lifeline import init_worker
 from optimiser.batch.records import ItemRecord, ItemStatus, is_solved, make_record, read_result
 from optimiser.batch.results import csv_text, pareto_table, plot_pareto, results_header, results_rows
@@ -348,11 +349,13 @@ def _run_dask(todo: list[BatchItem], runs: Path, scheduler: Any, render: bool, o
     else:
         raise TypeError(f"scheduler must be an address, a distributed.Client or a cluster, not {type(scheduler).__name__}")
     logger.info("running %d items on Dask", len(todo))
+    relay = None
     try:
+        relay = LogRelay(client, _worker_log_level())  # the workers' log lines, at this batch's verbosity
         futs = {}
         for it in todo:
-            f = client.submit(run_item, _payload(it), str(runs / it.run_id), render, pure=False,
-                              key=f"siteopt-item-{it.key[:16]}-{time.time_ns()}")
+            f = client.submit(run_item, {**_payload(it), "log": relay.payload()}, str(runs / it.run_id), render,
+                              pure=False, key=f"siteopt-item-{it.key[:16]}-{time.time_ns()}")
             futs[f] = it
         for f in as_completed(list(futs)):
             if interrupt.requested():  # the items not yet finished are cancelled, not recorded
@@ -368,6 +371,8 @@ def _run_dask(todo: list[BatchItem], runs: Path, scheduler: Any, render: bool, o
                     rec = _error_record(it, exc, 0.0)
             on_done(it, rec)
     finally:
+        if relay is not None:
+            relay.close()
         if own is not None:
             own.close()
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from pydantic import ValidationError as PydanticValidationError
 
+from optimiser.batch.dasklog import forwarded
 from optimiser.batch.records import ItemRecord, ItemStatus, make_record
 from optimiser.errors import ExitCode, InputError, ModelError, TimeLimitError, VerificationError
 from optimiser.inputs.scenario import scenario_from_mapping
@@ -78,7 +79,8 @@ def run_item(payload: Mapping[str, Any], run_dir: str, render: bool = False) -> 
 
     Args:
         payload: ``key``, ``name``, ``overrides``, ``scenario`` (the resolved mapping) and
-            ``base_path`` (where the scenario's relative site path resolves).
+            ``base_path`` (where the scenario's relative site path resolves); on Dask also
+            ``log`` (:func:`optimiser.batch.dasklog.forwarded`: the batch's level and topic).
         run_dir: the item's run directory (created).
         render: also draw plans and report.html.
 
@@ -87,6 +89,11 @@ def run_item(payload: Mapping[str, Any], run_dir: str, render: bool = False) -> 
         solution, a verification failure or an exception all become a record with a status
         and a reason.
     """
+    with forwarded(payload.get("log")):  # on Dask: the item logs at the batch's verbosity, shown by the batch
+        return _run_item(payload, run_dir, render)
+
+
+def _run_item(payload: Mapping[str, Any], run_dir: str, render: bool) -> ItemRecord:
     t0 = time.perf_counter()
     key, name, ov = payload["key"], payload["name"], payload["overrides"]
     out = Path(run_dir)

@@ -1,0 +1,120 @@
+"""Batch items on Dask log at the batch's verbosity (session 22; the left item "Dask workers
+ignore -q"): a Dask worker's ``optimiser`` records are sent to the batch as events and
+re-emitted there, so ``siteopt -v batch --scheduler ...`` shows the items' progress and ``-q``
+(or the default) does not, as for local workers."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from optimiser.batch import dasklog
+from tests.test_batch import SCENARIO, SITE, write_batch
+
+
+class _FakeWorker:
+    address = "tcp://10.0.0.7:4242"
+
+    def __init__(self) -> None:
+        self.events: list[tuple[str, dict[str, Any]]] = []
+
+    def log_event(self, topic: str, msg: dict[str, Any]) -> None:
+        self.events.append((topic, msg))
+
+
+class _FakeClient:
+    def __init__(self) -> None:
+        self.handlers: dict[str, Any] = {}
+        self.stored: list[tuple[float, dict[str, Any]]] = []
+        self.unsubscribed: list[str] = []
+
+    def subscribe_topic(self, topic: str, handler: Any) -> None:
+        self.handlers[topic] = handler
+
+    def get_events(self, topic: str) -> list[tuple[float, dict[str, Any]]]:
+        return list(self.stored)
+
+    def unsubscribe_topic(self, topic: str) -> None:
+        self.unsubscribed.append(topic)
+
+
+def test_an_items_records_travel_from_the_worker_at_the_batch_level(monkeypatch: pytest.MonkeyPatch,
+                                                                   caplog: pytest.LogCaptureFixture) -> None:
+    distributed = pytest.importorskip("distributed")
+    worker = _FakeWorker()
+    monkeypatch.setattr(distributed, "get_worker", lambda: worker)
+    client = _FakeClient()
+    relay = dasklog.LogRelay(client, logging.WARNING)  # the batch runs at the default level (or -q)
+    log = {**relay.payload(), "pid": -1}  # as from another process
+    item_log = logging.getLogger("optimiser.pipeline")
+    other: list[None] = []
+
+    def another_item() -> None:  # another item on the same worker, in another thread: not this one's
+        item_log.warning("from another item")
+        other.append(None)
+
+    with dasklog.forwarded(log):
+        assert logging.getLogger("optimiser").level == logging.WARNING
+        item_log.info("solve: optimal")
+        item_log.warning("no route drawn for firm pair a|b")
+        t = threading.Thread(target=another_item)
+        t.start()
+        t.join()
+    assert other and logging.getLogger("optimiser").level == logging.NOTSET  # restored
+    assert [(m["name"], m["level"], m["message"]) for _, m in worker.events] == [
+        ("optimiser.pipeline", logging.WARNING, "no route drawn for firm pair a|b")]
+    assert {topic for topic, _ in worker.events} == {relay.topic}
+
+    caplog.clear()  # the worker is this process here: what follows is what the batch shows
+    with caplog.at_level(logging.WARNING, logger="optimiser"):
+        for _, msg in worker.events:
+            client.handlers[relay.topic]((1.0, msg))
+        client.stored = [(1.0, msg) for _, msg in worker.events]  # the same event fetched at the end: once
+        relay.close()
+    shown = [(r.name, r.levelno, r.getMessage()) for r in caplog.records if r.name.startswith("optimiser")]
+    assert shown == [("optimiser.pipeline", logging.WARNING,
+                      "Dask worker tcp://10.0.0.7:4242: no route drawn for firm pair a|b")]
+    assert client.unsubscribed == [relay.topic]
+
+    with dasklog.forwarded({**log, "level": logging.INFO}):  # siteopt -v batch: info lines too
+        item_log.info("solve: optimal")
+    assert worker.events[-1][1]["message"] == "solve: optimal" and worker.events[-1][1]["level"] == logging.INFO
+
+
+def test_nothing_is_forwarded_in_the_batchs_own_process_or_off_dask(monkeypatch: pytest.MonkeyPatch) -> None:
+    distributed = pytest.importorskip("distributed")
+    worker = _FakeWorker()
+    monkeypatch.setattr(distributed, "get_worker", lambda: worker)
+    relay = dasklog.LogRelay(_FakeClient(), logging.INFO)
+    with dasklog.forwarded(relay.payload()):  # a threaded LocalCluster: the batch's handlers see the records
+        logging.getLogger("optimiser.pipeline").warning("seen by the batch directly")
+    with dasklog.forwarded(None):  # a local worker
+        logging.getLogger("optimiser.pipeline").warning("written by the local worker")
+    assert worker.events == []
+
+
+def test_siteopt_v_shows_dask_items_progress_and_the_default_does_not(tmp_path: Path,
+                                                                       caplog: pytest.LogCaptureFixture) -> None:
+    distributed = pytest.importorskip("distributed")
+    from optimiser.batch import run_batch
+
+    d = tmp_path / "in"
+    d.mkdir()
+    (d / "site.yaml").write_text(SITE, encoding="utf-8")
+    (d / "scen.yaml").write_text(SCENARIO, encoding="utf-8")
+    b = write_batch(d, sweep={"budget_gbp": [1_000_000]})
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        with caplog.at_level(logging.INFO, logger="optimiser"):
+            s = run_batch(b, tmp_path / "v", scheduler=cluster, progress=False)
+        lines = [r.getMessage() for r in caplog.records]
+        assert s.ran == 1
+        key = s.records[0]["key"][:12]
+        assert any(ln.startswith("Dask worker tcp://") and f"item {key} (budget=£1m): optimal in " in ln for ln in lines)
+        caplog.clear()
+        with caplog.at_level(logging.WARNING, logger="optimiser"):
+            run_batch(b, tmp_path / "q", scheduler=cluster, progress=False)
+        assert not [r for r in caplog.records if "Dask worker" in r.getMessage()]
