@@ -300,3 +300,16 @@ def test_working_crs_in_feet_is_refused_naming_its_metre_twin(tmp_path):
     problems = [str(p) for p in validate_files([_write(tmp_path / "w.yaml", data)])]
     assert len(problems) == 1 and "working_crs: CRS 'EPSG:2263' is in US survey foot, not metres" in problems[0]
     assert "use EPSG:32118 (NAD83 / New York Long Island), the same grid in metres" in problems[0]
+
+
+def test_state_plane_metres_and_feet_mixed_up_is_one_problem_naming_the_unit(tmp_path):
+    feet = _in_new_york_feet(site_dict())
+    as_metres = dict(feet, crs="EPSG:32118")  # US survey feet declared as the metre grid
+    to_m = Transformer.from_crs("EPSG:2263", "EPSG:32118", always_xy=True)
+    metres = dict(_moved(feet, to_m.transform), crs="EPSG:2263")  # metres declared as the feet grid
+    for data, said, meant in ((as_metres, "EPSG:32118", "EPSG:2263"), (metres, "EPSG:2263", "EPSG:32118")):
+        problems = _problems(tmp_path, data)
+        assert len(problems) == 1, problems
+        field, reason, hint = problems[0]
+        assert field == "crs" and f"outside the area of use of crs {said}" in reason and f"inside that of {meant}" in reason
+        assert hint.startswith(f"set crs: {meant} if the coordinates are in ")

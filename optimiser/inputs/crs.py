@@ -255,21 +255,50 @@ _UNIT_SUFFIX = re.compile(r"\s*\([^()]*\bft[A-Za-z]*\)\s*$")
 """The unit at the end of an EPSG CRS name in feet: ``NAD83 / California zone 3 (ftUS)``."""
 
 
-@lru_cache(maxsize=64)
-def _twin_code(name: str) -> str | None:
-    base = _UNIT_SUFFIX.sub("", name)
-    if base == name:
-        return None
-    for info in query_crs_info(auth_name="EPSG", pj_types=PJType.PROJECTED_CRS):
-        if info.name == base and not info.deprecated:
-            return f"EPSG:{info.code}"
-    return None
+@lru_cache(maxsize=1)
+def _projected_by_name() -> dict[str, str]:
+    """EPSG's projected CRSs (not deprecated) by name: ``{"NAD83 / California zone 3": "EPSG:26943"}``."""
+    return {info.name: f"EPSG:{info.code}" for info in query_crs_info(auth_name="EPSG", pj_types=PJType.PROJECTED_CRS)
+            if not info.deprecated}
 
 
 def metric_twin(crs: CRS) -> str | None:
     """The EPSG CRS that is ``crs``'s grid in metres (``EPSG:26943`` for ``EPSG:2227``, NAD83 /
     California zone 3 in US survey feet), or ``None`` when the database has none."""
-    return _twin_code(crs.name)
+    base = _UNIT_SUFFIX.sub("", crs.name)
+    return _projected_by_name().get(base) if base != crs.name else None
+
+
+def unit_twins(crs: CRS) -> list[str]:
+    """The EPSG CRSs that are ``crs``'s grid in another unit: its twin in metres for a CRS in
+    feet, its twins in feet (``(ftUS)``, ``(ft)``) for one in metres."""
+    if metres_per_unit(crs) != 1.0:
+        twin = metric_twin(crs)
+        return [twin] if twin else []
+    names = _projected_by_name()
+    return [names[n] for n in (f"{crs.name} (ftUS)", f"{crs.name} (ft)") if n in names]
+
+
+def _unit_plural(unit: str) -> str:
+    """``metres``, ``US survey feet``, ``feet``: a CRS's unit as a message says it of coordinates."""
+    return {"metre": "metres", "meter": "metres", "foot": "feet"}.get(unit, unit.replace(" foot", " feet"))
+
+
+def _unit_mixup(file: str, features: list[tuple[str, list[list[float]]]], src: CRS, crs_text: str) -> Problem | None:
+    """One problem for a site whose every position lies outside its CRS's area of use but inside
+    that of the same grid in another unit (State Plane metres declared as US survey feet, or the
+    other way round): the numbers are right, the unit is not."""
+    placed = [(where, pos) for where, pos in features if pos]
+    if not placed:
+        return None
+    for twin in unit_twins(src):
+        other = CRS.from_user_input(twin)
+        if not implausible_positions(file, placed, other, twin, check_span=False):
+            unit, other_unit = (_unit_plural(c.axis_info[0].unit_name if c.axis_info else "metre") for c in (src, other))
+            return Problem(file, "crs", f"the coordinates lie outside the area of use of crs {crs_text} ({src.name}, in "
+                           f"{unit}) but inside that of {twin} ({other.name}, in {other_unit}): they look like "
+                           f"{other_unit}", f"set crs: {twin} if the coordinates are in {other_unit}")
+    return None
 
 
 def _feet_working(src: CRS, positions: list[list[float]]) -> CRS | None:
@@ -391,6 +420,8 @@ def check_site_crs(data: dict[str, Any], file: str) -> SiteCrs:
         return SiteCrs(None, None, problems + bad_request)
     if not problems:
         problems.extend(implausible_positions(file, features, src, str(data.get("crs"))))
+        if problems and src.is_projected and (mixup := _unit_mixup(file, features, src, str(data.get("crs")))):
+            problems = [mixup]
     if requested is not None and not problems:
         bad_request = _working_misfit(file, features, src, str(data.get("crs")), requested, str(data.get("working_crs")))
     dst: CRS | None
