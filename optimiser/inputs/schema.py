@@ -14,7 +14,8 @@ tag (:data:`XY`, :data:`GEOJSON`, :data:`WHOLE`, :data:`RANGE`) appears in pydan
 locations, where :mod:`optimiser.inputs.messages` reads it.
 
 Coordinates are in the file's declared ``crs`` (a projected CRS in metres, e.g. EPSG:27700,
-or EPSG:4326/OGC:CRS84 longitude-latitude, which is reprojected with pyproj). Lengths are
+or EPSG:4326/OGC:CRS84 longitude-latitude or a projected CRS in feet, which are reprojected with
+pyproj into one in metres). Lengths are
 metres, areas square metres; money (``budget``, ``cost``) is in the scenario's ``currency``
 (ISO 4217, default GBP), and the first format's ``budget_gbp`` / ``cost_gbp`` are pounds.
 Which of the two money fields to give, and the currency code, are checked by
