@@ -118,3 +118,36 @@ def test_siteopt_v_shows_dask_items_progress_and_the_default_does_not(tmp_path: 
         with caplog.at_level(logging.WARNING, logger="optimiser"):
             run_batch(b, tmp_path / "q", scheduler=cluster, progress=False)
         assert not [r for r in caplog.records if "Dask worker" in r.getMessage()]
+
+
+@pytest.mark.slow
+def test_a_stop_on_dask_is_seen_at_once_not_after_the_next_item(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ctrl-C of a batch on Dask waited for the next item to finish (``as_completed`` blocked):
+    a 12 s item kept ``siteopt batch`` running for 10 s after the signal."""
+    import time
+
+    distributed = pytest.importorskip("distributed")
+    from optimiser.batch import run_batch
+    from optimiser.batch.worker import FAULTS_ENV
+    from optimiser.errors import Interrupted
+    from optimiser.solve import interrupt
+
+    d = tmp_path / "in"
+    d.mkdir()
+    (d / "site.yaml").write_text(SITE, encoding="utf-8")
+    (d / "scen.yaml").write_text(SCENARIO, encoding="utf-8")
+    b = write_batch(d, sweep={"budget_gbp": [1_000_000, 2_000_000]})
+    monkeypatch.setenv(FAULTS_ENV, '{"sleep": 12}')  # the workers inherit it: every item takes 12 s
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        timer = threading.Timer(2.0, interrupt.request, args=("SIGINT",))
+        t0 = time.perf_counter()
+        timer.start()
+        try:
+            with pytest.raises(Interrupted, match=r"0 of 2 items finished"):
+                run_batch(b, tmp_path / "out", scheduler=cluster, progress=False)
+            took = time.perf_counter() - t0
+        finally:
+            timer.cancel()
+            interrupt.reset()
+    assert took < 5.0, took
+    assert [ln.split(",")[3] for ln in (tmp_path / "out" / "results.csv").read_text().splitlines()[1:]] == ["pending"] * 2

@@ -357,24 +357,32 @@ def _run_dask(todo: list[BatchItem], runs: Path, scheduler: Any, render: bool, o
             f = client.submit(run_item, {**_payload(it), "log": relay.payload()}, str(runs / it.run_id), render,
                               pure=False, key=f"siteopt-item-{it.key[:16]}-{time.time_ns()}")
             futs[f] = it
-        for f in as_completed(list(futs)):
+        ac = as_completed(list(futs))
+        while not ac.is_empty():
+            finished = ac.next_batch(block=False)  # not blocking: a stop is seen within WAIT_S, not after an item
+            for f in finished:
+                on_done(futs[f], _dask_record(futs[f], f))
             if interrupt.requested():  # the items not yet finished are cancelled, not recorded
-                client.cancel(list(futs))
+                client.cancel([f for f in futs if not f.done()])
                 break
-            it = futs[f]
-            try:
-                rec = f.result()
-            except Exception as exc:  # noqa: BLE001 - KilledWorker and friends: recorded as "crashed" or "error"
-                if type(exc).__name__ == "KilledWorker":
-                    rec = _crash_record(it, f"the Dask worker died while running this item ({exc})")
-                else:
-                    rec = _error_record(it, exc, 0.0)
-            on_done(it, rec)
+            if not finished:
+                time.sleep(WAIT_S)
     finally:
         if relay is not None:
             relay.close()
         if own is not None:
             own.close()
+
+
+def _dask_record(it: BatchItem, fut: Any) -> ItemRecord:
+    """The record of an item run on Dask: its result, or why it has none."""
+    try:
+        rec: ItemRecord = fut.result()
+    except Exception as exc:  # noqa: BLE001 - KilledWorker and friends: recorded as "crashed" or "error"
+        if type(exc).__name__ == "KilledWorker":
+            return _crash_record(it, f"the Dask worker died while running this item ({exc})")
+        return _error_record(it, exc, 0.0)
+    return rec
 
 
 # ---------------------------------------------------------------- the batch
