@@ -583,7 +583,7 @@ def test_gpkg_extra_layers_are_ignored_with_a_warning_naming_them(tmp_path, capl
         site = read_site(out)
     assert len(site.firms) == len(rich_site()["firms"])  # firms_2019 is not added to firms
     text = " ".join(r.getMessage() for r in caplog.records)
-    assert "2 layer(s) ignored" in text and "'notes'" in text and "'firms_2019' (like 'firms', which is read)" in text
+    assert "2 layer(s) not read" in text and "'notes'" in text and "'firms_2019' (like 'firms', which is read)" in text
 
 
 def test_gpkg_near_miss_of_a_missing_layer_is_a_problem_naming_the_layer_meant(tmp_path):
@@ -647,3 +647,27 @@ def test_missing_per_layer_is_told_by_the_features_not_by_the_message_text():
     data["firms"][2]["employees"] = 0  # there on one feature: its problem is that feature's, none is grouped
     out = name_features(reworded, data)
     assert [p.field for p in out] == [f"layer firms, feature {i + 1} (f{i}): employees" for i in range(3)]
+
+
+def test_gpkg_copy_named_like_an_export_is_not_merged_into_the_layer(tmp_path, caplog):
+    """``old_firms`` ends like a QGIS export's name (``site — firms``) but the file has ``firms``:
+    the copy is not read (it gave a duplicate id per feature, or, with other ids, silently more firms)."""
+    out = convert_site(_write_yaml(tmp_path / "site.yaml", rich_site()), tmp_path / "site.gpkg")
+    firms = pyogrio.read_dataframe(out, layer="firms")
+    firms["id"] = firms["id"] + "-old"
+    pyogrio.write_dataframe(firms, out, layer="old_firms", driver="GPKG")
+    with caplog.at_level("WARNING", logger="optimiser.inputs.gis_files"):
+        site = read_site(out)
+    assert sorted(f.id for f in site.firms) == sorted(f["id"] for f in rich_site()["firms"])
+    assert "'old_firms' (like 'firms', which is read)" in " ".join(r.getMessage() for r in caplog.records)
+
+
+def test_gpkg_two_layers_that_could_each_be_one_kind_is_a_problem(tmp_path):
+    src = convert_site(_write_yaml(tmp_path / "site.yaml", rich_site()), tmp_path / "site.gpkg")
+    out = tmp_path / "two.gpkg"
+    for name, _ in pyogrio.list_layers(src):  # the same site with its firms in two layers, none named 'firms'
+        frame = pyogrio.read_dataframe(src, layer=name)
+        for layer in (["north — firms", "south — firms"] if name == "firms" else [name]):
+            pyogrio.write_dataframe(frame, out, layer=layer, driver="GPKG")
+    problems = [str(p) for p in validate_files([out])]
+    assert any("layers 'north — firms', 'south — firms' could each be the site's 'firms' layer" in p for p in problems), problems

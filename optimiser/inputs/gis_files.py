@@ -27,6 +27,7 @@ from optimiser.inputs.gis import (
     SITE_LAYERS,
     SITE_TABLE,
     _meta_from_table,
+    _norm,
     frames_to_site,
     layer_for,
     site_to_frames,
@@ -68,6 +69,32 @@ def _near_miss(name: str) -> str | None:
     return max(inside, key=len) if inside else None
 
 
+def _layers_not_read(file: str, names: list[str]) -> tuple[set[str], list[Problem]]:
+    """The layers of a GeoPackage that are not read, and a problem for each feature kind that
+    several layers could be. A layer is read when its name is a site layer's (``firms``,
+    ``Firms``, ``firm``) or ends with one (``site — firms``, as QGIS names exported layers); of
+    several for one kind, the one named exactly is read and the others (``old_firms``, a copy
+    kept in the file) are not; with none named exactly, the file does not say which to read."""
+    skip = {n for n in names if n in _IGNORED_TABLES or (n != SITE_TABLE and layer_for(n) is None)}
+    by_kind: dict[str, list[str]] = {}
+    for n in names:
+        if n not in skip and n != SITE_TABLE:
+            by_kind.setdefault(layer_for(n).name, []).append(n)  # type: ignore[union-attr]
+    problems: list[Problem] = []
+    for kind, found in by_kind.items():
+        if len(found) < 2:
+            continue
+        exact = [n for n in found if _norm(n) in _BY_NAME]
+        if len(exact) == 1:
+            skip.update(n for n in found if n != exact[0])
+        else:
+            problems.append(Problem(file, f"layer {found[0]}", f"layers {', '.join(repr(n) for n in found)} could each be "
+                                    f"the site's {kind!r} layer; they are not merged",
+                                    f"keep one and rename or remove the others (or name the one to read {kind!r})"))
+            skip.update(found)
+    return skip, problems
+
+
 def _extra_layers(file: str, extra: list[str], frames: Mapping[str, pd.DataFrame], has_site_table: bool) -> list[Problem]:
     """What to say about a GeoPackage's layers that are no site layer: a problem for a near-miss
     of a site layer the file does not have (or has empty: its features would be lost), and one
@@ -88,8 +115,9 @@ def _extra_layers(file: str, extra: list[str], frames: Mapping[str, pd.DataFrame
         else:
             ignored.append(f"{name!r} (like {meant!r}, which is read)")
     if ignored:
-        logger.warning("%s: %d layer(s) ignored, not site layers: %s (a site's layers are %s; leave them out of the "
-                       "GeoPackage to silence this)", file, len(ignored), ", ".join(ignored), ", ".join(_site_layer_names()))
+        logger.warning("%s: %d layer(s) not read, not site layers or copies of one: %s (a site's layers are %s; leave "
+                       "the others out of the GeoPackage to silence this)", file, len(ignored), ", ".join(ignored),
+                       ", ".join(_site_layer_names()))
     return problems
 
 
@@ -160,15 +188,15 @@ def read_gis_site(path: Path, file: str) -> tuple[dict[str, Any] | None, list[Pr
             listed = pyogrio.list_layers(path)
     except (pyogrio.errors.DataSourceError, OSError) as exc:
         return None, [_unreadable(path, file, exc)]
-    problems: list[Problem] = []
     frames: dict[str, pd.DataFrame] = {}
     meta: dict[str, Any] = {}
     extra: list[str] = []
+    skip, problems = _layers_not_read(file, [str(n) for n, _ in listed]) if path.suffix.lower() == ".gpkg" else (set(), [])
     for name, geom_type in listed:
         name = str(name)
-        if path.suffix.lower() == ".gpkg" and name != SITE_TABLE and layer_for(name) is None:
+        if name in skip:
             if name not in _IGNORED_TABLES:
-                extra.append(name)  # not read: a QGIS user's notes, photos, base layers ...
+                extra.append(name)  # not read: a QGIS user's notes, photos, base layers, copies ...
             continue
         try:
             frame = pyogrio.read_dataframe(path, layer=name, fid_as_index=True, read_geometry=geom_type is not None)
