@@ -228,3 +228,19 @@ def test_network_features_never_guess_the_pound():
                  cost=1_800_000.0)
     assert crossing_features([c])[0]["properties"]["currency"] is None
     assert crossing_features([c], currency="EUR")[0]["properties"]["currency"] == "EUR"
+
+
+def test_neighbour_utm_zone_is_hinted_by_a_one_country_currency(tmp_path):
+    x, y = Transformer.from_crs("EPSG:4326", "EPSG:32632", always_xy=True).transform(8.54, 47.37)  # Zürich, zone 32
+    L = layout(round(x), round(y))
+    same = lambda a, b: (a, b)  # noqa: E731
+    texts = {}
+    for crs in ("EPSG:32632", "EPSG:32633"):
+        texts[crs] = _validate(_write(tmp_path / crs[5:], site_doc(L, crs, same, "zh"), scen_doc(L, same, "CHF", 3e6)))
+    assert "check the UTM zone" not in texts["EPSG:32632"]
+    hint = texts["EPSG:32633"]
+    assert "check the UTM zone: in EPSG:32633 (UTM zone 33N) the site is at lon/lat (14.54" in hint
+    assert "the same coordinates in EPSG:32632 (UTM zone 32N) would be at (8.54" in hint and "Switzerland" in hint
+    # a currency spent far and wide says nothing
+    assert "check the UTM zone" not in _validate(_write(tmp_path / "usd", site_doc(L, "EPSG:32633", same, "zh"),
+                                                        scen_doc(L, same, "USD", 3e6)))

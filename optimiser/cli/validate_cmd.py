@@ -27,7 +27,7 @@ import click
 from optimiser.checkfiles import FileReport, check_file
 from optimiser.cli.logging_setup import current_settings, report_internal_error
 from optimiser.errors import ExitCode, Problem, SiteWarning
-from optimiser.inputs.crs import parse_crs
+from optimiser.inputs.crs import neighbour_zone_reason, parse_crs
 from optimiser.inputs.currency import SYMBOLS, money_text
 from optimiser.inputs.locate import resolve_input
 from optimiser.inputs.plausibility import lonlat_transform
@@ -97,6 +97,7 @@ def _budget_text(budget: float, currency: str) -> str:
 def _scenario_summary(scn: Any) -> str:
     on = ", ".join(b.id for b in scn.active_barriers) or "none"
     where = _site_position(scn.site)
+    zone = _zone_hint(scn)
     return (
         f"scenario {scn.id!r} on site {scn.site.id!r}" + (f" ({where})" if where else "") + f": {len(scn.site.firms)} firms, "
         f"budget {_budget_text(scn.budget, scn.currency)}, {len(scn.facilities)} facility type(s), "
@@ -106,7 +107,19 @@ def _scenario_summary(scn: Any) -> str:
            f"{scn.transit.catchment_m:g} m" if scn.transit is not None else "")
         + (f"; {len(scn.futures)} futures ({', '.join(f.name for f in scn.futures)}), one plan by {scn.robust}"
            if scn.futures else "")
+        + (f"; check the UTM zone: {zone}" if zone else "")
     )
+
+
+def _zone_hint(scn: Any) -> str | None:
+    """:func:`~optimiser.inputs.crs.neighbour_zone_reason` for a scenario's site worked in the CRS
+    its file gives (the middle of its firms)."""
+    site = scn.site
+    if site.source_crs != site.crs or not site.firms:
+        return None
+    xs = sorted(f.location.x for f in site.firms)
+    ys = sorted(f.location.y for f in site.firms)
+    return neighbour_zone_reason(site.crs, (xs[len(xs) // 2], ys[len(ys) // 2]), scn.currency)
 
 
 def _summary(r: FileReport) -> str | None:

@@ -513,6 +513,45 @@ def swapped_lonlat_reason(lonlat: Sequence[tuple[float, float]], currency: str |
     return None
 
 
+_UTM_ZONE = re.compile(r"UTM zone (\d+)([NS])")
+
+
+def neighbour_zone_reason(crs_text: str, xy: tuple[float, float], currency: str | None) -> str | None:
+    """Why a site given in a UTM zone looks meant for the next zone, or ``None``.
+
+    Coordinates of the neighbouring zone declared in this one read as a place 6 degrees east or
+    west, inside the declared zone: no rule on the positions can tell. The scenario's
+    ``currency`` can (:data:`_CURRENCY_AREAS`): the site more than
+    :data:`~optimiser.inputs.plausibility.AREA_TOLERANCE_DEG` outside where it is spent, and read
+    in a neighbouring zone inside (a Zürich site in francs given in EPSG:32633 instead of 32632).
+
+    Args:
+        crs_text: the CRS the coordinates are in (the site's ``crs``).
+        xy: the middle of the site in that CRS.
+        currency: the scenario's currency code.
+    """
+    area = _CURRENCY_AREAS.get((currency or "").upper())
+    crs = parse_crs(crs_text)
+    m = _UTM_ZONE.search(crs.name) if crs is not None and crs.is_projected else None
+    if area is None or crs is None or m is None:
+        return None
+    name, box = area
+    lon, lat = lonlat_transform(crs)(*xy)
+    if not degrees_outside(lon, lat, box) > AREA_TOLERANCE_DEG:
+        return None
+    zone = int(m.group(1))
+    for other in (zone - 1, zone + 1):
+        code = _projected_by_name().get(crs.name.replace(m.group(0), f"UTM zone {other}{m.group(2)}"))
+        if code is None:
+            continue
+        olon, olat = lonlat_transform(CRS.from_user_input(code))(*xy)
+        if degrees_outside(olon, olat, box) == 0.0:
+            return (f"in {crs_text} (UTM zone {zone}{m.group(2)}) the site is at lon/lat {format_xy(lon, lat, degrees=True)}, "
+                    f"far from {name}, where its currency {currency} is spent; the same coordinates in {code} (UTM zone "
+                    f"{other}{m.group(2)}) would be at {format_xy(olon, olat, degrees=True)}, inside: are they for that zone?")
+    return None
+
+
 def swapped_lonlat_warning(file: str, field: str, source_crs: str, crs: str, points: Sequence[tuple[float, float]],
                            currency: str | None = None) -> SiteWarning | None:
     """The ``lat_lon_swapped`` sanity warning (against ``field``, a feature to look at) for a
