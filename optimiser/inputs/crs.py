@@ -7,6 +7,10 @@
   its ``working_crs`` with the same checks, and returns the source and working CRS;
 - :func:`swapped_lonlat_reason` / :func:`swapped_lonlat_warning`: a lon/lat site that looks given
   as [latitude, longitude] though both readings are places (the ``lat_lon_swapped`` sanity warning);
+- :func:`neighbour_zone_reason`: a UTM site whose one-country currency says it is meant for the
+  neighbouring zone (shown by ``siteopt validate``);
+- :func:`metric_twin` / :func:`unit_twins`: the same grid in metres or feet (a site in US survey
+  feet is worked in its twin in metres);
 - :func:`transformer` converts positions from one CRS to another (x first, as GeoJSON);
 - :func:`reproject_to_wgs84` turns working-CRS geometry into RFC 7946 WGS84 lon/lat for output.
 """
