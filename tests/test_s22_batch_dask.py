@@ -151,3 +151,34 @@ def test_a_stop_on_dask_is_seen_at_once_not_after_the_next_item(tmp_path: Path, 
             interrupt.reset()
     assert took < 5.0, took
     assert [ln.split(",")[3] for ln in (tmp_path / "out" / "results.csv").read_text().splitlines()[1:]] == ["pending"] * 2
+
+
+@pytest.mark.slow
+def test_a_dying_dask_worker_crashes_its_item_only_and_finished_items_are_not_run_again(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    """An item that kills every worker it runs on is recorded as crashed (KilledWorker) and the
+    rest solve; items already recorded are released, so a worker lost later (holding their
+    results) does not make the cluster run them again (it did: 'which will be recomputed
+    elsewhere', each re-run rewriting its run directory)."""
+    import collections
+    import re
+
+    distributed = pytest.importorskip("distributed")
+    from optimiser.batch import run_batch
+    from optimiser.batch.worker import FAULTS_ENV
+
+    d = tmp_path / "in"
+    d.mkdir()
+    (d / "site.yaml").write_text(SITE, encoding="utf-8")
+    (d / "scen.yaml").write_text(SCENARIO, encoding="utf-8")
+    b = write_batch(d, sweep={"budget_gbp": [1_000_000, 1_100_000, 1_200_000, 1_300_000, 2_000_000, 2_100_000]})
+    monkeypatch.setenv(FAULTS_ENV, '{"crash": "£2m"}')
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        with caplog.at_level(logging.INFO, logger="optimiser"):
+            s = run_batch(b, tmp_path / "out", scheduler=cluster, progress=False)
+    assert s.counts == {"crashed": 1, "optimal": 5} and s.exit_code == 5
+    (crashed,) = [r for r in s.records if r["status"] == "crashed"]
+    assert crashed["name"] == "budget=£2m" and "the Dask worker died while running this item" in crashed["error"]
+    runs = collections.Counter(m.group(1) for r in caplog.records
+                               if (m := re.search(r"Dask worker .*: item (\w{12}) \(.*\): optimal in", r.getMessage())))
+    assert sorted(runs.values()) == [1] * 5, runs

@@ -61,3 +61,25 @@ def test_pool_broken_at_submit_is_sorted_not_raised(monkeypatch: pytest.MonkeyPa
         assert done == [("item0", "crashed")]
     assert not suspects
 
+
+
+def test_an_item_with_its_result_on_disk_is_not_run_again(tmp_path: Path) -> None:
+    """Dask runs an item again when the worker holding its result dies before the batch fetched
+    it; the item's result.json (its last step) is on the shared disk: the record is returned, the
+    run directory left as it is. A record of another key does not count."""
+    from optimiser.batch.records import read_result
+    from optimiser.batch.runner import _payload
+    from optimiser.batch.worker import run_item
+    from optimiser.present.rundir import write_json_atomic
+
+    it = _item(3)  # its scenario is empty: run, it would be recorded as invalid
+    run_dir = tmp_path / it.run_id
+    run_dir.mkdir()
+    done = make_record(it.key, it.name, it.overrides, ItemStatus.OPTIMAL, ExitCode.OK, 1.5)
+    write_json_atomic(run_dir / "result.json", done)
+    (run_dir / "metrics.json").write_text("{}")
+    assert run_item(_payload(it), str(run_dir)) == done
+    assert sorted(p.name for p in run_dir.iterdir()) == ["metrics.json", "result.json"]
+    other = _item(4)
+    rec = run_item(_payload(other), str(run_dir))  # another key: run (and recorded as invalid)
+    assert rec["status"] == "invalid" and read_result(run_dir / "result.json", other.key) == rec

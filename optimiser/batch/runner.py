@@ -361,9 +361,11 @@ def _run_dask(todo: list[BatchItem], runs: Path, scheduler: Any, render: bool, o
         while not ac.is_empty():
             finished = ac.next_batch(block=False)  # not blocking: a stop is seen within WAIT_S, not after an item
             for f in finished:
-                on_done(futs[f], _dask_record(futs[f], f))
+                it = futs.pop(f)
+                on_done(it, _dask_record(it, f))
+                f.release()  # recorded: a worker lost later must not make the cluster run the item again
             if interrupt.requested():  # the items not yet finished are cancelled, not recorded
-                client.cancel([f for f in futs if not f.done()])
+                client.cancel(list(futs))
                 break
             if not finished:
                 time.sleep(WAIT_S)

@@ -15,7 +15,7 @@ from typing import Any
 from pydantic import ValidationError as PydanticValidationError
 
 from optimiser.batch.dasklog import forwarded
-from optimiser.batch.records import ItemRecord, ItemStatus, make_record
+from optimiser.batch.records import ItemRecord, ItemStatus, make_record, read_result
 from optimiser.errors import ExitCode, InputError, ModelError, TimeLimitError, VerificationError
 from optimiser.inputs.scenario import scenario_from_mapping
 from optimiser.pipeline import RunResult, run_scenario
@@ -87,7 +87,8 @@ def run_item(payload: Mapping[str, Any], run_dir: str, render: bool = False) -> 
     Returns:
         The item's record. Never raises for a bad item: invalid input, infeasibility, no
         solution, a verification failure or an exception all become a record with a status
-        and a reason.
+        and a reason. An item whose ``result.json`` (with its key) is already there is not run
+        again: its record is returned (the batch removes the file of an item it means to re-run).
     """
     with forwarded(payload.get("log")):  # on Dask: the item logs at the batch's verbosity, shown by the batch
         return _run_item(payload, run_dir, render)
@@ -98,6 +99,10 @@ def _run_item(payload: Mapping[str, Any], run_dir: str, render: bool) -> ItemRec
     key, name, ov = payload["key"], payload["name"], payload["overrides"]
     out = Path(run_dir)
     out.mkdir(parents=True, exist_ok=True)
+    earlier = read_result(out / "result.json", key)
+    if earlier is not None:  # e.g. Dask re-running an item whose result a lost worker held: it is on disk
+        logger.info("item %s (%s): finished earlier (%s), not run again", key[:12], name, earlier["status"])
+        return earlier
     _clear_leftovers(out)
     logger.debug("item %s (%s) starts in %s", key[:12], name, out)
     try:
