@@ -153,3 +153,60 @@ def test_interactive_colours_match_the_static_plan_in_chromium(browser, run_dir:
     }""")
     assert gaps and min(gaps) >= 0, gaps
     assert_clean(events)
+
+
+# ------------------------------------------------------------------ plans in a grid of subplots
+@pytest.mark.parametrize("shape,size", [((1, 2), (12.0, 5.0)), ((2, 2), (14.0, 10.0)), ((2, 3), (16.0, 9.0))])
+def test_plans_in_subplots_keep_their_legend_and_key_in_their_own_box(run_dir: Path, shape, size) -> None:
+    """``draw_plan`` on each axes of ``plt.subplots``: every legend and key text stays inside the
+    figure and off every other plan's map (a key too long for its box used to run on down over
+    the plan below; the legend too)."""
+    from matplotlib.figure import Figure
+
+    run = load_run(run_dir)
+    fig = Figure(figsize=size)
+    axs = fig.subplots(*shape).ravel()
+    boxes_before = [ax.get_position(original=True) for ax in axs]
+    for ax in axs:
+        plan.draw_plan(ax, run, run.metrics)
+    fig.canvas.draw()
+    rend = renderer(fig)
+    maps = [ax.get_window_extent(rend) for ax in axs]
+    fig_box = fig.bbox
+    side = [t for t in fig.texts if t.get_visible() and t.get_text().strip()]
+    side += [t for ax in axs if ax.get_legend() is not None for t in ax.get_legend().get_texts() if t.get_text().strip()]
+    assert side
+    for t in side:
+        bb = t.get_window_extent(rend)
+        assert fig_box.x0 - 1 <= bb.x0 and bb.x1 <= fig_box.x1 + 1 and fig_box.y0 - 1 <= bb.y0, t.get_text()[:40]
+        for m in maps:
+            assert not bb.overlaps(m), (t.get_text()[:40], "over a map")
+    # no key text over a legend
+    for ax in axs:
+        leg = ax.get_legend()
+        if leg is None:
+            continue
+        lb = leg.get_window_extent(rend)
+        for t in fig.texts:
+            if t.get_visible() and t.get_text().strip():
+                assert not t.get_window_extent(rend).overlaps(lb), (t.get_text()[:40], "over a legend")
+    # each plan's side panel stays in its own subplot box (no text below the box's bottom edge)
+    h = fig.bbox.height
+    for ax, box in zip(axs, boxes_before, strict=True):
+        leg = ax.get_legend()
+        if leg is not None:
+            assert leg.get_window_extent(rend).y0 >= box.y0 * h - 0.1 * fig.dpi
+
+
+def test_key_wraps_by_display_width_and_never_cuts() -> None:
+    """CJK characters are twice as wide as Latin ones: a key line of them was wrapped by
+    character count and ran past the figure's right edge."""
+    from optimiser.present.plan_key import text_width, wrap_width
+
+    name = "北京城市规划设计研究院 苏黎世分部 (Beijing Municipal Institute of City Planning, Zürich office) · 90 staff"
+    lines = wrap_width(name, 30)
+    assert all(text_width(ln) <= 30 for ln in lines), lines
+    assert "".join(lines).replace(" ", "") == name.replace(" ", "")  # nothing lost
+    assert lines[0] == "北京城市规划设计研究院"  # 22 wide: the next word (16 wide) goes on the next line
+    assert wrap_width("x" * 25, 10) == ["x" * 10, "x" * 10, "x" * 5]
+    assert wrap_width("Alpha Works · 120 staff", 40) == ["Alpha Works · 120 staff"]

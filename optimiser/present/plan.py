@@ -161,9 +161,11 @@ def draw_plan(ax: Axes, layout: LayoutLike, metrics: RunMetrics, *, extent: Exte
     if title:
         head, sub = plan_title(metrics)
         fig_w = root_figure(ax).get_size_inches()[0]
+        size = 11.0
         if ax.get_position(original=True).width < box_w - 1e-9:  # sharing its box with the key: wrap to the box
-            sub = "\n".join(textwrap.wrap(sub, max(40, int(box_w * fig_w * 72 / (11 * 0.55))), break_on_hyphens=False))
-        ax.set_title(mpl_text(f"{head}\n{sub}"), loc="left", fontsize=11, pad=8, linespacing=1.5)
+            size = 9.0  # a plan in a grid of subplots: its title must not reach the plan above
+            sub = "\n".join(textwrap.wrap(sub, max(40, int(box_w * fig_w * 72 / (size * 0.55))), break_on_hyphens=False))
+        ax.set_title(mpl_text(f"{head}\n{sub}"), loc="left", fontsize=size, pad=8, linespacing=1.5 if size > 10 else 1.3)
     if legend:
         (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()
         draw_side_panel(ax, panel.handles, key_sections(panel.layout, metrics, panel.tags, (x0, y0, x1, y1)),

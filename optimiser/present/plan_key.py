@@ -13,9 +13,10 @@ entry is one figure text with an SVG id (``key-firm-<id>``, ``key-facility-<id>`
 
 from __future__ import annotations
 
+import copy
 import logging
 import math
-import textwrap
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -50,6 +51,8 @@ __all__ = ["KeyEntry", "KeySection", "KeyColumn", "key_sections", "firm_section"
 
 KEY_FONT_SIZES = (7.0, 6.6, 6.2, 5.8, 5.4, 5.0)
 """Font sizes tried, largest first, until the whole key fits beside the map."""
+COMPACT_BELOW = 5.8
+"""Below this size the key drops its entries' details (:attr:`KeyEntry.short`) before shrinking further."""
 _EM_PER_CHAR = 0.58
 """Average advance of a character, in ems (DejaVu Sans, mixed case, with margin), for wrapping."""
 _LINESPACING = 1.15
@@ -63,6 +66,9 @@ class KeyEntry:
     text: str
     gid: str
     color: str = FIRM_C
+    short: str | None = None
+    """The entry without its details (a firm's name without staff and accuracy, a placement's name
+    and cost without its position), used only where the whole key does not fit; None: ``text``."""
 
 
 @dataclass
@@ -71,6 +77,11 @@ class KeySection:
 
     title: str
     entries: list[KeyEntry] = field(default_factory=list)
+    summary: str | None = None
+    """Where even the names do not fit (a plan in a small subplot): one line said instead of the
+    entries (e.g. where the firms are named); None: the entries are always drawn."""
+    optional: bool = False
+    """Left out first where the key does not fit."""
 
 
 def _placement_name(metrics: RunMetrics, f: Feature, kind: str) -> str:
@@ -99,8 +110,9 @@ def key_sections(layout: Layout, metrics: RunMetrics, tags: dict[str, str],
         for f in sorted(layout.layer(layer), key=lambda f: _tag_order(tags.get(f.id, f.id))):
             x, y = point(f.geometry)
             cost = fmt_money(f.props.get("cost", f.props.get("cost_gbp")), str(f.props.get("currency") or metrics.currency))
-            built.entries.append(KeyEntry(tags.get(f.id, "?"), f"{_placement_name(metrics, f, kind)} · {cost} · "
-                                          f"{location_text(metrics, x, y)}", f"key-{kind}-{f.id}", colour))
+            name = _placement_name(metrics, f, kind)
+            built.entries.append(KeyEntry(tags.get(f.id, "?"), f"{name} · {cost} · {location_text(metrics, x, y)}",
+                                          f"key-{kind}-{f.id}", colour, short=f"{name} · {cost}"))
     firms = firm_section(layout)
     accuracies = [float(f.props["accuracy_m"]) for f in layout.layer("firm") if f.props.get("accuracy_m") is not None]
     stags = site_tags(layout)
@@ -114,10 +126,10 @@ def key_sections(layout: Layout, metrics: RunMetrics, tags: dict[str, str],
         kind = nice_type(f.props.get("type"))
         existing.entries.append(KeyEntry(stags[f.id], f.text("name", kind or f.id) + (f" ({kind})" if kind else "") + off_map(f),
                                          f"key-existing-facility-{f.id}", EXISTING_TEXT_C))
-    notes = KeySection("Notes")
+    notes = KeySection("Notes", optional=True)
     if accuracies:
-        notes.entries.append(KeyEntry("", f"Firm positions are accurate to ±{fmt_num(min(accuracies))}–"
-                                          f"{fmt_num(max(accuracies))} m (each firm's figure above).", "key-note-accuracy"))
+        span = f"Firm positions are accurate to ±{fmt_num(min(accuracies))}–{fmt_num(max(accuracies))} m"
+        notes.entries.append(KeyEntry("", f"{span} (each firm's figure above).", "key-note-accuracy", short=f"{span}."))
     return [s for s in (built, firms, junctions, existing, notes) if s.entries]
 
 
@@ -134,12 +146,14 @@ def firm_section(layout: Layout, title: str = f"Firms and buildings (number on t
     numbers = firm_numbers(layout)
     if not any(f.props.get("accuracy_m") is not None for f in layout.layer("firm")):
         title = title.replace(ACCURACY_NOTE, "")
-    firms = KeySection(title)
+    firms = KeySection(title, summary="No room for the firms' names beside this plan: they are in the report's "
+                       "firm table and firms.csv, by these numbers (give the plan more room to list them here).")
     for f in sorted(layout.layer("firm"), key=lambda f: numbers[f.id]):
         acc = f.props.get("accuracy_m")
         bits = [f.text("name", f.id), f"{fmt_num(f.props.get('employees'))} staff"]
         bits += [f"±{fmt_num(acc)} m"] if acc is not None else []
-        firms.entries.append(KeyEntry(str(numbers[f.id]), " · ".join(bits), f"{gid_prefix}key-firm-{f.id}"))
+        firms.entries.append(KeyEntry(str(numbers[f.id]), " · ".join(bits), f"{gid_prefix}key-firm-{f.id}",
+                                      short=bits[0]))
     return firms
 
 
@@ -212,7 +226,44 @@ class _Placed:
     """None: a section heading."""
 
 
-def _flow(sections: Sequence[tuple[KeySection, list[KeyColumn]]], m: _Metrics, tag_w_in: float) -> list[_Placed] | None:
+def text_width(text: str) -> int:
+    """Width of ``text`` in average Latin characters: a wide or full-width character (CJK, most
+    emoji) counts two."""
+    return sum(2 if unicodedata.east_asian_width(c) in ("W", "F") else 1 for c in text)
+
+
+def wrap_width(text: str, width: int) -> list[str]:
+    """``text`` in lines of at most ``width`` (:func:`text_width`): broken between words; a word
+    wider than a line (CJK, written without spaces) broken between its characters. Nothing is cut."""
+    lines: list[str] = []
+    line, used = "", 0
+    for word in text.split():
+        w = text_width(word)
+        if w > width:  # a long unspaced run: fill the line, then carry on character by character
+            if line:
+                line, used = line + " ", used + 1
+            for ch in word:
+                cw = text_width(ch)
+                if used + cw > width and line.strip():
+                    lines.append(line.rstrip())
+                    line, used = "", 0
+                line, used = line + ch, used + cw
+            continue
+        if line and used + 1 + w > width:
+            lines.append(line)
+            line, used = "", 0
+        line, used = (f"{line} {word}", used + 1 + w) if line else (word, w)
+    if line:
+        lines.append(line.rstrip())
+    return lines
+
+
+_BOLD_WIDER = 1.18
+"""A heading (bold, 0.4 pt larger) is about this much wider than the entries' text."""
+
+
+def _flow(sections: Sequence[tuple[KeySection, list[KeyColumn]]], m: _Metrics, tag_w_in: float,
+          compact: bool = False) -> list[_Placed] | None:
     """Lay the sections out top-down in their columns: a heading stays with its first entry, and
     a section that runs out of room continues (heading repeated) in the next of its columns.
     None when they do not fit at this font size."""
@@ -220,10 +271,11 @@ def _flow(sections: Sequence[tuple[KeySection, list[KeyColumn]]], m: _Metrics, t
     out: list[_Placed] = []
     gap = 0.35 * m.advance_in
 
-    def wrap(text: str, col: KeyColumn, tagged: bool) -> tuple[str, float]:
+    def wrap(text: str, col: KeyColumn, tagged: bool, heading: bool = False) -> tuple[str, float]:
         width = col.width_in - (tag_w_in if tagged else 0.0)
-        wrapped = "\n".join(textwrap.wrap(mpl_text(text), m.chars(width), break_on_hyphens=False)) or " "
-        return wrapped, m.height(wrapped.count("\n") + 1)
+        chars = int(m.chars(width) / _BOLD_WIDER) if heading else m.chars(width)
+        wrapped = "\n".join(wrap_width(mpl_text(text), chars)) or " "
+        return wrapped, m.height(wrapped.count("\n") + 1) * (1.05 if heading else 1.0)
 
     for sec, cols in sections:
         ci, headed = 0, None
@@ -233,8 +285,8 @@ def _flow(sections: Sequence[tuple[KeySection, list[KeyColumn]]], m: _Metrics, t
                     return None
                 col = cols[ci]
                 top = cursor.get(id(col), col.top_in)
-                text, h = wrap(entry.text, col, bool(entry.tag))
-                head, hh = wrap(sec.title if headed is None else f"{sec.title} (continued)", col, False)
+                text, h = wrap(entry.short if compact and entry.short else entry.text, col, bool(entry.tag))
+                head, hh = wrap(sec.title if headed is None else f"{sec.title} (continued)", col, False, heading=True)
                 need_head = headed is not col
                 total = h + ((hh + 0.5 * gap) if need_head else 0.0)
                 if top - total >= col.bottom_in:
@@ -295,6 +347,40 @@ def _marker_overhang_pt(handle: Any, fontsize: float) -> float:
     return max(0.0, float(handle.get_markersize()) / 2.0 - 0.6 * fontsize)
 
 
+def _rewrap(label: str, chars: int) -> str:
+    """A legend label wrapped to lines of at most ``chars`` characters (its words kept whole)."""
+    return "\n".join(wrap_width(label, chars)) or label
+
+
+def _small_markers(handles: Sequence[Any], factor: float) -> list[Any]:
+    """Copies of the marker handles with their markers ``factor`` times as large (a small legend)."""
+    out: list[Any] = []
+    for h in handles:
+        if isinstance(h, Line2D) and h.get_marker() not in (None, "", "None", "none"):
+            h = copy.copy(h)
+            h.set_markersize(float(h.get_markersize()) * factor)
+        out.append(h)
+    return out
+
+
+def _one_size_row(handles: Sequence[Any]) -> list[Any]:
+    """``handles`` with the firm-size circles (labels ``Firm, N employees``) as one row of a
+    small circle: 'Firm (circle area by staff: 30 to 300)'."""
+    sizes = [h for h in handles if isinstance(h, Line2D) and str(h.get_label()).startswith("Firm, ")]
+    if len(sizes) < 2:
+        return list(handles)
+    counts = [str(h.get_label()).removeprefix("Firm, ").removesuffix(" employees") for h in sizes]
+    row = Line2D([], [], marker="o", ms=8, mfc=sizes[0].get_markerfacecolor(), mec="white", ls="none",
+                 label=f"Firm (circle area by staff: {counts[0]} to {counts[-1]})")
+    out: list[Any] = []
+    for h in handles:
+        if h is sizes[0]:
+            out.append(row)
+        elif not any(h is s for s in sizes):
+            out.append(h)
+    return out
+
+
 def spaced_handles(handles: Sequence[Any], fontsize: float, labelspacing: float) -> list[Any]:
     """``handles`` with blank rows (unlabelled, undrawn handles) between two rows whose markers
     are taller than the rows (the firm-size circles, 10-26 pt in a 7.5 pt legend), so that no
@@ -336,21 +422,42 @@ def draw_side_panel(ax: Axes, handles: list[Any], sections: list[KeySection], ro
     pos = ax.get_position()
     top, bottom = pos.y1 * h_in, pos.y0 * h_in
     xa = pos.x1 * w_in + SIDE_GAP_IN
-    legend_w = min(LEGEND_COL_IN, 0.5 * (right_in - xa - SIDE_GAP_IN))
+    legend_w = min(LEGEND_COL_IN, 0.58 * (right_in - xa - SIDE_GAP_IN))  # a narrow panel: the legend first
     xb = xa + legend_w + SIDE_GAP_IN
     leg = None
     legend_bottom = top
     if handles:
-        fontsize = max(5.0, 7.5 * legend_w / LEGEND_COL_IN)
-        leg = ax.legend(handles=spaced_handles(handles, fontsize, LEGEND_SPACING), loc="upper left",
-                        bbox_to_anchor=(xa / w_in, top / h_in),
-                        bbox_transform=fig.transFigure, fontsize=fontsize,
-                        frameon=False, borderaxespad=0.0, borderpad=0.0, labelspacing=LEGEND_SPACING,
-                        handlelength=2.2 if legend_w >= LEGEND_COL_IN else 1.6)
+        # the legend's font and row gap shrink until it ends above the map's bottom edge (a plan in
+        # a grid of subplots must not draw its legend over the plan below)
+        base = max(5.0, 7.5 * legend_w / LEGEND_COL_IN)
+        # first the map's symbols at their own size; then (a small panel) smaller symbols with the
+        # firm sizes as one row, in a smaller and smaller font
+        sizes = [fs for fs in (base, base - 0.5, base - 1.0, base - 1.5, base - 2.0) if fs >= 5.0]
+        tries = [(base, LEGEND_SPACING, False)] + [(fs, LEGEND_SPACING, True) for fs in sizes] + [
+            (5.0, 0.4, True), (5.0, 0.2, True)]
+        for fontsize, spacing, small in tries:
+            rows = spaced_handles(_small_markers(_one_size_row(handles), fontsize / 7.5) if small else handles,
+                                  fontsize, spacing)
+            hl = 2.2 if legend_w >= LEGEND_COL_IN else 1.6
+            chars = max(10, int((legend_w * 72.0 - (hl + 0.8) * fontsize) / (fontsize * _EM_PER_CHAR)))
+            leg = ax.legend(rows, [_rewrap(str(h.get_label()), chars) for h in rows],
+                            loc="upper left", bbox_to_anchor=(xa / w_in, top / h_in),
+                            bbox_transform=fig.transFigure, fontsize=fontsize,
+                            frameon=False, borderaxespad=0.0, borderpad=0.0, labelspacing=spacing,
+                            handlelength=2.2 if legend_w >= LEGEND_COL_IN else 1.6)
+            legend_bottom = leg.get_window_extent(renderer(fig)).y0 / fig.dpi
+            if legend_bottom >= bottom - 0.02:
+                break
+        else:
+            logger.warning("the legend beside the map is %.1f in taller than the map: give each plan more room",
+                           bottom - legend_bottom)
+        assert leg is not None
         leg.set_gid("legend")
-        legend_bottom = leg.get_window_extent(renderer(fig)).y0 / fig.dpi - 0.2
+        legend_bottom -= 0.2
+        # a label wider than its column (a small panel) pushes the key right rather than under it
+        xb = min(max(xb, leg.get_window_extent(renderer(fig)).x1 / fig.dpi + 0.5 * SIDE_GAP_IN), right_in - 0.3)
     col_a = KeyColumn(xa, legend_w, legend_bottom, bottom)
-    col_b = KeyColumn(xb, max(right_in - xb, 0.5), top, bottom)
+    col_b = KeyColumn(xb, right_in - xb, top, bottom)
     flows = ([(routes, [col_a])] if routes is not None else []) + [(s, [col_b, col_a]) for s in sections]
     draw_key(fig, flows)
     return leg
@@ -361,24 +468,66 @@ def draw_key(fig: Figure, flows: Sequence[tuple[KeySection, list[KeyColumn]]]) -
     at the largest of :data:`KEY_FONT_SIZES` at which they all fit (overflowing at the smallest,
     with a warning, when they do not)."""
     placed: list[_Placed] | None = None
-    for fs in KEY_FONT_SIZES:
+    # the whole key down to a small size; then names without details (staff, accuracy, positions:
+    # the report's tables have them) from the largest size again
+    tries = [(fs, False) for fs in KEY_FONT_SIZES if fs >= COMPACT_BELOW] + [(fs, True) for fs in KEY_FONT_SIZES]
+    for fs, compact in tries:
         m = _measure(fig, fs)
         tag_w = 3.2 * fs * 0.62 / 72.0 + 0.06
-        placed = _flow(flows, m, tag_w)
+        placed = _flow(flows, m, tag_w, compact)
         if placed is not None:
+            if compact:
+                logger.info("the key beside the map gives names only (no room for staff and positions)")
             break
-    if placed is None:  # does not fit even at the smallest size: draw it anyway (overflowing), say so
-        logger.warning("the key does not fit beside the map (%d sections)", len(flows))
+    if placed is None:  # the optional sections left out, then long sections summarised in one line
         m = _measure(fig, KEY_FONT_SIZES[-1])
         tag_w = 3.2 * m.fontsize * 0.62 / 72.0 + 0.06
+        for reduced in _reductions(flows):
+            placed = _flow(reduced, m, tag_w, True)
+            if placed is not None:
+                logger.warning("the key does not fit beside the map: %s; give the plan more room to list it whole",
+                               _reduction_said(reduced))
+                break
+    if placed is None:  # does not fit even at the smallest size: draw it anyway (overflowing), say so
+        w_in, h_in = fig.get_size_inches()
+        logger.warning("the key does not fit beside the map (%d sections) in a %.1f x %.1f in figure: it runs past "
+                       "the map's bottom edge; give each plan more room (a larger figsize, fewer plans per figure) "
+                       "or draw it with legend=False", len(flows), w_in, h_in)
+        m = _measure(fig, KEY_FONT_SIZES[-1])
+        tag_w = 3.2 * m.fontsize * 0.62 / 72.0 + 0.06
+        compact = True
         # the last column of each flow runs on past its bottom; one object per column, so no two
         # sections are drawn over each other
         last = {id(cols[-1]) for _s, cols in flows if cols}
         cols_of = {id(c): KeyColumn(c.x_in, c.width_in, c.top_in, -1e9 if id(c) in last else c.bottom_in)
                    for _s, cols in flows for c in cols}
-        placed = _flow([(s, [cols_of[id(c)] for c in cols]) for s, cols in flows], m, tag_w)
+        placed = _flow([(s, [cols_of[id(c)] for c in cols]) for s, cols in flows], m, tag_w, compact)
         assert placed is not None
     _draw_placed(fig, placed, m.fontsize, tag_w)
+
+
+def _reduction_said(reduced: Sequence[tuple[KeySection, list[KeyColumn]]]) -> str:
+    gids = {e.gid for s, _c in reduced for e in s.entries}
+    if "key-all-summary" in gids:
+        return "only a note that it does not fit is drawn"
+    return "firms named in the report instead" if any(g.endswith("-summary") for g in gids) else "notes left out"
+
+
+def _reductions(flows: Sequence[tuple[KeySection, list[KeyColumn]]]) -> list[list[tuple[KeySection, list[KeyColumn]]]]:
+    """Smaller keys, tried in turn where the whole key does not fit: without its optional sections,
+    then with every summarised section (``summary``) as its one line too."""
+    every = list({id(c): c for _s, cols in flows for c in cols}.values())
+    # each section may also continue in every other column (the routes' notes keep to the first
+    # column otherwise, where a tall legend leaves none)
+    kept = [(s, c + [x for x in every if all(x is not y for y in c)]) for s, c in flows if not s.optional]
+    short = [(KeySection(s.title, [KeyEntry("", s.summary, f"key-{i}-summary")]) if s.summary else s, c)
+             for i, (s, c) in enumerate(kept)]
+    tags = sum(len(s.entries) for s, _c in kept if not s.summary)
+    named = sum(len(s.entries) for s, _c in kept if s.summary)
+    one = KeySection("Key", [KeyEntry("", f"No room for the key beside this plan ({named} numbered firms, {tags} "
+                                          "tagged items): give the plan more room (a larger figure, fewer plans "
+                                          "per figure); report.html lists them all.", "key-all-summary")])
+    return [kept, short, [(one, every)]] if kept else [kept]
 
 
 def _draw_placed(fig: Figure, placed: list[_Placed], fontsize: float, tag_w_in: float) -> None:
