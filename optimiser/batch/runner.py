@@ -352,28 +352,50 @@ def _run_dask(todo: list[BatchItem], runs: Path, scheduler: Any, render: bool, o
     relay = None
     try:
         relay = LogRelay(client, _worker_log_level())  # the workers' log lines, at this batch's verbosity
-        futs = {}
-        for it in todo:
-            f = client.submit(run_item, {**_payload(it), "log": relay.payload()}, str(runs / it.run_id), render,
-                              pure=False, key=f"siteopt-item-{it.key[:16]}-{time.time_ns()}")
-            futs[f] = it
-        ac = as_completed(list(futs))
-        while not ac.is_empty():
-            finished = ac.next_batch(block=False)  # not blocking: a stop is seen within WAIT_S, not after an item
-            for f in finished:
-                it = futs.pop(f)
-                on_done(it, _dask_record(it, f))
-                f.release()  # recorded: a worker lost later must not make the cluster run the item again
-            if interrupt.requested():  # the items not yet finished are cancelled, not recorded
-                client.cancel(list(futs))
+        log = relay.payload()
+
+        def submit(it: BatchItem) -> Any:
+            return client.submit(run_item, {**_payload(it), "log": log}, str(runs / it.run_id), render,
+                                 pure=False, key=f"siteopt-item-{it.key[:16]}-{time.time_ns()}")
+
+        suspects = _dask_rounds(client, {submit(it): it for it in todo}, on_done, as_completed, final=False)
+        if suspects and not interrupt.requested():
+            logger.info("%d item(s) were on Dask workers that died: re-run one at a time", len(suspects))
+        for it in suspects:  # alone on the cluster, so a worker that dies now names its culprit
+            if interrupt.requested():
                 break
-            if not finished:
-                time.sleep(WAIT_S)
+            _dask_rounds(client, {submit(it): it}, on_done, as_completed, final=True)
     finally:
         if relay is not None:
             relay.close()
         if own is not None:
             own.close()
+
+
+def _dask_rounds(client: Any, futs: dict[Any, BatchItem], on_done: OnDone, as_completed: Any,
+                 final: bool) -> list[BatchItem]:
+    """Record the items of ``futs`` as they finish, until all have or a stop is requested (the
+    rest are cancelled); returns the items whose workers died (``KilledWorker``), recorded as
+    crashed only when ``final`` (Dask counts a death against every item on that worker, the
+    innocent ones queued beside the culprit too)."""
+    suspects: list[BatchItem] = []
+    ac = as_completed(list(futs))
+    while not ac.is_empty():
+        finished = ac.next_batch(block=False)  # not blocking: a stop is seen within WAIT_S, not after an item
+        for f in finished:
+            it = futs.pop(f)
+            exc = f.exception() if f.status == "error" else None
+            if type(exc).__name__ == "KilledWorker" and not final:
+                suspects.append(it)
+            else:
+                on_done(it, _dask_record(it, f))
+            f.release()  # recorded: a worker lost later must not make the cluster run the item again
+        if interrupt.requested():  # the items not yet finished are cancelled, not recorded
+            client.cancel(list(futs))
+            break
+        if not finished:
+            time.sleep(WAIT_S)
+    return suspects
 
 
 def _dask_record(it: BatchItem, fut: Any) -> ItemRecord:
