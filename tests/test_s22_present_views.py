@@ -210,3 +210,24 @@ def test_key_wraps_by_display_width_and_never_cuts() -> None:
     assert lines[0] == "北京城市规划设计研究院"  # 22 wide: the next word (16 wide) goes on the next line
     assert wrap_width("x" * 25, 10) == ["x" * 10, "x" * 10, "x" * 5]
     assert wrap_width("Alpha Works · 120 staff", 40) == ["Alpha Works · 120 staff"]
+
+
+# ------------------------------------------------------------------ catchment.png
+def test_catchment_figure_says_what_it_shows(tmp_path: Path) -> None:
+    """catchment.png had two untitled-by-scenario panels with no legend, no north arrow and no
+    figures: a designer could not tell the bands, squares and dashes apart or what they cover."""
+    from optimiser.pipeline import run_scenario
+    from optimiser.present.transit_plan import catchment_figure
+    from tests.test_transit import tram_scenario
+
+    r = run_scenario(tram_scenario(), tmp_path / "run", render=False)
+    run = load_run(tmp_path / "run")
+    t = r.metrics.transit
+    assert t is not None and t.covered_employees is not None
+    fig = catchment_figure(run, run.metrics)
+    assert fig is not None
+    heading = fig._suptitle.get_text()  # type: ignore[attr-defined]
+    assert f"{t.catchment_m:g} m" in heading and f"{t.covered_employees:,} of {t.total_employees:,}" in heading
+    labels = [x.get_text() for x in fig.legends[0].get_texts()]
+    assert "Transit alignment" in labels and any(lbl.startswith("Catchment: streets within") for lbl in labels)
+    assert all(any(tx.get_text() == "N" for tx in ax.texts) for ax in fig.axes)  # a north arrow on each panel

@@ -11,16 +11,26 @@ from __future__ import annotations
 
 import logging
 
+from matplotlib.artist import Artist
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, PathPatch
 
 from optimiser.present.basemap import draw_base
-from optimiser.present.figure import MapPanel, draw_scale_bar, new_figure, note_illustrative, poly_path, setup_map
+from optimiser.present.figure import (
+    MapPanel,
+    draw_north_arrow,
+    draw_scale_bar,
+    new_figure,
+    note_illustrative,
+    poly_path,
+    setup_map,
+)
+from optimiser.present.formatting import fmt_num
 from optimiser.present.layers import Extent, LayoutLike, lines, point
 from optimiser.present.metrics import RunMetrics
-from optimiser.present.style import FIRM_C
+from optimiser.present.style import CROSSING_C, EXISTING_CROSSING_C, FIRM_C
 
 logger = logging.getLogger(__name__)
 
@@ -76,11 +86,46 @@ def draw_transit(panel: MapPanel, phases: tuple[str, ...] = ("before", "after"),
         panel.handles.append(Patch(fc=CATCHMENT_FILL, ec=TRANSIT_C, label=f"{catchment_m:g} m walk, with new crossings"))
 
 
+def _catchment_title(metrics: RunMetrics) -> str:
+    """The figure's heading: the scenario, the catchment walk and the staff it covers."""
+    t = metrics.transit
+    head = f"{metrics.scenario.name or metrics.scenario.id or 'Scenario'}: walking catchments of the transit stops"
+    if t is None:
+        return head
+    bits = [f"{fmt_num(t.catchment_m)} m along the walking network"]
+    if t.covered_employees is not None and t.total_employees:
+        bits.append(f"staff within it: {fmt_num(t.covered_employees)} of {fmt_num(t.total_employees)} "
+                    f"with the new crossings")
+    if t.covered_employees_existing_crossings_only is not None:
+        bits.append(f"{fmt_num(t.covered_employees_existing_crossings_only)} with the best stops and today's "
+                    "crossings only")
+    return head + "\n" + "; ".join(bits)
+
+
+def _catchment_legend(layout: LayoutLike, metrics: RunMetrics) -> list[Artist]:
+    """One legend for both panels: alignment, stops, catchment, firms and crossings."""
+    t = metrics.transit
+    walk = f"{fmt_num(t.catchment_m)} m" if t is not None else "the catchment walk"
+    out: list[Artist] = [
+        Line2D([], [], color=TRANSIT_C, lw=2.2, ls=(0, (6, 2)), label="Transit alignment"),
+        Line2D([], [], marker="s", ms=9, mfc=TRANSIT_C, mec=TRANSIT_C, ls="none", label="New stop (T)"),
+        Patch(fc=CATCHMENT_FILL, ec=TRANSIT_C, label=f"Catchment: streets within {walk} walk of a stop"),
+        Line2D([], [], marker="o", ms=5, mfc=FIRM_C, mec="white", ls="none", label="Firm"),
+        Line2D([], [], color=EXISTING_CROSSING_C, lw=2.0, label="Existing crossing / junction"),
+        Line2D([], [], color=CROSSING_C, lw=2.0, label="New crossing (right panel)"),
+    ]
+    if t is not None and t.existing_stops:
+        out.insert(2, Line2D([], [], marker="s", ms=7, mfc="white", mec=FIRM_C, mew=1.4, ls="none",
+                             label="Existing stop"))
+    return out
+
+
 def catchment_figure(layout: LayoutLike, metrics: RunMetrics, extent: Extent | None = None) -> Figure | None:
     """Two panels, the stops' walking catchments with today's crossings and with the new ones
-    (None when the layout has no catchment)."""
-    fig = new_figure((13.0, 6.2))
-    axes: list[Axes] = [fig.add_axes((0.01 + 0.5 * k, 0.02, 0.47, 0.86)) for k in range(2)]
+    (None when the layout has no catchment), under a heading with the catchment walk and the staff
+    it covers, each with a north arrow and scale bar, and one legend below them."""
+    fig = new_figure((13.0, 7.0))
+    axes: list[Axes] = [fig.add_axes((0.01 + 0.5 * k, 0.1, 0.47, 0.74)) for k in range(2)]
     any_drawn = False
     for ax, phase, title in zip(axes, ("before", "after"), ("Today's crossings", "With the new crossings")):
         panel = setup_map(ax, layout, metrics, extent, gid_prefix=f"{phase}-")
@@ -89,13 +134,22 @@ def catchment_figure(layout: LayoutLike, metrics: RunMetrics, extent: Extent | N
         draw_base(ax, panel.layout, faint=True)
         for f in panel.layout.layer(*(("existing_crossing", "crossing") if phase == "after" else ("existing_crossing",))):
             for xy in lines(f.geometry):
-                ax.plot(xy[:, 0], xy[:, 1], color="#d62728" if f.layer == "crossing" else "#111111", lw=2.0, zorder=8)
+                ax.plot(xy[:, 0], xy[:, 1], color=CROSSING_C if f.layer == "crossing" else EXISTING_CROSSING_C,
+                        lw=2.0, zorder=8)
         for f in panel.layout.layer("firm"):
             x, y = point(f.geometry)
             ax.plot([x], [y], marker="o", ms=4, mfc=FIRM_C, mec="white", ls="none", zorder=9)
         draw_transit(panel, (phase,), fill_all=True)
         draw_scale_bar(ax)
+        draw_north_arrow(ax)
         note_illustrative(ax, metrics)
+        if phase == "after" and not panel.layout.layer("crossing"):
+            title += " (none built: as today)"
         ax.set_title(title, fontsize=11)
         any_drawn = True
-    return fig if any_drawn else None
+    if not any_drawn:
+        return None
+    fig.legend(handles=_catchment_legend(layout, metrics), loc="lower center", ncols=3, fontsize=8.5, frameon=False,
+               bbox_to_anchor=(0.5, 0.0))
+    fig.suptitle(_catchment_title(metrics), x=0.012, y=0.985, ha="left", va="top", fontsize=11.5, linespacing=1.4)
+    return fig
