@@ -231,3 +231,24 @@ def test_catchment_figure_says_what_it_shows(tmp_path: Path) -> None:
     labels = [x.get_text() for x in fig.legends[0].get_texts()]
     assert "Transit alignment" in labels and any(lbl.startswith("Catchment: streets within") for lbl in labels)
     assert all(any(tx.get_text() == "N" for tx in ax.texts) for ax in fig.axes)  # a north arrow on each panel
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"Debian chromium not found at {CHROMIUM}")
+def test_compare_key_metrics_give_every_run_an_equal_column(browser, tmp_path: Path) -> None:
+    """The 'Built' row's long list widened one run's column and squeezed another's (and the
+    metric names) in compare.html's key-metrics table."""
+    from optimiser.present.compare import compare_runs
+
+    runs = [make_run_dir(tmp_path / "a", variant=0), make_run_dir(tmp_path / "b", variant=1),
+            make_run_dir(tmp_path / "c", variant=1)]
+    _, html = compare_runs(runs, tmp_path / "cmp")
+    page, events = open_page(browser, html)
+    # one run's 'Built' list made long: its column must not grow
+    page.evaluate("""() => { const row = [...document.querySelectorAll('#compare-table tbody tr')].pop();
+        row.cells[1].textContent = 'Shared workshop on a very long parcel name, '.repeat(12); }""")
+    widths = page.eval_on_selector_all("#compare-table thead th", "ths => ths.map(t => t.getBoundingClientRect().width)")
+    runs_w = widths[1:]
+    assert len(runs_w) == 3 and max(runs_w) - min(runs_w) <= 2, widths
+    assert widths[0] >= 0.8 * 12 * 14  # the metric names keep their column (12em)
+    assert_clean(events)
