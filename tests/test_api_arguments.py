@@ -107,3 +107,62 @@ def test_run_scenario_and_prepare_say_what_they_take(tmp_path):
         prepare("x")  # type: ignore[arg-type]
     assert str(exc.value) == "prepare() takes a validated Scenario (optimiser.read_scenario(path)), got str 'x'"
     assert list(tmp_path.iterdir()) == []
+
+
+def test_batch_flags_solver_values_and_base_dir_of_the_wrong_kind(tmp_path):
+    """Session 22: run_batch(resume="no") resumed (a non-empty string is true), solver values out
+    of range were taken (every item then recorded as invalid, exit 5) and base_dir=3 raised
+    pathlib's "expected str, bytes or os.PathLike object"."""
+    from optimiser.batch import expand_batch, load_batch, run_batch
+
+    batch = {"format": "placemaking-batch/1", "sweep": {"budget_gbp": [1e6]}}
+    for flag in ("progress", "resume", "render", "retry_failed", "overwrite"):
+        with pytest.raises(TypeError, match=rf"^run_batch\(\) takes True or False as {flag}, got str 'no'$"):
+            run_batch(batch, tmp_path / "out", **{flag: "no"})
+    assert not (tmp_path / "out").exists()
+    with pytest.raises(ArgumentError) as exc:
+        load_batch(batch, solver={"time_limit_s": -1, "backend": "gurobi", "seed": 0})
+    assert isinstance(exc.value, ValueError)
+    assert {(p.file, p.field) for p in exc.value.problems} == {("load_batch", "solver.time_limit_s"),
+                                                               ("load_batch", "solver.backend")}
+    assert "must be > 0, got -1" in str(exc.value) and "'cpsat' or 'cbc'" in str(exc.value)
+    with pytest.raises(TypeError, match=r"load_batch\(\) takes a file path \(str or os.PathLike\) as base_dir"):
+        load_batch(batch, base_dir=3)
+    spec = load_batch(batch)  # a BatchSpec is taken wherever a batch is, as run_batch takes it
+    assert load_batch(spec) is spec and expand_batch(spec) == spec.items
+    with pytest.raises(ArgumentError, match="solver: cannot apply to a BatchSpec already loaded"):
+        load_batch(spec, solver={"seed": 1})
+
+
+def test_every_batch_export_is_seen_by_type_checkers():
+    """optimiser.batch's names came from a module __getattr__ typed Any, so to mypy every batch
+    name (optimiser.run_batch too) was Any and a misspelt one no error; each is now imported under
+    TYPE_CHECKING and the __getattr__ hidden from type checkers, as in optimiser/__init__.py."""
+    import ast
+
+    import optimiser.batch as batch
+
+    tree = ast.parse(Path(batch.__file__).read_text(encoding="utf-8"))
+    typed = {a.asname for node in ast.walk(tree) if isinstance(node, ast.If) and getattr(node.test, "id", "") == "TYPE_CHECKING"
+             for imp in node.body if isinstance(imp, ast.ImportFrom) for a in imp.names}
+    assert typed == set(batch.__all__)
+    hidden = [node for node in tree.body if isinstance(node, ast.If) and isinstance(node.test, ast.UnaryOp)]
+    assert [f.name for node in hidden for f in node.body if isinstance(f, ast.FunctionDef)] == ["__getattr__"]
+    assert not [f for f in tree.body if isinstance(f, ast.FunctionDef)]  # no __getattr__ a type checker sees
+
+
+@pytest.mark.slow
+def test_a_user_script_is_type_checked_against_the_batch_api(tmp_path):
+    from mypy import api
+
+    script = tmp_path / "user.py"
+    script.write_text(
+        "from optimiser import run_batch\nimport optimiser.batch\n"
+        "s = run_batch('b.yaml', 'out', jobs='2')\n"
+        "n: int = s.counts\n"
+        "optimiser.batch.run_batchs\n", encoding="utf-8")
+    out, _, status = api.run(["--strict", "--no-incremental", "--follow-imports=silent", str(script)])
+    assert status == 1
+    assert 'Argument "jobs" to "run_batch" has incompatible type "str"; expected "int"' in out
+    assert 'Incompatible types in assignment (expression has type "dict[str, int]", variable has type "int")' in out
+    assert 'Module has no attribute "run_batchs"' in out

@@ -50,7 +50,17 @@ Modules:
 from __future__ import annotations
 
 import importlib
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # what type checkers see; at run time each name is imported on first use (__getattr__)
+    from optimiser.batch.records import ItemStatus as ItemStatus
+    from optimiser.batch.runner import BatchSummary as BatchSummary
+    from optimiser.batch.runner import run_batch as run_batch
+    from optimiser.batch.spec import BatchItem as BatchItem
+    from optimiser.batch.spec import BatchSource as BatchSource
+    from optimiser.batch.spec import BatchSpec as BatchSpec
+    from optimiser.batch.spec import expand_batch as expand_batch
+    from optimiser.batch.spec import load_batch as load_batch
 
 # lazy (as in ``optimiser``): a spawned worker imports optimiser.batch.lifeline, its initialiser,
 # through this package before anything else, and must not pay for the pipeline first
@@ -59,6 +69,7 @@ _EXPORTS = {
     "BatchSummary": "optimiser.batch.runner",
     "run_batch": "optimiser.batch.runner",
     "BatchItem": "optimiser.batch.spec",
+    "BatchSource": "optimiser.batch.spec",
     "BatchSpec": "optimiser.batch.spec",
     "expand_batch": "optimiser.batch.spec",
     "load_batch": "optimiser.batch.spec",
@@ -67,8 +78,10 @@ _EXPORTS = {
 __all__ = sorted(_EXPORTS)
 
 
-def __getattr__(name: str) -> Any:
-    mod = _EXPORTS.get(name)
-    if mod is None:
-        raise AttributeError(f"module 'optimiser.batch' has no attribute {name!r}")
-    return getattr(importlib.import_module(mod), name)
+if not TYPE_CHECKING:  # hidden from type checkers, so a misspelt name is an error for them, not Any
+
+    def __getattr__(name: str) -> object:
+        mod = _EXPORTS.get(name)
+        if mod is None:
+            raise AttributeError(f"module 'optimiser.batch' has no attribute {name!r}")
+        return getattr(importlib.import_module(mod), name)

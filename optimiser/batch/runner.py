@@ -34,7 +34,7 @@ from optimiser.batch.lifeline import init_worker
 from optimiser.batch.records import ItemRecord, ItemStatus, is_solved, make_record, read_result
 from optimiser.batch.results import csv_text, pareto_table, plot_pareto, results_header, results_rows
 from optimiser.batch.scheduler import client_security, parse_scheduler_address
-from optimiser.batch.spec import BatchItem, BatchSpec, load_batch
+from optimiser.batch.spec import BatchItem, BatchSource, BatchSpec, load_batch
 from optimiser.batch.worker import run_item
 from optimiser.errors import ArgumentError, ExitCode, Interrupted, OutputExistsError, Problem
 from optimiser.inputs import schema as S
@@ -530,7 +530,7 @@ def _check_scheduler(scheduler: object, security: object) -> None:
 
 
 def run_batch(
-    path_or_spec: Any,
+    path_or_spec: BatchSource,
     out_dir: str | os.PathLike[str],
     *,
     jobs: int = 1,
@@ -570,7 +570,8 @@ def run_batch(
         A :class:`BatchSummary`. Item failures are recorded, never raised.
 
     Raises:
-        TypeError: ``out_dir`` is not a path, or ``scheduler`` not an address, Client or cluster.
+        TypeError: ``out_dir`` is not a path, ``scheduler`` not an address, Client or cluster, or
+            ``progress``, ``resume``, ``render``, ``retry_failed`` or ``overwrite`` not a bool.
         ArgumentError: ``jobs`` is not a whole number >= 1, ``scheduler`` a malformed address, or
             ``security`` missing for a tls:// scheduler (nothing read or created).
         ValidationError / FileReadError: the batch file is invalid (nothing run).
@@ -584,6 +585,11 @@ def run_batch(
     """
     t_start = time.perf_counter()
     out = checked_path(out_dir, "run_batch", "out_dir")
+    flags = {"progress": progress, "resume": resume, "render": render, "retry_failed": retry_failed,
+             "overwrite": overwrite}
+    for name, value in flags.items():  # resume="no" would be true: refused, not taken for yes
+        if not isinstance(value, bool):
+            raise TypeError(f"run_batch() takes True or False as {name}, got {type(value).__name__} {value!r}"[:300])
     if (why := whole_number_problem(jobs, 1)) is not None:
         raise ArgumentError([Problem("run_batch", "jobs", why)])
     _check_scheduler(scheduler, security)  # as siteopt batch does, before anything is read or created

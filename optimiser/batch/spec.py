@@ -21,14 +21,14 @@ from pydantic import ValidationError as PydanticValidationError
 from optimiser import __version__
 from optimiser.batch.keys import canonical_json, file_sha256, item_key
 from optimiser.batch.overrides import BRACKET, INDEX, apply_overrides, check_key
-from optimiser.errors import FileReadError, Problem, ValidationError
+from optimiser.errors import ArgumentError, FileReadError, Problem, ValidationError
 from optimiser.inputs.currency import DEFAULT_CURRENCY, money_compact
 from optimiser.inputs.formats import checked_path, load_mapping
 from optimiser.inputs.kinds import wrong_kind
 from optimiser.inputs.locate import default_scenario_path, resolve_site_ref
 from optimiser.inputs.messages import pydantic_problems
 from optimiser.inputs.money_fields import scenario_currency
-from optimiser.inputs.schema import BatchFile
+from optimiser.inputs.schema import BatchFile, SolverIn
 
 logger = logging.getLogger(__name__)
 
@@ -87,6 +87,11 @@ class BatchSpec:
     duplicates: list[tuple[str, str]] = field(default_factory=list)
 
 
+BatchSource = str | os.PathLike[str] | Mapping[str, Any] | BatchSpec
+"""What :func:`load_batch`, :func:`expand_batch` and :func:`~optimiser.batch.runner.run_batch`
+take: a batch file path, an in-memory batch mapping, or a :class:`BatchSpec` already loaded."""
+
+
 # ---------------------------------------------------------------- item names
 
 _SHORT = {"budget_gbp": "budget", "budget": "budget", "solver.seed": "seed", "solver.time_limit_s": "time_limit", "layers.hs2": "hs2"}
@@ -140,10 +145,12 @@ def item_name(overrides: Mapping[str, Any], fallback: str, currency: str = DEFAU
 
 def _read_batch(path_or_spec: Any, base_dir: str | os.PathLike[str] | None) -> tuple[dict[str, Any], str, Path | None, Path]:
     """The batch mapping, its display name, its file (if any) and the folder ``base`` resolves from."""
+    if base_dir is not None:
+        base_dir = checked_path(base_dir, "load_batch", "base_dir (the folder a relative base resolves from)")
     if isinstance(path_or_spec, Mapping):
         root = Path(base_dir) if base_dir is not None else Path.cwd()
         return dict(path_or_spec), "<batch>", None, root
-    path = checked_path(path_or_spec, "load_batch", "path_or_spec (a batch file path or mapping)")
+    path = checked_path(path_or_spec, "load_batch", "path_or_spec (a batch file path, mapping or BatchSpec)")
     data, problems = load_mapping(path)
     if data is None:
         raise FileReadError(problems)
@@ -267,6 +274,21 @@ def _fixed_overrides(spec: BatchFile, solver: Mapping[str, Any]) -> dict[str, An
     return fixed
 
 
+def _check_solver_values(solver: Mapping[str, Any]) -> None:
+    """The caller's solver settings checked as a scenario's ``solver`` section checks them (the
+    values of known keys; an unknown key is a problem of the batch, :func:`_solver_problems`).
+
+    Raises:
+        ArgumentError: a value out of range or of the wrong kind, e.g. ``time_limit_s=-1``.
+    """
+    known = {k: v for k, v in solver.items() if k in SolverIn.model_fields}
+    try:
+        SolverIn.model_validate(known)
+    except PydanticValidationError as exc:
+        raise ArgumentError([Problem("load_batch", f"solver.{p.field}", p.reason, p.hint)
+                             for p in pydantic_problems(exc, SolverIn, known, "load_batch")]) from None
+
+
 def _solver_problems(spec: BatchFile, solver: Mapping[str, Any], fname: str) -> list[Problem]:
     """Caller's solver settings that name no solver field, or a seed given with repeat_seeds."""
     problems = [Problem(fname, f"solver.{k}", why) for k in solver if (why := check_key(f"solver.{k}"))]
@@ -338,12 +360,13 @@ def _expand(spec: BatchFile, fname: str, base_path: Path, base_data: dict[str, A
     return out
 
 
-def load_batch(path_or_spec: Any, *, base_dir: str | os.PathLike[str] | None = None,
+def load_batch(path_or_spec: BatchSource, *, base_dir: str | os.PathLike[str] | None = None,
                solver: Mapping[str, Any] | None = None) -> BatchSpec:
     """Parse, validate and expand a batch.
 
     Args:
-        path_or_spec: a batch file path (YAML, JSON or TOML) or an in-memory batch mapping.
+        path_or_spec: a batch file path (YAML, JSON or TOML), an in-memory batch mapping, or a
+            :class:`BatchSpec` (returned as it is; ``base_dir`` and ``solver`` cannot apply to it).
         base_dir: where a mapping batch's relative ``base`` resolves (default: the cwd; for a
             file, its folder).
         solver: settings of every item's ``solver`` section (``backend``, ``time_limit_s``,
@@ -356,14 +379,23 @@ def load_batch(path_or_spec: Any, *, base_dir: str | os.PathLike[str] | None = N
     Raises:
         ValidationError / FileReadError: every problem with the batch file (unknown keys,
             sweep keys that name no scenario field, unequal zip lengths, a missing base file).
+        ArgumentError: a ``solver`` value out of range (``{"time_limit_s": -1}``, an unknown
+            backend), or ``base_dir`` / ``solver`` given with a :class:`BatchSpec`.
+        TypeError: ``path_or_spec``, ``base_dir`` or ``solver`` of the wrong kind.
     """
+    if isinstance(path_or_spec, BatchSpec):
+        if base_dir is not None or solver is not None:
+            raise ArgumentError([Problem("load_batch", "base_dir" if base_dir is not None else "solver",
+                                         "cannot apply to a BatchSpec already loaded",
+                                         "pass the batch file or mapping instead")])
+        return path_or_spec
     spec, problems, _ = inspect_batch(path_or_spec, base_dir=base_dir, solver=solver)
     if spec is None:
         raise ValidationError(problems)
     return spec
 
 
-def inspect_batch(path_or_spec: Any, *, base_dir: str | os.PathLike[str] | None = None,
+def inspect_batch(path_or_spec: str | os.PathLike[str] | Mapping[str, Any], *, base_dir: str | os.PathLike[str] | None = None,
                   solver: Mapping[str, Any] | None = None) -> tuple[BatchSpec | None, list[Problem], list[BatchItem]]:
     """A batch's problems in one pass, and the items that can still be checked (``siteopt validate``).
 
@@ -381,11 +413,12 @@ def inspect_batch(path_or_spec: Any, *, base_dir: str | os.PathLike[str] | None 
         FileReadError / ValidationError: the batch file or its base cannot be read, or the batch
             file cannot be understood at all (problems found so far).
     """
-    data, fname, path, root = _read_batch(path_or_spec, base_dir)
     if solver is not None and not isinstance(solver, Mapping):
         raise TypeError(f"load_batch() takes solver settings as a mapping (e.g. {{'backend': 'cbc'}}), got "
                         f"{type(solver).__name__} {solver!r}")
     solver = dict(solver or {})
+    _check_solver_values(solver)
+    data, fname, path, root = _read_batch(path_or_spec, base_dir)
     spec, problems = _parse_batch_file(data, fname)
     problems.extend(_solver_problems(spec, solver, fname))
     base_path, base_data = _load_base(spec, fname, root, problems)
@@ -400,9 +433,9 @@ def inspect_batch(path_or_spec: Any, *, base_dir: str | os.PathLike[str] | None 
     return BatchSpec(batch_id, spec.name or batch_id, path, base_path, ex.items, ex.columns, ex.duplicates), [], ex.items
 
 
-def expand_batch(path_or_spec: Any, *, base_dir: str | os.PathLike[str] | None = None,
+def expand_batch(path_or_spec: BatchSource, *, base_dir: str | os.PathLike[str] | None = None,
                  solver: Mapping[str, Any] | None = None) -> list[BatchItem]:
-    """The items of a batch file (or an in-memory batch mapping), in results order.
+    """The items of a batch file (or an in-memory batch mapping, or a :class:`BatchSpec`), in results order.
 
     Args:
         path_or_spec, base_dir, solver: as for :func:`load_batch`.
