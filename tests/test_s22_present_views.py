@@ -252,3 +252,29 @@ def test_compare_key_metrics_give_every_run_an_equal_column(browser, tmp_path: P
     assert len(runs_w) == 3 and max(runs_w) - min(runs_w) <= 2, widths
     assert widths[0] >= 0.8 * 12 * 14  # the metric names keep their column (12em)
     assert_clean(events)
+
+
+def test_compare_of_different_sites_sizes_each_sites_firms_on_its_own_scale(run_dir: Path, tmp_path: Path) -> None:
+    """Fremont's 20,000-staff firm set the one firm-size scale of a comparison with AMP-SBP, whose
+    300-staff firms became dots too small for their numbers: on different sites each site's
+    largest firm gets the largest circle, and the legend says each site has its own scale."""
+    from optimiser.inputs import read_scenario
+    from optimiser.pipeline import run_scenario
+    from optimiser.present.compare import compare_figure
+    from tests.sitefiles import write_files
+
+    _site, scen = write_files(tmp_path / "tiny")
+    run_scenario(read_scenario(scen), tmp_path / "tiny_run", render=False)
+    runs = [load_run(run_dir), load_run(tmp_path / "tiny_run")]
+    assert runs[0].metrics.site.id != runs[1].metrics.site.id
+    fig, plan_axes, _ = compare_figure(runs, distance=False)
+    biggest = []
+    for i, (ax, run) in enumerate(zip(plan_axes, runs, strict=True)):
+        top = max(run.layout.layer("firm"), key=lambda f: f.number("employees"))
+        marker = [ln for ln in ax.lines if ln.get_gid() == f"run{i}-firm-{top.id}"]
+        assert marker, top.id
+        biggest.append(marker[0].get_markersize())
+    assert biggest[0] == pytest.approx(biggest[1])  # both sites' largest firms: the largest circle
+    labels = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert "Firm (circle area by staff; each site on its own scale)" in labels
+    assert not any(lbl.startswith("Firm, ") for lbl in labels)

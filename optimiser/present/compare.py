@@ -23,6 +23,7 @@ from typing import Any
 from matplotlib.axes import Axes
 from matplotlib.cm import ScalarMappable
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 from matplotlib.transforms import Bbox
 
 from optimiser.errors import FileReadError, InputError, Problem, ValidationError
@@ -39,7 +40,7 @@ from optimiser.present.plan_key import ACCURACY_NOTE, KeyColumn, KeySection, dra
 from optimiser.present.report import Cell, Header, Table, data_uri_png, render_page
 from optimiser.present.rundir import load_run
 from optimiser.present.staging import move_into, remove_stage, stage_for_render, write_new_file
-from optimiser.present.style import PLAN_DPI, PlanStyle
+from optimiser.present.style import FIRM_C, PLAN_DPI, PlanStyle
 
 logger = logging.getLogger(__name__)
 
@@ -205,12 +206,22 @@ def _panel_title(run: RunData) -> str:
             + (f" · gap {gap * 100:.1f}%" if gap is not None else ""))
 
 
-def _merge_handles(axes: Iterable[Axes]) -> list[Any]:
+def _merge_handles(axes: Iterable[Axes], one_scale: bool = True) -> list[Any]:
+    """The panels' legend entries, each label once. Without ``one_scale`` (runs on different
+    sites, each with its own firm-size scale) the firm sizes become one entry saying so."""
     seen: dict[str, Any] = {}
     for ax in axes:
         for h in getattr(ax, "_siteopt_handles", []):
             seen.setdefault(h.get_label(), h)
-    return list(seen.values())
+    handles = list(seen.values())
+    sizes = [h for h in handles if str(h.get_label()).startswith("Firm, ")]
+    if one_scale or not sizes:
+        return handles
+    first = handles.index(sizes[0])
+    rest = [h for h in handles if h not in sizes]
+    rest.insert(first, Line2D([], [], marker="o", ms=9, mfc=FIRM_C, mec="white", ls="none",
+                              label="Firm (circle area by staff; each site on its own scale)"))
+    return rest
 
 
 def _shared_style(runs: Sequence[RunData]) -> PlanStyle:
@@ -221,6 +232,19 @@ def _shared_style(runs: Sequence[RunData]) -> PlanStyle:
     return PlanStyle(employees_max=emp_max, min_radius_pt=2.5 if dense else 3.5, max_radius_pt=8.5 if dense else 13.0,
                      label_fontsize=6.3 if dense else 7.5, placement_fontsize=7.0 if dense else 8.0,
                      firm_labels=not dense, firm_numbers=True, distance_names=not dense)
+
+
+def _panel_styles(runs: Sequence[RunData], same_site: bool) -> list[PlanStyle]:
+    """One style for every panel of one site; on different sites each site its own firm-size
+    scale (a site of 300-staff firms beside one of 20,000 drew its firms as dots too small for
+    their numbers)."""
+    if same_site:
+        return [_shared_style(runs)] * len(runs)
+    by_site: dict[tuple[str, str], list[RunData]] = {}
+    for r in runs:
+        by_site.setdefault((r.metrics.site.id, r.metrics.site.crs), []).append(r)
+    styles = {k: _shared_style(v) for k, v in by_site.items()}
+    return [styles[(r.metrics.site.id, r.metrics.site.crs)] for r in runs]
 
 
 def _distance_kind(runs: Sequence[RunData], distance: bool) -> str:
@@ -290,7 +314,7 @@ def compare_figure(runs: Sequence[RunData], *, distance: bool = True) -> tuple[F
     shared = union_extent(default_extent(r.layout) for r in runs) if comp.same_site else None
     extents = [shared if shared is not None else default_extent(r.layout) for r in runs]
     extent = shared if shared is not None else _tallest(extents)
-    style = _shared_style(runs)
+    styles = _panel_styles(runs, comp.same_site)
     kind = _distance_kind(runs, distance)
     vals = [v for r in runs for v in (firm_change_values(r, r.metrics, kind).values() if kind else [])]
     vlim = distance_limits(vals, kind) if kind else None
@@ -306,17 +330,17 @@ def compare_figure(runs: Sequence[RunData], *, distance: bool = True) -> tuple[F
     for i, run in enumerate(runs):
         ax = fig.add_axes(grid.rect(i, 0))
         ax.set_gid(f"compare-plan-{i}")
-        draw_plan(ax, run, run.metrics, extent=extents[i], title=False, legend=False, style=style, gid_prefix=f"run{i}-")
+        draw_plan(ax, run, run.metrics, extent=extents[i], title=False, legend=False, style=styles[i], gid_prefix=f"run{i}-")
         ax.set_title(mpl_text(_panel_title(run)), loc="left", fontsize=9.5, pad=5, linespacing=1.4)
         plan_axes.append(ax)
         if kind:
             ax = fig.add_axes(grid.rect(i, 1))
             ax.set_gid(f"compare-distance-{i}")
-            draw_distance_map(ax, run, run.metrics, kind=kind, extent=extents[i], vlim=vlim, style=style,
+            draw_distance_map(ax, run, run.metrics, kind=kind, extent=extents[i], vlim=vlim, style=styles[i],
                               title=False, colorbar=False, gid_prefix=f"run{i}-", fallback=False)
             ax.set_title(f"{run.name}: change in walk per firm", loc="left", fontsize=9.5, pad=5)
             dist_axes.append(ax)
-    _figure_legend(fig, grid, plan_axes, kind if dist_axes else "", vlim)
+    _figure_legend(fig, grid, plan_axes, kind if dist_axes else "", vlim, one_scale=comp.same_site)
     _figure_table(fig, grid, rows, runs)
     _figure_key(fig, grid, keys)
     logger.debug("comparison of %d runs, distance kind %r", len(runs), kind)
@@ -361,10 +385,11 @@ def _tallest(extents: Sequence[Extent]) -> Extent:
     return max(extents, key=lambda e: (e[3] - e[1]) / max(e[2] - e[0], 1e-9))
 
 
-def _figure_legend(fig: Figure, grid: _Grid, plan_axes: list[Axes], kind: str, vlim: tuple[float, float] | None) -> None:
+def _figure_legend(fig: Figure, grid: _Grid, plan_axes: list[Axes], kind: str, vlim: tuple[float, float] | None,
+                   one_scale: bool = True) -> None:
     """One legend for every plan panel and one colour bar for every distance map."""
     fig_w, fig_h = grid.size
-    handles = _merge_handles(plan_axes)
+    handles = _merge_handles(plan_axes, one_scale)
     x_leg = (grid.ncols * grid.panel_w + 0.15) / fig_w
     if handles:
         fig.legend(handles=handles, loc="upper left", bbox_to_anchor=(x_leg, 1 - (grid.head_h + grid.title_h) / fig_h),
