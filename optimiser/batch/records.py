@@ -105,7 +105,8 @@ def summary_metrics(m: RunMetrics) -> dict[str, Any]:
         m: the run's metrics.
 
     Returns:
-        ``objective``, ``bound``, ``gap``, ``solve_seconds``, ``backend``, ``seed``,
+        ``objective``, ``bound``, ``gap``, ``stopped_by`` (``work_limit``: the same answer on any
+        machine; ``wall_clock``: the safety net bound it; ``None``: the search finished), ``solve_seconds``, ``backend``, ``seed``,
         ``walk.*_m``/``walk.reduction_pct``, ``walk.pairs_newly_connected`` (pairs with no walk
         before and one after) and ``walk.newly_connected_weighted_mean_m``,
         ``cost.capital``/``cost.budget`` (in ``currency``), ``currency``, ``placements.*`` (counts) and
@@ -124,6 +125,7 @@ def summary_metrics(m: RunMetrics) -> dict[str, Any]:
         "objective": _finite(m.objective),
         "bound": _finite(m.bound),
         "gap": _finite(m.gap),
+        "stopped_by": m.stopped_by,
         "solve_seconds": _finite(m.solve_seconds),
         "backend": m.backend,
         "seed": m.seed,

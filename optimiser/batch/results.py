@@ -30,7 +30,8 @@ METRIC_COLUMNS = ["objective", "gap", "objective_mean_m", "baseline_objective_me
                   "cost.capital", "cost.budget", "currency"]
 """The record metrics results.csv shows, after the swept columns and the status."""
 
-OPTIONAL_METRIC_COLUMNS = {"walk.reduction_pct": ["walk.pairs_newly_connected", "walk.newly_connected_weighted_mean_m"]}
+OPTIONAL_METRIC_COLUMNS = {"gap": ["stopped_by"],
+                           "walk.reduction_pct": ["walk.pairs_newly_connected", "walk.newly_connected_weighted_mean_m"]}
 """Record metrics results.csv shows after the column they follow when a finished item's record
 has them (records written before they existed do not: a batch of only those has no such column)."""
 
