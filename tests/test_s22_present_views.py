@@ -278,3 +278,21 @@ def test_compare_of_different_sites_sizes_each_sites_firms_on_its_own_scale(run_
     labels = [t.get_text() for t in fig.legends[0].get_texts()]
     assert "Firm (circle area by staff; each site on its own scale)" in labels
     assert not any(lbl.startswith("Firm, ") for lbl in labels)
+
+
+def test_plan_key_says_when_nothing_was_built(tmp_path: Path) -> None:
+    """A run that builds nothing had no 'Built' section at all: the plan did not say so."""
+    from optimiser.inputs import read_scenario
+    from optimiser.pipeline import run_scenario
+    from optimiser.present.plan_key import key_sections
+    from tests.sitefiles import write_files
+
+    facilities = [{"type": "workshop", "count": {"min": 0, "max": 1}, "footprint_m2": 900, "min_spacing_m": 0,
+                   "cost_gbp": 400_000, "candidate_spacing_m": 150}]
+    _site, scen = write_files(tmp_path / "f", budget_gbp=1000, facilities=facilities)
+    run_scenario(read_scenario(scen), tmp_path / "run", render=False)
+    run = load_run(tmp_path / "run")
+    assert not run.layout.layer("facility", "social_space", "crossing")
+    built = key_sections(run.layout, run.metrics, {})[0]
+    assert built.title == "Built in this scenario"
+    assert built.entries[0].text == "Nothing: the layout is today's (capital £0 of a £1k budget)"

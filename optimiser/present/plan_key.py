@@ -113,6 +113,13 @@ def key_sections(layout: Layout, metrics: RunMetrics, tags: dict[str, str],
             name = _placement_name(metrics, f, kind)
             built.entries.append(KeyEntry(tags.get(f.id, "?"), f"{name} · {cost} · {location_text(metrics, x, y)}",
                                           f"key-{kind}-{f.id}", colour, short=f"{name} · {cost}"))
+    if not built.entries and not layout.layer("transit_stop"):  # said, not left to an absent section
+        budget = metrics.cost.budget
+        built.title = "Built in this scenario"
+        built.entries.append(KeyEntry("", "Nothing: the layout is today's (capital "
+                                          f"{fmt_money(metrics.cost.capital, metrics.currency)}"
+                                          + (f" of a {fmt_money(budget, metrics.currency)} budget" if budget else "")
+                                          + ")", "key-built-nothing"))
     firms = firm_section(layout)
     accuracies = [float(f.props["accuracy_m"]) for f in layout.layer("firm") if f.props.get("accuracy_m") is not None]
     stags = site_tags(layout)
