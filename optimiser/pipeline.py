@@ -26,6 +26,7 @@ from optimiser.model.build import build_problem, objective_weight_scale
 from optimiser.model.clients import WeightScale
 from optimiser.model.futures import FutureProblem, JointProblem, joint_problem, objective_unit
 from optimiser.model.problem import Problem, ProblemContext, crossing_of_decision
+from optimiser.model.rounding import weight_rounding
 from optimiser.model.size import check_model_size
 from optimiser.network.builder import build_walk_network
 from optimiser.network.candidates import CandidateSite, build_candidates
@@ -362,6 +363,15 @@ def portable_path(path: Path | str | None) -> str | None:
         return p.name
 
 
+def _weight_rounding(prep: Prepared, res: SolveResult) -> dict[str, float | int | None] | None:
+    """``model.weight_rounding`` of a run with a layout (:mod:`optimiser.model.rounding`)."""
+    if not res.status.has_solution:
+        return None
+    sc = prep.scenario
+    exact = sc.transit is not None and sc.transit.exclusive  # employees as they are, nothing rounded
+    return weight_rounding(prep.problem, res.chosen, res.objective, None if exact else sc.solver.weight_levels).as_dict()
+
+
 def summarise(prep: Prepared, res: SolveResult, ver: Verification | None, baseline: Verification,
               attribution: list[ItemAttribution] | None = None) -> RunMetrics:
     """The run's metrics (``metrics.json``; design brief section 7 keys, nested); ``attribution``:
@@ -400,7 +410,8 @@ def summarise(prep: Prepared, res: SolveResult, ver: Verification | None, baseli
         model={**info, "length_scale_per_m": problem.length_scale_per_m, "weight_scale": problem.weight_scale["all"],
                "network_nodes": prep.network.n_nodes, "network_edges": prep.network.n_edges,
                "facility_candidates": len(prep.facility_sites), "social_candidates": len(prep.social_sites),
-               "unreachable": list(prep.network.unreachable)},
+               "unreachable": list(prep.network.unreachable),
+               "weight_rounding": _weight_rounding(prep, res)},
         attribution=list(attribution or []),
         warnings=[WarningRecord.of(w, file=portable_path(w.file)) for w in prep.warnings],
         currency=sc.currency,

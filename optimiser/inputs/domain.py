@@ -31,6 +31,11 @@ FIXED_BUILDING_MARGIN_M = 15.0
 """Clearance around a fixed building (e.g. Factory 2050) inside which nothing may be placed (m)."""
 BUILDING_RADIUS_M = 25.0
 """A firm drawn as a point, without a footprint, occupies a circle of this radius (m)."""
+MIN_WEIGHT_LEVELS = 100
+"""Fewest integer levels for the objective's largest weight (``solver.weight_levels``)."""
+MAX_WEIGHT_LEVELS = 10_000_000
+"""Most integer levels for the objective's largest weight: objectives stay far inside the
+range where CP-SAT's integers and the Lagrangian's floats are exact."""
 
 
 class ParcelStatus(str, Enum):  # noqa: UP042 - not StrEnum: str() and format() of members keep their current form
@@ -550,6 +555,11 @@ class SolveOptions:
             phase's count vectors on that many lanes side by side, reproducibly
             (:mod:`optimiser.solve.vector_lanes`).
         length_scale_per_m: integer units per metre shared by every backend (10 = dm).
+        weight_levels: the objective's weights are whole numbers with the largest at this value
+            (default 10,000; :class:`~optimiser.model.clients.WeightScale`). "Optimal" is optimal
+            for the rounded weights; ``metrics.json``'s ``model.weight_rounding`` says how much
+            better a layout could be with the exact weights. More levels narrow that, and make
+            proofs harder: a bound must come within one unit of the incumbent, a finer unit.
         wall_limit_s: the wall-clock safety net in seconds, replacing the default multiple of
             ``time_limit_s`` (the pipeline sets what is left of the run's limit; relax-first
             gives each CP-SAT phase what is left of its own net, not a multiple of the phase's
@@ -589,6 +599,7 @@ class SolveOptions:
     seed: int = 0
     workers: int = 1
     length_scale_per_m: int = 10
+    weight_levels: int = 10_000
     wall_limit_s: float | None = None
     cpsat_search: CpsatSearch = "lp"
     budget_cuts: bool = True
@@ -603,7 +614,8 @@ class SolveOptions:
         problems: list[Problem] = []
         if (why := time_limit_problem(self.time_limit_s)) is not None:
             problems.append(Problem("SolveOptions", "time_limit_s", why))
-        for name, low, high in (("seed", 0, MAX_SEED), ("workers", 1, MAX_WORKERS), ("length_scale_per_m", 1, 1000)):
+        for name, low, high in (("seed", 0, MAX_SEED), ("workers", 1, MAX_WORKERS), ("length_scale_per_m", 1, 1000),
+                                ("weight_levels", MIN_WEIGHT_LEVELS, MAX_WEIGHT_LEVELS)):
             if (why := whole_number_problem(getattr(self, name), low, high)) is not None:
                 problems.append(Problem("SolveOptions", name, why))
         for name, kind in (("backend", Backend), ("strategy", Strategy), ("cpsat_search", CpsatSearch)):

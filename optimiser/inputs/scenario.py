@@ -469,7 +469,7 @@ def _build(parsed: S.ScenarioFile, site: Site, site_ref: str, file: str, path: P
         objective=objective_weights(ObjectiveWeights(o.firm_pairs, o.facility_access, o.social_access), transit),
         directness=tuple(DirectnessTarget(x.a, x.b, x.max_ratio) for x in parsed.directness),
         solver=SolveOptions(backend=sv.backend, time_limit_s=sv.time_limit_s, seed=sv.seed, workers=sv.workers,
-                            length_scale_per_m=sv.length_scale_per_m),
+                            length_scale_per_m=sv.length_scale_per_m, weight_levels=sv.weight_levels),
         layers=dict(parsed.layers),
         description=parsed.description,
         path=path,

@@ -34,6 +34,8 @@ from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, Validatio
 from pydantic_core import PydanticCustomError
 
 from optimiser.inputs.domain import (
+    MAX_WEIGHT_LEVELS,
+    MIN_WEIGHT_LEVELS,
     Backend,
     Barrier,
     CoverageMode,
@@ -520,6 +522,10 @@ class SolverIn(_Strict):
     seed: Annotated[int, Field(ge=0, le=MAX_SEED)] = SolveOptions.seed
     workers: Annotated[int, Field(ge=1, le=MAX_WORKERS)] = SolveOptions.workers
     length_scale_per_m: Annotated[int, Field(ge=1, le=1000)] = SolveOptions.length_scale_per_m
+    weight_levels: Annotated[int, Field(ge=MIN_WEIGHT_LEVELS, le=MAX_WEIGHT_LEVELS, description=(
+        "The objective's weights are rounded to whole numbers with the largest at this value; "
+        "metrics.json's model.weight_rounding says how much better a layout could be with exact weights. "
+        "More levels narrow that and make proofs harder."))] = SolveOptions.weight_levels
 
 
 class FirmChangesIn(_Strict):

@@ -91,14 +91,15 @@ def _decisions(scenario: Scenario, network: WalkNetwork, facility_sites: list[Ca
 
 def objective_weight_scale(scenario: Scenario) -> WeightScale:
     """The integer weight scale of a scenario's objective: its largest weight at
-    :data:`~optimiser.model.clients.WEIGHT_LEVELS` units."""
+    ``scenario.solver.weight_levels`` units (default :data:`~optimiser.model.clients.WEIGHT_LEVELS`)."""
     firms = list(scenario.site.firms)
     _, pair_w = firm_pairs(firms, scenario.demand)
     obj = scenario.objective
     emp = np.array([f.employees for f in firms], dtype=float)
     weights = WeightScale.for_weights([pair_w * obj.firm_pairs]
                                       + [emp * spec.access_weight * obj.facility_access for spec in scenario.facilities]
-                                      + [emp * obj.social_access] + [transit_walk_weights(scenario)])
+                                      + [emp * obj.social_access] + [transit_walk_weights(scenario)],
+                                      scenario.solver.weight_levels)
     return transit_weight_scale(scenario, weights)
 
 

@@ -26,7 +26,9 @@ from optimiser.runclock import checkpoint
 logger = logging.getLogger(__name__)
 
 WEIGHT_LEVELS = 10_000
-"""Weights are quantised to integers with the largest weight of each kind at this value."""
+"""Weights are quantised to integers with the largest weight at this value (the default of
+``SolveOptions.weight_levels``). CP-SAT needs integers; the rounding's effect on the optimum is
+bounded after the solve (:func:`optimiser.model.rounding.weight_rounding`)."""
 
 RouteArrays = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]
 """``(origin, target, length_m, c1, c2)`` as returned by :func:`~optimiser.network.routes.route_option_arrays`."""
@@ -37,8 +39,8 @@ def scaled(length_m: float, scale: int) -> int:
     return int(round(length_m * scale))
 
 
-def weights_to_int(values: np.ndarray) -> tuple[np.ndarray, float]:
-    """Integer weights with the largest at WEIGHT_LEVELS; positive weights stay >= 1.
+def weights_to_int(values: np.ndarray, levels: int = WEIGHT_LEVELS) -> tuple[np.ndarray, float]:
+    """Integer weights with the largest at ``levels``; positive weights stay >= 1.
 
     Returns:
         (integer weights, integer units per unit of weight).
@@ -46,7 +48,7 @@ def weights_to_int(values: np.ndarray) -> tuple[np.ndarray, float]:
     mx = float(values.max()) if values.size else 0.0
     if mx <= 0:
         return np.zeros(values.shape, dtype=np.int64), 1.0
-    k = WEIGHT_LEVELS / mx
+    k = levels / mx
     out = np.rint(values * k).astype(np.int64)
     out[(values > 0) & (out == 0)] = 1
     return out, k
@@ -64,9 +66,10 @@ class WeightScale:
     per_unit: float
 
     @classmethod
-    def for_weights(cls, parts: list[np.ndarray]) -> WeightScale:
-        """The scale that puts the largest of all ``parts`` at :data:`WEIGHT_LEVELS`."""
-        _, k = weights_to_int(np.concatenate(parts))
+    def for_weights(cls, parts: list[np.ndarray], levels: int = WEIGHT_LEVELS) -> WeightScale:
+        """The scale that puts the largest of all ``parts`` at ``levels`` (default
+        :data:`WEIGHT_LEVELS`; a scenario's ``solver.weight_levels``)."""
+        _, k = weights_to_int(np.concatenate(parts), levels)
         return cls(k)
 
     def to_int(self, values: np.ndarray) -> np.ndarray:
