@@ -26,7 +26,7 @@ from optimiser.model.build import build_problem, objective_weight_scale
 from optimiser.model.clients import WeightScale
 from optimiser.model.futures import FutureProblem, JointProblem, joint_problem, objective_unit
 from optimiser.model.problem import Problem, ProblemContext, crossing_of_decision
-from optimiser.model.rounding import weight_rounding
+from optimiser.model.rounding import exact_weights, weight_rounding
 from optimiser.model.size import check_model_size
 from optimiser.network.builder import build_walk_network
 from optimiser.network.candidates import CandidateSite, build_candidates
@@ -369,7 +369,10 @@ def _weight_rounding(prep: Prepared, res: SolveResult) -> dict[str, float | int 
         return None
     sc = prep.scenario
     exact = sc.transit is not None and sc.transit.exclusive  # employees as they are, nothing rounded
-    return weight_rounding(prep.problem, res.chosen, res.objective, None if exact else sc.solver.weight_levels).as_dict()
+    if exact:
+        return weight_rounding(prep.problem, res.chosen, res.objective, None).as_dict()
+    return weight_rounding(prep.problem, res.chosen, res.objective, sc.solver.weight_levels,
+                           exact_weights(sc, prep.problem.weight_scale["all"])).as_dict()
 
 
 def summarise(prep: Prepared, res: SolveResult, ver: Verification | None, baseline: Verification,

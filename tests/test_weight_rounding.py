@@ -53,6 +53,10 @@ def test_the_bound_holds_against_brute_force_and_rounding_does_change_the_optimu
         r = weight_rounding(p, rounded, p.objective_of(set(rounded)), 10_000)
         excess = _exact_objective(p, set(rounded), w, pen) - best_exact  # weight x length units
         assert excess <= r.max_gain_weighted_m * p.units_per_weighted_m + 1e-9, seed
+        exact = {str(c.key): wc for c, wc in zip(p.clients, w)}  # the exact differences (s = 1 here)
+        r_exact = weight_rounding(p, rounded, p.objective_of(set(rounded)), 10_000, exact)
+        assert excess <= r_exact.max_gain_weighted_m * p.units_per_weighted_m + 1e-9, seed
+        assert r_exact.max_gain_weighted_m <= r.max_gain_weighted_m + 1e-12
         missed += excess > 1e-9
     assert missed > 0  # the rounded optimum is not always the exact one: the bound is not vacuous
 
@@ -121,3 +125,29 @@ def test_weight_levels_out_of_range_is_a_validation_problem(tmp_path, levels):
 def test_solve_options_refuse_bad_weight_levels():
     with pytest.raises(ValueError, match="weight_levels"):
         SolveOptions(weight_levels=10)
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.parametrize("scenario", ["amp_sbp/baseline", "amp_sbp/tram", "amp_sbp/tram_800", "fremont/baseline"])
+def test_every_term_of_a_built_problem_gets_its_exact_weight(scenario):
+    """``exact_weights`` computes each term's weight as the builders do: every client, merged ones
+    included, is found and rounds to its integer weight (so the bound uses exact differences)."""
+    from optimiser.model.rounding import _rounded, exact_weights
+    from optimiser.model.transforms import MERGED_KEYS
+    from optimiser.pipeline import prepare
+
+    prep = prepare(read_scenario(ROOT / "constraints" / f"{scenario}.yaml"))
+    p = prep.problem
+    exact = exact_weights(prep.scenario, p.weight_scale["all"])
+    merged = p.info[MERGED_KEYS]
+    for i, c in enumerate(p.clients):
+        keys = merged.get(i, (c.key,))
+        assert all(str(k) in exact for k in keys), (i, keys)
+        assert sum(_rounded(exact[str(k)]) for k in keys) == c.weight, (i, keys)
+    if scenario == "amp_sbp/baseline":
+        assert merged  # identical terms are merged here: their parts are counted one by one
+        with_exact = weight_rounding(p, [], p.objective_of(set()), 10_000, exact)
+        without = weight_rounding(p, [], p.objective_of(set()), 10_000)
+        assert 0 < with_exact.max_gain_weighted_m < without.max_gain_weighted_m / 2

@@ -4,24 +4,32 @@ CP-SAT needs integer coefficients, so every weight ``w`` of the objective is sto
 ``q = round(w * s)`` (``s``: :attr:`Problem.weight_scale` ``["all"]``, the largest weight at
 ``solver.weight_levels``; a positive weight that would round to 0 is 1). A layout that is
 optimal for the rounded weights need not be optimal for the exact ones. This module bounds the
-difference, from the problem and the chosen layout alone:
+difference for the chosen layout ``L``:
 
-For a client (one walking term) ``p`` with exact weight ``w_p`` and ``d_p = w_p - q_p / s``,
-``|d_p| <= e_p / s`` with ``e_p = 1/2`` (``e_p = 1`` where ``q_p = 1``: the weight may have been
-raised to 1). If ``L`` is optimal for the rounded weights and ``L*`` for the exact ones, their
-exact objectives differ by at most ``sum_p d_p * (len_p(L) - len_p(L*))``; each length lies
-between the client's shortest level and its base, so the sum is at most
-``sum_p e_p / s * max(len_p(L) - shortest_p, longest_p - len_p(L))``. Penalties (a firm outside
-every catchment) add at most ``e`` each (their weight already includes the length scale). The
-bound holds whatever the exact weights were, so it is reported as "at most".
+For a client (one walking term, or several merged ones with the same routes) ``p`` let
+``D_p = s * w_p - q_p``. If ``L`` is optimal for the rounded weights and ``L*`` for the exact
+ones, their exact objectives differ by at most ``sum_p D_p * (len_p(L) - len_p(L*)) / s``; each
+length lies between the client's shortest level and its base, so the sum is at most
+``sum_p [D_p > 0: D_p * (len_p(L) - shortest_p); D_p < 0: -D_p * (longest_p - len_p(L))] / s``.
+``D_p`` is known exactly when the scenario's weights are given (:func:`exact_weights`); else
+``|D_p|`` is at most 1/2 per client summed into ``p`` (1 where a weight of 1 may have been raised
+from near 0) and the worse side is taken. Penalties (a firm outside every catchment) add at
+most 1/2 unit each. The bound holds whatever the exact weights were, so it is reported as "at
+most", on top of the solve's own gap.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from optimiser.model.problem import Problem
+import numpy as np
+
+from optimiser.inputs.domain import Scenario
+from optimiser.model.problem import ClientKey, Problem
+from optimiser.model.terms import firm_pairs
+from optimiser.model.transforms import MERGED_KEYS
+from optimiser.model.transit import TRANSIT_TYPE, transit_walk_weights
 
 
 @dataclass(frozen=True)
@@ -48,12 +56,48 @@ class WeightRounding:
                 "max_gain_pct": None if self.max_gain_pct is None else float(f"{self.max_gain_pct:.4g}")}
 
 
-def _slack(weight: int) -> float:
-    """The most ``|w * s - q|`` can be for an integer weight ``q`` (weight units)."""
-    return 1.0 if weight == 1 else 0.5
+def exact_weights(scenario: Scenario, per_unit: float) -> dict[str, float]:
+    """Every walking term's exact weight in integer units (``w * s``), by client key text, as the
+    term builders of :mod:`optimiser.model.terms` compute it before rounding."""
+    firms = list(scenario.site.firms)
+    ids = [f.id for f in firms]
+    obj = scenario.objective
+    out: dict[str, float] = {}
+    pairs, pair_w = firm_pairs(firms, scenario.demand)
+    for (a, b), v in zip(pairs, (pair_w * obj.firm_pairs * per_unit).tolist()):
+        out[str(ClientKey.pair(ids[a], ids[b]))] = v
+    emp = np.array([f.employees for f in firms], dtype=float)
+    for spec in scenario.facilities:
+        for fid, v in zip(ids, (emp * spec.access_weight * obj.facility_access * per_unit).tolist()):
+            out[str(ClientKey.access(spec.type, fid))] = v
+    for fid, v in zip(ids, (emp * obj.social_access * per_unit).tolist()):
+        out[str(ClientKey.social(fid))] = v
+    if scenario.transit is not None:
+        for fid, v in zip(ids, (transit_walk_weights(scenario) * per_unit).tolist()):
+            out[str(ClientKey.access(TRANSIT_TYPE, fid))] = v
+    return out
 
 
-def weight_rounding(problem: Problem, chosen: Iterable[int], objective: float | None, weight_levels: int | None) -> WeightRounding:
+def _rounded(v: float) -> int:
+    """``WeightScale.to_int`` of one scaled weight."""
+    q = int(np.rint(v))
+    return 1 if v > 0 and q == 0 else q
+
+
+def _client_gain(weight: int, keys: tuple[ClientKey | str, ...], exact: Mapping[str, float] | None,
+                 up: int, down: int) -> float:
+    """The client's share of the bound (weight units x length units): ``up`` is how much shorter
+    its walk could be than now, ``down`` how much longer."""
+    vals = [exact.get(str(k)) for k in keys] if exact is not None else []
+    if vals and all(v is not None for v in vals) and sum(_rounded(v) for v in vals if v is not None) == weight:
+        d = sum(v for v in vals if v is not None) - weight
+        return d * up if d > 0 else -d * down
+    per_part = 0.5 if len(keys) == 1 and weight > 1 else 1.0  # a part of weight 1 may have been raised from near 0
+    return len(keys) * per_part * max(up, down)
+
+
+def weight_rounding(problem: Problem, chosen: Iterable[int], objective: float | None, weight_levels: int | None,
+                    exact: Mapping[str, float] | None = None) -> WeightRounding:
     """The bound of the module docstring for the layout ``chosen``.
 
     Args:
@@ -62,6 +106,8 @@ def weight_rounding(problem: Problem, chosen: Iterable[int], objective: float | 
         objective: the chosen layout's objective (integer units), for the percentage.
         weight_levels: the scenario's ``solver.weight_levels``; ``None``: the weights were not
             rounded (the effect is 0).
+        exact: :func:`exact_weights` of the scenario (``None``: each weight's rounding is only
+            known to be within 1/2 unit).
 
     Returns:
         the rounding and its largest possible effect.
@@ -69,15 +115,16 @@ def weight_rounding(problem: Problem, chosen: Iterable[int], objective: float | 
     if weight_levels is None:
         return WeightRounding(None, 0.0, 0.0 if objective else None)
     open_options = problem.open_options(set(chosen))
+    merged = problem.info.get(MERGED_KEYS, {})
     units = 0.0  # weight units x length units
-    for c in problem.clients:
+    for i, c in enumerate(problem.clients):
         if c.weight <= 0 or not c.levels:
             continue
         longest = c.base if c.base is not None else c.levels[-1]
         now = c.length(open_options)
         now = longest if now is None else now
-        units += _slack(c.weight) * max(now - c.levels[0], longest - now)
+        units += _client_gain(c.weight, merged.get(i, (c.key,)), exact, now - c.levels[0], longest - now)
     per_m = problem.units_per_weighted_m
-    gain_m = units / per_m + sum(_slack(q.weight) for q in problem.penalties if q.weight > 0) / per_m
+    gain_m = (units + 0.5 * sum(1 for q in problem.penalties if q.weight > 0)) / per_m
     pct = 100.0 * gain_m * per_m / objective if objective else None
     return WeightRounding(weight_levels, gain_m, pct)

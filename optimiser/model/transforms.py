@@ -13,9 +13,14 @@ from typing import Any
 import numpy as np
 
 from optimiser.model.clients import client_level_option_order, level_groups
-from optimiser.model.problem import Client, Constraint, Problem
+from optimiser.model.problem import Client, ClientKey, Constraint, Problem
 
 logger = logging.getLogger(__name__)
+
+
+MERGED_KEYS = "_merged_keys"
+"""``Problem.info`` key: merged client index -> the keys of the clients summed into it (each
+rounded its own weight; :mod:`optimiser.model.rounding`)."""
 
 
 def reduce_clients(problem: Problem) -> dict[str, int]:
@@ -53,6 +58,7 @@ def reduce_clients(problem: Problem) -> dict[str, int]:
                 clients.append(Client(c.key, c.kind, c.weight, c.base, tuple(lv), tuple(lo)))
             problem.clients = clients
     merged: dict[tuple[str, int | None, tuple[int, ...], tuple[tuple[int, ...], ...]], int] = {}
+    parts: dict[int, list[ClientKey | str]] = {}  # merged client -> the keys of every client in it
     clients = []
     for c in problem.clients:
         k = (c.kind, c.base, c.levels, c.level_options)
@@ -63,8 +69,10 @@ def reduce_clients(problem: Problem) -> dict[str, int]:
         else:
             first = clients[j]
             clients[j] = Client(first.key, first.kind, first.weight + c.weight, first.base, first.levels, first.level_options)
+            parts.setdefault(j, [first.key]).append(c.key)
     out["merged_clients"] = len(problem.clients) - len(clients)
     problem.clients = clients
+    problem.info[MERGED_KEYS] = {j: tuple(keys) for j, keys in parts.items()}
     logger.debug("client reduction: %d options over budget, %d clients merged", out["options_over_budget"], out["merged_clients"])
     return out
 
