@@ -296,3 +296,36 @@ def test_plan_key_says_when_nothing_was_built(tmp_path: Path) -> None:
     built = key_sections(run.layout, run.metrics, {})[0]
     assert built.title == "Built in this scenario"
     assert built.entries[0].text == "Nothing: the layout is today's (capital £0 of a £1k budget)"
+
+
+def test_parcel_colours_stay_apart_for_colour_blind_readers() -> None:
+    """Occupied plots and open space were 7 ΔE (CIELAB) apart for a deuteranope (Machado 2009
+    simulation): the same beige. Every two parcel fills stay at least 10 apart, seen normally,
+    with deuteranopia and with protanopia."""
+    import itertools
+
+    import numpy as np
+
+    sims = {"normal": np.eye(3),
+            "deuteranopia": np.array([[0.367322, 0.860646, -0.227968], [0.280085, 0.672501, 0.047413],
+                                      [-0.011820, 0.042940, 0.968881]]),
+            "protanopia": np.array([[0.152286, 1.052583, -0.204868], [0.114503, 0.786281, 0.099216],
+                                    [-0.003882, -0.048116, 1.051998]])}
+
+    def lin(c):
+        return np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
+
+    def lab(rgb_lin):
+        xyz = np.array([[0.4124, 0.3576, 0.1805], [0.2126, 0.7152, 0.0722], [0.0193, 0.1192, 0.9505]]) @ rgb_lin
+        xyz = xyz / np.array([0.95047, 1.0, 1.08883])
+        f = np.where(xyz > 216 / 24389, np.cbrt(xyz), (24389 / 27 * xyz + 16) / 116)
+        return np.array([116 * f[1] - 16, 500 * (f[0] - f[1]), 200 * (f[1] - f[2])])
+
+    def rgb(h: str):
+        return np.array([int(h[i:i + 2], 16) for i in (1, 3, 5)]) / 255
+
+    fills = {k: rgb(v.fc) for k, v in style.PARCEL_STYLE.items()}
+    for name, m in sims.items():
+        for (a, ca), (b, cb) in itertools.combinations(fills.items(), 2):
+            d = float(np.linalg.norm(lab(np.clip(m @ lin(ca), 0, 1)) - lab(np.clip(m @ lin(cb), 0, 1))))
+            assert d >= 10, (name, a, b, round(d, 1))
