@@ -183,3 +183,21 @@ def test_a_dying_dask_worker_crashes_its_item_only_and_finished_items_are_not_ru
                                if (m := re.search(r"Dask worker .*: item (\w{12}) \(.*\): optimal in", r.getMessage())))
     # no item ran twice (an item's last lines may be lost with a worker that died just after it)
     assert runs and set(runs.values()) == {1}, runs
+
+
+def test_an_unreachable_scheduler_leaves_no_batch_folder(tmp_path: Path) -> None:
+    """The scheduler is reached before the batch folder is made: an unreachable one (siteopt
+    batch: exit 2) left batch.json, a results.csv of pending items and runs/ behind."""
+    dask = pytest.importorskip("dask")
+    pytest.importorskip("distributed")
+    from optimiser.batch import run_batch
+
+    d = tmp_path / "in"
+    d.mkdir()
+    (d / "site.yaml").write_text(SITE, encoding="utf-8")
+    (d / "scen.yaml").write_text(SCENARIO, encoding="utf-8")
+    b = write_batch(d, sweep={"budget_gbp": [1_000_000]})
+    out = tmp_path / "out"
+    with dask.config.set({"distributed.comm.timeouts.connect": "1s"}), pytest.raises(OSError, match="127.0.0.1:1"):
+        run_batch(b, out, scheduler="tcp://127.0.0.1:1", progress=False)
+    assert not out.exists() and not Path(f"{out}.lock").exists()

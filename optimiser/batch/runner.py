@@ -333,21 +333,40 @@ def _run_local(todo: list[BatchItem], runs: Path, jobs: int, render: bool, on_do
             _run_pool(pending, suspects, runs, jobs, render, on_done)
 
 
-def _run_dask(todo: list[BatchItem], runs: Path, scheduler: Any, render: bool, on_done: OnDone,
-              security: Any = None) -> None:
-    """Run items on a Dask cluster (``tcp://`` address, Client, or LocalCluster)."""
-    from distributed import Client, as_completed  # lazy: an optional, slow import
+@contextlib.contextmanager
+def _dask_client(scheduler: Any, security: Any) -> Iterator[Any]:
+    """The ``distributed.Client`` of ``scheduler`` (an address, a Client or a cluster), connected
+    before the batch folder is touched (an unreachable scheduler leaves nothing behind); ``None``
+    without a scheduler. A client made here is closed at the end.
 
-    own = None
+    Raises:
+        OSError: the scheduler cannot be reached (``siteopt batch``: exit 2).
+    """
+    if scheduler is None:
+        yield None
+        return
+    from distributed import Client  # lazy: an optional, slow import
+
     if isinstance(scheduler, Client):
-        client = scheduler
-    elif isinstance(scheduler, str):
+        yield scheduler
+        return
+    if isinstance(scheduler, str):
         address = parse_scheduler_address(scheduler)
-        client = own = Client(str(address), security=client_security(address, security))
+        client = Client(str(address), security=client_security(address, security))
     elif hasattr(scheduler, "scheduler_address"):
-        client = own = Client(scheduler, security=security)
+        client = Client(scheduler, security=security)
     else:
         raise TypeError(f"scheduler must be an address, a distributed.Client or a cluster, not {type(scheduler).__name__}")
+    try:
+        yield client
+    finally:
+        client.close()
+
+
+def _run_dask(todo: list[BatchItem], runs: Path, client: Any, render: bool, on_done: OnDone) -> None:
+    """Run items on a Dask cluster through ``client``."""
+    from distributed import as_completed  # lazy: an optional, slow import
+
     logger.info("running %d items on Dask", len(todo))
     relay = None
     try:
@@ -368,8 +387,6 @@ def _run_dask(todo: list[BatchItem], runs: Path, scheduler: Any, render: bool, o
     finally:
         if relay is not None:
             relay.close()
-        if own is not None:
-            own.close()
 
 
 def _dask_rounds(client: Any, futs: dict[Any, BatchItem], on_done: OnDone, as_completed: Any,
@@ -594,8 +611,9 @@ def run_batch(
         raise ArgumentError([Problem("run_batch", "jobs", why)])
     _check_scheduler(scheduler, security)  # as siteopt batch does, before anything is read or created
     spec = path_or_spec if isinstance(path_or_spec, BatchSpec) else load_batch(path_or_spec, base_dir=base_dir)
-    with _batch_lock(out, spec):  # a second batch on this folder is refused, naming the holder
-        return _run_locked(spec, out, jobs, scheduler, security, progress, resume, render, retry_failed, overwrite,
+    # a second batch on this folder is refused, naming the holder; the scheduler is reached before the folder is touched
+    with _batch_lock(out, spec), _dask_client(scheduler, security) as client:
+        return _run_locked(spec, out, jobs, client, progress, resume, render, retry_failed, overwrite,
                            t_start)
 
 
@@ -614,7 +632,7 @@ def _batch_lock(out: Path, spec: BatchSpec) -> Iterator[None]:
         yield
 
 
-def _run_locked(spec: BatchSpec, out: Path, jobs: int, scheduler: Any, security: Any, progress: bool, resume: bool,
+def _run_locked(spec: BatchSpec, out: Path, jobs: int, client: Any, progress: bool, resume: bool,
                 render: bool, retry_failed: bool, overwrite: bool, t_start: float) -> BatchSummary:
     """:func:`run_batch` once its arguments are checked and the batch folder locked."""
     _prepare_out(out, spec, overwrite)
@@ -646,8 +664,8 @@ def _run_locked(spec: BatchSpec, out: Path, jobs: int, scheduler: Any, security:
 
     write_results()
     try:
-        if todo and scheduler is not None:
-            _run_dask(todo, runs, scheduler, render, on_done, security)
+        if todo and client is not None:
+            _run_dask(todo, runs, client, render, on_done)
         elif todo:
             _run_local(todo, runs, max(1, int(jobs)), render, on_done)
     except BaseException:  # e.g. KeyboardInterrupt without siteopt's handlers: the pool let its items finish
