@@ -245,10 +245,15 @@ def draw_distance_map(ax: Axes, layout: LayoutLike, metrics: RunMetrics, *, kind
 def _draw_references(panel: MapPanel, style: PlanStyle) -> None:
     """New and existing crossings and facilities, for orientation (no costs)."""
     ax, lay, labeler = panel.ax, panel.layout, panel.labeler
-    for f in lay.layer("crossing"):
+    for f in lay.layer("crossing"):  # as on the plan: a red line, a diamond at its middle, its tag
         for xy in lines(f.geometry):
             ax.plot(xy[:, 0], xy[:, 1], color=CROSSING_C, lw=3.5, zorder=13, solid_capstyle="butt")
-        labeler.add_symbol(point(f.geometry), 4.0)
+        x, y = point(f.geometry)
+        ax.plot([x], [y], marker="D", ms=7, mfc=CROSSING_C, mec="white", mew=1.0, ls="none",
+                zorder=14)[0].set_gid(panel.gid(f"dist-crossing-{f.id}"))
+        labeler.add_symbol((x, y), 5.0, hard=True)
+        labeler.request(panel.tags.get(f.id, f.id), (x, y), 5.0, priority=0, fontsize=style.label_fontsize,
+                        color=CROSSING_C, fontweight="bold", zorder=26, path_effects=HALO)
     for f in lay.layer("existing_crossing"):
         for xy in lines(f.geometry):
             ax.plot(xy[:, 0], xy[:, 1], color=EXISTING_CROSSING_C, lw=2.5, zorder=12, solid_capstyle="butt")
@@ -274,7 +279,8 @@ def _draw_references(panel: MapPanel, style: PlanStyle) -> None:
         panel.handles.append(Line2D([], [], marker="P", ms=8, mfc=EXISTING_FACILITY_C, mec="white", ls="none",
                                     label="Existing facility"))
     if lay.layer("crossing"):
-        panel.handles.append(Line2D([], [], color=CROSSING_C, lw=3.5, label="New crossing"))
+        panel.handles.append(Line2D([], [], color=CROSSING_C, lw=3.5, marker="D", ms=6, mfc=CROSSING_C, mec="white",
+                                    label="New crossing (chosen)"))
     if lay.layer("existing_crossing"):
         panel.handles.append(Line2D([], [], color=EXISTING_CROSSING_C, lw=2.5, label="Existing crossing"))
     panel.handles.append(Line2D([], [], marker="o", ms=9, mfc="#cccccc", mec="#333333", ls="none",
