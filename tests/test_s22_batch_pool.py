@@ -83,3 +83,15 @@ def test_an_item_with_its_result_on_disk_is_not_run_again(tmp_path: Path) -> Non
     other = _item(4)
     rec = run_item(_payload(other), str(run_dir))  # another key: run (and recorded as invalid)
     assert rec["status"] == "invalid" and read_result(run_dir / "result.json", other.key) == rec
+
+
+def test_more_jobs_than_cpus_is_said(monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+    import os
+
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
+    with caplog.at_level(logging.WARNING, logger="optimiser"):
+        runner._warn_oversubscribed(8, 3)  # three items: three processes at most
+        runner._warn_oversubscribed(8, 2)  # two: fits
+        runner._warn_oversubscribed(2, 50)
+    assert [r.getMessage().split(":")[0] for r in caplog.records] == ["3 worker processes on 2 CPUs"]

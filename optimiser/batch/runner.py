@@ -241,6 +241,18 @@ def _error_record(it: BatchItem, exc: BaseException, seconds: float) -> ItemReco
                        error=f"{type(exc).__name__}: {exc}")
 
 
+def _warn_oversubscribed(jobs: int, n_items: int) -> None:
+    """Warn when more worker processes would run at once than this process may use CPUs: each
+    item's work limit keeps its answer, but the items share the CPUs (each takes longer, may hit
+    its wall-clock safety net, which the record then says) and each process holds its own memory."""
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    running = min(jobs, n_items)
+    if running > cpus:
+        logger.warning("%d worker processes on %d CPUs: the items share them and each takes longer (the same "
+                       "answers while their work limits end them; stopped_by says when the wall clock did)",
+                       running, cpus)
+
+
 def _run_isolated(it: BatchItem, runs: Path, render: bool) -> ItemRecord | None:
     """Run one item alone in a fresh pool, so a dying worker names its culprit (``None`` when
     interrupted: it is not finished)."""
@@ -667,6 +679,7 @@ def _run_locked(spec: BatchSpec, out: Path, jobs: int, client: Any, progress: bo
         if todo and client is not None:
             _run_dask(todo, runs, client, render, on_done)
         elif todo:
+            _warn_oversubscribed(int(jobs), len(todo))
             _run_local(todo, runs, max(1, int(jobs)), render, on_done)
     except BaseException:  # e.g. KeyboardInterrupt without siteopt's handlers: the pool let its items finish
         _keep_finished(spec, runs, records)
