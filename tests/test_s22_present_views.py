@@ -329,3 +329,36 @@ def test_parcel_colours_stay_apart_for_colour_blind_readers() -> None:
         for (a, ca), (b, cb) in itertools.combinations(fills.items(), 2):
             d = float(np.linalg.norm(lab(np.clip(m @ lin(ca), 0, 1)) - lab(np.clip(m @ lin(cb), 0, 1))))
             assert d >= 10, (name, a, b, round(d, 1))
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"Debian chromium not found at {CHROMIUM}")
+def test_report_plan_opens_at_full_size_in_its_own_box(browser, run_dir: Path) -> None:
+    """plan.png (2,400 px) was only shown fitted to the page, its key text about 8 px high: a
+    click shows it at full size, scrolling sideways in its figure, not the page."""
+    page, events = open_page(browser, run_dir / "report.html")
+    img = page.locator("#plan-img")
+    fitted = img.evaluate("e => e.getBoundingClientRect().width")
+    natural = img.evaluate("e => e.naturalWidth")
+    assert fitted < natural
+    img.click()
+    assert img.evaluate("e => e.getBoundingClientRect().width") == pytest.approx(natural, abs=3)  # + its border
+    assert img.get_attribute("aria-pressed") == "true"
+    assert page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth")
+    img.press("Enter")
+    assert img.evaluate("e => e.getBoundingClientRect().width") == pytest.approx(fitted, abs=1)
+    assert_clean(events)
+
+
+def test_distance_map_marks_new_crossings_as_the_plan_does(run_dir: Path) -> None:
+    from optimiser.present.distance import distance_figure
+
+    run = load_run(run_dir)
+    fig = distance_figure(run)
+    crossings = run.layout.layer("crossing")
+    assert crossings
+    ax = fig.axes[0]
+    for f in crossings:
+        marks = [ln for ln in ax.lines if (ln.get_gid() or "").endswith(f"dist-crossing-{f.id}")]
+        assert marks and marks[0].get_marker() == "D"
+    assert any(t.get_text().startswith("X") for t in ax.texts)

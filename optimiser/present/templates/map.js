@@ -86,3 +86,16 @@
     row.addEventListener('keydown', function(e){ if (e.key === 'Enter') choosePair(row); });
   });
 })();
+(function(){
+  // plans and maps are drawn at 2,000+ px and shown fitted to the page: a click (or Enter) shows
+  // one at full size in its own sideways-scrolling box, a second click fits it again
+  document.querySelectorAll('figure img').forEach(function(img){
+    img.tabIndex = 0;
+    img.setAttribute('role', 'button');
+    img.setAttribute('aria-pressed', 'false');
+    img.title = 'Click for full size (click again to fit the page)';
+    function toggle(){ var on = img.classList.toggle('full'); img.setAttribute('aria-pressed', on ? 'true' : 'false'); }
+    img.addEventListener('click', toggle);
+    img.addEventListener('keydown', function(e){ if (e.key === 'Enter' || e.key === ' ') { e.preventDefault(); toggle(); } });
+  });
+})();
