@@ -22,6 +22,7 @@ import importlib
 import itertools
 import logging
 import os
+import sys
 import threading
 import uuid
 from collections.abc import Iterator, Mapping
@@ -53,8 +54,10 @@ class _EventHandler(logging.Handler):
                 "id": f"{self.tag}-{next(_seq)}", "name": record.name, "level": record.levelno,
                 "message": record.getMessage(), "worker": str(getattr(self.worker, "address", "") or ""),
                 "pid": os.getpid()})
-        except Exception:  # noqa: BLE001 - logging must never break the item; told as logging does
-            self.handleError(record)
+        except Exception as exc:  # noqa: BLE001 - logging must never break the item: told on the worker's stderr
+            with contextlib.suppress(OSError, ValueError):
+                sys.stderr.write(f"siteopt batch item on Dask: cannot send a log line to the batch "
+                                 f"({type(exc).__name__}: {exc}): {record.levelname.lower()}: {record.getMessage()}\n")
 
 
 def _lower_level(level: int) -> None:
