@@ -11,6 +11,7 @@ may leave out its own fields (id, name...): a sidecar ``<name>.site.yaml`` (or `
 from __future__ import annotations
 
 import codecs
+import errno
 import json
 import logging
 import os
@@ -90,24 +91,64 @@ def _json_no_dupes(pairs: list[tuple[str, Any]], dupes: list[str]) -> dict[str, 
     return out
 
 
-def _not_a_file(p: Path, name: str) -> Problem | None:
-    """Why ``p`` is not a file to read (missing, a folder, a FIFO, a device or a socket: found
-    from ``stat``, nothing opened), or ``None``."""
-    if not p.exists():
-        near = suggest_path(p)
-        return Problem(name, "", "file not found", f"did you mean {str(near)!r}?" if near else "check the path")
-    if p.is_dir():
+_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]+:/")
+"""A URL (``https://...``, ``file:///...``; after :class:`~pathlib.Path` folds ``//`` to ``/``
+too), not a file path: a one-letter scheme is a Windows drive (``C:/``)."""
+
+
+def looks_like_url(text: str) -> bool:
+    """Whether ``text`` (a path as given) is a URL such as ``https://host/site.yaml``."""
+    return bool(_URL.match(text))
+
+
+def not_a_file(p: Path, name: str) -> Problem | None:
+    """Why ``p`` is not a file to read, or ``None`` when it is a regular file (found from
+    ``stat``, nothing opened): missing (with the file it most likely means), a URL, a symbolic
+    link that loops or leads nowhere, a folder on the way that cannot be searched or is a file,
+    a folder, a FIFO, a device or a socket."""
+    try:
+        mode = os.stat(p).st_mode
+    except OSError as exc:
+        return _unreachable(p, name, exc)
+    if stat.S_ISDIR(mode):
         return Problem(name, "", "is a folder, not a file", "name the site or scenario file")
-    mode = p.stat().st_mode
     if not stat.S_ISREG(mode):
         return Problem(name, "", f"is {file_kind(mode)}, not a regular file", "name a site or scenario file")
     return None
 
 
+def _unreachable(p: Path, name: str, exc: OSError) -> Problem:
+    """The problem of a path ``stat`` refused with ``exc``."""
+    if exc.errno == errno.ELOOP:
+        return Problem(name, "", "is a symbolic link that loops (it leads back to itself through other links)",
+                       "point the link at the real file (ls -l shows where it leads), or give the file itself")
+    if exc.errno == errno.EACCES:
+        return Problem(name, "", "cannot be reached: a folder on its path does not let you in (permission denied)",
+                       "check the folders' permissions, or copy the file somewhere you can read")
+    if exc.errno == errno.ENOTDIR:
+        return Problem(name, "", "cannot be reached: a part of its path is a file, not a folder", "check the path")
+    if exc.errno == errno.ENAMETOOLONG:
+        return Problem(name, "", "the path is too long for the file system", "give a shorter path")
+    if os.path.islink(p):
+        try:
+            target = os.readlink(p)
+        except OSError:
+            target = "?"
+        return Problem(name, "", f"is a symbolic link to {target!r}, which does not exist",
+                       "point the link at the real file, or give the file itself")
+    if looks_like_url(name) or looks_like_url(os.fspath(p)):
+        return Problem(name, "", "is a URL: siteopt reads local files only, it downloads nothing",
+                       "download the file first (e.g. curl -O URL) and give its path")
+    near = suggest_path(p)
+    if near is not None and near.name == p.name:  # the very name (e.g. a link the folder lists): no suggestion
+        near = None
+    return Problem(name, "", "file not found", f"did you mean {str(near)!r}?" if near else "check the path")
+
+
 def _read_text(p: Path, name: str) -> tuple[str | None, list[Problem]]:
     """The file's text, or why it cannot be read (missing, a folder or another non-regular file,
     over the size limit, not UTF-8, no permission); special files are never read."""
-    missing = _not_a_file(p, name)
+    missing = not_a_file(p, name)
     if missing is not None:
         return None, [missing]
     try:
@@ -312,6 +353,46 @@ def _parse(text: str, suffix: str, name: str) -> tuple[Any, list[Problem]]:
                               "use .yaml, .yml, .json, .toml or (sites) .geojson, .gpkg, .shp, .fgb"))
 
 
+_LONG_FIGURE = re.compile(r"[0-9A-Fa-f_]{250,}")
+"""Text that may write a whole number too large for a float (over 308 digits; YAML and TOML
+allow ``_`` between digits, and hexadecimal): only then are the parsed values walked."""
+MAX_OVERSIZED_LISTED = 20
+"""Most oversized numbers named one by one (the rest are counted)."""
+
+
+def _field_word(path: str) -> str:
+    """The key a field path ends with (``firms[0].location[1]`` -> ``location``)."""
+    return re.sub(r"(\[[0-9]+\])+$", "", path).rsplit(".", 1)[-1] or "it"
+
+
+def _oversized_numbers(data: Any, text: str, name: str) -> list[Problem]:
+    """A problem for each whole number in ``data`` too large to convert to a float (over about
+    1.8 x 10^308: every check and the solver work in floats), named by its field path."""
+    if not _LONG_FIGURE.search(text):
+        return []
+    found: list[tuple[str, int]] = []
+    stack: list[tuple[str, Any]] = [("", data)]
+    while stack:
+        path, value = stack.pop()
+        if isinstance(value, dict):
+            stack.extend((f"{path}.{k}" if path else str(k), v) for k, v in reversed(list(value.items())))
+        elif isinstance(value, list):
+            stack.extend((f"{path}[{i}]", v) for i, v in reversed(list(enumerate(value))))
+        elif isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 1000:
+            try:
+                float(value)
+            except OverflowError:
+                found.append((path, value))
+    problems = [Problem(name, path, f"got a whole number of about {int(value.bit_length() * 0.30103) + 1:,} digits, larger than "
+                        "any number the checks and the solver can hold (about 1.8 x 10^308)",
+                        f"set {_field_word(path)} to a number of an ordinary size")
+                for path, value in found[:MAX_OVERSIZED_LISTED]]
+    if len(found) > MAX_OVERSIZED_LISTED:
+        problems.append(Problem(name, "", f"{len(found) - MAX_OVERSIZED_LISTED:,} more numbers as large",
+                                "check the figures"))
+    return problems
+
+
 SIDECAR_SUFFIXES = (".yaml", ".yml", ".json", ".toml")
 _LAYER_KEYS = frozenset(s.key for s in SITE_LAYERS if s.geom_field is not None)
 """Site lists of features (drawn in the GIS file, not in its sidecar; crossing rules may be in either)."""
@@ -347,7 +428,7 @@ def _complete_site_fields(data: dict[str, Any], p: Path) -> list[Problem]:
 
 
 def _load_gis(p: Path, name: str) -> tuple[dict[str, Any] | None, list[Problem]]:
-    missing = _not_a_file(p, name)
+    missing = not_a_file(p, name)
     if missing is not None:
         return None, [missing]
     data, problems = read_gis_site(p, name)
@@ -399,6 +480,8 @@ def load_mapping(path: str | os.PathLike[str]) -> tuple[dict[str, Any] | None, l
         return None, [exc.problem]
     if data is None:
         return None, [Problem(name, "", "the file is empty", _EMPTY_FIX)]
+    if oversized := _oversized_numbers(data, text, name):
+        return None, oversized
     if not isinstance(data, dict):
         return None, [Problem(name, "", f"the top level must be a mapping of keys, not a {type(data).__name__}",
                                "start with 'format: ...' and the file's keys; see sites/README.md or constraints/README.md")]
