@@ -162,6 +162,11 @@ class OutputBusyError(OutputExistsError):
     """Another run holds the lock on the output directory (the message names the holder)."""
 
 
+class OutputWriteError(SiteOptError, OSError):
+    """The output could not be written (the disk is full, a quota is reached, the file system
+    turned read-only): nothing half-written is left where the output goes; ``errno`` says why."""
+
+
 class TimeLimitError(SiteOptError, TimeoutError):
     """The run's time limit ran out before a solve could start; ``phase`` names the stage
     (``candidates``, ``network``, ``build``) it stopped in."""

@@ -22,6 +22,7 @@ from optimiser.errors import (
     Interrupted,
     ModelError,
     OutputExistsError,
+    OutputWriteError,
     Problem,
     TimeLimitError,
     VerificationError,
@@ -54,8 +55,10 @@ def run_summary(res: RunResult) -> dict[str, Any]:
         gap, solve_seconds, backend, seed, the scenario id
         (``scenario``; ``metrics.json`` has the whole reference), the site id, the walk figures
         (without per-facility access), costs and their currency, placed ids by kind
-        (``metrics.json`` has each placement whole), verification (passed, objective) and the run
-        directory.
+        (``metrics.json`` has each placement whole), verification (passed, objective), what
+        ended an unfinished search (``stopped_by``: ``work_limit``, or ``wall_clock`` when the
+        safety net did and the answer may differ on another machine; ``null`` when it
+        finished) and the run directory.
     """
     m = res.metrics
     length, weight = m.model.get("length_scale_per_m"), m.model.get("weight_scale")
@@ -76,7 +79,8 @@ def run_summary(res: RunResult) -> dict[str, Any]:
         "placements": {"shared_facilities": [p.id for p in m.placements.shared_facilities],
                        "social_spaces": [p.id for p in m.placements.social_spaces],
                        "crossings": [p.id for p in m.placements.crossings]},
-        "verification": {"passed": m.verification.passed, "objective": m.verification.objective}, "out": str(res.out_dir),
+        "verification": {"passed": m.verification.passed, "objective": m.verification.objective},
+        "stopped_by": m.stopped_by, "out": str(res.out_dir),
         "attribution": [{"id": a.id, "name": a.name, "cost": a.cost, "saving_m": a.saving_m} for a in m.attribution],
         "warnings": [w.code for w in m.warnings],
     }
@@ -125,25 +129,48 @@ def command(scenario: str | None, out_dir: str, overwrite: bool, solve: SolveOve
     (Ctrl-C or SIGTERM: stops cleanly, writes nothing; twice: at once).
     """
     exiting.allow()  # nothing outlives the command: its render process is stopped when the run ends
+    # the stop handlers from the start: a signal while the scenario is looked up or the render
+    # process forked is a clean stop too (exit 130, saying so), not a death by SIGTERM
+    with interrupt.handle_signals():
+        path = _scenario_path(scenario)
+        logger.info("run: %s -> %s", path or "the AMP-SBP baseline", out_dir)
+        show_progress(current_settings())
+        defer_numpy_extras()  # before SciPy is imported here and in the render process
+        res = _run(path, out_dir, overwrite=overwrite, render=not no_render, strict=strict, solve=solve)
+    _report_run(res)
+
+
+def _scenario_path(scenario: str | None) -> Path | None:
+    """The scenario file ``SCENARIO`` names (``None``: the embedded baseline); exits 2 saying
+    why when there is none (missing and no embedded name, a URL, a link that loops...)."""
     path = resolve_input(scenario) if scenario is not None else None
     if scenario is not None and path is not None and not path.exists():
-        echo_problems(FileReadError([Problem(scenario, "", "no such file, nor an embedded scenario of that name", embedded_names_hint())]))
+        from optimiser.inputs.formats import not_a_file  # only now: it loads the file readers
+
+        why = not_a_file(path, scenario)
+        if why is None or why.reason == "file not found":
+            why = Problem(scenario, "", "no such file, nor an embedded scenario of that name", embedded_names_hint())
+        echo_problems(FileReadError([why]))
         sys.exit(ExitCode.INPUT)
-    logger.info("run: %s -> %s", path or "the AMP-SBP baseline", out_dir)
-    show_progress(current_settings())
-    defer_numpy_extras()  # before SciPy is imported here and in the render process
+    return path
+
+
+def _run(path: Path | None, out_dir: str, overwrite: bool, render: bool, strict: bool, solve: SolveOverrides) -> RunResult:
+    """Run the scenario and write ``out_dir``; a run that cannot finish exits with its code and
+    one line (or its problems) saying why."""
     try:
         # the render process is forked before the solver's imports, and imports matplotlib meanwhile
-        with render_worker(wanted=not no_render, read=ReadRequest(path)) as worker, interrupt.handle_signals(), \
+        with render_worker(wanted=render, read=ReadRequest(path)) as worker, \
                 cli_wording():  # a refused --out names --overwrite, not the API's overwrite=True
-            res = run_scenario(path, out_dir, overwrite=overwrite, render=not no_render, strict=strict,
-                               render_worker=worker, **solve.as_kwargs())
+            interrupt.check("the start")
+            return run_scenario(path, out_dir, overwrite=overwrite, render=render, strict=strict,
+                                render_worker=worker, **solve.as_kwargs())
     except Interrupted as exc:
         fail(f"{exc}; nothing was written to {out_dir}", ExitCode.INTERRUPTED)
     except InputError as exc:
         echo_problems(exc)
         sys.exit(ExitCode.INPUT)
-    except OutputExistsError as exc:
+    except (OutputExistsError, OutputWriteError) as exc:  # refused, busy, or the disk full: nothing left behind
         fail(str(exc), ExitCode.INPUT)
     except ModelError as exc:
         fail(f"cannot model this scenario: {exc}", ExitCode.INPUT)
@@ -151,9 +178,19 @@ def command(scenario: str | None, out_dir: str, overwrite: bool, solve: SolveOve
         fail(f"no solution: {exc}; nothing was written", ExitCode.NO_SOLUTION)
     except VerificationError as exc:
         fail(f"VERIFICATION FAILED (this is a bug; outputs kept in {out_dir}): {exc}", ExitCode.INTERNAL)
+
+
+def _report_run(res: RunResult) -> None:
+    """Print a finished run's warnings and JSON summary (stdout) and exit with its code."""
     logger.info("run: %s in %.2f s (exit %d)", res.status.value, res.metrics.solve_seconds, res.exit_code)
     for w in res.metrics.warnings:
         click.echo(str(w), err=True)
+    if res.metrics.stopped_by == "wall_clock":  # design brief section 9: a net that binds is reported
+        net = res.metrics.timings.get("solver_wall_clock_net_seconds")
+        click.echo("siteopt: warning: the wall-clock safety net" + (f" ({net:.1f} s)" if isinstance(net, int | float) else "")
+                   + ", not the work limit, ended the search: the answer may differ on another machine or under another "
+                   "load (metrics.json: stopped_by wall_clock; raise --time-limit, or run when the machine is less busy)",
+                   err=True)
     summary = run_summary(res)
     if res.status is Status.INFEASIBLE:
         summary["conflicts"] = list(res.metrics.conflicts)

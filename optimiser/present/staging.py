@@ -25,6 +25,7 @@ import logging
 import os
 import shutil
 import socket
+import sqlite3
 import stat
 import tempfile
 from collections.abc import Iterator
@@ -32,17 +33,27 @@ from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 
-from optimiser.errors import OutputBusyError, OutputExistsError
+from optimiser.errors import OutputBusyError, OutputExistsError, OutputWriteError
 
 logger = logging.getLogger(__name__)
 
 __all__ = ["OutputLock", "StagedDir", "cli_wording", "out_word", "overwrite_word", "new_run_id", "write_new_file", "lock_path",
-           "exchange_paths", "stage_for_render", "move_into", "remove_stage", "STAGE_SUFFIX", "OLD_SUFFIX"]
+           "exchange_paths", "stage_for_render", "move_into", "remove_stage", "STAGE_SUFFIX", "OLD_SUFFIX", "WRITE_ERRNOS"]
 
 STAGE_SUFFIX = ".partial"
 """Suffix of a run directory being written (``.<name>.<random>.partial`` beside ``--out``)."""
 OLD_SUFFIX = ".old"
 """Suffix of the previous run directory while it is being removed after a swap."""
+
+WRITE_ERRNOS = {
+    errno.ENOSPC: ("no space left on the device", "free some space on that disk, or give {out} on another one"),
+    errno.EDQUOT: ("the disk quota is used up", "free some of your space there, or give {out} on another disk"),
+    errno.EFBIG: ("a file grew past the largest the file system allows", "give {out} on another file system"),
+    errno.EROFS: ("the file system is read-only", "give {out} on a writable disk"),
+    errno.EIO: ("an input/output error on the device", "check the disk, or give {out} on another one"),
+}
+"""Why a write of the run directory failed, in words, and what to do (``{out}``: ``--out`` or
+``out_dir``): such a failure is the machine's, not a bug, and leaves nothing behind."""
 
 _RENAME_EXCHANGE = 2  # linux/fs.h
 
@@ -366,8 +377,26 @@ class StagedDir:
     def __exit__(self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None) -> None:
         if self.committed:
             self._lock.release()
-        else:
-            self._abandon()
+            return
+        self._abandon()
+        if isinstance(ev, OSError) and ev.errno in WRITE_ERRNOS and not isinstance(ev, OutputWriteError):
+            raise self.write_error(ev) from ev
+        if isinstance(ev, sqlite3.Error) and getattr(ev, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL:
+            # the GeoPackage (SQLite): "database or disk is full"
+            raise self.write_error(OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))) from ev
+
+    def write_error(self, exc: OSError) -> OutputWriteError:
+        """The :class:`~optimiser.errors.OutputWriteError` for a write that failed with ``exc`` (a
+        full disk, a quota, a read-only file system), once the stage is gone: it names the run
+        directory (or the other file that could not be written) and what to do."""
+        why, fix = WRITE_ERRNOS[exc.errno] if exc.errno in WRITE_ERRNOS else (exc.strerror or str(exc), "check the folder")
+        target = exc.filename if isinstance(exc.filename, str) else None
+        ours = target is None or os.path.abspath(target).startswith(os.path.abspath(self.out.parent) + os.sep)
+        what = f"the run directory {self.out}" if ours else f"{target} (while making the run directory {self.out})"
+        kept = f"{self.out} is as it was" if _lstat(self.out) is not None else f"nothing was written to {self.out}"
+        err = OutputWriteError(f"cannot write {what}: {why}; {kept} ({fix.format(out=out_word())})")
+        err.errno = exc.errno
+        return err
 
 
 def _umask() -> int:

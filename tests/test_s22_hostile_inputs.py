@@ -1,0 +1,261 @@
+"""Wave 22: hostile input files, a full disk, early signals and a busy machine (black-box findings).
+
+Each test reproduces what a user hit: a coordinate of 401 digits was an internal error
+(OverflowError in the plausibility check); a symbolic link that loops was "file not found (did
+you mean 'loop.yaml'?)", the very name given; a URL was "file not found"; a full disk was an
+internal error (exit 1) for OSError ENOSPC and for SQLite's "database or disk is full"; SIGTERM
+while ``siteopt run`` forked its render process killed it (exit -15, nothing said); and two CPU
+hogs started just before a run left its solve half the wall-clock net of an idle run (the load
+average had not caught up), so the net, not the work limit, ended a search an idle run finishes.
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import re
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from optimiser.cli import cli
+from optimiser.errors import OutputWriteError
+from optimiser.inputs.formats import load_mapping, not_a_file
+from optimiser.present.staging import StagedDir
+from optimiser.runclock import MAX_WIDENING, RunClock
+from tests.sitefiles import site_dict, write_files
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+# ------------------------------------------------------------------ numbers too large for a float
+
+
+@pytest.mark.parametrize("write", ["yaml_decimal", "yaml_underscores", "yaml_hex", "json"])
+def test_a_whole_number_beyond_a_float_is_one_problem_naming_its_field(tmp_path, write):
+    d = site_dict()
+    huge = 10 ** 400
+    if write == "json":
+        d["firms"][0]["location"][0] = huge
+        p = tmp_path / "site.json"
+        p.write_text(json.dumps(d))
+    else:
+        text = yaml.safe_dump(d, sort_keys=False)
+        figure = {"yaml_decimal": str(huge), "yaml_underscores": "1_" + "000_" * 133 + "0",
+                  "yaml_hex": "0x" + "f" * 340}[write]
+        p = tmp_path / "site.yaml"
+        p.write_text(text.replace("- 440200.0", f"- {figure}", 1))
+    data, problems = load_mapping(p)
+    assert data is None
+    assert [(q.field, q.hint) for q in problems] == [("firms[0].location[0]", "set location to a number of an ordinary size")]
+    assert re.match(r"got a whole number of about 4[01][0-9] digits, larger than any number", problems[0].reason)
+
+
+def test_validate_and_run_report_a_401_digit_coordinate_with_exit_2_not_an_internal_error(tmp_path):
+    site, _ = write_files(tmp_path)
+    text = site.read_text()
+    site.write_text(text.replace("440200.0", "1" + "0" * 400, 1))
+    runner = CliRunner()
+    res = runner.invoke(cli, ["validate", str(site)])
+    assert res.exit_code == 2, res.output
+    assert "firms[0].location[0]: got a whole number of about 401 digits" in res.output
+    assert "internal error" not in res.output
+
+
+def test_ordinary_large_figures_are_not_flagged(tmp_path):
+    d = site_dict()
+    d["name"] = "f" * 600  # a long run of hex-like letters: the values are walked, nothing is flagged
+    d["firms"][0]["employees"] = 10 ** 300  # fits a float: the schema's bound names it, not the reader
+    p = tmp_path / "site.yaml"
+    p.write_text(yaml.safe_dump(d, sort_keys=False))
+    data, problems = load_mapping(p)
+    assert data is not None and problems == []
+
+
+# ------------------------------------------------------------------ paths that are not files
+
+
+def test_a_symbolic_link_loop_is_named_as_such(tmp_path):
+    (tmp_path / "a.yaml").symlink_to("b.yaml")
+    (tmp_path / "b.yaml").symlink_to("a.yaml")
+    p = not_a_file(tmp_path / "a.yaml", "a.yaml")
+    assert p is not None and p.reason.startswith("is a symbolic link that loops")
+    assert "did you mean" not in (p.hint or "")
+
+
+def test_a_dangling_link_names_its_target(tmp_path):
+    (tmp_path / "site.yaml").symlink_to("gone/site.yaml")
+    p = not_a_file(tmp_path / "site.yaml", "site.yaml")
+    assert p is not None and p.reason == "is a symbolic link to 'gone/site.yaml', which does not exist"
+
+
+@pytest.mark.parametrize("url", ["https://example.com/site.yaml", "file:///tmp/site.yaml"])
+def test_a_url_is_refused_as_a_url(url):
+    p = not_a_file(Path(url), url)
+    assert p is not None and p.reason.startswith("is a URL: siteopt reads local files only")
+    assert "download the file first" in (p.hint or "")
+
+
+def test_a_missing_file_still_suggests_a_near_name(tmp_path):
+    (tmp_path / "site.yaml").write_text("x: 1\n")
+    p = not_a_file(tmp_path / "site.yml", "site.yml")
+    assert p is not None and p.reason == "file not found" and "site.yaml" in (p.hint or "")
+
+
+def test_siteopt_run_names_a_url_and_a_link_loop(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "a.yaml").symlink_to("b.yaml")
+    (tmp_path / "b.yaml").symlink_to("a.yaml")
+    runner = CliRunner()
+    res = runner.invoke(cli, ["run", "https://example.com/s.yaml", "--out", "o"])
+    assert res.exit_code == 2 and "is a URL: siteopt reads local files only" in res.output
+    res = runner.invoke(cli, ["run", "a.yaml", "--out", "o"])
+    assert res.exit_code == 2 and "a.yaml: (file): is a symbolic link that loops" in res.output
+    assert not (tmp_path / "o").exists()
+
+
+# ------------------------------------------------------------------ a full disk
+
+
+@pytest.mark.parametrize("error", [OSError(errno.ENOSPC, "No space left on device"),
+                                   OSError(errno.EDQUOT, "Disk quota exceeded"),
+                                   sqlite3.OperationalError("database or disk is full")])
+def test_a_full_disk_while_writing_is_an_output_write_error_and_leaves_nothing(tmp_path, error):
+    if isinstance(error, sqlite3.Error):
+        error.sqlite_errorcode = sqlite3.SQLITE_FULL  # type: ignore[attr-defined]
+    out = tmp_path / "run"
+    with pytest.raises(OutputWriteError) as info, StagedDir(out, overwrite=False) as st:
+        (st.path / "metrics.json").write_text("{}")
+        raise error
+    assert info.value.errno in (errno.ENOSPC, errno.EDQUOT)
+    assert "cannot write the run directory" in str(info.value) and "nothing was written to" in str(info.value)
+    assert sorted(p.name for p in tmp_path.iterdir()) == []  # no stage, no lock, no run directory
+
+
+def test_a_full_disk_during_overwrite_keeps_the_old_run(tmp_path):
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "metrics.json").write_text('{"old": true}')
+    with pytest.raises(OutputWriteError, match="is as it was"), StagedDir(out, overwrite=True) as st:
+        (st.path / "metrics.json").write_text("{}")
+        raise OSError(errno.ENOSPC, "No space left on device", str(st.path / "plan.png"))
+    assert (out / "metrics.json").read_text() == '{"old": true}'
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]
+
+
+def test_other_os_errors_pass_through_unchanged(tmp_path):
+    with pytest.raises(PermissionError), StagedDir(tmp_path / "run", overwrite=False):
+        raise PermissionError(errno.EACCES, "Permission denied")
+
+
+def test_siteopt_run_on_a_full_disk_exits_2_saying_so(tmp_path, monkeypatch):
+    from optimiser.present import rundir
+
+    _, scenario = write_files(tmp_path)
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(rundir, "write_run", full)
+    res = CliRunner().invoke(cli, ["run", str(scenario), "--out", str(tmp_path / "o"), "--no-render", "--time-limit", "20"])
+    assert res.exit_code == 2, res.output
+    assert "cannot write the run directory" in res.output and "no space left on the device" in res.output
+    assert "internal error" not in res.output
+    assert not (tmp_path / "o").exists()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".o.") or p.name == "o.lock"]
+
+
+# ------------------------------------------------------------------ a signal while the run starts
+
+
+def test_sigterm_while_the_render_process_is_forked_is_a_clean_stop(tmp_path):
+    _, scenario = write_files(tmp_path)
+    script = (
+        "import os, signal\n"
+        "import optimiser.cli.run_cmd as r\n"
+        "orig = r.render_worker\n"
+        "def rw(*a, **k):\n"
+        "    os.kill(os.getpid(), signal.SIGTERM)\n"
+        "    return orig(*a, **k)\n"
+        "r.render_worker = rw\n"
+        "from optimiser.cli import main\n"
+        f"main(['run', {str(scenario)!r}, '--out', {str(tmp_path / 'o')!r}, '--time-limit', '20'])\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert proc.returncode == 130, (proc.returncode, proc.stderr[-2000:])
+    assert "interrupted by SIGTERM" in proc.stderr and "nothing was written to" in proc.stderr
+    assert not (tmp_path / "o").exists()
+
+
+# ------------------------------------------------------------------ a machine that became busy
+
+
+def test_a_run_that_got_little_cpu_has_its_net_widened_once(monkeypatch):
+    clock = RunClock(6.0, load_at_start=1.0)
+    clock.enter("candidates")
+    cpu = [time.process_time()]
+    monkeypatch.setattr(time, "process_time", lambda: cpu[0])  # no CPU for us: 0.6 s waited, 0.15 s computed
+    time.sleep(0.6)
+    cpu[0] += 0.15
+    slow = clock.slowdown()
+    assert slow is not None and 3.5 < slow < 6.0
+    left_before = clock.remaining_s()
+    net = clock.solver_limit_s(reserve_s=0.0)
+    assert clock.widened_by == pytest.approx(slow, rel=0.05)
+    assert net > 3.0 * left_before
+    assert clock.widen_for_slowdown() == clock.widened_by  # once: a second call widens no further
+    assert clock.limit_s == pytest.approx(6.0 * clock.widened_by)
+
+
+def test_the_load_factor_at_the_start_is_not_counted_twice(monkeypatch):
+    clock = RunClock(6.0, load_at_start=4.0)  # the caller's net holds 4x already
+    clock.enter("network")
+    cpu = [time.process_time()]
+    monkeypatch.setattr(time, "process_time", lambda: cpu[0])
+    time.sleep(0.6)
+    cpu[0] += 0.2  # 3x slower than a core of its own: the start's load factor allowed for more
+    clock.solver_limit_s(reserve_s=0.0)
+    assert clock.widened_by == 1.0 and clock.limit_s == 6.0
+
+
+def test_widening_is_capped_and_needs_enough_work(monkeypatch):
+    clock = RunClock(6.0, load_at_start=2.0)
+    clock.enter("build")
+    cpu = [time.process_time()]
+    monkeypatch.setattr(time, "process_time", lambda: cpu[0])
+    assert clock.slowdown() is None  # no work measured yet
+    time.sleep(0.6)
+    cpu[0] += 0.001  # 600x slower
+    clock.widen_for_slowdown()
+    assert clock.widened_by == pytest.approx(MAX_WIDENING / 2.0)
+
+
+def test_no_work_phase_no_widening():
+    clock = RunClock(6.0, start=time.perf_counter() - 3.0, load_at_start=1.0)  # only reading so far
+    assert clock.slowdown() is None
+    assert clock.widen_for_slowdown() == 1.0
+
+
+def test_siteopt_run_reports_a_binding_wall_clock_net(tmp_path):
+    _, scenario = write_files(tmp_path)
+    d = yaml.safe_load(scenario.read_text())
+    d["facilities"][0]["candidate_spacing_m"] = 12  # a model whose build outlasts a 0.5 s limit's net on a loaded machine
+    d["social_spaces"]["candidate_spacing_m"] = 12
+    scenario.write_text(yaml.safe_dump(d, sort_keys=False))
+    res = CliRunner().invoke(cli, ["-q", "run", str(scenario), "--out", str(tmp_path / "o"), "--no-render",
+                                   "--time-limit", "0.5"])
+    if res.exit_code == 4:
+        pytest.skip("the limit ran out before the solve on this machine (exit 4, nothing to report)")
+    assert res.exit_code == 0, res.output
+    metrics = json.loads((tmp_path / "o" / "metrics.json").read_text())
+    summary = json.loads(res.stdout[res.stdout.index("{"):res.stdout.rindex("}") + 1])
+    assert summary["stopped_by"] == metrics["stopped_by"]
+    said = "not the work limit, ended the search: the answer may differ on another machine" in res.output
+    assert said == (metrics["stopped_by"] == "wall_clock")  # said exactly when the net bound (on an idle machine it may not)
+
