@@ -122,8 +122,14 @@ def test_compare_panels_number_the_firms_with_one_key_and_no_overlaps(runs: list
 
 def test_compare_html_lists_the_firms_by_number(runs: list[RunData], tmp_path: Path) -> None:
     html = compare_html(runs, b"not a png", tmp_path)
-    sections = firm_keys(runs)
+    sections = [s for s in firm_keys(runs) if s.title.startswith("Firms")]
     assert len(sections) == 1
+    # the panels tag existing crossings and facilities (J1, E1) as plan.png does: named in the page
+    site = [s for s in firm_keys(runs) if not s.title.startswith("Firms")]
+    assert site and all(e.tag[0] in "JE" for s in site for e in s.entries)
+    for s in site:
+        for e in s.entries:
+            assert f"<dt>{e.tag}</dt><dd>{e.text}</dd>" in html
     numbers = firm_numbers(runs[0].layout)
     for f in runs[0].layout.layer("firm"):
         assert f'<li value="{numbers[f.id]}">{f.text("name")}' in html, f.text("name")

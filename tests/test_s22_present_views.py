@@ -362,3 +362,24 @@ def test_distance_map_marks_new_crossings_as_the_plan_does(run_dir: Path) -> Non
         marks = [ln for ln in ax.lines if (ln.get_gid() or "").endswith(f"dist-crossing-{f.id}")]
         assert marks and marks[0].get_marker() == "D"
     assert any(t.get_text().startswith("X") for t in ax.texts)
+
+
+def test_compare_panels_tag_existing_crossings_as_the_plan_does(run_dir: Path, tmp_path: Path) -> None:
+    """plan.png tags existing crossings J1, J2 (named in its key); the compare panels wrote their
+    full names on the map instead: the same item drawn two ways, and long italic names crowding
+    the panels."""
+    from optimiser.present.compare import compare_figure, firm_keys
+    from optimiser.present.layers import site_tags
+
+    runs = [load_run(run_dir), load_run(make_run_dir(tmp_path / "b", variant=1))]
+    _fig, plan_axes, _ = compare_figure(runs, distance=False)
+    tags = site_tags(runs[0].layout)
+    crossings = runs[0].layout.layer("existing_crossing")
+    assert crossings
+    for ax in plan_axes:
+        texts = {t.get_text() for t in ax.texts}
+        for f in crossings:
+            assert tags[f.id] in texts
+            assert f.text("name") not in texts
+    keyed = {e.tag for s in firm_keys(runs) for e in s.entries}
+    assert {tags[f.id] for f in crossings} <= keyed

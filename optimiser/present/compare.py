@@ -36,7 +36,7 @@ from optimiser.present.interactive import map_views
 from optimiser.present.layers import Extent, RunData, default_extent, union_extent
 from optimiser.present.metrics import RunMetrics
 from optimiser.present.plan import draw_plan
-from optimiser.present.plan_key import ACCURACY_NOTE, KeyColumn, KeySection, draw_key, firm_section
+from optimiser.present.plan_key import ACCURACY_NOTE, KeyColumn, KeySection, draw_key, firm_section, site_sections
 from optimiser.present.report import Cell, Header, Table, data_uri_png, render_page
 from optimiser.present.rundir import load_run
 from optimiser.present.staging import move_into, remove_stage, stage_for_render, write_new_file
@@ -231,7 +231,7 @@ def _shared_style(runs: Sequence[RunData]) -> PlanStyle:
     dense = max([len(r.layout.layer("firm")) for r in runs] or [0]) > 10
     return PlanStyle(employees_max=emp_max, min_radius_pt=2.5 if dense else 3.5, max_radius_pt=8.5 if dense else 13.0,
                      label_fontsize=6.3 if dense else 7.5, placement_fontsize=7.0 if dense else 8.0,
-                     firm_labels=not dense, firm_numbers=True, distance_names=not dense)
+                     firm_labels=not dense, firm_numbers=True, site_tags=True, distance_names=not dense)
 
 
 def _panel_styles(runs: Sequence[RunData], same_site: bool) -> list[PlanStyle]:
@@ -365,8 +365,10 @@ def firm_keys(runs: Sequence[RunData]) -> list[KeySection]:
         if many:
             title = f"Firms of {r.metrics.site.name or r.metrics.site.id} (number on its plans · staff{ACCURACY_NOTE})"
         sec = firm_section(r.layout, title, gid_prefix=f"compare-site{k}-")
-        if sec.entries:
-            out.append(sec)
+        # the panels tag existing crossings and facilities as the plan does (J1, E1): named here
+        extra = site_sections(r.layout, title_suffix=f" of {r.metrics.site.name or r.metrics.site.id}" if many else "",
+                              gid_prefix=f"compare-site{k}-")
+        out += [s_ for s_ in (sec, *extra) if s_.entries]
     return out
 
 

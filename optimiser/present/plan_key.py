@@ -17,7 +17,7 @@ import copy
 import logging
 import math
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -47,7 +47,7 @@ from optimiser.present.style import (
 logger = logging.getLogger(__name__)
 
 __all__ = ["KeyEntry", "KeySection", "KeyColumn", "key_sections", "firm_section", "route_section", "draw_side_panel",
-           "make_room_for_side_panel", "draw_key", "KEY_FONT_SIZES", "SIDE_PANEL_IN", "ACCURACY_NOTE"]
+           "make_room_for_side_panel", "draw_key", "KEY_FONT_SIZES", "SIDE_PANEL_IN", "ACCURACY_NOTE", "site_sections"]
 
 KEY_FONT_SIZES = (7.0, 6.6, 6.2, 5.8, 5.4, 5.0)
 """Font sizes tried, largest first, until the whole key fits beside the map."""
@@ -122,22 +122,31 @@ def key_sections(layout: Layout, metrics: RunMetrics, tags: dict[str, str],
                                           + ")", "key-built-nothing"))
     firms = firm_section(layout)
     accuracies = [float(f.props["accuracy_m"]) for f in layout.layer("firm") if f.props.get("accuracy_m") is not None]
-    stags = site_tags(layout)
-    junctions = KeySection("Existing crossings and junctions")
-    for f in sorted(layout.layer("existing_crossing"), key=lambda f: _tag_order(stags[f.id])):
-        kind = nice_type(f.props.get("type"))
-        junctions.entries.append(KeyEntry(stags[f.id], f.text("name", f.id) + (f" ({kind})" if kind else "") + off_map(f),
-                                          f"key-existing-crossing-{f.id}", EXISTING_CROSSING_C))
-    existing = KeySection("Existing facilities")
-    for f in sorted(layout.layer("existing_facility"), key=lambda f: _tag_order(stags[f.id])):
-        kind = nice_type(f.props.get("type"))
-        existing.entries.append(KeyEntry(stags[f.id], f.text("name", kind or f.id) + (f" ({kind})" if kind else "") + off_map(f),
-                                         f"key-existing-facility-{f.id}", EXISTING_TEXT_C))
+    junctions, existing = site_sections(layout, off_map)
     notes = KeySection("Notes", optional=True)
     if accuracies:
         span = f"Firm positions are accurate to ±{fmt_num(min(accuracies))}–{fmt_num(max(accuracies))} m"
         notes.entries.append(KeyEntry("", f"{span} (each firm's figure above).", "key-note-accuracy", short=f"{span}."))
     return [s for s in (built, firms, junctions, existing, notes) if s.entries]
+
+
+def site_sections(layout: Layout, where: Callable[[Feature], str] = lambda f: "", title_suffix: str = "",
+                  gid_prefix: str = "") -> tuple[KeySection, KeySection]:
+    """The site's tagged features by their tags (the plans' J1, E1): existing crossings and
+    junctions, and existing facilities (``where``: a note added to an entry, e.g. beyond the map
+    edge; ``title_suffix``: e.g. ' of <site>' where several sites share a key)."""
+    stags = site_tags(layout)
+    junctions = KeySection(f"Existing crossings and junctions{title_suffix}")
+    for f in sorted(layout.layer("existing_crossing"), key=lambda f: _tag_order(stags[f.id])):
+        kind = nice_type(f.props.get("type"))
+        junctions.entries.append(KeyEntry(stags[f.id], f.text("name", f.id) + (f" ({kind})" if kind else "") + where(f),
+                                          f"{gid_prefix}key-existing-crossing-{f.id}", EXISTING_CROSSING_C))
+    existing = KeySection(f"Existing facilities{title_suffix}")
+    for f in sorted(layout.layer("existing_facility"), key=lambda f: _tag_order(stags[f.id])):
+        kind = nice_type(f.props.get("type"))
+        existing.entries.append(KeyEntry(stags[f.id], f.text("name", kind or f.id) + (f" ({kind})" if kind else "") + where(f),
+                                         f"{gid_prefix}key-existing-facility-{f.id}", EXISTING_TEXT_C))
+    return junctions, existing
 
 
 ACCURACY_NOTE = " · ± position accuracy"

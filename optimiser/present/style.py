@@ -137,6 +137,9 @@ class PlanStyle:
     firm_numbers: bool = False
     """Number the firms (their site numbers) even without the plan's side key (compare panels:
     one key of full names is shared by every panel)."""
+    site_tags: bool = False
+    """Tag existing crossings and facilities (J1, E1) even without the plan's side key (compare
+    panels: their names are in the figure's key), instead of writing their names on the map."""
     distance_names: bool = True
     """Distance map labels: name + value (True) or the value only, and no 'no change' labels."""
 
