@@ -111,3 +111,29 @@ def test_corpus_files_are_refused_by_the_reader(name, reason):
     refused = _problems(BAD / name)
     assert len(refused) == 1 and reason in refused[0]
     yaml.safe_load((BAD / name).read_text())  # the files are valid YAML: the bound is ours, not the parser's
+
+
+@pytest.mark.parametrize("text", ["# a site, to be written\n\n   # later\n", "\n  \t\n# only this\n"])
+def test_a_file_of_comments_only_says_so(tmp_path, text):
+    p = tmp_path / "site.yaml"
+    p.write_text(text)
+    data, problems = load_mapping(p)
+    assert data is None
+    assert [q.reason for q in problems] == ["the file holds only comments and blank lines: no data"]
+
+
+def test_a_tab_in_the_indentation_is_named_as_a_tab(tmp_path):
+    p = tmp_path / "site.yaml"
+    p.write_text("format: placemaking-site/1\nid: t\nfirms:\n\t- id: a\n")
+    data, problems = load_mapping(p)
+    assert data is None
+    assert [(q.reason, q.hint) for q in problems] == [
+        ("malformed YAML at line 4 column 1: a tab where YAML allows only spaces",
+         "indent with spaces, never tabs (an editor's 'convert indentation to spaces')")]
+
+
+def test_a_tab_inside_a_value_is_still_read(tmp_path):
+    p = tmp_path / "site.yaml"
+    p.write_text('format: placemaking-site/1\nid: t\nname: "a\\tb"\n')
+    data, problems = load_mapping(p)
+    assert problems == [] and data is not None and data["name"] == "a\tb"

@@ -145,6 +145,10 @@ def _unreachable(p: Path, name: str, exc: OSError) -> Problem:
     return Problem(name, "", "file not found", f"did you mean {str(near)!r}?" if near else "check the path")
 
 
+_DATA_LINE = re.compile(r"^[ \t]*[^#\s]", re.MULTILINE)
+"""A line of a YAML or TOML file that is neither blank nor a comment."""
+
+
 def _read_text(p: Path, name: str) -> tuple[str | None, list[Problem]]:
     """The file's text, or why it cannot be read (missing, a folder or another non-regular file,
     over the size limit, not UTF-8, no permission); special files are never read."""
@@ -347,6 +351,9 @@ def _parse(text: str, suffix: str, name: str) -> tuple[Any, list[Problem]]:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1} column {mark.column + 1}" if mark else ""
         what = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        if "'\\t'" in what:  # PyYAML: "found character '\t' that cannot start any token"
+            raise _Unparsable(Problem(name, "", f"malformed YAML{where}: a tab where YAML allows only spaces",
+                                      "indent with spaces, never tabs (an editor's 'convert indentation to spaces')")) from exc
         raise _Unparsable(Problem(name, "", f"malformed YAML{where}: {what}",
                                   "fix the indentation or quoting there; quote text that holds ': ' or starts with a symbol")) from exc
     raise _Unparsable(Problem(name, "", f"unsupported file type {suffix or '(none)'!r}",
@@ -474,6 +481,8 @@ def load_mapping(path: str | os.PathLike[str]) -> tuple[dict[str, Any] | None, l
     suffix = p.suffix.lower()
     if not text.strip():
         return None, [Problem(name, "", "the file is empty", _EMPTY_FIX)]
+    if suffix in (".yaml", ".yml", ".toml") and not _DATA_LINE.search(text):
+        return None, [Problem(name, "", "the file holds only comments and blank lines: no data", _EMPTY_FIX)]
     try:
         data, problems = _parse(text, suffix, name)
     except _Unparsable as exc:
