@@ -201,3 +201,15 @@ def test_an_unreachable_scheduler_leaves_no_batch_folder(tmp_path: Path) -> None
     with dask.config.set({"distributed.comm.timeouts.connect": "1s"}), pytest.raises(OSError, match="127.0.0.1:1"):
         run_batch(b, out, scheduler="tcp://127.0.0.1:1", progress=False)
     assert not out.exists() and not Path(f"{out}.lock").exists()
+
+
+def test_jobs_with_a_scheduler_is_said_to_be_unused(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    dask = pytest.importorskip("dask")
+    pytest.importorskip("distributed")
+    from optimiser.batch import run_batch
+
+    batch = {"format": "placemaking-batch/1", "sweep": {"budget_gbp": [1e6]}}
+    with caplog.at_level(logging.WARNING, logger="optimiser"), dask.config.set({"distributed.comm.timeouts.connect": "1s"}):
+        with pytest.raises(OSError):
+            run_batch(batch, tmp_path / "out", jobs=4, scheduler="tcp://127.0.0.1:1", progress=False)
+    assert "jobs=4 is not used: the items run on the Dask cluster" in caplog.text
