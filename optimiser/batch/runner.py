@@ -608,6 +608,8 @@ def run_batch(
             (without ``overwrite``) another batch's folder (batch.json names another id);
             :class:`~optimiser.errors.OutputBusyError` (a subclass) when another batch is running
             on ``out_dir`` now (it holds ``<out_dir>.lock``, beside the folder; the message names it).
+        OSError: the Dask scheduler cannot be reached (after distributed's connect timeout,
+            30 s by default; nothing created).
         Interrupted: SIGINT / SIGTERM (with :func:`optimiser.solve.interrupt.handle_signals`
             installed): the finished items are kept (results.csv, their result.json), the
             workers are stopped, the items in flight are left to the next run (resume).
