@@ -95,3 +95,48 @@ def test_more_jobs_than_cpus_is_said(monkeypatch: pytest.MonkeyPatch, caplog: py
         runner._warn_oversubscribed(8, 2)  # two: fits
         runner._warn_oversubscribed(2, 50)
     assert [r.getMessage().split(":")[0] for r in caplog.records] == ["3 worker processes on 2 CPUs"]
+
+
+@pytest.mark.parametrize("holder_finishes", [True, False])
+def test_an_item_whose_run_directory_is_held_waits_for_its_other_run(tmp_path: Path, holder_finishes: bool) -> None:
+    """A Dask task of a stopped batch keeps running when cancelled; the resumed batch runs the
+    item again and found its run directory locked: recorded as an error (OutputBusyError, exit
+    5). It now waits for that run: takes its record when it wrote one, else runs the item."""
+    import threading
+    import time
+
+    from optimiser.batch import load_batch
+    from optimiser.batch.runner import _payload
+    from optimiser.batch.worker import run_item
+    from optimiser.present.rundir import write_json_atomic
+    from optimiser.present.staging import OutputLock
+    from tests.sitefiles import write_files
+
+    _, scen = write_files(tmp_path / "in")
+    batch = tmp_path / "in" / "batch.yaml"
+    batch.write_text(f"format: placemaking-batch/1\nbase: {scen.name}\nsweep: {{budget_gbp: [1000000]}}\n"
+                     "time_limit_s: 10\n", encoding="utf-8")
+    (it,) = load_batch(batch).items
+    run_dir = tmp_path / "runs" / it.run_id
+    run_dir.mkdir(parents=True)
+    other = make_record(it.key, it.name, it.overrides, ItemStatus.FEASIBLE, ExitCode.OK, 9.0)
+    held = threading.Event()
+
+    def other_run() -> None:
+        with OutputLock(run_dir, "the other run"):
+            held.set()
+            time.sleep(1.5)
+            if holder_finishes:
+                write_json_atomic(run_dir / "result.json", other)
+
+    t = threading.Thread(target=other_run)
+    t.start()
+    held.wait(5)
+    t0 = time.perf_counter()
+    rec = run_item(_payload(it), str(run_dir))
+    t.join()
+    assert time.perf_counter() - t0 >= 1.0  # it waited
+    if holder_finishes:
+        assert rec == other
+    else:
+        assert rec["status"] == "optimal" and rec["error"] is None and (run_dir / "metrics.json").is_file()

@@ -16,11 +16,12 @@ from pydantic import ValidationError as PydanticValidationError
 
 from optimiser.batch.dasklog import forwarded
 from optimiser.batch.records import ItemRecord, ItemStatus, make_record, read_result
-from optimiser.errors import ExitCode, InputError, ModelError, TimeLimitError, VerificationError
+from optimiser.errors import ExitCode, InputError, ModelError, OutputBusyError, TimeLimitError, VerificationError
 from optimiser.inputs.scenario import scenario_from_mapping
 from optimiser.pipeline import RunResult, run_scenario
 from optimiser.present.metrics import RunMetrics
 from optimiser.present.rundir import write_json_atomic
+from optimiser.present.staging import OutputLock
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +53,36 @@ def _faults(name: str) -> None:
         time.sleep(float(spec["sleep"]))
     if spec.get("crash") and spec["crash"] in name:
         os._exit(70)
+
+
+HOLDER_RESULT_WAIT_S = 3.0
+"""How long an item waits, after the other run of it released the run directory, for that run's
+result.json (written just after the run directory is moved into place)."""
+
+
+def _after_holder(out: Path, key: str, name: str, time_limit_s: float) -> ItemRecord | None:
+    """Wait for another run of this item that holds its run directory (a Dask task of a stopped
+    batch keeps running when cancelled, and a resumed batch runs the item again) to end, for at
+    most four times its time limit plus a minute; its record if it wrote one (then this run is
+    not needed), else ``None`` (it was killed, or still holds the directory: run it, which then
+    says who holds it)."""
+    logger.info("item %s (%s): its run directory is being written by another run of it; waiting for that run",
+                key[:12], name)
+    deadline = time.monotonic() + 4.0 * time_limit_s + 60.0
+    while time.monotonic() < deadline:
+        try:
+            with OutputLock(out, f"batch item {key[:12]} waiting"):
+                break
+        except OutputBusyError:
+            time.sleep(0.5)
+    else:
+        return None
+    until = time.monotonic() + HOLDER_RESULT_WAIT_S
+    while (earlier := read_result(out / "result.json", key)) is None and time.monotonic() < until:
+        time.sleep(0.1)
+    if earlier is not None:
+        logger.info("item %s (%s): finished by its other run (%s)", key[:12], name, earlier["status"])
+    return earlier
 
 
 def _solved_record(key: str, name: str, ov: Mapping[str, Any], res: RunResult, seconds: float) -> ItemRecord:
@@ -111,7 +142,13 @@ def _run_item(payload: Mapping[str, Any], run_dir: str, render: bool) -> ItemRec
         data = dict(payload["scenario"])
         data["name"] = f"{name} · {data['name']}" if data.get("name") and data["name"] != name else name
         sc = scenario_from_mapping(data, base_path=payload["base_path"], name=f"{name} [{key[:12]}]")
-        res = run_scenario(sc, out, overwrite=True, render=render)
+        try:
+            res = run_scenario(sc, out, overwrite=True, render=render)
+        except OutputBusyError:  # this item running elsewhere: a cancelled Dask task of a stopped batch
+            earlier = _after_holder(out, key, name, sc.solver.time_limit_s)
+            if earlier is not None:
+                return earlier
+            res = run_scenario(sc, out, overwrite=True, render=render)  # its holder ended without a result
         rec = _solved_record(key, name, ov, res, time.perf_counter() - t0)
     except TimeLimitError as exc:
         rec = make_record(key, name, ov, ItemStatus.NO_SOLUTION, ExitCode.NO_SOLUTION, time.perf_counter() - t0,
