@@ -250,3 +250,28 @@ def test_a_stop_while_the_outputs_are_written_moves_nothing_into_place(tmp_path,
     assert info.value.stage == "writing the outputs" and info.value.signal == "SIGINT"
     assert not (tmp_path / "out").exists()
     assert [p.name for p in tmp_path.iterdir()] == ["in"]  # no stage or lock left beside it
+
+
+def test_a_signal_after_the_last_safe_point_is_said_and_the_whole_run_kept(tmp_path, monkeypatch):
+    """A stop requested once the run was moved into place: exit 0 with the complete run, and
+    stderr says the signal came too late to stop it (it had said "stopping cleanly")."""
+    from click.testing import CliRunner
+
+    from optimiser import pipeline
+    from optimiser.cli import cli
+    from tests.sitefiles import write_files
+
+    _, scenario = write_files(tmp_path)
+    real = pipeline.run_scenario
+
+    def then_a_signal(*args, **kwargs):
+        res = real(*args, **kwargs)
+        interrupt.request("SIGTERM")
+        return res
+
+    monkeypatch.setattr(pipeline, "run_scenario", then_a_signal)
+    out = tmp_path / "o"
+    res = CliRunner().invoke(cli, ["-q", "run", str(scenario), "--out", str(out), "--no-render", "--time-limit", "20"])
+    assert res.exit_code == 0, res.output
+    assert f"siteopt: SIGTERM came after the run was written; {out} is complete" in res.output
+    assert (out / "metrics.json").is_file()

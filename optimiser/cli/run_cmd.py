@@ -137,6 +137,9 @@ def command(scenario: str | None, out_dir: str, overwrite: bool, solve: SolveOve
         show_progress(current_settings())
         defer_numpy_extras()  # before SciPy is imported here and in the render process
         res = _run(path, out_dir, overwrite=overwrite, render=not no_render, strict=strict, solve=solve)
+        if interrupt.requested():  # after the last safe point: the run was already moved into place whole
+            click.echo(f"siteopt: {interrupt.signal_name()} came after the run was written; {res.out_dir or out_dir} "
+                       "is complete", err=True)
     _report_run(res)
 
 
