@@ -383,3 +383,26 @@ def test_compare_panels_tag_existing_crossings_as_the_plan_does(run_dir: Path, t
             assert f.text("name") not in texts
     keyed = {e.tag for s in firm_keys(runs) for e in s.entries}
     assert {tags[f.id] for f in crossings} <= keyed
+
+
+def test_interactive_firm_numbers_sit_beside_circles_too_small_to_hold_them(run_dir: Path) -> None:
+    """On Fremont (one 20,000-staff firm) most circles were dots with a white number drawn over
+    them, unreadable on the parcels: a number goes on its circle (white) only where the circle
+    holds it, else beside it (dark, with a white halo)."""
+    import re
+
+    run = load_run(run_dir)
+    run.layout.layer("firm")[0].props["employees"] = 20_000  # heavy-tailed staff, as on Fremont
+    svg = map_view(run).svg
+    u = float(re.search(r"--u:([0-9.]+)", svg).group(1))
+    circles = {m.group(2): float(m.group(1)) for m in re.finditer(
+        r'<circle class="firm[^"]*" cx="[^"]+" cy="[^"]+" r="([0-9.]+)"[^>]*data-firm="([^"]+)"', svg)}
+    on = re.findall(r'<text class="num on" x="[^"]+" y="[^"]+" font-size="[^"]+">(\d+)</text>', svg)
+    beside = re.findall(r'<text class="num" x="[^"]+" y="[^"]+" font-size="[^"]+">(\d+)</text>', svg)
+    assert on and beside and len(on) + len(beside) == len(run.layout.layer("firm"))
+    from optimiser.present.layers import firm_numbers
+
+    by_number = {str(n): fid for fid, n in firm_numbers(run.layout).items()}
+    for text in on:  # each white number fits inside its circle
+        r = circles[by_number[text]]
+        assert r >= 0.33 * len(text) * 3.0 * u - 0.05, (text, r)

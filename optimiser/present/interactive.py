@@ -338,14 +338,18 @@ def _labels(svg: _Svg, run: RunData) -> None:
     radii = [_SYMBOL_R.get(f.layer, 2.2) * u for f in placed] + [_firm_radius(f, emp_max, u) for f in firms]
     numbers = firm_numbers(run.layout)
     texts = [tags.get(f.id, "") for f in placed] + [str(numbers[f.id]) for f in firms]
-    spots = place_labels(anchors, radii, texts, 3.0 * u, beside=[True] * len(placed) + [False] * len(firms))
+    # a firm's number on its circle where the circle holds it (white), else beside it (dark)
+    holds = [radii[k] >= max(0.5, 0.33 * len(texts[k])) * 3.0 * u for k in range(len(texts))]
+    spots = place_labels(anchors, radii, texts, 3.0 * u,
+                         beside=[True] * len(placed) + [not holds[len(placed) + i] for i in range(len(firms))])
     kind = {"crossing": "t-crossing", "facility": "t-facility", "social_space": "t-social"}
     svg.open("labels")
     for k, (spot, text) in enumerate(zip(spots, texts, strict=True)):
         if spot.moved:
             ax, ay = anchors[k]
             svg.parts.append(f'<line class="leader" x1="{_f(ax)}" y1="{_f(-ay)}" x2="{_f(spot.x)}" y2="{_f(-spot.y)}"/>')
-        cls = f"tag {kind.get(placed[k].layer, '')}" if k < len(placed) else "num" if spot.moved else "num on"
+        on = k >= len(placed) and holds[k] and not spot.moved
+        cls = f"tag {kind.get(placed[k].layer, '')}" if k < len(placed) else "num on" if on else "num"
         svg.text((spot.x, spot.y), text, cls, 3.0 * u)
     svg.close()
 
