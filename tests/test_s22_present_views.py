@@ -406,3 +406,23 @@ def test_interactive_firm_numbers_sit_beside_circles_too_small_to_hold_them(run_
     for text in on:  # each white number fits inside its circle
         r = circles[by_number[text]]
         assert r >= 0.33 * len(text) * 3.0 * u - 0.05, (text, r)
+
+
+def test_a_short_key_section_is_not_split_backwards_over_two_columns() -> None:
+    """Fremont's 'Existing crossings and junctions' began at the foot of the right column (J1)
+    and went on in the left one, above and left of its start: a section that a later column holds
+    whole starts there."""
+    from matplotlib.figure import Figure
+
+    from optimiser.present.plan_key import KeyColumn, KeyEntry, KeySection, _flow, _measure
+
+    fig = Figure(figsize=(10, 6))
+    m = _measure(fig, 7.0)
+    col_b, col_a = KeyColumn(6.0, 3.0, 5.0, 1.0), KeyColumn(3.0, 2.5, 5.0, 1.0)
+    firms = KeySection("Firms", [KeyEntry(str(i), f"Firm number {i}", f"f{i}") for i in range(1, 23)])
+    junctions = KeySection("Existing crossings", [KeyEntry(f"J{i}", f"Junction {i}", f"j{i}") for i in range(1, 7)])
+    placed = _flow([(firms, [col_b, col_a]), (junctions, [col_b, col_a])], m, 0.3)
+    assert placed is not None
+    cols = {p.col.x_in for p in placed if p.entry is not None and p.entry.tag.startswith("J")}
+    assert cols == {col_a.x_in}, cols
+    assert not any(p.entry is None and "(continued)" in p.text and "crossings" in p.text for p in placed)

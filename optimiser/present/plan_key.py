@@ -293,8 +293,18 @@ def _flow(sections: Sequence[tuple[KeySection, list[KeyColumn]]], m: _Metrics, t
         wrapped = "\n".join(wrap_width(mpl_text(text), chars)) or " "
         return wrapped, m.height(wrapped.count("\n") + 1) * (1.05 if heading else 1.0)
 
+    def whole(sec: KeySection, col: KeyColumn) -> float:
+        """Height of the whole section in ``col``."""
+        head = wrap(sec.title, col, False, heading=True)[1] + 0.5 * gap
+        return head + sum(wrap(e.short if compact and e.short else e.text, col, bool(e.tag))[1] + gap
+                          for e in sec.entries) - gap
+
     for sec, cols in sections:
-        ci, headed = 0, None
+        # a section starts in the first of its columns that holds it whole (a short section split
+        # over two columns read backwards: its '(continued)' part left of and above its start);
+        # one that no column holds starts where its first entry fits
+        ci = next((i for i, c in enumerate(cols) if cursor.get(id(c), c.top_in) - whole(sec, c) >= c.bottom_in), 0)
+        headed = None
         for entry in sec.entries:
             while True:
                 if ci >= len(cols):
