@@ -294,3 +294,18 @@ def test_solve_says_what_it_takes():
     for wrong in (42, {"backend": "cbc"}):
         with pytest.raises(TypeError, match="solve\\(\\) takes a SolveOptions or a backend name"):
             solve(prep.problem, wrong)
+
+
+@pytest.mark.parametrize("backend", ["cpsat", "cbc"])
+def test_a_result_says_where_its_time_went(backend):
+    """``SolveResult.timings``: the whole call on every backend; CP-SAT's own search, the warm
+    start and the deterministic work where the backend reports them."""
+    from optimiser.inputs.domain import SolveOptions
+    from tests.random_problems import random_problem
+
+    res = solve(random_problem(4), SolveOptions(backend=backend, time_limit_s=10, seed=0, workers=1))
+    t = res.timings
+    assert t["solve_s"] == round(res.solve_seconds, 3) and t["solve_s"] > 0
+    if backend == "cpsat":
+        assert {"search_s", "warm_start_s", "work"} <= set(t) and 0 <= t["search_s"] <= t["solve_s"] + 1e-3
+        assert t["work"] == round(res.stats["deterministic_time"], 3)

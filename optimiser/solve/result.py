@@ -79,6 +79,22 @@ class SolveResult:
         the "crossing:" prefix); empty when the keys were not set."""
         return tuple(k.removeprefix("crossing:") for k in self.chosen_keys)
 
+    @property
+    def timings(self) -> dict[str, float]:
+        """Where the solve's time went: ``solve_s`` (the whole call, wall clock) and, where the
+        backend reports them, ``search_s`` (its own search, wall clock), ``warm_start_s`` (the
+        greedy start) and ``work`` (the deterministic work counted against the budget: CP-SAT's
+        deterministic time, or relax-first's nominal seconds; the same on a busy machine)."""
+        out = {"solve_s": round(self.solve_seconds, 3)}
+        relaxation = self.stats.get("relaxation")
+        work = (relaxation.get("work_s") or {}).get("total") if isinstance(relaxation, dict) else None
+        search = None if isinstance(relaxation, dict) else self.stats.get("wall_seconds")  # relax-first: many searches
+        for name, value in (("search_s", search), ("warm_start_s", self.stats.get("greedy_seconds")),
+                            ("work", work if work is not None else self.stats.get("deterministic_time"))):
+            if isinstance(value, int | float):
+                out[name] = round(float(value), 3)
+        return out
+
     def chosen_items(self, problem: Any) -> list[Any]:
         """The chosen :class:`~optimiser.model.problem.Decision` objects of ``problem`` (key, kind,
         group, cost, label), in the order of ``chosen``."""
