@@ -426,3 +426,17 @@ def test_a_short_key_section_is_not_split_backwards_over_two_columns() -> None:
     cols = {p.col.x_in for p in placed if p.entry is not None and p.entry.tag.startswith("J")}
     assert cols == {col_a.x_in}, cols
     assert not any(p.entry is None and "(continued)" in p.text and "crossings" in p.text for p in placed)
+
+
+def test_plan_key_of_an_infeasible_run_says_there_is_no_layout(tmp_path: Path) -> None:
+    from optimiser.inputs import read_scenario
+    from optimiser.pipeline import run_scenario
+    from optimiser.present.plan_key import key_sections
+    from tests.sitefiles import write_files
+
+    _site, scen = write_files(tmp_path / "f", budget_gbp=1000)  # a workshop is required, none affordable
+    run_scenario(read_scenario(scen), tmp_path / "run", render=False)
+    run = load_run(tmp_path / "run")
+    assert str(run.metrics.status) == "infeasible"
+    built = key_sections(run.layout, run.metrics, {})[0]
+    assert built.entries[0].text.startswith("No layout: the scenario is infeasible")

@@ -116,10 +116,14 @@ def key_sections(layout: Layout, metrics: RunMetrics, tags: dict[str, str],
     if not built.entries and not layout.layer("transit_stop"):  # said, not left to an absent section
         budget = metrics.cost.budget
         built.title = "Built in this scenario"
-        built.entries.append(KeyEntry("", "Nothing: the layout is today's (capital "
-                                          f"{fmt_money(metrics.cost.capital, metrics.currency)}"
-                                          + (f" of a {fmt_money(budget, metrics.currency)} budget" if budget else "")
-                                          + ")", "key-built-nothing"))
+        if not metrics.solved:  # no layout at all: today's site drawn, and why
+            text = ("No layout: the scenario is infeasible (report.html and the run's message name the conflicting "
+                    "requirements); the map shows the site as it is" if str(metrics.status) == "infeasible" else
+                    f"No layout: no solution was found ({metrics.status}); the map shows the site as it is")
+        else:
+            text = ("Nothing: the layout is today's (capital " + fmt_money(metrics.cost.capital, metrics.currency)
+                    + (f" of a {fmt_money(budget, metrics.currency)} budget" if budget else "") + ")")
+        built.entries.append(KeyEntry("", text, "key-built-nothing"))
     firms = firm_section(layout)
     accuracies = [float(f.props["accuracy_m"]) for f in layout.layer("firm") if f.props.get("accuracy_m") is not None]
     junctions, existing = site_sections(layout, off_map)
