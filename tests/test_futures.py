@@ -10,6 +10,7 @@ import dataclasses
 import itertools
 import json
 import math
+from pathlib import Path
 
 import pytest
 
@@ -443,3 +444,24 @@ def test_validate_names_the_futures_and_the_transit_question(tmp_path):
     assert res.exit_code == 0, res.output
     assert res.output.rstrip().endswith("barriers on: ring; transit: 1-2 new stop(s), max_coverage within 600 m; "
                                         "2 futures (ample, cuts), one plan by min_max_regret)"), res.output
+
+
+def test_a_futures_scenario_reads_its_site_once_per_check(monkeypatch):
+    """Each future is checked as a whole scenario on the scenario's own site: the site file is
+    read and validated once per ``read_scenario``, not once per future (and not kept between
+    reads, so an edited site is seen)."""
+    import optimiser.inputs.scenario as scenario_module
+
+    calls: list[object] = []
+    real = scenario_module.read_site
+
+    def counting(*args, **kwargs):
+        calls.append(args)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(scenario_module, "read_site", counting)
+    path = Path(__file__).resolve().parents[1] / "constraints" / "amp_sbp" / "hs2_futures.yaml"
+    first = read_scenario(path)
+    assert len(first.futures) >= 2 and len(calls) == 1
+    read_scenario(path)
+    assert len(calls) == 2

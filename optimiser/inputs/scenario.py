@@ -7,6 +7,7 @@ check failed elsewhere. Coordinates in a scenario are in its site file's CRS.
 
 from __future__ import annotations
 
+import contextvars
 import dataclasses
 import logging
 import math
@@ -100,6 +101,12 @@ class SiteRefs:
                    sorted({x["layer"] for x in barriers if isinstance(x.get("layer"), str)}), set(ids("crossings")))
 
 
+_SITES_READ: contextvars.ContextVar[dict[Path, tuple[Site | None, SiteRefs | None, list[Problem]]] | None] = \
+    contextvars.ContextVar("siteopt_sites_read", default=None)
+"""Sites already read while one scenario file is checked: its futures name the scenario's own
+site (a future may not change it), which is read and validated once, not once per future."""
+
+
 def _scenario_site(data: dict[str, Any], file: str, path: Path | None) -> tuple[Site | None, SiteRefs | None, list[Problem]]:
     """The site the scenario's ``site`` names, read and validated, and the names it defines;
     its problems are listed too (the names then come from the raw file, if it could be read)."""
@@ -123,9 +130,15 @@ def _scenario_site(data: dict[str, Any], file: str, path: Path | None) -> tuple[
                 where = f"known site ids: {name_list(ids)}; {where}"
         hint = f"did you mean {near!r}? {where}" if near else where
         return None, None, [Problem(file, "site", f"site {site_ref!r} does not exist", hint)]
+    cache = _SITES_READ.get()
+    if cache is not None and site_path in cache:
+        return cache[site_path]
     try:
         site = read_site(display_path(site_path))
-        return site, SiteRefs.of_site(site), []
+        found: tuple[Site | None, SiteRefs | None, list[Problem]] = (site, SiteRefs.of_site(site), [])
+        if cache is not None:
+            cache[site_path] = found
+        return found
     except InputError as exc:
         n = len(exc.problems)
         head = Problem(file, "site", f"its site file {str(site_path)!r} is invalid: the {n} problem{'s' if n != 1 else ''} "
@@ -491,6 +504,16 @@ def check_scenario(data: dict[str, Any], file: str, path: Path | None) -> tuple[
     Returns:
         ``(scenario, [])`` when valid, else ``(None, every problem found)``.
     """
+    if _SITES_READ.get() is not None:  # a future of the scenario being checked
+        return _check_scenario(data, file, path)
+    token = _SITES_READ.set({})
+    try:
+        return _check_scenario(data, file, path)
+    finally:
+        _SITES_READ.reset(token)
+
+
+def _check_scenario(data: dict[str, Any], file: str, path: Path | None) -> tuple[Scenario | None, list[Problem]]:
     other = wrong_kind(data, "scenario", file, "a scenario")
     if other is not None:
         return None, [other]
