@@ -161,6 +161,13 @@ def default_scenario_path() -> Path:
     )
 
 
+def _site_roots(scenario_path: Path | None) -> list[Path]:
+    """The folders whose ``sites/`` a site id is looked up in, in order: the scenario's folder and
+    those above it that have one, then the data roots."""
+    base = scenario_path.parent if scenario_path is not None else Path.cwd()
+    return [d for d in [base, *base.parents] if (d / "sites").is_dir()] + data_roots()
+
+
 def resolve_site_ref(ref: str, scenario_path: Path | None) -> tuple[Path | None, list[Path]]:
     """Find the site file a scenario names: a path relative to the scenario, or a site id.
 
@@ -179,8 +186,7 @@ def resolve_site_ref(ref: str, scenario_path: Path | None) -> tuple[Path | None,
         p = cand if cand.is_absolute() else base / cand
         looked.append(p)
         return (p if p.is_file() else None), looked
-    roots = [d for d in [base, *base.parents] if (d / "sites").is_dir()] + data_roots()
-    for root in roots:
+    for root in _site_roots(scenario_path):
         for fname in _SITE_FILE_NAMES:
             p = root / "sites" / ref / fname
             looked.append(p)
@@ -193,10 +199,8 @@ def resolve_site_ref(ref: str, scenario_path: Path | None) -> tuple[Path | None,
 def site_ids(scenario_path: Path | None) -> list[str]:
     """The site ids a scenario's ``site`` may name, where :func:`resolve_site_ref` looks: each
     ``sites/<id>/`` holding a site file, beside the scenario (or above it) and in the data roots."""
-    base = scenario_path.parent if scenario_path is not None else Path.cwd()
-    roots = [d for d in [base, *base.parents] if (d / "sites").is_dir()] + data_roots()
     ids: list[str] = []
-    for root in roots:
+    for root in _site_roots(scenario_path):
         try:
             folders = sorted((root / "sites").iterdir())
         except OSError:
