@@ -440,3 +440,18 @@ def test_plan_key_of_an_infeasible_run_says_there_is_no_layout(tmp_path: Path) -
     assert str(run.metrics.status) == "infeasible"
     built = key_sections(run.layout, run.metrics, {})[0]
     assert built.entries[0].text.startswith("No layout: the scenario is infeasible")
+
+
+def test_distance_map_of_a_run_without_a_layout_says_so(tmp_path: Path) -> None:
+    """An infeasible run's distance panel in compare labelled every firm 'no change'."""
+    from optimiser.inputs import read_scenario
+    from optimiser.pipeline import run_scenario
+    from optimiser.present.distance import distance_figure
+    from tests.sitefiles import write_files
+
+    _site, scen = write_files(tmp_path / "f", budget_gbp=1000)
+    run_scenario(read_scenario(scen), tmp_path / "run", render=False)
+    run = load_run(tmp_path / "run")
+    texts = [t.get_text() for t in distance_figure(run).axes[0].texts]
+    assert "No layout (infeasible): no change to show" in texts
+    assert not any("no change" == t.split(": ")[-1] for t in texts)

@@ -36,7 +36,15 @@ from optimiser.present.interactive import map_views
 from optimiser.present.layers import Extent, RunData, default_extent, union_extent
 from optimiser.present.metrics import RunMetrics
 from optimiser.present.plan import draw_plan
-from optimiser.present.plan_key import ACCURACY_NOTE, KeyColumn, KeySection, draw_key, firm_section, site_sections
+from optimiser.present.plan_key import (
+    ACCURACY_NOTE,
+    KeyColumn,
+    KeySection,
+    draw_key,
+    firm_section,
+    site_sections,
+    spaced_handles,
+)
 from optimiser.present.report import Cell, Header, Table, data_uri_png, render_page
 from optimiser.present.rundir import load_run
 from optimiser.present.staging import move_into, remove_stage, stage_for_render, write_new_file
@@ -394,7 +402,8 @@ def _figure_legend(fig: Figure, grid: _Grid, plan_axes: list[Axes], kind: str, v
     handles = _merge_handles(plan_axes, one_scale)
     x_leg = (grid.ncols * grid.panel_w + 0.15) / fig_w
     if handles:
-        fig.legend(handles=handles, loc="upper left", bbox_to_anchor=(x_leg, 1 - (grid.head_h + grid.title_h) / fig_h),
+        fig.legend(handles=spaced_handles(handles, 7.5, 1.25), loc="upper left",
+                   bbox_to_anchor=(x_leg, 1 - (grid.head_h + grid.title_h) / fig_h),
                    fontsize=7.5, frameon=False, labelspacing=1.25, borderpad=0.2)
     if not kind or vlim is None:
         return

@@ -216,6 +216,11 @@ def draw_distance_map(ax: Axes, layout: LayoutLike, metrics: RunMetrics, *, kind
     panel = setup_map(ax, layout, metrics, extent, gid_prefix)
     draw_base(ax, panel.layout, faint=True)
     kind, vals = distance_values(layout, metrics, kind, fallback)
+    if not metrics.solved:  # no layout: nothing changed, and 'no change' on every firm would say otherwise
+        vals = {}
+        ax.text(0.5, 0.5, f"No layout ({metrics.status}): no change to show", transform=ax.transAxes, ha="center",
+                va="center", fontsize=11, color="#333333", zorder=30,
+                bbox={"boxstyle": "round,pad=0.5", "fc": "white", "ec": "#999999", "alpha": 0.92})
     norm, cmap = distance_norm(kind, vlim or distance_limits(vals.values(), kind))
     _draw_references(panel, style)
     _draw_firm_values(panel, style, vals, norm, cmap, kind in DIVERGING_KINDS)
