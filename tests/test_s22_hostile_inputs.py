@@ -259,3 +259,33 @@ def test_siteopt_run_reports_a_binding_wall_clock_net(tmp_path):
     said = "not the work limit, ended the search: the answer may differ on another machine" in res.output
     assert said == (metrics["stopped_by"] == "wall_clock")  # said exactly when the net bound (on an idle machine it may not)
 
+
+
+# ------------------------------------------------------------------ names the file system cannot hold
+
+
+def test_an_out_name_too_long_for_its_stage_is_refused_before_anything_is_made(tmp_path):
+    from optimiser.errors import OutputExistsError
+
+    with pytest.raises(OutputExistsError, match=r"the folder's name is 300 bytes; a run directory's name may have at most 237"):
+        StagedDir(tmp_path / ("c" * 300), overwrite=False).check()
+    with pytest.raises(OutputExistsError, match="at most 237"):  # fits alone, not as .NAME.XXXXXXXX.partial
+        StagedDir(tmp_path / ("c" * 250), overwrite=False).check()
+    with StagedDir(tmp_path / ("c" * 237), overwrite=False) as st:
+        (st.path / "metrics.json").write_text("{}")
+        st.commit()
+    assert (tmp_path / ("c" * 237) / "metrics.json").is_file()
+
+
+def test_siteopt_run_with_an_empty_out_or_a_too_long_scenario_name_exits_2(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    _, scenario = write_files(tmp_path)
+    runner = CliRunner()
+    res = runner.invoke(cli, ["run", str(scenario), "--out", " "])
+    assert res.exit_code == 2 and "siteopt: --out is empty" in res.output
+    res = runner.invoke(cli, ["run", "a" * 300 + ".yaml", "--out", "o"])
+    assert res.exit_code == 2, res.output
+    assert "the path is too long for the file system" in res.output and "internal error" not in res.output
+    res = runner.invoke(cli, ["run", str(scenario), "--out", "b" * 300, "--no-render"])
+    assert res.exit_code == 2 and "give a shorter --out" in res.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["scenario.yaml", "site.yaml"]

@@ -131,6 +131,8 @@ def command(scenario: str | None, out_dir: str, overwrite: bool, solve: SolveOve
     exiting.allow()  # nothing outlives the command: its render process is stopped when the run ends
     # the stop handlers from the start: a signal while the scenario is looked up or the render
     # process forked is a clean stop too (exit 130, saying so), not a death by SIGTERM
+    if not out_dir.strip():
+        fail("--out is empty: give a folder for the run, e.g. --out run1", ExitCode.INPUT)
     with interrupt.handle_signals():
         path = _scenario_path(scenario)
         logger.info("run: %s -> %s", path or "the AMP-SBP baseline", out_dir)
@@ -146,8 +148,12 @@ def command(scenario: str | None, out_dir: str, overwrite: bool, solve: SolveOve
 def _scenario_path(scenario: str | None) -> Path | None:
     """The scenario file ``SCENARIO`` names (``None``: the embedded baseline); exits 2 saying
     why when there is none (missing and no embedded name, a URL, a link that loops...)."""
-    path = resolve_input(scenario) if scenario is not None else None
-    if scenario is not None and path is not None and not path.exists():
+    try:
+        path = resolve_input(scenario) if scenario is not None else None
+        there = path is None or path.exists()
+    except OSError:  # a name too long for the file system, ...: not_a_file below says which
+        path, there = Path(scenario or ""), False
+    if scenario is not None and path is not None and not there:
         from optimiser.inputs.formats import not_a_file  # only now: it loads the file readers
 
         why = not_a_file(path, scenario)

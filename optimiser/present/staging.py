@@ -44,6 +44,10 @@ STAGE_SUFFIX = ".partial"
 """Suffix of a run directory being written (``.<name>.<random>.partial`` beside ``--out``)."""
 OLD_SUFFIX = ".old"
 """Suffix of the previous run directory while it is being removed after a swap."""
+STAGE_NAME_EXTRA = 1 + 1 + 8 + len(STAGE_SUFFIX)
+"""Bytes the stage's name (``.NAME.XXXXXXXX.partial``, ``mkdtemp``'s 8 random characters) adds to
+the run directory's; the old directory's (``.NAME.XXXXXXXX.old``) and the lock's
+(``NAME.lock``) add fewer."""
 
 WRITE_ERRNOS = {
     errno.ENOSPC: ("no space left on the device", "free some space on that disk, or give {out} on another one"),
@@ -279,7 +283,9 @@ class StagedDir:
     def check(self) -> None:
         """Refuse an ``out`` that is not a folder, the current folder or a mount point, a non-empty one
         without ``overwrite``, and with ``overwrite`` a non-empty one that is not a run directory (no
-        ``metrics.json``: replacing it would delete files no run wrote)."""
+        ``metrics.json``: replacing it would delete files no run wrote), and a name too long for the
+        stage beside it."""
+        self._check_name()
         st = _lstat(self.out)
         if st is None:
             return
@@ -305,6 +311,20 @@ class StagedDir:
                 f"{self.out} is not a run directory (it holds {entries} entr{'y' if entries == 1 else 'ies'} and no "
                 f"metrics.json): {overwrite_word()} replaces a run directory whole and would delete them; empty it, or "
                 f"give another {out_word()}")
+
+    def _check_name(self) -> None:
+        """Refuse a name the file system cannot hold with the stage's (``.NAME.XXXXXXXX.partial``
+        beside it, :data:`STAGE_NAME_EXTRA` bytes more) or the lock's, before anything is made."""
+        try:
+            name_max = os.pathconf(self.out.parent if self.out.parent.is_dir() else ".", "PC_NAME_MAX")
+        except (OSError, ValueError):
+            name_max = 255
+        size = len(os.fsencode(self.out.name))
+        if size + STAGE_NAME_EXTRA > name_max:
+            raise OutputExistsError(
+                f"{str(self.out)[:80]}{'...' if len(str(self.out)) > 80 else ''}: the folder's name is {size:,} bytes; a run "
+                f"directory's name may have at most {name_max - STAGE_NAME_EXTRA} (the file system allows {name_max}, and "
+                f"the run is written beside it as .NAME.XXXXXXXX.partial first): give a shorter {out_word()}")
 
     def __enter__(self) -> StagedDir:
         self.check()
