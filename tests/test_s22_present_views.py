@@ -455,3 +455,19 @@ def test_distance_map_of_a_run_without_a_layout_says_so(tmp_path: Path) -> None:
     texts = [t.get_text() for t in distance_figure(run).axes[0].texts]
     assert "No layout (infeasible): no change to show" in texts
     assert not any("no change" == t.split(": ")[-1] for t in texts)
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"Debian chromium not found at {CHROMIUM}")
+def test_report_prints_plans_whole(browser, run_dir: Path, tmp_path: Path) -> None:
+    """Printed (or saved as PDF), a plan is never split over two pages and the map's buttons are
+    not printed."""
+    page, events = open_page(browser, run_dir / "report.html")
+    page.emulate_media(media="print")
+    for sel in ("#plan-img", "#plan-img >> xpath=..", "#map .map-box"):
+        assert page.locator(sel).first.evaluate("e => getComputedStyle(e).breakInside") == "avoid", sel
+    assert page.locator("#map .map-tools").evaluate("e => getComputedStyle(e).display") == "none"
+    pdf = tmp_path / "report.pdf"
+    page.pdf(path=str(pdf), format="A4")
+    assert pdf.stat().st_size > 100_000
+    assert_clean(events)
