@@ -471,3 +471,16 @@ def test_report_prints_plans_whole(browser, run_dir: Path, tmp_path: Path) -> No
     page.pdf(path=str(pdf), format="A4")
     assert pdf.stat().st_size > 100_000
     assert_clean(events)
+
+
+def test_legend_names_the_tags_it_stands_for(run_dir: Path) -> None:
+    """'Existing crossing / junction (J1, J2 in the key)' on a site with one junction, or three."""
+    from optimiser.present.layers import site_tags
+
+    run = load_run(run_dir)
+    fig = plan.plan_figure(run)
+    labels = [t.get_text().replace("\n", " ") for t in fig.axes[0].get_legend().get_texts()]
+    tags = site_tags(run.layout)
+    js = [tags[f.id] for f in run.layout.layer("existing_crossing")]
+    want = f"({js[0]} in the key)" if len(js) == 1 else f"({js[0]}–{js[-1]} in the key)"
+    assert any(lbl.startswith("Existing crossing / junction") and lbl.endswith(want) for lbl in labels), labels

@@ -332,7 +332,15 @@ def _draw_existing_facilities(panel: MapPanel, style: PlanStyle, tagged: bool) -
                               path_effects=HALO, style="italic")
     if feats:
         panel.handles.append(Line2D([], [], marker="P", ms=8, mfc=EXISTING_FACILITY_C, mec="white", ls="none",
-                                    label="Existing facility (E1, E2 in the key)" if tagged else "Existing facility"))
+                                    label="Existing facility" + (_tag_span(feats, tags) if tagged else "")))
+
+
+def _tag_span(feats: list[Feature], tags: dict[str, str]) -> str:
+    """' (J1 in the key)', ' (J1–J3 in the key)': the tags the legend entry stands for."""
+    mine = [tags[f.id] for f in feats if f.id in tags]
+    if not mine:
+        return ""
+    return f" ({mine[0]} in the key)" if len(mine) == 1 else f" ({mine[0]}–{mine[-1]} in the key)"
 
 
 def _haloed_line(ax: Axes, f: Feature, color: str, lw: float, halo_lw: float, zorder: float, gid: str) -> None:
@@ -356,7 +364,7 @@ def _draw_existing_crossings(panel: MapPanel, style: PlanStyle, tagged: bool) ->
                               path_effects=HALO, style="italic", fontweight="bold" if tagged else "normal")
     if feats:
         panel.handles.append(Line2D([], [], color=EXISTING_CROSSING_C, lw=3.0,
-                                    label="Existing crossing / junction" + (" (J1, J2 in the key)" if tagged else "")))
+                                    label="Existing crossing / junction" + (_tag_span(feats, tags) if tagged else "")))
 
 
 def _placement_label(panel: MapPanel, f: Feature, kind: str, text: str, radius_pt: float, color: str,
