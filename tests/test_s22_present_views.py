@@ -484,3 +484,24 @@ def test_legend_names_the_tags_it_stands_for(run_dir: Path) -> None:
     js = [tags[f.id] for f in run.layout.layer("existing_crossing")]
     want = f"({js[0]} in the key)" if len(js) == 1 else f"({js[0]}–{js[-1]} in the key)"
     assert any(lbl.startswith("Existing crossing / junction") and lbl.endswith(want) for lbl in labels), labels
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"Debian chromium not found at {CHROMIUM}")
+def test_what_each_item_buys_is_shown_whole(browser, tmp_path: Path) -> None:
+    """The AMP-SBP baseline's seven items were cut at the fifth by a 560 px inner scroll box."""
+    from optimiser.inputs import read_scenario
+    from optimiser.pipeline import run_scenario
+    from tests.sitefiles import write_files
+
+    _site, scen = write_files(tmp_path / "f")
+    run_scenario(read_scenario(scen), tmp_path / "run", render=True)
+    page, events = open_page(browser, tmp_path / "run" / "report.html")
+    # as tall as AMP-SBP's seven items with the pairs each serves
+    page.evaluate("""() => { const body = document.querySelector('#buys-table tbody');
+        const rows = [...body.rows];
+        for (let i = 0; i < 3; i++) rows.forEach(r => body.appendChild(r.cloneNode(true)));
+        [...body.rows].forEach(r => { r.lastElementChild.style.height = '90px'; }); }""")
+    box = page.eval_on_selector("#buys .scroll", "e => [e.scrollHeight, e.clientHeight]")
+    assert box[0] <= box[1] + 1, box
+    assert_clean(events)
