@@ -672,3 +672,47 @@ def test_old_metrics_time_limit_key_is_read_as_the_net():
     new = {**old, "timings": {"solver_time_limit_seconds": 10.0, "solver_wall_clock_net_seconds": 29.58}}
     back = RunMetrics.from_json_dict(RunMetrics.from_json_dict(new).to_json_dict())
     assert back.timings == {"solver_time_limit_seconds": 10.0, "solver_wall_clock_net_seconds": 29.58}
+
+
+def _copy_run(src: Path, dst: Path) -> Path:
+    dst.mkdir()
+    for f in ("metrics.json", "layout.geojson", "firms.csv", "pairs.csv"):
+        (dst / f).write_bytes((src / f).read_bytes())
+    return dst
+
+
+@pytest.mark.parametrize("damage, reason", [
+    ("utf16", "metrics.json: (file): UTF-16 text: not as `siteopt run` writes it"),
+    ("binary", "metrics.json: (file): binary data: not as `siteopt run` writes it"),
+    ("nan", "metrics.json: (file): holds NaN, which JSON does not have"),
+    ("dupe", "metrics.json: status: key given twice: the file was edited"),
+    ("folder", "metrics.json: (file): is a folder, not the file a run writes"),
+    ("fifo", "metrics.json: (file): is a FIFO (named pipe), not the file a run writes"),
+])
+def test_render_names_a_damaged_metrics_file(solved_pair, tmp_path, damage, reason):
+    """Wave 22: a metrics.json re-saved as UTF-16, replaced by binary data, holding NaN or a key
+    twice, or a folder or FIFO in its place: each named as what it is (they were "cannot be
+    read: 'utf-8' codec can't decode...", silently read, or "missing file")."""
+    a, _, _ = solved_pair
+    run = _copy_run(a, tmp_path / "run")
+    m = run / "metrics.json"
+    text = m.read_text()
+    if damage == "utf16":
+        m.write_bytes(text.encode("utf-16"))
+    elif damage == "binary":
+        m.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00" + os.urandom(64))
+    elif damage == "nan":
+        m.write_text(re.sub(r'"gap": [^,\n]+', '"gap": NaN', text, count=1))
+    elif damage == "dupe":
+        m.write_text(text.replace("{", '{"status": "infeasible", ', 1))
+    elif damage == "folder":
+        m.unlink()
+        m.mkdir()
+    else:
+        m.unlink()
+        os.mkfifo(m)
+    r = subprocess.run([sys.executable, "-m", "optimiser", "render", str(run)], env=_env(), capture_output=True, text=True,
+                       timeout=120)
+    assert r.returncode == 2, r.stderr
+    assert reason in r.stderr and "Traceback" not in r.stderr
+    assert "re-run `siteopt run --overwrite` to write the directory whole" in r.stderr

@@ -23,6 +23,7 @@ import logging
 import math
 import os
 import re
+import stat
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -36,7 +37,7 @@ from shapely.geometry.base import BaseGeometry
 from optimiser import progress
 from optimiser.errors import FileReadError, ModelError, Problem
 from optimiser.inputs.messages import suggest_path
-from optimiser.inputs.safefile import MAX_NESTING, UnsafeFile, atomic_write_text, json_depth, read_regular_bytes
+from optimiser.inputs.safefile import MAX_NESTING, UnsafeFile, atomic_write_text, file_kind, json_depth, read_regular_bytes
 from optimiser.present.geojson import to_wgs84_geojson
 from optimiser.present.gpkg import LAYOUT_GPKG, write_run_gpkg
 from optimiser.present.jsonready import json_ready
@@ -491,14 +492,24 @@ def _parse_cell(column: str, text: str | None) -> Any:
         return s
 
 
+_REWRITE = "re-run `siteopt run --overwrite` to write the directory whole"
+
+
 def _read_run_text(path: Path) -> str:
-    """A run file's text: a regular file within the size limit (never a FIFO or a device)."""
+    """A run file's text: a regular file within the size limit (never a FIFO or a device), in UTF-8."""
     try:
-        return read_regular_bytes(path).decode("utf-8")
+        raw = read_regular_bytes(path)
     except UnsafeFile as exc:
         raise FileReadError([Problem(str(path), "", exc.reason, "pass a run directory written by `siteopt run`")]) from exc
-    except (OSError, UnicodeDecodeError) as exc:
-        raise FileReadError([Problem(str(path), "", f"cannot be read: {exc}")]) from exc
+    except OSError as exc:
+        raise FileReadError([Problem(str(path), "", f"cannot be read: {exc.strerror or exc}", "check its permissions")]) from exc
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        what = ("UTF-16 text" if raw.startswith((b"\xff\xfe", b"\xfe\xff")) else
+                "binary data" if b"\x00" in raw[:4096] else f"not UTF-8 text (byte {exc.start})")
+        raise FileReadError([Problem(str(path), "", f"{what}: not as `siteopt run` writes it (the file was replaced or "
+                                     "re-saved by another program)", _REWRITE)]) from exc
 
 
 def _read_csv(path: Path) -> list[dict[str, Any]]:
@@ -529,10 +540,32 @@ def _read_json(path: Path) -> Any:
     text = _read_run_text(path)
     if (depth := json_depth(text)) > MAX_NESTING:
         raise FileReadError([Problem(str(path), "", f"nested {depth} levels deep, more than the {MAX_NESTING} allowed")])
+    dupes: list[str] = []
+    odd: list[str] = []
+
+    def pairs(kv: list[tuple[str, Any]]) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for k, v in kv:
+            if k in out:
+                dupes.append(k)
+            out[k] = v
+        return out
+
+    def constant(name: str) -> float:
+        odd.append(name)
+        return float(name.replace("Infinity", "inf"))
+
     try:
-        return json.loads(text)
+        data = json.loads(text, object_pairs_hook=pairs, parse_constant=constant)
     except ValueError as exc:
-        raise FileReadError([Problem(str(path), "", f"not readable JSON: {exc}")]) from exc
+        raise FileReadError([Problem(str(path), "", f"not readable JSON: {exc}", _REWRITE)]) from exc
+    problems = [Problem(str(path), k, "key given twice: the file was edited (`siteopt run` writes each key once)", _REWRITE)
+                for k in dict.fromkeys(dupes)]
+    problems += [Problem(str(path), "", f"holds {n}, which JSON does not have (`siteopt run` writes null): the file was "
+                         "edited", _REWRITE) for n in dict.fromkeys(odd)]
+    if problems:
+        raise FileReadError(problems[:20])
+    return data
 
 
 _SVG_ID = re.compile(r"<dc:identifier>([^<]*)</dc:identifier>")
@@ -632,7 +665,16 @@ def read_metrics(path: str | Path) -> RunMetrics:
 
 
 def _missing(run_dir: Path, name: str) -> FileReadError:
-    return FileReadError([Problem(str(run_dir / name), "", f"missing file: {run_dir} is not a run directory",
+    """The error for a required file of ``run_dir`` that is missing, or there but not a file."""
+    path = run_dir / name
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        mode = None
+    if mode is not None and not stat.S_ISREG(mode):
+        return FileReadError([Problem(str(path), "", f"is {'a folder' if stat.S_ISDIR(mode) else file_kind(mode)}, not the "
+                                      "file a run writes", _REWRITE)])
+    return FileReadError([Problem(str(path), "", f"missing file: {run_dir} is not a run directory",
                                   "run `siteopt run --out DIR` first, or pass a run directory")])
 
 
