@@ -10,6 +10,7 @@ import logging
 import math
 import os
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -26,7 +27,7 @@ from optimiser.model.build import build_problem, objective_weight_scale
 from optimiser.model.clients import WeightScale
 from optimiser.model.futures import FutureProblem, JointProblem, joint_problem, objective_unit
 from optimiser.model.problem import Problem, ProblemContext, crossing_of_decision
-from optimiser.model.rounding import exact_weights, weight_rounding
+from optimiser.model.rounding import WeightRounding, combined, exact_weights, weight_rounding
 from optimiser.model.size import check_model_size
 from optimiser.network.builder import build_walk_network
 from optimiser.network.candidates import CandidateSite, build_candidates
@@ -367,12 +368,31 @@ def _weight_rounding(prep: Prepared, res: SolveResult) -> dict[str, float | int 
     """``model.weight_rounding`` of a run with a layout (:mod:`optimiser.model.rounding`)."""
     if not res.status.has_solution:
         return None
+    return _rounding_of(prep, res.chosen, res.objective).as_dict()
+
+
+def _rounding_of(prep: Prepared, chosen: Iterable[int], objective: float | None) -> WeightRounding:
+    """:func:`~optimiser.model.rounding.weight_rounding` of ``chosen`` in ``prep``'s problem."""
     sc = prep.scenario
-    exact = sc.transit is not None and sc.transit.exclusive  # employees as they are, nothing rounded
-    if exact:
-        return weight_rounding(prep.problem, res.chosen, res.objective, None).as_dict()
-    return weight_rounding(prep.problem, res.chosen, res.objective, sc.solver.weight_levels,
-                           exact_weights(sc, prep.problem.weight_scale["all"])).as_dict()
+    if sc.transit is not None and sc.transit.exclusive:  # employees as they are, nothing rounded
+        return weight_rounding(prep.problem, chosen, objective, None)
+    return weight_rounding(prep.problem, chosen, objective, sc.solver.weight_levels,
+                           exact_weights(sc, prep.problem.weight_scale["all"]))
+
+
+def _futures_weight_rounding(joint: JointProblem, rr: RobustResult,
+                             preps: list[Prepared]) -> dict[str, float | int | None] | None:
+    """``model.weight_rounding`` of a futures run: for the ``expected`` rule the weighted mean of
+    every future's bound for the plan (:func:`~optimiser.model.rounding.combined`, on the
+    expected objective); ``None`` for ``min_max_regret`` or without a plan. The reference
+    future's own bound is not one: the plan is not that future's optimum (its regret there can
+    be far larger), and a regret's optima are rounded too."""
+    objs = list(rr.objectives)
+    if rr.rule != "expected" or not objs or any(o is None for o in objs):
+        return None
+    parts = [_rounding_of(p, joint.chosen_in(f, rr.plan), o) for f, (p, o) in enumerate(zip(preps, objs))]
+    mean = sum(w * float(o) for w, o in zip(joint.weights, objs) if o is not None) / sum(joint.weights)
+    return combined(parts, joint.weights, mean, preps[0].problem.units_per_weighted_m).as_dict()
 
 
 def summarise(prep: Prepared, res: SolveResult, ver: Verification | None, baseline: Verification,
@@ -712,6 +732,7 @@ def run_futures(sc: Scenario, out: Path | None, opts: SolveOptions, *, render: b
     if ver is not None and ver.passed and res.chosen:
         attribution, _ = attribute_items(prep, res.chosen, ver)
     metrics = summarise(prep, res, ver, baseline, attribution)
+    metrics.model["weight_rounding"] = _futures_weight_rounding(joint, rr, preps)
     if prep.scenario.transit is not None:  # the plan's stops in the reference future, beside today's crossings only
         metrics.transit = _transit(prep, res, ver, baseline, opts)
     _futures_metrics(sc, joint, rr, preps, vers, ref, metrics)

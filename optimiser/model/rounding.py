@@ -14,13 +14,15 @@ length lies between the client's shortest level and its base, so the sum is at m
 ``D_p`` is known exactly when the scenario's weights are given (:func:`exact_weights`); else
 ``|D_p|`` is at most 1/2 per client summed into ``p`` (1 where a weight of 1 may have been raised
 from near 0) and the worse side is taken. Penalties (a firm outside every catchment) add at
-most 1/2 unit each. The bound holds whatever the exact weights were, so it is reported as "at
-most", on top of the solve's own gap.
+most 1/2 unit each, those rounded to 0 too (their exact weight is below 1/2, not 0). The bound
+holds whatever the exact weights were, so it is reported as "at most", on top of the solve's own
+gap. It needs ``L`` to be (within that gap) the rounded optimum of this one problem: a futures
+run's plan is chosen for all futures at once (:func:`combined` bounds the expected objective).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -125,6 +127,27 @@ def weight_rounding(problem: Problem, chosen: Iterable[int], objective: float | 
         now = longest if now is None else now
         units += _client_gain(c.weight, merged.get(i, (c.key,)), exact, now - c.levels[0], longest - now)
     per_m = problem.units_per_weighted_m
-    gain_m = (units + 0.5 * sum(1 for q in problem.penalties if q.weight > 0)) / per_m
+    gain_m = (units + 0.5 * len(problem.penalties)) / per_m  # a penalty of 0 may be up to 1/2 exactly
     pct = 100.0 * gain_m * per_m / objective if objective else None
     return WeightRounding(weight_levels, gain_m, pct)
+
+
+def combined(parts: Sequence[WeightRounding], weights: Sequence[float], objective: float | None,
+             units_per_weighted_m: float) -> WeightRounding:
+    """The bound for a plan chosen by its weighted mean objective over several problems in the
+    same units (a futures run's ``expected`` rule): the weighted mean of each problem's bound for
+    the plan there. The mean's exact gain is the weighted mean of each problem's exact terms,
+    and the plan minimises the mean of the rounded objectives, so the docstring's argument holds
+    term by term.
+
+    Args:
+        parts: :func:`weight_rounding` of every problem for the plan.
+        weights: the problems' weights (probabilities), as the mean takes them.
+        objective: the plan's weighted mean objective (integer units), for the percentage.
+        units_per_weighted_m: the problems' shared :attr:`Problem.units_per_weighted_m`.
+    """
+    levels = next((r.weight_levels for r in parts if r.weight_levels is not None), None)
+    total = float(sum(weights))
+    gain_m = sum(w * r.max_gain_weighted_m for w, r in zip(weights, parts, strict=True)) / total if total > 0 else 0.0
+    pct = 100.0 * gain_m * units_per_weighted_m / objective if objective else None
+    return WeightRounding(levels, gain_m, pct)
