@@ -289,3 +289,25 @@ def test_siteopt_run_with_an_empty_out_or_a_too_long_scenario_name_exits_2(tmp_p
     res = runner.invoke(cli, ["run", str(scenario), "--out", "b" * 300, "--no-render"])
     assert res.exit_code == 2 and "give a shorter --out" in res.output
     assert sorted(p.name for p in tmp_path.iterdir()) == ["scenario.yaml", "site.yaml"]
+
+
+def test_render_on_a_full_disk_keeps_the_run_directory_and_exits_2(tmp_path, monkeypatch):
+    from optimiser.pipeline import run_scenario
+    from optimiser.present import rundir
+
+    _, scenario = write_files(tmp_path)
+    out = tmp_path / "run"
+    run_scenario(scenario, out, render=False, time_limit_s=20)
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+
+    def full(run, into):
+        (into / "plan.png").write_bytes(b"half")
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(rundir, "_render", full)
+    with pytest.raises(OutputWriteError, match="its files are as they were"):
+        rundir.render_run(out)
+    res = CliRunner().invoke(cli, ["render", str(out)])
+    assert res.exit_code == 2 and "siteopt render: cannot write the new plans" in res.output
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before  # no stage, no half-drawn plan
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run", "scenario.yaml", "site.yaml"]

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from optimiser.errors import ExitCode, InputError
+from optimiser.errors import ExitCode, InputError, OutputWriteError
 
 logger = logging.getLogger(__name__)
 
@@ -32,6 +32,10 @@ def command(ctx: click.Context, run_dir: Path) -> None:
     except InputError as exc:
         for p in exc.problems:
             click.echo(f"siteopt render: {p}", err=True)
+        ctx.exit(ExitCode.INPUT)
+        return
+    except OutputWriteError as exc:  # a full disk: the run directory's files are as they were
+        click.echo(f"siteopt render: {exc}", err=True)
         ctx.exit(ExitCode.INPUT)
         return
     logger.debug("rendered %d files in %s", len(written), run_dir)

@@ -35,7 +35,7 @@ from pydantic import ValidationError
 from shapely.geometry.base import BaseGeometry
 
 from optimiser import progress
-from optimiser.errors import FileReadError, ModelError, Problem
+from optimiser.errors import FileReadError, ModelError, OutputWriteError, Problem
 from optimiser.inputs.messages import suggest_path
 from optimiser.inputs.safefile import MAX_NESTING, UnsafeFile, atomic_write_text, file_kind, json_depth, read_regular_bytes
 from optimiser.present.geojson import to_wgs84_geojson
@@ -44,7 +44,15 @@ from optimiser.present.jsonready import json_ready
 from optimiser.present.layers import Layout, RunData, layout_from_features, project_geojson
 from optimiser.present.metrics import RunMetrics
 from optimiser.present.runid import binary_run_ids
-from optimiser.present.staging import OutputLock, StagedDir, move_into, new_run_id, remove_stage, stage_for_render
+from optimiser.present.staging import (
+    WRITE_ERRNOS,
+    OutputLock,
+    StagedDir,
+    move_into,
+    new_run_id,
+    remove_stage,
+    stage_for_render,
+)
 from optimiser.present.transit import transit_features
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -455,6 +463,8 @@ def render_run(run_dir: str | Path) -> list[Path]:
             so never followed: give the real folder), a file in it is unreadable, or its files
             carry different run ids (a mix of two runs).
         OutputBusyError: another process is writing ``run_dir``.
+        OutputWriteError: the disk is full (or a quota reached, the file system read-only): the
+            run directory's files are as they were.
     """
     if Path(run_dir).is_symlink():
         raise FileReadError([Problem(str(run_dir), "", f"is a symbolic link (to {os.readlink(run_dir)}); render writes into the "
@@ -465,6 +475,14 @@ def render_run(run_dir: str | Path) -> list[Path]:
         try:
             _render(run, stage)
             return move_into(stage, run.run_dir)
+        except OSError as exc:
+            if exc.errno not in WRITE_ERRNOS or isinstance(exc, OutputWriteError):
+                raise
+            err = OutputWriteError(f"cannot write the new plans into {run.run_dir}: {WRITE_ERRNOS[exc.errno][0]}; its files "
+                                   "are as they were (make room on that disk, or copy the run directory to another, and "
+                                   "render again)")
+            err.errno = exc.errno
+            raise err from exc
         finally:
             remove_stage(stage)
 
