@@ -643,9 +643,17 @@ def _batch_lock(out: Path, spec: BatchSpec) -> Iterator[None]:
 
     Raises:
         OutputBusyError: another batch (or run) holds the lock; the message names it.
+        OutputExistsError: the folder the lock goes in cannot be created (a file on its path).
     """
     where = out.absolute()
-    where.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        where.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:  # a file on the path: was an internal error (or "cannot use the Dask scheduler")
+        blocker = next((q for q in (where.parent, *where.parent.parents) if q.exists()), None)
+        why = (f"{blocker} is a file, not a folder" if blocker is not None and not blocker.is_dir()
+               else exc.strerror or str(exc))
+        raise OutputExistsError(f"cannot create {where.parent} for {out_word()} {out}: {why}; "
+                                f"choose another {out_word()}") from exc
     with OutputLock(where, f"batch {spec.id}"):
         yield
 
