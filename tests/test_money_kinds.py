@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import yaml
@@ -440,3 +441,25 @@ def test_batch_item_names_write_the_currency():
     assert item_name({"budget": 1_500_000, "layers.hs2": True}, "x", "USD") == "budget=$1.5m, hs2=on"
     assert item_name({"facilities.0.cost": 90_000}, "x", "EUR") == "facilities[0].cost=€90000"
     assert item_name({"budget_gbp": 1_000_000}, "x") == "budget=£1m"  # pounds, the first format's field
+
+
+def test_a_money_column_has_one_unit_and_precision():
+    """The report's cost table: one unit and precision per column (a helper saw 'JPY 20.00m'
+    unspent beside 'JPY 150m' spent), full amounts under a million, negatives with a minus."""
+    from optimiser.inputs.currency import money_column
+
+    assert money_column([150_000_000, 20_000_000, None], "JPY") == ["JPY 150.00m", "JPY 20.00m", "–"]
+    assert money_column([900_000, 4_000_000, 0], "GBP") == ["£0.90m", "£4.00m", "£0.00m"]
+    assert money_column([45_000, 900, 1_200], "CHF") == ["CHF 45,000", "CHF 900", "CHF 1,200"]
+    assert money_column([1.2e9, 3e8, -2e8], "EUR") == ["€1.20bn", "€0.30bn", "−€0.20bn"]
+
+
+def test_the_report_cost_table_uses_one_precision():
+    from optimiser.present.metrics import RunMetrics
+    from optimiser.present.report import cost_table
+
+    m = RunMetrics.model_construct(cost=SimpleNamespace(crossings=150_000_000.0, facilities=0.0, social_spaces=0.0,
+                                                        capital=150_000_000.0, budget=170_000_000.0),
+                                   transit=None, currency="JPY")
+    texts = [row[1].text for row in cost_table(m).rows]
+    assert texts[-1] == "JPY 20.00m" and texts[0] == "JPY 150.00m"

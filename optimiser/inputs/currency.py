@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Sequence
 from typing import Any, Final
 
 logger = logging.getLogger(__name__)
@@ -86,6 +87,25 @@ def money_short(value: Any, currency: str = DEFAULT_CURRENCY) -> str:
     if abs(x) >= 1e3 - 0.5:  # what would round to 1000
         return f"{p}{x / 1e3:.0f}k"
     return f"{p}{x:.0f}"
+
+
+def money_column(values: Sequence[Any], currency: str = DEFAULT_CURRENCY) -> list[str]:
+    """Amounts for one column of a table: one unit and one precision for all, chosen by the
+    largest: millions or billions with two decimals (``£0.90m``, ``£4.00m``, ``£0.00m``; ``JPY
+    150.00m`` and ``JPY 20.00m`` where :func:`money_short` writes ``JPY 150m`` beside ``JPY
+    20.00m``), under a million in full (``CHF 45,000``, ``CHF 900``); an en dash for None."""
+    xs = [as_float(v) for v in values]
+    top = max((abs(x) for x in xs if x is not None), default=0.0)
+    div, unit, digits = (1e9, "bn", 2) if top >= 1e9 - 5e5 else (1e6, "m", 2) if top >= 1e6 - 500 else (1.0, "", 0)
+    p = currency_prefix(currency)
+    out = []
+    for v, x in zip(values, xs):
+        if x is None:
+            out.append(_DASH if v is None else str(v))
+            continue
+        text = f"{p}{abs(x) / div:,.{digits}f}{unit}"
+        out.append(MINUS + text if x < 0 and float(f"{abs(x) / div:.{digits}f}") != 0 else text)
+    return out
 
 
 def money_text(value: Any, currency: str = DEFAULT_CURRENCY) -> str:

@@ -12,11 +12,12 @@ import re
 import textwrap
 from typing import Any
 
-from optimiser.inputs.currency import DEFAULT_CURRENCY, as_float, money_short
+from optimiser.inputs.currency import DEFAULT_CURRENCY, as_float, money_column, money_short
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["fmt_num", "fmt_m", "fmt_pct", "fmt_money", "mpl_text", "short_name", "strip_parens", "one_line", "nice_type",
+__all__ = ["fmt_num", "fmt_m", "fmt_pct", "fmt_money", "fmt_money_column",
+           "mpl_text", "short_name", "strip_parens", "one_line", "nice_type",
            "reduction_text", "newly_connected_text", "compared_pairs_text", "as_float"]
 
 DASH = "–"
@@ -51,6 +52,11 @@ def fmt_pct(value: Any, digits: int = 1, *, share: bool = False) -> str:
 def fmt_money(value: Any, currency: str = DEFAULT_CURRENCY) -> str:
     """An amount in ``currency``, short: ``£2.55m``, ``$350k``, ``CHF 900``; an en dash for None."""
     return money_short(value, currency)
+
+
+def fmt_money_column(values: list[Any], currency: str = DEFAULT_CURRENCY) -> list[str]:
+    """Amounts of one table column in one unit and precision (``£0.90m`` beside ``£4.00m``)."""
+    return money_column(values, currency)
 
 
 def mpl_text(text: str) -> str:

@@ -30,7 +30,16 @@ from pyproj import CRS, Transformer
 from optimiser import __version__
 from optimiser.inputs.currency import currency_unit
 from optimiser.present.buys import buys_table, buys_unit_note
-from optimiser.present.formatting import as_float, compared_pairs_text, fmt_m, fmt_money, fmt_num, fmt_pct, nice_type
+from optimiser.present.formatting import (
+    as_float,
+    compared_pairs_text,
+    fmt_m,
+    fmt_money,
+    fmt_money_column,
+    fmt_num,
+    fmt_pct,
+    nice_type,
+)
 from optimiser.present.futures import futures_view
 from optimiser.present.interactive import map_view
 from optimiser.present.layers import RunData, placement_tags
@@ -148,7 +157,7 @@ def cost_table(m: RunMetrics) -> Table:
     if cost.budget is not None:
         items.append(("Budget unspent", cost.budget - cost.capital))
     return Table([Header("Cost"), Header(currency_unit(m.currency), True)],
-                 [[Cell(k), num_cell(fmt_money(v, m.currency), v)] for k, v in items])
+                 [[Cell(k), num_cell(text, v)] for (k, v), text in zip(items, fmt_money_column([v for _, v in items], m.currency))])
 
 
 @functools.lru_cache(maxsize=8)
