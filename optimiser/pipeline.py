@@ -724,7 +724,8 @@ def run_futures(sc: Scenario, out: Path | None, opts: SolveOptions, *, render: b
     obj = rr.objectives[ref]
     res = SolveResult(rr.status, float(obj) if obj is not None else None, None, 0.0 if rr.status is Status.OPTIMAL else None,
                       rr.solve_seconds, rr.backend, opts.seed, joint.chosen_in(ref, rr.plan) if obj is not None else (),
-                      rr.conflicts or (("no plan found",) if rr.status is Status.INFEASIBLE else ()), rr.message, rr.stats)
+                      rr.conflicts or (("no plan found",) if rr.status is Status.INFEASIBLE else ()), rr.message, rr.stats,
+                      stopped_by=rr.stopped_by)  # what ended a search of the futures' or the joint one
     progress.phase("verify", "every future: " + ", ".join(f"{n} {'passed' if v is not None and v.passed else 'FAILED'}"
                                                         for n, v in zip(joint.names, vers)), t)
     attribution: list[ItemAttribution] = []

@@ -19,7 +19,7 @@ from typing import Any
 
 from optimiser.inputs.domain import SolveOptions
 from optimiser.model.futures import JointProblem, objective_unit, regret_pct
-from optimiser.solve.result import SolveResult, Status, relative_gap
+from optimiser.solve.result import SolveResult, Status, combine_stopped_by, relative_gap
 from optimiser.solve.robust_models import JointSolve, solve_cbc, solve_cpsat
 from optimiser.solve.strategy import solve
 
@@ -47,6 +47,9 @@ class RobustResult:
         backend: the backend.
         message: one line for humans.
         conflicts: why no plan exists, by future.
+        stopped_by: what ended a search that did not finish, the futures' own and the joint
+            one (:func:`~optimiser.solve.result.combine_stopped_by`): ``work_limit`` (the same
+            answer on any machine) or ``wall_clock``; ``None`` when every search finished.
     """
 
     rule: str
@@ -64,6 +67,7 @@ class RobustResult:
     message: str
     conflicts: tuple[str, ...] = ()
     stats: dict[str, Any] = field(default_factory=dict)
+    stopped_by: str | None = None
 
     @property
     def regrets_pct(self) -> list[float | None]:
@@ -112,11 +116,12 @@ def drop_unneeded(joint: JointProblem, plan: tuple[int, ...]) -> tuple[int, ...]
 
 
 def _no_plan(joint: JointProblem, alone: list[SolveResult], secs: float, backend: str, why: str,
-             status: Status, conflicts: tuple[str, ...] = ()) -> RobustResult:
+             status: Status, conflicts: tuple[str, ...] = (), joint_stopped_by: str | None = None) -> RobustResult:
     optima = tuple(float(r.objective) if r.objective is not None else math.nan for r in alone)
     plans = tuple(joint.plan_of(f, r.chosen) for f, r in enumerate(alone))
     return RobustResult(joint.rule, status, (), tuple(None for _ in alone), optima, tuple(alone), plans, None, None, None,
-                        secs, backend, why, conflicts)
+                        secs, backend, why, conflicts,
+                        stopped_by=combine_stopped_by(joint_stopped_by, *(r.stopped_by for r in alone)))
 
 
 def solve_futures(joint: JointProblem, options: SolveOptions) -> RobustResult:
@@ -168,7 +173,7 @@ def _result(joint: JointProblem, options: SolveOptions, alone: list[SolveResult]
         status = Status.INFEASIBLE if js.proven else Status.UNKNOWN
         why = "no plan can be built in every future and meet each future's constraints"
         return _no_plan(joint, alone, secs, options.backend, why if js.proven else "no plan found within the time limit",
-                        status, (why,) if status is Status.INFEASIBLE else ())
+                        status, (why,) if status is Status.INFEASIBLE else (), js.stopped_by)
     plan = drop_unneeded(joint, js.plan)
     objs = [int(joint.objective_in(f, plan) or 0) for f in range(len(joint.futures))]
     # the best known optimum of each future: its own solve, or a better plan met here
@@ -201,5 +206,6 @@ def _result(joint: JointProblem, options: SolveOptions, alone: list[SolveResult]
     if not every_proven:
         msg += "; futures not proven optimal alone: " + ", ".join(n for n, r in zip(joint.names, alone) if r.status is not Status.OPTIMAL)
     logger.info(msg)
+    stopped_by = None if status is Status.OPTIMAL else combine_stopped_by(js.stopped_by, *(r.stopped_by for r in alone))
     return RobustResult(joint.rule, status, plan, tuple(objs), tuple(optima), tuple(alone), tuple(plans), value, bound, gap,
-                        secs, options.backend, msg, (), {"joint_seconds": round(js.seconds, 3), "refs": refs})
+                        secs, options.backend, msg, (), {"joint_seconds": round(js.seconds, 3), "refs": refs}, stopped_by)

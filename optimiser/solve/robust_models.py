@@ -21,10 +21,12 @@ import pulp
 from optimiser.inputs.domain import SolveOptions
 from optimiser.model.futures import REGRET_FLOOR, JointProblem
 from optimiser.solve.cbc import NODES_PER_SECOND, cbc_outcome, has_incumbent_in, run_cbc
+from optimiser.solve.cbc import _stopped_by as cbc_stopped_by
 from optimiser.solve.cbc import add_problem as add_lp_problem
 from optimiser.solve.cpsat_api import cp_model
 from optimiser.solve.cpsat_model import add_problem, set_params, stopped_by_safety_net, wall_clock_net_s
 from optimiser.solve.heuristic import hint_values
+from optimiser.solve.result import combine_stopped_by
 
 logger = logging.getLogger(__name__)
 
@@ -47,12 +49,16 @@ class JointSolve:
         bound: a proven lower bound on the rule's value: worst regret as a fraction (not
             per cent), or the weighted objective divided by the weights' sum.
         seconds: wall seconds.
+        stopped_by: what ended a phase that did not finish (``work_limit`` or ``wall_clock``,
+            :func:`~optimiser.solve.result.combine_stopped_by` over the phases); ``None``
+            when every phase finished.
     """
 
     plan: tuple[int, ...] | None
     proven: bool
     bound: float | None
     seconds: float
+    stopped_by: str | None = None
 
 
 def _upper(joint: JointProblem, f: int) -> int:
@@ -125,6 +131,7 @@ def solve_cpsat(joint: JointProblem, refs: list[int], options: SolveOptions, hin
     scale = regret_scale(joint)
     phases = (1, 2) if joint.rule == "min_max_regret" else (2,)
     plan, proven, bound, secs = hint, False, None, 0.0
+    stopped: list[str] = []
     r_cap = _regret_units(joint, refs, hint, scale) if hint is not None else None
     for phase in phases:
         m, x, r = _cpsat_model(joint, refs, phase, r_cap, plan, scale)
@@ -138,11 +145,14 @@ def solve_cpsat(joint: JointProblem, refs: list[int], options: SolveOptions, hin
         if code != cp_model.OPTIMAL and stopped_by_safety_net(solver):
             logger.warning("joint CP-SAT phase %d: the wall-clock safety net (%.0f s), not the work limit, ended the search",
                            phase, solver.parameters.max_time_in_seconds)
+            stopped.append("wall_clock")
+        elif code in (cp_model.FEASIBLE, cp_model.UNKNOWN):
+            stopped.append("work_limit")
         logger.info("joint CP-SAT phase %d: %s, objective %s, bound %s, %.2f s", phase, solver.status_name(code),
                     solver.objective_value if code in (cp_model.OPTIMAL, cp_model.FEASIBLE) else None,
                     solver.best_objective_bound, solver.wall_time)
         if code == cp_model.INFEASIBLE and plan is None:
-            return JointSolve(None, True, None, secs)
+            return JointSolve(None, True, None, secs, combine_stopped_by(*stopped))
         if code in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             plan = tuple(j for j, v in enumerate(x) if solver.value(v))
         if phase == 1:
@@ -155,7 +165,7 @@ def solve_cpsat(joint: JointProblem, refs: list[int], options: SolveOptions, hin
             bound = solver.best_objective_bound / sum(joint.weights)
         if plan is None:
             break
-    return JointSolve(plan, proven, bound, secs)
+    return JointSolve(plan, proven, bound, secs, combine_stopped_by(*stopped))
 
 
 def _cbc_model(joint: JointProblem, refs: list[int], phase: int,
@@ -196,6 +206,7 @@ def solve_cbc(joint: JointProblem, refs: list[int], options: SolveOptions, exact
     phases = (1, 2) if joint.rule == "min_max_regret" else (2,)
     plan: tuple[int, ...] | None = hint
     proven, bound, secs = False, None, 0.0
+    stopped: list[str] = []
     r_cap = exact_regret(hint) + 1e-9 if hint is not None and joint.rule == "min_max_regret" else None
     for phase in phases:
         lp, x, r = _cbc_model(joint, refs, phase, r_cap)
@@ -212,7 +223,9 @@ def solve_cbc(joint: JointProblem, refs: list[int], options: SolveOptions, exact
         logger.info("joint CBC phase %d: %s (solution %s, %s)", phase, st, sol, outcome)
         found = has_incumbent_in(lp, log) and st != "Infeasible"
         if st == "Infeasible" and plan is None:
-            return JointSolve(None, True, None, secs)
+            return JointSolve(None, True, None, secs, combine_stopped_by(*stopped))
+        if st != "Infeasible" and not (outcome == "optimal" or (outcome == "other" and sol == pulp.LpSolutionOptimal)):
+            stopped.append(cbc_stopped_by(log))
         if not found:
             if plan is None:
                 break
@@ -230,4 +243,4 @@ def solve_cbc(joint: JointProblem, refs: list[int], options: SolveOptions, exact
         elif joint.rule == "expected":
             proven = done
             bound = float(pulp.value(lp.objective) or 0.0) / sum(joint.weights) if done else None
-    return JointSolve(plan, proven, bound, secs)
+    return JointSolve(plan, proven, bound, secs, combine_stopped_by(*stopped))
