@@ -1,16 +1,20 @@
-"""Review of the batch lock (``<out>.lock``, created before the batch folder): an ``--out``
-under a file is refused naming the file, not an internal error, nor (with a Dask scheduler) a
+"""Review of the batch's output errors: an ``--out`` under a file (the lock ``<out>.lock`` is
+made before the batch folder) is refused naming the file, and a full disk is an
+OutputWriteError (exit 2 saying so), not an internal error, nor (with a Dask scheduler) a
 scheduler that cannot be used."""
 
 from __future__ import annotations
 
+import contextlib
+import errno
+import os
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 from optimiser.batch import run_batch
-from optimiser.errors import ExitCode, OutputExistsError
+from optimiser.errors import ExitCode, OutputExistsError, OutputWriteError
 
 BATCH = Path(__file__).resolve().parents[1] / "constraints" / "amp_sbp" / "budget_sweep.yaml"
 
@@ -31,4 +35,32 @@ def test_out_under_a_file_is_refused_by_siteopt_batch(tmp_path, scheduler):
     r = CliRunner().invoke(command, args + (["--scheduler", scheduler] if scheduler else []))
     assert r.exit_code == ExitCode.INPUT, r.output
     assert "afile is a file, not a folder; choose another --out" in r.output
+    assert "Dask scheduler" not in r.output and "internal error" not in r.output
+
+
+def _disk_full(*args, **kwargs):
+    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), "batch.json")
+
+
+def test_a_full_disk_is_an_output_write_error_not_a_bug(tmp_path, monkeypatch):
+    """results.csv / batch.json on a full disk: OutputWriteError naming the cause and the way on
+    (it was a bare OSError: siteopt batch said 'internal error ... This is a bug', exit 1)."""
+    monkeypatch.setattr("optimiser.batch.runner._write_batch_json", _disk_full)
+    with pytest.raises(OutputWriteError, match="no space left on the device") as info:
+        run_batch(BATCH, tmp_path / "out", progress=False)
+    assert info.value.errno == errno.ENOSPC
+    assert not (tmp_path / "out.lock").exists()  # the batch's lock is released
+
+
+@pytest.mark.parametrize("scheduler", [None, "tcp://127.0.0.1:1"])
+def test_siteopt_batch_on_a_full_disk_exits_2_saying_so(tmp_path, monkeypatch, scheduler):
+    from optimiser.cli.batch_cmd import command
+
+    monkeypatch.setattr("optimiser.batch.runner._write_batch_json", _disk_full)
+    if scheduler:  # the disk, not the scheduler: the client is made but never used
+        monkeypatch.setattr("optimiser.batch.runner._dask_client", lambda *a: contextlib.nullcontext(object()))
+    args = [str(BATCH), "--out", str(tmp_path / "out"), "-q"] + (["--scheduler", scheduler] if scheduler else [])
+    r = CliRunner().invoke(command, args)
+    assert r.exit_code == ExitCode.INPUT, r.output
+    assert "cannot write the batch's outputs" in r.output and "no space left on the device" in r.output
     assert "Dask scheduler" not in r.output and "internal error" not in r.output

@@ -36,12 +36,12 @@ from optimiser.batch.results import csv_text, pareto_table, plot_pareto, results
 from optimiser.batch.scheduler import client_security, parse_scheduler_address
 from optimiser.batch.spec import BatchItem, BatchSource, BatchSpec, load_batch
 from optimiser.batch.worker import run_item
-from optimiser.errors import ArgumentError, ExitCode, Interrupted, OutputExistsError, Problem
+from optimiser.errors import ArgumentError, ExitCode, Interrupted, OutputExistsError, OutputWriteError, Problem
 from optimiser.inputs import schema as S
 from optimiser.inputs.formats import checked_path
 from optimiser.inputs.limits import whole_number_problem
 from optimiser.present.rundir import atomic_write_text, write_json_atomic
-from optimiser.present.staging import OutputLock, out_word, overwrite_word
+from optimiser.present.staging import WRITE_ERRNOS, OutputLock, out_word, overwrite_word
 from optimiser.solve import interrupt
 
 logger = logging.getLogger(__name__)
@@ -610,6 +610,8 @@ def run_batch(
             on ``out_dir`` now (it holds ``<out_dir>.lock``, beside the folder; the message names it).
         OSError: the Dask scheduler cannot be reached (after distributed's connect timeout,
             30 s by default; nothing created).
+        OutputWriteError: the disk filled up (or a quota, a read-only file system) while the
+            batch wrote its outputs: the items finished so far are kept; a resume goes on.
         Interrupted: SIGINT / SIGTERM (with :func:`optimiser.solve.interrupt.handle_signals`
             installed): the finished items are kept (results.csv, their result.json), the
             workers are stopped, the items in flight are left to the next run (resume).
@@ -631,8 +633,18 @@ def run_batch(
     spec = path_or_spec if isinstance(path_or_spec, BatchSpec) else load_batch(path_or_spec, base_dir=base_dir)
     # a second batch on this folder is refused, naming the holder; the scheduler is reached before the folder is touched
     with _batch_lock(out, spec), _dask_client(scheduler, security) as client:
-        return _run_locked(spec, out, jobs, client, progress, resume, render, retry_failed, overwrite,
-                           t_start)
+        try:
+            return _run_locked(spec, out, jobs, client, progress, resume, render, retry_failed, overwrite,
+                               t_start)
+        except OSError as exc:  # a full disk is the machine's, not a bug: said as for siteopt run
+            if exc.errno not in WRITE_ERRNOS or isinstance(exc, OutputWriteError):
+                raise
+            why, fix = WRITE_ERRNOS[exc.errno]
+            err = OutputWriteError(f"cannot write the batch's outputs in {out}: {why}; the items finished so far "
+                                   f"are kept (their result.json); {fix.format(out=out_word())}, then the same "
+                                   "command resumes the batch (retry the items it recorded as errors)")
+            err.errno = exc.errno
+            raise err from exc
 
 
 @contextlib.contextmanager

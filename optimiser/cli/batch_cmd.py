@@ -24,7 +24,7 @@ from optimiser.batch.scheduler import SchedulerAddress, parse_scheduler_address,
 from optimiser.cli._common import echo_json, echo_problems
 from optimiser.cli.logging_setup import LogSettings, configure_logging, current_settings, reset_logging
 from optimiser.cli.options import SolveOverrides, solve_options
-from optimiser.errors import ExitCode, InputError, Interrupted, OutputExistsError
+from optimiser.errors import ExitCode, InputError, Interrupted, OutputExistsError, OutputWriteError
 from optimiser.inputs.locate import resolve_input
 from optimiser.present.staging import cli_wording
 from optimiser.solve import interrupt
@@ -120,7 +120,7 @@ def command(file: Path, out_dir: Path, jobs: int, scheduler: SchedulerAddress | 
     except Interrupted as exc:
         click.echo(f"siteopt batch: {exc}", err=True)
         sys.exit(ExitCode.INTERRUPTED)
-    except OutputExistsError as exc:
+    except (OutputExistsError, OutputWriteError) as exc:  # refused, busy, or the disk full (not the scheduler's)
         click.echo(f"siteopt batch: {exc}", err=True)
         sys.exit(ExitCode.INPUT)
     except OSError as exc:
