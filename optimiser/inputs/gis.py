@@ -637,9 +637,16 @@ def _missing_per_layer(out: list[Problem], missing: Mapping[tuple[str, str, str,
         features = sum(1 for it in data.get(key) or [] if isinstance(it, LocatedItem) and it.layer == layer)
         if len(at) < 2 or len(at) != features:
             continue
-        out[at[0]] = Problem(file, f"layer {layer}: {field}",
-                             f"{MISSING_REASON} on all {features} features (the layer has no field {field!r}, or it is empty on each)",
-                             f"add the field {field!r} to layer {layer} (or rename the field that holds it) and fill it in")
+        spec = layer_for(layer)
+        if spec is not None and field == spec.geom_field:  # the geometry, not a field to add ('add the field location')
+            out[at[0]] = Problem(file, f"layer {layer}", f"none of its {features} features has a geometry (each is empty)",
+                                 f"draw the features of layer {layer} (their {spec.geom_field}), or check that it is the "
+                                 "layer meant")
+        else:
+            out[at[0]] = Problem(file, f"layer {layer}: {field}",
+                                 f"{MISSING_REASON} on all {features} features (the layer has no field {field!r}, or it is "
+                                 "empty on each)",
+                                 f"add the field {field!r} to layer {layer} (or rename the field that holds it) and fill it in")
         drop.update(at[1:])
     return [p for i, p in enumerate(out) if i not in drop]
 
