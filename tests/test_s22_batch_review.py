@@ -64,3 +64,19 @@ def test_siteopt_batch_on_a_full_disk_exits_2_saying_so(tmp_path, monkeypatch, s
     assert r.exit_code == ExitCode.INPUT, r.output
     assert "cannot write the batch's outputs" in r.output and "no space left on the device" in r.output
     assert "Dask scheduler" not in r.output and "internal error" not in r.output
+
+
+def test_base_dir_with_a_loaded_spec_is_refused_not_ignored(tmp_path, monkeypatch):
+    """run_batch(spec, out, base_dir=...) ignored base_dir without a word (load_batch refuses it)."""
+    from optimiser.batch import load_batch
+    from optimiser.errors import ArgumentError
+
+    def ran(*args, **kwargs):
+        raise AssertionError("the batch ran, base_dir ignored")
+
+    monkeypatch.setattr("optimiser.batch.runner._run_locked", ran)
+    spec = load_batch(BATCH)
+    with pytest.raises(ArgumentError) as info:
+        run_batch(spec, tmp_path / "out", base_dir=tmp_path, progress=False)
+    assert [(p.field, p.reason) for p in info.value.problems] == [("base_dir", "cannot apply to a BatchSpec already loaded")]
+    assert not (tmp_path / "out").exists()

@@ -601,8 +601,9 @@ def run_batch(
     Raises:
         TypeError: ``out_dir`` is not a path, ``scheduler`` not an address, Client or cluster, or
             ``progress``, ``resume``, ``render``, ``retry_failed`` or ``overwrite`` not a bool.
-        ArgumentError: ``jobs`` is not a whole number >= 1, ``scheduler`` a malformed address, or
-            ``security`` missing for a tls:// scheduler (nothing read or created).
+        ArgumentError: ``jobs`` is not a whole number >= 1, ``scheduler`` a malformed address,
+            ``security`` missing for a tls:// scheduler, or ``base_dir`` given with a
+            :class:`BatchSpec` (as :func:`load_batch`; nothing read or created).
         ValidationError / FileReadError: the batch file is invalid (nothing run).
         OutputExistsError: ``out_dir`` is a non-empty folder that is not a batch folder, or
             (without ``overwrite``) another batch's folder (batch.json names another id);
@@ -625,6 +626,9 @@ def run_batch(
             raise TypeError(f"run_batch() takes True or False as {name}, got {type(value).__name__} {value!r}"[:300])
     if (why := whole_number_problem(jobs, 1)) is not None:
         raise ArgumentError([Problem("run_batch", "jobs", why)])
+    if isinstance(path_or_spec, BatchSpec) and base_dir is not None:  # it was ignored without a word
+        raise ArgumentError([Problem("run_batch", "base_dir", "cannot apply to a BatchSpec already loaded",
+                                     "pass the batch file or mapping instead, or leave base_dir out")])
     _check_scheduler(scheduler, security)  # as siteopt batch does, before anything is read or created
     if scheduler is not None and jobs != 1:
         jobs_word = f"--jobs {jobs}" if out_word() == "--out" else f"jobs={jobs!r}"  # as the caller wrote it
