@@ -22,6 +22,7 @@ import importlib
 import itertools
 import logging
 import os
+import socket
 import sys
 import threading
 import uuid
@@ -82,9 +83,10 @@ def forwarded(log: Mapping[str, Any] | None) -> Iterator[None]:
     (``log["level"]``) go to the batch as events on ``log["topic"]``.
 
     A no-op without ``log`` (a local worker), outside a Dask worker, or in the batch's own
-    process (``log["pid"]``).
+    process (``log["pid"]`` on ``log["host"]``: a worker in a container on another machine may
+    have the batch's process id).
     """
-    if not log or int(log.get("pid", -1)) == os.getpid():
+    if not log or (int(log.get("pid", -1)) == os.getpid() and log.get("host", socket.gethostname()) == socket.gethostname()):
         yield
         return
     try:
@@ -122,7 +124,7 @@ class LogRelay:
 
     def payload(self) -> dict[str, Any]:
         """What each item's payload carries as ``log`` (see :func:`forwarded`)."""
-        return {"topic": self.topic, "level": self.level, "pid": os.getpid()}
+        return {"topic": self.topic, "level": self.level, "pid": os.getpid(), "host": socket.gethostname()}
 
     def _on_event(self, event: Any) -> None:
         msg = event[1] if isinstance(event, tuple | list) and len(event) == 2 else event
