@@ -23,3 +23,17 @@ def test_a_worker_elsewhere_with_the_batchs_pid_forwards(monkeypatch: pytest.Mon
     with dasklog.forwarded(relay.payload()):  # this very process: not forwarded (its handlers see it)
         logging.getLogger("optimiser.pipeline").warning("seen here")
     assert len(worker.events) == 1
+
+
+def test_a_malformed_log_call_does_not_break_the_item(monkeypatch: pytest.MonkeyPatch) -> None:
+    """logger.warning('%d firms', 'x') raised TypeError out of the forwarding handler into the
+    item (stdlib handlers report it and go on): the line is sent as written instead."""
+    distributed = pytest.importorskip("distributed")
+    worker = _FakeWorker()
+    monkeypatch.setattr(distributed, "get_worker", lambda: worker)
+    monkeypatch.setattr(logging.getLogger("optimiser"), "propagate", False)  # pytest's own handlers re-raise
+    relay = dasklog.LogRelay(_FakeClient(), logging.INFO)
+    with dasklog.forwarded({**relay.payload(), "pid": -1}):
+        logging.getLogger("optimiser.pipeline").warning("%d firms", "x")
+    (_, msg), = worker.events
+    assert msg["message"].startswith("'%d firms' % ('x',) (cannot be formatted")

@@ -51,14 +51,18 @@ class _EventHandler(logging.Handler):
         if record.thread != self.thread:
             return
         try:
+            message = record.getMessage()
+        except (TypeError, ValueError) as exc:  # a malformed log call must not break the item (as stdlib handlers)
+            message = f"{record.msg!r} % {record.args!r} (cannot be formatted: {exc})"
+        try:
             self.worker.log_event(self.topic, {
                 "id": f"{self.tag}-{next(_seq)}", "name": record.name, "level": record.levelno,
-                "message": record.getMessage(), "worker": str(getattr(self.worker, "address", "") or ""),
+                "message": message, "worker": str(getattr(self.worker, "address", "") or ""),
                 "pid": os.getpid()})
         except Exception as exc:  # noqa: BLE001 - logging must never break the item: told on the worker's stderr
             with contextlib.suppress(OSError, ValueError):
                 sys.stderr.write(f"siteopt batch item on Dask: cannot send a log line to the batch "
-                                 f"({type(exc).__name__}: {exc}): {record.levelname.lower()}: {record.getMessage()}\n")
+                                 f"({type(exc).__name__}: {exc}): {record.levelname.lower()}: {message}\n")
 
 
 def _lower_level(level: int) -> None:
