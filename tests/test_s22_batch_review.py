@@ -80,3 +80,19 @@ def test_base_dir_with_a_loaded_spec_is_refused_not_ignored(tmp_path, monkeypatc
         run_batch(spec, tmp_path / "out", base_dir=tmp_path, progress=False)
     assert [(p.field, p.reason) for p in info.value.problems] == [("base_dir", "cannot apply to a BatchSpec already loaded")]
     assert not (tmp_path / "out").exists()
+
+
+def test_an_unreachable_scheduler_leaves_no_folders_made_for_the_lock(tmp_path, monkeypatch):
+    """The folders above --out made for the batch's lock went unremoved when the scheduler could
+    not be reached (run_batch's docstring: 'nothing created')."""
+    def unreachable(*args):
+        raise OSError("Timed out trying to connect to tcp://127.0.0.1:1 after 30 s")
+
+    monkeypatch.setattr("optimiser.batch.runner._dask_client", unreachable)
+    with pytest.raises(OSError, match="Timed out"):
+        run_batch(BATCH, tmp_path / "new" / "deep" / "out", scheduler="tcp://127.0.0.1:1", progress=False)
+    assert list(tmp_path.iterdir()) == []
+    (tmp_path / "kept").mkdir()  # a folder that was there is kept
+    with pytest.raises(OSError, match="Timed out"):
+        run_batch(BATCH, tmp_path / "kept" / "out", scheduler="tcp://127.0.0.1:1", progress=False)
+    assert [p.name for p in tmp_path.iterdir()] == ["kept"] and list((tmp_path / "kept").iterdir()) == []

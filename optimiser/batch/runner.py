@@ -662,6 +662,7 @@ def _batch_lock(out: Path, spec: BatchSpec) -> Iterator[None]:
         OutputExistsError: the folder the lock goes in cannot be created (a file on its path).
     """
     where = out.absolute()
+    made = [q for q in (where.parent, *where.parent.parents) if not q.exists()]  # innermost first
     try:
         where.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:  # a file on the path: was an internal error (or "cannot use the Dask scheduler")
@@ -670,8 +671,16 @@ def _batch_lock(out: Path, spec: BatchSpec) -> Iterator[None]:
                else exc.strerror or str(exc))
         raise OutputExistsError(f"cannot create {where.parent} for {out_word()} {out}: {why}; "
                                 f"choose another {out_word()}") from exc
-    with OutputLock(where, f"batch {spec.id}"):
-        yield
+    try:
+        with OutputLock(where, f"batch {spec.id}"):
+            yield
+    finally:
+        if not where.exists():  # refused before the batch folder was made (e.g. no scheduler): nothing left
+            for d in made:
+                try:
+                    d.rmdir()
+                except OSError:  # something else made there meanwhile: kept
+                    break
 
 
 def _run_locked(spec: BatchSpec, out: Path, jobs: int, client: Any, progress: bool, resume: bool,
