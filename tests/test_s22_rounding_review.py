@@ -109,3 +109,13 @@ def test_futures_run_reports_the_rules_bound(tmp_path, rule):
     expected_m = m.robust.expected_weighted_m
     assert wr["max_gain_pct"] == pytest.approx(100 * wr["max_gain_weighted_m"] / expected_m, rel=2e-3)
     assert m.objective_weighted_m != pytest.approx(expected_m, rel=1e-3)  # the test tells the two apart
+
+
+@pytest.mark.parametrize("gain, pct", [(0.0004, 0.000123449), (2209.1481, 0.037381), (848.0, 0.0145), (7.00049, 12.3449)])
+def test_metrics_json_writes_the_bound_rounded_up(gain, pct):
+    """A bound written shorter must stay a bound: 0.0004 weighted m was written 0.0."""
+    from optimiser.model.rounding import WeightRounding
+
+    d = WeightRounding(10_000, gain, pct).as_dict()
+    assert gain <= d["max_gain_weighted_m"] <= gain + 0.001
+    assert pct <= d["max_gain_pct"] <= pct * (1 + 1e-3)

@@ -22,6 +22,7 @@ run's plan is chosen for all futures at once (:func:`combined` bounds the expect
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -53,9 +54,23 @@ class WeightRounding:
     max_gain_pct: float | None
 
     def as_dict(self) -> dict[str, float | int | None]:
-        """The ``metrics.json`` form (``model.weight_rounding``)."""
-        return {"weight_levels": self.weight_levels, "max_gain_weighted_m": round(self.max_gain_weighted_m, 3),
-                "max_gain_pct": None if self.max_gain_pct is None else float(f"{self.max_gain_pct:.4g}")}
+        """The ``metrics.json`` form (``model.weight_rounding``), rounded up: a bound written
+        shorter must stay a bound (0.0004 m was written 0.0)."""
+        return {"weight_levels": self.weight_levels, "max_gain_weighted_m": _rounded_up(self.max_gain_weighted_m, 3),
+                "max_gain_pct": None if self.max_gain_pct is None else _rounded_up(self.max_gain_pct, _decimals(self.max_gain_pct))}
+
+
+def _decimals(x: float, significant: int = 4) -> int:
+    """Decimals that keep ``significant`` figures of ``x``."""
+    return significant - 1 - math.floor(math.log10(abs(x))) if x and math.isfinite(x) else 0
+
+
+def _rounded_up(x: float, decimals: int) -> float:
+    """``x`` rounded up at ``decimals`` (never below ``x``)."""
+    if not math.isfinite(x):
+        return x
+    r = round(x, decimals)
+    return r if r >= x else round(r + 10.0 ** -decimals, max(decimals, 0))
 
 
 def exact_weights(scenario: Scenario, per_unit: float) -> dict[str, float]:
