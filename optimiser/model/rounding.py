@@ -54,10 +54,12 @@ class WeightRounding:
     max_gain_pct: float | None
 
     def as_dict(self) -> dict[str, float | int | None]:
-        """The ``metrics.json`` form (``model.weight_rounding``), rounded up: a bound written
-        shorter must stay a bound (0.0004 m was written 0.0)."""
-        return {"weight_levels": self.weight_levels, "max_gain_weighted_m": _rounded_up(self.max_gain_weighted_m, 3),
-                "max_gain_pct": None if self.max_gain_pct is None else _rounded_up(self.max_gain_pct, _decimals(self.max_gain_pct))}
+        """The ``metrics.json`` form (``model.weight_rounding``): metres to 3 decimals (4 figures
+        when smaller), the percentage to 4 figures, rounded up: a bound written shorter must stay
+        a bound (0.0004 m was written 0.0)."""
+        gain, pct = self.max_gain_weighted_m, self.max_gain_pct
+        return {"weight_levels": self.weight_levels, "max_gain_weighted_m": _rounded_up(gain, max(3, _decimals(gain))),
+                "max_gain_pct": None if pct is None else _rounded_up(pct, _decimals(pct))}
 
 
 def _decimals(x: float, significant: int = 4) -> int:
