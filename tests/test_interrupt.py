@@ -275,3 +275,44 @@ def test_a_signal_after_the_last_safe_point_is_said_and_the_whole_run_kept(tmp_p
     assert res.exit_code == 0, res.output
     assert f"siteopt: SIGTERM came after the run was written; {out} is complete" in res.output
     assert (out / "metrics.json").is_file()
+
+
+def test_a_second_signal_inside_an_extension_import_is_an_interruption_not_a_bug(tmp_path, monkeypatch):
+    """A second Ctrl-C while OR-Tools was being imported came out as ``ImportError:
+    initialization failed`` (its extension turns the KeyboardInterrupt into one): reported as an
+    internal error, exit 1. Now: exit 130, said as a stop at once, nothing written."""
+    from click.testing import CliRunner
+
+    from optimiser import pipeline
+    from optimiser.cli import cli
+    from tests.sitefiles import write_files
+
+    _, scenario = write_files(tmp_path)
+
+    def import_cut_short(*args, **kwargs):
+        interrupt._handler(signal.SIGINT, None)  # the first Ctrl-C: a stop is requested
+        try:
+            interrupt._handler(signal.SIGINT, None)  # the second: at once
+        except KeyboardInterrupt as exc:
+            raise ImportError("initialization failed") from exc
+        raise AssertionError("the second signal did not stop at once")
+
+    monkeypatch.setattr(pipeline, "run_scenario", import_cut_short)
+    out = tmp_path / "o"
+    res = CliRunner().invoke(cli, ["run", str(scenario), "--out", str(out), "--no-render"])
+    assert res.exit_code == 130, res.output
+    assert f"siteopt: interrupted by SIGINT twice: stopped at once; nothing was written to {out}" in res.output
+    assert "internal error" not in res.output and not out.exists()
+
+
+def test_an_error_without_a_second_signal_is_still_an_internal_error(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from optimiser import pipeline
+    from optimiser.cli import cli
+    from tests.sitefiles import write_files
+
+    _, scenario = write_files(tmp_path)
+    monkeypatch.setattr(pipeline, "run_scenario", lambda *a, **k: (_ for _ in ()).throw(ImportError("initialization failed")))
+    res = CliRunner().invoke(cli, ["run", str(scenario), "--out", str(tmp_path / "o"), "--no-render"])
+    assert res.exit_code == 1 and "internal error" in res.output

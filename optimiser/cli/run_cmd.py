@@ -187,6 +187,26 @@ def _run(path: Path | None, out_dir: str, overwrite: bool, render: bool, strict:
         fail(f"no solution: {exc}; nothing was written", ExitCode.NO_SOLUTION)
     except VerificationError as exc:
         fail(f"VERIFICATION FAILED (this is a bug; outputs kept in {out_dir}): {exc}", ExitCode.INTERNAL)
+    except (KeyboardInterrupt, Exception) as exc:  # noqa: BLE001 - re-raised unless a second signal stopped the run
+        if not interrupt.forced():  # a real failure: the last-resort guard reports it
+            raise
+        # a second signal: KeyboardInterrupt wherever the run was (an extension module being
+        # imported may have turned it into its own error); the stage was removed on the way out
+        logger.debug("stopped at once by a second signal: %r", exc)
+        _end_children()
+        fail(f"interrupted by {interrupt.signal_name()} twice: stopped at once; nothing was written to {out_dir}",
+             ExitCode.INTERRUPTED)
+
+
+def _end_children() -> None:
+    """Kill this process's worker processes (the render process) at once: a second signal may
+    have cut their orderly stop short, and the exit would then wait for them for ever
+    (multiprocessing joins its children at exit, while the render process waits for a request)."""
+    import multiprocessing
+
+    for child in multiprocessing.active_children():
+        child.kill()
+        child.join(2.0)
 
 
 def _report_run(res: RunResult) -> None:

@@ -42,6 +42,7 @@ _lock = threading.Lock()
 _signal_name: list[str] = []
 _stoppers: list[Callable[[], None]] = []
 _installed = threading.Event()
+_forced = threading.Event()
 
 
 def requested() -> bool:
@@ -68,10 +69,18 @@ def request(name: str = "a stop request") -> None:
         _call_stopper(stop)
 
 
+def forced() -> bool:
+    """Whether a second signal stopped the run at once (``KeyboardInterrupt`` raised wherever
+    the main thread was: inside an import, a C extension may turn it into another error, e.g.
+    OR-Tools' ``ImportError: initialization failed``)."""
+    return _forced.is_set()
+
+
 def reset() -> None:
     """Clear the flag (a new command, or a test)."""
     with _lock:
         _event.clear()
+        _forced.clear()
         _signal_name.clear()
 
 
@@ -112,6 +121,7 @@ def _handler(signum: int, frame: object) -> None:
     name = signal.Signals(signum).name
     if requested():
         logger.warning("%s received again: stopping at once", name)
+        _forced.set()
         raise KeyboardInterrupt(name)
     logger.warning("%s received: stopping cleanly at the next safe point (send it again to stop at once)", name)
     request(name)
