@@ -316,3 +316,22 @@ def test_an_error_without_a_second_signal_is_still_an_internal_error(tmp_path, m
     monkeypatch.setattr(pipeline, "run_scenario", lambda *a, **k: (_ for _ in ()).throw(ImportError("initialization failed")))
     res = CliRunner().invoke(cli, ["run", str(scenario), "--out", str(tmp_path / "o"), "--no-render"])
     assert res.exit_code == 1 and "internal error" in res.output
+
+
+def test_a_process_forked_under_the_handlers_ends_on_sigterm():
+    """The render process is forked after ``siteopt run`` installed its handlers: it must not
+    keep the SIGTERM handler (its parent's terminate() would only set a flag in it)."""
+    with interrupt.handle_signals():
+        r, w = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the child: report its SIGTERM handler and wait to be ended
+            os.write(w, b"default" if signal.getsignal(signal.SIGTERM) == signal.SIG_DFL else b"kept")
+            time.sleep(30)
+            os._exit(0)
+        os.close(w)
+        said = os.read(r, 16)
+        os.close(r)
+        os.kill(pid, signal.SIGTERM)
+        _, status = os.waitpid(pid, 0)
+    assert said == b"default"
+    assert os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGTERM

@@ -22,6 +22,7 @@ flag is never set and the signals keep Python's default behaviour.
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import threading
 from collections.abc import Callable, Iterator
@@ -144,6 +145,21 @@ def handle_signals() -> Iterator[None]:
         for s, h in previous.items():
             signal.signal(s, h)
         reset()
+
+
+def _after_fork_in_child() -> None:
+    """A process forked while the handlers are installed (``siteopt run``'s render process,
+    forked after them) does not keep this one's SIGTERM handler: its parent's SIGTERM (ending it)
+    would only set a flag here and the parent would wait 5 s to kill it. It gets the default
+    until it installs its own; SIGINT keeps the handler (a terminal's Ctrl-C reaches the whole
+    group: the parent decides)."""
+    if signal.getsignal(signal.SIGTERM) is _handler:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    _installed.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def call_interruptibly(fn: Callable[[], T]) -> T:
