@@ -311,3 +311,32 @@ def test_render_on_a_full_disk_keeps_the_run_directory_and_exits_2(tmp_path, mon
     assert res.exit_code == 2 and "siteopt render: cannot write the new plans" in res.output
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before  # no stage, no half-drawn plan
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run", "scenario.yaml", "site.yaml"]
+
+
+def test_output_write_errors_names_a_refused_write_and_passes_the_rest(tmp_path):
+    from optimiser.present.staging import is_disk_full, output_write_errors
+
+    class FeatureError(Exception):  # pyogrio's, as GDAL words SQLite's SQLITE_FULL
+        pass
+
+    gdal = FeatureError("Could not add feature to layer at index 0: sqlite3_exec(CREATE TABLE ...) failed: "
+                        "database or disk is full")
+    assert is_disk_full(gdal) and is_disk_full(OSError(errno.EROFS, "Read-only file system"))
+    assert not is_disk_full(OSError(errno.EACCES, "Permission denied")) and not is_disk_full(ValueError("x"))
+    with pytest.raises(OutputWriteError, match=r"cannot write network\.gpkg: no space left on the device; net is as it was"):
+        with output_write_errors("network.gpkg", Path("net")):
+            raise gdal
+    with pytest.raises(OutputWriteError, match="the file system is read-only"):
+        with output_write_errors("compare.png", Path("cmp")):
+            raise OSError(errno.EROFS, "Read-only file system")
+    with pytest.raises(ValueError, match="not a write"), output_write_errors("x", Path("y")):
+        raise ValueError("not a write")
+
+
+def test_a_gdal_disk_full_error_in_a_run_is_an_output_write_error(tmp_path):
+    class FeatureError(Exception):
+        pass
+
+    with pytest.raises(OutputWriteError, match="no space left on the device"), StagedDir(tmp_path / "run", overwrite=False):
+        raise FeatureError("sqlite3_exec(...) failed: database or disk is full")
+    assert list(tmp_path.iterdir()) == []

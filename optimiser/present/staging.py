@@ -38,7 +38,8 @@ from optimiser.errors import OutputBusyError, OutputExistsError, OutputWriteErro
 logger = logging.getLogger(__name__)
 
 __all__ = ["OutputLock", "StagedDir", "cli_wording", "out_word", "overwrite_word", "new_run_id", "write_new_file", "lock_path",
-           "exchange_paths", "stage_for_render", "move_into", "remove_stage", "STAGE_SUFFIX", "OLD_SUFFIX", "WRITE_ERRNOS"]
+           "exchange_paths", "stage_for_render", "move_into", "remove_stage", "STAGE_SUFFIX", "OLD_SUFFIX", "WRITE_ERRNOS",
+           "is_disk_full", "output_write_errors"]
 
 STAGE_SUFFIX = ".partial"
 """Suffix of a run directory being written (``.<name>.<random>.partial`` beside ``--out``)."""
@@ -399,11 +400,12 @@ class StagedDir:
             self._lock.release()
             return
         self._abandon()
-        if isinstance(ev, OSError) and ev.errno in WRITE_ERRNOS and not isinstance(ev, OutputWriteError):
+        if ev is None or isinstance(ev, OutputWriteError) or not is_disk_full(ev):
+            return
+        if isinstance(ev, OSError) and ev.errno in WRITE_ERRNOS:
             raise self.write_error(ev) from ev
-        if isinstance(ev, sqlite3.Error) and getattr(ev, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL:
-            # the GeoPackage (SQLite): "database or disk is full"
-            raise self.write_error(OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))) from ev
+        # the GeoPackage (SQLite, or GDAL writing one): "database or disk is full"
+        raise self.write_error(OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))) from ev
 
     def write_error(self, exc: OSError) -> OutputWriteError:
         """The :class:`~optimiser.errors.OutputWriteError` for a write that failed with ``exc`` (a
@@ -427,6 +429,36 @@ def _umask() -> int:
     mask = os.umask(0o022)
     os.umask(mask)
     return mask
+
+
+def is_disk_full(exc: BaseException) -> bool:
+    """Whether ``exc`` is a write the machine refused (:data:`WRITE_ERRNOS`: a full disk, a
+    quota, a read-only file system), also as SQLite's "database or disk is full" (a GeoPackage)."""
+    if isinstance(exc, OSError) and exc.errno in WRITE_ERRNOS:
+        return True
+    if isinstance(exc, sqlite3.Error) and getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL:
+        return True
+    return "database or disk is full" in str(exc)  # GDAL's (pyogrio) wording of SQLITE_FULL
+
+
+@contextlib.contextmanager
+def output_write_errors(what: str, out: Path) -> Iterator[None]:
+    """Within it, a write the machine refused (:func:`is_disk_full`) raises
+    :class:`~optimiser.errors.OutputWriteError` saying ``cannot write WHAT: why; OUT is as it was``
+    (for ``siteopt compare`` and ``siteopt network``, which stage their files with
+    :func:`stage_for_render` and :func:`move_into`: remove the stage on the way out)."""
+    try:
+        yield
+    except OutputWriteError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - only a refused write is turned into OutputWriteError; anything else re-raised
+        if not is_disk_full(exc):
+            raise
+        code = exc.errno if isinstance(exc, OSError) and exc.errno in WRITE_ERRNOS else errno.ENOSPC
+        why, fix = WRITE_ERRNOS[code]
+        err = OutputWriteError(f"cannot write {what}: {why}; {out} is as it was ({fix.format(out=out_word())})")
+        err.errno = code
+        raise err from exc
 
 
 def stage_for_render(run_dir: Path) -> Path:
