@@ -360,9 +360,10 @@ def _parse(text: str, suffix: str, name: str) -> tuple[Any, list[Problem]]:
                               "use .yaml, .yml, .json, .toml or (sites) .geojson, .gpkg, .shp, .fgb"))
 
 
-_LONG_FIGURE = re.compile(r"[0-9A-Fa-f_]{250,}")
+_LONG_FIGURE = re.compile(r"[0-9A-Fa-f_:]{250,}")
 """Text that may write a whole number too large for a float (over 308 digits; YAML and TOML
-allow ``_`` between digits, and hexadecimal): only then are the parsed values walked."""
+allow ``_`` between digits, hexadecimal, and YAML 1.1 base-60 ``1:00:00``): only then are the parsed
+values walked."""
 MAX_OVERSIZED_LISTED = 20
 """Most oversized numbers named one by one (the rest are counted)."""
 
