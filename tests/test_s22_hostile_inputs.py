@@ -340,3 +340,24 @@ def test_a_gdal_disk_full_error_in_a_run_is_an_output_write_error(tmp_path):
     with pytest.raises(OutputWriteError, match="no space left on the device"), StagedDir(tmp_path / "run", overwrite=False):
         raise FeatureError("sqlite3_exec(...) failed: database or disk is full")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_run_slowed_before_the_solve_is_widened_before_it_is_stopped(monkeypatch):
+    """The reviewer's reproducer: a 3 s net, the build entered, 3.1 s of wall clock with almost
+    no CPU (a busy machine): the check widens the net for the slowdown instead of ending the run
+    in the build (it did only at the solve)."""
+    import optimiser.runclock as rc
+
+    now = {"wall": 100.0, "cpu": 10.0}
+    monkeypatch.setattr(rc.time, "perf_counter", lambda: now["wall"])
+    monkeypatch.setattr(rc.time, "process_time", lambda: now["cpu"])
+    clock = RunClock(3.0, start=100.0, load_at_start=1.0)
+    clock.enter("build")
+    now["wall"] += 3.1
+    now["cpu"] += 0.31  # ten wall seconds per CPU second
+    clock.check()  # no TimeLimitError
+    assert clock.widened_by == pytest.approx(MAX_WIDENING) and clock.limit_s == pytest.approx(30.0)
+    now["wall"] += 27.0
+    now["cpu"] += 2.7
+    with pytest.raises(rc.TimeLimitError):
+        clock.check()
