@@ -361,3 +361,16 @@ def test_a_run_slowed_before_the_solve_is_widened_before_it_is_stopped(monkeypat
     now["cpu"] += 2.7
     with pytest.raises(rc.TimeLimitError):
         clock.check()
+
+
+def test_a_count_beyond_any_site_is_refused_by_validation(tmp_path):
+    """``facilities[].count.max: 10**30`` passed validation and overflowed the heuristic's 64-bit
+    integers in ``siteopt run`` (an internal error): it is now a problem naming the field."""
+    data = yaml.safe_load((ROOT / "constraints" / "amp_sbp" / "baseline.yaml").read_text(encoding="utf-8"))
+    data["site"] = str(ROOT / "sites" / "amp_sbp" / "site.yaml")
+    data["facilities"][0]["count"]["max"] = 10 ** 30
+    path = tmp_path / "scenario.yaml"
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    res = CliRunner().invoke(cli, ["validate", str(path)])
+    assert res.exit_code == 2, res.output
+    assert "facilities[0].count.max: must be <= 1,000,000" in res.output

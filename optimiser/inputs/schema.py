@@ -357,11 +357,16 @@ class SiteFile(_Strict):
 # ---------------------------------------------------------------- scenario file
 
 
+MAX_COUNT = 1_000_000
+"""The largest count a range may name: far above any site's candidates (a count of 1e30 passed
+and overflowed the heuristic's 64-bit integers)."""
+
+
 class CountIn(_Strict):
     """An inclusive count range."""
 
-    min: Annotated[int, Field(ge=0)] = 0
-    max: Annotated[int, Field(gt=0)]
+    min: Annotated[int, Field(ge=0, le=MAX_COUNT)] = 0
+    max: Annotated[int, Field(gt=0, le=MAX_COUNT)]
 
     @model_validator(mode="after")
     def _ordered(self) -> CountIn:
