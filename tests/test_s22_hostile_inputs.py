@@ -374,3 +374,26 @@ def test_a_count_beyond_any_site_is_refused_by_validation(tmp_path):
     res = CliRunner().invoke(cli, ["validate", str(path)])
     assert res.exit_code == 2, res.output
     assert "facilities[0].count.max: must be <= 1,000,000" in res.output
+
+
+@pytest.mark.parametrize("kind", ["fifo", "loop", "url", "device"])
+def test_a_scenario_site_that_is_no_file_is_named_as_what_it_is(tmp_path, kind):
+    """A scenario's ``site:`` pointing at a FIFO, a link loop, a URL or a device said 'does not
+    exist (did you mean <the same name>?)'; it now says what the path is."""
+    import os
+
+    ref = {"fifo": "fifo.yaml", "loop": "loop1.yaml", "url": "https://example.org/site.yaml", "device": "/dev/zero"}[kind]
+    if kind == "fifo":
+        os.mkfifo(tmp_path / "fifo.yaml")
+    if kind == "loop":
+        (tmp_path / "loop1.yaml").symlink_to("loop2.yaml")
+        (tmp_path / "loop2.yaml").symlink_to("loop1.yaml")
+    data = yaml.safe_load((ROOT / "constraints" / "amp_sbp" / "baseline.yaml").read_text(encoding="utf-8"))
+    data["site"] = ref
+    path = tmp_path / "scenario.yaml"
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    res = CliRunner().invoke(cli, ["validate", str(path)])
+    assert res.exit_code == 2, res.output
+    expected = {"fifo": "is a FIFO", "loop": "symbolic link that loops", "url": "is a URL", "device": "is a character device"}
+    assert f"site: site {ref!r} {expected[kind]}" in res.output or expected[kind] in res.output, res.output
+    assert "did you mean" not in res.output

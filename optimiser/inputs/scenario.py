@@ -40,7 +40,7 @@ from optimiser.inputs.domain import (
     SocialSpaceSpec,
     SolveOptions,
 )
-from optimiser.inputs.formats import checked_path, load_mapping
+from optimiser.inputs.formats import checked_path, load_mapping, looks_like_url, not_a_file
 from optimiser.inputs.futures import apply_firm_changes, check_futures
 from optimiser.inputs.geometry import GeometryReader, crossing_gap, enters_area
 from optimiser.inputs.kinds import wrong_kind
@@ -107,6 +107,25 @@ _SITES_READ: contextvars.ContextVar[dict[Path, tuple[Site | None, SiteRefs | Non
 site (a future may not change it), which is read and validated once, not once per future."""
 
 
+def _odd_site_path(site_ref: str, looked: list[Path], file: str) -> Problem | None:
+    """The problem of a ``site`` path that is there but is no file to read (a URL, a FIFO or
+    device, a link that loops or leads nowhere, an unreachable or too long path), or ``None``
+    for a plain missing file (which gets a near name)."""
+    if len(looked) != 1:
+        return None
+    p = looked[0]
+    try:
+        there = os.path.lexists(p)
+    except (OSError, ValueError):
+        there = True
+    if not there and not looks_like_url(site_ref):
+        return None
+    why = not_a_file(Path(site_ref) if looks_like_url(site_ref) else p, file)
+    if why is None or why.reason == "file not found":
+        return None
+    return Problem(file, "site", f"site {site_ref!r} {why.reason}", why.hint)
+
+
 def _scenario_site(data: dict[str, Any], file: str, path: Path | None) -> tuple[Site | None, SiteRefs | None, list[Problem]]:
     """The site the scenario's ``site`` names, read and validated, and the names it defines;
     its problems are listed too (the names then come from the raw file, if it could be read)."""
@@ -119,6 +138,9 @@ def _scenario_site(data: dict[str, Any], file: str, path: Path | None) -> tuple[
         if folder is not None:
             return None, None, [Problem(file, "site", f"site {site_ref!r} is a folder ({folder}), not a site file",
                                         "name the site file inside it, e.g. site: <folder>/site.yaml")]
+        odd = _odd_site_path(site_ref, looked, file)
+        if odd is not None:
+            return None, None, [odd]
         where = "looked in: " + name_list([str(p) for p in looked], limit=4)
         if len(looked) == 1:  # a file path: the file beside it that it most likely means
             near_path = suggest_path(looked[0])
