@@ -397,3 +397,11 @@ def test_a_scenario_site_that_is_no_file_is_named_as_what_it_is(tmp_path, kind):
     expected = {"fifo": "is a FIFO", "loop": "symbolic link that loops", "url": "is a URL", "device": "is a character device"}
     assert f"site: site {ref!r} {expected[kind]}" in res.output or expected[kind] in res.output, res.output
     assert "did you mean" not in res.output
+
+
+@pytest.mark.parametrize("suffix", [".yaml", ""])
+def test_siteopt_validate_of_a_name_too_long_for_the_file_system_says_so(suffix):
+    """``resolve_input`` let ENAMETOOLONG escape ``Path.exists()``: an internal error."""
+    res = CliRunner().invoke(cli, ["validate", "a" * 300 + suffix])
+    assert res.exit_code == 2, res.output
+    assert "the path is too long for the file system" in res.output and "internal error" not in res.output

@@ -120,11 +120,14 @@ def resolve_input(arg: str, kind: str = "any") -> Path:
         under the name the user typed).
     """
     p = Path(arg)
-    if p.exists() or p.suffix.lower() in SITE_SUFFIXES:
+    try:
+        if p.exists() or p.suffix.lower() in SITE_SUFFIXES:
+            return p
+        scenario = embedded_scenario_path(arg) if kind in ("any", "scenario") else None
+        found = scenario or (next((e.path for e in embedded_sites() if e.name == arg.strip("/")), None)
+                             if kind in ("any", "site") else None)
+    except OSError:  # a name too long for the file system, say: the reader says what it is
         return p
-    scenario = embedded_scenario_path(arg) if kind in ("any", "scenario") else None
-    found = scenario or (next((e.path for e in embedded_sites() if e.name == arg.strip("/")), None)
-                         if kind in ("any", "site") else None)
     if found is not None:
         logger.debug("%s is the embedded %s", arg, found)
         return found
