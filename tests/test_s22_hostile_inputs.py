@@ -405,3 +405,31 @@ def test_siteopt_validate_of_a_name_too_long_for_the_file_system_says_so(suffix)
     res = CliRunner().invoke(cli, ["validate", "a" * 300 + suffix])
     assert res.exit_code == 2, res.output
     assert "the path is too long for the file system" in res.output and "internal error" not in res.output
+
+
+def _disk_full(*args, **kwargs):
+    raise OSError(errno.ENOSPC, "No space left on device")
+
+
+def test_siteopt_network_on_a_full_disk_exits_2_and_leaves_no_folder(tmp_path, tiny_files, monkeypatch):
+    import optimiser.cli.network_cmd as network_cmd
+
+    _, scenario = tiny_files
+    monkeypatch.setattr(network_cmd, "move_into", _disk_full)
+    out = tmp_path / "net"
+    res = CliRunner().invoke(cli, ["network", str(scenario), "--out", str(out)])
+    assert res.exit_code == 2, res.output
+    assert "cannot write the network: no space left on the device" in res.output and "--out" in res.output
+    assert not out.exists() and "internal error" not in res.output
+
+
+def test_siteopt_compare_on_a_full_disk_exits_2_and_leaves_no_folder(tmp_path, synthetic_run, monkeypatch):
+    import optimiser.present.compare as compare
+
+    a, b = synthetic_run("a"), synthetic_run("b", variant=1)
+    monkeypatch.setattr(compare, "move_into", _disk_full)
+    out = tmp_path / "cmp"
+    res = CliRunner().invoke(cli, ["compare", str(a), str(b), "--out", str(out)])
+    assert res.exit_code == 2, res.output
+    assert "cannot write the comparison: no space left on the device" in res.output
+    assert not out.exists() and "internal error" not in res.output

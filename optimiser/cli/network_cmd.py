@@ -19,25 +19,35 @@ are left out of the files (invalid line geometry in GIS) and counted in ``zero_l
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import sys
 import time
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import click
 
 from optimiser.cli._common import echo_problems
-from optimiser.errors import ExitCode, InputError, ModelError
+from optimiser.errors import ExitCode, InputError, ModelError, OutputWriteError
 from optimiser.inputs import read_scenario
+from optimiser.inputs.domain import Site
 from optimiser.inputs.locate import resolve_input
 from optimiser.network.builder import build_walk_network
 from optimiser.network.crossings import generate_candidate_crossings
 from optimiser.network.features import crossing_features, edge_features, network_summary
+from optimiser.network.graph import WalkNetwork
 from optimiser.present.geojson import write_geojson
 from optimiser.present.gpkg import network_frames, write_gpkg
-from optimiser.present.staging import move_into, remove_stage, stage_for_render, write_new_file
+from optimiser.present.staging import (
+    cli_wording,
+    move_into,
+    output_write_errors,
+    remove_stage,
+    stage_for_render,
+    write_new_file,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -76,7 +86,11 @@ def command(scenario: Path, out_dir: Path, overwrite: bool) -> None:
         _fail(str(exc))
     total = time.perf_counter() - t0
 
-    out_dir.mkdir(parents=True, exist_ok=True)
+    made = not out_dir.exists()
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        _fail(f"cannot make --out {out_dir}: {exc.strerror or exc}")
     edges = edge_features(net, kinds=("path", "connector", "crossing"))
     kept = [f for f in edges if f["geometry"].length > 0]
     summary = {"scenario": sc.id, "site": site.id, **network_summary(net)}
@@ -86,16 +100,28 @@ def command(scenario: Path, out_dir: Path, overwrite: bool) -> None:
     text = json.dumps(summary, indent=2)
     # written new in a private folder, then renamed in: a planted symlink (summary.json -> elsewhere)
     # in an --overwrite folder is replaced, never followed
+    try:
+        with cli_wording(), output_write_errors("the network", out_dir):
+            _write_network(out_dir, kept, net, site, sc.currency, text)
+    except OutputWriteError as exc:
+        if made:
+            with contextlib.suppress(OSError):
+                out_dir.rmdir()  # made here and still empty: nothing left behind
+        _fail(str(exc))
+    logger.info("network of %s written to %s", site.id, out_dir)
+    click.echo(text)
+
+
+def _write_network(out_dir: Path, kept: list[dict[str, Any]], net: WalkNetwork, site: Site, currency: str, text: str) -> None:
+    """The network's files, written new in a private folder and renamed into ``out_dir``."""
     stage = stage_for_render(out_dir)
     try:
         write_geojson(stage / "network.geojson", kept, site.crs)
         write_geojson(stage / "connectors.geojson", [f for f in kept if f["properties"]["kind"] == "connector"], site.crs)
         write_geojson(stage / "candidate_crossings.geojson",
-                      crossing_features(net.candidates, kind="candidate", currency=sc.currency), site.crs)
+                      crossing_features(net.candidates, kind="candidate", currency=currency), site.crs)
         write_gpkg(stage / "network.gpkg", network_frames(net, kept, site))
         write_new_file(stage / "summary.json", (text + "\n").encode("utf-8"))
         move_into(stage, out_dir)
     finally:
         remove_stage(stage)
-    logger.info("network of %s written to %s", site.id, out_dir)
-    click.echo(text)
