@@ -62,6 +62,17 @@ def knapsack_problem() -> Problem:
     return p
 
 
+def exact_objective(p: Problem, chosen: set[int], weights: list[float], penalty_weights: list[float]) -> float:
+    """The objective of ``chosen`` with real-valued client and penalty weights in place of the
+    problem's integer ones (the rounding tests' exact answer)."""
+    open_opts = p.open_options(chosen)
+    total = 0.0
+    for c, wc in zip(p.clients, weights):
+        length = c.length(open_opts)
+        total += wc * (length if length is not None else (c.levels[-1] if c.levels else 0))
+    return total + sum(wq for q, wq in zip(p.penalties, penalty_weights) if not any(o in open_opts for o in q.options))
+
+
 def feasible_layouts(problem: Problem) -> Iterator[set[int]]:
     """Every feasible layout (the set of chosen decision ids) of a small problem, by brute force."""
     n = len(problem.decisions)

@@ -15,7 +15,7 @@ from optimiser.inputs import read_scenario
 from optimiser.model.problem import Decision, Penalty, Problem
 from optimiser.model.rounding import combined, weight_rounding
 from optimiser.pipeline import run_scenario
-from tests.random_problems import feasible_layouts, random_problem
+from tests.random_problems import exact_objective, feasible_layouts, random_problem
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -28,15 +28,6 @@ def test_a_penalty_rounded_to_zero_is_still_covered():
     assert p.objective_of(set()) == p.objective_of({0}) == 0  # the rounded weights cannot tell them apart
     r = weight_rounding(p, [], 0, 10_000)
     assert r.max_gain_weighted_m * p.units_per_weighted_m >= 0.4
-
-
-def _exact(p: Problem, chosen: set[int], w: list[float], pen: list[float]) -> float:
-    open_opts = p.open_options(chosen)
-    total = 0.0
-    for c, wc in zip(p.clients, w):
-        length = c.length(open_opts)
-        total += wc * (length if length is not None else (c.levels[-1] if c.levels else 0))
-    return total + sum(wq for q, wq in zip(p.penalties, pen) if not any(o in open_opts for o in q.options))
 
 
 def _exact_weights(p: Problem, rng: np.random.Generator) -> tuple[list[float], list[float]]:
@@ -69,14 +60,14 @@ def test_expected_rule_bound_holds_against_brute_force_and_one_futures_bound_doe
         wb, pb = _exact_weights(b, rng)
 
         rounded = {s: probs[0] * a.objective_of(set(s)) + probs[1] * b.objective_of(set(s)) for s in layouts}
-        exact = {s: probs[0] * _exact(a, set(s), wa, pa) + probs[1] * _exact(b, set(s), wb, pb) for s in layouts}
+        exact = {s: probs[0] * exact_objective(a, set(s), wa, pa) + probs[1] * exact_objective(b, set(s), wb, pb) for s in layouts}
         plan = min(layouts, key=lambda s: (rounded[s], sorted(s)))
         excess = exact[plan] - min(exact.values())
         parts = [weight_rounding(p, plan, p.objective_of(set(plan)), 10_000) for p in (a, b)]
         r = combined(parts, probs, rounded[plan], a.units_per_weighted_m)
         assert excess <= r.max_gain_weighted_m * a.units_per_weighted_m + 1e-9, seed
         # what the old metric claimed: no layout beats the plan in future a by more than a's own bound
-        in_a = _exact(a, set(plan), wa, pa) - min(_exact(a, set(s), wa, pa) for s in layouts)
+        in_a = exact_objective(a, set(plan), wa, pa) - min(exact_objective(a, set(s), wa, pa) for s in layouts)
         beyond_one += in_a > parts[0].max_gain_weighted_m * a.units_per_weighted_m + 1e-9
         checked += 1
     assert checked > 10

@@ -18,16 +18,7 @@ from optimiser.model.problem import Problem
 from optimiser.model.rounding import weight_rounding
 from optimiser.model.terms import firm_pairs
 from optimiser.pipeline import run_scenario
-from tests.random_problems import feasible_layouts, random_problem
-
-
-def _exact_objective(p: Problem, chosen: set[int], w: list[float], pen: list[float]) -> float:
-    open_opts = p.open_options(chosen)
-    total = 0.0
-    for c, wc in zip(p.clients, w):
-        length = c.length(open_opts)
-        total += wc * (length if length is not None else (c.levels[-1] if c.levels else 0))
-    return total + sum(wq for q, wq in zip(p.penalties, pen) if not any(o in open_opts for o in q.options))
+from tests.random_problems import exact_objective, feasible_layouts, random_problem
 
 
 def _exact_weights(p: Problem, rng: np.random.Generator) -> tuple[list[float], list[float]]:
@@ -49,9 +40,9 @@ def test_the_bound_holds_against_brute_force_and_rounding_does_change_the_optimu
             continue
         w, pen = _exact_weights(p, rng)
         rounded = min(layouts, key=lambda s: (p.objective_of(set(s)), sorted(s)))
-        best_exact = min(_exact_objective(p, set(s), w, pen) for s in layouts)
+        best_exact = min(exact_objective(p, set(s), w, pen) for s in layouts)
         r = weight_rounding(p, rounded, p.objective_of(set(rounded)), 10_000)
-        excess = _exact_objective(p, set(rounded), w, pen) - best_exact  # weight x length units
+        excess = exact_objective(p, set(rounded), w, pen) - best_exact  # weight x length units
         assert excess <= r.max_gain_weighted_m * p.units_per_weighted_m + 1e-9, seed
         exact = {str(c.key): wc for c, wc in zip(p.clients, w)}  # the exact differences (s = 1 here)
         r_exact = weight_rounding(p, rounded, p.objective_of(set(rounded)), 10_000, exact)

@@ -7,7 +7,6 @@ infeasibility explanation (:mod:`optimiser.solve.explain`), so neither imports t
 from __future__ import annotations
 
 import logging
-import os
 import time
 from collections.abc import Callable
 
@@ -15,6 +14,7 @@ from optimiser.errors import TimeLimitError
 from optimiser.model.budget_cuts import budget_count_cuts
 from optimiser.model.cover_cuts import barrier_cover_cuts
 from optimiser.model.problem import Problem
+from optimiser.runclock import load_per_cpu
 from optimiser.solve.cpsat_api import cp_model
 from optimiser.solve.heuristic import HintValues
 from optimiser.solve.site_chains import Route, add_site_chains, split_clients
@@ -297,16 +297,9 @@ def load_factor() -> float:
     deterministic work limit, not the net, still ends a run and the answer is the one an idle
     machine gives (measured before: a 10 s run of a 25-firm site beside a CPU hog at load 6.3-7
     was ended by its 30 s net with a 2.22 % gap instead of its work limit's 1.18 %). Read once
-    when a run or a solve starts; 1.0 where the platform has no load average."""
-    try:
-        load = os.getloadavg()[0]
-    except (AttributeError, OSError):
-        return 1.0
-    try:
-        cpus = len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        cpus = os.cpu_count() or 1
-    return min(LOAD_FACTOR_MAX, max(1.0, load / max(1, cpus)))
+    when a run or a solve starts; 1.0 where the platform has no load average
+    (:func:`optimiser.runclock.load_per_cpu`)."""
+    return min(LOAD_FACTOR_MAX, load_per_cpu())
 
 
 def wall_clock_net_s(time_limit_s: float) -> float:
