@@ -29,7 +29,15 @@ from optimiser.inputs.geojson import geojson_to_site
 from optimiser.inputs.gis import GIS_SUFFIXES, SITE_LAYERS
 from optimiser.inputs.gis_files import read_gis_site
 from optimiser.inputs.messages import suggest_path
-from optimiser.inputs.safefile import MAX_NESTING, UnsafeFile, file_kind, json_depth, nesting_depth, read_regular_bytes
+from optimiser.inputs.safefile import (
+    MAX_NESTING,
+    UnsafeFile,
+    file_kind,
+    json_depth,
+    json_object_no_dupes,
+    nesting_depth,
+    read_regular_bytes,
+)
 from optimiser.inputs.schema import SITE_FORMAT
 
 logger = logging.getLogger(__name__)
@@ -80,15 +88,6 @@ def _construct_mapping(loader: _UniqueKeyLoader | _FastUniqueKeyLoader, node: ya
 
 _UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 _FastUniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
-
-
-def _json_no_dupes(pairs: list[tuple[str, Any]], dupes: list[str]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for k, v in pairs:
-        if k in out:
-            dupes.append(k)
-        out[k] = v
-    return out
 
 
 _URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]+:/")
@@ -213,7 +212,7 @@ def _parse_json(text: str, name: str) -> tuple[Any, list[Problem]]:
     if (depth := json_depth(text)) > MAX_NESTING:
         raise _too_deep(name, depth)
     dupes: list[str] = []
-    data = json.loads(text, object_pairs_hook=lambda kv: _json_no_dupes(kv, dupes))
+    data = json.loads(text, object_pairs_hook=lambda kv: json_object_no_dupes(kv, dupes))
     return data, [Problem(name, str(k), "key given twice", _KEEP_ONE) for k in dupes]
 
 

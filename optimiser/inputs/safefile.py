@@ -108,6 +108,17 @@ DEPTH_CHUNK_BYTES = 1 << 22
 from one piece to the next, so a 64 MiB file needs tens of megabytes, not gigabytes."""
 
 
+def json_object_no_dupes(pairs: list[tuple[str, Any]], dupes: list[str]) -> dict[str, Any]:
+    """``json.loads``'s ``object_pairs_hook``: the object, with every key given twice put on
+    ``dupes`` (the last value kept, as ``json`` does)."""
+    out: dict[str, Any] = {}
+    for k, v in pairs:
+        if k in out:
+            dupes.append(k)
+        out[k] = v
+    return out
+
+
 def json_depth(text: str) -> int:
     """The deepest bracket nesting (``[``/``{``) of JSON ``text``, strings skipped; vectorised,
     so a file of thousands of brackets is measured without parsing it, and measured piece by

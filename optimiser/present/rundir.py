@@ -37,7 +37,15 @@ from shapely.geometry.base import BaseGeometry
 from optimiser import progress
 from optimiser.errors import FileReadError, ModelError, OutputWriteError, Problem
 from optimiser.inputs.messages import suggest_path
-from optimiser.inputs.safefile import MAX_NESTING, UnsafeFile, atomic_write_text, file_kind, json_depth, read_regular_bytes
+from optimiser.inputs.safefile import (
+    MAX_NESTING,
+    UnsafeFile,
+    atomic_write_text,
+    file_kind,
+    json_depth,
+    json_object_no_dupes,
+    read_regular_bytes,
+)
 from optimiser.present.geojson import to_wgs84_geojson
 from optimiser.present.gpkg import LAYOUT_GPKG, write_run_gpkg
 from optimiser.present.jsonready import json_ready
@@ -561,20 +569,12 @@ def _read_json(path: Path) -> Any:
     dupes: list[str] = []
     odd: list[str] = []
 
-    def pairs(kv: list[tuple[str, Any]]) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        for k, v in kv:
-            if k in out:
-                dupes.append(k)
-            out[k] = v
-        return out
-
     def constant(name: str) -> float:
         odd.append(name)
         return float(name.replace("Infinity", "inf"))
 
     try:
-        data = json.loads(text, object_pairs_hook=pairs, parse_constant=constant)
+        data = json.loads(text, object_pairs_hook=lambda kv: json_object_no_dupes(kv, dupes), parse_constant=constant)
     except ValueError as exc:
         raise FileReadError([Problem(str(path), "", f"not readable JSON: {exc}", _REWRITE)]) from exc
     problems = [Problem(str(path), k, "key given twice: the file was edited (`siteopt run` writes each key once)", _REWRITE)
