@@ -57,9 +57,15 @@ PRESOLVE_OFF_LEVELS = 2_000
 without CP-SAT presolve ("lp", the default, never presolves)."""
 
 
+def _ended(stopped_by: str | None) -> str:
+    """What ended an unfinished search, for its message."""
+    return "the wall-clock safety net ended the search" if stopped_by == "wall_clock" else "the time limit's work was spent"
+
+
 def _with_solution(problem: Problem, solver: cp_model.CpSolver, x: list[cp_model.IntVar], status: Status,
-                   start: WarmStart, secs: float, seed: int, stats: dict[str, Any]) -> SolveResult:
-    """The result when CP-SAT found a layout: never worse than the warm start."""
+                   start: WarmStart, secs: float, seed: int, stats: dict[str, Any], stopped_by: str | None) -> SolveResult:
+    """The result when CP-SAT found a layout: never worse than the warm start; the message says
+    what ended an unfinished search (``stopped_by``)."""
     obj = float(round(solver.objective_value))
     bound = obj if status is Status.OPTIMAL else float(solver.best_objective_bound)
     chosen = tuple(i for i, v in enumerate(x) if solver.value(v))
@@ -73,8 +79,9 @@ def _with_solution(problem: Problem, solver: cp_model.CpSolver, x: list[cp_model
     else:
         stats["incumbent"] = "cpsat"
     gap = relative_gap(obj, bound)
-    msg = "proven optimal" if status is Status.OPTIMAL else f"time limit reached; gap {100 * (gap or 0):.2f}%"
-    return SolveResult(status, obj, bound, gap, secs, "cpsat", seed, chosen, (), msg, stats)
+    msg = "proven optimal" if status is Status.OPTIMAL else f"{_ended(stopped_by)}; gap {100 * (gap or 0):.2f}%"
+    return SolveResult(status, obj, bound, gap, secs, "cpsat", seed, chosen, (), msg, stats,
+                       stopped_by=None if status is Status.OPTIMAL else stopped_by)
 
 
 def _without_solution(problem: Problem, solver: cp_model.CpSolver, start: WarmStart, secs: float, seed: int,
@@ -83,8 +90,7 @@ def _without_solution(problem: Problem, solver: cp_model.CpSolver, start: WarmSt
     says what ended the search (``stopped_by``): the time limit's deterministic work, or the
     wall-clock safety net."""
     bound = float(solver.best_objective_bound)
-    ended = ("the wall-clock safety net ended the search" if stopped_by == "wall_clock"
-             else "the time limit's work was spent")
+    ended = _ended(stopped_by)
     if start.layout is None or start.objective is None:
         return SolveResult(Status.UNKNOWN, None, bound, None, secs, "cpsat", seed, (), (),
                            f"no solution found: {ended}", stats, stopped_by=stopped_by)
@@ -235,7 +241,7 @@ def solve(problem: Problem, options: SolveOptions, *, use_hint: bool = True,
                          else "wall_clock" if stopped_by_safety_net(solver) else "work_limit")
     stopped_by = _stopped_by(search_stopped_by, start, solver.parameters.max_time_in_seconds)
     if status.has_solution:
-        return replace(_with_solution(problem, solver, parts.x, status, start, secs, seed, stats), stopped_by=stopped_by)
+        return _with_solution(problem, solver, parts.x, status, start, secs, seed, stats, stopped_by)
     if status is Status.INFEASIBLE:
         conflicts = explain_infeasible(problem, time_limit_s=max(5.0, limit / 2), seed=seed)
         return SolveResult(Status.INFEASIBLE, None, None, None, time.perf_counter() - t0, "cpsat", seed, (), conflicts,
