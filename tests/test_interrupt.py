@@ -12,7 +12,9 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
 import psutil
 import pytest
@@ -27,6 +29,7 @@ from tests.test_batch import write_budget_sweep
 from tests.zoo_cases import prepared_case
 
 ROOT = Path(__file__).resolve().parents[1]
+T = TypeVar("T")
 DENSE = {  # AMP-SBP with a dense candidate grid: CP-SAT needs about 100 s to prove it optimal
     "facilities": [
         {"type": "shared_workshop", "count": {"min": 2, "max": 3}, "footprint_m2": 900, "min_spacing_m": 200,
@@ -226,6 +229,18 @@ def test_killing_the_batch_parent_leaves_no_worker_alive(batch_file, tmp_path, s
         assert proc.returncode == ExitCode.INTERRUPTED
 
 
+def _then_a_signal(real: Callable[..., T], name: str) -> Callable[..., T]:
+    """``real``, followed by a stop request ``name`` once it has returned (a signal arriving just
+    after that step of the run)."""
+
+    def wrapped(*args: Any, **kwargs: Any) -> T:
+        out = real(*args, **kwargs)
+        interrupt.request(name)
+        return out
+
+    return wrapped
+
+
 def test_a_stop_while_the_outputs_are_written_moves_nothing_into_place(tmp_path, monkeypatch):
     """Ctrl-C during the render (after the last solve-side safe point): the run stops before its
     directory is moved into place, as interrupted (the CLI exits 130), leaving nothing (not a whole
@@ -234,14 +249,7 @@ def test_a_stop_while_the_outputs_are_written_moves_nothing_into_place(tmp_path,
     from tests.sitefiles import write_files
 
     _, sc = write_files(tmp_path / "in")
-    real = pipeline.write_run_dir
-
-    def interrupted_while_writing(*args, **kwargs):
-        out = real(*args, **kwargs)
-        interrupt.request("SIGINT")
-        return out
-
-    monkeypatch.setattr(pipeline, "write_run_dir", interrupted_while_writing)
+    monkeypatch.setattr(pipeline, "write_run_dir", _then_a_signal(pipeline.write_run_dir, "SIGINT"))
     try:
         with pytest.raises(Interrupted) as info:
             pipeline.run_scenario(sc, tmp_path / "out", render=False)
@@ -262,14 +270,7 @@ def test_a_signal_after_the_last_safe_point_is_said_and_the_whole_run_kept(tmp_p
     from tests.sitefiles import write_files
 
     _, scenario = write_files(tmp_path)
-    real = pipeline.run_scenario
-
-    def then_a_signal(*args, **kwargs):
-        res = real(*args, **kwargs)
-        interrupt.request("SIGTERM")
-        return res
-
-    monkeypatch.setattr(pipeline, "run_scenario", then_a_signal)
+    monkeypatch.setattr(pipeline, "run_scenario", _then_a_signal(pipeline.run_scenario, "SIGTERM"))
     out = tmp_path / "o"
     res = CliRunner().invoke(cli, ["-q", "run", str(scenario), "--out", str(out), "--no-render", "--time-limit", "20"])
     assert res.exit_code == 0, res.output
