@@ -20,7 +20,16 @@ from matplotlib.transforms import Bbox
 from optimiser.inputs.domain import BarrierKind
 from optimiser.present.figure import poly_path
 from optimiser.present.labels import Labeler, overlaps_any, renderer
-from optimiser.present.layers import Feature, Layout, barrier_kind, barrier_legend_label, is_active, is_no_build, lines
+from optimiser.present.layers import (
+    Feature,
+    Layout,
+    barrier_band,
+    barrier_kind,
+    barrier_legend_label,
+    is_active,
+    is_no_build,
+    lines,
+)
 from optimiser.present.style import CARRIAGEWAY_FC, HALO, PATH_C, RAIL_EC, WATER_EC, WATER_FC, parcel_style
 
 logger = logging.getLogger(__name__)
@@ -88,9 +97,7 @@ def _draw_parcels(ax: Axes, layout: Layout, alpha: float, legend: _Legend) -> No
 
 
 def _band(f: Feature) -> Any:
-    kind = barrier_kind(f)
-    width_m = float(f.props.get("width_m") or (30.0 if kind is not None and kind.is_road else 20.0))
-    return poly_path(f.geometry.buffer(width_m / 2.0, cap_style="flat"))
+    return poly_path(barrier_band(f))
 
 
 def _draw_carriageway(ax: Axes, f: Feature, alpha: float, legend: _Legend) -> None:

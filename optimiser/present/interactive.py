@@ -25,6 +25,7 @@ from optimiser.present.layers import (
     Extent,
     Feature,
     RunData,
+    barrier_band,
     barrier_kind,
     barrier_legend_label,
     default_extent,
@@ -218,23 +219,17 @@ def _names(run: RunData) -> dict[str, str]:
     return {a.id: a.name for a in run.metrics.attribution}
 
 
-def _barrier_class(f: Feature) -> str:
-    kind = barrier_kind(f)
-    cls = "road" if kind is not None and kind.is_road else "water" if kind == BarrierKind.WATER else "corridor"
-    return f"barrier {cls}" + ("" if is_active(f) else " inactive") + (" nobuild" if is_no_build(f) else "")
-
-
 def _barriers(svg: _Svg, run: RunData) -> None:
     """Each barrier as the static plan draws it: its band (width_m; a dashed, fainter outline when
     switched off; hatched when no-build), a road's white dashed centre line."""
     for f in run.layout.layer("barrier"):
         kind = barrier_kind(f)
         road = kind is not None and kind.is_road
-        width = float(f.props.get("width_m") or (30.0 if road else 20.0))
-        cls = _barrier_class(f)
-        attrs = {"style": f"fill:url(#{svg.map_id}-hatch-nobuild)"} if "corridor" in cls and is_no_build(f) \
-            and is_active(f) else {}
-        svg.path(f.geometry.buffer(width / 2.0, cap_style="flat"), cls, barrier_legend_label(f), **attrs)
+        band = "road" if road else "water" if kind == BarrierKind.WATER else "corridor"
+        active, no_build = is_active(f), is_no_build(f)
+        cls = f"barrier {band}" + ("" if active else " inactive") + (" nobuild" if no_build else "")
+        attrs = {"style": f"fill:url(#{svg.map_id}-hatch-nobuild)"} if band == "corridor" and no_build and active else {}
+        svg.path(barrier_band(f), cls, barrier_legend_label(f), **attrs)
         if road:
             svg.path(f.geometry, "centreline")
 

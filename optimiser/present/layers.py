@@ -32,7 +32,7 @@ __all__ = ["Extent", "LayoutLike", "HasRunData", "as_drawable",
            "Feature", "Layout", "RunData", "EXTENT_LAYERS", "NEARBY_LAYERS", "project_geojson",
            "layout_from_features", "as_layout", "default_extent", "union_extent", "placement_tags", "lines", "polygon_rings",
            "point",
-           "barrier_kind", "barrier_legend_label", "is_active", "is_no_build", "firm_numbers", "site_tags"]
+           "barrier_kind", "barrier_band", "barrier_legend_label", "is_active", "is_no_build", "firm_numbers", "site_tags"]
 
 Extent = tuple[float, float, float, float]
 """(xmin, ymin, xmax, ymax) in the site CRS, metres."""
@@ -314,6 +314,14 @@ def barrier_kind(f: Feature) -> BarrierKind | None:
         return BarrierKind(BARRIER_KIND_ALIASES.get(name, name))
     except ValueError:
         return None
+
+
+def barrier_band(f: Feature) -> BaseGeometry:
+    """The band a barrier takes on the plan: its line buffered by half its ``width_m`` (missing:
+    30 m for a road, 20 m otherwise), flat at the ends."""
+    kind = barrier_kind(f)
+    width_m = float(f.props.get("width_m") or (30.0 if kind is not None and kind.is_road else 20.0))
+    return f.geometry.buffer(width_m / 2.0, cap_style="flat")
 
 
 def is_no_build(f: Feature) -> bool:
