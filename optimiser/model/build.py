@@ -26,7 +26,13 @@ from optimiser.model.constraints import (
 from optimiser.model.problem import Decision, Problem, ProblemContext
 from optimiser.model.terms import add_access_terms, add_pair_terms, add_social_terms, firm_pairs
 from optimiser.model.transforms import reduce_clients
-from optimiser.model.transit import TRANSIT_GROUP, add_transit_terms, transit_walk_weights, transit_weight_scale
+from optimiser.model.transit import (
+    TRANSIT_GROUP,
+    TRANSIT_TYPE,
+    add_transit_terms,
+    transit_walk_weights,
+    transit_weight_scale,
+)
 from optimiser.network.candidates import CandidateSite
 from optimiser.network.graph import WalkNetwork, firm_key
 
@@ -89,17 +95,33 @@ def _decisions(scenario: Scenario, network: WalkNetwork, facility_sites: list[Ca
     return problem, crossing_decision, site_decision
 
 
-def objective_weight_scale(scenario: Scenario) -> WeightScale:
-    """The integer weight scale of a scenario's objective: its largest weight at
-    ``scenario.solver.weight_levels`` units (default :data:`~optimiser.model.clients.WEIGHT_LEVELS`)."""
+def objective_weights(scenario: Scenario) -> tuple[list[tuple[int, int]], np.ndarray, list[tuple[str | None, np.ndarray]]]:
+    """Every walking term's scenario weight before rounding, as the term builders of
+    :mod:`optimiser.model.terms` and :mod:`optimiser.model.transit` compute it.
+
+    Returns:
+        the firm pairs (firm indices, :func:`~optimiser.model.terms.firm_pairs`), their
+        weights, and each nearest-walk term's weight per firm by its access type (``None``:
+        the social space; the transit stop's only with ``scenario.transit``).
+    """
     firms = list(scenario.site.firms)
-    _, pair_w = firm_pairs(firms, scenario.demand)
+    pairs, pair_w = firm_pairs(firms, scenario.demand)
     obj = scenario.objective
     emp = np.array([f.employees for f in firms], dtype=float)
-    weights = WeightScale.for_weights([pair_w * obj.firm_pairs]
-                                      + [emp * spec.access_weight * obj.facility_access for spec in scenario.facilities]
-                                      + [emp * obj.social_access] + [transit_walk_weights(scenario)],
-                                      scenario.solver.weight_levels)
+    per_firm: list[tuple[str | None, np.ndarray]] = [(spec.type, emp * spec.access_weight * obj.facility_access)
+                                                     for spec in scenario.facilities]
+    per_firm.append((None, emp * obj.social_access))
+    if scenario.transit is not None:
+        per_firm.append((TRANSIT_TYPE, transit_walk_weights(scenario)))
+    return pairs, pair_w * obj.firm_pairs, per_firm
+
+
+def objective_weight_scale(scenario: Scenario) -> WeightScale:
+    """The integer weight scale of a scenario's objective: its largest weight
+    (:func:`objective_weights`) at ``scenario.solver.weight_levels`` units (default
+    :data:`~optimiser.model.clients.WEIGHT_LEVELS`)."""
+    _, pair_w, per_firm = objective_weights(scenario)
+    weights = WeightScale.for_weights([pair_w] + [w for _, w in per_firm], scenario.solver.weight_levels)
     return transit_weight_scale(scenario, weights)
 
 

@@ -29,10 +29,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from optimiser.inputs.domain import Scenario
+from optimiser.model.build import objective_weights
 from optimiser.model.problem import ClientKey, Problem
-from optimiser.model.terms import firm_pairs
 from optimiser.model.transforms import MERGED_KEYS
-from optimiser.model.transit import TRANSIT_TYPE, transit_walk_weights
 
 
 @dataclass(frozen=True)
@@ -76,24 +75,14 @@ def _rounded_up(x: float, decimals: int) -> float:
 
 
 def exact_weights(scenario: Scenario, per_unit: float) -> dict[str, float]:
-    """Every walking term's exact weight in integer units (``w * s``), by client key text, as the
-    term builders of :mod:`optimiser.model.terms` compute it before rounding."""
-    firms = list(scenario.site.firms)
-    ids = [f.id for f in firms]
-    obj = scenario.objective
-    out: dict[str, float] = {}
-    pairs, pair_w = firm_pairs(firms, scenario.demand)
-    for (a, b), v in zip(pairs, (pair_w * obj.firm_pairs * per_unit).tolist()):
-        out[str(ClientKey.pair(ids[a], ids[b]))] = v
-    emp = np.array([f.employees for f in firms], dtype=float)
-    for spec in scenario.facilities:
-        for fid, v in zip(ids, (emp * spec.access_weight * obj.facility_access * per_unit).tolist()):
-            out[str(ClientKey.access(spec.type, fid))] = v
-    for fid, v in zip(ids, (emp * obj.social_access * per_unit).tolist()):
-        out[str(ClientKey.social(fid))] = v
-    if scenario.transit is not None:
-        for fid, v in zip(ids, (transit_walk_weights(scenario) * per_unit).tolist()):
-            out[str(ClientKey.access(TRANSIT_TYPE, fid))] = v
+    """Every walking term's exact weight in integer units (``w * s``), by client key text
+    (:func:`~optimiser.model.build.objective_weights` at ``per_unit``)."""
+    ids = [f.id for f in scenario.site.firms]
+    pairs, pair_w, per_firm = objective_weights(scenario)
+    out = {str(ClientKey.pair(ids[a], ids[b])): v for (a, b), v in zip(pairs, (pair_w * per_unit).tolist())}
+    for access_type, w in per_firm:
+        for fid, v in zip(ids, (w * per_unit).tolist()):
+            out[str(ClientKey.social(fid) if access_type is None else ClientKey.access(access_type, fid))] = v
     return out
 
 
