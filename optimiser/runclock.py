@@ -31,7 +31,7 @@ from optimiser.errors import TimeLimitError
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["PHASES", "RunClock", "checkpoint", "active", "load_per_cpu"]
+__all__ = ["PHASES", "RunClock", "checkpoint", "active", "load_per_cpu", "usable_cpus"]
 
 PHASES = {
     "read": "reading the inputs",
@@ -45,7 +45,7 @@ PHASES = {
 
 MAX_WIDENING = 10.0
 """The most a net is widened for a busy machine, in all (the load average's factor at the start
-times the slowdown's; :data:`optimiser.solve.cpsat_model.LOAD_FACTOR_MAX` is the same)."""
+times the slowdown's; :data:`optimiser.solve.cpsat_model.LOAD_FACTOR_MAX` is this)."""
 SLOWDOWN_MARGIN = 1.25
 """A slowdown beyond the start's load factor by less than this is noise (garbage collection,
 page faults, the render process warming up): the net is left as it is."""
@@ -56,6 +56,15 @@ _WORK_PHASES = ("candidates", "network", "build")
 for the render process's read-ahead, and is not counted)."""
 
 
+def usable_cpus() -> int:
+    """The CPUs this process may run on (its affinity; the machine's count where the platform
+    has none), at least 1."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
 def load_per_cpu() -> float:
     """The 1-minute load average per usable CPU, at least 1, at most :data:`MAX_WIDENING` (1.0
     where the platform has none): the factor :func:`optimiser.solve.cpsat_model.load_factor`
@@ -64,11 +73,7 @@ def load_per_cpu() -> float:
         load = os.getloadavg()[0]
     except (AttributeError, OSError):
         return 1.0
-    try:
-        cpus = len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        cpus = os.cpu_count() or 1
-    return min(MAX_WIDENING, max(1.0, load / max(1, cpus)))
+    return min(MAX_WIDENING, max(1.0, load / usable_cpus()))
 
 
 _ACTIVE: contextvars.ContextVar[RunClock | None] = contextvars.ContextVar("siteopt_run_clock", default=None)

@@ -42,6 +42,7 @@ from optimiser.inputs.formats import checked_path
 from optimiser.inputs.limits import whole_number_problem
 from optimiser.present.rundir import atomic_write_text, write_json_atomic
 from optimiser.present.staging import WRITE_ERRNOS, OutputLock, out_word, overwrite_word
+from optimiser.runclock import usable_cpus
 from optimiser.solve import interrupt
 
 logger = logging.getLogger(__name__)
@@ -245,7 +246,7 @@ def _warn_oversubscribed(jobs: int, n_items: int) -> None:
     """Warn when more worker processes would run at once than this process may use CPUs: each
     item's work limit keeps its answer, but the items share the CPUs (each takes longer, may hit
     its wall-clock safety net, which the record then says) and each process holds its own memory."""
-    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    cpus = usable_cpus()
     running = min(jobs, n_items)
     if running > cpus:
         logger.warning("%d worker processes on %d CPUs: the items share them and each takes longer (the same "

@@ -14,7 +14,7 @@ from optimiser.errors import TimeLimitError
 from optimiser.model.budget_cuts import budget_count_cuts
 from optimiser.model.cover_cuts import barrier_cover_cuts
 from optimiser.model.problem import Problem
-from optimiser.runclock import load_per_cpu
+from optimiser.runclock import MAX_WIDENING, load_per_cpu
 from optimiser.solve.cpsat_api import cp_model
 from optimiser.solve.heuristic import HintValues
 from optimiser.solve.site_chains import Route, add_site_chains, split_clients
@@ -283,7 +283,7 @@ would end the search first there and give a different answer (the AMP-SBP baseli
 still binds first down to 0.083 units per second; below that the net binds and the result says
 so (``stopped_by="wall_clock"``). Every net is also multiplied by :func:`load_factor`."""
 
-LOAD_FACTOR_MAX = 10.0
+LOAD_FACTOR_MAX = MAX_WIDENING
 """The most :func:`load_factor` widens a wall-clock safety net (a net of at most 30x the limit)."""
 
 
@@ -298,8 +298,8 @@ def load_factor() -> float:
     machine gives (measured before: a 10 s run of a 25-firm site beside a CPU hog at load 6.3-7
     was ended by its 30 s net with a 2.22 % gap instead of its work limit's 1.18 %). Read once
     when a run or a solve starts; 1.0 where the platform has no load average
-    (:func:`optimiser.runclock.load_per_cpu`)."""
-    return min(LOAD_FACTOR_MAX, load_per_cpu())
+    (:func:`optimiser.runclock.load_per_cpu`, capped at :data:`LOAD_FACTOR_MAX`)."""
+    return load_per_cpu()
 
 
 def wall_clock_net_s(time_limit_s: float) -> float:
