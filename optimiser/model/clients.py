@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from optimiser.inputs.domain import Firm, Scenario
+from optimiser.inputs.domain import Firm, Scenario, SolveOptions
 from optimiser.model.problem import Client, ClientKey, Constraint, Problem
 from optimiser.network.graph import WalkNetwork
 from optimiser.network.routes import EndLengths, route_option_arrays
@@ -25,9 +25,9 @@ from optimiser.runclock import checkpoint
 
 logger = logging.getLogger(__name__)
 
-WEIGHT_LEVELS = 10_000
-"""Weights are quantised to integers with the largest weight at this value (the default of
-``SolveOptions.weight_levels``). CP-SAT needs integers; the rounding's effect on the optimum is
+WEIGHT_LEVELS: int = SolveOptions.weight_levels
+"""Weights are quantised to integers with the largest weight at this value (by default: a
+scenario's ``solver.weight_levels`` sets it). CP-SAT needs integers; the rounding's effect on the optimum is
 bounded after the solve (:func:`optimiser.model.rounding.weight_rounding`)."""
 
 RouteArrays = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]
