@@ -227,6 +227,11 @@ class _Metrics:
         return max(12, int(width_in * 72.0 / (self.fontsize * _EM_PER_CHAR)))
 
 
+def _tag_width(fontsize: float) -> float:
+    """Width (inches) of the key's tag column at ``fontsize``: room for a three-character tag."""
+    return 3.2 * fontsize * 0.62 / 72.0 + 0.06
+
+
 def _measure(fig: Figure, fontsize: float) -> _Metrics:
     """One- and two-line heights of the key's text at ``fontsize`` (two small text layouts)."""
     rend = renderer(fig)
@@ -465,16 +470,16 @@ def draw_side_panel(ax: Axes, handles: list[Any], sections: list[KeySection], ro
         sizes = [fs for fs in (base, base - 0.5, base - 1.0, base - 1.5, base - 2.0) if fs >= 5.0]
         tries = [(base, LEGEND_SPACING, False)] + [(fs, LEGEND_SPACING, True) for fs in sizes] + [
             (5.0, 0.4, True), (5.0, 0.2, True)]
+        hl = 2.2 if legend_w >= LEGEND_COL_IN else 1.6
         for fontsize, spacing, small in tries:
             rows = spaced_handles(_small_markers(_one_size_row(handles), fontsize / 7.5) if small else handles,
                                   fontsize, spacing)
-            hl = 2.2 if legend_w >= LEGEND_COL_IN else 1.6
             chars = max(10, int((legend_w * 72.0 - (hl + 0.8) * fontsize) / (fontsize * _EM_PER_CHAR)))
             leg = ax.legend(rows, [_rewrap(str(h.get_label()), chars) for h in rows],
                             loc="upper left", bbox_to_anchor=(xa / w_in, top / h_in),
                             bbox_transform=fig.transFigure, fontsize=fontsize,
                             frameon=False, borderaxespad=0.0, borderpad=0.0, labelspacing=spacing,
-                            handlelength=2.2 if legend_w >= LEGEND_COL_IN else 1.6)
+                            handlelength=hl)
             legend_bottom = leg.get_window_extent(renderer(fig)).y0 / fig.dpi
             if legend_bottom >= bottom - 0.02:
                 break
@@ -503,7 +508,7 @@ def draw_key(fig: Figure, flows: Sequence[tuple[KeySection, list[KeyColumn]]]) -
     tries = [(fs, False) for fs in KEY_FONT_SIZES if fs >= COMPACT_BELOW] + [(fs, True) for fs in KEY_FONT_SIZES]
     for fs, compact in tries:
         m = _measure(fig, fs)
-        tag_w = 3.2 * fs * 0.62 / 72.0 + 0.06
+        tag_w = _tag_width(fs)
         placed = _flow(flows, m, tag_w, compact)
         if placed is not None:
             if compact:
@@ -511,7 +516,7 @@ def draw_key(fig: Figure, flows: Sequence[tuple[KeySection, list[KeyColumn]]]) -
             break
     if placed is None:  # the optional sections left out, then long sections summarised in one line
         m = _measure(fig, KEY_FONT_SIZES[-1])
-        tag_w = 3.2 * m.fontsize * 0.62 / 72.0 + 0.06
+        tag_w = _tag_width(m.fontsize)
         for reduced in _reductions(flows):
             placed = _flow(reduced, m, tag_w, True)
             if placed is not None:
@@ -523,15 +528,13 @@ def draw_key(fig: Figure, flows: Sequence[tuple[KeySection, list[KeyColumn]]]) -
         logger.warning("the key does not fit beside the map (%d sections) in a %.1f x %.1f in figure: it runs past "
                        "the map's bottom edge; give each plan more room (a larger figsize, fewer plans per figure) "
                        "or draw it with legend=False", len(flows), w_in, h_in)
-        m = _measure(fig, KEY_FONT_SIZES[-1])
-        tag_w = 3.2 * m.fontsize * 0.62 / 72.0 + 0.06
-        compact = True
-        # the last column of each flow runs on past its bottom; one object per column, so no two
-        # sections are drawn over each other
+        # m and tag_w: still the smallest size, at which the reductions were tried. The last
+        # column of each flow runs on past its bottom; one object per column, so no two sections
+        # are drawn over each other
         last = {id(cols[-1]) for _s, cols in flows if cols}
         cols_of = {id(c): KeyColumn(c.x_in, c.width_in, c.top_in, -1e9 if id(c) in last else c.bottom_in)
                    for _s, cols in flows for c in cols}
-        placed = _flow([(s, [cols_of[id(c)] for c in cols]) for s, cols in flows], m, tag_w, compact)
+        placed = _flow([(s, [cols_of[id(c)] for c in cols]) for s, cols in flows], m, tag_w, True)
         assert placed is not None
     _draw_placed(fig, placed, m.fontsize, tag_w)
 
