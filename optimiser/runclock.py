@@ -112,7 +112,9 @@ class RunClock:
         """Raise :class:`TimeLimitError` naming the phase when the limit has passed (first widened
         for a slow run, :meth:`widen_for_slowdown`: a machine that became busy just before the run
         must not end it in the candidates, network or build where an idle one would solve)."""
-        if self.remaining_s() <= 0.0 and (self.widen_for_slowdown() == 1.0 or self.remaining_s() <= 0.0):
+        if self.remaining_s() <= 0.0:
+            self.widen_for_slowdown()
+        if self.remaining_s() <= 0.0:
             raise TimeLimitError(
                 f"the run's wall-clock limit of {self.limit_s:g} s ran out while {PHASES.get(self.phase, self.phase)} "
                 f"(after {self.elapsed_s():.1f} s; phase '{self.phase}'); raise --time-limit (or solver.time_limit_s), "
