@@ -39,6 +39,13 @@ def _hemisphere(v: float, pos: str, neg: str) -> str:
     return f"{abs(v):.2f}° {pos if v >= 0 else neg}"
 
 
+def _middle(points: list[Any]) -> tuple[float, float]:
+    """The middle of ``points`` (shapely points): the median of their x and of their y."""
+    xs = sorted(p.x for p in points)
+    ys = sorted(p.y for p in points)
+    return xs[len(xs) // 2], ys[len(ys) // 2]
+
+
 def _site_position(site: Any) -> str:
     """Where the site is, for the summary line: the middle of its firms in latitude and longitude
     and the CRS it is worked in (with the one its file is in when they differ), so a site given
@@ -50,9 +57,7 @@ def _site_position(site: Any) -> str:
     crs = parse_crs(site.crs)
     if crs is None:
         return ""
-    xs = sorted(p.x for p in points)
-    ys = sorted(p.y for p in points)
-    lon, lat = lonlat_transform(crs)(xs[len(xs) // 2], ys[len(ys) // 2])
+    lon, lat = lonlat_transform(crs)(*_middle(points))
     if not (math.isfinite(lon) and math.isfinite(lat)):
         return ""
     worked = f"worked in {site.crs} ({crs.name})"
@@ -117,9 +122,7 @@ def _zone_hint(scn: Any) -> str | None:
     site = scn.site
     if site.source_crs != site.crs or not site.firms:
         return None
-    xs = sorted(f.location.x for f in site.firms)
-    ys = sorted(f.location.y for f in site.firms)
-    return neighbour_zone_reason(site.crs, (xs[len(xs) // 2], ys[len(ys) // 2]), scn.currency)
+    return neighbour_zone_reason(site.crs, _middle([f.location for f in site.firms]), scn.currency)
 
 
 def _summary(r: FileReport) -> str | None:
