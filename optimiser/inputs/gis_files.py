@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import difflib
 import logging
-import os
 import re
-import tempfile
 import warnings
 from collections.abc import Mapping
 from pathlib import Path
@@ -32,6 +30,7 @@ from optimiser.inputs.gis import (
     layer_for,
     site_to_frames,
 )
+from optimiser.inputs.safefile import write_renamed
 from optimiser.lazy import lazy_module
 
 if TYPE_CHECKING:
@@ -224,11 +223,8 @@ def write_gpkg_site(data: Mapping[str, Any], path: Path) -> Path:
     The layers go into a hidden file beside ``path``, moved into place when whole: a failure
     leaves ``path`` as it was (an older file is replaced only by a complete one)."""
     frames = site_to_frames(data)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".gpkg", dir=path.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
-        tmp.unlink()  # GDAL creates the GeoPackage itself
+
+    def write(tmp: Path) -> None:  # GDAL creates the GeoPackage itself
         for name, frame in frames.items():
             spec = _BY_NAME.get(name)
             geom_type = spec.geom_type if spec is not None else None
@@ -236,8 +232,7 @@ def write_gpkg_site(data: Mapping[str, Any], path: Path) -> Path:
                 pyogrio.write_dataframe(frame, tmp, layer=name, driver="GPKG", geometry_type=geom_type)
             else:
                 pyogrio.write_dataframe(frame, tmp, layer=name, driver="GPKG")
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+
+    write_renamed(path, write, ".gpkg")
     logger.debug("wrote GeoPackage site %s", path)
     return path

@@ -7,7 +7,8 @@ never hanging on a FIFO, never recursing without bound.
 - :func:`nesting_depth` measures how deeply a parsed value nests, without recursion;
 - :func:`json_depth` measures the bracket depth of JSON text before it is parsed;
 - :func:`atomic_write_text` writes a text file whole or not at all, replacing (never writing
-  through) a symlink at its path.
+  through) a symlink at its path; :func:`write_renamed` does the same for any writer (a
+  GeoPackage's).
 """
 
 from __future__ import annotations
@@ -15,14 +16,14 @@ from __future__ import annotations
 import os
 import secrets
 import stat
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 __all__ = ["MAX_INPUT_BYTES", "MAX_NESTING", "UnsafeFile", "read_regular_bytes", "nesting_depth", "json_depth",
-           "file_kind", "atomic_write_text"]
+           "file_kind", "atomic_write_text", "write_renamed"]
 
 MAX_INPUT_BYTES = 64 * 1024 * 1024
 """Largest site, scenario, batch or run file read (64 MiB); larger ones are refused unread."""
@@ -172,4 +173,19 @@ def atomic_write_text(path: str | os.PathLike[str], text: str) -> Path:
         if tmp.exists():
             tmp.unlink()
         raise
+    return path
+
+
+def write_renamed(path: str | os.PathLike[str], write: Callable[[Path], object], suffix: str = "") -> Path:
+    """Call ``write`` on a temporary path beside ``path`` (not yet there; ending ``suffix``, for a
+    writer that goes by it, e.g. ``.gpkg``), then rename it into place: a failure leaves ``path``
+    as it was, and no temporary file."""
+    path = Path(path)
+    tmp = path.parent / f".{path.name}.{secrets.token_hex(6)}.tmp{suffix}"
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
     return path

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import logging
 import os
-import secrets
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,6 +24,7 @@ from shapely.geometry.base import BaseGeometry
 
 from optimiser.errors import FileReadError, Problem
 from optimiser.inputs.gis import typed_column
+from optimiser.inputs.safefile import write_renamed
 from optimiser.lazy import lazy_module
 from optimiser.present.gpkg_sqlite import Row, write_layers_sqlite
 from optimiser.present.qgis_style import layer_styles, qml, sld
@@ -196,14 +196,8 @@ def write_gpkg(path: str | os.PathLike[str], frames: Mapping[str, gpd.GeoDataFra
 
 def _write_renamed(path: Path, write: Callable[[Path], object], n_layers: int) -> Path:
     """Call ``write`` on a temporary GeoPackage beside ``path``, then rename it into place
-    (removed if ``write`` fails, so a half-written file never takes ``path``'s name)."""
-    tmp = path.parent / f".{path.stem}.{secrets.token_hex(6)}.tmp.gpkg"
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+    (:func:`~optimiser.inputs.safefile.write_renamed`: a half-written file never takes ``path``'s name)."""
+    write_renamed(path, write, ".gpkg")
     logger.debug("wrote %s: %d layers", path, n_layers)
     return path
 
