@@ -222,15 +222,15 @@ def solve_cbc(joint: JointProblem, refs: list[int], options: SolveOptions, exact
         outcome = cbc_outcome(log)
         logger.info("joint CBC phase %d: %s (solution %s, %s)", phase, st, sol, outcome)
         found = has_incumbent_in(lp, log) and st != "Infeasible"
+        done = outcome == "optimal" or (outcome == "other" and sol == pulp.LpSolutionOptimal)
         if st == "Infeasible" and plan is None:
             return JointSolve(None, True, None, secs, combine_stopped_by(*stopped))
-        if st != "Infeasible" and not (outcome == "optimal" or (outcome == "other" and sol == pulp.LpSolutionOptimal)):
+        if st != "Infeasible" and not done:
             stopped.append(cbc_stopped_by(log))
         if not found:
             if plan is None:
                 break
             continue  # keep the start; nothing proven
-        done = outcome == "optimal" or (outcome == "other" and sol == pulp.LpSolutionOptimal)
         found_plan = tuple(j for j, v in enumerate(x) if (v.value() or 0) > 0.5)
         exact = float(exact_regret(found_plan)) if joint.rule == "min_max_regret" else 0.0
         if not math.isfinite(exact):
