@@ -42,17 +42,15 @@ def _check_scheduler(ctx: click.Context, param: click.Parameter, value: str | No
         raise click.BadParameter(str(exc), ctx, param) from exc
 
 
-def _quiet_as_siteopt_q() -> bool:
+def _quiet_as_siteopt_q() -> None:
     """``siteopt batch --quiet`` is ``siteopt -q batch``: warnings and errors only, even with
-    ``-v`` (the local workers take the level from this process), and no progress bar. Returns
-    whether to show progress (never)."""
+    ``-v`` (the local workers take the level from this process), and no progress bar."""
     settings = current_settings()
     if not settings.quiet:
         ctx = click.get_current_context()
         if not isinstance(ctx.find_root().obj, LogSettings):  # invoked on its own: undo when it ends
             ctx.call_on_close(reset_logging)
         configure_logging(dataclasses.replace(settings, quiet=True))
-    return False
 
 
 @click.command("batch")
@@ -95,7 +93,9 @@ def command(file: Path, out_dir: Path, jobs: int, scheduler: SchedulerAddress | 
       1   internal error
       130 interrupted (finished items kept; the same command resumes)
     """
-    progress = _quiet_as_siteopt_q() if quiet else current_settings().progress
+    if quiet:
+        _quiet_as_siteopt_q()
+    progress = not quiet and current_settings().progress
     try:
         spec = load_batch(resolve_input(str(file)), solver=solve.as_solver_section())
     except InputError as exc:
