@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 from pathlib import Path
@@ -27,7 +26,7 @@ def command(ctx: click.Context, runs: tuple[Path, ...], out: Path, overwrite: bo
     table of key metrics, the best run per row marked. Prints the written files as JSON."""
     # lazy: the renderer (matplotlib, pyproj) loads only for this command
     from optimiser.present.compare import compare_runs
-    from optimiser.present.staging import cli_wording, output_write_errors
+    from optimiser.present.staging import cli_wording
 
     if len(runs) < 2:
         click.echo("siteopt compare: give at least two run directories to compare", err=True)
@@ -42,19 +41,15 @@ def command(ctx: click.Context, runs: tuple[Path, ...], out: Path, overwrite: bo
                    err=True)
         ctx.exit(ExitCode.INPUT)
         return
-    made = not out.exists()
     try:
-        with cli_wording(), output_write_errors("the comparison", out):
+        with cli_wording():  # a full disk is said with --out
             png, html = compare_runs(list(runs), out)
     except InputError as exc:
         for p in exc.problems:
             click.echo(f"siteopt compare: {p}", err=True)
         ctx.exit(ExitCode.INPUT)
         return
-    except OutputWriteError as exc:  # a full disk: nothing written, a folder made here removed again
-        if made:
-            with contextlib.suppress(OSError):
-                out.rmdir()
+    except OutputWriteError as exc:  # a full disk: nothing written, a folder made for it removed again
         click.echo(f"siteopt compare: {exc}", err=True)
         ctx.exit(ExitCode.INPUT)
         return

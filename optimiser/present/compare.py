@@ -47,7 +47,7 @@ from optimiser.present.plan_key import (
 )
 from optimiser.present.report import Cell, Header, Table, data_uri_png, render_page
 from optimiser.present.rundir import load_run
-from optimiser.present.staging import move_into, remove_stage, stage_for_render, write_new_file
+from optimiser.present.staging import move_into, output_write_errors, remove_stage, stage_for_render, write_new_file
 from optimiser.present.style import FIRM_C, PLAN_DPI, PlanStyle
 
 logger = logging.getLogger(__name__)
@@ -487,6 +487,8 @@ def compare_runs(run_dirs: Sequence[str | Path], out_dir: str | Path) -> tuple[P
         FileReadError / ValidationError: a directory is not a readable run directory (every
             directory's problems at once; ValidationError when one is readable but inconsistent),
             or a run is given twice (ValidationError: the same folder, or a copy with its ``run_id``).
+        OutputWriteError: the disk is full (or a quota reached, the file system read-only):
+            ``out_dir`` is as it was (a folder made for it removed again).
     """
     if not run_dirs:
         raise ValueError("compare needs at least one run directory")
@@ -504,16 +506,17 @@ def compare_runs(run_dirs: Sequence[str | Path], out_dir: str | Path) -> tuple[P
     _refuse_the_same_run_twice(runs)
     label_same_named_runs(runs)
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     fig, _, _ = compare_figure(runs)
-    stage = stage_for_render(out)  # written new in a private folder, then renamed in: no symlink is followed
-    try:
-        png = save_figure(fig, stage / "compare.png")
-        save_figure(fig, stage / "compare.svg")
-        write_new_file(stage / "compare.html", compare_html(runs, png.read_bytes(), out).encode("utf-8"))
-        move_into(stage, out)
-    finally:
-        remove_stage(stage)
+    with output_write_errors("the comparison", out):  # a full disk: said, and a folder made here removed again
+        out.mkdir(parents=True, exist_ok=True)
+        stage = stage_for_render(out)  # written new in a private folder, then renamed in: no symlink is followed
+        try:
+            png = save_figure(fig, stage / "compare.png")
+            save_figure(fig, stage / "compare.svg")
+            write_new_file(stage / "compare.html", compare_html(runs, png.read_bytes(), out).encode("utf-8"))
+            move_into(stage, out)
+        finally:
+            remove_stage(stage)
     logger.info("compared %d runs in %s", len(runs), out)
     return out / "compare.png", out / "compare.html"
 

@@ -444,15 +444,20 @@ def is_disk_full(exc: BaseException) -> bool:
 @contextlib.contextmanager
 def output_write_errors(what: str, out: Path) -> Iterator[None]:
     """Within it, a write the machine refused (:func:`is_disk_full`) raises
-    :class:`~optimiser.errors.OutputWriteError` saying ``cannot write WHAT: why; OUT is as it was``
-    (for ``siteopt compare`` and ``siteopt network``, which stage their files with
-    :func:`stage_for_render` and :func:`move_into`: remove the stage on the way out)."""
+    :class:`~optimiser.errors.OutputWriteError` saying ``cannot write WHAT: why; OUT is as it was``,
+    and an ``out`` folder made within it (absent on entry) is removed again while still empty
+    (for :func:`~optimiser.present.compare.compare_runs` and ``siteopt network``, which stage their
+    files with :func:`stage_for_render` and :func:`move_into`: remove the stage on the way out)."""
+    made = not os.path.lexists(out)
     try:
         yield
-    except OutputWriteError:
-        raise
     except Exception as exc:  # noqa: BLE001 - only a refused write is turned into OutputWriteError; anything else re-raised
         if not is_disk_full(exc):
+            raise
+        if made:
+            with contextlib.suppress(OSError):
+                out.rmdir()  # made here and still empty: nothing left behind
+        if isinstance(exc, OutputWriteError):
             raise
         code = exc.errno if isinstance(exc, OSError) and exc.errno in WRITE_ERRNOS else errno.ENOSPC
         why, fix = WRITE_ERRNOS[code]
