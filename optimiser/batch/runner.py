@@ -635,7 +635,7 @@ def run_batch(
         jobs_word = f"--jobs {jobs}" if out_word() == "--out" else f"jobs={jobs!r}"  # as the caller wrote it
         logger.warning("%s is not used: the items run on the Dask cluster, as many at once as its workers have threads",
                        jobs_word)
-    spec = path_or_spec if isinstance(path_or_spec, BatchSpec) else load_batch(path_or_spec, base_dir=base_dir)
+    spec = load_batch(path_or_spec, base_dir=base_dir)  # a BatchSpec as it is (base_dir refused above)
     # a second batch on this folder is refused, naming the holder; the scheduler is reached before the folder is touched
     with _batch_lock(out, spec), _dask_client(scheduler, security) as client:
         try:
