@@ -102,7 +102,7 @@ def _catchment_title(metrics: RunMetrics) -> str:
     return head + "\n" + "; ".join(bits)
 
 
-def _catchment_legend(layout: LayoutLike, metrics: RunMetrics) -> list[Artist]:
+def _catchment_legend(metrics: RunMetrics) -> list[Artist]:
     """One legend for both panels: alignment, stops, catchment, firms and crossings."""
     t = metrics.transit
     walk = f"{fmt_num(t.catchment_m)} m" if t is not None else "the catchment walk"
@@ -149,7 +149,7 @@ def catchment_figure(layout: LayoutLike, metrics: RunMetrics, extent: Extent | N
         any_drawn = True
     if not any_drawn:
         return None
-    fig.legend(handles=_catchment_legend(layout, metrics), loc="lower center", ncols=3, fontsize=8.5, frameon=False,
+    fig.legend(handles=_catchment_legend(metrics), loc="lower center", ncols=3, fontsize=8.5, frameon=False,
                bbox_to_anchor=(0.5, 0.0))
     fig.suptitle(_catchment_title(metrics), x=0.012, y=0.985, ha="left", va="top", fontsize=11.5, linespacing=1.4)
     return fig
