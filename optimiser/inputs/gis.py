@@ -624,8 +624,6 @@ def name_features(problems: Iterable[Problem], data: Mapping[str, Any]) -> list[
     return _missing_per_layer(out, missing, data)
 
 
-
-
 def _missing_per_layer(out: list[Problem], missing: Mapping[tuple[str, str, str, str], list[int]],
                        data: Mapping[str, Any]) -> list[Problem]:
     """A required attribute missing on every feature of a layer (its field renamed or deleted in
