@@ -271,20 +271,22 @@ def _run_isolated(it: BatchItem, runs: Path, render: bool) -> ItemRecord | None:
             return _error_record(it, exc, time.perf_counter() - t0)
 
 
-def _sort_inflight(inflight: dict[cf.Future[ItemRecord], tuple[BatchItem, float]], suspects: deque[BatchItem],
-                   on_done: OnDone) -> None:
-    """After a worker died: the items in flight that finished anyway are recorded, the others
-    (one of them the culprit) go to ``suspects``, to be re-run one by one."""
-    for fut, (it, t0) in inflight.items():
-        exc = fut.exception() if fut.done() and not fut.cancelled() else cf.process.BrokenProcessPool()
-        if exc is None:
-            on_done(it, fut.result())
-        elif isinstance(exc, cf.process.BrokenProcessPool):
-            suspects.append(it)
-        else:  # e.g. a result that cannot be pickled
-            on_done(it, _error_record(it, exc, time.perf_counter() - t0))
-    inflight.clear()
-    logger.info("a worker died: %d item(s) in flight are re-run one by one", len(suspects))
+def _settle(fut: cf.Future[ItemRecord], it: BatchItem, t0: float, suspects: deque[BatchItem], on_done: OnDone) -> bool:
+    """Record the item of a finished future (an exception, e.g. a result that cannot be pickled,
+    as an error); one whose worker died, or left unfinished when the pool broke, goes to
+    ``suspects`` instead (one of them the culprit, to be re-run one by one): returns False then."""
+    if not fut.done() or fut.cancelled():
+        suspects.append(it)
+        return False
+    try:
+        rec = fut.result()
+    except cf.process.BrokenProcessPool:
+        suspects.append(it)
+        return False
+    except Exception as exc:  # noqa: BLE001 - e.g. a result that cannot be pickled: recorded as "error"
+        rec = _error_record(it, exc, time.perf_counter() - t0)
+    on_done(it, rec)
+    return True
 
 
 def _run_pool(pending: deque[BatchItem], suspects: deque[BatchItem], runs: Path, jobs: int, render: bool,
@@ -309,18 +311,13 @@ def _run_pool(pending: deque[BatchItem], suspects: deque[BatchItem], runs: Path,
             if not done:  # interrupted: the items in flight are not finished
                 break
             for fut in done:
-                it, t0 = inflight.pop(fut)
-                try:
-                    rec = fut.result()
-                except cf.process.BrokenProcessPool:
+                if not _settle(fut, *inflight.pop(fut), suspects, on_done):
                     broken = True
-                    suspects.append(it)
-                    continue
-                except Exception as exc:  # noqa: BLE001 - e.g. a result that cannot be pickled: recorded as "error"
-                    rec = _error_record(it, exc, time.perf_counter() - t0)
-                on_done(it, rec)
-        if broken:
-            _sort_inflight(inflight, suspects, on_done)
+        if broken:  # the items in flight that finished anyway are recorded, the others are suspects
+            for fut, (it, t0) in inflight.items():
+                _settle(fut, it, t0, suspects, on_done)
+            inflight.clear()
+            logger.info("a worker died: %d item(s) in flight are re-run one by one", len(suspects))
             if len(suspects) == 1:  # it ran alone: it is the culprit
                 it = suspects.popleft()
                 on_done(it, _crash_record(it, _DIED))
