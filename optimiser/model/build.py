@@ -95,7 +95,7 @@ def _decisions(scenario: Scenario, network: WalkNetwork, facility_sites: list[Ca
     return problem, crossing_decision, site_decision
 
 
-def objective_weights(scenario: Scenario) -> tuple[list[tuple[int, int]], np.ndarray, list[tuple[str | None, np.ndarray]]]:
+def term_weights(scenario: Scenario) -> tuple[list[tuple[int, int]], np.ndarray, list[tuple[str | None, np.ndarray]]]:
     """Every walking term's scenario weight before rounding, as the term builders of
     :mod:`optimiser.model.terms` and :mod:`optimiser.model.transit` compute it.
 
@@ -118,9 +118,9 @@ def objective_weights(scenario: Scenario) -> tuple[list[tuple[int, int]], np.nda
 
 def objective_weight_scale(scenario: Scenario) -> WeightScale:
     """The integer weight scale of a scenario's objective: its largest weight
-    (:func:`objective_weights`) at ``scenario.solver.weight_levels`` units (default
+    (:func:`term_weights`) at ``scenario.solver.weight_levels`` units (default
     :data:`~optimiser.model.clients.WEIGHT_LEVELS`)."""
-    _, pair_w, per_firm = objective_weights(scenario)
+    _, pair_w, per_firm = term_weights(scenario)
     weights = WeightScale.for_weights([pair_w] + [w for _, w in per_firm], scenario.solver.weight_levels)
     return transit_weight_scale(scenario, weights)
 

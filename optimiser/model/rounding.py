@@ -29,7 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from optimiser.inputs.domain import Scenario
-from optimiser.model.build import objective_weights
+from optimiser.model.build import term_weights
 from optimiser.model.problem import ClientKey, Problem
 from optimiser.model.transforms import MERGED_KEYS
 
@@ -76,9 +76,9 @@ def _rounded_up(x: float, decimals: int) -> float:
 
 def exact_weights(scenario: Scenario, per_unit: float) -> dict[str, float]:
     """Every walking term's exact weight in integer units (``w * s``), by client key text
-    (:func:`~optimiser.model.build.objective_weights` at ``per_unit``)."""
+    (:func:`~optimiser.model.build.term_weights` at ``per_unit``)."""
     ids = [f.id for f in scenario.site.firms]
-    pairs, pair_w, per_firm = objective_weights(scenario)
+    pairs, pair_w, per_firm = term_weights(scenario)
     out = {str(ClientKey.pair(ids[a], ids[b])): v for (a, b), v in zip(pairs, (pair_w * per_unit).tolist())}
     for access_type, w in per_firm:
         for fid, v in zip(ids, (w * per_unit).tolist()):
