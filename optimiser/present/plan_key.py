@@ -517,11 +517,10 @@ def draw_key(fig: Figure, flows: Sequence[tuple[KeySection, list[KeyColumn]]]) -
     if placed is None:  # the optional sections left out, then long sections summarised in one line
         m = _measure(fig, KEY_FONT_SIZES[-1])
         tag_w = _tag_width(m.fontsize)
-        for reduced in _reductions(flows):
+        for said, reduced in _reductions(flows):
             placed = _flow(reduced, m, tag_w, True)
             if placed is not None:
-                logger.warning("the key does not fit beside the map: %s; give the plan more room to list it whole",
-                               _reduction_said(reduced))
+                logger.warning("the key does not fit beside the map: %s; give the plan more room to list it whole", said)
                 break
     if placed is None:  # does not fit even at the smallest size: draw it anyway (overflowing), say so
         w_in, h_in = fig.get_size_inches()
@@ -539,28 +538,30 @@ def draw_key(fig: Figure, flows: Sequence[tuple[KeySection, list[KeyColumn]]]) -
     _draw_placed(fig, placed, m.fontsize, tag_w)
 
 
-def _reduction_said(reduced: Sequence[tuple[KeySection, list[KeyColumn]]]) -> str:
-    gids = {e.gid for s, _c in reduced for e in s.entries}
-    if "key-all-summary" in gids:
-        return "only a note that it does not fit is drawn"
-    return "firms named in the report instead" if any(g.endswith("-summary") for g in gids) else "notes left out"
+_Flows = list[tuple[KeySection, list[KeyColumn]]]
 
 
-def _reductions(flows: Sequence[tuple[KeySection, list[KeyColumn]]]) -> list[list[tuple[KeySection, list[KeyColumn]]]]:
-    """Smaller keys, tried in turn where the whole key does not fit: without its optional sections,
-    then with every summarised section (``summary``) as its one line too."""
+def _reductions(flows: Sequence[tuple[KeySection, list[KeyColumn]]]) -> list[tuple[str, _Flows]]:
+    """Smaller keys, tried in turn where the whole key does not fit, each with what it leaves out:
+    without its optional sections, then with every summarised section (``summary``) as its one
+    line too (when there is one), then one note that the key does not fit."""
     every = list({id(c): c for _s, cols in flows for c in cols}.values())
     # each section may also continue in every other column (the routes' notes keep to the first
     # column otherwise, where a tall legend leaves none)
     kept = [(s, c + [x for x in every if all(x is not y for y in c)]) for s, c in flows if not s.optional]
-    short = [(KeySection(s.title, [KeyEntry("", s.summary, f"key-{i}-summary")]) if s.summary else s, c)
-             for i, (s, c) in enumerate(kept)]
+    out: list[tuple[str, _Flows]] = [("notes left out", kept)]
+    if not kept:
+        return out
+    if any(s.summary for s, _c in kept):
+        short = [(KeySection(s.title, [KeyEntry("", s.summary, f"key-{i}-summary")]) if s.summary else s, c)
+                 for i, (s, c) in enumerate(kept)]
+        out.append(("firms named in the report instead", short))
     tags = sum(len(s.entries) for s, _c in kept if not s.summary)
     named = sum(len(s.entries) for s, _c in kept if s.summary)
     one = KeySection("Key", [KeyEntry("", f"No room for the key beside this plan ({named} numbered firms, {tags} "
                                           "tagged items): give the plan more room (a larger figure, fewer plans "
                                           "per figure); report.html lists them all.", "key-all-summary")])
-    return [kept, short, [(one, every)]] if kept else [kept]
+    return [*out, ("only a note that it does not fit is drawn", [(one, every)])]
 
 
 def _draw_placed(fig: Figure, placed: list[_Placed], fontsize: float, tag_w_in: float) -> None:
