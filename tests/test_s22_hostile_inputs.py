@@ -196,13 +196,22 @@ def test_sigterm_while_the_render_process_is_forked_is_a_clean_stop(tmp_path):
 # ------------------------------------------------------------------ a machine that became busy
 
 
+def _fake_clocks(monkeypatch) -> dict[str, float]:
+    """The run clock's wall clock and CPU clock, set by the test (``now["wall"]``, ``now["cpu"]``)."""
+    import optimiser.runclock as rc
+
+    now = {"wall": 100.0, "cpu": 10.0}
+    monkeypatch.setattr(rc.time, "perf_counter", lambda: now["wall"])
+    monkeypatch.setattr(rc.time, "process_time", lambda: now["cpu"])
+    return now
+
+
 def test_a_run_that_got_little_cpu_has_its_net_widened_once(monkeypatch):
-    clock = RunClock(6.0, load_at_start=1.0)
+    now = _fake_clocks(monkeypatch)
+    clock = RunClock(6.0, start=now["wall"], load_at_start=1.0)
     clock.enter("candidates")
-    cpu = [time.process_time()]
-    monkeypatch.setattr(time, "process_time", lambda: cpu[0])  # no CPU for us: 0.6 s waited, 0.15 s computed
-    time.sleep(0.6)
-    cpu[0] += 0.15
+    now["wall"] += 0.6  # no CPU for us: 0.6 s waited, 0.15 s computed
+    now["cpu"] += 0.15
     slow = clock.slowdown()
     assert slow is not None and 3.5 < slow < 6.0
     left_before = clock.remaining_s()
@@ -214,24 +223,22 @@ def test_a_run_that_got_little_cpu_has_its_net_widened_once(monkeypatch):
 
 
 def test_the_load_factor_at_the_start_is_not_counted_twice(monkeypatch):
-    clock = RunClock(6.0, load_at_start=4.0)  # the caller's net holds 4x already
+    now = _fake_clocks(monkeypatch)
+    clock = RunClock(6.0, start=now["wall"], load_at_start=4.0)  # the caller's net holds 4x already
     clock.enter("network")
-    cpu = [time.process_time()]
-    monkeypatch.setattr(time, "process_time", lambda: cpu[0])
-    time.sleep(0.6)
-    cpu[0] += 0.2  # 3x slower than a core of its own: the start's load factor allowed for more
+    now["wall"] += 0.6
+    now["cpu"] += 0.2  # 3x slower than a core of its own: the start's load factor allowed for more
     clock.solver_limit_s(reserve_s=0.0)
     assert clock.widened_by == 1.0 and clock.limit_s == 6.0
 
 
 def test_widening_is_capped_and_needs_enough_work(monkeypatch):
-    clock = RunClock(6.0, load_at_start=2.0)
+    now = _fake_clocks(monkeypatch)
+    clock = RunClock(6.0, start=now["wall"], load_at_start=2.0)
     clock.enter("build")
-    cpu = [time.process_time()]
-    monkeypatch.setattr(time, "process_time", lambda: cpu[0])
     assert clock.slowdown() is None  # no work measured yet
-    time.sleep(0.6)
-    cpu[0] += 0.001  # 600x slower
+    now["wall"] += 0.6
+    now["cpu"] += 0.001  # 600x slower
     clock.widen_for_slowdown()
     assert clock.widened_by == pytest.approx(MAX_WIDENING / 2.0)
 
@@ -348,9 +355,7 @@ def test_a_run_slowed_before_the_solve_is_widened_before_it_is_stopped(monkeypat
     in the build (it did only at the solve)."""
     import optimiser.runclock as rc
 
-    now = {"wall": 100.0, "cpu": 10.0}
-    monkeypatch.setattr(rc.time, "perf_counter", lambda: now["wall"])
-    monkeypatch.setattr(rc.time, "process_time", lambda: now["cpu"])
+    now = _fake_clocks(monkeypatch)
     clock = RunClock(3.0, start=100.0, load_at_start=1.0)
     clock.enter("build")
     now["wall"] += 3.1
