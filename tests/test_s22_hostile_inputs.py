@@ -154,15 +154,15 @@ def test_other_os_errors_pass_through_unchanged(tmp_path):
         raise PermissionError(errno.EACCES, "Permission denied")
 
 
+def _disk_full(*args, **kwargs):
+    raise OSError(errno.ENOSPC, "No space left on device")
+
+
 def test_siteopt_run_on_a_full_disk_exits_2_saying_so(tmp_path, monkeypatch):
     from optimiser.present import rundir
 
     _, scenario = write_files(tmp_path)
-
-    def full(*args, **kwargs):
-        raise OSError(errno.ENOSPC, "No space left on device")
-
-    monkeypatch.setattr(rundir, "write_run", full)
+    monkeypatch.setattr(rundir, "write_run", _disk_full)
     res = CliRunner().invoke(cli, ["run", str(scenario), "--out", str(tmp_path / "o"), "--no-render", "--time-limit", "20"])
     assert res.exit_code == 2, res.output
     assert "cannot write the run directory" in res.output and "no space left on the device" in res.output
@@ -410,10 +410,6 @@ def test_siteopt_validate_of_a_name_too_long_for_the_file_system_says_so(suffix)
     res = CliRunner().invoke(cli, ["validate", "a" * 300 + suffix])
     assert res.exit_code == 2, res.output
     assert "the path is too long for the file system" in res.output and "internal error" not in res.output
-
-
-def _disk_full(*args, **kwargs):
-    raise OSError(errno.ENOSPC, "No space left on device")
 
 
 def test_siteopt_network_on_a_full_disk_exits_2_and_leaves_no_folder(tmp_path, tiny_files, monkeypatch):
