@@ -19,12 +19,16 @@ from typing import Any, TypeVar
 import psutil
 import pytest
 import yaml
+from click.testing import CliRunner
 
+from optimiser import pipeline
+from optimiser.cli import cli
 from optimiser.errors import ExitCode, Interrupted
 from optimiser.pipeline import run_scenario
 from optimiser.solve import interrupt
 from optimiser.solve.result import Status
 from optimiser.solve.strategy import solve
+from tests.sitefiles import write_files
 from tests.test_batch import write_budget_sweep
 from tests.zoo_cases import prepared_case
 
@@ -245,9 +249,6 @@ def test_a_stop_while_the_outputs_are_written_moves_nothing_into_place(tmp_path,
     """Ctrl-C during the render (after the last solve-side safe point): the run stops before its
     directory is moved into place, as interrupted (the CLI exits 130), leaving nothing (not a whole
     directory that the message said would not be written)."""
-    from optimiser import pipeline
-    from tests.sitefiles import write_files
-
     _, sc = write_files(tmp_path / "in")
     monkeypatch.setattr(pipeline, "write_run_dir", _then_a_signal(pipeline.write_run_dir, "SIGINT"))
     try:
@@ -263,12 +264,6 @@ def test_a_stop_while_the_outputs_are_written_moves_nothing_into_place(tmp_path,
 def test_a_signal_after_the_last_safe_point_is_said_and_the_whole_run_kept(tmp_path, monkeypatch):
     """A stop requested once the run was moved into place: exit 0 with the complete run, and
     stderr says the signal came too late to stop it (it had said "stopping cleanly")."""
-    from click.testing import CliRunner
-
-    from optimiser import pipeline
-    from optimiser.cli import cli
-    from tests.sitefiles import write_files
-
     _, scenario = write_files(tmp_path)
     monkeypatch.setattr(pipeline, "run_scenario", _then_a_signal(pipeline.run_scenario, "SIGTERM"))
     out = tmp_path / "o"
@@ -282,12 +277,6 @@ def test_a_second_signal_inside_an_extension_import_is_an_interruption_not_a_bug
     """A second Ctrl-C while OR-Tools was being imported came out as ``ImportError:
     initialization failed`` (its extension turns the KeyboardInterrupt into one): reported as an
     internal error, exit 1. Now: exit 130, said as a stop at once, nothing written."""
-    from click.testing import CliRunner
-
-    from optimiser import pipeline
-    from optimiser.cli import cli
-    from tests.sitefiles import write_files
-
     _, scenario = write_files(tmp_path)
 
     def import_cut_short(*args, **kwargs):
@@ -307,12 +296,6 @@ def test_a_second_signal_inside_an_extension_import_is_an_interruption_not_a_bug
 
 
 def test_an_error_without_a_second_signal_is_still_an_internal_error(tmp_path, monkeypatch):
-    from click.testing import CliRunner
-
-    from optimiser import pipeline
-    from optimiser.cli import cli
-    from tests.sitefiles import write_files
-
     _, scenario = write_files(tmp_path)
     monkeypatch.setattr(pipeline, "run_scenario", lambda *a, **k: (_ for _ in ()).throw(ImportError("initialization failed")))
     res = CliRunner().invoke(cli, ["run", str(scenario), "--out", str(tmp_path / "o"), "--no-render"])
