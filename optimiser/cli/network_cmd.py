@@ -19,7 +19,6 @@ are left out of the files (invalid line geometry in GIS) and counted in ``zero_l
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import sys
@@ -86,11 +85,6 @@ def command(scenario: Path, out_dir: Path, overwrite: bool) -> None:
         _fail(str(exc))
     total = time.perf_counter() - t0
 
-    made = not out_dir.exists()
-    try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        _fail(f"cannot make --out {out_dir}: {exc.strerror or exc}")
     edges = edge_features(net, kinds=("path", "connector", "crossing"))
     kept = [f for f in edges if f["geometry"].length > 0]
     summary = {"scenario": sc.id, "site": site.id, **network_summary(net)}
@@ -100,20 +94,22 @@ def command(scenario: Path, out_dir: Path, overwrite: bool) -> None:
     text = json.dumps(summary, indent=2)
     # written new in a private folder, then renamed in: a planted symlink (summary.json -> elsewhere)
     # in an --overwrite folder is replaced, never followed
-    try:
+    try:  # on a full disk, an --out folder made for it is removed again (output_write_errors)
         with cli_wording(), output_write_errors("the network", out_dir):
             _write_network(out_dir, kept, net, site, sc.currency, text)
     except OutputWriteError as exc:
-        if made:
-            with contextlib.suppress(OSError):
-                out_dir.rmdir()  # made here and still empty: nothing left behind
         _fail(str(exc))
     logger.info("network of %s written to %s", site.id, out_dir)
     click.echo(text)
 
 
 def _write_network(out_dir: Path, kept: list[dict[str, Any]], net: WalkNetwork, site: Site, currency: str, text: str) -> None:
-    """The network's files, written new in a private folder and renamed into ``out_dir``."""
+    """The network's files, written new in a private folder and renamed into ``out_dir`` (made
+    when absent)."""
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        _fail(f"cannot make --out {out_dir}: {exc.strerror or exc}")
     stage = stage_for_render(out_dir)
     try:
         write_geojson(stage / "network.geojson", kept, site.crs)
