@@ -396,9 +396,12 @@ def _futures_weight_rounding(joint: JointProblem, rr: RobustResult,
 
 
 def summarise(prep: Prepared, res: SolveResult, ver: Verification | None, baseline: Verification,
-              attribution: list[ItemAttribution] | None = None) -> RunMetrics:
+              attribution: list[ItemAttribution] | None = None,
+              futures: tuple[JointProblem, RobustResult, list[Prepared]] | None = None) -> RunMetrics:
     """The run's metrics (``metrics.json``; design brief section 7 keys, nested); ``attribution``:
-    what each built item buys (:func:`optimiser.present.attribution.attribute_items`)."""
+    what each built item buys (:func:`optimiser.present.attribution.attribute_items`); ``futures``:
+    a futures run's joint problem, result and prepared futures, whose plan the weights' rounding
+    is bounded for (:func:`_futures_weight_rounding`) instead of ``res``'s layout alone."""
     sc = prep.scenario
     problem = prep.problem
     scale = problem.units_per_weighted_m
@@ -434,7 +437,7 @@ def summarise(prep: Prepared, res: SolveResult, ver: Verification | None, baseli
                "network_nodes": prep.network.n_nodes, "network_edges": prep.network.n_edges,
                "facility_candidates": len(prep.facility_sites), "social_candidates": len(prep.social_sites),
                "unreachable": list(prep.network.unreachable),
-               "weight_rounding": _weight_rounding(prep, res)},
+               "weight_rounding": _futures_weight_rounding(*futures) if futures is not None else _weight_rounding(prep, res)},
         attribution=list(attribution or []),
         warnings=[WarningRecord.of(w, file=portable_path(w.file)) for w in prep.warnings],
         currency=sc.currency,
@@ -732,8 +735,7 @@ def run_futures(sc: Scenario, out: Path | None, opts: SolveOptions, *, render: b
     ver = vers[ref]
     if ver is not None and ver.passed and res.chosen:
         attribution, _ = attribute_items(prep, res.chosen, ver)
-    metrics = summarise(prep, res, ver, baseline, attribution)
-    metrics.model["weight_rounding"] = _futures_weight_rounding(joint, rr, preps)
+    metrics = summarise(prep, res, ver, baseline, attribution, futures=(joint, rr, preps))
     if prep.scenario.transit is not None:  # the plan's stops in the reference future, beside today's crossings only
         metrics.transit = _transit(prep, res, ver, baseline, opts)
     _futures_metrics(sc, joint, rr, preps, vers, ref, metrics)

@@ -125,7 +125,8 @@ ROOT = Path(__file__).resolve().parents[1]
 def test_every_term_of_a_built_problem_gets_its_exact_weight(scenario):
     """``exact_weights`` computes each term's weight as the builders do: every client, merged ones
     included, is found and rounds to its integer weight (so the bound uses exact differences)."""
-    from optimiser.model.rounding import _rounded, exact_weights
+    from optimiser.model.clients import WeightScale
+    from optimiser.model.rounding import exact_weights
     from optimiser.model.transforms import MERGED_KEYS
     from optimiser.pipeline import prepare
 
@@ -136,7 +137,7 @@ def test_every_term_of_a_built_problem_gets_its_exact_weight(scenario):
     for i, c in enumerate(p.clients):
         keys = merged.get(i, (c.key,))
         assert all(str(k) in exact for k in keys), (i, keys)
-        assert sum(_rounded(exact[str(k)]) for k in keys) == c.weight, (i, keys)
+        assert WeightScale(1.0).to_int(np.array([exact[str(k)] for k in keys])).sum() == c.weight, (i, keys)
     if scenario == "amp_sbp/baseline":
         assert merged  # identical terms are merged here: their parts are counted one by one
         with_exact = weight_rounding(p, [], p.objective_of(set()), 10_000, exact)

@@ -30,6 +30,7 @@ import numpy as np
 
 from optimiser.inputs.domain import Scenario
 from optimiser.model.build import term_weights
+from optimiser.model.clients import WeightScale
 from optimiser.model.problem import ClientKey, Problem
 from optimiser.model.transforms import MERGED_KEYS
 
@@ -86,10 +87,8 @@ def exact_weights(scenario: Scenario, per_unit: float) -> dict[str, float]:
     return out
 
 
-def _rounded(v: float) -> int:
-    """``WeightScale.to_int`` of one scaled weight."""
-    q = int(np.rint(v))
-    return 1 if v > 0 and q == 0 else q
+_AS_SCALED = WeightScale(1.0)
+"""The objective's rounding rule for weights already in integer units (:func:`exact_weights`)."""
 
 
 def _client_gain(weight: int, keys: tuple[ClientKey | str, ...], exact: Mapping[str, float] | None,
@@ -97,8 +96,9 @@ def _client_gain(weight: int, keys: tuple[ClientKey | str, ...], exact: Mapping[
     """The client's share of the bound (weight units x length units): ``up`` is how much shorter
     its walk could be than now, ``down`` how much longer."""
     vals = [exact.get(str(k)) for k in keys] if exact is not None else []
-    if vals and all(v is not None for v in vals) and sum(_rounded(v) for v in vals if v is not None) == weight:
-        d = sum(v for v in vals if v is not None) - weight
+    known = np.array([v for v in vals if v is not None], dtype=float)
+    if vals and len(known) == len(vals) and int(_AS_SCALED.to_int(known).sum()) == weight:
+        d = float(known.sum()) - weight
         return d * up if d > 0 else -d * down
     per_part = 0.5 if len(keys) == 1 and weight > 1 else 1.0  # a part of weight 1 may have been raised from near 0
     return len(keys) * per_part * max(up, down)
