@@ -730,3 +730,18 @@ def test_pareto_png_has_the_permissions_of_every_other_output(tmp_path):
     finally:
         os.umask(old)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["pareto_22.png", "pareto_27.png", "results_22.csv", "results_27.csv"]
+
+
+def test_batch_says_once_which_items_a_wall_clock_net_bound(capsys):
+    """The solver's phases say a binding net only at -v; the batch names the items once."""
+    from optimiser.cli.batch_cmd import _warn_wall_clock
+
+    recs = [{"name": f"item{i}", "metrics": {"stopped_by": by}}
+            for i, by in enumerate(["wall_clock", "work_limit", None, *["wall_clock"] * 6])]
+    recs.append({"name": "invalid", "metrics": None})
+    _warn_wall_clock(recs)
+    err = capsys.readouterr().err
+    assert err.count("wall-clock safety net") == 1
+    assert "of 7 item(s) (item0, item3, item4, item5, item6 and 2 more)" in err
+    _warn_wall_clock(recs[1:3])
+    assert capsys.readouterr().err == ""

@@ -5,6 +5,7 @@ which one ended the search; the same seed gives the same layout on an idle and a
 from __future__ import annotations
 
 import functools
+import logging
 
 import pytest
 
@@ -30,13 +31,15 @@ def _opts(**kw) -> SolveOptions:
     return SolveOptions(backend="cbc", time_limit_s=LIMIT_S, seed=0, workers=1).replace(**kw)
 
 
-def test_log_reading():
+def test_log_reading(caplog):
     log = ("Cbc0003I Exiting on maximum nodes\nResult - Stopped on node limit\n\nObjective value:                65150016.00000000\n"
            "Lower bound:                    63935706.857\nEnumerated nodes:               1\nTotal iterations:               3426\n")
-    assert cbc.cbc_outcome(log) == "stopped" and cbc._stopped_by(log) == "work_limit"
+    assert cbc.cbc_outcome(log) == "stopped" and cbc.stopped_by_of_log(log) == "work_limit"
     assert cbc.log_stats(log) == {"nodes": 1, "iterations": 3426} and cbc.bound_from_log(log) == 63935706.857
-    assert cbc._stopped_by("Result - Stopped on time limit\n") == "wall_clock"
-    assert cbc._stopped_by("Result - Stopped on node limit\n", greedy_stopped_by="safety net") == "wall_clock"
+    assert cbc.stopped_by_of_log("Result - Stopped on time limit\n") == "wall_clock"
+    assert cbc.stopped_by_of_log("Result - Stopped on node limit\n", greedy_stopped_by="safety net") == "wall_clock"
+    # said at info: `siteopt run` warns once for the run when the net bound, not per phase too
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
     assert cbc.cbc_outcome("Result - Optimal solution found\n") == "optimal"
     assert cbc.cbc_outcome("Result - Problem proven infeasible\n") == "infeasible"
 

@@ -265,6 +265,7 @@ def test_siteopt_run_reports_a_binding_wall_clock_net(tmp_path):
     assert summary["stopped_by"] == metrics["stopped_by"]
     said = "not the work limit, ended the search: the answer may differ on another machine" in res.output
     assert said == (metrics["stopped_by"] == "wall_clock")  # said exactly when the net bound (on an idle machine it may not)
+    assert res.output.count("safety net") == int(said)  # once for the run, not again by the phase the net stopped
 
 
 

@@ -20,6 +20,7 @@ from pathlib import Path
 import click
 
 from optimiser.batch import load_batch, run_batch
+from optimiser.batch.records import ItemRecord
 from optimiser.batch.scheduler import SchedulerAddress, parse_scheduler_address, tls_security
 from optimiser.cli._common import echo_json, echo_problems
 from optimiser.cli.logging_setup import LogSettings, configure_logging, current_settings, reset_logging
@@ -40,6 +41,17 @@ def _check_scheduler(ctx: click.Context, param: click.Parameter, value: str | No
         return parse_scheduler_address(value)
     except ValueError as exc:
         raise click.BadParameter(str(exc), ctx, param) from exc
+
+
+def _warn_wall_clock(records: list[ItemRecord]) -> None:
+    """Say once which items' answers a wall-clock safety net bound (design brief section 9: a net
+    that binds is reported; the solver's phases say it only at ``-v``)."""
+    names = [str(r.get("name")) for r in records if (r.get("metrics") or {}).get("stopped_by") == "wall_clock"]
+    if names:
+        shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+        click.echo(f"siteopt batch: warning: the wall-clock safety net, not the work limit, ended the search of "
+                   f"{len(names)} item(s) ({shown}): their answers may differ on another machine or under another "
+                   "load (results.csv: stopped_by wall_clock; raise the time limit, or run fewer --jobs)", err=True)
 
 
 def _quiet_as_siteopt_q() -> None:
@@ -129,6 +141,7 @@ def command(file: Path, out_dir: Path, jobs: int, scheduler: SchedulerAddress | 
             sys.exit(ExitCode.INPUT)
         raise
     echo_json(summary.to_dict())
+    _warn_wall_clock(summary.records)
     if summary.problems:
         what = ", ".join(f"{n} {s}" for s, n in sorted(summary.problems.items()))
         click.echo(f"siteopt batch: {what} of {len(summary.records)} items (reasons in {summary.results_csv}); "

@@ -215,7 +215,7 @@ def solve(problem: Problem, options: SolveOptions, *, use_hint: bool = True,
     if outcome == "optimal" and has_incumbent:
         obj, chosen = _incumbent(problem, lp, x)
         return SolveResult(Status.OPTIMAL, obj, obj, 0.0, secs, "cbc", seed, chosen, (), "proven optimal", stats)
-    stopped_by = _stopped_by(log, start.greedy_stopped_by)
+    stopped_by = stopped_by_of_log(log, start.greedy_stopped_by)
     what = "node limit (work limit)" if stopped_by == "work_limit" else "wall-clock safety net"
     bound = _bound(lp, log)
     if has_incumbent:
@@ -284,14 +284,15 @@ def log_stats(log: str) -> dict[str, int]:
     return out
 
 
-def _stopped_by(log: str, greedy_stopped_by: str | None = None) -> str:
+def stopped_by_of_log(log: str, greedy_stopped_by: str | None = None) -> str:
     """What ended an unfinished CBC search, from its log: the node limit is a work limit
     ("work_limit": the same answer on any machine); its time limit is the wall-clock safety
     net ("wall_clock": the answer may differ on a faster or slower machine), as is a greedy
-    start ended by its own safety net."""
+    start ended by its own safety net. Logged at info only: ``siteopt run`` warns once for the
+    whole run when a net bound (``stopped_by``), not once per phase as well."""
     m = re.search(r"Stopped on (\w+)", log)
     by_clock = m is None or m.group(1).lower().startswith("time") or greedy_stopped_by == "safety net"
     if by_clock:
-        logger.warning("CBC: the wall-clock safety net, not the node limit, ended the search: the answer may "
-                       "differ on a faster or slower machine")
+        logger.info("CBC: the wall-clock safety net, not the node limit, ended the search: the answer may "
+                    "differ on a faster or slower machine")
     return "wall_clock" if by_clock else "work_limit"

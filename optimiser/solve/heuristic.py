@@ -467,7 +467,7 @@ def greedy_search(problem: Problem, *, evaluator: Evaluator | None = None, max_w
     max_swaps = max(GREEDY_MIN_SWAPS, max_work // max(ev.size, 1))
     x, obj, tried, stopped_by = _swap_pass(ev, res[0], res[1], max_swaps, t0, safety_net_s)
     if stopped_by == "safety net":
-        logger.warning("greedy: the wall-clock safety net (%.1f s) stopped the swap pass after %d swaps", safety_net_s,
+        logger.info("greedy: the wall-clock safety net (%.1f s) stopped the swap pass after %d swaps", safety_net_s,
                        tried)
     # drop what nothing needs (cheaper, same or better objective)
     for d in sorted(np.nonzero(x)[0].tolist(), key=lambda i: -problem.decisions[i].cost):
@@ -699,7 +699,7 @@ def improve_sites(problem: Problem, chosen: Iterable[int], *, evaluator: Evaluat
         x, best = step
         moves += 1
     if stopped_by == "safety net":
-        logger.warning("improve_sites: the wall-clock safety net (%.1f s) stopped it after %d moves", safety_net_s, moves)
+        logger.info("improve_sites: the wall-clock safety net (%.1f s) stopped it after %d moves", safety_net_s, moves)
     logger.debug("improve_sites: %s -> %s, %d moves, stopped by %s, %.2f s", start, best, moves, stopped_by,
                  time.perf_counter() - t0)
     return tuple(int(i) for i in np.nonzero(x)[0])

@@ -575,7 +575,7 @@ class _Ascent:
                 return
             if time.perf_counter() - self.t0 > self.safety_net_s:
                 self.stopped_by, self.done = "safety net", True
-                logger.warning("Lagrangian: the wall-clock safety net (%.1f s) stopped it after %d iterations",
+                logger.info("Lagrangian: the wall-clock safety net (%.1f s) stopped it after %d iterations",
                                self.safety_net_s, it)
                 return
             if interrupt.requested():

@@ -20,8 +20,7 @@ import pulp
 
 from optimiser.inputs.domain import SolveOptions
 from optimiser.model.futures import REGRET_FLOOR, JointProblem
-from optimiser.solve.cbc import NODES_PER_SECOND, cbc_outcome, has_incumbent_in, run_cbc
-from optimiser.solve.cbc import _stopped_by as cbc_stopped_by
+from optimiser.solve.cbc import NODES_PER_SECOND, cbc_outcome, has_incumbent_in, run_cbc, stopped_by_of_log
 from optimiser.solve.cbc import add_problem as add_lp_problem
 from optimiser.solve.cpsat_api import cp_model
 from optimiser.solve.cpsat_model import add_problem, set_params, stopped_by_safety_net, wall_clock_net_s
@@ -143,7 +142,7 @@ def solve_cpsat(joint: JointProblem, refs: list[int], options: SolveOptions, hin
         code = solver.solve(m)
         secs += solver.wall_time
         if code != cp_model.OPTIMAL and stopped_by_safety_net(solver):
-            logger.warning("joint CP-SAT phase %d: the wall-clock safety net (%.0f s), not the work limit, ended the search",
+            logger.info("joint CP-SAT phase %d: the wall-clock safety net (%.0f s), not the work limit, ended the search",
                            phase, solver.parameters.max_time_in_seconds)
             stopped.append("wall_clock")
         elif code in (cp_model.FEASIBLE, cp_model.UNKNOWN):
@@ -226,7 +225,7 @@ def solve_cbc(joint: JointProblem, refs: list[int], options: SolveOptions, exact
         if st == "Infeasible" and plan is None:
             return JointSolve(None, True, None, secs, combine_stopped_by(*stopped))
         if st != "Infeasible" and not done:
-            stopped.append(cbc_stopped_by(log))
+            stopped.append(stopped_by_of_log(log))
         if not found:
             if plan is None:
                 break
