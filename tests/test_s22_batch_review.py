@@ -96,3 +96,19 @@ def test_an_unreachable_scheduler_leaves_no_folders_made_for_the_lock(tmp_path, 
     with pytest.raises(OSError, match="Timed out"):
         run_batch(BATCH, tmp_path / "kept" / "out", scheduler="tcp://127.0.0.1:1", progress=False)
     assert [p.name for p in tmp_path.iterdir()] == ["kept"] and list((tmp_path / "kept").iterdir()) == []
+
+
+def test_a_batch_items_messages_name_the_command_lines_out(monkeypatch):
+    """A worker's messages (e.g. its disk filled) say ``--out`` under ``siteopt batch`` and
+    ``out_dir`` from the Python API: the wording travels in the item's payload to the worker
+    process (a context variable does not)."""
+    from optimiser.batch import runner, worker
+    from optimiser.present.staging import cli_wording, out_word
+
+    monkeypatch.setattr(worker, "_run_item", lambda payload, run_dir, render: {"said": out_word()})
+    fake = type("Item", (), {"key": "k", "name": "n", "overrides": {}, "scenario": {}, "base_path": None})()
+    with cli_wording():
+        payload = runner._payload(fake)
+    assert payload["cli_words"] is True and runner._payload(fake)["cli_words"] is False
+    assert worker.run_item(payload, "unused")["said"] == "--out"
+    assert worker.run_item(runner._payload(fake), "unused")["said"] == "out_dir"

@@ -41,7 +41,7 @@ from optimiser.inputs import schema as S
 from optimiser.inputs.formats import checked_path
 from optimiser.inputs.limits import whole_number_problem
 from optimiser.present.rundir import atomic_write_text, write_json_atomic
-from optimiser.present.staging import WRITE_ERRNOS, OutputLock, out_word, overwrite_word
+from optimiser.present.staging import WRITE_ERRNOS, OutputLock, cli_words, out_word, overwrite_word
 from optimiser.runclock import usable_cpus
 from optimiser.solve import interrupt
 
@@ -228,7 +228,10 @@ def _wait(futures: Any) -> set[Any]:
 
 
 def _payload(it: BatchItem) -> dict[str, Any]:
-    return {"key": it.key, "name": it.name, "overrides": it.overrides, "scenario": it.scenario, "base_path": it.base_path}
+    """What a worker gets to run ``it``; ``cli_words``: its messages name ``--out`` as the batch's
+    own do (from ``siteopt batch``), not ``out_dir``."""
+    return {"key": it.key, "name": it.name, "overrides": it.overrides, "scenario": it.scenario, "base_path": it.base_path,
+            "cli_words": cli_words()}
 
 
 def _crash_record(it: BatchItem, reason: str, seconds: float = 0.0) -> ItemRecord:

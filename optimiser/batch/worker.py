@@ -3,6 +3,7 @@ outcome as a result record written atomically as the very last step."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -21,7 +22,7 @@ from optimiser.inputs.scenario import scenario_from_mapping
 from optimiser.pipeline import RunResult, run_scenario
 from optimiser.present.metrics import RunMetrics
 from optimiser.present.rundir import write_json_atomic
-from optimiser.present.staging import OutputLock
+from optimiser.present.staging import OutputLock, cli_wording
 
 logger = logging.getLogger(__name__)
 
@@ -111,7 +112,9 @@ def run_item(payload: Mapping[str, Any], run_dir: str, render: bool = False) -> 
     Args:
         payload: ``key``, ``name``, ``overrides``, ``scenario`` (the resolved mapping) and
             ``base_path`` (where the scenario's relative site path resolves); on Dask also
-            ``log`` (:func:`optimiser.batch.dasklog.forwarded`: the batch's level and topic).
+            ``log`` (:func:`optimiser.batch.dasklog.forwarded`: the batch's level and topic);
+            ``cli_words``: messages name the command line's options (``--out``), as
+            :func:`optimiser.present.staging.cli_wording`.
         run_dir: the item's run directory (created).
         render: also draw plans and report.html.
 
@@ -121,7 +124,8 @@ def run_item(payload: Mapping[str, Any], run_dir: str, render: bool = False) -> 
         and a reason. An item whose ``result.json`` (with its key) is already there is not run
         again: its record is returned (the batch removes the file of an item it means to re-run).
     """
-    with forwarded(payload.get("log")):  # on Dask: the item logs at the batch's verbosity, shown by the batch
+    wording = cli_wording() if payload.get("cli_words") else contextlib.nullcontext()
+    with forwarded(payload.get("log")), wording:  # on Dask: the item logs at the batch's verbosity, shown by the batch
         return _run_item(payload, run_dir, render)
 
 

@@ -37,7 +37,7 @@ from optimiser.errors import OutputBusyError, OutputExistsError, OutputWriteErro
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["OutputLock", "StagedDir", "cli_wording", "out_word", "overwrite_word", "new_run_id", "write_new_file", "lock_path",
+__all__ = ["OutputLock", "StagedDir", "cli_wording", "cli_words", "out_word", "overwrite_word", "new_run_id", "write_new_file", "lock_path",
            "exchange_paths", "stage_for_render", "move_into", "remove_stage", "STAGE_SUFFIX", "OLD_SUFFIX", "WRITE_ERRNOS",
            "is_disk_full", "output_write_errors"]
 
@@ -75,6 +75,12 @@ def cli_wording() -> Iterator[None]:
         yield
     finally:
         _CLI_WORDS.reset(token)
+
+
+def cli_words() -> bool:
+    """Whether this code runs under :func:`cli_wording` (what a batch passes to its workers, so
+    their messages name the command line's options too)."""
+    return _CLI_WORDS.get()
 
 
 def overwrite_word() -> str:
