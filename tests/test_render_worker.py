@@ -173,3 +173,30 @@ def test_a_worker_that_died_before_the_run_was_sent_leaves_the_drawing_to_this_p
         assert not worker.submitted
     assert {"plan.png", "plan.svg", "distance.png", "report.html"} <= {p.name for p in res.out_dir.iterdir()}
     assert not multiprocessing.active_children()
+
+
+@pytest.mark.parametrize("lost", [ConnectionResetError, BrokenPipeError, EOFError])
+def test_a_worker_whose_parent_was_killed_leaves_quietly(monkeypatch, lost):
+    """A parent killed (SIGKILL) while the worker waits resets the connection: the worker ends
+    without a traceback on the terminal, as when the parent merely left."""
+    rw = W
+
+    class Gone:
+        closed = False
+
+        def recv(self):
+            raise lost("the parent is gone")
+
+        def send(self, obj):
+            raise lost("the parent is gone")
+
+        def close(self):
+            self.closed = True
+
+    monkeypatch.setattr(rw, "_warm_up", lambda: None)
+    monkeypatch.setattr(rw.signal, "signal", lambda *a: None)
+    conn = Gone()
+    rw._serve(conn, Gone(), None)  # waiting for a run
+    assert conn.closed
+    if lost is not EOFError:  # (a send never reads end-of-file)
+        rw._serve(conn, Gone(), rw.ReadRequest(None))  # sending its read-ahead

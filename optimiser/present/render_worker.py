@@ -171,7 +171,7 @@ def _serve(conn: Any, parent_end: Any, read: ReadRequest | None = None) -> None:
             failed = exc
         try:
             run, folder = conn.recv()
-        except EOFError:  # the parent left without a run to draw
+        except (EOFError, ConnectionError):  # the parent left (or was killed) without a run to draw
             return
         try:
             if failed is not None:
@@ -182,7 +182,7 @@ def _serve(conn: Any, parent_end: Any, read: ReadRequest | None = None) -> None:
             conn.send((True, [str(p) for p in paths]))
         except Exception as exc:  # noqa: BLE001 - sent to the parent, which raises it as if drawn there
             send_failure(conn, exc, "drawing")
-    except BrokenPipeError:  # the parent is gone
+    except ConnectionError:  # the parent is gone (a broken pipe, or reset when it was killed)
         pass
     finally:
         conn.close()
