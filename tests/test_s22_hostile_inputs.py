@@ -299,7 +299,9 @@ def test_siteopt_run_with_an_empty_out_or_a_too_long_scenario_name_exits_2(tmp_p
     assert sorted(p.name for p in tmp_path.iterdir()) == ["scenario.yaml", "site.yaml"]
 
 
-def test_render_on_a_full_disk_keeps_the_run_directory_and_exits_2(tmp_path, monkeypatch):
+@pytest.mark.parametrize("error", [OSError(errno.ENOSPC, "No space left on device"),
+                                   sqlite3.OperationalError("database or disk is full")])
+def test_render_on_a_full_disk_keeps_the_run_directory_and_exits_2(tmp_path, monkeypatch, error):
     from optimiser.pipeline import run_scenario
     from optimiser.present import rundir
 
@@ -310,7 +312,7 @@ def test_render_on_a_full_disk_keeps_the_run_directory_and_exits_2(tmp_path, mon
 
     def full(run, into):
         (into / "plan.png").write_bytes(b"half")
-        raise OSError(errno.ENOSPC, "No space left on device")
+        raise error  # an OSError, or SQLite's own word for it (a GeoPackage): both the machine's
 
     monkeypatch.setattr(rundir, "_render", full)
     with pytest.raises(OutputWriteError, match="its files are as they were"):
@@ -339,6 +341,21 @@ def test_output_write_errors_names_a_refused_write_and_passes_the_rest(tmp_path)
             raise OSError(errno.EROFS, "Read-only file system")
     with pytest.raises(ValueError, match="not a write"), output_write_errors("x", Path("y")):
         raise ValueError("not a write")
+
+
+def test_refused_write_words_each_refusal_once():
+    from optimiser.present.staging import cli_wording, refused_write
+
+    full = refused_write(sqlite3.OperationalError("database or disk is full"))
+    assert full is not None and full.errno == errno.ENOSPC and full.why == "no space left on the device"
+    assert full.fix == "free some space on that disk, or give out_dir on another one"
+    with cli_wording():
+        quota = refused_write(OSError(errno.EDQUOT, "Disk quota exceeded"))
+    assert quota is not None and quota.fix.endswith("give --out on another disk")
+    err = quota.error("cannot write x: " + quota.why)
+    assert isinstance(err, OutputWriteError) and err.errno == errno.EDQUOT
+    assert refused_write(err) is None  # said already: passed on as it is
+    assert refused_write(OSError(errno.EACCES, "Permission denied")) is None and refused_write(KeyError("x")) is None
 
 
 def test_a_gdal_disk_full_error_in_a_run_is_an_output_write_error(tmp_path):

@@ -36,12 +36,12 @@ from optimiser.batch.results import csv_text, pareto_table, plot_pareto, results
 from optimiser.batch.scheduler import client_security, parse_scheduler_address
 from optimiser.batch.spec import BatchItem, BatchSource, BatchSpec, load_batch
 from optimiser.batch.worker import run_item
-from optimiser.errors import ArgumentError, ExitCode, Interrupted, OutputExistsError, OutputWriteError, Problem
+from optimiser.errors import ArgumentError, ExitCode, Interrupted, OutputExistsError, Problem
 from optimiser.inputs import schema as S
 from optimiser.inputs.formats import checked_path
 from optimiser.inputs.limits import whole_number_problem
 from optimiser.present.rundir import atomic_write_text, write_json_atomic
-from optimiser.present.staging import WRITE_ERRNOS, OutputLock, cli_words, out_word, overwrite_word
+from optimiser.present.staging import OutputLock, cli_words, out_word, overwrite_word, refused_write
 from optimiser.runclock import usable_cpus
 from optimiser.solve import interrupt
 
@@ -641,15 +641,13 @@ def run_batch(
         try:
             return _run_locked(spec, out, jobs, client, progress, resume, render, retry_failed, overwrite,
                                t_start)
-        except OSError as exc:  # a full disk is the machine's, not a bug: said as for siteopt run
-            if exc.errno not in WRITE_ERRNOS or isinstance(exc, OutputWriteError):
+        except Exception as exc:  # noqa: BLE001 - a full disk is the machine's, not a bug: said as for siteopt run
+            refused = refused_write(exc)
+            if refused is None:
                 raise
-            why, fix = WRITE_ERRNOS[exc.errno]
-            err = OutputWriteError(f"cannot write the batch's outputs in {out}: {why}; the items finished so far "
-                                   f"are kept (their result.json); {fix.format(out=out_word())}, then the same "
-                                   "command resumes the batch (retry the items it recorded as errors)")
-            err.errno = exc.errno
-            raise err from exc
+            raise refused.error(f"cannot write the batch's outputs in {out}: {refused.why}; the items finished so far "
+                                f"are kept (their result.json); {refused.fix}, then the same command resumes the batch "
+                                "(retry the items it recorded as errors)") from exc
 
 
 @contextlib.contextmanager

@@ -35,7 +35,7 @@ from pydantic import ValidationError
 from shapely.geometry.base import BaseGeometry
 
 from optimiser import progress
-from optimiser.errors import FileReadError, ModelError, OutputWriteError, Problem
+from optimiser.errors import FileReadError, ModelError, Problem
 from optimiser.inputs.messages import suggest_path
 from optimiser.inputs.safefile import (
     MAX_NESTING,
@@ -53,11 +53,11 @@ from optimiser.present.layers import Layout, RunData, layout_from_features, proj
 from optimiser.present.metrics import RunMetrics
 from optimiser.present.runid import binary_run_ids
 from optimiser.present.staging import (
-    WRITE_ERRNOS,
     OutputLock,
     StagedDir,
     move_into,
     new_run_id,
+    refused_write,
     remove_stage,
     stage_for_render,
 )
@@ -483,14 +483,13 @@ def render_run(run_dir: str | Path) -> list[Path]:
         try:
             _render(run, stage)
             return move_into(stage, run.run_dir)
-        except OSError as exc:
-            if exc.errno not in WRITE_ERRNOS or isinstance(exc, OutputWriteError):
+        except Exception as exc:  # noqa: BLE001 - only a refused write is turned into OutputWriteError; anything else re-raised
+            refused = refused_write(exc)
+            if refused is None:
                 raise
-            err = OutputWriteError(f"cannot write the new plans into {run.run_dir}: {WRITE_ERRNOS[exc.errno][0]}; its files "
-                                   "are as they were (make room on that disk, or copy the run directory to another, and "
-                                   "render again)")
-            err.errno = exc.errno
-            raise err from exc
+            raise refused.error(f"cannot write the new plans into {run.run_dir}: {refused.why}; its files are as they "
+                                "were (make room on that disk, or copy the run directory to another, and render "
+                                "again)") from exc
         finally:
             remove_stage(stage)
 

@@ -29,6 +29,7 @@ import sqlite3
 import stat
 import tempfile
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
@@ -39,7 +40,7 @@ logger = logging.getLogger(__name__)
 
 __all__ = ["OutputLock", "StagedDir", "cli_wording", "cli_words", "out_word", "overwrite_word", "new_run_id", "write_new_file", "lock_path",
            "exchange_paths", "stage_for_render", "move_into", "remove_stage", "STAGE_SUFFIX", "OLD_SUFFIX", "WRITE_ERRNOS",
-           "is_disk_full", "output_write_errors"]
+           "is_disk_full", "output_write_errors", "RefusedWrite", "refused_write"]
 
 STAGE_SUFFIX = ".partial"
 """Suffix of a run directory being written (``.<name>.<random>.partial`` beside ``--out``)."""
@@ -406,25 +407,20 @@ class StagedDir:
             self._lock.release()
             return
         self._abandon()
-        if ev is None or isinstance(ev, OutputWriteError) or not is_disk_full(ev):
-            return
-        if isinstance(ev, OSError) and ev.errno in WRITE_ERRNOS:
-            raise self.write_error(ev) from ev
-        # the GeoPackage (SQLite, or GDAL writing one): "database or disk is full"
-        raise self.write_error(OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))) from ev
+        refused = refused_write(ev) if ev is not None else None
+        if ev is not None and refused is not None:
+            raise self.write_error(ev, refused) from ev
 
-    def write_error(self, exc: OSError) -> OutputWriteError:
-        """The :class:`~optimiser.errors.OutputWriteError` for a write that failed with ``exc`` (a
-        full disk, a quota, a read-only file system), once the stage is gone: it names the run
-        directory (or the other file that could not be written) and what to do."""
-        why, fix = WRITE_ERRNOS[exc.errno] if exc.errno in WRITE_ERRNOS else (exc.strerror or str(exc), "check the folder")
-        target = exc.filename if isinstance(exc.filename, str) else None
+    def write_error(self, exc: BaseException, refused: RefusedWrite) -> OutputWriteError:
+        """The :class:`~optimiser.errors.OutputWriteError` for a write the machine refused
+        (``exc``, :func:`refused_write`), once the stage is gone: it names the run directory (or
+        the other file that could not be written) and what to do."""
+        target = getattr(exc, "filename", None)
+        target = target if isinstance(target, str) else None
         ours = target is None or os.path.abspath(target).startswith(os.path.abspath(self.out.parent) + os.sep)
         what = f"the run directory {self.out}" if ours else f"{target} (while making the run directory {self.out})"
         kept = f"{self.out} is as it was" if _lstat(self.out) is not None else f"nothing was written to {self.out}"
-        err = OutputWriteError(f"cannot write {what}: {why}; {kept} ({fix.format(out=out_word())})")
-        err.errno = exc.errno
-        return err
+        return refused.error(f"cannot write {what}: {refused.why}; {kept} ({refused.fix})")
 
 
 def _umask() -> int:
@@ -447,6 +443,37 @@ def is_disk_full(exc: BaseException) -> bool:
     return "database or disk is full" in str(exc)  # GDAL's (pyogrio) wording of SQLITE_FULL
 
 
+@dataclass(frozen=True)
+class RefusedWrite:
+    """A write the machine refused, in words (:data:`WRITE_ERRNOS`).
+
+    Attributes:
+        errno: the error number (``ENOSPC`` for SQLite's and GDAL's "database or disk is full").
+        why: what happened, e.g. "no space left on the device".
+        fix: what to do, naming ``--out`` or ``out_dir`` (:func:`out_word`).
+    """
+
+    errno: int
+    why: str
+    fix: str
+
+    def error(self, message: str) -> OutputWriteError:
+        """An :class:`~optimiser.errors.OutputWriteError` saying ``message``, with this errno."""
+        err = OutputWriteError(message)
+        err.errno = self.errno
+        return err
+
+
+def refused_write(exc: BaseException) -> RefusedWrite | None:
+    """``exc`` as a :class:`RefusedWrite` when it is one (:func:`is_disk_full`); ``None`` for any
+    other exception and for an :class:`~optimiser.errors.OutputWriteError` (already said)."""
+    if isinstance(exc, OutputWriteError) or not is_disk_full(exc):
+        return None
+    code = exc.errno if isinstance(exc, OSError) and exc.errno in WRITE_ERRNOS else errno.ENOSPC
+    why, fix = WRITE_ERRNOS[code]
+    return RefusedWrite(code, why, fix.format(out=out_word()))
+
+
 @contextlib.contextmanager
 def output_write_errors(what: str, out: Path) -> Iterator[None]:
     """Within it, a write the machine refused (:func:`is_disk_full`) raises
@@ -463,13 +490,10 @@ def output_write_errors(what: str, out: Path) -> Iterator[None]:
         if made:
             with contextlib.suppress(OSError):
                 out.rmdir()  # made here and still empty: nothing left behind
-        if isinstance(exc, OutputWriteError):
+        refused = refused_write(exc)
+        if refused is None:  # an OutputWriteError: said already
             raise
-        code = exc.errno if isinstance(exc, OSError) and exc.errno in WRITE_ERRNOS else errno.ENOSPC
-        why, fix = WRITE_ERRNOS[code]
-        err = OutputWriteError(f"cannot write {what}: {why}; {out} is as it was ({fix.format(out=out_word())})")
-        err.errno = code
-        raise err from exc
+        raise refused.error(f"cannot write {what}: {refused.why}; {out} is as it was ({refused.fix})") from exc
 
 
 def stage_for_render(run_dir: Path) -> Path:
