@@ -505,3 +505,24 @@ def test_what_each_item_buys_is_shown_whole(browser, tmp_path: Path) -> None:
     box = page.eval_on_selector("#buys .scroll", "e => [e.scrollHeight, e.clientHeight]")
     assert box[0] <= box[1] + 1, box
     assert_clean(events)
+
+
+def test_one_size_row_puts_the_firm_sizes_in_one_row_where_the_first_was():
+    from matplotlib.lines import Line2D
+
+    from optimiser.present.plan_key import one_size_row
+
+    def size(n):
+        return Line2D([], [], marker="o", ms=n / 20, mfc="#123456", ls="none", label=f"Firm, {n} employees")
+
+    before, after = Line2D([], [], label="Lab"), Line2D([], [], label="Crossing")
+    handles = [before, size(30), size(300), after]
+    labels = [h.get_label() for h in one_size_row(handles)]
+    assert labels == ["Lab", "Firm (circle area by staff: 30 to 300)", "Crossing"]
+    labelled = one_size_row(handles, "Firm (each site on its own scale)")
+    assert [h.get_label() for h in labelled] == ["Lab", "Firm (each site on its own scale)", "Crossing"]
+    assert labelled[1].get_markerfacecolor() == "#123456"
+    one = [before, size(30)]
+    assert one_size_row(one) == one  # one size: a row of its own already
+    assert [h.get_label() for h in one_size_row(one, "Firm")] == ["Lab", "Firm"]
+    assert one_size_row([before, after], "Firm") == [before, after]

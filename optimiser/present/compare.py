@@ -23,7 +23,6 @@ from typing import Any
 from matplotlib.axes import Axes
 from matplotlib.cm import ScalarMappable
 from matplotlib.figure import Figure
-from matplotlib.lines import Line2D
 from matplotlib.transforms import Bbox
 
 from optimiser.errors import FileReadError, InputError, Problem, ValidationError
@@ -42,13 +41,14 @@ from optimiser.present.plan_key import (
     KeySection,
     draw_key,
     firm_section,
+    one_size_row,
     site_sections,
     spaced_handles,
 )
 from optimiser.present.report import Cell, Header, Table, data_uri_png, render_page
 from optimiser.present.rundir import load_run
 from optimiser.present.staging import move_into, output_write_errors, remove_stage, stage_for_render, write_new_file
-from optimiser.present.style import FIRM_C, PLAN_DPI, PlanStyle
+from optimiser.present.style import PLAN_DPI, PlanStyle
 
 logger = logging.getLogger(__name__)
 
@@ -222,14 +222,7 @@ def _merge_handles(axes: Iterable[Axes], one_scale: bool = True) -> list[Any]:
         for h in getattr(ax, "_siteopt_handles", []):
             seen.setdefault(h.get_label(), h)
     handles = list(seen.values())
-    sizes = [h for h in handles if str(h.get_label()).startswith("Firm, ")]
-    if one_scale or not sizes:
-        return handles
-    first = handles.index(sizes[0])
-    rest = [h for h in handles if h not in sizes]
-    rest.insert(first, Line2D([], [], marker="o", ms=9, mfc=FIRM_C, mec="white", ls="none",
-                              label="Firm (circle area by staff; each site on its own scale)"))
-    return rest
+    return handles if one_scale else one_size_row(handles, "Firm (circle area by staff; each site on its own scale)")
 
 
 def _shared_style(runs: Sequence[RunData]) -> PlanStyle:

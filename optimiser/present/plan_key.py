@@ -46,7 +46,7 @@ from optimiser.present.style import (
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["KeyEntry", "KeySection", "KeyColumn", "key_sections", "firm_section", "route_section", "draw_side_panel",
+__all__ = ["KeyEntry", "KeySection", "KeyColumn", "key_sections", "firm_section", "one_size_row", "route_section", "draw_side_panel",
            "make_room_for_side_panel", "draw_key", "KEY_FONT_SIZES", "SIDE_PANEL_IN", "ACCURACY_NOTE", "site_sections"]
 
 KEY_FONT_SIZES = (7.0, 6.6, 6.2, 5.8, 5.4, 5.0)
@@ -398,15 +398,17 @@ def _small_markers(handles: Sequence[Any], factor: float) -> list[Any]:
     return out
 
 
-def _one_size_row(handles: Sequence[Any]) -> list[Any]:
+def one_size_row(handles: Sequence[Any], label: str | None = None) -> list[Any]:
     """``handles`` with the firm-size circles (labels ``Firm, N employees``) as one row of a
-    small circle: 'Firm (circle area by staff: 30 to 300)'."""
+    small circle, in the first one's place: ``label``, or without it (and only for two sizes or
+    more) 'Firm (circle area by staff: 30 to 300)'."""
     sizes = [h for h in handles if isinstance(h, Line2D) and str(h.get_label()).startswith("Firm, ")]
-    if len(sizes) < 2:
+    if not sizes or (label is None and len(sizes) < 2):
         return list(handles)
-    counts = [str(h.get_label()).removeprefix("Firm, ").removesuffix(" employees") for h in sizes]
-    row = Line2D([], [], marker="o", ms=8, mfc=sizes[0].get_markerfacecolor(), mec="white", ls="none",
-                 label=f"Firm (circle area by staff: {counts[0]} to {counts[-1]})")
+    if label is None:
+        counts = [str(h.get_label()).removeprefix("Firm, ").removesuffix(" employees") for h in sizes]
+        label = f"Firm (circle area by staff: {counts[0]} to {counts[-1]})"
+    row = Line2D([], [], marker="o", ms=8, mfc=sizes[0].get_markerfacecolor(), mec="white", ls="none", label=label)
     out: list[Any] = []
     for h in handles:
         if h is sizes[0]:
@@ -472,7 +474,7 @@ def draw_side_panel(ax: Axes, handles: list[Any], sections: list[KeySection], ro
             (5.0, 0.4, True), (5.0, 0.2, True)]
         hl = 2.2 if legend_w >= LEGEND_COL_IN else 1.6
         for fontsize, spacing, small in tries:
-            rows = spaced_handles(_small_markers(_one_size_row(handles), fontsize / 7.5) if small else handles,
+            rows = spaced_handles(_small_markers(one_size_row(handles), fontsize / 7.5) if small else handles,
                                   fontsize, spacing)
             chars = max(10, int((legend_w * 72.0 - (hl + 0.8) * fontsize) / (fontsize * _EM_PER_CHAR)))
             leg = ax.legend(rows, [_rewrap(str(h.get_label()), chars) for h in rows],
