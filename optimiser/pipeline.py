@@ -729,8 +729,8 @@ def run_futures(sc: Scenario, out: Path | None, opts: SolveOptions, *, render: b
                       rr.solve_seconds, rr.backend, opts.seed, joint.chosen_in(ref, rr.plan) if obj is not None else (),
                       rr.conflicts or (("no plan found",) if rr.status is Status.INFEASIBLE else ()), rr.message, rr.stats,
                       stopped_by=rr.stopped_by)  # what ended a search of the futures' or the joint one
-    progress.phase("verify", "every future: " + ", ".join(f"{n} {'passed' if v is not None and v.passed else 'FAILED'}"
-                                                        for n, v in zip(joint.names, vers)), t)
+    progress.phase("verify", "every future: " + ", ".join(  # no plan: nothing to verify, not a failed check
+        f"{n} {'no plan' if v is None else 'passed' if v.passed else 'FAILED'}" for n, v in zip(joint.names, vers)), t)
     attribution: list[ItemAttribution] = []
     ver = vers[ref]
     if ver is not None and ver.passed and res.chosen:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import json
+import logging
 import math
 from pathlib import Path
 
@@ -350,6 +351,20 @@ def test_a_future_whose_optimum_is_zero_has_a_finite_regret(tmp_path, backend):
     worst = min(max(100.0 * (o - opt) / max(opt, 1) for o, opt in zip(obj, optima))
                 for obj in objs.values() if None not in obj)
     assert worst == 12000.0
+
+
+def test_a_futures_run_without_a_plan_says_so_not_that_verification_failed(tmp_path, caplog):
+    """A future no layout fits leaves no plan to verify: the verify line said 'FAILED' for
+    every future, as if the independent check had found the plan wrong."""
+    from optimiser import progress
+
+    (tmp_path / "site.yaml").write_text(MINI_SITE)
+    (tmp_path / "sc.yaml").write_text(MINI_TRAM_FUTURES.replace("budget: 1800000", "budget: 100000"))
+    with caplog.at_level(logging.INFO, logger=progress.PROGRESS_LOGGER):
+        rr = run_scenario(read_scenario(tmp_path / "sc.yaml"), tmp_path / "run", render=False, time_limit_s=10)
+    assert rr.status == "infeasible"
+    lines = [r.getMessage() for r in caplog.records if r.name == progress.PROGRESS_LOGGER and "verify" in r.getMessage()]
+    assert lines and "FAILED" not in lines[0] and "ample no plan, cuts no plan" in lines[0], lines
 
 
 def test_quoted_numbers_are_read_not_dropped(tmp_path):
