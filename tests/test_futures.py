@@ -367,6 +367,26 @@ def test_a_futures_run_without_a_plan_says_so_not_that_verification_failed(tmp_p
     assert lines and "FAILED" not in lines[0] and "ample no plan, cuts no plan" in lines[0], lines
 
 
+@pytest.mark.parametrize("overrides, field", [
+    ({"transit.objective": "min_mean_walk"}, "futures[1].overrides.transit.objective"),
+    ({"transit": None}, "futures[1].overrides.transit"),
+])
+def test_futures_must_measure_their_objective_in_one_unit(tmp_path, overrides, field):
+    """A future that drops the transit section or changes its max_coverage objective counts
+    weighted metres where the others count staff left uncovered: it was run, and the expected
+    objective averaged 170 staff with 164,500 weighted m as "82,335 staff outside every catchment"."""
+    (tmp_path / "site.yaml").write_text(MINI_SITE)
+    (tmp_path / "sc.yaml").write_text(MINI_TRAM_FUTURES)
+    with pytest.raises(ValidationError) as err:
+        read_scenario(tmp_path / "sc.yaml", futures=[{"name": "cov"}, {"name": "walk", "overrides": overrides}])
+    assert [p.field for p in err.value.problems] == [field]
+    text = str(err.value)
+    assert "future 'walk' measures its objective in weighted metres, the scenario in staff left outside" in text, text
+    # a change that keeps the unit is still a future
+    sc = read_scenario(tmp_path / "sc.yaml", futures=[{"name": "a"}, {"name": "b", "overrides": {"transit.catchment_m": 800}}])
+    assert [f.name for f in sc.futures] == ["a", "b"]
+
+
 def test_quoted_numbers_are_read_not_dropped(tmp_path):
     """A probability or head count the schema accepts as text ("0.3", "400") is used: it was
     silently dropped (the futures weighed equally; the growth future kept today's staff)."""

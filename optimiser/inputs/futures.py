@@ -20,7 +20,7 @@ from pydantic import ValidationError as PydanticValidationError
 
 from optimiser.errors import Problem
 from optimiser.inputs import schema as S
-from optimiser.inputs.domain import Future, Scenario, Site
+from optimiser.inputs.domain import Future, Scenario, Site, TransitSpec
 from optimiser.inputs.overrides import apply_overrides, check_key, split_key
 from optimiser.inputs.site import firms_in_site
 
@@ -124,6 +124,27 @@ def _probability_problems(raw: list[dict[str, Any]], file: str) -> list[Problem]
     return []
 
 
+def _counts_staff(transit: Any) -> bool:
+    """Whether a raw ``transit`` section makes the objective the staff left outside every
+    catchment (``max_coverage``), not weighted metres (``optimiser.model.futures.objective_unit``)."""
+    return isinstance(transit, dict) and transit.get("objective", TransitSpec.objective) == "max_coverage"
+
+
+def _unit_problem(i: int, name: str, overrides: dict[str, Any], base_staff: bool, future: Scenario, file: str) -> list[Problem]:
+    """A future whose objective is in other units than the scenario's: its regret and the
+    expected objective would mix staff left uncovered with weighted metres."""
+    staff = future.transit is not None and future.transit.objective == "max_coverage"
+    if staff == base_staff:
+        return []
+    units = {True: "staff left outside every catchment (transit objective max_coverage)", False: "weighted metres"}
+    key = next((k for k in overrides if split_key(str(k))[0] == "transit"), None)
+    return [Problem(file, f"futures[{i}].overrides" + (f".{key}" if key is not None else ""),
+                    f"future {name!r} measures its objective in {units[staff]}, the scenario in {units[base_staff]}: one plan's "
+                    "regrets and expected objective need every future in one unit",
+                    "keep the scenario's transit section and its objective in every future (change its count, cost or "
+                    "catchment instead)")]
+
+
 def check_futures(data: dict[str, Any], file: str, path: Path | None,
                   check: CheckScenario, known: Sequence[Problem] = ()) -> tuple[tuple[Future, ...], list[Problem]]:
     """The scenario's futures, each validated as a whole scenario.
@@ -168,7 +189,9 @@ def check_futures(data: dict[str, Any], file: str, path: Path | None,
             continue
         scenario, more = check(fdata, file, path)
         problems.extend(dataclasses.replace(p, field=f"futures[{i}] ({name}): {p.field}") for p in more if p not in seen_problems)
-        if scenario is not None:
+        if scenario is not None and (unit := _unit_problem(i, name, overrides, _counts_staff(base.get("transit")), scenario, file)):
+            problems.extend(unit)
+        elif scenario is not None:
             prob = schema_value("probability", item.get("probability"))
             futures.append(Future(name, scenario, None if prob is None else float(prob), dict(overrides)))
     logger.debug("%d future(s): %s", len(futures), ", ".join(f.name for f in futures))
