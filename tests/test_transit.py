@@ -230,6 +230,20 @@ def test_pipeline_metrics_and_layout(tmp_path):
                 assert poly.exterior.is_ccw and not any(r.is_ccw for r in poly.interiors), f["properties"]
 
 
+def test_the_report_lists_new_stops_among_the_placements():
+    """A run that builds one stop and no crossing said "Nothing placed: the baseline layout is
+    already the best" under Placements: the table left new stops out."""
+    from optimiser.present.report import placements_table
+
+    r = run_scenario(tram_scenario(budget=100_000, count=CountRange(1, 1)), None, render=False)
+    t = r.metrics.transit
+    assert t is not None and len(t.stops) == 1 and not t.crossings
+    table = placements_table(r.metrics)
+    [row] = table.rows
+    texts = [c.text for c in row]
+    assert texts[0] == "T" and texts[1] == "Transit stop" and t.stops[0].id in texts and "stop on tram" in texts, texts
+
+
 def test_metrics_without_transit_have_no_key():
     r = run_scenario(replace(tram_scenario(), transit=None, site=_square()), None, render=False)
     assert r.metrics.transit is None

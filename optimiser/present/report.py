@@ -198,7 +198,7 @@ def location_text(m: RunMetrics, x: float, y: float) -> str:
 
 
 def placements_table(m: RunMetrics) -> Table:
-    """Everything built, with its plan tag (F1, S1, X1 ...), human name, location and cost."""
+    """Everything built, with its plan tag (F1, S1, X1 ..., T for a transit stop), human name, location and cost."""
     tags = placement_tags(m)
     names = {a.id: a.name for a in m.attribution}
     pl = m.placements
@@ -209,6 +209,9 @@ def placements_table(m: RunMetrics) -> Table:
              for s in pl.social_spaces]
     rows += [("Crossing", c.id, nice_type(c.type), f"over {c.barrier or '?'}, {location_text(m, c.x, c.y)}", c.cost,
               f"+{fmt_num(c.penalty_m)} m walk penalty") for c in pl.crossings]
+    stops = [t for t in (m.transit.stops if m.transit is not None else []) if not t.existing]
+    rows += [("Transit stop", t.id, f"stop on {t.line}", location_text(m, t.x, t.y), t.cost, "") for t in stops]
+    tags.update({t.id: "T" for t in stops})  # the plans mark every new stop T
     headers = [Header("On plan"), Header("Placement"), Header("Name"), Header("Type"),
                Header(f"Location ({m.site.source_crs or m.site.crs})"),
                Header("Cost", True), Header("Note"), Header("Id")]
