@@ -244,6 +244,22 @@ def test_the_report_lists_new_stops_among_the_placements():
     assert texts[0] == "T" and texts[1] == "Transit stop" and t.stops[0].id in texts and "stop on tram" in texts, texts
 
 
+def test_the_interactive_plan_draws_the_alignment_and_the_stops(tmp_path):
+    """The report's interactive plan (and compare.html's) drew no alignment and no stop: a tram
+    run's first map showed only the crossings."""
+    from optimiser.present.interactive import map_view
+    from optimiser.present.rundir import load_run
+
+    r = run_scenario(tram_scenario(), tmp_path / "run", render=False)
+    t = r.metrics.transit
+    assert t is not None and t.stops
+    view = map_view(load_run(tmp_path / "run"))
+    assert view.svg.count('class="transit-line"') == 1
+    assert view.svg.count('class="stop"') == len(t.stops) and view.svg.count('class="stop existing-stop"') == 1
+    assert f'data-id="{t.stops[0].id}"' in view.svg and "Existing stop: East end" in view.svg
+    assert {"Transit alignment", "New stop", "Existing stop"} <= {item.label for item in view.legend}
+
+
 def test_metrics_without_transit_have_no_key():
     r = run_scenario(replace(tram_scenario(), transit=None, site=_square()), None, render=False)
     assert r.metrics.transit is None

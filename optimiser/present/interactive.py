@@ -44,6 +44,7 @@ from optimiser.present.map_style import (
     hexagon_points,
     legend_items,
     plus_points,
+    square_points,
     star_points,
 )
 from optimiser.present.style import PARCEL_STYLE
@@ -321,6 +322,23 @@ def _placements(svg: _Svg, run: RunData) -> None:
     svg.close()
 
 
+def _transit(svg: _Svg, run: RunData) -> None:
+    """Transit alignments (dashed) and stops (a filled square new, a white one existing), as on
+    the static plan."""
+    svg.open("transit")
+    u = svg.size / 160
+    for f in run.layout.layer("transit_line"):
+        svg.path(f.geometry, "transit-line", f"Transit alignment: {f.text('name', f.id)}")
+        svg.kinds.add("transit_line")
+    for f in run.layout.layer("transit_stop"):
+        new = f.text("status") == "new"
+        title = f"New stop: {f.text('name', f.id)}\n{_cost_text(run, f)}" if new else f"Existing stop: {f.text('name', f.id)}"
+        x, y = point(f.geometry)
+        svg.polygon(square_points(x, y, (2.0 if new else 1.5) * u), "stop" if new else "stop existing-stop", title, data_id=f.id)
+        svg.kinds.add("stop_new" if new else "stop_existing")
+    svg.close()
+
+
 def _labels(svg: _Svg, run: RunData) -> None:
     """Firm numbers on their circles and placement tags (F1, S1, X1) beside their symbols, in the
     static plan's colours, placed without overlaps (leader lines when moved off)."""
@@ -379,6 +397,7 @@ def map_view(run: RunData, map_id: str = "map", extent: Extent | None = None) ->
     _site_layers(svg, run)
     _coverage(svg, run)
     _routes(svg, run)
+    _transit(svg, run)
     _placements(svg, run)
     key = _firms(svg, run)
     _labels(svg, run)

@@ -29,11 +29,13 @@ from optimiser.present.style import (
     ROUTE_AFTER_C,
     ROUTE_BEFORE_C,
     SOCIAL_C,
+    TRANSIT_C,
     WATER_EC,
     WATER_FC,
 )
 
-__all__ = ["map_css", "star_points", "hexagon_points", "diamond_points", "plus_points", "hatch_defs", "LegendItem", "legend_items",
+__all__ = ["map_css", "star_points", "hexagon_points", "diamond_points", "plus_points", "square_points",
+           "hatch_defs", "LegendItem", "legend_items",
            "CORRIDOR_FC", "FIXED_EC"]
 
 CORRIDOR_FC = "#f3dfcf"
@@ -100,6 +102,9 @@ def _rules() -> list[str]:
         f".map-svg .tag{{fill:{FACILITY_TEXT_C}}}",
         f".map-svg .tag.t-social{{fill:{SOCIAL_C};stroke:#fff}}",
         f".map-svg .tag.t-crossing{{fill:{CROSSING_C}}}",
+        f".map-svg .transit-line{{fill:none;stroke:{TRANSIT_C};stroke-width:2.2;stroke-dasharray:6 2}}",
+        f".map-svg .stop{{fill:{TRANSIT_C};stroke:#fff;stroke-width:1}}",
+        f".map-svg .stop.existing-stop{{fill:#fff;stroke:{FIRM_C};stroke-width:1.2}}",
     ]
 
 
@@ -134,6 +139,11 @@ def plus_points(x: float, y: float, r: float) -> str:
     t = 0.38 * r
     return _polygon([(x - t, y + r), (x + t, y + r), (x + t, y + t), (x + r, y + t), (x + r, y - t), (x + t, y - t),
                      (x + t, y - r), (x - t, y - r), (x - t, y - t), (x - r, y - t), (x - r, y + t), (x - t, y + t)])
+
+
+def square_points(x: float, y: float, r: float) -> str:
+    """A square of half-side ``r`` around (x, y) (the plan's transit stop)."""
+    return _polygon([(x - r, y + r), (x + r, y + r), (x + r, y - r), (x - r, y - r)])
 
 
 def hatch_defs(map_id: str) -> str:
@@ -178,5 +188,8 @@ def legend_items(kinds: set[str], coverage_m: float | None) -> list[LegendItem]:
         ("social", f'<polygon class="social" points="{hexagon_points(14, 0, 7)}"/>', "New social space"),
         ("facility", f'<polygon class="facility" points="{star_points(14, 0, 8)}"/>', "New shared facility"),
         ("existing", f'<polygon class="existing" points="{plus_points(14, 0, 6)}"/>', "Existing facility"),
+        ("transit_line", f'<path class="transit-line" d="{line}"/>', "Transit alignment"),
+        ("stop_new", f'<polygon class="stop" points="{square_points(14, 0, 5)}"/>', "New stop"),
+        ("stop_existing", f'<polygon class="stop existing-stop" points="{square_points(14, 0, 4)}"/>', "Existing stop"),
     ]
     return [LegendItem(_swatch(body), label) for kind, body, label in table if kind in kinds]

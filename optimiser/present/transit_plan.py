@@ -30,12 +30,10 @@ from optimiser.present.figure import (
 from optimiser.present.formatting import fmt_num
 from optimiser.present.layers import Extent, LayoutLike, lines, point
 from optimiser.present.metrics import RunMetrics
-from optimiser.present.style import CROSSING_C, EXISTING_CROSSING_C, FIRM_C
+from optimiser.present.style import CROSSING_C, EXISTING_CROSSING_C, FIRM_C, TRANSIT_C
 
 logger = logging.getLogger(__name__)
 
-TRANSIT_C = "#00897b"
-"""Colour of alignments, stops and catchments."""
 CATCHMENT_FILL = (0.0, 0.54, 0.48, 0.16)
 
 
