@@ -260,6 +260,21 @@ def test_the_interactive_plan_draws_the_alignment_and_the_stops(tmp_path):
     assert {"Transit alignment", "New stop", "Existing stop"} <= {item.label for item in view.legend}
 
 
+def test_stops_no_walk_reaches_are_named_in_the_conflict():
+    """An alignment beyond a river with no path on its far side: every candidate stop is left
+    out, and the infeasibility said only "(only 0 candidate stops)", not why."""
+    from optimiser.inputs.domain import Barrier, BarrierKind
+
+    river = Barrier("river", "River", BarrierKind.WATER, LineString([(-100, 700), (1100, 700)]), 20.0)
+    far = TransitLine("far", "Far line", LineString([(0, 800), (1000, 800)]))
+    site = _square(transit=(far,))
+    sc = replace(tram_scenario(lines=(far,)), site=replace(site, barriers=(*site.barriers, river)))
+    r = run_scenario(sc, None, render=False)
+    assert r.status == "infeasible"
+    [why] = r.solve.conflicts
+    assert "only 0 candidate stops; 5 more on the alignments reach no walkable path" in why, why
+
+
 def test_metrics_without_transit_have_no_key():
     r = run_scenario(replace(tram_scenario(), transit=None, site=_square()), None, render=False)
     assert r.metrics.transit is None

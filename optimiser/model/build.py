@@ -188,7 +188,8 @@ def build_problem(
         if soc.coverage != "off" or obj.social_access > 0:
             add_social_terms(tb, soc, sites, list(existing_social_keys))
     if scenario.transit is not None:
-        add_transit_terms(tb, [s for s in stop_sites if s.key in site_decision], list(existing_stop_keys))
+        placeable = [s for s in stop_sites if s.key in site_decision]
+        add_transit_terms(tb, placeable, list(existing_stop_keys), unreachable=len(stop_sites) - len(placeable))
     add_overlap_constraints(problem, [s for s in facility_sites + social_sites if s.key in site_decision], site_decision)
     add_directness_constraints(tb)
     add_budget_constraint(problem, scenario.budget)

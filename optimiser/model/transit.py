@@ -64,27 +64,32 @@ def coverage_penalty(employees: int, problem: Problem) -> int:
     return int(round(employees * problem.length_scale_per_m * problem.weight_scale["all"]))
 
 
-def add_transit_terms(tb: TermBuilder, stops: list[CandidateSite], existing: list[str]) -> None:
+def add_transit_terms(tb: TermBuilder, stops: list[CandidateSite], existing: list[str], unreachable: int = 0) -> None:
     """Add the transit term and its constraints (module docstring).
 
     Args:
         tb: the term builder (its scenario has ``transit``).
         stops: placeable candidate stops.
         existing: network keys of existing stops.
+        unreachable: candidate stops left out because no walk reaches them (named when too
+            few stops remain).
     """
     spec = tb.scenario.transit
     assert spec is not None
-    _add_stop_constraints(tb, spec, stops)
+    _add_stop_constraints(tb, spec, stops, unreachable)
     if spec.objective == "max_coverage":
         _add_coverage(tb, spec, stops, existing)
     else:
         add_nearest_walk_terms(tb, TRANSIT_TYPE, tb.weights.to_int(transit_walk_weights(tb.scenario)), stops, existing)
 
 
-def _add_stop_constraints(tb: TermBuilder, spec: TransitSpec, stops: list[CandidateSite]) -> None:
+def _add_stop_constraints(tb: TermBuilder, spec: TransitSpec, stops: list[CandidateSite], unreachable: int) -> None:
     problem = tb.problem
     ids = [tb.site_decision[s.key] for s in stops]
-    fit = f" (only {len(ids)} candidate stops)" if spec.count.min > len(ids) else ""
+    why = (f"; {unreachable} more on the alignments reach no walkable path without crossing a barrier: add a path or an "
+           "existing crossing to them" if unreachable else
+           "; points in barrier bands, exclusion zones, buildings and no_platform zones are skipped")
+    fit = f" (only {len(ids)} candidate stops{why})" if spec.count.min > len(ids) else ""
     problem.groups[f"count_min:{TRANSIT_GROUP}"] = f"at least {spec.count.min} new stops{fit}"
     problem.groups[f"count_max:{TRANSIT_GROUP}"] = f"at most {spec.count.max} new stops"
     problem.groups[f"spacing:{TRANSIT_GROUP}"] = f"new stops at least {spec.min_spacing_m:g} m apart"
