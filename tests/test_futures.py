@@ -468,6 +468,19 @@ def test_expected_rule_bound_is_in_the_units_of_the_expected_objective(tmp_path)
     assert f"expected objective {best:,.0f} weighted m" in m.robust.message and m.robust.objective_unit == "weighted m"
 
 
+def test_the_plan_title_says_it_is_one_plan_for_the_futures(tmp_path):
+    """plan.png of a futures run was titled as a single scenario's layout: nothing said it is
+    the robust plan, nor in which future its walks, costs and gap are drawn."""
+    from optimiser.present.plan import plan_title
+
+    (tmp_path / "site.yaml").write_text(MINI_SITE)
+    (tmp_path / "sc.yaml").write_text(MINI_LAB_FUTURES)
+    rr = run_scenario(read_scenario(tmp_path / "sc.yaml"), None, render=False, time_limit_s=10)
+    head, _ = plan_title(rr.metrics)
+    assert head.splitlines()[1] == ("One plan for 2 futures (expected, worst regret 0.00%), drawn with its walks and costs "
+                                    "in future today"), head
+
+
 def test_validate_names_the_futures_and_the_transit_question(tmp_path):
     from click.testing import CliRunner
 

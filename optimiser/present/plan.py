@@ -97,6 +97,11 @@ def plan_title(metrics: RunMetrics) -> tuple[str, str]:
     bits += [f"capital {fmt_money(cost.capital, metrics.currency)}"
              + (f" of {fmt_money(cost.budget, metrics.currency)}" if cost.budget is not None else ""),
              f"gap {fmt_pct(gap, 1, share=True) if gap is not None else '–'} ({metrics.status})"]
+    rb = metrics.robust
+    if rb is not None and metrics.futures:  # the layout is the robust plan in one future: say which
+        worst = f", worst regret {fmt_pct(rb.worst_regret_pct, 2)}" if rb.worst_regret_pct is not None else ""
+        head += (f"\nOne plan for {len(metrics.futures)} futures ({rb.rule}{worst}), drawn with its walks and costs in "
+                 f"future {rb.reference_future}")
     if metrics.verification.passed is False:
         bits.append("VERIFICATION FAILED")
     return head, " · ".join(bits)
