@@ -275,6 +275,21 @@ def test_stops_no_walk_reaches_are_named_in_the_conflict():
     assert "only 0 candidate stops; 5 more on the alignments reach no walkable path" in why, why
 
 
+def test_a_crossing_is_relied_on_by_the_firms_it_takes_to_a_stop(tmp_path):
+    """A crossing chosen to bring staff within a stop's catchment had firms_relying 0 and the
+    report said "Relied on by: N firm pairs" only, as if no firm's walk to the stop used it."""
+    from optimiser.present.buys import buys_table
+    from optimiser.present.rundir import load_run
+
+    r = run_scenario(tram_scenario(), tmp_path / "run", render=False)
+    crossings = [a for a in r.metrics.attribution if a.kind == "crossing"]
+    assert crossings and all(a.firms_relying >= 1 for a in crossings), crossings
+    table = buys_table(load_run(tmp_path / "run"))
+    assert table is not None
+    relied = [row[5].text for row in table.rows if row[1].text in {a.name for a in crossings}]
+    assert relied and all("firms' walks to a facility, social space or stop" in t for t in relied), relied
+
+
 def test_metrics_without_transit_have_no_key():
     r = run_scenario(replace(tram_scenario(), transit=None, site=_square()), None, render=False)
     assert r.metrics.transit is None

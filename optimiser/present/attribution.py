@@ -15,8 +15,9 @@ For an objective of firm-to-firm walking alone this is exactly the rise of
 the verifier counts it (metres per uncovered employee). Removing an item never shortens a walk,
 so ``saving_m`` is never negative.
 
-Besides the saving, each entry says which firm pairs (crossings) or firms (facilities and
-social spaces) rely on the item: those whose walk rises without it, most weighted rise first.
+Besides the saving, each entry says which firm pairs (crossings) or firms (facilities, social
+spaces, stops; for a crossing, firms whose walk to any of them it carries) rely on the item:
+those whose walk rises without it, most weighted rise first.
 """
 
 from __future__ import annotations
@@ -123,19 +124,29 @@ def _pairs_relying(prep: Prepared, with_m: np.ndarray, without_m: np.ndarray) ->
     return out
 
 
-def _firms_relying(prep: Prepared, kind: str, ftype: str, ver: Verification, without: Verification) -> int:
-    """Firms whose walk to the item's kind (facility type, social space or transit stop) rises without it."""
-    if kind == "social":
-        a, b = ver.social_walk_m, without.social_walk_m
-    elif kind == "stop":
-        a, b = ver.transit_walk_m, without.transit_walk_m
-    else:
-        a, b = ver.facility_walk_m.get(ftype), without.facility_walk_m.get(ftype)
+def _rises(a: np.ndarray | None, b: np.ndarray | None) -> np.ndarray | None:
+    """Per firm: whether its walk ``b`` without the item is longer than ``a`` with it."""
     if a is None or b is None:
-        return 0
+        return None
     with np.errstate(invalid="ignore"):
-        rises = (b > a + _RISE_M) | (np.isinf(b) & np.isfinite(a))
-    return int(rises.sum())
+        return np.asarray((b > a + _RISE_M) | (np.isinf(b) & np.isfinite(a)), dtype=bool)
+
+
+def _firms_relying(prep: Prepared, kind: str, ftype: str, ver: Verification, without: Verification) -> int:
+    """Firms whose walk to the item's kind (facility type, social space or transit stop) rises
+    without it; for a crossing, whose walk to any of them does."""
+    if kind == "crossing":
+        walks = [(ver.social_walk_m, without.social_walk_m), (ver.transit_walk_m, without.transit_walk_m)]
+        walks += [(a, without.facility_walk_m.get(t)) for t, a in ver.facility_walk_m.items()]
+        found = [r for a, b in walks if (r := _rises(a, b)) is not None]
+        return int(np.logical_or.reduce(found).sum()) if found else 0
+    if kind == "social":
+        r = _rises(ver.social_walk_m, without.social_walk_m)
+    elif kind == "stop":
+        r = _rises(ver.transit_walk_m, without.transit_walk_m)
+    else:
+        r = _rises(ver.facility_walk_m.get(ftype), without.facility_walk_m.get(ftype))
+    return 0 if r is None else int(r.sum())
 
 
 def attribute_items(prep: Prepared, chosen: Sequence[int], ver: Verification,
@@ -172,7 +183,7 @@ def attribute_items(prep: Prepared, chosen: Sequence[int], ver: Verification,
         out.append(ItemAttribution(
             id=_item_id(prep, i), name=names.get(d.key, d.label), kind=d.kind, type=ftype if d.kind != "crossing" else
             _crossing_type(prep, i), cost=d.cost, pairs_using=len(pairs),
-            firms_relying=0 if d.kind == "crossing" else _firms_relying(prep, d.kind, ftype, ver, without),
+            firms_relying=_firms_relying(prep, d.kind, ftype, ver, without),
             saving_m=round(rise / per_m, 3) if per_m > 0 else 0.0,
             saving_weighted_m=round(rise / problem.units_per_weighted_m, 1),
             feasible_without=without.passed, top_pairs=pairs[:TOP_PAIRS]))

@@ -32,8 +32,9 @@ def pairs_served_text(a: ItemAttribution, n: int = 3) -> str:
 
 
 def _relying(a: ItemAttribution) -> str:
-    if a.kind == "crossing":
-        return f"{fmt_num(a.pairs_using)} firm pairs"
+    if a.kind == "crossing":  # and the firms it takes to a facility, social space or stop
+        return f"{fmt_num(a.pairs_using)} firm pairs" + (f", {fmt_num(a.firms_relying)} firms' walks to a facility, "
+                                                         "social space or stop" if a.firms_relying else "")
     return f"{fmt_num(a.firms_relying)} firms"
 
 

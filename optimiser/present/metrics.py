@@ -185,7 +185,8 @@ class ItemAttribution(_Record):
     ``saving_weighted_m``: the same rise in weighted metres (not divided by the total weight).
     ``pairs_using``: firm pairs whose walk rises without it (``top_pairs``: the largest
     weighted rises); ``firms_relying``: firms whose walk to a facility of its type (or to a
-    social space) rises without it. ``feasible_without``: the layout without it still meets
+    social space, or a transit stop) rises without it; for a crossing, whose walk to any
+    facility, social space or stop does. ``feasible_without``: the layout without it still meets
     every constraint.
     """
 
