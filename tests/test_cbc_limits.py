@@ -6,10 +6,13 @@ from __future__ import annotations
 
 import functools
 import logging
+import time
 
+import pulp
 import pytest
 
 from benchmarks.joint.generate import make_district
+from optimiser.errors import SolverError
 from optimiser.inputs.domain import SolveOptions
 from optimiser.pipeline import prepare
 from optimiser.solve import cbc, cpsat_model
@@ -80,6 +83,55 @@ def test_a_wall_clock_stop_says_so(monkeypatch):
     res = cbc.solve(prep.problem, _opts(wall_limit_s=0.05))
     if res.status is not Status.OPTIMAL:  # (CBC may prove so small a model before reading the clock)
         assert res.stopped_by == "wall_clock" and "wall-clock safety net" in res.message
+
+
+def _cbc_crashes(after_s: float):
+    """A stand-in for running CBC that fails as PuLP reports a crashed binary, after ``after_s``."""
+    def crash(solve):
+        time.sleep(after_s)
+        raise pulp.PulpSolverError("Pulp: Error while trying to execute, use msg=True for more details")
+    return crash
+
+
+def test_a_cbc_crash_when_its_safety_net_runs_out_returns_the_start_layout(monkeypatch):
+    """PuLP's CBC 2.10 segfaults now and then when its time limit ends its preprocessing
+    (``solve(problem, "cbc", time_limit_s=0.1)`` on AMP-SBP raised SolverError): that is a stop
+    on the wall clock, and the warm start is returned with its gap, not an exception."""
+    prep, _ = prepared_case("one_barrier_pairs")
+    monkeypatch.setattr(cbc.interrupt, "call_interruptibly", _cbc_crashes(0.1))
+    res = cbc.solve(prep.problem, _opts(wall_limit_s=0.05))
+    assert res.status is Status.FEASIBLE and res.stopped_by == "wall_clock" and res.chosen, res.message
+    assert res.stats["incumbent"] == "greedy" and res.bound is not None and res.gap is not None
+
+
+def test_a_cbc_crash_before_its_safety_net_is_an_error(monkeypatch):
+    prep, _ = prepared_case("one_barrier_pairs")
+    monkeypatch.setattr(cbc.interrupt, "call_interruptibly", _cbc_crashes(0.0))
+    with pytest.raises(SolverError, match="CBC failed"):
+        cbc.solve(prep.problem, _opts())
+
+
+PREPROCESSING_TIMED_OUT = ("Continuous objective value is 5.89551e+08 - 0.03 seconds\n"
+                           "Cgl0000I Cut generators found to be infeasible! (or unbounded)\n"
+                           "Pre-processing says infeasible or unbounded\n")
+"""What CBC 2.10 logs when its time limit ends its preprocessing of a feasible AMP-SBP model."""
+
+
+@pytest.mark.parametrize("use_hint", [True, False])
+def test_cbc_preprocessing_stopped_by_its_safety_net_is_not_infeasible(monkeypatch, use_hint):
+    """PuLP reads that log as "Infeasible": with a feasible start layout, or when CBC ran until
+    its safety net, the model is not proven infeasible (it was reported so, exit 3)."""
+    prep, _ = prepared_case("one_barrier_pairs")
+
+    def timed_out(lp, net, *args, **kwargs):
+        time.sleep(net + 0.02)
+        lp.status = pulp.LpStatusInfeasible
+        return PREPROCESSING_TIMED_OUT
+
+    monkeypatch.setattr(cbc, "run_cbc", timed_out)
+    res = cbc.solve(prep.problem, _opts(wall_limit_s=0.05), use_hint=use_hint)
+    assert res.status is (Status.FEASIBLE if use_hint else Status.UNKNOWN), res.message
+    assert res.stopped_by == "wall_clock"
 
 
 @pytest.mark.slow

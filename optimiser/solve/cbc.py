@@ -131,11 +131,16 @@ def run_cbc(lp: pulp.LpProblem, safety_net_s: float, seed: int, workers: int, wa
     """Run CBC on ``lp`` with at most ``max_nodes`` nodes (the work limit) and ``safety_net_s``
     wall seconds (the safety net); returns its log ("" when interrupted: it was terminated).
 
+    CBC 2.10 (PuLP's bundled binary) may crash when its time limit ends its preprocessing (a
+    MIP start and a net of a fraction of a second on AMP-SBP): a crash once the safety net has
+    run out is a stop on the wall clock, and what it logged is returned (no solution).
+
     Raises:
-        SolverError: the CBC binary is missing or crashed.
+        SolverError: the CBC binary is missing, or crashed before the safety net ran out.
     """
     fd, log_path = tempfile.mkstemp(prefix="siteopt-cbc-", suffix=".log")
     os.close(fd)
+    t0 = time.perf_counter()
     try:
         cmd = pulp.PULP_CBC_CMD(msg=False, timeLimit=float(safety_net_s), threads=int(workers), warmStart=warm,
                                 maxNodes=None if max_nodes is None else max(1, int(max_nodes)),
@@ -143,10 +148,12 @@ def run_cbc(lp: pulp.LpProblem, safety_net_s: float, seed: int, workers: int, wa
         try:
             with interrupt.stopper(_terminate_cbc):
                 interrupt.call_interruptibly(lambda: lp.solve(cmd))
-        except pulp.PulpSolverError as exc:  # pragma: no cover - binary missing / crashed
+        except pulp.PulpSolverError as exc:
             if interrupt.requested():
                 return ""
-            raise SolverError(f"CBC failed: {exc}") from exc
+            if time.perf_counter() - t0 < safety_net_s:
+                raise SolverError(f"CBC failed: {exc}") from exc
+            logger.info("CBC: crashed when its wall-clock safety net (%.2f s) ran out; no CBC solution", safety_net_s)
         with open(log_path, encoding="utf-8", errors="replace") as fh:
             return fh.read()
     finally:
@@ -195,8 +202,12 @@ def solve(problem: Problem, options: SolveOptions, *, use_hint: bool = True,
     net = max(net - (time.perf_counter() - t0), 0.5 * net)
     if options.wall_limit_s is not None:  # the caller's net (what is left of the run's limit)
         net = max(0.05, options.wall_limit_s - (time.perf_counter() - t0))
+    t_cbc = time.perf_counter()
     log = run_cbc(lp, net, seed, options.workers, start.hint is not None, max_nodes)
     secs = time.perf_counter() - t0
+    # CBC says "infeasible" (no "Result" line) when the safety net ends its preprocessing: trusted
+    # only when it finished before the net and no feasible layout is known
+    trust_infeasible = start.layout is None and time.perf_counter() - t_cbc < net
     stats: dict[str, Any] = {**log_stats(log), "max_nodes": max_nodes, "safety_net_s": round(net, 3),
              "greedy_seconds": round(start.seconds, 3), "greedy_objective": start.objective}
     if start.greedy_stopped_by is not None:
@@ -207,7 +218,7 @@ def solve(problem: Problem, options: SolveOptions, *, use_hint: bool = True,
     if outcome == "other" and lp.sol_status == pulp.LpSolutionOptimal:  # no log to read: PuLP's word
         outcome = "optimal"
     logger.info("CBC: %s, %s nodes, %s iterations, %.2f s", outcome, stats.get("nodes"), stats.get("iterations"), secs)
-    if outcome == "infeasible" or (outcome == "other" and pulp.LpStatus[lp.status] == "Infeasible"):
+    if outcome == "infeasible" or (outcome == "other" and pulp.LpStatus[lp.status] == "Infeasible" and trust_infeasible):
         conflicts = explain_infeasible(problem, time_limit_s=max(5.0, limit / 2), seed=seed)
         return SolveResult(Status.INFEASIBLE, None, None, None, secs, "cbc", seed, (), conflicts,
                            "no layout meets every requirement", stats)
