@@ -162,6 +162,17 @@ def test_schema_is_current():
     assert r.returncode == 0, r.stderr + " (regenerate with: siteopt schema > constraints/schema.json)"
 
 
+def test_a_schema_copy_that_is_not_utf8_is_stale_not_a_bug(tmp_path):
+    from click.testing import CliRunner
+
+    from optimiser.cli import cli
+
+    copy = tmp_path / "schema.json"
+    copy.write_bytes(b"\xff\xfe{}")  # e.g. saved as UTF-16 by an editor: it said "internal error ... a bug"
+    res = CliRunner().invoke(cli, ["schema", "--check", str(copy)])
+    assert res.exit_code == 1 and "is stale" in res.output and "bug" not in res.output
+
+
 def test_schema_validates_the_shipped_scenarios():
     import jsonschema
     import yaml

@@ -22,7 +22,7 @@ def command(check_path: str | None) -> None:
     text = json_schema_text()
     if check_path:
         p = Path(check_path)
-        if not p.is_file() or p.read_text(encoding="utf-8") != text:
+        if not p.is_file() or p.read_text(encoding="utf-8", errors="replace") != text:  # not UTF-8: stale too
             click.echo(f"siteopt: {check_path} is stale; regenerate with: siteopt schema > {check_path}", err=True)
             sys.exit(ExitCode.INTERNAL)  # 1, as documented: the committed schema is not the code's
         click.echo(f"{check_path}: up to date")
