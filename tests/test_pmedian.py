@@ -243,6 +243,19 @@ def test_exact_phase_backends_match_brute_force(backend, seed):
     check_consistent(res, d, p, w)
 
 
+def test_cbc_exact_phase_on_fractional_costs_returns_a_result():
+    """OR-Tools' CBC reported OPTIMAL with no facility open on the reduced radius model of a
+    fractional-cost instance whose incumbent was already optimal (the target cut left nothing):
+    ``solve_pmedian(rng.random((30, 30)), 3, exact_backend="cbc")`` raised a numpy ValueError.
+    The bogus answer is ignored; the incumbent comes back with its proven bound."""
+    d = np.random.default_rng(0).random((30, 30))
+    res = solve_pmedian(d, 3, exact_backend="cbc", time_limit_s=30)
+    best = solve_pmedian(d, 3, exact_backend="scip", time_limit_s=30)
+    assert best.status == "optimal" and res.status in ("optimal", "feasible")
+    assert res.objective == pytest.approx(best.objective) and res.bound <= best.objective + 1e-9
+    check_consistent(res, d, 3)
+
+
 def test_unservable_client_is_infeasible():
     d = np.array([[np.inf, 1.0], [np.inf, np.inf]])
     res = solve_pmedian(d, 1)

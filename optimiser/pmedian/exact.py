@@ -267,8 +267,13 @@ def solve_reduced_mip(rm: ReducedModel, time_limit: float, seed: int, workers: i
     params = pywraplp.MPSolverParameters()
     params.SetDoubleParam(pywraplp.MPSolverParameters.RELATIVE_MIP_GAP, 0.0)
     st = solver.Solve(params)
-    stats = {"mip_y": len(y), "mip_u": n_u}
+    stats: dict[str, Any] = {"mip_y": len(y), "mip_u": n_u}
     nodes = int(solver.nodes())
+    if st in (pywraplp.Solver.OPTIMAL, pywraplp.Solver.FEASIBLE) and backend == "CBC" and not solver.VerifySolution(1e-6, False):
+        # OR-Tools' CBC may report OPTIMAL with every y at 0 (not a layout) when the target cut
+        # leaves nothing (fractional costs, an optimal incumbent): neither a solution nor a proof
+        logger.warning("CBC reported a solution of the reduced radius model that violates it; ignored")
+        return ExactOutcome("unknown", None, -math.inf, nodes, {**stats, "cbc_solution_rejected": True})
     if st in (pywraplp.Solver.OPTIMAL, pywraplp.Solver.FEASIBLE):
         S = np.array(sorted(opened_set | {j for j, v in y.items() if v.solution_value() > 0.5}), dtype=np.int64)
         if st == pywraplp.Solver.OPTIMAL:
