@@ -166,3 +166,18 @@ def test_a_user_script_is_type_checked_against_the_batch_api(tmp_path):
     assert 'Argument "jobs" to "run_batch" has incompatible type "str"; expected "int"' in out
     assert 'Incompatible types in assignment (expression has type "dict[str, int]", variable has type "int")' in out
     assert 'Module has no attribute "run_batchs"' in out
+
+
+def test_the_python_api_takes_the_embedded_names_the_cli_takes(tmp_path, monkeypatch):
+    """``siteopt validate fremont/baseline``, ``siteopt batch amp_sbp/budget_sweep`` work from any
+    folder, as do ``read_site("fremont")`` and ``read_scenario("fremont/baseline")``; their Python
+    counterparts said "file not found" for the same names."""
+    from optimiser import expand_batch, load_batch, site_to_gdfs, validate_files
+
+    monkeypatch.chdir(tmp_path)  # no sites/ or constraints/ here
+    assert validate_files(["fremont/baseline", "amp_sbp", "amp_sbp/hs2"]) == []
+    assert [p.reason for p in validate_files("nowhere/baseline")] == ["file not found"]  # named as given
+    assert "firms" in site_to_gdfs("fremont")
+    spec = load_batch("amp_sbp/budget_sweep")
+    assert spec.id == "amp_sbp_budget_sweep" and spec.base_path == ROOT / "constraints" / "amp_sbp" / "baseline.yaml"
+    assert len(expand_batch("amp_sbp/budget_sweep")) == 8

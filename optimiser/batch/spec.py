@@ -25,7 +25,7 @@ from optimiser.errors import ArgumentError, FileReadError, Problem, ValidationEr
 from optimiser.inputs.currency import DEFAULT_CURRENCY, money_compact
 from optimiser.inputs.formats import checked_path, load_mapping
 from optimiser.inputs.kinds import wrong_kind
-from optimiser.inputs.locate import default_scenario_path, resolve_site_ref
+from optimiser.inputs.locate import default_scenario_path, resolve_input, resolve_site_ref
 from optimiser.inputs.messages import pydantic_problems
 from optimiser.inputs.money_fields import scenario_currency
 from optimiser.inputs.schema import BatchFile, SolverIn
@@ -150,13 +150,14 @@ def _read_batch(path_or_spec: Any, base_dir: str | os.PathLike[str] | None) -> t
     if isinstance(path_or_spec, Mapping):
         root = Path(base_dir) if base_dir is not None else Path.cwd()
         return dict(path_or_spec), "<batch>", None, root
-    path = checked_path(path_or_spec, "load_batch", "path_or_spec (a batch file path, mapping or BatchSpec)")
+    given = checked_path(path_or_spec, "load_batch", "path_or_spec (a batch file path, mapping or BatchSpec)")
+    path = resolve_input(os.fspath(given))  # a file, or an embedded batch's name (siteopt list), as siteopt batch takes it
     data, problems = load_mapping(path)
     if data is None:
         raise FileReadError(problems)
     if problems:
         raise ValidationError(problems)
-    return data, str(path_or_spec), path, Path(base_dir) if base_dir is not None else path.resolve().parent
+    return data, str(path_or_spec) if path == given else str(path), path, Path(base_dir) if base_dir is not None else path.resolve().parent
 
 
 def _hoist_sweep_mode(data: dict[str, Any], fname: str, problems: list[Problem]) -> dict[str, Any]:
@@ -365,7 +366,8 @@ def load_batch(path_or_spec: BatchSource, *, base_dir: str | os.PathLike[str] | 
     """Parse, validate and expand a batch.
 
     Args:
-        path_or_spec: a batch file path (YAML, JSON or TOML), an in-memory batch mapping, or a
+        path_or_spec: a batch file path (YAML, JSON or TOML) or an embedded batch's name
+            (``"amp_sbp/budget_sweep"``, ``siteopt list``), an in-memory batch mapping, or a
             :class:`BatchSpec` (returned as it is; ``base_dir`` and ``solver`` cannot apply to it).
         base_dir: where a mapping batch's relative ``base`` resolves (default: the cwd; for a
             file, its folder).

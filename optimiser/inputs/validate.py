@@ -10,6 +10,7 @@ from pathlib import Path
 from optimiser.errors import Problem
 from optimiser.inputs.formats import checked_path, load_mapping
 from optimiser.inputs.kinds import detect_kind
+from optimiser.inputs.locate import resolve_input
 from optimiser.inputs.scenario import check_scenario
 from optimiser.inputs.site import check_site
 
@@ -22,7 +23,9 @@ def validate_files(paths: Iterable[str | os.PathLike[str]] | str | os.PathLike[s
     """Check files (sites or scenarios, detected per file); return every problem found.
 
     Args:
-        paths: the files to check, or one file; nothing is written.
+        paths: the files to check, or one file; a file may be an embedded name (``siteopt
+            list``: ``"fremont/baseline"``, ``"amp_sbp"``), as ``siteopt validate`` takes it.
+            Nothing is written.
 
     Returns:
         Every problem, in file order, each once (a site named by two scenarios is reported once).
@@ -39,17 +42,19 @@ def validate_files(paths: Iterable[str | os.PathLike[str]] | str | os.PathLike[s
         checked_path(path, "validate_files", "paths")  # each a path (the names shown stay as given)
     problems: list[Problem] = []
     for path in paths:
-        data, found = load_mapping(path)
+        file = resolve_input(os.fspath(path))  # a file, or an embedded name
+        name = str(path) if file == Path(path) else str(file)
+        data, found = load_mapping(file)
         problems.extend(found)
         if data is None:
             continue
         kind = detect_kind(data)
         if kind == "batch":
-            problems.append(Problem(str(path), "format", "this is a batch file; validate_files checks sites and scenarios",
+            problems.append(Problem(name, "format", "this is a batch file; validate_files checks sites and scenarios",
                                     "check it with `siteopt validate FILE` (optimiser.checkfiles.check_files)"))
             continue
         check = check_scenario if kind == "scenario" else check_site
-        _, more = check(data, str(path), Path(path).resolve())
+        _, more = check(data, name, file.resolve())
         problems.extend(more)
         logger.debug("validated %s (%s): %d problems", path, kind, len(found) + len(more))
     unique: list[Problem] = []

@@ -17,6 +17,7 @@ from optimiser.errors import FileReadError
 from optimiser.inputs.domain import Site
 from optimiser.inputs.formats import checked_path, load_mapping
 from optimiser.inputs.gis import site_to_frames, typed_column
+from optimiser.inputs.locate import resolve_input
 from optimiser.lazy import lazy_module
 from optimiser.present.gpkg import LAYOUT_GPKG, frames_from_features, read_gpkg
 from optimiser.present.rundir import load_run
@@ -80,17 +81,18 @@ def site_to_gdfs(site: Site | str | os.PathLike[str]) -> dict[str, pd.DataFrame]
     """A site's layers as GeoDataFrames (``crossing_rules`` and ``site``: DataFrames).
 
     Args:
-        site: a site file (its layers as the file says them, in its CRS, with the one-row ``site``
-            table: edit them and pass them to :func:`optimiser.inputs.site.site_from_gdfs`), or a
-            validated :class:`~optimiser.inputs.domain.Site` (working CRS, metres).
+        site: a site file or an embedded site's name (``"fremont"``, ``siteopt list``): its layers
+            as the file says them, in its CRS, with the one-row ``site`` table (edit them and pass
+            them to :func:`optimiser.inputs.site.site_from_gdfs`); or a validated
+            :class:`~optimiser.inputs.domain.Site` (working CRS, metres).
 
     Raises:
         FileReadError: the file cannot be read.
     """
     if isinstance(site, Site):
         return _from_site(site)
-    checked_path(site, "site_to_gdfs", "site (a Site or a site file path)")
-    data, problems = load_mapping(site)
+    given = checked_path(site, "site_to_gdfs", "site (a Site or a site file path)")
+    data, problems = load_mapping(resolve_input(os.fspath(given), kind="site"))  # a file, or an embedded site's name
     if data is None:
         raise FileReadError(problems)
     return site_to_frames(data)
