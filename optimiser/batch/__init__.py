@@ -29,7 +29,8 @@ mapping, the content hash of its site file and the package version. Its run dire
 step and is the only thing that marks it finished, so an interrupted batch resumes where it
 stopped and a changed site or scenario re-runs. Outputs: ``results.csv`` (one row per item,
 rewritten atomically after each completion), ``pareto.csv`` and ``pareto.png`` (capital cost
-against optimised weighted mean walk, both minimised), ``summary.json`` and ``batch.json`` (the
+against the objective actually optimised as one weighted mean walk, ``objective_mean_m``, both
+minimised), ``summary.json`` and ``batch.json`` (the
 batch's id: an ``OUT`` holding another batch is refused unless ``overwrite=True``). Item failures
 are recorded, never raised; :attr:`BatchSummary.exit_code` is 5 when any item is invalid, errored,
 crashed or failed verification (what ``siteopt batch`` exits with).

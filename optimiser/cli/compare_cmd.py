@@ -23,7 +23,8 @@ __all__ = ["command"]
 @click.pass_context
 def command(ctx: click.Context, runs: tuple[Path, ...], out: Path, overwrite: bool) -> None:
     """Compare two or more run directories side by side (same extent, same colour scales) with a
-    table of key metrics, the best run per row marked. Prints the written files as JSON."""
+    table of key metrics, the best run per row marked among runs with a layout on one site and
+    one baseline. Prints the written files as JSON."""
     # lazy: the renderer (matplotlib, pyproj) loads only for this command
     from optimiser.present.compare import compare_runs
     from optimiser.present.staging import cli_wording

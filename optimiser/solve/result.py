@@ -44,7 +44,8 @@ class SolveResult:
             "interrupted" (stopped by SIGINT / SIGTERM; no layout kept).
         objective: integer-scaled objective of the incumbent; ``None`` without one.
         bound: best proven lower bound (integer-scaled); ``None`` if the backend has none.
-        gap: relative gap (objective - bound) / objective; 0.0 when proven optimal.
+        gap: relative gap (objective - bound) / max(|objective|, 1) (:func:`relative_gap`); 0.0
+            when proven optimal; ``None`` without an objective or a bound.
         solve_seconds: wall-clock seconds spent in the solver.
         backend: "cpsat" or "cbc".
         seed: random seed used.
