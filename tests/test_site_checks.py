@@ -286,3 +286,23 @@ def test_crossing_ends_get_the_long_connector_warning(tmp_path):
     assert found["crossings.explicit[0].geometry"].message.startswith(
         "an end of candidate crossing 'my-bridge' is joined to the walking network by a 300 m straight connector")
     assert {w.code for w in found.values()} == {"long_connector"}
+
+
+@pytest.mark.parametrize("line, warned", [("far", True), ("tram", False)])
+def test_a_transit_line_whose_candidate_stops_no_path_reaches_is_warned_about(tmp_path, line, warned):
+    """A line drawn 2 km off the site: every candidate stop hangs on a 2 km straight connector, so
+    walks to a new stop are guessed; a line along the paths is not warned about."""
+    site = yaml.safe_load((WARN / "stop_in_band.yaml").read_text())
+    site["transit"] = [site["transit"][0] | {"stops": []},
+                       {"id": "far", "geometry": {"type": "LineString", "coordinates": [[440000.0, 389600.0], [441000.0, 389600.0]]}}]
+    (tmp_path / "site.yaml").write_text(yaml.safe_dump(site, sort_keys=False))
+    (tmp_path / "scenario.yaml").write_text(yaml.safe_dump({
+        "format": "placemaking-scenario/1", "id": "far_tram", "site": "site.yaml", "budget": 2_000_000,
+        "transit": {"count": 1, "lines": [line], "cost": 500_000, "catchment_m": 300, "candidate_spacing_m": 400}}))
+    res = CliRunner().invoke(cli, ["validate", str(tmp_path / "scenario.yaml")])
+    said = [s for s in res.output.splitlines() if "[long_connector]" in s]
+    if warned:
+        assert len(said) == 1 and "site.yaml: transit[1].line: warning [long_connector]: every candidate stop on line 'far' (2)" in said[0]
+        assert "(the shortest 2,100 m)" in " ".join(res.output.split())
+    else:
+        assert said == [], res.output

@@ -8,9 +8,10 @@ barriers of the scenario (a site alone: the barriers on by default):
 
 - ``long_connector``: a firm entrance, or the end of a crossing the user drew (existing, or an
   explicit candidate; not the candidates generated along a barrier, proposed with their
-  approaches), is joined to the walking network by a straight connector longer than the
-  scenario's ``checks.max_connector_m`` (250 m by default): the walk model assumes a short access
-  path, so walks through it are guessed (across whatever lies there), not routed;
+  approaches), or every candidate transit stop of a line, is joined to the
+  walking network by a straight connector longer than the scenario's ``checks.max_connector_m``
+  (250 m by default): the walk model assumes a short access path, so walks through it are
+  guessed (across whatever lies there), not routed;
 - ``parcel_over_barrier``: a buildable parcel overlaps the band of an active barrier that is part of
   the site (not of a what-if layer such as a safeguarded corridor);
 - ``parcel_over_road``: a road (a path of kind ``road``) runs through a buildable parcel;
@@ -55,15 +56,15 @@ from optimiser.inputs.domain import CrossingSpec, CrossingTypeSpec, DemandSpec, 
 from optimiser.inputs.locate import display_path
 from optimiser.inputs.scenario import default_unreachable_penalty_m
 from optimiser.network.builder import build_walk_network
-from optimiser.network.candidates import CandidateSite, build_candidates
+from optimiser.network.candidates import CandidateSite, build_candidates, stop_candidates
 from optimiser.network.csr import KIND_CODE
 from optimiser.network.graph import WalkNetwork, firm_key
 
 logger = logging.getLogger(__name__)
 
 WARNING_CODES: dict[str, str] = {
-    "long_connector": ("a firm entrance or a crossing's end is joined to the walking network by a connector longer than "
-                       "checks.max_connector_m"),
+    "long_connector": ("a firm entrance, a crossing's end or every candidate stop of a transit line is joined to the "
+                       "walking network by a connector longer than checks.max_connector_m"),
     "parcel_over_barrier": "a buildable parcel overlaps an active barrier's band",
     "parcel_over_road": "a road runs through a buildable parcel",
     "parcels_overlap": "two parcels of different statuses overlap",
@@ -295,6 +296,33 @@ def features_apart(site: Site) -> list[SiteWarning]:
     return out
 
 
+def long_stop_connectors(scenario: Scenario, net: WalkNetwork) -> list[SiteWarning]:
+    """Transit lines whose candidate stops are all joined to the walking network by connectors
+    longer than ``checks.max_connector_m`` (an alignment drawn away from the site, or paths
+    missing), one warning each. Existing stops are not warned about: a line's stops beyond the
+    site (AMP-SBP's Meadowhall South / Tinsley, 1.7 km from its paths) are context, and one with
+    a short connector is not needed for a line to be served."""
+    if scenario.transit is None:
+        return []
+    limit = scenario.checks.max_connector_m
+    longest: dict[str, float] = {}
+    for j in np.flatnonzero(net.edge_kind == KIND_CODE["connector"]):
+        ref = net.edge_ref[j]
+        longest[ref] = max(longest.get(ref, 0.0), float(net.edge_length_m[j]))
+    per_line: dict[str, list[float]] = {}
+    for c in stop_candidates(scenario):
+        per_line.setdefault(c.parcel_id, []).append(longest.get(c.key, 0.0))
+    site = scenario.site
+    index = {t.id: i for i, t in enumerate(site.transit)}
+    return [SiteWarning(
+        "long_connector", _site_file(site), f"transit[{index[t.id]}].line",
+        f"every candidate stop on line {t.id!r} ({len(lengths)}) is joined to the walking network by a straight connector "
+        f"longer than checks.max_connector_m = {limit:g} m (the shortest {min(lengths):,.0f} m), so walks to a new stop "
+        "there are guessed, not routed",
+        "add to paths the footpaths that will serve the stops, or check the alignment's coordinates")
+        for t in scenario.transit_lines if (lengths := per_line.get(t.id, [])) and min(lengths) > limit]
+
+
 def stops_in_bands(scenario: Scenario) -> list[SiteWarning]:
     """Existing transit stops inside an active barrier's band: the walking network cannot reach
     them, so they cover no one (candidate stops there are skipped; firms there are errors)."""
@@ -411,6 +439,7 @@ def sanity_warnings(scenario: Scenario, net: WalkNetwork, candidate_sites: Seque
            + parcels_over_roads(site) + parcels_overlapping(site) + candidates_over_roads(site, candidate_sites)
            + firms_outside_parcels(site)
            + unreachable_firms(site, net) + implausible_headcounts(site) + features_apart(site) + stops_in_bands(scenario)
+           + long_stop_connectors(scenario, net)
            + penalty_below_walks(scenario, net)
            + lonlat_swapped(scenario))
     for w in out:
