@@ -173,6 +173,18 @@ def test_a_schema_copy_that_is_not_utf8_is_stale_not_a_bug(tmp_path):
     assert res.exit_code == 1 and "is stale" in res.output and "bug" not in res.output
 
 
+def test_a_schema_copy_that_is_missing_or_a_folder_says_so(tmp_path):
+    from click.testing import CliRunner
+
+    from optimiser.cli import cli
+
+    res = CliRunner().invoke(cli, ["schema", "--check", str(tmp_path / "nonexist.json")])
+    assert res.exit_code == 1 and "nonexist.json does not exist; regenerate with: siteopt schema >" in res.output
+    (tmp_path / "dir.json").mkdir()
+    res = CliRunner().invoke(cli, ["schema", "--check", str(tmp_path / "dir.json")])
+    assert res.exit_code == 2 and "is a directory" in res.output and "bug" not in res.output  # click's usage check
+
+
 def test_schema_validates_the_shipped_scenarios():
     import jsonschema
     import yaml

@@ -10,8 +10,8 @@ CPU and wall seconds of the whole solve call (greedy start included) and the loa
 
 from __future__ import annotations
 
+import argparse
 import os
-import sys
 import time
 
 from optimiser.inputs import read_scenario
@@ -40,4 +40,7 @@ def main(paths: list[str]) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    ap = argparse.ArgumentParser(prog="python -m benchmarks.cpsat_search", description=__doc__.split("\n\n")[0])
+    ap.add_argument("scenarios", nargs="*", metavar="SCENARIO.yaml",
+                    help="scenario files (default: " + ", ".join(DEFAULT_SCENARIOS) + ")")
+    main(ap.parse_args().scenarios)

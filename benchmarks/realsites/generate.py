@@ -417,16 +417,20 @@ HELDOUT_PROBLEMS: tuple[tuple[int, int | None, int | None], ...] = (
 used to tune the solver (wave 8 on; the six of ``DEFAULT_PROBLEMS`` were tuned over waves 4-7)."""
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     """``python benchmarks/realsites/generate.py SEED [FIRMS [CROSSINGS]] OUT_DIR``: write one problem."""
-    import sys
+    import argparse
 
-    args = sys.argv[1:]
-    if len(args) < 2:
-        raise SystemExit(main.__doc__)
-    nums = [int(a) for a in args[:-1]]
-    prob = make_problem(nums[0], *(nums[1:3]))
-    print(write_problem(prob, args[-1]))
+    ap = argparse.ArgumentParser(prog="python benchmarks/realsites/generate.py",
+                                 usage="%(prog)s [-h] SEED [FIRMS [CROSSINGS]] OUT_DIR", description="Write one generated real-shaped problem (site.yaml, scenario.yaml) into OUT_DIR.")
+    ap.add_argument("numbers", nargs="+", type=int, metavar="N",
+                    help="the seed; firms (10-60) and target candidate crossings (30-150), drawn from the seed if left out")
+    ap.add_argument("out_dir", metavar="OUT_DIR")
+    args = ap.parse_args(argv)
+    if len(args.numbers) > 3:
+        ap.error("at most three numbers: SEED [FIRMS [CROSSINGS]]")
+    prob = make_problem(args.numbers[0], *args.numbers[1:3])
+    print(write_problem(prob, args.out_dir))
 
 
 if __name__ == "__main__":

@@ -22,8 +22,15 @@ def command(check_path: str | None) -> None:
     text = json_schema_text()
     if check_path:
         p = Path(check_path)
-        if not p.is_file() or p.read_text(encoding="utf-8", errors="replace") != text:  # not UTF-8: stale too
-            click.echo(f"siteopt: {check_path} is stale; regenerate with: siteopt schema > {check_path}", err=True)
+        try:
+            stale = p.read_text(encoding="utf-8", errors="replace") != text  # not UTF-8: stale too
+            why = "is stale"
+        except FileNotFoundError:
+            stale, why = True, "does not exist"
+        except OSError as exc:  # a folder, no permission ...: not the code's schema either
+            stale, why = True, f"cannot be read ({exc.strerror or exc})"
+        if stale:
+            click.echo(f"siteopt: {check_path} {why}; regenerate with: siteopt schema > {check_path}", err=True)
             sys.exit(ExitCode.INTERNAL)  # 1, as documented: the committed schema is not the code's
         click.echo(f"{check_path}: up to date")
         return
