@@ -716,3 +716,26 @@ def test_render_names_a_damaged_metrics_file(solved_pair, tmp_path, damage, reas
     assert r.returncode == 2, r.stderr
     assert reason in r.stderr and "Traceback" not in r.stderr
     assert "re-run `siteopt run --overwrite` to write the directory whole" in r.stderr
+
+
+def test_a_batch_folder_given_as_a_run_directory_names_its_items(tmp_path):
+    """siteopt compare / render on a batch's folder: the message points to its items' run
+    directories instead of only 'not a run directory'."""
+    from optimiser.errors import FileReadError
+    from optimiser.present.rundir import load_run
+
+    bk = tmp_path / "bk"
+    (bk / "runs").mkdir(parents=True)
+    (bk / "batch.json").write_text("{}")
+    with pytest.raises(FileReadError, match="no finished run yet"):
+        load_run(bk)
+    for key in ("b2", "a1", "c3", "d4"):
+        (bk / "runs" / key).mkdir()
+        (bk / "runs" / key / "metrics.json").write_text("{}")
+    with pytest.raises(FileReadError) as info:
+        load_run(bk)
+    text = str(info.value)
+    assert f"is a batch's folder (siteopt batch): pass its items' run directories, e.g. {bk / 'runs' / 'a1'}" in text
+    assert "and 1 more" in text
+    with pytest.raises(FileReadError, match="run `siteopt run --out DIR` first"):
+        load_run(bk / "runs")  # not a batch's folder: the usual hint

@@ -692,7 +692,23 @@ def _missing(run_dir: Path, name: str) -> FileReadError:
         return FileReadError([Problem(str(path), "", f"is {'a folder' if stat.S_ISDIR(mode) else file_kind(mode)}, not the "
                                       "file a run writes", _REWRITE)])
     return FileReadError([Problem(str(path), "", f"missing file: {run_dir} is not a run directory",
-                                  "run `siteopt run --out DIR` first, or pass a run directory")])
+                                  _batch_hint(run_dir) or "run `siteopt run --out DIR` first, or pass a run directory")])
+
+
+def _batch_hint(folder: Path) -> str | None:
+    """What to pass instead when ``folder`` is a batch's output folder (``batch.json`` and
+    ``runs/``): its items' run directories, a few named."""
+    runs = folder / "runs"
+    try:
+        if not (folder / "batch.json").is_file() or not runs.is_dir():
+            return None
+        items = sorted(d.name for d in runs.iterdir() if (d / "metrics.json").is_file())
+    except OSError:
+        return None
+    if not items:
+        return f"{folder} is a batch's folder with no finished run yet: pass one of {runs}/*/ once its items finish"
+    shown = ", ".join(str(runs / n) for n in items[:3]) + (f" and {len(items) - 3} more" if len(items) > 3 else "")
+    return f"{folder} is a batch's folder (siteopt batch): pass its items' run directories, e.g. {shown}"
 
 
 def _layout(run_dir: Path, fc: Mapping[str, Any], crs: str) -> Layout:
