@@ -129,15 +129,21 @@ def long_connectors(site: Site, net: WalkNetwork, max_connector_m: float) -> lis
     return out
 
 
+def _longest_connectors(net: WalkNetwork) -> dict[str, float]:
+    """Network key (a crossing's id, a stop's key ...) -> its longest connector (m)."""
+    longest: dict[str, float] = {}
+    for j in np.flatnonzero(net.edge_kind == KIND_CODE["connector"]):
+        ref = net.edge_ref[j]
+        longest[ref] = max(longest.get(ref, 0.0), float(net.edge_length_m[j]))
+    return longest
+
+
 def long_crossing_connectors(scenario: Scenario, net: WalkNetwork) -> list[SiteWarning]:
     """Crossings the user drew (existing, and the scenario's explicit candidates) with an end
     joined to the walking network by a connector longer than ``checks.max_connector_m``, one
     warning each; candidates generated along a barrier are not warned about."""
     limit = scenario.checks.max_connector_m
-    longest: dict[str, float] = {}
-    for j in np.flatnonzero(net.edge_kind == KIND_CODE["connector"]):
-        ref = net.edge_ref[j]
-        longest[ref] = max(longest.get(ref, 0.0), float(net.edge_length_m[j]))
+    longest = _longest_connectors(net)
     site = scenario.site
     file = _site_file(site)
     fix = "add to paths the footpath or road its ends lead to, or draw the crossing where paths reach the barrier"
@@ -305,10 +311,7 @@ def long_stop_connectors(scenario: Scenario, net: WalkNetwork) -> list[SiteWarni
     if scenario.transit is None:
         return []
     limit = scenario.checks.max_connector_m
-    longest: dict[str, float] = {}
-    for j in np.flatnonzero(net.edge_kind == KIND_CODE["connector"]):
-        ref = net.edge_ref[j]
-        longest[ref] = max(longest.get(ref, 0.0), float(net.edge_length_m[j]))
+    longest = _longest_connectors(net)
     per_line: dict[str, list[float]] = {}
     for c in stop_candidates(scenario):
         per_line.setdefault(c.parcel_id, []).append(longest.get(c.key, 0.0))
