@@ -32,25 +32,45 @@ def pairs_served_text(a: ItemAttribution, n: int = 3) -> str:
 
 
 def _relying(a: ItemAttribution) -> str:
+    one = a.firms_relying == 1
     if a.kind == "crossing":  # and the firms it takes to a facility, social space or stop
-        return f"{fmt_num(a.pairs_using)} firm pairs" + (f", {fmt_num(a.firms_relying)} firms' walks to a facility, "
-                                                         "social space or stop" if a.firms_relying else "")
-    return f"{fmt_num(a.firms_relying)} firms"
+        whose = "firm's" if one else "firms'"
+        return (f"{fmt_num(a.pairs_using)} firm pair{'' if a.pairs_using == 1 else 's'}"
+                + (f", {fmt_num(a.firms_relying)} {whose} walks to a facility, social space or stop"
+                   if a.firms_relying else ""))
+    return f"{fmt_num(a.firms_relying)} firm{'' if one else 's'}"
 
 
-def _per_m(a: ItemAttribution, currency: str) -> Cell:
-    v = a.cost_per_m_saved
-    return num_cell(f"{fmt_money(v, currency)} per m" if v is not None else "–", v)
+def _counts_staff(m: RunMetrics) -> bool:
+    """The run minimises the staff outside every stop's catchment (transit ``max_coverage``): its
+    savings are staff (the objective's own units, ``saving_weighted_m``), not metres of walk."""
+    return m.transit is not None and m.transit.objective == "max_coverage"
+
+
+def _saving_cells(a: ItemAttribution, m: RunMetrics, unit: bool = False) -> list[Cell]:
+    """The saving and the cost per unit saved: metres of weighted mean walk, or staff for a
+    coverage run; ``unit``: the unit in the cells too (a table mixing runs of both kinds)."""
+    if _counts_staff(m):
+        staff = a.saving_weighted_m or 0.0
+        per = a.cost / staff if staff > 0 else None
+        return [num_cell(fmt_num(staff) + (" staff" if unit else ""), staff),
+                num_cell(f"{fmt_money(per, m.currency)} per staff" if per is not None else "–", per)]
+    per = a.cost_per_m_saved
+    return [num_cell(fmt_num(a.saving_m, 1) + (" m" if unit else ""), a.saving_m),
+            num_cell(f"{fmt_money(per, m.currency)} per m" if per is not None else "–", per)]
+
+
+def _saving_order(a: ItemAttribution, m: RunMetrics) -> float:
+    return -(a.saving_weighted_m or 0.0) if _counts_staff(m) else -a.saving_m
 
 
 def buys_unit_note(metrics: RunMetrics) -> str | None:
     """What "saves" counts when the objective is not a walk: a transit ``max_coverage`` run
     minimises the staff left outside every stop's catchment, so a saving is staff, not metres."""
-    tr = metrics.transit
-    if tr is not None and tr.objective == "max_coverage":
+    if _counts_staff(metrics):
         return ("This run's objective counts the staff outside every stop's catchment walk, not metres: "
-                "\"saves\" is how much that objective rises without the item (in the same units as the "
-                "weighted mean walk), so cost per metre saved reads as cost per unit of coverage.")
+                "\"saves\" is how many more staff would be outside every catchment without the item, and the "
+                "cost per staff is its cost divided by that.")
     return None
 
 
@@ -60,13 +80,15 @@ def buys_table(run: RunData) -> Table | None:
     if not m.attribution:
         return None
     tags = placement_tags(m, run.layout)
-    table = Table([Header("On plan"), Header("Item"), Header("Cost", True), Header("Saves (m of mean walk)", True),
-                   Header("Cost per m saved", True), Header("Relied on by"), Header("Top pairs served"),
-                   Header("Without it")])
-    for a in sorted(m.attribution, key=lambda a: -a.saving_m):
+    staff = _counts_staff(m)
+    table = Table([Header("On plan"), Header("Item"), Header("Cost", True),
+                   Header("Saves (staff within a catchment)" if staff else "Saves (m of mean walk)", True),
+                   Header("Cost per staff" if staff else "Cost per m saved", True), Header("Relied on by"),
+                   Header("Top pairs served"), Header("Without it")])
+    for a in sorted(m.attribution, key=lambda a: _saving_order(a, m)):
         table.rows.append([
             Cell(tags.get(a.id, ""), wrap="strong"), Cell(a.name),
-            num_cell(fmt_money(a.cost, m.currency), a.cost), num_cell(fmt_num(a.saving_m, 1), a.saving_m), _per_m(a, m.currency),
+            num_cell(fmt_money(a.cost, m.currency), a.cost), *_saving_cells(a, m),
             Cell(_relying(a)), Cell(pairs_served_text(a) or "–"),
             Cell("still feasible" if a.feasible_without else ("breaks a requirement" if a.feasible_without is False
                                                               else "–")),
@@ -75,12 +97,18 @@ def buys_table(run: RunData) -> Table | None:
 
 
 def compare_buys_table(runs: Sequence[RunData]) -> Table:
-    """Every run's built items: run, item, cost, saving and cost per metre saved."""
-    table = Table([Header("Run"), Header("Item"), Header("Cost", True), Header("Saves (m of mean walk)", True),
-                   Header("Cost per m saved", True), Header("Top pairs served")])
+    """Every run's built items: run, item, cost, saving and cost per unit saved (metres of mean
+    walk; staff for a transit coverage run, each cell with its unit when the runs mix both)."""
+    kinds = {_counts_staff(r.metrics) for r in runs}
+    mixed = len(kinds) > 1
+    staff = kinds == {True}
+    table = Table([Header("Run"), Header("Item"), Header("Cost", True),
+                   Header("Saves" if mixed else ("Saves (staff within a catchment)" if staff else "Saves (m of mean walk)"),
+                          True),
+                   Header("Cost per unit saved" if mixed else ("Cost per staff" if staff else "Cost per m saved"), True),
+                   Header("Top pairs served")])
     for r in runs:
-        for a in sorted(r.metrics.attribution, key=lambda a: -a.saving_m):
+        for a in sorted(r.metrics.attribution, key=lambda a: _saving_order(a, r.metrics)):
             table.rows.append([Cell(r.name), Cell(a.name), num_cell(fmt_money(a.cost, r.metrics.currency), a.cost),
-                               num_cell(fmt_num(a.saving_m, 1), a.saving_m), _per_m(a, r.metrics.currency),
-                               Cell(pairs_served_text(a, 2) or "–")])
+                               *_saving_cells(a, r.metrics, unit=mixed), Cell(pairs_served_text(a, 2) or "–")])
     return table

@@ -252,7 +252,7 @@ def union_extent(extents: Iterable[Extent]) -> Extent:
 
 def placement_tags(metrics: RunMetrics, layout: Layout | None = None) -> dict[str, str]:
     """Short plan labels for placements, by id: F1, F2… (shared facilities), S1… (social
-    spaces), X1… (new crossings), numbered in ``metrics.json`` order so the report's tables and
+    spaces), X1… (new crossings), T (every new transit stop), numbered in ``metrics.json`` order so the report's tables and
     the plan agree; placements only in ``layout`` are numbered after them."""
     tags: dict[str, str] = {}
     pl = metrics.placements
@@ -266,6 +266,8 @@ def placement_tags(metrics: RunMetrics, layout: Layout | None = None) -> dict[st
             ids = ids + [f.id for f in layout.layer(layer) if f.id not in ids]
         for i, pid in enumerate(ids, 1):
             tags.setdefault(pid, f"{prefix}{i}")
+    if metrics.transit is not None:  # the plans mark every new transit stop T
+        tags.update({t.id: "T" for t in metrics.transit.stops if not t.existing})
     return tags
 
 

@@ -19,7 +19,7 @@ import json
 import logging
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -93,8 +93,35 @@ def _delta_cls(before: Any, after: Any, lower_better: bool = True) -> str:
     return "better" if (a < b) == lower_better else "worse"
 
 
+def _transit_card(m: RunMetrics) -> Card | None:
+    """A transit run's own result, first among the cards when it is the whole objective
+    (``max_coverage``: staff within the catchment; ``min_mean_walk``: the mean walk to a stop)."""
+    tr = m.transit
+    if tr is None or tr.objective == "weighted":
+        return None
+    if tr.objective == "max_coverage":
+        share = tr.covered_employees / tr.total_employees if tr.covered_employees is not None and tr.total_employees else None
+        return Card(f"Staff within {fmt_num(tr.catchment_m)} m of a stop",
+                    f"{fmt_num(tr.covered_employees)} of {fmt_num(tr.total_employees)}",
+                    f"{fmt_pct(share, share=True)} of staff; today {fmt_num(tr.covered_employees_today)} "
+                    "(this run's objective)")
+    return Card("Mean walk to a stop", fmt_m(tr.mean_walk_m),
+                f"today {fmt_m(tr.mean_walk_today_m)}, staff-weighted (this run's objective)")
+
+
 def summary_cards(m: RunMetrics) -> list[Card]:
-    """The summary cards: walk, reduction, detour, coverage, cost and gap."""
+    """The summary cards: a transit run's own result first (:func:`_transit_card`), then walk,
+    reduction, detour, coverage, cost and gap."""
+    transit = _transit_card(m)
+    if transit is None:
+        return _walk_cards(m)
+    # the walk between firms is not what such a run minimises: said so; no empty coverage card
+    walks = [replace(c, sub=f"{c.sub} (between firms; not this run's objective)") if c.key == "Weighted mean walk" else c
+             for c in _walk_cards(m) if not (c.key == "Coverage" and m.coverage is None)]
+    return [transit, *walks]
+
+
+def _walk_cards(m: RunMetrics) -> list[Card]:
     walk, cost, cov = m.walk, m.cost, m.coverage
     red = walk.reduction_pct
     n_new = walk.pairs_newly_connected
@@ -211,7 +238,6 @@ def placements_table(m: RunMetrics) -> Table:
               f"+{fmt_num(c.penalty_m)} m walk penalty") for c in pl.crossings]
     stops = [t for t in (m.transit.stops if m.transit is not None else []) if not t.existing]
     rows += [("Transit stop", t.id, f"stop on {t.line}", location_text(m, t.x, t.y), t.cost, "") for t in stops]
-    tags.update({t.id: "T" for t in stops})  # the plans mark every new stop T
     headers = [Header("On plan"), Header("Placement"), Header("Name"), Header("Type"),
                Header(f"Location ({m.site.source_crs or m.site.crs})"),
                Header("Cost", True), Header("Note"), Header("Id")]
