@@ -453,6 +453,13 @@ def test_the_report_leads_with_the_transit_objective_and_counts_coverage_savings
     else:
         assert cards[0].key == "Mean walk to a stop" and "today" in cards[0].sub
     assert "not this run's objective" in cards[1].sub and "Coverage" not in [c.key for c in cards]
+    from optimiser.present.plan import plan_title
+
+    line = plan_title(m)[1]  # the plan's summary line leads with the same (it said "Weighted mean walk ... (no change)")
+    if objective == "max_coverage":
+        assert line.startswith(f"{t.covered_employees:,} of {t.total_employees:,} staff within 500 m of a stop (today ")
+    else:
+        assert line.startswith("Mean walk to a stop ") and "Weighted mean walk" not in line
     stops = [a for a in m.attribution if a.kind == "stop"]
     assert stops and all(a.saving_weighted_m > 0 for a in stops)
     table = buys_table(RunData(Path("unused"), m, layout_from_features([], m.site.crs)))

@@ -39,6 +39,7 @@ from optimiser.present.formatting import (
     compared_pairs_text,
     fmt_m,
     fmt_money,
+    fmt_num,
     fmt_pct,
     mpl_text,
     newly_connected_text,
@@ -87,12 +88,18 @@ def plan_title(metrics: RunMetrics) -> tuple[str, str]:
     head = f"{name}" + (f" — {site_name}" if site_name else "")
     if len(head) > 100:  # a long site name goes on a line of its own, in full
         head = f"{name}\n{site_name}"
-    walk, cost, gap = metrics.walk, metrics.cost, metrics.gap
+    walk, cost, gap, tr = metrics.walk, metrics.cost, metrics.gap, metrics.transit
     bits = []
-    if walk.pairs_compared or not walk.pairs_newly_connected:  # every pair newly connected: no before to compare
+    if tr is not None and tr.objective == "max_coverage":  # the run's own objective, not the walk between firms
+        bits.append(f"{fmt_num(tr.covered_employees)} of {fmt_num(tr.total_employees)} staff within "
+                    f"{fmt_num(tr.catchment_m)} m of a stop (today {fmt_num(tr.covered_employees_today)})")
+    elif tr is not None and tr.objective == "min_mean_walk":
+        bits.append(f"Mean walk to a stop {fmt_m(tr.mean_walk_today_m)} → {fmt_m(tr.mean_walk_m)}")
+    elif walk.pairs_compared or not walk.pairs_newly_connected:  # every pair newly connected: no before to compare
         bits.append(f"Weighted mean walk{compared_pairs_text(walk)} {fmt_m(walk.baseline_weighted_mean_m)} → "
                     f"{fmt_m(walk.optimised_weighted_mean_m)}" + reduction_text(walk.reduction_pct))
-    if walk.pairs_newly_connected:  # a pair with no walk before is in no mean: said on its own
+    transit_led = tr is not None and tr.objective != "weighted"
+    if walk.pairs_newly_connected and not transit_led:  # a pair with no walk before is in no mean: said on its own
         bits.append(newly_connected_text(walk))
     bits += [f"capital {fmt_money(cost.capital, metrics.currency)}"
              + (f" of {fmt_money(cost.budget, metrics.currency)}" if cost.budget is not None else ""),
