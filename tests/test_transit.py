@@ -487,3 +487,14 @@ def test_relied_on_by_says_one_firm_and_one_pair_in_the_singular():
     assert said("crossing", 1, 1) == "1 firm pair, 1 firm's walks to a facility, social space or stop"
     assert said("crossing", 3, 2) == "3 firm pairs, 2 firms' walks to a facility, social space or stop"
     assert said("crossing", 0, 0) == "0 firm pairs"
+
+
+def test_the_catchment_figure_says_which_stops_each_count_is_for():
+    """The left panel draws the plan's stops with today's crossings while the heading's second
+    count is a separate solve's best stops for today's crossings: said so, and wrapped to the figure."""
+    from optimiser.present.transit_plan import _catchment_title
+
+    r = run_scenario(tram_scenario(), None, render=False)
+    title = _catchment_title(r.metrics)
+    assert "with the best stops for today's crossings only (a separate solve, not drawn)" in " ".join(title.split())
+    assert all(len(line) <= 150 for line in title.splitlines())

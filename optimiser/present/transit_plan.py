@@ -10,6 +10,7 @@ side for the report. SVG ids: ``transit-stop-<id>``, ``catchment-<stop>-<phase>`
 from __future__ import annotations
 
 import logging
+import textwrap
 
 from matplotlib.artist import Artist
 from matplotlib.axes import Axes
@@ -95,9 +96,9 @@ def _catchment_title(metrics: RunMetrics) -> str:
         bits.append(f"staff within it: {fmt_num(t.covered_employees)} of {fmt_num(t.total_employees)} "
                     f"with the new crossings")
     if t.covered_employees_existing_crossings_only is not None:
-        bits.append(f"{fmt_num(t.covered_employees_existing_crossings_only)} with the best stops and today's "
-                    "crossings only")
-    return head + "\n" + "; ".join(bits)
+        bits.append(f"{fmt_num(t.covered_employees_existing_crossings_only)} with the best stops for today's "
+                    "crossings only (a separate solve, not drawn)")
+    return head + "\n" + textwrap.fill("; ".join(bits), 150)  # the figure is about 150 characters wide
 
 
 def _catchment_legend(metrics: RunMetrics) -> list[Artist]:
@@ -125,7 +126,8 @@ def catchment_figure(layout: LayoutLike, metrics: RunMetrics, extent: Extent | N
     fig = new_figure((13.0, 7.0))
     axes: list[Axes] = [fig.add_axes((0.01 + 0.5 * k, 0.1, 0.47, 0.74)) for k in range(2)]
     any_drawn = False
-    for ax, phase, title in zip(axes, ("before", "after"), ("Today's crossings", "With the new crossings")):
+    for ax, phase, title in zip(axes, ("before", "after"), ("The plan's stops with today's crossings",
+                                                             "The plan's stops with the new crossings")):
         panel = setup_map(ax, layout, metrics, extent, gid_prefix=f"{phase}-")
         if not panel.layout.layer("transit_catchment"):
             return None
