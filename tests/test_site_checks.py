@@ -306,3 +306,22 @@ def test_a_transit_line_whose_candidate_stops_no_path_reaches_is_warned_about(tm
         assert "(the shortest 2,000 m)" in " ".join(res.output.split())
     else:
         assert said == [], res.output
+
+
+def test_a_far_line_is_warned_about_though_one_of_its_stops_reaches_no_path(tmp_path):
+    """A candidate stop that no walk reaches (a barrier between it and every path) has no
+    connector at all: it is not a short one, so the line's other stops, 2 km off, are still
+    warned about (it was read as 0 m, and the line said nothing)."""
+    site = yaml.safe_load((WARN / "stop_in_band.yaml").read_text())
+    site["transit"] = [site["transit"][0] | {"stops": []},
+                       {"id": "far", "geometry": {"type": "LineString", "coordinates": [[440000.0, 389600.0], [441000.0, 389600.0]]}}]
+    site["barriers"].append({"id": "canal", "name": "Canal", "kind": "water", "width_m": 20, "geometry": {
+        "type": "LineString", "coordinates": [[439000.0, 389500.0], [440400.0, 389500.0]]}})
+    (tmp_path / "site.yaml").write_text(yaml.safe_dump(site, sort_keys=False))
+    (tmp_path / "scenario.yaml").write_text(yaml.safe_dump({
+        "format": "placemaking-scenario/1", "id": "far_tram", "site": "site.yaml", "budget": 2_000_000,
+        "transit": {"count": 1, "lines": ["far"], "cost": 500_000, "catchment_m": 300, "candidate_spacing_m": 400}}))
+    res = CliRunner().invoke(cli, ["validate", str(tmp_path / "scenario.yaml")])
+    said = " ".join(" ".join(s for s in res.output.splitlines() if "[long_connector]" in s).split())
+    assert "every candidate stop on line 'far' that a walk reaches (1 of 2)" in said, res.output
+    assert "(the shortest 2,000 m)" in said

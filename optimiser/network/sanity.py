@@ -312,18 +312,25 @@ def long_stop_connectors(scenario: Scenario, net: WalkNetwork) -> list[SiteWarni
         return []
     limit = scenario.checks.max_connector_m
     longest = _longest_connectors(net)
-    per_line: dict[str, list[float]] = {}
-    for c in stop_candidates(scenario):
-        per_line.setdefault(c.parcel_id, []).append(longest.get(c.key, 0.0))
+    per_line: dict[str, list[float | None]] = {}
+    for c in stop_candidates(scenario):  # None: no walk reaches it (no connector, not a short one)
+        per_line.setdefault(c.parcel_id, []).append(longest.get(c.key))
     site = scenario.site
     index = {t.id: i for i, t in enumerate(site.transit)}
-    return [SiteWarning(
-        "long_connector", _site_file(site), f"transit[{index[t.id]}].line",
-        f"every candidate stop on line {t.id!r} ({len(lengths)}) is joined to the walking network by a straight connector "
-        f"longer than checks.max_connector_m = {limit:g} m (the shortest {min(lengths):,.0f} m), so walks to a new stop "
-        "there are guessed, not routed",
-        "add to paths the footpaths that will serve the stops, or check the alignment's coordinates")
-        for t in scenario.transit_lines if (lengths := per_line.get(t.id, [])) and min(lengths) > limit]
+    out = []
+    for t in scenario.transit_lines:
+        every = per_line.get(t.id, [])
+        lengths = [v for v in every if v is not None]
+        if not lengths or min(lengths) <= limit:
+            continue
+        which = f"({len(lengths)})" if len(lengths) == len(every) else f"that a walk reaches ({len(lengths)} of {len(every)})"
+        out.append(SiteWarning(
+            "long_connector", _site_file(site), f"transit[{index[t.id]}].line",
+            f"every candidate stop on line {t.id!r} {which} is joined to the walking network by a straight connector "
+            f"longer than checks.max_connector_m = {limit:g} m (the shortest {min(lengths):,.0f} m), so walks to a new "
+            "stop there are guessed, not routed",
+            "add to paths the footpaths that will serve the stops, or check the alignment's coordinates"))
+    return out
 
 
 def stops_in_bands(scenario: Scenario) -> list[SiteWarning]:
