@@ -77,6 +77,20 @@ def test_the_result_says_when_the_wall_clock_bound_the_answer(monkeypatch):
         assert res.stopped_by == "wall_clock"
 
 
+def test_cpsat_says_a_binding_net_at_info_only(caplog):
+    """As CBC's and the other phases: `siteopt run` warns once for the run when the net bound
+    (stopped_by wall_clock); CP-SAT, the default backend, warned again on its own."""
+    import logging
+
+    from optimiser.solve import cpsat
+    from optimiser.solve.warmstart import WarmStart
+
+    with caplog.at_level(logging.INFO, logger=cpsat.logger.name):
+        assert cpsat._stopped_by("wall_clock", WarmStart(), 1.5) == "wall_clock"
+    said = [r for r in caplog.records if "ended the search" in r.getMessage()]
+    assert said and all(r.levelno == logging.INFO for r in said), said
+
+
 @pytest.mark.slow
 def test_same_layout_idle_and_beside_two_cpu_hogs(tmp_path, monkeypatch):
     """A search ended by its work limit (not proven optimal) gives byte-identical pairs.csv and

@@ -260,11 +260,12 @@ def _greedy_stats(start: WarmStart) -> dict[str, Any]:
 def _stopped_by(search_stopped_by: str | None, start: WarmStart, safety_net_s: float) -> str | None:
     """What ended a search that did not finish (``None`` when it did): the wall clock (CP-SAT's
     safety net, ``search_stopped_by`` "wall_clock", or the greedy start's, whose incumbent the
-    search began from) or CP-SAT's deterministic work limit."""
+    search began from) or CP-SAT's deterministic work limit. Logged at info only: ``siteopt run``
+    warns once for the whole run when a net bound (``stopped_by``)."""
     if search_stopped_by is None:
         return None
     if search_stopped_by == "wall_clock" or start.greedy_stopped_by == "safety net":
-        logger.warning("CP-SAT: the wall-clock limit (%.1f s), not the deterministic one, ended the search: the "
-                       "answer may differ on a faster or slower machine", safety_net_s)
+        logger.info("CP-SAT: the wall-clock limit (%.1f s), not the deterministic one, ended the search: the "
+                    "answer may differ on a faster or slower machine", safety_net_s)
         return "wall_clock"
     return "work_limit"
