@@ -183,6 +183,9 @@ def test_a_schema_copy_that_is_missing_or_a_folder_says_so(tmp_path):
     (tmp_path / "dir.json").mkdir()
     res = CliRunner().invoke(cli, ["schema", "--check", str(tmp_path / "dir.json")])
     assert res.exit_code == 2 and "is a directory" in res.output and "bug" not in res.output  # click's usage check
+    (tmp_path / "file").write_text("x")  # a path through a file: read_text's NotADirectoryError, said
+    res = CliRunner().invoke(cli, ["schema", "--check", str(tmp_path / "file" / "schema.json")])
+    assert res.exit_code == 1 and "schema.json cannot be read (Not a directory); regenerate with" in res.output, res.output
 
 
 def test_schema_validates_the_shipped_scenarios():
