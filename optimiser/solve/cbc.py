@@ -184,7 +184,8 @@ def solve(problem: Problem, options: SolveOptions, *, use_hint: bool = True,
         ``max_nodes`` asked for.
 
     Raises:
-        SolverError: the CBC binary is missing or crashed.
+        SolverError: the CBC binary is missing, or crashed before its safety net ran out (a crash
+            after it is a stop on the wall clock: :func:`run_cbc`).
     """
     t0 = time.perf_counter()
     limit, seed = options.time_limit_s, options.seed
