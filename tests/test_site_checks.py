@@ -302,7 +302,8 @@ def test_a_transit_line_whose_candidate_stops_no_path_reaches_is_warned_about(tm
     res = CliRunner().invoke(cli, ["validate", str(tmp_path / "scenario.yaml")])
     said = [s for s in res.output.splitlines() if "[long_connector]" in s]
     if warned:
-        assert len(said) == 1 and "site.yaml: transit[1].line: warning [long_connector]: every candidate stop on line 'far' (2)" in said[0]
+        assert len(said) == 1
+        assert "site.yaml: transit[1].geometry: warning [long_connector]: every candidate stop on line 'far' (2)" in said[0]
         assert "(the shortest 2,000 m)" in " ".join(res.output.split())
     else:
         assert said == [], res.output

@@ -325,7 +325,7 @@ def long_stop_connectors(scenario: Scenario, net: WalkNetwork) -> list[SiteWarni
             continue
         which = f"({len(lengths)})" if len(lengths) == len(every) else f"that a walk reaches ({len(lengths)} of {len(every)})"
         out.append(SiteWarning(
-            "long_connector", _site_file(site), f"transit[{index[t.id]}].line",
+            "long_connector", _site_file(site), f"transit[{index[t.id]}].geometry",
             f"every candidate stop on line {t.id!r} {which} is joined to the walking network by a straight connector "
             f"longer than checks.max_connector_m = {limit:g} m (the shortest {min(lengths):,.0f} m), so walks to a new "
             "stop there are guessed, not routed",
