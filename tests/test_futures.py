@@ -11,8 +11,10 @@ import itertools
 import json
 import logging
 import math
+import time
 from pathlib import Path
 
+import pulp
 import pytest
 
 from optimiser.errors import ValidationError
@@ -513,3 +515,34 @@ def test_a_futures_scenario_reads_its_site_once_per_check(monkeypatch):
     assert len(first.futures) >= 2 and len(calls) == 1
     read_scenario(path)
     assert len(calls) == 2
+
+
+def test_joint_cbc_preprocessing_stopped_by_its_safety_net_is_not_infeasible(tmp_path, monkeypatch):
+    """CBC 2.10 says "Pre-processing says infeasible" (PuLP: Infeasible) when its time limit ends
+    its preprocessing: without a start plan the joint solve called that a proof that no plan fits
+    every future (exit 3 on a feasible scenario); as for one scenario (cbc.solve), only a search
+    that ended before its net, or CBC's own "Result - ... infeasible", proves it."""
+    from optimiser.solve import robust_models
+
+    (tmp_path / "site.yaml").write_text(MINI_SITE)
+    (tmp_path / "sc.yaml").write_text(MINI_LAB_FUTURES)
+    sc = read_scenario(tmp_path / "sc.yaml")
+    ws = WeightScale(min(objective_weight_scale(f.scenario).per_unit for f in sc.futures))
+    preps = [prepare(f.scenario, ws) for f in sc.futures]
+    joint = joint_problem([FutureProblem(f.name, f.probability, p.problem, p.context) for f, p in zip(sc.futures, preps)],
+                          "expected")
+    waits = {"s": 0.0}
+
+    def preprocessing_ended(lp, safety_net_s, *args, **kwargs):
+        time.sleep(waits["s"])
+        lp.status = pulp.LpStatusInfeasible
+        return "Pre-processing says infeasible or unbounded\n"
+
+    monkeypatch.setattr(robust_models, "run_cbc", preprocessing_ended)
+    monkeypatch.setattr(robust_models, "wall_clock_net_s", lambda limit: 0.05)
+    opts = SolveOptions(backend="cbc", time_limit_s=1, seed=0, workers=1)
+    js = robust_models.solve_cbc(joint, [1, 1], opts, lambda plan: 0.0)
+    assert js.plan is None and js.proven  # CBC ended well before its net: a proof
+    waits["s"] = 0.07  # CBC ran until its net
+    js = robust_models.solve_cbc(joint, [1, 1], opts, lambda plan: 0.0)
+    assert js.plan is None and not js.proven and js.stopped_by == "wall_clock"

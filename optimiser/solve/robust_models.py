@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import math
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -214,7 +215,8 @@ def solve_cbc(joint: JointProblem, refs: list[int], options: SolveOptions, exact
                 v.setInitialValue(1 if j in plan else 0)
         # the node limit (the work limit, as for a single scenario) shapes the answer; the
         # wall clock is the safety net
-        log = run_cbc(lp, wall_clock_net_s(options.time_limit_s), options.seed, options.workers, plan is not None,
+        net, t_cbc = wall_clock_net_s(options.time_limit_s), time.perf_counter()
+        log = run_cbc(lp, net, options.seed, options.workers, plan is not None,
                       max_nodes=max(1, round(options.time_limit_s * NODES_PER_SECOND)))
         secs += float(lp.solutionTime or 0.0)
         st, sol = pulp.LpStatus[lp.status], lp.sol_status
@@ -222,9 +224,12 @@ def solve_cbc(joint: JointProblem, refs: list[int], options: SolveOptions, exact
         logger.info("joint CBC phase %d: %s (solution %s, %s)", phase, st, sol, outcome)
         found = has_incumbent_in(lp, log) and st != "Infeasible"
         done = outcome == "optimal" or (outcome == "other" and sol == pulp.LpSolutionOptimal)
-        if st == "Infeasible" and plan is None:
+        # "Pre-processing says infeasible" when the safety net ends CBC's preprocessing is no
+        # proof (as in cbc.solve): only CBC's own result or a search that ended before the net
+        infeasible = st == "Infeasible" and (outcome == "infeasible" or time.perf_counter() - t_cbc < net)
+        if infeasible and plan is None:
             return JointSolve(None, True, None, secs, combine_stopped_by(*stopped))
-        if st != "Infeasible" and not done:
+        if not infeasible and not done:
             stopped.append(stopped_by_of_log(log))
         if not found:
             if plan is None:
