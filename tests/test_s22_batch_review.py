@@ -63,6 +63,8 @@ def test_siteopt_batch_on_a_full_disk_exits_2_saying_so(tmp_path, monkeypatch, s
     r = CliRunner().invoke(command, args)
     assert r.exit_code == ExitCode.INPUT, r.output
     assert "cannot write the batch's outputs" in r.output and "no space left on the device" in r.output
+    said = " ".join(r.output.split())  # another --out starts the batch anew: only the same one resumes it
+    assert "give --out on another one: with the same --out the same command then resumes the batch" in said
     assert "Dask scheduler" not in r.output and "internal error" not in r.output
 
 

@@ -315,12 +315,29 @@ def test_render_on_a_full_disk_keeps_the_run_directory_and_exits_2(tmp_path, mon
         raise error  # an OSError, or SQLite's own word for it (a GeoPackage): both the machine's
 
     monkeypatch.setattr(rundir, "_render", full)
-    with pytest.raises(OutputWriteError, match="its files are as they were"):
+    with pytest.raises(OutputWriteError, match=r"its files are as they were \(make room on that disk, or copy"):
         rundir.render_run(out)
     res = CliRunner().invoke(cli, ["render", str(out)])
     assert res.exit_code == 2 and "siteopt render: cannot write the new plans" in res.output
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before  # no stage, no half-drawn plan
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run", "scenario.yaml", "site.yaml"]
+
+
+def test_render_on_a_read_only_disk_does_not_ask_for_room(tmp_path, monkeypatch):
+    from optimiser.pipeline import run_scenario
+    from optimiser.present import rundir
+
+    _, scenario = write_files(tmp_path)
+    out = tmp_path / "run"
+    run_scenario(scenario, out, render=False, time_limit_s=20)
+
+    def read_only(run, into):
+        raise OSError(errno.EROFS, "Read-only file system")
+
+    monkeypatch.setattr(rundir, "_render", read_only)
+    with pytest.raises(OutputWriteError) as info:
+        rundir.render_run(out)
+    assert "the file system is read-only; its files are as they were (copy the run directory to another disk" in str(info.value)
 
 
 def test_output_write_errors_names_a_refused_write_and_passes_the_rest(tmp_path):

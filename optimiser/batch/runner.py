@@ -646,8 +646,9 @@ def run_batch(
             if refused is None:
                 raise
             raise refused.error(f"cannot write the batch's outputs in {out}: {refused.why}; the items finished so far "
-                                f"are kept (their result.json); {refused.fix}, then the same command resumes the batch "
-                                "(retry the items it recorded as errors)") from exc
+                                f"are kept (their result.json); {refused.fix}: with the same {out_word()} the same "
+                                "command then resumes the batch (retry the items it recorded as errors), another "
+                                "starts it anew") from exc
 
 
 @contextlib.contextmanager

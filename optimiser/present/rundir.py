@@ -16,6 +16,7 @@ Reading (:func:`load_run`, for ``siteopt render`` and ``siteopt compare``): the 
 from __future__ import annotations
 
 import csv
+import errno
 import html
 import io
 import json
@@ -487,9 +488,9 @@ def render_run(run_dir: str | Path) -> list[Path]:
             refused = refused_write(exc)
             if refused is None:
                 raise
+            room = "make room on that disk, or " if refused.errno in (errno.ENOSPC, errno.EDQUOT) else ""
             raise refused.error(f"cannot write the new plans into {run.run_dir}: {refused.why}; its files are as they "
-                                "were (make room on that disk, or copy the run directory to another, and render "
-                                "again)") from exc
+                                f"were ({room}copy the run directory to another disk and render it there)") from exc
         finally:
             remove_stage(stage)
 

@@ -468,7 +468,7 @@ def greedy_search(problem: Problem, *, evaluator: Evaluator | None = None, max_w
     x, obj, tried, stopped_by = _swap_pass(ev, res[0], res[1], max_swaps, t0, safety_net_s)
     if stopped_by == "safety net":
         logger.info("greedy: the wall-clock safety net (%.1f s) stopped the swap pass after %d swaps", safety_net_s,
-                       tried)
+                    tried)
     # drop what nothing needs (cheaper, same or better objective)
     for d in sorted(np.nonzero(x)[0].tolist(), key=lambda i: -problem.decisions[i].cost):
         y = x.copy()

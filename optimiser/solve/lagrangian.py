@@ -576,7 +576,7 @@ class _Ascent:
             if time.perf_counter() - self.t0 > self.safety_net_s:
                 self.stopped_by, self.done = "safety net", True
                 logger.info("Lagrangian: the wall-clock safety net (%.1f s) stopped it after %d iterations",
-                               self.safety_net_s, it)
+                            self.safety_net_s, it)
                 return
             if interrupt.requested():
                 self.stopped_by, self.done = "interrupted", True

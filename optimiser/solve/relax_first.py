@@ -741,7 +741,7 @@ class RelaxFirst:
         stopped_by = None if status is Status.OPTIMAL else ("wall_clock" if self.safety_net_bound else "work_limit")
         if stopped_by == "wall_clock":
             logger.info("relax-first: the wall-clock safety net (%.1f s) ended a phase: the answer may differ on a "
-                           "faster or slower machine", self.deadline.limit_s)
+                        "faster or slower machine", self.deadline.limit_s)
         return SolveResult(status, best, bound, gap, self.deadline.elapsed_s(), backend_name, self.options.seed,
                            self.layout, (), msg, stats, stopped_by=stopped_by)
 

@@ -144,7 +144,7 @@ def solve_cpsat(joint: JointProblem, refs: list[int], options: SolveOptions, hin
         secs += solver.wall_time
         if code != cp_model.OPTIMAL and stopped_by_safety_net(solver):
             logger.info("joint CP-SAT phase %d: the wall-clock safety net (%.0f s), not the work limit, ended the search",
-                           phase, solver.parameters.max_time_in_seconds)
+                        phase, solver.parameters.max_time_in_seconds)
             stopped.append("wall_clock")
         elif code in (cp_model.FEASIBLE, cp_model.UNKNOWN):
             stopped.append("work_limit")
