@@ -276,6 +276,28 @@ def test_stops_no_walk_reaches_are_named_in_the_conflict():
     assert "only 0 candidate stops; 5 more on the alignments reach no walkable path" in why, why
 
 
+def test_too_few_stops_on_a_short_line_names_the_spacing():
+    """A 1 km line with candidate_spacing_m 600 holds one candidate stop; at least two asked:
+    the conflict blamed skipped points in bands and zones, none of which there is."""
+    sc = tram_scenario(count=CountRange(2, 2), stop_spacing_m=600.0, budget=2_000_000)
+    r = run_scenario(sc, None, render=False)
+    assert r.status == "infeasible"
+    why = " ".join(r.solve.conflicts)
+    assert "only 1 candidate stops; the alignments' 1,000 m hold only 1 at candidate_spacing_m 600 m: lower " \
+           "candidate_spacing_m" in why, why
+
+
+def test_too_few_stops_where_points_are_skipped_says_how_many():
+    from shapely.geometry import box
+
+    sc = tram_scenario(count=CountRange(3, 3), budget=2_000_000, no_platform=(box(-10, 400, 650, 500),))
+    r = run_scenario(sc, None, render=False)
+    assert r.status == "infeasible"
+    why = " ".join(r.solve.conflicts)
+    assert "only 2 candidate stops; 3 of the 5 points along the alignments fall in barrier bands, exclusion zones, " \
+           "buildings or no_platform zones and are skipped" in why, why
+
+
 def test_a_crossing_is_relied_on_by_the_firms_it_takes_to_a_stop(tmp_path):
     """A crossing chosen to bring staff within a stop's catchment had firms_relying 0 and the
     report said "Relied on by: N firm pairs" only, as if no firm's walk to the stop used it."""

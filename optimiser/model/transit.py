@@ -22,6 +22,7 @@ alternatives, no two new stops on different alignments.
 from __future__ import annotations
 
 import logging
+import math
 
 import numpy as np
 
@@ -83,13 +84,26 @@ def add_transit_terms(tb: TermBuilder, stops: list[CandidateSite], existing: lis
         add_nearest_walk_terms(tb, TRANSIT_TYPE, tb.weights.to_int(transit_walk_weights(tb.scenario)), stops, existing)
 
 
+def _few_stops_why(tb: TermBuilder, spec: TransitSpec, n_stops: int, unreachable: int) -> str:
+    """Why there are fewer candidate stops than ``count.min``: stops no walk reaches, points
+    skipped (bands, zones, buildings, no_platform), or alignments too short for the spacing."""
+    if unreachable:
+        return (f"; {unreachable} more on the alignments reach no walkable path without crossing a barrier: add a path or "
+                "an existing crossing to them")
+    lines = tb.scenario.transit_lines
+    laid = sum(max(1, math.floor(t.line.length / spec.candidate_spacing_m)) for t in lines)  # as stop_candidates lays them
+    if laid > n_stops:
+        return (f"; {laid - n_stops} of the {laid} points along the alignments fall in barrier bands, exclusion zones, "
+                "buildings or no_platform zones and are skipped")
+    length = sum(t.line.length for t in lines)
+    return (f"; the alignments' {length:,.0f} m hold only {laid} at candidate_spacing_m {spec.candidate_spacing_m:g} m: "
+            "lower candidate_spacing_m")
+
+
 def _add_stop_constraints(tb: TermBuilder, spec: TransitSpec, stops: list[CandidateSite], unreachable: int) -> None:
     problem = tb.problem
     ids = [tb.site_decision[s.key] for s in stops]
-    why = (f"; {unreachable} more on the alignments reach no walkable path without crossing a barrier: add a path or an "
-           "existing crossing to them" if unreachable else
-           "; points in barrier bands, exclusion zones, buildings and no_platform zones are skipped")
-    fit = f" (only {len(ids)} candidate stops{why})" if spec.count.min > len(ids) else ""
+    fit = f" (only {len(ids)} candidate stops{_few_stops_why(tb, spec, len(ids), unreachable)})" if spec.count.min > len(ids) else ""
     problem.groups[f"count_min:{TRANSIT_GROUP}"] = f"at least {spec.count.min} new stops{fit}"
     problem.groups[f"count_max:{TRANSIT_GROUP}"] = f"at most {spec.count.max} new stops"
     problem.groups[f"spacing:{TRANSIT_GROUP}"] = f"new stops at least {spec.min_spacing_m:g} m apart"
