@@ -326,3 +326,20 @@ def test_a_far_line_is_warned_about_though_one_of_its_stops_reaches_no_path(tmp_
     said = " ".join(" ".join(s for s in res.output.splitlines() if "[long_connector]" in s).split())
     assert "every candidate stop on line 'far' that a walk reaches (1 of 2)" in said, res.output
     assert "(the shortest 2,000 m)" in said
+
+
+def test_warnings_about_firm_changes_name_the_scenario_file(tmp_path):
+    """A firm the scenario adds (firm_changes.added) and a head count it sets
+    (firm_changes.employees) are warned about where the user wrote them, in the scenario file:
+    the site file has no firms[4] and still says b has 60 staff."""
+    from tests.sitefiles import write_files, xy
+
+    _, scen = write_files(tmp_path, checks={"max_connector_m": 40}, firm_changes={
+        "employees": {"b": 200_000},
+        "added": [{"id": "far", "employees": 10, "location": xy(250, 150)}]})  # 50 m from the nearest path (a 100 m grid)
+    (report,) = check_files([scen])
+    assert report.ok, report.problems
+    got = {(w.code, w.file, w.field) for w in report.warnings}
+    assert ("long_connector", str(scen), "firm_changes.added[0].entrances[0]") in got, got
+    assert ("implausible_headcount", str(scen), "firm_changes.employees.b") in got, got
+    assert not [w for w in report.warnings if w.field.startswith("firms[")], report.warnings

@@ -668,6 +668,10 @@ class Scenario:
     transit: TransitSpec | None = None
     currency: str = "GBP"
     """ISO 4217 code of every amount of money in the scenario (budget and costs)."""
+    firms_added: int = 0
+    """How many of ``site.firms`` (the last ones) the scenario's ``firm_changes.added`` put there."""
+    employees_changed: tuple[str, ...] = ()
+    """The firms whose head count the scenario's ``firm_changes.employees`` sets."""
 
     @property
     def active_barriers(self) -> tuple[Barrier, ...]:

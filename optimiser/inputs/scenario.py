@@ -509,6 +509,8 @@ def _build(parsed: S.ScenarioFile, site: Site, site_ref: str, file: str, path: P
         description=parsed.description,
         path=path,
         currency=parsed.currency,
+        firms_added=len(changes.added) if (changes := parsed.firm_changes) is not None else 0,
+        employees_changed=tuple(changes.employees) if changes is not None else (),
         checks=SanityChecks(max_connector_m=parsed.checks.max_connector_m),
         transit=transit,
     )

@@ -37,12 +37,15 @@ barriers of the scenario (a site alone: the barriers on by default):
   [latitude, longitude] as one they agree with (the scenario's currency, or a site beyond 75
   degrees of latitude): :func:`optimiser.inputs.crs.swapped_lonlat_reason`.
 
-Warnings are reported against the site file (the geometry is what needs redrawing).
+Warnings are reported against the site file (the geometry is what needs redrawing), except those
+about a firm the scenario's ``firm_changes`` added or re-counted: against the scenario file.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+import re
 from collections.abc import Iterator, Sequence
 from typing import get_args
 
@@ -427,6 +430,32 @@ def lonlat_swapped(scenario: Scenario) -> list[SiteWarning]:
     return [w] if w is not None else []
 
 
+_FIRM_FIELD = re.compile(r"firms\[(\d+)\](.*)")
+
+
+def _firm_changes_homed(scenario: Scenario, warnings: list[SiteWarning]) -> list[SiteWarning]:
+    """The warnings with those about a firm the scenario's ``firm_changes.added`` put on the site,
+    or about a head count its ``firm_changes.employees`` set, reported against the scenario file
+    where the user wrote it (``firm_changes.added[0].location``), not against the site file, which
+    has no such firm or count (``firms[4]`` of a site of four firms)."""
+    site = scenario.site
+    if not scenario.firms_added and not scenario.employees_changed:
+        return warnings
+    first_added = len(site.firms) - scenario.firms_added
+    file = _site_file(site)
+    scen_file = str(display_path(scenario.path)) if scenario.path is not None else f"scenario {scenario.id!r}"
+    out = []
+    for w in warnings:
+        if w.file == file and (m := _FIRM_FIELD.fullmatch(w.field)) is not None:
+            i = int(m[1])
+            if i >= first_added:
+                w = dataclasses.replace(w, file=scen_file, field=f"firm_changes.added[{i - first_added}]{m[2]}")
+            elif w.code == "implausible_headcount" and site.firms[i].id in scenario.employees_changed:
+                w = dataclasses.replace(w, file=scen_file, field=f"firm_changes.employees.{site.firms[i].id}")
+        out.append(w)
+    return out
+
+
 # ------------------------------------------------------------------ collected
 
 
@@ -452,6 +481,7 @@ def sanity_warnings(scenario: Scenario, net: WalkNetwork, candidate_sites: Seque
            + long_stop_connectors(scenario, net)
            + penalty_below_walks(scenario, net)
            + lonlat_swapped(scenario))
+    out = _firm_changes_homed(scenario, out)
     for w in out:
         logger.debug("%s", w)
     logger.info("%s: %d sanity warning(s)", site.id, len(out))
