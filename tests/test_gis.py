@@ -608,6 +608,23 @@ def test_convert_site_without_crossing_rules_to_gpkg_and_back(tmp_path):
     assert read_site(out).crossing_rules == ()
 
 
+def test_convert_writes_numbers_given_in_quotes_as_numbers(tmp_path):
+    """A number in quotes (as GIS exports write text columns) is read as that number, and
+    converted as it: the written file says 50, and a GeoPackage's employees column is an integer
+    column (it was TEXT, every firm's head count a string in QGIS)."""
+    data = site_dict()
+    data["firms"][0]["employees"] = "120"
+    data["barriers"][0]["width_m"] = "30.5"
+    src = _write_yaml(tmp_path / "site.yaml", data)
+    back = yaml.safe_load(convert_site(src, tmp_path / "out.yaml").read_text())
+    assert back["firms"][0]["employees"] == 120 and back["barriers"][0]["width_m"] == 30.5
+    assert [f["employees"] for f in back["firms"]] == [120, 60, 40, 200]
+    gpkg = convert_site(src, tmp_path / "out.gpkg")
+    info = pyogrio.read_info(gpkg, layer="firms")
+    assert dict(zip(info["fields"], info["dtypes"]))["employees"] == "int64"
+    assert read_site(gpkg).firms[0].employees == 120
+
+
 def test_gpkg_write_failure_leaves_the_old_file_whole(tmp_path, monkeypatch):
     from optimiser.inputs import gis_files
 

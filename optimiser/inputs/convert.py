@@ -4,7 +4,8 @@ GeoPackage written; Shapefile and FlatGeobuf read too.
 The conversion works on the site *mapping* (what the file says), not on the validated site, so
 every key the site model holds passes through, defaults stay defaults and coordinates stay in the
 file's CRS (GeoJSON is WGS84 by definition: it is reprojected there, keeping the original CRS as
-``working_crs``). The source is validated first; the written file is validated again, so a
+``working_crs``); a number given in quotes (``employees: "300"``) is written as the number it is
+read as. The source is validated first; the written file is validated again, so a
 conversion never produces a file the tools would refuse.
 """
 
@@ -19,8 +20,10 @@ from typing import Any
 
 import tomli_w
 import yaml
+from pydantic import BaseModel
 
 from optimiser.errors import ArgumentError, FileReadError, Problem, ValidationError
+from optimiser.inputs import schema as S
 from optimiser.inputs.formats import checked_path, load_mapping
 from optimiser.inputs.geojson import site_to_geojson
 from optimiser.inputs.gis import SITE_LAYERS
@@ -81,6 +84,20 @@ def write_site(data: Mapping[str, Any], path: str | os.PathLike[str]) -> Path:
     return p
 
 
+def _numbers(raw: Any, model: Any) -> Any:
+    """``raw`` (a site mapping, or a part of it) with every number given as text (``employees:
+    "300"``, as GIS exports write text columns; read as the number) written as that number, the
+    value the site model (``model``, the same part validated) holds: a converted file says 300, and
+    a GeoPackage's column is numeric, not text. Anything else is left as the file gives it."""
+    if isinstance(raw, dict) and isinstance(model, BaseModel):
+        return {k: _numbers(v, getattr(model, k, None)) if isinstance(k, str) else v for k, v in raw.items()}
+    if isinstance(raw, list) and isinstance(model, (list, tuple)) and len(raw) == len(model):
+        return [_numbers(r, m) for r, m in zip(raw, model)]
+    if isinstance(raw, str) and isinstance(model, (int, float)) and not isinstance(model, bool):
+        return model
+    return raw
+
+
 def _same_crs(a: Any, b: Any) -> bool:
     """Whether two CRS texts name the same CRS (``EPSG:27700`` and its WKT); unreadable: no."""
     from pyproj import CRS
@@ -108,7 +125,7 @@ def _checked(path: Path, overrides: Mapping[str, Any]) -> dict[str, Any]:
     _, more = check_site(data, name, path.resolve())
     if problems or more:
         raise ValidationError(problems + more)
-    return data
+    return _numbers(data, S.SiteFile.model_validate(data))
 
 
 def convert_site(src: str | os.PathLike[str], dst: str | os.PathLike[str], *, overwrite: bool = False,
