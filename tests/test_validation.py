@@ -220,6 +220,35 @@ def test_an_explicit_crossing_into_an_exclusion_zone_is_refused(tmp_path):
     assert validate_files([str(tmp_path / "scenario.yaml")]) == []
 
 
+def test_an_explicit_crossing_problem_comes_with_the_files_other_problems(tmp_path):
+    """One pass: a crossing drawn into an exclusion zone, one that stops short of the far side,
+    one whose position lies far outside the site's CRS and an existing facility given in lon/lat
+    are reported beside a misspelt barrier and an unpriced type of two other crossings, not only
+    once those are fixed."""
+    from tests.sitefiles import scenario_dict, site_dict, xy
+
+    site = site_dict()
+    site["exclusion_zones"] = [{"id": "topple", "geometry": {
+        "type": "Polygon", "coordinates": [[xy(220, 260), xy(280, 260), xy(280, 340), xy(220, 340), xy(220, 260)]]}}]
+
+    def crossing(cid, x, y0=270, y1=330, **more):
+        return {"id": cid, "barrier": "parkway", "type": "footbridge",
+                "geometry": {"type": "LineString", "coordinates": [xy(x, y0), xy(x, y1)]}, **more}
+
+    scen = scenario_dict()
+    scen["facilities"][0]["existing"] = [[-1.38, 53.39]]  # lon/lat in a site in metres
+    scen["crossings"]["explicit"] = [
+        crossing("into-zone", 250), crossing("short", 400, 270, 300), crossing("typo", 600, barrier="parkwy"),
+        crossing("unpriced", 700, type="underpass"),
+        {**crossing("far", 0), "geometry": {"type": "LineString", "coordinates": [[5e6, 387270], [5e6, 387330]]}}]
+    (tmp_path / "site.yaml").write_text(yaml.safe_dump(site))
+    (tmp_path / "scenario.yaml").write_text(yaml.safe_dump(scen))
+    fields = [p.field for p in validate_files([str(tmp_path / "scenario.yaml")])]
+    assert sorted(set(fields)) == ["crossings.explicit[0].geometry", "crossings.explicit[1].geometry",
+                              "crossings.explicit[2].barrier", "crossings.explicit[3].type",
+                              "crossings.explicit[4].geometry", "facilities[0].existing[0]"], fields
+
+
 def test_validate_files_takes_one_path_or_a_list_never_characters():
     site = ROOT / "sites" / "amp_sbp" / "site.yaml"
     assert validate_files(str(site)) == [] and validate_files(site) == [] and validate_files([site]) == []

@@ -19,6 +19,7 @@ from typing import Any
 import shapely
 from pydantic import ValidationError as PydanticValidationError
 from pyproj.exceptions import ProjError
+from shapely.geometry import Point
 
 from optimiser.errors import FileReadError, InputError, Problem, ValidationError
 from optimiser.inputs import schema as S
@@ -329,18 +330,17 @@ def _social_spaces(parsed: S.ScenarioFile, geo: GeometryReader) -> SocialSpaceSp
                            s.building_clearance_m, geo.points(s.existing))
 
 
-def _crossing_spec(parsed: S.ScenarioFile, site: Site, geo: GeometryReader, problems: list[Problem]) -> CrossingSpec:
-    """The crossing spec; an explicit candidate that does not cross its barrier, or enters an
-    exclusion zone, is a problem."""
-    c = parsed.crossings
-    types = tuple(CrossingTypeSpec(t, amount(v), v.penalty_m, v.at_grade) for t, v in c.types.items())
-    cost_of = {t.type: t for t in types}
-    explicit = []
-    for i, e in enumerate(c.explicit):
+def _explicit_lines(parsed: S.ScenarioFile, site: Site, geo: GeometryReader,
+                    problems: list[Problem]) -> list[tuple[S.ExplicitCrossingIn, shapely.LineString]]:
+    """Each explicit candidate crossing with its line; one that does not cross its barrier, or
+    enters an exclusion zone, is a problem (one naming a barrier the site lacks is skipped:
+    :func:`_reference_problems` reports it)."""
+    barriers = {b.id: b for b in site.barriers}
+    out = []
+    for i, e in enumerate(parsed.crossings.explicit):
         line = geo.line(e.geometry.model_dump(), f"crossings.explicit[{i}].geometry")
-        if line is None:
+        if line is None or (bar := barriers.get(e.barrier)) is None:
             continue
-        bar = site.barrier(e.barrier)
         if not line.intersects(bar.band):
             problems.append(Problem(geo.file, f"crossings.explicit[{i}].geometry",
                                     f"candidate {e.id!r} does not cross barrier {e.barrier!r}",
@@ -355,6 +355,18 @@ def _crossing_spec(parsed: S.ScenarioFile, site: Site, geo: GeometryReader, prob
                 problems.append(Problem(geo.file, f"crossings.explicit[{i}].geometry",
                                         f"candidate {e.id!r} enters exclusion zone {zone.id!r}{why}, where nothing may be placed",
                                         "move the crossing clear of the zone, or change the site's exclusion_zones"))
+        out.append((e, line))
+    return out
+
+
+def _crossing_spec(parsed: S.ScenarioFile, site: Site, geo: GeometryReader, problems: list[Problem]) -> CrossingSpec:
+    """The crossing spec; an explicit candidate that does not cross its barrier, or enters an
+    exclusion zone, is a problem."""
+    c = parsed.crossings
+    types = tuple(CrossingTypeSpec(t, amount(v), v.penalty_m, v.at_grade) for t, v in c.types.items())
+    cost_of = {t.type: t for t in types}
+    explicit = []
+    for e, line in _explicit_lines(parsed, site, geo, problems):
         t = cost_of[e.type]
         explicit.append(Crossing(e.id, e.name or e.id, e.barrier, e.type, line, t.penalty_m, t.cost, False,
                                  Provenance(source=f"scenario {geo.file}")))
@@ -438,15 +450,16 @@ OFF_SITE_MIN_M = 1000.0
 everything drawn on the site is a problem (a mistyped or misprojected coordinate)."""
 
 
-def _misplaced_existing(parsed: S.ScenarioFile, site: Site, facilities: tuple[FacilitySpec, ...],
-                        social: SocialSpaceSpec | None, file: str, reported: set[str]) -> list[Problem]:
-    """Existing facilities and social spaces given as lon/lat degrees in a metric CRS, far off the
-    site, or inside an active barrier's band: the checks a site's own features get (each point
-    by its index; a point in ``reported``, already outside the CRS's area of use, is skipped)."""
+def _misplaced_existing(parsed: S.ScenarioFile, site: Site, facilities: list[tuple[Point, ...]],
+                        social: tuple[Point, ...] | None, file: str, reported: set[str]) -> list[Problem]:
+    """Existing facilities (``facilities``: each type's points) and social spaces given as lon/lat
+    degrees in a metric CRS, far off the site, or inside an active barrier's band: the checks a
+    site's own features get (each point by its index; a point in ``reported``, already outside
+    the CRS's area of use, is skipped)."""
     src = parse_crs(site.source_crs)
-    raw = [(f"facilities[{i}].existing", f.existing, spec.existing) for i, (f, spec) in enumerate(zip(parsed.facilities, facilities))]
+    raw = [(f"facilities[{i}].existing", f.existing, points) for i, (f, points) in enumerate(zip(parsed.facilities, facilities))]
     if parsed.social_spaces is not None and social is not None:
-        raw.append(("social_spaces.existing", parsed.social_spaces.existing, social.existing))
+        raw.append(("social_spaces.existing", parsed.social_spaces.existing, social))
     extent = site_extent(site)
     reach = OFF_SITE_MIN_M
     if extent is not None:
@@ -482,7 +495,8 @@ def _build(parsed: S.ScenarioFile, site: Site, site_ref: str, file: str, path: P
     problems: list[Problem] = _implausible(parsed, site, file)
     facilities = _facilities(parsed, geo)
     social = _social_spaces(parsed, geo)
-    problems.extend(_misplaced_existing(parsed, site, facilities, social, file, {p.field for p in problems}))
+    problems.extend(_misplaced_existing(parsed, site, [f.existing for f in facilities], social.existing if social else None,
+                                        file, {p.field for p in problems}))
     crossings = _crossing_spec(parsed, site, geo, problems)
     transit = transit_spec(parsed, geo)
     problems.extend(geo.problems)
@@ -515,6 +529,21 @@ def _build(parsed: S.ScenarioFile, site: Site, site_ref: str, file: str, path: P
         transit=transit,
     )
     return scenario, []
+
+
+def _position_problems(parsed: S.ScenarioFile, site: Site, file: str, reported: set[str]) -> list[Problem]:
+    """The problems of the scenario's positions that :func:`_build` finds (outside the site's
+    CRS, existing facilities misplaced, explicit crossings not crossing or entering an exclusion
+    zone), for a scenario with other
+    problems, so that every problem of the file comes in one pass; those of a field in
+    ``reported`` are left out."""
+    geo = GeometryReader(file, parse_crs(site.source_crs), parse_crs(site.crs))
+    problems = _implausible(parsed, site, file)
+    social = geo.points(parsed.social_spaces.existing) if parsed.social_spaces is not None else None
+    problems.extend(_misplaced_existing(parsed, site, [geo.points(f.existing) for f in parsed.facilities], social,
+                                        file, {p.field for p in problems}))
+    _explicit_lines(parsed, site, geo, problems)
+    return [p for p in problems + geo.problems if p.field not in reported]
 
 
 def check_scenario(data: dict[str, Any], file: str, path: Path | None) -> tuple[Scenario | None, list[Problem]]:
@@ -556,6 +585,8 @@ def _check_scenario(data: dict[str, Any], file: str, path: Path | None) -> tuple
         refs = SiteRefs.of_site(site)
     if refs is not None:
         problems.extend(_reference_problems(data, refs, site, file))
+    if problems and parsed is not None and site is not None:
+        problems.extend(_position_problems(parsed, site, file, {p.field for p in problems}))
     if problems or parsed is None or site is None:
         # the futures' own problems too (each that is not the scenario's own), all at once
         return None, problems + (check_futures(data, file, path, check_scenario, problems)[1] if site is not None else [])
