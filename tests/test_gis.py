@@ -370,6 +370,18 @@ def test_geojson_nulls_are_absent_and_unknown_layers_named(tmp_path):
     assert len(problems) == 1 and "unknown layer 'firmz'" in problems[0].reason and "did you mean 'firm'" in problems[0].hint
 
 
+def test_geojson_unknown_layer_is_matched_to_plural_names_and_lists_transit_lines(tmp_path):
+    """'frims' is a slip of 'firms' (a plural, accepted as much as 'firm'): the hint names it
+    instead of repeating the list, and the list names transit_line, which is read too."""
+    fc = _wgs84_tiny(tmp_path)
+    fc["features"].append({"type": "Feature", "properties": {"layer": "frims", "id": "x"}, "geometry": None})
+    p = tmp_path / "n.geojson"
+    p.write_text(json.dumps(fc))
+    (problem,) = validate_files([p])
+    assert problem.hint == "did you mean 'firms'?", problem
+    assert problem.reason.endswith(", transit_line"), problem
+
+
 # ------------------------------------------------------------------ Shapefile and FlatGeobuf
 
 

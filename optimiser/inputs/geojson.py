@@ -59,6 +59,7 @@ GEOJSON_LAYERS: dict[str, tuple[str, str | None]] = {
     "crossing_rule": ("crossing_rules", None),
     "firm_entrance": ("firms", "entrances"),
     "firm_footprint": ("firms", "footprint"),
+    "transit_line": ("transit", "geometry"),
 }
 """Feature layer (as written) -> (site list it joins, field its geometry goes into)."""
 
@@ -109,7 +110,7 @@ def _add_feature(site: dict[str, Any], i: int, feat: Any, name: str) -> Problem 
                        f"the feature names no layer; each feature says which it is: {', '.join(GEOJSON_LAYERS)}",
                        "add a 'layer' property, e.g. \"layer\": \"firm\" (QGIS: a text field filled per layer)")
     if spec is None:
-        near = suggest(str(layer), GEOJSON_LAYERS)
+        near = suggest(str(layer), [*GEOJSON_LAYERS, *(spec.name for spec in SITE_LAYERS)])  # 'frims': 'firms' too
         return Problem(name, f"features[{i}].properties.layer",
                        f"unknown layer {layer!r}; expected one of {', '.join(GEOJSON_LAYERS)}",
                        f"did you mean {near!r}?" if near else f"use one of {', '.join(GEOJSON_LAYERS)}")
