@@ -335,6 +335,23 @@ def test_a_quoted_number_is_read_a_thousands_separator_is_refused_and_an_empty_e
                              "or leave entrances out: the firm's location is then its entrance)"), lines
 
 
+def test_a_head_count_in_exponent_notation_gets_the_number_to_write(tmp_path):
+    """YAML reads ``1e6`` (no decimal point) as text, so ``employees: 1e6`` is refused: the hint
+    says to write 1000000 (it said "write employees as a whole number", which 1e6 is), and a
+    count too large for any whole number (``1.0e+30``) is said in words, not in pydantic's
+    "Unable to parse input string as an integer, exceeded maximum size" with no hint."""
+    site = yaml.safe_load((BAD / "ok_site.yaml").read_text())
+    text = yaml.safe_dump(site, sort_keys=False)
+    first = site["firms"][0]["employees"]
+    for given, hint in (("1e6", "(write 1000000: a whole number is written out, without an exponent)"),
+                        ("2.5e3", "(write 2500: a whole number is written out, without an exponent)"),
+                        ("1.0e+30", "(check employees for extra zeros or a wrong exponent)")):
+        (tmp_path / "site.yaml").write_text(text.replace(f"employees: {first}\n", f"employees: {given}\n", 1))
+        (line,) = [str(p) for p in validate_files([str(tmp_path / "site.yaml")])]
+        assert "firms[0].employees: " in line and line.endswith(hint), line
+    assert "is far too large for a whole number here, got 1e+30" in line, line
+
+
 def test_a_barrier_wider_than_any_site_is_refused_with_its_bound():
     """A band of 1e9 m lost precision (2 of the 5 firms inside it were reported); the bound is the
     widest site accepted, said in the message."""

@@ -351,6 +351,8 @@ def describe(err: ErrorDetails) -> str:
         return str(err.get("msg", "")).removeprefix("Value error, ")
     if t == BOOL_FOR_NUMBER:
         return f"must be a number, got {ctx.get('value')}"
+    if t == "int_parsing_size":
+        return f"is far too large for a whole number here, got {shown}"
     return str(err.get("msg", t))
 
 
@@ -358,6 +360,15 @@ _SEPARATORS = r"[,'’ \u00a0\u202f_]"
 _GROUPED = re.compile(r"[+-]?\d{1,3}(?:" + _SEPARATORS + r"\d{3})+(?:\.\d+)?")
 """A number written with thousands separators (``"1,500"``, ``"1 500"``, ``"1'500"``): a quoted plain
 number (``"300"``) is read as the number, this one is refused with the number to write."""
+
+
+def _whole_exponent(text: str) -> int | None:
+    """The whole number a text in exponent notation stands for (``"1e6"``, ``"2.5e3"``, which
+    YAML reads as text), or ``None``."""
+    if not re.fullmatch(r"[+-]?\d+(?:\.\d*)?[eE][+-]?\d{1,2}", text.strip()):
+        return None
+    value = float(text)
+    return int(value) if value.is_integer() and abs(value) < 1e15 else None
 
 
 def fix_for(err: ErrorDetails, field: str) -> str | None:
@@ -380,6 +391,10 @@ def fix_for(err: ErrorDetails, field: str) -> str | None:
         return f"write {field} as an ordinary number, not nan or inf"
     if t in ("int_parsing", "float_parsing") and isinstance(given := err.get("input"), str) and _GROUPED.fullmatch(given.strip()):
         return f"write {re.sub(_SEPARATORS, '', given.strip())}, without the thousands separator"
+    if t == "int_parsing" and isinstance(given, str) and (whole := _whole_exponent(given)) is not None:
+        return f"write {whole}: a whole number is written out, without an exponent"
+    if t == "int_parsing_size":
+        return f"check {field} for extra zeros or a wrong exponent"
     if t in _SIMPLE:
         return f"write {field} as {_SIMPLE[t].removeprefix('must be ')}"
     if t == "string_pattern_mismatch":
