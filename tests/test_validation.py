@@ -352,6 +352,23 @@ def test_a_head_count_in_exponent_notation_gets_the_number_to_write(tmp_path):
     assert "is far too large for a whole number here, got 1e+30" in line, line
 
 
+@pytest.mark.skipif(os.sep != "/", reason="a backslash separates folders on Windows")
+def test_a_site_path_written_with_backslashes_gets_the_forward_slash_path(tmp_path):
+    """A scenario written on Windows (site: ..\\sites\\site.yaml) names a file that does not exist
+    elsewhere: the hint gives the path with forward slashes, which works everywhere (it said only
+    where it looked, with the backslashes in the name)."""
+    from tests.sitefiles import scenario_dict, site_dict
+
+    (tmp_path / "sites").mkdir()
+    (tmp_path / "sites" / "site.yaml").write_text(yaml.safe_dump(site_dict()))
+    (tmp_path / "scen").mkdir()
+    (tmp_path / "scen" / "s.yaml").write_text(yaml.safe_dump(scenario_dict(site="..\\sites\\site.yaml")))
+    (problem,) = validate_files([str(tmp_path / "scen" / "s.yaml")])
+    assert problem.field == "site" and problem.reason == "site '..\\\\sites\\\\site.yaml' does not exist", problem
+    assert problem.hint == ("write site: ../sites/site.yaml (forward slashes separate folders on every system; a backslash "
+                            "only on Windows)"), problem
+
+
 def test_a_barrier_wider_than_any_site_is_refused_with_its_bound():
     """A band of 1e9 m lost precision (2 of the 5 firms inside it were reported); the bound is the
     widest site accepted, said in the message."""

@@ -152,6 +152,10 @@ def _scenario_site(data: dict[str, Any], file: str, path: Path | None) -> tuple[
             if near is None and ids:
                 where = f"known site ids: {name_list(ids)}; {where}"
         hint = f"did you mean {near!r}? {where}" if near else where
+        if "\\" in site_ref and os.sep == "/":  # written on Windows: a backslash is part of a name here
+            forward = site_ref.replace("\\", "/")
+            hint = (f"write site: {forward} (forward slashes separate folders on every system; a backslash only on "
+                    "Windows)" + ("" if resolve_site_ref(forward, path)[0] is not None else f"; {where}"))
         return None, None, [Problem(file, "site", f"site {site_ref!r} does not exist", hint)]
     cache = _SITES_READ.get()
     if cache is not None and site_path in cache:
