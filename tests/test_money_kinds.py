@@ -463,3 +463,20 @@ def test_the_report_cost_table_uses_one_precision():
                                    transit=None, currency="JPY")
     texts = [row[1].text for row in cost_table(m).rows]
     assert texts[-1] == "JPY 20.00m" and texts[0] == "JPY 150.00m"
+
+
+def test_an_amount_written_as_in_a_report_gets_the_plain_number_to_write(tmp_path):
+    """``budget: "£1.2m"`` or ``cost: 400k`` is refused (an amount is a plain number in the
+    scenario's currency) with the number meant, and the value is quoted as typed: the message
+    said got "\\u00a31.2m" and "write budget as a number"."""
+    scen = scenario_dict(budget_gbp=None, budget="£4.1m")
+    scen["facilities"][0].pop("cost_gbp")
+    scen["facilities"][0]["cost"] = "400k"
+    _, path = write_files(tmp_path)
+    path.write_text(yaml.safe_dump({k: v for k, v in scen.items() if v is not None}, allow_unicode=True))
+    got = {p.field: str(p) for p in validate_files([str(path)])}
+    assert got["budget"].endswith('budget: must be a number, got "£4.1m" (write 4100000: the amount alone, in the '
+                                  "scenario's currency, without symbol, separators or units)"), got
+    assert got["facilities[0].cost"].endswith("(write 400000: the amount alone, in the scenario's currency, without "
+                                              "symbol, separators or units)"), got
+    assert len(got) == 2, got

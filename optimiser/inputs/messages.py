@@ -22,6 +22,7 @@ import typing
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -311,7 +312,7 @@ def _shown(value: Any) -> str:
     if not (isinstance(value, (int, float, str, bool)) or value is None):
         return type(value).__name__
     try:
-        return json.dumps(value)[:60]
+        return json.dumps(value, ensure_ascii=False)[:60]  # "£4m" as typed, not "\u00a34m"
     except ValueError:
         return f"a whole number of about {value.bit_length() * 0.30103:,.0f} digits" if isinstance(value, int) else "?"
 
@@ -362,6 +363,24 @@ _GROUPED = re.compile(r"[+-]?\d{1,3}(?:" + _SEPARATORS + r"\d{3})+(?:\.\d+)?")
 number (``"300"``) is read as the number, this one is refused with the number to write."""
 
 
+_AMOUNT = re.compile(r"(?:[£$€¥]|[A-Z]{3})?\s*(\d[\d,'’ \u00a0\u202f_]*(?:\.\d+)?)\s*(k|m|mn|bn)?", re.IGNORECASE)
+_UNITS = {None: 1, "k": 10**3, "m": 10**6, "mn": 10**6, "bn": 10**9}
+_MONEY_KEYS = frozenset({"budget", "budget_gbp", "cost", "cost_gbp"})
+
+
+def _plain_amount(text: str) -> str | None:
+    """The plain number an amount written as in a report stands for (``"£1.2m"``, ``"USD 400k"``,
+    ``"€2,500,000"``: ``1200000``, ``400000``, ``2500000``), or ``None`` when it is not one."""
+    m = _AMOUNT.fullmatch(text.strip())
+    if m is None:
+        return None
+    digits = re.sub(_SEPARATORS, "", m[1])
+    if not re.fullmatch(r"\d+(?:\.\d+)?", digits):
+        return None
+    value = Decimal(digits) * _UNITS[m[2].lower() if m[2] else None]  # "£4.1m": 4100000, not 4099999.9999999995
+    return f"{value.normalize():f}"
+
+
 def _whole_exponent(text: str) -> int | None:
     """The whole number a text in exponent notation stands for (``"1e6"``, ``"2.5e3"``, which
     YAML reads as text), or ``None``."""
@@ -391,6 +410,8 @@ def fix_for(err: ErrorDetails, field: str) -> str | None:
         return f"write {field} as an ordinary number, not nan or inf"
     if t in ("int_parsing", "float_parsing") and isinstance(given := err.get("input"), str) and _GROUPED.fullmatch(given.strip()):
         return f"write {re.sub(_SEPARATORS, '', given.strip())}, without the thousands separator"
+    if t == "float_parsing" and field in _MONEY_KEYS and isinstance(given, str) and (plain := _plain_amount(given)) is not None:
+        return f"write {plain}: the amount alone, in the scenario's currency, without symbol, separators or units"
     if t == "int_parsing" and isinstance(given, str) and (whole := _whole_exponent(given)) is not None:
         return f"write {whole}: a whole number is written out, without an exponent"
     if t == "int_parsing_size":
