@@ -156,6 +156,24 @@ def test_site_file_given_as_a_scenario(tmp_path):
     assert "a scenario names its site in `site:`" in (p.hint or "")
 
 
+def test_a_site_whose_format_says_scenario_is_one_problem(tmp_path):
+    """A site file whose header was copied from a scenario (format: placemaking-scenario/1) is
+    one problem saying what the file holds and the format to write, not one "unknown key" per
+    site key and a missing site and budget; the same for a scenario labelled a site."""
+    text = (WARN / "clean_site.yaml").read_text()
+    assert "format: placemaking-site/1\n" in text
+    (tmp_path / "site.yaml").write_text(text.replace("format: placemaking-site/1\n", "format: placemaking-scenario/1\n"))
+    r = _validate("site.yaml", cwd=tmp_path)
+    assert r.exit_code == 2, r.output
+    (line,) = [x for x in r.output.splitlines() if x.startswith("site.yaml")]
+    assert line.startswith("site.yaml: format: says placemaking-scenario/1, but the file holds a site (barriers, crossing_rules, crs, "
+                           "firms ...), none of a scenario's keys (set format: placemaking-site/1)"), line
+    (tmp_path / "s.yaml").write_text("format: placemaking-site/1\nid: s\nsite: site.yaml\nbudget: 1\n")
+    r = _validate("s.yaml", cwd=tmp_path)
+    assert r.output.startswith("s.yaml: format: says placemaking-site/1, but the file holds a scenario (budget, site), none "
+                               "of a site's keys (set format: placemaking-scenario/1)\n"), r.output
+
+
 def test_batch_given_to_validate_is_validated_as_a_batch(tmp_path):
     shutil.copy(WARN / "long_connector.yaml", tmp_path / "site.yaml")
     (tmp_path / "base.yaml").write_text((WARN / "long_connector_relaxed.yaml").read_text().replace("long_connector.yaml", "site.yaml"))

@@ -7,7 +7,7 @@ import logging
 from typing import Any, Literal
 
 from optimiser.errors import Problem
-from optimiser.inputs.schema import BATCH_FORMAT, SCENARIO_FORMAT, SITE_FORMAT
+from optimiser.inputs.schema import BATCH_FORMAT, SCENARIO_FORMAT, SITE_FORMAT, BatchFile, ScenarioFile, SiteFile
 
 logger = logging.getLogger(__name__)
 
@@ -23,6 +23,31 @@ _USE = {
     "scenario": "run it with `siteopt run FILE --out DIR`; a batch names its scenario in `base:`",
     "batch": "run it with `siteopt batch FILE --out DIR`",
 }
+
+
+_FORMATS: dict[FileKind, str] = {"site": SITE_FORMAT, "scenario": SCENARIO_FORMAT, "batch": BATCH_FORMAT}
+_KEYS: dict[FileKind, set[str]] = {"site": set(SiteFile.model_fields), "scenario": set(ScenarioFile.model_fields),
+                                   "batch": set(BatchFile.model_fields)}
+_OWN_KEYS: dict[FileKind, frozenset[str]] = {
+    kind: frozenset(keys - set().union(*(v for k, v in _KEYS.items() if k != kind))) for kind, keys in _KEYS.items()}
+"""The top-level keys only one kind of file has (a site's ``crs``, ``parcels``; a scenario's ``budget`` ...)."""
+
+
+def _mislabelled(data: dict[str, Any], declared: FileKind, file: str) -> Problem | None:
+    """One problem when the file's keys are all of another kind than its ``format`` declares (a
+    site that says ``format: placemaking-scenario/1``, its header copied from a scenario), instead
+    of one problem per key."""
+    keys = {k for k in data if isinstance(k, str)}
+    if keys & _OWN_KEYS[declared]:
+        return None
+    holds = [kind for kind, own in _OWN_KEYS.items() if kind != declared and keys & own]
+    if len(holds) != 1:
+        return None
+    kind = holds[0]
+    shown = sorted(keys & _OWN_KEYS[kind])
+    return Problem(file, "format", f"says {data.get('format')}, but the file holds a {kind} ({', '.join(shown[:4])}"
+                                   f"{' ...' if len(shown) > 4 else ''}), none of a {declared}'s keys",
+                   f"set format: {_FORMATS[kind]}")
 
 
 def declared_kind(data: dict[str, Any]) -> FileKind | None:
@@ -61,11 +86,14 @@ def wrong_kind(data: dict[str, Any], expected: FileKind, file: str, given_as: st
         given_as: how the file was given, e.g. ``"the scenario"`` (for the message).
 
     Returns:
-        ``this is a site file (format placemaking-site/1), not a scenario`` with what to do,
-        or ``None`` when the kinds agree (or no format is declared).
+        ``this is a site file (format placemaking-site/1), not a scenario`` with what to do; a
+        file whose keys are all another kind's than its ``format`` says gets ``format: says ...,
+        but the file holds a site``; ``None`` when the kinds agree (or no format is declared).
     """
     kind = declared_kind(data)
-    if kind is None or kind == expected:
+    if kind == expected:
+        return _mislabelled(data, kind, file)
+    if kind is None:
         return None
     article = "an" if expected[0] in "aeiou" else "a"
     logger.debug("%s: a %s file given as %s", file, kind, given_as)
