@@ -7,6 +7,7 @@ Python API (:func:`optimiser.inputs.validate.validate_files`) and through ``site
 
 from __future__ import annotations
 
+import datetime
 import json
 import os
 import subprocess
@@ -20,6 +21,7 @@ from click.testing import CliRunner
 from optimiser.cli import cli
 from optimiser.errors import FileReadError, InputError
 from optimiser.inputs import read_scenario, read_site, validate_files
+from optimiser.inputs.messages import fix_for
 
 HERE = Path(__file__).resolve().parent
 BAD = HERE / "bad_files"
@@ -367,6 +369,25 @@ def test_a_site_path_written_with_backslashes_gets_the_forward_slash_path(tmp_pa
     assert problem.field == "site" and problem.reason == "site '..\\\\sites\\\\site.yaml' does not exist", problem
     assert problem.hint == ("write site: ../sites/site.yaml (forward slashes separate folders on every system; a backslash "
                             "only on Windows)"), problem
+
+
+def test_an_id_yaml_reads_as_a_number_or_a_date_gets_the_quotes_to_write(tmp_path):
+    """Plot numbers as ids (``id: 101``) and dates as names are read by YAML as a number and a
+    date: the hint says to quote them, with the value (it said "must be text, got date" and
+    "write id as text"); a key of a mapping (``layers: {1: true}``) is told to quote the key."""
+    from tests.sitefiles import site_dict
+
+    site = site_dict()
+    site["firms"][0]["id"] = 101
+    site["firms"][1]["name"] = datetime.date(2024, 5, 1)
+    (tmp_path / "site.yaml").write_text(yaml.safe_dump(site))
+    lines = [str(p) for p in validate_files([str(tmp_path / "site.yaml")])]
+    assert lines[0].endswith('firms[0].id: must be text, got 101 (put id in quotes: id: "101" (unquoted, it is read as a '
+                             "number; in a GIS layer, make id a text field))"), lines
+    assert lines[1].endswith("firms[1].name: must be text, got 2024-05-01 (firm 'b') (put name in quotes: name: "
+                             '"2024-05-01" (unquoted, it is read as a date; in a GIS layer, make name a text field))'), lines
+    err = {"type": "string_type", "loc": ("layers", 1, "[key]"), "msg": "", "input": 1}
+    assert fix_for(err, "layers") == 'put the key in quotes: "1": ... (unquoted, it is read as a number)'
 
 
 def test_a_barrier_wider_than_any_site_is_refused_with_its_bound():

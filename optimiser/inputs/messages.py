@@ -12,6 +12,7 @@ are names the schema chose. The only other ``loc`` item pydantic adds is the doc
 
 from __future__ import annotations
 
+import datetime
 import difflib
 import json
 import logging
@@ -309,6 +310,8 @@ def _last_key(loc: tuple[Any, ...], default: str) -> str:
 def _shown(value: Any) -> str:
     """A value as a problem quotes it: JSON, at most 60 characters; a whole number too long for
     Python to print (a 5,000-digit hexadecimal reads, but does not print) is said to be so."""
+    if isinstance(value, (datetime.date, datetime.time)):  # YAML's 2024-05-01
+        return value.isoformat()
     if not (isinstance(value, (int, float, str, bool)) or value is None):
         return type(value).__name__
     try:
@@ -416,6 +419,14 @@ def fix_for(err: ErrorDetails, field: str) -> str | None:
         return f"write {whole}: a whole number is written out, without an exponent"
     if t == "int_parsing_size":
         return f"check {field} for extra zeros or a wrong exponent"
+    if t == "string_type" and isinstance(given := err.get("input"), (int, float, datetime.date)):
+        if isinstance(given, bool):  # YAML's yes, no, on, off
+            return f"put {field} in quotes (YAML reads yes, no, on and off as true or false)"
+        text, kind = (given.isoformat(), "date") if isinstance(given, datetime.date) else (given, "number")
+        if tuple(err.get("loc", ()))[-1:] == (DICT_KEY_LOC,):
+            return f'put the key in quotes: "{text}": ... (unquoted, it is read as a {kind})'
+        return (f'put {field} in quotes: {field}: "{text}" (unquoted, it is read as a {kind}; in a GIS layer, make '
+                f"{field} a text field)")
     if t in _SIMPLE:
         return f"write {field} as {_SIMPLE[t].removeprefix('must be ')}"
     if t == "string_pattern_mismatch":
