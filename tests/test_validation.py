@@ -390,6 +390,28 @@ def test_an_id_yaml_reads_as_a_number_or_a_date_gets_the_quotes_to_write(tmp_pat
     assert fix_for(err, "layers") == 'put the key in quotes: "1": ... (unquoted, it is read as a number)'
 
 
+def test_coordinates_nested_one_level_off_are_one_problem_per_geometry(tmp_path):
+    """A Polygon written without its ring's brackets (a list of positions) was one "must be a
+    list, got 440000" per number (10 for a rectangle); it is one problem saying how to write
+    it, as is a LineString with brackets too many; a ring of 3 positions says what a ring needs."""
+    from tests.sitefiles import site_dict
+
+    site = site_dict()
+    site["parcels"][0]["geometry"]["coordinates"] = site["parcels"][0]["geometry"]["coordinates"][0]
+    site["paths"][0]["geometry"]["coordinates"] = [site["paths"][0]["geometry"]["coordinates"]]
+    site["parcels"][1]["geometry"]["coordinates"][0] = site["parcels"][1]["geometry"]["coordinates"][0][:3]
+    (tmp_path / "site.yaml").write_text(yaml.safe_dump(site))
+    got = {p.field: p for p in validate_files([str(tmp_path / "site.yaml")])}
+    assert sorted(got) == ["parcels[0].geometry.coordinates", "parcels[1].geometry.coordinates[0]",
+                           "paths[0].geometry.coordinates"], sorted(got)
+    assert str(got["parcels[0].geometry.coordinates"]).endswith(
+        "a Polygon's coordinates with one level of brackets too few (parcel 'west') (write them as [[[x, y], [x, y], [x, y], "
+        "[x, y]]] (a list of rings, each closed))")
+    assert got["paths[0].geometry.coordinates"].reason.startswith("a LineString's coordinates with one level of brackets too many")
+    assert got["parcels[1].geometry.coordinates[0]"].hint == (
+        "a ring needs at least 4 positions: 3 or more corners, then the first one again to close it")
+
+
 def test_a_barrier_wider_than_any_site_is_refused_with_its_bound():
     """A band of 1e9 m lost precision (2 of the 5 firms inside it were reported); the bound is the
     widest site accepted, said in the message."""

@@ -443,6 +443,10 @@ def fix_for(err: ErrorDetails, field: str) -> str | None:
         return f"write {field} as a number (YAML reads yes, no, on and off as true or false)"
     if t == "too_short" and field == "futures":
         return "list at least one future (name, overrides), or leave futures out for a plan for this scenario alone"
+    if t == "too_short" and field == "coordinates":
+        ring = isinstance(tuple(err.get("loc", ()))[-1:][0] if err.get("loc") else None, int)
+        return ("a ring needs at least 4 positions: 3 or more corners, then the first one again to close it" if ring
+                else f"give at least {ctx.get('min_length')} positions")
     if t == "too_short" and field == "entrances":
         return "give at least one entrance point, or leave entrances out: the firm's location is then its entrance"
     if t == "value_error" and field == "count":
@@ -502,16 +506,51 @@ def _geometry_type_problem(err: ErrorDetails, where: _Located, data: Any, file: 
     return Problem(file, format_path(geom_loc), reason + _which(data, geom_loc), fix)
 
 
+_DEPTH = {"Point": (1, "[x, y]"), "LineString": (2, "[[x, y], [x, y], ...]"),
+          "Polygon": (3, "[[[x, y], [x, y], [x, y], [x, y]]] (a list of rings, each closed)")}
+"""How deep each geometry type nests its coordinates (a position is 1), and how it is written."""
+
+
+def _depth(value: Any) -> int:
+    depth = 0
+    while isinstance(value, list) and value:
+        depth, value = depth + 1, value[0]
+    return depth
+
+
+def _geometry_nesting_problem(where: _Located, data: Any, file: str) -> tuple[Problem, tuple[Any, ...]] | None:
+    """One problem (and the geometry's location) for coordinates nested one level too few or too
+    many for their type (a Polygon written as a list of positions, without its ring's brackets),
+    instead of one per position; ``None`` for any other error."""
+    if not _is_geometry_model(where.owner) or "coordinates" not in where.loc:
+        return None
+    geom_loc = where.loc[:where.loc.index("coordinates")]
+    kind = _get(data, (*geom_loc, "type"))
+    if kind not in _DEPTH:
+        return None
+    depth, form = _DEPTH[kind]
+    given = _depth(_get(data, (*geom_loc, "coordinates")))
+    if given in (0, depth):
+        return None
+    how = "one level of brackets too few" if given == depth - 1 else "one level of brackets too many" if given == depth + 1 else (
+        f"{given} levels of brackets, not {depth}")
+    return Problem(file, format_path((*geom_loc, "coordinates")), f"a {kind}'s coordinates with {how}" + _which(data, geom_loc),
+                   f"write them as {form}"), geom_loc
+
+
 def _wrong_geometry_types(errs: Sequence[tuple[ErrorDetails, _Located]], data: Any, file: str
                           ) -> tuple[list[Problem], list[tuple[Any, ...]]]:
-    """The problems of geometries of the wrong type, and their locations (whose other errors,
-    about positions nested for another type, say nothing more)."""
+    """The problems of geometries of the wrong type or nesting, and their locations (whose other
+    errors, about positions nested for another type, say nothing more)."""
     problems, locs = [], []
     for err, where in errs:
         problem = _geometry_type_problem(err, where, data, file)
         if problem is not None:
             problems.append(problem)
             locs.append(where.loc[:-1])
+        elif (nested := _geometry_nesting_problem(where, data, file)) is not None and nested[1] not in locs:
+            problems.append(nested[0])
+            locs.append(nested[1])
     return problems, locs
 
 
