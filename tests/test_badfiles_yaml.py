@@ -132,6 +132,18 @@ def test_a_tab_in_the_indentation_is_named_as_a_tab(tmp_path):
          "indent with spaces, never tabs (an editor's 'convert indentation to spaces')")]
 
 
+def test_a_second_yaml_document_is_named_as_one(tmp_path):
+    """Two sites pasted into one file (a '---' between them): the problem says so and what to do,
+    not "but found another document (fix the indentation or quoting there ...)"."""
+    p = tmp_path / "site.yaml"
+    p.write_text("format: placemaking-site/1\nid: t\n---\nformat: placemaking-site/1\nid: u\n")
+    data, problems = load_mapping(p)
+    assert data is None
+    assert [(q.reason, q.hint) for q in problems] == [
+        ("a second YAML document begins at line 3 column 1 (after a '---' line)",
+         "a file holds one site or scenario: remove the '---' line and what follows it, or put it in a file of its own")]
+
+
 def test_a_tab_inside_a_value_is_still_read(tmp_path):
     p = tmp_path / "site.yaml"
     p.write_text('format: placemaking-site/1\nid: t\nname: "a\\tb"\n')

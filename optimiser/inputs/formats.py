@@ -353,6 +353,10 @@ def _parse(text: str, suffix: str, name: str) -> tuple[Any, list[Problem]]:
         if "'\\t'" in what:  # PyYAML: "found character '\t' that cannot start any token"
             raise _Unparsable(Problem(name, "", f"malformed YAML{where}: a tab where YAML allows only spaces",
                                       "indent with spaces, never tabs (an editor's 'convert indentation to spaces')")) from exc
+        if "another document" in what:  # PyYAML: "but found another document" (a second '---')
+            raise _Unparsable(Problem(name, "", f"a second YAML document begins{where} (after a '---' line)",
+                                      "a file holds one site or scenario: remove the '---' line and what follows it, "
+                                      "or put it in a file of its own")) from exc
         raise _Unparsable(Problem(name, "", f"malformed YAML{where}: {what}",
                                   "fix the indentation or quoting there; quote text that holds ': ' or starts with a symbol")) from exc
     raise _Unparsable(Problem(name, "", f"unsupported file type {suffix or '(none)'!r}",
