@@ -144,6 +144,21 @@ def test_a_second_yaml_document_is_named_as_one(tmp_path):
          "a file holds one site or scenario: remove the '---' line and what follows it, or put it in a file of its own")]
 
 
+def test_a_colon_without_a_space_and_an_unclosed_quote_name_their_own_line(tmp_path):
+    """'id:four' was reported at the next line ("line 3 column 1: could not find expected ':'",
+    "fix the indentation or quoting there"), and an unclosed quote at the end of the file: both
+    name the line to fix and the fix."""
+    p = tmp_path / "site.yaml"
+    p.write_text("format: placemaking-site/1\nid:four\ncrs: EPSG:27700\n")
+    assert [(q.reason, q.hint) for q in load_mapping(p)[1]] == [
+        ("malformed YAML at line 2: 'id:four' is no key: value (a key needs ': ', a colon and a space)",
+         "put a space after the colon: 'id: four'")]
+    p.write_text('format: placemaking-site/1\nid: four\nname: "Unit 3\ncrs: EPSG:27700\nfirms: []\n')
+    assert [(q.reason, q.hint) for q in load_mapping(p)[1]] == [
+        ("malformed YAML at line 3 column 7: a quote that is never closed",
+         "close the quote on that line (a \" or ' inside quoted text is written \\\" or '')")]
+
+
 def test_a_tab_inside_a_value_is_still_read(tmp_path):
     p = tmp_path / "site.yaml"
     p.write_text('format: placemaking-site/1\nid: t\nname: "a\\tb"\n')

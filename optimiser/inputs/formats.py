@@ -347,20 +347,36 @@ def _parse(text: str, suffix: str, name: str) -> tuple[Any, list[Problem]]:
         raise _Unparsable(Problem(name, "", "a whole number has more than 4,300 digits",
                                   "no figure in a site or scenario needs that many: check the numbers in the file")) from exc
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1} column {mark.column + 1}" if mark else ""
-        what = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        if "'\\t'" in what:  # PyYAML: "found character '\t' that cannot start any token"
-            raise _Unparsable(Problem(name, "", f"malformed YAML{where}: a tab where YAML allows only spaces",
-                                      "indent with spaces, never tabs (an editor's 'convert indentation to spaces')")) from exc
-        if "another document" in what:  # PyYAML: "but found another document" (a second '---')
-            raise _Unparsable(Problem(name, "", f"a second YAML document begins{where} (after a '---' line)",
-                                      "a file holds one site or scenario: remove the '---' line and what follows it, "
-                                      "or put it in a file of its own")) from exc
-        raise _Unparsable(Problem(name, "", f"malformed YAML{where}: {what}",
-                                  "fix the indentation or quoting there; quote text that holds ': ' or starts with a symbol")) from exc
+        raise _Unparsable(_yaml_problem(exc, text, name)) from exc
     raise _Unparsable(Problem(name, "", f"unsupported file type {suffix or '(none)'!r}",
                               "use .yaml, .yml, .json, .toml or (sites) .geojson, .gpkg, .shp, .fgb"))
+
+
+def _yaml_problem(exc: yaml.YAMLError, text: str, name: str) -> Problem:
+    """The problem of a YAML text PyYAML cannot parse, at the line to fix."""
+    mark, start = getattr(exc, "problem_mark", None), getattr(exc, "context_mark", None)
+    where = f" at line {mark.line + 1} column {mark.column + 1}" if mark else ""
+    what = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    context = getattr(exc, "context", None) or ""
+    if "'\\t'" in what:  # PyYAML: "found character '\t' that cannot start any token"
+        return Problem(name, "", f"malformed YAML{where}: a tab where YAML allows only spaces",
+                       "indent with spaces, never tabs (an editor's 'convert indentation to spaces')")
+    if "another document" in what:  # PyYAML: "but found another document" (a second '---')
+        return Problem(name, "", f"a second YAML document begins{where} (after a '---' line)",
+                       "a file holds one site or scenario: remove the '---' line and what follows it, "
+                       "or put it in a file of its own")
+    if start is not None and "simple key" in context:  # "id:four": the key's line, not the next one
+        line = text.splitlines()[start.line] if start.line < len(text.splitlines()) else ""
+        glued = re.match(r"\s*(?:-\s+)?([A-Za-z_][\w.]*):(\S.*)", line)
+        return Problem(name, "", f"malformed YAML at line {start.line + 1}: {line.strip()[:40]!r} is no key: value "
+                                 "(a key needs ': ', a colon and a space)",
+                       f"put a space after the colon: '{glued[1]}: {glued[2].strip()[:40]}'" if glued
+                       else "write it as key: value, with a space after the colon")
+    if start is not None and "quoted scalar" in context:
+        return Problem(name, "", f"malformed YAML at line {start.line + 1} column {start.column + 1}: a quote that is never closed",
+                       "close the quote on that line (a \" or ' inside quoted text is written \\\" or '')")
+    return Problem(name, "", f"malformed YAML{where}: {what}",
+                   "fix the indentation or quoting there; quote text that holds ': ' or starts with a symbol")
 
 
 _LONG_FIGURE = re.compile(r"[0-9A-Fa-f_:]{250,}")
