@@ -159,6 +159,15 @@ def test_a_colon_without_a_space_and_an_unclosed_quote_name_their_own_line(tmp_p
          "close the quote on that line (a \" or ' inside quoted text is written \\\" or '')")]
 
 
+def test_a_toml_key_given_twice_says_so(tmp_path):
+    """TOML's own "Cannot overwrite a value" came with "strings in quotes, one key = value per
+    line"; a key (or table) given twice is said as in YAML and JSON files."""
+    p = tmp_path / "site.toml"
+    p.write_text('format = "placemaking-site/1"\nid = "x"\n[[firms]]\nid = "a"\nemployees = 5\nemployees = 6\n')
+    assert [(q.reason, q.hint) for q in load_mapping(p)[1]] == [
+        ("malformed TOML: a key or table given twice (at line 6, column 14)", "keep one; nothing is silently dropped")]
+
+
 def test_a_tab_inside_a_value_is_still_read(tmp_path):
     p = tmp_path / "site.yaml"
     p.write_text('format: placemaking-site/1\nid: t\nname: "a\\tb"\n')

@@ -339,6 +339,10 @@ def _parse(text: str, suffix: str, name: str) -> tuple[Any, list[Problem]]:
     except RecursionError as exc:  # a parser's own recursion (e.g. TOML arrays thousands deep)
         raise _too_deep(name, "thousands of") from exc
     except tomllib.TOMLDecodeError as exc:
+        if str(exc).startswith(("Cannot overwrite a value", "Cannot declare")):  # a key or table given twice
+            where = str(exc)[str(exc).rfind("(at "):] if "(at " in str(exc) else ""
+            raise _Unparsable(Problem(name, "", f"malformed TOML: a key or table given twice {where}".rstrip(),
+                                      _KEEP_ONE)) from exc
         raise _Unparsable(Problem(name, "", f"malformed TOML: {exc}",
                                   "fix the text there: strings in quotes, one key = value per line")) from exc
     except ValueError as exc:  # not JSON's (above): Python's limit on digits, from any of the parsers
