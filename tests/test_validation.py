@@ -412,6 +412,27 @@ def test_coordinates_nested_one_level_off_are_one_problem_per_geometry(tmp_path)
         "a ring needs at least 4 positions: 3 or more corners, then the first one again to close it")
 
 
+def test_an_empty_crossing_rule_and_a_target_on_one_firm_say_what_to_do(tmp_path):
+    """Problems that came without a hint: a site rule with no types, a directness target and a
+    demand pair from a firm to itself."""
+    from tests.sitefiles import scenario_dict, site_dict
+
+    site = site_dict()
+    site["crossing_rules"][0]["types"] = []
+    (tmp_path / "site.yaml").write_text(yaml.safe_dump(site))
+    (problem,) = validate_files([str(tmp_path / "site.yaml")])
+    assert (problem.field, problem.hint) == (
+        "crossing_rules[0].types", "list the types it offers (footbridge, signalised, underpass, zebra), or drop the rule")
+    (tmp_path / "site.yaml").write_text(yaml.safe_dump(site_dict()))
+    (tmp_path / "s.yaml").write_text(yaml.safe_dump(scenario_dict(directness=[{"a": "a", "b": "a", "max_ratio": 2}])))
+    (problem,) = validate_files([str(tmp_path / "s.yaml")])
+    assert (problem.field, problem.hint) == ("directness[0]", "name two different firms as a and b, or drop this target")
+    demand = {"rule": "explicit", "pairs": [{"a": "b", "b": "b", "weight": 1}]}
+    (tmp_path / "s.yaml").write_text(yaml.safe_dump(scenario_dict(demand=demand)))
+    (problem,) = validate_files([str(tmp_path / "s.yaml")])
+    assert (problem.field, problem.hint) == ("demand.pairs[0]", "name two different firms as a and b, or drop this pair")
+
+
 def test_a_barrier_wider_than_any_site_is_refused_with_its_bound():
     """A band of 1e9 m lost precision (2 of the 5 firms inside it were reported); the bound is the
     widest site accepted, said in the message."""

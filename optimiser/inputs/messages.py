@@ -447,6 +447,8 @@ def fix_for(err: ErrorDetails, field: str) -> str | None:
         ring = isinstance(tuple(err.get("loc", ()))[-1:][0] if err.get("loc") else None, int)
         return ("a ring needs at least 4 positions: 3 or more corners, then the first one again to close it" if ring
                 else f"give at least {ctx.get('min_length')} positions")
+    if t == "too_short" and field == "types":  # a site's crossing rule
+        return "list the types it offers (footbridge, signalised, underpass, zebra), or drop the rule"
     if t == "too_short" and field == "entrances":
         return "give at least one entrance point, or leave entrances out: the firm's location is then its entrance"
     if t == "value_error" and field == "count":

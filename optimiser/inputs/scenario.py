@@ -202,7 +202,8 @@ def _pair_problems(demand: dict[str, Any], firm_ids: list[str], file: str) -> li
             if isinstance(pr.get(k), str) and pr[k] not in firm_ids:
                 problems.append(unknown_reference(file, f"demand.pairs[{i}].{k}", "firm", pr[k], firm_ids))
         if pr.get("a") is not None and pr.get("a") == pr.get("b"):
-            problems.append(Problem(file, f"demand.pairs[{i}]", f"pair joins firm {pr['a']!r} to itself"))
+            problems.append(Problem(file, f"demand.pairs[{i}]", f"pair joins firm {pr['a']!r} to itself",
+                                    "name two different firms as a and b, or drop this pair"))
     return problems
 
 
@@ -239,7 +240,8 @@ def _directness_problems(data: dict[str, Any], refs: SiteRefs, site: Site | None
             if isinstance(d.get(k), str) and d[k] not in firm_ids:
                 problems.append(unknown_reference(file, f"directness[{i}].{k}", "firm", d[k], firm_ids))
         if d.get("a") is not None and d.get("a") == d.get("b"):
-            problems.append(Problem(file, f"directness[{i}]", "a directness target needs two different firms"))
+            problems.append(Problem(file, f"directness[{i}]", "a directness target needs two different firms",
+                                    "name two different firms as a and b, or drop this target"))
         elif site is not None and d.get("a") in firm_ids and d.get("b") in firm_ids:
             fa, fb = site.firm(d["a"]), site.firm(d["b"])
             gap = min(p.distance(q) for p in fa.entrances for q in fb.entrances)
