@@ -318,6 +318,23 @@ def test_qgis_export_without_sidecar_takes_its_id_from_the_file_name(tmp_path):
     assert site.id == "my-site_export" and site.crossing_rules == () and len(site.firms) == 4
 
 
+def test_a_sidecar_key_that_is_no_site_field_or_relabels_the_crs_is_a_problem_of_the_sidecar(tmp_path):
+    """A sidecar's crs: EPSG:27700 beside a GeoJSON in lon/lat relabelled every coordinate (a
+    page of "look like longitude/latitude degrees" problems); a misspelt key was reported against
+    the GeoJSON file. Both are now one problem each, against the sidecar; crs: EPSG:4326 (the
+    same lon/lat) is read."""
+    geo = tmp_path / "site.geojson"
+    geo.write_text(QGIS_EXPORT.read_text())
+    side = tmp_path / "site.site.yaml"
+    side.write_text("id: tiny\ncrs: EPSG:27700\nnmae: x\n")
+    problems = validate_files([geo])
+    assert [(p.file, p.field) for p in problems] == [(str(side), "crs"), (str(side), "nmae")], problems
+    assert problems[0].hint == "drop crs from the sidecar; to work the site in EPSG:27700, set working_crs: EPSG:27700"
+    assert problems[1].hint == "did you mean 'name'?"
+    side.write_text("id: tiny\ncrs: EPSG:4326\n")
+    assert validate_files([geo]) == []
+
+
 def test_geojson_crs_member_other_than_wgs84_is_refused_with_a_hint(tmp_path):
     fc = json.loads(QGIS_EXPORT.read_text())
     fc["crs"]["properties"]["name"] = "urn:ogc:def:crs:EPSG::27700"

@@ -28,7 +28,7 @@ from optimiser.errors import ArgumentError, Problem
 from optimiser.inputs.geojson import geojson_to_site
 from optimiser.inputs.gis import GIS_SUFFIXES, SITE_LAYERS
 from optimiser.inputs.gis_files import read_gis_site
-from optimiser.inputs.messages import suggest_path
+from optimiser.inputs.messages import suggest, suggest_path
 from optimiser.inputs.safefile import (
     MAX_NESTING,
     UnsafeFile,
@@ -427,6 +427,37 @@ def _oversized_numbers(data: Any, text: str, name: str) -> list[Problem]:
 SIDECAR_SUFFIXES = (".yaml", ".yml", ".json", ".toml")
 _LAYER_KEYS = frozenset(s.key for s in SITE_LAYERS if s.geom_field is not None)
 """Site lists of features (drawn in the GIS file, not in its sidecar; crossing rules may be in either)."""
+SIDECAR_KEYS = ("format", "id", "name", "description", "crs", "working_crs", "illustrative", "crossing_rules")
+"""The keys a sidecar may hold (``crs`` only for a GIS file that declares none)."""
+
+
+def _sidecar_problem(side: Path, key: Any, value: Any, data: dict[str, Any]) -> Problem | None:
+    """A sidecar key that is no site field, or a ``crs`` other than the one the GIS file's
+    coordinates are in (it would relabel them, not move them): reported against the sidecar."""
+    if key in _LAYER_KEYS:
+        return Problem(str(side), str(key), "a sidecar holds the site's own fields, not its features",
+                       "draw the features as layers of the GIS file")
+    if key not in SIDECAR_KEYS:
+        near = suggest(str(key), SIDECAR_KEYS)
+        return Problem(str(side), str(key), f"unknown key {key!r} in a sidecar",
+                       f"did you mean {near!r}?" if near else f"a sidecar holds {', '.join(SIDECAR_KEYS)}")
+    given = data.get("crs")
+    if key == "crs" and given is not None and str(value) != str(given) and not _same_crs(value, given):
+        return Problem(str(side), "crs", f"the GIS file's coordinates are in {given}; crs: {value} would relabel them "
+                       "without moving them", f"drop crs from the sidecar; to work the site in {value}, set working_crs: {value}")
+    return None
+
+
+def _same_crs(a: Any, b: Any) -> bool:
+    """Whether two CRS texts name the same CRS, axis order aside (EPSG:4326 and OGC:CRS84 are one
+    here: lon/lat); unreadable: no."""
+    from pyproj import CRS
+    from pyproj.exceptions import CRSError
+
+    try:
+        return bool(CRS.from_user_input(str(a)).equals(CRS.from_user_input(str(b)), ignore_axis_order=True))
+    except CRSError:
+        return False
 
 
 def sidecar_path(p: Path) -> Path | None:
@@ -445,9 +476,9 @@ def _complete_site_fields(data: dict[str, Any], p: Path) -> list[Problem]:
     if side is not None:
         meta, problems = load_mapping(side)
         for key, value in (meta or {}).items():
-            if key in _LAYER_KEYS:
-                problems.append(Problem(str(side), key, "a sidecar holds the site's own fields, not its features",
-                                        "draw the features as layers of the GIS file"))
+            wrong = _sidecar_problem(side, key, value, data)
+            if wrong is not None:
+                problems.append(wrong)
             else:
                 data[key] = value
         logger.debug("site fields of %s from %s", p, side)
