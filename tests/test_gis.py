@@ -335,6 +335,20 @@ def test_a_sidecar_key_that_is_no_site_field_or_relabels_the_crs_is_a_problem_of
     assert validate_files([geo]) == []
 
 
+def test_geojson_site_member_crs_other_than_wgs84_is_one_problem(tmp_path):
+    """``"site": {"crs": "EPSG:27700"}`` relabelled the lon/lat coordinates of every feature (a
+    page of "look like longitude/latitude degrees" problems): it is one problem naming working_crs."""
+    fc = json.loads(QGIS_EXPORT.read_text())
+    fc["site"] = {"id": "tiny", "crs": "EPSG:27700"}
+    p = tmp_path / "s.geojson"
+    p.write_text(json.dumps(fc))
+    (problem,) = validate_files([p])
+    assert problem.field == "site.crs" and "set working_crs: EPSG:27700 in site" in problem.hint, problem
+    fc["site"]["crs"] = "EPSG:4326"
+    p.write_text(json.dumps(fc))
+    assert validate_files([p]) == []
+
+
 def test_geojson_crs_member_other_than_wgs84_is_refused_with_a_hint(tmp_path):
     fc = json.loads(QGIS_EXPORT.read_text())
     fc["crs"]["properties"]["name"] = "urn:ogc:def:crs:EPSG::27700"

@@ -88,6 +88,12 @@ def _site_header(fc: Mapping[str, Any], name: str) -> tuple[dict[str, Any], list
     if not isinstance(meta, dict):
         problems.append(Problem(name, "site", "must be a mapping with the site's id and name"))
         meta = {}
+    given = meta.get("crs")
+    if given is not None and not (isinstance(given, str) and any(given.lower().endswith(n) for n in _WGS84_NAMES)):
+        problems.append(Problem(name, "site.crs", f"a GeoJSON site is in WGS84 longitude/latitude; crs: {given} would "
+                                "relabel its coordinates without moving them",
+                                f"drop site.crs; to work the site in {given}, set working_crs: {given} in site"))
+        meta = {k: v for k, v in meta.items() if k != "crs"}
     site: dict[str, Any] = {"crs": "OGC:CRS84", **{k: v for k, v in meta.items() if v is not None}}
     crs_problem = _crs_member_problem(fc, name)
     if crs_problem is not None:
