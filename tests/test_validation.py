@@ -433,6 +433,25 @@ def test_an_empty_crossing_rule_and_a_target_on_one_firm_say_what_to_do(tmp_path
     assert (problem.field, problem.hint) == ("demand.pairs[0]", "name two different firms as a and b, or drop this pair")
 
 
+def test_a_site_crossing_named_like_a_generated_candidate_is_refused(tmp_path):
+    """An existing crossing 'parkway-fb-003' and the third footbridge candidate generated along
+    the Parkway had the same id: the plan, layout and pairs.csv named both 'parkway-fb-003'. As
+    an explicit candidate's id is refused in that case, so is the site's (for a scenario that
+    generates candidates); 'old-fb-003' (no barrier 'old') is not."""
+    from tests.sitefiles import scenario_dict, site_dict
+
+    site = site_dict()
+    site["crossings"][0]["id"] = "parkway-fb-003"
+    (tmp_path / "site.yaml").write_text(yaml.safe_dump(site))
+    (tmp_path / "s.yaml").write_text(yaml.safe_dump(scenario_dict()))
+    (problem,) = validate_files([str(tmp_path / "s.yaml")])
+    assert problem.field == "site" and "existing crossing 'parkway-fb-003' has an id of the form" in problem.reason, problem
+    assert problem.hint == "rename crossing 'parkway-fb-003' in the site file, e.g. to 'x-parkway-fb-003'"
+    site["crossings"][0]["id"] = "old-fb-003"
+    (tmp_path / "site.yaml").write_text(yaml.safe_dump(site))
+    assert validate_files([str(tmp_path / "s.yaml")]) == []
+
+
 def test_a_barrier_wider_than_any_site_is_refused_with_its_bound():
     """A band of 1e9 m lost precision (2 of the 5 firms inside it were reported); the bound is the
     widest site accepted, said in the message."""

@@ -268,6 +268,11 @@ def _crossing_problems(data: dict[str, Any], site: SiteRefs, file: str) -> list[
     types = _mapping(cr.get("types"))
     generated_id = generated_id_pattern(str(t) for t in types)
     site_crossing_ids = site.crossing_ids
+    for cid in sorted(site_crossing_ids) if types else ():
+        if generated_id.fullmatch(cid) and cid.rsplit("-", 2)[0] in barrier_ids:
+            problems.append(Problem(file, "site", f"the site's existing crossing {cid!r} has an id of the form the candidates "
+                                    "generated along a barrier get ('<barrier>-<fb|sig|up|zb|type>-NNN'), so a new crossing "
+                                    "could get the same id", f"rename crossing {cid!r} in the site file, e.g. to 'x-{cid}'"))
     explicit_ids: dict[str, int] = {}
     for i, e in enumerate(_items(cr.get("explicit"))):
         if not isinstance(e, dict):
