@@ -349,6 +349,17 @@ def test_geojson_site_member_crs_other_than_wgs84_is_one_problem(tmp_path):
     assert validate_files([p]) == []
 
 
+def test_geojson_site_member_unknown_key_is_named_under_site(tmp_path):
+    """A slip in the site member ("nmae") was reported as the file's top-level key 'nmae', which
+    the GeoJSON file does not have; it is site.nmae."""
+    fc = json.loads(QGIS_EXPORT.read_text())
+    fc["site"] = {"id": "tiny", "nmae": "x"}
+    p = tmp_path / "s.geojson"
+    p.write_text(json.dumps(fc))
+    (problem,) = validate_files([p])
+    assert (problem.field, problem.reason, problem.hint) == ("site.nmae", "unknown key 'nmae'", "did you mean 'name'?")
+
+
 def test_geojson_crs_member_other_than_wgs84_is_refused_with_a_hint(tmp_path):
     fc = json.loads(QGIS_EXPORT.read_text())
     fc["crs"]["properties"]["name"] = "urn:ogc:def:crs:EPSG::27700"

@@ -38,6 +38,7 @@ from optimiser.inputs.gis import (
     unknown_attributes,
 )
 from optimiser.inputs.messages import suggest
+from optimiser.inputs.schema import SiteFile
 from optimiser.lazy import lazy_module
 
 if TYPE_CHECKING:  # the real modules for mypy; loaded on first use at run time (optimiser.lazy)
@@ -94,7 +95,12 @@ def _site_header(fc: Mapping[str, Any], name: str) -> tuple[dict[str, Any], list
                                 "relabel its coordinates without moving them",
                                 f"drop site.crs; to work the site in {given}, set working_crs: {given} in site"))
         meta = {k: v for k, v in meta.items() if k != "crs"}
-    site: dict[str, Any] = {"crs": "OGC:CRS84", **{k: v for k, v in meta.items() if v is not None}}
+    known = list(SiteFile.model_fields)
+    for key in [k for k in meta if k not in known]:  # named as the user wrote it: site.<key>, not <key>
+        near = suggest(str(key), known)
+        problems.append(Problem(name, f"site.{key}", f"unknown key {key!r}",
+                                f"did you mean {near!r}?" if near else f"the site member holds {', '.join(known)}"))
+    site: dict[str, Any] = {"crs": "OGC:CRS84", **{k: v for k, v in meta.items() if v is not None and k in known}}
     crs_problem = _crs_member_problem(fc, name)
     if crs_problem is not None:
         problems.append(crs_problem)
