@@ -514,6 +514,28 @@ def test_crossings_every_metre_are_refused_naming_the_setting(tmp_path):
         check_model_size(scenario, 1e6, memory_bytes=0.5e9)
 
 
+def test_spacings_near_zero_are_refused_not_an_internal_error(tmp_path):
+    """A candidate spacing of 1e-300 m squared to 0 (ZeroDivisionError) and a crossing spacing of
+    1e-300 m gave 1e303 candidates whose square no float holds (OverflowError): siteopt validate
+    and run said "internal error ... This is a bug" (exit 1), and siteopt network laid the
+    crossings out until it was killed. Each is refused naming the setting (exit 2)."""
+    facilities = scenario_dict()["facilities"]
+    facilities[0]["candidate_spacing_m"] = 1e-300
+    with pytest.raises(ModelTooLargeError, match=r"raise facilities\[0\].candidate_spacing_m \(1,000,000,000,000 candidate"):
+        check_model_size(read_scenario(_tiny(tmp_path / "a", facilities=facilities)), 10.0)
+    crossings = scenario_dict()["crossings"]
+    crossings["spacing_m"] = None
+    path = _tiny(tmp_path / "b", crossings=crossings)
+    site = path.parent / "site.yaml"
+    site.write_text(site.read_text().replace("spacing_m: 200", "spacing_m: 1.0e-300"))
+    with pytest.raises(ModelTooLargeError, match=r"raise the site's crossing_rules\[0\].spacing_m"):
+        check_model_size(read_scenario(path), 10.0)
+    t = time.perf_counter()
+    r = CliRunner().invoke(cli, ["network", str(path), "--out", str(tmp_path / "net")])
+    assert r.exit_code == 2 and "raise the site's crossing_rules[0].spacing_m" in r.output, r.output
+    assert time.perf_counter() - t < 10 and not (tmp_path / "net").exists()
+
+
 def test_two_thousand_firms_in_ten_seconds_are_refused():
     from benchmarks.joint.generate import make_district
 

@@ -19,6 +19,7 @@ are left out of the files (invalid line geometry in GIS) and counted in ``zero_l
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import sys
@@ -33,6 +34,7 @@ from optimiser.errors import ExitCode, InputError, ModelError, OutputWriteError
 from optimiser.inputs import read_scenario
 from optimiser.inputs.domain import Site
 from optimiser.inputs.locate import resolve_input
+from optimiser.model.size import check_model_size
 from optimiser.network.builder import build_walk_network
 from optimiser.network.crossings import generate_candidate_crossings
 from optimiser.network.features import crossing_features, edge_features, network_summary
@@ -79,6 +81,9 @@ def command(scenario: Path, out_dir: Path, overwrite: bool) -> None:
     site = sc.site
     active = sc.active_barriers
     try:
+        # candidates are laid out one by one: a spacing siteopt run refuses (crossings every 1e-300 m)
+        # is refused here too, before it fills the memory (the facility grids are not built here)
+        check_model_size(dataclasses.replace(sc, facilities=(), social_spaces=None, transit=None), sc.solver.time_limit_s)
         cands = generate_candidate_crossings(site, active, sc.crossings)
         net = build_walk_network(site, active, candidate_crossings=cands)
     except ModelError as exc:

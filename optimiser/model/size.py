@@ -60,6 +60,9 @@ _MODEL_BYTES = 29.0
 _MEM_EXP = 1.12
 _BASE_BYTES = 150e6
 """The process before any model (Python, NumPy, shapely, OR-Tools)."""
+_COUNT_CAP = 10**12
+"""Grid points, candidate sites or crossings counted at most (far past any model that builds): a
+1e-300 m spacing gives 1e303 positions, whose square no float holds."""
 
 
 @dataclass(frozen=True)
@@ -123,10 +126,10 @@ def _grid_points(scenario: Scenario) -> tuple[dict[str, int], dict[str, int]]:
             if p.status != status:
                 continue
             minx, miny, maxx, maxy = p.polygon.bounds
-            n += (int((maxx - minx) // spacing) + 2) * (int((maxy - miny) // spacing) + 2)
+            n += (int(min((maxx - minx) / spacing, _COUNT_CAP)) + 2) * (int(min((maxy - miny) / spacing, _COUNT_CAP)) + 2)
             inner = max(0.0, p.polygon.area - p.polygon.length * math.sqrt(footprint_m2) / 2)
-            expected += inner / (spacing * spacing)
-        return n, expected
+            expected += min(inner / spacing / spacing, _COUNT_CAP)  # not spacing * spacing: 1e-300 squared is 0
+        return min(n, _COUNT_CAP), min(expected, _COUNT_CAP)
 
     for i, spec in enumerate(scenario.facilities):
         n, e = count(ParcelStatus.BUILDABLE, spec.candidate_spacing_m, spec.footprint_m2)
@@ -148,7 +151,7 @@ def _crossings(scenario: Scenario) -> dict[str, int]:
     rules = {r.barrier_id: i for i, r in enumerate(scenario.site.crossing_rules)}
     for bar_id, _, n in candidate_crossing_count(scenario.site, scenario.active_barriers, spec):
         name = "crossings.spacing_m" if spec.spacing_m is not None else f"the site's crossing_rules[{rules.get(bar_id, 0)}].spacing_m"
-        out[name] = out.get(name, 0) + n
+        out[name] = min(out.get(name, 0) + n, _COUNT_CAP)
     if spec.explicit:
         out["crossings.explicit"] = len(spec.explicit)
     return out
