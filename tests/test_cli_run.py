@@ -179,13 +179,31 @@ def test_a_schema_copy_that_is_missing_or_a_folder_says_so(tmp_path):
     from optimiser.cli import cli
 
     res = CliRunner().invoke(cli, ["schema", "--check", str(tmp_path / "nonexist.json")])
-    assert res.exit_code == 1 and "nonexist.json does not exist; regenerate with: siteopt schema >" in res.output
+    assert res.exit_code == 1 and "nonexist.json does not exist; write it with: siteopt schema >" in res.output
     (tmp_path / "dir.json").mkdir()
     res = CliRunner().invoke(cli, ["schema", "--check", str(tmp_path / "dir.json")])
     assert res.exit_code == 2 and "is a directory" in res.output and "bug" not in res.output  # click's usage check
-    (tmp_path / "file").write_text("x")  # a path through a file: read_text's NotADirectoryError, said
+    (tmp_path / "file").write_text("x")  # a path through a file: NotADirectoryError, said
     res = CliRunner().invoke(cli, ["schema", "--check", str(tmp_path / "file" / "schema.json")])
     assert res.exit_code == 1 and "schema.json cannot be read (Not a directory); regenerate with" in res.output, res.output
+
+
+def test_schema_check_of_a_file_that_is_no_schema_never_advises_writing_over_it(tmp_path):
+    """``siteopt schema --check site.yaml`` said "is stale; regenerate with: siteopt schema >
+    site.yaml" (which would write over the site)."""
+    from click.testing import CliRunner
+
+    from optimiser.cli import cli
+
+    site = tmp_path / "site.yaml"
+    site.write_text("format: placemaking-site/1\nid: x\n")
+    r = CliRunner().invoke(cli, ["schema", "--check", str(site)])
+    assert r.exit_code == 2 and "is not a copy of the JSON Schema" in r.output and "siteopt schema >" not in r.output, r.output
+    stale = json.loads((ROOT / "constraints" / "schema.json").read_text())
+    stale["title"] = "old"
+    (tmp_path / "stale.json").write_text(json.dumps(stale))
+    r = CliRunner().invoke(cli, ["schema", "--check", str(tmp_path / "stale.json")])
+    assert r.exit_code == 1 and "stale.json is stale; regenerate with" in r.output, r.output
 
 
 def test_schema_validates_the_shipped_scenarios():

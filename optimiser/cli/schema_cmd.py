@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import sys
 from pathlib import Path
@@ -23,15 +24,36 @@ def command(check_path: str | None) -> None:
     if check_path:
         p = Path(check_path)
         try:
-            stale = p.read_text(encoding="utf-8", errors="replace") != text  # not UTF-8: stale too
-            why = "is stale"
+            raw = p.read_bytes()
         except FileNotFoundError:
-            stale, why = True, "does not exist"
-        except OSError as exc:  # a folder, no permission ...: not the code's schema either
-            stale, why = True, f"cannot be read ({exc.strerror or exc})"
-        if stale:
-            click.echo(f"siteopt: {check_path} {why}; regenerate with: siteopt schema > {check_path}", err=True)
+            click.echo(f"siteopt: {check_path} does not exist; write it with: siteopt schema > {check_path}", err=True)
+            sys.exit(ExitCode.INTERNAL)  # 1, as documented: there is no committed schema matching the code's
+        except OSError as exc:  # no permission, a path through a file ...: not the code's schema either
+            click.echo(f"siteopt: {check_path} cannot be read ({exc.strerror or exc}); regenerate with: siteopt schema "
+                       f"> {check_path}", err=True)
+            sys.exit(ExitCode.INTERNAL)
+        if not _is_schema_copy(raw):  # a site or scenario file given by mistake: never advise writing over it
+            click.echo(f"siteopt: {check_path} is not a copy of the JSON Schema (its $schema member is missing); "
+                       "--check compares a committed schema file, e.g. constraints/schema.json", err=True)
+            sys.exit(ExitCode.INPUT)
+        if raw.decode("utf-8", errors="replace") != text:  # not UTF-8 (an editor's UTF-16 save): stale too
+            click.echo(f"siteopt: {check_path} is stale; regenerate with: siteopt schema > {check_path}", err=True)
             sys.exit(ExitCode.INTERNAL)  # 1, as documented: the committed schema is not the code's
         click.echo(f"{check_path}: up to date")
         return
     click.echo(text, nl=False)
+
+
+def _is_schema_copy(raw: bytes) -> bool:
+    """Whether ``raw`` may be a copy of the schema, stale or not: JSON with a ``$schema`` member,
+    or text that is not UTF-8 at all (an editor's UTF-16 save of the copy); a site or scenario
+    file (YAML, JSON without ``$schema``) is not."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return True
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return False
+    return isinstance(data, dict) and "$schema" in data
