@@ -254,6 +254,7 @@ def test_siteopt_run_reports_a_binding_wall_clock_net(tmp_path):
     d = yaml.safe_load(scenario.read_text())
     d["facilities"][0]["candidate_spacing_m"] = 12  # a model whose build outlasts a 0.5 s limit's net on a loaded machine
     d["social_spaces"]["candidate_spacing_m"] = 12
+    d["social_spaces"]["min_spacing_m"] = 0  # 150 m apart on a 12 m grid: the size check refuses it (1.8 s to build)
     scenario.write_text(yaml.safe_dump(d, sort_keys=False))
     res = CliRunner().invoke(cli, ["-q", "run", str(scenario), "--out", str(tmp_path / "o"), "--no-render",
                                    "--time-limit", "0.5"])
