@@ -422,7 +422,8 @@ def main(argv: list[str] | None = None) -> None:
     import argparse
 
     ap = argparse.ArgumentParser(prog="python benchmarks/realsites/generate.py",
-                                 usage="%(prog)s [-h] SEED [FIRMS [CROSSINGS]] OUT_DIR", description="Write one generated real-shaped problem (site.yaml, scenario.yaml) into OUT_DIR.")
+                                 usage="%(prog)s [-h] SEED [FIRMS [CROSSINGS]] OUT_DIR",
+                                 description="Write one generated real-shaped problem (site.yaml, scenario.yaml) into OUT_DIR.")
     ap.add_argument("numbers", nargs="+", type=int, metavar="N",
                     help="the seed; firms (10-60) and target candidate crossings (30-150), drawn from the seed if left out")
     ap.add_argument("out_dir", metavar="OUT_DIR")
