@@ -742,3 +742,14 @@ def test_gpkg_two_layers_that_could_each_be_one_kind_is_a_problem(tmp_path):
             pyogrio.write_dataframe(frame, out, layer=layer, driver="GPKG")
     problems = [str(p) for p in validate_files([out])]
     assert any("layers 'north — firms', 'south — firms' could each be the site's 'firms' layer" in p for p in problems), problems
+
+
+def test_gpkg_feature_without_geometry_in_a_layer_of_text_fields_is_a_problem_not_a_crash(tmp_path):
+    """A path (id, kind: text only) whose line was deleted in QGIS: pandas 3 gives its row's
+    geometry as NaN, which was an internal error ('float' object has no attribute 'is_empty')."""
+    out = convert_site(_write_yaml(tmp_path / "site.yaml", rich_site()), tmp_path / "site.gpkg")
+    paths = pyogrio.read_dataframe(out, layer="paths", fid_as_index=True)
+    paths.loc[2, "geometry"] = None
+    _rewrite_layer(out, "paths", paths)
+    problems = validate_files([out])
+    assert [p.field for p in problems] == [f"layer paths, feature 2 ({paths.loc[2, 'id']}): geometry"], problems

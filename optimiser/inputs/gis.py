@@ -521,8 +521,8 @@ def _frame_items(frame: pd.DataFrame, spec: LayerSpec, label: str, file: str, pr
         where = f"layer {label}, feature {_plain(fid)}" + (f" ({ident})" if isinstance(ident, str) and ident else "")
         item = item_from_props(props, spec, where, label)
         if geom_col is not None and spec.geom_field is not None:
-            geom = row[geom_col]
-            if geom is not None and not geom.is_empty:
+            geom = row[geom_col]  # None; NaN in a row of text and no geometry (pandas 3)
+            if isinstance(geom, BaseGeometry) and not geom.is_empty:
                 geom = _single_part(geom, spec, where, file, problems)
                 item[spec.geom_field] = _geometry_value(geom, point_as_xy=spec.geom_type == "Point")
         items.append(item)
