@@ -753,3 +753,15 @@ def test_gpkg_feature_without_geometry_in_a_layer_of_text_fields_is_a_problem_no
     _rewrite_layer(out, "paths", paths)
     problems = validate_files([out])
     assert [p.field for p in problems] == [f"layer paths, feature 2 ({paths.loc[2, 'id']}): geometry"], problems
+
+
+def test_a_feature_without_geometry_is_told_to_draw_it_not_to_add_a_field(tmp_path):
+    """A firm whose point was deleted in QGIS said 'location: required field is missing (add
+    location; ...)', as if the geometry were an attribute to add."""
+    out = convert_site(_write_yaml(tmp_path / "site.yaml", rich_site()), tmp_path / "site.gpkg")
+    firms = pyogrio.read_dataframe(out, layer="firms", fid_as_index=True)
+    firms.loc[2, "geometry"] = None
+    _rewrite_layer(out, "firms", firms)
+    assert [(p.field, p.reason, p.hint) for p in validate_files([out])] == [
+        ("layer firms, feature 2 (b): location", "has no geometry (firm 'b')",
+         "draw the feature's location in QGIS, or delete the feature")]

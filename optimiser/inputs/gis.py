@@ -616,12 +616,24 @@ def name_features(problems: Iterable[Problem], data: Mapping[str, Any]) -> list[
         if m and item is not None:
             rest = m.group(3).lstrip(".")
             hint = p.hint.replace("within a list", "within a layer") if p.hint else p.hint
+            reason = _ITEM_REF.sub(restate, p.reason)
             if rest.isidentifier() and rest not in item:  # a field the feature does not have (null or no column)
                 missing.setdefault((p.file, m.group(1), item.layer, rest), []).append(len(out))
-            out.append(Problem(p.file, f"{item.where}: {rest}" if rest else item.where, _ITEM_REF.sub(restate, p.reason), hint))
+                reason, hint = _no_geometry(item, rest, reason, hint)
+            out.append(Problem(p.file, f"{item.where}: {rest}" if rest else item.where, reason, hint))
         else:
             out.append(p)
     return _missing_per_layer(out, missing, data)
+
+
+def _no_geometry(item: LocatedItem, field: str, reason: str, hint: str | None) -> tuple[str, str | None]:
+    """A feature's missing geometry in QGIS's terms: it has none to draw, not a field to add
+    ('add location'); any other missing field as it was."""
+    spec = layer_for(item.layer)
+    if spec is None or field != spec.geom_field or not reason.startswith(MISSING_REASON):
+        return reason, hint
+    return ("has no geometry" + reason[len(MISSING_REASON):],
+            f"draw the feature's {field} in QGIS, or delete the feature")
 
 
 def _missing_per_layer(out: list[Problem], missing: Mapping[tuple[str, str, str, str], list[int]],
