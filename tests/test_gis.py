@@ -13,6 +13,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import pyogrio
 import pytest
@@ -765,3 +766,21 @@ def test_a_feature_without_geometry_is_told_to_draw_it_not_to_add_a_field(tmp_pa
     assert [(p.field, p.reason, p.hint) for p in validate_files([out])] == [
         ("layer firms, feature 2 (b): location", "has no geometry (firm 'b')",
          "draw the feature's location in QGIS, or delete the feature")]
+
+
+def test_gpkg_layer_with_m_values_is_read_without_pyogrios_warning(tmp_path, recwarn):
+    """A layer with M values (QGIS keeps them from GPS tracks) printed pyogrio's 'Measured (M)
+    geometry types are not supported' UserWarning twice, with pyogrio's source lines, on every
+    validate and run; the M values are dropped as Z values are."""
+    src = _write_yaml(tmp_path / "site.yaml", rich_site())
+    out = convert_site(src, tmp_path / "site.gpkg")
+    paths = pyogrio.read_dataframe(out, layer="paths")
+    wkb = [shapely.to_wkb(shapely.from_wkt("MULTILINESTRING M ((" + ", ".join(f"{x} {y} 0" for x, y in g.coords) + "))"),
+                          flavor="iso") for g in paths.geometry]
+    cols = [c for c in paths.columns if c != "geometry"]
+    pyogrio.raw.write(out, np.array(wkb, dtype=object), [paths[c].to_numpy(dtype=object) for c in cols], cols, layer="paths",
+                      driver="GPKG", geometry_type="Measured MultiLineString", crs=paths.crs.to_wkt(),
+                      layer_options={"OVERWRITE": "YES"})
+    recwarn.clear()
+    assert same_site(read_site(out), read_site(src))
+    assert not [str(w.message) for w in recwarn if "Measured" in str(w.message)]

@@ -151,6 +151,9 @@ _SQLITE_MAGIC = b"SQLite format 3\x00"
 _GIS_FIX = ("save the layers from QGIS again with Export > Save Features As...; siteopt convert SITE.yaml SITE.gpkg "
             "writes a GeoPackage from a site file")
 _GDAL_ADVICE = re.compile(r"[.;\s]*It might help to specify the correct driver.*$", re.S)
+_M_DROPPED = r"Measured \(M\) geometry types are not supported"
+"""pyogrio's warning for a layer with M values (GPS tracks, linear referencing): they are dropped
+as Z values are, as the README says, not a Python warning on the user's screen."""
 
 
 def _unreadable(path: Path, file: str, exc: Exception) -> Problem:
@@ -184,6 +187,7 @@ def read_gis_site(path: Path, file: str) -> tuple[dict[str, Any] | None, list[Pr
     try:
         with warnings.catch_warnings():  # GDAL's "bad application_id" on a plain SQLite file: said below
             warnings.simplefilter("ignore", RuntimeWarning)
+            warnings.filterwarnings("ignore", _M_DROPPED, UserWarning)
             listed = pyogrio.list_layers(path)
     except (pyogrio.errors.DataSourceError, OSError) as exc:
         return None, [_unreadable(path, file, exc)]
@@ -198,7 +202,9 @@ def read_gis_site(path: Path, file: str) -> tuple[dict[str, Any] | None, list[Pr
                 extra.append(name)  # not read: a QGIS user's notes, photos, base layers, copies ...
             continue
         try:
-            frame = pyogrio.read_dataframe(path, layer=name, fid_as_index=True, read_geometry=geom_type is not None)
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", _M_DROPPED, UserWarning)
+                frame = pyogrio.read_dataframe(path, layer=name, fid_as_index=True, read_geometry=geom_type is not None)
         except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, ValueError) as exc:
             problems.append(Problem(file, f"layer {name}", f"cannot be read: {exc}"))
             continue
