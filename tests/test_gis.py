@@ -784,3 +784,23 @@ def test_gpkg_layer_with_m_values_is_read_without_pyogrios_warning(tmp_path, rec
     recwarn.clear()
     assert same_site(read_site(out), read_site(src))
     assert not [str(w.message) for w in recwarn if "Measured" in str(w.message)]
+
+
+def test_gpkg_holding_a_qgis_merge_is_read_by_its_layer_field(tmp_path):
+    """Merge Vector Layers saved as a GeoPackage (QGIS's default format): one layer 'Merged' with
+    the merge's 'layer' and 'path' fields. It was left unread ('1 layer(s) not read ... Merged')
+    and the site said 'the site is empty: no firms and no parcels' and 'crs: required field is
+    missing'; it is read as the same merge saved as GeoJSON is."""
+    src = _write_yaml(tmp_path / "site.yaml", site_dict())
+    gpkg = convert_site(src, tmp_path / "site.gpkg")
+    parts = []
+    for name, geom_type in pyogrio.list_layers(gpkg):
+        frame = pyogrio.read_dataframe(gpkg, layer=name)
+        if geom_type is not None and len(frame):
+            parts.append(frame.assign(layer=f"tiny — {name}", path=f"{gpkg}|layername={name}"))
+    merged = gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), crs=parts[0].crs)
+    out = tmp_path / "merged.gpkg"
+    pyogrio.write_dataframe(merged, out, layer="Merged", driver="GPKG", geometry_type="Unknown")
+    _write_yaml(tmp_path / "merged.site.yaml", {k: site_dict()[k] for k in ("id", "name", "illustrative", "crossing_rules")})
+    assert validate_files([out]) == []
+    assert same_site(read_site(out), read_site(src))

@@ -177,6 +177,19 @@ def _unreadable(path: Path, file: str, exc: Exception) -> Problem:
     return Problem(file, "", f"not {what}: {reason}", _GIS_FIX)
 
 
+def _merged_layer(path: Path, names: list[str], skip: set[str]) -> str | None:
+    """The one layer of a GeoPackage saved from QGIS's *Merge Vector Layers* (its ``layer`` field
+    names each feature's site layer) when the file has no site layer: read as a merged GeoJSON is."""
+    others = [n for n in names if n in skip and n not in _IGNORED_TABLES]
+    if len(others) != 1 or any(n not in skip and n != SITE_TABLE for n in names):
+        return None
+    try:
+        fields = pyogrio.read_info(path, layer=others[0])["fields"]
+    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError):
+        return None
+    return others[0] if "layer" in [str(f) for f in fields] else None
+
+
 def read_gis_site(path: Path, file: str) -> tuple[dict[str, Any] | None, list[Problem]]:
     """A GeoPackage, Shapefile or FlatGeobuf site as a site mapping (not yet validated).
 
@@ -195,9 +208,10 @@ def read_gis_site(path: Path, file: str) -> tuple[dict[str, Any] | None, list[Pr
     meta: dict[str, Any] = {}
     extra: list[str] = []
     skip, problems = _layers_not_read(file, [str(n) for n, _ in listed]) if path.suffix.lower() == ".gpkg" else (set(), [])
+    merged = _merged_layer(path, [str(n) for n, _ in listed], skip) if path.suffix.lower() == ".gpkg" else None
     for name, geom_type in listed:
         name = str(name)
-        if name in skip:
+        if name in skip and name != merged:
             if name not in _IGNORED_TABLES:
                 extra.append(name)  # not read: a QGIS user's notes, photos, base layers, copies ...
             continue
@@ -208,7 +222,7 @@ def read_gis_site(path: Path, file: str) -> tuple[dict[str, Any] | None, list[Pr
         except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, ValueError) as exc:
             problems.append(Problem(file, f"layer {name}", f"cannot be read: {exc}"))
             continue
-        if path.suffix.lower() != ".gpkg":  # one layer, named after the file
+        if path.suffix.lower() != ".gpkg" or name == merged:  # one layer, named after the file, or a merge
             parts, more = _split_by_layer_field(frame, file, path.stem)
             frames.update(parts)
             problems.extend(more)
