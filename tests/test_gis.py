@@ -804,3 +804,31 @@ def test_gpkg_holding_a_qgis_merge_is_read_by_its_layer_field(tmp_path):
     _write_yaml(tmp_path / "merged.site.yaml", {k: site_dict()[k] for k in ("id", "name", "illustrative", "crossing_rules")})
     assert validate_files([out]) == []
     assert same_site(read_site(out), read_site(src))
+
+
+def test_gpkg_layer_without_a_crs_or_a_site_crs_that_is_no_crs(tmp_path):
+    """A layer QGIS saved without a CRS (srs_id -1 or 0: GDAL's 'Undefined Cartesian/geographic
+    SRS') was an internal error (ProjError: Error creating Transformer from CRS), and with no crs
+    in the site table one problem per feature quoting the undefined SRS's WKT; a site table crs
+    as QGIS labels it ('EPSG:27700 - OSGB36 / British National Grid') was an internal error
+    (CRSError). The layer is in the site's crs; no crs at all, or a wrong one, is one problem."""
+    import sqlite3
+
+    out = convert_site(_write_yaml(tmp_path / "site.yaml", rich_site()), tmp_path / "site.gpkg")
+
+    def edited(name: str, *sql: str) -> Path:
+        path = tmp_path / name
+        path.write_bytes(out.read_bytes())
+        with sqlite3.connect(path) as con:
+            for statement in sql:
+                con.execute(statement)
+        con.close()
+        return path
+
+    firms_no_crs = edited("a.gpkg", "UPDATE gpkg_geometry_columns SET srs_id = -1 WHERE table_name = 'firms'")
+    assert same_site(read_site(firms_no_crs), read_site(out))
+    none = edited("b.gpkg", "UPDATE gpkg_geometry_columns SET srs_id = 0", "UPDATE site SET crs = NULL")
+    assert [(p.field, p.reason) for p in validate_files([none])] == [("crs", "required field is missing")]
+    label = edited("c.gpkg", "UPDATE site SET crs = 'EPSG:27700 - OSGB36 / British National Grid'")
+    assert [(p.field, p.reason) for p in validate_files([label])] == [
+        ("crs", "unknown CRS 'EPSG:27700 - OSGB36 / British National Grid'")]

@@ -536,26 +536,41 @@ def frames_to_site(frames: Mapping[str, pd.DataFrame], meta: Mapping[str, Any], 
     Layers whose CRS differs from the site's ``crs`` are reprojected to it; a site without a
     ``crs`` takes its layers' (``layer_crs`` when given).
     """
+    from pyproj.exceptions import CRSError, ProjError
+
     problems: list[Problem] = []
     data: dict[str, Any] = dict(meta)
-    crs = data.get("crs") or layer_crs or next((f.crs.to_string() for f in frames.values()
-                                                 if isinstance(f, gpd.GeoDataFrame) and f.crs is not None), None)
+    crs = data.get("crs") or layer_crs or next((c.to_string() for c in map(_defined_crs, frames.values()) if c), None)
+    site_crs = None
     if crs is not None:
-        data["crs"] = _crs_name(crs)
+        try:
+            data["crs"] = site_crs = _crs_name(crs)
+        except CRSError:  # not a CRS (the site table's text): the site's check names it; nothing is reprojected
+            data["crs"] = crs
     for name, frame in frames.items():
         spec = layer_for(name)
         if spec is None:
             continue
-        if isinstance(frame, gpd.GeoDataFrame) and frame.crs is not None and data.get("crs"):
+        frame_crs = _defined_crs(frame)
+        if frame_crs is not None and site_crs:
             try:
-                if not frame.crs.equals(data["crs"]):
-                    frame = frame.to_crs(data["crs"])
-            except (ValueError, TypeError, pyogrio.errors.DataSourceError) as exc:
-                problems.append(Problem(file, f"layer {name}", f"cannot reproject from {frame.crs} to {data['crs']}: {exc}"))
+                if not frame_crs.equals(site_crs):
+                    frame = frame.to_crs(site_crs)
+            except (ValueError, TypeError, pyogrio.errors.DataSourceError, ProjError) as exc:
+                problems.append(Problem(file, f"layer {name}", f"cannot reproject from {frame_crs.name} to {site_crs}: {exc}",
+                                        f"set the layer's CRS in QGIS (Layer Properties > Source), or save it in {site_crs}"))
         data.setdefault(spec.key, []).extend(_frame_items(frame, spec, name, file, problems))
     problems += unknown_attributes(data, file)
     problems += attach_parts(data, file)
     return data, problems
+
+
+def _defined_crs(frame: pd.DataFrame) -> Any:
+    """A layer's CRS, or ``None`` for none: an attribute table, or a GeoPackage layer whose SRS is
+    GDAL's "Undefined geographic SRS" / "Undefined Cartesian SRS" (srs_id 0 / -1, as QGIS saves
+    a layer without a CRS), whose coordinates are taken to be in the site's ``crs``."""
+    crs = frame.crs if isinstance(frame, gpd.GeoDataFrame) else None
+    return None if crs is None or crs.name.lower().startswith("undefined") else crs
 
 
 def _crs_name(crs: Any) -> str:
