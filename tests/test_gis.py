@@ -832,3 +832,16 @@ def test_gpkg_layer_without_a_crs_or_a_site_crs_that_is_no_crs(tmp_path):
     label = edited("c.gpkg", "UPDATE site SET crs = 'EPSG:27700 - OSGB36 / British National Grid'")
     assert [(p.field, p.reason) for p in validate_files([label])] == [
         ("crs", "unknown CRS 'EPSG:27700 - OSGB36 / British National Grid'")]
+
+
+def test_gpkg_two_layers_for_one_kind_is_one_problem_not_three(tmp_path):
+    """Zones drawn in a new layer 'exclusion zones' beside the empty 'exclusion_zones' that
+    siteopt convert wrote: besides the problem that either could be the layer, each was said to
+    be 'not a site layer', one with the hint "rename layer 'exclusion_zones' to 'exclusion_zones'"."""
+    out = convert_site(_write_yaml(tmp_path / "site.yaml", site_dict()), tmp_path / "site.gpkg")
+    zones = gpd.GeoDataFrame({"id": ["sub"], "reason": ["substation"]}, crs="EPSG:27700",
+                             geometry=[shapely.box(E0 + 800, N0 + 150, E0 + 900, N0 + 250)])
+    pyogrio.write_dataframe(zones, out, layer="exclusion zones", driver="GPKG")
+    assert [(p.field, p.reason) for p in validate_files([out])] == [
+        ("layer exclusion_zones", "layers 'exclusion_zones', 'exclusion zones' could each be the site's 'exclusion_zones' "
+         "layer; they are not merged")]

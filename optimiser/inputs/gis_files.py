@@ -68,18 +68,20 @@ def _near_miss(name: str) -> str | None:
     return max(inside, key=len) if inside else None
 
 
-def _layers_not_read(file: str, names: list[str]) -> tuple[set[str], list[Problem]]:
-    """The layers of a GeoPackage that are not read, and a problem for each feature kind that
-    several layers could be. A layer is read when its name is a site layer's (``firms``,
-    ``Firms``, ``firm``) or ends with one (``site — firms``, as QGIS names exported layers); of
-    several for one kind, the one named exactly is read and the others (``old_firms``, a copy
-    kept in the file) are not; with none named exactly, the file does not say which to read."""
+def _layers_not_read(file: str, names: list[str]) -> tuple[set[str], set[str], list[Problem]]:
+    """The layers of a GeoPackage that are not read: those to name in a warning (or as a
+    near-miss), those a problem names already, and a problem for each feature kind that several
+    layers could be. A layer is read when its name is a site layer's (``firms``, ``Firms``,
+    ``firm``) or ends with one (``site — firms``, as QGIS names exported layers); of several for
+    one kind, the one named exactly is read and the others (``old_firms``, a copy kept in the
+    file) are not; with none or several named exactly, the file does not say which to read."""
     skip = {n for n in names if n in _IGNORED_TABLES or (n != SITE_TABLE and layer_for(n) is None)}
     by_kind: dict[str, list[str]] = {}
     for n in names:
         if n not in skip and n != SITE_TABLE:
             by_kind.setdefault(layer_for(n).name, []).append(n)  # type: ignore[union-attr]
     problems: list[Problem] = []
+    reported: set[str] = set()
     for kind, found in by_kind.items():
         if len(found) < 2:
             continue
@@ -90,8 +92,8 @@ def _layers_not_read(file: str, names: list[str]) -> tuple[set[str], list[Proble
             problems.append(Problem(file, f"layer {found[0]}", f"layers {', '.join(repr(n) for n in found)} could each be "
                                     f"the site's {kind!r} layer; they are not merged",
                                     f"keep one and rename or remove the others (or name the one to read {kind!r})"))
-            skip.update(found)
-    return skip, problems
+            reported.update(found)
+    return skip, reported, problems
 
 
 def _extra_layers(file: str, extra: list[str], frames: Mapping[str, pd.DataFrame], has_site_table: bool) -> list[Problem]:
@@ -207,10 +209,13 @@ def read_gis_site(path: Path, file: str) -> tuple[dict[str, Any] | None, list[Pr
     frames: dict[str, pd.DataFrame] = {}
     meta: dict[str, Any] = {}
     extra: list[str] = []
-    skip, problems = _layers_not_read(file, [str(n) for n, _ in listed]) if path.suffix.lower() == ".gpkg" else (set(), [])
-    merged = _merged_layer(path, [str(n) for n, _ in listed], skip) if path.suffix.lower() == ".gpkg" else None
+    gpkg = path.suffix.lower() == ".gpkg"
+    skip, reported, problems = _layers_not_read(file, [str(n) for n, _ in listed]) if gpkg else (set(), set(), [])
+    merged = _merged_layer(path, [str(n) for n, _ in listed], skip | reported) if gpkg else None
     for name, geom_type in listed:
         name = str(name)
+        if name in reported:
+            continue
         if name in skip and name != merged:
             if name not in _IGNORED_TABLES:
                 extra.append(name)  # not read: a QGIS user's notes, photos, base layers, copies ...
@@ -222,7 +227,7 @@ def read_gis_site(path: Path, file: str) -> tuple[dict[str, Any] | None, list[Pr
         except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, ValueError) as exc:
             problems.append(Problem(file, f"layer {name}", f"cannot be read: {exc}"))
             continue
-        if path.suffix.lower() != ".gpkg" or name == merged:  # one layer, named after the file, or a merge
+        if not gpkg or name == merged:  # one layer, named after the file, or a merge
             parts, more = _split_by_layer_field(frame, file, path.stem)
             frames.update(parts)
             problems.extend(more)
