@@ -845,3 +845,12 @@ def test_gpkg_two_layers_for_one_kind_is_one_problem_not_three(tmp_path):
     assert [(p.field, p.reason) for p in validate_files([out])] == [
         ("layer exclusion_zones", "layers 'exclusion_zones', 'exclusion zones' could each be the site's 'exclusion_zones' "
          "layer; they are not merged")]
+
+
+def test_gpkg_unknown_attribute_on_features_without_an_id_names_them_once(tmp_path):
+    """The id column itself renamed ('ID'): the features were named with their layer again,
+    '(layer parcels, feature 1, layer parcels, feature 2, ...)' after 'layer parcels: ID:'."""
+    out = convert_site(_write_yaml(tmp_path / "site.yaml", site_dict()), tmp_path / "site.gpkg")
+    _rewrite_layer(out, "parcels", pyogrio.read_dataframe(out, layer="parcels").rename(columns={"id": "ID"}))
+    assert ("layer parcels: ID", "unknown attribute 'ID' on 6 features (feature 1, feature 2, feature 3, feature 4, "
+            "feature 5 and 1 more)") in [(p.field, p.reason) for p in validate_files([out])]

@@ -396,7 +396,7 @@ def unknown_attributes(data: Mapping[str, Any], file: str) -> list[Problem]:
                 fields_of[item.layer] = layer_fields(spec)
     problems = []
     for (layer, key), items in seen.items():
-        names = [str(it.get("id") or it.where) for it in items[:UNKNOWN_IDS_SHOWN]]
+        names = [str(it.get("id") or it.where.removeprefix(f"layer {layer}, ")) for it in items[:UNKNOWN_IDS_SHOWN]]
         more = f" and {len(items) - len(names)} more" if len(items) > len(names) else ""
         near = suggest(key, fields_of[layer])
         problems.append(Problem(
