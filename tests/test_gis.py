@@ -854,3 +854,14 @@ def test_gpkg_unknown_attribute_on_features_without_an_id_names_them_once(tmp_pa
     _rewrite_layer(out, "parcels", pyogrio.read_dataframe(out, layer="parcels").rename(columns={"id": "ID"}))
     assert ("layer parcels: ID", "unknown attribute 'ID' on 6 features (feature 1, feature 2, feature 3, feature 4, "
             "feature 5 and 1 more)") in [(p.field, p.reason) for p in validate_files([out])]
+
+
+def test_gpkg_entrance_with_a_null_firm_is_missing_not_firm_none(tmp_path):
+    """An entrance whose 'firm' was left empty in QGIS said "firm None is not in layer firms"."""
+    out = convert_site(_write_yaml(tmp_path / "site.yaml", rich_site()), tmp_path / "site.gpkg")
+    entrances = pyogrio.read_dataframe(out, layer="firm_entrances", fid_as_index=True)
+    entrances.loc[1, "firm"] = None
+    _rewrite_layer(out, "firm_entrances", entrances)
+    assert [(p.field, p.reason, p.hint) for p in validate_files([out])] == [
+        ("layer firm_entrances, feature 1: firm", "required field is missing",
+         "set 'firm' to the id of a feature of layer firms, or delete the feature")]

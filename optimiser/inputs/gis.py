@@ -420,7 +420,10 @@ def attach_parts(data: dict[str, Any], file: str) -> list[Problem]:
         for _, p in ranked:
             where = getattr(p, "where", part)
             owner = by_id.get(p.get("firm"))
-            if owner is None:
+            if p.get("firm") is None:  # null: the part names no firm
+                problems.append(Problem(file, f"{where}: firm", MISSING_REASON,
+                                        f"set 'firm' to the id of a feature of layer {key}, or delete the feature"))
+            elif owner is None:
                 problems.append(Problem(file, f"{where}: firm", f"firm {p.get('firm')!r} is not in layer {key}",
                                         f"set 'firm' to the id of a feature of layer {key}"))
             elif "geometry" not in p:
