@@ -865,3 +865,19 @@ def test_gpkg_entrance_with_a_null_firm_is_missing_not_firm_none(tmp_path):
     assert [(p.field, p.reason, p.hint) for p in validate_files([out])] == [
         ("layer firm_entrances, feature 1: firm", "required field is missing",
          "set 'firm' to the id of a feature of layer firms, or delete the feature")]
+
+
+def test_gpkg_layer_of_the_wrong_geometry_type_is_one_problem(tmp_path):
+    """Firms kept as building polygons (one per firm) gave one 'a MultiPolygon where a Point is
+    needed (draw it as a Point)' per firm, 51 lines for a site of 51 parcels drawn as lines."""
+    out = convert_site(_write_yaml(tmp_path / "site.yaml", site_dict()), tmp_path / "site.gpkg")
+    firms = pyogrio.read_dataframe(out, layer="firms")
+    buildings = gpd.GeoSeries([shapely.MultiPolygon([g.buffer(10)]) for g in firms.geometry], crs=firms.crs)
+    pyogrio.write_dataframe(firms.set_geometry(buildings), out, layer="firms", driver="GPKG", geometry_type="MultiPolygon",
+                            layer_options={"OVERWRITE": "YES"})
+    assert [(p.field, p.reason) for p in validate_files([out])] == [
+        ("layer firms", "all its 4 features are MultiPolygons where Points are needed")]
+    firms.loc[0, "geometry"] = buildings[0]  # one firm only: named as before
+    _rewrite_layer(out, "firms", firms)
+    assert [(p.field, p.reason) for p in validate_files([out])] == [
+        ("layer firms, feature 1 (a): location", "a MultiPolygon where a Point is needed (firm 'a')")]

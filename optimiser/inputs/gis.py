@@ -628,6 +628,7 @@ def name_features(problems: Iterable[Problem], data: Mapping[str, Any]) -> list[
 
     out: list[Problem] = []
     missing: dict[tuple[str, str, str, str], list[int]] = {}
+    wrong: dict[tuple[str, str, str, str], list[int]] = {}
     for p in problems:
         m = _ITEM_FIELD.match(p.field)
         item = located(m.group(1), m.group(2)) if m else None
@@ -638,10 +639,43 @@ def name_features(problems: Iterable[Problem], data: Mapping[str, Any]) -> list[
             if rest.isidentifier() and rest not in item:  # a field the feature does not have (null or no column)
                 missing.setdefault((p.file, m.group(1), item.layer, rest), []).append(len(out))
                 reason, hint = _no_geometry(item, rest, reason, hint)
+            elif (given := _wrong_geometry_type(item, rest)) and reason.startswith(f"a {given} where"):
+                wrong.setdefault((p.file, m.group(1), item.layer, given), []).append(len(out))
             out.append(Problem(p.file, f"{item.where}: {rest}" if rest else item.where, reason, hint))
         else:
             out.append(p)
-    return _missing_per_layer(out, missing, data)
+    return _missing_per_layer(out, missing, data, _wrong_type_per_layer(out, wrong, data))
+
+
+def _wrong_geometry_type(item: LocatedItem, field: str) -> str | None:
+    """The geometry type of an item's geometry ``field`` when it is not the one its layer takes."""
+    spec = layer_for(item.layer)
+    value = item.get(field)
+    if spec is None or field != spec.geom_field or not isinstance(value, Mapping):
+        return None
+    given = value.get("type")
+    return given if isinstance(given, str) and given != spec.geom_type else None
+
+
+def _wrong_type_per_layer(out: list[Problem], wrong: Mapping[tuple[str, str, str, str], list[int]],
+                          data: Mapping[str, Any]) -> set[int]:
+    """A layer whose every feature is of another geometry type (firms drawn as building polygons,
+    paths as polygons) as one problem for the layer in place of the first feature's; the others'
+    places are returned to drop."""
+    drop: set[int] = set()
+    for (file, key, layer, given), at in wrong.items():
+        features = sum(1 for it in data.get(key) or [] if isinstance(it, LocatedItem) and it.layer == layer)
+        spec = layer_for(layer)
+        if spec is None or len(at) < 2 or len(at) != features:
+            continue
+        hint = (f"it is a {given} layer; make a layer of {spec.geom_type}s named {layer!r}, or check that it is the layer meant")
+        if spec.geom_type == "Point" and "Polygon" in given:
+            hint = ("firms are points: make them with QGIS's Vector > Geometry Tools > Centroids; the polygons can be "
+                    "layer firm_footprints, each with its firm's id in 'firm'")
+        out[at[0]] = Problem(file, f"layer {layer}", f"all its {features} features are {given}s where {spec.geom_type}s "
+                             "are needed", hint)
+        drop.update(at[1:])
+    return drop
 
 
 def _no_geometry(item: LocatedItem, field: str, reason: str, hint: str | None) -> tuple[str, str | None]:
@@ -655,12 +689,11 @@ def _no_geometry(item: LocatedItem, field: str, reason: str, hint: str | None) -
 
 
 def _missing_per_layer(out: list[Problem], missing: Mapping[tuple[str, str, str, str], list[int]],
-                       data: Mapping[str, Any]) -> list[Problem]:
+                       data: Mapping[str, Any], drop: set[int]) -> list[Problem]:
     """A required attribute missing on every feature of a layer (its field renamed or deleted in
     QGIS) as one problem for the layer, not one per feature. Told by the data, not the messages:
     ``missing`` holds the problems at a field the feature does not have (the only problem a field
-    that is not there can have is that it is required)."""
-    drop: set[int] = set()
+    that is not there can have is that it is required). ``drop``: places of problems said otherwise."""
     for (file, key, layer, field), at in missing.items():
         features = sum(1 for it in data.get(key) or [] if isinstance(it, LocatedItem) and it.layer == layer)
         if len(at) < 2 or len(at) != features:
