@@ -881,3 +881,20 @@ def test_gpkg_layer_of_the_wrong_geometry_type_is_one_problem(tmp_path):
     _rewrite_layer(out, "firms", firms)
     assert [(p.field, p.reason) for p in validate_files([out])] == [
         ("layer firms, feature 1 (a): location", "a MultiPolygon where a Point is needed (firm 'a')")]
+
+
+def test_site_table_unknown_field_and_rows_are_named_as_the_tables(tmp_path):
+    """A column added to the site table in QGIS ('notes') was 'notes: unknown key' with the site
+    file's top-level keys as the allowed ones (parcels, firms ...: no columns of the table); the
+    site frame of site_from_gdfs with two rows lost both silently (the problem was dropped)."""
+    out = convert_site(_write_yaml(tmp_path / "site.yaml", site_dict()), tmp_path / "site.gpkg")
+    table = pyogrio.read_dataframe(out, layer="site", read_geometry=False)
+    pyogrio.write_dataframe(table.assign(notes="drawn by JS"), out, layer="site", driver="GPKG",
+                            layer_options={"OVERWRITE": "YES"})
+    assert [(p.field, p.reason, p.hint) for p in validate_files([out])] == [
+        ("layer site: notes", "unknown field 'notes'",
+         "delete the field or rename it to one of the table's: format, id, name, description, crs, working_crs, illustrative")]
+    layers = site_to_gdfs(_write_yaml(tmp_path / "site.yaml", site_dict()))
+    layers["site"] = pd.concat([table, table], ignore_index=True)
+    with pytest.raises(ValidationError, match="layer site: must hold exactly one row"):
+        site_from_gdfs(layers)

@@ -595,14 +595,22 @@ def _meta_from_table(table: pd.DataFrame, file: str) -> tuple[dict[str, Any], li
         return {}, [Problem(file, f"layer {SITE_TABLE}", f"must hold exactly one row (the site), has {len(table)}",
                             "keep one row with the site's id, name and crs")]
     fields = S.SiteFile.model_fields
+    own = [f for f in fields if f not in {s.key for s in SITE_LAYERS}]
     row = table.iloc[0]
     meta = {}
+    problems = []
     for k, v in row.items():
         value = _plain(v)
         if _is_null(value) or k in _QGIS_ARTEFACTS or k == "geometry":
             continue
-        meta[str(k)] = _coerce(value, fields[k].annotation) if k in fields else value
-    return meta, []
+        if k not in own:  # named as the table's, not as a site file's top level (with its layers' keys)
+            near = suggest(str(k), own)
+            problems.append(Problem(file, f"layer {SITE_TABLE}: {k}", f"unknown field {k!r}",
+                                    f"did you mean {near!r}? (rename the field)" if near else
+                                    f"delete the field or rename it to one of the table's: {', '.join(own)}"))
+            continue
+        meta[str(k)] = _coerce(value, fields[k].annotation)
+    return meta, problems
 
 
 # ------------------------------------------------------------------ messages and the Python API
@@ -743,7 +751,8 @@ def site_mapping_from_gdfs(layers: Mapping[str, pd.DataFrame], **site_fields: An
             frames.pop(name)
     table = frames.pop(SITE_TABLE, None)
     if table is not None:
-        meta, _ = _meta_from_table(table, GDF_FILE)
+        meta, more = _meta_from_table(table, GDF_FILE)
+        problems += more
     meta.update(site_fields)
     meta.setdefault("format", S.SITE_FORMAT)
     from pyproj.exceptions import CRSError
