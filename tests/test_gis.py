@@ -171,7 +171,10 @@ def test_convert_working_crs_does_what_the_relabel_hint_says(tmp_path):
 def test_site_gpkg_layers_crs_and_validity(tmp_path):
     out = convert_site(_write_yaml(tmp_path / "site.yaml", rich_site()), tmp_path / "site.gpkg")
     layers = {str(n): g for n, g in pyogrio.list_layers(out)}
-    assert sorted(layers) == sorted(SITE_LAYERS)
+    assert sorted(layers) == sorted([*SITE_LAYERS, "layer_styles"])  # the README: each layer opens with its own style
+    styles = pyogrio.read_dataframe(out, layer="layer_styles", read_geometry=False)
+    assert {"parcels", "firms", "barriers", "paths", "existing_crossings", "exclusion_zones"} <= set(styles["f_table_name"])
+    assert styles["useAsDefault"].all() and (styles["f_geometry_column"] == "geom").all()
     assert layers["site"] is None and layers["crossing_rules"] is None and layers["firms"] == "Point"
     counts = {"parcels": 6, "firms": 4, "firm_entrances": 5, "firm_footprints": 1, "barriers": 2, "paths": 18,
               "existing_crossings": 1, "exclusion_zones": 1, "crossing_rules": 1, "transit_lines": 0, "site": 1}

@@ -243,11 +243,15 @@ def read_gis_site(path: Path, file: str) -> tuple[dict[str, Any] | None, list[Pr
 
 
 def write_gpkg_site(data: Mapping[str, Any], path: Path) -> Path:
-    """Write a site mapping as a GeoPackage: every layer (empty ones too) and the ``site`` table.
+    """Write a site mapping as a GeoPackage: every layer (empty ones too), the ``site`` table and
+    QGIS's ``layer_styles`` (each layer opens in QGIS styled as the plan draws it).
 
     The layers go into a hidden file beside ``path``, moved into place when whole: a failure
     leaves ``path`` as it was (an older file is replaced only by a complete one)."""
+    from optimiser.present.gpkg import STYLES_TABLE, styles_frame
+
     frames = site_to_frames(data)
+    styles = styles_frame(frames)
 
     def write(tmp: Path) -> None:  # GDAL creates the GeoPackage itself
         for name, frame in frames.items():
@@ -257,6 +261,8 @@ def write_gpkg_site(data: Mapping[str, Any], path: Path) -> Path:
                 pyogrio.write_dataframe(frame, tmp, layer=name, driver="GPKG", geometry_type=geom_type)
             else:
                 pyogrio.write_dataframe(frame, tmp, layer=name, driver="GPKG")
+        if styles is not None:
+            pyogrio.write_dataframe(styles, tmp, layer=STYLES_TABLE, driver="GPKG", layer_options={"FID": "id"})
 
     write_renamed(path, write, ".gpkg")
     logger.debug("wrote GeoPackage site %s", path)

@@ -45,7 +45,7 @@ else:
 logger = logging.getLogger(__name__)
 
 __all__ = ["LAYOUT_GPKG", "LAYOUT_LAYERS", "frames_from_features", "write_gpkg", "read_gpkg", "candidate_site_features",
-           "STYLES_TABLE", "write_run_gpkg", "network_frames", "layer_rows"]
+           "STYLES_TABLE", "styles_frame", "write_run_gpkg", "network_frames", "layer_rows"]
 
 LAYOUT_GPKG = "layout.gpkg"
 STYLES_TABLE = "layer_styles"
@@ -164,8 +164,9 @@ def _style_rows(layers: Iterable[str]) -> list[dict[str, Any]]:
             for name in layers if name in styles]
 
 
-def _styles_frame(frames: Mapping[str, gpd.GeoDataFrame]) -> pd.DataFrame | None:
-    rows = _style_rows(frames)
+def styles_frame(layers: Iterable[str]) -> pd.DataFrame | None:
+    """QGIS's ``layer_styles`` table for the layers that have a style (``None``: none has)."""
+    rows = _style_rows(layers)
     return pd.DataFrame(rows) if rows else None
 
 
@@ -187,7 +188,7 @@ def write_gpkg(path: str | os.PathLike[str], frames: Mapping[str, gpd.GeoDataFra
             pyogrio.write_dataframe(frame, tmp, layer=name, driver="GPKG", promote_to_multi=mixed or None,
                                     geometry_type=None if len(frame) else "Unknown",
                                     layer_metadata=tag)
-        table = _styles_frame(frames) if styles else None
+        table = styles_frame(frames) if styles else None
         if table is not None:
             pyogrio.write_dataframe(table, tmp, layer=STYLES_TABLE, driver="GPKG", layer_options={"FID": "id"})
 
