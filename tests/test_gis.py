@@ -901,3 +901,20 @@ def test_site_table_unknown_field_and_rows_are_named_as_the_tables(tmp_path):
     layers["site"] = pd.concat([table, table], ignore_index=True)
     with pytest.raises(ValidationError, match="layer site: must hold exactly one row"):
         site_from_gdfs(layers)
+
+
+def test_qgis_styles_draw_features_of_any_category_value(tmp_path):
+    """QGIS draws no feature whose value has no category: a barrier of kind 'other' in
+    layout.gpkg, and every barrier of a site GeoPackage written from a file that says
+    'carriageway' or 'rail_corridor' (the AMP-SBP site), were invisible. The categorized
+    renderers end with QGIS's 'all other values' category (value ''); the SLD with an ElseFilter."""
+    out = convert_site(_write_yaml(tmp_path / "site.yaml", site_dict()), tmp_path / "site.gpkg")
+    assert pyogrio.read_dataframe(out, layer="barriers")["kind"].tolist() == ["carriageway"]
+    styles = pyogrio.read_dataframe(out, layer="layer_styles", read_geometry=False).set_index("f_table_name")
+    for layer in ("barriers", "parcels"):
+        renderer = ET.fromstring(styles.loc[layer, "styleQML"].split("\n", 1)[1]).find("renderer-v2")
+        values = [c.get("value") for c in renderer.iter("category")]
+        symbols = {s.get("name") for s in renderer.find("symbols").iter("symbol")}
+        assert values[-1] == "" and {c.get("symbol") for c in renderer.iter("category")} <= symbols, layer
+        sld = ET.fromstring(styles.loc[layer, "styleSLD"].split("\n", 1)[1])
+        assert sld.find(".//{http://www.opengis.net/se}ElseFilter") is not None, layer

@@ -89,9 +89,12 @@ def _symbol_xml(s: Symbol, name: str) -> str:
 def qml(style: LayerStyle) -> str:
     """The QGIS QML document of a layer style (symbology only)."""
     if style.attribute and style.categories:
+        # the last category, value "", is QGIS's "all other values": without it a feature of
+        # another value (a barrier of kind 'other', a site file's 'carriageway') is not drawn
+        every = (*style.categories, ("", "other", style.symbol))
         cats = "".join(f'<category symbol="{i}" value={quoteattr(v)} label={quoteattr(lbl)} render="true"/>'
-                       for i, (v, lbl, _) in enumerate(style.categories))
-        syms = "".join(_symbol_xml(s, str(i)) for i, (_, _, s) in enumerate(style.categories))
+                       for i, (v, lbl, _) in enumerate(every))
+        syms = "".join(_symbol_xml(s, str(i)) for i, (_, _, s) in enumerate(every))
         renderer = (f'<renderer-v2 type="categorizedSymbol" attr={quoteattr(style.attribute)} symbollevels="0" '
                     f'enableorderby="0" forceraster="0"><categories>{cats}</categories><symbols>{syms}</symbols>'
                     f'<source-symbol>{_symbol_xml(style.symbol, "0")}</source-symbol></renderer-v2>')
@@ -130,6 +133,7 @@ def sld(layer: str, style: LayerStyle) -> str:
             f"<se:Rule><se:Name>{escape(lbl)}</se:Name><ogc:Filter><ogc:PropertyIsEqualTo>"
             f"<ogc:PropertyName>{escape(style.attribute)}</ogc:PropertyName><ogc:Literal>{escape(v)}</ogc:Literal>"
             f"</ogc:PropertyIsEqualTo></ogc:Filter>{_sld_symbolizer(s)}</se:Rule>" for v, lbl, s in style.categories)
+        rules += f"<se:Rule><se:Name>other</se:Name><se:ElseFilter/>{_sld_symbolizer(style.symbol)}</se:Rule>"
     else:
         rules = f"<se:Rule><se:Name>{escape(layer)}</se:Name>{_sld_symbolizer(style.symbol)}</se:Rule>"
     return ('<?xml version="1.0" encoding="UTF-8"?>\n'
