@@ -918,3 +918,22 @@ def test_qgis_styles_draw_features_of_any_category_value(tmp_path):
         assert values[-1] == "" and {c.get("symbol") for c in renderer.iter("category")} <= symbols, layer
         sld = ET.fromstring(styles.loc[layer, "styleSLD"].split("\n", 1)[1])
         assert sld.find(".//{http://www.opengis.net/se}ElseFilter") is not None, layer
+
+
+def test_gpkg_integer_id_columns_as_qgis_makes_them_are_read_as_text(tmp_path):
+    """QGIS gives a new layer an integer ``id`` (and a reference typed in a number field is a
+    number): each feature was 'id: must be text, got 1'; the digits are the id."""
+    data = rich_site()
+    out = convert_site(_write_yaml(tmp_path / "site.yaml", data), tmp_path / "site.gpkg")
+    parcels = pyogrio.read_dataframe(out, layer="parcels")
+    numbers = {old: i for i, old in enumerate(parcels["id"], start=101)}
+    parcels["id"] = [numbers[i] for i in parcels["id"]]  # an integer column
+    _rewrite_layer(out, "parcels", parcels)
+    firms = pyogrio.read_dataframe(out, layer="firms")
+    if "parcel" in firms.columns:  # a firm's parcel reference: the same numbers, as reals (a widened column)
+        firms["parcel"] = [float(numbers[p]) if isinstance(p, str) else None for p in firms["parcel"]]
+        _rewrite_layer(out, "firms", firms)
+    assert validate_files([out]) == []
+    site = read_site(out)
+    assert sorted(p.id for p in site.parcels) == sorted(str(n) for n in numbers.values())
+    assert all(f.parcel_id is None or f.parcel_id in {str(n) for n in numbers.values()} for f in site.firms)

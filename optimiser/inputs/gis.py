@@ -215,12 +215,16 @@ def _is_structured(annotation: Any) -> bool:
 
 
 def _coerce(value: Any, annotation: Any) -> Any:
-    """A value read from a GIS column as the field's type (GIS columns widen ints and bools)."""
+    """A value read from a GIS column as the field's type (GIS columns widen ints and bools, and
+    QGIS gives a new layer's ``id`` an integer column: a whole number in a text field is its
+    digits, ``7`` or ``7.0`` as ``"7"``)."""
     base = _base_type(annotation)
     if base is bool and isinstance(value, (int, float)) and value in (0, 1):
         return bool(value)
     if base is int and isinstance(value, float) and value.is_integer():
         return int(value)
+    if base is str and isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(int(value)) if isinstance(value, int) or value.is_integer() else str(value)
     return value
 
 
