@@ -937,3 +937,24 @@ def test_gpkg_integer_id_columns_as_qgis_makes_them_are_read_as_text(tmp_path):
     site = read_site(out)
     assert sorted(p.id for p in site.parcels) == sorted(str(n) for n in numbers.values())
     assert all(f.parcel_id is None or f.parcel_id in {str(n) for n in numbers.values()} for f in site.firms)
+
+
+def test_convert_onto_its_own_source_is_refused_even_with_overwrite(tmp_path):
+    """`siteopt convert site.yaml site.yaml --overwrite` rewrote the hand-written source in place
+    (its comments, order and quoting lost); through a link or another spelling of the path too."""
+    from click.testing import CliRunner
+
+    from optimiser.cli import cli
+    from optimiser.errors import FileReadError
+
+    src = _write_yaml(tmp_path / "site.yaml", rich_site())
+    src.write_text("# surveyed 2026\n" + src.read_text())
+    before = src.read_bytes()
+    (tmp_path / "link.yaml").symlink_to(src)
+    for dst in (src, tmp_path / "." / "site.yaml", tmp_path / "link.yaml"):
+        with pytest.raises(FileReadError, match="is the file being converted"):
+            convert_site(src, dst, overwrite=True)
+    res = CliRunner().invoke(cli, ["convert", str(src), str(src), "--overwrite"])
+    assert res.exit_code == 2 and "is the file being converted" in res.output, res.output
+    assert src.read_bytes() == before
+    convert_site(src, tmp_path / "copy.yaml")  # another name: converted as before

@@ -128,6 +128,14 @@ def _checked(path: Path, overrides: Mapping[str, Any]) -> dict[str, Any]:
     return _numbers(data, S.SiteFile.model_validate(data))
 
 
+def _same_file(a: Path, b: Path) -> bool:
+    """Whether ``a`` and ``b`` are one file (through links or another spelling of the path)."""
+    try:
+        return os.path.samefile(a, b)
+    except OSError:  # either is not there: not the same file
+        return False
+
+
 def convert_site(src: str | os.PathLike[str], dst: str | os.PathLike[str], *, overwrite: bool = False,
                  **site_fields: Any) -> Path:
     """Convert a site file to another format (by ``dst``'s suffix), losslessly.
@@ -155,6 +163,9 @@ def convert_site(src: str | os.PathLike[str], dst: str | os.PathLike[str], *, ov
                                      f"use one of {', '.join(WRITE_SUFFIXES)}")])
     if os.path.lexists(dst_p) and not overwrite:  # a dangling symlink too
         raise FileReadError([Problem(str(dst_p), "", "exists already", "choose another name or pass --overwrite")])
+    if _same_file(src_p, dst_p):  # --overwrite would write the source over itself: its comments, order and quoting lost
+        raise FileReadError([Problem(str(dst_p), "", f"is the file being converted ({src_p})",
+                                     "write the converted site to another name; the source stays as it is")])
     folder = dst_p.parent
     if not folder.is_dir():
         raise FileReadError([Problem(str(dst_p), "", f"the folder {folder} does not exist" if not folder.exists()
