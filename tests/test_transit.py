@@ -283,7 +283,7 @@ def test_too_few_stops_on_a_short_line_names_the_spacing():
     r = run_scenario(sc, None, render=False)
     assert r.status == "infeasible"
     why = " ".join(r.solve.conflicts)
-    assert "only 1 candidate stops; the alignments' 1,000 m hold only 1 at candidate_spacing_m 600 m: lower " \
+    assert "only 1 candidate stop; the alignments' 1,000 m hold only 1 at candidate_spacing_m 600 m: lower " \
            "candidate_spacing_m" in why, why
 
 
@@ -520,3 +520,12 @@ def test_the_catchment_figure_says_which_stops_each_count_is_for():
     title = _catchment_title(r.metrics)
     assert "with the best stops for today's crossings only (a separate solve, not drawn)" in " ".join(title.split())
     assert all(len(line) <= 150 for line in title.splitlines())
+
+
+def test_counts_in_conflicts_are_singular_for_one():
+    from optimiser.model.constraints import counted
+
+    assert counted(1, "new lab facility", "new lab facilities") == "1 new lab facility"
+    assert counted(3, "new lab facility", "new lab facilities") == "3 new lab facilities"
+    assert counted(1, "candidate stop") == "1 candidate stop" and counted(0, "candidate stop") == "0 candidate stops"
+    assert counted(1200, "social space") == "1,200 social spaces"

@@ -220,7 +220,7 @@ def _transit(data: dict[str, Any], geo: GeometryReader, problems: list[Problem])
         stops = []
         for j, st in enumerate(t.stops):
             if st.id in seen:
-                problems.append(Problem(geo.file, f"transit[{i}].stops[{j}].id", f"stop id {st.id!r} appears twice in the site",
+                problems.append(Problem(geo.file, f"transit[{i}].stops[{j}].id", f"stop id {st.id!r} is another stop's id already",
                                         "give every stop its own id"))
             seen.add(st.id)
             stops.append(TransitStop(st.id, st.name or st.id, geo.points([st.location])[0], _provenance(st.provenance)))

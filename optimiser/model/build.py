@@ -22,6 +22,7 @@ from optimiser.model.constraints import (
     add_overlap_constraints,
     add_site_shortfall,
     add_spacing_constraints,
+    counted,
 )
 from optimiser.model.problem import Decision, Problem, ProblemContext
 from optimiser.model.terms import add_access_terms, add_pair_terms, add_social_terms, firm_pairs
@@ -180,7 +181,8 @@ def build_problem(
         sites = [s for s in social_sites if s.key in site_decision]
         if soc.count.min > len(sites):  # name the shortfall, and why there are so few
             problem.groups["count_min:social"] = (
-                f"at least {soc.count.min} social spaces (only {len(sites)} candidate sites fit"
+                f"at least {counted(soc.count.min, 'social space')} (only {counted(len(sites), 'candidate site')} "
+                f"fit{'s' if len(sites) == 1 else ''}"
                 + ("; social spaces go on open_space parcels, and the site has none)"
                    if not any(p.status == ParcelStatus.OPEN_SPACE for p in scenario.site.parcels) else ")"))
         add_count_constraints(problem, "social", [site_decision[s.key] for s in sites], soc.count.min, soc.count.max)

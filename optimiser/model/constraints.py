@@ -35,8 +35,14 @@ def add_site_shortfall(problem: Problem, kind: str, ids: list[int], count_min: i
     """
     if count_min > len(ids):
         g = f"count_min:{kind}"
-        problem.groups[g] = f"at least {count_min} new {kind} facilities (only {len(ids)} candidate sites fit)"
+        problem.groups[g] = (f"at least {counted(count_min, f'new {kind} facility', f'new {kind} facilities')} (only "
+                             f"{counted(len(ids), 'candidate site')} fit{'s' if len(ids) == 1 else ''})")
         problem.constraints.append(Constraint(g, tuple((i, 1) for i in ids), count_min, None, g))
+
+
+def counted(n: int, one: str, many: str | None = None) -> str:
+    """``n`` and its noun, singular for 1: '1 new lab facility', '2 candidate sites'."""
+    return f"{n:,} {one if n == 1 else (many or one + 's')}"
 
 
 def add_count_constraints(problem: Problem, kind: str, ids: list[int], lo: int, hi: int) -> None:
@@ -48,13 +54,13 @@ def add_count_constraints(problem: Problem, kind: str, ids: list[int], lo: int, 
         ids: decision ids of the placeable sites.
         lo, hi: the count range.
     """
-    label = "social spaces" if kind == "social" else f"new {kind} facilities"
+    one, many = ("social space", "social spaces") if kind == "social" else (f"new {kind} facility", f"new {kind} facilities")
     if lo > 0:
         g = f"count_min:{kind}"
-        problem.groups.setdefault(g, f"at least {lo} {label}")
+        problem.groups.setdefault(g, f"at least {counted(lo, one, many)}")
         problem.constraints.append(Constraint(g, tuple((i, 1) for i in ids), lo, None, g))
     g = f"count_max:{kind}"
-    problem.groups.setdefault(g, f"at most {hi} {label}")
+    problem.groups.setdefault(g, f"at most {counted(hi, one, many)}")
     problem.constraints.append(Constraint(g, tuple((i, 1) for i in ids), None, hi, g))
 
 

@@ -28,7 +28,7 @@ import numpy as np
 
 from optimiser.inputs.domain import Scenario, TransitSpec
 from optimiser.model.clients import TermBuilder, WeightScale, firm_target_entries, option_ids
-from optimiser.model.constraints import add_count_constraints, add_spacing_constraints
+from optimiser.model.constraints import add_count_constraints, add_spacing_constraints, counted
 from optimiser.model.problem import Constraint, Penalty, Problem
 from optimiser.model.terms import add_nearest_walk_terms
 from optimiser.network.candidates import CandidateSite
@@ -103,9 +103,10 @@ def _few_stops_why(tb: TermBuilder, spec: TransitSpec, n_stops: int, unreachable
 def _add_stop_constraints(tb: TermBuilder, spec: TransitSpec, stops: list[CandidateSite], unreachable: int) -> None:
     problem = tb.problem
     ids = [tb.site_decision[s.key] for s in stops]
-    fit = f" (only {len(ids)} candidate stops{_few_stops_why(tb, spec, len(ids), unreachable)})" if spec.count.min > len(ids) else ""
-    problem.groups[f"count_min:{TRANSIT_GROUP}"] = f"at least {spec.count.min} new stops{fit}"
-    problem.groups[f"count_max:{TRANSIT_GROUP}"] = f"at most {spec.count.max} new stops"
+    fit = (f" (only {counted(len(ids), 'candidate stop')}{_few_stops_why(tb, spec, len(ids), unreachable)})"
+           if spec.count.min > len(ids) else "")
+    problem.groups[f"count_min:{TRANSIT_GROUP}"] = f"at least {counted(spec.count.min, 'new stop')}{fit}"
+    problem.groups[f"count_max:{TRANSIT_GROUP}"] = f"at most {counted(spec.count.max, 'new stop')}"
     problem.groups[f"spacing:{TRANSIT_GROUP}"] = f"new stops at least {spec.min_spacing_m:g} m apart"
     add_count_constraints(problem, TRANSIT_GROUP, ids, spec.count.min, spec.count.max)
     add_spacing_constraints(problem, TRANSIT_GROUP, stops, tb.site_decision, spec.min_spacing_m)
