@@ -77,6 +77,8 @@ WARNING_CODES: dict[str, str] = {
     "implausible_headcount": "a firm declares more employees than any single workplace holds",
     "penalty_below_walks": "a walk between firms is longer than demand.unreachable_penalty_m, the length charged for no route",
     "feature_apart": "a firm's footprint lies away from its location, or a transit stop away from its line",
+    "crossings_on_inactive_barrier": "crossings.barriers names a barrier switched off in the scenario: no candidate is "
+                                     "generated along it",
     "stop_in_band": "an existing transit stop stands inside an active barrier's band: no walk reaches it",
     "lat_lon_swapped": "a site in lon/lat looks given as [latitude, longitude] (its currency, or a polar latitude)",
 }
@@ -336,6 +338,20 @@ def long_stop_connectors(scenario: Scenario, net: WalkNetwork) -> list[SiteWarni
     return out
 
 
+def crossings_on_inactive_barriers(scenario: Scenario) -> list[SiteWarning]:
+    """Barriers named in ``crossings.barriers`` that the scenario switches off (its ``layers``):
+    candidates are generated along active barriers only, so none come from these. A warning, not
+    a problem: a batch may sweep the layer with the list kept (the HS2 corridor on and off)."""
+    named = scenario.crossings.barriers or ()
+    active = {b.id for b in scenario.active_barriers}
+    scen_file = str(display_path(scenario.path)) if scenario.path is not None else f"scenario {scenario.id!r}"
+    return [SiteWarning(
+        "crossings_on_inactive_barrier", scen_file, f"crossings.barriers[{i}]",
+        f"barrier {bid!r} is switched off in this scenario (layers), so no candidate crossing is generated along it",
+        "switch its layer on in layers, or drop it from crossings.barriers")
+        for i, bid in enumerate(named) if bid not in active and any(b.id == bid for b in scenario.site.barriers)]
+
+
 def stops_in_bands(scenario: Scenario) -> list[SiteWarning]:
     """Existing transit stops inside an active barrier's band: the walking network cannot reach
     them, so they cover no one (candidate stops there are skipped; firms there are errors)."""
@@ -478,7 +494,7 @@ def sanity_warnings(scenario: Scenario, net: WalkNetwork, candidate_sites: Seque
            + parcels_over_roads(site) + parcels_overlapping(site) + candidates_over_roads(site, candidate_sites)
            + firms_outside_parcels(site)
            + unreachable_firms(site, net) + implausible_headcounts(site) + features_apart(site) + stops_in_bands(scenario)
-           + long_stop_connectors(scenario, net)
+           + long_stop_connectors(scenario, net) + crossings_on_inactive_barriers(scenario)
            + penalty_below_walks(scenario, net)
            + lonlat_swapped(scenario))
     out = _firm_changes_homed(scenario, out)
