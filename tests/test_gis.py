@@ -958,3 +958,24 @@ def test_convert_onto_its_own_source_is_refused_even_with_overwrite(tmp_path):
     assert res.exit_code == 2 and "is the file being converted" in res.output, res.output
     assert src.read_bytes() == before
     convert_site(src, tmp_path / "copy.yaml")  # another name: converted as before
+
+
+@pytest.mark.filterwarnings("ignore:'crs' was not provided")  # pyogrio writing the layers as QGIS saves them
+def test_gpkg_with_no_crs_anywhere_says_where_one_goes(tmp_path):
+    """Every layer without a CRS (srs_id 0) and an empty crs in the site table: 'crs: required
+    field is missing (add crs; sites/README.md ...)' did not say where a GeoPackage keeps it."""
+    import sqlite3
+
+    out = convert_site(_write_yaml(tmp_path / "site.yaml", rich_site()), tmp_path / "site.gpkg")
+    for name in pyogrio.list_layers(out)[:, 0]:
+        if name in ("site", "layer_styles"):
+            continue
+        frame = pyogrio.read_dataframe(out, layer=name)
+        if isinstance(frame, gpd.GeoDataFrame) and frame.crs is not None:
+            _rewrite_layer(out, name, frame.set_crs(None, allow_override=True))
+    with sqlite3.connect(out) as db:
+        db.execute("UPDATE site SET crs = NULL")
+    problems = [p for p in validate_files([out]) if p.field == "crs"]
+    assert len(problems) == 1, problems
+    assert "no layer has a coordinate reference system and the site's crs field is empty" in problems[0].reason
+    assert "the crs field of layer site in a GeoPackage" in problems[0].hint

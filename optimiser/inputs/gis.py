@@ -654,6 +654,12 @@ def name_features(problems: Iterable[Problem], data: Mapping[str, Any]) -> list[
             elif (given := _wrong_geometry_type(item, rest)) and reason.startswith(f"a {given} where"):
                 wrong.setdefault((p.file, m.group(1), item.layer, given), []).append(len(out))
             out.append(Problem(p.file, f"{item.where}: {rest}" if rest else item.where, reason, hint))
+        elif p.field == "crs" and p.reason == MISSING_REASON:  # neither the layers nor the site's own fields give one
+            out.append(Problem(p.file, "crs", "no layer has a coordinate reference system and the site's crs field is "
+                                              "empty, so the coordinates cannot be placed",
+                               f"assign the layers' CRS in QGIS (Layer Properties > Source), or give the site's crs (e.g. "
+                               f"EPSG:27700: the crs field of layer {SITE_TABLE} in a GeoPackage, the sidecar's crs beside "
+                               "another file)"))
         else:
             out.append(p)
     return _missing_per_layer(out, missing, data, _wrong_type_per_layer(out, wrong, data))
