@@ -529,3 +529,21 @@ def test_counts_in_conflicts_are_singular_for_one():
     assert counted(3, "new lab facility", "new lab facilities") == "3 new lab facilities"
     assert counted(1, "candidate stop") == "1 candidate stop" and counted(0, "candidate stop") == "0 candidate stops"
     assert counted(1200, "social space") == "1,200 social spaces"
+
+
+def test_a_distance_map_where_no_walk_changes_says_so_once(tmp_path):
+    """A stops-only layout changes no walk between firms: the map said 'N: no change' beside every
+    firm; it now labels the firms by number and says it once."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from optimiser.present.distance import distance_figure
+    from optimiser.present.rundir import load_run
+
+    r = run_scenario(tram_scenario(budget=100_000, count=CountRange(1, 1)), tmp_path / "run", render=False)
+    assert not r.metrics.transit.crossings  # a stop only: no walk between firms changes
+    fig = distance_figure(load_run(tmp_path / "run"))
+    texts = [t.get_text() for t in fig.findobj(matplotlib.text.Text)]
+    assert not any("no change" in t for t in texts), texts
+    assert sum("No firm's walk to the others changes" in t for t in texts) == 1
+    assert any("catchment map" in t for t in texts)

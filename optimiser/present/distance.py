@@ -223,7 +223,13 @@ def draw_distance_map(ax: Axes, layout: LayoutLike, metrics: RunMetrics, *, kind
                 bbox={"boxstyle": "round,pad=0.5", "fc": "white", "ec": "#999999", "alpha": 0.92})
     norm, cmap = distance_norm(kind, vlim or distance_limits(vals.values(), kind))
     _draw_references(panel, style)
-    _draw_firm_values(panel, style, vals, norm, cmap, kind in DIVERGING_KINDS)
+    unchanged = metrics.solved and kind in DIVERGING_KINDS and bool(vals) and all(abs(v) < 0.5 for v in vals.values())
+    if unchanged:  # one note, not 'no change' beside every firm
+        ax.text(0.5, 0.975, "No firm's walk to the others changes: nothing built shortens a walk between firms"
+                + ("\n(the new stops' walking catchments are in the catchment map)" if metrics.transit is not None else ""),
+                transform=ax.transAxes, ha="center", va="top", fontsize=9, color="#333333", zorder=30, linespacing=1.4,
+                bbox={"boxstyle": "round,pad=0.4", "fc": "white", "ec": "#999999", "alpha": 0.92})
+    _draw_firm_values(panel, style, vals, norm, cmap, kind in DIVERGING_KINDS, numbers_only=unchanged)
     draw_scale_bar(ax, panel.labeler)
     draw_north_arrow(ax, panel.labeler)
     note_illustrative(ax, metrics, panel.labeler)
@@ -301,9 +307,10 @@ def _value_text(value_m: float | None, diverging: bool) -> str:
 
 
 def _draw_firm_values(panel: MapPanel, style: PlanStyle, vals: dict[str, float], norm: Normalize, cmap: Colormap,
-                      diverging: bool) -> None:
+                      diverging: bool, numbers_only: bool = False) -> None:
     """Firm circles in the value's colour (grey: no value), labelled with the firm's site number
-    (the plan's and the key's) and its value."""
+    (the plan's and the key's) and its value (``numbers_only``: the number alone, when no value
+    changed and one note says so)."""
     firms = panel.layout.layer("firm")
     numbers = firm_numbers(panel.layout)
     emp_max = max([f.number("employees") for f in firms] or [1.0])
@@ -321,8 +328,8 @@ def _draw_firm_values(panel: MapPanel, style: PlanStyle, vals: dict[str, float],
             continue
         x, y = point(f.geometry)
         r = style.firm_radius_pt(f.number("employees"), emp_max) + 1.5
-        val = _value_text(v, diverging)
-        panel.labeler.request(f"{numbers[f.id]}: {val}", (x, y), r, gid=panel.gid(f"dist-label-firm-{f.id}"),
+        text = str(numbers[f.id]) if numbers_only else f"{numbers[f.id]}: {_value_text(v, diverging)}"
+        panel.labeler.request(text, (x, y), r, gid=panel.gid(f"dist-label-firm-{f.id}"),
                               fontsize=style.label_fontsize - 0.5, color=LABEL_C, zorder=24, path_effects=HALO)
 
 
