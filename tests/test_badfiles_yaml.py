@@ -159,6 +159,18 @@ def test_a_colon_without_a_space_and_an_unclosed_quote_name_their_own_line(tmp_p
          "close the quote on that line (a \" or ' inside quoted text is written \\\" or '')")]
 
 
+def test_a_backslash_in_double_quotes_is_not_an_unclosed_quote(tmp_path):
+    """A Windows path in double quotes (site: "..\\sites\\x\\site.yaml") is an escape YAML does not
+    know, not 'a quote that is never closed' (the quote is closed on that line)."""
+    p = tmp_path / "scenario.yaml"
+    p.write_text('format: placemaking-scenario/1\nid: t\nsite: "..\\sites\\x\\site.yaml"\nbudget: 1\n')
+    assert [(q.reason, q.hint) for q in load_mapping(p)[1]] == [
+        ("malformed YAML at line 3 column 11: found unknown escape character 's' (in double quotes a backslash "
+         "starts an escape, as \\n does)",
+         "put the text in single quotes, where a backslash is itself, or write it \\\\; a path: forward slashes "
+         "(../sites/x/site.yaml)")]
+
+
 def test_a_toml_key_given_twice_says_so(tmp_path):
     """TOML's own "Cannot overwrite a value" came with "strings in quotes, one key = value per
     line"; a key (or table) given twice is said as in YAML and JSON files."""

@@ -376,7 +376,12 @@ def _yaml_problem(exc: yaml.YAMLError, text: str, name: str) -> Problem:
                                  "(a key needs ': ', a colon and a space)",
                        f"put a space after the colon: '{glued[1]}: {glued[2].strip()[:40]}'" if glued
                        else "write it as key: value, with a space after the colon")
-    if start is not None and "quoted scalar" in context:
+    if "unknown escape character" in what:  # "C:\sites" in double quotes: not an unclosed quote
+        return Problem(name, "", f"malformed YAML{where}: {what} (in double quotes a backslash starts an escape, "
+                                 "as \\n does)",
+                       "put the text in single quotes, where a backslash is itself, or write it \\\\; a path: "
+                       "forward slashes (../sites/x/site.yaml)")
+    if start is not None and "quoted scalar" in context and "end of stream" in what:
         return Problem(name, "", f"malformed YAML at line {start.line + 1} column {start.column + 1}: a quote that is never closed",
                        "close the quote on that line (a \" or ' inside quoted text is written \\\" or '')")
     return Problem(name, "", f"malformed YAML{where}: {what}",
