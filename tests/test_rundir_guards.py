@@ -551,6 +551,10 @@ def test_a_fine_grid_with_a_wide_min_spacing_counts_its_spacing_constraints(tmp_
         check_model_size(scenario, 1.0)
     facilities[0]["min_spacing_m"] = 0
     check_model_size(read_scenario(_tiny(tmp_path / "b", facilities=facilities)), 1.0)
+    # a spacing near zero with a min_spacing_m: (400 / 1e-300) squared is no float (OverflowError)
+    facilities[0].update(candidate_spacing_m=1e-300, min_spacing_m=400)
+    with pytest.raises(ModelTooLargeError, match=r"raise facilities\[0\].candidate_spacing_m \(1,000,000,000,000 candidate"):
+        check_model_size(read_scenario(_tiny(tmp_path / "c", facilities=facilities)), 10.0)
 
 
 def test_two_thousand_firms_in_ten_seconds_are_refused():

@@ -144,19 +144,25 @@ def _grid_points(scenario: Scenario) -> tuple[dict[str, int], dict[str, int], di
         n, e = count(ParcelStatus.BUILDABLE, spec.candidate_spacing_m, spec.footprint_m2)
         points[f"facilities[{i}].candidate_spacing_m"] = n
         sites[f"facilities[{i}].candidate_spacing_m"] = int(math.ceil(e))
-        close[f"facilities[{i}].candidate_spacing_m"] = e * min(e, math.pi * (spec.min_spacing_m / spec.candidate_spacing_m) ** 2)
+        close[f"facilities[{i}].candidate_spacing_m"] = e * _within(e, spec.min_spacing_m, spec.candidate_spacing_m)
     soc = scenario.social_spaces
     if soc is not None:
         n, e = count(ParcelStatus.OPEN_SPACE, soc.candidate_spacing_m, soc.footprint_m2)
         points["social_spaces.candidate_spacing_m"] = n
         sites["social_spaces.candidate_spacing_m"] = int(math.ceil(e))
-        close["social_spaces.candidate_spacing_m"] = e * min(e, math.pi * (soc.min_spacing_m / soc.candidate_spacing_m) ** 2)
+        close["social_spaces.candidate_spacing_m"] = e * _within(e, soc.min_spacing_m, soc.candidate_spacing_m)
     if scenario.transit is not None:  # a stop every candidate_spacing_m along each line (stop_candidates)
         spacing = scenario.transit.candidate_spacing_m
         stops = sum(min(max(1.0, float(t.line.length) / spacing), _COUNT_CAP) for t in scenario.transit_lines)
         points["transit.candidate_spacing_m"] = sites["transit.candidate_spacing_m"] = int(min(stops, _COUNT_CAP))
         close["transit.candidate_spacing_m"] = stops * min(stops, 2 * scenario.transit.min_spacing_m / spacing + 1)
     return points, sites, close
+
+
+def _within(sites: float, min_spacing: float, spacing: float) -> float:
+    """The candidate sites (of ``sites``) on a grid of ``spacing`` within ``min_spacing`` of one:
+    a disc of grid points, the ratio capped first (1e-300 m apart: no float holds its square)."""
+    return min(sites, math.pi * min(min_spacing / spacing, _COUNT_CAP) ** 2)
 
 
 def _crossings(scenario: Scenario) -> dict[str, int]:
