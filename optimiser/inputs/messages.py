@@ -366,7 +366,10 @@ _GROUPED = re.compile(r"[+-]?\d{1,3}(?:" + _SEPARATORS + r"\d{3})+(?:\.\d+)?")
 number (``"300"``) is read as the number, this one is refused with the number to write."""
 
 
-_AMOUNT = re.compile(r"(?:[£$€¥]|[A-Z]{3})?\s*(\d[\d,'’ \u00a0\u202f_]*(?:\.\d+)?)\s*(k|m|mn|bn)?", re.IGNORECASE)
+_AMOUNT = re.compile(r"(?:[£$€¥]|[A-Z]{3})?\s*((?:\d{1,3}(?:" + _SEPARATORS + r"\d{3})+|\d+)(?:\.\d+)?)\s*(k|m|mn|bn)?",
+                     re.IGNORECASE)
+"""An amount as in a report; separators only between groups of three digits ("£1,5m", a decimal
+comma, is not read as 15 million)."""
 _UNITS = {None: 1, "k": 10**3, "m": 10**6, "mn": 10**6, "bn": 10**9}
 _MONEY_KEYS = frozenset({"budget", "budget_gbp", "cost", "cost_gbp"})
 
