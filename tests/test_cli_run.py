@@ -206,6 +206,22 @@ def test_schema_check_of_a_file_that_is_no_schema_never_advises_writing_over_it(
     assert r.exit_code == 1 and "stale.json is stale; regenerate with" in r.output, r.output
 
 
+def test_schema_check_of_a_damaged_copy_says_it_is_stale(tmp_path):
+    """A committed schema with git's conflict markers, or left empty by a failed ``siteopt schema
+    >``, is no JSON but is a stale copy: exit 1 with the command to regenerate it, not exit 2 'is
+    not a copy of the JSON Schema (its $schema member is missing)'."""
+    from click.testing import CliRunner
+
+    from optimiser.cli import cli
+
+    lines = (ROOT / "constraints" / "schema.json").read_text().splitlines(keepends=True)
+    (tmp_path / "conflict.json").write_text("".join(lines[:5] + ["<<<<<<< HEAD\n"] + lines[5:]))
+    (tmp_path / "empty.json").write_text("")
+    for name in ("conflict.json", "empty.json"):
+        r = CliRunner().invoke(cli, ["schema", "--check", str(tmp_path / name)])
+        assert r.exit_code == 1 and f"{name} is stale; regenerate with" in r.output, r.output
+
+
 def test_schema_validates_the_shipped_scenarios():
     import jsonschema
     import yaml

@@ -46,14 +46,16 @@ def command(check_path: str | None) -> None:
 
 def _is_schema_copy(raw: bytes) -> bool:
     """Whether ``raw`` may be a copy of the schema, stale or not: JSON with a ``$schema`` member,
-    or text that is not UTF-8 at all (an editor's UTF-16 save of the copy); a site or scenario
-    file (YAML, JSON without ``$schema``) is not."""
+    text naming the schema's members that is no JSON (a copy with git's conflict markers, or cut
+    short), an empty file (a ``siteopt schema >`` that failed), or text that is not UTF-8 at all
+    (an editor's UTF-16 save of the copy); a site or scenario file (YAML, JSON without
+    ``$schema``) is not."""
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
         return True
     try:
         data = json.loads(text)
-    except ValueError:
-        return False
+    except ValueError:  # a damaged copy (merge conflict markers, cut short, left empty) is a stale one
+        return not text.strip() or '"$schema"' in text or '"$defs"' in text
     return isinstance(data, dict) and "$schema" in data
