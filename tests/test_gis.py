@@ -956,8 +956,9 @@ def test_convert_onto_its_own_source_is_refused_even_with_overwrite(tmp_path):
     for dst in (src, tmp_path / "." / "site.yaml", tmp_path / "link.yaml"):
         with pytest.raises(FileReadError, match="is the file being converted"):
             convert_site(src, dst, overwrite=True)
-    res = CliRunner().invoke(cli, ["convert", str(src), str(src), "--overwrite"])
-    assert res.exit_code == 2 and "is the file being converted" in res.output, res.output
+    for more in ([], ["--overwrite"]):  # without --overwrite too: not 'exists already (... pass --overwrite)'
+        res = CliRunner().invoke(cli, ["convert", str(src), str(src), *more])
+        assert res.exit_code == 2 and "is the file being converted" in res.output and "--overwrite" not in res.output, res.output
     assert src.read_bytes() == before
     convert_site(src, tmp_path / "copy.yaml")  # another name: converted as before
 

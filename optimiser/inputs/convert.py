@@ -152,7 +152,7 @@ def convert_site(src: str | os.PathLike[str], dst: str | os.PathLike[str], *, ov
         ``dst``.
 
     Raises:
-        FileReadError: ``src`` cannot be read, or ``dst`` exists without ``overwrite``.
+        FileReadError: ``src`` cannot be read, ``dst`` is ``src``, or ``dst`` exists without ``overwrite``.
         ValidationError: ``src`` (with the overrides) is not a valid site, or the written file
             does not read back as one (a bug: reported, the file left for inspection).
         ArgumentError: (a ``ValueError``) ``dst`` has an unsupported suffix.
@@ -161,11 +161,11 @@ def convert_site(src: str | os.PathLike[str], dst: str | os.PathLike[str], *, ov
     if dst_p.suffix.lower() not in WRITE_SUFFIXES:
         raise ArgumentError([Problem("convert_site", "dst", f"cannot write a site as {dst_p.suffix or '(no suffix)'!r}",
                                      f"use one of {', '.join(WRITE_SUFFIXES)}")])
-    if os.path.lexists(dst_p) and not overwrite:  # a dangling symlink too
-        raise FileReadError([Problem(str(dst_p), "", "exists already", "choose another name or pass --overwrite")])
     if _same_file(src_p, dst_p):  # --overwrite would write the source over itself: its comments, order and quoting lost
         raise FileReadError([Problem(str(dst_p), "", f"is the file being converted ({src_p})",
                                      "write the converted site to another name; the source stays as it is")])
+    if os.path.lexists(dst_p) and not overwrite:  # a dangling symlink too
+        raise FileReadError([Problem(str(dst_p), "", "exists already", "choose another name or pass --overwrite")])
     folder = dst_p.parent
     if not folder.is_dir():
         raise FileReadError([Problem(str(dst_p), "", f"the folder {folder} does not exist" if not folder.exists()
