@@ -24,6 +24,7 @@ from pydantic import BaseModel
 
 from optimiser.errors import ArgumentError, FileReadError, Problem, ValidationError
 from optimiser.inputs import schema as S
+from optimiser.inputs.crs import same_crs
 from optimiser.inputs.formats import checked_path, load_mapping
 from optimiser.inputs.geojson import site_to_geojson
 from optimiser.inputs.gis import SITE_LAYERS
@@ -98,17 +99,6 @@ def _numbers(raw: Any, model: Any) -> Any:
     return raw
 
 
-def _same_crs(a: Any, b: Any) -> bool:
-    """Whether two CRS texts name the same CRS (``EPSG:27700`` and its WKT); unreadable: no."""
-    from pyproj import CRS
-    from pyproj.exceptions import CRSError
-
-    try:
-        return bool(CRS.from_user_input(str(a)).equals(CRS.from_user_input(str(b))))
-    except CRSError:
-        return False
-
-
 def _checked(path: Path, overrides: Mapping[str, Any]) -> dict[str, Any]:
     """The site mapping of ``path`` with ``overrides`` applied, validated (every problem raised)."""
     name = str(path)
@@ -116,7 +106,7 @@ def _checked(path: Path, overrides: Mapping[str, Any]) -> dict[str, Any]:
     if data is None:
         raise FileReadError(problems)
     given, declared = overrides.get("crs"), data.get("crs")
-    if given is not None and declared is not None and str(given) != str(declared) and not _same_crs(given, declared):
+    if given is not None and declared is not None and str(given) != str(declared) and not same_crs(given, declared):
         raise ValidationError([Problem(name, "crs", f"the file declares crs {declared}; --crs {given} would relabel its "
                                        "coordinates without moving them", "drop --crs (it is for files that declare no "
                                        f"crs); to work the site in {given}, keep its crs and set working_crs "

@@ -81,6 +81,13 @@ def parse_crs(text: str) -> CRS | None:
         return None
 
 
+def same_crs(a: Any, b: Any) -> bool:
+    """Whether two CRS texts name the same CRS, axis order aside (``EPSG:27700`` and its WKT;
+    ``EPSG:4326``, ``WGS84`` and ``OGC:CRS84`` are one here: lon/lat); unreadable: no."""
+    first, second = parse_crs(str(a)), parse_crs(str(b))
+    return first is not None and second is not None and bool(first.equals(second, ignore_axis_order=True))
+
+
 def working_crs(lonlat_points: list[tuple[float, float]], requested: str | None) -> CRS | None:
     """The projected CRS (metres) to work in for a site given in longitude/latitude.
 

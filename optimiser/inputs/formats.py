@@ -25,6 +25,7 @@ from typing import Any
 import yaml
 
 from optimiser.errors import ArgumentError, Problem
+from optimiser.inputs.crs import same_crs
 from optimiser.inputs.geojson import geojson_to_site
 from optimiser.inputs.gis import GIS_SUFFIXES, SITE_LAYERS
 from optimiser.inputs.gis_files import read_gis_site
@@ -447,22 +448,10 @@ def _sidecar_problem(side: Path, key: Any, value: Any, data: dict[str, Any]) -> 
         return Problem(str(side), str(key), f"unknown key {key!r} in a sidecar",
                        f"did you mean {near!r}?" if near else f"a sidecar holds {', '.join(SIDECAR_KEYS)}")
     given = data.get("crs")
-    if key == "crs" and given is not None and str(value) != str(given) and not _same_crs(value, given):
+    if key == "crs" and given is not None and str(value) != str(given) and not same_crs(value, given):
         return Problem(str(side), "crs", f"the GIS file's coordinates are in {given}; crs: {value} would relabel them "
                        "without moving them", f"drop crs from the sidecar; to work the site in {value}, set working_crs: {value}")
     return None
-
-
-def _same_crs(a: Any, b: Any) -> bool:
-    """Whether two CRS texts name the same CRS, axis order aside (EPSG:4326 and OGC:CRS84 are one
-    here: lon/lat); unreadable: no."""
-    from pyproj import CRS
-    from pyproj.exceptions import CRSError
-
-    try:
-        return bool(CRS.from_user_input(str(a)).equals(CRS.from_user_input(str(b)), ignore_axis_order=True))
-    except CRSError:
-        return False
 
 
 def sidecar_path(p: Path) -> Path | None:

@@ -26,7 +26,7 @@ import shapely.geometry
 from pyproj import CRS
 
 from optimiser.errors import Problem
-from optimiser.inputs.crs import rfc7946_oriented
+from optimiser.inputs.crs import rfc7946_oriented, same_crs
 from optimiser.inputs.gis import (
     SITE_LAYERS,
     attach_parts,
@@ -90,7 +90,7 @@ def _site_header(fc: Mapping[str, Any], name: str) -> tuple[dict[str, Any], list
         problems.append(Problem(name, "site", "must be a mapping with the site's id and name"))
         meta = {}
     given = meta.get("crs")
-    if given is not None and not (isinstance(given, str) and any(given.lower().endswith(n) for n in _WGS84_NAMES)):
+    if given is not None and not same_crs(given, "OGC:CRS84"):  # "EPSG:4326", "WGS84": as the file is
         problems.append(Problem(name, "site.crs", f"a GeoJSON site is in WGS84 longitude/latitude; crs: {given} would "
                                 "relabel its coordinates without moving them",
                                 f"drop site.crs; to work the site in {given}, set working_crs: {given} in site"))
