@@ -437,7 +437,8 @@ def test_a_site_crossing_named_like_a_generated_candidate_is_refused(tmp_path):
     """An existing crossing 'parkway-fb-003' and the third footbridge candidate generated along
     the Parkway had the same id: the plan, layout and pairs.csv named both 'parkway-fb-003'. As
     an explicit candidate's id is refused in that case, so is the site's (for a scenario that
-    generates candidates); 'old-fb-003' (no barrier 'old') is not."""
+    generates candidates of its type); 'old-fb-003' (no barrier 'old') and 'parkway-zb-001' (no
+    zebra offered: none generated) are not."""
     from tests.sitefiles import scenario_dict, site_dict
 
     site = site_dict()
@@ -447,9 +448,10 @@ def test_a_site_crossing_named_like_a_generated_candidate_is_refused(tmp_path):
     (problem,) = validate_files([str(tmp_path / "s.yaml")])
     assert problem.field == "site" and "existing crossing 'parkway-fb-003' has an id of the form" in problem.reason, problem
     assert problem.hint == "rename crossing 'parkway-fb-003' in the site file, e.g. to 'x-parkway-fb-003'"
-    site["crossings"][0]["id"] = "old-fb-003"
-    (tmp_path / "site.yaml").write_text(yaml.safe_dump(site))
-    assert validate_files([str(tmp_path / "s.yaml")]) == []
+    for other in ("old-fb-003", "parkway-zb-001"):  # no barrier 'old'; no zebra among the scenario's types
+        site["crossings"][0]["id"] = other
+        (tmp_path / "site.yaml").write_text(yaml.safe_dump(site))
+        assert validate_files([str(tmp_path / "s.yaml")]) == [], other
 
 
 def test_a_barrier_wider_than_any_site_is_refused_with_its_bound():

@@ -23,7 +23,7 @@ from shapely.geometry import Point
 
 from optimiser.errors import FileReadError, InputError, Problem, ValidationError
 from optimiser.inputs import schema as S
-from optimiser.inputs.crossing_rules import generated_id_pattern, scenario_rule_problems, type_problems
+from optimiser.inputs.crossing_rules import generated_id_pattern, scenario_rule_problems, type_abbr, type_problems
 from optimiser.inputs.crs import degrees_in_metric_crs, iter_positions, looks_like_degrees, parse_crs
 from optimiser.inputs.domain import (
     CountRange,
@@ -268,8 +268,9 @@ def _crossing_problems(data: dict[str, Any], site: SiteRefs, file: str) -> list[
     types = _mapping(cr.get("types"))
     generated_id = generated_id_pattern(str(t) for t in types)
     site_crossing_ids = site.crossing_ids
-    for cid in sorted(site_crossing_ids) if types else ():
-        if generated_id.fullmatch(cid) and cid.rsplit("-", 2)[0] in barrier_ids:
+    offered = {type_abbr(str(t)) for t in types}  # only the scenario's types are generated
+    for cid in sorted(site_crossing_ids):
+        if (m := generated_id.fullmatch(cid)) and m[1] in offered and cid.rsplit("-", 2)[0] in barrier_ids:
             problems.append(Problem(file, "site", f"the site's existing crossing {cid!r} has an id of the form the candidates "
                                     "generated along a barrier get ('<barrier>-<fb|sig|up|zb|type>-NNN'), so a new crossing "
                                     "could get the same id", f"rename crossing {cid!r} in the site file, e.g. to 'x-{cid}'"))
