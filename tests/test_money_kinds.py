@@ -494,3 +494,21 @@ def test_a_decimal_comma_is_not_read_as_a_thousands_separator(tmp_path):
     scen["budget"] = "£1,500,000"  # a thousands separator still is one
     path.write_text(yaml.safe_dump({k: v for k, v in scen.items() if v is not None}, allow_unicode=True))
     assert "(write 1500000: the amount alone" in str(validate_files([str(path)])[0])
+
+
+def test_a_character_that_cannot_be_seen_is_shown_escaped(tmp_path):
+    """Since values are quoted as typed ("£4m"), a zero-width space pasted into a head count
+    (employees: "3\\u200b0") was printed as it is, 'must be a whole number, got "30"' on screen;
+    what cannot be seen stays escaped, what can is shown as typed."""
+    site, path = write_files(tmp_path)
+    site_path = path.parent / "site.yaml"
+    data = yaml.safe_load(site_path.read_text())
+    data["firms"][0]["employees"] = "3\u200b0"
+    data["firms"][1]["id"] += "\u200b"  # copied from a web page
+    site_path.write_text(yaml.safe_dump(data, allow_unicode=True))
+    got = {p.field: p.reason for p in validate_files([str(site_path)])}
+    assert got["firms[0].employees"].startswith('must be a whole number, got "3\\u200b0"'), got
+    assert got["firms[1].id"].startswith(f'"{data["firms"][1]["id"][:-1]}\\u200b" is not a valid id'), got
+    scen = scenario_dict(budget_gbp=None, budget="£4m")
+    path.write_text(yaml.safe_dump({k: v for k, v in scen.items() if v is not None}, allow_unicode=True))
+    assert 'got "£4m"' in str(validate_files([str(path)])[0])

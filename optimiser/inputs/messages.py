@@ -315,7 +315,9 @@ def _shown(value: Any) -> str:
     if not (isinstance(value, (int, float, str, bool)) or value is None):
         return type(value).__name__
     try:
-        return json.dumps(value, ensure_ascii=False)[:60]  # "£4m" as typed, not "\u00a34m"
+        text = json.dumps(value, ensure_ascii=False)[:60]  # "£4m" as typed, not "\u00a34m"
+        # what cannot be seen stays escaped: "3\u200b0" (a zero-width space pasted in) is not shown as "30"
+        return "".join(c if c.isprintable() else f"\\u{ord(c):04x}" for c in text)[:60]
     except ValueError:
         return f"a whole number of about {value.bit_length() * 0.30103:,.0f} digits" if isinstance(value, int) else "?"
 
@@ -347,8 +349,7 @@ def describe(err: ErrorDetails) -> str:
     if t == "string_too_short":
         return "must not be empty"
     if t == "string_pattern_mismatch":
-        text = json.dumps(given, ensure_ascii=False)[:60] if isinstance(given, str) else shown
-        return f"{text} is not a valid id (ASCII letters, digits, '_', '-', '.', starting with a letter or digit)"
+        return f"{shown} is not a valid id (ASCII letters, digits, '_', '-', '.', starting with a letter or digit)"
     if t == "string_too_long":
         return f"has {len(given) if isinstance(given, str) else '?'} characters, at most {ctx.get('max_length')} allowed"
     if t == "value_error":
