@@ -178,6 +178,9 @@ def test_a_toml_key_given_twice_says_so(tmp_path):
     p.write_text('format = "placemaking-site/1"\nid = "x"\n[[firms]]\nid = "a"\nemployees = 5\nemployees = 6\n')
     assert [(q.reason, q.hint) for q in load_mapping(p)[1]] == [
         ("malformed TOML: a key or table given twice (at line 6, column 14)", "keep one; nothing is silently dropped")]
+    p.write_text('format = "placemaking-site/1"\nid = "x"\n[site]\na = 1\n[site]\nb = 2\n')  # a table: "Cannot declare"
+    assert [(q.reason, q.hint) for q in load_mapping(p)[1]] == [
+        ("malformed TOML: a key or table given twice (at line 5, column 6)", "keep one; nothing is silently dropped")]
 
 
 def test_a_tab_inside_a_value_is_still_read(tmp_path):
