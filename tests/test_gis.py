@@ -339,6 +339,16 @@ def test_a_sidecar_key_that_is_no_site_field_or_relabels_the_crs_is_a_problem_of
     assert validate_files([geo]) == []
 
 
+def test_sites_readme_names_every_key_a_sidecar_may_hold():
+    """sites/README.md's sidecar paragraph lists the keys SIDECAR_KEYS allows (it left out format,
+    which a sidecar may hold and its 'unknown key' problem lists)."""
+    from optimiser.inputs.formats import SIDECAR_KEYS
+
+    readme = (Path(__file__).resolve().parents[1] / "sites" / "README.md").read_text(encoding="utf-8")
+    para = " ".join(readme.split("**Sidecar.**", 1)[1].split("\n\n", 1)[0].split())
+    assert [k for k in SIDECAR_KEYS if f"`{k}`" not in para] == [], para
+
+
 def test_geojson_site_member_crs_other_than_wgs84_is_one_problem(tmp_path):
     """``"site": {"crs": "EPSG:27700"}`` relabelled the lon/lat coordinates of every feature (a
     page of "look like longitude/latitude degrees" problems): it is one problem naming working_crs."""
