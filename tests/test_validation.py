@@ -383,9 +383,9 @@ def test_an_id_yaml_reads_as_a_number_or_a_date_gets_the_quotes_to_write(tmp_pat
     (tmp_path / "site.yaml").write_text(yaml.safe_dump(site))
     lines = [str(p) for p in validate_files([str(tmp_path / "site.yaml")])]
     assert lines[0].endswith('firms[0].id: must be text, got 101 (put id in quotes: id: "101" (unquoted, it is read as a '
-                             "number; in a GIS layer, make id a text field))"), lines
+                             "number))"), lines
     assert lines[1].endswith("firms[1].name: must be text, got 2024-05-01 (firm 'b') (put name in quotes: name: "
-                             '"2024-05-01" (unquoted, it is read as a date; in a GIS layer, make name a text field))'), lines
+                             '"2024-05-01" (unquoted, it is read as a date))'), lines
     err = {"type": "string_type", "loc": ("layers", 1, "[key]"), "msg": "", "input": 1}
     assert fix_for(err, "layers") == 'put the key in quotes: "1": ... (unquoted, it is read as a number)'
 

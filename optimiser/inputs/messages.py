@@ -429,8 +429,7 @@ def fix_for(err: ErrorDetails, field: str) -> str | None:
         text, kind = (given.isoformat(), "date") if isinstance(given, datetime.date) else (given, "number")
         if tuple(err.get("loc", ()))[-1:] == (DICT_KEY_LOC,):
             return f'put the key in quotes: "{text}": ... (unquoted, it is read as a {kind})'
-        return (f'put {field} in quotes: {field}: "{text}" (unquoted, it is read as a {kind}; in a GIS layer, make '
-                f"{field} a text field)")
+        return f'put {field} in quotes: {field}: "{text}" (unquoted, it is read as a {kind})'
     if t in _SIMPLE:
         return f"write {field} as {_SIMPLE[t].removeprefix('must be ')}"
     if t == "string_pattern_mismatch":
