@@ -452,6 +452,13 @@ def test_a_site_crossing_named_like_a_generated_candidate_is_refused(tmp_path):
         site["crossings"][0]["id"] = other
         (tmp_path / "site.yaml").write_text(yaml.safe_dump(site))
         assert validate_files([str(tmp_path / "s.yaml")]) == [], other
+    site["crossings"][0]["id"] = "parkway-fb-003"
+    (tmp_path / "site.yaml").write_text(yaml.safe_dump(site))
+    for narrowed in ({"spacing_m": 0}, {"barriers": []}):  # nothing generated along the Parkway: no clash
+        sc = scenario_dict()
+        sc["crossings"] = {**sc["crossings"], **narrowed}
+        (tmp_path / "s.yaml").write_text(yaml.safe_dump(sc))
+        assert validate_files([str(tmp_path / "s.yaml")]) == [], narrowed
 
 
 def test_a_barrier_wider_than_any_site_is_refused_with_its_bound():

@@ -268,9 +268,12 @@ def _crossing_problems(data: dict[str, Any], site: SiteRefs, file: str) -> list[
     types = _mapping(cr.get("types"))
     generated_id = generated_id_pattern(str(t) for t in types)
     site_crossing_ids = site.crossing_ids
-    offered = {type_abbr(str(t)) for t in types}  # only the scenario's types are generated
+    offered = {type_abbr(str(t)) for t in types}  # only the scenario's types are generated,
+    along = set(listed) if cr.get("barriers") is not None else barrier_ids  # along the barriers listed (or all),
+    if cr.get("spacing_m") == 0:  # and none at all with spacing 0 (explicit candidates only)
+        along = set()
     for cid in sorted(site_crossing_ids):
-        if (m := generated_id.fullmatch(cid)) and m[1] in offered and cid.rsplit("-", 2)[0] in barrier_ids:
+        if (m := generated_id.fullmatch(cid)) and m[1] in offered and cid.rsplit("-", 2)[0] in along:
             problems.append(Problem(file, "site", f"the site's existing crossing {cid!r} has an id of the form the candidates "
                                     "generated along a barrier get ('<barrier>-<fb|sig|up|zb|type>-NNN'), so a new crossing "
                                     "could get the same id", f"rename crossing {cid!r} in the site file, e.g. to 'x-{cid}'"))
