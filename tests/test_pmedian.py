@@ -559,3 +559,19 @@ def test_pmedian_wrapper_takes_every_option_of_the_constructor_and_of_solve_pmed
     assert r.objective == brute_force(d, 2, fixed_open=[0], forbidden=[1])
     with pytest.raises(ArgumentError, match="exact_backend"):
         PMedian.from_cost_matrix(d, 2).solve(exact_backend="gurobi")
+
+
+def test_cpsat_asked_for_fractional_costs_says_scip_solved_it(caplog):
+    """exact_backend='cpsat' on costs that are not whole numbers ran SCIP without a word."""
+    import logging
+
+    import numpy as np
+
+    from optimiser.pmedian import solve_pmedian
+
+    cost = np.random.default_rng(0).random((30, 30))
+    with caplog.at_level(logging.WARNING, logger="optimiser.pmedian"):
+        res = solve_pmedian(cost, 5, exact_backend="cpsat")
+    assert res.status in ("optimal", "feasible") and res.objective is not None
+    said = [r.getMessage() for r in caplog.records if "not whole numbers" in r.getMessage()]
+    assert "reduced-radius-scip" in res.method and len(said) >= 1, (res.method, said)  # the exact phase ran, on SCIP

@@ -302,8 +302,10 @@ def mip_phase(
         logger.info("reduced radius model skipped: %d client-facility pairs (limit %d)", pairs_kept, MAX_RADIUS_PAIRS)
         return ExactOutcome("unknown", None, -math.inf, 0, {"pairs_kept": pairs_kept, "radius_model_skipped": True})
     rm = ReducedModel(inst.C, free_idx, open_idx, inst.p - open_idx.size, allowed_pairs, target, S, node_limit)
-    if backend == "cpsat" and not inst.integral:
-        backend = "scip"  # CP-SAT needs integer data
+    if backend == "cpsat" and not inst.integral:  # CP-SAT needs integer data: said, as the caller asked for it
+        logger.warning("exact_backend='cpsat': the costs are not whole numbers, which CP-SAT needs; SCIP solves the "
+                       "reduced radius model instead (scale and round the costs to use CP-SAT)")
+        backend = "scip"
     if backend == "cpsat":
         out = solve_reduced_cpsat(rm, time_limit, seed, workers)
     else:

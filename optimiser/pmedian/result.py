@@ -29,7 +29,8 @@ class PMedianResult:
             ``inf`` without a solution.
         open_facilities: Sorted column indices of the ``p`` open facilities.
         assignment: ``int64`` array, client ``i`` -> column index of its (nearest open) facility; empty
-            when there is no solution.
+            when there is no solution. A client of weight 0 counts for nothing and is left out of the
+            model: its entry is its nearest open facility, which may be at an infinite cost.
         solve_seconds: Wall-clock seconds of the whole solve.
         lagrangian_seconds: Wall-clock seconds spent in the root subgradient phase.
         timings: Wall-clock seconds per phase (``heuristic``, ``lagrangian``, ``exact``, ...).

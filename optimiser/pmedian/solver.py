@@ -443,7 +443,8 @@ def solve_pmedian(
             first; each phase up to its node limit),
             ``"lagrangian"`` (best-first branch and bound on ``y`` with a warm-started subgradient
             bound and the fixing tests at every node), or the reduced radius model solved by ``"cpsat"`` (OR-Tools
-            CP-SAT, integer data only), ``"scip"`` or ``"cbc"`` (OR-Tools ``pywraplp``).
+            CP-SAT, whole-number costs only: with fractional costs SCIP solves it, with a warning, and
+            ``method`` says so), ``"scip"`` or ``"cbc"`` (OR-Tools ``pywraplp``).
         max_branch_nodes: Work limit: nodes of the Lagrangian branch and bound.
         max_mip_nodes: Work limit: nodes of SCIP on the reduced radius model (per model solved).
 
