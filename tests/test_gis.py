@@ -219,14 +219,14 @@ def test_gpkg_problems_name_the_layer_and_feature(tmp_path):
 
 
 def test_gpkg_required_field_renamed_is_one_problem_for_the_layer(tmp_path):
-    """A required field renamed in QGIS (employees -> Employees) gave the unknown attribute and
+    """A required field renamed in QGIS (employees -> Employes) gave the unknown attribute and
     then 'required field is missing' once per feature (24 lines for AMP-SBP): now two lines."""
     out = convert_site(_write_yaml(tmp_path / "site.yaml", rich_site()), tmp_path / "site.gpkg")
     firms = pyogrio.read_dataframe(out, layer="firms")
-    _rewrite_layer(out, "firms", firms.rename(columns={"employees": "Employees"}))
+    _rewrite_layer(out, "firms", firms.rename(columns={"employees": "Employes"}))
     problems = [(p.field, p.reason, p.hint) for p in validate_files([out])]
     assert problems == [
-        ("layer firms: Employees", "unknown attribute 'Employees' on 4 features (a, b, c, d)",
+        ("layer firms: Employes", "unknown attribute 'Employes' on 4 features (a, b, c, d)",
          "did you mean 'employees'? (rename the field)"),
         ("layer firms: employees",
          "required field is missing on all 4 features (the layer has no field 'employees', or it is empty on each)",
@@ -864,11 +864,11 @@ def test_gpkg_two_layers_for_one_kind_is_one_problem_not_three(tmp_path):
 
 
 def test_gpkg_unknown_attribute_on_features_without_an_id_names_them_once(tmp_path):
-    """The id column itself renamed ('ID'): the features were named with their layer again,
-    '(layer parcels, feature 1, layer parcels, feature 2, ...)' after 'layer parcels: ID:'."""
+    """The id column itself renamed ('plot'): the features were named with their layer again,
+    '(layer parcels, feature 1, layer parcels, feature 2, ...)' after 'layer parcels: plot:'."""
     out = convert_site(_write_yaml(tmp_path / "site.yaml", site_dict()), tmp_path / "site.gpkg")
-    _rewrite_layer(out, "parcels", pyogrio.read_dataframe(out, layer="parcels").rename(columns={"id": "ID"}))
-    assert ("layer parcels: ID", "unknown attribute 'ID' on 6 features (feature 1, feature 2, feature 3, feature 4, "
+    _rewrite_layer(out, "parcels", pyogrio.read_dataframe(out, layer="parcels").rename(columns={"id": "plot"}))
+    assert ("layer parcels: plot", "unknown attribute 'plot' on 6 features (feature 1, feature 2, feature 3, feature 4, "
             "feature 5 and 1 more)") in [(p.field, p.reason) for p in validate_files([out])]
 
 
@@ -973,3 +973,26 @@ def test_convert_onto_its_own_source_is_refused_even_with_overwrite(tmp_path):
     assert src.read_bytes() == before
     convert_site(src, tmp_path / "copy.yaml")  # another name: converted as before
 
+
+
+def test_gis_fields_named_in_another_case_are_the_fields(tmp_path):
+    """ArcGIS and some exports write field names in upper case (ID, EMPLOYEES, PROVENANCE_SOURCE);
+    each was an unknown attribute plus a missing required field on every feature. A column of
+    the exact name wins over a case variant beside it (possible in GeoJSON; a GeoPackage's
+    columns are one name whatever the case)."""
+    data = rich_site()
+    out = convert_site(_write_yaml(tmp_path / "site.yaml", data), tmp_path / "site.gpkg")
+    firms = pyogrio.read_dataframe(out, layer="firms")
+    upper = firms.rename(columns={c: c.upper() for c in firms.columns if c != "geometry"})
+    _rewrite_layer(out, "firms", upper)
+    parcels = pyogrio.read_dataframe(out, layer="parcels")
+    _rewrite_layer(out, "parcels", parcels.rename(columns={"id": "Id", "status": "Status"}))
+    assert validate_files([out]) == []
+    assert same_site(read_site(out), read_site(tmp_path / "site.yaml"))
+
+
+def test_a_case_variant_beside_the_exact_field_stays_an_attribute_of_its_own():
+    from optimiser.inputs.gis import item_from_props, layer_for
+
+    item = item_from_props({"id": "a", "employees": 5, "EMPLOYEES": 7, "Sector": "office"}, layer_for("firms"), "f1")
+    assert item["employees"] == 5 and item["sector"] == "office" and item.unknown == {"EMPLOYEES": 7}

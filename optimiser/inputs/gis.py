@@ -471,10 +471,22 @@ def _short_names(spec: LayerSpec) -> dict[str, str]:
     return {k: v[0] for k, v in cut.items() if len(v) == 1 and k not in names}
 
 
+def _case_folded(key: str, fields: Mapping[str, Any], short: Mapping[str, str], props: Mapping[str, Any]) -> str:
+    """A field written in another case (``ID``, ``Employees``, ``PROVENANCE_SOURCE``: ArcGIS and
+    some exports write upper case) as the field it names, when the feature has no attribute of
+    the exact name; else ``key`` as it is."""
+    low = key.lower()
+    alt = next((f for f in fields if f.lower() == low), None) or next((v for k, v in short.items() if k.lower() == low), None)
+    if alt is None and low.startswith(PROVENANCE_PREFIX) and low != key:
+        alt = low
+    return alt if alt is not None and alt not in props else key
+
+
 def item_from_props(props: Mapping[str, Any], spec: LayerSpec, where: str, layer: str | None = None) -> LocatedItem:
     """One site item from a feature's attributes (geometry not included).
 
-    Nulls are dropped (absent: the default applies), ``provenance_*`` columns nested again, JSON
+    Nulls are dropped (absent: the default applies), a field named in another case is the field
+    (:func:`_case_folded`), ``provenance_*`` columns nested again, JSON
     text of list and geometry fields parsed, widened ints and bools narrowed back, the fields GIS
     software adds (:data:`_QGIS_ARTEFACTS`) ignored; any other attribute that is no field of the
     layer goes to ``item.unknown`` (``layer``: the layer's name in the file, default ``spec.name``).
@@ -491,6 +503,8 @@ def item_from_props(props: Mapping[str, Any], spec: LayerSpec, where: str, layer
         if _is_null(value) or str(raw_key).lower() in _QGIS_ARTEFACTS and raw_key not in fields:
             continue
         key = short.get(raw_key, raw_key)
+        if key not in fields:
+            key = _case_folded(str(key), fields, short, props)
         if key.startswith(PROVENANCE_PREFIX) and "provenance" in fields and key not in fields:
             prov[key[len(PROVENANCE_PREFIX):]] = _coerce(value, S.Source.model_fields.get(
                 key[len(PROVENANCE_PREFIX):], fields["provenance"]).annotation)
