@@ -996,3 +996,18 @@ def test_a_case_variant_beside_the_exact_field_stays_an_attribute_of_its_own():
 
     item = item_from_props({"id": "a", "employees": 5, "EMPLOYEES": 7, "Sector": "office"}, layer_for("firms"), "f1")
     assert item["employees"] == 5 and item["sector"] == "office" and item.unknown == {"EMPLOYEES": 7}
+
+
+def test_a_converted_site_styles_the_first_formats_barrier_kinds_as_the_kinds_they_name(tmp_path):
+    """AMP-SBP's barriers say 'carriageway' and 'rail_corridor' (the first format's names, kept as
+    given): the site GeoPackage's style drew them with the catch-all (a path-coloured line)."""
+    out = convert_site(Path(__file__).resolve().parents[1] / "sites" / "amp_sbp" / "site.yaml", tmp_path / "amp.gpkg")
+    styles = pyogrio.read_dataframe(out, layer="layer_styles", read_geometry=False)
+    qml = styles.loc[styles["f_table_name"] == "barriers", "styleQML"].iloc[0]
+    assert 'value="carriageway" label="Dual carriageway (carriageway)"' in qml
+    assert 'value="rail_corridor" label="Rail (rail_corridor)"' in qml
+    assert 'value="watercourse"' not in qml  # only the old names the layer holds
+    from optimiser.present.gpkg import styles_frame
+
+    plain = styles_frame(["barriers"])  # layout.gpkg's kinds are the current names: no extra entries
+    assert plain is not None and "carriageway)" not in plain.loc[0, "styleQML"]

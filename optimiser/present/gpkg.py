@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -23,11 +24,12 @@ import numpy as np
 from shapely.geometry.base import BaseGeometry
 
 from optimiser.errors import FileReadError, Problem
+from optimiser.inputs.domain import BARRIER_KIND_ALIASES
 from optimiser.inputs.gis import typed_column
 from optimiser.inputs.safefile import write_renamed
 from optimiser.lazy import lazy_module
 from optimiser.present.gpkg_sqlite import Row, write_layers_sqlite
-from optimiser.present.qgis_style import layer_styles, qml, sld
+from optimiser.present.qgis_style import LayerStyle, layer_styles, qml, sld
 
 if TYPE_CHECKING:  # pragma: no cover; the real modules for mypy, loaded on first use at run time (optimiser.lazy)
     import geopandas as gpd
@@ -154,18 +156,41 @@ def layer_rows(features: Iterable[tuple[str, BaseGeometry | None, Mapping[str, A
     return {n: rows[n] for n in names}
 
 
-def _style_rows(layers: Iterable[str]) -> list[dict[str, Any]]:
-    """QGIS's ``layer_styles`` rows (its column names) for the layers that have a style."""
+def _style_rows(layers: Iterable[str] | Mapping[str, pd.DataFrame]) -> list[dict[str, Any]]:
+    """QGIS's ``layer_styles`` rows (its column names) for the layers that have a style; given
+    the frames, a categorised style also draws the old names its layer holds as their category
+    (:func:`_with_aliases`)."""
     styles = layer_styles()
+    frames = layers if isinstance(layers, Mapping) else {}
     now = datetime.now(UTC).replace(tzinfo=None)
-    return [{"f_table_catalog": "", "f_table_schema": "", "f_table_name": name, "f_geometry_column": "geom",
-             "styleName": name, "styleQML": qml(styles[name]), "styleSLD": sld(name, styles[name]), "useAsDefault": True,
-             "description": f"placemaking-optimiser style for {name}", "owner": "", "ui": "", "update_time": now}
-            for name in layers if name in styles]
+    rows = []
+    for name in layers:
+        if name not in styles:
+            continue
+        style = _with_aliases(styles[name], frames.get(name))
+        rows.append({"f_table_catalog": "", "f_table_schema": "", "f_table_name": name, "f_geometry_column": "geom",
+                     "styleName": name, "styleQML": qml(style), "styleSLD": sld(name, style), "useAsDefault": True,
+                     "description": f"placemaking-optimiser style for {name}", "owner": "", "ui": "", "update_time": now})
+    return rows
 
 
-def styles_frame(layers: Iterable[str]) -> pd.DataFrame | None:
-    """QGIS's ``layer_styles`` table for the layers that have a style (``None``: none has)."""
+def _with_aliases(style: LayerStyle, frame: pd.DataFrame | None) -> LayerStyle:
+    """``style`` with a category for each first-format name the frame's attribute holds
+    (``carriageway``, ``rail_corridor``, ``watercourse``: a site file keeps what it was given),
+    drawn as the kind it names, so a converted site's barriers are not left to the catch-all."""
+    if frame is None or not style.attribute or style.attribute not in frame.columns:
+        return style
+    have = {v for v, _, _ in style.categories}
+    by_value = {v: (label, sym) for v, label, sym in style.categories}
+    extra = tuple((old, f"{by_value[new][0]} ({old})", by_value[new][1])
+                  for old, new in BARRIER_KIND_ALIASES.items()
+                  if new in by_value and old not in have and (frame[style.attribute] == old).any())
+    return replace(style, categories=style.categories + extra) if extra else style
+
+
+def styles_frame(layers: Iterable[str] | Mapping[str, pd.DataFrame]) -> pd.DataFrame | None:
+    """QGIS's ``layer_styles`` table for the layers that have a style (``None``: none has); given
+    the frames (name -> frame), the old kind names they hold are styled too."""
     rows = _style_rows(layers)
     return pd.DataFrame(rows) if rows else None
 
