@@ -156,7 +156,7 @@ def layer_rows(features: Iterable[tuple[str, BaseGeometry | None, Mapping[str, A
     return {n: rows[n] for n in names}
 
 
-def _style_rows(layers: Iterable[str] | Mapping[str, pd.DataFrame]) -> list[dict[str, Any]]:
+def _style_rows(layers: Iterable[str] | Mapping[str, Any]) -> list[dict[str, Any]]:
     """QGIS's ``layer_styles`` rows (its column names) for the layers that have a style; given
     the frames, a categorised style also draws the old names its layer holds as their category
     (:func:`_with_aliases`)."""
@@ -174,11 +174,12 @@ def _style_rows(layers: Iterable[str] | Mapping[str, pd.DataFrame]) -> list[dict
     return rows
 
 
-def _with_aliases(style: LayerStyle, frame: pd.DataFrame | None) -> LayerStyle:
+def _with_aliases(style: LayerStyle, frame: Any) -> LayerStyle:
     """``style`` with a category for each first-format name the frame's attribute holds
     (``carriageway``, ``rail_corridor``, ``watercourse``: a site file keeps what it was given),
     drawn as the kind it names, so a converted site's barriers are not left to the catch-all."""
-    if frame is None or not style.attribute or style.attribute not in frame.columns:
+    columns = getattr(frame, "columns", None)  # a run's layers come as rows (lists), not frames: current names only
+    if frame is None or columns is None or not style.attribute or style.attribute not in columns:
         return style
     have = {v for v, _, _ in style.categories}
     by_value = {v: (label, sym) for v, label, sym in style.categories}
@@ -188,7 +189,7 @@ def _with_aliases(style: LayerStyle, frame: pd.DataFrame | None) -> LayerStyle:
     return replace(style, categories=style.categories + extra) if extra else style
 
 
-def styles_frame(layers: Iterable[str] | Mapping[str, pd.DataFrame]) -> pd.DataFrame | None:
+def styles_frame(layers: Iterable[str] | Mapping[str, Any]) -> pd.DataFrame | None:
     """QGIS's ``layer_styles`` table for the layers that have a style (``None``: none has); given
     the frames (name -> frame), the old kind names they hold are styled too."""
     rows = _style_rows(layers)
