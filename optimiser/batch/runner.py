@@ -41,7 +41,15 @@ from optimiser.inputs import schema as S
 from optimiser.inputs.formats import checked_path
 from optimiser.inputs.limits import whole_number_problem
 from optimiser.present.rundir import atomic_write_text, write_json_atomic
-from optimiser.present.staging import OutputLock, cli_words, out_word, overwrite_word, refused_write
+from optimiser.present.staging import (
+    OutputLock,
+    cli_words,
+    created_parents,
+    out_word,
+    overwrite_word,
+    refused_write,
+    remove_made,
+)
 from optimiser.runclock import usable_cpus
 from optimiser.solve import interrupt
 
@@ -632,7 +640,7 @@ def run_batch(
                                      "pass the batch file or mapping instead, or leave base_dir out")])
     _check_scheduler(scheduler, security)  # as siteopt batch does, before anything is read or created
     if scheduler is not None and jobs != 1:
-        jobs_word = f"--jobs {jobs}" if out_word() == "--out" else f"jobs={jobs!r}"  # as the caller wrote it
+        jobs_word = f"--jobs {jobs}" if cli_words() else f"jobs={jobs!r}"  # as the caller wrote it
         logger.warning("%s is not used: the items run on the Dask cluster, as many at once as its workers have threads",
                        jobs_word)
     spec = load_batch(path_or_spec, base_dir=base_dir)  # a BatchSpec as it is (base_dir refused above)
@@ -662,12 +670,10 @@ def _batch_lock(out: Path, spec: BatchSpec) -> Iterator[None]:
         OutputExistsError: the folder the lock goes in cannot be created (a file on its path).
     """
     where = out.absolute()
-    made = [q for q in (where.parent, *where.parent.parents) if not q.exists()]  # innermost first
     try:
-        where.parent.mkdir(parents=True, exist_ok=True)
+        made = created_parents(where.parent)
     except OSError as exc:  # a file on the path: was an internal error (or "cannot use the Dask scheduler")
-        blocker = next((q for q in (where.parent, *where.parent.parents) if q.exists()), None)
-        why = (f"{blocker} is a file, not a folder" if blocker is not None and not blocker.is_dir()
+        why = (f"{exc.filename} is a file, not a folder" if isinstance(exc, NotADirectoryError) and exc.filename
                else exc.strerror or str(exc))
         raise OutputExistsError(f"cannot create {where.parent} for {out_word()} {out}: {why}; "
                                 f"choose another {out_word()}") from exc
@@ -676,11 +682,7 @@ def _batch_lock(out: Path, spec: BatchSpec) -> Iterator[None]:
             yield
     finally:
         if not where.exists():  # refused before the batch folder was made (e.g. no scheduler): nothing left
-            for d in made:
-                try:
-                    d.rmdir()
-                except OSError:  # something else made there meanwhile: kept
-                    break
+            remove_made(made)
 
 
 def _run_locked(spec: BatchSpec, out: Path, jobs: int, client: Any, progress: bool, resume: bool,

@@ -40,7 +40,7 @@ logger = logging.getLogger(__name__)
 
 __all__ = ["OutputLock", "StagedDir", "cli_wording", "cli_words", "out_word", "overwrite_word", "new_run_id", "write_new_file", "lock_path",
            "exchange_paths", "stage_for_render", "move_into", "remove_stage", "STAGE_SUFFIX", "OLD_SUFFIX", "WRITE_ERRNOS",
-           "is_disk_full", "output_write_errors", "RefusedWrite", "refused_write"]
+           "is_disk_full", "output_write_errors", "RefusedWrite", "refused_write", "created_parents", "remove_made"]
 
 STAGE_SUFFIX = ".partial"
 """Suffix of a run directory being written (``.<name>.<random>.partial`` beside ``--out``)."""
@@ -245,8 +245,14 @@ def _remove_tree(path: Path) -> None:
     shutil.rmtree(path, ignore_errors=True)
 
 
-def _created_parents(path: Path) -> list[Path]:
-    """The missing ancestors of ``path`` (outermost last), created now."""
+def created_parents(path: Path) -> list[Path]:
+    """The missing ancestors of ``path`` (outermost last), created now (undo with
+    :func:`remove_made`).
+
+    Raises:
+        NotADirectoryError: an existing ancestor is not a folder (its path is ``filename``).
+        OSError: a folder cannot be made (no permission ...).
+    """
     missing = []
     p = path
     for q in (path, *path.parents):
@@ -261,6 +267,16 @@ def _created_parents(path: Path) -> list[Path]:
     for d in reversed(missing):
         d.mkdir()
     return missing
+
+
+def remove_made(made: list[Path]) -> None:
+    """Remove the folders :func:`created_parents` made (innermost first) while they are empty;
+    one that is not (something else was made there meanwhile) is kept, and so are its parents."""
+    for d in made:
+        try:
+            d.rmdir()
+        except OSError:
+            break
 
 
 class StagedDir:
@@ -337,7 +353,7 @@ class StagedDir:
     def __enter__(self) -> StagedDir:
         self.check()
         try:
-            self._made_parents = _created_parents(self.out.parent)
+            self._made_parents = created_parents(self.out.parent)
         except OSError as exc:
             raise OutputExistsError(f"cannot create {self.out.parent}: {exc.strerror or exc}") from exc
         try:
@@ -398,9 +414,7 @@ class StagedDir:
         if self.path != self.out and not self.committed:
             _remove_tree(self.path)
         self._lock.release()
-        for d in self._made_parents:  # innermost first
-            with contextlib.suppress(OSError):
-                d.rmdir()
+        remove_made(self._made_parents)
 
     def __exit__(self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None) -> None:
         if self.committed:
