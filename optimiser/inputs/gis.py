@@ -689,6 +689,11 @@ def _wrong_geometry_type(item: LocatedItem, field: str) -> str | None:
     return given if isinstance(given, str) and given != spec.geom_type else None
 
 
+def _features_of(data: Mapping[str, Any], key: str, layer: str) -> int:
+    """How many items of the site list ``key`` were read from layer ``layer``."""
+    return sum(1 for it in data.get(key) or [] if isinstance(it, LocatedItem) and it.layer == layer)
+
+
 def _wrong_type_per_layer(out: list[Problem], wrong: Mapping[tuple[str, str, str, str], list[int]],
                           data: Mapping[str, Any]) -> set[int]:
     """A layer whose every feature is of another geometry type (firms drawn as building polygons,
@@ -696,7 +701,7 @@ def _wrong_type_per_layer(out: list[Problem], wrong: Mapping[tuple[str, str, str
     places are returned to drop."""
     drop: set[int] = set()
     for (file, key, layer, given), at in wrong.items():
-        features = sum(1 for it in data.get(key) or [] if isinstance(it, LocatedItem) and it.layer == layer)
+        features = _features_of(data, key, layer)
         spec = layer_for(layer)
         if spec is None or len(at) < 2 or len(at) != features:
             continue
@@ -727,7 +732,7 @@ def _missing_per_layer(out: list[Problem], missing: Mapping[tuple[str, str, str,
     ``missing`` holds the problems at a field the feature does not have (the only problem a field
     that is not there can have is that it is required). ``drop``: places of problems said otherwise."""
     for (file, key, layer, field), at in missing.items():
-        features = sum(1 for it in data.get(key) or [] if isinstance(it, LocatedItem) and it.layer == layer)
+        features = _features_of(data, key, layer)
         if len(at) < 2 or len(at) != features:
             continue
         spec = layer_for(layer)

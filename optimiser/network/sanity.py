@@ -105,6 +105,10 @@ def _site_file(site: Site) -> str:
     return str(display_path(site.path)) if site.path is not None else f"site {site.id!r}"
 
 
+def _scenario_file(scenario: Scenario) -> str:
+    return str(display_path(scenario.path)) if scenario.path is not None else f"scenario {scenario.id!r}"
+
+
 # ------------------------------------------------------------------ single checks
 
 
@@ -160,7 +164,7 @@ def long_crossing_connectors(scenario: Scenario, net: WalkNetwork) -> list[SiteW
                 f"an end of crossing {c.id!r} is joined to the walking network by a {m:.0f} m straight connector (more than "
                 f"checks.max_connector_m = {limit:g} m), so walks over it are guessed, not routed", fix))
     explicit = {c.id: i for i, c in enumerate(scenario.crossings.explicit)}
-    scen_file = str(display_path(scenario.path)) if scenario.path is not None else f"scenario {scenario.id!r}"
+    scen_file = _scenario_file(scenario)
     for c in net.candidates:
         # candidates generated along a barrier are not warned about: a new crossing is proposed
         # with its approaches, which its connectors stand for (the embedded sites' Parkway and
@@ -344,7 +348,7 @@ def crossings_on_inactive_barriers(scenario: Scenario) -> list[SiteWarning]:
     a problem: a batch may sweep the layer with the list kept (the HS2 corridor on and off)."""
     named = scenario.crossings.barriers or ()
     active = {b.id for b in scenario.active_barriers}
-    scen_file = str(display_path(scenario.path)) if scenario.path is not None else f"scenario {scenario.id!r}"
+    scen_file = _scenario_file(scenario)
     return [SiteWarning(
         "crossings_on_inactive_barrier", scen_file, f"crossings.barriers[{i}]",
         f"barrier {bid!r} is switched off in this scenario (layers), so no candidate crossing is generated along it",
@@ -427,7 +431,7 @@ def penalty_below_walks(scenario: Scenario, net: WalkNetwork) -> list[SiteWarnin
     longest = float(finite[a, b])
     if longest <= penalty:
         return []
-    file = str(display_path(scenario.path)) if scenario.path is not None else f"scenario {scenario.id!r}"
+    file = _scenario_file(scenario)
     return [SiteWarning(
         "penalty_below_walks", file, "demand.unreachable_penalty_m",
         f"the walk from {keys[a].removeprefix('firm:')!r} to {keys[b].removeprefix('firm:')!r} is {longest:,.0f} m, longer than "
@@ -459,7 +463,7 @@ def _firm_changes_homed(scenario: Scenario, warnings: list[SiteWarning]) -> list
         return warnings
     first_added = len(site.firms) - scenario.firms_added
     file = _site_file(site)
-    scen_file = str(display_path(scenario.path)) if scenario.path is not None else f"scenario {scenario.id!r}"
+    scen_file = _scenario_file(scenario)
     out = []
     for w in warnings:
         if w.file == file and (m := _FIRM_FIELD.fullmatch(w.field)) is not None:

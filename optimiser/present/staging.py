@@ -421,8 +421,7 @@ class StagedDir:
             self._lock.release()
             return
         self._abandon()
-        refused = refused_write(ev) if ev is not None else None
-        if ev is not None and refused is not None:
+        if ev is not None and (refused := refused_write(ev)) is not None:
             raise self.write_error(ev, refused) from ev
 
     def write_error(self, exc: BaseException, refused: RefusedWrite) -> OutputWriteError:
