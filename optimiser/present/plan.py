@@ -98,8 +98,7 @@ def plan_title(metrics: RunMetrics) -> tuple[str, str]:
     elif walk.pairs_compared or not walk.pairs_newly_connected:  # every pair newly connected: no before to compare
         bits.append(f"Weighted mean walk{compared_pairs_text(walk)} {fmt_m(walk.baseline_weighted_mean_m)} → "
                     f"{fmt_m(walk.optimised_weighted_mean_m)}" + reduction_text(walk.reduction_pct))
-    transit_led = tr is not None and tr.objective != "weighted"
-    if walk.pairs_newly_connected and not transit_led:  # a pair with no walk before is in no mean: said on its own
+    if walk.pairs_newly_connected and not (tr is not None and tr.exclusive):  # a pair with no walk before is in no mean: said on its own
         bits.append(newly_connected_text(walk))
     bits += [f"capital {fmt_money(cost.capital, metrics.currency)}"
              + (f" of {fmt_money(cost.budget, metrics.currency)}" if cost.budget is not None else ""),

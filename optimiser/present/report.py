@@ -97,7 +97,7 @@ def _transit_card(m: RunMetrics) -> Card | None:
     """A transit run's own result, first among the cards when it is the whole objective
     (``max_coverage``: staff within the catchment; ``min_mean_walk``: the mean walk to a stop)."""
     tr = m.transit
-    if tr is None or tr.objective == "weighted":
+    if tr is None or not tr.exclusive:
         return None
     if tr.objective == "max_coverage":
         share = tr.covered_employees / tr.total_employees if tr.covered_employees is not None and tr.total_employees else None

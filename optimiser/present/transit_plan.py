@@ -10,7 +10,6 @@ side for the report. SVG ids: ``transit-stop-<id>``, ``catchment-<stop>-<phase>`
 from __future__ import annotations
 
 import logging
-import textwrap
 
 from matplotlib.artist import Artist
 from matplotlib.axes import Axes
@@ -31,6 +30,7 @@ from optimiser.present.figure import (
 from optimiser.present.formatting import fmt_num
 from optimiser.present.layers import Extent, LayoutLike, lines, point
 from optimiser.present.metrics import RunMetrics
+from optimiser.present.plan_key import wrap_width
 from optimiser.present.style import CROSSING_C, EXISTING_CROSSING_C, FIRM_C, TRANSIT_C
 
 logger = logging.getLogger(__name__)
@@ -98,7 +98,7 @@ def _catchment_title(metrics: RunMetrics) -> str:
     if t.covered_employees_existing_crossings_only is not None:
         bits.append(f"{fmt_num(t.covered_employees_existing_crossings_only)} with the best stops for today's "
                     "crossings only (a separate solve, not drawn)")
-    return head + "\n" + textwrap.fill("; ".join(bits), 150)  # the figure is about 150 characters wide
+    return head + "\n" + "\n".join(wrap_width("; ".join(bits), 150))  # the figure is about 150 characters wide
 
 
 def _catchment_legend(metrics: RunMetrics) -> list[Artist]:

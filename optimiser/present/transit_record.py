@@ -50,3 +50,10 @@ class TransitMetrics(_Record):
     employees_without_walk: int | None = None
     stops_existing_crossings_only: list[TransitStopRecord] = Field(default_factory=list)
     existing_crossings_only_status: str | None = None
+
+    @property
+    def exclusive(self) -> bool:
+        """The transit term was the run's whole objective (``max_coverage``, ``min_mean_walk``;
+        as :attr:`optimiser.inputs.domain.TransitSpec.exclusive`): the walk between firms was not
+        optimised."""
+        return self.objective != "weighted"
