@@ -47,21 +47,23 @@ def _counts_staff(m: RunMetrics) -> bool:
     return m.transit is not None and m.transit.objective == "max_coverage"
 
 
+def _saving(a: ItemAttribution, m: RunMetrics) -> tuple[float, int, str]:
+    """What ``a`` saves in its run's units, the decimals shown and the unit: metres of weighted mean
+    walk, or staff for a coverage run (:func:`_counts_staff`)."""
+    return ((a.saving_weighted_m or 0.0), 0, "staff") if _counts_staff(m) else (a.saving_m, 1, "m")
+
+
 def _saving_cells(a: ItemAttribution, m: RunMetrics, unit: bool = False) -> list[Cell]:
-    """The saving and the cost per unit saved: metres of weighted mean walk, or staff for a
-    coverage run; ``unit``: the unit in the cells too (a table mixing runs of both kinds)."""
-    if _counts_staff(m):
-        staff = a.saving_weighted_m or 0.0
-        per = a.cost / staff if staff > 0 else None
-        return [num_cell(fmt_num(staff) + (" staff" if unit else ""), staff),
-                num_cell(f"{fmt_money(per, m.currency)} per staff" if per is not None else "–", per)]
-    per = a.cost_per_m_saved
-    return [num_cell(fmt_num(a.saving_m, 1) + (" m" if unit else ""), a.saving_m),
-            num_cell(f"{fmt_money(per, m.currency)} per m" if per is not None else "–", per)]
+    """The saving and the cost per unit saved (:func:`_saving`); ``unit``: the unit in the
+    saving's cell too (a table mixing runs of both kinds)."""
+    value, digits, word = _saving(a, m)
+    per = a.cost / value if value > 0 else None
+    return [num_cell(fmt_num(value, digits) + (f" {word}" if unit else ""), value),
+            num_cell(f"{fmt_money(per, m.currency)} per {word}" if per is not None else "–", per)]
 
 
 def _saving_order(a: ItemAttribution, m: RunMetrics) -> float:
-    return -(a.saving_weighted_m or 0.0) if _counts_staff(m) else -a.saving_m
+    return -_saving(a, m)[0]
 
 
 def buys_unit_note(metrics: RunMetrics) -> str | None:
