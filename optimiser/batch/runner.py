@@ -635,15 +635,12 @@ def run_batch(
             raise TypeError(f"run_batch() takes True or False as {name}, got {type(value).__name__} {value!r}"[:300])
     if (why := whole_number_problem(jobs, 1)) is not None:
         raise ArgumentError([Problem("run_batch", "jobs", why)])
-    if isinstance(path_or_spec, BatchSpec) and base_dir is not None:  # it was ignored without a word
-        raise ArgumentError([Problem("run_batch", "base_dir", "cannot apply to a BatchSpec already loaded",
-                                     "pass the batch file or mapping instead, or leave base_dir out")])
     _check_scheduler(scheduler, security)  # as siteopt batch does, before anything is read or created
     if scheduler is not None and jobs != 1:
         jobs_word = f"--jobs {jobs}" if cli_words() else f"jobs={jobs!r}"  # as the caller wrote it
         logger.warning("%s is not used: the items run on the Dask cluster, as many at once as its workers have threads",
                        jobs_word)
-    spec = load_batch(path_or_spec, base_dir=base_dir)  # a BatchSpec as it is (base_dir refused above)
+    spec = load_batch(path_or_spec, base_dir=base_dir)  # a BatchSpec as it is (with base_dir: refused there)
     # a second batch on this folder is refused, naming the holder; the scheduler is reached before the folder is touched
     with _batch_lock(out, spec), _dask_client(scheduler, security) as client:
         try:
