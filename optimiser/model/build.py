@@ -23,6 +23,7 @@ from optimiser.model.constraints import (
     add_site_shortfall,
     add_spacing_constraints,
     counted,
+    sites_fit,
 )
 from optimiser.model.problem import Decision, Problem, ProblemContext
 from optimiser.model.terms import add_access_terms, add_pair_terms, add_social_terms, firm_pairs
@@ -181,8 +182,7 @@ def build_problem(
         sites = [s for s in social_sites if s.key in site_decision]
         if soc.count.min > len(sites):  # name the shortfall, and why there are so few
             problem.groups["count_min:social"] = (
-                f"at least {counted(soc.count.min, 'social space')} (only {counted(len(sites), 'candidate site')} "
-                f"fit{'s' if len(sites) == 1 else ''}"
+                f"at least {counted(soc.count.min, 'social space')} ({sites_fit(len(sites))}"
                 + ("; social spaces go on open_space parcels, and the site has none)"
                    if not any(p.status == ParcelStatus.OPEN_SPACE for p in scenario.site.parcels) else ")"))
         add_count_constraints(problem, "social", [site_decision[s.key] for s in sites], soc.count.min, soc.count.max)

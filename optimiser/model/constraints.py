@@ -35,14 +35,19 @@ def add_site_shortfall(problem: Problem, kind: str, ids: list[int], count_min: i
     """
     if count_min > len(ids):
         g = f"count_min:{kind}"
-        problem.groups[g] = (f"at least {counted(count_min, f'new {kind} facility', f'new {kind} facilities')} (only "
-                             f"{counted(len(ids), 'candidate site')} fit{'s' if len(ids) == 1 else ''})")
+        problem.groups[g] = (f"at least {counted(count_min, f'new {kind} facility', f'new {kind} facilities')} "
+                             f"({sites_fit(len(ids))})")
         problem.constraints.append(Constraint(g, tuple((i, 1) for i in ids), count_min, None, g))
 
 
 def counted(n: int, one: str, many: str | None = None) -> str:
     """``n`` and its noun, singular for 1: '1 new lab facility', '2 candidate sites'."""
     return f"{n:,} {one if n == 1 else (many or one + 's')}"
+
+
+def sites_fit(n: int) -> str:
+    """'only 1 candidate site fits', 'only 3 candidate sites fit' (a count group's shortfall)."""
+    return f"only {counted(n, 'candidate site')} fit{'s' if n == 1 else ''}"
 
 
 def add_count_constraints(problem: Problem, kind: str, ids: list[int], lo: int, hi: int) -> None:

@@ -181,11 +181,10 @@ def _with_aliases(style: LayerStyle, frame: Any) -> LayerStyle:
     columns = getattr(frame, "columns", None)  # a run's layers come as rows (lists), not frames: current names only
     if frame is None or columns is None or not style.attribute or style.attribute not in columns:
         return style
-    have = {v for v, _, _ in style.categories}
     by_value = {v: (label, sym) for v, label, sym in style.categories}
     extra = tuple((old, f"{by_value[new][0]} ({old})", by_value[new][1])
                   for old, new in BARRIER_KIND_ALIASES.items()
-                  if new in by_value and old not in have and (frame[style.attribute] == old).any())
+                  if new in by_value and old not in by_value and (frame[style.attribute] == old).any())
     return replace(style, categories=style.categories + extra) if extra else style
 
 
