@@ -583,6 +583,20 @@ def test_two_thousand_firms_in_ten_seconds_are_refused():
     check_model_size(make_district(40, 20, 10), 10.0)  # a small district passes
 
 
+def test_the_network_check_leaves_out_the_firm_pairs():
+    """siteopt network builds the candidates and the walking network, no route options: its memory
+    check counted the 2,000 firms' 2 million pairs (3.0 GB) and refused a network estimated at 0.3 GB."""
+    from benchmarks.joint.generate import make_district
+
+    scenario = make_district(2000, 50, 20)
+    whole, net = estimate_model_size(scenario), estimate_model_size(scenario, network_only=True)
+    assert whole.pairs > 1_000_000 and net.pairs == 0 and net.firms == 2000
+    assert whole.memory_bytes > 2.5e9 and net.memory_bytes < 0.5e9, (whole.memory_bytes, net.memory_bytes)
+    with pytest.raises(ModelTooLargeError, match="GiB of memory"):
+        check_model_size(scenario, 1e5, memory_bytes=1e9)
+    assert check_model_size(scenario, 1e5, memory_bytes=1e9, network_only=True).pairs == 0
+
+
 def test_models_that_build_in_seconds_are_not_refused():
     """The estimate errs on the slow side, not 5-73x (benchmarks/model_size): a user's 8-firm
     park that builds in 0.4 s passes a 2 s limit, the 500-firm district (6 s) a 60 s one."""

@@ -85,8 +85,9 @@ def command(scenario: Path, out_dir: Path, overwrite: bool) -> None:
         # candidates are laid out one by one: a spacing siteopt run refuses (crossings every 1e-300 m)
         # is refused here too, before it fills the memory (the facility grids are not built here).
         # By memory only: no model is built or solved here, so the solver's time limit (which a run's
-        # --time-limit may raise; this command has none) does not apply
-        check_model_size(dataclasses.replace(sc, facilities=(), social_spaces=None, transit=None), math.inf)
+        # --time-limit may raise; this command has none) does not apply, nor the firm pairs' share
+        check_model_size(dataclasses.replace(sc, facilities=(), social_spaces=None, transit=None), math.inf,
+                         network_only=True)
         cands = generate_candidate_crossings(site, active, sc.crossings)
         net = build_walk_network(site, active, candidate_crossings=cands)
     except ModelError as exc:

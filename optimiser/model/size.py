@@ -179,10 +179,13 @@ def _crossings(scenario: Scenario) -> dict[str, int]:
     return out
 
 
-def estimate_model_size(scenario: Scenario) -> SizeEstimate:
-    """Estimate the model of ``scenario`` from its inputs (milliseconds; nothing is built)."""
+def estimate_model_size(scenario: Scenario, *, network_only: bool = False) -> SizeEstimate:
+    """Estimate the model of ``scenario`` from its inputs (milliseconds; nothing is built).
+
+    With ``network_only`` only what ``siteopt network`` builds is counted: the candidates and the
+    walking network, not the firm pairs' route options nor the walks between firms (``pairs`` 0)."""
     firms = list(scenario.site.firms)
-    pairs = len(firm_pairs(firms, scenario.demand)[0]) if len(firms) > 1 else 0
+    pairs = len(firm_pairs(firms, scenario.demand)[0]) if len(firms) > 1 and not network_only else 0
     grid, by_setting, close = _grid_points(scenario)
     crossings = _crossings(scenario)
     sites = sum(by_setting.values())
@@ -193,7 +196,8 @@ def estimate_model_size(scenario: Scenario) -> SizeEstimate:
                              + _CROSSING_S * c1 + _CROSSING_PAIR_S * c1 * c1 + _PAIR_S * pairs * c1**_PAIR_EXP
                              + _CLOSE_PAIR_S * sum(close.values()))
     nodes = sum(len(w.line.coords) for w in scenario.site.paths) + 2 * len(firms) + sites + 4 * c
-    dense = 8.0 * (14 * (2 * c) ** 2 + 2 * c * nodes + len(firms) * nodes + len(firms) * (len(firms) + sites) * c)
+    walks = 0 if network_only else len(firms) * (len(firms) + sites) * c  # firm x firm-or-site x crossing
+    dense = 8.0 * (14 * (2 * c) ** 2 + 2 * c * nodes + len(firms) * nodes + walks)
     memory = (_BASE_BYTES + dense + _MODEL_BYTES * clients * c1**_MEM_EXP + 200.0 * sum(grid.values())
               + _SITE_BYTES * sites)
     return SizeEstimate(len(firms), pairs, grid, by_setting, crossings, memory, build_s, close)
@@ -250,19 +254,21 @@ def _seconds(s: float) -> str:
     return f"{s:,.0f} s" if s >= 10 else f"{s:.2g} s"
 
 
-def check_model_size(scenario: Scenario, time_limit_s: float, memory_bytes: float | None = None) -> SizeEstimate:
+def check_model_size(scenario: Scenario, time_limit_s: float, memory_bytes: float | None = None, *,
+                     network_only: bool = False) -> SizeEstimate:
     """Estimate the model and refuse one that cannot be built in time or in memory.
 
     Args:
         scenario: the validated scenario.
         time_limit_s: the run's whole time limit.
         memory_bytes: memory available (default :func:`available_memory_bytes`).
+        network_only: count only the candidates and the walking network (``siteopt network``).
 
     Raises:
         ModelTooLargeError: the estimated memory exceeds what is available, or the estimated
             build time exceeds ``TIME_MARGIN`` x the time limit; the message names the setting.
     """
-    est = estimate_model_size(scenario)
+    est = estimate_model_size(scenario, network_only=network_only)
     avail = memory_bytes if memory_bytes is not None else available_memory_bytes()
     logger.info("model size estimate: %s (memory available %s MB)", est.as_dict(),
                 "?" if avail is None else f"{avail / 1e6:,.0f}")
