@@ -768,3 +768,13 @@ def test_metrics_written_before_the_newly_connected_count_read_it_as_unknown(run
     back = RunMetrics.from_json_dict(m)
     assert back.walk.pairs_newly_connected is None
     assert back.walk.cross_barrier is None or back.walk.cross_barrier.pairs_newly_connected is None
+
+
+def test_plan_title_names_a_site_named_as_its_scenario_once(rendered: Path) -> None:
+    """A generated site and scenario share one name: the title said it twice, on two lines."""
+    m = RunMetrics.from_json_dict(_metrics(rendered)).model_copy(deep=True)
+    m.scenario.name = "Real-shaped district (seed 16, 55 firms, 3 barriers)"
+    m.site.name = "Real-shaped  district (seed 16, 55 firms, 3 barriers)"
+    assert plan.plan_title(m)[0] == "Real-shaped district (seed 16, 55 firms, 3 barriers)"
+    m.site.name = "Tiny test site"
+    assert plan.plan_title(m)[0] == "Real-shaped district (seed 16, 55 firms, 3 barriers) — Tiny test site"

@@ -85,6 +85,8 @@ def plan_title(metrics: RunMetrics) -> tuple[str, str]:
     """The plan's heading (scenario and site) and its one-line summary of the results."""
     name = metrics.scenario.name or metrics.scenario.id or "Scenario"
     site_name = metrics.site.name
+    if site_name and " ".join(site_name.split()).casefold() == " ".join(name.split()).casefold():
+        site_name = ""  # a scenario named after its site: the name once, not twice
     head = f"{name}" + (f" — {site_name}" if site_name else "")
     if len(head) > 100:  # a long site name goes on a line of its own, in full
         head = f"{name}\n{site_name}"
