@@ -317,6 +317,24 @@ def test_distance_map_kinds(rendered: Path) -> None:
         distance.draw_distance_map(ax, data, data.metrics, kind="bogus")
 
 
+def test_distance_legend_names_grey_firms_only_when_one_is_drawn(rendered: Path) -> None:
+    """'Firm (no value)' was in every distance map's legend, though every firm had a value."""
+    data = load_run(rendered)
+
+    def labels(metrics: RunMetrics) -> list[str]:
+        fig = figure.new_figure()
+        ax = fig.add_axes((0.05, 0.05, 0.6, 0.85))
+        distance.draw_distance_map(ax, data, metrics, kind="pairs")
+        legend = ax.get_legend()
+        return [t.get_text() for t in legend.get_texts()] if legend is not None else []
+
+    assert set(distance.firm_change_values(data, data.metrics, "pairs")) == {f.id for f in data.layout.layer("firm")}
+    assert "Firm (no value)" not in labels(data.metrics)
+    unsolved = data.metrics.model_copy(deep=True)
+    unsolved.status = type(unsolved.status)("infeasible")  # no layout: every firm grey
+    assert "Firm (no value)" in labels(unsolved)
+
+
 def test_missing_file_is_named(tmp_path: Path) -> None:
     run = make_run_dir(tmp_path / "r")
     (run / "layout.geojson").unlink()

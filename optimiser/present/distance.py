@@ -230,6 +230,9 @@ def draw_distance_map(ax: Axes, layout: LayoutLike, metrics: RunMetrics, *, kind
                 transform=ax.transAxes, ha="center", va="top", fontsize=9, color="#333333", zorder=30, linespacing=1.4,
                 bbox={"boxstyle": "round,pad=0.4", "fc": "white", "ec": "#999999", "alpha": 0.92})
     _draw_firm_values(panel, style, vals, norm, cmap, kind in DIVERGING_KINDS, numbers_only=unchanged)
+    if any(f.id not in vals for f in panel.layout.layer("firm")):  # a grey circle drawn: said what it is
+        panel.handles.append(Line2D([], [], marker="o", ms=9, mfc="#cccccc", mec="#333333", ls="none",
+                                    label="Firm (no value)"))
     draw_scale_bar(ax, panel.labeler)
     draw_north_arrow(ax, panel.labeler)
     note_illustrative(ax, metrics, panel.labeler)
@@ -294,8 +297,6 @@ def _draw_references(panel: MapPanel, style: PlanStyle) -> None:
                                     label="New crossing (chosen)"))
     if lay.layer("existing_crossing"):
         panel.handles.append(Line2D([], [], color=EXISTING_CROSSING_C, lw=2.5, label="Existing crossing"))
-    panel.handles.append(Line2D([], [], marker="o", ms=9, mfc="#cccccc", mec="#333333", ls="none",
-                                label="Firm (no value)"))
 
 
 def _value_text(value_m: float | None, diverging: bool) -> str:
