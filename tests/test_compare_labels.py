@@ -133,3 +133,24 @@ def test_compare_html_lists_the_firms_by_number(runs: list[RunData], tmp_path: P
     numbers = firm_numbers(runs[0].layout)
     for f in runs[0].layout.layer("firm"):
         assert f'<li value="{numbers[f.id]}">{f.text("name")}' in html, f.text("name")
+
+
+def test_compare_colour_bar_clears_a_long_legend(runs: list[RunData], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Four AMP-SBP runs (baseline, HS2, tight budget, tram) gave a legend of 30 symbols that ran
+    down into the colour bar of the distance maps: the bar now starts below the legend."""
+    from matplotlib.lines import Line2D
+
+    import optimiser.present.compare as compare
+
+    many = [Line2D([], [], color="k", label=f"Symbol {k} of a long legend") for k in range(30)]
+    monkeypatch.setattr(compare, "_merge_handles", lambda axes, one_scale=True: list(many))
+    fig, _, dists = compare_figure(runs)
+    assert dists, "the synthetic runs have distance maps, so a colour bar"
+    rend = renderer(fig)
+    legend = fig.legends[0].get_window_extent(rend)
+    bars = [ax for ax in fig.axes if ax.get_ylabel().startswith("Change in")]
+    assert len(bars) == 1
+    bar = bars[0].get_tightbbox(rend)  # its ticks and label too
+    assert not legend.overlaps(bar), (legend, bar)
+    table = next(ax for ax in fig.axes if ax.get_gid() == "compare-table").get_window_extent(rend)
+    assert bar.y0 > table.y1

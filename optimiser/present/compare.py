@@ -32,6 +32,7 @@ from optimiser.present.figure import new_figure, save_figure
 from optimiser.present.formatting import as_float, fmt_m, fmt_money, fmt_num, fmt_pct, mpl_text, reduction_text
 from optimiser.present.futures import futures_view
 from optimiser.present.interactive import map_views
+from optimiser.present.labels import renderer
 from optimiser.present.layers import Extent, RunData, default_extent, union_extent
 from optimiser.present.metrics import RunMetrics
 from optimiser.present.plan import draw_plan
@@ -394,16 +395,20 @@ def _figure_legend(fig: Figure, grid: _Grid, plan_axes: list[Axes], kind: str, v
     fig_w, fig_h = grid.size
     handles = _merge_handles(plan_axes, one_scale)
     x_leg = (grid.ncols * grid.panel_w + 0.15) / fig_w
+    legend_end = 0.0  # inches from the figure's top to the legend's foot
     if handles:
-        fig.legend(handles=spaced_handles(handles, 7.5, 1.25), loc="upper left",
-                   bbox_to_anchor=(x_leg, 1 - (grid.head_h + grid.title_h) / fig_h),
-                   fontsize=7.5, frameon=False, labelspacing=1.25, borderpad=0.2)
+        leg = fig.legend(handles=spaced_handles(handles, 7.5, 1.25), loc="upper left",
+                         bbox_to_anchor=(x_leg, 1 - (grid.head_h + grid.title_h) / fig_h),
+                         fontsize=7.5, frameon=False, labelspacing=1.25, borderpad=0.2)
+        legend_end = fig_h - leg.get_window_extent(renderer(fig)).y0 / fig.dpi
     if not kind or vlim is None:
         return
     norm, cmap = distance_norm(kind, vlim)
-    top = grid.head_h + (grid.panel_h + grid.title_h) + grid.title_h
-    cax = fig.add_axes((x_leg + 0.1 / fig_w, 1 - (top + grid.panel_h * 0.9) / fig_h, 0.18 / fig_w,
-                        grid.panel_h * 0.8 / fig_h))
+    # beside the first distance maps, or below a legend that reaches them (many symbols: transit,
+    # several barriers), down to the table at most
+    top = max(grid.head_h + (grid.panel_h + grid.title_h) + grid.title_h + grid.panel_h * 0.1, legend_end + 0.35)
+    height = max(min(grid.panel_h * 0.8, fig_h - grid.table_h - 0.6 - top), 1.2)
+    cax = fig.add_axes((x_leg + 0.1 / fig_w, 1 - (top + height) / fig_h, 0.18 / fig_w, height / fig_h))
     cb = fig.colorbar(ScalarMappable(norm=norm, cmap=cmap), cax=cax)
     cb.set_label(DISTANCE_LABELS[kind] + "\n(blue shorter, red longer; same scale in every panel)", fontsize=7.5)
     cb.ax.tick_params(labelsize=7)
