@@ -547,3 +547,30 @@ def test_a_distance_map_where_no_walk_changes_says_so_once(tmp_path):
     assert not any("no change" in t for t in texts), texts
     assert sum("No firm's walk to the others changes" in t for t in texts) == 1
     assert any("catchment map" in t for t in texts)
+
+
+def test_plan_and_catchment_legends_name_what_is_drawn_and_nothing_else(tmp_path):
+    """The plan drew the existing stop (a white square) with no legend entry; the catchment
+    figure's legend listed 'New crossing (right panel)' when none was built (AMP-SBP tram)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from optimiser.present.plan import plan_figure
+    from optimiser.present.rundir import load_run
+    from optimiser.present.transit_plan import catchment_figure
+
+    def labels(fig) -> list[str]:
+        return [t.get_text() for leg in [*fig.legends, *(ax.get_legend() for ax in fig.axes)] if leg is not None
+                for t in leg.get_texts()]
+
+    r = run_scenario(tram_scenario(budget=100_000, count=CountRange(1, 1)), tmp_path / "run", render=False)
+    assert r.metrics.transit is not None and not r.metrics.transit.crossings  # a stop, no crossing
+    data = load_run(tmp_path / "run")
+    assert "Existing stop" in labels(plan_figure(data))  # East end, on the map
+    catch = labels(catchment_figure(data.layout, data.metrics))
+    assert "New crossing (right panel)" not in catch
+    assert {"Transit alignment", "New stop (T)", "Existing stop", "Firm", "Existing crossing / junction"} <= set(catch)
+    r2 = run_scenario(tram_scenario(), tmp_path / "run2", render=False)
+    assert r2.metrics.transit is not None and r2.metrics.transit.crossings
+    data2 = load_run(tmp_path / "run2")
+    assert "New crossing (right panel)" in labels(catchment_figure(data2.layout, data2.metrics))

@@ -64,9 +64,12 @@ def draw_transit(panel: MapPanel, phases: tuple[str, ...] = ("before", "after"),
         ax.add_patch(patch)
         drawn.add(phase)
     stops = lay.layer("transit_stop")
+    (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()
+    existing_in_view = False
     for f in stops:
         x, y = point(f.geometry)
         new = f.text("status") == "new"
+        existing_in_view |= not new and x0 <= x <= x1 and y0 <= y <= y1
         ln = ax.plot([x], [y], marker="s", ms=11 if new else 8, mfc=TRANSIT_C if new else "white", mec=TRANSIT_C if new else FIRM_C,
                      mew=1.4, ls="none", zorder=17)[0]
         ln.set_gid(panel.gid(f"transit-stop-{f.id}"))
@@ -78,6 +81,9 @@ def draw_transit(panel: MapPanel, phases: tuple[str, ...] = ("before", "after"),
         panel.handles.append(Line2D([], [], color=TRANSIT_C, lw=2.2, ls=(0, (6, 2)), label="Transit alignment"))
     if any(f.text("status") == "new" for f in stops):
         panel.handles.append(Line2D([], [], marker="s", ms=9, mfc=TRANSIT_C, mec=TRANSIT_C, ls="none", label="New stop"))
+    if existing_in_view:  # one beyond the map's edge is not drawn: not in the legend either
+        panel.handles.append(Line2D([], [], marker="s", ms=7, mfc="white", mec=FIRM_C, mew=1.4, ls="none",
+                                    label="Existing stop"))
     if "before" in drawn:
         panel.handles.append(Patch(fc=CATCHMENT_FILL if fill_all else "none", ec=TRANSIT_C, ls="-" if fill_all else "--",
                                    label=f"{catchment_m:g} m walk, today's crossings"))
@@ -101,22 +107,22 @@ def _catchment_title(metrics: RunMetrics) -> str:
     return head + "\n" + "\n".join(wrap_width("; ".join(bits), 150))  # the figure is about 150 characters wide
 
 
-def _catchment_legend(metrics: RunMetrics) -> list[Artist]:
-    """One legend for both panels: alignment, stops, catchment, firms and crossings."""
+def _catchment_legend(metrics: RunMetrics, drawn: set[str]) -> list[Artist]:
+    """One legend for both panels: alignment, stops, catchment, firms and crossings, each when
+    ``drawn`` (the labels of :func:`draw_transit`'s legend, ``existing_crossing``, ``crossing``)."""
     t = metrics.transit
     walk = f"{fmt_num(t.catchment_m)} m" if t is not None else "the catchment walk"
     out: list[Artist] = [
         Line2D([], [], color=TRANSIT_C, lw=2.2, ls=(0, (6, 2)), label="Transit alignment"),
         Line2D([], [], marker="s", ms=9, mfc=TRANSIT_C, mec=TRANSIT_C, ls="none", label="New stop (T)"),
+        Line2D([], [], marker="s", ms=7, mfc="white", mec=FIRM_C, mew=1.4, ls="none", label="Existing stop"),
         Patch(fc=CATCHMENT_FILL, ec=TRANSIT_C, label=f"Catchment: streets within {walk} walk of a stop"),
         Line2D([], [], marker="o", ms=5, mfc=FIRM_C, mec="white", ls="none", label="Firm"),
         Line2D([], [], color=EXISTING_CROSSING_C, lw=2.0, label="Existing crossing / junction"),
         Line2D([], [], color=CROSSING_C, lw=2.0, label="New crossing (right panel)"),
     ]
-    if t is not None and t.existing_stops:
-        out.insert(2, Line2D([], [], marker="s", ms=7, mfc="white", mec=FIRM_C, mew=1.4, ls="none",
-                             label="Existing stop"))
-    return out
+    keys = ["Transit alignment", "New stop", "Existing stop", "catchment", "firm", "existing_crossing", "crossing"]
+    return [h for h, k in zip(out, keys, strict=True) if k in drawn]
 
 
 def catchment_figure(layout: LayoutLike, metrics: RunMetrics, extent: Extent | None = None) -> Figure | None:
@@ -126,6 +132,7 @@ def catchment_figure(layout: LayoutLike, metrics: RunMetrics, extent: Extent | N
     fig = new_figure((13.0, 7.0))
     axes: list[Axes] = [fig.add_axes((0.01 + 0.5 * k, 0.1, 0.47, 0.74)) for k in range(2)]
     any_drawn = False
+    drawn = {"catchment"}
     for ax, phase, title in zip(axes, ("before", "after"), ("The plan's stops with today's crossings",
                                                              "The plan's stops with the new crossings")):
         panel = setup_map(ax, layout, metrics, extent, gid_prefix=f"{phase}-")
@@ -136,10 +143,13 @@ def catchment_figure(layout: LayoutLike, metrics: RunMetrics, extent: Extent | N
             for xy in lines(f.geometry):
                 ax.plot(xy[:, 0], xy[:, 1], color=CROSSING_C if f.layer == "crossing" else EXISTING_CROSSING_C,
                         lw=2.0, zorder=8)
+            drawn.add(f.layer)
         for f in panel.layout.layer("firm"):
             x, y = point(f.geometry)
             ax.plot([x], [y], marker="o", ms=4, mfc=FIRM_C, mec="white", ls="none", zorder=9)
+            drawn.add("firm")
         draw_transit(panel, (phase,), fill_all=True)
+        drawn.update(str(h.get_label()) for h in panel.handles)
         draw_scale_bar(ax)
         draw_north_arrow(ax)
         note_illustrative(ax, metrics)
@@ -149,7 +159,7 @@ def catchment_figure(layout: LayoutLike, metrics: RunMetrics, extent: Extent | N
         any_drawn = True
     if not any_drawn:
         return None
-    fig.legend(handles=_catchment_legend(metrics), loc="lower center", ncols=3, fontsize=8.5, frameon=False,
+    fig.legend(handles=_catchment_legend(metrics, drawn), loc="lower center", ncols=3, fontsize=8.5, frameon=False,
                bbox_to_anchor=(0.5, 0.0))
     fig.suptitle(_catchment_title(metrics), x=0.012, y=0.985, ha="left", va="top", fontsize=11.5, linespacing=1.4)
     return fig
