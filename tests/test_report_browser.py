@@ -88,3 +88,22 @@ def test_compare_in_chromium(browser, tmp_path: Path) -> None:
     page.screenshot(path=str(tmp_path / "compare.png"), full_page=True)
     assert_clean(events)
     page.close()
+
+
+def test_numbers_keep_their_unit_on_their_line_on_a_phone(browser, tmp_path: Path) -> None:
+    """At 390 px the metrics table broke '1,247 m' into '1,247' over 'm' (AMP-SBP's report):
+    a number cell is one line, its table scrolling sideways in its own box, not the page."""
+    from optimiser.present.rundir import render_run
+    from tests.browser import PHONE
+
+    run = make_run_dir(tmp_path / "run")
+    render_run(run)
+    page, events = open_page(browser, run / "report.html", PHONE)
+    broken = page.eval_on_selector_all("td.n", """cells => cells.filter(td => {
+        const r = document.createRange(); r.selectNodeContents(td);
+        const tops = new Set([...r.getClientRects()].map(b => Math.round(b.top)));
+        return tops.size > 1; }).map(td => td.closest('table').id + ': ' + td.textContent.trim())""")
+    assert not broken, broken
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    assert_clean(events)
+    page.close()
