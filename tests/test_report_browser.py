@@ -107,3 +107,22 @@ def test_numbers_keep_their_unit_on_their_line_on_a_phone(browser, tmp_path: Pat
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
     assert_clean(events)
     page.close()
+
+
+def test_printed_report_keeps_every_column_on_the_page(browser, tmp_path: Path) -> None:
+    """Printed on A4, the placements table (a box scrolling sideways on screen) was cut after its
+    fifth column: cost, note and id were lost on paper, and the firm-pair table's box cut its last
+    columns (Fremont). Printed, tables wrap to the page."""
+    from optimiser.present.rundir import render_run
+
+    run = make_run_dir(tmp_path / "run")
+    render_run(run)
+    page, events = open_page(browser, run / "report.html", {"width": 718, "height": 1000})  # A4 less margins
+    page.emulate_media(media="print")
+    cut = page.eval_on_selector_all("body *", """els => els.filter(e => e.scrollWidth > e.clientWidth + 1
+        && getComputedStyle(e).overflowX !== 'visible').map(e => e.id || e.className)""")  # a box that would scroll
+    assert not cut, cut
+    assert page.evaluate("document.documentElement.scrollWidth") <= 718
+    assert page.locator("#placements-table th").last.is_visible()
+    assert_clean(events)
+    page.close()
