@@ -154,3 +154,47 @@ def test_compare_colour_bar_clears_a_long_legend(runs: list[RunData], monkeypatc
     assert not legend.overlaps(bar), (legend, bar)
     table = next(ax for ax in fig.axes if ax.get_gid() == "compare-table").get_window_extent(rend)
     assert bar.y0 > table.y1
+
+
+def test_compare_legend_of_different_sites_stays_in_its_column(synthetic_run: Callable[..., Path], tmp_path: Path) -> None:
+    """Fremont, a generated site and a tiny site side by side: 'Firm (circle area by staff; each
+    site on its own scale)' ran into the key of firms, and 'Existing crossing / junction' came
+    three times ('J1–J8', 'J1–J5', 'J1 in the key') for one symbol."""
+    from optimiser.inputs import read_scenario
+    from optimiser.pipeline import run_scenario
+    from tests.sitefiles import write_files
+
+    _site, scen = write_files(tmp_path / "tiny")
+    run_scenario(read_scenario(scen), tmp_path / "tiny_run", render=False)
+    runs = [load_run(synthetic_run("a")), load_run(tmp_path / "tiny_run")]
+    assert runs[0].metrics.site.id != runs[1].metrics.site.id
+    fig, _, _ = compare_figure(runs, distance=False)
+    fig.draw_without_rendering()  # the legend is placed when drawn
+    rend = renderer(fig)
+    legend = fig.legends[0]
+    labels = [_flat(t.get_text()) for t in legend.get_texts()]
+    assert sum(lbl.startswith("Existing crossing / junction") for lbl in labels) == 1, labels
+    key = [t for t in fig.texts if (t.get_gid() or "").startswith("compare-site")]
+    assert key
+    key_left = min(t.get_window_extent(rend).x0 for t in key)
+    assert max(t.get_window_extent(rend).x1 for t in legend.get_texts()) < key_left
+
+
+def test_compare_legend_gives_a_symbol_tagged_per_site_once() -> None:
+    """'Existing crossing / junction' came three times (Fremont's 'J1–J8', a generated site's
+    'J1–J5', a tiny site's 'J1 in the key') for one black bar."""
+    from types import SimpleNamespace
+
+    from matplotlib.lines import Line2D
+
+    from optimiser.present.compare import _merge_handles
+
+    def panel(*labels: str) -> SimpleNamespace:
+        return SimpleNamespace(_siteopt_handles=[Line2D([], [], color="k", label=lbl) for lbl in labels])
+
+    axes = [panel("Footpath / footway", "Existing crossing / junction (J1–J8 in the key)"),
+            panel("Existing crossing / junction (J1–J5 in the key)"), panel("Existing crossing / junction (J1 in the key)")]
+    labels = [_flat(str(h.get_label())) for h in _merge_handles(axes)]  # type: ignore[arg-type]
+    assert labels == ["Footpath / footway", "Existing crossing / junction (J1, J2, … in the key)"]
+    same = [panel("Existing crossing / junction (J1 in the key)"), panel("Existing crossing / junction (J1 in the key)")]
+    assert [_flat(str(h.get_label())) for h in _merge_handles(same)] == ["Existing crossing / junction (J1 in the key)"]  # type: ignore[arg-type]

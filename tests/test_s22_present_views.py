@@ -275,7 +275,7 @@ def test_compare_of_different_sites_sizes_each_sites_firms_on_its_own_scale(run_
         assert marker, top.id
         biggest.append(marker[0].get_markersize())
     assert biggest[0] == pytest.approx(biggest[1])  # both sites' largest firms: the largest circle
-    labels = [t.get_text() for t in fig.legends[0].get_texts()]
+    labels = [" ".join(t.get_text().split()) for t in fig.legends[0].get_texts()]  # wrapped to the legend's column
     assert "Firm (circle area by staff; each site on its own scale)" in labels
     assert not any(lbl.startswith("Firm, ") for lbl in labels)
 

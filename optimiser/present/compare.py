@@ -12,9 +12,11 @@ all when the runs are on different sites or start from different baselines (the 
 
 from __future__ import annotations
 
+import copy
 import logging
 import math
 import os
+import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +28,7 @@ from matplotlib.figure import Figure
 from matplotlib.transforms import Bbox
 
 from optimiser.errors import FileReadError, InputError, Problem, ValidationError
+from optimiser.present.basemap import LEGEND_WRAP
 from optimiser.present.buys import compare_buys_table
 from optimiser.present.distance import DISTANCE_LABELS, distance_limits, distance_norm, draw_distance_map, firm_change_values
 from optimiser.present.figure import new_figure, save_figure
@@ -45,6 +48,7 @@ from optimiser.present.plan_key import (
     one_size_row,
     site_sections,
     spaced_handles,
+    wrap_width,
 )
 from optimiser.present.report import Cell, Header, Table, data_uri_png, render_page
 from optimiser.present.rundir import load_run
@@ -215,15 +219,34 @@ def _panel_title(run: RunData) -> str:
             + (f" · gap {gap * 100:.1f}%" if gap is not None else ""))
 
 
+_KEY_SPAN = re.compile(r" \(([A-Z]+)\d+(?:–[A-Z]+\d+)? in the key\)$")
+"""The tags a legend entry stands for on one site's plan (' (J1–J8 in the key)', plan._tag_span)."""
+
+
 def _merge_handles(axes: Iterable[Axes], one_scale: bool = True) -> list[Any]:
-    """The panels' legend entries, each label once. Without ``one_scale`` (runs on different
-    sites, each with its own firm-size scale) the firm sizes become one entry saying so."""
-    seen: dict[str, Any] = {}
+    """The panels' legend entries, each symbol once, wrapped to the legend's column. Without
+    ``one_scale`` (runs on different sites, each with its own firm-size scale) the firm sizes
+    become one entry saying so; one symbol tagged differently on each site ('J1–J8', 'J1–J5')
+    is one entry ('J1, J2, … in the key')."""
+    seen: dict[str, tuple[str, Any]] = {}
     for ax in axes:
         for h in getattr(ax, "_siteopt_handles", []):
-            seen.setdefault(h.get_label(), h)
-    handles = list(seen.values())
-    return handles if one_scale else one_size_row(handles, "Firm (circle area by staff; each site on its own scale)")
+            label = " ".join(str(h.get_label()).split())
+            span = _KEY_SPAN.search(label)
+            base = label[:span.start()] if span else label
+            if base in seen and seen[base][0] != label and span:
+                label = f"{base} ({span.group(1)}1, {span.group(1)}2, … in the key)"
+            seen[base] = (label, seen[base][1] if base in seen else h)
+    handles = []
+    for label, h in seen.values():
+        h = copy.copy(h)
+        h.set_label(label)
+        handles.append(h)
+    if not one_scale:
+        handles = one_size_row(handles, "Firm (circle area by staff; each site on its own scale)")
+    for h in handles:
+        h.set_label("\n".join(wrap_width(str(h.get_label()), LEGEND_WRAP)))
+    return handles
 
 
 def _shared_style(runs: Sequence[RunData]) -> PlanStyle:
