@@ -335,6 +335,22 @@ def test_distance_legend_names_grey_firms_only_when_one_is_drawn(rendered: Path)
     assert "Firm (no value)" in labels(unsolved)
 
 
+def test_distance_map_says_newly_connected_pairs_are_in_no_value(rendered: Path) -> None:
+    """A generated site (seed 16) where 336 pairs had no walk before: the map read 'no change'
+    beside firms whose only gains were those new walks, and did not say they were left out."""
+    data = load_run(rendered)
+
+    def title(metrics: RunMetrics) -> str:
+        fig = figure.new_figure()
+        ax = fig.add_axes((0.05, 0.05, 0.6, 0.8))
+        distance.draw_distance_map(ax, data, metrics, kind="pairs")
+        return ax.get_title(loc="left")
+
+    assert "newly connected" not in title(data.metrics)
+    assert title(_newly_connected_metrics(rendered)).endswith(
+        "\n2 firm pairs are newly connected (no walk before): in no firm's value.")
+
+
 def test_missing_file_is_named(tmp_path: Path) -> None:
     run = make_run_dir(tmp_path / "r")
     (run / "layout.geojson").unlink()

@@ -251,8 +251,11 @@ def draw_distance_map(ax: Axes, layout: LayoutLike, metrics: RunMetrics, *, kind
     if title:
         name = metrics.scenario.name or metrics.scenario.id or "Scenario"
         label = DISTANCE_LABELS[kind]
-        ax.set_title(f"{name}: {label[0].lower()}{label[1:]}\n{DISTANCE_SUBTITLES[kind]}", loc="left", fontsize=11,
-                     pad=8, linespacing=1.5)
+        sub = DISTANCE_SUBTITLES[kind]
+        if kind == "pairs" and metrics.solved and metrics.walk.pairs_newly_connected:  # else 'no change' misleads
+            n = metrics.walk.pairs_newly_connected
+            sub += f"\n{n:,} firm pair{' is' if n == 1 else 's are'} newly connected (no walk before): in no firm's value."
+        ax.set_title(f"{name}: {label[0].lower()}{label[1:]}\n{sub}", loc="left", fontsize=11, pad=8, linespacing=1.5)
     return fig
 
 
