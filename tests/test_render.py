@@ -812,3 +812,17 @@ def test_plan_title_names_a_site_named_as_its_scenario_once(rendered: Path) -> N
     assert plan.plan_title(m)[0] == "Real-shaped district (seed 16, 55 firms, 3 barriers)"
     m.site.name = "Tiny test site"
     assert plan.plan_title(m)[0] == "Real-shaped district (seed 16, 55 firms, 3 barriers) — Tiny test site"
+
+
+def test_plan_title_of_a_run_with_no_layout_says_why(rendered: Path) -> None:
+    """An infeasible run's plan said 'Weighted mean walk 988 m → – · capital £0 of £100k · gap –
+    (infeasible)': dashes, and not the conflict the run found. It now leads with the conflict."""
+    m = _metrics(rendered)
+    m.update(status="infeasible", message="No layout meets every requirement", gap=None,
+             conflicts=["the budget (£100,000) is below £400,000, the cheapest way to meet: at least 1 new workshop"])
+    _, line = plan.plan_title(RunMetrics.from_json_dict(m))
+    assert " ".join(line.split()) == ("No layout (infeasible): the budget (£100,000) is below £400,000, the cheapest way to "
+                                      "meet: at least 1 new workshop · weighted mean walk today 1,003 m")
+    m.update(status="unknown", message="no solution within the time limit (10 s)", conflicts=[])
+    assert plan.plan_title(RunMetrics.from_json_dict(m))[1].startswith(
+        "No layout (unknown): no solution within the time limit (10 s) · weighted mean walk today")

@@ -91,6 +91,11 @@ def plan_title(metrics: RunMetrics) -> tuple[str, str]:
     if len(head) > 100:  # a long site name goes on a line of its own, in full
         head = f"{name}\n{site_name}"
     walk, cost, gap, tr = metrics.walk, metrics.cost, metrics.gap, metrics.transit
+    if not metrics.solved:  # no layout: say what stopped it, not a walk 'after' of '–'
+        reason = "; ".join(metrics.conflicts) or metrics.message
+        line = (f"No layout ({metrics.status})" + (f": {reason}" if reason else "")
+                + f" · weighted mean walk today {fmt_m(walk.baseline_weighted_mean_m)}")
+        return head, "\n".join(textwrap.wrap(line, 150, break_on_hyphens=False))
     bits = []
     if tr is not None and tr.objective == "max_coverage":  # the run's own objective, not the walk between firms
         bits.append(f"{fmt_num(tr.covered_employees)} of {fmt_num(tr.total_employees)} staff within "
