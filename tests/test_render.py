@@ -826,3 +826,13 @@ def test_plan_title_of_a_run_with_no_layout_says_why(rendered: Path) -> None:
     m.update(status="unknown", message="no solution within the time limit (10 s)", conflicts=[])
     assert plan.plan_title(RunMetrics.from_json_dict(m))[1].startswith(
         "No layout (unknown): no solution within the time limit (10 s) · weighted mean walk today")
+
+
+def test_report_plan_image_alt_says_what_the_plan_decided(rendered: Path) -> None:
+    """Every report's plan image had the alt text 'Optimised plan: placements, crossings and most
+    improved routes', whatever it showed: a reader who cannot see it learnt nothing of the run."""
+    html = (rendered / "report.html").read_text()
+    alt = re.search(r'<img id="plan-img" alt="([^"]*)"', html)
+    assert alt is not None
+    assert alt.group(1).startswith("Plan of Baseline: Parkway only")
+    assert "Weighted mean walk 1,003 m → 752 m (−25.1%) · capital £2.55m" in alt.group(1) and "\n" not in alt.group(1)

@@ -36,15 +36,9 @@ from optimiser.present.figure import (
     setup_map,
 )
 from optimiser.present.formatting import (
-    compared_pairs_text,
-    fmt_m,
     fmt_money,
-    fmt_num,
-    fmt_pct,
     mpl_text,
-    newly_connected_text,
     nice_type,
-    reduction_text,
     strip_parens,
 )
 from optimiser.present.labels import overlaps_any, root_figure
@@ -74,50 +68,12 @@ from optimiser.present.style import (
     RouteStyle,
     size_keys,
 )
+from optimiser.present.titles import plan_title
 from optimiser.present.transit_plan import draw_transit
 
 logger = logging.getLogger(__name__)
 
 __all__ = ["draw_plan", "plan_figure", "plan_title"]
-
-
-def plan_title(metrics: RunMetrics) -> tuple[str, str]:
-    """The plan's heading (scenario and site) and its one-line summary of the results."""
-    name = metrics.scenario.name or metrics.scenario.id or "Scenario"
-    site_name = metrics.site.name
-    if site_name and " ".join(site_name.split()).casefold() == " ".join(name.split()).casefold():
-        site_name = ""  # a scenario named after its site: the name once, not twice
-    head = f"{name}" + (f" — {site_name}" if site_name else "")
-    if len(head) > 100:  # a long site name goes on a line of its own, in full
-        head = f"{name}\n{site_name}"
-    walk, cost, gap, tr = metrics.walk, metrics.cost, metrics.gap, metrics.transit
-    if not metrics.solved:  # no layout: say what stopped it, not a walk 'after' of '–'
-        reason = "; ".join(metrics.conflicts) or metrics.message
-        line = (f"No layout ({metrics.status})" + (f": {reason}" if reason else "")
-                + f" · weighted mean walk today {fmt_m(walk.baseline_weighted_mean_m)}")
-        return head, "\n".join(textwrap.wrap(line, 150, break_on_hyphens=False))
-    bits = []
-    if tr is not None and tr.objective == "max_coverage":  # the run's own objective, not the walk between firms
-        bits.append(f"{fmt_num(tr.covered_employees)} of {fmt_num(tr.total_employees)} staff within "
-                    f"{fmt_num(tr.catchment_m)} m of a stop (today {fmt_num(tr.covered_employees_today)})")
-    elif tr is not None and tr.objective == "min_mean_walk":
-        bits.append(f"Mean walk to a stop {fmt_m(tr.mean_walk_today_m)} → {fmt_m(tr.mean_walk_m)}")
-    elif walk.pairs_compared or not walk.pairs_newly_connected:  # every pair newly connected: no before to compare
-        bits.append(f"Weighted mean walk{compared_pairs_text(walk)} {fmt_m(walk.baseline_weighted_mean_m)} → "
-                    f"{fmt_m(walk.optimised_weighted_mean_m)}" + reduction_text(walk.reduction_pct))
-    if walk.pairs_newly_connected and not (tr is not None and tr.exclusive):  # a pair with no walk before is in no mean: said on its own
-        bits.append(newly_connected_text(walk))
-    bits += [f"capital {fmt_money(cost.capital, metrics.currency)}"
-             + (f" of {fmt_money(cost.budget, metrics.currency)}" if cost.budget is not None else ""),
-             f"gap {fmt_pct(gap, 1, share=True) if gap is not None else '–'} ({metrics.status})"]
-    rb = metrics.robust
-    if rb is not None and metrics.futures:  # the layout is the robust plan in one future: say which
-        worst = f", worst regret {fmt_pct(rb.worst_regret_pct, 2)}" if rb.worst_regret_pct is not None else ""
-        head += (f"\nOne plan for {len(metrics.futures)} futures ({rb.rule}{worst}), drawn with its walks and costs in "
-                 f"future {rb.reference_future}")
-    if metrics.verification.passed is False:
-        bits.append("VERIFICATION FAILED")
-    return head, " · ".join(bits)
 
 
 def draw_plan(ax: Axes, layout: LayoutLike, metrics: RunMetrics, *, extent: Extent | None = None, title: bool = True,

@@ -47,6 +47,7 @@ from optimiser.present.map_style import map_css
 from optimiser.present.metrics import RunMetrics
 from optimiser.present.staging import write_new_file
 from optimiser.present.tables import Cell, Header, Table, num_cell
+from optimiser.present.titles import plan_alt
 
 logger = logging.getLogger(__name__)
 
@@ -395,7 +396,7 @@ def _report_page(run: RunData, plan_src: str, distance_png: bytes, transit_png: 
         verified=m.verification.passed, illustrative=m.site.illustrative, description=m.scenario.description,
         solved=m.solved, message=m.message, conflicts=list(m.conflicts),
         scenario_path=m.scenario.path, scenario_id=m.scenario.id,
-        cards=summary_cards(m), plan_src=plan_src, distance_src=data_uri_png(distance_png),
+        cards=summary_cards(m), plan_src=plan_src, plan_alt=plan_alt(m), distance_src=data_uri_png(distance_png),
         metrics_table=metrics_table(m), cost_table=cost_table(m), placements_table=placements_table(m),
         map_view=map_view(run), buys_table=buys_table(run), buys_unit_note=buys_unit_note(run.metrics),
         pairs_table=pairs_table(run), firms_table=firms_table(run), certificate_table=certificate_table(m),
