@@ -574,3 +574,13 @@ def test_plan_and_catchment_legends_name_what_is_drawn_and_nothing_else(tmp_path
     assert r2.metrics.transit is not None and r2.metrics.transit.crossings
     data2 = load_run(tmp_path / "run2")
     assert "New crossing (right panel)" in labels(catchment_figure(data2.layout, data2.metrics))
+
+
+def test_report_caption_draws_no_routes_it_does_not_show(tmp_path):
+    """A stops-only run's report captioned its plan 'Dashed black: walking route before; solid
+    blue: after, for the most improved firm pairs' though the plan drew no route (AMP-SBP tram)."""
+    r = run_scenario(tram_scenario(budget=100_000, count=CountRange(1, 1)), tmp_path / "run", render=True)
+    assert r.metrics.transit is not None and not r.metrics.transit.crossings
+    html = (tmp_path / "run" / "report.html").read_text()
+    assert "Dashed black: walking route before" not in html
+    assert "No walk between firms is shortened, so no routes are drawn." in html
