@@ -584,3 +584,20 @@ def test_report_caption_draws_no_routes_it_does_not_show(tmp_path):
     html = (tmp_path / "run" / "report.html").read_text()
     assert "Dashed black: walking route before" not in html
     assert "No walk between firms is shortened, so no routes are drawn." in html
+
+
+def test_interactive_plan_offers_toggles_only_for_layers_it_draws(tmp_path):
+    """The interactive plan of a stops-only run offered 'Routes before', 'Routes after' and
+    'Coverage' checkboxes that switched nothing (AMP-SBP tram): a map offers the layers it draws."""
+    from optimiser.present.interactive import map_view
+    from optimiser.present.rundir import load_run
+    from tests.runfixture import make_run_dir
+
+    r = run_scenario(tram_scenario(budget=100_000, count=CountRange(1, 1)), tmp_path / "run", render=False)
+    assert r.metrics.transit is not None and not r.metrics.transit.crossings
+    view = map_view(load_run(tmp_path / "run"))
+    layers = [layer for layer, _ in view.toggles]
+    assert "route_before" not in layers and "route_after" not in layers and "coverage" not in layers, layers
+    assert "labels" in layers and "candidates" in layers  # candidate crossings are drawn (hidden at first)
+    full = map_view(load_run(make_run_dir(tmp_path / "synthetic")))
+    assert {"route_before", "route_after", "coverage", "candidates", "labels"} <= {layer for layer, _ in full.toggles}

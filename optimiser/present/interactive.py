@@ -55,7 +55,9 @@ __all__ = ["MapView", "map_view", "map_views", "place_labels", "LabelSpot", "TOG
 
 TOGGLES = (("route_before", "Routes before"), ("route_after", "Routes after"), ("coverage", "Coverage"),
            ("candidates", "Candidate crossings"), ("labels", "Numbers"))
-"""The layer toggles: (data-layer, label)."""
+"""The layer toggles: (data-layer, label); a map offers those of the layers it draws."""
+_TOGGLE_KINDS = {"candidates": "xing_candidate"}
+"""The drawn kind (``_Svg.kinds``) a toggle's layer shows, where its name differs."""
 
 
 @dataclass(frozen=True)
@@ -410,7 +412,8 @@ def map_view(run: RunData, map_id: str = "map", extent: Extent | None = None) ->
               f"</title>{hatch_defs(map_id)}{body}</svg>")
     logger.debug("interactive map %s: %d characters", map_id, len(markup))
     radii = [float(f.props.get("coverage_radius_m") or 0) for f in run.layout.layer("social_space")]
-    return MapView(map_id, markup, key, legend=tuple(legend_items(svg.kinds, max(radii, default=0.0) or None)))
+    toggles = tuple((layer, label) for layer, label in TOGGLES if _TOGGLE_KINDS.get(layer, layer) in svg.kinds or layer == "labels")
+    return MapView(map_id, markup, key, toggles=toggles, legend=tuple(legend_items(svg.kinds, max(radii, default=0.0) or None)))
 
 
 def map_views(runs: Sequence[RunData], extents: Iterable[Extent | None] | None = None) -> list[MapView]:
