@@ -836,3 +836,24 @@ def test_report_plan_image_alt_says_what_the_plan_decided(rendered: Path) -> Non
     assert alt is not None
     assert alt.group(1).startswith("Plan of Baseline: Parkway only")
     assert "Weighted mean walk 1,003 m → 752 m (−25.1%) · capital £2.55m" in alt.group(1) and "\n" not in alt.group(1)
+
+
+def test_titles_of_names_at_the_200_character_limit_stay_on_the_figure(rendered: Path) -> None:
+    """A scenario and a site named at the format's 200-character limit ran the plan's and the
+    distance map's titles off the right edge of the figure."""
+    from dataclasses import replace
+
+    data = load_run(rendered)
+    m = data.metrics.model_copy(deep=True)
+    m.scenario.name = ("Masterplan option C: phase two with the northern spine and the enlarged innovation hub, " * 3)[:200]
+    m.site.name = ("Site with a long name: " + "Ünterwëgs " * 30)[:200]
+    long_run = replace(data, metrics=m)
+    for fig in (plan.plan_figure(long_run), distance.distance_figure(long_run)):
+        fig.draw_without_rendering()
+        rend = renderer(fig)
+        w, h = fig.get_size_inches() * fig.dpi
+        titles = [t for ax in fig.axes for t in (ax.title, ax._left_title) if t.get_text()]  # type: ignore[attr-defined]
+        assert titles
+        for t in titles:
+            box = t.get_window_extent(rend)
+            assert box.x0 >= 0 and box.x1 <= w and box.y1 <= h, (box, w, h, t.get_text()[:40])

@@ -48,6 +48,7 @@ from optimiser.present.style import (
     SIDE_GAP_IN,
     PlanStyle,
 )
+from optimiser.present.titles import wrap_title
 
 logger = logging.getLogger(__name__)
 
@@ -255,7 +256,8 @@ def draw_distance_map(ax: Axes, layout: LayoutLike, metrics: RunMetrics, *, kind
         if kind == "pairs" and metrics.solved and metrics.walk.pairs_newly_connected:  # else 'no change' misleads
             n = metrics.walk.pairs_newly_connected
             sub += f"\n{n:,} firm pair{' is' if n == 1 else 's are'} newly connected (no walk before): in no firm's value."
-        ax.set_title(f"{name}: {label[0].lower()}{label[1:]}\n{sub}", loc="left", fontsize=11, pad=8, linespacing=1.5)
+        ax.set_title(wrap_title(f"{name}: {label[0].lower()}{label[1:]}\n{sub}"), loc="left", fontsize=11, pad=8,
+                     linespacing=1.5)
     return fig
 
 

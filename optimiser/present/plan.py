@@ -135,7 +135,7 @@ def draw_plan(ax: Axes, layout: LayoutLike, metrics: RunMetrics, *, extent: Exte
     if title:
         head, sub = plan_title(metrics)
         fig_w = root_figure(ax).get_size_inches()[0]
-        size = 11.0
+        size = 11.0 if f"{head}\n{sub}".count("\n") < 4 else 9.0  # five lines and more: smaller, to stay on the figure
         if ax.get_position(original=True).width < box_w - 1e-9:  # sharing its box with the key: wrap to the box
             size = 9.0  # a plan in a grid of subplots: its title must not reach the plan above
             sub = "\n".join(textwrap.wrap(sub, max(40, int(box_w * fig_w * 72 / (size * 0.55))), break_on_hyphens=False))

@@ -17,7 +17,16 @@ from optimiser.present.formatting import (
 )
 from optimiser.present.metrics import RunMetrics
 
-__all__ = ["plan_title", "plan_alt"]
+__all__ = ["plan_title", "plan_alt", "wrap_title", "TITLE_WIDTH"]
+
+TITLE_WIDTH = 150
+"""Characters in a line of a plan's or distance map's title (11 pt across a 14.6-16 in figure)."""
+
+
+def wrap_title(text: str, width: int = TITLE_WIDTH) -> str:
+    """``text`` with each of its lines wrapped to ``width`` characters: a scenario or site name
+    may be 200 characters long, and ran off the figure unwrapped."""
+    return "\n".join(w for line in text.split("\n") for w in (textwrap.wrap(line, width, break_on_hyphens=False) or [""]))
 
 
 def plan_title(metrics: RunMetrics) -> tuple[str, str]:
@@ -28,13 +37,14 @@ def plan_title(metrics: RunMetrics) -> tuple[str, str]:
         site_name = ""  # a scenario named after its site: the name once, not twice
     head = f"{name}" + (f" — {site_name}" if site_name else "")
     if len(head) > 100:  # a long site name goes on a line of its own, in full
-        head = f"{name}\n{site_name}"
+        head = "\n".join(n for n in (name, site_name) if n)
+    head = wrap_title(head)
     walk, cost, gap, tr = metrics.walk, metrics.cost, metrics.gap, metrics.transit
     if not metrics.solved:  # no layout: say what stopped it, not a walk 'after' of '–'
         reason = "; ".join(metrics.conflicts) or metrics.message
         line = (f"No layout ({metrics.status})" + (f": {reason}" if reason else "")
                 + f" · weighted mean walk today {fmt_m(walk.baseline_weighted_mean_m)}")
-        return head, "\n".join(textwrap.wrap(line, 150, break_on_hyphens=False))
+        return head, wrap_title(line)
     bits = []
     if tr is not None and tr.objective == "max_coverage":  # the run's own objective, not the walk between firms
         bits.append(f"{fmt_num(tr.covered_employees)} of {fmt_num(tr.total_employees)} staff within "
