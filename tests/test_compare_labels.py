@@ -198,3 +198,24 @@ def test_compare_legend_gives_a_symbol_tagged_per_site_once() -> None:
     assert labels == ["Footpath / footway", "Existing crossing / junction (J1, J2, … in the key)"]
     same = [panel("Existing crossing / junction (J1 in the key)"), panel("Existing crossing / junction (J1 in the key)")]
     assert [_flat(str(h.get_label())) for h in _merge_handles(same)] == ["Existing crossing / junction (J1 in the key)"]  # type: ignore[arg-type]
+
+
+def test_compare_titles_of_a_long_name_keep_to_their_panel_and_column(runs: list[RunData]) -> None:
+    """A scenario named at the 200-character limit ran its panel titles into the next panel's and
+    its heading in the metrics table across the other runs' columns."""
+    from dataclasses import replace
+
+    m = runs[0].metrics.model_copy(deep=True)
+    m.scenario.name = ("Masterplan option C: phase two with the northern spine and the enlarged innovation hub, " * 3)[:200]
+    fig, plans, dists = compare_figure([replace(runs[0], metrics=m), runs[1]])
+    fig.draw_without_rendering()
+    rend = renderer(fig)
+    for row in (plans, dists):
+        left, right = (ax._left_title.get_window_extent(rend) for ax in row)  # type: ignore[attr-defined]
+        assert not left.overlaps(right) and left.x1 < right.x0, (left, right)
+    table = next(ax for ax in fig.axes if ax.get_gid() == "compare-table")
+    cells = table.tables[0].get_celld()
+    for col in (1, 2):
+        text = cells[0, col].get_text().get_window_extent(rend)
+        assert text.x1 <= cells[0, col + 1].get_window_extent(rend).x0 if col == 1 else text.x1 <= fig.bbox.x1
+    assert cells[0, 1].get_text().get_text().endswith("…")

@@ -17,6 +17,7 @@ import logging
 import math
 import os
 import re
+import textwrap
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,6 +55,7 @@ from optimiser.present.report import Cell, Header, Table, data_uri_png, render_p
 from optimiser.present.rundir import load_run
 from optimiser.present.staging import move_into, output_write_errors, remove_stage, stage_for_render, write_new_file
 from optimiser.present.style import PLAN_DPI, PlanStyle
+from optimiser.present.titles import wrap_title
 
 logger = logging.getLogger(__name__)
 
@@ -209,12 +211,18 @@ def built_text(m: RunMetrics) -> str:
     return "; ".join(names.get(i, i) for i in ids) or "nothing"
 
 
+PANEL_TITLE_WIDTH = 80
+"""Characters in a line of a panel's title (9.5 pt across a 6.4 in panel): a longer name ran into
+the next panel's title."""
+
+
 def _panel_title(run: RunData) -> str:
     m = run.metrics
     gap = as_float(m.gap)
+    name = wrap_title(run_title(run), PANEL_TITLE_WIDTH)
     if not m.solved:
-        return f"{run_title(run)}\nwalk before {fmt_m(m.walk.baseline_weighted_mean_m)}; nothing built"
-    return (f"{run_title(run)}\nwalk {fmt_num(m.walk.baseline_weighted_mean_m)} → {fmt_m(m.walk.optimised_weighted_mean_m)}"
+        return f"{name}\nwalk before {fmt_m(m.walk.baseline_weighted_mean_m)}; nothing built"
+    return (f"{name}\nwalk {fmt_num(m.walk.baseline_weighted_mean_m)} → {fmt_m(m.walk.optimised_weighted_mean_m)}"
             + reduction_text(as_float(m.walk.reduction_pct)) + f" · {fmt_money(m.cost.capital, m.currency)}"
             + (f" · gap {gap * 100:.1f}%" if gap is not None else ""))
 
@@ -363,7 +371,7 @@ def compare_figure(runs: Sequence[RunData], *, distance: bool = True) -> tuple[F
             ax.set_gid(f"compare-distance-{i}")
             draw_distance_map(ax, run, run.metrics, kind=kind, extent=extents[i], vlim=vlim, style=styles[i],
                               title=False, colorbar=False, gid_prefix=f"run{i}-", fallback=False)
-            ax.set_title(f"{run.name}: change in walk per firm", loc="left", fontsize=9.5, pad=5)
+            ax.set_title(wrap_title(f"{run.name}: change in walk per firm", PANEL_TITLE_WIDTH), loc="left", fontsize=9.5, pad=5)
             dist_axes.append(ax)
     _figure_legend(fig, grid, plan_axes, kind if dist_axes else "", vlim, one_scale=comp.same_site)
     _figure_table(fig, grid, rows, runs)
@@ -450,7 +458,9 @@ def _figure_table(fig: Figure, grid: _Grid, rows: list[tuple[MetricRow, list[Any
         cell_text.append([row.label] + [mpl_text(("★ " if j in best else "") + row.text(v, runs[j].metrics)) for j, v in enumerate(vals)])
         bold.extend((ri + 1, j + 1) for j in best)
     head = "Metric (★ best)" if bold else "Metric"  # the ★ note only where a ★ is drawn
-    tab = tab_ax.table(cellText=cell_text, colLabels=[head] + [run_title(r) for r in runs], loc="upper left",
+    fits = max(int((fig_w - 0.4) / (len(runs) + 1) * 72 / 5.5), 12)  # 8 pt bold characters in a column
+    titles = [textwrap.shorten(run_title(r), fits, placeholder="…") for r in runs]  # in full over the panels
+    tab = tab_ax.table(cellText=cell_text, colLabels=[head] + titles, loc="upper left",
                        cellLoc="left", colLoc="left", bbox=Bbox.from_bounds(0, 0, 1, 1))
     tab.auto_set_font_size(False)
     tab.set_fontsize(8)
