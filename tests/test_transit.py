@@ -601,3 +601,15 @@ def test_interactive_plan_offers_toggles_only_for_layers_it_draws(tmp_path):
     assert "labels" in layers and "candidates" in layers  # candidate crossings are drawn (hidden at first)
     full = map_view(load_run(make_run_dir(tmp_path / "synthetic")))
     assert {"route_before", "route_after", "coverage", "candidates", "labels"} <= {layer for layer, _ in full.toggles}
+
+
+def test_the_catchment_heading_wraps_a_long_scenario_name():
+    """A scenario named at the 200-character limit ran the catchment figure's heading off the figure."""
+    from optimiser.present.transit_plan import _catchment_title
+
+    r = run_scenario(tram_scenario(), None, render=False)
+    m = r.metrics.model_copy(deep=True)
+    m.scenario.name = ("Tram option B with the southern loop and two new Parkway crossings, phased " * 3)[:200]
+    title = _catchment_title(m)
+    assert all(len(line) <= 150 for line in title.splitlines()), title
+    assert " ".join(title.split()).startswith(" ".join(m.scenario.name.split()) + ": walking catchments")

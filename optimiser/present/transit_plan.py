@@ -32,6 +32,7 @@ from optimiser.present.layers import Extent, LayoutLike, lines, point
 from optimiser.present.metrics import RunMetrics
 from optimiser.present.plan_key import wrap_width
 from optimiser.present.style import CROSSING_C, EXISTING_CROSSING_C, FIRM_C, TRANSIT_C
+from optimiser.present.titles import wrap_title
 
 logger = logging.getLogger(__name__)
 
@@ -95,6 +96,7 @@ def _catchment_title(metrics: RunMetrics) -> str:
     """The figure's heading: the scenario, the catchment walk and the staff it covers."""
     t = metrics.transit
     head = f"{metrics.scenario.name or metrics.scenario.id or 'Scenario'}: walking catchments of the transit stops"
+    head = wrap_title(head)  # a name of up to 200 characters
     if t is None:
         return head
     bits = [f"{fmt_num(t.catchment_m)} m along the walking network"]
