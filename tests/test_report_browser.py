@@ -126,3 +126,24 @@ def test_printed_report_keeps_every_column_on_the_page(browser, tmp_path: Path) 
     assert page.locator("#placements-table th").last.is_visible()
     assert_clean(events)
     page.close()
+
+
+def test_a_long_unbroken_firm_name_does_not_widen_the_page_on_a_phone(browser, tmp_path: Path) -> None:
+    """A firm named 'Donaudampfschifffahrts…GmbH' (84 letters, no space) in the interactive plan's
+    key widened a 390 px phone's page to 649 px: the page scrolled sideways."""
+    import json
+
+    from optimiser.present.rundir import render_run
+    from tests.browser import PHONE
+
+    run = make_run_dir(tmp_path / "run")
+    layout = json.loads((run / "layout.geojson").read_text())
+    firm = next(f for f in layout["features"] if f["properties"].get("layer") == "firm")
+    firm["properties"]["name"] = "DonaudampfschifffahrtselektrizitätenhauptbetriebswerkbauunterbeamtengesellschaftGmbH"
+    (run / "layout.geojson").write_text(json.dumps(layout))
+    render_run(run)
+    page, events = open_page(browser, run / "report.html", PHONE)
+    assert "Donaudampf" in page.inner_text(".map-key")
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    assert_clean(events)
+    page.close()
