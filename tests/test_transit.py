@@ -613,3 +613,25 @@ def test_the_catchment_heading_wraps_a_long_scenario_name():
     title = _catchment_title(m)
     assert all(len(line) <= 150 for line in title.splitlines()), title
     assert " ".join(title.split()).startswith(" ".join(m.scenario.name.split()) + ": walking catchments")
+
+
+def test_the_maps_hold_every_new_stop_but_not_a_far_existing_one(tmp_path):
+    """A new stop chosen on an alignment beyond the parcels fell outside the plan's default
+    extent (the extent was parcels, firms, facilities, social spaces and crossings only): a
+    decision of the run not on its map. A far existing stop still does not stretch the map."""
+    from shapely.affinity import translate
+
+    from optimiser.present.layers import default_extent
+    from optimiser.present.rundir import load_run
+
+    run_scenario(tram_scenario(), tmp_path / "run", render=False)
+    layout = load_run(tmp_path / "run").layout
+    before = default_extent(layout)
+    new = next(f for f in layout.layer("transit_stop") if f.text("status") == "new")
+    old = next(f for f in layout.layer("transit_stop") if f.text("status") == "existing")
+    new.geometry = translate(new.geometry, 0, 1500)  # 1.5 km north of the site
+    old.geometry = translate(old.geometry, 3000, 0)  # 3 km east
+    x0, y0, x1, y1 = default_extent(layout)
+    nx, ny = new.geometry.x, new.geometry.y
+    assert x0 <= nx <= x1 and y0 <= ny <= y1, ((nx, ny), (x0, y0, x1, y1))
+    assert x1 < old.geometry.x and x1 == pytest.approx(before[2])

@@ -229,10 +229,15 @@ def as_layout(layout: LayoutLike, metrics: RunMetrics) -> Layout:
 
 
 def default_extent(layout: Layout, pad: float = 0.06) -> Extent:
-    """The site's extent (parcels, firms, placements, candidate crossings) plus nearby existing
-    crossings and facilities, padded by ``pad`` of its size; paths and barriers are clipped to it."""
+    """The site's extent (parcels, firms, placements, new transit stops, candidate crossings) plus
+    nearby existing crossings and facilities, padded by ``pad`` of its size; paths and barriers are
+    clipped to it."""
     b = layout.bounds(EXTENT_LAYERS) or layout.bounds() or (0.0, 0.0, 1000.0, 1000.0)
     x0, y0, x1, y1 = b
+    for f in layout.layer("transit_stop"):  # a new stop is a decision of the run: on the map wherever it is
+        if f.text("status") == "new" and not f.geometry.is_empty:
+            gx0, gy0, gx1, gy1 = f.geometry.bounds
+            x0, y0, x1, y1 = min(x0, gx0), min(y0, gy0), max(x1, gx1), max(y1, gy1)
     reach = 0.15 * math.hypot(x1 - x0, y1 - y0)
     core = shapely.box(x0, y0, x1, y1)
     for f in layout.layer(*NEARBY_LAYERS):
