@@ -43,6 +43,26 @@ def test_outside_the_area_of_use_is_in_whole_metres(tmp_path):
                    "(lon -9.01..2.01, lat 49.75..61.01, give or take 1°): lon/lat (159.40561, 81.83077)")
 
 
+def test_coordinates_written_as_text_get_the_area_and_span_checks_too(tmp_path):
+    """YAML 1.1 reads ``1e7`` (no decimal point) as text, and GIS exports quote numbers: the
+    schema reads both as numbers, so the area-of-use and 50 km checks must see them too (a firm
+    at ``1e7`` or ``1e300`` was accepted, with a 300-digit connector warning)."""
+    text = yaml.safe_dump(site_dict(), default_flow_style=None).replace("[440850.0, 387060.0]", "[1e7, 387060.0]", 1)
+    assert "[1e7, 387060.0]" in text
+    (tmp_path / "exp.yaml").write_text(text)
+    d = site_dict()
+    d["firms"][2]["location"] = ["1e300", "387060"]
+    d["firms"][3]["location"] = ["440850", "407000"]  # 20 km north of the others: inside the area, within 50 km
+    probs = validate_files([tmp_path / "exp.yaml", _write(tmp_path / "quoted.yaml", d)])
+    got = [(p.file.rsplit("/", 1)[-1], p.field, p.reason.split(" lie ")[0]) for p in probs]
+    assert got == [("exp.yaml", "firms[2].location", "coordinates (10000000, 387060)"),
+                   ("quoted.yaml", "firms[2].location", "coordinates (1e+300, 387060)")]
+    d["firms"][2]["location"] = ["440850", "387060"]
+    d["firms"][3]["location"] = ["440850", "447000"]  # 60 km north: wider than a walkable site
+    (field, reason, _), = _problems(tmp_path, d)
+    assert (field, reason.split(";")[0]) == ("firms[3].location", "lies 59.7 km from the middle of the site")
+
+
 def _lonlat_site(**site_fields):
     """The tiny site (Sheffield, EPSG:27700) given in lon/lat, with ``site_fields`` set."""
     tr = Transformer.from_crs("EPSG:27700", "EPSG:4326", always_xy=True)

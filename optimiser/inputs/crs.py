@@ -130,7 +130,7 @@ def iter_positions(geom: Any) -> Iterator[list[float]]:
     """Every coordinate position inside a raw geometry value (point list or GeoJSON dict)."""
     if isinstance(geom, dict):
         geom = geom.get("coordinates")
-    if isinstance(geom, list) and geom and isinstance(geom[0], (int, float)):
+    if isinstance(geom, list) and geom and isinstance(geom[0], (int, float, str)):
         yield geom
     elif isinstance(geom, list):
         for g in geom:
@@ -159,12 +159,30 @@ def degrees_in_metric_crs(positions: list[list[float]], crs: CRS) -> bool:
                for p in positions)
 
 
+def _coordinate(value: Any) -> int | float | None:
+    """One raw coordinate as the schema reads it: a number, or text that is one (YAML 1.1 reads
+    ``1e7`` as text, GIS exports quote numbers); ``None`` when it is neither, or not finite (the
+    schema reports those)."""
+    if isinstance(value, str):
+        try:
+            value = float(value.strip())
+        except ValueError:
+            return None
+        if value.is_integer() and abs(value) < 1e15:
+            value = int(value)  # "440300" is shown as 440300 in messages, as an unquoted one
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return value if np.isfinite(value) else None
+
+
 def _numeric_positions(value: Any) -> list[list[float]]:
-    """The well-formed positions (two or more numbers) inside a raw geometry value."""
+    """The well-formed positions (two or more numbers, or numbers written as text, as the schema
+    reads them) inside a raw geometry value, as numbers."""
     try:
-        return [p for p in iter_positions(value) if len(p) >= 2 and all(isinstance(v, (int, float)) for v in p)]
+        positions = [[_coordinate(v) for v in p] for p in iter_positions(value)]
     except TypeError:
         return []
+    return [[v for v in p if v is not None] for p in positions if len(p) >= 2 and None not in p]
 
 
 def _feature_positions(data: dict[str, Any]) -> Iterable[tuple[str, list[list[float]]]]:
