@@ -121,6 +121,31 @@ def test_self_intersection_gives_the_location():
     assert "parcels[0].geometry: invalid polygon: self-intersection at (440650, 387835)" in out
 
 
+def test_a_polygon_on_one_line_is_zero_area_not_a_self_intersection(tmp_path):
+    """A ring whose corners lie on one line (a typo in a coordinate) was 'invalid polygon:
+    self-intersection at ...' with the hint to stop edges crossing, or 'too few points in
+    geometry component' with the same hint: neither says what is wrong. A bow tie still is a
+    self-intersection."""
+    from tests.sitefiles import site_dict, xy
+
+    d = site_dict()
+    d["parcels"][0]["geometry"]["coordinates"] = [[xy(0, 0), xy(150, 0), xy(300, 0), xy(0, 0)]]
+    d["parcels"][1]["geometry"]["coordinates"] = [[xy(0, 320), xy(300, 320), xy(0, 320), xy(0, 320)]]
+    d["parcels"][2]["geometry"]["coordinates"] = [[xy(300, 0), xy(700, 280), xy(700, 0), xy(300, 280), xy(300, 0)]]
+    d["exclusion_zones"] = [{"id": "z", "geometry": {"type": "Polygon", "coordinates": [[xy(9, 9)] * 4]}}]
+    (tmp_path / "flat.yaml").write_text(yaml.safe_dump(d))
+    got = [(p.field, p.reason, p.hint) for p in validate_files([tmp_path / "flat.yaml"])]
+    fix = "give the ring at least three corners that do not lie on one line (a typo in a coordinate?)"
+    assert got == [
+        ("parcels[0].geometry", "polygon has zero area: its outer ring encloses nothing (its 3 distinct corners lie on one "
+         "line)", fix),
+        ("parcels[1].geometry", "polygon has zero area: its outer ring encloses nothing (it has only 2 distinct corners)", fix),
+        ("parcels[2].geometry", "invalid polygon: self-intersection at (440500, 387140)",
+         "fix the ring so its edges do not cross (check the vertex order)"),
+        ("exclusion_zones[0].geometry", "polygon has zero area: its outer ring encloses nothing (all its positions are one "
+         "point)", fix)]
+
+
 def test_many_problems_are_all_reported():
     out = _validate_cli(_rel("many_problems.yaml")).output
     lines = [line for line in out.splitlines() if line.startswith(_rel("many_problems.yaml"))]

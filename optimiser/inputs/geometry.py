@@ -9,7 +9,7 @@ from typing import Any
 
 import shapely
 from pyproj import CRS
-from shapely.geometry import LineString, Point, Polygon
+from shapely.geometry import LineString, MultiPoint, Point, Polygon
 from shapely.geometry.base import BaseGeometry
 from shapely.ops import substring
 
@@ -120,6 +120,16 @@ class GeometryReader:
                                              f"not at its first position {list(ring[0])[:2]}",
                                              "repeat the first position at the end of the ring (GeoJSON rings are closed)"))
                 return None
+        flat = next((k for k, ring in enumerate(rings_raw) if MultiPoint([list(c)[:2] for c in ring]).convex_hull.area <= 0), None)
+        if flat is not None:  # shapely calls a ring on one line a self-intersection, or too few points
+            where = "its outer ring" if flat == 0 else f"hole {flat}"
+            corners = len({tuple(list(c)[:2]) for c in rings_raw[flat]})
+            shape = ("all its positions are one point" if corners == 1 else "it has only 2 distinct corners" if corners == 2
+                     else f"its {corners} distinct corners lie on one line")
+            self.problems.append(Problem(self.file, field, f"polygon has zero area: {where} encloses nothing ({shape})",
+                                         "give the ring at least three corners that do not lie on one line (a typo in "
+                                         "a coordinate?)"))
+            return None
         file_poly = Polygon(rings_raw[0], rings_raw[1:])
         if not file_poly.is_valid:
             reason = shapely.is_valid_reason(file_poly)
