@@ -50,6 +50,24 @@ def test_utf16_file_says_so(tmp_path):
     assert "UTF-16" in reason and "UTF-8" in hint
 
 
+def test_latin1_file_names_the_line_and_the_character_meant(tmp_path):
+    """A file saved in Windows-1252 / Latin-1 (a German firm's name) was 'not UTF-8 text (byte
+    612)': no line, and no word of which encoding it is in."""
+    d = site_dict()
+    d["firms"][1]["name"] = "Bösch & Söhne"
+    path = tmp_path / "site.yaml"
+    text = yaml.safe_dump(d, allow_unicode=True, sort_keys=False)
+    path.write_bytes(text.encode("cp1252"))
+    line = next(i for i, t in enumerate(text.splitlines(), 1) if "Bösch" in t)
+    col = text.splitlines()[line - 1].index("ö") + 1
+    assert _problems(path) == [("", f"not UTF-8 text: line {line}, column {col} holds byte 0xF6, 'ö' in Windows-1252 / "
+                                "Latin-1, the encoding the file seems to be in",
+                                "save the file as UTF-8 (e.g. Notepad: Save As..., Encoding 'UTF-8'; iconv -f cp1252 "
+                                "-t utf-8 FILE > NEW)")]
+    path.write_bytes(b"format: placemaking-site/1\nid: \x81\xfe\n")  # no Windows-1252 either
+    assert _problems(path) == [("", "not UTF-8 text: line 2, column 5 holds byte 0x81", "save the file as UTF-8")]
+
+
 @pytest.mark.parametrize("name", ["site.json", "site.toml", "site.geojson", "scenario.json"])
 def test_empty_file_of_any_format_is_empty(tmp_path, name):
     path = tmp_path / name

@@ -171,9 +171,25 @@ def _read_text(p: Path, name: str) -> tuple[str | None, list[Problem]]:
         if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
             return None, [Problem(name, "", "UTF-16 text (Windows 'Unicode'), not UTF-8",
                                   "save the file as UTF-8 (Notepad: Save As..., Encoding 'UTF-8')")]
-        return None, [Problem(name, "", f"not UTF-8 text (byte {exc.start})", "save the file as UTF-8")]
+        return None, [_not_utf8(name, raw, exc.start)]
     except OSError as exc:
         return None, [Problem(name, "", f"cannot be read: {exc.strerror or exc}", "check permissions")]
+
+
+def _not_utf8(name: str, raw: bytes, at: int) -> Problem:
+    """A file that is not UTF-8: where (line and column, as an editor counts them) and, for text
+    saved in Windows-1252 / Latin-1 (Excel's and older editors' default), the character meant."""
+    line = raw.count(b"\n", 0, at) + 1
+    col = len(raw[raw.rfind(b"\n", 0, at) + 1:at].decode("utf-8", "replace")) + 1
+    where = f"not UTF-8 text: line {line}, column {col} holds byte 0x{raw[at]:02X}"
+    try:
+        meant = raw[at:at + 1].decode("cp1252")
+        raw.decode("cp1252")
+    except UnicodeDecodeError:
+        return Problem(name, "", where, "save the file as UTF-8")
+    return Problem(name, "", f"{where}, {meant!r} in Windows-1252 / Latin-1, the encoding the file seems to be in",
+                   "save the file as UTF-8 (e.g. Notepad: Save As..., Encoding 'UTF-8'; "
+                   "iconv -f cp1252 -t utf-8 FILE > NEW)")
 
 
 def _too_deep(name: str, depth: int | str) -> _Unparsable:
