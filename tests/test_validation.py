@@ -146,6 +146,21 @@ def test_a_polygon_on_one_line_is_zero_area_not_a_self_intersection(tmp_path):
          "point)", fix)]
 
 
+def test_a_scenario_of_an_invalid_site_given_after_it_does_not_point_below(tmp_path):
+    """``siteopt validate site.yaml scenario.yaml`` prints the site's problems once, first; the
+    scenario's line then said 'the 3 problems after this line are in it' with nothing after it."""
+    from tests.sitefiles import write_files
+
+    site, scen = write_files(tmp_path)
+    site.write_text(site.read_text().replace("employees: 120", "employees: 0").replace("employees: 60", "employees: -1"))
+    res = _validate_cli(str(site), str(scen))
+    assert res.exit_code == 2
+    assert res.output.splitlines()[-1] == (
+        f"{scen}: site: its site file {str(site)!r} is invalid: 2 problems, each on a line of its own starting with "
+        "the site file's name (fix the site file; `siteopt validate SITE` lists its problems alone)")
+    assert [line.split(": ")[1] for line in res.output.splitlines()[:2]] == ["firms[0].employees", "firms[1].employees"]
+
+
 def test_many_problems_are_all_reported():
     out = _validate_cli(_rel("many_problems.yaml")).output
     lines = [line for line in out.splitlines() if line.startswith(_rel("many_problems.yaml"))]

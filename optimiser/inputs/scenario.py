@@ -168,8 +168,10 @@ def _scenario_site(data: dict[str, Any], file: str, path: Path | None) -> tuple[
         return found
     except InputError as exc:
         n = len(exc.problems)
-        head = Problem(file, "site", f"its site file {str(site_path)!r} is invalid: the {n} problem{'s' if n != 1 else ''} "
-                       f"after this line {'are' if n != 1 else 'is'} in it",
+        # not "after this line": validate prints a site given before its scenario once, above this
+        count = "1 problem, on a line" if n == 1 else f"{n} problems, each on a line"
+        head = Problem(file, "site", f"its site file {str(site_path)!r} is invalid: {count} of its own starting with "
+                       "the site file's name",
                        "fix the site file; `siteopt validate SITE` lists its problems alone")
         raw, _ = load_mapping(site_path)
         return None, SiteRefs.of_mapping(raw) if raw is not None else None, [head, *exc.problems]
