@@ -377,6 +377,35 @@ def test_a_quoted_number_is_read_a_thousands_separator_is_refused_and_an_empty_e
                              "or leave entrances out: the firm's location is then its entrance)"), lines
 
 
+def test_numbers_and_currencies_written_as_in_continental_europe_get_what_to_write(tmp_path):
+    """A German planner writes ``budget: 3.000.000`` (YAML: text), ``"1.500,50"``, ``"3,5"`` and
+    ``currency: €``: each was 'write budget as a number' or 'use a three-letter ISO 4217 code such
+    as GBP, USD or EUR', with no word of what was wrong. ``"1.500"`` alone stays one and a half
+    where a fraction may be meant."""
+    from tests.sitefiles import write_files
+
+    site, scen = write_files(tmp_path)
+    site.write_text(site.read_text().replace("employees: 120", "employees: '1.300'").replace("employees: 60", "employees: '1,5'"))
+    data = yaml.safe_load(scen.read_text())
+    data.pop("budget_gbp")
+    data["facilities"][0].pop("cost_gbp")
+    data["social_spaces"].pop("cost_gbp")
+    data["crossings"]["types"] = {"signalised": {"cost": "250.000,50"}}
+    data.update(currency="€", budget="3.000.000")
+    data["facilities"][0]["cost"] = "3,5"
+    data["social_spaces"]["cost"] = "1.500"
+    scen.write_text(yaml.safe_dump(data, allow_unicode=True))
+    got = {p.field: p.hint for p in validate_files([site, scen]) if p.field != "site"}
+    assert got == {
+        "firms[0].employees": "write 1300, without the points between thousands",
+        "firms[1].employees": "write employees as a whole number",
+        "currency": "write the ISO 4217 code, not the symbol: currency: EUR",
+        "budget": "write 3000000, without the points between thousands",
+        "facilities[0].cost": "write 3.5: a decimal point, not a comma",
+        "crossings.types.signalised.cost": "write 250000.50, without the points between thousands and with a decimal point, "
+                                           "not a comma"}, got
+
+
 def test_a_head_count_in_exponent_notation_gets_the_number_to_write(tmp_path):
     """YAML reads ``1e6`` (no decimal point) as text, so ``employees: 1e6`` is refused: the hint
     says to write 1000000 (it said "write employees as a whole number", which 1e6 is), and a

@@ -388,6 +388,25 @@ def _plain_amount(text: str) -> str | None:
     return f"{value.normalize():f}"
 
 
+_POINT_GROUPED = re.compile(r"[+-]?\d{1,3}(?:\.\d{3}){2,}(?:,\d+)?|[+-]?\d{1,3}(?:\.\d{3})+,\d+")
+"""A number grouped with points (``"3.000.000"``, ``"1.500,50"``, as written in Germany and much of
+Europe): unambiguous with two groups or a decimal comma (``"1.500"`` alone is one and a half)."""
+_DECIMAL_COMMA = re.compile(r"[+-]?\d+,(?:\d{1,2}|\d{4,})")
+"""A decimal comma (``"3,5"``); three digits after the comma are a thousands group (``_GROUPED``)."""
+
+
+def _continental(text: str, *, whole: bool = False) -> str | None:
+    """What to write for a number in European notation, or ``None`` when ``text`` is not one;
+    ``whole``: a whole number is asked for, so one group (``"1.300"``) is a thousands group too."""
+    t = text.strip()
+    if _POINT_GROUPED.fullmatch(t) or (whole and re.fullmatch(r"[+-]?\d{1,3}(?:\.\d{3})+", t)):
+        return (f"write {t.replace('.', '').replace(',', '.')}, without the points between thousands"
+                + (" and with a decimal point, not a comma" if "," in t else ""))
+    if not whole and _DECIMAL_COMMA.fullmatch(t):
+        return f"write {t.replace(',', '.')}: a decimal point, not a comma"
+    return None
+
+
 def _whole_exponent(text: str) -> int | None:
     """The whole number a text in exponent notation stands for (``"1e6"``, ``"2.5e3"``, which
     YAML reads as text), or ``None``."""
@@ -417,6 +436,9 @@ def fix_for(err: ErrorDetails, field: str) -> str | None:
         return f"write {field} as an ordinary number, not nan or inf"
     if t in ("int_parsing", "float_parsing") and isinstance(given := err.get("input"), str) and _GROUPED.fullmatch(given.strip()):
         return f"write {re.sub(_SEPARATORS, '', given.strip())}, without the thousands separator"
+    if t in ("int_parsing", "float_parsing") and isinstance(given, str) and (
+            plain := _continental(given, whole=t == "int_parsing")) is not None:
+        return plain
     if t == "float_parsing" and field in _MONEY_KEYS and isinstance(given, str) and (plain := _plain_amount(given)) is not None:
         return f"write {plain}: the amount alone, in the scenario's currency, without symbol, separators or units"
     if t == "int_parsing" and isinstance(given, str) and (whole := _whole_exponent(given)) is not None:
