@@ -406,6 +406,23 @@ def test_numbers_and_currencies_written_as_in_continental_europe_get_what_to_wri
                                            "not a comma"}, got
 
 
+def test_a_point_with_a_coordinate_not_finite_says_so(tmp_path):
+    """``location: [1e400, 387060]`` in JSON (read as infinity) or ``[.nan, 1]`` in YAML was 'must
+    be a point: [x, y] or {"type": "Point", ...}', though it is one; the GeoJSON form already
+    said 'must be a finite number'."""
+    from tests.sitefiles import site_dict
+
+    d = site_dict()
+    text = json.dumps(d).replace(json.dumps(d["firms"][2]["location"]), "[1e400, 387060]", 1)
+    (tmp_path / "site.json").write_text(text)
+    d["firms"][1]["entrances"] = [[float("nan"), 1.0]]
+    (tmp_path / "site.yaml").write_text(yaml.safe_dump(d))
+    fix = "write the coordinates as ordinary numbers, not nan or inf (nor one too large for a number, such as 1e400)"
+    assert [(p.field, p.reason, p.hint) for p in validate_files([tmp_path / "site.json", tmp_path / "site.yaml"])] == [
+        ("firms[2].location", "coordinates must be finite numbers (firm 'c')", fix),
+        ("firms[1].entrances[0]", "coordinates must be finite numbers (firm 'b')", fix)]
+
+
 def test_a_head_count_in_exponent_notation_gets_the_number_to_write(tmp_path):
     """YAML reads ``1e6`` (no decimal point) as text, so ``employees: 1e6`` is refused: the hint
     says to write 1000000 (it said "write employees as a whole number", which 1e6 is), and a

@@ -498,6 +498,10 @@ def _field_problem(err: ErrorDetails, where: _Located, data: Any, file: str) -> 
 def _union_problem(errs: list[ErrorDetails], union_loc: tuple[Any, ...], data: Any, file: str) -> Problem:
     """One problem for a two-form value that fits neither form."""
     field_name = _last_key(union_loc, "")
+    if field_name in UNION_TEXT and all(e["type"] == "finite_number" for e in errs):  # [x, y], but x is 1e400 or NaN
+        return Problem(file, format_path(union_loc), "coordinates must be finite numbers" + _which(data, union_loc),
+                       "write the coordinates as ordinary numbers, not nan or inf (nor one too large for a number, "
+                       "such as 1e400)")
     text = UNION_TEXT.get(field_name) or "; or ".join(sorted({describe(e) for e in errs}))
     return Problem(file, format_path(union_loc), text + _which(data, union_loc),
                    f"write {field_name} in one of these forms" if field_name in UNION_TEXT else None)
