@@ -63,6 +63,17 @@ def test_coordinates_written_as_text_get_the_area_and_span_checks_too(tmp_path):
     assert (field, reason.split(";")[0]) == ("firms[3].location", "lies 59.7 km from the middle of the site")
 
 
+def test_a_span_far_beyond_the_earth_is_written_with_an_exponent(tmp_path):
+    """In a CRS without an area of use (a PROJ string) only the 50 km check sees a firm at 1e300:
+    its message wrote both distances out in 300 digits."""
+    d = site_dict()
+    d["crs"] = "+proj=tmerc +lat_0=49 +lon_0=-2 +k=0.9996012717 +x_0=400000 +y_0=-100000 +ellps=airy +units=m"
+    d["firms"][2]["location"] = [1e300, 387060]
+    (field, reason, _), = _problems(tmp_path, d)
+    assert (field, reason) == ("firms[2].location", "lies 1e+297 km from the middle of the site; the site spans 1e+297 km, "
+                               "more than the 50 km a walkable site can")
+
+
 def _lonlat_site(**site_fields):
     """The tiny site (Sheffield, EPSG:27700) given in lon/lat, with ``site_fields`` set."""
     tr = Transformer.from_crs("EPSG:27700", "EPSG:4326", always_xy=True)

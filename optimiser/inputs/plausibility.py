@@ -92,6 +92,12 @@ def degrees_outside(lon: float, lat: float, area: tuple[float, float, float, flo
     return max(lat_out, lon_out)
 
 
+def _km(metres: float) -> str:
+    """A distance in km as the span message writes it: ``59.7``, ``9,486.9``; ``1e+302`` for one
+    far beyond the Earth (a mistyped exponent in a CRS without an area of use), not 300 digits."""
+    return f"{metres / 1000:,.1f}" if metres < 1e9 else f"{metres / 1000:.3g}"
+
+
 def implausible_positions(file: str, features: Iterable[tuple[str, list[list[float]]]], crs: CRS,
                           crs_text: str, *, check_span: bool = True, area_of: tuple[CRS, str] | None = None
                           ) -> list[Problem]:
@@ -154,7 +160,7 @@ def implausible_positions(file: str, features: Iterable[tuple[str, list[list[flo
         mx, my = xs[len(xs) // 2], ys[len(ys) // 2]
         where, x, y = max(((w, cx * unit, cy * unit) for w, cx, cy in centres),
                           key=lambda c: math.hypot(c[1] - mx, c[2] - my))
-        problems.append(Problem(file, where, f"lies {math.hypot(x - mx, y - my) / 1000:,.1f} km from the middle of the site; "
-                                f"the site spans {span / 1000:,.1f} km, more than the {MAX_SITE_SPAN_M / 1000:g} km a walkable "
+        problems.append(Problem(file, where, f"lies {_km(math.hypot(x - mx, y - my))} km from the middle of the site; "
+                                f"the site spans {_km(span)} km, more than the {MAX_SITE_SPAN_M / 1000:g} km a walkable "
                                 "site can", "check this feature's coordinates (shifted or mistyped?)"))
     return problems
