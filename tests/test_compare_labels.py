@@ -17,7 +17,7 @@ from matplotlib.figure import Figure
 from matplotlib.text import Annotation, Text
 from matplotlib.transforms import Bbox
 
-from optimiser.present.compare import compare_figure, compare_html, firm_keys
+from optimiser.present.compare import _panel_title, compare_figure, compare_html, firm_keys
 from optimiser.present.distance import distance_figure
 from optimiser.present.labels import renderer
 from optimiser.present.layers import RunData, firm_numbers
@@ -219,3 +219,18 @@ def test_compare_titles_of_a_long_name_keep_to_their_panel_and_column(runs: list
         text = cells[0, col].get_text().get_window_extent(rend)
         assert text.x1 <= cells[0, col + 1].get_window_extent(rend).x0 if col == 1 else text.x1 <= fig.bbox.x1
     assert cells[0, 1].get_text().get_text().endswith("…")
+
+def test_a_panel_whose_pairs_were_all_newly_connected_says_so_not_dashes(runs: list[RunData]) -> None:
+    """A run whose one firm pair had no walk before (a river, no crossing) was titled 'walk – → –
+    · $9.00m' in compare, while its own plan says '1 of 1 firm pair newly connected (mean walk
+    526 m)'."""
+    run = runs[0]
+    walk = run.metrics.walk
+    walk.pairs, walk.pairs_compared, walk.pairs_newly_connected = 1, 0, 1
+    walk.newly_connected_weighted_mean_m, walk.baseline_weighted_mean_m, walk.optimised_weighted_mean_m = 525.8, None, None
+    walk.reduction_pct = None
+    head, line = _panel_title(run).split("\n")
+    assert line.startswith("1 pair newly connected (mean 526 m) · "), line
+    walk.pairs, walk.pairs_compared, walk.baseline_weighted_mean_m, walk.optimised_weighted_mean_m = 3, 2, 800.0, 600.0
+    walk.reduction_pct, walk.pairs_newly_connected = 25.0, 2
+    assert _panel_title(run).split("\n")[1].startswith("walk 800 → 600 m (−25.0%) · 2 pairs newly connected (mean 526 m) · ")

@@ -222,9 +222,16 @@ def _panel_title(run: RunData) -> str:
     name = wrap_title(run_title(run), PANEL_TITLE_WIDTH)
     if not m.solved:
         return f"{name}\nwalk before {fmt_m(m.walk.baseline_weighted_mean_m)}; nothing built"
-    return (f"{name}\nwalk {fmt_num(m.walk.baseline_weighted_mean_m)} → {fmt_m(m.walk.optimised_weighted_mean_m)}"
-            + reduction_text(as_float(m.walk.reduction_pct)) + f" · {fmt_money(m.cost.capital, m.currency)}"
-            + (f" · gap {gap * 100:.1f}%" if gap is not None else ""))
+    walk, bits = m.walk, []
+    if walk.pairs_compared or not walk.pairs_newly_connected:  # as the plan's title: no before, no "– → –"
+        bits.append(f"walk {fmt_num(walk.baseline_weighted_mean_m)} → {fmt_m(walk.optimised_weighted_mean_m)}"
+                    + reduction_text(as_float(walk.reduction_pct)))
+    if walk.pairs_newly_connected:
+        n = walk.pairs_newly_connected
+        bits.append(f"{fmt_num(n)} pair{'s' if n != 1 else ''} newly connected (mean "
+                    f"{fmt_m(walk.newly_connected_weighted_mean_m)})")
+    bits.append(fmt_money(m.cost.capital, m.currency))
+    return f"{name}\n" + " · ".join(bits + ([f"gap {gap * 100:.1f}%"] if gap is not None else []))
 
 
 _KEY_SPAN = re.compile(r" \(([A-Z]+)\d+(?:–[A-Z]+\d+)? in the key\)$")
