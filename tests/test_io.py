@@ -196,3 +196,21 @@ def test_duplicate_demand_pairs_and_clashing_crossing_ids(tmp_path):
     fields = {p.field for p in probs}
     assert "demand.pairs[1]" in fields
     assert "crossings.explicit[0].id" in fields
+
+
+def test_a_geojson_that_is_no_feature_collection_is_one_problem_with_what_to_do(tmp_path):
+    """A lone Feature saved as ``.geojson`` gave 'a GeoJSON site must be a FeatureCollection' with no
+    fix, then two problems that followed from it (no crs, the site is empty); a site in the site
+    format saved as ``.geojson`` the same three."""
+    feature = {"type": "Feature", "properties": {"layer": "firm", "id": "a", "employees": 5},
+               "geometry": {"type": "Point", "coordinates": [-1.38, 53.39]}}
+    (tmp_path / "one.geojson").write_text(json.dumps(feature))
+    (tmp_path / "site.geojson").write_text(json.dumps(site_dict()))
+    got = [(p.file.rsplit("/", 1)[-1], p.field, p.reason, p.hint)
+           for p in validate_files([tmp_path / "one.geojson", tmp_path / "site.geojson"])]
+    assert got == [
+        ("one.geojson", "type", "a GeoJSON site must be a FeatureCollection; this is a Feature",
+         'put every feature of the site in one {"type": "FeatureCollection", "features": [...]}, each with its '
+         "properties.layer (sites/README.md, GeoJSON variant)"),
+        ("site.geojson", "type", "a GeoJSON site must be a FeatureCollection; this file is in the placemaking-site/1 "
+         "format", "rename it to .json (or .yaml), the suffix of that format")]

@@ -562,6 +562,8 @@ def load_mapping(path: str | os.PathLike[str]) -> tuple[dict[str, Any] | None, l
     if suffix == ".geojson":
         data, more = geojson_to_site(data, name)
         problems.extend(more)
+        if not data:  # not a FeatureCollection: nothing more to say about a site it does not hold
+            return None, problems
         problems.extend(_complete_site_fields(data, p))
     logger.debug("read %s: %d top-level keys, %d problems", name, len(data), len(problems))
     return data, problems

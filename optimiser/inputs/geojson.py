@@ -145,6 +145,19 @@ def _single_part(geom: Any, geom_type: str | None) -> Any:
     return geom
 
 
+def _not_a_collection(doc: dict[str, Any], name: str) -> Problem:
+    """Why a ``.geojson`` document is no site, and what to do: a lone Feature or geometry goes in
+    a FeatureCollection; a site file in the site format keeps that format's suffix."""
+    given = doc.get("type")
+    if isinstance(doc.get("format"), str) and given is None:
+        return Problem(name, "type", f"a GeoJSON site must be a FeatureCollection; this file is in the {doc['format']} "
+                       "format", "rename it to .json (or .yaml), the suffix of that format")
+    what = f"this is a {given}" if isinstance(given, str) else "the file has no type"
+    return Problem(name, "type", f"a GeoJSON site must be a FeatureCollection; {what}",
+                   'put every feature of the site in one {"type": "FeatureCollection", "features": [...]}, each with '
+                   "its properties.layer (sites/README.md, GeoJSON variant)")
+
+
 def geojson_to_site(fc: dict[str, Any], name: str) -> tuple[dict[str, Any], list[Problem]]:
     """Turn a GeoJSON FeatureCollection into a site mapping (coordinates stay WGS84).
 
@@ -156,7 +169,7 @@ def geojson_to_site(fc: dict[str, Any], name: str) -> tuple[dict[str, Any], list
         ``(site mapping, problems)``; features that cannot be placed are left out and reported.
     """
     if fc.get("type") != "FeatureCollection":
-        return {}, [Problem(name, "type", "a GeoJSON site must be a FeatureCollection")]
+        return {}, [_not_a_collection(fc, name)]
     site, problems = _site_header(fc, name)
     feats = fc.get("features")
     if not isinstance(feats, list):
