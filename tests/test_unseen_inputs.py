@@ -342,3 +342,51 @@ def test_validate_checks_each_batch_item(tmp_path):
     res = CliRunner().invoke(cli, ["validate", str(batch)])
     assert res.exit_code == 2, res.output
     assert f"{batch}: item 1 (budget=on): budget_gbp: must be a number, got true" in res.output
+
+
+def test_hostile_values_in_a_site_or_scenario_are_problems_never_internal_errors(tmp_path):
+    """Found by mutating a German site's values one at a time: each of these was an internal error
+    (exit 1, 'This is a bug'): an id written as a list (TypeError: unhashable), an explicit
+    crossing's barrier or type as a list, a crossing type's ``cost: null`` (ValueError), a
+    barrier, an added firm or an explicit crossing at 1e308 (GEOS 'EdgeEnd with coordinate -nan',
+    OverflowError on the site's extent)."""
+    site, scen = write_files(tmp_path)
+    sd, sc = yaml.safe_load(site.read_text()), yaml.safe_load(scen.read_text())
+    sd["parcels"][1]["id"] = ["west", "n"]
+    sd["barriers"][0]["geometry"]["coordinates"][0][1] = 1e308
+    site.write_text(yaml.safe_dump(sd))
+    assert [(p.field, p.reason.split(":")[0]) for p in validate_files([site])] == [
+        ("parcels[1].id", "must be text, got list"),
+        ("barriers[0].geometry", "coordinates (439950, 1e+308) lie outside the area of use of crs EPSG")]
+    assert validate_files([site])[1].reason.endswith(": not a place on Earth")
+    write_files(tmp_path)  # the site valid again
+    sc["crossings"]["types"]["signalised"]["cost_gbp"] = None
+    sc["crossings"]["explicit"] = [{"id": "x", "barrier": ["parkway"], "type": ["footbridge"], "geometry": {
+        "type": "LineString", "coordinates": [[440400, 387250], [1e308, 387350]]}}]
+    sc["firm_changes"] = {"added": [{"id": "far", "employees": 5, "location": [1e308, 387100]},
+                                    {"id": "abroad", "employees": 5, "location": [4400000, 387100]}]}
+    scen.write_text(yaml.safe_dump(sc))
+    got = [(p.field, p.reason[:60]) for p in validate_files([scen])]
+    assert got == [
+        ("crossings.explicit[0].barrier", "must be text, got list (explicit 'x')"),
+        ("crossings.explicit[0].type", "must be text, got list (explicit 'x')"),
+        ("crossings.types.signalised.cost", "cost is missing"),
+        ("firm_changes.added[0].location", "coordinates (1e+308, 387100) lie outside the area of use of "),
+        ("firm_changes.added[1].location", "coordinates (4400000, 387100) lie outside the area of use of")], got
+    sc["crossings"]["explicit"][0].update(barrier="parkway", type="footbridge")
+    sc["crossings"]["types"]["signalised"]["cost_gbp"] = 250_000
+    sc.pop("firm_changes")
+    sc["social_spaces"]["existing"] = [[440500, -1e308]]
+    scen.write_text(yaml.safe_dump(sc))
+    got = [(p.field, p.reason[-20:]) for p in validate_files([scen])]
+    assert got == [("social_spaces.existing[0]", "not a place on Earth"),
+                   ("crossings.explicit[0].geometry", "not a place on Earth")], got
+    from optimiser.inputs.locate import resolve_input  # a transit no-platform area at 1e308 too
+
+    tram = yaml.safe_load(open(resolve_input("amp_sbp/tram")))
+    tram["site"] = str(resolve_input("amp_sbp/tram").parent / tram["site"])
+    tram["transit"]["no_platform"] = [{"type": "Polygon", "coordinates": [[[441620, 388420], [1e308, 388420],
+                                                                            [441780, 388580], [441620, 388420]]]}]
+    (tmp_path / "tram.yaml").write_text(yaml.safe_dump(tram))
+    got = [(p.field, p.reason[-20:]) for p in validate_files([tmp_path / "tram.yaml"])]
+    assert got == [("transit.no_platform[0]", "not a place on Earth")], got

@@ -164,7 +164,7 @@ def _widening_type_problems(cr: dict[str, Any], selected: list[Barrier], rules: 
     kind takes (no at-grade type over a motorway, railway or water, no underpass under water)."""
     if not selected or cr.get("spacing_m") == 0:
         return []
-    used = {e.get("type") for e in _items(cr.get("explicit")) if isinstance(e, dict)}
+    used = {e["type"] for e in _items(cr.get("explicit")) if isinstance(e, dict) and isinstance(e.get("type"), str)}
     types = _mapping(cr.get("types"))
     ruled = all(b.id in rules for b in selected)
     problems = []
@@ -195,7 +195,8 @@ def _explicit_problems(cr: dict[str, Any], site: Site, rules: dict[str, Crossing
     by_id = {b.id: b for b in site.barriers}
     problems = []
     for i, e in enumerate(_items(cr.get("explicit"))):
-        if not isinstance(e, dict) or e.get("barrier") not in by_id or e.get("type") not in types:
+        if (not isinstance(e, dict) or not isinstance(e.get("barrier"), str) or not isinstance(e.get("type"), str)
+                or e["barrier"] not in by_id or e["type"] not in types):  # a list where an id belongs: the schema says so
             continue
         bar, name = by_id[e["barrier"]], e["type"]
         at_grade = _at_grade(name, types[name])

@@ -37,6 +37,7 @@ from optimiser.errors import Problem, SiteWarning
 from optimiser.inputs.messages import format_coord, format_xy
 from optimiser.inputs.plausibility import (
     AREA_TOLERANCE_DEG,
+    MAX_COORDINATE,
     area_of_use_lonlat,
     degrees_outside,
     implausible_positions,
@@ -225,6 +226,15 @@ def _position_problems(file: str, where: str, pos: list[list[float]], src: CRS, 
                                 f"coordinates {pos[0][:2]} are not longitude/latitude degrees but crs {crs_text} is geographic",
                                 "declare the projected CRS the coordinates are in, e.g. crs: EPSG:27700"))
     return problems
+
+
+def firm_position_problems(file: str, raw_firms: list[Any], src: CRS, crs_text: str) -> list[Problem]:
+    """The checks a site's firms get against its ``crs`` (degrees in a metric CRS, metres in a
+    geographic one, outside the area of use), for raw firm items given elsewhere: a scenario's
+    ``firm_changes.added`` (fields ``firms[i]...``, as in a site file)."""
+    feats = list(_feature_positions({"firms": raw_firms}))
+    problems = [p for where, pos in feats for p in _position_problems(file, where, pos, src, crs_text)]
+    return problems or implausible_positions(file, feats, src, crs_text, check_span=False)
 
 
 # ------------------------------------------------------------------ a site's CRS
@@ -466,8 +476,23 @@ def check_site_crs(data: dict[str, Any], file: str) -> SiteCrs:
     else:
         dst = working_crs([(p[0], p[1]) for p in positions_all if looks_like_degrees([p])], None)
     problems.extend(bad_request)
+    if problems and dst is not None and not placeable(positions_all, src, dst):
+        dst = None  # 1e308, or a place off the Earth: no geometry is built of it (GEOS fails on NaN), the problems say why
     logger.debug("site %s: crs %s, working crs %s, %d positions", file, src.to_string(), dst and dst.to_string(), len(positions_all))
     return SiteCrs(src, dst, problems)
+
+
+def placeable(positions: Sequence[Sequence[float]], src: CRS, dst: CRS | None) -> bool:
+    """Whether every position, moved from ``src`` into ``dst``, is a finite point within
+    :data:`MAX_COORDINATE` (geometry can be built of it)."""
+    if not positions:
+        return True
+    xy = np.array([[float(p[0]), float(p[1])] for p in positions])
+    to_dst = transformer(src, dst)
+    if to_dst is not None:
+        with np.errstate(all="ignore"):
+            xy = np.column_stack(to_dst(xy[:, 0], xy[:, 1]))
+    return bool(np.all(np.isfinite(xy)) and np.all(np.abs(xy) <= MAX_COORDINATE))
 
 
 # ------------------------------------------------------------------ [latitude, longitude] hints

@@ -7,6 +7,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
 import shapely
 from pyproj import CRS
 from shapely.geometry import LineString, MultiPoint, Point, Polygon
@@ -16,6 +17,7 @@ from shapely.ops import substring
 from optimiser.errors import Problem
 from optimiser.inputs.crs import transformer
 from optimiser.inputs.messages import format_xy
+from optimiser.inputs.plausibility import MAX_COORDINATE
 
 logger = logging.getLogger(__name__)
 
@@ -57,6 +59,14 @@ def crossing_gap(line: LineString, centreline: LineString, band: Polygon) -> str
     if n % 2 == 0:
         return "leaves the band on the side it starts from: it does not reach the other side"
     return None
+
+
+def measurable(geom: BaseGeometry) -> bool:
+    """Whether GEOS can measure ``geom``: every coordinate finite and within
+    :data:`~optimiser.inputs.plausibility.MAX_COORDINATE` (a line to 1e308 is refused as outside
+    its CRS's area; projecting onto it fails on the NaN it becomes)."""
+    xy = shapely.get_coordinates(geom)
+    return bool(np.all(np.isfinite(xy)) and np.all(np.abs(xy) <= MAX_COORDINATE))
 
 
 def enters_area(line: LineString, area: BaseGeometry) -> bool:

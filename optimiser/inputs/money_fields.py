@@ -76,6 +76,7 @@ def _places(data: dict[str, Any]) -> Iterator[tuple[str, str, dict[str, Any]]]:
 
 def _place_problems(prefix: str, field: str, item: dict[str, Any], currency: str, file: str) -> list[Problem]:
     gbp = f"{field}_gbp"
+    item = {k: v for k, v in item.items() if v is not None}  # cost: null (an empty cell) gives no amount
     if field in item and gbp in item:
         return [Problem(file, f"{prefix}{gbp}", f"both {field} and {gbp} are given",
                         f"keep one: {field} (in the scenario's currency, {currency})"

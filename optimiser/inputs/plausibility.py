@@ -20,11 +20,15 @@ from optimiser.inputs.messages import format_coord, format_xy
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["AREA_TOLERANCE_DEG", "MAX_SITE_SPAN_M", "area_of_use_lonlat", "degrees_outside", "implausible_positions",
+__all__ = ["AREA_TOLERANCE_DEG", "MAX_COORDINATE", "MAX_SITE_SPAN_M", "area_of_use_lonlat", "degrees_outside", "implausible_positions",
            "lonlat_transform"]
 
 MAX_SITE_SPAN_M = 50_000.0
 """Widest site accepted (50 km): a walking network of firms is a few kilometres across."""
+MAX_COORDINATE = 1e9
+"""Largest coordinate (metres, or degrees) geometry is built of: a million kilometres, beyond
+any CRS's range; a larger one (a mistyped exponent) is not a place on Earth, reported and never
+buffered or measured (GEOS fails on the NaN it becomes; pyproj may give a lon/lat for 1e308)."""
 AREA_TOLERANCE_DEG = 1.0
 """How far (degrees of longitude or latitude, about 111 km and less in longitude away from the
 equator) a position may lie beyond its CRS's area of use, compared in lon/lat. A CRS used a
@@ -134,6 +138,8 @@ def implausible_positions(file: str, features: Iterable[tuple[str, list[list[flo
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", RuntimeWarning)  # 1e308 projected: inf, reported below
                 lons, lats = to_lonlat.transform(xs, ys) if to_lonlat is not None else (xs, ys)
+            lons, lats = zip(*((lon, lat) if max(abs(x), abs(y)) <= MAX_COORDINATE else (math.inf, math.inf)
+                               for lon, lat, x, y in zip(lons, lats, xs, ys)))
             bad = next((i for i, (lon, lat) in enumerate(zip(lons, lats))
                         if degrees_outside(float(lon), float(lat), area) > AREA_TOLERANCE_DEG), None)
             if bad is not None:

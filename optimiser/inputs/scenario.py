@@ -43,7 +43,7 @@ from optimiser.inputs.domain import (
 )
 from optimiser.inputs.formats import checked_path, load_mapping, looks_like_url, not_a_file
 from optimiser.inputs.futures import apply_firm_changes, check_futures
-from optimiser.inputs.geometry import GeometryReader, crossing_gap, enters_area
+from optimiser.inputs.geometry import GeometryReader, crossing_gap, enters_area, measurable
 from optimiser.inputs.kinds import wrong_kind
 from optimiser.inputs.locate import default_scenario_path, display_path, resolve_input, resolve_site_ref, site_ids
 from optimiser.inputs.messages import format_xy, name_list, pydantic_problems, suggest, suggest_path, unknown_reference
@@ -356,8 +356,8 @@ def _explicit_lines(parsed: S.ScenarioFile, site: Site, geo: GeometryReader,
     out = []
     for i, e in enumerate(parsed.crossings.explicit):
         line = geo.line(e.geometry.model_dump(), f"crossings.explicit[{i}].geometry")
-        if line is None or (bar := barriers.get(e.barrier)) is None:
-            continue
+        if line is None or not measurable(line) or (bar := barriers.get(e.barrier)) is None:
+            continue  # a line at 1e308: outside the CRS's area (_implausible says so), GEOS fails on it
         if not line.intersects(bar.band):
             problems.append(Problem(geo.file, f"crossings.explicit[{i}].geometry",
                                     f"candidate {e.id!r} does not cross barrier {e.barrier!r}",
@@ -391,12 +391,8 @@ def _crossing_spec(parsed: S.ScenarioFile, site: Site, geo: GeometryReader, prob
     return CrossingSpec(types, c.spacing_m, barriers, tuple(explicit), c.max_route_crossings)
 
 
-def _implausible(parsed: S.ScenarioFile, site: Site, file: str) -> list[Problem]:
-    """Scenario positions (existing facilities and social spaces, explicit crossings) outside
-    the area of use of the site's CRS."""
-    src = parse_crs(site.source_crs)
-    if src is None:
-        return []
+def _scenario_positions(parsed: S.ScenarioFile) -> list[tuple[str, list[list[float]]]]:
+    """``(field, positions)`` of every position a scenario gives, in the site file's CRS."""
     def positions(*values: Any) -> list[list[float]]:
         raw = [v.model_dump() if hasattr(v, "model_dump") else v for v in values]
         return [list(p) for r in raw for p in iter_positions(r)]
@@ -406,6 +402,18 @@ def _implausible(parsed: S.ScenarioFile, site: Site, file: str) -> list[Problem]
     if parsed.social_spaces is not None:
         feats += [(f"social_spaces.existing[{j}]", positions(p)) for j, p in enumerate(parsed.social_spaces.existing)]
     feats += [(f"crossings.explicit[{i}].geometry", positions(e.geometry)) for i, e in enumerate(parsed.crossings.explicit)]
+    if parsed.transit is not None:
+        feats += [(f"transit.no_platform[{i}]", positions(g)) for i, g in enumerate(parsed.transit.no_platform)]
+    return feats
+
+
+def _implausible(parsed: S.ScenarioFile, site: Site, file: str) -> list[Problem]:
+    """Scenario positions (existing facilities and social spaces, explicit crossings, transit
+    no-platform areas) outside the area of use of the site's CRS."""
+    src = parse_crs(site.source_crs)
+    if src is None:
+        return []
+    feats = _scenario_positions(parsed)
     problems: list[Problem] = []
     if src.is_geographic:
         metres = [(where, pos) for where, pos in feats if pos and not looks_like_degrees(pos)]

@@ -20,7 +20,7 @@ from shapely.geometry import Point
 from optimiser.errors import FileReadError, Problem, ValidationError
 from optimiser.inputs import schema as S
 from optimiser.inputs.crossing_rules import site_rule_problems
-from optimiser.inputs.crs import check_site_crs, parse_crs
+from optimiser.inputs.crs import check_site_crs, firm_position_problems, parse_crs
 from optimiser.inputs.domain import (
     Barrier,
     BarrierKind,
@@ -74,7 +74,9 @@ def _provenance(src: S.Source | None) -> Provenance:
 def _ids(data: dict[str, Any], key: str) -> set[Any]:
     """The raw ``id`` values of the items in list ``key`` (empty if it is not a list)."""
     items = data.get(key)
-    return {p.get("id") for p in items or [] if isinstance(p, dict)} if isinstance(items, list) else set()
+    if not isinstance(items, list):
+        return set()
+    return {p["id"] for p in items if isinstance(p, dict) and isinstance(p.get("id"), (str, int, float))}  # id: [1, 2]: the schema says so
 
 
 def _known(ids: set[Any]) -> list[str]:
@@ -373,8 +375,11 @@ def firms_in_site(raw_firms: list[Any], site: Site, file: str) -> tuple[list[Fir
     Returns:
         (the firms that could be built, every problem found).
     """
-    problems: list[Problem] = []
-    geo = GeometryReader(file, parse_crs(site.source_crs), parse_crs(site.crs))
+    src = parse_crs(site.source_crs)
+    problems = firm_position_problems(file, raw_firms, src, site.source_crs) if src is not None else []
+    if problems:
+        return [], problems  # a firm at 1e308, or 5,000 km away: not built (nor a site extent of it)
+    geo = GeometryReader(file, src, parse_crs(site.crs))
     data = {"firms": raw_firms, "parcels": [{"id": p.id} for p in site.parcels]}
     firms = _firms(data, geo, list(site.barriers), problems)
     return firms, problems + geo.problems
