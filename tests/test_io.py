@@ -214,3 +214,18 @@ def test_a_geojson_that_is_no_feature_collection_is_one_problem_with_what_to_do(
          "properties.layer (sites/README.md, GeoJSON variant)"),
         ("site.geojson", "type", "a GeoJSON site must be a FeatureCollection; this file is in the placemaking-site/1 "
          "format", "rename it to .json (or .yaml), the suffix of that format")]
+
+
+def test_a_name_that_turns_text_right_to_left_is_closed_at_its_end(tmp_path):
+    """A firm named '\u202eشركة الأمل' (starting with RIGHT-TO-LEFT OVERRIDE, as pasted from some
+    editors) reversed the rest of its line in report.html: 'X – Zeiß Optik AG (+180 m)' showed as
+    'X – (m 081+) GA kitpO ßieZ'. Its override is closed where the name ends; nothing is removed,
+    and a name whose controls are closed already is left as it is."""
+    d = site_dict()
+    d["name"] = "\u05e4\u05d0\u05e8\u05e7 \u202e"
+    d["firms"][0]["name"] = "\u202eشركة \u2067الأمل"
+    d["firms"][1]["name"] = "\u202eBeta\u202c Lab"
+    (tmp_path / "site.yaml").write_text(yaml.safe_dump(d, allow_unicode=True))
+    site = read_site(tmp_path / "site.yaml")
+    assert site.name == "\u05e4\u05d0\u05e8\u05e7 \u202e\u202c"
+    assert [f.name for f in site.firms[:2]] == ["\u202eشركة \u2067الأمل\u202c\u2069", "\u202eBeta\u202c Lab"]

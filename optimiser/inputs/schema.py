@@ -30,7 +30,7 @@ import types
 import typing
 from typing import Annotated, Any, Final, Literal
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, ValidationInfo, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Discriminator, Field, Tag, ValidationInfo, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from optimiser.inputs.domain import (
@@ -82,7 +82,21 @@ Id = Annotated[
 MAX_NAME_CHARS = 200
 """Longest display name: it labels plans and tables (a 100,000-character name had overprinted the
 plan's key and slowed the run fivefold)."""
-Name = Annotated[str, Field(max_length=MAX_NAME_CHARS, description=f"Display name, at most {MAX_NAME_CHARS} characters.")]
+_BIDI_EMBEDDINGS, _BIDI_ISOLATES = "\u202a\u202b\u202d\u202e", "\u2066\u2067\u2068"
+"""Unicode controls that turn text right-to-left (or back) up to a PDF (U+202C) or PDI (U+2069)."""
+
+
+def closed_bidi(text: str) -> str:
+    """``text`` with every bidirectional embedding, override or isolate it opens closed at its end:
+    a name starting with RIGHT-TO-LEFT OVERRIDE (U+202E) otherwise reversed everything after it on
+    its line of the report ('... – (m 081+) GA kitpO ßieZ'). Nothing is removed."""
+    open_embeddings = max(0, sum(text.count(c) for c in _BIDI_EMBEDDINGS) - text.count("\u202c"))
+    open_isolates = max(0, sum(text.count(c) for c in _BIDI_ISOLATES) - text.count("\u2069"))
+    return text + "\u202c" * open_embeddings + "\u2069" * open_isolates
+
+
+Name = Annotated[str, Field(max_length=MAX_NAME_CHARS, description=f"Display name, at most {MAX_NAME_CHARS} characters."),
+                 AfterValidator(closed_bidi)]
 MAX_TEXT_CHARS = 10_000
 """Longest free text (a description, a reason)."""
 Text = Annotated[str, Field(max_length=MAX_TEXT_CHARS)]

@@ -289,7 +289,7 @@ def check_site(data: dict[str, Any], file: str, path: Path | None) -> tuple[Site
         return None, name_features(problems, data)
     site = Site(
         id=data["id"],
-        name=data.get("name") or data["id"],
+        name=S.closed_bidi(data.get("name") or data["id"]),
         crs=crs.working.to_string(),
         source_crs=str(data.get("crs")),
         parcels=tuple(parcels),
