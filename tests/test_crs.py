@@ -63,6 +63,19 @@ def test_coordinates_written_as_text_get_the_area_and_span_checks_too(tmp_path):
     assert (field, reason.split(";")[0]) == ("firms[3].location", "lies 59.7 km from the middle of the site")
 
 
+def test_a_whole_number_coordinate_too_large_for_numpy_is_checked_too(tmp_path):
+    """A JSON whole number such as 10**30 (no decimal point) is no float: the CRS checks dropped
+    its positions (numpy cannot take it), so a GeoJSON firm at longitude 10**30 validated and the
+    site sanity warnings then failed with an internal OverflowError."""
+    import json
+
+    d = site_dict()
+    text = json.dumps(d).replace(json.dumps(d["firms"][2]["location"]), f"[{10**30}, 387060.0]", 1)
+    (tmp_path / "site.json").write_text(text)
+    (field, reason, _), = [(p.field, p.reason, p.hint) for p in validate_files([tmp_path / "site.json"])]
+    assert (field, reason.split(" lie ")[0]) == ("firms[2].location", "coordinates (1e+30, 387060)")
+
+
 def test_a_span_far_beyond_the_earth_is_written_with_an_exponent(tmp_path):
     """In a CRS without an area of use (a PROJ string) only the 50 km check sees a firm at 1e300:
     its message wrote both distances out in 300 digits."""

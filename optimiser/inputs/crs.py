@@ -18,6 +18,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -173,7 +174,10 @@ def _coordinate(value: Any) -> int | float | None:
             value = int(value)  # "440300" is shown as 440300 in messages, as an unquoted one
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
-    return value if np.isfinite(value) else None
+    try:
+        return value if math.isfinite(value) else None
+    except OverflowError:  # a whole number too large for a float (10**400): the schema says so
+        return None
 
 
 def _numeric_positions(value: Any) -> list[list[float]]:
