@@ -587,3 +587,20 @@ def test_fractional_bounds_keep_their_figures():
     assert _bound({"le": 1_234_567.5}) == "1,234,567.5" and _bound({"ge": 99_999.95}) == "99,999.95"
     assert _bound({"lt": 1e6}) == "1,000,000" and _bound({"gt": 0.1}) == "0.1" and _bound({}) == "?"
     assert plain_number(2.5e-5) == "2.5e-05" and plain_number(float("inf")) == "inf"
+
+
+def test_a_site_path_starting_with_a_tilde_says_it_is_not_expanded(tmp_path, monkeypatch):
+    """``site: ~/sites/x.yaml`` (a Linux or Mac user's home folder) was 'does not exist (looked in:
+    /scenario/folder/~/sites/x.yaml)' with no word of why; the file under the home folder is named."""
+    from tests.sitefiles import write_files
+
+    site, scen = write_files(tmp_path / "project")
+    monkeypatch.setenv("HOME", str(tmp_path / "project"))
+    data = yaml.safe_load(scen.read_text())
+    for ref, full in (("~/site.yaml", f" (site: {site})"), ("~/other/site.yaml", "")):
+        data["site"] = ref
+        scen.write_text(yaml.safe_dump(data))
+        (p,) = validate_files([scen])
+        assert (p.field, p.reason) == ("site", f"site {ref!r} does not exist")
+        assert p.hint == (f"write the path in full{full}, or relative to the scenario's folder: '~' is your home folder "
+                          f"only in a shell; looked in: {scen.parent / ref}")

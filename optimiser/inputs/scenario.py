@@ -156,6 +156,10 @@ def _scenario_site(data: dict[str, Any], file: str, path: Path | None) -> tuple[
             forward = site_ref.replace("\\", "/")
             hint = (f"write site: {forward} (forward slashes separate folders on every system; a backslash only on "
                     "Windows)" + ("" if resolve_site_ref(forward, path)[0] is not None else f"; {where}"))
+        if site_ref.startswith("~"):  # a shell's home folder: nothing expands it in a file
+            home = Path(site_ref).expanduser()
+            hint = (f"write the path in full{f' (site: {home})' if home.is_file() else ''}, or relative to the "
+                    f"scenario's folder: '~' is your home folder only in a shell; {where}")
         return None, None, [Problem(file, "site", f"site {site_ref!r} does not exist", hint)]
     cache = _SITES_READ.get()
     if cache is not None and site_path in cache:
