@@ -76,6 +76,21 @@ def test_a_whole_number_coordinate_too_large_for_numpy_is_checked_too(tmp_path):
     assert (field, reason.split(" lie ")[0]) == ("firms[2].location", "coordinates (1e+30, 387060)")
 
 
+def test_a_southern_site_in_a_northern_utm_zone_is_one_problem_naming_the_southern_zone(tmp_path):
+    """A site near Cape Town given in EPSG:32634 with northings below zero (from the equator) was one
+    'outside the area of use' problem per feature, none saying what was wrong."""
+    d = _moved(site_dict(), lambda x, y: (x - 440000 + 260000, y - 387000 - 3760000))
+    d["crs"] = "EPSG:32634"
+    assert _problems(tmp_path, d) == [
+        ("crs", "every northing is below zero: crs EPSG:32634 (WGS 84 / UTM zone 34N) is a northern zone, so the site "
+         "lies south of the equator, outside its area of use",
+         "for a site south of the equator use the southern zone, crs: EPSG:32734, whose northings are 10,000,000 at "
+         "the equator: add 10,000,000 to every northing")]
+    fixed = _moved(d, lambda x, y: (x, y + 10_000_000))
+    fixed["crs"] = "EPSG:32734"
+    assert _problems(tmp_path, fixed) == []
+
+
 def test_a_span_far_beyond_the_earth_is_written_with_an_exponent(tmp_path):
     """In a CRS without an area of use (a PROJ string) only the 50 km check sees a firm at 1e300:
     its message wrote both distances out in 300 digits."""

@@ -344,6 +344,28 @@ def _unit_mixup(file: str, features: list[tuple[str, list[list[float]]]], src: C
     return None
 
 
+_FALSE_NORTHING_M = 10_000_000.0
+"""A southern UTM zone's false northing: its northings start at 10,000 km at the equator."""
+
+
+def _hemisphere_mixup(file: str, features: list[tuple[str, list[list[float]]]], src: CRS, crs_text: str) -> Problem | None:
+    """One problem for a site south of the equator given in a northern UTM zone with northings
+    below zero (measured from the equator), when its southern twin (northings + 10,000 km) holds
+    every position: name the zone and the fix, not every feature."""
+    code = src.to_epsg() or 0
+    placed = [(where, pos) for where, pos in features if pos]
+    if not 32601 <= code <= 32660 or not placed or not all(p[1] < 0 for _, pos in placed for p in pos):
+        return None
+    south = f"EPSG:{code + 100}"
+    shifted = [(where, [[p[0], p[1] + _FALSE_NORTHING_M] for p in pos]) for where, pos in placed]
+    if implausible_positions(file, shifted, CRS.from_user_input(south), south, check_span=False):
+        return None
+    return Problem(file, "crs", f"every northing is below zero: crs {crs_text} ({src.name}) is a northern zone, so the "
+                   "site lies south of the equator, outside its area of use",
+                   f"for a site south of the equator use the southern zone, crs: {south}, whose northings are "
+                   f"{_FALSE_NORTHING_M:,.0f} at the equator: add {_FALSE_NORTHING_M:,.0f} to every northing")
+
+
 def _feet_working(src: CRS, positions: list[list[float]]) -> CRS | None:
     """The CRS in metres a site given in a projected CRS in feet (a US State Plane zone in US
     survey feet) is worked in: the same grid in metres when EPSG has it and it is true to scale at
@@ -463,7 +485,8 @@ def check_site_crs(data: dict[str, Any], file: str) -> SiteCrs:
         return SiteCrs(None, None, problems + bad_request)
     if not problems:
         problems.extend(implausible_positions(file, features, src, str(data.get("crs"))))
-        if problems and src.is_projected and (mixup := _unit_mixup(file, features, src, str(data.get("crs")))):
+        if problems and src.is_projected and (mixup := _unit_mixup(file, features, src, str(data.get("crs")))
+                                              or _hemisphere_mixup(file, features, src, str(data.get("crs")))):
             problems = [mixup]
     if requested is not None and not problems:
         bad_request = _working_misfit(file, features, src, str(data.get("crs")), requested, str(data.get("working_crs")))
