@@ -173,6 +173,46 @@ def test_solver_overrides_apply_to_every_item(site_dir: Path) -> None:
     assert [p.field for p in err.value.problems] == ["repeat_seeds"]
 
 
+def test_a_field_set_twice_in_an_item_is_refused_not_silently_replaced(site_dir: Path) -> None:
+    """A swept value that another key, repeat_seeds or a setting of every item would replace is a
+    problem naming both: before, the items ran with the other value under their swept names (or were
+    dropped as duplicates), e.g. ``solver.seed: [0, 1]`` with ``repeat_seeds: [3]`` ran seed 3 once."""
+    cases = [
+        ({"sweep": {"solver.seed": [0, 1]}, "repeat_seeds": [3]}, None,
+         {"sweep.solver.seed": "repeat_seeds sets every item's solver.seed"}),
+        ({"sweep": {"solver.time_limit_s": [1, 5]}, "time_limit_s": 10}, None,
+         {"sweep.solver.time_limit_s": "the batch's time_limit_s sets every item's solver.time_limit_s"}),
+        ({"sweep": {"solver.backend": ["cpsat", "cbc"]}}, {"backend": "cbc"},
+         {"sweep.solver.backend": "--backend sets every item's solver.backend"}),
+        ({"sweep": {"solver.workers": [1, 2]}}, None,
+         {"sweep.solver.workers": "one solver worker per item"}),
+        ({"sweep": {"budget": [1e6, 2e6], "budget_gbp": [3e6]}}, None,
+         {"sweep.budget_gbp": "sets the same field as sweep.budget"}),
+        ({"sweep": {"facilities.0.count": [1, 2], "facilities[0].count": [2]}}, None,
+         {"sweep.facilities[0].count": "sets the same field as sweep.facilities.0.count"}),
+        ({"sweep": {"budget_gbp": [1e6, 2e6]}, "scenarios": [{"name": "low", "budget_gbp": 5e5}]}, None,
+         {"scenarios[0].budget_gbp": "sets the same field as sweep.budget_gbp"}),
+        ({"sweep": {"solver": [{"seed": 1}, {"seed": 2}]}, "repeat_seeds": [0]}, None,
+         {"sweep.solver": "repeat_seeds sets every item's solver.seed"}),
+    ]
+    for i, (body, solver, expected) in enumerate(cases):
+        b = write_batch(site_dir, f"twice{i}.yaml", **body)
+        with pytest.raises(ValidationError) as err:
+            expand_batch(b, solver=solver)
+        got = {p.field: p.reason for p in err.value.problems}
+        assert set(got) == set(expected), (body, got)
+        for field, reason in expected.items():
+            assert reason in got[field], (body, got[field])
+    # the same keys where nothing replaces them are fine: seeds swept without repeat_seeds, a
+    # budget in either spelling in each explicit scenario
+    ok = write_batch(site_dir, "ok.yaml", sweep={"solver.backend": ["cbc", "cpsat"], "solver.seed": [0, 1]},
+                     scenarios=[{"budget_gbp": 1e6}, {"budget": 2e6}], time_limit_s=3)
+    items = expand_batch(ok)
+    assert len(items) == 8
+    assert {(i.scenario["solver"]["backend"], i.scenario["solver"]["seed"]) for i in items} == {
+        ("cbc", 0), ("cbc", 1), ("cpsat", 0), ("cpsat", 1)}
+
+
 def test_invalid_batch_files_report_every_problem(site_dir: Path) -> None:
     b = write_batch(site_dir, sweep={"budgett": [1e6], "facilities.3.count": [1], "layers.hs2": [True]}, extra_key=1)
     with pytest.raises(ValidationError) as err:

@@ -20,7 +20,7 @@ from pydantic import ValidationError as PydanticValidationError
 
 from optimiser import __version__
 from optimiser.batch.keys import canonical_json, file_sha256, item_key
-from optimiser.batch.overrides import BRACKET, INDEX, apply_overrides, check_key
+from optimiser.batch.overrides import BRACKET, INDEX, apply_overrides, check_key, split_key
 from optimiser.errors import ArgumentError, FileReadError, Problem, ValidationError
 from optimiser.inputs.currency import DEFAULT_CURRENCY, money_compact
 from optimiser.inputs.formats import checked_path, load_mapping
@@ -28,6 +28,7 @@ from optimiser.inputs.kinds import wrong_kind
 from optimiser.inputs.locate import default_scenario_path, resolve_input, resolve_site_ref
 from optimiser.inputs.messages import pydantic_problems
 from optimiser.inputs.money_fields import scenario_currency
+from optimiser.inputs.overrides import MONEY_SPELLINGS
 from optimiser.inputs.schema import BatchFile, SolverIn
 
 logger = logging.getLogger(__name__)
@@ -299,6 +300,83 @@ def _solver_problems(spec: BatchFile, solver: Mapping[str, Any], fname: str) -> 
     return problems
 
 
+_CALLER_FLAGS = {"backend": "--backend", "time_limit_s": "--time-limit", "seed": "--seed", "workers": "--workers"}
+"""The command line's option for each of the caller's solver settings (``siteopt batch``)."""
+
+
+@dataclass(frozen=True)
+class _Given:
+    """One override key of a batch file: where it is written, its key parts and its values."""
+
+    where: str
+    parts: tuple[str, ...]
+    values: tuple[Any, ...]
+
+
+def _same_field(a: tuple[str, ...], b: tuple[str, ...]) -> bool:
+    """Two override keys that set one field: equal, one inside the other (``facilities`` and
+    ``facilities.0.count``), or one money amount in its two spellings (``budget`` and ``budget_gbp``)."""
+    n = min(len(a), len(b))
+    if a[:n] == b[:n]:
+        return True
+    return len(a) == len(b) and a[:-1] == b[:-1] and MONEY_SPELLINGS.get(a[-1]) == b[-1]
+
+
+def _holds(value: Any, parts: tuple[str, ...]) -> bool:
+    """True when the mapping/list ``value`` has a member at the dotted ``parts``."""
+    for part in parts:
+        if isinstance(value, Mapping) and part in value:
+            value = value[part]
+        elif isinstance(value, list) and part.isdigit() and int(part) < len(value):
+            value = value[int(part)]
+        else:
+            return False
+    return True
+
+
+def _every_item_settings(spec: BatchFile, solver: Mapping[str, Any]) -> list[tuple[str, tuple[str, ...], str]]:
+    """The solver settings applied to every item after its overrides (:func:`_fixed_overrides`,
+    ``repeat_seeds``): what gives each, its key parts, and how to keep an item's own value instead."""
+    out: list[tuple[str, tuple[str, ...], str]] = []
+    if spec.repeat_seeds:
+        out.append(("repeat_seeds", ("solver", "seed"), "drop repeat_seeds, or this key"))
+    if spec.time_limit_s is not None:
+        out.append(("the batch's time_limit_s", ("solver", "time_limit_s"), "drop the batch's time_limit_s, or this key"))
+    if spec.backend is not None:
+        out.append(("the batch's backend", ("solver", "backend"), "drop the batch's backend, or this key"))
+    if "workers" not in solver:
+        out.append(("the batch (one solver worker per item, so that a seed reproduces it)", ("solver", "workers"),
+                    "give the number of workers for every item with --workers instead"))
+    out.extend((_CALLER_FLAGS.get(k, f"solver.{k}"), ("solver", k), f"drop {_CALLER_FLAGS.get(k, k)}, or this key")
+               for k in solver)
+    return out
+
+
+def _conflict_problems(spec: BatchFile, solver: Mapping[str, Any], fname: str) -> list[Problem]:
+    """Override keys that set the same field twice in one item, so that one silently replaces the
+    other (the item then runs, and is named, with a value it was not given, or is dropped as a
+    duplicate): two sweep keys (``budget`` and ``budget_gbp``; ``facilities`` and
+    ``facilities.0.count``), an explicit scenario's key and a sweep key, or either and a setting
+    every item gets (``solver.seed`` swept with ``repeat_seeds``, ``solver.time_limit_s`` with the
+    batch's ``time_limit_s`` or ``--time-limit``)."""
+    sweep = [_Given(f"sweep.{k}", tuple(split_key(k)), tuple(v)) for k, v in spec.sweep.items() if check_key(k) is None]
+    groups = [sweep] + [[_Given(f"scenarios[{i}].{k}", tuple(split_key(k)), (v,)) for k, v in sc.items() if check_key(k) is None]
+                        for i, sc in enumerate(spec.scenarios or [])]
+    settings = _every_item_settings(spec, solver)
+    problems: list[Problem] = []
+    for g, group in enumerate(groups):
+        pairs = [(a, b) for i, a in enumerate(group) for b in group[i + 1:]] + [(s, e) for e in group for s in sweep if g]
+        problems.extend(Problem(fname, b.where, f"sets the same field as {a.where}, so one would replace the other",
+                                "give each field once") for a, b in pairs if _same_field(a.parts, b.parts))
+        for e in group:
+            for label, parts, hint in settings:
+                inside = len(e.parts) < len(parts) and parts[:len(e.parts)] == e.parts
+                if e.parts == parts or (inside and any(_holds(v, parts[len(e.parts):]) for v in e.values)):
+                    problems.append(Problem(fname, e.where, f"{label} sets every item's {'.'.join(parts)}, which would "
+                                            "replace this value (items named by it would all run with one)", hint))
+    return problems
+
+
 def _failing_keys(base_data: Mapping[str, Any], ov: Mapping[str, Any]) -> dict[str, str]:
     """The override keys of ``ov`` that cannot be applied to the base scenario, with why."""
     bad = {}
@@ -423,6 +501,7 @@ def inspect_batch(path_or_spec: str | os.PathLike[str] | Mapping[str, Any], *, b
     data, fname, path, root = _read_batch(path_or_spec, base_dir)
     spec, problems = _parse_batch_file(data, fname)
     problems.extend(_solver_problems(spec, solver, fname))
+    problems.extend(_conflict_problems(spec, solver, fname))
     base_path, base_data = _load_base(spec, fname, root, problems)
     ex = _expand(spec, fname, base_path, base_data, solver)
     told = {p.field for p in problems}  # an unknown key is told once, by _parse_batch_file
