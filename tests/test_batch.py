@@ -237,6 +237,23 @@ def test_invalid_batch_files_report_every_problem(site_dir: Path) -> None:
         expand_batch(b)
 
 
+def test_validate_checks_the_items_of_a_batch_with_an_invalid_setting(site_dir: Path) -> None:
+    """A batch whose own settings are invalid (time_limit_s, repeat_seeds) still has its items'
+    values checked in the same pass: before, siteopt validate told the time limit alone, and the
+    swept budgets only once it was fixed. A field that decides the items (mode) still stops there."""
+    from optimiser.checkfiles import check_file  # what siteopt validate runs on each file
+
+    b = write_batch(site_dir, "bad_limit.yaml", sweep={"budget_gbp": [-5, 1e6]}, time_limit_s=-1, repeat_seeds=[-1])
+    got = [(p.field, p.reason) for p in check_file(b).problems]
+    assert got == [("repeat_seeds[0]", "must be >= 0, got -1"), ("time_limit_s", "must be > 0, got -1"),
+                   ("item 0 (budget=−£5): budget_gbp", "must be > 0, got -5")]
+    with pytest.raises(ValidationError) as err:  # siteopt batch refuses the batch for its own problems
+        expand_batch(b)
+    assert [p.field for p in err.value.problems] == ["repeat_seeds[0]", "time_limit_s"]
+    moded = write_batch(site_dir, "bad_mode.yaml", mode="gird", sweep={"budget_gbp": [-5]})
+    assert [p.field for p in check_file(moded).problems] == ["mode"]
+
+
 def test_overrides_index_lists_and_create_mappings() -> None:
     base = {"facilities": [{"count": 1}, {"count": 2}], "solver": {"seed": 0}}
     out = apply_overrides(base, {"facilities.1.count": 5, "facilities[0].count": {"min": 0, "max": 2},

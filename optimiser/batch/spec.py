@@ -191,6 +191,24 @@ def _override_key_problems(data: Mapping[str, Any], fname: str) -> list[Problem]
     return problems
 
 
+_EXPANDS_ITEMS = frozenset({"base", "mode", "sweep", "scenarios"})
+"""The batch file's fields that decide what its items are; the others (``id``, ``time_limit_s``,
+``repeat_seeds`` ...) can be left out to check the items' values all the same."""
+
+
+def _without_bad_settings(data: Mapping[str, Any], bad: set[str]) -> BatchFile | None:
+    """The batch without its invalid settings (told already), so that its items can still be
+    expanded and their values checked in the same pass (``siteopt validate``: a batch with
+    ``time_limit_s: -1`` and ``budget_gbp: [-5]`` has two problems); ``None`` when a field that
+    decides the items is invalid."""
+    if bad & _EXPANDS_ITEMS:
+        return None
+    try:
+        return BatchFile.model_validate({k: v for k, v in data.items() if k not in bad})
+    except PydanticValidationError:
+        return None
+
+
 def _parse_batch_file(data: dict[str, Any], fname: str) -> tuple[BatchFile, list[Problem]]:
     """The validated batch model and the problems found so far (raises when it cannot be built)."""
     other = wrong_kind(data, "batch", fname, "a batch")
@@ -203,6 +221,7 @@ def _parse_batch_file(data: dict[str, Any], fname: str) -> tuple[BatchFile, list
         spec = BatchFile.model_validate(data)
     except PydanticValidationError as exc:
         problems.extend(pydantic_problems(exc, BatchFile, data, fname))
+        spec = _without_bad_settings(data, {str(e["loc"][0]) for e in exc.errors() if e["loc"]})
     problems.extend(_override_key_problems(data, fname))
     if spec is None:
         raise ValidationError(problems)
