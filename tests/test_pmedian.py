@@ -561,6 +561,24 @@ def test_pmedian_wrapper_takes_every_option_of_the_constructor_and_of_solve_pmed
         PMedian.from_cost_matrix(d, 2).solve(exact_backend="gurobi")
 
 
+def test_pmedian_wrapper_names_itself_in_argument_problems():
+    """A bad argument to PMedian or PMedian.solve named solve_pmedian, a function the user never
+    called; the problems now name the call that was made."""
+    from optimiser.errors import ArgumentError
+
+    d = np.array([[0, 4, 7], [4, 0, 2], [7, 2, 0]], float)
+    with pytest.raises(ArgumentError) as err:
+        PMedian.from_cost_matrix(d, 9, weights=[1, -1, 1])
+    assert [(p.file, p.field) for p in err.value.problems] == [("PMedian", "p"), ("PMedian", "weights")]
+    assert str(err.value).splitlines()[1] == "PMedian: p: must satisfy 1 <= p <= 3 (number of facilities), got 9"
+    with pytest.raises(ArgumentError) as err:
+        PMedian(d, 2).solve(time_limit_s=-1)
+    assert [(p.file, p.field) for p in err.value.problems] == [("PMedian.solve", "time_limit_s")]
+    with pytest.raises(ArgumentError) as err:  # the function itself keeps its name
+        solve_pmedian(d, 9)
+    assert [(p.file, p.field) for p in err.value.problems] == [("solve_pmedian", "p")]
+
+
 def test_cpsat_asked_for_fractional_costs_says_scip_solved_it(caplog):
     """exact_backend='cpsat' on costs that are not whole numbers ran SCIP without a word."""
     import logging

@@ -16,13 +16,15 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
+from optimiser.errors import ArgumentError
 from optimiser.pmedian.branch import BranchResult, lagrangian_bb
 from optimiser.pmedian.cluster_branch import cluster_bb
 from optimiser.pmedian.components import Component, SubResult, pair_components, solve_by_components
@@ -528,13 +530,24 @@ def _solve(v: Validated, t0: float, time_limit_s: float, seed: int, num_workers:
     return run.finish()
 
 
+@contextmanager
+def _named(where: str) -> Iterator[None]:
+    """Argument problems found by :func:`solve_pmedian`'s checks, named after the call the user
+    made (``PMedian``, ``PMedian.solve``), not the function it calls."""
+    try:
+        yield
+    except ArgumentError as exc:
+        raise ArgumentError([replace(p, file=where) for p in exc.problems]) from None
+
+
 class PMedian:
     """spopt-style wrapper: ``PMedian.from_cost_matrix(d, p).solve()``."""
 
     def __init__(self, cost_matrix: npt.ArrayLike, p: int, weights: npt.ArrayLike | None = None,
                  fixed_open: Iterable[int] = (), forbidden: Iterable[int] = ()) -> None:
         fixed_open, forbidden = read_once(fixed_open), read_once(forbidden)
-        validate(cost_matrix, p, weights, fixed_open, forbidden)
+        with _named("PMedian"):
+            validate(cost_matrix, p, weights, fixed_open, forbidden)
         self.cost_matrix = cost_matrix
         self.p = int(p)
         self.weights = weights
@@ -554,8 +567,9 @@ class PMedian:
               max_branch_nodes: int = MAX_BRANCH_NODES, max_mip_nodes: int = MAX_MIP_NODES) -> PMedianResult:
         """Solve with the options :func:`solve_pmedian` takes (``exact_backend``, the node and
         iteration limits).  Stores and returns the result."""
-        self.result = solve_pmedian(self.cost_matrix, self.p, weights=self.weights, time_limit_s=time_limit_s, seed=seed,
-                                    num_workers=num_workers, fixed_open=self.fixed_open, forbidden=self.forbidden,
-                                    max_subgradient_iterations=max_subgradient_iterations, exact_backend=exact_backend,
-                                    max_branch_nodes=max_branch_nodes, max_mip_nodes=max_mip_nodes)
+        with _named("PMedian.solve"):
+            self.result = solve_pmedian(self.cost_matrix, self.p, weights=self.weights, time_limit_s=time_limit_s, seed=seed,
+                                        num_workers=num_workers, fixed_open=self.fixed_open, forbidden=self.forbidden,
+                                        max_subgradient_iterations=max_subgradient_iterations, exact_backend=exact_backend,
+                                        max_branch_nodes=max_branch_nodes, max_mip_nodes=max_mip_nodes)
         return self.result
