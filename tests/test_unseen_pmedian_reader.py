@@ -119,6 +119,9 @@ def test_orlib_variants_read_as_the_plain_file(tmp_path, text):
     ("# a comment\n" + ORLIB, "pmed.txt: line 1: header value n must be a whole number, got '#'"),
     # values int64 would wrap: a vertex, a cost, a sum of costs
     (ORLIB.replace(" 1 2 5 ", " 1 1e30 5 "), "pmed.txt: line 2: edge (1, 1e30) outside vertices 1..4"),
+    # numbered from 0 (as a script writing Python indices would): said so, with what to do
+    (" 4 3 2 \n 0 1 5 \n 1 2 6 \n 2 3 7 \n", "pmed.txt: line 2: edge (0, 1) outside vertices 1..4 (the vertices look "
+                                            "numbered from 0 (0..3): OR-Library numbers them from 1, so add 1 to every vertex)"),
     (ORLIB.replace(" 5 ", " 100000000000000000000 "), "pmed.txt: line 2: edge cost 100000000000000000000 is above"),
     (" 3 2 1\n1 2 4611686018427387904\n2 3 4611686018427387904\n", "line 2: edge cost 4611686018427387904 is above 4,503,599,627,370,496"),
     (" 1000000000 0 1\n", "pmed.txt: line 1: 1,000,000,000 vertices need"),

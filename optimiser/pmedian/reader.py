@@ -161,7 +161,10 @@ def read_orlib_pmed(path: str) -> tuple[npt.NDArray[np.int64], int]:
     outside = (values[:, :2] < 1).any(axis=1) | (values[:, :2] > n).any(axis=1)
     if outside.any():
         line_no, (vi, vj, cost) = at(int(np.flatnonzero(outside)[0]))
-        raise _bad(path, f"edge ({vi}, {vj}) outside vertices 1..{n}", line_no)
+        from_zero = values[:, :2].min() == 0 and values[:, :2].max() <= n - 1
+        raise _bad(path, f"edge ({vi}, {vj}) outside vertices 1..{n}", line_no,
+                   f"the vertices look numbered from 0 (0..{n - 1}): OR-Library numbers them from 1, so add 1 to every "
+                   "vertex" if from_zero else None)
     if (values[:, 2] < 0).any():
         line_no, (vi, vj, cost) = at(int(np.flatnonzero(values[:, 2] < 0)[0]))
         raise _bad(path, f"negative edge cost {cost} on ({vi}, {vj})", line_no)
