@@ -174,3 +174,26 @@ def test_orlib_pmed1_as_others_write_it(tmp_path):
     short = "\n".join([" 100 199 5", *lines[1:]]) + "\n"
     with pytest.raises(ValidationError, match=r"pmed1_short.txt: line 201: the header \(line 1\) announces 199 edges"):
         read_orlib_pmed(_write(tmp_path, short, "pmed1_short.txt"))
+
+
+@pytest.mark.parametrize("reader", [read_orlib_pmed, read_tsplib_pmed])
+def test_a_path_that_is_no_instance_file_is_a_file_read_error(tmp_path, reader):
+    """A missing file, a folder or a device was an OSError of Python's own (FileNotFoundError,
+    IsADirectoryError), and /dev/null read as an empty instance; /dev/zero was read for ever and a
+    FIFO hung. Each is now a FileReadError (an InputError and an OSError) naming the file, why and
+    what to do, and nothing is read from a device. A pathlib.Path is taken, as the annotation says."""
+    import os
+    import typing
+
+    from optimiser.errors import FileReadError
+
+    cases = {str(tmp_path / "pmed1.txt"): "file not found", str(tmp_path): "is a folder, not a file",
+             os.devnull: "is a character device, not a regular file"}
+    for path, reason in cases.items():
+        with pytest.raises(FileReadError) as err:
+            reader(path)
+        assert [(p.file, p.reason) for p in err.value.problems] == [(path, reason)]
+        assert isinstance(err.value, OSError)
+    good = Path(_write(tmp_path, ORLIB if reader is read_orlib_pmed else HEAD + _coords(), "inst.txt"))
+    assert reader(good)[0].shape in ((4, 4), (5, 5))
+    assert "PathLike" in str(typing.get_type_hints(reader)["path"])

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import logging
 import math
+import os
+from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import shortest_path
 
-from optimiser.errors import Problem, ValidationError
+from optimiser.errors import FileReadError, Problem, ValidationError
+from optimiser.inputs.formats import checked_path, not_a_file
+from optimiser.inputs.safefile import UnsafeFile, read_regular_bytes
 from optimiser.model.size import available_memory_bytes
 
 logger = logging.getLogger(__name__)
@@ -30,11 +34,27 @@ def _bad(path: str, reason: str, line: int | None = None, hint: str | None = Non
     return ValidationError([Problem(path, f"line {line}" if line is not None else "", reason, hint)])
 
 
+MAX_INSTANCE_BYTES = 2**30
+"""Largest instance file read (1 GiB: an OR-Library graph of tens of millions of edges); larger
+ones are refused unread."""
+
+
 def _text(path: str) -> str:
     """The file's text: UTF-8 with or without a byte-order mark; bytes that are not UTF-8 (a
-    Latin-1 ``COMMENT``) become U+FFFD, so only the numbers matter."""
-    with open(path, "rb") as fh:
-        return fh.read().decode("utf-8-sig", errors="replace")
+    Latin-1 ``COMMENT``) become U+FFFD, so only the numbers matter. Only a regular file is read
+    (a folder, ``/dev/zero`` or a FIFO would fail, read for ever or hang): else a
+    :class:`~optimiser.errors.FileReadError` naming the file, why and what to do."""
+    problem = not_a_file(Path(path), path)
+    if problem is None:
+        try:
+            return read_regular_bytes(path, MAX_INSTANCE_BYTES).decode("utf-8-sig", errors="replace")
+        except UnsafeFile as exc:
+            problem = Problem(path, "", exc.reason, "name the instance file itself")
+        except OSError as exc:
+            problem = Problem(path, "", f"cannot be read: {exc.strerror or exc}", "check the file's permissions")
+    if problem.hint and "site or scenario" in problem.hint:  # not_a_file speaks of the files siteopt reads
+        problem = Problem(path, "", problem.reason, "name the instance file itself")
+    raise FileReadError([problem])
 
 
 def _whole(token: str, what: str, path: str, line: int | None = None) -> int:
@@ -112,7 +132,7 @@ def _orlib_edge_rows(rows: list[tuple[int, list[str]]], m_edges: int, path: str)
     return edge_rows
 
 
-def read_orlib_pmed(path: str) -> tuple[npt.NDArray[np.int64], int]:
+def read_orlib_pmed(path: str | os.PathLike[str]) -> tuple[npt.NDArray[np.int64], int]:
     """Read an OR-Library ``pmedN.txt`` instance.
 
     Format: first line ``n_vertices n_edges p``, then ``n_edges`` lines ``i j cost`` (1-based
@@ -139,7 +159,11 @@ def read_orlib_pmed(path: str) -> tuple[npt.NDArray[np.int64], int]:
             distance matrix of, an edge line of other than three values, fewer or more edge lines
             than the header announces, a value that is not a whole number, a vertex out
             of range, a negative cost, a cost whose paths could exceed 2**53, or a disconnected graph.
+        FileReadError: (an ``InputError`` and an ``OSError``) the file is missing, a folder, a
+            device or FIFO, unreadable or larger than 1 GiB (nothing read from it).
     """
+    checked_path(path, "read_orlib_pmed")
+    path = os.fspath(path)
     rows = _rows(_text(path))
     if not rows:
         raise _bad(path, "header 'n m p' missing", hint="the first line gives the number of vertices, of edges and of medians")
@@ -256,7 +280,7 @@ def _coord_line(text: str, line_no: int, path: str) -> tuple[int, float, float]:
     return node, x, y
 
 
-def read_tsplib_coords(path: str) -> npt.NDArray[np.float64]:
+def read_tsplib_coords(path: str | os.PathLike[str]) -> npt.NDArray[np.float64]:
     """The ``NODE_COORD_SECTION`` of a TSPLIB ``EUC_2D`` file as an ``n x 2`` array (file order).
 
     Specification keys may come in any order and case, with blanks or tabs around the colon (a
@@ -272,7 +296,10 @@ def read_tsplib_coords(path: str) -> npt.NDArray[np.float64]:
             edge weight type missing or other than ``EUC_2D``, a line that is not ``KEY : VALUE``
             before the coordinates, a specification line among them, a malformed line, a node id given twice, no
             points or fewer/more than ``DIMENSION``.
+        FileReadError: as for :func:`read_orlib_pmed`.
     """
+    checked_path(path, "read_tsplib_coords")
+    path = os.fspath(path)
     dimension = None
     weight_type_line: int | None = None
     coords: list[tuple[float, float]] = []
@@ -338,7 +365,7 @@ def floor_euclidean(points: npt.NDArray[np.float64]) -> npt.NDArray[np.int32]:
     return out
 
 
-def read_tsplib_pmed(path: str) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.float64]]:
+def read_tsplib_pmed(path: str | os.PathLike[str]) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.float64]]:
     """Read a TSPLIB ``EUC_2D`` instance as a p-median cost matrix.
 
     Every point is a client and a candidate site; the cost is the Euclidean distance rounded DOWN,
@@ -356,6 +383,8 @@ def read_tsplib_pmed(path: str) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.f
         ValidationError: See :func:`read_tsplib_coords`; also coordinates so far apart that a
             distance would not fit ``int32``, or more points than the memory holds the matrix of.
     """
+    checked_path(path, "read_tsplib_pmed")
+    path = os.fspath(path)
     coords = read_tsplib_coords(path)
     _matrix_fits(coords.shape[0], path, None, bytes_per_cell=4)
     try:
