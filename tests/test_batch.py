@@ -254,6 +254,21 @@ def test_validate_checks_the_items_of_a_batch_with_an_invalid_setting(site_dir: 
     assert [p.field for p in check_file(moded).problems] == ["mode"]
 
 
+def test_a_base_that_is_no_scenario_is_refused_before_anything_runs(site_dir: Path, tmp_path: Path) -> None:
+    """base: naming the site file (or a batch file) ran the batch and recorded every item invalid
+    (exit 5, an output folder written); like a missing base it is now a problem of the batch's
+    base field, found before anything is made."""
+    for base in ("site.yaml", "batch.yaml"):
+        b = write_batch(site_dir, "batch.yaml", base=base, sweep={"budget_gbp": [1e6, 2e6]})
+        with pytest.raises(ValidationError) as err:
+            run_batch(b, tmp_path / "out", progress=False)
+        kind = "site" if base == "site.yaml" else "batch"
+        assert [(p.field, p.reason) for p in err.value.problems] == [
+            ("base", f"{site_dir / base}: this is a {kind} file (format placemaking-{kind}/1), given as the batch's base; "
+                     "a scenario file is needed")]
+        assert not (tmp_path / "out").exists()
+
+
 def test_overrides_index_lists_and_create_mappings() -> None:
     base = {"facilities": [{"count": 1}, {"count": 2}], "solver": {"seed": 0}}
     out = apply_overrides(base, {"facilities.1.count": 5, "facilities[0].count": {"min": 0, "max": 2},

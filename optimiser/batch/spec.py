@@ -250,6 +250,10 @@ def _load_base(spec: BatchFile, fname: str, root: Path, problems: list[Problem])
         problems.extend(Problem(fname, "base", f"{base_path}: {p.reason}", p.hint) for p in base_problems)
     elif base_problems:
         problems.extend(base_problems)
+    elif (other := wrong_kind(base_data, "scenario", str(base_path), "the batch's base")) is not None:
+        # a site or batch file as the base: every item would be refused alike, after the batch began
+        problems.append(Problem(fname, "base", f"{base_path}: {other.reason}", "name the scenario file the batch varies"))
+        raise ValidationError(problems)
     if base_data is None or base_problems:
         raise ValidationError(problems)
     return base_path, base_data
