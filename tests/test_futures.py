@@ -546,3 +546,62 @@ def test_joint_cbc_preprocessing_stopped_by_its_safety_net_is_not_infeasible(tmp
     waits["s"] = 0.07  # CBC ran until its net
     js = robust_models.solve_cbc(joint, [1, 1], opts, lambda plan: 0.0)
     assert js.plan is None and not js.proven and js.stopped_by == "wall_clock"
+
+
+# Three firms on the south and north roads of a Parkway (y = 300), an HS2 corridor (x = 500,
+# off by default) cutting the south road; one explicit Parkway crossing (GBP 300k) joins a and
+# b, one explicit HS2 footbridge (GBP 150k) joins a and c when HS2 comes.
+HS2_SITE = """\
+format: placemaking-site/1
+id: hs2_explicit
+crs: EPSG:27700
+firms:
+  - {id: a, employees: 100, location: [440100, 387270], entrances: [[440100, 387280]]}
+  - {id: b, employees: 100, location: [440120, 387330], entrances: [[440120, 387320]]}
+  - {id: c, employees: 100, location: [440900, 387270], entrances: [[440900, 387280]]}
+barriers:
+  - {id: parkway, kind: dual_carriageway, width_m: 30, geometry: {type: LineString, coordinates: [[439950, 387300], [441050, 387300]]}}
+  - {id: hs2, kind: rail, width_m: 40, scenario_layer: hs2, default_on: false, no_build: true,
+     geometry: {type: LineString, coordinates: [[440500, 386900], [440500, 387700]]}}
+paths:
+  - {id: south, geometry: {type: LineString, coordinates: [[440000, 387280], [441000, 387280]]}}
+  - {id: north, geometry: {type: LineString, coordinates: [[440000, 387320], [441000, 387320]]}}
+"""
+HS2_EXPLICIT_FUTURES = """\
+format: placemaking-scenario/1
+id: hs2_explicit_futures
+site: site.yaml
+layers: {hs2: false}
+budget: 500000
+crossings:
+  spacing_m: 0
+  types:
+    signalised: {cost: 300000, penalty_m: 0}
+    footbridge: {cost: 150000, penalty_m: 0}
+  explicit:
+    - {id: pk, barrier: parkway, type: signalised, geometry: {type: LineString, coordinates: [[440110, 387280], [440110, 387320]]}}
+    - {id: hs2-fb, barrier: hs2, type: footbridge, geometry: {type: LineString, coordinates: [[440480, 387280], [440520, 387280]]}}
+futures:
+  - {name: no_hs2, overrides: {budget: 400000}}
+  - {name: hs2, overrides: {layers.hs2: true}}
+"""
+
+
+@pytest.mark.parametrize("backend", ["cpsat", "cbc"])
+def test_an_explicit_crossing_of_a_barrier_a_future_lacks_costs_nothing_there(tmp_path, backend):
+    """An explicit HS2 footbridge is built, and paid for, only in the future with HS2: without
+    HS2 the plan's GBP 150k footbridge does not count against that future's GBP 400k beside the
+    GBP 300k Parkway crossing, so one plan is each future's optimum (no regret). It was a
+    candidate in the future without HS2 too, costed there, so the best plan left a out of
+    reach of c in the HS2 future (regret 1,080 %)."""
+    (tmp_path / "site.yaml").write_text(HS2_SITE)
+    (tmp_path / "sc.yaml").write_text(HS2_EXPLICIT_FUTURES)
+    run_scenario(read_scenario(tmp_path / "sc.yaml"), tmp_path / "run", render=False, backend=backend, time_limit_s=10)
+    m = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert m["status"] == "optimal"
+    assert sorted(m["robust"]["plan"]) == ["footbridge hs2-fb", "signalised pk"]
+    assert m["robust"]["worst_regret_pct"] == 0.0
+    # a-b 60 m (20 along the roads, 40 over the Parkway), a-c 800 m, b-c 840 m; weights 10 each
+    assert [(f["name"], f["optimum_alone"], f["with_plan"]) for f in m["futures"]] == [
+        ("no_hs2", 17000.0, 17000.0), ("hs2", 17000.0, 17000.0)]
+    assert m["robust"]["reference_future"] == "hs2"

@@ -155,7 +155,8 @@ def _barrier_candidates(
 
 
 def generate_candidate_crossings(site: Site, barriers: Sequence[Barrier], spec: CrossingSpec) -> tuple[Crossing, ...]:
-    """Candidate new crossings along the active barriers, plus ``spec.explicit``.
+    """Candidate new crossings along the active barriers, plus those of ``spec.explicit`` over
+    an active barrier.
 
     Every ``spacing`` metres along each selected barrier's centre line (positions centred on
     the line), one candidate per allowed type that suits the barrier's kind
@@ -170,6 +171,9 @@ def generate_candidate_crossings(site: Site, barriers: Sequence[Barrier], spec: 
     none); 0 generates none. A position is skipped when it is within spacing/2 of an existing crossing of that
     barrier, when an end falls inside another active band or a fixed firm's footprint, or when
     the crossing enters one of the site's exclusion zones (where nothing may be placed).
+    An explicit candidate over a barrier the scenario switches off is left out, as an existing
+    crossing of it is: with no barrier there is nothing to cross, and a futures plan builds it
+    (and pays for it) only in the futures with that barrier.
 
     Args:
         site: the site (working CRS, metres).
@@ -177,7 +181,8 @@ def generate_candidate_crossings(site: Site, barriers: Sequence[Barrier], spec: 
         spec: the scenario's crossing settings.
 
     Returns:
-        The candidates, generated ones first (barrier by barrier), then ``spec.explicit``.
+        The candidates, generated ones first (barrier by barrier), then ``spec.explicit``'s
+        over active barriers.
 
     Raises:
         ModelError: ``spec.barriers`` names a barrier the site does not have, or two
@@ -194,7 +199,8 @@ def generate_candidate_crossings(site: Site, barriers: Sequence[Barrier], spec: 
             continue
         spacing, types = plan
         out += _barrier_candidates(bar, site, barriers, spacing, [(t, type_specs[t]) for t in types], fixed_union)
-    out.extend(spec.explicit)
+    active = {b.id for b in barriers}
+    out.extend(c for c in spec.explicit if c.barrier_id in active)
     ids = [c.id for c in out]
     dup = sorted({x for x in ids if ids.count(x) > 1})
     if dup:
