@@ -512,3 +512,32 @@ def test_a_character_that_cannot_be_seen_is_shown_escaped(tmp_path):
     scen = scenario_dict(budget_gbp=None, budget="£4m")
     path.write_text(yaml.safe_dump({k: v for k, v in scen.items() if v is not None}, allow_unicode=True))
     assert 'got "£4m"' in str(validate_files([str(path)])[0])
+
+
+def test_an_amount_in_another_currency_is_not_answered_with_the_same_number(tmp_path):
+    """``budget: "$1.2m"`` in a euro scenario was answered 'write 1200000: the amount alone, in the
+    scenario's currency', turning 1.2 million dollars into 1.2 million euros; the fix now says the
+    amount is in another currency than the scenario's (and, where the scenario names none, which
+    currency to set). An amount in the scenario's own currency keeps the plain number."""
+    scen = scenario_dict(budget_gbp=None, budget="$1.2m", currency="EUR")
+    scen["facilities"][0].pop("cost_gbp")
+    scen["facilities"][0]["cost"] = "GBP 400k"
+    scen["social_spaces"].pop("cost_gbp")
+    scen["social_spaces"]["cost"] = "€100k"
+    scen["crossings"] = {"spacing_m": 300, "types": {"signalised": {"cost": 250_000, "penalty_m": 45}}}
+    _, path = write_files(tmp_path)
+    path.write_text(yaml.safe_dump({k: v for k, v in scen.items() if v is not None}, allow_unicode=True))
+    got = {p.field: str(p) for p in validate_files([str(path)])}
+    assert got["budget"].endswith('got "$1.2m" (it is written in $ but the scenario\'s currency is EUR: convert it to '
+                                  "EUR and write the amount alone, without symbol or units (1200000 only if the figure "
+                                  "is in EUR already))"), got
+    assert "it is written in GBP but the scenario's currency is EUR" in got["facilities[0].cost"], got
+    assert got["social_spaces.cost"].endswith("(write 100000: the amount alone, in the scenario's currency, without "
+                                              "symbol, separators or units)"), got
+    scen.pop("currency")
+    scen["budget"], scen["facilities"][0]["cost"], scen["social_spaces"]["cost"] = "$1.2m", 400_000, 100_000
+    path.write_text(yaml.safe_dump({k: v for k, v in scen.items() if v is not None}, allow_unicode=True))
+    got = {p.field: str(p) for p in validate_files([str(path)])}
+    assert got["budget"].endswith("(it is written in $ but the scenario's currency is GBP (the default): set currency: "
+                                  "USD if every amount is in $, or convert it to GBP and write the amount alone, without "
+                                  "symbol or units (1200000 only if the figure is in GBP already))"), got

@@ -32,6 +32,7 @@ from pydantic import ValidationError as PydanticValidationError
 from pydantic_core import ErrorDetails
 
 from optimiser.errors import Problem
+from optimiser.inputs.currency import DEFAULT_CURRENCY, ISO_4217_CODES
 from optimiser.inputs.limits import plain_number
 
 logger = logging.getLogger(__name__)
@@ -367,7 +368,7 @@ _GROUPED = re.compile(r"[+-]?\d{1,3}(?:" + _SEPARATORS + r"\d{3})+(?:\.\d+)?")
 number (``"300"``) is read as the number, this one is refused with the number to write."""
 
 
-_AMOUNT = re.compile(r"(?:[£$€¥]|[A-Z]{3})?\s*((?:\d{1,3}(?:" + _SEPARATORS + r"\d{3})+|\d+)(?:\.\d+)?)\s*(k|m|mn|bn)?",
+_AMOUNT = re.compile(r"(?:([£$€¥]|[A-Z]{3})\s*)?((?:\d{1,3}(?:" + _SEPARATORS + r"\d{3})+|\d+)(?:\.\d+)?)\s*(k|m|mn|bn)?",
                      re.IGNORECASE)
 """An amount as in a report; separators only between groups of three digits ("£1,5m", a decimal
 comma, is not read as 15 million)."""
@@ -381,10 +382,10 @@ def _plain_amount(text: str) -> str | None:
     m = _AMOUNT.fullmatch(text.strip())
     if m is None:
         return None
-    digits = re.sub(_SEPARATORS, "", m[1])
+    digits = re.sub(_SEPARATORS, "", m[2])
     if not re.fullmatch(r"\d+(?:\.\d+)?", digits):
         return None
-    value = Decimal(digits) * _UNITS[m[2].lower() if m[2] else None]  # "£4.1m": 4100000, not 4099999.9999999995
+    value = Decimal(digits) * _UNITS[m[3].lower() if m[3] else None]  # "£4.1m": 4100000, not 4099999.9999999995
     return f"{value.normalize():f}"
 
 
@@ -406,6 +407,36 @@ def _continental(text: str, *, whole: bool = False) -> str | None:
         return f"write {t.replace(',', '.')}: a decimal point, not a comma"
     return None
 
+_SYMBOL_CURRENCIES = {"£": frozenset({"GBP"}), "€": frozenset({"EUR"}), "¥": frozenset({"JPY", "CNY"}),
+                      "$": frozenset({"USD", "CAD", "AUD", "NZD", "SGD", "HKD", "TWD", "MXN", "ARS", "CLP", "COP"})}
+"""The currencies an amount's symbol may stand for."""
+_SYMBOL_CODES = {"£": "GBP", "€": "EUR", "$": "USD", "¥": "JPY"}
+"""The currency a scenario written in a symbol's amounts most likely means."""
+
+
+def _foreign_currency(text: str, currency: str) -> str | None:
+    """The symbol or code an amount is written with (``"$1.2m"``, ``"GBP 400k"``) when it is not
+    ``currency``'s, else ``None``: writing the number alone would relabel it."""
+    m = _AMOUNT.fullmatch(text.strip())
+    if m is None or m[1] is None:
+        return None
+    written = m[1] if m[1] in _SYMBOL_CURRENCIES else m[1].upper()
+    return None if currency in _SYMBOL_CURRENCIES.get(written, {written}) else written
+
+
+def _money_fix(given: str, plain: str, currency: str | None) -> str:
+    """The fix for an amount written as in a report: the number alone; when it is written in
+    another currency than the scenario's, converting it first (or naming its currency)."""
+    cur = currency or DEFAULT_CURRENCY
+    written = _foreign_currency(given, cur)
+    if written is None:
+        return f"write {plain}: the amount alone, in the scenario's currency, without symbol, separators or units"
+    why = f"the scenario's currency is {cur}" + (" (the default)" if currency is None else "")
+    code = _SYMBOL_CODES.get(written, written)
+    other = f"set currency: {code} if every amount is in {written}, or " if currency is None and code in ISO_4217_CODES else ""
+    return (f"it is written in {written} but {why}: {other}convert it to {cur} and write the amount alone, without "
+            f"symbol or units ({plain} only if the figure is in {cur} already)")
+
 
 def _whole_exponent(text: str) -> int | None:
     """The whole number a text in exponent notation stands for (``"1e6"``, ``"2.5e3"``, which
@@ -416,8 +447,9 @@ def _whole_exponent(text: str) -> int | None:
     return int(value) if value.is_integer() and abs(value) < 1e15 else None
 
 
-def fix_for(err: ErrorDetails, field: str) -> str | None:
-    """What to write instead, for one pydantic error at key ``field`` (the fix half of a problem)."""
+def fix_for(err: ErrorDetails, field: str, currency: str | None = None) -> str | None:
+    """What to write instead, for one pydantic error at key ``field`` (the fix half of a problem);
+    ``currency`` is the file's ``currency`` as written (``None``: not given, pounds)."""
     t, ctx = err["type"], err.get("ctx") or {}
     if t == "missing":
         return f"add {field}; sites/README.md and constraints/README.md list every key"
@@ -440,7 +472,7 @@ def fix_for(err: ErrorDetails, field: str) -> str | None:
             plain := _continental(given, whole=t == "int_parsing")) is not None:
         return plain
     if t == "float_parsing" and field in _MONEY_KEYS and isinstance(given, str) and (plain := _plain_amount(given)) is not None:
-        return f"write {plain}: the amount alone, in the scenario's currency, without symbol, separators or units"
+        return _money_fix(given, plain, currency)
     if t == "int_parsing" and isinstance(given, str) and (whole := _whole_exponent(given)) is not None:
         return f"write {whole}: a whole number is written out, without an exponent"
     if t == "int_parsing_size":
@@ -492,7 +524,9 @@ def _field_problem(err: ErrorDetails, where: _Located, data: Any, file: str) -> 
             hint = f"did you mean {near!r}?" if near else "allowed keys: " + ", ".join(where.owner.model_fields)
         return Problem(file, path, f"unknown key {str(loc[-1])!r}" + _which(data, loc), hint)
     key = _last_key(loc, "the value")
-    return Problem(file, path, describe(err) + _which(data, loc), fix_for(err, key))
+    currency = data.get("currency") if isinstance(data, dict) else None
+    return Problem(file, path, describe(err) + _which(data, loc),
+                   fix_for(err, key, currency if isinstance(currency, str) and currency in ISO_4217_CODES else None))
 
 
 def _union_problem(errs: list[ErrorDetails], union_loc: tuple[Any, ...], data: Any, file: str) -> Problem:
