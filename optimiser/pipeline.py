@@ -662,12 +662,11 @@ def _reference_future(joint: JointProblem, plan: tuple[int, ...]) -> int:
 def _futures_metrics(sc: Scenario, joint: JointProblem, rr: RobustResult, preps: list[Prepared],
                      vers: list[Verification | None], ref: int, metrics: RunMetrics) -> None:
     """Add the ``futures``, ``alternatives`` and ``robust`` sections to ``metrics``."""
-    p0 = preps[0].problem
-    scale = p0.units_per_weighted_m
+    units = joint.units_per_weighted_m
     names = joint.names
     metrics.futures = future_results(
         names, [f.probability for f in sc.futures], list(rr.optima), [r.status is Status.OPTIMAL for r in rr.alone],
-        [float(o) if o is not None else None for o in rr.objectives], rr.regrets_pct, scale,
+        [float(o) if o is not None else None for o in rr.objectives], rr.regrets_pct, units,
         [None if v is None else bool(v.passed) for v in vers], [dict(f.scenario.layers) for f in sc.futures],
         [dict(f.overrides) for f in sc.futures], [[joint.labels[k] for k in rr.plan if k in na] for na in joint.not_applicable])
     from optimiser.solve.robust import alternatives  # with solve_futures: PuLP loaded only for futures
@@ -677,12 +676,13 @@ def _futures_metrics(sc: Scenario, joint: JointProblem, rr: RobustResult, preps:
         [{n: [joint.labels[k] for k in p if k not in joint.decision_in[f] and k not in joint.not_applicable[f]]
           for f, n in enumerate(names)} for p in rr.alone_plans])
     objs = [o for o in rr.objectives if o is not None]
-    expected = (sum(w * o for w, o in zip(joint.weights, objs)) / sum(joint.weights) / scale) if len(objs) == len(names) else None
+    expected = (sum(w * o / u for w, o, u in zip(joint.weights, objs, units)) / sum(joint.weights)
+                if len(objs) == len(names) else None)
     regrets = [r for r in rr.regrets_pct if r is not None]
     metrics.robust = RobustSummary(rule=rr.rule, worst_regret_pct=_round(max(regrets), 4) if regrets else None,
                                    expected_weighted_m=_round(expected, 3), gap=rr.gap,
                                    # expected: the bound in weighted metres, as expected_weighted_m (not integer units)
-                                   bound=rr.bound / scale if rr.bound is not None and rr.rule == "expected" else rr.bound,
+                                   bound=rr.bound / units[0] if rr.bound is not None and rr.rule == "expected" else rr.bound,
                                    reference_future=names[ref], plan=[joint.labels[k] for k in rr.plan], message=rr.message,
                                    objective_unit=objective_unit(preps[ref].scenario))
     metrics.scenario.path = str(sc.path) if sc.path else None
@@ -702,8 +702,11 @@ def run_futures(sc: Scenario, out: Path | None, opts: SolveOptions, *, render: b
     ``futures``, ``alternatives`` and ``robust`` sections.
     """
     t_all = started if started is not None else time.perf_counter()
+    # expected: one weight scale, so the futures' objectives add up; min_max_regret: each future its
+    # own (a regret is a ratio within one future: today's small firms beside a future of grown ones
+    # would otherwise round to a few levels, every pair alike, and today's regret be misjudged)
     ws = WeightScale(min(objective_weight_scale(f.scenario).per_unit for f in sc.futures))
-    preps = [prepare(f.scenario, ws) for f in sc.futures]
+    preps = [prepare(f.scenario, ws if sc.robust == "expected" else objective_weight_scale(f.scenario)) for f in sc.futures]
     joint = joint_problem([FutureProblem(f.name, f.probability, p.problem, p.context) for f, p in zip(sc.futures, preps)],
                           sc.robust)
     progress.note(f"futures: {', '.join(joint.names)}; each solved alone, then one plan by {sc.robust} "

@@ -605,3 +605,62 @@ def test_an_explicit_crossing_of_a_barrier_a_future_lacks_costs_nothing_there(tm
     assert [(f["name"], f["optimum_alone"], f["with_plan"]) for f in m["futures"]] == [
         ("no_hs2", 17000.0, 17000.0), ("hs2", 17000.0, 17000.0)]
     assert m["robust"]["reference_future"] == "hs2"
+
+
+# Six firms of 5-10 staff on the two roads of a Parkway (y = 300) with a junction at its west end;
+# Parkway crossings may go at x = 605 (between s2 and n2, 10 staff each) or x = 905 (between s1
+# and n1, 5 staff each), GBP 300k each, one affordable. In the growth future a and b (at the
+# junction) grow to 5,000 staff: their walks use the junction whatever is built.
+SMALL_FIRMS_SITE = """\
+format: placemaking-site/1
+id: small_firms
+crs: EPSG:27700
+firms:
+  - {id: a, employees: 5, location: [440000, 387330], entrances: [[440000, 387320]]}
+  - {id: b, employees: 5, location: [440010, 387330], entrances: [[440010, 387320]]}
+  - {id: s1, employees: 5, location: [440900, 387270], entrances: [[440900, 387280]]}
+  - {id: n1, employees: 5, location: [440910, 387330], entrances: [[440910, 387320]]}
+  - {id: s2, employees: 10, location: [440600, 387270], entrances: [[440600, 387280]]}
+  - {id: n2, employees: 10, location: [440610, 387330], entrances: [[440610, 387320]]}
+barriers:
+  - {id: parkway, kind: dual_carriageway, width_m: 30, geometry: {type: LineString, coordinates: [[439950, 387300], [441050, 387300]]}}
+paths:
+  - {id: south, geometry: {type: LineString, coordinates: [[440000, 387280], [441000, 387280]]}}
+  - {id: north, geometry: {type: LineString, coordinates: [[440000, 387320], [441000, 387320]]}}
+crossings:
+  - {id: junction, barrier: parkway, type: junction, penalty_m: 20,
+     geometry: {type: LineString, coordinates: [[440000, 387280], [440000, 387320]]}}
+"""
+SMALL_FIRMS_FUTURES = """\
+format: placemaking-scenario/1
+id: small_firms_growth
+site: site.yaml
+budget: 300000
+crossings:
+  spacing_m: 0
+  types: {signalised: {cost: 300000, penalty_m: 45}}
+  explicit:
+    - {id: mid, barrier: parkway, type: signalised, geometry: {type: LineString, coordinates: [[440605, 387280], [440605, 387320]]}}
+    - {id: east, barrier: parkway, type: signalised, geometry: {type: LineString, coordinates: [[440905, 387280], [440905, 387320]]}}
+futures:
+  - {name: today}
+  - {name: growth, overrides: {firm_changes.employees.a: 5000, firm_changes.employees.b: 5000}}
+"""
+
+
+@pytest.mark.parametrize("backend", ["cpsat", "cbc"])
+def test_a_future_of_small_firms_keeps_its_weights_beside_one_of_grown_firms(tmp_path, backend):
+    """min_max_regret measures each future on its own weight scale. On one scale for both, set by
+    growth's 25,000-weight pair, today's weights (0.025 and 0.1) both rounded to one level: the
+    crossing between the 5-staff firms (a longer saving, a quarter of the weight) looked as good
+    as the one between the 10-staff firms, so the plan cost today 14 % ('proven optimal', worst
+    regret 0), and today's optimum was shown as 21,125 weighted m instead of 316.375."""
+    (tmp_path / "site.yaml").write_text(SMALL_FIRMS_SITE)
+    (tmp_path / "sc.yaml").write_text(SMALL_FIRMS_FUTURES)
+    run_scenario(read_scenario(tmp_path / "sc.yaml"), tmp_path / "run", render=False, backend=backend, time_limit_s=10)
+    m = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert m["status"] == "optimal" and m["robust"]["plan"] == ["signalised mid"]
+    assert m["robust"]["worst_regret_pct"] == 0.0
+    # today with mid: s2-n2 95 m (x 0.1), s1-n1 685 m, s1-n2 and s2-n1 385 m (x 0.05) ..., exactly 316.375
+    today = m["futures"][0]
+    assert (today["name"], today["optimum_alone"], today["with_plan"]) == ("today", 316.375, 316.375)

@@ -166,6 +166,14 @@ class JointProblem:
             return None
         return self.futures[f].problem.objective_of(set(self.chosen_in(f, plan)))
 
+    @property
+    def units_per_weighted_m(self) -> list[float]:
+        """Each future's integer objective units per weighted metre: one for every future under
+        ``expected`` (one weight scale, so objectives add up); each future's own under
+        ``min_max_regret`` (a regret is a ratio within one future, and a future of small firms
+        beside one of grown firms keeps its weights' proportions)."""
+        return [fp.problem.units_per_weighted_m for fp in self.futures]
+
     def value(self, objectives: list[int], optima: list[float]) -> float:
         """The rule's value of a plan: its worst regret (per cent), or its probability-weighted
         mean objective (integer units, weights :attr:`weights` normalised)."""

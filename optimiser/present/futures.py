@@ -1,8 +1,9 @@
 """The ``futures``, ``alternatives`` and ``robust`` sections of ``metrics.json`` (one plan for
 several futures), and their tables for the report and the comparison page.
 
-Objectives here are in weighted metres (the integer objective over the futures' shared
-weight and length scales); regrets are per cent of a future's optimum alone.
+Objectives here are in weighted metres (the integer objective over the future's weight and
+length scales: shared by the futures under ``expected``, each future's own under
+``min_max_regret``); regrets are per cent of a future's optimum alone.
 """
 
 from __future__ import annotations
@@ -137,18 +138,18 @@ def futures_view(futures: list[FutureResult] | None, alternatives: list[Alternat
 
 
 def future_results(names: list[str], probabilities: list[float | None], optima: list[float], proven: list[bool],
-                   with_plan: list[float | None], regrets: list[float | None], scale: float, verified: list[bool | None],
+                   with_plan: list[float | None], regrets: list[float | None], scale: list[float], verified: list[bool | None],
                    layers: list[dict[str, bool]], overrides: list[dict[str, Any]],
                    not_built: list[list[str]]) -> list[FutureResult]:
-    """The ``futures`` section from integer objectives (``scale`` integer units per weighted metre)
-    and the plan's regret in each future (per cent, ``RobustResult.regrets_pct``)."""
+    """The ``futures`` section from integer objectives (``scale``: each future's integer units per
+    weighted metre) and the plan's regret in each future (per cent, ``RobustResult.regrets_pct``)."""
     out = []
     for f, name in enumerate(names):
-        opt, obj, regret = optima[f], with_plan[f], regrets[f]
+        opt, obj, regret, per_m = optima[f], with_plan[f], regrets[f], scale[f]
         out.append(FutureResult(
-            name=name, probability=probabilities[f], optimum_alone=_r(opt / scale), optimum_proven=proven[f],
-            with_plan=_r(obj / scale) if obj is not None else None, regret_pct=_r(regret, 4),
-            gives_up=_r((obj - opt) / scale) if obj is not None else None, verified=verified[f],
+            name=name, probability=probabilities[f], optimum_alone=_r(opt / per_m), optimum_proven=proven[f],
+            with_plan=_r(obj / per_m) if obj is not None else None, regret_pct=_r(regret, 4),
+            gives_up=_r((obj - opt) / per_m) if obj is not None else None, verified=verified[f],
             layers=layers[f], overrides=overrides[f], not_built=not_built[f]))
     return out
 

@@ -37,6 +37,9 @@ JOINT_SAFETY_NET = 5.0
 limit is the time limit's, as for one future)."""
 INT_LIMIT = 2**61
 """Largest magnitude of an integer product in the CP-SAT model (int64 with headroom)."""
+TIE_PRECISION = 1000
+"""Parts of a probability weight kept when futures' objectives in different units are added up
+(:func:`objective_weights`)."""
 
 
 @dataclass(frozen=True)
@@ -67,6 +70,20 @@ def _upper(joint: JointProblem, f: int) -> int:
     return p.constant + sum(step for _, _, step, _ in p.level_terms()) + sum(q.weight for q in p.penalties)
 
 
+def objective_weights(joint: JointProblem) -> list[int]:
+    """Integer weights of the futures' objectives in the expected objective (``expected``'s
+    objective, ``min_max_regret``'s tie-break): the probability weights, divided by each
+    future's units per weighted metre when they differ (``min_max_regret``: each future on its
+    own weight scale), to :data:`TIE_PRECISION` parts or as many as fit in :data:`INT_LIMIT`."""
+    units = joint.units_per_weighted_m
+    low = min(units)
+    if max(units) <= low * (1 + 1e-12):
+        return list(joint.weights)
+    top = sum(w * _upper(joint, f) for f, w in enumerate(joint.weights))
+    precision = max(1, min(TIE_PRECISION, INT_LIMIT // max(top, 1)))
+    return [max(1, round(w * precision * low / u)) for w, u in zip(joint.weights, units)]
+
+
 def regret_scale(joint: JointProblem) -> int:
     """The CP-SAT regret scale: :data:`REGRET_SCALE`, less when objectives are so large that
     ``scale * objective`` would not fit in :data:`INT_LIMIT`."""
@@ -88,7 +105,7 @@ def _cpsat_model(joint: JointProblem, refs: list[int], phase: int, r_cap: int | 
                           hint=values, hint_decisions=False).objective()
         m.add(obj >= refs[f])  # valid (refs are optima or bounds), and it tightens the relaxation
         objs.append(obj)
-    expected = cp_model.LinearExpr.weighted_sum(objs, joint.weights)
+    expected = cp_model.LinearExpr.weighted_sum(objs, objective_weights(joint))
     r = None
     if joint.rule == "min_max_regret":
         r_ub = max(0, max(math.ceil(scale * (_upper(joint, f) - refs[f]) / max(refs[f], REGRET_FLOOR)) for f in range(len(refs))))
@@ -187,7 +204,8 @@ def _cbc_model(joint: JointProblem, refs: list[int], phase: int,
     if r is not None and phase == 1:
         lp += r
     else:
-        lp += pulp.lpSum(w * o for w, o in zip(joint.weights, objs))
+        low = min(joint.units_per_weighted_m)
+        lp += pulp.lpSum(w * low / u * o for w, u, o in zip(joint.weights, joint.units_per_weighted_m, objs))
     return lp, x, r
 
 
