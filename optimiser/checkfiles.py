@@ -24,7 +24,7 @@ from optimiser.inputs.locate import display_path
 from optimiser.inputs.scenario import check_scenario
 from optimiser.inputs.site import check_site
 from optimiser.model.size import check_model_size
-from optimiser.network.sanity import scenario_warnings, site_probe
+from optimiser.network.sanity import futures_warnings, scenario_warnings, site_probe
 
 logger = logging.getLogger(__name__)
 
@@ -131,7 +131,11 @@ def _add_warnings(report: FileReport, name: str, scenario: Scenario) -> None:
         where = str(display_path(site_path)) if exc.in_site and site_path is not None and report.kind == "scenario" else name
         report.problems.append(Problem(where, exc.setting, reason, fix or None))
         return
-    report.warnings.extend(scenario_warnings(scenario))
+    if scenario.futures:  # every future's, as siteopt run reports them
+        report.warnings.extend(futures_warnings([f.name for f in scenario.futures],
+                                                [scenario_warnings(f.scenario) for f in scenario.futures]))
+    else:
+        report.warnings.extend(scenario_warnings(scenario))
 
 
 def check_files(paths: Iterable[str | os.PathLike[str]], *, with_warnings: bool = True) -> list[FileReport]:

@@ -32,7 +32,7 @@ from optimiser.model.size import check_model_size
 from optimiser.network.builder import build_walk_network
 from optimiser.network.candidates import CandidateSite, build_candidates
 from optimiser.network.graph import WalkNetwork
-from optimiser.network.sanity import sanity_warnings
+from optimiser.network.sanity import futures_warnings, sanity_warnings
 from optimiser.present.attribution import attribute_items, objective_weight
 from optimiser.present.frames import run_to_gdfs
 from optimiser.present.futures import RobustSummary, alternative_plans, future_results
@@ -621,7 +621,7 @@ def run_scenario(
         interrupt.check("reading the inputs")
         if sc.futures:
             return run_futures(sc, stage.out if stage is not None else None, opts, render=render, started=t_all,
-                               stage=stage, render_worker=render_worker)
+                               stage=stage, render_worker=render_worker, strict=strict)
         prep = prepare(sc, clock=clock)
         interrupt.check("building the network and the model")
         if strict and prep.warnings:
@@ -692,7 +692,7 @@ def _futures_metrics(sc: Scenario, joint: JointProblem, rr: RobustResult, preps:
 
 def run_futures(sc: Scenario, out: Path | None, opts: SolveOptions, *, render: bool = True,
                 started: float | None = None, stage: StagedDir | None = None,
-                render_worker: RenderWorker | None = None) -> RunResult:
+                render_worker: RenderWorker | None = None, strict: bool = False) -> RunResult:
     """Run a scenario with ``futures:``: one plan for every future (:mod:`optimiser.solve.robust`).
 
     Every future is built with one weight scale (objectives in the same units) and solved alone,
@@ -707,6 +707,9 @@ def run_futures(sc: Scenario, out: Path | None, opts: SolveOptions, *, render: b
     # would otherwise round to a few levels, every pair alike, and today's regret be misjudged)
     ws = WeightScale(min(objective_weight_scale(f.scenario).per_unit for f in sc.futures))
     preps = [prepare(f.scenario, ws if sc.robust == "expected" else objective_weight_scale(f.scenario)) for f in sc.futures]
+    warnings = futures_warnings([f.name for f in sc.futures], [p.warnings for p in preps])
+    if strict and warnings:
+        raise ValidationError([w.as_problem() for w in warnings])
     joint = joint_problem([FutureProblem(f.name, f.probability, p.problem, p.context) for f, p in zip(sc.futures, preps)],
                           sc.robust)
     progress.note(f"futures: {', '.join(joint.names)}; each solved alone, then one plan by {sc.robust} "
@@ -739,6 +742,7 @@ def run_futures(sc: Scenario, out: Path | None, opts: SolveOptions, *, render: b
     if ver is not None and ver.passed and res.chosen:
         attribution, _ = attribute_items(prep, res.chosen, ver)
     metrics = summarise(prep, res, ver, baseline, attribution, futures=(joint, rr, preps))
+    metrics.warnings = [WarningRecord.of(w, file=portable_path(w.file)) for w in warnings]
     if prep.scenario.transit is not None:  # the plan's stops in the reference future, beside today's crossings only
         metrics.transit = _transit(prep, res, ver, baseline, opts)
     _futures_metrics(sc, joint, rr, preps, vers, ref, metrics)

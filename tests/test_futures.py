@@ -664,3 +664,26 @@ def test_a_future_of_small_firms_keeps_its_weights_beside_one_of_grown_firms(tmp
     # today with mid: s2-n2 95 m (x 0.1), s1-n1 685 m, s1-n2 and s2-n1 385 m (x 0.05) ..., exactly 316.375
     today = m["futures"][0]
     assert (today["name"], today["optimum_alone"], today["with_plan"]) == ("today", 316.375, 316.375)
+
+
+def test_a_warning_of_one_future_is_reported_and_strict_refuses_it(tmp_path):
+    """A future that switches the Parkway off takes its crossings with it: firm b, alone on the
+    north road, reaches no one there. The run reported the sanity warnings of the future it
+    draws (here the first, where the Parkway and its candidate crossing are) and no other, and
+    ignored --strict for a futures scenario (siteopt validate checked the scenario as written,
+    without its futures); every future's warnings are now reported, a future's own under its
+    name, and --strict refuses them."""
+    (tmp_path / "site.yaml").write_text(HS2_SITE)
+    (tmp_path / "sc.yaml").write_text(HS2_EXPLICIT_FUTURES.split("futures:")[0] + (
+        "futures:\n  - {name: today}\n  - {name: no_parkway, overrides: {layers.parkway: false}}\n"))
+    sc = read_scenario(tmp_path / "sc.yaml")
+    rr = run_scenario(sc, None, render=False, time_limit_s=10)
+    got = [(w.code, w.field) for w in rr.metrics.warnings]
+    assert got == [("firms_unreachable", "futures[1] (no_parkway): firms[1]")], got
+    with pytest.raises(ValidationError) as exc:
+        run_scenario(sc, None, render=False, time_limit_s=10, strict=True)
+    assert [p.field for p in exc.value.problems] == ["futures[1] (no_parkway): firms[1]"]
+    assert "firm 'b' cannot reach the other 2 firm(s)" in str(exc.value.problems[0])
+    from optimiser.checkfiles import check_file  # siteopt validate reports them alike
+
+    assert [(w.code, w.field) for w in check_file(tmp_path / "sc.yaml").warnings] == got

@@ -516,6 +516,26 @@ def scenario_warnings(scenario: Scenario) -> list[SiteWarning]:
     return sanity_warnings(scenario, net, cand.facility_sites + cand.social_sites)
 
 
+def futures_warnings(names: Sequence[str], per_future: Sequence[Sequence[SiteWarning]]) -> list[SiteWarning]:
+    """The sanity warnings of a scenario's futures (``per_future``: each future's, in order): one
+    that every future has as it is, one that only some have once per such future, under its name
+    (``futures[i] (name): field``, as validation names a future's problems): a future that
+    switches a barrier off takes its crossings with it and can leave a firm unreachable."""
+    keys = [{(w.code, w.field, w.message) for w in ws} for ws in per_future]
+    common = set.intersection(*keys) if keys else set()
+    out: list[SiteWarning] = []
+    seen: set[tuple[str, str, str]] = set()
+    for i, (name, ws) in enumerate(zip(names, per_future)):
+        for w in ws:
+            key = (w.code, w.field, w.message)
+            if key not in common:
+                out.append(dataclasses.replace(w, field=f"futures[{i}] ({name}): {w.field}"))
+            elif key not in seen:
+                seen.add(key)
+                out.append(w)
+    return out
+
+
 def site_warnings(site: Site) -> list[SiteWarning]:
     """The sanity warnings of a site alone: its barriers on by default, and the candidate
     crossings its own crossing rules allow (of every buildable type, at no cost)."""
