@@ -28,7 +28,7 @@ from optimiser.inputs.scenario import read_scenario, scenario_from_mapping
 from optimiser.inputs.site import read_site
 from optimiser.inputs.validate import detect_kind, validate_files
 from optimiser.network.crossings import generate_candidate_crossings
-from optimiser.pipeline import prepare
+from optimiser.pipeline import prepare, run_scenario
 from optimiser.present.basemap import barrier_label, draw_base
 from optimiser.present.layers import Feature, barrier_legend_label, layout_from_features
 from optimiser.solve.strategy import solve
@@ -541,3 +541,44 @@ def test_an_amount_in_another_currency_is_not_answered_with_the_same_number(tmp_
     assert got["budget"].endswith("(it is written in $ but the scenario's currency is GBP (the default): set currency: "
                                   "USD if every amount is in $, or convert it to GBP and write the amount alone, without "
                                   "symbol or units (1200000 only if the figure is in GBP already))"), got
+
+
+# Three pairs of firms across a Parkway, each pair joined by one candidate crossing of cost 0.45:
+# a scenario whose amounts are written in millions (budget: 0.9, "GBP 0.9m").
+MILLIONS_SITE = """\
+format: placemaking-site/1
+id: millions
+crs: EPSG:27700
+firms:
+""" + "".join(f"""\
+  - {{id: s{k}, employees: 100, location: [{440100 + 400 * k}, 387270], entrances: [[{440100 + 400 * k}, 387280]]}}
+  - {{id: n{k}, employees: 100, location: [{440120 + 400 * k}, 387330], entrances: [[{440120 + 400 * k}, 387320]]}}
+""" for k in range(3)) + """\
+barriers:
+  - {id: parkway, kind: dual_carriageway, width_m: 30, geometry: {type: LineString, coordinates: [[439950, 387300], [441050, 387300]]}}
+paths:
+  - {id: south, geometry: {type: LineString, coordinates: [[440000, 387280], [441000, 387280]]}}
+  - {id: north, geometry: {type: LineString, coordinates: [[440000, 387320], [441000, 387320]]}}
+"""
+
+
+@pytest.mark.parametrize("backend", ["cpsat", "cbc"])
+def test_amounts_below_one_unit_are_not_rounded_away(tmp_path, backend):
+    """Costs of 0.45 (a scenario written in millions) were rounded to whole units in the budget
+    row: every crossing cost 0 there, all three were built for 1.35 against a budget of 0.9, and
+    the run ended in 'VERIFICATION FAILED (this is a bug)' with 'capital cost £1 within budget
+    £1'. The row now counts in the unit that makes every amount whole: two crossings, exactly
+    the budget; messages write such amounts with their pence."""
+    (tmp_path / "site.yaml").write_text(MILLIONS_SITE)
+    scen = {"format": "placemaking-scenario/1", "id": "millions", "site": "site.yaml", "budget": 0.9,
+            "crossings": {"spacing_m": 0, "types": {"signalised": {"cost": 0.45, "penalty_m": 0}},
+                          "explicit": [{"id": f"x{k}", "barrier": "parkway", "type": "signalised",
+                                        "geometry": {"type": "LineString", "coordinates": [[440110 + 400 * k, 387280],
+                                                                                           [440110 + 400 * k, 387320]]}}
+                                       for k in range(3)]}}
+    (tmp_path / "sc.yaml").write_text(yaml.safe_dump(scen))
+    rr = run_scenario(read_scenario(tmp_path / "sc.yaml"), None, render=False, backend=backend, time_limit_s=10)
+    m = rr.metrics
+    assert rr.verification is not None and rr.verification.passed
+    assert m.status == "optimal" and len(m.placements.crossings) == 2 and m.cost.capital == pytest.approx(0.9)
+    assert (money_text(0.45), money_text(1.35), money_text(1_200_000), money_short(0.9)) == ("£0.45", "£1.35", "£1,200,000", "£0.90")

@@ -86,7 +86,7 @@ def money_short(value: Any, currency: str = DEFAULT_CURRENCY) -> str:
         return f"{p}{x / 1e6:.2f}m"
     if abs(x) >= 1e3 - 0.5:  # what would round to 1000
         return f"{p}{x / 1e3:.0f}k"
-    return f"{p}{x:.0f}"
+    return f"{p}{x:.{_decimals(x)}f}"
 
 
 def money_column(values: Sequence[Any], currency: str = DEFAULT_CURRENCY) -> list[str]:
@@ -96,7 +96,8 @@ def money_column(values: Sequence[Any], currency: str = DEFAULT_CURRENCY) -> lis
     20.00m``), under a million in full (``CHF 45,000``, ``CHF 900``); an en dash for None."""
     xs = [as_float(v) for v in values]
     top = max((abs(x) for x in xs if x is not None), default=0.0)
-    div, unit, digits = (1e9, "bn", 2) if top >= 1e9 - 5e5 else (1e6, "m", 2) if top >= 1e6 - 500 else (1.0, "", 0)
+    div, unit, digits = ((1e9, "bn", 2) if top >= 1e9 - 5e5 else (1e6, "m", 2) if top >= 1e6 - 500
+                         else (1.0, "", max((_decimals(x) for x in xs if x is not None), default=0)))
     p = currency_prefix(currency)
     out = []
     for v, x in zip(values, xs):
@@ -115,7 +116,13 @@ def money_text(value: Any, currency: str = DEFAULT_CURRENCY) -> str:
         return _DASH if value is None else str(value)
     if x < 0:
         return MINUS + money_text(-x, currency)
-    return f"{currency_prefix(currency)}{x:,.0f}"
+    return f"{currency_prefix(currency)}{x:,.{_decimals(x)}f}"
+
+
+def _decimals(x: float) -> int:
+    """Decimals an amount is written with in full: none when it is whole (to the cent), else two
+    (``£0.45``, ``£1.35``: a scenario written in millions; not ``£0`` and ``£1``)."""
+    return 0 if abs(x - round(x)) < 0.005 else 2
 
 
 def money_compact(value: Any, currency: str = DEFAULT_CURRENCY) -> str:

@@ -143,9 +143,28 @@ def add_directness_constraints(tb: TermBuilder) -> None:
         problem.constraints.append(Constraint(g, tuple((o, 1) for o in within), 1, None, g))
 
 
+MAX_MONEY_DECIMALS = 6
+"""The finest integer unit of the budget row: a millionth of the currency."""
+MAX_MONEY_UNITS = 10**12
+"""Largest budget in integer units when no unit makes every amount whole."""
+
+
+def money_scale(amounts: list[float]) -> int:
+    """Integer units per unit of currency of the budget row: the least power of ten that makes
+    every amount whole (1 for whole amounts, as most are; 100 for ``cost: 0.45``), else the
+    finest that keeps the largest within :data:`MAX_MONEY_UNITS`. Amounts written in millions
+    (``budget: 4``, ``cost: 0.45``) were rounded to whole units: a 0.45 crossing cost nothing."""
+    top = max((abs(a) for a in amounts), default=0.0)
+    for k in range(MAX_MONEY_DECIMALS + 1):
+        if all(abs(a * 10**k - round(a * 10**k)) <= 1e-6 for a in amounts):
+            return 10**k
+    return next((10**k for k in range(MAX_MONEY_DECIMALS, 0, -1) if top * 10**k <= MAX_MONEY_UNITS), 1)
+
+
 def add_budget_constraint(problem: Problem, budget: float) -> None:
-    """The capital budget over every decision's cost; omitted when it could never bind, which
-    keeps coefficients small (its group is described either way).
+    """The capital budget over every decision's cost, in whole units of :func:`money_scale`;
+    omitted when it could never bind, which keeps coefficients small (its group is described
+    either way).
 
     Args:
         problem: the problem (all decisions in place).
@@ -154,7 +173,8 @@ def add_budget_constraint(problem: Problem, budget: float) -> None:
     problem.groups["budget"] = f"the capital budget of {money_text(budget, problem.currency)}"
     decisions = problem.decisions
     if budget < sum(d.cost for d in decisions):
-        terms = tuple((i, int(round(d.cost))) for i, d in enumerate(decisions) if d.cost > 0)
-        problem.constraints.append(Constraint("budget", terms, None, int(math.floor(budget)), "budget"))
+        unit = money_scale([budget] + [d.cost for d in decisions])
+        terms = tuple((i, int(round(d.cost * unit))) for i, d in enumerate(decisions) if d.cost > 0)
+        problem.constraints.append(Constraint("budget", terms, None, int(math.floor(budget * unit + 1e-6)), "budget"))
     else:
         logger.debug("budget %s cannot bind: no budget constraint", money_text(budget, problem.currency))

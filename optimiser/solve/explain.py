@@ -12,6 +12,7 @@ import logging
 from collections.abc import Collection
 
 from optimiser.inputs.currency import money_text
+from optimiser.model.constraints import money_scale
 from optimiser.model.problem import Problem
 from optimiser.solve.cpsat_api import cp_model
 from optimiser.solve.cpsat_model import CpModelParts, build_model, set_params
@@ -82,14 +83,15 @@ def min_cost_for(problem: Problem, groups: list[str], *, time_limit_s: float = 1
     labels); ``None`` when none is found in time."""
     parts = _model_keeping(problem, groups)
     x = parts.x
-    parts.model.minimize(sum(int(round(d.cost)) * x[i] for i, d in enumerate(problem.decisions)))
+    unit = money_scale([d.cost for d in problem.decisions])
+    parts.model.minimize(sum(int(round(d.cost * unit)) * x[i] for i, d in enumerate(problem.decisions)))
     solver = cp_model.CpSolver()
     set_params(solver, time_limit_s, seed, 1)
     code = solver.solve(parts.model)
     if code not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         return None
     chosen = [problem.decisions[i].label for i, v in enumerate(x) if solver.value(v)]
-    return float(solver.objective_value), chosen
+    return float(solver.objective_value) / unit, chosen
 
 
 def explain_infeasible(problem: Problem, *, time_limit_s: float = 10.0, seed: int = 0) -> tuple[str, ...]:
