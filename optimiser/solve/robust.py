@@ -140,7 +140,8 @@ def solve_futures(joint: JointProblem, options: SolveOptions) -> RobustResult:
         logger.info("future %s alone: %s, objective %s", fp.name, r.status, r.objective)
     if any(not r.status.has_solution for r in alone):
         bad = [(fp.name, r) for fp, r in zip(joint.futures, alone) if not r.status.has_solution]
-        conflicts = tuple(f"{name}: {c}" for name, r in bad for c in (r.conflicts or (r.message,)))
+        # "in future cut: the budget (...) is below ...", not "cut: the budget": a future's name is any id
+        conflicts = tuple(f"in future {name}: {c}" for name, r in bad for c in (r.conflicts or (r.message,)))
         status = Status.INFEASIBLE if any(r.status is Status.INFEASIBLE for _, r in bad) else Status.UNKNOWN
         return _no_plan(joint, alone, time.perf_counter() - t0, options.backend,
                         "no plan: " + "; ".join(f"future {n} has no layout ({r.message})" for n, r in bad), status, conflicts)
