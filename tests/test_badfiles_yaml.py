@@ -188,3 +188,27 @@ def test_a_tab_inside_a_value_is_still_read(tmp_path):
     p.write_text('format: placemaking-site/1\nid: t\nname: "a\\tb"\n')
     data, problems = load_mapping(p)
     assert problems == [] and data is not None and data["name"] == "a\tb"
+
+
+def test_a_number_with_a_leading_zero_or_a_colon_is_read_as_typed(tmp_path):
+    """YAML 1.1 read an unquoted 0150 as octal (104) and 1:30 as base 60 (90): employees: 0150 was
+    104 staff without a word, and a parcel id 0123 was 'got 83 (put id in quotes: id: "83")'.
+    They are read as the text typed, so a number field reads the number meant and a text field
+    the id as written; decimal, 0x and 1_000 numbers read as before."""
+    p = tmp_path / "site.yaml"
+    p.write_text("format: placemaking-site/1\nid: 0123\nn: 0150\nt: 1:30\nd: 150\nz: 0\nneg: -12\nh: 0x1F\n"
+                 "u: 1_000\nf: 0150.5\n")
+    data, problems = load_mapping(p)
+    assert problems == [] and data is not None
+    assert {k: data[k] for k in ("id", "n", "t", "d", "z", "neg", "h", "u", "f")} == {
+        "id": "0123", "n": "0150", "t": "1:30", "d": 150, "z": 0, "neg": -12, "h": 31, "u": 1000, "f": 150.5}
+    site = BAD.parent.parent / "sites" / "amp_sbp" / "site.yaml"
+    text = site.read_text(encoding="utf-8")
+    (tmp_path / "amp.yaml").write_text(text.replace("employees: 150  # estimated", "employees: 0150"), encoding="utf-8")
+    from optimiser.inputs.site import read_site
+    assert sorted(f.employees for f in read_site(tmp_path / "amp.yaml").firms) == sorted(
+        f.employees for f in read_site(site).firms)
+    (tmp_path / "amp.yaml").write_text(text.replace("  - id: amp-fof\n", "  - id: 0123\n", 1), encoding="utf-8")
+    with pytest.raises(InputError) as err:
+        read_site(tmp_path / "amp.yaml")
+    assert "known parcels: 0123, amp-amplify-e" in (err.value.problems[0].hint or "")

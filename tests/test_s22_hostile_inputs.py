@@ -37,7 +37,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # ------------------------------------------------------------------ numbers too large for a float
 
 
-@pytest.mark.parametrize("write", ["yaml_decimal", "yaml_underscores", "yaml_hex", "yaml_base60", "json"])
+@pytest.mark.parametrize("write", ["yaml_decimal", "yaml_underscores", "yaml_hex", "json"])
 def test_a_whole_number_beyond_a_float_is_one_problem_naming_its_field(tmp_path, write):
     d = site_dict()
     huge = 10 ** 400
@@ -48,7 +48,7 @@ def test_a_whole_number_beyond_a_float_is_one_problem_naming_its_field(tmp_path,
     else:
         text = yaml.safe_dump(d, sort_keys=False)
         figure = {"yaml_decimal": str(huge), "yaml_underscores": "1_" + "000_" * 133 + "0",
-                  "yaml_hex": "0x" + "f" * 340, "yaml_base60": "1" + ":00" * 225}[write]  # 60^225 ~ 10^400
+                  "yaml_hex": "0x" + "f" * 340}[write]  # YAML 1.1's base 60 (1:00:...) is read as text
         p = tmp_path / "site.yaml"
         p.write_text(text.replace("- 440200.0", f"- {figure}", 1))
     data, problems = load_mapping(p)

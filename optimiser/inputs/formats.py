@@ -90,6 +90,24 @@ def _construct_mapping(loader: _UniqueKeyLoader | _FastUniqueKeyLoader, node: ya
 _UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 _FastUniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 
+_YAML_INT = "tag:yaml.org,2002:int"
+_PLAIN_INT = re.compile(r"^(?:[-+]?0b[0-1_]+|[-+]?0x[0-9a-fA-F_]+|[-+]?(?:0|[1-9][0-9_]*))$")
+"""YAML 1.1's whole numbers without its octal (``0150``: 104) and base-60 (``1:30``: 90) forms."""
+
+
+def _ints_as_typed(loader: type[yaml.SafeLoader]) -> None:
+    """A number with a leading zero (``0150``, a parcel id ``0123``) or colons (``1:30``) is read as
+    the text typed, not as YAML 1.1's octal or base-60 number: a number field then reads the
+    number meant (``"0150"``: 150), a text field the id as written."""
+    loader.yaml_implicit_resolvers = {
+        first: [(tag, rx) for tag, rx in resolvers if tag != _YAML_INT]
+        for first, resolvers in loader.yaml_implicit_resolvers.items()}
+    loader.add_implicit_resolver(_YAML_INT, _PLAIN_INT, list("-+0123456789"))
+
+
+_ints_as_typed(_UniqueKeyLoader)
+_ints_as_typed(_FastUniqueKeyLoader)
+
 
 _URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]+:/")
 """A URL (``https://...``, ``file:///...``; after :class:`~pathlib.Path` folds ``//`` to ``/``
@@ -405,10 +423,9 @@ def _yaml_problem(exc: yaml.YAMLError, text: str, name: str) -> Problem:
                    "fix the indentation or quoting there; quote text that holds ': ' or starts with a symbol")
 
 
-_LONG_FIGURE = re.compile(r"[0-9A-Fa-f_:]{250,}")
+_LONG_FIGURE = re.compile(r"[0-9A-Fa-f_]{250,}")
 """Text that may write a whole number too large for a float (over 308 digits; YAML and TOML
-allow ``_`` between digits, hexadecimal, and YAML 1.1 base-60 ``1:00:00``): only then are the parsed
-values walked."""
+allow ``_`` between digits and hexadecimal): only then are the parsed values walked."""
 MAX_OVERSIZED_LISTED = 20
 """Most oversized numbers named one by one (the rest are counted)."""
 
