@@ -376,3 +376,17 @@ def test_internal_error_is_one_line_or_a_traceback_with_debug(tmp_path, monkeypa
     assert "Traceback (most recent call last)" in r.stderr and "RuntimeError: boom" in r.stderr
     assert "in boom" in r.stderr  # the frame that raised
     assert r.stdout == ""
+
+
+def test_schema_check_of_a_fifo_says_it_is_no_copy_instead_of_hanging(tmp_path):
+    """``siteopt schema --check`` read the path with read_bytes() since fe6eaf5: a FIFO given by
+    mistake hung the command for ever (before, is_file() said 'stale'). It is read as every input
+    is (safefile.read_regular_bytes): a FIFO is said to be one, at once, exit 2."""
+    import os
+
+    fifo = tmp_path / "schema.json"
+    os.mkfifo(fifo)
+    r = subprocess.run([sys.executable, "-m", "optimiser", "schema", "--check", str(fifo)], capture_output=True,
+                       text=True, timeout=30, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert r.returncode == 2, r.stderr
+    assert f"siteopt: {fifo} is a FIFO (named pipe), not a regular file: not a copy of the JSON Schema" in r.stderr, r.stderr

@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 
 from optimiser.errors import ExitCode
+from optimiser.inputs.safefile import UnsafeFile, read_regular_bytes
 from optimiser.inputs.schema import json_schema_text
 
 logger = logging.getLogger(__name__)
@@ -24,7 +25,11 @@ def command(check_path: str | None) -> None:
     if check_path:
         p = Path(check_path)
         try:
-            raw = p.read_bytes()
+            raw = read_regular_bytes(p)  # never a FIFO or a device: read_bytes() waited on a FIFO for ever
+        except UnsafeFile as exc:  # a FIFO, a device, a file of 64 MiB: given by mistake, never a copy
+            click.echo(f"siteopt: {check_path} {exc.reason}: not a copy of the JSON Schema; --check compares a "
+                       "committed schema file, e.g. constraints/schema.json", err=True)
+            sys.exit(ExitCode.INPUT)
         except FileNotFoundError:
             click.echo(f"siteopt: {check_path} does not exist; write it with: siteopt schema > {check_path}", err=True)
             sys.exit(ExitCode.INTERNAL)  # 1, as documented: there is no committed schema matching the code's
