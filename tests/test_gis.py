@@ -991,6 +991,19 @@ def test_gis_fields_named_in_another_case_are_the_fields(tmp_path):
     assert same_site(read_site(out), read_site(tmp_path / "site.yaml"))
 
 
+def test_the_site_tables_fields_named_in_another_case_are_the_fields(tmp_path):
+    """The site table's columns from the same ArcGIS export (ID, NAME, CRS, OBJECTID) were each
+    'layer site: ID: unknown field' while the layers' ID, EMPLOYEES were read as their fields
+    (496d852) and their OBJECTID ignored: the table folds the case as the layers do."""
+    out = convert_site(_write_yaml(tmp_path / "site.yaml", site_dict()), tmp_path / "site.gpkg")
+    table = pyogrio.read_dataframe(out, layer="site", read_geometry=False)
+    _rewrite_layer(out, "site", table.rename(columns={c: c.upper() for c in table.columns}).assign(OBJECTID=1))
+    assert validate_files([out]) == []  # ArcGIS's OBJECTID ignored, as in the layers
+    assert same_site(read_site(out), read_site(tmp_path / "site.yaml"))
+    _rewrite_layer(out, "site", table.assign(NOTES="x"))
+    assert [(p.field, p.reason) for p in validate_files([out])] == [("layer site: NOTES", "unknown field 'NOTES'")]
+
+
 def test_a_case_variant_beside_the_exact_field_stays_an_attribute_of_its_own():
     from optimiser.inputs.gis import item_from_props, layer_for
 

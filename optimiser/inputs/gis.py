@@ -617,13 +617,14 @@ def _meta_from_table(table: pd.DataFrame, file: str) -> tuple[dict[str, Any], li
     row = table.iloc[0]
     meta = {}
     problems = []
-    for k, v in row.items():
+    for raw_key, v in row.items():
         value = _plain(v)
-        if _is_null(value) or k in _QGIS_ARTEFACTS or k == "geometry":
+        if _is_null(value) or str(raw_key).lower() in _QGIS_ARTEFACTS and raw_key not in own or raw_key == "geometry":
             continue
+        k = raw_key if raw_key in own else _case_folded(str(raw_key), dict.fromkeys(own), {}, row)  # ID, CRS: ArcGIS's
         if k not in own:  # named as the table's, not as a site file's top level (with its layers' keys)
-            near = suggest(str(k), own)
-            problems.append(Problem(file, f"layer {SITE_TABLE}: {k}", f"unknown field {k!r}",
+            near = suggest(str(raw_key), own)
+            problems.append(Problem(file, f"layer {SITE_TABLE}: {raw_key}", f"unknown field {raw_key!r}",
                                     f"did you mean {near!r}? (rename the field)" if near else
                                     f"delete the field or rename it to one of the table's: {', '.join(own)}"))
             continue
