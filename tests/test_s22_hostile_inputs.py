@@ -108,6 +108,21 @@ def test_a_missing_file_still_suggests_a_near_name(tmp_path):
     assert p is not None and p.reason == "file not found" and "site.yaml" in (p.hint or "")
 
 
+def test_a_nul_character_in_a_path_is_a_problem_not_an_internal_error(tmp_path):
+    """A path written with YAML's \\0 escape (site: "../x\\0y/site.yaml", a batch's base) reached
+    os.stat: 'internal error while validating: ValueError: embedded null byte', exit 1."""
+    p = not_a_file(Path("x\0y.yaml"), "x.yaml")
+    assert p is not None and (p.reason, p.hint) == (
+        "holds a NUL character (\\0), which no file name can", "check the path as written: 'x\\x00y.yaml'")
+    site, scenario = write_files(tmp_path)
+    scenario.write_text(scenario.read_text().replace(f"site: {site.name}", 'site: "../x\\0y/site.yaml"', 1))
+    (tmp_path / "batch.yaml").write_text('format: placemaking-batch/1\nbase: "x\\0y.yaml"\nsweep: {budget: [1, 2]}\n')
+    res = CliRunner().invoke(cli, ["validate", str(scenario), str(tmp_path / "batch.yaml")])
+    assert res.exit_code == 2 and "internal error" not in res.output, res.output
+    assert "site: site '../x\\x00y/site.yaml' holds a NUL character (\\0), which no file name can" in res.output
+    assert "base: " in res.output and res.output.count("holds a NUL character") == 2, res.output
+
+
 def test_siteopt_run_names_a_url_and_a_link_loop(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "a.yaml").symlink_to("b.yaml")

@@ -128,6 +128,9 @@ def not_a_file(p: Path, name: str) -> Problem | None:
         mode = os.stat(p).st_mode
     except OSError as exc:
         return _unreachable(p, name, exc)
+    except ValueError:  # "embedded null byte": a \0 escape in a YAML path ("x\0y.yaml"); it was an internal error
+        return Problem(name, "", "holds a NUL character (\\0), which no file name can",
+                       f"check the path as written: {os.fspath(p)!r}")
     if stat.S_ISDIR(mode):
         return Problem(name, "", "is a folder, not a file", "name the site or scenario file")
     if not stat.S_ISREG(mode):

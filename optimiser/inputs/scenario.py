@@ -119,7 +119,7 @@ def _odd_site_path(site_ref: str, looked: list[Path], file: str) -> Problem | No
         there = os.path.lexists(p)
     except (OSError, ValueError):
         there = True
-    if not there and not looks_like_url(site_ref):
+    if not there and not looks_like_url(site_ref) and "\0" not in site_ref:
         return None
     why = not_a_file(Path(site_ref) if looks_like_url(site_ref) else p, file)
     if why is None or why.reason == "file not found":
