@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import errno
 import json
+import os
 import re
 import sqlite3
 import subprocess
@@ -162,6 +163,29 @@ def test_a_full_disk_during_overwrite_keeps_the_old_run(tmp_path):
         raise OSError(errno.ENOSPC, "No space left on device", str(st.path / "plan.png"))
     assert (out / "metrics.json").read_text() == '{"old": true}'
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]
+
+
+@pytest.mark.parametrize("where", ["stage", "lock"])
+def test_a_full_disk_before_the_first_write_is_said_as_one_and_leaves_nothing(tmp_path, monkeypatch, where):
+    """A disk already full when the stage folder or the lock's note is made was 'cannot write
+    beside run: No space left on device (is the folder writable?)', and at the lock's note the
+    lock's descriptor stayed open (the flock held, the lock file left behind); it is the full
+    disk's OutputWriteError, nothing left (no stage, no lock, no folders made for it)."""
+    from optimiser.present import staging as staging_mod
+
+    if where == "stage":
+        monkeypatch.setattr(staging_mod.tempfile, "mkdtemp", _disk_full)
+    else:
+        monkeypatch.setattr(staging_mod.os, "write", _disk_full)
+    opened = len(os.listdir("/proc/self/fd"))
+    out = tmp_path / "new" / "run"
+    with pytest.raises(OutputWriteError) as info, StagedDir(out, overwrite=False):
+        pass
+    assert info.value.errno == errno.ENOSPC
+    assert str(info.value) == (f"cannot write the run directory {out}: no space left on the device; nothing was written "
+                               f"to {out} (free some space on that disk, or give out_dir on another one)")
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+    assert len(os.listdir("/proc/self/fd")) == opened
 
 
 def test_other_os_errors_pass_through_unchanged(tmp_path):

@@ -171,11 +171,15 @@ class OutputLock:
                                       f"wait for it to finish or choose another {out_word()} (lock file {self.path})") from None
             st_fd, st_path = os.fstat(fd), _lstat(self.path)
             if st_path is not None and (st_fd.st_ino, st_fd.st_dev) == (st_path.st_ino, st_path.st_dev):
-                info = {"pid": os.getpid(), "host": socket.gethostname(),
-                        "since": datetime.now(UTC).isoformat(timespec="seconds"), "run_id": self.run_id}
-                os.ftruncate(fd, 0)
-                os.write(fd, (json.dumps(info) + "\n").encode("utf-8"))
                 self._fd = fd
+                try:
+                    info = {"pid": os.getpid(), "host": socket.gethostname(),
+                            "since": datetime.now(UTC).isoformat(timespec="seconds"), "run_id": self.run_id}
+                    os.ftruncate(fd, 0)
+                    os.write(fd, (json.dumps(info) + "\n").encode("utf-8"))
+                except BaseException:  # a full disk: released (the file removed, the descriptor closed), then raised
+                    self.release()
+                    raise
                 return self
             os.close(fd)  # we locked a file its holder had just unlinked: try again
         raise OutputBusyError(f"cannot lock {self.out}: {self.path} keeps changing; another run is starting there")
@@ -366,6 +370,8 @@ class StagedDir:
             raise
         except OSError as exc:
             self._abandon()
+            if (refused := refused_write(exc)) is not None:  # a full disk: said as when a later write finds it
+                raise self.write_error(exc, refused) from exc
             raise OutputExistsError(f"cannot write beside {self.out}: {exc.strerror or exc} (is the folder writable?)") from exc
         except BaseException:
             self._abandon()
