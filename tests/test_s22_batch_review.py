@@ -114,3 +114,20 @@ def test_a_batch_items_messages_name_the_command_lines_out(monkeypatch):
     assert payload["cli_words"] is True and runner._payload(fake)["cli_words"] is False
     assert worker.run_item(payload, "unused")["said"] == "--out"
     assert worker.run_item(runner._payload(fake), "unused")["said"] == "out_dir"
+
+
+def test_a_full_disk_at_the_batchs_lock_is_an_output_write_error_not_a_bug(tmp_path, monkeypatch):
+    """The lock's note (<out>.lock) is the batch's first write: a full disk there was a bare
+    OSError out of run_batch (siteopt batch: 'internal error ... This is a bug', exit 1); only
+    the writes after the lock were said as a full disk."""
+    from optimiser.cli.batch_cmd import command
+    from optimiser.present import staging
+
+    monkeypatch.setattr(staging.os, "write", _disk_full)
+    with pytest.raises(OutputWriteError, match="no space left on the device") as info:
+        run_batch(BATCH, tmp_path / "new" / "out", progress=False)
+    assert info.value.errno == errno.ENOSPC
+    assert sorted(p.name for p in tmp_path.iterdir()) == []  # no lock, no folder made for it
+    r = CliRunner().invoke(command, [str(BATCH), "--out", str(tmp_path / "out"), "-q"])
+    assert r.exit_code == ExitCode.INPUT and "no space left on the device" in r.output, r.output
+    assert "internal error" not in r.output

@@ -665,6 +665,7 @@ def _batch_lock(out: Path, spec: BatchSpec) -> Iterator[None]:
     Raises:
         OutputBusyError: another batch (or run) holds the lock; the message names it.
         OutputExistsError: the folder the lock goes in cannot be created (a file on its path).
+        OutputWriteError: the disk is full (or a quota reached ...) when the lock's note is written.
     """
     where = out.absolute()
     try:
@@ -675,8 +676,18 @@ def _batch_lock(out: Path, spec: BatchSpec) -> Iterator[None]:
         raise OutputExistsError(f"cannot create {where.parent} for {out_word()} {out}: {why}; "
                                 f"choose another {out_word()}") from exc
     try:
-        with OutputLock(where, f"batch {spec.id}"):
+        lock = OutputLock(where, f"batch {spec.id}")
+        try:
+            lock.acquire()
+        except OSError as exc:  # the batch's first write: a full disk was a bare OSError (an internal error)
+            if (refused := refused_write(exc)) is None:
+                raise
+            raise refused.error(f"cannot write the batch's lock {lock.path}: {refused.why}; nothing was written to "
+                                f"{out} ({refused.fix})") from exc
+        try:
             yield
+        finally:
+            lock.release()
     finally:
         if not where.exists():  # refused before the batch folder was made (e.g. no scheduler): nothing left
             remove_made(made)
