@@ -165,20 +165,24 @@ def test_a_full_disk_during_overwrite_keeps_the_old_run(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]
 
 
-@pytest.mark.parametrize("where", ["stage", "lock"])
+@pytest.mark.parametrize("where", ["stage", "lock", "folders"])
 def test_a_full_disk_before_the_first_write_is_said_as_one_and_leaves_nothing(tmp_path, monkeypatch, where):
     """A disk already full when the stage folder or the lock's note is made was 'cannot write
     beside run: No space left on device (is the folder writable?)', and at the lock's note the
-    lock's descriptor stayed open (the flock held, the lock file left behind); it is the full
-    disk's OutputWriteError, nothing left (no stage, no lock, no folders made for it)."""
+    lock's descriptor stayed open (the flock held, the lock file left behind); at the folders
+    above --out 'cannot create ...: No space left on device', the ones made before it left
+    behind. It is the full disk's OutputWriteError, nothing left (no stage, no lock, no folders)."""
     from optimiser.present import staging as staging_mod
 
     if where == "stage":
         monkeypatch.setattr(staging_mod.tempfile, "mkdtemp", _disk_full)
-    else:
+    elif where == "lock":
         monkeypatch.setattr(staging_mod.os, "write", _disk_full)
+    else:  # the first folder above --out is made, the second finds the disk full (it was left behind)
+        mkdir = Path.mkdir
+        monkeypatch.setattr(Path, "mkdir", lambda p, *a, **k: _disk_full() if p.name == "run" else mkdir(p, *a, **k))
     opened = len(os.listdir("/proc/self/fd"))
-    out = tmp_path / "new" / "run"
+    out = tmp_path / "new" / "run" / "out"
     with pytest.raises(OutputWriteError) as info, StagedDir(out, overwrite=False):
         pass
     assert info.value.errno == errno.ENOSPC

@@ -268,8 +268,12 @@ def created_parents(path: Path) -> list[Path]:
     while not p.exists() and p != p.parent:
         missing.append(p)
         p = p.parent
-    for d in reversed(missing):
-        d.mkdir()
+    for n, d in enumerate(reversed(missing)):
+        try:
+            d.mkdir()
+        except OSError:  # a full disk halfway: the folders made before it are removed again
+            remove_made(missing[len(missing) - n:])
+            raise
     return missing
 
 
@@ -359,6 +363,8 @@ class StagedDir:
         try:
             self._made_parents = created_parents(self.out.parent)
         except OSError as exc:
+            if (refused := refused_write(exc)) is not None:  # a full disk: said as for any write of the run
+                raise self.write_error(exc, refused) from exc
             raise OutputExistsError(f"cannot create {self.out.parent}: {exc.strerror or exc}") from exc
         try:
             self._lock.acquire()
