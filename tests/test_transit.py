@@ -635,3 +635,23 @@ def test_the_maps_hold_every_new_stop_but_not_a_far_existing_one(tmp_path):
     nx, ny = new.geometry.x, new.geometry.y
     assert x0 <= nx <= x1 and y0 <= ny <= y1, ((nx, ny), (x0, y0, x1, y1))
     assert x1 < old.geometry.x and x1 == pytest.approx(before[2])
+
+def test_the_interactive_maps_tooltip_says_a_coverage_runs_saving_in_staff():
+    """The report's table says what an item of a max_coverage run saves in staff (15355f7), but
+    the interactive map's tooltip still said 'saves 0.0 m of weighted mean walk' for it (saving_m
+    is 0 there: no walk is in the objective)."""
+    from types import SimpleNamespace
+
+    from optimiser.present.interactive import _attribution_text
+    from optimiser.present.metrics import ItemAttribution
+
+    a = ItemAttribution(id="x1", name="X1", kind="crossing", cost=600_000.0, saving_m=0.0, saving_weighted_m=300.0)
+
+    def run(objective):
+        return SimpleNamespace(metrics=SimpleNamespace(attribution=[a], currency="GBP",
+                                                       transit=SimpleNamespace(objective=objective)))
+
+    assert _attribution_text(run("max_coverage"), "x1") == "\nsaves 300 staff within a catchment, £2k per staff"
+    walk = a.model_copy(update={"saving_m": 12.5})
+    assert _attribution_text(SimpleNamespace(metrics=SimpleNamespace(attribution=[walk], currency="GBP", transit=None)),
+                             "x1") == "\nsaves 12.5 m of weighted mean walk, £48k per m"

@@ -14,7 +14,7 @@ from optimiser.present.tables import Cell, Header, Table, num_cell
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["buys_unit_note", "buys_table", "compare_buys_table", "item_names", "pairs_served_text", "KIND_NAMES"]
+__all__ = ["buys_unit_note", "buys_table", "compare_buys_table", "item_saving", "item_names", "pairs_served_text", "KIND_NAMES"]
 
 KIND_NAMES = {"crossing": "Crossing", "facility": "Shared facility", "social": "Social space"}
 
@@ -47,23 +47,23 @@ def _counts_staff(m: RunMetrics) -> bool:
     return m.transit is not None and m.transit.objective == "max_coverage"
 
 
-def _saving(a: ItemAttribution, m: RunMetrics) -> tuple[float, int, str]:
+def item_saving(a: ItemAttribution, m: RunMetrics) -> tuple[float, int, str]:
     """What ``a`` saves in its run's units, the decimals shown and the unit: metres of weighted mean
     walk, or staff for a coverage run (:func:`_counts_staff`)."""
     return ((a.saving_weighted_m or 0.0), 0, "staff") if _counts_staff(m) else (a.saving_m, 1, "m")
 
 
 def _saving_cells(a: ItemAttribution, m: RunMetrics, unit: bool = False) -> list[Cell]:
-    """The saving and the cost per unit saved (:func:`_saving`); ``unit``: the unit in the
+    """The saving and the cost per unit saved (:func:`item_saving`); ``unit``: the unit in the
     saving's cell too (a table mixing runs of both kinds)."""
-    value, digits, word = _saving(a, m)
+    value, digits, word = item_saving(a, m)
     per = a.cost / value if value > 0 else None
     return [num_cell(fmt_num(value, digits) + (f" {word}" if unit else ""), value),
             num_cell(f"{fmt_money(per, m.currency)} per {word}" if per is not None else "–", per)]
 
 
 def _saving_order(a: ItemAttribution, m: RunMetrics) -> float:
-    return -_saving(a, m)[0]
+    return -item_saving(a, m)[0]
 
 
 def buys_unit_note(metrics: RunMetrics) -> str | None:

@@ -20,6 +20,7 @@ from html import escape
 from shapely.geometry.base import BaseGeometry
 
 from optimiser.inputs.domain import BarrierKind
+from optimiser.present.buys import item_saving
 from optimiser.present.formatting import fmt_m, fmt_money, fmt_num, nice_type
 from optimiser.present.layers import (
     Extent,
@@ -211,10 +212,15 @@ def _cost_text(run: RunData, f: Feature) -> str:
 
 
 def _attribution_text(run: RunData, item_id: str) -> str:
-    for a in run.metrics.attribution:
+    """What an item saves, in its run's units as the report's table says it (:func:`item_saving`:
+    metres of weighted mean walk, or staff for a transit coverage run)."""
+    m = run.metrics
+    for a in m.attribution:
         if a.id == item_id:
-            per = f", {fmt_money(a.cost_per_m_saved, run.metrics.currency)} per m" if a.cost_per_m_saved is not None else ""
-            return f"\nsaves {fmt_num(a.saving_m, 1)} m of weighted mean walk{per}"
+            value, digits, unit = item_saving(a, m)
+            per = f", {fmt_money(a.cost / value, m.currency)} per {unit}" if value > 0 else ""
+            what = "m of weighted mean walk" if unit == "m" else "staff within a catchment"
+            return f"\nsaves {fmt_num(value, digits)} {what}{per}"
     return ""
 
 
