@@ -655,3 +655,24 @@ def test_the_interactive_maps_tooltip_says_a_coverage_runs_saving_in_staff():
     walk = a.model_copy(update={"saving_m": 12.5})
     assert _attribution_text(SimpleNamespace(metrics=SimpleNamespace(attribution=[walk], currency="GBP", transit=None)),
                              "x1") == "\nsaves 12.5 m of weighted mean walk, £48k per m"
+
+
+def test_what_each_item_buys_defines_saves_once_in_the_runs_units():
+    """A coverage run's "What each item buys" said "saves is how much the objective's weighted
+    mean walk rises without it (metres). Cost per metre saved = cost ÷ saving." and then the unit
+    note's "saves is how many more staff would be outside every catchment": two definitions that
+    disagree. The metres one is said only where the saving is in metres."""
+    from types import SimpleNamespace
+
+    from optimiser.present.buys import buys_unit_note
+    from optimiser.present.report import template_env
+    from optimiser.present.tables import Table
+
+    page = template_env().get_template("buys.html.j2")
+    note = buys_unit_note(SimpleNamespace(transit=SimpleNamespace(objective="max_coverage")))
+    staff = page.render(buys_table=Table([]), buys_unit_note=note)
+    assert "is how many more staff would be outside every catchment" in staff
+    assert "(metres)" not in staff and "Cost per metre" not in staff
+    assert "Each item is removed alone" in staff and "Breaks a requirement" in staff
+    metres = page.render(buys_table=Table([]), buys_unit_note=None)
+    assert "rises without it (metres). Cost per metre saved = cost ÷ saving." in metres and "Breaks a requirement" in metres
