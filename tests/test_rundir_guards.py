@@ -808,3 +808,21 @@ def test_a_batch_folder_given_as_a_run_directory_names_its_items(tmp_path):
     assert "and 1 more" in text
     with pytest.raises(FileReadError, match="run `siteopt run --out DIR` first"):
         load_run(bk / "runs")  # not a batch's folder: the usual hint
+
+
+def test_an_out_under_a_file_names_the_file_as_the_batch_does(tmp_path):
+    """siteopt run --out afile/sub/out said 'cannot create .../afile/sub: not a folder' (sub is no
+    file; no way on), while siteopt batch says which part is a file and to choose another --out
+    (3b7878a): one wording for both."""
+    (tmp_path / "afile").write_text("x")
+    out = tmp_path / "afile" / "sub" / "out"
+    with pytest.raises(OutputExistsError) as info, StagedDir(out, overwrite=False):
+        pass
+    assert str(info.value) == (f"cannot create {out.parent} for out_dir {out}: {tmp_path / 'afile'} is a file, not a "
+                               "folder; choose another out_dir")
+    from optimiser.batch import run_batch
+
+    batch = Path(__file__).resolve().parents[1] / "constraints" / "amp_sbp" / "budget_sweep.yaml"
+    with pytest.raises(OutputExistsError) as again:
+        run_batch(batch, out, progress=False)
+    assert str(again.value) == str(info.value)

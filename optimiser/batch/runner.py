@@ -47,6 +47,7 @@ from optimiser.present.staging import (
     created_parents,
     out_word,
     overwrite_word,
+    parents_error,
     refused_write,
     remove_made,
 )
@@ -671,10 +672,7 @@ def _batch_lock(out: Path, spec: BatchSpec) -> Iterator[None]:
     try:
         made = created_parents(where.parent)
     except OSError as exc:  # a file on the path: was an internal error (or "cannot use the Dask scheduler")
-        why = (f"{exc.filename} is a file, not a folder" if isinstance(exc, NotADirectoryError) and exc.filename
-               else exc.strerror or str(exc))
-        raise OutputExistsError(f"cannot create {where.parent} for {out_word()} {out}: {why}; "
-                                f"choose another {out_word()}") from exc
+        raise parents_error(exc, out) from exc
     try:
         lock = OutputLock(where, f"batch {spec.id}")
         try:

@@ -40,7 +40,8 @@ logger = logging.getLogger(__name__)
 
 __all__ = ["OutputLock", "StagedDir", "cli_wording", "cli_words", "out_word", "overwrite_word", "new_run_id", "write_new_file", "lock_path",
            "exchange_paths", "stage_for_render", "move_into", "remove_stage", "STAGE_SUFFIX", "OLD_SUFFIX", "WRITE_ERRNOS",
-           "is_disk_full", "output_write_errors", "RefusedWrite", "refused_write", "created_parents", "remove_made"]
+           "is_disk_full", "output_write_errors", "RefusedWrite", "refused_write", "created_parents", "remove_made",
+           "parents_error"]
 
 STAGE_SUFFIX = ".partial"
 """Suffix of a run directory being written (``.<name>.<random>.partial`` beside ``--out``)."""
@@ -277,6 +278,15 @@ def created_parents(path: Path) -> list[Path]:
     return missing
 
 
+def parents_error(exc: OSError, out: Path) -> OutputExistsError:
+    """The :class:`~optimiser.errors.OutputExistsError` for the folders above ``out`` that
+    :func:`created_parents` could not make (``exc``): a file on the path is named, with the way on."""
+    why = (f"{exc.filename} is a file, not a folder" if isinstance(exc, NotADirectoryError) and exc.filename
+           else exc.strerror or str(exc))
+    return OutputExistsError(f"cannot create {Path(out).absolute().parent} for {out_word()} {out}: {why}; "
+                             f"choose another {out_word()}")
+
+
 def remove_made(made: list[Path]) -> None:
     """Remove the folders :func:`created_parents` made (innermost first) while they are empty;
     one that is not (something else was made there meanwhile) is kept, and so are its parents."""
@@ -365,7 +375,7 @@ class StagedDir:
         except OSError as exc:
             if (refused := refused_write(exc)) is not None:  # a full disk: said as for any write of the run
                 raise self.write_error(exc, refused) from exc
-            raise OutputExistsError(f"cannot create {self.out.parent}: {exc.strerror or exc}") from exc
+            raise parents_error(exc, self.out) from exc
         try:
             self._lock.acquire()
             self.check()  # again, under the lock
