@@ -857,3 +857,15 @@ def test_titles_of_names_at_the_200_character_limit_stay_on_the_figure(rendered:
         for t in titles:
             box = t.get_window_extent(rend)
             assert box.x0 >= 0 and box.x1 <= w and box.y1 <= h, (box, w, h, t.get_text()[:40])
+
+def test_compare_out_under_a_file_is_refused_naming_the_file(synthetic_run, tmp_path) -> None:
+    """siteopt compare --out afile/sub was 'internal error: NotADirectoryError ... This is a bug'
+    (exit 1); it names the file and the way on, as siteopt run and batch do (exit 2)."""
+    a, b = synthetic_run("a", variant=0), synthetic_run("b", variant=1)
+    (tmp_path / "afile").write_text("x")
+    out = tmp_path / "afile" / "sub"
+    res = CliRunner().invoke(cli, ["compare", str(a), str(b), "--out", str(out)])
+    assert res.exit_code == 2, res.output
+    assert (f"siteopt compare: cannot create {out} for --out {out}: {tmp_path / 'afile'} is a file, not a folder; "
+            "choose another --out") in res.output, res.output
+    assert (tmp_path / "afile").read_text() == "x"

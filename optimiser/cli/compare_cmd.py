@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from optimiser.errors import ExitCode, InputError, OutputWriteError
+from optimiser.errors import ExitCode, InputError, OutputExistsError, OutputWriteError
 
 logger = logging.getLogger(__name__)
 
@@ -50,7 +50,7 @@ def command(ctx: click.Context, runs: tuple[Path, ...], out: Path, overwrite: bo
             click.echo(f"siteopt compare: {p}", err=True)
         ctx.exit(ExitCode.INPUT)
         return
-    except OutputWriteError as exc:  # a full disk: nothing written, a folder made for it removed again
+    except (OutputExistsError, OutputWriteError) as exc:  # --out cannot be made, or a full disk: nothing written
         click.echo(f"siteopt compare: {exc}", err=True)
         ctx.exit(ExitCode.INPUT)
         return

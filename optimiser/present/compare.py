@@ -53,7 +53,16 @@ from optimiser.present.plan_key import (
 )
 from optimiser.present.report import Cell, Header, Table, data_uri_png, render_page
 from optimiser.present.rundir import load_run
-from optimiser.present.staging import move_into, output_write_errors, remove_stage, stage_for_render, write_new_file
+from optimiser.present.staging import (
+    created_parents,
+    is_disk_full,
+    move_into,
+    output_write_errors,
+    parents_error,
+    remove_stage,
+    stage_for_render,
+    write_new_file,
+)
 from optimiser.present.style import PLAN_DPI, PlanStyle
 from optimiser.present.titles import wrap_title
 
@@ -527,6 +536,7 @@ def compare_runs(run_dirs: Sequence[str | Path], out_dir: str | Path) -> tuple[P
             or a run is given twice (ValidationError: the same folder, or a copy with its ``run_id``).
         OutputWriteError: the disk is full (or a quota reached, the file system read-only):
             ``out_dir`` is as it was (a folder made for it removed again).
+        OutputExistsError: ``out_dir`` cannot be made (a file on its path, no permission).
     """
     if not run_dirs:
         raise ValueError("compare needs at least one run directory")
@@ -546,7 +556,12 @@ def compare_runs(run_dirs: Sequence[str | Path], out_dir: str | Path) -> tuple[P
     out = Path(out_dir)
     fig, _, _ = compare_figure(runs)
     with output_write_errors("the comparison", out):  # a full disk: said, and a folder made here removed again
-        out.mkdir(parents=True, exist_ok=True)
+        try:
+            created_parents(out)
+        except OSError as exc:  # a file on the path (was an internal error), no permission: said; a full disk above
+            if is_disk_full(exc):
+                raise
+            raise parents_error(exc, out, out) from exc
         stage = stage_for_render(out)  # written new in a private folder, then renamed in: no symlink is followed
         try:
             png = save_figure(fig, stage / "compare.png")

@@ -278,13 +278,14 @@ def created_parents(path: Path) -> list[Path]:
     return missing
 
 
-def parents_error(exc: OSError, out: Path) -> OutputExistsError:
-    """The :class:`~optimiser.errors.OutputExistsError` for the folders above ``out`` that
-    :func:`created_parents` could not make (``exc``): a file on the path is named, with the way on."""
+def parents_error(exc: OSError, out: Path, folder: Path | None = None) -> OutputExistsError:
+    """The :class:`~optimiser.errors.OutputExistsError` for the folders that :func:`created_parents`
+    could not make (``exc``) for ``out`` (``folder``: the one asked for, by default the one above
+    ``out``): a file on the path is named, with the way on."""
     why = (f"{exc.filename} is a file, not a folder" if isinstance(exc, NotADirectoryError) and exc.filename
            else exc.strerror or str(exc))
-    return OutputExistsError(f"cannot create {Path(out).absolute().parent} for {out_word()} {out}: {why}; "
-                             f"choose another {out_word()}")
+    made_for = folder if folder is not None else Path(out).absolute().parent
+    return OutputExistsError(f"cannot create {made_for} for {out_word()} {out}: {why}; choose another {out_word()}")
 
 
 def remove_made(made: list[Path]) -> None:
