@@ -826,3 +826,15 @@ def test_an_out_under_a_file_names_the_file_as_the_batch_does(tmp_path):
     with pytest.raises(OutputExistsError) as again:
         run_batch(batch, out, progress=False)
     assert str(again.value) == str(info.value)
+
+
+def test_siteopt_network_out_under_a_file_is_said_as_run_and_compare_say_it(tmp_path):
+    """siteopt network --out afile/sub said 'cannot make --out .../afile/sub: Not a directory'
+    (which part is a file not said); run, batch and compare name the file and the way on."""
+    path = _tiny(tmp_path)
+    (tmp_path / "afile").write_text("x")
+    out = tmp_path / "afile" / "sub"
+    r = CliRunner().invoke(cli, ["network", str(path), "--out", str(out)])
+    assert r.exit_code == 2, r.output
+    assert (f"siteopt network: cannot create {out} for --out {out}: {tmp_path / 'afile'} is a file, not a folder; "
+            "choose another --out") in r.output, r.output

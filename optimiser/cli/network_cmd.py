@@ -44,8 +44,11 @@ from optimiser.present.geojson import write_geojson
 from optimiser.present.gpkg import network_frames, write_gpkg
 from optimiser.present.staging import (
     cli_wording,
+    created_parents,
+    is_disk_full,
     move_into,
     output_write_errors,
+    parents_error,
     remove_stage,
     stage_for_render,
     write_new_file,
@@ -116,9 +119,11 @@ def _write_network(out_dir: Path, kept: list[dict[str, Any]], net: WalkNetwork, 
     """The network's files, written new in a private folder and renamed into ``out_dir`` (made
     when absent)."""
     try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        _fail(f"cannot make --out {out_dir}: {exc.strerror or exc}")
+        created_parents(out_dir)
+    except OSError as exc:  # a full disk: said by output_write_errors; else the file on the path named
+        if is_disk_full(exc):
+            raise
+        _fail(str(parents_error(exc, out_dir, out_dir)))
     stage = stage_for_render(out_dir)
     try:
         write_geojson(stage / "network.geojson", kept, site.crs)
