@@ -838,3 +838,19 @@ def test_siteopt_network_out_under_a_file_is_said_as_run_and_compare_say_it(tmp_
     assert r.exit_code == 2, r.output
     assert (f"siteopt network: cannot create {out} for --out {out}: {tmp_path / 'afile'} is a file, not a folder; "
             "choose another --out") in r.output, r.output
+
+
+def test_a_run_does_not_remove_the_stage_of_a_run_on_a_longer_name(tmp_path):
+    """A run on --out run removed every '.run.*.partial' beside it as left by a killed run of its
+    own: the stage of a run writing --out run.v2 at that moment ('.run.v2.XXXXXXXX.partial') too,
+    which then failed. Only its own names (.run.XXXXXXXX.partial / .old) are its leftovers."""
+    (tmp_path / ".run.abcd_123.partial").mkdir()  # left by a killed run on --out run
+    (tmp_path / ".run.0a1b2c3d.old").mkdir()
+    with StagedDir(tmp_path / "run.v2", overwrite=False) as other:
+        (other.path / "metrics.json").write_text("{}")
+        with StagedDir(tmp_path / "run", overwrite=False) as st:
+            assert other.path.is_dir() and (other.path / "metrics.json").is_file()
+            assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".run.") and p != other.path) == [
+                st.path.name]
+        other.commit()
+    assert (tmp_path / "run.v2" / "metrics.json").is_file()

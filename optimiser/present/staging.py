@@ -23,6 +23,7 @@ import errno
 import json
 import logging
 import os
+import re
 import shutil
 import socket
 import sqlite3
@@ -397,10 +398,13 @@ class StagedDir:
         return self
 
     def _clean_stale(self) -> None:
-        """Remove stages and old directories of earlier runs on ``out`` that were killed (we hold the lock)."""
-        prefix = f".{self.out.name}."
+        """Remove stages and old directories of earlier runs on ``out`` that were killed (we hold the
+        lock): ``.NAME.XXXXXXXX.partial`` and ``.NAME.XXXXXXXX.old`` only, not the stage of a run on a
+        longer name being written now (``.NAME.v2.XXXXXXXX.partial``, under its own lock)."""
+        own = re.compile(re.escape(f".{self.out.name}.") + r"[a-z0-9_]{8}(?:" + re.escape(STAGE_SUFFIX) + "|"
+                         + re.escape(OLD_SUFFIX) + ")")
         for p in self.out.parent.iterdir():
-            if p.name.startswith(prefix) and p.name.endswith((STAGE_SUFFIX, OLD_SUFFIX)):
+            if own.fullmatch(p.name):
                 logger.info("removing %s left by an interrupted run", p)
                 _remove_tree(p)
 
