@@ -1024,3 +1024,17 @@ def test_a_converted_site_styles_the_first_formats_barrier_kinds_as_the_kinds_th
 
     plain = styles_frame(["barriers"])  # layout.gpkg's kinds are the current names: no extra entries
     assert plain is not None and "carriageway)" not in plain.loc[0, "styleQML"]
+
+
+def test_a_yaml_or_json_site_without_crs_is_not_told_about_qgis_layers(tmp_path):
+    """The no-CRS-anywhere problem of a GIS site (dd7f072: 'no layer has a coordinate reference
+    system ... assign the layers' CRS in QGIS') was given to every site file without crs, a
+    hand-written YAML or JSON one too, which has no layers; it keeps 'required field is missing
+    (add crs ...)' there."""
+    data = site_dict()
+    del data["crs"]
+    for name in ("site.yaml", "site.json"):
+        path = tmp_path / name
+        path.write_text(yaml.safe_dump(data) if name.endswith("yaml") else json.dumps(data))
+        assert [(p.field, p.reason, p.hint) for p in validate_files([path]) if p.field == "crs"] == [
+            ("crs", "required field is missing", "add crs; sites/README.md and constraints/README.md list every key")]

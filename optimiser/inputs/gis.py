@@ -656,6 +656,8 @@ def name_features(problems: Iterable[Problem], data: Mapping[str, Any]) -> list[
     out: list[Problem] = []
     missing: dict[tuple[str, str, str, str], list[int]] = {}
     wrong: dict[tuple[str, str, str, str], list[int]] = {}
+    # read from GIS layers (a YAML, JSON or TOML site has none: its missing crs is a key to add)
+    layered = any(isinstance(it, LocatedItem) for v in data.values() if isinstance(v, list) for it in v)
     for p in problems:
         m = _ITEM_FIELD.match(p.field)
         item = located(m.group(1), m.group(2)) if m else None
@@ -669,7 +671,7 @@ def name_features(problems: Iterable[Problem], data: Mapping[str, Any]) -> list[
             elif (given := _wrong_geometry_type(item, rest)) and reason.startswith(f"a {given} where"):
                 wrong.setdefault((p.file, m.group(1), item.layer, given), []).append(len(out))
             out.append(Problem(p.file, f"{item.where}: {rest}" if rest else item.where, reason, hint))
-        elif p.field == "crs" and p.reason == MISSING_REASON:  # neither the layers nor the site's own fields give one
+        elif layered and p.field == "crs" and p.reason == MISSING_REASON:  # neither the layers nor the site's fields give one
             out.append(Problem(p.file, "crs", "no layer has a coordinate reference system and the site's crs field is "
                                               "empty, so the coordinates cannot be placed",
                                f"assign the layers' CRS in QGIS (Layer Properties > Source), or give the site's crs (e.g. "
