@@ -854,3 +854,19 @@ def test_a_run_does_not_remove_the_stage_of_a_run_on_a_longer_name(tmp_path):
                 st.path.name]
         other.commit()
     assert (tmp_path / "run.v2" / "metrics.json").is_file()
+
+
+def test_an_out_that_is_a_file_says_what_to_do(tmp_path):
+    """'--out X: X exists and is not a folder' named no way on (run and batch alike); every other
+    refused --out says to choose another."""
+    (tmp_path / "afile").write_text("x")
+    with pytest.raises(OutputExistsError) as info, StagedDir(tmp_path / "afile", overwrite=True):
+        pass
+    assert str(info.value) == f"{tmp_path / 'afile'} exists and is not a folder; choose another out_dir"
+    from optimiser.batch import run_batch
+
+    batch = Path(__file__).resolve().parents[1] / "constraints" / "amp_sbp" / "budget_sweep.yaml"
+    with pytest.raises(OutputExistsError) as again:
+        run_batch(batch, tmp_path / "afile", progress=False)
+    assert str(again.value) == str(info.value)
+    assert (tmp_path / "afile").read_text() == "x"

@@ -478,7 +478,7 @@ def _prepare_out(out: Path, spec: BatchSpec, overwrite: bool) -> None:
             (without ``overwrite``) the folder of another batch (another id).
     """
     if out.exists() and not out.is_dir():
-        raise OutputExistsError(f"{out} exists and is not a folder")
+        raise OutputExistsError(f"{out} exists and is not a folder; choose another {out_word()}")
     if out.is_dir() and any(out.iterdir()) and not (out / "batch.json").is_file():
         raise OutputExistsError(f"{out} is not empty and is not a batch output folder (no batch.json); "
                                 f"choose another {out_word()}")

@@ -336,7 +336,7 @@ class StagedDir:
         if stat.S_ISLNK(st.st_mode):
             raise OutputExistsError(f"{self.out} is a symbolic link; give the real folder, or another {out_word()}")
         if not stat.S_ISDIR(st.st_mode):
-            raise OutputExistsError(f"{self.out} exists and is not a folder")
+            raise OutputExistsError(f"{self.out} exists and is not a folder; choose another {out_word()}")
         real = Path(os.path.realpath(self.out))
         cwd = Path.cwd()
         if real == cwd or real in cwd.parents:
