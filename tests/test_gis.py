@@ -1011,6 +1011,17 @@ def test_a_case_variant_beside_the_exact_field_stays_an_attribute_of_its_own():
     assert item["employees"] == 5 and item["sector"] == "office" and item.unknown == {"EMPLOYEES": 7}
 
 
+def test_two_case_variants_of_one_field_are_not_merged_silently():
+    """{'ID': 'a', 'Id': 'b'} (possible in GeoJSON) read as id 'b', the 'a' lost without a word;
+    the first is the field, the second stays an attribute of its own (an unknown-attribute problem)."""
+    from optimiser.inputs.gis import item_from_props, layer_for
+
+    item = item_from_props({"ID": "a", "Id": "b", "employees": 5, "PROVENANCE_SOURCE": "x", "Provenance_Source": "y"},
+                           layer_for("firms"), "f1")
+    assert item["id"] == "a" and item["provenance"] == {"source": "x"}
+    assert item.unknown == {"Id": "b", "Provenance_Source": "y"}
+
+
 def test_a_converted_site_styles_the_first_formats_barrier_kinds_as_the_kinds_they_name(tmp_path):
     """AMP-SBP's barriers say 'carriageway' and 'rail_corridor' (the first format's names, kept as
     given): the site GeoPackage's style drew them with the catch-all (a path-coloured line)."""

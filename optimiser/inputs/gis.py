@@ -498,6 +498,7 @@ def item_from_props(props: Mapping[str, Any], spec: LayerSpec, where: str, layer
     item.layer = layer or spec.name
     item.unknown = {}
     prov: dict[str, Any] = {}
+    folded: set[str] = set()  # fields named in another case, each read once
     for raw_key, raw in props.items():
         value = _plain(raw)
         if _is_null(value) or str(raw_key).lower() in _QGIS_ARTEFACTS and raw_key not in fields:
@@ -505,6 +506,10 @@ def item_from_props(props: Mapping[str, Any], spec: LayerSpec, where: str, layer
         key = short.get(raw_key, raw_key)
         if key not in fields:
             key = _case_folded(str(key), fields, short, props)
+            if key != raw_key and key in folded:  # a second case variant of one field ('ID', 'Id'): not merged
+                item.unknown[str(raw_key)] = value
+                continue
+            folded.add(key)
         if key.startswith(PROVENANCE_PREFIX) and "provenance" in fields and key not in fields:
             prov[key[len(PROVENANCE_PREFIX):]] = _coerce(value, S.Source.model_fields.get(
                 key[len(PROVENANCE_PREFIX):], fields["provenance"]).annotation)
