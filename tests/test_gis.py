@@ -477,6 +477,20 @@ def test_single_layer_gis_files_with_a_layer_field_and_a_sidecar(tmp_path, suffi
             assert getattr(site, part) == getattr(ref, part), part
 
 
+@pytest.mark.parametrize(("encoding", "name"), [("UTF-8", "Café Zürich Ltd"), ("CP1252", "Smith’s Yard – Café")])
+def test_shapefile_without_cpg_keeps_its_accents(tmp_path, encoding, name):
+    # the .cpg lost on the way (only .shp, .shx, .dbf, .prj sent): GDAL alone reads ISO-8859-1
+    firms = gpd.GeoDataFrame({"id": ["a", "b"], "name": [name, "Plain"], "employees": [10, 20], "sector": ["office"] * 2},
+                             geometry=[shapely.Point(xy(100, 100)), shapely.Point(xy(200, 100))], crs="EPSG:27700")
+    path = tmp_path / "firms.shp"
+    pyogrio.write_dataframe(firms, path, encoding=encoding)
+    (tmp_path / "firms.cpg").unlink()
+    data, problems = load_mapping(path)
+    assert problems == [] and [f["name"] for f in data["firms"]] == [name, "Plain"]
+    (tmp_path / "firms.cpg").write_text("UTF-8" if encoding == "UTF-8" else "1252")  # declared: GDAL's reading
+    assert [f["name"] for f in load_mapping(path)[0]["firms"]] == [name, "Plain"]
+
+
 def _without_provenance(d: dict) -> dict:
     d = copy.deepcopy(d)
     for f in d["firms"]:

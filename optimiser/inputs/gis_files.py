@@ -192,6 +192,37 @@ def _merged_layer(path: Path, names: list[str], skip: set[str]) -> str | None:
     return others[0] if "layer" in [str(f) for f in fields] else None
 
 
+_DBF_HEADER = 32
+"""The fixed part of a DBF header; byte 29 is its language driver id (LDID: 0, none declared)."""
+
+
+def _shapefile_encoding(path: Path) -> dict[str, str]:
+    """The text encoding of a Shapefile's attributes when neither a ``.cpg`` file nor the DBF's
+    language driver id declares it, which GDAL then reads as ISO-8859-1: the ``.cpg`` lost on the
+    way (only ``.shp``, ``.shx``, ``.dbf``, ``.prj`` sent) of a UTF-8 file QGIS wrote would turn
+    ``Café`` into ``CafÃ©``. Text that is valid UTF-8 with non-ASCII letters is UTF-8 (Latin-1 text
+    almost never is); text with bytes 0x80-0x9F (control characters in ISO-8859-1: ``€``, ``’``,
+    ``–`` in Windows-1252) is Windows-1252, as ArcGIS and Excel write on Windows. ``{}``: GDAL's
+    own choice (declared, or plain ASCII)."""
+    if any(path.with_suffix(s).is_file() for s in (".cpg", ".CPG", ".Cpg")):
+        return {}
+    dbf = next((c for c in (path.with_suffix(s) for s in (".dbf", ".DBF", ".Dbf")) if c.is_file()), None)
+    try:
+        raw = dbf.read_bytes() if dbf is not None else b""
+    except OSError:
+        return {}
+    if len(raw) < _DBF_HEADER or raw[29] != 0:
+        return {}
+    records = raw[int.from_bytes(raw[8:10], "little"):]
+    if records.isascii():
+        return {}
+    try:
+        records.decode("utf-8")
+    except UnicodeDecodeError:
+        return {"encoding": "CP1252"} if any(0x80 <= b <= 0x9F for b in records) else {}
+    return {"encoding": "UTF-8"}
+
+
 def read_gis_site(path: Path, file: str) -> tuple[dict[str, Any] | None, list[Problem]]:
     """A GeoPackage, Shapefile or FlatGeobuf site as a site mapping (not yet validated).
 
@@ -210,6 +241,7 @@ def read_gis_site(path: Path, file: str) -> tuple[dict[str, Any] | None, list[Pr
     meta: dict[str, Any] = {}
     extra: list[str] = []
     gpkg = path.suffix.lower() == ".gpkg"
+    encoding = _shapefile_encoding(path) if path.suffix.lower() == ".shp" else {}
     skip, reported, problems = _layers_not_read(file, [str(n) for n, _ in listed]) if gpkg else (set(), set(), [])
     merged = _merged_layer(path, [str(n) for n, _ in listed], skip | reported) if gpkg else None
     for name, geom_type in listed:
@@ -223,7 +255,8 @@ def read_gis_site(path: Path, file: str) -> tuple[dict[str, Any] | None, list[Pr
         try:
             with warnings.catch_warnings():
                 warnings.filterwarnings("ignore", _M_DROPPED, UserWarning)
-                frame = pyogrio.read_dataframe(path, layer=name, fid_as_index=True, read_geometry=geom_type is not None)
+                frame = pyogrio.read_dataframe(path, layer=name, fid_as_index=True, read_geometry=geom_type is not None,
+                                               **encoding)
         except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, ValueError) as exc:
             problems.append(Problem(file, f"layer {name}", f"cannot be read: {exc}"))
             continue
