@@ -491,6 +491,25 @@ def test_shapefile_without_cpg_keeps_its_accents(tmp_path, encoding, name):
     assert [f["name"] for f in load_mapping(path)[0]["firms"]] == [name, "Plain"]
 
 
+def test_zipped_shapefile_and_shapefile_parts_are_named_as_such(tmp_path):
+    import zipfile
+
+    firms = gpd.GeoDataFrame({"id": ["a"], "employees": [10], "sector": ["office"]},
+                             geometry=[shapely.Point(xy(100, 100))], crs="EPSG:27700")
+    pyogrio.write_dataframe(firms, tmp_path / "firms.shp")
+    with zipfile.ZipFile(tmp_path / "firms.zip", "w") as zf:
+        for part in sorted(tmp_path.glob("firms.*")):
+            if part.suffix != ".zip":
+                zf.write(part, part.name)
+    found = {Path(p.file).name: (p.field, p.reason, p.hint) for p in
+             validate_files([tmp_path / "firms.zip", tmp_path / "firms.dbf"])}
+    assert found == {
+        "firms.zip": ("", "is a ZIP archive: siteopt does not read files inside archives",
+                      "unzip it and give the site file it holds ('firms.shp')"),
+        "firms.dbf": ("", "is the .dbf part of a Shapefile, not the Shapefile itself",
+                      f"give {str(tmp_path / 'firms.shp')!r}, which is read with its .dbf, .shx, .prj and .cpg")}
+
+
 def _without_provenance(d: dict) -> dict:
     d = copy.deepcopy(d)
     for f in d["firms"]:

@@ -28,7 +28,7 @@ from optimiser.errors import ArgumentError, Problem
 from optimiser.inputs.crs import same_crs
 from optimiser.inputs.geojson import geojson_to_site
 from optimiser.inputs.gis import GIS_SUFFIXES, SITE_LAYERS
-from optimiser.inputs.gis_files import read_gis_site
+from optimiser.inputs.gis_files import other_gis_file, read_gis_site
 from optimiser.inputs.messages import suggest, suggest_path
 from optimiser.inputs.safefile import (
     MAX_NESTING,
@@ -560,6 +560,8 @@ def load_mapping(path: str | os.PathLike[str]) -> tuple[dict[str, Any] | None, l
     name = str(path)
     if p.suffix.lower() in GIS_SUFFIXES:
         return _load_gis(p, name)
+    if (other := other_gis_file(p, name)) is not None:  # a Shapefile's .dbf, a zipped Shapefile
+        return None, [other]
     text, problems = _read_text(p, name)
     if text is None:
         return None, problems

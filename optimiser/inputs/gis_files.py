@@ -44,7 +44,7 @@ else:
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["read_gis_site", "write_gpkg_site", "NEAR_MISS_CUTOFF"]
+__all__ = ["read_gis_site", "write_gpkg_site", "other_gis_file", "NEAR_MISS_CUTOFF"]
 
 NEAR_MISS_CUTOFF = 0.75
 """How alike (difflib's ratio) an extra layer's name must be to a site layer's to be taken for a
@@ -221,6 +221,47 @@ def _shapefile_encoding(path: Path) -> dict[str, str]:
     except UnicodeDecodeError:
         return {"encoding": "CP1252"} if any(0x80 <= b <= 0x9F for b in records) else {}
     return {"encoding": "UTF-8"}
+
+
+_SHAPEFILE_PARTS = (".dbf", ".shx", ".prj", ".cpg", ".sbn", ".sbx", ".qix", ".qmd")
+"""The files a Shapefile keeps beside its ``.shp`` (attributes, index, CRS, encoding, QGIS's metadata)."""
+_ZIP_MAGIC = b"PK\x03\x04"
+_SITE_SUFFIXES = (".yaml", ".yml", ".json", ".toml", ".geojson", ".gpkg", ".shp", ".fgb")
+
+
+def _zip_names(path: Path) -> list[str] | None:
+    """The site files a ZIP archive holds (``None``: not a ZIP archive)."""
+    import zipfile
+
+    try:
+        with path.open("rb") as fh:
+            if fh.read(len(_ZIP_MAGIC)) != _ZIP_MAGIC:
+                return None
+        with zipfile.ZipFile(path) as zf:
+            return [n for n in zf.namelist() if n.lower().endswith(_SITE_SUFFIXES) and not n.startswith("__MACOSX")]
+    except (OSError, zipfile.BadZipFile):
+        return []
+
+
+def other_gis_file(path: Path, file: str) -> Problem | None:
+    """The problem of a file given that is part of a GIS site but not one siteopt reads: a
+    Shapefile's ``.dbf``, ``.shx``, ``.prj``... (the ``.shp`` is read, with them), or a ZIP archive
+    (a zipped Shapefile, as QGIS users send them); ``None`` for any other file."""
+    if not path.is_file():
+        return None
+    suffix = path.suffix.lower()
+    if suffix in _SHAPEFILE_PARTS:
+        shp = next((c for c in (path.with_suffix(s) for s in (".shp", ".SHP")) if c.is_file()), None)
+        return Problem(file, "", f"is the {suffix} part of a Shapefile, not the Shapefile itself",
+                       f"give {str(shp)!r}, which is read with its .dbf, .shx, .prj and .cpg" if shp else
+                       "give the Shapefile's .shp (kept in the same folder as its .dbf, .shx, .prj and .cpg)")
+    inside = _zip_names(path)
+    if inside is None:
+        return None
+    shown = ", ".join(repr(n) for n in inside[:5]) + (f" and {len(inside) - 5} more" if len(inside) > 5 else "")
+    return Problem(file, "", "is a ZIP archive: siteopt does not read files inside archives",
+                   f"unzip it and give the site file it holds ({shown})" if inside else
+                   "unzip it and give the site file it holds (.gpkg, .shp with its .dbf, .shx and .prj, .geojson, .yaml ...)")
 
 
 def read_gis_site(path: Path, file: str) -> tuple[dict[str, Any] | None, list[Problem]]:
