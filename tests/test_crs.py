@@ -312,8 +312,11 @@ def test_transit_stops_in_another_crs_are_refused_like_any_position(tmp_path):
     assert _problems(tmp_path, good) == []
     bad = _lonlat_site(transit=[{"id": "tram", "geometry": line, "stops": [{"id": "s1", "location": [440300, 387100]}]}])
     assert _problems(tmp_path, bad) == [
-        ("transit[0].stops[0].location", "coordinates [440300, 387100] are not longitude/latitude degrees but crs EPSG:4326 is geographic",
-         "declare the projected CRS the coordinates are in, e.g. crs: EPSG:27700")]
+        ("transit[0].stops[0].location", "coordinates [440300, 387100] are not longitude/latitude degrees but crs EPSG:4326 is "
+         "geographic, while its line's own coordinates fit crs EPSG:4326",
+         # the stop is wrong, not the crs: 'declare the projected CRS ..., e.g. crs: EPSG:27700' relabelled the whole site
+         "give the stop's location in EPSG:4326, as its line is (in a GeoPackage or GeoJSON layer the stops are JSON text, "
+         "which QGIS does not reproject when the layer is saved in another CRS)")]
     metres = {"type": "LineString", "coordinates": [[440000, 387100], [440600, 387100]]}
     bad_line = _lonlat_site(transit=[{"id": "tram", "geometry": metres}])
     assert [p[0] for p in _problems(tmp_path, bad_line)] == ["transit[0].geometry"]

@@ -240,6 +240,14 @@ def firm_position_problems(file: str, raw_firms: list[Any], src: CRS, crs_text: 
     problems = [p for where, pos in feats for p in _position_problems(file, where, pos, src, crs_text)]
     return problems or implausible_positions(file, feats, src, crs_text, check_span=False)
 
+def _stop_off_its_line(problem: Problem, crs_text: str) -> Problem:
+    """A transit stop whose coordinates do not fit the site's crs while its line's do: the stop,
+    not the crs, is wrong. A GIS layer keeps a line's stops as JSON text, which QGIS does not
+    reproject with the layer (a site saved in EPSG:4326 keeps its stops in metres)."""
+    return Problem(problem.file, problem.field, problem.reason + f", while its line's own coordinates fit crs {crs_text}",
+                   f"give the stop's location in {crs_text}, as its line is (in a GeoPackage or GeoJSON layer the "
+                   "stops are JSON text, which QGIS does not reproject when the layer is saved in another CRS)")
+
 
 # ------------------------------------------------------------------ a site's CRS
 
@@ -480,7 +488,11 @@ def check_site_crs(data: dict[str, Any], file: str) -> SiteCrs:
     for where, pos in features:
         positions_all.extend(pos)
         if src is not None:
-            problems.extend(_position_problems(file, where, pos, src, str(data.get("crs"))))
+            found = _position_problems(file, where, pos, src, str(data.get("crs")))
+            line = where.split(".stops[")[0] + ".geometry"
+            if found and ".stops[" in where and not any(p.field == line for p in problems):
+                found = [_stop_off_its_line(p, str(data.get("crs"))) for p in found]
+            problems.extend(found)
     if src is None:
         return SiteCrs(None, None, problems + bad_request)
     if not problems:
