@@ -510,6 +510,25 @@ def test_zipped_shapefile_and_shapefile_parts_are_named_as_such(tmp_path):
                       f"give {str(tmp_path / 'firms.shp')!r}, which is read with its .dbf, .shx, .prj and .cpg")}
 
 
+def test_transit_layers_and_a_firms_parts_open_styled_in_qgis():
+    # a transit run's layout.gpkg has transit_line, transit_stop and transit_catchment; a site
+    # GeoPackage firm_entrances, firm_footprints and transit_lines: each opened with QGIS's random style
+    from optimiser.present.gpkg import styles_frame
+
+    names = ["transit_line", "transit_stop", "transit_catchment", "firm_entrances", "firm_footprints", "transit_lines"]
+    styles = styles_frame(names).set_index("f_table_name")
+    assert sorted(styles.index) == sorted(names)
+    renderers = {n: ET.fromstring(styles.loc[n, "styleQML"].split("\n", 1)[1]).find("renderer-v2") for n in names}
+    for n in names:
+        ET.fromstring(styles.loc[n, "styleSLD"].split("\n", 1)[1])  # well-formed
+    assert renderers["transit_stop"].get("attr") == "status"
+    assert [c.get("value") for c in renderers["transit_stop"].iter("category")][:2] == ["existing", "new"]
+    assert renderers["transit_catchment"].get("attr") == "phase"
+    assert [c.get("value") for c in renderers["transit_catchment"].iter("category")][:2] == ["before", "after"]
+    r, g, b = (int(style.TRANSIT_C[i:i + 2], 16) for i in (1, 3, 5))
+    assert f"{r},{g},{b},255" in styles.loc["transit_line", "styleQML"]
+
+
 def _without_provenance(d: dict) -> dict:
     d = copy.deepcopy(d)
     for f in d["firms"]:

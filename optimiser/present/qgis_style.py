@@ -9,7 +9,7 @@ blue, social-space coverage as faint dashed circles.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from xml.sax.saxutils import escape, quoteattr
 
 logger = logging.getLogger(__name__)
@@ -154,9 +154,15 @@ def layer_styles() -> dict[str, LayerStyle]:
     carriageway = Symbol("line", st.CARRIAGEWAY_FC, width_mm=2.2)
     rail = Symbol("line", st.RAIL_EC, width_mm=1.2, dash=True)
     new_crossing = Symbol("line", st.CROSSING_C, width_mm=4.0 * PT_MM)
+    transit_line = Symbol("line", st.TRANSIT_C, width_mm=2.2 * PT_MM, dash=True, alpha=0.85)
+    existing_stop = Symbol("marker", "#ffffff", st.FIRM_C, 0.4, 8 * PT_MM, "square")
+    new_stop = Symbol("marker", st.TRANSIT_C, st.TRANSIT_C, 0.4, 11 * PT_MM, "square")
+    catchment = Symbol("fill", st.TRANSIT_C, st.TRANSIT_C, 0.3, fill_alpha=0.16)
     return {
         "parcels": LayerStyle(Symbol("fill", st.PARCEL_OTHER.fc, st.PARCEL_OTHER.ec, 0.3), "status", parcels),
         "firms": LayerStyle(firm),
+        "firm_entrances": LayerStyle(Symbol("marker", "#ffffff", st.FIRM_C, 0.3, 1.6, "circle")),
+        "firm_footprints": LayerStyle(Symbol("fill", st.FIRM_C, st.FIRM_C, 0.3, fill_alpha=0.25)),
         "barriers": LayerStyle(Symbol("line", st.PATH_C, width_mm=1.5), "kind", (
             ("dual_carriageway", "Dual carriageway", carriageway), ("motorway", "Motorway", carriageway),
             ("arterial", "Arterial road", carriageway), ("rail", "Rail", rail),
@@ -176,6 +182,13 @@ def layer_styles() -> dict[str, LayerStyle]:
         "routes_before": LayerStyle(Symbol("line", st.ROUTE_BEFORE_C, width_mm=1.5 * PT_MM, dash=True, alpha=0.85)),
         "routes_after": LayerStyle(Symbol("line", st.ROUTE_AFTER_C, width_mm=2.2 * PT_MM, alpha=0.85)),
         "exclusion_zones": LayerStyle(Symbol("fill", "#c0392b", "#c0392b", 0.3, dash=True, fill_alpha=0.12)),
+        "transit_lines": LayerStyle(transit_line),  # a site's alignments; a transit run's layout has the three below
+        "transit_line": LayerStyle(transit_line),
+        "transit_stop": LayerStyle(existing_stop, "status", (("existing", "Existing stop", existing_stop),
+                                                             ("new", "New stop", new_stop))),
+        "transit_catchment": LayerStyle(catchment, "phase", (
+            ("before", "Walking catchment, today's crossings", replace(catchment, dash=True, fill_alpha=0.0)),
+            ("after", "Walking catchment, with new crossings", catchment))),
         "network_edges": LayerStyle(Symbol("line", st.PATH_C, width_mm=0.35), "kind", (
             ("path", "Path", Symbol("line", st.PATH_C, width_mm=0.35)),
             ("connector", "Connector", Symbol("line", st.PATH_C, width_mm=0.2, dash=True)),
