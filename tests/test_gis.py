@@ -529,6 +529,22 @@ def test_transit_layers_and_a_firms_parts_open_styled_in_qgis():
     assert f"{r},{g},{b},255" in styles.loc["transit_line", "styleQML"]
 
 
+def test_a_folder_of_layer_shapefiles_and_one_of_them_say_the_others_are_not_read(tmp_path):
+    points = gpd.GeoDataFrame({"id": ["a"], "employees": [10], "sector": ["office"]},
+                              geometry=[shapely.Point(xy(100, 100))], crs="EPSG:27700")
+    lines = gpd.GeoDataFrame({"id": ["p"]}, geometry=[shapely.LineString([xy(0, 0), xy(500, 0)])], crs="EPSG:27700")
+    pyogrio.write_dataframe(points, tmp_path / "firms.shp")
+    pyogrio.write_dataframe(lines, tmp_path / "paths.shp")
+    pyogrio.write_dataframe(lines, tmp_path / "roads_2019.shp")  # no site layer's name: not named
+    found = {Path(p.file).name: p.reason for p in validate_files([tmp_path, tmp_path / "firms.shp"])}
+    assert found == {
+        tmp_path.name: "is a folder, not a file: its firms.shp, paths.shp are a site's layers, but a site is one file "
+                       "(a Shapefile or FlatGeobuf file holds one layer)",
+        # before: 'ok (site 'firms': 1 firms ... 0 paths)', the paths silently left out
+        "firms.shp": "holds one layer, firms; the other site layers beside it (paths.shp) are not read: a Shapefile or "
+                     "FlatGeobuf site is one file (their features would be lost)"}
+
+
 def _without_provenance(d: dict) -> dict:
     d = copy.deepcopy(d)
     for f in d["firms"]:

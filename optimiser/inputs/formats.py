@@ -28,7 +28,7 @@ from optimiser.errors import ArgumentError, Problem
 from optimiser.inputs.crs import same_crs
 from optimiser.inputs.geojson import geojson_to_site
 from optimiser.inputs.gis import GIS_SUFFIXES, SITE_LAYERS
-from optimiser.inputs.gis_files import other_gis_file, read_gis_site
+from optimiser.inputs.gis_files import folder_of_layers, other_gis_file, read_gis_site
 from optimiser.inputs.messages import suggest, suggest_path
 from optimiser.inputs.safefile import (
     MAX_NESTING,
@@ -132,7 +132,7 @@ def not_a_file(p: Path, name: str) -> Problem | None:
         return Problem(name, "", "holds a NUL character (\\0), which no file name can",
                        f"check the path as written: {os.fspath(p)!r}")
     if stat.S_ISDIR(mode):
-        return Problem(name, "", "is a folder, not a file", "name the site or scenario file")
+        return folder_of_layers(p, name) or Problem(name, "", "is a folder, not a file", "name the site or scenario file")
     if not stat.S_ISREG(mode):
         return Problem(name, "", f"is {file_kind(mode)}, not a regular file", "name a site or scenario file")
     return None

@@ -44,7 +44,7 @@ else:
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["read_gis_site", "write_gpkg_site", "other_gis_file", "NEAR_MISS_CUTOFF"]
+__all__ = ["read_gis_site", "write_gpkg_site", "other_gis_file", "folder_of_layers", "NEAR_MISS_CUTOFF"]
 
 NEAR_MISS_CUTOFF = 0.75
 """How alike (difflib's ratio) an extra layer's name must be to a site layer's to be taken for a
@@ -264,6 +264,42 @@ def other_gis_file(path: Path, file: str) -> Problem | None:
                    "unzip it and give the site file it holds (.gpkg, .shp with its .dbf, .shx and .prj, .geojson, .yaml ...)")
 
 
+_PACKAGE_HINT = ("put the layers in one GeoPackage, each under its layer name (QGIS: Processing Toolbox > Database > "
+                 "Package layers), and give that")
+
+
+def _layer_files(folder: Path, but: Path | None = None) -> list[str]:
+    """The Shapefiles and FlatGeobuf files in ``folder`` named after a site layer (``firms.shp``,
+    ``parcels.fgb``), ``but`` aside."""
+    try:
+        entries = sorted(folder.iterdir())
+    except OSError:
+        return []
+    return [c.name for c in entries if c.suffix.lower() in (".shp", ".fgb") and c != but
+            and layer_for(c.stem) is not None and c.is_file()]
+
+
+def folder_of_layers(folder: Path, file: str) -> Problem | None:
+    """The problem of a folder given as the site when it holds a site's layers as Shapefiles or
+    FlatGeobuf files (``None``: it does not)."""
+    found = _layer_files(folder)
+    if not found:
+        return None
+    return Problem(file, "", f"is a folder, not a file: its {', '.join(found)} are a site's layers, but a site is one "
+                   "file (a Shapefile or FlatGeobuf file holds one layer)", _PACKAGE_HINT)
+
+
+def _layers_beside(path: Path, file: str, kind: str) -> Problem | None:
+    """A Shapefile or FlatGeobuf file read as one layer (``kind``, named by the file) with files
+    of other site layers beside it (``parcels.shp`` by ``firms.shp``): those are not read, and
+    their features would be lost."""
+    others = [n for n in _layer_files(path.parent, but=path) if layer_for(Path(n).stem).name != kind]  # type: ignore[union-attr]
+    if not others:
+        return None
+    return Problem(file, "", f"holds one layer, {kind}; the other site layers beside it ({', '.join(others)}) are not read: "
+                   "a Shapefile or FlatGeobuf site is one file (their features would be lost)", _PACKAGE_HINT)
+
+
 def read_gis_site(path: Path, file: str) -> tuple[dict[str, Any] | None, list[Problem]]:
     """A GeoPackage, Shapefile or FlatGeobuf site as a site mapping (not yet validated).
 
@@ -305,6 +341,9 @@ def read_gis_site(path: Path, file: str) -> tuple[dict[str, Any] | None, list[Pr
             parts, more = _split_by_layer_field(frame, file, path.stem)
             frames.update(parts)
             problems.extend(more)
+            spec = layer_for(path.stem)
+            if not gpkg and "layer" not in frame.columns and spec and (beside := _layers_beside(path, file, spec.name)):
+                problems.append(beside)
         elif name == SITE_TABLE:
             meta, more = _meta_from_table(frame, file)
             problems.extend(more)
