@@ -375,3 +375,15 @@ def test_state_plane_metres_and_feet_mixed_up_is_one_problem_naming_the_unit(tmp
         field, reason, hint = problems[0]
         assert field == "crs" and f"outside the area of use of crs {said}" in reason and f"inside that of {meant}" in reason
         assert hint.startswith(f"set crs: {meant} if the coordinates are in ")
+
+
+def test_a_crs_copied_from_qgis_with_its_name_points_to_the_code(tmp_path):
+    d = site_dict()
+    d["crs"] = "EPSG:27700 - OSGB36 / British National Grid"  # QGIS's CRS selector and status bar
+    d["working_crs"] = "EPSG:32630 - WGS 84 / UTM zone 30N"
+    probs = validate_files([_write(tmp_path / "s.yaml", d)])
+    assert [(p.field, p.reason, p.hint) for p in probs] == [
+        ("crs", "unknown CRS 'EPSG:27700 - OSGB36 / British National Grid'",
+         "did you mean 'EPSG:27700'? (QGIS shows a CRS as 'code - name': give the code alone)"),
+        ("working_crs", "unknown CRS 'EPSG:32630 - WGS 84 / UTM zone 30N'",
+         "did you mean 'EPSG:32630'? (QGIS shows a CRS as 'code - name': give the code alone)")]

@@ -275,6 +275,10 @@ _CRS_HINTS = {
 """What to do about an unknown CRS, per site key."""
 
 
+_QGIS_LABEL = re.compile(r"\s*([A-Za-z]+:\w+)\s+-\s+\S")
+"""A CRS as QGIS's CRS selector and status bar show it: its code, `` - `` and its name."""
+
+
 def _named_crs(data: dict[str, Any], key: str, file: str) -> tuple[CRS | None, list[Problem]]:
     """The CRS the site's ``key`` (``crs`` or ``working_crs``) names, checked to be known and,
     when projected, in metres; a ``working_crs`` must be projected too (``None`` with a problem
@@ -284,7 +288,10 @@ def _named_crs(data: dict[str, Any], key: str, file: str) -> tuple[CRS | None, l
         return None, []
     crs = parse_crs(text)
     if crs is None:
-        return None, [Problem(file, key, f"unknown CRS {text!r}", _CRS_HINTS[key])]
+        label = _QGIS_LABEL.match(text)  # "EPSG:27700 - OSGB36 / British National Grid", as QGIS shows a CRS
+        hint = (f"did you mean {label[1]!r}? (QGIS shows a CRS as 'code - name': give the code alone)"
+                if label and parse_crs(label[1]) is not None else _CRS_HINTS[key])
+        return None, [Problem(file, key, f"unknown CRS {text!r}", hint)]
     if crs.is_geographic:
         if key == "working_crs":
             return None, [Problem(file, key, f"CRS {text!r} is geographic (degrees); the working CRS must be a projected "
