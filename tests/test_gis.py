@@ -536,13 +536,16 @@ def test_a_folder_of_layer_shapefiles_and_one_of_them_say_the_others_are_not_rea
     pyogrio.write_dataframe(points, tmp_path / "firms.shp")
     pyogrio.write_dataframe(lines, tmp_path / "paths.shp")
     pyogrio.write_dataframe(lines, tmp_path / "roads_2019.shp")  # no site layer's name: not named
-    found = {Path(p.file).name: p.reason for p in validate_files([tmp_path, tmp_path / "firms.shp"])}
+    (tmp_path / "site.gdb").mkdir()  # ArcGIS Pro's File Geodatabase: a folder of .gdbtable files
+    (tmp_path / "site.gdb" / "a00000001.gdbtable").write_bytes(b"\x03\x00\x00\x00")
+    found = {Path(p.file).name: p.reason for p in validate_files([tmp_path, tmp_path / "firms.shp", tmp_path / "site.gdb"])}
     assert found == {
         tmp_path.name: "is a folder, not a file: its firms.shp, paths.shp are a site's layers, but a site is one file "
                        "(a Shapefile or FlatGeobuf file holds one layer)",
         # before: 'ok (site 'firms': 1 firms ... 0 paths)', the paths silently left out
         "firms.shp": "holds one layer, firms; the other site layers beside it (paths.shp) are not read: a Shapefile or "
-                     "FlatGeobuf site is one file (their features would be lost)"}
+                     "FlatGeobuf site is one file (their features would be lost)",
+        "site.gdb": "is an Esri File Geodatabase (a .gdb folder), which siteopt does not read"}
 
 
 def _without_provenance(d: dict) -> dict:

@@ -281,7 +281,12 @@ def _layer_files(folder: Path, but: Path | None = None) -> list[str]:
 
 def folder_of_layers(folder: Path, file: str) -> Problem | None:
     """The problem of a folder given as the site when it holds a site's layers as Shapefiles or
-    FlatGeobuf files (``None``: it does not)."""
+    FlatGeobuf files, or is an Esri File Geodatabase (``None``: neither)."""
+    if folder.suffix.lower() == ".gdb":  # a folder on disk, one "file" in ArcGIS
+        return Problem(file, "", "is an Esri File Geodatabase (a .gdb folder), which siteopt does not read",
+                       "export its feature classes to one GeoPackage, each under its site layer name (ArcGIS Pro: Export "
+                       "Features to a .gpkg; QGIS: open the .gdb and Processing Toolbox > Database > Package layers), "
+                       "and give that")
     found = _layer_files(folder)
     if not found:
         return None
