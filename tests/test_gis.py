@@ -548,6 +548,26 @@ def test_a_folder_of_layer_shapefiles_and_one_of_them_say_the_others_are_not_rea
         "site.gdb": "is an Esri File Geodatabase (a .gdb folder), which siteopt does not read"}
 
 
+def test_a_nan_vertex_is_a_problem_not_a_python_warning_on_screen(tmp_path):
+    import warnings
+
+    gpkg = convert_site(_write_yaml(tmp_path / "site.yaml", site_dict()), tmp_path / "site.gpkg")
+    layers = {str(n): pyogrio.read_dataframe(gpkg, layer=str(n), read_geometry=g is not None)
+              for n, g in pyogrio.list_layers(gpkg) if n != "layer_styles"}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # shapely's, making the NaN vertex here
+        layers["paths"].loc[0, "geometry"] = shapely.LineString([xy(0, 0), (float("nan"), N0), xy(1000, 0)])
+    nan = tmp_path / "nan.gpkg"
+    for name, frame in layers.items():
+        pyogrio.write_dataframe(frame, nan, layer=name)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        problems = validate_files([nan])
+    assert [str(w.message) for w in caught] == []  # was shapely's "invalid value encountered in from_wkb"
+    assert [(p.field, p.reason) for p in problems] == [
+        ("layer paths, feature 1 (h0): geometry.coordinates[1][0]", "must be a number, got null (path 'h0')")]
+
+
 def _without_provenance(d: dict) -> dict:
     d = copy.deepcopy(d)
     for f in d["firms"]:

@@ -158,6 +158,11 @@ _M_DROPPED = r"Measured \(M\) geometry types are not supported"
 as Z values are, as the README says, not a Python warning on the user's screen."""
 
 
+_NAN_VERTEX = r"invalid value encountered in from_wkb"
+"""shapely's warning for a vertex whose coordinates are NaN: the geometry check names the feature
+and vertex, so it is no Python warning on the user's screen."""
+
+
 def _unreadable(path: Path, file: str, exc: Exception) -> Problem:
     """Why GDAL cannot open ``path``, in the project's words (not GDAL's advice to prefix a driver)."""
     try:
@@ -337,6 +342,7 @@ def read_gis_site(path: Path, file: str) -> tuple[dict[str, Any] | None, list[Pr
         try:
             with warnings.catch_warnings():
                 warnings.filterwarnings("ignore", _M_DROPPED, UserWarning)
+                warnings.filterwarnings("ignore", _NAN_VERTEX, RuntimeWarning)
                 frame = pyogrio.read_dataframe(path, layer=name, fid_as_index=True, read_geometry=geom_type is not None,
                                                **encoding)
         except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, ValueError) as exc:
