@@ -276,6 +276,8 @@ def test_gpkg_site_is_accepted_by_validate_run_network_and_batch(tmp_path):
     gpkg = tmp_path / "net" / "network.gpkg"
     layers = [str(n) for n, _ in pyogrio.list_layers(gpkg)]
     assert layers[:5] == ["network_edges", "network_nodes", "connectors", "candidate_crossings", "existing_crossings"]
+    types = {str(n): g for n, g in pyogrio.list_layers(gpkg)}  # every entrance on a path: no connector, yet a line layer
+    assert pyogrio.read_info(gpkg, layer="connectors")["features"] == 0 and types["connectors"] == "LineString"
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
     row = next(ln for ln in readme.splitlines() if ln.startswith("| `siteopt network"))
     assert all(f"`{name}`" in row for name in layers[:5]), row  # the README names the layers QGIS shows

@@ -195,6 +195,13 @@ def styles_frame(layers: Iterable[str] | Mapping[str, Any]) -> pd.DataFrame | No
     return pd.DataFrame(rows) if rows else None
 
 
+_EMPTY_LAYER_TYPES = {"network_edges": "LineString", "network_nodes": "Point", "connectors": "LineString",
+                      "candidate_crossings": "LineString", "existing_crossings": "LineString"}
+"""The geometry type of ``siteopt network``'s layers, for one written without features (a site with
+no existing crossings, every entrance on a path: no connectors): QGIS opens a layer of unknown
+geometry type as a table, without its style."""
+
+
 def write_gpkg(path: str | os.PathLike[str], frames: Mapping[str, gpd.GeoDataFrame], *, styles: bool = True,
                run_id: str | None = None) -> Path:
     """Write layers to a GeoPackage (via a temporary file renamed into place), with their QGIS styles.
@@ -211,7 +218,7 @@ def write_gpkg(path: str | os.PathLike[str], frames: Mapping[str, gpd.GeoDataFra
             types = set(frame.geom_type.dropna()) if len(frame) else set()
             mixed = len({t.removeprefix("Multi") for t in types}) == 1 and len(types) > 1
             pyogrio.write_dataframe(frame, tmp, layer=name, driver="GPKG", promote_to_multi=mixed or None,
-                                    geometry_type=None if len(frame) else "Unknown",
+                                    geometry_type=None if len(frame) else _EMPTY_LAYER_TYPES.get(name, "Unknown"),
                                     layer_metadata=tag)
         table = styles_frame(frames) if styles else None
         if table is not None:
