@@ -570,6 +570,18 @@ def test_a_nan_vertex_is_a_problem_not_a_python_warning_on_screen(tmp_path):
         ("layer paths, feature 1 (h0): geometry.coordinates[1][0]", "must be a number, got null (path 'h0')")]
 
 
+@pytest.mark.parametrize(("part", "what"), [(".shx", "index"), (".dbf", "attribute table")])
+def test_a_shapefile_sent_without_its_shx_or_dbf_says_which_is_missing(tmp_path, part, what):
+    firms = gpd.GeoDataFrame({"id": ["a"], "employees": [10], "sector": ["office"]},
+                             geometry=[shapely.Point(xy(100, 100))], crs="EPSG:27700")
+    pyogrio.write_dataframe(firms, tmp_path / "firms.shp")
+    (tmp_path / f"firms{part}").unlink()
+    # before: GDAL's 'Set SHAPE_RESTORE_SHX config option to YES', or (no .dbf) 'id: required field is
+    # missing on all 1 features (the layer has no field 'id' ...)'
+    assert [(p.field, p.reason) for p in validate_files([tmp_path / "firms.shp"])] == [
+        ("", f"its {what} firms{part} is missing: a Shapefile is its .shp, .shx, .dbf and .prj (and .cpg) together")]
+
+
 def _without_provenance(d: dict) -> dict:
     d = copy.deepcopy(d)
     for f in d["firms"]:

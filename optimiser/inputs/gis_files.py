@@ -310,6 +310,29 @@ def _layers_beside(path: Path, file: str, kind: str) -> Problem | None:
                    "a Shapefile or FlatGeobuf site is one file (their features would be lost)", _PACKAGE_HINT)
 
 
+_SHP_MAGIC = (9994).to_bytes(4, "big")
+"""The file code a Shapefile's ``.shp`` (and ``.shx``) starts with."""
+
+
+def _shapefile_part_missing(path: Path, file: str) -> Problem | None:
+    """A Shapefile without its ``.dbf`` (the attribute table: every feature would lack its id and
+    fields) or its ``.shx`` (the index GDAL needs to read the shapes): the file left behind when
+    the others were copied or sent. ``None`` too for a file that is no Shapefile (said when read)."""
+    try:
+        with path.open("rb") as fh:
+            if fh.read(4) != _SHP_MAGIC:
+                return None
+    except OSError:
+        return None
+    for suffix, what in ((".shx", "index"), (".dbf", "attribute table")):
+        if not any(path.with_suffix(s).is_file() for s in (suffix, suffix.upper())):
+            return Problem(file, "", f"its {what} {path.with_suffix(suffix).name} is missing: a Shapefile is its .shp, "
+                           ".shx, .dbf and .prj (and .cpg) together",
+                           f"copy {path.with_suffix(suffix).name} beside it from where the Shapefile was saved, or save "
+                           "the layer again (QGIS: Export > Save Features As..., a GeoPackage keeps it in one file)")
+    return None
+
+
 def read_gis_site(path: Path, file: str) -> tuple[dict[str, Any] | None, list[Problem]]:
     """A GeoPackage, Shapefile or FlatGeobuf site as a site mapping (not yet validated).
 
@@ -317,6 +340,8 @@ def read_gis_site(path: Path, file: str) -> tuple[dict[str, Any] | None, list[Pr
     kind (named by the file) or several told apart by a ``layer`` field. The site's own fields
     missing from the file come from a sidecar or defaults (:func:`optimiser.inputs.formats.load_mapping`).
     """
+    if path.suffix.lower() == ".shp" and (lost := _shapefile_part_missing(path, file)) is not None:
+        return None, [lost]
     try:
         with warnings.catch_warnings():  # GDAL's "bad application_id" on a plain SQLite file: said below
             warnings.simplefilter("ignore", RuntimeWarning)
