@@ -582,6 +582,21 @@ def test_a_shapefile_sent_without_its_shx_or_dbf_says_which_is_missing(tmp_path,
         ("", f"its {what} firms{part} is missing: a Shapefile is its .shp, .shx, .dbf and .prj (and .cpg) together")]
 
 
+def test_geojson_ids_given_as_the_features_id_member_are_the_ids(tmp_path):
+    from optimiser.inputs.geojson import site_to_geojson
+
+    fc = site_to_geojson(site_dict())
+    for f in fc["features"]:  # RFC 7946's "id" member, as geojson.io, Mapbox and Turf write it
+        if "id" in f["properties"]:
+            f["id"] = f["properties"].pop("id")
+    fc["features"][0]["id"] = 7  # a number: its digits
+    path = tmp_path / "site.geojson"
+    path.write_text(json.dumps(fc))
+    site = read_site(path)  # before: 'id: required field is missing on all N features'
+    assert [p.id for p in site.parcels][:2] == ["7", "west_n"] and [f.id for f in site.firms] == ["a", "b", "c", "d"]
+    assert [b.id for b in site.barriers] == ["parkway"] and site.crossings[0].barrier_id == "parkway"
+
+
 def _without_provenance(d: dict) -> dict:
     d = copy.deepcopy(d)
     for f in d["firms"]:

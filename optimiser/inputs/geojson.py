@@ -126,6 +126,10 @@ def _add_feature(site: dict[str, Any], i: int, feat: Any, name: str) -> Problem 
         return Problem(name, f"features[{i}].properties.layer",
                        f"unknown layer {layer!r}; expected one of {', '.join(GEOJSON_LAYERS)}",
                        f"did you mean {near!r}?" if near else f"use one of {', '.join(GEOJSON_LAYERS)}")
+    member = feat.get("id")  # RFC 7946's feature identifier (geojson.io, Mapbox, Turf write the id there)
+    if props.get("id") is None and isinstance(member, (str, int)) and not isinstance(member, bool) \
+            and "id" in spec.model.model_fields:
+        props["id"] = member
     ident = props.get("id")
     where = f"features[{i}] ({spec.name}" + (f" {ident})" if isinstance(ident, str) and ident else ")")
     item = item_from_props(props, spec, where, str(layer))
