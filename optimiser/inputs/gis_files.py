@@ -252,7 +252,10 @@ def other_gis_file(path: Path, file: str) -> Problem | None:
     """The problem of a file given that is part of a GIS site but not one siteopt reads: a
     Shapefile's ``.dbf``, ``.shx``, ``.prj``... (the ``.shp`` is read, with them), or a ZIP archive
     (a zipped Shapefile, as QGIS users send them); ``None`` for any other file."""
-    if not path.is_file():
+    try:
+        if not path.is_file():
+            return None
+    except OSError:  # a name too long for the file system ...: said where the file is read
         return None
     suffix = path.suffix.lower()
     if suffix in _SHAPEFILE_PARTS:
