@@ -46,3 +46,19 @@ def test_shapefile_provenance_fields_that_cannot_be_told_apart_are_reported(tmp_
          "'provenan_1' could each be provenance_accuracy_m, so which of provenance_source, provenance_accuracy_m and "
          "provenance_status each holds is not known")]
     assert "rename them provenance_source" in problems[0].hint
+
+
+@pytest.mark.filterwarnings("ignore:Value .* truncated")
+def test_a_transit_lines_stops_cut_at_254_characters_say_so(tmp_path):
+    import json
+
+    stops = [{"id": f"stop{i}", "name": f"Stop number {i}", "location": xy(100 + 50 * i, 200)} for i in range(6)]
+    lines = gpd.GeoDataFrame({"id": ["tram"], "stops": [json.dumps(stops)]},
+                             geometry=[shapely.LineString([xy(0, 200), xy(1000, 200)])], crs="EPSG:27700")
+    path = tmp_path / "transit_lines.shp"
+    pyogrio.write_dataframe(lines, path)  # GDAL cuts the 456 characters to 254
+    data, problems = load_mapping(path)
+    assert [(p.field, p.reason) for p in problems] == [
+        ("layer transit_lines, feature 0 (tram): stops", "its JSON text is cut at 254 characters, the most a Shapefile's "
+         "text field holds, so it no longer reads as JSON")]  # before: 'stops: must be a list, got "[{..."'
+    assert "stops" not in data["transit"][0]

@@ -1,12 +1,12 @@
-"""Shapefile field names cut to 10 characters that no name alone matches back: the three
-``provenance_*`` fields.
+"""What a Shapefile cuts: field names to 10 characters, where no name alone matches back (the
+three ``provenance_*`` fields), and text to 254 characters (a transit line's ``stops`` as JSON).
 
 GDAL (so QGIS) and ArcGIS cut ``provenance_source``, ``provenance_accuracy_m`` and
 ``provenance_status`` to ``provenance``, ``provenan_1`` and ``provenan_2``, in the order the
 source layer had them; a GeoPackage made from such a Shapefile keeps the cut names. The three hold
 different values (a horizontal accuracy is a number, a status one of four words, a source any
-text), so each column is told by its values; columns that could be either stay as they are and
-are reported as the layer's unknown attributes.
+text), so each column is told by its values; two columns that could be the same field are a
+problem. JSON text cut at 254 characters no longer parses: a problem saying so, not "must be a list".
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 else:
     pd = lazy_module("pandas")
 
-__all__ = ["provenance_columns"]
+__all__ = ["provenance_columns", "cut_json_text", "SHAPEFILE_TEXT_MAX"]
 
 _CUT = re.compile(r"provenance|provenan_\d+", re.IGNORECASE)
 """The names GDAL and ArcGIS give the ``provenance_*`` fields in a Shapefile."""
@@ -76,3 +76,35 @@ def provenance_columns(frame: pd.DataFrame, file: str, layer: str, problems: lis
                             "rename them provenance_source, provenance_accuracy_m and provenance_status (QGIS: Layer "
                             "Properties > Fields), or save the layer in a GeoPackage, which keeps whole names"))
     return frame.drop(columns=cut)
+
+
+SHAPEFILE_TEXT_MAX = 254
+"""The most characters a Shapefile's (DBF's) text field holds; GDAL cuts longer text there."""
+
+
+def cut_json_text(frame: pd.DataFrame, file: str, layer: str, problems: list[Problem]) -> pd.DataFrame:
+    """A layer whose JSON text values (a list or mapping, e.g. a transit line's ``stops``) were cut
+    at :data:`SHAPEFILE_TEXT_MAX` characters: one problem per such value, naming the feature, and
+    the value left out (it would only be reported again as "must be a list")."""
+    import json
+
+    cut: list[tuple[Any, str]] = []
+    for column in frame.columns:
+        for fid, value in frame[column].items():
+            if isinstance(value, str) and len(value) == SHAPEFILE_TEXT_MAX and value.lstrip().startswith(("[", "{")):
+                try:
+                    json.loads(value)
+                except ValueError:
+                    cut.append((fid, str(column)))
+    if not cut:
+        return frame
+    frame = frame.copy()
+    for fid, column in cut:
+        ident = frame.at[fid, "id"] if "id" in frame.columns else None
+        where = f"layer {layer}, feature {fid}" + (f" ({ident})" if isinstance(ident, str) and ident else "")
+        problems.append(Problem(file, f"{where}: {column}",
+                                f"its JSON text is cut at {SHAPEFILE_TEXT_MAX} characters, the most a Shapefile's text "
+                                "field holds, so it no longer reads as JSON",
+                                "save the layer in a GeoPackage or FlatGeobuf file, which keep text whole"))
+        frame.at[fid, column] = None
+    return frame

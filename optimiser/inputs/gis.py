@@ -37,7 +37,7 @@ from shapely.geometry.base import BaseGeometry
 
 from optimiser.errors import Problem
 from optimiser.inputs import schema as S
-from optimiser.inputs.cut_names import provenance_columns
+from optimiser.inputs.cut_names import cut_json_text, provenance_columns
 from optimiser.inputs.messages import MISSING_REASON, suggest
 from optimiser.lazy import lazy_module
 
@@ -586,7 +586,7 @@ def frames_to_site(frames: Mapping[str, pd.DataFrame], meta: Mapping[str, Any], 
             except (ValueError, TypeError, pyogrio.errors.DataSourceError, ProjError) as exc:
                 problems.append(Problem(file, f"layer {name}", f"cannot reproject from {frame_crs.name} to {site_crs}: {exc}",
                                         f"set the layer's CRS in QGIS (Layer Properties > Source), or save it in {site_crs}"))
-        frame = provenance_columns(frame, file, name, problems)  # a Shapefile's provenance, provenan_1 ...
+        frame = cut_json_text(provenance_columns(frame, file, name, problems), file, name, problems)  # Shapefile cuts
         data.setdefault(spec.key, []).extend(_frame_items(frame, spec, name, file, problems))
     problems += unknown_attributes(data, file)
     problems += attach_parts(data, file)
