@@ -597,6 +597,17 @@ def test_geojson_ids_given_as_the_features_id_member_are_the_ids(tmp_path):
     assert [b.id for b in site.barriers] == ["parkway"] and site.crossings[0].barrier_id == "parkway"
 
 
+def test_a_geojson_of_one_layer_is_the_layer_its_file_or_name_member_names(tmp_path):
+    # QGIS's Save Features As... GeoJSON of the firms layer: no 'layer' property, "name": "firms"
+    firms = gpd.GeoDataFrame({"id": ["a", "b"], "employees": [10, 20], "sector": ["office"] * 2},
+                             geometry=[shapely.Point(xy(100, 100)), shapely.Point(xy(200, 100))], crs="EPSG:27700")
+    pyogrio.write_dataframe(firms.to_crs("EPSG:4326"), tmp_path / "firms.geojson", driver="GeoJSON")
+    (tmp_path / "export.geojson").write_text((tmp_path / "firms.geojson").read_text())
+    for path in (tmp_path / "firms.geojson", tmp_path / "export.geojson"):
+        data, problems = load_mapping(path)  # before: 'features[i].properties.layer: the feature names no layer' for each
+        assert problems == [] and [f["id"] for f in data["firms"]] == ["a", "b"], path.name
+
+
 def _without_provenance(d: dict) -> dict:
     d = copy.deepcopy(d)
     for f in d["firms"]:

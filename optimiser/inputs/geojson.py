@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from pathlib import PurePath
 from typing import TYPE_CHECKING, Any
 
 import shapely
@@ -107,8 +108,22 @@ def _site_header(fc: Mapping[str, Any], name: str) -> tuple[dict[str, Any], list
     return site, problems
 
 
-def _add_feature(site: dict[str, Any], i: int, feat: Any, name: str) -> Problem | None:
-    """Add feature ``i`` to its layer's list in ``site``; the problem if it cannot be placed."""
+def _one_layer(fc: Mapping[str, Any], feats: list[Any], name: str) -> str | None:
+    """The layer a file of one layer holds when no feature names its ``layer`` (QGIS's *Save
+    Features As...* of the firms layer): the one the file's name (``firms.geojson``) or, failing
+    that, its ``name`` member (the layer's name in QGIS, as GDAL writes it) names; else ``None``."""
+    if any(isinstance(f, Mapping) and isinstance(f.get("properties"), Mapping) and f["properties"].get("layer") is not None
+           for f in feats):
+        return None
+    for candidate in (PurePath(name).stem, fc.get("name")):
+        if layer_for(candidate) is not None:
+            return str(candidate)
+    return None
+
+
+def _add_feature(site: dict[str, Any], i: int, feat: Any, name: str, default_layer: str | None = None) -> Problem | None:
+    """Add feature ``i`` to its layer's list in ``site`` (``default_layer`` for a feature that
+    names none); the problem if it cannot be placed."""
     if not isinstance(feat, dict) or feat.get("type") != "Feature":
         return Problem(name, f"features[{i}]", 'must be a GeoJSON Feature ({"type": "Feature", ...})')
     raw_props = feat.get("properties") or {}
@@ -116,6 +131,8 @@ def _add_feature(site: dict[str, Any], i: int, feat: Any, name: str) -> Problem 
         return Problem(name, f"features[{i}].properties", f"must be a mapping, got {type(raw_props).__name__}")
     props = dict(raw_props)
     layer = props.pop("layer", None)
+    if layer is None:
+        layer = default_layer
     spec = layer_for(layer)
     if spec is None and layer is None:
         return Problem(name, f"features[{i}].properties.layer",
@@ -178,8 +195,9 @@ def geojson_to_site(fc: dict[str, Any], name: str) -> tuple[dict[str, Any], list
     feats = fc.get("features")
     if not isinstance(feats, list):
         return site, problems + [Problem(name, "features", f"must be a list of features, got {type(feats).__name__}")]
+    default_layer = _one_layer(fc, feats, name)
     for i, feat in enumerate(feats):
-        problem = _add_feature(site, i, feat, name)
+        problem = _add_feature(site, i, feat, name, default_layer)
         if problem is not None:
             problems.append(problem)
     problems += unknown_attributes(site, name)
