@@ -543,10 +543,10 @@ def test_a_folder_of_layer_shapefiles_and_one_of_them_say_the_others_are_not_rea
     found = {Path(p.file).name: p.reason for p in validate_files([tmp_path, tmp_path / "firms.shp", tmp_path / "site.gdb"])}
     assert found == {
         tmp_path.name: "is a folder, not a file: its firms.shp, paths.shp are a site's layers, but a site is one file "
-                       "(a Shapefile or FlatGeobuf file holds one layer)",
+                       "(a Shapefile, FlatGeobuf or GeoJSON file of one layer holds that layer alone)",
         # before: 'ok (site 'firms': 1 firms ... 0 paths)', the paths silently left out
-        "firms.shp": "holds one layer, firms; the other site layers beside it (paths.shp) are not read: a Shapefile or "
-                     "FlatGeobuf site is one file (their features would be lost)",
+        "firms.shp": "holds one layer, firms; the other site layers beside it (paths.shp) are not read: a site is one "
+                     "file (their features would be lost)",
         "site.gdb": "is an Esri File Geodatabase (a .gdb folder), which siteopt does not read"}
 
 
@@ -606,6 +606,11 @@ def test_a_geojson_of_one_layer_is_the_layer_its_file_or_name_member_names(tmp_p
     for path in (tmp_path / "firms.geojson", tmp_path / "export.geojson"):
         data, problems = load_mapping(path)  # before: 'features[i].properties.layer: the feature names no layer' for each
         assert problems == [] and [f["id"] for f in data["firms"]] == ["a", "b"], path.name
+    lines = gpd.GeoDataFrame({"id": ["p"]}, geometry=[shapely.LineString([xy(0, 0), xy(500, 0)])], crs="EPSG:27700")
+    pyogrio.write_dataframe(lines.to_crs("EPSG:4326"), tmp_path / "paths.geojson", driver="GeoJSON")
+    assert [p.reason for p in load_mapping(tmp_path / "firms.geojson")[1]] == [
+        "holds one layer, firms; the other site layers beside it (paths.geojson) are not read: a site is one file "
+        "(their features would be lost)"]
 
 
 def _without_provenance(d: dict) -> dict:

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from pathlib import PurePath
+from pathlib import Path, PurePath
 from typing import TYPE_CHECKING, Any
 
 import shapely
@@ -38,6 +38,7 @@ from optimiser.inputs.gis import (
     site_to_frames,
     unknown_attributes,
 )
+from optimiser.inputs.gis_files import layers_beside
 from optimiser.inputs.messages import suggest
 from optimiser.inputs.schema import SiteFile
 from optimiser.lazy import lazy_module
@@ -200,6 +201,8 @@ def geojson_to_site(fc: dict[str, Any], name: str) -> tuple[dict[str, Any], list
         problem = _add_feature(site, i, feat, name, default_layer)
         if problem is not None:
             problems.append(problem)
+    if default_layer is not None and (beside := layers_beside(Path(name), name, layer_for(default_layer).name)):  # type: ignore[union-attr]
+        problems.append(beside)  # parcels.geojson beside firms.geojson: not read
     problems += unknown_attributes(site, name)
     problems += attach_parts(site, name)
     logger.debug("GeoJSON site %s: %d features, %d problems", name, len(feats), len(problems))

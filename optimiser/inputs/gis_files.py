@@ -44,7 +44,7 @@ else:
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["read_gis_site", "write_gpkg_site", "other_gis_file", "folder_of_layers", "NEAR_MISS_CUTOFF"]
+__all__ = ["read_gis_site", "write_gpkg_site", "other_gis_file", "folder_of_layers", "layers_beside", "NEAR_MISS_CUTOFF"]
 
 NEAR_MISS_CUTOFF = 0.75
 """How alike (difflib's ratio) an extra layer's name must be to a site layer's to be taken for a
@@ -277,13 +277,13 @@ _PACKAGE_HINT = ("put the layers in one GeoPackage, each under its layer name (Q
 
 
 def _layer_files(folder: Path, but: Path | None = None) -> list[str]:
-    """The Shapefiles and FlatGeobuf files in ``folder`` named after a site layer (``firms.shp``,
-    ``parcels.fgb``), ``but`` aside."""
+    """The Shapefiles, FlatGeobuf and GeoJSON files in ``folder`` named after a site layer
+    (``firms.shp``, ``parcels.fgb``, ``paths.geojson``), ``but`` aside."""
     try:
         entries = sorted(folder.iterdir())
     except OSError:
         return []
-    return [c.name for c in entries if c.suffix.lower() in (".shp", ".fgb") and c != but
+    return [c.name for c in entries if c.suffix.lower() in (".shp", ".fgb", ".geojson") and c != but
             and layer_for(c.stem) is not None and c.is_file()]
 
 
@@ -299,18 +299,18 @@ def folder_of_layers(folder: Path, file: str) -> Problem | None:
     if not found:
         return None
     return Problem(file, "", f"is a folder, not a file: its {', '.join(found)} are a site's layers, but a site is one "
-                   "file (a Shapefile or FlatGeobuf file holds one layer)", _PACKAGE_HINT)
+                   "file (a Shapefile, FlatGeobuf or GeoJSON file of one layer holds that layer alone)", _PACKAGE_HINT)
 
 
-def _layers_beside(path: Path, file: str, kind: str) -> Problem | None:
-    """A Shapefile or FlatGeobuf file read as one layer (``kind``, named by the file) with files
+def layers_beside(path: Path, file: str, kind: str) -> Problem | None:
+    """A Shapefile, FlatGeobuf or GeoJSON file read as one layer (``kind``, named by the file) with files
     of other site layers beside it (``parcels.shp`` by ``firms.shp``): those are not read, and
     their features would be lost."""
     others = [n for n in _layer_files(path.parent, but=path) if layer_for(Path(n).stem).name != kind]  # type: ignore[union-attr]
     if not others:
         return None
     return Problem(file, "", f"holds one layer, {kind}; the other site layers beside it ({', '.join(others)}) are not read: "
-                   "a Shapefile or FlatGeobuf site is one file (their features would be lost)", _PACKAGE_HINT)
+                   "a site is one file (their features would be lost)", _PACKAGE_HINT)
 
 
 _SHP_MAGIC = (9994).to_bytes(4, "big")
@@ -381,7 +381,7 @@ def read_gis_site(path: Path, file: str) -> tuple[dict[str, Any] | None, list[Pr
             frames.update(parts)
             problems.extend(more)
             spec = layer_for(path.stem)
-            if not gpkg and "layer" not in frame.columns and spec and (beside := _layers_beside(path, file, spec.name)):
+            if not gpkg and "layer" not in frame.columns and spec and (beside := layers_beside(path, file, spec.name)):
                 problems.append(beside)
         elif name == SITE_TABLE:
             meta, more = _meta_from_table(frame, file)
