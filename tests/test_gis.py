@@ -543,7 +543,7 @@ def test_a_folder_of_layer_shapefiles_and_one_of_them_say_the_others_are_not_rea
     found = {Path(p.file).name: p.reason for p in validate_files([tmp_path, tmp_path / "firms.shp", tmp_path / "site.gdb"])}
     assert found == {
         tmp_path.name: "is a folder, not a file: its firms.shp, paths.shp are a site's layers, but a site is one file "
-                       "(a Shapefile, FlatGeobuf or GeoJSON file of one layer holds that layer alone)",
+                       "(each of these holds one layer)",
         # before: 'ok (site 'firms': 1 firms ... 0 paths)', the paths silently left out
         "firms.shp": "holds one layer, firms; the other site layers beside it (paths.shp) are not read: a site is one "
                      "file (their features would be lost)",
@@ -609,6 +609,10 @@ def test_a_geojson_of_one_layer_is_the_layer_its_file_or_name_member_names(tmp_p
     lines = gpd.GeoDataFrame({"id": ["p"]}, geometry=[shapely.LineString([xy(0, 0), xy(500, 0)])], crs="EPSG:27700")
     pyogrio.write_dataframe(lines.to_crs("EPSG:4326"), tmp_path / "paths.geojson", driver="GeoJSON")
     assert [p.reason for p in load_mapping(tmp_path / "firms.geojson")[1]] == [
+        "holds one layer, firms; the other site layers beside it (paths.geojson) are not read: a site is one file "
+        "(their features would be lost)"]
+    pyogrio.write_dataframe(firms, tmp_path / "firms.gpkg", layer="firms")  # a GeoPackage saved for each layer
+    assert [p.reason for p in load_mapping(tmp_path / "firms.gpkg")[1]] == [
         "holds one layer, firms; the other site layers beside it (paths.geojson) are not read: a site is one file "
         "(their features would be lost)"]
 

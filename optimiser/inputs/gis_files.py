@@ -277,13 +277,13 @@ _PACKAGE_HINT = ("put the layers in one GeoPackage, each under its layer name (Q
 
 
 def _layer_files(folder: Path, but: Path | None = None) -> list[str]:
-    """The Shapefiles, FlatGeobuf and GeoJSON files in ``folder`` named after a site layer
-    (``firms.shp``, ``parcels.fgb``, ``paths.geojson``), ``but`` aside."""
+    """The Shapefiles, FlatGeobuf, GeoJSON and GeoPackage files in ``folder`` named after a site
+    layer (``firms.shp``, ``parcels.fgb``, ``paths.geojson``, ``barriers.gpkg``), ``but`` aside."""
     try:
         entries = sorted(folder.iterdir())
     except OSError:
         return []
-    return [c.name for c in entries if c.suffix.lower() in (".shp", ".fgb", ".geojson") and c != but
+    return [c.name for c in entries if c.suffix.lower() in (".shp", ".fgb", ".geojson", ".gpkg") and c != but
             and layer_for(c.stem) is not None and c.is_file()]
 
 
@@ -299,13 +299,13 @@ def folder_of_layers(folder: Path, file: str) -> Problem | None:
     if not found:
         return None
     return Problem(file, "", f"is a folder, not a file: its {', '.join(found)} are a site's layers, but a site is one "
-                   "file (a Shapefile, FlatGeobuf or GeoJSON file of one layer holds that layer alone)", _PACKAGE_HINT)
+                   "file (each of these holds one layer)", _PACKAGE_HINT)
 
 
 def layers_beside(path: Path, file: str, kind: str) -> Problem | None:
-    """A Shapefile, FlatGeobuf or GeoJSON file read as one layer (``kind``, named by the file) with files
-    of other site layers beside it (``parcels.shp`` by ``firms.shp``): those are not read, and
-    their features would be lost."""
+    """A file read as one layer (``kind``, named by the file: a Shapefile, FlatGeobuf or GeoJSON
+    file of one layer, a GeoPackage saved for one layer) with files of other site layers beside
+    it (``parcels.shp`` by ``firms.shp``): those are not read, and their features would be lost."""
     others = [n for n in _layer_files(path.parent, but=path) if layer_for(Path(n).stem).name != kind]  # type: ignore[union-attr]
     if not others:
         return None
@@ -389,6 +389,10 @@ def read_gis_site(path: Path, file: str) -> tuple[dict[str, Any] | None, list[Pr
         else:
             frames[name] = frame
     problems.extend(_extra_layers(file, extra, frames, bool(meta)))
+    spec = layer_for(path.stem)  # firms.gpkg beside parcels.gpkg: one GeoPackage per layer, as QGIS saves each
+    kinds = {s.name for s in map(layer_for, frames) if s is not None}
+    if gpkg and spec is not None and kinds <= {spec.name} and (beside := layers_beside(path, file, spec.name)):
+        problems.append(beside)
     data, more = frames_to_site(frames, meta, file)
     logger.debug("GIS site %s: layers %s, %d problems", file, sorted(frames), len(problems) + len(more))
     return data, problems + more
