@@ -229,3 +229,12 @@ def test_a_name_that_turns_text_right_to_left_is_closed_at_its_end(tmp_path):
     site = read_site(tmp_path / "site.yaml")
     assert site.name == "\u05e4\u05d0\u05e8\u05e7 \u202e\u202c"
     assert [f.name for f in site.firms[:2]] == ["\u202eشركة \u2067الأمل\u202c\u2069", "\u202eBeta\u202c Lab"]
+
+def test_a_geojson_saved_as_json_is_read_as_geojson(tmp_path):
+    from optimiser.inputs.geojson import site_to_geojson
+
+    path = tmp_path / "site.json"  # many tools (and QGIS users) name a GeoJSON file .json
+    path.write_text(json.dumps(site_to_geojson(site_dict())))
+    site = read_site(path)  # before: read as a scenario: 'features: unknown key (did you mean 'futures'?)'
+    assert site.id == "tiny" and [f.id for f in site.firms] == ["a", "b", "c", "d"] and site.crs == "EPSG:27700"
+    assert validate_files([path]) == []

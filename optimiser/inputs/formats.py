@@ -581,7 +581,7 @@ def load_mapping(path: str | os.PathLike[str]) -> tuple[dict[str, Any] | None, l
     if not isinstance(data, dict):
         return None, [Problem(name, "", f"the top level must be a mapping of keys, not a {type(data).__name__}",
                                "start with 'format: ...' and the file's keys; see sites/README.md or constraints/README.md")]
-    if suffix == ".geojson":
+    if suffix == ".geojson" or (suffix == ".json" and data.get("type") == "FeatureCollection"):  # GeoJSON saved as .json
         data, more = geojson_to_site(data, name)
         problems.extend(more)
         if not data:  # not a FeatureCollection: nothing more to say about a site it does not hold
