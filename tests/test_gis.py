@@ -503,13 +503,17 @@ def test_zipped_shapefile_and_shapefile_parts_are_named_as_such(tmp_path):
         for part in sorted(tmp_path.glob("firms.*")):
             if part.suffix != ".zip":
                 zf.write(part, part.name)
+    (tmp_path / "site.kmz").write_bytes((tmp_path / "firms.zip").read_bytes())  # Google Earth's zipped KML
     found = {Path(p.file).name: (p.field, p.reason, p.hint) for p in
-             validate_files([tmp_path / "firms.zip", tmp_path / "firms.dbf"])}
+             validate_files([tmp_path / "firms.zip", tmp_path / "firms.dbf", tmp_path / "site.kmz"])}
     assert found == {
         "firms.zip": ("", "is a ZIP archive: siteopt does not read files inside archives",
                       "unzip it and give the site file it holds ('firms.shp')"),
         "firms.dbf": ("", "is the .dbf part of a Shapefile, not the Shapefile itself",
-                      f"give {str(tmp_path / 'firms.shp')!r}, which is read with its .dbf, .shx, .prj and .cpg")}
+                      f"give {str(tmp_path / 'firms.shp')!r}, which is read with its .dbf, .shx, .prj and .cpg"),
+        "site.kmz": ("", "is a Google Earth file (KML), which siteopt does not read",
+                     "open it in QGIS and save its layers into one GeoPackage, each under its site layer name "
+                     "(Processing Toolbox > Database > Package layers)")}
 
 
 def test_transit_layers_and_a_firms_parts_open_styled_in_qgis():

@@ -263,6 +263,10 @@ def other_gis_file(path: Path, file: str) -> Problem | None:
         return Problem(file, "", f"is the {suffix} part of a Shapefile, not the Shapefile itself",
                        f"give {str(shp)!r}, which is read with its .dbf, .shx, .prj and .cpg" if shp else
                        "give the Shapefile's .shp (kept in the same folder as its .dbf, .shx, .prj and .cpg)")
+    if suffix in (".kml", ".kmz"):
+        return Problem(file, "", "is a Google Earth file (KML), which siteopt does not read",
+                       "open it in QGIS and save its layers into one GeoPackage, each under its site layer name "
+                       "(Processing Toolbox > Database > Package layers)")
     inside = _zip_names(path)
     if inside is None:
         return None
