@@ -292,8 +292,8 @@ def _layer_files(folder: Path, but: Path | None = None) -> list[str]:
 
 
 def folder_of_layers(folder: Path, file: str) -> Problem | None:
-    """The problem of a folder given as the site when it holds a site's layers as Shapefiles or
-    FlatGeobuf files, or is an Esri File Geodatabase (``None``: neither)."""
+    """The problem of a folder given as the site when it holds a site's layers as files of their
+    own (:func:`_layer_files`), or is an Esri File Geodatabase (``None``: neither)."""
     if folder.suffix.lower() == ".gdb":  # a folder on disk, one "file" in ArcGIS
         return Problem(file, "", "is an Esri File Geodatabase (a .gdb folder), which siteopt does not read",
                        "export its feature classes to one GeoPackage, each under its site layer name (ArcGIS Pro: Export "
@@ -384,18 +384,15 @@ def read_gis_site(path: Path, file: str) -> tuple[dict[str, Any] | None, list[Pr
             parts, more = _split_by_layer_field(frame, file, path.stem)
             frames.update(parts)
             problems.extend(more)
-            spec = layer_for(path.stem)
-            if not gpkg and "layer" not in frame.columns and spec and (beside := layers_beside(path, file, spec.name)):
-                problems.append(beside)
         elif name == SITE_TABLE:
             meta, more = _meta_from_table(frame, file)
             problems.extend(more)
         else:
             frames[name] = frame
     problems.extend(_extra_layers(file, extra, frames, bool(meta)))
-    spec = layer_for(path.stem)  # firms.gpkg beside parcels.gpkg: one GeoPackage per layer, as QGIS saves each
+    spec = layer_for(path.stem)  # firms.shp by parcels.shp, firms.gpkg by parcels.gpkg: each layer saved on its own
     kinds = {s.name for s in map(layer_for, frames) if s is not None}
-    if gpkg and spec is not None and kinds <= {spec.name} and (beside := layers_beside(path, file, spec.name)):
+    if spec is not None and kinds <= {spec.name} and (beside := layers_beside(path, file, spec.name)):
         problems.append(beside)
     data, more = frames_to_site(frames, meta, file)
     logger.debug("GIS site %s: layers %s, %d problems", file, sorted(frames), len(problems) + len(more))
