@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from pathlib import Path, PurePath
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import shapely
@@ -116,7 +116,7 @@ def _one_layer(fc: Mapping[str, Any], feats: list[Any], name: str) -> str | None
     if any(isinstance(f, Mapping) and isinstance(f.get("properties"), Mapping) and f["properties"].get("layer") is not None
            for f in feats):
         return None
-    for candidate in (PurePath(name).stem, fc.get("name")):
+    for candidate in (Path(name).stem, fc.get("name")):
         if layer_for(candidate) is not None:
             return str(candidate)
     return None
