@@ -1193,3 +1193,27 @@ def test_a_yaml_or_json_site_without_crs_is_not_told_about_qgis_layers(tmp_path)
         path.write_text(yaml.safe_dump(data) if name.endswith("yaml") else json.dumps(data))
         assert [(p.field, p.reason, p.hint) for p in validate_files([path]) if p.field == "crs"] == [
             ("crs", "required field is missing", "add crs; sites/README.md and constraints/README.md list every key")]
+
+def test_site_layers_named_in_another_language_are_named_with_what_they_likely_are(tmp_path):
+    """A German planner's GeoPackage with layers 'Firmen', 'Flurstücke' and 'Wege' was only 'the site
+    is empty: no firms and no parcels', the layers named in a warning as not read. Now each layer
+    with geometry is a problem saying which site layer it likely is (by its geometry), when the
+    site would be empty; a notes layer beside real firms still only warns."""
+    (tmp_path / "site.yaml").write_text(yaml.safe_dump(site_dict()))
+    src = tmp_path / "site.gpkg"
+    convert_site(tmp_path / "site.yaml", src)
+    dst = tmp_path / "de.gpkg"
+    for layer, name in (("firms", "Firmen"), ("parcels", "Flurstücke"), ("paths", "Wege"), ("barriers", "barriers")):
+        pyogrio.write_dataframe(pyogrio.read_dataframe(src, layer=layer), dst, layer=name)
+    got = [(p.field, p.reason.split(":")[0], p.hint.split(";")[0]) for p in validate_files([dst])]
+    assert got == [
+        ("layer Firmen", "is not a site layer, so its point features are not read, and the file has no firms or parcels",
+         "if they are the site's firms, rename layer 'Firmen' to 'firms' in QGIS (Layer Properties > Source)"),
+        ("layer Flurstücke", "is not a site layer, so its polygon features are not read, and the file has no firms or "
+         "parcels", "if they are the site's parcels, rename layer 'Flurstücke' to 'parcels' in QGIS (Layer Properties > "
+         "Source)"),
+        ("layer Wege", "is not a site layer, so its line features are not read, and the file has no firms or parcels",
+         "if they are the site's paths or barriers, rename layer 'Wege' to 'paths' in QGIS (Layer Properties > Source)"),
+        ("", "the site is empty", "see sites/README.md for the format")], got
+    pyogrio.write_dataframe(pyogrio.read_dataframe(src, layer="firms"), src, layer="Notizen", append=False)
+    assert validate_files([src]) == []

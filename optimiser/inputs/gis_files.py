@@ -96,14 +96,40 @@ def _layers_not_read(file: str, names: list[str]) -> tuple[set[str], set[str], l
     return skip, reported, problems
 
 
-def _extra_layers(file: str, extra: list[str], frames: Mapping[str, pd.DataFrame], has_site_table: bool) -> list[Problem]:
-    """What to say about a GeoPackage's layers that are no site layer: a problem for a near-miss
-    of a site layer the file does not have (or has empty: its features would be lost), and one
-    warning naming the others, which are ignored."""
+_KIND_OF_GEOMETRY = {"Point": ("point", "firms", "firms"), "Polygon": ("polygon", "parcels", "parcels"),
+                     "LineString": ("line", "paths", "paths or barriers")}
+"""The site layer a layer of each geometry type most likely is: (features, layer to name, what to say)."""
+
+
+def _empty_site_layer(file: str, name: str, geometry: str | None) -> Problem | None:
+    """For a site with no firms and no parcels (so empty), a layer of another name holding
+    geometry (``Firmen``, ``Flurstücke``: the layers named in the user's language): what it
+    most likely is, and to rename it; ``None`` for a table without geometry."""
+    base = (geometry or "").removeprefix("Multi").removesuffix(" Z").removesuffix(" M").removesuffix(" ZM")
+    if base not in _KIND_OF_GEOMETRY:
+        return None
+    shapes, layer, what = _KIND_OF_GEOMETRY[base]
+    return Problem(file, f"layer {name}", f"is not a site layer, so its {shapes} features are not read, and the "
+                   "file has no firms or parcels: the site is empty",
+                   f"if they are the site's {what}, rename layer {name!r} to {layer!r} in QGIS (Layer Properties > "
+                   f"Source); a site's layers are {', '.join(_site_layer_names())}")
+
+
+def _extra_layers(file: str, extra: Mapping[str, str | None], frames: Mapping[str, pd.DataFrame],
+                  has_site_table: bool) -> list[Problem]:
+    """What to say about a GeoPackage's layers that are no site layer (``extra``: name and
+    geometry type): a problem for a near-miss of a site layer the file does not have (or has
+    empty: its features would be lost), one for each layer with geometry when the site has no
+    firms and no parcels (it is empty: they are its layers under other names), and one warning
+    naming the others, which are ignored."""
     problems: list[Problem] = []
     ignored: list[str] = []
-    for name in extra:
+    empty = not any(len(frames[k]) for k in ("firms", "parcels") if k in frames)
+    for name, geometry in extra.items():
         meant = _near_miss(name)
+        if meant is None and empty and (unread := _empty_site_layer(file, name, geometry)) is not None:
+            problems.append(unread)
+            continue
         if meant is None:
             ignored.append(repr(name))
             continue
@@ -358,7 +384,7 @@ def read_gis_site(path: Path, file: str) -> tuple[dict[str, Any] | None, list[Pr
         return None, [_unreadable(path, file, exc)]
     frames: dict[str, pd.DataFrame] = {}
     meta: dict[str, Any] = {}
-    extra: list[str] = []
+    extra: dict[str, str | None] = {}
     gpkg = path.suffix.lower() == ".gpkg"
     encoding = _shapefile_encoding(path) if path.suffix.lower() == ".shp" else {}
     skip, reported, problems = _layers_not_read(file, [str(n) for n, _ in listed]) if gpkg else (set(), set(), [])
@@ -369,7 +395,7 @@ def read_gis_site(path: Path, file: str) -> tuple[dict[str, Any] | None, list[Pr
             continue
         if name in skip and name != merged:
             if name not in _IGNORED_TABLES:
-                extra.append(name)  # not read: a QGIS user's notes, photos, base layers, copies ...
+                extra[name] = geom_type  # not read: a QGIS user's notes, photos, base layers, copies ...
             continue
         try:
             with warnings.catch_warnings():
