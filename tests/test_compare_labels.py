@@ -196,6 +196,9 @@ def test_compare_legend_gives_a_symbol_tagged_per_site_once() -> None:
             panel("Existing crossing / junction (J1–J5 in the key)"), panel("Existing crossing / junction (J1 in the key)")]
     labels = [_flat(str(h.get_label())) for h in _merge_handles(axes)]  # type: ignore[arg-type]
     assert labels == ["Footpath / footway", "Existing crossing / junction (J1, J2, … in the key)"]
+    mixed = [panel("Existing crossing / junction (J1–J8 in the key)"), panel("Existing crossing / junction")]
+    assert [_flat(str(h.get_label())) for h in _merge_handles(mixed)] == [  # type: ignore[arg-type]
+        "Existing crossing / junction (J1–J8 in the key)"]  # an untagged panel does not drop the tags
     same = [panel("Existing crossing / junction (J1 in the key)"), panel("Existing crossing / junction (J1 in the key)")]
     assert [_flat(str(h.get_label())) for h in _merge_handles(same)] == ["Existing crossing / junction (J1 in the key)"]  # type: ignore[arg-type]
 

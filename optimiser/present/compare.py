@@ -258,8 +258,8 @@ def _merge_handles(axes: Iterable[Axes], one_scale: bool = True) -> list[Any]:
             label = " ".join(str(h.get_label()).split())
             span = _KEY_SPAN.search(label)
             base = label[:span.start()] if span else label
-            if base in seen and seen[base][0] != label and span:
-                label = f"{base} ({span.group(1)}1, {span.group(1)}2, … in the key)"
+            if base in seen and seen[base][0] != label:  # the first entry's label unless both are tagged
+                label = f"{base} ({span.group(1)}1, {span.group(1)}2, … in the key)" if span else seen[base][0]
             seen[base] = (label, seen[base][1] if base in seen else h)
     handles = []
     for label, h in seen.values():
