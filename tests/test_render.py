@@ -869,3 +869,21 @@ def test_compare_out_under_a_file_is_refused_naming_the_file(synthetic_run, tmp_
     assert (f"siteopt compare: cannot create {out} for --out {out}: {tmp_path / 'afile'} is a file, not a folder; "
             "choose another --out") in res.output, res.output
     assert (tmp_path / "afile").read_text() == "x"
+
+
+def test_plan_legend_has_no_route_before_when_none_is_drawn(tmp_path: Path) -> None:
+    """Where the most improved pairs are all newly connected (no walk before; generated seed 16)
+    the plan drew only routes after but its legend still listed 'Route before (most improved pairs)'."""
+    run = make_run_dir(tmp_path / "run")
+    layout = json.loads((run / "layout.geojson").read_text())
+    assert any(f["properties"].get("layer") == "route_before" for f in layout["features"])
+
+    def labels() -> list[str]:
+        fig = plan.plan_figure(load_run(run))
+        return [" ".join(t.get_text().split()) for ax in fig.axes if ax.get_legend() for t in ax.get_legend().get_texts()]
+
+    assert {"Route before (most improved pairs)", "Route after"} <= set(labels())
+    layout["features"] = [f for f in layout["features"] if f["properties"].get("layer") != "route_before"]
+    (run / "layout.geojson").write_text(json.dumps(layout))
+    got = labels()
+    assert "Route before (most improved pairs)" not in got and "Route after (most improved pairs)" in got, got
