@@ -887,3 +887,16 @@ def test_plan_legend_has_no_route_before_when_none_is_drawn(tmp_path: Path) -> N
     (run / "layout.geojson").write_text(json.dumps(layout))
     got = labels()
     assert "Route before (most improved pairs)" not in got and "Route after (most improved pairs)" in got, got
+
+
+def test_report_caption_of_routes_with_no_walk_before(tmp_path: Path) -> None:
+    """With only newly connected pairs among the most improved (no route before drawn), the
+    report's caption still described a dashed-black route before."""
+    run = make_run_dir(tmp_path / "run")
+    layout = json.loads((run / "layout.geojson").read_text())
+    layout["features"] = [f for f in layout["features"] if f["properties"].get("layer") != "route_before"]
+    (run / "layout.geojson").write_text(json.dumps(layout))
+    render_run(run)
+    html = (run / "report.html").read_text()
+    assert "Dashed black: walking route before" not in html
+    assert "Solid blue: walking route of the most improved firm pairs" in html and "they had no walk before" in html

@@ -397,7 +397,7 @@ def _report_page(run: RunData, plan_src: str, distance_png: bytes, transit_png: 
         solved=m.solved, message=m.message, conflicts=list(m.conflicts),
         scenario_path=m.scenario.path, scenario_id=m.scenario.id,
         cards=summary_cards(m), plan_src=plan_src, plan_alt=plan_alt(m), distance_src=data_uri_png(distance_png),
-        has_routes=bool(run.layout.layer("route_after")),
+        has_routes=bool(run.layout.layer("route_after")), has_routes_before=bool(run.layout.layer("route_before")),
         metrics_table=metrics_table(m), cost_table=cost_table(m), placements_table=placements_table(m),
         map_view=map_view(run), buys_table=buys_table(run), buys_unit_note=buys_unit_note(run.metrics),
         pairs_table=pairs_table(run), firms_table=firms_table(run), certificate_table=certificate_table(m),
