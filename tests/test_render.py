@@ -886,7 +886,7 @@ def test_plan_legend_has_no_route_before_when_none_is_drawn(tmp_path: Path) -> N
     layout["features"] = [f for f in layout["features"] if f["properties"].get("layer") != "route_before"]
     (run / "layout.geojson").write_text(json.dumps(layout))
     got = labels()
-    assert "Route before (most improved pairs)" not in got and "Route after (most improved pairs)" in got, got
+    assert "Route before (most improved pairs)" not in got and "Route after" in got, got  # one label in every plan (compare merges them)
 
 
 def test_report_caption_of_routes_with_no_walk_before(tmp_path: Path) -> None:

@@ -199,14 +199,12 @@ def _draw_routes(panel: MapPanel, style: PlanStyle) -> list[tuple[int, Feature, 
         _route_line(panel, fa, ROUTE_AFTER, panel.gid(f"route-after-{i}"))
         if fb is not None:
             _route_line(panel, fb, ROUTE_BEFORE, panel.gid(f"route-before-{i}"))
-    before = any(fb is not None for _, fb in pairs)  # pairs newly connected have no route before
-    if before:
+    if any(fb is not None for _, fb in pairs):  # pairs newly connected have no route before
         panel.handles.append(Line2D([], [], color=ROUTE_BEFORE.color, lw=ROUTE_BEFORE.lw, ls=ROUTE_BEFORE.ls,
                                     path_effects=[withStroke(linewidth=ROUTE_BEFORE.halo_lw, foreground="white")],
                                     label="Route before (most improved pairs)"))
     if pairs:
-        panel.handles.append(Line2D([], [], color=ROUTE_AFTER.color, lw=ROUTE_AFTER.lw,
-                                    label="Route after" if before else "Route after (most improved pairs)"))
+        panel.handles.append(Line2D([], [], color=ROUTE_AFTER.color, lw=ROUTE_AFTER.lw, label="Route after"))
     return [(i, fa, fb) for i, (fa, fb) in enumerate(pairs, 1)]
 
 
