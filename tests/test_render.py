@@ -900,3 +900,16 @@ def test_report_caption_of_routes_with_no_walk_before(tmp_path: Path) -> None:
     html = (run / "report.html").read_text()
     assert "Dashed black: walking route before" not in html
     assert "Solid blue: walking route of the most improved firm pairs" in html and "they had no walk before" in html
+
+
+def test_report_header_names_a_site_named_as_its_scenario_once(tmp_path: Path) -> None:
+    """A generated problem's report said 'Real-shaped district (…) — site layout report' over
+    'Real-shaped district (…) · CRS EPSG:27700': the one name twice."""
+    run = make_run_dir(tmp_path / "run")
+    m = json.loads((run / "metrics.json").read_text())
+    m["site"]["name"] = m["scenario"]["name"]
+    (run / "metrics.json").write_text(json.dumps(m))
+    render_run(run)
+    html = (run / "report.html").read_text()
+    name = m["scenario"]["name"]
+    assert html.count(f"{name} · CRS") == 0 and "<p>CRS EPSG:27700" in html

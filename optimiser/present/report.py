@@ -47,7 +47,7 @@ from optimiser.present.map_style import map_css
 from optimiser.present.metrics import RunMetrics
 from optimiser.present.staging import write_new_file
 from optimiser.present.tables import Cell, Header, Table, num_cell
-from optimiser.present.titles import plan_alt
+from optimiser.present.titles import plan_alt, site_name_beside
 
 logger = logging.getLogger(__name__)
 
@@ -392,7 +392,8 @@ def _report_page(run: RunData, plan_src: str, distance_png: bytes, transit_png: 
     checks = checks_table(m)
     return render_page(
         "report.html.j2", f"{run.name} — site layout report",
-        site_name=m.site.name or m.site.id or "site", crs=m.site.crs or "?", status=str(m.status), status_class=status_class,
+        site_name=site_name_beside(m) if m.site.name else (m.site.id or "site"), crs=m.site.crs or "?", status=str(m.status),
+        status_class=status_class,
         verified=m.verification.passed, illustrative=m.site.illustrative, description=m.scenario.description,
         solved=m.solved, message=m.message, conflicts=list(m.conflicts),
         scenario_path=m.scenario.path, scenario_id=m.scenario.id,

@@ -17,7 +17,7 @@ from optimiser.present.formatting import (
 )
 from optimiser.present.metrics import RunMetrics
 
-__all__ = ["plan_title", "plan_alt", "wrap_title", "TITLE_WIDTH"]
+__all__ = ["plan_title", "plan_alt", "site_name_beside", "wrap_title", "TITLE_WIDTH"]
 
 TITLE_WIDTH = 150
 """Characters in a line of a plan's or distance map's title (11 pt across a 14.6-16 in figure)."""
@@ -29,12 +29,17 @@ def wrap_title(text: str, width: int = TITLE_WIDTH) -> str:
     return "\n".join(w for line in text.split("\n") for w in (textwrap.wrap(line, width, break_on_hyphens=False) or [""]))
 
 
+def site_name_beside(metrics: RunMetrics) -> str:
+    """The site's name to give beside the scenario's: '' when it has none or is the scenario's
+    own name (every generated real-shaped problem), said once, not twice."""
+    name, site = metrics.scenario.name or metrics.scenario.id or "", metrics.site.name or ""
+    return "" if " ".join(site.split()).casefold() == " ".join(name.split()).casefold() else site
+
+
 def plan_title(metrics: RunMetrics) -> tuple[str, str]:
     """The plan's heading (scenario and site) and its one-line summary of the results."""
     name = metrics.scenario.name or metrics.scenario.id or "Scenario"
-    site_name = metrics.site.name
-    if site_name and " ".join(site_name.split()).casefold() == " ".join(name.split()).casefold():
-        site_name = ""  # a scenario named after its site: the name once, not twice
+    site_name = site_name_beside(metrics)
     head = f"{name}" + (f" — {site_name}" if site_name else "")
     if len(head) > 100:  # a long site name goes on a line of its own, in full
         head = "\n".join(n for n in (name, site_name) if n)
