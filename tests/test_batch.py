@@ -269,6 +269,26 @@ def test_a_base_that_is_no_scenario_is_refused_before_anything_runs(site_dir: Pa
         assert not (tmp_path / "out").exists()
 
 
+def test_base_may_name_an_embedded_scenario(site_dir: Path) -> None:
+    """siteopt run, validate and batch take an embedded scenario's name (fremont/baseline) from any
+    folder, but a batch's base: fremont/baseline was 'file not found'; it is now that scenario, a
+    file of that name beside the batch first, and a misspelt name lists the embedded ones."""
+    items = expand_batch(write_batch(site_dir, "emb.yaml", base="fremont/baseline", sweep={"budget": [5e7, 6e7]}))
+    assert [i.scenario["id"] for i in items] == ["fremont_baseline"] * 2
+    assert Path(items[0].base_path).parts[-3:] == ("constraints", "fremont", "baseline.yaml")
+    own = site_dir / "fremont"
+    own.mkdir()
+    (own / "baseline").write_text(SCENARIO, encoding="utf-8")  # a file of that name beside the batch wins
+    with pytest.raises(ValidationError) as err:
+        expand_batch(write_batch(site_dir, "own.yaml", base="fremont/baseline", sweep={"budget_gbp": [1e6]}))
+    assert err.value.problems[0].reason.startswith(f"{own / 'baseline'}: unsupported file type")
+    with pytest.raises(ValidationError) as err:
+        expand_batch(write_batch(site_dir, "typo.yaml", base="fremont/baselin", sweep={"budget": [5e7]}))
+    (problem,) = err.value.problems
+    assert (problem.field, problem.reason) == ("base", f"{site_dir / 'fremont/baselin'}: file not found")
+    assert problem.hint is not None and "fremont/baseline" in problem.hint and "siteopt list" in problem.hint
+
+
 def test_overrides_index_lists_and_create_mappings() -> None:
     base = {"facilities": [{"count": 1}, {"count": 2}], "solver": {"seed": 0}}
     out = apply_overrides(base, {"facilities.1.count": 5, "facilities[0].count": {"min": 0, "max": 2},

@@ -25,7 +25,7 @@ from optimiser.errors import ArgumentError, FileReadError, Problem, ValidationEr
 from optimiser.inputs.currency import DEFAULT_CURRENCY, money_compact
 from optimiser.inputs.formats import checked_path, load_mapping
 from optimiser.inputs.kinds import wrong_kind
-from optimiser.inputs.locate import default_scenario_path, resolve_input, resolve_site_ref
+from optimiser.inputs.locate import default_scenario_path, embedded_names_hint, resolve_input, resolve_site_ref
 from optimiser.inputs.messages import pydantic_problems
 from optimiser.inputs.money_fields import scenario_currency
 from optimiser.inputs.overrides import MONEY_SPELLINGS
@@ -245,9 +245,15 @@ def _load_base(spec: BatchFile, fname: str, root: Path, problems: list[Problem])
             raise ValidationError(problems) from None
     else:
         base_path = Path(spec.base) if Path(spec.base).is_absolute() else root / spec.base
+        if not base_path.exists() and not Path(spec.base).is_absolute():  # an embedded scenario's name
+            embedded = resolve_input(spec.base, "scenario")              # (siteopt list), as siteopt run takes it
+            base_path = embedded if embedded != Path(spec.base) else base_path
     base_data, base_problems = load_mapping(base_path)
     if base_data is None:
-        problems.extend(Problem(fname, "base", f"{base_path}: {p.reason}", p.hint) for p in base_problems)
+        named = spec.base is not None and not Path(spec.base).suffix  # meant as an embedded scenario's name
+        problems.extend(Problem(fname, "base", f"{base_path}: {p.reason}",
+                                embedded_names_hint() if named and p.reason == "file not found" else p.hint)
+                        for p in base_problems)
     elif base_problems:
         problems.extend(base_problems)
     elif (other := wrong_kind(base_data, "scenario", str(base_path), "the batch's base")) is not None:
