@@ -561,6 +561,26 @@ def test_pmedian_wrapper_takes_every_option_of_the_constructor_and_of_solve_pmed
         PMedian.from_cost_matrix(d, 2).solve(exact_backend="gurobi")
 
 
+def test_a_masked_array_with_masked_entries_is_refused_not_read_through_the_mask():
+    """np.asarray reads a masked array's values under the mask: a user masking 'cannot serve' got
+    them served at their raw cost (objective 4 here, where with those entries 'cannot serve' it is 12)."""
+    from optimiser.errors import ArgumentError
+
+    d = np.array([[0, 3, 5], [3, 0, 4], [5, 4, 0], [1, 2, 9]], float)
+    with pytest.raises(ArgumentError) as err:
+        solve_pmedian(np.ma.masked_array(d, mask=d <= 2), 2, weights=np.ma.masked_array([1, 2, 3, 4], mask=[0, 1, 0, 0]))
+    assert [(p.field, p.reason, p.hint) for p in err.value.problems] == [
+        ("cost_matrix", "a masked array with 5 masked entries is not accepted: the values under the mask would be read as "
+                        "they are", "fill them: cost_matrix.filled(np.inf) where a client cannot be served")]
+    with pytest.raises(ArgumentError) as err:
+        solve_pmedian(d, 2, weights=np.ma.masked_array([1, 2, 3, 4], mask=[0, 1, 0, 0]))
+    assert [(p.field, p.hint) for p in err.value.problems] == [
+        ("weights", "fill them: weights.filled(0) for clients that count for nothing")]
+    assert solve_pmedian(np.ma.masked_array(d), 2).objective == 4.0  # nothing masked: read as the array
+    mask = (d == 1) | (d == 2)
+    assert solve_pmedian(np.ma.masked_array(d, mask=mask).filled(np.inf), 2).objective == 12.0
+
+
 def test_pmedian_wrapper_names_itself_in_argument_problems():
     """A bad argument to PMedian or PMedian.solve named solve_pmedian, a function the user never
     called; the problems now name the call that was made."""

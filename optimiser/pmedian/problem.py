@@ -70,6 +70,13 @@ def _float_array(name: str, values: Any, problems: list[Problem]) -> FloatArray 
                                        "needed, and a missing entry would read as 0, not as 'cannot serve'",
                                  f"pass a dense array: {name}.toarray() (with np.inf where a client cannot be served)"))
         return None
+    if isinstance(values, np.ma.MaskedArray) and np.ma.getmaskarray(values).any():
+        k = int(np.ma.getmaskarray(values).sum())
+        problems.append(_problem(name, f"a masked array with {k} masked {'entry' if k == 1 else 'entries'} is not "
+                                       "accepted: the values under the mask would be read as they are",
+                                 f"fill them: {name}.filled(np.inf) where a client cannot be served"
+                                 if name == "cost_matrix" else f"fill them: {name}.filled(0) for clients that count for nothing"))
+        return None
     try:
         raw = np.asarray(values)
     except ValueError as exc:  # a ragged nested list (numpy: "inhomogeneous shape")
