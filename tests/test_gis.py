@@ -621,6 +621,21 @@ def test_a_geojson_of_one_layer_is_the_layer_its_file_or_name_member_names(tmp_p
         "(their features would be lost)"]
 
 
+def test_a_merges_layer_field_kept_on_each_layer_after_a_split_is_ignored(tmp_path):
+    # Merge Vector Layers, then Split Vector Layer and Package layers: each layer keeps the merge's
+    # 'layer' field naming it ('site — barriers'); a barrier's 'layer' was read as its scenario layer
+    gpkg = convert_site(_write_yaml(tmp_path / "site.yaml", rich_site()), tmp_path / "site.gpkg")
+    split = tmp_path / "split.gpkg"
+    for name, geom in pyogrio.list_layers(gpkg):
+        if name in ("layer_styles", "site"):
+            continue
+        frame = pyogrio.read_dataframe(gpkg, layer=name, read_geometry=geom is not None)
+        pyogrio.write_dataframe(frame.assign(layer=f"site — {name}"), split, layer=f"layer_site — {name}")
+    pyogrio.write_dataframe(pyogrio.read_dataframe(gpkg, layer="site", read_geometry=False), split, layer="site")
+    assert validate_files([split]) == []  # before: 'unknown attribute 'layer'' per layer, 'not a valid id' per barrier
+    assert same_site(read_site(split), read_site(gpkg))
+
+
 def _without_provenance(d: dict) -> dict:
     d = copy.deepcopy(d)
     for f in d["firms"]:

@@ -504,6 +504,8 @@ def item_from_props(props: Mapping[str, Any], spec: LayerSpec, where: str, layer
         value = _plain(raw)
         if _is_null(value) or str(raw_key).lower() in _QGIS_ARTEFACTS and raw_key not in fields:
             continue
+        if str(raw_key).lower() == "layer" and layer_for(value) is spec:  # a merge's, kept by Split Vector Layer
+            continue
         key = short.get(raw_key, raw_key)
         if key not in fields:
             key = _case_folded(str(key), fields, short, props)
