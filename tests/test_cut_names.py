@@ -8,6 +8,7 @@ import pyogrio
 import pytest
 import shapely
 
+from optimiser.errors import ValidationError
 from optimiser.inputs import load_mapping
 from tests.sitefiles import xy
 
@@ -62,3 +63,18 @@ def test_a_transit_lines_stops_cut_at_254_characters_say_so(tmp_path):
         ("layer transit_lines, feature 0 (tram): stops", "its JSON text is cut at 254 characters, the most a Shapefile's "
          "text field holds, so it no longer reads as JSON")]  # before: 'stops: must be a list, got "[{..."'
     assert "stops" not in data["transit"][0]
+
+
+def test_a_provenance_column_of_mappings_or_lists_is_left_to_the_checks():
+    from optimiser.inputs.site import site_from_gdfs
+    from tests.sitefiles import site_dict
+
+    layers = {"firms": gpd.GeoDataFrame(
+        {"id": ["a", "b"], "employees": [10, 20], "sector": ["office"] * 2,
+         "provenance": [{"source": "OS MasterMap", "accuracy_m": 2.5}, ["not", "a", "mapping"]]},
+        geometry=[shapely.Point(xy(100, 100)), shapely.Point(xy(200, 100))], crs="EPSG:27700")}
+    site = site_dict()
+    with pytest.raises(ValidationError) as err:  # a list is no provenance: said as such, not pandas' "truth value ... ambiguous"
+        site_from_gdfs(layers, id="t", crs="EPSG:27700", parcels=site["parcels"])
+    assert [(p.field, p.reason) for p in err.value.problems] == [
+        ("layer firms, feature 1 (b): provenance", "must be a mapping of keys, got list (firm 'b')")]

@@ -64,7 +64,7 @@ def provenance_columns(frame: pd.DataFrame, file: str, layer: str, problems: lis
     cut = [c for c in columns if _CUT.fullmatch(c)]
     if not cut or any(c.lower().startswith("provenance_") for c in columns):
         return frame
-    roles = {c: _role([v for v in frame[c].tolist() if not pd.isna(v)]) for c in cut}
+    roles = {c: _role([v for v in frame[c].tolist() if isinstance(v, (list, dict)) or not pd.isna(v)]) for c in cut}
     named = [r for r in roles.values() if r is not None]
     if len(set(named)) == len(named):
         return frame.rename(columns={c: f"provenance_{r}" for c, r in roles.items() if r is not None})
