@@ -286,6 +286,10 @@ def other_gis_file(path: Path, file: str) -> Problem | None:
     suffix = path.suffix.lower()
     if suffix in _SHAPEFILE_PARTS:
         shp = next((c for c in (path.with_suffix(s) for s in (".shp", ".SHP")) if c.is_file()), None)
+        if shp is None and suffix == ".dbf":  # QGIS saves a table without geometry (crossing_rules) as a .dbf alone
+            return Problem(file, "", "is a dBASE table (a .dbf without a .shp), which siteopt does not read",
+                           "give a table such as crossing_rules in the site's sidecar (<name>.site.yaml) or as a table "
+                           "of the site's GeoPackage")
         return Problem(file, "", f"is the {suffix} part of a Shapefile, not the Shapefile itself",
                        f"give {str(shp)!r}, which is read with its .dbf, .shx, .prj and .cpg" if shp else
                        "give the Shapefile's .shp (kept in the same folder as its .dbf, .shx, .prj and .cpg)")
