@@ -506,9 +506,10 @@ def test_zipped_shapefile_and_shapefile_parts_are_named_as_such(tmp_path):
     (tmp_path / "site.kmz").write_bytes((tmp_path / "firms.zip").read_bytes())  # Google Earth's zipped KML
     pyogrio.write_dataframe(pd.DataFrame({"barrier": ["parkway"], "spacing_m": [200.0]}), tmp_path / "crossing_rules.dbf",
                             driver="ESRI Shapefile")  # QGIS: a table without geometry saved as a Shapefile
+    (tmp_path / "site.qgz").write_bytes((tmp_path / "firms.zip").read_bytes())  # a QGIS project: zipped .qgs
     found = {Path(p.file).name: (p.field, p.reason, p.hint) for p in
              validate_files([tmp_path / "firms.zip", tmp_path / "firms.dbf", tmp_path / "site.kmz",
-                             tmp_path / "crossing_rules.dbf"])}
+                             tmp_path / "crossing_rules.dbf", tmp_path / "site.qgz"])}
     assert found == {
         "firms.zip": ("", "is a ZIP archive: siteopt does not read files inside archives",
                       "unzip it and give the site file it holds ('firms.shp')"),
@@ -517,6 +518,9 @@ def test_zipped_shapefile_and_shapefile_parts_are_named_as_such(tmp_path):
         "crossing_rules.dbf": ("", "is a dBASE table (a .dbf without a .shp), which siteopt does not read",
                                "give a table such as crossing_rules in the site's sidecar (<name>.site.yaml) or as a "
                                "table of the site's GeoPackage"),
+        "site.qgz": ("", "is a QGIS project, which names its layers' files but does not hold their features",
+                     "give the GeoPackage the site's layers are in (QGIS: Layer Properties > Source shows each layer's "
+                     "file; Processing Toolbox > Database > Package layers puts them in one)"),
         "site.kmz": ("", "is a Google Earth file (KML), which siteopt does not read",
                      "open it in QGIS and save its layers into one GeoPackage, each under its site layer name "
                      "(Processing Toolbox > Database > Package layers)")}

@@ -293,6 +293,10 @@ def other_gis_file(path: Path, file: str) -> Problem | None:
         return Problem(file, "", f"is the {suffix} part of a Shapefile, not the Shapefile itself",
                        f"give {str(shp)!r}, which is read with its .dbf, .shx, .prj and .cpg" if shp else
                        "give the Shapefile's .shp (kept in the same folder as its .dbf, .shx, .prj and .cpg)")
+    if suffix in (".qgz", ".qgs"):
+        return Problem(file, "", "is a QGIS project, which names its layers' files but does not hold their features",
+                       "give the GeoPackage the site's layers are in (QGIS: Layer Properties > Source shows each layer's "
+                       "file; Processing Toolbox > Database > Package layers puts them in one)")
     if suffix in (".kml", ".kmz"):
         return Problem(file, "", "is a Google Earth file (KML), which siteopt does not read",
                        "open it in QGIS and save its layers into one GeoPackage, each under its site layer name "
