@@ -276,8 +276,9 @@ def _zip_names(path: Path) -> list[str] | None:
 
 def other_gis_file(path: Path, file: str) -> Problem | None:
     """The problem of a file given that is part of a GIS site but not one siteopt reads: a
-    Shapefile's ``.dbf``, ``.shx``, ``.prj``... (the ``.shp`` is read, with them), or a ZIP archive
-    (a zipped Shapefile, as QGIS users send them); ``None`` for any other file."""
+    Shapefile's ``.dbf``, ``.shx``, ``.prj``... (the ``.shp`` is read, with them) or a ``.dbf``
+    table alone, a QGIS project (``.qgz``, ``.qgs``), Google Earth's KML (``.kml``, ``.kmz``), or a
+    ZIP archive (a zipped Shapefile, as QGIS users send them); ``None`` for any other file."""
     try:
         if not path.is_file():
             return None
