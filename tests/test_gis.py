@@ -888,7 +888,8 @@ def test_missing_per_layer_is_told_by_the_features_not_by_the_message_text():
     """The grouping of per-feature problems into one per layer looks at the features (the field
     is not there on any of them), not at how the reason is worded."""
     from optimiser.errors import Problem
-    from optimiser.inputs.gis import LocatedItem, name_features
+    from optimiser.inputs.gis import LocatedItem
+    from optimiser.inputs.gis_messages import name_features
 
     def item(i: int, **fields) -> LocatedItem:
         it = LocatedItem(id=f"f{i}", location=[0, 0], **fields)

@@ -38,7 +38,8 @@ from optimiser.inputs.domain import (
 )
 from optimiser.inputs.formats import checked_path, load_mapping
 from optimiser.inputs.geometry import GeometryReader, crossing_gap
-from optimiser.inputs.gis import GDF_FILE, name_features, site_mapping_from_gdfs
+from optimiser.inputs.gis import GDF_FILE, site_mapping_from_gdfs
+from optimiser.inputs.gis_messages import name_features
 from optimiser.inputs.kinds import wrong_kind
 from optimiser.inputs.locate import embedded_scenario_path, resolve_input
 from optimiser.inputs.messages import duplicate_ids, pydantic_problems, unknown_reference
