@@ -676,3 +676,18 @@ def test_what_each_item_buys_defines_saves_once_in_the_runs_units():
     assert "Each item is removed alone" in staff and "Breaks a requirement" in staff
     metres = page.render(buys_table=Table([]), buys_unit_note=None)
     assert "rises without it (metres). Cost per metre saved = cost ÷ saving." in metres and "Breaks a requirement" in metres
+
+
+def test_siteopt_run_summary_gives_a_coverage_runs_savings_in_staff(tmp_path):
+    """siteopt run's JSON on stdout gave every stop of a max_coverage run 'saving_m': 0.0 (the
+    objective counts staff, not metres): the items now say what they save in the run's unit."""
+    from optimiser.cli.run_cmd import run_summary
+
+    res = run_scenario(tram_scenario(budget=100_000, count=CountRange(1, 1)), tmp_path / "run", render=False)
+    items = run_summary(res)["attribution"]
+    assert items and all(a["saving_unit"] == "staff" and a["saving_m"] == 0.0 for a in items)
+    staff = {a.id: a.saving_weighted_m for a in res.metrics.attribution}
+    assert [a["saving"] for a in items] == [staff[a["id"]] for a in items] and max(staff.values()) > 0
+    walk = run_summary(run_scenario(tram_scenario("min_mean_walk", budget=100_000, count=CountRange(1, 1)),
+                                    tmp_path / "walk", render=False))["attribution"]
+    assert walk and all(a["saving_unit"] == "m" and a["saving"] == a["saving_m"] for a in walk)

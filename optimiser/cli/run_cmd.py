@@ -58,8 +58,12 @@ def run_summary(res: RunResult) -> dict[str, Any]:
         (``metrics.json`` has each placement whole), verification (passed, objective), what
         ended an unfinished search (``stopped_by``: ``work_limit``, or ``wall_clock`` when the
         safety net did and the answer may differ on another machine; ``null`` when it
-        finished) and the run directory.
+        finished), what each built item saves (``attribution``: ``saving_m`` as in
+        ``metrics.json``, and ``saving`` in ``saving_unit``, metres of weighted mean walk or, in a
+        transit ``max_coverage`` run, staff brought within a catchment) and the run directory.
     """
+    from optimiser.present.buys import item_saving
+
     m = res.metrics
     length, weight = m.model.get("length_scale_per_m"), m.model.get("weight_scale")
     scale = length * weight if isinstance(length, int | float) and isinstance(weight, int | float) and length * weight > 0 else None
@@ -81,7 +85,9 @@ def run_summary(res: RunResult) -> dict[str, Any]:
                        "crossings": [p.id for p in m.placements.crossings]},
         "verification": {"passed": m.verification.passed, "objective": m.verification.objective},
         "stopped_by": m.stopped_by, "out": str(res.out_dir),
-        "attribution": [{"id": a.id, "name": a.name, "cost": a.cost, "saving_m": a.saving_m} for a in m.attribution],
+        "attribution": [{"id": a.id, "name": a.name, "cost": a.cost, "saving_m": a.saving_m,
+                         "saving": value, "saving_unit": unit}
+                        for a in m.attribution for value, _, unit in [item_saving(a, m)]],
         "warnings": [w.code for w in m.warnings],
     }
 
