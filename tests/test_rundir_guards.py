@@ -521,7 +521,8 @@ def test_spacings_near_zero_are_refused_not_an_internal_error(tmp_path):
     crossings out until it was killed. Each is refused naming the setting (exit 2)."""
     facilities = scenario_dict()["facilities"]
     facilities[0]["candidate_spacing_m"] = 1e-300
-    with pytest.raises(ModelTooLargeError, match=r"raise facilities\[0\].candidate_spacing_m \(1,000,000,000,000 candidate"):
+    over_cap = r"raise facilities\[0\].candidate_spacing_m \(over 1,000,000,000,000 candidate sites from over"
+    with pytest.raises(ModelTooLargeError, match=over_cap):
         check_model_size(read_scenario(_tiny(tmp_path / "a", facilities=facilities)), 10.0)
     crossings = scenario_dict()["crossings"]
     crossings["spacing_m"] = None
@@ -565,7 +566,8 @@ def test_a_fine_grid_with_a_wide_min_spacing_counts_its_spacing_constraints(tmp_
     check_model_size(read_scenario(_tiny(tmp_path / "b", facilities=facilities)), 1.0)
     # a spacing near zero with a min_spacing_m: (400 / 1e-300) squared is no float (OverflowError)
     facilities[0].update(candidate_spacing_m=1e-300, min_spacing_m=400)
-    with pytest.raises(ModelTooLargeError, match=r"raise facilities\[0\].candidate_spacing_m \(1,000,000,000,000 candidate"):
+    over_cap = r"raise facilities\[0\].candidate_spacing_m \(over 1,000,000,000,000 candidate sites from over"
+    with pytest.raises(ModelTooLargeError, match=over_cap):
         check_model_size(read_scenario(_tiny(tmp_path / "c", facilities=facilities)), 10.0)
 
 
@@ -581,6 +583,20 @@ def test_two_thousand_firms_in_ten_seconds_are_refused():
         check_model_size(scenario, 1e5, memory_bytes=1e6)
     assert "time" not in str(big.value)
     check_model_size(make_district(40, 20, 10), 10.0)  # a small district passes
+
+
+def test_an_absurd_spacing_is_not_given_figures_it_never_counted(tmp_path):
+    """A crossing spacing of 1e-300 m: the refusal said '476,837,158,208,005,440.0 GiB' and
+    '(1,000,000,000,000 candidate crossings now)', the cap at which counting stops, as if exact."""
+    crossings = scenario_dict()["crossings"]
+    crossings["spacing_m"] = None
+    path = _tiny(tmp_path, crossings=crossings)
+    site = path.parent / "site.yaml"
+    site.write_text(site.read_text().replace("spacing_m: 200", "spacing_m: 1.0e-300"))
+    with pytest.raises(ModelTooLargeError) as err:
+        check_model_size(read_scenario(path), 10.0)
+    assert "need over a million GiB of memory" in str(err.value)
+    assert "(over 1,000,000,000,000 candidate crossings now)" in str(err.value)
 
 
 def test_the_network_check_leaves_out_the_firm_pairs():

@@ -229,6 +229,12 @@ def available_memory_bytes() -> float | None:
     return avail
 
 
+def _count(n: int) -> str:
+    """A count for a message: ``over 1,000,000,000,000`` when it reached :data:`_COUNT_CAP` (a
+    count stops there: the real one is larger)."""
+    return f"over {_COUNT_CAP:,}" if n >= _COUNT_CAP else f"{n:,}"
+
+
 def _setting_hint(est: SizeEstimate, name: str) -> str:
     """What to change, for the setting ``name`` that drives the build (``est.settings()[0]``)."""
     if name == "firms":
@@ -237,10 +243,11 @@ def _setting_hint(est: SizeEstimate, name: str) -> str:
     if name.startswith("crossings.explicit"):
         return "list fewer explicit candidate crossings"
     if "crossing" in name:
-        return f"raise {name} ({est.n_crossings:,} candidate crossings now), or restrict crossings.barriers"
+        return f"raise {name} ({_count(est.n_crossings)} candidate crossings now), or restrict crossings.barriers"
     if name.startswith("transit."):
-        return f"raise {name} ({est.sites_by_setting[name]:,} candidate stops now)"
-    return f"raise {name} ({est.sites_by_setting[name]:,} candidate sites from {est.grid_points[name]:,} grid points now)"
+        return f"raise {name} ({_count(est.sites_by_setting[name])} candidate stops now)"
+    return (f"raise {name} ({_count(est.sites_by_setting[name])} candidate sites from "
+            f"{_count(est.grid_points[name])} grid points now)")
 
 
 def _setting_field(name: str) -> tuple[str, bool]:
@@ -274,7 +281,9 @@ def check_model_size(scenario: Scenario, time_limit_s: float, memory_bytes: floa
                 "?" if avail is None else f"{avail / 1e6:,.0f}")
     name = est.settings()[0][0]  # the setting that drives the build, named by a refusal
     if avail is not None and est.memory_bytes > avail:
-        raise ModelTooLargeError(f"the model would need about {est.memory_bytes / 2**30:,.1f} GiB of memory, "
+        gib = est.memory_bytes / 2**30
+        need = f"about {gib:,.1f} GiB" if gib < 1e6 else "over a million GiB"  # not 476,837,158,208,005,440.0
+        raise ModelTooLargeError(f"the model would need {need} of memory, "
                                  f"more than the {avail / 2**30:,.1f} GiB available; {_setting_hint(est, name)}",
                                  *_setting_field(name))
     if est.build_seconds > TIME_MARGIN * time_limit_s:
