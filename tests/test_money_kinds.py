@@ -326,6 +326,14 @@ def test_crossing_types_of_ones_own_must_say_their_grade(tmp_path):
     assert generated_id_pattern(["toucan"]).fullmatch("parkway-toucan-003")
 
 
+def test_generated_ids_past_999_are_generated_ids():
+    """A barrier long enough for 1,000 candidates of a type numbers them parkway-fb-1000 on
+    (f"{i:03d}"): an existing or explicit crossing named so was not seen to clash."""
+    pattern = generated_id_pattern()
+    assert all(pattern.fullmatch(i) for i in ("parkway-fb-000", "parkway-fb-999", "parkway-fb-1000", "hs2-up-12345"))
+    assert not any(pattern.fullmatch(i) for i in ("parkway-fb-01", "parkway-fb-0001", "parkway-fb-1x00", "parkway-footbridge-1"))
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("backend", ["cpsat", "cbc"])
 def test_motorway_never_gets_an_at_grade_crossing(backend):

@@ -50,7 +50,7 @@ def type_abbr(crossing_type: str) -> str:
 def generated_id_pattern(types: Iterable[str] = ()) -> re.Pattern[str]:
     """Ids the network builder gives generated candidates, built-in types and ``types`` included."""
     names = sorted(set(TYPE_ABBR.values()) | {type_abbr(t) for t in types}, key=len, reverse=True)
-    return re.compile(r".+-(" + "|".join(re.escape(n) for n in names) + r")-\d{3}")
+    return re.compile(r".+-(" + "|".join(re.escape(n) for n in names) + r")-(?:\d{3}|[1-9]\d{3,})")  # f"{i:03d}"
 
 
 def _mapping(value: Any) -> dict[str, Any]:
