@@ -209,6 +209,11 @@ def test_run_scenario_with_futures_writes_and_verifies_every_future(tmp_path):
     run = load_run(tmp_path / "run")
     html = render_report(run, PNG, PNG)
     assert 'id="futures-table"' in html and 'id="futures-alternatives"' in html and "tight_growth" in html
+    # in words, not the solver's log line ("robust plan (min_max_regret): worst regret 4.250%; ...")
+    worst = f"{m.robust.worst_regret_pct:.2f}%"
+    assert ("One plan for every future, chosen so that its worst regret over the futures is as small as possible; "
+            f"worst regret {worst}; proven optimal (rule <code>min_max_regret</code>)") in html
+    assert "robust plan (min_max_regret)" not in html
     page = compare_html([run, run], PNG, tmp_path)
     assert 'id="futures-1-table"' in page and 'id="futures-2-alternatives"' in page
 

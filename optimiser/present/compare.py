@@ -624,5 +624,6 @@ def compare_html(runs: Sequence[RunData], png: bytes, out: Path) -> str:
         firm_keys=[{"title": sec.title, "entries": [(e.tag, e.text) for e in sec.entries]} for sec in firm_keys(runs)],
         runs=[{"name": run_title(r), "run_dir": r.run_dir.name, "scenario_path": r.metrics.scenario.path or "–",
                "status": str(r.metrics.status), "report_href": _report_href(r, out),
-               "futures": futures_view(r.metrics.futures, r.metrics.alternatives, r.metrics.robust)} for r in runs],
+               "futures": futures_view(r.metrics.futures, r.metrics.alternatives, r.metrics.robust,
+                                       r.metrics.status.value == "optimal")} for r in runs],
     )

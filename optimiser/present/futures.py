@@ -104,11 +104,27 @@ def _fmt_pct(x: float | None) -> str:
     return "not feasible" if x is None else f"{x:.2f}%"
 
 
+def how_chosen(robust: RobustSummary, proven: bool | None = None) -> str:
+    """How the plan was chosen and how good it is, in words for a reader of the report (the
+    solver's ``message`` says "robust plan (min_max_regret): worst regret 4.250%; ...");
+    ``proven``: the run's status is optimal (``None``: not said)."""
+    if robust.rule == "min_max_regret":
+        how = "chosen so that its worst regret over the futures is as small as possible"
+        value = f"worst regret {_fmt_pct(robust.worst_regret_pct)}" if robust.worst_regret_pct is not None else ""
+    else:
+        how = "chosen for the best expected objective over the futures, weighted by their probabilities"
+        exp = robust.expected_weighted_m
+        value = f"expected {exp:,.0f} {robust.objective_unit}" if exp is not None else ""
+    proof = {True: "proven optimal", False: "not proven optimal", None: ""}[proven]
+    return how + "".join(f"; {bit}" for bit in (value, proof) if bit)
+
+
 def futures_view(futures: list[FutureResult] | None, alternatives: list[AlternativePlan] | None,
-                 robust: RobustSummary | None) -> dict[str, Any] | None:
+                 robust: RobustSummary | None, proven: bool | None = None) -> dict[str, Any] | None:
     """The report's futures section: the regret table (per future: optimum alone, with the
     robust plan, what it gives up, regret) and the alternatives table (each future's own plan
-    in every future). ``None`` for a run without futures."""
+    in every future). ``None`` for a run without futures. ``proven``: the run's status is
+    optimal (:func:`how_chosen`)."""
     if not futures or robust is None:
         return None
     names = [f.name for f in futures]
@@ -125,7 +141,7 @@ def futures_view(futures: list[FutureResult] | None, alternatives: list[Alternat
                for a in alternatives or [] for f, items in a.not_buildable.items()]
     robust_row = ["robust plan"] + [_fmt_pct(f.regret_pct) for f in futures] + [_fmt_pct(robust.worst_regret_pct)]
     return {
-        "rule": robust.rule, "message": robust.message, "reference": robust.reference_future, "plan": robust.plan,
+        "rule": robust.rule, "how": how_chosen(robust, proven), "reference": robust.reference_future, "plan": robust.plan,
         "unit": robust.objective_unit,
         "headers": ["Future", "Probability", f"Optimum alone ({robust.objective_unit})",
                     f"With the robust plan ({robust.objective_unit})", f"Gives up ({robust.objective_unit})", "Regret",

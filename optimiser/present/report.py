@@ -403,7 +403,7 @@ def _report_page(run: RunData, plan_src: str, distance_png: bytes, transit_png: 
         map_view=map_view(run), buys_table=buys_table(run), buys_unit_note=buys_unit_note(run.metrics),
         pairs_table=pairs_table(run), firms_table=firms_table(run), certificate_table=certificate_table(m),
         checks_table=checks, checks_passed=sum(1 for c in m.verification.checks if c.passed),
-        futures=futures_view(m.futures, m.alternatives, m.robust),
+        futures=futures_view(m.futures, m.alternatives, m.robust, m.status.value == "optimal"),
         timings=_kv(m.timings), model=_kv(m.model), missing=list(run.missing), warnings=m.warnings, run_id=m.run_id,
         transit=transit_view(m), transit_src=data_uri_png(transit_png) if transit_png else None,
     )
