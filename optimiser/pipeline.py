@@ -23,9 +23,9 @@ from optimiser.errors import ExitCode, SiteWarning, ValidationError, Verificatio
 from optimiser.inputs.domain import Scenario, SolveOptions
 from optimiser.inputs.formats import checked_path
 from optimiser.inputs.scenario import read_scenario
-from optimiser.model.build import build_problem, objective_weight_scale
+from optimiser.model.build import build_problem
 from optimiser.model.clients import WeightScale
-from optimiser.model.futures import FutureProblem, JointProblem, joint_problem, objective_unit
+from optimiser.model.futures import FutureProblem, JointProblem, future_weight_scales, joint_problem, objective_unit
 from optimiser.model.problem import Problem, ProblemContext, crossing_of_decision
 from optimiser.model.rounding import WeightRounding, combined, exact_weights, weight_rounding
 from optimiser.model.size import check_model_size
@@ -702,11 +702,8 @@ def run_futures(sc: Scenario, out: Path | None, opts: SolveOptions, *, render: b
     ``futures``, ``alternatives`` and ``robust`` sections.
     """
     t_all = started if started is not None else time.perf_counter()
-    # expected: one weight scale, so the futures' objectives add up; min_max_regret: each future its
-    # own (a regret is a ratio within one future: today's small firms beside a future of grown ones
-    # would otherwise round to a few levels, every pair alike, and today's regret be misjudged)
-    ws = WeightScale(min(objective_weight_scale(f.scenario).per_unit for f in sc.futures))
-    preps = [prepare(f.scenario, ws if sc.robust == "expected" else objective_weight_scale(f.scenario)) for f in sc.futures]
+    scales = future_weight_scales([f.scenario for f in sc.futures], sc.robust)
+    preps = [prepare(f.scenario, ws) for f, ws in zip(sc.futures, scales)]
     warnings = futures_warnings([f.name for f in sc.futures], [p.warnings for p in preps])
     if strict and warnings:
         raise ValidationError([w.as_problem() for w in warnings])

@@ -656,8 +656,8 @@ futures:
 
 @pytest.mark.parametrize("backend", ["cpsat", "cbc"])
 def test_a_future_of_small_firms_keeps_its_weights_beside_one_of_grown_firms(tmp_path, backend):
-    """min_max_regret measures each future on its own weight scale. On one scale for both, set by
-    growth's 25,000-weight pair, today's weights (0.025 and 0.1) both rounded to one level: the
+    """min_max_regret gives a future of small firms a finer weight scale of its own. On one scale
+    for both, set by growth's 25,000-weight pair, today's weights (0.025 and 0.1) both rounded to one level: the
     crossing between the 5-staff firms (a longer saving, a quarter of the weight) looked as good
     as the one between the 10-staff firms, so the plan cost today 14 % ('proven optimal', worst
     regret 0), and today's optimum was shown as 21,125 weighted m instead of 316.375."""
@@ -693,3 +693,23 @@ def test_a_warning_of_one_future_is_reported_and_strict_refuses_it(tmp_path):
     from optimiser.checkfiles import check_file  # siteopt validate reports them alike
 
     assert [(w.code, w.field) for w in check_file(tmp_path / "sc.yaml").warnings] == got
+
+
+def test_futures_of_one_size_share_one_weight_scale(tmp_path):
+    """Only a future the shared scale would leave with less than a tenth of the weight levels
+    gets its own: futures of one size (a firm doubling, as in hs2_futures.yaml) keep one scale,
+    on which the joint model proves the AMP-SBP plan (with a scale per future it stopped on its
+    work limit, bound 0 %)."""
+    from optimiser.model.futures import future_weight_scales
+
+    (tmp_path / "site.yaml").write_text(SMALL_FIRMS_SITE)
+    (tmp_path / "sc.yaml").write_text(SMALL_FIRMS_FUTURES)
+    doubled = read_scenario(tmp_path / "sc.yaml", futures=[{"name": "today"},
+                                                           {"name": "double", "overrides": {"firm_changes.employees.s2": 20}}])
+    scales = [w.per_unit for w in future_weight_scales([f.scenario for f in doubled.futures], "min_max_regret")]
+    assert scales[0] == scales[1] == pytest.approx(10000 / 0.2)
+    grown = read_scenario(tmp_path / "sc.yaml")
+    scales = [w.per_unit for w in future_weight_scales([f.scenario for f in grown.futures], "min_max_regret")]
+    assert scales == [pytest.approx(10000 / 0.1 / 10), pytest.approx(10000 / 25000)]
+    assert [w.per_unit for w in future_weight_scales([f.scenario for f in grown.futures], "expected")] == [
+        pytest.approx(0.4), pytest.approx(0.4)]

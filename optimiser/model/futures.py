@@ -24,6 +24,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from optimiser.inputs.domain import RobustRule, Scenario
+from optimiser.model.build import objective_weight_scale
+from optimiser.model.clients import WeightScale
 from optimiser.model.problem import Problem, ProblemContext, crossing_of_decision
 
 logger = logging.getLogger(__name__)
@@ -92,6 +94,26 @@ def integer_weights(probabilities: Iterable[float | None]) -> list[int]:
     ints = [max(1, round(p * PROBABILITY_DENOMINATOR)) for p in probs if p is not None]
     g = math.gcd(*ints)
     return [v // g for v in ints]
+
+
+LEVELS_KEPT = 10
+"""Under ``min_max_regret`` a future's weights keep at least a tenth of ``solver.weight_levels``
+(:func:`future_weight_scales`)."""
+
+
+def future_weight_scales(scenarios: list[Scenario], rule: RobustRule) -> list[WeightScale]:
+    """The integer weight scale of each future's objective. ``expected`` adds the futures'
+    objectives up: one scale for all, the one that puts the largest weight of any future at
+    ``solver.weight_levels``. A regret is a ratio within one future, so under ``min_max_regret``
+    a future whose own largest weight that shared scale would put below a tenth of the levels
+    (:data:`LEVELS_KEPT`) gets a finer scale of its own: today's small firms beside a future in
+    which two grow to 5,000 staff rounded to one level alike, and today's regret was misjudged.
+    Futures of one size keep the shared scale (the joint model is easiest on one scale)."""
+    own = [objective_weight_scale(s).per_unit for s in scenarios]
+    shared = min(own)
+    if rule == "expected":
+        return [WeightScale(shared) for _ in own]
+    return [WeightScale(max(shared, k / LEVELS_KEPT)) for k in own]
 
 
 REGRET_FLOOR = 1
@@ -169,9 +191,8 @@ class JointProblem:
     @property
     def units_per_weighted_m(self) -> list[float]:
         """Each future's integer objective units per weighted metre: one for every future under
-        ``expected`` (one weight scale, so objectives add up); each future's own under
-        ``min_max_regret`` (a regret is a ratio within one future, and a future of small firms
-        beside one of grown firms keeps its weights' proportions)."""
+        ``expected`` (one weight scale, so objectives add up); under ``min_max_regret`` a finer
+        one for a future of small firms beside one of grown firms (:func:`future_weight_scales`)."""
         return [fp.problem.units_per_weighted_m for fp in self.futures]
 
     def value(self, objectives: list[int], optima: list[float]) -> float:
