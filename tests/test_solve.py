@@ -296,6 +296,23 @@ def test_solve_says_what_it_takes():
             solve(prep.problem, wrong)
 
 
+def test_solve_names_itself_for_its_own_bad_arguments():
+    """solve(problem, "gurobi") said 'SolveOptions: backend: ...', a class the caller never
+    used; its own arguments are named as solve's, a SolveOptions built by the caller as that."""
+    from optimiser.errors import ArgumentError
+    from optimiser.inputs.domain import SolveOptions
+
+    prep, _ = prepared_case(sorted(CASES)[0])
+    for args, kw, field in [(("gurobi",), {}, "backend"), ((), {"time_limit_s": -1}, "time_limit_s"),
+                            ((SolveOptions(),), {"strategy": "magic"}, "strategy")]:
+        with pytest.raises(ArgumentError) as exc:
+            solve(prep.problem, *args, **kw)
+        assert [(p.file, p.field) for p in exc.value.problems] == [("solve", field)]
+    with pytest.raises(ArgumentError) as exc:
+        solve(prep.problem, SolveOptions(backend="gurobi"))
+    assert [(p.file, p.field) for p in exc.value.problems] == [("SolveOptions", "backend")]
+
+
 @pytest.mark.parametrize("backend", ["cpsat", "cbc"])
 def test_a_result_says_where_its_time_went(backend):
     """``SolveResult.timings``: the whole call on every backend; CP-SAT's own search, the warm

@@ -21,6 +21,8 @@ import time
 from dataclasses import replace
 from typing import Any
 
+from optimiser import errors
+from optimiser.errors import ArgumentError
 from optimiser.inputs.domain import SolveOptions
 from optimiser.model.problem import Problem
 from optimiser.model.transforms import relax_access_crossings
@@ -62,7 +64,11 @@ def _options(options: SolveOptions | str | None, overrides: dict[str, Any]) -> S
     unknown = set(overrides) - {"backend", "strategy", "time_limit_s", "seed", "workers"}
     if unknown:
         raise TypeError(f"solve() got unexpected keyword arguments: {', '.join(sorted(unknown))}")
-    opts = (options or SolveOptions()).replace(**overrides)
+    try:
+        opts = (options or SolveOptions()).replace(**overrides)
+    except ArgumentError as exc:  # an argument of this call (solve: backend), not of a SolveOptions the caller built
+        raise ArgumentError([errors.Problem("solve", p.field, p.reason, p.hint) if p.field in overrides else p
+                             for p in exc.problems]) from None
     check_backend(opts.backend)
     if opts.strategy not in STRATEGIES:
         raise ValueError(f"unknown strategy {opts.strategy!r}; choose one of {', '.join(STRATEGIES)}")
