@@ -202,24 +202,36 @@ def _pair_lengths_m(v: Verification) -> np.ndarray:
     return v.pair_lengths_m
 
 
-def _route_features(prep: Prepared, chosen: set[int], ver: Verification, baseline: Verification) -> list[Feature]:
-    """Before and after routes of the :data:`ROUTES_DRAWN` most improved firm pairs (by weighted gain).
+def most_improved_pairs(walk_before: np.ndarray, walk_after: np.ndarray, pair_index: Sequence[tuple[int, int]],
+                        pair_w: Sequence[float] | np.ndarray, n: int) -> list[tuple[int, int, int]]:
+    """The ``n`` most improved firm pairs ``(a, b, k)`` (``k``: the pair's place in ``pair_index``):
+    the walks shortened by more than a metre, by weighted gain (metres x weight), then the pairs
+    with no walk before (``walk_before`` infinite), by weight. Walks in metres, firm by firm."""
+    ranked = []
+    for k, (a, b) in enumerate(pair_index):
+        before, after = walk_before[a, b], walk_after[a, b]
+        if math.isfinite(after) and after < before - 1.0:
+            shortened = math.isfinite(before)
+            ranked.append((shortened, (before - after) * pair_w[k] if shortened else pair_w[k], a, b, k))
+    ranked.sort(reverse=True)
+    return [(a, b, k) for _, _, a, b, k in ranked[:n]]
 
-    A pair the new crossings connect (no walking route before) gets its route after only; a pair
-    whose route cannot be traced is left out with a warning.
+
+def _route_features(prep: Prepared, chosen: set[int], ver: Verification, baseline: Verification) -> list[Feature]:
+    """Before and after routes of the :data:`ROUTES_DRAWN` most improved firm pairs: the walks
+    shortened, by weighted gain, then the pairs the new crossings connect (no walking route
+    before), by weight, as the plan ranks them (:func:`optimiser.present.plan._most_improved`).
+
+    A newly connected pair gets its route after only; a pair whose route cannot be traced is left
+    out with a warning. (Ranked first as infinitely improved, the newly connected pairs of a
+    generated site took every route drawn, and its real shortenings were never shown.)
     """
     ctx, net = prep.context, prep.network
     firms = list(prep.scenario.site.firms)
     on = _chosen_crossing_ids(prep, chosen)
     walk_before, walk_after = _pair_lengths_m(baseline), _pair_lengths_m(ver)
-    gains = []
-    for k, (a, b) in enumerate(ctx.pair_index):
-        before, after = walk_before[a, b], walk_after[a, b]
-        if math.isfinite(after) and after < before - 1.0:
-            gains.append(((before - after) * ctx.pair_w[k], a, b, k))
-    gains.sort(reverse=True)
     feats: list[Feature] = []
-    for _, a, b, k in gains[:ROUTES_DRAWN]:
+    for a, b, k in most_improved_pairs(walk_before, walk_after, ctx.pair_index, ctx.pair_w, ROUTES_DRAWN):
         ka, kb = ctx.firm_keys[a], ctx.firm_keys[b]
         common = {"pair": f"{firms[a].id}|{firms[b].id}", "a": firms[a].id, "b": firms[b].id}
         try:
