@@ -237,3 +237,23 @@ def test_a_panel_whose_pairs_were_all_newly_connected_says_so_not_dashes(runs: l
     walk.pairs, walk.pairs_compared, walk.baseline_weighted_mean_m, walk.optimised_weighted_mean_m = 3, 2, 800.0, 600.0
     walk.reduction_pct, walk.pairs_newly_connected = 25.0, 2
     assert _panel_title(run).split("\n")[1].startswith("walk 800 → 600 m (−25.0%) · 2 pairs newly connected (mean 526 m) · ")
+
+
+def test_compare_buys_cells_sort_within_their_currency(runs: list[RunData]) -> None:
+    """Two runs in £ and $: the Cost and cost-per-metre cells carry their currency as the sort
+    group (sort.js orders each currency by itself); runs in one currency carry none."""
+    from dataclasses import replace
+
+    from optimiser.present.buys import compare_buys_table
+    from optimiser.present.metrics import ItemAttribution
+
+    items = [ItemAttribution(id="x1", name="Footbridge", kind="crossing", cost=2.5e6, saving_m=12.0),
+             ItemAttribution(id="x2", name="Signals", kind="crossing", cost=4.5e5, saving_m=3.0)]
+    runs = [replace(r, metrics=r.metrics.model_copy(update={"attribution": items})) for r in runs]
+    same = compare_buys_table(runs)
+    assert same.rows and all(c.group == "" for row in same.rows for c in row)
+    dollars = replace(runs[1], metrics=runs[1].metrics.model_copy(update={"currency": "USD"}))
+    mixed = compare_buys_table([runs[0], dollars])
+    groups = {(row[0].text, row[2].group, row[4].group) for row in mixed.rows}
+    assert groups == {(run_title, cur, cur) for run_title, cur in ((runs[0].name, "GBP"), (dollars.name, "USD"))}, groups
+    assert {row[3].group for row in mixed.rows} == {""}  # the savings are all metres

@@ -147,3 +147,29 @@ def test_a_long_unbroken_firm_name_does_not_widen_the_page_on_a_phone(browser, t
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
     assert_clean(events)
     page.close()
+
+
+def test_a_column_mixing_units_sorts_each_unit_together(browser, tmp_path: Path) -> None:
+    """compare.html's 'What each item buys' mixes metres of walk (a walk run) and staff (a tram
+    coverage run) in one Saves column, and £ with $ in Cost: sorted as one number, 300 staff sat
+    among the metres. A cell's data-sort-group (its unit or currency) is sorted first."""
+    from importlib.resources import files
+
+    from optimiser.present.tables import num_cell
+
+    script = files("optimiser.present").joinpath("templates/sort.js").read_text(encoding="utf-8")
+    cells = [num_cell("12.0 m", 12.0, group="m"), num_cell("300 staff", 300, group="staff"),
+             num_cell("40.0 m", 40.0, group="m"), num_cell("5 staff", 5, group="staff")]
+    rows = "".join(f'<tr><td data-sort="{c.sort}" data-sort-group="{c.group}">{c.text}</td></tr>' for c in cells)
+    page_file = tmp_path / "t.html"
+    page_file.write_text(f'<!doctype html><table class="sortable" id="t"><thead><tr><th>Saves</th></tr></thead>'
+                         f"<tbody>{rows}</tbody></table><script>{script}</script>", encoding="utf-8")
+    page, events = open_page(browser, page_file)
+    page.locator("#t thead th").click()
+    assert page.eval_on_selector_all("#t tbody td", "cs => cs.map(c => c.textContent)") == [
+        "12.0 m", "40.0 m", "5 staff", "300 staff"]
+    page.locator("#t thead th").click()
+    assert page.eval_on_selector_all("#t tbody td", "cs => cs.map(c => c.textContent)") == [
+        "300 staff", "5 staff", "40.0 m", "12.0 m"]
+    assert_clean(events)
+    page.close()

@@ -53,13 +53,16 @@ def item_saving(a: ItemAttribution, m: RunMetrics) -> tuple[float, int, str]:
     return ((a.saving_weighted_m or 0.0), 0, "staff") if _counts_staff(m) else (a.saving_m, 1, "m")
 
 
-def _saving_cells(a: ItemAttribution, m: RunMetrics, unit: bool = False) -> list[Cell]:
+def _saving_cells(a: ItemAttribution, m: RunMetrics, unit: bool = False, currency: bool = False) -> list[Cell]:
     """The saving and the cost per unit saved (:func:`item_saving`); ``unit``: the unit in the
-    saving's cell too (a table mixing runs of both kinds)."""
+    saving's cell too (a table mixing runs of both kinds); ``unit`` and ``currency``: the cells
+    sort within their unit (and currency: a table mixing them)."""
     value, digits, word = item_saving(a, m)
     per = a.cost / value if value > 0 else None
-    return [num_cell(fmt_num(value, digits) + (f" {word}" if unit else ""), value),
-            num_cell(f"{fmt_money(per, m.currency)} per {word}" if per is not None else "–", per)]
+    group = word if unit else ""
+    return [num_cell(fmt_num(value, digits) + (f" {word}" if unit else ""), value, group=group),
+            num_cell(f"{fmt_money(per, m.currency)} per {word}" if per is not None else "–", per,
+                     group=" ".join(g for g in (group, m.currency if currency else "") if g))]
 
 
 def _saving_order(a: ItemAttribution, m: RunMetrics) -> float:
@@ -103,6 +106,7 @@ def compare_buys_table(runs: Sequence[RunData]) -> Table:
     walk; staff for a transit coverage run, each cell with its unit when the runs mix both)."""
     kinds = {_counts_staff(r.metrics) for r in runs}
     mixed = len(kinds) > 1
+    currencies = len({r.metrics.currency for r in runs}) > 1  # costs in £ and $ sort each by its own
     staff = kinds == {True}
     table = Table([Header("Run"), Header("Item"), Header("Cost", True),
                    Header("Saves" if mixed else ("Saves (staff within a catchment)" if staff else "Saves (m of mean walk)"),
@@ -111,6 +115,8 @@ def compare_buys_table(runs: Sequence[RunData]) -> Table:
                    Header("Top pairs served")])
     for r in runs:
         for a in sorted(r.metrics.attribution, key=lambda a: _saving_order(a, r.metrics)):
-            table.rows.append([Cell(r.name), Cell(a.name), num_cell(fmt_money(a.cost, r.metrics.currency), a.cost),
-                               *_saving_cells(a, r.metrics, unit=mixed), Cell(pairs_served_text(a, 2) or "–")])
+            table.rows.append([Cell(r.name), Cell(a.name), num_cell(fmt_money(a.cost, r.metrics.currency), a.cost,
+                                                                    group=r.metrics.currency if currencies else ""),
+                               *_saving_cells(a, r.metrics, unit=mixed, currency=currencies),
+                               Cell(pairs_served_text(a, 2) or "–")])
     return table

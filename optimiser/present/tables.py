@@ -31,6 +31,8 @@ class Cell:
         wrap: an element around the text (``strong`` or ``code``).
         span: the class of a ``span`` around the text (``ok``, ``fail``, ``note``).
         header: a row heading (``th scope=row``).
+        group: sorted before ``sort``: a column mixing units or currencies (metres and staff,
+            £ and $) keeps each together instead of ordering 300 staff among metres.
     """
 
     text: str
@@ -40,15 +42,16 @@ class Cell:
     wrap: str = ""
     span: str = ""
     header: bool = False
+    group: str = ""
 
     @property
     def classes(self) -> str:
         return " ".join(c for c in ("n" if self.numeric else "", self.cls) if c)
 
 
-def num_cell(text: str, value: Any, *, cls: str = "") -> Cell:
-    """A numeric cell sorted by ``value`` (an empty sort key when there is none)."""
-    return Cell(text, numeric=True, sort=value if value is not None else "", cls=cls)
+def num_cell(text: str, value: Any, *, cls: str = "", group: str = "") -> Cell:
+    """A numeric cell sorted by ``group``, then ``value`` (an empty sort key when there is none)."""
+    return Cell(text, numeric=True, sort=value if value is not None else "", cls=cls, group=group)
 
 
 @dataclass

@@ -2,8 +2,8 @@
   function key(cell){
     var v = cell.getAttribute('data-sort');
     if (v === null) v = cell.textContent.trim();
-    var n = parseFloat(v);
-    return (v !== '' && !isNaN(n) && isFinite(v)) ? {n: true, v: n} : {n: false, v: v.toLowerCase()};
+    var n = parseFloat(v), g = cell.getAttribute('data-sort-group') || '';
+    return (v !== '' && !isNaN(n) && isFinite(v)) ? {g: g, n: true, v: n} : {g: g, n: false, v: v.toLowerCase()};
   }
   function sortBy(table, idx, th){
     var body = table.tBodies[0];
@@ -14,7 +14,8 @@
     rows.sort(function(r1, r2){
       var a = key(r1.cells[idx]), b = key(r2.cells[idx]);
       var c;
-      if (a.n && b.n) c = a.v - b.v;
+      if (a.g !== b.g) c = a.g < b.g ? -1 : 1;  // one unit or currency together (m before staff, GBP before USD)
+      else if (a.n && b.n) c = a.v - b.v;
       else if (a.n !== b.n) c = a.n ? -1 : 1;
       else c = a.v < b.v ? -1 : (a.v > b.v ? 1 : 0);
       return asc ? c : -c;
