@@ -539,6 +539,9 @@ def test_wrong_type_in_metrics_names_file_and_field(tmp_path: Path) -> None:
         load_run(run)
     (problem,) = info.value.problems
     assert problem.file.endswith("metrics.json") and problem.field == "walk.pairs"
+    # says what happened and what to do, not pydantic's sentence alone
+    assert problem.reason.startswith("input should be a valid integer") and "the file was edited or damaged" in problem.reason
+    assert problem.hint == "re-run `siteopt run --overwrite` to write the directory whole"
     res = CliRunner().invoke(cli, ["render", str(run)])
     assert res.exit_code == 2 and "walk.pairs" in res.stderr
 

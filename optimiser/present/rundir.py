@@ -690,7 +690,9 @@ def read_metrics(path: str | Path) -> RunMetrics:
     try:
         return RunMetrics.from_json_dict(data)
     except ValidationError as exc:
-        raise FileReadError([Problem(str(path), ".".join(str(p) for p in err["loc"]), err["msg"])
+        edited = "(not as siteopt run writes it: the file was edited or damaged)"
+        raise FileReadError([Problem(str(path), ".".join(str(p) for p in err["loc"]),
+                                     f"{err['msg'][:1].lower()}{err['msg'][1:]} {edited}", _REWRITE)
                              for err in exc.errors()]) from exc
 
 
