@@ -1016,8 +1016,8 @@ def test_gpkg_layer_without_a_crs_or_a_site_crs_that_is_no_crs(tmp_path):
     assert problem.field == "crs" and problem.reason.startswith("no layer has a coordinate reference system and the site's")
     assert "the crs field of layer site in a GeoPackage" in problem.hint
     label = edited("c.gpkg", "UPDATE site SET crs = 'EPSG:27700 - OSGB36 / British National Grid'")
-    assert [(p.field, p.reason) for p in validate_files([label])] == [
-        ("crs", "unknown CRS 'EPSG:27700 - OSGB36 / British National Grid'")]
+    assert [(p.field, p.reason) for p in validate_files([label])] == [  # named where it is written
+        ("layer site: crs", "unknown CRS 'EPSG:27700 - OSGB36 / British National Grid'")]
 
 
 def test_gpkg_two_layers_for_one_kind_is_one_problem_not_three(tmp_path):
@@ -1243,3 +1243,22 @@ def test_site_layers_named_in_another_language_are_named_with_what_they_likely_a
         ("", "the site is empty", "see sites/README.md for the format")], got
     pyogrio.write_dataframe(pyogrio.read_dataframe(src, layer="firms"), src, layer="Notizen", append=False)
     assert validate_files([src]) == []
+
+
+def test_the_sites_own_fields_are_named_where_the_file_gives_them(tmp_path):
+    """A GeoPackage's site table with illustrative 'ja' said 'illustrative: must be true or
+    false', and a GeoJSON's site member with id 5 'id: must be text': neither said where in the
+    file. They name the site table's field and the site member's key now."""
+    out = convert_site(_write_yaml(tmp_path / "site.yaml", rich_site()), tmp_path / "site.gpkg")
+    table = pyogrio.read_dataframe(out, layer="site", read_geometry=False)
+    table["illustrative"] = "ja"
+    _rewrite_layer(out, "site", table)
+    assert [(p.field, p.reason) for p in validate_files([out])] == [("layer site: illustrative", 'must be true or false, got "ja"')]
+    gj = convert_site(_write_yaml(tmp_path / "site2.yaml", rich_site()), tmp_path / "site.geojson")
+    fc = json.loads(gj.read_text())
+    fc["site"]["id"] = 5
+    gj.write_text(json.dumps(fc))
+    assert [p.field for p in validate_files([gj])] == ["site.id"]
+    # a field given beside the file (its sidecar) is not named as the file's
+    (tmp_path / "site.site.yaml").write_text("id: 7\n")
+    assert [p.field for p in validate_files([gj])] == ["id"]

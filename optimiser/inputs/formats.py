@@ -27,7 +27,7 @@ import yaml
 from optimiser.errors import ArgumentError, Problem
 from optimiser.inputs.crs import same_crs
 from optimiser.inputs.geojson import geojson_to_site
-from optimiser.inputs.gis import GIS_SUFFIXES, SITE_LAYERS
+from optimiser.inputs.gis import GIS_SUFFIXES, SITE_LAYERS, SiteMapping
 from optimiser.inputs.gis_files import folder_of_layers, other_gis_file, read_gis_site
 from optimiser.inputs.messages import suggest, suggest_path
 from optimiser.inputs.safefile import (
@@ -511,6 +511,8 @@ def _complete_site_fields(data: dict[str, Any], p: Path) -> list[Problem]:
                 problems.append(wrong)
             else:
                 data[key] = value
+                if isinstance(data, SiteMapping):  # given in the sidecar now, not in the file's site table
+                    data.own.pop(key, None)
         logger.debug("site fields of %s from %s", p, side)
     data.setdefault("format", SITE_FORMAT)
     if "id" not in data:

@@ -30,6 +30,7 @@ from optimiser.errors import Problem
 from optimiser.inputs.crs import rfc7946_oriented, same_crs
 from optimiser.inputs.gis import (
     SITE_LAYERS,
+    SiteMapping,
     attach_parts,
     item_from_props,
     layer_for,
@@ -102,7 +103,9 @@ def _site_header(fc: Mapping[str, Any], name: str) -> tuple[dict[str, Any], list
         near = suggest(str(key), known)
         problems.append(Problem(name, f"site.{key}", f"unknown key {key!r}",
                                 f"did you mean {near!r}?" if near else f"the site member holds {', '.join(known)}"))
-    site: dict[str, Any] = {"crs": "OGC:CRS84", **{k: v for k, v in meta.items() if v is not None and k in known}}
+    given_keys = [k for k, v in meta.items() if v is not None and k in known]
+    site = SiteMapping({"crs": "OGC:CRS84", **{k: meta[k] for k in given_keys}},
+                       {k: f"site.{k}" for k in given_keys})  # problems name site.id, as the file has it
     crs_problem = _crs_member_problem(fc, name)
     if crs_problem is not None:
         problems.append(crs_problem)

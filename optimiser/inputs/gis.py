@@ -52,7 +52,7 @@ else:
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["GIS_SUFFIXES", "SITE_LAYERS", "SITE_TABLE", "PARTS", "GDF_FILE", "LayerSpec", "LocatedItem", "layer_for",
+__all__ = ["GIS_SUFFIXES", "SITE_LAYERS", "SITE_TABLE", "PARTS", "GDF_FILE", "LayerSpec", "LocatedItem", "SiteMapping", "layer_for",
            "site_to_frames", "frames_to_site", "typed_column", "split_parts", "attach_parts",
            "item_from_props", "unknown_attributes", "site_mapping_from_gdfs", "reproject_mapping"]
 
@@ -158,6 +158,18 @@ class LocatedItem(dict[str, Any]):
     where: str = ""
     layer: str = ""
     unknown: dict[str, Any]
+
+
+class SiteMapping(dict[str, Any]):
+    """A site mapping whose own fields were given in a GeoPackage's ``site`` table or a GeoJSON's
+    ``site`` member; ``own`` names where each was given (``layer site: id``, ``site.id``), for
+    messages (:func:`optimiser.inputs.gis_messages.name_features`)."""
+
+    own: dict[str, str]
+
+    def __init__(self, data: Mapping[str, Any], own: Mapping[str, str]) -> None:
+        super().__init__(data)
+        self.own = dict(own)
 
 
 # ------------------------------------------------------------------ values

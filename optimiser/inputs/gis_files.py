@@ -24,6 +24,7 @@ from optimiser.inputs.gis import (
     _IGNORED_TABLES,
     SITE_LAYERS,
     SITE_TABLE,
+    SiteMapping,
     _meta_from_table,
     _norm,
     frames_to_site,
@@ -431,7 +432,7 @@ def read_gis_site(path: Path, file: str) -> tuple[dict[str, Any] | None, list[Pr
         problems.append(beside)
     data, more = frames_to_site(frames, meta, file)
     logger.debug("GIS site %s: layers %s, %d problems", file, sorted(frames), len(problems) + len(more))
-    return data, problems + more
+    return SiteMapping(data, {k: f"layer {SITE_TABLE}: {k}" for k in meta}), problems + more
 
 
 def write_gpkg_site(data: Mapping[str, Any], path: Path) -> Path:

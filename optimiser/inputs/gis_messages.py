@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from optimiser.errors import Problem
-from optimiser.inputs.gis import SITE_TABLE, LocatedItem, layer_for
+from optimiser.inputs.gis import SITE_TABLE, LocatedItem, SiteMapping, layer_for
 from optimiser.inputs.messages import MISSING_REASON
 
 __all__ = ["name_features"]
@@ -27,7 +27,8 @@ _ITEM_REF = re.compile(r"\b([a-z_]+)\[(\d+)\](?![.\w\[])")
 def name_features(problems: Iterable[Problem], data: Mapping[str, Any]) -> list[Problem]:
     """Problems whose field is ``firms[3].employees`` for an item read from a layer, restated as
     ``layer firms, feature 4 (amrc): employees`` (the layer and feature a QGIS user sees); so is
-    an item the reason refers to (a duplicate id's ``also firms[0]``)."""
+    an item the reason refers to (a duplicate id's ``also firms[0]``). The site's own fields are
+    named where the file gave them (:class:`~optimiser.inputs.gis.SiteMapping`)."""
     def located(key: str, index: str) -> LocatedItem | None:
         items = data.get(key)
         i = int(index)
@@ -62,8 +63,20 @@ def name_features(problems: Iterable[Problem], data: Mapping[str, Any]) -> list[
                                f"EPSG:27700: the crs field of layer {SITE_TABLE} in a GeoPackage, the sidecar's crs beside "
                                "another file)"))
         else:
-            out.append(p)
+            out.append(_own_field(p, data.own) if isinstance(data, SiteMapping) else p)
     return _missing_per_layer(out, missing, data, _wrong_type_per_layer(out, wrong, data))
+
+
+_TOP_KEY = re.compile(r"[A-Za-z_]\w*")
+
+
+def _own_field(p: Problem, own: Mapping[str, str]) -> Problem:
+    """A problem with one of the site's own fields named where the file gives it: ``layer site:
+    illustrative`` (a GeoPackage's site table), ``site.id`` (a GeoJSON's site member)."""
+    top = _TOP_KEY.match(p.field)
+    if top is None or top.group(0) not in own:
+        return p
+    return Problem(p.file, own[top.group(0)] + p.field[top.end():], p.reason, p.hint)
 
 
 def _wrong_geometry_type(item: LocatedItem, field: str) -> str | None:
