@@ -1262,3 +1262,22 @@ def test_the_sites_own_fields_are_named_where_the_file_gives_them(tmp_path):
     # a field given beside the file (its sidecar) is not named as the file's
     (tmp_path / "site.site.yaml").write_text("id: 7\n")
     assert [p.field for p in validate_files([gj])] == ["id"]
+
+
+def test_an_entrance_order_written_as_text_is_the_number_or_a_problem(tmp_path):
+    """A firm's entrances were sorted by their 'order' as given: in a text column '10' came
+    before '9', 'first' was accepted, and a GeoJSON mixing 1 and "0" raised TypeError (an
+    internal error). The order is the number written; anything else is a problem."""
+    site_yaml = _write_yaml(tmp_path / "site.yaml", rich_site())
+    want = [e for f in read_site(site_yaml).firms if f.id == "a" for e in f.entrances]
+    gj = convert_site(site_yaml, tmp_path / "site.geojson")
+    fc = json.loads(gj.read_text())
+    ents = [f for f in fc["features"] if f["properties"].get("layer") == "firm_entrance" and f["properties"]["firm"] == "a"]
+    ents[0]["properties"]["order"], ents[1]["properties"]["order"] = "10", 9  # the second first now
+    gj.write_text(json.dumps(fc))
+    got = [e for f in read_site(gj).firms if f.id == "a" for e in f.entrances]
+    assert [round(e.distance(w), 2) for e, w in zip(got, [want[1], want[0]], strict=True)] == [0, 0]
+    ents[0]["properties"]["order"] = "first"
+    gj.write_text(json.dumps(fc))
+    assert [(p.field, p.reason) for p in validate_files([gj])] == [
+        ("features[10] (firm_entrances): order", "must be a number, got 'first'")]

@@ -424,6 +424,24 @@ def unknown_attributes(data: Mapping[str, Any], file: str) -> list[Problem]:
     return problems
 
 
+def _part_order(p: Mapping[str, Any], part: str, file: str, problems: list[Problem]) -> float:
+    """A part's ``order`` as a number (a text column's "2" is 2, not after "10"); none: last. Any
+    other value is a problem (QGIS lets a text field hold 'first'; GeoJSON mixes 1 and "2")."""
+    value = p.get("order")
+    if value is None:
+        return math.inf
+    if isinstance(value, (int, float, str)) and not isinstance(value, bool):
+        try:
+            number = float(value)
+        except ValueError:
+            number = math.nan
+        if math.isfinite(number):
+            return number
+    problems.append(Problem(file, f"{getattr(p, 'where', part)}: order", f"must be a number, got {value!r}",
+                            "number the firm's entrances 1, 2, 3 ... in the order they are used, or leave it empty"))
+    return math.inf
+
+
 def attach_parts(data: dict[str, Any], file: str) -> list[Problem]:
     """Put part-layer features (``firm_entrances``, ``firm_footprints``) back on their firms, in
     ``order``; a part naming no known firm, or a second footprint, is a problem."""
@@ -433,7 +451,7 @@ def attach_parts(data: dict[str, Any], file: str) -> list[Problem]:
         if not parts:
             continue
         by_id = {it.get("id"): it for it in data.get(key) or [] if isinstance(it, dict)}
-        ranked = sorted(enumerate(parts), key=lambda kp: (kp[1].get("order") is None, kp[1].get("order") or 0, kp[0]))
+        ranked = sorted(enumerate(parts), key=lambda kp: (_part_order(kp[1], part, file, problems), kp[0]))
         for _, p in ranked:
             where = getattr(p, "where", part)
             owner = by_id.get(p.get("firm"))
