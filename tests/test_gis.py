@@ -1281,3 +1281,17 @@ def test_an_entrance_order_written_as_text_is_the_number_or_a_problem(tmp_path):
     gj.write_text(json.dumps(fc))
     assert [(p.field, p.reason) for p in validate_files([gj])] == [
         ("features[10] (firm_entrances): order", "must be a number, got 'first'")]
+
+
+def test_a_shapefile_without_its_prj_is_told_so(tmp_path):
+    """A Shapefile sent without its .prj got the GeoPackage-minded 'no layer has a coordinate
+    reference system'; the problem names the missing firms.prj (with it, no such problem)."""
+    firms = gpd.GeoDataFrame({"id": ["a", "b"], "employees": [10, 20], "sector": ["office"] * 2},
+                             geometry=[shapely.Point(xy(100, 100)), shapely.Point(xy(200, 100))], crs="EPSG:27700")
+    path = tmp_path / "firms.shp"
+    pyogrio.write_dataframe(firms, path)
+    assert not [p for p in validate_files([path]) if p.field == "crs"]
+    (tmp_path / "firms.prj").unlink()
+    (crs,) = [p for p in validate_files([path]) if p.field == "crs"]
+    assert crs.reason.startswith("no layer has a coordinate reference system (firms.prj, which holds a Shapefile's CRS, "
+                                 "is missing) and the site's crs field is empty")

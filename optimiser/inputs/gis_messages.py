@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
+from pathlib import Path
 from typing import Any
 
 from optimiser.errors import Problem
@@ -57,14 +58,22 @@ def name_features(problems: Iterable[Problem], data: Mapping[str, Any]) -> list[
                 wrong.setdefault((p.file, m.group(1), item.layer, given), []).append(len(out))
             out.append(Problem(p.file, f"{item.where}: {rest}" if rest else item.where, reason, hint))
         elif layered and p.field == "crs" and p.reason == MISSING_REASON:  # neither the layers nor the site's fields give one
-            out.append(Problem(p.file, "crs", "no layer has a coordinate reference system and the site's crs field is "
-                                              "empty, so the coordinates cannot be placed",
-                               f"assign the layers' CRS in QGIS (Layer Properties > Source), or give the site's crs (e.g. "
-                               f"EPSG:27700: the crs field of layer {SITE_TABLE} in a GeoPackage, the sidecar's crs beside "
-                               "another file)"))
+            out.append(_no_crs(p.file))
         else:
             out.append(_own_field(p, data.own) if isinstance(data, SiteMapping) else p)
     return _missing_per_layer(out, missing, data, _wrong_type_per_layer(out, wrong, data))
+
+
+def _no_crs(file: str) -> Problem:
+    """No layer of a GIS site has a CRS and the site gives none; a Shapefile whose ``.prj`` (where
+    its CRS is kept) is missing is told so."""
+    prj = Path(file).with_suffix(".prj")
+    lost = f" ({prj.name}, which holds a Shapefile's CRS, is missing)" if file.lower().endswith(".shp") and not prj.exists() else ""
+    return Problem(file, "crs", f"no layer has a coordinate reference system{lost} and the site's crs field is empty, so the "
+                                "coordinates cannot be placed",
+                   f"assign the layers' CRS in QGIS (Layer Properties > Source), or give the site's crs (e.g. "
+                   f"EPSG:27700: the crs field of layer {SITE_TABLE} in a GeoPackage, the sidecar's crs beside "
+                   "another file)")
 
 
 _TOP_KEY = re.compile(r"[A-Za-z_]\w*")
