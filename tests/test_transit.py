@@ -547,6 +547,8 @@ def test_a_distance_map_where_no_walk_changes_says_so_once(tmp_path):
     assert not any("no change" in t for t in texts), texts
     assert sum("No firm's walk to the others changes" in t for t in texts) == 1
     assert any("catchment map" in t for t in texts)
+    # and no colour bar of -1 m to +1 m for changes there are none of
+    assert not [ax for ax in fig.axes if ax.get_ylabel().startswith("Change in")], [ax.get_ylabel() for ax in fig.axes]
 
 
 def test_plan_and_catchment_legends_name_what_is_drawn_and_nothing_else(tmp_path):

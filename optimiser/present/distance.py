@@ -241,10 +241,11 @@ def draw_distance_map(ax: Axes, layout: LayoutLike, metrics: RunMetrics, *, kind
     fig = ax.figure
     assert isinstance(fig, Figure)
     if colorbar:
-        cax = ax.inset_axes((1.02, 0.36, 0.025, 0.62))  # inset: does not steal space from ``ax``
-        cb = fig.colorbar(ScalarMappable(norm=norm, cmap=cmap), cax=cax)
-        cb.set_label(DISTANCE_LABELS[kind], fontsize=8)
-        cb.ax.tick_params(labelsize=7)
+        if not unchanged:  # a bar of -1 m to +1 m would colour a change there is none of
+            cax = ax.inset_axes((1.02, 0.36, 0.025, 0.62))  # inset: does not steal space from ``ax``
+            cb = fig.colorbar(ScalarMappable(norm=norm, cmap=cmap), cax=cax)
+            cb.set_label(DISTANCE_LABELS[kind], fontsize=8)
+            cb.ax.tick_params(labelsize=7)
         if panel.handles:
             ax.legend(handles=panel.handles, loc="lower left", bbox_to_anchor=(1.02, 0.0), fontsize=7.5,
                       frameon=False, borderaxespad=0.0, labelspacing=0.8)
