@@ -692,6 +692,7 @@ def test_malformed_scheduler_addresses(text):
 
 def test_scheduler_addresses_and_security(tmp_path, caplog):
     assert str(parse_scheduler_address("tls://[::1]:8786")) == "tls://[::1]:8786"
+    assert str(parse_scheduler_address("TCP://10.0.0.5:8786")) == "tcp://10.0.0.5:8786"  # schemes ignore case
     tcp = parse_scheduler_address("tcp://10.0.0.5:8786")
     assert tcp.port == 8786 and tls_security(tcp, None, None, None) is None
     with caplog.at_level("WARNING"):

@@ -50,6 +50,7 @@ def parse_scheduler_address(text: str) -> SchedulerAddress:
     """
     form = "give it as tls://HOST:PORT (or tcp://HOST:PORT on a trusted network), e.g. tls://10.0.0.5:8786"
     scheme, sep, rest = text.strip().partition("://")
+    scheme = scheme.lower()  # URL schemes are case-insensitive (RFC 3986 3.1): TCP:// is tcp://
     if not sep:
         raise ValueError(f"{text!r} has no scheme; {form}")
     if scheme not in SCHEMES:
