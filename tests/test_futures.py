@@ -498,7 +498,7 @@ def test_validate_names_the_futures_and_the_transit_question(tmp_path):
     (tmp_path / "sc.yaml").write_text(MINI_TRAM_FUTURES)
     res = CliRunner().invoke(cli, ["validate", str(tmp_path / "sc.yaml")])
     assert res.exit_code == 0, res.output
-    assert res.output.rstrip().endswith("barriers on: ring; transit: 1-2 new stop(s), max_coverage within 600 m; "
+    assert res.output.rstrip().endswith("barriers on: ring; transit: 1-2 new stops, max_coverage within 600 m; "
                                         "2 futures (ample, cuts), one plan by min_max_regret)"), res.output
 
 

@@ -192,6 +192,7 @@ def test_valid_files_pass_with_a_summary():
     lines = result.output.splitlines()
     assert lines[0].startswith(f"{files[0]}: ok (site 'tiny': 4 firms")
     assert lines[1].startswith(f"{files[1]}: ok (scenario 'tiny-ok'")
+    assert "0 facility types, social spaces no, 1 crossing type, barriers on" in lines[1]  # not 'type(s)'
     assert "illustrative" in lines[2]
     assert _validate_cli("--json", files[0]).output.strip() == "[]"
 

@@ -31,6 +31,7 @@ from optimiser.inputs.crs import neighbour_zone_reason, parse_crs
 from optimiser.inputs.currency import SYMBOLS, money_text
 from optimiser.inputs.locate import resolve_input
 from optimiser.inputs.plausibility import lonlat_transform
+from optimiser.model.constraints import counted
 
 logger = logging.getLogger(__name__)
 
@@ -99,18 +100,23 @@ def _budget_text(budget: float, currency: str) -> str:
     return f"{text} ({currency})" if currency in SYMBOLS else text
 
 
+def _stops_text(lo: int, hi: int) -> str:
+    """'1 new stop', '1-2 new stops' (a transit count range)."""
+    return counted(hi, "new stop") if lo == hi else f"{lo}-{hi} new stops"
+
+
 def _scenario_summary(scn: Any) -> str:
     on = ", ".join(b.id for b in scn.active_barriers) or "none"
     where = _site_position(scn.site)
     zone = _zone_hint(scn)
     return (
         f"scenario {scn.id!r} on site {scn.site.id!r}" + (f" ({where})" if where else "") + f": {len(scn.site.firms)} firms, "
-        f"budget {_budget_text(scn.budget, scn.currency)}, {len(scn.facilities)} facility type(s), "
+        f"budget {_budget_text(scn.budget, scn.currency)}, {counted(len(scn.facilities), 'facility type')}, "
         f"social spaces {'yes' if scn.social_spaces is not None else 'no'}, "
-        f"{len(scn.crossings.types)} crossing type(s), barriers on: {on}"
-        + (f"; transit: {scn.transit.count.min}-{scn.transit.count.max} new stop(s), {scn.transit.objective} within "
+        f"{counted(len(scn.crossings.types), 'crossing type')}, barriers on: {on}"
+        + (f"; transit: {_stops_text(scn.transit.count.min, scn.transit.count.max)}, {scn.transit.objective} within "
            f"{scn.transit.catchment_m:g} m" if scn.transit is not None else "")
-        + (f"; {len(scn.futures)} futures ({', '.join(f.name for f in scn.futures)}), one plan by {scn.robust}"
+        + (f"; {counted(len(scn.futures), 'future')} ({', '.join(f.name for f in scn.futures)}), one plan by {scn.robust}"
            if scn.futures else "")
         + (f"; check the UTM zone: {zone}" if zone else "")
     )
