@@ -887,3 +887,26 @@ def test_an_out_that_is_a_file_says_what_to_do(tmp_path):
         run_batch(batch, tmp_path / "afile", progress=False)
     assert str(again.value) == str(info.value)
     assert (tmp_path / "afile").read_text() == "x"
+
+
+def test_an_unfinished_items_leftovers_are_dropped_but_not_a_folder_with_content(tmp_path):
+    """Ctrl-C on a local batch killed the items in flight part-way: each left an empty runs/KEY/,
+    a stage .KEY.XXXXXXXX.partial/ and KEY.lock until the batch was resumed. The parent now drops
+    them (staging.drop_unfinished), keeping a folder that holds anything and a lock still held."""
+    runs = tmp_path / "runs"
+    out = runs / "0123456789ab"
+    out.mkdir(parents=True)
+    (runs / ".0123456789ab.ab12cd34.partial").mkdir()
+    (runs / ".0123456789ab.ab12cd34.partial" / "metrics.json").write_text("{")
+    (runs / ".0123456789ab.v2.ab12cd34.partial").mkdir()  # another name's stage: not this one's
+    staging.lock_path(out).write_text("pid 1\n")
+    assert staging.drop_unfinished(out)
+    assert sorted(p.name for p in runs.iterdir()) == [".0123456789ab.v2.ab12cd34.partial"]
+    kept = runs / "kept"
+    kept.mkdir()
+    (kept / "result.json").write_text("{}")
+    assert staging.drop_unfinished(kept) and (kept / "result.json").is_file()
+    with OutputLock(kept, "a run still writing it"):
+        (runs / ".kept.ab12cd34.partial").mkdir()
+        assert not staging.drop_unfinished(kept)
+        assert (runs / ".kept.ab12cd34.partial").is_dir()

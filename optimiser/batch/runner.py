@@ -45,6 +45,7 @@ from optimiser.present.staging import (
     OutputLock,
     cli_words,
     created_parents,
+    drop_unfinished,
     out_word,
     overwrite_word,
     parents_error,
@@ -336,6 +337,8 @@ def _run_pool(pending: deque[BatchItem], suspects: deque[BatchItem], runs: Path,
     finally:
         if interrupt.requested():
             _stop_workers(ex)
+            for it, _ in inflight.values():  # killed part-way: no empty folder, stage or lock left behind
+                drop_unfinished(runs / it.run_id)
         else:
             ex.shutdown(wait=True, cancel_futures=True)
 

@@ -42,7 +42,7 @@ logger = logging.getLogger(__name__)
 __all__ = ["OutputLock", "StagedDir", "cli_wording", "cli_words", "out_word", "overwrite_word", "new_run_id", "write_new_file", "lock_path",
            "exchange_paths", "stage_for_render", "move_into", "remove_stage", "STAGE_SUFFIX", "OLD_SUFFIX", "WRITE_ERRNOS",
            "is_disk_full", "output_write_errors", "RefusedWrite", "refused_write", "created_parents", "remove_made",
-           "parents_error"]
+           "parents_error", "clean_stale", "drop_unfinished"]
 
 STAGE_SUFFIX = ".partial"
 """Suffix of a run directory being written (``.<name>.<random>.partial`` beside ``--out``)."""
@@ -199,6 +199,33 @@ class OutputLock:
 
     def __exit__(self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None) -> None:
         self.release()
+
+
+def clean_stale(out: Path) -> None:
+    """Remove stages and old directories of earlier runs on ``out`` that were killed (the caller
+    holds its lock): ``.NAME.XXXXXXXX.partial`` and ``.NAME.XXXXXXXX.old`` only, not the stage of a
+    run on a longer name being written now (``.NAME.v2.XXXXXXXX.partial``, under its own lock)."""
+    own = re.compile(re.escape(f".{out.name}.") + r"[a-z0-9_]{8}(?:" + re.escape(STAGE_SUFFIX) + "|"
+                     + re.escape(OLD_SUFFIX) + ")")
+    for p in out.parent.iterdir():
+        if own.fullmatch(p.name):
+            logger.info("removing %s left by an interrupted run", p)
+            _remove_tree(p)
+
+
+def drop_unfinished(out: Path) -> bool:
+    """Remove what a run on ``out`` that was stopped part-way left (its stage, its lock, ``out``
+    itself when it is an empty folder); a folder holding anything is kept. ``False`` when another
+    process holds the lock (nothing is touched)."""
+    try:
+        with OutputLock(out, "clearing an unfinished run"):  # released: its file is removed
+            clean_stale(out)
+            with contextlib.suppress(OSError):  # not empty, or gone
+                if stat.S_ISDIR(os.lstat(out).st_mode) and not any(out.iterdir()):
+                    out.rmdir()
+    except OutputBusyError:
+        return False
+    return True
 
 
 def _lstat(path: Path) -> os.stat_result | None:
@@ -398,15 +425,7 @@ class StagedDir:
         return self
 
     def _clean_stale(self) -> None:
-        """Remove stages and old directories of earlier runs on ``out`` that were killed (we hold the
-        lock): ``.NAME.XXXXXXXX.partial`` and ``.NAME.XXXXXXXX.old`` only, not the stage of a run on a
-        longer name being written now (``.NAME.v2.XXXXXXXX.partial``, under its own lock)."""
-        own = re.compile(re.escape(f".{self.out.name}.") + r"[a-z0-9_]{8}(?:" + re.escape(STAGE_SUFFIX) + "|"
-                         + re.escape(OLD_SUFFIX) + ")")
-        for p in self.out.parent.iterdir():
-            if own.fullmatch(p.name):
-                logger.info("removing %s left by an interrupted run", p)
-                _remove_tree(p)
+        clean_stale(self.out)
 
     def file(self, name: str) -> Path:
         """Where file ``name`` of the run is written (inside the stage)."""
