@@ -228,6 +228,12 @@ _DBF_HEADER = 32
 """The fixed part of a DBF header; byte 29 is its language driver id (LDID: 0, none declared)."""
 
 
+def _beside(path: Path, *suffixes: str) -> Path | None:
+    """The first of ``path`` with ``suffixes`` that is a file (a Shapefile's parts, in the cases
+    QGIS, ArcGIS and old DOS tools write them), or ``None``."""
+    return next((c for c in (path.with_suffix(s) for s in suffixes) if c.is_file()), None)
+
+
 def _shapefile_encoding(path: Path) -> dict[str, str]:
     """The text encoding of a Shapefile's attributes when neither a ``.cpg`` file nor the DBF's
     language driver id declares it, which GDAL then reads as ISO-8859-1: the ``.cpg`` lost on the
@@ -236,9 +242,9 @@ def _shapefile_encoding(path: Path) -> dict[str, str]:
     almost never is); text with bytes 0x80-0x9F (control characters in ISO-8859-1: ``€``, ``’``,
     ``–`` in Windows-1252) is Windows-1252, as ArcGIS and Excel write on Windows. ``{}``: GDAL's
     own choice (declared, or plain ASCII)."""
-    if any(path.with_suffix(s).is_file() for s in (".cpg", ".CPG", ".Cpg")):
+    if _beside(path, ".cpg", ".CPG", ".Cpg") is not None:
         return {}
-    dbf = next((c for c in (path.with_suffix(s) for s in (".dbf", ".DBF", ".Dbf")) if c.is_file()), None)
+    dbf = _beside(path, ".dbf", ".DBF", ".Dbf")
     try:
         raw = dbf.read_bytes() if dbf is not None else b""
     except OSError:
@@ -287,7 +293,7 @@ def other_gis_file(path: Path, file: str) -> Problem | None:
         return None
     suffix = path.suffix.lower()
     if suffix in _SHAPEFILE_PARTS:
-        shp = next((c for c in (path.with_suffix(s) for s in (".shp", ".SHP")) if c.is_file()), None)
+        shp = _beside(path, ".shp", ".SHP")
         if shp is None and suffix == ".dbf":  # QGIS saves a table without geometry (crossing_rules) as a .dbf alone
             return Problem(file, "", "is a dBASE table (a .dbf without a .shp), which siteopt does not read",
                            "give a table such as crossing_rules in the site's sidecar (<name>.site.yaml) or as a table "
@@ -368,7 +374,7 @@ def _shapefile_part_missing(path: Path, file: str) -> Problem | None:
     except OSError:
         return None
     for suffix, what in ((".shx", "index"), (".dbf", "attribute table")):
-        if not any(path.with_suffix(s).is_file() for s in (suffix, suffix.upper())):
+        if _beside(path, suffix, suffix.upper()) is None:
             return Problem(file, "", f"its {what} {path.with_suffix(suffix).name} is missing: a Shapefile is its .shp, "
                            ".shx, .dbf and .prj (and .cpg) together",
                            f"copy {path.with_suffix(suffix).name} beside it from where the Shapefile was saved, or save "
