@@ -408,7 +408,7 @@ class StagedDir:
         try:
             self._lock.acquire()
             self.check()  # again, under the lock
-            self._clean_stale()
+            clean_stale(self.out)
             self.path = Path(tempfile.mkdtemp(prefix=f".{self.out.name}.", suffix=STAGE_SUFFIX, dir=self.out.parent))
         except OutputExistsError:  # refused, held by another run, or the lock file: its message says why
             self._abandon()
@@ -423,9 +423,6 @@ class StagedDir:
             raise
         logger.debug("staging %s in %s (run %s)", self.out, self.path, self.run_id)
         return self
-
-    def _clean_stale(self) -> None:
-        clean_stale(self.out)
 
     def file(self, name: str) -> Path:
         """Where file ``name`` of the run is written (inside the stage)."""
