@@ -460,6 +460,22 @@ def test_a_count_beyond_any_site_is_refused_by_validation(tmp_path):
     assert "facilities[0].count.max: must be <= 1,000,000" in res.output
 
 
+def test_a_whole_number_count_beyond_any_site_is_refused_by_validation(tmp_path):
+    """``facilities[].count: 10**20`` (the whole-number form; the range's bound did not cover it)
+    passed validation and ended ``siteopt run`` in 'internal error: OverflowError: Python int too
+    large to convert to C long' when CP-SAT got the count constraint."""
+    data = yaml.safe_load((ROOT / "constraints" / "amp_sbp" / "baseline.yaml").read_text(encoding="utf-8"))
+    data["site"] = str(ROOT / "sites" / "amp_sbp" / "site.yaml")
+    data["facilities"][0]["count"] = 10 ** 20
+    data["social_spaces"]["count"] = 1_000_001
+    path = tmp_path / "scenario.yaml"
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    res = CliRunner().invoke(cli, ["validate", str(path)])
+    assert res.exit_code == 2, res.output
+    assert "facilities[0].count: must be <= 1,000,000, got 100000000000000000000" in res.output, res.output
+    assert "social_spaces.count: must be <= 1,000,000, got 1000001" in res.output, res.output
+
+
 @pytest.mark.parametrize("kind", ["fifo", "loop", "url", "device"])
 def test_a_scenario_site_that_is_no_file_is_named_as_what_it_is(tmp_path, kind):
     """A scenario's ``site:`` pointing at a FIFO, a link loop, a URL or a device said 'does not

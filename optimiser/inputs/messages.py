@@ -536,6 +536,9 @@ def _union_problem(errs: list[ErrorDetails], union_loc: tuple[Any, ...], data: A
         return Problem(file, format_path(union_loc), "coordinates must be finite numbers" + _which(data, union_loc),
                        "write the coordinates as ordinary numbers, not nan or inf (nor one too large for a number, "
                        "such as 1e400)")
+    if all(e["type"] in ("less_than", "less_than_equal") for e in errs):  # the right form, too large: its bound
+        return Problem(file, format_path(union_loc), describe(errs[0]) + _which(data, union_loc),
+                       fix_for(errs[0], field_name, None))
     text = UNION_TEXT.get(field_name) or "; or ".join(sorted({describe(e) for e in errs}))
     return Problem(file, format_path(union_loc), text + _which(data, union_loc),
                    f"write {field_name} in one of these forms" if field_name in UNION_TEXT else None)

@@ -372,8 +372,9 @@ class SiteFile(_Strict):
 
 
 MAX_COUNT = 1_000_000
-"""The largest count a range may name: far above any site's candidates (a count of 1e30 passed
-and overflowed the heuristic's 64-bit integers)."""
+"""The largest count a range or a whole number may name: far above any site's candidates (a
+count of 1e30 passed and overflowed the heuristic's 64-bit integers; ``count: 10**20`` the
+CP-SAT model's)."""
 
 
 class CountIn(_Strict):
@@ -394,7 +395,7 @@ def _count_form(value: Any) -> str:
 
 
 CountLike = Annotated[
-    Annotated[int, Field(gt=0), Tag(WHOLE)] | Annotated[CountIn, Tag(RANGE)],
+    Annotated[int, Field(gt=0, le=MAX_COUNT), Tag(WHOLE)] | Annotated[CountIn, Tag(RANGE)],
     Discriminator(_count_form),
 ]
 """How many: a positive whole number or ``{min, max}``."""
