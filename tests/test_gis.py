@@ -564,6 +564,34 @@ def test_a_folder_of_layer_shapefiles_and_one_of_them_say_the_others_are_not_rea
         "site.gdb": "is an Esri File Geodatabase (a .gdb folder), which siteopt does not read"}
 
 
+@pytest.mark.parametrize("ref", ["layers", "./layers", "layers/", "site.gdb", "plain", "plain/"])
+def test_a_scenarios_site_naming_a_folder_says_what_the_folder_is(tmp_path, ref):
+    """A scenario's ``site:`` naming a folder of layer Shapefiles was told 'name the site file
+    inside it, e.g. site: <folder>/site.yaml' (there is none; each Shapefile is one layer), a bare
+    folder name 'does not exist (known site ids: ...)' although it is beside the scenario; they
+    now get what siteopt validate says of the folder, or the site file inside it."""
+    points = gpd.GeoDataFrame({"id": ["a"], "employees": [10], "sector": ["office"]},
+                              geometry=[shapely.Point(xy(100, 100))], crs="EPSG:27700")
+    (tmp_path / "layers").mkdir()
+    pyogrio.write_dataframe(points, tmp_path / "layers" / "firms.shp")
+    (tmp_path / "site.gdb").mkdir()
+    (tmp_path / "plain").mkdir()
+    _write_yaml(tmp_path / "plain" / "site.yaml", site_dict())
+    scenario = _write_yaml(tmp_path / "scenario.yaml", scenario_dict(site=ref))
+    problems = [(p.field, p.reason, p.hint) for p in validate_files([scenario])]
+    if ref.startswith(("layers", "./layers")):
+        assert problems == [("site", f"site {ref!r} is a folder, not a file: its firms.shp are a site's layers, but a "
+                             "site is one file (each of these holds one layer)",
+                             "put the layers in one GeoPackage, each under its layer name (QGIS: Processing Toolbox > "
+                             "Database > Package layers), and give that")]
+    elif ref == "site.gdb":
+        assert [p[:2] for p in problems] == [
+            ("site", "site 'site.gdb' is an Esri File Geodatabase (a .gdb folder), which siteopt does not read")]
+    else:
+        assert problems == [("site", f"site {ref!r} is a folder ({tmp_path / 'plain'}), not a site file",
+                             "write site: plain/site.yaml")]
+
+
 def test_a_nan_vertex_is_a_problem_not_a_python_warning_on_screen(tmp_path):
     import warnings
 

@@ -16,7 +16,7 @@ logger = logging.getLogger(__name__)
 
 SITE_SUFFIXES = (".yaml", ".yml", ".json", ".toml", ".geojson", ".gpkg", ".shp", ".fgb")
 SCENARIO_SUFFIXES = (".yaml", ".yml", ".json", ".toml")
-_SITE_FILE_NAMES = tuple(f"site{s}" for s in SITE_SUFFIXES)
+SITE_FILE_NAMES = tuple(f"site{s}" for s in SITE_SUFFIXES)
 """File names a site folder ``sites/<id>/`` may use, in the order they are looked for."""
 
 
@@ -81,7 +81,7 @@ def embedded_sites() -> list[EmbeddedFile]:
     folder = _first_root_with("sites")
     out = []
     for d in sorted(folder.iterdir()) if folder is not None else ():
-        f = next((d / n for n in _SITE_FILE_NAMES if (d / n).is_file()), None)
+        f = next((d / n for n in SITE_FILE_NAMES if (d / n).is_file()), None)
         if f is not None:
             out.append(EmbeddedFile(d.name, f, "site"))
     return out
@@ -190,7 +190,7 @@ def resolve_site_ref(ref: str, scenario_path: Path | None) -> tuple[Path | None,
         looked.append(p)
         return (p if p.is_file() else None), looked
     for root in _site_roots(scenario_path):
-        for fname in _SITE_FILE_NAMES:
+        for fname in SITE_FILE_NAMES:
             p = root / "sites" / ref / fname
             looked.append(p)
             if p.is_file():
@@ -208,7 +208,7 @@ def site_ids(scenario_path: Path | None) -> list[str]:
             folders = sorted((root / "sites").iterdir())
         except OSError:
             continue
-        ids += [d.name for d in folders if d.is_dir() and any((d / n).is_file() for n in _SITE_FILE_NAMES)]
+        ids += [d.name for d in folders if d.is_dir() and any((d / n).is_file() for n in SITE_FILE_NAMES)]
     return list(dict.fromkeys(ids))
 
 

@@ -44,8 +44,16 @@ from optimiser.inputs.domain import (
 from optimiser.inputs.formats import checked_path, load_mapping, looks_like_url, not_a_file
 from optimiser.inputs.futures import apply_firm_changes, check_futures
 from optimiser.inputs.geometry import GeometryReader, crossing_gap, enters_area, measurable
+from optimiser.inputs.gis_files import folder_of_layers
 from optimiser.inputs.kinds import wrong_kind
-from optimiser.inputs.locate import default_scenario_path, display_path, resolve_input, resolve_site_ref, site_ids
+from optimiser.inputs.locate import (
+    SITE_FILE_NAMES,
+    default_scenario_path,
+    display_path,
+    resolve_input,
+    resolve_site_ref,
+    site_ids,
+)
 from optimiser.inputs.messages import format_xy, name_list, pydantic_problems, suggest, suggest_path, unknown_reference
 from optimiser.inputs.money_fields import amount, money_problems
 from optimiser.inputs.overrides import apply_overrides, check_key, money_twins
@@ -127,6 +135,20 @@ def _odd_site_path(site_ref: str, looked: list[Path], file: str) -> Problem | No
     return Problem(file, "site", f"site {site_ref!r} {why.reason}", why.hint)
 
 
+def _site_folder_problem(site_ref: str, folder: Path, file: str) -> Problem:
+    """The problem of a ``site`` that names a folder: one of a site's layers as files of their
+    own (``firms.shp``, ``parcels.shp`` ...) or an Esri File Geodatabase is said as such
+    (:func:`~optimiser.inputs.gis_files.folder_of_layers`: a site is one file), a folder holding a
+    site file is told that file's path, any other the file to name inside it."""
+    layers = folder_of_layers(folder, file)
+    if layers is not None:
+        return Problem(file, "site", f"site {site_ref!r} {layers.reason}", layers.hint)
+    inside = next((folder / n for n in SITE_FILE_NAMES if (folder / n).is_file()), None)
+    return Problem(file, "site", f"site {site_ref!r} is a folder ({folder}), not a site file",
+                   f"write site: {site_ref.rstrip('/')}/{inside.name}" if inside is not None
+                   else "name the site file inside it, e.g. site: <folder>/site.yaml")
+
+
 def _scenario_site(data: dict[str, Any], file: str, path: Path | None) -> tuple[Site | None, SiteRefs | None, list[Problem]]:
     """The site the scenario's ``site`` names, read and validated, and the names it defines;
     its problems are listed too (the names then come from the raw file, if it could be read)."""
@@ -136,9 +158,11 @@ def _scenario_site(data: dict[str, Any], file: str, path: Path | None) -> tuple[
     site_path, looked = resolve_site_ref(site_ref, path)
     if site_path is None:
         folder = next((p for p in looked if Path(p).is_dir()), None)
+        beside = (path.parent if path is not None else Path.cwd()) / site_ref
+        if folder is None and len(looked) > 1 and beside.is_dir():  # no site id, but a folder beside the scenario
+            folder = beside
         if folder is not None:
-            return None, None, [Problem(file, "site", f"site {site_ref!r} is a folder ({folder}), not a site file",
-                                        "name the site file inside it, e.g. site: <folder>/site.yaml")]
+            return None, None, [_site_folder_problem(site_ref, Path(folder), file)]
         odd = _odd_site_path(site_ref, looked, file)
         if odd is not None:
             return None, None, [odd]
