@@ -149,8 +149,8 @@ def build_problem(
         existing_facility_keys: facility type -> network keys of existing facilities.
         existing_social_keys: network keys of existing social spaces.
         weight_scale: the objective's integer weight scale; default the scenario's own
-            (:func:`objective_weight_scale`). Several futures share one, so that their
-            objectives are in the same units.
+            (:func:`objective_weight_scale`); a futures run's from
+            :func:`optimiser.model.futures.future_weight_scales`.
         stop_sites: candidate transit stops (with ``scenario.transit``; :mod:`optimiser.model.transit`).
         existing_stop_keys: network keys of existing stops.
 

@@ -1,8 +1,10 @@
 """One plan for several futures: the futures' problems over one shared set of decisions.
 
 Each future is a whole scenario (its own site changes, layers, budget); its problem is built
-as usual (:func:`optimiser.model.build.build_problem`, every future with one integer weight
-scale so objectives share units). A decision is shared across futures by what it builds, not
+as usual (:func:`optimiser.model.build.build_problem`, on the weight scale
+:func:`future_weight_scales` gives it: one for every future under ``expected``, so objectives
+share units; under ``min_max_regret`` a finer one for a future of much smaller weights, as a
+regret is a ratio within one future). A decision is shared across futures by what it builds, not
 by its key: candidate site keys number the sites that fit, so a no-build corridor in one
 future renumbers them. The plan key of a site is its kind, type and centre; of a crossing its
 barrier, type and centre line.
@@ -212,7 +214,7 @@ def joint_problem(futures: list[FutureProblem], rule: RobustRule) -> JointProble
     """The futures' problems over one shared set of plan decisions (module docstring).
 
     Args:
-        futures: every future's built problem (one weight scale for all).
+        futures: every future's built problem (on :func:`future_weight_scales`'s scale).
         rule: how the plan is chosen.
 
     Returns:
