@@ -696,8 +696,9 @@ def run_futures(sc: Scenario, out: Path | None, opts: SolveOptions, *, render: b
     """Run a scenario with ``futures:``: one plan for every future (:mod:`optimiser.solve.robust`).
 
     Every future is built on its weight scale (:func:`~optimiser.model.futures.future_weight_scales`:
-    one for all under ``expected``) and solved alone, then the joint model chooses the plan. The plan's objective in every future is rechecked by
-    :func:`optimiser.verify.verify` on that future's own problem. The run directory shows the
+    one for all under ``expected``) and solved alone, then the joint model chooses the plan.
+    The plan's objective in every future is rechecked by :func:`optimiser.verify.verify` on that
+    future's own problem. The run directory shows the
     plan in its reference future (:func:`_reference_future`); ``metrics.json`` adds the
     ``futures``, ``alternatives`` and ``robust`` sections.
     """
