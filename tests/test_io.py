@@ -238,3 +238,19 @@ def test_a_geojson_saved_as_json_is_read_as_geojson(tmp_path):
     site = read_site(path)  # before: read as a scenario: 'features: unknown key (did you mean 'futures'?)'
     assert site.id == "tiny" and [f.id for f in site.firms] == ["a", "b", "c", "d"] and site.crs == "EPSG:27700"
     assert validate_files([path]) == []
+
+
+def test_a_lone_geojson_feature_saved_as_json_is_told_what_a_geojson_site_is(tmp_path):
+    """A Feature (or a bare geometry) saved as .json was read as a site or scenario: 'id: required
+    field is missing', 'type: unknown key', 'geometry: unknown key', 'properties: unknown key'
+    ...; it now gets what the same object saved as .geojson gets (c1eb5b2 read only a
+    FeatureCollection so)."""
+    from optimiser.inputs.geojson import site_to_geojson
+
+    feature = site_to_geojson(site_dict())["features"][0]
+    for name, doc in (("one.json", feature), ("point.json", feature["geometry"])):
+        (tmp_path / name).write_text(json.dumps(doc))
+    found = validate_files([tmp_path / "one.json", tmp_path / "point.json"])
+    assert [(p.file.rsplit("/", 1)[-1], p.field, p.reason) for p in found] == [
+        ("one.json", "type", "a GeoJSON site must be a FeatureCollection; this is a Feature"),
+        ("point.json", "type", f"a GeoJSON site must be a FeatureCollection; this is a {feature['geometry']['type']}")]

@@ -109,6 +109,12 @@ _ints_as_typed(_UniqueKeyLoader)
 _ints_as_typed(_FastUniqueKeyLoader)
 
 
+GEOJSON_TYPES = frozenset({"FeatureCollection", "Feature", "Point", "MultiPoint", "LineString", "MultiLineString",
+                           "Polygon", "MultiPolygon", "GeometryCollection"})
+"""The ``type`` of a GeoJSON object (RFC 7946 1.4): a ``.json`` of one is read as GeoJSON, so a lone
+Feature saved as ``.json`` is told to go in a FeatureCollection (no site or scenario has a ``type``)."""
+
+
 _URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]+:/")
 """A URL (``https://...``, ``file:///...``; after :class:`~pathlib.Path` folds ``//`` to ``/``
 too), not a file path: a one-letter scheme is a Windows drive (``C:/``)."""
@@ -583,7 +589,7 @@ def load_mapping(path: str | os.PathLike[str]) -> tuple[dict[str, Any] | None, l
     if not isinstance(data, dict):
         return None, [Problem(name, "", f"the top level must be a mapping of keys, not a {type(data).__name__}",
                                "start with 'format: ...' and the file's keys; see sites/README.md or constraints/README.md")]
-    if suffix == ".geojson" or (suffix == ".json" and data.get("type") == "FeatureCollection"):  # GeoJSON saved as .json
+    if suffix == ".geojson" or (suffix == ".json" and data.get("type") in GEOJSON_TYPES):  # GeoJSON saved as .json
         data, more = geojson_to_site(data, name)
         problems.extend(more)
         if not data:  # not a FeatureCollection: nothing more to say about a site it does not hold
