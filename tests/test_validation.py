@@ -605,3 +605,22 @@ def test_a_site_path_starting_with_a_tilde_says_it_is_not_expanded(tmp_path, mon
         assert (p.field, p.reason) == ("site", f"site {ref!r} does not exist")
         assert p.hint == (f"write the path in full{full}, or relative to the scenario's folder: '~' is your home folder "
                           f"only in a shell; looked in: {scen.parent / ref}")
+
+
+def test_an_id_not_in_ascii_is_pointed_to_a_name_only_where_the_item_has_one(tmp_path):
+    """'(a name in any script goes in the item's name)' was said of every id-like field: of a
+    future's name (which is its only name) and a facility's type, neither of which has a name
+    beside it to put the text in. It is said of an ``id`` only."""
+    from tests.sitefiles import scenario_dict, site_dict
+
+    site = site_dict()
+    site["firms"][0]["id"] = "Café"
+    (tmp_path / "site.yaml").write_text(yaml.safe_dump(site, allow_unicode=True))
+    scen = scenario_dict(futures=[{"name": "heute ☀"}])
+    scen["facilities"][0]["type"] = "Werkstätte"
+    (tmp_path / "sc.yaml").write_text(yaml.safe_dump(scen, allow_unicode=True))
+    got = {p.field: p.hint for p in validate_files([tmp_path / "site.yaml", tmp_path / "sc.yaml"]) if p.field != "site"}
+    assert got == {
+        "firms[0].id": "e.g. 'Cafe' (a name in any script goes in the item's name)",
+        "facilities[0].type": "e.g. 'Werkstatte'",
+        "futures[0].name": "e.g. 'heute'"}, got

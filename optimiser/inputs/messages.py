@@ -487,13 +487,15 @@ def fix_for(err: ErrorDetails, field: str, currency: str | None = None) -> str |
     if t in _SIMPLE:
         return f"write {field} as {_SIMPLE[t].removeprefix('must be ')}"
     if t == "string_pattern_mismatch":
+        # only an item's id has a name beside it (a future's name, a facility's type, a reference have none)
+        note = " (a name in any script goes in the item's name)" if field == "id" else ""
         given = err.get("input")
         if isinstance(given, str) and given:
             plain = unicodedata.normalize("NFKD", given).encode("ascii", "ignore").decode("ascii")
             plain = re.sub(r"[^A-Za-z0-9_.\-]+", "-", plain).strip("-_.")[:80]
             if plain:
-                return f"e.g. {plain!r} (a name in any script goes in the item's name)"
-        return "use letters, digits, '_', '-' or '.' (a name in any script goes in the item's name)"
+                return f"e.g. {plain!r}{note}"
+        return f"use letters, digits, '_', '-' or '.'{note}"
     if t == "string_too_long":
         return f"shorten {field} to at most {ctx.get('max_length')} characters"
     if t == BOOL_FOR_NUMBER:
