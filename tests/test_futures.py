@@ -713,3 +713,18 @@ def test_futures_of_one_size_share_one_weight_scale(tmp_path):
     assert scales == [pytest.approx(10000 / 0.1 / 10), pytest.approx(10000 / 25000)]
     assert [w.per_unit for w in future_weight_scales([f.scenario for f in grown.futures], "expected")] == [
         pytest.approx(0.4), pytest.approx(0.4)]
+
+
+def test_a_robust_plan_that_builds_nothing_says_so_in_the_report(tmp_path):
+    """A plan of nothing (no crossing fits one future's budget, so none is every future's) was
+    written 'Plan: .' under the futures tables; it is 'Plan: nothing built.'."""
+    (tmp_path / "site.yaml").write_text(SMALL_FIRMS_SITE)
+    (tmp_path / "sc.yaml").write_text(SMALL_FIRMS_FUTURES.replace(
+        "  - {name: growth, overrides: {firm_changes.employees.a: 5000, firm_changes.employees.b: 5000}}",
+        "  - {name: broke, overrides: {budget: 1}}"))
+    run_scenario(read_scenario(tmp_path / "sc.yaml"), tmp_path / "run", render=False, time_limit_s=10)
+    run = load_run(tmp_path / "run")
+    assert run.metrics.robust is not None and run.metrics.robust.plan == []
+    assert futures_view(run.metrics.futures, run.metrics.alternatives, run.metrics.robust)["plan_text"] == "nothing built"
+    html = render_report(run, PNG, PNG)
+    assert '<p class="note">Plan: nothing built.</p>' in html and "Plan: ." not in html

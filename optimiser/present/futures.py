@@ -142,6 +142,8 @@ def futures_view(futures: list[FutureResult] | None, alternatives: list[Alternat
     robust_row = ["robust plan"] + [_fmt_pct(f.regret_pct) for f in futures] + [_fmt_pct(robust.worst_regret_pct)]
     return {
         "rule": robust.rule, "how": how_chosen(robust, proven), "reference": robust.reference_future, "plan": robust.plan,
+        # an empty plan builds nothing (it was "Plan: ."); with no worst regret no plan was found
+        "plan_text": ", ".join(robust.plan) or ("nothing built" if robust.worst_regret_pct is not None else "none found"),
         "unit": robust.objective_unit,
         "headers": ["Future", "Probability", f"Optimum alone ({robust.objective_unit})",
                     f"With the robust plan ({robust.objective_unit})", f"Gives up ({robust.objective_unit})", "Regret",
