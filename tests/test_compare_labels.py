@@ -257,3 +257,20 @@ def test_compare_buys_cells_sort_within_their_currency(runs: list[RunData]) -> N
     groups = {(row[0].text, row[2].group, row[4].group) for row in mixed.rows}
     assert groups == {(run_title, cur, cur) for run_title, cur in ((runs[0].name, "GBP"), (dollars.name, "USD"))}, groups
     assert {row[3].group for row in mixed.rows} == {""}  # the savings are all metres
+
+
+def test_the_firm_size_key_of_one_employee_is_singular(runs: list[RunData]) -> None:
+    """A site of small firms (10 staff at most) had 'Firm, 1 employees' in its plan's key and
+    compare's; the one-row key still reads its counts ('1 to 10')."""
+    from matplotlib.figure import Figure
+
+    from optimiser.present.plan import draw_plan
+    from optimiser.present.plan_key import one_size_row
+    from optimiser.present.style import PlanStyle
+
+    ax = Figure().add_subplot()
+    draw_plan(ax, runs[0].layout, runs[0].metrics, style=PlanStyle(employees_max=10))
+    sizes = [str(h.get_label()) for h in ax._siteopt_handles if str(h.get_label()).startswith("Firm, ")]  # type: ignore[attr-defined]
+    assert sizes == ["Firm, 1 employee", "Firm, 5 employees", "Firm, 10 employees"]
+    row = [str(h.get_label()) for h in one_size_row(ax._siteopt_handles)]  # type: ignore[attr-defined]
+    assert "Firm (circle area by staff: 1 to 10)" in row

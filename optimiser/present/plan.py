@@ -287,7 +287,7 @@ def _label_firms(panel: MapPanel, style: PlanStyle, emp_max: float, *, numbered:
     for emp in size_keys(style.employees_max or emp_max):
         r = style.firm_radius_pt(emp, emp_max)
         panel.handles.append(Line2D([], [], marker="o", ms=2 * r, mfc=FIRM_C, mec="white", ls="none",
-                                    alpha=0.9, label=f"Firm, {emp:,.0f} employees"))
+                                    alpha=0.9, label=f"Firm, {emp:,.0f} employee{'' if round(emp) == 1 else 's'}"))
     if any(f.props.get("fixed") for f in firms):
         panel.handles.append(Line2D([], [], marker="o", ms=9, mfc=FIRM_C, mec="#f2c14e", mew=1.6, ls="none",
                                     label="Fixed building"))

@@ -406,7 +406,7 @@ def one_size_row(handles: Sequence[Any], label: str | None = None) -> list[Any]:
     if not sizes or (label is None and len(sizes) < 2):
         return list(handles)
     if label is None:
-        counts = [str(h.get_label()).removeprefix("Firm, ").removesuffix(" employees") for h in sizes]
+        counts = [str(h.get_label()).removeprefix("Firm, ").split(" employee")[0] for h in sizes]
         label = f"Firm (circle area by staff: {counts[0]} to {counts[-1]})"
     row = Line2D([], [], marker="o", ms=8, mfc=sizes[0].get_markerfacecolor(), mec="white", ls="none", label=label)
     out: list[Any] = []
