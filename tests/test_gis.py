@@ -479,14 +479,19 @@ def test_single_layer_gis_files_with_a_layer_field_and_a_sidecar(tmp_path, suffi
             assert getattr(site, part) == getattr(ref, part), part
 
 
+@pytest.mark.parametrize("ldid", [0, 0x57])
 @pytest.mark.parametrize(("encoding", "name"), [("UTF-8", "Café Zürich Ltd"), ("CP1252", "Smith’s Yard – Café")])
-def test_shapefile_without_cpg_keeps_its_accents(tmp_path, encoding, name):
-    # the .cpg lost on the way (only .shp, .shx, .dbf, .prj sent): GDAL alone reads ISO-8859-1
+def test_shapefile_without_cpg_keeps_its_accents(tmp_path, encoding, name, ldid):
+    # the .cpg lost on the way (only .shp, .shx, .dbf, .prj sent): GDAL alone reads ISO-8859-1, for
+    # an LDID of 0 and for ArcGIS's 0x57 ("ANSI"), which read 'Smith\x92s Yard \x96 Café'
     firms = gpd.GeoDataFrame({"id": ["a", "b"], "name": [name, "Plain"], "employees": [10, 20], "sector": ["office"] * 2},
                              geometry=[shapely.Point(xy(100, 100)), shapely.Point(xy(200, 100))], crs="EPSG:27700")
     path = tmp_path / "firms.shp"
     pyogrio.write_dataframe(firms, path, encoding=encoding)
     (tmp_path / "firms.cpg").unlink()
+    dbf = bytearray((tmp_path / "firms.dbf").read_bytes())
+    dbf[29] = ldid
+    (tmp_path / "firms.dbf").write_bytes(bytes(dbf))
     data, problems = load_mapping(path)
     assert problems == [] and [f["name"] for f in data["firms"]] == [name, "Plain"]
     (tmp_path / "firms.cpg").write_text("UTF-8" if encoding == "UTF-8" else "1252")  # declared: GDAL's reading

@@ -226,6 +226,9 @@ def _merged_layer(path: Path, names: list[str], skip: set[str]) -> str | None:
 
 _DBF_HEADER = 32
 """The fixed part of a DBF header; byte 29 is its language driver id (LDID: 0, none declared)."""
+_LDID_ANSI = 0x57
+"""The LDID ArcGIS writes, "ANSI" (the Windows code page), which GDAL reads as ISO-8859-1: it
+declares no more than 0 does (a file's text may be Windows-1252 or UTF-8)."""
 
 
 def _beside(path: Path, *suffixes: str) -> Path | None:
@@ -236,7 +239,8 @@ def _beside(path: Path, *suffixes: str) -> Path | None:
 
 def _shapefile_encoding(path: Path) -> dict[str, str]:
     """The text encoding of a Shapefile's attributes when neither a ``.cpg`` file nor the DBF's
-    language driver id declares it, which GDAL then reads as ISO-8859-1: the ``.cpg`` lost on the
+    language driver id declares it (an LDID of 0, or ArcGIS's "ANSI", :data:`_LDID_ANSI`), which
+    GDAL then reads as ISO-8859-1: the ``.cpg`` lost on the
     way (only ``.shp``, ``.shx``, ``.dbf``, ``.prj`` sent) of a UTF-8 file QGIS wrote would turn
     ``Café`` into ``CafÃ©``. Text that is valid UTF-8 with non-ASCII letters is UTF-8 (Latin-1 text
     almost never is); text with bytes 0x80-0x9F (control characters in ISO-8859-1: ``€``, ``’``,
@@ -249,7 +253,7 @@ def _shapefile_encoding(path: Path) -> dict[str, str]:
         raw = dbf.read_bytes() if dbf is not None else b""
     except OSError:
         return {}
-    if len(raw) < _DBF_HEADER or raw[29] != 0:
+    if len(raw) < _DBF_HEADER or raw[29] not in (0, _LDID_ANSI):
         return {}
     records = raw[int.from_bytes(raw[8:10], "little"):]
     if records.isascii():
