@@ -726,7 +726,7 @@ def test_validate_says_which_duplicate_items_a_batch_drops(site_dir: Path) -> No
     b = write_batch(site_dir, "dups.yaml", sweep={"budget_gbp": [1e6, 1e6, 2e6]})
     r = CliRunner().invoke(cli, ["validate", str(b)])
     assert r.exit_code == 0, r.output
-    assert "2 item(s)" in r.output and "1 duplicate item(s) dropped" in r.output and "is the same run as" in r.output
+    assert "2 items over" in r.output and "1 duplicate item dropped" in r.output and "is the same run as" in r.output
 
 
 def test_a_batch_file_with_problems_of_every_stage_is_told_them_all_at_once(site_dir: Path) -> None:

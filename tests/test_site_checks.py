@@ -181,7 +181,7 @@ def test_batch_given_to_validate_is_validated_as_a_batch(tmp_path):
     (tmp_path / "bad_sweep.yaml").write_text("format: placemaking-batch/1\nbase: base.yaml\nsweep: {budjet_gbp: [1]}\n")
     r = _validate("sweep.yaml", "bad_sweep.yaml", cwd=tmp_path)
     assert r.exit_code == 2, r.output
-    assert "sweep.yaml: ok (batch 'sweep': 2 item(s)" in r.output
+    assert "sweep.yaml: ok (batch 'sweep': 2 items over" in r.output
     assert "bad_sweep.yaml: sweep.budjet_gbp:" in r.output and "did you mean 'budget_gbp'" in r.output
     assert "site file" not in r.output
 

@@ -139,9 +139,9 @@ def _summary(r: FileReport) -> str | None:
         return _site_summary(r.site)
     if r.batch is not None:
         dropped = r.batch.duplicates
-        same = (f"; {len(dropped)} duplicate item(s) dropped, e.g. {dropped[0][0]!r} is the same run as {dropped[0][1]!r}"
-                if dropped else "")
-        return f"batch {r.batch.id!r}: {len(r.batch.items)} item(s) over {r.batch.base_path}{same}"
+        same = (f"; {counted(len(dropped), 'duplicate item')} dropped, e.g. {dropped[0][0]!r} is the same run as "
+                f"{dropped[0][1]!r}" if dropped else "")
+        return f"batch {r.batch.id!r}: {counted(len(r.batch.items), 'item')} over {r.batch.base_path}{same}"
     return None
 
 
