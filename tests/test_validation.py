@@ -624,3 +624,19 @@ def test_an_id_not_in_ascii_is_pointed_to_a_name_only_where_the_item_has_one(tmp
         "firms[0].id": "e.g. 'Cafe' (a name in any script goes in the item's name)",
         "facilities[0].type": "e.g. 'Werkstatte'",
         "futures[0].name": "e.g. 'heute'"}, got
+
+
+def test_the_summary_of_a_site_of_one_of_each_is_singular(tmp_path):
+    """'1 firms, 1 employees, 1 parcels, 1 barriers ..., 1 paths, 1 existing crossings' (ca60489
+    counted the scenario summary's types in words, not the site's items)."""
+    from tests.sitefiles import site_dict
+
+    d = site_dict()
+    for key in ("firms", "parcels", "barriers", "paths", "crossings"):
+        d[key] = d[key][:1]
+    d["firms"][0]["employees"] = 1
+    (tmp_path / "one.yaml").write_text(yaml.safe_dump(d))
+    r = CliRunner().invoke(cli, ["validate", str(tmp_path / "one.yaml")])
+    assert r.exit_code == 0, r.output
+    assert ("ok (site 'tiny': 1 firm, 1 employee, 1 parcel, 1 barrier (parkway on by default), 1 path, "
+            "1 existing crossing;") in r.output, r.output

@@ -75,12 +75,12 @@ def _site_summary(site: Any) -> str:
     active = [b.id for b in site.barriers if b.default_on]
     layers = list(site.layers)
     parts = [
-        f"{len(site.firms)} firm{'s' if len(site.firms) != 1 else ''}",
-        f"{sum(f.employees for f in site.firms)} employees",
-        f"{len(site.parcels)} parcels",
-        f"{len(site.barriers)} barriers" + (f" ({', '.join(active)} on by default)" if active else ""),
-        f"{len(site.paths)} paths",
-        f"{len(site.crossings)} existing crossings",
+        counted(len(site.firms), "firm"),
+        f"{sum(f.employees for f in site.firms)} employee{'' if sum(f.employees for f in site.firms) == 1 else 's'}",
+        counted(len(site.parcels), "parcel"),
+        counted(len(site.barriers), "barrier") + (f" ({', '.join(active)} on by default)" if active else ""),
+        counted(len(site.paths), "path"),
+        counted(len(site.crossings), "existing crossing"),
     ]
     if layers:
         parts.append("layers: " + ", ".join(layers))
@@ -110,7 +110,7 @@ def _scenario_summary(scn: Any) -> str:
     where = _site_position(scn.site)
     zone = _zone_hint(scn)
     return (
-        f"scenario {scn.id!r} on site {scn.site.id!r}" + (f" ({where})" if where else "") + f": {len(scn.site.firms)} firms, "
+        f"scenario {scn.id!r} on site {scn.site.id!r}" + (f" ({where})" if where else "") + f": {counted(len(scn.site.firms), 'firm')}, "
         f"budget {_budget_text(scn.budget, scn.currency)}, {counted(len(scn.facilities), 'facility type')}, "
         f"social spaces {'yes' if scn.social_spaces is not None else 'no'}, "
         f"{counted(len(scn.crossings.types), 'crossing type')}, barriers on: {on}"
