@@ -493,12 +493,14 @@ def test_an_amount_written_as_in_a_report_gets_the_plain_number_to_write(tmp_pat
 def test_a_decimal_comma_is_not_read_as_a_thousands_separator(tmp_path):
     """``budget: "£1,5m"`` (1.5 million, written with a decimal comma) was answered 'write
     15000000', ten times the amount meant; separators count only between groups of three digits,
-    so an amount that is not plain gets no number to write."""
+    and one or two digits after a comma are a decimal comma: 'write 1500000'."""
     scen = scenario_dict(budget_gbp=None, budget="£1,5m")
     _, path = write_files(tmp_path)
     path.write_text(yaml.safe_dump({k: v for k, v in scen.items() if v is not None}, allow_unicode=True))
     got = {p.field: str(p) for p in validate_files([str(path)])}
-    assert "15000000" not in got["budget"] and got["budget"].endswith('must be a number, got "£1,5m" (write budget as a number)'), got
+    assert "15000000" not in got["budget"] and got["budget"].endswith(
+        'must be a number, got "£1,5m" (write 1500000: the amount alone, in the scenario\'s currency, without symbol, '
+        'separators or units)'), got
     scen["budget"] = "£1,500,000"  # a thousands separator still is one
     path.write_text(yaml.safe_dump({k: v for k, v in scen.items() if v is not None}, allow_unicode=True))
     assert "(write 1500000: the amount alone" in str(validate_files([str(path)])[0])

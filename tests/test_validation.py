@@ -640,3 +640,29 @@ def test_the_summary_of_a_site_of_one_of_each_is_singular(tmp_path):
     assert r.exit_code == 0, r.output
     assert ("ok (site 'tiny': 1 firm, 1 employee, 1 parcel, 1 barrier (parkway on by default), 1 path, "
             "1 existing crossing;") in r.output, r.output
+
+
+def test_an_amount_with_a_decimal_comma_and_a_unit_gets_the_number_to_write(tmp_path):
+    """``budget: "€1,2m"`` (as written in Germany or France) was only 'write budget as a number':
+    one or two digits after the comma are a decimal comma, never a thousands group; one in
+    another currency ("£1,5m" in a EUR scenario) is told to be converted, as "£1.5m" is."""
+    from tests.sitefiles import write_files
+
+    site, scen = write_files(tmp_path)
+    data = yaml.safe_load(scen.read_text())
+    data.pop("budget_gbp")
+    data["facilities"][0].pop("cost_gbp")
+    data["social_spaces"].pop("cost_gbp")
+    data["crossings"]["types"] = {"signalised": {"cost": "2,5k"}}
+    data.update(currency="EUR", budget="€1,2m")
+    data["facilities"][0]["cost"] = "£1,5m"
+    data["social_spaces"]["cost"] = "1,500"  # three digits: a thousands group, as before
+    scen.write_text(yaml.safe_dump(data, allow_unicode=True))
+    got = {p.field: p.hint for p in validate_files([site, scen]) if p.field != "site"}
+    plain = "the amount alone, in the scenario's currency, without symbol, separators or units"
+    assert got == {
+        "budget": f"write 1200000: {plain}",
+        "crossings.types.signalised.cost": f"write 2500: {plain}",
+        "facilities[0].cost": "it is written in £ but the scenario's currency is EUR: convert it to EUR and write the "
+                              "amount alone, without symbol or units (1500000 only if the figure is in EUR already)",
+        "social_spaces.cost": "write 1500, without the thousands separator"}, got

@@ -371,7 +371,10 @@ number (``"300"``) is read as the number, this one is refused with the number to
 _AMOUNT = re.compile(r"(?:([£$€¥]|[A-Z]{3})\s*)?((?:\d{1,3}(?:" + _SEPARATORS + r"\d{3})+|\d+)(?:\.\d+)?)\s*(k|m|mn|bn)?",
                      re.IGNORECASE)
 """An amount as in a report; separators only between groups of three digits ("£1,5m", a decimal
-comma, is not read as 15 million)."""
+comma, is not read as 15 million but by :data:`_COMMA_AMOUNT`)."""
+_COMMA_AMOUNT = re.compile(r"(?:([£$€¥]|[A-Z]{3})\s*)?\d+,\d{1,2}\s*(k|m|mn|bn)?", re.IGNORECASE)
+"""An amount with a decimal comma and a symbol or unit (``"€1,2m"``, ``"2,5k"``): one or two digits
+after the comma are no thousands group."""
 _UNITS = {None: 1, "k": 10**3, "m": 10**6, "mn": 10**6, "bn": 10**9}
 _MONEY_KEYS = frozenset({"budget", "budget_gbp", "cost", "cost_gbp"})
 
@@ -381,7 +384,8 @@ def _plain_amount(text: str) -> str | None:
     ``"€2,500,000"``: ``1200000``, ``400000``, ``2500000``), or ``None`` when it is not one."""
     m = _AMOUNT.fullmatch(text.strip())
     if m is None:
-        return None
+        comma = _COMMA_AMOUNT.fullmatch(text.strip())  # "€1,2m": a decimal comma, never a thousands group
+        return _plain_amount(text.strip().replace(",", ".")) if comma and (comma[1] or comma[2]) else None
     digits = re.sub(_SEPARATORS, "", m[2])
     if not re.fullmatch(r"\d+(?:\.\d+)?", digits):
         return None
@@ -417,7 +421,7 @@ _SYMBOL_CODES = {"£": "GBP", "€": "EUR", "$": "USD", "¥": "JPY"}
 def _foreign_currency(text: str, currency: str) -> str | None:
     """The symbol or code an amount is written with (``"$1.2m"``, ``"GBP 400k"``) when it is not
     ``currency``'s, else ``None``: writing the number alone would relabel it."""
-    m = _AMOUNT.fullmatch(text.strip())
+    m = _AMOUNT.fullmatch(text.strip()) or _COMMA_AMOUNT.fullmatch(text.strip())
     if m is None or m[1] is None:
         return None
     written = m[1] if m[1] in _SYMBOL_CURRENCIES else m[1].upper()
