@@ -10,6 +10,7 @@ import copy
 import dataclasses
 import json
 import xml.etree.ElementTree as ET
+import zipfile
 from pathlib import Path
 
 import geopandas as gpd
@@ -595,6 +596,24 @@ def test_a_scenarios_site_naming_a_folder_says_what_the_folder_is(tmp_path, ref)
     else:
         assert problems == [("site", f"site {ref!r} is a folder ({tmp_path / 'plain'}), not a site file",
                              "write site: plain/site.yaml")]
+
+
+def test_a_scenarios_site_naming_a_file_of_another_type_beside_it_reads_that_file(tmp_path):
+    """``site: firms.csv`` (no site suffix, no folder separator: looked up as a site id) said 'does
+    not exist (known site ids: ...)' though the file is beside the scenario; an Excel workbook
+    (a ZIP inside) given as a site was told to be unzipped. Each is now named as the file type
+    siteopt does not read."""
+    (tmp_path / "firms.csv").write_text("id,employees,x,y\na,10,440000,387000\n")
+    with zipfile.ZipFile(tmp_path / "firms.xlsx", "w") as zf:
+        zf.writestr("[Content_Types].xml", "<Types/>")
+    scenario = _write_yaml(tmp_path / "scenario.yaml", scenario_dict(site="firms.csv"))
+    got = [(Path(p.file).name, p.field, p.reason) for p in validate_files([scenario, tmp_path / "firms.xlsx"])]
+    assert got == [
+        ("scenario.yaml", "site", f"its site file {str(tmp_path / 'firms.csv')!r} is invalid: 1 problem, on a line of "
+                                  "its own starting with the site file's name"),
+        ("firms.csv", "", "unsupported file type '.csv'"),
+        ("firms.xlsx", "", "unsupported file type '.xlsx': an office document (a spreadsheet, text or slides), which "
+                           "siteopt does not read")], got
 
 
 def test_a_nan_vertex_is_a_problem_not_a_python_warning_on_screen(tmp_path):

@@ -268,6 +268,8 @@ def _shapefile_encoding(path: Path) -> dict[str, str]:
 _SHAPEFILE_PARTS = (".dbf", ".shx", ".prj", ".cpg", ".sbn", ".sbx", ".qix", ".qmd")
 """The files a Shapefile keeps beside its ``.shp`` (attributes, index, CRS, encoding, QGIS's metadata)."""
 _ZIP_MAGIC = b"PK\x03\x04"
+_OFFICE_SUFFIXES = (".xlsx", ".xlsm", ".docx", ".pptx", ".ods", ".odt", ".odp")
+"""Office documents (ZIP archives inside): named as an unsupported file type, not told to be unzipped."""
 _SITE_SUFFIXES = (".yaml", ".yml", ".json", ".toml", ".geojson", ".gpkg", ".shp", ".fgb")
 
 
@@ -288,8 +290,9 @@ def _zip_names(path: Path) -> list[str] | None:
 def other_gis_file(path: Path, file: str) -> Problem | None:
     """The problem of a file given that is part of a GIS site but not one siteopt reads: a
     Shapefile's ``.dbf``, ``.shx``, ``.prj``... (the ``.shp`` is read, with them) or a ``.dbf``
-    table alone, a QGIS project (``.qgz``, ``.qgs``), Google Earth's KML (``.kml``, ``.kmz``), or a
-    ZIP archive (a zipped Shapefile, as QGIS users send them); ``None`` for any other file."""
+    table alone, a QGIS project (``.qgz``, ``.qgs``), Google Earth's KML (``.kml``, ``.kmz``), an office
+    document (``.xlsx``: a ZIP archive, but not one to unzip) or a ZIP archive (a zipped Shapefile, as
+    QGIS users send them); ``None`` for any other file."""
     try:
         if not path.is_file():
             return None
@@ -313,6 +316,12 @@ def other_gis_file(path: Path, file: str) -> Problem | None:
         return Problem(file, "", "is a Google Earth file (KML), which siteopt does not read",
                        "open it in QGIS and save its layers into one GeoPackage, each under its site layer name "
                        "(Processing Toolbox > Database > Package layers)")
+    if suffix in _OFFICE_SUFFIXES:  # a ZIP archive too, but not one to unzip
+        return Problem(file, "", f"unsupported file type {suffix!r}: an office document (a spreadsheet, text or slides), "
+                       "which siteopt does not read",
+                       "use .yaml, .yml, .json, .toml or (sites) .geojson, .gpkg, .shp, .fgb (a spreadsheet of firms: in "
+                       "QGIS, Processing Toolbox > Create points layer from table, saved as layer firms of the site's "
+                       "GeoPackage)")
     inside = _zip_names(path)
     if inside is None:
         return None

@@ -156,9 +156,11 @@ def _scenario_site(data: dict[str, Any], file: str, path: Path | None) -> tuple[
     if not isinstance(site_ref, str) or not site_ref:
         return None, None, []
     site_path, looked = resolve_site_ref(site_ref, path)
+    beside = (path.parent if path is not None else Path.cwd()) / site_ref
+    if site_path is None and len(looked) > 1 and beside.is_file():  # no site id, but a file beside (firms.csv): read,
+        site_path = beside                                             # and what is wrong with it said
     if site_path is None:
         folder = next((p for p in looked if Path(p).is_dir()), None)
-        beside = (path.parent if path is not None else Path.cwd()) / site_ref
         if folder is None and len(looked) > 1 and beside.is_dir():  # no site id, but a folder beside the scenario
             folder = beside
         if folder is not None:
