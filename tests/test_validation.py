@@ -381,8 +381,8 @@ def test_a_quoted_number_is_read_a_thousands_separator_is_refused_and_an_empty_e
 def test_numbers_and_currencies_written_as_in_continental_europe_get_what_to_write(tmp_path):
     """A German planner writes ``budget: 3.000.000`` (YAML: text), ``"1.500,50"``, ``"3,5"`` and
     ``currency: €``: each was 'write budget as a number' or 'use a three-letter ISO 4217 code such
-    as GBP, USD or EUR', with no word of what was wrong. ``"1.500"`` alone stays one and a half
-    where a fraction may be meant."""
+    as GBP, USD or EUR', with no word of what was wrong. ``"1.500"`` alone, once read as one and a
+    half, reads two ways: both are named (tests/test_number_text.py)."""
     from tests.sitefiles import write_files
 
     site, scen = write_files(tmp_path)
@@ -403,6 +403,7 @@ def test_numbers_and_currencies_written_as_in_continental_europe_get_what_to_wri
         "currency": "write the ISO 4217 code, not the symbol: currency: EUR",
         "budget": "write 3000000, without the points between thousands",
         "facilities[0].cost": "write 3.5: a decimal point, not a comma",
+        "social_spaces.cost": "write the number meant as a plain number, without quotes or separators: cost: 1500 or cost: 1.5",
         "crossings.types.signalised.cost": "write 250000.50, without the points between thousands and with a decimal point, "
                                            "not a comma"}, got
 

@@ -34,6 +34,7 @@ from pydantic_core import ErrorDetails
 from optimiser.errors import Problem
 from optimiser.inputs.currency import DEFAULT_CURRENCY, ISO_4217_CODES
 from optimiser.inputs.limits import plain_number
+from optimiser.inputs.number_text import AMBIGUOUS_NUMBER, ambiguous_readings
 
 logger = logging.getLogger(__name__)
 
@@ -359,7 +360,18 @@ def describe(err: ErrorDetails) -> str:
         return f"must be a number, got {ctx.get('value')}"
     if t == "int_parsing_size":
         return f"is far too large for a whole number here, got {shown}"
+    if t == AMBIGUOUS_NUMBER:
+        return _two_readings(str(ctx.get("text")), str(ctx.get("thousands")), str(ctx.get("decimal")))
     return str(err.get("msg", t))
+
+
+def _two_readings(text: str, thousands: str, decimal: str) -> str:
+    """The reason of a text number that reads two ways (``"1.500"``: 1500 or 1.5)."""
+    if "," in text:
+        return (f"{_shown(text)} is ambiguous: {thousands} with a comma between thousands (as in English), "
+                f"or {decimal} with a decimal comma (as in much of Europe)")
+    return (f"{_shown(text)} is ambiguous: {thousands} with a point between thousands (as in Germany and much of "
+            f"Europe), or {decimal} with a decimal point")
 
 
 _SEPARATORS = r"[,'’ \u00a0\u202f_]"
@@ -442,6 +454,18 @@ def _money_fix(given: str, plain: str, currency: str | None) -> str:
             f"symbol or units ({plain} only if the figure is in {cur} already)")
 
 
+def _ambiguous_amount_fix(given: str, field: str) -> str | None:
+    """The fix for an amount written as in a report whose figure reads two ways (``"€1.500"``,
+    ``"£1,500k"``: the point or comma a thousands separator or a decimal one), else ``None``."""
+    m = _AMOUNT.fullmatch(given.strip())
+    readings = ambiguous_readings(m[2]) if m else None
+    if m is None or readings is None:
+        return None
+    a, b = (_plain_amount(given.strip().replace(m[2], r, 1)) for r in readings)
+    return (f"{m[2]} may be {readings[0]} or {readings[1]}: write the amount meant alone, in the scenario's currency "
+            f"(converted first if it is in another), as a plain number: {field}: {a} or {field}: {b}")
+
+
 def _whole_exponent(text: str) -> int | None:
     """The whole number a text in exponent notation stands for (``"1e6"``, ``"2.5e3"``, which
     YAML reads as text), or ``None``."""
@@ -457,6 +481,9 @@ def fix_for(err: ErrorDetails, field: str, currency: str | None = None) -> str |
     t, ctx = err["type"], err.get("ctx") or {}
     if t == "missing":
         return f"add {field}; sites/README.md and constraints/README.md list every key"
+    if t == AMBIGUOUS_NUMBER:
+        return (f"write the number meant as a plain number, without quotes or separators: {field}: "
+                f"{ctx.get('thousands')} or {field}: {ctx.get('decimal')}")
     if t == "less_than_equal" and field == "width_m":
         return (f"a barrier's band is at most {_bound(ctx)} m wide, the widest a walkable site spans: check the "
                 "width for extra zeros or another unit")
@@ -476,7 +503,7 @@ def fix_for(err: ErrorDetails, field: str, currency: str | None = None) -> str |
             plain := _continental(given, whole=t == "int_parsing")) is not None:
         return plain
     if t == "float_parsing" and field in _MONEY_KEYS and isinstance(given, str) and (plain := _plain_amount(given)) is not None:
-        return _money_fix(given, plain, currency)
+        return _ambiguous_amount_fix(given, field) or _money_fix(given, plain, currency)
     if t == "int_parsing" and isinstance(given, str) and (whole := _whole_exponent(given)) is not None:
         return f"write {whole}: a whole number is written out, without an exponent"
     if t == "int_parsing_size":

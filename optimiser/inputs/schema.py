@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import types
 import typing
 from typing import Annotated, Any, Final, Literal
@@ -63,6 +64,7 @@ from optimiser.inputs.domain import (
 )
 from optimiser.inputs.limits import MAX_SEED, MAX_TIME_LIMIT_S, MAX_WORKERS  # noqa: F401 - re-exported
 from optimiser.inputs.messages import BOOL_FOR_NUMBER
+from optimiser.inputs.number_text import AMBIGUOUS_NUMBER, ambiguous_readings, takes_text, textual_numbers
 
 logger = logging.getLogger(__name__)
 
@@ -131,8 +133,9 @@ Weight = Annotated[float, Field(ge=0, le=MAX_WEIGHT, allow_inf_nan=False)]
 Coord = Annotated[list[Annotated[float, Field(allow_inf_nan=False)]], Field(min_length=2, max_length=3)]
 
 
-def _takes_number_not_bool(annotation: Any) -> bool:
-    """Whether a field's annotation takes an int or a float (anywhere in a union) and never a bool."""
+def _number_types(annotation: Any) -> set[Any]:
+    """``int`` and ``float`` where a field's annotation takes them (anywhere in a union; not in a
+    list or mapping); empty when it takes none, or takes a bool too."""
     found: list[Any] = []
     stack = [annotation]
     while stack:
@@ -141,7 +144,7 @@ def _takes_number_not_bool(annotation: Any) -> bool:
             stack.extend(typing.get_args(a)[:1] if typing.get_origin(a) is typing.Annotated else typing.get_args(a))
         else:
             found.append(a)
-    return bool not in found and any(a in (int, float) for a in found)
+    return set() if bool in found else {a for a in found if a in (int, float)}
 
 
 class _Strict(BaseModel):
@@ -154,11 +157,32 @@ class _Strict(BaseModel):
     @classmethod
     def _no_bool_for_number(cls, value: Any, info: ValidationInfo) -> Any:
         """``true`` / ``false`` (YAML also reads ``yes``, ``no``, ``on``, ``off`` so) is no number:
-        pydantic would take it as 1 or 0 (``employees: yes`` would be one employee)."""
-        if isinstance(value, bool) and info.field_name in cls.model_fields and _takes_number_not_bool(
-                cls.model_fields[info.field_name].annotation):
+        pydantic would take it as 1 or 0 (``employees: yes`` would be one employee). A number as
+        text is read only in the form the JSON Schema allows (:mod:`optimiser.inputs.number_text`):
+        ``"1.500"`` is refused as ambiguous, not read as 1.5."""
+        if not isinstance(value, (bool, str)) or info.field_name not in cls.model_fields:
+            return value
+        kinds = _number_types(cls.model_fields[info.field_name].annotation)
+        if not kinds:
+            return value
+        if isinstance(value, bool):
             raise PydanticCustomError(BOOL_FOR_NUMBER, "must be a number, got {value}", {"value": str(value).lower()})
+        whole = float not in kinds
+        readings = ambiguous_readings(value, whole=whole)
+        if readings is not None:
+            raise PydanticCustomError(AMBIGUOUS_NUMBER, "{text} may be {thousands} or {decimal}",
+                                      {"text": value, "thousands": readings[0], "decimal": readings[1]})
+        if not whole and not takes_text(value, whole=False) and _finite(value):  # "1.5_0", which float() reads
+            raise PydanticCustomError("float_parsing", "Input should be a valid number, unable to parse string as a number")
         return value
+
+
+def _finite(text: str) -> bool:
+    """Whether Python reads ``text`` as a finite number."""
+    try:
+        return math.isfinite(float(text))
+    except ValueError:
+        return False
 
 
 def _money_config(field: str) -> ConfigDict:
@@ -646,7 +670,7 @@ def json_schema() -> dict[str, Any]:
     models: dict[str, type[BaseModel]] = {"SiteFile": SiteFile, "ScenarioFile": ScenarioFile, "BatchFile": BatchFile}
     defs: dict[str, Any] = {}
     for name, model in models.items():
-        sch = model.model_json_schema()
+        sch = textual_numbers(model.model_json_schema())
         defs.update(sch.pop("$defs", {}))
         defs[name] = sch
     return {
