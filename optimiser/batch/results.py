@@ -20,6 +20,7 @@ from optimiser.batch.records import METRE_DECIMALS, is_solved
 from optimiser.batch.spec import BatchItem
 from optimiser.inputs.currency import currency_prefix, currency_unit, money_short
 from optimiser.inputs.money_fields import scenario_currency
+from optimiser.present.csv_cells import guard_cell
 from optimiser.present.formatting import mpl_text
 
 logger = logging.getLogger(__name__)
@@ -69,11 +70,12 @@ def _cell(v: Any) -> Any:
         return "" if not math.isfinite(v) else repr(round(v, 6))
     if isinstance(v, dict | list):
         return canonical_json(v)
-    return v
+    return guard_cell(v) if isinstance(v, str) else v
 
 
 def csv_text(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
-    """CSV text: floats rounded to 6 places, booleans as true/false, missing values empty."""
+    """CSV text: floats rounded to 6 places, booleans as true/false, missing values empty, text
+    that starts like a spreadsheet formula after a single quote (:mod:`~optimiser.present.csv_cells`)."""
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(header)

@@ -47,6 +47,7 @@ from optimiser.inputs.safefile import (
     json_object_no_dupes,
     read_regular_bytes,
 )
+from optimiser.present.csv_cells import guard_cell, read_cell
 from optimiser.present.geojson import to_wgs84_geojson
 from optimiser.present.gpkg import LAYOUT_GPKG, write_run_gpkg
 from optimiser.present.jsonready import json_ready
@@ -100,10 +101,11 @@ def write_json_atomic(path: str | os.PathLike[str], data: Any) -> Path:
 
 
 def _cell_text(value: Any) -> str:
-    """How a value is written in the run's CSV files (floats to 2 decimals, inf/nan empty)."""
+    """How a value is written in the run's CSV files (floats to 2 decimals, inf/nan empty; text
+    that starts like a spreadsheet formula after a single quote: :mod:`~optimiser.present.csv_cells`)."""
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
         return ""
-    return str(round(value, 2) if isinstance(value, float) else value)
+    return guard_cell(value) if isinstance(value, str) else str(round(value, 2) if isinstance(value, float) else value)
 
 
 def _csv_text(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
@@ -511,7 +513,7 @@ def render_run(run_dir: str | Path) -> list[Path]:
 def _parse_cell(column: str, text: str | None) -> Any:
     """A CSV cell as int / float / bool / None / str (text columns stay text)."""
     if column in _TEXT_COLUMNS:
-        return text or ""
+        return read_cell(text or "")
     if text is None:
         return None
     s = text.strip()
