@@ -1,6 +1,6 @@
 """``python -m optimiser`` is ``siteopt``."""
 
-from optimiser.cli import main
+from optimiser.entry import main
 
 if __name__ == "__main__":
     main()
