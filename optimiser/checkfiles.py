@@ -2,9 +2,11 @@
 its ``format``, every problem of every file (a scenario's references into its site included,
 even when the site has problems of its own) and the site sanity warnings of the valid ones.
 
-This is what ``siteopt validate`` runs. It sits above :mod:`optimiser.inputs` (sites and
-scenarios), :mod:`optimiser.batch` (batch files) and :mod:`optimiser.network.sanity` (warnings,
-which need the walk network), so none of those depends on another.
+This is what ``siteopt validate`` runs, and :func:`validate_files` (the public API's, re-exported
+by :mod:`optimiser.inputs.validate`, on which nothing here depends) its problems without the
+warnings. It sits above :mod:`optimiser.inputs` (sites and scenarios), :mod:`optimiser.batch`
+(batch files) and :mod:`optimiser.network.sanity` (warnings, which need the walk network), so
+none of those depends on another.
 """
 
 from __future__ import annotations
@@ -18,13 +20,11 @@ from pathlib import Path
 from optimiser.batch.spec import BatchItem, BatchSpec, inspect_batch
 from optimiser.errors import InputError, ModelTooLargeError, Problem, SiteWarning
 from optimiser.inputs.domain import Scenario, Site
-from optimiser.inputs.formats import load_mapping
+from optimiser.inputs.formats import checked_path, load_mapping
 from optimiser.inputs.kinds import FileKind, detect_kind
-from optimiser.inputs.locate import display_path
+from optimiser.inputs.locate import display_path, resolve_input
 from optimiser.inputs.scenario import check_scenario
 from optimiser.inputs.site import check_site
-from optimiser.model.size import check_model_size
-from optimiser.network.sanity import futures_warnings, scenario_warnings, site_probe
 
 logger = logging.getLogger(__name__)
 
@@ -78,6 +78,8 @@ def _check_batch(path: Path, name: str, report: FileReport, with_warnings: bool)
     if not more:
         report.problems.extend(_item_problems(items, name))
     if scenario is not None and with_warnings and not report.problems:
+        from optimiser.network.sanity import scenario_warnings  # see _add_warnings
+
         report.warnings.extend(scenario_warnings(scenario))
 
 
@@ -113,6 +115,8 @@ def check_file(path: str | os.PathLike[str], *, with_warnings: bool = True, name
         report.site, more = check_site(data, name, p.resolve())
         report.problems.extend(more)
         if report.site is not None and with_warnings and not report.problems:
+            from optimiser.network.sanity import site_probe  # see _add_warnings
+
             _add_warnings(report, name, site_probe(report.site))
     logger.debug("checked %s (%s): %d problems, %d warnings", name, report.kind, len(report.problems), len(report.warnings))
     return report
@@ -122,7 +126,11 @@ def _add_warnings(report: FileReport, name: str, scenario: Scenario) -> None:
     """The sanity warnings of ``scenario`` (a scenario file's, or a site's probe), after the size
     check ``siteopt run`` makes first: a model it would refuse at the scenario's time limit is a
     problem here too, found from the inputs alone (a 1 mm candidate spacing is refused at once
-    instead of being built until the memory runs out)."""
+    instead of being built until the memory runs out). The model and network modules are imported
+    here, when warnings are asked for: :func:`validate_files` (none) does not load SciPy."""
+    from optimiser.model.size import check_model_size
+    from optimiser.network.sanity import futures_warnings, scenario_warnings
+
     try:
         check_model_size(scenario, scenario.solver.time_limit_s)
     except ModelTooLargeError as exc:
@@ -161,3 +169,35 @@ def check_files(paths: Iterable[str | os.PathLike[str]], *, with_warnings: bool 
         seen_warnings.update(r.warnings)
         reports.append(r)
     return reports
+
+
+def validate_files(paths: Iterable[str | os.PathLike[str]] | str | os.PathLike[str]) -> list[Problem]:
+    """Check files (sites, scenarios and batches, told apart per file by their ``format``);
+    return every problem found: what ``siteopt validate`` reports, without its warnings and the
+    model size check (which build the walk network).
+
+    Args:
+        paths: the files to check, or one file; a file may be an embedded name (``siteopt
+            list``: ``"fremont/baseline"``, ``"amp_sbp"``), as ``siteopt validate`` takes it.
+            Nothing is written.
+
+    Returns:
+        Every problem, in file order, each once (a site named by two scenarios is reported once).
+        A batch's are its own, its base scenario's and each item's (``item 2 (budget_gbp=...):
+        budget_gbp``), as ``siteopt validate`` lists them.
+
+    Raises:
+        TypeError: ``paths`` is neither a path nor a collection of paths.
+    """
+    if isinstance(paths, (str, os.PathLike)):
+        paths = [paths]  # one file, not its characters
+    elif isinstance(paths, bytes) or not isinstance(paths, Iterable):
+        raise TypeError(f"validate_files() takes a path or a list of paths, got {type(paths).__name__}")
+    paths = list(paths)
+    for path in paths:
+        checked_path(path, "validate_files", "paths")  # each a path (the names shown stay as given)
+    problems: list[Problem] = []
+    for path in paths:
+        file = resolve_input(os.fspath(path))  # a file, or an embedded name
+        problems.extend(check_file(file, with_warnings=False, name=str(path) if file == Path(path) else str(file)).problems)
+    return list(dict.fromkeys(problems))

@@ -17,7 +17,8 @@ Modules, by concern:
   crossings, exclusion zones, crossing rules);
 - :mod:`~optimiser.inputs.scenario`: ``read_scenario``, ``scenario_from_mapping`` (references by
   section: layers, demand, directness, crossings, facilities);
-- :mod:`~optimiser.inputs.validate`: ``validate_files`` for any mix of files;
+- :mod:`~optimiser.inputs.validate`: ``validate_files`` for any mix of files (batches too: it is
+  :func:`optimiser.checkfiles.validate_files`);
 - :mod:`~optimiser.inputs.locate`: data folders, the embedded baseline, the site a scenario names.
 """
 
