@@ -20,6 +20,7 @@ from shapely.geometry.base import BaseGeometry
 
 from optimiser.errors import ModelError
 from optimiser.inputs.crs import COORD_DECIMALS, WGS84, reproject_to_wgs84, rfc7946_oriented
+from optimiser.present.antimeridian import cut_antimeridian
 
 logger = logging.getLogger(__name__)
 
@@ -42,7 +43,8 @@ def _finite_props(props: Mapping[str, Any]) -> dict[str, Any]:
 
 def to_wgs84_geojson(features: Iterable[Mapping[str, Any]], crs: str) -> dict[str, Any]:
     """An RFC 7946 FeatureCollection from features whose geometry is in ``crs`` (metres):
-    lon/lat, polygons by the right-hand rule (exteriors counter-clockwise).
+    lon/lat, polygons by the right-hand rule (exteriors counter-clockwise), a line or polygon
+    crossing the antimeridian cut there into a MultiLineString / MultiPolygon (section 3.1.9).
 
     Each feature is a GeoJSON-like mapping ``{"type": "Feature", "geometry": ..., "properties":
     ...}``; ``geometry`` may be a shapely geometry or a GeoJSON geometry mapping.
@@ -54,7 +56,7 @@ def to_wgs84_geojson(features: Iterable[Mapping[str, Any]], crs: str) -> dict[st
             geom_json = None
         else:
             geom = g if isinstance(g, BaseGeometry) else shape(g)
-            wgs = rfc7946_oriented(reproject_to_wgs84(geom, crs))
+            wgs = rfc7946_oriented(cut_antimeridian(reproject_to_wgs84(geom, crs)))
             if not np.isfinite(shapely.get_coordinates(wgs)).all():  # RFC 7946 has no null coordinates
                 props = f.get("properties") or {}
                 raise ModelError(f"{props.get('layer', 'feature')} {props.get('id', '')!s}: its coordinates cannot be "

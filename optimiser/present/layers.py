@@ -23,6 +23,7 @@ from shapely.geometry import shape
 from shapely.geometry.base import BaseGeometry
 
 from optimiser.inputs.domain import BARRIER_KIND_ALIASES, BarrierKind
+from optimiser.present.antimeridian import join_antimeridian
 from optimiser.present.metrics import RunMetrics
 from optimiser.present.rings import polygon_rings
 
@@ -151,7 +152,8 @@ def _to_site_crs(crs: str) -> Transformer | None:
 def project_geojson(fc: Mapping[str, Any], crs: str) -> Layout:
     """An RFC 7946 FeatureCollection (WGS84 lon/lat) as a :class:`Layout` in ``crs`` metres.
 
-    Features without geometry are skipped; a feature's layer is its ``layer`` property.
+    Features without geometry are skipped; a feature's layer is its ``layer`` property; a line
+    or polygon cut at the antimeridian is joined again (:func:`join_antimeridian`).
     """
     tr = _to_site_crs(crs)
 
@@ -167,7 +169,7 @@ def project_geojson(fc: Mapping[str, Any], crs: str) -> Layout:
         geom = f.get("geometry")
         if not geom:
             continue
-        feats.append(Feature(_layer_name(props), shapely.transform(shape(geom), fn), props))
+        feats.append(Feature(_layer_name(props), shapely.transform(join_antimeridian(shape(geom)), fn), props))
     logger.debug("projected %d features to %s", len(feats), crs)
     return Layout(feats, crs)
 
