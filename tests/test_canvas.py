@@ -12,7 +12,7 @@ from matplotlib.figure import Figure
 
 from optimiser.present.canvas import LIGHT_GLYPHS, MapCanvas, MapRenderer
 from optimiser.present.figure import new_figure
-from optimiser.present.style import TEXT_RC
+from optimiser.present.style import text_rc
 
 
 def _draw(canvas_class: type) -> np.ndarray:
@@ -27,7 +27,7 @@ def _draw(canvas_class: type) -> np.ndarray:
     ax.text(0.6, 0.15, r"$\frac{a}{b}\sqrt{x}$ m", fontsize=9)
     ax.text(0.7, 0.8, "no antialias", fontsize=7, antialiased=False, rotation=-90)
     ax.annotate("N", xy=(0.9, 0.9), xytext=(0.9, 0.7), ha="center", fontsize=10, arrowprops={"arrowstyle": "-|>"})
-    with matplotlib.rc_context(TEXT_RC):
+    with matplotlib.rc_context(text_rc()):
         canvas.draw()
     return np.asarray(canvas.buffer_rgba()).copy()
 

@@ -16,7 +16,7 @@ from PIL import Image
 from optimiser.present.figure import _png_metadata, figure_png
 from optimiser.present.png import IDAT_BYTES, png_bytes
 from optimiser.present.runid import png_run_id
-from optimiser.present.style import PNG_COMPRESS_LEVEL, TEXT_RC
+from optimiser.present.style import PNG_COMPRESS_LEVEL, text_rc
 
 
 def _decoded(data: bytes) -> tuple[np.ndarray, dict]:
@@ -73,7 +73,7 @@ def test_figure_png_has_the_pixels_and_metadata_of_matplotlibs_png(dpi, tmp_path
     fig = _figure(150)
     ours = figure_png(fig, dpi, run_id="20261204T000000Z-abcdef12")
     buf = io.BytesIO()
-    with matplotlib.rc_context(TEXT_RC):
+    with matplotlib.rc_context(text_rc()):
         fig.savefig(buf, dpi=dpi, format="png", facecolor=fig.get_facecolor(), metadata=_png_metadata("20261204T000000Z-abcdef12"),
                     pil_kwargs={"compress_level": PNG_COMPRESS_LEVEL})
     theirs = buf.getvalue()

@@ -547,18 +547,69 @@ def test_wrong_type_in_metrics_names_file_and_field(tmp_path: Path) -> None:
 
 
 def test_names_the_plan_font_cannot_draw_are_found_and_not_warned_per_glyph():
-    """Latin with accents draws; CJK and emoji do not (DejaVu Sans): said once per run by the
-    renderer, not as matplotlib's per-glyph warnings with source paths on stderr."""
+    """Latin with accents draws; emoji do not (DejaVu Sans, and no CJK font has them), CJK only
+    with a CJK font installed: said once per run by the renderer, not as matplotlib's per-glyph
+    warnings with source paths on stderr."""
     import subprocess
     import sys
 
     from optimiser.present.figure import names_without_glyphs
 
-    assert names_without_glyphs(["Müller GmbH – Rotherham", "株式会社", "works 🏭", "AMRC"]) == ["株式会社", "works 🏭"]
+    cjk = len(style.font_families()) > 1
+    assert names_without_glyphs(["Müller GmbH – Rotherham", "株式会社", "works 🏭", "AMRC"]) == (
+        ["works 🏭"] if cjk else ["株式会社", "works 🏭"])
     script = ("import io\nimport optimiser.present.figure\nfrom matplotlib.figure import Figure\n"
               "fig = Figure(); fig.text(0.5, 0.5, '株式会社 🏭'); fig.savefig(io.BytesIO(), format='png')\n")
     r = subprocess.run([sys.executable, "-W", "default", "-c", script], capture_output=True, text=True, timeout=120)
     assert r.returncode == 0 and "Glyph" not in r.stderr, r.stderr
+
+
+def test_font_families_name_only_fonts_matplotlib_has():
+    from matplotlib import font_manager
+
+    have = {f.name for f in font_manager.fontManager.ttflist}
+    fams = style.font_families()
+    assert fams[0] == "DejaVu Sans" and set(fams) <= have and len(fams) <= 2
+    assert style.text_rc()["font.family"] == list(fams)
+
+
+def test_a_chinese_or_japanese_firm_name_draws_in_the_cjk_font(rendered: Path) -> None:
+    """With a CJK font installed (Debian fonts-noto-cjk, as .ci/run installs), a firm named in
+    Chinese or Japanese is drawn in it on the plan: no glyph is missing (matplotlib would warn for
+    each and draw a box), and two different characters draw differently (boxes are all alike)."""
+    import warnings
+
+    from matplotlib import font_manager
+
+    if not {f.name for f in font_manager.fontManager.ttflist} & set(style.CJK_FONTS):
+        pytest.skip("no CJK font installed (apt-get install fonts-noto-cjk)")
+    run = load_run(rendered)
+    for f in run.layout.layer("firm")[:2]:
+        f.props["name"] = "株式会社トヨタ" if f.props["name"].startswith("AMRC") else "北京精密机械有限公司"
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")  # figure.py ignores the per-glyph warning: here it is wanted
+        fig = plan.plan_figure(run)
+        figure.figure_png(fig)
+    missing = [str(w.message) for w in caught if "missing from font" in str(w.message)]
+    assert missing == []
+    assert any("株式会社トヨタ" in t.get_text() for t in fig.findobj(match=lambda a: hasattr(a, "get_text")))
+
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    def drawn(char: str) -> np.ndarray:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            import matplotlib
+
+            with matplotlib.rc_context(style.text_rc()):
+                f = Figure(figsize=(0.5, 0.5), dpi=100)
+                canvas = FigureCanvasAgg(f)
+                f.text(0.1, 0.2, char, fontsize=20)
+                canvas.draw()
+                return np.asarray(canvas.buffer_rgba())[..., 0].copy()
+
+    assert (drawn("株") != drawn("京")).any()
 
 
 def test_notebook_thumbnail_keeps_a_parcels_hole(rendered: Path) -> None:

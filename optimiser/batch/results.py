@@ -22,6 +22,7 @@ from optimiser.inputs.currency import currency_prefix, currency_unit, money_shor
 from optimiser.inputs.money_fields import scenario_currency
 from optimiser.present.csv_cells import guard_cell
 from optimiser.present.formatting import mpl_text
+from optimiser.present.style import under_text_rc
 
 logger = logging.getLogger(__name__)
 
@@ -383,6 +384,7 @@ def _draw_side(ax: Any, rows: Sequence[Sequence[Any]], col: int, title: str, uni
     ax.grid(True, color="#e5e5e5", lw=0.6)
 
 
+@under_text_rc
 def pareto_figure(items: Sequence[BatchItem], records: Mapping[str, Mapping[str, Any]], title: str) -> Any:
     """pareto.png's figure: the objective actually optimised against capital cost (every solved
     item, the front as a step line with labels; the axis spans the solved items, a

@@ -63,7 +63,7 @@ from optimiser.present.staging import (
     stage_for_render,
     write_new_file,
 )
-from optimiser.present.style import PLAN_DPI, PlanStyle
+from optimiser.present.style import PLAN_DPI, PlanStyle, under_text_rc
 from optimiser.present.titles import wrap_title
 
 logger = logging.getLogger(__name__)
@@ -352,6 +352,7 @@ class _Grid:
                 (self.panel_w - 0.25) / fig_w, self.panel_h / fig_h)
 
 
+@under_text_rc
 def compare_figure(runs: Sequence[RunData], *, distance: bool = True) -> tuple[Figure, list[Axes], list[Axes]]:
     """The comparison figure: one plan panel per run (shared extent and scales), distance maps
     below with shared colour limits, and the key-metrics table.

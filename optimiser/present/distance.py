@@ -47,6 +47,7 @@ from optimiser.present.style import (
     PLAN_DPI,
     SIDE_GAP_IN,
     PlanStyle,
+    under_text_rc,
 )
 from optimiser.present.titles import wrap_title
 
@@ -340,6 +341,7 @@ def _draw_firm_values(panel: MapPanel, style: PlanStyle, vals: dict[str, float],
                               fontsize=style.label_fontsize - 0.5, color=LABEL_C, zorder=24, path_effects=HALO)
 
 
+@under_text_rc
 def distance_figure(run: RunData, kind: str = "change", **kwargs: Any) -> Figure:
     """The figure written as ``distance.png`` / ``distance.svg``: ``change``, or ``pairs`` when the
     run has no facility walks (:func:`distance_values`; ``kwargs`` go to :func:`draw_distance_map`)."""

@@ -23,7 +23,7 @@ from optimiser.present.metrics import RunMetrics
 from optimiser.present.png import png_bytes
 from optimiser.present.rings import poly_path
 from optimiser.present.staging import write_new_file
-from optimiser.present.style import BACKGROUND, MAP_BACKGROUND, PLAN_DPI, PLAN_SIZE, PNG_COMPRESS_LEVEL, TEXT_RC
+from optimiser.present.style import BACKGROUND, MAP_BACKGROUND, PLAN_DPI, PLAN_SIZE, PNG_COMPRESS_LEVEL, font_families, text_rc
 
 logger = logging.getLogger(__name__)
 
@@ -33,12 +33,16 @@ warnings.filterwarnings("ignore", message=r"Glyph \d+ .*missing from", category=
 
 
 def names_without_glyphs(names: Iterable[str]) -> list[str]:
-    """The names holding a character the plans' font cannot draw (it shows as a box), in order."""
+    """The names holding a character none of the plans' fonts can draw (it shows as a box), in
+    order (:func:`~optimiser.present.style.font_families`: with a CJK font installed, Chinese,
+    Japanese and Korean names draw)."""
     from matplotlib import font_manager, ft2font
 
+    have: set[int] = set()
     try:
-        font = ft2font.FT2Font(font_manager.findfont(font_manager.FontProperties(family=matplotlib.rcParams["font.family"])))
-        have = set(font.get_charmap())
+        for family in font_families():
+            path = font_manager.findfont(font_manager.FontProperties(family=family), fallback_to_default=False)
+            have.update(ft2font.FT2Font(path).get_charmap())
     except (OSError, RuntimeError, ValueError):  # no font file to ask: say nothing
         return []
     return [n for n in names if any(ord(c) not in have for c in n if not c.isspace())]
@@ -175,7 +179,7 @@ def save_figure(fig: Figure, path: Path, dpi: float = PLAN_DPI, run_id: str | No
     through a symlink. Returns ``path``."""
     path = Path(path)
     buf = io.BytesIO()
-    with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": "siteopt", **TEXT_RC}):
+    with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": "siteopt", **text_rc()}):
         if path.suffix.lower() == ".svg":
             fig.savefig(buf, format="svg", metadata={"Date": None, **({"Identifier": run_id} if run_id else {})})
         elif path.suffix.lower() in ("", ".png"):
@@ -193,14 +197,14 @@ def _png_metadata(run_id: str | None) -> dict[str, str]:
 
 def figure_png(fig: Figure, dpi: float = PLAN_DPI, run_id: str | None = None) -> bytes:
     """The figure as PNG bytes (what :func:`save_figure` writes to a ``.png``): text unhinted
-    (:data:`~optimiser.present.style.TEXT_RC`, as the plans are laid out) and a quick zlib level.
+    (:func:`~optimiser.present.style.text_rc`, as the plans are laid out) and a quick zlib level.
 
     The pixels are drawn as matplotlib draws a PNG (the same ``savefig``, into Agg's RGBA
     buffer) and written by :func:`optimiser.present.png.png_bytes` (rows unfiltered: a third of
     Pillow's time); through Pillow as matplotlib writes it where that cannot be used (a
     buffer of another size, metadata that is not Latin-1)."""
     buf = io.BytesIO()
-    with matplotlib.rc_context(TEXT_RC):
+    with matplotlib.rc_context(text_rc()):
         fig.savefig(buf, dpi=dpi, format="rgba", facecolor=fig.get_facecolor())
     w_in, h_in = fig.get_size_inches()
     try:  # Agg's canvas is int(size in inches x dpi) pixels each way
@@ -209,7 +213,7 @@ def figure_png(fig: Figure, dpi: float = PLAN_DPI, run_id: str | None = None) ->
     except ValueError as exc:
         logger.debug("PNG written through Pillow: %s", exc)
     buf = io.BytesIO()
-    with matplotlib.rc_context(TEXT_RC):
+    with matplotlib.rc_context(text_rc()):
         fig.savefig(buf, dpi=dpi, format="png", facecolor=fig.get_facecolor(), metadata=_png_metadata(run_id),
                     pil_kwargs={"compress_level": PNG_COMPRESS_LEVEL})
     return buf.getvalue()

@@ -17,7 +17,6 @@ import logging
 import textwrap
 from typing import Any
 
-import matplotlib
 from matplotlib.axes import Axes
 from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
@@ -63,10 +62,10 @@ from optimiser.present.style import (
     ROUTE_AFTER_C,
     ROUTE_BEFORE,
     SOCIAL_C,
-    TEXT_RC,
     PlanStyle,
     RouteStyle,
     size_keys,
+    under_text_rc,
 )
 from optimiser.present.titles import plan_title
 from optimiser.present.transit_plan import draw_transit
@@ -149,13 +148,13 @@ def draw_plan(ax: Axes, layout: LayoutLike, metrics: RunMetrics, *, extent: Exte
     return fig
 
 
+@under_text_rc
 def plan_figure(run: RunData, **kwargs: Any) -> Figure:
     """The single-plan figure written as ``plan.png`` / ``plan.svg`` (``kwargs`` go to :func:`draw_plan`)."""
     fig = new_figure(PLAN_SIZE, PLAN_DPI)
     ax = fig.add_axes(MAP_RECT)
     ax.set_gid("plan")
-    with matplotlib.rc_context(TEXT_RC):  # measured as it will be drawn (figure.figure_png)
-        draw_plan(ax, run, run.metrics, **kwargs)
+    draw_plan(ax, run, run.metrics, **kwargs)  # measured as it will be drawn (figure.figure_png)
     return fig
 
 

@@ -126,20 +126,20 @@ def _warm_up() -> None:
         import optimiser.present.render  # noqa: F401 - the import is the point
         from optimiser.present.canvas import MapCanvas
         from optimiser.present.report import template_env
-        from optimiser.present.style import HALO, TEXT_RC
+        from optimiser.present.style import HALO, text_rc
 
-    for size, weight, style in _WARM_FONTS:
-        findfont(FontProperties(size=size, weight=weight, style=style))
     fig = Figure(figsize=(2, 1), dpi=150)
     canvas = MapCanvas(fig)
     sample = "Warm 0123 · £ → ±"
-    fig.text(0.1, 0.7, sample, fontsize=7)
-    fig.text(0.1, 0.5, sample, fontsize=7, fontweight="bold", path_effects=HALO)
-    fig.text(0.1, 0.3, sample, fontsize=7, style="italic", path_effects=HALO)
-    fig.text(0.1, 0.1, sample, fontsize=7, fontweight="bold", style="italic")
-    with matplotlib.rc_context(TEXT_RC):
+    with matplotlib.rc_context(text_rc()):  # the fonts the plans' texts take as they are made
+        for size, weight, style in _WARM_FONTS:
+            findfont(FontProperties(size=size, weight=weight, style=style))
+        fig.text(0.1, 0.7, sample, fontsize=7)
+        fig.text(0.1, 0.5, sample, fontsize=7, fontweight="bold", path_effects=HALO)
+        fig.text(0.1, 0.3, sample, fontsize=7, style="italic", path_effects=HALO)
+        fig.text(0.1, 0.1, sample, fontsize=7, fontweight="bold", style="italic")
         canvas.draw()
-    with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": "siteopt", **TEXT_RC}):
+    with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": "siteopt", **text_rc()}):
         fig.savefig(io.BytesIO(), format="svg")
     env = template_env()
     for name in env.list_templates(extensions=["j2"]):

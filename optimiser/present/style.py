@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from functools import lru_cache, wraps
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.patheffects import AbstractPathEffect
@@ -23,9 +25,48 @@ SIDE_GAP_IN = 0.18
 """Gap (inches) between the map and the legend column, and between the side columns."""
 LEGEND_COL_IN = 2.85
 """Width (inches) of the legend column beside a single plan (the key takes the rest)."""
-TEXT_RC: dict[Any, Any] = {"text.hinting": "none"}
-"""Text drawn without hinting: about a fifth less CPU per character in the Agg renderer (text is
-most of a plan's drawing time), no visible loss at 150 dpi. Plans are laid out and saved under it."""
+PLAN_FONT = "DejaVu Sans"
+"""The plans' font (matplotlib ships it; the key's wrapping widths are measured in it)."""
+CJK_FONTS = ("Noto Sans CJK JP", "Noto Sans CJK SC", "WenQuanYi Zen Hei", "WenQuanYi Micro Hei", "Droid Sans Fallback")
+"""Fonts a Chinese, Japanese or Korean name falls back to, the first installed one (Debian:
+``fonts-noto-cjk`` or ``fonts-wqy-zenhei``); with none, such a name draws as boxes."""
+
+
+@lru_cache(maxsize=1)
+def font_families() -> tuple[str, ...]:
+    """The plans' font and the first of :data:`CJK_FONTS` matplotlib knows (none: the plans' font
+    alone; nothing is asked for that is not there, so matplotlib has nothing to warn about)."""
+    from matplotlib import font_manager  # lazy: matplotlib is slow to import
+
+    have = {f.name for f in font_manager.fontManager.ttflist}
+    return (PLAN_FONT, *[f for f in CJK_FONTS if f in have][:1])
+
+
+def text_rc() -> dict[Any, Any]:
+    """The rc settings figures are built and saved under: :func:`font_families` (a glyph the plans'
+    font lacks is drawn from the next, matplotlib >= 3.6) and text drawn without hinting (about a
+    fifth less CPU per character in the Agg renderer, text being most of a plan's drawing time; no
+    visible loss at 150 dpi)."""
+    return {"text.hinting": "none", "font.family": list(font_families())}
+
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def under_text_rc(build: Callable[_P, _R]) -> Callable[_P, _R]:
+    """``build`` (a function drawing a figure) run under :func:`text_rc`: a text takes its font
+    family when it is created, so a figure is built under the settings it is saved under."""
+
+    @wraps(build)
+    def built(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+        import matplotlib
+
+        with matplotlib.rc_context(text_rc()):
+            return build(*args, **kwargs)
+
+    return built
+
 PNG_COMPRESS_LEVEL = 3
 """zlib level of the PNGs written (6 is PIL's default: about twice the CPU for a few % smaller files)."""
 DISTANCE_SIZE = (14.6, 8.6)  # inches: the map (8.4 in wide), colour bar and legend, and the key of firms

@@ -31,7 +31,7 @@ from optimiser.present.formatting import fmt_num
 from optimiser.present.layers import Extent, LayoutLike, lines, point
 from optimiser.present.metrics import RunMetrics
 from optimiser.present.plan_key import wrap_width
-from optimiser.present.style import CROSSING_C, EXISTING_CROSSING_C, FIRM_C, TRANSIT_C
+from optimiser.present.style import CROSSING_C, EXISTING_CROSSING_C, FIRM_C, TRANSIT_C, under_text_rc
 from optimiser.present.titles import wrap_title
 
 logger = logging.getLogger(__name__)
@@ -127,6 +127,7 @@ def _catchment_legend(metrics: RunMetrics, drawn: set[str]) -> list[Artist]:
     return [h for h, k in zip(out, keys, strict=True) if k in drawn]
 
 
+@under_text_rc
 def catchment_figure(layout: LayoutLike, metrics: RunMetrics, extent: Extent | None = None) -> Figure | None:
     """Two panels, the stops' walking catchments with today's crossings and with the new ones
     (None when the layout has no catchment), under a heading with the catchment walk and the staff
