@@ -149,6 +149,60 @@ def test_a_long_unbroken_firm_name_does_not_widen_the_page_on_a_phone(browser, t
     page.close()
 
 
+LONG_NAME = "DonaudampfschifffahrtselektrizitätenhauptbetriebswerkbauunterbeamtengesellschaftGmbH"
+LONG_SCENARIO = "Hochgeschwindigkeitsstreckenplanungsalternativenbewertungsverfahrensergebnisvariante"
+
+
+def _long_named_run(path: Path, variant: int) -> Path:
+    """A rendered synthetic run whose first firm has an 84-letter name (in layout.geojson and the
+    CSV tables) and, for variant 1, an 84-letter scenario name."""
+    import json
+
+    from optimiser.present.rundir import render_run
+
+    run = make_run_dir(path, variant=variant)
+    layout = json.loads((run / "layout.geojson").read_text())
+    firm = next(f for f in layout["features"] if f["properties"].get("layer") == "firm")
+    old, firm["properties"]["name"] = firm["properties"]["name"], LONG_NAME
+    (run / "layout.geojson").write_text(json.dumps(layout))
+    for table in ("firms.csv", "pairs.csv"):
+        (run / table).write_text((run / table).read_text().replace(old, LONG_NAME))
+    if variant:
+        metrics = json.loads((run / "metrics.json").read_text())
+        metrics["scenario"]["name"] = LONG_SCENARIO
+        (run / "metrics.json").write_text(json.dumps(metrics))
+    render_run(run)
+    return run
+
+
+def test_a_long_unbroken_name_stays_on_the_printed_a4_page(browser, tmp_path: Path) -> None:
+    """Printed on A4, an 84-letter firm name (no space) widened the report's firm-pair table to
+    1039 px and compare's runs table (an 84-letter scenario name) to 786 px, past the 718 px of A4
+    less margins: the page was cut. Printed, a long name breaks within its cell, and a firm name
+    column is no narrower than 8em (a word such as 'Technology' is not broken)."""
+    from optimiser.present.compare import compare_runs
+
+    runs = [_long_named_run(tmp_path / f"r{v}", v) for v in (0, 1)]
+    _, compare = compare_runs(runs, tmp_path / "cmp")
+    for page_file in (runs[0] / "report.html", compare):
+        page, events = open_page(browser, page_file, {"width": 718, "height": 1000})  # A4 less margins
+        page.emulate_media(media="print")
+        assert page.evaluate("document.documentElement.scrollWidth") <= 718, page_file.name
+        wide = page.eval_on_selector_all("body *", "els => els.filter(e => e.getBoundingClientRect().right > 718.5)"
+                                         ".map(e => e.tagName + '#' + e.id)")
+        assert not wide, (page_file.name, wide)
+        assert LONG_NAME[:20] in page.inner_text("body")
+        assert_clean(events)
+        page.close()
+    page, _ = open_page(browser, runs[0] / "report.html", {"width": 718, "height": 1000})
+    page.emulate_media(media="print")
+    widths = page.eval_on_selector_all("#pairs-table tbody td:nth-child(2)", "els => els.map(e => e.offsetWidth)")
+    em = page.eval_on_selector("#pairs-table", "e => parseFloat(getComputedStyle(e).fontSize)")
+    assert min(widths) >= 8 * em
+    page.pdf(path=str(tmp_path / "report.pdf"), format="A4")  # Chromium prints it (kept beside the test)
+    page.close()
+
+
 def test_a_column_mixing_units_sorts_each_unit_together(browser, tmp_path: Path) -> None:
     """compare.html's 'What each item buys' mixes metres of walk (a walk run) and staff (a tram
     coverage run) in one Saves column, and £ with $ in Cost: sorted as one number, 300 staff sat
