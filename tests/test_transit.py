@@ -497,6 +497,35 @@ def test_the_report_leads_with_the_transit_objective_and_counts_coverage_savings
     assert headers[3] == ("Saves (staff within a catchment)" if objective == "max_coverage" else "Saves (m of mean walk)")
 
 
+def test_a_new_stop_has_one_name_in_the_report_and_in_compares_built_row():
+    """compare's Built row named a new stop 'stop 2 on tram' (the decision's generated label, with
+    the alignment's id), the transit section 'Tram stop 2': the attribution, the report's tables,
+    the plan's key and compare now all say 'Tram stop 2' (the alignment's name). Run directories
+    written before (attribution 'stop 2 on tram') are shown with the transit section's name too."""
+    from optimiser.present.buys import buys_table, item_names
+    from optimiser.present.compare import built_text
+    from optimiser.present.layers import RunData, layout_from_features
+    from optimiser.present.report import placements_table, transit_view
+
+    r = run_scenario(tram_scenario(budget=100_000, count=CountRange(1, 1)), None, render=False)
+    m = r.metrics
+    [stop] = m.transit.stops
+    number = stop.id.split(":")[-1]
+    assert stop.name == f"Tram stop {number}"
+    assert [a.name for a in m.attribution if a.kind == "stop"] == [stop.name]
+    assert built_text(m) == stop.name
+    [row] = placements_table(m).rows
+    assert row[2].text == stop.name
+    assert [c.text for c in transit_view(m)["stops"].rows[0]][2] == stop.name
+    run = RunData(Path("unused"), m, layout_from_features([], m.site.crs))
+    assert [row[1].text for row in buys_table(run).rows] == [stop.name]
+    old = m.model_copy(deep=True)  # metrics.json as written before: the generated label in the attribution
+    for a in old.attribution:
+        a.name = f"stop {number} on tram" if a.kind == "stop" else a.name
+    assert item_names(old)[stop.id] == built_text(old) == stop.name
+    assert placements_table(old).rows[0][2].text == stop.name
+
+
 def test_relied_on_by_says_one_firm_and_one_pair_in_the_singular():
     from types import SimpleNamespace
 

@@ -32,6 +32,7 @@ import numpy as np
 from optimiser.model.demand import pair_weights
 from optimiser.present.formatting import nice_type
 from optimiser.present.metrics import ItemAttribution, PairServed
+from optimiser.present.transit_record import stop_name
 from optimiser.verify import GraphBase, Verification, verifier_base, verify
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -86,6 +87,9 @@ def item_names(prep: Prepared, keys: Sequence[str] | None = None) -> dict[str, s
         what = "Social space" if s.kind == "social" else nice_type(s.type).capitalize()
         where = parcels.get(s.parcel_id or "", s.parcel_id or "")
         names[s.key] = f"{what} on {where}" if where else what
+    lines = {t.id: t.name for t in sc.site.transit}
+    for s in prep.context.stop_sites:  # as metrics.json's transit section names it
+        names[s.key] = stop_name(lines.get(s.type) or s.type, s.key)
     for ci, c in enumerate(ctx.network.candidates):
         if ci in ctx.crossing_decision:
             text = c.name.replace(" across ", " crossing across ", 1) if c.name else f"{nice_type(c.type)} crossing {c.id}"

@@ -20,8 +20,15 @@ KIND_NAMES = {"crossing": "Crossing", "facility": "Shared facility", "social": "
 
 
 def item_names(m: RunMetrics) -> dict[str, str]:
-    """Placement id -> its human name (from the attribution; the id when the run has none)."""
-    return {a.id: a.name for a in m.attribution}
+    """Placement id -> its human name, one name wherever the item is shown (the report's tables,
+    the plan's key, compare's Built row): the attribution's, a new transit stop's from the
+    ``transit`` section ('Supertram extension stop 47': run directories written before the
+    attribution named it so too had 'stop 47 on tram-amp' there); no entry for an id the run
+    does not name."""
+    names = {a.id: a.name for a in m.attribution}
+    if m.transit is not None:
+        names.update({s.id: s.name for s in m.transit.stops if s.name and not s.existing})
+    return names
 
 
 def pairs_served_text(a: ItemAttribution, n: int = 3) -> str:
@@ -90,9 +97,10 @@ def buys_table(run: RunData) -> Table | None:
                    Header("Saves (staff within a catchment)" if staff else "Saves (m of mean walk)", True),
                    Header("Cost per staff" if staff else "Cost per m saved", True), Header("Relied on by"),
                    Header("Top pairs served"), Header("Without it")])
+    names = item_names(m)
     for a in sorted(m.attribution, key=lambda a: _saving_order(a, m)):
         table.rows.append([
-            Cell(tags.get(a.id, ""), wrap="strong"), Cell(a.name),
+            Cell(tags.get(a.id, ""), wrap="strong"), Cell(names.get(a.id, a.name)),
             num_cell(fmt_money(a.cost, m.currency), a.cost), *_saving_cells(a, m),
             Cell(_relying(a)), Cell(pairs_served_text(a) or "–"),
             Cell("still feasible" if a.feasible_without else ("breaks a requirement" if a.feasible_without is False
@@ -114,8 +122,9 @@ def compare_buys_table(runs: Sequence[RunData]) -> Table:
                    Header("Cost per unit saved" if mixed else ("Cost per staff" if staff else "Cost per m saved"), True),
                    Header("Top pairs served")])
     for r in runs:
+        names = item_names(r.metrics)
         for a in sorted(r.metrics.attribution, key=lambda a: _saving_order(a, r.metrics)):
-            table.rows.append([Cell(r.name), Cell(a.name), num_cell(fmt_money(a.cost, r.metrics.currency), a.cost,
+            table.rows.append([Cell(r.name), Cell(names.get(a.id, a.name)), num_cell(fmt_money(a.cost, r.metrics.currency), a.cost,
                                                                     group=r.metrics.currency if currencies else ""),
                                *_saving_cells(a, r.metrics, unit=mixed, currency=currencies),
                                Cell(pairs_served_text(a, 2) or "–")])

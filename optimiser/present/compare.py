@@ -30,7 +30,7 @@ from matplotlib.transforms import Bbox
 
 from optimiser.errors import FileReadError, InputError, Problem, ValidationError
 from optimiser.present.basemap import LEGEND_WRAP
-from optimiser.present.buys import compare_buys_table
+from optimiser.present.buys import compare_buys_table, item_names
 from optimiser.present.distance import DISTANCE_LABELS, distance_limits, distance_norm, draw_distance_map, firm_change_values
 from optimiser.present.figure import new_figure, save_figure
 from optimiser.present.formatting import as_float, fmt_m, fmt_money, fmt_num, fmt_pct, mpl_text, reduction_text
@@ -209,12 +209,12 @@ def run_title(run: RunData) -> str:
 
 
 def built_text(m: RunMetrics) -> str:
-    """What a run built, by human name (ids for runs without attribution)."""
-    names = {a.id: a.name for a in m.attribution}
+    """What a run built, by the names the report gives it (:func:`item_names`; ids for runs
+    without attribution)."""
+    names = item_names(m)
     pl = m.placements
     ids = [p.id for p in pl.shared_facilities] + [p.id for p in pl.social_spaces] + [p.id for p in pl.crossings]
     if m.transit is not None:  # a transit run builds stops (and crossings) outside ``placements``
-        names.update({s.id: names.get(s.id, s.name or s.id) for s in m.transit.stops})
         ids += [s.id for s in m.transit.stops if not s.existing and s.id not in ids]
         ids += [c for c in m.transit.crossings if c not in ids]
     return "; ".join(names.get(i, i) for i in ids) or "nothing"

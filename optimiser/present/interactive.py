@@ -20,7 +20,7 @@ from html import escape
 from shapely.geometry.base import BaseGeometry
 
 from optimiser.inputs.domain import BarrierKind
-from optimiser.present.buys import item_saving
+from optimiser.present.buys import item_names, item_saving
 from optimiser.present.formatting import fmt_m, fmt_money, fmt_num, nice_type
 from optimiser.present.layers import (
     Extent,
@@ -225,7 +225,7 @@ def _attribution_text(run: RunData, item_id: str) -> str:
 
 
 def _names(run: RunData) -> dict[str, str]:
-    return {a.id: a.name for a in run.metrics.attribution}
+    return item_names(run.metrics)
 
 
 def _barriers(svg: _Svg, run: RunData) -> None:

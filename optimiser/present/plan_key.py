@@ -27,6 +27,7 @@ from matplotlib.legend import Legend
 from matplotlib.lines import Line2D
 from matplotlib.text import Text
 
+from optimiser.present.buys import item_names
 from optimiser.present.formatting import fmt_m, fmt_money, fmt_num, mpl_text, nice_type
 from optimiser.present.labels import renderer, root_figure
 from optimiser.present.layers import Feature, Layout, firm_numbers, point, site_tags
@@ -85,7 +86,7 @@ class KeySection:
 
 
 def _placement_name(metrics: RunMetrics, f: Feature, kind: str) -> str:
-    names = {a.id: a.name for a in metrics.attribution}
+    names = item_names(metrics)
     if f.id in names:
         return names[f.id]
     what = nice_type(f.props.get("type")) or kind

@@ -29,7 +29,7 @@ from pyproj import CRS, Transformer
 
 from optimiser import __version__
 from optimiser.inputs.currency import currency_unit
-from optimiser.present.buys import buys_table, buys_unit_note
+from optimiser.present.buys import buys_table, buys_unit_note, item_names
 from optimiser.present.formatting import (
     as_float,
     compared_pairs_text,
@@ -228,7 +228,7 @@ def location_text(m: RunMetrics, x: float, y: float) -> str:
 def placements_table(m: RunMetrics) -> Table:
     """Everything built, with its plan tag (F1, S1, X1 ..., T for a transit stop), human name, location and cost."""
     tags = placement_tags(m)
-    names = {a.id: a.name for a in m.attribution}
+    names = item_names(m)
     pl = m.placements
     rows: list[tuple[str, str, str, str, float, str]] = []
     rows += [("Shared facility", f.id, nice_type(f.type), location_text(m, f.x, f.y), f.cost, "")

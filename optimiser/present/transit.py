@@ -22,7 +22,7 @@ from scipy.sparse.csgraph import dijkstra
 from shapely.geometry import LineString, MultiLineString, Polygon
 from shapely.geometry.base import BaseGeometry
 
-from optimiser.present.transit_record import TransitMetrics, TransitStopRecord
+from optimiser.present.transit_record import TransitMetrics, TransitStopRecord, stop_name
 from optimiser.verify import PlainGraph, Verification, layout_graph
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -58,7 +58,7 @@ def _stop_records(prep: Prepared, chosen: tuple[int, ...]) -> list[TransitStopRe
         d = prep.problem.decisions[i]
         if d.kind == "stop":
             s = by_key[d.key]
-            out.append(TransitStopRecord(id=s.key, name=f"{names.get(s.type, s.type)} stop {s.key.split(':')[-1]}", line=s.type,
+            out.append(TransitStopRecord(id=s.key, name=stop_name(names.get(s.type) or s.type, s.key), line=s.type,
                                          x=round(s.point.x, 1), y=round(s.point.y, 1), cost=s.cost))
     return out
 

@@ -6,6 +6,12 @@ from __future__ import annotations
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
 
+def stop_name(line_name: str, key: str) -> str:
+    """A new stop's name wherever it is shown: its alignment's name and the candidate's number
+    ('Supertram extension stop 47' for ``stop:47``)."""
+    return f"{line_name} stop {key.split(':')[-1]}"
+
+
 class _Record(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=False)
 
