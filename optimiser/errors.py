@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import IntEnum
+from typing import Any
 
 
 class ExitCode(IntEnum):
@@ -36,7 +37,30 @@ class ExitCode(IntEnum):
 
 
 class SiteOptError(Exception):
-    """Root of every error raised on purpose by ``optimiser``."""
+    """Root of every error raised on purpose by ``optimiser``.
+
+    Every one pickles whole (its message, attributes and an ``OSError``'s ``errno``), so it
+    crosses processes as raised: several take other arguments than their message (``problems``,
+    ``signal`` and ``stage``...), which the default pickling would pass back to ``__init__``
+    (an :class:`Interrupted` raised on a Dask worker could not be unpickled by the batch).
+    """
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        os_fields = ({k: v for k in ("errno", "strerror", "filename") if (v := getattr(self, k)) is not None}
+                     if isinstance(self, OSError) else {})
+        return (_rebuilt, (type(self), self.args, dict(self.__dict__), os_fields))
+
+
+def _rebuilt(cls: type[SiteOptError], args: tuple[Any, ...], state: dict[str, Any],
+             os_fields: dict[str, Any]) -> SiteOptError:
+    """A pickled :class:`SiteOptError` as it was, without calling its ``__init__``."""
+    base: Any = OSError if issubclass(cls, OSError) else Exception  # the builtin whose layout it has
+    exc = base.__new__(cls, *args)
+    exc.args = args
+    exc.__dict__.update(state)
+    for k, v in os_fields.items():
+        setattr(exc, k, v)
+    return exc
 
 
 @dataclass(frozen=True)
