@@ -107,7 +107,7 @@ def test_a_batch_items_messages_name_the_command_lines_out(monkeypatch):
     from optimiser.batch import runner, worker
     from optimiser.present.staging import cli_wording, out_word
 
-    monkeypatch.setattr(worker, "_run_item", lambda payload, run_dir, render: {"said": out_word()})
+    monkeypatch.setattr(worker, "_run_item", lambda payload, run_dir, render, gate: {"said": out_word()})
     fake = type("Item", (), {"key": "k", "name": "n", "overrides": {}, "scenario": {}, "base_path": None})()
     with cli_wording():
         payload = runner._payload(fake)

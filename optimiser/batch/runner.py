@@ -30,6 +30,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextC
 
 from optimiser import __version__
 from optimiser.batch.dasklog import LogRelay
+from optimiser.batch.gate import CommitGate
 from optimiser.batch.lifeline import init_worker
 from optimiser.batch.records import ItemRecord, ItemStatus, is_solved, make_record, read_result
 from optimiser.batch.results import csv_text, pareto_table, plot_pareto, results_header, results_rows
@@ -389,55 +390,75 @@ def _dask_client(scheduler: Any, security: Any) -> Iterator[Any]:
 
 
 def _run_dask(todo: list[BatchItem], runs: Path, client: Any, render: bool, on_done: OnDone) -> None:
-    """Run items on a Dask cluster through ``client``."""
+    """Run items on a Dask cluster through ``client``; the items move their runs into place only
+    while the batch's commit gate is open (:mod:`optimiser.batch.gate`: a cancelled Dask task goes
+    on running)."""
     from distributed import as_completed  # lazy: an optional, slow import
 
     logger.info("running %d items on Dask", len(todo))
     relay = None
+    gate = CommitGate(runs.parent).open()
     try:
         relay = LogRelay(client, _worker_log_level())  # the workers' log lines, at this batch's verbosity
-        log = relay.payload()
+        payload = {"log": relay.payload(), "gate": str(gate.path)}
 
         def submit(it: BatchItem) -> Any:
-            return client.submit(run_item, {**_payload(it), "log": log}, str(runs / it.run_id), render,
+            return client.submit(run_item, {**_payload(it), **payload}, str(runs / it.run_id), render,
                                  pure=False, key=f"siteopt-item-{it.key[:16]}-{time.time_ns()}")
 
-        suspects = _dask_rounds(client, {submit(it): it for it in todo}, on_done, as_completed, final=False)
+        rounds = _DaskRounds(client, gate, runs, on_done, as_completed)
+        suspects = rounds.run({submit(it): it for it in todo}, final=False)
         if suspects and not interrupt.requested():
             logger.info("%d item(s) were on Dask workers that died: re-run one at a time", len(suspects))
         for it in suspects:  # alone on the cluster, so a worker that dies now names its culprit
             if interrupt.requested():
                 break
-            _dask_rounds(client, {submit(it): it}, on_done, as_completed, final=True)
+            rounds.run({submit(it): it}, final=True)
     finally:
+        gate.close()  # nothing of this batch moves into place from now on
         if relay is not None:
             relay.close()
 
 
-def _dask_rounds(client: Any, futs: dict[Any, BatchItem], on_done: OnDone, as_completed: Any,
-                 final: bool) -> list[BatchItem]:
-    """Record the items of ``futs`` as they finish, until all have or a stop is requested (the
-    rest are cancelled); returns the items whose workers died (``KilledWorker``), recorded as
-    crashed only when ``final`` (Dask counts a death against every item on that worker, the
-    innocent ones queued beside the culprit too)."""
-    suspects: list[BatchItem] = []
-    ac = as_completed(list(futs))
-    while not ac.is_empty():
-        finished = ac.next_batch(block=False)  # not blocking: a stop is seen within WAIT_S, not after an item
-        for f in finished:
-            it = futs.pop(f)
-            exc = f.exception() if f.status == "error" else None
-            if type(exc).__name__ == "KilledWorker" and not final:
-                suspects.append(it)
-            else:
-                on_done(it, _dask_record(it, f))
-            f.release()  # recorded: a worker lost later must not make the cluster run the item again
-        if interrupt.requested():  # the items not yet finished are cancelled, not recorded
-            client.cancel(list(futs))
-            break
-        if not finished:
-            time.sleep(WAIT_S)
-    return suspects
+@dataclass
+class _DaskRounds:
+    """Running items on Dask and recording them as they finish."""
+
+    client: Any
+    gate: CommitGate
+    runs: Path
+    on_done: OnDone
+    as_completed: Any
+
+    def run(self, futs: dict[Any, BatchItem], final: bool) -> list[BatchItem]:
+        """Record the items of ``futs`` as they finish, until all have or a stop is requested (the
+        gate is closed, the rest are cancelled and their empty folders removed); returns the items
+        whose workers died (``KilledWorker``), recorded as crashed only when ``final`` (Dask counts
+        a death against every item on that worker, the innocent ones queued beside the culprit too)."""
+        suspects: list[BatchItem] = []
+        stopped: list[BatchItem] = []
+        ac = self.as_completed(list(futs))
+        while not ac.is_empty():
+            finished = ac.next_batch(block=False)  # not blocking: a stop is seen within WAIT_S, not after an item
+            for f in finished:
+                it = futs.pop(f)
+                exc = f.exception() if f.status == "error" else None
+                if type(exc).__name__ == "KilledWorker" and not final:
+                    suspects.append(it)
+                elif isinstance(exc, Interrupted) and interrupt.requested():
+                    stopped.append(it)  # stopped with the batch (a worker in this process): not finished
+                else:
+                    self.on_done(it, _dask_record(it, f))
+                f.release()  # recorded: a worker lost later must not make the cluster run the item again
+            if interrupt.requested():  # the items not yet finished are cancelled, not recorded
+                self.gate.close()  # items running on go on in their stages, and move nothing into place
+                self.client.cancel(list(futs))
+                for it in [*futs.values(), *stopped]:  # not started, or stopped: no empty folder left behind
+                    drop_unfinished(self.runs / it.run_id)
+                break
+            if not finished:
+                time.sleep(WAIT_S)
+        return suspects
 
 
 def _dask_record(it: BatchItem, fut: Any) -> ItemRecord:

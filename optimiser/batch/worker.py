@@ -16,13 +16,22 @@ from typing import Any
 from pydantic import ValidationError as PydanticValidationError
 
 from optimiser.batch.dasklog import forwarded
+from optimiser.batch.gate import GatePass
 from optimiser.batch.records import ItemRecord, ItemStatus, make_record, read_result
-from optimiser.errors import ExitCode, InputError, ModelError, OutputBusyError, TimeLimitError, VerificationError
+from optimiser.errors import (
+    ExitCode,
+    InputError,
+    Interrupted,
+    ModelError,
+    OutputBusyError,
+    TimeLimitError,
+    VerificationError,
+)
 from optimiser.inputs.scenario import scenario_from_mapping
 from optimiser.pipeline import RunResult, run_scenario
 from optimiser.present.metrics import RunMetrics
 from optimiser.present.rundir import write_json_atomic
-from optimiser.present.staging import OutputLock, cli_wording
+from optimiser.present.staging import OutputLock, before_commit, cli_wording, drop_unfinished
 
 logger = logging.getLogger(__name__)
 
@@ -114,7 +123,8 @@ def run_item(payload: Mapping[str, Any], run_dir: str, render: bool = False) -> 
             ``base_path`` (where the scenario's relative site path resolves); on Dask also
             ``log`` (:func:`optimiser.batch.dasklog.forwarded`: the batch's level and topic);
             ``cli_words``: messages name the command line's options (``--out``), as
-            :func:`optimiser.present.staging.cli_wording`.
+            :func:`optimiser.present.staging.cli_wording`; on Dask ``gate``, the batch's commit
+            gate (:mod:`optimiser.batch.gate`).
         run_dir: the item's run directory (created).
         render: also draw plans and report.html.
 
@@ -123,16 +133,25 @@ def run_item(payload: Mapping[str, Any], run_dir: str, render: bool = False) -> 
         solution, a verification failure or an exception all become a record with a status
         and a reason. An item whose ``result.json`` (with its key) is already there is not run
         again: its record is returned (the batch removes the file of an item it means to re-run).
+
+    Raises:
+        Interrupted: the batch stopped (its commit gate is closed, or in the batch's own process
+            a stop was requested): nothing of the item is kept (no run directory, no
+            ``result.json``; a resume runs it again).
     """
     wording = cli_wording() if payload.get("cli_words") else contextlib.nullcontext()
-    with forwarded(payload.get("log")), wording:  # on Dask: the item logs at the batch's verbosity, shown by the batch
-        return _run_item(payload, run_dir, render)
+    gate = GatePass(payload.get("gate"))
+    # on Dask: the item logs at the batch's verbosity, shown by the batch, and moves its run into place only
+    # while the batch runs (the gate is held from then until its result.json is written)
+    with forwarded(payload.get("log")), wording, gate.held(), before_commit(gate.enter):
+        return _run_item(payload, run_dir, render, gate)
 
 
-def _run_item(payload: Mapping[str, Any], run_dir: str, render: bool) -> ItemRecord:
+def _run_item(payload: Mapping[str, Any], run_dir: str, render: bool, gate: GatePass) -> ItemRecord:
     t0 = time.perf_counter()
     key, name, ov = payload["key"], payload["name"], payload["overrides"]
     out = Path(run_dir)
+    gate.check()  # the batch stopped before this item started: nothing is touched
     out.mkdir(parents=True, exist_ok=True)
     earlier = read_result(out / "result.json", key)
     if earlier is not None:  # e.g. Dask re-running an item whose result a lost worker held: it is on disk
@@ -154,6 +173,9 @@ def _run_item(payload: Mapping[str, Any], run_dir: str, render: bool) -> ItemRec
                 return earlier
             res = run_scenario(sc, out, overwrite=True, render=render)  # its holder ended without a result
         rec = _solved_record(key, name, ov, res, time.perf_counter() - t0)
+    except Interrupted:
+        _drop(out, key, name)
+        raise
     except TimeLimitError as exc:
         rec = make_record(key, name, ov, ItemStatus.NO_SOLUTION, ExitCode.NO_SOLUTION, time.perf_counter() - t0,
                           error=str(exc))
@@ -172,6 +194,17 @@ def _run_item(payload: Mapping[str, Any], run_dir: str, render: bool) -> ItemRec
         logger.debug("item %s traceback", key[:12], exc_info=True)
         rec = make_record(key, name, ov, ItemStatus.ERROR, ExitCode.INTERNAL, time.perf_counter() - t0,
                           error=f"{type(exc).__name__}: {exc}")
+    try:
+        gate.enter()  # held already when the run moved into place
+    except Interrupted:
+        _drop(out, key, name)
+        raise
     write_json_atomic(out / "result.json", rec)
     logger.info("item %s (%s): %s in %.1f s", key[:12], name, rec["status"], rec["seconds"])
     return rec
+
+
+def _drop(out: Path, key: str, name: str) -> None:
+    """The batch stopped while this item ran: its folder goes when empty (as a local batch's)."""
+    logger.info("item %s (%s): the batch stopped; nothing of this item is kept", key[:12], name)
+    drop_unfinished(out)

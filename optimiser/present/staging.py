@@ -29,7 +29,7 @@ import socket
 import sqlite3
 import stat
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -42,7 +42,7 @@ logger = logging.getLogger(__name__)
 __all__ = ["OutputLock", "StagedDir", "cli_wording", "cli_words", "out_word", "overwrite_word", "new_run_id", "write_new_file", "lock_path",
            "exchange_paths", "stage_for_render", "move_into", "remove_stage", "STAGE_SUFFIX", "OLD_SUFFIX", "WRITE_ERRNOS",
            "is_disk_full", "output_write_errors", "RefusedWrite", "refused_write", "created_parents", "remove_made",
-           "parents_error", "clean_stale", "drop_unfinished"]
+           "parents_error", "clean_stale", "drop_unfinished", "before_commit"]
 
 STAGE_SUFFIX = ".partial"
 """Suffix of a run directory being written (``.<name>.<random>.partial`` beside ``--out``)."""
@@ -66,6 +66,20 @@ WRITE_ERRNOS = {
 _RENAME_EXCHANGE = 2  # linux/fs.h
 
 _CLI_WORDS: contextvars.ContextVar[bool] = contextvars.ContextVar("siteopt_cli_words", default=False)
+_BEFORE_COMMIT: contextvars.ContextVar[Callable[[], None] | None] = contextvars.ContextVar("siteopt_before_commit",
+                                                                                         default=None)
+
+
+@contextlib.contextmanager
+def before_commit(check: Callable[[], None]) -> Iterator[None]:
+    """Within it, every :meth:`StagedDir.commit` first calls ``check``, which may raise to keep
+    the run out of place (its stage is then removed): a batch item on Dask passes its batch's
+    commit gate there (:mod:`optimiser.batch.gate`)."""
+    token = _BEFORE_COMMIT.set(check)
+    try:
+        yield
+    finally:
+        _BEFORE_COMMIT.reset(token)
 
 
 @contextlib.contextmanager
@@ -429,7 +443,10 @@ class StagedDir:
         return self.path / name
 
     def commit(self) -> Path:
-        """Move the stage into place as ``out`` (replacing an old ``out`` whole); returns ``out``."""
+        """Move the stage into place as ``out`` (replacing an old ``out`` whole); returns ``out``.
+        A check set by :func:`before_commit` is called first (it may raise: nothing is moved)."""
+        if (check := _BEFORE_COMMIT.get()) is not None:
+            check()
         mode = 0o777 & ~_umask()
         os.chmod(self.path, mode)
         _fsync_dir(self.path)
