@@ -34,7 +34,7 @@ from __future__ import annotations
 import copy
 import logging
 import math
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -358,9 +358,11 @@ class GraphBase:
 
 
 def graph_base(scenario: Scenario, points: dict[str, Sequence[Point]],
-               open_space_segments: np.ndarray | None = None) -> GraphBase:
+               open_space_segments: np.ndarray | None = None, *, tied_keys: Collection[str] | None = None) -> GraphBase:
     """The verifier's graph of ``scenario`` before any new crossing: footpaths (or
-    ``open_space_segments`` for a site without them), existing crossings, ``points`` joined."""
+    ``open_space_segments`` for a site without them), existing crossings, ``points`` joined:
+    those of ``tied_keys`` (firm entrances; ``None``: every key) to each equally near walkable
+    point, the others (sites, stops, which may never be built) to one, the network's rule."""
     bands = [bar.band for bar in scenario.active_barriers]
     band_union = shapely.union_all(bands) if bands else None
     blocker = band_union.buffer(-SIDE_EPS_M) if band_union is not None else None
@@ -382,14 +384,15 @@ def graph_base(scenario: Scenario, points: dict[str, Sequence[Point]],
                 b.edges.append(edge)
     access = {}
     for key, pts in points.items():
-        nodes = [b.join(np.asarray(p.coords[0][:2], dtype=float)) for p in pts]
+        ties = tied_keys is None or key in tied_keys
+        nodes = [b.join(np.asarray(p.coords[0][:2], dtype=float), ties=ties) for p in pts]
         access[key] = tuple(n for n in nodes if n is not None)
     return GraphBase(b, access, band_union)
 
 
 def build_plain_graph(scenario: Scenario, points: dict[str, Sequence[Point]], crossings: Sequence[Crossing],
                       open_space_segments: np.ndarray | None = None, *, max_new: int | None = None,
-                      base: GraphBase | None = None) -> PlainGraph:
+                      base: GraphBase | None = None, tied_keys: Collection[str] | None = None) -> PlainGraph:
     """The verifier's walking graph of ``scenario`` with ``crossings`` (new ones) built.
 
     Args:
@@ -398,10 +401,12 @@ def build_plain_graph(scenario: Scenario, points: dict[str, Sequence[Point]], cr
         crossings: the chosen new crossings.
         open_space_segments: (m, 2, 2) walkable segments for a site without footpaths.
         max_new: most new crossings one walk may use (``None``: no limit).
+        tied_keys: keys joined to every equally near walkable point (firm entrances), as
+            :func:`graph_base` takes them; ``None``: every key.
         base: :func:`graph_base` of the same scenario and points, built once for several
             layouts (``None``: built here).
     """
-    base = base if base is not None else graph_base(scenario, points, open_space_segments)
+    base = base if base is not None else graph_base(scenario, points, open_space_segments, tied_keys=tied_keys)
     b, access, band_union = base.builder.copy(), dict(base.access), base.band_union
     new_edges = []
     for c in crossings:
@@ -675,13 +680,13 @@ def layout_graph(ctx: ProblemContext, chosen: Sequence[int]) -> PlainGraph:
     every firm, candidate site and stop joined (keys as in the problem)."""
     chosen_set = set(chosen)
     crossings = [ctx.network.candidates[c] for c, d in ctx.crossing_decision.items() if d in chosen_set]
-    return build_plain_graph(ctx.scenario, _points(ctx), crossings, _open_space_segments(ctx))
+    return build_plain_graph(ctx.scenario, _points(ctx), crossings, _open_space_segments(ctx), tied_keys=set(ctx.firm_keys))
 
 
 def verifier_base(ctx: ProblemContext) -> GraphBase:
     """The verifier's graph of the problem's scenario before any new crossing, to share among
     several :func:`verify` calls of one problem (``base=``)."""
-    return graph_base(ctx.scenario, _points(ctx), _open_space_segments(ctx))
+    return graph_base(ctx.scenario, _points(ctx), _open_space_segments(ctx), tied_keys=set(ctx.firm_keys))
 
 
 def verify(problem: Problem, ctx: ProblemContext, chosen: tuple[int, ...], reported_objective: float | None,
@@ -720,7 +725,7 @@ def verify(problem: Problem, ctx: ProblemContext, chosen: tuple[int, ...], repor
 
     points = _points(ctx)
     graph = build_plain_graph(sc, points, new_crossings, _open_space_segments(ctx),
-                              max_new=sc.crossings.max_route_crossings, base=base)
+                              max_new=sc.crossings.max_route_crossings, base=base, tied_keys=set(ctx.firm_keys))
     pair_m = walk_lengths_m(graph, ctx.firm_keys, ctx.firm_keys)
     fac_walk = _facility_walks(ctx, graph, fac_open)
     social_m = None

@@ -668,3 +668,33 @@ def test_geojson_polygons_follow_the_right_hand_rule():
     polys = [p for f in fc["features"] for p in shapely.get_parts(shapely.geometry.shape(f["geometry"]))]
     assert len(polys) == 3
     assert all(p.exterior.is_ccw and not any(r.is_ccw for r in p.interiors) for p in polys)
+
+
+def test_a_site_equally_near_two_paths_is_no_walk_between_them(tmp_path):
+    """A social-space candidate exactly as near two paths meeting at an acute angle (a grid point on
+    the bisector) was joined to both, and the walk between two firms on those paths went through
+    it, across land nothing is built on: offering social spaces cut the walk before anything was
+    chosen from 1,879 m to 572 m. A site joins one path, as a candidate crossing's end does
+    (builder and verifier alike); a firm's entrance still joins each."""
+    import yaml
+
+    from optimiser import read_scenario, run_scenario
+
+    p = lambda x, y: [513000.0 + x, 5403000.0 + y]  # noqa: E731 - a site in EPSG:25832
+    site = {"format": "placemaking-site/1", "id": "wedge", "crs": "EPSG:25832",
+            "parcels": [{"id": "green", "status": "open_space", "geometry": {"type": "Polygon", "coordinates": [
+                [p(100, 5), p(1000, -225), p(1000, 275), p(100, 45), p(100, 5)]]}}],
+            "firms": [{"id": "a", "employees": 100, "location": p(900, -245)},
+                      {"id": "b", "employees": 100, "location": p(900, 295)}],
+            "paths": [{"id": "p1", "geometry": {"type": "LineString", "coordinates": [p(0, 25), p(1000, -275)]}},
+                      {"id": "p2", "geometry": {"type": "LineString", "coordinates": [p(0, 25), p(1000, 325)]}}]}
+    (tmp_path / "site.yaml").write_text(yaml.safe_dump(site))
+    scen = {"format": "placemaking-scenario/1", "id": "w", "site": "site.yaml", "currency": "EUR", "budget": 1e6,
+            "social_spaces": {"count": {"min": 0, "max": 1}, "cost": 1000, "candidate_spacing_m": 50,
+                              "noise_buffer_m": 0, "building_clearance_m": 0, "min_spacing_m": 0},
+            "solver": {"time_limit_s": 5}}
+    (tmp_path / "scen.yaml").write_text(yaml.safe_dump(scen))
+    run = run_scenario(read_scenario(tmp_path / "scen.yaml"), tmp_path / "run", render=False)
+    walk = run.metrics.walk
+    assert (walk.baseline_weighted_mean_m, walk.optimised_weighted_mean_m) == (1879.3, 1879.3)
+    assert run.metrics.verification.passed

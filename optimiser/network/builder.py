@@ -448,15 +448,18 @@ class _Access:
     xy: dict[str, np.ndarray] = field(default_factory=dict)
     unreachable: list[str] = field(default_factory=list)
 
-    def add(self, b: GraphBuilder, key: str, entrances: Sequence[Point]) -> None:
+    def add(self, b: GraphBuilder, key: str, entrances: Sequence[Point], *, ties: bool = True) -> None:
         """Attach each entrance of ``key`` by a connector to the nearest walkable point reached
-        without entering an active band (to each of them when several are equally near)."""
+        without entering an active band (with ``ties``, to each of them when several are equally
+        near: a firm's entrance; a site or stop, which may never be built, joins one, as a
+        candidate crossing's end does: joined to two paths it would be a walk between them through
+        land nothing is built on, shortening the walks between firms before anything is chosen)."""
         if key in self.nodes:
             raise ModelError(f"network key {key!r} is used twice")
         nodes = []
         for e in entrances:
             p = np.asarray(e.coords[0][:2], dtype=float)
-            node = b.connect(p, key)
+            node = b.connect(p, key, ties=ties)
             if node is not None:
                 nodes.append(node)
         self.nodes[key] = tuple(nodes)
@@ -527,7 +530,7 @@ def build_walk_network(
     for i, (name, pt) in enumerate((points or {}).items()):
         if i % 256 == 0:
             checkpoint()  # the run's time limit
-        access.add(b, str(name), (pt,))
+        access.add(b, str(name), (pt,), ties=False)
     cands, cend, dropped_cands = _add_candidates(b, candidate_crossings, band_union)
 
     coords, u, v, w, kind, ref, geoms = b.finish()
