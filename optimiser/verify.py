@@ -261,6 +261,24 @@ class _GraphBuilder:
             self.edges.append((n, self.node_on(s, t, q), d))
         return n
 
+    def join_each(self, p: np.ndarray) -> list[int]:
+        """A new node at ``p`` for each equally near reachable walkable point, each with its own
+        connector (a firm's entrance: either path, but no walk from one to the other through
+        it); empty if nothing is reachable."""
+        out: list[int] = []
+        joined: set[int] = set()
+        n = self.node(p) if (hits := self.nearest_all(p)) else -1
+        for s, t, q, d in hits:
+            far = self.node_on(s, t, q)
+            if far in joined:
+                continue
+            if joined:
+                n = self.node(p)
+            joined.add(far)
+            out.append(n)
+            self.edges.append((n, far, d))
+        return out
+
     def csr(self) -> sp.csr_matrix:
         xy = np.asarray(self.xy).reshape(-1, 2)
         rows: list[tuple[int, int, float]] = list(self.edges)
@@ -361,8 +379,9 @@ def graph_base(scenario: Scenario, points: dict[str, Sequence[Point]],
                open_space_segments: np.ndarray | None = None, *, tied_keys: Collection[str] | None = None) -> GraphBase:
     """The verifier's graph of ``scenario`` before any new crossing: footpaths (or
     ``open_space_segments`` for a site without them), existing crossings, ``points`` joined:
-    those of ``tied_keys`` (firm entrances; ``None``: every key) to each equally near walkable
-    point, the others (sites, stops, which may never be built) to one, the network's rule."""
+    those of ``tied_keys`` (firm entrances; ``None``: every key) by one node per equally near
+    walkable point (:meth:`_GraphBuilder.join_each`), the others (sites, stops, which may never
+    be built) to one of them, the network's rule (:class:`optimiser.network.builder._Access`)."""
     bands = [bar.band for bar in scenario.active_barriers]
     band_union = shapely.union_all(bands) if bands else None
     blocker = band_union.buffer(-SIDE_EPS_M) if band_union is not None else None
@@ -384,9 +403,11 @@ def graph_base(scenario: Scenario, points: dict[str, Sequence[Point]],
                 b.edges.append(edge)
     access = {}
     for key, pts in points.items():
-        ties = tied_keys is None or key in tied_keys
-        nodes = [b.join(np.asarray(p.coords[0][:2], dtype=float), ties=ties) for p in pts]
-        access[key] = tuple(n for n in nodes if n is not None)
+        xys = [np.asarray(p.coords[0][:2], dtype=float) for p in pts]
+        if tied_keys is None or key in tied_keys:
+            access[key] = tuple(n for xy in xys for n in b.join_each(xy))
+        else:
+            access[key] = tuple(n for xy in xys if (n := b.join(xy, ties=False)) is not None)
     return GraphBase(b, access, band_union)
 
 
@@ -401,7 +422,7 @@ def build_plain_graph(scenario: Scenario, points: dict[str, Sequence[Point]], cr
         crossings: the chosen new crossings.
         open_space_segments: (m, 2, 2) walkable segments for a site without footpaths.
         max_new: most new crossings one walk may use (``None``: no limit).
-        tied_keys: keys joined to every equally near walkable point (firm entrances), as
+        tied_keys: keys joined by one node per equally near walkable point (firm entrances), as
             :func:`graph_base` takes them; ``None``: every key.
         base: :func:`graph_base` of the same scenario and points, built once for several
             layouts (``None``: built here).

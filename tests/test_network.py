@@ -655,6 +655,29 @@ def test_entrance_as_near_to_two_paths_within_a_millimetre_joins_both(dx):
     assert k[0, 2] == pytest.approx(30 - dx, abs=1e-6)
 
 
+def test_an_entrance_between_two_paths_is_no_walk_between_them_for_other_firms():
+    """A firm's entrance exactly midway between two paths reaches either (30 m), but other firms
+    do not walk from one path to the other through its door: w -> e stays 250 + 60 + 250 m round
+    by the south path (one node joined to both made it 30 + 30 m through the firm's plot), in
+    the network and the verifier alike; the entrance is one access node per path."""
+    from optimiser.inputs.domain import Scenario
+    from optimiser.verify import build_plain_graph, walk_lengths_m
+
+    site, _ = _midway_site()
+    site = dataclasses.replace(site, firms=site.firms + (firm("m", 130, 240, (130, 250)),))
+    net = build_walk_network(site, site.barriers)
+    keys = ["firm:w", "firm:e", "firm:m"]
+    lengths = net.key_lengths(keys)
+    assert lengths[0, 1] == pytest.approx(560)
+    assert (lengths[2, 0], lengths[2, 1]) == (pytest.approx(30), pytest.approx(30))
+    assert len(net.access["firm:m"]) == 2 and len(net.access["firm:w"]) == 1
+    assert_same(lengths, nx_key_lengths(net, keys))
+    points = {k: [Point(site.firm(k.split(":")[1]).entrances[0].coords[0])] for k in keys}
+    scenario = Scenario(id="midway", name="Midway", site=site, site_ref="midway", budget=1e6)
+    graph = build_plain_graph(scenario, points, [], tied_keys=set(keys))
+    assert_same(walk_lengths_m(graph, keys, keys), lengths)
+
+
 def test_geojson_polygons_follow_the_right_hand_rule():
     """RFC 7946: exteriors counter-clockwise, holes clockwise, whatever the winding given."""
     from optimiser.present.geojson import to_wgs84_geojson

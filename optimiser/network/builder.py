@@ -216,6 +216,28 @@ class GraphBuilder:
                 self.add_edge(node, far, d, "connector", ref)
         return node
 
+    def connect_each(self, p: np.ndarray, ref: str) -> list[int]:
+        """A new node at ``p`` for each equally near reachable walkable point (``TIE_M``), each with
+        its own connector edge (ref ``ref``); ``[]`` if none is reachable. A firm's entrance: the
+        firm steps out to whichever path suits a walk, but no walk passes from one path to the
+        other through its door (its plot), as no walk passes between a firm's entrances."""
+        hit = self.nearest_reachable(p)
+        if hit is None:
+            return []
+        node = self.add_node(p)  # before any split node, as connect numbers them
+        nodes: list[int] = []
+        joined: set[int] = set()
+        for seg, t, q, d in self.equally_near(p, hit):
+            far = self.node_at(seg, t, q)
+            if far in joined:
+                continue
+            if joined:
+                node = self.add_node(p)
+            joined.add(far)
+            nodes.append(node)
+            self.add_edge(node, far, d, "connector", ref)
+        return nodes
+
     def node_at(self, seg: int, t: float, q: np.ndarray) -> int:
         """A node at parameter ``t`` of segment ``seg`` (an end node, or a split)."""
         seg_m = math.sqrt(self.seg_len2[seg])
@@ -448,19 +470,22 @@ class _Access:
     xy: dict[str, np.ndarray] = field(default_factory=dict)
     unreachable: list[str] = field(default_factory=list)
 
-    def add(self, b: GraphBuilder, key: str, entrances: Sequence[Point], *, ties: bool = True) -> None:
+    def add(self, b: GraphBuilder, key: str, entrances: Sequence[Point], *, each: bool = True) -> None:
         """Attach each entrance of ``key`` by a connector to the nearest walkable point reached
-        without entering an active band (with ``ties``, to each of them when several are equally
-        near: a firm's entrance; a site or stop, which may never be built, joins one, as a
-        candidate crossing's end does: joined to two paths it would be a walk between them through
-        land nothing is built on, shortening the walks between firms before anything is chosen)."""
+        without entering an active band. Where several are equally near: with ``each`` (a firm's
+        entrance) one access node per point, each with its own connector (the firm may use
+        either path, no walk passes between them through its door); without (a site or stop,
+        which may never be built) one connector, as a candidate crossing's end: joined to two
+        paths it would be a walk between them through land nothing is built on, shortening the
+        walks between firms before anything is chosen."""
         if key in self.nodes:
             raise ModelError(f"network key {key!r} is used twice")
-        nodes = []
+        nodes: list[int] = []
         for e in entrances:
             p = np.asarray(e.coords[0][:2], dtype=float)
-            node = b.connect(p, key, ties=ties)
-            if node is not None:
+            if each:
+                nodes += b.connect_each(p, key)
+            elif (node := b.connect(p, key, ties=False)) is not None:
                 nodes.append(node)
         self.nodes[key] = tuple(nodes)
         self.xy[key] = np.asarray([e.coords[0][:2] for e in entrances], dtype=float).reshape(-1, 2)
@@ -530,7 +555,7 @@ def build_walk_network(
     for i, (name, pt) in enumerate((points or {}).items()):
         if i % 256 == 0:
             checkpoint()  # the run's time limit
-        access.add(b, str(name), (pt,), ties=False)
+        access.add(b, str(name), (pt,), each=False)
     cands, cend, dropped_cands = _add_candidates(b, candidate_crossings, band_union)
 
     coords, u, v, w, kind, ref, geoms = b.finish()

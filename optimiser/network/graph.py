@@ -19,8 +19,10 @@ Every length is metres (``*_m``); coordinates are the site's working CRS (metres
 
 A firm may have several entrances; its walking length to anything is the minimum over its
 entrances. Firms are *not* single graph nodes with zero-length links to each entrance, as
-that would let walkers cut through other firms' buildings; ``WalkNetwork.access`` maps each
-key to its entrance nodes and ``WalkNetwork.node_of`` to the first of them.
+that would let walkers cut through other firms' buildings; for the same reason an entrance
+equally near several paths is one access node per path, each with its own connector (a candidate
+site or stop joins one path). ``WalkNetwork.access`` maps each key to its access nodes and
+``WalkNetwork.node_of`` to the first of them.
 """
 
 from __future__ import annotations
