@@ -490,7 +490,8 @@ def test_compare_built_row_names_the_transit_stops_a_run_built(run_pair: list[Pa
                     "stops": [{**stop, "id": "stop:47", "name": "Supertram stop 47"},
                               {**stop, "id": "stop:61", "name": "Supertram stop 61"}],
                     "existing_stops": [{**stop, "id": "tinsley", "name": "Tinsley", "cost": 0.0, "existing": True}]}
-    assert built_text(RunMetrics.from_json_dict(m)) == "stop 47 on tram-amp; Supertram stop 61; x-7"
+    # stop 47 by the transit section's name, as the report names it, not the attribution's generated label
+    assert built_text(RunMetrics.from_json_dict(m)) == "Supertram stop 47; Supertram stop 61; x-7"
     del m["transit"]
     assert built_text(RunMetrics.from_json_dict(m)) == "nothing"
 
