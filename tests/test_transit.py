@@ -26,6 +26,7 @@ from optimiser.errors import ValidationError
 from optimiser.inputs.domain import CountRange, ObjectiveWeights, Scenario, TransitLine, TransitSpec, TransitStop
 from optimiser.inputs.scenario import read_scenario
 from optimiser.pipeline import prepare, run_scenario
+from optimiser.present import style
 from optimiser.present.transit import network_catchment
 from optimiser.solve.strategy import solve
 from optimiser.solve.transit import solve_with_todays_crossings
@@ -242,7 +243,7 @@ def test_the_report_lists_new_stops_among_the_placements():
     table = placements_table(r.metrics)
     [row] = table.rows
     texts = [c.text for c in row]
-    assert texts[0] == "T" and texts[1] == "Transit stop" and t.stops[0].id in texts and "stop on tram" in texts, texts
+    assert texts[0] == "T1" and texts[1] == "Transit stop" and t.stops[0].id in texts and "stop on tram" in texts, texts
 
 
 def test_the_interactive_plan_draws_the_alignment_and_the_stops(tmp_path):
@@ -489,7 +490,7 @@ def test_the_report_leads_with_the_transit_objective_and_counts_coverage_savings
     rows = {row[1].text: row for row in table.rows}
     for a in stops:
         row = rows[a.name]
-        assert row[0].text == "T"
+        assert row[0].text.startswith("T") and row[0].text[1:].isdigit()
         if objective == "max_coverage":  # staff: the objective's own units, not metres of walk
             assert row[3].text == f"{a.saving_weighted_m:,.0f}" and row[4].text.endswith("per staff")
         else:
@@ -524,6 +525,36 @@ def test_a_new_stop_has_one_name_in_the_report_and_in_compares_built_row():
         a.name = f"stop {number} on tram" if a.kind == "stop" else a.name
     assert item_names(old)[stop.id] == built_text(old) == stop.name
     assert placements_table(old).rows[0][2].text == stop.name
+
+
+def test_the_plan_numbers_the_new_stops_keys_them_and_greys_the_alignment_not_taken(tmp_path):
+    """Every new stop was marked 'T' on the plan (three alike on AMP-SBP's tram run), none was in
+    the key's 'Built in this scenario', and the alternative alignment the plan did not take was
+    drawn as the chosen one: stops are now T1, T2 ... on the map, in the key (name, cost,
+    position) and in the report's tables, and an alignment with no new stop is grey and thin."""
+    from optimiser.present.layers import placement_tags
+    from optimiser.present.plan import plan_figure
+    from optimiser.present.plan_key import key_sections
+    from optimiser.present.rundir import load_run
+
+    r = run_scenario(tram_scenario(lines=(TRAM, SOUTH), count=CountRange(2, 2), budget=200_000, alternatives=True),
+                     tmp_path / "run", render=False)
+    stops = r.metrics.transit.stops
+    assert len(stops) == 2 and len({s.line for s in stops}) == 1
+    tags = placement_tags(r.metrics)
+    assert [tags[s.id] for s in stops] == ["T1", "T2"]
+    run = load_run(tmp_path / "run")
+    built = next(s for s in key_sections(run.layout, run.metrics, tags) if s.title.startswith("Built"))
+    assert [(e.tag, e.text.split(" · ")[0]) for e in built.entries] == [("T1", stops[0].name), ("T2", stops[1].name)]
+    fig = plan_figure(run)
+    ax = fig.axes[0]
+    assert sorted(t.get_text() for t in ax.texts if t.get_text() in ("T", "T1", "T2")) == ["T1", "T2"]
+    taken, other = (("tram", "south") if stops[0].line == "tram" else ("south", "tram"))
+    colour = {ln.get_gid(): ln.get_color() for ln in ax.lines if (ln.get_gid() or "").startswith("transit-line-")}
+    assert colour[f"transit-line-{taken}"] == style.TRANSIT_C and colour[f"transit-line-{other}"] == style.UNUSED_ALIGNMENT_C
+    labels = [h.get_label() for h in fig.legends[0].legend_handles] if fig.legends else []
+    labels += [t.get_text() for leg in [a.get_legend() for a in fig.axes] if leg for t in leg.get_texts()]
+    assert "Alternative alignment (no new stop on it)" in labels
 
 
 def test_relied_on_by_says_one_firm_and_one_pair_in_the_singular():
@@ -600,7 +631,7 @@ def test_plan_and_catchment_legends_name_what_is_drawn_and_nothing_else(tmp_path
     assert "Existing stop" in labels(plan_figure(data))  # East end, on the map
     catch = labels(catchment_figure(data.layout, data.metrics))
     assert "New crossing (right panel)" not in catch
-    assert {"Transit alignment", "New stop (T)", "Existing stop", "Firm", "Existing crossing / junction"} <= set(catch)
+    assert {"Transit alignment", "New stop (T1, T2 ... as on the plan)", "Existing stop", "Firm", "Existing crossing / junction"} <= set(catch)
     r2 = run_scenario(tram_scenario(), tmp_path / "run2", render=False)
     assert r2.metrics.transit is not None and r2.metrics.transit.crossings
     data2 = load_run(tmp_path / "run2")

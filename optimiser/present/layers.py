@@ -259,7 +259,7 @@ def union_extent(extents: Iterable[Extent]) -> Extent:
 
 def placement_tags(metrics: RunMetrics, layout: Layout | None = None) -> dict[str, str]:
     """Short plan labels for placements, by id: F1, F2… (shared facilities), S1… (social
-    spaces), X1… (new crossings), T (every new transit stop), numbered in ``metrics.json`` order so the report's tables and
+    spaces), X1… (new crossings), T1… (new transit stops), numbered in ``metrics.json`` order so the report's tables and
     the plan agree; placements only in ``layout`` are numbered after them."""
     tags: dict[str, str] = {}
     pl = metrics.placements
@@ -273,8 +273,8 @@ def placement_tags(metrics: RunMetrics, layout: Layout | None = None) -> dict[st
             ids = ids + [f.id for f in layout.layer(layer) if f.id not in ids]
         for i, pid in enumerate(ids, 1):
             tags.setdefault(pid, f"{prefix}{i}")
-    if metrics.transit is not None:  # the plans mark every new transit stop T
-        tags.update({t.id: "T" for t in metrics.transit.stops if not t.existing})
+    if metrics.transit is not None:  # the plans mark the new transit stops T1, T2...
+        tags.update({t.id: f"T{i}" for i, t in enumerate((t for t in metrics.transit.stops if not t.existing), 1)})
     return tags
 
 

@@ -43,6 +43,7 @@ from optimiser.present.style import (
     ROUTE_AFTER_C,
     SIDE_GAP_IN,
     SOCIAL_C,
+    TRANSIT_C,
 )
 
 logger = logging.getLogger(__name__)
@@ -114,7 +115,15 @@ def key_sections(layout: Layout, metrics: RunMetrics, tags: dict[str, str],
             name = _placement_name(metrics, f, kind)
             built.entries.append(KeyEntry(tags.get(f.id, "?"), f"{name} · {cost} · {location_text(metrics, x, y)}",
                                           f"key-{kind}-{f.id}", colour, short=f"{name} · {cost}"))
-    if not built.entries and not layout.layer("transit_stop"):  # said, not left to an absent section
+    names = item_names(metrics)
+    for f in sorted((f for f in layout.layer("transit_stop") if f.text("status") == "new"),
+                    key=lambda f: _tag_order(tags.get(f.id, f.id))):  # T1, T2 ... as the map marks them
+        x, y = point(f.geometry)
+        cost = fmt_money(f.props.get("cost"), str(f.props.get("currency") or metrics.currency))
+        name = names.get(f.id) or f.text("name", f.id)
+        built.entries.append(KeyEntry(tags.get(f.id, "T"), f"{name} · {cost} · {location_text(metrics, x, y)}",
+                                      f"key-stop-{f.id}", TRANSIT_C, short=f"{name} · {cost}"))
+    if not built.entries:  # said, not left to an absent section
         budget = metrics.cost.budget
         built.title = "Built in this scenario"
         if not metrics.solved:  # no layout at all: today's site drawn, and why

@@ -166,11 +166,13 @@ def transit_features(prep: Prepared, chosen: set[int]) -> list[dict[str, Any]]:
 
     feats = [feature(t.line, layer="transit_line", id=t.id, name=t.name, mode=t.mode) for t in prep.scenario.transit_lines]
     by_key = {s.key: s for s in prep.context.stop_sites}
+    lines = {t.id: t.name for t in prep.scenario.transit_lines}
     for i in sorted(chosen):
         d = prep.problem.decisions[i]
         if d.kind == "stop":
             s = by_key[d.key]
-            feats.append(feature(s.point, layer="transit_stop", id=s.key, name=d.label, line=s.type, status="new", cost=s.cost,
+            feats.append(feature(s.point, layer="transit_stop", id=s.key, name=stop_name(lines.get(s.type) or s.type, s.key),
+                                 line=s.type, status="new", cost=s.cost,
                                  currency=prep.scenario.currency))
     for t in prep.scenario.transit_lines:
         for st in t.stops:

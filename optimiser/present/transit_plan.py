@@ -31,12 +31,15 @@ from optimiser.present.formatting import fmt_num
 from optimiser.present.layers import Extent, LayoutLike, lines, point
 from optimiser.present.metrics import RunMetrics
 from optimiser.present.plan_key import wrap_width
-from optimiser.present.style import CROSSING_C, EXISTING_CROSSING_C, FIRM_C, TRANSIT_C, under_text_rc
+from optimiser.present.style import CROSSING_C, EXISTING_CROSSING_C, FIRM_C, TRANSIT_C, UNUSED_ALIGNMENT_C, under_text_rc
 from optimiser.present.titles import wrap_title
 
 logger = logging.getLogger(__name__)
 
 CATCHMENT_FILL = (0.0, 0.54, 0.48, 0.16)
+
+
+UNUSED_ALIGNMENT = "Alternative alignment (no new stop on it)"
 
 
 def draw_transit(panel: MapPanel, phases: tuple[str, ...] = ("before", "after"), *, fill_all: bool = False) -> None:
@@ -46,10 +49,13 @@ def draw_transit(panel: MapPanel, phases: tuple[str, ...] = ("before", "after"),
     filled, or (``fill_all``, one phase per panel) every catchment filled."""
     ax, lay = panel.ax, panel.layout
     aligns = lay.layer("transit_line")
+    used = {f.text("line") for f in lay.layer("transit_stop") if f.text("status") == "new"}
+    unused = [f for f in aligns if used and f.id not in used]  # an alternative the plan did not take
     for f in aligns:
+        on = f not in unused
         for xy in lines(f.geometry):
-            ax.plot(xy[:, 0], xy[:, 1], color=TRANSIT_C, lw=2.2, ls=(0, (6, 2)), alpha=0.85, zorder=6,
-                    gid=panel.gid(f"transit-line-{f.id}"))
+            ax.plot(xy[:, 0], xy[:, 1], color=TRANSIT_C if on else UNUSED_ALIGNMENT_C, lw=2.2 if on else 1.3,
+                    ls=(0, (6, 2)), alpha=0.85, zorder=6 if on else 5, gid=panel.gid(f"transit-line-{f.id}"))
     drawn = set()
     for f in lay.layer("transit_catchment"):
         phase = f.text("phase")
@@ -74,12 +80,16 @@ def draw_transit(panel: MapPanel, phases: tuple[str, ...] = ("before", "after"),
         ln = ax.plot([x], [y], marker="s", ms=11 if new else 8, mfc=TRANSIT_C if new else "white", mec=TRANSIT_C if new else FIRM_C,
                      mew=1.4, ls="none", zorder=17)[0]
         ln.set_gid(panel.gid(f"transit-stop-{f.id}"))
-        if new:
-            ax.text(x, y, "T", ha="center", va="center", fontsize=6.5, color="white", fontweight="bold", zorder=18)
+        if new:  # its tag (T1, T2 ...), as the key and the report's tables name it
+            tag = panel.tags.get(f.id, "T")
+            ax.text(x, y, tag, ha="center", va="center", fontsize=6.5 if len(tag) <= 2 else 5.5, color="white",
+                    fontweight="bold", zorder=18)
         panel.labeler.add_symbol((x, y), 6.0, hard=True)
     catchment_m = next((f.number("catchment_m") for f in lay.layer("transit_catchment")), 0.0)
-    if aligns:
+    if len(unused) < len(aligns):
         panel.handles.append(Line2D([], [], color=TRANSIT_C, lw=2.2, ls=(0, (6, 2)), label="Transit alignment"))
+    if unused:
+        panel.handles.append(Line2D([], [], color=UNUSED_ALIGNMENT_C, lw=1.3, ls=(0, (6, 2)), label=UNUSED_ALIGNMENT))
     if any(f.text("status") == "new" for f in stops):
         panel.handles.append(Line2D([], [], marker="s", ms=9, mfc=TRANSIT_C, mec=TRANSIT_C, ls="none", label="New stop"))
     if existing_in_view:  # one beyond the map's edge is not drawn: not in the legend either
@@ -116,14 +126,15 @@ def _catchment_legend(metrics: RunMetrics, drawn: set[str]) -> list[Artist]:
     walk = f"{fmt_num(t.catchment_m)} m" if t is not None else "the catchment walk"
     out: list[Artist] = [
         Line2D([], [], color=TRANSIT_C, lw=2.2, ls=(0, (6, 2)), label="Transit alignment"),
-        Line2D([], [], marker="s", ms=9, mfc=TRANSIT_C, mec=TRANSIT_C, ls="none", label="New stop (T)"),
+        Line2D([], [], color=UNUSED_ALIGNMENT_C, lw=1.3, ls=(0, (6, 2)), label=UNUSED_ALIGNMENT),
+        Line2D([], [], marker="s", ms=9, mfc=TRANSIT_C, mec=TRANSIT_C, ls="none", label="New stop (T1, T2 ... as on the plan)"),
         Line2D([], [], marker="s", ms=7, mfc="white", mec=FIRM_C, mew=1.4, ls="none", label="Existing stop"),
         Patch(fc=CATCHMENT_FILL, ec=TRANSIT_C, label=f"Catchment: streets within {walk} walk of a stop"),
         Line2D([], [], marker="o", ms=5, mfc=FIRM_C, mec="white", ls="none", label="Firm"),
         Line2D([], [], color=EXISTING_CROSSING_C, lw=2.0, label="Existing crossing / junction"),
         Line2D([], [], color=CROSSING_C, lw=2.0, label="New crossing (right panel)"),
     ]
-    keys = ["Transit alignment", "New stop", "Existing stop", "catchment", "firm", "existing_crossing", "crossing"]
+    keys = ["Transit alignment", UNUSED_ALIGNMENT, "New stop", "Existing stop", "catchment", "firm", "existing_crossing", "crossing"]
     return [h for h, k in zip(out, keys, strict=True) if k in drawn]
 
 
