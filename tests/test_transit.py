@@ -555,6 +555,13 @@ def test_the_plan_numbers_the_new_stops_keys_them_and_greys_the_alignment_not_ta
     labels = [h.get_label() for h in fig.legends[0].legend_handles] if fig.legends else []
     labels += [t.get_text() for leg in [a.get_legend() for a in fig.axes] if leg for t in leg.get_texts()]
     assert "Alternative alignment (no new stop on it)" in labels
+    from optimiser.present.interactive import map_view
+
+    view = map_view(run)  # the report's interactive plan says the same
+    assert view.svg.count('class="transit-line unused"') == 1 and view.svg.count('class="transit-line"') == 1
+    assert ">T1</text>" in view.svg and ">T2</text>" in view.svg and 'class="tag t-stop"' in view.svg
+    assert f"New stop T1: {stops[0].name}" in view.svg
+    assert "Alternative alignment (no new stop on it)" in {item.label for item in view.legend}
 
 
 def test_relied_on_by_says_one_firm_and_one_pair_in_the_singular():

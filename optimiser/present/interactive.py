@@ -296,7 +296,7 @@ def _routes(svg: _Svg, run: RunData) -> None:
         svg.close()
 
 
-_SYMBOL_R = {"crossing": 1.7, "facility": 2.8, "social_space": 2.3}
+_SYMBOL_R = {"crossing": 1.7, "facility": 2.8, "social_space": 2.3, "transit_stop": 2.0}
 """Radius of a placement's symbol in map units of ``size / 160`` (diamond, star, hexagon)."""
 
 
@@ -335,26 +335,37 @@ def _transit(svg: _Svg, run: RunData) -> None:
     the static plan."""
     svg.open("transit")
     u = svg.size / 160
+    used = {f.text("line") for f in _new_stops(run)}
     for f in run.layout.layer("transit_line"):
-        svg.path(f.geometry, "transit-line", f"Transit alignment: {f.text('name', f.id)}")
-        svg.kinds.add("transit_line")
+        if used and f.id not in used:  # an alternative the plan did not take: grey, as on the static plan
+            svg.path(f.geometry, "transit-line unused", f"Alternative alignment, no new stop on it: {f.text('name', f.id)}")
+            svg.kinds.add("transit_line_unused")
+        else:
+            svg.path(f.geometry, "transit-line", f"Transit alignment: {f.text('name', f.id)}")
+            svg.kinds.add("transit_line")
+    tags, names = placement_tags(run.metrics, run.layout), _names(run)
     for f in run.layout.layer("transit_stop"):
         new = f.text("status") == "new"
-        title = f"New stop: {f.text('name', f.id)}\n{_cost_text(run, f)}" if new else f"Existing stop: {f.text('name', f.id)}"
+        title = (f"New stop {tags.get(f.id, '')}: {names.get(f.id) or f.text('name', f.id)}\n{_cost_text(run, f)}" if new
+                 else f"Existing stop: {f.text('name', f.id)}")
         x, y = point(f.geometry)
         svg.polygon(square_points(x, y, (2.0 if new else 1.5) * u), "stop" if new else "stop existing-stop", title, data_id=f.id)
         svg.kinds.add("stop_new" if new else "stop_existing")
     svg.close()
 
 
+def _new_stops(run: RunData) -> list[Feature]:
+    return [f for f in run.layout.layer("transit_stop") if f.text("status") == "new"]
+
+
 def _labels(svg: _Svg, run: RunData) -> None:
-    """Firm numbers on their circles and placement tags (F1, S1, X1) beside their symbols, in the
-    static plan's colours, placed without overlaps (leader lines when moved off)."""
+    """Firm numbers on their circles and placement tags (F1, S1, X1, T1) beside their symbols, in
+    the static plan's colours, placed without overlaps (leader lines when moved off)."""
     tags = placement_tags(run.metrics, run.layout)
     u = svg.size / 160
     firms = run.layout.layer("firm")
     emp_max = max([f.number("employees") for f in firms] or [1.0]) or 1.0
-    placed = run.layout.layer("crossing", "facility", "social_space")
+    placed = run.layout.layer("crossing", "facility", "social_space") + _new_stops(run)
     anchors = [point(f.geometry) for f in placed] + [point(f.geometry) for f in firms]
     radii = [_SYMBOL_R.get(f.layer, 2.2) * u for f in placed] + [_firm_radius(f, emp_max, u) for f in firms]
     numbers = firm_numbers(run.layout)
@@ -363,7 +374,7 @@ def _labels(svg: _Svg, run: RunData) -> None:
     holds = [radii[k] >= max(0.5, 0.33 * len(texts[k])) * 3.0 * u for k in range(len(texts))]
     spots = place_labels(anchors, radii, texts, 3.0 * u,
                          beside=[True] * len(placed) + [not holds[len(placed) + i] for i in range(len(firms))])
-    kind = {"crossing": "t-crossing", "facility": "t-facility", "social_space": "t-social"}
+    kind = {"crossing": "t-crossing", "facility": "t-facility", "social_space": "t-social", "transit_stop": "t-stop"}
     svg.open("labels")
     for k, (spot, text) in enumerate(zip(spots, texts, strict=True)):
         if spot.moved:

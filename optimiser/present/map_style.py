@@ -30,6 +30,7 @@ from optimiser.present.style import (
     ROUTE_BEFORE_C,
     SOCIAL_C,
     TRANSIT_C,
+    UNUSED_ALIGNMENT_C,
     WATER_EC,
     WATER_FC,
 )
@@ -102,7 +103,9 @@ def _rules() -> list[str]:
         f".map-svg .tag{{fill:{FACILITY_TEXT_C}}}",
         f".map-svg .tag.t-social{{fill:{SOCIAL_C};stroke:#fff}}",
         f".map-svg .tag.t-crossing{{fill:{CROSSING_C}}}",
+        f".map-svg .tag.t-stop{{fill:{TRANSIT_C}}}",
         f".map-svg .transit-line{{fill:none;stroke:{TRANSIT_C};stroke-width:2.2;stroke-dasharray:6 2}}",
+        f".map-svg .transit-line.unused{{stroke:{UNUSED_ALIGNMENT_C};stroke-width:1.3}}",
         f".map-svg .stop{{fill:{TRANSIT_C};stroke:#fff;stroke-width:1}}",
         f".map-svg .stop.existing-stop{{fill:#fff;stroke:{FIRM_C};stroke-width:1.2}}",
     ]
@@ -189,6 +192,7 @@ def legend_items(kinds: set[str], coverage_m: float | None) -> list[LegendItem]:
         ("facility", f'<polygon class="facility" points="{star_points(14, 0, 8)}"/>', "New shared facility"),
         ("existing", f'<polygon class="existing" points="{plus_points(14, 0, 6)}"/>', "Existing facility"),
         ("transit_line", f'<path class="transit-line" d="{line}"/>', "Transit alignment"),
+        ("transit_line_unused", f'<path class="transit-line unused" d="{line}"/>', "Alternative alignment (no new stop on it)"),
         ("stop_new", f'<polygon class="stop" points="{square_points(14, 0, 5)}"/>', "New stop"),
         ("stop_existing", f'<polygon class="stop existing-stop" points="{square_points(14, 0, 4)}"/>', "Existing stop"),
     ]
