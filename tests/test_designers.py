@@ -222,3 +222,15 @@ def test_buys_says_what_a_coverage_saving_counts(synthetic_run):
     for objective, says in (("max_coverage", True), ("min_mean_walk", False), ("weighted", False)):
         note = buys_unit_note(SimpleNamespace(transit=SimpleNamespace(objective=objective)))
         assert (note is not None and "not metres" in note) is says
+
+
+def test_cost_per_unit_saved_is_in_whole_currency_units():
+    """compare's 'What each item buys' said '£229.30 per m' for AMP-SBP's cafe hub beside '£6k per
+    m' and '£32k per m': a cost divided by a saving has no pence. From 10 up it is whole units
+    ('£229 per m'); below, as money is written ('£4.50 per staff'); thousands as before."""
+    from optimiser.present.buys import per_unit_text
+
+    assert per_unit_text(400_000, 1744.4, "GBP", "m") == "£229 per m"
+    assert per_unit_text(1_200_000, 195.9, "GBP", "m") == "£6k per m"
+    assert per_unit_text(450, 100.0, "GBP", "staff") == "£4.50 per staff"
+    assert per_unit_text(2_000, 100.0, "USD", "m") == "$20 per m"

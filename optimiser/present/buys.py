@@ -60,6 +60,13 @@ def item_saving(a: ItemAttribution, m: RunMetrics) -> tuple[float, int, str]:
     return ((a.saving_weighted_m or 0.0), 0, "staff") if _counts_staff(m) else (a.saving_m, 1, "m")
 
 
+def per_unit_text(cost: float, value: float, currency: str, word: str) -> str:
+    """'£229 per m': an item's cost divided by its saving, in whole currency units from 10 up (a
+    ratio has no pence: '£229.30 per m' stood beside '£6k per m'), as :func:`fmt_money` beyond."""
+    per = cost / value
+    return f"{fmt_money(round(per) if per >= 10 else per, currency)} per {word}"
+
+
 def _saving_cells(a: ItemAttribution, m: RunMetrics, unit: bool = False, currency: bool = False) -> list[Cell]:
     """The saving and the cost per unit saved (:func:`item_saving`); ``unit``: the unit in the
     saving's cell too (a table mixing runs of both kinds); ``unit`` and ``currency``: the cells
@@ -68,7 +75,7 @@ def _saving_cells(a: ItemAttribution, m: RunMetrics, unit: bool = False, currenc
     per = a.cost / value if value > 0 else None
     group = word if unit else ""
     return [num_cell(fmt_num(value, digits) + (f" {word}" if unit else ""), value, group=group),
-            num_cell(f"{fmt_money(per, m.currency)} per {word}" if per is not None else "–", per,
+            num_cell(per_unit_text(a.cost, value, m.currency, word) if per is not None else "–", per,
                      group=" ".join(g for g in (group, m.currency if currency else "") if g))]
 
 

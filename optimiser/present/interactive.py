@@ -20,7 +20,7 @@ from html import escape
 from shapely.geometry.base import BaseGeometry
 
 from optimiser.inputs.domain import BarrierKind
-from optimiser.present.buys import item_names, item_saving
+from optimiser.present.buys import item_names, item_saving, per_unit_text
 from optimiser.present.formatting import fmt_m, fmt_money, fmt_num, nice_type
 from optimiser.present.layers import (
     Extent,
@@ -218,7 +218,7 @@ def _attribution_text(run: RunData, item_id: str) -> str:
     for a in m.attribution:
         if a.id == item_id:
             value, digits, unit = item_saving(a, m)
-            per = f", {fmt_money(a.cost / value, m.currency)} per {unit}" if value > 0 else ""
+            per = f", {per_unit_text(a.cost, value, m.currency, unit)}" if value > 0 else ""
             what = "m of weighted mean walk" if unit == "m" else "staff within a catchment"
             return f"\nsaves {fmt_num(value, digits)} {what}{per}"
     return ""
