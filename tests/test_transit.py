@@ -216,6 +216,13 @@ def test_pipeline_metrics_and_layout(tmp_path):
     assert t.covered_employees >= t.covered_employees_existing_crossings_only >= t.covered_employees_today
     assert t.stops and all(s.line == "tram" for s in t.stops)
     assert t.crossings
+    from optimiser.present.buys import item_names
+    from optimiser.present.layers import placement_tags
+    from optimiser.present.report import transit_view
+
+    tags, names = placement_tags(r.metrics), item_names(r.metrics)  # the section's prose names them as the plan does
+    assert transit_view(r.metrics)["crossings"] == "; ".join(f"{tags[c]} {names.get(c, c)}" for c in t.crossings)
+    assert all(tags[c].startswith("X") for c in t.crossings)
     cost = r.metrics.cost
     assert t.capital > 0 and t.capital == pytest.approx(sum(s.cost for s in t.stops))
     assert cost.transit_stops == pytest.approx(t.capital)
@@ -518,6 +525,10 @@ def test_a_new_stop_has_one_name_in_the_report_and_in_compares_built_row():
     [row] = placements_table(m).rows
     assert row[2].text == stop.name
     assert [c.text for c in transit_view(m)["stops"].rows[0]][2] == stop.name
+    # the section's prose named the stops of the today's-crossings solve by id ('stop:2')
+    today = m.transit.stops_existing_crossings_only
+    assert transit_view(m)["today_stops"] == "; ".join(
+        f"T1 {stop.name}" if s.id == stop.id else s.name for s in today) and "stop:" not in transit_view(m)["today_stops"]
     run = RunData(Path("unused"), m, layout_from_features([], m.site.crs))
     assert [row[1].text for row in buys_table(run).rows] == [stop.name]
     old = m.model_copy(deep=True)  # metrics.json as written before: the generated label in the attribution

@@ -347,8 +347,14 @@ def transit_view(m: RunMetrics) -> dict[str, Any] | None:
                  for s in t.stops + t.existing_stops]
     stops = Table([Header("Stop"), Header("Id"), Header("Name"), Header("Alignment"), Header("Location"), Header("Cost", True)],
                   stop_rows)
-    today = ", ".join(s.id for s in t.stops_existing_crossings_only) or "none"
-    return {"figures": figures, "stops": stops, "objective": t.objective, "crossings": ", ".join(t.crossings) or "none",
+    tags, names = placement_tags(m), item_names(m)
+
+    def named(i: str, name: str = "") -> str:  # 'T1 Supertram stop 47', as the plan and the tables name it
+        return " ".join(x for x in (tags.get(i, ""), names.get(i) or name or i) if x)
+
+    today = "; ".join(named(s.id, s.name) for s in t.stops_existing_crossings_only) or "none"  # names hold commas
+    return {"figures": figures, "stops": stops, "objective": t.objective,
+            "crossings": "; ".join(named(c) for c in t.crossings) or "none",
             "today_stops": today, "catchment_m": fmt_num(t.catchment_m)}
 
 
