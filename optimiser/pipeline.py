@@ -664,21 +664,22 @@ def _futures_metrics(sc: Scenario, joint: JointProblem, rr: RobustResult, preps:
     """Add the ``futures``, ``alternatives`` and ``robust`` sections to ``metrics``."""
     units = joint.units_per_weighted_m
     names = joint.names
+    from optimiser.solve.robust import alternatives, exact_figures  # with solve_futures: PuLP loaded only for futures
+
+    exact = exact_figures(joint, rr)  # what the plan costs with the exact weights, not the model's rounded ones
     metrics.futures = future_results(
-        names, [f.probability for f in sc.futures], list(rr.optima), [r.status is Status.OPTIMAL for r in rr.alone],
-        [float(o) if o is not None else None for o in rr.objectives], rr.regrets_pct, units,
+        names, [f.probability for f in sc.futures], list(exact.optima), [r.status is Status.OPTIMAL for r in rr.alone],
+        list(exact.objectives), exact.regrets_pct, units,
         [None if v is None else bool(v.passed) for v in vers], [dict(f.scenario.layers) for f in sc.futures],
         [dict(f.overrides) for f in sc.futures], [[joint.labels[k] for k in rr.plan if k in na] for na in joint.not_applicable])
-    from optimiser.solve.robust import alternatives  # with solve_futures: PuLP loaded only for futures
-
     metrics.alternatives = alternative_plans(
         names, alternatives(joint, rr), [[joint.labels[k] for k in p] for p in rr.alone_plans],
         [{n: [joint.labels[k] for k in p if k not in joint.decision_in[f] and k not in joint.not_applicable[f]]
           for f, n in enumerate(names)} for p in rr.alone_plans])
-    objs = [o for o in rr.objectives if o is not None]
+    objs = [o for o in exact.objectives if o is not None]
     expected = (sum(w * o / u for w, o, u in zip(joint.weights, objs, units)) / sum(joint.weights)
                 if len(objs) == len(names) else None)
-    regrets = [r for r in rr.regrets_pct if r is not None]
+    regrets = [r for r in exact.regrets_pct if r is not None]
     metrics.robust = RobustSummary(rule=rr.rule, worst_regret_pct=_round(max(regrets), 4) if regrets else None,
                                    expected_weighted_m=_round(expected, 3), gap=rr.gap,
                                    # expected: the bound in weighted metres, as expected_weighted_m (not integer units)

@@ -670,6 +670,11 @@ def test_a_future_of_small_firms_keeps_its_weights_beside_one_of_grown_firms(tmp
     # today with mid: s2-n2 95 m (x 0.1), s1-n1 685 m, s1-n2 and s2-n1 385 m (x 0.05) ..., exactly 316.375
     today = m["futures"][0]
     assert (today["name"], today["optimum_alone"], today["with_plan"]) == ("today", 316.375, 316.375)
+    # growth on its own scale (its 25,000-weight pair at 10,000 levels) rounds its small pairs to one level: its
+    # figures are re-scored with the exact weights (they were 475,900 weighted m, 1.1 % high)
+    growth = m["futures"][1]
+    assert (growth["optimum_alone"], growth["with_plan"]) == (470595.625, 470595.625)
+    assert m["robust"]["expected_weighted_m"] == (316.375 + 470595.625) / 2
 
 
 def test_a_warning_of_one_future_is_reported_and_strict_refuses_it(tmp_path):
@@ -711,8 +716,55 @@ def test_futures_of_one_size_share_one_weight_scale(tmp_path):
     grown = read_scenario(tmp_path / "sc.yaml")
     scales = [w.per_unit for w in future_weight_scales([f.scenario for f in grown.futures], "min_max_regret")]
     assert scales == [pytest.approx(10000 / 0.1 / 10), pytest.approx(10000 / 25000)]
+    # expected: one scale for both, as fine as today needs (10000 / 0.1 / 10), at most 10,000,000 levels for growth's
+    # 25,000-weight pair: 400, not the shared 0.4 on which today's weights all rounded to one level
     assert [w.per_unit for w in future_weight_scales([f.scenario for f in grown.futures], "expected")] == [
-        pytest.approx(0.4), pytest.approx(0.4)]
+        pytest.approx(400), pytest.approx(400)]
+    assert [w.per_unit for w in future_weight_scales([f.scenario for f in doubled.futures], "expected")] == [
+        pytest.approx(10000 / 0.2)] * 2
+
+
+# The small firms' site with the 10-staff pair at the east crossing, the 5-staff pair at mid: the
+# crossing the exact expected cost prefers comes second in the plan's order
+SWAPPED_SMALL_FIRMS_SITE = (SMALL_FIRMS_SITE.replace("{id: s1, employees: 5", "{id: s1, employees: 10")
+                            .replace("{id: n1, employees: 5", "{id: n1, employees: 10")
+                            .replace("{id: s2, employees: 10", "{id: s2, employees: 5")
+                            .replace("{id: n2, employees: 10", "{id: n2, employees: 5"))
+
+
+@pytest.mark.parametrize("backend", ["cpsat", "cbc"])
+def test_expected_cost_beside_a_future_of_grown_firms_is_the_exact_optimum_with_exact_figures(tmp_path, backend):
+    """robust: expected with today's 5- and 10-staff firms beside a future where two firms have
+    5,000 staff. On the shared scale (growth's 25,000-weight pair at 10,000 levels) every small
+    pair weighed one level: both crossings tied, the first (mid) was 'proven optimal' though the
+    exact expected cost prefers east by 44.25 weighted m, and the figures were the rounded ones
+    (today 21,125 weighted m for an exact 390.625; expected 263,512.5 for 250,515.25; the
+    weights' rounding bounded at 4.4 %). Brute force: every plan scored by the verifier on a
+    scale where every weight is whole (400 units per weight: 0.025 -> 10, 25,000 -> 10^7)."""
+    (tmp_path / "site.yaml").write_text(SWAPPED_SMALL_FIRMS_SITE)
+    (tmp_path / "sc.yaml").write_text(SMALL_FIRMS_FUTURES.replace("futures:", "robust: expected\nfutures:"))
+    sc = read_scenario(tmp_path / "sc.yaml")
+    preps = [prepare(f.scenario, WeightScale(400.0)) for f in sc.futures]
+    brute = {}
+    for plan in [(), ("signalised mid",), ("signalised east",), ("signalised mid", "signalised east")]:
+        objs = []
+        for p in preps:
+            chosen = tuple(i for i, d in enumerate(p.problem.decisions) if d.label in plan)
+            v = verify(p.problem, p.context, chosen, None, raise_on_failure=False)
+            objs.append(v.objective / p.problem.units_per_weighted_m if v.passed else None)
+        if None not in objs:
+            brute[plan] = (objs, sum(objs) / 2)  # no probabilities: equal weights
+    best = min(brute, key=lambda k: brute[k][1])
+    assert best == ("signalised east",) and brute[best] == ([346.375, 500595.625], 250471.0)
+    assert brute[("signalised mid",)][1] == 250515.25
+
+    run_scenario(sc, tmp_path / "run", render=False, backend=backend, time_limit_s=10)
+    m = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert m["status"] == "optimal" and m["robust"]["plan"] == ["signalised east"]
+    assert [(f["name"], f["with_plan"]) for f in m["futures"]] == [("today", 346.375), ("growth", 500595.625)]
+    assert [f["optimum_alone"] for f in m["futures"]] == [346.375, 500595.625]
+    assert m["robust"]["expected_weighted_m"] == 250471.0
+    assert m["model"]["weight_rounding"]["max_gain_weighted_m"] == 0.0
 
 
 def test_a_robust_plan_that_builds_nothing_says_so_in_the_report(tmp_path):

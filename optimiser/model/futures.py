@@ -25,7 +25,7 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from optimiser.inputs.domain import RobustRule, Scenario
+from optimiser.inputs.domain import MAX_WEIGHT_LEVELS, RobustRule, Scenario
 from optimiser.model.build import objective_weight_scale
 from optimiser.model.clients import WeightScale
 from optimiser.model.problem import Problem, ProblemContext, crossing_of_decision
@@ -99,22 +99,34 @@ def integer_weights(probabilities: Iterable[float | None]) -> list[int]:
 
 
 LEVELS_KEPT = 10
-"""Under ``min_max_regret`` a future's weights keep at least a tenth of ``solver.weight_levels``
-(:func:`future_weight_scales`)."""
+"""Every future's weights keep at least a tenth of ``solver.weight_levels`` for its own largest
+weight (:func:`future_weight_scales`), as far as :data:`MAX_WEIGHT_LEVELS` allows."""
 
 
 def future_weight_scales(scenarios: list[Scenario], rule: RobustRule) -> list[WeightScale]:
-    """The integer weight scale of each future's objective. ``expected`` adds the futures'
-    objectives up: one scale for all, the one that puts the largest weight of any future at
-    ``solver.weight_levels``. A regret is a ratio within one future, so under ``min_max_regret``
-    a future whose own largest weight that shared scale would put below a tenth of the levels
-    (:data:`LEVELS_KEPT`) gets a finer scale of its own: today's small firms beside a future in
-    which two grow to 5,000 staff rounded to one level alike, and today's regret was misjudged.
-    Futures of one size keep the shared scale (the joint model is easiest on one scale)."""
+    """The integer weight scale of each future's objective.
+
+    The shared scale puts the largest weight of any future at ``solver.weight_levels``; a
+    future whose own largest weight it would put below a tenth of the levels
+    (:data:`LEVELS_KEPT`) is too coarse on it: today's small firms beside a future in which two
+    grow to 5,000 staff rounded to one level alike.
+
+    - ``min_max_regret``: a regret is a ratio within one future, so such a future gets a finer
+      scale of its own; futures of one size keep the shared scale (the joint model is easiest on
+      one scale).
+    - ``expected`` adds the futures' objectives up, so every future keeps one scale (the sum is
+      then exact in integers), made as fine as the smallest future needs: its largest weight at a
+      tenth of the levels or more, and no weight of any future above :data:`MAX_WEIGHT_LEVELS`
+      (as ``solver.weight_levels`` allows for one scenario). On the shared scale both crossings of
+      the small firms' site weighed one level per pair and tied, and the plan was the wrong one
+      of the two by the exact expected cost (``model.weight_rounding`` bounded it at 4.6 %).
+    """
     own = [objective_weight_scale(s).per_unit for s in scenarios]
     shared = min(own)
     if rule == "expected":
-        return [WeightScale(shared) for _ in own]
+        levels = max(s.solver.weight_levels for s in scenarios)
+        fine = min(max(shared, max(own) / LEVELS_KEPT), shared * MAX_WEIGHT_LEVELS / levels)
+        return [WeightScale(max(shared, fine)) for _ in own]
     return [WeightScale(max(shared, k / LEVELS_KEPT)) for k in own]
 
 

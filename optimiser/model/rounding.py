@@ -157,3 +157,22 @@ def combined(parts: Sequence[WeightRounding], weights: Sequence[float], objectiv
     gain_m = sum(w * r.max_gain_weighted_m for w, r in zip(weights, parts, strict=True)) / total if total > 0 else 0.0
     pct = 100.0 * gain_m * units_per_weighted_m / objective if objective else None
     return WeightRounding(levels, gain_m, pct)
+
+
+def exact_objective(problem: Problem, chosen: Iterable[int], exact: Mapping[str, float] | None) -> float:
+    """A layout's objective with the exact weights (:func:`exact_weights`, in integer units), in
+    the problem's integer units as :meth:`Problem.objective_of` (a float): each client's rounded
+    weight replaced by its exact one where every term merged into it is known (else kept, as
+    are the penalties'; with ``exact`` ``None`` this is the integer objective)."""
+    open_options = problem.open_options(set(chosen))
+    merged = problem.info.get(MERGED_KEYS, {})
+    total = 0.0
+    for i, c in enumerate(problem.clients):
+        length = c.length(open_options)
+        if length is None:
+            length = c.levels[-1] if c.levels else 0
+        vals = [exact.get(str(k)) for k in merged.get(i, (c.key,))] if exact is not None else []
+        known = [v for v in vals if v is not None]
+        weight = float(sum(known)) if vals and len(known) == len(vals) else float(c.weight)
+        total += weight * length
+    return total + sum(p.weight for p in problem.penalties if not any(o in open_options for o in p.options))

@@ -29,6 +29,8 @@ class FutureResult(_Record):
         optimum_alone: the future's own optimum (weighted metres); best known when not proven.
         optimum_proven: whether that optimum is proven.
         with_plan: the robust plan's objective in this future (weighted metres).
+        Both (and so ``regret_pct`` and ``gives_up``) are the plans re-scored with the exact
+        weights (:func:`optimiser.solve.robust.exact_figures`), not the model's rounded ones.
         regret_pct: ``100 * (with_plan - optimum_alone) / optimum_alone`` (in integer objective
             units, an optimum of 0 counting as one: :func:`optimiser.model.futures.regret_pct`).
         gives_up: ``with_plan - optimum_alone`` (weighted metres): what the plan gives up here.

@@ -19,6 +19,7 @@ from typing import Any
 
 from optimiser.inputs.domain import SolveOptions
 from optimiser.model.futures import JointProblem, objective_unit, regret_pct
+from optimiser.model.rounding import exact_objective, exact_weights
 from optimiser.solve.result import SolveResult, Status, combine_stopped_by, relative_gap
 from optimiser.solve.robust_models import JointSolve, solve_cbc, solve_cpsat
 from optimiser.solve.strategy import solve
@@ -86,6 +87,42 @@ def alternatives(joint: JointProblem, res: RobustResult) -> list[dict[str, float
             row[name] = None if obj is None else regret_pct(obj, res.optima[f])
         out.append(row)
     return out
+
+
+@dataclass(frozen=True)
+class ExactFigures:
+    """A plan's figures re-scored with the exact (unrounded) weights, in each future's integer
+    units (floats): its objective in every future (``None`` where it does not fit), each
+    future's best known optimum (the least of its own plan and every plan met) and the regrets."""
+
+    objectives: tuple[float | None, ...]
+    optima: tuple[float, ...]
+
+    @property
+    def regrets_pct(self) -> list[float | None]:
+        """The plan's regret in each future, per cent."""
+        return [None if o is None else regret_pct(o, opt) for o, opt in zip(self.objectives, self.optima)]
+
+
+def exact_figures(joint: JointProblem, res: RobustResult) -> ExactFigures:
+    """``res``'s plan and the futures' own plans scored with the exact weights
+    (:func:`~optimiser.model.rounding.exact_objective`): what a plan chosen on rounded weights
+    costs in each future, as the figures of a futures run report it (today's 5-staff firms beside
+    a future of 5,000-staff ones were shown at 54 times their cost)."""
+    weights = [None if fp.scenario.transit is not None and fp.scenario.transit.exclusive  # employees, nothing rounded
+               else exact_weights(fp.scenario, fp.problem.weight_scale["all"]) for fp in joint.futures]
+
+    def score(f: int, plan: tuple[int, ...]) -> float | None:
+        if not joint.feasible_in(f, plan):
+            return None
+        return exact_objective(joint.futures[f].problem, joint.chosen_in(f, plan), weights[f])
+
+    objectives = tuple(score(f, res.plan) for f in range(len(joint.futures)))
+    optima = []
+    for f, own in enumerate(res.alone_plans):
+        known = [v for p in (own, res.plan, *res.alone_plans) if (v := score(f, p)) is not None]
+        optima.append(min(known) if known else math.nan)
+    return ExactFigures(objectives, tuple(optima))
 
 
 def _value(joint: JointProblem, plan: tuple[int, ...], optima: list[float]) -> float | None:
