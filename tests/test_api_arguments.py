@@ -168,6 +168,40 @@ def test_a_user_script_is_type_checked_against_the_batch_api(tmp_path):
     assert 'Module has no attribute "run_batchs"' in out
 
 
+def test_a_batch_record_is_typed_key_by_key():
+    """A result record (BatchSummary.records) was dict[str, Any]: a misspelt key or a wrong type
+    passed mypy --strict. ItemRecord and ItemMetrics are TypedDicts; their keys are what
+    make_record and summary_metrics write."""
+    from optimiser.batch.records import ItemRecord, ItemStatus, make_record
+    from optimiser.errors import ExitCode
+
+    rec = make_record("k" * 64, "budget=£1m", {"budget_gbp": 1e6}, ItemStatus.ERROR, ExitCode.INTERNAL, 1.0, error="boom")
+    assert set(rec) == ItemRecord.__required_keys__ and ItemRecord.__optional_keys__ == {"index", "run_dir"}
+    # summary_metrics's keys are ItemMetrics's: mypy optimiser checks its dict literal against it
+
+
+@pytest.mark.slow
+def test_a_user_script_is_type_checked_against_the_batch_records(tmp_path):
+    from mypy import api
+
+    script = tmp_path / "records.py"
+    script.write_text(
+        "from optimiser import run_batch\n"
+        "s = run_batch('b.yaml', 'out')\n"
+        "r = s.records[0]\n"
+        "status: int = r['status']\n"
+        "m = r['metrics']\n"
+        "if m is not None:\n"
+        "    cut: float | None = m['walk.reduction_pct']\n"
+        "    bad = m['walk.reduction']\n"
+        "where: str = r['run_dir']\n", encoding="utf-8")
+    out, _, status = api.run(["--strict", "--no-incremental", "--follow-imports=silent", str(script)])
+    assert status == 1
+    assert 'Incompatible types in assignment (expression has type "str", variable has type "int")' in out
+    assert 'TypedDict "ItemMetrics" has no key "walk.reduction"' in out
+    assert out.count("error:") == 2, out
+
+
 def test_the_python_api_takes_the_embedded_names_the_cli_takes(tmp_path, monkeypatch):
     """``siteopt validate fremont/baseline``, ``siteopt batch amp_sbp/budget_sweep`` work from any
     folder, as do ``read_site("fremont")`` and ``read_scenario("fremont/baseline")``; their Python

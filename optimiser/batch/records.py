@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict, cast
 
 from optimiser.errors import ExitCode
 from optimiser.present.metrics import RunMetrics
@@ -30,8 +30,59 @@ METRE_DECIMALS = 1
 """Decimals of the mean walks a record computes itself (facility access, newly connected pairs),
 as metrics.json's ``walk.*_weighted_mean_m``."""
 
-ItemRecord = dict[str, Any]
-"""The content of one ``result.json`` (JSON-ready)."""
+ItemMetrics = TypedDict("ItemMetrics", {
+    "objective_mean_m": float | None,
+    "baseline_objective_mean_m": float | None,
+    "facility_access.baseline_mean_m": float | None,
+    "facility_access.optimised_mean_m": float | None,
+    "coverage.baseline_share": float | None,
+    "coverage.optimised_share": float | None,
+    "objective": float | None,
+    "bound": float | None,
+    "gap": float | None,
+    "stopped_by": str | None,
+    "solve_seconds": float | None,
+    "backend": str,
+    "seed": int,
+    "walk.baseline_weighted_mean_m": float | None,
+    "walk.optimised_weighted_mean_m": float | None,
+    "walk.reduction_pct": float | None,
+    "walk.pairs_newly_connected": int | None,
+    "walk.newly_connected_weighted_mean_m": float | None,
+    "cost.capital": float | None,
+    "cost.budget": float | None,
+    "currency": str,
+    "placements.shared_facilities": int,
+    "placements.social_spaces": int,
+    "placements.crossings": int,
+    "verification.passed": bool | None,
+})
+"""A record's flat metrics (:func:`summary_metrics`; results.csv's columns): typed for callers
+of :func:`~optimiser.batch.run_batch`, e.g. ``rec["metrics"]["walk.reduction_pct"]``."""
+
+
+class _Record(TypedDict):
+    format: str
+    key: str
+    name: str
+    overrides: dict[str, Any]
+    status: str
+    exit_code: int
+    error: str | None
+    seconds: float
+    metrics: ItemMetrics | None
+    run_id: str | None
+    finished_at: str
+
+
+class ItemRecord(_Record, total=False):
+    """The content of one ``result.json`` (JSON-ready; :func:`make_record`), typed for callers of
+    :func:`~optimiser.batch.run_batch` (it was ``dict[str, Any]``: a misspelt key or a wrong
+    type passed ``mypy --strict``). :attr:`~optimiser.batch.runner.BatchSummary.records` adds
+    ``index`` (the item's place in the batch) and ``run_dir`` (its run directory)."""
+
+    index: int
+    run_dir: str
 
 
 class ItemStatus(StrEnum):
@@ -98,7 +149,7 @@ def _metres(v: float | None) -> float | None:
     return None if f is None else round(f, METRE_DECIMALS)
 
 
-def summary_metrics(m: RunMetrics) -> dict[str, Any]:
+def summary_metrics(m: RunMetrics) -> ItemMetrics:
     """The flat metrics of a record (what results.csv and pareto.csv read).
 
     Args:
@@ -193,4 +244,4 @@ def read_result(path: str | os.PathLike[str], key: str) -> ItemRecord | None:
         return None
     if rec.get("status") not in ItemStatus.__members__.values():
         return None
-    return rec
+    return cast(ItemRecord, rec)

@@ -770,7 +770,8 @@ def _run_locked(spec: BatchSpec, out: Path, jobs: int, client: Any, progress: bo
     header, rows, _ = pareto_table(spec.items, records, spec.columns)
     pareto_csv = atomic_write_text(out / "pareto.csv", csv_text(header, rows))
     pareto_png = plot_pareto(out / "pareto.png", spec.items, records, spec.name)
-    ordered = [{**records[it.key], "index": it.index, "run_dir": str(runs / it.run_id)} for it in spec.items if it.key in records]
+    ordered: list[ItemRecord] = [{**records[it.key], "index": it.index, "run_dir": str(runs / it.run_id)}
+                                 for it in spec.items if it.key in records]
     summary = BatchSummary(spec.id, out, ordered, dict(sorted(counts.items())), len(todo), skipped,
                            time.perf_counter() - t_start, results_csv, pareto_csv, pareto_png, out / "summary.json",
                            len(spec.duplicates))

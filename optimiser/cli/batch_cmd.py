@@ -46,7 +46,7 @@ def _check_scheduler(ctx: click.Context, param: click.Parameter, value: str | No
 def _warn_wall_clock(records: list[ItemRecord]) -> None:
     """Say once which items' answers a wall-clock safety net bound (design brief section 9: a net
     that binds is reported; the solver's phases say it only at ``-v``)."""
-    names = [str(r.get("name")) for r in records if (r.get("metrics") or {}).get("stopped_by") == "wall_clock"]
+    names = [str(r.get("name")) for r in records if (m := r.get("metrics")) is not None and m.get("stopped_by") == "wall_clock"]
     if names:
         shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
         click.echo(f"siteopt batch: warning: the wall-clock safety net, not the work limit, ended the search of "
