@@ -44,6 +44,7 @@ Modules:
 - :mod:`~optimiser.batch.worker`: running one item (in a worker process);
 - :mod:`~optimiser.batch.lifeline`: a worker dies with its batch parent (the pool's initialiser);
 - :mod:`~optimiser.batch.dasklog`: items on Dask log at the batch's verbosity, shown by the batch;
+- :mod:`~optimiser.batch.gate`: once a batch on Dask stops, none of its items writes into ``OUT``;
 - :mod:`~optimiser.batch.results`: results.csv, the Pareto front, pareto.csv and pareto.png;
 - :mod:`~optimiser.batch.runner`: the local process pool, Dask, progress and resume.
 """
