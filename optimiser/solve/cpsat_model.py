@@ -215,7 +215,7 @@ class _LevelVars:
     chain row ``u + sum(options new at the level) >= u of the level before``, which unrolls to
     ``u >= 1 - sum(options up to the level)`` whichever client it comes from: the same integer
     model and the same LP, with fewer variables and rows. Measured on benchmarks/realsites (README,
-    wave 21): relax-first's exact models per count vector keep 10-25 % of their chain levels
+    wave 21): relax-first's exact models per count vector keep 3-25 % of their chain levels
     (rs016's six: 5.79 CP-SAT units to prove them all, 1.49 shared)."""
 
     def __init__(self, m: cp_model.CpModel, prefix: str) -> None:
