@@ -303,10 +303,11 @@ def test_a_lane_stopped_by_its_work_keeps_a_valid_bound(district, always_split, 
     report = r.info["exact_by_vector"]
     assert any("stopped" in line and line.endswith("[lane 0]") for line in report), report
     assert res.status is Status.FEASIBLE and res.stopped_by == "work_limit"
-    assert res.objective == optimum and res.bound < optimum
+    # the stopped lane's incumbent (724,109,187 with shared radius levels) need not be the optimum
+    assert res.objective >= optimum > res.bound
     budget = max(lane["work_s"] for lane in r.info["vector_lanes"])
     # the layouts the lanes found are evaluated after them, beyond the lanes' budget (close_lanes:
-    # a few evaluations at most; here one: the optimum, found on a lane)
+    # a few evaluations at most, at most one here)
     one_offer = r.ev.size / rf.OFFER_INCIDENCES_PER_S
     assert r.info["work_s"]["exact model"] == pytest.approx(budget, abs=1e-3) and r.work_s <= 2.0 + one_offer + 1e-9
 
