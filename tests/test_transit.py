@@ -649,7 +649,8 @@ def test_plan_and_catchment_legends_name_what_is_drawn_and_nothing_else(tmp_path
     assert "Existing stop" in labels(plan_figure(data))  # East end, on the map
     catch = labels(catchment_figure(data.layout, data.metrics))
     assert "New crossing (right panel)" not in catch
-    assert {"Transit alignment", "New stop (T1, T2 ... as on the plan)", "Existing stop", "Firm", "Existing crossing / junction"} <= set(catch)
+    assert {"Transit alignment", "New stop (T1, T2 ... as on the plan)", "Existing stop", "Firm",
+            "Existing crossing / junction"} <= set(catch)
     r2 = run_scenario(tram_scenario(), tmp_path / "run2", render=False)
     assert r2.metrics.transit is not None and r2.metrics.transit.crossings
     data2 = load_run(tmp_path / "run2")
