@@ -274,3 +274,15 @@ def test_the_firm_size_key_of_one_employee_is_singular(runs: list[RunData]) -> N
     assert sizes == ["Firm, 1 employee", "Firm, 5 employees", "Firm, 10 employees"]
     row = [str(h.get_label()) for h in one_size_row(ax._siteopt_handles)]  # type: ignore[attr-defined]
     assert "Firm (circle area by staff: 1 to 10)" in row
+
+
+def test_four_runs_are_two_by_two_and_the_caption_does_not_say_top_and_bottom(runs: list[RunData]) -> None:
+    """Four AMP-SBP runs were three panels across and the fourth alone below with two empty
+    slots, under a caption 'Top: optimised plans ... Bottom: change in walk per firm' that was
+    wrong once the runs wrapped (plan, maps, plan, maps): now two by two, each plan above its map."""
+    from optimiser.present.compare import _Grid
+
+    ex = (0.0, 0.0, 1000.0, 600.0)
+    assert [_Grid(n, ex, 5, 2).ncols for n in (1, 2, 3, 4, 5, 6)] == [1, 2, 3, 2, 3, 3]
+    page = compare_html(runs, b"", Path("out"))
+    assert "Top: optimised plans" not in page and "above its change in walk per firm" in page

@@ -307,7 +307,8 @@ def _distance_kind(runs: Sequence[RunData], distance: bool) -> str:
 
 @dataclass(frozen=True)
 class _Grid:
-    """Sizes (inches) of the comparison figure: panels in blocks of up to three columns."""
+    """Sizes (inches) of the comparison figure: panels in blocks of up to three columns (four runs
+    in two blocks of two: three and one left two empty panels beside the fourth)."""
 
     n: int
     extent: Extent
@@ -318,7 +319,7 @@ class _Grid:
 
     @property
     def ncols(self) -> int:
-        return min(self.n, 3)
+        return 2 if self.n == 4 else min(self.n, 3)
 
     @property
     def panel_w(self) -> float:
