@@ -657,7 +657,7 @@ def test_an_amount_with_a_decimal_comma_and_a_unit_gets_the_number_to_write(tmp_
     data["crossings"]["types"] = {"signalised": {"cost": "2,5k"}}
     data.update(currency="EUR", budget="€1,2m")
     data["facilities"][0]["cost"] = "£1,5m"
-    data["social_spaces"]["cost"] = "1,500"  # three digits: a thousands group, as before
+    data["social_spaces"]["cost"] = "1,500"  # three digits alone: 1500 or 1.5, ambiguous (tests/test_number_text.py)
     scen.write_text(yaml.safe_dump(data, allow_unicode=True))
     got = {p.field: p.hint for p in validate_files([site, scen]) if p.field != "site"}
     plain = "the amount alone, in the scenario's currency, without symbol, separators or units"
@@ -666,4 +666,4 @@ def test_an_amount_with_a_decimal_comma_and_a_unit_gets_the_number_to_write(tmp_
         "crossings.types.signalised.cost": f"write 2500: {plain}",
         "facilities[0].cost": "it is written in £ but the scenario's currency is EUR: convert it to EUR and write the "
                               "amount alone, without symbol or units (1500000 only if the figure is in EUR already)",
-        "social_spaces.cost": "write 1500, without the thousands separator"}, got
+        "social_spaces.cost": "write the number meant as a plain number, without quotes or separators: cost: 1500 or cost: 1.5"}, got
