@@ -526,3 +526,17 @@ def test_one_size_row_puts_the_firm_sizes_in_one_row_where_the_first_was():
     assert one_size_row(one) == one  # one size: a row of its own already
     assert [h.get_label() for h in one_size_row(one, "Firm")] == ["Lab", "Firm"]
     assert one_size_row([before, after], "Firm") == [before, after]
+
+
+def test_the_interactive_firm_tooltip_counts_one_employee_in_the_singular() -> None:
+    """The plan's key said 'Firm, 1 employee' (d979326) while the interactive plan's tooltip still
+    read '1 employees'."""
+    from shapely.geometry import Point
+
+    from optimiser.present.interactive import _firm_title
+    from optimiser.present.layers import Feature
+
+    one = Feature("firm", Point(0, 0), {"id": "a", "name": "Lab", "employees": 1, "sector": "R&D"})
+    many = Feature("firm", Point(0, 0), {"id": "b", "name": "Works", "employees": 30, "sector": "R&D"})
+    assert _firm_title(1, one).splitlines()[1] == "1 employee · R&D"
+    assert _firm_title(2, many).splitlines()[1] == "30 employees · R&D"

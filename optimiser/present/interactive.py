@@ -201,8 +201,9 @@ def place_labels(anchors: Sequence[tuple[float, float]], radii: Sequence[float],
 
 
 def _firm_title(n: int, f: Feature) -> str:
-    acc = f.props.get("accuracy_m")
-    return (f"{n}. {f.text('name', f.id)}\n{fmt_num(f.props.get('employees'))} employees · {f.text('sector', '?')}"
+    acc, staff = f.props.get("accuracy_m"), f.props.get("employees")
+    word = "employee" if isinstance(staff, (int, float)) and staff == 1 else "employees"
+    return (f"{n}. {f.text('name', f.id)}\n{fmt_num(staff)} {word} · {f.text('sector', '?')}"
             + (f"\nposition accurate to ±{fmt_num(acc)} m" if acc is not None else ""))
 
 
