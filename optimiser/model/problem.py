@@ -233,17 +233,18 @@ class Problem:
 
     def objective_of(self, chosen: set[int]) -> int:
         """Exact integer objective of a set of chosen decision ids (for tests and checks)."""
+        lengths, penalty = self.lengths_of(chosen)
+        return sum(c.weight * length for c, length in zip(self.clients, lengths, strict=True)) + penalty
+
+    def lengths_of(self, chosen: set[int]) -> tuple[list[int], int]:
+        """Under a set of chosen decision ids: each client's length in integer units (its last
+        level when no option serves it), and the weight of the penalties no open option lifts."""
         open_opts = self.open_options(chosen)
-        total = 0
+        lengths = []
         for c in self.clients:
             length = c.length(open_opts)
-            if length is None:
-                length = c.levels[-1] if c.levels else 0
-            total += c.weight * length
-        for p in self.penalties:
-            if not any(o in open_opts for o in p.options):
-                total += p.weight
-        return total
+            lengths.append(length if length is not None else (c.levels[-1] if c.levels else 0))
+        return lengths, sum(p.weight for p in self.penalties if not any(o in open_opts for o in p.options))
 
     def is_feasible(self, chosen: set[int]) -> bool:
         """Whether a set of chosen decision ids meets every constraint and must-serve client."""

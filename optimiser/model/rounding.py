@@ -164,15 +164,12 @@ def exact_objective(problem: Problem, chosen: Iterable[int], exact: Mapping[str,
     the problem's integer units as :meth:`Problem.objective_of` (a float): each client's rounded
     weight replaced by its exact one where every term merged into it is known (else kept, as
     are the penalties'; with ``exact`` ``None`` this is the integer objective)."""
-    open_options = problem.open_options(set(chosen))
+    lengths, penalty = problem.lengths_of(set(chosen))
     merged = problem.info.get(MERGED_KEYS, {})
     total = 0.0
-    for i, c in enumerate(problem.clients):
-        length = c.length(open_options)
-        if length is None:
-            length = c.levels[-1] if c.levels else 0
+    for i, (c, length) in enumerate(zip(problem.clients, lengths, strict=True)):
         vals = [exact.get(str(k)) for k in merged.get(i, (c.key,))] if exact is not None else []
         known = [v for v in vals if v is not None]
         weight = float(sum(known)) if vals and len(known) == len(vals) else float(c.weight)
         total += weight * length
-    return total + sum(p.weight for p in problem.penalties if not any(o in open_options for o in p.options))
+    return total + penalty
