@@ -23,6 +23,7 @@ import math
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Literal
 
 import numpy as np
 import shapely
@@ -201,41 +202,35 @@ class GraphBuilder:
         """A new node at ``p`` with a connector edge (ref ``ref``) to the nearest reachable
         walkable point, and to each other one as near (``TIE_M``); ``None`` if none is reachable.
         With ``ties=False`` only to one of them (:func:`first_of_equally_near`)."""
-        hit = self.nearest_reachable(p)
-        if hit is None:
-            return None
-        node = self.add_node(p)
-        joined: set[int] = set()
-        hits = self.equally_near(p, hit)
-        if not ties:
-            hits = [hits[first_of_equally_near([h[2] for h in hits])]]
-        for seg, t, q, d in hits:
-            far = self.node_at(seg, t, q)
-            if far not in joined:
-                joined.add(far)
-                self.add_edge(node, far, d, "connector", ref)
-        return node
+        nodes = self._connect(p, ref, "all" if ties else "one")
+        return nodes[0] if nodes else None
 
     def connect_each(self, p: np.ndarray, ref: str) -> list[int]:
         """A new node at ``p`` for each equally near reachable walkable point (``TIE_M``), each with
         its own connector edge (ref ``ref``); ``[]`` if none is reachable. A firm's entrance: the
         firm steps out to whichever path suits a walk, but no walk passes from one path to the
         other through its door (its plot), as no walk passes between a firm's entrances."""
+        return self._connect(p, ref, "each")
+
+    def _connect(self, p: np.ndarray, ref: str, ties: Literal["all", "one", "each"]) -> list[int]:
+        """:meth:`connect` (``"all"``, ``"one"``: one node) and :meth:`connect_each` (``"each"``: a
+        node per equally near point); the nodes made, ``[]`` if nothing is reachable."""
         hit = self.nearest_reachable(p)
         if hit is None:
             return []
-        node = self.add_node(p)  # before any split node, as connect numbers them
-        nodes: list[int] = []
+        nodes = [self.add_node(p)]  # before any split node, as the nodes are numbered in order
+        hits = self.equally_near(p, hit)
+        if ties == "one":
+            hits = [hits[first_of_equally_near([h[2] for h in hits])]]
         joined: set[int] = set()
-        for seg, t, q, d in self.equally_near(p, hit):
+        for seg, t, q, d in hits:
             far = self.node_at(seg, t, q)
             if far in joined:
                 continue
-            if joined:
-                node = self.add_node(p)
+            if joined and ties == "each":
+                nodes.append(self.add_node(p))
             joined.add(far)
-            nodes.append(node)
-            self.add_edge(node, far, d, "connector", ref)
+            self.add_edge(nodes[-1], far, d, "connector", ref)
         return nodes
 
     def node_at(self, seg: int, t: float, q: np.ndarray) -> int:
