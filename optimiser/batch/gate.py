@@ -47,12 +47,6 @@ CLOSE_WAIT_S = 30.0
 _STOPPED = "the batch was stopped"
 
 
-def _flock(fd: int, how: int) -> None:
-    import fcntl  # POSIX only; imported here so the module loads everywhere
-
-    fcntl.flock(fd, how)
-
-
 class CommitGate:
     """The batch's side: a gate file opened while the items run and closed when they must stop."""
 
@@ -71,7 +65,7 @@ class CommitGate:
     def close(self) -> None:
         """Close the gate: wait (at most :data:`CLOSE_WAIT_S`) for the items moving their runs into
         place now, then remove the file; no item passes after this returns."""
-        import fcntl
+        import fcntl  # POSIX only; imported here so the module loads everywhere
 
         try:
             fd = os.open(self.path, os.O_RDWR | getattr(os, "O_NOFOLLOW", 0) | os.O_CLOEXEC)
@@ -81,7 +75,7 @@ class CommitGate:
             deadline = time.monotonic() + CLOSE_WAIT_S
             while True:
                 try:
-                    _flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
                     break
                 except BlockingIOError:
                     if time.monotonic() > deadline:
@@ -126,7 +120,7 @@ class GatePass:
                 raise Interrupted(_STOPPED, "moving the item's run into place") from None
             raise
         try:
-            _flock(fd, fcntl.LOCK_SH)
+            fcntl.flock(fd, fcntl.LOCK_SH)
             held = os.fstat(fd)
             try:
                 now: os.stat_result | None = os.stat(self.path)
