@@ -376,3 +376,35 @@ def test_star_rows_count_a_fractional_crossing_once_per_client(monkeypatch):
     # above the star rows' cap on clients x decisions they are left out: the links' bound again
     monkeypatch.setattr(lag_mod, "STAR_MAX_KEYS", 4 * 9 - 1)
     assert lagrangian_bound(p, opt + 1, max_iterations=3000).bound == links
+
+
+def test_work_outside_the_dual_counts_against_its_limit():
+    """``outside_work`` (what the caller spent meanwhile, e.g. evaluating the layouts
+    ``on_layout`` gets) counts against ``max_work``: the iterations stop once the dual's work
+    and it together reach the limit, and a caller that spent nothing gets the same floats as
+    without it."""
+    from benchmarks.joint.generate import make_district
+    from optimiser.pipeline import prepare
+
+    q = relax_access_crossings(prepare(make_district(30, 60, 12, 1, seed=2)).problem)
+    assert q is not None
+    probe = lagrangian_bound(q, None, max_iterations=60, test_every=7)
+    limit = probe.work  # the work of 60 iterations
+    alone = lagrangian_bound(q, None, max_iterations=10_000, max_work=limit, test_every=7)
+    nothing = lagrangian_bound(q, None, max_iterations=10_000, max_work=limit, test_every=7, outside_work=lambda: 0.0)
+    assert nothing.iterations == alone.iterations and nothing.bound == alone.bound and nothing.work == alone.work
+    offered: list[tuple[int, ...]] = []
+
+    def spend() -> float:  # each layout offered costs a tenth of the limit
+        return 0.1 * limit * len(offered)
+
+    def on_layout(layout: tuple[int, ...]) -> None:
+        offered.append(layout)
+
+    shared = lagrangian_bound(q, None, max_iterations=10_000, max_work=limit, test_every=7,
+                              on_layout=on_layout, outside_work=spend)
+    assert 0 < len(offered) and shared.iterations < alone.iterations
+    assert shared.work + spend() >= limit  # it stopped at the shared limit ...
+    per_iteration = alone.work / alone.iterations
+    assert shared.work + spend() - limit < 0.1 * limit + 2 * per_iteration  # ... within one iteration and one offer
+    assert shared.stopped_by == "work limit"

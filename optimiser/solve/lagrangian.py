@@ -453,7 +453,8 @@ def lagrangian_bound(problem: Problem, upper_bound: float | None = None, *, max_
                      min_step: float = 1e-4,
                      on_layout: Callable[[tuple[int, ...]], float | None] | None = None,
                      closed: Iterable[int] = (), routes: AccessRoutes | None = None,
-                     access_multipliers: np.ndarray | None = None) -> LagrangianResult:
+                     access_multipliers: np.ndarray | None = None,
+                     outside_work: Callable[[], float] | None = None) -> LagrangianResult:
     """A Lagrangian lower bound on ``problem``'s optimum, and the decisions it proves closed.
 
     Args:
@@ -492,6 +493,11 @@ def lagrangian_bound(problem: Problem, upper_bound: float | None = None, *, max_
             tighter than the relaxation's (200 firms: above the relaxation's optimum). The
             multipliers of those clients stay at most the routes' caps.
         access_multipliers: ``M`` of an earlier call with the same ``routes``, to continue from.
+        outside_work: the work done so far in this call outside the dual (e.g. ``on_layout``
+            evaluating its layouts), in the units of ``max_work``, which counts it: the call's
+            whole work stays within ``max_work`` (joint 200 firms at a 60 s limit: 8.5 nominal s
+            of layouts offered on top of round 2's iterations left the last crossing exchanges
+            no budget, and the layout stayed 0.26 % worse than at 36 s).
 
     Returns:
         A :class:`LagrangianResult`; its bound is at most ``upper_bound`` when one is given
@@ -500,6 +506,7 @@ def lagrangian_bound(problem: Problem, upper_bound: float | None = None, *, max_
     ascent = _Ascent(_Dual(problem, closed, routes), upper_bound, start_lengths=start_lengths, multipliers=multipliers,
                      initial_step=initial_step, min_step=min_step, on_layout=on_layout, test_every=test_every,
                      access_multipliers=access_multipliers, safety_net_s=safety_net_s)
+    ascent.outside_work = outside_work
     ascent.run(max_iterations, max_work)
     return ascent.result()
 
@@ -526,6 +533,7 @@ class _Ascent:
         self.step, self.stall, self.it = float(initial_step), 0, 0
         self.min_step, self.on_layout, self.test_every, self.safety_net_s = min_step, on_layout, test_every, safety_net_s
         self.stopped_by = "work limit"
+        self.outside_work: Callable[[], float] | None = None  # work outside the dual, counted by max_work
         self.done = False  # ended for good (converged, no layout, safety net, interrupted)
         self.y_ids = np.zeros(0, dtype=np.int64)
         self.pending: tuple[float, np.ndarray, np.ndarray] | None = None
@@ -570,7 +578,7 @@ class _Ascent:
             if self.best >= self.target - 1e-9 or self.step < self.min_step:
                 self.stopped_by, self.done = "converged", True
                 return
-            if max_work is not None and dual.work >= max_work:
+            if max_work is not None and dual.work + (self.outside_work() if self.outside_work else 0.0) >= max_work:
                 self.stopped_by, self.pending = "work limit", (L, rc, z)  # a later run takes the step first
                 return
             if time.perf_counter() - self.t0 > self.safety_net_s:

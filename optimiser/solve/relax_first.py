@@ -178,6 +178,7 @@ class RelaxFirst:
         self._reduced: dict[int, Problem] = {}
         self._seen: set[tuple[int, ...]] = set()
         self._offered: set[tuple[int, ...]] = set()  # layouts evaluated on the exact model
+        self._offer_s = 0.0  # nominal seconds charged for evaluating them (a round's work counts its own)
         self._improved: set[tuple[int, ...]] = set()  # layouts whose sites were re-chosen
         self.is_crossing = [d.kind == "crossing" for d in problem.decisions]
         self.routes: AccessRoutes | None = None  # exact access routes, from round 2 on
@@ -194,6 +195,7 @@ class RelaxFirst:
         if cand in self._offered:
             return  # evaluated before: the same answer
         self._offered.add(cand)
+        self._offer_s += self.ev.size / OFFER_INCIDENCES_PER_S
         self.charge(self.ev.size / OFFER_INCIDENCES_PER_S, "layouts evaluated")
         x = self.ev.layout(cand)
         if self.ev.feasible(x):
@@ -439,11 +441,13 @@ class RelaxFirst:
 
     def _lagrangian(self, problem: Problem, upper_bound: float | None, seconds: float, safety_share: float,
                     **kw: Any) -> LagrangianResult:
-        """One Lagrangian round worth ``seconds`` (in iterations: its work limit, charged for
-        the iterations it ran), the wall clock until ``safety_share`` of the safety net its
-        safety net."""
+        """One Lagrangian round worth ``seconds`` (its work limit: its iterations and the layouts
+        it offers, each charged as such), the wall clock until ``safety_share`` of the safety
+        net its safety net."""
+        offered_before = self._offer_s
         res = lagrangian_bound(problem, upper_bound, max_iterations=LAGRANGIAN_MAX_ITERATIONS,
-                               max_work=lagrangian_work(seconds), safety_net_s=self.deadline.share_left(safety_share), **kw)
+                               max_work=lagrangian_work(seconds), safety_net_s=self.deadline.share_left(safety_share),
+                               outside_work=lambda: lagrangian_work(self._offer_s - offered_before), **kw)
         self.info.setdefault("lagrangian_stopped_by", []).append(res.stopped_by)
         self.note_net(res.stopped_by)
         self.charge(res.work / LAGRANGIAN_UNITS_PER_S, "lagrangian")
