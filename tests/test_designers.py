@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -213,7 +214,6 @@ def test_map_labels_never_overlap_on_the_embedded_sites(site_file: str) -> None:
 
 def test_buys_says_what_a_coverage_saving_counts(synthetic_run):
     """A transit max_coverage run's savings are coverage, not metres; walking runs say nothing extra."""
-    from types import SimpleNamespace
 
     from optimiser.present.buys import buys_unit_note
     from optimiser.present.rundir import load_run
@@ -234,3 +234,72 @@ def test_cost_per_unit_saved_is_in_whole_currency_units():
     assert per_unit_text(1_200_000, 195.9, "GBP", "m") == "£6k per m"
     assert per_unit_text(450, 100.0, "GBP", "staff") == "£4.50 per staff"
     assert per_unit_text(2_000, 100.0, "USD", "m") == "$20 per m"
+
+
+def _objective_parts(problem, chosen: set[int]) -> dict[str, int]:
+    """The model's own objective (``Problem.lengths_of``) split by walk term: firm pairs, access to
+    each facility type, and the penalties (coverage)."""
+    lengths, penalty = problem.lengths_of(chosen)
+    parts: dict[str, int] = {"penalty": penalty}
+    for c, length in zip(problem.clients, lengths, strict=True):
+        k = c.key.kind if c.key.kind != "access" else f"access:{c.key.facility_type}"
+        parts[k] = parts.get(k, 0) + c.weight * length
+    return parts
+
+
+def test_attribution_says_what_its_saving_is_made_of(tiny_run) -> None:
+    # saving_m mixes firm pairs, facility access and the coverage penalty: each entry's
+    # pair_walk_m, access and staff_uncovered are checked here against the model's own objective
+    # (Problem.lengths_of) split by term, with and without the item
+    res = tiny_run
+    m, problem, sc = res.metrics, res.prepared.problem, res.prepared.scenario
+    chosen = set(res.solve.chosen)
+    ref = _objective_parts(problem, chosen)
+    weight = {"pair": 0}
+    for c in problem.clients:
+        k = c.key.kind if c.key.kind != "access" else f"access:{c.key.facility_type}"
+        weight[k] = weight.get(k, 0) + c.weight
+    scale = problem.length_scale_per_m
+    kinds = set()
+    for a in m.attribution:
+        kinds.add(a.kind)
+        wo = _objective_parts(problem, chosen - {_decision_of(res, a.id)})
+        pair_rise = (wo["pair"] - ref["pair"]) / (scale * weight["pair"])
+        assert (a.pair_walk_m or 0.0) == pytest.approx(pair_rise, abs=0.02)
+        changes = {c.type: c for c in a.access}
+        for spec in sc.facilities:
+            key = f"access:{spec.type}"
+            rise = (wo[key] - ref[key]) / (scale * weight[key])
+            if abs(rise) < 0.05:
+                assert spec.type not in changes
+                continue
+            c = changes[spec.type]
+            assert c.without_m - c.with_m == pytest.approx(rise, abs=0.15)
+        staff = (wo["penalty"] - ref["penalty"]) / problem.units_per_weighted_m / sc.social_spaces.coverage_weight
+        assert a.staff_uncovered == pytest.approx(staff, abs=0.5)
+        if a.kind == "facility":  # the only workshop: none left without it, every walk at the penalty
+            c = changes[a.type]
+            assert a.pair_walk_m == 0 and a.saving_m > 100
+            assert c.without_m == sc.demand.unreachable_penalty_m
+            assert c.staff_unreached == sum(f.employees for f in sc.site.firms)
+    assert {"facility", "crossing"} <= kinds
+
+
+def test_buys_table_names_the_pair_walk_and_the_facility_walks(tiny_run, tmp_path: Path) -> None:
+    from optimiser.present.buys import buys_table, other_walks_text
+
+    m = tiny_run.metrics
+    fac = next(a for a in m.attribution if a.kind == "facility")
+    c = fac.access[0]
+    assert other_walks_text(fac) == (f"workshop {c.with_m:,.0f} → 10,000 m ({c.staff_unreached:,} staff with none left, "
+                                     "each counted at the 10,000 m unreachable penalty)")
+    run = SimpleNamespace(metrics=m, layout=None)
+    table = buys_table(run)
+    heads = [h.text for h in table.headers]
+    assert heads[3:7] == ["Saves (m of objective mean)", "Cost per m saved", "Firm-pair walk saved (m)",
+                          "Walk to facilities, coverage"]
+    row = next(r for r in table.rows if r[1].text.startswith("Workshop"))
+    assert row[5].text == "–" and row[6].text == other_walks_text(fac)
+    crossing = next(a for a in m.attribution if a.kind == "crossing")
+    row = next(r for r in table.rows if r[1].text == crossing.name)
+    assert row[5].text == f"{crossing.pair_walk_m:.1f}"

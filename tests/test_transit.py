@@ -317,7 +317,8 @@ def test_a_crossing_is_relied_on_by_the_firms_it_takes_to_a_stop(tmp_path):
     assert crossings and all(a.firms_relying >= 1 for a in crossings), crossings
     table = buys_table(load_run(tmp_path / "run"))
     assert table is not None
-    relied = [row[5].text for row in table.rows if row[1].text in {a.name for a in crossings}]
+    col = [h.text for h in table.headers].index("Relied on by")
+    relied = [row[col].text for row in table.rows if row[1].text in {a.name for a in crossings}]
     assert relied and all(" walks to a facility, social space or stop" in t for t in relied), relied
 
 
@@ -502,7 +503,7 @@ def test_the_report_leads_with_the_transit_objective_and_counts_coverage_savings
             assert row[3].text == f"{a.saving_weighted_m:,.0f}" and row[4].text.endswith("per staff")
         else:
             assert row[3].text == f"{a.saving_m:,.1f}"
-    assert headers[3] == ("Saves (staff within a catchment)" if objective == "max_coverage" else "Saves (m of mean walk)")
+    assert headers[3] == ("Saves (staff within a catchment)" if objective == "max_coverage" else "Saves (m of objective mean)")
 
 
 def test_a_new_stop_has_one_name_in_the_report_and_in_compares_built_row():
@@ -756,7 +757,8 @@ def test_what_each_item_buys_defines_saves_once_in_the_runs_units():
     assert "(metres)" not in staff and "Cost per metre" not in staff
     assert "Each item is removed alone" in staff and "Breaks a requirement" in staff
     metres = page.render(buys_table=Table([]), buys_unit_note=None)
-    assert "rises without it (metres). Cost per metre saved = cost ÷ saving." in metres and "Breaks a requirement" in metres
+    assert "rises without it (metres per unit of weight" in metres and "cost per metre saved = cost ÷ saving." in metres
+    assert "Breaks a requirement" in metres and "not the firm-pair mean walk of the headline" in metres
 
 
 def test_siteopt_run_summary_gives_a_coverage_runs_savings_in_staff(tmp_path):

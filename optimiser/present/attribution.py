@@ -15,6 +15,13 @@ For an objective of firm-to-firm walking alone this is exactly the rise of
 the verifier counts it (metres per uncovered employee). Removing an item never shortens a walk,
 so ``saving_m`` is never negative.
 
+``saving_m`` therefore mixes every walk term: a facility's saving is mostly its staff's walk to
+it, and where none of its type is left each firm's walk counts at the unreachable penalty. Each
+entry also says what the saving is made of: ``pair_walk_m`` (the rise of the firm-pair weighted
+mean walk alone, the headline's measure), ``access`` (the staff-weighted mean walk to each
+facility type with and without it) and ``staff_uncovered`` (staff leaving the social spaces'
+coverage radius).
+
 Besides the saving, each entry says which firm pairs (crossings) or firms (facilities, social
 spaces, stops; for a crossing, firms whose walk to any of them it carries) rely on the item:
 those whose walk rises without it, most weighted rise first.
@@ -31,7 +38,7 @@ import numpy as np
 
 from optimiser.model.demand import pair_weights
 from optimiser.present.formatting import nice_type
-from optimiser.present.metrics import ItemAttribution, PairServed
+from optimiser.present.metrics import AccessChange, ItemAttribution, PairServed
 from optimiser.present.transit_record import stop_name
 from optimiser.verify import GraphBase, Verification, verifier_base, verify
 
@@ -136,6 +143,56 @@ def _rises(a: np.ndarray | None, b: np.ndarray | None) -> np.ndarray | None:
         return np.asarray((b > a + _RISE_M) | (np.isinf(b) & np.isfinite(a)), dtype=bool)
 
 
+def _pair_walk_rise(prep: Prepared, with_m: np.ndarray, without_m: np.ndarray) -> float | None:
+    """The rise of the firm-pair weighted mean walk (``walk.optimised_weighted_mean_m``'s measure:
+    pair weights, pairs with a walk both with and without the item) when the item is removed."""
+    ctx = prep.context
+    if not ctx.pair_index:
+        return None
+    a_idx = np.array([a for a, _ in ctx.pair_index], dtype=int)
+    b_idx = np.array([b for _, b in ctx.pair_index], dtype=int)
+    w = np.asarray(ctx.pair_w, dtype=float)
+    after, before = with_m[a_idx, b_idx], without_m[a_idx, b_idx]
+    both = np.isfinite(after) & np.isfinite(before)
+    if not both.any() or w[both].sum() <= 0:
+        return None
+    return float(np.sum(w[both] * (before[both] - after[both])) / np.sum(w[both]))
+
+
+def _access_changes(prep: Prepared, ver: Verification, without: Verification) -> list[AccessChange]:
+    """Per facility type (and 'transit stop' where the walk to a stop is an objective term) whose
+    walks change without the item: the staff-weighted mean walk to the nearest one with and
+    without it, each walk capped at the unreachable penalty (as counted)."""
+    penalty = prep.scenario.demand.unreachable_penalty_m
+    emp = np.array([f.employees for f in prep.scenario.site.firms], dtype=float)
+    out = []
+    walks = list(ver.facility_walk_m.items())
+    tr = prep.scenario.transit
+    if tr is not None and tr.objective != "max_coverage" and ver.transit_walk_m is not None:
+        walks.append(("transit stop", ver.transit_walk_m))  # the walk to the nearest stop is a term too
+    for ftype, a in walks:
+        b = without.transit_walk_m if ftype == "transit stop" else without.facility_walk_m.get(ftype)
+        if b is None or emp.sum() <= 0:
+            continue
+        ca, cb = np.minimum(a, penalty), np.minimum(b, penalty)
+        if np.allclose(ca, cb, atol=_RISE_M):
+            continue
+        out.append(AccessChange(type=ftype, with_m=round(float(np.sum(emp * ca) / emp.sum()), 1),
+                                without_m=round(float(np.sum(emp * cb) / emp.sum()), 1),
+                                staff_unreached=int(emp[~(b < penalty)].sum()), penalty_m=penalty))
+    return out
+
+
+def _staff_uncovered(prep: Prepared, ver: Verification, without: Verification) -> int:
+    """Staff within the social spaces' coverage radius with the item and outside it without."""
+    soc = prep.scenario.social_spaces
+    if soc is None or soc.coverage == "off" or ver.social_walk_m is None or without.social_walk_m is None:
+        return 0
+    r = soc.coverage_radius_m + 1e-6
+    lost = (ver.social_walk_m <= r) & ~(without.social_walk_m <= r)
+    return int(sum(f.employees for f, x in zip(prep.scenario.site.firms, lost, strict=True) if x))
+
+
 def _firms_relying(prep: Prepared, kind: str, ftype: str, ver: Verification, without: Verification) -> int:
     """Firms whose walk to the item's kind (facility type, social space or transit stop) rises
     without it; for a crossing, whose walk to any of them does."""
@@ -190,9 +247,15 @@ def attribute_items(prep: Prepared, chosen: Sequence[int], ver: Verification,
             firms_relying=_firms_relying(prep, d.kind, ftype, ver, without),
             saving_m=round(rise / per_m, 3) if per_m > 0 else 0.0,
             saving_weighted_m=round(rise / problem.units_per_weighted_m, 1),
-            feasible_without=without.passed, top_pairs=pairs[:TOP_PAIRS]))
+            feasible_without=without.passed, top_pairs=pairs[:TOP_PAIRS],
+            pair_walk_m=_round_or_none(_pair_walk_rise(prep, ver.pair_lengths_m, without.pair_lengths_m)),
+            access=_access_changes(prep, ver, without), staff_uncovered=_staff_uncovered(prep, ver, without)))
     logger.debug("attribution of %d items (total weight %d)", len(out), total_w)
     return out, total_w
+
+
+def _round_or_none(x: float | None) -> float | None:
+    return None if x is None else round(x, 2)
 
 
 def _crossing_type(prep: Prepared, decision: int) -> str:

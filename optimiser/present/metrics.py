@@ -177,6 +177,20 @@ class PairServed(_Record):
     rise_m: float | None = None
 
 
+class AccessChange(_Record):
+    """How one item's removal changes the staff-weighted mean walk to the nearest facility of a
+    type (:mod:`optimiser.present.attribution`): ``with_m`` with it, ``without_m`` without it,
+    each firm's walk capped at the scenario's unreachable penalty as the objective counts it;
+    ``staff_unreached``: staff with no facility of the type within reach without it (their walk
+    is counted at ``penalty_m``)."""
+
+    type: str
+    with_m: float
+    without_m: float
+    staff_unreached: int = 0
+    penalty_m: float = 0.0
+
+
 class ItemAttribution(_Record):
     """What one built item buys (:mod:`optimiser.present.attribution`).
 
@@ -188,6 +202,14 @@ class ItemAttribution(_Record):
     social space, or a transit stop) rises without it; for a crossing, whose walk to any
     facility, social space or stop does. ``feasible_without``: the layout without it still meets
     every constraint.
+
+    ``saving_m`` mixes every walk term of the objective: besides firm pairs it counts each firm's
+    walk to each facility type (staff x access weight) and the coverage penalty, so it is not the
+    firm-pair walk of ``walk.optimised_weighted_mean_m``. What it is made of: ``pair_walk_m``, the
+    rise of that firm-pair weighted mean walk (None in run directories written before it);
+    ``access``, the staff-weighted mean walk to each facility type with and without the item
+    (where it changes); ``staff_uncovered``, the staff who fall outside the social spaces'
+    coverage radius without it.
     """
 
     id: str
@@ -201,6 +223,9 @@ class ItemAttribution(_Record):
     saving_weighted_m: float = 0.0
     feasible_without: bool | None = None
     top_pairs: list[PairServed] = Field(default_factory=list)
+    pair_walk_m: float | None = None
+    access: list[AccessChange] = Field(default_factory=list)
+    staff_uncovered: int = 0
 
     @property
     def cost_per_m_saved(self) -> float | None:
