@@ -286,3 +286,25 @@ def test_four_runs_are_two_by_two_and_the_caption_does_not_say_top_and_bottom(ru
     assert [_Grid(n, ex, 5, 2).ncols for n in (1, 2, 3, 4, 5, 6)] == [1, 2, 3, 2, 3, 3]
     page = compare_html(runs, b"", Path("out"))
     assert "Top: optimised plans" not in page and "above its change in walk per firm" in page
+
+
+def test_compare_html_names_a_sites_firms_once_not_once_per_run(runs: list[RunData], tmp_path: Path) -> None:
+    """Every interactive map of compare.html had its own 'Key: N numbered firms' under it, so two
+    runs of one site listed its firms three times (two map keys and the site's key): now the
+    maps point to the one key of each site."""
+    import re
+
+    html = compare_html(runs, b"not a png", tmp_path)
+    assert len(runs) == 2 and runs[0].metrics.site.id == runs[1].metrics.site.id
+    assert 'class="map-key"' not in html and html.count('<section id="firm-keys">') == 1
+    assert html.count('<ol class="firm-key">') == 1
+    numbers = firm_numbers(runs[0].layout)
+    for f in runs[0].layout.layer("firm"):
+        assert len(re.findall(rf'<li value="{numbers[f.id]}"[^>]*>{re.escape(f.text("name"))}', html)) == 1
+    assert 'named once in the <a href="#firm-keys">key</a>' in html
+
+
+def test_a_single_runs_report_keeps_the_key_under_its_map(runs: list[RunData]) -> None:
+    from optimiser.present.report import render_report
+
+    assert 'class="map-key"' in render_report(runs[0], b"", b"")
