@@ -110,7 +110,7 @@ class _LabelRequest:
 
 @dataclass
 class _Candidate:
-    score: tuple[bool, float, float, float]
+    score: tuple[bool, float, bool, float, float]
     box: tuple[float, float, float, float]
     ring: float
     offset_pt: tuple[float, float]
@@ -121,7 +121,8 @@ class _Candidate:
 class Labeler:
     """Greedy label placement: try the label on its symbol (when asked), then 8 directions at
     growing distances around each anchor and keep the first position whose text box overlaps no
-    hard obstacle and stays inside the axes; otherwise the least-overlapping one. Labels moved
+    hard obstacle, no soft one (a firm circle) and stays inside the axes; otherwise the
+    least-overlapping one. Labels moved
     out beyond the first ring get a leader line.
 
     Obstacles are display-space boxes; *hard* ones (placement symbols, scale bar, north arrow,
@@ -213,8 +214,9 @@ class Labeler:
 
     def _best_position(self, req: _LabelRequest, rend: RendererBase, axbox: Bbox,
                        anchor_px: tuple[float, float]) -> _Candidate:
-        """The first candidate that touches no hard obstacle and fits the axes (least hard
-        overlap, nearest and least soft overlap otherwise)."""
+        """The first candidate that touches no hard obstacle, fits the axes and covers no soft one
+        (a firm circle), nearest first; failing that the least hard overlap, then one clear of
+        soft obstacles, then the nearest with the least soft overlap."""
         w, h = self._measure(req, rend)
         px_per_pt = self.ax.figure.dpi / 72.0
         pad = 2.0 * px_per_pt
@@ -232,10 +234,12 @@ class Labeler:
             if ring > 0:  # a label beside its symbol must not cover it; one centred on it may
                 hard_area += float(_areas(box, own).sum())
             soft_area = float(_areas(box, soft).sum()) if ring > 0 else 0.0
-            score = (hard_area > 0, hard_area, ring, soft_area)
+            # a label clear of every firm circle beats a nearer one over one (with a leader line
+            # when that takes it beyond the first ring): a tag over a firm marker hides both
+            score = (hard_area > 0, hard_area, soft_area > 0, ring, soft_area)
             if best is None or score < best.score:
                 best = _Candidate(score, box, ring, (ox, oy), ha, va)
-            if not score[0] and (soft_area == 0 or ring >= 1.9):
+            if not score[0] and soft_area == 0:
                 break
         assert best is not None
         return best

@@ -10,6 +10,7 @@ side for the report. SVG ids: ``transit-stop-<id>``, ``catchment-<stop>-<phase>`
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from matplotlib.artist import Artist
 from matplotlib.axes import Axes
@@ -28,6 +29,7 @@ from optimiser.present.figure import (
     setup_map,
 )
 from optimiser.present.formatting import fmt_num
+from optimiser.present.labels import overlaps_any
 from optimiser.present.layers import Extent, LayoutLike, lines, point
 from optimiser.present.metrics import RunMetrics
 from optimiser.present.plan_key import wrap_width
@@ -77,14 +79,18 @@ def draw_transit(panel: MapPanel, phases: tuple[str, ...] = ("before", "after"),
         x, y = point(f.geometry)
         new = f.text("status") == "new"
         existing_in_view |= not new and x0 <= x <= x1 and y0 <= y <= y1
-        ln = ax.plot([x], [y], marker="s", ms=11 if new else 8, mfc=TRANSIT_C if new else "white", mec=TRANSIT_C if new else FIRM_C,
-                     mew=1.4, ls="none", zorder=17)[0]
+        tag = panel.tags.get(f.id, "T") if new else ""
+        beside = new and _crowded(panel, (x, y))
+        ln = ax.plot([x], [y], marker="s", ms=(6 if beside else 11) if new else 8, mfc=TRANSIT_C if new else "white",
+                     mec=TRANSIT_C if new else FIRM_C, mew=1.4, ls="none", zorder=17)[0]
         ln.set_gid(panel.gid(f"transit-stop-{f.id}"))
-        if new:  # its tag (T1, T2 ...), as the key and the report's tables name it
-            tag = panel.tags.get(f.id, "T")
-            ax.text(x, y, tag, ha="center", va="center", fontsize=6.5 if len(tag) <= 2 else 5.5, color="white",
-                    fontweight="bold", zorder=18)
-        panel.labeler.add_symbol((x, y), 6.0, hard=True)
+        font: dict[str, Any] = {"fontsize": 6.5 if len(tag) <= 2 else 5.5, "color": "white", "fontweight": "bold"}
+        if beside:  # its tag would cover a firm's circle or a label: beside it, clear of them
+            panel.labeler.request(tag, (x, y), 3.5, gid=panel.gid(f"transit-stop-tag-{f.id}"), priority=0, zorder=18,
+                                  bbox={"boxstyle": "square,pad=0.3", "fc": TRANSIT_C, "ec": TRANSIT_C}, **font)
+        elif new:  # its tag (T1, T2 ...) in the square, as the key and the report's tables name it
+            ax.text(x, y, tag, ha="center", va="center", zorder=18, **font)
+        panel.labeler.add_symbol((x, y), 3.5 if beside else 6.0, hard=True)
     catchment_m = next((f.number("catchment_m") for f in lay.layer("transit_catchment")), 0.0)
     if len(unused) < len(aligns):
         panel.handles.append(Line2D([], [], color=TRANSIT_C, lw=2.2, ls=(0, (6, 2)), label="Transit alignment"))
@@ -100,6 +106,13 @@ def draw_transit(panel: MapPanel, phases: tuple[str, ...] = ("before", "after"),
                                    label=f"{catchment_m:g} m walk, today's crossings"))
     if "after" in drawn:
         panel.handles.append(Patch(fc=CATCHMENT_FILL, ec=TRANSIT_C, label=f"{catchment_m:g} m walk, with new crossings"))
+
+
+def _crowded(panel: MapPanel, xy: tuple[float, float]) -> bool:
+    """Whether a new stop's tagged square (11 pt) at ``xy`` would cover a firm's circle or a label
+    already placed (the labeler's obstacles)."""
+    box = panel.labeler.marker_box(xy, 6.5)
+    return overlaps_any(box, panel.labeler.soft + panel.labeler.hard) > 0
 
 
 def _catchment_title(metrics: RunMetrics) -> str:
@@ -161,8 +174,10 @@ def catchment_figure(layout: LayoutLike, metrics: RunMetrics, extent: Extent | N
         for f in panel.layout.layer("firm"):
             x, y = point(f.geometry)
             ax.plot([x], [y], marker="o", ms=4, mfc=FIRM_C, mec="white", ls="none", zorder=9)
+            panel.labeler.add_symbol((x, y), 2.5, hard=False)  # a stop's tag keeps off it
             drawn.add("firm")
         draw_transit(panel, (phase,), fill_all=True)
+        panel.labeler.place()
         drawn.update(str(h.get_label()) for h in panel.handles)
         draw_scale_bar(ax)
         draw_north_arrow(ax)
