@@ -592,3 +592,30 @@ def test_amounts_below_one_unit_are_not_rounded_away(tmp_path, backend):
     assert rr.verification is not None and rr.verification.passed
     assert m.status == "optimal" and len(m.placements.crossings) == 2 and m.cost.capital == pytest.approx(0.9)
     assert (money_text(0.45), money_text(1.35), money_text(1_200_000), money_short(0.9)) == ("£0.45", "£1.35", "£1,200,000", "£0.90")
+
+
+def test_one_table_of_currency_symbols_answers_the_currency_field_and_the_amounts(tmp_path):
+    """Two symbol-to-currency maps disagreed: ``currency: ₹`` was answered 'currency: INR' but an
+    amount ``"₹5m"`` was not read as one (its map knew £ $ € ¥ only) and got the plain-number
+    fix, as if rupees were pounds. Both now read ``currency.SYMBOL_CURRENCIES``."""
+    from optimiser.inputs.currency import SYMBOL_CURRENCIES, SYMBOLS, symbol_code, symbol_code_hint, unit_word
+
+    assert symbol_code_hint("$") == "USD (or AUD, CAD, NZD ... for another dollar)"
+    assert symbol_code_hint("¥") == "JPY (or CNY for the yuan)"
+    assert symbol_code_hint("€") == "EUR" and symbol_code_hint("X") is None
+    assert SYMBOLS == {"GBP": "£", "USD": "$", "EUR": "€"}
+    assert unit_word("USD") == "dollar" and unit_word("CHF") == "CHF" and unit_word(None) == "unit of money"
+    _, path = write_files(tmp_path)
+    for sym in SYMBOL_CURRENCIES:
+        scen = scenario_dict(budget_gbp=None, budget=f"{sym}5m", currency=sym)
+        path.write_text(yaml.safe_dump(scen, allow_unicode=True))
+        got = {p.field: p.hint for p in validate_files([str(path)])}
+        assert got["currency"] == f"write the ISO 4217 code, not the symbol: currency: {symbol_code_hint(sym)}", got
+        scen.pop("currency")
+        path.write_text(yaml.safe_dump(scen, allow_unicode=True))
+        got = {p.field: p.hint for p in validate_files([str(path)])}
+        if sym == "£":  # the default currency's own symbol: the amount alone
+            assert got["budget"].startswith("write 5000000: the amount alone"), got
+        else:
+            assert got["budget"].startswith(f"it is written in {sym} but the scenario's currency is GBP (the default): "
+                                            f"set currency: {symbol_code(sym)} if every amount is in {sym}"), got

@@ -18,7 +18,7 @@ from typing import Any
 from optimiser.batch.keys import canonical_json
 from optimiser.batch.records import METRE_DECIMALS, is_solved
 from optimiser.batch.spec import BatchItem
-from optimiser.inputs.currency import currency_prefix, currency_unit, money_short
+from optimiser.inputs.currency import currency_prefix, money_short, unit_word
 from optimiser.inputs.money_fields import scenario_currency
 from optimiser.present.csv_cells import guard_cell
 from optimiser.present.formatting import mpl_text
@@ -434,8 +434,7 @@ def pareto_figure(items: Sequence[BatchItem], records: Mapping[str, Mapping[str,
     ax.set_xlabel(_cost_label(currency))
     ax.set_ylabel("Objective optimised, as a weighted mean walk (m; every term)")
     distinct = len({(p.cost, p.walk_m) for p in front})
-    unit_word = {"£": "pound", "$": "dollar", "€": "euro"}.get(currency_unit(currency), currency) if currency else "unit of money"
-    ax.set_title(f"{title}: what each extra {unit_word} buys\n{len(rows)} solved of {len(items)} scenarios; "
+    ax.set_title(f"{title}: what each extra {unit_word(currency)} buys\n{len(rows)} solved of {len(items)} scenarios; "
                  f"{distinct} distinct point{'s' if distinct != 1 else ''} on the cost-objective Pareto front", fontsize=10)
     ax.grid(True, color="#e5e5e5", lw=0.6)
     ax.margins(x=0.1)

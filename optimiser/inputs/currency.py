@@ -31,8 +31,46 @@ ISO_4217_CODES: Final = frozenset(
 )
 """Active ISO 4217 currency codes (precious metals, test and "no currency" codes left out)."""
 
-SYMBOLS: Final = {"GBP": "£", "USD": "$", "EUR": "€"}
-"""Currencies written with a symbol; every other one is written with its code."""
+SYMBOL_CURRENCIES: Final[dict[str, tuple[str, ...]]] = {
+    "£": ("GBP",), "€": ("EUR",), "₩": ("KRW",), "₹": ("INR",), "¥": ("JPY", "CNY"),
+    "$": ("USD", "AUD", "CAD", "NZD", "SGD", "HKD", "TWD", "MXN", "ARS", "CLP", "COP"),
+}
+"""The one table of currency symbols: each symbol and the ISO 4217 codes it may stand for, the one
+most likely meant first (read by the validator: ``currency: €``, an amount written ``"$1.2m"``)."""
+
+_SYMBOL_OTHERS: Final = {"$": "another dollar", "¥": "the yuan"}
+"""What a symbol's other codes are, in a hint ('... for another dollar')."""
+
+SYMBOLS: Final = {SYMBOL_CURRENCIES[sym][0]: sym for sym in ("£", "$", "€")}
+"""Currencies written with a symbol in outputs (GBP £, USD $, EUR €, from
+:data:`SYMBOL_CURRENCIES`); every other one is written with its code."""
+
+
+UNIT_WORDS: Final = {"GBP": "pound", "USD": "dollar", "EUR": "euro"}
+"""The unit of a currency written with a symbol, in words ('what each extra pound buys')."""
+
+
+def unit_word(currency: str | None) -> str:
+    """'pound', 'dollar', 'euro'; the code for any other currency; 'unit of money' for none."""
+    return UNIT_WORDS.get(currency, currency) if currency else "unit of money"
+
+
+def symbol_code(symbol: str) -> str | None:
+    """The ISO 4217 code a currency symbol most likely stands for (``"$"`` -> ``"USD"``), or None."""
+    codes = SYMBOL_CURRENCIES.get(symbol)
+    return codes[0] if codes else None
+
+
+def symbol_code_hint(symbol: str) -> str | None:
+    """The code to write for a symbol, with the others it may stand for: ``"EUR"``, ``"USD (or AUD,
+    CAD, NZD ... for another dollar)"``, ``"JPY (or CNY for the yuan)"``; None for no symbol."""
+    codes = SYMBOL_CURRENCIES.get(symbol)
+    if not codes:
+        return None
+    if len(codes) == 1:
+        return codes[0]
+    more = " ..." if len(codes) > 4 else ""
+    return f"{codes[0]} (or {', '.join(codes[1:4])}{more} for {_SYMBOL_OTHERS.get(symbol, 'another')})"
 
 _DASH = "–"
 

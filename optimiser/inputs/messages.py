@@ -32,7 +32,7 @@ from pydantic import ValidationError as PydanticValidationError
 from pydantic_core import ErrorDetails
 
 from optimiser.errors import Problem
-from optimiser.inputs.currency import DEFAULT_CURRENCY, ISO_4217_CODES
+from optimiser.inputs.currency import DEFAULT_CURRENCY, ISO_4217_CODES, SYMBOL_CURRENCIES, symbol_code
 from optimiser.inputs.limits import plain_number
 from optimiser.inputs.number_text import AMBIGUOUS_NUMBER, ambiguous_readings
 
@@ -380,11 +380,13 @@ _GROUPED = re.compile(r"[+-]?\d{1,3}(?:" + _SEPARATORS + r"\d{3})+(?:\.\d+)?")
 number (``"300"``) is read as the number, this one is refused with the number to write."""
 
 
-_AMOUNT = re.compile(r"(?:([£$€¥]|[A-Z]{3})\s*)?((?:\d{1,3}(?:" + _SEPARATORS + r"\d{3})+|\d+)(?:\.\d+)?)\s*(k|m|mn|bn)?",
+_SYMBOL_CLASS = re.escape("".join(SYMBOL_CURRENCIES))
+"""The currency symbols an amount may start with (a regex character class's content)."""
+_AMOUNT = re.compile(r"(?:([" + _SYMBOL_CLASS + r"]|[A-Z]{3})\s*)?((?:\d{1,3}(?:" + _SEPARATORS + r"\d{3})+|\d+)(?:\.\d+)?)\s*(k|m|mn|bn)?",
                      re.IGNORECASE)
 """An amount as in a report; separators only between groups of three digits ("£1,5m", a decimal
 comma, is not read as 15 million but by :data:`_COMMA_AMOUNT`)."""
-_COMMA_AMOUNT = re.compile(r"(?:([£$€¥]|[A-Z]{3})\s*)?\d+,\d{1,2}\s*(k|m|mn|bn)?", re.IGNORECASE)
+_COMMA_AMOUNT = re.compile(r"(?:([" + _SYMBOL_CLASS + r"]|[A-Z]{3})\s*)?\d+,\d{1,2}\s*(k|m|mn|bn)?", re.IGNORECASE)
 """An amount with a decimal comma and a symbol or unit (``"€1,2m"``, ``"2,5k"``): one or two digits
 after the comma are no thousands group."""
 _UNITS = {None: 1, "k": 10**3, "m": 10**6, "mn": 10**6, "bn": 10**9}
@@ -423,11 +425,6 @@ def _continental(text: str, *, whole: bool = False) -> str | None:
         return f"write {t.replace(',', '.')}: a decimal point, not a comma"
     return None
 
-_SYMBOL_CURRENCIES = {"£": frozenset({"GBP"}), "€": frozenset({"EUR"}), "¥": frozenset({"JPY", "CNY"}),
-                      "$": frozenset({"USD", "CAD", "AUD", "NZD", "SGD", "HKD", "TWD", "MXN", "ARS", "CLP", "COP"})}
-"""The currencies an amount's symbol may stand for."""
-_SYMBOL_CODES = {"£": "GBP", "€": "EUR", "$": "USD", "¥": "JPY"}
-"""The currency a scenario written in a symbol's amounts most likely means."""
 
 
 def _foreign_currency(text: str, currency: str) -> str | None:
@@ -436,8 +433,8 @@ def _foreign_currency(text: str, currency: str) -> str | None:
     m = _AMOUNT.fullmatch(text.strip()) or _COMMA_AMOUNT.fullmatch(text.strip())
     if m is None or m[1] is None:
         return None
-    written = m[1] if m[1] in _SYMBOL_CURRENCIES else m[1].upper()
-    return None if currency in _SYMBOL_CURRENCIES.get(written, {written}) else written
+    written = m[1] if m[1] in SYMBOL_CURRENCIES else m[1].upper()
+    return None if currency in SYMBOL_CURRENCIES.get(written, (written,)) else written
 
 
 def _money_fix(given: str, plain: str, currency: str | None) -> str:
@@ -448,7 +445,7 @@ def _money_fix(given: str, plain: str, currency: str | None) -> str:
     if written is None:
         return f"write {plain}: the amount alone, in the scenario's currency, without symbol, separators or units"
     why = f"the scenario's currency is {cur}" + (" (the default)" if currency is None else "")
-    code = _SYMBOL_CODES.get(written, written)
+    code = symbol_code(written) or written
     other = f"set currency: {code} if every amount is in {written}, or " if currency is None and code in ISO_4217_CODES else ""
     return (f"it is written in {written} but {why}: {other}convert it to {cur} and write the amount alone, without "
             f"symbol or units ({plain} only if the figure is in {cur} already)")

@@ -12,10 +12,10 @@ from __future__ import annotations
 import difflib
 import logging
 from collections.abc import Iterator
-from typing import Any, Final, Protocol
+from typing import Any, Protocol
 
 from optimiser.errors import Problem
-from optimiser.inputs.currency import DEFAULT_CURRENCY, ISO_4217_CODES, SYMBOLS, is_currency
+from optimiser.inputs.currency import DEFAULT_CURRENCY, ISO_4217_CODES, is_currency, symbol_code_hint
 
 logger = logging.getLogger(__name__)
 
@@ -33,11 +33,6 @@ def scenario_currency(data: dict[str, Any]) -> str:
     return code if is_currency(code) else DEFAULT_CURRENCY
 
 
-_SYMBOL_CODES: Final = {**{sym: code for code, sym in SYMBOLS.items()}, "$": "USD (or AUD, CAD, NZD ... for another dollar)",
-                         "¥": "JPY (or CNY for the yuan)", "₩": "KRW", "₹": "INR"}
-"""A currency written as its symbol (``currency: €``): the code meant."""
-
-
 def _currency_problem(data: dict[str, Any], file: str) -> list[Problem]:
     code = data.get("currency", DEFAULT_CURRENCY)
     if is_currency(code):
@@ -45,8 +40,8 @@ def _currency_problem(data: dict[str, Any], file: str) -> list[Problem]:
     guess = str(code).strip().upper()
     if guess in ISO_4217_CODES:
         fix = f"write it in capitals: currency: {guess}"
-    elif guess in _SYMBOL_CODES:
-        fix = f"write the ISO 4217 code, not the symbol: currency: {_SYMBOL_CODES[guess]}"
+    elif (meant := symbol_code_hint(guess)) is not None:
+        fix = f"write the ISO 4217 code, not the symbol: currency: {meant}"
     else:
         close = difflib.get_close_matches(guess, sorted(ISO_4217_CODES), n=3, cutoff=0.6)
         fix = "use a three-letter ISO 4217 code such as GBP, USD or EUR" + (
