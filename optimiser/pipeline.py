@@ -6,6 +6,7 @@ read -> validate -> candidates -> walk network -> problem -> solve -> verify -> 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import math
 import os
@@ -664,7 +665,7 @@ def _futures_metrics(sc: Scenario, joint: JointProblem, rr: RobustResult, preps:
     """Add the ``futures``, ``alternatives`` and ``robust`` sections to ``metrics``."""
     units = joint.units_per_weighted_m
     names = joint.names
-    from optimiser.solve.robust import alternatives, exact_figures  # with solve_futures: PuLP loaded only for futures
+    from optimiser.solve.robust import exact_figures  # with solve_futures: PuLP loaded only for futures
 
     exact = exact_figures(joint, rr)  # what the plan costs with the exact weights, not the model's rounded ones
     metrics.futures = future_results(
@@ -673,7 +674,7 @@ def _futures_metrics(sc: Scenario, joint: JointProblem, rr: RobustResult, preps:
         [None if v is None else bool(v.passed) for v in vers], [dict(f.scenario.layers) for f in sc.futures],
         [dict(f.overrides) for f in sc.futures], [[joint.labels[k] for k in rr.plan if k in na] for na in joint.not_applicable])
     metrics.alternatives = alternative_plans(
-        names, alternatives(joint, rr), [[joint.labels[k] for k in p] for p in rr.alone_plans],
+        names, list(exact.alternatives), [[joint.labels[k] for k in p] for p in rr.alone_plans],
         [{n: [joint.labels[k] for k in p if k not in joint.decision_in[f] and k not in joint.not_applicable[f]]
           for f, n in enumerate(names)} for p in rr.alone_plans])
     objs = [o for o in exact.objectives if o is not None]
@@ -685,7 +686,10 @@ def _futures_metrics(sc: Scenario, joint: JointProblem, rr: RobustResult, preps:
                                    # expected: the bound in weighted metres, as expected_weighted_m (not integer units)
                                    bound=rr.bound / units[0] if rr.bound is not None and rr.rule == "expected" else rr.bound,
                                    reference_future=names[ref], plan=[joint.labels[k] for k in rr.plan], message=rr.message,
-                                   objective_unit=objective_unit(preps[ref].scenario))
+                                   objective_unit=objective_unit(preps[ref].scenario),
+                                   # the joint model's own value, on its rounded weights: what bound and gap refer to
+                                   model_value=_round(rr.value if rr.rule == "min_max_regret" or rr.value is None
+                                                      else rr.value / units[0], 4))
     metrics.scenario.path = str(sc.path) if sc.path else None
     metrics.scenario.name = sc.name
     metrics.scenario.description = sc.description
@@ -713,9 +717,11 @@ def run_futures(sc: Scenario, out: Path | None, opts: SolveOptions, *, render: b
                           sc.robust)
     progress.note(f"futures: {', '.join(joint.names)}; each solved alone, then one plan by {sc.robust} "
                   f"({opts.backend}, time limit {opts.time_limit_s:g} s per solve)")
-    from optimiser.solve.robust import solve_futures  # PuLP and the joint models: loaded only for futures
+    from optimiser.solve.robust import exact_figures, exact_message, solve_futures  # PuLP, joint models: futures only
 
     rr = solve_futures(joint, opts)
+    # its line with the exact weights' figures (the joint model's were on its rounded weights)
+    rr = dataclasses.replace(rr, message=exact_message(joint, rr, exact_figures(joint, rr)))
     interrupt.check("the solve")  # an interrupted solve's result is never written
     progress.note(f"solve: {rr.status}, {rr.solve_seconds:.2f} s; {rr.message}")
     ref = _reference_future(joint, rr.plan)

@@ -780,3 +780,70 @@ def test_a_robust_plan_that_builds_nothing_says_so_in_the_report(tmp_path):
     assert futures_view(run.metrics.futures, run.metrics.alternatives, run.metrics.robust)["plan_text"] == "nothing built"
     html = render_report(run, PNG, PNG)
     assert '<p class="note">Plan: nothing built.</p>' in html and "Plan: ." not in html
+
+
+@pytest.mark.parametrize("backend", ["cpsat", "cbc"])
+def test_min_max_regret_reports_the_exact_regrets_brute_force(tmp_path, backend):
+    """min_max_regret's alternatives came from the joint model's rounded weights: growth's own
+    plan (mid, tied with east on growth's coarse scale) was shown with regret 0 in growth, though
+    the exact weights make it 44.25 weighted m (0.0088 %) worse there. Brute force: every plan
+    scored by the verifier on a scale where every weight is whole (400 units per weight)."""
+    (tmp_path / "site.yaml").write_text(SWAPPED_SMALL_FIRMS_SITE)
+    (tmp_path / "sc.yaml").write_text(SMALL_FIRMS_FUTURES)
+    sc = read_scenario(tmp_path / "sc.yaml")
+    preps = [prepare(f.scenario, WeightScale(400.0)) for f in sc.futures]
+    plans = [(), ("signalised mid",), ("signalised east",), ("signalised mid", "signalised east")]
+    brute: dict[tuple[str, ...], list[float]] = {}
+    for plan in plans:
+        objs = []
+        for p in preps:
+            chosen = tuple(i for i, d in enumerate(p.problem.decisions) if d.label in plan)
+            v = verify(p.problem, p.context, chosen, None, raise_on_failure=False)
+            objs.append(v.objective / p.problem.units_per_weighted_m if v.passed else math.inf)
+        brute[plan] = objs
+    optima = [min(b[f] for b in brute.values()) for f in range(2)]
+    regrets = {plan: [100 * (o - opt) / opt for o, opt in zip(objs, optima)] for plan, objs in brute.items()}
+    best = min(regrets, key=lambda k: max(regrets[k]))
+    assert best == ("signalised east",) and max(regrets[best]) == 0.0
+    assert regrets[("signalised mid",)][1] == pytest.approx(100 * 44.25 / 500595.625)
+
+    run_scenario(sc, tmp_path / "run", render=False, backend=backend, time_limit_s=10)
+    m = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert m["status"] == "optimal" and m["robust"]["plan"] == ["signalised east"]
+    assert [f["optimum_alone"] for f in m["futures"]] == optima
+    assert m["robust"]["worst_regret_pct"] == 0.0 and m["robust"]["model_value"] == 0.0
+    assert m["robust"]["message"] == "robust plan (min_max_regret): worst regret 0.000% with the exact weights; proven optimal"
+    for alt in m["alternatives"]:  # each future's own plan, whichever of a tie its solve took, at its exact regrets
+        want = regrets[tuple(sorted(alt["items"], key=lambda s: plans[3].index(s)))]
+        assert [alt["regret_pct"][n] for n in ("today", "growth")] == [pytest.approx(r, abs=1e-4) for r in want]
+    growth_plan = next(a for a in m["alternatives"] if a["plan"] == "growth")
+    if growth_plan["items"] == ["signalised mid"]:  # the tie went to mid: its exact regret in growth is not 0
+        assert growth_plan["regret_pct"]["growth"] == pytest.approx(0.0088, abs=1e-4)
+
+
+def test_a_model_value_that_differs_from_the_exact_one_is_said(tmp_path):
+    """Where the joint model's own value (on its rounded weights: what its bound, gap and 'proven
+    optimal' are about) differs from the exact figure, the message and the report say both."""
+    from optimiser.present.futures import RobustSummary, how_chosen
+    from optimiser.solve.robust import exact_figures, exact_message
+
+    (tmp_path / "site.yaml").write_text(SWAPPED_SMALL_FIRMS_SITE)
+    (tmp_path / "sc.yaml").write_text(SMALL_FIRMS_FUTURES)
+    sc = read_scenario(tmp_path / "sc.yaml")
+    rr = run_scenario(sc, None, render=False, time_limit_s=10)
+    from optimiser.model.futures import future_weight_scales
+
+    scales = future_weight_scales([f.scenario for f in sc.futures], "min_max_regret")
+    preps = [prepare(f.scenario, ws) for f, ws in zip(sc.futures, scales)]
+    joint = joint_problem([FutureProblem(f.name, f.probability, p.problem, p.context) for f, p in zip(sc.futures, preps)],
+                          "min_max_regret")
+    res = solve_futures(joint, OPTS["cpsat"])
+    shifted = dataclasses.replace(res, value=2.5, message="robust plan (min_max_regret): worst regret 2.500%; proven optimal")
+    assert exact_message(joint, shifted, exact_figures(joint, shifted)) == (
+        "robust plan (min_max_regret): worst regret 0.000% with the exact weights; "
+        "on the model's rounded weights 2.500%, proven optimal")
+    robust = RobustSummary(rule="min_max_regret", worst_regret_pct=0.0, model_value=2.5)
+    assert how_chosen(robust, True).endswith("worst regret 0.00%; proven optimal on the model's rounded weights "
+                                            "(there 2.50%; the figures here use the exact weights)")
+    assert how_chosen(robust.model_copy(update={"model_value": 0.0}), True).endswith("worst regret 0.00%; proven optimal")
+    assert rr.metrics.robust is not None and rr.metrics.robust.model_value == 0.0

@@ -85,6 +85,11 @@ class RobustSummary(_Record):
         objective_unit: the unit of the objectives (optimum alone, with the plan, gives up,
             expected): "weighted m", or "staff outside every catchment" when the objective is
             transit ``max_coverage`` (the staff left uncovered).
+        model_value: the rule's value of the plan in the joint model, on its rounded integer
+            weights (worst regret in per cent, or the expected objective in ``objective_unit``):
+            what ``bound``, ``gap`` and "proven optimal" refer to. ``worst_regret_pct`` and
+            ``expected_weighted_m`` are re-scored with the exact weights and may differ from it
+            (``None`` in run directories written before it, or without a plan).
     """
 
     rule: str
@@ -96,6 +101,7 @@ class RobustSummary(_Record):
     plan: list[str] = Field(default_factory=list)
     message: str = ""
     objective_unit: str = "weighted m"
+    model_value: float | None = None
 
 
 def _r(x: float | None, digits: int = 3) -> float | None:
@@ -118,6 +124,11 @@ def how_chosen(robust: RobustSummary, proven: bool | None = None) -> str:
         exp = robust.expected_weighted_m
         value = f"expected {exp:,.0f} {robust.objective_unit}" if exp is not None else ""
     proof = {True: "proven optimal", False: "not proven optimal", None: ""}[proven]
+    model = robust.model_value
+    exact = robust.worst_regret_pct if robust.rule == "min_max_regret" else robust.expected_weighted_m
+    if proof and model is not None and exact is not None and abs(model - exact) > 0.005 * max(1.0, abs(exact)):
+        shown = _fmt_pct(model) if robust.rule == "min_max_regret" else f"{model:,.0f} {robust.objective_unit}"
+        proof += f" on the model's rounded weights (there {shown}; the figures here use the exact weights)"
     return how + "".join(f"; {bit}" for bit in (value, proof) if bit)
 
 

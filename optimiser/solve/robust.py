@@ -77,8 +77,9 @@ class RobustResult:
 
 
 def alternatives(joint: JointProblem, res: RobustResult) -> list[dict[str, float | None]]:
-    """Each future's own optimal plan scored in every future: regret per cent, ``None`` where
-    that plan cannot be built or breaks a constraint (list in future order)."""
+    """Each future's own optimal plan scored in every future on the model's rounded weights:
+    regret per cent, ``None`` where that plan cannot be built or breaks a constraint (list in
+    future order). A run reports :func:`exact_figures`' ``alternatives`` instead (exact weights)."""
     out = []
     for plan in res.alone_plans:
         row: dict[str, float | None] = {}
@@ -93,10 +94,12 @@ def alternatives(joint: JointProblem, res: RobustResult) -> list[dict[str, float
 class ExactFigures:
     """A plan's figures re-scored with the exact (unrounded) weights, in each future's integer
     units (floats): its objective in every future (``None`` where it does not fit), each
-    future's best known optimum (the least of its own plan and every plan met) and the regrets."""
+    future's best known optimum (the least of its own plan and every plan met), the regrets, and
+    each future's own plan scored in every future (:func:`alternatives`, exact)."""
 
     objectives: tuple[float | None, ...]
     optima: tuple[float, ...]
+    alternatives: tuple[dict[str, float | None], ...] = ()
 
     @property
     def regrets_pct(self) -> list[float | None]:
@@ -117,12 +120,41 @@ def exact_figures(joint: JointProblem, res: RobustResult) -> ExactFigures:
             return None
         return exact_objective(joint.futures[f].problem, joint.chosen_in(f, plan), weights[f])
 
-    objectives = tuple(score(f, res.plan) for f in range(len(joint.futures)))
-    optima = []
-    for f, own in enumerate(res.alone_plans):
-        known = [v for p in (own, res.plan, *res.alone_plans) if (v := score(f, p)) is not None]
+    n = len(joint.futures)
+    scores = {p: [score(f, p) for f in range(n)] for p in (res.plan, *res.alone_plans)}
+    optima: list[float] = []
+    for f in range(n):
+        known = [x for v in scores.values() if (x := v[f]) is not None]
         optima.append(min(known) if known else math.nan)
-    return ExactFigures(objectives, tuple(optima))
+    alts = tuple({name: None if (o := scores[p][f]) is None else regret_pct(o, optima[f])
+                  for f, name in enumerate(joint.names)} for p in res.alone_plans)
+    return ExactFigures(tuple(scores[res.plan]), tuple(optima), alts)
+
+
+def exact_message(joint: JointProblem, res: RobustResult, exact: ExactFigures) -> str:
+    """The robust plan's one line with its exact figures (:func:`exact_figures`): the worst
+    regret, or the expected objective, with the exact weights; and, where the joint model's own
+    value on its rounded weights differs, that value, to which the bound and gap refer."""
+    if res.value is None:
+        return res.message
+    units = joint.units_per_weighted_m
+    objs = exact.objectives
+    if joint.rule == "min_max_regret":
+        regrets = [r for r in exact.regrets_pct if r is not None]
+        value, model = (max(regrets) if regrets else math.nan), res.value
+        text, model_text = f"worst regret {value:.3f}%", f"{model:.3f}%"
+    else:
+        mean = (sum(w * float(o) / u for w, o, u in zip(joint.weights, objs, units) if o is not None)
+                / sum(joint.weights))
+        unit = objective_unit(joint.futures[0].scenario)
+        value, model = mean, res.value / units[0]
+        text, model_text = f"expected objective {value:,.0f} {unit}", f"{model:,.0f} {unit}"
+    head = f"robust plan ({joint.rule}): {text} with the exact weights"
+    tail = res.message.split("; ", 1)[1] if "; " in res.message else ""
+    same = f"{value:.3f}" == f"{model:.3f}" if joint.rule == "min_max_regret" else round(value) == round(model)
+    if not same:
+        tail = f"on the model's rounded weights {model_text}, " + tail
+    return f"{head}; {tail}" if tail else head
 
 
 def _value(joint: JointProblem, plan: tuple[int, ...], optima: list[float]) -> float | None:
