@@ -143,3 +143,32 @@ def test_every_term_of_a_built_problem_gets_its_exact_weight(scenario):
         with_exact = weight_rounding(p, [], p.objective_of(set()), 10_000, exact)
         without = weight_rounding(p, [], p.objective_of(set()), 10_000)
         assert 0 < with_exact.max_gain_weighted_m < without.max_gain_weighted_m / 2
+
+
+def test_exact_objective_counts_the_coverage_penalties_exactly(tmp_path):
+    """``exact_objective`` re-scored every walking term with its exact weight but kept each
+    social-coverage penalty (a firm outside every social space's radius) at its rounded integer:
+    on a coarse scale a futures run's 'exact' figures were off by the penalties' rounding. Checked
+    against the verifier on a fine scale, where every weight is nearly whole, for the empty layout
+    and every single decision."""
+    from optimiser.model.rounding import exact_objective, exact_weights
+    from optimiser.pipeline import prepare
+    from optimiser.verify import verify
+    from tests.sitefiles import write_files
+
+    _, scen = write_files(tmp_path)
+    sc = read_scenario(scen)
+    coarse, fine = prepare(sc, WeightScale(0.000317)), prepare(sc, WeightScale(1000.0))
+    assert coarse.problem.penalties, "the tiny site has firms outside every social space's coverage"
+    exact = exact_weights(sc, coarse.problem.weight_scale["all"])
+    keys = {d.key: i for i, d in enumerate(fine.problem.decisions)}
+    off = []
+    for layout in [(), *((i,) for i in range(len(coarse.problem.decisions)))]:
+        want = verify(fine.problem, fine.context, tuple(keys[coarse.problem.decisions[i].key] for i in layout), None,
+                      raise_on_failure=False).objective / fine.problem.units_per_weighted_m
+        got = exact_objective(coarse.problem, layout, exact) / coarse.problem.units_per_weighted_m
+        assert got == pytest.approx(want, abs=0.5), layout  # weighted m
+        rounded = sum(p.weight for p in coarse.problem.unlifted(coarse.problem.open_options(set(layout))))
+        off.append(abs(rounded - sum(exact[p.key] for p in coarse.problem.unlifted(coarse.problem.open_options(set(layout)))))
+                   / coarse.problem.units_per_weighted_m)
+    assert max(off) > 10  # the penalties' rounding alone is tens of weighted m: the check above is not vacuous

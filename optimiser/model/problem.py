@@ -244,7 +244,11 @@ class Problem:
         for c in self.clients:
             length = c.length(open_opts)
             lengths.append(length if length is not None else (c.levels[-1] if c.levels else 0))
-        return lengths, sum(p.weight for p in self.penalties if not any(o in open_opts for o in p.options))
+        return lengths, sum(p.weight for p in self.unlifted(open_opts))
+
+    def unlifted(self, open_opts: set[int]) -> list[Penalty]:
+        """The penalties no option of ``open_opts`` (:meth:`open_options`) lifts."""
+        return [p for p in self.penalties if not any(o in open_opts for o in p.options)]
 
     def is_feasible(self, chosen: set[int]) -> bool:
         """Whether a set of chosen decision ids meets every constraint and must-serve client."""

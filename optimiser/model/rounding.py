@@ -84,6 +84,11 @@ def exact_weights(scenario: Scenario, per_unit: float) -> dict[str, float]:
     for access_type, w in per_firm:
         for fid, v in zip(ids, (w * per_unit).tolist()):
             out[str(ClientKey.social(fid) if access_type is None else ClientKey.access(access_type, fid))] = v
+    soc = scenario.social_spaces  # a firm outside every social space's coverage: its penalty (terms.py)
+    if soc is not None and soc.coverage == "weighted" and soc.coverage_weight > 0:
+        scale = scenario.solver.length_scale_per_m
+        for f in scenario.site.firms:
+            out[f"uncovered:{f.id}"] = f.employees * soc.coverage_weight * scale * per_unit
     return out
 
 
@@ -162,9 +167,13 @@ def combined(parts: Sequence[WeightRounding], weights: Sequence[float], objectiv
 def exact_objective(problem: Problem, chosen: Iterable[int], exact: Mapping[str, float] | None) -> float:
     """A layout's objective with the exact weights (:func:`exact_weights`, in integer units), in
     the problem's integer units as :meth:`Problem.objective_of` (a float): each client's rounded
-    weight replaced by its exact one where every term merged into it is known (else kept, as
-    are the penalties'; with ``exact`` ``None`` this is the integer objective)."""
-    lengths, penalty = problem.lengths_of(set(chosen))
+    weight replaced by its exact one where every term merged into it is known (else kept), and
+    each social-coverage penalty's by its exact one (the transit coverage penalties count staff,
+    whole); with ``exact`` ``None`` this is the integer objective."""
+    chosen = set(chosen)
+    lengths, rounded_penalty = problem.lengths_of(chosen)
+    penalty = (float(rounded_penalty) if exact is None else
+               sum(exact.get(p.key, float(p.weight)) for p in problem.unlifted(problem.open_options(chosen))))
     merged = problem.info.get(MERGED_KEYS, {})
     total = 0.0
     for i, (c, length) in enumerate(zip(problem.clients, lengths, strict=True)):
