@@ -286,12 +286,12 @@ def test_attribution_says_what_its_saving_is_made_of(tiny_run) -> None:
 
 
 def test_buys_table_names_the_pair_walk_and_the_facility_walks(tiny_run, tmp_path: Path) -> None:
-    from optimiser.present.buys import buys_table, other_walks_text
+    from optimiser.present.buys import _pair_walk_cell, buys_table, other_walks_text
 
     m = tiny_run.metrics
     fac = next(a for a in m.attribution if a.kind == "facility")
     c = fac.access[0]
-    assert other_walks_text(fac) == (f"workshop {c.with_m:,.0f} → 10,000 m ({c.staff_unreached:,} staff with none left, "
+    assert other_walks_text(fac) == (f"workshop {c.with_m:,.0f} → 10,000 m ({c.staff_unreached:,} staff reach none, "
                                      "each counted at the 10,000 m unreachable penalty)")
     run = SimpleNamespace(metrics=m, layout=None)
     table = buys_table(run)
@@ -302,4 +302,6 @@ def test_buys_table_names_the_pair_walk_and_the_facility_walks(tiny_run, tmp_pat
     assert row[5].text == "–" and row[6].text == other_walks_text(fac)
     crossing = next(a for a in m.attribution if a.kind == "crossing")
     row = next(r for r in table.rows if r[1].text == crossing.name)
-    assert row[5].text == f"{crossing.pair_walk_m:.1f}"
+    assert row[5].text == f"{crossing.pair_walk_m:.1f}" and crossing.pairs_disconnected == 0
+    cut = crossing.model_copy(update={"pairs_disconnected": 2})  # pairs with no walk at all without it: said
+    assert _pair_walk_cell(cut).text == f"{crossing.pair_walk_m:.1f} (and 2 pairs with no walk without it)"

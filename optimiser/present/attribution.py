@@ -249,6 +249,7 @@ def attribute_items(prep: Prepared, chosen: Sequence[int], ver: Verification,
             saving_weighted_m=round(rise / problem.units_per_weighted_m, 1),
             feasible_without=without.passed, top_pairs=pairs[:TOP_PAIRS],
             pair_walk_m=_round_or_none(_pair_walk_rise(prep, ver.pair_lengths_m, without.pair_lengths_m)),
+            pairs_disconnected=sum(1 for p in pairs if p.rise_m is None),
             access=_access_changes(prep, ver, without), staff_uncovered=_staff_uncovered(prep, ver, without)))
     logger.debug("attribution of %d items (total weight %d)", len(out), total_w)
     return out, total_w

@@ -83,22 +83,26 @@ def _saving_cells(a: ItemAttribution, m: RunMetrics, unit: bool = False, currenc
 
 
 def _pair_walk_cell(a: ItemAttribution) -> Cell:
-    """The rise of the firm-pair weighted mean walk without ``a`` (the headline's measure): '–'
-    where it has none or the run directory predates it."""
+    """The rise of the firm-pair weighted mean walk without ``a`` (the headline's measure, over
+    pairs with a walk both with and without it): '–' where it has none or the run directory
+    predates it; the pairs left with no walk at all without it are said beside it."""
     v = a.pair_walk_m
-    return num_cell(fmt_num(v, 1) if v is not None and v > 0.05 else "–", v if v is not None else 0.0)
+    text = fmt_num(v, 1) if v is not None and v > 0.05 else "–"
+    if a.pairs_disconnected:  # not in the mean (no walk to compare): said beside it
+        text += f" (and {fmt_num(a.pairs_disconnected)} pair{'' if a.pairs_disconnected == 1 else 's'} with no walk without it)"
+    return num_cell(text, v if v is not None else 0.0)
 
 
 def other_walks_text(a: ItemAttribution) -> str:
     """What besides firm-pair walks rises without ``a``: the staff-weighted mean walk to each
-    facility type ('shared workshop 772 → 1,050 m'; 'none left: each walk counted at the
+    facility type ('shared workshop 772 → 1,050 m'; 'N staff reach none, each counted at the
     10,000 m unreachable penalty') and the staff leaving social-space coverage."""
     parts = []
     for c in a.access:
         what = c.type.replace("_", " ")
         text = f"{what} {fmt_num(c.with_m)} → {fmt_num(c.without_m)} m"
         if c.staff_unreached:
-            text += (f" ({fmt_num(c.staff_unreached)} staff with none left, each counted at the "
+            text += (f" ({fmt_num(c.staff_unreached)} staff reach none, each counted at the "
                      f"{fmt_num(c.penalty_m)} m unreachable penalty)")
         parts.append(text)
     if a.staff_uncovered:

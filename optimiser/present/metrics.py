@@ -206,7 +206,9 @@ class ItemAttribution(_Record):
     ``saving_m`` mixes every walk term of the objective: besides firm pairs it counts each firm's
     walk to each facility type (staff x access weight) and the coverage penalty, so it is not the
     firm-pair walk of ``walk.optimised_weighted_mean_m``. What it is made of: ``pair_walk_m``, the
-    rise of that firm-pair weighted mean walk (None in run directories written before it);
+    rise of that firm-pair weighted mean walk over pairs with a walk both with and without it
+    (None in run directories written before it), ``pairs_disconnected`` the pairs left with no
+    walk at all without it;
     ``access``, the staff-weighted mean walk to each facility type with and without the item
     (where it changes); ``staff_uncovered``, the staff who fall outside the social spaces'
     coverage radius without it.
@@ -224,6 +226,7 @@ class ItemAttribution(_Record):
     feasible_without: bool | None = None
     top_pairs: list[PairServed] = Field(default_factory=list)
     pair_walk_m: float | None = None
+    pairs_disconnected: int = 0
     access: list[AccessChange] = Field(default_factory=list)
     staff_uncovered: int = 0
 
