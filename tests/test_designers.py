@@ -304,4 +304,4 @@ def test_buys_table_names_the_pair_walk_and_the_facility_walks(tiny_run, tmp_pat
     row = next(r for r in table.rows if r[1].text == crossing.name)
     assert row[5].text == f"{crossing.pair_walk_m:.1f}" and crossing.pairs_disconnected == 0
     cut = crossing.model_copy(update={"pairs_disconnected": 2})  # pairs with no walk at all without it: said
-    assert _pair_walk_cell(cut).text == f"{crossing.pair_walk_m:.1f} (and 2 pairs with no walk without it)"
+    assert _pair_walk_cell(cut).text == f"{crossing.pair_walk_m:.1f} (2 pairs cut off)"

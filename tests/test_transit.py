@@ -504,6 +504,9 @@ def test_the_report_leads_with_the_transit_objective_and_counts_coverage_savings
         else:
             assert row[3].text == f"{a.saving_m:,.1f}"
     assert headers[3] == ("Saves (staff within a catchment)" if objective == "max_coverage" else "Saves (m of objective mean)")
+    # what the saving is made of in walks: beside a walk objective only (a coverage run's columns were all '–')
+    assert ("Firm-pair walk saved (m)" in headers) is (objective != "max_coverage")
+    assert len(headers) == len(next(iter(rows.values())))
 
 
 def test_a_new_stop_has_one_name_in_the_report_and_in_compares_built_row():

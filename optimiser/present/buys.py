@@ -89,7 +89,7 @@ def _pair_walk_cell(a: ItemAttribution) -> Cell:
     v = a.pair_walk_m
     text = fmt_num(v, 1) if v is not None and v > 0.05 else "–"
     if a.pairs_disconnected:  # not in the mean (no walk to compare): said beside it
-        text += f" (and {fmt_num(a.pairs_disconnected)} pair{'' if a.pairs_disconnected == 1 else 's'} with no walk without it)"
+        text += f" ({fmt_num(a.pairs_disconnected)} pair{'' if a.pairs_disconnected == 1 else 's'} cut off)"
     return num_cell(text, v if v is not None else 0.0)
 
 
@@ -131,17 +131,18 @@ def buys_table(run: RunData) -> Table | None:
         return None
     tags = placement_tags(m, run.layout)
     staff = _counts_staff(m)
+    # a coverage run's objective is staff alone: what walks its items shorten is not what they save
+    made_of = [] if staff else [Header("Firm-pair walk saved (m)", True), Header("Walk to facilities, coverage")]
     table = Table([Header("On plan"), Header("Item"), Header("Cost", True),
                    Header("Saves (staff within a catchment)" if staff else "Saves (m of objective mean)", True),
-                   Header("Cost per staff" if staff else "Cost per m saved", True),
-                   Header("Firm-pair walk saved (m)", True), Header("Walk to facilities, coverage"),
+                   Header("Cost per staff" if staff else "Cost per m saved", True), *made_of,
                    Header("Relied on by"), Header("Top pairs served"), Header("Without it")])
     names = item_names(m)
     for a in sorted(m.attribution, key=lambda a: _saving_order(a, m)):
         table.rows.append([
             Cell(tags.get(a.id, ""), wrap="strong"), Cell(names.get(a.id, a.name)),
             num_cell(fmt_money(a.cost, m.currency), a.cost), *_saving_cells(a, m),
-            _pair_walk_cell(a), Cell(other_walks_text(a) or "–"), Cell(_relying(a)), Cell(pairs_served_text(a) or "–"),
+            *([] if staff else [_pair_walk_cell(a), Cell(other_walks_text(a) or "–")]), Cell(_relying(a)), Cell(pairs_served_text(a) or "–"),
             Cell("still feasible" if a.feasible_without else ("breaks a requirement" if a.feasible_without is False
                                                               else "–")),
         ])
