@@ -142,7 +142,8 @@ def buys_table(run: RunData) -> Table | None:
         table.rows.append([
             Cell(tags.get(a.id, ""), wrap="strong"), Cell(names.get(a.id, a.name)),
             num_cell(fmt_money(a.cost, m.currency), a.cost), *_saving_cells(a, m),
-            *([] if staff else [_pair_walk_cell(a), Cell(other_walks_text(a) or "–")]), Cell(_relying(a)), Cell(pairs_served_text(a) or "–"),
+            *([] if staff else [_pair_walk_cell(a), Cell(other_walks_text(a) or "–")]),
+            Cell(_relying(a)), Cell(pairs_served_text(a) or "–"),
             Cell("still feasible" if a.feasible_without else ("breaks a requirement" if a.feasible_without is False
                                                               else "–")),
         ])
