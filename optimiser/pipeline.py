@@ -34,7 +34,7 @@ from optimiser.network.builder import build_walk_network
 from optimiser.network.candidates import CandidateSite, build_candidates
 from optimiser.network.graph import WalkNetwork
 from optimiser.network.sanity import futures_warnings, sanity_warnings
-from optimiser.present.attribution import attribute_items, objective_weight
+from optimiser.present.attribution import attribute_items, objective_weight, plan_item_names
 from optimiser.present.frames import run_to_gdfs
 from optimiser.present.futures import RobustSummary, alternative_plans, future_results
 from optimiser.present.layers import RunData
@@ -689,7 +689,9 @@ def _futures_metrics(sc: Scenario, joint: JointProblem, rr: RobustResult, preps:
                                    objective_unit=objective_unit(preps[ref].scenario),
                                    # the joint model's own value, on its rounded weights: what bound and gap refer to
                                    model_value=_round(rr.value if rr.rule == "min_max_regret" or rr.value is None
-                                                      else rr.value / units[0], 4))
+                                                      else rr.value / units[0], 4),
+                                   item_names=plan_item_names(preps, joint.decision_in, joint.labels,
+                                                              sorted({k for p in (rr.plan, *rr.alone_plans) for k in p})))
     metrics.scenario.path = str(sc.path) if sc.path else None
     metrics.scenario.name = sc.name
     metrics.scenario.description = sc.description

@@ -816,6 +816,11 @@ def test_min_max_regret_reports_the_exact_regrets_brute_force(tmp_path, backend)
     for alt in m["alternatives"]:  # each future's own plan, whichever of a tie its solve took, at its exact regrets
         want = regrets[tuple(sorted(alt["items"], key=lambda s: plans[3].index(s)))]
         assert [alt["regret_pct"][n] for n in ("today", "growth")] == [pytest.approx(r, abs=1e-4) for r in want]
+    # the futures section names the items as the rest of the report does, not by the joint model's labels
+    assert m["robust"]["item_names"]["signalised east"] == "Signalised crossing east"
+    rm = RunMetrics.from_json_dict(m)
+    view = futures_view(rm.futures, rm.alternatives, rm.robust, True)
+    assert view is not None and view["plan_text"] == "Signalised crossing east"
     growth_plan = next(a for a in m["alternatives"] if a["plan"] == "growth")
     if growth_plan["items"] == ["signalised mid"]:  # the tie went to mid: its exact regret in growth is not 0
         assert growth_plan["regret_pct"]["growth"] == pytest.approx(0.0088, abs=1e-4)

@@ -47,7 +47,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["attribute_items", "objective_weight", "item_names", "TOP_PAIRS"]
+__all__ = ["attribute_items", "objective_weight", "item_names", "plan_item_names", "TOP_PAIRS"]
 
 TOP_PAIRS = 5
 """How many of the pairs relying on a crossing each entry lists."""
@@ -99,7 +99,8 @@ def item_names(prep: Prepared, keys: Sequence[str] | None = None) -> dict[str, s
         names[s.key] = stop_name(lines.get(s.type) or s.type, s.key)
     for ci, c in enumerate(ctx.network.candidates):
         if ci in ctx.crossing_decision:
-            text = c.name.replace(" across ", " crossing across ", 1) if c.name else f"{nice_type(c.type)} crossing {c.id}"
+            named = c.name and c.name != c.id  # a crossing the site file names only by its id: its type too
+            text = c.name.replace(" across ", " crossing across ", 1) if named else f"{nice_type(c.type)} crossing {c.id}"
             names[prep.problem.decisions[ctx.crossing_decision[ci]].key] = text[:1].upper() + text[1:]
     # the same name twice (two workshops on one parcel) gets a number
     seen: dict[str, int] = {}
@@ -109,6 +110,21 @@ def item_names(prep: Prepared, keys: Sequence[str] | None = None) -> dict[str, s
         if n > 1:
             names[key] = f"{names[key]} ({n})"
     return names
+
+
+def plan_item_names(preps: Sequence[Prepared], decision_in: Sequence[dict[int, int]], labels: Sequence[str],
+                    plan_decisions: Sequence[int]) -> dict[str, str]:
+    """A futures run's plan decisions by their joint label ('a cafe_hub at candidate site 15 on
+    parcel sbp-south-e (facility:cafe_hub:15)') -> the human name the rest of the report uses
+    ('Cafe hub on SBP south plot E (vacant)', :func:`item_names`), from the first future whose
+    problem has the decision."""
+    out: dict[str, str] = {}
+    for prep, where in zip(preps, decision_in):
+        mine = [k for k in plan_decisions if k in where and labels[k] not in out]
+        names = item_names(prep, [prep.problem.decisions[where[k]].key for k in mine])
+        for k in mine:
+            out[labels[k]] = names.get(prep.problem.decisions[where[k]].key, labels[k])
+    return out
 
 
 def _item_id(prep: Prepared, decision: int) -> str:

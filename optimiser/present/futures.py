@@ -90,6 +90,8 @@ class RobustSummary(_Record):
             what ``bound``, ``gap`` and "proven optimal" refer to. ``worst_regret_pct`` and
             ``expected_weighted_m`` are re-scored with the exact weights and may differ from it
             (``None`` in run directories written before it, or without a plan).
+        item_names: each item of ``plan`` and of the alternatives (as ``plan`` names it) -> the
+            human name the report's other tables use; the futures section shows those.
     """
 
     rule: str
@@ -102,6 +104,7 @@ class RobustSummary(_Record):
     message: str = ""
     objective_unit: str = "weighted m"
     model_value: float | None = None
+    item_names: dict[str, str] = Field(default_factory=dict)
 
 
 def _r(x: float | None, digits: int = 3) -> float | None:
@@ -150,13 +153,15 @@ def futures_view(futures: list[FutureResult] | None, alternatives: list[Alternat
                      {True: "verified", False: "FAILED", None: "–"}[f.verified]])
     alt_rows = [[f"plan for {a.plan}"] + [_fmt_pct(a.regret_pct.get(n)) for n in names] + [_fmt_pct(a.worst_regret_pct)]
                 for a in alternatives or []]
-    blocked = [f"The plan for {a.plan} cannot be built in {f}: {', '.join(items)}"
+    human = robust.item_names
+    blocked = [f"The plan for {a.plan} cannot be built in {f}: {', '.join(human.get(i, i) for i in items)}"
                for a in alternatives or [] for f, items in a.not_buildable.items()]
     robust_row = ["robust plan"] + [_fmt_pct(f.regret_pct) for f in futures] + [_fmt_pct(robust.worst_regret_pct)]
     return {
         "rule": robust.rule, "how": how_chosen(robust, proven), "reference": robust.reference_future, "plan": robust.plan,
         # an empty plan builds nothing (it was "Plan: ."); with no worst regret no plan was found
-        "plan_text": ", ".join(robust.plan) or ("nothing built" if robust.worst_regret_pct is not None else "none found"),
+        "plan_text": "; ".join(human.get(i, i) for i in robust.plan)
+                     or ("nothing built" if robust.worst_regret_pct is not None else "none found"),
         "unit": robust.objective_unit,
         "headers": ["Future", "Probability", f"Optimum alone ({robust.objective_unit})",
                     f"With the robust plan ({robust.objective_unit})", f"Gives up ({robust.objective_unit})", "Regret",
