@@ -5,10 +5,13 @@ model cannot come first and rounds 1-2 leave a gap below ``MORE_ROUNDS_MAX_GAP``
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from optimiser.solve import relax_first as rf
 from optimiser.solve import relax_first_vectors as rfv
+from optimiser.solve.lagrangian import LagrangianResult
 from optimiser.solve.result import Status
 from tests.relax_district import relax_district, run_relax_first
 
@@ -96,3 +99,57 @@ def test_no_third_round_when_two_rounds_leave_the_gap_wide(district, no_backend,
     monkeypatch.setattr(rf, "MORE_ROUNDS_MAX_GAP", gap_two + 0.001)
     r3, _ = _run(district, 0.4)
     assert len(r3.info["lagrangian"]["iterations"]) == 3 and "more_rounds_skipped" not in r3.info
+
+
+class _Run:
+    """What :func:`~optimiser.solve.relax_first_vectors.third_round` reads of a run: each round
+    spends its budget and closes ``closes`` decisions; the exact phase fits once at most ``fit``
+    radius levels are left (10 per decision still open)."""
+
+    def __init__(self, closes: int, fit: int) -> None:
+        self.limit_s, self.work_s, self.fixed, self.info = 10.0, 0.0, {0, 1}, {}
+        self.closes, self.fit, self.budgets = closes, fit, []
+
+    def _second_round(self, lag, seconds, safety, rounds):
+        self.budgets.append(seconds)
+        self.work_s += seconds
+        rounds.append(100)
+        shut = set(range(max(lag.fixed_zero, default=0) + 1, max(lag.fixed_zero, default=0) + 1 + self.closes))
+        return replace(lag, fixed_zero=lag.fixed_zero | shut)
+
+    def reduced_levels(self, closed):
+        return 10 * (20 - len(closed))
+
+    def exact_fits(self, rest_s, levels):
+        return levels <= self.fit and rest_s > 0.0
+
+
+def _lag():
+    return LagrangianResult(bound=1.0, fixed_zero=frozenset({0, 1}), layout=(), iterations=0, seconds=0.0)
+
+
+def test_the_third_round_ends_after_its_first_piece_when_the_exact_phase_then_fits():
+    # 2 closed before: 180 levels, no fit; the first piece closes 6 more: 120 levels, it fits
+    run = _Run(closes=6, fit=120)
+    rounds = [400, 300]
+    lag, after = rfv.third_round(run, _lag(), 4.0, rounds, after=False)
+    assert after is True and run.budgets == [pytest.approx(4.0 * rfv.MORE_ROUNDS_FIRST_PIECE)]
+    assert rounds == [400, 300, 100] and run.info["third_round_pieces"] == 1 and len(lag.fixed_zero) == 8
+
+
+def test_the_third_round_gets_the_rest_when_the_exact_phase_still_does_not_fit():
+    run = _Run(closes=2, fit=120)  # 160 levels after the first piece
+    rounds = [400, 300]
+    lag, after = rfv.third_round(run, _lag(), 4.0, rounds, after=False)
+    first = 4.0 * rfv.MORE_ROUNDS_FIRST_PIECE
+    assert after is False and run.budgets == [pytest.approx(first), pytest.approx(4.0 - first)]
+    assert run.work_s == pytest.approx(4.0)  # all of it, as one piece would
+    assert rounds == [400, 300, 200] and run.info["third_round_pieces"] == 2 and len(lag.fixed_zero) == 6
+
+
+def test_the_third_round_in_one_piece_when_the_exact_phase_comes_after_it_or_when_switched_off(monkeypatch):
+    run = _Run(closes=6, fit=120)
+    assert rfv.third_round(run, _lag(), 2.0, [], after=True)[1] is True and run.budgets == [2.0]
+    monkeypatch.setattr(rfv, "MORE_ROUNDS_FIRST_PIECE", 1.0)
+    run = _Run(closes=6, fit=120)
+    assert rfv.third_round(run, _lag(), 4.0, [], after=False)[1] is False and run.budgets == [4.0]

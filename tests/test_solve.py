@@ -14,7 +14,7 @@ import pytest
 from benchmarks.joint.generate import make_district
 from optimiser.model.transforms import fix_decisions, relax_access_crossings
 from optimiser.pipeline import prepare
-from optimiser.solve import relax_first
+from optimiser.solve import relax_first, relax_first_vectors
 from optimiser.solve.relax_first import RelaxFirst
 from optimiser.solve.result import Status
 from optimiser.solve.strategy import solve
@@ -169,6 +169,7 @@ def test_relax_first_bound_is_valid_on_a_district(monkeypatch):
     assert len(rel["lagrangian"]["iterations"]) == 3 and rel["work_s"]["exact model"] > 0
     assert after.status is Status.OPTIMAL and after.objective == direct.objective
     monkeypatch.setattr(relax_first, "MORE_ROUNDS_SHARE", 1.0)
+    monkeypatch.setattr(relax_first_vectors, "MORE_ROUNDS_FIRST_PIECE", 1.0)  # the round in one piece: phases 3-4 after it
     two = solve(p, "cpsat", time_limit_s=60, seed=0, workers=1, strategy="relax-first")
     rel = two.stats["relaxation"]
     lag = rel["lagrangian"]
@@ -182,6 +183,11 @@ def test_relax_first_bound_is_valid_on_a_district(monkeypatch):
     assert rel["alternating"] and rel["reduced_levels"] < sum(len(c.levels) for c in p.clients)
     assert two.status is Status.OPTIMAL and two.objective == direct.objective and two.bound == direct.objective
     assert verify(p, prep.context, two.chosen, two.objective).passed
+    # in two pieces: the first closes enough for the exact model to fit in the rest, which it gets
+    monkeypatch.setattr(relax_first_vectors, "MORE_ROUNDS_FIRST_PIECE", 0.35)
+    rel = (piece := solve(p, "cpsat", time_limit_s=60, seed=0, workers=1, strategy="relax-first")).stats["relaxation"]
+    assert rel["third_round_pieces"] == 1 and rel["exact_after_rounds"] is True and "reduced_relaxation" not in rel
+    assert piece.status is Status.OPTIMAL and piece.objective == direct.objective
 
 
 def test_relax_first_split_lagrangian_proves_a_district():

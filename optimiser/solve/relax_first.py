@@ -32,8 +32,8 @@ backend phase whose budget does not cover its set-up and a minimum search is ski
    bound. When the exact model cannot come first (5) and rounds 1-2 leave a gap below ``MORE_ROUNDS_MAX_GAP``,
    a third round gets the work left (:meth:`RelaxFirst.more_rounds_phase`, ``MORE_ROUNDS``), or
    ``MORE_ROUNDS_SHARE`` of it when the rest covers the reduced exact model's set-up, which then gets the
-   rest; 3 and 4 are then skipped or find too little budget; at a wider gap they get it (their reduced
-   relaxation's bound does better there).
+   rest, or ``MORE_ROUNDS_FIRST_PIECE`` of it first when the set-up fits after that; 3 and 4 are then skipped
+   or find too little budget; at a wider gap they get it (their reduced relaxation's bound does better there).
 3. Alternating exact re-optimisation from the incumbent, while it improves and time is left: the sites fixed,
    the crossings re-optimised by the backend; then the sites re-chosen by interchange. The reduction tests run
    again with the better incumbent.
@@ -106,7 +106,6 @@ from optimiser.solve.relax_first_settings import (
     MORE_ROUNDS,
     MORE_ROUNDS_MAX_GAP,
     MORE_ROUNDS_MIN_SHARE,
-    MORE_ROUNDS_SAFETY_SHARE,
     MORE_ROUNDS_SHARE,
     OFFER_INCIDENCES_PER_S,
     PLAN_HORIZON_S,
@@ -127,7 +126,7 @@ from optimiser.solve.relax_first_settings import (
     SWAP_SECONDS_PER_INCIDENCE,
     fix_cost,
 )
-from optimiser.solve.relax_first_vectors import exact_by_vector, exact_setup_cost, split_round
+from optimiser.solve.relax_first_vectors import exact_by_vector, exact_setup_cost, split_round, third_round
 from optimiser.solve.result import SolveResult, Status, interrupted_result, relative_gap
 from optimiser.solve.warmstart import GREEDY_MIN_SAFETY_NET_S
 
@@ -557,14 +556,13 @@ class RelaxFirst:
         large and rounds 1-2 leave a gap below ``MORE_ROUNDS_MAX_GAP``: a third round with the work
         left, less the polish reserve (as round 2 leaves it), from round 2's multipliers, when that
         is at least ``MORE_ROUNDS_MIN_SHARE`` of the limit; then the incumbent polished again.
-        When the rest of ``MORE_ROUNDS_SHARE`` of it (and the work beyond the planned limit,
-        ``PLAN_HORIZON_S``) would cover the exact phase's set-up
-        (:func:`~optimiser.solve.relax_first_vectors.exact_setup_cost`: the whole reduced model's
-        at its size now, which the round only shrinks), a minimum search and the exact phase's ``LATE_PHASE_MIN_SHARE``
-        of the limit, the round gets that share and :attr:`exact_after_rounds` says the exact
-        model gets the rest (phases 3-4 skipped: ``info["exact_after_rounds"]``); else it gets it
-        all and phases 3-4 find too little budget (see ``MORE_ROUNDS``). A skip for the gap or
-        the work left is recorded in ``info["more_rounds_skipped"]``."""
+        When the rest of ``MORE_ROUNDS_SHARE`` of it would cover the exact phase (:meth:`exact_fits`:
+        its set-up at the reduced model's size now, which the round only shrinks), the round gets
+        that share and :attr:`exact_after_rounds` says the exact model gets the rest (phases 3-4
+        skipped: ``info["exact_after_rounds"]``); else the round runs in two pieces and ends after
+        the first when the exact phase then fits in the rest (:func:`~optimiser.solve.relax_first_vectors.third_round`),
+        else phases 3-4 find too little budget (see ``MORE_ROUNDS``). A skip for the gap or the
+        work left is recorded in ``info["more_rounds_skipped"]``."""
         if not MORE_ROUNDS or self.large or self.best is None or (self.bound is not None and self.bound >= self.best):
             return lag
         gap = relative_gap(self.best, self.bound)
@@ -572,21 +570,16 @@ class RelaxFirst:
             self.info["more_rounds_skipped"] = "no bound after two rounds" if gap is None else "gap after two rounds too large"
             return lag
         left = self.remaining() - 3 * self.swap_cost() - POLISH_RESERVE_SHARE * self.limit_s
-        # the exact phase after it, when the rest would cover its set-ups (they only shrink)
-        levels = self.reduced_levels()
-        # ... with the work beyond the planned limit (PLAN_HORIZON_S), which the exact phase gets
-        rest = (1.0 - MORE_ROUNDS_SHARE) * left + (self.full_limit_s - self.limit_s)
-        after = (MORE_ROUNDS_SHARE < 1.0 and levels <= EXACT_MAX_LEVELS and rest >= LATE_PHASE_MIN_SHARE * self.limit_s
-                 and rest - exact_setup_cost(self, levels) >= BACKEND_MIN_SEARCH_SHARE * self.limit_s)
+        after = MORE_ROUNDS_SHARE < 1.0 and self.exact_fits((1.0 - MORE_ROUNDS_SHARE) * left, self.reduced_levels())
         if after:
             left *= MORE_ROUNDS_SHARE
         if left < MORE_ROUNDS_MIN_SHARE * self.limit_s:
             self.info["more_rounds_skipped"] = "work left below its share"
             return lag
+        rounds = list(self.info["lagrangian"]["iterations"])
+        lag, after = third_round(self, lag, left, rounds, after)
         self.exact_after_rounds = after
         self.info["exact_after_rounds"] = after
-        rounds = list(self.info["lagrangian"]["iterations"])
-        lag = self._second_round(lag, left, MORE_ROUNDS_SAFETY_SHARE, rounds)
         self.polish("lagrangian, crossings exchanged")
         self.prove(lag.bound, "lagrangian")
         self.fixed |= set(lag.fixed_zero)
@@ -594,6 +587,13 @@ class RelaxFirst:
                                    "closed": len(self.fixed), "seconds": self.elapsed()}
         self._log_phase("lagrangian, more rounds")
         return lag
+
+    def exact_fits(self, rest_s: float, levels: int) -> bool:
+        """Whether ``rest_s`` nominal s of the planned limit and the work beyond it (``PLAN_HORIZON_S``) cover the exact
+        phase on ``levels`` radius levels: its set-up (:func:`exact_setup_cost`), a minimum search and ``LATE_PHASE_MIN_SHARE``."""
+        rest_s += self.full_limit_s - self.limit_s
+        return (levels <= EXACT_MAX_LEVELS and rest_s >= LATE_PHASE_MIN_SHARE * self.limit_s
+                and rest_s - exact_setup_cost(self, levels) >= BACKEND_MIN_SEARCH_SHARE * self.limit_s)
 
     def alternating_phase(self) -> None:
         """3. Alternating exact re-optimisation from the incumbent: crossings by the backend,

@@ -4,6 +4,8 @@ model with the decisions closed for that vector, cut off below the incumbent
 (:func:`~optimiser.solve.vector_exact.solve_count_vector`). Functions of the run
 (:class:`~optimiser.solve.relax_first.RelaxFirst`: its incumbent, bound, work account and closed
 decisions), kept apart from its other phases. Measured in benchmarks/realsites' README, wave 14.
+Also the split rounds (:func:`split_round`, :func:`tighten_vectors`) and the third round in pieces
+(:func:`third_round`, wave 22), which size the exact phase after them (:func:`exact_setup_cost`).
 """
 
 from __future__ import annotations
@@ -24,6 +26,9 @@ from optimiser.solve.relax_first_settings import (
     EXACT_BY_VECTOR_MAX_SHARE,
     EXACT_LP_EAGER,
     LAGRANGIAN_UNITS_PER_S,
+    MORE_ROUNDS_FIRST_PIECE,
+    MORE_ROUNDS_MIN_SHARE,
+    MORE_ROUNDS_SAFETY_SHARE,
     SPLIT_DEFLECTION,
     VECTOR_TIGHTEN_PASSES,
     VECTOR_TIGHTEN_SHARE,
@@ -146,6 +151,29 @@ def tighten_vectors(run: RelaxFirst, res: LagrangianResult, out: list[VectorBoun
     fixed = frozenset.intersection(*(vb.fixed_zero for vb in live)) if live else frozenset()
     return replace(res, bound=max(res.bound, bound) if math.isfinite(res.bound) else bound,
                    fixed_zero=res.fixed_zero | fixed), vectors
+
+
+def third_round(run: RelaxFirst, lag: LagrangianResult, seconds: float, rounds: list[int],
+                after: bool) -> tuple[LagrangianResult, bool]:
+    """The third Lagrangian round of :meth:`RelaxFirst.more_rounds_phase`, worth ``seconds``
+    nominal s from ``lag`` (``rounds``: the iterations per round, appended to); ``after``: the
+    exact phase comes after it (its share is already set aside). Otherwise in two pieces:
+    ``MORE_ROUNDS_FIRST_PIECE`` of ``seconds`` first; when the exact phase then fits in the rest
+    (:meth:`RelaxFirst.exact_fits`, at the reduced model's size after the decisions the piece
+    closed), the round ends there; else the rest (when at least ``MORE_ROUNDS_MIN_SHARE`` of the
+    limit). Returns the round's result and whether the exact phase comes after it."""
+    first = MORE_ROUNDS_FIRST_PIECE * seconds
+    if after or MORE_ROUNDS_FIRST_PIECE >= 1.0 or first < MORE_ROUNDS_MIN_SHARE * run.limit_s:
+        return run._second_round(lag, seconds, MORE_ROUNDS_SAFETY_SHARE, rounds), after
+    before, n = run.work_s, len(rounds)
+    lag = run._second_round(lag, first, MORE_ROUNDS_SAFETY_SHARE, rounds)
+    rest = seconds - (run.work_s - before)
+    fits = run.exact_fits(rest, run.reduced_levels(run.fixed | set(lag.fixed_zero)))
+    if not fits and rest >= MORE_ROUNDS_MIN_SHARE * run.limit_s and not interrupt.requested():
+        lag = run._second_round(lag, rest, MORE_ROUNDS_SAFETY_SHARE, rounds)
+    run.info["third_round_pieces"] = len(rounds) - n
+    rounds[n:] = [sum(rounds[n:])] if len(rounds) > n else []  # the pieces' iterations: one round
+    return lag, fits
 
 
 def large_vector(order: list[VectorBound], levels: dict[tuple[int, ...], int], whole: int) -> tuple[int, ...] | None:
