@@ -318,12 +318,13 @@ model's set-up at its size after rounds 1-2, the third round gets this share of 
 first; if the decisions it closed shrank the reduced model enough for the exact phase to fit in
 the rest, the round ends there and the exact model gets the rest, else the round gets the rest
 too (:func:`~optimiser.solve.relax_first_vectors.third_round`; 1.0: one piece, as before).
-Measured at a 10 s limit on benchmarks/realsites' seven rows not proven there (README, wave 22:
-the size the set-up was judged by fell 2-3x in the first piece): rs005 proven (0.065 %
-before), rs023 0.255 -> 0.028 %, rs018 0.091 -> 0.053 %, rs012 0.203 -> 0.150 %; rs028 0.050
--> 0.067 %, rs006 0.345 -> 0.356 %, rs016 1.034 -> 1.047 % (less of the round where the
-exact phase still does not fit, or fits without proving). At 0.5 rs005's exact phase missed
-its set-up by 0.04 nominal s (0.072 %), at 0.65 by 0.18."""
+Measured at a 10 s limit on benchmarks/realsites' 28 generated rows (README, wave 22): rs005
+proven (0.065 % before: its reduced model 134k levels after rounds 1-2, 28k after the first
+piece), rs023 0.255 -> 0.028 %, rs018 0.091 -> 0.053 %, rs012 0.203 -> 0.150 %; wider where
+the exact phase still does not fit or fits without proving (rs028 0.050 -> 0.067 %, rs006
+0.345 -> 0.356 %, rs016 1.034 -> 1.047 %); the 21 rows proven before the same, in the same
+CP-SAT units. At 0.5 rs005's exact phase missed its set-up by 0.04 nominal s (0.072 %), at
+0.65 by 0.18."""
 
 MORE_ROUNDS_MIN_SHARE = 0.05
 """The third round runs only with at least this share of the limit left for it."""
