@@ -323,8 +323,8 @@ proven (0.065 % before: its reduced model 134k levels after rounds 1-2, 28k afte
 piece), rs023 0.255 -> 0.028 %, rs018 0.091 -> 0.053 %, rs012 0.203 -> 0.150 %; wider where
 the exact phase still does not fit or fits without proving (rs028 0.050 -> 0.067 %, rs006
 0.345 -> 0.356 %, rs016 1.034 -> 1.047 %); the 21 rows proven before the same, in the same
-CP-SAT units. At 0.5 rs005's exact phase missed its set-up by 0.04 nominal s (0.072 %), at
-0.65 by 0.18."""
+CP-SAT units. A knife edge: at 0.3 rs023 is proven instead of rs005 (0.069 %), at 0.25 too
+(rs005 0.088 %), at 0.45 neither; at 0.5 rs005's exact phase missed its set-up by 0.04 nominal s."""
 
 MORE_ROUNDS_MIN_SHARE = 0.05
 """The third round runs only with at least this share of the limit left for it."""
