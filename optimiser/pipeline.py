@@ -13,6 +13,7 @@ import os
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -21,6 +22,7 @@ from shapely.geometry import LineString
 
 from optimiser import progress
 from optimiser.errors import ExitCode, SiteWarning, ValidationError, VerificationError
+from optimiser.inputs.currency import exact_amount
 from optimiser.inputs.domain import Scenario, SolveOptions
 from optimiser.inputs.formats import checked_path
 from optimiser.inputs.scenario import read_scenario
@@ -348,7 +350,8 @@ def _placements(prep: Prepared, res: SolveResult) -> tuple[Placements, CostMetri
             placed.social_spaces.append(entry)
             cost.social_spaces += s.cost
     cost.transit_stops = stops
-    cost.capital = cost.crossings + cost.facilities + cost.social_spaces + stops
+    # the sum of the amounts as written (0.700000444, not 0.7000004439999999): what the budget is checked against
+    cost.capital = float(sum((exact_amount(dec[i].cost) for i in set(res.chosen)), Fraction(0)))
     return placed, cost
 
 

@@ -45,7 +45,7 @@ from shapely.geometry import LineString, MultiLineString, Point, Polygon
 from shapely.geometry.base import BaseGeometry
 
 from optimiser.errors import VerificationError
-from optimiser.inputs.currency import money_text
+from optimiser.inputs.currency import money_text, total_within
 from optimiser.inputs.domain import BUILDING_RADIUS_M, FIXED_BUILDING_MARGIN_M, Crossing, ParcelStatus, Scenario
 from optimiser.model.demand import pair_weights
 from optimiser.model.problem import Problem, ProblemContext
@@ -736,7 +736,7 @@ def verify(problem: Problem, ctx: ProblemContext, chosen: tuple[int, ...], repor
     stops_open = [s for s in ctx.stop_sites if by_key.get(s.key) in chosen_set]
 
     capital = sum(problem.decisions[i].cost for i in chosen)
-    checks.add("budget", capital <= sc.budget + 1e-6,
+    checks.add("budget", total_within([problem.decisions[i].cost for i in chosen], sc.budget),
                f"capital cost {money_text(capital, sc.currency)} within budget {money_text(sc.budget, sc.currency)}")
     blocked = no_build_area(sc)
     _check_facilities(checks, sc, fac_open, blocked)

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from fractions import Fraction
 from typing import Any, Final
 
 logger = logging.getLogger(__name__)
@@ -175,3 +176,16 @@ def money_compact(value: Any, currency: str = DEFAULT_CURRENCY) -> str:
     if abs(x) >= 1e9:
         return f"{p}{x / 1e9:g}bn"
     return f"{p}{x / 1e6:g}m" if abs(x) >= 1e5 else f"{p}{x:g}"
+
+
+def exact_amount(value: float) -> Fraction:
+    """An amount exactly as written: the shortest decimal that reads back as ``value``
+    (``0.4000004`` is four million and four ten-millionths, not the binary double nearest it), so
+    sums of amounts and the budget compare without floating-point rounding."""
+    return Fraction(repr(float(value)))
+
+
+def total_within(amounts: Iterable[float], budget: float) -> bool:
+    """Whether the amounts add up to at most ``budget``, exactly (:func:`exact_amount`): the
+    capital check of the budget row and of the verifier, with no tolerance to disagree on."""
+    return sum((exact_amount(a) for a in amounts), Fraction(0)) <= exact_amount(budget)

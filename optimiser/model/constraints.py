@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import logging
 import math
+from fractions import Fraction
 
 import numpy as np
 import shapely
 from scipy.spatial import cKDTree
 
-from optimiser.inputs.currency import money_text
+from optimiser.inputs.currency import exact_amount, money_text, total_within
 from optimiser.model.clients import TermBuilder, end_lengths
 from optimiser.model.problem import Constraint, Problem
 from optimiser.network.candidates import CandidateSite
@@ -144,27 +145,41 @@ def add_directness_constraints(tb: TermBuilder) -> None:
 
 
 MAX_MONEY_DECIMALS = 6
-"""The finest integer unit of the budget row: a millionth of the currency."""
+"""Decimals of a budget-row unit used whenever they make every amount whole: a millionth."""
+MAX_FINE_DECIMALS = 9
+"""Finer units (down to a billionth) are used only within :data:`MAX_MONEY_UNITS`."""
 MAX_MONEY_UNITS = 10**12
-"""Largest budget in integer units when no unit makes every amount whole."""
+"""Largest amount in integer units a finer-than-a-millionth unit, or a rounded one, may give."""
 
 
 def money_scale(amounts: list[float]) -> int:
     """Integer units per unit of currency of the budget row: the least power of ten that makes
-    every amount whole (1 for whole amounts, as most are; 100 for ``cost: 0.45``), else the
-    finest that keeps the largest within :data:`MAX_MONEY_UNITS`. Amounts written in millions
+    every amount (as written, :func:`~optimiser.inputs.currency.exact_amount`) whole: 1 for whole
+    amounts, as most are; 100 for ``cost: 0.45``; 10**7 for ``cost: 0.4000004`` while the largest
+    amount stays within :data:`MAX_MONEY_UNITS`. Else the finest within it, at most a millionth:
+    :func:`money_units` then rounds costs up and the budget down. Amounts written in millions
     (``budget: 4``, ``cost: 0.45``) were rounded to whole units: a 0.45 crossing cost nothing."""
-    top = max((abs(a) for a in amounts), default=0.0)
-    for k in range(MAX_MONEY_DECIMALS + 1):
-        if all(abs(a * 10**k - round(a * 10**k)) <= 1e-6 for a in amounts):
+    exact = [exact_amount(a) for a in amounts]
+    top = max((abs(a) for a in exact), default=Fraction(0))
+    for k in range(MAX_FINE_DECIMALS + 1):
+        if all((a * 10**k).denominator == 1 for a in exact) and (k <= MAX_MONEY_DECIMALS or top * 10**k <= MAX_MONEY_UNITS):
             return 10**k
     return next((10**k for k in range(MAX_MONEY_DECIMALS, 0, -1) if top * 10**k <= MAX_MONEY_UNITS), 1)
 
 
+def money_units(amount: float, unit: int, *, up: bool = True) -> int:
+    """``amount`` in whole units of ``unit`` (:func:`money_scale`), exactly when the unit makes it
+    whole; else a cost rounds up (``up``) and a budget down (``up=False``), so a layout within the
+    budget row is within the budget as written (the verifier's exact check) and never a few
+    millionths over it (it was: costs rounded to the nearest unit)."""
+    v = exact_amount(amount) * unit
+    return math.ceil(v) if up else math.floor(v)
+
+
 def add_budget_constraint(problem: Problem, budget: float) -> None:
     """The capital budget over every decision's cost, in whole units of :func:`money_scale`;
-    omitted when it could never bind, which keeps coefficients small (its group is described
-    either way).
+    omitted when it could never bind (every cost together fits, exactly), which keeps
+    coefficients small (its group is described either way).
 
     Args:
         problem: the problem (all decisions in place).
@@ -172,9 +187,9 @@ def add_budget_constraint(problem: Problem, budget: float) -> None:
     """
     problem.groups["budget"] = f"the capital budget of {money_text(budget, problem.currency)}"
     decisions = problem.decisions
-    if budget < sum(d.cost for d in decisions):
+    if not total_within([d.cost for d in decisions], budget):
         unit = money_scale([budget] + [d.cost for d in decisions])
-        terms = tuple((i, int(round(d.cost * unit))) for i, d in enumerate(decisions) if d.cost > 0)
-        problem.constraints.append(Constraint("budget", terms, None, int(math.floor(budget * unit + 1e-6)), "budget"))
+        terms = tuple((i, money_units(d.cost, unit)) for i, d in enumerate(decisions) if d.cost > 0)
+        problem.constraints.append(Constraint("budget", terms, None, money_units(budget, unit, up=False), "budget"))
     else:
         logger.debug("budget %s cannot bind: no budget constraint", money_text(budget, problem.currency))

@@ -12,7 +12,7 @@ import logging
 from collections.abc import Collection
 
 from optimiser.inputs.currency import money_text
-from optimiser.model.constraints import money_scale
+from optimiser.model.constraints import money_scale, money_units
 from optimiser.model.problem import Problem
 from optimiser.solve.cpsat_api import cp_model
 from optimiser.solve.cpsat_model import CpModelParts, build_model, set_params
@@ -84,7 +84,7 @@ def min_cost_for(problem: Problem, groups: list[str], *, time_limit_s: float = 1
     parts = _model_keeping(problem, groups)
     x = parts.x
     unit = money_scale([d.cost for d in problem.decisions])
-    parts.model.minimize(sum(int(round(d.cost * unit)) * x[i] for i, d in enumerate(problem.decisions)))
+    parts.model.minimize(sum(money_units(d.cost, unit) * x[i] for i, d in enumerate(problem.decisions)))
     solver = cp_model.CpSolver()
     set_params(solver, time_limit_s, seed, 1)
     code = solver.solve(parts.model)
