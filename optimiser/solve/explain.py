@@ -63,9 +63,11 @@ def infeasible_core(problem: Problem, *, time_limit_s: float = 10.0, seed: int =
         return []
     by_index = {v.index: g for g, v in lits.items()}
     core = [by_index[i] for i in solver.sufficient_assumptions_for_infeasibility() if i in by_index]
-    if not core:
-        core = list(lits)
-    # shrink to a minimal conflicting set (deletion filter)
+    return _shrink(problem, core or list(lits), time_limit_s, seed)
+
+
+def _shrink(problem: Problem, core: list[str], time_limit_s: float, seed: int) -> list[str]:
+    """A minimal conflicting subset of the groups ``core``, which cannot all hold (deletion filter)."""
     i = 0
     while i < len(core) and len(core) > 1:
         trial = core[:i] + core[i + 1 :]
@@ -77,11 +79,21 @@ def infeasible_core(problem: Problem, *, time_limit_s: float = 10.0, seed: int =
     return core
 
 
+def limiting_groups(problem: Problem) -> set[str]:
+    """The groups other than the budget that only limit what is built (at most so many, no two
+    overlapping or too close, one alignment): building nothing meets them, so any requirement
+    can be priced with them kept, and a priced layout is a real one."""
+    asks = {c.group for c in problem.constraints
+            if (c.lo is not None and c.lo > 0) or c.hi is None or c.hi < 0 or any(v < 0 for _, v in c.terms)}
+    return {c.group for c in problem.constraints} - asks - {"budget"}
+
+
 def min_cost_for(problem: Problem, groups: list[str], *, time_limit_s: float = 10.0,
                  seed: int = 0) -> tuple[float, list[str]] | None:
-    """Cheapest capital cost (in the problem's currency) meeting ``groups`` alone, and what it builds (decision
-    labels); ``None`` when none is found in time."""
-    parts = _model_keeping(problem, groups)
+    """Cheapest capital cost (in the problem's currency) meeting ``groups`` and every limiting group
+    (:func:`limiting_groups`: without them two facilities were priced on one site), and what it
+    builds (decision labels); ``None`` when none is found in time or none exists."""
+    parts = _model_keeping(problem, set(groups) | limiting_groups(problem))
     x = parts.x
     unit = money_scale([d.cost for d in problem.decisions])
     parts.model.minimize(sum(money_units(d.cost, unit) * x[i] for i, d in enumerate(problem.decisions)))
@@ -125,6 +137,11 @@ def explain_infeasible(problem: Problem, *, time_limit_s: float = 10.0, seed: in
                 f"{money_text(cost, problem.currency)}, the cheapest way to meet: {req}"
                 + (f" (it needs {', '.join(built)})" if built else "")
             )
+        elif _feasible_keeping(problem, set(others) | limiting_groups(problem), time_limit_s, seed) is False:
+            # no real layout meets the others at any price: name that conflict, not a budget shortfall
+            apart = _shrink(problem, sorted(set(others) | limiting_groups(problem)), time_limit_s, seed)
+            lines.append(f"these {len(apart)} requirements cannot all hold together, whatever the budget:")
+            lines.extend(f"conflicting requirement: {problem.groups.get(g, g)}" for g in apart)
         else:
             lines.append(f"the budget ({money_text(problem.budget, problem.currency)}) cannot pay for: {req}")
     else:  # the requirements one per line after the sentence (each said once)
