@@ -857,6 +857,28 @@ def test_siteopt_network_out_under_a_file_is_said_as_run_and_compare_say_it(tmp_
             "choose another --out") in r.output, r.output
 
 
+@pytest.mark.parametrize(("command", "who", "writes"), [
+    ("run", "siteopt", "a run (metrics.json, layout.geojson, report.html and more) is"),
+    ("compare", "siteopt compare", "compare.png, compare.svg and compare.html are"),
+    ("batch", "siteopt batch", "a batch's results.csv, pareto files and runs are"),
+    ("network", "siteopt network", "the network's GeoJSON files and summary are"),
+])
+def test_an_out_that_is_a_file_says_so_and_what_to_do(tmp_path, command, who, writes):
+    """--out naming an existing file: run, batch and network printed click's usage block and
+    "Invalid value for '--out': Directory '...' is a file.", compare "--out X: exists and is not
+    a directory"; each now says why a folder is needed and what to do, exit 2, the file kept."""
+    path = _tiny(tmp_path)
+    out = tmp_path / "afile"
+    out.write_text("keep me")
+    args = {"compare": ["compare", str(tmp_path / "r1"), str(tmp_path / "r2")]}.get(command, [command, str(path)])
+    r = CliRunner().invoke(cli, [*args, "--out", str(out)])
+    assert r.exit_code == 2, r.output
+    example = {"run": "run1", "compare": "compare1", "batch": "batch1", "network": "network1"}[command]
+    assert r.output.strip() == (f"{who}: --out {out} is a file, not a folder: {writes} written into a folder; give a "
+                                f"new or empty folder (e.g. --out {example}), or move or rename the file (nothing was written)")
+    assert out.read_text() == "keep me"
+
+
 def test_a_run_does_not_remove_the_stage_of_a_run_on_a_longer_name(tmp_path):
     """A run on --out run removed every '.run.*.partial' beside it as left by a killed run of its
     own: the stage of a run writing --out run.v2 at that moment ('.run.v2.XXXXXXXX.partial') too,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+from pathlib import Path
 from typing import Any, NoReturn
 
 import click
@@ -33,3 +34,15 @@ def fail(message: str, code: ExitCode) -> NoReturn:
     """One line ``siteopt: MESSAGE`` to stderr and exit with ``code``."""
     click.echo(f"siteopt: {message}", err=True)
     sys.exit(code)
+
+
+def refuse_file_out(out: str | Path, writes: str, example: str, command: str = "") -> None:
+    """Exit with :attr:`ExitCode.INPUT` and one line saying what to do when ``--out`` names an
+    existing file (or a link to one), before anything is read: ``writes`` says what would go in
+    the folder; click's own ``Directory 'x' is a file.`` came with a usage block, and compare's
+    ``exists and is not a directory`` said neither why nor what to do."""
+    if Path(out).exists() and not Path(out).is_dir():
+        who = f"siteopt {command}" if command else "siteopt"
+        click.echo(f"{who}: --out {out} is a file, not a folder: {writes} written into a folder; give a new or empty "
+                   f"folder (e.g. --out {example}), or move or rename the file (nothing was written)", err=True)
+        sys.exit(ExitCode.INPUT)

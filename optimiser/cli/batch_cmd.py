@@ -22,7 +22,7 @@ import click
 from optimiser.batch import load_batch, run_batch
 from optimiser.batch.records import ItemRecord
 from optimiser.batch.scheduler import SchedulerAddress, parse_scheduler_address, tls_security
-from optimiser.cli._common import echo_json, echo_problems
+from optimiser.cli._common import echo_json, echo_problems, refuse_file_out
 from optimiser.cli.logging_setup import LogSettings, configure_logging, current_settings, reset_logging
 from optimiser.cli.options import SolveOverrides, solve_options
 from optimiser.errors import ExitCode, InputError, Interrupted, OutputExistsError, OutputWriteError
@@ -67,7 +67,7 @@ def _quiet_as_siteopt_q() -> None:
 
 @click.command("batch")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
+@click.option("--out", "out_dir", required=True, type=click.Path(path_type=Path),
               help="Batch output folder (created; re-running resumes it).")
 @click.option("--jobs", "-j", type=click.IntRange(min=1), default=1, show_default=True,
               help="Local worker processes (each item uses one CP-SAT worker).")
@@ -105,6 +105,7 @@ def command(file: Path, out_dir: Path, jobs: int, scheduler: SchedulerAddress | 
       1   internal error
       130 interrupted (finished items kept; the same command resumes)
     """
+    refuse_file_out(out_dir, "a batch's results.csv, pareto files and runs are", "batch1", "batch")
     if quiet:
         _quiet_as_siteopt_q()
     progress = not quiet and current_settings().progress

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from optimiser.cli._common import refuse_file_out
 from optimiser.errors import ExitCode, InputError, OutputExistsError, OutputWriteError
 
 logger = logging.getLogger(__name__)
@@ -33,10 +34,7 @@ def command(ctx: click.Context, runs: tuple[Path, ...], out: Path, overwrite: bo
         click.echo("siteopt compare: give at least two run directories to compare", err=True)
         ctx.exit(ExitCode.INPUT)
         return
-    if out.exists() and not out.is_dir():
-        click.echo(f"siteopt compare: --out {out}: exists and is not a directory", err=True)
-        ctx.exit(ExitCode.INPUT)
-        return
+    refuse_file_out(out, "compare.png, compare.svg and compare.html are", "compare1", "compare")
     if out.is_dir() and any(out.iterdir()) and not overwrite:
         click.echo(f"siteopt compare: --out {out}: directory is not empty (pass --overwrite to write into it)",
                    err=True)

@@ -30,7 +30,7 @@ from typing import Any, NoReturn
 
 import click
 
-from optimiser.cli._common import echo_problems
+from optimiser.cli._common import echo_problems, refuse_file_out
 from optimiser.errors import ExitCode, InputError, ModelError, OutputWriteError
 from optimiser.inputs import read_scenario
 from optimiser.inputs.domain import Site
@@ -65,13 +65,12 @@ def _fail(message: str) -> NoReturn:
 
 @click.command("network")
 @click.argument("scenario", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
+@click.option("--out", "out_dir", required=True, type=click.Path(path_type=Path),
               help="Output directory (created; must be empty unless --overwrite).")
 @click.option("--overwrite", is_flag=True, help="Write into a non-empty output directory.")
 def command(scenario: Path, out_dir: Path, overwrite: bool) -> None:
     """Build the walking network of SCENARIO's site and write it as GeoJSON with a summary."""
-    if out_dir.exists() and not out_dir.is_dir():
-        _fail(f"--out {out_dir} exists and is not a directory")
+    refuse_file_out(out_dir, "the network's GeoJSON files and summary are", "network1", "network")
     if out_dir.is_dir() and any(out_dir.iterdir()) and not overwrite:
         _fail(f"output directory {out_dir} is not empty; choose another or pass --overwrite")
 

@@ -12,7 +12,7 @@ import click
 
 from optimiser import progress
 from optimiser.cli import exiting
-from optimiser.cli._common import echo_json, echo_problems, fail
+from optimiser.cli._common import echo_json, echo_problems, fail, refuse_file_out
 from optimiser.cli.logging_setup import current_settings, show_progress
 from optimiser.cli.options import SolveOverrides, solve_options
 from optimiser.errors import (
@@ -119,7 +119,7 @@ def _say_where(res: RunResult) -> None:
 
 @click.command("run")
 @click.argument("scenario", required=False)
-@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Run directory to write.")
+@click.option("--out", "out_dir", required=True, type=click.Path(), help="Run directory to write.")
 @click.option("--overwrite", is_flag=True, help="Replace a non-empty --out whole (its old files are removed).")
 @solve_options
 @click.option("--no-render", is_flag=True, help="Skip plans and report (data files only).")
@@ -139,6 +139,7 @@ def command(scenario: str | None, out_dir: str, overwrite: bool, solve: SolveOve
     # process forked is a clean stop too (exit 130, saying so), not a death by SIGTERM
     if not out_dir.strip():
         fail("--out is empty: give a folder for the run, e.g. --out run1", ExitCode.INPUT)
+    refuse_file_out(out_dir, "a run (metrics.json, layout.geojson, report.html and more) is", "run1")
     with interrupt.handle_signals():
         path = _scenario_path(scenario)
         logger.info("run: %s -> %s", path or "the AMP-SBP baseline", out_dir)
