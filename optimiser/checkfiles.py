@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from optimiser.batch.spec import BatchItem, BatchSpec, inspect_batch
+from optimiser.batch.spec import BatchSpec, inspect_batch, item_problems
 from optimiser.errors import InputError, ModelTooLargeError, Problem, SiteWarning
 from optimiser.inputs.domain import Scenario, Site
 from optimiser.inputs.formats import checked_path, load_mapping
@@ -76,21 +76,11 @@ def _check_batch(path: Path, name: str, report: FileReport, with_warnings: bool)
     scenario, more = check_scenario(data, str(base), base.resolve())
     report.problems.extend(more)
     if not more:
-        report.problems.extend(_item_problems(items, name))
+        report.problems.extend(item_problems(items, name))
     if scenario is not None and with_warnings and not report.problems:
         from optimiser.network.sanity import scenario_warnings  # see _add_warnings
 
         report.warnings.extend(scenario_warnings(scenario))
-
-
-def _item_problems(items: list[BatchItem], name: str) -> list[Problem]:
-    """Each item's own problems (its overrides applied to a valid base scenario), e.g. a swept
-    ``budget_gbp: [1e6, yes]``: the item a batch run would record as invalid (exit 2)."""
-    problems: list[Problem] = []
-    for item in items:
-        _, more = check_scenario(item.scenario, name, Path(item.base_path).resolve())
-        problems.extend(Problem(name, f"item {item.index} ({item.name}): {p.field}", p.reason, p.hint) for p in more)
-    return problems
 
 
 def check_file(path: str | os.PathLike[str], *, with_warnings: bool = True, name: str | None = None) -> FileReport:

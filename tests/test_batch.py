@@ -247,11 +247,36 @@ def test_validate_checks_the_items_of_a_batch_with_an_invalid_setting(site_dir: 
     got = [(p.field, p.reason) for p in check_file(b).problems]
     assert got == [("repeat_seeds[0]", "must be >= 0, got -1"), ("time_limit_s", "must be > 0, got -1"),
                    ("item 0 (budget=−£5): budget_gbp", "must be > 0, got -5")]
-    with pytest.raises(ValidationError) as err:  # siteopt batch refuses the batch for its own problems
+    with pytest.raises(ValidationError) as err:  # siteopt batch refuses the batch: every problem, items' too
         expand_batch(b)
-    assert [p.field for p in err.value.problems] == ["repeat_seeds[0]", "time_limit_s"]
+    assert [(p.field, p.reason) for p in err.value.problems] == got
     moded = write_batch(site_dir, "bad_mode.yaml", mode="gird", sweep={"budget_gbp": [-5]})
     assert [p.field for p in check_file(moded).problems] == ["mode"]
+
+
+@pytest.mark.parametrize(("body", "key_field"), [
+    ({"colour": "red"}, "colour"),
+    ({"sweep": {"budget_gbp": [-5, 1e6], "no_such.key": [1, 2]}}, "sweep.no_such.key"),
+    ({"sweep": {"budget_gbp": [-5, 1e6], "facilities.7.count": [1, 2]}}, "sweep.facilities.7.count"),
+])
+def test_a_bad_key_does_not_hide_the_bad_sweep_values(site_dir: Path, body: dict, key_field: str) -> None:
+    """siteopt batch (load_batch) refused a batch with one bad key naming the key alone; once it
+    was fixed, the swept budget of -5 came out as an invalid item after the batch had begun.
+    Every problem is raised at once, as siteopt validate lists them."""
+    from click.testing import CliRunner
+
+    from optimiser.checkfiles import check_file
+    from optimiser.cli import cli
+
+    b = write_batch(site_dir, **{"sweep": {"budget_gbp": [-5, 1e6]}, **body})
+    with pytest.raises(ValidationError) as err:
+        expand_batch(b)
+    got = [(p.field, p.reason) for p in err.value.problems]
+    assert got[0][0] == key_field and got[1:] == [("item 0 (budget=−£5): budget_gbp", "must be > 0, got -5")]
+    assert got == [(p.field, p.reason) for p in check_file(b).problems]
+    r = CliRunner().invoke(cli, ["batch", str(b), "--out", str(site_dir / "out")])
+    assert r.exit_code == 2 and "budget_gbp: must be > 0, got -5" in r.output and "2 problems found" in r.output, r.output
+    assert not (site_dir / "out").exists()
 
 
 def test_a_base_that_is_no_scenario_is_refused_before_anything_runs(site_dir: Path, tmp_path: Path) -> None:

@@ -29,6 +29,7 @@ from optimiser.inputs.locate import default_scenario_path, embedded_names_hint, 
 from optimiser.inputs.messages import pydantic_problems
 from optimiser.inputs.money_fields import scenario_currency
 from optimiser.inputs.overrides import MONEY_SPELLINGS
+from optimiser.inputs.scenario import check_scenario
 from optimiser.inputs.schema import BatchFile, SolverIn
 
 logger = logging.getLogger(__name__)
@@ -498,10 +499,33 @@ def load_batch(path_or_spec: BatchSource, *, base_dir: str | os.PathLike[str] | 
                                          "cannot apply to a BatchSpec already loaded",
                                          "pass the batch file or mapping instead")])
         return path_or_spec
-    spec, problems, _ = inspect_batch(path_or_spec, base_dir=base_dir, solver=solver)
-    if spec is None:
-        raise ValidationError(problems)
+    spec, problems, items = inspect_batch(path_or_spec, base_dir=base_dir, solver=solver)
+    if spec is None:  # the items' values too: a bad key no longer hides a swept budget of -5
+        raise ValidationError(problems + _value_problems(items, problems[0].file))
     return spec
+
+
+def item_problems(items: list[BatchItem], name: str) -> list[Problem]:
+    """Each item's own problems (its overrides applied to a valid base scenario), e.g. a swept
+    ``budget_gbp: [1e6, yes]``: the item a batch run would record as invalid."""
+    problems: list[Problem] = []
+    for item in items:
+        _, more = check_scenario(item.scenario, name, Path(item.base_path).resolve())
+        problems.extend(Problem(name, f"item {item.index} ({item.name}): {p.field}", p.reason, p.hint) for p in more)
+    return problems
+
+
+def _value_problems(items: list[BatchItem], name: str) -> list[Problem]:
+    """For a batch refused for problems of its own, what ``siteopt validate`` also finds: the
+    base scenario's problems, or with a valid base each checkable item's (:func:`item_problems`)."""
+    if not items:
+        return []
+    base = Path(items[0].base_path)
+    data, found = load_mapping(base)
+    if data is None or found:
+        return found
+    _, more = check_scenario(data, str(base), base.resolve())
+    return more or item_problems(items, name)
 
 
 def inspect_batch(path_or_spec: str | os.PathLike[str] | Mapping[str, Any], *, base_dir: str | os.PathLike[str] | None = None,
