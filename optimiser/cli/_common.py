@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 from pathlib import Path
 from typing import Any, NoReturn
@@ -41,7 +42,7 @@ def refuse_file_out(out: str | Path, writes: str, example: str, command: str = "
     existing file (or a link to one), before anything is read: ``writes`` says what would go in
     the folder; click's own ``Directory 'x' is a file.`` came with a usage block, and compare's
     ``exists and is not a directory`` said neither why nor what to do."""
-    if Path(out).exists() and not Path(out).is_dir():
+    if os.path.exists(out) and not os.path.isdir(out):  # os.path: a name too long is no error here (said later)
         who = f"siteopt {command}" if command else "siteopt"
         click.echo(f"{who}: --out {out} is a file, not a folder: {writes} written into a folder; give a new or empty "
                    f"folder (e.g. --out {example}), or move or rename the file (nothing was written)", err=True)
