@@ -85,6 +85,18 @@ CASES: list[tuple[type[BaseModel], dict[str, Any], str]] = [
 VALUES = [30, 30.5, "30", " 30 ", "+30", "030", "30.0", "30.5", "1e3", "2.5e1", "1_500", ".5", "30.",
           "1.500", "1,500", "1.000", "1.500.000", "1 500", "30 staff", "", "abc", "1.5_0", "0x1f", "inf", "nan",
           True, None, [30]]
+SIGNED = [-30, 0, "-30", " -5 ", "-0.5", "-1e3", "0", "0.0", "+0", "-0", "-0.0", "0e3", "-0e3", "00_0", ".0", "-.0",
+          "0.001", "-0.001", "∞", "NaN", "Infinity", "-inf"]
+"""Below a lower bound of zero, zero, and just above it (the schema checks a text's sign)."""
+_BATCH = {"format": S.BATCH_FORMAT}
+_DEMAND = {"rule": "sector_affinity"}
+ITEM_CASES: list[tuple[type[BaseModel], dict[str, Any], str, Any]] = [
+    (S.BatchFile, _BATCH, "repeat_seeds", lambda v: [v]),                     # a list of whole numbers >= 0
+    (S.BatchFile, _BATCH, "repeat_seeds", lambda v: [1, v]),
+    (S.DemandIn, _DEMAND, "sector_affinity", lambda v: {"a": {"b": v}}),      # a mapping's values, >= 0
+    (S.FirmIn, {**_FIRM, "employees": 3}, "location", lambda v: [v, "2"]),   # a coordinate (no bounds)
+]
+"""Numbers inside a list or mapping: read as a field's own value is (a coordinate takes "51.500")."""
 
 
 def _reader_takes(model: type[BaseModel], base: dict[str, Any], field: str, value: Any) -> bool:
@@ -116,6 +128,50 @@ def test_the_schema_takes_the_numbers_as_text_the_reader_takes():
             seen[reader] += 1
     assert seen[True] >= 20 and seen[False] >= 40, seen
     assert _reader_takes(S.FirmIn, _FIRM, "employees", "30") and not _reader_takes(S.FirmIn, _FIRM, "employees", "1.500")
+
+
+def test_the_schema_checks_the_sign_of_a_number_as_text():
+    """``budget: "-5"`` and ``footprint_m2: "0"`` passed the schema (only the pattern of a number
+    was checked); siteopt validate refuses them. Texts below a lower bound of zero are refused by
+    both now (other limits only by siteopt validate: see number_text._sign_guard)."""
+    defs = json.loads((ROOT / "constraints" / "schema.json").read_text())["$defs"]
+    for model, base, field in CASES:
+        for value in SIGNED:
+            reader = _reader_takes(model, base, field, value)
+            assert _schema_takes(defs, model, base, field, value) == reader, (model.__name__, field, value, reader)
+    assert not _schema_takes(defs, S.ScenarioFile, CASES[3][1], "budget", "-5")
+
+
+def test_numbers_in_lists_and_mappings_are_read_as_a_fields_own_value():
+    """repeat_seeds: ["2.000"] was read as seed 2 (solver.seed: "2.000" is refused as ambiguous),
+    a coordinate "1.5_0" as 1.5 and "1,500" told as 'must be a point'; sector affinities took
+    "1.500" as 1.5 and true as 1. Reader and schema now agree item by item, as for a field."""
+    defs = json.loads((ROOT / "constraints" / "schema.json").read_text())["$defs"]
+    seen = {True: 0, False: 0}
+    for model, base, field, wrap in ITEM_CASES:
+        for value in VALUES + SIGNED:
+            reader = _reader_takes(model, base, field, wrap(value))
+            assert _schema_takes(defs, model, base, field, wrap(value)) == reader, (model.__name__, field, value, reader)
+            seen[reader] += 1
+    assert seen[True] >= 40 and seen[False] >= 60, seen
+    assert not _reader_takes(S.BatchFile, _BATCH, "repeat_seeds", ["2.000"])
+    assert not _reader_takes(S.BatchFile, _BATCH, "repeat_seeds", [True])
+    assert not _reader_takes(S.DemandIn, _DEMAND, "sector_affinity", {"a": {"b": "1.500"}})
+    assert not _reader_takes(S.FirmIn, {**_FIRM, "employees": 3}, "location", ["1.5_0", "2"])
+
+
+def test_a_coordinate_that_is_no_number_is_told_at_the_coordinate(tmp_path):
+    from tests.sitefiles import site_dict
+
+    site = site_dict()
+    site["firms"][1]["location"][1] = "1,500"
+    site["firms"][2]["location"][0] = "1.5_0"
+    path = tmp_path / "site.yaml"
+    path.write_text(yaml.safe_dump(site), encoding="utf-8")
+    got = {(p.field, p.reason, p.hint) for p in validate_files([path])}
+    assert (("firms[1].location[1]", "must be a number, got \"1,500\" (firm 'b')", "write 1500, without the thousands separator")
+            in got), got
+    assert any(f == "firms[2].location[0]" and r.startswith('must be a number, got "1.5_0"') for f, r, _ in got), got
 
 
 def test_coordinates_as_text_are_in_the_schema_too():

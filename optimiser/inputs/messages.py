@@ -559,6 +559,13 @@ def _field_problem(err: ErrorDetails, where: _Located, data: Any, file: str) -> 
                    fix_for(err, key, currency if isinstance(currency, str) and currency in ISO_4217_CODES else None))
 
 
+def _coordinate_text(err: ErrorDetails, where: _Located) -> bool:
+    """Whether ``err`` is one coordinate of an ``[x, y]`` point that is no number (``"1,500"``,
+    ``true``): told at that coordinate, as a number field's own value is, not as "must be a point"."""
+    return (err["type"] in ("float_parsing", "float_type", BOOL_FOR_NUMBER) and where.union_loc is not None
+            and len(where.loc) == len(where.union_loc) + 1 and isinstance(where.loc[-1], int))
+
+
 def _union_problem(errs: list[ErrorDetails], union_loc: tuple[Any, ...], data: Any, file: str) -> Problem:
     """One problem for a two-form value that fits neither form."""
     field_name = _last_key(union_loc, "")
@@ -676,7 +683,7 @@ def pydantic_problems(exc: PydanticValidationError, model: type[BaseModel], data
         groups.setdefault(format_path(key_loc), []).append((err, where))
     for errs in groups.values():
         whole_union = [(e, w) for e, w in errs if w.union_loc is not None and not w.union_branch_is_model]
-        if whole_union:
+        if whole_union and not all(_coordinate_text(e, w) for e, w in whole_union):
             union_loc = whole_union[0][1].union_loc
             assert union_loc is not None
             problems.append(_union_problem([e for e, _ in whole_union], union_loc, data, file))

@@ -3,14 +3,16 @@ exports write text columns: which texts the reader takes as the number, and whic
 ambiguous.
 
 A number in quotes is read as that number; the JSON Schema (:func:`textual_numbers`) says the
-same, so an editor checking a file against it agrees with ``siteopt validate`` (a text's range is
-checked by ``siteopt validate`` only: a pattern cannot compare numbers). One form is refused
+same, so an editor checking a file against it agrees with ``siteopt validate`` (of a text's range,
+the schema checks its sign against a lower bound of zero; other limits only ``siteopt validate``,
+see :func:`_sign_guard`). One form is refused
 although it parses: a point or comma followed by exactly three digits and nothing else
 (``"1.500"``, ``"1,500"``) is one and a half with a decimal point, and fifteen hundred in German
 and much of European notation. Scenarios written in millions are supported, so either may be meant;
 the problem names both readings instead of guessing. A number written as a YAML number
-(``budget: 1.5``) is no text and is never refused. The check is made on a field's own value, not in
-lists of coordinates: a longitude written as ``"51.500"`` has no thousands reading.
+(``budget: 1.5``) is no text and is never refused. The check is made on a field's own value and
+on each number of a list or mapping alike, not in coordinates: a longitude written as
+``"51.500"`` has no thousands reading.
 """
 
 from __future__ import annotations
@@ -48,27 +50,57 @@ def ambiguous_readings(text: str, *, whole: bool = False) -> tuple[str, str] | N
     return f"{sign}{head}{tail}", f"{sign}{decimal}"
 
 
-def takes_text(text: str, *, whole: bool) -> bool:
-    """Whether a field's own value ``text`` is read as a number (see the module docstring)."""
-    return re.fullmatch(INT_TEXT if whole else FLOAT_TEXT, text) is not None and ambiguous_readings(
-        text, whole=whole) is None
+def takes_text(text: str, *, whole: bool, ambiguous: bool = True) -> bool:
+    """Whether ``text`` is read as a number (see the module docstring): a field's own value or an
+    item of a list of numbers; ``ambiguous=False`` for a coordinate, where ``"51.500"`` is 51.5."""
+    return re.fullmatch(INT_TEXT if whole else FLOAT_TEXT, text) is not None and (
+        not ambiguous or ambiguous_readings(text, whole=whole) is None)
+
+
+_ZERO_FLOAT: Final = r"(?:0+(?:_0+)*(?:\.0*)?|\.0+)(?:[eE][+-]?\d+)?"
+"""A text that is zero (``"0"``, ``"0.00"``, ``".0"``, ``"0e5"``), as FLOAT_TEXT writes numbers."""
+_ZERO_INT: Final = r"0+(?:_0+)*(?:\.0+)?"
+"""A whole-number text that is zero."""
+
+
+def _sign_guard(node: dict[str, Any], whole: bool) -> str:
+    """Lookaheads refusing the texts below a field's lower bound of zero (``"-5"`` where the
+    field is >= 0; also ``"0"`` where it is > 0, or >= 1); empty for a field without one. Other
+    limits (``maximum``, ``minimum: 100``) cannot be compared by a pattern: a text may have an
+    exponent (``"0.00001e11"``), and comparing its zeros with its exponent is no regular language."""
+    zero = _ZERO_INT if whole else _ZERO_FLOAT
+    lo, above = node.get("minimum"), node.get("exclusiveMinimum")
+    if (above is not None and above >= 0) or (lo is not None and lo > 0):
+        return rf"(?!\s*-)(?!\s*\+?{zero}\s*$)"
+    if lo is not None and lo == 0:
+        return rf"(?!\s*-(?!{zero}\s*$))"
+    return ""
 
 
 def _text_branch(node: dict[str, Any], scalar: bool) -> dict[str, Any]:
     """``node`` (a number or integer schema) as "that number, or text that is one"."""
     whole = node.get("type") == "integer"
     body = INT_TEXT if whole else FLOAT_TEXT
-    pattern = f"^(?!{_AMBIGUOUS_WHOLE if whole else _AMBIGUOUS}$){body}$" if scalar else f"^{body}$"
+    guard = _sign_guard(node, whole)
+    ambiguous = f"(?!{_AMBIGUOUS_WHOLE if whole else _AMBIGUOUS}$)" if scalar else ""
+    pattern = f"^{ambiguous}{guard}{body}$"
+    checked = "its sign is checked here, its other limits by siteopt validate" if guard else "its range is checked by siteopt validate"
     outer: dict[str, Any] = {k: node[k] for k in ("description", "title", "default") if k in node}
     inner = {k: v for k, v in node.items() if k not in outer}
-    return {**outer, "anyOf": [inner, {"type": "string", "pattern": pattern,
-                                       "description": "The number as text (its range is checked by siteopt validate)."}]}
+    return {**outer, "anyOf": [inner, {"type": "string", "pattern": pattern, "description": f"The number as text ({checked})."}]}
+
+
+def _is_position(node: dict[str, Any]) -> bool:
+    """Whether ``node`` is an array of two or three numbers: a coordinate position."""
+    items = node.get("items")
+    return (node.get("type") == "array" and node.get("maxItems", 99) <= 3 and isinstance(items, dict)
+            and items.get("type") in ("number", "integer"))
 
 
 def textual_numbers(node: Any, scalar: bool = True) -> Any:
     """A JSON Schema in which every number and integer may also be given as text the reader takes
-    (``scalar``: the node is a field's own value, where an ambiguous text is refused; array
-    items and mapping values are not)."""
+    (``scalar``: an ambiguous text is refused, as it is in a field's own value, each item of a list
+    of numbers and each value of a mapping; not in a coordinate position, :func:`_is_position`)."""
     if isinstance(node, list):
         return [textual_numbers(n, scalar) for n in node]
     if not isinstance(node, dict):
@@ -79,8 +111,10 @@ def textual_numbers(node: Any, scalar: bool = True) -> Any:
     for key, value in node.items():
         if key in ("properties", "$defs"):
             out[key] = {k: textual_numbers(v, True) for k, v in value.items()}
-        elif key in ("items", "prefixItems", "additionalProperties"):
-            out[key] = textual_numbers(value, False)
+        elif key in ("items", "prefixItems"):
+            out[key] = textual_numbers(value, not _is_position(node))
+        elif key == "additionalProperties":
+            out[key] = textual_numbers(value, True)
         elif key in ("anyOf", "oneOf", "allOf"):
             out[key] = textual_numbers(value, scalar)
         else:

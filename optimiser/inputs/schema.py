@@ -31,7 +31,18 @@ import types
 import typing
 from typing import Annotated, Any, Final, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Discriminator, Field, Tag, ValidationInfo, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 
 from optimiser.inputs.domain import (
@@ -130,7 +141,8 @@ outputs after the solve)."""
 Employees = Annotated[int, Field(gt=0, le=MAX_EMPLOYEES, description=f"Head count, > 0 and at most {MAX_EMPLOYEES:,}.")]
 """Upper bound on an objective weight (a dimensionless multiplier)."""
 Weight = Annotated[float, Field(ge=0, le=MAX_WEIGHT, allow_inf_nan=False)]
-Coord = Annotated[list[Annotated[float, Field(allow_inf_nan=False)]], Field(min_length=2, max_length=3)]
+Coord = Annotated[list[Annotated[float, Field(allow_inf_nan=False), BeforeValidator(lambda v: _coordinate(v))]],
+                  Field(min_length=2, max_length=3)]
 
 
 def _number_types(annotation: Any) -> set[Any]:
@@ -165,16 +177,37 @@ class _Strict(BaseModel):
         kinds = _number_types(cls.model_fields[info.field_name].annotation)
         if not kinds:
             return value
-        if isinstance(value, bool):
-            raise PydanticCustomError(BOOL_FOR_NUMBER, "must be a number, got {value}", {"value": str(value).lower()})
-        whole = float not in kinds
-        readings = ambiguous_readings(value, whole=whole)
-        if readings is not None:
-            raise PydanticCustomError(AMBIGUOUS_NUMBER, "{text} may be {thousands} or {decimal}",
-                                      {"text": value, "thousands": readings[0], "decimal": readings[1]})
-        if not whole and not takes_text(value, whole=False) and _finite(value):  # "1.5_0", which float() reads
-            raise PydanticCustomError("float_parsing", "Input should be a valid number, unable to parse string as a number")
+        return number_text(value, whole=float not in kinds)
+
+
+def number_text(value: Any, *, whole: bool, ambiguous: bool = True) -> Any:
+    """``value`` unchanged unless it is a true/false or a text the JSON Schema does not take as a
+    number (:mod:`optimiser.inputs.number_text`): a field's own value and each item of a list of
+    numbers (``repeat_seeds``, coordinates) alike. ``ambiguous``: refuse ``"1.500"`` as two readings
+    (not in coordinates: a longitude ``"51.500"`` has no thousands reading)."""
+    if isinstance(value, bool):
+        raise PydanticCustomError(BOOL_FOR_NUMBER, "must be a number, got {value}", {"value": str(value).lower()})
+    if not isinstance(value, str):
         return value
+    readings = ambiguous_readings(value, whole=whole) if ambiguous else None
+    if readings is not None:
+        raise PydanticCustomError(AMBIGUOUS_NUMBER, "{text} may be {thousands} or {decimal}",
+                                  {"text": value, "thousands": readings[0], "decimal": readings[1]})
+    if not whole and not takes_text(value, whole=False, ambiguous=ambiguous) and _finite(value):  # "1.5_0", which float() reads
+        raise PydanticCustomError("float_parsing", "Input should be a valid number, unable to parse string as a number")
+    return value
+
+
+def _whole_item(value: Any) -> Any:
+    return number_text(value, whole=True)
+
+
+def _number_item(value: Any) -> Any:
+    return number_text(value, whole=False)
+
+
+def _coordinate(value: Any) -> Any:
+    return number_text(value, whole=False, ambiguous=False)
 
 
 def _finite(text: str) -> bool:
@@ -534,7 +567,7 @@ class DemandIn(_Strict):
     """How firm-to-firm interaction weights are made."""
 
     rule: DemandRule = DemandSpec.rule
-    sector_affinity: dict[str, dict[str, NonNegFloat]] = Field(default_factory=dict)
+    sector_affinity: dict[str, dict[str, Annotated[NonNegFloat, BeforeValidator(_number_item)]]] = Field(default_factory=dict)
     pairs: list[PairWeightIn] = Field(default_factory=list)
     unreachable_penalty_m: Metres | None = Field(
         default=None, description="Walking length charged for a pair (or a walk to a facility) with no route at all, metres; "
@@ -635,7 +668,7 @@ class ScenarioFile(_Strict):
     transit: TransitIn | None = None
 
 
-class BatchFile(BaseModel):
+class BatchFile(_Strict):
     """A batch of scenario runs (``placemaking-batch/1``): a base scenario and how to vary it,
     expanded into items by :mod:`optimiser.batch.spec` (which checks the override keys and values)."""
 
@@ -656,7 +689,7 @@ class BatchFile(BaseModel):
     scenarios: list[dict[str, Any]] | None = Field(
         None, min_length=1, description="Explicit override mappings, each crossed with the sweep."
     )
-    repeat_seeds: list[Annotated[int, Field(ge=0, le=MAX_SEED)]] | None = Field(
+    repeat_seeds: list[Annotated[int, Field(ge=0, le=MAX_SEED), BeforeValidator(_whole_item)]] | None = Field(
         None, min_length=1, description="Run every item once per CP-SAT seed (solver.seed)."
     )
     time_limit_s: Annotated[float, Field(gt=0, le=MAX_TIME_LIMIT_S, allow_inf_nan=False)] | None = Field(
