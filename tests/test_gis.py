@@ -17,6 +17,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pyogrio
+import pyproj
 import pytest
 import shapely
 import shapely.geometry
@@ -391,6 +392,26 @@ def test_geojson_crs_member_other_than_wgs84_is_refused_with_a_hint(tmp_path):
     assert validate_files([p]) == []
 
 
+def test_a_geojson_site_in_british_national_grid_is_one_problem(tmp_path):
+    """QGIS's GeoJSON export of the tiny site in EPSG:27700 was told as the crs problem, then once
+    per feature 'coordinates [440200.0, 387080.0] are not longitude/latitude degrees ... (declare the
+    projected CRS ...)', a hint a GeoJSON site cannot follow; now the crs problem alone."""
+    fc = _wgs84_tiny(tmp_path)
+    bng = pyproj.Transformer.from_crs("EPSG:4326", "EPSG:27700", always_xy=True)
+
+    def project(c):
+        return list(bng.transform(*c[:2])) if c and isinstance(c[0], float) else [project(x) for x in c]
+
+    for f in fc["features"]:
+        if f.get("geometry"):
+            f["geometry"]["coordinates"] = project(f["geometry"]["coordinates"])
+    fc["crs"] = {"type": "name", "properties": {"name": "urn:ogc:def:crs:EPSG::27700"}}
+    p = tmp_path / "bng.geojson"
+    p.write_text(json.dumps(fc))
+    assert [(q.field, q.reason) for q in validate_files([p])] == [
+        ("crs", "coordinates are in 'urn:ogc:def:crs:EPSG::27700'; a GeoJSON site must be WGS84 longitude/latitude")]
+
+
 def _fc(features: list[dict], site: dict | None = None) -> dict:
     out: dict = {"type": "FeatureCollection", "features": features}
     if site is not None:
@@ -568,6 +589,35 @@ def test_a_folder_of_layer_shapefiles_and_one_of_them_say_the_others_are_not_rea
         "firms.shp": "holds one layer, firms; the other site layers beside it (paths.shp) are not read: a site is one "
                      "file (their features would be lost)",
         "site.gdb": "is an Esri File Geodatabase (a .gdb folder), which siteopt does not read"}
+
+
+@pytest.mark.parametrize("suffix", [".shp", ".geojson"])
+def test_one_layer_file_beside_the_others_is_one_problem_not_its_knock_ons(tmp_path, suffix):
+    """firm_entrances.shp beside firms.shp was told as the layers not read, then once per entrance
+    'firm 'a' is not in layer firms' and 'the site is empty'; a scenario on firms.shp added
+    'layers.parkway: layer 'parkway' is referenced but not defined'. All of it follows from the one
+    mistake (a site saved as a file per layer), now the one problem said."""
+    crs = "EPSG:27700" if suffix == ".shp" else "EPSG:4326"
+    layers = {
+        "firms": gpd.GeoDataFrame({"id": ["a", "b"], "employees": [10, 20], "sector": ["office"] * 2},
+                                  geometry=[shapely.Point(xy(100, 100)), shapely.Point(xy(300, 100))], crs="EPSG:27700"),
+        "firm_entrances": gpd.GeoDataFrame({"firm": ["a", "b"]}, geometry=[shapely.Point(xy(100, 90)), shapely.Point(xy(300, 90))],
+                                           crs="EPSG:27700"),
+        "barriers": gpd.GeoDataFrame({"id": ["parkway"], "kind": ["carriageway"], "width_m": [30.0]},
+                                     geometry=[shapely.LineString([xy(0, 200), xy(500, 200)])], crs="EPSG:27700"),
+        "existing_crossings": gpd.GeoDataFrame({"id": ["j"], "barrier": ["parkway"], "type": ["junction"]},
+                                               geometry=[shapely.LineString([xy(250, 180), xy(250, 220)])], crs="EPSG:27700"),
+    }
+    for name, frame in layers.items():
+        pyogrio.write_dataframe(frame.to_crs(crs), tmp_path / f"{name}{suffix}")
+    for name in layers:
+        others = ", ".join(f"{n}{suffix}" for n in sorted(layers) if n != name)
+        got = [(p.field, p.reason) for p in validate_files([tmp_path / f"{name}{suffix}"])]
+        assert got == [("", f"holds one layer, {name}; the other site layers beside it ({others}) are not read: a site "
+                            "is one file (their features would be lost)")], name
+    scenario = scenario_dict(site=f"firms{suffix}", layers={"parkway": True})
+    got = [(Path(p.file).name, p.field) for p in validate_files([_write_yaml(tmp_path / "scenario.yaml", scenario)])]
+    assert got == [("scenario.yaml", "site"), (f"firms{suffix}", "")], got
 
 
 @pytest.mark.parametrize("ref", ["layers", "./layers", "layers/", "site.gdb", "plain", "plain/"])

@@ -27,7 +27,7 @@ import shapely.geometry
 from pyproj import CRS
 
 from optimiser.errors import Problem
-from optimiser.inputs.crs import rfc7946_oriented, same_crs
+from optimiser.inputs.crs import iter_positions, looks_like_degrees, rfc7946_oriented, same_crs
 from optimiser.inputs.gis import (
     SITE_LAYERS,
     SiteMapping,
@@ -205,11 +205,22 @@ def geojson_to_site(fc: dict[str, Any], name: str) -> tuple[dict[str, Any], list
         if problem is not None:
             problems.append(problem)
     if default_layer is not None and (beside := layers_beside(Path(name), name, layer_for(default_layer).name)):  # type: ignore[union-attr]
-        problems.append(beside)  # parcels.geojson beside firms.geojson: not read
+        return {}, problems + [beside]  # parcels.geojson beside firms.geojson: not read (nor what follows from it)
+    if any(p.field == "crs" for p in problems) and not _in_degrees(feats):
+        # in another CRS (QGIS's export in EPSG:27700): each position was told again as 'not longitude/latitude
+        # degrees ... declare the projected CRS', which a GeoJSON site cannot; export again in WGS84 (the crs hint)
+        return {}, problems
     problems += unknown_attributes(site, name)
     problems += attach_parts(site, name)
     logger.debug("GeoJSON site %s: %d features, %d problems", name, len(feats), len(problems))
     return site, problems
+
+
+def _in_degrees(feats: list[Any]) -> bool:
+    """Whether every numeric position of the features fits longitude/latitude degrees."""
+    positions = [p for f in feats if isinstance(f, Mapping) for p in iter_positions(f.get("geometry"))
+                 if len(p) >= 2 and all(isinstance(v, (int, float)) for v in p[:2])]
+    return not positions or looks_like_degrees(positions)
 
 
 def _json_value(value: Any) -> Any:

@@ -448,7 +448,9 @@ def read_gis_site(path: Path, file: str) -> tuple[dict[str, Any] | None, list[Pr
     spec = layer_for(path.stem)  # firms.shp by parcels.shp, firms.gpkg by parcels.gpkg: each layer saved on its own
     kinds = {s.name for s in map(layer_for, frames) if s is not None}
     if spec is not None and kinds <= {spec.name} and (beside := layers_beside(path, file, spec.name)):
-        problems.append(beside)
+        # one site saved as a file per layer: what this layer alone lacks (an empty site, the firms its
+        # entrances name, a scenario's barrier) follows from that, and was told as more problems
+        return None, problems + [beside]
     data, more = frames_to_site(frames, meta, file)
     logger.debug("GIS site %s: layers %s, %d problems", file, sorted(frames), len(problems) + len(more))
     return SiteMapping(data, {k: f"layer {SITE_TABLE}: {k}" for k in meta}), problems + more
