@@ -721,3 +721,30 @@ def test_a_site_equally_near_two_paths_is_no_walk_between_them(tmp_path):
     walk = run.metrics.walk
     assert (walk.baseline_weighted_mean_m, walk.optimised_weighted_mean_m) == (1879.3, 1879.3)
     assert run.metrics.verification.passed
+
+
+def test_copies_of_a_path_are_noded_once_in_bounded_memory():
+    """A path layer imported many times (1,000 copies of a path of the square site) took 2 GB or so to node, growing
+    with the square of the copies (a 24 MB file of 180,000: killed at 23 GB); the copies add
+    nothing to walk on. The network is the one of the site without them, built in bounded memory
+    (the peak of a fresh process, a deterministic measure, not a time)."""
+    import subprocess
+    import sys
+    import textwrap
+
+    code = textwrap.dedent("""
+        import dataclasses, resource
+        from tests.sitezoo import square_site
+        from optimiser.network.builder import build_walk_network
+        s = square_site()
+        copies = [dataclasses.replace(s.paths[0], id=f"copy{i}") for i in range(1000)]
+        net = build_walk_network(dataclasses.replace(s, paths=s.paths + tuple(copies)), s.barriers)
+        one = build_walk_network(s, s.barriers)
+        keys = ["firm:a", "firm:b", "firm:c", "firm:d"]
+        assert (net.key_lengths(keys) == one.key_lengths(keys)).all() and net.n_nodes == one.n_nodes
+        print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
+    """)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
+                         cwd=Path(__file__).resolve().parents[1])
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert int(out.stdout.split()[-1]) < 500, out.stdout  # MB; about 2,200 before (3,000 copies: 19,500)

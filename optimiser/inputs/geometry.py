@@ -158,3 +158,15 @@ class GeometryReader:
             return None
         rings = [[self._xy(c) for c in ring] for ring in rings_raw]
         return Polygon(rings[0], rings[1:])
+
+
+def distinct_lines(lines: Sequence[LineString]) -> list[int]:
+    """The index of the first of each distinct line (the same points, in either direction), in
+    order: a path layer imported many times adds nothing to the walking network, but noding its
+    copies (``shapely.node``) took memory growing with the square of their number (6,000 copies
+    of one path: 4 GB; 180,000, a 24 MB file: killed at 23 GB)."""
+    keys = shapely.to_wkb(shapely.normalize(np.asarray(lines, dtype=object))) if len(lines) else []
+    first: dict[bytes, int] = {}
+    for i, key in enumerate(keys):
+        first.setdefault(key, i)
+    return sorted(first.values())
