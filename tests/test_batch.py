@@ -767,7 +767,10 @@ def test_a_batch_file_with_problems_of_every_stage_is_told_them_all_at_once(site
                            "crossings.types.footbridge.cost_gbp": [-5, 100]})
     with pytest.raises(ValidationError) as err:
         expand_batch(b)
-    assert [p.field for p in err.value.problems] == ["sweep", "sweep.facilities.3.cost_gbp"]
+    fields = [p.field for p in err.value.problems]  # siteopt batch (expand_batch) tells the items' values too
+    assert fields[:2] == ["sweep", "sweep.facilities.3.cost_gbp"] and len(fields) == 4, fields
+    assert fields[2].startswith("item 0 (") and fields[2].endswith(": crossings.types.footbridge.cost_gbp"), fields
+    assert fields[3].startswith("item 1 (") and fields[3].endswith(": facilities[0].count"), fields
     assert "facilities has 1 item; index 3 is out of range" in err.value.problems[1].reason
     r = CliRunner().invoke(cli, ["validate", str(b)])
     assert r.exit_code == 2, r.output
