@@ -620,6 +620,27 @@ def test_one_layer_file_beside_the_others_is_one_problem_not_its_knock_ons(tmp_p
     assert got == [("scenario.yaml", "site"), (f"firms{suffix}", "")], got
 
 
+def test_a_site_folder_with_a_layer_exported_beside_its_site_file_names_the_site_file(tmp_path):
+    """sites/<id>/ holding site.yaml and a firms.shp exported beside it, given to siteopt validate
+    or as a scenario's site, was said to be 'a site's layers (firms.shp), but a site is one file';
+    and a folder with only site.yaml got 'name the site or scenario file'. Both name site.yaml."""
+    folder, plain = tmp_path / "tiny", tmp_path / "plain"
+    folder.mkdir()
+    plain.mkdir()
+    _write_yaml(folder / "site.yaml", site_dict())
+    points = gpd.GeoDataFrame({"id": ["a"], "employees": [10], "sector": ["office"]},
+                              geometry=[shapely.Point(xy(100, 100))], crs="EPSG:27700")
+    _write_yaml(plain / "site.yaml", site_dict())
+    for where in (folder, plain):
+        if where is folder:
+            pyogrio.write_dataframe(points, folder / "firms.shp")
+        got = [(p.field, p.reason, p.hint) for p in validate_files([where])]
+        assert got == [("", "is a folder, not a file", f"name the site file in it: {where / 'site.yaml'}")], got
+    scenario = _write_yaml(tmp_path / "scenario.yaml", scenario_dict(site="tiny"))
+    got = [(p.field, p.reason, p.hint) for p in validate_files([scenario])]
+    assert got == [("site", f"site 'tiny' is a folder ({folder}), not a site file", "write site: tiny/site.yaml")], got
+
+
 @pytest.mark.parametrize("ref", ["layers", "./layers", "layers/", "site.gdb", "plain", "plain/"])
 def test_a_scenarios_site_naming_a_folder_says_what_the_folder_is(tmp_path, ref):
     """A scenario's ``site:`` naming a folder of layer Shapefiles was told 'name the site file

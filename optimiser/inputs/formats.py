@@ -138,7 +138,8 @@ def not_a_file(p: Path, name: str) -> Problem | None:
         return Problem(name, "", "holds a NUL character (\\0), which no file name can",
                        f"check the path as written: {os.fspath(p)!r}")
     if stat.S_ISDIR(mode):
-        return folder_of_layers(p, name) or Problem(name, "", "is a folder, not a file", "name the site or scenario file")
+        return _site_file_in(p, name) or folder_of_layers(p, name) or Problem(name, "", "is a folder, not a file",
+                                                                             "name the site or scenario file")
     if not stat.S_ISREG(mode):
         return Problem(name, "", f"is {file_kind(mode)}, not a regular file", "name a site or scenario file")
     return None
@@ -535,6 +536,22 @@ def _load_gis(p: Path, name: str) -> tuple[dict[str, Any] | None, list[Problem]]
     if data is not None:
         problems += _complete_site_fields(data, p)
     return data, problems
+
+
+_SITE_FILE_SUFFIXES = (".yaml", ".yml", ".json", ".toml", ".geojson", ".gpkg")
+"""What ``sites/<id>/site.<suffix>`` may be (a site id's file, :mod:`optimiser.inputs.locate`)."""
+
+
+def _site_file_in(folder: Path, name: str) -> Problem | None:
+    """A folder given where a file is read that holds a site file (``sites/<id>/site.yaml``): name
+    it, even beside layer files exported next to it (they were said to be the site's layers)."""
+    try:
+        found = sorted(c for c in folder.iterdir() if c.stem == "site" and c.suffix.lower() in _SITE_FILE_SUFFIXES and c.is_file())
+    except OSError:
+        return None
+    if not found:
+        return None
+    return Problem(name, "", "is a folder, not a file", f"name the site file in it: {os.path.join(name, found[0].name)}")
 
 
 def checked_path(path: Any, caller: str, argument: str = "path") -> Path:

@@ -139,11 +139,11 @@ def _site_folder_problem(site_ref: str, folder: Path, file: str) -> Problem:
     """The problem of a ``site`` that names a folder: one of a site's layers as files of their
     own (``firms.shp``, ``parcels.shp`` ...) or an Esri File Geodatabase is said as such
     (:func:`~optimiser.inputs.gis_files.folder_of_layers`: a site is one file), a folder holding a
-    site file is told that file's path, any other the file to name inside it."""
-    layers = folder_of_layers(folder, file)
+    site file is told that file's path (layer files beside it or not), any other the file to name inside it."""
+    inside = next((folder / n for n in SITE_FILE_NAMES if (folder / n).is_file()), None)
+    layers = folder_of_layers(folder, file) if inside is None else None  # sites/<id>/site.yaml beside an export of a layer
     if layers is not None:
         return Problem(file, "site", f"site {site_ref!r} {layers.reason}", layers.hint)
-    inside = next((folder / n for n in SITE_FILE_NAMES if (folder / n).is_file()), None)
     return Problem(file, "site", f"site {site_ref!r} is a folder ({folder}), not a site file",
                    f"write site: {site_ref.rstrip('/')}/{inside.name}" if inside is not None
                    else "name the site file inside it, e.g. site: <folder>/site.yaml")
