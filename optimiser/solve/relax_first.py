@@ -538,18 +538,13 @@ class RelaxFirst:
                               "closed": lag.fixed_zero, "routes": self.routes,
                               "access_multipliers": lag.access_multipliers}
         if self.count_vectors is not None and self.best is not None:
-            more = self._split_round(round_s, safety, **kw)
+            more = split_round(self, round_s, safety, kw)  # split over the budget's count vectors
         else:
             more = self._lagrangian(self.target, self.best, round_s, safety, **kw)
         rounds.append(more.iterations)
         lag = replace(more, bound=max(lag.bound, more.bound), fixed_zero=lag.fixed_zero | more.fixed_zero)
         self.offer(lag.layout, "lagrangian")
         return lag
-
-    def _split_round(self, seconds: float, safety_share: float, **kw: Any) -> LagrangianResult:
-        """A Lagrangian round split over the budget's count vectors, worth ``seconds``
-        (:func:`~optimiser.solve.relax_first_vectors.split_round`)."""
-        return split_round(self, seconds, safety_share, kw)
 
     def more_rounds_phase(self, lag: LagrangianResult) -> LagrangianResult:
         """2b. When the exact model cannot come first (:meth:`exact_first`), the relaxation is not
