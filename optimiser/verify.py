@@ -48,6 +48,7 @@ from optimiser.errors import VerificationError
 from optimiser.inputs.currency import money_text, total_within
 from optimiser.inputs.domain import BUILDING_RADIUS_M, FIXED_BUILDING_MARGIN_M, Crossing, ParcelStatus, Scenario
 from optimiser.inputs.geometry import distinct_lines
+from optimiser.inputs.overlaps import merge_overlaps
 from optimiser.model.demand import pair_weights
 from optimiser.model.problem import Problem, ProblemContext
 
@@ -312,7 +313,8 @@ def _segments(lines: Sequence[BaseGeometry]) -> np.ndarray:
 def _footpath_segments(scenario: Scenario, band_union: BaseGeometry | None) -> np.ndarray:
     """The site's footpaths, noded where they cross, with everything inside an active band cut out."""
     lines = [p.line for p in scenario.site.paths]
-    noded = shapely.node(MultiLineString([list(lines[i].coords) for i in distinct_lines(lines)]))
+    merged, _ = merge_overlaps([lines[i] for i in distinct_lines(lines)])  # copies, overlaps: once
+    noded = shapely.node(MultiLineString([list(ln.coords) for ln in merged]))
     if band_union is not None:
         noded = noded.difference(band_union)
     return _segments([noded])

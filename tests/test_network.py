@@ -751,3 +751,70 @@ def test_copies_of_a_path_are_noded_once_in_bounded_memory():
                          cwd=Path(__file__).resolve().parents[1])
     assert out.returncode == 0, out.stderr[-2000:]
     assert int(out.stdout.split()[-1]) < 500, out.stdout  # MB; about 2,200 before (3,000 copies: 19,500)
+
+
+def test_overlapping_paths_are_noded_once_in_bounded_memory():
+    """1,000 paths that are sub-lengths of one path of the square site (each from a point along it
+    to its end), like a footway an export draws many times: noding them went past 4 GB
+    (``std::bad_alloc`` under a 4 GB cap). Each stretch is noded once: the same walks as the site
+    without them, in a child capped at 2 GB address space, its own peak (VmHWM) measured."""
+    import resource
+    import subprocess
+    import sys
+    import textwrap
+
+    if not Path("/proc/self/status").exists():
+        pytest.skip("measures the peak memory in /proc/self/status (Linux)")
+    code = textwrap.dedent("""
+        import dataclasses
+        from shapely.geometry import LineString
+        from tests.sitezoo import square_site
+        from optimiser.network.builder import build_walk_network
+        s = square_site()
+        (x0, y0), (x1, y1) = s.paths[0].line.coords[0], s.paths[0].line.coords[-1]
+        subs = [dataclasses.replace(s.paths[0], id=f"sub{i}", line=LineString(
+            [(x0 + (x1 - x0) * i / 2000, y0 + (y1 - y0) * i / 2000), (x1, y1)])) for i in range(1, 1001)]
+        net = build_walk_network(dataclasses.replace(s, paths=s.paths + tuple(subs)), s.barriers)
+        one = build_walk_network(s, s.barriers)
+        keys = ["firm:a", "firm:b", "firm:c", "firm:d"]
+        assert (net.key_lengths(keys) == one.key_lengths(keys)).all()
+        assert (net.n_nodes, len(net.edge_u)) == (one.n_nodes, len(one.edge_u)) == (100, 139)
+        print(next(int(x.split()[1]) for x in open("/proc/self/status") if x.startswith("VmHWM:")) // 1024)
+    """)
+
+    def cap() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (2 << 30, 2 << 30))
+
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
+                         cwd=Path(__file__).resolve().parents[1], preexec_fn=cap)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert int(out.stdout.split()[-1]) < 300, out.stdout  # MB; 90 measured, > 4 GB before
+
+
+def test_a_few_overlapping_paths_walk_as_if_drawn_once():
+    """A diagonal drawn twice in part (the second copy turning off it at a point of its own), a
+    top path's sub-length drawn backwards: the walks are those of the site with the overlaps
+    removed by hand (the spur kept), and so is the verifier's footpath length."""
+    from types import SimpleNamespace
+
+    from optimiser.verify import _footpath_segments
+
+    s = square_site()
+    diag = WalkPath("diag", "diag", "footpath", LineString([(0, 0), (100, 100), (200, 200)]))
+    by_hand = s.paths + (diag, WalkPath("spur", "spur", "footpath", LineString([(150, 150), (150, 250)])))
+    overlaps = s.paths + (diag, WalkPath("diag2", "d2", "footpath", LineString([(50, 50), (150, 150), (150, 250)])),
+                          WalkPath("top2", "t2", "footpath", LineString([(900, 600), (150, 600)])))
+    points = {"p": Point(150, 240), "q": Point(60, 45), "r": Point(520, 590)}
+    keys = ["firm:a", "firm:b", "firm:c", "firm:d", "p", "q", "r"]
+    nets = [build_walk_network(dataclasses.replace(s, paths=paths), s.barriers, points=points)
+            for paths in (by_hand, overlaps)]
+    lengths = [net.key_lengths(keys) for net in nets]
+    np.testing.assert_allclose(lengths[1], lengths[0], rtol=0, atol=1e-9)
+    assert lengths[0][keys.index("q"), keys.index("p")] == pytest.approx(
+        math.dist((60, 45), (52.5, 52.5)) + math.dist((52.5, 52.5), (150, 150)) + 90, abs=1e-6)
+    totals = []
+    for paths in (by_hand, overlaps):
+        seg = _footpath_segments(SimpleNamespace(site=dataclasses.replace(s, paths=paths)), None)
+        totals.append(float(np.hypot(*(seg[:, 1] - seg[:, 0]).T).sum()))
+    assert totals[1] == pytest.approx(totals[0], abs=1e-6)
+    assert totals[0] == pytest.approx(7 * 1000 + 11 * 600 + 200 * math.sqrt(2) + 100, abs=1e-6)

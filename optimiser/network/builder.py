@@ -33,6 +33,7 @@ from shapely.geometry.base import BaseGeometry
 from optimiser.errors import ModelError
 from optimiser.inputs.domain import Barrier, Crossing, Site
 from optimiser.inputs.geometry import distinct_lines
+from optimiser.inputs.overlaps import merge_overlaps
 from optimiser.network.crossings import SIDE_EPS_M, attach_crossing
 from optimiser.network.csr import KIND_CODE, build_csr
 from optimiser.network.graph import WalkNetwork, firm_key
@@ -378,7 +379,8 @@ def _walkable_segments(site: Site, barriers: Sequence[Barrier]) -> tuple[np.ndar
         seg_xy = derive_open_space_segments(site, [b.band for b in barriers])
         return seg_xy, ["open-space"] * len(seg_xy), True
     kept = distinct_lines([p.line for p in site.paths])  # copies of a path: noded once
-    lines = [site.paths[i].line for i in kept]
+    # stretches drawn more than once: one line each (no overlap: the lines themselves)
+    lines, src = merge_overlaps([site.paths[i].line for i in kept])
     noded = shapely.node(MultiLineString([list(line.coords) for line in lines]))
     seg_xy, _ = segments_of([noded])
     # which path each noded segment came from (for labels): nearest original path
@@ -388,7 +390,7 @@ def _walkable_segments(site: Site, barriers: Sequence[Barrier]) -> tuple[np.ndar
     nearest = path_tree.query_nearest(mids, all_matches=False) if len(mids) else np.zeros((2, 0), dtype=int)
     seg_path = np.empty(len(seg_xy), dtype=np.int64)
     seg_path[nearest[0]] = nearest[1]
-    return seg_xy, [site.paths[kept[i]].id for i in seg_path], False
+    return seg_xy, [site.paths[kept[src[i]]].id for i in seg_path], False
 
 
 def _cut_bands(seg_xy: np.ndarray, seg_ref: list[str], band_union: BaseGeometry | None) -> tuple[np.ndarray, list[str]]:
