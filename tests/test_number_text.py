@@ -172,6 +172,10 @@ def test_a_coordinate_that_is_no_number_is_told_at_the_coordinate(tmp_path):
     assert (("firms[1].location[1]", "must be a number, got \"1,500\" (firm 'b')", "write 1500, without the thousands separator")
             in got), got
     assert any(f == "firms[2].location[0]" and r.startswith('must be a number, got "1.5_0"') for f, r, _ in got), got
+    site["firms"][2]["location"][0] = True  # the hint names the coordinate, not the point ("write location as a number")
+    path.write_text(yaml.safe_dump(site), encoding="utf-8")
+    hints = {p.hint for p in validate_files([path]) if p.field == "firms[2].location[0]"}
+    assert hints == {"write each coordinate of location as a number (YAML reads yes, no, on and off as true or false)"}, hints
 
 
 def test_coordinates_as_text_are_in_the_schema_too():

@@ -37,13 +37,14 @@ def fail(message: str, code: ExitCode) -> NoReturn:
     sys.exit(code)
 
 
-def refuse_file_out(out: str | Path, writes: str, example: str, command: str = "") -> None:
+def refuse_file_out(out: str | Path, writes: str, example: str, command: str = "",
+                    folder: str = "a new or empty folder") -> None:
     """Exit with :attr:`ExitCode.INPUT` and one line saying what to do when ``--out`` names an
     existing file (or a link to one), before anything is read: ``writes`` says what would go in
-    the folder; click's own ``Directory 'x' is a file.`` came with a usage block, and compare's
-    ``exists and is not a directory`` said neither why nor what to do."""
+    the folder, ``folder`` which folder to give; click's own ``Directory 'x' is a file.`` came
+    with a usage block, and compare's ``exists and is not a directory`` said neither why nor what to do."""
     if os.path.exists(out) and not os.path.isdir(out):  # os.path: a name too long is no error here (said later)
         who = f"siteopt {command}" if command else "siteopt"
-        click.echo(f"{who}: --out {out} is a file, not a folder: {writes} written into a folder; give a new or empty "
-                   f"folder (e.g. --out {example}), or move or rename the file (nothing was written)", err=True)
+        click.echo(f"{who}: --out {out} is a file, not a folder: {writes} written into a folder; give {folder} "
+                   f"(e.g. --out {example}), or move or rename the file (nothing was written)", err=True)
         sys.exit(ExitCode.INPUT)

@@ -105,7 +105,8 @@ def command(file: Path, out_dir: Path, jobs: int, scheduler: SchedulerAddress | 
       1   internal error
       130 interrupted (finished items kept; the same command resumes)
     """
-    refuse_file_out(out_dir, "a batch's results.csv, pareto files and runs are", "batch1", "batch")
+    refuse_file_out(out_dir, "a batch's results.csv, pareto files and runs are", "batch1", "batch",
+                    folder="a new or empty folder, or the folder of this batch's earlier run to resume it")
     if quiet:
         _quiet_as_siteopt_q()
     progress = not quiet and current_settings().progress

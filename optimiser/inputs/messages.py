@@ -554,6 +554,8 @@ def _field_problem(err: ErrorDetails, where: _Located, data: Any, file: str) -> 
             hint = f"did you mean {near!r}?" if near else "allowed keys: " + ", ".join(where.owner.model_fields)
         return Problem(file, path, f"unknown key {str(loc[-1])!r}" + _which(data, loc), hint)
     key = _last_key(loc, "the value")
+    if _coordinate_text(err, where):  # one coordinate of a point: the hint says so, not "write location as a number"
+        key = f"each coordinate of {key}"
     currency = data.get("currency") if isinstance(data, dict) else None
     return Problem(file, path, describe(err) + _which(data, loc),
                    fix_for(err, key, currency if isinstance(currency, str) and currency in ISO_4217_CODES else None))
