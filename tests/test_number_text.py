@@ -94,6 +94,7 @@ ITEM_CASES: list[tuple[type[BaseModel], dict[str, Any], str, Any]] = [
     (S.BatchFile, _BATCH, "repeat_seeds", lambda v: [v]),                     # a list of whole numbers >= 0
     (S.BatchFile, _BATCH, "repeat_seeds", lambda v: [1, v]),
     (S.DemandIn, _DEMAND, "sector_affinity", lambda v: {"a": {"b": v}}),      # a mapping's values, >= 0
+    (S.FirmChangesIn, {}, "employees", lambda v: {"a": v}),                    # a mapping's values, > 0 (by firm id)
     (S.FirmIn, {**_FIRM, "employees": 3}, "location", lambda v: [v, "2"]),   # a coordinate (no bounds)
 ]
 """Numbers inside a list or mapping: read as a field's own value is (a coordinate takes "51.500")."""
@@ -157,6 +158,10 @@ def test_numbers_in_lists_and_mappings_are_read_as_a_fields_own_value():
     assert not _reader_takes(S.BatchFile, _BATCH, "repeat_seeds", ["2.000"])
     assert not _reader_takes(S.BatchFile, _BATCH, "repeat_seeds", [True])
     assert not _reader_takes(S.DemandIn, _DEMAND, "sector_affinity", {"a": {"b": "1.500"}})
+    # firm_changes.employees took true as 1 and "2.000" as 2 (2,000 or 2), and its schema refused "300"
+    assert not _reader_takes(S.FirmChangesIn, {}, "employees", {"a": True})
+    assert not _reader_takes(S.FirmChangesIn, {}, "employees", {"a": "2.000"})
+    assert _schema_takes(defs, S.FirmChangesIn, {}, "employees", {"a": "300"})
     assert not _reader_takes(S.FirmIn, {**_FIRM, "employees": 3}, "location", ["1.5_0", "2"])
 
 

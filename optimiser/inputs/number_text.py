@@ -115,6 +115,8 @@ def textual_numbers(node: Any, scalar: bool = True) -> Any:
             out[key] = textual_numbers(value, not _is_position(node))
         elif key == "additionalProperties":
             out[key] = textual_numbers(value, True)
+        elif key == "patternProperties":  # a mapping keyed by id (firm_changes.employees)
+            out[key] = {k: textual_numbers(v, True) for k, v in value.items()}
         elif key in ("anyOf", "oneOf", "allOf"):
             out[key] = textual_numbers(value, scalar)
         else:

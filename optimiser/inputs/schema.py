@@ -608,7 +608,7 @@ class SolverIn(_Strict):
 class FirmChangesIn(_Strict):
     """Changes to the site's firms for this scenario (e.g. a growth future)."""
 
-    employees: dict[Id, Employees] = Field(
+    employees: dict[Id, Annotated[Employees, BeforeValidator(_whole_item)]] = Field(
         default_factory=dict, description="Firm id -> its head count in this scenario (> 0)."
     )
     added: list[FirmIn] = Field(default_factory=list, description="Firms added to the site, in the site's CRS.")
