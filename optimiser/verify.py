@@ -45,7 +45,7 @@ from shapely.geometry import LineString, MultiLineString, Point, Polygon
 from shapely.geometry.base import BaseGeometry
 
 from optimiser.errors import VerificationError
-from optimiser.inputs.currency import money_text, total_within
+from optimiser.inputs.currency import money_apart, total_within
 from optimiser.inputs.domain import BUILDING_RADIUS_M, FIXED_BUILDING_MARGIN_M, Crossing, ParcelStatus, Scenario
 from optimiser.inputs.geometry import distinct_lines
 from optimiser.inputs.overlaps import merge_overlaps
@@ -739,8 +739,9 @@ def verify(problem: Problem, ctx: ProblemContext, chosen: tuple[int, ...], repor
     stops_open = [s for s in ctx.stop_sites if by_key.get(s.key) in chosen_set]
 
     capital = sum(problem.decisions[i].cost for i in chosen)
+    capital_text, budget_text = money_apart(capital, sc.budget, sc.currency)
     checks.add("budget", total_within([problem.decisions[i].cost for i in chosen], sc.budget),
-               f"capital cost {money_text(capital, sc.currency)} within budget {money_text(sc.budget, sc.currency)}")
+               f"capital cost {capital_text} within budget {budget_text}")
     blocked = no_build_area(sc)
     _check_facilities(checks, sc, fac_open, blocked)
     _check_social(checks, sc, soc_open, blocked)

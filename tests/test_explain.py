@@ -39,3 +39,11 @@ def test_counts_that_cannot_fit_are_not_blamed_on_the_budget(tmp_path):
     assert lines == ["these 2 requirements cannot all hold together, whatever the budget:",
                      "conflicting requirement: at least 5 new workshop facilities",
                      "conflicting requirement: placements may not overlap one another"]
+
+
+def test_a_shortfall_under_a_cent_of_the_unit_is_written_apart(tmp_path):
+    """A £404k workshop and a £400k budget written in millions (0.404, 0.4): the explanation said
+    'the budget (£0.40) is below £0.40', two equal figures, since amounts are written to two
+    decimals; the figures now carry the decimals that tell them apart."""
+    lines = _conflicts(tmp_path, budget_gbp=0.4, facilities=[_facility("workshop", 1, 900, 0.404)])
+    assert len(lines) == 1 and lines[0].startswith("the budget (£0.400) is below £0.404, the cheapest way to meet"), lines

@@ -619,3 +619,16 @@ def test_one_table_of_currency_symbols_answers_the_currency_field_and_the_amount
         else:
             assert got["budget"].startswith(f"it is written in {sym} but the scenario's currency is GBP (the default): "
                                             f"set currency: {symbol_code(sym)} if every amount is in {sym}"), got
+
+
+def test_two_amounts_compared_in_a_message_are_written_apart():
+    """Amounts in full are written to two decimals at most: a £404k cost against a £400k budget
+    written in millions read '£0.40' against '£0.40' (the infeasibility explanation, the
+    verifier's budget check). money_apart adds the decimals that tell them apart."""
+    from optimiser.inputs.currency import money_apart
+
+    assert money_apart(0.404, 0.4) == ("£0.404", "£0.400")
+    assert money_apart(400_000.004, 400_000, "USD") == ("$400,000.004", "$400,000.000")
+    assert money_apart(0.7000012, 0.7, "KWD") == ("KWD 0.700001", "KWD 0.700000")
+    assert money_apart(0.4, 0.4) == ("£0.40", "£0.40") and money_apart(1.5, 2) == ("£1.50", "£2")
+    assert money_apart(-0.404, -0.4) == ("−£0.404", "−£0.400")

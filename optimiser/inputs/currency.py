@@ -189,3 +189,27 @@ def total_within(amounts: Iterable[float], budget: float) -> bool:
     """Whether the amounts add up to at most ``budget``, exactly (:func:`exact_amount`): the
     capital check of the budget row and of the verifier, with no tolerance to disagree on."""
     return sum((exact_amount(a) for a in amounts), Fraction(0)) <= exact_amount(budget)
+
+
+
+MAX_DIGITS_APART: Final = 9
+"""The most decimals :func:`money_apart` writes (amounts are exact to a billionth at best)."""
+
+
+def money_apart(first: float, second: float, currency: str = DEFAULT_CURRENCY) -> tuple[str, str]:
+    """Two amounts in full (:func:`money_text`) for a message comparing them, with as many
+    decimals as it takes (up to nine) to tell them apart when they differ: a £404k cost against
+    a £400k budget written in millions is "£0.404" against "£0.400", not "£0.40" against "£0.40"."""
+    a, b = money_text(first, currency), money_text(second, currency)
+    x, y = as_float(first), as_float(second)
+    if a != b or x is None or y is None or exact_amount(x) == exact_amount(y):
+        return a, b
+
+    def text(v: float, digits: int) -> str:
+        return (MINUS if v < 0 else "") + f"{currency_prefix(currency)}{abs(v):,.{digits}f}"
+
+    for digits in range(2, MAX_DIGITS_APART + 1):
+        a, b = text(x, digits), text(y, digits)
+        if a != b:
+            break
+    return a, b

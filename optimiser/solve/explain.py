@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Collection
 
-from optimiser.inputs.currency import money_text
+from optimiser.inputs.currency import money_apart, money_text
 from optimiser.model.constraints import money_scale, money_units
 from optimiser.model.problem import Problem
 from optimiser.solve.cpsat_api import cp_model
@@ -132,9 +132,10 @@ def explain_infeasible(problem: Problem, *, time_limit_s: float = 10.0, seed: in
         req = "; ".join(problem.groups.get(g, g) for g in others)
         if need is not None:
             cost, built = need
+            budget_text, cost_text = money_apart(problem.budget, cost, problem.currency)
             lines.append(
-                f"the budget ({money_text(problem.budget, problem.currency)}) is below "
-                f"{money_text(cost, problem.currency)}, the cheapest way to meet: {req}"
+                f"the budget ({budget_text}) is below "
+                f"{cost_text}, the cheapest way to meet: {req}"
                 + (f" (it needs {', '.join(built)})" if built else "")
             )
         elif _feasible_keeping(problem, set(others) | limiting_groups(problem), time_limit_s, seed) is False:
