@@ -65,3 +65,23 @@ def test_an_optimum_exactly_at_the_budget_is_found_and_verified(tmp_path, signal
     assert res.verification is not None and res.verification.passed
     assert res.metrics.cost.capital == pytest.approx(budget, abs=0)
     assert len(res.metrics.placements.social_spaces) == 1 and len(res.metrics.placements.crossings) == 1
+
+
+def test_money_scale_keeps_the_budget_row_within_64_bits():
+    """A budget near the 10**12 limit beside a cost of 0.000001 was counted in millionths: 60
+    costs of 10**11 made a row CP-SAT refused ('Possible integer overflow', a SolverError). The
+    row now takes the finest unit whose sum fits, rounding the millionth up."""
+    amounts = [999_999_999_999.5] + [99_999_999_999.0] * 60 + [0.000001]
+    unit = money_scale(amounts)
+    assert unit == 1 and money_units(0.000001, unit) == 1 and money_units(999_999_999_999.5, unit, up=False) == 999_999_999_999
+    assert money_scale([999_999_999_999.5, 0.000001]) == 10**6  # two amounts: millionths fit
+
+
+def test_a_budget_near_the_limit_with_a_millionth_cost_is_solved(tmp_path):
+    _, scen = write_files(tmp_path / "in", **{
+        **_scenario(999_999_999_999.5, signal=0.000001, social=99_999_999_999.5),
+        "facilities": [{"type": "workshop", "count": {"min": 1, "max": 30}, "footprint_m2": 100, "min_spacing_m": 0,
+                        "cost_gbp": 99_999_999_999.0, "candidate_spacing_m": 60}]})
+    res = run_scenario(scen, tmp_path / "run", render=False)
+    assert res.verification is not None and res.verification.passed
+    assert res.metrics.status in ("optimal", "feasible") and res.metrics.cost.capital <= 999_999_999_999.5

@@ -150,21 +150,28 @@ MAX_FINE_DECIMALS = 9
 """Finer units (down to a billionth) are used only within :data:`MAX_MONEY_UNITS`."""
 MAX_MONEY_UNITS = 10**12
 """Largest amount in integer units a finer-than-a-millionth unit, or a rounded one, may give."""
+MAX_ROW_UNITS = 2**62
+"""Largest sum of every amount in integer units an exact unit may give: CP-SAT refuses a row whose
+terms could overflow 64 bits (a 10**12 budget with a cost of 0.000001, in millionths)."""
 
 
 def money_scale(amounts: list[float]) -> int:
     """Integer units per unit of currency of the budget row: the least power of ten that makes
     every amount (as written, :func:`~optimiser.inputs.currency.exact_amount`) whole: 1 for whole
     amounts, as most are; 100 for ``cost: 0.45``; 10**7 for ``cost: 0.4000004`` while the largest
-    amount stays within :data:`MAX_MONEY_UNITS`. Else the finest within it, at most a millionth:
+    amount stays within :data:`MAX_MONEY_UNITS`, and only while every amount together stays
+    within :data:`MAX_ROW_UNITS`. Else the finest within :data:`MAX_MONEY_UNITS`, at most a millionth:
     :func:`money_units` then rounds costs up and the budget down. Amounts written in millions
     (``budget: 4``, ``cost: 0.45``) were rounded to whole units: a 0.45 crossing cost nothing."""
     exact = [exact_amount(a) for a in amounts]
     top = max((abs(a) for a in exact), default=Fraction(0))
+    total = sum((abs(a) for a in exact), Fraction(0))
     for k in range(MAX_FINE_DECIMALS + 1):
-        if all((a * 10**k).denominator == 1 for a in exact) and (k <= MAX_MONEY_DECIMALS or top * 10**k <= MAX_MONEY_UNITS):
+        if (all((a * 10**k).denominator == 1 for a in exact) and total * 10**k <= MAX_ROW_UNITS
+                and (k <= MAX_MONEY_DECIMALS or top * 10**k <= MAX_MONEY_UNITS)):
             return 10**k
-    return next((10**k for k in range(MAX_MONEY_DECIMALS, 0, -1) if top * 10**k <= MAX_MONEY_UNITS), 1)
+    return next((10**k for k in range(MAX_MONEY_DECIMALS, 0, -1)
+                 if top * 10**k <= MAX_MONEY_UNITS and total * 10**k <= MAX_ROW_UNITS), 1)
 
 
 def money_units(amount: float, unit: int, *, up: bool = True) -> int:
