@@ -70,11 +70,11 @@ def test_an_optimum_exactly_at_the_budget_is_found_and_verified(tmp_path, signal
 def test_money_scale_keeps_the_budget_row_within_64_bits():
     """A budget near the 10**12 limit beside a cost of 0.000001 was counted in millionths: 60
     costs of 10**11 made a row CP-SAT refused ('Possible integer overflow', a SolverError). The
-    row now takes the finest unit whose sum fits, rounding the millionth up."""
+    row now takes the finest unit whose sum is whole in a double (2**53), rounding the millionth up."""
     amounts = [999_999_999_999.5] + [99_999_999_999.0] * 60 + [0.000001]
     unit = money_scale(amounts)
     assert unit == 1 and money_units(0.000001, unit) == 1 and money_units(999_999_999_999.5, unit, up=False) == 999_999_999_999
-    assert money_scale([999_999_999_999.5, 0.000001]) == 10**6  # two amounts: millionths fit
+    assert money_scale([9_000_000_000.5, 0.000001]) == 10**6  # two amounts: millionths fit
 
 
 def test_a_budget_near_the_limit_with_a_millionth_cost_is_solved(tmp_path):
@@ -85,3 +85,17 @@ def test_a_budget_near_the_limit_with_a_millionth_cost_is_solved(tmp_path):
     res = run_scenario(scen, tmp_path / "run", render=False)
     assert res.verification is not None and res.verification.passed
     assert res.metrics.status in ("optimal", "feasible") and res.metrics.cost.capital <= 999_999_999_999.5
+
+
+def test_cbc_does_not_spend_a_millionth_over_a_large_budget(tmp_path):
+    """2 * 10**11 + 0.000001 against a 2 * 10**11 budget, in millionths: 2 * 10**17 + 1 units, which
+    a double (CBC's row) cannot tell from 2 * 10**17. CBC built all three and verification failed
+    (exit 1); the row is now in whole units there (the millionth rounded up to 1)."""
+    big = 100_000_000_000.0
+    _, scen = write_files(tmp_path / "in", **{
+        **_scenario(2 * big, signal=0.000001, social=big, backend="cbc"),
+        "facilities": [{"type": "workshop", "count": {"min": 1, "max": 1}, "footprint_m2": 900, "min_spacing_m": 0,
+                        "cost_gbp": big, "candidate_spacing_m": 150}]})
+    res = run_scenario(scen, tmp_path / "run", render=False)
+    assert res.verification is not None and res.verification.passed
+    assert not total_within([big, big, 0.000001], 2 * big)

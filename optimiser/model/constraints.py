@@ -150,9 +150,11 @@ MAX_FINE_DECIMALS = 9
 """Finer units (down to a billionth) are used only within :data:`MAX_MONEY_UNITS`."""
 MAX_MONEY_UNITS = 10**12
 """Largest amount in integer units a finer-than-a-millionth unit, or a rounded one, may give."""
-MAX_ROW_UNITS = 2**62
+MAX_ROW_UNITS = 2**53
 """Largest sum of every amount in integer units an exact unit may give: CP-SAT refuses a row whose
-terms could overflow 64 bits (a 10**12 budget with a cost of 0.000001, in millionths)."""
+terms could overflow 64 bits (a 10**12 budget with a cost of 0.000001, in millionths), and CBC and
+HiGHS read the row as doubles, whole only up to 2**53 (2 * 10**11 + 0.000001 fit a 2 * 10**11
+budget there, and verification failed)."""
 
 
 def money_scale(amounts: list[float]) -> int:
