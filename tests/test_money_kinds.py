@@ -632,3 +632,16 @@ def test_two_amounts_compared_in_a_message_are_written_apart():
     assert money_apart(0.7000012, 0.7, "KWD") == ("KWD 0.700001", "KWD 0.700000")
     assert money_apart(0.4, 0.4) == ("£0.40", "£0.40") and money_apart(1.5, 2) == ("£1.50", "£2")
     assert money_apart(-0.404, -0.4) == ("−£0.404", "−£0.400")
+
+
+def test_an_exact_sum_is_written_apart_from_the_budget():
+    """The verifier's budget line added costs as floats: 2 * 10**11 + 0.000001 is 2 * 10**11 in a
+    double, so a plan a millionth over read 'capital cost £200,000,000,000 within budget
+    £200,000,000,000'. It now adds them exactly (a Fraction), written exactly."""
+    from fractions import Fraction
+
+    from optimiser.inputs.currency import exact_amount, money_apart
+
+    capital = exact_amount(1e11) * 2 + exact_amount(0.000001)
+    assert money_apart(capital, 2e11) == ("£200,000,000,000.000001", "£200,000,000,000.000000")
+    assert money_apart(Fraction(7, 10), 0.7) == ("£0.70", "£0.70")

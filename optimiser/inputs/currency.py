@@ -196,20 +196,25 @@ MAX_DIGITS_APART: Final = 9
 """The most decimals :func:`money_apart` writes (amounts are exact to a billionth at best)."""
 
 
-def money_apart(first: float, second: float, currency: str = DEFAULT_CURRENCY) -> tuple[str, str]:
+def money_apart(first: float | Fraction, second: float | Fraction, currency: str = DEFAULT_CURRENCY) -> tuple[str, str]:
     """Two amounts in full (:func:`money_text`) for a message comparing them, with as many
     decimals as it takes (up to nine) to tell them apart when they differ: a £404k cost against
-    a £400k budget written in millions is "£0.404" against "£0.400", not "£0.40" against "£0.40"."""
+    a £400k budget written in millions is "£0.404" against "£0.400", not "£0.40" against "£0.40".
+    A :class:`~fractions.Fraction` (an exact sum of amounts) is written exactly."""
     a, b = money_text(first, currency), money_text(second, currency)
-    x, y = as_float(first), as_float(second)
-    if a != b or x is None or y is None or exact_amount(x) == exact_amount(y):
+    if a != b or as_float(first) is None or as_float(second) is None:
         return a, b
-
-    def text(v: float, digits: int) -> str:
-        return (MINUS if v < 0 else "") + f"{currency_prefix(currency)}{abs(v):,.{digits}f}"
-
+    x, y = (v if isinstance(v, Fraction) else exact_amount(v) for v in (first, second))
+    if x == y:
+        return a, b
     for digits in range(2, MAX_DIGITS_APART + 1):
-        a, b = text(x, digits), text(y, digits)
+        a, b = _fixed(x, digits, currency), _fixed(y, digits, currency)
         if a != b:
             break
     return a, b
+
+
+def _fixed(value: Fraction, digits: int, currency: str) -> str:
+    """``value`` in full with ``digits`` decimals, rounded exactly (no binary double in between)."""
+    whole, part = divmod(round(abs(value) * 10**digits), 10**digits)
+    return (MINUS if value < 0 else "") + f"{currency_prefix(currency)}{whole:,}.{part:0{digits}d}"
