@@ -882,6 +882,21 @@ def test_an_out_that_is_a_file_says_so_and_what_to_do(tmp_path, command, who, wr
     assert out.read_text() == "keep me"
 
 
+@pytest.mark.parametrize(("command", "who"), [("compare", "siteopt compare"), ("batch", "siteopt batch"),
+                                               ("network", "siteopt network")])
+def test_an_out_name_too_long_says_give_a_shorter_one(tmp_path, command, who):
+    """--out with a name of 300 bytes: batch, network and compare ended in 'internal error:
+    OSError: [Errno 36] File name too long' and 'This is a bug' (exit 1); run already said to
+    give a shorter --out. Each now says so, exit 2, before anything is read."""
+    path = _tiny(tmp_path)
+    out = tmp_path / ("a" * 300)
+    args = {"compare": ["compare", str(tmp_path / "r1"), str(tmp_path / "r2")]}.get(command, [command, str(path)])
+    r = CliRunner().invoke(cli, [*args, "--out", str(out)])
+    assert r.exit_code == 2, r.output
+    assert r.output.strip() == (f"{who}: --out {str(out)[:80]}...: the name is too long for the file system (a "
+                                "folder's name may have at most 255 bytes on most): give a shorter --out (nothing was written)")
+
+
 def test_a_run_does_not_remove_the_stage_of_a_run_on_a_longer_name(tmp_path):
     """A run on --out run removed every '.run.*.partial' beside it as left by a killed run of its
     own: the stage of a run writing --out run.v2 at that moment ('.run.v2.XXXXXXXX.partial') too,

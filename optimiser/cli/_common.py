@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import os
@@ -37,14 +38,25 @@ def fail(message: str, code: ExitCode) -> NoReturn:
     sys.exit(code)
 
 
-def refuse_file_out(out: str | Path, writes: str, example: str, command: str = "",
+def refuse_file_out(out: str | Path, writes: str, example: str, command: str = "", *, long_name: bool = True,
                     folder: str = "a new or empty folder") -> None:
     """Exit with :attr:`ExitCode.INPUT` and one line saying what to do when ``--out`` names an
     existing file (or a link to one), before anything is read: ``writes`` says what would go in
-    the folder, ``folder`` which folder to give; click's own ``Directory 'x' is a file.`` came
-    with a usage block, and compare's ``exists and is not a directory`` said neither why nor what to do."""
-    if os.path.exists(out) and not os.path.isdir(out):  # os.path: a name too long is no error here (said later)
-        who = f"siteopt {command}" if command else "siteopt"
+    the folder, ``folder`` which folder to give; click's own ``Directory 'x' is a file.`` came with
+    a usage block, and compare's ``exists and is not a directory`` said neither why nor what to
+    do. ``long_name``: also when
+    the file system refuses the name as too long (batch, network and compare ended in 'internal
+    error: OSError: [Errno 36] File name too long', exit 1; run says it later, with its limit)."""
+    who = f"siteopt {command}" if command else "siteopt"
+    try:
+        os.stat(out)
+    except OSError as exc:
+        if long_name and exc.errno == errno.ENAMETOOLONG:
+            shown = str(out) if len(str(out)) <= 80 else f"{str(out)[:80]}..."
+            click.echo(f"{who}: --out {shown}: the name is too long for the file system (a folder's name may have at "
+                       f"most 255 bytes on most): give a shorter --out (nothing was written)", err=True)
+            sys.exit(ExitCode.INPUT)
+    if os.path.exists(out) and not os.path.isdir(out):  # os.path: a name too long is no error here
         click.echo(f"{who}: --out {out} is a file, not a folder: {writes} written into a folder; give {folder} "
                    f"(e.g. --out {example}), or move or rename the file (nothing was written)", err=True)
         sys.exit(ExitCode.INPUT)

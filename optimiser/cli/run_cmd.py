@@ -139,7 +139,8 @@ def command(scenario: str | None, out_dir: str, overwrite: bool, solve: SolveOve
     # process forked is a clean stop too (exit 130, saying so), not a death by SIGTERM
     if not out_dir.strip():
         fail("--out is empty: give a folder for the run, e.g. --out run1", ExitCode.INPUT)
-    refuse_file_out(out_dir, "a run (metrics.json, layout.geojson, report.html and more) is", "run1")
+    refuse_file_out(out_dir, "a run (metrics.json, layout.geojson, report.html and more) is", "run1",
+                    long_name=False)  # a name too long: said with the run's own limit (staging)
     with interrupt.handle_signals():
         path = _scenario_path(scenario)
         logger.info("run: %s -> %s", path or "the AMP-SBP baseline", out_dir)
