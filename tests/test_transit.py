@@ -507,6 +507,11 @@ def test_the_report_leads_with_the_transit_objective_and_counts_coverage_savings
     # what the saving is made of in walks: beside a walk objective only (a coverage run's columns were all '–')
     assert ("Firm-pair walk saved (m)" in headers) is (objective != "max_coverage")
     assert len(headers) == len(next(iter(rows.values())))
+    from optimiser.present.buys import compare_buys_table
+
+    both = compare_buys_table([RunData(Path("a"), m, layout_from_features([], m.site.crs))] * 2)  # the compare page too
+    assert ("Firm-pair walk saved (m)" in [h.text for h in both.headers]) is (objective != "max_coverage")
+    assert all(len(row) == len(both.headers) for row in both.rows)
 
 
 def test_a_new_stop_has_one_name_in_the_report_and_in_compares_built_row():

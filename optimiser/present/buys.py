@@ -161,7 +161,8 @@ def compare_buys_table(runs: Sequence[RunData]) -> Table:
                    Header("Saves" if mixed else ("Saves (staff within a catchment)" if staff else "Saves (m of objective mean)"),
                           True),
                    Header("Cost per unit saved" if mixed else ("Cost per staff" if staff else "Cost per m saved"), True),
-                   Header("Firm-pair walk saved (m)", True), Header("Walk to facilities, coverage"),
+                   # what the saving is made of in walks: not for coverage runs alone (their columns were all '–')
+                   *([] if staff else [Header("Firm-pair walk saved (m)", True), Header("Walk to facilities, coverage")]),
                    Header("Top pairs served")])
     for r in runs:
         names = item_names(r.metrics)
@@ -169,6 +170,6 @@ def compare_buys_table(runs: Sequence[RunData]) -> Table:
             table.rows.append([Cell(r.name), Cell(names.get(a.id, a.name)), num_cell(fmt_money(a.cost, r.metrics.currency), a.cost,
                                                                     group=r.metrics.currency if currencies else ""),
                                *_saving_cells(a, r.metrics, unit=mixed, currency=currencies),
-                               _pair_walk_cell(a), Cell(other_walks_text(a) or "–"),
+                               *([] if staff else [_pair_walk_cell(a), Cell(other_walks_text(a) or "–")]),
                                Cell(pairs_served_text(a, 2) or "–")])
     return table
