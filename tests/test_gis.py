@@ -639,6 +639,13 @@ def test_a_site_folder_with_a_layer_exported_beside_its_site_file_names_the_site
     scenario = _write_yaml(tmp_path / "scenario.yaml", scenario_dict(site="tiny"))
     got = [(p.field, p.reason, p.hint) for p in validate_files([scenario])]
     assert got == [("site", f"site 'tiny' is a folder ({folder}), not a site file", "write site: tiny/site.yaml")], got
+    # a site.geojson beside site.yaml: the file a site id and 'site: tiny/' take is site.yaml, so the folder's
+    # hint names it too (it named site.geojson, the first by name)
+    (folder / "site.geojson").write_text("{}")
+    got = [(p.field, p.reason, p.hint) for p in validate_files([folder])]
+    assert got == [("", "is a folder, not a file", f"name the site file in it: {folder / 'site.yaml'}")], got
+    got = [(p.field, p.reason, p.hint) for p in validate_files([scenario])]
+    assert got == [("site", f"site 'tiny' is a folder ({folder}), not a site file", "write site: tiny/site.yaml")], got
 
 
 @pytest.mark.parametrize("ref", ["layers", "./layers", "layers/", "site.gdb", "plain", "plain/"])

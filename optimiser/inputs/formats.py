@@ -538,20 +538,22 @@ def _load_gis(p: Path, name: str) -> tuple[dict[str, Any] | None, list[Problem]]
     return data, problems
 
 
-_SITE_FILE_SUFFIXES = (".yaml", ".yml", ".json", ".toml", ".geojson", ".gpkg")
-"""What ``sites/<id>/site.<suffix>`` may be (a site id's file, :mod:`optimiser.inputs.locate`)."""
+SITE_SUFFIXES = (".yaml", ".yml", ".json", ".toml", ".geojson", ".gpkg", ".shp", ".fgb")
+"""What ``sites/<id>/site.<suffix>`` may be, in the order a site id's file is looked for
+(:data:`optimiser.inputs.locate.SITE_FILE_NAMES`)."""
 
 
 def _site_file_in(folder: Path, name: str) -> Problem | None:
     """A folder given where a file is read that holds a site file (``sites/<id>/site.yaml``): name
-    it, even beside layer files exported next to it (they were said to be the site's layers)."""
+    it, even beside layer files exported next to it (they were said to be the site's layers); the
+    one a site id and a scenario's ``site: <folder>/`` would take (site.yaml before site.geojson)."""
     try:
-        found = sorted(c for c in folder.iterdir() if c.stem == "site" and c.suffix.lower() in _SITE_FILE_SUFFIXES and c.is_file())
+        found = next((folder / f"site{s}" for s in SITE_SUFFIXES if (folder / f"site{s}").is_file()), None)
     except OSError:
         return None
-    if not found:
+    if found is None:
         return None
-    return Problem(name, "", "is a folder, not a file", f"name the site file in it: {os.path.join(name, found[0].name)}")
+    return Problem(name, "", "is a folder, not a file", f"name the site file in it: {os.path.join(name, found.name)}")
 
 
 def checked_path(path: Any, caller: str, argument: str = "path") -> Path:

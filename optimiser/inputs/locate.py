@@ -10,11 +10,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from optimiser.errors import FileReadError, Problem
-from optimiser.inputs.formats import load_mapping
+from optimiser.inputs.formats import SITE_SUFFIXES, load_mapping
 
 logger = logging.getLogger(__name__)
 
-SITE_SUFFIXES = (".yaml", ".yml", ".json", ".toml", ".geojson", ".gpkg", ".shp", ".fgb")
 SCENARIO_SUFFIXES = (".yaml", ".yml", ".json", ".toml")
 SITE_FILE_NAMES = tuple(f"site{s}" for s in SITE_SUFFIXES)
 """File names a site folder ``sites/<id>/`` may use, in the order they are looked for."""
