@@ -47,3 +47,15 @@ def test_a_shortfall_under_a_cent_of_the_unit_is_written_apart(tmp_path):
     decimals; the figures now carry the decimals that tell them apart."""
     lines = _conflicts(tmp_path, budget_gbp=0.4, facilities=[_facility("workshop", 1, 900, 0.404)])
     assert len(lines) == 1 and lines[0].startswith("the budget (£0.400) is below £0.404, the cheapest way to meet"), lines
+
+
+def test_the_cheapest_cost_named_is_the_amounts_as_written(tmp_path):
+    """Where the budget row rounds (a 0.000001 crossing beside amounts of 10**11: tenths, costs
+    rounded up), the cheapest cost was read back from the rounded units: a workshop of
+    99,999,999,999.25 was named as costing £99,999,999,999.30. It is now the chosen items' costs added
+    exactly."""
+    lines = _conflicts(tmp_path, budget_gbp=50_000_000_000,
+                       facilities=[_facility("workshop", 1, 900, 99_999_999_999.25)],
+                       crossings={"spacing_m": 200, "types": {"signalised": {"cost_gbp": 0.000001, "penalty_m": 45}}})
+    assert len(lines) == 1 and lines[0].startswith(
+        "the budget (£50,000,000,000) is below £99,999,999,999.25, the cheapest way to meet"), lines

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Collection
+from fractions import Fraction
 
-from optimiser.inputs.currency import money_apart, money_text
+from optimiser.inputs.currency import exact_amount, money_apart, money_text
 from optimiser.model.constraints import money_scale, money_units
 from optimiser.model.problem import Problem
 from optimiser.solve.cpsat_api import cp_model
@@ -89,8 +90,8 @@ def limiting_groups(problem: Problem) -> set[str]:
 
 
 def min_cost_for(problem: Problem, groups: list[str], *, time_limit_s: float = 10.0,
-                 seed: int = 0) -> tuple[float, list[str]] | None:
-    """Cheapest capital cost (in the problem's currency) meeting ``groups`` and every limiting group
+                 seed: int = 0) -> tuple[Fraction, list[str]] | None:
+    """Cheapest capital cost (in the problem's currency, the amounts as written added exactly) meeting ``groups`` and every limiting group
     (:func:`limiting_groups`: without them two facilities were priced on one site), and what it
     builds (decision labels); ``None`` when none is found in time or none exists."""
     parts = _model_keeping(problem, set(groups) | limiting_groups(problem))
@@ -102,8 +103,10 @@ def min_cost_for(problem: Problem, groups: list[str], *, time_limit_s: float = 1
     code = solver.solve(parts.model)
     if code not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         return None
-    chosen = [problem.decisions[i].label for i, v in enumerate(x) if solver.value(v)]
-    return float(solver.objective_value) / unit, chosen
+    ids = [i for i, v in enumerate(x) if solver.value(v)]
+    # the amounts as written, added exactly: the objective's units may be rounded up (money_units)
+    cost = sum((exact_amount(problem.decisions[i].cost) for i in ids), Fraction(0))
+    return cost, [problem.decisions[i].label for i in ids]
 
 
 def explain_infeasible(problem: Problem, *, time_limit_s: float = 10.0, seed: int = 0) -> tuple[str, ...]:
