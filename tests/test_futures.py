@@ -851,4 +851,11 @@ def test_a_model_value_that_differs_from_the_exact_one_is_said(tmp_path):
     assert how_chosen(robust, True).endswith("worst regret 0.00%; proven optimal on the model's rounded weights "
                                             "(there 2.50%; the figures here use the exact weights)")
     assert how_chosen(robust.model_copy(update={"model_value": 0.0}), True).endswith("worst regret 0.00%; proven optimal")
+    # said exactly when the figures as shown differ: 4.25% against 4.26% (under the old 0.5 % rule: not said) ...
+    near = RobustSummary(rule="min_max_regret", worst_regret_pct=4.25, model_value=4.262)
+    assert how_chosen(near, True).endswith("proven optimal on the model's rounded weights (there 4.26%; the figures "
+                                           "here use the exact weights)")
+    # ... and not when they read the same (0.004 against 0.000 is 0.00% either way)
+    assert how_chosen(near.model_copy(update={"worst_regret_pct": 0.0, "model_value": 0.004}), True).endswith(
+        "worst regret 0.00%; proven optimal")
     assert rr.metrics.robust is not None and rr.metrics.robust.model_value == 0.0
