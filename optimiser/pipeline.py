@@ -13,7 +13,6 @@ import os
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -22,7 +21,7 @@ from shapely.geometry import LineString
 
 from optimiser import progress
 from optimiser.errors import ExitCode, SiteWarning, ValidationError, VerificationError
-from optimiser.inputs.currency import exact_amount
+from optimiser.inputs.currency import exact_total
 from optimiser.inputs.domain import Scenario, SolveOptions
 from optimiser.inputs.formats import checked_path
 from optimiser.inputs.scenario import read_scenario
@@ -351,7 +350,7 @@ def _placements(prep: Prepared, res: SolveResult) -> tuple[Placements, CostMetri
             cost.social_spaces += s.cost
     cost.transit_stops = stops
     # the sum of the amounts as written (0.700000444, not 0.7000004439999999): what the budget is checked against
-    cost.capital = float(sum((exact_amount(dec[i].cost) for i in set(res.chosen)), Fraction(0)))
+    cost.capital = float(exact_total(dec[i].cost for i in set(res.chosen)))
     return placed, cost
 
 

@@ -185,10 +185,15 @@ def exact_amount(value: float) -> Fraction:
     return Fraction(repr(float(value)))
 
 
+def exact_total(amounts: Iterable[float]) -> Fraction:
+    """The amounts as written (:func:`exact_amount`) added exactly: a plan's capital cost."""
+    return sum((exact_amount(a) for a in amounts), Fraction(0))
+
+
 def total_within(amounts: Iterable[float], budget: float) -> bool:
-    """Whether the amounts add up to at most ``budget``, exactly (:func:`exact_amount`): the
+    """Whether the amounts add up to at most ``budget``, exactly (:func:`exact_total`): the
     capital check of the budget row and of the verifier, with no tolerance to disagree on."""
-    return sum((exact_amount(a) for a in amounts), Fraction(0)) <= exact_amount(budget)
+    return exact_total(amounts) <= exact_amount(budget)
 
 
 

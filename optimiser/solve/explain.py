@@ -12,7 +12,7 @@ import logging
 from collections.abc import Collection
 from fractions import Fraction
 
-from optimiser.inputs.currency import exact_amount, money_apart, money_text
+from optimiser.inputs.currency import exact_total, money_apart, money_text
 from optimiser.model.constraints import money_scale, money_units
 from optimiser.model.problem import Problem
 from optimiser.solve.cpsat_api import cp_model
@@ -105,7 +105,7 @@ def min_cost_for(problem: Problem, groups: list[str], *, time_limit_s: float = 1
         return None
     ids = [i for i, v in enumerate(x) if solver.value(v)]
     # the amounts as written, added exactly: the objective's units may be rounded up (money_units)
-    cost = sum((exact_amount(problem.decisions[i].cost) for i in ids), Fraction(0))
+    cost = exact_total(problem.decisions[i].cost for i in ids)
     return cost, [problem.decisions[i].label for i in ids]
 
 
