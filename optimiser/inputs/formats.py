@@ -27,7 +27,7 @@ import yaml
 from optimiser.errors import ArgumentError, Problem
 from optimiser.inputs.crs import same_crs
 from optimiser.inputs.geojson import geojson_to_site
-from optimiser.inputs.gis import GIS_SUFFIXES, SITE_LAYERS, SiteMapping
+from optimiser.inputs.gis import GIS_SUFFIXES, SITE_FILE_NAMES, SITE_LAYERS, SiteMapping
 from optimiser.inputs.gis_files import folder_of_layers, other_gis_file, read_gis_site
 from optimiser.inputs.messages import suggest, suggest_path
 from optimiser.inputs.safefile import (
@@ -538,9 +538,10 @@ def _load_gis(p: Path, name: str) -> tuple[dict[str, Any] | None, list[Problem]]
     return data, problems
 
 
-SITE_SUFFIXES = (".yaml", ".yml", ".json", ".toml", ".geojson", ".gpkg", ".shp", ".fgb")
-"""What ``sites/<id>/site.<suffix>`` may be, in the order a site id's file is looked for
-(:data:`optimiser.inputs.locate.SITE_FILE_NAMES`)."""
+def site_file_in(folder: Path) -> Path | None:
+    """The site file a site folder ``sites/<id>/`` holds: the first of :data:`SITE_FILE_NAMES`
+    there (site.yaml before site.geojson), or ``None``."""
+    return next((folder / n for n in SITE_FILE_NAMES if (folder / n).is_file()), None)
 
 
 def _site_file_in(folder: Path, name: str) -> Problem | None:
@@ -548,7 +549,7 @@ def _site_file_in(folder: Path, name: str) -> Problem | None:
     it, even beside layer files exported next to it (they were said to be the site's layers); the
     one a site id and a scenario's ``site: <folder>/`` would take (site.yaml before site.geojson)."""
     try:
-        found = next((folder / f"site{s}" for s in SITE_SUFFIXES if (folder / f"site{s}").is_file()), None)
+        found = site_file_in(folder)
     except OSError:
         return None
     if found is None:

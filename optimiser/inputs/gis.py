@@ -52,12 +52,18 @@ else:
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["GIS_SUFFIXES", "SITE_LAYERS", "SITE_TABLE", "PARTS", "GDF_FILE", "LayerSpec", "LocatedItem", "SiteMapping", "layer_for",
+__all__ = ["GIS_SUFFIXES", "SITE_SUFFIXES", "SITE_FILE_NAMES", "SITE_LAYERS", "SITE_TABLE", "PARTS", "GDF_FILE", "LayerSpec",
+           "LocatedItem", "SiteMapping", "layer_for",
            "site_to_frames", "frames_to_site", "typed_column", "split_parts", "attach_parts",
            "item_from_props", "unknown_attributes", "site_mapping_from_gdfs", "reproject_mapping"]
 
 GIS_SUFFIXES = (".gpkg", ".shp", ".fgb")
 """Binary GIS files read with pyogrio (never as text)."""
+SITE_SUFFIXES = (".yaml", ".yml", ".json", ".toml", ".geojson", *GIS_SUFFIXES)
+"""What a site file may be: ``sites/<id>/site.<suffix>`` in this order of lookup
+(:data:`SITE_FILE_NAMES`), and the site files a ZIP archive is searched for."""
+SITE_FILE_NAMES = tuple(f"site{s}" for s in SITE_SUFFIXES)
+"""File names a site folder ``sites/<id>/`` may use, in the order they are looked for."""
 SITE_TABLE = "site"
 """The GeoPackage table holding the site's own fields (one row)."""
 PROVENANCE_PREFIX = "provenance_"

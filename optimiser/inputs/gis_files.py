@@ -23,6 +23,7 @@ from optimiser.inputs.gis import (
     _BY_NAME,
     _IGNORED_TABLES,
     SITE_LAYERS,
+    SITE_SUFFIXES,
     SITE_TABLE,
     SiteMapping,
     _meta_from_table,
@@ -270,7 +271,6 @@ _SHAPEFILE_PARTS = (".dbf", ".shx", ".prj", ".cpg", ".sbn", ".sbx", ".qix", ".qm
 _ZIP_MAGIC = b"PK\x03\x04"
 _OFFICE_SUFFIXES = (".xlsx", ".xlsm", ".docx", ".pptx", ".ods", ".odt", ".odp")
 """Office documents (ZIP archives inside): named as an unsupported file type, not told to be unzipped."""
-_SITE_SUFFIXES = (".yaml", ".yml", ".json", ".toml", ".geojson", ".gpkg", ".shp", ".fgb")
 
 
 def _zip_names(path: Path) -> list[str] | None:
@@ -282,7 +282,7 @@ def _zip_names(path: Path) -> list[str] | None:
             if fh.read(len(_ZIP_MAGIC)) != _ZIP_MAGIC:
                 return None
         with zipfile.ZipFile(path) as zf:
-            return [n for n in zf.namelist() if n.lower().endswith(_SITE_SUFFIXES) and not n.startswith("__MACOSX")]
+            return [n for n in zf.namelist() if n.lower().endswith(SITE_SUFFIXES) and not n.startswith("__MACOSX")]
     except (OSError, zipfile.BadZipFile):
         return []
 

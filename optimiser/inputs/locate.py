@@ -10,13 +10,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from optimiser.errors import FileReadError, Problem
-from optimiser.inputs.formats import SITE_SUFFIXES, load_mapping
+from optimiser.inputs.formats import load_mapping, site_file_in
+from optimiser.inputs.gis import SITE_FILE_NAMES, SITE_SUFFIXES
 
 logger = logging.getLogger(__name__)
 
 SCENARIO_SUFFIXES = (".yaml", ".yml", ".json", ".toml")
-SITE_FILE_NAMES = tuple(f"site{s}" for s in SITE_SUFFIXES)
-"""File names a site folder ``sites/<id>/`` may use, in the order they are looked for."""
 
 
 def embedded_root() -> Path | None:
@@ -80,7 +79,7 @@ def embedded_sites() -> list[EmbeddedFile]:
     folder = _first_root_with("sites")
     out = []
     for d in sorted(folder.iterdir()) if folder is not None else ():
-        f = next((d / n for n in SITE_FILE_NAMES if (d / n).is_file()), None)
+        f = site_file_in(d)
         if f is not None:
             out.append(EmbeddedFile(d.name, f, "site"))
     return out

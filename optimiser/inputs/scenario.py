@@ -41,13 +41,12 @@ from optimiser.inputs.domain import (
     SocialSpaceSpec,
     SolveOptions,
 )
-from optimiser.inputs.formats import checked_path, load_mapping, looks_like_url, not_a_file
+from optimiser.inputs.formats import checked_path, load_mapping, looks_like_url, not_a_file, site_file_in
 from optimiser.inputs.futures import apply_firm_changes, check_futures
 from optimiser.inputs.geometry import GeometryReader, crossing_gap, enters_area, measurable
 from optimiser.inputs.gis_files import folder_of_layers
 from optimiser.inputs.kinds import wrong_kind
 from optimiser.inputs.locate import (
-    SITE_FILE_NAMES,
     default_scenario_path,
     display_path,
     resolve_input,
@@ -140,7 +139,7 @@ def _site_folder_problem(site_ref: str, folder: Path, file: str) -> Problem:
     own (``firms.shp``, ``parcels.shp`` ...) or an Esri File Geodatabase is said as such
     (:func:`~optimiser.inputs.gis_files.folder_of_layers`: a site is one file), a folder holding a
     site file is told that file's path (layer files beside it or not), any other the file to name inside it."""
-    inside = next((folder / n for n in SITE_FILE_NAMES if (folder / n).is_file()), None)
+    inside = site_file_in(folder)
     layers = folder_of_layers(folder, file) if inside is None else None  # sites/<id>/site.yaml beside an export of a layer
     if layers is not None:
         return Problem(file, "site", f"site {site_ref!r} {layers.reason}", layers.hint)
