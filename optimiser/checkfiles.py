@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from optimiser.batch.spec import BatchSpec, inspect_batch, item_problems
+from optimiser.batch.spec import BatchSpec, base_problems, inspect_batch
 from optimiser.errors import InputError, ModelTooLargeError, Problem, SiteWarning
 from optimiser.inputs.domain import Scenario, Site
 from optimiser.inputs.formats import checked_path, load_mapping
@@ -69,14 +69,8 @@ def _check_batch(path: Path, name: str, report: FileReport, with_warnings: bool)
     base = Path(items[0].base_path) if items else report.batch.base_path if report.batch is not None else None
     if base is None:
         return
-    data, found = load_mapping(base)
-    report.problems.extend(found)
-    if data is None:
-        return
-    scenario, more = check_scenario(data, str(base), base.resolve())
+    scenario, more = base_problems(base, items, name)
     report.problems.extend(more)
-    if not more:
-        report.problems.extend(item_problems(items, name))
     if scenario is not None and with_warnings and not report.problems:
         from optimiser.network.sanity import scenario_warnings  # see _add_warnings
 

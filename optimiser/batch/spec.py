@@ -23,6 +23,7 @@ from optimiser.batch.keys import canonical_json, file_sha256, item_key
 from optimiser.batch.overrides import BRACKET, INDEX, apply_overrides, check_key, split_key
 from optimiser.errors import ArgumentError, FileReadError, Problem, ValidationError
 from optimiser.inputs.currency import DEFAULT_CURRENCY, money_compact
+from optimiser.inputs.domain import Scenario
 from optimiser.inputs.formats import checked_path, load_mapping
 from optimiser.inputs.kinds import wrong_kind
 from optimiser.inputs.locate import default_scenario_path, embedded_names_hint, resolve_input, resolve_site_ref
@@ -515,17 +516,21 @@ def item_problems(items: list[BatchItem], name: str) -> list[Problem]:
     return problems
 
 
-def _value_problems(items: list[BatchItem], name: str) -> list[Problem]:
-    """For a batch refused for problems of its own, what ``siteopt validate`` also finds: the
-    base scenario's problems, or with a valid base each checkable item's (:func:`item_problems`)."""
-    if not items:
-        return []
-    base = Path(items[0].base_path)
+def base_problems(base: Path, items: list[BatchItem], name: str) -> tuple[Scenario | None, list[Problem]]:
+    """A batch's base scenario (``None`` when it cannot be read) and its values' problems: the
+    base file's and the scenario's, or with a valid base each checkable item's
+    (:func:`item_problems`); ``siteopt validate`` and a refused :func:`load_batch` alike."""
     data, found = load_mapping(base)
-    if data is None or found:
-        return found
-    _, more = check_scenario(data, str(base), base.resolve())
-    return more or item_problems(items, name)
+    if data is None:
+        return None, found
+    scenario, more = check_scenario(data, str(base), base.resolve())
+    return scenario, found + (more or item_problems(items, name))
+
+
+def _value_problems(items: list[BatchItem], name: str) -> list[Problem]:
+    """For a batch refused for problems of its own, what ``siteopt validate`` also finds
+    (:func:`base_problems`)."""
+    return base_problems(Path(items[0].base_path), items, name)[1] if items else []
 
 
 def inspect_batch(path_or_spec: str | os.PathLike[str] | Mapping[str, Any], *, base_dir: str | os.PathLike[str] | None = None,
