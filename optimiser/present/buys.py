@@ -93,6 +93,17 @@ def _pair_walk_cell(a: ItemAttribution) -> Cell:
     return num_cell(text, v if v is not None else 0.0)
 
 
+def _made_of_headers(staff: bool) -> list[Header]:
+    """The columns of what a saving is made of in walks: none for a coverage run, whose objective
+    is staff alone (they were '–' in every row)."""
+    return [] if staff else [Header("Firm-pair walk saved (m)", True), Header("Walk to facilities, coverage")]
+
+
+def _made_of_cells(a: ItemAttribution, staff: bool) -> list[Cell]:
+    """``a``'s cells under :func:`_made_of_headers`."""
+    return [] if staff else [_pair_walk_cell(a), Cell(other_walks_text(a) or "–")]
+
+
 def other_walks_text(a: ItemAttribution) -> str:
     """What besides firm-pair walks rises without ``a``: the staff-weighted mean walk to each
     facility type ('shared workshop 772 → 1,050 m'; 'N staff reach none, each counted at the
@@ -131,18 +142,16 @@ def buys_table(run: RunData) -> Table | None:
         return None
     tags = placement_tags(m, run.layout)
     staff = _counts_staff(m)
-    # a coverage run's objective is staff alone: what walks its items shorten is not what they save
-    made_of = [] if staff else [Header("Firm-pair walk saved (m)", True), Header("Walk to facilities, coverage")]
     table = Table([Header("On plan"), Header("Item"), Header("Cost", True),
                    Header("Saves (staff within a catchment)" if staff else "Saves (m of objective mean)", True),
-                   Header("Cost per staff" if staff else "Cost per m saved", True), *made_of,
+                   Header("Cost per staff" if staff else "Cost per m saved", True), *_made_of_headers(staff),
                    Header("Relied on by"), Header("Top pairs served"), Header("Without it")])
     names = item_names(m)
     for a in sorted(m.attribution, key=lambda a: _saving_order(a, m)):
         table.rows.append([
             Cell(tags.get(a.id, ""), wrap="strong"), Cell(names.get(a.id, a.name)),
             num_cell(fmt_money(a.cost, m.currency), a.cost), *_saving_cells(a, m),
-            *([] if staff else [_pair_walk_cell(a), Cell(other_walks_text(a) or "–")]),
+            *_made_of_cells(a, staff),
             Cell(_relying(a)), Cell(pairs_served_text(a) or "–"),
             Cell("still feasible" if a.feasible_without else ("breaks a requirement" if a.feasible_without is False
                                                               else "–")),
@@ -161,8 +170,7 @@ def compare_buys_table(runs: Sequence[RunData]) -> Table:
                    Header("Saves" if mixed else ("Saves (staff within a catchment)" if staff else "Saves (m of objective mean)"),
                           True),
                    Header("Cost per unit saved" if mixed else ("Cost per staff" if staff else "Cost per m saved"), True),
-                   # what the saving is made of in walks: not for coverage runs alone (their columns were all '–')
-                   *([] if staff else [Header("Firm-pair walk saved (m)", True), Header("Walk to facilities, coverage")]),
+                   *_made_of_headers(staff),
                    Header("Top pairs served")])
     for r in runs:
         names = item_names(r.metrics)
@@ -170,6 +178,6 @@ def compare_buys_table(runs: Sequence[RunData]) -> Table:
             table.rows.append([Cell(r.name), Cell(names.get(a.id, a.name)), num_cell(fmt_money(a.cost, r.metrics.currency), a.cost,
                                                                     group=r.metrics.currency if currencies else ""),
                                *_saving_cells(a, r.metrics, unit=mixed, currency=currencies),
-                               *([] if staff else [_pair_walk_cell(a), Cell(other_walks_text(a) or "–")]),
+                               *_made_of_cells(a, staff),
                                Cell(pairs_served_text(a, 2) or "–")])
     return table
