@@ -175,8 +175,10 @@ def add_problem(m: cp_model.CpModel, problem: Problem, x: list[cp_model.IntVar],
             if levels.first_cover(u, decs):
                 m.add(LE.sum([u] + [x[d] for d in decs]) >= 1)
         prev = u
-    tvars += [u for u, c in levels.terms() if c > 0]
-    tcoefs += [c for _, c in levels.terms() if c > 0]
+    for u, c in levels.terms():
+        if c > 0:
+            tvars.append(u)
+            tcoefs.append(c)
     for j, p in enumerate(problem.penalties):
         unc = m.new_bool_var(f"{prefix}p[{p.key}]")
         m.add_bool_or([unc] + [opt[o] for o in p.options])
