@@ -44,9 +44,9 @@ def refuse_file_out(out: str | Path, writes: str, example: str, command: str = "
     existing file (or a link to one), before anything is read: ``writes`` says what would go in
     the folder, ``folder`` which folder to give; click's own ``Directory 'x' is a file.`` came with
     a usage block, and compare's ``exists and is not a directory`` said neither why nor what to
-    do. ``long_name``: also when
-    the file system refuses the name as too long (batch, network and compare ended in 'internal
-    error: OSError: [Errno 36] File name too long', exit 1; run says it later, with its limit)."""
+    do. ``long_name``: also when the file system refuses the name as too long (batch, network
+    and compare ended in 'internal error: OSError: [Errno 36] File name too long', exit 1; run
+    says it later, with its limit)."""
     who = f"siteopt {command}" if command else "siteopt"
     try:
         os.stat(out)
