@@ -308,3 +308,24 @@ def test_a_single_runs_report_keeps_the_key_under_its_map(runs: list[RunData]) -
     from optimiser.present.report import render_report
 
     assert 'class="map-key"' in render_report(runs[0], b"", b"")
+
+
+def test_compare_html_shows_one_symbol_legend_for_every_map(runs: list[RunData], tmp_path: Path) -> None:
+    """Session 26 left compare.html with a symbol legend under each interactive map (two runs: the
+    same 'Route after', 'Firm' ... twice); like the key of firms it is now drawn once above the
+    maps, every symbol any of them draws named once, in the static plan's order."""
+    import re
+
+    from optimiser.present.interactive import map_views
+
+    html = compare_html(runs, b"not a png", tmp_path)
+    assert html.count('class="map-legend"') == 1
+    legend = html[html.index('class="map-legend"'):html.index('<div class="map-grid">')]
+    labels = re.findall(r"</svg> ([^<]+)</li>", legend)
+    assert len(labels) == len(set(labels)) and "Route after" in labels
+    order = {item.label: item.order for view in map_views(runs) for item in view.legend}
+    assert set(labels) == set(order)  # nothing dropped: the union of the maps' legends
+    assert [order[t] for t in labels] == sorted(order.values())  # in the static plan's order
+    from optimiser.present.report import render_report
+
+    assert render_report(runs[0], b"", b"").count('class="map-legend"') == 1  # a run's report keeps its own

@@ -38,6 +38,7 @@ from optimiser.present.futures import futures_view
 from optimiser.present.interactive import map_views
 from optimiser.present.labels import renderer
 from optimiser.present.layers import Extent, RunData, default_extent, union_extent
+from optimiser.present.map_style import shared_legend
 from optimiser.present.metrics import RunMetrics
 from optimiser.present.plan import draw_plan
 from optimiser.present.plan_key import (
@@ -614,12 +615,14 @@ def compare_html(runs: Sequence[RunData], png: bytes, out: Path) -> str:
     hint = {True: "lower is better", False: "higher is better"}
     comp = comparability(runs)
     rows = metric_rows(runs)
+    views = map_views(runs, _map_extents(runs, comp))
     return render_page(
         "compare.html.j2", "Scenario comparison",
         metrics_table=_metrics_table(runs), compare_src=data_uri_png(png), same_site=comp.same_site,
         marks=any(best for _, _, best in rows),  # the ★ note only where a ★ is drawn
         comparability_notes=list(comp.notes), buys_table=compare_buys_table(runs),
-        maps=list(zip([run_title(r) for r in runs], map_views(runs, _map_extents(runs, comp)), strict=True)),
+        maps=list(zip([run_title(r) for r in runs], views, strict=True)),
+        map_legend=shared_legend(v.legend for v in views),  # one legend for every map, as the figure has
         best_hints=[f"{r.label}: {hint[r.lower_is_better]}" for r, _, best in rows
                     if best and r.lower_is_better is not None],
         illustrative=any(r.metrics.site.illustrative for r in runs),

@@ -10,6 +10,7 @@ The CSS rules are generated here from the colours in :mod:`style` (``map_css``),
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from optimiser.present.style import (
@@ -36,7 +37,7 @@ from optimiser.present.style import (
 )
 
 __all__ = ["map_css", "star_points", "hexagon_points", "diamond_points", "plus_points", "square_points",
-           "hatch_defs", "LegendItem", "legend_items",
+           "hatch_defs", "LegendItem", "legend_items", "shared_legend",
            "CORRIDOR_FC", "FIXED_EC"]
 
 CORRIDOR_FC = "#f3dfcf"
@@ -166,6 +167,8 @@ class LegendItem:
 
     swatch: str
     label: str
+    order: int = 0
+    """Its place in the static plan's legend order (:func:`shared_legend` merges by it)."""
 
 
 def _swatch(body: str) -> str:
@@ -196,4 +199,14 @@ def legend_items(kinds: set[str], coverage_m: float | None) -> list[LegendItem]:
         ("stop_new", f'<polygon class="stop" points="{square_points(14, 0, 5)}"/>', "New stop"),
         ("stop_existing", f'<polygon class="stop existing-stop" points="{square_points(14, 0, 4)}"/>', "Existing stop"),
     ]
-    return [LegendItem(_swatch(body), label) for kind, body, label in table if kind in kinds]
+    return [LegendItem(_swatch(body), label, i) for i, (kind, body, label) in enumerate(table) if kind in kinds]
+
+
+def shared_legend(legends: Iterable[Iterable[LegendItem]]) -> list[LegendItem]:
+    """One legend for several maps (compare.html): every symbol any of them draws, once, in the
+    static plan's order (two runs with different coverage radii keep both radii's entries)."""
+    seen: dict[tuple[str, str], LegendItem] = {}
+    for legend in legends:
+        for item in legend:
+            seen.setdefault((item.swatch, item.label), item)
+    return sorted(seen.values(), key=lambda item: item.order)
