@@ -305,3 +305,34 @@ def test_buys_table_names_the_pair_walk_and_the_facility_walks(tiny_run, tmp_pat
     assert row[5].text == f"{crossing.pair_walk_m:.1f}" and crossing.pairs_disconnected == 0
     cut = crossing.model_copy(update={"pairs_disconnected": 2})  # pairs with no walk at all without it: said
     assert _pair_walk_cell(cut).text == f"{crossing.pair_walk_m:.1f} (2 pairs cut off)"
+
+
+def test_attribution_builds_the_pair_arrays_once_with_the_same_figures(tiny_run, monkeypatch) -> None:
+    """_pair_walk_rise rebuilt the firm pairs' index arrays (a Python list per pair, twice) for
+    every built item; they are now built once per report. The figures are unchanged: each entry's
+    pair_walk_m is the old per-item computation's, and the whole attribution is the run's."""
+    from optimiser.present import attribution
+
+    res = tiny_run
+    prep, problem, ctx = res.prepared, res.prepared.problem, res.prepared.context
+    ver = res.verification
+    built = []
+    real = attribution._pair_arrays
+    monkeypatch.setattr(attribution, "_pair_arrays", lambda p: built.append(p) or real(p))
+    again, _ = attribution.attribute_items(prep, res.solve.chosen, ver, prep.verifier_base)
+    assert len(again) >= 2 and len(built) == 1
+    assert again == res.metrics.attribution  # the report's table is made from these: unchanged
+
+    def old_rise(with_m, without_m):  # session 26's per-item computation
+        a_idx = np.array([a for a, _ in ctx.pair_index], dtype=int)
+        b_idx = np.array([b for _, b in ctx.pair_index], dtype=int)
+        w = np.asarray(ctx.pair_w, dtype=float)
+        after, before = with_m[a_idx, b_idx], without_m[a_idx, b_idx]
+        both = np.isfinite(after) & np.isfinite(before)
+        return round(float(np.sum(w[both] * (before[both] - after[both])) / np.sum(w[both])), 2)
+
+    chosen = tuple(sorted(set(res.solve.chosen)))
+    for i, a in zip(chosen, again, strict=True):
+        without = verify(problem, ctx, tuple(j for j in chosen if j != i), None, raise_on_failure=False,
+                         base=prep.verifier_base)
+        assert a.pair_walk_m == old_rise(ver.pair_lengths_m, without.pair_lengths_m)

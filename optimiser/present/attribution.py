@@ -32,6 +32,7 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -159,16 +160,32 @@ def _rises(a: np.ndarray | None, b: np.ndarray | None) -> np.ndarray | None:
         return np.asarray((b > a + _RISE_M) | (np.isinf(b) & np.isfinite(a)), dtype=bool)
 
 
-def _pair_walk_rise(prep: Prepared, with_m: np.ndarray, without_m: np.ndarray) -> float | None:
-    """The rise of the firm-pair weighted mean walk (``walk.optimised_weighted_mean_m``'s measure:
-    pair weights, pairs with a walk both with and without the item) when the item is removed."""
+@dataclass(frozen=True)
+class _PairArrays:
+    """The firm pairs as index arrays and their weights (``ctx.pair_index``, ``ctx.pair_w``), built
+    once per report and read by every item's :func:`_pair_walk_rise`."""
+
+    a: np.ndarray
+    b: np.ndarray
+    w: np.ndarray
+
+
+def _pair_arrays(prep: Prepared) -> _PairArrays | None:
+    """The pairs' index arrays (``None``: the site has no firm pairs)."""
     ctx = prep.context
     if not ctx.pair_index:
         return None
-    a_idx = np.array([a for a, _ in ctx.pair_index], dtype=int)
-    b_idx = np.array([b for _, b in ctx.pair_index], dtype=int)
-    w = np.asarray(ctx.pair_w, dtype=float)
-    after, before = with_m[a_idx, b_idx], without_m[a_idx, b_idx]
+    return _PairArrays(np.array([a for a, _ in ctx.pair_index], dtype=int),
+                       np.array([b for _, b in ctx.pair_index], dtype=int), np.asarray(ctx.pair_w, dtype=float))
+
+
+def _pair_walk_rise(pairs: _PairArrays | None, with_m: np.ndarray, without_m: np.ndarray) -> float | None:
+    """The rise of the firm-pair weighted mean walk (``walk.optimised_weighted_mean_m``'s measure:
+    pair weights, pairs with a walk both with and without the item) when the item is removed."""
+    if pairs is None:
+        return None
+    w = pairs.w
+    after, before = with_m[pairs.a, pairs.b], without_m[pairs.a, pairs.b]
     both = np.isfinite(after) & np.isfinite(before)
     if not both.any() or w[both].sum() <= 0:
         return None
@@ -246,6 +263,7 @@ def attribute_items(prep: Prepared, chosen: Sequence[int], ver: Verification,
     chosen_set = tuple(sorted(set(chosen)))
     names = item_names(prep, [problem.decisions[i].key for i in chosen_set])
     base = base if base is not None else verifier_base(ctx)
+    pair_arrays = _pair_arrays(prep)  # once for every item
     out: list[ItemAttribution] = []
     for i in chosen_set:
         d = problem.decisions[i]
@@ -264,7 +282,7 @@ def attribute_items(prep: Prepared, chosen: Sequence[int], ver: Verification,
             saving_m=round(rise / per_m, 3) if per_m > 0 else 0.0,
             saving_weighted_m=round(rise / problem.units_per_weighted_m, 1),
             feasible_without=without.passed, top_pairs=pairs[:TOP_PAIRS],
-            pair_walk_m=_round_or_none(_pair_walk_rise(prep, ver.pair_lengths_m, without.pair_lengths_m)),
+            pair_walk_m=_round_or_none(_pair_walk_rise(pair_arrays, ver.pair_lengths_m, without.pair_lengths_m)),
             pairs_disconnected=sum(1 for p in pairs if p.rise_m is None),
             access=_access_changes(prep, ver, without), staff_uncovered=_staff_uncovered(prep, ver, without)))
     logger.debug("attribution of %d items (total weight %d)", len(out), total_w)
