@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from optimiser.batch import BatchItem, expand_batch, run_batch
+from optimiser.batch import BatchItem, expand_batch, load_batch, run_batch
 from optimiser.batch.keys import item_key
 from optimiser.batch.overrides import apply_overrides
 from optimiser.batch.records import RESULT_FORMAT, read_result
@@ -292,6 +292,30 @@ def test_a_base_that_is_no_scenario_is_refused_before_anything_runs(site_dir: Pa
             ("base", f"{site_dir / base}: this is a {kind} file (format placemaking-{kind}/1), given as the batch's base; "
                      "a scenario file is needed")]
         assert not (tmp_path / "out").exists()
+
+
+def test_an_invalid_base_is_refused_with_its_problems_unless_an_item_mends_them(site_dir: Path, tmp_path: Path) -> None:
+    """A base scenario with a budget of -5 swept over layers.hs2 was loaded, every item recorded
+    invalid and the batch exited 5 with an output folder written; it is now refused up front with
+    the base's problems as siteopt validate lists them. A sweep that replaces the bad value (a
+    placeholder budget) still runs: its items are valid."""
+    from click.testing import CliRunner
+
+    from optimiser.checkfiles import check_file
+    from optimiser.cli import cli
+
+    (site_dir / "scen.yaml").write_text(SCENARIO.replace("budget_gbp: 2000000", "budget_gbp: -5"), encoding="utf-8")
+    b = write_batch(site_dir, "hs2.yaml", sweep={"layers.hs2": [False, True]})
+    with pytest.raises(ValidationError) as err:
+        load_batch(b)
+    got = [(p.file, p.field, p.reason) for p in err.value.problems]
+    assert got == [(str(site_dir / "scen.yaml"), "budget_gbp", "must be > 0, got -5")]
+    assert got == [(p.file, p.field, p.reason) for p in check_file(b).problems]
+    r = CliRunner().invoke(cli, ["batch", str(b), "--out", str(tmp_path / "out")])
+    assert r.exit_code == 2 and f"{site_dir / 'scen.yaml'}: budget_gbp: must be > 0, got -5" in r.output, r.output
+    assert not (tmp_path / "out").exists()
+    mended = write_batch(site_dir, "budgets.yaml", sweep={"budget_gbp": [1e6, 2e6]})
+    assert [i.scenario["budget_gbp"] for i in load_batch(mended).items] == [1e6, 2e6]
 
 
 def test_base_may_name_an_embedded_scenario(site_dir: Path) -> None:

@@ -489,7 +489,8 @@ def load_batch(path_or_spec: BatchSource, *, base_dir: str | os.PathLike[str] | 
 
     Raises:
         ValidationError / FileReadError: every problem with the batch file (unknown keys,
-            sweep keys that name no scenario field, unequal zip lengths, a missing base file).
+            sweep keys that name no scenario field, unequal zip lengths, a missing base file), or
+            the base scenario's problems when no item's values mend them (every item would be invalid).
         ArgumentError: a ``solver`` value out of range (``{"time_limit_s": -1}``, an unknown
             backend), or ``base_dir`` / ``solver`` given with a :class:`BatchSpec`.
         TypeError: ``path_or_spec``, ``base_dir`` or ``solver`` of the wrong kind.
@@ -503,7 +504,22 @@ def load_batch(path_or_spec: BatchSource, *, base_dir: str | os.PathLike[str] | 
     spec, problems, items = inspect_batch(path_or_spec, base_dir=base_dir, solver=solver)
     if spec is None:  # the items' values too: a bad key no longer hides a swept budget of -5
         raise ValidationError(problems + _value_problems(items, problems[0].file))
+    if broken := _base_refusal(spec):
+        raise ValidationError(broken)
     return spec
+
+
+def _base_refusal(spec: BatchSpec) -> list[Problem]:
+    """The base scenario's problems (as ``siteopt validate`` lists them) when no item mends them:
+    such a batch ran and recorded every item as invalid. A base whose problem an item's values
+    mend (a placeholder budget the sweep replaces) is not refused; that item runs."""
+    _, found = base_problems(spec.base_path, [], str(spec.base_path))
+    if not found:
+        return []
+    for item in spec.items:
+        if not check_scenario(item.scenario, str(spec.base_path), Path(item.base_path).resolve())[1]:
+            return []
+    return found
 
 
 def item_problems(items: list[BatchItem], name: str) -> list[Problem]:
