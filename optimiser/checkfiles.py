@@ -23,6 +23,7 @@ from optimiser.inputs.domain import Scenario, Site
 from optimiser.inputs.formats import checked_path, load_mapping
 from optimiser.inputs.kinds import FileKind, detect_kind
 from optimiser.inputs.locate import display_path, resolve_input
+from optimiser.inputs.messages import name_list
 from optimiser.inputs.scenario import check_scenario
 from optimiser.inputs.site import check_site
 
@@ -130,6 +131,20 @@ def _add_warnings(report: FileReport, name: str, scenario: Scenario) -> None:
         report.warnings.extend(scenario_warnings(scenario))
 
 
+def unseen_problems(report: FileReport, seen: set[Problem] | set[Problem | SiteWarning]) -> list[Problem]:
+    """A report's problems less those already reported for an earlier file (a site given before
+    the scenario naming it: its problems are listed once). When that leaves none, one line says
+    the file is invalid for the problems above, so that it is never taken for a valid one."""
+    new = [p for p in dict.fromkeys(report.problems) if p not in seen]
+    if new or not report.problems:
+        return new
+    where = {"scenario": "site", "batch": "base"}.get(report.kind or "", "")
+    files = name_list(sorted({p.file for p in report.problems}))
+    n = len(set(report.problems))
+    return [Problem(report.file, where, f"invalid for the {n} problem{'s' if n != 1 else ''} of {files} listed above",
+                    f"fix {files}")]
+
+
 def check_files(paths: Iterable[str | os.PathLike[str]], *, with_warnings: bool = True) -> list[FileReport]:
     """Check every file given (sites, scenarios and batches, told apart by their ``format``).
 
@@ -147,7 +162,7 @@ def check_files(paths: Iterable[str | os.PathLike[str]], *, with_warnings: bool 
     reports = []
     for path in paths:
         r = check_file(path, with_warnings=with_warnings)
-        r.problems = [p for p in dict.fromkeys(r.problems) if p not in seen_problems]
+        r.problems = unseen_problems(r, seen_problems)
         r.warnings = [w for w in dict.fromkeys(r.warnings) if w not in seen_warnings]
         seen_problems.update(r.problems)
         seen_warnings.update(r.warnings)

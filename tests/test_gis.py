@@ -616,8 +616,11 @@ def test_one_layer_file_beside_the_others_is_one_problem_not_its_knock_ons(tmp_p
         assert got == [("", f"holds one layer, {name}; the other site layers beside it ({others}) are not read: a site "
                             "is one file (their features would be lost)")], name
     scenario = scenario_dict(site=f"firms{suffix}", layers={"parkway": True})
-    got = [(Path(p.file).name, p.field) for p in validate_files([_write_yaml(tmp_path / "scenario.yaml", scenario)])]
-    assert got == [("scenario.yaml", "site"), (f"firms{suffix}", "")], got
+    got = [(Path(p.file).name, p.field, p.reason) for p in validate_files([_write_yaml(tmp_path / "scenario.yaml", scenario)])]
+    others = ", ".join(f"{n}{suffix}" for n in sorted(layers) if n != "firms")
+    assert got == [("scenario.yaml", "site", f"its site file {str(tmp_path / f'firms{suffix}')!r}: holds one layer, firms; "
+                    f"the other site layers beside it ({others}) are not read: a site is one file (their features "
+                    "would be lost)")], got  # one line: the scenario's site field, the file named
 
 
 def test_a_site_folder_with_a_layer_exported_beside_its_site_file_names_the_site_file(tmp_path):
@@ -687,9 +690,7 @@ def test_a_scenarios_site_naming_a_file_of_another_type_beside_it_reads_that_fil
     scenario = _write_yaml(tmp_path / "scenario.yaml", scenario_dict(site="firms.csv"))
     got = [(Path(p.file).name, p.field, p.reason) for p in validate_files([scenario, tmp_path / "firms.xlsx"])]
     assert got == [
-        ("scenario.yaml", "site", f"its site file {str(tmp_path / 'firms.csv')!r} is invalid: 1 problem, on a line of "
-                                  "its own starting with the site file's name"),
-        ("firms.csv", "", "unsupported file type '.csv'"),
+        ("scenario.yaml", "site", f"its site file {str(tmp_path / 'firms.csv')!r}: unsupported file type '.csv'"),
         ("firms.xlsx", "", "unsupported file type '.xlsx': an office document (a spreadsheet, text or slides), which "
                            "siteopt does not read")], got
 

@@ -51,6 +51,8 @@ def _validate_cli(*args: str):
 
 def _has_line(lines: list[str], path: str, exp: dict[str, str]) -> bool:
     field = exp["field"]
+    if "file" in exp:  # the problem is in another file (a scenario's site file), on a line of its own
+        path = _rel(exp["file"])
     for line in lines:
         if not line.startswith(path + ": "):
             continue
@@ -155,10 +157,32 @@ def test_a_scenario_of_an_invalid_site_given_after_it_does_not_point_below(tmp_p
     site.write_text(site.read_text().replace("employees: 120", "employees: 0").replace("employees: 60", "employees: -1"))
     res = _validate_cli(str(site), str(scen))
     assert res.exit_code == 2
-    assert res.output.splitlines()[-1] == (
-        f"{scen}: site: its site file {str(site)!r} is invalid: 2 problems, each on a line of its own starting with "
-        "the site file's name (fix the site file; `siteopt validate SITE` lists its problems alone)")
+    assert res.output.splitlines()[-1] == f"{scen}: site: invalid for the 2 problems of {site} listed above (fix {site})"
     assert [line.split(": ")[1] for line in res.output.splitlines()[:2]] == ["firms[0].employees", "firms[1].employees"]
+    assert len(res.output.splitlines()) == 3
+
+
+def test_a_scenario_of_an_invalid_site_prints_one_line_per_problem(tmp_path):
+    """``siteopt run bad_scenario.yaml`` whose site file has one problem printed two lines and
+    '2 problems found': a line of the scenario's saying its site is invalid, then the site's
+    problem. Each problem is now one line naming the site file and its field; a site file that
+    cannot be read at all is one line of the scenario's site field naming the file."""
+    from optimiser.cli import cli
+    from tests.sitefiles import write_files
+
+    site, scen = write_files(tmp_path)
+    site.write_text(site.read_text().replace("employees: 120", "employees: 0"))
+    res = CliRunner().invoke(cli, ["run", str(scen), "--out", str(tmp_path / "out")])
+    assert res.exit_code == 2, res.output
+    lines = res.output.splitlines()
+    assert len(lines) == 2 and lines[0].startswith(f"{site}: firms[0].employees: must be > 0, got 0"), lines
+    assert lines[1] == "1 problem found; nothing was written."
+    assert [str(p) for p in validate_files([scen])] == lines[:1]  # as validate lists it
+    (tmp_path / "firms.csv").write_text("id,x\n")
+    scen.write_text(scen.read_text().replace(f"site: {site.name}", "site: firms.csv"))
+    (problem,) = validate_files([scen])
+    assert (problem.file, problem.field) == (str(scen), "site")
+    assert problem.reason == f"its site file {str(tmp_path / 'firms.csv')!r}: unsupported file type '.csv'"
 
 
 def test_many_problems_are_all_reported():

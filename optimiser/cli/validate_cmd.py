@@ -24,7 +24,7 @@ from typing import Any
 
 import click
 
-from optimiser.checkfiles import FileReport, check_file
+from optimiser.checkfiles import FileReport, check_file, unseen_problems
 from optimiser.cli.logging_setup import current_settings, report_internal_error
 from optimiser.errors import ExitCode, Problem, SiteWarning
 from optimiser.inputs.crs import neighbour_zone_reason, parse_crs
@@ -176,7 +176,7 @@ def command(ctx: click.Context, files: tuple[str, ...], as_json: bool, strict: b
             report_internal_error(exc, current_settings(ctx), f"{path}: internal error while validating", "the file")
             internal = True
             continue
-        problems = [p for p in dict.fromkeys(r.problems) if p not in seen]
+        problems = unseen_problems(r, seen)  # a site given before its scenario: its problems once
         warnings = [w for w in dict.fromkeys(r.warnings) if w not in seen]
         seen.update(problems)
         seen.update(warnings)

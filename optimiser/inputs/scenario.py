@@ -196,14 +196,14 @@ def _scenario_site(data: dict[str, Any], file: str, path: Path | None) -> tuple[
             cache[site_path] = found
         return found
     except InputError as exc:
-        n = len(exc.problems)
-        # not "after this line": validate prints a site given before its scenario once, above this
-        count = "1 problem, on a line" if n == 1 else f"{n} problems, each on a line"
-        head = Problem(file, "site", f"its site file {str(site_path)!r} is invalid: {count} of its own starting with "
-                       "the site file's name",
-                       "fix the site file; `siteopt validate SITE` lists its problems alone")
+        # one line per problem: a problem inside the site file is its own line (the site file and its
+        # field: what validate prints for the site alone, so a site given before it is not repeated);
+        # one of the whole file (unreadable, not a site) is the scenario's site field's, the file named
+        shown = str(site_path)
+        problems = [p if p.field else Problem(file, "site", f"its site file {shown!r}: {p.reason}", p.hint)
+                    for p in exc.problems]
         raw, _ = load_mapping(site_path)
-        return None, SiteRefs.of_mapping(raw) if raw is not None else None, [head, *exc.problems]
+        return None, SiteRefs.of_mapping(raw) if raw is not None else None, problems
 
 
 # ------------------------------------------------------------------ references into the site, by section
