@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tests.browser import BROWSER_MARKS, PHONE, assert_clean, open_page
+from tests.browser import BROWSER_MARKS, DESKTOP, PHONE, assert_clean, open_page
 from tests.runfixture import make_run_dir
 
 pytestmark = BROWSER_MARKS
@@ -133,3 +133,31 @@ def test_interactive_plan_zoom_tooltips_toggles_and_pair_table(browser, tmp_path
     phone, events = open_page(browser, run / "report.html", PHONE)
     _fits_phone(phone)
     assert_clean(events)
+
+
+def test_what_each_item_buys_fits_a_desktop_window(browser, tmp_path: Path) -> None:
+    """At a 1,400 px window the report's 'What each item buys' (with its walk columns: firm-pair
+    walk saved, walks to facilities) was 1,590 px wide in a 1,220 px box, scrolled sideways by its
+    one-line sortable headers; the headers now wrap and the table fits its box (report and
+    comparison alike)."""
+    from optimiser.present.compare import compare_runs
+    from optimiser.present.rundir import render_run
+
+    run = _with_attribution(make_run_dir(tmp_path / "run"))
+    m = json.loads((run / "metrics.json").read_text())
+    for a in m["attribution"]:  # as a real run's (rs005): what the saving is made of
+        a.update(pair_walk_m=4.8, pairs_disconnected=0, firms_relying=2, staff_uncovered=0,
+                 access=[{"type": "shared_lab", "with_m": 1093.3, "without_m": 1093.9, "staff_unreached": 0,
+                          "penalty_m": 10000.0}])
+    (run / "metrics.json").write_text(json.dumps(m))
+    render_run(run)
+    other = _with_attribution(make_run_dir(tmp_path / "b", variant=1))
+    _, html = compare_runs([run, other], tmp_path / "cmp")
+    for page_file, table in ((run / "report.html", "#buys-table"), (html, "#compare-buys-table")):
+        page, events = open_page(browser, page_file, DESKTOP)
+        assert "Firm-pair walk saved" in page.inner_text(table)
+        box = page.evaluate(f"""() => {{ const t = document.querySelector('{table}');
+            return [t.parentElement.scrollWidth, t.parentElement.clientWidth]; }}""")
+        assert box[0] <= box[1], (page_file.name, box)
+        assert page.evaluate("document.documentElement.scrollWidth") <= DESKTOP["width"]
+        assert_clean(events)
