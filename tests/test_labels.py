@@ -4,6 +4,7 @@ farther out)."""
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import matplotlib
@@ -90,3 +91,65 @@ def test_a_stop_tag_over_a_firm_is_drawn_beside_it(tmp_path: Path) -> None:
                     assert overlap_area(box, shrunk) == 0, (ax.get_gid(), box, mb)
                     checked += 1
     assert checked >= 3  # the plan and both catchment panels
+
+
+def _crowded_site_numbers(seed: int, n_firms: int, size: tuple[float, float]) -> tuple[Figure, Labeler, list]:
+    """A generated district's firms (benchmarks/realsites) drawn and numbered as the plan does
+    them: circles sized by staff (soft obstacles), each number on its circle or beside it."""
+    import numpy as np
+
+    from benchmarks.realsites.generate import make_problem
+    from optimiser.present.style import PlanStyle
+
+    firms = make_problem(seed, n_firms, 60).site["firms"]
+    xy = np.array([f["location"] for f in firms], dtype=float)
+    emp = [float(f["employees"]) for f in firms]
+    fig = Figure(figsize=size, dpi=100)
+    ax = fig.add_axes((0.02, 0.02, 0.96, 0.96))
+    lo, hi = xy.min(0), xy.max(0)
+    pad = 0.05 * float((hi - lo).max())
+    ax.set_xlim(lo[0] - pad, hi[0] + pad)
+    ax.set_ylim(lo[1] - pad, hi[1] + pad)
+    ax.set_aspect("equal")
+    lab = Labeler(ax)
+    style = PlanStyle()
+    circles = []
+    for (x, y), e in zip(xy, emp, strict=True):
+        r = style.firm_radius_pt(e, max(emp))
+        ax.plot([x], [y], marker="o", ms=2 * r, ls="none")
+        lab.add_symbol((x, y), r, hard=False)
+        circles.append((float(x), float(y), r))
+    for i, (x, y, r) in enumerate(circles, 1):
+        lab.request(str(i), (x, y), r, priority=0, centre_first=True, fontsize=min(7.0, max(5.0, 1.7 * r / 0.64)))
+    lab.place()
+    return fig, lab, circles
+
+
+def test_a_leader_line_does_not_cross_another_firms_circle_where_a_clear_place_exists() -> None:
+    """Session 26: a firm number moved off a crowded circle was placed clear of every circle, but
+    its leader line could run through another firm's circle (on a generated 120-firm district,
+    3 of 16 leaders crossed 4 circles), pointing at the wrong firm. A place whose leader crosses one now counts
+    as covering it. Each leader is read back from the drawn arrow (display space); a circle over
+    the anchor itself is crossed by any leader and is not counted."""
+    import numpy as np
+
+    fig, lab, circles = _crowded_site_numbers(3, 120, (6.0, 4.0))
+    ax, rend = lab.ax, renderer(fig)
+    disp = [(*ax.transData.transform((x, y)), r * fig.dpi / 72) for x, y, r in circles]
+    leaders, crossing = 0, []
+    for t in ax.texts:
+        if not (isinstance(t, Annotation) and t.arrow_patch is not None):
+            continue
+        leaders += 1
+        t.update_positions(rend)
+        path = t.arrow_patch._get_path_in_displaycoord()[0][0].vertices  # type: ignore[attr-defined]
+        (sx, sy), (ex, ey) = path[0], path[-1]
+        anchor = ax.transData.transform(t.xy)
+        for cx, cy, r in disp:
+            if math.hypot(cx - anchor[0], cy - anchor[1]) < r:
+                continue
+            dx, dy = ex - sx, ey - sy
+            k = float(np.clip(((cx - sx) * dx + (cy - sy) * dy) / (dx * dx + dy * dy), 0.0, 1.0))
+            if math.hypot(sx + k * dx - cx, sy + k * dy - cy) < r:
+                crossing.append(t.get_text())
+    assert leaders >= 10 and not crossing, (leaders, crossing)

@@ -77,6 +77,18 @@ def overlaps_any(box: Bbox, others: list[Bbox]) -> float:
     return float(_areas((x0, y0, x1, y1), arr).sum())
 
 
+def _crossed(start: tuple[float, float], end: tuple[float, float], circles: np.ndarray) -> int:
+    """How many of ``circles`` (n x 3: centre x, centre y, radius) the segment ``start``-``end``
+    passes through (display units)."""
+    if not len(circles):
+        return 0
+    sx, sy = start
+    dx, dy = end[0] - sx, end[1] - sy
+    cx, cy, r = circles[:, 0], circles[:, 1], circles[:, 2]
+    t = np.clip(((cx - sx) * dx + (cy - sy) * dy) / max(dx * dx + dy * dy, 1e-12), 0.0, 1.0)
+    return int(np.count_nonzero(np.hypot(sx + t * dx - cx, sy + t * dy - cy) < r))
+
+
 def _ha_va(dx: float, dy: float) -> tuple[str, str]:
     ha = "left" if dx > 0 else ("right" if dx < 0 else "center")
     va = "bottom" if dy > 0 else ("top" if dy < 0 else "center")
@@ -110,7 +122,7 @@ class _LabelRequest:
 
 @dataclass
 class _Candidate:
-    score: tuple[bool, float, bool, float, float]
+    score: tuple[bool, float, bool, int, float, float]
     box: tuple[float, float, float, float]
     ring: float
     offset_pt: tuple[float, float]
@@ -121,8 +133,8 @@ class _Candidate:
 class Labeler:
     """Greedy label placement: try the label on its symbol (when asked), then 8 directions at
     growing distances around each anchor and keep the first position whose text box overlaps no
-    hard obstacle, no soft one (a firm circle) and stays inside the axes; otherwise the
-    least-overlapping one. Labels moved
+    hard obstacle, no soft one (a firm circle), stays inside the axes and, when it needs a leader
+    line, whose line crosses no other firm's circle; otherwise the least-overlapping one. Labels moved
     out beyond the first ring get a leader line.
 
     Obstacles are display-space boxes; *hard* ones (placement symbols, scale bar, north arrow,
@@ -214,15 +226,21 @@ class Labeler:
 
     def _best_position(self, req: _LabelRequest, rend: RendererBase, axbox: Bbox,
                        anchor_px: tuple[float, float]) -> _Candidate:
-        """The first candidate that touches no hard obstacle, fits the axes and covers no soft one
-        (a firm circle), nearest first; failing that the least hard overlap, then one clear of
-        soft obstacles, then the nearest with the least soft overlap."""
+        """The first candidate that touches no hard obstacle, fits the axes, covers no soft one (a
+        firm circle) and whose leader line (beyond the first ring) crosses no other soft symbol,
+        nearest first; failing that the least hard overlap, then one clear of soft obstacles, then
+        the fewest circles crossed by its leader, then the nearest with the least soft overlap."""
         w, h = self._measure(req, rend)
         px_per_pt = self.ax.figure.dpi / 72.0
         pad = 2.0 * px_per_pt
         hard = np.array([b.extents for b in self.hard], dtype=float).reshape(-1, 4)
         soft = np.array([b.extents for b in self.soft], dtype=float).reshape(-1, 4)
         own = np.array([self.marker_box(req.xy, req.radius_pt).extents], dtype=float)
+        # the soft symbols (firm circles) as circles, less the label's own (its leader ends there):
+        # a leader line must not run through another firm's circle where a clear place exists
+        circles = np.column_stack([(soft[:, 0] + soft[:, 2]) / 2, (soft[:, 1] + soft[:, 3]) / 2,
+                                   np.minimum(soft[:, 2] - soft[:, 0], soft[:, 3] - soft[:, 1]) / 2])
+        circles = circles[np.hypot(circles[:, 0] - anchor_px[0], circles[:, 1] - anchor_px[1]) >= circles[:, 2]]
         best: _Candidate | None = None
         for ring, ox, oy, ha, va in self._candidates(req):
             x0, y0, x1, y1 = _box_at(anchor_px[0] + ox * px_per_pt, anchor_px[1] + oy * px_per_pt, w, h, ha, va)
@@ -234,12 +252,14 @@ class Labeler:
             if ring > 0:  # a label beside its symbol must not cover it; one centred on it may
                 hard_area += float(_areas(box, own).sum())
             soft_area = float(_areas(box, soft).sum()) if ring > 0 else 0.0
+            crossed = _crossed(((x0 + x1) / 2, (y0 + y1) / 2), anchor_px, circles) if ring > _LEADER_RING else 0
             # a label clear of every firm circle beats a nearer one over one (with a leader line
-            # when that takes it beyond the first ring): a tag over a firm marker hides both
-            score = (hard_area > 0, hard_area, soft_area > 0, ring, soft_area)
+            # when that takes it beyond the first ring): a tag over a firm marker hides both; then
+            # one whose leader crosses no other firm's circle (such a line points at the wrong firm)
+            score = (hard_area > 0, hard_area, soft_area > 0, crossed, ring, soft_area)
             if best is None or score < best.score:
                 best = _Candidate(score, box, ring, (ox, oy), ha, va)
-            if not score[0] and soft_area == 0:
+            if not score[0] and not score[2] and not crossed:
                 break
         assert best is not None
         return best
