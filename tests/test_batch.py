@@ -318,6 +318,18 @@ def test_an_invalid_base_is_refused_with_its_problems_unless_an_item_mends_them(
     assert [i.scenario["budget_gbp"] for i in load_batch(mended).items] == [1e6, 2e6]
 
 
+def test_a_swept_site_with_a_problem_is_one_line_per_problem_not_per_item(site_dir: Path) -> None:
+    """A sweep over site: [site.yaml, bad.yaml] listed, for each item on bad.yaml, a line 'its site
+    file ... is invalid' and each of the site's problems again under the batch file's name (2
+    problems: 6 lines); each problem is now the site file's own line, once."""
+    from optimiser.checkfiles import check_file
+
+    (site_dir / "bad.yaml").write_text(SITE.replace("employees: 50", "employees: -50"), encoding="utf-8")
+    b = write_batch(site_dir, "sites.yaml", sweep={"site": ["site.yaml", "bad.yaml"], "budget_gbp": [1e6, 2e6]})
+    got = [(p.file, p.field, p.reason) for p in check_file(b).problems]
+    assert got == [(str(site_dir / "bad.yaml"), "firms[0].employees", "must be > 0, got -50 (firm 'a')")], got
+
+
 def test_base_may_name_an_embedded_scenario(site_dir: Path) -> None:
     """siteopt run, validate and batch take an embedded scenario's name (fremont/baseline) from any
     folder, but a batch's base: fremont/baseline was 'file not found'; it is now that scenario, a

@@ -528,7 +528,9 @@ def item_problems(items: list[BatchItem], name: str) -> list[Problem]:
     problems: list[Problem] = []
     for item in items:
         _, more = check_scenario(item.scenario, name, Path(item.base_path).resolve())
-        problems.extend(Problem(name, f"item {item.index} ({item.name}): {p.field}", p.reason, p.hint) for p in more)
+        # a problem of another file (the item's site file) is that file's own line, once for every item
+        problems.extend(Problem(name, f"item {item.index} ({item.name}): {p.field}", p.reason, p.hint) if p.file == name
+                        else p for p in more if p not in problems)
     return problems
 
 
