@@ -90,6 +90,8 @@ class Knapsack:
         self.groups = [np.nonzero(group_of == g)[0] for g in range(len(lo))]
         self.lo, self.hi = lo, hi
         self._nothing = (np.zeros(1, dtype=np.int64), np.zeros(1))  # no group yet: 0 at 0 units
+        self._state: tuple[bytes, bytes] | None = None  # the closed and forced-open decisions of _prep
+        self._prep: dict[int, tuple] = {}  # each group's _prepared at that state
 
     def copy(self) -> Knapsack:
         """The same knapsack with its own closed and forced-open decisions (a branch's child:
@@ -97,9 +99,28 @@ class Knapsack:
         out = copy.copy(self)
         out.closed = self.closed.copy()
         out.forced_open = self.forced_open.copy()
+        out._state, out._prep = None, {}
         return out
 
     # -------------------------------------------------------------- one group
+    def _prepared(self, g: int) -> tuple:
+        """Group ``g``'s part that depends only on the closed and forced-open decisions (cached
+        per state of both, see :meth:`solve`): (forced, its price classes (ids ascending) and
+        their units, k0, x0, whether the forced ones alone break the count cap or the budget)."""
+        ids = self.groups[g]
+        lo, hi = self.lo[g], self.hi[g]
+        ids = ids[~self.closed[ids]]
+        forced = ids[self.forced_open[ids]]
+        ids = ids[~self.forced_open[ids] & (self.units[ids] <= self.cap)]  # dearer than the budget: never
+        kcap = hi if hi is not None else lo
+        uu = self.units[ids]
+        prices = np.unique(uu)
+        classes = [ids[uu == u] for u in prices]
+        k0 = min(forced.size, kcap) if hi is None else forced.size
+        x0 = int(self.units[forced].sum())
+        broken = (hi is not None and forced.size > hi) or x0 > self.cap
+        return forced, classes, prices.tolist(), k0, x0, broken
+
     def _group_table(self, g: int, v: np.ndarray):
         """(F, items, srcs, forced, chain) of group ``g``: F[k, x] is the least value of k items
         (the last row: k or more when the group has no upper count) costing exactly x units; the
@@ -107,67 +128,67 @@ class Knapsack:
         item ``items[j]`` was taken to reach (k, x), or -1. When the items have one price (or
         there are none), ``chain`` instead lists the states (rows k, costs x ascending, values),
         and F and srcs are ``None``."""
-        ids = self.groups[g]
+        state = (self.closed.tobytes(), self.forced_open.tobytes())
+        if self._state != state:
+            self._state, self._prep = state, {}
+        prep = self._prep.get(g)
+        if prep is None:
+            prep = self._prep[g] = self._prepared(g)
+        forced, classes, prices, k0, x0, broken = prep
         lo, hi = self.lo[g], self.hi[g]
-        ids = ids[~self.closed[ids]]
-        forced = ids[self.forced_open[ids]]
-        ids = ids[~self.forced_open[ids] & (self.units[ids] <= self.cap)]  # dearer than the budget: never
         kcap = hi if hi is not None else lo
-        keep = []
-        uu = self.units[ids]
-        for u in np.unique(uu):
-            cls = ids[uu == u]
-            cls = cls[np.argsort(v[cls], kind="stable")]
-            m = min(cls.size, hi) if hi is not None else min(cls.size, int((v[cls] < 0).sum()) + lo)
-            keep.append(cls[:m])
-        items = np.concatenate(keep) if keep else np.zeros(0, dtype=np.int64)
+        keep, kept_units, kept_vals = [], [], []
+        for u, cls in zip(prices, classes):
+            vc = v[cls]
+            order = np.argsort(vc, kind="stable")
+            m = min(cls.size, hi) if hi is not None else min(cls.size, int((vc < 0).sum()) + lo)
+            keep.append(cls[order[:m]])
+            if m:
+                kept_units.append(u)
+                kept_vals.append(vc[order[:m]])
+        items = (keep[0] if len(keep) == 1 else np.concatenate(keep)) if keep else np.zeros(0, dtype=np.int64)
         X = self.cap
         self.ops += 1
-        k0 = min(forced.size, kcap) if hi is None else forced.size
-        x0 = int(self.units[forced].sum())
-        if (hi is not None and forced.size > hi) or x0 > X:
+        if broken:
             return None, items, [], forced, (np.zeros(0, dtype=np.int64),) * 2 + (np.zeros(0),)
         f0 = float(v[forced].sum())
         if not items.size:  # only the forced decisions: one state
             return None, items, None, forced, (np.array([k0]), np.array([x0]), np.array([f0]))
-        unit = int(self.units[items[0]])
-        if unit > 0 and (self.units[items] == unit).all():
+        if len(kept_units) == 1 and kept_units[0] > 0:
             # one price (real sites: one per crossing or facility type): the best j items are the
-            # j first (sorted by value), so the states are a chain, without a table per item
-            chain = np.cumsum(np.concatenate([[f0], v[items].astype(float)]))
-            j = np.arange(items.size + 1)
-            x = x0 + j * unit
-            k = k0 + j
-            ok = x <= X
+            # j first (sorted by value), so the states are a chain, without a table per item;
+            # the states within the budget (and the upper count) are its first jm + 1
+            unit = kept_units[0]
+            jm = min(items.size, (X - x0) // unit)
             if hi is not None:
-                ok &= k <= kcap
-            return None, items, None, forced, (np.minimum(k[ok], kcap), x[ok], chain[ok])
+                jm = min(jm, kcap - k0)
+            chain = np.cumsum(np.concatenate([[f0], kept_vals[0][:jm].astype(float)]))
+            j = np.arange(jm + 1)
+            return None, items, None, forced, (np.minimum(k0 + j, kcap), x0 + j * unit, chain)
         F = np.full((kcap + 1, X + 1), _INF)
         F[k0, x0] = f0
-        srcs = []
+        # every item's sources at once; each item's update in place (its candidates are read
+        # before: the same floats as a new table per item)
+        srcs = np.full((items.size, kcap + 1, X + 1), -1, dtype=np.int16)
         rows = np.arange(kcap, dtype=np.int16)[:, None]
         self.ops += items.size
-        for i in items:
-            c, val = int(self.units[i]), float(v[i])
-            new = F.copy()
-            src = np.full(F.shape, -1, dtype=np.int16)
+        for i, c, val in zip(range(items.size), self.units[items].tolist(), v[items].astype(float).tolist()):
+            src = srcs[i]
+            top = F[kcap, : X + 1 - c] + val if hi is None else None
             # count k -> k + 1, every k below the cap at once (each cell has one candidate)
             if kcap > 0:
                 cand = F[:kcap, : X + 1 - c] + val
-                tgt = new[1:, c:]
+                tgt = F[1:, c:]
                 better = cand < tgt
-                tgt[better] = cand[better]
-                src[1:, c:][better] = np.broadcast_to(rows, better.shape)[better]
+                np.copyto(tgt, cand, where=better)
+                np.copyto(src[1:, c:], rows, where=better)
             # "the cap or more" stays there (no upper count), after k = cap - 1 reached it
-            if hi is None:
-                cand = F[kcap, : X + 1 - c] + val
-                tgt = new[kcap, c:]
-                better = cand < tgt
-                tgt[better] = cand[better]
-                src[kcap, c:][better] = kcap
-            F = new
-            srcs.append(src)
-        return F, items, srcs, forced, None
+            if top is not None:
+                tgt = F[kcap, c:]
+                better = top < tgt
+                np.copyto(tgt, top, where=better)
+                np.copyto(src[kcap, c:], kcap, where=better)
+        return F, items, list(srcs), forced, None
 
     def _valid_min(self, g: int, table, shift: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Group ``g``'s least value per reachable cost over counts k with k + shift in its
@@ -201,17 +222,24 @@ class Knapsack:
         X = self.cap
         n = xa.size * xb.size
         self.ops += 1
+        if b is self._nothing:  # 0 at 0 units: a itself (its costs ascending, distinct, within the budget)
+            return (xa, va + 0.0), xa
         if n <= CONV_MAX_PAIRS:
             x = (xa[:, None] + xb[None, :]).ravel()
             val = (va[:, None] + vb[None, :]).ravel()
-            x1 = np.repeat(xa, xb.size)
-            ok = x <= X
-            x, val, x1 = x[ok], val[ok], x1[ok]
-            order = np.lexsort((x1, val, x))
-            x, val, x1 = x[order], val[order], x1[order]
-            first = np.ones(x.size, dtype=bool)
-            first[1:] = x[1:] != x[:-1]
-            return (x[first], val[first]), x1[first]
+            sel = np.flatnonzero(x <= X)
+            if not sel.size:
+                return (x[:0], val[:0]), xa[:0]
+            x, val = x[sel], val[sel]
+            # by cost, then value, then units from a: the pairs come with a's costs ascending
+            # (distinct), and the sort is stable
+            order = np.lexsort((val, x))
+            xs = x[order]
+            first = np.empty(xs.size, dtype=bool)
+            first[0] = True
+            np.not_equal(xs[1:], xs[:-1], out=first[1:])
+            pick = order[first]
+            return (xs[first], val[pick]), xa[sel[pick] // xb.size]
         da, db = np.full(X + 1, _INF), np.full(X + 1, _INF)
         da[xa], db[xb] = va, vb
         out = np.full(X + 1, _INF)
