@@ -38,7 +38,14 @@ LAGRANGIAN_UNITS_PER_S = 1.67e8
 active incidences, clients, decisions and set-up per iteration) per nominal second: CPU
 seconds of ``benchmarks/joint``'s relaxations measured at 100, 200 and 500 firms (1,000
 iterations each; 6 ns per unit within 25 %). Turns the time shares above into a work limit,
-so the bound is the same on an idle and a loaded machine."""
+so the bound is the same on an idle and a loaded machine. Re-measured in session 27 after the
+knapsack's group tables and convolutions were made faster with the same iterates (the same
+multipliers, bounds, layouts and closures, hashed per evaluation): CPU of the evaluations and
+steps before / after, interleaved at load 7-12, was 1.07, 1.22, 1.20 and 1.27 times on realsites
+rs005, rs016, rs018 and rs028 (10 s limit) and 1.15 (rs016) and 1.16 (rs006) at 60 s, but 1.01
+and 0.97 on benchmarks/joint's 200 and 500 firms (30 s limit), whose iterations are passes over
+0.4-1.5M active incidences that the change leaves as they were (their knapsack: 1.27 and 1.32
+times). The smaller ratio, with a margin, is 1: the rate is unchanged."""
 
 LAGRANGIAN_MIN_SAFETY_SHARE = 0.5
 """The first Lagrangian round's wall-clock safety net ends at least this share of the run's
