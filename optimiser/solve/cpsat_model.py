@@ -16,6 +16,7 @@ from optimiser.model.cover_cuts import barrier_cover_cuts
 from optimiser.model.problem import Problem
 from optimiser.runclock import MAX_WIDENING, load_per_cpu
 from optimiser.solve.cpsat_api import cp_model
+from optimiser.solve.cpsat_rows import RowWriter
 from optimiser.solve.heuristic import HintValues
 from optimiser.solve.site_chains import Route, add_site_chains, split_clients
 
@@ -89,19 +90,35 @@ class ProblemTerms:
         group_literals: ``{constraint group: enforcement literal}`` (with ``enforce_groups``).
         tvars, tcoefs: the objective's variables and integer coefficients.
         constant: the objective's constant; the objective is ``constant + sum(tcoefs * tvars)``.
+        tindex: the proto indices of ``tvars``.
     """
 
     def __init__(self, options: list[cp_model.IntVar], group_literals: dict[str, cp_model.IntVar],
-                 tvars: list[cp_model.IntVar], tcoefs: list[int], constant: int) -> None:
+                 tvars: list[cp_model.IntVar], tcoefs: list[int], constant: int, tindex: list[int]) -> None:
         self.options = options
         self.group_literals = group_literals
         self.tvars = tvars
         self.tcoefs = tcoefs
         self.constant = constant
+        self.tindex = tindex
 
     def objective(self) -> cp_model.LinearExpr:
         """The problem's objective as a linear expression."""
         return cp_model.LinearExpr.weighted_sum(self.tvars, self.tcoefs) + self.constant
+
+    def minimize(self, m: cp_model.CpModel) -> None:
+        """Set ``m``'s objective (empty so far) to minimise :meth:`objective`, written into the proto
+        as ``m.minimize(self.objective())`` writes it (terms by variable index, repeated ones
+        merged, zero coefficients dropped), without a Python object per term."""
+        merged: dict[int, int] = {}
+        for v, c in zip(self.tindex, self.tcoefs):
+            merged[v] = merged.get(v, 0) + int(c)
+        terms = sorted((v, c) for v, c in merged.items() if c != 0)
+        obj = m.proto.objective
+        obj.vars.extend([v for v, _ in terms])
+        obj.scaling_factor = 1.0
+        obj.offset = int(self.constant)
+        obj.coeffs.extend([c for _, c in terms])
 
 
 def add_problem(m: cp_model.CpModel, problem: Problem, x: list[cp_model.IntVar], *, enforce_groups: bool = False,
@@ -131,22 +148,25 @@ def add_problem(m: cp_model.CpModel, problem: Problem, x: list[cp_model.IntVar],
     Raises:
         TimeLimitError: ``deadline`` passed while adding the radius levels.
     """
-    LE = cp_model.LinearExpr
-    opt = list(x)
+    rows = RowWriter(m)
+    opt_i = [v.index for v in x]
     for j in range(len(x), len(problem.options)):
-        w = m.new_bool_var(f"{prefix}w{j}")
-        m.add_bool_and([x[d] for d in problem.options[j]]).only_enforce_if(w)
-        opt.append(w)
+        w = rows.bool_var(f"{prefix}w{j}")
+        rows.bool_and([opt_i[d] for d in problem.options[j]], w)
+        opt_i.append(w)
+    rows.flush()
+    opt = list(x) + [rows.var(i) for i in opt_i[len(x):]]
     lits = _add_constraints(m, problem, opt, enforce_groups)
-    tvars: list[cp_model.IntVar] = []
+    rows.next_index = len(m.proto.variables)  # the group literals
+    tvars: list[int] = []
     tcoefs: list[int] = []
-    prev: cp_model.IntVar | None = None
+    prev = -1
     hint_vars: list[int] = []
     hint_vals: list[int] = []
     hu: list[int] = []
     if hint is not None:
         first = 0 if hint_decisions else len(x)
-        hint_vars += [v.index for v in opt[first:]]
+        hint_vars += opt_i[first:]
         hint_vals += [int(v) for v in hint.open_options.tolist()[first:]]
         hu = [int(v) for v in hint.level_u.tolist()]
     split = split_clients(problem) if site_chains else []
@@ -155,7 +175,7 @@ def add_problem(m: cp_model.CpModel, problem: Problem, x: list[cp_model.IntVar],
     for cut in barrier_cover_cuts(problem, skip) if cover_cuts else ():
         covers.setdefault((cut.client, cut.level), []).append(cut.decisions)
     t_levels, n_levels = time.perf_counter(), problem.n_levels() if deadline is not None else 0
-    levels = _LevelVars(m, prefix)
+    levels = _LevelVars(rows, prefix)
     # u + sum(options at the level) >= previous u (1 at the first level), once per u
     for j, (k, lev, step, opts) in enumerate(problem.level_terms()):
         if k in skip:
@@ -164,41 +184,43 @@ def add_problem(m: cp_model.CpModel, problem: Problem, x: list[cp_model.IntVar],
             _check_build(deadline, t_levels, j, n_levels)
         u, new = levels.level(k, lev, opts, step)
         if new:
-            if lev == 0 or prev is None:
-                m.add(LE.sum([u] + [opt[o] for o in opts]) >= 1)
+            if lev == 0 or prev < 0:
+                rows.at_least_one_sum([u] + [opt_i[o] for o in opts])
             else:
-                m.add(LE.weighted_sum([u, prev] + [opt[o] for o in opts], [1, -1] + [1] * len(opts)) >= 0)
+                rows.chain(u, prev, [opt_i[o] for o in opts])
             if hint is not None:
-                hint_vars.append(u.index)
+                hint_vars.append(u)
                 hint_vals.append(hu[j])
-        for decs in covers.get((k, lev), ()):
-            if levels.first_cover(u, decs):
-                m.add(LE.sum([u] + [x[d] for d in decs]) >= 1)
+        if covers:
+            for decs in covers.get((k, lev), ()):
+                if levels.first_cover(u, decs):
+                    rows.at_least_one_sum([u] + [opt_i[d] for d in decs])
         prev = u
     for u, c in levels.terms():
         if c > 0:
             tvars.append(u)
             tcoefs.append(c)
     for j, p in enumerate(problem.penalties):
-        unc = m.new_bool_var(f"{prefix}p[{p.key}]")
-        m.add_bool_or([unc] + [opt[o] for o in p.options])
+        unc = rows.bool_var(f"{prefix}p[{p.key}]")
+        rows.bool_or([unc] + [opt_i[o] for o in p.options])
         tvars.append(unc)
         tcoefs.append(p.weight)
         if hint is not None:
-            hint_vars.append(unc.index)
+            hint_vars.append(unc)
             hint_vals.append(int(hint.uncovered[j]))
     if split:
         chosen = None if hint is None else {int(i) for i in hint.x.nonzero()[0]}
-        chains = add_site_chains(m, problem, split, x, _route_literals(m, problem, opt, chosen, prefix, hint_vars, hint_vals),
-                                 chosen)
+        chains = add_site_chains(rows, problem, split, opt_i,
+                                 _route_literals(rows, problem, opt_i, chosen, prefix, hint_vars, hint_vals), chosen)
         tvars += chains.tvars
         tcoefs += chains.tcoefs
         hint_vars += chains.hint_vars
         hint_vals += chains.hint_vals
+    rows.flush()
     if hint_vars:
         m.proto.solution_hint.vars.extend(hint_vars)
         m.proto.solution_hint.values.extend(hint_vals)
-    return ProblemTerms(opt, lits, tvars, tcoefs, problem.constant)
+    return ProblemTerms(opt, lits, [rows.var(i) for i in tvars], tcoefs, problem.constant, tindex=tvars)
 
 
 SHARE_LEVELS = True
@@ -220,40 +242,46 @@ class _LevelVars:
     wave 21): relax-first's exact models per count vector keep 3-25 % of their chain levels
     (rs016's six: 5.79 CP-SAT units to prove them all, 1.49 shared)."""
 
-    def __init__(self, m: cp_model.CpModel, prefix: str) -> None:
-        self.m = m
+    def __init__(self, rows: RowWriter, prefix: str) -> None:
+        self.rows = rows
         self.prefix = prefix
-        self.var: dict[object, cp_model.IntVar] = {}
-        self.coef: dict[int, tuple[cp_model.IntVar, int]] = {}  # u's index -> (u, summed steps), in creation order
-        self.upto: frozenset[int] = frozenset()
+        self.var: dict[object, int] = {}
+        self.coef: dict[int, int] = {}  # u's index -> summed steps, in creation order
+        self.upto: set[int] = set()
         self.covers: set[tuple[int, tuple[int, ...]]] = set()
 
-    def level(self, k: int, lev: int, opts: tuple[int, ...], step: int) -> tuple[cp_model.IntVar, bool]:
+    def level(self, k: int, lev: int, opts: tuple[int, ...], step: int) -> tuple[int, bool]:
         """Client ``k``'s level ``lev`` (levels in order, each client's from 0) with the options
-        ``opts`` new at it and objective ``step``: its ``u`` and whether that is new (its chain
-        row still to add)."""
+        ``opts`` new at it and objective ``step``: its ``u`` (a proto index) and whether that is
+        new (its chain row still to add)."""
+        key: object
         if SHARE_LEVELS:
-            self.upto = (frozenset() if lev == 0 else self.upto) | frozenset(opts)
-        key: object = self.upto if SHARE_LEVELS else (k, lev)
+            if lev == 0:
+                self.upto = set(opts)
+            else:
+                self.upto.update(opts)
+            key = frozenset(self.upto)
+        else:
+            key = (k, lev)
         u = self.var.get(key)
-        new = u is None
         if u is None:
-            u = self.m.new_bool_var(f"{self.prefix}u{k}_{lev}")
+            u = self.rows.bool_var(f"{self.prefix}u{k}_{lev}")
             self.var[key] = u
-            self.coef[u.index] = (u, 0)
-        self.coef[u.index] = (u, self.coef[u.index][1] + step)
-        return u, new
+            self.coef[u] = step
+            return u, True
+        self.coef[u] += step
+        return u, False
 
-    def first_cover(self, u: cp_model.IntVar, decisions: tuple[int, ...]) -> bool:
+    def first_cover(self, u: int, decisions: tuple[int, ...]) -> bool:
         """Whether the cover row ``u + sum(decisions) >= 1`` is new (a shared ``u`` gets it once)."""
-        key = (u.index, decisions)
+        key = (u, decisions)
         new = key not in self.covers
         self.covers.add(key)
         return new
 
-    def terms(self) -> list[tuple[cp_model.IntVar, int]]:
-        """Every ``u`` and its objective coefficient, in creation order."""
-        return list(self.coef.values())
+    def terms(self) -> list[tuple[int, int]]:
+        """Every ``u`` (proto index) and its objective coefficient, in creation order."""
+        return list(self.coef.items())
 
 
 def _check_build(deadline: float, t_levels: float, done: int, n_levels: int) -> None:
@@ -268,28 +296,29 @@ def _check_build(deadline: float, t_levels: float, done: int, n_levels: int) -> 
                              f"CP-SAT model (at radius level {done:,} of {n_levels:,})", "solve")
 
 
-def _route_literals(m: cp_model.CpModel, problem: Problem, opt: list[cp_model.IntVar], chosen: set[int] | None,
-                    prefix: str, hint_vars: list[int], hint_vals: list[int]) -> Callable[[Route], cp_model.IntVar]:
-    """The Boolean of a route (all its crossings built): the decision itself, the problem's
-    conjunction of them, or a new conjunction (hinted at ``chosen``)."""
-    made: dict[Route, cp_model.IntVar] = {}
+def _route_literals(rows: RowWriter, problem: Problem, opt: list[int], chosen: set[int] | None,
+                    prefix: str, hint_vars: list[int], hint_vals: list[int]) -> Callable[[Route], int]:
+    """The Boolean (proto index) of a route (all its crossings built): the decision itself, the
+    problem's conjunction of them, or a new conjunction (hinted at ``chosen``)."""
+    made: dict[Route, int] = {}
     n_d = len(problem.decisions)
     index = {req: i for i, req in enumerate(problem.options[n_d:], n_d)}
 
-    def literal(route: Route) -> cp_model.IntVar:
+    def literal(route: Route) -> int:
         if len(route) == 1:
             return opt[route[0]]
         o = index.get(route)
         if o is not None:
             return opt[o]
-        if route not in made:
-            v = m.new_bool_var(f"{prefix}r{len(made)}")
-            m.add_bool_and([opt[d] for d in route]).only_enforce_if(v)
+        v = made.get(route)
+        if v is None:
+            v = rows.bool_var(f"{prefix}r{len(made)}")
+            rows.bool_and([opt[d] for d in route], v)
             made[route] = v
             if chosen is not None:
-                hint_vars.append(v.index)
+                hint_vars.append(v)
                 hint_vals.append(int(all(d in chosen for d in route)))
-        return made[route]
+        return v
 
     return literal
 
@@ -328,7 +357,7 @@ def build_model(problem: Problem, *, enforce_groups: bool = False, objective: bo
             if cut.hi is not None:
                 m.add(cp_model.LinearExpr.weighted_sum([x[i] for i, _ in cut.terms], [c for _, c in cut.terms]) <= cut.hi)
     if objective:
-        m.minimize(terms.objective())
+        terms.minimize(m)
     return CpModelParts(m, x, terms.options, terms.group_literals)
 
 

@@ -28,7 +28,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from optimiser.model.problem import Client, Problem
-from optimiser.solve.cpsat_api import cp_model
+from optimiser.solve.cpsat_rows import RowWriter
 
 logger = logging.getLogger(__name__)
 
@@ -78,16 +78,22 @@ def _site_and_route(problem: Problem, option: int) -> tuple[int | None, Route] |
     return (sites[0] if sites else None), tuple(d for d in req if problem.decisions[d].kind == "crossing")
 
 
-def split_client(problem: Problem, index: int) -> SplitClient | None:
+def split_client(problem: Problem, index: int,
+                 memo: dict[int, tuple[int | None, Route] | None] | None = None) -> SplitClient | None:
     """The client split by site, or ``None`` when it cannot be (an option needs two sites, no
-    option needs a site: a firm pair) or gains nothing (a single site)."""
+    option needs a site: a firm pair) or gains nothing (a single site). ``memo``: the options'
+    sites and routes found so far (shared by the clients of one problem)."""
     cl: Client = problem.clients[index]
     if not cl.levels:
         return None
+    memo = {} if memo is None else memo
     by_site: dict[int | None, list[tuple[int, Route]]] = {}
     for length, opts in zip(cl.levels, cl.level_options):
         for o in opts:
-            sr = _site_and_route(problem, o)
+            if o in memo:
+                sr = memo[o]
+            else:
+                sr = memo[o] = _site_and_route(problem, o)
             if sr is None:
                 return None
             by_site.setdefault(sr[0], []).append((length, sr[1]))
@@ -113,10 +119,11 @@ def split_client(problem: Problem, index: int) -> SplitClient | None:
 def split_clients(problem: Problem) -> list[SplitClient]:
     """Every client of ``problem`` that is split by site (:func:`split_client`)."""
     out = []
+    memo: dict[int, tuple[int | None, Route] | None] = {}
     for k, cl in enumerate(problem.clients):
         if cl.kind == "pair":
             continue
-        sc = split_client(problem, k)
+        sc = split_client(problem, k, memo)
         if sc is not None:
             out.append(sc)
     return out
@@ -143,54 +150,53 @@ class ChainTerms:
     """What the split clients add to the objective.
 
     Attributes:
-        tvars, tcoefs: objective variables and integer coefficients (the objective's constant
+        tvars, tcoefs: objective variables (proto indices) and integer coefficients (the objective's constant
             is unchanged: each split client's first level is subtracted from its terms).
         hint_vars, hint_vals: hint values of the new variables (when a layout is given).
     """
 
-    tvars: list[cp_model.IntVar]
+    tvars: list[int]
     tcoefs: list[int]
     hint_vars: list[int]
     hint_vals: list[int]
 
 
-def add_site_chains(m: cp_model.CpModel, problem: Problem, split: list[SplitClient], x: list[cp_model.IntVar],
-                    route_literal: Callable[[Route], cp_model.IntVar], chosen: set[int] | None) -> ChainTerms:
-    """Add the split clients' assignment and chains to a CP-SAT model ``m``.
+def add_site_chains(rows: RowWriter, problem: Problem, split: list[SplitClient], x: list[int],
+                    route_literal: Callable[[Route], int], chosen: set[int] | None) -> ChainTerms:
+    """Add the split clients' assignment and chains to a CP-SAT model (through its ``rows``).
 
     Args:
-        m: the ``CpModel``.
+        rows: the model's :class:`~optimiser.solve.cpsat_rows.RowWriter`.
         problem: the problem.
         split: its split clients (:func:`split_clients`).
-        x: one Boolean per decision.
-        route_literal: the Boolean of a route (all its crossings built; never called with ``()``).
+        x: one Boolean (proto index) per decision.
+        route_literal: the Boolean (proto index) of a route (all its crossings built; never called with ``()``).
         chosen: a feasible layout to hint (decision ids), or ``None``.
 
     Returns:
-        The objective terms and the hint (:class:`ChainTerms`).
+        The objective terms (proto indices) and the hint (:class:`ChainTerms`).
     """
-    LE = cp_model.LinearExpr
     out = ChainTerms([], [], [], [])
     for sc in split:
         cl = problem.clients[sc.index]
         w, first = cl.weight, cl.levels[0]
         assign = None if chosen is None else client_assignment(problem, sc, chosen)
-        z_top = m.new_bool_var(f"zt{sc.index}")
+        z_top = rows.bool_var(f"zt{sc.index}")
         zs = [z_top]
         if sc.top > first:
             out.tvars.append(z_top)
             out.tcoefs.append(w * (sc.top - first))
         for j, ch in enumerate(sc.chains):
-            z = m.new_bool_var(f"z{sc.index}_{j}")
+            z = rows.bool_var(f"z{sc.index}_{j}")
             zs.append(z)
             if ch.site is not None:
-                m.add_implication(z, x[ch.site])
+                rows.implication(z, x[ch.site])
             if ch.levels[0] > first:
                 out.tvars.append(z)
                 out.tcoefs.append(w * (ch.levels[0] - first))
             on = assign is not None and assign[0] == j
             if assign is not None:
-                out.hint_vars.append(z.index)
+                out.hint_vars.append(z)
                 out.hint_vals.append(int(on))
             prev = z
             for k, (length, routes) in enumerate(zip(ch.levels, ch.routes)):
@@ -199,17 +205,16 @@ def add_site_chains(m: cp_model.CpModel, problem: Problem, split: list[SplitClie
                 nxt = ch.levels[k + 1] if k + 1 < len(ch.levels) else sc.top
                 if nxt <= length:
                     break
-                u = m.new_bool_var(f"v{sc.index}_{j}_{k}")
-                lits = [route_literal(r) for r in routes]
-                m.add(LE.weighted_sum([u, prev] + lits, [1, -1] + [1] * len(lits)) >= 0)
+                u = rows.bool_var(f"v{sc.index}_{j}_{k}")
+                rows.chain(u, prev, [route_literal(r) for r in routes])
                 out.tvars.append(u)
                 out.tcoefs.append(w * (nxt - length))
                 if assign is not None:
-                    out.hint_vars.append(u.index)
+                    out.hint_vars.append(u)
                     out.hint_vals.append(int(on and length < assign[1]))
                 prev = u
-        m.add_exactly_one(zs)
+        rows.exactly_one(zs)
         if assign is not None:
-            out.hint_vars.append(z_top.index)
+            out.hint_vars.append(z_top)
             out.hint_vals.append(int(assign[0] is None))
     return out
