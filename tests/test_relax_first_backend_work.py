@@ -50,7 +50,7 @@ def test_a_backend_call_is_charged_its_set_up_and_searches_the_rest(district):
     r = _runner(p, q, ev, rec, 30.0)
     before = r.work_s
     res = r.backend_solve(p, 2.0, "probe")
-    setup = p.n_levels() * rf.BACKEND_SETUP_SECONDS_PER_LEVEL + len(r.problem.options) * rf.BACKEND_SETUP_SECONDS_PER_OPTION
+    setup = p.n_levels() * rf.BACKEND_SETUP_SECONDS_PER_LEVEL
     # the search gets the rest, as BACKEND_UNITS_PER_S deterministic units per second
     rate = rf.BACKEND_UNITS_PER_S / cpsat_model.DETERMINISTIC_PER_SECOND
     assert rec.calls == [(p.n_levels(), pytest.approx((2.0 - setup) * rate))]
@@ -70,7 +70,7 @@ def test_an_eager_lp_call_gets_lp_eager_and_its_own_unit_rate(district):
     r = _runner(p, q, ev, rec, 30.0)
     before = r.work_s
     res = r.backend_solve(p, 2.0, "probe", eager_lp=True)
-    setup = p.n_levels() * rf.BACKEND_SETUP_SECONDS_PER_LEVEL + len(r.problem.options) * rf.BACKEND_SETUP_SECONDS_PER_OPTION
+    setup = p.n_levels() * rf.BACKEND_SETUP_SECONDS_PER_LEVEL
     rate = rf.EXACT_EAGER_UNITS_PER_S / cpsat_model.DETERMINISTIC_PER_SECOND
     assert rec.calls == [(p.n_levels(), pytest.approx((2.0 - setup) * rate))] and rec.searches == ["lp-eager"]
     det = res.stats["deterministic_time"]
@@ -111,7 +111,7 @@ def test_affords_needs_the_set_up_and_a_minimum_search(district):
     p, q, ev = district
     r = _runner(p, q, ev, backend_module("cpsat"), 10.0)
     levels = 100_000
-    setup = levels * rf.BACKEND_SETUP_SECONDS_PER_LEVEL + len(r.problem.options) * rf.BACKEND_SETUP_SECONDS_PER_OPTION
+    setup = levels * rf.BACKEND_SETUP_SECONDS_PER_LEVEL
     least = setup + rf.BACKEND_MIN_SEARCH_SHARE * 10.0
     assert r.affords(levels, least + 1e-9) and not r.affords(levels, least - 1e-3)
 

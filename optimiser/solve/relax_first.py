@@ -7,8 +7,9 @@ next and for how long reads that budget, never the clock, so the answer is the s
 and a loaded machine. The wall clock (``WALL_CLOCK_SAFETY_FACTOR`` times the limit, or
 ``wall_limit_s``) is only a safety net; the result's ``stopped_by`` says "wall_clock" when it
 bound any phase, else "work_limit".
-A backend call is charged its set-up besides its search (the model's build and CP-SAT's LP, outside its units:
-``BACKEND_SETUP_SECONDS_PER_LEVEL``, ``_PER_OPTION``); a phase whose budget leaves no minimum search is skipped.
+A backend call is charged its set-up besides its search (building the model, CP-SAT's LP:
+``BACKEND_SETUP_SECONDS_PER_LEVEL``, which CP-SAT's deterministic time leaves out), and a
+backend phase whose budget does not cover its set-up and a minimum search is skipped.
 
 1. An incumbent: the greedy layout (:func:`~optimiser.solve.heuristic.greedy_search`), its sites re-chosen by
    :func:`~optimiser.solve.heuristic.improve_sites`, then its crossings exchanged one for one
@@ -83,7 +84,6 @@ from optimiser.solve.registry import Backend
 from optimiser.solve.relax_first_settings import (
     BACKEND_MIN_SEARCH_SHARE,
     BACKEND_SETUP_SECONDS_PER_LEVEL,
-    BACKEND_SETUP_SECONDS_PER_OPTION,
     BACKEND_UNITS_PER_S,
     EXACT_BY_VECTOR,
     EXACT_EAGER_UNITS_PER_S,
@@ -230,8 +230,8 @@ class RelaxFirst:
             self.safety_net_bound = True
 
     def backend_cost(self, levels: int) -> float:
-        """Nominal seconds charged for a backend call's set-up on ``levels`` radius levels (and the problem's options)."""
-        return levels * BACKEND_SETUP_SECONDS_PER_LEVEL + len(self.problem.options) * BACKEND_SETUP_SECONDS_PER_OPTION
+        """Nominal seconds charged for a backend call's set-up on ``levels`` radius levels."""
+        return levels * BACKEND_SETUP_SECONDS_PER_LEVEL
 
     def affords(self, levels: int, budget_s: float) -> bool:
         """Whether a backend phase of ``budget_s`` nominal seconds on ``levels`` radius levels

@@ -133,29 +133,13 @@ rs015 372k incidences 5.9 ms (1.6e-8 per incidence), rs006 491k 6.1 ms, rs005 67
 objective evaluations are charged as layouts evaluated (``OFFER_INCIDENCES_PER_S``: 0.8-2.3 ms
 measured, 1.2-2.2 ms charged)."""
 
-BACKEND_SETUP_SECONDS_PER_LEVEL = 2e-5
+BACKEND_SETUP_SECONDS_PER_LEVEL = 4e-5
 """Work charged for a backend call besides its search, nominal seconds per radius level of the
-problem it gets (and ``BACKEND_SETUP_SECONDS_PER_OPTION`` per option of the run's problem):
-building the model and CP-SAT's loading and LP construction, none of which CP-SAT's
-deterministic time counts. Every option (a conjunction: a variable and a row) is built whether
-its decisions are fixed or not, so a model's size is about its options plus its levels (the
-site chains and the shared levels, :class:`~optimiser.solve.cpsat_model._LevelVars`, keep most
-levels' variables). Measured (session 27) in CPU seconds on the 31 exact models relax-first
-built in 60 s runs of benchmarks/realsites rs005, rs006, rs016, rs018, rs023, rs028 (per count
-vector and whole reduced; 689-80k levels, 17k-45k options), the build
-(:mod:`optimiser.solve.cpsat_rows`) and CP-SAT's "lp-eager" load to 0.02 units less those units,
-at load 3.7-4.4 on 2 cores: 0.25-1.95 s; least squares 1.6e-5 per level and 1.1e-5 per option
-(largest error 28 %), against 34 % by the built size (variables and rows, 9.0e-6 each) and 47 %
-by the levels alone (1.66e-5 per level plus 0.27 s); charged 1.25 times the fit. By the levels
-alone at 4e-5 (before) the charge was 0.06-2.0 times that CPU: rs006's vectors of 689-9k
-levels over its 36k options were charged 0.03-0.37 s for 0.5-0.63 s, rs016's six 6.86 s for
-4.0 s. Before, measured on rs005 (50 firms, the API build): 99k levels, 3.5 s with no search
-and 4.8 s before the search's first units count; uncharged, a 10 s limit took 24 s of CPU in
-three calls."""
-
-BACKEND_SETUP_SECONDS_PER_OPTION = 1.4e-5
-"""Work charged for a backend call's set-up per option of the run's problem (its conjunctions'
-variables and rows; with ``BACKEND_SETUP_SECONDS_PER_LEVEL``, whose docstring has the figures)."""
+problem it gets: building the model and CP-SAT's loading, symmetry detection and LP
+construction, none of which CP-SAT's deterministic time counts. Measured in CPU seconds on
+benchmarks/realsites rs005 (50 firms): 99k levels, 3.5 s with no search and 4.8 s before the
+search's first units count; 161k levels 5.4 s, 96k levels 2.7 s with no search (2.8-3.5e-5 s
+per level, LP construction besides). Uncharged, a 10 s limit took 24 s of CPU in three calls."""
 
 BACKEND_UNITS_PER_S = 0.15
 """CP-SAT's deterministic units per nominal second of a relax-first backend search (the direct
