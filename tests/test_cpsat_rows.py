@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import pytest
 
+from optimiser.inputs import read_scenario
 from optimiser.model.budget_cuts import budget_count_cuts
 from optimiser.model.cover_cuts import barrier_cover_cuts
 from optimiser.model.problem import Problem
 from optimiser.pipeline import prepare
 from optimiser.solve.cpsat_api import cp_model
-from optimiser.solve.cpsat_model import build_model
+from optimiser.solve.cpsat_model import build_model, read_conjunctions
 from optimiser.solve.cpsat_rows import RowWriter
 from optimiser.solve.heuristic import greedy_layout, hint_values
 from optimiser.solve.site_chains import client_assignment, split_clients
@@ -112,15 +113,21 @@ def _reference_chains(m, problem, split, x, opt, chosen, hint_vars, hint_vals):
     return terms
 
 
-def _reference_model(problem: Problem, hint=None, site_chains=False, cover_cuts=False, budget_cuts=False):
-    """The model the ``CpModel`` API built (without ``enforce_groups``)."""
+def _reference_model(problem: Problem, hint=None, site_chains=False, cover_cuts=False, budget_cuts=False,
+                     all_conjunctions=False):
+    """The model the ``CpModel`` API built (without ``enforce_groups``): with the conjunctions the
+    model reads (``read_conjunctions``), or with every conjunction (``all_conjunctions``, as before
+    wave 27)."""
     m = cp_model.CpModel()
     x = [m.new_bool_var(f"x{i}") for i in range(len(problem.decisions))]
-    opt = list(x)
-    for j in range(len(x), len(problem.options)):
+    opt = dict(enumerate(x))
+    split = split_clients(problem) if site_chains else []
+    skip = {sc.index for sc in split}
+    read = range(len(x), len(problem.options)) if all_conjunctions else read_conjunctions(problem, skip, split)
+    for j in read:
         w = m.new_bool_var(f"w{j}")
         m.add_bool_and([x[d] for d in problem.options[j]]).only_enforce_if(w)
-        opt.append(w)
+        opt[j] = w
     for con in problem.constraints:
         expr = LE.weighted_sum([opt[o] for o, _ in con.terms], [c for _, c in con.terms])
         if con.lo is not None:
@@ -131,11 +138,9 @@ def _reference_model(problem: Problem, hint=None, site_chains=False, cover_cuts=
     hint_vals: list[int] = []
     hu: list[int] = []
     if hint is not None:
-        hint_vars += [v.index for v in opt]
-        hint_vals += [int(v) for v in hint.open_options.tolist()]
+        hint_vars += [v.index for v in opt.values()]
+        hint_vals += [int(hint.open_options[o]) for o in opt]
         hu = [int(v) for v in hint.level_u.tolist()]
-    split = split_clients(problem) if site_chains else []
-    skip = {sc.index for sc in split}
     covers: dict = {}
     for cut in barrier_cover_cuts(problem, skip) if cover_cuts else ():
         covers.setdefault((cut.client, cut.level), []).append(cut.decisions)
@@ -185,7 +190,6 @@ def test_zoo_cases_build_the_api_models_proto_hinted_or_not(name):
 
 
 def test_the_amp_sbp_default_builds_the_api_models_proto():
-    from optimiser.inputs import read_scenario
 
     problem = prepare(read_scenario(None)).problem
     hint = hint_values(problem, greedy_layout(problem))
@@ -218,3 +222,41 @@ def test_rows_with_repeated_variables_and_zero_coefficients_are_written_in_the_a
     ref.add(LE.sum([xs[4], xs[2], xs[4]]) >= 1)
     rows.flush()
     assert str(m.proto) == str(ref.proto)
+
+
+def _optimum(model: cp_model.CpModel) -> float:
+    solver = cp_model.CpSolver()
+    solver.parameters.num_workers = 1
+    solver.parameters.random_seed = 0
+    status = solver.solve(model)
+    assert status == cp_model.OPTIMAL
+    return solver.objective_value
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_leaving_out_the_conjunctions_nothing_reads_keeps_the_optimum(seed):
+    problem = random_problem(seed)
+    for kw in ({}, {"site_chains": True}):
+        every = _reference_model(problem, all_conjunctions=True, **kw)
+        built = build_model(problem, **kw).model
+        assert _optimum(built) == _optimum(every)
+        assert len(built.proto.variables) <= len(every.proto.variables)
+
+
+def test_the_site_chains_leave_out_the_walks_to_facilities_conjunctions():
+    """With site chains the walks to facilities read route literals, not the problem's
+    site-and-crossing conjunctions: those are not built (AMP-SBP: 0 read of hundreds)."""
+    problem = prepare(read_scenario(None)).problem
+    n_d = len(problem.decisions)
+    split = split_clients(problem)
+    read = read_conjunctions(problem, {sc.index for sc in split}, split)
+    assert len(problem.options) - n_d > 0
+    assert len(read) < len(problem.options) - n_d
+    names = {v.name for v in build_model(problem, site_chains=True).model.proto.variables}
+    assert {f"w{j}" for j in read} <= names
+    assert not {f"w{j}" for j in range(n_d, len(problem.options)) if j not in set(read)} & names
+    # without the chains, the levels read every conjunction some client reaches
+    assert read_conjunctions(problem, set(), []) == sorted(
+        {o for cl in problem.clients for opts in cl.level_options for o in opts if o >= n_d}
+        | {o for p in problem.penalties for o in p.options if o >= n_d}
+        | {o for c in problem.constraints for o, _ in c.terms if o >= n_d})

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 
 from optimiser.errors import TimeLimitError
 from optimiser.model.budget_cuts import budget_count_cuts
@@ -18,7 +18,7 @@ from optimiser.runclock import MAX_WIDENING, load_per_cpu
 from optimiser.solve.cpsat_api import cp_model
 from optimiser.solve.cpsat_rows import RowWriter
 from optimiser.solve.heuristic import HintValues
-from optimiser.solve.site_chains import Route, add_site_chains, split_clients
+from optimiser.solve.site_chains import Route, SplitClient, add_site_chains, split_clients
 
 logger = logging.getLogger(__name__)
 
@@ -46,12 +46,13 @@ class CpModelParts:
     Attributes:
         model: the ``CpModel``.
         x: one Boolean per decision (``Problem.decisions`` order).
-        options: one Boolean per option (decisions first, then conjunctions).
+        options: ``{option id: Boolean}`` of every decision and of the conjunctions the model
+            reads (:func:`read_conjunctions`).
         group_literals: ``{constraint group: enforcement literal}`` when built with
             ``enforce_groups`` (else empty).
     """
 
-    def __init__(self, model: cp_model.CpModel, x: list[cp_model.IntVar], options: list[cp_model.IntVar],
+    def __init__(self, model: cp_model.CpModel, x: list[cp_model.IntVar], options: Mapping[int, cp_model.IntVar],
                  group_literals: dict[str, cp_model.IntVar]) -> None:
         self.model = model
         self.x = x
@@ -59,7 +60,7 @@ class CpModelParts:
         self.group_literals = group_literals
 
 
-def _add_constraints(m: cp_model.CpModel, problem: Problem, opt: list[cp_model.IntVar],
+def _add_constraints(m: cp_model.CpModel, problem: Problem, opt: Mapping[int, cp_model.IntVar],
                      enforce_groups: bool) -> dict[str, cp_model.IntVar]:
     """The problem's linear constraints; returns the group literals (when ``enforce_groups``)."""
     lits: dict[str, cp_model.IntVar] = {}
@@ -86,14 +87,15 @@ class ProblemTerms:
     """One problem's variables and objective terms inside a CP-SAT model.
 
     Attributes:
-        options: one Boolean per option (decisions first, then conjunctions).
+        options: ``{option id: Boolean}`` of every decision and of the conjunctions the model
+            reads (:func:`read_conjunctions`).
         group_literals: ``{constraint group: enforcement literal}`` (with ``enforce_groups``).
         tvars, tcoefs: the objective's variables and integer coefficients.
         constant: the objective's constant; the objective is ``constant + sum(tcoefs * tvars)``.
         tindex: the proto indices of ``tvars``.
     """
 
-    def __init__(self, options: list[cp_model.IntVar], group_literals: dict[str, cp_model.IntVar],
+    def __init__(self, options: Mapping[int, cp_model.IntVar], group_literals: dict[str, cp_model.IntVar],
                  tvars: list[cp_model.IntVar], tcoefs: list[int], constant: int, tindex: list[int]) -> None:
         self.options = options
         self.group_literals = group_literals
@@ -149,13 +151,16 @@ def add_problem(m: cp_model.CpModel, problem: Problem, x: list[cp_model.IntVar],
         TimeLimitError: ``deadline`` passed while adding the radius levels.
     """
     rows = RowWriter(m)
-    opt_i = [v.index for v in x]
-    for j in range(len(x), len(problem.options)):
+    split = split_clients(problem) if site_chains else []
+    skip = {sc.index for sc in split}
+    opt_i = {d: v.index for d, v in enumerate(x)}
+    read = read_conjunctions(problem, skip, split)
+    for j in read:
         w = rows.bool_var(f"{prefix}w{j}")
         rows.bool_and([opt_i[d] for d in problem.options[j]], w)
-        opt_i.append(w)
+        opt_i[j] = w
     rows.flush()
-    opt = list(x) + [rows.var(i) for i in opt_i[len(x):]]
+    opt = dict(enumerate(x)) | {j: rows.var(opt_i[j]) for j in read}
     lits = _add_constraints(m, problem, opt, enforce_groups)
     rows.next_index = len(m.proto.variables)  # the group literals
     tvars: list[int] = []
@@ -165,12 +170,11 @@ def add_problem(m: cp_model.CpModel, problem: Problem, x: list[cp_model.IntVar],
     hint_vals: list[int] = []
     hu: list[int] = []
     if hint is not None:
-        first = 0 if hint_decisions else len(x)
-        hint_vars += opt_i[first:]
-        hint_vals += [int(v) for v in hint.open_options.tolist()[first:]]
+        hinted = (list(range(len(x))) if hint_decisions else []) + read
+        hint_vars += [opt_i[o] for o in hinted]
+        open_options = hint.open_options.tolist()
+        hint_vals += [int(open_options[o]) for o in hinted]
         hu = [int(v) for v in hint.level_u.tolist()]
-    split = split_clients(problem) if site_chains else []
-    skip = {sc.index for sc in split}
     covers: dict[tuple[int, int], list[tuple[int, ...]]] = {}
     for cut in barrier_cover_cuts(problem, skip) if cover_cuts else ():
         covers.setdefault((cut.client, cut.level), []).append(cut.decisions)
@@ -221,6 +225,34 @@ def add_problem(m: cp_model.CpModel, problem: Problem, x: list[cp_model.IntVar],
         m.proto.solution_hint.vars.extend(hint_vars)
         m.proto.solution_hint.values.extend(hint_vals)
     return ProblemTerms(opt, lits, [rows.var(i) for i in tvars], tcoefs, problem.constant, tindex=tvars)
+
+
+def read_conjunctions(problem: Problem, skip: set[int], split: Sequence[SplitClient]) -> list[int]:
+    """The conjunctions (option ids past the decisions) a model of ``problem`` reads, ascending:
+    those of its constraints, penalties and radius levels (clients not in ``skip``) and those the
+    site chains of ``split`` take as route literals (every route of their chains). Only these get
+    a Boolean and its ``bool_and`` row: a conjunction nothing reads is free to be 0 whatever the
+    decisions, so leaving it out keeps every layout's objective and feasibility. Most of a
+    problem's conjunctions are the walks to facilities (a site and the crossings on the way),
+    which the site chains replace by their own route literals: rs006's count vector of 689
+    levels read 11 of its 35,964 (benchmarks/realsites README, wave 27)."""
+    n_d = len(problem.decisions)
+    read: set[int] = set()
+    for con in problem.constraints:
+        read.update(o for o, _ in con.terms)
+    for p in problem.penalties:
+        read.update(p.options)
+    for k, cl in enumerate(problem.clients):
+        if k not in skip:
+            for opts in cl.level_options:
+                read.update(opts)
+    if split:
+        index = {req: i for i, req in enumerate(problem.options[n_d:], n_d)}
+        for sc in split:
+            for ch in sc.chains:
+                for routes in ch.routes:
+                    read.update(index[r] for r in routes if len(r) > 1 and r in index)
+    return sorted(o for o in read if o >= n_d)
 
 
 SHARE_LEVELS = True
@@ -296,7 +328,7 @@ def _check_build(deadline: float, t_levels: float, done: int, n_levels: int) -> 
                              f"CP-SAT model (at radius level {done:,} of {n_levels:,})", "solve")
 
 
-def _route_literals(rows: RowWriter, problem: Problem, opt: list[int], chosen: set[int] | None,
+def _route_literals(rows: RowWriter, problem: Problem, opt: Mapping[int, int], chosen: set[int] | None,
                     prefix: str, hint_vars: list[int], hint_vals: list[int]) -> Callable[[Route], int]:
     """The Boolean (proto index) of a route (all its crossings built): the decision itself, the
     problem's conjunction of them, or a new conjunction (hinted at ``chosen``)."""

@@ -24,7 +24,7 @@ variables as the merged chain had levels, and no (site, crossing) conjunctions.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from optimiser.model.problem import Client, Problem
@@ -161,7 +161,7 @@ class ChainTerms:
     hint_vals: list[int]
 
 
-def add_site_chains(rows: RowWriter, problem: Problem, split: list[SplitClient], x: list[int],
+def add_site_chains(rows: RowWriter, problem: Problem, split: list[SplitClient], x: Mapping[int, int],
                     route_literal: Callable[[Route], int], chosen: set[int] | None) -> ChainTerms:
     """Add the split clients' assignment and chains to a CP-SAT model (through its ``rows``).
 
@@ -169,7 +169,7 @@ def add_site_chains(rows: RowWriter, problem: Problem, split: list[SplitClient],
         rows: the model's :class:`~optimiser.solve.cpsat_rows.RowWriter`.
         problem: the problem.
         split: its split clients (:func:`split_clients`).
-        x: one Boolean (proto index) per decision.
+        x: the Boolean (proto index) of every decision, by decision id.
         route_literal: the Boolean (proto index) of a route (all its crossings built; never called with ``()``).
         chosen: a feasible layout to hint (decision ids), or ``None``.
 
