@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from optimiser.model.clients import client_level_option_order, level_groups
+from optimiser.model.flat import flat_clients, flat_options
 from optimiser.model.problem import Client, ClientKey, Constraint, Problem
 
 logger = logging.getLogger(__name__)
@@ -83,7 +84,7 @@ def _rewritten(problem: Problem, info: dict[str, Any]) -> Problem:
     empty one)."""
     return replace(problem, options=list(problem.options), clients=[], constraints=list(problem.constraints),
                    penalties=list(problem.penalties), groups=dict(problem.groups), info=info,
-                   _option_index={req: i for i, req in enumerate(problem.options) if len(req) > 1})
+                   _option_index=dict(flat_options(problem).index))
 
 
 def relax_access_crossings(problem: Problem, closed: Iterable[int] = ()) -> Problem | None:
@@ -123,26 +124,37 @@ def relax_access_crossings(problem: Problem, closed: Iterable[int] = ()) -> Prob
 
 def _pairs_without_closed(problem: Problem, relaxed: np.ndarray) -> dict[int, Client]:
     """The firm-pair clients (index -> client) without their options that never open
-    (``relaxed`` -2) and without the levels that leaves empty."""
-    pairs = [k for k, c in enumerate(problem.clients) if c.kind == "pair"]
-    if not pairs:
+    (``relaxed`` -2) and without the levels that leaves empty; only those that lose an option
+    (the others stay as they are; so do their levels that lose none)."""
+    fc = flat_clients(problem)
+    if not fc.pair.any():
         return {}
-    lopts = [problem.clients[k].level_options for k in pairs]
-    per_level = np.fromiter(map(len, chain.from_iterable(lopts)), dtype=np.int64)
-    n_levels = np.fromiter(map(len, lopts), dtype=np.int64, count=len(pairs))
-    opts = np.fromiter(chain.from_iterable(chain.from_iterable(lopts)), dtype=np.int64, count=int(per_level.sum()))
+    pairs = np.nonzero(fc.pair)[0]
+    nlev, levs, per_level, opts = fc.subset(fc.pair)
     keep = relaxed[opts] != -2
+    level_of = np.repeat(np.arange(per_level.size), per_level)
+    pair_of_level = np.repeat(np.arange(pairs.size), nlev)
+    lost = np.zeros(per_level.size, dtype=bool)
+    lost[level_of[~keep]] = True
+    lose = np.zeros(pairs.size, dtype=bool)
+    lose[pair_of_level[lost | (per_level == 0)]] = True  # a level with no options goes too
+    if not lose.any():
+        return {}
     kept = opts[keep].tolist()
-    kept_per_level = np.bincount(np.repeat(np.arange(per_level.size), per_level)[keep], minlength=per_level.size)
+    kept_per_level = np.bincount(level_of[keep], minlength=per_level.size)
     offs = np.concatenate([[0], np.cumsum(kept_per_level)]).tolist()
-    first_level = np.concatenate([[0], np.cumsum(n_levels)]).tolist()
+    # the levels left of the pairs that lose an option: the same tuple where a level loses none
+    ids = np.nonzero(lose[pair_of_level] & (kept_per_level > 0))[0]
+    every = list(chain.from_iterable(problem.clients[k].level_options for k in pairs.tolist()))
+    new = [tuple(kept[offs[i]:offs[i + 1]]) if gone else every[i] for i, gone in zip(ids.tolist(), lost[ids].tolist())]
+    lengths = levs[ids].tolist()
+    cst = np.concatenate([[0], np.cumsum(np.bincount(pair_of_level[ids], minlength=pairs.size))]).tolist()
     out: dict[int, Client] = {}
-    for j, k in enumerate(pairs):
+    for j in np.nonzero(lose)[0].tolist():
+        k = int(pairs[j])
         c = problem.clients[k]
-        lo = first_level[j]
-        levels = [(lev, tuple(kept[offs[lo + i]:offs[lo + i + 1]])) for i, lev in enumerate(c.levels)
-                  if offs[lo + i + 1] > offs[lo + i]]
-        out[k] = Client(c.key, c.kind, c.weight, c.base, tuple(v for v, _ in levels), tuple(o for _, o in levels))
+        a, b = cst[j], cst[j + 1]
+        out[k] = Client(c.key, c.kind, c.weight, c.base, tuple(lengths[a:b]), tuple(new[a:b]))
     return out
 
 
@@ -151,8 +163,8 @@ def _relaxed_option_ids(problem: Problem, q: Problem, crossing: np.ndarray, shut
     two or more of them created in ``q`` in option order); -1 when it needs only crossings
     (always open); -2 when it needs a closed decision (never open)."""
     n_d, n_o = len(problem.decisions), len(problem.options)
-    lens = np.fromiter(map(len, problem.options), dtype=np.int64, count=n_o)
-    flat = np.fromiter(chain.from_iterable(problem.options), dtype=np.int64, count=int(lens.sum()))
+    fo = flat_options(problem)
+    lens, flat = fo.lens, fo.flat
     starts = np.concatenate([[0], np.cumsum(lens)[:-1]])
     cross_flat = crossing[flat]
     any_shut = np.logical_or.reduceat(shut[flat], starts) if n_o else np.zeros(0, dtype=bool)
@@ -181,17 +193,15 @@ def _relaxed_access_clients(problem: Problem, relaxed: np.ndarray) -> tuple[dict
     Returns:
         (client index -> rewritten client, whether any access option changed).
     """
-    idx = [k for k, c in enumerate(problem.clients) if c.kind != "pair" and c.levels]
-    if not idx:
+    fc = flat_clients(problem)
+    access = ~fc.pair & (fc.nlev > 0)
+    if not access.any():
         return {}, False
+    idx = np.nonzero(access)[0].tolist()
     acl = [problem.clients[k] for k in idx]
     n_c = len(acl)
-    nlev = np.fromiter((len(c.levels) for c in acl), dtype=np.int64, count=n_c)
+    nlev, levs, olen, opt = fc.subset(access)
     n_l = int(nlev.sum())
-    levs = np.fromiter(chain.from_iterable(c.levels for c in acl), dtype=np.int64, count=n_l)
-    olen = np.fromiter(map(len, chain.from_iterable(c.level_options for c in acl)), dtype=np.int64, count=n_l)
-    opt = np.fromiter(chain.from_iterable(chain.from_iterable(c.level_options for c in acl)), dtype=np.int64,
-                      count=int(olen.sum()))
     lev_client = np.repeat(np.arange(n_c), nlev)
     lev_pos = np.arange(n_l) - np.repeat(np.cumsum(nlev) - nlev, nlev)
     inc_level = np.repeat(np.arange(n_l), olen)
@@ -226,8 +236,9 @@ def _relaxed_access_clients(problem: Problem, relaxed: np.ndarray) -> tuple[dict
     return out, any_access
 
 
-_NEVER, _ALWAYS = -2, -1
-"""Fates of an option in :func:`fix_decisions` (option ids are at least 0)."""
+_NEVER, _ALWAYS, _PENDING = -2, -1, -3
+"""Fates of an option in :func:`fix_decisions` (option ids are at least 0); pending: a new
+option, given its id where the walk over the clients first meets it."""
 
 
 def fix_decisions(problem: Problem, fixed: dict[int, int]) -> Problem:
@@ -235,42 +246,89 @@ def fix_decisions(problem: Problem, fixed: dict[int, int]) -> Problem:
     every client exactly: options needing a decision fixed at 0 are dropped, decisions fixed
     at 1 are removed from conjunctions, and a client with an option that is now always open
     stops at that level (its base becomes that length). Much smaller than fixing by
-    constraints when many conjunctions involve the fixed decisions."""
+    constraints when many conjunctions involve the fixed decisions.
+
+    Worked out on the flat arrays of :mod:`optimiser.model.flat` (the same problem as the walk
+    over every client's levels, option by option: each option's fate where the walk first
+    meets it, new options numbered in that order; a client none of whose options changes is
+    kept as it is)."""
     q = _rewritten(problem, dict(problem.info))
-    # each option's fate, worked out where the walk over the clients first meets it (so new
-    # options get the same ids, in the same order, as when worked out at every meeting):
-    # _NEVER (needs a decision fixed at 0), _ALWAYS (every decision it needs fixed at 1) or
-    # its id in q
-    fate: dict[int, int] = {}
-    options = problem.options
-    for c in problem.clients:
-        levels, lopts, base = [], [], c.base
-        for lev, opts in zip(c.levels, c.level_options):
-            keep: set[int] = set()
-            always = False
-            for o in opts:
-                f = fate.get(o)
-                if f is None:
-                    req = options[o]
-                    if any(fixed.get(d) == 0 for d in req):
-                        f = _NEVER
-                    else:
-                        rest = tuple(d for d in req if d not in fixed)
-                        f = q.option_id(rest) if rest else _ALWAYS
-                    fate[o] = f
-                if f == _NEVER:
-                    continue
-                if f == _ALWAYS:
-                    always = True
-                    break
-                keep.add(f)
-            if always:
-                base = lev
-                break
-            if keep:
-                levels.append(lev)
-                lopts.append(tuple(sorted(keep)))
-        q.clients.append(Client(c.key, c.kind, c.weight, base, tuple(levels), tuple(lopts)))
+    fate = _option_fates(problem, q, fixed)
+    fc = flat_clients(problem)
+    n_c, n_l = fc.nlev.size, fc.lev.size
+    lev_client = np.repeat(np.arange(n_c), fc.nlev)
+    inc_level = np.repeat(np.arange(n_l), fc.olen)
+    inc_client = lev_client[inc_level]
+    inc_fate = fate[fc.opt]
+    # each client's first always-open incidence (the walk stops there: n_inc for none)
+    n_inc = fc.opt.size
+    first = np.full(n_c, n_inc, dtype=np.int64)
+    always = np.nonzero(inc_fate == _ALWAYS)[0]
+    np.minimum.at(first, inc_client[always], always)
+    pending = np.nonzero((inc_fate == _PENDING) & (np.arange(n_inc) <= first[inc_client]))[0]
+    if pending.size:  # new options, numbered in the order the walk first meets them
+        met = fc.opt[pending]
+        _, at = np.unique(met, return_index=True)
+        options = problem.options
+        for o in met[np.sort(at)].tolist():
+            fate[o] = q.option_id(tuple(d for d in options[o] if d not in fixed))
+        inc_fate = fate[fc.opt]
+    stops = first < n_inc
+    stop_level = np.full(n_c, n_l, dtype=np.int64)
+    stop_level[stops] = inc_level[first[stops]]
+    # kept as they are: no option changes, every level lists options in increasing order
+    same = np.ones(n_c, dtype=bool)
+    same[inc_client[inc_fate != fc.opt]] = False
+    same[lev_client[fc.olen == 0]] = False
+    step = np.nonzero((inc_level[1:] == inc_level[:-1]) & (fc.opt[1:] <= fc.opt[:-1]))[0] + 1
+    same[inc_client[step]] = False
+    keep = ~same[inc_client] & (inc_level < stop_level[inc_client]) & (inc_fate >= 0)
+    kc, kl, kf = inc_client[keep], inc_level[keep], inc_fate[keep]
+    order = client_level_option_order(kc, kl, kf)
+    lvl, lvl_opts, cst = level_groups(kc[order], kl[order], kf[order], n_c)
+    lengths = fc.lev[lvl].tolist() if lvl else []
+    bases = fc.lev[np.minimum(stop_level, max(n_l - 1, 0))].tolist() if n_l else [0] * n_c
+    keep_all, stop_list = same.tolist(), stops.tolist()
+    for k, c in enumerate(problem.clients):
+        if keep_all[k]:
+            q.clients.append(c)
+            continue
+        a, b = cst[k], cst[k + 1]
+        q.clients.append(Client(c.key, c.kind, c.weight, bases[k] if stop_list[k] else c.base,
+                                tuple(lengths[a:b]), tuple(lvl_opts[a:b])))
     q.constraints += [Constraint(f"fix:{d}", ((d, 1),), v, v, "fix") for d, v in sorted(fixed.items())]
     logger.debug("fixed %d decisions: %d options, %d clients", len(fixed), len(q.options), len(q.clients))
     return q
+
+
+def _option_fates(problem: Problem, q: Problem, fixed: dict[int, int]) -> np.ndarray:
+    """Option id -> its fate in :func:`fix_decisions`: ``_NEVER`` (needs a decision fixed at 0),
+    ``_ALWAYS`` (every decision it needs fixed at 1), its id in ``q`` (its one decision left, or
+    itself unchanged), or ``_PENDING`` (decisions fixed at 1 leave two or more, or an option
+    the index does not give back as itself: :meth:`Problem.option_id` decides)."""
+    fo = flat_options(problem)
+    n_o = fo.lens.size
+    size = max(len(problem.decisions), int(fo.flat.max(initial=-1)) + 1)
+    val = np.full(size, -1, dtype=np.int8)  # -1 free, 0 fixed at 0, 1 fixed otherwise
+    for d, v in fixed.items():
+        if 0 <= d < size:
+            val[d] = 0 if v == 0 else 1
+    mv = val[fo.flat]
+    never = np.bincount(fo.owner[mv == 0], minlength=n_o) > 0
+    free = mv == -1
+    n_rest = np.bincount(fo.owner[free], minlength=n_o)
+    fate = np.arange(n_o, dtype=np.int64)
+    last = np.zeros(n_o, dtype=np.int64)  # the one decision left, where one is
+    last[fo.owner[free]] = fo.flat[free]
+    one = n_rest == 1
+    fate[one] = last[one]
+    # an option kept whole is itself when it is sorted and the index gives it back (no equal option after it)
+    conj = fo.lens > 1
+    bad = np.zeros(n_o, dtype=bool)
+    bad[fo.owner[1:][(fo.owner[1:] == fo.owner[:-1]) & (fo.flat[1:] <= fo.flat[:-1])]] = True
+    if len(fo.index) != int(conj.sum()):
+        bad |= conj
+    fate[(n_rest >= 2) & ((n_rest < fo.lens) | bad)] = _PENDING
+    fate[n_rest == 0] = _ALWAYS
+    fate[never] = _NEVER
+    return fate
