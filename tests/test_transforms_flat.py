@@ -6,12 +6,13 @@ read again."""
 
 from __future__ import annotations
 
-from dataclasses import fields
+from dataclasses import fields, replace
 
 import numpy as np
 import pytest
 
 from benchmarks.joint.generate import make_district
+from optimiser.model import flat
 from optimiser.model.problem import Client, Problem
 from optimiser.model.transforms import fix_decisions, relax_access_crossings
 from optimiser.pipeline import prepare
@@ -29,13 +30,30 @@ def _assert_same(a: Problem | None, b: Problem | None) -> None:
     assert a.constant == b.constant and a.n_levels() == b.n_levels()
 
 
+def _fixed(p: Problem, fixed: dict[int, int]) -> Problem:
+    """fix_decisions, checked against the reference; the flat arrays it keeps for its result are
+    those the result's tuples give."""
+    q = fix_decisions(p, fixed)
+    _assert_same(q, ref.fix_decisions(p, fixed))
+    kept, fresh = flat.flat_clients(q), flat.flat_clients(replace(q))
+    assert kept is not fresh
+    for f in fields(flat.FlatClients):
+        assert np.array_equal(getattr(kept, f.name), getattr(fresh, f.name)), f.name
+    opts, fresh_opts = flat.flat_options(q), flat.flat_options(replace(q))
+    assert np.array_equal(opts.flat, fresh_opts.flat) and np.array_equal(opts.lens, fresh_opts.lens)
+    assert opts.index == fresh_opts.index
+    return q
+
+
 def _check(p: Problem, rng: np.random.Generator, rounds: int) -> None:
     """Random fixings (at 0 only, and a mix of 0 and 1) and closed sets, each against the reference."""
     n_d = len(p.decisions)
     for _ in range(rounds):
         ids = [int(d) for d in rng.permutation(n_d)[: int(rng.integers(1, n_d + 1))]]
         for fixed in ({d: 0 for d in ids}, {d: int(rng.integers(0, 2)) for d in ids}):
-            _assert_same(fix_decisions(p, fixed), ref.fix_decisions(p, fixed))
+            q = _fixed(p, fixed)
+            more = {int(d): 0 for d in rng.permutation(len(p.decisions))[:2]}
+            _fixed(q, more)  # on the flat arrays the first fixing kept
         closed = set(ids[: len(ids) // 2])
         q, r = relax_access_crossings(p, closed), ref.relax_access_crossings(p, closed)
         _assert_same(q, r)
@@ -71,3 +89,27 @@ def test_a_problem_changed_after_a_rewrite_is_read_again():
     p.clients = p.clients[:-2]
     _assert_same(fix_decisions(p, fixed), ref.fix_decisions(p, fixed))
     _assert_same(relax_access_crossings(p, {0}), ref.relax_access_crossings(p, {0}))
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_closing_more_on_a_reduced_problem_is_closing_all_on_the_whole(seed):
+    """Closed decisions growing in three steps, each fixed on the last reduced problem
+    (close_more, through relax-first's ReducedProblems): the same problem, field by field, as
+    fixing all of them on the whole problem; the whole problem is read only for the first."""
+    from optimiser.model.transforms import close_more
+    from optimiser.solve.relax_first_reduced import ReducedProblems
+
+    p = prepare(make_district(30 + 10 * seed, 60, 12, 1, seed=seed)).problem
+    rng = np.random.default_rng(seed)
+    order = [int(d) for d in rng.permutation(len(p.decisions))]
+    steps = [set(order[:n]) for n in (len(order) // 6, len(order) // 3, len(order) // 2)]
+    red = ReducedProblems(p)
+    for closed in steps:
+        src = red.source(closed)
+        q = red.build(closed)
+        _assert_same(q, fix_decisions(p, {d: 0 for d in closed}))
+        assert red.get(closed) is q and (src is p) == (closed is steps[0])
+    assert red.from_reduced == 2 and red.get(set()) is p and red.get(steps[0]) is None
+    _assert_same(close_more(p, steps[2], p, ()), fix_decisions(p, {d: 0 for d in steps[2]}))
+    # closed decisions the reduced problem does not have: the whole problem is fixed
+    assert red.source(steps[0]) is p

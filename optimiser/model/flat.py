@@ -123,3 +123,36 @@ def flat_clients(problem: Problem) -> FlatClients:
     out = FlatClients(pair, nlev, lev, olen, opt)
     parts["clients"] = out
     return out
+
+
+def remember(problem: Problem, clients: FlatClients, options: FlatOptions | None = None) -> None:
+    """Keep ``clients`` (and ``options``) as the flat arrays of ``problem``, as it is now (a
+    rewrite that has them at hand: :func:`~optimiser.model.transforms.fix_decisions`)."""
+    parts = _entry(problem)
+    parts["clients"] = clients
+    if options is not None:
+        parts["options"] = options
+
+
+def fixed_clients(fc: FlatClients, same: np.ndarray, kc: np.ndarray, kl: np.ndarray, ko: np.ndarray) -> FlatClients:
+    """The flat clients of a rewrite of the clients ``fc``: those where ``same`` is true as they
+    were, the others' incidences (client, level index in ``fc``, option id) sorted by client,
+    level and option, possibly repeated (the rewrite lists each distinct one once)."""
+    n_c = fc.nlev.size
+    if kc.size:
+        new = np.ones(kc.size, dtype=bool)
+        new[1:] = (kc[1:] != kc[:-1]) | (kl[1:] != kl[:-1]) | (ko[1:] != ko[:-1])
+        kc, kl, ko = kc[new], kl[new], ko[new]
+    starts = np.ones(kc.size, dtype=bool)
+    starts[1:] = (kc[1:] != kc[:-1]) | (kl[1:] != kl[:-1])
+    first = np.nonzero(starts)[0]
+    lev_same = np.repeat(same, fc.nlev)
+    inc_same = np.repeat(lev_same, fc.olen)
+    # the clients kept and the rewritten ones, merged in client order (each client is one or the other)
+    lev_client = np.concatenate([np.repeat(np.arange(n_c), fc.nlev)[lev_same], kc[first]])
+    by_level = np.argsort(lev_client, kind="stable")
+    lev = np.concatenate([fc.lev[lev_same], fc.lev[kl[first]]])[by_level]
+    olen = np.concatenate([fc.olen[lev_same], np.diff(np.append(first, kc.size))])[by_level]
+    inc_client = np.concatenate([np.repeat(np.arange(n_c), fc.nlev)[lev_same].repeat(fc.olen[lev_same]), kc])
+    opt = np.concatenate([fc.opt[inc_same], ko])[np.argsort(inc_client, kind="stable")]
+    return FlatClients(fc.pair, np.bincount(lev_client, minlength=n_c), lev, olen, opt)

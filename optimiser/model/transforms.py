@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from optimiser.model.clients import client_level_option_order, level_groups
-from optimiser.model.flat import flat_clients, flat_options
+from optimiser.model.flat import fixed_clients, flat_clients, flat_options, remember
 from optimiser.model.problem import Client, ClientKey, Constraint, Problem
 
 logger = logging.getLogger(__name__)
@@ -285,7 +285,8 @@ def fix_decisions(problem: Problem, fixed: dict[int, int]) -> Problem:
     keep = ~same[inc_client] & (inc_level < stop_level[inc_client]) & (inc_fate >= 0)
     kc, kl, kf = inc_client[keep], inc_level[keep], inc_fate[keep]
     order = client_level_option_order(kc, kl, kf)
-    lvl, lvl_opts, cst = level_groups(kc[order], kl[order], kf[order], n_c)
+    kc, kl, kf = kc[order], kl[order], kf[order]
+    lvl, lvl_opts, cst = level_groups(kc, kl, kf, n_c)
     lengths = fc.lev[lvl].tolist() if lvl else []
     bases = fc.lev[np.minimum(stop_level, max(n_l - 1, 0))].tolist() if n_l else [0] * n_c
     keep_all, stop_list = same.tolist(), stops.tolist()
@@ -296,8 +297,35 @@ def fix_decisions(problem: Problem, fixed: dict[int, int]) -> Problem:
         a, b = cst[k], cst[k + 1]
         q.clients.append(Client(c.key, c.kind, c.weight, bases[k] if stop_list[k] else c.base,
                                 tuple(lengths[a:b]), tuple(lvl_opts[a:b])))
-    q.constraints += [Constraint(f"fix:{d}", ((d, 1),), v, v, "fix") for d, v in sorted(fixed.items())]
+    q.constraints += fix_constraints(fixed)
+    # q's flat arrays, from these (the next fixing of q, e.g. per count vector, reads them)
+    remember(q, fixed_clients(fc, same, kc, kl, kf), flat_options(problem) if len(q.options) == len(problem.options) else None)
     logger.debug("fixed %d decisions: %d options, %d clients", len(fixed), len(q.options), len(q.clients))
+    return q
+
+
+def fix_constraints(fixed: dict[int, int]) -> list[Constraint]:
+    """The constraints :func:`fix_decisions` adds (one per decision fixed, in decision order)."""
+    return [Constraint(f"fix:{d}", ((d, 1),), v, v, "fix") for d, v in sorted(fixed.items())]
+
+
+def close_more(problem: Problem, closed: Iterable[int], reduced: Problem, reduced_closed: Iterable[int]) -> Problem:
+    """``fix_decisions(problem, {d: 0 for d in closed})``, worked out on ``reduced``: ``problem``
+    with ``reduced_closed`` (some of ``closed``) fixed at 0 by :func:`fix_decisions` (or by this
+    function). Fixing at 0 only drops options and the levels left empty, so fixing the rest on
+    ``reduced`` gives the same clients, on fewer levels; the fixing constraints are written
+    again in decision order and the info is ``problem``'s, so it is the same problem, field by
+    field. (When fixing created options, which fixing at 0 does only for options the index
+    does not give back as themselves, it falls back to fixing ``problem``.)"""
+    zeros = {d: 0 for d in sorted(set(closed))}
+    done = set(reduced_closed)
+    if not done <= zeros.keys() or len(reduced.options) != len(problem.options):
+        return fix_decisions(problem, zeros)
+    q = fix_decisions(reduced, {d: 0 for d in zeros if d not in done})
+    if len(q.options) != len(problem.options):
+        return fix_decisions(problem, zeros)
+    q.constraints = list(problem.constraints) + fix_constraints(zeros)
+    q.info = dict(problem.info)
     return q
 
 

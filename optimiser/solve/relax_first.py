@@ -81,6 +81,7 @@ from optimiser.solve.lagrangian import LagrangianResult, lagrangian_bound
 from optimiser.solve.lagrangian_split import VectorBound
 from optimiser.solve.local_search import INSERT_CANDIDATES, REMOVALS_EVALUATIONS, insert_crossing, swap_crossings
 from optimiser.solve.registry import Backend
+from optimiser.solve.relax_first_reduced import ReducedProblems
 from optimiser.solve.relax_first_settings import (
     BACKEND_MIN_SEARCH_SHARE,
     BACKEND_SETUP_SECONDS_PER_LEVEL,
@@ -174,7 +175,7 @@ class RelaxFirst:
         self.exact_after_rounds = False  # the third round leaves the reduced exact model its share
         self.target = relaxed  # the tightest relaxation at hand
         self.fixed: set[int] = set()  # decisions proven closed in every better layout
-        self._reduced: dict[int, Problem] = {}
+        self._reduced = ReducedProblems(problem)
         self._seen: set[tuple[int, ...]] = set()
         self._offered: set[tuple[int, ...]] = set()  # layouts evaluated on the exact model
         self._offer_s = 0.0  # nominal seconds charged for evaluating them (a round's work counts its own)
@@ -379,19 +380,19 @@ class RelaxFirst:
         self.charge(self.improve_cost(), "sites re-chosen")
 
     def reduced(self) -> Problem:
-        """The problem with the closed decisions fixed at 0 (built once per set of closed)."""
-        key = len(self.fixed)
-        if key not in self._reduced:
-            self._reduced[key] = self.fix(self.problem, {i: 0 for i in self.fixed}, "decisions fixed") if self.fixed else self.problem
-        return self._reduced[key]
+        """The problem with the closed decisions fixed at 0 (built once per set of closed, from the last built)."""
+        if (red := self._reduced.get(self.fixed)) is None:
+            self.charge(self.reduce_cost(), "decisions fixed")
+            red = self._reduced.build(self.fixed)
+        return red
 
     def reduce_cost(self, rebuilt: bool = False) -> float:
         """Nominal seconds :meth:`reduced` will charge for fixing the closed decisions: 0 when
         none are closed or (unless ``rebuilt``: more will be closed by then) that problem is
-        built already."""
-        if not self.fixed or (not rebuilt and len(self.fixed) in self._reduced):
+        built already; else by the levels of the problem it fixes (:meth:`ReducedProblems.source`)."""
+        if not self.fixed or (not rebuilt and self._reduced.get(self.fixed) is not None):
             return 0.0
-        return fix_cost(self.problem.n_levels())
+        return fix_cost(self._reduced.source(self.fixed).n_levels())
 
     def reduced_levels(self, closed_ids: Iterable[int] | None = None) -> int:
         """The radius levels of :meth:`reduced` (or of the problem with ``closed_ids`` fixed at
