@@ -80,9 +80,15 @@ OFFER_INCIDENCES_PER_S = 3e8
 """Work charged for evaluating a layout on the exact model (feasibility and objective),
 incidences per nominal second (CPU: 33 ms at 200 and 500 firms)."""
 
-RELAX_INCIDENCES_PER_S = 2.4e6
+RELAX_INCIDENCES_PER_S = 4.5e6
 """Work charged for building a tighter relaxation (:func:`relax_access_crossings`),
-incidences per nominal second (CPU: 200 firms 3.6 s, 500 firms 4.5 s)."""
+incidences (of the exact model, ``Evaluator.size``) per nominal second: 0.222 us each.
+Measured since the relaxation reads the problem's flat arrays (:mod:`optimiser.model.flat`,
+filled by the first relaxation, before relax-first starts): CPU per incidence on the seven
+benchmarks/realsites problems rs005-rs028 (208k-675k incidences, a quarter and half of the
+decisions closed, 3 repetitions, load 5-8), median 0.148-0.178 us, at most 0.221 us (filling
+the arrays too: 0.29-0.35 us); before, 0.28-0.34 us. (Formerly 2.4e6, from CPU: 200 firms
+3.6 s, 500 firms 4.5 s.)"""
 
 SETUP_INCIDENCES_PER_S = 2.2e6
 """Work charged at the start for what was built before the phases (the first relaxation and
@@ -254,9 +260,16 @@ Camerini, Fratta and Maffioli). From the same round 1, round-2 work of 1 / 2 / 4
 1.958 / 1.731 / 1.525 % -> 1.996 / 1.646 / 1.300 %; rs005 (1 / 2 s) 0.140 / 0.098 % -> 0.113 / 0.087 %.
 (On the one knapsack it only helps early: rs006's relaxation, 1,500 iterations, 2,037.8M -> 2,041.0M.)"""
 
-FIX_SECONDS_PER_LEVEL = 2e-6
+FIX_SECONDS_PER_LEVEL = 1e-6
 """Work charged for fixing decisions (:func:`fix_decisions`), nominal seconds per radius level
-of the problem fixed (CPU: rs005, 432k levels, 0.86 s)."""
+of the problem fixed (the last reduced one where relax-first fixes more:
+:class:`~optimiser.solve.relax_first_reduced.ReducedProblems`). Measured since fixing reads the
+problem's flat arrays (:mod:`optimiser.model.flat`): CPU per level on the seven
+benchmarks/realsites problems rs005-rs028 (114k-432k levels, a quarter and half of the
+decisions closed, 3 repetitions, load 5-8): the whole problem 0.27-0.40 us (median; at most
+0.80), with its arrays to fill 0.49-0.67 us (at most 0.82); a reduced problem fixed further
+0.34-0.50 us; in runs (rs005-rs028 at 10 s) 0.07-0.5 us. Before, 0.68-0.97 us (formerly
+2e-6: rs005, 432k levels, 0.86 s)."""
 
 
 def fix_cost(levels: int) -> float:
