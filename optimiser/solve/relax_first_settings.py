@@ -87,8 +87,9 @@ Measured since the relaxation reads the problem's flat arrays (:mod:`optimiser.m
 filled by the first relaxation, before relax-first starts): CPU per incidence on the seven
 benchmarks/realsites problems rs005-rs028 (208k-675k incidences, a quarter and half of the
 decisions closed, 3 repetitions, load 5-8), median 0.148-0.178 us, at most 0.221 us (filling
-the arrays too: 0.29-0.35 us); before, 0.28-0.34 us. (Formerly 2.4e6, from CPU: 200 firms
-3.6 s, 500 firms 4.5 s.)"""
+the arrays too: 0.29-0.35 us); before, 0.28-0.34 us. benchmarks/joint's 200-firm district (10.1M
+incidences, 10-50 % closed, load 11-12): 0.084-0.151 us (before 0.143-0.230). (Formerly 2.4e6,
+from CPU: 200 firms 3.6 s, 500 firms 4.5 s.)"""
 
 SETUP_INCIDENCES_PER_S = 2.2e6
 """Work charged at the start for what was built before the phases (the first relaxation and
@@ -269,7 +270,10 @@ benchmarks/realsites problems rs005-rs028 (114k-432k levels, a quarter and half 
 decisions closed, 3 repetitions, load 5-8): the whole problem 0.27-0.40 us (median; at most
 0.80), with its arrays to fill 0.49-0.67 us (at most 0.82); a reduced problem fixed further
 0.34-0.50 us; in runs (rs005-rs028 at 10 s) 0.07-0.5 us. Before, 0.68-0.97 us (formerly
-2e-6: rs005, 432k levels, 0.86 s)."""
+2e-6: rs005, 432k levels, 0.86 s). Per level it undercharges denser problems: benchmarks/joint's
+200-firm district (1.83M levels, 5.5 incidences each; a large one, whose phases rarely fix) took
+0.67-1.70 us per level (10-50 % closed, load 11-12; before, 1.19-2.25 us); a charge per
+incidence would fit both (0.2-0.34 us each)."""
 
 
 def fix_cost(levels: int) -> float:
