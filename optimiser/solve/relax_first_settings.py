@@ -80,16 +80,18 @@ OFFER_INCIDENCES_PER_S = 3e8
 """Work charged for evaluating a layout on the exact model (feasibility and objective),
 incidences per nominal second (CPU: 33 ms at 200 and 500 firms)."""
 
-RELAX_INCIDENCES_PER_S = 4.5e6
+RELAX_INCIDENCES_PER_S = 2.4e6
 """Work charged for building a tighter relaxation (:func:`relax_access_crossings`),
-incidences (of the exact model, ``Evaluator.size``) per nominal second: 0.222 us each.
-Measured since the relaxation reads the problem's flat arrays (:mod:`optimiser.model.flat`,
-filled by the first relaxation, before relax-first starts): CPU per incidence on the seven
-benchmarks/realsites problems rs005-rs028 (208k-675k incidences, a quarter and half of the
-decisions closed, 3 repetitions, load 5-8), median 0.148-0.178 us, at most 0.221 us (filling
-the arrays too: 0.29-0.35 us); before, 0.28-0.34 us. benchmarks/joint's 200-firm district (10.1M
-incidences, 10-50 % closed, load 11-12): 0.084-0.151 us (before 0.143-0.230). (Formerly 2.4e6,
-from CPU: 200 firms 3.6 s, 500 firms 4.5 s.)"""
+incidences (of the exact model, ``Evaluator.size``) per nominal second (CPU: 200 firms 3.6 s,
+500 firms 4.5 s). Kept though the relaxation now reads the problem's flat arrays
+(:mod:`optimiser.model.flat`, filled by the first relaxation, before relax-first starts): CPU per
+incidence on the seven benchmarks/realsites problems rs005-rs028 (208k-675k incidences, a
+quarter and half of the decisions closed, 3 repetitions, load 5-8) median 0.148-0.178 us, at most
+0.221 us (filling the arrays too: 0.29-0.35 us; before, 0.28-0.34 us); benchmarks/joint's
+200-firm district (10.1M incidences, load 11-12) 0.084-0.151 us (before 0.143-0.230). Charged
+at 4.5e6 (0.222 us), the cheaper relaxations bought more vector passes in round 2 and changed
+the plans at a 10 s limit: rs005 lost its proof (the third round in two pieces, no exact model
+after it: 0.068 %), rs028 0.061 -> 0.092 %, rs006 0.368 -> 0.317 %."""
 
 SETUP_INCIDENCES_PER_S = 2.2e6
 """Work charged at the start for what was built before the phases (the first relaxation and
