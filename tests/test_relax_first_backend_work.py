@@ -12,6 +12,7 @@ from optimiser.model.transforms import relax_access_crossings
 from optimiser.pipeline import prepare
 from optimiser.solve import cpsat, cpsat_model
 from optimiser.solve import relax_first as rf
+from optimiser.solve import relax_first_settings as rf_settings
 from optimiser.solve.deadline import Deadline
 from optimiser.solve.heuristic import Evaluator
 from optimiser.solve.registry import backend as backend_module
@@ -50,7 +51,7 @@ def test_a_backend_call_is_charged_its_set_up_and_searches_the_rest(district):
     r = _runner(p, q, ev, rec, 30.0)
     before = r.work_s
     res = r.backend_solve(p, 2.0, "probe")
-    setup = p.n_levels() * rf.BACKEND_SETUP_SECONDS_PER_LEVEL
+    setup = p.n_levels() * rf_settings.BACKEND_SETUP_SECONDS_PER_LEVEL
     # the search gets the rest, as BACKEND_UNITS_PER_S deterministic units per second
     rate = rf.BACKEND_UNITS_PER_S / cpsat_model.DETERMINISTIC_PER_SECOND
     assert rec.calls == [(p.n_levels(), pytest.approx((2.0 - setup) * rate))]
@@ -70,7 +71,7 @@ def test_an_eager_lp_call_gets_lp_eager_and_its_own_unit_rate(district):
     r = _runner(p, q, ev, rec, 30.0)
     before = r.work_s
     res = r.backend_solve(p, 2.0, "probe", eager_lp=True)
-    setup = p.n_levels() * rf.BACKEND_SETUP_SECONDS_PER_LEVEL
+    setup = p.n_levels() * rf_settings.BACKEND_SETUP_SECONDS_PER_LEVEL
     rate = rf.EXACT_EAGER_UNITS_PER_S / cpsat_model.DETERMINISTIC_PER_SECOND
     assert rec.calls == [(p.n_levels(), pytest.approx((2.0 - setup) * rate))] and rec.searches == ["lp-eager"]
     det = res.stats["deterministic_time"]
@@ -111,7 +112,7 @@ def test_affords_needs_the_set_up_and_a_minimum_search(district):
     p, q, ev = district
     r = _runner(p, q, ev, backend_module("cpsat"), 10.0)
     levels = 100_000
-    setup = levels * rf.BACKEND_SETUP_SECONDS_PER_LEVEL
+    setup = levels * rf_settings.BACKEND_SETUP_SECONDS_PER_LEVEL
     least = setup + rf.BACKEND_MIN_SEARCH_SHARE * 10.0
     assert r.affords(levels, least + 1e-9) and not r.affords(levels, least - 1e-3)
 
@@ -125,7 +126,7 @@ def test_a_set_up_beyond_the_budget_ends_the_run_by_its_work_limit(district, mon
     control = _Recording()
     _runner(p, q, ev, control, limit).run()
     assert control.calls  # with the measured set-up cost the backend phases run here
-    monkeypatch.setattr(rf, "BACKEND_SETUP_SECONDS_PER_LEVEL", 2 * limit / min(q.n_levels(), p.n_levels() // 4))
+    monkeypatch.setattr(rf_settings, "BACKEND_SETUP_SECONDS_PER_LEVEL", 2 * limit / min(q.n_levels(), p.n_levels() // 4))
     # with the third round the rounds take that budget (tests/test_relax_first_more_rounds.py):
     # no backend call either, the later phases find nothing left
     rec = _Recording()

@@ -10,6 +10,7 @@ from dataclasses import replace
 import pytest
 
 from optimiser.solve import relax_first as rf
+from optimiser.solve import relax_first_settings as rf_settings
 from optimiser.solve import relax_first_vectors as rfv
 from optimiser.solve.lagrangian import LagrangianResult
 from optimiser.solve.result import Status
@@ -29,7 +30,7 @@ def no_backend(district, monkeypatch):
     """Set-ups dearer than any budget here (as rs012's 94k levels at 10 s): the exact model cannot
     come first and no backend phase runs."""
     p = district[0]
-    monkeypatch.setattr(rf, "BACKEND_SETUP_SECONDS_PER_LEVEL", 10.0 / min(p.n_levels(), district[1].n_levels() // 4))
+    monkeypatch.setattr(rf_settings, "BACKEND_SETUP_SECONDS_PER_LEVEL", 10.0 / min(p.n_levels(), district[1].n_levels() // 4))
 
 
 def test_a_third_round_gets_the_work_left_and_its_bound_is_valid(district, no_backend, monkeypatch):

@@ -8,6 +8,7 @@ from __future__ import annotations
 import pytest
 
 from optimiser.solve import relax_first as rf
+from optimiser.solve import relax_first_settings as rf_settings
 from tests.relax_district import relax_district, run_relax_first
 
 
@@ -21,7 +22,7 @@ def horizon(district, monkeypatch):
     """A horizon of 0.4 s, and the whole model's set-up worth 1 nominal s (as a realsites model's
     several at 10 s): the exact model cannot run within the horizon's own limit."""
     monkeypatch.setattr(rf, "PLAN_HORIZON_S", 0.4)
-    monkeypatch.setattr(rf, "BACKEND_SETUP_SECONDS_PER_LEVEL", 1.0 / district[0].n_levels())
+    monkeypatch.setattr(rf_settings, "BACKEND_SETUP_SECONDS_PER_LEVEL", 1.0 / district[0].n_levels())
     return 0.4
 
 

@@ -12,6 +12,7 @@ from optimiser.inputs.domain import SolveOptions
 from optimiser.model.transforms import fix_decisions
 from optimiser.solve import interrupt
 from optimiser.solve import relax_first as rf
+from optimiser.solve import relax_first_settings as rf_settings
 from optimiser.solve import relax_first_vectors as rfv
 from optimiser.solve.count_split import maximal_count_vectors
 from optimiser.solve.registry import backend as backend_module
@@ -139,7 +140,7 @@ def test_vectors_the_work_left_cannot_reach_keep_the_lagrangian_bound(district, 
     # the bound is the least of their Lagrangian bounds, below the optimum
     *_, optimum = district
     p = district[0]
-    monkeypatch.setattr(rf, "BACKEND_SETUP_SECONDS_PER_LEVEL", 1.5 / p.n_levels())
+    monkeypatch.setattr(rf_settings, "BACKEND_SETUP_SECONDS_PER_LEVEL", 1.5 / p.n_levels())
     r, res = _run(district, 2.0)
     report = r.info["exact_by_vector"]
     reached = [line for line in report if "not reached" not in line]

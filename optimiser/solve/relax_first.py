@@ -8,7 +8,7 @@ and a loaded machine. The wall clock (``WALL_CLOCK_SAFETY_FACTOR`` times the lim
 ``wall_limit_s``) is only a safety net; the result's ``stopped_by`` says "wall_clock" when it
 bound any phase, else "work_limit".
 A backend call is charged its set-up besides its search (building the model, CP-SAT's LP:
-``BACKEND_SETUP_SECONDS_PER_LEVEL``, which CP-SAT's deterministic time leaves out), and a
+``backend_setup_cost``, which CP-SAT's deterministic time leaves out), and a
 backend phase whose budget does not cover its set-up and a minimum search is skipped.
 
 1. An incumbent: the greedy layout (:func:`~optimiser.solve.heuristic.greedy_search`), its sites re-chosen by
@@ -84,7 +84,6 @@ from optimiser.solve.registry import Backend
 from optimiser.solve.relax_first_reduced import ReducedProblems
 from optimiser.solve.relax_first_settings import (
     BACKEND_MIN_SEARCH_SHARE,
-    BACKEND_SETUP_SECONDS_PER_LEVEL,
     BACKEND_UNITS_PER_S,
     EXACT_BY_VECTOR,
     EXACT_EAGER_UNITS_PER_S,
@@ -125,6 +124,7 @@ from optimiser.solve.relax_first_settings import (
     SPLIT_ENABLED,
     SWAP_SECONDS_PER_DECISION_PAIR,
     SWAP_SECONDS_PER_INCIDENCE,
+    backend_setup_cost,
     fix_cost,
 )
 from optimiser.solve.relax_first_vectors import exact_by_vector, exact_setup_cost, split_round, third_round
@@ -232,7 +232,7 @@ class RelaxFirst:
 
     def backend_cost(self, levels: int) -> float:
         """Nominal seconds charged for a backend call's set-up on ``levels`` radius levels."""
-        return levels * BACKEND_SETUP_SECONDS_PER_LEVEL
+        return backend_setup_cost(levels, self.options.backend)
 
     def affords(self, levels: int, budget_s: float) -> bool:
         """Whether a backend phase of ``budget_s`` nominal seconds on ``levels`` radius levels

@@ -142,13 +142,32 @@ rs015 372k incidences 5.9 ms (1.6e-8 per incidence), rs006 491k 6.1 ms, rs005 67
 objective evaluations are charged as layouts evaluated (``OFFER_INCIDENCES_PER_S``: 0.8-2.3 ms
 measured, 1.2-2.2 ms charged)."""
 
-BACKEND_SETUP_SECONDS_PER_LEVEL = 4e-5
-"""Work charged for a backend call besides its search, nominal seconds per radius level of the
+BACKEND_SETUP_SECONDS_PER_LEVEL = 2e-5
+"""Work charged for a CP-SAT call besides its search, nominal seconds per radius level of the
 problem it gets: building the model and CP-SAT's loading, symmetry detection and LP
-construction, none of which CP-SAT's deterministic time counts. Measured in CPU seconds on
-benchmarks/realsites rs005 (50 firms): 99k levels, 3.5 s with no search and 4.8 s before the
-search's first units count; 161k levels 5.4 s, 96k levels 2.7 s with no search (2.8-3.5e-5 s
-per level, LP construction besides). Uncharged, a 10 s limit took 24 s of CPU in three calls."""
+construction, none of which CP-SAT's deterministic time counts (:func:`backend_setup_cost`).
+Re-measured in wave 27, after the model is written in bulk (:mod:`optimiser.solve.cpsat_rows`)
+and only the conjunctions it reads are built (:func:`~optimiser.solve.cpsat_model.read_conjunctions`):
+build + "lp-eager" load up to 0.02 units (those units at ``EXACT_EAGER_UNITS_PER_S`` taken off),
+CPU at load 1.3, on the 31 exact models relax-first built at 60 s for rs005, rs006, rs016, rs018,
+rs023 and rs028 (per count vector and whole reduced): 8.4 s for 1.47M levels, 1.2e-5 s per level
+fitted, 0.7-1.4e-5 for every model over 5k levels (rs016's (1, 1, 2, 4, 0): 48k levels 0.71 s,
+rs028's whole reduced model: 80k levels 1.11 s); the small vectors dearer per level (rs006's of
+689 levels 0.028 s, 4.1e-5). 2e-5 is the fit with a margin for load (1.4-1.8x the CPU of the large
+models). Before wave 27 the build cost 2.8-3.5e-5 s per level (rs005, 99k levels, 3.5 s with no
+search) and the charge was 4e-5: 3-5x the CPU after the changes; at 10 s it kept rs016's last two
+count vectors and rs005's exact model out of reach. Measured on all 28 generated rows at 10 s
+(benchmarks/realsites README, wave 27): 23 proven instead of 22 (rs005 back), every optimum the same."""
+
+CBC_SETUP_SECONDS_PER_LEVEL = 4e-5
+"""The same for a CBC call (PuLP writes the model as a file CBC reads: not re-measured in wave 27,
+the charge CP-SAT had before)."""
+
+
+def backend_setup_cost(levels: int, backend: str) -> float:
+    """Nominal seconds charged for a ``backend`` call's set-up on ``levels`` radius levels."""
+    return levels * (BACKEND_SETUP_SECONDS_PER_LEVEL if backend == "cpsat" else CBC_SETUP_SECONDS_PER_LEVEL)
+
 
 BACKEND_UNITS_PER_S = 0.15
 """CP-SAT's deterministic units per nominal second of a relax-first backend search (the direct
