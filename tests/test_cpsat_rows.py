@@ -12,6 +12,7 @@ from optimiser.model.budget_cuts import budget_count_cuts
 from optimiser.model.cover_cuts import barrier_cover_cuts
 from optimiser.model.problem import Problem
 from optimiser.pipeline import prepare
+from optimiser.solve import cpsat_model
 from optimiser.solve.cpsat_api import cp_model
 from optimiser.solve.cpsat_model import build_model, read_conjunctions
 from optimiser.solve.cpsat_rows import RowWriter
@@ -260,3 +261,18 @@ def test_the_site_chains_leave_out_the_walks_to_facilities_conjunctions():
         {o for cl in problem.clients for opts in cl.level_options for o in opts if o >= n_d}
         | {o for p in problem.penalties for o in p.options if o >= n_d}
         | {o for c in problem.constraints for o, _ in c.terms if o >= n_d})
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_large_option_sets_keyed_by_hash_code_build_the_same_model(seed, monkeypatch):
+    """Sets of options up to a level above ``_SET_KEY_MAX`` are keyed by size and hash code
+    (memory linear in the levels); with every set so keyed, and with every option given one code
+    (each lookup a collision, settled by the sets themselves), the model is the same."""
+    problem = random_problem(seed)
+    for kw in ({}, {"site_chains": True}):
+        want = str(_reference_model(problem, **kw).proto)
+        monkeypatch.setattr(cpsat_model, "_SET_KEY_MAX", 0)
+        assert str(build_model(problem, **kw).model.proto) == want
+        monkeypatch.setattr(cpsat_model, "_option_code", lambda option: 7)
+        assert str(build_model(problem, **kw).model.proto) == want
+        monkeypatch.undo()

@@ -179,7 +179,7 @@ def add_problem(m: cp_model.CpModel, problem: Problem, x: list[cp_model.IntVar],
     for cut in barrier_cover_cuts(problem, skip) if cover_cuts else ():
         covers.setdefault((cut.client, cut.level), []).append(cut.decisions)
     t_levels, n_levels = time.perf_counter(), problem.n_levels() if deadline is not None else 0
-    levels = _LevelVars(rows, prefix)
+    levels = _LevelVars(rows, prefix, problem)
     # u + sum(options at the level) >= previous u (1 at the first level), once per u
     for j, (k, lev, step, opts) in enumerate(problem.level_terms()):
         if k in skip:
@@ -255,6 +255,19 @@ def read_conjunctions(problem: Problem, skip: set[int], split: Sequence[SplitCli
     return sorted(o for o in read if o >= n_d)
 
 
+_CODE_MASK = (1 << 64) - 1
+_SET_KEY_MAX = 256
+"""Sets of options up to a radius level larger than this are keyed by hash code (:class:`_LevelVars`)."""
+
+
+def _option_code(option: int) -> int:
+    """A 64-bit hash code of an option id (splitmix64: deterministic, well spread)."""
+    z = (option + 0x9E3779B97F4A7C15) & _CODE_MASK
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _CODE_MASK
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _CODE_MASK
+    return z ^ (z >> 31)
+
+
 SHARE_LEVELS = True
 """Radius levels share their variable ``u`` when the same options lie up to them
 (:class:`_LevelVars`)."""
@@ -272,14 +285,24 @@ class _LevelVars:
     ``u >= 1 - sum(options up to the level)`` whichever client it comes from: the same integer
     model and the same LP, with fewer variables and rows. Measured on benchmarks/realsites (README,
     wave 21): relax-first's exact models per count vector keep 3-25 % of their chain levels
-    (rs016's six: 5.79 CP-SAT units to prove them all, 1.49 shared)."""
+    (rs016's six: 5.79 CP-SAT units to prove them all, 1.49 shared).
 
-    def __init__(self, rows: RowWriter, prefix: str) -> None:
+    A set of at most ``_SET_KEY_MAX`` options is its own key; a larger one is looked up by its size
+    and a sum of per-option hash codes (:func:`_option_code`), a match checked against the options
+    of the level that made the variable, so memory stays linear in the levels: keyed by the sets
+    themselves, a model without site chains held every walk to facilities' growing set (rs005's
+    whole problem, 432k levels: killed at 24 GB; 1.0 GB now, and the same build time on the exact
+    models of benchmarks/realsites). The same model either way."""
+
+    def __init__(self, rows: RowWriter, prefix: str, problem: Problem) -> None:
         self.rows = rows
         self.prefix = prefix
+        self.problem = problem
         self.var: dict[object, int] = {}
+        self.made_by: dict[int, tuple[int, int]] = {}  # u -> (client, level) that made it
         self.coef: dict[int, int] = {}  # u's index -> summed steps, in creation order
         self.upto: set[int] = set()
+        self.code: int | None = None  # the hash code of ``upto`` once it is larger than _SET_KEY_MAX
         self.covers: set[tuple[int, tuple[int, ...]]] = set()
 
     def level(self, k: int, lev: int, opts: tuple[int, ...], step: int) -> tuple[int, bool]:
@@ -289,20 +312,44 @@ class _LevelVars:
         key: object
         if SHARE_LEVELS:
             if lev == 0:
-                self.upto = set(opts)
-            else:
+                self.upto, self.code = set(opts), None
+            elif self.code is None:
                 self.upto.update(opts)
-            key = frozenset(self.upto)
+            else:
+                for o in opts:
+                    if o not in self.upto:
+                        self.upto.add(o)
+                        self.code = (self.code + _option_code(o)) & _CODE_MASK
+            if len(self.upto) <= _SET_KEY_MAX:
+                key = frozenset(self.upto)
+                u = self.var.get(key)
+            else:
+                if self.code is None:
+                    self.code = sum(map(_option_code, self.upto)) & _CODE_MASK
+                key = (len(self.upto), self.code)
+                u = self.var.get(key)
+                if u is not None and not self._made_of_upto(u):
+                    key = frozenset(self.upto)  # two sets with one code: the set itself (never met)
+                    u = self.var.get(key)
         else:
             key = (k, lev)
-        u = self.var.get(key)
+            u = self.var.get(key)
         if u is None:
             u = self.rows.bool_var(f"{self.prefix}u{k}_{lev}")
             self.var[key] = u
+            self.made_by[u] = (k, lev)
             self.coef[u] = step
             return u, True
         self.coef[u] += step
         return u, False
+
+    def _made_of_upto(self, u: int) -> bool:
+        """Whether the level that made ``u`` has exactly the options up to the current level."""
+        k, lev = self.made_by[u]
+        made: set[int] = set()
+        for opts in self.problem.clients[k].level_options[:lev + 1]:
+            made.update(opts)
+        return made == self.upto
 
     def first_cover(self, u: int, decisions: tuple[int, ...]) -> bool:
         """Whether the cover row ``u + sum(decisions) >= 1`` is new (a shared ``u`` gets it once)."""
