@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 from optimiser.errors import TimeLimitError
 from optimiser.model.budget_cuts import budget_count_cuts
 from optimiser.model.cover_cuts import barrier_cover_cuts
+from optimiser.model.flat import flat_options
 from optimiser.model.problem import Problem
 from optimiser.runclock import MAX_WIDENING, load_per_cpu
 from optimiser.solve.cpsat_api import cp_model
@@ -90,23 +91,23 @@ class ProblemTerms:
         options: ``{option id: Boolean}`` of every decision and of the conjunctions the model
             reads (:func:`read_conjunctions`).
         group_literals: ``{constraint group: enforcement literal}`` (with ``enforce_groups``).
-        tvars, tcoefs: the objective's variables and integer coefficients.
-        constant: the objective's constant; the objective is ``constant + sum(tcoefs * tvars)``.
-        tindex: the proto indices of ``tvars``.
+        tindex, tcoefs: the objective's variables (proto indices) and integer coefficients.
+        constant: the objective's constant; the objective is ``constant + sum(tcoefs * tindex's variables)``.
     """
 
-    def __init__(self, options: Mapping[int, cp_model.IntVar], group_literals: dict[str, cp_model.IntVar],
-                 tvars: list[cp_model.IntVar], tcoefs: list[int], constant: int, tindex: list[int]) -> None:
+    def __init__(self, model: cp_model.CpModel, options: Mapping[int, cp_model.IntVar],
+                 group_literals: dict[str, cp_model.IntVar], tindex: list[int], tcoefs: list[int], constant: int) -> None:
+        self.model = model
         self.options = options
         self.group_literals = group_literals
-        self.tvars = tvars
+        self.tindex = tindex
         self.tcoefs = tcoefs
         self.constant = constant
-        self.tindex = tindex
 
     def objective(self) -> cp_model.LinearExpr:
-        """The problem's objective as a linear expression."""
-        return cp_model.LinearExpr.weighted_sum(self.tvars, self.tcoefs) + self.constant
+        """The problem's objective as a linear expression (one ``IntVar`` per term, made here)."""
+        tvars = [cp_model.IntVar(self.model.proto, i) for i in self.tindex]
+        return cp_model.LinearExpr.weighted_sum(tvars, self.tcoefs) + self.constant
 
     def minimize(self, m: cp_model.CpModel) -> None:
         """Set ``m``'s objective (empty so far) to minimise :meth:`objective`, written into the proto
@@ -224,7 +225,7 @@ def add_problem(m: cp_model.CpModel, problem: Problem, x: list[cp_model.IntVar],
     if hint_vars:
         m.proto.solution_hint.vars.extend(hint_vars)
         m.proto.solution_hint.values.extend(hint_vals)
-    return ProblemTerms(opt, lits, [rows.var(i) for i in tvars], tcoefs, problem.constant, tindex=tvars)
+    return ProblemTerms(m, opt, lits, tvars, tcoefs, problem.constant)
 
 
 def read_conjunctions(problem: Problem, skip: set[int], split: Sequence[SplitClient]) -> list[int]:
@@ -247,7 +248,7 @@ def read_conjunctions(problem: Problem, skip: set[int], split: Sequence[SplitCli
             for opts in cl.level_options:
                 read.update(opts)
     if split:
-        index = {req: i for i, req in enumerate(problem.options[n_d:], n_d)}
+        index = flat_options(problem).index
         for sc in split:
             for ch in sc.chains:
                 for routes in ch.routes:
@@ -380,8 +381,7 @@ def _route_literals(rows: RowWriter, problem: Problem, opt: Mapping[int, int], c
     """The Boolean (proto index) of a route (all its crossings built): the decision itself, the
     problem's conjunction of them, or a new conjunction (hinted at ``chosen``)."""
     made: dict[Route, int] = {}
-    n_d = len(problem.decisions)
-    index = {req: i for i, req in enumerate(problem.options[n_d:], n_d)}
+    index = flat_options(problem).index
 
     def literal(route: Route) -> int:
         if len(route) == 1:
