@@ -327,7 +327,8 @@ def test_a_swept_site_with_a_problem_is_one_line_per_problem_not_per_item(site_d
     (site_dir / "bad.yaml").write_text(SITE.replace("employees: 50", "employees: -50"), encoding="utf-8")
     b = write_batch(site_dir, "sites.yaml", sweep={"site": ["site.yaml", "bad.yaml"], "budget_gbp": [1e6, 2e6]})
     got = [(p.file, p.field, p.reason) for p in check_file(b).problems]
-    assert got == [(str(site_dir / "bad.yaml"), "firms[0].employees", "must be > 0, got -50 (firm 'a')")], got
+    assert got == [(str(site_dir / "bad.yaml"), "firms[0].employees", "must be > 0, got -50 (firm 'a'); used by 2 items of "
+                    f"{b}: item 2 (site=bad.yaml, budget=£1m), item 3 (site=bad.yaml, budget=£2m)")], got
 
 
 def test_base_may_name_an_embedded_scenario(site_dir: Path) -> None:

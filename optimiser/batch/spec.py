@@ -27,7 +27,7 @@ from optimiser.inputs.domain import Scenario
 from optimiser.inputs.formats import checked_path, load_mapping
 from optimiser.inputs.kinds import wrong_kind
 from optimiser.inputs.locate import default_scenario_path, embedded_names_hint, resolve_input, resolve_site_ref
-from optimiser.inputs.messages import pydantic_problems
+from optimiser.inputs.messages import name_list, pydantic_problems
 from optimiser.inputs.money_fields import scenario_currency
 from optimiser.inputs.overrides import MONEY_SPELLINGS
 from optimiser.inputs.scenario import check_scenario
@@ -524,14 +524,33 @@ def _base_refusal(spec: BatchSpec) -> list[Problem]:
 
 def item_problems(items: list[BatchItem], name: str) -> list[Problem]:
     """Each item's own problems (its overrides applied to a valid base scenario), e.g. a swept
-    ``budget_gbp: [1e6, yes]``: the item a batch run would record as invalid."""
-    problems: list[Problem] = []
+    ``budget_gbp: [1e6, yes]``: the item a batch run would record as invalid. A problem of
+    another file (the item's site file) is that file's own line, once, naming the items that use it
+    (``...; used by 2 items of b.yaml: item 2 (site=bad.yaml, budget=£1m), item 3 (...)``)."""
+    lines: dict[Any, Problem] = {}  # in the order found
+    users: dict[Problem, list[BatchItem]] = {}
     for item in items:
-        _, more = check_scenario(item.scenario, name, Path(item.base_path).resolve())
-        # a problem of another file (the item's site file) is that file's own line, once for every item
-        problems.extend(Problem(name, f"item {item.index} ({item.name}): {p.field}", p.reason, p.hint) if p.file == name
-                        else p for p in more if p not in problems)
-    return problems
+        for p in check_scenario(item.scenario, name, Path(item.base_path).resolve())[1]:
+            if p.file != name:
+                lines.setdefault(p, p)
+                users.setdefault(p, []).append(item)
+            else:
+                lines.setdefault((item.index, p), Problem(name, f"item {item.index} ({item.name}): {p.field}", p.reason, p.hint))
+    return [Problem(p.file, p.field, p.reason + _used_by(users[p], len(items), name), p.hint) if p in users else p
+            for p in lines.values()]
+
+
+SHOWN_ITEMS = 3
+"""How many items a site problem's ``used by`` names before ``... and N more``."""
+
+
+def _used_by(users: list[BatchItem], n_items: int, name: str) -> str:
+    """``; used by 2 items of b.yaml: item 3 (site=bad.yaml, budget=£1m), item 4 (...)``: which
+    items run on a file (a swept site) whose problem is listed once."""
+    if len(users) == n_items > 1:
+        return f"; used by all {n_items} items of {name}"
+    which = name_list([f"item {i.index} ({i.name})" for i in users], SHOWN_ITEMS)
+    return f"; used by {name}'s {which}" if len(users) == 1 else f"; used by {len(users)} items of {name}: {which}"
 
 
 def base_problems(base: Path, items: list[BatchItem], name: str) -> tuple[Scenario | None, list[Problem]]:
