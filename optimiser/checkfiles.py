@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from optimiser.batch.spec import BatchSpec, base_problems, inspect_batch
+from optimiser.batch.spec import BatchSpec, check_base, inspect_batch
 from optimiser.errors import InputError, ModelTooLargeError, Problem, SiteWarning
 from optimiser.inputs.domain import Scenario, Site
 from optimiser.inputs.formats import checked_path, load_mapping
@@ -40,6 +40,8 @@ class FileReport:
         problems: every problem (empty when valid).
         warnings: site sanity warnings (only for a valid file; a warning already reported for an
             earlier file of the same call is not repeated).
+        notes: what is worth saying of a file though nothing is wrong with it: a batch whose
+            base scenario is invalid on its own but mended by every item's values.
         site, scenario, batch: the validated object of the file's kind, when valid.
     """
 
@@ -47,6 +49,7 @@ class FileReport:
     kind: FileKind | None = None
     problems: list[Problem] = field(default_factory=list)
     warnings: list[SiteWarning] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
     site: Site | None = None
     scenario: Scenario | None = None
     batch: BatchSpec | None = None
@@ -58,9 +61,11 @@ class FileReport:
 
 
 def _check_batch(path: Path, name: str, report: FileReport, with_warnings: bool) -> None:
-    """A batch file: its own problems, its base scenario's (and that one's warnings) and, with a
-    valid base, each item's, all in one pass (the items of a batch with problems of its own are
-    checked as far as they can be expanded)."""
+    """A batch file: its own problems, then its base scenario judged with each item's values
+    applied, as ``siteopt batch`` runs it (:func:`~optimiser.batch.spec.check_base`: a base
+    invalid on its own that every item mends is a note; a base problem some items keep is theirs,
+    by name; each item's own), and a valid base's warnings, all in one pass (the items of a batch
+    with problems of its own are checked as far as they can be expanded)."""
     try:
         report.batch, own, items = inspect_batch(path)
     except InputError as exc:
@@ -70,8 +75,10 @@ def _check_batch(path: Path, name: str, report: FileReport, with_warnings: bool)
     base = Path(items[0].base_path) if items else report.batch.base_path if report.batch is not None else None
     if base is None:
         return
-    scenario, more = base_problems(base, items, name)
-    report.problems.extend(more)
+    judged = check_base(base, items, name)
+    report.problems.extend(judged.problems)
+    report.notes.extend([judged.note] if judged.note else [])
+    scenario = judged.scenario
     if scenario is not None and with_warnings and not report.problems:
         from optimiser.network.sanity import scenario_warnings  # see _add_warnings
 

@@ -298,14 +298,15 @@ def test_an_invalid_base_is_refused_with_its_problems_unless_an_item_mends_them(
     """A base scenario with a budget of -5 swept over layers.hs2 was loaded, every item recorded
     invalid and the batch exited 5 with an output folder written; it is now refused up front with
     the base's problems as siteopt validate lists them. A sweep that replaces the bad value (a
-    placeholder budget) still runs: its items are valid."""
+    placeholder budget) still runs: its items are valid. (The sweep is over facilities.0.count:
+    the tiny site has no hs2 layer, a problem of each item that is now listed too.)"""
     from click.testing import CliRunner
 
     from optimiser.checkfiles import check_file
     from optimiser.cli import cli
 
     (site_dir / "scen.yaml").write_text(SCENARIO.replace("budget_gbp: 2000000", "budget_gbp: -5"), encoding="utf-8")
-    b = write_batch(site_dir, "hs2.yaml", sweep={"layers.hs2": [False, True]})
+    b = write_batch(site_dir, "counts.yaml", sweep={"facilities.0.count": [1, 2]})
     with pytest.raises(ValidationError) as err:
         load_batch(b)
     got = [(p.file, p.field, p.reason) for p in err.value.problems]

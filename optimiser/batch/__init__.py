@@ -22,6 +22,9 @@ vary it::
 Items are the product sweep-points x scenarios x seeds. Each item is the base scenario mapping
 with its overrides applied (plus ``solver.workers: 1`` so a fixed seed reproduces the result),
 validated like any scenario file and run through :func:`optimiser.pipeline.run_scenario`.
+The base scenario is judged the same way, with each item's values applied
+(:func:`~optimiser.batch.spec.check_base`, what ``siteopt validate`` and :func:`load_batch` both
+call): a base invalid on its own runs when some item mends it, with a note when every item does.
 
 Every item has a stable key: the SHA-256 of the canonical JSON of the fully resolved scenario
 mapping, the content hash of its site file and the package version. Its run directory is

@@ -79,6 +79,8 @@ class BatchSpec:
         items: the expanded items, in results order.
         columns: the override keys in first-seen order (the swept columns of results.csv).
         duplicates: ``(name, same_as)`` of items dropped because they resolve to the same key.
+        notes: what the user should know though nothing is wrong: a base scenario invalid on its
+            own that every item's values mend (:func:`check_base`; ``siteopt batch`` prints it).
     """
 
     id: str
@@ -88,6 +90,7 @@ class BatchSpec:
     items: list[BatchItem]
     columns: list[str]
     duplicates: list[tuple[str, str]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
 
 BatchSource = str | os.PathLike[str] | Mapping[str, Any] | BatchSpec
@@ -489,8 +492,11 @@ def load_batch(path_or_spec: BatchSource, *, base_dir: str | os.PathLike[str] | 
 
     Raises:
         ValidationError / FileReadError: every problem with the batch file (unknown keys,
-            sweep keys that name no scenario field, unequal zip lengths, a missing base file), or
-            the base scenario's problems when no item's values mend them (every item would be invalid).
+            sweep keys that name no scenario field, unequal zip lengths, a missing base file), or,
+            when the base scenario is invalid and no item's values make a valid scenario of it
+            (every item would be recorded invalid), the problems :func:`check_base` finds, as
+            ``siteopt validate`` lists them. A base that only some items mend runs (the others are
+            recorded invalid); one that every item mends runs with a note in ``notes``.
         ArgumentError: a ``solver`` value out of range (``{"time_limit_s": -1}``, an unknown
             backend), or ``base_dir`` / ``solver`` given with a :class:`BatchSpec`.
         TypeError: ``path_or_spec``, ``base_dir`` or ``solver`` of the wrong kind.
@@ -504,40 +510,17 @@ def load_batch(path_or_spec: BatchSource, *, base_dir: str | os.PathLike[str] | 
     spec, problems, items = inspect_batch(path_or_spec, base_dir=base_dir, solver=solver)
     if spec is None:  # the items' values too: a bad key no longer hides a swept budget of -5
         raise ValidationError(problems + _value_problems(items, problems[0].file))
-    if broken := _base_refusal(spec):
-        raise ValidationError(broken)
+    base = check_base(spec.base_path, spec.items, str(spec.path) if spec.path is not None else "<batch>", items_too=False)
+    if not base.runnable:  # every item would be recorded invalid: refused, as siteopt validate lists it
+        raise ValidationError(base.problems)
+    spec.notes = [base.note] if base.note else []
     return spec
 
 
-def _base_refusal(spec: BatchSpec) -> list[Problem]:
-    """The base scenario's problems (as ``siteopt validate`` lists them) when no item mends them:
-    such a batch ran and recorded every item as invalid. A base whose problem an item's values
-    mend (a placeholder budget the sweep replaces) is not refused; that item runs."""
-    _, found = base_problems(spec.base_path, [], str(spec.base_path))
-    if not found:
-        return []
-    for item in spec.items:
-        if not check_scenario(item.scenario, str(spec.base_path), Path(item.base_path).resolve())[1]:
-            return []
-    return found
-
-
-def item_problems(items: list[BatchItem], name: str) -> list[Problem]:
-    """Each item's own problems (its overrides applied to a valid base scenario), e.g. a swept
-    ``budget_gbp: [1e6, yes]``: the item a batch run would record as invalid. A problem of
-    another file (the item's site file) is that file's own line, once, naming the items that use it
-    (``...; used by 2 items of b.yaml: item 2 (site=bad.yaml, budget=£1m), item 3 (...)``)."""
-    lines: dict[Any, Problem] = {}  # in the order found
-    users: dict[Problem, list[BatchItem]] = {}
-    for item in items:
-        for p in check_scenario(item.scenario, name, Path(item.base_path).resolve())[1]:
-            if p.file != name:
-                lines.setdefault(p, p)
-                users.setdefault(p, []).append(item)
-            else:
-                lines.setdefault((item.index, p), Problem(name, f"item {item.index} ({item.name}): {p.field}", p.reason, p.hint))
-    return [Problem(p.file, p.field, p.reason + _used_by(users[p], len(items), name), p.hint) if p in users else p
-            for p in lines.values()]
+def _key(p: Problem, base: str, name: str) -> tuple[str, str, str, str | None]:
+    """A problem as it is found in the base scenario and in an item (the scenario's own problems
+    are filed under the base file for one, the batch file for the other; a site's under the site)."""
+    return ("" if p.file in (base, name) else p.file, p.field, p.reason, p.hint)
 
 
 SHOWN_ITEMS = 3
@@ -553,21 +536,98 @@ def _used_by(users: list[BatchItem], n_items: int, name: str) -> str:
     return f"; used by {name}'s {which}" if len(users) == 1 else f"; used by {len(users)} items of {name}: {which}"
 
 
-def base_problems(base: Path, items: list[BatchItem], name: str) -> tuple[Scenario | None, list[Problem]]:
-    """A batch's base scenario (``None`` when it cannot be read) and its values' problems: the
-    base file's and the scenario's, or with a valid base each checkable item's
-    (:func:`item_problems`); ``siteopt validate`` and a refused :func:`load_batch` alike."""
+def _item_lines(items: list[BatchItem], checks: list[list[Problem]], name: str, base: str,
+                skip: set[tuple[str, str, str, str | None]], inherited: set[tuple[str, str, str, str | None]]) -> list[Problem]:
+    """The problems ``checks`` found in ``items`` as ``siteopt validate`` lists them: the scenario's
+    own per item (``item 2 (budget=-£5): budget_gbp: ...``, the hint of one ``inherited`` from the
+    base saying so), another file's (the item's site) as that file's own line, once, naming the
+    items that use it; those in ``skip`` (every item's, listed once as the base's) left out."""
+    lines: dict[Any, Problem] = {}  # in the order found
+    users: dict[Problem, list[BatchItem]] = {}
+    for item, found in zip(items, checks, strict=True):
+        for p in found:
+            k = _key(p, base, name)
+            if k in skip:
+                continue
+            if p.file != name:
+                lines.setdefault(p, p)
+                users.setdefault(p, []).append(item)
+                continue
+            hint = p.hint
+            if k in inherited:
+                hint = (f"{hint}; " if hint else "") + f"the base scenario {base} has it too: fix it there, or override it in this item"
+            lines.setdefault((item.index, k), Problem(name, f"item {item.index} ({item.name}): {p.field}", p.reason, hint))
+    return [Problem(p.file, p.field, p.reason + _used_by(users[p], len(items), name), p.hint) if p in users else p
+            for p in lines.values()]
+
+
+@dataclass
+class BaseCheck:
+    """A batch's base scenario judged as the batch runs it: with each item's values applied
+    (:func:`check_base`; ``siteopt validate`` and :func:`load_batch` alike).
+
+    Attributes:
+        scenario: the base scenario, when it is valid on its own.
+        problems: what ``siteopt validate`` lists: a base problem every item keeps, once as the base
+            file's; one only some items keep, per item (``item 0 (keep): budget_gbp: ...``); each
+            item's own; a site's once, naming the items that use it.
+        runnable: some item is a valid scenario (or the base is valid and the items were not
+            checked): :func:`load_batch` runs the batch, else refuses it with ``problems``.
+        note: for a runnable batch whose base is invalid on its own and mended by every item's
+            values (a placeholder budget the sweep replaces): what is wrong with the base and that
+            the items mend it; ``None`` otherwise.
+    """
+
+    scenario: Scenario | None
+    problems: list[Problem]
+    runnable: bool
+    note: str | None = None
+
+
+def check_base(base: Path, items: list[BatchItem], name: str, *, items_too: bool = True) -> BaseCheck:
+    """Judge a batch's base scenario the way the batch runs it: an item is the base with its values
+    applied, so a base invalid on its own is checked item by item and accepted when every item mends
+    it (a note says so); a base problem some item keeps is that item's problem, named by it.
+
+    Args:
+        base: the base scenario file.
+        items: the batch's items (their ``scenario`` mappings are checked).
+        name: the batch file as the user named it (item problems are filed under it).
+        items_too: with a valid base, check the items too (``siteopt validate``); without,
+            a valid base is enough (:func:`load_batch`: an invalid item is recorded, not refused).
+
+    Returns:
+        The :class:`BaseCheck`; an unreadable base is its file's problems, not runnable.
+    """
     data, found = load_mapping(base)
     if data is None:
-        return None, found
-    scenario, more = check_scenario(data, str(base), base.resolve())
-    return scenario, found + (more or item_problems(items, name))
+        return BaseCheck(None, found, False)
+    scenario, own = check_scenario(data, str(base), base.resolve())
+    own = found + own
+    if not own and not items_too:
+        return BaseCheck(scenario, [], True)
+    checks = [check_scenario(item.scenario, name, Path(item.base_path).resolve())[1] for item in items]
+    if not own:
+        return BaseCheck(scenario, _item_lines(items, checks, name, str(base), set(), set()), True)
+    keys = {_key(p, str(base), name) for p in own}
+    kept = [{k for p in found_i if (k := _key(p, str(base), name)) in keys} for found_i in checks]
+    everyone = set.intersection(*kept) if kept else keys
+    problems = [p for p in own if _key(p, str(base), name) in everyone]
+    problems += _item_lines(items, checks, name, str(base), everyone, keys)
+    runnable = any(not c for c in checks)
+    note = None
+    if runnable and not any(kept):  # said when the batch runs though its base is invalid
+        what = "; ".join(f"{p.field}: {p.reason}" if p.file == str(base) else f"{p.file}: {p.field}: {p.reason}" for p in own)
+        note = (f"the base scenario {base} is invalid on its own ({what}), but every item's values mend it "
+                f"({'the one item is' if len(items) == 1 else f'all {len(items)} items are'} checked with their values applied, "
+                "as they run)")
+    return BaseCheck(None, problems, runnable, note)
 
 
 def _value_problems(items: list[BatchItem], name: str) -> list[Problem]:
     """For a batch refused for problems of its own, what ``siteopt validate`` also finds
-    (:func:`base_problems`)."""
-    return base_problems(Path(items[0].base_path), items, name)[1] if items else []
+    (:func:`check_base`)."""
+    return check_base(Path(items[0].base_path), items, name).problems if items else []
 
 
 def inspect_batch(path_or_spec: str | os.PathLike[str] | Mapping[str, Any], *, base_dir: str | os.PathLike[str] | None = None,

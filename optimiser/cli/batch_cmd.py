@@ -7,7 +7,10 @@ crashed or failed verification (every result is still written and the summary pr
 or ``--retry-failed``, gives the code for the whole batch again), 2 for an invalid batch file or
 an unusable ``--out`` (every problem printed as ``FILE: field: reason``), 1 for an internal
 error, 130 when interrupted (SIGINT / SIGTERM: the finished items are kept, the workers stopped;
-the same command resumes).
+the same command resumes). A base scenario invalid on its own is judged with each item's values
+applied, as ``siteopt validate`` judges it (:func:`optimiser.batch.spec.check_base`): refused
+(exit 2) when no item mends it, run when some do (the others recorded invalid: exit 5), and with
+one ``siteopt batch: FILE: base: note: ...`` line on stderr (not under ``--quiet``) when all do.
 """
 
 from __future__ import annotations
@@ -115,6 +118,9 @@ def command(file: Path, out_dir: Path, jobs: int, scheduler: SchedulerAddress | 
     except InputError as exc:
         echo_problems(exc)
         sys.exit(ExitCode.INPUT)
+    if not (quiet or current_settings().quiet):  # --quiet, or siteopt -q
+        for note in spec.notes:  # as siteopt validate says it (a base every item mends)
+            click.echo(f"siteopt batch: {file}: base: note: {note}", err=True)
     security = None
     if scheduler is not None:
         try:
