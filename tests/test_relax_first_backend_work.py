@@ -94,8 +94,9 @@ def test_an_eager_lp_call_gets_lp_eager_and_its_own_unit_rate(district):
 
 def test_the_eager_lp_reaches_cp_sat(district, monkeypatch):
     """The exact phase's "lp-eager" arrives at CP-SAT's own parameters (every constraint in the LP
-    from the start), not only in the options."""
+    from the start), not only in the options (here the whole reduced model's, switched on)."""
     p, q, ev = district
+    monkeypatch.setattr(rf, "WHOLE_EXACT_LP_EAGER", True)
     seen = []
     real = cpsat_model.set_search_params
 
@@ -165,21 +166,22 @@ def test_the_exact_model_comes_first_when_it_fits_and_proves_the_direct_optimum(
     assert r.info["exact_first"] is True
     assert "alternating" not in r.info and "reduced_relaxation" not in r.info
     assert [levels for levels, _ in rec.calls] == [r.reduced().n_levels()]
-    assert rec.searches == ["lp-eager"]  # EXACT_LP_EAGER
+    assert rec.searches == ["lp"]  # WHOLE_EXACT_LP_EAGER off: the whole reduced model's LP is lazy
     direct = backend_module("cpsat").solve(p, SolveOptions(time_limit_s=30.0, seed=0, workers=1))
     assert direct.status is Status.OPTIMAL and res.status is Status.OPTIMAL
     assert res.objective == direct.objective == p.objective_of(set(res.chosen))
 
 
-def test_the_lazy_lp_exact_model_proves_the_same_optimum(district, monkeypatch):
-    """EXACT_LP_EAGER off: the exact phase gets the "lp" settings and proves the same optimum."""
+def test_the_eager_lp_exact_model_proves_the_same_optimum(district, monkeypatch):
+    """WHOLE_EXACT_LP_EAGER on (off by default): the whole reduced exact model gets the
+    "lp-eager" settings and proves the same optimum as with the lazy LP."""
     p, q, ev = district
-    monkeypatch.setattr(rf, "EXACT_LP_EAGER", False)
+    monkeypatch.setattr(rf, "WHOLE_EXACT_LP_EAGER", False)
     rec = _Recording()
     res = _runner(p, q, ev, rec, 30.0).run()
     eager_rec = _Recording()
     eager = _runner(p, q, ev, eager_rec, 30.0)
-    monkeypatch.setattr(rf, "EXACT_LP_EAGER", True)
+    monkeypatch.setattr(rf, "WHOLE_EXACT_LP_EAGER", True)
     res_eager = eager.run()
     assert rec.searches == ["lp"] and eager_rec.searches == ["lp-eager"]
     assert res.status is res_eager.status is Status.OPTIMAL and res.objective == res_eager.objective

@@ -41,7 +41,7 @@ backend phase whose budget does not cover its set-up and a minimum search is ski
    for ``RELAX_SHARE`` of the time left: its proven bound is a bound here too (see below), and its layout
    another candidate.
 5. Any time left: the reduced exact model (at most ``EXACT_MAX_LEVELS`` levels), warm-started from the best
-   layout, CP-SAT with every constraint in its LP from the start (``EXACT_LP_EAGER``); not when the relaxation
+   layout, CP-SAT's LP lazy (``WHOLE_EXACT_LP_EAGER``; per vector eager: ``EXACT_LP_EAGER``); not when the relaxation
    is large and an incumbent exists. When its search would get at least ``EXACT_FIRST_MIN_SEARCH_SHARE`` of
    the limit, it comes straight after the rounds with the whole budget left (3 and 4 skipped: neither can
    prove; :meth:`RelaxFirst.exact_first`). With CP-SAT and round 2's count vectors it runs instead once per
@@ -88,7 +88,6 @@ from optimiser.solve.relax_first_settings import (
     EXACT_BY_VECTOR,
     EXACT_EAGER_UNITS_PER_S,
     EXACT_FIRST_MIN_SEARCH_SHARE,
-    EXACT_LP_EAGER,
     EXACT_MAX_LEVELS,
     FIRST_ROUND_SHARE,
     GREEDY_SECONDS_PER_COMPLETION_INCIDENCE,
@@ -124,6 +123,7 @@ from optimiser.solve.relax_first_settings import (
     SPLIT_ENABLED,
     SWAP_SECONDS_PER_DECISION_PAIR,
     SWAP_SECONDS_PER_INCIDENCE,
+    WHOLE_EXACT_LP_EAGER,
     backend_setup_cost,
     fix_cost,
 )
@@ -708,7 +708,7 @@ class RelaxFirst:
             return None
         red = self.reduced()
         budget = self.remaining() if self.best is not None else self.forced_budget(red)
-        r3 = self.backend_solve(red, budget, "exact model", eager_lp=EXACT_LP_EAGER,
+        r3 = self.backend_solve(red, budget, "exact model", eager_lp=WHOLE_EXACT_LP_EAGER,
                                 starts=(self.layout,) if self.layout else ())
         if r3.status.has_solution:
             self.offer(r3.chosen, "exact model")
