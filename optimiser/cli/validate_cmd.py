@@ -18,9 +18,9 @@ field: ...``); a swept site's problem is the site's own line, once, naming the i
 
 ``--json`` prints a JSON list of the problems instead (``[]`` when there are none), each
 ``{"file", "field", "reason", "hint"}``, followed by the warnings, each
-``{"file", "field", "reason", "hint", "warning": code}``, then the notes, each
-``{"file", "field": "base", "reason", "hint": null, "note": "base_mended"}`` (neither a
-problem nor a warning, even under ``--strict``); the exit status is the same.
+``{"file", "field", "reason", "hint", "warning": code}``; a note (neither a problem nor a
+warning, even under ``--strict``) is its text line on stderr instead, so the list stays ``[]``
+for valid files; the exit status is the same.
 """
 
 from __future__ import annotations
@@ -153,10 +153,9 @@ def _summary(r: FileReport) -> str | None:
     return None
 
 
-def _json_entries(problems: list[Problem], warnings: list[SiteWarning], notes: list[tuple[str, str]]) -> list[dict[str, Any]]:
+def _json_entries(problems: list[Problem], warnings: list[SiteWarning]) -> list[dict[str, Any]]:
     return ([{"file": p.file, "field": p.field, "reason": p.reason, "hint": p.hint} for p in problems]
-            + [{"file": w.file, "field": w.field, "reason": w.message, "hint": w.fix, "warning": w.code} for w in warnings]
-            + [{"file": f, "field": "base", "reason": n, "hint": None, "note": "base_mended"} for f, n in notes])
+            + [{"file": w.file, "field": w.field, "reason": w.message, "hint": w.fix, "warning": w.code} for w in warnings])
 
 
 @click.command("validate")
@@ -175,7 +174,6 @@ def command(ctx: click.Context, files: tuple[str, ...], as_json: bool, strict: b
     """
     all_problems: list[Problem] = []
     all_warnings: list[SiteWarning] = []
-    all_notes: list[tuple[str, str]] = []
     seen: set[Problem | SiteWarning] = set()
     internal = False
     for path in files:
@@ -194,7 +192,8 @@ def command(ctx: click.Context, files: tuple[str, ...], as_json: bool, strict: b
                     "" if len(problems) == 1 else "s", len(warnings), "" if len(warnings) == 1 else "s")
         all_problems.extend(problems)
         all_warnings.extend(warnings)
-        all_notes.extend((path, n) for n in r.notes)
+        for note in r.notes if as_json else ():  # not a problem: the JSON list stays problems and warnings
+            click.echo(f"{path}: base: note: {note}", err=True)
         if not as_json:
             for p in problems:
                 click.echo(str(p))
@@ -206,7 +205,7 @@ def command(ctx: click.Context, files: tuple[str, ...], as_json: bool, strict: b
             if summary is not None:
                 click.echo(f"{path}: ok ({summary})")
     if as_json:
-        click.echo(json.dumps(_json_entries(all_problems, all_warnings, all_notes), indent=2))
+        click.echo(json.dumps(_json_entries(all_problems, all_warnings), indent=2))
     elif all_warnings:
         n = len(all_warnings)
         click.echo(f"{n} warning{'s' if n != 1 else ''}" + (" (errors under --strict)" if strict else "; --strict makes them errors"))
