@@ -10,6 +10,7 @@ import logging
 import math
 import os
 import secrets
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -55,6 +56,46 @@ weights before anything is built): ``front`` numbers those groups (1 = the lowes
 with a front of its own, so a sweep that switches a barrier on and off is never ranked across."""
 
 
+SWEPT_PREFIX = "scenario."
+"""What a swept column's header is prefixed with when its override key is the name of one of the
+tables' own columns (:func:`swept_headers`): ``name:`` in an item list is ``scenario.name``, a swept
+``currency`` ``scenario.currency``. No override key starts with it (a scenario has no field
+``scenario``), so a prefixed header never meets another swept key."""
+
+
+def fixed_columns() -> frozenset[str]:
+    """Every column results.csv or pareto.csv has of its own (not a swept one): the key, the
+    item's name, the status and exit code, every metric (the optional ones too, whether or not
+    any record has them yet), the seconds, run folder and error, and pareto.csv's columns."""
+    optional = (c for cols in OPTIONAL_METRIC_COLUMNS.values() for c in cols)
+    return frozenset(["key", "name", "status", "exit_code", *METRIC_COLUMNS, *optional, "seconds", "run_dir", "error",
+                      *PARETO_COLUMNS])
+
+
+def swept_headers(columns: Sequence[str]) -> list[str]:
+    """The headers of the swept columns ``columns`` (override keys) in results.csv and pareto.csv:
+    the key itself, or, for a key that is the name of a column the tables have of their own
+    (:func:`fixed_columns`: ``name``, ``currency``, ``objective``), the key after
+    :data:`SWEPT_PREFIX`, so that no header is written twice and no swept value is read in place of
+    the item's name or a metric. The same in both files and whichever records exist.
+
+    Args:
+        columns: the batch's override keys (``BatchSpec.columns``), each once.
+
+    Returns:
+        One header per key, in order, all distinct and none a fixed column's.
+    """
+    taken = set(fixed_columns())
+    out = []
+    for c in columns:
+        h = c
+        while h in taken:
+            h = SWEPT_PREFIX + h
+        taken.add(h)
+        out.append(h)
+    return out
+
+
 def objective_of_record(m: Mapping[str, Any]) -> float | None:
     """The figure the front minimises: the objective's weighted mean walk, or (records written
     before it existed) the firm-to-firm weighted mean walk."""
@@ -76,7 +117,15 @@ def _cell(v: Any) -> Any:
 
 def csv_text(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
     """CSV text: floats rounded to 6 places, booleans as true/false, missing values empty, text
-    that starts like a spreadsheet formula after a single quote (:mod:`~optimiser.present.csv_cells`)."""
+    that starts like a spreadsheet formula after a single quote (:mod:`~optimiser.present.csv_cells`).
+
+    Raises:
+        ValueError: ``header`` names a column twice (a program error: :func:`swept_headers` keeps
+            the batch tables' headers distinct).
+    """
+    twice = [h for h, n in Counter(header).items() if n > 1]
+    if twice:  # two columns of one name: pandas reads the second as 'name.1', DictReader keeps only one
+        raise ValueError(f"CSV header has {', '.join(repr(h) for h in twice)} twice: {list(header)}")
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(header)
@@ -105,9 +154,11 @@ def metric_columns(records: Mapping[str, Mapping[str, Any]] | None = None) -> li
 
 
 def results_header(columns: Sequence[str], records: Mapping[str, Mapping[str, Any]] | None = None) -> list[str]:
-    """results.csv's header for a batch whose swept columns are ``columns`` (and, for the
-    optional metric columns, whose finished items' records are ``records``)."""
-    return ["key", "name", *columns, "status", "exit_code", *metric_columns(records), "seconds", "run_dir", "error"]
+    """results.csv's header for a batch whose swept columns are ``columns`` (override keys, headed
+    as :func:`swept_headers` says) and, for the optional metric columns, whose finished items'
+    records are ``records``."""
+    return ["key", "name", *swept_headers(columns), "status", "exit_code", *metric_columns(records), "seconds", "run_dir",
+            "error"]
 
 
 def results_rows(items: Sequence[BatchItem], records: Mapping[str, Mapping[str, Any]], columns: Sequence[str]) -> list[list[Any]]:
@@ -224,7 +275,7 @@ def pareto_table(items: Sequence[BatchItem], records: Mapping[str, Mapping[str, 
         for i, d in zip(members, pareto_front([(solved[i][2], solved[i][3]) for i in members])):
             dom[i] = d
     order = sorted(range(len(solved)), key=lambda i: (solved[i][2], solved[i][3], solved[i][0].index))
-    header = ["key", "name", *columns, *PARETO_COLUMNS]
+    header = ["key", "name", *swept_headers(columns), *PARETO_COLUMNS]
     rows = []
     front = []
     prev: dict[int, tuple[float, float]] = {}

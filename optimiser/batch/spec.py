@@ -77,7 +77,8 @@ class BatchSpec:
         path: the batch file (``None`` for an in-memory mapping).
         base_path: the base scenario file.
         items: the expanded items, in results order.
-        columns: the override keys in first-seen order (the swept columns of results.csv).
+        columns: the override keys in first-seen order (the swept columns of results.csv and
+            pareto.csv, headed as :func:`~optimiser.batch.results.swept_headers` says).
         duplicates: ``(name, same_as)`` of items dropped because they resolve to the same key.
         notes: what the user should know though nothing is wrong: a base scenario invalid on its
             own that every item's values mend (:func:`check_base`; ``siteopt batch`` prints it).
