@@ -79,8 +79,6 @@ class Evaluator:
                                shape=(n_l, n_o))
         self.MT = self.M.T.tocsr()
         self._m_level: np.ndarray | None = None  # the level of each non-zero of M (removals builds it)
-        self.lev_start = np.concatenate([[0], np.cumsum(nlev)[:-1]]).astype(np.int64)
-        self.has_lev = nlev > 0
         # base: None -> the last level (as objective_of does), flagged as must-serve
         self.must = np.array([c.base is None for c in cl], dtype=bool)
         self.base = np.array([(c.base if c.base is not None else (c.levels[-1] if c.levels else 0)) for c in cl],
@@ -121,17 +119,29 @@ class Evaluator:
         return (self.A @ x.astype(np.int32)) == self.req
 
     def client_lengths(self, ov: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(length per client, whether some level is open) for open options ``ov``."""
-        lev_open = (self.M @ ov.astype(np.int32)) > 0
+        """(length per client, whether some level is open) for open options ``ov`` (Booleans).
+
+        Read from the levels of the open options only (rows of ``MT``), not from every level:
+        a layout opens a few hundred of tens of thousands of options (rs028's exact problem:
+        383k levels, 2.0 ms per call over every level, 0.1-0.5 ms so; the same integers)."""
         length = self.base.copy()
         served = np.zeros(self.base.size, dtype=bool)
-        if self.lev_len.size:
-            vals = np.where(lev_open, self.lev_len, _BIG)
-            starts = self.lev_start[self.has_lev]
-            mins = np.minimum.reduceat(vals, starts)
-            hl = np.nonzero(self.has_lev)[0]
-            served[hl] = mins < _BIG
-            length[hl] = np.where(mins < _BIG, np.minimum(mins, length[hl]), length[hl])
+        opened = np.flatnonzero(ov)
+        if not self.lev_len.size or not opened.size:
+            return length, served
+        lo, n = self.MT.indptr[opened], np.diff(self.MT.indptr)[opened]
+        lev_open = np.zeros(self.lev_len.size, dtype=bool)
+        lev_open[self.MT.indices[np.repeat(lo - np.cumsum(n) + n, n) + np.arange(int(n.sum()))]] = True
+        lv = np.flatnonzero(lev_open)  # ascending: grouped by client
+        if not lv.size:
+            return length, served
+        cli = self.lev_client[lv]
+        first = np.ones(lv.size, dtype=bool)
+        first[1:] = cli[1:] != cli[:-1]
+        hl = cli[first]
+        mins = np.minimum.reduceat(self.lev_len[lv], np.flatnonzero(first))
+        served[hl] = mins < _BIG
+        length[hl] = np.where(mins < _BIG, np.minimum(mins, length[hl]), length[hl])
         return length, served
 
     def uncovered(self, ov: np.ndarray) -> np.ndarray:
