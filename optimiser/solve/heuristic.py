@@ -49,6 +49,14 @@ def _row_of_nonzero(m: sp.csr_matrix, dtype: type = np.int64) -> np.ndarray:
     return np.repeat(np.arange(m.shape[0], dtype=dtype), np.diff(m.indptr))
 
 
+def _row_entries(indptr: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(positions of the stored entries of CSR rows ``rows``, row after row in storage order, and
+    each one's place in ``rows``): ``m[rows]``'s entries without building that matrix."""
+    lo = indptr[rows]
+    n = indptr[rows + 1] - lo
+    return np.repeat(lo - np.cumsum(n) + n, n) + np.arange(int(n.sum())), np.repeat(np.arange(rows.size), n)
+
+
 class Evaluator:
     """Vectorised exact objective and constraint sums of a :class:`Problem`."""
 
@@ -78,7 +86,9 @@ class Evaluator:
         self.M = sp.csr_matrix((np.ones(oidx.size, dtype=np.int32), oidx, np.concatenate([[0], np.cumsum(olen)])),
                                shape=(n_l, n_o))
         self.MT = self.M.T.tocsr()
-        self._m_level: np.ndarray | None = None  # the level of each non-zero of M (removals builds it)
+        # M's entries option by option (stable: levels ascending), and each option's start (removals builds them)
+        self._m_pos: np.ndarray | None = None
+        self._m_pos_ptr = np.zeros(0, dtype=np.int64)
         # base: None -> the last level (as objective_of does), flagged as must-serve
         self.must = np.array([c.base is None for c in cl], dtype=bool)
         self.base = np.array([(c.base if c.base is not None else (c.levels[-1] if c.levels else 0)) for c in cl],
@@ -129,9 +139,8 @@ class Evaluator:
         opened = np.flatnonzero(ov)
         if not self.lev_len.size or not opened.size:
             return length, served
-        lo, n = self.MT.indptr[opened], np.diff(self.MT.indptr)[opened]
         lev_open = np.zeros(self.lev_len.size, dtype=bool)
-        lev_open[self.MT.indices[np.repeat(lo - np.cumsum(n) + n, n) + np.arange(int(n.sum()))]] = True
+        lev_open[self.MT.indices[_row_entries(self.MT.indptr, opened)[0]]] = True
         lv = np.flatnonzero(lev_open)  # ascending: grouped by client
         if not lv.size:
             return length, served
@@ -235,10 +244,13 @@ class Evaluator:
         dec[opened[row], np.arange(sub.nnz) - sub.indptr[row]] = sub.indices
         # open (level, option) pairs in the level matrix's order: by client, then length (its
         # levels are strictly increasing), so the first pair of a client is its shortest
-        if self._m_level is None:  # built on first use: 4 bytes per incidence (200 firms: 38 MB)
-            self._m_level = _row_of_nonzero(self.M, np.int32)
-        keep = ov[self.M.indices]
-        lev = self._m_level[keep]
+        # (their places in M: those of the open options' entries, from the option-major index,
+        # sorted; not a pass over every entry of M)
+        if self._m_pos is None:  # built on first use: 4 bytes per incidence (200 firms: 38 MB)
+            self._m_pos = np.argsort(self.M.indices, kind="stable").astype(np.int32 if self.M.nnz < 2**31 else np.int64)
+            self._m_pos_ptr = np.concatenate([[0], np.cumsum(np.bincount(self.M.indices, minlength=self.n_o))])
+        keep = np.sort(self._m_pos[_row_entries(self._m_pos_ptr, opened)[0]])
+        lev = np.searchsorted(self.M.indptr, keep, side="right") - 1
         loss += self._losses(self.lev_client[lev], self.M.indices[keep], self.lev_len[lev], dec, length, self.base, self.w)
         if self.pw.size:  # a penalty's open options (value 0: covered; its base 1: uncovered)
             keep = ov[self.P.indices]
@@ -282,10 +294,9 @@ class Evaluator:
         if near.size == 0:
             return g
         nc = length.size
-        sub = self.MT[near]
-        if sub.nnz:
-            rows = _row_of_nonzero(sub)
-            lev = sub.indices
+        pos, rows = _row_entries(self.MT.indptr, near)  # MT[near]'s levels, without the matrix
+        if pos.size:
+            lev = self.MT.indices[pos]
             cli = self.lev_client[lev]
             imp = length[cli] - self.lev_len[lev]
             keep = imp > 0
@@ -294,11 +305,14 @@ class Evaluator:
                 cli = cli[keep]
                 val = imp[keep] * self.w[cli]
                 key = d * nc + cli
-                order = np.lexsort((-val, key))
-                key, val, d = key[order], val[order], d[order]
+                # the best level of each (decision, client), keys ascending
+                order = np.argsort(key, kind="stable")
+                key, val = key[order], val[order]
                 first = np.ones(key.size, dtype=bool)
                 first[1:] = key[1:] != key[:-1]
-                g += np.bincount(d[first], weights=val[first], minlength=self.n_d).astype(np.int64)
+                starts = np.flatnonzero(first)
+                best = np.maximum.reduceat(val, starts)
+                g += np.bincount(key[starts] // nc, weights=best, minlength=self.n_d).astype(np.int64)
         if self.pw.size:
             subp = self.PT[near]
             if subp.nnz:
