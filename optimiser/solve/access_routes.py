@@ -218,6 +218,7 @@ class RouteDual:
         self.a_pos = np.zeros(0, dtype=np.int64)
         self.a_route = np.zeros(0, dtype=np.int64)
         self.a_seg = np.zeros(0, dtype=np.int64)
+        self._set_active_routes()
 
     def activate(self, active: np.ndarray, limit_of_inc: np.ndarray) -> None:
         """The routes of the active incidences (``active``: their positions among all incidences,
@@ -237,14 +238,26 @@ class RouteDual:
         self.a_route = ids[below]
         counts = np.bincount(seg[below], minlength=inc.size)
         self.a_seg = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
+        self._set_active_routes()
+
+    def _set_active_routes(self) -> None:
+        """What the iterations read of the active routes, gathered once per active set: their
+        costs, their two crossings' places in ``M`` (flat, row-major: ``n_k + 1`` columns), and
+        each one's walk (its segment of ``a_seg``). Reassigned, never changed in place: copies
+        of this dual (``_Dual.with_knapsack``) share them until they activate their own."""
+        r = self.a_route
+        rows = self.r_row[r]
+        self._a_cost = self.r_cost[r]
+        self._a_m1 = rows * (self.n_k + 1) + self.r_k1[r]
+        self._a_m2 = rows * (self.n_k + 1) + self.r_k2[r]
+        self._a_seg_of = np.repeat(np.arange(self.a_seg.size), np.diff(np.append(self.a_seg, r.size)))
 
     def route_costs(self, M: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(each active walk's cheapest route cost under ``M``, every active route's cost)."""
-        r = self.a_route
-        if r.size == 0:
+        if self.a_route.size == 0:
             return np.zeros(0), np.zeros(0)
-        rows = self.r_row[r]
-        adj = self.r_cost[r] + M[rows, self.r_k1[r]] + M[rows, self.r_k2[r]]
+        flat = M.ravel()
+        adj = self._a_cost + flat.take(self._a_m1) + flat.take(self._a_m2)
         return np.minimum.reduceat(adj, self.a_seg), adj
 
     def credit(self, M: np.ndarray, n_d: int) -> np.ndarray:
@@ -260,14 +273,12 @@ class RouteDual:
         was taken (reduced cost < 0 and its site open)."""
         g = np.zeros_like(M)
         if adj.size and took.any():
-            seg_of = np.repeat(np.arange(self.a_seg.size), np.diff(np.append(self.a_seg, adj.size)))
+            seg_of = self._a_seg_of
             best = (adj <= seg_min[seg_of]) & took[seg_of]
             cand = np.nonzero(best)[0]
             first = cand[np.concatenate([[True], seg_of[cand][1:] != seg_of[cand][:-1]])] if cand.size else cand
-            r = self.a_route[first]
-            rows = self.r_row[r]
-            np.add.at(g, (rows, self.r_k1[r]), 1.0)
-            np.add.at(g, (rows, self.r_k2[r]), 1.0)
+            # each taken walk's route: 1 at its two crossings (counts: the same floats as np.add.at)
+            g += np.bincount(np.concatenate([self._a_m1[first], self._a_m2[first]]), minlength=g.size).reshape(g.shape)
         g[:, :self.n_k] -= y[self.routes.crossings][None, :]
         g[:, self.n_k] = 0.0
         g[(M <= 0) & (g < 0)] = 0.0
