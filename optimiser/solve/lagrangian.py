@@ -49,9 +49,11 @@ import math
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from itertools import chain
 
 import numpy as np
 
+from optimiser.model.flat import flat_clients
 from optimiser.model.problem import Problem
 from optimiser.solve import interrupt
 from optimiser.solve.access_routes import AccessRoutes, RouteDual, concat_ranges
@@ -167,9 +169,12 @@ class _Dual:
         self.w = np.array([c.weight for c in cl] + [1] * len(pens), dtype=float)
         self.base = np.array([(c.base if c.base is not None else (c.levels[-1] if c.levels else 0)) for c in cl]
                              + [p.weight for p in pens], dtype=float)
-        ic = np.fromiter((k for k, c in enumerate(cl) for opts in c.level_options for _ in opts), dtype=np.int64)
-        io = np.fromiter((o for c in cl for opts in c.level_options for o in opts), dtype=np.int64)
-        il = np.fromiter((lev for c in cl for lev, opts in zip(c.levels, c.level_options) for _ in opts), dtype=float)
+        # the incidences (client, option, length), in client, level and option order, from the
+        # problem's flat arrays (model.flat: kept for the problem, a relaxation's read once)
+        fc = flat_clients(problem)
+        ic = np.repeat(np.repeat(np.arange(len(cl), dtype=np.int64), fc.nlev), fc.olen)
+        io = fc.opt
+        il = np.repeat(fc.lev, fc.olen).astype(float)
         if pens:
             n_c = len(cl)
             ic = np.concatenate([ic, np.fromiter((n_c + k for k, p in enumerate(pens) for _ in p.options), dtype=np.int64)])
@@ -183,7 +188,7 @@ class _Dual:
         # members of the conjunctions some client or penalty lists (an unlisted one adds
         # nothing to L with its multipliers at 0, their best value: 200 firms' access
         # relaxation lists 1% of the exact model's 554k members)
-        lens = np.fromiter((len(problem.options[o]) for o in range(n_d, n_o)), dtype=np.int64, count=n_o - n_d)
+        lens = np.fromiter(map(len, problem.options[n_d:]), dtype=np.int64, count=n_o - n_d)
         offs = np.concatenate([[0], np.cumsum(lens)])
         listed = np.zeros(n_o - n_d, dtype=bool)
         listed[io[io >= n_d] - n_d] = True
@@ -199,7 +204,8 @@ class _Dual:
         self.n_o = n_o = n_d + int(uc.size)
         self.m_opt = np.repeat(np.arange(uc.size), ulen)
         self.m_start = np.concatenate([[0], np.cumsum(ulen)])  # listed conjunction j's members: m_start[j]:m_start[j + 1]
-        self.m_dec = np.fromiter((d for c in uc.tolist() for d in problem.options[n_d + c]), dtype=np.int64, count=total)
+        self.m_dec = np.fromiter(chain.from_iterable(map(problem.options.__getitem__, (n_d + uc).tolist())), dtype=np.int64,
+                                 count=total)
         # their places among all members (the multipliers' layout outside, see start / full_mu)
         self.m_sel = concat_ranges(offs[uc], ulen)
         self.n_members = int(offs[-1])
