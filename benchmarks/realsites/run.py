@@ -430,7 +430,12 @@ def main(argv: list[str] | None = None) -> int:
     rows: list[dict[str, Any]] = []
     if a.append and (Path(a.out) / "results.json").exists():
         old = json.loads((Path(a.out) / "results.json").read_text())
-        rows, meta = old["rows"], {**old["meta"], "appended": meta}
+        # every appended command's own meta kept, in order (its load and times with it)
+        earlier = old["meta"].get("appended", [])
+        earlier = [earlier] if isinstance(earlier, dict) else list(earlier)
+        this, meta = meta, {**old["meta"], "appended": [*earlier, meta]}
+    else:
+        this = meta
     with tempfile.TemporaryDirectory(prefix="realsites-") as tmpdir:
         tmp = Path(a.keep_files) if a.keep_files else Path(tmpdir)
         only = {x for x in a.only.split(",") if x}
@@ -440,8 +445,8 @@ def main(argv: list[str] | None = None) -> int:
             folder = Path(tmpdir) / f"{name}-mip"
             folder.mkdir(parents=True, exist_ok=True)
             rows = [r for r in rows if r["problem"] != name] + [run_problem(name, path, facts, a, folder)]
-            meta["load_end"] = _load()
-            meta["finished"] = time.strftime("%Y-%m-%d %H:%M:%S %Z")
+            this["load_end"] = _load()
+            this["finished"] = time.strftime("%Y-%m-%d %H:%M:%S %Z")
             write(Path(a.out), rows, meta)
     return 0
 

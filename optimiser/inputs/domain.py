@@ -572,8 +572,9 @@ class SolveOptions:
             and probing cost more than they give (AMP-SBP baseline: 1.84 deterministic units
             with presolve off at linearization level 1, 0.04 with "lp"). "lp-eager": "lp" with
             every constraint in the LP from the start instead of added as it is violated (what
-            relax-first's reduced exact model gets: fewer CPU seconds to a proof on most
-            reduced models, :data:`~optimiser.solve.relax_first_settings.EXACT_LP_EAGER`).
+            relax-first's exact models per count vector get: fewer CPU seconds to their proofs,
+            :data:`~optimiser.solve.relax_first_settings.EXACT_LP_EAGER`; its whole reduced model
+            keeps the lazy LP, ``WHOLE_EXACT_LP_EAGER``).
             "cpsat": CP-SAT's own settings (presolve, probing, linearization level 1).
         budget_cuts: give CP-SAT the budget's count-hull cuts (default on;
             :mod:`optimiser.model.budget_cuts`): valid inequalities implied by the budget and the
