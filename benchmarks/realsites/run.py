@@ -433,7 +433,7 @@ def main(argv: list[str] | None = None) -> int:
         # every appended command's own meta kept, in order (its load and times with it)
         earlier = old["meta"].get("appended", [])
         earlier = [earlier] if isinstance(earlier, dict) else list(earlier)
-        this, meta = meta, {**old["meta"], "appended": [*earlier, meta]}
+        rows, this, meta = old["rows"], meta, {**old["meta"], "appended": [*earlier, meta]}
     else:
         this = meta
     with tempfile.TemporaryDirectory(prefix="realsites-") as tmpdir:
