@@ -196,16 +196,17 @@ the whole reduced model has its own, ``WHOLE_EXACT_LP_EAGER``."""
 WHOLE_EXACT_LP_EAGER = False
 """``EXACT_LP_EAGER`` for the whole reduced exact model (one model of every count vector, with the
 decisions closed in all of them, warm-started from the incumbent: :meth:`RelaxFirst.exact`).
-Re-measured in wave 28 on the models relax-first built at 60 s (captured, then solved alone
-with their own settings, seed 0, one worker; CPU seconds of the search, deterministic units;
-load 1-3): rs012's 72k levels 7.1 s / 4.94 units eager, 3.0 s / 0.85 lazily; rs018 3.9 s / 2.55
--> 1.9 s / 0.78; rs028 1.6 s / 0.93 -> 0.8 s / 0.09; rs005, rs013, rs019, rs031 (all under 0.4 s)
-the same or less; rs022 0.03 -> 0.05 s. The count vectors' models, proving that no layout better
-than the incumbent has their counts (unhinted, cut off below it), go the other way (rs016's
-largest: 2.8 s eager, 3.6 s lazily; its next 0.4 -> 5.3 s; rs023's 2.1 -> 8.3 s), so they keep
-``EXACT_LP_EAGER``. A cut-off below the incumbent did not help the whole model (rs012: 7.6 s
-eager, 6.5 s lazily). Wave 10's measurements were of whole models before the site chains, the
-bulk-written rows and the unread conjunctions left out (waves 11-27)."""
+Re-measured in wave 28 on the models relax-first built at 60 s, each solved alone with its own
+settings, eager then lazy (``benchmarks/realsites/lp_probe.py``, ``probes/lp_rs0*.json``; seed 0,
+one worker; CPU seconds, load included; deterministic units; load 0.7-1): rs012's 72k levels
+7.3 s / 4.94 units eager, 3.0 s / 0.85 lazily; rs018 3.5 s / 2.55 -> 1.8 s / 0.78; rs028 1.5 s /
+0.93 -> 0.8 s / 0.09; rs005, rs013, rs019, rs031 (all under 0.4 s) the same or less; rs022 0.03 ->
+0.05 s. The count vectors' models, proving that no layout better than the incumbent has their
+counts (unhinted, cut off below it), go the other way (rs016's six over 15k variables: 0.10-2.1 s
+eager, 0.75-5.4 s lazily; rs023's largest 2.1 -> 8.3 s), so they keep ``EXACT_LP_EAGER``.
+A cut-off below the incumbent did not help the whole model (rs012: 7.6 s eager, 6.5 s lazily).
+Wave 10's measurements were of whole models before the site chains, the bulk-written rows and
+the unread conjunctions left out (waves 11-27)."""
 
 EXACT_BY_VECTOR = True
 """Whether the reduced exact model (phase 5) runs once per count vector of the split Lagrangian,
