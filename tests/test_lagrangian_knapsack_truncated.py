@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from optimiser.model.problem import Constraint, Decision, Problem
 from optimiser.solve.lagrangian_knapsack import _INF, Knapsack
 from tests.test_lagrangian import _priced_knapsack_problem
 
@@ -100,3 +101,67 @@ def test_truncated_tables_give_the_same_answers_and_operations(block):
             assert (got[2] is None and want[2] is None) or np.array_equal(got[2], want[2]), seed
         assert new.ops == old.ops, seed
     assert truncated > 20  # classes past the budget were left out
+
+
+_INEXACT = np.array([0.1, 0.2, 0.3, 0.7, -0.1, -0.3, 1 / 3, -2 / 3, 0.0, 0.6, -0.7, 1e16, -1e16])
+"""Values whose sums round (ties of inexact decimals, magnitudes that swallow the small ones)."""
+
+
+def _adversarial_knapsack(rng) -> tuple[Problem, np.ndarray]:
+    """Small budgets (0 included: X // price is 0), prices of 0 units beside priced classes, one
+    price only, forced and closed decisions, count groups; values tied, 0, rounding or normal."""
+    n = int(rng.integers(1, 25))
+    prices = ([0, 1, 2], [1, 2, 3], [0, 5], [int(rng.integers(1, 4))], [0, 1, 2, 3, 5, 8])[int(rng.integers(0, 5))]
+    budget = int(rng.integers(0, 12))
+    dec = [Decision(f"d{i}", "crossing", "g", float(rng.choice(prices)), f"d{i}") for i in range(n)]
+    cons = [Constraint("budget", tuple((i, int(d.cost)) for i, d in enumerate(dec)), None, budget, "budget")]
+    if n > 1:
+        cuts = np.sort(rng.choice(np.arange(1, n), size=min(int(rng.integers(0, 3)), n - 1), replace=False))
+        for j, part in enumerate(np.split(rng.permutation(n), cuts)):
+            if part.size < 2 or rng.random() < 0.2:
+                continue
+            grp = tuple((int(i), 1) for i in sorted(part))
+            kind = int(rng.integers(0, 3))
+            if kind in (0, 2):
+                cons.append(Constraint(f"count_min:{j}", grp, int(rng.integers(0, 4)), None, f"count_min:{j}"))
+            if kind in (1, 2):
+                cons.append(Constraint(f"count_max:{j}", grp, None, int(rng.integers(0, 6)), f"count_max:{j}"))
+    for i in range(n):
+        u = rng.random()
+        if u < 0.13:  # forced open (0.08) or closed (0.05)
+            cons.append(Constraint(f"fix:{i}", ((i, 1),), int(u < 0.08), int(u < 0.08), "fix"))
+    p = Problem(dec, [(i,) for i in range(n)], [], cons, [], {}, 10, {"all": 1.0}, float(budget))
+    kind = int(rng.integers(0, 4))
+    v = (rng.choice(_INEXACT[:9], size=n), rng.choice(_INEXACT, size=n), rng.normal(0, 10, size=n),
+         rng.choice([0.0, -1.0, 1.0], size=n))[kind]
+    return p, v.astype(float)
+
+
+def test_truncated_tables_on_adversarial_knapsacks():
+    """The same tables, sources, answers, tests and operations as the oracle on 2,000 knapsacks
+    built to break the truncation: budgets of 0-11 units, zero prices, tied and rounding values
+    (float addition is monotone, so the first j items of a class are never beaten by later ones,
+    to the last bit)."""
+    truncated = zero_budget_tables = 0
+    for seed in range(2000):
+        rng = np.random.default_rng(10_000 + seed)
+        p, v = _adversarial_knapsack(rng)
+        new, old = Knapsack(p), _Untruncated(p)
+        for g in range(len(new.groups)):
+            a, b = new._group_table(g, v), old._group_table(g, v)
+            assert (a[0] is None) == (b[0] is None), seed
+            if a[0] is not None:
+                np.testing.assert_array_equal(a[0], b[0])
+                truncated += a[1].size < b[1].size
+                zero_budget_tables += new.cap == 0
+                kept = {int(i): s for i, s in zip(a[1], a[2])}
+                for i, s in zip(b[1].tolist(), b[2]):
+                    np.testing.assert_array_equal(kept[i], s) if i in kept else np.testing.assert_array_equal(s, -1)
+        new.ops = old.ops = 0
+        for tests in (False, True):
+            got, want = new.solve(v.copy(), want_tests=tests), old.solve(v.copy(), want_tests=tests)
+            assert got[0] == want[0], seed
+            assert np.array_equal(got[1], want[1]), seed
+            assert (got[2] is None and want[2] is None) or np.array_equal(got[2], want[2]), seed
+        assert new.ops == old.ops, seed
+    assert truncated > 200 and zero_budget_tables > 20, (truncated, zero_budget_tables)
