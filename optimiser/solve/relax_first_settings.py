@@ -178,7 +178,8 @@ models, CPU seconds of the search (after the set-up): rs005, 133k levels, 3.92 u
 levels, 9.9 units in about 70 s (0.14, load 4.5-6). At 0.25 a 60 s limit took 107 s of CPU."""
 
 EXACT_LP_EAGER = True
-"""Whether the reduced exact model (phase 5) gets CP-SAT's "lp-eager" settings (every constraint
+"""Whether the reduced exact models per count vector (phase 5, :mod:`optimiser.solve.relax_first_vectors`;
+the whole reduced model: ``WHOLE_EXACT_LP_EAGER``) get CP-SAT's "lp-eager" settings (every constraint
 in the LP from the start, :func:`~optimiser.solve.cpsat_model.set_search_params`) when the run's
 ``cpsat_search`` is "lp" (the default), with its units at ``EXACT_EAGER_UNITS_PER_S``. Measured at
 a 10 s limit on benchmarks/realsites (seed 0, one worker, the 28 generated rows of wave 9, two
