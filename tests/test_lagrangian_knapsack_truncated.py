@@ -85,22 +85,33 @@ def test_truncated_tables_give_the_same_answers_and_operations(block):
             closed = rng.random(len(v)) < 0.2
             new.closed |= closed
             old.closed |= closed
-        for g in range(len(new.groups)):
-            a, b = new._group_table(g, v), old._group_table(g, v)
-            if a[0] is not None:
-                np.testing.assert_array_equal(a[0], b[0])  # the same table F
-                truncated += a[1].size < b[1].size
-                kept = {int(i): s for i, s in zip(a[1], a[2])}
-                for i, s in zip(b[1].tolist(), b[2]):  # left out: never a source; kept: the same sources
-                    np.testing.assert_array_equal(kept[i], s) if i in kept else np.testing.assert_array_equal(s, -1)
-        new.ops = old.ops = 0
-        for tests in (False, True):
-            got, want = new.solve(v.copy(), want_tests=tests), old.solve(v.copy(), want_tests=tests)
-            assert got[0] == want[0], seed
-            assert np.array_equal(got[1], want[1]), seed
-            assert (got[2] is None and want[2] is None) or np.array_equal(got[2], want[2]), seed
-        assert new.ops == old.ops, seed
+        truncated += _same_as_oracle(new, old, v, seed)[0]
     assert truncated > 20  # classes past the budget were left out
+
+
+def _same_as_oracle(new: Knapsack, old: _Untruncated, v: np.ndarray, seed: int) -> tuple[int, int]:
+    """Assert ``new`` (truncated) and ``old`` (the oracle) give the same group tables, sources,
+    answers, tests and operation counts on values ``v``; return how many tables were truncated,
+    and how many were built."""
+    truncated = tables = 0
+    for g in range(len(new.groups)):
+        a, b = new._group_table(g, v), old._group_table(g, v)
+        assert (a[0] is None) == (b[0] is None), seed
+        if a[0] is not None:
+            np.testing.assert_array_equal(a[0], b[0])  # the same table F
+            truncated += a[1].size < b[1].size
+            tables += 1
+            kept = {int(i): s for i, s in zip(a[1], a[2])}
+            for i, s in zip(b[1].tolist(), b[2]):  # left out: never a source; kept: the same sources
+                np.testing.assert_array_equal(kept[i], s) if i in kept else np.testing.assert_array_equal(s, -1)
+    new.ops = old.ops = 0
+    for tests in (False, True):
+        got, want = new.solve(v.copy(), want_tests=tests), old.solve(v.copy(), want_tests=tests)
+        assert got[0] == want[0], seed
+        assert np.array_equal(got[1], want[1]), seed
+        assert (got[2] is None and want[2] is None) or np.array_equal(got[2], want[2]), seed
+    assert new.ops == old.ops, seed
+    return truncated, tables
 
 
 _INEXACT = np.array([0.1, 0.2, 0.3, 0.7, -0.1, -0.3, 1 / 3, -2 / 3, 0.0, 0.6, -0.7, 1e16, -1e16])
@@ -147,21 +158,7 @@ def test_truncated_tables_on_adversarial_knapsacks():
         rng = np.random.default_rng(10_000 + seed)
         p, v = _adversarial_knapsack(rng)
         new, old = Knapsack(p), _Untruncated(p)
-        for g in range(len(new.groups)):
-            a, b = new._group_table(g, v), old._group_table(g, v)
-            assert (a[0] is None) == (b[0] is None), seed
-            if a[0] is not None:
-                np.testing.assert_array_equal(a[0], b[0])
-                truncated += a[1].size < b[1].size
-                zero_budget_tables += new.cap == 0
-                kept = {int(i): s for i, s in zip(a[1], a[2])}
-                for i, s in zip(b[1].tolist(), b[2]):
-                    np.testing.assert_array_equal(kept[i], s) if i in kept else np.testing.assert_array_equal(s, -1)
-        new.ops = old.ops = 0
-        for tests in (False, True):
-            got, want = new.solve(v.copy(), want_tests=tests), old.solve(v.copy(), want_tests=tests)
-            assert got[0] == want[0], seed
-            assert np.array_equal(got[1], want[1]), seed
-            assert (got[2] is None and want[2] is None) or np.array_equal(got[2], want[2]), seed
-        assert new.ops == old.ops, seed
+        cut, tables = _same_as_oracle(new, old, v, seed)
+        truncated += cut
+        zero_budget_tables += tables if new.cap == 0 else 0
     assert truncated > 200 and zero_budget_tables > 20, (truncated, zero_budget_tables)
