@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import threading
 import weakref
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from itertools import chain
+from typing import TypeVar
 
 import numpy as np
 
@@ -89,28 +91,40 @@ def _drop(key: int, _ref: weakref.ref[Problem]) -> None:
     _entries.pop(key, None)
 
 
+_T = TypeVar("_T", FlatOptions, FlatClients)
+
+
+def _kept(problem: Problem, part: str, kind: type[_T], build: Callable[[Problem], _T]) -> _T:
+    """``problem``'s side-table ``part`` (of type ``kind``), built by ``build`` the first time."""
+    parts = _entry(problem)
+    got = parts.get(part)
+    if isinstance(got, kind):
+        return got
+    out = build(problem)
+    parts[part] = out
+    return out
+
+
 def flat_options(problem: Problem) -> FlatOptions:
     """``problem``'s options as flat arrays (:class:`FlatOptions`), once per problem."""
-    parts = _entry(problem)
-    got = parts.get("options")
-    if isinstance(got, FlatOptions):
-        return got
-    options = problem.options
-    n_o = len(options)
-    lens = np.fromiter(map(len, options), dtype=np.int64, count=n_o)
-    flat = np.fromiter(chain.from_iterable(options), dtype=np.int64, count=int(lens.sum()))
-    out = FlatOptions(lens, flat, np.repeat(np.arange(n_o, dtype=np.int64), lens),
-                      {req: i for i, req in enumerate(options) if len(req) > 1})
-    parts["options"] = out
-    return out
+    return _kept(problem, "options", FlatOptions, _flatten_options)
 
 
 def flat_clients(problem: Problem) -> FlatClients:
     """``problem``'s clients as flat arrays (:class:`FlatClients`), once per problem."""
-    parts = _entry(problem)
-    got = parts.get("clients")
-    if isinstance(got, FlatClients):
-        return got
+    return _kept(problem, "clients", FlatClients, _flatten_clients)
+
+
+def _flatten_options(problem: Problem) -> FlatOptions:
+    options = problem.options
+    n_o = len(options)
+    lens = np.fromiter(map(len, options), dtype=np.int64, count=n_o)
+    flat = np.fromiter(chain.from_iterable(options), dtype=np.int64, count=int(lens.sum()))
+    return FlatOptions(lens, flat, np.repeat(np.arange(n_o, dtype=np.int64), lens),
+                       {req: i for i, req in enumerate(options) if len(req) > 1})
+
+
+def _flatten_clients(problem: Problem) -> FlatClients:
     cl = problem.clients
     n_c = len(cl)
     pair = np.fromiter((c.kind == "pair" for c in cl), dtype=bool, count=n_c)
@@ -120,9 +134,7 @@ def flat_clients(problem: Problem) -> FlatClients:
     olen = np.fromiter(map(len, chain.from_iterable(c.level_options for c in cl)), dtype=np.int64, count=n_l)
     opt = np.fromiter(chain.from_iterable(chain.from_iterable(c.level_options for c in cl)), dtype=np.int64,
                       count=int(olen.sum()))
-    out = FlatClients(pair, nlev, lev, olen, opt)
-    parts["clients"] = out
-    return out
+    return FlatClients(pair, nlev, lev, olen, opt)
 
 
 def remember(problem: Problem, clients: FlatClients, options: FlatOptions | None = None) -> None:
