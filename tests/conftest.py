@@ -25,6 +25,19 @@ def tiny_files(tmp_path: Path) -> tuple[Path, Path]:
 
 
 @pytest.fixture
+def site_dir(tmp_path: Path) -> Path:
+    """The batch tests' tiny site and its scenario (``SITE``, ``SCENARIO`` of tests/test_batch.py)
+    as site.yaml and scen.yaml in ``tmp_path/in``."""
+    from tests.test_batch import SCENARIO, SITE
+
+    d = tmp_path / "in"
+    d.mkdir()
+    (d / "site.yaml").write_text(SITE, encoding="utf-8")
+    (d / "scen.yaml").write_text(SCENARIO, encoding="utf-8")
+    return d
+
+
+@pytest.fixture
 def synthetic_run(tmp_path: Path) -> Callable[..., Path]:
     """A factory of synthetic run directories (tests/runfixture.py): ``synthetic_run("a", variant=1)``."""
     return lambda name="run", variant=0: make_run_dir(tmp_path / name, variant=variant)

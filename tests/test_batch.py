@@ -80,15 +80,6 @@ solver: {time_limit_s: 20, seed: 0, workers: 1}
 """
 
 
-@pytest.fixture()
-def site_dir(tmp_path: Path) -> Path:
-    d = tmp_path / "in"
-    d.mkdir()
-    (d / "site.yaml").write_text(SITE, encoding="utf-8")
-    (d / "scen.yaml").write_text(SCENARIO, encoding="utf-8")
-    return d
-
-
 def write_batch(d: Path, name: str = "batch.yaml", **body) -> Path:
     data = {"format": "placemaking-batch/1", "base": "scen.yaml", **body}
     p = d / name

@@ -15,7 +15,7 @@ import pytest
 from optimiser.batch import BatchItem, expand_batch, run_batch
 from optimiser.batch.keys import canonical_json
 from optimiser.batch.results import csv_text, pareto_table, results_header, results_rows, swept_headers
-from tests.test_batch import SCENARIO, SITE, rows, write_batch
+from tests.test_batch import rows, write_batch
 
 _METRICS = {"objective": 80246000.0, "gap": 0.0, "stopped_by": "work_limit", "objective_mean_m": 414.28,
             "baseline_objective_mean_m": 9155.26, "walk.baseline_weighted_mean_m": 1249.9,
@@ -24,16 +24,6 @@ _METRICS = {"objective": 80246000.0, "gap": 0.0, "stopped_by": "work_limit", "ob
             "facility_access.optimised_mean_m": 370.6, "coverage.baseline_share": 0.1,
             "coverage.optimised_share": 0.5, "cost.capital": 2000000.0, "cost.budget": 2000000.0, "currency": "GBP"}
 """A solved item's metrics, every metric column present (the optional ones too)."""
-
-
-@pytest.fixture()
-def site_dir(tmp_path: Path) -> Path:
-    """The tiny site of tests/test_batch.py and its scenario in ``tmp_path/in``."""
-    d = tmp_path / "in"
-    d.mkdir()
-    (d / "site.yaml").write_text(SITE, encoding="utf-8")
-    (d / "scen.yaml").write_text(SCENARIO, encoding="utf-8")
-    return d
 
 
 def _text(v: Any) -> str:
