@@ -192,18 +192,16 @@ def command(ctx: click.Context, files: tuple[str, ...], as_json: bool, strict: b
                     "" if len(problems) == 1 else "s", len(warnings), "" if len(warnings) == 1 else "s")
         all_problems.extend(problems)
         all_warnings.extend(warnings)
-        for note in r.notes if as_json else ():  # not a problem: the JSON list stays problems and warnings
-            click.echo(f"{path}: base: note: {note}", err=True)
         if not as_json:
             for p in problems:
                 click.echo(str(p))
             for w in warnings:
                 click.echo(str(w))
-            for note in r.notes:
-                click.echo(f"{path}: base: note: {note}")
-            summary = _summary(r) if r.ok else None
-            if summary is not None:
-                click.echo(f"{path}: ok ({summary})")
+        for note in r.notes:  # not a problem: with --json on stderr, the JSON list stays problems and warnings
+            click.echo(f"{path}: base: note: {note}", err=as_json)
+        summary = _summary(r) if r.ok and not as_json else None
+        if summary is not None:
+            click.echo(f"{path}: ok ({summary})")
     if as_json:
         click.echo(json.dumps(_json_entries(all_problems, all_warnings), indent=2))
     elif all_warnings:
