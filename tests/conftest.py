@@ -19,6 +19,16 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 
 
 @pytest.fixture
+def nominal_limits(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Relax-first's work budget of one nominal second per second of the time limit
+    (``WORK_PER_LIMIT_S`` = 1): for the tests of its planning written in nominal seconds (the
+    factor itself: tests/test_relax_first_work_per_limit.py)."""
+    from optimiser.solve import relax_first
+
+    monkeypatch.setattr(relax_first, "WORK_PER_LIMIT_S", 1.0)
+
+
+@pytest.fixture
 def tiny_files(tmp_path: Path) -> tuple[Path, Path]:
     """(site.yaml, scenario.yaml) of the tiny two-sided site (tests/sitefiles.py) in ``tmp_path/in``."""
     return write_files(tmp_path / "in")

@@ -18,6 +18,9 @@ from optimiser.solve.heuristic import Evaluator
 from optimiser.solve.registry import backend as backend_module
 from optimiser.solve.result import Status
 
+# written in nominal seconds: one per second of the limit (tests/conftest.py)
+pytestmark = pytest.mark.usefixtures("nominal_limits")
+
 
 @pytest.fixture(scope="module")
 def district():

@@ -16,6 +16,9 @@ from optimiser.solve.lagrangian import LagrangianResult
 from optimiser.solve.result import Status
 from tests.relax_district import relax_district, run_relax_first
 
+# written in nominal seconds: one per second of the limit (tests/conftest.py)
+pytestmark = pytest.mark.usefixtures("nominal_limits")
+
 
 @pytest.fixture(scope="module")
 def district():

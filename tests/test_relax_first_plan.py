@@ -11,6 +11,9 @@ from optimiser.solve import relax_first as rf
 from optimiser.solve import relax_first_settings as rf_settings
 from tests.relax_district import relax_district, run_relax_first
 
+# written in nominal seconds: one per second of the limit (tests/conftest.py)
+pytestmark = pytest.mark.usefixtures("nominal_limits")
+
 
 @pytest.fixture(scope="module")
 def district():

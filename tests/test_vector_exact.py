@@ -23,6 +23,9 @@ from tests.random_problems import feasible_layouts
 from tests.relax_district import relax_district, run_relax_first
 from tests.test_site_chains import _access_problem
 
+# written in nominal seconds: one per second of the limit (tests/conftest.py)
+pytestmark = pytest.mark.usefixtures("nominal_limits")
+
 OPTS = SolveOptions(time_limit_s=20.0, seed=0, workers=1, cpsat_search="lp-eager", site_chains=True)
 
 

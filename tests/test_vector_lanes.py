@@ -17,6 +17,9 @@ from optimiser.solve.result import Status
 from optimiser.solve.vector_lanes import Lane, assign_lanes, close_lanes, run_lanes
 from tests.relax_district import relax_district, run_relax_first
 
+# written in nominal seconds: one per second of the limit (tests/conftest.py)
+pytestmark = pytest.mark.usefixtures("nominal_limits")
+
 
 # ---------------------------------------------------------------- the deal
 def test_the_largest_goes_first_to_the_lane_with_the_fewest_levels():

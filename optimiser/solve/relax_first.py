@@ -124,6 +124,7 @@ from optimiser.solve.relax_first_settings import (
     SWAP_SECONDS_PER_DECISION_PAIR,
     SWAP_SECONDS_PER_INCIDENCE,
     WHOLE_EXACT_LP_EAGER,
+    WORK_PER_LIMIT_S,
     backend_setup_cost,
     fix_cost,
 )
@@ -155,13 +156,13 @@ class RelaxFirst:
                  deadline: Deadline, evaluator: Evaluator) -> None:
         self.problem, self.relaxed, self.backend, self.options = problem, relaxed, backend, options
         self.ev = evaluator
-        # the work budget; the phases before the exact model plan on at most PLAN_HORIZON_S (run)
-        self.full_limit_s = options.time_limit_s
         self.large = relaxed.info["levels"] > RELAX_MAX_LEVELS
+        # the work budget (WORK_PER_LIMIT_S); the phases before the exact model plan on at most PLAN_HORIZON_S (run)
+        self.full_limit_s = options.time_limit_s * (1.0 if self.large else WORK_PER_LIMIT_S)
         self.limit_s = (self.full_limit_s if self.large or PLAN_HORIZON_S is None
                         else min(self.full_limit_s, PLAN_HORIZON_S))
         # the wall clock: a safety net only (the phases run on the work budget, ``work_s``)
-        net = options.wall_limit_s if options.wall_limit_s is not None else wall_clock_net_s(self.full_limit_s)
+        net = options.wall_limit_s if options.wall_limit_s is not None else wall_clock_net_s(options.time_limit_s)
         self.deadline = Deadline(net, start=deadline.start)
         self.work_s = 0.0  # nominal seconds of work charged so far (deterministic)
         self._work_by_phase: dict[str, float] = {}  # the same per phase, unrounded (info["work_s"] rounds)

@@ -8,6 +8,27 @@ changes a setting there (``monkeypatch.setattr(relax_first, "MORE_ROUNDS", False
 
 from __future__ import annotations
 
+WORK_PER_LIMIT_S = 1.6
+"""Nominal seconds of work per second of the time limit: a run limited to L seconds has a work
+budget of ``L * WORK_PER_LIMIT_S`` nominal seconds when its relaxation is not large (at most
+``RELAX_MAX_LEVELS`` levels; a large one's budget is L, the rates it spends most on having been
+measured there: benchmarks/joint's 200 and 500 firms). The rates below were fitted to CPU seconds
+measured mostly under load (1-12), so a nominal second is less than a second of an idle run: on
+benchmarks/realsites' relax-first rows at a 60 s limit, nominal seconds of work per second of
+solve (wall, near idle, one run at a time) were 1.47-1.84 on this machine's slow state (a
+10^7-addition Python loop 1.43 s; wave 29: rs016 14.85 / 10.09 s, rs012 11.46 / 7.07, rs028
+13.27 / 7.82, rs005 10.57 / 6.16, rs006 14.29 / 8.01, rs018 11.37 / 6.18, rs013 10.60 / 5.89) and
+2.0-2.3 on its fast state (loop 0.75 s; wave 28's limit60/: rs016 14.85 / 7.04, rs006 14.29 /
+6.17, rs012 11.46 / 5.69, rs028 13.27 / 5.95). With one nominal second per second, a 10 s limit
+stopped after 5-7 s on the fast state with five of the 28 generated rows open (rs006 0.643 %,
+rs016 1.043 %, rs012 0.063 %, rs018 0.085 %, rs028 0.061 %: wave 28's limit10/). At 1.6 a 10 s
+limit's 16 nominal s take at most about 10.9 s on the slow state (16 / 1.47) and 7-8 s on the fast
+one, and it plans the phases before the exact model as every longer limit does
+(``PLAN_HORIZON_S``, 14): all 28 rows proven at 10 s with the same optima and the same work as at
+60 s (README there, wave 29). At 1.5 rs028 stayed open at 10 s (0.048 %: with 1 nominal s past
+the plan its third round ran in one piece, and the exact model's 2.9 nominal s did not prove).
+Limits of 60 s keep their plans and answers (every row proven by 15 nominal s)."""
+
 RELAX_SHARE = 0.7
 """Share of the time left given to the reduced relaxation in the relaxation-first strategy..."""
 
