@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
+from itertools import chain
 
 from optimiser.errors import TimeLimitError
 from optimiser.model.budget_cuts import budget_count_cuts
@@ -166,7 +167,6 @@ def add_problem(m: cp_model.CpModel, problem: Problem, x: list[cp_model.IntVar],
     rows.next_index = len(m.proto.variables)  # the group literals
     tvars: list[int] = []
     tcoefs: list[int] = []
-    prev = -1
     hint_vars: list[int] = []
     hint_vals: list[int] = []
     hu: list[int] = []
@@ -179,28 +179,8 @@ def add_problem(m: cp_model.CpModel, problem: Problem, x: list[cp_model.IntVar],
     covers: dict[tuple[int, int], list[tuple[int, ...]]] = {}
     for cut in barrier_cover_cuts(problem, skip) if cover_cuts else ():
         covers.setdefault((cut.client, cut.level), []).append(cut.decisions)
-    t_levels, n_levels = time.perf_counter(), problem.n_levels() if deadline is not None else 0
     levels = _LevelVars(rows, prefix, problem)
-    # u + sum(options at the level) >= previous u (1 at the first level), once per u
-    for j, (k, lev, step, opts) in enumerate(problem.level_terms()):
-        if k in skip:
-            continue
-        if deadline is not None and j % BUILD_CHECK_LEVELS == 0:
-            _check_build(deadline, t_levels, j, n_levels)
-        u, new = levels.level(k, lev, opts, step)
-        if new:
-            if lev == 0 or prev < 0:
-                rows.at_least_one_sum([u] + [opt_i[o] for o in opts])
-            else:
-                rows.chain(u, prev, [opt_i[o] for o in opts])
-            if hint is not None:
-                hint_vars.append(u)
-                hint_vals.append(hu[j])
-        if covers:
-            for decs in covers.get((k, lev), ()):
-                if levels.first_cover(u, decs):
-                    rows.at_least_one_sum([u] + [opt_i[d] for d in decs])
-        prev = u
+    _add_levels(levels, skip, opt_i, covers, hu if hint is not None else None, hint_vars, hint_vals, deadline)
     for u, c in levels.terms():
         if c > 0:
             tvars.append(u)
@@ -228,6 +208,42 @@ def add_problem(m: cp_model.CpModel, problem: Problem, x: list[cp_model.IntVar],
     return ProblemTerms(m, opt, lits, tvars, tcoefs, problem.constant)
 
 
+def _add_levels(levels: _LevelVars, skip: set[int], opt_i: Mapping[int, int], covers: Mapping[tuple[int, int], list[tuple[int, ...]]],
+                hu: list[int] | None, hint_vars: list[int], hint_vals: list[int], deadline: float | None) -> None:
+    """The radius levels of the clients not in ``skip``: ``u + sum(options at the level) >= previous u``
+    (1 at the first level), once per ``u`` (:class:`_LevelVars`), with their hints (``hu``: each
+    level's value, :meth:`Problem.level_terms` order) and cover rows. The levels of
+    :meth:`Problem.level_terms` in its order, read client by client (a skipped client at once)."""
+    rows, problem = levels.rows, levels.problem
+    t_levels, n_levels = time.perf_counter(), problem.n_levels() if deadline is not None else 0
+    level, get, chain_row, first_row = levels.level, opt_i.__getitem__, rows.chain, rows.at_least_one_sum
+    prev, j = -1, 0
+    for k, cl in enumerate(problem.clients):
+        lengths = cl.levels
+        if k in skip or not lengths:
+            j += min(len(lengths), len(cl.level_options)) if lengths else 0
+            continue
+        top, w, n = cl.base if cl.base is not None else lengths[-1], cl.weight, len(lengths)
+        for lev, (d_lo, opts) in enumerate(zip(lengths, cl.level_options)):
+            if deadline is not None and j % BUILD_CHECK_LEVELS == 0:
+                _check_build(deadline, t_levels, j, n_levels)
+            u, new = level(k, lev, opts, w * ((lengths[lev + 1] if lev + 1 < n else top) - d_lo))
+            if new:
+                if lev == 0 or prev < 0:
+                    first_row([u, *map(get, opts)])
+                else:
+                    chain_row(u, prev, list(map(get, opts)))
+                if hu is not None:
+                    hint_vars.append(u)
+                    hint_vals.append(hu[j])
+            if covers:
+                for decs in covers.get((k, lev), ()):
+                    if levels.first_cover(u, decs):
+                        first_row([u, *map(get, decs)])
+            prev = u
+            j += 1
+
+
 def read_conjunctions(problem: Problem, skip: set[int], split: Sequence[SplitClient]) -> list[int]:
     """The conjunctions (option ids past the decisions) a model of ``problem`` reads, ascending:
     those of its constraints, penalties and radius levels (clients not in ``skip``) and those the
@@ -245,8 +261,7 @@ def read_conjunctions(problem: Problem, skip: set[int], split: Sequence[SplitCli
         read.update(p.options)
     for k, cl in enumerate(problem.clients):
         if k not in skip:
-            for opts in cl.level_options:
-                read.update(opts)
+            read.update(chain.from_iterable(cl.level_options))
     if split:
         index = flat_options(problem).index
         for sc in split:

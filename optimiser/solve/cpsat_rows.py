@@ -40,6 +40,23 @@ def _ones(n: int) -> str:
     return ",".join(["1"] * n)
 
 
+_CHAIN = "constraints{linear{vars:[%s] coeffs:[%s] domain:[0," + str(INT_MAX) + "]}}"
+"""A chain row's text: its variables and coefficients, comma-separated."""
+
+_VAR_OPEN, _VAR_CLOSE = 'variables{name:"', '" domain:[0,1]}'
+
+
+def _variables(names: list[str]) -> str:
+    """The text of Boolean variables named ``names``, in order: joined in one call when no name
+    needs escaping (checked once on all of them), else escaped one by one."""
+    if not names:
+        return ""
+    whole = "".join(names)
+    if whole.isascii() and whole.isprintable() and '"' not in whole and "\\" not in whole:
+        return _VAR_OPEN + (_VAR_CLOSE + _VAR_OPEN).join(names) + _VAR_CLOSE
+    return "".join([_VAR_OPEN + _escape(n) + _VAR_CLOSE for n in names])
+
+
 class RowWriter:
     """Boolean variables and constraints for a ``CpModel``, written in one call (module docstring).
 
@@ -51,14 +68,20 @@ class RowWriter:
     def __init__(self, model: cp_model.CpModel) -> None:
         self.model = model
         self.next_index = len(model.proto.variables)
-        self._vars: list[str] = []
+        self._names: list[str] = []
         self._cons: list[str] = []
 
     def bool_var(self, name: str) -> int:
         """A new Boolean variable's index (``CpModel.new_bool_var(name)``)."""
-        self._vars.append(f'variables{{name:"{_escape(name)}" domain:[0,1]}}')
+        self._names.append(name)
         self.next_index += 1
         return self.next_index - 1
+
+    def bool_vars(self, names: Sequence[str]) -> int:
+        """New Boolean variables, one per name, in order; the first one's index."""
+        self._names.extend(names)
+        self.next_index += len(names)
+        return self.next_index - len(names)
 
     def at_least(self, vars_: Sequence[int], coefs: Sequence[int], lo: int) -> None:
         """``sum(coefs * vars) >= lo`` (``CpModel.add(LinearExpr.weighted_sum(...) >= lo)``, variables only)."""
@@ -87,8 +110,8 @@ class RowWriter:
             self.at_least(vars_, [1, -1] + [1] * len(lits), 0)
             return
         vars_.sort()
-        coefs = ",".join(["-1" if v == prev else "1" for v in vars_])
-        self._cons.append(f"constraints{{linear{{vars:[{_ints(vars_)}] coeffs:[{coefs}] domain:[0,{INT_MAX}]}}}}")
+        i = vars_.index(prev)
+        self._cons.append(_CHAIN % (",".join(map(str, vars_)), "1," * i + "-1" + ",1" * (len(vars_) - i - 1)))
 
     def bool_and(self, literals: Sequence[int], enforce: int) -> None:
         """``CpModel.add_bool_and(literals).only_enforce_if(enforce)``."""
@@ -108,9 +131,9 @@ class RowWriter:
 
     def flush(self) -> None:
         """Merge what was written into the model's proto (before any API call adds to it)."""
-        if self._vars or self._cons:
-            self.model.proto.merge_text_format("".join(self._vars) + "".join(self._cons))
-            self._vars.clear()
+        if self._names or self._cons:
+            self.model.proto.merge_text_format(_variables(self._names) + "".join(self._cons))
+            self._names.clear()
             self._cons.clear()
 
     def var(self, index: int) -> cp_model.IntVar:
