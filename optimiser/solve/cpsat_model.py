@@ -328,24 +328,27 @@ class _LevelVars:
         key: object
         if SHARE_LEVELS:
             if lev == 0:
-                self.upto, self.code = set(opts), None
-            elif self.code is None:
-                self.upto.update(opts)
+                upto = self.upto = set(opts)
+                self.code = None
             else:
-                for o in opts:
-                    if o not in self.upto:
-                        self.upto.add(o)
-                        self.code = (self.code + _option_code(o)) & _CODE_MASK
-            if len(self.upto) <= _SET_KEY_MAX:
-                key = frozenset(self.upto)
+                upto = self.upto
+                if self.code is None:
+                    upto.update(opts)
+                else:
+                    for o in opts:
+                        if o not in upto:
+                            upto.add(o)
+                            self.code = (self.code + _option_code(o)) & _CODE_MASK
+            if len(upto) <= _SET_KEY_MAX:
+                key = frozenset(upto)
                 u = self.var.get(key)
             else:
                 if self.code is None:
-                    self.code = sum(map(_option_code, self.upto)) & _CODE_MASK
-                key = (len(self.upto), self.code)
+                    self.code = sum(map(_option_code, upto)) & _CODE_MASK
+                key = (len(upto), self.code)
                 u = self.var.get(key)
                 if u is not None and not self._made_of_upto(u):
-                    key = frozenset(self.upto)  # two sets with one code: the set itself (never met)
+                    key = frozenset(upto)  # two sets with one code: the set itself (never met)
                     u = self.var.get(key)
         else:
             key = (k, lev)

@@ -78,6 +78,11 @@ def _site_and_route(problem: Problem, option: int) -> tuple[int | None, Route] |
     return (sites[0] if sites else None), tuple(d for d in req if problem.decisions[d].kind == "crossing")
 
 
+_UNSEEN: tuple[int | None, Route] = (None, (-1,))
+"""A memo's default in :func:`split_client`: an option not looked at yet (compared by identity; no
+option's route has a decision -1 either)."""
+
+
 def split_client(problem: Problem, index: int,
                  memo: dict[int, tuple[int | None, Route] | None] | None = None) -> SplitClient | None:
     """The client split by site, or ``None`` when it cannot be (an option needs two sites, no
@@ -87,16 +92,19 @@ def split_client(problem: Problem, index: int,
     if not cl.levels:
         return None
     memo = {} if memo is None else memo
+    get = memo.get
     by_site: dict[int | None, list[tuple[int, Route]]] = {}
     for length, opts in zip(cl.levels, cl.level_options):
         for o in opts:
-            if o in memo:
-                sr = memo[o]
-            else:
+            sr = get(o, _UNSEEN)
+            if sr is _UNSEEN:
                 sr = memo[o] = _site_and_route(problem, o)
             if sr is None:
                 return None
-            by_site.setdefault(sr[0], []).append((length, sr[1]))
+            entries = by_site.get(sr[0])
+            if entries is None:
+                entries = by_site[sr[0]] = []
+            entries.append((length, sr[1]))
     if len([s for s in by_site if s is not None]) < 2:
         return None
     chains = []
@@ -177,44 +185,48 @@ def add_site_chains(rows: RowWriter, problem: Problem, split: list[SplitClient],
         The objective terms (proto indices) and the hint (:class:`ChainTerms`).
     """
     out = ChainTerms([], [], [], [])
+    tvars, tcoefs, hint_vars, hint_vals = out.tvars, out.tcoefs, out.hint_vars, out.hint_vals
+    bool_var, bool_and, chain = rows.bool_var, rows.bool_and, rows.chain
     for sc in split:
-        cl = problem.clients[sc.index]
+        i, top = sc.index, sc.top
+        cl = problem.clients[i]
         w, first = cl.weight, cl.levels[0]
         assign = None if chosen is None else client_assignment(problem, sc, chosen)
-        z_top = rows.bool_var(f"zt{sc.index}")
+        z_top = bool_var(f"zt{i}")
         zs = [z_top]
-        if sc.top > first:
-            out.tvars.append(z_top)
-            out.tcoefs.append(w * (sc.top - first))
+        if top > first:
+            tvars.append(z_top)
+            tcoefs.append(w * (top - first))
         for j, ch in enumerate(sc.chains):
-            z = rows.bool_var(f"z{sc.index}_{j}")
+            z = bool_var(f"z{i}_{j}")
             zs.append(z)
             if ch.site is not None:
-                rows.implication(z, x[ch.site])
-            if ch.levels[0] > first:
-                out.tvars.append(z)
-                out.tcoefs.append(w * (ch.levels[0] - first))
+                bool_and([x[ch.site]], z)  # rows.implication(z, x[site])
+            lengths = ch.levels
+            if lengths[0] > first:
+                tvars.append(z)
+                tcoefs.append(w * (lengths[0] - first))
             on = assign is not None and assign[0] == j
             if assign is not None:
-                out.hint_vars.append(z)
-                out.hint_vals.append(int(on))
-            prev = z
-            for k, (length, routes) in enumerate(zip(ch.levels, ch.routes)):
+                hint_vars.append(z)
+                hint_vals.append(int(on))
+            prev, n = z, len(lengths)
+            for k, (length, routes) in enumerate(zip(lengths, ch.routes)):
                 if () in routes:
                     break  # the site alone ends the chain
-                nxt = ch.levels[k + 1] if k + 1 < len(ch.levels) else sc.top
+                nxt = lengths[k + 1] if k + 1 < n else top
                 if nxt <= length:
                     break
-                u = rows.bool_var(f"v{sc.index}_{j}_{k}")
-                rows.chain(u, prev, [route_literal(r) for r in routes])
-                out.tvars.append(u)
-                out.tcoefs.append(w * (nxt - length))
+                u = bool_var(f"v{i}_{j}_{k}")
+                chain(u, prev, [route_literal(r) for r in routes])
+                tvars.append(u)
+                tcoefs.append(w * (nxt - length))
                 if assign is not None:
-                    out.hint_vars.append(u)
-                    out.hint_vals.append(int(on and length < assign[1]))
+                    hint_vars.append(u)
+                    hint_vals.append(int(on and length < assign[1]))
                 prev = u
         rows.exactly_one(zs)
         if assign is not None:
-            out.hint_vars.append(z_top)
-            out.hint_vals.append(int(assign[0] is None))
+            hint_vars.append(z_top)
+            hint_vals.append(int(assign[0] is None))
     return out
