@@ -11,6 +11,8 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from itertools import chain
 
+import numpy as np
+
 from optimiser.errors import TimeLimitError
 from optimiser.model.budget_cuts import budget_count_cuts
 from optimiser.model.cover_cuts import barrier_cover_cuts
@@ -114,15 +116,34 @@ class ProblemTerms:
         """Set ``m``'s objective (empty so far) to minimise :meth:`objective`, written into the proto
         as ``m.minimize(self.objective())`` writes it (terms by variable index, repeated ones
         merged, zero coefficients dropped), without a Python object per term."""
-        merged: dict[int, int] = {}
-        for v, c in zip(self.tindex, self.tcoefs):
-            merged[v] = merged.get(v, 0) + int(c)
-        terms = sorted((v, c) for v, c in merged.items() if c != 0)
+        vars_, coefs = _objective_terms(self.tindex, self.tcoefs)
         obj = m.proto.objective
-        obj.vars.extend([v for v, _ in terms])
+        obj.vars.extend(vars_)
         obj.scaling_factor = 1.0
         obj.offset = int(self.constant)
-        obj.coeffs.extend([c for _, c in terms])
+        obj.coeffs.extend(coefs)
+
+
+def _objective_terms(tindex: list[int], tcoefs: list[int]) -> tuple[list[int], list[int]]:
+    """The objective's variables and coefficients as ``CpModel.minimize`` writes them: by variable
+    index, repeated variables merged, zero coefficients dropped. Sorted with numpy when every
+    variable is there once and the coefficients fit in 64 bits (relax-first's models), else merged
+    in a dict."""
+    try:
+        idx, coef = np.array(tindex, dtype=np.int64), np.array(tcoefs, dtype=np.int64)
+    except OverflowError:
+        idx = None
+    if idx is not None and idx.ndim == 1 and coef.shape == idx.shape:
+        order = np.argsort(idx, kind="stable")
+        idx, coef = idx[order], coef[order]
+        if not (idx[1:] == idx[:-1]).any():
+            keep = coef != 0
+            return idx[keep].tolist(), coef[keep].tolist()
+    merged: dict[int, int] = {}
+    for v, c in zip(tindex, tcoefs):
+        merged[v] = merged.get(v, 0) + int(c)
+    terms = sorted((v, c) for v, c in merged.items() if c != 0)
+    return [v for v, _ in terms], [c for _, c in terms]
 
 
 def add_problem(m: cp_model.CpModel, problem: Problem, x: list[cp_model.IntVar], *, enforce_groups: bool = False,

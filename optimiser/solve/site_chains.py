@@ -24,7 +24,7 @@ variables as the merged chain had levels, and no (site, crossing) conjunctions.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from optimiser.model.problem import Client, Problem
@@ -69,13 +69,16 @@ class SplitClient:
     chains: tuple[SiteChain, ...]
 
 
-def _site_and_route(problem: Problem, option: int) -> tuple[int | None, Route] | None:
-    """An option's site (``None``: none) and its crossings; ``None`` when it needs two sites."""
+def _site_and_route(problem: Problem, option: int, crossing: Sequence[bool] | None = None) -> tuple[int | None, Route] | None:
+    """An option's site (``None``: none) and its crossings; ``None`` when it needs two sites.
+    ``crossing``: whether each decision is a crossing (read from ``problem`` when not given)."""
+    if crossing is None:
+        crossing = [d.kind == "crossing" for d in problem.decisions]
     req = problem.options[option]
-    sites = [d for d in req if problem.decisions[d].kind != "crossing"]
+    sites = [d for d in req if not crossing[d]]
     if len(sites) > 1:
         return None
-    return (sites[0] if sites else None), tuple(d for d in req if problem.decisions[d].kind == "crossing")
+    return (sites[0] if sites else None), tuple(d for d in req if crossing[d])
 
 
 _UNSEEN: tuple[int | None, Route] = (None, (-1,))
@@ -83,22 +86,25 @@ _UNSEEN: tuple[int | None, Route] = (None, (-1,))
 option's route has a decision -1 either)."""
 
 
-def split_client(problem: Problem, index: int,
-                 memo: dict[int, tuple[int | None, Route] | None] | None = None) -> SplitClient | None:
+def split_client(problem: Problem, index: int, memo: dict[int, tuple[int | None, Route] | None] | None = None,
+                 crossing: Sequence[bool] | None = None) -> SplitClient | None:
     """The client split by site, or ``None`` when it cannot be (an option needs two sites, no
     option needs a site: a firm pair) or gains nothing (a single site). ``memo``: the options'
-    sites and routes found so far (shared by the clients of one problem)."""
+    sites and routes found so far (shared by the clients of one problem); ``crossing``: whether
+    each decision is a crossing (read from ``problem`` when not given)."""
     cl: Client = problem.clients[index]
     if not cl.levels:
         return None
     memo = {} if memo is None else memo
+    if crossing is None:
+        crossing = [d.kind == "crossing" for d in problem.decisions]
     get = memo.get
     by_site: dict[int | None, list[tuple[int, Route]]] = {}
     for length, opts in zip(cl.levels, cl.level_options):
         for o in opts:
             sr = get(o, _UNSEEN)
             if sr is _UNSEEN:
-                sr = memo[o] = _site_and_route(problem, o)
+                sr = memo[o] = _site_and_route(problem, o, crossing)
             if sr is None:
                 return None
             entries = by_site.get(sr[0])
@@ -128,10 +134,11 @@ def split_clients(problem: Problem) -> list[SplitClient]:
     """Every client of ``problem`` that is split by site (:func:`split_client`)."""
     out = []
     memo: dict[int, tuple[int | None, Route] | None] = {}
+    crossing = [d.kind == "crossing" for d in problem.decisions]
     for k, cl in enumerate(problem.clients):
         if cl.kind == "pair":
             continue
-        sc = split_client(problem, k, memo)
+        sc = split_client(problem, k, memo, crossing)
         if sc is not None:
             out.append(sc)
     return out
