@@ -16,10 +16,11 @@ import numpy as np
 from optimiser.errors import TimeLimitError
 from optimiser.model.budget_cuts import budget_count_cuts
 from optimiser.model.cover_cuts import barrier_cover_cuts
-from optimiser.model.flat import flat_options
+from optimiser.model.flat import flat_clients, flat_options
 from optimiser.model.problem import Problem
 from optimiser.runclock import MAX_WIDENING, load_per_cpu
 from optimiser.solve.cpsat_api import cp_model
+from optimiser.solve.cpsat_levels import LevelGroups, level_groups
 from optimiser.solve.cpsat_rows import RowWriter
 from optimiser.solve.heuristic import HintValues
 from optimiser.solve.site_chains import Route, SplitClient, add_site_chains, split_clients
@@ -201,7 +202,10 @@ def add_problem(m: cp_model.CpModel, problem: Problem, x: list[cp_model.IntVar],
     for cut in barrier_cover_cuts(problem, skip) if cover_cuts else ():
         covers.setdefault((cut.client, cut.level), []).append(cut.decisions)
     levels = _LevelVars(rows, prefix, problem)
-    _add_levels(levels, skip, opt_i, covers, hu if hint is not None else None, hint_vars, hint_vals, deadline)
+    groups = level_groups(problem, skip) if SHARE_LEVELS and not covers else None
+    if groups is None or not _add_level_groups(levels, groups, opt_i, hu if hint is not None else None, hint_vars,
+                                               hint_vals, deadline):
+        _add_levels(levels, skip, opt_i, covers, hu if hint is not None else None, hint_vars, hint_vals, deadline)
     for u, c in levels.terms():
         if c > 0:
             tvars.append(u)
@@ -263,6 +267,48 @@ def _add_levels(levels: _LevelVars, skip: set[int], opt_i: Mapping[int, int], co
                         first_row([u, *map(get, decs)])
             prev = u
             j += 1
+
+
+def _add_level_groups(levels: _LevelVars, groups: LevelGroups, opt_i: Mapping[int, int], hu: list[int] | None,
+                      hint_vars: list[int], hint_vals: list[int], deadline: float | None) -> bool:
+    """What :func:`_add_levels` adds without cover rows, from the levels' groups
+    (:func:`~optimiser.solve.cpsat_levels.level_groups`): the same variables, rows, hints and
+    objective coefficients in the same order. ``False`` (nothing added) when an option at a level
+    has no Boolean in ``opt_i`` (the per-level loop then raises as it did)."""
+    rows, problem = levels.rows, levels.problem
+    fc = flat_clients(problem)
+    omap = np.full(len(problem.options), -1, dtype=np.int64)
+    omap[np.fromiter(opt_i.keys(), dtype=np.int64, count=len(opt_i))] = np.fromiter(opt_i.values(), dtype=np.int64,
+                                                                                      count=len(opt_i))
+    mapped = omap[fc.opt]
+    kept = np.zeros(fc.lev.size, dtype=bool)
+    kept[groups.levels] = True
+    if (mapped[np.repeat(kept, fc.olen)] < 0).any():
+        return False
+    t_levels, n_levels = time.perf_counter(), problem.n_levels() if deadline is not None else 0
+    base = rows.next_index
+    u_of = np.full(fc.lev.size, -1, dtype=np.int64)
+    u_of[groups.levels] = base + groups.rank
+    new_levels = groups.levels[groups.new].tolist()
+    u_l, opts_l, lev_l, client_l = u_of.tolist(), mapped.tolist(), groups.level_in_client.tolist(), groups.client.tolist()
+    begin_l, end_l = groups.begin.tolist(), groups.end.tolist()
+    first_row, chain_row = rows.at_least_one_sum, rows.chain
+    names = []
+    for i, p in enumerate(new_levels):
+        if deadline is not None and i % BUILD_CHECK_LEVELS == 0:
+            _check_build(deadline, t_levels, p, n_levels)
+        u, lev = u_l[p], lev_l[p]
+        names.append(f"{levels.prefix}u{client_l[p]}_{lev}")
+        if lev == 0:
+            first_row([u, *opts_l[begin_l[p]:end_l[p]]])
+        else:
+            chain_row(u, u_l[p - 1], opts_l[begin_l[p]:end_l[p]])
+        if hu is not None:
+            hint_vars.append(u)
+            hint_vals.append(hu[p])
+    rows.bool_vars(names)
+    levels.coef = dict(zip(range(base, base + groups.coef.size), groups.coef.tolist()))
+    return True
 
 
 def read_conjunctions(problem: Problem, skip: set[int], split: Sequence[SplitClient]) -> list[int]:
