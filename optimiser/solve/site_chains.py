@@ -99,33 +99,32 @@ def split_client(problem: Problem, index: int, memo: dict[int, tuple[int | None,
     if crossing is None:
         crossing = [d.kind == "crossing" for d in problem.decisions]
     get = memo.get
-    by_site: dict[int | None, list[tuple[int, Route]]] = {}
-    for length, opts in zip(cl.levels, cl.level_options):
+    # per site (in order of first appearance): its levels and the routes at each, and whether it
+    # has ended (the site alone: every longer route to it is never the shortest)
+    by_site: dict[int | None, tuple[list[int], list[list[Route]], list[bool]]] = {}
+    for length, opts in zip(cl.levels, cl.level_options):  # in increasing length
         for o in opts:
             sr = get(o, _UNSEEN)
             if sr is _UNSEEN:
                 sr = memo[o] = _site_and_route(problem, o, crossing)
             if sr is None:
                 return None
-            entries = by_site.get(sr[0])
-            if entries is None:
-                entries = by_site[sr[0]] = []
-            entries.append((length, sr[1]))
-    if len([s for s in by_site if s is not None]) < 2:
-        return None
-    chains = []
-    for site, entries in by_site.items():
-        levels: list[int] = []
-        routes: list[list[Route]] = []
-        for length, route in entries:  # in increasing length (the client's level order)
-            if levels and levels[-1] == length:
-                routes[-1].append(route)
+            site, route = sr
+            got = by_site.get(site)
+            if got is None:
+                got = by_site[site] = ([length], [[route]], [False])
+            elif got[2][0]:
+                continue
+            elif got[0][-1] == length:
+                got[1][-1].append(route)
             else:
-                levels.append(length)
-                routes.append([route])
-            if route == () and site is not None:
-                break  # the site alone: every longer route to it is never the shortest
-        chains.append(SiteChain(site, tuple(levels), tuple(tuple(r) for r in routes)))
+                got[0].append(length)
+                got[1].append([route])
+            if not route and site is not None:
+                got[2][0] = True
+    if len(by_site) - (None in by_site) < 2:
+        return None
+    chains = [SiteChain(site, tuple(levels), tuple(map(tuple, routes))) for site, (levels, routes, _) in by_site.items()]
     top = cl.base if cl.base is not None else cl.levels[-1]
     return SplitClient(index, top, tuple(chains))
 
