@@ -64,3 +64,16 @@ def test_cpsat_with_the_cuts_finds_the_brute_force_optimum(seed):
         assert not res.status.has_solution
     else:
         assert res.objective == best
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_the_cuts_kept_per_count_classes_are_the_cuts_worked_out_afresh(seed):
+    from optimiser.model import budget_cuts
+
+    problem = random_problem(seed)
+    first, again = budget_count_cuts(problem), budget_count_cuts(problem)
+    cc = count_classes(problem)
+    afresh = budget_cuts._hull_cuts(cc) if cc is not None else []
+    assert first == again == afresh
+    first.clear()  # the caller's list, not the kept one
+    assert budget_count_cuts(problem) == afresh

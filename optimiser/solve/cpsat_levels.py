@@ -75,7 +75,7 @@ def level_groups(problem: Problem, skip: set[int]) -> LevelGroups | None:
     n_c, n_l = fc.nlev.size, fc.lev.size
     weights = [c.weight for c in clients]
     tops = [(c.base if c.base is not None else c.levels[-1]) if c.levels else 0 for c in clients]
-    if n_l == 0 or max(map(abs, weights)) * (max(map(abs, tops)) + int(np.abs(fc.lev).max())) * n_l >= _SUM_MAX:
+    if n_l and max(map(abs, weights)) * (max(map(abs, tops)) + int(np.abs(fc.lev).max())) * n_l >= _SUM_MAX:
         return None
     client = np.repeat(np.arange(n_c), fc.nlev)
     start = np.cumsum(fc.nlev) - fc.nlev  # each client's first flat level

@@ -106,12 +106,13 @@ class RowWriter:
     def chain(self, u: int, prev: int, lits: Sequence[int]) -> None:
         """``u - prev + sum(lits) >= 0`` (a radius chain's row)."""
         vars_ = [u, prev, *lits]
-        if len(set(vars_)) != len(vars_):
+        n = len(vars_)
+        if len(set(vars_)) != n:
             self.at_least(vars_, [1, -1] + [1] * len(lits), 0)
             return
         vars_.sort()
         i = vars_.index(prev)
-        self._cons.append(_CHAIN % (",".join(map(str, vars_)), "1," * i + "-1" + ",1" * (len(vars_) - i - 1)))
+        self._cons.append(_CHAIN % (",".join(map(str, vars_)), "1," * i + "-1" + ",1" * (n - i - 1)))
 
     def bool_and(self, literals: Sequence[int], enforce: int) -> None:
         """``CpModel.add_bool_and(literals).only_enforce_if(enforce)``."""

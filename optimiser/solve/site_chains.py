@@ -216,15 +216,15 @@ def add_site_chains(rows: RowWriter, problem: Problem, split: list[SplitClient],
             if assign is not None:
                 hint_vars.append(z)
                 hint_vals.append(int(on))
-            prev, n = z, len(lengths)
+            prev, n, name = z, len(lengths), f"v{i}_{j}_"
             for k, (length, routes) in enumerate(zip(lengths, ch.routes)):
                 if () in routes:
                     break  # the site alone ends the chain
                 nxt = lengths[k + 1] if k + 1 < n else top
                 if nxt <= length:
                     break
-                u = bool_var(f"v{i}_{j}_{k}")
-                chain(u, prev, [route_literal(r) for r in routes])
+                u = bool_var(name + str(k))
+                chain(u, prev, list(map(route_literal, routes)))
                 tvars.append(u)
                 tcoefs.append(w * (nxt - length))
                 if assign is not None:
