@@ -375,7 +375,11 @@ class _LevelVars:
     of the level that made the variable, so memory stays linear in the levels: keyed by the sets
     themselves, a model without site chains held every walk to facilities' growing set (rs005's
     whole problem, 432k levels: killed at 24 GB; 1.0 GB now, and the same build time on the exact
-    models of benchmarks/realsites). The same model either way."""
+    models of benchmarks/realsites). The same model either way.
+
+    Without cover cuts :func:`add_problem` groups the levels at once with numpy
+    (:mod:`optimiser.solve.cpsat_levels`) and only keeps the terms here; this per-level loop
+    (:func:`_add_levels`) is its reference (``tests/test_cpsat_levels.py``) and its fallback."""
 
     def __init__(self, rows: RowWriter, prefix: str, problem: Problem) -> None:
         self.rows = rows
