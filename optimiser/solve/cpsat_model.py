@@ -330,11 +330,9 @@ def read_conjunctions(problem: Problem, skip: set[int], split: Sequence[SplitCli
         if k not in skip:
             read.update(chain.from_iterable(cl.level_options))
     if split:
-        index = flat_options(problem).index
-        for sc in split:
-            for ch in sc.chains:
-                for routes in ch.routes:
-                    read.update(index[r] for r in routes if len(r) > 1 and r in index)
+        index = flat_options(problem).index  # options of two or more decisions only
+        routes = set(chain.from_iterable(chain.from_iterable(ch.routes for sc in split for ch in sc.chains)))
+        read.update(index[r] for r in routes if r in index)
     return sorted(o for o in read if o >= n_d)
 
 
