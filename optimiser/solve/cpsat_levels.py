@@ -9,7 +9,9 @@ sums of per-option hash codes (splitmix64 of the option id and of the id xor a c
 levels share a key when their sets are equal, and two different sets share one only when both
 sums agree by chance (about 2^-128 per pair of sets of one size). Measured on rs016's 11 exact
 models at a 60 s limit (benchmarks/realsites): 140,595 levels of the clients not split by site,
-46,686 distinct sets (the rest shared), about 3 us of CPU per level in the per-level loop.
+46,686 distinct sets (the rest shared), about 3 us of CPU per level in the per-level loop; the
+levels took 0.45 s of CPU there and 0.22 s here (0.09 s of it the grouping), the same protos
+(``time.process_time`` around each part, the models pickled from a run, load 1.5-2.5).
 """
 
 from __future__ import annotations
