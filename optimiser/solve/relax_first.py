@@ -1,8 +1,8 @@
 """The relaxation-first strategy for large models, one method per phase (:class:`RelaxFirst`).
 
-Measured on ``benchmarks/joint`` (README there). The time limit is a *work budget*: every
-phase is charged a deterministic estimate of its work in nominal seconds (Lagrangian
-iterations, incidences evaluated, CP-SAT's deterministic time), and every choice of what to run
+Measured on ``benchmarks/joint`` (README there). The time limit is a *work budget* (``WORK_PER_LIMIT_S`` nominal
+seconds per second of it unless the relaxation is large): every phase is charged a deterministic estimate of its
+work in nominal seconds (Lagrangian iterations, incidences evaluated, CP-SAT's deterministic time), and every choice of what to run
 next and for how long reads that budget, never the clock, so the answer is the same on an idle
 and a loaded machine. The wall clock (``WALL_CLOCK_SAFETY_FACTOR`` times the limit, or
 ``wall_limit_s``) is only a safety net; the result's ``stopped_by`` says "wall_clock" when it
