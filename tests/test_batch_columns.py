@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from pathlib import Path
 from typing import Any
 
@@ -117,3 +118,7 @@ def test_a_batch_overriding_name_writes_it_once_beside_the_item_name(site_dir: P
     assert got["fix, budget=£1m"]["scenario.name"] == "fix" and got["fix, budget=£1m"]["budget_gbp"] == "1000000.0"
     assert {r["status"] for r in got.values()} == {"optimal"}
     assert {r["scenario.name"] for r in rows(s.pareto_csv)} == {"keep", "fix"}
+    # batch.json says where each key went
+    meta = json.loads((tmp_path / "out" / "batch.json").read_text(encoding="utf-8"))
+    assert meta["columns"] == ["name", "budget_gbp"]
+    assert meta["headers"] == {"name": "scenario.name", "budget_gbp": "budget_gbp"}

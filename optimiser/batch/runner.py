@@ -33,7 +33,7 @@ from optimiser.batch.dasklog import LogRelay
 from optimiser.batch.gate import CommitGate
 from optimiser.batch.lifeline import init_worker
 from optimiser.batch.records import ItemRecord, ItemStatus, is_solved, make_record, read_result
-from optimiser.batch.results import csv_text, pareto_table, plot_pareto, results_header, results_rows
+from optimiser.batch.results import csv_text, pareto_table, plot_pareto, results_header, results_rows, swept_headers
 from optimiser.batch.scheduler import client_security, parse_scheduler_address
 from optimiser.batch.spec import BatchItem, BatchSource, BatchSpec, load_batch
 from optimiser.batch.worker import run_item
@@ -525,6 +525,7 @@ def _write_batch_json(out: Path, spec: BatchSpec) -> None:
     write_json_atomic(out / "batch.json", {
         "format": S.BATCH_FORMAT, "id": spec.id, "name": spec.name, "batch_file": str(spec.path) if spec.path else None,
         "base": str(spec.base_path), "version": __version__, "columns": spec.columns,
+        "headers": dict(zip(spec.columns, swept_headers(spec.columns))),
         "items": [{"index": it.index, "key": it.key, "name": it.name, "overrides": it.overrides,
                    "site_sha256": it.site_sha256, "run_dir": f"runs/{it.run_id}"} for it in spec.items],
         "duplicates_dropped": [{"name": a, "same_as": b} for a, b in spec.duplicates],
