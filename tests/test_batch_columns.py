@@ -122,3 +122,16 @@ def test_a_batch_overriding_name_writes_it_once_beside_the_item_name(site_dir: P
     meta = json.loads((tmp_path / "out" / "batch.json").read_text(encoding="utf-8"))
     assert meta["columns"] == ["name", "budget_gbp"]
     assert meta["headers"] == {"name": "scenario.name", "budget_gbp": "budget_gbp"}
+
+
+def test_two_spellings_of_one_list_index_are_one_column(site_dir: Path) -> None:
+    """``facilities[0].count`` in one item and ``facilities.0.count`` in another set one field: one
+    column, headed by the spelling met first (before: two columns, each empty in the other's rows)."""
+    items = expand_batch(write_batch(site_dir, "spelled.yaml", scenarios=[
+        {"facilities[0].count": 1}, {"facilities.0.count": 2}, {"budget_gbp": 1e6}]))
+    columns = list(dict.fromkeys(k for it in items for k in it.overrides))
+    assert columns == ["facilities[0].count", "budget_gbp"]
+    assert [it.overrides for it in items] == [{"facilities[0].count": 1}, {"facilities[0].count": 2}, {"budget_gbp": 1e6}]
+    records = _records(items)
+    got = _check_round_trip(results_header(columns, records), results_rows(items, records, columns), items, columns)
+    assert [r["facilities[0].count"] for r in got] == ["1", "2", ""]

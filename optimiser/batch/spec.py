@@ -438,8 +438,11 @@ def _expand(spec: BatchFile, fname: str, base_path: Path, base_data: dict[str, A
     fixed = _fixed_overrides(spec, solver)
     site_hashes: dict[str, str | None] = {}
     seen: dict[str, str] = {}
+    spelled: dict[str, str] = {}  # a key in dotted form -> the spelling first seen, which heads its column
     out = _Expansion()
     for ov in _combinations(spec, fname):
+        # facilities[0].count in one item and facilities.0.count in another: one field, one column
+        ov = {spelled.setdefault(".".join(split_key(k)), k): v for k, v in ov.items()}
         out.columns.extend(k for k in ov if k not in out.columns)
         unknown = {k: why for k in ov if (why := check_key(k))}  # told by _parse_batch_file
         try:
