@@ -25,6 +25,21 @@ CONV_MAX_PAIRS = 20_000
 costs, else by one pass over dense rows per cost of the sparser table (the same floats)."""
 
 
+def _chain_run(k: np.ndarray, k_lo: int, k_hi: int | None) -> tuple[int, int]:
+    """``(a, b)``: the states ``a..b-1`` of a chain whose counts ``k`` are in ``k_lo..k_hi``
+    (``None``: no upper), as the mask ``(k >= k_lo) & (k <= k_hi)`` selects them. A chain's
+    counts are ``min(k[0] + j, k[-1])`` (:meth:`Knapsack._group_table`): they never fall, so
+    those in range are one run, found from its ends without a pass over it."""
+    n = k.size
+    if n == 0:
+        return 0, 0
+    k0, kend = int(k[0]), int(k[-1])
+    a = 0 if k0 >= k_lo else (k_lo - k0 if kend >= k_lo else n)
+    if k_hi is None or kend <= k_hi:
+        return a, n
+    return a, (0 if k0 > k_hi else k_hi - k0 + 1)
+
+
 class Knapsack:
     """min sum v_i y_i over y in {0,1}: cost (units) <= budget, count of each group in range.
 
@@ -92,6 +107,7 @@ class Knapsack:
         self._nothing = (np.zeros(1, dtype=np.int64), np.zeros(1))  # no group yet: 0 at 0 units
         self._state: tuple[bytes, bytes] | None = None  # the closed and forced-open decisions of _prep
         self._prep: dict[int, tuple] = {}  # each group's _prepared at that state
+        self._chains: dict[tuple[int, int, int], tuple[np.ndarray, np.ndarray]] = {}  # _chain_states at that state
 
     def copy(self) -> Knapsack:
         """The same knapsack with its own closed and forced-open decisions (a branch's child:
@@ -99,7 +115,7 @@ class Knapsack:
         out = copy.copy(self)
         out.closed = self.closed.copy()
         out.forced_open = self.forced_open.copy()
-        out._state, out._prep = None, {}
+        out._state, out._prep, out._chains = None, {}, {}
         return out
 
     # -------------------------------------------------------------- one group
@@ -130,7 +146,7 @@ class Knapsack:
         and F and srcs are ``None``."""
         state = (self.closed.tobytes(), self.forced_open.tobytes())
         if self._state != state:
-            self._state, self._prep = state, {}
+            self._state, self._prep, self._chains = state, {}, {}
         prep = self._prep.get(g)
         if prep is None:
             prep = self._prep[g] = self._prepared(g)
@@ -140,18 +156,19 @@ class Knapsack:
         keep, kept_units, kept_vals = [], [], []
         for u, cls in zip(prices, classes):
             vc = v[cls]
-            order = np.argsort(vc, kind="stable")
-            m = min(cls.size, hi) if hi is not None else min(cls.size, int((vc < 0).sum()) + lo)
-            keep.append(cls[order[:m]])
+            first_m = vc.argsort(kind="stable")  # (array methods and ufuncs: no Python wrapper per call)
+            m = min(cls.size, hi) if hi is not None else min(cls.size, np.count_nonzero(vc < 0) + lo)
+            first_m = first_m[:m]
+            keep.append(cls[first_m])
             if m:
                 kept_units.append(u)
-                kept_vals.append(vc[order[:m]])
+                kept_vals.append(vc[first_m])
         items = (keep[0] if len(keep) == 1 else np.concatenate(keep)) if keep else np.zeros(0, dtype=np.int64)
         X = self.cap
         self.ops += 1
         if broken:
             return None, items, [], forced, (np.zeros(0, dtype=np.int64),) * 2 + (np.zeros(0),)
-        f0 = float(v[forced].sum())
+        f0 = float(v[forced].sum()) if forced.size else 0.0  # (an empty sum is 0.0 too)
         if not items.size:  # only the forced decisions: one state
             return None, items, None, forced, (np.array([k0]), np.array([x0]), np.array([f0]))
         if len(kept_units) == 1 and kept_units[0] > 0:
@@ -162,9 +179,11 @@ class Knapsack:
             jm = min(items.size, (X - x0) // unit)
             if hi is not None:
                 jm = min(jm, kcap - k0)
-            chain = np.cumsum(np.concatenate([[f0], kept_vals[0][:jm].astype(float)]))
-            j = np.arange(jm + 1)
-            return None, items, None, forced, (np.minimum(k0 + j, kcap), x0 + j * unit, chain)
+            chain = np.empty(jm + 1)
+            chain[0] = f0
+            chain[1:] = kept_vals[0][:jm]
+            np.add.accumulate(chain, out=chain)  # the running sums from f0: np.cumsum of [f0, values]
+            return None, items, None, forced, self._chain_states(g, jm, unit, k0, x0, kcap) + (chain,)
         F = np.full((kcap + 1, X + 1), _INF)
         F[k0, x0] = f0
         self.ops += items.size
@@ -197,6 +216,17 @@ class Knapsack:
                 np.copyto(src[kcap, c:], kcap, where=better)
         return F, items, list(srcs), forced, None
 
+    def _chain_states(self, g: int, jm: int, unit: int, k0: int, x0: int, kcap: int) -> tuple[np.ndarray, np.ndarray]:
+        """The counts and costs of a chain's states ``j = 0..jm`` (``min(k0 + j, kcap)``,
+        ``x0 + j * unit``): they depend on the closed and forced-open decisions only through
+        ``k0`` and ``x0``, so they are kept with the group's :meth:`_prepared` part (read only)."""
+        key = (g, jm, unit)
+        out = self._chains.get(key)
+        if out is None:
+            j = np.arange(jm + 1)
+            out = self._chains[key] = (np.minimum(k0 + j, kcap), x0 + j * unit)
+        return out
+
     def _valid_min(self, g: int, table, shift: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Group ``g``'s least value per reachable cost over counts k with k + shift in its
         range: (costs ascending, values, argmin k)."""
@@ -205,10 +235,8 @@ class Knapsack:
         self.ops += 1
         if chain is not None:
             k, x, val = chain
-            ok = k + shift >= lo
-            if hi is not None:
-                ok &= k + shift <= hi
-            return x[ok], val[ok], k[ok]
+            a, b = _chain_run(k, lo - shift, None if hi is None else hi - shift)
+            return x[a:b], val[a:b], k[a:b]
         kcap = F.shape[0] - 1
         ks = [k for k in range(kcap + 1) if k + shift >= lo and (hi is None or k + shift <= hi)]
         if not ks:
@@ -234,10 +262,12 @@ class Knapsack:
         if n <= CONV_MAX_PAIRS:
             x = (xa[:, None] + xb[None, :]).ravel()
             val = (va[:, None] + vb[None, :]).ravel()
-            sel = np.flatnonzero(x <= X)
-            if not sel.size:
+            sel = None  # every pair within the budget (both sides' costs ascending)
+            if xa.size and xb.size and xa[-1] + xb[-1] > X:
+                sel = np.flatnonzero(x <= X)
+                x, val = x[sel], val[sel]
+            if not x.size:
                 return (x[:0], val[:0]), xa[:0]
-            x, val = x[sel], val[sel]
             # by cost, then value, then units from a: the pairs come with a's costs ascending
             # (distinct), and the sort is stable
             order = np.lexsort((val, x))
@@ -246,7 +276,7 @@ class Knapsack:
             first[0] = True
             np.not_equal(xs[1:], xs[:-1], out=first[1:])
             pick = order[first]
-            return (xs[first], val[pick]), xa[sel[pick] // xb.size]
+            return (xs[first], val[pick]), xa[(pick if sel is None else sel[pick]) // xb.size]
         da, db = np.full(X + 1, _INF), np.full(X + 1, _INF)
         da[xa], db[xb] = va, vb
         out = np.full(X + 1, _INF)
@@ -286,18 +316,19 @@ class Knapsack:
         tx, tv = acc[-1]
         if not tx.size:
             return _INF, np.zeros(0, dtype=np.int64), None
-        i = int(np.argmin(tv))  # of equal values, the least cost
+        i = int(tv.argmin())  # of equal values, the least cost
         x, value = int(tx[i]), float(tv[i])
         chosen: list[int] = []
         for g in range(len(self.groups) - 1, -1, -1):
-            xg = int(splits[g][np.searchsorted(acc[g + 1][0], x)])
+            xg = int(splits[g][acc[g + 1][0].searchsorted(x)])
             _, items, srcs, forced, _ = tables[g]
-            k = int(H[g][2][np.searchsorted(H[g][0], xg)])
+            k = int(H[g][2][H[g][0].searchsorted(xg)])
             chosen.extend(forced.tolist())
             xx = xg
             if srcs is None:  # a chain: the first (xx - cost of forced) / unit items (none without items)
                 if items.size:
-                    chosen.extend(items[: (xx - int(self.units[forced].sum())) // int(self.units[items[0]])].tolist())
+                    x0 = self._prep[g][4]  # the forced decisions' units (_prepared, this state's: _group_table)
+                    chosen.extend(items[: (xx - x0) // int(self.units[items[0]])].tolist())
             else:
                 for j in range(len(items) - 1, -1, -1):
                     s = int(srcs[j][k, xx])
