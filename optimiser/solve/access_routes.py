@@ -271,14 +271,17 @@ class RouteDual:
         """The subgradient of ``M`` (projected: 0 where ``M`` is 0 and it is negative): routes
         taken using crossing k, less whether k is built. ``took``: per active walk, whether it
         was taken (reduced cost < 0 and its site open)."""
-        g = np.zeros_like(M)
         if adj.size and took.any():
             seg_of = self._a_seg_of
             best = (adj <= seg_min[seg_of]) & took[seg_of]
             cand = np.nonzero(best)[0]
             first = cand[np.concatenate([[True], seg_of[cand][1:] != seg_of[cand][:-1]])] if cand.size else cand
-            # each taken walk's route: 1 at its two crossings (counts: the same floats as np.add.at)
-            g += np.bincount(np.concatenate([self._a_m1[first], self._a_m2[first]]), minlength=g.size).reshape(g.shape)
+            # each taken walk's route: 1 at its two crossings (whole counts: the same floats as
+            # np.add.at on zeros)
+            g = np.bincount(np.concatenate([self._a_m1[first], self._a_m2[first]]),
+                            minlength=M.size).reshape(M.shape).astype(float)
+        else:
+            g = np.zeros(M.shape)
         g[:, :self.n_k] -= y[self.routes.crossings][None, :]
         g[:, self.n_k] = 0.0
         g[(M <= 0) & (g < 0)] = 0.0

@@ -228,8 +228,10 @@ class _Dual:
         # the walks to facilities with exact routes (see optimiser.solve.access_routes)
         self.routes: RouteDual | None = None
         self.lam_cap = np.full(self.n_c, _INF)
+        self.routes_w = np.zeros((0, 1))
         if routes is not None and routes.size:
             self.routes = RouteDual(routes, ic, io, self.fixed)
+            self.routes_w = self.w[routes.clients][:, None]  # the weights of M's rows (step)
             self.lam_cap[:routes.cap.size] = routes.cap
             self.work += WORK_PER_SETUP_INCIDENCE * routes.size
         self.n_mc = int(self.m_opt.size)  # conjunction multipliers; the star rows' follow in mu
@@ -382,9 +384,13 @@ class _Dual:
         if self.routes is not None and M is not None:
             self.work += WORK_PER_ROUTE * self.routes.a_route.size + WORK_PER_ROUTE_MULTIPLIER * M.size
             self.seg_min, self.adj = self.routes.route_costs(M)
-            cost = cost.copy()
+            if cost is self.a_cost:  # (else already a new array: the star rows' sums)
+                cost = cost.copy()
             cost[self.routes.a_pos] = self.seg_min  # (a routed incidence has no star row)
-        rc = cost - lam[self.a_ic]
+        if cost is self.a_cost:
+            rc = cost - lam[self.a_ic]
+        else:  # the same differences, into the new array
+            rc = np.subtract(cost, lam[self.a_ic], out=cost)
         r = np.bincount(self.a_io, np.minimum(rc, 0.0), minlength=n_o)
         s_conj = r[n_d:] + np.bincount(self.m_opt, mu, minlength=n_o - n_d)
         v = r[:n_d] - np.bincount(self.m_dec, mu, minlength=n_d)
@@ -412,16 +418,19 @@ class _Dual:
         took = (rc < 0) & np.concatenate([y, z])[self.a_io]
         g = 1.0 - (self.wbase < lam) - np.bincount(self.a_ic[took], minlength=self.n_c)
         g[(lam >= self.lam_cap) & (g > 0)] = 0.0  # at its cap: projected
-        gm = z[self.m_opt].astype(float) - y[self.m_dec]
+        # the conjunction links' part, then the star rows' (whole counts: the same floats as
+        # the int64 differences concatenated)
+        gm = np.empty(self.n_mc + self.star_key.size)
+        np.subtract(z[self.m_opt], y[self.m_dec], out=gm[:self.n_mc], dtype=float)
         if self.star_key.size:
-            gs = np.bincount(self.a_sk_s[took[self.a_sk_pos]], minlength=self.star_key.size) - y[self.star_dec]
-            gm = np.concatenate([gm, gs])
+            np.subtract(np.bincount(self.a_sk_s[took[self.a_sk_pos]], minlength=self.star_key.size), y[self.star_dec],
+                        out=gm[self.n_mc:], dtype=float)
         gm[(mu <= 0) & (gm < 0)] = 0.0
         gw, gmw = g * self.w, gm * self.mscale
         norm = float((gw * gw).sum() + (gmw * gmw).sum())
         gMw = wr = None
         if self.routes is not None and M is not None:
-            wr = self.w[self.routes.routes.clients][:, None]
+            wr = self.routes_w
             gMw = self.routes.subgradient(M, took[self.routes.a_pos], self.seg_min, self.adj, y) * wr
             norm += float((gMw * gMw).sum())
         if norm <= 0:
