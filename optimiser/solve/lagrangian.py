@@ -440,8 +440,22 @@ class _Dual:
             if norm <= 0:
                 return None
         t = step * max(target - L, 1e-9 * abs(target)) / norm
-        M2 = None if gMw is None or M is None or wr is None else np.maximum(0.0, M + t * wr * gMw)
-        return np.minimum(lam + t * self.w * gw, self.lam_cap), np.maximum(0.0, mu + t * self.mscale * gmw), M2
+        # lam + t * w * gw capped, mu + t * mscale * gmw and M + t * wr * gMw at least 0, each
+        # computed in one new array (the same operations in the same order, no temporaries)
+        M2 = None
+        if gMw is not None and M is not None and wr is not None:
+            M2 = np.multiply(t * wr, gMw)
+            np.add(M, M2, out=M2)
+            np.maximum(0.0, M2, out=M2)
+        lam2 = np.multiply(t, self.w)
+        lam2 *= gw
+        np.add(lam, lam2, out=lam2)
+        np.minimum(lam2, self.lam_cap, out=lam2)
+        mu2 = np.multiply(t, self.mscale)
+        mu2 *= gmw
+        np.add(mu, mu2, out=mu2)
+        np.maximum(0.0, mu2, out=mu2)
+        return lam2, mu2, M2
 
 
     def _deflected(self, lam: np.ndarray, mu: np.ndarray, M: np.ndarray | None, gw: np.ndarray, gmw: np.ndarray,
@@ -450,11 +464,14 @@ class _Dual:
         projected like the subgradient, and its squared norm; kept as the next previous one."""
         if self._previous is not None:
             pw, pmw, pMw = self._previous
-            gw, gmw = gw + self.deflection * pw, gmw + self.deflection * pmw
+            # g + deflection * previous, each into the product's array (the same floats)
+            dw, dmw = np.multiply(self.deflection, pw), np.multiply(self.deflection, pmw)
+            gw, gmw = np.add(gw, dw, out=dw), np.add(gmw, dmw, out=dmw)
             gw[(lam >= self.lam_cap) & (gw > 0)] = 0.0
             gmw[(mu <= 0) & (gmw < 0)] = 0.0
             if gMw is not None and pMw is not None and M is not None:
-                gMw = gMw + self.deflection * pMw
+                dMw = np.multiply(self.deflection, pMw)
+                gMw = np.add(gMw, dMw, out=dMw)
                 gMw[(M <= 0) & (gMw < 0)] = 0.0
         self._previous = (gw, gmw, gMw)
         norm = float((gw * gw).sum() + (gmw * gmw).sum()) + (float((gMw * gMw).sum()) if gMw is not None else 0.0)
