@@ -118,6 +118,10 @@ def test_a_batch_overriding_name_writes_it_once_beside_the_item_name(site_dir: P
     assert got["fix, budget=£1m"]["scenario.name"] == "fix" and got["fix, budget=£1m"]["budget_gbp"] == "1000000.0"
     assert {r["status"] for r in got.values()} == {"optimal"}
     assert {r["scenario.name"] for r in rows(s.pareto_csv)} == {"keep", "fix"}
+    # each run's title: the item's name, which its own name leads (not "fix, budget=£1m · fix")
+    titles = {json.loads(p.read_text(encoding="utf-8"))["scenario"]["name"]
+              for p in (tmp_path / "out" / "runs").glob("*/metrics.json")}
+    assert titles == {"keep", "fix, budget=£1m"}
     # batch.json says where each key went
     meta = json.loads((tmp_path / "out" / "batch.json").read_text(encoding="utf-8"))
     assert meta["columns"] == ["name", "budget_gbp"]

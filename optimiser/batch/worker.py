@@ -162,8 +162,10 @@ def _run_item(payload: Mapping[str, Any], run_dir: str, render: bool, gate: Gate
     try:
         _faults(name)
         # the item's run is titled by its swept values (e.g. "budget=£1.5m"), then the base's name
+        # (not when the item gives its own name: it leads the item's name already)
         data = dict(payload["scenario"])
-        data["name"] = f"{name} · {data['name']}" if data.get("name") and data["name"] != name else name
+        own = data.get("name") and data["name"] != name and "name" not in ov
+        data["name"] = f"{name} · {data['name']}" if own else name
         sc = scenario_from_mapping(data, base_path=payload["base_path"], name=f"{name} [{key[:12]}]")
         try:
             res = run_scenario(sc, out, overwrite=True, render=render)
