@@ -9,8 +9,9 @@
   (:func:`~optimiser.model.transforms.relax_access_crossings`: walks to facilities may use
   every candidate crossing; its bounds are bounds here), the incumbent from the greedy layout,
   the Lagrangian's layouts and alternating exact re-optimisation.
-- ``"auto"`` (default): ``"relax-first"`` for models with at least ``RELAX_MIN_LEVELS`` radius
-  levels whose relaxation has at most half as many, and for every model of at least
+- ``"auto"`` (default): with CP-SAT, ``"relax-first"`` for every model of at least
+  ``CPSAT_RELAX_MIN_LEVELS`` radius levels; with another backend, for models of at least
+  ``RELAX_MIN_LEVELS`` whose relaxation has at most half as many, and for every model of at least
   ``RELAX_ALWAYS_LEVELS``; else ``"direct"``.
 """
 
@@ -36,12 +37,13 @@ from optimiser.solve.result import SolveResult, relative_gap
 logger = logging.getLogger(__name__)
 
 RELAX_MIN_LEVELS = 50_000
-"""``strategy="auto"`` uses relax-first from this many radius levels up (when the access
-relaxation has at most half as many)."""
+"""``strategy="auto"`` with a backend other than CP-SAT (CBC) uses relax-first from this many radius
+levels up when the access relaxation has at most half as many (CP-SAT: ``CPSAT_RELAX_MIN_LEVELS``)."""
 
 RELAX_ALWAYS_LEVELS = 150_000
-"""``strategy="auto"`` uses relax-first from this many radius levels up whatever the relaxation
-saves: CP-SAT's root LP on such a model does not finish within a 10 s limit's budget. Measured
+"""``strategy="auto"`` with a backend other than CP-SAT uses relax-first from this many radius levels
+up whatever the relaxation saves (the rule CP-SAT had until wave 29): CP-SAT's root LP on such a
+model does not finish within a 10 s limit's budget. Measured
 on generated sites, ``--time-limit 10``: `benchmarks/realsites/generate.py 13 60 150` (613,470
 levels, relaxation 321,982) direct 9.72 % gap (no bound beyond the objective's constant), 3.06
 GB, relax-first 1.05 %, 0.33 GB; held-out rs015 (`generate.py 15 55 130`: 200,532 levels,
@@ -49,6 +51,20 @@ relaxation 106,630, just over half) direct 26.7 % (the count split's first sub-p
 finishes its root LP: the bound is the objective's constant; 22.7 s of CPU), relax-first 12.3 %
 (5.0 s of CPU). 250,000 before wave 8; no tuned row lies between the two (rs004 72,669 levels
 goes direct, rs005 / rs006 relax-first by the halving rule)."""
+
+CPSAT_RELAX_MIN_LEVELS = 25_000
+"""With CP-SAT, ``strategy="auto"`` uses relax-first from this many radius levels up, whatever the
+relaxation saves (the two rules above are the other backends'). The direct solve's time has a
+long tail there, relax-first's does not: measured in wave 29 (seed 0, one worker, 60 s limit,
+solve seconds direct / relax-first, near idle, load 0.5-1.0) on the 13 benchmarks/realsites rows
+the former rule sent direct and 12 unseen seeds (``generate.py 33`` ... ``44``): from 25,000
+levels relax-first was at most 0.3 s slower and up to 12 s faster: rs043 (66,706 levels, its
+relaxation 40,618: over half) 14.16 / 2.19 s, rs037 (29,042) 6.82 / 2.57, rs033 (47,962) 6.25 /
+2.21, rs020 (46,149) 5.01 / 1.57, rs042 (39,579) 4.85 / 2.19, rs001 (45,522) 4.10 / 2.80, rs024
+(25,864) 3.26 / 2.36, rs004 (72,669) 3.18 / 2.16; rs029 (35,419) 2.47 / 2.76, rs014 (27,684) 1.47 /
+1.76. Below it relax-first's phases cost more than the direct search saves: rs038 (20,676) 0.72 /
+2.36, rs036 (14,452) 0.32 / 2.14, rs027 (8,747) 0.61 / 2.14; rs032 (21,257) 2.43 / 2.24. The embedded
+sites (AMP-SBP 6,621 levels, Fremont 4,477) stay direct. Every optimum the same."""
 
 STRATEGIES = ("auto", "direct", "relax-first")
 
@@ -75,11 +91,13 @@ def _options(options: SolveOptions | str | None, overrides: dict[str, Any]) -> S
     return opts
 
 
-def _relaxation_for(problem: Problem, strategy: str) -> Problem | None:
-    """The access relaxation when the strategy is (or ``"auto"`` chooses) relax-first."""
+def _relaxation_for(problem: Problem, strategy: str, backend: str = "cpsat") -> Problem | None:
+    """The access relaxation when the strategy is (or ``"auto"`` chooses, for ``backend``) relax-first."""
     if strategy == "direct":
         return None
     levels = problem.n_levels()
+    if strategy == "auto" and backend == "cpsat":
+        return relax_access_crossings(problem) if levels >= CPSAT_RELAX_MIN_LEVELS else None
     if strategy != "relax-first" and levels < RELAX_MIN_LEVELS:
         return None
     relaxed = relax_access_crossings(problem)
@@ -115,7 +133,7 @@ def solve(problem: Problem, options: SolveOptions | str | None = None, **overrid
     opts = _options(options, overrides)
     mod = backend_module(opts.backend)
     deadline = Deadline(opts.time_limit_s)
-    relaxed = _relaxation_for(problem, opts.strategy)
+    relaxed = _relaxation_for(problem, opts.strategy, opts.backend)
     if relaxed is None:
         logger.info("solve: %s, direct, time limit %.1f s", opts.backend, opts.time_limit_s)
         return _named(problem, drop_redundant(problem, mod.solve(problem, opts)))
