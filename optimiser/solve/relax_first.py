@@ -6,8 +6,7 @@ work in nominal seconds (Lagrangian iterations, incidences evaluated, CP-SAT's d
 next and for how long reads that budget, never the clock, so the answer is the same on an idle
 and a loaded machine. The wall clock (``WALL_CLOCK_SAFETY_FACTOR`` times the limit, or
 ``wall_limit_s``) is only a safety net; the result's ``stopped_by`` says "wall_clock" when it
-bound any phase, else "work_limit".
-A backend call is charged its set-up besides its search (building the model, CP-SAT's LP:
+bound any phase, else "work_limit". A backend call is charged its set-up besides its search (building the model, CP-SAT's LP:
 ``backend_setup_cost``, which CP-SAT's deterministic time leaves out), and a
 backend phase whose budget does not cover its set-up and a minimum search is skipped.
 
@@ -68,6 +67,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 
+from optimiser import progress
 from optimiser.inputs.domain import SolveOptions
 from optimiser.model.problem import Problem
 from optimiser.model.transforms import fix_decisions, relax_access_crossings
@@ -202,13 +202,14 @@ class RelaxFirst:
         if self.ev.feasible(x):
             obj = int(self.ev.objective(x))
             if self.best is None or obj < self.best:
-                self.best, self.layout = obj, cand
-                self.info["incumbent_from"] = where
+                self.best, self.layout, self.info["incumbent_from"] = obj, cand, where
+                progress.incumbent(obj, None, f"relax-first: {where}")
 
     def prove(self, value: float | None, where: str) -> None:
         """Keep ``value`` as the bound if it is a better one."""
         if value is not None and math.isfinite(value) and (self.bound is None or value > self.bound):
             self.bound, self.bound_from = float(value), where
+            progress.incumbent(None, self.bound)
 
     def remaining(self) -> float:
         """Nominal seconds left of the work budget (the time limit less the work charged; before
@@ -737,8 +738,7 @@ class RelaxFirst:
         stats = {**self.stats, "relaxation": self.info, "bound_from": self.bound_from,
                  "incumbent": self.info.get("incumbent_from")}
         self.info["work_s"]["total"] = round(self.work_s, 3)
-        # the phases run on the work budget: the answer is the machine's only when a safety
-        # net bound (said so)
+        # the phases run on the work budget: the answer is the machine's only when a safety net bound (said so)
         stopped_by = None if status is Status.OPTIMAL else ("wall_clock" if self.safety_net_bound else "work_limit")
         if stopped_by == "wall_clock":
             logger.info("relax-first: the wall-clock safety net (%.1f s) ended a phase: the answer may differ on a "
@@ -771,8 +771,7 @@ class RelaxFirst:
                                    "closed": len(self.fixed), "seconds": self.elapsed()}
         self._log_phase("lagrangian")
         tested_against = self.best
-        # the exact model first when it can run: phases 3-4 prove nothing it would not (see
-        # exact_first)
+        # the exact model first when it can run: phases 3-4 prove nothing it would not (see exact_first)
         phases: tuple[Any, ...] = ()
         if self.limit_s < self.full_limit_s and self.reduced_levels() > EXACT_MAX_LEVELS:
             # the exact model is too large to take the rest: the later phases plan on the whole limit
