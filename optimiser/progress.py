@@ -68,12 +68,36 @@ def note(text: str) -> None:
     _log.info("%s", text)
 
 
+_hidden = [0, 0]
+"""Blocks of :func:`partial_model` open that drop backends' incumbents / bounds."""
+
+
+@contextmanager
+def partial_model(objectives: bool = True, bounds: bool = True) -> Iterator[None]:
+    """While the block runs, :func:`incumbent` drops the incumbents (unless ``objectives``) and the
+    bounds (unless ``bounds``) reported: a sub-model's that are not the run's (relax-first's access
+    relaxation: its objectives are below its layouts' own; a model with sites fixed: its bound holds
+    for its own layouts only). Relax-first reports its own incumbents and bounds outside the block."""
+    with _lock:
+        _hidden[0] += not objectives
+        _hidden[1] += not bounds
+    try:
+        yield
+    finally:
+        with _lock:
+            _hidden[0] -= not objectives
+            _hidden[1] -= not bounds
+
+
 def incumbent(objective: float | None, bound: float | None = None, source: str = "") -> None:
-    """A backend found a layout of ``objective`` (and/or proved ``bound``), model units."""
+    """A backend found a layout of ``objective`` (and/or proved ``bound``), model units (dropped
+    inside :func:`partial_model` as it says)."""
     with _lock:
         st = _state
         if st is None:
             return
+        objective = None if _hidden[0] else objective
+        bound = None if _hidden[1] else bound
         if objective is not None and (st.objective is None or objective <= st.objective):
             st.objective, st.source = float(objective), source or st.source
         if bound is not None and math.isfinite(bound) and (st.bound is None or bound >= st.bound):

@@ -40,3 +40,28 @@ def test_the_heartbeat_line_shows_relax_first_s_incumbent_and_gap(district):
     finally:
         progress._log.setLevel(level)
     assert "relax-first: " in line and "gap" in line and "no layout yet" not in line
+
+
+def test_sub_models_show_no_incumbent_below_and_no_bound_above_the_optimum(district, monkeypatch):
+    """The alternating phase's model (sites fixed) bounds only its own layouts and the reduced
+    relaxation's objectives are below their layouts': CP-SAT's callbacks and warm start report them
+    while relax-first runs them, so the heartbeat must drop those (the district with phases 3-4 forced:
+    the alternating model's bound 724,027,594 was shown above the optimum 723,342,239, gap 0.00 %)."""
+    from optimiser.solve import relax_first as rf
+
+    monkeypatch.setattr(rf.RelaxFirst, "exact_first", lambda self: False)
+    monkeypatch.setattr(rf, "MORE_ROUNDS", False)
+    level = progress._log.level
+    progress.enable(True)
+    try:
+        with progress.solving(1.0, "solve: test"):
+            r, res = run_relax_first(district, 2.0)
+            st = progress._state
+            assert st is not None
+            shown = (st.objective, st.bound)
+    finally:
+        progress._log.setLevel(level)
+    assert "alternating" in r.info and "reduced_relaxation" in r.info  # the phases ran
+    optimum = district[3]
+    assert res.status is Status.OPTIMAL and res.objective == optimum
+    assert shown[0] == optimum and shown[1] is not None and shown[1] <= optimum

@@ -252,16 +252,16 @@ class RelaxFirst:
         return fix_decisions(problem, values)
 
     def backend_solve(self, problem: Problem, budget_s: float, what: str, eager_lp: bool = False,
-                      **kw: Any) -> SolveResult:
-        """A backend call worth ``budget_s`` nominal seconds: its set-up
-        (:meth:`backend_cost`) first, the rest its search (CP-SAT: its deterministic limit),
-        the wall-clock net left as its safety net; charged the set-up and its deterministic
-        time (CP-SAT) or its whole search limit. Callers check :meth:`affords` first. With
-        ``eager_lp`` and one worker, CP-SAT's "lp" settings become "lp-eager"; every call whose
-        settings are "lp-eager" (switched so, or the run's own) counts its units at
-        ``EXACT_EAGER_UNITS_PER_S``."""
+                      shown: tuple[bool, bool] = (True, True), **kw: Any) -> SolveResult:
+        """A backend call worth ``budget_s`` nominal seconds: its set-up (:meth:`backend_cost`) first, the rest its
+        search (CP-SAT: its deterministic limit), the wall-clock net left as its safety net; charged the set-up and
+        its deterministic time (CP-SAT) or its whole search limit. Callers check :meth:`affords` first. With
+        ``eager_lp`` and one worker, CP-SAT's "lp" settings become "lp-eager"; every call whose settings are
+        "lp-eager" (switched so, or the run's own) counts its units at ``EXACT_EAGER_UNITS_PER_S``. ``shown``:
+        whether the backend's incumbents and bounds are the run's (the heartbeat drops the others: :func:`progress.partial_model`)."""
         def call(opts: SolveOptions) -> tuple[SolveResult, float | None, str | None]:
-            r = self.backend.solve(problem, opts, **kw)
+            with progress.partial_model(*shown):
+                r = self.backend.solve(problem, opts, **kw)
             return r, r.stats.get("deterministic_time"), r.stopped_by
 
         return self.charged_search(problem.n_levels(), budget_s, eager_lp, what, call)
@@ -608,7 +608,7 @@ class RelaxFirst:
                 break
             fixed_sites = self.fix(self.reduced(), {i: int(i in self.layout) for i in others}, "alternating")
             r = self.backend_solve(fixed_sites, budget - fix_cost(self.reduced().n_levels()), "alternating",
-                                   starts=(self.layout,))
+                                   shown=(True, False), starts=(self.layout,))  # its bound: its sites' only
             if r.status.has_solution:
                 self.offer(r.chosen, "alternating")
             self.improve(self.layout, "alternating")
@@ -658,7 +658,7 @@ class RelaxFirst:
         if not self.affords(info["levels"], budget):
             info["skipped"] = "budget below its set-up"
             return
-        r1 = self.backend_solve(rrel, budget, "reduced relaxation", starts=(self.layout,) if self.layout else ())
+        r1 = self.backend_solve(rrel, budget, "reduced relaxation", shown=(False, True), starts=(self.layout,) if self.layout else ())
         info.update({"status": r1.status, "objective": r1.objective, "bound": r1.bound, "seconds": self.elapsed()})
         if r1.status.has_solution:
             self.prove(r1.bound, "relaxation")
