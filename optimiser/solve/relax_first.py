@@ -1,7 +1,7 @@
 """The relaxation-first strategy for large models, one method per phase (:class:`RelaxFirst`).
 
 Measured on ``benchmarks/joint`` (README there). The time limit is a *work budget* (``WORK_PER_LIMIT_S`` nominal
-seconds per second of it unless the relaxation is large): every phase is charged a deterministic estimate of its
+seconds per second of it with CP-SAT unless the relaxation is large): every phase is charged a deterministic estimate of its
 work in nominal seconds (Lagrangian iterations, incidences evaluated, CP-SAT's deterministic time), and every choice of what to run
 next and for how long reads that budget, never the clock, so the answer is the same on an idle
 and a loaded machine. The wall clock (``WALL_CLOCK_SAFETY_FACTOR`` times the limit, or
@@ -157,8 +157,8 @@ class RelaxFirst:
         self.problem, self.relaxed, self.backend, self.options = problem, relaxed, backend, options
         self.ev = evaluator
         self.large = relaxed.info["levels"] > RELAX_MAX_LEVELS
-        # the work budget (WORK_PER_LIMIT_S); the phases before the exact model plan on at most PLAN_HORIZON_S (run)
-        self.full_limit_s = options.time_limit_s * (1.0 if self.large else WORK_PER_LIMIT_S)
+        # the work budget (WORK_PER_LIMIT_S: CP-SAT's); the phases before the exact model plan on at most PLAN_HORIZON_S (run)
+        self.full_limit_s = options.time_limit_s * (1.0 if self.large or options.backend != "cpsat" else WORK_PER_LIMIT_S)
         self.limit_s = (self.full_limit_s if self.large or PLAN_HORIZON_S is None
                         else min(self.full_limit_s, PLAN_HORIZON_S))
         # the wall clock: a safety net only (the phases run on the work budget, ``work_s``)
