@@ -12,9 +12,11 @@ WORK_PER_LIMIT_S = 1.6
 """Nominal seconds of work per second of the time limit: a run limited to L seconds has a work
 budget of ``L * WORK_PER_LIMIT_S`` nominal seconds when its backend is CP-SAT and its relaxation is
 not large (at most ``RELAX_MAX_LEVELS`` levels; a large one's budget is L, the rates it spends most on
-having been measured there: benchmarks/joint's 200 and 500 firms). With CBC it is L: CBC's searches
-take their nominal seconds as CBC's own time limit, so the factor stretched the run itself (rs004 at a
-6 s limit: 18.3 s of solve at 1.6, 6.5 s at 1, both optimal, load 3.8-3.9; wave 29's review). The rates below were fitted to CPU seconds
+having been measured there: benchmarks/joint's 200 and 500 firms). With CBC it is L: a CBC search is
+charged its whole limit (``NODES_PER_SECOND`` nodes per nominal second, its root not bounded), not
+CP-SAT's deterministic units at the rates this factor corrects, and its wall time grew with the factor
+(realsites rs004, relax-first at a 6 s limit: 18.3 and 10.1 s of solve in two runs at 1.6, 6.5 and
+6.25 s at 1, all optimal, load 3.8-3.9; wave 29's review). The rates below were fitted to CPU seconds
 measured mostly under load (1-12), so a nominal second is less than a second of an idle run: on
 benchmarks/realsites' relax-first rows at a 60 s limit, nominal seconds of work per second of
 solve (wall, near idle, one run at a time) were 1.47-1.84 on this machine's slow state (a
