@@ -212,8 +212,8 @@ class RelaxFirst:
             progress.incumbent(None, self.bound)
 
     def remaining(self) -> float:
-        """Nominal seconds left of the work budget (the time limit less the work charged; before
-        the exact phase, of the planned limit: ``PLAN_HORIZON_S``)."""
+        """Nominal seconds left of the work budget (``full_limit_s``: the time limit times ``WORK_PER_LIMIT_S``
+        or 1, less the work charged; before the exact phase, of the planned limit: ``PLAN_HORIZON_S``)."""
         return self.limit_s - self.work_s
 
     def charge(self, seconds: float, what: str) -> None:
