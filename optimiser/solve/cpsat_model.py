@@ -237,36 +237,31 @@ def _add_levels(levels: _LevelVars, skip: set[int], opt_i: Mapping[int, int], co
                 hu: list[int] | None, hint_vars: list[int], hint_vals: list[int], deadline: float | None) -> None:
     """The radius levels of the clients not in ``skip``: ``u + sum(options at the level) >= previous u``
     (1 at the first level), once per ``u`` (:class:`_LevelVars`), with their hints (``hu``: each
-    level's value, :meth:`Problem.level_terms` order) and cover rows. The levels of
-    :meth:`Problem.level_terms` in its order, read client by client (a skipped client at once)."""
+    level's value, :meth:`Problem.level_terms` order) and cover rows, in :meth:`Problem.level_terms`
+    order (its steps)."""
     rows, problem = levels.rows, levels.problem
     t_levels, n_levels = time.perf_counter(), problem.n_levels() if deadline is not None else 0
-    level, get, chain_row, first_row = levels.level, opt_i.__getitem__, rows.chain, rows.at_least_one_sum
-    prev, j = -1, 0
-    for k, cl in enumerate(problem.clients):
-        lengths = cl.levels
-        if k in skip or not lengths:
-            j += min(len(lengths), len(cl.level_options)) if lengths else 0
+    get = opt_i.__getitem__
+    prev = -1
+    for j, (k, lev, step, opts) in enumerate(problem.level_terms()):
+        if k in skip:
             continue
-        top, w, n = cl.base if cl.base is not None else lengths[-1], cl.weight, len(lengths)
-        for lev, (d_lo, opts) in enumerate(zip(lengths, cl.level_options)):
-            if deadline is not None and j % BUILD_CHECK_LEVELS == 0:
-                _check_build(deadline, t_levels, j, n_levels)
-            u, new = level(k, lev, opts, w * ((lengths[lev + 1] if lev + 1 < n else top) - d_lo))
-            if new:
-                if lev == 0 or prev < 0:
-                    first_row([u, *map(get, opts)])
-                else:
-                    chain_row(u, prev, list(map(get, opts)))
-                if hu is not None:
-                    hint_vars.append(u)
-                    hint_vals.append(hu[j])
-            if covers:
-                for decs in covers.get((k, lev), ()):
-                    if levels.first_cover(u, decs):
-                        first_row([u, *map(get, decs)])
-            prev = u
-            j += 1
+        if deadline is not None and j % BUILD_CHECK_LEVELS == 0:
+            _check_build(deadline, t_levels, j, n_levels)
+        u, new = levels.level(k, lev, opts, step)
+        if new:
+            if lev == 0 or prev < 0:
+                rows.at_least_one_sum([u, *map(get, opts)])
+            else:
+                rows.chain(u, prev, list(map(get, opts)))
+            if hu is not None:
+                hint_vars.append(u)
+                hint_vals.append(hu[j])
+        if covers:
+            for decs in covers.get((k, lev), ()):
+                if levels.first_cover(u, decs):
+                    rows.at_least_one_sum([u, *map(get, decs)])
+        prev = u
 
 
 def _add_level_groups(levels: _LevelVars, groups: LevelGroups, opt_i: Mapping[int, int], hu: list[int] | None,
