@@ -314,10 +314,9 @@ class Evaluator:
                 best = np.maximum.reduceat(val, starts)
                 g += np.bincount(key[starts] // nc, weights=best, minlength=self.n_d).astype(np.int64)
         if self.pw.size:
-            subp = self.PT[near]
-            if subp.nnz:
-                rows = _row_of_nonzero(subp)
-                pen = subp.indices
+            pos, rows = _row_entries(self.PT.indptr, near)  # PT[near]'s penalties, as for the levels above
+            if pos.size:
+                pen = self.PT.indices[pos]
                 keep = unc[pen]
                 if keep.any():
                     d = dec[rows[keep]]
