@@ -64,14 +64,20 @@ def _reference_level_losses(ev: Evaluator, x: np.ndarray) -> np.ndarray:
     opened = np.nonzero(ov)[0]
     if opened.size == 0:
         return loss
+    dec = _open_decisions(ev, opened)
+    keep = ov[ev.M.indices]
+    lev = _row_of_nonzero(ev.M, np.int32)[keep]
+    return ev._losses(ev.lev_client[lev], ev.M.indices[keep], ev.lev_len[lev], dec, length, ev.base, ev.w)
+
+
+def _open_decisions(ev: Evaluator, opened: np.ndarray) -> np.ndarray:
+    """Each open option's decisions (-1 padded), as Evaluator.removals lays them out."""
     sub = ev.A[opened]
     k = int(np.diff(sub.indptr).max())
     dec = np.full((ev.n_o, k), -1, dtype=np.int64)
     row = _row_of_nonzero(sub)
     dec[opened[row], np.arange(sub.nnz) - sub.indptr[row]] = sub.indices
-    keep = ov[ev.M.indices]
-    lev = _row_of_nonzero(ev.M, np.int32)[keep]
-    return ev._losses(ev.lev_client[lev], ev.M.indices[keep], ev.lev_len[lev], dec, length, ev.base, ev.w)
+    return dec
 
 
 def _penalty_losses(ev: Evaluator, x: np.ndarray) -> np.ndarray:
@@ -80,11 +86,7 @@ def _penalty_losses(ev: Evaluator, x: np.ndarray) -> np.ndarray:
     if not ev.pw.size or not ov.any():
         return np.zeros(ev.n_d, dtype=np.int64)
     opened = np.nonzero(ov)[0]
-    sub = ev.A[opened]
-    k = int(np.diff(sub.indptr).max())
-    dec = np.full((ev.n_o, k), -1, dtype=np.int64)
-    row = _row_of_nonzero(sub)
-    dec[opened[row], np.arange(sub.nnz) - sub.indptr[row]] = sub.indices
+    dec = _open_decisions(ev, opened)
     keep = ov[ev.P.indices]
     pen = _row_of_nonzero(ev.P)[keep]
     none = np.zeros(ev.pw.size, dtype=np.int64)
