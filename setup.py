@@ -5,10 +5,16 @@ copy the top-level data folders ``sites/`` and ``constraints/`` into the built p
 ``optimiser/_embedded/sites/`` and ``optimiser/_embedded/constraints/``, where
 :func:`optimiser.inputs.locate.data_roots` finds them with :mod:`importlib.resources`. The
 source distribution carries the two folders too (MANIFEST.in), so a wheel built from it has them.
+
+An editable install (``pip install -e .``) instead compiles the checkout's ``optimiser/`` to
+bytecode, as pip does for the files of any wheel it installs: otherwise the first
+``siteopt run`` after the install compiles every module it imports (about 0.35 s of the
+AMP-SBP run's 3 s, measured in a fresh clone in wave 29).
 """
 
 from __future__ import annotations
 
+import compileall
 import shutil
 from pathlib import Path
 
@@ -25,9 +31,11 @@ class build_py_with_data(build_py):  # noqa: N801 - setuptools command classes a
 
     def run(self) -> None:
         super().run()
-        if self.editable_mode:  # an editable install reads the checkout's own folders
-            return
         root = Path(__file__).resolve().parent
+        if self.editable_mode:  # an editable install reads the checkout's own folders and modules
+            # Best effort: a read-only checkout is compiled (in memory) when first imported instead.
+            compileall.compile_dir(root / "optimiser", quiet=2)
+            return
         for name in DATA_FOLDERS:
             src = root / name
             if not src.is_dir():
