@@ -138,11 +138,18 @@ def _add_warnings(report: FileReport, name: str, scenario: Scenario) -> None:
         report.warnings.extend(scenario_warnings(scenario))
 
 
+def _file_key(problem: Problem) -> tuple[str, str, str, str | None]:
+    """``problem`` with its file as a real path: equal for one file named two ways."""
+    return os.path.realpath(problem.file), problem.field, problem.reason, problem.hint
+
+
 def unseen_problems(report: FileReport, seen: set[Problem] | set[Problem | SiteWarning]) -> list[Problem]:
     """A report's problems less those already reported for an earlier file (a site given before
     the scenario naming it: its problems are listed once). When that leaves none, one line says
-    the file is invalid for the problems above, so that it is never taken for a valid one."""
-    new = [p for p in dict.fromkeys(report.problems) if p not in seen]
+    the file is invalid for the problems above, so that it is never taken for a valid one. A file
+    named two ways (``/abs/scen.yaml`` given, ``scen.yaml`` as a batch's base) is one file."""
+    keys = {_file_key(p) for p in seen if isinstance(p, Problem)}
+    new = [p for p in dict.fromkeys(report.problems) if _file_key(p) not in keys]
     if new or not report.problems:
         return new
     where = {"scenario": "site", "batch": "base"}.get(report.kind or "", "")
@@ -188,7 +195,8 @@ def validate_files(paths: Iterable[str | os.PathLike[str]] | str | os.PathLike[s
             Nothing is written.
 
     Returns:
-        Every problem, in file order, each once (a site named by two scenarios is reported once).
+        Every problem, in file order, each once (a site named by two scenarios is reported once,
+        and so is a scenario given both on its own and as a batch's base, however each is named).
         A batch's are its own, its base scenario's and each item's (``item 2 (budget_gbp=...):
         budget_gbp``), as ``siteopt validate`` lists them.
 
@@ -206,4 +214,7 @@ def validate_files(paths: Iterable[str | os.PathLike[str]] | str | os.PathLike[s
     for path in paths:
         file = resolve_input(os.fspath(path))  # a file, or an embedded name
         problems.extend(check_file(file, with_warnings=False, name=str(path) if file == Path(path) else str(file)).problems)
-    return list(dict.fromkeys(problems))
+    once: dict[tuple[str, str, str, str | None], Problem] = {}
+    for p in problems:
+        once.setdefault(_file_key(p), p)
+    return list(once.values())

@@ -52,3 +52,21 @@ def test_a_batch_whose_base_is_missing_names_it(tmp_path):
 
 def test_every_public_name_is_the_one_function():
     assert optimiser.validate_files is inputs.validate_files is validate_module.validate_files
+
+
+def test_a_scenario_given_alone_and_as_a_batch_base_is_listed_once_however_named(tmp_path, monkeypatch):
+    """The base's problems were listed twice: once under the name given (``scenario.yaml`` or an
+    absolute path) and once under the absolute path the batch resolves its base to."""
+    _, scen = write_files(tmp_path, solver={"backend": "cpsat", "time_limit_s": -1, "seed": 0, "workers": 1})
+    _batch(tmp_path, "sweep.yaml", sweep={"budget_gbp": [1e6, 2e6]})
+    monkeypatch.chdir(tmp_path)
+    for given in ("scenario.yaml", str(scen)):
+        got = optimiser.validate_files([given, "sweep.yaml"])
+        assert [(p.file, p.field) for p in got] == [(given, "solver.time_limit_s")], got
+        cli = subprocess.run([sys.executable, "-m", "optimiser", "validate", given, "sweep.yaml"], capture_output=True,
+                             text=True, cwd=tmp_path, timeout=300)
+        lines = cli.stdout.splitlines()
+        assert cli.returncode == 2 and sum("time_limit_s" in line for line in lines) == 1, cli.stdout + cli.stderr
+        assert lines[-1] == ("sweep.yaml: base: invalid for the 1 problem of scenario.yaml listed above "
+                             "(fix scenario.yaml)"), cli.stdout
+    assert [p.file for p in optimiser.validate_files("sweep.yaml")] == ["scenario.yaml"]  # the base as the user types it

@@ -26,7 +26,7 @@ from optimiser.inputs.currency import DEFAULT_CURRENCY, money_compact
 from optimiser.inputs.domain import Scenario
 from optimiser.inputs.formats import checked_path, load_mapping
 from optimiser.inputs.kinds import wrong_kind
-from optimiser.inputs.locate import default_scenario_path, embedded_names_hint, resolve_input, resolve_site_ref
+from optimiser.inputs.locate import default_scenario_path, display_path, embedded_names_hint, resolve_input, resolve_site_ref
 from optimiser.inputs.messages import name_list, pydantic_problems
 from optimiser.inputs.money_fields import scenario_currency
 from optimiser.inputs.overrides import MONEY_SPELLINGS
@@ -601,8 +601,12 @@ def check_base(base: Path, items: list[BatchItem], name: str, *, items_too: bool
             a valid base is enough (:func:`load_batch`: an invalid item is recorded, not refused).
 
     Returns:
-        The :class:`BaseCheck`; an unreadable base is its file's problems, not runnable.
+        The :class:`BaseCheck`; an unreadable base is its file's problems, not runnable. The
+        base's own problems name it as the user would type it (relative to the working folder
+        when inside it), as a site's do: the same scenario also given to ``siteopt validate`` on
+        its own is then one file, its problems listed once.
     """
+    base = display_path(base)
     data, found = load_mapping(base)
     if data is None:
         return BaseCheck(None, found, False)
