@@ -98,24 +98,55 @@ def count_classes(problem: Problem) -> CountClasses | None:
     return CountClasses(members, tuple(k[0] for k in keys), int(budget.hi), tuple(unions))
 
 
+MAX_NODES_PER_VECTOR = 50
+"""The enumeration gives up (no cuts) after visiting this many partial vectors per vector it may
+keep (:func:`feasible_counts`): a work limit, so that its time never depends on how much of the
+budget the count constraints rule out."""
+
+
 def feasible_counts(cc: CountClasses, limit: int = MAX_COUNT_VECTORS) -> np.ndarray | None:
     """Every count vector within the budget, the class sizes and the whole-class count
-    constraints (one row per vector); ``None`` when there are more than ``limit``."""
+    constraints (one row per vector, in lexicographic order); ``None`` when there are more than
+    ``limit``, or when finding them would visit more than ``MAX_NODES_PER_VECTOR * limit``
+    partial vectors.
+
+    A count constraint prunes as the classes are chosen: its upper bound caps each of its classes
+    by what is left of it, and its lower bound is checked as soon as its last class is chosen (it
+    was checked only on whole vectors: four facility types with ranges of counts over 20-50
+    candidate sites each, with 100 crossings and a loose budget, visited 55 million partial
+    vectors, 105 s, to keep 3,303).
+    """
     k = len(cc.members)
     out: list[tuple[int, ...]] = []
     cur = [0] * k
+    # per class: the upper-bounded unions it belongs to, and the unions it completes (its last class)
+    member_of = [[u for u, (js, _, _) in enumerate(cc.unions) if j in js] for j in range(k)]
+    capped = [[u for u in member_of[j] if cc.unions[u][2] is not None] for j in range(k)]
+    closes = [[u for u, (js, _, _) in enumerate(cc.unions) if max(js) == j] for j in range(k)]
+    used = [0] * len(cc.unions)  # the chosen counts of each union's classes so far
+    nodes = [MAX_NODES_PER_VECTOR * max(limit, 1)]
 
     def rec(j: int, left: int) -> bool:
         if j == k:
-            for js, lo, hi in cc.unions:
-                s = sum(cur[t] for t in js)
-                if (lo is not None and s < lo) or (hi is not None and s > hi):
-                    return True
             out.append(tuple(cur))
             return len(out) <= limit
-        for v in range(min(len(cc.members[j]), left // cc.cost[j]) + 1):
+        nodes[0] -= 1
+        if nodes[0] < 0:
+            return False
+        top = min(len(cc.members[j]), left // cc.cost[j])
+        for u in capped[j]:
+            top = min(top, int(cc.unions[u][2]) - used[u])  # type: ignore[arg-type] # capped: hi is set
+        for v in range(top + 1):
             cur[j] = v
-            if not rec(j + 1, left - v * cc.cost[j]):
+            for u in member_of[j]:
+                used[u] += v
+            ok = all((lo is None or used[u] >= lo) and (hi is None or used[u] <= hi)
+                     for u in closes[j] for _, lo, hi in (cc.unions[u],))
+            go = rec(j + 1, left - v * cc.cost[j]) if ok else True
+            for u in member_of[j]:
+                used[u] -= v
+            if not go:
+                cur[j] = 0
                 return False
         cur[j] = 0
         return True
