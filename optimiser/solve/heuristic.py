@@ -33,6 +33,7 @@ from typing import NamedTuple
 import numpy as np
 import scipy.sparse as sp
 
+from optimiser.model.flat import flat_clients, flat_options
 from optimiser.model.problem import Problem
 from optimiser.pmedian import solve_pmedian
 from optimiser.solve import interrupt
@@ -65,9 +66,9 @@ class Evaluator:
         n_d = len(problem.decisions)
         n_o = len(problem.options)
         self.n_d, self.n_o = n_d, n_o
-        # options x decisions
-        lens = np.fromiter((len(r) for r in problem.options), dtype=np.int64, count=n_o)
-        idx = np.fromiter((d for r in problem.options for d in r), dtype=np.int64, count=int(lens.sum()))
+        # options x decisions (the flat arrays the problem's other readers share: built once per problem)
+        fo, fc = flat_options(problem), flat_clients(problem)
+        lens, idx = fo.lens, fo.flat
         ptr = np.concatenate([[0], np.cumsum(lens)])
         self.A = sp.csr_matrix((np.ones(idx.size, dtype=np.int32), idx, ptr), shape=(n_o, n_d))
         self.req = lens.astype(np.int32)
@@ -75,14 +76,12 @@ class Evaluator:
         cl = problem.clients
         n_c = len(cl)
         self.w = np.fromiter((c.weight for c in cl), dtype=np.int64, count=n_c)
-        nlev = np.fromiter((len(c.levels) for c in cl), dtype=np.int64, count=n_c)
+        nlev = fc.nlev
         self.nlev = nlev
         n_l = int(nlev.sum())
-        self.lev_len = np.fromiter((v for c in cl for v in c.levels), dtype=np.int64, count=n_l)
+        self.lev_len = fc.lev
         self.lev_client = np.repeat(np.arange(n_c, dtype=np.int64), nlev)
-        olen = np.fromiter((len(o) for c in cl for o in c.level_options), dtype=np.int64, count=n_l)
-        oidx = np.fromiter((o for c in cl for opts in c.level_options for o in opts), dtype=np.int64,
-                           count=int(olen.sum()))
+        olen, oidx = fc.olen, fc.opt
         self.M = sp.csr_matrix((np.ones(oidx.size, dtype=np.int32), oidx, np.concatenate([[0], np.cumsum(olen)])),
                                shape=(n_l, n_o))
         self.MT = self.M.T.tocsr()
