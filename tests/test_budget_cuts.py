@@ -147,3 +147,23 @@ def test_count_ranges_over_many_candidate_sites_are_pruned_not_walked():
             if np.dot(v, costs) <= budget]
     counts = feasible_counts(cc)
     assert counts is not None and [tuple(r) for r in counts.tolist()] == want and len(want) > 3_000
+
+
+def test_no_hull_is_built_past_its_work_limit(monkeypatch):
+    """17,488 count vectors in 7 varying classes took qhull 15.7 s and gave 170,206 facets to round
+    (an independent 60-firm site): past MAX_HULL_WORK there are no cuts, and no hull is built."""
+    from optimiser.model import budget_cuts
+    from optimiser.model.budget_cuts import MAX_HULL_WORK, CountClasses, _hull_cuts
+
+    members = tuple(tuple(range(3 * j, 3 * j + 3)) for j in range(7))
+    cc = CountClasses(members, (1,) * 7, 21, ())
+    assert len(feasible_counts(cc)) * 2 ** 7 > MAX_HULL_WORK  # 4^7 vectors
+
+    def no_hull(*args, **kwargs):
+        raise AssertionError("ConvexHull called past the work limit")
+
+    monkeypatch.setattr(budget_cuts, "ConvexHull", no_hull)
+    assert _hull_cuts(cc) == []
+    small = CountClasses(members[:3], (1,) * 3, 4, ())  # 3 classes under a budget of 4: a hull, and its cuts
+    monkeypatch.undo()
+    assert len(feasible_counts(small)) * 2 ** 3 <= MAX_HULL_WORK and _hull_cuts(small)
