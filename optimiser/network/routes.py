@@ -22,6 +22,9 @@ __all__ = ["EndLengths", "route_options", "route_option_arrays"]
 
 logger = logging.getLogger(__name__)
 
+_SEEN_MAX = 1 << 24
+"""Most entries (int32, 64 MB) of the scratch that finds duplicate crossing pairs without a sort."""
+
 
 @dataclass(frozen=True)
 class EndLengths:
@@ -58,7 +61,8 @@ def _directed(el: EndLengths) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 def _two_crossing_options(enter_o: np.ndarray, hop: np.ndarray, leave: np.ndarray, single_o: np.ndarray,
                           base_o: np.ndarray, same: np.ndarray, block_work: float) -> list[tuple[np.ndarray, ...]]:
-    """Two-crossing options of one origin: ``(target, length_m, c1, c2)`` parts, ``c1 < c2``.
+    """Two-crossing options of one origin: ``(target, length_m, c1, c2)`` parts, ``c1 < c2``,
+    in no particular order.
 
     A route entering directed crossing k1, walking, crossing k2 and walking to t has length
     ``head[k1, k2] + leave[k2, t]`` (``head = enter + hop``); it is kept only when shorter
@@ -66,10 +70,10 @@ def _two_crossing_options(enter_o: np.ndarray, hop: np.ndarray, leave: np.ndarra
     crossings that beat the base are a prefix of k1 sorted by ``head[:, k2]``, found by one
     binary search, so only routes shorter than the base are evaluated (exactly: the same
     sums as a full enumeration) and the work follows the number of options, not targets x
-    crossings². Each crossing pair keeps its shortest direction and order.
+    crossings². Each crossing pair keeps its shortest direction and order
+    (:func:`_shortest_per_pair`).
     """
     t_n, c_n = single_o.shape
-    k2n = hop.shape[1]
     first = enter_o[:, None] + hop  # (2C, 2C): enter k1, walk, cross k2
     head = np.minimum(first[0::2], first[1::2])  # (C, 2C): the best direction through c1
     head[same] = np.inf  # twice the same crossing: never an option
@@ -89,6 +93,9 @@ def _two_crossing_options(enter_o: np.ndarray, hop: np.ndarray, leave: np.ndarra
     for k2 in np.unique(k2s).tolist():
         a, b = bounds[k2], bounds[k2 + 1]
         cnt[a:b] = np.searchsorted(head_s[:, k2], sl[a:b], side="left")
+    # per k2 a row of c1 by head length, so the routes of one (k2, t) are a contiguous run
+    order_k, head_k = order.T.ravel(), head_s.T.ravel()
+    single_eps = single_o.ravel() - 1e-9  # x - 1e-9 is monotone: min(a, b) - e = min(a - e, b - e)
     out: list[tuple[np.ndarray, ...]] = []
     ends = np.cumsum(cnt)
     cuts = np.searchsorted(ends, np.arange(block_work, ends[-1], block_work), side="right").tolist()
@@ -97,26 +104,71 @@ def _two_crossing_options(enter_o: np.ndarray, hop: np.ndarray, leave: np.ndarra
         total = int(nc.sum())
         if not total:
             continue
-        rep = np.repeat(np.arange(a, b), nc)
-        pos = np.arange(total) - np.repeat(np.cumsum(nc) - nc, nc)
-        k2, t = k2s[rep], ts[rep]
-        flat = pos * k2n + k2  # flat gathers: much faster than 2-d fancy indexing
-        c1, c2 = order.take(flat), k2 >> 1
-        val = head_s.take(flat) + leave.take(k2 * t_n + t)
-        tc = t * c_n
-        ok = val < np.minimum(np.minimum(single_o.take(tc + c1), single_o.take(tc + c2)), base_o.take(t)) - 1e-9
-        if ok.any():
-            out.append((t[ok], val[ok], np.minimum(c1[ok], c2[ok]), np.maximum(c1[ok], c2[ok])))
-    if not out:
-        return out
-    t, val, lo, hi = (np.concatenate([x[j] for x in out]) for j in range(4))
-    key = (t * c_n + lo) * c_n + hi
+        k2, t = k2s[a:b], ts[a:b]
+        cum = np.cumsum(nc)
+        # per (k2, t): what every route of its run shares, repeated over the run
+        flat = np.repeat(k2 * c_n - (cum - nc), nc)
+        flat += np.arange(total)  # k2 * c_n + position in the run
+        c1 = order_k.take(flat)
+        val = head_k.take(flat)
+        del flat
+        val += np.repeat(leave.take(k2 * t_n + t), nc)
+        ok = val < np.repeat(np.minimum(single_o.take(t * c_n + (k2 >> 1)), base_o.take(t)) - 1e-9, nc)
+        tc = np.repeat(t * c_n, nc)
+        tc += c1
+        ok &= val < single_eps.take(tc)
+        del tc
+        idx = np.flatnonzero(ok)
+        if idx.size:
+            run = np.searchsorted(cum, idx, side="right")
+            c1, c2 = c1[idx], k2[run] >> 1
+            out.append((t[run], val[idx], np.minimum(c1, c2), np.maximum(c1, c2)))
+    return out
+
+
+def _shortest_per_pair(t: np.ndarray, val: np.ndarray, lo: np.ndarray, hi: np.ndarray, c_n: int,
+                       seen: np.ndarray | None) -> tuple[np.ndarray, ...]:
+    """Of the two-crossing options of one origin, each (target, crossing pair)'s shortest.
+
+    ``seen``: a scratch int32 array of at least targets x crossings² entries, or ``None``.
+    With it, a pair met once per target (nearly always) is found by one scatter and gather
+    instead of a sort.
+    """
+    key = (t.astype(np.int64) * c_n + lo) * c_n + hi
+    if seen is not None:
+        pos = np.arange(key.size, dtype=np.int32)
+        seen[key] = pos
+        if np.array_equal(seen[key], pos):  # every key once: nothing to choose
+            return t, val, lo, hi
     srt = np.lexsort((val, key))
     key = key[srt]
     first_of = np.ones(srt.size, dtype=bool)
     first_of[1:] = key[1:] != key[:-1]
     sel = srt[first_of]  # each crossing pair's shortest way
-    return [(t[sel], val[sel], lo[sel], hi[sel])]
+    return t[sel], val[sel], lo[sel], hi[sel]
+
+
+def _option_order(tt: np.ndarray, ll: np.ndarray, a1: np.ndarray, a2: np.ndarray, c_n: int) -> np.ndarray:
+    """``np.lexsort((a2, a1, ll, tt))`` for distinct rows: by target, length, then crossings.
+
+    Lengths often tie (a regular street grid), so they are replaced by their dense rank and
+    the four keys packed into one int64 sorted once (five times faster than the lexsort).
+    """
+    n = tt.size
+    if n == 0:
+        return np.zeros(0, dtype=np.int64)
+    by_len = np.argsort(ll)
+    ls = ll[by_len]
+    rank = np.empty(n, dtype=np.int64)
+    rank[by_len] = np.concatenate([[0], np.cumsum(ls[1:] != ls[:-1])])
+    n_r, kc = int(rank[by_len[-1]]) + 1, (c_n + 1) * (c_n + 1)
+    if (int(tt.max()) + 1) * n_r * kc >= 2**62:
+        return np.lexsort((a2, a1, ll, tt))
+    key = tt.astype(np.int64) * n_r
+    key += rank
+    key *= kc
+    key += a1.astype(np.int64) * (c_n + 1) + (a2 + 1)
+    return np.argsort(key)  # distinct keys: any sort gives the same order
 
 
 def route_option_arrays(
@@ -148,6 +200,8 @@ def route_option_arrays(
     kc = np.arange(2 * c_n) >> 1
     same = np.arange(c_n)[:, None] == kc[None, :]  # (C, 2C): crossing c1 is k2 itself
     leave_t = leave.T
+    # scratch for _shortest_per_pair; left out when it would be large (it then sorts)
+    seen = np.empty(t_n * c_n * c_n, dtype=np.int32) if use_two and t_n * c_n * c_n <= _SEEN_MAX else None
     parts: list[tuple[np.ndarray, ...]] = []
     for o in range(o_n):
         checkpoint()  # the run's time limit
@@ -156,13 +210,17 @@ def route_option_arrays(
         st, sc = np.nonzero(single_o < base[o][:, None] - 1e-9)
         cand: list[tuple[np.ndarray, ...]] = [(st, single_o[st, sc], sc, np.full(st.size, -1, dtype=np.int64))]
         if use_two:
-            cand += _two_crossing_options(enter[o], hop, leave, single_o, base[o], same, block_work)
+            two = _two_crossing_options(enter[o], hop, leave, single_o, base[o], same, block_work)
+            if two:
+                t2, v2, lo2, hi2 = (np.concatenate([x[j] for x in two]) for j in range(4))
+                cand.append(_shortest_per_pair(t2, v2, lo2, hi2, c_n, seen))
         tt = np.concatenate([c[0] for c in cand]).astype(np.int32)
         ll = np.concatenate([c[1] for c in cand])
         a1 = np.concatenate([c[2] for c in cand]).astype(np.int32)
         a2 = np.concatenate([c[3] for c in cand]).astype(np.int32)
-        order = np.lexsort((a2, a1, ll, tt))
+        order = _option_order(tt, ll, a1, a2, c_n)
         parts.append((np.full(tt.size, o, dtype=np.int32), tt[order], ll[order], a1[order], a2[order]))
+    del seen
     oo, tt, ll, a1, a2 = (np.concatenate([p[j] for p in parts]) for j in range(5))
     logger.debug("%d route options (%d origins x %d targets, %d candidate crossings, up to %d per route) in %.3f s",
                  oo.size, o_n, t_n, c_n, eff, time.perf_counter() - t0)
