@@ -273,6 +273,19 @@ class Problem:
             self.options.append(req)
         return idx[req]
 
+    def sorted_option_ids(self, reqs: list[tuple[int, ...]]) -> list[int]:
+        """:meth:`option_id` of each of ``reqs`` (created in turn if new), each already sorted,
+        without repeats and of two or more decisions (one dictionary look-up each)."""
+        idx, options = self._option_index, self.options
+        out = []
+        for req in reqs:
+            j = idx.get(req)
+            if j is None:
+                j = idx[req] = len(options)
+                options.append(req)
+            out.append(j)
+        return out
+
     def n_levels(self) -> int:
         """The radius levels of all clients (the model's size for the backends)."""
         return sum(len(c.levels) for c in self.clients)
