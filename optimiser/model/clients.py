@@ -351,6 +351,51 @@ def level_groups(e_client: np.ndarray, lev: np.ndarray, opt: np.ndarray, n_c: in
     return lev[lstart].tolist(), lvl_opts, np.concatenate([[0], np.cumsum(per)]).tolist()
 
 
+_MIX = (np.uint64(0x9E3779B97F4A7C15), np.uint64(0xC2B2AE3D27D4EB4F), np.uint64(0x165667B19E3779F9))
+
+
+def same_clients(e_client: np.ndarray, lev: np.ndarray, opt: np.ndarray, n_c: int) -> np.ndarray:
+    """Per client, the first client with exactly the same (level, option) entries (itself if
+    none), for entries sorted by client, level and option without repeats.
+
+    Clients are matched by their entry count and two 64-bit sums of entry hashes, then checked
+    entry by entry (a hash collision only leaves a client unmatched). Firm pairs repeat a lot
+    (500 firms: 96k of 125k pairs have another's routes), and a matched client can share the
+    first's level tuples instead of building its own.
+    """
+    same = np.arange(n_c)
+    n = e_client.size
+    if n == 0:
+        return same
+    start = np.searchsorted(e_client, np.arange(n_c + 1))
+    cnt = np.diff(start)
+    h = lev.astype(np.uint64) * _MIX[0]
+    h ^= opt.astype(np.uint64) * _MIX[1]
+    h ^= h >> np.uint64(29)
+    pos = np.arange(1, n + 1, dtype=np.uint64)
+    pos -= start[e_client].astype(np.uint64)
+    with np.errstate(over="ignore"):
+        s1 = np.concatenate([[np.uint64(0)], np.cumsum(h)])
+        h *= pos * _MIX[2]
+        s2 = np.concatenate([[np.uint64(0)], np.cumsum(h)])
+        sig1, sig2 = s1[start[1:]] - s1[start[:-1]], s2[start[1:]] - s2[start[:-1]]
+    del h, pos, s1, s2
+    first: dict[tuple[int, int, int], int] = {}
+    for k, key in enumerate(zip(cnt.tolist(), sig1.tolist(), sig2.tolist())):
+        same[k] = first.setdefault(key, k)
+    dup = np.nonzero(same != np.arange(n_c))[0]
+    if dup.size:  # check the matches entry by entry
+        c = cnt[dup]
+        at = np.repeat(np.cumsum(c) - c, c)
+        mine = np.arange(at.size) - at + np.repeat(start[dup], c)
+        theirs = mine - np.repeat(start[dup] - start[same[dup]], c)
+        bad = (lev[mine] != lev[theirs]) | (opt[mine] != opt[theirs])
+        if bad.any():
+            wrong = dup[np.unique(np.repeat(np.arange(dup.size), c)[bad])]
+            same[wrong] = wrong
+    return same
+
+
 def reach_constraint(key: ClientKey, level_options: tuple[tuple[int, ...], ...]) -> tuple[Constraint, str]:
     """The constraint that a client with no base (no route without new things) is served.
 
@@ -395,16 +440,26 @@ def add_clients(problem: Problem, keys: list[ClientKey], kind: str, weights: np.
     lev = lev[order]
     opt = opt[order]
     del order
-    lvl_len, lvl_opts, cst = level_groups(e_client, lev, opt, n_c)
-    del e_client, lev, opt
+    new = np.ones(e_client.size, dtype=bool)  # each (client, level, option) once
+    new[1:] = (e_client[1:] != e_client[:-1]) | (lev[1:] != lev[:-1]) | (opt[1:] != opt[:-1])
+    e_client, lev, opt = e_client[new], lev[new], opt[new]
+    del new
+    # a client with the same entries as an earlier one shares its level tuples (built once)
+    same = same_clients(e_client, lev, opt, n_c)
+    own = same[e_client] == e_client
+    lvl_len, lvl_opts, cst = level_groups(e_client[own], lev[own], opt[own], n_c)
+    del e_client, lev, opt, own
     w_list = np.asarray(weights).tolist()
-    for k in range(n_c):
+    built: dict[int, tuple[tuple[int, ...], tuple[tuple[int, ...], ...]]] = {}
+    for k, r in enumerate(same.tolist()):
         if k % 4096 == 0:
             checkpoint()  # the run's time limit
         if w_list[k] <= 0:
             continue
-        a, b = cst[k], cst[k + 1]
-        levels, lopts = tuple(lvl_len[a:b]), tuple(lvl_opts[a:b])
+        if r not in built:
+            a, b = cst[r], cst[r + 1]
+            built[r] = tuple(lvl_len[a:b]), tuple(lvl_opts[a:b])
+        levels, lopts = built[r]
         problem.clients.append(Client(keys[k], kind, int(w_list[k]), client_bases[k], levels, lopts))
         if client_bases[k] is None:
             con, description = reach_constraint(keys[k], lopts)

@@ -1,0 +1,57 @@
+"""clients' fast paths agree with the plain ones: option ids from the dense table of distinct
+rows, and clients matched by their entries (also when every hash collides)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import optimiser.model.clients as clients
+from optimiser.model.clients import _keyed_option_ids, option_ids, same_clients
+from optimiser.model.problem import Decision, Problem
+
+
+def _problem(n_dec: int) -> Problem:
+    dec = [Decision(f"d{i}", "crossing", "g", 1.0, f"d{i}") for i in range(n_dec)]
+    return Problem(dec, [(i,) for i in range(n_dec)], [], [], [], {}, 10, {"all": 1.0}, 10.0)
+
+
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("width", [1, 2, 3])
+def test_option_ids_match_the_keyed_path(seed, width):
+    rng = np.random.default_rng(seed)
+    n_dec = 12
+    req = rng.integers(-1, n_dec, (400, width)).astype(np.int32)  # permutations, repeats, -1s
+    p_fast, p_slow = _problem(n_dec), _problem(n_dec)
+    p_fast.option_id((3, 7))  # an option made earlier is found, not made again
+    p_slow.option_id((3, 7))
+    a = option_ids(p_fast, req)
+    b = _keyed_option_ids(p_slow, req)
+    assert np.array_equal(a, b)
+    assert p_fast.options == p_slow.options and p_fast._option_index == p_slow._option_index
+
+
+def _brute_same(e_client, lev, opt, n_c):
+    seg = {k: (lev[e_client == k].tolist(), opt[e_client == k].tolist()) for k in range(n_c)}
+    return [next(j for j in range(k + 1) if seg[j] == seg[k]) for k in range(n_c)]
+
+
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("collide", [False, True])
+def test_same_clients(seed, collide, monkeypatch):
+    if collide:  # every hash 0: clients of one entry count all match, and the check must part them
+        monkeypatch.setattr(clients, "_MIX", (np.uint64(0),) * 3)
+    rng = np.random.default_rng(seed)
+    n_c = 40
+    shapes = [sorted({(int(rng.integers(0, 4)), int(rng.integers(0, 3))) for _ in range(int(rng.integers(0, 4)))})
+              for _ in range(8)]
+    rows = [(k, lv, op) for k in range(n_c) for lv, op in shapes[int(rng.integers(0, 8))]]
+    arr = np.array(rows, dtype=np.int64).reshape(-1, 3)
+    e_client, lev, opt = arr[:, 0], arr[:, 1], arr[:, 2]
+    got, want = same_clients(e_client, lev, opt, n_c).tolist(), _brute_same(e_client, lev, opt, n_c)
+    if not collide:
+        assert got == want
+    # always: a client is matched only to an earlier first client with the same entries
+    assert all(g == k or (g < k and want[g] == want[k] and got[g] == g) for k, g in enumerate(got))
+    if collide:
+        assert got != list(range(n_c))  # some were matched all the same
