@@ -55,3 +55,13 @@ def test_same_clients(seed, collide, monkeypatch):
     assert all(g == k or (g < k and want[g] == want[k] and got[g] == g) for k, g in enumerate(got))
     if collide:
         assert got != list(range(n_c))  # some were matched all the same
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_distinct_sorted_entries(seed):
+    rng = np.random.default_rng(seed)
+    e_client, lev, opt = rng.integers(0, 9, 800), rng.integers(0, 5, 800) * 10, rng.integers(0, 7, 800)
+    want = sorted(set(zip(e_client.tolist(), lev.tolist(), opt.tolist())))
+    for shift in (0, -1000):  # a negative level: the lexsort path
+        got = clients.distinct_sorted_entries(e_client, lev + shift, opt)
+        assert list(zip(got[0].tolist(), (got[1] - shift).tolist(), got[2].tolist())) == want

@@ -322,6 +322,37 @@ def client_level_option_order(e_client: np.ndarray, lev: np.ndarray, opt: np.nda
     return np.argsort(key, kind="stable")
 
 
+def distinct_sorted_entries(e_client: np.ndarray, lev: np.ndarray, opt: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The distinct (client, level, option) entries sorted by client, level and option.
+
+    When the three fit in one int64 key, the keys are sorted in place and decoded (no
+    permutation to gather by: 500 firms' 8M entries in a fraction of an argsort's time);
+    otherwise by :func:`client_level_option_order`.
+    """
+    if e_client.size and int(lev.min()) >= 0 and int(opt.min()) >= 0:
+        n_l, n_o = int(lev.max()) + 1, int(opt.max()) + 1
+        if (int(e_client.max()) + 1) * n_l * n_o < 2**62:
+            key = e_client.astype(np.int64) * n_l
+            key += lev
+            key *= n_o
+            key += opt
+            key.sort()
+            new = np.ones(key.size, dtype=bool)
+            new[1:] = key[1:] != key[:-1]
+            key = key[new]
+            del new
+            opt = key % n_o
+            key //= n_o
+            lev = key % n_l
+            key //= n_l
+            return key, lev, opt
+    order = client_level_option_order(e_client, lev, opt)
+    e_client, lev, opt = e_client[order], lev[order], opt[order]
+    new = np.ones(e_client.size, dtype=bool)
+    new[1:] = (e_client[1:] != e_client[:-1]) | (lev[1:] != lev[:-1]) | (opt[1:] != opt[:-1])
+    return e_client[new], lev[new], opt[new]
+
+
 def level_groups(e_client: np.ndarray, lev: np.ndarray, opt: np.ndarray, n_c: int) -> tuple[list[int], list[tuple[int, ...]], list[int]]:
     """Distinct (client, level, option) entries, sorted by client, level and option, grouped
     into levels.
@@ -435,15 +466,7 @@ def add_clients(problem: Problem, keys: list[ClientKey], kind: str, weights: np.
     e_client, lev = e_client[keep], lev[keep]
     opt = option_ids(problem, e_req[keep])
     del keep
-    order = client_level_option_order(e_client, lev, opt)
-    e_client = e_client[order]  # each array replaced as it is sorted (the peak of a large build)
-    lev = lev[order]
-    opt = opt[order]
-    del order
-    new = np.ones(e_client.size, dtype=bool)  # each (client, level, option) once
-    new[1:] = (e_client[1:] != e_client[:-1]) | (lev[1:] != lev[:-1]) | (opt[1:] != opt[:-1])
-    e_client, lev, opt = e_client[new], lev[new], opt[new]
-    del new
+    e_client, lev, opt = distinct_sorted_entries(e_client, lev, opt)
     # a client with the same entries as an earlier one shares its level tuples (built once)
     same = same_clients(e_client, lev, opt, n_c)
     own = same[e_client] == e_client

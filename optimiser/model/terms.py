@@ -115,8 +115,10 @@ def add_nearest_walk_terms(tb: TermBuilder, target_type: str, w_int: np.ndarray,
     # prune: options no better than an always-open existing target
     m = (ent.length_m < base_m[ent.firm] - 1e-9) & (fcid[ent.firm] >= 0)
     keys = [ClientKey.access(target_type, tb.firms[i].id) for i in served.tolist()]
+    e_client, e_len, e_req = fcid[ent.firm[m]], ent.length_m[m], ent.req[m]
+    del ent, m  # the entries' arrays freed before the clients are built (the peak of a large build)
     add_clients(tb.problem, keys, "access", w_int[served], bases(base_m[served], tb.penalty_m, tb.scale),
-                fcid[ent.firm[m]], ent.length_m[m], ent.req[m], tb.scale)
+                e_client, e_len, e_req, tb.scale)
 
 
 def add_social_terms(tb: TermBuilder, soc: SocialSpaceSpec, sites: list[CandidateSite], existing: list[str]) -> None:
