@@ -287,6 +287,37 @@ def parse_seeds(text: str) -> tuple[tuple[int, int | None, int | None], ...]:
     return tuple(out)
 
 
+def independent_problems(seeds: tuple[int, ...], tmp: Path) -> list[tuple[str, Path, dict[str, Any]]]:
+    """(name, scenario file, facts) of the problems ``independent.py`` writes for ``seeds``: a
+    second generator, written from the documented formats only (``independent.md``)."""
+    import independent
+
+    out = []
+    for seed in seeds:
+        folder = tmp / f"ind{seed:03d}"
+        summary = independent.write(seed, folder)
+        out.append((f"ind{seed:03d}-f{summary['firms']}", folder / "scenario.yaml",
+                    {"seed": seed, "firms": summary["firms"], "barriers": summary["barriers"].count("+") + 1,
+                     "barrier_kinds": "+".join(b.split("/")[0] for b in summary["barriers"].split("+")),
+                     "target_crossings": summary["crossings_target"], "anchor_staff": summary["anchor"],
+                     "files": "independent.py"}))
+    return out
+
+
+def _seed_list(text: str) -> tuple[int, ...]:
+    """``--independent``: a comma list of seeds and ranges (``1-16,100-117``)."""
+    seeds: list[int] = []
+    for item in (x.strip() for x in text.split(",") if x.strip()):
+        lo, _, hi = item.partition("-")
+        try:
+            seeds.extend(range(int(lo), int(hi or lo) + 1))
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"--independent: {item!r} is not SEED or FIRST-LAST (whole numbers)") from None
+    if not seeds:
+        raise argparse.ArgumentTypeError("--independent: give at least one seed")
+    return tuple(seeds)
+
+
 def problems(quick: bool, tmp: Path, heldout: bool = False,
              seeds: tuple[tuple[int, int | None, int | None], ...] | None = None) -> list[tuple[str, Path, dict[str, Any]]]:
     """(name, scenario file, facts) of every problem: generated files first, then the embedded sites
@@ -389,6 +420,8 @@ def refresh(out: Path) -> None:
             if r.get("objective_constant") is None:
                 if r.get("files") == "generated":
                     path = write_problem(make_problem(r["seed"], r["firms"], r["target_crossings"]), Path(tmpdir) / r["problem"])
+                elif r.get("files") == "independent.py":
+                    path = independent_problems((r["seed"],), Path(tmpdir))[0][1]
                 else:
                     path = ROOT / r["files"]
                 r["objective_constant"] = float(prepare(read_scenario(path)).problem.constant)
@@ -410,6 +443,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seeds", type=parse_seeds, default=None,
                     help="other generated problems instead: comma list of SEED (firms and crossings drawn from it) or "
                          "SEED:FIRMS:CROSSINGS; results in seeds/ of this folder unless --out")
+    ap.add_argument("--independent", type=_seed_list, default=None,
+                    help="the problems of independent.py instead (a second generator written from the documented formats "
+                         "only): comma list of seeds and ranges, e.g. 1-16,100-117; results in independent/ unless --out")
     ap.add_argument("--only", default="", help="comma list of problem names to run (default: all)")
     ap.add_argument("--out", default=None, help="results folder (default: this folder; heldout/ in it with --heldout, seeds/ with --seeds)")
     ap.add_argument("--keep-files", default="", help="write the generated problems here instead of a temporary folder")
@@ -419,12 +455,14 @@ def main(argv: list[str] | None = None) -> int:
                          "count vectors on that many lanes of one worker each)")
     ap.add_argument("--table", action="store_true", help="only recompute the derived columns of --out's results and print the table")
     a = ap.parse_args(argv)
-    a.out = a.out or str(HERE / "seeds" if a.seeds else HERE / "heldout" if a.heldout else HERE)
+    a.out = a.out or str(HERE / "independent" if a.independent else HERE / "seeds" if a.seeds else
+                         HERE / "heldout" if a.heldout else HERE)
     if a.table:
         refresh(Path(a.out))
         return 0
     meta = {"machine": machine(), "limits_s": a.limits, "prove_limit_s": a.prove_limit, "backend_limit_s": a.backend_limit,
-            "seed": 0, "workers": a.workers, "quick": a.quick, "heldout": a.heldout, "seeds": a.seeds, "load_start": _load(),
+            "seed": 0, "workers": a.workers, "quick": a.quick, "heldout": a.heldout, "seeds": a.seeds,
+            "independent": a.independent, "load_start": _load(),
             "started": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
             "command": " ".join(["python", "benchmarks/realsites/run.py", *(argv if argv is not None else sys.argv[1:])])}
     rows: list[dict[str, Any]] = []
@@ -439,7 +477,8 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="realsites-") as tmpdir:
         tmp = Path(a.keep_files) if a.keep_files else Path(tmpdir)
         only = {x for x in a.only.split(",") if x}
-        for name, path, facts in problems(a.quick, tmp, a.heldout, a.seeds):
+        chosen = independent_problems(a.independent, tmp) if a.independent else problems(a.quick, tmp, a.heldout, a.seeds)
+        for name, path, facts in chosen:
             if only and name not in only:
                 continue
             folder = Path(tmpdir) / f"{name}-mip"
