@@ -127,6 +127,7 @@ from optimiser.solve.relax_first_settings import (
     WORK_PER_LIMIT_S,
     backend_setup_cost,
     fix_cost,
+    unproven_message,
 )
 from optimiser.solve.relax_first_vectors import exact_by_vector, exact_setup_cost, split_round, third_round
 from optimiser.solve.result import SolveResult, Status, interrupted_result, relative_gap
@@ -484,9 +485,8 @@ class RelaxFirst:
                 self.polish("lagrangian round 1, crossings inserted", insert=True)
             self.collect_routes(lag)
             if self.layout and self.layout != before:
-                # a Lagrangian layout (or its crossings with the incumbent's sites): its sites
-                # re-chosen (200 firms: 4,838M -> 4,822M); not the incumbent it started from
-                # (500 firms: nothing gained, 4.9 s of work)
+                # a Lagrangian layout (or its crossings with the incumbent's sites): its sites re-chosen (200
+                # firms: 4,838M -> 4,822M); not the incumbent it started from (500 firms: nothing gained, 4.9 s)
                 self.improve(self.layout, "lagrangian, sites re-chosen")
             if self.best is None or lag.bound < self.best:
                 # round 2: the rest, less about three searches of crossing exchanges and the
@@ -698,6 +698,7 @@ class RelaxFirst:
         # incidence: 25 s at 200 firms, for a model then too large to use)
         self.info["reduced_levels"] = self.reduced_levels()
         if self.best is not None and self.info["reduced_levels"] > EXACT_MAX_LEVELS:
+            self.info["exact_skipped"] = f"too large: {self.info['reduced_levels']:,} radius levels, over {EXACT_MAX_LEVELS:,}"
             return None
         if self.by_vector() and not exact_by_vector(self, self.info["reduced_levels"]):
             return None
@@ -734,7 +735,7 @@ class RelaxFirst:
         bound = min(self.bound, best) if self.bound is not None else None
         gap = relative_gap(best, bound)
         status = Status.OPTIMAL if gap == 0.0 else Status.FEASIBLE
-        msg = "proven optimal" if status is Status.OPTIMAL else f"time limit reached; gap {100 * (gap or 0):.2f}%"
+        msg = "proven optimal" if status is Status.OPTIMAL else unproven_message(gap, self.info.get("exact_skipped"))
         stats = {**self.stats, "relaxation": self.info, "bound_from": self.bound_from,
                  "incumbent": self.info.get("incumbent_from")}
         self.info["work_s"]["total"] = round(self.work_s, 3)
