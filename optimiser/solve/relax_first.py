@@ -128,7 +128,6 @@ from optimiser.solve.relax_first_settings import (
     backend_setup_cost,
     fix_cost,
     unproven_message,
-    work_budget_s,
 )
 from optimiser.solve.relax_first_vectors import exact_by_vector, exact_setup_cost, split_round, third_round
 from optimiser.solve.result import SolveResult, Status, interrupted_result, relative_gap
@@ -160,7 +159,7 @@ class RelaxFirst:
         self.ev = evaluator
         self.large = relaxed.info["levels"] > RELAX_MAX_LEVELS
         # the work budget (WORK_PER_LIMIT_S: CP-SAT's); the phases before the exact model plan on at most PLAN_HORIZON_S (run)
-        self.full_limit_s = work_budget_s(options.time_limit_s, 1.0 if self.large or options.backend != "cpsat" else WORK_PER_LIMIT_S)
+        self.full_limit_s = options.time_limit_s * (1.0 if self.large or options.backend != "cpsat" else WORK_PER_LIMIT_S)
         self.limit_s = (self.full_limit_s if self.large or PLAN_HORIZON_S is None
                         else min(self.full_limit_s, PLAN_HORIZON_S))
         # the wall clock: a safety net only (the phases run on the work budget, ``work_s``)
@@ -214,7 +213,8 @@ class RelaxFirst:
             progress.incumbent(None, self.bound)
 
     def remaining(self) -> float:
-        """Nominal seconds left of the work budget (``full_limit_s``; before the exact phase the plan, ``limit_s``)."""
+        """Nominal seconds left of the work budget (``full_limit_s``: the time limit times ``WORK_PER_LIMIT_S``
+        or 1, less the work charged; before the exact phase, of the planned limit: ``PLAN_HORIZON_S``)."""
         return self.limit_s - self.work_s
 
     def charge(self, seconds: float, what: str) -> None:

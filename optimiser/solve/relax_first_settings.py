@@ -33,22 +33,6 @@ one, and it plans the phases before the exact model as every longer limit does
 the plan its third round ran in one piece, and the exact model's 2.9 nominal s did not prove).
 Limits of 60 s keep their plans and answers (every row proven by 15 nominal s)."""
 
-WORK_FACTOR_UP_TO_S = 10.0
-"""``WORK_PER_LIMIT_S`` applies to the first this many seconds of a limit; each second past them is
-one nominal second (:func:`work_budget_s`: a 10 s limit is 16 nominal s, a 60 s limit 66, not 96).
-The factor corrects rates fitted on benchmarks/realsites' generate.py rows, where a nominal second
-is about 0.55 s of an idle run; on the independent generator's loose budgets (independent.md, wave
-30) a nominal second took about 1 s, and the 60 s runs that did not prove took 79-105 s of solve
-at 96 nominal s. The five of them proven at 60 s needed 17.2-49.5 nominal s (seeds 7, 10, 11, 104,
-100), and every generate.py row at most 14.85, so no proof is lost."""
-
-
-def work_budget_s(limit_s: float, factor: float) -> float:
-    """The nominal seconds of work of a relax-first run limited to ``limit_s`` seconds: ``factor``
-    (``WORK_PER_LIMIT_S`` with CP-SAT and a relaxation that is not large, else 1) per second up to
-    ``WORK_FACTOR_UP_TO_S`` seconds, one per second past them."""
-    return limit_s + (factor - 1.0) * min(limit_s, WORK_FACTOR_UP_TO_S)
-
 RELAX_SHARE = 0.7
 """Share of the time left given to the reduced relaxation in the relaxation-first strategy..."""
 
