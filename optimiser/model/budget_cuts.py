@@ -127,8 +127,8 @@ def feasible_counts(cc: CountClasses, limit: int = MAX_COUNT_VECTORS) -> np.ndar
     cur = [0] * k
     # per class: the upper-bounded unions it belongs to, and the unions it completes (its last class)
     member_of = [[u for u, (js, _, _) in enumerate(cc.unions) if j in js] for j in range(k)]
-    capped = [[u for u in member_of[j] if cc.unions[u][2] is not None] for j in range(k)]
-    closes = [[u for u, (js, _, _) in enumerate(cc.unions) if max(js) == j] for j in range(k)]
+    capped = [[(u, hi) for u in member_of[j] if (hi := cc.unions[u][2]) is not None] for j in range(k)]
+    closes = [[(u, lo, hi) for u, (js, lo, hi) in enumerate(cc.unions) if max(js) == j] for j in range(k)]
     used = [0] * len(cc.unions)  # the chosen counts of each union's classes so far
     nodes = [MAX_NODES_PER_VECTOR * max(limit, 1)]
 
@@ -140,14 +140,13 @@ def feasible_counts(cc: CountClasses, limit: int = MAX_COUNT_VECTORS) -> np.ndar
         if nodes[0] < 0:
             return False
         top = min(len(cc.members[j]), left // cc.cost[j])
-        for u in capped[j]:
-            top = min(top, int(cc.unions[u][2]) - used[u])  # type: ignore[arg-type] # capped: hi is set
+        for u, hi in capped[j]:
+            top = min(top, hi - used[u])
         for v in range(top + 1):
             cur[j] = v
             for u in member_of[j]:
                 used[u] += v
-            ok = all((lo is None or used[u] >= lo) and (hi is None or used[u] <= hi)
-                     for u in closes[j] for _, lo, hi in (cc.unions[u],))
+            ok = all((lo is None or used[u] >= lo) and (hi is None or used[u] <= hi) for u, lo, hi in closes[j])
             go = rec(j + 1, left - v * cc.cost[j]) if ok else True
             for u in member_of[j]:
                 used[u] -= v
