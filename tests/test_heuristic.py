@@ -13,7 +13,7 @@ from optimiser.inputs.domain import SolveOptions
 from optimiser.model.problem import Client, Decision, Penalty, Problem
 from optimiser.pipeline import prepare
 from optimiser.solve import cpsat
-from optimiser.solve.heuristic import Evaluator, greedy_layout, hint_values
+from optimiser.solve.heuristic import Evaluator, greedy_layout, greedy_search, hint_values
 from optimiser.solve.local_search import polish
 from optimiser.solve.result import Status, relative_gap
 from optimiser.solve.strategy import solve
@@ -239,3 +239,11 @@ def test_removals_with_empty_repeated_and_shared_options():
     p.penalties.append(Penalty("pen", 70, (5, 4, 4)))
     layouts = [np.array(bits, dtype=np.int8) for bits in itertools.product((0, 1), repeat=3)]
     assert _check_removals(p, layouts) >= 6
+
+
+def test_greedy_work_counts_are_the_same_in_two_runs():
+    """The greedy's charge is read from counts (relax_first_settings.greedy_charge_s), not a clock."""
+    p = random_problem(3)
+    a, b = greedy_search(p), greedy_search(p)
+    assert (a.work, a.gathered, a.calls) == (b.work, b.gathered, b.calls)
+    assert a.work > 0 and a.gathered > 0 and a.calls > 0

@@ -11,7 +11,7 @@ import pytest
 from benchmarks.joint.generate import make_district
 from optimiser.model.problem import Client, Constraint, Decision, Problem
 from optimiser.pipeline import prepare
-from optimiser.solve.heuristic import Evaluator, greedy_search
+from optimiser.solve.heuristic import Evaluator, add_greedy, greedy_search
 from optimiser.solve.local_search import cheapest_removal, insert_crossing, swap_crossings
 from tests.random_problems import feasible_layouts, random_problem
 
@@ -19,7 +19,7 @@ from tests.random_problems import feasible_layouts, random_problem
 def cheap_or_dear() -> Problem:
     """Four 1m signals (ids 0-3, a road) and two 3m footbridges (ids 4-5, a railway), budget 5m:
     four signals, or one footbridge and two signals. Eight walks (weights 2-39, base 900) over
-    one or two crossings. The greedy builds the four signals (83,265); no signal can be
+    one or two crossings. The greedy one decision at a time builds the four signals (83,265); no signal can be
     exchanged for a footbridge one for one (6m); the optimum, by brute force, is signals 1 and 3
     with footbridge 5 (79,629): footbridge 5 inserted, signals 0 and 2 ejected."""
     dec = [Decision(f"crossing:sig{i}", "crossing", "road", 1e6, f"sig{i}") for i in range(4)]
@@ -47,9 +47,13 @@ def test_insertion_reaches_the_optimum_the_greedy_and_exchanges_miss():
     optimum = min(p.objective_of(s) for s in feasible_layouts(p))
     assert optimum == 79_629 == p.objective_of({1, 3, 5})
     ev = Evaluator(p)
-    greedy = greedy_search(p, evaluator=ev).layout
-    assert greedy == (0, 1, 2, 3) and p.objective_of(set(greedy)) == 83_265
-    x = ev.layout(greedy)
+    # the greedy one decision at a time builds the four signals; with pairs (footbridge 5 and
+    # signal 1 together: walk 0) it reaches the optimum by itself
+    none = np.zeros(6, dtype=bool)
+    for per_cost in (False, True):
+        x = add_greedy(ev, np.zeros(6, dtype=np.int8), none, per_cost)
+        assert x.nonzero()[0].tolist() == [0, 1, 2, 3] and ev.objective(x) == 83_265
+    assert greedy_search(p, evaluator=ev).layout == (1, 3, 5)
     assert swap_crossings(ev, x, 83_265) is None
     found = insert_crossing(ev, x, 83_265)
     assert found.layout is not None

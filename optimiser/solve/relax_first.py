@@ -90,9 +90,6 @@ from optimiser.solve.relax_first_settings import (
     EXACT_FIRST_MIN_SEARCH_SHARE,
     EXACT_MAX_LEVELS,
     FIRST_ROUND_SHARE,
-    GREEDY_SECONDS_PER_COMPLETION_INCIDENCE,
-    GREEDY_SECONDS_PER_COMPLETION_INCIDENCE_DECISION,
-    GREEDY_SECONDS_PER_COMPLETION_STEP_DECISION,
     IMPROVE_INCIDENCES_PER_S,
     INSERT_GAIN_SECONDS_PER_INCIDENCE,
     INSERT_MIN_GAP,
@@ -127,6 +124,7 @@ from optimiser.solve.relax_first_settings import (
     WORK_PER_LIMIT_S,
     backend_setup_cost,
     fix_cost,
+    greedy_charge_s,
     unproven_message,
 )
 from optimiser.solve.relax_first_vectors import exact_by_vector, exact_setup_cost, split_round, third_round
@@ -417,11 +415,7 @@ class RelaxFirst:
                                safety_net_s=max(GREEDY_MIN_SAFETY_NET_S, self.wall_left()))
         self.info["greedy_stopped_by"] = greedy.stopped_by
         self.note_net(greedy.stopped_by)
-        built = len(greedy.layout or ())
-        per_completion = (self.ev.size * (GREEDY_SECONDS_PER_COMPLETION_INCIDENCE
-                                          + GREEDY_SECONDS_PER_COMPLETION_INCIDENCE_DECISION * self.ev.n_d)
-                          + GREEDY_SECONDS_PER_COMPLETION_STEP_DECISION * self.ev.n_d * built)
-        self.charge((1 + greedy.swaps_tried) * per_completion, "greedy")
+        self.charge(greedy_charge_s(greedy), "greedy")
         if greedy.layout is not None:
             self.offer(greedy.layout, "greedy")
             self.improve(greedy.layout, "greedy, sites re-chosen")

@@ -8,6 +8,11 @@ changes a setting there (``monkeypatch.setattr(relax_first, "MORE_ROUNDS", False
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from optimiser.solve.heuristic import GreedyResult
+
 WORK_PER_LIMIT_S = 1.6
 """Nominal seconds of work per second of the time limit: a run limited to L seconds has a work
 budget of ``L * WORK_PER_LIMIT_S`` nominal seconds when its backend is CP-SAT and its relaxation is
@@ -84,18 +89,27 @@ LAGRANGIAN_MAX_ITERATIONS = 100_000
 """At most this many iterations per round, whatever the time limit."""
 
 
-GREEDY_SECONDS_PER_COMPLETION_INCIDENCE = 5.2e-8
-GREEDY_SECONDS_PER_COMPLETION_INCIDENCE_DECISION = 2.8e-11
-GREEDY_SECONDS_PER_COMPLETION_STEP_DECISION = 1.8e-6
-"""Work charged for the greedy (:func:`greedy_search`): it runs ``1 + swaps_tried`` completions
-(:class:`~optimiser.solve.heuristic.GreedyResult`; deterministic), each charged per incidence of
-the exact model (``Evaluator.size``), per incidence and decision (its additions check every
-decision), and per decision and decision built (each step ranks every decision). Fitted (least
-squares of the relative error, non-negative) to the greedy's CPU seconds at load 1-1.5 on 15
-benchmarks/realsites problems (0.12-0.93 s) and benchmarks/joint's 200- and 500-firm districts
-(10.1M incidences, 466 decisions: 6.06 s; 8.8M, 1,101: 6.78 s): charged 0.69-1.32 times the
-CPU, the joint ones 0.98 (wave 11, benchmarks/realsites README). The former charge, per
-incidence and decision only, was 0.2-0.3 times realsites' CPU and 1.0-1.5 times joint's."""
+GREEDY_SECONDS_PER_PRODUCT_ENTRY = 1.75e-9
+GREEDY_SECONDS_PER_GATHERED_ENTRY = 4.86e-9
+GREEDY_SECONDS_PER_EVALUATION = 2.69e-4
+"""Work charged for the greedy (:func:`~optimiser.solve.heuristic.greedy_search`), from what its
+evaluations counted (:class:`~optimiser.solve.heuristic.GreedyResult`; deterministic): per
+sparse-product entry (``work``), per entry gathered or sorted by index (``gathered``, with the
+two-decision additions of :mod:`optimiser.solve.pair_moves`) and per evaluation (``calls``: Python
+overhead). Fitted (non-negative least squares of the relative error) to the greedy's CPU seconds on
+18 problems of benchmarks/realsites/independent.py, benchmarks/realsites' 28 generated rows and
+benchmarks/joint's 200- and 500-firm districts (0.05-4.3 s, load 2-4, wave 31): charged 0.65-1.33
+times the CPU. The former charge, per completion from the problem's size, decisions and layout, was
+0.26-2.48 times it: 2.2-2.5 times on the independent generator's largest (seeds 115-117: 4.2-4.3
+nominal s for 1.7-2.2 s), which left their exact model no budget."""
+
+
+def greedy_charge_s(greedy: GreedyResult) -> float:
+    """Nominal seconds charged for a :func:`~optimiser.solve.heuristic.greedy_search` (the rates
+    above times its counts)."""
+    return (GREEDY_SECONDS_PER_PRODUCT_ENTRY * greedy.work + GREEDY_SECONDS_PER_GATHERED_ENTRY * greedy.gathered
+            + GREEDY_SECONDS_PER_EVALUATION * greedy.calls)
+
 
 IMPROVE_INCIDENCES_PER_S = 2.0e6
 """Work charged for re-choosing a layout's sites (:func:`improve_sites`), incidences per
