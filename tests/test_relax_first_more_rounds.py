@@ -70,10 +70,12 @@ def test_no_third_round_when_the_exact_model_comes_first(district):
 
 
 def test_a_third_round_stopped_by_its_work_limit_spends_the_work_left(district, no_backend, monkeypatch):
-    """At 0.4 s the third round is cut by its work limit (measured: 431 iterations): it spends all
+    """At 0.5 s the third round is cut by its work limit (measured: 481 iterations): it spends all
     but the polish reserve and the crossing exchanges' share, no more than the limit, and its
-    bound is above two rounds' (709,386,861 against 706,168,115; optimum 723,342,239)."""
-    limit = 0.4
+    bound is above two rounds' (709,161,349 against 706,168,115; optimum 723,342,239). (0.4 s
+    until wave 31, whose greedy is charged what it counted: 0.054 nominal s here for 0.045 s of
+    CPU, 0.004 before; at 0.4 s two rounds now leave 4.6 %, above ``MORE_ROUNDS_MAX_GAP``.)"""
+    limit = 0.5
     r, res = _run(district, limit)
     assert r.info["lagrangian_stopped_by"][-1] == "work limit"
     reserve = rf.POLISH_RESERVE_SHARE * limit + 3 * r.swap_cost()
@@ -85,23 +87,23 @@ def test_a_third_round_stopped_by_its_work_limit_spends_the_work_left(district, 
 
 
 def test_no_third_round_when_two_rounds_leave_the_gap_wide(district, no_backend, monkeypatch):
-    """Two rounds end here 2.6 % below the incumbent (measured at 0.4 s: 706,168,115 against the
-    greedy's 725,105,618; the optimum 723,342,239), under the default ``MORE_ROUNDS_MAX_GAP`` (5 %):
+    """Two rounds end here 2.6 % below the incumbent (measured at 0.5 s: 706,168,115 against the
+    greedy's 725,105,618; the optimum 723,342,239), under the default ``MORE_ROUNDS_MAX_GAP`` (4 %):
     with the threshold below that gap the work left goes to phases 3-4 (unseen realsites seed 26:
     a third round 6.38 %, phases 3-4 4.72 %), at or above it to the third round. The two rounds'
     bound is read from a run without the third (it was a constant of an earlier district)."""
     monkeypatch.setattr(rf, "MORE_ROUNDS", False)
-    r, two = _run(district, 0.4)
+    r, two = _run(district, 0.5)
     gap_two = 1.0 - two.bound / r.best
     assert 0.02 < gap_two < rf.MORE_ROUNDS_MAX_GAP
     monkeypatch.setattr(rf, "MORE_ROUNDS", True)
     monkeypatch.setattr(rf, "MORE_ROUNDS_MAX_GAP", gap_two - 0.001)
-    r2, res2 = _run(district, 0.4)
+    r2, res2 = _run(district, 0.5)
     assert len(r2.info["lagrangian"]["iterations"]) == 2
     assert r2.info["more_rounds_skipped"] == "gap after two rounds too large"
     assert res2.bound <= district[3] <= res2.objective
     monkeypatch.setattr(rf, "MORE_ROUNDS_MAX_GAP", gap_two + 0.001)
-    r3, _ = _run(district, 0.4)
+    r3, _ = _run(district, 0.5)
     assert len(r3.info["lagrangian"]["iterations"]) == 3 and "more_rounds_skipped" not in r3.info
 
 
