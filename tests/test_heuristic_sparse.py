@@ -9,7 +9,8 @@ import pytest
 
 from benchmarks.joint.generate import make_district
 from optimiser.pipeline import prepare
-from optimiser.solve.heuristic import _BIG, Evaluator, _row_of_nonzero
+from optimiser.solve.csr_rows import row_of_nonzero
+from optimiser.solve.heuristic import _BIG, Evaluator
 from tests.random_problems import random_problem
 from tests.zoo_cases import CASES
 
@@ -38,7 +39,7 @@ def _reference_gains(ev: Evaluator, x, length, unc, near, dec) -> np.ndarray:
     nc = length.size
     sub = ev.MT[near]
     if sub.nnz:
-        rows = _row_of_nonzero(sub)
+        rows = row_of_nonzero(sub)
         lev = sub.indices
         cli = ev.lev_client[lev]
         imp = length[cli] - ev.lev_len[lev]
@@ -66,7 +67,7 @@ def _reference_level_losses(ev: Evaluator, x: np.ndarray) -> np.ndarray:
         return loss
     dec = _open_decisions(ev, opened)
     keep = ov[ev.M.indices]
-    lev = _row_of_nonzero(ev.M, np.int32)[keep]
+    lev = row_of_nonzero(ev.M, np.int32)[keep]
     return ev._losses(ev.lev_client[lev], ev.M.indices[keep], ev.lev_len[lev], dec, length, ev.base, ev.w)
 
 
@@ -75,7 +76,7 @@ def _open_decisions(ev: Evaluator, opened: np.ndarray) -> np.ndarray:
     sub = ev.A[opened]
     k = int(np.diff(sub.indptr).max())
     dec = np.full((ev.n_o, k), -1, dtype=np.int64)
-    row = _row_of_nonzero(sub)
+    row = row_of_nonzero(sub)
     dec[opened[row], np.arange(sub.nnz) - sub.indptr[row]] = sub.indices
     return dec
 
@@ -88,7 +89,7 @@ def _penalty_losses(ev: Evaluator, x: np.ndarray) -> np.ndarray:
     opened = np.nonzero(ov)[0]
     dec = _open_decisions(ev, opened)
     keep = ov[ev.P.indices]
-    pen = _row_of_nonzero(ev.P)[keep]
+    pen = row_of_nonzero(ev.P)[keep]
     none = np.zeros(ev.pw.size, dtype=np.int64)
     return ev._losses(pen, ev.P.indices[keep], none[pen], dec, none, none + 1, ev.pw)
 

@@ -41,6 +41,7 @@ from optimiser.model.flat import flat_clients, flat_options
 from optimiser.model.problem import Problem
 from optimiser.pmedian import solve_pmedian
 from optimiser.solve import interrupt
+from optimiser.solve.csr_rows import row_entries, row_of_nonzero
 from optimiser.solve.pair_moves import PairIndex, best_pair
 
 logger = logging.getLogger(__name__)
@@ -48,19 +49,6 @@ logger = logging.getLogger(__name__)
 _BIG = np.iinfo(np.int64).max // 4
 _MAX_MATRIX = 25_000_000
 """improve_sites builds a clients x sites matrix of float64 only up to this many entries (200 MB)."""
-
-
-def _row_of_nonzero(m: sp.csr_matrix, dtype: type = np.int64) -> np.ndarray:
-    """The row of each stored entry of CSR matrix ``m``, in storage order."""
-    return np.repeat(np.arange(m.shape[0], dtype=dtype), np.diff(m.indptr))
-
-
-def _row_entries(indptr: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(positions of the stored entries of CSR rows ``rows``, row after row in storage order, and
-    each one's place in ``rows``): ``m[rows]``'s entries without building that matrix."""
-    lo = indptr[rows]
-    n = indptr[rows + 1] - lo
-    return np.repeat(lo - np.cumsum(n) + n, n) + np.arange(int(n.sum())), np.repeat(np.arange(rows.size), n)
 
 
 class Evaluator:
@@ -154,7 +142,7 @@ class Evaluator:
         if not self.lev_len.size or not opened.size:
             return length, served
         lev_open = np.zeros(self.lev_len.size, dtype=bool)
-        pos = _row_entries(self.MT.indptr, opened)[0]
+        pos = row_entries(self.MT.indptr, opened)[0]
         lev_open[self.MT.indices[pos]] = True
         lv = np.flatnonzero(lev_open)  # ascending: grouped by client
         self.gathered += pos.size + self.lev_len.size // 8 + 2 * lv.size
@@ -212,7 +200,7 @@ class Evaluator:
             return near, near
         sub = self.A[near]
         self.gathered += 2 * sub.nnz
-        rows = _row_of_nonzero(sub)
+        rows = row_of_nonzero(sub)
         miss = x[sub.indices] == 0
         dec = np.empty(near.size, dtype=np.int64)
         dec[rows[miss]] = sub.indices[miss]
@@ -263,7 +251,7 @@ class Evaluator:
         sub = self.A[opened]
         k = int(np.diff(sub.indptr).max())
         dec = np.full((self.n_o, k), -1, dtype=np.int64)
-        row = _row_of_nonzero(sub)
+        row = row_of_nonzero(sub)
         dec[opened[row], np.arange(sub.nnz) - sub.indptr[row]] = sub.indices
         # open (level, option) pairs in the level matrix's order: by client, then length (its
         # levels are strictly increasing), so the first pair of a client is its shortest
@@ -272,12 +260,12 @@ class Evaluator:
         if self._m_pos is None:  # built on first use: 4 bytes per incidence (200 firms: 38 MB)
             self._m_pos = np.argsort(self.M.indices, kind="stable").astype(np.int32 if self.M.nnz < 2**31 else np.int64)
             self._m_pos_ptr = np.concatenate([[0], np.cumsum(np.bincount(self.M.indices, minlength=self.n_o))])
-        keep = np.sort(self._m_pos[_row_entries(self._m_pos_ptr, opened)[0]])
+        keep = np.sort(self._m_pos[row_entries(self._m_pos_ptr, opened)[0]])
         lev = np.searchsorted(self.M.indptr, keep, side="right") - 1
         loss += self._losses(self.lev_client[lev], self.M.indices[keep], self.lev_len[lev], dec, length, self.base, self.w)
         if self.pw.size:  # a penalty's open options (value 0: covered; its base 1: uncovered)
             keep = ov[self.P.indices]
-            pen = _row_of_nonzero(self.P)[keep]
+            pen = row_of_nonzero(self.P)[keep]
             none = np.zeros(self.pw.size, dtype=np.int64)
             loss += self._losses(pen, self.P.indices[keep], none[pen], dec, none, none + 1, self.pw)
         return self._total(length, unc), loss
@@ -318,7 +306,7 @@ class Evaluator:
         if near.size == 0:
             return g
         nc = length.size
-        pos, rows = _row_entries(self.MT.indptr, near)  # MT[near]'s levels, without the matrix
+        pos, rows = row_entries(self.MT.indptr, near)  # MT[near]'s levels, without the matrix
         self.gathered += 3 * pos.size
         if pos.size:
             lev = self.MT.indices[pos]
@@ -340,7 +328,7 @@ class Evaluator:
                 best = np.maximum.reduceat(val, starts)
                 g += np.bincount(key[starts] // nc, weights=best, minlength=self.n_d).astype(np.int64)
         if self.pw.size:
-            pos, rows = _row_entries(self.PT.indptr, near)  # PT[near]'s penalties, as for the levels above
+            pos, rows = row_entries(self.PT.indptr, near)  # PT[near]'s penalties, as for the levels above
             self.gathered += 3 * pos.size
             if pos.size:
                 pen = self.PT.indices[pos]

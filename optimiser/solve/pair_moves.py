@@ -11,10 +11,10 @@ each worth 836M only with the other (about a third of the objective); the greedy
 neither and is 38 % above it.
 
 :func:`best_pair` prices every such pair: the options exactly two decisions short of open give each
-pair's *synergy* (per client, the largest improvement over the options the pair opens), the
-best-scoring few are confirmed on the exact objective and every upper-bound constraint, and the
-best confirmed pair whose exact gain exceeds the two decisions' gains alone is returned. Its work
-is counted (evaluations), never timed, so the greedy stays deterministic.
+pair's *synergy* (the improvements of those options' levels, summed: an estimate), the best-scoring
+few are confirmed on the exact objective and every upper-bound constraint, and the best confirmed
+pair whose exact gain exceeds the two decisions' gains alone is returned. Its work is counted
+(entries read, evaluations), never timed, so the greedy stays deterministic.
 """
 
 from __future__ import annotations
@@ -22,6 +22,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
+
+from optimiser.solve.csr_rows import row_entries
 
 if TYPE_CHECKING:
     from optimiser.solve.heuristic import Evaluator
@@ -69,7 +71,7 @@ def _short_by_two(ev: Evaluator, x: np.ndarray, banned: np.ndarray) -> tuple[np.
     ev.work += ev.A.nnz + ev.n_o
     if near.size == 0:
         return near, near, near
-    pos, row = _slices(ev.A.indptr, near)
+    pos, row = row_entries(ev.A.indptr, near)
     dec = ev.A.indices[pos]
     miss = x[dec] == 0
     row, dec = row[miss], dec[miss]
@@ -84,13 +86,6 @@ def _short_by_two(ev: Evaluator, x: np.ndarray, banned: np.ndarray) -> tuple[np.
     ok = (a >= 0) & (a != b)
     ok[ok] &= ~banned[a[ok]] & ~banned[b[ok]]
     return near[ok], a[ok], b[ok]
-
-
-def _slices(indptr: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(positions of CSR rows ``rows``' stored entries, row after row, and each one's place in ``rows``)."""
-    lo = indptr[rows]
-    n = indptr[rows + 1] - lo
-    return np.repeat(lo - np.cumsum(n) + n, n) + np.arange(int(n.sum())), np.repeat(np.arange(rows.size), n)
 
 
 def pair_synergy(index: PairIndex, x: np.ndarray, length: np.ndarray, banned: np.ndarray
@@ -114,7 +109,7 @@ def pair_synergy(index: PairIndex, x: np.ndarray, length: np.ndarray, banned: np
     opts, a, b = _short_by_two(ev, x, banned)
     if opts.size == 0:
         return empty, empty, empty
-    pos, rows = _slices(ev.MT.indptr, opts)
+    pos, rows = row_entries(ev.MT.indptr, opts)
     index.work += 4 * int(pos.size) + 3 * int(opts.size)
     cli = index.client[pos]
     imp = length[cli] - index.length[pos]
