@@ -210,7 +210,11 @@ def exact_by_vector(run: RelaxFirst, whole: int) -> bool:
     request or the wall-clock net leaves the vectors after it not reached. When a vector's own
     model keeps at least ``EXACT_BY_VECTOR_MAX_SHARE`` of the whole reduced model's ``whole``
     radius levels (:func:`large_vector`), nothing is split: the whole reduced model, which that vector would cost about as much as,
-    takes every vector at once (returns ``True``: the caller runs it). With more than one worker
+    takes every vector at once (returns ``True``: the caller runs it). The same when the open vectors' set-ups (fixing
+    and :meth:`RelaxFirst.backend_cost`, per lane) exceed the work left and the whole model's fits: the vectors
+    run highest bound first, so the least bounds would not be reached and the split could prove nothing
+    (benchmarks/realsites' independent seed 113 at 10 s with the insertion charge re-fit: 9 vectors, 7 settled in
+    0.05 units, 2 not reached; the whole model of 72,609 levels proves it in 0.56 s). With more than one worker
     (CP-SAT's), the vectors run on that many lanes side by side, each with the work left when the
     phase starts (:mod:`optimiser.solve.vector_lanes`); every search has one worker.
     ``info["exact_by_vector"]`` says what each vector gave; ``stats`` the units of all."""
@@ -222,9 +226,18 @@ def exact_by_vector(run: RelaxFirst, whole: int) -> bool:
         run.info["exact_by_vector"] = [f"{large}: {levels[large]} of the whole reduced model's "
                                         f"{whole} levels: the whole reduced model instead"]
         return True
+    dealt = [ks for ks in assign_lanes([levels[vb.vector] for vb in order], workers) if ks] or [[]]
+    setups = max(sum(run.backend_cost(levels[order[k].vector]) + (fix_cost(whole) if zeros[order[k].vector] else 0.0)
+                     for k in ks) for ks in dealt)
+    left = run.remaining() - run.reduce_cost()
+    if setups > left and run.affords(whole, left):
+        # the least bounds come last: a vector not reached keeps its Lagrangian bound, so no split
+        # proves anything unless every vector's set-up fits; the whole model's may
+        run.info["exact_by_vector"] = [f"{len(order)} vectors' set-ups {setups:.2f} nominal s, over the {left:.2f} left: "
+                                        f"the whole reduced model ({whole} levels) instead"]
+        return True
     base = run.reduced()
     start_best = float(run.best)  # vectors pruned before are at least this
-    dealt = [ks for ks in assign_lanes([levels[vb.vector] for vb in order], workers) if ks] or [[]]
     lanes = [Lane(run, run.remaining(), shared=workers == 1) for _ in dealt]
     failed = threading.Event()  # a lane's error: the others stop at their next vector
     tasks = [partial(_settle, run, lane, [order[k] for k in ks], base, zeros, levels, failed)
