@@ -337,3 +337,34 @@ def test_a_stop_or_the_net_in_the_vector_relaxations_leaves_the_rest_unreached(d
         assert res.status is Status.INTERRUPTED
     else:
         assert res.bound <= optimum == res.objective
+
+
+def test_vectors_whose_set_ups_exceed_the_work_left_leave_the_model_whole(district, always_split, monkeypatch):
+    # set-ups made dear (the whole reduced model's 0.3 nominal s) and the work left cut to just
+    # below the open vectors' set-ups together: no split could reach the least bounds, the whole
+    # model fits, so it runs instead; with the work left above their set-ups the vectors split
+    *_, optimum = district
+    real = rfv.exact_by_vector
+    seen: dict[str, float] = {}
+
+    def squeezed(run, whole, margin):
+        order, zeros, levels = rfv.open_vectors(run)
+        setups = sum(run.backend_cost(levels[vb.vector]) + (rfv.fix_cost(whole) if zeros[vb.vector] else 0.0)
+                     for vb in order)
+        run.charge(run.remaining() - run.reduce_cost() - (setups + margin), "test")
+        seen.update(setups=setups, whole=run.backend_cost(whole), vectors=len(order))
+        return real(run, whole)
+
+    for margin, whole_model in ((-0.05, True), (0.05, False)):
+        monkeypatch.setattr(rf_settings, "BACKEND_SETUP_SECONDS_PER_LEVEL", 0.3 / 662)
+        monkeypatch.setattr(rf, "exact_by_vector", lambda run, whole, m=margin: squeezed(run, whole, m))
+        r, res = _run(district, 2.0)
+        report = r.info["exact_by_vector"]
+        assert seen["vectors"] >= 2 and seen["setups"] > seen["whole"] + 0.1
+        if whole_model:
+            assert report == [f"{seen['vectors']} vectors' set-ups {seen['setups']:.2f} nominal s, over the "
+                              f"{seen['setups'] - 0.05:.2f} left: the whole reduced model (662 levels) instead"]
+            assert r.info["work_s"]["exact model"] > seen["whole"]
+        else:
+            assert len(report) == seen["vectors"] and all("whole" not in line for line in report)
+        assert res.bound <= optimum <= res.objective
