@@ -43,9 +43,10 @@ def test_a_third_round_gets_the_work_left_and_its_bound_is_valid(district, no_ba
     r, res = _run(district, limit)
     lag = r.info["lagrangian"]
     assert r.info["exact_first"] is False and len(lag["iterations"]) == 3
-    # the third round converged here (measured: 701 iterations, the bound 711,439,455 against
-    # the optimum 723,342,239: the relaxation's own gap) within the work left
-    assert r.info["lagrangian_stopped_by"][-1] == "converged" and r.work_s <= limit + 1e-9
+    # the third round takes the work left (measured with the packing rows, session 31: 3,141 iterations to its
+    # work limit, the bound 712,099,573 against the optimum 723,342,239; without them it converged after 1,402
+    # iterations at 711,439,455, the relaxation's own gap)
+    assert r.info["lagrangian_stopped_by"][-1] in ("converged", "work limit") and r.work_s <= limit + 1e-9
     assert res.stopped_by in ("work_limit", None)
     assert res.bound <= optimum <= res.objective
     assert res.objective == r.problem.objective_of(set(res.chosen))
@@ -90,14 +91,20 @@ def test_no_third_round_when_two_rounds_leave_the_gap_wide(district, no_backend,
     """Two rounds end here 2.6 % below the incumbent (measured at 0.5 s: 706,168,115 against the
     greedy's 725,105,618; the optimum 723,342,239), under the default ``MORE_ROUNDS_MAX_GAP`` (4 %):
     with the threshold below that gap the work left goes to phases 3-4 (unseen realsites seed 26:
-    a third round 6.38 %, phases 3-4 4.72 %), at or above it to the third round. The two rounds'
-    bound is read from a run without the third (it was a constant of an earlier district)."""
+    a third round 6.38 %, phases 3-4 4.72 %) when phase 4 can run, at or above it to the third round.
+    The two rounds' bound is read from a run without the third (it was a constant of an earlier
+    district). Here no backend phase can run (``no_backend``): phase 4 is made to look affordable
+    for the choice, and without that the third round runs at any gap (session 31)."""
     monkeypatch.setattr(rf, "MORE_ROUNDS", False)
     r, two = _run(district, 0.5)
     gap_two = 1.0 - two.bound / r.best
     assert 0.02 < gap_two < rf.MORE_ROUNDS_MAX_GAP
     monkeypatch.setattr(rf, "MORE_ROUNDS", True)
     monkeypatch.setattr(rf, "MORE_ROUNDS_MAX_GAP", gap_two - 0.001)
+    r4, _ = _run(district, 0.5)  # phase 4 cannot run: the third round takes the work at a wide gap too
+    assert len(r4.info["lagrangian"]["iterations"]) == 3 and "more_rounds_skipped" not in r4.info
+    real = rf.relax_budget  # (its set-up still checked when it would start)
+    monkeypatch.setattr(rf, "relax_budget", lambda run, built=False: real(run, built) if built else 1e9)
     r2, res2 = _run(district, 0.5)
     assert len(r2.info["lagrangian"]["iterations"]) == 2
     assert r2.info["more_rounds_skipped"] == "gap after two rounds too large"

@@ -37,8 +37,8 @@ backend phase whose budget does not cover its set-up and a minimum search is ski
    the crossings re-optimised by the backend; then the sites re-chosen by interchange. The reduction tests run
    again with the better incumbent.
 4. The backend on the tightest relaxation at hand, reduced (when it has at most ``RELAX_MAX_LEVELS`` levels),
-   for ``RELAX_SHARE`` of the time left: its proven bound is a bound here too (see below), and its layout
-   another candidate.
+   for ``RELAX_SHARE`` of the time left (all of it when the exact model is too large to follow): its proven
+   bound is a bound here too (see below), and its layout another candidate.
 5. Any time left: the reduced exact model (at most ``EXACT_MAX_LEVELS`` levels), warm-started from the best
    layout, CP-SAT's LP lazy (``WHOLE_EXACT_LP_EAGER``; per vector eager: ``EXACT_LP_EAGER``); not when the relaxation
    is large and an incumbent exists. When its search would get at least ``EXACT_FIRST_MIN_SEARCH_SHARE`` of
@@ -91,7 +91,6 @@ from optimiser.solve.relax_first_settings import (
     EXACT_MAX_LEVELS,
     FIRST_ROUND_SHARE,
     IMPROVE_INCIDENCES_PER_S,
-    INSERT_GAIN_SECONDS_PER_INCIDENCE,
     INSERT_MIN_GAP,
     LAGRANGIAN_MAX_ITERATIONS,
     LAGRANGIAN_MIN_SAFETY_SHARE,
@@ -109,7 +108,6 @@ from optimiser.solve.relax_first_settings import (
     POLISH_RESERVE_SHARE,
     RELAX_INCIDENCES_PER_S,
     RELAX_MAX_LEVELS,
-    RELAX_SHARE,
     ROUTE_CAP_INCUMBENT,
     ROUTE_CAP_MULTIPLIER,
     ROUTES_ENABLED,
@@ -125,9 +123,10 @@ from optimiser.solve.relax_first_settings import (
     backend_setup_cost,
     fix_cost,
     greedy_charge_s,
+    insert_cost,
     unproven_message,
 )
-from optimiser.solve.relax_first_vectors import exact_by_vector, exact_setup_cost, split_round, third_round
+from optimiser.solve.relax_first_vectors import exact_by_vector, exact_setup_cost, relax_budget, relax_skipped, split_round, third_round
 from optimiser.solve.result import SolveResult, Status, interrupted_result, relative_gap
 from optimiser.solve.warmstart import GREEDY_MIN_SAFETY_NET_S
 
@@ -342,9 +341,8 @@ class RelaxFirst:
         self.info.setdefault("crossings_exchanged", []).append(swaps)
 
     def insert_cost(self, evaluations: int, gain_evaluations: int) -> float:
-        """Nominal seconds charged for ``evaluations`` objective evaluations and
-        ``gain_evaluations`` evaluations of every addition's gain on the exact model."""
-        return self.ev.size * (evaluations / OFFER_INCIDENCES_PER_S + gain_evaluations * INSERT_GAIN_SECONDS_PER_INCIDENCE)
+        """Nominal seconds charged for a search of insertions' evaluations (:func:`insert_cost`)."""
+        return insert_cost(self.ev.size, evaluations, gain_evaluations)
 
     def insert(self, where: str) -> bool:
         """A crossing that does not fit inserted into the incumbent, built crossings ejected
@@ -558,7 +556,7 @@ class RelaxFirst:
         if not MORE_ROUNDS or self.large or self.best is None or (self.bound is not None and self.bound >= self.best):
             return lag
         gap = relative_gap(self.best, self.bound)
-        if gap is None or gap >= MORE_ROUNDS_MAX_GAP:
+        if gap is None or (gap >= MORE_ROUNDS_MAX_GAP and self.affords(self.target.info["levels"], relax_budget(self))):
             self.info["more_rounds_skipped"] = "no bound after two rounds" if gap is None else "gap after two rounds too large"
             return lag
         left = self.remaining() - 3 * self.swap_cost() - POLISH_RESERVE_SHARE * self.limit_s
@@ -637,7 +635,7 @@ class RelaxFirst:
             return
         if self.best is not None and self.bound is not None and self.bound >= self.best:
             return
-        if not self.affords(0, RELAX_SHARE * self.remaining()):
+        if relax_skipped(self):
             return
         rrel = self.relaxed
         if self.fixed:
@@ -648,7 +646,7 @@ class RelaxFirst:
         self.info["reduced_relaxation"] = info
         if info["levels"] > RELAX_MAX_LEVELS:
             return
-        budget = RELAX_SHARE * self.remaining()
+        budget = relax_budget(self, built=True)
         if not self.affords(info["levels"], budget):
             info["skipped"] = "budget below its set-up"
             return
@@ -768,8 +766,10 @@ class RelaxFirst:
         tested_against = self.best
         # the exact model first when it can run: phases 3-4 prove nothing it would not (see exact_first)
         phases: tuple[Any, ...] = ()
-        if self.limit_s < self.full_limit_s and self.reduced_levels() > EXACT_MAX_LEVELS:
-            # the exact model is too large to take the rest: the later phases plan on the whole limit
+        levels = self.reduced_levels()
+        if self.limit_s < self.full_limit_s and (levels > EXACT_MAX_LEVELS or not self.by_vector() and exact_setup_cost(
+                self, levels) > self.full_limit_s - self.work_s):
+            # the exact model too large to take the rest (or, no count vectors, its set-up over the work left): plan on all
             self.limit_s = self.full_limit_s
             self.info["plan_s"] = self.limit_s
         if not self.exact_first():

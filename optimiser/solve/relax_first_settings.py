@@ -174,12 +174,36 @@ the others 0.1-2.4 more). Before the ejections were priced in one pass
 instead of 2.8 (0.148 % at 10 s), and in wave 9 insertions at every gap lost rs017's proof at
 10 s."""
 
-INSERT_GAIN_SECONDS_PER_INCIDENCE = 1.6e-8
-"""Work charged for one evaluation of every addition's gain in a search of crossing insertions
-(:func:`insert_crossing`), nominal seconds per incidence of the exact model (CPU at load 1-2:
-rs015 372k incidences 5.9 ms (1.6e-8 per incidence), rs006 491k 6.1 ms, rs005 675k 6.6 ms); its
-objective evaluations are charged as layouts evaluated (``OFFER_INCIDENCES_PER_S``: 0.8-2.3 ms
-measured, 1.2-2.2 ms charged)."""
+INSERT_GAIN_SECONDS = 1.5e-3
+INSERT_GAIN_SECONDS_PER_INCIDENCE = 4.05e-9
+INSERT_EVALUATION_SECONDS = 3.0e-4
+INSERT_EVALUATION_SECONDS_PER_INCIDENCE = 7.1e-10
+"""Work charged for a search of crossing insertions (:func:`insert_crossing`, :func:`insert_cost`):
+per evaluation of every addition's gain and per objective evaluation, a constant and a part per
+incidence of the exact model, nominal seconds. Fitted (least squares of the relative error) to the
+CPU of one call on seven problems of 208k-3.1M incidences (benchmarks/realsites rs012, rs016,
+rs006, rs028; the independent generator's seeds 104, 116 and 16), load 2.5-2.9 (session 31):
+gains 1.4-9.6 ms (0.99 ms + 2.7e-9 per incidence), objectives 0.3-1.7 ms (0.20 ms + 4.7e-10),
+charged at 1.5 times the fit (a margin for load). Before,
+1.6e-8 per incidence per gain evaluation and the objective evaluations at ``OFFER_INCIDENCES_PER_S``
+(fitted on rs015, rs006 and rs005 in wave 16: 5.9-6.6 ms per gain): a search on the independent
+seeds' 3M incidences was charged 3.0-5.9 nominal s for 0.4-1.0 s of CPU (seed 16 at a 10 s limit:
+nothing left for round 2), rs028 / rs006 2.8 / 0.9 for 0.9 / 0.3 s. Measured at 10 s with wave 31's
+greedy (session 32, benchmarks/realsites README): all 28 generated rows proven with the same optima;
+the independent generator's 34 seeds 22 proven as before, seeds 116 / 115 / 16 at 8.04 / 5.02 /
+1.52 % instead of 14.5 / 8.79 / 3.11 %, seed 11 at 1.65 % instead of 1.26 % (its 301k-level exact
+model now affordable, charged 7.6 nominal s for about 11.6 s of CPU). A knife edge: at twice the fit
+rs028 was open at 10 s (0.015 %: its third round got more work and its vector tightening less, and
+the whole reduced model of 82k levels did not prove in 0.68 units where the per-vector models of
+66k at most proved in 0.17), and at 1.25 times in session 31; at 1.5 times it is proven."""
+
+
+def insert_cost(size: int, evaluations: int, gain_evaluations: int) -> float:
+    """Nominal seconds charged for ``evaluations`` objective evaluations and ``gain_evaluations``
+    evaluations of every addition's gain on an exact model of ``size`` incidences."""
+    return (evaluations * (INSERT_EVALUATION_SECONDS + size * INSERT_EVALUATION_SECONDS_PER_INCIDENCE)
+            + gain_evaluations * (INSERT_GAIN_SECONDS + size * INSERT_GAIN_SECONDS_PER_INCIDENCE))
+
 
 BACKEND_SETUP_SECONDS_PER_LEVEL = 2e-5
 """Work charged for a CP-SAT call besides its search, nominal seconds per radius level of the

@@ -5,7 +5,8 @@ model with the decisions closed for that vector, cut off below the incumbent
 (:class:`~optimiser.solve.relax_first.RelaxFirst`: its incumbent, bound, work account and closed
 decisions), kept apart from its other phases. Measured in benchmarks/realsites' README, wave 14.
 Also the split rounds (:func:`split_round`, :func:`tighten_vectors`) and the third round in pieces
-(:func:`third_round`, wave 22), which size the exact phase after them (:func:`exact_setup_cost`).
+(:func:`third_round`, wave 22), which size the exact phase after them (:func:`exact_setup_cost`), and
+phase 4's budget (:func:`relax_budget`, :func:`relax_skipped`; session 31).
 """
 
 from __future__ import annotations
@@ -25,10 +26,12 @@ from optimiser.solve.lagrangian_split import VectorBound, split_lagrangian_bound
 from optimiser.solve.relax_first_settings import (
     EXACT_BY_VECTOR_MAX_SHARE,
     EXACT_LP_EAGER,
+    EXACT_MAX_LEVELS,
     LAGRANGIAN_UNITS_PER_S,
     MORE_ROUNDS_FIRST_PIECE,
     MORE_ROUNDS_MIN_SHARE,
     MORE_ROUNDS_SAFETY_SHARE,
+    RELAX_SHARE,
     SPLIT_DEFLECTION,
     VECTOR_TIGHTEN_PASSES,
     VECTOR_TIGHTEN_SHARE,
@@ -180,6 +183,29 @@ def large_vector(order: list[VectorBound], levels: dict[tuple[int, ...], int], w
     """The first open vector whose own model keeps at least ``EXACT_BY_VECTOR_MAX_SHARE`` of the
     whole reduced model's ``whole`` radius levels (then nothing is split), or ``None``."""
     return next((vb.vector for vb in order if levels[vb.vector] >= EXACT_BY_VECTOR_MAX_SHARE * whole), None)
+
+
+def relax_budget(run: RelaxFirst, built: bool = False) -> float:
+    """Phase 4's budget (:meth:`RelaxFirst.reduced_relaxation_phase`): ``RELAX_SHARE`` of the work left (unless
+    ``built``, less building its tighter relaxation when decisions are closed), or all of it less re-choosing its
+    layout's sites when the exact model is too large to follow (``EXACT_MAX_LEVELS``: phase 4 is the last, and
+    relax-first's answer on benchmarks/realsites' independent seed 116, whose reduced exact model has 1.3M levels)."""
+    left = run.remaining() - (run.tighten_cost() if run.fixed and not built else 0.0)
+    return left - run.improve_cost() if run.reduced_levels() > EXACT_MAX_LEVELS else RELAX_SHARE * left
+
+
+def relax_skipped(run: RelaxFirst) -> bool:
+    """Whether phase 4 cannot start: its budget (:func:`relax_budget`) leaves no minimum search, or not
+    beyond the set-up of the tightest relaxation at hand (its own, reduced, is at most as large): then it is
+    not built for nothing (benchmarks/realsites' independent seed 16 at 10 s: 1.3 nominal s charged for a
+    relaxation of 3.1M incidences whose set-up the rest did not cover), ``info["reduced_relaxation"]`` says so."""
+    budget = relax_budget(run)
+    if not run.affords(0, budget):
+        return True
+    if not run.affords(run.target.info["levels"], budget):
+        run.info["reduced_relaxation"] = {"levels": run.target.info["levels"], "skipped": "budget below its set-up"}
+        return True
+    return False
 
 
 def exact_setup_cost(run: RelaxFirst, levels: int) -> float:
