@@ -20,17 +20,19 @@ def district():
 
 
 def test_the_message_says_why_it_ended():
-    assert unproven_message(0.0123, None) == "time limit reached; gap 1.23%"
-    assert unproven_message(0.0123, "budget below its set-up") == "time limit reached; gap 1.23%"
-    text = unproven_message(0.0207, "too large: 1,063,459 radius levels, over 1,000,000")
-    assert text.startswith("gap 2.07%, not proven: the exact model is too large: 1,063,459 radius levels")
+    assert unproven_message(0.0123) == unproven_message(0.0123, None) == "time limit reached; gap 1.23%"
+    text = unproven_message(0.0207, 1_063_459)
+    assert text.startswith(f"gap 2.07%, not proven: the exact model is too large: 1,063,459 radius levels, over "
+                           f"{rf.EXACT_MAX_LEVELS:,}; ")
     assert "time limit reached" not in text and "longer time limit would not close the gap" in text
 
 
 def test_a_result_names_an_exact_model_too_large_to_run(district):
     r, res = run_relax_first(district, 0.2)  # not proven at 0.2 s: the work limit ended it
     assert res.status is Status.FEASIBLE and res.message.startswith("time limit reached; gap ")
-    r.info["exact_skipped"] = f"too large: 1,234,567 radius levels, over {rf.EXACT_MAX_LEVELS:,}"
+    r.info["exact_skipped"] = "budget below its set-up"  # another reason: still the time limit
+    assert r.finish("cpsat").message == res.message
+    r.info["exact_too_large"] = 1_234_567
     again = r.finish("cpsat")
     assert (again.objective, again.bound, again.gap, again.stopped_by) == (res.objective, res.bound, res.gap, res.stopped_by)
     assert again.message.startswith(f"gap {100 * res.gap:.2f}%, not proven: the exact model is too large: 1,234,567")

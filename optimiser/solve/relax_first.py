@@ -691,6 +691,7 @@ class RelaxFirst:
         self.info["reduced_levels"] = self.reduced_levels()
         if self.best is not None and self.info["reduced_levels"] > EXACT_MAX_LEVELS:
             self.info["exact_skipped"] = f"too large: {self.info['reduced_levels']:,} radius levels, over {EXACT_MAX_LEVELS:,}"
+            self.info["exact_too_large"] = self.info["reduced_levels"]
             return None
         if self.by_vector() and not exact_by_vector(self, self.info["reduced_levels"]):
             return None
@@ -727,7 +728,7 @@ class RelaxFirst:
         bound = min(self.bound, best) if self.bound is not None else None
         gap = relative_gap(best, bound)
         status = Status.OPTIMAL if gap == 0.0 else Status.FEASIBLE
-        msg = "proven optimal" if status is Status.OPTIMAL else unproven_message(gap, self.info.get("exact_skipped"))
+        msg = "proven optimal" if status is Status.OPTIMAL else unproven_message(gap, self.info.get("exact_too_large"))
         stats = {**self.stats, "relaxation": self.info, "bound_from": self.bound_from,
                  "incumbent": self.info.get("incumbent_from")}
         self.info["work_s"]["total"] = round(self.work_s, 3)

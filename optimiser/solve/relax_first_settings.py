@@ -462,14 +462,14 @@ MORE_ROUNDS_SAFETY_SHARE = 0.9
 """The third round's wall-clock safety net ends at this share of the run's net."""
 
 
-def unproven_message(gap: float | None, exact_skipped: str | None) -> str:
+def unproven_message(gap: float | None, too_large_levels: int | None = None) -> str:
     """The message of a relax-first result that is not proven optimal: why it ended. When the
-    reduced exact model was too large to run (``EXACT_MAX_LEVELS``) the Lagrangian and the
-    relaxations were all there was to do, so a longer limit would not close the gap, and the
-    message says so instead of "time limit reached" (an independent 56-firm site ended at 2.07 %
-    after 9 of 60 s, then the same at 300 s)."""
+    reduced exact model was too large to run (``too_large_levels`` radius levels, over
+    ``EXACT_MAX_LEVELS``) the Lagrangian and the relaxations were all there was to do, so a longer
+    limit would not close the gap, and the message says so instead of "time limit reached" (an
+    independent 56-firm site ended at 2.07 % after 9 of 60 s, then the same at 300 s)."""
     text = f"gap {100 * (gap or 0):.2f}%"
-    if exact_skipped and exact_skipped.startswith("too large"):
-        return (f"{text}, not proven: the exact model is {exact_skipped}; a longer time limit would not close the gap "
-                "(fewer candidate sites or crossings would)")
+    if too_large_levels is not None:
+        return (f"{text}, not proven: the exact model is too large: {too_large_levels:,} radius levels, over "
+                f"{EXACT_MAX_LEVELS:,}; a longer time limit would not close the gap (fewer candidate sites or crossings would)")
     return f"time limit reached; {text}"
