@@ -135,6 +135,7 @@ def test_cbc_preprocessing_stopped_by_its_safety_net_is_not_infeasible(monkeypat
 
 
 @pytest.mark.slow
+@pytest.mark.xdist_group("cpu_hogs")  # never beside another test's hogs (--dist loadgroup)
 def test_same_cbc_layout_idle_and_beside_two_cpu_hogs(monkeypatch):
     """The node limit, not the clock, ends the search: the same layout, objective, bound and work."""
     monkeypatch.setattr(cbc, "NODES_PER_SECOND", 1 / LIMIT_S)

@@ -92,6 +92,7 @@ def test_cpsat_says_a_binding_net_at_info_only(caplog):
 
 
 @pytest.mark.slow
+@pytest.mark.xdist_group("cpu_hogs")  # never beside another test's hogs (--dist loadgroup)
 def test_same_layout_idle_and_beside_two_cpu_hogs(tmp_path, monkeypatch):
     """A search ended by its work limit (not proven optimal) gives byte-identical pairs.csv and
     the same layout.geojson with two busy processes beside it.

@@ -40,6 +40,7 @@ def test_stopped_by_reports_work_limit_and_wall_clock():
 
 
 @pytest.mark.slow
+@pytest.mark.xdist_group("cpu_hogs")  # never beside another test's hogs (--dist loadgroup)
 def test_same_answer_beside_a_cpu_hog():
     """The same instance and seed give the same answer (facilities, objective, bound, node and
     iteration counts) on an idle machine and beside a process that burns a core."""

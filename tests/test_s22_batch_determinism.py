@@ -30,6 +30,7 @@ def test_results_csv_says_what_ended_each_search(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.xdist_group("cpu_hogs")  # never beside another test's hogs (--dist loadgroup)
 def test_the_same_item_alone_and_beside_a_cpu_hog(tmp_path: Path) -> None:
     """A 50-firm generated district whose 4 s work limit ends the search (not proven): the same
     objective, bound and layout alone and beside a busy-looping process; results.csv says

@@ -318,6 +318,7 @@ def test_a_lane_stopped_by_its_work_keeps_a_valid_bound(district, always_split, 
 
 
 @pytest.mark.slow
+@pytest.mark.xdist_group("cpu_hogs")  # never beside another test's hogs (--dist loadgroup)
 def test_lanes_give_the_same_answer_idle_and_beside_two_cpu_hogs(district, always_split, dear_search, monkeypatch):
     """Two lanes whose searches are ended by their work (not proven optimal) give the same
     layout, bound and per-vector report with two busy processes beside them (the wall-clock
