@@ -175,6 +175,7 @@ class RelaxFirst:
         self.target = relaxed  # the tightest relaxation at hand
         self.fixed: set[int] = set()  # decisions proven closed in every better layout
         self._reduced = ReducedProblems(problem)
+        self._levels: dict[frozenset[int], int] = {}  # reduced_levels by closed set (two products over the model each)
         self._seen: set[tuple[int, ...]] = set()
         self._offered: set[tuple[int, ...]] = set()  # layouts evaluated on the exact model
         self._offer_s = 0.0  # nominal seconds charged for evaluating them (a round's work counts its own)
@@ -397,10 +398,12 @@ class RelaxFirst:
         """The radius levels of :meth:`reduced` (or of the problem with ``closed_ids`` fixed at
         0) without building it: fixing decisions at 0 drops the options needing them and the
         levels left with no option."""
-        closed = np.zeros(self.ev.n_d, dtype=np.int32)
-        closed[sorted(self.fixed if closed_ids is None else set(closed_ids))] = 1
-        alive = ((self.ev.A @ closed) == 0).astype(np.int32)
-        return int(((self.ev.M @ alive) > 0).sum())
+        key = frozenset(self.fixed if closed_ids is None else closed_ids)
+        if key not in self._levels:
+            closed = np.zeros(self.ev.n_d, dtype=np.int32)
+            closed[sorted(key)] = 1
+            self._levels[key] = int(((self.ev.M @ ((self.ev.A @ closed) == 0).astype(np.int32)) > 0).sum())
+        return self._levels[key]
 
     def _log_phase(self, phase: str) -> None:
         logger.info("relax-first %s: incumbent %s, bound %s, gap %s, %.1f s", phase, self.best, self.bound,
