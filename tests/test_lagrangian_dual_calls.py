@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+import optimiser.solve.lagrangian as lag_mod
 from optimiser.model.transforms import relax_access_crossings
 from optimiser.solve.lagrangian import (
     SHRINK_EVERY,
@@ -30,6 +31,12 @@ from optimiser.solve.lagrangian import (
 from tests.random_problems import random_problem
 from tests.test_access_routes_cached import _reference_subgradient
 from tests.test_lagrangian_routes import _routes, access_problem
+
+
+@pytest.fixture(autouse=True)
+def _no_packing_rows(monkeypatch):
+    """The oracle predates the packing rows (session 31): compared without them."""
+    monkeypatch.setattr(lag_mod, "PACKING_ROWS", False)
 
 
 class _Former(_Dual):
