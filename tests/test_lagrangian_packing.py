@@ -32,7 +32,8 @@ def _with_rows(seed: int) -> Problem:
 
 
 @pytest.mark.parametrize("seed", range(30))
-def test_bound_and_reductions_are_valid_with_packing_rows(seed):
+def test_bound_and_reductions_are_valid_with_packing_rows(seed, monkeypatch):
+    monkeypatch.setattr(lag_mod, "PACKING_ACROSS_GROUPS", False)  # every row (random_problem's decisions share a group)
     p = _with_rows(seed)
     layouts = list(_layouts(p))
     if not layouts:
@@ -47,7 +48,7 @@ def test_bound_and_reductions_are_valid_with_packing_rows(seed):
 def _two_sites() -> Problem:
     """Two facilities on one site (at most one of them, the budget allows both), each the near
     option of its own client: the optimum opens one and leaves the other client at its base."""
-    dec = [Decision(f"d{i}", "facility", "g", 1e5, f"d{i}") for i in range(2)]
+    dec = [Decision(f"d{i}", "facility", g, 1e5, f"d{i}") for i, g in enumerate(("cafe_hub", "prototyping_lab"))]
     p = Problem(dec, [(0,), (1,)], [], [], [], {"budget": "budget"}, 10, {"all": 1.0}, 1e6)
     p.clients.append(Client("c0", "pair", 10, 500, (10,), ((0,),)))
     p.clients.append(Client("c1", "pair", 10, 400, (10,), ((1,),)))
@@ -65,6 +66,16 @@ def test_a_packing_row_lifts_the_bound(monkeypatch):
     without = lagrangian_bound(p, opt + 1000, max_iterations=500)
     assert without.bound <= 10 * 10 + 10 * 10 + 1  # both open: the row ignored
     assert opt - 1 <= with_rows.bound <= opt
+
+
+def test_rows_within_one_group_are_left_out(monkeypatch):
+    """Two sites of one type (a spacing row): left to the relaxation unless every row is dualised."""
+    p = _two_sites()
+    p.decisions[1] = Decision("d1", "facility", "cafe_hub", 1e5, "d1")
+    opt = min(o for _, o in _layouts(p))
+    assert lagrangian_bound(p, opt + 1000, max_iterations=500).bound <= 10 * 10 + 10 * 10 + 1
+    monkeypatch.setattr(lag_mod, "PACKING_ACROSS_GROUPS", False)
+    assert opt - 1 <= lagrangian_bound(p, opt + 1000, max_iterations=500).bound <= opt
 
 
 def test_multipliers_carry_the_packing_rows():
