@@ -118,3 +118,33 @@ def _check_random(seed: int) -> tuple[int, int]:
 def test_confirmed_pairs_are_exact_and_the_estimate_bounds_them_on_random_problems():
     totals = np.array([_check_random(seed) for seed in range(30)]).sum(axis=0)
     assert totals[0] >= 30 and totals[1] >= 5, totals
+
+
+def _counts(ev: Evaluator) -> tuple[int, int, int]:
+    return ev.work, ev.gathered, ev.calls
+
+
+def test_reused_lengths_and_open_options_give_the_same_moves_and_the_same_counts():
+    """best_pair with the greedy step's Additions (lengths and A @ x reused) and a confirmation's
+    objective with its open options passed: the same answers and the same work, gathered and calls
+    as computing them again (the greedy's charge is fitted to those counts)."""
+    found = 0
+    for seed in range(12):
+        p = random_problem(seed, n_dec=7)
+        fresh, reuse = Evaluator(p), Evaluator(p)
+        none = np.zeros(fresh.n_d, dtype=bool)
+        rng = np.random.default_rng(seed)
+        for _ in range(4):
+            x = (rng.random(fresh.n_d) < 0.3).astype(np.int8)
+            obj, g, allowed = fresh.additions(x)
+            state = reuse.addition_state(x)
+            assert (state.objective, state.gain.tolist(), state.allowed.tolist()) == (obj, g.tolist(), allowed.tolist())
+            for per_cost in (False, True):
+                want = best_pair(PairIndex(fresh), x, obj, g, none, per_cost, confirm=50)
+                got = best_pair(PairIndex(reuse), x, obj, g, none, per_cost, confirm=50, state=state)
+                assert got == want
+                found += got is not None
+            fresh.open_options(x)
+            assert reuse.objective(x, reuse.open_options(x)) == fresh.objective(x)
+            assert _counts(reuse) == _counts(fresh)
+    assert found >= 3, found

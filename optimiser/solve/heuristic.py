@@ -42,7 +42,7 @@ from optimiser.model.problem import Problem
 from optimiser.pmedian import solve_pmedian
 from optimiser.solve import interrupt
 from optimiser.solve.csr_rows import row_entries, row_of_nonzero
-from optimiser.solve.pair_moves import PairIndex, best_pair
+from optimiser.solve.pair_moves import Additions, PairIndex, best_pair
 
 logger = logging.getLogger(__name__)
 
@@ -126,9 +126,14 @@ class Evaluator:
         return x
 
     def open_options(self, x: np.ndarray) -> np.ndarray:
+        self.charge_open()
+        return (self.A @ x.astype(np.int32)) == self.req
+
+    def charge_open(self) -> None:
+        """Count one :meth:`open_options` (entries, rows, an evaluation); also where open options are
+        reused, not recomputed, so the greedy's fitted charge (``greedy_charge_s``) stays the same."""
         self.work += self.A.nnz + self.n_o
         self.calls += 1
-        return (self.A @ x.astype(np.int32)) == self.req
 
     def client_lengths(self, ov: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(length per client, whether some level is open) for open options ``ov`` (Booleans).
@@ -161,8 +166,13 @@ class Evaluator:
         self.work += self.P.nnz + self.P.shape[0]
         return (self.P @ ov.astype(np.int32)) == 0
 
-    def objective(self, x: np.ndarray) -> int:
-        ov = self.open_options(x)
+    def objective(self, x: np.ndarray, ov: np.ndarray | None = None) -> int:
+        """The exact objective of layout ``x`` (0/1 per decision); ``ov``: its open options when the
+        caller has them (:meth:`open_options` of ``x``: not recomputed, counted as if they were)."""
+        if ov is None:
+            ov = self.open_options(x)
+        else:
+            self.charge_open()
         length, _ = self.client_lengths(ov)
         return self._total(length, self.uncovered(ov))
 
@@ -171,13 +181,17 @@ class Evaluator:
         return int((self.w * length).sum() + self.pw[unc].sum())
 
     def feasible(self, x: np.ndarray) -> bool:
+        return self.feasible_open(x) is not None
+
+    def feasible_open(self, x: np.ndarray) -> np.ndarray | None:
+        """The open options of ``x`` if it is feasible (for its :meth:`objective`), else ``None``."""
         ov = self.open_options(x)
         s = self.C @ ov.astype(np.int64)
         self.work += self.C.nnz
         if ((s < self.lo) | (s > self.hi)).any():
-            return False
+            return None
         _, served = self.client_lengths(ov)
-        return bool(served[self.must].all())
+        return ov if served[self.must].all() else None
 
     def shortfall(self, ov: np.ndarray) -> int:
         self.work += self.C.nnz
@@ -191,9 +205,10 @@ class Evaluator:
         return bool(((self.Chi @ ov.astype(np.int64)) <= self.hi_only).all())
 
     # ------------------------------------------------------------------ greedy pieces
-    def _near(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Options one decision short of open, and that decision."""
-        cnt = self.A @ x.astype(np.int32)
+    def _near(self, x: np.ndarray, count: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Options one decision short of open, and that decision; ``count``: each option's chosen
+        decisions (``A @ x``) when the caller has them (counted as if computed again)."""
+        cnt = self.A @ x.astype(np.int32) if count is None else count
         near = np.nonzero(self.req - cnt == 1)[0]
         self.work += self.A.nnz + self.n_o
         if near.size == 0:
@@ -225,11 +240,22 @@ class Evaluator:
     def additions(self, x: np.ndarray) -> tuple[int, np.ndarray, np.ndarray]:
         """``(objective of x, exact objective decrease of adding each decision (0 for chosen
         ones), whether adding it keeps every upper-bound constraint)``."""
-        ov = self.open_options(x)
+        a = self.addition_state(x)
+        return a.objective, a.gain, a.allowed
+
+    def addition_state(self, x: np.ndarray) -> Additions:
+        """:meth:`additions` with what it read (:class:`~optimiser.solve.pair_moves.Additions`);
+        ``A @ x`` once for the open options and those one short (counted twice, as before)."""
+        cnt = self.A @ x.astype(np.int32)
+        self.charge_open()
+        ov = cnt == self.req
+        gathered0 = self.gathered
         length, _ = self.client_lengths(ov)
+        lengths_gathered = self.gathered - gathered0
         unc = self.uncovered(ov)
-        near, dec = self._near(x)
-        return self._total(length, unc), self.gains(x, length, unc, near, dec), self._upper_allowed(ov, near, dec)
+        near, dec = self._near(x, cnt)
+        return Additions(self._total(length, unc), self.gains(x, length, unc, near, dec),
+                         self._upper_allowed(ov, near, dec), cnt, length, lengths_gathered)
 
     def removals(self, x: np.ndarray) -> tuple[int, np.ndarray]:
         """``(objective of x, exact objective increase of removing each chosen decision (0 for
@@ -377,7 +403,7 @@ def _satisfy_lower(ev: Evaluator, x: np.ndarray, banned: np.ndarray, max_moves: 
             red = total - ev.shortfall(oy)
             if red <= 0:
                 continue
-            key = (-red, ev.objective(y), moves[m], m)
+            key = (-red, ev.objective(y, oy), moves[m], m)
             if best is None or key < best[0]:
                 best = (key, y)
         if best is None:
@@ -393,7 +419,8 @@ def add_greedy(ev: Evaluator, x: np.ndarray, banned: np.ndarray, per_cost: bool,
     when together they score better and are worth more than apart
     (:func:`~optimiser.solve.pair_moves.best_pair`: a walk over two barriers, a site over one)."""
     for _ in range(len(ev.problem.decisions) + 1):
-        obj, g, allowed = ev.additions(x)
+        state = ev.addition_state(x)
+        obj, g, allowed = state.objective, state.gain, state.allowed
         ok = allowed & ~banned & (x == 0) & (g > 0)
         score = g.astype(float)
         if per_cost:
@@ -401,7 +428,7 @@ def add_greedy(ev: Evaluator, x: np.ndarray, banned: np.ndarray, per_cost: bool,
         score[~ok] = -np.inf
         d = int(np.argmax(score)) if score.size else -1
         floor = max(float(score[d]), 0.0) if d >= 0 else 0.0
-        pair = None if pairs is None else best_pair(pairs, x, obj, g, banned, per_cost, floor=floor)
+        pair = None if pairs is None else best_pair(pairs, x, obj, g, banned, per_cost, floor=floor, state=state)
         if pair is not None and (not ok.any() or pair.score > score[d]):
             x = x.copy()
             x[[pair.first, pair.second]] = 1
@@ -421,8 +448,8 @@ def _complete(ev: Evaluator, x: np.ndarray, banned: np.ndarray,
     best = None
     for per_cost, use_pairs in ((False, None), (True, None), (False, pairs), (True, pairs))[:2 if pairs is None else 4]:
         z = add_greedy(ev, y, banned, per_cost, use_pairs)
-        if ev.feasible(z):
-            obj = ev.objective(z)
+        if (oz := ev.feasible_open(z)) is not None:
+            obj = ev.objective(z, oz)
             if best is None or obj < best[1]:
                 best = (z, obj)
     return best
@@ -538,8 +565,8 @@ def greedy_search(problem: Problem, *, evaluator: Evaluator | None = None, max_w
     for d in sorted(np.nonzero(x)[0].tolist(), key=lambda i: -problem.decisions[i].cost):
         y = x.copy()
         y[d] = 0
-        if ev.feasible(y):
-            o = ev.objective(y)
+        if (oy := ev.feasible_open(y)) is not None:
+            o = ev.objective(y, oy)
             if o <= obj:
                 x, obj = y, o
     layout = tuple(int(i) for i in np.nonzero(x)[0]) if ev.feasible(x) else None
@@ -677,8 +704,8 @@ def _rechoose_kinds(ev: Evaluator, sm: _SiteMatrix, x: np.ndarray, best: int, de
         y = x.copy()
         y[sites[cols]] = 0
         y[sites[cols[pick]]] = 1
-        if ev.feasible(y):
-            obj = ev.objective(y)
+        if (oy := ev.feasible_open(y)) is not None:
+            obj = ev.objective(y, oy)
             if obj < best:
                 x, best = y, obj
     return x, best
@@ -703,8 +730,8 @@ def _best_swap(ev: Evaluator, sm: _SiteMatrix, x: np.ndarray, best: int,
     for _, out_col, in_col in sorted(moves):
         y = x.copy()
         y[sites[out_col]], y[sites[in_col]] = 0, 1
-        if ev.feasible(y):
-            obj = ev.objective(y)
+        if (oy := ev.feasible_open(y)) is not None:
+            obj = ev.objective(y, oy)
             if obj < best:
                 return y, obj
     return None
@@ -739,9 +766,9 @@ def improve_sites(problem: Problem, chosen: Iterable[int], *, evaluator: Evaluat
     deadline = t0 + safety_net_s
     ev = evaluator or Evaluator(problem)
     x = ev.layout(chosen)
-    if not ev.feasible(x):
+    if (ox := ev.feasible_open(x)) is None:
         return tuple(sorted(int(i) for i in chosen))
-    best = ev.objective(x)
+    best = ev.objective(x, ox)
     sm = _site_matrix(ev, x)
     if sm is None:
         return tuple(int(i) for i in np.nonzero(x)[0])

@@ -32,6 +32,30 @@ PAIR_CONFIRM = 3
 """Pairs confirmed on the exact objective per call (best estimated score first)."""
 
 
+class Additions(NamedTuple):
+    """What :meth:`~optimiser.solve.heuristic.Evaluator.addition_state` read of a layout ``x``: its
+    :meth:`~optimiser.solve.heuristic.Evaluator.additions` and, for :func:`best_pair` to reuse
+    rather than compute again, what it read on the way.
+
+    Attributes:
+        objective: the exact objective of ``x``.
+        gain: each decision's exact objective decrease when added (0 for chosen ones).
+        allowed: whether adding each decision keeps every upper-bound constraint.
+        option_counts: each option's chosen decisions (``A @ x``; open where it equals ``req``).
+        length: each client's length in ``x`` (:meth:`~optimiser.solve.heuristic.Evaluator.client_lengths`),
+            length units.
+        lengths_gathered: the entries computing ``length`` added to the evaluator's ``gathered``
+            (counted again where it is reused, so the greedy's charge is the same).
+    """
+
+    objective: int
+    gain: np.ndarray
+    allowed: np.ndarray
+    option_counts: np.ndarray
+    length: np.ndarray
+    lengths_gathered: int
+
+
 class PairMove(NamedTuple):
     """A confirmed two-decision addition.
 
@@ -63,10 +87,12 @@ class PairIndex:
         self.work = 3 * lev.size
 
 
-def _short_by_two(ev: Evaluator, x: np.ndarray, banned: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _short_by_two(ev: Evaluator, x: np.ndarray, banned: np.ndarray, count: np.ndarray | None = None
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Options exactly two decisions short of open with neither banned: (options, first, second
-    missing decision, ascending)."""
-    cnt = ev.A @ x.astype(np.int32)
+    missing decision, ascending). ``count``: each option's chosen decisions (``A @ x``) when the
+    caller has them (:attr:`Additions.option_counts`: not computed again, counted as if they were)."""
+    cnt = ev.A @ x.astype(np.int32) if count is None else count
     near = np.flatnonzero(ev.req - cnt == 2)
     ev.work += ev.A.nnz + ev.n_o
     if near.size == 0:
@@ -88,8 +114,8 @@ def _short_by_two(ev: Evaluator, x: np.ndarray, banned: np.ndarray) -> tuple[np.
     return near[ok], a[ok], b[ok]
 
 
-def pair_synergy(index: PairIndex, x: np.ndarray, length: np.ndarray, banned: np.ndarray
-                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def pair_synergy(index: PairIndex, x: np.ndarray, length: np.ndarray, banned: np.ndarray,
+                 count: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per pair of decisions not chosen (``first < second``), the objective decrease of the options
     that need both, summed over the options' levels (the options one short are left out:
     :meth:`Evaluator.gains` prices them). A client with two options short by the same pair counts
@@ -100,13 +126,14 @@ def pair_synergy(index: PairIndex, x: np.ndarray, length: np.ndarray, banned: np
         x: the layout (0/1 per decision).
         length: each client's length in ``x`` (:meth:`Evaluator.client_lengths`).
         banned: decisions that may not be added.
+        count: each option's chosen decisions in ``x`` (``A @ x``) when known (else computed).
 
     Returns:
         ``(first, second, synergy)`` arrays, one entry per pair with a positive synergy.
     """
     ev = index.ev
     empty = np.zeros(0, dtype=np.int64)
-    opts, a, b = _short_by_two(ev, x, banned)
+    opts, a, b = _short_by_two(ev, x, banned, count)
     if opts.size == 0:
         return empty, empty, empty
     pos, rows = row_entries(ev.MT.indptr, opts)
@@ -125,7 +152,8 @@ def pair_synergy(index: PairIndex, x: np.ndarray, length: np.ndarray, banned: np
 
 
 def best_pair(index: PairIndex, x: np.ndarray, objective: int, gain: np.ndarray, banned: np.ndarray,
-              per_cost: bool, floor: float = 0.0, confirm: int = PAIR_CONFIRM) -> PairMove | None:
+              per_cost: bool, floor: float = 0.0, confirm: int = PAIR_CONFIRM,
+              state: Additions | None = None) -> PairMove | None:
     """The best confirmed two-decision addition worth more than its decisions apart, or ``None``.
 
     Args:
@@ -139,14 +167,22 @@ def best_pair(index: PairIndex, x: np.ndarray, objective: int, gain: np.ndarray,
             are not confirmed. The estimate (synergy plus both gains alone) is at least the exact
             gain but for penalties, which only the exact evaluation counts.
         confirm: how many pairs (best estimated score first) to evaluate exactly.
+        state: what :meth:`~optimiser.solve.heuristic.Evaluator.addition_state` read of ``x`` (the
+            call that gave ``objective`` and ``gain``): its client lengths and option counts are
+            reused, not computed again (counted as if they were); without it both are computed.
 
     Returns:
         A :class:`PairMove` whose exact gain exceeds ``gain[first] + gain[second]`` and that keeps
         every upper-bound constraint, the best scoring of those confirmed; ``None`` when none.
     """
     ev = index.ev
-    length, _ = ev.client_lengths(ev.open_options(x))
-    first, second, syn = pair_synergy(index, x, length, banned)
+    if state is None:
+        length, count = ev.client_lengths(ev.open_options(x))[0], None
+    else:  # the open options and lengths this charged before it reused them
+        ev.charge_open()
+        ev.gathered += state.lengths_gathered
+        length, count = state.length, state.option_counts
+    first, second, syn = pair_synergy(index, x, length, banned, count)
     if syn.size == 0:
         return None
     joint = np.maximum(ev.cost[first] + ev.cost[second], 1.0)
@@ -162,7 +198,7 @@ def best_pair(index: PairIndex, x: np.ndarray, objective: int, gain: np.ndarray,
         ov = ev.open_options(y)
         if not ev.upper_ok(ov):
             continue
-        g = objective - ev.objective(y)
+        g = objective - ev.objective(y, ov)
         if g <= int(gain[d]) + int(gain[e]):
             continue
         s = g / float(joint[i]) if per_cost else float(g)
