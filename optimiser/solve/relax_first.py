@@ -31,8 +31,8 @@ backend phase whose budget does not cover its set-up and a minimum search is ski
    bound. When the exact model cannot come first (5) and rounds 1-2 leave a gap below ``MORE_ROUNDS_MAX_GAP``,
    a third round gets the work left (:meth:`RelaxFirst.more_rounds_phase`, ``MORE_ROUNDS``), or
    ``MORE_ROUNDS_SHARE`` of it when the rest covers the reduced exact model's set-up, which then gets the
-   rest, or ``MORE_ROUNDS_FIRST_PIECE`` of it first when the set-up fits after that; 3 and 4 are then skipped
-   or find too little budget; at a wider gap they get it (their reduced relaxation's bound does better there).
+   rest, or else ``MORE_ROUNDS_FIRST_PIECE`` of it, then 3 and 4 get the rest when phase 4 can run (else the
+   round); at a wider gap 3 and 4 get it all (their reduced relaxation's bound does better there).
 3. Alternating exact re-optimisation from the incumbent, while it improves and time is left: the sites fixed,
    the crossings re-optimised by the backend; then the sites re-chosen by interchange. The reduction tests run
    again with the better incumbent.
@@ -72,6 +72,7 @@ from optimiser.inputs.domain import SolveOptions
 from optimiser.model.problem import Problem
 from optimiser.model.transforms import fix_decisions, relax_access_crossings
 from optimiser.solve import interrupt
+from optimiser.solve import relax_first_vectors as vectors
 from optimiser.solve.access_routes import AccessRoutes, access_routes
 from optimiser.solve.count_split import maximal_count_vectors
 from optimiser.solve.cpsat_model import DETERMINISTIC_PER_SECOND, wall_clock_net_s
@@ -554,12 +555,12 @@ class RelaxFirst:
         that share and :attr:`exact_after_rounds` says the exact model gets the rest (phases 3-4
         skipped: ``info["exact_after_rounds"]``); else the round runs in two pieces and ends after
         the first when the exact phase then fits in the rest (:func:`~optimiser.solve.relax_first_vectors.third_round`),
-        else phases 3-4 find too little budget (see ``MORE_ROUNDS``). A skip for the gap or the
-        work left is recorded in ``info["more_rounds_skipped"]``."""
+        or when phase 4 can run (phases 3-4 get the rest), else the round gets it. A skip for the gap or
+        the work left is recorded in ``info["more_rounds_skipped"]``."""
         if not MORE_ROUNDS or self.large or self.best is None or (self.bound is not None and self.bound >= self.best):
             return lag
         gap = relative_gap(self.best, self.bound)
-        if gap is None or (gap >= MORE_ROUNDS_MAX_GAP and self.affords(self.target.info["levels"], relax_budget(self))):
+        if gap is None or (gap >= MORE_ROUNDS_MAX_GAP and vectors.relax_affordable(self)):
             self.info["more_rounds_skipped"] = "no bound after two rounds" if gap is None else "gap after two rounds too large"
             return lag
         left = self.remaining() - 3 * self.swap_cost() - POLISH_RESERVE_SHARE * self.limit_s

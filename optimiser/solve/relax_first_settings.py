@@ -453,7 +453,15 @@ piece), rs023 0.255 -> 0.028 %, rs018 0.091 -> 0.053 %, rs012 0.203 -> 0.150 %; 
 the exact phase still does not fit or fits without proving (rs028 0.050 -> 0.067 %, rs006
 0.345 -> 0.356 %, rs016 1.034 -> 1.047 %); the 21 rows proven before the same, in the same
 CP-SAT units. A knife edge: at 0.3 rs023 is proven instead of rs005 (0.069 %), at 0.25 too
-(rs005 0.088 %), at 0.45 neither; at 0.5 rs005's exact phase missed its set-up by 0.04 nominal s."""
+(rs005 0.088 %), at 0.45 neither; at 0.5 rs005's exact phase missed its set-up by 0.04 nominal s.
+Since wave 33 the round ends after this piece when the exact phase still does not fit but phase 4
+can run (:func:`~optimiser.solve.relax_first_vectors.relax_affordable`): phases 3-4 get the rest.
+With the packing rows in the Lagrangian (:mod:`optimiser.solve.lagrangian`) independent seeds 107
+and 100 (benchmarks/realsites/independent.py) are within ``MORE_ROUNDS_MAX_GAP`` after two rounds;
+a round that took the rest left them at the greedy's incumbent (2.08 / 1.86 % at 10 s), while the
+alternating phase finds 107's optimum, which phase 4 proves (proven; 100 0.94 %), and seed 104's
+near-optimum (1.68 -> 0.04 %); generate.py's 28 rows the same (only rs006 and rs028 run a third
+round, the exact phase after it)."""
 
 MORE_ROUNDS_MIN_SHARE = 0.05
 """The third round runs only with at least this share of the limit left for it."""

@@ -163,8 +163,11 @@ def third_round(run: RelaxFirst, lag: LagrangianResult, seconds: float, rounds: 
     exact phase comes after it (its share is already set aside). Otherwise in two pieces:
     ``MORE_ROUNDS_FIRST_PIECE`` of ``seconds`` first; when the exact phase then fits in the rest
     (:meth:`RelaxFirst.exact_fits`, at the reduced model's size after the decisions the piece
-    closed), the round ends there; else the rest (when at least ``MORE_ROUNDS_MIN_SHARE`` of the
-    limit). Returns the round's result and whether the exact phase comes after it."""
+    closed), the round ends there. Else the rest goes to phases 3-4 when phase 4 can run
+    (:func:`relax_affordable`; the alternating phase re-optimises the incumbent, which a round
+    never improves: independent seeds 107 and 100, ``MORE_ROUNDS_FIRST_PIECE``), or to the round
+    (when at least ``MORE_ROUNDS_MIN_SHARE`` of the limit). Returns the round's result and whether
+    the exact phase comes after it."""
     first = MORE_ROUNDS_FIRST_PIECE * seconds
     if after or MORE_ROUNDS_FIRST_PIECE >= 1.0 or first < MORE_ROUNDS_MIN_SHARE * run.limit_s:
         return run._second_round(lag, seconds, MORE_ROUNDS_SAFETY_SHARE, rounds), after
@@ -172,7 +175,8 @@ def third_round(run: RelaxFirst, lag: LagrangianResult, seconds: float, rounds: 
     lag = run._second_round(lag, first, MORE_ROUNDS_SAFETY_SHARE, rounds)
     rest = seconds - (run.work_s - before)
     fits = run.exact_fits(rest, run.reduced_levels(run.fixed | set(lag.fixed_zero)))
-    if not fits and rest >= MORE_ROUNDS_MIN_SHARE * run.limit_s and not interrupt.requested():
+    if (not fits and not relax_affordable(run) and rest >= MORE_ROUNDS_MIN_SHARE * run.limit_s
+            and not interrupt.requested()):
         lag = run._second_round(lag, rest, MORE_ROUNDS_SAFETY_SHARE, rounds)
     run.info["third_round_pieces"] = len(rounds) - n
     rounds[n:] = [sum(rounds[n:])] if len(rounds) > n else []  # the pieces' iterations: one round
@@ -199,13 +203,18 @@ def relax_skipped(run: RelaxFirst) -> bool:
     beyond the set-up of the tightest relaxation at hand (its own, reduced, is at most as large): then it is
     not built for nothing (benchmarks/realsites' independent seed 16 at 10 s: 1.3 nominal s charged for a
     relaxation of 3.1M incidences whose set-up the rest did not cover), ``info["reduced_relaxation"]`` says so."""
-    budget = relax_budget(run)
-    if not run.affords(0, budget):
+    if not run.affords(0, relax_budget(run)):
         return True
-    if not run.affords(run.target.info["levels"], budget):
+    if not relax_affordable(run):
         run.info["reduced_relaxation"] = {"levels": run.target.info["levels"], "skipped": "budget below its set-up"}
         return True
     return False
+
+
+def relax_affordable(run: RelaxFirst) -> bool:
+    """Whether phase 4's budget (:func:`relax_budget`) covers the set-up of the tightest relaxation
+    at hand (its own, reduced, is at most as large) and a minimum search."""
+    return run.affords(run.target.info["levels"], relax_budget(run))
 
 
 def exact_setup_cost(run: RelaxFirst, levels: int) -> float:
