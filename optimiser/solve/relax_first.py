@@ -30,9 +30,9 @@ backend phase whose budget does not cover its set-up and a minimum search is ski
    when the relaxation is large only if round 1 leaves the incumbent at least ``INSERT_MIN_GAP`` above its
    bound. When the exact model cannot come first (5) and rounds 1-2 leave a gap below ``MORE_ROUNDS_MAX_GAP``,
    a third round gets the work left (:meth:`RelaxFirst.more_rounds_phase`, ``MORE_ROUNDS``), or
-   ``MORE_ROUNDS_SHARE`` of it when the rest covers the reduced exact model's set-up, which then gets the
-   rest, or else ``MORE_ROUNDS_FIRST_PIECE`` of it, then 3 and 4 get the rest when phase 4 can run (else the
-   round); at a wider gap 3 and 4 get it all (their reduced relaxation's bound does better there).
+   ``MORE_ROUNDS_SHARE`` of it when the rest covers the reduced exact model's set-up, which then gets the rest;
+   else ``MORE_ROUNDS_FIRST_PIECE`` of it, then the exact model when it fits, else 3-4 when phase 4 looks able to
+   run (else the round); at a wider gap 3-4 get it all when phase 4 can run (their relaxation's bound is better).
 3. Alternating exact re-optimisation from the incumbent, while it improves and time is left: the sites fixed,
    the crossings re-optimised by the backend; then the sites re-chosen by interchange. The reduction tests run
    again with the better incumbent.

@@ -163,11 +163,12 @@ def third_round(run: RelaxFirst, lag: LagrangianResult, seconds: float, rounds: 
     exact phase comes after it (its share is already set aside). Otherwise in two pieces:
     ``MORE_ROUNDS_FIRST_PIECE`` of ``seconds`` first; when the exact phase then fits in the rest
     (:meth:`RelaxFirst.exact_fits`, at the reduced model's size after the decisions the piece
-    closed), the round ends there. Else the rest goes to phases 3-4 when phase 4 can run
-    (:func:`relax_affordable`; the alternating phase re-optimises the incumbent, which a round
-    never improves: independent seeds 107 and 100, ``MORE_ROUNDS_FIRST_PIECE``), or to the round
-    (when at least ``MORE_ROUNDS_MIN_SHARE`` of the limit). Returns the round's result and whether
-    the exact phase comes after it."""
+    closed), the round ends there. Else the rest goes to phases 3-4 when phase 4 looks able to run
+    (:func:`relax_affordable`, a forecast on the decisions closed before the round: phase 4 checks
+    again when it starts); the alternating phase re-optimises the incumbent, which the round's own
+    layouts left where the greedy put it on independent seeds 107 and 100 (``MORE_ROUNDS_FIRST_PIECE``).
+    Else the round gets the rest too (when at least ``MORE_ROUNDS_MIN_SHARE`` of the limit).
+    Returns the round's result and whether the exact phase comes after it."""
     first = MORE_ROUNDS_FIRST_PIECE * seconds
     if after or MORE_ROUNDS_FIRST_PIECE >= 1.0 or first < MORE_ROUNDS_MIN_SHARE * run.limit_s:
         return run._second_round(lag, seconds, MORE_ROUNDS_SAFETY_SHARE, rounds), after
