@@ -164,8 +164,8 @@ def third_round(run: RelaxFirst, lag: LagrangianResult, seconds: float, rounds: 
     ``MORE_ROUNDS_FIRST_PIECE`` of ``seconds`` first; when the exact phase then fits in the rest
     (:meth:`RelaxFirst.exact_fits`, at the reduced model's size after the decisions the piece
     closed), the round ends there. Else the rest goes to phases 3-4 when phase 4 looks able to run
-    (:func:`relax_affordable`, a forecast on the decisions closed before the round: phase 4 checks
-    again when it starts); the alternating phase re-optimises the incumbent, which the round's own
+    (:func:`relax_affordable` with the decisions closed by the piece too: phase 4 checks again when
+    it starts); the alternating phase re-optimises the incumbent, which the round's own
     layouts left where the greedy put it on independent seeds 107 and 100 (``MORE_ROUNDS_FIRST_PIECE``).
     Else the round gets the rest too (when at least ``MORE_ROUNDS_MIN_SHARE`` of the limit).
     Returns the round's result and whether the exact phase comes after it."""
@@ -176,7 +176,7 @@ def third_round(run: RelaxFirst, lag: LagrangianResult, seconds: float, rounds: 
     lag = run._second_round(lag, first, MORE_ROUNDS_SAFETY_SHARE, rounds)
     rest = seconds - (run.work_s - before)
     fits = run.exact_fits(rest, run.reduced_levels(run.fixed | set(lag.fixed_zero)))
-    if (not fits and not relax_affordable(run) and rest >= MORE_ROUNDS_MIN_SHARE * run.limit_s
+    if (not fits and not relax_affordable(run, run.fixed | set(lag.fixed_zero)) and rest >= MORE_ROUNDS_MIN_SHARE * run.limit_s
             and not interrupt.requested()):
         lag = run._second_round(lag, rest, MORE_ROUNDS_SAFETY_SHARE, rounds)
     run.info["third_round_pieces"] = len(rounds) - n
@@ -190,13 +190,15 @@ def large_vector(order: list[VectorBound], levels: dict[tuple[int, ...], int], w
     return next((vb.vector for vb in order if levels[vb.vector] >= EXACT_BY_VECTOR_MAX_SHARE * whole), None)
 
 
-def relax_budget(run: RelaxFirst, built: bool = False) -> float:
+def relax_budget(run: RelaxFirst, built: bool = False, closed: set[int] | None = None) -> float:
     """Phase 4's budget (:meth:`RelaxFirst.reduced_relaxation_phase`): ``RELAX_SHARE`` of the work left (unless
     ``built``, less building its tighter relaxation when decisions are closed), or all of it less re-choosing its
     layout's sites when the exact model is too large to follow (``EXACT_MAX_LEVELS``: phase 4 is the last, and
-    relax-first's answer on benchmarks/realsites' independent seed 116, whose reduced exact model has 1.3M levels)."""
-    left = run.remaining() - (run.tighten_cost() if run.fixed and not built else 0.0)
-    return left - run.improve_cost() if run.reduced_levels() > EXACT_MAX_LEVELS else RELAX_SHARE * left
+    relax-first's answer on benchmarks/realsites' independent seed 116, whose reduced exact model has 1.3M levels).
+    ``closed``: the decisions closed by then (default: those closed now)."""
+    closed = run.fixed if closed is None else closed
+    left = run.remaining() - (run.tighten_cost() if closed and not built else 0.0)
+    return left - run.improve_cost() if run.reduced_levels(closed) > EXACT_MAX_LEVELS else RELAX_SHARE * left
 
 
 def relax_skipped(run: RelaxFirst) -> bool:
@@ -212,10 +214,11 @@ def relax_skipped(run: RelaxFirst) -> bool:
     return False
 
 
-def relax_affordable(run: RelaxFirst) -> bool:
-    """Whether phase 4's budget (:func:`relax_budget`) covers the set-up of the tightest relaxation
-    at hand (its own, reduced, is at most as large) and a minimum search."""
-    return run.affords(run.target.info["levels"], relax_budget(run))
+def relax_affordable(run: RelaxFirst, closed: set[int] | None = None) -> bool:
+    """Whether phase 4's budget (:func:`relax_budget`, with the decisions ``closed`` by then) covers
+    the set-up of the tightest relaxation at hand (its own, reduced, is at most as large) and a
+    minimum search."""
+    return run.affords(run.target.info["levels"], relax_budget(run, closed=closed))
 
 
 def exact_setup_cost(run: RelaxFirst, levels: int) -> float:
