@@ -130,8 +130,8 @@ class Evaluator:
         return (self.A @ x.astype(np.int32)) == self.req
 
     def charge_open(self) -> None:
-        """Count one :meth:`open_options` (entries, rows, an evaluation); also where open options are
-        reused, not recomputed, so the greedy's fitted charge (``greedy_charge_s``) stays the same."""
+        """Count one :meth:`open_options` (entries, rows, an evaluation): the greedy's charge
+        (``greedy_charge_s``) is fitted to these counts, so reused open options are not counted."""
         self.work += self.A.nnz + self.n_o
         self.calls += 1
 
@@ -168,11 +168,9 @@ class Evaluator:
 
     def objective(self, x: np.ndarray, ov: np.ndarray | None = None) -> int:
         """The exact objective of layout ``x`` (0/1 per decision); ``ov``: its open options when the
-        caller has them (:meth:`open_options` of ``x``: not recomputed, counted as if they were)."""
+        caller has them (:meth:`open_options` of ``x``: neither recomputed nor counted)."""
         if ov is None:
             ov = self.open_options(x)
-        else:
-            self.charge_open()
         length, _ = self.client_lengths(ov)
         return self._total(length, self.uncovered(ov))
 
@@ -207,10 +205,10 @@ class Evaluator:
     # ------------------------------------------------------------------ greedy pieces
     def _near(self, x: np.ndarray, count: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Options one decision short of open, and that decision; ``count``: each option's chosen
-        decisions (``A @ x``) when the caller has them (counted as if computed again)."""
+        decisions (``A @ x``) when the caller has them (not computed or counted again)."""
         cnt = self.A @ x.astype(np.int32) if count is None else count
         near = np.nonzero(self.req - cnt == 1)[0]
-        self.work += self.A.nnz + self.n_o
+        self.work += self.n_o + (self.A.nnz if count is None else 0)
         if near.size == 0:
             return near, near
         sub = self.A[near]
@@ -245,17 +243,15 @@ class Evaluator:
 
     def addition_state(self, x: np.ndarray) -> Additions:
         """:meth:`additions` with what it read (:class:`~optimiser.solve.pair_moves.Additions`);
-        ``A @ x`` once for the open options and those one short (counted twice, as before)."""
+        ``A @ x`` once for the open options and those one short (counted once)."""
         cnt = self.A @ x.astype(np.int32)
         self.charge_open()
         ov = cnt == self.req
-        gathered0 = self.gathered
         length, _ = self.client_lengths(ov)
-        lengths_gathered = self.gathered - gathered0
         unc = self.uncovered(ov)
         near, dec = self._near(x, cnt)
         return Additions(self._total(length, unc), self.gains(x, length, unc, near, dec),
-                         self._upper_allowed(ov, near, dec), cnt, length, lengths_gathered)
+                         self._upper_allowed(ov, near, dec), cnt, length)
 
     def removals(self, x: np.ndarray) -> tuple[int, np.ndarray]:
         """``(objective of x, exact objective increase of removing each chosen decision (0 for

@@ -44,8 +44,6 @@ class Additions(NamedTuple):
         option_counts: each option's chosen decisions (``A @ x``; open where it equals ``req``).
         length: each client's length in ``x`` (:meth:`~optimiser.solve.heuristic.Evaluator.client_lengths`),
             length units.
-        lengths_gathered: the entries computing ``length`` added to the evaluator's ``gathered``
-            (counted again where it is reused, so the greedy's charge is the same).
     """
 
     objective: int
@@ -53,7 +51,6 @@ class Additions(NamedTuple):
     allowed: np.ndarray
     option_counts: np.ndarray
     length: np.ndarray
-    lengths_gathered: int
 
 
 class PairMove(NamedTuple):
@@ -91,10 +88,10 @@ def _short_by_two(ev: Evaluator, x: np.ndarray, banned: np.ndarray, count: np.nd
                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Options exactly two decisions short of open with neither banned: (options, first, second
     missing decision, ascending). ``count``: each option's chosen decisions (``A @ x``) when the
-    caller has them (:attr:`Additions.option_counts`: not computed again, counted as if they were)."""
+    caller has them (:attr:`Additions.option_counts`: neither computed nor counted again)."""
     cnt = ev.A @ x.astype(np.int32) if count is None else count
     near = np.flatnonzero(ev.req - cnt == 2)
-    ev.work += ev.A.nnz + ev.n_o
+    ev.work += ev.n_o + (ev.A.nnz if count is None else 0)
     if near.size == 0:
         return near, near, near
     pos, row = row_entries(ev.A.indptr, near)
@@ -169,7 +166,7 @@ def best_pair(index: PairIndex, x: np.ndarray, objective: int, gain: np.ndarray,
         confirm: how many pairs (best estimated score first) to evaluate exactly.
         state: what :meth:`~optimiser.solve.heuristic.Evaluator.addition_state` read of ``x`` (the
             call that gave ``objective`` and ``gain``): its client lengths and option counts are
-            reused, not computed again (counted as if they were); without it both are computed.
+            reused, neither computed nor counted again; without it both are computed.
 
     Returns:
         A :class:`PairMove` whose exact gain exceeds ``gain[first] + gain[second]`` and that keeps
@@ -178,9 +175,7 @@ def best_pair(index: PairIndex, x: np.ndarray, objective: int, gain: np.ndarray,
     ev = index.ev
     if state is None:
         length, count = ev.client_lengths(ev.open_options(x))[0], None
-    else:  # the open options and lengths this charged before it reused them
-        ev.charge_open()
-        ev.gathered += state.lengths_gathered
+    else:  # reused: neither computed nor counted again (the greedy is charged by its counts)
         length, count = state.length, state.option_counts
     first, second, syn = pair_synergy(index, x, length, banned, count)
     if syn.size == 0:
