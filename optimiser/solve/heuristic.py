@@ -126,14 +126,15 @@ class Evaluator:
         return x
 
     def open_options(self, x: np.ndarray) -> np.ndarray:
-        self.charge_open()
-        return (self.A @ x.astype(np.int32)) == self.req
+        return self.option_counts(x) == self.req
 
-    def charge_open(self) -> None:
-        """Count one :meth:`open_options` (entries, rows, an evaluation): the greedy's charge
-        (``greedy_charge_s``) is fitted to these counts, so reused open options are not counted."""
+    def option_counts(self, x: np.ndarray) -> np.ndarray:
+        """Each option's chosen decisions in ``x`` (``A @ x``; open where it equals ``req``), counted
+        as one evaluation (entries, rows): the greedy's charge (``greedy_charge_s``) is fitted to these
+        counts, so counts reused by a caller are not counted again."""
         self.work += self.A.nnz + self.n_o
         self.calls += 1
+        return self.A @ x.astype(np.int32)
 
     def client_lengths(self, ov: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(length per client, whether some level is open) for open options ``ov`` (Booleans).
@@ -244,8 +245,7 @@ class Evaluator:
     def addition_state(self, x: np.ndarray) -> Additions:
         """:meth:`additions` with what it read (:class:`~optimiser.solve.pair_moves.Additions`);
         ``A @ x`` once for the open options and those one short (counted once)."""
-        cnt = self.A @ x.astype(np.int32)
-        self.charge_open()
+        cnt = self.option_counts(x)
         ov = cnt == self.req
         length, _ = self.client_lengths(ov)
         unc = self.uncovered(ov)
