@@ -175,8 +175,9 @@ def third_round(run: RelaxFirst, lag: LagrangianResult, seconds: float, rounds: 
     before, n = run.work_s, len(rounds)
     lag = run._second_round(lag, first, MORE_ROUNDS_SAFETY_SHARE, rounds)
     rest = seconds - (run.work_s - before)
-    fits = run.exact_fits(rest, run.reduced_levels(run.fixed | set(lag.fixed_zero)))
-    if (not fits and not relax_affordable(run, run.fixed | set(lag.fixed_zero)) and rest >= MORE_ROUNDS_MIN_SHARE * run.limit_s
+    closed = run.fixed | set(lag.fixed_zero)
+    fits = run.exact_fits(rest, run.reduced_levels(closed))
+    if (not fits and not relax_affordable(run, closed) and rest >= MORE_ROUNDS_MIN_SHARE * run.limit_s
             and not interrupt.requested()):
         lag = run._second_round(lag, rest, MORE_ROUNDS_SAFETY_SHARE, rounds)
     run.info["third_round_pieces"] = len(rounds) - n
