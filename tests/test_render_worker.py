@@ -80,6 +80,25 @@ def test_a_worker_never_sent_a_run_is_stopped_when_the_body_ends():
     assert not multiprocessing.active_children()
 
 
+@needs_fork
+def test_a_worker_never_sent_a_run_is_killed_without_waiting_for_sigterm(monkeypatch, caplog):
+    """On a busy machine a worker deep in its imports took more than the 5 s grace to take
+    SIGTERM, and an invalid scenario's two-line answer gained a third, the 'killed' warning. A
+    worker sent no run holds nothing to clean up: it is killed at once. Here it ignores SIGTERM
+    (its handler does nothing) and sleeps where it would warm up."""
+    monkeypatch.setattr(W, "_leave", lambda signum, frame: None)  # inherited by the forked worker
+    monkeypatch.setattr(W, "_warm_up", lambda: time.sleep(60))
+    worker = W.start_render_worker()
+    assert worker is not None
+    time.sleep(0.2)  # in its sleep, past installing the handler
+    started = time.monotonic()
+    with caplog.at_level("WARNING"):
+        worker.stop()
+    assert time.monotonic() - started < 4  # the grace is 5 s
+    assert worker.process.exitcode == -signal.SIGKILL
+    assert not [r for r in caplog.records if "did not stop" in r.getMessage()]
+
+
 def test_no_worker_when_not_wanted_or_one_process_is_asked_for(monkeypatch):
     with W.render_worker(wanted=False) as worker:
         assert worker is None

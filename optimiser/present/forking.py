@@ -34,6 +34,14 @@ def end_process(process: Any, grace_s: float = 5.0) -> None:
     process.join()
 
 
+def kill_process(process: Any) -> None:
+    """Stop ``process`` with SIGKILL (no grace: for a child that holds nothing to clean up) and
+    wait for it."""
+    if process.is_alive():
+        process.kill()
+    process.join()
+
+
 def send_failure(conn: Any, exc: Exception, what: str) -> None:
     """Send ``(False, exc)`` to the parent, which raises it as if ``what`` failed there; an
     exception that does not pickle is sent as a RuntimeError with its text."""

@@ -15,8 +15,9 @@ instead of reading the file itself.
 Signals: the worker ignores SIGINT (a Ctrl-C at the terminal reaches the whole process group;
 this process decides: :mod:`optimiser.solve.interrupt`) and leaves on SIGTERM through its
 ``finally`` blocks (so the plan's own child is stopped too). :meth:`RenderWorker.stop` ends it
-whenever this process leaves the run early (an error, an interruption, no render); a worker
-whose parent died reads end-of-file and exits.
+whenever this process leaves the run early (an error, an interruption, no render): SIGKILL
+while it has no run to draw, SIGTERM once it has one; a worker whose parent died reads
+end-of-file and exits.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from optimiser.lazy import imports_frozen
-from optimiser.present.forking import FORK_ENABLED, end_process, fork_helps, send_failure
+from optimiser.present.forking import FORK_ENABLED, end_process, fork_helps, kill_process, send_failure
 
 if TYPE_CHECKING:  # pragma: no cover
     from optimiser.inputs.read_ahead import ReadAhead
@@ -96,8 +97,14 @@ class RenderWorker:
         return [Path(p) for p in value]
 
     def stop(self) -> None:
-        """End the worker (at once if it is still running) and wait for it."""
-        end_process(self.process)
+        """End the worker (at once if it is still running) and wait for it. A worker sent no
+        run holds nothing of this run's (no plan child, no file being written): it is killed
+        outright, so that a busy machine cannot keep an early exit (an invalid scenario, an
+        interruption) waiting for it to reach Python code and take SIGTERM."""
+        if self.submitted:
+            end_process(self.process)
+        else:
+            kill_process(self.process)
         self.conn.close()
 
 
