@@ -369,7 +369,7 @@ def test_star_rows_count_a_fractional_crossing_once_per_client(monkeypatch):
     assert links < 0.9 * opt
     assert stars.bound == opt
     # handed on (one dense part per client and decision after the links'), they start where they ended
-    lam, mu = stars.multipliers
+    lam, mu, _ = stars.multipliers
     assert mu.size > 4 * 9 and (mu[-4 * 9:] > 0).any()
     assert lagrangian_bound(p, opt + 1, max_iterations=1, multipliers=(lam, mu)).bound == opt
     assert lagrangian_bound(p, opt + 1, max_iterations=1, multipliers=(lam, mu[:-4 * 9])).bound < opt

@@ -87,3 +87,38 @@ def test_multipliers_carry_the_packing_rows():
     first = lagrangian_bound(p, 5000, max_iterations=300)
     again = lagrangian_bound(p, 5000, max_iterations=1, multipliers=first.multipliers, initial_step=first.step)
     assert again.bound >= first.bound - 1
+
+
+def test_packing_multipliers_are_read_whatever_the_conjunctions():
+    """The packing rows' multipliers travel apart from ``mu``: a call from multipliers whose
+    conjunction part has another size (a relaxation with other conjunctions hands its multipliers
+    to a tighter one) still starts from them. They were the tail of ``mu``, found by its length,
+    and were dropped (or read as star rows) when the sizes differed."""
+    p = _two_sites()
+    opt = min(o for _, o in _layouts(p))
+    lam, mu, pi = lagrangian_bound(p, opt + 1000, max_iterations=300).multipliers
+    assert pi.size == 1 and pi[0] > 0
+    kw = dict(max_iterations=1, initial_step=1e-12)
+    kept = lagrangian_bound(p, opt + 1000, multipliers=(lam, np.zeros(mu.size + 3), pi), **kw).bound
+    assert kept == lagrangian_bound(p, opt + 1000, multipliers=(lam, np.zeros(mu.size), pi), **kw).bound
+    assert kept >= opt - 1
+    assert lagrangian_bound(p, opt + 1000, multipliers=(lam, mu), **kw).bound < opt - 1  # pi at 0: the row ignored
+
+
+def test_a_count_row_the_knapsack_drops_is_a_packing_row():
+    """The packing rows are the rows the knapsack does not meet (``Knapsack.enforced``), not the
+    rows named like the ones it may meet: a count cap overlapping another group is dropped by the
+    knapsack (a relaxation) and was left out of the packing rows too, by its name."""
+    from optimiser.solve.lagrangian_knapsack import Knapsack
+
+    dec = [Decision(f"d{i}", "facility", g, 1e5, f"d{i}") for i, g in enumerate(("cafe_hub", "prototyping_lab", "prototyping_lab"))]
+    p = Problem(dec, [(0,), (1,), (2,)], [], [], [], {"budget": "budget"}, 10, {"all": 1.0}, 1e6)
+    p.clients.append(Client("c0", "pair", 10, 500, (10,), ((0,),)))
+    p.clients.append(Client("c1", "pair", 10, 400, (10,), ((1,),)))
+    p.constraints.append(Constraint("budget", ((0, 100_000), (1, 100_000), (2, 100_000)), None, 1_000_000, "budget"))
+    p.constraints.append(Constraint("labs", ((1, 1), (2, 1)), None, 2, "count_max:prototyping_lab"))
+    p.constraints.append(Constraint("one of two", ((0, 1), (1, 1)), None, 1, "count_max:either"))
+    assert Knapsack(p).enforced == {0, 1}
+    opt = min(o for _, o in _layouts(p))
+    assert opt == 10 * 10 + 10 * 400
+    assert opt - 1 <= lagrangian_bound(p, opt + 1000, max_iterations=500).bound <= opt

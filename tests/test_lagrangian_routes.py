@@ -192,7 +192,7 @@ def test_routes_with_no_active_incidence_do_not_crash():
     routes = _routes(p, None)
     assert q is not None and routes is not None
     opt, _ = _optimum(p)
-    lam, mu = lagrangian_bound(q, None, max_iterations=1).multipliers
+    lam, mu, _ = lagrangian_bound(q, None, max_iterations=1).multipliers
     res = lagrangian_bound(q, None, max_iterations=1, routes=routes, multipliers=(0 * lam, mu))
     assert res.bound == 0
     res = lagrangian_bound(q, None, max_iterations=200, routes=routes, multipliers=(0 * lam, mu))

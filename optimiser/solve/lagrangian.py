@@ -144,10 +144,11 @@ class LagrangianResult:
             the budget and count ranges, not necessarily every constraint).
         iterations: subgradient iterations run.
         seconds: wall time.
-        multipliers: ``(lam, mu)`` at the best bound, to continue from: ``mu`` holds the
+        multipliers: ``(lam, mu, pi)`` at the best bound, to continue from: ``mu`` holds the
             conjunction links' multipliers (one per member of every conjunction), then, with
             star rows, one per client and decision (``client * n_decisions + decision``; 0
-            where a client has no row).
+            where a client has no row); ``pi`` the packing rows' (one per row, in constraint
+            order; empty without them).
         access_multipliers: with ``routes``, the multipliers ``M`` of the access clients'
             crossing links at the best bound (one row per ``routes.clients``), to continue from.
         step: the step factor reached.
@@ -165,7 +166,7 @@ class LagrangianResult:
     layout: tuple[int, ...]
     iterations: int
     seconds: float
-    multipliers: tuple[np.ndarray, np.ndarray] = (np.zeros(0), np.zeros(0))
+    multipliers: tuple[np.ndarray, ...] = (np.zeros(0), np.zeros(0), np.zeros(0))
     step: float = 2.0
     stopped_by: str = "work limit"
     work: float = 0.0
@@ -224,7 +225,7 @@ class _Dual:
         self.m_start = np.concatenate([[0], np.cumsum(ulen)])  # listed conjunction j's members: m_start[j]:m_start[j + 1]
         self.m_dec = np.fromiter(chain.from_iterable(map(problem.options.__getitem__, (n_d + uc).tolist())), dtype=np.int64,
                                  count=total)
-        # their places among all members (the multipliers' layout outside, see start / full_mu)
+        # their places among all members (the multipliers' layout outside, see start / outside)
         self.m_sel = concat_ranges(offs[uc], ulen)
         self.n_members = int(offs[-1])
         self.knap = Knapsack(problem)
@@ -274,7 +275,8 @@ class _Dual:
 
     def _add_packing(self, problem: Problem) -> None:
         """The packing rows: every constraint ``sum a_i y_i <= hi`` over two or more decisions with
-        ``a_i > 0`` that the knapsack leaves out (not the budget, not a count group). Dualised with
+        ``a_i > 0`` that the knapsack leaves out (:attr:`Knapsack.enforced`: not the budget, not a
+        count group it keeps; one it drops as overlapping another is a packing row). Dualised with
         ``pi >= 0``: ``L = ... - sum pi hi`` and ``v_i += sum pi a_i``, a valid bound at any ``pi``.
         Benchmarks/realsites' independent seed 116: without its 266 overlap rows (two facility types
         on one site) the access relaxation's optimum is 554.4M, with them 593.7M; the Lagrangian
@@ -284,8 +286,8 @@ class _Dual:
         decs: list[int] = []
         coefs: list[float] = []
         his: list[float] = []
-        for con in problem.constraints:
-            if (con.hi is None or len(con.terms) < 2 or con.group == "budget" or con.group.startswith(("count_min:", "count_max:"))
+        for k, con in enumerate(problem.constraints):
+            if (con.hi is None or len(con.terms) < 2 or k in self.knap.enforced
                     or any(o >= n_d or a <= 0 for o, a in con.terms)):
                 continue
             if PACKING_ACROSS_GROUPS and len({problem.decisions[o].group for o, _ in con.terms}) < 2:
@@ -370,16 +372,15 @@ class _Dual:
             self.routes.activate(np.nonzero(keep)[0], self.limit[self.a_ic])
 
     def start(self, start_lengths: np.ndarray | None,
-              multipliers: tuple[np.ndarray, np.ndarray] | None) -> tuple[np.ndarray, np.ndarray]:
-        """The first multipliers: ``multipliers`` when given (the star rows' from their dense
-        part, see :attr:`LagrangianResult.multipliers`; 0 without one); else each client at its
-        weighted length in the start layout (penalties uncovered), else at its shortest option
-        (then ``L`` starts at the objective constant)."""
+              multipliers: tuple[np.ndarray, ...] | None) -> tuple[np.ndarray, np.ndarray]:
+        """The first multipliers: ``multipliers`` when given (``(lam, mu)`` or ``(lam, mu, pi)``,
+        see :attr:`LagrangianResult.multipliers`: the star rows' from ``mu``'s dense part, 0
+        without one; the packing rows' from ``pi`` when it has one per row, else 0); else each
+        client at its weighted length in the start layout (penalties uncovered), else at its
+        shortest option (then ``L`` starts at the objective constant)."""
         if multipliers is not None:
-            lam, mu_all = (np.array(a, dtype=float) for a in multipliers)
-            pk = np.zeros(self.n_pk)
-            if self.n_pk and mu_all.size - self.n_pk in (self.n_members, self.n_members + self.n_c * self.n_d):
-                pk, mu_all = mu_all[mu_all.size - self.n_pk:], mu_all[:mu_all.size - self.n_pk]
+            lam, mu_all, *rest = (np.array(a, dtype=float) for a in multipliers)
+            pk = rest[0] if rest and rest[0].size == self.n_pk else np.zeros(self.n_pk)
             nu = np.zeros(self.star_key.size)
             dense = self.n_c * self.n_d
             if self.stars_on and mu_all.size >= dense:
@@ -406,17 +407,16 @@ class _Dual:
             return np.array(access_multipliers, dtype=float)
         return np.zeros(shape)
 
-    def full_mu(self, mu: np.ndarray) -> np.ndarray:
-        """Multipliers of the listed members (this object's layout) as multipliers of every
-        member, then the star rows' as one dense part per client and decision (the layout
-        :meth:`start` reads; 0 for the unlisted)."""
-        out = np.zeros(self.n_members + (self.n_c * self.n_d if self.stars_on else 0) + self.n_pk)
+    def outside(self, lam: np.ndarray, mu: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(lam, mu, pi)`` in the layout :meth:`start` reads (:attr:`LagrangianResult.multipliers`)
+        from this object's ``lam`` and ``mu``: the listed members' multipliers as multipliers of
+        every member (0 for the unlisted), then the star rows' as one dense part per client and
+        decision; the packing rows' apart."""
+        out = np.zeros(self.n_members + (self.n_c * self.n_d if self.stars_on else 0))
         out[self.m_sel] = mu[:self.n_mc]
         if self.star_key.size:
             out[self.n_members + self.star_key] = mu[self.n_mc:self.n_mcs]
-        if self.n_pk:
-            out[out.size - self.n_pk:] = mu[self.n_mcs:]
-        return out
+        return lam, out, mu[self.n_mcs:].copy()
 
     def evaluate(self, lam: np.ndarray, mu: np.ndarray, upper_bound: float | None,
                  M: np.ndarray | None = None) -> tuple[float, np.ndarray, np.ndarray, np.ndarray]:
@@ -543,7 +543,7 @@ class _Dual:
 def lagrangian_bound(problem: Problem, upper_bound: float | None = None, *, max_iterations: int = 3000,
                      max_work: float | None = None, safety_net_s: float = 60.0, test_every: int = 20,
                      start_lengths: np.ndarray | None = None,
-                     multipliers: tuple[np.ndarray, np.ndarray] | None = None, initial_step: float = 2.0,
+                     multipliers: tuple[np.ndarray, ...] | None = None, initial_step: float = 2.0,
                      min_step: float = 1e-4,
                      on_layout: Callable[[tuple[int, ...]], float | None] | None = None,
                      closed: Iterable[int] = (), routes: AccessRoutes | None = None,
@@ -569,7 +569,7 @@ def lagrangian_bound(problem: Problem, upper_bound: float | None = None, *, max_
             district: lengths in the exact model (longer than in its access relaxation) reach
             in 2,000 iterations (32 s) a bound 0.86% below the incumbent, which the start at
             the objective constant reaches only after 3,000 iterations.
-        multipliers: ``(lam, mu)`` of an earlier call on the same problem (or one with the
+        multipliers: ``multipliers`` of an earlier call on the same problem (or one with the
             same clients and decisions, e.g. a tighter relaxation), to continue from (with
             ``initial_step`` its final :attr:`LagrangianResult.step`).
         initial_step: the Polyak step factor to start with (halved after 100 iterations
@@ -612,7 +612,7 @@ class _Ascent:
     several in turn let :mod:`optimiser.solve.lagrangian_split` share a work limit between duals."""
 
     def __init__(self, dual: _Dual, upper_bound: float | None, *, start_lengths: np.ndarray | None = None,
-                 multipliers: tuple[np.ndarray, np.ndarray] | None = None, initial_step: float = 2.0,
+                 multipliers: tuple[np.ndarray, ...] | None = None, initial_step: float = 2.0,
                  min_step: float = 1e-4, on_layout: Callable[[tuple[int, ...]], float | None] | None = None,
                  test_every: int = 20, access_multipliers: np.ndarray | None = None, safety_net_s: float = 60.0) -> None:
         self.t0 = time.perf_counter()
@@ -719,5 +719,5 @@ class _Ascent:
                      int(dual.fixed.sum()), secs)
         return LagrangianResult(bound=bound, fixed_zero=frozenset(np.nonzero(dual.fixed)[0].tolist()),
                                 layout=self.best_layout, iterations=self.it, seconds=secs,
-                                multipliers=(self.best_mult[0], dual.full_mu(self.best_mult[1])), step=self.step,
+                                multipliers=dual.outside(self.best_mult[0], self.best_mult[1]), step=self.step,
                                 stopped_by=self.stopped_by, work=dual.work, access_multipliers=self.best_mult[2])

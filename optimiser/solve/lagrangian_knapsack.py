@@ -51,13 +51,16 @@ class Knapsack:
     def __init__(self, problem: Problem):
         n_d = len(problem.decisions)
         self.n_d = n_d
-        budget = next((c for c in problem.constraints if c.group == "budget" and c.hi is not None), None)
+        enforced: set[int] = set()  # the constraints (indices) this knapsack meets: see ``enforced``
+        k_budget = next((k for k, c in enumerate(problem.constraints) if c.group == "budget" and c.hi is not None), None)
+        budget = problem.constraints[k_budget] if k_budget is not None else None
         cost = np.zeros(n_d, dtype=np.int64)
         cap = 0
         if budget is not None and budget.hi is not None and all(o < n_d and v >= 0 for o, v in budget.terms):
             for o, v in budget.terms:
                 cost[o] = v
             cap = max(int(budget.hi), 0)
+            enforced.add(k_budget)
         else:  # no usable budget: no cost dimension
             cost[:] = 0
         unit = math.gcd(*[int(c) for c in cost if c > 0], cap) if cap > 0 else 1
@@ -71,7 +74,7 @@ class Knapsack:
         lo: list[int] = []
         hi: list[int | None] = []
         members: dict[tuple[int, ...], int] = {}
-        for con in problem.constraints:
+        for k, con in enumerate(problem.constraints):
             if any(o >= n_d for o, _ in con.terms):
                 continue
             if len(con.terms) == 1:
@@ -92,6 +95,7 @@ class Knapsack:
                 lo.append(0)
                 hi.append(None)
             g = members[ids]
+            enforced.add(k)
             if con.lo is not None:
                 lo[g] = max(lo[g], int(con.lo))
             if con.hi is not None:
@@ -104,6 +108,10 @@ class Knapsack:
             hi.append(None)
         self.groups = [np.nonzero(group_of == g)[0] for g in range(len(lo))]
         self.lo, self.hi = lo, hi
+        self.enforced = frozenset(enforced)
+        """Indices in ``problem.constraints`` of the rows over two or more decisions that this
+        knapsack meets (the budget, the count groups it keeps); every other such row is left to
+        the caller (the Lagrangian's packing rows)."""
         self._nothing = (np.zeros(1, dtype=np.int64), np.zeros(1))  # no group yet: 0 at 0 units
         self._state: tuple[bytes, bytes] | None = None  # the closed and forced-open decisions of _prep
         self._prep: dict[int, tuple] = {}  # each group's _prepared at that state

@@ -136,7 +136,7 @@ def capped(problem: Problem, classes: CountClasses, vector: tuple[int, ...]) -> 
 
 def split_lagrangian_bound(problem: Problem, classes: CountClasses, vectors: list[tuple[int, ...]],
                            upper_bound: float, *, max_work: float, safety_net_s: float = 60.0,
-                           multipliers: tuple[np.ndarray, np.ndarray] | None = None,
+                           multipliers: tuple[np.ndarray, ...] | None = None,
                            access_multipliers: np.ndarray | None = None, initial_step: float = 0.5,
                            min_step: float = 1e-4, closed: Iterable[int] = (), routes: AccessRoutes | None = None,
                            on_layout: Callable[[tuple[int, ...]], float | None] | None = None,
@@ -216,7 +216,7 @@ class _Search:
         self.ascents = [0] * len(vectors)  # each vector's ascents so far
         self.dropped_upper_bound = math.inf
 
-    def add(self, dual: _Dual, k: int, mult: tuple[np.ndarray, np.ndarray] | None, access: np.ndarray | None,
+    def add(self, dual: _Dual, k: int, mult: tuple[np.ndarray, ...] | None, access: np.ndarray | None,
             step: float, depth: int, y_mean: np.ndarray | None = None) -> _Node:
         """A new ascent on ``dual`` (vector ``k``) from ``mult``."""
         dual.deflection = self.deflection
@@ -287,7 +287,7 @@ class _Search:
             return False
         score = np.where(free, np.minimum(a.y_mean, 1.0 - a.y_mean), -1.0)
         order = [int(d) for d in np.argsort(-score, kind="stable")[:BRANCH_CANDIDATES] if score[d] >= 0.0]
-        mult = (a.best_mult[0], a.dual.full_mu(a.best_mult[1]))
+        mult = a.dual.outside(a.best_mult[0], a.best_mult[1])
         step = max(a.step, BRANCH_STEP)
         best_pair: list[_Node] | None = None
         best_value, best_d = -math.inf, -1
