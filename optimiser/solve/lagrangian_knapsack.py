@@ -52,8 +52,8 @@ class Knapsack:
         n_d = len(problem.decisions)
         self.n_d = n_d
         enforced: set[int] = set()  # the constraints (indices) this knapsack meets: see ``enforced``
-        k_budget = next((k for k, c in enumerate(problem.constraints) if c.group == "budget" and c.hi is not None), None)
-        budget = problem.constraints[k_budget] if k_budget is not None else None
+        k_budget = next((k for k, c in enumerate(problem.constraints) if c.group == "budget" and c.hi is not None), -1)
+        budget = problem.constraints[k_budget] if k_budget >= 0 else None
         cost = np.zeros(n_d, dtype=np.int64)
         cap = 0
         if budget is not None and budget.hi is not None and all(o < n_d and v >= 0 for o, v in budget.terms):
