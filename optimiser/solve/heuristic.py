@@ -136,6 +136,13 @@ class Evaluator:
         self.calls += 1
         return self.A @ x.astype(np.int32)
 
+    def counts_given(self, x: np.ndarray, count: np.ndarray | None) -> np.ndarray:
+        """``count`` when given (``A @ x``: not counted again), else ``A @ x`` here, its entries counted."""
+        if count is not None:
+            return count
+        self.work += self.A.nnz
+        return self.A @ x.astype(np.int32)
+
     def client_lengths(self, ov: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(length per client, whether some level is open) for open options ``ov`` (Booleans).
 
@@ -205,11 +212,10 @@ class Evaluator:
 
     # ------------------------------------------------------------------ greedy pieces
     def _near(self, x: np.ndarray, count: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """Options one decision short of open, and that decision; ``count``: each option's chosen
-        decisions (``A @ x``) when the caller has them (not computed or counted again)."""
-        cnt = self.A @ x.astype(np.int32) if count is None else count
+        """Options one decision short of open, and that decision (``count``: see :meth:`counts_given`)."""
+        cnt = self.counts_given(x, count)
         near = np.nonzero(self.req - cnt == 1)[0]
-        self.work += self.n_o + (self.A.nnz if count is None else 0)
+        self.work += self.n_o
         if near.size == 0:
             return near, near
         sub = self.A[near]

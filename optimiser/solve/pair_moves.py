@@ -89,9 +89,9 @@ def _short_by_two(ev: Evaluator, x: np.ndarray, banned: np.ndarray, count: np.nd
     """Options exactly two decisions short of open with neither banned: (options, first, second
     missing decision, ascending). ``count``: each option's chosen decisions (``A @ x``) when the
     caller has them (:attr:`Additions.option_counts`: neither computed nor counted again)."""
-    cnt = ev.A @ x.astype(np.int32) if count is None else count
+    cnt = ev.counts_given(x, count)
     near = np.flatnonzero(ev.req - cnt == 2)
-    ev.work += ev.n_o + (ev.A.nnz if count is None else 0)
+    ev.work += ev.n_o
     if near.size == 0:
         return near, near, near
     pos, row = row_entries(ev.A.indptr, near)
