@@ -98,7 +98,8 @@ def incumbent(objective: float | None, bound: float | None = None, source: str =
             return
         objective = None if _hidden[0] else objective
         bound = None if _hidden[1] else bound
-        if objective is not None and (st.objective is None or objective <= st.objective):
+        if objective is not None and (st.objective is None or objective < st.objective):
+            # the first to find a layout this good keeps the credit (a warm-started backend re-finds its hint)
             st.objective, st.source = float(objective), source or st.source
         if bound is not None and math.isfinite(bound) and (st.bound is None or bound >= st.bound):
             st.bound = float(bound)

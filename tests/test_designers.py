@@ -152,6 +152,7 @@ def test_progress_heartbeat_reports_incumbent_and_gap(monkeypatch, caplog) -> No
                 progress.incumbent(2000.0, None, "greedy")
                 time.sleep(0.2)
                 progress.incumbent(1500.0, 1200.0, "cpsat")
+                progress.incumbent(1500.0, None, "a warm start re-found")  # no better: the credit stays
                 time.sleep(0.2)
     finally:
         progress.enable(False)
@@ -159,6 +160,7 @@ def test_progress_heartbeat_reports_incumbent_and_gap(monkeypatch, caplog) -> No
     assert lines[0] == "solve: test"
     assert any("incumbent 200 weighted m (greedy), no bound yet" in ln for ln in lines)
     assert any("incumbent 150 weighted m (cpsat), gap 20.00%" in ln for ln in lines)
+    assert not any("re-found" in ln for ln in lines)
     assert len(lines) >= 5
 
 

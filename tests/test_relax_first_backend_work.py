@@ -10,7 +10,7 @@ from benchmarks.joint.generate import make_district
 from optimiser.inputs.domain import SolveOptions
 from optimiser.model.transforms import relax_access_crossings
 from optimiser.pipeline import prepare
-from optimiser.solve import cpsat, cpsat_model
+from optimiser.solve import cpsat, cpsat_model, relax_first_sites
 from optimiser.solve import relax_first as rf
 from optimiser.solve import relax_first_settings as rf_settings
 from optimiser.solve.deadline import Deadline
@@ -100,6 +100,7 @@ def test_the_eager_lp_reaches_cp_sat(district, monkeypatch):
     from the start), not only in the options (here the whole reduced model's, switched on)."""
     p, q, ev = district
     monkeypatch.setattr(rf, "WHOLE_EXACT_LP_EAGER", True)
+    monkeypatch.setattr(relax_first_sites, "SITES_EXACT_SHARE", 0.0)  # its own call is eager too
     seen = []
     real = cpsat_model.set_search_params
 
@@ -168,8 +169,9 @@ def test_the_exact_model_comes_first_when_it_fits_and_proves_the_direct_optimum(
     res = r.run()
     assert r.info["exact_first"] is True
     assert "alternating" not in r.info and "reduced_relaxation" not in r.info
-    assert [levels for levels, _ in rec.calls] == [r.reduced().n_levels()]
-    assert rec.searches == ["lp"]  # WHOLE_EXACT_LP_EAGER off: the whole reduced model's LP is lazy
+    # the greedy's sites re-chosen with its crossings fixed (eager LP), then the reduced exact model
+    assert [levels for levels, _ in rec.calls] == [r.info["sites_exact"]["levels"], r.reduced().n_levels()]
+    assert rec.searches == ["lp-eager", "lp"]  # WHOLE_EXACT_LP_EAGER off: the whole reduced model's LP is lazy
     direct = backend_module("cpsat").solve(p, SolveOptions(time_limit_s=30.0, seed=0, workers=1))
     assert direct.status is Status.OPTIMAL and res.status is Status.OPTIMAL
     assert res.objective == direct.objective == p.objective_of(set(res.chosen))
@@ -180,6 +182,7 @@ def test_the_eager_lp_exact_model_proves_the_same_optimum(district, monkeypatch)
     "lp-eager" settings and proves the same optimum as with the lazy LP."""
     p, q, ev = district
     monkeypatch.setattr(rf, "WHOLE_EXACT_LP_EAGER", False)
+    monkeypatch.setattr(relax_first_sites, "SITES_EXACT_SHARE", 0.0)  # its own call is eager
     rec = _Recording()
     res = _runner(p, q, ev, rec, 30.0).run()
     eager_rec = _Recording()

@@ -10,7 +10,7 @@ import pytest
 
 from optimiser.inputs.domain import SolveOptions
 from optimiser.model.transforms import fix_decisions
-from optimiser.solve import interrupt
+from optimiser.solve import interrupt, relax_first_sites
 from optimiser.solve import relax_first as rf
 from optimiser.solve import relax_first_settings as rf_settings
 from optimiser.solve import relax_first_vectors as rfv
@@ -25,6 +25,16 @@ from tests.test_site_chains import _access_problem
 
 # written in nominal seconds: one per second of the limit (tests/conftest.py)
 pytestmark = pytest.mark.usefixtures("nominal_limits")
+
+
+
+@pytest.fixture(autouse=True)
+def from_the_greedy_sites(monkeypatch):
+    """Relax-first from the greedy's own layout: with its sites re-chosen exactly
+    (:mod:`optimiser.solve.relax_first_sites`) the district's optimum is the incumbent at once and
+    the exact phase per vector, tested here, has nothing better to find."""
+    monkeypatch.setattr(relax_first_sites, "SITES_EXACT_SHARE", 0.0)
+
 
 OPTS = SolveOptions(time_limit_s=20.0, seed=0, workers=1, cpsat_search="lp-eager", site_chains=True)
 

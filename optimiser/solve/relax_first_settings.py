@@ -318,6 +318,26 @@ limit: its search would get 1.8 nominal s (0.27 units of the 2.8-3.9 its proof t
 0.191 %, where the reduced relaxation's bound gives 0.181 %; at 60 s it gets about 45 s and
 proves the optimum."""
 
+SITES_EXACT_SHARE = 0.2
+"""The greedy layout's sites are re-chosen exactly (:func:`~optimiser.solve.relax_first_sites.sites_exact`:
+the backend, eager LP, on the problem with the layout's crossings fixed) for at most this share of the
+planned limit, set-up included, instead of by interchange (:func:`~optimiser.solve.heuristic.improve_sites`),
+when it affords a minimum search (``BACKEND_MIN_SEARCH_SHARE``); 0 turns it off. With the crossings fixed the
+site model is small (5k-120k radius levels on benchmarks/realsites' rows) and its eager LP nearly integral:
+CP-SAT proves its optimum in 0.004-0.46 deterministic units (wave 35). From the greedy layout the exact
+sites gain 6.27 % on the independent generator's seed 116 (interchange: 0 %: the best layout swaps the
+types of two parcels' facilities and moves two others), 2.52 % on 115 (interchange 1.68 %), 1.44 % on 100
+(0 %), 2.00 % on 117 (the same as interchange) and nothing on generate.py's rows. Share 0.15: seed 115's
+model (86k levels) did not fit."""
+
+FIX_CROSSINGS_SECONDS_PER_LEVEL = 4e-7
+"""Work charged for fixing every crossing of a layout (:func:`~optimiser.solve.relax_first_sites.sites_exact`),
+nominal seconds per radius level of the problem fixed. Measured CPU (wave 35, the problem's flat arrays
+filled, load about 1, the VM's slow state): 0.13-0.28 us per level on 16 of 18 problems of 115k-3.1M levels
+(benchmarks/realsites rs005-rs028 and the independent generator's open rows), 0.37 and 0.68 us on seeds 7 and
+16 (most options dropped, fewer levels cut). ``FIX_SECONDS_PER_LEVEL`` is for fixing closed decisions, whose
+options mostly stay."""
+
 BACKEND_MIN_SEARCH_SHARE = 0.05
 """A backend phase runs only when its budget leaves at least this share of the time limit to
 the search after its set-up (``BACKEND_SETUP_SECONDS_PER_LEVEL``); else it is skipped."""
