@@ -323,7 +323,7 @@ SITES_EXACT_SHARE = 0.2
 the backend, eager LP, on the problem with the layout's crossings fixed) for at most this share of the
 planned limit, set-up included, instead of by interchange (:func:`~optimiser.solve.heuristic.improve_sites`),
 when it affords a minimum search (``BACKEND_MIN_SEARCH_SHARE``); 0 turns it off. With the crossings fixed the
-site model is small (5k-120k radius levels on benchmarks/realsites' rows) and its eager LP nearly integral:
+site model is small (0.9k-122k radius levels on benchmarks/realsites' rows) and its eager LP nearly integral:
 CP-SAT proves its optimum in 0.004-0.46 deterministic units (wave 35). From the greedy layout the exact
 sites gain 6.27 % on the independent generator's seed 116 (interchange: 0 %: the best layout swaps the
 types of two parcels' facilities and moves two others), 2.52 % on 115 (interchange 1.68 %), 1.44 % on 100
