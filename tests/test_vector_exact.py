@@ -27,7 +27,6 @@ from tests.test_site_chains import _access_problem
 pytestmark = pytest.mark.usefixtures("nominal_limits")
 
 
-
 @pytest.fixture(autouse=True)
 def from_the_greedy_sites(monkeypatch):
     """Relax-first from the greedy's own layout: with its sites re-chosen exactly
