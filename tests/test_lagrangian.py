@@ -274,14 +274,16 @@ def _priced_knapsack_problem(rng) -> tuple[Problem, np.ndarray]:
     return p, rng.normal(0, 10, size=n).round(int(rng.integers(0, 3)))
 
 
-@pytest.mark.parametrize("pairs", [20_000, 0])
-def test_knapsack_reproduces_the_item_by_item_tables(pairs, monkeypatch):
+@pytest.mark.parametrize(("pairs", "grid"), [(20_000, 10**9), (0, 10**9), (20_000, 0)])
+def test_knapsack_reproduces_the_item_by_item_tables(pairs, grid, monkeypatch):
     """One-price groups as chains and sparse pairwise convolutions (or, with ``pairs`` 0, one
-    pass per cost over dense rows) give the value, the layout and the tests of the dense tables
-    float for float, on 400 random knapsacks with closed decisions too."""
+    pass per cost over dense rows; with ``grid`` 0, every convolution on one grid of costs) give
+    the value, the layout and the tests of the dense tables float for float, on 400 random
+    knapsacks with closed decisions too."""
     import optimiser.solve.lagrangian_knapsack as knap_mod
 
     monkeypatch.setattr(knap_mod, "CONV_MAX_PAIRS", pairs)
+    monkeypatch.setattr(knap_mod, "CONV_GRID_MIN_PAIRS", grid)
     chains = tables = free = 0
     for seed in range(400):
         rng = np.random.default_rng(seed)
@@ -300,6 +302,45 @@ def test_knapsack_reproduces_the_item_by_item_tables(pairs, monkeypatch):
         assert (got[2] is None and want[2] is None) or np.array_equal(got[2], want[2]), seed
     assert chains > 100 and tables > 100  # both ways of building a group's states were exercised
     assert free > 50  # and decisions of 0 units
+
+
+@pytest.mark.parametrize("path", ["pairs", "dense"])
+def test_the_grid_convolution_gives_the_other_paths_costs_values_splits_and_operations(path, monkeypatch):
+    """``Knapsack._conv`` on one grid of costs (``CONV_GRID_MIN_PAIRS``) against pair by pair and
+    one pass per cost: the same reachable costs, values (float for float), splits (of equal
+    values the fewest units from the first table) and operation count, on 600 random pairs of
+    sparse tables with many equal values, either one the sparser, costs past the budget too."""
+    import optimiser.solve.lagrangian_knapsack as knap_mod
+
+    p, _ = _priced_knapsack_problem(np.random.default_rng(0))
+    ties = grids = 0
+    for seed in range(600):
+        rng = np.random.default_rng(seed)
+        cap = int(rng.integers(5, 1000))
+        tables = []
+        for _ in range(2):
+            size = int(rng.integers(1, min(cap + 1, 80) + 1))
+            xs = np.sort(rng.choice(cap + 1, size=size, replace=False))
+            vals = rng.integers(-6, 6, size=size).astype(float) * (0.5 if seed % 3 else 1.1)
+            tables.append((xs, vals))
+        a, b = tables
+        results = []
+        for grid_min, max_pairs in ((10**9, 10**9 if path == "pairs" else 0), (1, 10**9 if path == "pairs" else 0)):
+            monkeypatch.setattr(knap_mod, "CONV_GRID_MIN_PAIRS", grid_min)
+            monkeypatch.setattr(knap_mod, "CONV_MAX_PAIRS", max_pairs)
+            k = Knapsack(p)
+            k.cap, k.ops = cap, 0
+            (xs, vals), split = k._conv(a, b)
+            results.append((xs, vals, split, k.ops))
+        (x1, v1, s1, o1), (x2, v2, s2, o2) = results
+        assert np.array_equal(x1, x2) and np.array_equal(v1, v2) and np.array_equal(s1, s2), seed
+        assert o1 == o2, seed
+        assert s1.dtype.kind == s2.dtype.kind == "i" and v2.dtype == float
+        assert np.all(s2 <= x2) and np.all(np.isin(s2, a[0])) and np.all(np.isin(x2 - s2, b[0])), seed
+        grids += 1
+        pair_x = (a[0][:, None] + b[0][None, :]).ravel()
+        ties += int(np.unique(pair_x[pair_x <= cap]).size < int((pair_x <= cap).sum()))
+    assert grids == 600 and ties > 300  # most draws have costs reached by several splits
 
 
 def test_the_knapsacks_operations_are_counted_in_the_work(monkeypatch):
