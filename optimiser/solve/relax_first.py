@@ -10,10 +10,10 @@ bound any phase, else "work_limit". A backend call is charged its set-up besides
 ``backend_setup_cost``, which CP-SAT's deterministic time leaves out), and a
 backend phase whose budget does not cover its set-up and a minimum search is skipped.
 
-1. An incumbent: the greedy layout (:func:`~optimiser.solve.heuristic.greedy_search`), its sites re-chosen exactly with
-   its crossings fixed (:mod:`~optimiser.solve.relax_first_sites`) or else by :func:`~optimiser.solve.heuristic.improve_sites`,
-   then its crossings exchanged one for one (:meth:`RelaxFirst.polish`, :func:`~optimiser.solve.local_search.swap_crossings`);
-   the same again after the Lagrangian rounds (200 firms: 4,821.6M -> 4,809.3M; 500 firms: 26,259.5M -> 26,181.6M).
+1. An incumbent: the greedy layout (:func:`~optimiser.solve.heuristic.greedy_search`), its sites re-chosen exactly with its
+   crossings fixed or by :func:`~optimiser.solve.heuristic.improve_sites`, its crossings exchanged one for one (:meth:`RelaxFirst.polish`),
+   then moved with their sites (:mod:`~optimiser.solve.relax_first_sites`); exchanged again after the Lagrangian rounds (200
+   firms: 4,821.6M -> 4,809.3M; 500 firms: 26,259.5M -> 26,181.6M).
 2. A bound: the Lagrangian bound of the relaxation (:mod:`optimiser.solve.lagrangian`), started from the
    incumbent's walking lengths. Its iterations (a work limit) are worth ``LAGRANGIAN_SHARE`` of the time limit
    when the relaxation is small enough for the backend (at most ``RELAX_MAX_LEVELS`` levels), else
@@ -126,7 +126,7 @@ from optimiser.solve.relax_first_settings import (
     insert_cost,
     unproven_message,
 )
-from optimiser.solve.relax_first_sites import sites_exact
+from optimiser.solve.relax_first_sites import crossings_moved, sites_exact
 from optimiser.solve.relax_first_vectors import exact_by_vector, exact_setup_cost, relax_budget, relax_skipped, split_round, third_round
 from optimiser.solve.result import SolveResult, Status, interrupted_result, relative_gap
 from optimiser.solve.warmstart import GREEDY_MIN_SAFETY_NET_S
@@ -412,9 +412,8 @@ class RelaxFirst:
 
     # ------------------------------------------------------------------ phases
     def incumbent_phase(self) -> None:
-        """1. The greedy layout, its sites re-chosen (exactly when affordable and the relaxation is not large)."""
-        greedy = greedy_search(self.problem, evaluator=self.ev,
-                               safety_net_s=max(GREEDY_MIN_SAFETY_NET_S, self.wall_left()))
+        """1. The greedy layout, its sites re-chosen (exactly if affordable, not large), its crossings exchanged and moved."""
+        greedy = greedy_search(self.problem, evaluator=self.ev, safety_net_s=max(GREEDY_MIN_SAFETY_NET_S, self.wall_left()))
         self.info["greedy_stopped_by"] = greedy.stopped_by
         self.note_net(greedy.stopped_by)
         self.charge(greedy_charge_s(greedy), "greedy")
@@ -423,6 +422,7 @@ class RelaxFirst:
             if self.large or not sites_exact(self, "greedy, sites exact"):
                 self.improve(greedy.layout, "greedy, sites re-chosen")
             self.polish("greedy, crossings exchanged", rechoose=False)
+            crossings_moved(self, "greedy, crossing moved with its sites")
         self.info["greedy_seconds"] = self.elapsed()
         self._log_phase("greedy")
 

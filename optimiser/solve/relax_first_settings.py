@@ -338,6 +338,30 @@ filled, load about 1, the VM's slow state): 0.13-0.28 us per level on 16 of 18 p
 16 (most options dropped, fewer levels cut). ``FIX_SECONDS_PER_LEVEL`` is for fixing closed decisions, whose
 options mostly stay."""
 
+MOVE_SHARE = 0.15
+"""The incumbent's crossings are moved with their sites (:func:`~optimiser.solve.relax_first_sites.crossings_moved`:
+:func:`~optimiser.solve.crossing_moves.move_crossings`) in phase 1 when the exact site re-choice moved the greedy's
+sites (its crossings were chosen for other sites), the relaxation is not large and the search's charge
+(``MOVE_*``, its moves and a bound on its cells counted before it runs) is at most this share of the planned
+limit; 0 turns it off. Measured at 10 s (benchmarks/realsites README, wave 36): independent seed 11's incumbent
+1,689.7M -> 1,679.0M (the optimum, then proven: 14.97 nominal s) in 112 moves screened and 2 confirmed (1.93
+nominal s charged, 1.1 s of CPU); it ran on rs001, rs017 and independent seeds 10, 100 and 112 without a gain
+(0.05-0.57 nominal s), every other row as before but seed 100, open before and after (0.015 -> 0.082 %:
+the phases after it got less); at 0.15 it is over its share on seeds 115-117 (71-185 moves)."""
+
+MOVE_SETUP_SECONDS_PER_INCIDENCE = 2e-7
+"""Work charged for the moves' set-up (the single-site incidences sorted), nominal seconds per
+incidence of the exact model (measured 0.13-0.18 s of CPU at 0.92M incidences, seed 11)."""
+
+MOVE_SECONDS_PER_INCIDENCE = 1e-8
+"""Work charged per built crossing moved (its lengths without it), nominal seconds per incidence."""
+
+MOVE_SECONDS_PER_CELL = 1e-8
+"""Work charged per clients x sites cell read by the moves' screen (each move reads the matrix once
+per open site with candidates: 12.3M cells in 0.09 s of CPU, seed 11); each move is also charged two
+evaluations of the exact model (``OFFER_INCIDENCES_PER_S``) and each confirmation one
+:func:`~optimiser.solve.heuristic.improve_sites` (``IMPROVE_INCIDENCES_PER_S``)."""
+
 BACKEND_MIN_SEARCH_SHARE = 0.05
 """A backend phase runs only when its budget leaves at least this share of the time limit to
 the search after its set-up (``BACKEND_SETUP_SECONDS_PER_LEVEL``); else it is skipped."""

@@ -1,5 +1,6 @@
 """Relax-first's exact site re-choice (phase 1 of :mod:`optimiser.solve.relax_first`): the greedy
-layout's crossings fixed, its facility and social-space sites chosen by the backend.
+layout's crossings fixed, its facility and social-space sites chosen by the backend; then its crossings
+moved with their sites (:func:`crossings_moved`).
 
 With every crossing fixed, every walk to a facility is a nearest-open-site length and the model
 left is a facility-location problem over the sites alone, with every rule of the exact model
@@ -18,8 +19,20 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from optimiser.model.transforms import fix_decisions
-from optimiser.solve.relax_first_settings import FIX_CROSSINGS_SECONDS_PER_LEVEL, SITES_EXACT_SHARE
+from optimiser.solve.crossing_moves import MOVE_CONFIRM, MOVE_MAX_SCREENED, move_crossings
+from optimiser.solve.relax_first_settings import (
+    FIX_CROSSINGS_SECONDS_PER_LEVEL,
+    IMPROVE_INCIDENCES_PER_S,
+    MOVE_SECONDS_PER_CELL,
+    MOVE_SECONDS_PER_INCIDENCE,
+    MOVE_SETUP_SECONDS_PER_INCIDENCE,
+    MOVE_SHARE,
+    OFFER_INCIDENCES_PER_S,
+    SITES_EXACT_SHARE,
+)
 from optimiser.solve.result import Status
 
 if TYPE_CHECKING:
@@ -62,3 +75,55 @@ def sites_exact(run: RelaxFirst, where: str) -> bool:
     # the best sites for these crossings: interchange cannot improve them
     run._improved.add(tuple(sorted(int(i) for i in r.chosen)))
     return True
+
+
+def move_charge(run: RelaxFirst, moves: int, cells: int, built: int, confirmed: int) -> float:
+    """Nominal seconds charged for a search of crossing moves (:func:`crossings_moved`): its set-up,
+    ``built`` crossings moved, ``moves`` screened reading ``cells`` matrix cells, ``confirmed`` confirmations."""
+    size = run.ev.size
+    return (size * (MOVE_SETUP_SECONDS_PER_INCIDENCE + built * MOVE_SECONDS_PER_INCIDENCE)
+            + moves * 2 * size / OFFER_INCIDENCES_PER_S + cells * MOVE_SECONDS_PER_CELL
+            + confirmed * size / IMPROVE_INCIDENCES_PER_S)
+
+
+def crossings_moved(run: RelaxFirst, where: str) -> bool:
+    """The incumbent's built crossings moved, one at a time, to another place of the same group and
+    cost, the sites re-chosen with them (:func:`~optimiser.solve.crossing_moves.move_crossings`); the
+    best confirmed improvement offered. Not when the relaxation is large. Runs when its charge (:func:`move_charge`, with the moves and
+    a bound on the cells counted first) is at most ``MOVE_SHARE`` of the planned limit and is left;
+    ``run.info["crossings_moved"]`` says what it did. Whether the incumbent improved."""
+    if MOVE_SHARE <= 0 or run.large or run.best is None or not run.layout:
+        return False
+    if not (run.info.get("sites_exact") or {}).get("gain"):
+        return False  # the greedy's sites were the best for its crossings: its crossings were chosen for them
+    problem = run.problem
+    x = run.ev.layout(run.layout)
+    key = [(d.group, d.cost) for d in problem.decisions]
+    built = [i for i in run.layout if run.is_crossing[i]]
+    spare = [i for i, c in enumerate(run.is_crossing) if c and not x[i]]
+    moves = min(MOVE_MAX_SCREENED, sum(1 for o in built for i in spare if key[i] == key[o]))
+    # the screen reads, per move and open site, the clients walking to a site x the closed sites of its class
+    site_class = [(d.kind, d.group, d.cost) for d in problem.decisions]
+    closed_of: dict[tuple[object, ...], int] = {}
+    for i, c in enumerate(run.is_crossing):
+        if not c and not x[i]:
+            closed_of[site_class[i]] = closed_of.get(site_class[i], 0) + 1
+    per_client = sum(closed_of.get(site_class[i], 0) for i in run.layout if not run.is_crossing[i])
+    cells = moves * per_client * sum(1 for cl in problem.clients if cl.kind != "pair")  # at most
+    info: dict[str, object] = {"moves": moves}
+    run.info["crossings_moved"] = info
+    estimate = move_charge(run, moves, cells, len(built), MOVE_CONFIRM)
+    if not moves or estimate > min(run.remaining(), MOVE_SHARE * run.limit_s):
+        info["skipped"] = "none" if not moves else "over its share"
+        return False
+    search = move_crossings(run.ev, x, int(run.best), max_screened=MOVE_MAX_SCREENED,
+                            safety_net_s=max(0.2, run.wall_left()))
+    run.charge(move_charge(run, search.screened, search.cells, len(built), search.confirmed), "crossings moved")
+    before = run.best
+    info.update(screened=search.screened, confirmed=search.confirmed)
+    if search.layout is not None:
+        layout = tuple(int(i) for i in np.flatnonzero(search.layout))
+        run.offer(layout, where)
+        run._improved.add(layout)  # interchange's local optimum
+    info["gain"] = before - run.best
+    return run.best < before
