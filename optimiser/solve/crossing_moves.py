@@ -54,7 +54,8 @@ class MoveSearch:
         objective: its exact objective (the given one when ``layout`` is ``None``).
         screened: moves screened (each one exact evaluation and one pass over the matrix per open site).
         confirmed: moves whose sites were re-chosen (:func:`~optimiser.solve.heuristic.improve_sites`).
-        cells: clients x sites cells of the matrix read per open site and move screened.
+        cells: clients x sites cells of the matrix read (per open site, for each move screened and the
+            layout's own estimate).
         estimates: the best estimates screened (objective after the move, sites re-chosen), at
             most ``confirm``, ascending.
     """
@@ -100,7 +101,6 @@ class _SiteLengths:
         self.A = ev.A
         self.AT = sp.csc_matrix(ev.A)
         self.ids = np.where(crossing, np.arange(ev.n_d) + 1, 0).astype(np.int64)
-        self.crossing = crossing
         self.base = ev.base[self.clients].astype(float)
         self.w = ev.w[self.clients].astype(float)
         self.kind = np.array([f"{d.kind}:{d.group}:{d.cost}" for d in (ev.problem.decisions[s] for s in self.sites)])
@@ -203,10 +203,13 @@ def move_crossings(ev: Evaluator, x: np.ndarray, objective: int, *, confirm: int
     is_open = x[sl.sites] == 1
     # the layout's own estimate: a move is confirmed only when its estimate is below it (the single
     # interchanges ignore spacing, footprints and the like, so the estimates run low by about as much)
-    own = objective - sl.class_gain(sl.lengths(sl.unbuilt), is_open)[0] if below_own else objective
+    own, cells = float(objective), 0
+    if below_own:
+        own_gain, cells = sl.class_gain(sl.lengths(sl.unbuilt), is_open)
+        own -= own_gain
     group = np.array([d.group for d in decisions], dtype=object)
     cost = np.array([d.cost for d in decisions], dtype=float)
-    screened = cells = 0
+    screened = 0
     moves: list[tuple[float, int, int]] = []
     for out in built:
         same = spare[(group[spare] == group[out]) & (cost[spare] == cost[out])]
