@@ -109,7 +109,7 @@ def crossings_moved(run: RelaxFirst, where: str) -> bool:
         if not c and not x[i]:
             closed_of[site_class[i]] = closed_of.get(site_class[i], 0) + 1
     per_client = sum(closed_of.get(site_class[i], 0) for i in run.layout if not run.is_crossing[i])
-    cells = moves * per_client * sum(1 for cl in problem.clients if cl.kind != "pair")  # at most
+    cells = (moves + 1) * per_client * sum(1 for cl in problem.clients if cl.kind != "pair")  # at most (and its own)
     info: dict[str, object] = {"moves": moves}
     run.info["crossings_moved"] = info
     estimate = move_charge(run, moves, cells, len(built), MOVE_CONFIRM)
