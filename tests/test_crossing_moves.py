@@ -9,6 +9,7 @@ import pytest
 
 from benchmarks.joint.generate import make_district
 from optimiser.inputs.domain import SolveOptions
+from optimiser.model.flat import flat_options, option_sites
 from optimiser.model.transforms import relax_access_crossings
 from optimiser.pipeline import prepare
 from optimiser.solve import crossing_moves, relax_first_sites
@@ -116,7 +117,7 @@ def test_the_lengths_after_a_move_are_the_site_matrix_of_the_moved_layout(seed):
     sl = _SiteLengths(ev, x, crossing)
     checked = 0
     for o, n in _moves(p, greedy):
-        _, without, near, near_key = sl.without(x, o)
+        without, near, near_key = sl.without(x, o)
         L = sl.moved(without, near, near_key, n).reshape(sl.shape)
         base = np.minimum(sl.base, L[:, -1])
         mine = np.minimum(L[:, :-1], base[:, None])
@@ -137,11 +138,7 @@ def test_the_lengths_after_a_move_are_the_site_matrix_of_the_moved_layout(seed):
 def _matrix_clients(ev, y):
     """The clients of :func:`_site_matrix` for layout ``y`` (those reaching a site by built crossings)."""
     is_site = np.array([d.kind != "crossing" for d in ev.problem.decisions])
-    A = ev.A.tocoo()
-    site_rows = A.row[is_site[A.col]]
-    opt_site = np.full(ev.n_o, -1)
-    opt_site[site_rows] = A.col[is_site[A.col]]
-    opt_site[np.bincount(site_rows, minlength=ev.n_o) > 1] = -2
+    opt_site = option_sites(flat_options(ev.problem), is_site)
     blocked = (ev.A @ ((~is_site) & (y == 0)).astype(np.int32)) > 0
     M = ev.M.tocoo()
     ok = ~blocked[M.col] & (opt_site[M.col] >= 0)

@@ -113,3 +113,13 @@ def test_closing_more_on_a_reduced_problem_is_closing_all_on_the_whole(seed):
     _assert_same(close_more(p, steps[2], p, ()), fix_decisions(p, {d: 0 for d in steps[2]}))
     # closed decisions the reduced problem does not have: the whole problem is fixed
     assert red.source(steps[0]) is p
+
+
+def test_option_sites_names_an_options_one_site_or_says_none_or_several():
+    """``flat.option_sites``: an option's one site (decision id), -1 with none, -2 with several, from
+    hand-made options over two sites (decisions 1 and 3) and two crossings (0 and 2)."""
+    lens = np.array([1, 2, 1, 2, 0, 3])
+    options = flat.FlatOptions(lens, np.array([1, 0, 1, 2, 1, 3, 2, 0, 1]), np.repeat(np.arange(6), lens), {})
+    # options: (1,), (0, 1), (2,), (1, 3), (), (2, 0, 1)
+    is_site = np.array([False, True, False, True])
+    assert flat.option_sites(options, is_site).tolist() == [1, 1, -1, -2, -1, 1]

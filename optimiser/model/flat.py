@@ -146,6 +146,18 @@ def remember(problem: Problem, clients: FlatClients, options: FlatOptions | None
         parts["options"] = options
 
 
+def option_sites(options: FlatOptions, is_site: np.ndarray) -> np.ndarray:
+    """Each option's one site (the decision id of its one decision where ``is_site``), -1 when it
+    needs none, -2 when it needs several."""
+    n_o = options.lens.size
+    site = is_site[options.flat]
+    owner = options.owner[site]
+    out = np.full(n_o, -1, dtype=np.int64)
+    out[owner] = options.flat[site]
+    out[np.bincount(owner, minlength=n_o) > 1] = -2
+    return out
+
+
 def fixed_clients(fc: FlatClients, same: np.ndarray, kc: np.ndarray, kl: np.ndarray, ko: np.ndarray) -> FlatClients:
     """The flat clients of a rewrite of the clients ``fc``: those where ``same`` is true as they
     were, the others' incidences (client, level index in ``fc``, option id) sorted by client,

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
+from optimiser.model.flat import flat_options, option_sites
 from optimiser.solve import interrupt
 from optimiser.solve.heuristic import Evaluator, improve_sites
 
@@ -77,11 +78,7 @@ class _SiteLengths:
 
     def __init__(self, ev: Evaluator, x: np.ndarray, crossing: np.ndarray) -> None:
         is_site = ~crossing
-        A = ev.A.tocoo()
-        site_rows = A.row[is_site[A.col]]
-        opt_site = np.full(ev.n_o, -1, dtype=np.int64)
-        opt_site[site_rows] = A.col[is_site[A.col]]
-        opt_site[np.bincount(site_rows, minlength=ev.n_o) > 1] = -2
+        opt_site = option_sites(flat_options(ev.problem), is_site)
         M = ev.M.tocoo()
         client, length, opt = ev.lev_client[M.row], ev.lev_len[M.row].astype(float), M.col.astype(np.int64)
         keep = opt_site[opt] != -2
@@ -106,10 +103,10 @@ class _SiteLengths:
         self.kind = np.array([f"{d.kind}:{d.group}:{d.cost}" for d in (ev.problem.decisions[s] for s in self.sites)])
         self.unbuilt = np.asarray(ev.A @ (crossing & (x == 0)).astype(np.int32)).ravel()
 
-    def without(self, x: np.ndarray, out: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """Layout ``x`` without its crossing ``out``: the unbuilt crossings per option, the flat
-        lengths (:meth:`lengths`), and the incidences one crossing away from open, as positions
-        sorted by that crossing with the crossings' starts in them (``searchsorted`` by id)."""
+    def without(self, x: np.ndarray, out: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Layout ``x`` without its crossing ``out``: the flat lengths (:meth:`lengths`), and the
+        incidences one crossing away from open, as positions sorted by that crossing, with the
+        crossing of each (``searchsorted`` by id)."""
         unbuilt = self.unbuilt.copy()
         unbuilt[self.AT.indices[self.AT.indptr[out]:self.AT.indptr[out + 1]]] += 1
         flat = self.lengths(unbuilt)
@@ -118,7 +115,7 @@ class _SiteLengths:
         # an option with one unbuilt crossing: the sum of its unbuilt crossings' ids is that one's
         key = np.asarray(self.A @ missing_ids).ravel()[self.opt[one]] - 1
         order = np.argsort(key, kind="stable")
-        return unbuilt, flat, one[order], key[order]
+        return flat, one[order], key[order]
 
     def moved(self, without: np.ndarray, near: np.ndarray, near_key: np.ndarray, into: int) -> np.ndarray:
         """The flat lengths after crossing ``into`` is built, from :meth:`without`'s lengths and
@@ -215,7 +212,7 @@ def move_crossings(ev: Evaluator, x: np.ndarray, objective: int, *, confirm: int
         same = spare[(group[spare] == group[out]) & (cost[spare] == cost[out])]
         if not same.size:
             continue
-        _, without, near, near_key = sl.without(x, out)
+        without, near, near_key = sl.without(x, out)
         for into in same.tolist():
             if screened >= max_screened or interrupt.requested():
                 break

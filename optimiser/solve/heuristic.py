@@ -37,7 +37,7 @@ from typing import NamedTuple
 import numpy as np
 import scipy.sparse as sp
 
-from optimiser.model.flat import flat_clients, flat_options
+from optimiser.model.flat import flat_clients, flat_options, option_sites
 from optimiser.model.problem import Problem
 from optimiser.pmedian import solve_pmedian
 from optimiser.solve import interrupt
@@ -658,12 +658,7 @@ def _site_matrix(ev: Evaluator, x: np.ndarray) -> _SiteMatrix | None:
     if not is_site.any():
         return None
     # option -> its one site (-1: none, -2: several), and whether its crossings are all built
-    A = ev.A.tocoo()
-    site_rows = A.row[is_site[A.col]]
-    n_sites_in = np.bincount(site_rows, minlength=ev.n_o)
-    opt_site = np.full(ev.n_o, -1, dtype=np.int64)
-    opt_site[site_rows] = A.col[is_site[A.col]]
-    opt_site[n_sites_in > 1] = -2
+    opt_site = option_sites(flat_options(problem), is_site)
     closed_cross = (~is_site) & (x == 0)
     blocked = (ev.A @ closed_cross.astype(np.int32)) > 0
     M = ev.M.tocoo()
