@@ -147,6 +147,29 @@ def test_a_vector_as_large_as_the_reduced_model_leaves_it_whole(district):
     assert r.info["work_s"]["exact model"] > 0
 
 
+def test_a_lone_open_vector_runs_its_own_model_not_the_whole_one(district, monkeypatch):
+    # the other vectors settled (here: counted as pruned; brute force has them empty below the
+    # greedy): the one left keeps all 662 levels, yet runs alone, with its class caps and cut-off
+    *_, optimum = district
+    still_open = rfv.still_open
+    monkeypatch.setattr(rfv, "still_open", lambda vb, best: still_open(vb, best) and vb.vector == (2, 3, 1))
+    r, res = _run(district, 2.0)
+    report = r.info["exact_by_vector"]
+    assert len(report) == 1 and report[0].startswith(f"(2, 3, 1): its optimum {optimum} (")
+    assert report[0].endswith(" units, 662 levels)")
+    assert res.status is Status.OPTIMAL and res.objective == optimum == res.bound and r.bound_from == "exact model"
+
+
+def test_large_vector_needs_another_open_vector():
+    from types import SimpleNamespace
+
+    big, small = SimpleNamespace(vector=(2, 3, 1)), SimpleNamespace(vector=(1, 1, 1))
+    levels = {big.vector: 95, small.vector: 10}
+    assert rfv.large_vector([big], levels, 100) is None
+    assert rfv.large_vector([small, big], levels, 100) == big.vector
+    assert rfv.large_vector([big, small], {big.vector: 89, small.vector: 10}, 100) is None
+
+
 def test_vectors_the_work_left_cannot_reach_keep_the_lagrangian_bound(district, always_split, monkeypatch):
     # set-ups dear enough that only the first vector is afforded: the others are not reached and
     # the bound is the least of their Lagrangian bounds, below the optimum

@@ -294,12 +294,13 @@ VECTOR_TIGHTEN_PASSES = 3
 its previous ascent closed)."""
 
 EXACT_BY_VECTOR_MAX_SHARE = 0.9
-"""No split of the exact model by count vector (``EXACT_BY_VECTOR``) when a vector's own reduced
-model keeps at least this share of the whole reduced model's radius levels: its closed decisions
+"""No split of the exact model by count vector (``EXACT_BY_VECTOR``) when, of two or more open
+vectors, one's own reduced model keeps at least this share of the whole reduced model's radius levels: its closed decisions
 add little to those closed in every vector, it costs about what the whole reduced model costs,
 and that covers every vector at once. Measured at 60 s (benchmarks/realsites README, wave 14):
 rs012 (a vector at 0.91) 23.2 nominal s whole, 31.6 split; rs018 (one at 1.0) 42.1 whole, 49.5
-split, 47.9 with the small vectors split first and the rest whole."""
+split, 47.9 with the small vectors split first and the rest whole. A lone open vector is always
+split off (:func:`~optimiser.solve.relax_first_vectors.large_vector`, wave 37)."""
 
 EXACT_EAGER_UNITS_PER_S = 0.5
 """CP-SAT's deterministic units per nominal second of a backend search with the eager LP

@@ -187,7 +187,17 @@ def third_round(run: RelaxFirst, lag: LagrangianResult, seconds: float, rounds: 
 
 def large_vector(order: list[VectorBound], levels: dict[tuple[int, ...], int], whole: int) -> tuple[int, ...] | None:
     """The first open vector whose own model keeps at least ``EXACT_BY_VECTOR_MAX_SHARE`` of the
-    whole reduced model's ``whole`` radius levels (then nothing is split), or ``None``."""
+    whole reduced model's ``whole`` radius levels (then nothing is split), or ``None``; ``None``
+    too when it is the only open vector. The whole model then takes no other open vector at once: it
+    is that vector's model without its class caps and cut-off, searching again the count vectors the
+    Lagrangian already proved hold nothing better. Measured at 10 s (benchmarks/realsites README,
+    wave 37), CP-SAT's work on the one open vector, nominal s, whole model -> its own: the
+    independent generator's seed 114 over 11.1 (not proven) -> 4.87 (proven), rs026 3.94 -> 0.89,
+    rs029 2.43 -> 1.42, rs004 0.15 -> 0.12, rs014 0.15 -> 0.13, rs019 0.09 -> 0.08, rs024 0.10 -> 0.11.
+    With several open vectors the whole model stays cheaper (rs012, 7 open: 7.1 whole, 10.0 split;
+    rs018, 10 open: 6.3 and 7.4; rs028, 9 open: 2.3 and 4.3)."""
+    if len(order) < 2:
+        return None
     return next((vb.vector for vb in order if levels[vb.vector] >= EXACT_BY_VECTOR_MAX_SHARE * whole), None)
 
 
@@ -228,8 +238,8 @@ def exact_setup_cost(run: RelaxFirst, levels: int) -> float:
     (:meth:`RelaxFirst.reduce_cost`) and the set-up of the whole reduced model of ``levels``
     radius levels, even when the phase will run per count vector (:func:`exact_by_vector`).
     The round closes vectors, so fewer are open when the phase starts than when the round
-    is sized; with one left, or one that keeps most of the model (``EXACT_BY_VECTOR_MAX_SHARE``),
-    the phase runs the whole model; a vector whose set-up the work left does not cover is not
+    is sized; with one of several that keeps most of the model (``EXACT_BY_VECTOR_MAX_SHARE``:
+    :func:`large_vector`), the phase runs the whole model; a vector whose set-up the work left does not cover is not
     reached. Measured at 10 s (benchmarks/realsites README, wave 18): sized by every open
     vector's fixing and set-up, rs021's round was sized with 10 vectors open, got all the work
     and ended at 0.227 %; sized so, it gets half, ends with one vector open and the whole
