@@ -30,6 +30,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from optimiser.model.flat import flat_options, option_sites
+from optimiser.model.problem import Problem
 from optimiser.solve import interrupt
 from optimiser.solve.heuristic import Evaluator, improve_sites
 
@@ -147,15 +148,10 @@ class _SiteLengths:
         open_cols = np.flatnonzero(is_open)
         if not open_cols.size:
             return 0.0, 0
-        Do = D[:, open_cols]
+        Do = D[:, open_cols]  # at most base: a client's base bounds every site
         arg = Do.argmin(axis=1)
         m1 = Do[np.arange(D.shape[0]), arg]
-        if open_cols.size > 1:
-            part = np.partition(Do, 1, axis=1)
-            m2 = np.minimum(part[:, 1], base)
-        else:
-            m2 = base
-        m1 = np.minimum(m1, base)
+        m2 = np.partition(Do, 1, axis=1)[:, 1] if open_cols.size > 1 else base
         now = float(self.w @ m1)
         gains: dict[str, float] = {}
         cells = 0
@@ -169,6 +165,21 @@ class _SiteLengths:
             cells += D.shape[0] * cand.size
             gains[k] = max(gains.get(k, 0.0), now - float(cost.min()))
         return sum(gains.values()), cells
+
+
+def move_targets(problem: Problem, x: np.ndarray, crossing: np.ndarray) -> list[tuple[int, np.ndarray]]:
+    """Each built crossing of layout ``x`` (ascending) with the places not built it can move to:
+    crossings of the same group and cost, so the budget and the counts stay as they are (those
+    without any left out). ``crossing``: whether each decision is a crossing."""
+    spare = np.flatnonzero((x == 0) & crossing)
+    group = np.array([d.group for d in problem.decisions], dtype=object)
+    cost = np.array([d.cost for d in problem.decisions], dtype=float)
+    out = []
+    for built in np.flatnonzero((x == 1) & crossing).tolist():
+        same = spare[(group[spare] == group[built]) & (cost[spare] == cost[built])]
+        if same.size:
+            out.append((built, same))
+    return out
 
 
 def move_crossings(ev: Evaluator, x: np.ndarray, objective: int, *, confirm: int = MOVE_CONFIRM,
@@ -189,10 +200,8 @@ def move_crossings(ev: Evaluator, x: np.ndarray, objective: int, *, confirm: int
     """
     problem = ev.problem
     crossing = np.array([d.kind == "crossing" for d in problem.decisions], dtype=bool)
-    decisions = problem.decisions
-    built = np.flatnonzero((x == 1) & crossing).tolist()
-    spare = np.flatnonzero((x == 0) & crossing)
-    if not built or not spare.size or crossing.all():
+    targets = move_targets(problem, x, crossing)
+    if not targets or crossing.all():
         return MoveSearch(None, objective, 0, 0, 0)
     sl = _SiteLengths(ev, x, crossing)
     if sl.shape[0] * sl.shape[1] > MOVE_MAX_CELLS or not sl.clients.size:
@@ -204,14 +213,9 @@ def move_crossings(ev: Evaluator, x: np.ndarray, objective: int, *, confirm: int
     if below_own:
         own_gain, cells = sl.class_gain(sl.lengths(sl.unbuilt), is_open)
         own -= own_gain
-    group = np.array([d.group for d in decisions], dtype=object)
-    cost = np.array([d.cost for d in decisions], dtype=float)
     screened = 0
     moves: list[tuple[float, int, int]] = []
-    for out in built:
-        same = spare[(group[spare] == group[out]) & (cost[spare] == cost[out])]
-        if not same.size:
-            continue
+    for out, same in targets:
         without, near, near_key = sl.without(x, out)
         for into in same.tolist():
             if screened >= max_screened or interrupt.requested():

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from optimiser.model.transforms import fix_decisions
-from optimiser.solve.crossing_moves import MOVE_CONFIRM, MOVE_MAX_SCREENED, move_crossings
+from optimiser.solve.crossing_moves import MOVE_CONFIRM, MOVE_MAX_SCREENED, move_crossings, move_targets
 from optimiser.solve.relax_first_settings import (
     FIX_CROSSINGS_SECONDS_PER_LEVEL,
     IMPROVE_INCIDENCES_PER_S,
@@ -98,10 +98,8 @@ def crossings_moved(run: RelaxFirst, where: str) -> bool:
         return False  # the greedy's sites were the best for its crossings: its crossings were chosen for them
     problem = run.problem
     x = run.ev.layout(run.layout)
-    key = [(d.group, d.cost) for d in problem.decisions]
     built = [i for i in run.layout if run.is_crossing[i]]
-    spare = [i for i, c in enumerate(run.is_crossing) if c and not x[i]]
-    moves = min(MOVE_MAX_SCREENED, sum(1 for o in built for i in spare if key[i] == key[o]))
+    moves = min(MOVE_MAX_SCREENED, sum(same.size for _, same in move_targets(problem, x, np.asarray(run.is_crossing))))
     # the screen reads, per move and open site, the clients walking to a site x the closed sites of its class
     site_class = [(d.kind, d.group, d.cost) for d in problem.decisions]
     closed_of: dict[tuple[object, ...], int] = {}
