@@ -211,6 +211,18 @@ class Problem:
             total += c.weight * first
         return total
 
+    @property
+    def crossing_mask(self) -> np.ndarray:
+        """Whether each decision is a candidate crossing (``bool``, one per decision, in order)."""
+        return np.fromiter((d.kind == "crossing" for d in self.decisions), dtype=bool, count=len(self.decisions))
+
+    def class_ids(self) -> np.ndarray:
+        """Each decision's class of interchangeable decisions, as an integer id (one per decision):
+        decisions of one kind, group and cost share a class. Building one decision of a class in
+        place of another keeps the budget and every per-group count as they are."""
+        ids: dict[tuple[str, str, float], int] = {}
+        return np.array([ids.setdefault((d.kind, d.group, d.cost), len(ids)) for d in self.decisions], dtype=np.int64)
+
     def level_terms(self) -> Iterator[tuple[int, int, int, tuple[int, ...]]]:
         """The radius chain of every client, for backends: yields
         ``(client index, level index, step, option ids at that level)``.

@@ -111,7 +111,7 @@ def relax_access_crossings(problem: Problem, closed: Iterable[int] = ()) -> Prob
 
     Returns ``None`` when there is nothing to relax (no access option needs a crossing).
     """
-    crossing = np.array([d.kind == "crossing" for d in problem.decisions], dtype=bool)
+    crossing = problem.crossing_mask
     shut = np.zeros(len(problem.decisions), dtype=bool)
     shut[list(closed)] = True
     q = _rewritten(problem, {"relaxation": "access over every candidate crossing"})

@@ -148,7 +148,7 @@ def access_routes(ev: Evaluator, cap: np.ndarray) -> AccessRoutes | None:
     1.25x the incumbent's walks, about 69k of the 7.9M access incidences. ``None`` when no
     walk to a facility below its cap needs a crossing."""
     problem = ev.problem
-    crossing = np.array([d.kind == "crossing" for d in problem.decisions], dtype=bool)
+    crossing = problem.crossing_mask
     n_k = int(crossing.sum())
     if n_k == 0:
         return None

@@ -101,7 +101,7 @@ class _SiteLengths:
         self.ids = np.where(crossing, np.arange(ev.n_d) + 1, 0).astype(np.int64)
         self.base = ev.base[self.clients].astype(float)
         self.w = ev.w[self.clients].astype(float)
-        self.kind = np.array([f"{d.kind}:{d.group}:{d.cost}" for d in (ev.problem.decisions[s] for s in self.sites)])
+        self.kind = ev.problem.class_ids()[self.sites]
         self.unbuilt = np.asarray(ev.A @ (crossing & (x == 0)).astype(np.int32)).ravel()
 
     def without(self, x: np.ndarray, out: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -153,10 +153,10 @@ class _SiteLengths:
         m1 = Do[np.arange(D.shape[0]), arg]
         m2 = np.partition(Do, 1, axis=1)[:, 1] if open_cols.size > 1 else base
         now = float(self.w @ m1)
-        gains: dict[str, float] = {}
+        gains: dict[int, float] = {}
         cells = 0
         for j, col in enumerate(open_cols.tolist()):
-            k = self.kind[col]
+            k = int(self.kind[col])
             cand = np.flatnonzero((self.kind == k) & ~is_open)
             if not cand.size:
                 continue
@@ -172,11 +172,10 @@ def move_targets(problem: Problem, x: np.ndarray, crossing: np.ndarray) -> list[
     crossings of the same group and cost, so the budget and the counts stay as they are (those
     without any left out). ``crossing``: whether each decision is a crossing."""
     spare = np.flatnonzero((x == 0) & crossing)
-    group = np.array([d.group for d in problem.decisions], dtype=object)
-    cost = np.array([d.cost for d in problem.decisions], dtype=float)
+    cls = problem.class_ids()
     out = []
     for built in np.flatnonzero((x == 1) & crossing).tolist():
-        same = spare[(group[spare] == group[built]) & (cost[spare] == cost[built])]
+        same = spare[cls[spare] == cls[built]]
         if same.size:
             out.append((built, same))
     return out
@@ -199,7 +198,7 @@ def move_crossings(ev: Evaluator, x: np.ndarray, objective: int, *, confirm: int
         A :class:`MoveSearch`; its layout is feasible and better than ``x``, or ``None``.
     """
     problem = ev.problem
-    crossing = np.array([d.kind == "crossing" for d in problem.decisions], dtype=bool)
+    crossing = problem.crossing_mask
     targets = move_targets(problem, x, crossing)
     if not targets or crossing.all():
         return MoveSearch(None, objective, 0, 0, 0)

@@ -654,7 +654,7 @@ def _site_matrix(ev: Evaluator, x: np.ndarray) -> _SiteMatrix | None:
     """The clients x sites matrix of layout ``x`` (its crossings fixed); ``None`` when there
     is nothing to interchange or the matrix would exceed ``_MAX_MATRIX`` entries."""
     problem = ev.problem
-    is_site = np.array([d.kind != "crossing" for d in problem.decisions], dtype=bool)
+    is_site = ~problem.crossing_mask
     if not is_site.any():
         return None
     # option -> its one site (-1: none, -2: several), and whether its crossings are all built

@@ -58,7 +58,7 @@ def swap_crossings(ev: Evaluator, x: np.ndarray, objective: int) -> tuple[np.nda
         exchange improves (or none is feasible).
     """
     problem = ev.problem
-    crossing = np.array([d.kind == "crossing" for d in problem.decisions], dtype=bool)
+    crossing = problem.crossing_mask
     moves: list[tuple[int, int, int]] = []  # (objective after, out, in)
     for out in np.nonzero((x == 1) & crossing)[0].tolist():
         y = x.copy()
@@ -158,7 +158,7 @@ def insert_crossing(ev: Evaluator, x: np.ndarray, objective: int, candidates: in
         a loaded machine).
     """
     problem = ev.problem
-    crossing = np.array([d.kind == "crossing" for d in problem.decisions], dtype=bool)
+    crossing = problem.crossing_mask
     _, gain, allowed = ev.additions(x)
     n_eval, n_gain = 0, 1
     pool = np.nonzero(crossing & (x == 0) & ~allowed & (gain > 0))[0]

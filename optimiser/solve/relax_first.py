@@ -181,7 +181,7 @@ class RelaxFirst:
         self._offered: set[tuple[int, ...]] = set()  # layouts evaluated on the exact model
         self._offer_s = 0.0  # nominal seconds charged for evaluating them (a round's work counts its own)
         self._improved: set[tuple[int, ...]] = set()  # layouts whose sites were re-chosen
-        self.is_crossing = [d.kind == "crossing" for d in problem.decisions]
+        self.is_crossing: list[bool] = problem.crossing_mask.tolist()
         self.routes: AccessRoutes | None = None  # exact access routes, from round 2 on
         # the budget's maximal count vectors: round 2 bounds each (small relaxations only)
         self.count_vectors = None if self.large or not SPLIT_ENABLED else maximal_count_vectors(problem)
@@ -593,7 +593,7 @@ class RelaxFirst:
     def alternating_phase(self) -> None:
         """3. Alternating exact re-optimisation from the incumbent: crossings by the backend,
         then sites by interchange, while it improves."""
-        crossing = {i for i, d in enumerate(self.problem.decisions) if d.kind == "crossing"}
+        crossing = set(np.flatnonzero(self.problem.crossing_mask).tolist())
         others = [i for i in range(len(self.problem.decisions)) if i not in crossing and i not in self.fixed]
         steps: list[dict[str, Any]] = []
         while self.best is not None and self.remaining() > 0.4 * self.limit_s and len(steps) < 6:

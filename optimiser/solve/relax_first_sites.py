@@ -101,8 +101,8 @@ def crossings_moved(run: RelaxFirst, where: str) -> bool:
     built = [i for i in run.layout if run.is_crossing[i]]
     moves = min(MOVE_MAX_SCREENED, sum(same.size for _, same in move_targets(problem, x, np.asarray(run.is_crossing))))
     # the screen reads, per move and open site, the clients walking to a site x the closed sites of its class
-    site_class = [(d.kind, d.group, d.cost) for d in problem.decisions]
-    closed_of: dict[tuple[object, ...], int] = {}
+    site_class = problem.class_ids().tolist()
+    closed_of: dict[int, int] = {}
     for i, c in enumerate(run.is_crossing):
         if not c and not x[i]:
             closed_of[site_class[i]] = closed_of.get(site_class[i], 0) + 1

@@ -73,7 +73,7 @@ def _site_and_route(problem: Problem, option: int, crossing: Sequence[bool] | No
     """An option's site (``None``: none) and its crossings; ``None`` when it needs two sites.
     ``crossing``: whether each decision is a crossing (read from ``problem`` when not given)."""
     if crossing is None:
-        crossing = [d.kind == "crossing" for d in problem.decisions]
+        crossing = problem.crossing_mask.tolist()
     req = problem.options[option]
     sites = [d for d in req if not crossing[d]]
     if len(sites) > 1:
@@ -97,7 +97,7 @@ def split_client(problem: Problem, index: int, memo: dict[int, tuple[int | None,
         return None
     memo = {} if memo is None else memo
     if crossing is None:
-        crossing = [d.kind == "crossing" for d in problem.decisions]
+        crossing = problem.crossing_mask.tolist()
     get = memo.get
     # per site (in order of first appearance): its levels and the routes at each, and whether it
     # has ended (the site alone: every longer route to it is never the shortest)
@@ -133,7 +133,7 @@ def split_clients(problem: Problem) -> list[SplitClient]:
     """Every client of ``problem`` that is split by site (:func:`split_client`)."""
     out = []
     memo: dict[int, tuple[int | None, Route] | None] = {}
-    crossing = [d.kind == "crossing" for d in problem.decisions]
+    crossing = problem.crossing_mask.tolist()
     for k, cl in enumerate(problem.clients):
         if cl.kind == "pair":
             continue
