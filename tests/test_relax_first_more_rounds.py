@@ -112,6 +112,26 @@ def test_no_third_round_when_two_rounds_leave_the_gap_wide(district, no_backend,
     assert len(r3.info["lagrangian"]["iterations"]) == 3 and "more_rounds_skipped" not in r3.info
 
 
+def test_the_exact_model_instead_of_a_third_round_proves_what_the_round_leaves_open(district, monkeypatch):
+    """The district's reduced exact model charged a set-up of 0.33 nominal s (5e-4 per level: as a 250k-level model's
+    at 10 s) and a 1 s limit: after two rounds it does not fit beside half the work left, it fits in all of it. A
+    third round first (then the exact model in the rest) ends open; the exact model instead proves the optimum
+    (independent seed 7 at 10 s, benchmarks/realsites README, wave 38). Measured: 279 + 193 iterations, the exact
+    model 0.58 nominal s."""
+    monkeypatch.setattr(rf.RelaxFirst, "exact_first", lambda self: False)
+    monkeypatch.setattr(rf_settings, "BACKEND_SETUP_SECONDS_PER_LEVEL", 5e-4)
+    monkeypatch.setattr(rfv, "EXACT_INSTEAD_MAX_GAP", 0.0)
+    r, res = _run(district, 1.0)
+    assert len(r.info["lagrangian"]["iterations"]) == 3 and "more_rounds_skipped" not in r.info
+    assert res.status is Status.FEASIBLE and res.bound < district[3]
+    monkeypatch.setattr(rfv, "EXACT_INSTEAD_MAX_GAP", 1.0)
+    r2, res2 = _run(district, 1.0)
+    assert len(r2.info["lagrangian"]["iterations"]) == 2 and r2.info["exact_after_rounds"] is True
+    assert r2.info["more_rounds_skipped"] == "the exact model fits in the work left only without it"
+    assert res2.status is Status.OPTIMAL and res2.objective == res2.bound == district[3]
+    assert r2.work_s <= 1.0 + 1e-9 and r2.info["work_s"]["exact model"] > 0.5
+
+
 class _Run:
     """What :func:`~optimiser.solve.relax_first_vectors.third_round` reads of a run: each round
     spends its budget and closes ``closes`` decisions; the exact phase fits once at most ``fit``
@@ -180,3 +200,53 @@ def test_the_third_round_in_one_piece_when_the_exact_phase_comes_after_it_or_whe
     monkeypatch.setattr(rfv, "MORE_ROUNDS_FIRST_PIECE", 1.0)
     run = _Run(closes=6, fit=120)
     assert rfv.third_round(run, _lag(), 4.0, [], after=False)[1] is False and run.budgets == [4.0]
+
+
+class _PlanRun:
+    """What :func:`~optimiser.solve.relax_first_vectors.third_round_plan` reads of a run: ``left`` nominal s of
+    the planned limit, crossing exchanges of 0.5 each, a reduced model of 1,000 levels whose exact phase
+    needs ``need`` nominal s (:meth:`RelaxFirst.exact_fits`)."""
+
+    def __init__(self, left: float, need: float) -> None:
+        self.limit_s, self.left, self.need, self.info = 10.0, left, need, {}
+        self.asked: list[tuple[float, int]] = []
+
+    def remaining(self):
+        return self.left
+
+    def swap_cost(self):
+        return 0.5
+
+    def reduced_levels(self, closed=None):
+        return 1000
+
+    def exact_fits(self, rest_s, levels):
+        self.asked.append((rest_s, levels))
+        return rest_s >= self.need
+
+
+def test_the_third_round_plan_gives_the_round_its_share_when_the_exact_phase_fits_in_the_rest():
+    run = _PlanRun(left=8.0, need=2.0)
+    left = 8.0 - 3 * 0.5 - rfv.POLISH_RESERVE_SHARE * 10.0  # less three exchanges and the polish reserve
+    assert rfv.third_round_plan(run, gap=0.001) == (pytest.approx(rfv.MORE_ROUNDS_SHARE * left), True)
+    assert run.asked == [(pytest.approx((1.0 - rfv.MORE_ROUNDS_SHARE) * left), 1000)] and not run.info
+
+
+def test_the_exact_phase_instead_of_the_round_near_the_optimum_when_it_fits_only_without_it():
+    """Independent seed 7 at 10 s (benchmarks/realsites README, wave 38): 0.136 % after two rounds, its exact
+    phase needs all the work left; with a third round first it no longer fitted (0.110 %), without it proven."""
+    run = _PlanRun(left=8.0, need=7.5)  # over the rest of the round's share and over ``left`` less the reserves
+    assert rfv.third_round_plan(run, gap=rfv.EXACT_INSTEAD_MAX_GAP / 2) is None
+    assert run.asked[-1] == (8.0, 1000)  # all the work left: no round, so no reserve for its polish
+    assert run.info["more_rounds_skipped"] == "the exact model fits in the work left only without it"
+
+
+def test_the_third_round_plan_keeps_the_round_far_from_the_optimum_or_when_the_exact_phase_never_fits():
+    """Independent seed 104 at 10 s: 1.909 % after two rounds; its exact phase instead of the round ended at
+    0.375 %, the round and phase 4 at 0.039 %."""
+    left = 8.0 - 3 * 0.5 - rfv.POLISH_RESERVE_SHARE * 10.0
+    run = _PlanRun(left=8.0, need=7.5)
+    assert rfv.third_round_plan(run, gap=rfv.EXACT_INSTEAD_MAX_GAP) == (pytest.approx(left), False)
+    run = _PlanRun(left=8.0, need=8.5)
+    assert rfv.third_round_plan(run, gap=0.0001) == (pytest.approx(left), False)
+    assert not run.info

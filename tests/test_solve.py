@@ -168,7 +168,8 @@ def test_relax_first_bound_is_valid_on_a_district(monkeypatch):
     assert rel["exact_after_rounds"] is True and "alternating" not in rel and "reduced_relaxation" not in rel
     assert len(rel["lagrangian"]["iterations"]) == 3 and rel["work_s"]["exact model"] > 0
     assert after.status is Status.OPTIMAL and after.objective == direct.objective
-    monkeypatch.setattr(relax_first, "MORE_ROUNDS_SHARE", 1.0)
+    monkeypatch.setattr(relax_first_vectors, "MORE_ROUNDS_SHARE", 1.0)
+    monkeypatch.setattr(relax_first_vectors, "EXACT_INSTEAD_MAX_GAP", 0.0)  # nor the exact model instead of the round
     monkeypatch.setattr(relax_first_vectors, "MORE_ROUNDS_FIRST_PIECE", 1.0)  # the round in one piece: phases 3-4 after it
     two = solve(p, "cpsat", time_limit_s=60, seed=0, workers=1, strategy="relax-first")
     rel = two.stats["relaxation"]

@@ -101,7 +101,6 @@ from optimiser.solve.relax_first_settings import (
     MORE_ROUNDS,
     MORE_ROUNDS_MAX_GAP,
     MORE_ROUNDS_MIN_SHARE,
-    MORE_ROUNDS_SHARE,
     OFFER_INCIDENCES_PER_S,
     PLAN_HORIZON_S,
     POLISH_MAX_SWAPS,
@@ -551,23 +550,24 @@ class RelaxFirst:
         large and rounds 1-2 leave a gap below ``MORE_ROUNDS_MAX_GAP``: a third round with the work
         left, less the polish reserve (as round 2 leaves it), from round 2's multipliers, when that
         is at least ``MORE_ROUNDS_MIN_SHARE`` of the limit; then the incumbent polished again.
-        When the rest of ``MORE_ROUNDS_SHARE`` of it would cover the exact phase (:meth:`exact_fits`:
-        its set-up at the reduced model's size now, which the round only shrinks), the round gets
-        that share and :attr:`exact_after_rounds` says the exact model gets the rest (phases 3-4
-        skipped: ``info["exact_after_rounds"]``); else the round runs in two pieces and ends after
-        the first when the exact phase then fits in the rest (:func:`~optimiser.solve.relax_first_vectors.third_round`),
-        or when phase 4 can run (phases 3-4 get the rest), else the round gets it. A skip for the gap or
-        the work left is recorded in ``info["more_rounds_skipped"]``."""
+        When the rest of ``MORE_ROUNDS_SHARE`` of it would cover the exact phase (:meth:`exact_fits`: its set-up at
+        the reduced model's size now, which the round only shrinks), the round gets that share and :attr:`exact_after_rounds`
+        says the exact model gets the rest (phases 3-4 skipped: ``info["exact_after_rounds"]``); near the optimum, when it
+        fits only without the round, it gets everything instead (:func:`~optimiser.solve.relax_first_vectors.third_round_plan`);
+        else the round runs in two pieces and ends after the first when the exact phase then fits in the rest
+        (:func:`~optimiser.solve.relax_first_vectors.third_round`), or when phase 4 can run (phases 3-4 get the rest), else
+        the round gets it. A skip is recorded in ``info["more_rounds_skipped"]``."""
         if not MORE_ROUNDS or self.large or self.best is None or (self.bound is not None and self.bound >= self.best):
             return lag
         gap = relative_gap(self.best, self.bound)
         if gap is None or (gap >= MORE_ROUNDS_MAX_GAP and vectors.relax_affordable(self)):
             self.info["more_rounds_skipped"] = "no bound after two rounds" if gap is None else "gap after two rounds too large"
             return lag
-        left = self.remaining() - 3 * self.swap_cost() - POLISH_RESERVE_SHARE * self.limit_s
-        after = MORE_ROUNDS_SHARE < 1.0 and self.exact_fits((1.0 - MORE_ROUNDS_SHARE) * left, self.reduced_levels())
-        if after:
-            left *= MORE_ROUNDS_SHARE
+        plan = vectors.third_round_plan(self, gap)
+        if plan is None:  # the exact model gets all the work left instead (EXACT_INSTEAD_MAX_GAP)
+            self.exact_after_rounds = self.info["exact_after_rounds"] = True
+            return lag
+        left, after = plan
         if left < MORE_ROUNDS_MIN_SHARE * self.limit_s:
             self.info["more_rounds_skipped"] = "work left below its share"
             return lag

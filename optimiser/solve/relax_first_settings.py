@@ -508,6 +508,19 @@ alternating phase finds 107's optimum, which phase 4 proves (proven; 100 0.94 %)
 near-optimum (1.68 -> 0.04 %); generate.py's 28 rows the same (only rs006 and rs028 run a third
 round, the exact phase after it)."""
 
+EXACT_INSTEAD_MAX_GAP = 0.005
+"""When the reduced exact model does not fit in the rest of ``MORE_ROUNDS_SHARE`` of the work left after
+rounds 1-2 but fits in all of it, and the gap after rounds 1-2 is below this (relative), the exact model
+gets all of it and no third round runs (:func:`~optimiser.solve.relax_first_vectors.third_round_plan`).
+Near the optimum CP-SAT's LP with its cuts closes what the Lagrangian's converged ascent cannot, and its
+search is short; further from it the third round's closed decisions and bound are worth more. Measured at a
+10 s limit on benchmarks/realsites (README, wave 38: generate.py's 40 rows, the independent generator's 34),
+three rows take this path: independent seed 7 at 0.136 % (proven: the exact model 6.1 nominal s, its search
+0.08 CP-SAT units; with a third round the round converged at 0.110 % and the exact set-up no longer fitted),
+104 at 1.909 % (the exact model's 10.2 nominal s end at 0.375 %; with the round, and phase 4, 0.039 %) and
+107 at 3.363 % (proven either way, the round's way in half the work). Every other row takes the same path
+as before."""
+
 MORE_ROUNDS_MIN_SHARE = 0.05
 """The third round runs only with at least this share of the limit left for it."""
 

@@ -25,12 +25,15 @@ from optimiser.solve.lagrangian import LagrangianResult
 from optimiser.solve.lagrangian_split import VectorBound, split_lagrangian_bound
 from optimiser.solve.relax_first_settings import (
     EXACT_BY_VECTOR_MAX_SHARE,
+    EXACT_INSTEAD_MAX_GAP,
     EXACT_LP_EAGER,
     EXACT_MAX_LEVELS,
     LAGRANGIAN_UNITS_PER_S,
     MORE_ROUNDS_FIRST_PIECE,
     MORE_ROUNDS_MIN_SHARE,
     MORE_ROUNDS_SAFETY_SHARE,
+    MORE_ROUNDS_SHARE,
+    POLISH_RESERVE_SHARE,
     RELAX_SHARE,
     SPLIT_DEFLECTION,
     VECTOR_TIGHTEN_PASSES,
@@ -154,6 +157,23 @@ def tighten_vectors(run: RelaxFirst, res: LagrangianResult, out: list[VectorBoun
     fixed = frozenset.intersection(*(vb.fixed_zero for vb in live)) if live else frozenset()
     return replace(res, bound=max(res.bound, bound) if math.isfinite(res.bound) else bound,
                    fixed_zero=res.fixed_zero | fixed), vectors
+
+
+def third_round_plan(run: RelaxFirst, gap: float) -> tuple[float, bool] | None:
+    """The work of :meth:`RelaxFirst.more_rounds_phase`'s third round (nominal s: the work left less three crossing
+    exchanges and the polish reserve) and whether the exact phase comes after it: when the exact phase fits in the
+    rest of ``MORE_ROUNDS_SHARE`` of that (:meth:`RelaxFirst.exact_fits`), the round gets the share and the exact
+    phase the rest. ``None``: no third round, the exact phase gets all the work left instead (it fits only without
+    the round, and ``gap``, after rounds 1-2, is below ``EXACT_INSTEAD_MAX_GAP``; ``info["more_rounds_skipped"]``
+    says so)."""
+    left = run.remaining() - 3 * run.swap_cost() - POLISH_RESERVE_SHARE * run.limit_s
+    levels = run.reduced_levels()
+    if MORE_ROUNDS_SHARE < 1.0 and run.exact_fits((1.0 - MORE_ROUNDS_SHARE) * left, levels):
+        return MORE_ROUNDS_SHARE * left, True
+    if gap < EXACT_INSTEAD_MAX_GAP and run.exact_fits(run.remaining(), levels):
+        run.info["more_rounds_skipped"] = "the exact model fits in the work left only without it"
+        return None
+    return left, False
 
 
 def third_round(run: RelaxFirst, lag: LagrangianResult, seconds: float, rounds: list[int],
