@@ -3,12 +3,11 @@
 Measured on ``benchmarks/joint`` (README there). The time limit is a *work budget* (``WORK_PER_LIMIT_S`` nominal
 seconds per second of it with CP-SAT unless the relaxation is large): every phase is charged a deterministic estimate of its
 work in nominal seconds (Lagrangian iterations, incidences evaluated, CP-SAT's deterministic time), and every choice of what to run
-next and for how long reads that budget, never the clock, so the answer is the same on an idle
-and a loaded machine. The wall clock (``WALL_CLOCK_SAFETY_FACTOR`` times the limit, or
-``wall_limit_s``) is only a safety net; the result's ``stopped_by`` says "wall_clock" when it
-bound any phase, else "work_limit". A backend call is charged its set-up besides its search (building the model, CP-SAT's LP:
-``backend_setup_cost``, which CP-SAT's deterministic time leaves out), and a
-backend phase whose budget does not cover its set-up and a minimum search is skipped.
+next and for how long reads that budget, never the clock, so the answer is the same on an idle and a loaded machine.
+The wall clock (``WALL_CLOCK_SAFETY_FACTOR`` times the limit, or ``wall_limit_s``) is only a safety net; the result's
+``stopped_by`` says "wall_clock" when it bound any phase, else "work_limit". A backend call is charged its set-up besides its
+search (building the model, CP-SAT's LP: ``backend_setup_cost``, which CP-SAT's deterministic time leaves out), and a backend
+phase whose budget does not cover its set-up and a minimum search is skipped.
 
 1. An incumbent: the greedy layout (:func:`~optimiser.solve.heuristic.greedy_search`), its sites re-chosen exactly with its
    crossings fixed or by :func:`~optimiser.solve.heuristic.improve_sites`, its crossings exchanged one for one (:meth:`RelaxFirst.polish`),
@@ -31,6 +30,7 @@ backend phase whose budget does not cover its set-up and a minimum search is ski
    bound. When the exact model cannot come first (5) and rounds 1-2 leave a gap below ``MORE_ROUNDS_MAX_GAP``,
    a third round gets the work left (:meth:`RelaxFirst.more_rounds_phase`, ``MORE_ROUNDS``), or
    ``MORE_ROUNDS_SHARE`` of it when the rest covers the reduced exact model's set-up, which then gets the rest;
+   none when that model fits only in all of it and the gap is below ``EXACT_INSTEAD_MAX_GAP`` (it gets it all);
    else ``MORE_ROUNDS_FIRST_PIECE`` of it, then the exact model when it fits, else 3-4 when phase 4 looks able to
    run (else the round); at a wider gap 3-4 get it all when phase 4 can run (their relaxation's bound is better).
 3. Alternating exact re-optimisation from the incumbent, while it improves and time is left: the sites fixed,
