@@ -167,10 +167,11 @@ class _SiteLengths:
         return sum(gains.values()), cells
 
 
-def move_targets(problem: Problem, x: np.ndarray, crossing: np.ndarray) -> list[tuple[int, np.ndarray]]:
+def move_targets(problem: Problem, x: np.ndarray) -> list[tuple[int, np.ndarray]]:
     """Each built crossing of layout ``x`` (ascending) with the places not built it can move to:
-    crossings of the same group and cost, so the budget and the counts stay as they are (those
-    without any left out). ``crossing``: whether each decision is a crossing."""
+    crossings of the same group and cost (:meth:`~optimiser.model.problem.Problem.class_ids`), so the
+    budget and the counts stay as they are (those without any left out)."""
+    crossing = problem.crossing_mask
     spare = np.flatnonzero((x == 0) & crossing)
     cls = problem.class_ids()
     out = []
@@ -199,7 +200,7 @@ def move_crossings(ev: Evaluator, x: np.ndarray, objective: int, *, confirm: int
     """
     problem = ev.problem
     crossing = problem.crossing_mask
-    targets = move_targets(problem, x, crossing)
+    targets = move_targets(problem, x)
     if not targets or crossing.all():
         return MoveSearch(None, objective, 0, 0, 0)
     sl = _SiteLengths(ev, x, crossing)

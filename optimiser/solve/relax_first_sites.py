@@ -99,7 +99,7 @@ def crossings_moved(run: RelaxFirst, where: str) -> bool:
     problem = run.problem
     x = run.ev.layout(run.layout)
     built = [i for i in run.layout if run.is_crossing[i]]
-    moves = min(MOVE_MAX_SCREENED, sum(same.size for _, same in move_targets(problem, x, np.asarray(run.is_crossing))))
+    moves = min(MOVE_MAX_SCREENED, sum(same.size for _, same in move_targets(problem, x)))
     # the screen reads, per move and open site, the clients walking to a site x the closed sites of its class
     site_class = problem.class_ids().tolist()
     closed_of: dict[int, int] = {}
