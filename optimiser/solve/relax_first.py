@@ -593,8 +593,7 @@ class RelaxFirst:
     def alternating_phase(self) -> None:
         """3. Alternating exact re-optimisation from the incumbent: crossings by the backend,
         then sites by interchange, while it improves."""
-        crossing = set(np.flatnonzero(self.problem.crossing_mask).tolist())
-        others = [i for i in range(len(self.problem.decisions)) if i not in crossing and i not in self.fixed]
+        others = [i for i, c in enumerate(self.is_crossing) if not c and i not in self.fixed]
         steps: list[dict[str, Any]] = []
         while self.best is not None and self.remaining() > 0.4 * self.limit_s and len(steps) < 6:
             before = self.best
