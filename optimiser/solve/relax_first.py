@@ -10,9 +10,9 @@ search (building the model, CP-SAT's LP: ``backend_setup_cost``, which CP-SAT's 
 phase whose budget does not cover its set-up and a minimum search is skipped.
 
 1. An incumbent: the greedy layout (:func:`~optimiser.solve.heuristic.greedy_search`), its sites re-chosen exactly with its
-   crossings fixed or by :func:`~optimiser.solve.heuristic.improve_sites`, its crossings exchanged one for one (:meth:`RelaxFirst.polish`),
-   then moved with their sites (:mod:`~optimiser.solve.relax_first_sites`); exchanged again after the Lagrangian rounds (200
-   firms: 4,821.6M -> 4,809.3M; 500 firms: 26,259.5M -> 26,181.6M).
+   crossings fixed or by :func:`~optimiser.solve.heuristic.improve_sites`, its crossings exchanged one for one or moved two
+   at a time (:meth:`RelaxFirst.polish`), then moved with their sites (:mod:`~optimiser.solve.relax_first_sites`); exchanged
+   again after the Lagrangian rounds (200 firms: 4,821.6M -> 4,809.3M; 500 firms: 26,259.5M -> 26,181.6M).
 2. A bound: the Lagrangian bound of the relaxation (:mod:`optimiser.solve.lagrangian`), started from the
    incumbent's walking lengths. Its iterations (a work limit) are worth ``LAGRANGIAN_SHARE`` of the time limit
    when the relaxation is small enough for the backend (at most ``RELAX_MAX_LEVELS`` levels), else
@@ -125,7 +125,7 @@ from optimiser.solve.relax_first_settings import (
     insert_cost,
     unproven_message,
 )
-from optimiser.solve.relax_first_sites import crossings_moved, sites_exact
+from optimiser.solve.relax_first_sites import PairMoves, crossing_pairs_moved, crossings_moved, sites_exact
 from optimiser.solve.relax_first_vectors import exact_by_vector, exact_setup_cost, relax_budget, relax_skipped, split_round, third_round
 from optimiser.solve.result import SolveResult, Status, interrupted_result, relative_gap
 from optimiser.solve.warmstart import GREEDY_MIN_SAFETY_NET_S
@@ -177,6 +177,7 @@ class RelaxFirst:
         self._reduced = ReducedProblems(problem)
         self._levels: dict[frozenset[int], int] = {}  # reduced_levels by closed set (two products over the model each)
         self._seen: set[tuple[int, ...]] = set()
+        self.pair_moves = PairMoves()  # crossing_pairs_moved's index and layouts searched
         self._offered: set[tuple[int, ...]] = set()  # layouts evaluated on the exact model
         self._offer_s = 0.0  # nominal seconds charged for evaluating them (a round's work counts its own)
         self._improved: set[tuple[int, ...]] = set()  # layouts whose sites were re-chosen
@@ -311,11 +312,11 @@ class RelaxFirst:
         built = sum(1 for i in self.layout if self.is_crossing[i])
         return max(1, built) * (self.ev.size * SWAP_SECONDS_PER_INCIDENCE + self.ev.n_d ** 2 * SWAP_SECONDS_PER_DECISION_PAIR)
 
-    def polish(self, where: str, rechoose: bool = True, insert: bool = False) -> None:
+    def polish(self, where: str, rechoose: bool = True, insert: bool = False, pairs: bool = False) -> None:
         """The incumbent's crossings exchanged one for one (:func:`swap_crossings`: the best
         confirmed improving exchange of a built crossing for one not built, evaluated exactly),
-        and (``insert``) when none improves a crossing that does not fit inserted
-        (:meth:`insert`), while one improves and the budget allows; then (``rechoose``) its
+        and when none improves (``pairs``) moved two at a time (:func:`crossing_pairs_moved`), (``insert``) a crossing
+        that does not fit inserted (:meth:`insert`), while one improves and the budget allows; then (``rechoose``) its
         sites re-chosen (:meth:`improve`) when that is affordable, and the moves again if that
         moved a site. 200 firms: the incumbent 4,821.6M -> 4,809.3M in two exchanges, 500 firms
         26,259.5M -> 26,181.6M in one (about 0.2-0.5 s of CPU per search)."""
@@ -330,7 +331,7 @@ class RelaxFirst:
                 swaps += 1
                 self.offer(np.nonzero(step[0])[0].tolist(), where)
                 continue
-            if insert and self.insert(where):
+            if (pairs and crossing_pairs_moved(self, where + ", crossings moved in pairs")) or (insert and self.insert(where)):
                 swaps += 1
                 continue
             if not rechoose or self.layout in self._improved or self.remaining() < self.improve_cost():
@@ -420,7 +421,7 @@ class RelaxFirst:
             self.offer(greedy.layout, "greedy")
             if self.large or not sites_exact(self, "greedy, sites exact"):
                 self.improve(greedy.layout, "greedy, sites re-chosen")
-            self.polish("greedy, crossings exchanged", rechoose=False)
+            self.polish("greedy, crossings exchanged", rechoose=False, pairs=True)
             crossings_moved(self, "greedy, crossing moved with its sites")
         self.info["greedy_seconds"] = self.elapsed()
         self._log_phase("greedy")

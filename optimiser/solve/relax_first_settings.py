@@ -363,6 +363,25 @@ per open site with candidates: 12.3M cells in 0.09 s of CPU, seed 11); each move
 evaluations of the exact model (``OFFER_INCIDENCES_PER_S``) and each confirmation one
 :func:`~optimiser.solve.heuristic.improve_sites` (``IMPROVE_INCIDENCES_PER_S``)."""
 
+PAIR_MOVE_SHARE = 0.05
+"""The incumbent's crossings are moved two at a time (:func:`~optimiser.solve.relax_first_sites.crossing_pairs_moved`:
+:func:`~optimiser.solve.crossing_pairs.move_crossing_pairs`) in phase 1's polish when no exchange improves, the relaxation
+is not large and the layout was not searched before; each search's evaluations are as many as this share of the planned
+limit pays for (at most ``PAIR_MOVE_EVALUATIONS``); 0 turns it off. Measured at 10 s on the 74 generated rows
+(benchmarks/realsites README, wave 39): independent seed 100's incumbent becomes its optimum (220,059,842 ->
+219,900,012) and seed 117's improves (gap 2.16 -> 1.83 %); the same 66 rows proven. In every polish instead (after
+the Lagrangian rounds too) no incumbent improved further and rs028 lost its proof (the rounds got less)."""
+
+PAIR_MOVE_SECONDS_PER_INCIDENCE = 5.5e-10
+PAIR_MOVE_SECONDS_PER_EVALUATION = 2.4e-4
+PAIR_MOVE_SECONDS_PER_ENTRY = 8e-9
+"""Work charged for a search of pair moves (:func:`~optimiser.solve.relax_first_sites.pair_move_charge`): per
+layout evaluated, per incidence of the exact model and for the call itself; per entry the pair index and the
+synergy gather. Fitted (non-negative least squares of the relative error) to the CPU of 12 searches on
+independent seeds 2, 10, 16, 100 and 117 and rs028 (0.003-0.16 s; 0-197 evaluations of 0.23M-3.1M
+incidences; load 0.5, wave 39): charged 0.91-1.11 times the CPU. An evaluation at relax-first's
+``OFFER_INCIDENCES_PER_S`` was charged about 4 times it."""
+
 BACKEND_MIN_SEARCH_SHARE = 0.05
 """A backend phase runs only when its budget leaves at least this share of the time limit to
 the search after its set-up (``BACKEND_SETUP_SECONDS_PER_LEVEL``); else it is skipped."""

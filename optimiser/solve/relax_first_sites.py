@@ -1,6 +1,6 @@
 """Relax-first's exact site re-choice (phase 1 of :mod:`optimiser.solve.relax_first`): the greedy
 layout's crossings fixed, its facility and social-space sites chosen by the backend; then its crossings
-moved with their sites (:func:`crossings_moved`).
+moved with their sites (:func:`crossings_moved`), and two at a time (:func:`crossing_pairs_moved`).
 
 With every crossing fixed, every walk to a facility is a nearest-open-site length and the model
 left is a facility-location problem over the sites alone, with every rule of the exact model
@@ -17,12 +17,15 @@ sites for the greedy's crossings swap the kinds of two parcels' facilities and m
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from optimiser.model.transforms import fix_decisions
 from optimiser.solve.crossing_moves import MOVE_CONFIRM, MOVE_MAX_SCREENED, move_crossings, move_targets
+from optimiser.solve.crossing_pairs import PAIR_MOVE_EVALUATIONS, move_crossing_pairs
+from optimiser.solve.pair_moves import PairIndex
 from optimiser.solve.relax_first_settings import (
     FIX_CROSSINGS_SECONDS_PER_LEVEL,
     IMPROVE_INCIDENCES_PER_S,
@@ -31,6 +34,10 @@ from optimiser.solve.relax_first_settings import (
     MOVE_SETUP_SECONDS_PER_INCIDENCE,
     MOVE_SHARE,
     OFFER_INCIDENCES_PER_S,
+    PAIR_MOVE_SECONDS_PER_ENTRY,
+    PAIR_MOVE_SECONDS_PER_EVALUATION,
+    PAIR_MOVE_SECONDS_PER_INCIDENCE,
+    PAIR_MOVE_SHARE,
     SITES_EXACT_SHARE,
 )
 from optimiser.solve.result import Status
@@ -124,4 +131,53 @@ def crossings_moved(run: RelaxFirst, where: str) -> bool:
         run.offer(layout, where)
         run._improved.add(layout)  # interchange's local optimum
     info["gain"] = before - run.best
+    return run.best < before
+
+
+@dataclass
+class PairMoves:
+    """A run's state of :func:`crossing_pairs_moved`: the evaluator's pair index (built at the first
+    search, kept for the next) and the layouts searched from (a search from one again finds the same)."""
+
+    index: PairIndex | None = None
+    searched: set[tuple[int, ...]] = field(default_factory=set)
+
+
+def pair_move_charge(run: RelaxFirst, evaluations: int, entries: int) -> float:
+    """Nominal seconds charged for a search of pair moves (:func:`crossing_pairs_moved`): ``entries`` gathered
+    (the pair index's build and the synergy) and ``evaluations`` layouts evaluated exactly."""
+    per_evaluation = run.ev.size * PAIR_MOVE_SECONDS_PER_INCIDENCE + PAIR_MOVE_SECONDS_PER_EVALUATION
+    return entries * PAIR_MOVE_SECONDS_PER_ENTRY + evaluations * per_evaluation
+
+
+def crossing_pairs_moved(run: RelaxFirst, where: str) -> bool:
+    """The incumbent's built crossings moved two at a time into two places not built that need each
+    other (:func:`~optimiser.solve.crossing_pairs.move_crossing_pairs`, the sites fixed); the best
+    improvement offered (phase 1's polish, when no exchange improves). Not when the relaxation is large,
+    nor from a layout searched before. Its
+    evaluations are as many as ``PAIR_MOVE_SHARE`` of the planned limit (or the work left, if less)
+    pays for after the pair index's build, at most ``PAIR_MOVE_EVALUATIONS``; none, no search.
+    ``run.info["crossing_pairs"]``: [searches, evaluations, improving]. Whether the incumbent improved."""
+    state = run.pair_moves
+    if PAIR_MOVE_SHARE <= 0 or run.large or run.best is None or not run.layout or run.layout in state.searched:
+        return False
+    state.searched.add(run.layout)
+    build = 0 if state.index is not None else 3 * int(run.ev.MT.nnz)  # PairIndex.work when built
+    left = min(run.remaining(), PAIR_MOVE_SHARE * run.limit_s) - pair_move_charge(run, 0, build)
+    evaluations = min(PAIR_MOVE_EVALUATIONS, int(max(0.0, left) / pair_move_charge(run, 1, 0)))
+    if evaluations < 1:
+        return False
+    if state.index is None:
+        state.index = PairIndex(run.ev)
+    search = move_crossing_pairs(run.ev, run.ev.layout(run.layout), int(run.best), index=state.index,
+                                 max_evaluations=evaluations)
+    run.charge(pair_move_charge(run, search.evaluations, search.entries + build), "crossings moved in pairs")
+    acc = run.info.setdefault("crossing_pairs", [0, 0, 0])
+    acc[0] += 1
+    acc[1] += search.evaluations
+    if search.layout is None:
+        return False
+    before = run.best
+    run.offer(np.flatnonzero(search.layout).tolist(), where)
+    acc[2] += int(run.best < before)
     return run.best < before
