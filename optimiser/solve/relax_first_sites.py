@@ -154,9 +154,9 @@ def crossing_pairs_moved(run: RelaxFirst, where: str) -> bool:
     """The incumbent's built crossings moved two at a time into two places not built that need each
     other (:func:`~optimiser.solve.crossing_pairs.move_crossing_pairs`, the sites fixed); the best
     improvement offered (phase 1's polish, when no exchange improves). Not when the relaxation is large,
-    nor from a layout searched before. Its
-    evaluations are as many as ``PAIR_MOVE_SHARE`` of the planned limit (or the work left, if less)
-    pays for after the pair index's build, at most ``PAIR_MOVE_EVALUATIONS``; none, no search.
+    nor from a layout searched before. Its evaluations are as many as ``PAIR_MOVE_SHARE`` of the planned
+    limit (or the work left, if less) pays for after the pair index's build, at most
+    ``PAIR_MOVE_EVALUATIONS``; none, no search.
     ``run.info["crossing_pairs"]``: [searches, evaluations, improving]. Whether the incumbent improved."""
     state = run.pair_moves
     if PAIR_MOVE_SHARE <= 0 or run.large or run.best is None or not run.layout or run.layout in state.searched:
