@@ -20,7 +20,9 @@ clock.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
+from itertools import islice
 
 import numpy as np
 
@@ -55,6 +57,17 @@ class PairMoveSearch:
     entries: int
 
 
+def _moves(built: np.ndarray, cls: np.ndarray, first: np.ndarray, second: np.ndarray) -> Iterator[tuple[int, int, int, int]]:
+    """Every move ``(out_a, out_b, a, b)`` of two ``built`` crossings into each target pair ``(first, second)`` in
+    turn: ``out_a`` of ``a``'s class, ``out_b`` of ``b``'s (``cls``: :meth:`~optimiser.model.problem.Problem.class_ids`)."""
+    for a, b in zip(first.tolist(), second.tolist()):
+        for out_a in built[cls[built] == cls[a]].tolist():
+            for out_b in built[cls[built] == cls[b]].tolist():
+                # one class: (out_a, out_b) and (out_b, out_a) give the same layout
+                if out_a != out_b and (cls[a] != cls[b] or out_a < out_b):
+                    yield out_a, out_b, a, b
+
+
 def move_crossing_pairs(ev: Evaluator, x: np.ndarray, objective: int, *, index: PairIndex | None = None,
                         max_pairs: int = PAIR_MOVE_PAIRS, max_evaluations: int = PAIR_MOVE_EVALUATIONS) -> PairMoveSearch:
     """The best move of two built crossings into two places not built that need each other, the sites fixed.
@@ -77,31 +90,20 @@ def move_crossing_pairs(ev: Evaluator, x: np.ndarray, objective: int, *, index: 
     built = np.flatnonzero((x == 1) & crossing)
     if built.size == 0 or not (crossing & (x == 0)).any():
         return PairMoveSearch(None, objective, 0, 0, 0)
-    if index is None:
-        index = PairIndex(ev)
-        work0 = 0
-    else:
-        work0 = index.work
+    work0 = 0 if index is None else index.work
+    index = PairIndex(ev) if index is None else index
     length = ev.client_lengths(ev.open_options(x))[0]
     first, second, synergy = pair_synergy(index, x, length, ~crossing)
     cls = problem.class_ids()
-    best, best_layout, evaluations = objective, None, 0
     order = np.argsort(-synergy, kind="stable")[:max_pairs]
-    for i in order.tolist():
-        a, b = int(first[i]), int(second[i])
-        outs_a = built[cls[built] == cls[a]].tolist()
-        outs_b = built[cls[built] == cls[b]].tolist()
-        for out_a in outs_a:
-            for out_b in outs_b:
-                # one class: (out_a, out_b) and (out_b, out_a) give the same layout
-                if out_a == out_b or (cls[a] == cls[b] and out_a > out_b):
-                    continue
-                if evaluations >= max_evaluations or interrupt.requested():
-                    break
-                y = x.copy()
-                y[out_a] = y[out_b] = 0
-                y[a] = y[b] = 1
-                evaluations += 1
-                if (oy := ev.feasible_open(y)) is not None and (obj := int(ev.objective(y, oy))) < best:
-                    best, best_layout = obj, y
+    best, best_layout, evaluations = objective, None, 0
+    for out_a, out_b, a, b in islice(_moves(built, cls, first[order], second[order]), max_evaluations):
+        if interrupt.requested():
+            break
+        y = x.copy()
+        y[out_a] = y[out_b] = 0
+        y[a] = y[b] = 1
+        evaluations += 1
+        if (oy := ev.feasible_open(y)) is not None and (obj := int(ev.objective(y, oy))) < best:
+            best, best_layout = obj, y
     return PairMoveSearch(best_layout, int(best), int(order.size), evaluations, index.work - work0)

@@ -81,7 +81,12 @@ class PairIndex:
         self.client = ev.lev_client[lev].astype(np.int32)
         big = ev.lev_len.size and int(ev.lev_len.max()) >= 2**31
         self.length = ev.lev_len[lev].astype(np.int64 if big else np.int32)
-        self.work = 3 * lev.size
+        self.work = self.build_work(ev)
+
+    @staticmethod
+    def build_work(ev: Evaluator) -> int:
+        """The entries building the index of ``ev`` gathers (:attr:`work` after the build)."""
+        return 3 * int(ev.MT.indices.size)
 
 
 def _short_by_two(ev: Evaluator, x: np.ndarray, banned: np.ndarray, count: np.ndarray | None = None

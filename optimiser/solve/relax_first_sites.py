@@ -162,7 +162,7 @@ def crossing_pairs_moved(run: RelaxFirst, where: str) -> bool:
     if PAIR_MOVE_SHARE <= 0 or run.large or run.best is None or not run.layout or run.layout in state.searched:
         return False
     state.searched.add(run.layout)
-    build = 0 if state.index is not None else 3 * int(run.ev.MT.nnz)  # PairIndex.work when built
+    build = 0 if state.index is not None else PairIndex.build_work(run.ev)
     left = min(run.remaining(), PAIR_MOVE_SHARE * run.limit_s) - pair_move_charge(run, 0, build)
     evaluations = min(PAIR_MOVE_EVALUATIONS, int(max(0.0, left) / pair_move_charge(run, 1, 0)))
     if evaluations < 1:
