@@ -376,6 +376,40 @@ class GraphBase:
     builder: _GraphBuilder
     access: dict[str, tuple[int, ...]]
     band_union: BaseGeometry | None
+    walk_memo: dict[tuple[object, ...], tuple[PlainGraph, np.ndarray]] = field(default_factory=dict, repr=False, compare=False)
+    """The last few layouts' graphs and walks from the firms (:func:`layout_walks`), by the new
+    crossings built: the attribution re-verifies the layout without each item, and every item but
+    a crossing leaves the graph as it was."""
+
+
+WALK_MEMO_ENTRIES = 3
+"""Layouts whose graph and walks a :class:`GraphBase` keeps (the least recently used goes first)."""
+
+WALK_MEMO_MAX_BYTES = 256 * 2**20
+"""Most bytes of walks a :class:`GraphBase` keeps: a layout's walks are firms x graph nodes
+floats (60 firms on 20,000 nodes: 9.6 MB); larger ones are not kept."""
+
+
+def layout_walks(scenario: Scenario, points: dict[str, Sequence[Point]], crossings: Sequence[tuple[int, Crossing]],
+                 origins: Sequence[str], open_space_segments: np.ndarray | None = None, *, max_new: int | None = None,
+                 base: GraphBase | None = None, tied_keys: Collection[str] | None = None) -> tuple[PlainGraph, np.ndarray]:
+    """The walking graph with ``crossings`` ((candidate index, crossing) pairs) built
+    (:func:`build_plain_graph`) and the walks from each of ``origins`` to every node of it
+    (:func:`walks_from_m`); kept in ``base``'s memo (:data:`WALK_MEMO_ENTRIES`) and read back
+    for the same crossings, origins and cap."""
+    key = (tuple(i for i, _ in crossings), max_new, tuple(origins))
+    memo = base.walk_memo if base is not None else None
+    if memo is not None and key in memo:
+        memo[key] = memo.pop(key)  # most recently used last
+        return memo[key]
+    graph = build_plain_graph(scenario, points, [c for _, c in crossings], open_space_segments, max_new=max_new,
+                              base=base, tied_keys=tied_keys)
+    walks = walks_from_m(graph, origins)
+    if memo is not None and walks.nbytes <= WALK_MEMO_MAX_BYTES:
+        memo[key] = (graph, walks)
+        while len(memo) > WALK_MEMO_ENTRIES or sum(w.nbytes for _, w in memo.values()) > WALK_MEMO_MAX_BYTES:
+            del memo[next(iter(memo))]
+    return graph, walks
 
 
 def graph_base(scenario: Scenario, points: dict[str, Sequence[Point]],
@@ -447,27 +481,41 @@ def build_plain_graph(scenario: Scenario, points: dict[str, Sequence[Point]], cr
     return PlainGraph(_with_edges(base, u, v, w), access, xy, tuple(new_edges), max_new, base)
 
 
-def walk_lengths_m(graph: PlainGraph, origins: Sequence[str], targets: Sequence[str]) -> np.ndarray:
-    """Shortest walking lengths (m) from each origin key to each target key (inf: no walk)."""
-    out = np.full((len(origins), len(targets)), np.inf)
+def walks_from_m(graph: PlainGraph, origins: Sequence[str]) -> np.ndarray:
+    """Shortest walking lengths (m) from each origin key to every node of ``graph``: shape
+    (len(origins), nodes), inf where no walk; one Dijkstra from all the origins' access nodes,
+    which :func:`lengths_to_m` reads for any targets."""
+    n = graph.csr.shape[0]
+    best = np.full((len(origins), n), np.inf)  # from each origin (its nearest access node) to every node
     sources = sorted({n for k in origins for n in graph.access.get(k, ())})
     if not sources:
-        return out
+        return best
     csr, layers = graph.walk_graph()
     dist = dijkstra(csr, directed=layers > 1, indices=sources)
     if layers > 1:  # a node's length is its best over the numbers of new crossings used
         dist = dist.reshape(len(sources), layers, -1).min(axis=1)
-    row = {n: i for i, n in enumerate(sources)}
-    best = np.full((len(origins), dist.shape[1]), np.inf)  # from each origin (its nearest access node) to every node
+    row = {s: i for i, s in enumerate(sources)}
     for i, k in enumerate(origins):
         nodes = graph.access.get(k, ())
         if nodes:
-            best[i] = dist[[row[n] for n in nodes]].min(axis=0)
+            best[i] = dist[[row[s] for s in nodes]].min(axis=0)
+    return best
+
+
+def lengths_to_m(graph: PlainGraph, walks_m: np.ndarray, targets: Sequence[str]) -> np.ndarray:
+    """Shortest walking lengths (m) from the origins of ``walks_m`` (:func:`walks_from_m` on
+    ``graph``) to each target key (inf: no walk), rounded to :data:`WALK_DECIMALS`."""
+    out = np.full((walks_m.shape[0], len(targets)), np.inf)
     for j, t in enumerate(targets):
         nodes = graph.access.get(t, ())
         if nodes:
-            out[:, j] = best[:, list(nodes)].min(axis=1)
+            out[:, j] = walks_m[:, list(nodes)].min(axis=1)
     return np.round(out, WALK_DECIMALS)
+
+
+def walk_lengths_m(graph: PlainGraph, origins: Sequence[str], targets: Sequence[str]) -> np.ndarray:
+    """Shortest walking lengths (m) from each origin key to each target key (inf: no walk)."""
+    return lengths_to_m(graph, walks_from_m(graph, origins), targets)
 
 
 # ----------------------------------------------------------------------------- the checks
@@ -567,12 +615,13 @@ def _pair_objective(ctx: ProblemContext, problem: Problem, pair_m: np.ndarray) -
                for a, b in ctx.pair_index if w[a, b] > 0)
 
 
-def _facility_walks(ctx: ProblemContext, graph: PlainGraph, opened: list) -> dict[str, np.ndarray]:
-    """Per facility type, each firm's walk to the nearest open or existing facility (m)."""
+def _facility_walks(ctx: ProblemContext, graph: PlainGraph, firm_walks_m: np.ndarray, opened: list) -> dict[str, np.ndarray]:
+    """Per facility type, each firm's walk to the nearest open or existing facility (m), from the
+    firms' walks on ``graph`` (:func:`walks_from_m`)."""
     out = {}
     for spec in ctx.scenario.facilities:
         targets = [s.key for s in opened if s.type == spec.type] + list(ctx.existing_facility_keys.get(spec.type, []))
-        walks = walk_lengths_m(graph, ctx.firm_keys, targets) if targets else np.full((len(ctx.firm_keys), 1), np.inf)
+        walks = lengths_to_m(graph, firm_walks_m, targets) if targets else np.full((len(ctx.firm_keys), 1), np.inf)
         out[spec.type] = walks.min(axis=1)
     return out
 
@@ -733,7 +782,7 @@ def verify(problem: Problem, ctx: ProblemContext, chosen: tuple[int, ...], repor
     checks = _Checks()
     chosen_set = set(chosen)
     by_key = {d.key: i for i, d in enumerate(problem.decisions)}
-    new_crossings = [ctx.network.candidates[c] for c, d in ctx.crossing_decision.items() if d in chosen_set]
+    new_crossings = [(c, ctx.network.candidates[c]) for c, d in ctx.crossing_decision.items() if d in chosen_set]
     fac_open = [s for s in ctx.facility_sites if by_key.get(s.key) in chosen_set]
     soc_open = [s for s in ctx.social_sites if by_key.get(s.key) in chosen_set]
     stops_open = [s for s in ctx.stop_sites if by_key.get(s.key) in chosen_set]
@@ -748,18 +797,18 @@ def verify(problem: Problem, ctx: ProblemContext, chosen: tuple[int, ...], repor
     _check_transit(checks, sc, stops_open)
 
     points = _points(ctx)
-    graph = build_plain_graph(sc, points, new_crossings, _open_space_segments(ctx),
-                              max_new=sc.crossings.max_route_crossings, base=base, tied_keys=set(ctx.firm_keys))
-    pair_m = walk_lengths_m(graph, ctx.firm_keys, ctx.firm_keys)
-    fac_walk = _facility_walks(ctx, graph, fac_open)
+    graph, walks = layout_walks(sc, points, new_crossings, ctx.firm_keys, _open_space_segments(ctx),
+                                max_new=sc.crossings.max_route_crossings, base=base, tied_keys=set(ctx.firm_keys))
+    pair_m = lengths_to_m(graph, walks, ctx.firm_keys)
+    fac_walk = _facility_walks(ctx, graph, walks, fac_open)
     social_m = None
     if sc.social_spaces is not None:
         targets = [s.key for s in soc_open] + list(ctx.existing_social_keys)
-        social_m = walk_lengths_m(graph, ctx.firm_keys, targets).min(axis=1) if targets else np.full(len(ctx.firm_keys), np.inf)
+        social_m = lengths_to_m(graph, walks, targets).min(axis=1) if targets else np.full(len(ctx.firm_keys), np.inf)
     transit_m = None
     if sc.transit is not None:
         targets = [s.key for s in stops_open] + [f"existing:stop:{t.id}" for line in sc.transit_lines for t in line.stops]
-        transit_m = walk_lengths_m(graph, ctx.firm_keys, targets).min(axis=1) if targets else np.full(len(ctx.firm_keys), np.inf)
+        transit_m = lengths_to_m(graph, walks, targets).min(axis=1) if targets else np.full(len(ctx.firm_keys), np.inf)
     objective = (_pair_objective(ctx, problem, pair_m) + _access_objective(ctx, problem, fac_walk, social_m, checks)
                  + _transit_objective(sc, problem, transit_m))
     _check_transit_coverage(checks, sc, problem, chosen_set, transit_m)

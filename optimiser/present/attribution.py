@@ -264,8 +264,10 @@ def attribute_items(prep: Prepared, chosen: Sequence[int], ver: Verification,
     names = item_names(prep, [problem.decisions[i].key for i in chosen_set])
     base = base if base is not None else verifier_base(ctx)
     pair_arrays = _pair_arrays(prep)  # once for every item
-    out: list[ItemAttribution] = []
-    for i in chosen_set:
+    out: dict[int, ItemAttribution] = {}
+    # every item but a crossing leaves the layout's graph as it was: those first, while the
+    # verifier's memo (``base.walk_memo``) still holds the layout's walks
+    for i in sorted(chosen_set, key=lambda j: problem.decisions[j].kind == "crossing"):
         d = problem.decisions[i]
         rest = tuple(j for j in chosen_set if j != i)
         without = verify(problem, ctx, rest, None, raise_on_failure=False, base=base)
@@ -275,7 +277,7 @@ def attribute_items(prep: Prepared, chosen: Sequence[int], ver: Verification,
                            without.objective, ver.objective)
         pairs = _pairs_relying(prep, ver.pair_lengths_m, without.pair_lengths_m)
         ftype = d.group if d.kind == "facility" else ("transit stop" if d.kind == "stop" else "social")
-        out.append(ItemAttribution(
+        out[i] = ItemAttribution(
             id=_item_id(prep, i), name=names.get(d.key, d.label), kind=d.kind, type=ftype if d.kind != "crossing" else
             _crossing_type(prep, i), cost=d.cost, pairs_using=len(pairs),
             firms_relying=_firms_relying(prep, d.kind, ftype, ver, without),
@@ -284,9 +286,9 @@ def attribute_items(prep: Prepared, chosen: Sequence[int], ver: Verification,
             feasible_without=without.passed, top_pairs=pairs[:TOP_PAIRS],
             pair_walk_m=_round_or_none(_pair_walk_rise(pair_arrays, ver.pair_lengths_m, without.pair_lengths_m)),
             pairs_disconnected=sum(1 for p in pairs if p.rise_m is None),
-            access=_access_changes(prep, ver, without), staff_uncovered=_staff_uncovered(prep, ver, without)))
+            access=_access_changes(prep, ver, without), staff_uncovered=_staff_uncovered(prep, ver, without))
     logger.debug("attribution of %d items (total weight %d)", len(out), total_w)
-    return out, total_w
+    return [out[i] for i in chosen_set], total_w
 
 
 def _round_or_none(x: float | None) -> float | None:
