@@ -22,6 +22,7 @@ from optimiser.model.constraints import (
     add_overlap_constraints,
     add_site_shortfall,
     add_spacing_constraints,
+    budget_row,
     counted,
     sites_fit,
 )
@@ -173,7 +174,8 @@ def build_problem(
     weights = weight_scale or objective_weight_scale(scenario)
     problem.weight_scale["all"] = weights.per_unit
     tb = TermBuilder(problem, scenario, network, firms, [firm_key(f.id) for f in firms], site_decision, crossing_decision, weights,
-                     {"candidate_crossings": len(network.candidates), "crossing_decisions": len(crossing_decision)})
+                     {"candidate_crossings": len(network.candidates), "crossing_decisions": len(crossing_decision)},
+                     budget_row(problem, scenario.budget))
     logger.debug("building: %d firms, %d pairs, %d decisions", len(firms), len(pair_index), len(problem.decisions))
     add_pair_terms(tb, pair_index, pair_w)
     _add_facilities(tb, facility_sites, existing_facility_keys)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import math
 from dataclasses import dataclass, field
+from itertools import chain
 from typing import Any
 
 import numpy as np
@@ -103,6 +104,9 @@ class TermBuilder:
     crossing_decision: dict[int, int]
     weights: WeightScale
     info: dict[str, Any] = field(default_factory=dict)
+    budget: Constraint | None = None
+    """The budget row (:func:`~optimiser.model.constraints.budget_row`): the clients with a base
+    leave out the options over it (:func:`add_clients`)."""
 
     @property
     def scale(self) -> int:
@@ -444,9 +448,24 @@ def add_constraint(problem: Problem, con: Constraint, description: str) -> None:
     problem.constraints.append(con)
 
 
+def option_costs(problem: Problem, options: np.ndarray, row: Constraint) -> np.ndarray:
+    """Per option id of ``options``: its decisions' coefficients in the linear row ``row``
+    summed (float, as :func:`~optimiser.model.transforms.reduce_clients` sums them)."""
+    cost = np.zeros(len(problem.decisions))
+    for d, v in row.terms:
+        cost[d] = v
+    sel = [problem.options[i] for i in np.asarray(options, dtype=np.int64).tolist()]
+    lens = np.fromiter(map(len, sel), dtype=np.int64, count=len(sel))
+    flat = np.fromiter(chain.from_iterable(sel), dtype=np.int64, count=int(lens.sum()))
+    owner = np.repeat(np.arange(len(sel)), lens)
+    out = np.zeros(len(sel))
+    np.add.at(out, owner, cost[flat])
+    return out
+
+
 def add_clients(problem: Problem, keys: list[ClientKey], kind: str, weights: np.ndarray, client_bases: list[int | None],
                 e_client: np.ndarray, e_len_m: np.ndarray, e_req: np.ndarray, scale: int,
-                reach_out: dict[int, tuple[Constraint, str]] | None = None) -> None:
+                reach_out: dict[int, tuple[Constraint, str]] | None = None, budget: Constraint | None = None) -> None:
     """Add clients from flat option entries.
 
     Args:
@@ -459,6 +478,10 @@ def add_clients(problem: Problem, keys: list[ClientKey], kind: str, weights: np.
         reach_out: when given, the reach constraints of clients without a base are put here
             (client index -> constraint and description) for the caller to add with
             :func:`add_constraint`, instead of being added.
+        budget: the budget row (:attr:`TermBuilder.budget`): a client with a base leaves out
+            the options whose decisions cost more together (they are still created, so the
+            options are numbered as without it), as :func:`~optimiser.model.transforms.reduce_clients`
+            would drop them after the build (a tight budget: most options of two crossings).
     """
     n_c = len(keys)
     keep, lev = kept_levels(e_client, e_len_m, client_bases, scale)
@@ -466,6 +489,12 @@ def add_clients(problem: Problem, keys: list[ClientKey], kind: str, weights: np.
     e_client, lev = e_client[keep], lev[keep]
     opt = option_ids(problem, e_req[keep])
     del keep
+    if budget is not None and budget.hi is not None and opt.size:
+        ids, inverse = np.unique(opt, return_inverse=True)
+        has_base = np.array([b is not None for b in client_bases], dtype=bool)
+        drop = (option_costs(problem, ids, budget) > budget.hi)[inverse] & has_base[e_client]
+        if drop.any():
+            e_client, lev, opt = e_client[~drop], lev[~drop], opt[~drop]
     e_client, lev, opt = distinct_sorted_entries(e_client, lev, opt)
     # a client with the same entries as an earlier one shares its level tuples (built once)
     same = same_clients(e_client, lev, opt, n_c)

@@ -195,10 +195,20 @@ def add_budget_constraint(problem: Problem, budget: float) -> None:
         budget: the capital budget, in ``problem.currency``.
     """
     problem.groups["budget"] = f"the capital budget of {money_text(budget, problem.currency)}"
-    decisions = problem.decisions
-    if not total_within([d.cost for d in decisions], budget):
-        unit = money_scale([budget] + [d.cost for d in decisions])
-        terms = tuple((i, money_units(d.cost, unit)) for i, d in enumerate(decisions) if d.cost > 0)
-        problem.constraints.append(Constraint("budget", terms, None, money_units(budget, unit, up=False), "budget"))
+    row = budget_row(problem, budget)
+    if row is not None:
+        problem.constraints.append(row)
     else:
         logger.debug("budget %s cannot bind: no budget constraint", money_text(budget, problem.currency))
+
+
+def budget_row(problem: Problem, budget: float) -> Constraint | None:
+    """The budget constraint :func:`add_budget_constraint` adds (``None``: it could never bind),
+    from ``problem``'s decisions (all in place): known before the terms are built, whose options
+    over it :func:`~optimiser.model.clients.add_clients` leaves out."""
+    decisions = problem.decisions
+    if total_within([d.cost for d in decisions], budget):
+        return None
+    unit = money_scale([budget] + [d.cost for d in decisions])
+    terms = tuple((i, money_units(d.cost, unit)) for i, d in enumerate(decisions) if d.cost > 0)
+    return Constraint("budget", terms, None, money_units(budget, unit, up=False), "budget")

@@ -241,7 +241,14 @@ class Problem:
 
     def open_options(self, chosen: set[int]) -> set[int]:
         """Ids of the options open when exactly the decisions ``chosen`` are taken."""
-        return {i for i, req in enumerate(self.options) if all(d in chosen for d in req)}
+        from optimiser.model.flat import flat_options  # flat reads this module
+
+        fo = flat_options(self)
+        taken = np.zeros(len(self.decisions), dtype=bool)
+        ids = [d for d in chosen if 0 <= d < len(self.decisions)]
+        taken[ids] = True
+        missing = np.bincount(fo.owner[~taken[fo.flat]], minlength=len(self.options))
+        return set(np.nonzero(missing == 0)[0].tolist())
 
     def objective_of(self, chosen: set[int]) -> int:
         """Exact integer objective of a set of chosen decision ids (for tests and checks)."""

@@ -70,7 +70,8 @@ def add_pair_terms(tb: TermBuilder, pair_index: list[tuple[int, int]], pair_w: n
     req = np.stack([cross_dec[a1[m]], np.where(a2[m] >= 0, cross_dec[np.maximum(a2[m], 0)], -1),
                     np.full(int(m.sum()), -1, dtype=np.int64)], axis=1)
     keys = [ClientKey.pair(tb.firms[a].id, tb.firms[b].id) for a, b in zip(pa.tolist(), pb.tolist())]
-    add_clients(tb.problem, keys, "pair", pw_int, bases(base_ff[pa, pb], tb.penalty_m, tb.scale), ec[m], ll[m], req, tb.scale)
+    add_clients(tb.problem, keys, "pair", pw_int, bases(base_ff[pa, pb], tb.penalty_m, tb.scale), ec[m], ll[m], req, tb.scale,
+                budget=tb.budget)
 
 
 def add_access_terms(tb: TermBuilder, spec: FacilitySpec, sites: list[CandidateSite], existing: list[str]) -> None:
@@ -118,7 +119,7 @@ def add_nearest_walk_terms(tb: TermBuilder, target_type: str, w_int: np.ndarray,
     e_client, e_len, e_req = fcid[ent.firm[m]], ent.length_m[m], ent.req[m]
     del ent, m  # the entries' arrays freed before the clients are built (the peak of a large build)
     add_clients(tb.problem, keys, "access", w_int[served], bases(base_m[served], tb.penalty_m, tb.scale),
-                e_client, e_len, e_req, tb.scale)
+                e_client, e_len, e_req, tb.scale, budget=tb.budget)
 
 
 def add_social_terms(tb: TermBuilder, soc: SocialSpaceSpec, sites: list[CandidateSite], existing: list[str]) -> None:
@@ -154,7 +155,7 @@ def add_social_terms(tb: TermBuilder, soc: SocialSpaceSpec, sites: list[Candidat
     reach: dict[int, tuple[Constraint, str]] = {}
     if walk.keys:
         add_clients(problem, walk.keys, "social", walk.weights, walk.bases, walk.client[ent.firm[walk.entries]], ent.length_m[walk.entries],
-                    ent.req[walk.entries], tb.scale, reach_out=reach)
+                    ent.req[walk.entries], tb.scale, reach_out=reach, budget=tb.budget)
     for i, f in enumerate(firms):
         if soc.coverage == "hard" and not covered_now[i]:
             g = f"coverage:{f.id}"
