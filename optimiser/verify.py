@@ -385,9 +385,11 @@ class GraphBase:
 WALK_MEMO_ENTRIES = 3
 """Layouts whose graph and walks a :class:`GraphBase` keeps (the least recently used goes first)."""
 
-WALK_MEMO_MAX_BYTES = 256 * 2**20
+WALK_MEMO_MAX_BYTES = 64 * 2**20
 """Most bytes of walks a :class:`GraphBase` keeps: a layout's walks are firms x graph nodes
-floats (60 firms on 20,000 nodes: 9.6 MB); larger ones are not kept."""
+floats (60 firms on 20,000 nodes: 9.6 MB); larger ones are not kept (a large district's
+attribution then recomputes them, as before the memo), so the run's peak memory stays where the
+solve put it."""
 
 
 def layout_walks(scenario: Scenario, points: dict[str, Sequence[Point]], crossings: Sequence[tuple[int, Crossing]],
