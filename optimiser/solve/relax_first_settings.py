@@ -41,10 +41,18 @@ Limits of 60 s keep their plans and answers (every row proven by 15 nominal s)."
 RELAX_SHARE = 0.7
 """Share of the time left given to the reduced relaxation in the relaxation-first strategy..."""
 
-RELAX_MAX_LEVELS = 250_000
+RELAX_MAX_LEVELS = 500_000
 """...which runs only when it has at most this many radius levels: beyond that CP-SAT's bound on it
 barely moves within a minute (measured on benchmarks/joint: 200 firms, 584k relaxed levels,
-21% gap after 45 s), and the Lagrangian bound is the better one."""
+21% gap after 45 s), and the Lagrangian bound is the better one. A relaxation over it is *large*:
+a budget of L nominal seconds for a limit of L s, the Lagrangian the bound, no site interchange,
+crossing moves or exact model. 250k until wave 40: benchmarks/realsites' independent seed 33
+(55 firms, a 373,659-level relaxation, the exact model 1.98M levels) was large, its two Lagrangian
+rounds converged with nothing closed and its greedy layout stayed: 5.21 % at a 10 s limit, 2.99 % at
+60 s with 17 of 60 nominal s unused. Not large: 1.18 % at 10 s (8.3 s of solve), 0.346 % at 60 s
+(24.2 s), with the incumbent 2.3 % better. Of the 113 other realsites problems measured (generate.py's 28
+and 12 unseen seeds, the independent generator's 34 and 39 more seeds), none has a relaxation
+between 250k and 584k levels (the largest 208k, seed 115), so none changes."""
 
 LATE_PHASE_MIN_SHARE = 0.1
 """The least share of the time limit a late phase needs left to start (the reduction tests again,
