@@ -68,7 +68,8 @@ from optimiser.solve.cpsat_model import wall_clock_net_s
 from optimiser.solve.result import SolveResult, Status
 from optimiser.solve.strategy import solve
 from optimiser.solve.transit import solve_with_todays_crossings
-from optimiser.verify import GraphBase, Verification, verifier_base, verify
+from optimiser.verify import Verification, verifier_base, verify
+from optimiser.verify_graph import GraphBase
 
 if TYPE_CHECKING:  # pragma: no cover
     from optimiser.solve.robust import RobustResult

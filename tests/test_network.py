@@ -622,7 +622,7 @@ def test_candidate_end_between_two_paths_is_no_path_between_them():
     """A candidate's end as near to two paths gets one connector (the least x): its connectors are
     in the network built or not, so two would join the paths through a crossing no one built."""
     from optimiser.inputs.domain import Scenario
-    from optimiser.verify import build_plain_graph, walk_lengths_m
+    from optimiser.verify_graph import build_plain_graph, walk_lengths_m
 
     site, cand = _midway_site()
     net = build_walk_network(site, site.barriers, candidate_crossings=[cand])
@@ -661,7 +661,7 @@ def test_an_entrance_between_two_paths_is_no_walk_between_them_for_other_firms()
     by the south path (one node joined to both made it 30 + 30 m through the firm's plot), in
     the network and the verifier alike; the entrance is one access node per path."""
     from optimiser.inputs.domain import Scenario
-    from optimiser.verify import build_plain_graph, walk_lengths_m
+    from optimiser.verify_graph import build_plain_graph, walk_lengths_m
 
     site, _ = _midway_site()
     site = dataclasses.replace(site, firms=site.firms + (firm("m", 130, 240, (130, 250)),))
@@ -797,7 +797,7 @@ def test_a_few_overlapping_paths_walk_as_if_drawn_once():
     removed by hand (the spur kept), and so is the verifier's footpath length."""
     from types import SimpleNamespace
 
-    from optimiser.verify import _footpath_segments
+    from optimiser.verify_graph import _footpath_segments
 
     s = square_site()
     diag = WalkPath("diag", "diag", "footpath", LineString([(0, 0), (100, 100), (200, 200)]))

@@ -30,7 +30,8 @@ from optimiser.present import style
 from optimiser.present.transit import network_catchment
 from optimiser.solve.strategy import solve
 from optimiser.solve.transit import solve_with_todays_crossings
-from optimiser.verify import layout_graph, verify, walk_lengths_m
+from optimiser.verify import layout_graph, verify
+from optimiser.verify_graph import walk_lengths_m
 from tests.sitefiles import scenario_dict, site_dict, xy
 from tests.sitezoo import crossing_spec
 from tests.zoo_cases import SIG, _scenario, _square

@@ -9,9 +9,11 @@ import numpy as np
 import pytest
 
 from optimiser import verify as verify_mod
+from optimiser import verify_graph
 from optimiser.pipeline import run_scenario
 from optimiser.present.attribution import attribute_items
-from optimiser.verify import lengths_to_m, verifier_base, verify, walk_lengths_m, walks_from_m
+from optimiser.verify import verifier_base, verify
+from optimiser.verify_graph import lengths_to_m, walk_lengths_m, walks_from_m
 from tests.sitefiles import write_files
 
 
@@ -54,8 +56,8 @@ def test_attribution_with_the_memo_is_attribution_with_every_walk_rebuilt(tiny_r
     kinds = [problem.decisions[i].kind for i in res.chosen]
     assert kinds.count("crossing") >= 2 and len(kinds) > kinds.count("crossing")  # both kinds of removal
     computed: list[int] = []
-    real = verify_mod.walks_from_m
-    monkeypatch.setattr(verify_mod, "walks_from_m", lambda g, o: computed.append(1) or real(g, o))
+    real = verify_graph.walks_from_m
+    monkeypatch.setattr(verify_graph, "walks_from_m", lambda g, o: computed.append(1) or real(g, o))
     base = verifier_base(ctx)
     again = verify(problem, ctx, res.chosen, res.objective, raise_on_failure=False, base=base)
     assert len(computed) == 1
@@ -81,13 +83,13 @@ def test_the_memo_keeps_a_few_layouts_within_its_bytes(tiny_run, monkeypatch) ->
     base = verifier_base(ctx)
     for lay in layouts:
         verify(problem, ctx, lay, None, raise_on_failure=False, base=base)
-        assert len(base.walk_memo) <= verify_mod.WALK_MEMO_ENTRIES
-    assert len(base.walk_memo) == verify_mod.WALK_MEMO_ENTRIES
+        assert len(base.walk_memo) <= verify_graph.WALK_MEMO_ENTRIES
+    assert len(base.walk_memo) == verify_graph.WALK_MEMO_ENTRIES
     # kept by recency: the last layout's crossings are the newest key
     newest = next(reversed(base.walk_memo))
     built = tuple(c for c, d in ctx.crossing_decision.items() if d in set(layouts[-1]))
     assert newest[0] == built
-    monkeypatch.setattr(verify_mod, "WALK_MEMO_MAX_BYTES", 0)
+    monkeypatch.setattr(verify_graph, "WALK_MEMO_MAX_BYTES", 0)
     small = verifier_base(ctx)
     for lay in layouts:
         _same(verify(problem, ctx, lay, None, raise_on_failure=False, base=small),

@@ -26,6 +26,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from itertools import chain
 from typing import Any, Literal
 
 import numpy as np
@@ -241,13 +242,12 @@ class Problem:
 
     def open_options(self, chosen: set[int]) -> set[int]:
         """Ids of the options open when exactly the decisions ``chosen`` are taken."""
-        from optimiser.model.flat import flat_options  # flat reads this module
-
-        fo = flat_options(self)
+        lens = np.fromiter(map(len, self.options), dtype=np.int64, count=len(self.options))
+        flat = np.fromiter(chain.from_iterable(self.options), dtype=np.int64, count=int(lens.sum()))
+        owner = np.repeat(np.arange(len(self.options)), lens)
         taken = np.zeros(len(self.decisions), dtype=bool)
-        ids = [d for d in chosen if 0 <= d < len(self.decisions)]
-        taken[ids] = True
-        missing = np.bincount(fo.owner[~taken[fo.flat]], minlength=len(self.options))
+        taken[[d for d in chosen if 0 <= d < len(self.decisions)]] = True
+        missing = np.bincount(owner[~taken[flat]], minlength=len(self.options))  # needed decisions not taken
         return set(np.nonzero(missing == 0)[0].tolist())
 
     def objective_of(self, chosen: set[int]) -> int:

@@ -41,7 +41,8 @@ from optimiser.model.demand import pair_weights
 from optimiser.present.formatting import nice_type
 from optimiser.present.metrics import AccessChange, ItemAttribution, PairServed
 from optimiser.present.transit_record import stop_name
-from optimiser.verify import GraphBase, Verification, verifier_base, verify
+from optimiser.verify import Verification, verifier_base, verify
+from optimiser.verify_graph import GraphBase
 
 if TYPE_CHECKING:  # pragma: no cover
     from optimiser.pipeline import Prepared

@@ -23,7 +23,8 @@ from shapely.geometry import LineString, MultiLineString, Polygon
 from shapely.geometry.base import BaseGeometry
 
 from optimiser.present.transit_record import TransitMetrics, TransitStopRecord, stop_name
-from optimiser.verify import PlainGraph, Verification, layout_graph
+from optimiser.verify import Verification, layout_graph
+from optimiser.verify_graph import PlainGraph
 
 if TYPE_CHECKING:  # pragma: no cover
     from optimiser.pipeline import Prepared
