@@ -59,9 +59,15 @@ LATE_PHASE_MIN_SHARE = 0.1
 the reduced relaxation, the exact model, and the exact model after the third round), and the
 least search a backend call that must run gets besides its set-up."""
 
-EXACT_MAX_LEVELS = 1_000_000
+EXACT_MAX_LEVELS = 500_000
 """The reduced exact model gets the time left only up to this many radius levels (building a
-larger CP-SAT model takes most of a minute by itself)."""
+larger CP-SAT model takes most of a minute by itself). 1M until wave 40: benchmarks/realsites'
+independent seeds with larger reduced models ran CP-SAT far slower than its charge (seed 202's
+602,308-level model: 0.036-0.078 deterministic units per CPU second against the 0.15 per nominal
+second charged, a 572k-row LP), and none of them proved within 60 s. At the default 60 s limit:
+seed 202 1.134 % in 177.2 s of solve -> 0.44 % in 22.5 s (the work goes to the Lagrangian rounds and
+the reduced relaxation, whose layouts are better), seed 200 0.032 % in 90.5 s -> 0.035 % in 26.6 s,
+seed 16 0.557 % in 69 s -> 0.688 % in 55.4 s (planned on the whole budget from the start)."""
 
 LAGRANGIAN_SHARE = 0.25
 """Share of the time limit the Lagrangian rounds are worth (in iterations; they usually
