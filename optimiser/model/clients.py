@@ -13,13 +13,12 @@ from __future__ import annotations
 import logging
 import math
 from dataclasses import dataclass, field
-from itertools import chain
 from typing import Any
 
 import numpy as np
 
 from optimiser.inputs.domain import Firm, Scenario, SolveOptions
-from optimiser.model.problem import Client, ClientKey, Constraint, Problem
+from optimiser.model.problem import Client, ClientKey, Constraint, Problem, option_arrays
 from optimiser.network.graph import WalkNetwork
 from optimiser.network.routes import EndLengths, route_option_arrays
 from optimiser.runclock import checkpoint
@@ -450,14 +449,13 @@ def add_constraint(problem: Problem, con: Constraint, description: str) -> None:
 
 def option_costs(problem: Problem, options: np.ndarray, row: Constraint) -> np.ndarray:
     """Per option id of ``options``: its decisions' coefficients in the linear row ``row``
-    summed (float, as :func:`~optimiser.model.transforms.reduce_clients` sums them)."""
+    summed (float; the budget row's for :func:`add_clients` and
+    :func:`~optimiser.model.transforms.reduce_clients`)."""
     cost = np.zeros(len(problem.decisions))
     for d, v in row.terms:
         cost[d] = v
     sel = [problem.options[i] for i in np.asarray(options, dtype=np.int64).tolist()]
-    lens = np.fromiter(map(len, sel), dtype=np.int64, count=len(sel))
-    flat = np.fromiter(chain.from_iterable(sel), dtype=np.int64, count=int(lens.sum()))
-    owner = np.repeat(np.arange(len(sel)), lens)
+    _, flat, owner = option_arrays(sel)
     out = np.zeros(len(sel))
     np.add.at(out, owner, cost[flat])
     return out

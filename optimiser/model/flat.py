@@ -22,7 +22,7 @@ from typing import TypeVar
 
 import numpy as np
 
-from optimiser.model.problem import Problem
+from optimiser.model.problem import Problem, option_arrays
 
 
 @dataclass(frozen=True)
@@ -117,11 +117,7 @@ def flat_clients(problem: Problem) -> FlatClients:
 
 def _flatten_options(problem: Problem) -> FlatOptions:
     options = problem.options
-    n_o = len(options)
-    lens = np.fromiter(map(len, options), dtype=np.int64, count=n_o)
-    flat = np.fromiter(chain.from_iterable(options), dtype=np.int64, count=int(lens.sum()))
-    return FlatOptions(lens, flat, np.repeat(np.arange(n_o, dtype=np.int64), lens),
-                       {req: i for i, req in enumerate(options) if len(req) > 1})
+    return FlatOptions(*option_arrays(options), {req: i for i, req in enumerate(options) if len(req) > 1})
 
 
 def _flatten_clients(problem: Problem) -> FlatClients:

@@ -24,7 +24,7 @@ objective term in :mod:`optimiser.model.terms`, the constraints in
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import chain
 from typing import Any, Literal
@@ -157,6 +157,15 @@ class Constraint:
     group: str
 
 
+def option_arrays(options: Sequence[tuple[int, ...]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``options`` (each a tuple of decision ids) as flat arrays: ``(lens, flat, owner)``, each
+    option's number of decisions, their ids option after option, and the position in ``options``
+    of each entry of ``flat``."""
+    lens = np.fromiter(map(len, options), dtype=np.int64, count=len(options))
+    flat = np.fromiter(chain.from_iterable(options), dtype=np.int64, count=int(lens.sum()))
+    return lens, flat, np.repeat(np.arange(len(options), dtype=np.int64), lens)
+
+
 @dataclass(frozen=True)
 class Penalty:
     """Objective += ``weight`` unless at least one of ``options`` is open (soft coverage)."""
@@ -242,9 +251,7 @@ class Problem:
 
     def open_options(self, chosen: set[int]) -> set[int]:
         """Ids of the options open when exactly the decisions ``chosen`` are taken."""
-        lens = np.fromiter(map(len, self.options), dtype=np.int64, count=len(self.options))
-        flat = np.fromiter(chain.from_iterable(self.options), dtype=np.int64, count=int(lens.sum()))
-        owner = np.repeat(np.arange(len(self.options)), lens)
+        _, flat, owner = option_arrays(self.options)
         taken = np.zeros(len(self.decisions), dtype=bool)
         taken[[d for d in chosen if 0 <= d < len(self.decisions)]] = True
         missing = np.bincount(owner[~taken[flat]], minlength=len(self.options))  # needed decisions not taken

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from optimiser.model.clients import client_level_option_order, level_groups
+from optimiser.model.clients import client_level_option_order, level_groups, option_costs
 from optimiser.model.flat import fixed_clients, flat_clients, flat_options, remember
 from optimiser.model.problem import Client, ClientKey, Constraint, Problem
 
@@ -36,13 +36,7 @@ def reduce_clients(problem: Problem) -> dict[str, int]:
     out = {"options_over_budget": 0, "merged_clients": 0}
     budget = next((c for c in problem.constraints if c.key == "budget"), None)
     if budget is not None and budget.hi is not None:
-        cost = np.zeros(len(problem.decisions))
-        for o, v in budget.terms:
-            cost[o] = v
-        lens = np.fromiter((len(r) for r in problem.options), dtype=np.int64, count=len(problem.options))
-        flat = np.fromiter((d for r in problem.options for d in r), dtype=np.int64, count=int(lens.sum()))
-        opt_cost = np.add.reduceat(cost[flat], np.concatenate([[0], np.cumsum(lens)[:-1]])) if flat.size else np.zeros(0)
-        is_bad = opt_cost > budget.hi
+        is_bad = option_costs(problem, np.arange(len(problem.options)), budget) > budget.hi
         out["options_over_budget"] = int(is_bad.sum())
         if is_bad.any():
             # the clients with a bad option, from the flat incidences (a tight budget: 5.8M
