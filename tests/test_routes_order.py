@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import optimiser.network.routes as routes
-from optimiser.network.routes import EndLengths, _option_order, _shortest_per_pair, route_option_arrays
+from optimiser.network.routes import CostCap, EndLengths, _option_order, _shortest_per_pair, route_option_arrays
 
 
 @pytest.mark.parametrize("seed", range(5))
@@ -59,3 +59,27 @@ def test_route_arrays_same_with_and_without_scratch(seed, monkeypatch):
     oo, tt, ll, a1, a2 = fast
     assert np.array_equal(np.lexsort((a2, a1, ll, tt, oo)), np.arange(oo.size))
     assert (a2 >= 0).any() and (np.diff(ll)[np.diff(tt) == 0] == 0).any()  # two-crossing options, tied lengths
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_a_cost_cap_leaves_out_exactly_the_options_over_it(seed):
+    """With a :class:`CostCap`, the options without it less those over the budget, for the
+    origins it names; the others keep every option."""
+    rng = np.random.default_rng(seed)
+    o_n, t_n, c_n = 6, 9, 7
+    pts = rng.integers(0, 30, (o_n + t_n + 2 * c_n, 2)).astype(float)
+    d = np.abs(pts[:, None, :] - pts[None, :, :]).sum(axis=2)
+    o, t, e = np.arange(o_n), o_n + np.arange(t_n), o_n + t_n + np.arange(2 * c_n)
+    el = EndLengths(d[np.ix_(o, t)], d[np.ix_(o, e)], d[np.ix_(e, t)], d[np.ix_(e, e)], rng.integers(1, 4, c_n).astype(float))
+    plain, _ = route_option_arrays(el, 2)
+    cross = rng.integers(0, 6, c_n).astype(float)
+    target = np.where(rng.random(t_n) < 0.3, 0.0, rng.integers(1, 4, t_n).astype(float))
+    origins = rng.random(o_n) < 0.7
+    for max_cost in (0.0, 4.0, 7.0, 100.0):
+        cap = CostCap(cross, target, max_cost, origins)
+        got, _ = route_option_arrays(el, 2, cap=cap)
+        oo, tt, ll, a1, a2 = plain
+        cost = target[tt] + cross[a1] + np.where(a2 >= 0, cross[np.maximum(a2, 0)], 0.0)
+        keep = (cost <= max_cost) | ~origins[oo]
+        assert all(np.array_equal(g, p[keep]) for g, p in zip(got, plain)), max_cost
+    assert (plain[4] >= 0).any()  # two-crossing options were there to leave out

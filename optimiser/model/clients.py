@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,7 +21,7 @@ import numpy as np
 from optimiser.inputs.domain import Firm, Scenario, SolveOptions
 from optimiser.model.problem import Client, ClientKey, Constraint, Problem, option_arrays
 from optimiser.network.graph import WalkNetwork
-from optimiser.network.routes import EndLengths, route_option_arrays
+from optimiser.network.routes import CostCap, EndLengths, route_option_arrays
 from optimiser.runclock import checkpoint
 
 logger = logging.getLogger(__name__)
@@ -147,8 +148,12 @@ def end_lengths(net: WalkNetwork, origins: list[str], targets: list[str], base: 
 
 
 def route_entries(net: WalkNetwork, origins: list[str], targets: list[str], cand_idx: np.ndarray,
-                  max_k: int) -> tuple[np.ndarray, RouteArrays, int]:
+                  max_k: int, cap: Callable[[np.ndarray], CostCap | None] | None = None) -> tuple[np.ndarray, RouteArrays, int]:
     """Base lengths (origins x targets, m) and the route options between them as flat arrays.
+
+    Args:
+        cap: given the base lengths, the options to leave out for costing more than the budget
+            (:class:`~optimiser.network.routes.CostCap`, :func:`budget_cap`), or ``None``.
 
     Returns:
         (base lengths, ``(origin, target, length_m, c1, c2)`` with crossing indices into
@@ -160,8 +165,34 @@ def route_entries(net: WalkNetwork, origins: list[str], targets: list[str], cand
         arrays, eff = route_option_arrays(el, max_k)
         return base, arrays, eff
     base = net.lengths(origins, targets)
-    arrays, eff = route_option_arrays(end_lengths(net, origins, targets, base, cand_idx), max_k)
+    arrays, eff = route_option_arrays(end_lengths(net, origins, targets, base, cand_idx), max_k,
+                                      cap=None if cap is None else cap(base))
     return base, arrays, eff
+
+
+def budget_cap(tb: TermBuilder, target_dec: np.ndarray,
+               has_base: Callable[[np.ndarray], np.ndarray]) -> Callable[[np.ndarray], CostCap | None] | None:
+    """The :class:`~optimiser.network.routes.CostCap` of the budget row (:attr:`TermBuilder.budget`) for
+    :func:`route_entries`: the options :func:`add_clients` would leave out of the clients with a base,
+    never generated (the same problem, its options numbered without them: the ones left are in the same
+    order). ``None`` without a budget row.
+
+    Args:
+        tb: the term builder.
+        target_dec: each target's decision id (-1 for a place that exists).
+        has_base: given the base lengths (origins x targets, m), which origins' clients all have a base
+            (:func:`bases`): only their options are left out.
+    """
+    row = tb.budget
+    if row is None or row.hi is None:
+        return None
+    cost = np.zeros(len(tb.problem.decisions) + 1)  # the last: -1, no decision
+    for d, v in row.terms:
+        cost[d] = v
+    crossing_cost = cost[tb.cross_dec]
+    target_cost = cost[np.asarray(target_dec, dtype=np.int64)]
+    hi = float(row.hi)
+    return lambda base: CostCap(crossing_cost, target_cost, hi, has_base(base))
 
 
 def bases(base_m: np.ndarray, penalty_m: float | None, scale: int) -> list[int | None]:
@@ -477,9 +508,10 @@ def add_clients(problem: Problem, keys: list[ClientKey], kind: str, weights: np.
             (client index -> constraint and description) for the caller to add with
             :func:`add_constraint`, instead of being added.
         budget: the budget row (:attr:`TermBuilder.budget`): a client with a base leaves out
-            the options whose decisions cost more together (they are still created, so the
-            options are numbered as without it), as :func:`~optimiser.model.transforms.reduce_clients`
-            would drop them after the build (a tight budget: most options of two crossings).
+            the options whose decisions cost more together, as :func:`~optimiser.model.transforms.reduce_clients`
+            would drop them after the build (a tight budget: most options of two crossings). They
+            are still created here (the social spaces' walks share their entries with the coverage
+            rows); the pair and access walks' entries come without them (:func:`budget_cap`).
     """
     n_c = len(keys)
     keep, lev = kept_levels(e_client, e_len_m, client_bases, scale)
@@ -546,7 +578,8 @@ class TargetEntries:
         return np.lexsort((self.via_route, self.target, self.firm))
 
 
-def firm_target_entries(tb: TermBuilder, targets: list[str], site_dec: np.ndarray, direct_targets: int) -> TargetEntries:
+def firm_target_entries(tb: TermBuilder, targets: list[str], site_dec: np.ndarray, direct_targets: int,
+                        within_budget: bool = False) -> TargetEntries:
     """Entries for every firm's walk to each of ``targets``.
 
     Args:
@@ -555,11 +588,21 @@ def firm_target_entries(tb: TermBuilder, targets: list[str], site_dec: np.ndarra
         site_dec: decision id of each target (-1 for an existing place).
         direct_targets: the first this many targets get a direct entry (walk there with no new
             crossing, where there is a route) besides their route options.
+        within_budget: leave out the route options over the budget of the firms whose walk to the
+            nearest target has a base (:func:`budget_cap`: the entries of one client per firm, only
+            for :func:`add_clients`, which would leave them out).
     """
     cand_idx = tb.cand_idx
     cross_dec = tb.cross_dec.astype(np.int32)
     site_dec = np.asarray(site_dec).astype(np.int32)
-    base, (oo, tt, ll, a1, a2), eff = route_entries(tb.network, tb.firm_keys, targets, cand_idx, tb.max_k)
+    cap = None
+    if within_budget:
+        penalty = tb.penalty_m
+        # a firm's client has a base when it reaches a place that exists (the targets from
+        # direct_targets on), or with the unreachable penalty (:func:`bases`)
+        cap = budget_cap(tb, site_dec, lambda base: np.full(base.shape[0], penalty is not None)
+                         | np.isfinite(base[:, direct_targets:]).any(axis=1))
+    base, (oo, tt, ll, a1, a2), eff = route_entries(tb.network, tb.firm_keys, targets, cand_idx, tb.max_k, cap)
     di, dt = np.nonzero(np.isfinite(base[:, :direct_targets]))
     n_d, n_r = di.size, oo.size
     # int32 indices and decision ids (200 firms: 8.7M entries), the route arrays freed as used

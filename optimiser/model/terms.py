@@ -22,6 +22,7 @@ from optimiser.model.clients import (
     add_clients,
     add_constraint,
     bases,
+    budget_cap,
     firm_target_entries,
     kept_levels,
     option_ids,
@@ -56,7 +57,10 @@ def add_pair_terms(tb: TermBuilder, pair_index: list[tuple[int, int]], pair_w: n
     if not pair_index or sc.objective.firm_pairs <= 0:
         return
     n = len(tb.firms)
-    base_ff, (oo, tt, ll, a1, a2), eff = route_entries(tb.network, tb.firm_keys, tb.firm_keys, tb.cand_idx, tb.max_k)
+    penalty = tb.penalty_m
+    # every pair of an origin has a base when all its walks exist, or with the unreachable penalty
+    cap = budget_cap(tb, np.full(n, -1), lambda base: np.full(n, penalty is not None) | np.isfinite(base).all(axis=1))
+    base_ff, (oo, tt, ll, a1, a2), eff = route_entries(tb.network, tb.firm_keys, tb.firm_keys, tb.cand_idx, tb.max_k, cap)
     tb.info["pair_route_max_crossings"] = eff
     pa = np.array([a for a, _ in pair_index], dtype=np.int64)
     pb = np.array([b for _, b in pair_index], dtype=np.int64)
@@ -107,7 +111,8 @@ def add_nearest_walk_terms(tb: TermBuilder, target_type: str, w_int: np.ndarray,
     """
     n_new = len(sites)
     site_dec = np.array([tb.site_decision[s.key] for s in sites] + [-1] * len(existing), dtype=np.int64)
-    ent = firm_target_entries(tb, [s.key for s in sites] + list(existing), site_dec, direct_targets=n_new)
+    ent = firm_target_entries(tb, [s.key for s in sites] + list(existing), site_dec, direct_targets=n_new,
+                              within_budget=True)
     tb.info.setdefault("access_route_max_crossings", {})[target_type] = ent.max_crossings
     served = np.nonzero(w_int > 0)[0]
     fcid = np.full(len(tb.firms), -1, dtype=np.int64)

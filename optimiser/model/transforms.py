@@ -30,6 +30,8 @@ def reduce_clients(problem: Problem) -> dict[str, int]:
     - An option whose decisions cost more together than the budget can never be open: it is
       removed from the levels of clients that have a base (constraints keep it, so an
       infeasibility explanation can still name the budget), and levels left empty go.
+      ``options_over_budget`` counts such options among those created (the pair and access walks'
+      route options over the budget are not created: :class:`~optimiser.network.routes.CostCap`).
     - Clients with the same kind, base, levels and level options are one term with the summed
       weight (common for firm pairs: the same routes, the same crossings).
     """
