@@ -137,9 +137,10 @@ class _Run:
     spends its budget and closes ``closes`` decisions; the exact phase fits once at most ``fit``
     radius levels are left (10 per decision still open)."""
 
-    def __init__(self, closes: int, fit: int) -> None:
+    def __init__(self, closes: int, fit: int, relax_levels: int = 10**9) -> None:
         self.limit_s, self.work_s, self.fixed, self.info = 10.0, 0.0, {0, 1}, {}
         self.closes, self.fit, self.budgets = closes, fit, []
+        self.target = type("Relaxation", (), {"info": {"levels": relax_levels}})()  # the tightest relaxation at hand
 
     def _second_round(self, lag, seconds, safety, rounds):
         self.budgets.append(seconds)
@@ -192,6 +193,24 @@ def test_the_third_round_leaves_the_rest_to_phases_3_4_when_phase_4_can_run(monk
     assert asked == [{0, 1, 2, 3}]  # closed before the round ({0, 1}) and by its first piece ({2, 3})
     assert after is False and run.budgets == [pytest.approx(4.0 * rfv.MORE_ROUNDS_FIRST_PIECE)]
     assert rounds == [400, 300, 100] and run.info["third_round_pieces"] == 1 and len(lag.fixed_zero) == 4
+
+
+def test_phases_3_4_come_first_when_their_relaxation_is_small_against_the_exact_model(monkeypatch):
+    """Unseen independent seed 201 at 10 s (benchmarks/realsites README, wave 41): after the first piece its
+    246,046-level exact model fitted in the rest, got it (7.3 nominal s) and proved nothing; its 26,111-level
+    relaxation proves the incumbent optimal in 1.1. The exact model still gets what phases 3-4 leave."""
+    monkeypatch.setattr(rfv, "relax_affordable", lambda run, closed=None: True)
+    ratio = rfv.RELAX_BEFORE_EXACT_MAX_RATIO
+    # the first piece closes 6: 120 levels left, the exact phase fits
+    for relax_levels, exact_after in ((int(120 * ratio), False), (int(120 * ratio) + 1, True)):
+        run = _Run(closes=6, fit=120, relax_levels=relax_levels)
+        rounds = [400, 300]
+        lag, after = rfv.third_round(run, _lag(), 4.0, rounds, after=False)
+        assert after is exact_after and run.budgets == [pytest.approx(4.0 * rfv.MORE_ROUNDS_FIRST_PIECE)]
+        assert run.info["third_round_pieces"] == 1
+    monkeypatch.setattr(rfv, "relax_affordable", lambda run, closed=None: False)  # phase 4 cannot run: the exact model
+    run = _Run(closes=6, fit=120, relax_levels=1)
+    assert rfv.third_round(run, _lag(), 4.0, [400, 300], after=False)[1] is True
 
 
 def test_the_third_round_in_one_piece_when_the_exact_phase_comes_after_it_or_when_switched_off(monkeypatch):

@@ -54,6 +54,12 @@ rounds converged with nothing closed and its greedy layout stayed: 5.21 % at a 1
 and 12 unseen seeds, the independent generator's 34 and 39 more seeds), none has a relaxation
 between 250k and 584k levels (the largest 208k, seed 115), so none changes."""
 
+RELAX_BEFORE_EXACT_MAX_RATIO = 0.25
+"""After the first piece of the third round, phases 3-4 come before the exact phase even when it fits in the
+rest, when the tightest relaxation at hand has at most this share of the reduced exact model's radius levels
+(:func:`~optimiser.solve.relax_first_vectors.relax_first_small`): a relaxation whose optimum is the incumbent's
+proves it at a fraction of the exact model's cost, and the exact model still gets what phases 3-4 leave."""
+
 LATE_PHASE_MIN_SHARE = 0.1
 """The least share of the time limit a late phase needs left to start (the reduction tests again,
 the reduced relaxation, the exact model, and the exact model after the third round), and the

@@ -34,6 +34,7 @@ from optimiser.solve.relax_first_settings import (
     MORE_ROUNDS_SAFETY_SHARE,
     MORE_ROUNDS_SHARE,
     POLISH_RESERVE_SHARE,
+    RELAX_BEFORE_EXACT_MAX_RATIO,
     RELAX_SHARE,
     SPLIT_DEFLECTION,
     VECTOR_TIGHTEN_PASSES,
@@ -196,13 +197,23 @@ def third_round(run: RelaxFirst, lag: LagrangianResult, seconds: float, rounds: 
     lag = run._second_round(lag, first, MORE_ROUNDS_SAFETY_SHARE, rounds)
     rest = seconds - (run.work_s - before)
     closed = run.fixed | set(lag.fixed_zero)
-    fits = run.exact_fits(rest, run.reduced_levels(closed))
+    levels = run.reduced_levels(closed)
+    fits = run.exact_fits(rest, levels) and not relax_first_small(run, closed, levels)
     if (not fits and not relax_affordable(run, closed) and rest >= MORE_ROUNDS_MIN_SHARE * run.limit_s
             and not interrupt.requested()):
         lag = run._second_round(lag, rest, MORE_ROUNDS_SAFETY_SHARE, rounds)
     run.info["third_round_pieces"] = len(rounds) - n
     rounds[n:] = [sum(rounds[n:])] if len(rounds) > n else []  # the pieces' iterations: one round
     return lag, fits
+
+
+def relax_first_small(run: RelaxFirst, closed: set[int], exact_levels: int) -> bool:
+    """Whether phases 3-4 come before the exact phase although it fits in the rest of the third round
+    (:func:`third_round`): phase 4 looks able to run and its relaxation has at most ``RELAX_BEFORE_EXACT_MAX_RATIO``
+    of the reduced exact model's ``exact_levels``; the exact phase then gets what they leave (phase 5)."""
+    levels = run.target.info.get("levels")
+    return (isinstance(levels, int) and levels <= RELAX_BEFORE_EXACT_MAX_RATIO * exact_levels
+            and relax_affordable(run, closed))
 
 
 def large_vector(order: list[VectorBound], levels: dict[tuple[int, ...], int], whole: int) -> tuple[int, ...] | None:
