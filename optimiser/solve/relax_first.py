@@ -28,11 +28,12 @@ phase whose budget does not cover its set-up and a minimum search is skipped.
    round 1 the polish also inserts crossings that do not fit, ejecting built ones (:meth:`RelaxFirst.insert`);
    when the relaxation is large only if round 1 leaves the incumbent at least ``INSERT_MIN_GAP`` above its
    bound. When the exact model cannot come first (5) and rounds 1-2 leave a gap below ``MORE_ROUNDS_MAX_GAP``,
-   a third round gets the work left (:meth:`RelaxFirst.more_rounds_phase`, ``MORE_ROUNDS``), or
-   ``MORE_ROUNDS_SHARE`` of it when the rest covers the reduced exact model's set-up, which then gets the rest;
-   none when that model fits only in all of it and the gap is below ``EXACT_INSTEAD_MAX_GAP`` (it gets it all);
-   else ``MORE_ROUNDS_FIRST_PIECE`` of it, then the exact model when it fits, else 3-4 when phase 4 looks able to
-   run (else the round); at a wider gap 3-4 get it all when phase 4 can run (their relaxation's bound is better).
+   a third round gets the work left (:meth:`RelaxFirst.more_rounds_phase`, ``MORE_ROUNDS``), or ``MORE_ROUNDS_SHARE``
+   of it when the rest covers the reduced exact model's set-up, which then gets the rest; none when that model fits
+   only in all of it and the gap is below ``EXACT_INSTEAD_MAX_GAP`` (it gets it all); else ``MORE_ROUNDS_FIRST_PIECE``
+   of it, then the exact model when it fits (3-4 first when their relaxation is small against it:
+   ``RELAX_BEFORE_EXACT_MAX_RATIO``), else 3-4 when phase 4 looks able to run (else the round); at a wider gap 3-4
+   get it all when phase 4 can run (their relaxation's bound is better).
 3. Alternating exact re-optimisation from the incumbent, while it improves and time is left: the sites fixed,
    the crossings re-optimised by the backend; then the sites re-chosen by interchange. The reduction tests run
    again with the better incumbent.
@@ -616,8 +617,7 @@ class RelaxFirst:
         self._log_phase("alternating")
 
     def retest_phase(self, lag: LagrangianResult, tested_against: int | None) -> None:
-        """The reduction tests again, against a better incumbent (a few iterations from the
-        multipliers)."""
+        """The reduction tests again, against a better incumbent (a few iterations from the multipliers)."""
         if self.best is None or tested_against is None or self.best >= tested_against:
             return
         if self.remaining() <= LATE_PHASE_MIN_SHARE * self.limit_s:
