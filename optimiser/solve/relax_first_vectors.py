@@ -184,7 +184,8 @@ def third_round(run: RelaxFirst, lag: LagrangianResult, seconds: float, rounds: 
     exact phase comes after it (its share is already set aside). Otherwise in two pieces:
     ``MORE_ROUNDS_FIRST_PIECE`` of ``seconds`` first; when the exact phase then fits in the rest
     (:meth:`RelaxFirst.exact_fits`, at the reduced model's size after the decisions the piece
-    closed), the round ends there. Else the rest goes to phases 3-4 when phase 4 looks able to run
+    closed), the round ends there, and the exact phase gets the rest unless phase 4's relaxation is small against it
+    (:func:`relax_first_small`: then phases 3-4 first). Else the rest goes to phases 3-4 when phase 4 looks able to run
     (:func:`relax_affordable` with the decisions closed by the piece too: phase 4 checks again when
     it starts); the alternating phase re-optimises the incumbent, which the round's own
     layouts left where the greedy put it on independent seeds 107 and 100 (``MORE_ROUNDS_FIRST_PIECE``).
