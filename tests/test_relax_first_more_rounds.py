@@ -139,6 +139,7 @@ class _Run:
 
     def __init__(self, closes: int, fit: int, relax_levels: int = 10**9) -> None:
         self.limit_s, self.work_s, self.fixed, self.info = 10.0, 0.0, {0, 1}, {}
+        self.full_limit_s = self.limit_s  # no work beyond the plan (PLAN_HORIZON_S)
         self.closes, self.fit, self.budgets = closes, fit, []
         self.target = type("Relaxation", (), {"info": {"levels": relax_levels}})()  # the tightest relaxation at hand
 
@@ -208,6 +209,13 @@ def test_phases_3_4_come_first_when_their_relaxation_is_small_against_the_exact_
         lag, after = rfv.third_round(run, _lag(), 4.0, rounds, after=False)
         assert after is exact_after and run.budgets == [pytest.approx(4.0 * rfv.MORE_ROUNDS_FIRST_PIECE)]
         assert run.info["third_round_pieces"] == 1
+    # a long limit: the exact model gets more than PLAN_HORIZON_S (seed 117 at 60 s), it comes first as before
+    horizon = rf_settings.PLAN_HORIZON_S
+    rest = 4.0 * (1 - rfv.MORE_ROUNDS_FIRST_PIECE)
+    for beyond, exact_after in ((horizon - rest + 0.1, True), (horizon - rest - 0.1, False)):
+        run = _Run(closes=6, fit=120, relax_levels=1)
+        run.full_limit_s = run.limit_s + beyond  # the work beyond the plan, to the exact model too
+        assert rfv.third_round(run, _lag(), 4.0, [400, 300], after=False)[1] is exact_after
     monkeypatch.setattr(rfv, "relax_affordable", lambda run, closed=None: False)  # phase 4 cannot run: the exact model
     run = _Run(closes=6, fit=120, relax_levels=1)
     assert rfv.third_round(run, _lag(), 4.0, [400, 300], after=False)[1] is True
