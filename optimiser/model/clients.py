@@ -171,7 +171,7 @@ def route_entries(net: WalkNetwork, origins: list[str], targets: list[str], cand
 
 
 def budget_cap(tb: TermBuilder, target_dec: np.ndarray,
-               has_base: Callable[[np.ndarray], np.ndarray]) -> Callable[[np.ndarray], CostCap | None] | None:
+               capped_origins: Callable[[np.ndarray], np.ndarray]) -> Callable[[np.ndarray], CostCap | None] | None:
     """The :class:`~optimiser.network.routes.CostCap` of the budget row (:attr:`TermBuilder.budget`) for
     :func:`route_entries`: the options :func:`add_clients` would leave out of the clients with a base,
     never generated (the same problem, its options numbered without them: the ones left are in the same
@@ -180,19 +180,23 @@ def budget_cap(tb: TermBuilder, target_dec: np.ndarray,
     Args:
         tb: the term builder.
         target_dec: each target's decision id (-1 for a place that exists).
-        has_base: given the base lengths (origins x targets, m), which origins' clients all have a base
-            (:func:`bases`): only their options are left out.
+        capped_origins: given the base lengths (origins x targets, m), which origins' clients all have a
+            base (:func:`has_base`): only their options are left out.
     """
     row = tb.budget
     if row is None or row.hi is None:
         return None
-    cost = np.zeros(len(tb.problem.decisions) + 1)  # the last: -1, no decision
-    for d, v in row.terms:
-        cost[d] = v
+    cost = np.append(row_coefficients(tb.problem, row), 0.0)  # the last: -1, no decision
     crossing_cost = cost[tb.cross_dec]
     target_cost = cost[np.asarray(target_dec, dtype=np.int64)]
     hi = float(row.hi)
-    return lambda base: CostCap(crossing_cost, target_cost, hi, has_base(base))
+    return lambda base: CostCap(crossing_cost, target_cost, hi, capped_origins(base))
+
+
+def has_base(base_m: np.ndarray, penalty_m: float | None) -> np.ndarray:
+    """Whether walks with base lengths ``base_m`` (m, inf: no route) have a base in :func:`bases`:
+    always with the unreachable penalty, else when their route exists."""
+    return np.full(np.shape(base_m), penalty_m is not None) | np.isfinite(base_m)
 
 
 def bases(base_m: np.ndarray, penalty_m: float | None, scale: int) -> list[int | None]:
@@ -478,13 +482,19 @@ def add_constraint(problem: Problem, con: Constraint, description: str) -> None:
     problem.constraints.append(con)
 
 
+def row_coefficients(problem: Problem, row: Constraint) -> np.ndarray:
+    """Per decision of ``problem``, its coefficient in the linear row ``row`` (float, 0 where absent)."""
+    cost = np.zeros(len(problem.decisions))
+    for d, v in row.terms:
+        cost[d] = v
+    return cost
+
+
 def option_costs(problem: Problem, options: np.ndarray, row: Constraint) -> np.ndarray:
     """Per option id of ``options``: its decisions' coefficients in the linear row ``row``
     summed (float; the budget row's for :func:`add_clients` and
     :func:`~optimiser.model.transforms.reduce_clients`)."""
-    cost = np.zeros(len(problem.decisions))
-    for d, v in row.terms:
-        cost[d] = v
+    cost = row_coefficients(problem, row)
     sel = [problem.options[i] for i in np.asarray(options, dtype=np.int64).tolist()]
     _, flat, owner = option_arrays(sel)
     out = np.zeros(len(sel))
@@ -599,9 +609,8 @@ def firm_target_entries(tb: TermBuilder, targets: list[str], site_dec: np.ndarra
     if within_budget:
         penalty = tb.penalty_m
         # a firm's client has a base when it reaches a place that exists (the targets from
-        # direct_targets on), or with the unreachable penalty (:func:`bases`)
-        cap = budget_cap(tb, site_dec, lambda base: np.full(base.shape[0], penalty is not None)
-                         | np.isfinite(base[:, direct_targets:]).any(axis=1))
+        # direct_targets on), or with the unreachable penalty
+        cap = budget_cap(tb, site_dec, lambda base: has_base(base[:, direct_targets:].min(axis=1, initial=np.inf), penalty))
     base, (oo, tt, ll, a1, a2), eff = route_entries(tb.network, tb.firm_keys, targets, cand_idx, tb.max_k, cap)
     di, dt = np.nonzero(np.isfinite(base[:, :direct_targets]))
     n_d, n_r = di.size, oo.size

@@ -24,6 +24,7 @@ from optimiser.model.clients import (
     bases,
     budget_cap,
     firm_target_entries,
+    has_base,
     kept_levels,
     option_ids,
     register_options,
@@ -59,7 +60,7 @@ def add_pair_terms(tb: TermBuilder, pair_index: list[tuple[int, int]], pair_w: n
     n = len(tb.firms)
     penalty = tb.penalty_m
     # every pair of an origin has a base when all its walks exist, or with the unreachable penalty
-    cap = budget_cap(tb, np.full(n, -1), lambda base: np.full(n, penalty is not None) | np.isfinite(base).all(axis=1))
+    cap = budget_cap(tb, np.full(n, -1), lambda base: np.asarray(has_base(base, penalty).all(axis=1)))
     base_ff, (oo, tt, ll, a1, a2), eff = route_entries(tb.network, tb.firm_keys, tb.firm_keys, tb.cand_idx, tb.max_k, cap)
     tb.info["pair_route_max_crossings"] = eff
     pa = np.array([a for a, _ in pair_index], dtype=np.int64)

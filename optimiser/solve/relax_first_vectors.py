@@ -217,9 +217,7 @@ def relax_first_small(run: RelaxFirst, closed: set[int], exact_levels: int, rest
     reduced exact model's ``exact_levels``; the exact phase then gets what they leave (phase 5)."""
     if rest_s + run.full_limit_s - run.limit_s > (PLAN_HORIZON_S or run.limit_s):
         return False
-    levels = run.target.info.get("levels")
-    return (isinstance(levels, int) and levels <= RELAX_BEFORE_EXACT_MAX_RATIO * exact_levels
-            and relax_affordable(run, closed))
+    return run.target.info["levels"] <= RELAX_BEFORE_EXACT_MAX_RATIO * exact_levels and relax_affordable(run, closed)
 
 
 def large_vector(order: list[VectorBound], levels: dict[tuple[int, ...], int], whole: int) -> tuple[int, ...] | None:
