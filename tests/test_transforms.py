@@ -137,3 +137,56 @@ def test_fix_decisions_numbers_new_options_in_the_order_the_walks_meet_them():
     q2 = fix_decisions(p, {1: 1})
     assert _same(q2, _fix_oracle(p, {1: 1}))
     assert q2.options[len(p.options):] == [(3, 4), (0, 2)]  # b met before a
+
+
+def _partial_oracle(problem: Problem, closed: set[int], exact: set[tuple[int, int]], chosen: set[int]) -> list[int | None]:
+    """Each client's length under ``chosen`` by the rule of ``exact_sites``, one option at a time:
+    options over a closed decision never open; an access option of a pair (client, site) in
+    ``exact`` (site -1: crossings only) opens when all its decisions are chosen, any other access
+    option when its non-crossing decisions are; a firm pair's when all are. ``None``: no option
+    open and no base."""
+    crossing = problem.crossing_mask
+    out: list[int | None] = []
+    for k, c in enumerate(problem.clients):
+        length = c.base
+        for lev, opts in zip(c.levels, c.level_options):
+            for o in opts:
+                req = set(problem.options[o])
+                if req & closed:
+                    continue
+                sites = [d for d in req if not crossing[d]]
+                site = sites[0] if len(sites) == 1 else (-1 if not sites else -2)
+                need = req if c.kind == "pair" or (k, site) in exact else set(sites)
+                if need <= chosen:
+                    length = lev if length is None else min(length, lev)
+        out.append(length)
+    return out
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_relax_access_crossings_keeps_the_exact_routes_of_the_sites_asked_for(seed):
+    """A district with two barriers, a fifth of its decisions closed and half of its (walk, site)
+    pairs kept exact: under 40 random layouts every walk is as long as the per-option rule says,
+    at least its fully relaxed length and at most its exact one."""
+    p = prepare(make_district(14, 30, 12, 2, seed=seed)).problem
+    rng = np.random.default_rng(seed)
+    closed = {int(d) for d in rng.permutation(len(p.decisions))[: len(p.decisions) // 5]}
+    crossing = p.crossing_mask
+    every = sorted({(k, ([d for d in p.options[o] if not crossing[d]] or [-1])[0])
+                    for k, c in enumerate(p.clients) if c.kind != "pair" for opts in c.level_options for o in opts})
+    exact = {every[i] for i in rng.permutation(len(every))[: len(every) // 2].tolist()}
+    q, full = relax_access_crossings(p, closed, exact_sites=exact), relax_access_crossings(p, closed)
+    assert q is not None and full is not None
+    assert full.n_levels() < q.n_levels() < p.n_levels()
+    open_ = [d for d in range(len(p.decisions)) if d not in closed]
+    for _ in range(40):
+        chosen = {int(d) for d in rng.choice(open_, size=int(rng.integers(1, len(open_))), replace=False)}
+        want = _partial_oracle(p, closed, exact, chosen)
+        got = [c.length(q.open_options(chosen)) for c in q.clients]
+        assert got == want
+        loose = [c.length(full.open_options(chosen)) for c in full.clients]
+        tight = [c.length(p.open_options(chosen)) for c in p.clients]
+        assert all(a is None or (b is not None and b <= a) for a, b in zip(got, loose))
+        assert all(b is None or (a is not None and a <= b) for a, b in zip(got, tight))
+    # every pair exact: nothing is relaxed any more
+    assert relax_access_crossings(p, exact_sites=set(every)) is None

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from optimiser.model.clients import client_level_option_order, level_groups, option_costs
-from optimiser.model.flat import fixed_clients, flat_clients, flat_options, remember
+from optimiser.model.flat import fixed_clients, flat_clients, flat_options, option_sites, remember
 from optimiser.model.problem import Client, ClientKey, Constraint, Problem
 
 logger = logging.getLogger(__name__)
@@ -96,7 +96,8 @@ def _rewritten(problem: Problem, info: dict[str, Any]) -> Problem:
                    _option_index=dict(flat_options(problem).index))
 
 
-def relax_access_crossings(problem: Problem, closed: Iterable[int] = ()) -> Problem | None:
+def relax_access_crossings(problem: Problem, closed: Iterable[int] = (),
+                           exact_sites: Iterable[tuple[int, int]] = ()) -> Problem | None:
     """A relaxation: every walk to a facility or social space may use every candidate crossing
     for free (firm pairs and every constraint are unchanged).
 
@@ -112,6 +113,11 @@ def relax_access_crossings(problem: Problem, closed: Iterable[int] = ()) -> Prob
     Access options needing one of them are dropped instead of relaxed, which makes the
     relaxation tighter; it is then a relaxation of ``problem`` with those decisions at 0.
 
+    ``exact_sites``: (client index, site decision id) pairs whose access options keep their
+    exact routes (the site *and* its crossings; site -1: the options that need only crossings),
+    the client's other sites relaxed. Every client's length is still at most its length in
+    ``problem``: a tighter relaxation (:mod:`optimiser.solve.relax_first_refine` grows it).
+
     Returns ``None`` when there is nothing to relax (no access option needs a crossing).
     """
     crossing = problem.crossing_mask
@@ -119,7 +125,7 @@ def relax_access_crossings(problem: Problem, closed: Iterable[int] = ()) -> Prob
     shut[list(closed)] = True
     q = _rewritten(problem, {"relaxation": "access over every candidate crossing"})
     relaxed = _relaxed_option_ids(problem, q, crossing, shut)
-    rewritten, any_access = _relaxed_access_clients(problem, relaxed)
+    rewritten, any_access = _relaxed_access_clients(problem, relaxed, exact_sites)
     if shut.any():  # options needing a closed decision never open: pairs drop them
         rewritten.update(_pairs_without_closed(problem, relaxed))
     q.clients.extend(rewritten.get(k, c) for k, c in enumerate(problem.clients))
@@ -193,11 +199,13 @@ def _relaxed_option_ids(problem: Problem, q: Problem, crossing: np.ndarray, shut
     return relaxed
 
 
-def _relaxed_access_clients(problem: Problem, relaxed: np.ndarray) -> tuple[dict[int, Client], bool]:
+def _relaxed_access_clients(problem: Problem, relaxed: np.ndarray,
+                            exact_sites: Iterable[tuple[int, int]] = ()) -> tuple[dict[int, Client], bool]:
     """The access clients (every kind but "pair", with levels) rewritten over ``relaxed``
     option ids: a client stops at its first level with an always-open option (its base
     becomes that length); each relaxed option stays at the first level that lists it (below
-    the base); options that never open are dropped.
+    the base); options that never open are dropped. The options of ``exact_sites`` (client index,
+    site decision id or -1: see :func:`relax_access_crossings`) stay themselves (unless they never open).
 
     Returns:
         (client index -> rewritten client, whether any access option changed).
@@ -215,6 +223,13 @@ def _relaxed_access_clients(problem: Problem, relaxed: np.ndarray) -> tuple[dict
     lev_pos = np.arange(n_l) - np.repeat(np.cumsum(nlev) - nlev, nlev)
     inc_level = np.repeat(np.arange(n_l), olen)
     r = relaxed[opt]
+    pairs = np.array(sorted(set(exact_sites)), dtype=np.int64).reshape(-1, 2)
+    if pairs.size:  # these keep their own routes: (client, site) keys, sites shifted by one (-1: crossings only)
+        width = len(problem.decisions) + 1
+        site = option_sites(flat_options(problem), ~problem.crossing_mask)[opt]
+        inc_key = np.asarray(idx, dtype=np.int64)[np.repeat(lev_client, olen)] * width + site + 1
+        exact = (site >= -1) & np.isin(inc_key, pairs[:, 0] * width + pairs[:, 1] + 1) & (r != -2)
+        r = np.where(exact, opt, r)
     # each client's first level with an always-open option (nlev: none)
     stop = nlev.copy()
     opens = np.unique(inc_level[r == -1])
@@ -225,7 +240,7 @@ def _relaxed_access_clients(problem: Problem, relaxed: np.ndarray) -> tuple[dict
     keep = before & (r >= 0)
     kc, kr, kl = inc_client[keep], r[keep], levs[inc_level[keep]]
     # the first level of each (client, relaxed option): incidences are in client, level order
-    _, first = np.unique(kc * (int(relaxed.max(initial=0)) + 1) + kr, return_index=True)
+    _, first = np.unique(kc * (int(max(relaxed.max(initial=0), r.max(initial=0))) + 1) + kr, return_index=True)
     kc, kr, kl = kc[first], kr[first], kl[first]
     big = np.iinfo(np.int64).max
     base = [c.base for c in acl]

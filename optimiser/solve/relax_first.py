@@ -50,8 +50,9 @@ phase whose budget does not cover its set-up and a minimum search is skipped.
    reduced model (``EXACT_BY_VECTOR_MAX_SHARE``); with more than one worker, the vectors on that many lanes
    side by side (:mod:`optimiser.solve.vector_lanes`).
 
-With a limit above ``PLAN_HORIZON_S`` (relaxation not large) phases 1-4 are planned as for that
-limit and the exact model (5) gets all the work left: the rounds' bound levels off, it proves.
+With a limit above ``PLAN_HORIZON_S`` (relaxation not large) phases 1-4 are planned as for that limit and the exact
+model (5) gets all the work left: the rounds' bound levels off, it proves. 6. When no exact model ran and phase 4 proved
+its optimum, the work left refines its relaxation where its layout walks too short (:mod:`~optimiser.solve.relax_first_refine`).
 
 Reduced problems keep every layout better than the incumbent, so the optimum is either the incumbent or inside
 them: the reported bound is the best proven one, at most the incumbent's objective (equal to it: proven optimal).
@@ -83,6 +84,7 @@ from optimiser.solve.lagrangian_split import VectorBound
 from optimiser.solve.local_search import INSERT_CANDIDATES, REMOVALS_EVALUATIONS, insert_crossing, swap_crossings
 from optimiser.solve.registry import Backend
 from optimiser.solve.relax_first_reduced import ReducedProblems
+from optimiser.solve.relax_first_refine import refine_phase
 from optimiser.solve.relax_first_settings import (
     BACKEND_MIN_SEARCH_SHARE,
     BACKEND_UNITS_PER_S,
@@ -187,6 +189,7 @@ class RelaxFirst:
         # the budget's maximal count vectors: round 2 bounds each (small relaxations only)
         self.count_vectors = None if self.large or not SPLIT_ENABLED else maximal_count_vectors(problem)
         self.vector_bounds: list[VectorBound] = []  # what round 2 proved per count vector
+        self.relaxed_optimum: tuple[Problem, tuple[int, ...]] | None = None  # phase 4's relaxation (unfixed), optimum
         # the first relaxation and the evaluator were built before the phases: their work counts
         self.charge(self.ev.size / SETUP_INCIDENCES_PER_S, "set-up")
 
@@ -428,10 +431,8 @@ class RelaxFirst:
         self._log_phase("greedy")
 
     def _on_layout(self, cand: tuple[int, ...]) -> float | None:
-        """A Lagrangian layout: offered as it is, and its crossings with the incumbent's
-        sites (the knapsack ignores spacing and the like, so its own layout is often
-        infeasible; 200 firms: 4,838M from the greedy's 4,972M, 4,822M with its sites
-        re-chosen after the round)."""
+        """A Lagrangian layout: offered as it is, and its crossings with the incumbent's sites (the knapsack ignores spacing
+        and the like, so its own layout is often infeasible; 200 firms: 4,838M from the greedy's 4,972M, 4,822M so)."""
         if cand not in self._seen:
             self._seen.add(cand)
             self.offer(cand, "lagrangian")
@@ -642,11 +643,11 @@ class RelaxFirst:
             return
         if relax_skipped(self):
             return
-        rrel = self.relaxed
+        rrel = unfixed = self.relaxed
         if self.fixed:
-            rrel = relax_access_crossings(self.problem, closed=self.fixed) or self.relaxed
+            unfixed = relax_access_crossings(self.problem, closed=self.fixed) or self.relaxed
             self.charge(self.tighten_cost(), "reduced relaxation")
-            rrel = self.fix(rrel, {i: 0 for i in self.fixed}, "reduced relaxation")
+            rrel = self.fix(unfixed, {i: 0 for i in self.fixed}, "reduced relaxation")
         info: dict[str, Any] = {"levels": rrel.n_levels()}
         self.info["reduced_relaxation"] = info
         if info["levels"] > RELAX_MAX_LEVELS:
@@ -662,17 +663,16 @@ class RelaxFirst:
             self.offer(r1.chosen, "relaxation")
             self.improve(r1.chosen, "relaxation")
             self.stats = r1.stats
+            self.relaxed_optimum = (unfixed, r1.chosen) if r1.status is Status.OPTIMAL else None
         self._log_phase("reduced relaxation")
 
     def exact_first(self) -> bool:
-        """Whether the reduced exact model gets the whole budget left, skipping phases 3-4: when
-        the relaxation is not large, an incumbent exists and the budget leaves the exact model's
-        search at least ``EXACT_FIRST_MIN_SEARCH_SHARE`` of the limit after its set-up. Measured
-        on benchmarks/realsites (rs005 at a 120 s limit, 50 firms): the alternating phase found
-        nothing (12 nominal s), the reduced relaxation's optimum is below the optimum
-        (4,319,779,979 against 4,327,035,331, 16 nominal s): neither can prove; the exact model
-        proved the incumbent optimal (3.48 units). rs006 the same (300 s: the greedy incumbent
-        proven by the exact model). Recorded in ``info["exact_first"]``."""
+        """Whether the reduced exact model gets the whole budget left, skipping phases 3-4: when the relaxation is not
+        large, an incumbent exists and the budget leaves the exact model's search at least ``EXACT_FIRST_MIN_SEARCH_SHARE``
+        of the limit after its set-up. Measured on benchmarks/realsites (rs005 at a 120 s limit, 50 firms): the alternating
+        phase found nothing (12 nominal s), the reduced relaxation's optimum is below the optimum (4,319,779,979 against
+        4,327,035,331, 16 nominal s): neither can prove; the exact model proved the incumbent optimal (3.48 units). rs006
+        the same (300 s: the greedy incumbent proven by the exact model). Recorded in ``info["exact_first"]``."""
         if self.large or self.best is None or (self.bound is not None and self.bound >= self.best):
             return False
         levels = self.reduced_levels()
@@ -789,12 +789,12 @@ class RelaxFirst:
             phase()
             if interrupt.requested():
                 return self.interrupted()
-        # the exact model gets all the work left of the real limit (see PLAN_HORIZON_S)
-        self.limit_s = self.full_limit_s
+        self.limit_s = self.full_limit_s  # the exact model gets all the work left of the real limit (see PLAN_HORIZON_S)
         early = self.exact_phase()
         if interrupt.requested():
             return self.interrupted()
         if early is not None:
             return early
+        refine_phase(self)  # 6. phase 4's relaxation refined with the work left when no exact model ran
         return self.finish(self.options.backend)
 

@@ -584,3 +584,7 @@ def unproven_message(gap: float | None, too_large_levels: int | None = None) -> 
         return (f"{text}, not proven: the exact model is too large: {too_large_levels:,} radius levels, over "
                 f"{EXACT_MAX_LEVELS:,}; a longer time limit would not close the gap (fewer candidate sites or crossings would)")
     return f"time limit reached; {text}"
+
+REFINE_MAX_STEPS = 8
+"""At most this many refined relaxations after phase 4 (:mod:`optimiser.solve.relax_first_refine`); each also needs the
+work left to cover its set-up and a minimum search. Independent seed 104 needs one (benchmarks/realsites README, wave 42)."""
