@@ -13,6 +13,7 @@ from benchmarks.joint.generate import make_district
 from optimiser.inputs.domain import SolveOptions
 from optimiser.model.transforms import relax_access_crossings
 from optimiser.pipeline import prepare
+from optimiser.solve import interrupt
 from optimiser.solve import relax_first as rf
 from optimiser.solve.heuristic import Evaluator
 from optimiser.solve.registry import backend
@@ -116,3 +117,26 @@ def test_no_refinement_when_the_exact_model_ran(monkeypatch):
     assert res.status is Status.OPTIMAL and res.objective == CASES["two-barriers-0"][3]
     assert "exact model" in info["work_s"]
     assert "refined relaxation" not in info["work_s"] and not info.get("refined_relaxation")
+
+
+def test_a_stop_requested_during_the_refinement_gives_interrupted(monkeypatch):
+    """SIGINT / SIGTERM after the first refined relaxation (the case needs two): no second one
+    starts and the result is "interrupted", not the refinement's bound."""
+    name = "two-barriers-5"
+    monkeypatch.setattr(rf, "EXACT_MAX_LEVELS", 0)
+    p = _problem(name)
+    q = relax_access_crossings(p)
+    assert q is not None
+    stops = {"now": False}
+    real_solve = rf.RelaxFirst.backend_solve
+
+    def solve_then_stop(self, problem, budget_s, what, *args, **kw):
+        out = real_solve(self, problem, budget_s, what, *args, **kw)
+        stops["now"] = stops["now"] or what == "refined relaxation"
+        return out
+
+    monkeypatch.setattr(rf.RelaxFirst, "backend_solve", solve_then_stop)
+    monkeypatch.setattr(interrupt, "requested", lambda: stops["now"])
+    run, res = run_relax_first((p, q, Evaluator(p), CASES[name][3]), 5.0)
+    assert res.status is Status.INTERRUPTED
+    assert len(run.info["refined_relaxation"]) == 1

@@ -796,5 +796,5 @@ class RelaxFirst:
         if early is not None:
             return early
         refine_phase(self)  # 6. phase 4's relaxation refined with the work left when no exact model ran
-        return self.finish(self.options.backend)
+        return self.interrupted() if interrupt.requested() else self.finish(self.options.backend)
 

@@ -30,6 +30,7 @@ import numpy as np
 from optimiser.model.flat import flat_clients, flat_options, option_sites
 from optimiser.model.problem import Problem
 from optimiser.model.transforms import relax_access_crossings
+from optimiser.solve import interrupt
 from optimiser.solve.heuristic import Evaluator
 from optimiser.solve.relax_first_settings import REFINE_MAX_STEPS
 from optimiser.solve.result import Status
@@ -64,7 +65,7 @@ def under_estimated_sites(problem: Problem, true_len: np.ndarray, relaxed_len: n
 def refine_phase(run: RelaxFirst) -> None:
     """Phase 4's relaxation refined (module docstring) with the work left, when phase 4 proved its
     optimum, no exact model ran and the incumbent is not proven; ``info["refined_relaxation"]``:
-    each step's size, status, objective and bound."""
+    each step's size, status, objective and bound. None after SIGINT / SIGTERM or past the wall-clock safety net."""
     if run.relaxed_optimum is None or run.best is None or "exact model" in run.info["work_s"]:
         return
     relaxed, chosen = run.relaxed_optimum
@@ -72,6 +73,8 @@ def refine_phase(run: RelaxFirst) -> None:
     steps: list[dict[str, Any]] = []
     run.info["refined_relaxation"] = steps
     while len(steps) < REFINE_MAX_STEPS and (run.bound is None or run.bound < run.best):
+        if interrupt.requested() or run.wall_left() <= 0:
+            return  # stopped (the run says "interrupted"), or the wall-clock safety net passed
         true_len = layout_lengths(run.ev, chosen)
         new = under_estimated_sites(run.problem, true_len, layout_lengths(Evaluator(relaxed), chosen)) - exact
         if not new:
