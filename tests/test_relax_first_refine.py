@@ -17,7 +17,7 @@ from optimiser.solve import interrupt
 from optimiser.solve import relax_first as rf
 from optimiser.solve.heuristic import Evaluator
 from optimiser.solve.registry import backend
-from optimiser.solve.relax_first_refine import layout_lengths, under_estimated_sites
+from optimiser.solve.relax_first_refine import under_estimated_sites
 from optimiser.solve.result import Status
 from tests.relax_district import run_relax_first
 
@@ -43,7 +43,7 @@ def test_under_estimated_sites_lists_the_sites_below_each_short_walks_true_lengt
     assert q is not None
     r = backend("cpsat").solve(q, SolveOptions(time_limit_s=30.0, seed=0, workers=1))
     chosen = tuple(r.chosen)
-    true_len, relaxed_len = layout_lengths(Evaluator(p), chosen), layout_lengths(Evaluator(q), chosen)
+    true_len, relaxed_len = Evaluator(p).layout_lengths(chosen), Evaluator(q).layout_lengths(chosen)
     short = [k for k, c in enumerate(p.clients) if c.kind != "pair" and relaxed_len[k] < true_len[k]]
     assert short  # the relaxation's optimum walks too short somewhere
     assert np.all(relaxed_len <= true_len)
@@ -76,7 +76,7 @@ def test_refining_until_no_walk_is_short_ends_at_the_exact_optimum(name, backend
         assert r.status is Status.OPTIMAL
         assert r.objective <= optimum and (last is None or r.objective >= last)
         last = r.objective
-        new = under_estimated_sites(p, layout_lengths(ev, tuple(r.chosen)), layout_lengths(Evaluator(q), tuple(r.chosen)))
+        new = under_estimated_sites(p, ev.layout_lengths(r.chosen), Evaluator(q).layout_lengths(r.chosen))
         if not new:
             assert p.objective_of(set(r.chosen)) == r.objective == optimum
             break

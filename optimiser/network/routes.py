@@ -250,19 +250,17 @@ def route_option_arrays(
         via = enter[o][None, :] + leave_t  # (T, 2C)
         single_o = np.minimum(via[:, 0::2], via[:, 1::2])  # (T, C): elementwise, faster than a size-2 reduce
         st, sc = np.nonzero(single_o < base[o][:, None] - 1e-9)
-        cap_o = cap is not None and bool(cap.origins[o])
-        if cap_o:
-            assert cap is not None
-            keep = cap.within(st, sc, np.full(st.size, -1))
+        cap_o = cap if cap is not None and bool(cap.origins[o]) else None  # this origin's options capped
+        if cap_o is not None:
+            keep = cap_o.within(st, sc, np.full(st.size, -1))
             st, sc = st[keep], sc[keep]
         cand: list[tuple[np.ndarray, ...]] = [(st, single_o[st, sc], sc, np.full(st.size, -1, dtype=np.int64))]
         if use_two:
-            two = _two_crossing_options(enter[o], hop, leave, single_o, base[o], capped if cap_o else same, block_work)
+            two = _two_crossing_options(enter[o], hop, leave, single_o, base[o], capped if cap_o is not None else same, block_work)
             if two:
                 t2, v2, lo2, hi2 = (np.concatenate([x[j] for x in two]) for j in range(4))
-                if cap_o:
-                    assert cap is not None
-                    keep = cap.within(t2, lo2, hi2)
+                if cap_o is not None:
+                    keep = cap_o.within(t2, lo2, hi2)
                     t2, v2, lo2, hi2 = t2[keep], v2[keep], lo2[keep], hi2[keep]
                 cand.append(_shortest_per_pair(t2, v2, lo2, hi2, c_n, seen))
         tt = np.concatenate([c[0] for c in cand]).astype(np.int32)

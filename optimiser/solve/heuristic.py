@@ -143,6 +143,10 @@ class Evaluator:
         self.work += self.A.nnz
         return self.A @ x.astype(np.int32)
 
+    def layout_lengths(self, chosen) -> np.ndarray:
+        """Each client's length (units) under the layout ``chosen`` (decision ids); its base where no option is open."""
+        return self.client_lengths(self.open_options(self.layout(chosen)))[0]
+
     def client_lengths(self, ov: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(length per client, whether some level is open) for open options ``ov`` (Booleans).
 

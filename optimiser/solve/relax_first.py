@@ -469,7 +469,7 @@ class RelaxFirst:
         safety = max(share, LAGRANGIAN_MIN_SAFETY_SHARE)
         start = None
         if self.layout:
-            start = self.ev.client_lengths(self.ev.open_options(self.ev.layout(self.layout)))[0]
+            start = self.ev.layout_lengths(self.layout)
         before = self.layout
         lag = self._lagrangian(self.relaxed, self.best, round_s, safety, start_lengths=start, on_layout=self._on_layout,
                                min_step=ROUTES_ROUND1_MIN_STEP if ROUTES_ENABLED else 1e-4)
@@ -509,7 +509,7 @@ class RelaxFirst:
         optimum is at most that); with the routes the rounds reach 4,760M."""
         if not self.layout or not ROUTES_ENABLED:
             return
-        start = self.ev.client_lengths(self.ev.open_options(self.ev.layout(self.layout)))[0]
+        start = self.ev.layout_lengths(self.layout)
         n_c = len(self.problem.clients)
         cap = np.maximum(ROUTE_CAP_INCUMBENT * self.ev.w * start, ROUTE_CAP_MULTIPLIER * lag.multipliers[0][:n_c])
         self.routes = access_routes(self.ev, cap)

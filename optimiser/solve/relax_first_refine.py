@@ -39,12 +39,6 @@ if TYPE_CHECKING:
     from optimiser.solve.relax_first import RelaxFirst
 
 
-def layout_lengths(evaluator: Evaluator, chosen: tuple[int, ...]) -> np.ndarray:
-    """Each client's length (integer units) under the layout ``chosen`` (decision ids), in the
-    evaluator's problem (its base where no option is open)."""
-    return evaluator.client_lengths(evaluator.open_options(evaluator.layout(chosen)))[0]
-
-
 def under_estimated_sites(problem: Problem, true_len: np.ndarray, relaxed_len: np.ndarray) -> set[tuple[int, int]]:
     """The (client index, site) pairs to keep exact next: for each walk to a facility whose
     relaxed length (``relaxed_len``) is below its true length (``true_len``, both per client of
@@ -75,13 +69,12 @@ def refine_phase(run: RelaxFirst) -> None:
     while len(steps) < REFINE_MAX_STEPS and (run.bound is None or run.bound < run.best):
         if interrupt.requested() or run.wall_left() <= 0:
             return  # stopped (the run says "interrupted"), or the wall-clock safety net passed
-        true_len = layout_lengths(run.ev, chosen)
-        new = under_estimated_sites(run.problem, true_len, layout_lengths(Evaluator(relaxed), chosen)) - exact
+        new = under_estimated_sites(run.problem, run.ev.layout_lengths(chosen), Evaluator(relaxed).layout_lengths(chosen)) - exact
         if not new:
             return  # nothing left to refine (its layout's walks are all exact: proven by its bound)
         exact |= new
-        if run.remaining() <= run.tighten_cost() or not run.affords(0, run.remaining() - run.tighten_cost()):
-            return
+        if not run.affords(0, run.remaining() - run.tighten_cost()):
+            return  # no search would be left after building it
         refined = relax_access_crossings(run.problem, closed=run.fixed, exact_sites=exact)
         run.charge(run.tighten_cost(), "refined relaxation")
         if refined is None:
