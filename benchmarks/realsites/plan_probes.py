@@ -12,9 +12,11 @@ vector go through :mod:`optimiser.solve.vector_exact` and are not listed). ``--m
 - ``base``: the checked-out code as it is;
 - ``lb-tree``: CP-SAT's LB-tree search (``optimize_with_lb_tree_search``) in every "lp" search;
 - ``lb-tree-exact``: the same in the whole reduced exact model only (phase 5);
-- ``refine-first``: when the exact model comes straight after the Lagrangian rounds and phase 4's
-  relaxation has at most ``--ratio`` of its radius levels, phase 4 and its refinement
-  (:mod:`optimiser.solve.relax_first_refine`) run first; the exact model gets what they leave.
+- ``refine-first``: when the exact model comes straight after the Lagrangian rounds and the tightest
+  relaxation at hand (``RelaxFirst.target``, which wave 41's rule reads; phase 4 solves it with the
+  closed decisions fixed, smaller) has at most ``--ratio`` of the reduced exact model's radius levels,
+  phase 4 and its refinement (:mod:`optimiser.solve.relax_first_refine`) run first, once; the exact
+  model gets what they leave.
 
 ``relaxations``: from a ``--limit`` run's state when phase 5 starts (closed decisions, incumbent),
 phase 4's relaxation as relax-first builds it against the same one *seeded* with the incumbent's
@@ -24,8 +26,9 @@ deterministic units from the incumbent.
 
 Run from the repository root (results in benchmarks/realsites/wave43/, README there):
 
-    python benchmarks/realsites/plan_probes.py runs --mode base --seeds 1-40,100-117,200-215 --out runs_base.jsonl
-    python benchmarks/realsites/plan_probes.py relaxations --seeds 100,11,22,104,215,110 --out relaxations.jsonl
+    W=benchmarks/realsites/wave43
+    python benchmarks/realsites/plan_probes.py runs --mode base --seeds 1-40,100-117,200-215 --out $W/runs_base.jsonl
+    python benchmarks/realsites/plan_probes.py relaxations --seeds 100,11,22,200,104,215,110,109 --out $W/relaxations.jsonl
 """
 
 from __future__ import annotations
@@ -92,6 +95,7 @@ def refine_first(stack: ExitStack, ratio: float) -> None:
             if share <= ratio:
                 run.reduced_relaxation_phase()
                 refine_phase(run)
+                run.relaxed_optimum = None  # refined once: run()'s own phase 6 does not start it again
         return exact(run)
 
     stack.enter_context(mock.patch.object(rf.RelaxFirst, "exact_phase", exact_phase))
