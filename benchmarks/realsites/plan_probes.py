@@ -1,7 +1,8 @@
 """Ways to finish the proofs still open at 10 s (wave 43): an experiment, not part of the solver.
 
 Runs on problems of the independent generator (:mod:`independent`, by seed), written to a
-temporary folder and prepared as ``siteopt run`` prepares them. Two subcommands:
+temporary folder as ``run.py --independent`` writes them and prepared as ``siteopt run`` prepares
+them. Two subcommands:
 
 ``runs``: relax-first at ``--limit`` (seed 0, one worker), one JSON line per problem: status, gap,
 wall seconds, the work account, the plan facts (``exact_after_rounds``, the relaxation's and the
@@ -45,8 +46,8 @@ from typing import Any
 from unittest import mock
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import independent  # noqa: E402
 from run import _seed_list as seed_list  # noqa: E402
+from run import independent_problems  # noqa: E402
 
 from optimiser.inputs.domain import SolveOptions  # noqa: E402
 from optimiser.inputs.scenario import read_scenario  # noqa: E402
@@ -64,12 +65,12 @@ PLAN_KEYS = ("exact_after_rounds", "exact_first", "tightened_levels", "reduced_l
 
 
 def problems(seeds: tuple[int, ...]) -> Iterator[tuple[int, Problem]]:
-    """Each seed's problem, prepared from the scenario :func:`independent.write` writes."""
+    """Each seed's problem, prepared from the scenario file ``run.py --independent`` writes for it
+    (:func:`run.independent_problems`), one seed at a time."""
     with tempfile.TemporaryDirectory() as tmp:
         for seed in seeds:
-            folder = Path(tmp) / f"i{seed}"
-            independent.write(seed, folder)
-            yield seed, prepare(read_scenario(folder / "scenario.yaml")).problem
+            ((_, scenario, _),) = independent_problems((seed,), Path(tmp))
+            yield seed, prepare(read_scenario(scenario)).problem
 
 
 def lb_tree_searches(stack: ExitStack, only_exact: bool, flag: dict[str, bool]) -> None:
