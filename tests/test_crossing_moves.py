@@ -1,5 +1,5 @@
 """Crossings moved with their sites (:mod:`optimiser.solve.crossing_moves`) on 20-firm districts, against
-brute force over the moves, the walking lengths against :func:`~optimiser.solve.heuristic._site_matrix`,
+brute force over the moves, the walking lengths against :func:`~optimiser.solve.site_interchange._site_matrix`,
 and relax-first's step (:func:`~optimiser.solve.relax_first_sites.crossings_moved`) on both backends."""
 
 from __future__ import annotations
@@ -16,8 +16,9 @@ from optimiser.solve import crossing_moves, relax_first_sites
 from optimiser.solve import relax_first as rf
 from optimiser.solve.crossing_moves import _SiteLengths, move_crossings
 from optimiser.solve.deadline import Deadline
-from optimiser.solve.heuristic import Evaluator, _site_matrix, greedy_search, improve_sites
+from optimiser.solve.heuristic import Evaluator, greedy_search
 from optimiser.solve.registry import backend as backend_module
+from optimiser.solve.site_interchange import _site_matrix, improve_sites
 
 
 def _district(seed: int):

@@ -122,7 +122,7 @@ def test_no_solution_in_time_returns_greedy_as_feasible():
 @pytest.mark.parametrize("name", ["corridor_facility", "existing_facility", "facility_count_spacing",
                                   "optional_facility_unaffordable", "coverage_forces_social", "weighted_coverage"])
 def test_improve_sites_is_feasible_never_worse_and_keeps_crossings_and_counts(name):
-    from optimiser.solve.heuristic import improve_sites
+    from optimiser.solve.site_interchange import improve_sites
 
     p = _zoo(name)
     ev = Evaluator(p)
@@ -147,7 +147,7 @@ def test_improve_sites_finds_the_best_hubs_for_the_crossings_on_a_district():
     """40 firms, 3 hubs of 80 sites: from the greedy layout, re-choosing the hubs by
     interchange reaches the exact optimum of the hubs with the greedy's crossings fixed."""
     from optimiser.model.transforms import fix_decisions
-    from optimiser.solve.heuristic import improve_sites
+    from optimiser.solve.site_interchange import improve_sites
 
     p = prepare(make_district(40, 80, 16, 1, seed=3)).problem
     ev = Evaluator(p)

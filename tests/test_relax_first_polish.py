@@ -10,8 +10,9 @@ from optimiser.model.transforms import relax_access_crossings
 from optimiser.pipeline import prepare
 from optimiser.solve import relax_first as rf
 from optimiser.solve.deadline import Deadline
-from optimiser.solve.heuristic import Evaluator, improve_sites
+from optimiser.solve.heuristic import Evaluator
 from optimiser.solve.registry import backend as backend_module
+from optimiser.solve.site_interchange import improve_sites
 
 
 @pytest.fixture(scope="module")

@@ -14,8 +14,9 @@ from optimiser.pipeline import prepare
 from optimiser.solve import relax_first as rf
 from optimiser.solve import relax_first_sites
 from optimiser.solve.deadline import Deadline
-from optimiser.solve.heuristic import Evaluator, greedy_search, improve_sites
+from optimiser.solve.heuristic import Evaluator, greedy_search
 from optimiser.solve.registry import backend as backend_module
+from optimiser.solve.site_interchange import improve_sites
 
 
 @pytest.fixture(scope="module")

@@ -1,7 +1,7 @@
 """A built crossing moved to another place, the facility sites moved with it: a local search move.
 
 :func:`~optimiser.solve.local_search.swap_crossings` exchanges a built crossing for one not built
-with the sites fixed, and :func:`~optimiser.solve.heuristic.improve_sites` moves the sites with
+with the sites fixed, and :func:`~optimiser.solve.site_interchange.improve_sites` moves the sites with
 the crossings fixed. A layout can be a local optimum of both and still far from the optimum when a
 crossing and the sites it serves must move together. Measured on benchmarks/realsites' independent
 seed 11 (README there, wave 36): relax-first's 10 s incumbent (1,689.7M, its sites proven best for
@@ -17,7 +17,7 @@ objective with the sites fixed, less the best single interchange of each site cl
 only when its estimate is below the layout's own (the same estimate without a move). The lengths come
 from the incidences of single-site options, sorted once by (client, site, length): after a move
 only the options over the moved crossings change. The best estimates are confirmed by
-:func:`~optimiser.solve.heuristic.improve_sites` on the exact objective and constraints. The work
+:func:`~optimiser.solve.site_interchange.improve_sites` on the exact objective and constraints. The work
 is bounded by counts (moves screened, confirmations), never by the clock.
 """
 
@@ -32,12 +32,13 @@ import scipy.sparse as sp
 from optimiser.model.flat import flat_options, option_sites
 from optimiser.model.problem import Problem
 from optimiser.solve import interrupt
-from optimiser.solve.heuristic import Evaluator, improve_sites
+from optimiser.solve.heuristic import Evaluator
+from optimiser.solve.site_interchange import improve_sites
 
 logger = logging.getLogger(__name__)
 
 MOVE_CONFIRM = 2
-"""Moves confirmed by :func:`~optimiser.solve.heuristic.improve_sites` (best estimates first)."""
+"""Moves confirmed by :func:`~optimiser.solve.site_interchange.improve_sites` (best estimates first)."""
 
 MOVE_MAX_SCREENED = 600
 """At most this many moves screened per search (the first built crossings' first)."""
@@ -55,7 +56,7 @@ class MoveSearch:
         layout: the improved layout (0/1 per decision), or ``None`` when no move improves.
         objective: its exact objective (the given one when ``layout`` is ``None``).
         screened: moves screened (each one exact evaluation and one pass over the matrix per open site).
-        confirmed: moves whose sites were re-chosen (:func:`~optimiser.solve.heuristic.improve_sites`).
+        confirmed: moves whose sites were re-chosen (:func:`~optimiser.solve.site_interchange.improve_sites`).
         cells: clients x sites cells of the matrix read (per open site, for each move screened and the
             layout's own estimate).
         estimates: the best estimates screened (objective after the move, sites re-chosen), at

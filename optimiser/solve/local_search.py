@@ -8,7 +8,7 @@ CP-SAT then spends most of a 10 s budget finding a better incumbent and reports 
 Two neighbourhoods, alternated while either improves:
 
 - the facility sites with the crossings fixed: the exact p-median re-choice and interchange of
-  :func:`~optimiser.solve.heuristic.improve_sites`;
+  :func:`~optimiser.solve.site_interchange.improve_sites`;
 - the crossings with the sites fixed (:func:`swap_crossings`): one built crossing exchanged for
   one not built, the best exchange over all pairs, evaluated exactly and vectorised (for each
   built crossing, one evaluation without it gives the exact gain of adding every other crossing,
@@ -30,7 +30,8 @@ import numpy as np
 
 from optimiser.model.problem import Problem
 from optimiser.solve import interrupt
-from optimiser.solve.heuristic import Evaluator, add_greedy, improve_sites
+from optimiser.solve.heuristic import Evaluator, add_greedy
+from optimiser.solve.site_interchange import improve_sites
 
 logger = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ search (building the model, CP-SAT's LP: ``backend_setup_cost``, which CP-SAT's 
 phase whose budget does not cover its set-up and a minimum search is skipped.
 
 1. An incumbent: the greedy layout (:func:`~optimiser.solve.heuristic.greedy_search`), its sites re-chosen exactly with its
-   crossings fixed or by :func:`~optimiser.solve.heuristic.improve_sites`, its crossings exchanged one for one or moved two
+   crossings fixed or by :func:`~optimiser.solve.site_interchange.improve_sites`, its crossings exchanged one for one or moved two
    at a time (:meth:`RelaxFirst.polish`), then moved with their sites (:mod:`~optimiser.solve.relax_first_sites`); exchanged
    again after the Lagrangian rounds (200 firms: 4,821.6M -> 4,809.3M; 500 firms: 26,259.5M -> 26,181.6M).
 2. A bound: the Lagrangian bound of the relaxation (:mod:`optimiser.solve.lagrangian`), started from the
@@ -78,7 +78,7 @@ from optimiser.solve.access_routes import AccessRoutes, access_routes
 from optimiser.solve.count_split import maximal_count_vectors
 from optimiser.solve.cpsat_model import DETERMINISTIC_PER_SECOND, wall_clock_net_s
 from optimiser.solve.deadline import Deadline
-from optimiser.solve.heuristic import Evaluator, greedy_search, improve_sites
+from optimiser.solve.heuristic import Evaluator, greedy_search
 from optimiser.solve.lagrangian import LagrangianResult, lagrangian_bound
 from optimiser.solve.lagrangian_split import VectorBound
 from optimiser.solve.local_search import INSERT_CANDIDATES, REMOVALS_EVALUATIONS, insert_crossing, swap_crossings
@@ -131,6 +131,7 @@ from optimiser.solve.relax_first_settings import (
 from optimiser.solve.relax_first_sites import PairMoves, crossing_pairs_moved, crossings_moved, sites_exact
 from optimiser.solve.relax_first_vectors import exact_by_vector, exact_setup_cost, relax_budget, relax_skipped, split_round, third_round
 from optimiser.solve.result import SolveResult, Status, interrupted_result, relative_gap
+from optimiser.solve.site_interchange import improve_sites
 from optimiser.solve.warmstart import GREEDY_MIN_SAFETY_NET_S
 
 if TYPE_CHECKING:
@@ -734,8 +735,7 @@ class RelaxFirst:
         gap = relative_gap(best, bound)
         status = Status.OPTIMAL if gap == 0.0 else Status.FEASIBLE
         msg = "proven optimal" if status is Status.OPTIMAL else unproven_message(gap, self.info.get("exact_too_large"))
-        stats = {**self.stats, "relaxation": self.info, "bound_from": self.bound_from,
-                 "incumbent": self.info.get("incumbent_from")}
+        stats = {**self.stats, "relaxation": self.info, "bound_from": self.bound_from, "incumbent": self.info.get("incumbent_from")}
         self.info["work_s"]["total"] = round(self.work_s, 3)
         # the phases run on the work budget: the answer is the machine's only when a safety net bound (said so)
         stopped_by = None if status is Status.OPTIMAL else ("wall_clock" if self.safety_net_bound else "work_limit")

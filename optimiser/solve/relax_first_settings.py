@@ -348,7 +348,7 @@ proves the optimum."""
 SITES_EXACT_SHARE = 0.2
 """The greedy layout's sites are re-chosen exactly (:func:`~optimiser.solve.relax_first_sites.sites_exact`:
 the backend, eager LP, on the problem with the layout's crossings fixed) for at most this share of the
-planned limit, set-up included, instead of by interchange (:func:`~optimiser.solve.heuristic.improve_sites`),
+planned limit, set-up included, instead of by interchange (:func:`~optimiser.solve.site_interchange.improve_sites`),
 when it affords a minimum search (``BACKEND_MIN_SEARCH_SHARE``); 0 turns it off. With the crossings fixed the
 site model is small (0.9k-122k radius levels on benchmarks/realsites' rows) and its eager LP nearly integral:
 CP-SAT proves its optimum in 0.004-0.46 deterministic units (wave 35). From the greedy layout the exact
@@ -387,7 +387,7 @@ MOVE_SECONDS_PER_CELL = 1e-8
 """Work charged per clients x sites cell read by the moves' screen (each move reads the matrix once
 per open site with candidates: 12.3M cells in 0.09 s of CPU, seed 11); each move is also charged two
 evaluations of the exact model (``OFFER_INCIDENCES_PER_S``) and each confirmation one
-:func:`~optimiser.solve.heuristic.improve_sites` (``IMPROVE_INCIDENCES_PER_S``)."""
+:func:`~optimiser.solve.site_interchange.improve_sites` (``IMPROVE_INCIDENCES_PER_S``)."""
 
 PAIR_MOVE_SHARE = 0.05
 """The incumbent's crossings are moved two at a time (:func:`~optimiser.solve.relax_first_sites.crossing_pairs_moved`:

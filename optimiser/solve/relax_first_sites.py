@@ -7,7 +7,7 @@ left is a facility-location problem over the sites alone, with every rule of the
 (counts, spacing, footprints, coverage, the budget). It is small (the options over an unbuilt
 crossing are dropped, the walks over built ones stop at the first always-open level) and its LP,
 built eagerly, is nearly integral, so CP-SAT proves its optimum in a fraction of a deterministic
-unit. The interchange of :func:`~optimiser.solve.heuristic.improve_sites` moves one site at a time
+unit. The interchange of :func:`~optimiser.solve.site_interchange.improve_sites` moves one site at a time
 (each kind re-chosen as a p-median with the others fixed) and misses layouts that need two moves
 at once: on the independent generator's seed 116 (benchmarks/realsites README, wave 35) the best
 sites for the greedy's crossings swap the kinds of two parcels' facilities and move two more,
