@@ -43,6 +43,9 @@ def _ones(n: int) -> str:
 _CHAIN = "constraints{linear{vars:[%s] coeffs:[%s] domain:[0," + str(INT_MAX) + "]}}"
 """A chain row's text: its variables and coefficients, comma-separated."""
 
+_CHAIN_3 = "constraints{linear{vars:[%d,%d,%d] coeffs:[%s] domain:[0," + str(INT_MAX) + "]}}"
+"""A chain row of three variables (ascending) and its coefficients."""
+
 _VAR_OPEN, _VAR_CLOSE = 'variables{name:"', '" domain:[0,1]}'
 
 
@@ -105,6 +108,16 @@ class RowWriter:
 
     def chain(self, u: int, prev: int, lits: Sequence[int]) -> None:
         """``u - prev + sum(lits) >= 0`` (a radius chain's row)."""
+        if len(lits) == 1:  # most rows: three distinct variables, written without a sort
+            lit = lits[0]
+            if prev < u and lit != prev and lit != u:
+                if lit < prev:
+                    self._cons.append(_CHAIN_3 % (lit, prev, u, "1,-1,1"))
+                elif lit < u:
+                    self._cons.append(_CHAIN_3 % (prev, lit, u, "-1,1,1"))
+                else:
+                    self._cons.append(_CHAIN_3 % (prev, u, lit, "-1,1,1"))
+                return
         vars_ = [u, prev, *lits]
         n = len(vars_)
         if len(set(vars_)) != n:

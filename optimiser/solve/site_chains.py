@@ -27,6 +27,9 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
+import numpy as np
+
+from optimiser.model.flat import FlatOptions, flat_clients, flat_options, option_sites
 from optimiser.model.problem import Client, Problem
 from optimiser.solve.cpsat_rows import RowWriter
 
@@ -130,17 +133,88 @@ def split_client(problem: Problem, index: int, memo: dict[int, tuple[int | None,
 
 
 def split_clients(problem: Problem) -> list[SplitClient]:
-    """Every client of ``problem`` that is split by site (:func:`split_client`)."""
+    """Every client of ``problem`` that is split by site: :func:`split_client` of each one that is
+    not a firm pair, worked out on the problem's flat arrays (:mod:`optimiser.model.flat`) for all
+    of them at once; the same split clients (``tests/test_site_chains.py`` compares them)."""
+    fc, fo = flat_clients(problem), flat_options(problem)
+    n_c = fc.nlev.size
+    crossing = problem.crossing_mask
+    if not n_c or not fc.opt.size:
+        return []
+    # every incidence (client, level, option) of a client that is not a pair, in client, level and option order
+    lev_client = np.repeat(np.arange(n_c), fc.nlev)
+    inc_level = np.repeat(np.arange(fc.lev.size), fc.olen)
+    keep = ~fc.pair[lev_client[inc_level]]
+    inc_level = inc_level[keep]
+    inc_client, inc_opt = lev_client[inc_level], fc.opt[keep]
+    site = option_sites(fo, ~crossing)[inc_opt]  # -1: none, -2: two or more (the client is not split)
+    bad = np.zeros(n_c, dtype=bool)
+    bad[inc_client[site == -2]] = True
+    ok = ~bad[inc_client]
+    inc_level, inc_client, inc_opt, site = inc_level[ok], inc_client[ok], inc_opt[ok], site[ok]
+    if not inc_opt.size:
+        return []
+    # per client, its sites in order of first appearance, each site's incidences in order
+    key = inc_client * (len(problem.decisions) + 1) + (site + 1)
+    _, first, group = np.unique(key, return_index=True, return_inverse=True)
+    order = np.argsort(first[group], kind="stable")
+    inc_level, inc_client, inc_opt, site, group = (a[order] for a in (inc_level, inc_client, inc_opt, site, group))
+    # a site's chain ends at its first option with the site alone (no crossing)
+    n_cross = np.bincount(fo.owner[crossing[fo.flat]], minlength=fo.lens.size)
+    alone = (n_cross[inc_opt] == 0) & (site >= 0)
+    n = group.size
+    starts = np.ones(n, dtype=bool)
+    starts[1:] = group[1:] != group[:-1]
+    gstart = np.flatnonzero(starts)
+    gid = np.cumsum(starts) - 1
+    ended = np.zeros(n, dtype=bool)  # past the group's first "alone" incidence
+    if alone.any():
+        first_alone = np.full(gstart.size, n, dtype=np.int64)
+        pos = np.flatnonzero(alone)
+        np.minimum.at(first_alone, gid[pos], pos)
+        ended = np.arange(n) > first_alone[gid]
+    inc_level, inc_client, inc_opt, site, gid = (a[~ended] for a in (inc_level, inc_client, inc_opt, site, gid))
+    # a client is split when at least two of its groups are sites
+    gfirst = np.flatnonzero(np.r_[True, gid[1:] != gid[:-1]])
+    g_client, g_site = inc_client[gfirst], site[gfirst]
+    split = np.bincount(g_client[g_site >= 0], minlength=n_c) >= 2
+    take = split[inc_client]
+    inc_level, inc_opt, gid = inc_level[take], inc_opt[take], gid[take]
+    gfirst = np.flatnonzero(np.r_[True, gid[1:] != gid[:-1]]) if gid.size else gfirst[:0]
+    g_client, g_site = inc_client[take][gfirst], site[take][gfirst]
+    # the chains' levels: a new one where the group or the length changes
+    length = fc.lev[inc_level]
+    lstart = np.flatnonzero(np.r_[True, (gid[1:] != gid[:-1]) | (length[1:] != length[:-1])]) if gid.size else gfirst
+    routes = _option_routes(problem, fo, crossing, inc_opt)
+    bounds = np.append(lstart, gid.size).tolist()
+    level_routes = [tuple(routes[a:b]) for a, b in zip(bounds[:-1], bounds[1:])]
+    level_len = length[lstart].tolist()
+    # each group's levels: a slice of the levels
+    g_bounds = np.append(np.searchsorted(lstart, gfirst), lstart.size).tolist()
+    chains = [SiteChain(st if st >= 0 else None, tuple(level_len[a:b]), tuple(level_routes[a:b]))
+              for st, a, b in zip(g_site.tolist(), g_bounds[:-1], g_bounds[1:])]
     out = []
-    memo: dict[int, tuple[int | None, Route] | None] = {}
-    crossing = problem.crossing_mask.tolist()
-    for k, cl in enumerate(problem.clients):
-        if cl.kind == "pair":
-            continue
-        sc = split_client(problem, k, memo, crossing)
-        if sc is not None:
-            out.append(sc)
+    clients = problem.clients
+    c_bounds = np.flatnonzero(np.r_[True, g_client[1:] != g_client[:-1]]).tolist() + [g_client.size]
+    for a, b in zip(c_bounds[:-1], c_bounds[1:]):
+        k = int(g_client[a])
+        cl = clients[k]
+        out.append(SplitClient(k, cl.base if cl.base is not None else cl.levels[-1], tuple(chains[a:b])))
     return out
+
+
+def _option_routes(problem: Problem, fo: FlatOptions, crossing: np.ndarray, opts: np.ndarray) -> list[Route]:
+    """The route (its crossings, in the option's order) of each option in ``opts``, one tuple per
+    distinct option (shared)."""
+    uniq, inv = np.unique(opts, return_inverse=True)
+    options = problem.options
+    cross = crossing.tolist()
+    made: dict[Route, Route] = {}
+    per = []
+    for o in uniq.tolist():
+        r = tuple(d for d in options[o] if cross[d])
+        per.append(made.setdefault(r, r))
+    return [per[i] for i in inv.tolist()]
 
 
 def client_assignment(problem: Problem, sc: SplitClient, chosen: set[int]) -> tuple[int | None, int]:
@@ -193,6 +267,14 @@ def add_site_chains(rows: RowWriter, problem: Problem, split: list[SplitClient],
     out = ChainTerms([], [], [], [])
     tvars, tcoefs, hint_vars, hint_vals = out.tvars, out.tcoefs, out.hint_vars, out.hint_vals
     bool_var, bool_and, chain = rows.bool_var, rows.bool_and, rows.chain
+    known: dict[Route, int] = {}  # route_literal's answers so far (the same literal every time)
+
+    def literal(route: Route) -> int:
+        got = known.get(route)
+        if got is None:
+            got = known[route] = route_literal(route)
+        return got
+
     for sc in split:
         i, top = sc.index, sc.top
         cl = problem.clients[i]
@@ -224,7 +306,7 @@ def add_site_chains(rows: RowWriter, problem: Problem, split: list[SplitClient],
                 if nxt <= length:
                     break
                 u = bool_var(name + str(k))
-                chain(u, prev, list(map(route_literal, routes)))
+                chain(u, prev, list(map(literal, routes)))
                 tvars.append(u)
                 tcoefs.append(w * (nxt - length))
                 if assign is not None:
