@@ -86,6 +86,34 @@ def _access_problem(seed: int) -> Problem:
     return p
 
 
+def _split_one_by_one(problem: Problem) -> list:
+    """:func:`split_client` of every client that is not a pair, one at a time (the reference)."""
+    out = [split_client(problem, k) for k, cl in enumerate(problem.clients) if cl.kind != "pair"]
+    return [sc for sc in out if sc is not None]
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_split_clients_splits_every_client_as_split_client_does(seed):
+    p = _access_problem(seed)
+    got = split_clients(p)
+    assert got == _split_one_by_one(p)
+    if seed == 0:
+        assert got, "the random problem should have walks to split"
+
+
+def test_split_clients_keeps_a_sites_routes_up_to_its_first_option_alone_and_skips_two_site_walks():
+    p = _two_labs()
+    o01 = p.option_id((0, 1))
+    late = p.option_id((1, 3))
+    # lab 1 alone at 180 ends its chain; (1, 3) at the same length after it, and at 190, are never the shortest
+    p.clients.append(Client("access:lab:g", "access", 2, 400, (100, 180, 190), ((0,), (1, late), (late,))))
+    p.clients.append(Client("access:lab:h", "access", 2, 400, (100, 120), ((0,), (o01,))))  # two sites in an option
+    got = split_clients(p)
+    assert got == _split_one_by_one(p)
+    assert [sc.index for sc in got] == [0, 2]
+    assert got[1].chains[1] == SiteChain(1, (180,), (((),),))
+
+
 def _fixed_objective(problem: Problem, chosen: set[int]) -> int:
     """CP-SAT's optimum of the split model with the decisions fixed to ``chosen``."""
     return fixed_objective(problem, chosen, site_chains=True)

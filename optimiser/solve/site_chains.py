@@ -179,12 +179,14 @@ def split_clients(problem: Problem) -> list[SplitClient]:
     g_client, g_site = inc_client[gfirst], site[gfirst]
     split = np.bincount(g_client[g_site >= 0], minlength=n_c) >= 2
     take = split[inc_client]
+    if not take.any():
+        return []
     inc_level, inc_opt, gid = inc_level[take], inc_opt[take], gid[take]
-    gfirst = np.flatnonzero(np.r_[True, gid[1:] != gid[:-1]]) if gid.size else gfirst[:0]
+    gfirst = np.flatnonzero(np.r_[True, gid[1:] != gid[:-1]])
     g_client, g_site = inc_client[take][gfirst], site[take][gfirst]
     # the chains' levels: a new one where the group or the length changes
     length = fc.lev[inc_level]
-    lstart = np.flatnonzero(np.r_[True, (gid[1:] != gid[:-1]) | (length[1:] != length[:-1])]) if gid.size else gfirst
+    lstart = np.flatnonzero(np.r_[True, (gid[1:] != gid[:-1]) | (length[1:] != length[:-1])])
     routes = _option_routes(problem, fo, crossing, inc_opt)
     bounds = np.append(lstart, gid.size).tolist()
     level_routes = [tuple(routes[a:b]) for a, b in zip(bounds[:-1], bounds[1:])]
