@@ -16,13 +16,12 @@ from tests.zoo_cases import CASES
 
 
 def _both(problem: Problem, monkeypatch: pytest.MonkeyPatch, **kw) -> tuple[str, str]:
-    """The proto built with the grouped levels (the per-level loop then must not run without cover
-    cuts) and with the per-level loop alone."""
+    """The proto built with the grouped levels (the per-level loop then must not run, cover cuts or
+    not) and with the per-level loop alone."""
     loop = cpsat_model._add_levels
 
-    def no_loop(levels, skip, opt_i, covers, *a):
-        assert covers, "the grouped levels fell back to the per-level loop"
-        return loop(levels, skip, opt_i, covers, *a)
+    def no_loop(*a):
+        raise AssertionError("the grouped levels fell back to the per-level loop")
 
     monkeypatch.setattr(cpsat_model, "_add_levels", no_loop)
     grouped = str(build_model(problem, **kw).model.proto)
@@ -53,7 +52,7 @@ def _shared_levels_problem() -> Problem:
 def test_random_problems_group_their_levels_as_the_loop_does(seed, monkeypatch):
     problem = random_problem(seed)
     hint = hint_values(problem, greedy_layout(problem)) if problem.is_feasible(set()) else None
-    for kw in ({}, {"site_chains": True}, {"hint": hint}, {"cover_cuts": True}):
+    for kw in ({}, {"site_chains": True}, {"hint": hint}, {"cover_cuts": True}, {"cover_cuts": True, "hint": hint}):
         grouped, looped = _both(problem, monkeypatch, **kw)
         assert grouped == looped
 

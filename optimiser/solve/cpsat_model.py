@@ -202,9 +202,9 @@ def add_problem(m: cp_model.CpModel, problem: Problem, x: list[cp_model.IntVar],
     for cut in barrier_cover_cuts(problem, skip) if cover_cuts else ():
         covers.setdefault((cut.client, cut.level), []).append(cut.decisions)
     levels = _LevelVars(rows, prefix, problem)
-    groups = level_groups(problem, skip) if SHARE_LEVELS and not covers else None
+    groups = level_groups(problem, skip) if SHARE_LEVELS else None
     if groups is None or not _add_level_groups(levels, groups, opt_i, hu if hint is not None else None, hint_vars,
-                                               hint_vals, deadline):
+                                               hint_vals, deadline, covers):
         _add_levels(levels, skip, opt_i, covers, hu if hint is not None else None, hint_vars, hint_vals, deadline)
     for u, c in levels.terms():
         if c > 0:
@@ -265,11 +265,13 @@ def _add_levels(levels: _LevelVars, skip: set[int], opt_i: Mapping[int, int], co
 
 
 def _add_level_groups(levels: _LevelVars, groups: LevelGroups, opt_i: Mapping[int, int], hu: list[int] | None,
-                      hint_vars: list[int], hint_vals: list[int], deadline: float | None) -> bool:
-    """What :func:`_add_levels` adds without cover rows, from the levels' groups
-    (:func:`~optimiser.solve.cpsat_levels.level_groups`): the same variables, rows, hints and
-    objective coefficients in the same order. ``False`` (nothing added) when an option at a level
-    has no Boolean in ``opt_i`` (the per-level loop then raises as it did)."""
+                      hint_vars: list[int], hint_vals: list[int], deadline: float | None,
+                      covers: Mapping[tuple[int, int], list[tuple[int, ...]]] | None = None) -> bool:
+    """What :func:`_add_levels` adds, from the levels' groups
+    (:func:`~optimiser.solve.cpsat_levels.level_groups`): the same variables, rows (``covers``: each
+    level's cover rows after its chain row, once per ``u``), hints and objective coefficients in the
+    same order. ``False`` (nothing added) when an option at a level has no Boolean in ``opt_i`` (the
+    per-level loop then raises as it did)."""
     rows, problem = levels.rows, levels.problem
     fc = flat_clients(problem)
     omap = np.full(len(problem.options), -1, dtype=np.int64)
@@ -289,18 +291,30 @@ def _add_level_groups(levels: _LevelVars, groups: LevelGroups, opt_i: Mapping[in
     begin_l, end_l = groups.begin.tolist(), groups.end.tolist()
     first_row, chain_row = rows.at_least_one_sum, rows.chain
     names = []
-    for i, p in enumerate(new_levels):
+    is_new = None
+    cov = covers or {}
+    if cov:  # every kept level in turn: its chain row when it makes its u, then its cover rows
+        is_new = np.zeros(fc.lev.size, dtype=bool)
+        is_new[new_levels] = True
+        walk, is_new_l, seen = groups.levels.tolist(), is_new.tolist(), set()
+    for i, p in enumerate(new_levels if is_new is None else walk):
         if deadline is not None and i % BUILD_CHECK_LEVELS == 0:
             _check_build(deadline, t_levels, p, n_levels)
         u, lev = u_l[p], lev_l[p]
-        names.append(f"{levels.prefix}u{client_l[p]}_{lev}")
-        if lev == 0:
-            first_row([u, *opts_l[begin_l[p]:end_l[p]]])
-        else:
-            chain_row(u, u_l[p - 1], opts_l[begin_l[p]:end_l[p]])
-        if hu is not None:
-            hint_vars.append(u)
-            hint_vals.append(hu[p])
+        if is_new is None or is_new_l[p]:
+            names.append(f"{levels.prefix}u{client_l[p]}_{lev}")
+            if lev == 0:
+                first_row([u, *opts_l[begin_l[p]:end_l[p]]])
+            else:
+                chain_row(u, u_l[p - 1], opts_l[begin_l[p]:end_l[p]])
+            if hu is not None:
+                hint_vars.append(u)
+                hint_vals.append(hu[p])
+        if is_new is not None:
+            for decs in cov.get((client_l[p], lev), ()):
+                if (u, decs) not in seen:
+                    seen.add((u, decs))
+                    first_row([u, *(opt_i[d] for d in decs)])
     rows.bool_vars(names)
     levels.coef = dict(zip(range(base, base + groups.coef.size), groups.coef.tolist()))
     return True
@@ -370,9 +384,9 @@ class _LevelVars:
     whole problem, 432k levels: killed at 24 GB; 1.0 GB now, and the same build time on the exact
     models of benchmarks/realsites). The same model either way.
 
-    Without cover cuts :func:`add_problem` groups the levels at once with numpy
-    (:mod:`optimiser.solve.cpsat_levels`) and only keeps the terms here; this per-level loop
-    (:func:`_add_levels`) is its reference (``tests/test_cpsat_levels.py``) and its fallback."""
+    :func:`add_problem` groups the levels at once with numpy (:mod:`optimiser.solve.cpsat_levels`)
+    and only keeps the terms here; this per-level loop (:func:`_add_levels`) is its reference
+    (``tests/test_cpsat_levels.py``) and its fallback."""
 
     def __init__(self, rows: RowWriter, prefix: str, problem: Problem) -> None:
         self.rows = rows
