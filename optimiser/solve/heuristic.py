@@ -336,9 +336,11 @@ class Evaluator:
         42M positions in 246 calls, 0.84 s of gathers)."""
         if self._mt_client is None:
             lev = self.MT.indices
-            small = self.lev_client.size < np.iinfo(np.int32).max
-            self._mt_client = self.lev_client[lev].astype(np.int32 if small else np.int64)
-            self._mt_len = self.lev_len[lev]
+            i32 = np.iinfo(np.int32).max
+            self._mt_client = self.lev_client[lev].astype(np.int32 if self.lev_client.size < i32 else np.int64)
+            # 8 bytes an entry when the lengths fit in 32 bits (decimetres: up to 214,748 km), else 12
+            small = not self.lev_len.size or int(self.lev_len.max()) < i32
+            self._mt_len = self.lev_len[lev].astype(np.int32) if small else self.lev_len[lev]
         return self._mt_client, self._mt_len
 
     def gains(self, x: np.ndarray, length: np.ndarray, unc: np.ndarray, near: np.ndarray, dec: np.ndarray) -> np.ndarray:
