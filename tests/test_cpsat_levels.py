@@ -73,6 +73,22 @@ def test_zoo_cases_group_their_levels_as_the_loop_does(name, monkeypatch):
         assert grouped == looped
 
 
+def test_the_amp_sbp_default_with_cover_cuts_on_shared_levels_groups_as_the_loop_does(monkeypatch):
+    """Cover rows of levels that share another client's u (written once per u and decisions)."""
+    from optimiser.inputs.scenario import read_scenario
+    from optimiser.model.cover_cuts import barrier_cover_cuts
+    from optimiser.solve.cpsat_levels import level_groups
+
+    problem = prepare(read_scenario(None)).problem
+    groups = level_groups(problem, set())
+    assert groups is not None
+    shared = set(zip(groups.client[groups.levels[~groups.new]].tolist(),
+                     groups.level_in_client[groups.levels[~groups.new]].tolist()))
+    assert sum((c.client, c.level) in shared for c in barrier_cover_cuts(problem)) > 100
+    grouped, looped = _both(problem, monkeypatch, cover_cuts=True, hint=hint_values(problem, greedy_layout(problem)))
+    assert grouped == looped
+
+
 def _dict_terms(tindex, tcoefs):
     merged: dict[int, int] = {}
     for v, c in zip(tindex, tcoefs):

@@ -241,6 +241,44 @@ def test_removals_with_empty_repeated_and_shared_options():
     assert _check_removals(p, layouts) >= 6
 
 
+@pytest.mark.parametrize("seed", range(4))
+def test_the_evaluators_read_counts_are_its_documented_formulas(seed):
+    """``gathered`` (the greedy's charge) per call, recomputed here from the matrices: client_lengths
+    counts the open options' levels, an eighth of all levels and twice the distinct open levels;
+    gains three per near option's level and the kept entries' sort (its key count times one plus its
+    log2). A faster read of the same entries must not change what is counted."""
+    p = random_problem(seed)
+    ev = Evaluator(p)
+    rng = np.random.default_rng(seed)
+    read = 0
+    for _ in range(6):
+        x = (rng.random(len(p.decisions)) < 0.3).astype(np.int8)
+        ov = ev.open_options(x)
+        opened = np.flatnonzero(ov)
+        levs = np.concatenate([ev.MT.indices[ev.MT.indptr[o]:ev.MT.indptr[o + 1]] for o in opened]) if opened.size else []
+        before = ev.gathered
+        length, _ = ev.client_lengths(ov)
+        expect = 0 if not (ev.lev_len.size and opened.size) else \
+            len(levs) + ev.lev_len.size // 8 + 2 * np.unique(levs).size
+        assert ev.gathered - before == expect
+        cnt = ev.option_counts(x)
+        near, dec = ev._near(x, cnt)
+        n_pos = int(sum(ev.MT.indptr[o + 1] - ev.MT.indptr[o] for o in near.tolist()))
+        kept = 0
+        for o in near.tolist():
+            lv = ev.MT.indices[ev.MT.indptr[o]:ev.MT.indptr[o + 1]]
+            kept += int((length[ev.lev_client[lv]] - ev.lev_len[lv] > 0).sum())
+        before = ev.gathered
+        ev.gains(x, length, ev.uncovered(ov), near, dec)
+        pen = 0
+        if ev.pw.size and near.size:
+            pen = 3 * int(sum(ev.PT.indptr[o + 1] - ev.PT.indptr[o] for o in near.tolist()))
+        expect = 0 if not near.size else 3 * n_pos + (kept * (1 + int(np.log2(kept))) if kept else 0) + pen
+        assert ev.gathered - before == expect
+        read += kept * len(levs)
+    assert read > 0, "some call should read open levels and keep improving ones"
+
+
 def test_greedy_work_counts_are_the_same_in_two_runs():
     """The greedy's charge is read from counts (relax_first_settings.greedy_charge_s), not a clock."""
     p = random_problem(3)

@@ -114,6 +114,16 @@ def test_split_clients_keeps_a_sites_routes_up_to_its_first_option_alone_and_ski
     assert got[1].chains[1] == SiteChain(1, (180,), (((),),))
 
 
+def test_split_clients_of_a_client_whose_levels_and_options_differ_in_number_is_split_client_s():
+    """A malformed client (two lengths, one list of options) must not shift the next client's options
+    onto its levels: the flat arrays assume one list per length."""
+    dec = [Decision(f"facility:t:{i}", "facility", "t", 1e6, f"s{i}") for i in range(3)]
+    p = Problem(dec, [(i,) for i in range(3)], [], [], [], {}, 10, {"all": 1.0}, 14e6)
+    p.clients.append(Client("a", "access", 3, 700, (10, 20), ((0,),)))
+    p.clients.append(Client("b", "access", 3, 700, (30,), ((1,), (2,))))
+    assert split_clients(p) == _split_one_by_one(p) == []
+
+
 def _fixed_objective(problem: Problem, chosen: set[int]) -> int:
     """CP-SAT's optimum of the split model with the decisions fixed to ``chosen``."""
     return fixed_objective(problem, chosen, site_chains=True)

@@ -75,8 +75,8 @@ class Evaluator:
         self.M = sp.csr_matrix((np.ones(oidx.size, dtype=np.int32), oidx, np.concatenate([[0], np.cumsum(olen)])),
                                shape=(n_l, n_o))
         self.MT = self.M.T.tocsr()
-        # MT's entries' clients and lengths, in MT's order (gains reads them row after row instead of
-        # gathering them level by level; built on its first call)
+        # MT's entries' clients and lengths, in MT's order (gains and client_lengths read them row after
+        # row instead of gathering them level by level; built on the first call: _mt_levels)
         self._mt_client: np.ndarray | None = None
         self._mt_len = np.zeros(0, dtype=np.int64)
         # M's entries option by option (stable: levels ascending), and each option's start (removals builds them)
@@ -331,13 +331,13 @@ class Evaluator:
 
     def _mt_levels(self) -> tuple[np.ndarray, np.ndarray]:
         """The client and length of each entry of ``MT`` (in storage order), built once: :meth:`gains`
-        reads them in runs of positions instead of gathering ``lev_client`` and ``lev_len`` at random
+        and :meth:`client_lengths` read them in runs of positions instead of gathering ``lev_client`` and ``lev_len`` at random
         levels (the same integers; seed 7 of benchmarks/realsites' independent generator at 10 s:
         42M positions in 246 calls, 0.84 s of gathers)."""
         if self._mt_client is None:
             lev = self.MT.indices
             i32 = np.iinfo(np.int32).max
-            self._mt_client = self.lev_client[lev].astype(np.int32 if self.lev_client.size < i32 else np.int64)
+            self._mt_client = (self.lev_client.astype(np.int32) if self.w.size < i32 else self.lev_client)[lev]
             # 8 bytes an entry when the lengths fit in 32 bits (decimetres: up to 214,748 km), else 12
             small = not self.lev_len.size or int(self.lev_len.max()) < i32
             self._mt_len = self.lev_len[lev].astype(np.int32) if small else self.lev_len[lev]

@@ -136,6 +136,8 @@ def split_clients(problem: Problem) -> list[SplitClient]:
     """Every client of ``problem`` that is split by site: :func:`split_client` of each one that is
     not a firm pair, worked out on the problem's flat arrays (:mod:`optimiser.model.flat`) for all
     of them at once; the same split clients (``tests/test_site_chains.py`` compares them)."""
+    if any(len(c.levels) != len(c.level_options) for c in problem.clients):  # malformed: the flat arrays misalign
+        return [sc for k, cl in enumerate(problem.clients) if cl.kind != "pair" and (sc := split_client(problem, k)) is not None]
     fc, fo = flat_clients(problem), flat_options(problem)
     n_c = fc.nlev.size
     crossing = problem.crossing_mask
@@ -206,8 +208,8 @@ def split_clients(problem: Problem) -> list[SplitClient]:
 
 
 def _option_routes(problem: Problem, fo: FlatOptions, crossing: np.ndarray, opts: np.ndarray) -> list[Route]:
-    """The route (its crossings, in the option's order) of each option in ``opts``, one tuple per
-    distinct option (shared)."""
+    """The route (its crossings, in the option's order) of each option in ``opts``: one tuple per
+    distinct route, shared by every option with those crossings."""
     uniq, inv = np.unique(opts, return_inverse=True)
     options = problem.options
     cross = crossing.tolist()
