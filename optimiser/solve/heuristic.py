@@ -77,8 +77,7 @@ class Evaluator:
         self.MT = self.M.T.tocsr()
         # MT's entries' clients and lengths, in MT's order (gains and client_lengths read them row after
         # row instead of gathering them level by level; built on the first call: _mt_levels)
-        self._mt_client: np.ndarray | None = None
-        self._mt_len = np.zeros(0, dtype=np.int64)
+        self._mt: tuple[np.ndarray, np.ndarray] | None = None
         # M's entries option by option (stable: levels ascending), and each option's start (removals builds them)
         self._m_pos: np.ndarray | None = None
         self._m_pos_ptr = np.zeros(0, dtype=np.int64)
@@ -334,14 +333,14 @@ class Evaluator:
         and :meth:`client_lengths` read them in runs of positions instead of gathering ``lev_client`` and ``lev_len`` at random
         levels (the same integers; seed 7 of benchmarks/realsites' independent generator at 10 s:
         42M positions in 246 calls, 0.84 s of gathers)."""
-        if self._mt_client is None:
+        if self._mt is None:  # both at once (one assignment: an evaluator read by two threads sees both or none)
             lev = self.MT.indices
             i32 = np.iinfo(np.int32).max
-            self._mt_client = (self.lev_client.astype(np.int32) if self.w.size < i32 else self.lev_client)[lev]
+            client = (self.lev_client.astype(np.int32) if self.w.size < i32 else self.lev_client)[lev]
             # 8 bytes an entry when the lengths fit in 32 bits (decimetres: up to 214,748 km), else 12
             small = not self.lev_len.size or int(self.lev_len.max()) < i32
-            self._mt_len = self.lev_len[lev].astype(np.int32) if small else self.lev_len[lev]
-        return self._mt_client, self._mt_len
+            self._mt = client, (self.lev_len[lev].astype(np.int32) if small else self.lev_len[lev])
+        return self._mt
 
     def gains(self, x: np.ndarray, length: np.ndarray, unc: np.ndarray, near: np.ndarray, dec: np.ndarray) -> np.ndarray:
         """Exact objective decrease of adding each decision (0 for chosen ones)."""
