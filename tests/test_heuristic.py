@@ -279,6 +279,31 @@ def test_the_evaluators_read_counts_are_its_documented_formulas(seed):
     assert read > 0, "some call should read open levels and keep improving ones"
 
 
+@pytest.mark.parametrize("seed", range(4))
+def test_the_evaluator_above_its_level_runs_cap_gives_the_same_lengths_gains_and_counts(seed, monkeypatch):
+    """Above ``LEVEL_RUNS_MAX_ENTRIES`` the evaluator gathers each entry's client and length instead of
+    keeping them (memory): the same integers, the same counts, and the greedy the same layout."""
+    import optimiser.solve.heuristic as heuristic
+
+    p = random_problem(seed)
+    kept = Evaluator(p)
+    monkeypatch.setattr(heuristic, "LEVEL_RUNS_MAX_ENTRIES", 0)
+    gathered = Evaluator(p)
+    assert gathered.level_runs() is None and kept.level_runs() is not None
+    rng = np.random.default_rng(seed)
+    for _ in range(6):
+        x = (rng.random(len(p.decisions)) < 0.3).astype(np.int8)
+        a, b = kept.addition_state(x), gathered.addition_state(x)
+        assert a.objective == b.objective
+        assert np.array_equal(a.gain, b.gain) and np.array_equal(a.length, b.length)
+    assert (kept.work, kept.gathered) == (gathered.work, gathered.gathered)
+    monkeypatch.undo()
+    g1 = greedy_search(p)
+    monkeypatch.setattr(heuristic, "LEVEL_RUNS_MAX_ENTRIES", 0)
+    g2 = greedy_search(p)
+    assert (g1.layout, g1.work, g1.gathered) == (g2.layout, g2.work, g2.gathered)
+
+
 def test_greedy_work_counts_are_the_same_in_two_runs():
     """The greedy's charge is read from counts (relax_first_settings.greedy_charge_s), not a clock."""
     p = random_problem(3)

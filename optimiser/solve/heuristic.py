@@ -47,6 +47,12 @@ logger = logging.getLogger(__name__)
 
 _BIG = np.iinfo(np.int64).max // 4
 
+LEVEL_RUNS_MAX_ENTRIES = 4_000_000
+""":meth:`Evaluator.level_runs` keeps its 8 bytes an entry (32 MB) up to this many entries of the level
+matrix. benchmarks/realsites' problems have at most 3.9M (independent seed 115; the median 50k); the
+joint benchmark's 200 and 500 firms 9.5M and 8.3M: kept there, its 60 s run's peak rose 1,400 -> 1,466 MB
+(the 1.5 GB target), so they gather instead."""
+
 
 class Evaluator:
     """Vectorised exact objective and constraint sums of a :class:`Problem`."""
@@ -76,8 +82,9 @@ class Evaluator:
                                shape=(n_l, n_o))
         self.MT = self.M.T.tocsr()
         # MT's entries' clients and lengths, in MT's order (gains and client_lengths read them row after
-        # row instead of gathering them level by level; built on the first call: _mt_levels)
+        # row instead of gathering them level by level; built on the first call: level_runs)
         self._mt: tuple[np.ndarray, np.ndarray] | None = None
+        self._mt_keep = self.MT.indices.size <= LEVEL_RUNS_MAX_ENTRIES
         # M's entries option by option (stable: levels ascending), and each option's start (removals builds them)
         self._m_pos: np.ndarray | None = None
         self._m_pos_ptr = np.zeros(0, dtype=np.int64)
@@ -151,7 +158,7 @@ class Evaluator:
         """(length per client, whether some level is open) for open options ``ov`` (Booleans).
 
         Read from the levels of the open options only (rows of ``MT``, their clients and lengths in
-        runs: :meth:`_mt_levels`), not from every level: a layout opens a few hundred of tens of
+        runs: :meth:`level_runs`), not from every level: a layout opens a few hundred of tens of
         thousands of options (rs028's exact problem: 383k levels, 2.0 ms per call over every level,
         0.1-0.5 ms so; the same integers)."""
         length = self.base.copy()
@@ -161,13 +168,15 @@ class Evaluator:
             return length, served
         lev_open = np.zeros(self.lev_len.size, dtype=bool)
         pos = row_entries(self.MT.indptr, opened)[0]
-        lev_open[self.MT.indices[pos]] = True
+        lev = self.MT.indices[pos]
+        lev_open[lev] = True
         # counted as read level by level (the distinct open levels), as before their runs were read
         self.gathered += pos.size + self.lev_len.size // 8 + 2 * int(np.count_nonzero(lev_open))
-        mt_client, mt_len = self._mt_levels()
-        ok = mt_len[pos] < _BIG
-        cli = mt_client[pos[ok]]
-        np.minimum.at(length, cli, mt_len[pos[ok]])
+        runs = self.level_runs()
+        cli, ln = (self.lev_client[lev], self.lev_len[lev]) if runs is None else (runs[0][pos], runs[1][pos])
+        ok = ln < _BIG
+        cli = cli[ok]
+        np.minimum.at(length, cli, ln[ok])
         served[cli] = True
         return length, served
 
@@ -328,17 +337,21 @@ class Evaluator:
             np.add.at(loss, d[sel], inc[sel])
         return loss
 
-    def _mt_levels(self) -> tuple[np.ndarray, np.ndarray]:
+    def level_runs(self) -> tuple[np.ndarray, np.ndarray] | None:
         """The client and length of each entry of ``MT`` (in storage order), built once: :meth:`gains`
-        and :meth:`client_lengths` read them in runs of positions instead of gathering ``lev_client`` and ``lev_len`` at random
-        levels (the same integers; seed 7 of benchmarks/realsites' independent generator at 10 s:
-        42M positions in 246 calls, 0.84 s of gathers)."""
+        and :meth:`client_lengths` read them in runs of positions instead of gathering ``lev_client`` and
+        ``lev_len`` at random levels (the same integers; seed 7 of benchmarks/realsites' independent
+        generator at 10 s: 42M positions in 246 calls, 0.84 s of gathers), and the greedy's pair index
+        shares them (:class:`~optimiser.solve.pair_moves.PairIndex`). ``None`` above
+        ``LEVEL_RUNS_MAX_ENTRIES`` entries: the gathers then, and no memory kept."""
+        if not self._mt_keep:
+            return None
         if self._mt is None:  # both at once (one assignment: an evaluator read by two threads sees both or none)
             lev = self.MT.indices
             i32 = np.iinfo(np.int32).max
             client = (self.lev_client.astype(np.int32) if self.w.size < i32 else self.lev_client)[lev]
             # 8 bytes an entry when the lengths fit in 32 bits (decimetres: up to 214,748 km), else 12
-            small = not self.lev_len.size or int(self.lev_len.max()) < i32
+            small = not self.lev_len.size or int(self.lev_len.max()) < 2**31
             self._mt = client, (self.lev_len[lev].astype(np.int32) if small else self.lev_len[lev])
         return self._mt
 
@@ -352,9 +365,13 @@ class Evaluator:
         pos, rows = row_entries(self.MT.indptr, near)  # MT[near]'s levels, without the matrix
         self.gathered += 3 * pos.size
         if pos.size:
-            mt_client, mt_len = self._mt_levels()
-            cli = mt_client[pos]
-            imp = length[cli] - mt_len[pos]
+            runs = self.level_runs()
+            if runs is None:
+                lev = self.MT.indices[pos]
+                cli, ln = self.lev_client[lev], self.lev_len[lev]
+            else:
+                cli, ln = runs[0][pos], runs[1][pos]
+            imp = length[cli] - ln
             keep = imp > 0
             if keep.any():
                 d = dec[rows[keep]]

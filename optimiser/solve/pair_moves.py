@@ -71,16 +71,21 @@ class PairMove(NamedTuple):
 class PairIndex:
     """The level entries of every option in option order (its client and length beside each), so
     that an option's levels are one contiguous slice: 8 bytes per incidence of the level matrix,
+    the evaluator's :meth:`~optimiser.solve.heuristic.Evaluator.level_runs` where it keeps them, else
     built for the greedy's first completion and dropped after it. ``work`` counts what building it
     and the synergies read (entries gathered); the exact confirmations count in the evaluator's
     :attr:`~optimiser.solve.heuristic.Evaluator.work`."""
 
     def __init__(self, ev: Evaluator):
         self.ev = ev
-        lev = ev.MT.indices
-        self.client = ev.lev_client[lev].astype(np.int32)
         big = ev.lev_len.size and int(ev.lev_len.max()) >= 2**31
-        self.length = ev.lev_len[lev].astype(np.int64 if big else np.int32)
+        runs = ev.level_runs()  # the evaluator's own, when it keeps them (the same integers and types)
+        if runs is not None and runs[0].dtype == np.int32 and runs[1].dtype == (np.int64 if big else np.int32):
+            self.client, self.length = runs
+        else:
+            lev = ev.MT.indices
+            self.client = ev.lev_client[lev].astype(np.int32)
+            self.length = ev.lev_len[lev].astype(np.int64 if big else np.int32)
         self.work = self.build_work(ev)
 
     @staticmethod
