@@ -172,8 +172,7 @@ class Evaluator:
         lev_open[lev] = True
         # counted as read level by level (the distinct open levels), as before their runs were read
         self.gathered += pos.size + self.lev_len.size // 8 + 2 * int(np.count_nonzero(lev_open))
-        runs = self.level_runs()
-        cli, ln = (self.lev_client[lev], self.lev_len[lev]) if runs is None else (runs[0][pos], runs[1][pos])
+        cli, ln = self._entries_at(pos, lev)
         ok = ln < _BIG
         cli = cli[ok]
         np.minimum.at(length, cli, ln[ok])
@@ -347,13 +346,26 @@ class Evaluator:
         if not self._mt_keep:
             return None
         if self._mt is None:  # both at once (one assignment: an evaluator read by two threads sees both or none)
-            lev = self.MT.indices
-            i32 = np.iinfo(np.int32).max
-            client = (self.lev_client.astype(np.int32) if self.w.size < i32 else self.lev_client)[lev]
-            # 8 bytes an entry when the lengths fit in 32 bits (decimetres: up to 214,748 km), else 12
-            small = not self.lev_len.size or int(self.lev_len.max()) < 2**31
-            self._mt = client, (self.lev_len[lev].astype(np.int32) if small else self.lev_len[lev])
+            self._mt = self.level_entries()
         return self._mt
+
+    def level_entries(self) -> tuple[np.ndarray, np.ndarray]:
+        """The client and length of each entry of ``MT`` (in storage order), built afresh: 32-bit
+        clients, and 32-bit lengths when every length fits (decimetres: up to 214,748 km), else 64-bit."""
+        lev = self.MT.indices
+        client = (self.lev_client.astype(np.int32) if self.w.size < np.iinfo(np.int32).max else self.lev_client)[lev]
+        small = not self.lev_len.size or int(self.lev_len.max()) < 2**31
+        return client, (self.lev_len[lev].astype(np.int32) if small else self.lev_len[lev])
+
+    def _entries_at(self, pos: np.ndarray, lev: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """The client and length of ``MT``'s entries at positions ``pos`` (their levels ``lev`` when the
+        caller has them): read from :meth:`level_runs`, else gathered at their levels."""
+        runs = self.level_runs()
+        if runs is not None:
+            return runs[0][pos], runs[1][pos]
+        if lev is None:
+            lev = self.MT.indices[pos]
+        return self.lev_client[lev], self.lev_len[lev]
 
     def gains(self, x: np.ndarray, length: np.ndarray, unc: np.ndarray, near: np.ndarray, dec: np.ndarray) -> np.ndarray:
         """Exact objective decrease of adding each decision (0 for chosen ones)."""
@@ -365,12 +377,7 @@ class Evaluator:
         pos, rows = row_entries(self.MT.indptr, near)  # MT[near]'s levels, without the matrix
         self.gathered += 3 * pos.size
         if pos.size:
-            runs = self.level_runs()
-            if runs is None:
-                lev = self.MT.indices[pos]
-                cli, ln = self.lev_client[lev], self.lev_len[lev]
-            else:
-                cli, ln = runs[0][pos], runs[1][pos]
+            cli, ln = self._entries_at(pos)
             imp = length[cli] - ln
             keep = imp > 0
             if keep.any():

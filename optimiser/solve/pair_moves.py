@@ -78,14 +78,8 @@ class PairIndex:
 
     def __init__(self, ev: Evaluator):
         self.ev = ev
-        big = ev.lev_len.size and int(ev.lev_len.max()) >= 2**31
-        runs = ev.level_runs()  # the evaluator's own, when it keeps them (the same integers and types)
-        if runs is not None and runs[0].dtype == np.int32 and runs[1].dtype == (np.int64 if big else np.int32):
-            self.client, self.length = runs
-        else:
-            lev = ev.MT.indices
-            self.client = ev.lev_client[lev].astype(np.int32)
-            self.length = ev.lev_len[lev].astype(np.int64 if big else np.int32)
+        runs = ev.level_runs()  # the evaluator's own when it keeps them, else built for the greedy's first completion
+        self.client, self.length = runs if runs is not None else ev.level_entries()
         self.work = self.build_work(ev)
 
     @staticmethod
