@@ -291,17 +291,16 @@ def _add_level_groups(levels: _LevelVars, groups: LevelGroups, opt_i: Mapping[in
     begin_l, end_l = groups.begin.tolist(), groups.end.tolist()
     first_row, chain_row = rows.at_least_one_sum, rows.chain
     names = []
-    is_new = None
     cov = covers or {}
-    if cov:  # every kept level in turn: its chain row when it makes its u, then its cover rows
-        is_new = np.zeros(fc.lev.size, dtype=bool)
-        is_new[new_levels] = True
-        walk, is_new_l, seen = groups.levels.tolist(), is_new.tolist(), set()
-    for i, p in enumerate(new_levels if is_new is None else walk):
+    # with cover rows every kept level in turn (its chain row when it makes its u, then its cover
+    # rows, once per u), else only the levels that make a u
+    walk = zip(groups.levels.tolist(), groups.new.tolist()) if cov else ((p, True) for p in new_levels)
+    seen: set[tuple[int, tuple[int, ...]]] = set()
+    for i, (p, new) in enumerate(walk):
         if deadline is not None and i % BUILD_CHECK_LEVELS == 0:
             _check_build(deadline, t_levels, p, n_levels)
         u, lev = u_l[p], lev_l[p]
-        if is_new is None or is_new_l[p]:
+        if new:
             names.append(f"{levels.prefix}u{client_l[p]}_{lev}")
             if lev == 0:
                 first_row([u, *opts_l[begin_l[p]:end_l[p]]])
@@ -310,11 +309,10 @@ def _add_level_groups(levels: _LevelVars, groups: LevelGroups, opt_i: Mapping[in
             if hu is not None:
                 hint_vars.append(u)
                 hint_vals.append(hu[p])
-        if is_new is not None:
-            for decs in cov.get((client_l[p], lev), ()):
-                if (u, decs) not in seen:
-                    seen.add((u, decs))
-                    first_row([u, *(opt_i[d] for d in decs)])
+        for decs in cov.get((client_l[p], lev), ()):
+            if (u, decs) not in seen:
+                seen.add((u, decs))
+                first_row([u, *(opt_i[d] for d in decs)])
     rows.bool_vars(names)
     levels.coef = dict(zip(range(base, base + groups.coef.size), groups.coef.tolist()))
     return True
@@ -475,24 +473,29 @@ def _check_build(deadline: float, t_levels: float, done: int, n_levels: int) -> 
 def _route_literals(rows: RowWriter, problem: Problem, opt: Mapping[int, int], chosen: set[int] | None,
                     prefix: str, hint_vars: list[int], hint_vals: list[int]) -> Callable[[Route], int]:
     """The Boolean (proto index) of a route (all its crossings built): the decision itself, the
-    problem's conjunction of them, or a new conjunction (hinted at ``chosen``)."""
-    made: dict[Route, int] = {}
+    problem's conjunction of them, or a new conjunction (hinted at ``chosen``); each route looked up
+    once (the site chains ask for the same routes at many levels)."""
+    known: dict[Route, int] = {}
+    made = 0  # new conjunctions so far
     index = flat_options(problem).index
 
     def literal(route: Route) -> int:
+        nonlocal made
+        v = known.get(route)
+        if v is not None:
+            return v
         if len(route) == 1:
-            return opt[route[0]]
-        o = index.get(route)
-        if o is not None:
-            return opt[o]
-        v = made.get(route)
-        if v is None:
-            v = rows.bool_var(f"{prefix}r{len(made)}")
+            v = opt[route[0]]
+        elif (o := index.get(route)) is not None:
+            v = opt[o]
+        else:
+            v = rows.bool_var(f"{prefix}r{made}")
+            made += 1
             rows.bool_and([opt[d] for d in route], v)
-            made[route] = v
             if chosen is not None:
                 hint_vars.append(v)
                 hint_vals.append(int(all(d in chosen for d in route)))
+        known[route] = v
         return v
 
     return literal

@@ -137,7 +137,10 @@ def split_clients(problem: Problem) -> list[SplitClient]:
     not a firm pair, worked out on the problem's flat arrays (:mod:`optimiser.model.flat`) for all
     of them at once; the same split clients (``tests/test_site_chains.py`` compares them)."""
     if any(len(c.levels) != len(c.level_options) for c in problem.clients):  # malformed: the flat arrays misalign
-        return [sc for k, cl in enumerate(problem.clients) if cl.kind != "pair" and (sc := split_client(problem, k)) is not None]
+        memo: dict[int, tuple[int | None, Route] | None] = {}
+        cross = problem.crossing_mask.tolist()
+        return [sc for k, cl in enumerate(problem.clients)
+                if cl.kind != "pair" and (sc := split_client(problem, k, memo, cross)) is not None]
     fc, fo = flat_clients(problem), flat_options(problem)
     n_c = fc.nlev.size
     crossing = problem.crossing_mask
@@ -167,28 +170,27 @@ def split_clients(problem: Problem) -> list[SplitClient]:
     n = group.size
     starts = np.ones(n, dtype=bool)
     starts[1:] = group[1:] != group[:-1]
-    gstart = np.flatnonzero(starts)
     gid = np.cumsum(starts) - 1
     ended = np.zeros(n, dtype=bool)  # past the group's first "alone" incidence
     if alone.any():
-        first_alone = np.full(gstart.size, n, dtype=np.int64)
+        first_alone = np.full(int(gid[-1]) + 1, n, dtype=np.int64)
         pos = np.flatnonzero(alone)
         np.minimum.at(first_alone, gid[pos], pos)
         ended = np.arange(n) > first_alone[gid]
     inc_level, inc_client, inc_opt, site, gid = (a[~ended] for a in (inc_level, inc_client, inc_opt, site, gid))
     # a client is split when at least two of its groups are sites
-    gfirst = np.flatnonzero(np.r_[True, gid[1:] != gid[:-1]])
+    gfirst = _run_starts(gid)
     g_client, g_site = inc_client[gfirst], site[gfirst]
     split = np.bincount(g_client[g_site >= 0], minlength=n_c) >= 2
     take = split[inc_client]
     if not take.any():
         return []
     inc_level, inc_opt, gid = inc_level[take], inc_opt[take], gid[take]
-    gfirst = np.flatnonzero(np.r_[True, gid[1:] != gid[:-1]])
+    gfirst = _run_starts(gid)
     g_client, g_site = inc_client[take][gfirst], site[take][gfirst]
     # the chains' levels: a new one where the group or the length changes
     length = fc.lev[inc_level]
-    lstart = np.flatnonzero(np.r_[True, (gid[1:] != gid[:-1]) | (length[1:] != length[:-1])])
+    lstart = _run_starts(gid, length)
     routes = _option_routes(problem, fo, crossing, inc_opt)
     bounds = np.append(lstart, gid.size).tolist()
     level_routes = [tuple(routes[a:b]) for a, b in zip(bounds[:-1], bounds[1:])]
@@ -199,12 +201,20 @@ def split_clients(problem: Problem) -> list[SplitClient]:
               for st, a, b in zip(g_site.tolist(), g_bounds[:-1], g_bounds[1:])]
     out = []
     clients = problem.clients
-    c_bounds = np.flatnonzero(np.r_[True, g_client[1:] != g_client[:-1]]).tolist() + [g_client.size]
+    c_bounds = _run_starts(g_client).tolist() + [g_client.size]
     for a, b in zip(c_bounds[:-1], c_bounds[1:]):
         k = int(g_client[a])
         cl = clients[k]
         out.append(SplitClient(k, cl.base if cl.base is not None else cl.levels[-1], tuple(chains[a:b])))
     return out
+
+
+def _run_starts(*keys: np.ndarray) -> np.ndarray:
+    """Where each run of equal entries (of all ``keys`` at once, equally long and not empty) starts."""
+    changed = np.zeros(keys[0].size - 1, dtype=bool)
+    for k in keys:
+        changed |= k[1:] != k[:-1]
+    return np.flatnonzero(np.r_[True, changed])
 
 
 def _option_routes(problem: Problem, fo: FlatOptions, crossing: np.ndarray, opts: np.ndarray) -> list[Route]:
@@ -271,14 +281,6 @@ def add_site_chains(rows: RowWriter, problem: Problem, split: list[SplitClient],
     out = ChainTerms([], [], [], [])
     tvars, tcoefs, hint_vars, hint_vals = out.tvars, out.tcoefs, out.hint_vars, out.hint_vals
     bool_var, bool_and, chain = rows.bool_var, rows.bool_and, rows.chain
-    known: dict[Route, int] = {}  # route_literal's answers so far (the same literal every time)
-
-    def literal(route: Route) -> int:
-        got = known.get(route)
-        if got is None:
-            got = known[route] = route_literal(route)
-        return got
-
     for sc in split:
         i, top = sc.index, sc.top
         cl = problem.clients[i]
@@ -310,7 +312,7 @@ def add_site_chains(rows: RowWriter, problem: Problem, split: list[SplitClient],
                 if nxt <= length:
                     break
                 u = bool_var(name + str(k))
-                chain(u, prev, list(map(literal, routes)))
+                chain(u, prev, list(map(route_literal, routes)))
                 tvars.append(u)
                 tcoefs.append(w * (nxt - length))
                 if assign is not None:
