@@ -34,6 +34,27 @@ def test_lp_eager_is_lp_with_every_constraint_in_the_lp_from_the_start():
     assert not p.add_lp_constraints_lazily
 
 
+def test_inprocessing_is_on_unless_turned_off_whatever_the_search():
+    assert SolveOptions().sat_inprocessing is True
+    for search in ("lp", "lp-eager", "cpsat"):
+        on, off = cp_model.CpSolver(), cp_model.CpSolver()
+        set_search_params(on, search)
+        set_search_params(off, search, inprocessing=False)
+        assert on.parameters.use_sat_inprocessing and not off.parameters.use_sat_inprocessing
+        assert off.parameters.linearization_level == on.parameters.linearization_level
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_without_inprocessing_the_brute_force_optimum_is_proven(name):
+    prep, (best_obj, _) = prepared_case(name)
+    res = solve(prep.problem, SolveOptions(time_limit_s=30, seed=0, workers=1, strategy="direct", sat_inprocessing=False))
+    if best_obj is None:
+        assert res.status is Status.INFEASIBLE
+        return
+    assert res.status is Status.OPTIMAL and res.gap == 0.0
+    assert res.objective == pytest.approx(best_obj, abs=len(prep.problem.clients) + 1)
+
+
 def test_unknown_search_settings_are_refused():
     with pytest.raises(ValueError, match="lp, lp-eager or cpsat"):
         set_search_params(cp_model.CpSolver(), "fast")

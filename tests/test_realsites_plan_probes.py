@@ -25,11 +25,12 @@ def rows(path):
     return [json.loads(line) for line in path.read_text().splitlines()]
 
 
-@pytest.mark.parametrize("mode", ["base", "lb-tree", "refine-first"])
+@pytest.mark.parametrize("mode", ["base", "lb-tree", "refine-first", "params"])
 def test_a_traced_run_gives_the_answer_of_an_untraced_one_and_restores_the_solver(tmp_path, problem, mode):
     before = (rf.RelaxFirst.backend_solve, rf.RelaxFirst.exact_phase, cpsat_model.set_search_params)
     out = tmp_path / "runs.jsonl"
-    assert plan_probes.main(["runs", "--mode", mode, "--seeds", str(SEED), "--limit", "4", "--out", str(out)]) == 0
+    extra = ["--params", "max_cut_rounds_at_level_zero=3,use_sat_inprocessing=false"] if mode == "params" else []
+    assert plan_probes.main(["runs", "--mode", mode, "--seeds", str(SEED), "--limit", "4", "--out", str(out), *extra]) == 0
     assert (rf.RelaxFirst.backend_solve, rf.RelaxFirst.exact_phase, cpsat_model.set_search_params) == before
     (row,) = rows(out)
     direct = strategy.solve(problem, SolveOptions(time_limit_s=4, seed=0, workers=1))
@@ -49,3 +50,20 @@ def test_the_relaxations_are_lower_bounds_of_the_incumbent(tmp_path):
     assert all(r["bound"] <= r["incumbent"] for r in got)
     plain, seeded = got
     assert seeded["levels"] >= plain["levels"] and seeded["bound"] >= plain["bound"]
+
+
+def test_extra_parameters_are_parsed_and_reach_every_lp_search(monkeypatch):
+    assert plan_probes.parse_params("max_cut_rounds_at_level_zero=3,use_sat_inprocessing=false,root_lp_iterations=2.5e3") == {
+        "max_cut_rounds_at_level_zero": 3, "use_sat_inprocessing": False, "root_lp_iterations": 2500.0}
+    from contextlib import ExitStack
+
+    from ortools.sat.python import cp_model
+    flag = {"exact": False}
+    with ExitStack() as stack:
+        plan_probes.extra_search_params(stack, {"max_cut_rounds_at_level_zero": 3}, True, flag)
+        off, on = cp_model.CpSolver(), cp_model.CpSolver()
+        cpsat_model.set_search_params(off, "lp")
+        flag["exact"] = True
+        cpsat_model.set_search_params(on, "lp", False)
+    assert off.parameters.max_cut_rounds_at_level_zero == 1 and off.parameters.use_sat_inprocessing
+    assert on.parameters.max_cut_rounds_at_level_zero == 3 and not on.parameters.use_sat_inprocessing

@@ -34,11 +34,13 @@ class _Recording:
     def __init__(self) -> None:
         self.calls: list[tuple[int, float]] = []
         self.searches: list[str] = []
+        self.inprocessing: list[bool] = []
         self._cpsat = backend_module("cpsat")
 
     def solve(self, problem, options, **kw):
         self.calls.append((problem.n_levels(), options.time_limit_s))
         self.searches.append(options.cpsat_search)
+        self.inprocessing.append(options.sat_inprocessing)
         return self._cpsat.solve(problem, options, **kw)
 
 
@@ -97,20 +99,21 @@ def test_an_eager_lp_call_gets_lp_eager_and_its_own_unit_rate(district):
 
 def test_the_eager_lp_reaches_cp_sat(district, monkeypatch):
     """The exact phase's "lp-eager" arrives at CP-SAT's own parameters (every constraint in the LP
-    from the start), not only in the options (here the whole reduced model's, switched on)."""
+    from the start), not only in the options (here the whole reduced model's, switched on), and
+    so does its inprocessing switched off (``WHOLE_EXACT_SAT_INPROCESSING``)."""
     p, q, ev = district
     monkeypatch.setattr(rf, "WHOLE_EXACT_LP_EAGER", True)
     monkeypatch.setattr(relax_first_sites, "SITES_EXACT_SHARE", 0.0)  # its own call is eager too
     seen = []
     real = cpsat_model.set_search_params
 
-    def spy(solver, search):
-        real(solver, search)
-        seen.append((search, solver.parameters.add_lp_constraints_lazily))
+    def spy(solver, search, inprocessing=True):
+        real(solver, search, inprocessing)
+        seen.append((search, solver.parameters.add_lp_constraints_lazily, solver.parameters.use_sat_inprocessing))
 
     monkeypatch.setattr(cpsat, "set_search_params", spy)
     _runner(p, q, ev, backend_module("cpsat"), 30.0).run()
-    assert seen == [("lp-eager", False)]
+    assert seen == [("lp-eager", False, False)]
 
 
 def test_affords_needs_the_set_up_and_a_minimum_search(district):
@@ -172,6 +175,7 @@ def test_the_exact_model_comes_first_when_it_fits_and_proves_the_direct_optimum(
     # the greedy's sites re-chosen with its crossings fixed (eager LP), then the reduced exact model
     assert [levels for levels, _ in rec.calls] == [r.info["sites_exact"]["levels"], r.reduced().n_levels()]
     assert rec.searches == ["lp-eager", "lp"]  # WHOLE_EXACT_LP_EAGER off: the whole reduced model's LP is lazy
+    assert rec.inprocessing == [True, False]  # WHOLE_EXACT_SAT_INPROCESSING off: the whole reduced model's only
     direct = backend_module("cpsat").solve(p, SolveOptions(time_limit_s=30.0, seed=0, workers=1))
     assert direct.status is Status.OPTIMAL and res.status is Status.OPTIMAL
     assert res.objective == direct.objective == p.objective_of(set(res.chosen))

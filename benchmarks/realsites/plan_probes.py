@@ -13,6 +13,8 @@ vector go through :mod:`optimiser.solve.vector_exact` and are not listed). ``--m
 - ``base``: the checked-out code as it is;
 - ``lb-tree``: CP-SAT's LB-tree search (``optimize_with_lb_tree_search``) in every "lp" search;
 - ``lb-tree-exact``: the same in the whole reduced exact model only (phase 5);
+- ``params`` / ``params-exact``: extra CP-SAT parameters (``--params name=value,...``) in every "lp"
+  search, or in the whole reduced exact model only;
 - ``refine-first``: when the exact model comes straight after the Lagrangian rounds and the tightest
   relaxation at hand (``RelaxFirst.target``, which wave 41's rule reads; phase 4 solves it with the
   closed decisions fixed, smaller) has at most ``--ratio`` of the reduced exact model's radius levels,
@@ -73,17 +75,28 @@ def problems(seeds: tuple[int, ...]) -> Iterator[tuple[int, Problem]]:
             yield seed, prepare(read_scenario(scenario)).problem
 
 
-def lb_tree_searches(stack: ExitStack, only_exact: bool, flag: dict[str, bool]) -> None:
-    """CP-SAT's "lp" searches with LB-tree search (only while ``flag["exact"]`` with ``only_exact``), until ``stack`` closes."""
+def extra_search_params(stack: ExitStack, params: dict[str, Any], only_exact: bool, flag: dict[str, bool]) -> None:
+    """CP-SAT's "lp" searches with the extra ``params`` (only while ``flag["exact"]`` with ``only_exact``), until ``stack`` closes."""
     plain = cpsat_model.set_search_params
 
-    def with_lb_tree(solver: Any, search: str) -> None:
-        plain(solver, search)
+    def with_params(solver: Any, search: str, inprocessing: bool = True) -> None:
+        plain(solver, search, inprocessing)
         if search in ("lp", "lp-eager") and (flag["exact"] or not only_exact):
-            solver.parameters.optimize_with_lb_tree_search = True
+            for name, value in params.items():
+                setattr(solver.parameters, name, value)
 
     for module in (cpsat_model, cpsat, count_split, vector_exact):
-        stack.enter_context(mock.patch.object(module, "set_search_params", with_lb_tree))
+        stack.enter_context(mock.patch.object(module, "set_search_params", with_params))
+
+
+def parse_params(text: str) -> dict[str, Any]:
+    """``name=value,...`` as CP-SAT parameters: ints, floats, or true/false."""
+    out: dict[str, Any] = {}
+    for item in filter(None, text.split(",")):
+        name, value = item.split("=")
+        v = value.strip().lower()
+        out[name.strip()] = v == "true" if v in ("true", "false") else (int(v) if v.lstrip("-").isdigit() else float(v))
+    return out
 
 
 def refine_first(stack: ExitStack, ratio: float) -> None:
@@ -112,7 +125,9 @@ def traced_runs(a: argparse.Namespace, stack: ExitStack) -> None:
     calls: list[dict[str, Any]] = []
     flag = {"exact": False}
     if a.mode in ("lb-tree", "lb-tree-exact"):
-        lb_tree_searches(stack, a.mode == "lb-tree-exact", flag)
+        extra_search_params(stack, {"optimize_with_lb_tree_search": True}, a.mode == "lb-tree-exact", flag)
+    elif a.mode in ("params", "params-exact"):
+        extra_search_params(stack, parse_params(a.params), a.mode == "params-exact", flag)
     elif a.mode == "refine-first":
         refine_first(stack, a.ratio)
     plain = rf.RelaxFirst.backend_solve
@@ -134,7 +149,8 @@ def traced_runs(a: argparse.Namespace, stack: ExitStack) -> None:
         t = time.perf_counter()
         r = strategy.solve(problem, SolveOptions(time_limit_s=a.limit, seed=0, workers=1))
         info = r.stats.get("relaxation") or {}
-        row = {"seed": seed, "mode": a.mode, "limit_s": a.limit, "status": str(r.status), "objective": r.objective,
+        row = {"seed": seed, "mode": a.mode, **({"params": a.params} if a.params else {}), "limit_s": a.limit,
+               "status": str(r.status), "objective": r.objective,
                "bound": r.bound, "gap": r.gap, "solve_wall_s": round(time.perf_counter() - t, 2),
                "work_s": info.get("work_s"), "bound_from": r.stats.get("bound_from"),
                "relaxation_levels": (info.get("reduced_relaxation") or {}).get("levels"),
@@ -185,7 +201,9 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = ap.add_subparsers(dest="command", required=True)
     r = sub.add_parser("runs", help="relax-first runs with a backend-call trace")
-    r.add_argument("--mode", choices=("base", "lb-tree", "lb-tree-exact", "refine-first"), default="base")
+    r.add_argument("--mode", choices=("base", "lb-tree", "lb-tree-exact", "params", "params-exact", "refine-first"),
+                   default="base")
+    r.add_argument("--params", default="", help="params / params-exact: CP-SAT parameters, name=value,...")
     r.add_argument("--ratio", type=float, default=0.5, help="refine-first: the largest relaxation / exact model levels")
     x = sub.add_parser("relaxations", help="phase 4's relaxation, plain and seeded with the incumbent")
     x.add_argument("--units", type=float, default=3.0, help="CP-SAT's deterministic units per relaxation")

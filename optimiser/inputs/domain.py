@@ -592,6 +592,11 @@ class SolveOptions:
             ``None`` (default): only for a weak LP (:func:`~optimiser.model.cover_cuts.weak_lp`),
             which also gets the count split whatever its size; on the tuned rows the cuts slow
             CP-SAT down (rs003 0.09 -> 0.41 units, rs004 no longer proven at 10 s).
+        sat_inprocessing: CP-SAT simplifies its clauses between restarts (its
+            ``use_sat_inprocessing``; default on; the other backends ignore it). Relax-first
+            turns it off for its whole reduced exact model only
+            (:data:`~optimiser.solve.relax_first_settings.WHOLE_EXACT_SAT_INPROCESSING`): there,
+            vivifying the radius chains' clauses took deterministic time the proof needed.
     """
 
     backend: Backend = "cpsat"
@@ -607,6 +612,7 @@ class SolveOptions:
     site_chains: bool = True
     count_split: bool = True
     cover_cuts: bool | None = None
+    sat_inprocessing: bool = True
 
     def __post_init__(self) -> None:
         """Refuse what the file format refuses, for options set from Python (``run_scenario(...,

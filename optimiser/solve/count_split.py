@@ -161,7 +161,7 @@ def solve_by_count_vectors(problem: Problem, parts: CpModelParts, options: Solve
         m, x = _sub_model(parts, cc, vec, None if hinted else best.objective - 1, hinted)
         solver = cp_model.CpSolver()
         set_params(solver, left_det / DETERMINISTIC_PER_SECOND, options.seed, options.workers, safety_net_s=left_wall)
-        set_search_params(solver, options.cpsat_search)
+        set_search_params(solver, options.cpsat_search, options.sat_inprocessing)
         # measured on rs004's sub-problems: every constraint in the LP from the start proves the
         # (3, 2, 1, 0) one in 5.5 s of CPU instead of 14.3 s (the whole problem gets slower so: 30
         # s instead of 21 s)

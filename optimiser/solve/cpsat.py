@@ -209,7 +209,7 @@ def solve(problem: Problem, options: SolveOptions, *, use_hint: bool = True,
     set_params(solver, limit, seed, options.workers, safety_net_s=max(net - start.seconds, 0.5 * net))
     if options.wall_limit_s is not None:  # the caller's net (what is left of the run's or relax-first's)
         solver.parameters.max_time_in_seconds = max(MIN_SEARCH_S, options.wall_limit_s - (time.perf_counter() - t0))
-    set_search_params(solver, options.cpsat_search)
+    set_search_params(solver, options.cpsat_search, options.sat_inprocessing)
     split = (maximal_count_vectors(problem) if options.count_split and start.layout is not None and start.objective is not None
              and (problem.n_levels() >= SPLIT_MIN_LEVELS or weak) else None)
     if split is not None and start.layout is not None and start.objective is not None:

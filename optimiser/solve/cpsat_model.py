@@ -594,9 +594,11 @@ PORTFOLIO_SUBSOLVERS = ("max_lp", "quick_restart")
 """CP-SAT's subsolvers with more than one worker and the "lp" searches (:func:`set_search_params`)."""
 
 
-def set_search_params(solver: cp_model.CpSolver, search: str) -> None:
+def set_search_params(solver: cp_model.CpSolver, search: str, inprocessing: bool = True) -> None:
     """CP-SAT's search settings for a :class:`~optimiser.model.problem.Problem` (``search``:
-    :attr:`~optimiser.inputs.domain.SolveOptions.cpsat_search`).
+    :attr:`~optimiser.inputs.domain.SolveOptions.cpsat_search`; ``inprocessing``:
+    :attr:`~optimiser.inputs.domain.SolveOptions.sat_inprocessing`, CP-SAT's
+    ``use_sat_inprocessing``, whatever the search).
 
     "lp": every constraint in the LP relaxation (``linearization_level=2``: the chained
     radius formulation's LP is within 0.2 % of the optimum on AMP-SBP, 1.4-2.5 % on
@@ -639,6 +641,8 @@ def set_search_params(solver: cp_model.CpSolver, search: str) -> None:
             solver.parameters.subsolvers.extend(PORTFOLIO_SUBSOLVERS)
     elif search != "cpsat":
         raise ValueError(f"unknown CP-SAT search settings {search!r}; choose lp, lp-eager or cpsat")
+    if not inprocessing:
+        solver.parameters.use_sat_inprocessing = False
 
 
 def stopped_by_safety_net(solver: cp_model.CpSolver) -> bool:

@@ -41,22 +41,21 @@ phase whose budget does not cover its set-up and a minimum search is skipped.
    for ``RELAX_SHARE`` of the time left (all of it when the exact model is too large to follow): its proven
    bound is a bound here too (see below), and its layout another candidate.
 5. Any time left: the reduced exact model (at most ``EXACT_MAX_LEVELS`` levels), warm-started from the best
-   layout, CP-SAT's LP lazy (``WHOLE_EXACT_LP_EAGER``; per vector eager: ``EXACT_LP_EAGER``); not when the relaxation
-   is large and an incumbent exists. When its search would get at least ``EXACT_FIRST_MIN_SEARCH_SHARE`` of
-   the limit, it comes straight after the rounds with the whole budget left (3 and 4 skipped: neither can
-   prove; :meth:`RelaxFirst.exact_first`). With CP-SAT and round 2's count vectors it runs instead once per
-   vector still open, each with the decisions closed for that vector, unhinted and cut off below the incumbent
-   (:mod:`optimiser.solve.relax_first_vectors`, ``EXACT_BY_VECTOR``), unless a vector keeps most of the whole
-   reduced model (``EXACT_BY_VECTOR_MAX_SHARE``); with more than one worker, the vectors on that many lanes
-   side by side (:mod:`optimiser.solve.vector_lanes`).
+   layout, CP-SAT's LP lazy (``WHOLE_EXACT_LP_EAGER``; per vector eager: ``EXACT_LP_EAGER``), its clause inprocessing
+   off (``WHOLE_EXACT_SAT_INPROCESSING``); not when the relaxation is large and an incumbent exists. When its search
+   would get at least ``EXACT_FIRST_MIN_SEARCH_SHARE`` of the limit, it comes straight after the rounds with the whole
+   budget left (3 and 4 skipped: neither can prove; :meth:`RelaxFirst.exact_first`). With CP-SAT and round 2's
+   count vectors it runs instead once per vector still open, each with the decisions closed for that vector, unhinted
+   and cut off below the incumbent (:mod:`optimiser.solve.relax_first_vectors`, ``EXACT_BY_VECTOR``), unless a vector
+   keeps most of the whole reduced model (``EXACT_BY_VECTOR_MAX_SHARE``); with more than one worker, the vectors on
+   that many lanes side by side (:mod:`optimiser.solve.vector_lanes`).
 
 With a limit above ``PLAN_HORIZON_S`` (relaxation not large) phases 1-4 are planned as for that limit and the exact
 model (5) gets all the work left: the rounds' bound levels off, it proves. 6. When no exact model ran and phase 4 proved
 its optimum, the work left refines its relaxation where its layout walks too short (:mod:`~optimiser.solve.relax_first_refine`).
 
 Reduced problems keep every layout better than the incumbent, so the optimum is either the incumbent or inside
-them: the reported bound is the best proven one, at most the incumbent's objective (equal to it: proven optimal).
-"""
+them: the reported bound is the best proven one, at most the incumbent's objective (equal to it: proven optimal)."""
 
 from __future__ import annotations
 
@@ -121,6 +120,7 @@ from optimiser.solve.relax_first_settings import (
     SWAP_SECONDS_PER_DECISION_PAIR,
     SWAP_SECONDS_PER_INCIDENCE,
     WHOLE_EXACT_LP_EAGER,
+    WHOLE_EXACT_SAT_INPROCESSING,
     WORK_PER_LIMIT_S,
     backend_setup_cost,
     fix_cost,
@@ -257,16 +257,17 @@ class RelaxFirst:
         return fix_decisions(problem, values)
 
     def backend_solve(self, problem: Problem, budget_s: float, what: str, eager_lp: bool = False,
-                      shown: tuple[bool, bool] = (True, True), **kw: Any) -> SolveResult:
+                      shown: tuple[bool, bool] = (True, True), inprocessing: bool = True, **kw: Any) -> SolveResult:
         """A backend call worth ``budget_s`` nominal seconds: its set-up (:meth:`backend_cost`) first, the rest its
         search (CP-SAT: its deterministic limit), the wall-clock net left as its safety net; charged the set-up and
         its deterministic time (CP-SAT) or its whole search limit. Callers check :meth:`affords` first. With
         ``eager_lp`` and one worker, CP-SAT's "lp" settings become "lp-eager"; every call whose settings are
         "lp-eager" (switched so, or the run's own) counts its units at ``EXACT_EAGER_UNITS_PER_S``. ``shown``:
-        whether the backend's incumbents and bounds are the run's (the heartbeat drops the others: :func:`progress.partial_model`)."""
+        whether the backend's incumbents and bounds are the run's (the heartbeat drops the others: :func:`progress.partial_model`).
+        ``inprocessing`` off: CP-SAT without its clause inprocessing whatever the run's options (``WHOLE_EXACT_SAT_INPROCESSING``)."""
         def call(opts: SolveOptions) -> tuple[SolveResult, float | None, str | None]:
             with progress.partial_model(*shown):
-                r = self.backend.solve(problem, opts, **kw)
+                r = self.backend.solve(problem, opts if inprocessing else opts.replace(sat_inprocessing=False), **kw)
             return r, r.stats.get("deterministic_time"), r.stopped_by
 
         return self.charged_search(problem.n_levels(), budget_s, eager_lp, what, call)
@@ -701,9 +702,8 @@ class RelaxFirst:
             return None
         if self.by_vector() and not exact_by_vector(self, self.info["reduced_levels"]):
             return None
-        # its set-up (building the model, CP-SAT's LP) is charged besides its search: with an
-        # incumbent it runs only when the budget covers both (rs005 at a 10 s limit: 161k
-        # levels, 6 s of set-up, was run with 0.5 s of search and found nothing)
+        # its set-up (building the model, CP-SAT's LP) is charged besides its search: with an incumbent it runs only when
+        # the budget covers both (rs005 at a 10 s limit: 161k levels, 6 s of set-up, was run with 0.5 s of search and found nothing)
         build = self.reduce_cost()
         if self.best is not None and not self.affords(self.info["reduced_levels"], self.remaining() - build):
             self.info["exact_skipped"] = "budget below its set-up"
@@ -711,7 +711,7 @@ class RelaxFirst:
         red = self.reduced()
         budget = self.remaining() if self.best is not None else self.forced_budget(red)
         r3 = self.backend_solve(red, budget, "exact model", eager_lp=WHOLE_EXACT_LP_EAGER,
-                                starts=(self.layout,) if self.layout else ())
+                                inprocessing=WHOLE_EXACT_SAT_INPROCESSING, starts=(self.layout,) if self.layout else ())
         if r3.status.has_solution:
             self.offer(r3.chosen, "exact model")
             self.prove(r3.bound, "exact model")

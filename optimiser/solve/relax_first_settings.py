@@ -298,6 +298,18 @@ A cut-off below the incumbent did not help the whole model (rs012: 7.6 s eager, 
 Wave 10's measurements were of whole models before the site chains, the bulk-written rows and
 the unread conjunctions left out (waves 11-27)."""
 
+WHOLE_EXACT_SAT_INPROCESSING = False
+"""Whether CP-SAT simplifies its clauses between restarts (``use_sat_inprocessing``,
+:attr:`~optimiser.inputs.domain.SolveOptions.sat_inprocessing`) in the whole reduced exact model;
+every other call keeps it. On independent seed 215's captured exact model (171k levels, a 10 s run's
+state), CP-SAT's log shows the search vivifying 81,819 clauses (most of them the radius chains') with
+167,607 decisions after its root LP; without inprocessing the model's proof takes 0.77 deterministic
+units instead of 2.80 (seed 100's 2.12 -> 0.16; seeds 7, 11 and 22, proven in 0.09-0.32 units, the same).
+Whole 10 s runs of all 74 independent seeds (benchmarks/realsites, wave 45): seed 100 proven (0.121 %
+before), no other answer changed. Everywhere else inprocessing pays: off in every "lp" search, seed 110's
+reduced relaxation (105k levels) was no longer proven (1.21 -> 8.81 %) and seed 19's direct solve not
+proven (optimal in 1.1 s -> 0.39 %)."""
+
 EXACT_BY_VECTOR = True
 """Whether the reduced exact model (phase 5) runs once per count vector of the split Lagrangian,
 each with the decisions closed for that vector (:func:`~optimiser.solve.relax_first_vectors.exact_by_vector`,

@@ -96,7 +96,7 @@ def solve_count_vector(problem: Problem, classes: CountClasses, vector: tuple[in
     solver = cp_model.CpSolver()
     set_params(solver, options.time_limit_s, options.seed, options.workers,
                safety_net_s=max(0.05, safety_net_s - (time.perf_counter() - t0)))
-    set_search_params(solver, options.cpsat_search)
+    set_search_params(solver, options.cpsat_search, options.sat_inprocessing)
     with interrupt.stopper(solver.stop_search):
         code = interrupt.call_interruptibly(partial(solver.solve, parts.model))
     if code == cp_model.MODEL_INVALID:
