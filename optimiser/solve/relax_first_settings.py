@@ -305,10 +305,13 @@ every other call keeps it. On independent seed 215's captured exact model (171k 
 state), CP-SAT's log shows the search vivifying 81,819 clauses (most of them the radius chains') with
 167,607 decisions after its root LP; without inprocessing the model's proof takes 0.77 deterministic
 units instead of 2.80 (seed 100's 2.12 -> 0.16; seeds 7, 11 and 22, proven in 0.09-0.32 units, the same).
-Whole 10 s runs of all 74 independent seeds (benchmarks/realsites, wave 45): seed 100 proven (0.121 %
-before), no other answer changed. Everywhere else inprocessing pays: off in every "lp" search, seed 110's
-reduced relaxation (105k levels) was no longer proven (1.21 -> 8.81 %) and seed 19's direct solve not
-proven (optimal in 1.1 s -> 0.39 %)."""
+Whole 10 s runs (benchmarks/realsites, wave 45): independent seed 100 proven (0.121 % before), no other answer
+changed on the 34 + 40 + 28 rows. At 60 s, of the rows open at 10 s: 109 0.866 -> 0.674 % and 117 0.046 -> 0.028 %
+(better layouts from their exact models of 160k and 459k levels), 110 1.116 -> 1.213 % (its 355k-level exact
+model's bound after 11.9 units: 417.4M with inprocessing, 379.2M without, so the relaxation's 417.0M is reported),
+the other seven the same. Elsewhere inprocessing pays: off in every "lp" search, seed 110's reduced relaxation
+(105k levels) was no longer proven at 10 s (1.21 -> 8.81 %) and seed 19's direct solve not proven (optimal in
+1.1 s -> 0.39 %)."""
 
 EXACT_BY_VECTOR = True
 """Whether the reduced exact model (phase 5) runs once per count vector of the split Lagrangian,
