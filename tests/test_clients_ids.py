@@ -65,3 +65,48 @@ def test_distinct_sorted_entries(seed):
     for shift in (0, -1000):  # a negative level: the lexsort path
         got = clients.distinct_sorted_entries(e_client, lev + shift, opt)
         assert list(zip(got[0].tolist(), (got[1] - shift).tolist(), got[2].tolist())) == want
+
+
+def _level_groups_by_slices(e_client, lev, opt, n_c):
+    """:func:`clients.level_groups` one level at a time (the plain path its tuples were built by until wave 45)."""
+    keep = np.ones(e_client.size, dtype=bool)
+    keep[1:] = (e_client[1:] != e_client[:-1]) | (lev[1:] != lev[:-1]) | (opt[1:] != opt[:-1])
+    e_client, lev, opt = e_client[keep], lev[keep], opt[keep]
+    lengths, tuples, per = [], [], [0] * n_c
+    for i in range(e_client.size):
+        if i == 0 or e_client[i] != e_client[i - 1] or lev[i] != lev[i - 1]:
+            lengths.append(int(lev[i]))
+            tuples.append(())
+            per[int(e_client[i])] += 1
+        tuples[-1] += (int(opt[i]),)
+    return lengths, tuples, np.concatenate([[0], np.cumsum(per)]).tolist()
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_level_groups_match_one_level_at_a_time(seed):
+    """Levels of every size from 1 to 12 mixed (most of one option, as on real sites), repeated
+    entries, clients without levels, and the same option id shared as one Python int."""
+    rng = np.random.default_rng(seed)
+    n_c = 30
+    rows = []
+    for c in range(n_c):
+        if c % 7 == 3:
+            continue  # a client without entries
+        for level in sorted(rng.choice(500, size=rng.integers(1, 20), replace=False).tolist()):
+            k = 1 if rng.random() < 0.6 else int(rng.integers(2, 13))
+            for o in sorted(rng.choice(40, size=k, replace=False).tolist()):
+                rows.extend([(c, level, o)] * (2 if rng.random() < 0.1 else 1))
+    e_client, lev, opt = (np.array(col, dtype=np.int64) for col in zip(*rows))
+    got = clients.level_groups(e_client, lev, opt, n_c)
+    assert got == _level_groups_by_slices(e_client, lev, opt, n_c)
+    assert {len(t) for t in got[1]} >= {1, 2} and len(got[1]) == got[2][-1]
+    ids = {}
+    for t in got[1]:
+        for o in t:
+            assert ids.setdefault(o, o) is o  # one int object per option id
+
+
+def test_level_groups_of_nothing():
+    empty = np.zeros(0, dtype=np.int64)
+    assert clients.level_groups(empty, empty, empty, 3) == ([], [], [0, 0, 0, 0])
+    assert clients.level_tuples(empty, empty) == []

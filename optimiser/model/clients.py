@@ -408,16 +408,32 @@ def level_groups(e_client: np.ndarray, lev: np.ndarray, opt: np.ndarray, n_c: in
         lstart = np.nonzero(np.concatenate([[True], (e_client[1:] != e_client[:-1]) | (lev[1:] != lev[:-1])]))[0]
     else:
         lstart = np.zeros(0, np.int64)
-    bounds = lstart.tolist() + [n]
-    # one Python int per option id, shared by every level that lists it (200 firms: 9.5M
-    # incidences of 192k options; separate ints would take 28 bytes each)
-    pool = np.arange(int(opt.max()) + 1 if n else 0).astype(object)
-    opt_list = pool[opt].tolist()
-    del pool
-    lvl_opts = [tuple(opt_list[a:b]) for a, b in zip(bounds[:-1], bounds[1:])]
-    del opt_list
+    lvl_opts = level_tuples(opt, lstart)
     per = np.bincount(e_client[lstart], minlength=n_c) if n else np.zeros(n_c, dtype=np.int64)
     return lev[lstart].tolist(), lvl_opts, np.concatenate([[0], np.cumsum(per)]).tolist()
+
+
+def level_tuples(opt: np.ndarray, lstart: np.ndarray) -> list[tuple[int, ...]]:
+    """The option ids of each level as a tuple: level ``i`` is ``opt[lstart[i]:lstart[i + 1]]``
+    (the last one to the end).
+
+    Levels of the same size are built together, one column of Python ints per position zipped
+    into tuples, and put back in level order (independent seed 115's 3.06M levels in half the
+    time of one slice per level). One Python int per option id is shared by every level that
+    lists it (200 firms: 9.5M incidences of 192k options; separate ints would take 28 bytes each).
+    """
+    n_l = lstart.size
+    if n_l == 0:
+        return []
+    pool = np.arange(int(opt.max()) + 1).astype(object)
+    size = np.diff(np.append(lstart, opt.size))
+    out = np.empty(n_l, dtype=object)
+    for k in np.unique(size).tolist():
+        idx = np.nonzero(size == k)[0]
+        starts = lstart[idx]
+        columns = [pool[opt[starts + j]].tolist() for j in range(k)]
+        out[idx] = np.fromiter(zip(*columns), dtype=object, count=idx.size)
+    return out.tolist()
 
 
 _MIX = (np.uint64(0x9E3779B97F4A7C15), np.uint64(0xC2B2AE3D27D4EB4F), np.uint64(0x165667B19E3779F9))
