@@ -8,6 +8,8 @@ import pytest
 from ortools.sat.python import cp_model
 
 from optimiser.inputs.domain import SolveOptions
+from optimiser.solve import count_split, cpsat, cpsat_model, vector_exact
+from optimiser.solve.count_split import maximal_count_vectors
 from optimiser.solve.cpsat_model import set_search_params
 from optimiser.solve.result import Status
 from optimiser.solve.strategy import solve
@@ -42,6 +44,39 @@ def test_inprocessing_is_on_unless_turned_off_whatever_the_search():
         set_search_params(off, search, inprocessing=False)
         assert on.parameters.use_sat_inprocessing and not off.parameters.use_sat_inprocessing
         assert off.parameters.linearization_level == on.parameters.linearization_level
+
+
+def _inprocessing_seen(monkeypatch, module) -> list[bool]:
+    """CP-SAT's ``use_sat_inprocessing`` as ``module``'s searches set it, one entry per search."""
+    seen: list[bool] = []
+    real = cpsat_model.set_search_params
+
+    def spy(solver, search, inprocessing=True):
+        real(solver, search, inprocessing)
+        seen.append(solver.parameters.use_sat_inprocessing)
+
+    monkeypatch.setattr(module, "set_search_params", spy)
+    return seen
+
+
+@pytest.mark.parametrize("inprocessing", [True, False])
+def test_the_inprocessing_option_reaches_every_cp_sat_search(monkeypatch, inprocessing):
+    """The direct model, the count split's sub-models and relax-first's per-vector models."""
+    from tests.test_site_chains import _access_problem
+
+    p = _access_problem(3)
+    opts = SolveOptions(time_limit_s=20, seed=0, workers=1, strategy="direct", sat_inprocessing=inprocessing)
+    direct = _inprocessing_seen(monkeypatch, cpsat)
+    split = _inprocessing_seen(monkeypatch, count_split)
+    per_vector = _inprocessing_seen(monkeypatch, vector_exact)
+    assert solve(p, opts.replace(count_split=False)).status is Status.OPTIMAL
+    assert direct == [inprocessing] and split == []
+    monkeypatch.setattr(cpsat, "SPLIT_MIN_LEVELS", 0)  # the count split at any size
+    assert solve(p, opts).status is Status.OPTIMAL
+    assert len(split) >= 1 and set(split) == {inprocessing}
+    classes, vectors = maximal_count_vectors(p)
+    vector_exact.solve_count_vector(p, classes, vectors[0], 10**12, opts, safety_net_s=60.0)
+    assert per_vector == [inprocessing]
 
 
 @pytest.mark.parametrize("name", sorted(CASES))

@@ -52,18 +52,25 @@ def test_the_relaxations_are_lower_bounds_of_the_incumbent(tmp_path):
     assert seeded["levels"] >= plain["levels"] and seeded["bound"] >= plain["bound"]
 
 
-def test_extra_parameters_are_parsed_and_reach_every_lp_search(monkeypatch):
-    assert plan_probes.parse_params("max_cut_rounds_at_level_zero=3,use_sat_inprocessing=false,root_lp_iterations=2.5e3") == {
-        "max_cut_rounds_at_level_zero": 3, "use_sat_inprocessing": False, "root_lp_iterations": 2500.0}
+def test_extra_parameters_are_parsed_and_reach_the_lp_searches_they_are_for():
     from contextlib import ExitStack
 
     from ortools.sat.python import cp_model
-    flag = {"exact": False}
-    with ExitStack() as stack:
-        plan_probes.extra_search_params(stack, {"max_cut_rounds_at_level_zero": 3}, True, flag)
-        off, on = cp_model.CpSolver(), cp_model.CpSolver()
-        cpsat_model.set_search_params(off, "lp")
-        flag["exact"] = True
-        cpsat_model.set_search_params(on, "lp", False)
-    assert off.parameters.max_cut_rounds_at_level_zero == 1 and off.parameters.use_sat_inprocessing
-    assert on.parameters.max_cut_rounds_at_level_zero == 3 and not on.parameters.use_sat_inprocessing
+    params = plan_probes.parse_params("max_cut_rounds_at_level_zero=3,use_sat_inprocessing=false,root_lp_iterations=2.5e3,"
+                                      "search_branching=3")
+    assert params == {"max_cut_rounds_at_level_zero": 3, "use_sat_inprocessing": False, "root_lp_iterations": 2500.0,
+                      "search_branching": 3}
+    for only_exact in (True, False):
+        flag = {"exact": False}
+        with ExitStack() as stack:
+            plan_probes.extra_search_params(stack, params, only_exact, flag)
+            before, during, own = cp_model.CpSolver(), cp_model.CpSolver(), cp_model.CpSolver()
+            cpsat_model.set_search_params(before, "lp")
+            cpsat_model.set_search_params(own, "cpsat")  # CP-SAT's own settings: left alone
+            flag["exact"] = True
+            cpsat_model.set_search_params(during, "lp")
+        assert own.parameters.max_cut_rounds_at_level_zero == 1 and own.parameters.use_sat_inprocessing
+        for solver, changed in ((before, not only_exact), (during, True)):
+            p = solver.parameters
+            got = (p.max_cut_rounds_at_level_zero, p.use_sat_inprocessing, p.root_lp_iterations, int(p.search_branching))
+            assert got == ((3, False, 2500, 3) if changed else (1, True, 2000, 0))

@@ -82,8 +82,9 @@ def extra_search_params(stack: ExitStack, params: dict[str, Any], only_exact: bo
     def with_params(solver: Any, search: str, inprocessing: bool = True) -> None:
         plain(solver, search, inprocessing)
         if search in ("lp", "lp-eager") and (flag["exact"] or not only_exact):
-            for name, value in params.items():
-                setattr(solver.parameters, name, value)
+            for name, value in params.items():  # in the field's own type (an int given as 2.5e3, an enum as its number)
+                current = getattr(solver.parameters, name)
+                setattr(solver.parameters, name, value if isinstance(current, bool) else type(current)(value))
 
     for module in (cpsat_model, cpsat, count_split, vector_exact):
         stack.enter_context(mock.patch.object(module, "set_search_params", with_params))

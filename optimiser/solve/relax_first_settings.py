@@ -302,9 +302,9 @@ WHOLE_EXACT_SAT_INPROCESSING = False
 """Whether CP-SAT simplifies its clauses between restarts (``use_sat_inprocessing``,
 :attr:`~optimiser.inputs.domain.SolveOptions.sat_inprocessing`) in the whole reduced exact model;
 every other call keeps it. On independent seed 215's captured exact model (171k levels, a 10 s run's
-state), CP-SAT's log shows the search vivifying 81,819 clauses (most of them the radius chains') with
-167,607 decisions after its root LP; without inprocessing the model's proof takes 0.77 deterministic
-units instead of 2.80 (seed 100's 2.12 -> 0.16; seeds 7, 11 and 22, proven in 0.09-0.32 units, the same).
+state), CP-SAT's log counts 81,819 clauses vivified (most of them the radius chains') with 167,607
+decisions after its root LP; without inprocessing the model's proof takes 0.77 deterministic units
+instead of 2.80 (seed 100's 2.12 -> 0.16; seeds 7, 11 and 22, proven in 0.09-0.32 units, the same).
 Whole 10 s runs (benchmarks/realsites, wave 45): independent seed 100 proven (0.121 % before), no other answer
 changed on the 34 + 40 + 28 rows. At 60 s, of the rows open at 10 s: 109 0.866 -> 0.674 % and 117 0.046 -> 0.028 %
 (better layouts from their exact models of 160k and 459k levels), 110 1.116 -> 1.213 % (its 355k-level exact
