@@ -79,27 +79,18 @@ def test_the_inprocessing_option_reaches_every_cp_sat_search(monkeypatch, inproc
     assert per_vector == [inprocessing]
 
 
-@pytest.mark.parametrize("name", sorted(CASES))
-def test_without_inprocessing_the_brute_force_optimum_is_proven(name):
-    prep, (best_obj, _) = prepared_case(name)
-    res = solve(prep.problem, SolveOptions(time_limit_s=30, seed=0, workers=1, strategy="direct", sat_inprocessing=False))
-    if best_obj is None:
-        assert res.status is Status.INFEASIBLE
-        return
-    assert res.status is Status.OPTIMAL and res.gap == 0.0
-    assert res.objective == pytest.approx(best_obj, abs=len(prep.problem.clients) + 1)
-
-
 def test_unknown_search_settings_are_refused():
     with pytest.raises(ValueError, match="lp, lp-eager or cpsat"):
         set_search_params(cp_model.CpSolver(), "fast")
 
 
-@pytest.mark.parametrize("search", ["lp", "lp-eager", "cpsat"])
+@pytest.mark.parametrize(("search", "inprocessing"), [("lp", True), ("lp-eager", True), ("cpsat", True), ("lp", False)])
 @pytest.mark.parametrize("name", sorted(CASES))
-def test_both_settings_prove_the_brute_force_optimum(name, search):
+def test_both_settings_prove_the_brute_force_optimum(name, search, inprocessing):
+    """Each search setting, and "lp" without CP-SAT's clause inprocessing (``sat_inprocessing``)."""
     prep, (best_obj, _) = prepared_case(name)
-    res = solve(prep.problem, SolveOptions(time_limit_s=30, seed=0, workers=1, strategy="direct", cpsat_search=search))
+    res = solve(prep.problem, SolveOptions(time_limit_s=30, seed=0, workers=1, strategy="direct", cpsat_search=search,
+                                           sat_inprocessing=inprocessing))
     if best_obj is None:
         assert res.status is Status.INFEASIBLE
         return
