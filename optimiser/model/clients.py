@@ -400,12 +400,9 @@ def level_groups(e_client: np.ndarray, lev: np.ndarray, opt: np.ndarray, n_c: in
     """
     n = e_client.size
     if n:
-        new = np.ones(n, dtype=bool)
-        new[1:] = (e_client[1:] != e_client[:-1]) | (lev[1:] != lev[:-1]) | (opt[1:] != opt[:-1])
+        new = run_starts(e_client, lev, opt)
         e_client, lev, opt = e_client[new], lev[new], opt[new]
-        n = e_client.size
-    if n:
-        lstart = np.nonzero(np.concatenate([[True], (e_client[1:] != e_client[:-1]) | (lev[1:] != lev[:-1])]))[0]
+        lstart = run_starts(e_client, lev)
     else:
         lstart = np.zeros(0, np.int64)
     lvl_opts = level_tuples(opt, lstart)
@@ -413,10 +410,19 @@ def level_groups(e_client: np.ndarray, lev: np.ndarray, opt: np.ndarray, n_c: in
     return lev[lstart].tolist(), lvl_opts, np.concatenate([[0], np.cumsum(per)]).tolist()
 
 
-def level_tuples(opt: np.ndarray, lstart: np.ndarray) -> list[tuple[int, ...]]:
+def run_starts(*keys: np.ndarray) -> np.ndarray:
+    """Where each run of equal entries (of all ``keys`` at once, equally long and not empty) starts."""
+    changed = np.zeros(keys[0].size - 1, dtype=bool)
+    for k in keys:
+        changed |= k[1:] != k[:-1]
+    return np.flatnonzero(np.r_[True, changed])
+
+
+def level_tuples(opt: np.ndarray, lstart: np.ndarray, pool: np.ndarray | None = None) -> list[tuple[Any, ...]]:
     """The option ids of each level as a tuple: level ``i`` is ``opt[lstart[i]:lstart[i + 1]]``
     (the last one to the end); ``lstart`` strictly increasing from 0 (no level without options,
-    as :func:`level_groups` makes them).
+    as :func:`level_groups` makes them). With ``pool`` (an object array indexed by ``opt``), the
+    tuples hold ``pool[o]`` instead of ``o`` (the site chains' routes).
 
     Levels of the same size are built together, one column of Python ints per position zipped
     into tuples, and put back in level order (independent seed 115's 3.06M levels, most of them
@@ -427,7 +433,8 @@ def level_tuples(opt: np.ndarray, lstart: np.ndarray) -> list[tuple[int, ...]]:
     n_l = lstart.size
     if n_l == 0:
         return []
-    pool = np.arange(int(opt.max()) + 1).astype(object)
+    if pool is None:
+        pool = np.arange(int(opt.max()) + 1).astype(object)
     size = np.diff(np.append(lstart, opt.size))
     out = np.empty(n_l, dtype=object)
     for k in np.unique(size).tolist():

@@ -29,7 +29,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from optimiser.model.flat import FlatOptions, flat_clients, flat_options, option_sites
+from optimiser.model.clients import level_tuples, run_starts
+from optimiser.model.flat import flat_clients, flat_options, option_sites
 from optimiser.model.problem import Client, Problem
 from optimiser.solve.cpsat_rows import RowWriter
 
@@ -179,21 +180,20 @@ def split_clients(problem: Problem) -> list[SplitClient]:
         ended = np.arange(n) > first_alone[gid]
     inc_level, inc_client, inc_opt, site, gid = (a[~ended] for a in (inc_level, inc_client, inc_opt, site, gid))
     # a client is split when at least two of its groups are sites
-    gfirst = _run_starts(gid)
+    gfirst = run_starts(gid)
     g_client, g_site = inc_client[gfirst], site[gfirst]
     split = np.bincount(g_client[g_site >= 0], minlength=n_c) >= 2
     take = split[inc_client]
     if not take.any():
         return []
     inc_level, inc_opt, gid = inc_level[take], inc_opt[take], gid[take]
-    gfirst = _run_starts(gid)
+    gfirst = run_starts(gid)
     g_client, g_site = inc_client[take][gfirst], site[take][gfirst]
     # the chains' levels: a new one where the group or the length changes
     length = fc.lev[inc_level]
-    lstart = _run_starts(gid, length)
-    routes = _option_routes(problem, fo, crossing, inc_opt)
-    bounds = np.append(lstart, gid.size).tolist()
-    level_routes = [tuple(routes[a:b]) for a, b in zip(bounds[:-1], bounds[1:])]
+    lstart = run_starts(gid, length)
+    routes, route_of = _option_routes(problem, crossing, inc_opt)
+    level_routes = level_tuples(route_of, lstart, pool=routes)
     level_len = length[lstart].tolist()
     # each group's levels: a slice of the levels
     g_bounds = np.append(np.searchsorted(lstart, gfirst), lstart.size).tolist()
@@ -201,7 +201,7 @@ def split_clients(problem: Problem) -> list[SplitClient]:
               for st, a, b in zip(g_site.tolist(), g_bounds[:-1], g_bounds[1:])]
     out = []
     clients = problem.clients
-    c_bounds = _run_starts(g_client).tolist() + [g_client.size]
+    c_bounds = run_starts(g_client).tolist() + [g_client.size]
     for a, b in zip(c_bounds[:-1], c_bounds[1:]):
         k = int(g_client[a])
         cl = clients[k]
@@ -209,17 +209,10 @@ def split_clients(problem: Problem) -> list[SplitClient]:
     return out
 
 
-def _run_starts(*keys: np.ndarray) -> np.ndarray:
-    """Where each run of equal entries (of all ``keys`` at once, equally long and not empty) starts."""
-    changed = np.zeros(keys[0].size - 1, dtype=bool)
-    for k in keys:
-        changed |= k[1:] != k[:-1]
-    return np.flatnonzero(np.r_[True, changed])
-
-
-def _option_routes(problem: Problem, fo: FlatOptions, crossing: np.ndarray, opts: np.ndarray) -> list[Route]:
-    """The route (its crossings, in the option's order) of each option in ``opts``: one tuple per
-    distinct route, shared by every option with those crossings."""
+def _option_routes(problem: Problem, crossing: np.ndarray, opts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The routes (their crossings, in the option's order) of the options in ``opts``: an object array
+    of the distinct options' routes (one tuple per distinct route, shared by every option with those
+    crossings) and, for each entry of ``opts``, its index there."""
     uniq, inv = np.unique(opts, return_inverse=True)
     options = problem.options
     cross = crossing.tolist()
@@ -228,7 +221,7 @@ def _option_routes(problem: Problem, fo: FlatOptions, crossing: np.ndarray, opts
     for o in uniq.tolist():
         r = tuple(d for d in options[o] if cross[d])
         per.append(made.setdefault(r, r))
-    return [per[i] for i in inv.tolist()]
+    return np.fromiter(per, dtype=object, count=len(per)), inv
 
 
 def client_assignment(problem: Problem, sc: SplitClient, chosen: set[int]) -> tuple[int | None, int]:
