@@ -175,7 +175,9 @@ class Evaluator:
         cli, ln = self._entries_at(pos, lev)
         ok = ln < _BIG
         cli = cli[ok]
-        np.minimum.at(length, cli, ln[ok])
+        # in the lengths' own dtype: ufunc.at with a cast (32-bit lengths into 64-bit) takes numpy's
+        # slow path, about 30x (seed 7 at 10 s: 1.19 s in 1,125 calls)
+        np.minimum.at(length, cli, ln[ok].astype(length.dtype, copy=False))
         served[cli] = True
         return length, served
 
