@@ -25,8 +25,9 @@ from typing import Any
 from optimiser import errors
 from optimiser.errors import ArgumentError
 from optimiser.inputs.domain import SolveOptions
+from optimiser.model.dominance import Dominance, dominated_crossings
 from optimiser.model.problem import Problem
-from optimiser.model.transforms import relax_access_crossings
+from optimiser.model.transforms import fix_decisions, relax_access_crossings
 from optimiser.solve.deadline import Deadline
 from optimiser.solve.heuristic import Evaluator
 from optimiser.solve.registry import backend as backend_module
@@ -133,17 +134,45 @@ def solve(problem: Problem, options: SolveOptions | str | None = None, **overrid
     opts = _options(options, overrides)
     mod = backend_module(opts.backend)
     deadline = Deadline(opts.time_limit_s)
-    relaxed = _relaxation_for(problem, opts.strategy, opts.backend)
+    work, dominance = _without_dominated(problem, opts)
+    relaxed = _relaxation_for(work, opts.strategy, opts.backend)
     if relaxed is None:
         logger.info("solve: %s, direct, time limit %.1f s", opts.backend, opts.time_limit_s)
-        return _named(problem, drop_redundant(problem, mod.solve(problem, opts)))
+        res = drop_redundant(work, mod.solve(work, opts))
+        return _named(problem, _with_dominance(res, dominance, deadline))
     logger.info("solve: %s, relax-first (%d relaxed levels), time limit %.1f s", opts.backend,
                 relaxed.info["levels"], opts.time_limit_s)
-    ev = Evaluator(problem)
+    ev = Evaluator(work)
     # relax-first's CP-SAT phases are short and on reduced problems: no count split there
-    res = drop_redundant(problem, RelaxFirst(problem, relaxed, mod, opts.replace(count_split=False), deadline, ev).run(), ev)
-    # the whole call counts: building the relaxation, every phase, and dropping what is unused
-    return _named(problem, replace(res, solve_seconds=time.perf_counter() - deadline.start))
+    res = drop_redundant(work, RelaxFirst(work, relaxed, mod, opts.replace(count_split=False), deadline, ev).run(), ev)
+    # the whole call counts: the dominance test, building the relaxation, every phase, and dropping what is unused
+    return _named(problem, _with_dominance(res, dominance, deadline))
+
+
+def _without_dominated(problem: Problem, opts: SolveOptions) -> tuple[Problem, Dominance | None]:
+    """``problem`` with its dominated crossings fixed at 0 (:mod:`optimiser.model.dominance`;
+    the same decision ids, the same optimum), and the test's outcome; ``problem`` itself when
+    the option is off or nothing is removed."""
+    if not opts.dominated_crossings:
+        return problem, None
+    dominance = dominated_crossings(problem)
+    if dominance.skipped:
+        logger.info("dominated crossings: not tested (%s)", dominance.skipped)
+    elif dominance.removed:
+        logger.info("dominated crossings: %d fixed at 0 (%s uses examined)", len(dominance.removed),
+                    f"{dominance.uses:,}")
+        return fix_decisions(problem, dict.fromkeys(dominance.removed, 0)), dominance
+    return problem, dominance
+
+
+def _with_dominance(res: SolveResult, dominance: Dominance | None, deadline: Deadline) -> SolveResult:
+    """``res`` timed from the start of the call, with the dominance test's outcome in its stats."""
+    stats = dict(res.stats)
+    if dominance is not None:
+        stats["dominated_crossings"] = len(dominance.removed)
+        if dominance.skipped:
+            stats["dominated_crossings_skipped"] = dominance.skipped
+    return replace(res, stats=stats, solve_seconds=max(res.solve_seconds, time.perf_counter() - deadline.start))
 
 
 def _named(problem: Problem, res: SolveResult) -> SolveResult:
