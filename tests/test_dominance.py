@@ -144,8 +144,8 @@ def test_solve_with_and_without_the_test_agree(backend):
     removed = 0
     for seed in range(12):
         p, _ = twin_problem(seed)
-        on = solve(p, SolveOptions(backend=backend, time_limit_s=20.0, seed=0, workers=1))
-        off = solve(p, SolveOptions(backend=backend, time_limit_s=20.0, seed=0, workers=1, dominated_crossings=False))
+        on = solve(p, SolveOptions(backend=backend, time_limit_s=20.0, seed=0, workers=1, dominated_crossings=True))
+        off = solve(p, SolveOptions(backend=backend, time_limit_s=20.0, seed=0, workers=1))
         assert on.status.name == off.status.name == "OPTIMAL"
         assert on.objective == off.objective == brute_optimum(p)
         assert "dominated_crossings" not in off.stats

@@ -599,8 +599,12 @@ class SolveOptions:
             its proofs took a quarter or less of the deterministic time without it (benchmarks/realsites, wave 45).
         dominated_crossings: fix at 0, before the solve, every candidate crossing that a crossing
             no dearer dominates (building it instead never lengthens a walk) or that shortens no
-            walk (:mod:`optimiser.model.dominance`; default on): the same optimum, fewer options
-            and a tighter LP (benchmarks/realsites' independent seed 7: 715k radius levels -> 207k).
+            walk (:mod:`optimiser.model.dominance`): the same optimum, fewer options and a tighter
+            LP (benchmarks/realsites' independent seed 7: 715k radius levels -> 207k, its 10 s
+            proof 11.9 -> 5.8 s; seed 117 1.47 -> 0.44 %). Default off: the test costs 1-3 s on
+            2-3M uses, and relax-first on the fixed problem took longer in wall-clock time on
+            several rows (unseen 200 6.7 -> 22.1 s, independent 109 5.0 -> 15.8 s at a 10 s limit;
+            benchmarks/realsites, wave 46).
     """
 
     backend: Backend = "cpsat"
@@ -617,7 +621,7 @@ class SolveOptions:
     count_split: bool = True
     cover_cuts: bool | None = None
     sat_inprocessing: bool = True
-    dominated_crossings: bool = True
+    dominated_crossings: bool = False
 
     def __post_init__(self) -> None:
         """Refuse what the file format refuses, for options set from Python (``run_scenario(...,
