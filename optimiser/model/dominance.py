@@ -61,15 +61,6 @@ class Dominance:
     skipped: str | None = None
 
 
-def _set_keys(members: np.ndarray, base: int) -> np.ndarray:
-    """Each row of ``members`` (ids ascending, ``base - 1`` as padding after them) as one integer."""
-    key = members[:, 0].astype(np.int64, copy=True)
-    for j in range(1, members.shape[1]):
-        key *= base
-        key += members[:, j]
-    return key
-
-
 def _sorted_by(key: np.ndarray, length: np.ndarray, span: int) -> np.ndarray:
     """The order of (key, length) pairs (``0 <= length < span``, ``key * span`` within 62 bits):
     one sort of the combined key."""
@@ -77,16 +68,17 @@ def _sorted_by(key: np.ndarray, length: np.ndarray, span: int) -> np.ndarray:
 
 
 def _segmented_or(masks: np.ndarray, starts: np.ndarray) -> np.ndarray:
-    """Prefix OR of ``masks`` rows within the runs that begin at ``starts`` (ascending, from 0):
-    one step per position in the longest run."""
+    """Prefix OR of the columns of ``masks`` (words x entries) within the runs of entries that begin
+    at ``starts`` (ascending, from 0): one step per position in the longest run."""
     out = masks.copy()
-    sizes = np.diff(np.r_[starts, out.shape[0]])
+    sizes = np.diff(np.r_[starts, out.shape[1]])
     order = np.argsort(-sizes, kind="stable")
     starts, sizes = starts[order], sizes[order]  # longest runs first
     desc = -sizes
     for k in range(1, int(sizes[0]) if sizes.size else 0):
         rows = starts[:np.searchsorted(desc, -k, side="left")] + k  # the runs longer than k
-        out[rows] |= out[rows - 1]
+        for w in range(out.shape[0]):
+            out[w, rows] |= out[w, rows - 1]
     return out
 
 
@@ -167,58 +159,74 @@ def dominated_crossings(problem: Problem) -> Dominance:
     ok_inc = ~big[option]
     owner, option, length = owner[ok_inc], option[ok_inc], length[ok_inc]
     n_owner = int(owner.max()) + 1 if owner.size else 0
-    omem = mem[option]  # (n_inc, 3)
     span = int(length.max()) + 1 if length.size else 1
     if n_owner * base ** 3 >= (2**62) // span:
         return Dominance({}, n_uses, "keys too large for 64 bits")
+    m0, m1, m2 = (mem[:, j][option] for j in range(MAX_OPTION_SIZE))  # each incidence's members, ascending
 
     # every option of every owner at its shortest length: (owner, option set) -> length
-    set_key = owner * (base ** 3) + _set_keys(omem, base)
+    set_key = ((owner * base + m0) * base + m1) * base + m2
     order = _sorted_by(set_key, length, span)
     sk, first = np.unique(set_key[order], return_index=True)
     set_len = length[order][first]
 
-    # records: (owner, the option without crossing c) -> c, at the option's length
-    rec_inc, rec_col = np.nonzero(is_cross[np.minimum(omem, n_d - 1)] & (omem < pad))
-    others = np.array([[1, 2], [0, 2], [0, 1]])[rec_col]  # the other two members, in order (padding last)
-    rest = np.take_along_axis(omem[rec_inc], others, axis=1)
-    g_key = owner[rec_inc] * (base ** 2) + rest[:, 0] * base + rest[:, 1]
-    r_len = length[rec_inc]
-    r_x = xi[omem[rec_inc, rec_col]]
-    order = _sorted_by(g_key, r_len, span)
-    g_key, r_len, r_x = g_key[order], r_len[order], r_x[order]
-    g_new = np.r_[True, g_key[1:] != g_key[:-1]] if g_key.size else np.zeros(0, dtype=bool)
-    g_start = np.flatnonzero(g_new)
-    masks = np.zeros((r_x.size, words), dtype=np.uint64)
-    masks[np.arange(r_x.size), r_x // 64] = np.left_shift(np.uint64(1), (r_x % 64).astype(np.uint64))
-    masks = _segmented_or(masks, g_start)
-    g_val = g_key * span + r_len  # sorted
-
-    # uses: (incidence, crossing d in it); the rest of the option without d
-    u_inc, u_col = rec_inc, rec_col  # the same pairs: every crossing of every incidence
-    u_d = xi[omem[u_inc, u_col]]
+    # uses = records: (incidence, crossing x in it) and the rest of the option without x (two ids, padding last)
+    is_x = np.r_[is_cross, False]  # the padding id is no crossing
+    parts = []
+    for x, o1, o2 in ((m0, m1, m2), (m1, m0, m2), (m2, m0, m1)):
+        at = np.flatnonzero(is_x[x])
+        parts.append((at, x[at], o1[at], o2[at]))
+    u_inc = np.concatenate([q[0] for q in parts])
+    u_d = xi[np.concatenate([q[1] for q in parts])]
+    r1 = np.concatenate([q[2] for q in parts])
+    r2 = np.concatenate([q[3] for q in parts])
     u_own, u_len = owner[u_inc], length[u_inc]
-    r1, r2 = rest[:, 0], rest[:, 1]  # rest is aligned with (rec_inc, rec_col) before the sort
-    umask = np.zeros((u_d.size, words), dtype=np.uint64)
     n_u = u_d.size
+
+    # records sorted by (owner, rest, length); per (owner, rest) the prefix OR of their crossings' bits
+    g_key = (u_own * base + r1) * base + r2
+    order = _sorted_by(g_key, u_len, span)
+    g_sorted = g_key[order]
+    g_val = g_sorted * span + u_len[order]  # sorted
+    g_start = np.flatnonzero(np.r_[True, g_sorted[1:] != g_sorted[:-1]]) if n_u else np.zeros(0, dtype=np.int64)
+    r_x = u_d[order]
+    word, bit = r_x // 64, np.left_shift(np.uint64(1), (r_x % 64).astype(np.uint64))
+    masks = _segmented_or(np.stack([np.where(word == w, bit, np.uint64(0)) for w in range(words)]), g_start)
+
     none = np.full(n_u, pad, dtype=np.int64)
     # the walk is as short without d: a sub-option of the rest at most as long
     self_dom = np.zeros(n_u, dtype=bool)
-    for m1, m2 in ((r1, none), (r2, none), (r1, r2)):
-        sel = np.flatnonzero((m1 < pad) & ((m2 < pad) | (m2 is none)))
-        q = (u_own[sel] * base + m1[sel]) * base ** 2 + m2[sel] * base + pad
+    for s1, s2 in ((r1, none), (r2, none), (r1, r2)):
+        sel = np.flatnonzero((s1 < pad) & (s2 < pad) if s2 is not none else s1 < pad)
+        q = ((u_own[sel] * base + s1[sel]) * base + s2[sel]) * base + pad
         at = np.minimum(np.searchsorted(sk, q), sk.size - 1)
         self_dom[sel[(sk[at] == q) & (set_len[at] <= u_len[sel])]] = True
     # or with c in d's place: (a subset t of the rest, c) is an option at most as long
+    umask = np.zeros((words, n_u), dtype=np.uint64)
+    # the whole rest (t = the rest): the use's own group, up to the last record of its (group, length) run
+    if n_u:
+        run_end = np.r_[np.flatnonzero(g_val[1:] != g_val[:-1]), n_u - 1]
+        at_sorted = run_end[np.cumsum(np.r_[True, g_val[1:] != g_val[:-1]]) - 1]
+        src = np.empty(n_u, dtype=np.int64)
+        src[order] = at_sorted
+        for w in range(words):
+            umask[w] |= masks[w, src]
     live = np.flatnonzero(~self_dom)
-    for m1, m2 in ((none, none), (r1, none), (r2, none), (r1, r2)):
-        sel = live[((m1[live] < pad) | (m1 is none)) & ((m2[live] < pad) | (m2 is none))]
-        q = (u_own[sel] * base + m1[sel]) * base + m2[sel]
+    with_single = np.zeros(n_owner, dtype=bool)  # owners with an option of one crossing alone
+    with_single[u_own[(r1 == pad)]] = True
+    for s1, s2 in ((none, none), (r1, none), (r2, none)):
+        if s1 is none:  # not for a rest of padding only (its own group, above)
+            sel = live[with_single[u_own[live]] & (r1[live] < pad)]
+        else:  # one of a rest of two
+            sel = live[(s1[live] < pad) & (r2[live] < pad)]
+        q = (u_own[sel] * base + s1[sel]) * base + s2[sel]
         idx = np.searchsorted(g_val, q * span + u_len[sel], side="right") - 1
         hit = idx >= 0
-        hit[hit] = g_key[idx[hit]] == q[hit]
-        umask[sel[hit]] |= masks[idx[hit]]
-    umask[self_dom] = ones
+        hit[hit] = g_sorted[idx[hit]] == q[hit]
+        rows, src = sel[hit], idx[hit]
+        for w in range(words):
+            umask[w, rows] |= masks[w, src]
+    umask[:, self_dom] = ones[:, None]
 
     # per crossing: the AND over its uses; useless when every use is as short without it (or none)
     dmask = np.tile(ones, (n_x, 1))
@@ -227,7 +235,8 @@ def dominated_crossings(problem: Problem) -> Dominance:
         order = np.argsort(u_d, kind="stable")
         ud = u_d[order]
         starts = np.flatnonzero(np.r_[True, ud[1:] != ud[:-1]])
-        dmask[ud[starts]] = np.bitwise_and.reduceat(umask[order], starts, axis=0)
+        for w in range(words):
+            dmask[ud[starts], w] = np.bitwise_and.reduceat(umask[w, order], starts)
         useless[ud[starts]] = np.logical_and.reduceat(self_dom[order], starts)
 
     # constraint rows: 0 <= coef(c) <= coef(d), no lower bound, wherever either is nonzero
