@@ -139,14 +139,14 @@ def solve(problem: Problem, options: SolveOptions | str | None = None, **overrid
     if relaxed is None:
         logger.info("solve: %s, direct, time limit %.1f s", opts.backend, opts.time_limit_s)
         res = drop_redundant(work, mod.solve(work, opts))
-        return _named(problem, _with_dominance(res, dominance, deadline))
+        return _named(problem, _with_dominance(res, dominance, deadline, whole_call=False))
     logger.info("solve: %s, relax-first (%d relaxed levels), time limit %.1f s", opts.backend,
                 relaxed.info["levels"], opts.time_limit_s)
     ev = Evaluator(work)
     # relax-first's CP-SAT phases are short and on reduced problems: no count split there
     res = drop_redundant(work, RelaxFirst(work, relaxed, mod, opts.replace(count_split=False), deadline, ev).run(), ev)
     # the whole call counts: the dominance test, building the relaxation, every phase, and dropping what is unused
-    return _named(problem, _with_dominance(res, dominance, deadline))
+    return _named(problem, _with_dominance(res, dominance, deadline, whole_call=True))
 
 
 def _without_dominated(problem: Problem, opts: SolveOptions) -> tuple[Problem, Dominance | None]:
@@ -165,14 +165,17 @@ def _without_dominated(problem: Problem, opts: SolveOptions) -> tuple[Problem, D
     return problem, dominance
 
 
-def _with_dominance(res: SolveResult, dominance: Dominance | None, deadline: Deadline) -> SolveResult:
-    """``res`` timed from the start of the call, with the dominance test's outcome in its stats."""
+def _with_dominance(res: SolveResult, dominance: Dominance | None, deadline: Deadline, whole_call: bool) -> SolveResult:
+    """``res`` with the dominance test's outcome in its stats, timed from the start of the call
+    when ``whole_call`` (relax-first) or when the test ran (its cost counts), else by the backend."""
+    if dominance is None and not whole_call:
+        return res
     stats = dict(res.stats)
     if dominance is not None:
         stats["dominated_crossings"] = len(dominance.removed)
         if dominance.skipped:
             stats["dominated_crossings_skipped"] = dominance.skipped
-    return replace(res, stats=stats, solve_seconds=max(res.solve_seconds, time.perf_counter() - deadline.start))
+    return replace(res, stats=stats, solve_seconds=time.perf_counter() - deadline.start)
 
 
 def _named(problem: Problem, res: SolveResult) -> SolveResult:
