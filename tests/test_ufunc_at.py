@@ -76,11 +76,11 @@ def test_the_sources_are_scanned():
 def test_relax_first_calls_ufunc_at_without_a_cast(at_calls):
     district = relax_district()
     _, res = run_relax_first(district, 3.0)
-    p, _, ev, _ = district
+    _, _, ev, optimum = district
     ev.client_lengths(ev.open_options(np.ones(ev.n_d, dtype=np.int8)))
     where = {w for w, _, _ in at_calls}
     assert "optimiser.solve.heuristic" in where  # the evaluator's lengths, with 32-bit level entries
     assert ev.level_runs() is not None and ev.level_runs()[1].dtype == np.int32 and ev.base.dtype == np.int64
     cast = [(w, str(dt), str(b.dtype)) for w, dt, b in at_calls if isinstance(b, np.ndarray) and b.dtype != dt]
     assert not cast, f"ufunc.at with a cast (numpy's slow path): {sorted(set(cast))}"
-    assert res.objective is not None and res.objective >= district[3]
+    assert res.objective is not None and res.objective >= optimum

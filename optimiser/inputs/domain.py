@@ -603,7 +603,7 @@ class SolveOptions:
             LP (benchmarks/realsites' independent seed 7: 715k radius levels -> 207k, its 10 s
             proof 11.9 -> 5.8 s; seed 117 1.47 -> 0.44 %). Default off: the test costs 1-3 s on
             2-3M uses, and relax-first on the fixed problem took longer in wall-clock time on
-            several rows (unseen 200 6.7 -> 22.1 s, independent 109 5.0 -> 15.8 s at a 10 s limit;
+            several rows (unseen 200 8.2 -> 22.1 s, independent 109 7.0 -> 15.8 s at a 10 s limit;
             benchmarks/realsites, wave 46).
     """
 
